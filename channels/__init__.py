@@ -1,0 +1,1 @@
+"""Edges: each provider's wire format to and from core messages; no business rules here."""

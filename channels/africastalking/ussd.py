@@ -1,0 +1,58 @@
+"""POST /channels/africastalking/ussd: the USSD callback in, `CON …`/`END …` out."""
+
+from __future__ import annotations
+
+import hashlib
+
+import structlog
+from aiohttp import web
+from pydantic import ValidationError
+
+from channels.africastalking.forms import UssdEventForm, UssdForm
+from channels.africastalking.keys import HANDLE, MAX_BODY
+from channels.edge import BodyTooLargeError, bad_request, parse_form, read_bounded, too_large
+from channels.render.ussd import render_ussd
+from core.messages import USSD_CAPABILITIES, ChannelKind, InboundMessage
+
+log = structlog.get_logger(__name__)
+PROVIDER = "africastalking"
+
+
+def to_message(form: UssdForm) -> InboundMessage:
+    digest = hashlib.sha256(f"{form.sessionId}\x00{form.text}".encode()).hexdigest()[:32]
+    return InboundMessage(
+        kind=ChannelKind.USSD,
+        provider=PROVIDER,
+        phone=form.phone,
+        session_key=f"at-ussd:{form.sessionId}",
+        text=form.text,
+        transcript=form.text,
+        capabilities=USSD_CAPABILITIES,
+        idempotency_key=f"at-ussd:{digest}",
+        raw=form.model_dump(),
+    )
+
+
+async def ussd(request: web.Request) -> web.Response:
+    limit = request.app[MAX_BODY]
+    try:
+        form = parse_form(await read_bounded(request, limit), UssdForm)
+    except BodyTooLargeError:
+        return too_large(limit)
+    except (ValidationError, UnicodeDecodeError) as exc:
+        return bad_request(exc)
+    reply = await request.app[HANDLE](to_message(form))
+    return web.Response(text=render_ussd(reply), content_type="text/plain")
+
+
+async def ussd_event(request: web.Request) -> web.Response:
+    """End-of-session notification: logged for operations; the session already expired."""
+    limit = request.app[MAX_BODY]
+    try:
+        form = parse_form(await read_bounded(request, limit), UssdEventForm)
+    except BodyTooLargeError:
+        return too_large(limit)
+    except (ValidationError, UnicodeDecodeError) as exc:
+        return bad_request(exc)
+    log.info("ussd.session_ended", session_id=form.sessionId, status=form.status)
+    return web.Response(text="OK")

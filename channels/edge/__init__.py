@@ -1,0 +1,11 @@
+"""What every provider edge does the same way: bounded bodies, form parsing, clear 4xx errors."""
+
+from channels.edge.requests import (
+    BodyTooLargeError,
+    bad_request,
+    parse_form,
+    read_bounded,
+    too_large,
+)
+
+__all__ = ["BodyTooLargeError", "bad_request", "parse_form", "read_bounded", "too_large"]

@@ -1,0 +1,1 @@
+"""Reply -> screen per channel kind; pure, shared by every provider of that kind."""

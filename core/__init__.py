@@ -1,0 +1,1 @@
+"""The kernel: shared value types, the intent pipeline, configuration and infrastructure ports."""

@@ -1,0 +1,65 @@
+"""Build every service from settings (cosmicpython's bootstrap); nothing is built at import."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from core.clock import Clock, SystemClock
+from core.config import Settings
+from core.conversation import SessionStore
+from core.db import Database
+from core.i18n import Translator
+from core.ids import IdGenerator, RandomIds
+from core.pipeline import Pipeline
+from dialogs.shopping import ShoppingDialog, ShopServices
+from engines.catalogue import CatalogueService
+from engines.customers import CustomerService
+from engines.orders import OrderService
+from engines.pricing import PricingService
+from sessions import open_session_store
+
+
+@dataclass(frozen=True, slots=True)
+class Services:
+    settings: Settings
+    clock: Clock
+    db: Database
+    store: SessionStore
+    translate: Translator
+    catalogue: CatalogueService
+    pricing: PricingService
+    orders: OrderService
+    customers: CustomerService
+    pipeline: Pipeline
+
+    async def close(self) -> None:
+        await self.store.close()
+        await self.db.dispose()
+
+
+def build_services(
+    settings: Settings, *, clock: Clock | None = None, ids: IdGenerator | None = None
+) -> Services:
+    clock = clock or SystemClock()
+    ids = ids or RandomIds()
+    db = Database(settings.database_url)
+    store = open_session_store(settings.session_url, clock)
+    translate = Translator.load()
+    catalogue = CatalogueService(db)
+    pricing = PricingService(db, clock)
+    orders = OrderService(
+        db, pricing, clock, ids, cart_ttl=timedelta(seconds=settings.cart_ttl_seconds)
+    )
+    customers = CustomerService(db, clock)
+    dialog = ShoppingDialog(ShopServices(catalogue, pricing, orders, customers), translate)
+    pipeline = Pipeline(
+        store,
+        dialog,
+        translate,
+        session_ttl_seconds=settings.ussd_session_ttl_seconds,
+        reply_ttl_seconds=settings.reply_cache_ttl_seconds,
+    )
+    return Services(
+        settings, clock, db, store, translate, catalogue, pricing, orders, customers, pipeline
+    )

@@ -1,0 +1,170 @@
+"""The demo catalogue: three regions, eight categories, 32 products each, stock and a promotion.
+
+Loading is idempotent: existing rows are left as they are, so `make run` can seed every time.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+from sqlalchemy import Table, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core.db import Database
+from core.region import REGIONS, Region, RegionCode
+from engines.catalogue.tables import categories, products, stock_levels, warehouses
+from engines.customers.tables import customers
+from engines.pricing.tables import prices, promotions
+
+CATEGORIES: list[tuple[str, str, str]] = [
+    ("noodles", "Noodles & Pasta", "Tambi na Pasta"),
+    ("rice", "Rice & Grains", "Mchele na Nafaka"),
+    ("oil", "Cooking Oil", "Mafuta ya Kupikia"),
+    ("drinks", "Drinks", "Vinywaji"),
+    ("dairy", "Milk & Dairy", "Maziwa"),
+    ("care", "Personal Care", "Usafi wa Mwili"),
+    ("cleaning", "Household Cleaning", "Usafi wa Nyumba"),
+    ("snacks", "Snacks & Biscuits", "Vitafunio na Biskuti"),
+]
+
+
+@dataclass(frozen=True, slots=True)
+class DemoProduct:
+    sku: str
+    category: str
+    name: str
+    unit: str
+    usd: Decimal
+
+
+def _p(sku: str, category: str, name: str, unit: str, usd: str) -> DemoProduct:
+    return DemoProduct(sku, category, name, unit, Decimal(usd))
+
+
+PRODUCTS: list[DemoProduct] = [
+    _p("NDL-INDO-CHK", "noodles", "Indomie Chicken 40x70g", "carton", "6.20"),
+    _p("NDL-INDO-ONP", "noodles", "Indomie Onion 40x70g", "carton", "6.20"),
+    _p("NDL-SPAG-500", "noodles", "Spaghetti 20x500g", "carton", "9.40"),
+    _p("NDL-MACA-500", "noodles", "Macaroni 20x500g", "carton", "9.10"),
+    _p("RCE-LONG-25K", "rice", "Long Grain Rice 25kg", "bag", "24.00"),
+    _p("RCE-BASM-10K", "rice", "Basmati Rice 10kg", "bag", "16.50"),
+    _p("GRN-MAIZ-10K", "rice", "Maize Flour 10kg", "bag", "7.80"),
+    _p("GRN-WHEA-10K", "rice", "Wheat Flour 10kg", "bag", "9.60"),
+    _p("OIL-VEG-5L", "oil", "Vegetable Oil 4x5L", "carton", "21.00"),
+    _p("OIL-PALM-5L", "oil", "Palm Oil 4x5L", "carton", "19.00"),
+    _p("OIL-SUNF-1L", "oil", "Sunflower Oil 12x1L", "carton", "17.40"),
+    _p("OIL-GNUT-1L", "oil", "Groundnut Oil 12x1L", "carton", "18.20"),
+    _p("DRK-COLA-35", "drinks", "Cola 24x35cl", "crate", "7.20"),
+    _p("DRK-ORNG-35", "drinks", "Orange Soda 24x35cl", "crate", "7.20"),
+    _p("DRK-WATR-75", "drinks", "Water 12x75cl", "pack", "2.40"),
+    _p("DRK-MALT-33", "drinks", "Malt Drink 24x33cl", "crate", "9.80"),
+    _p("DRY-MILK-400", "dairy", "Powdered Milk 12x400g", "carton", "28.00"),
+    _p("DRY-EVAP-160", "dairy", "Evaporated Milk 48x160g", "carton", "22.50"),
+    _p("DRY-YOGH-500", "dairy", "Yoghurt 12x500ml", "carton", "10.80"),
+    _p("DRY-TEA-100", "dairy", "Black Tea 12x100 bags", "carton", "13.20"),
+    _p("CAR-SOAP-150", "care", "Bath Soap 72x150g", "carton", "25.00"),
+    _p("CAR-PAST-100", "care", "Toothpaste 48x100ml", "carton", "30.00"),
+    _p("CAR-LOTN-400", "care", "Body Lotion 12x400ml", "carton", "26.40"),
+    _p("CAR-SANI-10", "care", "Sanitary Pads 48x10", "carton", "33.60"),
+    _p("CLN-DETG-1K", "cleaning", "Detergent 12x1kg", "carton", "19.80"),
+    _p("CLN-BLCH-1L", "cleaning", "Bleach 12x1L", "carton", "9.60"),
+    _p("CLN-DISH-750", "cleaning", "Dish Soap 12x750ml", "carton", "12.00"),
+    _p("CLN-TISS-10", "cleaning", "Toilet Tissue 10x10", "bale", "11.50"),
+    _p("SNK-BISC-24", "snacks", "Cream Biscuits 24x100g", "carton", "8.40"),
+    _p("SNK-CHIN-24", "snacks", "Chin Chin 24x150g", "carton", "10.20"),
+    _p("SNK-PNUT-24", "snacks", "Roasted Peanuts 24x100g", "carton", "7.60"),
+    _p("SNK-SWEE-50", "snacks", "Sweets 50 pieces", "pack", "1.80"),
+]
+
+# Rough retail conversion and the step prices are rounded to, per currency.
+FX: dict[RegionCode, tuple[Decimal, Decimal]] = {
+    RegionCode.LAGOS: (Decimal(1500), Decimal(50)),
+    RegionCode.NAIROBI: (Decimal(130), Decimal(5)),
+    RegionCode.CAPE_TOWN: (Decimal(18), Decimal(1)),
+}
+
+CUSTOMERS: dict[RegionCode, list[tuple[str, str]]] = {
+    RegionCode.LAGOS: [("+2348030000001", "Ngozi Okafor"), ("+2348030000002", "Bola Adeyemi")],
+    RegionCode.NAIROBI: [("+254711000001", "Juma Mwangi"), ("+254711000002", "Wanjiru Kamau")],
+    RegionCode.CAPE_TOWN: [("+27821000001", "Thandi Nkosi"), ("+27821000002", "Pieter Botha")],
+}
+
+
+def local_price(usd: Decimal, code: RegionCode) -> Decimal:
+    rate, step = FX[code]
+    return ((usd * rate) / step).quantize(Decimal(1), rounding=ROUND_HALF_UP) * step
+
+
+def tiered(price: Decimal, off: str, code: RegionCode) -> Decimal:
+    step = FX[code][1]
+    cut = price * (1 - Decimal(off))
+    return (cut / step).quantize(Decimal(1), rounding=ROUND_HALF_UP) * step
+
+
+def rows_for(market: Region, now: datetime) -> dict[Table, list[dict[str, Any]]]:
+    code = market.code
+    warehouse = f"WH-{code.value.upper()}"
+    product_rows, price_rows, stock_rows = [], [], []
+    for index, p in enumerate(PRODUCTS):
+        unit = local_price(p.usd, code)
+        product_rows.append(
+            {"region": code.value, "sku": p.sku, "category_id": p.category, "name": p.name,
+             "unit": p.unit}
+        )
+        price_rows.append(
+            {"region": code.value, "sku": p.sku, "currency": market.currency, "unit_price": unit,
+             "tiers": [
+                 {"min_quantity": 10, "unit_price": str(tiered(unit, "0.03", code))},
+                 {"min_quantity": 50, "unit_price": str(tiered(unit, "0.06", code))},
+             ]}
+        )
+        stock_rows.append(
+            {"warehouse_id": warehouse, "sku": p.sku, "on_hand": 200 + 37 * (index % 7),
+             "reserved": 0}
+        )
+    return {
+        warehouses: [{"id": warehouse, "region": code.value, "name": f"{market.name} DC"}],
+        categories: [
+            {"region": code.value, "id": cid, "names": {"en": en, "sw": sw}, "position": i}
+            for i, (cid, en, sw) in enumerate(CATEGORIES)
+        ],
+        products: product_rows,
+        prices: price_rows,
+        stock_levels: stock_rows,
+        promotions: [
+            {"id": f"NOODLE-WEEK-{code.value.upper()}", "region": code.value,
+             "names": {"en": "Noodle week", "sw": "Wiki ya tambi"},
+             "percent_off": Decimal(10), "category_id": "noodles", "sku": None,
+             "min_quantity": 3, "starts_at": now - timedelta(days=1),
+             "ends_at": now + timedelta(days=365)}
+        ],
+        customers: [
+            {"phone": phone, "region": code.value, "name": name, "locale": None,
+             "created_at": now}
+            for phone, name in CUSTOMERS[code]
+        ],
+    }
+
+
+async def load_demo(db: Database, now: datetime) -> int:
+    """Insert the demo rows that are missing; returns how many were inserted."""
+    inserted = 0
+    async with db.transaction() as session:
+        for market in REGIONS.values():
+            for table, rows in rows_for(market, now).items():
+                inserted += await _insert_missing(session, table, rows)
+    return inserted
+
+
+async def _insert_missing(session: AsyncSession, table: Table, rows: list[dict[str, Any]]) -> int:
+    keys = [c.name for c in table.primary_key.columns]
+    existing = {
+        tuple(r) for r in (await session.execute(select(*table.primary_key.columns))).all()
+    }
+    missing = [r for r in rows if tuple(r[k] for k in keys) not in existing]
+    if missing:
+        await session.execute(table.insert(), missing)
+    return len(missing)

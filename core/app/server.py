@@ -1,0 +1,55 @@
+"""create_app: the gateway's aiohttp application, with every channel mounted as a sub-app."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+
+from aiohttp import web
+
+import channels.africastalking
+from core.app.bootstrap import Services, build_services
+from core.app.keys import SERVICES
+from core.config import Settings
+
+
+def create_app(
+    settings: Settings, *, build: Callable[[Settings], Services] = build_services
+) -> web.Application:
+    services = build(settings)
+    app = web.Application(client_max_size=settings.max_body_bytes * 128)
+    app[SERVICES] = services
+
+    async def lifecycle(_app: web.Application) -> AsyncIterator[None]:
+        yield
+        await services.close()
+
+    app.cleanup_ctx.append(lifecycle)
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/readyz", readyz)
+    app.add_subapp(
+        "/channels/africastalking",
+        channels.africastalking.make_app(
+            services.pipeline.handle,
+            callback_token=settings.africastalking_callback_token,
+            max_body=settings.max_body_bytes,
+        ),
+    )
+    return app
+
+
+async def healthz(_request: web.Request) -> web.Response:
+    return web.json_response({"status": "ok"})
+
+
+async def readyz(request: web.Request) -> web.Response:
+    """Each configured backend, and 503 when any of them is down."""
+    services = request.app[SERVICES]
+    checks = {
+        "database": await services.db.ping(),
+        "sessions": await services.store.ping(),
+    }
+    ok = all(checks.values())
+    body = {"status": "ok" if ok else "unavailable", "checks": {
+        name: "up" if up else "down" for name, up in checks.items()
+    }}
+    return web.json_response(body, status=200 if ok else 503)

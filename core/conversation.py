@@ -1,0 +1,79 @@
+"""A conversation's state between turns, and the port of the store that keeps it.
+
+The port lives in core so the pipeline can depend on it; `sessions/` holds the adapters.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field, replace
+from typing import Any, Protocol
+
+
+class SessionConflictError(RuntimeError):
+    """Someone else saved the session since we loaded it; reload and try the turn again."""
+
+
+@dataclass(frozen=True, slots=True)
+class Session:
+    """Where a user is in a dialog. `version` makes saving a compare-and-set."""
+
+    state: str
+    locale: str
+    stack: tuple[str, ...] = ()
+    page: int = 0
+    vars: dict[str, Any] = field(default_factory=dict)
+    transcript: str | None = None
+    version: int = 0
+
+    def evolve(self, **changes: Any) -> Session:
+        return replace(self, **changes)
+
+    def encode(self) -> bytes:
+        """Compact JSON with one-letter keys: a USSD session must stay well under 1 KiB."""
+        doc = {
+            "s": self.state,
+            "l": self.locale,
+            "k": list(self.stack),
+            "p": self.page,
+            "v": self.vars,
+            "t": self.transcript,
+            "n": self.version,
+        }
+        return json.dumps(doc, separators=(",", ":"), ensure_ascii=False).encode()
+
+    @classmethod
+    def decode(cls, data: bytes | str) -> Session:
+        doc = json.loads(data)
+        return cls(
+            state=doc["s"],
+            locale=doc["l"],
+            stack=tuple(doc["k"]),
+            page=int(doc["p"]),
+            vars=dict(doc["v"]),
+            transcript=doc["t"],
+            version=int(doc["n"]),
+        )
+
+
+class SessionStore(Protocol):
+    async def load(self, key: str) -> Session | None: ...
+
+    async def save(self, key: str, session: Session, ttl_seconds: int) -> Session:
+        """Store `session` if the stored version is still `session.version`; return it bumped.
+
+        Raises SessionConflictError when another turn saved first.
+        """
+        ...
+
+    async def delete(self, key: str) -> None: ...
+
+    async def recall(self, key: str) -> bytes | None:
+        """A small value remembered under `key` (stored replies for retried webhooks)."""
+        ...
+
+    async def remember(self, key: str, value: bytes, ttl_seconds: int) -> None: ...
+
+    async def ping(self) -> bool: ...
+
+    async def close(self) -> None: ...

@@ -1,0 +1,6 @@
+"""Database plumbing shared by the engines: one metadata, portable column types, transactions."""
+
+from core.db.database import Database, metadata
+from core.db.types import DecimalAmount, UTCDateTime
+
+__all__ = ["Database", "DecimalAmount", "UTCDateTime", "metadata"]

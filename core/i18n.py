@@ -1,0 +1,63 @@
+"""Every word a person reads comes from locales/<lang>/LC_MESSAGES/omniroute.po, through Babel."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+
+from babel.messages.pofile import read_po
+
+DEFAULT_LOCALE = "en"
+DOMAIN = "omniroute"
+
+
+def locales_dir() -> Path:
+    """The checkout's locales/ (editable install) or the wheel's omniroute_locales/."""
+    here = Path(__file__).resolve().parent.parent
+    for candidate in (here / "locales", here / "omniroute_locales"):
+        if candidate.is_dir():
+            return candidate
+    raise FileNotFoundError("locales/ not found beside the packages")
+
+
+class MissingTranslationError(KeyError):
+    """A message id with no text in the default locale: a bug, caught by the tests."""
+
+
+class Translator:
+    """Message ids are symbolic ('menu.shop'); each catalogue maps them to the locale's words."""
+
+    def __init__(self, catalogues: Mapping[str, Mapping[str, str]]) -> None:
+        if DEFAULT_LOCALE not in catalogues:
+            raise ValueError(f"the {DEFAULT_LOCALE!r} catalogue is required")
+        self._catalogues = {k: dict(v) for k, v in catalogues.items()}
+
+    @classmethod
+    def load(cls, directory: Path | None = None) -> Translator:
+        base = directory or locales_dir()
+        catalogues: dict[str, dict[str, str]] = {}
+        for po_path in sorted(base.glob(f"*/LC_MESSAGES/{DOMAIN}.po")):
+            with po_path.open("rb") as handle:
+                catalogue = read_po(handle)
+            catalogues[po_path.parent.parent.name] = {
+                str(m.id): str(m.string) for m in catalogue if m.id and m.string
+            }
+        return cls(catalogues)
+
+    @property
+    def locales(self) -> tuple[str, ...]:
+        return tuple(sorted(self._catalogues))
+
+    def message_ids(self, locale: str) -> frozenset[str]:
+        return frozenset(self._catalogues[locale])
+
+    def supports(self, locale: str) -> bool:
+        return locale in self._catalogues
+
+    def __call__(self, locale: str, msgid: str, /, **values: object) -> str:
+        text = self._catalogues.get(locale, {}).get(msgid)
+        if text is None:
+            text = self._catalogues[DEFAULT_LOCALE].get(msgid)
+        if text is None:
+            raise MissingTranslationError(msgid)
+        return text.format(**values) if values else text

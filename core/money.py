@@ -1,0 +1,108 @@
+"""Money as Decimal plus ISO 4217 currency, quantised to the currency's minor unit.
+
+Floats never enter: a price read over the phone must add up to the cent.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+
+from babel.numbers import get_currency_precision, is_currency
+
+
+class CurrencyMismatchError(ValueError):
+    """Two amounts in different currencies were combined."""
+
+
+class InvalidMoneyError(ValueError):
+    """An amount that is not a finite decimal, or a currency that is not ISO 4217."""
+
+
+def minor_unit(currency: str) -> Decimal:
+    """The smallest amount of the currency: Decimal('0.01') for NGN, Decimal('1') for JPY."""
+    return Decimal(1).scaleb(-get_currency_precision(currency))
+
+
+def round_half_up(amount: Decimal, currency: str) -> Decimal:
+    """The project's one rounding rule: half away from zero, to the currency's minor unit."""
+    return amount.quantize(minor_unit(currency), rounding=ROUND_HALF_UP)
+
+
+@dataclass(frozen=True, slots=True)
+class Money:
+    amount: Decimal
+    currency: str
+
+    def __post_init__(self) -> None:
+        if isinstance(self.amount, float) or not isinstance(self.amount, Decimal | int | str):
+            raise InvalidMoneyError("money is built from Decimal, int or str, never float")
+        try:
+            amount = Decimal(self.amount)
+        except InvalidOperation as exc:
+            raise InvalidMoneyError(f"not an amount: {self.amount!r}") from exc
+        if not amount.is_finite():
+            raise InvalidMoneyError(f"not a finite amount: {self.amount!r}")
+        if not is_currency(self.currency):
+            raise InvalidMoneyError(f"not an ISO 4217 currency: {self.currency!r}")
+        object.__setattr__(self, "amount", round_half_up(amount, self.currency))
+
+    @classmethod
+    def zero(cls, currency: str) -> Money:
+        return cls(Decimal(0), currency)
+
+    def _same(self, other: Money) -> None:
+        if self.currency != other.currency:
+            raise CurrencyMismatchError(f"{self.currency} and {other.currency}")
+
+    def __add__(self, other: Money) -> Money:
+        self._same(other)
+        return Money(self.amount + other.amount, self.currency)
+
+    def __sub__(self, other: Money) -> Money:
+        self._same(other)
+        return Money(self.amount - other.amount, self.currency)
+
+    def __mul__(self, factor: int | Decimal) -> Money:
+        if isinstance(factor, float):
+            raise InvalidMoneyError("multiply money by int or Decimal, never float")
+        return Money(self.amount * factor, self.currency)
+
+    __rmul__ = __mul__
+
+    def __neg__(self) -> Money:
+        return Money(-self.amount, self.currency)
+
+    def __lt__(self, other: Money) -> bool:
+        self._same(other)
+        return self.amount < other.amount
+
+    def __le__(self, other: Money) -> bool:
+        self._same(other)
+        return self.amount <= other.amount
+
+    def __gt__(self, other: Money) -> bool:
+        self._same(other)
+        return self.amount > other.amount
+
+    def __ge__(self, other: Money) -> bool:
+        self._same(other)
+        return self.amount >= other.amount
+
+    @property
+    def is_negative(self) -> bool:
+        return self.amount < 0
+
+    def format(self) -> str:
+        """GSM-7-safe display ('NGN 1,250.00'): currency symbols like ₦ cost a whole USSD page."""
+        places = get_currency_precision(self.currency)
+        return f"{self.currency} {self.amount:,.{places}f}"
+
+    def short(self) -> str:
+        """Whole amounts without decimals ('NGN 8,500'), to save characters on list screens."""
+        if self.amount == self.amount.to_integral_value():
+            return f"{self.currency} {self.amount:,.0f}"
+        return self.format()
+
+    def __str__(self) -> str:
+        return self.format()

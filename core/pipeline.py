@@ -1,0 +1,119 @@
+"""The one intent pipeline: every channel's message goes through `Pipeline.handle`.
+
+A retried webhook (same idempotency key) gets the stored reply and applies nothing twice;
+otherwise: load the session, find the newest input, resolve the intent, take one dialog step,
+save the session (compare-and-set) and remember the reply.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Protocol
+
+import structlog
+
+from core.conversation import Session, SessionConflictError, SessionStore
+from core.i18n import Translator
+from core.intents import Intent, IntentKind, resolve_intent
+from core.messages import InboundMessage, Reply
+
+log = structlog.get_logger(__name__)
+
+SAVE_ATTEMPTS = 4
+
+
+class Dialog(Protocol):
+    async def step(
+        self, msg: InboundMessage, session: Session | None, intent: Intent
+    ) -> tuple[Session, Reply]:
+        """One turn. `session` is None for a new conversation (intent START)."""
+        ...
+
+
+def newest_input(transcript: str, previous: str | None) -> str | None:
+    """The input this turn added to a cumulative transcript; None when it cannot be known.
+
+    Africa's Talking joins inputs with '*', and an input may contain '*' itself, so the
+    boundary comes from what the session already consumed, not from splitting.
+    """
+    if previous is None:
+        return None
+    if previous == "":
+        return transcript if transcript else None
+    if transcript.startswith(previous + "*"):
+        return transcript[len(previous) + 1 :]
+    return None
+
+
+class Pipeline:
+    def __init__(
+        self,
+        store: SessionStore,
+        dialog: Dialog,
+        translate: Translator,
+        *,
+        session_ttl_seconds: int,
+        reply_ttl_seconds: int,
+    ) -> None:
+        self._store = store
+        self._dialog = dialog
+        self._t = translate
+        self._session_ttl = session_ttl_seconds
+        self._reply_ttl = reply_ttl_seconds
+
+    async def handle(self, msg: InboundMessage) -> Reply:
+        """Never raises: a broken backend gets the user a polite closing screen, not a 500."""
+        try:
+            return await self._handle(msg)
+        except Exception:
+            log.exception("pipeline.failed", session_key=msg.session_key, kind=msg.kind)
+            return Reply(self._t(msg.locale_hint or "en", "error.unavailable"), end=True)
+
+    async def _handle(self, msg: InboundMessage) -> Reply:
+        reply_key = f"reply:{msg.idempotency_key}"
+        for _attempt in range(SAVE_ATTEMPTS):
+            cached = await self._store.recall(reply_key)
+            if cached is not None:
+                return Reply.from_dict(json.loads(cached))
+            session = await self._store.load(msg.session_key)
+            if (
+                session is not None
+                and msg.transcript is not None
+                and session.transcript == msg.transcript
+            ):
+                # A duplicate racing the original: wait for the original's reply.
+                await asyncio.sleep(0.01)
+                continue
+            intent = self._intent(msg, session)
+            new_session, reply = await self._dialog.step(
+                msg, session if intent.kind is not IntentKind.START else None, intent
+            )
+            new_session = new_session.evolve(
+                transcript=msg.transcript,
+                version=0 if session is None else session.version,
+            )
+            try:
+                if reply.end:
+                    await self._store.delete(msg.session_key)
+                else:
+                    await self._store.save(msg.session_key, new_session, self._session_ttl)
+            except SessionConflictError:
+                log.info("session.conflict", session_key=msg.session_key)
+                continue
+            await self._store.remember(
+                reply_key, json.dumps(reply.to_dict()).encode(), self._reply_ttl
+            )
+            return reply
+        raise SessionConflictError(msg.session_key)
+
+    def _intent(self, msg: InboundMessage, session: Session | None) -> Intent:
+        if session is None:
+            return Intent(IntentKind.START)
+        if msg.transcript is not None:
+            text = newest_input(msg.transcript, session.transcript)
+            if text is None:
+                return Intent(IntentKind.START)
+        else:
+            text = msg.text
+        return resolve_intent(text, session.locale, self._t)

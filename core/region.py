@@ -1,0 +1,56 @@
+"""The markets OmniRoute serves; a phone's country code picks its region, currency and language."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from enum import StrEnum
+
+from core.phone import Phone
+
+
+class RegionCode(StrEnum):
+    LAGOS = "lagos"
+    NAIROBI = "nairobi"
+    CAPE_TOWN = "cape_town"
+
+
+class UnsupportedRegionError(ValueError):
+    """The phone's country is not one OmniRoute serves yet."""
+
+
+@dataclass(frozen=True, slots=True)
+class Region:
+    code: RegionCode
+    name: str
+    country: str
+    currency: str
+    default_locale: str
+    vat_rate: Decimal
+    timezone: str
+
+
+REGIONS: dict[RegionCode, Region] = {
+    RegionCode.LAGOS: Region(
+        RegionCode.LAGOS, "Lagos", "NG", "NGN", "en", Decimal("0.075"), "Africa/Lagos"
+    ),
+    RegionCode.NAIROBI: Region(
+        RegionCode.NAIROBI, "Nairobi", "KE", "KES", "sw", Decimal("0.16"), "Africa/Nairobi"
+    ),
+    RegionCode.CAPE_TOWN: Region(
+        RegionCode.CAPE_TOWN, "Cape Town", "ZA", "ZAR", "en", Decimal("0.15"), "Africa/Johannesburg"
+    ),
+}
+
+_BY_COUNTRY = {region.country: region for region in REGIONS.values()}
+
+
+def region_for_phone(phone: Phone) -> Region:
+    try:
+        return _BY_COUNTRY[phone.country]
+    except KeyError:
+        raise UnsupportedRegionError(phone.country) from None
+
+
+def region(code: RegionCode | str) -> Region:
+    return REGIONS[RegionCode(code)]

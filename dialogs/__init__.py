@@ -1,0 +1,1 @@
+"""Conversations: state machines that call engine services and speak through locales/."""

@@ -1,0 +1,197 @@
+"""A small, explicit state-machine framework for menu dialogs.
+
+States declare a screen (text, choices, or a free input) and how they handle a choice or an
+input; the machine does navigation (Back, Home, paging) and rendering to a Reply. Screens and
+transitions are data, so service creation can later compile definitions into the same states.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from core.conversation import Session
+from core.i18n import Translator
+from core.intents import Intent, IntentKind
+from core.messages import Capabilities, InboundMessage, Option, Reply
+from dialogs.paging import BACK_KEY, MORE_KEY, paginate
+
+INPUT_BACK_KEY = "00"
+
+
+@dataclass(frozen=True, slots=True)
+class Choice:
+    label: str
+    value: str
+
+
+@dataclass(frozen=True, slots=True)
+class Screen:
+    """What a state shows. `prompt` screens take free input (a quantity) instead of a choice."""
+
+    text: str
+    choices: tuple[Choice, ...] = ()
+    prompt: bool = False
+    back: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class Go:
+    """Move to `state`; Back returns here unless `remember` is False.
+
+    Going to a state already on the Back stack returns to it (the stack unwinds), so Back
+    never leads to a screen the user has finished with. `notice` is shown above the screen.
+    """
+
+    state: str
+    remember: bool = True
+    notice: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Reject:
+    """Stay on the same screen with one line saying why."""
+
+    msgid: str
+    values: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Home:
+    notice: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Finish:
+    """End the conversation with a closing text (USSD `END`)."""
+
+    text: str
+
+
+Outcome = Go | Reject | Home | Finish
+
+
+class Turn:
+    """One step's context: the message, the user's locale and the dialog's variables."""
+
+    def __init__(self, msg: InboundMessage, session: Session, translate: Translator) -> None:
+        self.msg = msg
+        self.locale = session.locale
+        self.vars: dict[str, Any] = dict(session.vars)
+        self._t = translate
+
+    def t(self, msgid: str, /, **values: object) -> str:
+        return self._t(self.locale, msgid, **values)
+
+    @property
+    def capabilities(self) -> Capabilities:
+        return self.msg.capabilities
+
+
+class State:
+    """Base of a dialog state. Subclasses set `name` and override what they need."""
+
+    name: str = ""
+
+    async def screen(self, turn: Turn) -> Screen:
+        raise NotImplementedError
+
+    async def choose(self, turn: Turn, value: str) -> Outcome:
+        raise NotImplementedError(f"{self.name} has no choices")
+
+    async def enter(self, turn: Turn, text: str) -> Outcome:
+        raise NotImplementedError(f"{self.name} takes no input")
+
+
+class Machine:
+    def __init__(self, states: Sequence[State], home: str, translate: Translator) -> None:
+        self.states = {s.name: s for s in states}
+        if home not in self.states:
+            raise ValueError(f"unknown home state {home!r}")
+        self.home = home
+        self._t = translate
+
+    async def step(self, turn: Turn, session: Session, intent: Intent) -> tuple[Session, Reply]:
+        state = self.states[session.state]
+        if intent.kind is IntentKind.HOME:
+            return await self.show(turn, session.evolve(state=self.home, stack=(), page=0))
+        if intent.kind is IntentKind.BACK:
+            return await self._back(turn, session)
+        screen = await state.screen(turn)
+        raw = intent.text
+        if screen.prompt:
+            if raw == INPUT_BACK_KEY and screen.back:
+                return await self._back(turn, session)
+            return await self._apply(turn, session, await state.enter(turn, raw))
+        page = self._page(turn, screen, session.page)
+        if raw == MORE_KEY and page.has_more:
+            return await self.show(turn, session.evolve(page=session.page + 1))
+        if raw == BACK_KEY and session.page > 0:
+            return await self.show(turn, session.evolve(page=session.page - 1))
+        if raw == BACK_KEY and screen.back:
+            return await self._back(turn, session)
+        index = _choice_index(raw, page.items)
+        if index is None:
+            return await self.show(turn, session, error=turn.t("error.choice"))
+        return await self._apply(turn, session, await state.choose(turn, screen.choices[index].value))
+
+    async def show(
+        self, turn: Turn, session: Session, error: str | None = None
+    ) -> tuple[Session, Reply]:
+        session = session.evolve(vars=dict(turn.vars), locale=turn.locale)
+        screen = await self.states[session.state].screen(turn)
+        text = screen.text if error is None else f"{error}\n{screen.text}"
+        if screen.prompt:
+            options = (Option(INPUT_BACK_KEY, turn.t("nav.back")),) if screen.back else ()
+            return session, Reply(text, options)
+        page = self._page(turn, screen, session.page, text)
+        return session, Reply(text, page.options)
+
+    def _page(self, turn: Turn, screen: Screen, page: int, text: str | None = None) -> Any:
+        return paginate(
+            screen.text if text is None else text,
+            [c.label for c in screen.choices],
+            page,
+            turn.capabilities,
+            back_label=turn.t("nav.back"),
+            more_label=turn.t("nav.more"),
+            offer_back=screen.back,
+        )
+
+    async def _apply(
+        self, turn: Turn, session: Session, outcome: Outcome
+    ) -> tuple[Session, Reply]:
+        match outcome:
+            case Go(state=target, remember=remember, notice=notice):
+                if target in session.stack:
+                    stack = session.stack[: session.stack.index(target)]
+                elif remember and target != session.state:
+                    stack = (*session.stack, session.state)
+                else:
+                    stack = session.stack
+                moved = session.evolve(state=target, stack=stack, page=0)
+                return await self.show(turn, moved, error=notice)
+            case Reject(msgid=msgid, values=values):
+                return await self.show(turn, session, error=turn.t(msgid, **values))
+            case Home(notice=notice):
+                home = session.evolve(state=self.home, stack=(), page=0)
+                return await self.show(turn, home, error=notice)
+            case Finish(text=text):
+                return session.evolve(vars=dict(turn.vars)), Reply(text, end=True)
+        raise AssertionError(outcome)
+
+    async def _back(self, turn: Turn, session: Session) -> tuple[Session, Reply]:
+        if not session.stack:
+            return await self.show(turn, session.evolve(state=self.home, page=0))
+        *rest, previous = session.stack
+        return await self.show(turn, session.evolve(state=previous, stack=tuple(rest), page=0))
+
+
+def _choice_index(raw: str, items: range) -> int | None:
+    if not raw.isdigit() or not raw.isascii():
+        return None
+    number = int(raw)
+    if not 1 <= number <= len(items):
+        return None
+    return items.start + number - 1

@@ -1,0 +1,53 @@
+"""The shopping dialog: Ngozi's journey from the main menu to an order reference."""
+
+from __future__ import annotations
+
+from core.conversation import Session
+from core.i18n import Translator
+from core.intents import Intent
+from core.messages import InboundMessage, Reply
+from core.region import UnsupportedRegionError, region_for_phone
+from dialogs.machine import Machine, Turn
+from dialogs.shopping.services import ShopServices
+from dialogs.shopping.states import shopping_states
+
+__all__ = ["ShopServices", "ShoppingDialog"]
+
+
+class ShoppingDialog:
+    """Implements the pipeline's Dialog port over the shopping state machine."""
+
+    def __init__(self, services: ShopServices, translate: Translator) -> None:
+        self._svc = services
+        self._t = translate
+        self.machine = Machine(shopping_states(services), home="main", translate=translate)
+
+    async def step(
+        self, msg: InboundMessage, session: Session | None, intent: Intent
+    ) -> tuple[Session, Reply]:
+        if session is None:
+            return await self._begin(msg)
+        turn = Turn(msg, session, self._t)
+        return await self.machine.step(turn, session, intent)
+
+    async def _begin(self, msg: InboundMessage) -> tuple[Session, Reply]:
+        locale = await self._locale(msg)
+        try:
+            market = region_for_phone(msg.phone)
+        except UnsupportedRegionError:
+            return Session("main", locale), Reply(self._t(locale, "error.region"), end=True)
+        cart = await self._svc.orders.cart(msg.phone, market.code)
+        session = Session("resume" if not cart.is_empty else "main", locale)
+        turn = Turn(msg, session, self._t)
+        # A non-empty transcript with no session: the store lost it (expiry or restart).
+        notice = self._t(locale, "notice.lost") if msg.transcript else None
+        return await self.machine.show(turn, session, error=notice)
+
+    async def _locale(self, msg: InboundMessage) -> str:
+        customer = await self._svc.customers.get(msg.phone)
+        if customer is not None and customer.locale and self._t.supports(customer.locale):
+            return customer.locale
+        try:
+            return region_for_phone(msg.phone).default_locale
+        except UnsupportedRegionError:
+            return msg.locale_hint if msg.locale_hint and self._t.supports(msg.locale_hint) else "en"

@@ -1,0 +1,18 @@
+"""The engine services the shopping dialog calls (its ports, filled by the composition root)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from engines.catalogue import CatalogueService
+from engines.customers import CustomerService
+from engines.orders import OrderService
+from engines.pricing import PricingService
+
+
+@dataclass(frozen=True, slots=True)
+class ShopServices:
+    catalogue: CatalogueService
+    pricing: PricingService
+    orders: OrderService
+    customers: CustomerService

@@ -1,0 +1,378 @@
+"""The shopping dialog's states: menu, categories, products, quantity, cart, checkout, orders."""
+
+from __future__ import annotations
+
+from core.phone import Phone
+from core.region import Region, region_for_phone
+from dialogs.machine import Choice, Finish, Go, Home, Outcome, Reject, Screen, State, Turn
+from dialogs.shopping.services import ShopServices
+from engines.catalogue import OutOfStockError
+from engines.orders import MAX_LINE_QUANTITY, Cart, PaymentMethod, PlaceOrder
+from engines.pricing import Quote
+
+LANGUAGES = (("en", "English"), ("sw", "Kiswahili"))
+
+
+class ShopState(State):
+    def __init__(self, services: ShopServices) -> None:
+        self.svc = services
+
+    @staticmethod
+    def phone(turn: Turn) -> Phone:
+        return turn.msg.phone
+
+    @staticmethod
+    def region(turn: Turn) -> Region:
+        return region_for_phone(turn.msg.phone)
+
+    async def cart(self, turn: Turn) -> Cart:
+        return await self.svc.orders.cart(self.phone(turn), self.region(turn).code)
+
+    async def quote(self, turn: Turn, cart: Cart) -> Quote:
+        lines = [(line.sku, line.quantity) for line in cart.lines]
+        return await self.svc.pricing.quote(self.region(turn).code, lines)
+
+
+class MainMenu(ShopState):
+    name = "main"
+
+    async def screen(self, turn: Turn) -> Screen:
+        cart = await self.cart(turn)
+        return Screen(
+            turn.t("main.title"),
+            (
+                Choice(turn.t("menu.shop"), "categories"),
+                Choice(turn.t("menu.cart", count=cart.item_count), "cart"),
+                Choice(turn.t("menu.orders"), "orders"),
+                Choice(turn.t("menu.language"), "language"),
+                Choice(turn.t("menu.help"), "help"),
+            ),
+            back=False,
+        )
+
+    async def choose(self, turn: Turn, value: str) -> Outcome:
+        return Go(value)
+
+
+class Resume(ShopState):
+    """Offered when a customer dials again with a cart left from a dropped session."""
+
+    name = "resume"
+
+    async def screen(self, turn: Turn) -> Screen:
+        cart = await self.cart(turn)
+        total = (await self.quote(turn, cart)).total if not cart.is_empty else None
+        text = turn.t("resume.body", count=cart.item_count, total=total.format() if total else "")
+        return Screen(
+            text,
+            (Choice(turn.t("resume.continue"), "cart"), Choice(turn.t("resume.fresh"), "fresh")),
+            back=False,
+        )
+
+    async def choose(self, turn: Turn, value: str) -> Outcome:
+        if value == "fresh":
+            await self.svc.orders.save_cart((await self.cart(turn)).cleared())
+            return Home()
+        return Go("cart", remember=False)
+
+
+class Categories(ShopState):
+    name = "categories"
+
+    async def screen(self, turn: Turn) -> Screen:
+        categories = await self.svc.catalogue.categories(self.region(turn).code)
+        return Screen(
+            turn.t("categories.title"),
+            tuple(Choice(c.name(turn.locale), c.id) for c in categories),
+        )
+
+    async def choose(self, turn: Turn, value: str) -> Outcome:
+        turn.vars["cat"] = value
+        return Go("products")
+
+
+class Products(ShopState):
+    name = "products"
+
+    async def screen(self, turn: Turn) -> Screen:
+        region = self.region(turn)
+        category_id = str(turn.vars.get("cat", ""))
+        categories = {c.id: c for c in await self.svc.catalogue.categories(region.code)}
+        products = await self.svc.catalogue.products(region.code, category_id)
+        prices = await self.svc.pricing.list_prices(region.code, [p.sku for p in products])
+        category = categories.get(category_id)
+        title = category.name(turn.locale) if category else ""
+        return Screen(
+            turn.t("products.title", category=title),
+            tuple(
+                Choice(f"{p.name} {prices[p.sku].short()}", p.sku)
+                for p in products
+                if p.sku in prices
+            ),
+        )
+
+    async def choose(self, turn: Turn, value: str) -> Outcome:
+        turn.vars["sku"] = value
+        turn.vars.pop("edit", None)
+        return Go("quantity")
+
+
+class Quantity(ShopState):
+    """Free input: how many units. Adds to the cart, or sets the line when changing it."""
+
+    name = "quantity"
+
+    async def screen(self, turn: Turn) -> Screen:
+        region = self.region(turn)
+        sku = str(turn.vars["sku"])
+        product = await self.svc.catalogue.product(region.code, sku)
+        price = (await self.svc.pricing.list_prices(region.code, [sku]))[sku]
+        available = await self.svc.catalogue.available(region.code, sku)
+        msgid = "quantity.change" if turn.vars.get("edit") else "quantity.prompt"
+        text = turn.t(
+            msgid,
+            name=product.name,
+            price=price.short(),
+            unit=turn.t(f"unit.{product.unit}"),
+            available=available,
+            current=(await self.cart(turn)).quantity_of(sku),
+        )
+        return Screen(text, prompt=True)
+
+    async def enter(self, turn: Turn, text: str) -> Outcome:
+        region = self.region(turn)
+        sku = str(turn.vars["sku"])
+        cleaned = text.strip().replace(",", "")
+        if cleaned.startswith("-") and cleaned[1:].isdigit():
+            return Reject("error.quantity.min")
+        if not cleaned.isdigit() or not cleaned.isascii():
+            return Reject("error.quantity.number")
+        if len(cleaned) > 6 or int(cleaned) > MAX_LINE_QUANTITY:
+            return Reject("error.quantity.max", {"max": MAX_LINE_QUANTITY})
+        quantity = int(cleaned)
+        if quantity < 1:
+            return Reject("error.quantity.min")
+        cart = await self.cart(turn)
+        editing = bool(turn.vars.get("edit"))
+        wanted = quantity if editing else cart.quantity_of(sku) + quantity
+        available = await self.svc.catalogue.available(region.code, sku)
+        if wanted > available:
+            in_cart = cart.quantity_of(sku) if not editing else 0
+            return Reject("error.quantity.stock", {"available": max(0, available - in_cart)})
+        if wanted > MAX_LINE_QUANTITY:
+            return Reject("error.quantity.max", {"max": MAX_LINE_QUANTITY - cart.quantity_of(sku)})
+        await self.svc.orders.save_cart(cart.with_quantity(sku, wanted))
+        turn.vars["added"] = quantity
+        if editing:
+            turn.vars.pop("edit", None)
+            return Go("cart", notice=turn.t("cart.updated"))
+        return Go("added", remember=False)
+
+
+class Added(ShopState):
+    name = "added"
+
+    async def screen(self, turn: Turn) -> Screen:
+        region = self.region(turn)
+        product = await self.svc.catalogue.product(region.code, str(turn.vars["sku"]))
+        cart = await self.cart(turn)
+        text = turn.t(
+            "added.body", quantity=turn.vars.get("added", 0), name=product.name,
+            count=cart.item_count,
+        )
+        return Screen(
+            text,
+            (
+                Choice(turn.t("added.more"), "products"),
+                Choice(turn.t("added.cart"), "cart"),
+                Choice(turn.t("added.checkout"), "quote"),
+            ),
+            back=False,
+        )
+
+    async def choose(self, turn: Turn, value: str) -> Outcome:
+        return Go(value, remember=value != "products")
+
+
+class CartView(ShopState):
+    name = "cart"
+
+    async def screen(self, turn: Turn) -> Screen:
+        cart = await self.cart(turn)
+        if cart.is_empty:
+            return Screen(turn.t("cart.empty"), (Choice(turn.t("menu.shop"), "!shop"),))
+        quote = await self.quote(turn, cart)
+        text = turn.t("cart.body", count=cart.item_count, total=quote.total.format())
+        choices = [
+            Choice(turn.t("cart.line", quantity=line.quantity, name=line.name), line.sku)
+            for line in quote.lines
+        ]
+        choices.insert(0, Choice(turn.t("cart.checkout"), "!checkout"))
+        return Screen(text, tuple(choices))
+
+    async def choose(self, turn: Turn, value: str) -> Outcome:
+        if value == "!shop":
+            return Go("categories", remember=False)
+        if value == "!checkout":
+            return Go("quote")
+        turn.vars["sku"] = value
+        return Go("cart_line")
+
+
+class CartLineView(ShopState):
+    name = "cart_line"
+
+    async def screen(self, turn: Turn) -> Screen:
+        region = self.region(turn)
+        sku = str(turn.vars["sku"])
+        product = await self.svc.catalogue.product(region.code, sku)
+        price = (await self.svc.pricing.list_prices(region.code, [sku]))[sku]
+        quantity = (await self.cart(turn)).quantity_of(sku)
+        return Screen(
+            turn.t("line.body", quantity=quantity, name=product.name, price=price.format()),
+            (Choice(turn.t("line.change"), "change"), Choice(turn.t("line.remove"), "remove")),
+        )
+
+    async def choose(self, turn: Turn, value: str) -> Outcome:
+        if value == "change":
+            turn.vars["edit"] = 1
+            return Go("quantity")
+        cart = await self.cart(turn)
+        await self.svc.orders.save_cart(cart.with_quantity(str(turn.vars["sku"]), 0))
+        return Go("cart", notice=turn.t("cart.removed"))
+
+
+class QuoteView(ShopState):
+    name = "quote"
+
+    async def screen(self, turn: Turn) -> Screen:
+        cart = await self.cart(turn)
+        if cart.is_empty:
+            return Screen(turn.t("cart.empty"), (Choice(turn.t("menu.shop"), "!shop"),))
+        quote = await self.quote(turn, cart)
+        rate = (quote.vat_rate * 100).normalize()
+        parts = [turn.t("quote.subtotal", amount=quote.subtotal.format())]
+        if quote.discount.amount:
+            parts.append(turn.t("quote.discount", amount=quote.discount.format()))
+        parts.append(turn.t("quote.vat", rate=f"{rate:f}", amount=quote.tax.format()))
+        parts.append(turn.t("quote.total", amount=quote.total.format()))
+        return Screen("\n".join(parts), (Choice(turn.t("quote.pay"), "payment"),))
+
+    async def choose(self, turn: Turn, value: str) -> Outcome:
+        if value == "!shop":
+            return Go("categories", remember=False)
+        # The turn that opened checkout names the order: a retried confirm places it once.
+        turn.vars["checkout"] = turn.msg.idempotency_key
+        return Go("payment")
+
+
+class Payment(ShopState):
+    name = "payment"
+
+    async def screen(self, turn: Turn) -> Screen:
+        return Screen(
+            turn.t("payment.title"),
+            (Choice(turn.t("payment.ON_DELIVERY"), PaymentMethod.ON_DELIVERY.value),),
+        )
+
+    async def choose(self, turn: Turn, value: str) -> Outcome:
+        turn.vars["pay"] = value
+        return Go("confirm")
+
+
+class Confirm(ShopState):
+    name = "confirm"
+
+    async def screen(self, turn: Turn) -> Screen:
+        cart = await self.cart(turn)
+        if cart.is_empty:
+            return Screen(turn.t("cart.empty"), (Choice(turn.t("menu.shop"), "!shop"),))
+        quote = await self.quote(turn, cart)
+        method = turn.t(f"method.{turn.vars.get('pay', PaymentMethod.ON_DELIVERY.value)}")
+        text = turn.t("confirm.body", total=quote.total.format(), method=method)
+        return Screen(
+            text, (Choice(turn.t("confirm.yes"), "yes"), Choice(turn.t("confirm.no"), "no"))
+        )
+
+    async def choose(self, turn: Turn, value: str) -> Outcome:
+        if value == "!shop":
+            return Go("categories", remember=False)
+        if value == "no":
+            return Home(notice=turn.t("confirm.cancelled"))
+        cart = await self.cart(turn)
+        method = PaymentMethod(str(turn.vars.get("pay", PaymentMethod.ON_DELIVERY.value)))
+        key = f"{turn.msg.session_key}:{turn.vars.get('checkout', turn.msg.idempotency_key)}"
+        try:
+            order = await self.svc.orders.place(
+                PlaceOrder(
+                    customer=self.phone(turn),
+                    region=self.region(turn).code,
+                    lines=cart.lines,
+                    payment_method=method,
+                    idempotency_key=key,
+                )
+            )
+        except OutOfStockError as exc:
+            product = await self.svc.catalogue.product(self.region(turn).code, exc.sku)
+            notice = turn.t("error.stock_changed", name=product.name, available=exc.available)
+            return Go("cart", remember=False, notice=notice)
+        turn.vars.pop("checkout", None)
+        return Finish(
+            turn.t(
+                "done.body",
+                reference=order.reference,
+                total=order.total.format(),
+                method=turn.t(f"method.{order.payment_method.value}"),
+            )
+        )
+
+
+class Orders(ShopState):
+    name = "orders"
+
+    async def screen(self, turn: Turn) -> Screen:
+        orders = await self.svc.orders.recent(self.phone(turn), limit=5)
+        if not orders:
+            return Screen(turn.t("orders.none"))
+        lines = [
+            turn.t(
+                "orders.line",
+                reference=o.reference,
+                status=turn.t(f"status.{o.status.value}"),
+                total=o.total.short(),
+            )
+            for o in orders
+        ]
+        return Screen("\n".join([turn.t("orders.title"), *lines]))
+
+
+class Language(ShopState):
+    name = "language"
+
+    async def screen(self, turn: Turn) -> Screen:
+        return Screen(
+            turn.t("language.title"), tuple(Choice(label, code) for code, label in LANGUAGES)
+        )
+
+    async def choose(self, turn: Turn, value: str) -> Outcome:
+        turn.locale = value
+        await self.svc.customers.set_locale(self.phone(turn), value)
+        return Home(notice=turn.t("language.set"))
+
+
+class Help(ShopState):
+    name = "help"
+
+    async def screen(self, turn: Turn) -> Screen:
+        return Screen(turn.t("help.body"))
+
+
+def shopping_states(services: ShopServices) -> list[State]:
+    kinds: list[type[ShopState]] = [
+        MainMenu, Resume, Categories, Products, Quantity, Added, CartView, CartLineView,
+        QuoteView, Payment, Confirm, Orders, Language, Help,
+    ]
+    return [kind(services) for kind in kinds]
+
+
+__all__ = ["Finish", "shopping_states"]

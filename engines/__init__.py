@@ -1,0 +1,1 @@
+"""Bounded contexts: pure domain models and async services over ports; no channels, no words."""

@@ -1,0 +1,77 @@
+"""SQLAlchemy adapter for the catalogue: explicit row <-> model mapping."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core.region import RegionCode
+from engines.catalogue.model import Category, OutOfStockError, Product, StockLevel
+from engines.catalogue.tables import categories, products, stock_levels, warehouses
+
+
+class SqlCatalogueRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self._s = session
+
+    async def categories(self, region: RegionCode) -> list[Category]:
+        rows = await self._s.execute(
+            select(categories)
+            .where(categories.c.region == region.value)
+            .order_by(categories.c.position, categories.c.id)
+        )
+        return [
+            Category(r.id, RegionCode(r.region), dict(r.names), r.position) for r in rows
+        ]
+
+    async def products(self, region: RegionCode, category_id: str | None = None) -> list[Product]:
+        query = select(products).where(products.c.region == region.value)
+        if category_id is not None:
+            query = query.where(products.c.category_id == category_id)
+        rows = await self._s.execute(query.order_by(products.c.name, products.c.sku))
+        return [_product(r) for r in rows]
+
+    async def products_by_sku(self, region: RegionCode, skus: Sequence[str]) -> dict[str, Product]:
+        rows = await self._s.execute(
+            select(products).where(products.c.region == region.value, products.c.sku.in_(skus))
+        )
+        return {r.sku: _product(r) for r in rows}
+
+    async def stock(self, region: RegionCode, skus: Sequence[str]) -> dict[str, StockLevel]:
+        rows = await self._s.execute(
+            select(stock_levels)
+            .join(warehouses, warehouses.c.id == stock_levels.c.warehouse_id)
+            .where(warehouses.c.region == region.value, stock_levels.c.sku.in_(skus))
+            .order_by(stock_levels.c.warehouse_id)
+        )
+        levels: dict[str, StockLevel] = {}
+        for r in rows:
+            # One warehouse per region today; the first listed serves the region.
+            levels.setdefault(r.sku, StockLevel(r.warehouse_id, r.sku, r.on_hand, r.reserved))
+        return levels
+
+    async def reserve(self, level: StockLevel, quantity: int) -> None:
+        """Conditional update: concurrent orders can never reserve more than is on hand."""
+        result = await self._s.execute(
+            update(stock_levels)
+            .where(
+                stock_levels.c.warehouse_id == level.warehouse_id,
+                stock_levels.c.sku == level.sku,
+                stock_levels.c.on_hand - stock_levels.c.reserved >= quantity,
+            )
+            .values(reserved=stock_levels.c.reserved + quantity)
+        )
+        if result.rowcount != 1:  # type: ignore[attr-defined]
+            raise OutOfStockError(level.sku, quantity, level.available)
+
+
+def _product(r: object) -> Product:
+    return Product(
+        sku=r.sku,  # type: ignore[attr-defined]
+        region=RegionCode(r.region),  # type: ignore[attr-defined]
+        category_id=r.category_id,  # type: ignore[attr-defined]
+        name=r.name,  # type: ignore[attr-defined]
+        unit=r.unit,  # type: ignore[attr-defined]
+    )

@@ -1,0 +1,49 @@
+"""Customers: who a phone number belongs to, and the language they chose."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from core.clock import Clock
+from core.db import Database
+from core.phone import Phone
+from core.region import region_for_phone
+from engines.customers.tables import customers
+
+
+@dataclass(frozen=True, slots=True)
+class Customer:
+    phone: Phone
+    name: str | None
+    locale: str | None
+
+
+class CustomerService:
+    def __init__(self, db: Database, clock: Clock) -> None:
+        self._db = db
+        self._clock = clock
+
+    async def get(self, phone: Phone) -> Customer | None:
+        async with self._db.transaction() as s:
+            row = (await s.execute(select(customers).where(customers.c.phone == phone.e164))).first()
+        return None if row is None else Customer(phone, row.name, row.locale)
+
+    async def set_locale(self, phone: Phone, locale: str) -> None:
+        """Remember the language a customer picked, for every channel and later sessions."""
+        async with self._db.transaction() as s:
+            insert_of = pg_insert if self._db.dialect == "postgresql" else sqlite_insert
+            stmt = insert_of(customers).values(
+                phone=phone.e164,
+                region=region_for_phone(phone).code.value,
+                locale=locale,
+                created_at=self._clock.now(),
+            )
+            await s.execute(
+                stmt.on_conflict_do_update(
+                    index_elements=[customers.c.phone], set_={"locale": stmt.excluded.locale}
+                )
+            )

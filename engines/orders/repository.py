@@ -1,0 +1,171 @@
+"""SQLAlchemy adapter for carts and orders: explicit row <-> model mapping."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core.money import Money
+from core.phone import Phone
+from core.region import RegionCode
+from engines.orders.model import (
+    Cart,
+    CartLine,
+    Order,
+    OrderLine,
+    OrderStatus,
+    PaymentMethod,
+)
+from engines.orders.tables import carts, order_lines, orders
+
+
+class SqlOrderRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self._s = session
+
+    async def add(self, order: Order) -> None:
+        await self._s.execute(
+            insert(orders).values(
+                id=order.id,
+                reference=order.reference,
+                customer=order.customer.e164,
+                region=order.region.value,
+                currency=order.total.currency,
+                subtotal=order.subtotal.amount,
+                discount=order.discount.amount,
+                tax=order.tax.amount,
+                total=order.total.amount,
+                payment_method=order.payment_method.value,
+                status=order.status.value,
+                idempotency_key=order.idempotency_key,
+                created_at=order.created_at,
+            )
+        )
+        await self._s.execute(
+            insert(order_lines),
+            [
+                {
+                    "order_id": order.id,
+                    "position": i,
+                    "sku": line.sku,
+                    "name": line.name,
+                    "quantity": line.quantity,
+                    "unit_price": line.unit_price.amount,
+                    "discount": line.discount.amount,
+                }
+                for i, line in enumerate(order.lines)
+            ],
+        )
+
+    async def set_status(self, order: Order) -> None:
+        await self._s.execute(
+            update(orders).where(orders.c.id == order.id).values(status=order.status.value)
+        )
+
+    async def reference_taken(self, reference: str) -> bool:
+        found = await self._s.scalar(select(orders.c.id).where(orders.c.reference == reference))
+        return found is not None
+
+    async def by_idempotency_key(self, key: str) -> Order | None:
+        return await self._one(orders.c.idempotency_key == key)
+
+    async def by_reference(self, reference: str) -> Order | None:
+        return await self._one(orders.c.reference == reference)
+
+    async def recent(self, customer: Phone, limit: int) -> list[Order]:
+        rows = (
+            await self._s.execute(
+                select(orders)
+                .where(orders.c.customer == customer.e164)
+                .order_by(orders.c.created_at.desc(), orders.c.id.desc())
+                .limit(limit)
+            )
+        ).all()
+        return await self._hydrate(rows)
+
+    async def _one(self, condition: Any) -> Order | None:
+        rows = (await self._s.execute(select(orders).where(condition))).all()
+        found = await self._hydrate(rows)
+        return found[0] if found else None
+
+    async def _hydrate(self, rows: list[Any]) -> list[Order]:
+        if not rows:
+            return []
+        ids = [r.id for r in rows]
+        line_rows = await self._s.execute(
+            select(order_lines)
+            .where(order_lines.c.order_id.in_(ids))
+            .order_by(order_lines.c.order_id, order_lines.c.position)
+        )
+        lines: dict[uuid.UUID, list[OrderLine]] = {i: [] for i in ids}
+        currency = {r.id: r.currency for r in rows}
+        for lr in line_rows:
+            cur = currency[lr.order_id]
+            lines[lr.order_id].append(
+                OrderLine(
+                    lr.sku,
+                    lr.name,
+                    lr.quantity,
+                    Money(lr.unit_price, cur),
+                    Money(lr.discount, cur),
+                )
+            )
+        return [
+            Order(
+                id=r.id,
+                reference=r.reference,
+                customer=Phone(r.customer),
+                region=RegionCode(r.region),
+                lines=tuple(lines[r.id]),
+                subtotal=Money(r.subtotal, r.currency),
+                discount=Money(r.discount, r.currency),
+                tax=Money(r.tax, r.currency),
+                total=Money(r.total, r.currency),
+                payment_method=PaymentMethod(r.payment_method),
+                status=OrderStatus(r.status),
+                idempotency_key=r.idempotency_key,
+                created_at=r.created_at,
+            )
+            for r in rows
+        ]
+
+
+class SqlCartRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self._s = session
+
+    async def get(self, customer: Phone) -> tuple[Cart, datetime] | None:
+        row = (await self._s.execute(select(carts).where(carts.c.customer == customer.e164))).first()
+        if row is None:
+            return None
+        cart = Cart(
+            customer=customer,
+            region=RegionCode(row.region),
+            lines=tuple(CartLine(str(d["sku"]), int(d["quantity"])) for d in row.lines),
+        )
+        return cart, row.updated_at
+
+    async def put(self, cart: Cart, now: datetime) -> None:
+        values = {
+            "customer": cart.customer.e164,
+            "region": cart.region.value,
+            "lines": [{"sku": ln.sku, "quantity": ln.quantity} for ln in cart.lines],
+            "updated_at": now,
+        }
+        dialect = self._s.bind.dialect.name
+        upsert_of = pg_insert if dialect == "postgresql" else sqlite_insert
+        stmt = upsert_of(carts).values(**values)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=[carts.c.customer],
+            set_={k: stmt.excluded[k] for k in ("region", "lines", "updated_at")},
+        )
+        await self._s.execute(stmt)
+
+    async def remove(self, customer: Phone) -> None:
+        await self._s.execute(delete(carts).where(carts.c.customer == customer.e164))

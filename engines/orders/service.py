@@ -1,0 +1,134 @@
+"""Order use cases: keep the customer's cart, place it once, list and advance orders."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core.clock import Clock
+from core.db import Database
+from core.ids import IdGenerator
+from core.phone import Phone
+from core.region import RegionCode
+from engines.catalogue import OutOfStockError, SqlCatalogueRepository
+from engines.orders.model import (
+    Cart,
+    Order,
+    OrderLine,
+    OrderStatus,
+    PlaceOrder,
+    UnknownOrderError,
+)
+from engines.orders.repository import SqlCartRepository, SqlOrderRepository
+from engines.pricing import PricingService
+
+REFERENCE_ATTEMPTS = 8
+
+
+class OrderService:
+    def __init__(
+        self,
+        db: Database,
+        pricing: PricingService,
+        clock: Clock,
+        ids: IdGenerator,
+        cart_ttl: timedelta = timedelta(days=1),
+    ) -> None:
+        self._db = db
+        self._pricing = pricing
+        self._clock = clock
+        self._ids = ids
+        self._cart_ttl = cart_ttl
+
+    async def cart(self, customer: Phone, region: RegionCode) -> Cart:
+        """The customer's cart; one older than the cart TTL is forgotten."""
+        async with self._db.transaction() as s:
+            found = await SqlCartRepository(s).get(customer)
+        if found is None:
+            return Cart(customer, region)
+        cart, updated_at = found
+        if cart.region != region or self._clock.now() - updated_at > self._cart_ttl:
+            return Cart(customer, region)
+        return cart
+
+    async def save_cart(self, cart: Cart) -> None:
+        async with self._db.transaction() as s:
+            repo = SqlCartRepository(s)
+            if cart.is_empty:
+                await repo.remove(cart.customer)
+            else:
+                await repo.put(cart, self._clock.now())
+
+    async def place(self, command: PlaceOrder) -> Order:
+        """Quote, reserve and record in one transaction; the same key returns the same order."""
+
+        async def work(s: AsyncSession) -> Order:
+            return await self._place_in(s, command)
+
+        return await self._db.retrying(work)
+
+    async def _place_in(self, s: AsyncSession, command: PlaceOrder) -> Order:
+        orders = SqlOrderRepository(s)
+        existing = await orders.by_idempotency_key(command.idempotency_key)
+        if existing is not None:
+            return existing
+        lines = [(line.sku, line.quantity) for line in command.lines]
+        quote = await self._pricing.quote_in(s, command.region, lines)
+        inventory = SqlCatalogueRepository(s)
+        stock = await inventory.stock(command.region, [sku for sku, _ in lines])
+        for sku, quantity in lines:
+            level = stock.get(sku)
+            if level is None:
+                raise OutOfStockError(sku, quantity, 0)
+            await inventory.reserve(level, quantity)
+        order = Order(
+            id=self._ids.uuid(),
+            reference=await self._free_reference(orders),
+            customer=command.customer,
+            region=command.region,
+            lines=tuple(
+                OrderLine(ql.sku, ql.name, ql.quantity, ql.unit_price, ql.discount)
+                for ql in quote.lines
+            ),
+            subtotal=quote.subtotal,
+            discount=quote.discount,
+            tax=quote.tax,
+            total=quote.total,
+            payment_method=command.payment_method,
+            status=OrderStatus.PLACED,
+            idempotency_key=command.idempotency_key,
+            created_at=self._clock.now(),
+        )
+        await orders.add(order)
+        if command.clear_cart:
+            await SqlCartRepository(s).remove(command.customer)
+        return order
+
+    async def _free_reference(self, orders: SqlOrderRepository) -> str:
+        for _ in range(REFERENCE_ATTEMPTS):
+            reference = self._ids.reference()
+            if not await orders.reference_taken(reference):
+                return reference
+        raise RuntimeError("could not find a free order reference")
+
+    async def recent(self, customer: Phone, limit: int = 5) -> list[Order]:
+        async with self._db.transaction() as s:
+            return await SqlOrderRepository(s).recent(customer, limit)
+
+    async def get(self, reference: str) -> Order:
+        async with self._db.transaction() as s:
+            order = await SqlOrderRepository(s).by_reference(reference.upper())
+        if order is None:
+            raise UnknownOrderError(reference)
+        return order
+
+    async def advance(self, reference: str, target: OrderStatus) -> Order:
+        async with self._db.transaction() as s:
+            repo = SqlOrderRepository(s)
+            order = await repo.by_reference(reference.upper())
+            if order is None:
+                raise UnknownOrderError(reference)
+            moved = order.advance(target)
+            await repo.set_status(moved)
+            return moved

@@ -1,0 +1,64 @@
+"""The embedded session store: a dict with expiry, good for one process (make run, tests)."""
+
+from __future__ import annotations
+
+import asyncio
+
+from core.clock import Clock, SystemClock
+from core.conversation import Session, SessionConflictError
+
+
+class MemorySessionStore:
+    def __init__(self, clock: Clock | None = None) -> None:
+        self._clock = clock or SystemClock()
+        self._items: dict[str, tuple[float, bytes]] = {}
+        self._lock = asyncio.Lock()
+
+    def _get(self, key: str) -> bytes | None:
+        item = self._items.get(key)
+        if item is None:
+            return None
+        expires, value = item
+        if expires <= self._clock.monotonic():
+            del self._items[key]
+            return None
+        return value
+
+    def _put(self, key: str, value: bytes, ttl_seconds: int) -> None:
+        self._items[key] = (self._clock.monotonic() + ttl_seconds, value)
+        if len(self._items) % 1024 == 0:
+            self._sweep()
+
+    def _sweep(self) -> None:
+        now = self._clock.monotonic()
+        for key in [k for k, (expires, _) in self._items.items() if expires <= now]:
+            del self._items[key]
+
+    async def load(self, key: str) -> Session | None:
+        value = self._get(f"s:{key}")
+        return None if value is None else Session.decode(value)
+
+    async def save(self, key: str, session: Session, ttl_seconds: int) -> Session:
+        async with self._lock:
+            current = self._get(f"s:{key}")
+            stored_version = 0 if current is None else Session.decode(current).version
+            if stored_version != session.version:
+                raise SessionConflictError(key)
+            saved = session.evolve(version=session.version + 1)
+            self._put(f"s:{key}", saved.encode(), ttl_seconds)
+            return saved
+
+    async def delete(self, key: str) -> None:
+        self._items.pop(f"s:{key}", None)
+
+    async def recall(self, key: str) -> bytes | None:
+        return self._get(f"r:{key}")
+
+    async def remember(self, key: str, value: bytes, ttl_seconds: int) -> None:
+        self._put(f"r:{key}", value, ttl_seconds)
+
+    async def ping(self) -> bool:
+        return True
+
+    async def close(self) -> None:
+        self._items.clear()

@@ -1,0 +1,64 @@
+"""Shared fixtures: settings on a fresh migrated + seeded database, the app, a client, a phone."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+from aiohttp.test_utils import TestClient, TestServer
+
+from core.app.bootstrap import Services, build_services
+from core.app.demo import load_demo
+from core.app.server import create_app
+from core.clock import SteppedClock
+from core.config import Settings
+from core.db.migrate import upgrade
+from core.ids import SeededIds
+from tests.support.phone import UssdPhone
+
+pytest_plugins = ["tests.support.servers"]
+
+
+@pytest.fixture
+def clock() -> SteppedClock:
+    return SteppedClock()
+
+
+@pytest.fixture
+def database_url(tmp_path: Path) -> Iterator[str]:
+    """A fresh SQLite file per test, migrated with the real Alembic scripts."""
+    url = f"sqlite+aiosqlite:///{tmp_path / 'omniroute.db'}"
+    upgrade(url)
+    yield url
+
+
+@pytest.fixture
+def settings(database_url: str) -> Settings:
+    return Settings(env="test", database_url=database_url, session_url="memory://", _env_file=None)
+
+
+@pytest.fixture
+async def services(settings: Settings, clock: SteppedClock) -> AsyncIterator[Services]:
+    built = build_services(settings, clock=clock, ids=SeededIds())
+    await load_demo(built.db, clock.now())
+    yield built
+    await built.close()
+
+
+@pytest.fixture
+async def client(services: Services) -> AsyncIterator[TestClient[object, object]]:
+    app = create_app(services.settings, build=lambda _s: services)
+    async with TestClient(TestServer(app)) as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def ngozi(client: TestClient[object, object]) -> UssdPhone:
+    """Ngozi's feature phone in Lagos, dialling through the real USSD endpoint."""
+    return UssdPhone(client, "+2348030000001")
+
+
+@pytest.fixture
+def juma(client: TestClient[object, object]) -> UssdPhone:
+    return UssdPhone(client, "+254711000001")
