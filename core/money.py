@@ -35,7 +35,7 @@ class Money:
     currency: str
 
     def __post_init__(self) -> None:
-        if isinstance(self.amount, float) or not isinstance(self.amount, Decimal | int | str):
+        if not isinstance(self.amount, Decimal | int | str):  # float included: never
             raise InvalidMoneyError("money is built from Decimal, int or str, never float")
         try:
             amount = Decimal(self.amount)

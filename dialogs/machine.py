@@ -134,7 +134,9 @@ class Machine:
         index = _choice_index(raw, page.items)
         if index is None:
             return await self.show(turn, session, error=turn.t("error.choice"))
-        return await self._apply(turn, session, await state.choose(turn, screen.choices[index].value))
+        return await self._apply(
+            turn, session, await state.choose(turn, screen.choices[index].value)
+        )
 
     async def show(
         self, turn: Turn, session: Session, error: str | None = None
@@ -159,9 +161,7 @@ class Machine:
             offer_back=screen.back,
         )
 
-    async def _apply(
-        self, turn: Turn, session: Session, outcome: Outcome
-    ) -> tuple[Session, Reply]:
+    async def _apply(self, turn: Turn, session: Session, outcome: Outcome) -> tuple[Session, Reply]:
         match outcome:
             case Go(state=target, remember=remember, notice=notice):
                 if target in session.stack:

@@ -38,8 +38,18 @@ def paginate(
     Pages are cut greedily from the first, so the same inputs always give the same pages.
     """
     start = 0
+    end = 0
     for number in range(page + 1):
-        end = _fill(text, labels, start, number, caps, back_label, more_label, offer_back)
+        end = _fill(
+            text,
+            labels,
+            start,
+            number=number,
+            caps=caps,
+            back_label=back_label,
+            more_label=more_label,
+            offer_back=offer_back,
+        )
         if number == page or end >= len(labels):
             break
         start = end
@@ -58,6 +68,7 @@ def _fill(
     text: str,
     labels: Sequence[str],
     start: int,
+    *,
     number: int,
     caps: Capabilities,
     back_label: str,

@@ -11,7 +11,9 @@ from channels.africastalking.ussd import ussd, ussd_event
 from core.messages import Handler
 
 
-def make_app(handle: Handler, *, callback_token: SecretStr | None, max_body: int) -> web.Application:
+def make_app(
+    handle: Handler, *, callback_token: SecretStr | None, max_body: int
+) -> web.Application:
     app = web.Application(middlewares=[callback_token_middleware])
     app[HANDLE] = handle
     app[CALLBACK_TOKEN] = callback_token

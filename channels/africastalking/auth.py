@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hmac
+from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 from pydantic import SecretStr
@@ -12,7 +13,7 @@ from channels.africastalking.keys import CALLBACK_TOKEN
 
 @web.middleware
 async def callback_token_middleware(
-    request: web.Request, handler: web.RequestHandler
+    request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
 ) -> web.StreamResponse:
     expected: SecretStr | None = request.app[CALLBACK_TOKEN]
     if expected is not None:

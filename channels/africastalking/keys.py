@@ -5,6 +5,6 @@ from pydantic import SecretStr
 
 from core.messages import Handler
 
-HANDLE = web.AppKey("handle", Handler)
-CALLBACK_TOKEN = web.AppKey("callback_token", SecretStr | None)  # type: ignore[arg-type]
+HANDLE: web.AppKey[Handler] = web.AppKey("handle")
+CALLBACK_TOKEN: web.AppKey[SecretStr | None] = web.AppKey("callback_token")
 MAX_BODY = web.AppKey("max_body", int)

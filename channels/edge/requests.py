@@ -6,7 +6,6 @@ from typing import TypeVar
 from urllib.parse import parse_qsl
 
 from aiohttp import web
-
 from pydantic import BaseModel, ValidationError
 
 M = TypeVar("M", bound=BaseModel)

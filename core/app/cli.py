@@ -5,10 +5,19 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import NoReturn
 
+from aiohttp import web
+
+from core.app.demo import load_demo
+from core.app.logs import configure_logging
+from core.app.server import create_app
+from core.app.simulate import simulate_ussd
+from core.clock import SystemClock
 from core.config import Settings
+from core.db import Database
+from core.db.migrate import upgrade
 
 
 class _Parser(argparse.ArgumentParser):
@@ -49,25 +58,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         case "seed":
             return _seed(demo=args.demo)
         case "simulate":
-            from core.app.simulate import simulate_ussd
-
             return simulate_ussd(args.url, args.phone, args.service_code)
     return 2
 
 
 def _serve(host: str, port: int) -> int:
-    from aiohttp import web
-
-    from core.app.logs import configure_logging
-    from core.app.server import create_app
-
     settings = Settings()
     configure_logging(settings)
     web.run_app(create_app(settings), host=host, port=port, print=_announce(host, port))
     return 0
 
 
-def _announce(host: str, port: int) -> object:
+def _announce(host: str, port: int) -> Callable[[str], None]:
     def show(_message: str) -> None:
         print(f"OmniRoute serving on http://{host}:{port}  (Ctrl+C to stop)", flush=True)
 
@@ -75,8 +77,6 @@ def _announce(host: str, port: int) -> object:
 
 
 def _migrate() -> int:
-    from core.db.migrate import upgrade
-
     settings = Settings()
     upgrade(settings.database_url)
     print("database is at the latest migration")
@@ -87,9 +87,6 @@ def _seed(*, demo: bool) -> int:
     if not demo:
         print("omniroute: nothing to seed; pass --demo for the demo data set", file=sys.stderr)
         return 2
-    from core.app.demo import load_demo
-    from core.clock import SystemClock
-    from core.db import Database
 
     async def run() -> int:
         db = Database(Settings().database_url)

@@ -111,19 +111,33 @@ def rows_for(market: Region, now: datetime) -> dict[Table, list[dict[str, Any]]]
     for index, p in enumerate(PRODUCTS):
         unit = local_price(p.usd, code)
         product_rows.append(
-            {"region": code.value, "sku": p.sku, "category_id": p.category, "name": p.name,
-             "unit": p.unit}
+            {
+                "region": code.value,
+                "sku": p.sku,
+                "category_id": p.category,
+                "name": p.name,
+                "unit": p.unit,
+            }
         )
         price_rows.append(
-            {"region": code.value, "sku": p.sku, "currency": market.currency, "unit_price": unit,
-             "tiers": [
-                 {"min_quantity": 10, "unit_price": str(tiered(unit, "0.03", code))},
-                 {"min_quantity": 50, "unit_price": str(tiered(unit, "0.06", code))},
-             ]}
+            {
+                "region": code.value,
+                "sku": p.sku,
+                "currency": market.currency,
+                "unit_price": unit,
+                "tiers": [
+                    {"min_quantity": 10, "unit_price": str(tiered(unit, "0.03", code))},
+                    {"min_quantity": 50, "unit_price": str(tiered(unit, "0.06", code))},
+                ],
+            }
         )
         stock_rows.append(
-            {"warehouse_id": warehouse, "sku": p.sku, "on_hand": 200 + 37 * (index % 7),
-             "reserved": 0}
+            {
+                "warehouse_id": warehouse,
+                "sku": p.sku,
+                "on_hand": 200 + 37 * (index % 7),
+                "reserved": 0,
+            }
         )
     return {
         warehouses: [{"id": warehouse, "region": code.value, "name": f"{market.name} DC"}],
@@ -135,15 +149,20 @@ def rows_for(market: Region, now: datetime) -> dict[Table, list[dict[str, Any]]]
         prices: price_rows,
         stock_levels: stock_rows,
         promotions: [
-            {"id": f"NOODLE-WEEK-{code.value.upper()}", "region": code.value,
-             "names": {"en": "Noodle week", "sw": "Wiki ya tambi"},
-             "percent_off": Decimal(10), "category_id": "noodles", "sku": None,
-             "min_quantity": 3, "starts_at": now - timedelta(days=1),
-             "ends_at": now + timedelta(days=365)}
+            {
+                "id": f"NOODLE-WEEK-{code.value.upper()}",
+                "region": code.value,
+                "names": {"en": "Noodle week", "sw": "Wiki ya tambi"},
+                "percent_off": Decimal(10),
+                "category_id": "noodles",
+                "sku": None,
+                "min_quantity": 3,
+                "starts_at": now - timedelta(days=1),
+                "ends_at": now + timedelta(days=365),
+            }
         ],
         customers: [
-            {"phone": phone, "region": code.value, "name": name, "locale": None,
-             "created_at": now}
+            {"phone": phone, "region": code.value, "name": name, "locale": None, "created_at": now}
             for phone, name in CUSTOMERS[code]
         ],
     }
@@ -161,9 +180,7 @@ async def load_demo(db: Database, now: datetime) -> int:
 
 async def _insert_missing(session: AsyncSession, table: Table, rows: list[dict[str, Any]]) -> int:
     keys = [c.name for c in table.primary_key.columns]
-    existing = {
-        tuple(r) for r in (await session.execute(select(*table.primary_key.columns))).all()
-    }
+    existing = {tuple(r) for r in (await session.execute(select(*table.primary_key.columns))).all()}
     missing = [r for r in rows if tuple(r[k] for k in keys) not in existing]
     if missing:
         await session.execute(table.insert(), missing)

@@ -49,7 +49,8 @@ async def readyz(request: web.Request) -> web.Response:
         "sessions": await services.store.ping(),
     }
     ok = all(checks.values())
-    body = {"status": "ok" if ok else "unavailable", "checks": {
-        name: "up" if up else "down" for name, up in checks.items()
-    }}
+    body = {
+        "status": "ok" if ok else "unavailable",
+        "checks": {name: "up" if up else "down" for name, up in checks.items()},
+    }
     return web.json_response(body, status=200 if ok else 503)

@@ -50,4 +50,6 @@ class ShoppingDialog:
         try:
             return region_for_phone(msg.phone).default_locale
         except UnsupportedRegionError:
-            return msg.locale_hint if msg.locale_hint and self._t.supports(msg.locale_hint) else "en"
+            return (
+                msg.locale_hint if msg.locale_hint and self._t.supports(msg.locale_hint) else "en"
+            )

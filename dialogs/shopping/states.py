@@ -177,7 +177,9 @@ class Added(ShopState):
         product = await self.svc.catalogue.product(region.code, str(turn.vars["sku"]))
         cart = await self.cart(turn)
         text = turn.t(
-            "added.body", quantity=turn.vars.get("added", 0), name=product.name,
+            "added.body",
+            quantity=turn.vars.get("added", 0),
+            name=product.name,
             count=cart.item_count,
         )
         return Screen(
@@ -369,8 +371,20 @@ class Help(ShopState):
 
 def shopping_states(services: ShopServices) -> list[State]:
     kinds: list[type[ShopState]] = [
-        MainMenu, Resume, Categories, Products, Quantity, Added, CartView, CartLineView,
-        QuoteView, Payment, Confirm, Orders, Language, Help,
+        MainMenu,
+        Resume,
+        Categories,
+        Products,
+        Quantity,
+        Added,
+        CartView,
+        CartLineView,
+        QuoteView,
+        Payment,
+        Confirm,
+        Orders,
+        Language,
+        Help,
     ]
     return [kind(services) for kind in kinds]
 

@@ -22,9 +22,7 @@ class SqlCatalogueRepository:
             .where(categories.c.region == region.value)
             .order_by(categories.c.position, categories.c.id)
         )
-        return [
-            Category(r.id, RegionCode(r.region), dict(r.names), r.position) for r in rows
-        ]
+        return [Category(r.id, RegionCode(r.region), dict(r.names), r.position) for r in rows]
 
     async def products(self, region: RegionCode, category_id: str | None = None) -> list[Product]:
         query = select(products).where(products.c.region == region.value)

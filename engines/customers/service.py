@@ -29,7 +29,9 @@ class CustomerService:
 
     async def get(self, phone: Phone) -> Customer | None:
         async with self._db.transaction() as s:
-            row = (await s.execute(select(customers).where(customers.c.phone == phone.e164))).first()
+            row = (
+                await s.execute(select(customers).where(customers.c.phone == phone.e164))
+            ).first()
         return None if row is None else Customer(phone, row.name, row.locale)
 
     async def set_locale(self, phone: Phone, locale: str) -> None:

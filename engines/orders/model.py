@@ -86,9 +86,7 @@ class Cart:
         lines = [line for line in self.lines if line.sku != sku or quantity > 0]
         if quantity > 0:
             if any(line.sku == sku for line in lines):
-                lines = [
-                    CartLine(sku, quantity) if line.sku == sku else line for line in lines
-                ]
+                lines = [CartLine(sku, quantity) if line.sku == sku else line for line in lines]
             else:
                 lines.append(CartLine(sku, quantity))
         return replace(self, lines=tuple(lines))

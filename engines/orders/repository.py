@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -94,7 +95,7 @@ class SqlOrderRepository:
         found = await self._hydrate(rows)
         return found[0] if found else None
 
-    async def _hydrate(self, rows: list[Any]) -> list[Order]:
+    async def _hydrate(self, rows: Sequence[Any]) -> list[Order]:
         if not rows:
             return []
         ids = [r.id for r in rows]
@@ -141,7 +142,9 @@ class SqlCartRepository:
         self._s = session
 
     async def get(self, customer: Phone) -> tuple[Cart, datetime] | None:
-        row = (await self._s.execute(select(carts).where(carts.c.customer == customer.e164))).first()
+        row = (
+            await self._s.execute(select(carts).where(carts.c.customer == customer.e164))
+        ).first()
         if row is None:
             return None
         cart = Cart(
@@ -158,7 +161,7 @@ class SqlCartRepository:
             "lines": [{"sku": ln.sku, "quantity": ln.quantity} for ln in cart.lines],
             "updated_at": now,
         }
-        dialect = self._s.bind.dialect.name
+        dialect = self._s.get_bind().dialect.name
         upsert_of = pg_insert if dialect == "postgresql" else sqlite_insert
         stmt = upsert_of(carts).values(**values)
         stmt = stmt.on_conflict_do_update(

@@ -11,8 +11,8 @@ from core.db import Database
 from core.money import Money
 from core.region import RegionCode, region
 from engines.catalogue import SqlCatalogueRepository, UnknownProductError
-from engines.pricing.quote import Quote, quote
 from engines.pricing.model import QuoteItem
+from engines.pricing.quote import Quote, quote
 from engines.pricing.repository import SqlPriceRepository
 
 
