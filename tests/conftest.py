@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -26,11 +26,11 @@ def clock() -> SteppedClock:
 
 
 @pytest.fixture
-def database_url(tmp_path: Path) -> Iterator[str]:
+def database_url(tmp_path: Path) -> str:
     """A fresh SQLite file per test, migrated with the real Alembic scripts."""
     url = f"sqlite+aiosqlite:///{tmp_path / 'omniroute.db'}"
     upgrade(url)
-    yield url
+    return url
 
 
 @pytest.fixture

@@ -5,6 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
+from core.bus.factory import open_event_bus
+from core.bus.outbox import OutboxRelay
+from core.bus.port import EventBus
 from core.clock import Clock, SystemClock
 from core.config import Settings
 from core.conversation import SessionStore
@@ -26,6 +29,8 @@ class Services:
     clock: Clock
     db: Database
     store: SessionStore
+    bus: EventBus
+    relay: OutboxRelay
     translate: Translator
     catalogue: CatalogueService
     pricing: PricingService
@@ -33,7 +38,14 @@ class Services:
     customers: CustomerService
     pipeline: Pipeline
 
+    async def start(self) -> None:
+        """Open what runs in the background: bus consumers and the outbox relay."""
+        await self.bus.start()
+        self.relay.start()
+
     async def close(self) -> None:
+        await self.relay.stop()
+        await self.bus.close()
         await self.store.close()
         await self.db.dispose()
 
@@ -45,6 +57,8 @@ def build_services(
     ids = ids or RandomIds()
     db = Database(settings.database_url)
     store = open_session_store(settings.session_url, clock)
+    bus = open_event_bus(settings.events_url)
+    relay = OutboxRelay(db, bus, clock)
     translate = Translator.load()
     catalogue = CatalogueService(db)
     pricing = PricingService(db, clock)
@@ -61,5 +75,16 @@ def build_services(
         reply_ttl_seconds=settings.reply_cache_ttl_seconds,
     )
     return Services(
-        settings, clock, db, store, translate, catalogue, pricing, orders, customers, pipeline
+        settings,
+        clock,
+        db,
+        store,
+        bus,
+        relay,
+        translate,
+        catalogue,
+        pricing,
+        orders,
+        customers,
+        pipeline,
     )

@@ -20,6 +20,7 @@ def create_app(
     app[SERVICES] = services
 
     async def lifecycle(_app: web.Application) -> AsyncIterator[None]:
+        await services.start()
         yield
         await services.close()
 
@@ -47,6 +48,7 @@ async def readyz(request: web.Request) -> web.Response:
     checks = {
         "database": await services.db.ping(),
         "sessions": await services.store.ping(),
+        "events": await services.bus.ping(),
     }
     ok = all(checks.values())
     body = {

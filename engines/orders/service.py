@@ -6,12 +6,15 @@ from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core.bus.outbox import record
 from core.clock import Clock
 from core.db import Database
 from core.ids import IdGenerator
 from core.phone import Phone
 from core.region import RegionCode
-from engines.catalogue import OutOfStockError, SqlCatalogueRepository
+from engines.catalogue import OutOfStockError, SqlCatalogueRepository, StockLevel
+from engines.catalogue.events import StockReserved
+from engines.orders.events import OrderLinePayload, OrderPlaced, OrderStatusChanged
 from engines.orders.model import (
     Cart,
     Order,
@@ -77,11 +80,13 @@ class OrderService:
         quote = await self._pricing.quote_in(s, command.region, lines)
         inventory = SqlCatalogueRepository(s)
         stock = await inventory.stock(command.region, [sku for sku, _ in lines])
+        reserved: list[tuple[StockLevel, int]] = []
         for sku, quantity in lines:
             level = stock.get(sku)
             if level is None:
                 raise OutOfStockError(sku, quantity, 0)
             await inventory.reserve(level, quantity)
+            reserved.append((level, quantity))
         order = Order(
             id=self._ids.uuid(),
             reference=await self._free_reference(orders),
@@ -103,7 +108,49 @@ class OrderService:
         await orders.add(order)
         if command.clear_cart:
             await SqlCartRepository(s).remove(command.customer)
+        await record(s, self._placed(order))
+        await record(
+            s,
+            *(
+                StockReserved(
+                    event_id=self._ids.uuid(),
+                    occurred_at=order.created_at,
+                    aggregate_id=f"{level.warehouse_id}:{level.sku}",
+                    warehouse_id=level.warehouse_id,
+                    sku=level.sku,
+                    quantity=quantity,
+                    order_reference=order.reference,
+                )
+                for level, quantity in reserved
+            ),
+        )
         return order
+
+    def _placed(self, order: Order) -> OrderPlaced:
+        return OrderPlaced(
+            event_id=self._ids.uuid(),
+            occurred_at=order.created_at,
+            aggregate_id=str(order.id),
+            reference=order.reference,
+            customer=order.customer.e164,
+            region=order.region.value,
+            currency=order.total.currency,
+            subtotal=str(order.subtotal.amount),
+            discount=str(order.discount.amount),
+            tax=str(order.tax.amount),
+            total=str(order.total.amount),
+            payment_method=order.payment_method.value,
+            lines=tuple(
+                OrderLinePayload(
+                    sku=line.sku,
+                    name=line.name,
+                    quantity=line.quantity,
+                    unit_price=str(line.unit_price.amount),
+                    discount=str(line.discount.amount),
+                )
+                for line in order.lines
+            ),
+        )
 
     async def _free_reference(self, orders: SqlOrderRepository) -> str:
         for _ in range(REFERENCE_ATTEMPTS):
@@ -131,4 +178,16 @@ class OrderService:
                 raise UnknownOrderError(reference)
             moved = order.advance(target)
             await repo.set_status(moved)
+            await record(
+                s,
+                OrderStatusChanged(
+                    event_id=self._ids.uuid(),
+                    occurred_at=self._clock.now(),
+                    aggregate_id=str(order.id),
+                    reference=order.reference,
+                    customer=order.customer.e164,
+                    previous=order.status.value,
+                    status=moved.status.value,
+                ),
+            )
             return moved

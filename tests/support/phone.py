@@ -3,14 +3,23 @@
 from __future__ import annotations
 
 import itertools
+import re
 from dataclasses import dataclass, field
+from typing import Any
 
 from aiohttp.test_utils import TestClient
+from sqlalchemy import select
 
+from core.db import Database
 from core.gsm7 import gsm7_length
+from engines.catalogue.tables import stock_levels
+from engines.customers.tables import customers
+from engines.orders.tables import carts, order_lines, orders
 
 USSD_PATH = "/channels/africastalking/ussd"
+SCREEN_LIMIT = 182
 _session_numbers = itertools.count(1)
+_OPTION = re.compile(r"^(\d+)\. (.*)$")
 
 
 @dataclass
@@ -21,6 +30,20 @@ class Screen:
     @property
     def lines(self) -> list[str]:
         return self.body.splitlines()
+
+    @property
+    def options(self) -> list[tuple[str, str]]:
+        """The `N. Label` lines as (key, label) pairs, in screen order."""
+        return [(m[1], m[2]) for line in self.lines if (m := _OPTION.match(line))]
+
+    @property
+    def labels(self) -> list[str]:
+        return [label for _key, label in self.options]
+
+    @property
+    def text(self) -> str:
+        """The screen without its option lines."""
+        return "\n".join(line for line in self.lines if not _OPTION.match(line))
 
     def key_for(self, label_part: str) -> str:
         """The menu key of the first option whose label contains `label_part`."""
@@ -42,6 +65,7 @@ class UssdPhone:
     session_id: str = ""
     inputs: list[str] = field(default_factory=list)
     screens: list[Screen] = field(default_factory=list)
+    network_code: str = "62130"
 
     async def dial(self) -> Screen:
         self.session_id = f"ATUid_test_{next(_session_numbers)}"
@@ -55,12 +79,24 @@ class UssdPhone:
     async def choose(self, label_part: str) -> Screen:
         return await self.press(self.screens[-1].key_for(label_part))
 
+    async def walk(self, *steps: str) -> Screen:
+        """Several presses in a row; the last screen."""
+        screen = self.screens[-1]
+        for step in steps:
+            screen = await self.press(step)
+        return screen
+
+    @property
+    def screen(self) -> Screen:
+        """The screen the phone shows now."""
+        return self.screens[-1]
+
     def form(self) -> dict[str, str]:
         return {
             "sessionId": self.session_id,
             "serviceCode": self.service_code,
             "phoneNumber": self.number,
-            "networkCode": "62130",
+            "networkCode": self.network_code,
             "text": "*".join(self.inputs),
         }
 
@@ -75,7 +111,22 @@ class UssdPhone:
         raw = await response.text()
         kind, _, body = raw.partition(" ")
         assert kind in {"CON", "END"}, raw
-        assert gsm7_length(body) <= 182, f"screen over 182 GSM-7 chars:\n{body}"
+        assert gsm7_length(body) <= SCREEN_LIMIT, f"screen over 182 GSM-7 chars:\n{body}"
         screen = Screen(kind, body)
         self.screens.append(screen)
         return screen
+
+
+async def database_rows(db: Database) -> dict[str, list[Any]]:
+    """Every row a USSD turn may write (customers, carts, orders, stock), to compare."""
+    tables = {
+        "customers": select(customers).order_by(customers.c.phone),
+        "carts": select(carts).order_by(carts.c.customer),
+        "orders": select(orders).order_by(orders.c.id),
+        "order_lines": select(order_lines).order_by(order_lines.c.order_id, order_lines.c.position),
+        "stock_levels": select(stock_levels).order_by(
+            stock_levels.c.warehouse_id, stock_levels.c.sku
+        ),
+    }
+    async with db.transaction() as session:
+        return {name: [tuple(r) for r in await session.execute(q)] for name, q in tables.items()}

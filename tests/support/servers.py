@@ -640,7 +640,8 @@ def kafka_server(real_servers_dir: Path) -> Iterator[KafkaServer]:
             host=LOOPBACK,
             port=port,
             bootstrap=f"{LOOPBACK}:{port}",
-            url=f"kafka://{LOOPBACK}:{port}",
+            # Tansu has no InitProducerId: the idempotent producer is for Redpanda/Kafka only.
+            url=f"kafka://{LOOPBACK}:{port}?idempotent=false",
             _process=process,
         )
 

@@ -1,0 +1,164 @@
+"""Kafka (Redpanda in production) behind the EventBus port, with aiokafka.
+
+The producer is idempotent (acks=all), keyed by aggregate id so one aggregate's events keep
+their order. After any failure it is rebuilt, so a restarted broker gets a fresh producer id.
+`kafka://host:9092?idempotent=false` turns idempotence off for brokers without InitProducerId
+(Tansu, the test broker); the consumers' inbox absorbs the duplicates a retry may then make.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Sequence
+from urllib.parse import parse_qs, urlsplit
+
+import structlog
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka.errors import KafkaError
+
+from core.bus.events import EventEnvelope
+from core.bus.port import Subscriber
+
+log = structlog.get_logger(__name__)
+
+RETRIABLE_ATTEMPTS = 4
+
+
+def bootstrap_servers(url: str) -> str:
+    """`kafka://host:9092[,host2:9092]` -> `host:9092[,host2:9092]`."""
+    parts = urlsplit(url)
+    if parts.scheme != "kafka" or not parts.netloc:
+        raise ValueError(f"not a kafka:// URL: {url!r}")
+    return parts.netloc
+
+
+def idempotent(url: str) -> bool:
+    values = parse_qs(urlsplit(url).query).get("idempotent", ["true"])
+    return values[-1].lower() not in {"false", "0", "no"}
+
+
+class KafkaEventBus:
+    def __init__(self, url: str, *, request_timeout_ms: int = 5_000) -> None:
+        self._bootstrap = bootstrap_servers(url)
+        self._idempotent = idempotent(url)
+        self._timeout_ms = request_timeout_ms
+        self._producer: AIOKafkaProducer | None = None
+        self._lock = asyncio.Lock()
+        self._subscriptions: list[tuple[str, str, Subscriber]] = []
+        self._consumers: list[asyncio.Task[None]] = []
+
+    async def _ensure_producer(self) -> AIOKafkaProducer:
+        if self._producer is None:
+            producer = AIOKafkaProducer(
+                bootstrap_servers=self._bootstrap,
+                enable_idempotence=self._idempotent,
+                acks="all",
+                linger_ms=2,
+                request_timeout_ms=self._timeout_ms,
+            )
+            try:
+                await producer.start()
+            except Exception:
+                await producer.stop()
+                raise
+            self._producer = producer
+        return self._producer
+
+    async def _reset_producer(self) -> None:
+        producer, self._producer = self._producer, None
+        if producer is not None:
+            with contextlib.suppress(Exception):
+                await producer.stop()
+
+    async def publish(self, envelopes: Sequence[EventEnvelope]) -> None:
+        for attempt in range(RETRIABLE_ATTEMPTS):
+            try:
+                await self._publish(envelopes)
+                return
+            except KafkaError as exc:
+                # e.g. NotLeaderForPartition while a new topic's leader is elected.
+                if not exc.retriable or attempt == RETRIABLE_ATTEMPTS - 1:
+                    raise
+                await asyncio.sleep(0.2 * (attempt + 1))
+
+    async def _publish(self, envelopes: Sequence[EventEnvelope]) -> None:
+        async with self._lock:
+            try:
+                producer = await self._ensure_producer()
+                futures = [
+                    await producer.send(
+                        e.topic,
+                        value=e.to_bytes(),
+                        key=e.key.encode(),
+                        headers=[
+                            ("event_type", e.event_type.encode()),
+                            ("version", str(e.version).encode()),
+                        ],
+                    )
+                    for e in envelopes
+                ]
+                await asyncio.gather(*futures)
+            except Exception:
+                await self._reset_producer()
+                raise
+
+    def subscribe(self, topic: str, group: str, handler: Subscriber) -> None:
+        self._subscriptions.append((topic, group, handler))
+
+    async def start(self) -> None:
+        for topic, group, handler in self._subscriptions:
+            self._consumers.append(
+                asyncio.create_task(self._consume(topic, group, handler), name=f"kafka:{group}")
+            )
+
+    async def _consume(self, topic: str, group: str, handler: Subscriber) -> None:
+        """At-least-once: commit after the handler; handlers dedupe through the inbox."""
+        backoff = 0.2
+        while True:
+            consumer = AIOKafkaConsumer(
+                topic,
+                bootstrap_servers=self._bootstrap,
+                group_id=group,
+                enable_auto_commit=False,
+                auto_offset_reset="earliest",
+                request_timeout_ms=self._timeout_ms,
+            )
+            try:
+                await consumer.start()
+                backoff = 0.2
+                async for message in consumer:
+                    if message.value is not None:
+                        await handler(EventEnvelope.from_bytes(message.value))
+                    await consumer.commit()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.warning("kafka.consumer_failed", group=group, error=str(exc))
+                await asyncio.sleep(backoff)
+                backoff = min(5.0, backoff * 2)
+            finally:
+                with contextlib.suppress(Exception):
+                    await consumer.stop()
+
+    async def ping(self) -> bool:
+        host, _, port = self._bootstrap.split(",")[0].rpartition(":")
+        try:
+            _reader, writer = await asyncio.wait_for(
+                asyncio.open_connection(host, int(port)), timeout=1.0
+            )
+        except (OSError, TimeoutError):
+            return False
+        writer.close()
+        with contextlib.suppress(OSError):
+            await writer.wait_closed()
+        return True
+
+    async def close(self) -> None:
+        for task in self._consumers:
+            task.cancel()
+        for task in self._consumers:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._consumers.clear()
+        await self._reset_producer()

@@ -1,0 +1,146 @@
+"""The transactional outbox: an event is a row written in the same transaction as the change.
+
+The relay publishes unsent rows in the order they were written and marks them sent; a crash
+between publishing and marking publishes again, which consumers' inbox de-duplication absorbs.
+Nothing is lost while the broker is down: rows wait in the table.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+
+import structlog
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core.bus.events import DomainEvent, EventEnvelope
+from core.bus.port import EventBus
+from core.bus.tables import outbox
+from core.clock import Clock
+from core.db import Database
+
+log = structlog.get_logger(__name__)
+
+
+async def record(session: AsyncSession, *events: DomainEvent) -> None:
+    """Add events to the outbox inside the caller's transaction."""
+    for event in events:
+        envelope = event.envelope()
+        await session.execute(
+            outbox.insert().values(
+                id=event.event_id,
+                topic=envelope.topic,
+                key=envelope.key,
+                event_type=envelope.event_type,
+                version=envelope.version,
+                envelope=envelope.model_dump(mode="json"),
+                created_at=event.occurred_at,
+                sent_at=None,
+                attempts=0,
+            )
+        )
+
+
+class PublishFailedError(RuntimeError):
+    """The bus refused a batch; its rows stay unsent and are retried."""
+
+
+class OutboxRelay:
+    def __init__(
+        self,
+        db: Database,
+        bus: EventBus,
+        clock: Clock,
+        *,
+        batch_size: int = 200,
+        poll_seconds: float = 0.2,
+        max_backoff_seconds: float = 5.0,
+    ) -> None:
+        self._db = db
+        self._bus = bus
+        self._clock = clock
+        self._batch = batch_size
+        self._poll = poll_seconds
+        self._max_backoff = max_backoff_seconds
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def relay_once(self) -> int:
+        """Publish one batch of unsent events; returns how many were published."""
+        async with self._db.transaction() as s:
+            query = (
+                select(outbox.c.id, outbox.c.envelope)
+                .where(outbox.c.sent_at.is_(None))
+                .order_by(outbox.c.id)
+                .limit(self._batch)
+            )
+            if self._db.dialect == "postgresql":
+                # Several gateway replicas may relay; each row goes to one of them.
+                query = query.with_for_update(skip_locked=True)
+            rows = (await s.execute(query)).all()
+            if not rows:
+                return 0
+            envelopes = [EventEnvelope.model_validate(r.envelope) for r in rows]
+            ids = [r.id for r in rows]
+            try:
+                await self._bus.publish(envelopes)
+            except Exception:
+                failed = ids
+            else:
+                await s.execute(
+                    update(outbox).where(outbox.c.id.in_(ids)).values(sent_at=self._clock.now())
+                )
+                return len(rows)
+        # Counted in its own transaction: the batch's is rolled back by the failure.
+        async with self._db.transaction() as s:
+            await s.execute(
+                update(outbox).where(outbox.c.id.in_(failed)).values(attempts=outbox.c.attempts + 1)
+            )
+        raise PublishFailedError(len(failed))
+
+    async def drain(self) -> int:
+        """Publish everything unsent now (tests, shutdown)."""
+        total = 0
+        while sent := await self.relay_once():
+            total += sent
+        return total
+
+    async def unsent(self) -> int:
+        async with self._db.transaction() as s:
+            rows = await s.execute(select(outbox.c.id).where(outbox.c.sent_at.is_(None)))
+            return len(rows.all())
+
+    async def run(self) -> None:
+        backoff = self._poll
+        while True:
+            try:
+                sent = await self.relay_once()
+                backoff = self._poll
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.warning("outbox.publish_failed", error=str(exc), retry_in=backoff)
+                sent = 0
+                await asyncio.sleep(backoff)
+                backoff = min(self._max_backoff, backoff * 2)
+                continue
+            if sent:
+                continue
+            self._wake.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout=self._poll)
+
+    def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.create_task(self.run(), name="outbox-relay")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None

@@ -1,0 +1,82 @@
+"""Orders on SQLite and on PostgreSQL: idempotent, never oversold, money exact to the cent."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import text
+
+from core.app.bootstrap import Services, build_services
+from core.app.demo import load_demo
+from core.clock import SteppedClock
+from core.config import Settings
+from core.ids import RandomIds
+from core.phone import Phone
+from core.region import RegionCode
+from engines.catalogue import OutOfStockError
+from engines.orders import CartLine, PaymentMethod, PlaceOrder
+
+NGOZI = Phone("+2348030000001")
+
+
+@pytest.fixture
+async def services(any_database_url: str) -> AsyncIterator[Services]:
+    clock = SteppedClock()
+    settings = Settings(env="test", database_url=any_database_url, _env_file=None)
+    built = build_services(settings, clock=clock, ids=RandomIds())
+    await load_demo(built.db, clock.now())
+    yield built
+    await built.close()
+
+
+def order_of(sku: str, quantity: int, key: str, customer: Phone = NGOZI) -> PlaceOrder:
+    return PlaceOrder(
+        customer=customer,
+        region=RegionCode.LAGOS,
+        lines=(CartLine(sku, quantity),),
+        payment_method=PaymentMethod.ON_DELIVERY,
+        idempotency_key=key,
+    )
+
+
+async def test_the_same_idempotency_key_places_one_order(services: Services) -> None:
+    first = await services.orders.place(order_of("NDL-INDO-CHK", 3, "k-1"))
+    again = await services.orders.place(order_of("NDL-INDO-CHK", 3, "k-1"))
+    assert again.reference == first.reference
+    assert len(await services.orders.recent(NGOZI)) == 1
+    assert await services.catalogue.available(RegionCode.LAGOS, "NDL-INDO-CHK") == 200 - 3
+
+
+async def test_order_totals_come_back_exact_to_the_minor_unit(services: Services) -> None:
+    placed = await services.orders.place(order_of("NDL-INDO-CHK", 3, "k-exact"))
+    loaded = await services.orders.get(placed.reference)
+    assert loaded.total.amount == Decimal("26993.25")
+    assert loaded.tax.amount == Decimal("1883.25")
+    assert loaded.lines[0].discount.amount == Decimal("2790.00")
+
+
+async def test_concurrent_orders_never_reserve_more_than_is_on_hand(services: Services) -> None:
+    async with services.db.transaction() as s:
+        await s.execute(text("UPDATE stock_levels SET on_hand = 10 WHERE sku = 'SNK-SWEE-50'"))
+    results = await asyncio.gather(
+        *(services.orders.place(order_of("SNK-SWEE-50", 1, f"c-{i}")) for i in range(16)),
+        return_exceptions=True,
+    )
+    placed = [r for r in results if not isinstance(r, BaseException)]
+    refused = [r for r in results if isinstance(r, BaseException)]
+    assert len(placed) == 10
+    assert all(isinstance(r, OutOfStockError) for r in refused)
+    assert await services.catalogue.available(RegionCode.LAGOS, "SNK-SWEE-50") == 0
+
+
+async def test_placing_an_order_writes_its_events_in_the_same_transaction(
+    services: Services,
+) -> None:
+    with pytest.raises(OutOfStockError):
+        await services.orders.place(order_of("NDL-INDO-CHK", 5000, "too-many"))
+    assert await services.relay.unsent() == 0
+    await services.orders.place(order_of("NDL-INDO-CHK", 2, "ok"))
+    assert await services.relay.unsent() == 2  # OrderPlaced + StockReserved

@@ -1,0 +1,160 @@
+"""Every word a person reads comes from locales/, complete in every language we ship."""
+
+from __future__ import annotations
+
+import re
+import string
+from pathlib import Path
+
+import pytest
+from babel.messages.pofile import read_po
+
+from core.app import demo
+from core.gsm7 import is_gsm7
+from core.i18n import DEFAULT_LOCALE, MissingTranslationError, Translator, locales_dir
+from engines.orders import OrderStatus, PaymentMethod
+
+ROOT = Path(__file__).resolve().parents[3]
+PO_FILES = sorted(locales_dir().glob("*/LC_MESSAGES/omniroute.po"))
+LOCALES = [path.parent.parent.name for path in PO_FILES]
+OTHER_LOCALES = [locale for locale in LOCALES if locale != DEFAULT_LOCALE]
+
+# Calls that take a message id (turn.t, self._t, translate, Reject, _keywords): the id is the
+# first string literal argument, after at most two others such as the locale.
+_LITERAL_MSGID = re.compile(
+    r"""(?:\bturn\.t|\bself\._t|\b_t|\bt|\btranslate|\bReject|\b_keywords)\(\s*"""
+    r"""(?:[^"(),]+(?:"[^"]*")?,\s*){0,2}(f?)"([^"]+)\"""",
+)
+
+
+def _po_messages(locale: str) -> dict[str, str]:
+    path = locales_dir() / locale / "LC_MESSAGES" / "omniroute.po"
+    with path.open("rb") as handle:
+        return {str(m.id): str(m.string) for m in read_po(handle) if m.id}
+
+
+def _placeholders(text: str) -> set[str]:
+    return {field for _, field, _, _ in string.Formatter().parse(text) if field is not None}
+
+
+def _msgids_in_source() -> tuple[set[str], set[str]]:
+    """(literal msgids, f-string prefixes such as 'status.') used by dialogs/ and the pipeline."""
+    sources = [*sorted((ROOT / "dialogs").rglob("*.py")), ROOT / "core" / "pipeline.py"]
+    sources.append(ROOT / "core" / "intents.py")
+    literals: set[str] = set()
+    prefixes: set[str] = set()
+    for path in sources:
+        for is_fstring, text in _LITERAL_MSGID.findall(path.read_text(encoding="utf-8")):
+            if is_fstring and "{" in text:
+                prefixes.add(text.split("{", 1)[0])
+            else:
+                literals.add(text)
+    return literals, prefixes
+
+
+def test_english_and_at_least_one_other_language_ship() -> None:
+    assert DEFAULT_LOCALE in LOCALES
+    assert "sw" in LOCALES
+
+
+@pytest.mark.parametrize("locale", OTHER_LOCALES)
+def test_every_locale_has_exactly_the_english_message_ids(locale: str) -> None:
+    english = set(_po_messages(DEFAULT_LOCALE))
+    other = set(_po_messages(locale))
+
+    assert sorted(english - other) == [], f"missing in {locale}"
+    assert sorted(other - english) == [], f"only in {locale}"
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_no_message_is_empty(locale: str) -> None:
+    empty = [msgid for msgid, text in _po_messages(locale).items() if not text.strip()]
+
+    assert empty == []
+
+
+@pytest.mark.parametrize("locale", OTHER_LOCALES)
+def test_translations_use_the_same_placeholders_as_english(locale: str) -> None:
+    english = _po_messages(DEFAULT_LOCALE)
+    other = _po_messages(locale)
+    mismatched = {
+        msgid: (sorted(_placeholders(text)), sorted(_placeholders(other.get(msgid, ""))))
+        for msgid, text in english.items()
+        if _placeholders(text) != _placeholders(other.get(msgid, ""))
+    }
+
+    assert mismatched == {}
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_every_message_can_be_shown_on_a_feature_phone(locale: str) -> None:
+    not_gsm7 = {msgid: text for msgid, text in _po_messages(locale).items() if not is_gsm7(text)}
+
+    assert not_gsm7 == {}
+
+
+def test_the_message_id_scan_finds_the_dialog_messages() -> None:
+    """Guards the scan itself: if the regex stopped matching, the next test would pass empty."""
+    literals, prefixes = _msgids_in_source()
+
+    assert {"main.title", "error.choice", "error.quantity.min", "error.region"} <= literals
+    assert {"error.unavailable", "keyword.home", "keyword.back"} <= literals
+    assert {"status.", "method.", "unit."} <= prefixes
+
+
+def test_every_literal_message_id_used_in_the_code_exists_in_english(
+    translator: Translator,
+) -> None:
+    literals, _ = _msgids_in_source()
+
+    assert sorted(literals - translator.message_ids(DEFAULT_LOCALE)) == []
+
+
+def test_every_f_string_prefix_used_in_the_code_names_english_messages(
+    translator: Translator,
+) -> None:
+    _, prefixes = _msgids_in_source()
+    english = translator.message_ids(DEFAULT_LOCALE)
+
+    assert [p for p in sorted(prefixes) if not any(m.startswith(p) for m in english)] == []
+
+
+@pytest.mark.parametrize("status", list(OrderStatus))
+def test_every_order_status_has_words(translator: Translator, status: OrderStatus) -> None:
+    assert f"status.{status.value}" in translator.message_ids(DEFAULT_LOCALE)
+
+
+@pytest.mark.parametrize("method", list(PaymentMethod))
+def test_every_payment_method_has_a_menu_label_and_a_phrase(
+    translator: Translator, method: PaymentMethod
+) -> None:
+    english = translator.message_ids(DEFAULT_LOCALE)
+
+    assert f"payment.{method.value}" in english
+    assert f"method.{method.value}" in english
+
+
+def test_every_demo_product_unit_has_words(translator: Translator) -> None:
+    units = {product.unit for product in demo.PRODUCTS}
+
+    assert units
+    assert (
+        sorted(f"unit.{u}" for u in units if f"unit.{u}" not in translator.message_ids("en")) == []
+    )
+
+
+def test_translator_falls_back_to_english_then_raises_for_unknown_ids() -> None:
+    translate = Translator(
+        {"en": {"a": "Hello {name}", "b": "Only English"}, "sw": {"a": "Habari {name}"}}
+    )
+
+    assert translate("sw", "a", name="Juma") == "Habari Juma"
+    assert translate("sw", "b") == "Only English"
+    assert translate("yo", "a", name="Ngozi") == "Hello Ngozi"
+    with pytest.raises(MissingTranslationError):
+        translate("en", "nope")
+
+
+def test_loaded_catalogues_contain_every_shipped_locale(translator: Translator) -> None:
+    assert translator.locales == tuple(sorted(LOCALES))
+    assert translator("sw", "nav.back") != translator("en", "nav.back")
