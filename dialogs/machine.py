@@ -15,9 +15,11 @@ from core.conversation import Session
 from core.i18n import Translator
 from core.intents import Intent, IntentKind
 from core.messages import Capabilities, InboundMessage, Option, Reply
-from dialogs.paging import BACK_KEY, MORE_KEY, paginate
+from dialogs.paging import BACK_KEY, MORE_KEY, page_from
 
 INPUT_BACK_KEY = "00"
+PAGE_STARTS_VAR = "_pg"
+PAGE_END_VAR = "_pe"
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,24 +116,32 @@ class Machine:
 
     async def step(self, turn: Turn, session: Session, intent: Intent) -> tuple[Session, Reply]:
         state = self.states[session.state]
-        if intent.kind is IntentKind.HOME:
-            return await self.show(turn, session.evolve(state=self.home, stack=(), page=0))
         if intent.kind is IntentKind.BACK:
             return await self._back(turn, session)
         screen = await state.screen(turn)
         raw = intent.text
+        if intent.kind is IntentKind.HOME:
+            if screen.prompt and screen.back and raw == INPUT_BACK_KEY:
+                return await self._back(turn, session)  # prompts say "00. Back"
+            return await self.show(turn, session.evolve(state=self.home, stack=(), page=0))
         if screen.prompt:
             if raw == INPUT_BACK_KEY and screen.back:
                 return await self._back(turn, session)
             return await self._apply(turn, session, await state.enter(turn, raw))
-        page = self._page(turn, screen, session.page)
-        if raw == MORE_KEY and page.has_more:
+        # Keys are read against the page the user was shown (recorded by `show`).
+        starts = _page_starts(session)
+        total = len(screen.choices)
+        end = min(int(session.vars.get(PAGE_END_VAR, total)), total)
+        items = range(min(starts[-1], end), end)
+        if raw == MORE_KEY and end < total:
+            turn.vars[PAGE_STARTS_VAR] = [*starts, end]
             return await self.show(turn, session.evolve(page=session.page + 1))
         if raw == BACK_KEY and session.page > 0:
+            turn.vars[PAGE_STARTS_VAR] = starts[:-1]
             return await self.show(turn, session.evolve(page=session.page - 1))
         if raw == BACK_KEY and screen.back:
             return await self._back(turn, session)
-        index = _choice_index(raw, page.items)
+        index = _choice_index(raw, items)
         if index is None:
             return await self.show(turn, session, error=turn.t("error.choice"))
         return await self._apply(
@@ -147,19 +157,20 @@ class Machine:
         if screen.prompt:
             options = (Option(INPUT_BACK_KEY, turn.t("nav.back")),) if screen.back else ()
             return session, Reply(text, options)
-        page = self._page(turn, screen, session.page, text)
-        return session, Reply(text, page.options)
-
-    def _page(self, turn: Turn, screen: Screen, page: int, text: str | None = None) -> Any:
-        return paginate(
-            screen.text if text is None else text,
-            [c.label for c in screen.choices],
-            page,
+        starts = _page_starts(session)
+        labels = [c.label for c in screen.choices]
+        page = page_from(
+            text,
+            labels,
+            min(starts[-1], max(0, len(labels) - 1)),
             turn.capabilities,
             back_label=turn.t("nav.back"),
             more_label=turn.t("nav.more"),
             offer_back=screen.back,
         )
+        turn.vars[PAGE_STARTS_VAR] = starts
+        turn.vars[PAGE_END_VAR] = page.items.stop
+        return session.evolve(vars=dict(turn.vars)), Reply(text, page.options)
 
     async def _apply(self, turn: Turn, session: Session, outcome: Outcome) -> tuple[Session, Reply]:
         match outcome:
@@ -186,6 +197,14 @@ class Machine:
             return await self.show(turn, session.evolve(state=self.home, page=0))
         *rest, previous = session.stack
         return await self.show(turn, session.evolve(state=previous, stack=tuple(rest), page=0))
+
+
+def _page_starts(session: Session) -> list[int]:
+    """Where each page up to the current one begins; page 0 always begins at 0."""
+    starts = [int(s) for s in session.vars.get(PAGE_STARTS_VAR, [0])]
+    if session.page == 0 or len(starts) <= session.page:
+        return [0]
+    return starts[: session.page + 1]
 
 
 def _choice_index(raw: str, items: range) -> int | None:

@@ -53,6 +53,63 @@ def paginate(
         if number == page or end >= len(labels):
             break
         start = end
+    return _page(
+        text,
+        labels,
+        start,
+        end,
+        caps,
+        back_label=back_label,
+        more_label=more_label,
+        offer_back=offer_back,
+    )
+
+
+def page_from(
+    text: str,
+    labels: Sequence[str],
+    start: int,
+    caps: Capabilities,
+    *,
+    back_label: str,
+    more_label: str,
+    offer_back: bool,
+) -> Page:
+    """The page that begins at label `start`: what the user sees when the text above changes
+    (a notice or an error line), so the keys are read against the page actually shown."""
+    end = _fill(
+        text,
+        labels,
+        start,
+        number=1 if start > 0 else 0,
+        caps=caps,
+        back_label=back_label,
+        more_label=more_label,
+        offer_back=offer_back,
+    )
+    return _page(
+        text,
+        labels,
+        start,
+        end,
+        caps,
+        back_label=back_label,
+        more_label=more_label,
+        offer_back=offer_back,
+    )
+
+
+def _page(
+    text: str,
+    labels: Sequence[str],
+    start: int,
+    end: int,
+    caps: Capabilities,
+    *,
+    back_label: str,
+    more_label: str,
+    offer_back: bool,
+) -> Page:
     options = [Option(str(i - start + 1), labels[i]) for i in range(start, end)]
     has_more = end < len(labels)
     if has_more:

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from core.layout import layout, measure
+from core.messages import Option
 from core.phone import Phone
 from core.region import Region, region_for_phone
+from dialogs.paging import BACK_KEY
 from dialogs.machine import Choice, Finish, Go, Home, Outcome, Reject, Screen, State, Turn
 from dialogs.shopping.services import ShopServices
 from engines.catalogue import OutOfStockError
@@ -336,16 +339,24 @@ class Orders(ShopState):
         orders = await self.svc.orders.recent(self.phone(turn), limit=5)
         if not orders:
             return Screen(turn.t("orders.none"))
+        title = turn.t("orders.title", currency=orders[0].total.currency)
         lines = [
             turn.t(
                 "orders.line",
                 reference=o.reference,
                 status=turn.t(f"status.{o.status.value}"),
-                total=o.total.short(),
+                total=f"{o.total.amount:,.2f}" if o.total.amount % 1 else f"{o.total.amount:,.0f}",
             )
             for o in orders
         ]
-        return Screen("\n".join([turn.t("orders.title"), *lines]))
+        # Newest first; on a small screen the oldest of the five give way.
+        back = (Option(BACK_KEY, turn.t("nav.back")),)
+        while len(lines) > 1 and (
+            measure(layout("\n".join([title, *lines]), back), turn.capabilities)
+            > turn.capabilities.screen_chars
+        ):
+            lines.pop()
+        return Screen("\n".join([title, *lines]))
 
 
 class Language(ShopState):

@@ -28,4 +28,5 @@ async def test_ngozi_orders_noodles_and_sees_the_order_in_my_orders(ngozi: UssdP
 
     await ngozi.dial()
     screen = await ngozi.choose("My orders")
-    assert f"{reference} Placed NGN 26,993.25" in screen
+    assert "Your last orders (NGN):" in screen
+    assert f"{reference} Placed 26,993.25" in screen
