@@ -35,7 +35,8 @@ class Money:
     currency: str
 
     def __post_init__(self) -> None:
-        if not isinstance(self.amount, Decimal | int | str):  # float included: never
+        if isinstance(self.amount, bool) or not isinstance(self.amount, Decimal | int | str):
+            # float never: 0.1 + 0.2 is not 0.3; bool is an int but not an amount.
             raise InvalidMoneyError("money is built from Decimal, int or str, never float")
         try:
             amount = Decimal(self.amount)
@@ -45,7 +46,10 @@ class Money:
             raise InvalidMoneyError(f"not a finite amount: {self.amount!r}")
         if not is_currency(self.currency):
             raise InvalidMoneyError(f"not an ISO 4217 currency: {self.currency!r}")
-        object.__setattr__(self, "amount", round_half_up(amount, self.currency))
+        try:
+            object.__setattr__(self, "amount", round_half_up(amount, self.currency))
+        except InvalidOperation as exc:
+            raise InvalidMoneyError(f"amount out of range: {self.amount!r}") from exc
 
     @classmethod
     def zero(cls, currency: str) -> Money:
