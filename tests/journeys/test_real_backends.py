@@ -41,6 +41,7 @@ async def real_services(
     services = build_services(settings, clock=SystemClock())
     await load_demo(services.db, SystemClock().now())
     yield services
+    await services.close()  # the app's cleanup closes it too; closing is idempotent
 
 
 @pytest.fixture
