@@ -26,10 +26,36 @@ class Settings(BaseSettings):
     reply_cache_ttl_seconds: int = Field(default=600, gt=0)
     max_body_bytes: int = Field(default=8 * 1024, gt=0)
 
+    chat_session_ttl_seconds: int = Field(default=1800, gt=0)
+    sms_provider: Literal["africastalking", "twilio"] = "africastalking"
+
     africastalking_base_url: str | None = None
     africastalking_username: str = "sandbox"
     africastalking_api_key: SecretStr | None = None
     africastalking_callback_token: SecretStr | None = None
+    africastalking_sender_id: str | None = None
+    africastalking_allowed_ips: str | None = None
+
+    twilio_base_url: str | None = None
+    twilio_account_sid: str | None = None
+    twilio_auth_token: SecretStr | None = None
+    twilio_sms_from: str | None = None
+    twilio_whatsapp_from: str | None = None
+
+    meta_graph_base_url: str = "https://graph.facebook.com/v21.0"
+    meta_app_secret: SecretStr | None = None
+    meta_verify_token: SecretStr | None = None
+    meta_access_token: SecretStr | None = None
+    meta_phone_number_id: str | None = None
+
+    @property
+    def africastalking_api_url(self) -> str:
+        """Africa's Talking's REST base: the sandbox host for the `sandbox` username."""
+        if self.africastalking_base_url:
+            return self.africastalking_base_url.rstrip("/")
+        if self.africastalking_username == "sandbox":
+            return "https://api.sandbox.africastalking.com"
+        return "https://api.africastalking.com"
 
     @property
     def production(self) -> bool:

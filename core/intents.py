@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from core.i18n import Translator
+from core.i18n import DEFAULT_LOCALE, Translator
 
 
 class IntentKind(StrEnum):
@@ -17,6 +17,7 @@ class IntentKind(StrEnum):
     BACK = "back"
     HOME = "home"
     INPUT = "input"
+    COMMAND = "command"  # an SMS/WhatsApp keyword: ORDER, STATUS, BAL, HELP, STOP, START
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,6 +27,7 @@ class Intent:
 
 
 HOME_KEYS = frozenset({"00"})
+COMMANDS = ("order", "status", "balance", "help", "stop", "start")
 
 
 def resolve_intent(text: str, locale: str, translate: Translator) -> Intent:
@@ -37,7 +39,24 @@ def resolve_intent(text: str, locale: str, translate: Translator) -> Intent:
         return Intent(IntentKind.HOME, cleaned)
     if word and word in _keywords(translate, locale, "keyword.back"):
         return Intent(IntentKind.BACK, cleaned)
+    command = resolve_command(cleaned, locale, translate)
+    if command is not None:
+        return Intent(IntentKind.COMMAND, command)
     return Intent(IntentKind.INPUT, cleaned)
+
+
+def resolve_command(text: str, locale: str, translate: Translator) -> str | None:
+    """A keyword command in the user's language (or English, which every locale accepts)."""
+    word = text.strip().casefold()
+    if not word or word.isdigit():
+        return None
+    for command in COMMANDS:
+        words = _keywords(translate, locale, f"keyword.{command}")
+        if locale != DEFAULT_LOCALE:
+            words |= _keywords(translate, DEFAULT_LOCALE, f"keyword.{command}")
+        if word in words:
+            return command
+    return None
 
 
 def _keywords(translate: Translator, locale: str, msgid: str) -> frozenset[str]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import Any, Protocol
 
 from core.phone import Phone
 
@@ -29,6 +29,18 @@ class Capabilities:
 
 
 USSD_CAPABILITIES = Capabilities(screen_chars=182, max_options=9)
+# One SMS segment is 160 GSM-7 characters; a longer reply is split by the provider, never cut,
+# but menus are paged to fit one segment where they can.
+SMS_CAPABILITIES = Capabilities(screen_chars=160, max_options=9)
+# Meta's interactive list: body up to 1024 characters, at most 10 rows.
+WHATSAPP_INTERACTIVE_CAPABILITIES = Capabilities(
+    screen_chars=1024, max_options=10, interactive=True, charset="utf8"
+)
+# WhatsApp through Twilio: plain numbered text (Twilio's body limit is 1600 characters).
+WHATSAPP_TEXT_CAPABILITIES = Capabilities(screen_chars=1024, max_options=9, charset="utf8")
+# Voice: prompts are read out, so keep menus short; choices are single DTMF keys.
+VOICE_CAPABILITIES = Capabilities(screen_chars=400, max_options=9, charset="utf8")
+WEB_CAPABILITIES = Capabilities(screen_chars=2000, max_options=10, interactive=True, charset="utf8")
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,3 +94,35 @@ class InboundMessage:
 
 Handler = Callable[[InboundMessage], Awaitable[Reply]]
 """What a channel is given: the pipeline's `handle` (Rasa's `on_new_message`)."""
+
+
+@dataclass(frozen=True, slots=True)
+class OutboundMessage:
+    """A message that is not a webhook's answer: sent later by the provider's sender.
+
+    `reply_to` is the inbound message it answers (None for notifications such as an order
+    confirmation), so the sender can thread it and the 24-hour WhatsApp window can be checked.
+    """
+
+    provider: str
+    kind: ChannelKind
+    to: Phone
+    reply: Reply
+    dedupe_key: str
+    reply_to: str | None = None
+    template: str | None = None
+    template_values: tuple[str, ...] = ()
+
+
+QueueOutbound = Callable[[OutboundMessage], Awaitable[None]]
+"""What API-answered channels are given: put a reply in the outbox for the sender."""
+
+
+class MessageSender(Protocol):
+    """One per provider (channels/<provider>/sender.py): sends and returns the provider's id."""
+
+    async def send(self, message: OutboundMessage) -> str: ...
+
+
+class DeliveryUpdate(Protocol):
+    async def __call__(self, provider: str, provider_message_id: str, status: str) -> None: ...

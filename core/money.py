@@ -35,7 +35,7 @@ class Money:
     currency: str
 
     def __post_init__(self) -> None:
-        if isinstance(self.amount, bool) or not isinstance(self.amount, Decimal | int | str):
+        if isinstance(self.amount, bool) or not isinstance(self.amount, Decimal | int | str):  # type: ignore[redundant-expr,unreachable,unused-ignore]
             # float never: 0.1 + 0.2 is not 0.3; bool is an int but not an amount.
             raise InvalidMoneyError("money is built from Decimal, int or str, never float")
         try:

@@ -15,8 +15,8 @@ import structlog
 
 from core.conversation import Session, SessionConflictError, SessionStore
 from core.i18n import Translator
-from core.intents import Intent, IntentKind, resolve_intent
-from core.messages import InboundMessage, Reply
+from core.intents import Intent, IntentKind, resolve_command, resolve_intent
+from core.messages import ChannelKind, InboundMessage, Reply
 
 log = structlog.get_logger(__name__)
 
@@ -55,11 +55,14 @@ class Pipeline:
         *,
         session_ttl_seconds: int,
         reply_ttl_seconds: int,
+        chat_session_ttl_seconds: int | None = None,
     ) -> None:
         self._store = store
         self._dialog = dialog
         self._t = translate
         self._session_ttl = session_ttl_seconds
+        # USSD sessions die with the call; a chat's place is kept for a while between messages.
+        self._chat_session_ttl = chat_session_ttl_seconds or session_ttl_seconds
         self._reply_ttl = reply_ttl_seconds
 
     async def handle(self, msg: InboundMessage) -> Reply:
@@ -86,9 +89,8 @@ class Pipeline:
                 await asyncio.sleep(0.01)
                 continue
             intent = self._intent(msg, session)
-            new_session, reply = await self._dialog.step(
-                msg, session if intent.kind is not IntentKind.START else None, intent
-            )
+            fresh = intent.kind is IntentKind.START or session is None
+            new_session, reply = await self._dialog.step(msg, None if fresh else session, intent)
             new_session = new_session.evolve(
                 transcript=msg.transcript,
                 version=0 if session is None else session.version,
@@ -97,7 +99,12 @@ class Pipeline:
                 if reply.end:
                     await self._store.delete(msg.session_key)
                 else:
-                    await self._store.save(msg.session_key, new_session, self._session_ttl)
+                    ttl = (
+                        self._session_ttl
+                        if msg.kind is ChannelKind.USSD
+                        else self._chat_session_ttl
+                    )
+                    await self._store.save(msg.session_key, new_session, ttl)
             except SessionConflictError:
                 log.info("session.conflict", session_key=msg.session_key)
                 continue
@@ -109,6 +116,11 @@ class Pipeline:
 
     def _intent(self, msg: InboundMessage, session: Session | None) -> Intent:
         if session is None:
+            # A first SMS or WhatsApp message may already be a command ("STATUS").
+            if msg.transcript is None:
+                command = resolve_command(msg.text, msg.locale_hint or "en", self._t)
+                if command is not None:
+                    return Intent(IntentKind.COMMAND, command)
             return Intent(IntentKind.START)
         if msg.transcript is not None:
             text = newest_input(msg.transcript, session.transcript)

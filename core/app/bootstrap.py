@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 
+from core.app.delivery import DeliveryWorker
+from core.app.subscribers import OrderConfirmationSms
 from core.bus.factory import open_event_bus
 from core.bus.outbox import OutboxRelay
 from core.bus.port import EventBus
@@ -14,10 +16,12 @@ from core.conversation import SessionStore
 from core.db import Database
 from core.i18n import Translator
 from core.ids import IdGenerator, RandomIds
+from core.messages import MessageSender, OutboundMessage
 from core.pipeline import Pipeline
 from dialogs.shopping import ShoppingDialog, ShopServices
 from engines.catalogue import CatalogueService
 from engines.customers import CustomerService
+from engines.notifications import NotificationService
 from engines.orders import OrderService
 from engines.pricing import PricingService
 from sessions import open_session_store
@@ -37,13 +41,23 @@ class Services:
     orders: OrderService
     customers: CustomerService
     pipeline: Pipeline
+    notifications: NotificationService
+    delivery: DeliveryWorker
+    senders: dict[str, MessageSender] = field(default_factory=dict)
+
+    async def queue_outbound(self, message: OutboundMessage) -> None:
+        """For channels that answer through an API: the reply goes out via the deliveries."""
+        await self.notifications.queue(message)
+        self.delivery.wake()
 
     async def start(self) -> None:
         """Open what runs in the background: bus consumers and the outbox relay."""
         await self.bus.start()
         self.relay.start()
+        self.delivery.start()
 
     async def close(self) -> None:
+        await self.delivery.stop()
         await self.relay.stop()
         await self.bus.close()
         await self.store.close()
@@ -73,7 +87,12 @@ def build_services(
         translate,
         session_ttl_seconds=settings.ussd_session_ttl_seconds,
         reply_ttl_seconds=settings.reply_cache_ttl_seconds,
+        chat_session_ttl_seconds=settings.chat_session_ttl_seconds,
     )
+    notifications = NotificationService(db, clock, ids)
+    senders: dict[str, MessageSender] = {}
+    delivery = DeliveryWorker(notifications, senders)
+    OrderConfirmationSms(notifications, customers, translate, settings.sms_provider).subscribe(bus)
     return Services(
         settings,
         clock,
@@ -87,4 +106,7 @@ def build_services(
         orders,
         customers,
         pipeline,
+        notifications,
+        delivery,
+        senders,
     )

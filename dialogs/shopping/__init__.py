@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from core.conversation import Session
 from core.i18n import Translator
-from core.intents import Intent
+from core.intents import Intent, IntentKind
 from core.messages import InboundMessage, Reply
 from core.region import UnsupportedRegionError, region_for_phone
 from dialogs.machine import Machine, Turn
@@ -12,6 +12,8 @@ from dialogs.shopping.services import ShopServices
 from dialogs.shopping.states import shopping_states
 
 __all__ = ["ShopServices", "ShoppingDialog"]
+
+COMMAND_STATES = {"order": "categories", "status": "orders", "help": "help", "balance": "balance"}
 
 
 class ShoppingDialog:
@@ -25,10 +27,32 @@ class ShoppingDialog:
     async def step(
         self, msg: InboundMessage, session: Session | None, intent: Intent
     ) -> tuple[Session, Reply]:
+        if intent.kind is IntentKind.COMMAND:
+            return await self._command(msg, session, intent.text)
         if session is None:
             return await self._begin(msg)
         turn = Turn(msg, session, self._t)
         return await self.machine.step(turn, session, intent)
+
+    async def _command(
+        self, msg: InboundMessage, session: Session | None, command: str
+    ) -> tuple[Session, Reply]:
+        """SMS/WhatsApp keywords: jump to a screen, or opt out of / back into notifications."""
+        locale = session.locale if session is not None else await self._locale(msg)
+        try:
+            region_for_phone(msg.phone)
+        except UnsupportedRegionError:
+            return Session("main", locale), Reply(self._t(locale, "error.region"), end=True)
+        base = Session("main", locale, vars=dict(session.vars) if session else {})
+        turn = Turn(msg, base, self._t)
+        if command == "stop":
+            await self._svc.customers.set_opted_out(msg.phone, opted_out=True)
+            return base, Reply(self._t(locale, "stop.done"), end=True)
+        if command == "start":
+            await self._svc.customers.set_opted_out(msg.phone, opted_out=False)
+            return await self.machine.show(turn, base, error=self._t(locale, "start.done"))
+        target = COMMAND_STATES[command]
+        return await self.machine.show(turn, base.evolve(state=target, stack=("main",)))
 
     async def _begin(self, msg: InboundMessage) -> tuple[Session, Reply]:
         locale = await self._locale(msg)

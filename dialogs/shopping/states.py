@@ -6,8 +6,8 @@ from core.layout import layout, measure
 from core.messages import Option
 from core.phone import Phone
 from core.region import Region, region_for_phone
-from dialogs.paging import BACK_KEY
 from dialogs.machine import Choice, Finish, Go, Home, Outcome, Reject, Screen, State, Turn
+from dialogs.paging import BACK_KEY
 from dialogs.shopping.services import ShopServices
 from engines.catalogue import OutOfStockError
 from engines.orders import MAX_LINE_QUANTITY, Cart, PaymentMethod, PlaceOrder
@@ -359,6 +359,18 @@ class Orders(ShopState):
         return Screen("\n".join([title, *lines]))
 
 
+class Balance(ShopState):
+    """BAL: what the customer still owes on orders they pay on delivery."""
+
+    name = "balance"
+
+    async def screen(self, turn: Turn) -> Screen:
+        count, total = await self.svc.orders.outstanding(self.phone(turn))
+        if total is None:
+            return Screen(turn.t("balance.none"))
+        return Screen(turn.t("balance.owed", total=total.format(), count=count))
+
+
 class Language(ShopState):
     name = "language"
 
@@ -394,6 +406,7 @@ def shopping_states(services: ShopServices) -> list[State]:
         Payment,
         Confirm,
         Orders,
+        Balance,
         Language,
         Help,
     ]

@@ -20,6 +20,7 @@ class Customer:
     phone: Phone
     name: str | None
     locale: str | None
+    opted_out: bool = False
 
 
 class CustomerService:
@@ -32,20 +33,28 @@ class CustomerService:
             row = (
                 await s.execute(select(customers).where(customers.c.phone == phone.e164))
             ).first()
-        return None if row is None else Customer(phone, row.name, row.locale)
+        return None if row is None else Customer(phone, row.name, row.locale, row.opted_out)
 
     async def set_locale(self, phone: Phone, locale: str) -> None:
         """Remember the language a customer picked, for every channel and later sessions."""
+        await self._upsert(phone, locale=locale)
+
+    async def set_opted_out(self, phone: Phone, opted_out: bool) -> None:
+        """STOP / START: whether the customer receives notifications they did not ask for."""
+        await self._upsert(phone, opted_out=opted_out)
+
+    async def _upsert(self, phone: Phone, **values: object) -> None:
         async with self._db.transaction() as s:
             insert_of = pg_insert if self._db.dialect == "postgresql" else sqlite_insert
             stmt = insert_of(customers).values(
                 phone=phone.e164,
                 region=region_for_phone(phone).code.value,
-                locale=locale,
                 created_at=self._clock.now(),
+                **values,
             )
             await s.execute(
                 stmt.on_conflict_do_update(
-                    index_elements=[customers.c.phone], set_={"locale": stmt.excluded.locale}
+                    index_elements=[customers.c.phone],
+                    set_={name: stmt.excluded[name] for name in values},
                 )
             )

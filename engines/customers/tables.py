@@ -1,6 +1,6 @@
 """SQL tables of the customers context."""
 
-from sqlalchemy import Column, String, Table
+from sqlalchemy import Boolean, Column, String, Table, false
 
 from core.db import UTCDateTime, metadata
 
@@ -11,5 +11,6 @@ customers = Table(
     Column("region", String(20), nullable=False),
     Column("name", String(80)),
     Column("locale", String(10)),
+    Column("opted_out", Boolean, nullable=False, server_default=false()),
     Column("created_at", UTCDateTime, nullable=False),
 )

@@ -90,6 +90,20 @@ class SqlOrderRepository:
         ).all()
         return await self._hydrate(rows)
 
+    async def open_on_delivery(self, customer: Phone) -> list[Order]:
+        rows = (
+            await self._s.execute(
+                select(orders).where(
+                    orders.c.customer == customer.e164,
+                    orders.c.payment_method == PaymentMethod.ON_DELIVERY.value,
+                    orders.c.status.not_in(
+                        [OrderStatus.DELIVERED.value, OrderStatus.CANCELLED.value]
+                    ),
+                )
+            )
+        ).all()
+        return await self._hydrate(rows)
+
     async def _one(self, condition: Any) -> Order | None:
         rows = (await self._s.execute(select(orders).where(condition))).all()
         found = await self._hydrate(rows)

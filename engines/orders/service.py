@@ -10,6 +10,7 @@ from core.bus.outbox import record
 from core.clock import Clock
 from core.db import Database
 from core.ids import IdGenerator
+from core.money import Money
 from core.phone import Phone
 from core.region import RegionCode
 from engines.catalogue import OutOfStockError, SqlCatalogueRepository, StockLevel
@@ -162,6 +163,17 @@ class OrderService:
     async def recent(self, customer: Phone, limit: int = 5) -> list[Order]:
         async with self._db.transaction() as s:
             return await SqlOrderRepository(s).recent(customer, limit)
+
+    async def outstanding(self, customer: Phone) -> tuple[int, Money | None]:
+        """Orders still to be paid on delivery, and their total (None when nothing is owed)."""
+        async with self._db.transaction() as s:
+            orders = await SqlOrderRepository(s).open_on_delivery(customer)
+        if not orders:
+            return 0, None
+        total = orders[0].total
+        for order in orders[1:]:
+            total = total + order.total
+        return len(orders), total
 
     async def get(self, reference: str) -> Order:
         async with self._db.transaction() as s:

@@ -1,0 +1,42 @@
+"""Deliveries: outbound messages queued with the change that caused them, sent and tracked."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+MAX_ATTEMPTS = 8
+FIRST_RETRY = timedelta(seconds=2)
+LONGEST_RETRY = timedelta(minutes=10)
+
+
+class DeliveryStatus(StrEnum):
+    QUEUED = "queued"  # waiting for its (next) attempt
+    SENT = "sent"  # the provider accepted it
+    DELIVERED = "delivered"  # the provider's delivery report says it arrived
+    FAILED = "failed"  # the provider reported failure, or we gave up retrying
+    SUPPRESSED = "suppressed"  # the customer opted out (STOP) of notifications
+
+
+def retry_delay(attempts: int) -> timedelta:
+    """Exponential back-off: 2 s, 4 s, 8 s … capped at ten minutes."""
+    delay: timedelta = FIRST_RETRY * (2 ** max(0, attempts - 1))
+    return min(LONGEST_RETRY, delay)
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    id: uuid.UUID
+    provider: str
+    kind: str
+    to: str
+    payload: dict[str, object]
+    dedupe_key: str
+    status: DeliveryStatus
+    attempts: int
+    next_attempt_at: datetime
+    provider_message_id: str | None
+    last_error: str | None
+    created_at: datetime

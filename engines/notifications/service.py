@@ -1,0 +1,201 @@
+"""Queue outbound messages once, hand due ones to senders, and record what providers report."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core.clock import Clock
+from core.db import Database
+from core.ids import IdGenerator
+from core.messages import ChannelKind, Option, OutboundMessage, Reply
+from core.phone import Phone
+from engines.notifications.model import (
+    MAX_ATTEMPTS,
+    Delivery,
+    DeliveryStatus,
+    retry_delay,
+)
+from engines.notifications.tables import deliveries
+
+# Provider delivery-report words -> ours. Anything unknown leaves the status as it is.
+_REPORTED = {
+    "delivered": DeliveryStatus.DELIVERED,
+    "read": DeliveryStatus.DELIVERED,
+    "success": DeliveryStatus.DELIVERED,
+    "sent": DeliveryStatus.SENT,
+    "failed": DeliveryStatus.FAILED,
+    "undelivered": DeliveryStatus.FAILED,
+    "rejected": DeliveryStatus.FAILED,
+    "expired": DeliveryStatus.FAILED,
+}
+
+
+def payload_of(message: OutboundMessage) -> dict[str, Any]:
+    return {
+        "reply": message.reply.to_dict(),
+        "reply_to": message.reply_to,
+        "template": message.template,
+        "template_values": list(message.template_values),
+    }
+
+
+def message_of(delivery: Delivery) -> OutboundMessage:
+    payload = delivery.payload
+    reply = payload["reply"]
+    assert isinstance(reply, dict)
+    values = payload.get("template_values") or []
+    assert isinstance(values, list)
+    return OutboundMessage(
+        provider=delivery.provider,
+        kind=ChannelKind(delivery.kind),
+        to=Phone(delivery.to),
+        reply=Reply(
+            text=str(reply["text"]),
+            options=tuple(Option(str(o["key"]), str(o["label"])) for o in reply["options"]),
+            end=bool(reply["end"]),
+        ),
+        dedupe_key=delivery.dedupe_key,
+        reply_to=payload.get("reply_to"),  # type: ignore[arg-type]
+        template=payload.get("template"),  # type: ignore[arg-type]
+        template_values=tuple(str(v) for v in values),
+    )
+
+
+class NotificationService:
+    def __init__(self, db: Database, clock: Clock, ids: IdGenerator) -> None:
+        self._db = db
+        self._clock = clock
+        self._ids = ids
+
+    async def queue(self, message: OutboundMessage, *, suppressed: bool = False) -> bool:
+        """Queue once per dedupe key; False when it was already queued."""
+        async with self._db.transaction() as s:
+            return await self.queue_in(s, message, suppressed=suppressed)
+
+    async def queue_in(
+        self, s: AsyncSession, message: OutboundMessage, *, suppressed: bool = False
+    ) -> bool:
+        existing = await s.scalar(
+            select(deliveries.c.id).where(deliveries.c.dedupe_key == message.dedupe_key)
+        )
+        if existing is not None:
+            return False
+        now = self._clock.now()
+        await s.execute(
+            deliveries.insert().values(
+                id=self._ids.uuid(),
+                provider=message.provider,
+                kind=message.kind.value,
+                to=message.to.e164,
+                payload=payload_of(message),
+                dedupe_key=message.dedupe_key,
+                status=(DeliveryStatus.SUPPRESSED if suppressed else DeliveryStatus.QUEUED).value,
+                attempts=0,
+                next_attempt_at=now,
+                provider_message_id=None,
+                last_error=None,
+                created_at=now,
+                updated_at=now,
+            )
+        )
+        return True
+
+    async def due(self, limit: int = 50) -> list[Delivery]:
+        async with self._db.transaction() as s:
+            rows = await s.execute(
+                select(deliveries)
+                .where(
+                    deliveries.c.status == DeliveryStatus.QUEUED.value,
+                    deliveries.c.next_attempt_at <= self._clock.now(),
+                )
+                .order_by(deliveries.c.next_attempt_at, deliveries.c.id)
+                .limit(limit)
+            )
+            return [_delivery(r) for r in rows]
+
+    async def mark_sent(self, delivery_id: uuid.UUID, provider_message_id: str) -> None:
+        async with self._db.transaction() as s:
+            await s.execute(
+                update(deliveries)
+                .where(deliveries.c.id == delivery_id)
+                .values(
+                    status=DeliveryStatus.SENT.value,
+                    provider_message_id=provider_message_id,
+                    attempts=deliveries.c.attempts + 1,
+                    updated_at=self._clock.now(),
+                )
+            )
+
+    async def mark_failed_attempt(self, delivery: Delivery, error: str) -> DeliveryStatus:
+        """Schedule the next attempt with back-off, or give up after MAX_ATTEMPTS."""
+        attempts = delivery.attempts + 1
+        status = DeliveryStatus.FAILED if attempts >= MAX_ATTEMPTS else DeliveryStatus.QUEUED
+        now = self._clock.now()
+        async with self._db.transaction() as s:
+            await s.execute(
+                update(deliveries)
+                .where(deliveries.c.id == delivery.id)
+                .values(
+                    status=status.value,
+                    attempts=attempts,
+                    next_attempt_at=now + retry_delay(attempts),
+                    last_error=error[:1000],
+                    updated_at=now,
+                )
+            )
+        return status
+
+    async def report(self, provider: str, provider_message_id: str, reported: str) -> bool:
+        """A provider's delivery report; False when the message is not ours or the word unknown."""
+        status = _REPORTED.get(reported.strip().lower())
+        if status is None:
+            return False
+        async with self._db.transaction() as s:
+            result = await s.execute(
+                update(deliveries)
+                .where(
+                    deliveries.c.provider == provider,
+                    deliveries.c.provider_message_id == provider_message_id,
+                    # A late "sent" never overwrites "delivered" or "failed".
+                    deliveries.c.status.in_(_may_become(status)),
+                )
+                .values(status=status.value, updated_at=self._clock.now())
+            )
+            return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    async def for_recipient(self, to: Phone) -> list[Delivery]:
+        async with self._db.transaction() as s:
+            rows = await s.execute(
+                select(deliveries)
+                .where(deliveries.c.to == to.e164)
+                .order_by(deliveries.c.created_at, deliveries.c.id)
+            )
+            return [_delivery(r) for r in rows]
+
+
+def _may_become(status: DeliveryStatus) -> Sequence[str]:
+    if status is DeliveryStatus.SENT:
+        return [DeliveryStatus.SENT.value]
+    return [DeliveryStatus.SENT.value, DeliveryStatus.QUEUED.value, status.value]
+
+
+def _delivery(r: Any) -> Delivery:
+    return Delivery(
+        id=r.id,
+        provider=r.provider,
+        kind=r.kind,
+        to=r.to,
+        payload=dict(r.payload),
+        dedupe_key=r.dedupe_key,
+        status=DeliveryStatus(r.status),
+        attempts=r.attempts,
+        next_attempt_at=r.next_attempt_at,
+        provider_message_id=r.provider_message_id,
+        last_error=r.last_error,
+        created_at=r.created_at,
+    )

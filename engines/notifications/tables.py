@@ -1,0 +1,24 @@
+"""SQL tables of the notifications context: the deliveries outbox."""
+
+from sqlalchemy import JSON, Column, Index, Integer, String, Table, Text, Uuid
+
+from core.db import UTCDateTime, metadata
+
+deliveries = Table(
+    "deliveries",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("provider", String(40), nullable=False),
+    Column("kind", String(20), nullable=False),
+    Column("to", String(16), nullable=False),
+    Column("payload", JSON, nullable=False),
+    Column("dedupe_key", String(200), nullable=False, unique=True),
+    Column("status", String(20), nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("next_attempt_at", UTCDateTime, nullable=False),
+    Column("provider_message_id", String(120), index=True),
+    Column("last_error", Text),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Index("ix_deliveries_due", "status", "next_attempt_at"),
+)
