@@ -123,6 +123,18 @@ class MessageSender(Protocol):
 
     async def send(self, message: OutboundMessage) -> str: ...
 
+    async def close(self) -> None: ...
 
-class DeliveryUpdate(Protocol):
-    async def __call__(self, provider: str, provider_message_id: str, status: str) -> None: ...
+
+ReportDelivery = Callable[[str, str, str], Awaitable[bool]]
+"""(provider, provider message id, provider status word) -> whether it matched a delivery."""
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelContext:
+    """Everything a provider sub-app is given by the composition root; nothing else."""
+
+    handle: Handler
+    queue_outbound: QueueOutbound
+    report_delivery: ReportDelivery
+    max_body: int

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import phonenumbers
 
@@ -36,8 +37,7 @@ class Phone:
     @property
     def country(self) -> str:
         """ISO 3166 alpha-2 country of the number ('NG')."""
-        region = phonenumbers.region_code_for_number(phonenumbers.parse(self.e164))
-        return str(region)
+        return _country_of(self.e164)
 
     @property
     def digits(self) -> str:
@@ -46,3 +46,9 @@ class Phone:
 
     def __str__(self) -> str:
         return self.e164
+
+
+@lru_cache(maxsize=65536)
+def _country_of(e164: str) -> str:
+    """Parsing is slow and a number's country never changes: every screen asks for it."""
+    return str(phonenumbers.region_code_for_number(phonenumbers.parse(e164)))

@@ -21,6 +21,8 @@ from core.messages import ChannelKind, InboundMessage, Reply
 log = structlog.get_logger(__name__)
 
 SAVE_ATTEMPTS = 4
+CLAIM_SECONDS = 15
+DUPLICATE_POLL_SECONDS = 0.02
 
 
 class Dialog(Protocol):
@@ -75,6 +77,12 @@ class Pipeline:
 
     async def _handle(self, msg: InboundMessage) -> Reply:
         reply_key = f"reply:{msg.idempotency_key}"
+        cached = await self._store.recall(reply_key)
+        if cached is not None:
+            return Reply.from_dict(json.loads(cached))
+        if not await self._store.claim(msg.idempotency_key, CLAIM_SECONDS):
+            # A copy of this request is being handled right now: answer with its reply.
+            return await self._await_reply(reply_key)
         for _attempt in range(SAVE_ATTEMPTS):
             cached = await self._store.recall(reply_key)
             if cached is not None:
@@ -113,6 +121,14 @@ class Pipeline:
             )
             return reply
         raise SessionConflictError(msg.session_key)
+
+    async def _await_reply(self, reply_key: str) -> Reply:
+        for _ in range(int(CLAIM_SECONDS / DUPLICATE_POLL_SECONDS)):
+            await asyncio.sleep(DUPLICATE_POLL_SECONDS)
+            cached = await self._store.recall(reply_key)
+            if cached is not None:
+                return Reply.from_dict(json.loads(cached))
+        raise TimeoutError(f"no reply for {reply_key} from the request that claimed it")
 
     def _intent(self, msg: InboundMessage, session: Session | None) -> Intent:
         if session is None:

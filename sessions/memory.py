@@ -57,6 +57,12 @@ class MemorySessionStore:
     async def remember(self, key: str, value: bytes, ttl_seconds: int) -> None:
         self._put(f"r:{key}", value, ttl_seconds)
 
+    async def claim(self, key: str, ttl_seconds: int) -> bool:
+        if self._get(f"c:{key}") is not None:
+            return False
+        self._put(f"c:{key}", b"1", ttl_seconds)
+        return True
+
     async def ping(self) -> bool:
         return True
 

@@ -103,6 +103,11 @@ class RedisSessionStore:
     async def remember(self, key: str, value: bytes, ttl_seconds: int) -> None:
         await self._client.set(self._replies + key, value, ex=ttl_seconds)
 
+    async def claim(self, key: str, ttl_seconds: int) -> bool:
+        return bool(
+            await self._client.set(self._replies + "claim:" + key, b"1", nx=True, ex=ttl_seconds)
+        )
+
     async def ping(self) -> bool:
         """Health check: False while the server cannot be reached, never an exception."""
         try:

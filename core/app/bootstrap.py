@@ -5,6 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+import channels.africastalking
+import channels.meta
+import channels.twilio
 from core.app.delivery import DeliveryWorker
 from core.app.subscribers import OrderConfirmationSms
 from core.bus.factory import open_event_bus
@@ -16,7 +19,7 @@ from core.conversation import SessionStore
 from core.db import Database
 from core.i18n import Translator
 from core.ids import IdGenerator, RandomIds
-from core.messages import MessageSender, OutboundMessage
+from core.messages import ChannelContext, MessageSender, OutboundMessage
 from core.pipeline import Pipeline
 from dialogs.shopping import ShoppingDialog, ShopServices
 from engines.catalogue import CatalogueService
@@ -25,6 +28,12 @@ from engines.notifications import NotificationService
 from engines.orders import OrderService
 from engines.pricing import PricingService
 from sessions import open_session_store
+
+SENDERS = (
+    ("africastalking", channels.africastalking),
+    ("twilio", channels.twilio),
+    ("meta", channels.meta),
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +54,14 @@ class Services:
     delivery: DeliveryWorker
     senders: dict[str, MessageSender] = field(default_factory=dict)
 
+    def channel_context(self) -> ChannelContext:
+        return ChannelContext(
+            handle=self.pipeline.handle,
+            queue_outbound=self.queue_outbound,
+            report_delivery=self.notifications.report,
+            max_body=self.settings.max_body_bytes,
+        )
+
     async def queue_outbound(self, message: OutboundMessage) -> None:
         """For channels that answer through an API: the reply goes out via the deliveries."""
         await self.notifications.queue(message)
@@ -58,6 +75,8 @@ class Services:
 
     async def close(self) -> None:
         await self.delivery.stop()
+        for sender in self.senders.values():
+            await sender.close()
         await self.relay.stop()
         await self.bus.close()
         await self.store.close()
@@ -74,8 +93,8 @@ def build_services(
     bus = open_event_bus(settings.events_url)
     relay = OutboxRelay(db, bus, clock)
     translate = Translator.load()
-    catalogue = CatalogueService(db)
-    pricing = PricingService(db, clock)
+    catalogue = CatalogueService(db, clock)
+    pricing = PricingService(db, clock, catalogue)
     orders = OrderService(
         db, pricing, clock, ids, cart_ttl=timedelta(seconds=settings.cart_ttl_seconds)
     )
@@ -91,6 +110,10 @@ def build_services(
     )
     notifications = NotificationService(db, clock, ids)
     senders: dict[str, MessageSender] = {}
+    for name, provider in SENDERS:
+        sender = provider.make_sender(settings)
+        if sender is not None:
+            senders[name] = sender
     delivery = DeliveryWorker(notifications, senders)
     OrderConfirmationSms(notifications, customers, translate, settings.sms_provider).subscribe(bus)
     return Services(

@@ -7,9 +7,19 @@ from collections.abc import AsyncIterator, Callable
 from aiohttp import web
 
 import channels.africastalking
+import channels.meta
+import channels.twilio
+import channels.web
 from core.app.bootstrap import Services, build_services
 from core.app.keys import SERVICES
 from core.config import Settings
+
+CHANNELS = (
+    ("/channels/africastalking", channels.africastalking),
+    ("/channels/twilio", channels.twilio),
+    ("/channels/meta", channels.meta),
+    ("/channels/web", channels.web),
+)
 
 
 def create_app(
@@ -27,14 +37,9 @@ def create_app(
     app.cleanup_ctx.append(lifecycle)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
-    app.add_subapp(
-        "/channels/africastalking",
-        channels.africastalking.make_app(
-            services.pipeline.handle,
-            callback_token=settings.africastalking_callback_token,
-            max_body=settings.max_body_bytes,
-        ),
-    )
+    context = services.channel_context()
+    for prefix, provider in CHANNELS:
+        app.add_subapp(prefix, provider.make_app(context, settings))
     return app
 
 

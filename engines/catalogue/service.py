@@ -1,31 +1,70 @@
-"""Catalogue use cases: browse a region's shelves and check what is available."""
+"""Catalogue use cases: browse a region's shelves and check what is available.
+
+Categories and products change rarely and are read on almost every screen, so each region's
+shelf is kept in memory for a short while (`shelf_ttl_seconds`); stock is always read fresh.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
+from cachetools import TTLCache
+
+from core.clock import Clock, SystemClock
 from core.db import Database
 from core.region import RegionCode
 from engines.catalogue.model import Category, Product, UnknownProductError
 from engines.catalogue.repository import SqlCatalogueRepository
 
 
+@dataclass(frozen=True, slots=True)
+class Shelf:
+    categories: tuple[Category, ...]
+    products: dict[str, Product]
+
+    def in_category(self, category_id: str) -> list[Product]:
+        return sorted(
+            (p for p in self.products.values() if p.category_id == category_id),
+            key=lambda p: (p.name, p.sku),
+        )
+
+
 class CatalogueService:
-    def __init__(self, db: Database) -> None:
+    def __init__(
+        self, db: Database, clock: Clock | None = None, *, shelf_ttl_seconds: float = 60.0
+    ) -> None:
         self._db = db
+        self._shelves: TTLCache[RegionCode, Shelf] = TTLCache(
+            maxsize=64, ttl=shelf_ttl_seconds, timer=(clock or SystemClock()).monotonic
+        )
+
+    async def shelf(self, region: RegionCode) -> Shelf:
+        shelf = self._shelves.get(region)
+        if shelf is None:
+            async with self._db.transaction() as s:
+                repo = SqlCatalogueRepository(s)
+                shelf = Shelf(
+                    tuple(await repo.categories(region)),
+                    {p.sku: p for p in await repo.products(region)},
+                )
+            self._shelves[region] = shelf
+        return shelf
+
+    def forget(self) -> None:
+        """Drop cached shelves (after loading a new catalogue)."""
+        self._shelves.clear()
 
     async def categories(self, region: RegionCode) -> list[Category]:
-        async with self._db.transaction() as s:
-            return await SqlCatalogueRepository(s).categories(region)
+        return list((await self.shelf(region)).categories)
 
     async def products(self, region: RegionCode, category_id: str) -> list[Product]:
-        async with self._db.transaction() as s:
-            return await SqlCatalogueRepository(s).products(region, category_id)
+        return (await self.shelf(region)).in_category(category_id)
 
     async def product(self, region: RegionCode, sku: str) -> Product:
-        async with self._db.transaction() as s:
-            found = await SqlCatalogueRepository(s).products_by_sku(region, [sku])
-        if sku not in found:
+        found = (await self.shelf(region)).products.get(sku)
+        if found is None:
             raise UnknownProductError(sku)
-        return found[sku]
+        return found
 
     async def available(self, region: RegionCode, sku: str) -> int:
         async with self._db.transaction() as s:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.bus.outbox import record
@@ -25,7 +26,7 @@ from engines.orders.model import (
     UnknownOrderError,
 )
 from engines.orders.repository import SqlCartRepository, SqlOrderRepository
-from engines.pricing import PricingService
+from engines.pricing import PricingService, Quote
 
 REFERENCE_ATTEMPTS = 8
 
@@ -67,18 +68,31 @@ class OrderService:
     async def place(self, command: PlaceOrder) -> Order:
         """Quote, reserve and record in one transaction; the same key returns the same order."""
 
+        # Priced before the transaction opens: the price book may need its own connection,
+        # and a transaction waiting on a second connection can starve the pool.
+        quote = await self._pricing.quote(
+            command.region, [(line.sku, line.quantity) for line in command.lines]
+        )
+
         async def work(s: AsyncSession) -> Order:
-            return await self._place_in(s, command)
+            return await self._place_in(s, command, quote)
 
-        return await self._db.retrying(work)
+        try:
+            return await self._db.retrying(work)
+        except IntegrityError:
+            # A concurrent duplicate (a retried confirm) placed it first: answer with that order.
+            async with self._db.transaction() as s:
+                existing = await SqlOrderRepository(s).by_idempotency_key(command.idempotency_key)
+            if existing is None:
+                raise
+            return existing
 
-    async def _place_in(self, s: AsyncSession, command: PlaceOrder) -> Order:
+    async def _place_in(self, s: AsyncSession, command: PlaceOrder, quote: Quote) -> Order:
         orders = SqlOrderRepository(s)
         existing = await orders.by_idempotency_key(command.idempotency_key)
         if existing is not None:
             return existing
         lines = [(line.sku, line.quantity) for line in command.lines]
-        quote = await self._pricing.quote_in(s, command.region, lines)
         inventory = SqlCatalogueRepository(s)
         stock = await inventory.stock(command.region, [sku for sku, _ in lines])
         reserved: list[tuple[StockLevel, int]] = []

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
 from decimal import Decimal
 
 from sqlalchemy import select
@@ -35,14 +34,13 @@ class SqlPriceRepository:
             for r in rows
         }
 
-    async def live_promotions(self, region: RegionCode, now: datetime) -> list[Promotion]:
-        rows = await self._s.execute(
-            select(promotions).where(
-                promotions.c.region == region.value,
-                promotions.c.starts_at <= now,
-                promotions.c.ends_at > now,
-            )
-        )
+    async def all_prices(self, region: RegionCode) -> dict[str, PriceEntry]:
+        rows = await self._s.execute(select(prices.c.sku).where(prices.c.region == region.value))
+        return await self.prices(region, [r.sku for r in rows])
+
+    async def promotions(self, region: RegionCode) -> list[Promotion]:
+        """Every promotion of the region; the quote applies only those live at its time."""
+        rows = await self._s.execute(select(promotions).where(promotions.c.region == region.value))
         return [
             Promotion(
                 id=r.id,

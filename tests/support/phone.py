@@ -10,6 +10,7 @@ from typing import Any
 from aiohttp.test_utils import TestClient
 from sqlalchemy import select
 
+from core.bus.tables import outbox
 from core.db import Database
 from core.gsm7 import gsm7_length
 from engines.catalogue.tables import stock_levels
@@ -18,6 +19,7 @@ from engines.orders.tables import carts, order_lines, orders
 
 USSD_PATH = "/channels/africastalking/ussd"
 SCREEN_LIMIT = 182
+MORE_KEY = "98"
 _session_numbers = itertools.count(1)
 _OPTION = re.compile(r"^(\d+)\. (.*)$")
 
@@ -86,6 +88,14 @@ class UssdPhone:
             screen = await self.press(step)
         return screen
 
+    async def page_through(self, limit: int = 20) -> list[Screen]:
+        """The current screen and every further page of its list (pressing 98 while offered)."""
+        pages = [self.screens[-1]]
+        while any(key == MORE_KEY for key, _label in pages[-1].options):
+            assert len(pages) < limit, f"still offered {MORE_KEY} after {limit} pages"
+            pages.append(await self.press(MORE_KEY))
+        return pages
+
     @property
     def screen(self) -> Screen:
         """The screen the phone shows now."""
@@ -118,7 +128,7 @@ class UssdPhone:
 
 
 async def database_rows(db: Database) -> dict[str, list[Any]]:
-    """Every row a USSD turn may write (customers, carts, orders, stock), to compare."""
+    """Every row a USSD turn may write (customers, carts, orders, stock, events): compare."""
     tables = {
         "customers": select(customers).order_by(customers.c.phone),
         "carts": select(carts).order_by(carts.c.customer),
@@ -127,6 +137,8 @@ async def database_rows(db: Database) -> dict[str, list[Any]]:
         "stock_levels": select(stock_levels).order_by(
             stock_levels.c.warehouse_id, stock_levels.c.sku
         ),
+        # Events recorded with a change (not their delivery state, which a relay moves on).
+        "outbox": select(outbox.c.id, outbox.c.event_type).order_by(outbox.c.id),
     }
     async with db.transaction() as session:
         return {name: [tuple(r) for r in await session.execute(q)] for name, q in tables.items()}

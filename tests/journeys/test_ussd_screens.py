@@ -1,0 +1,249 @@
+"""Every screen of every state, in every language and market, fits one USSD screen.
+
+`UssdPhone` asserts the 182 GSM-7 character limit on every response; these walks make sure every
+state of the shopping dialog (and every notice and reason line above one) is actually shown, in
+English and Swahili, for each region's currency.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pytest
+from aiohttp.test_utils import TestClient
+from sqlalchemy import update
+
+from core.app.bootstrap import Services
+from core.clock import SteppedClock
+from core.conversation import SessionStore
+from core.phone import Phone
+from core.region import region_for_phone
+from dialogs.shopping import ShopServices
+from dialogs.shopping.states import shopping_states
+from engines.catalogue.tables import stock_levels
+from engines.customers.tables import customers
+from tests.support.phone import Screen, UssdPhone
+
+PHONES = {"Ngozi": "+2348030000001", "Juma": "+254711000001", "Thandi": "+27821000001"}
+LOCALES = ("en", "sw")
+COMBOS = [(who, locale) for who in PHONES for locale in LOCALES]
+
+
+@dataclass
+class RecordingPhone(UssdPhone):
+    """A UssdPhone that notes the dialog state behind every screen it is shown."""
+
+    store: SessionStore | None = None
+    visited: set[str] = field(default_factory=set)
+
+    async def _send(self) -> Screen:
+        screen = await super()._send()
+        assert self.store is not None
+        session = await self.store.load(f"at-ussd:{self.session_id}")
+        if session is not None:
+            self.visited.add(session.state)
+        return screen
+
+
+async def speaking(
+    client: TestClient[object, object], services: Services, who: str, locale: str
+) -> tuple[RecordingPhone, dict[str, str]]:
+    """The customer's phone, switched to `locale` through the Language menu if need be."""
+    phone = RecordingPhone(client, PHONES[who], store=services.store)
+    t = services.translate
+    words = {key: t(locale, msgid) for key, msgid in WORDS.items()}
+    words["balance_keyword"] = t(locale, "keyword.balance").split(",")[0]
+    await phone.dial()
+    default = region_for_phone(Phone(phone.number)).default_locale
+    if default != locale:
+        await phone.choose(t(default, "menu.language"))
+        await phone.choose(dict(LANGUAGE_NAMES)[locale])
+        assert phone.screen.lines[0] == words["language_set"]
+        await phone.dial()
+    assert phone.screen.text == words["main"]
+    return phone, words
+
+
+WORDS = {
+    "main": "main.title",
+    "shop": "menu.shop",
+    "orders": "menu.orders",
+    "language": "menu.language",
+    "help": "menu.help",
+    "language_set": "language.set",
+    "more": "added.more",
+    "view": "added.cart",
+    "checkout": "cart.checkout",
+    "change": "line.change",
+    "remove": "line.remove",
+    "updated": "cart.updated",
+    "removed": "cart.removed",
+    "pay": "quote.pay",
+    "on_delivery": "payment.ON_DELIVERY",
+    "confirm": "confirm.yes",
+    "cancel": "confirm.no",
+    "cancelled": "confirm.cancelled",
+    "continue": "resume.continue",
+    "lost": "notice.lost",
+    "choice": "error.choice",
+    "min": "error.quantity.min",
+    "number": "error.quantity.number",
+    "empty": "cart.empty",
+    "none": "orders.none",
+    "owe_nothing": "balance.none",
+}
+LANGUAGE_NAMES = (("en", "English"), ("sw", "Kiswahili"))
+
+
+@pytest.mark.parametrize(("who", "locale"), COMBOS)
+async def test_every_state_fits_a_screen(
+    client: TestClient[object, object],
+    services: Services,
+    clock: SteppedClock,
+    who: str,
+    locale: str,
+) -> None:
+    phone, w = await speaking(client, services, who, locale)
+    region = region_for_phone(Phone(phone.number)).code
+
+    # Help, My orders (none yet), the empty cart, the language list: and Back from each.
+    await phone.choose(w["help"])
+    await phone.press("0")
+    assert (await phone.choose(w["orders"])).text == w["none"]
+    await phone.press("0")
+    assert (await phone.press("2")).text == w["empty"]
+    await phone.press("0")
+    await phone.choose(w["language"])
+    await phone.press("0")
+    assert (await phone.press(w["balance_keyword"])).text == w["owe_nothing"]
+    await phone.press("0")
+
+    # Categories (with a wrong key), products, the quantity prompt (with a reason), added.
+    await phone.choose(w["shop"])
+    assert (await phone.press("99")).lines[0] == w["choice"]
+    await phone.press("1")
+    await phone.press("1")
+    assert (await phone.press("0")).lines[0] == w["min"]
+    await phone.press("6")
+    await phone.choose(w["more"])
+    await phone.press("2")
+    await phone.press("2")
+
+    # The cart, a line, changing it (with a reason), removing another.
+    await phone.choose(w["view"])
+    await phone.press("2")
+    await phone.choose(w["change"])
+    assert (await phone.press("abc")).lines[0] == w["number"]
+    assert (await phone.press("5")).lines[0] == w["updated"]
+    await phone.press("3")
+    assert (await phone.choose(w["remove"])).lines[0] == w["removed"]
+
+    # Quote, payment, confirm, cancel: the cart is kept.
+    await phone.choose(w["checkout"])
+    await phone.choose(w["pay"])
+    await phone.choose(w["on_delivery"])
+    assert (await phone.choose(w["cancel"])).lines[0] == w["cancelled"]
+
+    # The call drops; the session is lost mid-way, then a new dial offers the cart.
+    clock.advance(181)
+    assert (await phone.press("1")).lines[0] == w["lost"]
+    await phone.dial()
+    await phone.choose(w["continue"])
+    await phone.choose(w["checkout"])
+    await phone.choose(w["pay"])
+    await phone.choose(w["on_delivery"])
+
+    # Someone else buys the stock before Confirm: the cart comes back with the reason.
+    async with services.db.transaction() as session:
+        await session.execute(
+            update(stock_levels)
+            .where(stock_levels.c.sku == "NDL-INDO-CHK")
+            .values(on_hand=stock_levels.c.reserved + 2)
+        )
+    stock_changed = await phone.choose(w["confirm"])
+    assert stock_changed.kind == "CON"
+    assert "Indomie Chicken 40x70g" in stock_changed.lines[0]
+    await phone.press("2")
+    await phone.choose(w["change"])
+    await phone.press("2")
+    await phone.choose(w["checkout"])
+    await phone.choose(w["pay"])
+    await phone.choose(w["on_delivery"])
+    done = await phone.choose(w["confirm"])
+    assert done.kind == "END"
+    assert len(await services.orders.recent(Phone(phone.number))) == 1
+    assert (await services.orders.cart(Phone(phone.number), region)).is_empty
+
+    # My orders with an order in it, and what is owed on it.
+    await phone.dial()
+    assert len((await phone.choose(w["orders"])).lines) >= 2
+    await phone.press("0")
+    assert (await phone.press(w["balance_keyword"])).text != w["owe_nothing"]
+
+    shop = ShopServices(services.catalogue, services.pricing, services.orders, services.customers)
+    assert phone.visited == {state.name for state in shopping_states(shop)}
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+async def test_closing_screen_for_an_unsupported_country_fits(
+    client: TestClient[object, object], services: Services, locale: str
+) -> None:
+    foreign = "+12025550123"
+    if locale != "en":
+        # A foreign number only has a language when someone recorded one for it.
+        async with services.db.transaction() as session:
+            await session.execute(
+                customers.insert().values(
+                    phone=foreign,
+                    region="lagos",
+                    name=None,
+                    locale=locale,
+                    created_at=services.clock.now(),
+                )
+            )
+    screen = await UssdPhone(client, foreign).dial()
+
+    assert screen.kind == "END"
+    assert screen.body == services.translate(locale, "error.region")
+
+
+@pytest.mark.parametrize(("who", "locale"), COMBOS)
+async def test_every_product_list_prompt_and_a_full_cart_fit(
+    client: TestClient[object, object], services: Services, who: str, locale: str
+) -> None:
+    phone, w = await speaking(client, services, who, locale)
+    region = region_for_phone(Phone(phone.number)).code
+    categories = await services.catalogue.categories(region)
+    shelf = [await services.catalogue.products(region, c.id) for c in categories]
+
+    for position, products in enumerate(shelf, start=1):
+        for product in products:
+            await phone.press("00")
+            await phone.choose(w["shop"])
+            await phone.press(str(position))
+            for _page in range(len(products)):
+                if any(product.name in label for label in phone.screen.labels):
+                    break
+                await phone.press("98")
+            prompt = await phone.choose(product.name)
+            assert prompt.lines[0] == product.name
+            assert (await phone.press("0")).lines[0] == w["min"]
+            await phone.press("1")
+
+    # The full cart pages like any list, every line once; its quote still fits.
+    everything = [product for products in shelf for product in products]
+    cart = await services.orders.cart(Phone(phone.number), region)
+    assert cart.item_count == len(everything)
+    await phone.press("00")
+    await phone.press("2")
+    pages = await phone.page_through()
+    assert all(("98", services.translate(locale, "nav.more")) in p.options for p in pages[:-1])
+    listed = [label for page in pages for key, label in page.options if key not in {"0", "98"}]
+    t = services.translate
+    assert listed == [w["checkout"]] + [
+        t(locale, "cart.line", quantity=1, name=product.name) for product in everything
+    ]
+    await phone.press("00")
+    await phone.press("2")
+    await phone.choose(w["checkout"])
+    assert (await phone.choose(w["pay"])).kind == "CON"
