@@ -51,15 +51,19 @@ class Option:
 
 @dataclass(frozen=True, slots=True)
 class Reply:
+    """Localised words and choices; `locale` lets a renderer add its own words (voice)."""
+
     text: str
     options: tuple[Option, ...] = ()
     end: bool = False
+    locale: str = "en"
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "text": self.text,
             "options": [{"key": o.key, "label": o.label} for o in self.options],
             "end": self.end,
+            "locale": self.locale,
         }
 
     @classmethod
@@ -68,6 +72,7 @@ class Reply:
             text=str(data["text"]),
             options=tuple(Option(str(o["key"]), str(o["label"])) for o in data["options"]),
             end=bool(data["end"]),
+            locale=str(data.get("locale", "en")),
         )
 
 
@@ -138,3 +143,4 @@ class ChannelContext:
     queue_outbound: QueueOutbound
     report_delivery: ReportDelivery
     max_body: int
+    translate: Callable[..., str]  # core.i18n.Translator: (locale, msgid, **values) -> words

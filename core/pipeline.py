@@ -73,7 +73,8 @@ class Pipeline:
             return await self._handle(msg)
         except Exception:
             log.exception("pipeline.failed", session_key=msg.session_key, kind=msg.kind)
-            return Reply(self._t(msg.locale_hint or "en", "error.unavailable"), end=True)
+            locale = msg.locale_hint or "en"
+            return Reply(self._t(locale, "error.unavailable"), end=True, locale=locale)
 
     async def _handle(self, msg: InboundMessage) -> Reply:
         reply_key = f"reply:{msg.idempotency_key}"

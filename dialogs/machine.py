@@ -156,7 +156,7 @@ class Machine:
         text = screen.text if error is None else f"{error}\n{screen.text}"
         if screen.prompt:
             options = (Option(INPUT_BACK_KEY, turn.t("nav.back")),) if screen.back else ()
-            return session, Reply(text, options)
+            return session, Reply(text, options, locale=turn.locale)
         starts = _page_starts(session)
         labels = [c.label for c in screen.choices]
         page = page_from(
@@ -170,7 +170,7 @@ class Machine:
         )
         turn.vars[PAGE_STARTS_VAR] = starts
         turn.vars[PAGE_END_VAR] = page.items.stop
-        return session.evolve(vars=dict(turn.vars)), Reply(text, page.options)
+        return session.evolve(vars=dict(turn.vars)), Reply(text, page.options, locale=turn.locale)
 
     async def _apply(self, turn: Turn, session: Session, outcome: Outcome) -> tuple[Session, Reply]:
         match outcome:
@@ -189,7 +189,9 @@ class Machine:
                 home = session.evolve(state=self.home, stack=(), page=0)
                 return await self.show(turn, home, error=notice)
             case Finish(text=text):
-                return session.evolve(vars=dict(turn.vars)), Reply(text, end=True)
+                return session.evolve(vars=dict(turn.vars)), Reply(
+                    text, end=True, locale=turn.locale
+                )
         raise AssertionError(outcome)
 
     async def _back(self, turn: Turn, session: Session) -> tuple[Session, Reply]:

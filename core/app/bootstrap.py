@@ -60,6 +60,7 @@ class Services:
             queue_outbound=self.queue_outbound,
             report_delivery=self.notifications.report,
             max_body=self.settings.max_body_bytes,
+            translate=self.translate,
         )
 
     async def queue_outbound(self, message: OutboundMessage) -> None:

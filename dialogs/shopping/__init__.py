@@ -42,12 +42,14 @@ class ShoppingDialog:
         try:
             region_for_phone(msg.phone)
         except UnsupportedRegionError:
-            return Session("main", locale), Reply(self._t(locale, "error.region"), end=True)
+            return Session("main", locale), Reply(
+                self._t(locale, "error.region"), end=True, locale=locale
+            )
         base = Session("main", locale, vars=dict(session.vars) if session else {})
         turn = Turn(msg, base, self._t)
         if command == "stop":
             await self._svc.customers.set_opted_out(msg.phone, opted_out=True)
-            return base, Reply(self._t(locale, "stop.done"), end=True)
+            return base, Reply(self._t(locale, "stop.done"), end=True, locale=locale)
         if command == "start":
             await self._svc.customers.set_opted_out(msg.phone, opted_out=False)
             return await self.machine.show(turn, base, error=self._t(locale, "start.done"))
@@ -59,7 +61,9 @@ class ShoppingDialog:
         try:
             market = region_for_phone(msg.phone)
         except UnsupportedRegionError:
-            return Session("main", locale), Reply(self._t(locale, "error.region"), end=True)
+            return Session("main", locale), Reply(
+                self._t(locale, "error.region"), end=True, locale=locale
+            )
         cart = await self._svc.orders.cart(msg.phone, market.code)
         session = Session("resume" if not cart.is_empty else "main", locale)
         turn = Turn(msg, session, self._t)

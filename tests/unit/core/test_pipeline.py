@@ -210,7 +210,7 @@ async def test_a_failing_dialog_yields_a_polite_end_reply(
 
     reply = await pipeline(store, dialog, translator).handle(ussd("", locale_hint=locale_hint))
 
-    assert reply == Reply(translator(locale, "error.unavailable"), end=True)
+    assert reply == Reply(translator(locale, "error.unavailable"), end=True, locale=locale)
     assert await store.load(SESSION_KEY) is None
 
 
