@@ -57,6 +57,9 @@ class MemorySessionStore:
     async def remember(self, key: str, value: bytes, ttl_seconds: int) -> None:
         self._put(f"r:{key}", value, ttl_seconds)
 
+    async def forget(self, key: str) -> None:
+        self._items.pop(f"r:{key}", None)
+
     async def claim(self, key: str, ttl_seconds: int) -> bool:
         if self._get(f"c:{key}") is not None:
             return False

@@ -103,6 +103,9 @@ class RedisSessionStore:
     async def remember(self, key: str, value: bytes, ttl_seconds: int) -> None:
         await self._client.set(self._replies + key, value, ex=ttl_seconds)
 
+    async def forget(self, key: str) -> None:
+        await self._client.delete(self._replies + key)
+
     async def claim(self, key: str, ttl_seconds: int) -> bool:
         return bool(
             await self._client.set(self._replies + "claim:" + key, b"1", nx=True, ex=ttl_seconds)

@@ -1,16 +1,34 @@
-"""The web channel (being built: see issue 4)."""
+"""Web and mobile chat: JSON over HTTP, and the same messages over a WebSocket.
+
+No authentication yet (issue 5 brings JWT): `authorize` is where it will plug in.
+"""
 
 from __future__ import annotations
 
 from aiohttp import web
 
+from channels.web.auth import Authorize, Denied, anyone
+from channels.web.keys import AUTHORIZE, HANDLE, MAX_BODY
+from channels.web.messages import post_message
+from channels.web.ws import websocket
 from core.config import Settings
 from core.messages import ChannelContext, MessageSender
 
+__all__ = ["Authorize", "Denied", "make_app", "make_sender"]
 
-def make_app(ctx: ChannelContext, settings: Settings) -> web.Application:
-    return web.Application()
+
+def make_app(
+    ctx: ChannelContext, settings: Settings, *, authorize: Authorize = anyone
+) -> web.Application:
+    app = web.Application()
+    app[HANDLE] = ctx.handle
+    app[MAX_BODY] = ctx.max_body
+    app[AUTHORIZE] = authorize
+    app.router.add_post("/messages", post_message)
+    app.router.add_get("/ws", websocket)
+    return app
 
 
 def make_sender(settings: Settings) -> MessageSender | None:
+    """Web chat answers in the request (or on the open socket); nothing is sent later."""
     return None

@@ -97,9 +97,14 @@ def build_services(
     catalogue = CatalogueService(db, clock)
     pricing = PricingService(db, clock, catalogue)
     orders = OrderService(
-        db, pricing, clock, ids, cart_ttl=timedelta(seconds=settings.cart_ttl_seconds)
+        db,
+        pricing,
+        clock,
+        ids,
+        cart_ttl=timedelta(seconds=settings.cart_ttl_seconds),
+        cache=store,
     )
-    customers = CustomerService(db, clock)
+    customers = CustomerService(db, clock, cache=store)
     dialog = ShoppingDialog(ShopServices(catalogue, pricing, orders, customers), translate)
     pipeline = Pipeline(
         store,

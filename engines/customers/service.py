@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from core.cache import KeyValueCache, NoCache
 from core.clock import Clock
 from core.db import Database
 from core.phone import Phone
@@ -23,17 +25,34 @@ class Customer:
     opted_out: bool = False
 
 
+CACHE_SECONDS = 3600
+
+
 class CustomerService:
-    def __init__(self, db: Database, clock: Clock) -> None:
+    def __init__(self, db: Database, clock: Clock, cache: KeyValueCache | None = None) -> None:
         self._db = db
         self._clock = clock
+        self._cache: KeyValueCache = cache or NoCache()
 
     async def get(self, phone: Phone) -> Customer | None:
+        """Asked at the start of every conversation, so the answer is cached (even "unknown")."""
+        key = f"customer:{phone.e164}"
+        raw = await self._cache.recall(key)
+        if raw is not None:
+            doc = json.loads(raw)
+            return Customer(phone, doc["name"], doc["locale"], doc["opted_out"]) if doc else None
         async with self._db.transaction() as s:
             row = (
                 await s.execute(select(customers).where(customers.c.phone == phone.e164))
             ).first()
-        return None if row is None else Customer(phone, row.name, row.locale, row.opted_out)
+        found = None if row is None else Customer(phone, row.name, row.locale, row.opted_out)
+        doc = (
+            {"name": found.name, "locale": found.locale, "opted_out": found.opted_out}
+            if found
+            else {}
+        )
+        await self._cache.remember(key, json.dumps(doc).encode(), CACHE_SECONDS)
+        return found
 
     async def set_locale(self, phone: Phone, locale: str) -> None:
         """Remember the language a customer picked, for every channel and later sessions."""
@@ -44,6 +63,8 @@ class CustomerService:
         await self._upsert(phone, opted_out=opted_out)
 
     async def _upsert(self, phone: Phone, **values: object) -> None:
+        key = f"customer:{phone.e164}"
+        await self._cache.forget(key)
         async with self._db.transaction() as s:
             insert_of = pg_insert if self._db.dialect == "postgresql" else sqlite_insert
             stmt = insert_of(customers).values(
@@ -58,3 +79,4 @@ class CustomerService:
                     set_={name: stmt.excluded[name] for name in values},
                 )
             )
+        await self._cache.forget(key)

@@ -11,6 +11,14 @@ MAX_ATTEMPTS = 8
 FIRST_RETRY = timedelta(seconds=2)
 LONGEST_RETRY = timedelta(minutes=10)
 
+# WhatsApp's customer service window: a business may send free-form messages only within 24
+# hours of the customer's last message to it; outside it, only an approved template.
+SERVICE_WINDOW = timedelta(hours=24)
+WINDOWED_KINDS = frozenset({"whatsapp"})
+OUTSIDE_WINDOW = (
+    "not sent: more than 24 hours since the customer last wrote, and no template to send instead"
+)
+
 
 class DeliveryStatus(StrEnum):
     QUEUED = "queued"  # waiting for its (next) attempt
@@ -24,6 +32,12 @@ def retry_delay(attempts: int) -> timedelta:
     """Exponential back-off: 2 s, 4 s, 8 s … capped at ten minutes."""
     delay: timedelta = FIRST_RETRY * (2 ** max(0, attempts - 1))
     return min(LONGEST_RETRY, delay)
+
+
+def window_open(last_inbound: datetime | None, now: datetime) -> bool:
+    """Whether a free-form message may still be sent to a customer who last wrote at
+    `last_inbound` (None: never)."""
+    return last_inbound is not None and now - last_inbound < SERVICE_WINDOW
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,12 +1,22 @@
-"""Queue outbound messages once, hand due ones to senders, and record what providers report."""
+"""Queue outbound messages once, hand due ones to senders, and record what providers report.
+
+WhatsApp's 24-hour rule is kept here too, so it holds for every sender: each reply to a
+customer's message records when they last wrote (`conversation_windows`), and when a WhatsApp
+delivery falls due outside that window it goes out as its template, or, having none, is refused
+for good instead of being retried.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.clock import Clock
@@ -16,11 +26,14 @@ from core.messages import ChannelKind, Option, OutboundMessage, Reply
 from core.phone import Phone
 from engines.notifications.model import (
     MAX_ATTEMPTS,
+    OUTSIDE_WINDOW,
+    WINDOWED_KINDS,
     Delivery,
     DeliveryStatus,
     retry_delay,
+    window_open,
 )
-from engines.notifications.tables import deliveries
+from engines.notifications.tables import conversation_windows, deliveries
 
 # Provider delivery-report words -> ours. Anything unknown leaves the status as it is.
 _REPORTED = {
@@ -58,6 +71,7 @@ def message_of(delivery: Delivery) -> OutboundMessage:
             text=str(reply["text"]),
             options=tuple(Option(str(o["key"]), str(o["label"])) for o in reply["options"]),
             end=bool(reply["end"]),
+            locale=str(reply.get("locale", "en")),
         ),
         dedupe_key=delivery.dedupe_key,
         reply_to=payload.get("reply_to"),  # type: ignore[arg-type]
@@ -103,6 +117,9 @@ class NotificationService:
                 updated_at=now,
             )
         )
+        if message.reply_to is not None and message.kind.value in WINDOWED_KINDS:
+            # A reply answers a message the customer has just sent: their window opens now.
+            await self._record_inbound_in(s, message.provider, message.to, now)
         return True
 
     async def due(self, limit: int = 50) -> list[Delivery]:
@@ -116,7 +133,68 @@ class NotificationService:
                 .order_by(deliveries.c.next_attempt_at, deliveries.c.id)
                 .limit(limit)
             )
-            return [_delivery(r) for r in rows]
+            found = [_delivery(r) for r in rows]
+            return [d for d in [await self._within_window(s, d) for d in found] if d is not None]
+
+    async def record_inbound(
+        self, provider: str, contact: Phone, at: datetime | None = None
+    ) -> None:
+        """The customer wrote to us at `at` (now): free-form messages may follow for 24 hours."""
+        async with self._db.transaction() as s:
+            await self._record_inbound_in(s, provider, contact, at or self._clock.now())
+
+    async def last_inbound(self, provider: str, contact: Phone) -> datetime | None:
+        async with self._db.transaction() as s:
+            return await self._last_inbound_in(s, provider, contact)
+
+    async def _record_inbound_in(
+        self, s: AsyncSession, provider: str, contact: Phone, at: datetime
+    ) -> None:
+        insert_of = pg_insert if self._db.dialect == "postgresql" else sqlite_insert
+        stmt = insert_of(conversation_windows).values(
+            provider=provider, contact=contact.e164, last_inbound_at=at
+        )
+        await s.execute(
+            stmt.on_conflict_do_update(
+                index_elements=[conversation_windows.c.provider, conversation_windows.c.contact],
+                set_={"last_inbound_at": stmt.excluded.last_inbound_at},
+            )
+        )
+
+    async def _last_inbound_in(
+        self, s: AsyncSession, provider: str, contact: Phone
+    ) -> datetime | None:
+        found: datetime | None = await s.scalar(
+            select(conversation_windows.c.last_inbound_at).where(
+                conversation_windows.c.provider == provider,
+                conversation_windows.c.contact == contact.e164,
+            )
+        )
+        return found
+
+    async def _within_window(self, s: AsyncSession, delivery: Delivery) -> Delivery | None:
+        """The delivery as it may be sent now, or None when the 24-hour rule refuses it.
+
+        Inside the window the customer gets the reply's own words (any template is dropped);
+        outside it only the template may go, and a delivery without one fails permanently.
+        """
+        if delivery.kind not in WINDOWED_KINDS:
+            return delivery
+        now = self._clock.now()
+        last = await self._last_inbound_in(s, delivery.provider, Phone(delivery.to))
+        if window_open(last, now):
+            if not delivery.payload.get("template"):
+                return delivery
+            payload = {**delivery.payload, "template": None, "template_values": []}
+            return dataclasses.replace(delivery, payload=payload)
+        if delivery.payload.get("template"):
+            return delivery
+        await s.execute(
+            update(deliveries)
+            .where(deliveries.c.id == delivery.id)
+            .values(status=DeliveryStatus.FAILED.value, last_error=OUTSIDE_WINDOW, updated_at=now)
+        )
+        return None
 
     async def mark_sent(self, delivery_id: uuid.UUID, provider_message_id: str) -> None:
         async with self._db.transaction() as s:

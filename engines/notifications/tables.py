@@ -1,6 +1,6 @@
-"""SQL tables of the notifications context: the deliveries outbox."""
+"""SQL tables of the notifications context: the deliveries outbox and conversation windows."""
 
-from sqlalchemy import JSON, Column, Index, Integer, String, Table, Text, Uuid
+from sqlalchemy import JSON, Column, Index, Integer, PrimaryKeyConstraint, String, Table, Text, Uuid
 
 from core.db import UTCDateTime, metadata
 
@@ -21,4 +21,15 @@ deliveries = Table(
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
     Index("ix_deliveries_due", "status", "next_attempt_at"),
+)
+
+# When each customer last wrote to us on a channel that limits what a business may send later
+# (WhatsApp: free-form messages only within 24 hours of the customer's last message).
+conversation_windows = Table(
+    "conversation_windows",
+    metadata,
+    Column("provider", String(40), nullable=False),
+    Column("contact", String(16), nullable=False),
+    Column("last_inbound_at", UTCDateTime, nullable=False),
+    PrimaryKeyConstraint("provider", "contact"),
 )

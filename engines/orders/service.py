@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+import json
+from datetime import datetime, timedelta
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.bus.outbox import record
+from core.cache import KeyValueCache, NoCache
 from core.clock import Clock
 from core.db import Database
 from core.ids import IdGenerator
@@ -19,6 +21,7 @@ from engines.catalogue.events import StockReserved
 from engines.orders.events import OrderLinePayload, OrderPlaced, OrderStatusChanged
 from engines.orders.model import (
     Cart,
+    CartLine,
     Order,
     OrderLine,
     OrderStatus,
@@ -31,6 +34,10 @@ from engines.pricing import PricingService, Quote
 REFERENCE_ATTEMPTS = 8
 
 
+def _cart_key(customer: Phone) -> str:
+    return f"cart:{customer.e164}"
+
+
 class OrderService:
     def __init__(
         self,
@@ -38,18 +45,28 @@ class OrderService:
         pricing: PricingService,
         clock: Clock,
         ids: IdGenerator,
+        *,
         cart_ttl: timedelta = timedelta(days=1),
+        cache: KeyValueCache | None = None,
     ) -> None:
         self._db = db
         self._pricing = pricing
         self._clock = clock
         self._ids = ids
         self._cart_ttl = cart_ttl
+        self._cache: KeyValueCache = cache or NoCache()
 
     async def cart(self, customer: Phone, region: RegionCode) -> Cart:
-        """The customer's cart; one older than the cart TTL is forgotten."""
-        async with self._db.transaction() as s:
-            found = await SqlCartRepository(s).get(customer)
+        """The customer's cart; one older than the cart TTL is forgotten.
+
+        Read on nearly every screen, so it is served from the cache (the session store) and
+        read from the database only when the cache has no copy.
+        """
+        found = await self._cached_cart(customer)
+        if found is None:
+            async with self._db.transaction() as s:
+                found = await SqlCartRepository(s).get(customer)
+            await self._cache_cart(customer, found)
         if found is None:
             return Cart(customer, region)
         cart, updated_at = found
@@ -58,12 +75,45 @@ class OrderService:
         return cart
 
     async def save_cart(self, cart: Cart) -> None:
+        await self._cache.forget(_cart_key(cart.customer))
+        now = self._clock.now()
         async with self._db.transaction() as s:
             repo = SqlCartRepository(s)
             if cart.is_empty:
                 await repo.remove(cart.customer)
             else:
-                await repo.put(cart, self._clock.now())
+                await repo.put(cart, now)
+        await self._cache_cart(cart.customer, None if cart.is_empty else (cart, now))
+
+    async def _cached_cart(self, customer: Phone) -> tuple[Cart, datetime] | None:
+        raw = await self._cache.recall(_cart_key(customer))
+        if raw is None:
+            return None
+        doc = json.loads(raw)
+        if not doc:
+            return None
+        cart = Cart(
+            customer,
+            RegionCode(doc["region"]),
+            tuple(CartLine(sku, int(quantity)) for sku, quantity in doc["lines"]),
+        )
+        return cart, datetime.fromisoformat(doc["updated_at"])
+
+    async def _cache_cart(self, customer: Phone, found: tuple[Cart, datetime] | None) -> None:
+        """Remember the database's answer, including "no cart" (stored as an empty object)."""
+        doc: dict[str, object] = {}
+        if found is not None:
+            cart, updated_at = found
+            doc = {
+                "region": cart.region.value,
+                "lines": [[line.sku, line.quantity] for line in cart.lines],
+                "updated_at": updated_at.isoformat(),
+            }
+        await self._cache.remember(
+            _cart_key(customer),
+            json.dumps(doc, separators=(",", ":")).encode(),
+            int(self._cart_ttl.total_seconds()),
+        )
 
     async def place(self, command: PlaceOrder) -> Order:
         """Quote, reserve and record in one transaction; the same key returns the same order."""
@@ -77,15 +127,20 @@ class OrderService:
         async def work(s: AsyncSession) -> Order:
             return await self._place_in(s, command, quote)
 
+        if command.clear_cart:
+            await self._cache.forget(_cart_key(command.customer))
         try:
-            return await self._db.retrying(work)
+            order = await self._db.retrying(work)
         except IntegrityError:
             # A concurrent duplicate (a retried confirm) placed it first: answer with that order.
             async with self._db.transaction() as s:
                 existing = await SqlOrderRepository(s).by_idempotency_key(command.idempotency_key)
             if existing is None:
                 raise
-            return existing
+            order = existing
+        if command.clear_cart:
+            await self._cache_cart(command.customer, None)
+        return order
 
     async def _place_in(self, s: AsyncSession, command: PlaceOrder, quote: Quote) -> Order:
         orders = SqlOrderRepository(s)

@@ -1,0 +1,97 @@
+"""POST /channels/africastalking/voice: a call's callbacks in, Africa's Talking voice XML out.
+
+Each answer that waits for keys is a GetDigits whose callbackUrl carries `step`, the number of
+the next callback in this call. A retried callback repeats its step (and digits), so its
+idempotency key repeats and it applies once; the same digits pressed later in the call arrive
+with a higher step and are a new turn.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from xml.etree.ElementTree import Element, SubElement, tostring
+
+from aiohttp import web
+from pydantic import ValidationError
+from yarl import URL
+
+from channels.africastalking.forms import VoiceCallbackForm, VoiceForm
+from channels.africastalking.keys import CALLBACK_TOKEN, HANDLE, MAX_BODY, PUBLIC_URL, TRANSLATE
+from channels.edge import BodyTooLargeError, bad_request, parse_form, read_bounded, too_large
+from channels.render.voice import VoicePrompt, render_voice
+from core.messages import VOICE_CAPABILITIES, ChannelKind, InboundMessage
+
+PROVIDER = "africastalking"
+XML_DECLARATION = '<?xml version="1.0" encoding="UTF-8"?>'
+DIGITS_TIMEOUT_SECONDS = 20
+MAX_STEP = 10_000
+
+
+def to_message(form: VoiceForm, step: int) -> InboundMessage:
+    digest = hashlib.sha256(f"{form.sessionId}\x00{step}\x00{form.dtmfDigits}".encode())
+    return InboundMessage(
+        kind=ChannelKind.VOICE,
+        provider=PROVIDER,
+        phone=form.phone,
+        session_key=f"at-voice:{form.sessionId}",
+        text=form.dtmfDigits,
+        capabilities=VOICE_CAPABILITIES,
+        idempotency_key=f"at-voice:{digest.hexdigest()[:32]}",
+        raw=form.model_dump(),
+    )
+
+
+def callback_url(request: web.Request, step: int) -> str:
+    """Absolute, as Africa's Talking requires: OMNIROUTE_PUBLIC_URL if set, else as called."""
+    public = request.app[PUBLIC_URL]
+    base = URL(public.rstrip("/") + request.path) if public else request.url.with_query(None)
+    query: dict[str, str] = {}
+    token = request.app[CALLBACK_TOKEN]
+    if token is not None:
+        query["token"] = token.get_secret_value()
+    query["step"] = str(step)
+    return str(base.with_query(query))
+
+
+def voice_xml(prompt: VoicePrompt, next_url: str) -> str:
+    """Say the prompt; unless the conversation ended, wait for keys and post them to next_url."""
+    response = Element("Response")
+    if prompt.end:
+        SubElement(response, "Say").text = prompt.say
+    else:
+        attributes = {"timeout": str(DIGITS_TIMEOUT_SECONDS), "finishOnKey": "#"}
+        if prompt.keys:
+            attributes["numDigits"] = str(prompt.max_digits)
+        attributes["callbackUrl"] = next_url
+        digits = SubElement(response, "GetDigits", attributes)
+        SubElement(digits, "Say").text = prompt.say
+    return XML_DECLARATION + tostring(response, encoding="unicode")
+
+
+def _step(request: web.Request) -> int | None:
+    raw = request.query.get("step", "0")
+    if not raw.isascii() or not raw.isdigit() or int(raw) > MAX_STEP:
+        return None
+    return int(raw)
+
+
+async def voice(request: web.Request) -> web.Response:
+    limit = request.app[MAX_BODY]
+    try:
+        body = await read_bounded(request, limit)
+        if not parse_form(body, VoiceCallbackForm).active:
+            # The call is over: this last callback reports duration and cost; nothing to say.
+            return web.Response(body=b"")
+        form = parse_form(body, VoiceForm)
+    except BodyTooLargeError:
+        return too_large(limit)
+    except (ValidationError, UnicodeDecodeError) as exc:
+        return bad_request(exc)
+    step = _step(request)
+    if step is None:
+        return web.Response(status=400, text="Bad request: step must be a whole number\n")
+    reply = await request.app[HANDLE](to_message(form, step))
+    prompt = render_voice(reply, request.app[TRANSLATE])
+    return web.Response(
+        text=voice_xml(prompt, callback_url(request, step + 1)), content_type="application/xml"
+    )

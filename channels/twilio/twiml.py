@@ -1,0 +1,59 @@
+"""TwiML documents, written with the SDK's builders so escaping and attribute names are Twilio's."""
+
+from __future__ import annotations
+
+from aiohttp import web
+from twilio.twiml.messaging_response import MessagingResponse  # type: ignore[import-untyped]
+from twilio.twiml.voice_response import VoiceResponse  # type: ignore[import-untyped]
+
+from channels.render.voice import VoicePrompt
+
+CONTENT_TYPE = "application/xml"
+# <Say>/<Gather> language per reply locale; a locale without a voice is read in English.
+SPEECH_LANGUAGES = {"en": "en-GB", "sw": "sw-KE", "fr": "fr-FR"}
+FREE_INPUT_KEY = "00"
+
+
+def twiml_response(document: object) -> web.Response:
+    return web.Response(text=str(document), content_type=CONTENT_TYPE)
+
+
+def message_twiml(text: str) -> MessagingResponse:
+    response = MessagingResponse()
+    response.message(text)
+    return response
+
+
+def voice_twiml(prompt: VoicePrompt, locale: str, action: str) -> VoiceResponse:
+    """Read the prompt and gather the answer; the last reply is read and the call hung up.
+
+    When the caller says nothing, `<Gather>` falls through to the `<Redirect>`, which posts to
+    the same action without digits: the dialog repeats its screen with a line saying why.
+    """
+    language = SPEECH_LANGUAGES.get(locale, SPEECH_LANGUAGES["en"])
+    response = VoiceResponse()
+    if prompt.end:
+        response.say(prompt.say, language=language)
+        response.hangup()
+        return response
+    gather = response.gather(
+        input="dtmf speech",
+        action=action,
+        method="POST",
+        language=language,
+        **_digits(prompt),
+    )
+    gather.say(prompt.say, language=language)
+    response.redirect(action, method="POST")
+    return response
+
+
+def _digits(prompt: VoicePrompt) -> dict[str, int]:
+    """numDigits ends the gather as soon as a whole key is pressed.
+
+    A free-input screen (a quantity: its only key is "00" for Back) takes any number of digits,
+    so it has no numDigits and ends on '#' or the timeout, as Twilio's default does.
+    """
+    if not prompt.keys or prompt.keys == (FREE_INPUT_KEY,):
+        return {}
+    return {"num_digits": prompt.max_digits}

@@ -1,0 +1,75 @@
+"""POST /channels/twilio/voice: the IVR. Each answer comes back to the `<Gather>` action.
+
+The action URL carries a turn counter (`?turn=3`), so the idempotency key (CallSid, turn, input)
+is the same for Twilio retrying one request and different for the caller pressing the same key
+on the next screen. The first webhook of a call has no turn and no digits: it starts.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+from aiohttp import web
+from pydantic import ValidationError
+
+from channels.edge import bad_request, parse_form
+from channels.render.voice import render_voice
+from channels.twilio.forms import VoiceForm
+from channels.twilio.keys import BODY, CONTEXT, PROVIDER, PUBLIC_URL
+from channels.twilio.signature import origin
+from channels.twilio.twiml import twiml_response, voice_twiml
+from core.messages import VOICE_CAPABILITIES, ChannelKind, InboundMessage
+
+TURN = "turn"
+MAX_TURN = 100_000
+SPOKEN_PUNCTUATION = " .,!?"
+
+
+def answer_of(form: VoiceForm) -> str:
+    """The keys pressed, else what was said (speech recognition adds a full stop: "2.")."""
+    if form.digits:
+        return form.digits
+    return form.speech_result.strip(SPOKEN_PUNCTUATION)
+
+
+def to_message(form: VoiceForm, turn: int) -> InboundMessage:
+    answer = answer_of(form)
+    digest = hashlib.sha256(f"{form.call_sid}\x00{turn}\x00{answer}".encode()).hexdigest()[:32]
+    return InboundMessage(
+        kind=ChannelKind.VOICE,
+        provider=PROVIDER,
+        phone=form.phone,
+        session_key=f"twilio-voice:{form.call_sid}",
+        text=answer,
+        capabilities=VOICE_CAPABILITIES,
+        idempotency_key=f"twilio-voice:{digest}",
+        raw=form.model_dump(by_alias=True),
+    )
+
+
+def turn_of(request: web.Request) -> int | None:
+    raw = request.query.get(TURN, "0")
+    if not raw.isascii() or not raw.isdigit() or int(raw) > MAX_TURN:
+        return None
+    return int(raw)
+
+
+def action_url(request: web.Request, turn: int) -> str:
+    """Absolute, on the public URL when there is one: where Twilio posts the next answer."""
+    return f"{origin(request, request.app[PUBLIC_URL])}{request.path}?{TURN}={turn}"
+
+
+async def voice(request: web.Request) -> web.Response:
+    turn = turn_of(request)
+    if turn is None:
+        return web.Response(
+            status=400, text=f"Bad request: {TURN} must be a whole number up to {MAX_TURN}\n"
+        )
+    try:
+        form = parse_form(request[BODY], VoiceForm)
+    except (ValidationError, UnicodeDecodeError) as exc:
+        return bad_request(exc)
+    ctx = request.app[CONTEXT]
+    reply = await ctx.handle(to_message(form, turn))
+    prompt = render_voice(reply, ctx.translate)
+    return twiml_response(voice_twiml(prompt, reply.locale, action_url(request, turn + 1)))

@@ -1,0 +1,496 @@
+"""Meta's WhatsApp webhook, byte for byte: what each body changes and what goes back out.
+
+The bodies live in fixtures/whatsapp/*.json (see fixtures/SOURCES.md) and are posted unchanged
+with the signature Meta would compute; later messages of a conversation are built by
+`message_body`, which is first shown to reproduce the stored fixtures exactly. Replies go out
+through the deliveries outbox to the fake Graph API, whose received requests are asserted whole.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiohttp import ClientResponse, web
+from aiohttp.test_utils import TestClient, TestServer
+from pydantic import SecretStr
+from sqlalchemy import select
+
+import channels.meta
+from channels.meta.signature import MissingAppSecretError
+from core.app.bootstrap import Services
+from core.app.server import create_app
+from core.config import Settings
+from core.messages import ChannelKind, OutboundMessage, Reply
+from core.phone import Phone
+from engines.notifications import DeliveryStatus
+from engines.notifications.tables import conversation_windows, deliveries
+from tests.support.phone import database_rows
+from tests.support.providers.meta import (
+    ACCESS_TOKEN,
+    APP_SECRET,
+    MESSAGES_PATH,
+    VERIFY_TOKEN,
+    WEBHOOK_PATH,
+    FakeGraphApi,
+    button_reply,
+    list_reply,
+    message_body,
+    signature,
+    status_body,
+    text,
+    wamid,
+    webhook_headers,
+)
+
+FIXTURES = Path(__file__).parent / "fixtures" / "whatsapp"
+NGOZI = Phone("+2348030000001")
+SESSION_KEY = f"whatsapp:{NGOZI.e164}"
+T0 = 1767603600  # 2026-01-05 09:00:00 UTC: the stepped clock's start, as in the fixtures
+MENU_ID = wamid(NGOZI.e164, "fixture-menu", outgoing=True)
+SENT_ID = wamid(NGOZI.e164, "fixture-ours_sent", outgoing=True)
+FAILED_ID = wamid(NGOZI.e164, "fixture-ours_failed", outgoing=True)
+BSUID = "NG.1502576394655843"
+ATTACHMENT_NOTICE = (
+    "Sorry, I can't read pictures, voice notes or files yet. Please type your answer or tap a "
+    "choice."
+)
+MAIN_MENU_ROWS = [
+    {"id": "1", "title": "Shop"},
+    {"id": "2", "title": "Cart (0)"},
+    {"id": "3", "title": "My orders"},
+    {"id": "4", "title": "Language"},
+    {"id": "5", "title": "Help"},
+]
+
+Client = TestClient[web.Request, web.Application]
+
+
+def stored(name: str) -> bytes:
+    return (FIXTURES / f"{name}.json").read_bytes()
+
+
+def ngozi_says(content: dict[str, Any], n: int, *, context: str | None = MENU_ID) -> bytes:
+    """A later message of Ngozi's, laid out as the stored fixtures are."""
+    return message_body(
+        content,
+        wa_id=NGOZI.digits,
+        name="Ngozi Okafor",
+        message_id=wamid(NGOZI.e164, f"later-{n}"),
+        timestamp=T0 + 60 * n,
+        context_id=context if content["type"] == "interactive" else None,
+    )
+
+
+async def post(client: Client, body: bytes, **headers: str) -> ClientResponse:
+    return await client.post(WEBHOOK_PATH, data=body, headers={**webhook_headers(body), **headers})
+
+
+async def ok(response: ClientResponse) -> None:
+    assert response.status == 200, await response.text()
+    assert await response.text() == "OK"
+
+
+async def flush(services: Services) -> int:
+    return await services.delivery.send_due()
+
+
+async def session_state(services: Services) -> str | None:
+    session = await services.store.load(SESSION_KEY)
+    return None if session is None else session.state
+
+
+async def everything(services: Services) -> dict[str, list[Any]]:
+    """Every row a webhook may write, deliveries and conversation windows included."""
+    rows = await database_rows(services.db)
+    async with services.db.transaction() as s:
+        rows["deliveries"] = [tuple(r) for r in await s.execute(select(deliveries))]
+        rows["windows"] = [tuple(r) for r in await s.execute(select(conversation_windows))]
+    return rows
+
+
+def envelope_of(content: dict[str, Any], to: str = NGOZI.digits) -> dict[str, Any]:
+    return {"messaging_product": "whatsapp", "recipient_type": "individual", "to": to, **content}
+
+
+def main_menu(to: str = NGOZI.digits) -> dict[str, Any]:
+    return envelope_of(
+        {
+            "type": "interactive",
+            "interactive": {
+                "type": "list",
+                "body": {"text": "Welcome to OmniRoute"},
+                "action": {"button": "Choose", "sections": [{"rows": MAIN_MENU_ROWS}]},
+            },
+        },
+        to,
+    )
+
+
+def test_generated_bodies_match_the_stored_fixtures_byte_for_byte() -> None:
+    def says(content: dict[str, Any], name: str, seconds: int, context: str | None) -> bytes:
+        return message_body(
+            content,
+            wa_id=NGOZI.digits,
+            name="Ngozi Okafor",
+            message_id=wamid(NGOZI.e164, f"fixture-{name}"),
+            timestamp=T0 + seconds,
+            context_id=context,
+        )
+
+    assert says(text("hi"), "text", -5, None) == stored("text")
+    assert says(list_reply("1", "Shop"), "list_reply", 20, MENU_ID) == stored("list_reply")
+    assert says(button_reply("00", "Back"), "button_reply", 95, MENU_ID) == stored("button_reply")
+    delivered = status_body(SENT_ID, "delivered", recipient=NGOZI.digits, timestamp=T0 + 3)
+    assert delivered == stored("status_delivered")
+    assert status_body(SENT_ID, "read", recipient=NGOZI.digits, timestamp=T0 + 9) == stored(
+        "status_read"
+    )
+
+
+# --- the verification handshake ------------------------------------------------------------------
+
+
+async def test_verification_handshake_answers_the_challenge_as_plain_text(gateway: Client) -> None:
+    query = {
+        "hub.mode": "subscribe",
+        "hub.challenge": "1158201444",
+        "hub.verify_token": VERIFY_TOKEN,
+    }
+
+    response = await gateway.get(WEBHOOK_PATH, params=query)
+
+    assert response.status == 200
+    assert response.content_type == "text/plain"
+    assert await response.text() == "1158201444"
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        {"hub.mode": "subscribe", "hub.challenge": "1158201444", "hub.verify_token": "wrong"},
+        {"hub.mode": "subscribe", "hub.challenge": "1158201444"},
+        {
+            "hub.mode": "unsubscribe",
+            "hub.challenge": "1158201444",
+            "hub.verify_token": VERIFY_TOKEN,
+        },
+        {"hub.challenge": "1158201444", "hub.verify_token": VERIFY_TOKEN},
+        {"hub.mode": "subscribe", "hub.challenge": "1", "hub.verify_token": VERIFY_TOKEN[:-1]},
+    ],
+    ids=["wrong-token", "no-token", "unsubscribe", "no-mode", "token-prefix"],
+)
+async def test_verification_without_the_right_token_is_403(
+    gateway: Client, query: dict[str, str]
+) -> None:
+    response = await gateway.get(WEBHOOK_PATH, params=query)
+
+    assert response.status == 403
+    assert "1158201444" not in await response.text()
+
+
+# --- incoming messages, one stored body each -----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class IncomingCase:
+    """A stored body posted as Meta would (after `after`), and what must come of it."""
+
+    fixture: str
+    after: tuple[str, ...] = ()
+    replies: tuple[str, ...] = ()  # the start of each reply's text the fake then receives
+    session_state: str | None = None
+
+
+CASES = [
+    IncomingCase("text", replies=("Welcome to OmniRoute",), session_state="main"),
+    IncomingCase(
+        "list_reply", after=("text",), replies=("Choose a category:",), session_state="categories"
+    ),
+    IncomingCase(
+        "quick_reply", after=("text",), replies=("You have no orders yet.",), session_state="orders"
+    ),
+    # No dialog step takes a location yet: it is read as text, so the menu is shown again.
+    IncomingCase(
+        "location",
+        after=("text",),
+        replies=("Please choose a number from the list.\nWelcome to OmniRoute",),
+        session_state="main",
+    ),
+    IncomingCase("image", replies=(ATTACHMENT_NOTICE,)),
+    IncomingCase("audio", replies=(ATTACHMENT_NOTICE,)),
+    IncomingCase("document", replies=(ATTACHMENT_NOTICE,)),
+    IncomingCase("reaction", after=("text",), session_state="main"),
+    IncomingCase("duplicate", replies=("Welcome to OmniRoute",), session_state="main"),
+    IncomingCase("other_number"),
+]
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.fixture for c in CASES])
+async def test_incoming_message_is_answered_through_the_outbox(
+    gateway: Client, services: Services, fake_graph: FakeGraphApi, case: IncomingCase
+) -> None:
+    for earlier in case.after:
+        await ok(await post(gateway, stored(earlier)))
+    await flush(services)
+    before = len(fake_graph.sent)
+
+    await ok(await post(gateway, stored(case.fixture)))
+
+    # Answered at once; the reply waits in the outbox until the sender runs.
+    assert len(fake_graph.sent) == before
+    assert await flush(services) == len(case.replies)
+    replies = [m.text for m in fake_graph.sent[before:]]
+    assert len(replies) == len(case.replies)
+    for reply, start in zip(replies, case.replies, strict=True):
+        assert reply.startswith(start), reply
+    assert await session_state(services) == case.session_state
+
+
+async def test_first_message_gets_the_main_menu_as_a_list_exactly(
+    gateway: Client, services: Services, fake_graph: FakeGraphApi
+) -> None:
+    await ok(await post(gateway, stored("text")))
+    [queued] = await services.notifications.for_recipient(NGOZI)
+    assert queued.status is DeliveryStatus.QUEUED
+    assert queued.provider == "meta"
+    assert queued.dedupe_key == f"meta-reply:{wamid(NGOZI.e164, 'fixture-text')}"
+
+    assert await flush(services) == 1
+
+    [request] = fake_graph.requests
+    assert request.method == "POST"
+    assert request.path == MESSAGES_PATH
+    assert request.headers["Authorization"] == f"Bearer {ACCESS_TOKEN}"
+    assert request.headers["Content-Type"].startswith("application/json")
+    assert request.json == main_menu()
+    [sent] = await services.notifications.for_recipient(NGOZI)
+    assert sent.status is DeliveryStatus.SENT
+    assert sent.provider_message_id == fake_graph.sent[0].id
+    assert await services.notifications.last_inbound("meta", NGOZI) is not None
+
+
+async def test_button_reply_id_is_read_as_the_typed_key(
+    gateway: Client, services: Services, fake_graph: FakeGraphApi
+) -> None:
+    await ok(await post(gateway, stored("text")))
+    for n, content in enumerate([list_reply("1", "Shop"), list_reply("1", "Noodles & Pasta")]):
+        await ok(await post(gateway, ngozi_says(content, n)))
+    prompt_hop = ngozi_says(list_reply("1", "Indomie Chicken 40x70g…"), 2)
+    await ok(await post(gateway, prompt_hop))
+    await flush(services)
+    prompt = fake_graph.sent[-1]
+    assert prompt.body["interactive"]["action"]["buttons"] == [
+        {"type": "reply", "reply": {"id": "00", "title": "Back"}}
+    ]
+
+    await ok(await post(gateway, stored("button_reply")))  # taps "Back" (id 00)
+    await flush(services)
+
+    assert fake_graph.sent[-1].text == "Noodles & Pasta:"
+    assert await session_state(services) == "products"
+
+
+async def test_redelivered_webhook_is_applied_once(
+    gateway: Client, services: Services, fake_graph: FakeGraphApi
+) -> None:
+    await ok(await post(gateway, stored("text")))
+    await ok(await post(gateway, stored("list_reply")))
+    await ok(await post(gateway, stored("list_reply")))  # Meta retrying the same webhook
+    await flush(services)
+    await ok(await post(gateway, stored("list_reply")))  # and again after the reply went out
+
+    assert await flush(services) == 0
+    assert [m.text for m in fake_graph.sent] == ["Welcome to OmniRoute", "Choose a category:"]
+    assert await session_state(services) == "categories"  # not moved on to a category
+    assert len(await services.notifications.for_recipient(NGOZI)) == 2
+
+
+# --- refused bodies change nothing ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("fixture", "reason"),
+    [
+        ("not_whatsapp", "Bad request: object: Input should be 'whatsapp_business_account'"),
+        ("missing_message_id", "Bad request: messages.0.id is required"),
+    ],
+)
+async def test_body_not_shaped_like_meta_webhook_is_400_and_changes_nothing(
+    gateway: Client, services: Services, fake_graph: FakeGraphApi, fixture: str, reason: str
+) -> None:
+    before = await everything(services)
+
+    response = await post(gateway, stored(fixture))
+
+    assert response.status == 400
+    assert (await response.text()).startswith(reason)
+    assert await everything(services) == before
+    assert await flush(services) == 0
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"X-Hub-Signature-256": signature(stored("text"))},  # a body altered after signing
+        {"X-Hub-Signature-256": ""},
+        {"X-Hub-Signature-256": signature(stored("bad_signature"), "another app's secret")},
+        {"X-Hub-Signature-256": signature(stored("bad_signature")).removeprefix("sha256=")},
+        {"X-Hub-Signature": "sha1=" + "0" * 40},  # only the old SHA-1 header
+    ],
+    ids=["altered-body", "empty", "other-secret", "no-prefix", "sha1-only"],
+)
+async def test_webhook_without_a_valid_signature_is_403_and_changes_nothing(
+    gateway: Client, services: Services, fake_graph: FakeGraphApi, headers: dict[str, str]
+) -> None:
+    body = stored("bad_signature")
+    sent_headers = {"Content-Type": "application/json", **headers}
+    before = await everything(services)
+
+    response = await gateway.post(WEBHOOK_PATH, data=body, headers=sent_headers)
+
+    assert response.status == 403
+    assert "X-Hub-Signature-256" in await response.text()
+    assert await everything(services) == before
+    assert await session_state(services) is None
+    assert await flush(services) == 0
+
+
+async def test_body_over_3_mib_is_413(gateway: Client, services: Services) -> None:
+    body = stored("text")[:-1] + b',"padding":"' + b"x" * (3 * 1024 * 1024) + b'"}'
+
+    response = await gateway.post(
+        WEBHOOK_PATH, data=io.BytesIO(body), headers=webhook_headers(body)
+    )
+
+    assert response.status == 413
+    assert await session_state(services) is None
+
+
+# --- statuses ------------------------------------------------------------------------------------
+
+
+async def _sent_reply(services: Services, provider_id: str) -> None:
+    """A reply to Ngozi the Graph API accepted as `provider_id` (as a flush would record it)."""
+    await services.notifications.queue(
+        OutboundMessage(
+            provider="meta",
+            kind=ChannelKind.WHATSAPP,
+            to=NGOZI,
+            reply=Reply("Welcome to OmniRoute"),
+            dedupe_key=f"meta-reply:{provider_id}",
+            reply_to=provider_id,
+        )
+    )
+    [delivery] = [
+        d
+        for d in await services.notifications.for_recipient(NGOZI)
+        if d.dedupe_key == f"meta-reply:{provider_id}"
+    ]
+    await services.notifications.mark_sent(delivery.id, provider_id)
+
+
+async def status_of(services: Services, provider_id: str) -> DeliveryStatus:
+    found = [
+        d.status
+        for d in await services.notifications.for_recipient(NGOZI)
+        if d.provider_message_id == provider_id
+    ]
+    assert len(found) == 1
+    return found[0]
+
+
+async def test_delivered_then_read_statuses_mark_the_delivery_delivered(
+    gateway: Client, services: Services
+) -> None:
+    await _sent_reply(services, SENT_ID)
+
+    await ok(await post(gateway, stored("status_delivered")))
+    assert await status_of(services, SENT_ID) is DeliveryStatus.DELIVERED
+    await ok(await post(gateway, stored("status_read")))
+    assert await status_of(services, SENT_ID) is DeliveryStatus.DELIVERED
+
+
+async def test_failed_status_marks_the_delivery_failed(gateway: Client, services: Services) -> None:
+    await _sent_reply(services, FAILED_ID)
+
+    await ok(await post(gateway, stored("status_failed")))
+
+    assert await status_of(services, FAILED_ID) is DeliveryStatus.FAILED
+
+
+async def test_status_of_a_message_that_is_not_ours_changes_nothing(
+    gateway: Client, services: Services
+) -> None:
+    before = await everything(services)
+
+    await ok(await post(gateway, stored("status_delivered")))
+
+    assert await everything(services) == before
+
+
+# --- a user known only by business-scoped user ID ------------------------------------------------
+
+
+async def test_user_without_a_phone_number_is_answered_through_their_user_id(
+    gateway: Client, services: Services, fake_graph: FakeGraphApi
+) -> None:
+    before = await everything(services)
+
+    await ok(await post(gateway, stored("user_id_only")))
+    [notice] = await fake_graph.wait_for(1)
+
+    assert notice.to == BSUID
+    assert fake_graph.requests[0].json == {
+        "messaging_product": "whatsapp",
+        "recipient_type": "individual",
+        "recipient": BSUID,
+        "type": "text",
+        "text": {
+            "preview_url": False,
+            "body": (
+                "Welcome to OmniRoute. Your cart and orders are kept under your phone number, and "
+                "WhatsApp has not shared it with us. Please message us from an account that "
+                "shows its number, or call 0800 123 456."
+            ),
+        },
+    }
+    # No dialog ran and nothing was queued: carts and orders need a phone number.
+    assert await everything(services) == before
+    await ok(await post(gateway, stored("user_id_only")))  # redelivered: answered once
+    assert await flush(services) == 0
+    assert len(fake_graph.requests) == 1
+
+
+# --- configuration -------------------------------------------------------------------------------
+
+
+def test_production_without_the_app_secret_refuses_to_start(
+    services: Services, fake_graph: FakeGraphApi, database_url: str
+) -> None:
+    settings = fake_graph.settings(database_url, env="production", meta_app_secret=None)
+
+    with pytest.raises(MissingAppSecretError, match="OMNIROUTE_META_APP_SECRET"):
+        channels.meta.make_app(services.channel_context(), settings)
+
+
+async def test_without_an_app_secret_outside_production_webhooks_are_not_checked(
+    database_url: str, services: Services, fake_graph: FakeGraphApi
+) -> None:
+    settings = fake_graph.settings(database_url, meta_app_secret=None)
+    app = create_app(settings, build=lambda _s: services)
+    async with TestClient(TestServer(app)) as unchecked:
+        await services.delivery.stop()
+        body = stored("text")
+        response = await unchecked.post(
+            WEBHOOK_PATH, data=body, headers={"Content-Type": "application/json"}
+        )
+        assert response.status == 200
+        assert await session_state(services) == "main"
+
+
+def test_the_app_secret_is_a_secret() -> None:
+    assert APP_SECRET not in repr(Settings(meta_app_secret=SecretStr(APP_SECRET), _env_file=None))

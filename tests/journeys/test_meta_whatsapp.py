@@ -1,0 +1,154 @@
+"""Ngozi orders on WhatsApp (Meta Cloud API): from "hi" to the order reference, by tapping.
+
+Every message goes in as Meta's signed webhook and every reply comes back out of the deliveries
+outbox through the fake Graph API, so the journey reads what her phone would show: lists,
+reply buttons and plain text, within Meta's limits.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestClient
+
+from core.app.bootstrap import Services
+from core.clock import SteppedClock
+from core.config import Settings
+from core.phone import Phone
+from core.region import RegionCode
+from engines.notifications import DeliveryStatus
+from tests.support.providers.meta import (
+    FakeGraphApi,
+    WhatsAppUser,
+    status_body,
+    text,
+    webhook_headers,
+)
+
+NGOZI = Phone("+2348030000001")
+INDOMIE = "NDL-INDO-CHK"
+DAY = 24 * 3600
+
+
+@pytest.fixture
+async def fake_graph() -> AsyncIterator[FakeGraphApi]:
+    fake = FakeGraphApi()
+    await fake.start()
+    yield fake
+    await fake.close()
+
+
+@pytest.fixture
+def settings(database_url: str, fake_graph: FakeGraphApi) -> Settings:
+    return fake_graph.settings(database_url)
+
+
+@pytest.fixture
+async def ngozi(
+    client: TestClient[web.Request, web.Application],
+    services: Services,
+    fake_graph: FakeGraphApi,
+    clock: SteppedClock,
+) -> WhatsAppUser:
+    await services.delivery.stop()  # the test flushes the outbox itself
+    return WhatsAppUser(
+        client,
+        fake_graph,
+        flush=services.delivery.send_due,
+        now=lambda: int(clock.now().timestamp()),
+        number=NGOZI.e164,
+    )
+
+
+async def test_whole_order_over_whatsapp_by_tapping_lists_and_buttons(
+    ngozi: WhatsAppUser, services: Services, fake_graph: FakeGraphApi
+) -> None:
+    menu = await ngozi.say("hi")
+    assert menu.type == "interactive"
+    assert menu.body["interactive"]["type"] == "list"
+    assert menu.text == "Welcome to OmniRoute"
+    assert [c["title"] for c in menu.choices] == [
+        "Shop",
+        "Cart (0)",
+        "My orders",
+        "Language",
+        "Help",
+    ]
+
+    categories = await ngozi.tap("Shop")
+    assert categories.text == "Choose a category:"
+    assert categories.choices[-1] == {"id": "0", "title": "Back"}
+
+    products = await ngozi.tap("Noodles")
+    indomie = products.choice("Indomie Chicken")
+    # Too long for a row title: shortened there, whole in the description.
+    assert len(indomie["title"]) <= 24
+    assert indomie["title"].endswith("…")
+    assert indomie["description"].startswith("Indomie Chicken 40x70g NGN")
+
+    prompt = await ngozi.tap("Indomie Chicken")
+    assert prompt.text.endswith("Enter quantity:")
+    assert prompt.choices == [{"id": "00", "title": "Back"}]
+
+    added = await ngozi.say("3")
+    assert added.text == "Added 3 x Indomie Chicken 40x70g.\nCart: 3 items."
+    assert added.body["interactive"]["type"] == "button"
+    assert [c["title"] for c in added.choices] == ["Add more products", "View cart", "Checkout"]
+
+    quote = await ngozi.tap("Checkout")
+    assert "Total NGN 26,993.25" in quote.text
+    payment = await ngozi.tap("Choose payment")
+    confirm = await ngozi.tap("Pay on delivery")
+    assert confirm.text.startswith("Place order for NGN 26,993.25, pay on delivery?")
+    done = await ngozi.tap("Confirm")
+
+    orders = await services.orders.recent(NGOZI)
+    assert len(orders) == 1
+    assert done.type == "text"
+    assert done.text == (
+        f"Order {orders[0].reference} placed. Total NGN 26,993.25, pay on delivery. Thank you!"
+    )
+    assert payment.text == "How will you pay?"
+    # Every request the fake took was a send it accepted: nothing was refused on the way.
+    assert len(fake_graph.requests) == len(fake_graph.sent) == len(ngozi.inbox)
+    assert (await services.orders.cart(NGOZI, RegionCode.LAGOS)).is_empty
+
+
+async def test_typing_the_number_works_like_tapping(ngozi: WhatsAppUser) -> None:
+    await ngozi.say("hi")
+    categories = await ngozi.say("1")
+    assert categories.text == "Choose a category:"
+
+
+async def test_statuses_move_the_reply_to_delivered_then_read_stays_delivered(
+    ngozi: WhatsAppUser, services: Services, clock: SteppedClock
+) -> None:
+    menu = await ngozi.say("hi")
+    for status in ("sent", "delivered", "read"):
+        body = status_body(menu.id, status, recipient=ngozi.wa_id, timestamp=ngozi.now())
+        response = await ngozi.client.post(
+            "/channels/meta/whatsapp", data=body, headers=webhook_headers(body)
+        )
+        assert response.status == 200
+
+    [delivery] = await services.notifications.for_recipient(NGOZI)
+    assert delivery.provider_message_id == menu.id
+    assert delivery.status is DeliveryStatus.DELIVERED
+
+
+async def test_reply_outside_24_hours_is_refused_once_and_a_template_goes_instead(
+    ngozi: WhatsAppUser, services: Services, fake_graph: FakeGraphApi, clock: SteppedClock
+) -> None:
+    await ngozi.say("hi")
+    clock.advance(DAY + 60)
+
+    await ngozi.send(text("1"))
+    clock.advance(DAY + 60)  # the reply sat in the outbox past the window (sender was down)
+    assert await ngozi.receive() == []
+
+    deliveries = await services.notifications.for_recipient(NGOZI)
+    assert deliveries[-1].status is DeliveryStatus.FAILED
+    assert "24 hours" in (deliveries[-1].last_error or "")
+    assert len(fake_graph.requests) == 1  # only the greeting's menu ever went out

@@ -1,0 +1,138 @@
+"""SMS keywords (ORDER, STATUS, BAL, HELP, STOP, START) in each language, end to end: a text to
+the shortcode in, the answer out through Africa's Talking's messaging API."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestClient
+
+from core.app.bootstrap import Services
+from core.config import Settings
+from core.phone import Phone
+from tests.support.phone import UssdPhone
+from tests.support.providers.africastalking import FakeAfricasTalking, SmsPhone
+
+NGOZI = "+2348030000001"
+JUMA = "+254711000001"
+
+Client = TestClient[web.Request, web.Application]
+
+
+@pytest.fixture
+async def fake_at() -> AsyncIterator[FakeAfricasTalking]:
+    fake = FakeAfricasTalking()
+    await fake.start()
+    yield fake
+    await fake.close()
+
+
+@pytest.fixture
+def settings(database_url: str, fake_at: FakeAfricasTalking) -> Settings:
+    return fake_at.settings(database_url)
+
+
+@pytest.fixture
+async def gateway(client: Client, services: Services) -> Client:
+    """Deliveries are flushed by the test, not by the background worker."""
+    await services.delivery.stop()
+    return client
+
+
+@pytest.fixture
+def ngozi(gateway: Client, services: Services, fake_at: FakeAfricasTalking) -> SmsPhone:
+    return SmsPhone(gateway, services, fake_at, NGOZI)
+
+
+@pytest.fixture
+def juma(gateway: Client, services: Services, fake_at: FakeAfricasTalking) -> SmsPhone:
+    return SmsPhone(gateway, services, fake_at, JUMA, network_code="63902")
+
+
+@pytest.mark.parametrize(
+    ("keyword", "answer"),
+    [
+        ("STATUS", "You have no orders yet.\n0. Back"),
+        ("status", "You have no orders yet.\n0. Back"),
+        ("BAL", "You owe nothing. Thank you!\n0. Back"),
+        (
+            "HELP",
+            "Order stock from your phone and pay on delivery. 0 goes back, 00 to the main menu. "
+            "Help line: 0800 123 456.\n0. Back",
+        ),
+        ("ORDER", "Choose a category:\n1. Noodles & Pasta"),
+        ("STOP", "You will get no more messages from OmniRoute. Send START to get them again."),
+    ],
+)
+async def test_english_keyword_as_the_first_text_is_answered_by_sms(
+    ngozi: SmsPhone, keyword: str, answer: str
+) -> None:
+    reply = await ngozi.text(keyword)
+
+    assert reply.startswith(answer), reply
+
+
+@pytest.mark.parametrize(
+    ("keyword", "answer"),
+    [
+        ("HALI", "Bado huna oda.\n0. Rudi"),
+        ("SALIO", "Huna deni. Asante!\n0. Rudi"),
+        ("MSAADA", "Agiza bidhaa kwa simu yako na ulipe ukipokea."),
+        ("AGIZA", "Chagua aina:\n1. Tambi na Pasta"),
+        ("ACHA", "Hutapokea ujumbe zaidi kutoka OmniRoute. Tuma ANZA kupokea tena."),
+        # English keywords work in every language; the answer is in the customer's.
+        ("STOP", "Hutapokea ujumbe zaidi kutoka OmniRoute."),
+    ],
+)
+async def test_swahili_keyword_from_a_kenyan_phone_is_answered_in_swahili(
+    juma: SmsPhone, keyword: str, answer: str
+) -> None:
+    reply = await juma.text(keyword)
+
+    assert reply.startswith(answer), reply
+
+
+async def test_status_lists_the_order_placed_over_ussd(ngozi: SmsPhone, gateway: Client) -> None:
+    ussd = UssdPhone(gateway, NGOZI)
+    await ussd.dial()
+    for label in ("Shop", "Noodles", "Indomie Chicken"):
+        await ussd.choose(label)
+    await ussd.press("3")
+    for label in ("Checkout", "Choose payment", "Pay on delivery"):
+        await ussd.choose(label)
+    reference = (await ussd.choose("Confirm")).body.split()[1]
+    await ngozi.receive()  # the order confirmation
+
+    status = await ngozi.text("STATUS")
+    balance = await ngozi.text("BAL")
+
+    assert status == f"Your last orders (NGN):\n{reference} Placed 26,993.25\n0. Back"
+    assert balance == "You owe NGN 26,993.25 for 1 orders to pay on delivery.\n0. Back"
+
+
+async def test_keyword_in_the_middle_of_a_conversation_jumps_to_its_screen(
+    ngozi: SmsPhone,
+) -> None:
+    await ngozi.text("Hi")
+    await ngozi.text("1")
+
+    assert (await ngozi.text("HELP")).startswith("Order stock from your phone")
+    assert (await ngozi.text("0")).startswith("Welcome to OmniRoute")
+
+
+async def test_stop_then_start_in_swahili_opts_out_and_back_in(
+    juma: SmsPhone, services: Services
+) -> None:
+    await juma.text("acha")
+    customer = await services.customers.get(Phone(JUMA))
+    assert customer is not None
+    assert customer.opted_out
+
+    back = await juma.text("anza")
+
+    assert back.startswith("Karibu tena: utapokea taarifa za oda tena.\nKaribu OmniRoute")
+    customer = await services.customers.get(Phone(JUMA))
+    assert customer is not None
+    assert not customer.opted_out

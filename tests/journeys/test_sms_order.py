@@ -1,0 +1,165 @@
+"""Ordering by SMS through Africa's Talking, and the SMS confirmation every order gets.
+
+Ngozi texts the shortcode; each text is Africa's Talking's incoming-SMS callback, and every
+answer she gets is a request our sender made to the (local, fake) messaging API.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestClient
+
+from core.app.bootstrap import Services
+from core.config import Settings
+from core.gsm7 import gsm7_length
+from core.phone import Phone
+from engines.notifications import DeliveryStatus
+from tests.support.phone import UssdPhone
+from tests.support.providers.africastalking import (
+    API_KEY,
+    MESSAGING_PATH,
+    SHORTCODE,
+    USERNAME,
+    FakeAfricasTalking,
+    SmsPhone,
+    flush_outbox,
+    message_id,
+    parts_of,
+)
+
+NGOZI = "+2348030000001"
+TOTAL = "NGN 26,993.25"
+
+Client = TestClient[web.Request, web.Application]
+
+
+@pytest.fixture
+async def fake_at() -> AsyncIterator[FakeAfricasTalking]:
+    fake = FakeAfricasTalking()
+    await fake.start()
+    yield fake
+    await fake.close()
+
+
+@pytest.fixture
+def settings(database_url: str, fake_at: FakeAfricasTalking) -> Settings:
+    return fake_at.settings(database_url)
+
+
+@pytest.fixture
+async def gateway(client: Client, services: Services) -> Client:
+    """Deliveries are flushed by the test (`flush_outbox`), not by the background worker."""
+    await services.delivery.stop()
+    return client
+
+
+@pytest.fixture
+def ngozi_sms(gateway: Client, services: Services, fake_at: FakeAfricasTalking) -> SmsPhone:
+    return SmsPhone(gateway, services, fake_at, NGOZI)
+
+
+def confirmation(reference: str) -> str:
+    return (
+        f"OmniRoute: order {reference} placed, total {TOTAL}, pay on delivery. "
+        "Reply STATUS for updates."
+    )
+
+
+async def order_by_ussd(phone: UssdPhone) -> str:
+    """3 Indomie Chicken, pay on delivery; the order reference."""
+    await phone.dial()
+    await phone.choose("Shop")
+    await phone.choose("Noodles")
+    await phone.choose("Indomie Chicken")
+    await phone.press("3")
+    await phone.choose("Checkout")
+    await phone.choose("Choose payment")
+    await phone.choose("Pay on delivery")
+    screen = await phone.choose("Confirm")
+    assert screen.kind == "END"
+    return screen.body.split()[1]
+
+
+async def test_ngozi_orders_by_sms_from_first_message_to_confirmation(
+    ngozi_sms: SmsPhone, services: Services
+) -> None:
+    menu = await ngozi_sms.text("Hi")
+    assert menu.startswith("Welcome to OmniRoute\n1. Shop")
+    categories = await ngozi_sms.text("1")
+    assert "1. Noodles & Pasta" in categories
+    noodles = await ngozi_sms.text("1")
+    assert "1. Indomie Chicken 40x70g NGN 9,300" in noodles
+    prompt = await ngozi_sms.text("1")
+    assert "Enter quantity:" in prompt
+    added = await ngozi_sms.text("3")
+    assert added.startswith("Added 3 x Indomie Chicken 40x70g.\nCart: 3 items.")
+    quote = await ngozi_sms.text("3")
+    assert f"Total {TOTAL}" in quote
+    assert "1. Pay on delivery" in await ngozi_sms.text("1")
+    assert f"Place order for {TOTAL}, pay on delivery?" in await ngozi_sms.text("1")
+
+    placed, confirmed = await ngozi_sms.send("1")
+
+    [order] = await services.orders.recent(Phone(NGOZI))
+    assert placed == f"Order {order.reference} placed. Total {TOTAL}, pay on delivery. Thank you!"
+    assert confirmed == confirmation(order.reference)
+    # Every answer fits one SMS: 160 GSM-7 characters.
+    for sms in ngozi_sms.inbox:
+        assert gsm7_length(sms) <= 160, sms
+        assert parts_of(sms) == 1
+    # The conversation ended with the order; the next text starts afresh.
+    assert (await ngozi_sms.text("Hi")).startswith("Welcome to OmniRoute")
+
+
+async def test_ussd_order_gets_its_sms_confirmation_through_africastalking(
+    gateway: Client, services: Services, fake_at: FakeAfricasTalking
+) -> None:
+    reference = await order_by_ussd(UssdPhone(gateway, NGOZI))
+    assert fake_at.requests == []
+
+    assert await flush_outbox(services) == 1
+
+    [request] = fake_at.requests
+    assert (request.method, request.path) == ("POST", MESSAGING_PATH)
+    assert request.headers["apiKey"] == API_KEY
+    assert request.headers["Accept"] == "application/json"
+    assert request.headers["Content-Type"] == "application/x-www-form-urlencoded"
+    assert request.form == [
+        ("username", USERNAME),
+        ("to", NGOZI),
+        ("message", confirmation(reference)),
+        ("from", SHORTCODE),
+    ]
+    [delivery] = await services.notifications.for_recipient(Phone(NGOZI))
+    assert delivery.dedupe_key.startswith("order-placed-sms:")
+    assert delivery.status is DeliveryStatus.SENT
+    assert delivery.provider_message_id == message_id(1)
+    # The event relayed again (as after a crash) queues nothing new.
+    assert await flush_outbox(services) == 0
+
+
+async def test_stop_suppresses_order_confirmations_and_start_brings_them_back(
+    ngozi_sms: SmsPhone, gateway: Client, services: Services, fake_at: FakeAfricasTalking
+) -> None:
+    assert (await ngozi_sms.text("STOP")).startswith("You will get no more messages")
+    ussd = UssdPhone(gateway, NGOZI)
+
+    await order_by_ussd(ussd)
+    assert await ngozi_sms.receive() == []
+
+    confirmations = [
+        d
+        for d in await services.notifications.for_recipient(Phone(NGOZI))
+        if d.dedupe_key.startswith("order-placed-sms:")
+    ]
+    assert [d.status for d in confirmations] == [DeliveryStatus.SUPPRESSED]
+    assert [r.field("message") for r in fake_at.requests] == [ngozi_sms.inbox[0]]
+
+    back = await ngozi_sms.text("START")
+    assert back.startswith("Welcome back: you will get order updates again.\nWelcome to OmniRoute")
+    reference = await order_by_ussd(ussd)
+
+    assert await ngozi_sms.receive() == [confirmation(reference)]

@@ -1,0 +1,1 @@
+"""Local HTTP servers speaking each provider's API exactly, on free loopback ports."""
