@@ -28,6 +28,8 @@ class Settings(BaseSettings):
 
     chat_session_ttl_seconds: int = Field(default=1800, gt=0)
     sms_provider: Literal["africastalking", "twilio"] = "africastalking"
+    # Which provider sub-apps to mount; in production each mounted one needs its secret.
+    channels: str = "africastalking,twilio,meta,web"
 
     africastalking_base_url: str | None = None
     africastalking_username: str = "sandbox"
@@ -56,6 +58,10 @@ class Settings(BaseSettings):
         if self.africastalking_username == "sandbox":
             return "https://api.sandbox.africastalking.com"
         return "https://api.africastalking.com"
+
+    @property
+    def enabled_channels(self) -> frozenset[str]:
+        return frozenset(c.strip() for c in self.channels.split(",") if c.strip())
 
     @property
     def production(self) -> bool:

@@ -19,10 +19,15 @@ async def read_bounded(request: web.Request, limit: int) -> bytes:
     """The body, refusing anything over `limit` bytes without reading it all."""
     if request.content_length is not None and request.content_length > limit:
         raise BodyTooLargeError
-    body = await request.content.read(limit + 1)
-    if len(body) > limit:
-        raise BodyTooLargeError
-    return body
+    chunks: list[bytes] = []
+    size = 0
+    # One read() returns only what has arrived so far: keep reading to the end (or the limit).
+    while chunk := await request.content.read(limit + 1 - size):
+        chunks.append(chunk)
+        size += len(chunk)
+        if size > limit:
+            raise BodyTooLargeError
+    return b"".join(chunks)
 
 
 def parse_form(body: bytes, model: type[M]) -> M:

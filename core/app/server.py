@@ -38,8 +38,10 @@ def create_app(
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
     context = services.channel_context()
+    enabled = settings.enabled_channels
     for prefix, provider in CHANNELS:
-        app.add_subapp(prefix, provider.make_app(context, settings))
+        if prefix.rsplit("/", 1)[-1] in enabled:
+            app.add_subapp(prefix, provider.make_app(context, settings))
     return app
 
 

@@ -41,6 +41,8 @@ _REPORTED = {
     "read": DeliveryStatus.DELIVERED,
     "success": DeliveryStatus.DELIVERED,
     "sent": DeliveryStatus.SENT,
+    "buffered": DeliveryStatus.SENT,
+    "submitted": DeliveryStatus.SENT,
     "failed": DeliveryStatus.FAILED,
     "undelivered": DeliveryStatus.FAILED,
     "rejected": DeliveryStatus.FAILED,
