@@ -39,6 +39,7 @@ fmt: $(STAMP) ## format and autofix
 
 bench: $(STAMP) ## run the benchmarks (figures go in BENCHMARKS.md)
 	$(BIN)/python -m bench.ussd_hops
+	$(BIN)/python -m bench.session_bytes
 
 clean: ## remove the virtualenv and local state
 	rm -rf $(VENV) var
