@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 import uuid
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select, update
@@ -34,6 +34,8 @@ from engines.notifications.model import (
     window_open,
 )
 from engines.notifications.tables import conversation_windows, deliveries
+
+SEND_LEASE = timedelta(seconds=60)
 
 # Provider delivery-report words -> ours. Anything unknown leaves the status as it is.
 _REPORTED = {
@@ -136,7 +138,23 @@ class NotificationService:
                 .limit(limit)
             )
             found = [_delivery(r) for r in rows]
-            return [d for d in [await self._within_window(s, d) for d in found] if d is not None]
+            now = self._clock.now()
+            claimed = []
+            for delivery in found:
+                # A lease, not a lock: another worker (replica) skips it until the lease ends,
+                # and a worker that crashes mid-send leaves it to be retried then.
+                result = await s.execute(
+                    update(deliveries)
+                    .where(
+                        deliveries.c.id == delivery.id,
+                        deliveries.c.status == DeliveryStatus.QUEUED.value,
+                        deliveries.c.next_attempt_at <= now,
+                    )
+                    .values(next_attempt_at=now + SEND_LEASE)
+                )
+                if result.rowcount == 1:  # type: ignore[attr-defined]
+                    claimed.append(delivery)
+            return [d for d in [await self._within_window(s, d) for d in claimed] if d is not None]
 
     async def record_inbound(
         self, provider: str, contact: Phone, at: datetime | None = None

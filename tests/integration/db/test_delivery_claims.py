@@ -1,0 +1,54 @@
+"""Two delivery workers (two gateway replicas) never send the same message twice."""
+
+from __future__ import annotations
+
+import asyncio
+
+from core.app.delivery import DeliveryWorker
+from core.clock import SystemClock
+from core.db import Database
+from core.ids import RandomIds
+from core.messages import ChannelKind, OutboundMessage, Reply
+from core.phone import Phone
+from engines.notifications import DeliveryStatus, NotificationService
+
+
+class SlowCountingSender:
+    """Stands in for a provider's API at the far edge: slow, and counts what it was given."""
+
+    def __init__(self) -> None:
+        self.sent: list[str] = []
+
+    async def send(self, message: OutboundMessage) -> str:
+        await asyncio.sleep(0.05)
+        self.sent.append(message.dedupe_key)
+        return f"id-{len(self.sent)}"
+
+    async def close(self) -> None:
+        return None
+
+
+async def test_two_workers_racing_send_each_message_once(any_database_url: str) -> None:
+    db = Database(any_database_url)
+    try:
+        notifications = NotificationService(db, SystemClock(), RandomIds())
+        for n in range(5):
+            await notifications.queue(
+                OutboundMessage(
+                    provider="fake",
+                    kind=ChannelKind.SMS,
+                    to=Phone("+2348030000001"),
+                    reply=Reply(f"message {n}", end=True),
+                    dedupe_key=f"m-{n}",
+                )
+            )
+        sender = SlowCountingSender()
+        first = DeliveryWorker(notifications, {"fake": sender})
+        second = DeliveryWorker(notifications, {"fake": sender})
+        accepted = await asyncio.gather(first.send_due(), second.send_due())
+        statuses = {d.status for d in await notifications.for_recipient(Phone("+2348030000001"))}
+    finally:
+        await db.dispose()
+    assert sorted(sender.sent) == [f"m-{n}" for n in range(5)]
+    assert sum(accepted) == 5
+    assert statuses == {DeliveryStatus.SENT}
