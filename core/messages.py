@@ -57,6 +57,7 @@ class Reply:
     options: tuple[Option, ...] = ()
     end: bool = False
     locale: str = "en"
+    expects_input: bool = False  # a free answer (a quantity), not one of the options
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -64,6 +65,7 @@ class Reply:
             "options": [{"key": o.key, "label": o.label} for o in self.options],
             "end": self.end,
             "locale": self.locale,
+            "expects_input": self.expects_input,
         }
 
     @classmethod
@@ -73,6 +75,7 @@ class Reply:
             options=tuple(Option(str(o["key"]), str(o["label"])) for o in data["options"]),
             end=bool(data["end"]),
             locale=str(data.get("locale", "en")),
+            expects_input=bool(data.get("expects_input", False)),
         )
 
 

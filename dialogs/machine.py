@@ -156,7 +156,7 @@ class Machine:
         text = screen.text if error is None else f"{error}\n{screen.text}"
         if screen.prompt:
             options = (Option(INPUT_BACK_KEY, turn.t("nav.back")),) if screen.back else ()
-            return session, Reply(text, options, locale=turn.locale)
+            return session, Reply(text, options, locale=turn.locale, expects_input=True)
         starts = _page_starts(session)
         labels = [c.label for c in screen.choices]
         page = page_from(

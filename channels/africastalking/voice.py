@@ -60,7 +60,7 @@ def voice_xml(prompt: VoicePrompt, next_url: str) -> str:
         SubElement(response, "Say").text = prompt.say
     else:
         attributes = {"timeout": str(DIGITS_TIMEOUT_SECONDS), "finishOnKey": "#"}
-        if prompt.keys:
+        if prompt.keys and not prompt.free_input:
             attributes["numDigits"] = str(prompt.max_digits)
         attributes["callbackUrl"] = next_url
         digits = SubElement(response, "GetDigits", attributes)

@@ -16,6 +16,7 @@ class VoicePrompt:
     say: str
     keys: tuple[str, ...]
     end: bool
+    free_input: bool = False  # any number of digits, ended by '#' or the timeout
 
     @property
     def max_digits(self) -> int:
@@ -24,13 +25,20 @@ class VoicePrompt:
 
 
 def render_voice(reply: Reply, translate: Callable[..., str]) -> VoicePrompt:
-    sentences = [reply.text.replace("\n", ". ")]
+    sentences = reply.text.splitlines()
     sentences.extend(
         translate(reply.locale, "voice.press", key=" ".join(o.key), label=o.label)
         for o in reply.options
     )
     return VoicePrompt(
-        say=" ".join(s.rstrip(".") + "." for s in sentences if s),
+        say=" ".join(_sentence(s) for s in sentences if s.strip()),
         keys=tuple(o.key for o in reply.options),
         end=reply.end,
+        free_input=reply.expects_input,
     )
+
+
+def _sentence(text: str) -> str:
+    """End with one full stop: 'Choose a category:' and 'Thank you!' are read as they should be."""
+    text = text.strip().rstrip(":").rstrip()
+    return text if text.endswith((".", "!", "?")) else text + "."

@@ -11,7 +11,6 @@ from channels.render.voice import VoicePrompt
 CONTENT_TYPE = "application/xml"
 # <Say>/<Gather> language per reply locale; a locale without a voice is read in English.
 SPEECH_LANGUAGES = {"en": "en-GB", "sw": "sw-KE", "fr": "fr-FR"}
-FREE_INPUT_KEY = "00"
 
 
 def twiml_response(document: object) -> web.Response:
@@ -54,6 +53,6 @@ def _digits(prompt: VoicePrompt) -> dict[str, int]:
     A free-input screen (a quantity: its only key is "00" for Back) takes any number of digits,
     so it has no numDigits and ends on '#' or the timeout, as Twilio's default does.
     """
-    if not prompt.keys or prompt.keys == (FREE_INPUT_KEY,):
+    if not prompt.keys or prompt.free_input:
         return {}
     return {"num_digits": prompt.max_digits}

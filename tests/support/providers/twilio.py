@@ -17,6 +17,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import itertools
+import re
 import socket
 import xml.etree.ElementTree as ET
 from collections import deque
@@ -467,7 +468,7 @@ class TwilioCaller:
 
 def key_in(say: str, label_part: str) -> str:
     """The key a spoken prompt offers for a label: "… Press 9 8 for More." -> "98"."""
-    for sentence in say.split(". "):
+    for sentence in re.split(r"(?<=[.?!]) ", say):
         head, sep, label = sentence.partition(" for ")
         if sep and head.startswith("Press ") and label_part in label:
             return head.removeprefix("Press ").replace(" ", "")

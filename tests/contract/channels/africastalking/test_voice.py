@@ -301,4 +301,4 @@ async def test_callback_url_uses_the_public_url_and_keeps_the_token(behind_proxy
     step = await behind_proxy.post(
         _relative(getter.attrib["callbackUrl"]), data=stored("menu_choice"), headers=FORM
     )
-    assert (await prompt_of(step)).say.startswith("Choose a category:")
+    assert (await prompt_of(step)).say.startswith("Choose a category. ")

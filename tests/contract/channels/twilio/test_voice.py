@@ -93,7 +93,7 @@ CASES = [
     IncomingCase(
         "gather_digits",
         200,
-        "Choose a category:. Press 1 for Noodles & Pasta.",
+        "Choose a category. Press 1 for Noodles & Pasta.",
         path_qs=f"{VOICE_PATH}?turn=1",
         after=("incoming_call",),
         session_state="categories",
@@ -102,7 +102,7 @@ CASES = [
     IncomingCase(
         "gather_speech",
         200,
-        "Choose a category:. Press 1 for Noodles & Pasta.",
+        "Choose a category. Press 1 for Noodles & Pasta.",
         path_qs=f"{VOICE_PATH}?turn=1",
         after=("incoming_call",),
         session_state="categories",
@@ -158,7 +158,7 @@ async def test_retried_answer_is_spoken_again_and_applied_once(
     assert session.state == "categories"
     # The same key on the next screen is a new answer.
     products = await turn_of(twilio, f"{VOICE_PATH}?turn=2", stored("voice", "gather_digits"))
-    assert products.say.startswith("Noodles & Pasta:. Press 1 for Indomie Chicken 40x70g")
+    assert products.say.startswith("Noodles & Pasta. Press 1 for Indomie Chicken 40x70g")
 
 
 async def test_retried_incoming_call_is_greeted_once(
@@ -185,7 +185,7 @@ async def test_silence_repeats_the_screen_with_a_reason(
     repeated = await caller.stay_silent()
 
     assert repeated.say.startswith(
-        "Please choose a number from the list.. Choose a category:. Press 1 for Noodles"
+        "Please choose a number from the list. Choose a category. Press 1 for Noodles"
     )
     assert repeated.gather == gather(twilio, 3, numDigits="1")
     session = await session_of(services, caller.call_sid)
@@ -203,7 +203,7 @@ async def test_quantity_is_gathered_until_hash_or_timeout_not_cut_at_two_digits(
 
     prompt = await caller.choose("Indomie Chicken")
 
-    assert "Enter quantity:. Press 0 0 for Back." in prompt.say
+    assert "Enter quantity. Press 0 0 for Back." in prompt.say
     assert prompt.gather == gather(twilio, 4)  # no numDigits: 120 cartons is three digits
     added = await caller.press("120")
     assert added.say.startswith("Added 120 x Indomie Chicken 40x70g.")
