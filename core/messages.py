@@ -126,6 +126,11 @@ QueueOutbound = Callable[[OutboundMessage], Awaitable[None]]
 """What API-answered channels are given: put a reply in the outbox for the sender."""
 
 
+class PermanentSendError(Exception):
+    """The provider will never accept this message (a blacklisted or invalid number, a
+    template that does not exist): the delivery fails now instead of being retried."""
+
+
 class MessageSender(Protocol):
     """One per provider (channels/<provider>/sender.py): sends and returns the provider's id."""
 

@@ -11,12 +11,16 @@ import aiohttp
 from pydantic import BaseModel, ConfigDict, SecretStr, ValidationError
 
 from channels.render.sms import render_sms
-from core.messages import ChannelKind, OutboundMessage
+from core.messages import ChannelKind, OutboundMessage, PermanentSendError
 
 # Recipient statusCode: 100 Processed, 101 Sent, 102 Queued; 4xx/5xx are refusals
 # (401 RiskHold, 403 InvalidPhoneNumber, 405 InsufficientBalance, 500 InternalServerError ...).
 ACCEPTED_CODES = range(100, 103)
 TIMEOUT_SECONDS = 15.0
+
+
+# InvalidPhoneNumber, UnsupportedNumberType, UserInBlacklist, CouldNotRoute: retrying cannot help.
+REFUSED_FOR_GOOD = frozenset({403, 404, 406, 407})
 
 
 class AfricasTalkingSendError(RuntimeError):
@@ -105,8 +109,16 @@ def _message_id(body: str) -> str:
     if not data.Recipients:
         raise AfricasTalkingSendError(f"no recipient accepted: {data.Message or body[:300]}")
     recipient = data.Recipients[0]
+    if recipient.statusCode in REFUSED_FOR_GOOD:
+        raise AfricasTalkingRefusedError(
+            f"recipient refused for good: {recipient.statusCode} {recipient.status}".rstrip()
+        )
     if recipient.statusCode not in ACCEPTED_CODES or not recipient.messageId:
         raise AfricasTalkingSendError(
             f"recipient refused: {recipient.statusCode} {recipient.status}".rstrip()
         )
     return recipient.messageId
+
+
+class AfricasTalkingRefusedError(AfricasTalkingSendError, PermanentSendError):
+    """Africa's Talking will never deliver to this recipient."""

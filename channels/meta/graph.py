@@ -14,6 +14,7 @@ from typing import Any
 import aiohttp
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 
+from core.messages import PermanentSendError
 from core.phone import Phone
 
 TIMEOUT_SECONDS = 15.0
@@ -113,9 +114,18 @@ class GraphClient:
         return self._session
 
 
+class PermanentGraphApiError(GraphApiError, PermanentSendError):
+    """Meta refuses this message for good (bad parameter, undeliverable, unknown template)."""
+
+
+# Meta's error codes that no retry can fix (developers.facebook.com, Cloud API error codes).
+PERMANENT_CODES = frozenset({100, 131008, 131009, 131021, 131026, 131051, 132000, 132001})
+
+
 def _error(status: int, text: str) -> GraphApiError:
     try:
         error = _ErrorResponse.model_validate_json(text).error
     except ValidationError:
         return GraphApiError(status, None, text[:300])
-    return GraphApiError(status, error.code, error.message[:300])
+    kind = PermanentGraphApiError if error.code in PERMANENT_CODES else GraphApiError
+    return kind(status, error.code, error.message[:300])

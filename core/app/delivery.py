@@ -8,7 +8,7 @@ from collections.abc import Mapping
 
 import structlog
 
-from core.messages import MessageSender
+from core.messages import MessageSender, PermanentSendError
 from engines.notifications import NotificationService, message_of
 
 log = structlog.get_logger(__name__)
@@ -43,6 +43,10 @@ class DeliveryWorker:
                 continue
             try:
                 provider_id = await sender.send(message_of(delivery))
+            except PermanentSendError as exc:
+                await self._notifications.mark_failed_permanently(delivery, repr(exc))
+                log.warning("delivery.refused", provider=delivery.provider, error=str(exc))
+                continue
             except Exception as exc:
                 status = await self._notifications.mark_failed_attempt(delivery, repr(exc))
                 log.warning("delivery.failed", provider=delivery.provider, status=status)

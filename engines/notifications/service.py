@@ -229,6 +229,19 @@ class NotificationService:
                 )
             )
 
+    async def mark_failed_permanently(self, delivery: Delivery, error: str) -> None:
+        async with self._db.transaction() as s:
+            await s.execute(
+                update(deliveries)
+                .where(deliveries.c.id == delivery.id)
+                .values(
+                    status=DeliveryStatus.FAILED.value,
+                    attempts=delivery.attempts + 1,
+                    last_error=error[:1000],
+                    updated_at=self._clock.now(),
+                )
+            )
+
     async def mark_failed_attempt(self, delivery: Delivery, error: str) -> DeliveryStatus:
         """Schedule the next attempt with back-off, or give up after MAX_ATTEMPTS."""
         attempts = delivery.attempts + 1

@@ -121,6 +121,23 @@ async def test_refused_recipient_is_retried_like_an_http_error(
     assert (await the_delivery(services)).status is DeliveryStatus.SENT
 
 
+async def test_blacklisted_recipient_fails_at_once_instead_of_retrying(
+    gateway: Client, services: Services, fake_at: FakeAfricasTalking, clock: SteppedClock
+) -> None:
+    fake_at.refuse_next(406, "UserInBlacklist")
+    await services.queue_outbound(notice())
+
+    assert await flush_outbox(services) == 0
+
+    delivery = await the_delivery(services)
+    assert delivery.status is DeliveryStatus.FAILED
+    assert delivery.attempts == 1
+    assert "406 UserInBlacklist" in (delivery.last_error or "")
+    clock.advance(FIRST_RETRY_SECONDS * 100)
+    assert await flush_outbox(services) == 0
+    assert len(fake_at.requests) == 1
+
+
 async def test_wrong_api_key_is_refused_by_the_api_and_nothing_is_marked_sent(
     fake_at: FakeAfricasTalking,
 ) -> None:

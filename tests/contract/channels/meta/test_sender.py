@@ -195,6 +195,21 @@ async def test_graph_error_keeps_the_delivery_queued_for_a_retry_that_succeeds(
     assert fake_graph.requests[0].json == fake_graph.requests[1].json
 
 
+async def test_an_undeliverable_message_fails_at_once_instead_of_retrying(
+    services: Services, fake_graph: FakeGraphApi, clock: SteppedClock
+) -> None:
+    fake_graph.fail_next(http_status=400, code=131026, message="Message undeliverable")
+    await services.notifications.queue(order_update())
+
+    assert await services.delivery.send_due() == 0
+    failed = await only(services)
+    assert failed.status is DeliveryStatus.FAILED
+    assert failed.attempts == 1
+    clock.advance(3600)
+    assert await services.delivery.send_due() == 0
+    assert len(fake_graph.requests) == 1
+
+
 async def test_wrong_access_token_is_refused_by_the_graph_api(
     database_url: str, fake_graph: FakeGraphApi
 ) -> None:
