@@ -152,3 +152,5 @@ class ChannelContext:
     report_delivery: ReportDelivery
     max_body: int
     translate: Callable[..., str]  # core.i18n.Translator: (locale, msgid, **values) -> words
+    # (provider, phone): the customer wrote to us now, opening WhatsApp's 24-hour window.
+    record_inbound: Callable[[str, Phone], Awaitable[None]] | None = None

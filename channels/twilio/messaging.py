@@ -68,5 +68,10 @@ async def _answer(
         form = parse_form(request[BODY], model)
     except (ValidationError, UnicodeDecodeError) as exc:
         return bad_request(exc)
-    reply = await request.app[CONTEXT].handle(to_message(form, kind))
+    context = request.app[CONTEXT]
+    message = to_message(form, kind)
+    if kind is ChannelKind.WHATSAPP and context.record_inbound is not None:
+        # Notifications sent later through Twilio need the 24-hour window this message opens.
+        await context.record_inbound("twilio", message.phone)
+    reply = await context.handle(message)
     return twiml_response(message_twiml(render_sms(reply)))

@@ -61,6 +61,7 @@ class Services:
             report_delivery=self.notifications.report,
             max_body=self.settings.max_body_bytes,
             translate=self.translate,
+            record_inbound=self.notifications.record_inbound,
         )
 
     async def queue_outbound(self, message: OutboundMessage) -> None:

@@ -113,3 +113,12 @@ async def test_retried_confirm_places_one_order(ngozi: TwilioChat, services: Ser
 
     assert again == placed
     assert len(await services.orders.recent(NGOZI)) == 1
+
+
+async def test_a_whatsapp_message_on_twilio_opens_the_24_hour_window(
+    services: Services, ngozi: TwilioChat
+) -> None:
+    phone = Phone("+2348030000001")
+    assert await services.notifications.last_inbound("twilio", phone) is None
+    await ngozi.send("hi")
+    assert await services.notifications.last_inbound("twilio", phone) == services.clock.now()
