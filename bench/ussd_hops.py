@@ -78,9 +78,9 @@ def bare_app() -> web.Application:
     return app
 
 
-async def gateway_app(database_url: str) -> web.Application:
-    """The product with its embedded defaults: SQLite (already migrated), demo data, memory."""
-    settings = Settings(database_url=database_url, session_url="memory://", _env_file=None)
+async def gateway_app(database_url: str, session_url: str = "memory://") -> web.Application:
+    """The product: embedded defaults (SQLite, memory sessions) or real PostgreSQL + Valkey."""
+    settings = Settings(database_url=database_url, session_url=session_url, _env_file=None)
     services = build_services(settings)
     await load_demo(services.db, services.clock.now())
     return create_app(settings, build=lambda _settings: services)
@@ -114,6 +114,11 @@ def serve(kind: str, port: int, profile: Path | None) -> int:
     if kind == "bare":
         asyncio.run(_serve_bare(port, profile))
         return 0
+    real_db, real_sessions = os.environ.get(REAL_DB_VAR), os.environ.get(REAL_SESSIONS_VAR)
+    if real_db and real_sessions:
+        upgrade(real_db)
+        asyncio.run(_serve_gateway(real_db, port, profile, real_sessions))
+        return 0
     with tempfile.TemporaryDirectory(prefix="omniroute-bench-") as tmp:
         url = f"sqlite+aiosqlite:///{Path(tmp) / 'omniroute.db'}"
         upgrade(url)  # Alembic's env.py runs its own event loop: before ours starts
@@ -125,8 +130,10 @@ async def _serve_bare(port: int, profile: Path | None) -> None:
     await serve_forever(bare_app(), port, profile)
 
 
-async def _serve_gateway(url: str, port: int, profile: Path | None) -> None:
-    await serve_forever(await gateway_app(url), port, profile)
+async def _serve_gateway(
+    url: str, port: int, profile: Path | None, session_url: str = "memory://"
+) -> None:
+    await serve_forever(await gateway_app(url, session_url), port, profile)
 
 
 # -- the phones (parent process) ---------------------------------------------------------------
@@ -289,6 +296,7 @@ async def start(kind: str, profile: Path | None) -> Target:
     if profile:
         args += ["--profile", str(profile)]
     env = {k: v for k, v in os.environ.items() if not k.startswith("OMNIROUTE_")}
+    env.update(REAL_BACKENDS)
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         *args,
@@ -463,6 +471,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--profile", type=Path, help="run the server under cProfile and write the stats here"
     )
     parser.add_argument("--check", action="store_true", help="exit 1 when a target is missed")
+    parser.add_argument(
+        "--backends",
+        choices=["embedded", "real"],
+        default="embedded",
+        help="real: the gateway on PostgreSQL + Valkey started for the run (target >= 0.4x)",
+    )
     serve_as = parser.add_mutually_exclusive_group()
     serve_as.add_argument("--serve-gateway", type=int, metavar="PORT", help=argparse.SUPPRESS)
     serve_as.add_argument("--serve-bare", type=int, metavar="PORT", help=argparse.SUPPRESS)
@@ -480,10 +494,33 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error("--concurrency and --rounds must be >= 1, --seconds > 0, --warmup >= 0")
     if args.profile:
         args.profile = args.profile.resolve()
-    met = report(asyncio.run(run(args)), args)
+    if args.backends == "real":
+        met = _run_on_real_backends(args)
+    else:
+        met = report(asyncio.run(run(args)), args)
     if args.profile:
         print(f"\ngateway profile written to {args.profile} (figures above include its overhead)")
     return 1 if args.check and not met else 0
+
+
+REAL_DB_VAR = "BENCH_REAL_DATABASE_URL"
+REAL_SESSIONS_VAR = "BENCH_REAL_SESSION_URL"
+REAL_BACKENDS: dict[str, str] = {}
+
+
+def _run_on_real_backends(args: argparse.Namespace) -> bool:
+    """Start PostgreSQL and Valkey as the tests do, point the gateway at them, measure."""
+    from tests.support.servers import running_postgres, running_valkey  # noqa: PLC0415
+
+    with (
+        tempfile.TemporaryDirectory(prefix="omniroute-bench-real-") as tmp,
+        running_postgres(Path(tmp)) as postgres,
+        running_valkey(Path(tmp)) as valkey,
+    ):
+        REAL_BACKENDS[REAL_DB_VAR] = postgres.create_database("bench")
+        REAL_BACKENDS[REAL_SESSIONS_VAR] = valkey.url
+        print(f"gateway on PostgreSQL :{postgres.port} and Valkey :{valkey.port}", flush=True)
+        return report(asyncio.run(run(args)), args)
 
 
 if __name__ == "__main__":

@@ -512,6 +512,13 @@ def _postgres_process(
 
 @pytest.fixture(scope="session")
 def postgres_server(real_servers_dir: Path) -> Iterator[PostgresServer]:
+    with running_postgres(real_servers_dir) as server:
+        yield server
+
+
+@contextlib.contextmanager
+def running_postgres(real_servers_dir: Path) -> Iterator[PostgresServer]:
+    """PostgreSQL under `real_servers_dir` for as long as the block runs (fixtures, benchmarks)."""
     bin_dir = _postgres_bin_dir()
     account = _postgres_account()
     if account is not None:
@@ -578,6 +585,12 @@ def _valkey_process(root: Path, port: int) -> _ServerProcess:
 
 @pytest.fixture(scope="session")
 def valkey_server(real_servers_dir: Path) -> Iterator[ValkeyServer]:
+    with running_valkey(real_servers_dir) as server:
+        yield server
+
+
+@contextlib.contextmanager
+def running_valkey(real_servers_dir: Path) -> Iterator[ValkeyServer]:
     port = _free_port()
     process = _valkey_process(real_servers_dir / "valkey", port)
     with _running(process):
