@@ -20,7 +20,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
 from aiohttp import web
-from aiohttp.test_utils import TestClient, TestServer
+from aiohttp.test_utils import TestClient
 from pydantic import SecretStr
 from sqlalchemy import select
 
@@ -29,6 +29,7 @@ from core.config import Settings
 from core.gsm7 import is_gsm7
 from core.phone import InvalidPhoneError, Phone
 from engines.notifications.tables import deliveries as deliveries_table
+from tests.support.providers.loopback import LoopbackFake, ReceivedRequest
 
 USERNAME = "omniroute"
 API_KEY = "atsk_7c1f0e9b2d4a6c8e0f1a3b5c7d9e1f2a"
@@ -50,24 +51,6 @@ def parts_of(message: str) -> int:
 
 
 @dataclass(frozen=True)
-class ReceivedRequest:
-    """One request as it reached the fake, before any check."""
-
-    method: str
-    path: str
-    headers: dict[str, str]
-    body: bytes
-
-    @property
-    def form(self) -> list[tuple[str, str]]:
-        """The form fields in the order they were sent."""
-        return parse_qsl(self.body.decode(), keep_blank_values=True)
-
-    def field(self, name: str) -> str | None:
-        return dict(self.form).get(name)
-
-
-@dataclass(frozen=True)
 class SentSms:
     """A message the fake accepted for one recipient."""
 
@@ -86,7 +69,7 @@ class Refusal:
     status: str = ""
 
 
-class FakeAfricasTalking:
+class FakeAfricasTalking(LoopbackFake):
     def __init__(self, *, username: str = USERNAME, api_key: str = API_KEY) -> None:
         self.username = username
         self.api_key = api_key
@@ -94,25 +77,6 @@ class FakeAfricasTalking:
         self.sent: list[SentSms] = []
         self._refusals: deque[Refusal] = deque()
         self._ids = itertools.count(1)
-        self._server: TestServer | None = None
-
-    # --- lifecycle ---------------------------------------------------------------------------
-
-    async def start(self) -> None:
-        app = web.Application()
-        app.router.add_route("*", "/{path:.*}", self._handle)
-        self._server = TestServer(app, host="127.0.0.1")
-        await self._server.start_server()
-
-    async def close(self) -> None:
-        if self._server is not None:
-            await self._server.close()
-            self._server = None
-
-    @property
-    def url(self) -> str:
-        assert self._server is not None, "start() the fake first"
-        return str(self._server.make_url("")).rstrip("/")
 
     def settings(self, database_url: str, **overrides: Any) -> Settings:
         """Test settings whose Africa's Talking client talks to this fake."""

@@ -31,11 +31,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import web
-from aiohttp.test_utils import TestClient, TestServer
+from aiohttp.test_utils import TestClient
 from pydantic import SecretStr
 
 from core.config import Settings
 from core.phone import InvalidPhoneError, Phone
+from tests.support.providers.loopback import LoopbackFake, ReceivedRequest
 
 API_VERSION = "v21.0"
 PHONE_NUMBER_ID = "106540352242922"
@@ -195,20 +196,6 @@ def status_body(
 
 
 @dataclass(frozen=True)
-class ReceivedRequest:
-    """One request as it reached the fake, before any check."""
-
-    method: str
-    path: str
-    headers: dict[str, str]
-    body: bytes
-
-    @property
-    def json(self) -> Any:
-        return json.loads(self.body)
-
-
-@dataclass(frozen=True)
 class SentWhatsApp:
     """A message the fake accepted: its id, the recipient field as sent, and the whole body."""
 
@@ -246,30 +233,13 @@ class SentWhatsApp:
         raise AssertionError(f"no choice {label_part!r} in {self.choices}")
 
 
-class FakeGraphApi:
+class FakeGraphApi(LoopbackFake):
     def __init__(self) -> None:
         self.requests: list[ReceivedRequest] = []
         self.sent: list[SentWhatsApp] = []
         self._failures: deque[tuple[int, dict[str, Any]]] = deque()
         self._ids = itertools.count(1)
         self._arrived = asyncio.Event()
-        self._server: TestServer | None = None
-
-    async def start(self) -> None:
-        app = web.Application()
-        app.router.add_route("*", "/{path:.*}", self._handle)
-        self._server = TestServer(app, host="127.0.0.1")
-        await self._server.start_server()
-
-    async def close(self) -> None:
-        if self._server is not None:
-            await self._server.close()
-            self._server = None
-
-    @property
-    def url(self) -> str:
-        assert self._server is not None, "start() the fake first"
-        return str(self._server.make_url("")).rstrip("/")
 
     def settings(self, database_url: str, **overrides: Any) -> Settings:
         """Test settings whose Graph API client talks to this fake, webhooks signed."""

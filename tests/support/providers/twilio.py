@@ -14,7 +14,6 @@ the SDK's `RequestValidator` over the exact URL called. `TwilioChat` (SMS or Wha
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import itertools
 import re
@@ -39,6 +38,7 @@ from core.app.bootstrap import Services
 from core.app.server import create_app
 from core.config import Settings
 from tests.support.phone import Screen
+from tests.support.providers.loopback import LoopbackFake, ReceivedRequest
 
 ACCOUNT_SID = "ACa1b2c3d4e5f60718293a4b5c6d7e8f90"
 AUTH_TOKEN = "9f2c71d04be38a6615c2e7f0a94d13b8"  # a test account's token, never a real one
@@ -479,32 +479,6 @@ def key_in(say: str, label_part: str) -> str:
 
 
 @dataclass(frozen=True)
-class ReceivedRequest:
-    """One request as it reached the fake, before any check."""
-
-    method: str
-    path: str
-    headers: dict[str, str]
-    body: bytes
-
-    @property
-    def form(self) -> list[tuple[str, str]]:
-        return parse_qsl(self.body.decode(), keep_blank_values=True)
-
-    @property
-    def fields(self) -> dict[str, str]:
-        return dict(self.form)
-
-    @property
-    def basic_auth(self) -> tuple[str, str] | None:
-        scheme, _, encoded = self.headers.get("Authorization", "").partition(" ")
-        if scheme != "Basic":
-            return None
-        user, _, password = base64.b64decode(encoded).decode().partition(":")
-        return user, password
-
-
-@dataclass(frozen=True)
 class SentMessage:
     """A message the fake accepted."""
 
@@ -524,7 +498,7 @@ class TwilioError:
     message: str
 
 
-class FakeTwilio:
+class FakeTwilio(LoopbackFake):
     def __init__(self, *, account_sid: str = ACCOUNT_SID, auth_token: str = AUTH_TOKEN) -> None:
         self.account_sid = account_sid
         self.auth_token = auth_token
@@ -532,23 +506,6 @@ class FakeTwilio:
         self.sent: list[SentMessage] = []
         self._failures: deque[TwilioError] = deque()
         self._ids = itertools.count(1)
-        self._server: TestServer | None = None
-
-    async def start(self) -> None:
-        app = web.Application()
-        app.router.add_route("*", "/{path:.*}", self._handle)
-        self._server = TestServer(app, host="127.0.0.1")
-        await self._server.start_server()
-
-    async def close(self) -> None:
-        if self._server is not None:
-            await self._server.close()
-            self._server = None
-
-    @property
-    def url(self) -> str:
-        assert self._server is not None, "start() the fake first"
-        return str(self._server.make_url("")).rstrip("/")
 
     @property
     def messages_path(self) -> str:
