@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import structlog
 from aiohttp import web
-from pydantic import ValidationError
 
 from channels.africastalking.forms import DeliveryReportForm, SmsForm
 from channels.africastalking.keys import HANDLE, MAX_BODY, QUEUE_OUTBOUND, REPORT_DELIVERY
-from channels.edge import BodyTooLargeError, bad_request, parse_form, read_bounded, too_large
+from channels.edge import read_form
 from core.messages import SMS_CAPABILITIES, ChannelKind, InboundMessage, OutboundMessage
 from core.phone import Phone
 from core.region import UnsupportedRegionError, region_for_phone
@@ -46,13 +45,9 @@ def to_message(form: SmsForm) -> InboundMessage:
 
 
 async def sms(request: web.Request) -> web.Response:
-    limit = request.app[MAX_BODY]
-    try:
-        form = parse_form(await read_bounded(request, limit), SmsForm)
-    except BodyTooLargeError:
-        return too_large(limit)
-    except (ValidationError, UnicodeDecodeError) as exc:
-        return bad_request(exc)
+    form = await read_form(request, SmsForm, request.app[MAX_BODY])
+    if isinstance(form, web.Response):
+        return form
     reply = await request.app[HANDLE](to_message(form))
     await request.app[QUEUE_OUTBOUND](
         OutboundMessage(
@@ -69,13 +64,9 @@ async def sms(request: web.Request) -> web.Response:
 
 async def sms_delivery(request: web.Request) -> web.Response:
     """Always 200 for a well-formed report, ours or not: Africa's Talking retries anything else."""
-    limit = request.app[MAX_BODY]
-    try:
-        form = parse_form(await read_bounded(request, limit), DeliveryReportForm)
-    except BodyTooLargeError:
-        return too_large(limit)
-    except (ValidationError, UnicodeDecodeError) as exc:
-        return bad_request(exc)
+    form = await read_form(request, DeliveryReportForm, request.app[MAX_BODY])
+    if isinstance(form, web.Response):
+        return form
     matched = await request.app[REPORT_DELIVERY](PROVIDER, form.id, form.status)
     log.info(
         "sms.delivery_report",

@@ -6,11 +6,10 @@ import hashlib
 
 import structlog
 from aiohttp import web
-from pydantic import ValidationError
 
 from channels.africastalking.forms import UssdEventForm, UssdForm
 from channels.africastalking.keys import HANDLE, MAX_BODY
-from channels.edge import BodyTooLargeError, bad_request, parse_form, read_bounded, too_large
+from channels.edge import read_form
 from channels.render.ussd import render_ussd
 from core.messages import USSD_CAPABILITIES, ChannelKind, InboundMessage
 
@@ -34,25 +33,17 @@ def to_message(form: UssdForm) -> InboundMessage:
 
 
 async def ussd(request: web.Request) -> web.Response:
-    limit = request.app[MAX_BODY]
-    try:
-        form = parse_form(await read_bounded(request, limit), UssdForm)
-    except BodyTooLargeError:
-        return too_large(limit)
-    except (ValidationError, UnicodeDecodeError) as exc:
-        return bad_request(exc)
+    form = await read_form(request, UssdForm, request.app[MAX_BODY])
+    if isinstance(form, web.Response):
+        return form
     reply = await request.app[HANDLE](to_message(form))
     return web.Response(text=render_ussd(reply), content_type="text/plain")
 
 
 async def ussd_event(request: web.Request) -> web.Response:
     """End-of-session notification: logged for operations; the session already expired."""
-    limit = request.app[MAX_BODY]
-    try:
-        form = parse_form(await read_bounded(request, limit), UssdEventForm)
-    except BodyTooLargeError:
-        return too_large(limit)
-    except (ValidationError, UnicodeDecodeError) as exc:
-        return bad_request(exc)
+    form = await read_form(request, UssdEventForm, request.app[MAX_BODY])
+    if isinstance(form, web.Response):
+        return form
     log.info("ussd.session_ended", session_id=form.sessionId, status=form.status)
     return web.Response(text="OK")

@@ -5,7 +5,15 @@ from channels.edge.requests import (
     bad_request,
     parse_form,
     read_bounded,
+    read_form,
     too_large,
 )
 
-__all__ = ["BodyTooLargeError", "bad_request", "parse_form", "read_bounded", "too_large"]
+__all__ = [
+    "BodyTooLargeError",
+    "bad_request",
+    "parse_form",
+    "read_bounded",
+    "read_form",
+    "too_large",
+]

@@ -54,3 +54,13 @@ def _describe(err: object) -> str:
         return f"{where} is required"
     message = str(err.get("msg", "invalid")).removeprefix("Value error, ")
     return f"{where}: {message}"
+
+
+async def read_form(request: web.Request, model: type[M], limit: int) -> M | web.Response:
+    """The bounded, validated form, or the 413/400 answer to send instead."""
+    try:
+        return parse_form(await read_bounded(request, limit), model)
+    except BodyTooLargeError:
+        return too_large(limit)
+    except (ValidationError, UnicodeDecodeError) as exc:
+        return bad_request(exc)
