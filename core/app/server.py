@@ -10,6 +10,7 @@ import channels.africastalking
 import channels.meta
 import channels.twilio
 import channels.web
+from channels.web.simulator import simulator_page
 from core.app.bootstrap import Services, build_services
 from core.app.keys import SERVICES
 from core.config import Settings
@@ -37,6 +38,9 @@ def create_app(
     app.cleanup_ctx.append(lifecycle)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
+    if not settings.production:
+        # The simulator posts unsigned provider forms: a dev and staging tool, not for production.
+        app.router.add_get("/", simulator_page)
     context = services.channel_context()
     enabled = settings.enabled_channels
     for prefix, provider in CHANNELS:

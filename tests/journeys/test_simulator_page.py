@@ -1,0 +1,79 @@
+"""The simulator page (`GET /`) in a real headless Chromium, talking to the gateway's endpoints."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import AsyncIterator
+
+import pytest
+from aiohttp.test_utils import TestClient
+from playwright.async_api import Browser, Page, async_playwright, expect
+
+from core.app.server import create_app
+from core.config import Settings
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(CHROMIUM is None, reason="needs the Debian `chromium` package"),
+]
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Browser]:
+    async with async_playwright() as playwright:
+        launched = await playwright.chromium.launch(
+            executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"]
+        )
+        yield launched
+        await launched.close()
+
+
+@pytest.fixture
+async def page(browser: Browser, client: TestClient[object, object]) -> Page:
+    page = await browser.new_page()
+    await page.goto(str(client.make_url("/")))
+    return page
+
+
+async def send(page: Page, text: str) -> None:
+    await page.fill("#input", text)
+    await page.click("#send")
+
+
+async def test_ussd_session_on_the_page_shows_the_real_menus(page: Page) -> None:
+    await page.click("#start")
+    await expect(page.locator("#screen")).to_contain_text("1. Shop")
+    await send(page, "1")
+    await expect(page.locator("#screen")).to_contain_text("Choose a category")
+    await send(page, "1")
+    await expect(page.locator("#screen")).to_contain_text("NGN ")
+
+
+async def test_sms_on_the_page_gets_the_twilio_reply(page: Page) -> None:
+    await page.select_option("#channel", "sms")
+    await page.click("#start")
+    await send(page, "hi")
+    await expect(page.locator("#screen .them").first).to_contain_text("Shop")
+
+
+async def test_voice_call_on_the_page_reads_prompts_and_takes_keys(page: Page) -> None:
+    await page.select_option("#channel", "voice")
+    await page.click("#start")
+    screen = page.locator("#screen")
+    await expect(screen).to_contain_text("Press 1")
+    await page.click("#keypad button:text-is('1')")
+    await expect(screen).to_contain_text("pressed 1")
+    await expect(page.locator("#screen .them")).to_have_count(2)
+
+
+async def test_invalid_phone_is_refused_with_the_gateways_reason(page: Page) -> None:
+    await page.fill("#phone", "not-a-number")
+    await page.click("#start")
+    await expect(page.locator("#screen")).to_contain_text("The gateway refused: 400")
+
+
+async def test_production_serves_no_simulator(database_url: str) -> None:
+    settings = Settings(env="production", database_url=database_url, channels="", _env_file=None)
+    app = create_app(settings)
+    assert not any(r.resource and r.resource.canonical == "/" for r in app.router.routes())
