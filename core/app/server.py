@@ -13,6 +13,7 @@ import channels.web
 from channels.web.simulator import simulator_page
 from core.app.bootstrap import Services, build_services
 from core.app.keys import SERVICES
+from core.app.metrics import HttpMetrics
 from core.config import Settings
 
 CHANNELS = (
@@ -27,7 +28,10 @@ def create_app(
     settings: Settings, *, build: Callable[[Settings], Services] = build_services
 ) -> web.Application:
     services = build(settings)
-    app = web.Application(client_max_size=settings.max_body_bytes * 128)
+    metrics = HttpMetrics()
+    app = web.Application(
+        client_max_size=settings.max_body_bytes * 128, middlewares=[metrics.middleware]
+    )
     app[SERVICES] = services
 
     async def lifecycle(_app: web.Application) -> AsyncIterator[None]:
@@ -38,6 +42,7 @@ def create_app(
     app.cleanup_ctx.append(lifecycle)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
+    app.router.add_get("/metrics", metrics.expose)
     if not settings.production:
         # The simulator posts unsigned provider forms: a dev and staging tool, not for production.
         app.router.add_get("/", simulator_page)

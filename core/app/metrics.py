@@ -1,0 +1,67 @@
+"""GET /metrics: what operators graph and alert on, in the Prometheus text format.
+
+One registry per app (not prometheus_client's global one), so two apps in one process — the
+tests, the benchmark — never share or double-register counters. Requests are labelled by the
+route's template (`/channels/africastalking/ussd`), never by the raw path, so a scanner probing
+random URLs cannot blow up the label set.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable
+
+from aiohttp import web
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.exposition import CONTENT_TYPE_LATEST
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+UNMATCHED = "unmatched"
+# USSD gateways give up after a few seconds; the buckets resolve the range where that matters.
+LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
+
+
+class HttpMetrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry(auto_describe=True)
+        self.requests = Counter(
+            "omniroute_http_requests",
+            "HTTP requests answered, by route template, method and status",
+            ["route", "method", "status"],
+            registry=self.registry,
+        )
+        self.latency = Histogram(
+            "omniroute_http_request_seconds",
+            "Time to answer an HTTP request, by route template",
+            ["route"],
+            buckets=LATENCY_BUCKETS,
+            registry=self.registry,
+        )
+
+    @web.middleware
+    async def middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+        started = time.perf_counter()
+        status = 500
+        try:
+            response = await handler(request)
+            status = response.status
+            return response
+        except web.HTTPException as exc:
+            status = exc.status
+            raise
+        finally:
+            route = _route_of(request)
+            self.requests.labels(route, request.method, str(status)).inc()
+            self.latency.labels(route).observe(time.perf_counter() - started)
+
+    async def expose(self, _request: web.Request) -> web.Response:
+        response = web.Response(body=generate_latest(self.registry))
+        response.headers["Content-Type"] = CONTENT_TYPE_LATEST
+        return response
+
+
+def _route_of(request: web.Request) -> str:
+    """The matched route's template (aiohttp prefixes a sub-app's routes); never the raw path."""
+    info = request.match_info
+    resource = info.route.resource if info.http_exception is None else None
+    return UNMATCHED if resource is None else resource.canonical

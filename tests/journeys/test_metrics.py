@@ -1,0 +1,57 @@
+"""GET /metrics: operators see each channel's traffic and latency in the Prometheus format."""
+
+from __future__ import annotations
+
+from aiohttp.test_utils import TestClient
+from prometheus_client.parser import text_string_to_metric_families
+
+from tests.support.phone import UssdPhone
+
+
+async def samples(
+    client: TestClient[object, object],
+) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    response = await client.get("/metrics")
+    assert response.status == 200
+    assert response.headers["Content-Type"].startswith("text/plain; version=")
+    found = {}
+    for family in text_string_to_metric_families(await response.text()):
+        for sample in family.samples:
+            found[(sample.name, tuple(sorted(sample.labels.items())))] = sample.value
+    return found
+
+
+async def test_ussd_hops_are_counted_by_route_and_status(
+    client: TestClient[object, object], ngozi: UssdPhone
+) -> None:
+    await ngozi.dial()
+    await ngozi.press("1")
+    found = await samples(client)
+    route = "/channels/africastalking/ussd"
+    key = (
+        "omniroute_http_requests_total",
+        (("method", "POST"), ("route", route), ("status", "200")),
+    )
+    assert found[key] == 2
+    latency = ("omniroute_http_request_seconds_count", (("route", route),))
+    assert found[latency] == 2
+
+
+async def test_bad_requests_and_unknown_paths_are_counted_without_their_raw_path(
+    client: TestClient[object, object],
+) -> None:
+    await client.post("/channels/africastalking/ussd", data={"sessionId": "x"})
+    await client.get("/wp-admin/setup.php")
+    await client.get("/another/random/probe")
+    found = await samples(client)
+    bad = (
+        "omniroute_http_requests_total",
+        (("method", "POST"), ("route", "/channels/africastalking/ussd"), ("status", "400")),
+    )
+    assert found[bad] == 1
+    unmatched = (
+        "omniroute_http_requests_total",
+        (("method", "GET"), ("route", "unmatched"), ("status", "404")),
+    )
+    assert found[unmatched] == 2
+    assert not any("wp-admin" in str(labels) for _name, labels in found)
