@@ -13,7 +13,8 @@ from aiohttp import web
 from core.app.demo import load_demo
 from core.app.logs import configure_logging
 from core.app.server import create_app
-from core.app.simulate import simulate_ussd
+from core.app.simulate import CHANNELS as SIMULATED_CHANNELS
+from core.app.simulate import simulate
 from core.clock import SystemClock
 from core.config import Settings
 from core.db import Database
@@ -41,7 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
     seed.add_argument("--demo", action="store_true", help="load the demo data set")
 
     simulate = commands.add_parser("simulate", help="a phone in the terminal")
-    simulate.add_argument("channel", choices=["ussd"])
+    simulate.add_argument("channel", choices=SIMULATED_CHANNELS)
     simulate.add_argument("--phone", default="+2348030000001", help="E.164 number")
     simulate.add_argument("--url", default="http://127.0.0.1:8080", help="the gateway")
     simulate.add_argument("--service-code", default="*384*123#")
@@ -58,7 +59,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         case "seed":
             return _seed(demo=args.demo)
         case "simulate":
-            return simulate_ussd(args.url, args.phone, args.service_code)
+            return simulate(args.channel, args.url, args.phone, args.service_code)
     return 2
 
 

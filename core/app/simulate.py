@@ -1,4 +1,11 @@
-"""`omniroute simulate ussd`: a feature phone in the terminal, through the real USSD endpoint."""
+"""`omniroute simulate {ussd,sms,whatsapp,voice}`: a phone in the terminal, through the real endpoints.
+
+Each channel posts exactly what its provider would (Africa's Talking's USSD form, Twilio's
+Messaging and Voice webhook forms) to a running gateway and shows what comes back, so the
+terminal phone exercises the same edge code as a real one. SMS and WhatsApp go through the Twilio
+endpoints because those answer in the HTTP response (TwiML); in production Twilio signs its
+requests, so point this at a gateway without `OMNIROUTE_TWILIO_AUTH_TOKEN` (dev, staging).
+"""
 
 from __future__ import annotations
 
@@ -7,49 +14,177 @@ import sys
 import urllib.error
 import urllib.parse
 import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from xml.etree import ElementTree
+
+CHANNELS = ("ussd", "sms", "whatsapp", "voice")
+TWILIO_NUMBER = "+15005550006"
+TWILIO_WHATSAPP_NUMBER = "+14155238886"
 
 
-def post_ussd(url: str, form: dict[str, str]) -> str:
+def post_form(url: str, path: str, form: dict[str, str]) -> str:
     data = urllib.parse.urlencode(form).encode()
     request = urllib.request.Request(  # noqa: S310 - the gateway's own URL, given by the user
-        f"{url.rstrip('/')}/channels/africastalking/ussd", data=data, method="POST"
+        f"{url.rstrip('/')}{path}", data=data, method="POST"
     )
     with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
         return str(response.read().decode())
 
 
-def simulate_ussd(url: str, phone: str, service_code: str) -> int:
-    session_id = f"sim-{secrets.token_hex(6)}"
-    inputs: list[str] = []
-    print(f"Dialling {service_code} from {phone} (empty line or Ctrl+D to hang up)\n")
+def post_ussd(url: str, form: dict[str, str]) -> str:
+    return post_form(url, "/channels/africastalking/ussd", form)
+
+
+@dataclass
+class Turn:
+    lines: list[str]
+    ended: bool = False
+
+
+def _twiml(document: str) -> ElementTree.Element:
+    # The gateway's own answer, not untrusted input: the stdlib parser is enough here.
+    return ElementTree.fromstring(document)  # noqa: S314
+
+
+@dataclass
+class UssdPhone:
+    url: str
+    phone: str
+    service_code: str
+    session_id: str = field(default_factory=lambda: f"sim-{secrets.token_hex(6)}")
+    inputs: list[str] = field(default_factory=list)
+    greeting: str = "Dialling {code} from {phone} (empty line or Ctrl+D to hang up)"
+
+    def send(self, answer: str | None) -> Turn:
+        if answer is not None:
+            self.inputs.append(answer)
+        screen = post_ussd(
+            self.url,
+            {
+                "sessionId": self.session_id,
+                "serviceCode": self.service_code,
+                "phoneNumber": self.phone,
+                "networkCode": "62130",
+                "text": "*".join(self.inputs),
+            },
+        )
+        kind, _, body = screen.partition(" ")
+        return Turn(body.splitlines(), ended=kind == "END")
+
+
+@dataclass
+class MessagingPhone:
+    """SMS or WhatsApp through Twilio's Messaging webhook; the reply is the TwiML `<Message>`."""
+
+    url: str
+    phone: str
+    whatsapp: bool
+    greeting: str = "Texting the shop from {phone} (try MENU; empty line or Ctrl+D to stop)"
+
+    def send(self, answer: str | None) -> Turn:
+        if answer is None:
+            return Turn([])
+        sender, to, path = (
+            (f"whatsapp:{self.phone}", f"whatsapp:{TWILIO_WHATSAPP_NUMBER}", "whatsapp")
+            if self.whatsapp
+            else (self.phone, TWILIO_NUMBER, "sms")
+        )
+        document = post_form(
+            self.url,
+            f"/channels/twilio/{path}",
+            {
+                "MessageSid": f"SM{secrets.token_hex(16)}",
+                "AccountSid": "ACsimulator",
+                "From": sender,
+                "To": to,
+                "Body": answer,
+                "NumMedia": "0",
+            },
+        )
+        lines = [
+            line for m in _twiml(document).iter("Message") for line in (m.text or "").splitlines()
+        ]
+        return Turn(lines)
+
+
+@dataclass
+class VoicePhone:
+    """A call through Twilio's Voice webhook: prompts are the `<Say>`s, answers go as `Digits`."""
+
+    url: str
+    phone: str
+    call_sid: str = field(default_factory=lambda: f"CA{secrets.token_hex(16)}")
+    action: str = "/channels/twilio/voice"
+    greeting: str = "Calling the shop from {phone} (type keys; empty line or Ctrl+D to hang up)"
+
+    def send(self, answer: str | None) -> Turn:
+        document = _twiml(
+            post_form(
+                self.url,
+                self.action,
+                {
+                    "CallSid": self.call_sid,
+                    "AccountSid": "ACsimulator",
+                    "From": self.phone,
+                    "To": TWILIO_NUMBER,
+                    "CallStatus": "in-progress",
+                    "Digits": answer or "",
+                },
+            )
+        )
+        gather = document.find("Gather")
+        if gather is not None and gather.get("action"):
+            parts = urllib.parse.urlsplit(gather.get("action", ""))
+            self.action = parts.path + (f"?{parts.query}" if parts.query else "")
+        lines = [s.text or "" for s in document.iter("Say")]
+        return Turn(lines, ended=document.find("Hangup") is not None)
+
+
+Phone = UssdPhone | MessagingPhone | VoicePhone
+
+
+def phone_for(channel: str, url: str, phone: str, service_code: str) -> Phone:
+    match channel:
+        case "ussd":
+            return UssdPhone(url, phone, service_code)
+        case "sms" | "whatsapp":
+            return MessagingPhone(url, phone, whatsapp=channel == "whatsapp")
+        case _:
+            return VoicePhone(url, phone)
+
+
+def simulate(
+    channel: str,
+    url: str,
+    phone: str,
+    service_code: str = "*384*123#",
+    ask: Callable[[str], str] = input,
+) -> int:
+    """Talk to the gateway until the user hangs up or the gateway ends the session."""
+    terminal = phone_for(channel, url, phone, service_code)
+    print(terminal.greeting.format(code=service_code, phone=phone) + "\n")
+    answer: str | None = None
     while True:
-        form = {
-            "sessionId": session_id,
-            "serviceCode": service_code,
-            "phoneNumber": phone,
-            "networkCode": "62130",
-            "text": "*".join(inputs),
-        }
         try:
-            screen = post_ussd(url, form)
+            turn = terminal.send(answer)
         except urllib.error.HTTPError as exc:
             print(f"gateway answered {exc.code}: {exc.read().decode().strip()}", file=sys.stderr)
             return 1
         except urllib.error.URLError as exc:
             print(f"cannot reach the gateway at {url}: {exc.reason}", file=sys.stderr)
             return 1
-        kind, _, body = screen.partition(" ")
-        print("+" + "-" * 30)
-        for line in body.splitlines():
-            print(f"| {line}")
-        print("+" + "-" * 30)
-        if kind == "END":
+        if turn.lines:
+            print("+" + "-" * 30)
+            for line in turn.lines:
+                print(f"| {line}")
+            print("+" + "-" * 30)
+        if turn.ended:
             return 0
         try:
-            answer = input("> ").strip()
+            answer = ask("> ").strip()
         except EOFError:
             answer = ""
         if not answer:
             print("(hung up)")
             return 0
-        inputs.append(answer)

@@ -1,0 +1,96 @@
+"""`omniroute simulate …`: the terminal phone walks real journeys through a running gateway."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Iterator
+
+import pytest
+from aiohttp.test_utils import TestClient
+
+from core.app.cli import main
+from core.app.simulate import simulate
+
+
+def typing(*answers: str) -> Callable[[str], str]:
+    """What the user types at each prompt; then Ctrl+D."""
+    keys: Iterator[str] = iter(answers)
+
+    def ask(_prompt: str) -> str:
+        try:
+            return next(keys)
+        except StopIteration:
+            raise EOFError from None
+
+    return ask
+
+
+def base(client: TestClient[object, object]) -> str:
+    return str(client.make_url("")).rstrip("/")
+
+
+async def test_ussd_in_the_terminal_shows_screens_until_hang_up(
+    client: TestClient[object, object], capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = await asyncio.to_thread(
+        simulate, "ussd", base(client), "+2348030000001", "*384*123#", typing("1", "")
+    )
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "| 1. Shop" in out
+    assert "Choose a category" in out
+    assert out.rstrip().endswith("(hung up)")
+
+
+async def test_sms_in_the_terminal_prints_the_twiml_reply(
+    client: TestClient[object, object], capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = await asyncio.to_thread(
+        simulate, "sms", base(client), "+2348030000001", "*384*123#", typing("hi", "1")
+    )
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "Shop" in out
+    assert "Choose a category" in out
+
+
+async def test_whatsapp_in_the_terminal_uses_whatsapp_addresses(
+    client: TestClient[object, object], capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = await asyncio.to_thread(
+        simulate, "whatsapp", base(client), "+254711000001", "*384*123#", typing("hi")
+    )
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "Karibu" in out  # Juma in Nairobi is greeted in Swahili
+
+
+async def test_voice_in_the_terminal_reads_prompts_and_sends_digits(
+    client: TestClient[object, object], capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = await asyncio.to_thread(
+        simulate, "voice", base(client), "+2348030000001", "*384*123#", typing("1")
+    )
+    out = capsys.readouterr().out
+    assert code == 0
+    assert out.count("Press 1") >= 1
+    assert "category" in out.lower()
+
+
+async def test_unreachable_gateway_is_one_clear_line_and_exit_1(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    code = await asyncio.to_thread(
+        simulate, "sms", "http://127.0.0.1:9", "+2348030000001", "", typing("hi")
+    )
+    assert code == 1
+    assert "cannot reach the gateway at http://127.0.0.1:9" in capsys.readouterr().err
+
+
+def test_unknown_simulated_channel_is_refused_with_exit_2(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["simulate", "telegram"])
+    assert exited.value.code == 2
+    assert "invalid choice: 'telegram'" in capsys.readouterr().err
