@@ -1,4 +1,4 @@
-"""`omniroute simulate {ussd,sms,whatsapp,voice}`: a phone in the terminal, through the real endpoints.
+"""`omniroute simulate {ussd,sms,whatsapp,voice}`: a phone in the terminal, via the real endpoints.
 
 Each channel posts exactly what its provider would (Africa's Talking's USSD form, Twilio's
 Messaging and Voice webhook forms) to a running gateway and shows what comes back, so the
