@@ -1,0 +1,115 @@
+"""deploy/ stays true to the code: manifests parse, name real commands, settings and routes.
+
+There is no Docker engine or cluster here, so these checks are what keeps a manifest from
+drifting silently: a renamed setting, a removed subcommand or a probe on a missing route fails
+here instead of in a rollout.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from core.app.cli import build_parser
+from core.config import Settings
+
+ROOT = Path(__file__).resolve().parent.parent
+DEPLOY = ROOT / "deploy"
+MANIFESTS = sorted(DEPLOY.rglob("*.yaml"))
+
+
+def _documents(path: Path) -> list[dict[str, Any]]:
+    return [doc for doc in yaml.safe_load_all(path.read_text()) if doc]
+
+
+def _subcommands() -> set[str]:
+    parser = build_parser()
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            return set(action.choices)
+    raise AssertionError("the CLI has no subcommands")
+
+
+def _containers(doc: dict[str, Any]) -> list[dict[str, Any]]:
+    spec = doc.get("spec", {})
+    pod = spec.get("template", {}).get("spec", {})
+    return list(pod.get("containers", []))
+
+
+def test_every_manifest_parses() -> None:
+    assert MANIFESTS, "deploy/ has no manifests"
+    for path in MANIFESTS:
+        assert _documents(path), f"{path} is empty"
+
+
+def test_container_commands_are_real_subcommands() -> None:
+    commands = _subcommands()
+    used: set[str] = set()
+    for path in (DEPLOY / "k8s").rglob("*.yaml"):
+        for doc in _documents(path):
+            for container in _containers(doc):
+                args = container.get("args") or []
+                assert args, f"{path}: container {container['name']} has no args"
+                used.add(args[0])
+    compose = _documents(DEPLOY / "compose" / "compose.yaml")[0]
+    for service in compose["services"].values():
+        if "command" in service and service.get("image", "").startswith("omniroute"):
+            used.add(service["command"][0])
+    dockerfile = (DEPLOY / "Dockerfile").read_text()
+    cmd = re.search(r'^CMD \["(\w+)"', dockerfile, re.MULTILINE)
+    assert cmd is not None
+    used.add(cmd.group(1))
+    assert used <= commands, f"unknown subcommands: {used - commands}"
+    assert {"serve", "migrate"} <= used
+
+
+def test_environment_names_are_settings() -> None:
+    fields = {f"OMNIROUTE_{name.upper()}" for name in Settings.model_fields}
+    named: set[str] = set()
+    for path in [*MANIFESTS, DEPLOY / "Dockerfile"]:
+        named |= set(re.findall(r"\bOMNIROUTE_[A-Z0-9_]+", path.read_text()))
+    assert named, "no settings are named in deploy/"
+    assert named <= fields, f"not settings: {sorted(named - fields)}"
+
+
+def test_dockerfile_copies_what_exists() -> None:
+    for line in (DEPLOY / "Dockerfile").read_text().splitlines():
+        if line.startswith("COPY ") and "--from" not in line:
+            *sources, _dest = line.split()[1:]
+            for source in sources:
+                assert (ROOT / source).exists(), f"Dockerfile copies missing {source}"
+
+
+@pytest.mark.parametrize("overlay", ["staging", "production"])
+def test_overlays_patch_what_the_base_defines(overlay: str) -> None:
+    base = DEPLOY / "k8s" / "base"
+    kustomization = _documents(base / "kustomization.yaml")[0]
+    defined = set()
+    for resource in kustomization["resources"]:
+        path = base / resource
+        assert path.exists(), f"base lists missing {resource}"
+        for doc in _documents(path):
+            defined.add((doc["kind"], doc["metadata"]["name"]))
+    overlay_doc = _documents(DEPLOY / "k8s" / "overlays" / overlay / "kustomization.yaml")[0]
+    assert "../../base" in overlay_doc["resources"]
+    for patch in overlay_doc.get("patches", []):
+        target = (patch["target"]["kind"], patch["target"]["name"])
+        assert target in defined, f"{overlay} patches {target}, which the base lacks"
+
+
+async def test_probes_hit_routes_that_answer(client: Any) -> None:
+    base = DEPLOY / "k8s" / "base"
+    paths = set()
+    for doc in _documents(base / "gateway-deployment.yaml"):
+        for container in _containers(doc):
+            for probe in ("readinessProbe", "livenessProbe"):
+                paths.add(container[probe]["httpGet"]["path"])
+    assert paths == {"/healthz", "/readyz"}
+    for path in sorted(paths):
+        response = await client.get(path)
+        assert response.status == 200, path
