@@ -126,6 +126,7 @@ class Order:
     status: OrderStatus
     idempotency_key: str
     created_at: datetime
+    paid_at: datetime | None = None  # set when a payment for it succeeds (engines.payments)
 
     def advance(self, target: OrderStatus) -> Order:
         if target not in _NEXT[self.status]:
