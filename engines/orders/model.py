@@ -52,6 +52,11 @@ _NEXT: dict[OrderStatus, frozenset[OrderStatus]] = {
 
 class PaymentMethod(StrEnum):
     ON_DELIVERY = "ON_DELIVERY"
+    # Paid through engines.payments before delivery (names as GraphQL's PaymentMethod).
+    MPESA = "MPESA"
+    MOMO = "MOMO"
+    BANK_TRANSFER = "BANK_TRANSFER"
+    PAYSTACK = "PAYSTACK"
 
 
 @dataclass(frozen=True, slots=True)

@@ -88,6 +88,13 @@ class PaymentService:
         self._rails = dict(rails)
         self._requery_after = requery_after
 
+    async def close(self) -> None:
+        for rail in self._rails.values():
+            await rail.close()
+
+    def rail(self, provider: str) -> PaymentRail | None:
+        return self._rails.get(provider)
+
     # --- what callers ask -----------------------------------------------------------------
 
     def offers(self, method: Method) -> bool:
@@ -258,7 +265,9 @@ class PaymentService:
             ):
                 return False
             if intent is None:
-                log.warning("payments.callback_unmatched", provider=provider, event=notice.event_id)
+                log.warning(
+                    "payments.callback_unmatched", provider=provider, callback=notice.event_id
+                )
                 return False
             before = intent.status
             after = await self._apply(s, intent, notice.observation)
