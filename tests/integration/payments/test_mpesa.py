@@ -8,7 +8,7 @@ from dataclasses import replace
 from decimal import Decimal
 
 import pytest
-from aiohttp import web
+from aiohttp import ClientResponse, web
 from aiohttp.test_utils import TestClient
 
 from core.app.bootstrap import Services
@@ -26,7 +26,13 @@ from engines.payments import (
     PaymentService,
 )
 from tests.support.providers import mpesa
-from tests.support.providers.payments import PUBLIC_URL, PaymentFakes, events
+from tests.support.providers.payments import (
+    PUBLIC_URL,
+    PaymentFakes,
+    ProcessKilledError,
+    crashing_service,
+    events,
+)
 
 Client = TestClient[web.Request, web.Application]
 JUMA = Phone("+254711000001")
@@ -61,8 +67,8 @@ def pay_for(order: Order, key: str = "pay-1") -> CreatePayment:
     )
 
 
-async def post(gateway: Client, target: str, body: bytes) -> web.Response:
-    return await gateway.post(target, data=body, headers={"Content-Type": "application/json"})  # type: ignore[return-value]
+async def post(gateway: Client, target: str, body: bytes) -> ClientResponse:
+    return await gateway.post(target, data=body, headers={"Content-Type": "application/json"})
 
 
 async def test_stk_push_sends_daraja_exactly_what_it_documents(
@@ -240,3 +246,30 @@ async def test_b2c_payout_is_paid_on_its_result_callback(
     assert (await post(gateway, target, body)).status == 200
     assert (await payments(services).get(intent.id)).status is IntentStatus.SUCCEEDED
     assert (await events(services, "PaymentSucceeded"))[0]["direction"] == "payout"
+
+
+async def test_crash_after_the_push_is_settled_by_the_callback_without_pushing_twice(
+    gateway: Client, services: Services, fakes: PaymentFakes, clock: SteppedClock
+) -> None:
+    """Killed after Daraja accepted the push, before we wrote its CheckoutRequestID: the
+    callback URL names the intent, so the customer's payment still lands on it."""
+    order = await juma_order(services)
+    with pytest.raises(ProcessKilledError):
+        await crashing_service(services, "mpesa").pay(pay_for(order))
+    (intent,) = await payments(services).for_order(order.reference)
+    assert intent.status is IntentStatus.UNKNOWN
+    assert intent.provider_reference is None
+
+    # A retried checkout and the requery neither push again nor guess.
+    await payments(services).pay(pay_for(order))
+    clock.advance(180)
+    await payments(services).requery()
+    assert len(fakes.daraja.pushes) == 1
+    assert (await payments(services).get(intent.id)).status is IntentStatus.UNKNOWN
+
+    target, body = fakes.daraja.pay(fakes.daraja.pushes[0])
+    assert (await post(gateway, target, body)).status == 200
+    settled = await payments(services).get(intent.id)
+    assert settled.status is IntentStatus.SUCCEEDED
+    assert settled.provider_reference == fakes.daraja.pushes[0].checkout_id
+    assert len(await events(services, "PaymentSucceeded")) == 1

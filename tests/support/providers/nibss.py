@@ -47,7 +47,7 @@ class FakeNibss(LoopbackFake):
             return web.json_response({"message": "invalid sessionID"}, status=400)
         if request.path == "/nip/nameenquiry":
             key = (body.get("destinationInstitutionCode"), body.get("accountNumber"))
-            found = ACCOUNTS.get(key)  # type: ignore[arg-type]
+            found = ACCOUNTS.get(key)
             if found is None:
                 return web.json_response({**body, "responseCode": "07"})
             name, bvn, kyc = found

@@ -13,6 +13,15 @@ from sqlalchemy import select
 from core.app.bootstrap import Services
 from core.bus.tables import outbox
 from core.config import Settings
+from core.ids import RandomIds
+from engines.payments import (
+    CallbackAnswer,
+    CallbackRequest,
+    Observation,
+    PaymentIntent,
+    PaymentRail,
+    PaymentService,
+)
 from tests.support.providers import flutterwave, momo, mpesa, nibss, paystack
 from tests.support.providers.africastalking import FakeAfricasTalking
 
@@ -86,3 +95,42 @@ async def events(services: Services, event_type: str) -> list[dict[str, Any]]:
             select(outbox.c.envelope).where(outbox.c.event_type == event_type).order_by(outbox.c.id)
         )
         return [dict(r.envelope["data"]) for r in rows]
+
+
+class ProcessKilledError(BaseException):
+    """The gateway process dies (a BaseException, so no `except Exception` swallows it)."""
+
+
+class DiesAfterTheCall:
+    """A real rail whose process is killed right after the provider answered a submit.
+
+    Wraps only the timing of the crash: the request really reaches the provider's fake.
+    """
+
+    def __init__(self, rail: PaymentRail) -> None:
+        self._rail = rail
+        self.name = rail.name
+
+    async def submit(self, intent: PaymentIntent) -> Observation:
+        await self._rail.submit(intent)
+        raise ProcessKilledError
+
+    async def query(self, intent: PaymentIntent) -> Observation | None:
+        return await self._rail.query(intent)
+
+    async def callback(self, request: CallbackRequest) -> CallbackAnswer:
+        return await self._rail.callback(request)
+
+    async def close(self) -> None:
+        await self._rail.close()
+
+
+def crashing_service(services: Services, provider: str) -> PaymentService:
+    """The same database and rails, with `provider`'s process killed after each submit."""
+    assert services.payments is not None
+    rails: dict[str, PaymentRail] = {}
+    for name in ("mpesa", "paystack", "momo", "flutterwave", "nibss"):
+        rail = services.payments.rail(name)
+        if rail is not None:
+            rails[name] = DiesAfterTheCall(rail) if name == provider else rail
+    return PaymentService(services.db, services.clock, RandomIds(), rails)
