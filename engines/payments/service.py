@@ -160,7 +160,11 @@ class PaymentService:
         rail = self._rails[claimed.provider]
         try:
             if claimed.method is Method.BANK_TRANSFER:
-                account = await self.virtual_account(claimed.customer, claimed.provider)
+                try:
+                    account = await self.virtual_account(claimed.customer, claimed.provider)
+                except RailUnavailableError as exc:
+                    # Opening an account moves no money: say it failed, the customer may retry.
+                    raise RailRejectedError(f"no virtual account: {exc}") from exc
                 seen = Observation(
                     ProviderStatus.ACTION_REQUIRED,
                     details={
