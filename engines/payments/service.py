@@ -277,7 +277,11 @@ class PaymentService:
             after = await self._apply(s, intent, notice.observation)
             return after.status is not before
 
-        return await self._cas(work)
+        try:
+            return await self._cas(work)
+        except IntegrityError:
+            # The same callback, delivered concurrently, recorded its id first: it had the effect.
+            return False
 
     async def requery(self, *, limit: int = 200) -> RequeryReport:
         """Settle intents stuck in pending/unknown/processing by asking their provider.
