@@ -12,9 +12,10 @@ from aiohttp.test_utils import TestClient
 
 from core.app.bootstrap import Services
 from core.config import Settings
+from core.gsm7 import gsm7_length
 from core.phone import Phone
 from tests.support.phone import UssdPhone
-from tests.support.providers.africastalking import flush_outbox
+from tests.support.providers.africastalking import SmsPhone, flush_outbox
 from tests.support.providers.payments import PaymentFakes, events, running_fakes
 
 Client = TestClient[web.Request, web.Application]
@@ -154,3 +155,25 @@ async def test_pay_on_delivery_is_offered_alone_where_no_rail_serves(
     await thandi.choose("Checkout")
     payment = await thandi.choose("Choose payment")
     assert payment.labels == ["Pay on delivery", "Back"]
+
+
+async def test_sms_checkout_shares_the_dialog_and_pays_by_mpesa(
+    gateway: Client, services: Services, fakes: PaymentFakes
+) -> None:
+    juma = SmsPhone(gateway, services, fakes.sms, JUMA, network_code="63902")
+    assert (await juma.text("Habari")).startswith("Karibu OmniRoute")
+    for key in ("1", "1", "1", "3", "3", "1"):
+        screen = await juma.text(key)
+    assert "1. M-Pesa" in screen
+    assert "kulipa kwa M-Pesa?" in await juma.text("1")
+    placed, confirmation = await juma.send("1")
+    [order] = await services.orders.recent(Phone(JUMA))
+    assert placed.startswith(f"Oda {order.reference} imewekwa. Jumla KES 2,521.26. Weka PIN")
+    assert confirmation.startswith(f"OmniRoute: oda {order.reference} imewekwa")
+
+    target, body = fakes.daraja.pay(fakes.daraja.push_for("254711000001"))
+    await gateway.post(target, data=body, headers={"Content-Type": "application/json"})
+    [receipt] = await juma.receive()
+    assert receipt.startswith(f"OmniRoute: tumepokea KES 2,522.00 kwa oda {order.reference}.")
+    for sms in juma.inbox:
+        assert gsm7_length(sms) <= 160, sms
