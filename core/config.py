@@ -70,6 +70,7 @@ class Settings(BaseSettings):
     # Payments (issue 6): one block per rail; a rail is offered only when its credentials are set.
     payments_callback_secret: SecretStr | None = None  # signs the M-Pesa/MoMo callback URLs
     payments_requery_after_seconds: int = Field(default=120, gt=0)
+    payments_expire_after_seconds: int = Field(default=86_400, gt=0)  # unpaid checkouts give up
     mpesa_base_url: str = "https://api.safaricom.co.ke"
     mpesa_consumer_key: str | None = None
     mpesa_consumer_secret: SecretStr | None = None

@@ -122,6 +122,7 @@ def build_services(
         ids,
         build_rails(settings, clock),
         requery_after=timedelta(seconds=settings.payments_requery_after_seconds),
+        expire_after=timedelta(seconds=settings.payments_expire_after_seconds),
     )
     dialog = ShoppingDialog(
         ShopServices(catalogue, pricing, orders, customers, payments), translate

@@ -114,7 +114,12 @@ _NEXT: dict[IntentStatus, frozenset[IntentStatus]] = {
         }
     ),
     IntentStatus.PROCESSING: frozenset(
-        {IntentStatus.SUCCEEDED, IntentStatus.FAILED, IntentStatus.UNKNOWN}
+        {
+            IntentStatus.SUCCEEDED,
+            IntentStatus.FAILED,
+            IntentStatus.UNKNOWN,
+            IntentStatus.CANCELLED,  # expired: the customer never answered
+        }
     ),
     # Late money: the provider says it moved after we gave up. It did; record it.
     IntentStatus.FAILED: frozenset({IntentStatus.SUCCEEDED}),

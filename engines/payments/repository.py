@@ -41,6 +41,14 @@ class SqlPaymentRepository:
         )
         return bool(result.rowcount)  # type: ignore[attr-defined]
 
+    async def touch(self, intent_id: uuid.UUID, status: IntentStatus, now: datetime) -> None:
+        """Mark the intent checked (its status unchanged) so the requery moves on to others."""
+        await self._s.execute(
+            update(payment_intents)
+            .where(payment_intents.c.id == intent_id, payment_intents.c.status == status.value)
+            .values(updated_at=now)
+        )
+
     async def get(self, intent_id: uuid.UUID, *, lock: bool = False) -> PaymentIntent | None:
         query = select(payment_intents).where(payment_intents.c.id == intent_id)
         if lock and self._s.get_bind().dialect.name == "postgresql":

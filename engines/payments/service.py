@@ -81,12 +81,14 @@ class PaymentService:
         rails: Mapping[str, PaymentRail],
         *,
         requery_after: timedelta = timedelta(minutes=2),
+        expire_after: timedelta = timedelta(hours=24),
     ) -> None:
         self._db = db
         self._clock = clock
         self._ids = ids
         self._rails = dict(rails)
         self._requery_after = requery_after
+        self._expire_after = expire_after
 
     async def close(self) -> None:
         for rail in self._rails.values():
@@ -309,16 +311,30 @@ class PaymentService:
             return await self.observe(
                 intent.id, Observation(ProviderStatus.FAILED, reason="never submitted")
             )
-        if intent.method is Method.BANK_TRANSFER:
-            return intent  # the customer pushes the money; the provider's webhook tells us
-        answer = await self._rails[intent.provider].query(intent)
-        if answer is None:
-            return intent
-        if answer.status is ProviderStatus.NOT_FOUND:
-            if intent.status is not IntentStatus.UNKNOWN:
-                return intent
-            answer = replace(answer, status=ProviderStatus.FAILED, reason="provider has no record")
-        return await self.observe(intent.id, answer)
+        answer = None
+        if intent.method is not Method.BANK_TRANSFER:  # transfers are pushed; the webhook tells
+            answer = await self._rails[intent.provider].query(intent)
+        if answer is not None and answer.status is ProviderStatus.NOT_FOUND:
+            if intent.status is IntentStatus.UNKNOWN:
+                answer = replace(
+                    answer, status=ProviderStatus.FAILED, reason="provider has no record"
+                )
+            else:
+                answer = None
+        after = await self.observe(intent.id, answer) if answer is not None else intent
+        if after.status is not intent.status:
+            return after
+        if (
+            after.status in (IntentStatus.REQUIRES_ACTION, IntentStatus.PROCESSING)
+            and after.direction is Direction.COLLECT
+            and self._clock.now() - after.created_at > self._expire_after
+        ):
+            # The customer never paid: stop waiting (money that still arrives is recorded late).
+            return await self.cancel(after.id, "expired")
+        # Nothing new: checked now, so the next pass asks the intents waiting longest first.
+        async with self._db.transaction() as s:
+            await SqlPaymentRepository(s).touch(after.id, after.status, self._clock.now())
+        return after
 
     # --- inside a transaction ---------------------------------------------------------------
 

@@ -187,3 +187,40 @@ async def test_crash_after_the_charge_is_recovered_by_verify_without_charging_tw
     charges = [r for r in fakes.paystack.requests if r.path == "/charge"]
     assert len(charges) == 1
     assert (await services.orders.get(order.reference)).paid_at is not None
+
+
+async def test_an_unpaid_checkout_expires_and_money_that_comes_later_is_still_recorded(
+    gateway: Client, services: Services, fakes: PaymentFakes, clock: SteppedClock
+) -> None:
+    order = await ngozi_order(services)
+    service = payments(services)
+    intent = await service.pay(pay(order, Method.PAYSTACK))
+    clock.advance(180)
+    await service.requery()  # Paystack: still "ongoing"
+    assert (await service.get(intent.id)).is_open
+    clock.advance(25 * 3600)
+    await service.requery()
+    expired = await service.get(intent.id)
+    assert (expired.status, expired.failure_reason) == (IntentStatus.CANCELLED, "expired")
+
+    body, headers = fakes.paystack.customer_dials(intent.reference)
+    assert await deliver(gateway, body, headers) == 200
+    assert (await service.get(intent.id)).status is IntentStatus.SUCCEEDED
+    [succeeded] = await events(services, "PaymentSucceeded")
+    assert succeeded["late"] is True
+    assert (await services.orders.get(order.reference)).paid_at is not None
+
+
+async def test_the_requery_asks_the_longest_waiting_first_and_each_at_most_once_a_period(
+    gateway: Client, services: Services, fakes: PaymentFakes, clock: SteppedClock
+) -> None:
+    order = await ngozi_order(services)
+    service = payments(services)
+    await service.pay(pay(order, Method.PAYSTACK, "a"))
+    await service.pay(pay(order, Method.PAYSTACK, "b"))
+    clock.advance(180)
+    assert (await service.requery(limit=1)).checked == 1
+    assert (await service.requery(limit=1)).checked == 1  # the other one, not the same again
+    verified = [r.path for r in fakes.paystack.requests if "/verify/" in r.path]
+    assert len(set(verified)) == 2
+    assert (await service.requery()).checked == 0  # both were just asked
