@@ -162,6 +162,7 @@ async def test_sms_checkout_shares_the_dialog_and_pays_by_mpesa(
 ) -> None:
     juma = SmsPhone(gateway, services, fakes.sms, JUMA, network_code="63902")
     assert (await juma.text("Habari")).startswith("Karibu OmniRoute")
+    screen = ""
     for key in ("1", "1", "1", "3", "3", "1"):
         screen = await juma.text(key)
     assert "1. M-Pesa" in screen
