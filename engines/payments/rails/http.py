@@ -17,7 +17,9 @@ import aiohttp
 
 from engines.payments.model import RailUnavailableError
 
-TIMEOUT_SECONDS = 20.0
+# A USSD turn waits on the submit: better an `unknown` intent the requery settles than a dead
+# session. Every provider answers a healthy request well within this.
+TIMEOUT_SECONDS = 8.0
 
 
 @dataclass(frozen=True, slots=True)

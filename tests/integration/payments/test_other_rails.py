@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
 from decimal import Decimal
@@ -11,6 +12,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient
 
 from core.app.bootstrap import Services
+from core.app.payments import PaymentRequery
 from core.clock import SteppedClock
 from core.money import Money
 from core.phone import Phone
@@ -186,3 +188,21 @@ async def test_nip_timeout_is_requeried_by_tsq_and_never_sent_twice(
     assert len(fakes.nibss.transfers) == 1
     tsq = json.loads(fakes.nibss.requests[-1].body)
     assert tsq["sessionID"] in fakes.nibss.transfers
+
+
+async def test_the_gateways_periodic_requery_settles_without_anyone_asking(
+    gateway: Client, services: Services, fakes: PaymentFakes, clock: SteppedClock
+) -> None:
+    intent = await payments(services).pay(momo_payment())
+    fakes.momo.approve(str(intent.id))
+    clock.advance(180)
+    loop = PaymentRequery(payments(services), every_seconds=0.01)
+    loop.start()
+    try:
+        for _ in range(200):
+            if (await payments(services).get(intent.id)).status is IntentStatus.SUCCEEDED:
+                break
+            await asyncio.sleep(0.01)
+    finally:
+        await loop.stop()
+    assert (await payments(services).get(intent.id)).status is IntentStatus.SUCCEEDED
