@@ -52,6 +52,10 @@ def build_rails(settings: Settings, clock: Clock) -> dict[str, PaymentRail]:
         )
     else:
         secret = DEV_CALLBACK_SECRET
+    if s.production and (s.mpesa_consumer_key or s.momo_api_user) and not s.public_url:
+        raise MissingPaymentSecretError(
+            "OMNIROUTE_PUBLIC_URL is required: M-Pesa and MoMo call back to it"
+        )
     callbacks = CallbackUrls(s.public_url or "http://127.0.0.1:8080", secret)
     rails: dict[str, PaymentRail] = {}
     if s.mpesa_consumer_key and s.mpesa_consumer_secret and s.mpesa_shortcode and s.mpesa_passkey:

@@ -35,8 +35,18 @@ def test_production_refuses_mpesa_without_a_callback_secret() -> None:
     with pytest.raises(MissingPaymentSecretError, match="OMNIROUTE_PAYMENTS_CALLBACK_SECRET"):
         build_rails(settings(env="production", **MPESA), SteppedClock())
     secret = SecretStr("x" * 32)
+    with pytest.raises(MissingPaymentSecretError, match="OMNIROUTE_PUBLIC_URL"):
+        build_rails(
+            settings(env="production", payments_callback_secret=secret, **MPESA), SteppedClock()
+        )
     ok = build_rails(
-        settings(env="production", payments_callback_secret=secret, **MPESA), SteppedClock()
+        settings(
+            env="production",
+            payments_callback_secret=secret,
+            public_url="https://omniroute.example",
+            **MPESA,
+        ),
+        SteppedClock(),
     )
     assert "mpesa" in ok
 
