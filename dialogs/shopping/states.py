@@ -397,7 +397,9 @@ class Orders(ShopState):
             turn.t(
                 "orders.line",
                 reference=o.reference,
-                status=turn.t(f"status.{o.status.value}"),
+                status=turn.t("orders.paid", status=turn.t(f"status.{o.status.value}"))
+                if o.paid_at is not None
+                else turn.t(f"status.{o.status.value}"),
                 total=f"{o.total.amount:,.2f}" if o.total.amount % 1 else f"{o.total.amount:,.0f}",
             )
             for o in orders

@@ -125,6 +125,10 @@ async def test_a_nigerian_retailer_pays_by_transfer_to_her_own_virtual_account(
     assert (await services.orders.get(order.reference)).paid_at is not None
     [paid] = await events(services, "PaymentSucceeded")
     assert (paid["method"], paid["amount"]) == ("BANK_TRANSFER", "26993.25")
+    # My orders says so.
+    await ngozi.dial()
+    orders = await ngozi.choose("My orders")
+    assert f"{order.reference} Placed, paid 26,993.25" in orders.body
 
     await flush_outbox(services)
     receipt = fakes.sms.sent_to(NGOZI)[-1].message
