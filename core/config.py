@@ -66,3 +66,37 @@ class Settings(BaseSettings):
     @property
     def production(self) -> bool:
         return self.env == "production"
+
+    # Payments (issue 6): one block per rail; a rail is offered only when its credentials are set.
+    payments_callback_secret: SecretStr | None = None  # signs the M-Pesa/MoMo callback URLs
+    payments_requery_after_seconds: int = Field(default=120, gt=0)
+    payments_expire_after_seconds: int = Field(default=86_400, gt=0)  # unpaid checkouts give up
+    mpesa_base_url: str = "https://api.safaricom.co.ke"
+    mpesa_consumer_key: str | None = None
+    mpesa_consumer_secret: SecretStr | None = None
+    mpesa_shortcode: str | None = None
+    mpesa_passkey: SecretStr | None = None
+    mpesa_transaction_type: Literal["CustomerPayBillOnline", "CustomerBuyGoodsOnline"] = (
+        "CustomerPayBillOnline"
+    )
+    mpesa_initiator_name: str | None = None
+    mpesa_security_credential: SecretStr | None = None
+    mpesa_b2c_shortcode: str | None = None
+    momo_base_url: str = "https://proxy.momoapi.mtn.com"
+    momo_subscription_key: SecretStr | None = None
+    momo_api_user: str | None = None
+    momo_api_key: SecretStr | None = None
+    momo_target_environment: str = "sandbox"
+    momo_currency: str | None = None  # the sandbox only takes EUR
+    paystack_base_url: str = "https://api.paystack.co"
+    paystack_secret_key: SecretStr | None = None
+    paystack_dva_bank: str = "wema-bank"
+    paystack_ussd_type: str = "737"
+    flutterwave_base_url: str = "https://api.flutterwave.com"
+    flutterwave_secret_key: SecretStr | None = None
+    flutterwave_secret_hash: SecretStr | None = None
+    nibss_base_url: str = "https://api.nibss-plc.com.ng"
+    nibss_institution_code: str | None = None
+    nibss_api_key: SecretStr | None = None
+    nibss_account_number: str | None = None  # the account payouts are sent from
+    nibss_account_name: str = "OmniRoute"

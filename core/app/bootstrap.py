@@ -9,6 +9,7 @@ import channels.africastalking
 import channels.meta
 import channels.twilio
 from core.app.delivery import DeliveryWorker
+from core.app.payments import PaymentReceiptSms, PaymentRequery, build_rails
 from core.app.subscribers import OrderConfirmationSms
 from core.bus.factory import open_event_bus
 from core.bus.outbox import OutboxRelay
@@ -26,6 +27,7 @@ from engines.catalogue import CatalogueService
 from engines.customers import CustomerService
 from engines.notifications import NotificationService
 from engines.orders import OrderService
+from engines.payments import PaymentService
 from engines.pricing import PricingService
 from sessions import open_session_store
 
@@ -53,6 +55,8 @@ class Services:
     notifications: NotificationService
     delivery: DeliveryWorker
     senders: dict[str, MessageSender] = field(default_factory=dict)
+    payments: PaymentService | None = None
+    requery: PaymentRequery | None = None
 
     def channel_context(self) -> ChannelContext:
         return ChannelContext(
@@ -74,8 +78,14 @@ class Services:
         await self.bus.start()
         self.relay.start()
         self.delivery.start()
+        if self.requery is not None:
+            self.requery.start()
 
     async def close(self) -> None:
+        if self.requery is not None:
+            await self.requery.stop()
+        if self.payments is not None:
+            await self.payments.close()
         await self.delivery.stop()
         for sender in self.senders.values():
             await sender.close()
@@ -106,7 +116,17 @@ def build_services(
         cache=store,
     )
     customers = CustomerService(db, clock, cache=store)
-    dialog = ShoppingDialog(ShopServices(catalogue, pricing, orders, customers), translate)
+    payments = PaymentService(
+        db,
+        clock,
+        ids,
+        build_rails(settings, clock),
+        requery_after=timedelta(seconds=settings.payments_requery_after_seconds),
+        expire_after=timedelta(seconds=settings.payments_expire_after_seconds),
+    )
+    dialog = ShoppingDialog(
+        ShopServices(catalogue, pricing, orders, customers, payments), translate
+    )
     pipeline = Pipeline(
         store,
         dialog,
@@ -123,6 +143,7 @@ def build_services(
             senders[name] = sender
     delivery = DeliveryWorker(notifications, senders)
     OrderConfirmationSms(notifications, customers, translate, settings.sms_provider).subscribe(bus)
+    PaymentReceiptSms(notifications, customers, translate, settings.sms_provider).subscribe(bus)
     return Services(
         settings,
         clock,
@@ -139,4 +160,6 @@ def build_services(
         notifications,
         delivery,
         senders,
+        payments=payments,
+        requery=PaymentRequery(payments),
     )

@@ -10,6 +10,7 @@ from typing import NoReturn
 
 from aiohttp import web
 
+from core.app.bootstrap import build_services
 from core.app.demo import load_demo
 from core.app.logs import configure_logging
 from core.app.server import create_app
@@ -46,6 +47,14 @@ def build_parser() -> argparse.ArgumentParser:
     simulate.add_argument("--phone", default="+2348030000001", help="E.164 number")
     simulate.add_argument("--url", default="http://127.0.0.1:8080", help="the gateway")
     simulate.add_argument("--service-code", default="*384*123#")
+
+    payments = commands.add_parser("payments", help="payment operations")
+    payment_commands = payments.add_subparsers(
+        dest="payments_command", required=True, parser_class=_Parser
+    )
+    payment_commands.add_parser(
+        "requery", help="ask the providers about payments stuck in pending/unknown/processing"
+    )
     return parser
 
 
@@ -60,6 +69,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _seed(demo=args.demo)
         case "simulate":
             return simulate(args.channel, args.url, args.phone, args.service_code)
+        case "payments":
+            return _requery()
     return 2
 
 
@@ -99,6 +110,25 @@ def _seed(*, demo: bool) -> int:
     inserted = asyncio.run(run())
     print(f"demo data loaded ({inserted} new rows)")
     return 0
+
+
+def _requery() -> int:
+    """One requery pass, for cron or an operator; the gateway also runs it every minute."""
+
+    async def run() -> int:
+        services = build_services(Settings())
+        try:
+            assert services.payments is not None
+            report = await services.payments.requery()
+        finally:
+            await services.close()
+        print(
+            f"checked {report.checked} payments: {report.settled} settled, "
+            f"{report.still_open} still open"
+        )
+        return 0
+
+    return asyncio.run(run())
 
 
 if __name__ == "__main__":

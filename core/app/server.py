@@ -10,6 +10,7 @@ import channels.africastalking
 import channels.meta
 import channels.twilio
 import channels.web
+import channels.webhooks
 from channels.web.simulator import simulator_page
 from core.app.bootstrap import Services, build_services
 from core.app.keys import SERVICES
@@ -51,6 +52,8 @@ def create_app(
     for prefix, provider in CHANNELS:
         if prefix.rsplit("/", 1)[-1] in enabled:
             app.add_subapp(prefix, provider.make_app(context, settings))
+    if services.payments is not None:
+        app.add_subapp("/webhooks", channels.webhooks.make_app(services.payments))
     return app
 
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from engines.catalogue import CatalogueService
 from engines.customers import CustomerService
 from engines.orders import OrderService
+from engines.payments import PaymentService
 from engines.pricing import PricingService
 
 
@@ -16,3 +17,4 @@ class ShopServices:
     pricing: PricingService
     orders: OrderService
     customers: CustomerService
+    payments: PaymentService | None = None

@@ -10,7 +10,8 @@ from dialogs.machine import Choice, Finish, Go, Home, Outcome, Reject, Screen, S
 from dialogs.paging import BACK_KEY
 from dialogs.shopping.services import ShopServices
 from engines.catalogue import OutOfStockError
-from engines.orders import MAX_LINE_QUANTITY, Cart, PaymentMethod, PlaceOrder
+from engines.orders import MAX_LINE_QUANTITY, Cart, Order, PaymentMethod, PlaceOrder
+from engines.payments import CreatePayment, IntentStatus, Method, PaymentError
 from engines.pricing import Quote
 
 LANGUAGES = (("en", "English"), ("sw", "Kiswahili"))
@@ -271,13 +272,29 @@ class QuoteView(ShopState):
         return Go("payment")
 
 
+# The rails each country's checkout offers, in order (pay on delivery is offered everywhere,
+# last, so that its key never moves for people who always choose it).
+RAILS_BY_COUNTRY: dict[str, tuple[PaymentMethod, ...]] = {
+    "KE": (PaymentMethod.MPESA,),
+    "NG": (PaymentMethod.BANK_TRANSFER, PaymentMethod.PAYSTACK),
+}
+
+
 class Payment(ShopState):
     name = "payment"
+
+    def methods(self, turn: Turn) -> list[PaymentMethod]:
+        offered = [
+            method
+            for method in RAILS_BY_COUNTRY.get(self.region(turn).country, ())
+            if self.svc.payments is not None and self.svc.payments.offers(Method(method.value))
+        ]
+        return [*offered, PaymentMethod.ON_DELIVERY]
 
     async def screen(self, turn: Turn) -> Screen:
         return Screen(
             turn.t("payment.title"),
-            (Choice(turn.t("payment.ON_DELIVERY"), PaymentMethod.ON_DELIVERY.value),),
+            tuple(Choice(turn.t(f"payment.{m.value}"), m.value) for m in self.methods(turn)),
         )
 
     async def choose(self, turn: Turn, value: str) -> Outcome:
@@ -322,14 +339,50 @@ class Confirm(ShopState):
             notice = turn.t("error.stock_changed", name=product.name, available=exc.available)
             return Go("cart", remember=False, notice=notice)
         turn.vars.pop("checkout", None)
-        return Finish(
-            turn.t(
-                "done.body",
-                reference=order.reference,
-                total=order.total.format(),
-                method=turn.t(f"method.{order.payment_method.value}"),
+        if order.payment_method is PaymentMethod.ON_DELIVERY or self.svc.payments is None:
+            return Finish(
+                turn.t(
+                    "done.body",
+                    reference=order.reference,
+                    total=order.total.format(),
+                    method=turn.t(f"method.{order.payment_method.value}"),
+                )
             )
-        )
+        return Finish(await self.pay(turn, order))
+
+    async def pay(self, turn: Turn, order: Order) -> str:
+        """Ask the rail for the money; the order's reference keys it, so a retry pays once."""
+        assert self.svc.payments is not None
+        values = {"reference": order.reference, "total": order.total.format()}
+        try:
+            intent = await self.svc.payments.pay(
+                CreatePayment(
+                    idempotency_key=f"order:{order.reference}",
+                    method=Method(order.payment_method.value),
+                    amount=order.total,
+                    customer=order.customer,
+                    order_reference=order.reference,
+                    description=f"Order {order.reference}",
+                )
+            )
+        except PaymentError:
+            return turn.t("done.payment_failed", **values)
+        if intent.status in (IntentStatus.FAILED, IntentStatus.CANCELLED):
+            return turn.t("done.payment_failed", **values)
+        if intent.method is Method.BANK_TRANSFER and "account_number" in intent.details:
+            return turn.t(
+                "done.bank_transfer",
+                bank=intent.details.get("bank", ""),
+                account=intent.details["account_number"],
+                **values,
+            )
+        if intent.method is Method.PAYSTACK and "ussd_code" in intent.details:
+            return turn.t("done.paystack", code=intent.details["ussd_code"], **values)
+        if intent.method is Method.MOMO:
+            return turn.t("done.momo", **values)
+        if intent.method is Method.MPESA:
+            return turn.t("done.mpesa", **values)
+        return turn.t("done.payment_failed", **values)
 
 
 class Orders(ShopState):
@@ -344,7 +397,9 @@ class Orders(ShopState):
             turn.t(
                 "orders.line",
                 reference=o.reference,
-                status=turn.t(f"status.{o.status.value}"),
+                status=turn.t("orders.paid", status=turn.t(f"status.{o.status.value}"))
+                if o.paid_at is not None
+                else turn.t(f"status.{o.status.value}"),
                 total=f"{o.total.amount:,.2f}" if o.total.amount % 1 else f"{o.total.amount:,.0f}",
             )
             for o in orders

@@ -52,6 +52,11 @@ _NEXT: dict[OrderStatus, frozenset[OrderStatus]] = {
 
 class PaymentMethod(StrEnum):
     ON_DELIVERY = "ON_DELIVERY"
+    # Paid through engines.payments before delivery (names as GraphQL's PaymentMethod).
+    MPESA = "MPESA"
+    MOMO = "MOMO"
+    BANK_TRANSFER = "BANK_TRANSFER"
+    PAYSTACK = "PAYSTACK"
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,6 +131,7 @@ class Order:
     status: OrderStatus
     idempotency_key: str
     created_at: datetime
+    paid_at: datetime | None = None  # set when a payment for it succeeds (engines.payments)
 
     def advance(self, target: OrderStatus) -> Order:
         if target not in _NEXT[self.status]:

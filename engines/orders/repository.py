@@ -69,6 +69,15 @@ class SqlOrderRepository:
             update(orders).where(orders.c.id == order.id).values(status=order.status.value)
         )
 
+    async def mark_paid(self, reference: str, at: datetime) -> bool:
+        """Record that the order is paid; False when it already was (or does not exist)."""
+        result = await self._s.execute(
+            update(orders)
+            .where(orders.c.reference == reference, orders.c.paid_at.is_(None))
+            .values(paid_at=at)
+        )
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
     async def reference_taken(self, reference: str) -> bool:
         found = await self._s.scalar(select(orders.c.id).where(orders.c.reference == reference))
         return found is not None
@@ -146,6 +155,7 @@ class SqlOrderRepository:
                 status=OrderStatus(r.status),
                 idempotency_key=r.idempotency_key,
                 created_at=r.created_at,
+                paid_at=r.paid_at,
             )
             for r in rows
         ]

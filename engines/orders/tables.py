@@ -20,6 +20,7 @@ orders = Table(
     Column("status", String(20), nullable=False),
     Column("idempotency_key", String(200), nullable=False, unique=True),
     Column("created_at", UTCDateTime, nullable=False),
+    Column("paid_at", UTCDateTime),
 )
 
 order_lines = Table(

@@ -13,6 +13,7 @@ import engines.catalogue.tables
 import engines.customers.tables
 import engines.notifications.tables
 import engines.orders.tables
+import engines.payments.tables
 import engines.pricing.tables  # noqa: F401
 from core.db import metadata
 

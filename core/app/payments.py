@@ -1,0 +1,206 @@
+"""Payments, composed: the rails configured in settings, the receipt SMS and the requery loop."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from decimal import Decimal
+
+import structlog
+
+from core.bus import EventBus, EventEnvelope
+from core.clock import Clock
+from core.config import Settings
+from core.i18n import Translator
+from core.messages import ChannelKind, OutboundMessage, Reply
+from core.money import Money
+from core.phone import Phone
+from core.region import UnsupportedRegionError, region_for_phone
+from engines.customers import CustomerService
+from engines.notifications import NotificationService
+from engines.payments import PaymentRail, PaymentService, PaymentSucceeded
+from engines.payments.rails.callbacks import CallbackUrls
+from engines.payments.rails.flutterwave import FlutterwaveRail
+from engines.payments.rails.momo import MomoRail
+from engines.payments.rails.mpesa import MpesaRail
+from engines.payments.rails.nibss import NibssRail
+from engines.payments.rails.paystack import PaystackRail
+
+log = structlog.get_logger(__name__)
+
+# Used only outside production when no secret is set, so that a laptop works out of the box.
+DEV_CALLBACK_SECRET = "omniroute-dev-callback-secret"  # noqa: S105
+
+
+class MissingPaymentSecretError(RuntimeError):
+    """Production with a rail configured but a secret it needs missing."""
+
+
+def _secret(value: object) -> str:
+    getter = getattr(value, "get_secret_value", None)
+    return str(getter()) if getter else str(value)
+
+
+def build_rails(settings: Settings, clock: Clock) -> dict[str, PaymentRail]:
+    """Every rail whose credentials are set; the others are simply not offered."""
+    s = settings
+    if s.payments_callback_secret is not None:
+        secret = s.payments_callback_secret.get_secret_value()
+    elif s.production and (s.mpesa_consumer_key or s.momo_api_user):
+        raise MissingPaymentSecretError(
+            "OMNIROUTE_PAYMENTS_CALLBACK_SECRET is required to receive M-Pesa and MoMo callbacks"
+        )
+    else:
+        secret = DEV_CALLBACK_SECRET
+    if s.production and (s.mpesa_consumer_key or s.momo_api_user) and not s.public_url:
+        raise MissingPaymentSecretError(
+            "OMNIROUTE_PUBLIC_URL is required: M-Pesa and MoMo call back to it"
+        )
+    callbacks = CallbackUrls(s.public_url or "http://127.0.0.1:8080", secret)
+    rails: dict[str, PaymentRail] = {}
+    if s.mpesa_consumer_key and s.mpesa_consumer_secret and s.mpesa_shortcode and s.mpesa_passkey:
+        rails["mpesa"] = MpesaRail(
+            base_url=s.mpesa_base_url,
+            consumer_key=s.mpesa_consumer_key,
+            consumer_secret=_secret(s.mpesa_consumer_secret),
+            shortcode=s.mpesa_shortcode,
+            passkey=_secret(s.mpesa_passkey),
+            callbacks=callbacks,
+            clock=clock,
+            transaction_type=s.mpesa_transaction_type,
+            initiator_name=s.mpesa_initiator_name,
+            security_credential=_secret(s.mpesa_security_credential)
+            if s.mpesa_security_credential
+            else None,
+            b2c_shortcode=s.mpesa_b2c_shortcode,
+        )
+    if s.momo_subscription_key and s.momo_api_user and s.momo_api_key:
+        rails["momo"] = MomoRail(
+            base_url=s.momo_base_url,
+            subscription_key=_secret(s.momo_subscription_key),
+            api_user=s.momo_api_user,
+            api_key=_secret(s.momo_api_key),
+            target_environment=s.momo_target_environment,
+            callbacks=callbacks,
+            clock=clock,
+            currency=s.momo_currency,
+        )
+    if s.paystack_secret_key:
+        rails["paystack"] = PaystackRail(
+            base_url=s.paystack_base_url,
+            secret_key=_secret(s.paystack_secret_key),
+            dva_bank=s.paystack_dva_bank,
+            ussd_type=s.paystack_ussd_type,
+        )
+    if s.flutterwave_secret_key:
+        if s.flutterwave_secret_hash is None and s.production:
+            raise MissingPaymentSecretError(
+                "OMNIROUTE_FLUTTERWAVE_SECRET_HASH is required to check Flutterwave webhooks"
+            )
+        rails["flutterwave"] = FlutterwaveRail(
+            base_url=s.flutterwave_base_url,
+            secret_key=_secret(s.flutterwave_secret_key),
+            secret_hash=_secret(s.flutterwave_secret_hash) if s.flutterwave_secret_hash else "",
+            redirect_url=f"{(s.public_url or 'http://127.0.0.1:8080').rstrip('/')}/",
+        )
+    if s.nibss_institution_code and s.nibss_api_key and s.nibss_account_number:
+        rails["nibss"] = NibssRail(
+            base_url=s.nibss_base_url,
+            institution_code=s.nibss_institution_code,
+            api_key=_secret(s.nibss_api_key),
+            account_number=s.nibss_account_number,
+            account_name=s.nibss_account_name,
+        )
+    return rails
+
+
+class PaymentReceiptSms:
+    """When money arrives for an order, the customer gets an SMS receipt in their language.
+
+    Queued once per event (its dedupe key), so a redelivered event sends nothing twice.
+    """
+
+    def __init__(
+        self,
+        notifications: NotificationService,
+        customers: CustomerService,
+        translate: Translator,
+        provider: str,
+    ) -> None:
+        self._notifications = notifications
+        self._customers = customers
+        self._t = translate
+        self._provider = provider
+
+    def subscribe(self, bus: EventBus) -> None:
+        bus.subscribe(PaymentSucceeded.topic, "payment-receipt-sms", self)
+
+    async def __call__(self, envelope: EventEnvelope) -> None:
+        event = PaymentSucceeded.model_validate(envelope.data)
+        if event.direction != "collect":
+            return
+        phone = Phone(event.customer)
+        customer = await self._customers.get(phone)
+        try:
+            default = region_for_phone(phone).default_locale
+        except UnsupportedRegionError:
+            default = "en"
+        locale = (customer.locale if customer else None) or default
+        amount = Money(Decimal(event.received), event.currency).format()
+        if event.order_reference:
+            text = self._t(
+                locale,
+                "sms.payment_received",
+                amount=amount,
+                reference=event.order_reference,
+                receipt=event.receipt or "-",
+            )
+        else:
+            text = self._t(locale, "sms.payment_received_plain", amount=amount)
+        await self._notifications.queue(
+            OutboundMessage(
+                provider=self._provider,
+                kind=ChannelKind.SMS,
+                to=phone,
+                reply=Reply(text, end=True, locale=locale),
+                dedupe_key=f"payment-receipt-sms:{event.event_id}",
+            ),
+            suppressed=bool(customer and customer.opted_out),
+        )
+
+
+class PaymentRequery:
+    """The periodic task that settles intents stuck in pending/unknown/processing."""
+
+    def __init__(self, payments: PaymentService, *, every_seconds: float = 60.0) -> None:
+        self._payments = payments
+        self._every = every_seconds
+        self._task: asyncio.Task[None] | None = None
+
+    async def run(self) -> None:
+        while True:
+            try:
+                report = await self._payments.requery()
+                if report.checked:
+                    log.info(
+                        "payments.requery",
+                        checked=report.checked,
+                        settled=report.settled,
+                        still_open=report.still_open,
+                    )
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("payments.requery_failed")
+            await asyncio.sleep(self._every)
+
+    def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.create_task(self.run(), name="payments-requery")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None

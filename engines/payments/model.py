@@ -1,0 +1,315 @@
+"""Payment intents: one attempt to move one amount, and the states it may pass through.
+
+An intent is created once per idempotency key (Stripe's rule: the same key with the same request
+returns the first intent; the same key with a different request is an error). Its status only
+moves along `_NEXT`; a provider's word that money moved (`succeeded`) is accepted even after we
+gave up on the intent, because money that arrived must never be lost.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from core.money import Money
+from core.phone import Phone
+
+
+class PaymentError(Exception):
+    """Base of the payments context's domain errors."""
+
+
+class IdempotencyKeyReusedError(PaymentError):
+    """The key was first used for a different request: answering either would be a lie."""
+
+    def __init__(self, key: str) -> None:
+        super().__init__(f"idempotency key {key!r} was used for a different request")
+        self.key = key
+
+
+class InvalidPaymentTransitionError(PaymentError):
+    def __init__(self, current: IntentStatus, target: IntentStatus) -> None:
+        super().__init__(f"{current} -> {target}")
+        self.current = current
+        self.target = target
+
+
+class UnknownPaymentError(PaymentError):
+    pass
+
+
+class RailNotConfiguredError(PaymentError):
+    """No adapter (or no credentials) for the rail this payment needs."""
+
+
+class RailUnavailableError(PaymentError):
+    """The provider did not answer (timeout, connection, 5xx): the outcome is unknown."""
+
+
+class RailRejectedError(PaymentError):
+    """The provider refused the request for good: no money can have moved."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class CallbackForgedError(PaymentError):
+    """A webhook whose signature or token does not check: it changes nothing."""
+
+
+class CallbackMalformedError(PaymentError):
+    """A signed webhook we cannot read."""
+
+
+class IntentStatus(StrEnum):
+    PENDING = "pending"  # recorded; the provider has not been asked yet
+    UNKNOWN = "unknown"  # the provider may have been asked; we do not know what it said
+    REQUIRES_ACTION = "requires_action"  # the customer must act (transfer, dial a code)
+    PROCESSING = "processing"  # the provider accepted it and is waiting for the customer
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+OPEN_STATUSES = frozenset(
+    {
+        IntentStatus.PENDING,
+        IntentStatus.UNKNOWN,
+        IntentStatus.REQUIRES_ACTION,
+        IntentStatus.PROCESSING,
+    }
+)
+
+_NEXT: dict[IntentStatus, frozenset[IntentStatus]] = {
+    IntentStatus.PENDING: frozenset(
+        {
+            IntentStatus.UNKNOWN,
+            IntentStatus.PROCESSING,
+            IntentStatus.REQUIRES_ACTION,
+            IntentStatus.FAILED,
+            IntentStatus.CANCELLED,
+        }
+    ),
+    IntentStatus.UNKNOWN: frozenset(
+        {
+            IntentStatus.PROCESSING,
+            IntentStatus.REQUIRES_ACTION,
+            IntentStatus.SUCCEEDED,
+            IntentStatus.FAILED,
+        }
+    ),
+    IntentStatus.REQUIRES_ACTION: frozenset(
+        {
+            IntentStatus.PROCESSING,
+            IntentStatus.SUCCEEDED,
+            IntentStatus.FAILED,
+            IntentStatus.CANCELLED,
+            IntentStatus.UNKNOWN,
+        }
+    ),
+    IntentStatus.PROCESSING: frozenset(
+        {
+            IntentStatus.SUCCEEDED,
+            IntentStatus.FAILED,
+            IntentStatus.UNKNOWN,
+            IntentStatus.CANCELLED,  # expired: the customer never answered
+        }
+    ),
+    # Late money: the provider says it moved after we gave up. It did; record it.
+    IntentStatus.FAILED: frozenset({IntentStatus.SUCCEEDED}),
+    IntentStatus.CANCELLED: frozenset({IntentStatus.SUCCEEDED}),
+    IntentStatus.SUCCEEDED: frozenset(),
+}
+
+
+def can_move(current: IntentStatus, target: IntentStatus) -> bool:
+    return target in _NEXT[current]
+
+
+class Direction(StrEnum):
+    COLLECT = "collect"  # a customer pays us
+    PAYOUT = "payout"  # we pay a driver, an agent or a distributor
+
+
+class Method(StrEnum):
+    """How the customer pays; names as GraphQL's `PaymentMethod` (interfaces.md)."""
+
+    MPESA = "MPESA"
+    MOMO = "MOMO"
+    BANK_TRANSFER = "BANK_TRANSFER"
+    PAYSTACK = "PAYSTACK"
+    FLUTTERWAVE = "FLUTTERWAVE"
+    MPESA_B2C = "MPESA_B2C"
+    NIP = "NIP"
+
+
+# Which provider carries each method.
+PROVIDER_OF: dict[Method, str] = {
+    Method.MPESA: "mpesa",
+    Method.MOMO: "momo",
+    Method.BANK_TRANSFER: "paystack",
+    Method.PAYSTACK: "paystack",
+    Method.FLUTTERWAVE: "flutterwave",
+    Method.MPESA_B2C: "mpesa",
+    Method.NIP: "nibss",
+}
+
+
+class ProviderStatus(StrEnum):
+    """What a provider says about a payment, in its own words mapped to ours."""
+
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    PENDING = "pending"  # accepted, waiting for the customer or the network
+    ACTION_REQUIRED = "action_required"  # the customer must do something we tell them
+    NOT_FOUND = "not_found"  # the provider never received it
+
+
+@dataclass(frozen=True, slots=True)
+class Observation:
+    """One answer from a provider: a submit's response, a query's, or a callback's."""
+
+    status: ProviderStatus
+    provider_reference: str | None = None
+    amount: Money | None = None
+    receipt: str | None = None  # the provider's transaction id (M-Pesa receipt, NIP session)
+    reason: str | None = None
+    details: dict[str, str] = field(default_factory=dict)  # what to tell the customer
+
+
+@dataclass(frozen=True, slots=True)
+class CallbackNotice:
+    """A verified webhook, reduced to which intent it is about and what it says.
+
+    `event_id` identifies the delivery (the same callback twice has the same id) so that it is
+    applied once. An intent is found by our id, the provider's reference, or — for transfers to
+    a customer's virtual account — the account that was credited.
+    """
+
+    event_id: str
+    observation: Observation
+    intent_id: uuid.UUID | None = None
+    provider_reference: str | None = None
+    account_number: str | None = None
+    verify: bool = False  # the body is not proof: ask the provider before believing it
+
+
+@dataclass(frozen=True, slots=True)
+class CallbackRequest:
+    """A provider's HTTP callback as it arrived: the rail verifies it over the raw bytes."""
+
+    headers: dict[str, str]
+    query: dict[str, str]
+    body: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class CallbackAnswer:
+    """What the rail tells the edge to answer, and the notices to apply."""
+
+    notices: tuple[CallbackNotice, ...]
+    body: dict[str, Any] = field(default_factory=dict)
+    status: int = 200
+
+
+@dataclass(frozen=True, slots=True)
+class VirtualAccount:
+    """A bank account number that is the customer's own: every transfer into it is theirs."""
+
+    customer: Phone
+    provider: str
+    account_number: str
+    account_name: str
+    bank_name: str
+    provider_customer: str
+
+
+@dataclass(frozen=True, slots=True)
+class CreatePayment:
+    """Ask for one payment, once per idempotency key."""
+
+    idempotency_key: str
+    method: Method
+    amount: Money
+    customer: Phone
+    order_reference: str | None = None
+    direction: Direction = Direction.COLLECT
+    description: str = ""
+    bank_account: str | None = None  # NIP payouts: the beneficiary's NUBAN
+    bank_code: str | None = None  # NIP payouts: the beneficiary bank's institution code
+
+    def fingerprint(self) -> str:
+        """A digest of everything the request asks for; the key must always ask the same."""
+        doc = {
+            "method": self.method.value,
+            "amount": str(self.amount.amount),
+            "currency": self.amount.currency,
+            "customer": self.customer.e164,
+            "order": self.order_reference,
+            "direction": self.direction.value,
+            "description": self.description,
+            "bank_account": self.bank_account,
+            "bank_code": self.bank_code,
+        }
+        raw = json.dumps(doc, sort_keys=True, separators=(",", ":")).encode()
+        return hashlib.sha256(raw).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class PaymentIntent:
+    id: uuid.UUID
+    idempotency_key: str
+    fingerprint: str
+    direction: Direction
+    method: Method
+    provider: str
+    customer: Phone
+    amount: Money
+    status: IntentStatus
+    created_at: datetime
+    updated_at: datetime
+    order_reference: str | None = None
+    description: str = ""
+    provider_reference: str | None = None
+    receipt: str | None = None
+    failure_reason: str | None = None
+    details: dict[str, str] = field(default_factory=dict)
+    bank_account: str | None = None
+    bank_code: str | None = None
+
+    @property
+    def reference(self) -> str:
+        """Our reference at the provider: unique, alphanumeric, 32 characters."""
+        return self.id.hex
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in OPEN_STATUSES
+
+    def move(self, target: IntentStatus, now: datetime) -> PaymentIntent:
+        if not can_move(self.status, target):
+            raise InvalidPaymentTransitionError(self.status, target)
+        return replace(self, status=target, updated_at=now)
+
+
+def target_status(current: IntentStatus, seen: ProviderStatus) -> IntentStatus | None:
+    """Where an intent goes on a provider's word; None when the word changes nothing.
+
+    `not_found` is not decided here: only the requery, after a grace period, may conclude
+    that an intent the provider never received has failed.
+    """
+    wanted = {
+        ProviderStatus.SUCCEEDED: IntentStatus.SUCCEEDED,
+        ProviderStatus.FAILED: IntentStatus.FAILED,
+        ProviderStatus.PENDING: IntentStatus.PROCESSING,
+        ProviderStatus.ACTION_REQUIRED: IntentStatus.REQUIRES_ACTION,
+    }.get(seen)
+    if wanted is None or wanted == current or not can_move(current, wanted):
+        return None
+    return wanted

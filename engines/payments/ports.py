@@ -1,0 +1,36 @@
+"""What the payments service needs from the outside: one adapter per provider (a rail)."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from core.phone import Phone
+from engines.payments.model import (
+    CallbackAnswer,
+    CallbackRequest,
+    Observation,
+    PaymentIntent,
+    VirtualAccount,
+)
+
+
+class PaymentRail(Protocol):
+    """A provider's API. `submit` raises RailRejectedError (no money can have moved) or
+    RailUnavailableError (we cannot know); `query` answers None when the provider cannot be
+    asked about this intent (M-Pesa without its CheckoutRequestID)."""
+
+    name: str
+
+    async def submit(self, intent: PaymentIntent) -> Observation: ...
+
+    async def query(self, intent: PaymentIntent) -> Observation | None: ...
+
+    async def callback(self, request: CallbackRequest) -> CallbackAnswer: ...
+
+    async def close(self) -> None: ...
+
+
+class VirtualAccountRail(Protocol):
+    """Providers that give each customer a bank account number of their own (Paystack DVA)."""
+
+    async def open_virtual_account(self, customer: Phone) -> VirtualAccount: ...

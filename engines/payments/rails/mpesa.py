@@ -1,0 +1,271 @@
+"""M-Pesa Daraja: STK push (Lipa na M-Pesa Online) for collections, B2C for payouts.
+
+- OAuth: `GET /oauth/v1/generate?grant_type=client_credentials`, Basic consumer key:secret;
+  the token is cached until a minute before it expires.
+- STK push: `POST /mpesa/stkpush/v1/processrequest`, Password = base64(shortcode + passkey +
+  timestamp), Timestamp `YYYYMMDDHHMMSS` in Nairobi time; the answer's CheckoutRequestID is
+  the provider reference. STK query: `POST /mpesa/stkpushquery/v1/query`.
+- The callback (`Body.stkCallback`) carries ResultCode 0 with CallbackMetadata (Amount,
+  MpesaReceiptNumber, TransactionDate, PhoneNumber) or a failure code (1032 cancelled, 1037
+  unreachable, 1 insufficient funds …); it is answered `{"ResultCode": 0, "ResultDesc":
+  "Accepted"}`.
+- B2C: `POST /mpesa/b2c/v3/paymentrequest` with our reference as OriginatorConversationID; the
+  result arrives at ResultURL (`Result`), a queue timeout at QueueTimeOutURL.
+Daraja signs nothing, so every callback URL we give it is signed per intent (CallbackUrls).
+Amounts are whole shillings: a total with cents is charged rounded up, never down.
+"""
+
+from __future__ import annotations
+
+import base64
+import uuid
+from datetime import datetime, timedelta
+from decimal import ROUND_CEILING, Decimal
+from typing import Any, NoReturn
+from zoneinfo import ZoneInfo
+
+from core.clock import Clock
+from core.money import Money
+from engines.payments.model import (
+    CallbackAnswer,
+    CallbackMalformedError,
+    CallbackNotice,
+    CallbackRequest,
+    Direction,
+    Observation,
+    PaymentIntent,
+    ProviderStatus,
+    RailRejectedError,
+    RailUnavailableError,
+)
+from engines.payments.rails.callbacks import CallbackUrls
+from engines.payments.rails.http import RailHttp, basic_auth, loads
+
+NAIROBI = ZoneInfo("Africa/Nairobi")
+OAUTH_PATH = "/oauth/v1/generate"
+STK_PUSH_PATH = "/mpesa/stkpush/v1/processrequest"
+STK_QUERY_PATH = "/mpesa/stkpushquery/v1/query"
+B2C_PATH = "/mpesa/b2c/v3/paymentrequest"
+ACCEPTED = {"ResultCode": 0, "ResultDesc": "Accepted"}
+# STK query while the customer has not answered yet.
+STILL_PROCESSING = "500.001.1001"
+
+
+def stk_password(shortcode: str, passkey: str, timestamp: str) -> str:
+    return base64.b64encode(f"{shortcode}{passkey}{timestamp}".encode()).decode()
+
+
+def whole_shillings(amount: Money) -> int:
+    return int(amount.amount.to_integral_value(rounding=ROUND_CEILING))
+
+
+class MpesaRail:
+    name = "mpesa"
+
+    def __init__(
+        self,
+        *,
+        base_url: str,
+        consumer_key: str,
+        consumer_secret: str,
+        shortcode: str,
+        passkey: str,
+        callbacks: CallbackUrls,
+        clock: Clock,
+        transaction_type: str = "CustomerPayBillOnline",
+        initiator_name: str | None = None,
+        security_credential: str | None = None,
+        b2c_shortcode: str | None = None,
+    ) -> None:
+        self._http = RailHttp(base_url)
+        self._key = consumer_key
+        self._secret = consumer_secret
+        self._shortcode = shortcode
+        self._passkey = passkey
+        self._callbacks = callbacks
+        self._clock = clock
+        self._type = transaction_type
+        self._initiator = initiator_name
+        self._credential = security_credential
+        self._b2c_shortcode = b2c_shortcode or shortcode
+        self._token: tuple[str, datetime] | None = None
+
+    async def _bearer(self) -> dict[str, str]:
+        now = self._clock.now()
+        if self._token is None or self._token[1] <= now:
+            answer = await self._http.request(
+                "GET",
+                OAUTH_PATH,
+                params={"grant_type": "client_credentials"},
+                headers=basic_auth(self._key, self._secret),
+            )
+            token = answer.field("access_token")
+            if not answer.ok or not token:
+                raise RailUnavailableError(f"M-Pesa OAuth refused: HTTP {answer.status}")
+            lifetime = int(answer.field("expires_in", "3599"))
+            self._token = (str(token), now + timedelta(seconds=max(0, lifetime - 60)))
+        return {"Authorization": f"Bearer {self._token[0]}"}
+
+    def _stamp(self) -> tuple[str, str]:
+        timestamp = self._clock.now().astimezone(NAIROBI).strftime("%Y%m%d%H%M%S")
+        return timestamp, stk_password(self._shortcode, self._passkey, timestamp)
+
+    async def submit(self, intent: PaymentIntent) -> Observation:
+        if intent.direction is Direction.PAYOUT:
+            return await self._b2c(intent)
+        timestamp, password = self._stamp()
+        body = {
+            "BusinessShortCode": self._shortcode,
+            "Password": password,
+            "Timestamp": timestamp,
+            "TransactionType": self._type,
+            "Amount": whole_shillings(intent.amount),
+            "PartyA": intent.customer.digits,
+            "PartyB": self._shortcode,
+            "PhoneNumber": intent.customer.digits,
+            "CallBackURL": self._callbacks.url(self.name, intent.id),
+            "AccountReference": (intent.order_reference or intent.reference)[:12],
+            "TransactionDesc": (intent.description or "Payment")[:13],
+        }
+        answer = await self._http.request(
+            "POST", STK_PUSH_PATH, headers=await self._bearer(), json_body=body
+        )
+        if answer.ok and str(answer.field("ResponseCode")) == "0":
+            return Observation(
+                ProviderStatus.PENDING,
+                provider_reference=str(answer.field("CheckoutRequestID")),
+                details={"merchant_request_id": str(answer.field("MerchantRequestID", ""))},
+            )
+        _refusal(answer.status, answer.field("errorMessage") or answer.field("ResponseDescription"))
+
+    async def _b2c(self, intent: PaymentIntent) -> Observation:
+        if not self._initiator or not self._credential:
+            raise RailRejectedError("M-Pesa B2C needs an initiator name and security credential")
+        body = {
+            "OriginatorConversationID": intent.reference,
+            "InitiatorName": self._initiator,
+            "SecurityCredential": self._credential,
+            "CommandID": "BusinessPayment",
+            "Amount": whole_shillings(intent.amount),
+            "PartyA": self._b2c_shortcode,
+            "PartyB": intent.customer.digits,
+            "Remarks": (intent.description or "Payout")[:100],
+            "QueueTimeOutURL": self._callbacks.url(self.name, intent.id, "timeout"),
+            "ResultURL": self._callbacks.url(self.name, intent.id, "b2c"),
+            "Occasion": (intent.order_reference or "")[:100],
+        }
+        answer = await self._http.request(
+            "POST", B2C_PATH, headers=await self._bearer(), json_body=body
+        )
+        if answer.ok and str(answer.field("ResponseCode")) == "0":
+            return Observation(
+                ProviderStatus.PENDING, provider_reference=str(answer.field("ConversationID"))
+            )
+        _refusal(answer.status, answer.field("errorMessage") or answer.field("ResponseDescription"))
+
+    async def query(self, intent: PaymentIntent) -> Observation | None:
+        """STK query by CheckoutRequestID; None when we never learned it, or for B2C."""
+        if intent.direction is Direction.PAYOUT or not intent.provider_reference:
+            return None
+        timestamp, password = self._stamp()
+        body = {
+            "BusinessShortCode": self._shortcode,
+            "Password": password,
+            "Timestamp": timestamp,
+            "CheckoutRequestID": intent.provider_reference,
+        }
+        answer = await self._http.request(
+            "POST", STK_QUERY_PATH, headers=await self._bearer(), json_body=body
+        )
+        if answer.field("errorCode") == STILL_PROCESSING:
+            return Observation(ProviderStatus.PENDING)
+        if answer.status >= 500:
+            raise RailUnavailableError(f"M-Pesa STK query: HTTP {answer.status}")
+        if not answer.ok:
+            return Observation(ProviderStatus.NOT_FOUND, reason=str(answer.field("errorMessage")))
+        return _stk_outcome(str(answer.field("ResultCode")), answer.field("ResultDesc"))
+
+    async def callback(self, request: CallbackRequest) -> CallbackAnswer:
+        intent_id, kind = self._callbacks.check(self.name, request.query)
+        try:
+            doc = loads(request.body)
+        except ValueError as exc:
+            raise CallbackMalformedError("not JSON") from exc
+        if kind in ("b2c", "timeout"):
+            return CallbackAnswer((_b2c_notice(intent_id, kind, doc),), ACCEPTED)
+        try:
+            stk = doc["Body"]["stkCallback"]
+            checkout = str(stk["CheckoutRequestID"])
+            code = str(stk["ResultCode"])
+        except (KeyError, TypeError) as exc:
+            raise CallbackMalformedError("no Body.stkCallback") from exc
+        seen = _stk_outcome(code, stk.get("ResultDesc"))
+        if seen.status is ProviderStatus.SUCCEEDED:
+            items = {
+                str(i.get("Name")): i.get("Value")
+                for i in (stk.get("CallbackMetadata") or {}).get("Item", [])
+                if isinstance(i, dict)
+            }
+            amount = items.get("Amount")
+            seen = Observation(
+                ProviderStatus.SUCCEEDED,
+                provider_reference=checkout,
+                amount=Money(Decimal(str(amount)), "KES") if amount is not None else None,
+                receipt=str(items["MpesaReceiptNumber"]) if "MpesaReceiptNumber" in items else None,
+            )
+        notice = CallbackNotice(
+            event_id=f"stk:{checkout}",
+            observation=seen,
+            intent_id=intent_id,
+            provider_reference=checkout,
+        )
+        return CallbackAnswer((notice,), ACCEPTED)
+
+    async def close(self) -> None:
+        await self._http.close()
+
+
+def _stk_outcome(code: str, description: Any) -> Observation:
+    if code == "0":
+        return Observation(ProviderStatus.SUCCEEDED)
+    # 1032 cancelled by the customer, 1037 phone unreachable, 1 insufficient balance,
+    # 2001 wrong PIN, 1019 expired: all final, no money moved.
+    return Observation(ProviderStatus.FAILED, reason=f"{code}: {description}")
+
+
+def _b2c_notice(intent_id: uuid.UUID, kind: str, doc: Any) -> CallbackNotice:
+    try:
+        result = doc["Result"]
+        conversation = str(result.get("ConversationID") or result["OriginatorConversationID"])
+        code = str(result["ResultCode"])
+    except (KeyError, TypeError) as exc:
+        raise CallbackMalformedError("no Result") from exc
+    if kind == "timeout":
+        # The request timed out in Daraja's queue: nothing is known yet.
+        seen = Observation(ProviderStatus.PENDING, provider_reference=conversation)
+    elif code == "0":
+        params = {
+            str(p.get("Key")): p.get("Value")
+            for p in (result.get("ResultParameters") or {}).get("ResultParameter", [])
+            if isinstance(p, dict)
+        }
+        amount = params.get("TransactionAmount")
+        seen = Observation(
+            ProviderStatus.SUCCEEDED,
+            provider_reference=conversation,
+            amount=Money(Decimal(str(amount)), "KES") if amount is not None else None,
+            receipt=str(result.get("TransactionID") or params.get("TransactionReceipt") or ""),
+        )
+    else:
+        seen = Observation(
+            ProviderStatus.FAILED,
+            provider_reference=conversation,
+            reason=f"{code}: {result.get('ResultDesc')}",
+        )
+    return CallbackNotice(event_id=f"{kind}:{conversation}", observation=seen, intent_id=intent_id)
+
+
+def _refusal(status: int, message: Any) -> NoReturn:
+    if status >= 500:
+        raise RailUnavailableError(f"M-Pesa: HTTP {status} {message}")
+    raise RailRejectedError(f"M-Pesa refused: {message}")

@@ -1,0 +1,132 @@
+"""Provider-shaped webhook bodies (fixtures/, sources in SOURCES.md) posted byte for byte."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestClient
+
+from core.app.bootstrap import Services
+from core.config import Settings
+from core.money import Money
+from core.phone import Phone
+from engines.payments import (
+    CreatePayment,
+    IntentStatus,
+    Method,
+    PaymentIntent,
+    PaymentService,
+    VirtualAccount,
+)
+from engines.payments.rails.callbacks import CallbackUrls
+from engines.payments.rails.paystack import signature
+from engines.payments.repository import SqlPaymentRepository
+from tests.support.providers import paystack
+from tests.support.providers.payments import (
+    CALLBACK_SECRET,
+    PUBLIC_URL,
+    PaymentFakes,
+    events,
+    running_fakes,
+)
+
+Client = TestClient[web.Request, web.Application]
+FIXTURES = Path(__file__).parent / "fixtures"
+JUMA = Phone("+254711000001")
+NGOZI = Phone("+2348030000001")
+
+
+@pytest.fixture
+async def fakes() -> AsyncIterator[PaymentFakes]:
+    async with running_fakes() as started:
+        yield started
+
+
+@pytest.fixture
+def settings(database_url: str, fakes: PaymentFakes) -> Settings:
+    return fakes.settings(database_url)
+
+
+def payments(services: Services) -> PaymentService:
+    assert services.payments is not None
+    return services.payments
+
+
+def signed_path(provider: str, intent_id: uuid.UUID) -> str:
+    url = CallbackUrls(PUBLIC_URL, CALLBACK_SECRET).url(provider, intent_id)
+    return url.removeprefix(PUBLIC_URL)
+
+
+async def one_shilling(services: Services) -> PaymentIntent:
+    return await payments(services).pay(
+        CreatePayment(
+            idempotency_key="contract",
+            method=Method.MPESA,
+            amount=Money(Decimal(1), "KES"),
+            customer=JUMA,
+        )
+    )
+
+
+async def test_daraja_paid_callback_with_its_valueless_balance_item(
+    client: Client, services: Services
+) -> None:
+    intent = await one_shilling(services)
+    body = (FIXTURES / "mpesa_stk_paid.json").read_bytes()
+    response = await client.post(signed_path("mpesa", intent.id), data=body)
+    assert response.status == 200
+    assert await response.json() == {"ResultCode": 0, "ResultDesc": "Accepted"}
+    paid = await payments(services).get(intent.id)
+    assert (paid.status, paid.receipt) == (IntentStatus.SUCCEEDED, "NE10MHGI7K")
+    [event] = await events(services, "PaymentSucceeded")
+    assert (event["received"], event["receipt"]) == ("1.00", "NE10MHGI7K")
+
+
+async def test_daraja_cancelled_callback(client: Client, services: Services) -> None:
+    intent = await one_shilling(services)
+    body = (FIXTURES / "mpesa_stk_cancelled.json").read_bytes()
+    assert (await client.post(signed_path("mpesa", intent.id), data=body)).status == 200
+    failed = await payments(services).get(intent.id)
+    assert failed.status is IntentStatus.FAILED
+    assert failed.failure_reason == "1032: Request cancelled by user"
+
+
+async def test_daraja_callback_to_an_unsigned_url_changes_nothing(
+    client: Client, services: Services
+) -> None:
+    intent = await one_shilling(services)
+    body = (FIXTURES / "mpesa_stk_paid.json").read_bytes()
+    response = await client.post(f"/webhooks/mpesa?intent={intent.id}", data=body)
+    assert response.status == 401
+    assert (await payments(services).get(intent.id)).status is IntentStatus.PROCESSING
+    assert await events(services, "PaymentSucceeded") == []
+
+
+async def test_paystack_dedicated_nuban_charge_success(client: Client, services: Services) -> None:
+    async with services.db.transaction() as s:
+        await SqlPaymentRepository(s).add_virtual_account(
+            VirtualAccount(NGOZI, "paystack", "1234567890", "Test User", "Test Bank", "CUS_x"),
+            services.clock.now(),
+        )
+    intent = await payments(services).pay(
+        CreatePayment(
+            idempotency_key="dva",
+            method=Method.BANK_TRANSFER,
+            amount=Money(Decimal(100), "NGN"),
+            customer=NGOZI,
+        )
+    )
+    assert intent.details["account_number"] == "1234567890"
+    body = (FIXTURES / "paystack_dva_charge_success.json").read_bytes()
+    headers = {
+        "x-paystack-signature": signature(paystack.SECRET_KEY, body),
+        "Content-Type": "application/json",
+    }
+    assert (await client.post("/webhooks/paystack", data=body, headers=headers)).status == 200
+    paid = await payments(services).get(intent.id)
+    assert (paid.status, paid.receipt) == (IntentStatus.SUCCEEDED, "1504248187")

@@ -1,0 +1,226 @@
+"""Paystack: USSD charges, dedicated virtual accounts and signed webhooks — against a local API."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestClient
+
+from core.app.bootstrap import Services
+from core.clock import SteppedClock
+from core.phone import Phone
+from core.region import RegionCode
+from engines.orders import CartLine, Order, PaymentMethod, PlaceOrder
+from engines.payments import CreatePayment, IntentStatus, Method, PaymentService
+from engines.payments.rails.paystack import customer_email
+from tests.support.providers import paystack
+from tests.support.providers.payments import (
+    PaymentFakes,
+    ProcessKilledError,
+    crashing_service,
+    events,
+)
+
+Client = TestClient[web.Request, web.Application]
+NGOZI = Phone("+2348030000001")
+
+
+def payments(services: Services) -> PaymentService:
+    assert services.payments is not None
+    return services.payments
+
+
+async def ngozi_order(services: Services, key: str = "order-1", quantity: int = 3) -> Order:
+    return await services.orders.place(
+        PlaceOrder(
+            customer=NGOZI,
+            region=RegionCode.LAGOS,
+            lines=(CartLine("NDL-INDO-CHK", quantity),),
+            payment_method=PaymentMethod.BANK_TRANSFER,
+            idempotency_key=key,
+            clear_cart=False,
+        )
+    )
+
+
+def pay(order: Order, method: Method, key: str = "pay-1") -> CreatePayment:
+    return CreatePayment(
+        idempotency_key=key,
+        method=method,
+        amount=order.total,
+        customer=order.customer,
+        order_reference=order.reference,
+    )
+
+
+async def deliver(gateway: Client, body: bytes, headers: dict[str, str]) -> int:
+    response = await gateway.post("/webhooks/paystack", data=body, headers=headers)
+    return response.status
+
+
+async def test_bank_transfer_opens_the_customers_own_account_once(
+    gateway: Client, services: Services, fakes: PaymentFakes
+) -> None:
+    first = await ngozi_order(services, "o1")
+    second = await ngozi_order(services, "o2")
+    a = await payments(services).pay(pay(first, Method.BANK_TRANSFER, "p1"))
+    b = await payments(services).pay(pay(second, Method.BANK_TRANSFER, "p2"))
+
+    assert a.status is b.status is IntentStatus.REQUIRES_ACTION
+    assert len(fakes.paystack.accounts) == 1
+    account = fakes.paystack.accounts[0]
+    assert a.details["account_number"] == b.details["account_number"] == account.account_number
+    assert a.details["bank"] == "Wema Bank"
+    created = json.loads(fakes.paystack.requests[0].body)
+    assert created == {
+        "email": customer_email(NGOZI),
+        "first_name": "OmniRoute",
+        "last_name": "2348030000001",
+        "phone": "+2348030000001",
+    }
+    assigned = json.loads(fakes.paystack.requests[1].body)
+    assert assigned == {"customer": account.customer_code, "preferred_bank": "wema-bank"}
+    assert all(
+        r.headers["Authorization"] == f"Bearer {paystack.SECRET_KEY}"
+        for r in fakes.paystack.requests
+    )
+
+
+async def test_a_transfer_into_the_account_pays_the_matching_order_once(
+    gateway: Client, services: Services, fakes: PaymentFakes
+) -> None:
+    small = await ngozi_order(services, "o1", quantity=3)
+    large = await ngozi_order(services, "o2", quantity=5)
+    await payments(services).pay(pay(small, Method.BANK_TRANSFER, "p1"))
+    for_large = await payments(services).pay(pay(large, Method.BANK_TRANSFER, "p2"))
+    kobo = int(large.total.amount * 100)
+    body, headers = fakes.paystack.transfer_to_account(for_large.details["account_number"], kobo)
+
+    assert await deliver(gateway, body, headers) == 200
+    assert await deliver(gateway, body, headers) == 200  # Paystack retries: one effect
+
+    assert (await payments(services).get(for_large.id)).status is IntentStatus.SUCCEEDED
+    assert (await services.orders.get(large.reference)).paid_at is not None
+    assert (await services.orders.get(small.reference)).paid_at is None
+    succeeded = await events(services, "PaymentSucceeded")
+    assert [e["order_reference"] for e in succeeded] == [large.reference]
+
+
+async def test_money_with_no_open_order_is_recorded_as_the_customers(
+    gateway: Client, services: Services, fakes: PaymentFakes
+) -> None:
+    order = await ngozi_order(services)
+    intent = await payments(services).pay(pay(order, Method.BANK_TRANSFER))
+    body, headers = fakes.paystack.transfer_to_account(intent.details["account_number"], 50_000)
+    assert await deliver(gateway, body, headers) == 200
+    assert (await payments(services).get(intent.id)).status is IntentStatus.REQUIRES_ACTION
+    unmatched = await events(services, "UnmatchedFundsReceived")
+    assert [(e["amount"], e["customer"]) for e in unmatched] == [("500.00", NGOZI.e164)]
+
+
+async def test_a_forged_or_unsigned_webhook_is_401_and_pays_nothing(
+    gateway: Client, services: Services, fakes: PaymentFakes
+) -> None:
+    order = await ngozi_order(services)
+    intent = await payments(services).pay(pay(order, Method.BANK_TRANSFER))
+    kobo = int(order.total.amount * 100)
+    body, headers = fakes.paystack.transfer_to_account(intent.details["account_number"], kobo)
+    tampered = body.replace(b'"status": "success"', b'"status": "success" ')
+    assert await deliver(gateway, tampered, headers) == 401
+    assert await deliver(gateway, body, {"Content-Type": "application/json"}) == 401
+    wrong_key = {"x-paystack-signature": "0" * 128, "Content-Type": "application/json"}
+    assert await deliver(gateway, body, wrong_key) == 401
+    assert (await payments(services).get(intent.id)).status is IntentStatus.REQUIRES_ACTION
+    assert await events(services, "PaymentSucceeded") == []
+
+
+async def test_ussd_charge_gives_a_code_to_dial_and_completes_on_the_webhook(
+    gateway: Client, services: Services, fakes: PaymentFakes
+) -> None:
+    order = await ngozi_order(services)
+    intent = await payments(services).pay(pay(order, Method.PAYSTACK))
+    assert intent.status is IntentStatus.REQUIRES_ACTION
+    assert intent.details["ussd_code"].startswith("*737*")
+    charge = json.loads(fakes.paystack.requests[0].body)
+    assert charge["amount"] == str(int(order.total.amount * 100))
+    assert charge["reference"] == intent.reference
+    assert charge["ussd"] == {"type": "737"}
+    body, headers = fakes.paystack.customer_dials(intent.reference)
+    assert await deliver(gateway, body, headers) == 200
+    assert (await payments(services).get(intent.id)).status is IntentStatus.SUCCEEDED
+
+
+async def test_a_short_payment_does_not_pay_the_order(
+    gateway: Client, services: Services, fakes: PaymentFakes
+) -> None:
+    order = await ngozi_order(services)
+    intent = await payments(services).pay(pay(order, Method.PAYSTACK))
+    fakes.paystack.charges[intent.reference].amount = 100  # NGN 1.00 instead of the total
+    body, headers = fakes.paystack.customer_dials(intent.reference)
+    assert await deliver(gateway, body, headers) == 200
+    assert (await payments(services).get(intent.id)).status is not IntentStatus.SUCCEEDED
+    assert (await services.orders.get(order.reference)).paid_at is None
+
+
+async def test_crash_after_the_charge_is_recovered_by_verify_without_charging_twice(
+    gateway: Client, services: Services, fakes: PaymentFakes, clock: SteppedClock
+) -> None:
+    """The process dies between Paystack's answer and our write: the requery verifies."""
+    order = await ngozi_order(services)
+    crashing = crashing_service(services, "paystack")
+    with pytest.raises(ProcessKilledError):
+        await crashing.pay(pay(order, Method.PAYSTACK))
+    service = payments(services)
+    (intent,) = await service.for_order(order.reference)
+    assert intent.status is IntentStatus.UNKNOWN
+
+    # The customer retries checkout with the same key: no second charge.
+    again = await service.pay(pay(order, Method.PAYSTACK))
+    assert again.status is IntentStatus.UNKNOWN
+    fakes.paystack.charges[intent.reference].status = "success"  # the customer dialled
+    clock.advance(180)
+    report = await service.requery()
+    assert report.settled == 1
+    assert (await service.get(intent.id)).status is IntentStatus.SUCCEEDED
+    charges = [r for r in fakes.paystack.requests if r.path == "/charge"]
+    assert len(charges) == 1
+    assert (await services.orders.get(order.reference)).paid_at is not None
+
+
+async def test_an_unpaid_checkout_expires_and_money_that_comes_later_is_still_recorded(
+    gateway: Client, services: Services, fakes: PaymentFakes, clock: SteppedClock
+) -> None:
+    order = await ngozi_order(services)
+    service = payments(services)
+    intent = await service.pay(pay(order, Method.PAYSTACK))
+    clock.advance(180)
+    await service.requery()  # Paystack: still "ongoing"
+    assert (await service.get(intent.id)).is_open
+    clock.advance(25 * 3600)
+    await service.requery()
+    expired = await service.get(intent.id)
+    assert (expired.status, expired.failure_reason) == (IntentStatus.CANCELLED, "expired")
+
+    body, headers = fakes.paystack.customer_dials(intent.reference)
+    assert await deliver(gateway, body, headers) == 200
+    assert (await service.get(intent.id)).status is IntentStatus.SUCCEEDED
+    [succeeded] = await events(services, "PaymentSucceeded")
+    assert succeeded["late"] is True
+    assert (await services.orders.get(order.reference)).paid_at is not None
+
+
+async def test_the_requery_asks_the_longest_waiting_first_and_each_at_most_once_a_period(
+    gateway: Client, services: Services, fakes: PaymentFakes, clock: SteppedClock
+) -> None:
+    order = await ngozi_order(services)
+    service = payments(services)
+    await service.pay(pay(order, Method.PAYSTACK, "a"))
+    await service.pay(pay(order, Method.PAYSTACK, "b"))
+    clock.advance(180)
+    assert (await service.requery(limit=1)).checked == 1
+    assert (await service.requery(limit=1)).checked == 1  # the other one, not the same again
+    verified = [r.path for r in fakes.paystack.requests if "/verify/" in r.path]
+    assert len(set(verified)) == 2
+    assert (await service.requery()).checked == 0  # both were just asked

@@ -1,0 +1,184 @@
+"""Paying an order in the conversation: USSD checkout -> the country's rail -> the provider's
+callback -> the order paid -> an SMS receipt, all through the real endpoints and local fakes of
+Daraja, Paystack and Africa's Talking."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestClient
+
+from core.app.bootstrap import Services
+from core.config import Settings
+from core.gsm7 import gsm7_length
+from core.phone import Phone
+from tests.support.phone import UssdPhone
+from tests.support.providers.africastalking import SmsPhone, flush_outbox
+from tests.support.providers.payments import PaymentFakes, events, running_fakes
+
+Client = TestClient[web.Request, web.Application]
+JUMA = "+254711000001"
+NGOZI = "+2348030000001"
+
+
+@pytest.fixture
+async def fakes() -> AsyncIterator[PaymentFakes]:
+    async with running_fakes() as started:
+        yield started
+
+
+@pytest.fixture
+def settings(database_url: str, fakes: PaymentFakes) -> Settings:
+    return fakes.settings(database_url)
+
+
+@pytest.fixture
+async def gateway(client: Client, services: Services) -> Client:
+    await services.delivery.stop()
+    assert services.requery is not None
+    await services.requery.stop()
+    return client
+
+
+async def test_a_kenyan_retailer_pays_by_mpesa_end_to_end(
+    gateway: Client, services: Services, fakes: PaymentFakes
+) -> None:
+    juma = UssdPhone(gateway, JUMA)
+    await juma.dial()
+    await juma.choose("Nunua")
+    await juma.choose("Tambi na Pasta")
+    await juma.choose("Indomie Chicken")
+    await juma.press("3")
+    await juma.choose("Lipia")
+    payment = await juma.choose("Chagua malipo")
+    assert payment.labels == ["M-Pesa", "Lipa ukipokea", "Rudi"]
+    confirm = await juma.choose("M-Pesa")
+    assert confirm.text == "Weka oda ya KES 2,521.26, kulipa kwa M-Pesa?"
+    done = await juma.choose("Thibitisha")
+
+    [order] = await services.orders.recent(Phone(JUMA))
+    assert done.kind == "END"
+    assert done.body == (
+        f"Oda {order.reference} imewekwa. Jumla KES 2,521.26. Weka PIN yako ya M-Pesa kwenye "
+        "ujumbe kulipa. Tutakutumia risiti kwa SMS."
+    )
+    # Africa's Talking retries the last request: the same screen, no second STK push.
+    assert (await juma.resend()).body == done.body
+    push = fakes.daraja.push_for("254711000001")
+    assert len(fakes.daraja.pushes) == 1
+    assert push.body["Amount"] == 2522  # whole shillings, rounded up, never down
+    assert push.body["AccountReference"] == order.reference
+    assert order.paid_at is None
+
+    target, body = fakes.daraja.pay(push)
+    response = await gateway.post(target, data=body, headers={"Content-Type": "application/json"})
+    assert response.status == 200
+    assert (await services.orders.get(order.reference)).paid_at is not None
+
+    await flush_outbox(services)
+    texts = [sms.message for sms in fakes.sms.sent_to(JUMA)]
+    assert texts == [
+        f"OmniRoute: oda {order.reference} imewekwa, jumla KES 2,521.26, kulipa kwa M-Pesa. "
+        "Tuma HALI kwa taarifa.",
+        f"OmniRoute: tumepokea KES 2,522.00 kwa oda {order.reference}. Risiti {push.receipt}. "
+        "Asante!",
+    ]
+    # The callback delivered again sends no second receipt.
+    await gateway.post(target, data=body, headers={"Content-Type": "application/json"})
+    await flush_outbox(services)
+    assert len(fakes.sms.sent_to(JUMA)) == 2
+
+
+async def test_a_nigerian_retailer_pays_by_transfer_to_her_own_virtual_account(
+    gateway: Client, services: Services, fakes: PaymentFakes
+) -> None:
+    ngozi = UssdPhone(gateway, NGOZI)
+    await ngozi.dial()
+    await ngozi.choose("Shop")
+    await ngozi.choose("Noodles")
+    await ngozi.choose("Indomie Chicken")
+    await ngozi.press("3")
+    await ngozi.choose("Checkout")
+    payment = await ngozi.choose("Choose payment")
+    assert payment.labels == [
+        "Bank transfer",
+        "Bank USSD code (Paystack)",
+        "Pay on delivery",
+        "Back",
+    ]
+    await ngozi.choose("Bank transfer")
+    done = await ngozi.choose("Confirm")
+
+    [order] = await services.orders.recent(Phone(NGOZI))
+    [account] = fakes.paystack.accounts
+    assert done.kind == "END"
+    assert done.body == (
+        f"Order {order.reference}: transfer NGN 26,993.25 to Wema Bank {account.account_number}, "
+        "your own account. We will SMS you when it arrives."
+    )
+
+    body, headers = fakes.paystack.transfer_to_account(account.account_number, 2_699_325)
+    response = await gateway.post("/webhooks/paystack", data=body, headers=headers)
+    assert response.status == 200
+    assert (await services.orders.get(order.reference)).paid_at is not None
+    [paid] = await events(services, "PaymentSucceeded")
+    assert (paid["method"], paid["amount"]) == ("BANK_TRANSFER", "26993.25")
+    # My orders says so.
+    await ngozi.dial()
+    orders = await ngozi.choose("My orders")
+    assert f"{order.reference} Placed, paid 26,993.25" in orders.body
+
+    await flush_outbox(services)
+    receipt = fakes.sms.sent_to(NGOZI)[-1].message
+    assert receipt.startswith(f"OmniRoute: we received NGN 26,993.25 for order {order.reference}.")
+
+
+async def test_a_nigerian_retailer_gets_a_bank_ussd_code_to_dial(
+    gateway: Client, services: Services, fakes: PaymentFakes
+) -> None:
+    ngozi = UssdPhone(gateway, NGOZI)
+    await ngozi.dial()
+    await ngozi.walk("1", "1", "1", "3")
+    await ngozi.choose("Checkout")
+    await ngozi.choose("Choose payment")
+    await ngozi.choose("Paystack")
+    done = await ngozi.choose("Confirm")
+    [charge] = fakes.paystack.charges.values()
+    assert charge.ussd_code in done.body
+    assert done.body.startswith("Order ")
+
+
+async def test_pay_on_delivery_is_offered_alone_where_no_rail_serves(
+    gateway: Client, services: Services
+) -> None:
+    thandi = UssdPhone(gateway, "+27821000001")
+    await thandi.dial()
+    await thandi.walk("1", "1", "1", "3")
+    await thandi.choose("Checkout")
+    payment = await thandi.choose("Choose payment")
+    assert payment.labels == ["Pay on delivery", "Back"]
+
+
+async def test_sms_checkout_shares_the_dialog_and_pays_by_mpesa(
+    gateway: Client, services: Services, fakes: PaymentFakes
+) -> None:
+    juma = SmsPhone(gateway, services, fakes.sms, JUMA, network_code="63902")
+    assert (await juma.text("Habari")).startswith("Karibu OmniRoute")
+    screen = ""
+    for key in ("1", "1", "1", "3", "3", "1"):
+        screen = await juma.text(key)
+    assert "1. M-Pesa" in screen
+    assert "kulipa kwa M-Pesa?" in await juma.text("1")
+    placed, confirmation = await juma.send("1")
+    [order] = await services.orders.recent(Phone(JUMA))
+    assert placed.startswith(f"Oda {order.reference} imewekwa. Jumla KES 2,521.26. Weka PIN")
+    assert confirmation.startswith(f"OmniRoute: oda {order.reference} imewekwa")
+
+    target, body = fakes.daraja.pay(fakes.daraja.push_for("254711000001"))
+    await gateway.post(target, data=body, headers={"Content-Type": "application/json"})
+    [receipt] = await juma.receive()
+    assert receipt.startswith(f"OmniRoute: tumepokea KES 2,522.00 kwa oda {order.reference}.")
+    for sms in juma.inbox:
+        assert gsm7_length(sms) <= 160, sms

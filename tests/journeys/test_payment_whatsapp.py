@@ -1,0 +1,75 @@
+"""Juma on WhatsApp (through Twilio) pays his order by M-Pesa: the same dialog, the same STK
+push, and the receipt by SMS when Daraja's callback comes."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+from pydantic import SecretStr
+
+from core.app.bootstrap import Services
+from core.config import Settings
+from core.phone import Phone
+from tests.support.providers import twilio
+from tests.support.providers.africastalking import flush_outbox
+from tests.support.providers.payments import PaymentFakes, running_fakes
+from tests.support.providers.twilio import TwilioChat, TwilioWebhooks, free_port, twilio_gateway
+
+JUMA = Phone("+254711000001")
+
+
+@pytest.fixture
+async def fakes() -> AsyncIterator[PaymentFakes]:
+    async with running_fakes() as started:
+        yield started
+
+
+@pytest.fixture
+def port() -> int:
+    return free_port()
+
+
+@pytest.fixture
+def settings(database_url: str, fakes: PaymentFakes, port: int) -> Settings:
+    return fakes.settings(
+        database_url,
+        public_url=f"http://127.0.0.1:{port}",
+        twilio_account_sid=twilio.ACCOUNT_SID,
+        twilio_auth_token=SecretStr(twilio.AUTH_TOKEN),
+        twilio_sms_from=twilio.SMS_NUMBER,
+        twilio_whatsapp_from=twilio.WHATSAPP_NUMBER,
+    )
+
+
+@pytest.fixture
+async def webhooks(services: Services, port: int) -> AsyncIterator[TwilioWebhooks]:
+    await services.delivery.stop()
+    async with twilio_gateway(services, port) as hooks:
+        yield hooks
+
+
+async def test_juma_pays_by_mpesa_on_whatsapp(
+    webhooks: TwilioWebhooks, services: Services, fakes: PaymentFakes
+) -> None:
+    juma = TwilioChat(webhooks, JUMA.e164, kind="whatsapp")
+    assert (await juma.send("habari")).startswith("Karibu OmniRoute")
+    for key in ("1", "1", "1", "3"):
+        await juma.send(key)
+    await juma.choose("Lipia")
+    payment = await juma.choose("Chagua malipo")
+    assert "1. M-Pesa" in payment
+    await juma.choose("M-Pesa")
+    placed = await juma.choose("Thibitisha")
+
+    [order] = await services.orders.recent(JUMA)
+    assert placed.startswith(f"Oda {order.reference} imewekwa. Jumla KES 2,521.26. Weka PIN")
+    push = fakes.daraja.push_for("254711000001")
+    target, body = fakes.daraja.pay(push)
+    response = await webhooks.client.post(
+        target, data=body, headers={"Content-Type": "application/json"}
+    )
+    assert response.status == 200
+    assert (await services.orders.get(order.reference)).paid_at is not None
+    await flush_outbox(services)
+    assert fakes.sms.sent_to(JUMA.e164)[-1].message.startswith("OmniRoute: tumepokea KES 2,522.00")

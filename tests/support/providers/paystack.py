@@ -1,0 +1,293 @@
+"""A local Paystack API that checks requests as Paystack does, and the bank that pays into it.
+
+Served on a free loopback port (docs: paystack.com/docs/api, "Charge", "Customers", "Dedicated
+Virtual Accounts", "Transactions", and "Webhooks"): every call needs `Authorization: Bearer
+<secret key>` (401 `{"status": false, "message": "Invalid key"}`); amounts are integers in
+kobo; a reused reference is refused `Duplicate Transaction Reference`; `GET
+/transaction/verify/<ref>` answers the transaction or 400 "Transaction reference not found".
+`transfer_to_account` and `customer_dials` play the customer's bank: they build the signed
+`charge.success` webhook Paystack would post (raw body + `x-paystack-signature`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import itertools
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+
+from tests.support.providers.loopback import LoopbackFake, ReceivedRequest
+
+SECRET_KEY = "sk_test_5f1c0a9e8d7b6a5f4e3d2c1b0a9f8e7d6c5b4a3f"
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[a-z]{2,}$")
+
+
+@dataclass
+class Charge:
+    id: int
+    reference: str
+    amount: int
+    currency: str
+    email: str
+    channel: str
+    status: str = "pay_offline"
+    ussd_code: str = ""
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Account:
+    customer_code: str
+    email: str
+    phone: str
+    account_number: str
+    account_name: str
+
+
+@dataclass
+class FakePaystack(LoopbackFake):
+    secret_key: str = SECRET_KEY
+    requests: list[ReceivedRequest] = field(default_factory=list)
+    charges: dict[str, Charge] = field(default_factory=dict)
+    customers: dict[str, dict[str, Any]] = field(default_factory=dict)
+    accounts: list[Account] = field(default_factory=list)
+    _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(4099260516))
+
+    def __hash__(self) -> int:
+        return id(self)
+
+    # --- the customer's bank ----------------------------------------------------------------
+
+    def sign(self, body: bytes) -> str:
+        return hmac.new(self.secret_key.encode(), body, hashlib.sha512).hexdigest()
+
+    def webhook(self, event: dict[str, Any]) -> tuple[bytes, dict[str, str]]:
+        body = json.dumps(event).encode()
+        return body, {"x-paystack-signature": self.sign(body), "Content-Type": "application/json"}
+
+    def transfer_to_account(
+        self, account_number: str, amount_kobo: int
+    ) -> tuple[bytes, dict[str, str]]:
+        """The customer sends a bank transfer to their virtual account: Paystack's webhook."""
+        account = next(a for a in self.accounts if a.account_number == account_number)
+        n = next(self._ids)
+        reference = f"1000{n}"
+        charge = Charge(
+            n, reference, amount_kobo, "NGN", account.email, "dedicated_nuban", "success"
+        )
+        self.charges[reference] = charge
+        return self.webhook(
+            {
+                "event": "charge.success",
+                "data": {
+                    "id": n,
+                    "domain": "test",
+                    "status": "success",
+                    "reference": reference,
+                    "amount": amount_kobo,
+                    "message": None,
+                    "gateway_response": "Approved",
+                    "paid_at": "2026-01-05T09:20:11.000Z",
+                    "created_at": "2026-01-05T09:20:11.000Z",
+                    "channel": "dedicated_nuban",
+                    "currency": "NGN",
+                    "metadata": {
+                        "receiver_account_number": account.account_number,
+                        "receiver_bank": "Wema Bank",
+                        "custom_fields": [],
+                    },
+                    "fees": 5000,
+                    "authorization": {
+                        "authorization_code": f"AUTH_{n}",
+                        "channel": "dedicated_nuban",
+                        "bank": "Guaranty Trust Bank",
+                        "country_code": "NG",
+                        "reusable": False,
+                        "sender_bank": "Guaranty Trust Bank",
+                        "sender_bank_account_number": "XXXXXX4821",
+                        "sender_name": "NGOZI OKAFOR",
+                        "receiver_bank_account_number": account.account_number,
+                        "receiver_bank": "Wema Bank",
+                    },
+                    "customer": {
+                        "customer_code": account.customer_code,
+                        "email": account.email,
+                        "phone": account.phone,
+                    },
+                },
+            }
+        )
+
+    def customer_dials(self, reference: str, *, ok: bool = True) -> tuple[bytes, dict[str, str]]:
+        """The customer dials the USSD code and approves: the charge completes."""
+        charge = self.charges[reference]
+        charge.status = "success" if ok else "failed"
+        return self.webhook(
+            {
+                "event": "charge.success",
+                "data": {
+                    "id": charge.id,
+                    "status": charge.status,
+                    "reference": charge.reference,
+                    "amount": charge.amount,
+                    "currency": charge.currency,
+                    "channel": "ussd",
+                    "gateway_response": "Approved",
+                    "metadata": charge.metadata,
+                    "customer": {"email": charge.email},
+                },
+            }
+        )
+
+    # --- the API ----------------------------------------------------------------------------
+
+    async def _handle(self, request: web.Request) -> web.Response:
+        raw = await request.read()
+        self.requests.append(
+            ReceivedRequest(request.method, request.path_qs, dict(request.headers), raw)
+        )
+        if request.headers.get("Authorization") != f"Bearer {self.secret_key}":
+            return _no(401, "Invalid key")
+        body: dict[str, Any] = {}
+        if request.method == "POST":
+            if request.content_type != "application/json":
+                return _no(400, "Content-Type must be application/json")
+            try:
+                body = json.loads(raw)
+            except ValueError:
+                return _no(400, "Invalid JSON")
+        if request.method == "POST" and request.path == "/charge":
+            return self._charge(body)
+        if request.method == "POST" and request.path == "/customer":
+            return self._customer(body)
+        if request.method == "POST" and request.path == "/dedicated_account":
+            return self._dedicated_account(body)
+        if request.method == "GET" and request.path.startswith("/transaction/verify/"):
+            return self._verify(request.path.rsplit("/", 1)[-1])
+        return _no(404, "Not found")
+
+    def _charge(self, body: dict[str, Any]) -> web.Response:
+        if not EMAIL.match(str(body.get("email", ""))):
+            return _no(400, "Invalid Email Address Passed")
+        amount = str(body.get("amount", ""))
+        if not amount.isdigit() or int(amount) < 100:
+            return _no(400, "Invalid amount passed")
+        reference = str(body.get("reference") or f"ref{next(self._ids)}")
+        if reference in self.charges:
+            return _no(400, "Duplicate Transaction Reference")
+        ussd = body.get("ussd")
+        if not isinstance(ussd, dict) or ussd.get("type") not in ("737", "919", "822", "966"):
+            return _no(400, "Invalid ussd type")
+        n = next(self._ids)
+        code = f"*{ussd['type']}*33*4*{n % 100000}#"
+        self.charges[reference] = Charge(
+            n,
+            reference,
+            int(amount),
+            str(body.get("currency", "NGN")),
+            str(body["email"]),
+            "ussd",
+            ussd_code=code,
+            metadata=dict(body.get("metadata") or {}),
+        )
+        return web.json_response(
+            {
+                "status": True,
+                "message": "Charge attempted",
+                "data": {
+                    "reference": reference,
+                    "status": "pay_offline",
+                    "display_text": f"Please dial {code} on your mobile phone to complete"
+                    " the transaction",
+                    "ussd_code": code,
+                },
+            }
+        )
+
+    def _customer(self, body: dict[str, Any]) -> web.Response:
+        if not EMAIL.match(str(body.get("email", ""))):
+            return _no(400, "Invalid Email Address Passed")
+        code = f"CUS_{hashlib.sha256(str(body['email']).encode()).hexdigest()[:15]}"
+        self.customers[code] = body
+        return web.json_response(
+            {
+                "status": True,
+                "message": "Customer created",
+                "data": {
+                    "email": body["email"],
+                    "first_name": body.get("first_name"),
+                    "last_name": body.get("last_name"),
+                    "phone": body.get("phone"),
+                    "customer_code": code,
+                    "id": len(self.customers),
+                    "integration": 100032,
+                    "domain": "test",
+                    "identified": False,
+                },
+            }
+        )
+
+    def _dedicated_account(self, body: dict[str, Any]) -> web.Response:
+        code = str(body.get("customer", ""))
+        customer = self.customers.get(code)
+        if customer is None:
+            return _no(404, "Customer not found")
+        # Nigerian DVAs need the customer's first name, last name and phone.
+        if not (customer.get("first_name") and customer.get("last_name") and customer.get("phone")):
+            return _no(400, "Customer does not have first name, last name and phone number")
+        if body.get("preferred_bank") not in ("wema-bank", "titan-paystack", "test-bank"):
+            return _no(400, "Invalid preferred bank")
+        account = Account(
+            code,
+            str(customer["email"]),
+            str(customer["phone"]),
+            f"99{len(self.accounts) + 30000000:08d}",
+            f"OMNIROUTE/{str(customer['first_name']).upper()} {str(customer['last_name']).upper()}",
+        )
+        self.accounts.append(account)
+        return web.json_response(
+            {
+                "status": True,
+                "message": "NUBAN successfully created",
+                "data": {
+                    "bank": {"name": "Wema Bank", "id": 20, "slug": "wema-bank"},
+                    "account_name": account.account_name,
+                    "account_number": account.account_number,
+                    "assigned": True,
+                    "currency": "NGN",
+                    "active": True,
+                    "id": len(self.accounts),
+                    "customer": {"customer_code": code, "email": account.email},
+                },
+            }
+        )
+
+    def _verify(self, reference: str) -> web.Response:
+        charge = self.charges.get(reference)
+        if charge is None:
+            return _no(400, "Transaction reference not found")
+        status = "ongoing" if charge.status == "pay_offline" else charge.status
+        return web.json_response(
+            {
+                "status": True,
+                "message": "Verification successful",
+                "data": {
+                    "id": charge.id,
+                    "status": status,
+                    "reference": charge.reference,
+                    "amount": charge.amount,
+                    "currency": charge.currency,
+                    "channel": charge.channel,
+                    "gateway_response": "Approved" if status == "success" else "Declined",
+                },
+            }
+        )
+
+
+def _no(status: int, message: str) -> web.Response:
+    return web.json_response({"status": False, "message": message}, status=status)
