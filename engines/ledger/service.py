@@ -17,11 +17,16 @@ from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError, IntegrityError
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
 
 from core.clock import Clock
 from core.db import Database
-from core.db.database import MAX_ATTEMPTS, is_retryable
+from core.db.database import (
+    DEADLOCK_DETECTED,
+    MAX_ATTEMPTS,
+    SERIALIZATION_FAILURE,
+    is_retryable,
+)
 from core.ids import IdGenerator
 from core.money import Money
 from engines.ledger.model import (
@@ -51,6 +56,10 @@ _PG_TRANSFER = text(
     " :pending, :code, :reference, :now)"
 )
 
+_PG_TRANSFER_RAW = "SELECT * FROM ledger_transfer($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
+UNIQUE_VIOLATION = "23505"
+RETRYABLE_STATES = {SERIALIZATION_FAILURE, DEADLOCK_DETECTED}
+
 
 class AccountConflictError(LedgerError):
     """An account code already exists with another type, currency or flags."""
@@ -71,12 +80,29 @@ class LedgerReport:
 
 
 class LedgerService:
-    def __init__(self, db: Database, clock: Clock, ids: IdGenerator) -> None:
+    def __init__(
+        self, db: Database, clock: Clock, ids: IdGenerator, *, autocommit_pool_size: int = 10
+    ) -> None:
         self._db = db
         self._clock = clock
         self._ids = ids
         self._pg = db.dialect == "postgresql"
         self._codes: dict[str, uuid.UUID] = {}
+        # Stand-alone transfers on PostgreSQL: connections that are in autocommit from birth,
+        # so a transfer is exactly one round trip (no BEGIN/COMMIT, no reset on return).
+        self._auto: AsyncEngine | None = None
+        if self._pg:
+            self._auto = create_async_engine(
+                db.url,
+                isolation_level="AUTOCOMMIT",
+                pool_reset_on_return=None,
+                pool_size=autocommit_pool_size,
+                max_overflow=0,
+            )
+
+    async def close(self) -> None:
+        if self._auto is not None:
+            await self._auto.dispose()
 
     # ---------------------------------------------------------------- accounts
 
@@ -170,16 +196,23 @@ class LedgerService:
         params = self._params(request)
         for attempt in range(1, MAX_ATTEMPTS + 1):
             try:
-                async with self._db.engine.connect() as conn:
-                    auto: AsyncConnection = await conn.execution_options(
-                        isolation_level="AUTOCOMMIT"
-                    )
-                    row = (await auto.execute(_PG_TRANSFER, params)).one()
+                assert self._auto is not None
+                async with self._auto.connect() as conn:
+                    # asyncpg directly: SQLAlchemy's statement and result layers cost more
+                    # interpreter time than the database spends on the transfer.
+                    raw: Any = (await conn.get_raw_connection()).driver_connection
+                    row = await raw.fetchrow(_PG_TRANSFER_RAW, *params.values())
                 return self._pg_answer(request, row)
             except IntegrityError:
                 return await self._answer_twin(request)
             except DBAPIError as exc:
                 if not is_retryable(exc) or attempt == MAX_ATTEMPTS:
+                    raise
+            except Exception as exc:
+                state = getattr(exc, "sqlstate", None)
+                if state == UNIQUE_VIOLATION:
+                    return await self._answer_twin(request)
+                if state not in RETRYABLE_STATES or attempt == MAX_ATTEMPTS:
                     raise
                 await asyncio.sleep(min(0.5, 0.01 * 2**attempt) * (0.5 + random.random()))  # noqa: S311
         raise AssertionError("unreachable")
@@ -207,6 +240,8 @@ class LedgerService:
         }
 
     def _pg_answer(self, request: TransferRequest, row: Any) -> Transfer:
+        if not hasattr(row, "o_result"):  # an asyncpg Record: by key
+            row = _Row(row)
         result = TransferResult(row.o_result)
         if result not in (TransferResult.OK, TransferResult.EXISTS):
             raise TransferRefusedError(request.id, result)
@@ -306,6 +341,14 @@ class LedgerService:
                 if mismatch.problem == "sums":
                     await repo.save_balances(next(a for a in fixed if a.id == mismatch.account_id))
         return LedgerReport(len(accounts), len(journal), found, totals(fixed))
+
+
+class _Row:
+    def __init__(self, record: Any) -> None:
+        self._r = record
+
+    def __getattr__(self, name: str) -> Any:
+        return self._r[name]
 
 
 def _existing_answer(existing: Transfer, request: TransferRequest) -> Transfer:

@@ -20,5 +20,7 @@ async def db(any_database_url: str) -> AsyncIterator[Database]:
 
 
 @pytest.fixture
-def ledger(db: Database) -> LedgerService:
-    return LedgerService(db, SteppedClock(), RandomIds())
+async def ledger(db: Database) -> AsyncIterator[LedgerService]:
+    service = LedgerService(db, SteppedClock(), RandomIds())
+    yield service
+    await service.close()

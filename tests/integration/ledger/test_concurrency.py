@@ -93,6 +93,8 @@ async def test_concurrent_transfers_on_hot_accounts_match_a_replay(pg_database_u
             if account.flags & AccountFlags.DEBITS_MUST_NOT_EXCEED_CREDITS:
                 assert b.debits_posted <= b.credits_posted + account.balance_limit
     finally:
+        for each in ledgers:
+            await each.close()
         for db in dbs:
             await db.dispose()
 
@@ -118,5 +120,7 @@ async def test_racing_post_and_void_of_one_hold_resolve_it_once(pg_database_url:
         assert report.balanced
         assert (await ledgers[0].account("wallet")).balances.debits_pending == 0
     finally:
+        for each in ledgers:
+            await each.close()
         for db in dbs:
             await db.dispose()

@@ -239,6 +239,7 @@ async def _scenario(
         assert report.mismatches == []
         assert report.balanced  # debits equal credits, per currency
     finally:
+        await ledger.close()
         await db.dispose()
 
 
