@@ -1,5 +1,7 @@
 """Ledger: double-entry accounts and transfers; every money movement of record goes here."""
 
+from engines.ledger import chart
+from engines.ledger.books import Books, OrderPosting
 from engines.ledger.model import (
     Account,
     AccountFlags,
@@ -23,10 +25,12 @@ __all__ = [
     "AccountFlags",
     "AccountType",
     "Balances",
+    "Books",
     "LedgerError",
     "LedgerReport",
     "LedgerService",
     "Mismatch",
+    "OrderPosting",
     "Transfer",
     "TransferKind",
     "TransferRefusedError",
@@ -34,4 +38,5 @@ __all__ = [
     "TransferResult",
     "TransferStatus",
     "UnknownAccountError",
+    "chart",
 ]

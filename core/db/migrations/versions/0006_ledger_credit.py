@@ -243,6 +243,34 @@ def upgrade() -> None:
     op.create_index(
         "ix_ledger_transfers_reference", "ledger_transfers", ["reference"], unique=False
     )
+    op.create_table(
+        "invoice_counters",
+        sa.Column("prefix", sa.String(length=12), nullable=False),
+        sa.Column("last_number", sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint("prefix", name=op.f("pk_invoice_counters")),
+    )
+    op.create_table(
+        "invoices",
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column("number", sa.String(length=24), nullable=False),
+        sa.Column("region", sa.String(length=20), nullable=False),
+        sa.Column("customer", sa.String(length=16), nullable=False),
+        sa.Column("order_reference", sa.String(length=12), nullable=False),
+        sa.Column("currency", sa.String(length=3), nullable=False),
+        sa.Column("subtotal", core.db.types.DecimalAmount(), nullable=False),
+        sa.Column("discount", core.db.types.DecimalAmount(), nullable=False),
+        sa.Column("tax", core.db.types.DecimalAmount(), nullable=False),
+        sa.Column("total", core.db.types.DecimalAmount(), nullable=False),
+        sa.Column("payment_method", sa.String(length=20), nullable=False),
+        sa.Column("lines", sa.JSON(), nullable=False),
+        sa.Column("vat", sa.JSON(), nullable=False),
+        sa.Column("issued_at", core.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("due_on", sa.Date(), nullable=True),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_invoices")),
+        sa.UniqueConstraint("number", name=op.f("uq_invoices_number")),
+        sa.UniqueConstraint("order_reference", name=op.f("uq_invoices_order_reference")),
+    )
+    op.create_index(op.f("ix_invoices_customer"), "invoices", ["customer"], unique=False)
     if op.get_bind().dialect.name == "postgresql":
         op.execute(_MATCHES)
         op.execute(_TRANSFER)
@@ -252,5 +280,7 @@ def downgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
         op.execute("DROP FUNCTION IF EXISTS ledger_transfer")
         op.execute("DROP FUNCTION IF EXISTS ledger_transfer_matches")
+    op.drop_table("invoices")
+    op.drop_table("invoice_counters")
     op.drop_table("ledger_transfers")
     op.drop_table("ledger_accounts")
