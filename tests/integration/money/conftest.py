@@ -11,6 +11,7 @@ from core.app.demo import load_demo
 from core.clock import SteppedClock
 from core.config import Settings
 from core.ids import RandomIds
+from engines.credit import CreditService
 from engines.invoices import InvoiceService
 from engines.ledger import Books, LedgerService
 
@@ -44,3 +45,8 @@ def books(ledger: LedgerService) -> Books:
 @pytest.fixture
 def invoices(services: Services) -> InvoiceService:
     return InvoiceService(services.db, RandomIds())
+
+
+@pytest.fixture
+def credit(services: Services, books: Books, clock: SteppedClock) -> CreditService:
+    return CreditService(services.db, books, services.notifications, services.translate, clock)

@@ -271,6 +271,47 @@ def upgrade() -> None:
         sa.UniqueConstraint("order_reference", name=op.f("uq_invoices_order_reference")),
     )
     op.create_index(op.f("ix_invoices_customer"), "invoices", ["customer"], unique=False)
+    op.create_table(
+        "credit_accounts",
+        sa.Column("customer", sa.String(length=16), nullable=False),
+        sa.Column("currency", sa.String(length=3), nullable=False),
+        sa.Column("credit_limit", core.db.types.DecimalAmount(), nullable=False),
+        sa.Column("term_days", sa.Integer(), nullable=False),
+        sa.Column("reason", sa.String(length=200), nullable=False),
+        sa.Column("decided_at", core.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("customer", name=op.f("pk_credit_accounts")),
+    )
+    op.create_table(
+        "credit_orders",
+        sa.Column("order_reference", sa.String(length=12), nullable=False),
+        sa.Column("customer", sa.String(length=16), nullable=False),
+        sa.Column("currency", sa.String(length=3), nullable=False),
+        sa.Column("amount", core.db.types.DecimalAmount(), nullable=False),
+        sa.Column("outstanding", core.db.types.DecimalAmount(), nullable=False),
+        sa.Column("due_on", sa.Date(), nullable=False),
+        sa.Column("status", sa.String(length=10), nullable=False),
+        sa.Column("late_fee_charged", sa.Boolean(), nullable=False),
+        sa.Column("reminded_due_soon", sa.Boolean(), nullable=False),
+        sa.Column("reminded_overdue", sa.Boolean(), nullable=False),
+        sa.Column("repaid_on", sa.Date(), nullable=True),
+        sa.Column("created_at", core.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("order_reference", name=op.f("pk_credit_orders")),
+    )
+    op.create_index(op.f("ix_credit_orders_customer"), "credit_orders", ["customer"], unique=False)
+    op.create_table(
+        "credit_repayments",
+        sa.Column("transfer_id", sa.Uuid(), nullable=False),
+        sa.Column("customer", sa.String(length=16), nullable=False),
+        sa.Column("currency", sa.String(length=3), nullable=False),
+        sa.Column("amount", core.db.types.DecimalAmount(), nullable=False),
+        sa.Column("rail", sa.String(length=20), nullable=False),
+        sa.Column("external_ref", sa.String(length=120), nullable=False),
+        sa.Column("created_at", core.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("transfer_id", name=op.f("pk_credit_repayments")),
+    )
+    op.create_index(
+        op.f("ix_credit_repayments_customer"), "credit_repayments", ["customer"], unique=False
+    )
     if op.get_bind().dialect.name == "postgresql":
         op.execute(_MATCHES)
         op.execute(_TRANSFER)
@@ -280,6 +321,9 @@ def downgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
         op.execute("DROP FUNCTION IF EXISTS ledger_transfer")
         op.execute("DROP FUNCTION IF EXISTS ledger_transfer_matches")
+    op.drop_table("credit_repayments")
+    op.drop_table("credit_orders")
+    op.drop_table("credit_accounts")
     op.drop_table("invoices")
     op.drop_table("invoice_counters")
     op.drop_table("ledger_transfers")
