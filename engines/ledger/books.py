@@ -106,12 +106,12 @@ class Books:
         rail: str,
         external_ref: str,
         *,
-        order_reference: str = "",
         on_credit: bool = False,
     ) -> Transfer:
         """Money arrived at a rail for a customer: the rail holds it, the customer owes less.
 
         Idempotent by (rail, external_ref): the provider's receipt number names the transfer.
+        The payment intent (engines/payments) keeps which order the receipt paid.
         """
         held = await self.account(chart.rail(rail, amount.currency))
         debtor = await self.customer_account(customer, amount.currency, on_credit=on_credit)
@@ -122,7 +122,8 @@ class Books:
                 debtor.id,
                 amount,
                 code="repayment" if on_credit else "payment",
-                reference=order_reference or external_ref,
+                # the provider's receipt: what its statement shows, and what reconciles
+                reference=external_ref,
             )
         )
 

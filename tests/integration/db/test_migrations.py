@@ -16,7 +16,8 @@ import engines.invoices.tables
 import engines.ledger.tables
 import engines.notifications.tables
 import engines.orders.tables
-import engines.pricing.tables  # noqa: F401
+import engines.pricing.tables
+import engines.settlement.tables  # noqa: F401
 from core.db import metadata
 
 

@@ -312,6 +312,21 @@ def upgrade() -> None:
     op.create_index(
         op.f("ix_credit_repayments_customer"), "credit_repayments", ["customer"], unique=False
     )
+    op.create_table(
+        "settlement_batches",
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column("distributor", sa.String(length=40), nullable=False),
+        sa.Column("day", sa.Date(), nullable=False),
+        sa.Column("currency", sa.String(length=3), nullable=False),
+        sa.Column("gross", core.db.types.DecimalAmount(), nullable=False),
+        sa.Column("fees", core.db.types.DecimalAmount(), nullable=False),
+        sa.Column("commission", core.db.types.DecimalAmount(), nullable=False),
+        sa.Column("net", core.db.types.DecimalAmount(), nullable=False),
+        sa.Column("payments", sa.Integer(), nullable=False),
+        sa.Column("created_at", core.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_settlement_batches")),
+        sa.UniqueConstraint("distributor", "day", name=op.f("uq_settlement_batches_distributor")),
+    )
     if op.get_bind().dialect.name == "postgresql":
         op.execute(_MATCHES)
         op.execute(_TRANSFER)
@@ -321,6 +336,7 @@ def downgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
         op.execute("DROP FUNCTION IF EXISTS ledger_transfer")
         op.execute("DROP FUNCTION IF EXISTS ledger_transfer_matches")
+    op.drop_table("settlement_batches")
     op.drop_table("credit_repayments")
     op.drop_table("credit_orders")
     op.drop_table("credit_accounts")
