@@ -18,6 +18,7 @@ from engines.ledger.model import AccountFlags, AccountType
 
 LEDGER_NAMESPACE = uuid.UUID("6f1d3c1e-0b6a-4f57-9a55-2a3c8e0f6d01")
 _CAPPED = AccountFlags.DEBITS_MUST_NOT_EXCEED_CREDITS
+_FLOORED = AccountFlags.CREDITS_MUST_NOT_EXCEED_DEBITS  # an asset that cannot go below zero
 
 
 def transfer_id(*parts: str) -> uuid.UUID:
@@ -104,9 +105,13 @@ def exposure_control(currency: str) -> AccountSpec:
 
 def agent_collections(agent: Phone, currency: str) -> AccountSpec:
     """Cash an agent has collected from retailers and still has to hand over."""
-    return AccountSpec(f"agent:{agent.e164}:collections:{currency}", AccountType.ASSET, currency)
+    return AccountSpec(
+        f"agent:{agent.e164}:collections:{currency}", AccountType.ASSET, currency, _FLOORED
+    )
 
 
 def agent_receivable(agent: Phone, customer: Phone, currency: str) -> AccountSpec:
     """What a retailer owes on credit an agent granted (one account per agent and retailer)."""
-    return AccountSpec(f"atc:{agent.e164}:{customer.e164}:{currency}", AccountType.ASSET, currency)
+    return AccountSpec(
+        f"atc:{agent.e164}:{customer.e164}:{currency}", AccountType.ASSET, currency, _FLOORED
+    )

@@ -327,6 +327,14 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_settlement_batches")),
         sa.UniqueConstraint("distributor", "day", name=op.f("uq_settlement_batches_distributor")),
     )
+    op.create_table(
+        "atc_retailers",
+        sa.Column("retailer", sa.String(length=16), nullable=False),
+        sa.Column("agent", sa.String(length=16), nullable=False),
+        sa.Column("onboarded_at", core.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("retailer", name=op.f("pk_atc_retailers")),
+    )
+    op.create_index(op.f("ix_atc_retailers_agent"), "atc_retailers", ["agent"], unique=False)
     if op.get_bind().dialect.name == "postgresql":
         op.execute(_MATCHES)
         op.execute(_TRANSFER)
@@ -336,6 +344,7 @@ def downgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
         op.execute("DROP FUNCTION IF EXISTS ledger_transfer")
         op.execute("DROP FUNCTION IF EXISTS ledger_transfer_matches")
+    op.drop_table("atc_retailers")
     op.drop_table("settlement_batches")
     op.drop_table("credit_repayments")
     op.drop_table("credit_orders")
