@@ -9,6 +9,7 @@ import channels.africastalking
 import channels.meta
 import channels.twilio
 from core.app.delivery import DeliveryWorker
+from core.app.money import MoneyServices, build_money
 from core.app.subscribers import OrderConfirmationSms
 from core.bus.factory import open_event_bus
 from core.bus.outbox import OutboxRelay
@@ -53,6 +54,7 @@ class Services:
     notifications: NotificationService
     delivery: DeliveryWorker
     senders: dict[str, MessageSender] = field(default_factory=dict)
+    money: MoneyServices | None = None
 
     def channel_context(self) -> ChannelContext:
         return ChannelContext(
@@ -76,6 +78,8 @@ class Services:
         self.delivery.start()
 
     async def close(self) -> None:
+        if self.money is not None:
+            await self.money.close()
         await self.delivery.stop()
         for sender in self.senders.values():
             await sender.close()
@@ -123,6 +127,16 @@ def build_services(
             senders[name] = sender
     delivery = DeliveryWorker(notifications, senders)
     OrderConfirmationSms(notifications, customers, translate, settings.sms_provider).subscribe(bus)
+    money = build_money(
+        db=db,
+        bus=bus,
+        clock=clock,
+        ids=ids,
+        orders=orders,
+        notifications=notifications,
+        translate=translate,
+        sms_provider=settings.sms_provider,
+    )
     return Services(
         settings,
         clock,
@@ -139,4 +153,5 @@ def build_services(
         notifications,
         delivery,
         senders,
+        money=money,
     )

@@ -204,8 +204,12 @@ class CreditService:
         return credit
 
     async def cancel(self, order_reference: str) -> None:
-        """The order was cancelled: release the hold; nothing is owed."""
-        await self._books.order_cancelled(order_reference)
+        """The order was cancelled: release the hold (if one was taken); nothing is owed."""
+        try:
+            await self._books.order_cancelled(order_reference)
+        except TransferRefusedError as refused:
+            if refused.result is not TransferResult.PENDING_TRANSFER_NOT_FOUND:
+                raise
         async with self._db.transaction() as s:
             await s.execute(
                 update(credit_orders)

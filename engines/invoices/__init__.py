@@ -1,5 +1,6 @@
 """Invoices: one per order, numbered per country and year without gaps, VAT per rate."""
 
+from engines.invoices.billing import OrderBilling
 from engines.invoices.model import (
     Invoice,
     InvoiceError,
@@ -25,6 +26,7 @@ __all__ = [
     "InvoiceLine",
     "InvoiceService",
     "IssueInvoice",
+    "OrderBilling",
     "UnknownInvoiceError",
     "VatLine",
     "invoice_number",
