@@ -44,8 +44,10 @@ def run_ledger(args: argparse.Namespace) -> int:
         print(f"{currency}: debits {debits} credits {credits} {state}")
     for m in report.mismatches:
         print(f"mismatch {m.code} ({m.problem}): stored {m.stored} replayed {m.replayed}")
+    for code in report.over_limit:
+        print(f"note: {code} is past its limit (lowered after use?)")
     if args.action == "rebuild":
-        print(f"rebuilt: {sum(m.problem == 'sums' for m in report.mismatches)} accounts repaired")
+        print(f"rebuilt: {len(report.mismatches)} accounts repaired")
         return 0
     print("ledger OK" if report.balanced else "ledger MISMATCH")
     return 0 if report.balanced else 1

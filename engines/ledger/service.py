@@ -45,6 +45,7 @@ from engines.ledger.model import (
     UnknownAccountError,
     check,
     decide,
+    over_limit,
     replay,
     totals,
     validate_shape,
@@ -73,6 +74,7 @@ class LedgerReport:
     transfers: int
     mismatches: list[Mismatch] = field(default_factory=list)
     totals: dict[str, tuple[Decimal, Decimal]] = field(default_factory=dict)
+    over_limit: list[str] = field(default_factory=list)  # codes; see model.over_limit
 
     @property
     def balanced(self) -> bool:
@@ -340,7 +342,9 @@ class LedgerService:
             for mismatch in found:
                 if mismatch.problem == "sums":
                     await repo.save_balances(next(a for a in fixed if a.id == mismatch.account_id))
-        return LedgerReport(len(accounts), len(journal), found, totals(fixed))
+        return LedgerReport(
+            len(accounts), len(journal), found, totals(fixed), [a.code for a in over_limit(fixed)]
+        )
 
 
 class _Row:

@@ -237,6 +237,7 @@ async def _scenario(
             assert oracle.within(i, oracle.sums[i]) == "ok"
         report = await ledger.check()
         assert report.mismatches == []
+        assert report.over_limit == []  # every limit held
         assert report.balanced  # debits equal credits, per currency
     finally:
         await ledger.close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 from decimal import Decimal
 
@@ -144,3 +145,23 @@ async def test_reminders_then_overdue_blocks_credit_and_charges_a_late_fee_once(
     after = (await credit.decide(NGOZI)).limit
     assert after < before
     assert (await ledger.check()).balanced
+
+
+async def test_concurrent_checkouts_never_take_more_than_the_limit(
+    services: Services, clock: SteppedClock, credit: CreditService, ledger: LedgerService
+) -> None:
+    await _history(services, clock)
+    limit = (await credit.decide(NGOZI)).limit
+    share = Money(limit.amount / 4, "NGN")
+    results = await asyncio.gather(
+        *(credit.authorise(f"RACE{i:02d}", NGOZI, share) for i in range(10)),
+        return_exceptions=True,
+    )
+    granted = [r for r in results if not isinstance(r, BaseException)]
+    refused = [r for r in results if isinstance(r, CreditRefusedError)]
+    assert len(granted) == 4
+    assert len(refused) == 6
+    assert await credit.available(NGOZI) == ngn(0)
+    report = await ledger.check()
+    assert report.balanced
+    assert report.over_limit == []
