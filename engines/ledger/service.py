@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import random
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -186,6 +187,17 @@ class LedgerService:
             return await self._db.retrying(lambda s: self.transfer_in(s, request))
         except IntegrityError:
             return await self._answer_twin(request)
+
+    async def transfer_all(self, requests: Sequence[TransferRequest]) -> list[Transfer]:
+        """Linked transfers: all of them commit, or none does (the first refusal is raised)."""
+
+        async def work(s: AsyncSession) -> list[Transfer]:
+            return [await self.transfer_in(s, request) for request in requests]
+
+        try:
+            return await self._db.retrying(work)
+        except IntegrityError:
+            return await self._db.retrying(work)  # a concurrent twin won: answer as retries
 
     async def transfer_in(self, s: AsyncSession, request: TransferRequest) -> Transfer:
         """Record a transfer inside the caller's unit of work (several transfers commit as one)."""

@@ -209,3 +209,24 @@ async def test_rebuild_finds_and_repairs_a_tampered_balance(
     await ledger.rebuild()
     assert (await ledger.check()).balanced
     assert (await ledger.account("sales:NGN")).balance == ngn("70")
+
+
+async def test_linked_transfers_commit_together_or_not_at_all(ledger: LedgerService) -> None:
+    cash, sales = await _pair(ledger)
+    wallet = await ledger.open_account(
+        "driver:+2348030000009:wallet:NGN",
+        AccountType.LIABILITY,
+        "NGN",
+        flags=AccountFlags.DEBITS_MUST_NOT_EXCEED_CREDITS,
+    )
+    ok = TransferRequest.posted(uuid.uuid4(), cash, sales, ngn("10"))
+    too_much = TransferRequest.posted(uuid.uuid4(), wallet.id, cash, ngn("1"))
+    with pytest.raises(TransferRefusedError) as refused:
+        await ledger.transfer_all([ok, too_much])
+    assert refused.value.result is TransferResult.EXCEEDS_CREDITS
+    assert await ledger.transfers() == []
+    both = await ledger.transfer_all(
+        [ok, TransferRequest.posted(uuid.uuid4(), sales, wallet.id, ngn("1"))]
+    )
+    assert [t.amount for t in both] == [ngn("10"), ngn("1")]
+    assert (await ledger.check()).balanced
