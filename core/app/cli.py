@@ -62,7 +62,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _seed(demo=args.demo)
         case "simulate":
             return simulate(args.channel, args.url, args.phone, args.service_code)
-        case "ledger":
+        case "ledger" | "settle" | "credit" | "reconcile":
             return run_ledger(args)
     return 2
 

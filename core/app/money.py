@@ -4,6 +4,7 @@ payouts, ATC) and wired to the order events."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from decimal import Decimal
 
 from core.bus.port import EventBus
 from core.clock import Clock
@@ -16,7 +17,15 @@ from engines.invoices import InvoiceService, OrderBilling
 from engines.ledger import Books, LedgerService
 from engines.notifications import NotificationService
 from engines.orders import OrderService
-from engines.settlement import PayoutService, SettlementService
+from engines.settlement import Distributor, PayoutService, SettlementService
+
+# One distributor per region until distributors are data of their own: the platform keeps 3 %
+# of what it collects and pays the rest out on the region's bank rail.
+DISTRIBUTORS = (
+    Distributor("lagos", "NGN", Decimal("0.03"), "nibss", "Africa/Lagos"),
+    Distributor("nairobi", "KES", Decimal("0.03"), "mpesa", "Africa/Nairobi"),
+    Distributor("cape_town", "ZAR", Decimal("0.03"), "bank", "Africa/Johannesburg"),
+)
 
 
 @dataclass(frozen=True, slots=True)
