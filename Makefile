@@ -40,6 +40,7 @@ fmt: $(STAMP) ## format and autofix
 bench: $(STAMP) ## run the benchmarks (figures go in BENCHMARKS.md)
 	$(BIN)/python -m bench.ussd_hops
 	$(BIN)/python -m bench.session_bytes
+	$(BIN)/python -m bench.ledger
 
 clean: ## remove the virtualenv and local state
 	rm -rf $(VENV) var

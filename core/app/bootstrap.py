@@ -9,6 +9,8 @@ import channels.africastalking
 import channels.meta
 import channels.twilio
 from core.app.delivery import DeliveryWorker
+from core.app.money import MoneyServices, build_money
+from core.app.payment_posting import PaymentPosting
 from core.app.payments import PaymentReceiptSms, PaymentRequery, build_rails
 from core.app.subscribers import OrderConfirmationSms
 from core.bus.factory import open_event_bus
@@ -57,6 +59,7 @@ class Services:
     senders: dict[str, MessageSender] = field(default_factory=dict)
     payments: PaymentService | None = None
     requery: PaymentRequery | None = None
+    money: MoneyServices | None = None
 
     def channel_context(self) -> ChannelContext:
         return ChannelContext(
@@ -86,6 +89,8 @@ class Services:
             await self.requery.stop()
         if self.payments is not None:
             await self.payments.close()
+        if self.money is not None:
+            await self.money.close()
         await self.delivery.stop()
         for sender in self.senders.values():
             await sender.close()
@@ -144,6 +149,17 @@ def build_services(
     delivery = DeliveryWorker(notifications, senders)
     OrderConfirmationSms(notifications, customers, translate, settings.sms_provider).subscribe(bus)
     PaymentReceiptSms(notifications, customers, translate, settings.sms_provider).subscribe(bus)
+    money = build_money(
+        db=db,
+        bus=bus,
+        clock=clock,
+        ids=ids,
+        orders=orders,
+        notifications=notifications,
+        translate=translate,
+        sms_provider=settings.sms_provider,
+    )
+    PaymentPosting(money.books).subscribe(bus)
     return Services(
         settings,
         clock,
@@ -162,4 +178,5 @@ def build_services(
         senders,
         payments=payments,
         requery=PaymentRequery(payments),
+        money=money,
     )

@@ -12,6 +12,7 @@ from aiohttp import web
 
 from core.app.bootstrap import build_services
 from core.app.demo import load_demo
+from core.app.ledger_cli import add_ledger_command, run_ledger
 from core.app.logs import configure_logging
 from core.app.server import create_app
 from core.app.simulate import CHANNELS as SIMULATED_CHANNELS
@@ -55,6 +56,7 @@ def build_parser() -> argparse.ArgumentParser:
     payment_commands.add_parser(
         "requery", help="ask the providers about payments stuck in pending/unknown/processing"
     )
+    add_ledger_command(commands)
     return parser
 
 
@@ -71,6 +73,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return simulate(args.channel, args.url, args.phone, args.service_code)
         case "payments":
             return _requery()
+        case "ledger" | "settle" | "credit" | "reconcile":
+            return run_ledger(args)
     return 2
 
 

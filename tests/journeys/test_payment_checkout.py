@@ -5,6 +5,7 @@ Daraja, Paystack and Africa's Talking."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from decimal import Decimal
 
 import pytest
 from aiohttp import web
@@ -13,6 +14,7 @@ from aiohttp.test_utils import TestClient
 from core.app.bootstrap import Services
 from core.config import Settings
 from core.gsm7 import gsm7_length
+from core.money import Money
 from core.phone import Phone
 from tests.support.phone import UssdPhone
 from tests.support.providers.africastalking import SmsPhone, flush_outbox
@@ -89,6 +91,13 @@ async def test_a_kenyan_retailer_pays_by_mpesa_end_to_end(
     await gateway.post(target, data=body, headers={"Content-Type": "application/json"})
     await flush_outbox(services)
     assert len(fakes.sms.sent_to(JUMA)) == 2
+    # The money is on the ledger once: M-Pesa holds it, and Juma is in credit until delivery
+    # makes the order's debt final (placement only holds it).
+    assert services.money is not None
+    held = await services.money.ledger.account("rail:mpesa:KES")
+    assert held.balance == Money(Decimal("2522.00"), "KES")
+    owed = await services.money.ledger.account(f"customer:{JUMA}:receivable:KES")
+    assert owed.balance == Money(Decimal("-2522.00"), "KES")
 
 
 async def test_a_nigerian_retailer_pays_by_transfer_to_her_own_virtual_account(

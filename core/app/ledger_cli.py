@@ -1,0 +1,170 @@
+"""The money commands of `omniroute`: the ledger check, the daily settlement and credit run,
+and the reconciliation of a provider statement."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import sys
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any, TypeVar
+from zoneinfo import ZoneInfo
+
+from core.app.money import DISTRIBUTORS, MoneyServices, build_money
+from core.bus.memory import MemoryEventBus
+from core.clock import SystemClock
+from core.config import Settings
+from core.db import Database
+from core.i18n import Translator
+from core.ids import RandomIds
+from engines.catalogue import CatalogueService
+from engines.ledger import LedgerReport
+from engines.notifications import NotificationService
+from engines.orders import OrderService
+from engines.pricing import PricingService
+from engines.settlement import StatementFormatError, parse_statement
+
+T = TypeVar("T")
+
+
+def _day(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None
+
+
+def add_ledger_command(commands: Any) -> None:
+    ledger = commands.add_parser(
+        "ledger", help="check the ledger's balances against its transfers (or rebuild them)"
+    )
+    ledger.add_argument(
+        "action",
+        choices=("check", "rebuild"),
+        help="check: replay every transfer and compare (exit 1 on a mismatch); "
+        "rebuild: overwrite the running balances with the replay",
+    )
+    settle = commands.add_parser(
+        "settle", help="settle each distributor's day (default: yesterday, local time)"
+    )
+    settle.add_argument("--day", type=_day, help="YYYY-MM-DD")
+    credit = commands.add_parser("credit", help="retailer credit operations")
+    credit.add_argument(
+        "action", choices=("daily",), help="daily: due-soon/overdue reminders and late fees"
+    )
+    reconcile = commands.add_parser(
+        "reconcile", help="compare a provider's statement (CSV) with the payments we recorded"
+    )
+    reconcile.add_argument("rail", help="mpesa, momo, paystack, flutterwave, nibss, …")
+    reconcile.add_argument("statement", type=Path, help="CSV with reference and amount columns")
+    reconcile.add_argument("--day", type=_day, required=True, help="YYYY-MM-DD")
+    reconcile.add_argument("--currency", required=True, help="ISO 4217, e.g. KES")
+    reconcile.add_argument("--timezone", default="UTC", help="whose day (e.g. Africa/Nairobi)")
+
+
+def _with_money(work: Callable[[MoneyServices], Awaitable[T]]) -> T:
+    async def run() -> T:
+        settings = Settings()
+        clock, ids = SystemClock(), RandomIds()
+        db = Database(settings.database_url)
+        catalogue = CatalogueService(db, clock)
+        orders = OrderService(db, PricingService(db, clock, catalogue), clock, ids)
+        money = build_money(
+            db=db,
+            bus=MemoryEventBus(),
+            clock=clock,
+            ids=ids,
+            orders=orders,
+            notifications=NotificationService(db, clock, ids),
+            translate=Translator.load(),
+            sms_provider=settings.sms_provider,
+        )
+        try:
+            return await work(money)
+        finally:
+            await money.close()
+            await db.dispose()
+
+    return asyncio.run(run())
+
+
+def run_ledger(args: argparse.Namespace) -> int:
+    match args.command:
+        case "settle":
+            return _settle(args.day)
+        case "credit":
+            return _credit_daily()
+        case "reconcile":
+            return _reconcile(args)
+    return _ledger(args.action)
+
+
+def _ledger(action: str) -> int:
+    async def work(money: MoneyServices) -> LedgerReport:
+        if action == "rebuild":
+            return await money.ledger.rebuild()
+        return await money.ledger.check()
+
+    report = _with_money(work)
+    print(f"{report.accounts} accounts, {report.transfers} transfers")
+    for currency, (debits, credits) in sorted(report.totals.items()):
+        state = "balanced" if debits == credits else "NOT BALANCED"
+        print(f"{currency}: debits {debits} credits {credits} {state}")
+    for m in report.mismatches:
+        print(f"mismatch {m.code} ({m.problem}): stored {m.stored} replayed {m.replayed}")
+    for code in report.over_limit:
+        print(f"note: {code} is past its limit (lowered after use?)")
+    if action == "rebuild":
+        print(f"rebuilt: {len(report.mismatches)} accounts repaired")
+        return 0
+    print("ledger OK" if report.balanced else "ledger MISMATCH")
+    return 0 if report.balanced else 1
+
+
+def _settle(day: dt.date | None) -> int:
+    async def work(money: MoneyServices) -> int:
+        for distributor in DISTRIBUTORS:
+            local = dt.datetime.now(ZoneInfo(distributor.timezone)).date()
+            batch = await money.settlement.settle_day(
+                distributor, day or local - dt.timedelta(days=1)
+            )
+            print(
+                f"{batch.distributor} {batch.day}: {batch.payments} payments, gross "
+                f"{batch.gross}, fees {batch.fees}, commission {batch.commission}, "
+                f"net {batch.net}"
+            )
+        return 0
+
+    return _with_money(work)
+
+
+def _credit_daily() -> int:
+    async def work(money: MoneyServices) -> int:
+        run = await money.credit.run_daily()
+        for reference, kind in run.reminders:
+            print(f"reminder {kind.value}: {reference}")
+        for reference, fee in run.late_fees:
+            print(f"late fee {fee}: {reference}")
+        print(f"{len(run.reminders)} reminders, {len(run.late_fees)} late fees")
+        return 0
+
+    return _with_money(work)
+
+
+def _reconcile(args: argparse.Namespace) -> int:
+    try:
+        rows = parse_statement(args.statement.read_text(encoding="utf-8"), args.currency)
+    except (OSError, StatementFormatError) as exc:
+        print(f"omniroute reconcile: {exc}", file=sys.stderr)
+        return 2
+
+    async def work(money: MoneyServices) -> int:
+        report = await money.settlement.reconcile(
+            args.rail, args.currency, args.day, args.timezone, rows
+        )
+        sys.stdout.write(report.to_csv())
+        return 0 if report.clean else 1
+
+    return _with_money(work)

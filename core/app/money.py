@@ -1,0 +1,69 @@
+"""The money engines, built together over one database (ledger, invoices, credit, settlement,
+payouts, ATC) and wired to the order events."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from core.bus.port import EventBus
+from core.clock import Clock
+from core.db import Database
+from core.i18n import Translator
+from core.ids import IdGenerator
+from engines.atc import AtcService
+from engines.credit import CreditService
+from engines.invoices import InvoiceService, OrderBilling
+from engines.ledger import Books, LedgerService
+from engines.notifications import NotificationService
+from engines.orders import OrderService
+from engines.settlement import Distributor, PayoutService, SettlementService
+
+# One distributor per region until distributors are data of their own: the platform keeps 3 %
+# of what it collects and pays the rest out on the region's bank rail.
+DISTRIBUTORS = (
+    Distributor("lagos", "NGN", Decimal("0.03"), "nibss", "Africa/Lagos"),
+    Distributor("nairobi", "KES", Decimal("0.03"), "mpesa", "Africa/Nairobi"),
+    Distributor("cape_town", "ZAR", Decimal("0.03"), "bank", "Africa/Johannesburg"),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class MoneyServices:
+    ledger: LedgerService
+    books: Books
+    invoices: InvoiceService
+    credit: CreditService
+    settlement: SettlementService
+    payouts: PayoutService
+    atc: AtcService
+
+    async def close(self) -> None:
+        await self.ledger.close()
+
+
+def build_money(
+    *,
+    db: Database,
+    bus: EventBus,
+    clock: Clock,
+    ids: IdGenerator,
+    orders: OrderService,
+    notifications: NotificationService,
+    translate: Translator,
+    sms_provider: str,
+) -> MoneyServices:
+    ledger = LedgerService(db, clock, ids)
+    books = Books(ledger)
+    invoices = InvoiceService(db, ids)
+    credit = CreditService(db, books, notifications, translate, clock, sms_provider=sms_provider)
+    OrderBilling(invoices, books, orders, credit).subscribe(bus)
+    return MoneyServices(
+        ledger,
+        books,
+        invoices,
+        credit,
+        SettlementService(db, books, clock, ids),
+        PayoutService(books),
+        AtcService(db, books, clock),
+    )

@@ -1,0 +1,24 @@
+"""Agent trade credit: agents extend credit to the retailers they onboard, on the ledger."""
+
+from engines.atc.model import (
+    COMMISSION_RATE,
+    AgentLimitError,
+    AlreadyOnboardedError,
+    AtcError,
+    NotOnboardedError,
+    OverpaymentError,
+    commission_on,
+)
+from engines.atc.service import AgentPosition, AtcService
+
+__all__ = [
+    "COMMISSION_RATE",
+    "AgentLimitError",
+    "AgentPosition",
+    "AlreadyOnboardedError",
+    "AtcError",
+    "AtcService",
+    "NotOnboardedError",
+    "OverpaymentError",
+    "commission_on",
+]

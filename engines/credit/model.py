@@ -1,0 +1,188 @@
+"""Retailer credit (buy now, pay later): the stated rules, pure.
+
+Credit limit (decided from the retailer's delivered orders, re-decided whenever asked):
+  * no limit until the retailer has at least MIN_ORDERS delivered orders and the first of
+    them is at least MIN_HISTORY_DAYS old;
+  * otherwise LIMIT_SHARE (50 %) of the average monthly delivered value over the last
+    WINDOW_DAYS (90) days — i.e. half of one month's usual buying — rounded down to the
+    currency's step and capped at the currency's ceiling;
+  * halved for every repayment that was late in the last 180 days; nil while anything is
+    overdue.
+Terms: 7 days for everyone with a limit, 14 days from 5 delivered orders, 30 days from 10.
+Due date: the order's date (in the region's time zone) plus the term.
+Reminders: "due soon" REMIND_DAYS_BEFORE (2) days before the due date, "overdue" the day after;
+each once per credit.
+Overdue: a credit unpaid the day after its due date blocks new credit orders; after
+GRACE_DAYS (3) more days a late fee of LATE_FEE_RATE (2 %) of what is still owed is charged,
+once per credit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from datetime import date, timedelta
+from decimal import ROUND_FLOOR, Decimal
+from enum import StrEnum
+
+from core.money import Money
+
+MIN_ORDERS = 3
+MIN_HISTORY_DAYS = 30
+WINDOW_DAYS = 90
+LIMIT_SHARE = Decimal("0.5")
+LATE_LOOKBACK_DAYS = 180
+REMIND_DAYS_BEFORE = 2
+GRACE_DAYS = 3
+LATE_FEE_RATE = Decimal("0.02")
+
+# Rounded down to a step a person can say; capped at what a distributor risks on one shop.
+STEPS = {"NGN": Decimal(1000), "KES": Decimal(100), "ZAR": Decimal(10)}
+CEILINGS = {"NGN": Decimal(2_000_000), "KES": Decimal(200_000), "ZAR": Decimal(20_000)}
+
+
+class CreditError(Exception):
+    """Base of the credit context's errors."""
+
+
+class CreditRefusedReason(StrEnum):
+    NO_CREDIT = "no_credit"  # no limit (yet)
+    OVERDUE = "overdue"  # something is overdue: no new credit until it is paid
+    INSUFFICIENT = "insufficient"  # the order is more than what is left of the limit
+
+
+class CreditRefusedError(CreditError):
+    def __init__(self, reason: CreditRefusedReason, available: Money) -> None:
+        super().__init__(f"{reason.value} (available {available})")
+        self.reason = reason
+        self.available = available
+
+
+TERMS = (7, 14, 30)
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveredOrder:
+    delivered_on: date
+    total: Money
+
+
+@dataclass(frozen=True, slots=True)
+class CreditHistory:
+    orders: Sequence[DeliveredOrder]
+    late_repayments: Sequence[date] = ()  # due dates of credits repaid late
+    overdue_now: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class CreditDecision:
+    limit: Money
+    term_days: int
+    reason: str  # why, for the operator: "3 orders, NGN 90,000.00 in 90 days"
+
+
+def decide_limit(history: CreditHistory, currency: str, today: date) -> CreditDecision:
+    """The credit limit and term the rule gives this history (see the module docstring)."""
+    zero = Money.zero(currency)
+    orders = [o for o in history.orders if o.total.currency == currency]
+    if history.overdue_now:
+        return CreditDecision(zero, 0, "overdue")
+    if len(orders) < MIN_ORDERS:
+        return CreditDecision(zero, 0, f"{len(orders)} delivered orders, {MIN_ORDERS} needed")
+    first = min(o.delivered_on for o in orders)
+    if (today - first).days < MIN_HISTORY_DAYS:
+        return CreditDecision(zero, 0, f"history of {(today - first).days} days")
+    since = today - timedelta(days=WINDOW_DAYS)
+    recent = sum((o.total.amount for o in orders if o.delivered_on > since), Decimal(0))
+    monthly = recent / (Decimal(WINDOW_DAYS) / 30)
+    limit = monthly * LIMIT_SHARE
+    late = [d for d in history.late_repayments if (today - d).days <= LATE_LOOKBACK_DAYS]
+    for _ in late:
+        limit /= 2
+    step = STEPS.get(currency, Decimal(1))
+    limit = min(
+        (limit / step).to_integral_value(rounding=ROUND_FLOOR) * step, CEILINGS.get(currency, limit)
+    )
+    term = 30 if len(orders) >= 10 else 14 if len(orders) >= 5 else 7
+    reason = f"{len(orders)} orders, {Money(recent, currency)} in {WINDOW_DAYS} days"
+    if late:
+        reason += f", {len(late)} late"
+    return CreditDecision(Money(limit, currency), term if limit > 0 else 0, reason)
+
+
+def due_on(ordered_on: date, term_days: int) -> date:
+    return ordered_on + timedelta(days=term_days)
+
+
+class CreditStatus(StrEnum):
+    OPEN = "open"
+    REPAID = "repaid"
+    CANCELLED = "cancelled"
+
+
+@dataclass(frozen=True, slots=True)
+class CreditOrder:
+    order_reference: str
+    amount: Money
+    outstanding: Money
+    due_on: date
+    status: CreditStatus
+    late_fee_charged: bool = False
+    reminded_due_soon: bool = False
+    reminded_overdue: bool = False
+    repaid_on: date | None = None
+
+
+def is_overdue(credit: CreditOrder, today: date) -> bool:
+    return credit.status is CreditStatus.OPEN and today > credit.due_on
+
+
+class ReminderKind(StrEnum):
+    DUE_SOON = "due_soon"
+    OVERDUE = "overdue"
+
+
+def reminder_due(credit: CreditOrder, today: date) -> ReminderKind | None:
+    """Which reminder, if any, this credit should get today (each is sent once)."""
+    if credit.status is not CreditStatus.OPEN:
+        return None
+    if today > credit.due_on:
+        return None if credit.reminded_overdue else ReminderKind.OVERDUE
+    if (credit.due_on - today).days <= REMIND_DAYS_BEFORE and not credit.reminded_due_soon:
+        return ReminderKind.DUE_SOON
+    return None
+
+
+def late_fee_due(credit: CreditOrder, today: date) -> Money | None:
+    """The late fee to charge today, once, GRACE_DAYS after the due date."""
+    if credit.status is not CreditStatus.OPEN or credit.late_fee_charged:
+        return None
+    if (today - credit.due_on).days <= GRACE_DAYS:
+        return None
+    fee = Money(credit.outstanding.amount * LATE_FEE_RATE, credit.outstanding.currency)
+    return fee if fee.amount > 0 else None
+
+
+def apply_repayment(
+    credits: Sequence[CreditOrder], amount: Money, today: date
+) -> tuple[list[CreditOrder], Money]:
+    """Pay the oldest due credits first; returns the updated credits and any amount left over."""
+    left = amount
+    out: list[CreditOrder] = []
+    for credit in sorted(credits, key=lambda c: (c.due_on, c.order_reference)):
+        if credit.status is not CreditStatus.OPEN or left.amount <= 0:
+            out.append(credit)
+            continue
+        paid = min(left, credit.outstanding)
+        outstanding = credit.outstanding - paid
+        left = left - paid
+        status = CreditStatus.REPAID if outstanding.amount == 0 else CreditStatus.OPEN
+        out.append(
+            replace(
+                credit,
+                outstanding=outstanding,
+                status=status,
+                repaid_on=today if status is CreditStatus.REPAID else None,
+            )
+        )
+    return out, left

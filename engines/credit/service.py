@@ -1,0 +1,404 @@
+"""Retailer credit use cases: decide the limit, authorise a credit order, take repayments,
+and the daily run (reminders, late fees, overdue blocks). The money is on the ledger."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from datetime import date
+from decimal import Decimal
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import and_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core.clock import Clock
+from core.db import Database
+from core.i18n import Translator
+from core.messages import ChannelKind, OutboundMessage, Reply
+from core.money import Money
+from core.phone import Phone
+from core.region import region_for_phone
+from engines.credit.model import (
+    CreditDecision,
+    CreditHistory,
+    CreditOrder,
+    CreditRefusedError,
+    CreditRefusedReason,
+    CreditStatus,
+    DeliveredOrder,
+    ReminderKind,
+    apply_repayment,
+    decide_limit,
+    due_on,
+    is_overdue,
+    late_fee_due,
+    reminder_due,
+)
+from engines.credit.tables import credit_accounts, credit_orders, credit_repayments
+from engines.ledger import (
+    Books,
+    TransferRefusedError,
+    TransferRequest,
+    TransferResult,
+    chart,
+)
+from engines.notifications import NotificationService
+from engines.orders.tables import orders
+
+
+@dataclass(frozen=True, slots=True)
+class Repayment:
+    """What a repayment paid off, and what was left over (kept on the credit line)."""
+
+    credits: list[CreditOrder]
+    unapplied: Money
+    duplicate: bool = False
+
+
+@dataclass(slots=True)
+class DailyRun:
+    reminders: list[tuple[str, ReminderKind]] = field(default_factory=list)
+    late_fees: list[tuple[str, Money]] = field(default_factory=list)
+
+
+class CreditService:
+    def __init__(
+        self,
+        db: Database,
+        books: Books,
+        notifications: NotificationService,
+        translate: Translator,
+        clock: Clock,
+        *,
+        sms_provider: str = "africastalking",
+    ) -> None:
+        self._db = db
+        self._books = books
+        self._notifications = notifications
+        self._t = translate
+        self._clock = clock
+        self._sms_provider = sms_provider
+
+    def _today(self, customer: Phone) -> date:
+        return self._clock.now().astimezone(ZoneInfo(region_for_phone(customer).timezone)).date()
+
+    # ---------------------------------------------------------------- the limit
+
+    async def history(self, customer: Phone) -> CreditHistory:
+        tz = ZoneInfo(region_for_phone(customer).timezone)
+        async with self._db.transaction() as s:
+            delivered = await s.execute(
+                select(orders.c.created_at, orders.c.total, orders.c.currency).where(
+                    and_(orders.c.customer == customer.e164, orders.c.status == "delivered")
+                )
+            )
+            history = [
+                DeliveredOrder(r.created_at.astimezone(tz).date(), Money(r.total, r.currency))
+                for r in delivered
+            ]
+            credits = await self._credits(s, customer)
+        today = self._today(customer)
+        late = [c.due_on for c in credits if c.repaid_on is not None and c.repaid_on > c.due_on]
+        overdue = any(is_overdue(c, today) for c in credits)
+        return CreditHistory(history, late, overdue)
+
+    async def decide(self, customer: Phone) -> CreditDecision:
+        """Re-decide the customer's limit from their history, and set it on the credit line."""
+        currency = region_for_phone(customer).currency
+        decision = decide_limit(await self.history(customer), currency, self._today(customer))
+        line = await self._books.account(chart.credit_line(customer, currency))
+        await self._books.ledger.set_limit(line.code, decision.limit.amount)
+        values = {
+            "currency": currency,
+            "credit_limit": decision.limit.amount,
+            "term_days": decision.term_days,
+            "reason": decision.reason[:200],
+            "decided_at": self._clock.now(),
+        }
+        async with self._db.transaction() as s:
+            changed = await s.execute(
+                update(credit_accounts)
+                .where(credit_accounts.c.customer == customer.e164)
+                .values(**values)
+            )
+            if changed.rowcount == 0:  # type: ignore[attr-defined]
+                await s.execute(credit_accounts.insert().values(customer=customer.e164, **values))
+        return decision
+
+    async def terms(self, customer: Phone) -> CreditDecision | None:
+        async with self._db.transaction() as s:
+            row = (
+                await s.execute(
+                    select(credit_accounts).where(credit_accounts.c.customer == customer.e164)
+                )
+            ).first()
+        if row is None:
+            return None
+        return CreditDecision(Money(row.credit_limit, row.currency), row.term_days, row.reason)
+
+    async def available(self, customer: Phone) -> Money:
+        """What is left of the limit: the limit less what is owed and held on the line."""
+        currency = region_for_phone(customer).currency
+        line = await self._books.account(chart.credit_line(customer, currency))
+        b = line.balances
+        used = b.debits_pending + b.debits_posted - b.credits_posted
+        return Money(max(line.balance_limit - used, Decimal(0)), currency)
+
+    # ---------------------------------------------------------------- orders on credit
+
+    async def authorise(self, order_reference: str, customer: Phone, total: Money) -> CreditOrder:
+        """Hold `total` on the customer's credit line for this order, with its due date.
+
+        Idempotent per order reference. Refused (CreditRefusedError, nothing held) when the
+        customer has no credit, something overdue, or too little left of the limit.
+        """
+        async with self._db.transaction() as s:
+            existing = await self._credit(s, order_reference)
+            credits = await self._credits(s, customer)
+        if existing is not None:
+            return existing
+        today = self._today(customer)
+        if any(is_overdue(c, today) for c in credits):
+            raise CreditRefusedError(CreditRefusedReason.OVERDUE, await self.available(customer))
+        terms = await self.terms(customer)
+        if terms is None or terms.limit.amount <= 0 or terms.term_days <= 0:
+            raise CreditRefusedError(CreditRefusedReason.NO_CREDIT, Money.zero(total.currency))
+        try:
+            await self._books.order_placed(order_reference, customer, total, on_credit=True)
+        except TransferRefusedError as refused:
+            if refused.result is TransferResult.EXCEEDS_CREDITS:
+                raise CreditRefusedError(
+                    CreditRefusedReason.INSUFFICIENT, await self.available(customer)
+                ) from refused
+            raise
+        credit = CreditOrder(
+            order_reference, total, total, due_on(today, terms.term_days), CreditStatus.OPEN
+        )
+        try:
+            async with self._db.transaction() as s:
+                await s.execute(
+                    credit_orders.insert().values(
+                        order_reference=order_reference,
+                        customer=customer.e164,
+                        currency=total.currency,
+                        amount=total.amount,
+                        outstanding=total.amount,
+                        due_on=credit.due_on,
+                        status=credit.status.value,
+                        late_fee_charged=False,
+                        reminded_due_soon=False,
+                        reminded_overdue=False,
+                        repaid_on=None,
+                        created_at=self._clock.now(),
+                    )
+                )
+        except IntegrityError:
+            async with self._db.transaction() as s:
+                twin = await self._credit(s, order_reference)
+            if twin is None:
+                raise
+            return twin
+        return credit
+
+    async def cancel(self, order_reference: str) -> None:
+        """The order was cancelled: release the hold (if one was taken); nothing is owed."""
+        try:
+            await self._books.order_cancelled(order_reference)
+        except TransferRefusedError as refused:
+            if refused.result is not TransferResult.PENDING_TRANSFER_NOT_FOUND:
+                raise
+        async with self._db.transaction() as s:
+            await s.execute(
+                update(credit_orders)
+                .where(credit_orders.c.order_reference == order_reference)
+                .values(status=CreditStatus.CANCELLED.value, outstanding=Decimal(0))
+            )
+
+    async def repay(
+        self, customer: Phone, amount: Money, rail: str, external_ref: str
+    ) -> Repayment:
+        """A repayment by any rail: on the ledger and applied to the oldest credits, atomically.
+
+        Idempotent by (rail, external_ref), like every payment.
+        """
+        held = await self._books.account(chart.rail(rail, amount.currency))
+        line = await self._books.account(chart.credit_line(customer, amount.currency))
+        transfer_id = chart.transfer_id("payment", rail, external_ref)
+        today = self._today(customer)
+
+        async def work(s: AsyncSession) -> Repayment:
+            seen = await s.scalar(
+                select(credit_repayments.c.transfer_id).where(
+                    credit_repayments.c.transfer_id == transfer_id
+                )
+            )
+            if seen is not None:
+                return Repayment(
+                    await self._credits(s, customer), Money.zero(amount.currency), True
+                )
+            await self._books.ledger.transfer_in(
+                s,
+                TransferRequest.posted(
+                    transfer_id, held.id, line.id, amount, code="repayment", reference=external_ref
+                ),
+            )
+            await s.execute(
+                credit_repayments.insert().values(
+                    transfer_id=transfer_id,
+                    customer=customer.e164,
+                    currency=amount.currency,
+                    amount=amount.amount,
+                    rail=rail,
+                    external_ref=external_ref,
+                    created_at=self._clock.now(),
+                )
+            )
+            credits = await self._credits(s, customer, lock=True)
+            updated, left = apply_repayment(credits, amount, today)
+            for before, after in zip(credits, sorted(updated, key=_order), strict=True):
+                if after != before:
+                    await self._save(s, after)
+            return Repayment(updated, left)
+
+        try:
+            return await self._db.retrying(work)
+        except IntegrityError:
+            return await self._db.retrying(work)  # a twin delivery won: answer as a duplicate
+
+    async def credits(self, customer: Phone) -> list[CreditOrder]:
+        async with self._db.transaction() as s:
+            return await self._credits(s, customer)
+
+    async def blocked(self, customer: Phone) -> bool:
+        today = self._today(customer)
+        return any(is_overdue(c, today) for c in await self.credits(customer))
+
+    # ---------------------------------------------------------------- the daily run
+
+    async def run_daily(self) -> DailyRun:
+        """Reminders (due soon, overdue) and late fees, each once per credit; safe to re-run."""
+        run = DailyRun()
+        async with self._db.transaction() as s:
+            rows = await s.execute(
+                select(credit_orders.c.customer, credit_orders.c.order_reference).where(
+                    credit_orders.c.status == CreditStatus.OPEN.value
+                )
+            )
+            open_credits = [(Phone(r.customer), r.order_reference) for r in rows]
+        for customer, reference in open_credits:
+            today = self._today(customer)
+            async with self._db.transaction() as s:
+                credit = await self._credit(s, reference, lock=True)
+                if credit is None:
+                    continue
+                kind = reminder_due(credit, today)
+                if kind is not None:
+                    await self._notifications.queue_in(s, self._reminder(customer, credit, kind))
+                    credit = _replace_flag(credit, kind)
+                    await self._save(s, credit)
+                    run.reminders.append((reference, kind))
+                fee = late_fee_due(credit, today)
+                if fee is not None:
+                    receivable = await self._books.account(chart.receivable(customer, fee.currency))
+                    income = await self._books.account(chart.late_fees(fee.currency))
+                    await self._books.ledger.transfer_in(
+                        s,
+                        TransferRequest.posted(
+                            chart.transfer_id("late_fee", reference),
+                            receivable.id,
+                            income.id,
+                            fee,
+                            code="late_fee",
+                            reference=reference,
+                        ),
+                    )
+                    credit = replace(credit, late_fee_charged=True)
+                    await self._save(s, credit)
+                    run.late_fees.append((reference, fee))
+        return run
+
+    def _reminder(
+        self, customer: Phone, credit: CreditOrder, kind: ReminderKind
+    ) -> OutboundMessage:
+        locale = region_for_phone(customer).default_locale
+        text = self._t(
+            locale,
+            f"credit.{kind.value}",
+            reference=credit.order_reference,
+            amount=credit.outstanding.format(),
+            date=credit.due_on.isoformat(),
+        )
+        return OutboundMessage(
+            provider=self._sms_provider,
+            kind=ChannelKind.SMS,
+            to=customer,
+            reply=Reply(text, end=True),
+            dedupe_key=f"credit-{kind.value}:{credit.order_reference}",
+        )
+
+    # ---------------------------------------------------------------- storage
+
+    async def _credits(
+        self, s: AsyncSession, customer: Phone, *, lock: bool = False
+    ) -> list[CreditOrder]:
+        query = (
+            select(credit_orders)
+            .where(credit_orders.c.customer == customer.e164)
+            .order_by(credit_orders.c.due_on, credit_orders.c.order_reference)
+        )
+        if lock:
+            query = query.with_for_update()
+        return [_credit(r) for r in await s.execute(query)]
+
+    async def _credit(
+        self, s: AsyncSession, reference: str, *, lock: bool = False
+    ) -> CreditOrder | None:
+        query = select(credit_orders).where(credit_orders.c.order_reference == reference)
+        if lock:
+            query = query.with_for_update()
+        row = (await s.execute(query)).first()
+        return None if row is None else _credit(row)
+
+    async def _save(self, s: AsyncSession, c: CreditOrder) -> None:
+        await s.execute(
+            update(credit_orders)
+            .where(credit_orders.c.order_reference == c.order_reference)
+            .values(
+                outstanding=c.outstanding.amount,
+                status=c.status.value,
+                late_fee_charged=c.late_fee_charged,
+                reminded_due_soon=c.reminded_due_soon,
+                reminded_overdue=c.reminded_overdue,
+                repaid_on=c.repaid_on,
+            )
+        )
+
+
+def _order(c: CreditOrder) -> tuple[date, str]:
+    return (c.due_on, c.order_reference)
+
+
+def _replace_flag(c: CreditOrder, kind: ReminderKind) -> CreditOrder:
+    if kind is ReminderKind.DUE_SOON:
+        return replace(c, reminded_due_soon=True)
+    return replace(c, reminded_overdue=True)
+
+
+def _credit(r: Any) -> CreditOrder:
+    return CreditOrder(
+        order_reference=r.order_reference,
+        amount=Money(r.amount, r.currency),
+        outstanding=Money(r.outstanding, r.currency),
+        due_on=r.due_on,
+        status=CreditStatus(r.status),
+        late_fee_charged=r.late_fee_charged,
+        reminded_due_soon=r.reminded_due_soon,
+        reminded_overdue=r.reminded_overdue,
+        repaid_on=r.repaid_on,
+    )
+
+
+__all__: Sequence[str] = ["CreditService", "DailyRun", "Repayment"]

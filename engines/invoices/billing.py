@@ -1,0 +1,73 @@
+"""Orders meet the money: an order placed gets its invoice and its hold on the ledger (on the
+credit line when bought on credit), delivery makes the debt final, cancellation releases it.
+
+A bus subscriber (events arrive at least once): every step is idempotent by the order
+reference, so a redelivered event changes nothing.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import structlog
+
+from core.bus import EventBus, EventEnvelope
+from core.money import Money
+from core.phone import Phone
+from engines.credit import CreditError, CreditService
+from engines.invoices.service import InvoiceService, issue_for_order_placed
+from engines.ledger import Books, TransferRefusedError, TransferResult
+from engines.orders import OrderService
+from engines.orders.events import OrderPlaced, OrderStatusChanged
+
+log = structlog.get_logger(__name__)
+
+CREDIT_METHOD = "CREDIT"
+
+
+class OrderBilling:
+    def __init__(
+        self,
+        invoices: InvoiceService,
+        books: Books,
+        orders: OrderService,
+        credit: CreditService | None = None,
+    ) -> None:
+        self._invoices = invoices
+        self._books = books
+        self._orders = orders
+        self._credit = credit
+
+    def subscribe(self, bus: EventBus) -> None:
+        bus.subscribe(OrderPlaced.topic, "order-billing", self.on_placed)
+        bus.subscribe(OrderStatusChanged.topic, "order-billing", self.on_status_changed)
+
+    async def on_placed(self, envelope: EventEnvelope) -> None:
+        event = OrderPlaced.model_validate(envelope.data)
+        customer = Phone(event.customer)
+        total = Money(Decimal(event.total), event.currency)
+        due = None
+        if event.payment_method == CREDIT_METHOD and self._credit is not None:
+            try:
+                # the checkout authorised it already: this returns the same credit
+                due = (await self._credit.authorise(event.reference, customer, total)).due_on
+            except CreditError:
+                log.warning("billing.credit_refused_after_placement", order=event.reference)
+        else:
+            await self._books.order_placed(event.reference, customer, total)
+        await self._invoices.issue(issue_for_order_placed(event, due_on=due))
+
+    async def on_status_changed(self, envelope: EventEnvelope) -> None:
+        event = OrderStatusChanged.model_validate(envelope.data)
+        if event.status == "delivered":
+            order = await self._orders.get(event.reference)
+            await self._books.order_delivered(event.reference, order.tax)
+        elif event.status == "cancelled":
+            if self._credit is not None:
+                await self._credit.cancel(event.reference)  # releases the hold too
+                return
+            try:
+                await self._books.order_cancelled(event.reference)
+            except TransferRefusedError as refused:
+                if refused.result is not TransferResult.PENDING_TRANSFER_NOT_FOUND:
+                    raise

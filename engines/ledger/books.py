@@ -1,0 +1,143 @@
+"""The platform's postings: orders, payments and refunds recorded on the ledger.
+
+These are the functions the payments engine, the webhooks and the order lifecycle call. Each
+derives its transfer ids from what it records (the order reference, the rail and its receipt),
+so calling one twice — a webhook delivered twice, an event redelivered — posts once.
+
+An order's debt is held as a pending transfer from the customer's account to sales when the
+order is placed (on a credit line it holds the limit), posted on delivery (and the VAT moved
+to the tax account), voided if the order is cancelled.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from core.money import Money
+from core.phone import Phone
+from engines.ledger import chart
+from engines.ledger.model import Account, Transfer, TransferRequest
+from engines.ledger.service import LedgerService
+
+
+@dataclass(frozen=True, slots=True)
+class OrderPosting:
+    """What an order's placement posted: the hold and the account it was taken on."""
+
+    transfer: Transfer
+    account: Account
+
+
+class Books:
+    def __init__(self, ledger: LedgerService) -> None:
+        self.ledger = ledger
+
+    async def account(self, spec: chart.AccountSpec) -> Account:
+        return await self.ledger.open_account(
+            spec.code, spec.type, spec.currency, flags=spec.flags, limit=spec.limit
+        )
+
+    async def customer_account(self, customer: Phone, currency: str, *, on_credit: bool) -> Account:
+        spec = (
+            chart.credit_line(customer, currency)
+            if on_credit
+            else chart.receivable(customer, currency)
+        )
+        return await self.account(spec)
+
+    async def order_placed(
+        self, reference: str, customer: Phone, total: Money, *, on_credit: bool = False
+    ) -> OrderPosting:
+        """Hold the order's total against the customer (refused past a credit limit)."""
+        debtor = await self.customer_account(customer, total.currency, on_credit=on_credit)
+        revenue = await self.account(chart.sales(total.currency))
+        transfer = await self.ledger.transfer(
+            TransferRequest.pending(
+                chart.transfer_id("order", reference, "hold"),
+                debtor.id,
+                revenue.id,
+                total,
+                code="order",
+                reference=reference,
+            )
+        )
+        return OrderPosting(transfer, debtor)
+
+    async def order_delivered(self, reference: str, tax: Money) -> Transfer:
+        """The goods are with the customer: the debt is final and the VAT is owed."""
+        posted = await self.ledger.transfer(
+            TransferRequest.post(
+                chart.transfer_id("order", reference, "delivered"),
+                chart.transfer_id("order", reference, "hold"),
+                code="order",
+                reference=reference,
+            )
+        )
+        if tax.amount > 0:
+            revenue = await self.account(chart.sales(tax.currency))
+            vat = await self.account(chart.vat_payable(tax.currency))
+            await self.ledger.transfer(
+                TransferRequest.posted(
+                    chart.transfer_id("order", reference, "vat"),
+                    revenue.id,
+                    vat.id,
+                    tax,
+                    code="vat",
+                    reference=reference,
+                )
+            )
+        return posted
+
+    async def order_cancelled(self, reference: str) -> Transfer:
+        """Release the hold (and the credit it took)."""
+        return await self.ledger.transfer(
+            TransferRequest.void(
+                chart.transfer_id("order", reference, "cancelled"),
+                chart.transfer_id("order", reference, "hold"),
+                code="order",
+                reference=reference,
+            )
+        )
+
+    async def post_payment_received(
+        self,
+        customer: Phone,
+        amount: Money,
+        rail: str,
+        external_ref: str,
+        *,
+        on_credit: bool = False,
+    ) -> Transfer:
+        """Money arrived at a rail for a customer: the rail holds it, the customer owes less.
+
+        Idempotent by (rail, external_ref): the provider's receipt number names the transfer.
+        The payment intent (engines/payments) keeps which order the receipt paid.
+        """
+        held = await self.account(chart.rail(rail, amount.currency))
+        debtor = await self.customer_account(customer, amount.currency, on_credit=on_credit)
+        return await self.ledger.transfer(
+            TransferRequest.posted(
+                chart.transfer_id("payment", rail, external_ref),
+                held.id,
+                debtor.id,
+                amount,
+                code="repayment" if on_credit else "payment",
+                # the provider's receipt: what its statement shows, and what reconciles
+                reference=external_ref,
+            )
+        )
+
+    async def post_rail_fee(self, rail: str, fee: Money, external_ref: str) -> Transfer:
+        """A provider kept a fee out of what it holds for us."""
+        expense = await self.account(chart.rail_fees(rail, fee.currency))
+        held = await self.account(chart.rail(rail, fee.currency))
+        return await self.ledger.transfer(
+            TransferRequest.posted(
+                chart.transfer_id("fee", rail, external_ref),
+                expense.id,
+                held.id,
+                fee,
+                code="fee",
+                reference=external_ref,
+            )
+        )

@@ -1,0 +1,36 @@
+"""Settlement: daily batches per distributor, reconciliation with providers, payouts."""
+
+from engines.settlement.model import (
+    Batch,
+    Collected,
+    Distributor,
+    Match,
+    Reconciliation,
+    ReconciliationLine,
+    SettlementError,
+    StatementFormatError,
+    StatementRow,
+    batch_for,
+    parse_statement,
+    reconcile,
+)
+from engines.settlement.payouts import PayoutService
+from engines.settlement.service import SettlementService, day_bounds
+
+__all__ = [
+    "Batch",
+    "Collected",
+    "Distributor",
+    "Match",
+    "PayoutService",
+    "Reconciliation",
+    "ReconciliationLine",
+    "SettlementError",
+    "SettlementService",
+    "StatementFormatError",
+    "StatementRow",
+    "batch_for",
+    "day_bounds",
+    "parse_statement",
+    "reconcile",
+]

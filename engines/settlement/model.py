@@ -1,0 +1,173 @@
+"""Settlement: what a distributor is owed for a day, and whether a provider's records agree.
+
+A day's batch is the customer payments (and credit repayments) received in the distributor's
+currency on that local day, less the rail fees the providers kept and the platform's commission.
+Reconciliation compares the payments we recorded on a rail with the rows of the provider's
+statement, by the provider's own reference.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal, InvalidOperation
+from enum import StrEnum
+
+from core.money import Money
+
+
+class SettlementError(Exception):
+    """Base of the settlement context's errors."""
+
+
+class StatementFormatError(SettlementError):
+    """A provider statement row that cannot be read; the message names the line."""
+
+
+@dataclass(frozen=True, slots=True)
+class Distributor:
+    name: str
+    currency: str
+    commission_rate: Decimal  # the platform's share of what it collected
+    payout_rail: str  # where the distributor is paid (e.g. "nibss", "mpesa")
+    timezone: str  # whose midnight ends the day
+
+
+@dataclass(frozen=True, slots=True)
+class Collected:
+    """One payment we recorded: on which rail, under the provider's reference."""
+
+    rail: str
+    external_ref: str
+    amount: Money
+
+
+@dataclass(frozen=True, slots=True)
+class Batch:
+    distributor: str
+    day: date
+    gross: Money
+    fees: Money
+    commission: Money
+    net: Money
+    payments: int
+
+
+def batch_for(
+    distributor: Distributor, day: date, payments: Sequence[Collected], fees: Iterable[Money]
+) -> Batch:
+    """Gross in, less fees and commission (rounded half-up once), is what is paid out."""
+    zero = Money.zero(distributor.currency)
+    gross = sum((p.amount for p in payments), zero)
+    fee_total = sum(fees, zero)
+    commission = Money(gross.amount * distributor.commission_rate, distributor.currency)
+    return Batch(
+        distributor.name,
+        day,
+        gross,
+        fee_total,
+        commission,
+        gross - fee_total - commission,
+        len(payments),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class StatementRow:
+    external_ref: str
+    amount: Money
+
+
+class Match(StrEnum):
+    MATCHED = "matched"
+    MISSING_OURS = "missing_on_our_side"  # the provider has it, we never recorded it
+    MISSING_THEIRS = "missing_on_their_side"  # we recorded it, the provider does not know it
+    AMOUNT_MISMATCH = "amount_mismatch"
+
+
+@dataclass(frozen=True, slots=True)
+class ReconciliationLine:
+    status: Match
+    external_ref: str
+    ours: Money | None
+    theirs: Money | None
+
+
+@dataclass(frozen=True, slots=True)
+class Reconciliation:
+    rail: str
+    day: date
+    lines: tuple[ReconciliationLine, ...]
+
+    def of(self, status: Match) -> list[ReconciliationLine]:
+        return [line for line in self.lines if line.status is status]
+
+    @property
+    def clean(self) -> bool:
+        return all(line.status is Match.MATCHED for line in self.lines)
+
+    def to_csv(self) -> str:
+        """status,external_ref,ours,theirs — for the finance team's spreadsheet."""
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(["status", "external_ref", "ours", "theirs", "currency"])
+        for line in self.lines:
+            money = line.ours or line.theirs
+            writer.writerow(
+                [
+                    line.status.value,
+                    line.external_ref,
+                    "" if line.ours is None else str(line.ours.amount),
+                    "" if line.theirs is None else str(line.theirs.amount),
+                    "" if money is None else money.currency,
+                ]
+            )
+        return out.getvalue()
+
+
+def reconcile(
+    rail: str, day: date, ours: Sequence[Collected], theirs: Sequence[StatementRow]
+) -> Reconciliation:
+    """Match by the provider's reference; every reference appears on exactly one line."""
+    mine = {p.external_ref: p.amount for p in ours}
+    their = {r.external_ref: r.amount for r in theirs}
+    lines = []
+    for ref in sorted(mine.keys() | their.keys()):
+        a, b = mine.get(ref), their.get(ref)
+        if a is None:
+            status = Match.MISSING_OURS
+        elif b is None:
+            status = Match.MISSING_THEIRS
+        elif a == b:
+            status = Match.MATCHED
+        else:
+            status = Match.AMOUNT_MISMATCH
+        lines.append(ReconciliationLine(status, ref, a, b))
+    return Reconciliation(rail, day, tuple(lines))
+
+
+def parse_statement(text: str, currency: str) -> list[StatementRow]:
+    """A provider statement as CSV with a header naming `reference` and `amount` columns."""
+    reader = csv.DictReader(io.StringIO(text))
+    fields = {(f or "").strip().lower(): f for f in reader.fieldnames or []}
+    ref_key = next(
+        (fields[k] for k in ("reference", "external_ref", "receipt") if k in fields), None
+    )
+    amount_key = fields.get("amount")
+    if ref_key is None or amount_key is None:
+        raise StatementFormatError("the header needs a reference and an amount column")
+    rows = []
+    for number, row in enumerate(reader, start=2):
+        ref = (row.get(ref_key) or "").strip()
+        raw = (row.get(amount_key) or "").strip().replace(",", "")
+        try:
+            amount = Money(Decimal(raw), currency)
+        except (InvalidOperation, ValueError) as exc:
+            raise StatementFormatError(f"line {number}: not an amount: {raw!r}") from exc
+        if not ref:
+            raise StatementFormatError(f"line {number}: no reference")
+        rows.append(StatementRow(ref, amount))
+    return rows

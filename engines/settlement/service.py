@@ -1,0 +1,205 @@
+"""Daily settlement per distributor, payouts to distributors, and reconciliation with providers."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import and_, select
+from sqlalchemy.exc import IntegrityError
+
+from core.clock import Clock
+from core.db import Database
+from core.ids import IdGenerator
+from core.money import Money
+from engines.ledger import (
+    AccountType,
+    Books,
+    Transfer,
+    TransferKind,
+    TransferRequest,
+    TransferStatus,
+    chart,
+)
+from engines.settlement.model import (
+    Batch,
+    Collected,
+    Distributor,
+    Reconciliation,
+    StatementRow,
+    batch_for,
+    reconcile,
+)
+from engines.settlement.tables import settlement_batches
+
+PAYMENT_CODES = ("payment", "repayment")
+
+
+def day_bounds(day: date, timezone: str) -> tuple[datetime, datetime]:
+    """The UTC instants a local day starts and ends."""
+    tz = ZoneInfo(timezone)
+    start = datetime.combine(day, time(0), tz)
+    return start.astimezone(UTC), (start + timedelta(days=1)).astimezone(UTC)
+
+
+class SettlementService:
+    def __init__(self, db: Database, books: Books, clock: Clock, ids: IdGenerator) -> None:
+        self._db = db
+        self._books = books
+        self._clock = clock
+        self._ids = ids
+
+    async def collected(
+        self, currency: str, day: date, timezone: str, rail: str | None = None
+    ) -> list[Collected]:
+        """Payments posted on the rails in `currency` during the local day."""
+        rails = await self._rail_accounts(currency, rail)
+        start, end = day_bounds(day, timezone)
+        journal = await self._books.ledger.transfers(
+            account_ids=list(rails), since=start, until=end, codes=list(PAYMENT_CODES)
+        )
+        return [
+            Collected(rails[t.debit_account_id], t.reference, t.amount)
+            for t in journal
+            if t.debit_account_id in rails and _posted(t)
+        ]
+
+    async def _rail_accounts(self, currency: str, rail: str | None) -> dict[uuid.UUID, str]:
+        accounts = await self._books.ledger.accounts("rail:")
+        return {
+            a.id: a.code.split(":")[1]
+            for a in accounts
+            if a.currency == currency
+            and a.type is AccountType.ASSET
+            and (rail is None or a.code.split(":")[1] == rail)
+        }
+
+    async def settle_day(self, distributor: Distributor, day: date) -> Batch:
+        """The day's batch: recorded once, the distributor's share accrued, its payout held.
+
+        Re-running it returns the recorded batch and posts nothing again.
+        """
+        async with self._db.transaction() as s:
+            row = (
+                await s.execute(
+                    select(settlement_batches).where(
+                        and_(
+                            settlement_batches.c.distributor == distributor.name,
+                            settlement_batches.c.day == day,
+                        )
+                    )
+                )
+            ).first()
+        if row is not None:
+            return _batch(row)
+        payments = await self.collected(distributor.currency, day, distributor.timezone)
+        rails = await self._rail_accounts(distributor.currency, None)
+        start, end = day_bounds(day, distributor.timezone)
+        fees = [
+            t.amount
+            for t in await self._books.ledger.transfers(
+                account_ids=list(rails), since=start, until=end, codes=["fee"]
+            )
+        ]
+        batch = batch_for(distributor, day, payments, fees)
+        if batch.net.amount > 0:
+            await self._post(distributor, batch)
+        try:
+            async with self._db.transaction() as s:
+                await s.execute(
+                    settlement_batches.insert().values(
+                        id=self._ids.uuid(),
+                        distributor=batch.distributor,
+                        day=batch.day,
+                        currency=distributor.currency,
+                        gross=batch.gross.amount,
+                        fees=batch.fees.amount,
+                        commission=batch.commission.amount,
+                        net=batch.net.amount,
+                        payments=batch.payments,
+                        created_at=self._clock.now(),
+                    )
+                )
+        except IntegrityError:
+            pass  # a concurrent run recorded the same batch (same transfers, by id)
+        return batch
+
+    async def _post(self, distributor: Distributor, batch: Batch) -> None:
+        cur = distributor.currency
+        sales = await self._books.account(chart.sales(cur))
+        owed = await self._books.account(chart.distributor(distributor.name, cur))
+        bank = await self._books.account(chart.rail(distributor.payout_rail, cur))
+        day = batch.day.isoformat()
+        await self._books.ledger.transfer(
+            TransferRequest.posted(
+                chart.transfer_id("settlement", distributor.name, day),
+                sales.id,
+                owed.id,
+                batch.net,
+                code="settlement",
+                reference=f"{distributor.name}:{day}",
+            )
+        )
+        await self._books.ledger.transfer(
+            TransferRequest.pending(
+                chart.transfer_id("settlement", distributor.name, day, "payout"),
+                owed.id,
+                bank.id,
+                batch.net,
+                code="payout",
+                reference=f"{distributor.name}:{day}",
+            )
+        )
+
+    async def payout_confirmed(self, distributor: str, day: date) -> Transfer:
+        """The bank confirmed the transfer to the distributor: post the held payout."""
+        return await self._books.ledger.transfer(
+            TransferRequest.post(
+                chart.transfer_id("settlement", distributor, day.isoformat(), "payout", "post"),
+                chart.transfer_id("settlement", distributor, day.isoformat(), "payout"),
+                code="payout",
+                reference=f"{distributor}:{day.isoformat()}",
+            )
+        )
+
+    async def payout_failed(self, distributor: str, day: date) -> Transfer:
+        """The bank refused it: release the hold; the money is owed still."""
+        return await self._books.ledger.transfer(
+            TransferRequest.void(
+                chart.transfer_id("settlement", distributor, day.isoformat(), "payout", "void"),
+                chart.transfer_id("settlement", distributor, day.isoformat(), "payout"),
+                code="payout",
+                reference=f"{distributor}:{day.isoformat()}",
+            )
+        )
+
+    async def reconcile(
+        self,
+        rail: str,
+        currency: str,
+        day: date,
+        timezone: str,
+        statement: list[StatementRow],
+    ) -> Reconciliation:
+        """Our payments on the rail that day against the provider's statement rows."""
+        ours = await self.collected(currency, day, timezone, rail)
+        return reconcile(rail, day, ours, statement)
+
+
+def _posted(t: Transfer) -> bool:
+    return t.kind is TransferKind.POSTED and t.status is TransferStatus.POSTED
+
+
+def _batch(r: Any) -> Batch:
+    cur = r.currency
+    return Batch(
+        r.distributor,
+        r.day,
+        Money(r.gross, cur),
+        Money(r.fees, cur),
+        Money(r.commission, cur),
+        Money(r.net, cur),
+        r.payments,
+    )

@@ -1,0 +1,110 @@
+"""`omniroute ledger check|rebuild` on a real database file."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from sqlalchemy import update
+
+from core.app.cli import main
+from core.clock import SteppedClock
+from core.db import Database
+from core.ids import RandomIds
+from core.money import Money
+from core.phone import Phone
+from engines.ledger import AccountType, Books, LedgerService, TransferRequest
+from engines.ledger.tables import ledger_accounts
+
+
+async def _books(url: str, *, tamper: bool) -> None:
+    db = Database(url)
+    ledger = LedgerService(db, SteppedClock(), RandomIds())
+    try:
+        cash = await ledger.open_account("rail:mpesa:KES", AccountType.ASSET, "KES")
+        sales = await ledger.open_account("sales:KES", AccountType.REVENUE, "KES")
+        await ledger.transfer(
+            TransferRequest.posted(uuid.uuid4(), cash.id, sales.id, Money(Decimal(450), "KES"))
+        )
+        if tamper:
+            async with db.transaction() as s:
+                await s.execute(
+                    update(ledger_accounts)
+                    .where(ledger_accounts.c.id == sales.id)
+                    .values(credits_posted=Decimal(500))
+                )
+    finally:
+        await ledger.close()
+        await db.dispose()
+
+
+def test_check_passes_on_sound_books_and_rebuild_repairs_a_tampered_one(
+    database_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("OMNIROUTE_DATABASE_URL", database_url)
+    asyncio.run(_books(database_url, tamper=False))
+    assert main(["ledger", "check"]) == 0
+    out = capsys.readouterr().out
+    assert "KES: debits 450.00 credits 450.00 balanced" in out
+    assert out.rstrip().endswith("ledger OK")
+
+    asyncio.run(_books(database_url, tamper=True))  # a second transfer, then a hand edit
+    assert main(["ledger", "check"]) == 1
+    assert "mismatch sales:KES (sums)" in capsys.readouterr().out
+    assert main(["ledger", "rebuild"]) == 0
+    assert "1 accounts repaired" in capsys.readouterr().out
+    assert main(["ledger", "check"]) == 0
+
+
+def test_a_bad_action_is_one_line_and_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["ledger", "balance"])
+    assert exited.value.code == 2
+    assert "invalid choice" in capsys.readouterr().err
+
+
+async def _payments(url: str) -> None:
+    db = Database(url)
+    ledger = LedgerService(db, SteppedClock(), RandomIds())  # 2026-01-05 12:00 in Nairobi
+    try:
+        books = Books(ledger)
+        juma = Phone("+254711000001")
+        await books.post_payment_received(juma, Money(Decimal(1000), "KES"), "mpesa", "QKA1")
+        await books.post_payment_received(juma, Money(Decimal(250), "KES"), "mpesa", "QKA2")
+    finally:
+        await ledger.close()
+        await db.dispose()
+
+
+def test_settle_credit_and_reconcile_from_the_command_line(
+    database_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+) -> None:
+    monkeypatch.setenv("OMNIROUTE_DATABASE_URL", database_url)
+    asyncio.run(_payments(database_url))
+    assert main(["settle", "--day", "2026-01-05"]) == 0
+    out = capsys.readouterr().out
+    assert (
+        "nairobi 2026-01-05: 2 payments, gross KES 1,250.00, fees KES 0.00, "
+        "commission KES 37.50, net KES 1,212.50"
+    ) in out
+    assert main(["credit", "daily"]) == 0
+    assert "0 reminders, 0 late fees" in capsys.readouterr().out
+
+    statement = tmp_path / "mpesa.csv"
+    statement.write_text("Receipt,Amount\nQKA1,1000.00\nQKA2,205.00\n", encoding="utf-8")
+    args = ["reconcile", "mpesa", str(statement), "--day", "2026-01-05", "--currency", "KES"]
+    assert main(args) == 1
+    assert capsys.readouterr().out.splitlines() == [
+        "status,external_ref,ours,theirs,currency",
+        "matched,QKA1,1000.00,1000.00,KES",
+        "amount_mismatch,QKA2,250.00,205.00,KES",
+    ]
+    statement.write_text("Receipt,Amount\nQKA1,lots\n", encoding="utf-8")
+    assert main(args) == 2
+    assert "line 2" in capsys.readouterr().err

@@ -1,0 +1,167 @@
+"""A Lagos retailer buys on credit and repays it; reminders, late fees and blocks as stated."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from decimal import Decimal
+
+import pytest
+
+from core.app.bootstrap import Services
+from core.clock import SteppedClock
+from core.money import Money
+from core.phone import Phone
+from core.region import RegionCode
+from engines.credit import CreditRefusedError, CreditRefusedReason, CreditService, CreditStatus
+from engines.ledger import Books, LedgerService, chart
+from engines.orders import CartLine, OrderStatus, PaymentMethod, PlaceOrder
+
+NGOZI = Phone("+2348030000001")
+DAY = 86_400
+_keys = itertools.count(1)
+LIFECYCLE = [
+    OrderStatus.CONFIRMED,
+    OrderStatus.PICKING,
+    OrderStatus.PACKED,
+    OrderStatus.DISPATCHED,
+    OrderStatus.DELIVERED,
+]
+
+
+def ngn(amount: str | int) -> Money:
+    return Money(Decimal(amount), "NGN")
+
+
+async def _delivered_order(services: Services, quantity: int) -> Money:
+    order = await services.orders.place(
+        PlaceOrder(
+            NGOZI,
+            RegionCode.LAGOS,
+            (CartLine("NDL-INDO-CHK", quantity),),
+            PaymentMethod.ON_DELIVERY,
+            f"history-{next(_keys)}",
+        )
+    )
+    for status in LIFECYCLE:
+        await services.orders.advance(order.reference, status)
+    return order.total
+
+
+async def _history(services: Services, clock: SteppedClock) -> Money:
+    total = ngn(0)
+    for _ in range(3):
+        total = total + await _delivered_order(services, 4)
+        clock.advance(20 * DAY)
+    return total
+
+
+async def test_no_history_no_credit(credit: CreditService) -> None:
+    decision = await credit.decide(NGOZI)
+    assert decision.limit == ngn(0)
+    with pytest.raises(CreditRefusedError) as refused:
+        await credit.authorise("AAAAAA", NGOZI, ngn(1000))
+    assert refused.value.reason is CreditRefusedReason.NO_CREDIT
+
+
+async def test_buy_on_credit_within_the_limit_and_repay_by_any_rail(
+    services: Services,
+    clock: SteppedClock,
+    credit: CreditService,
+    ledger: LedgerService,
+    books: Books,
+) -> None:
+    bought = await _history(services, clock)
+    decision = await credit.decide(NGOZI)
+    # half a usual month: bought over 60 days, counted over 90 -> bought / 3 / 2, to NGN 1,000
+    expected = (bought.amount / 3 / 2 // 1000) * 1000
+    assert decision.limit == ngn(expected)
+    assert decision.term_days == 7
+    assert await credit.available(NGOZI) == decision.limit
+
+    first = await credit.authorise("CRED01", NGOZI, ngn(10_000))
+    assert first.due_on.isoformat() == "2026-03-13"  # 7 days after 6 March (Lagos)
+    assert await credit.authorise("CRED01", NGOZI, ngn(10_000)) == first  # a retried checkout
+    assert await credit.available(NGOZI) == decision.limit - ngn(10_000)
+    with pytest.raises(CreditRefusedError) as refused:
+        await credit.authorise("CRED02", NGOZI, decision.limit)
+    assert refused.value.reason is CreditRefusedReason.INSUFFICIENT
+    second = await credit.authorise("CRED03", NGOZI, ngn(4_000))
+    assert second.status is CreditStatus.OPEN
+
+    # a repayment by M-Pesa pays the oldest first; the webhook arrives twice
+    paid = await credit.repay(NGOZI, ngn(12_000), "mpesa", "QK12345678")
+    again = await credit.repay(NGOZI, ngn(12_000), "mpesa", "QK12345678")
+    assert again.duplicate
+    owed = {c.order_reference: c.outstanding for c in await credit.credits(NGOZI)}
+    assert owed == {"CRED01": ngn(0), "CRED03": ngn(2_000)}
+    assert paid.unapplied == ngn(0)
+    # and the rest by bank transfer
+    await credit.repay(NGOZI, ngn(2_000), "paystack", "T-889")
+    assert all(c.status is CreditStatus.REPAID for c in await credit.credits(NGOZI))
+    assert await credit.available(NGOZI) == decision.limit
+    assert (await ledger.account("rail:mpesa:NGN")).balance == ngn(12_000)
+    # once delivered, the holds become the debt the repayments settled
+    await books.order_delivered("CRED01", ngn(697.67))
+    await books.order_delivered("CRED03", ngn(279.07))
+    assert (await books.account(chart.credit_line(NGOZI, "NGN"))).balance == ngn(0)
+    assert (await ledger.account("vat:NGN")).balance == ngn("976.74")
+    report = await ledger.check()
+    assert report.balanced
+
+
+async def test_reminders_then_overdue_blocks_credit_and_charges_a_late_fee_once(
+    services: Services, clock: SteppedClock, credit: CreditService, ledger: LedgerService
+) -> None:
+    await _history(services, clock)
+    await credit.decide(NGOZI)
+    await credit.authorise("LATE01", NGOZI, ngn(5_000))  # due in 7 days
+    clock.advance(4 * DAY)
+    assert (await credit.run_daily()).reminders == []
+    clock.advance(1 * DAY)  # two days before
+    run = await credit.run_daily()
+    assert [(r, k.value) for r, k in run.reminders] == [("LATE01", "due_soon")]
+    assert (await credit.run_daily()).reminders == []  # once
+    sms = [
+        d
+        for d in await services.notifications.for_recipient(NGOZI)
+        if d.dedupe_key.startswith("credit-")
+    ]
+    assert len(sms) == 1
+    clock.advance(3 * DAY)  # the day after the due date
+    run = await credit.run_daily()
+    assert [k.value for _, k in run.reminders] == ["overdue"]
+    assert await credit.blocked(NGOZI)
+    with pytest.raises(CreditRefusedError) as refused:
+        await credit.authorise("LATE02", NGOZI, ngn(100))
+    assert refused.value.reason is CreditRefusedReason.OVERDUE
+    clock.advance(3 * DAY)
+    assert (await credit.run_daily()).late_fees == [("LATE01", ngn(100))]  # 2 % of 5,000
+    assert (await credit.run_daily()).late_fees == []
+    await credit.repay(NGOZI, ngn(5_000), "mpesa", "QK-LATE")
+    assert not await credit.blocked(NGOZI)
+    # a late repayment halves the next limit
+    before = (await credit.terms(NGOZI)).limit  # type: ignore[union-attr]
+    after = (await credit.decide(NGOZI)).limit
+    assert after < before
+    assert (await ledger.check()).balanced
+
+
+async def test_concurrent_checkouts_never_take_more_than_the_limit(
+    services: Services, clock: SteppedClock, credit: CreditService, ledger: LedgerService
+) -> None:
+    await _history(services, clock)
+    limit = (await credit.decide(NGOZI)).limit
+    share = Money(limit.amount / 4, "NGN")
+    results = await asyncio.gather(
+        *(credit.authorise(f"RACE{i:02d}", NGOZI, share) for i in range(10)),
+        return_exceptions=True,
+    )
+    granted = [r for r in results if not isinstance(r, BaseException)]
+    refused = [r for r in results if isinstance(r, CreditRefusedError)]
+    assert len(granted) == 4
+    assert len(refused) == 6
+    assert await credit.available(NGOZI) == ngn(0)
+    report = await ledger.check()
+    assert report.balanced
+    assert report.over_limit == []

@@ -1,0 +1,141 @@
+"""Daily settlement per distributor, the reconciliation report, and payouts held until confirmed."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+import pytest
+
+from core.app.bootstrap import Services
+from core.clock import SteppedClock
+from core.ids import RandomIds
+from core.money import Money
+from core.phone import Phone
+from engines.ledger import Books, LedgerService, TransferRefusedError, TransferResult
+from engines.settlement import (
+    Distributor,
+    Match,
+    PayoutService,
+    SettlementService,
+    StatementFormatError,
+    parse_statement,
+)
+
+JUMA = Phone("+254711000001")
+WANJIKU = Phone("+254711000002")
+NAIROBI = Distributor("nairobi-central", "KES", Decimal("0.03"), "nibss", "Africa/Nairobi")
+MONDAY = date(2026, 1, 5)  # the stepped clock starts at 09:00 UTC, 12:00 in Nairobi
+HOUR = 3600
+
+
+def kes(amount: str | int) -> Money:
+    return Money(Decimal(amount), "KES")
+
+
+@pytest.fixture
+def settlement(services: Services, books: Books, clock: SteppedClock) -> SettlementService:
+    return SettlementService(services.db, books, clock, RandomIds())
+
+
+async def _monday_payments(books: Books, clock: SteppedClock) -> None:
+    await books.post_payment_received(JUMA, kes("2500"), "mpesa", "QKA1")
+    await books.post_payment_received(JUMA, kes("2500"), "mpesa", "QKA1")  # webhook twice
+    await books.post_payment_received(WANJIKU, kes("1200.50"), "mpesa", "QKA2")
+    await books.post_rail_fee("mpesa", kes("37.50"), "QKA1")
+    clock.advance(11 * HOUR + 59 * 60)  # 23:59 in Nairobi: still Monday
+    await books.post_payment_received(JUMA, kes("300"), "momo", "MM-9")
+    clock.advance(2 * 60)  # 00:01 Tuesday
+    await books.post_payment_received(WANJIKU, kes("999"), "mpesa", "QKB1")
+
+
+async def test_a_day_settles_once_net_of_fees_and_commission(
+    books: Books, clock: SteppedClock, settlement: SettlementService, ledger: LedgerService
+) -> None:
+    await _monday_payments(books, clock)
+    batch = await settlement.settle_day(NAIROBI, MONDAY)
+    assert batch.payments == 3
+    assert batch.gross == kes("4000.50")
+    assert batch.fees == kes("37.50")
+    assert batch.commission == kes("120.02")  # 3 % of 4,000.50 = 120.015, half-up
+    assert batch.net == kes("3842.98")
+    assert await settlement.settle_day(NAIROBI, MONDAY) == batch  # a re-run posts nothing
+    owed = await ledger.account("distributor:nairobi-central:KES")
+    assert owed.balance == kes("3842.98")  # accrued; the payout is held, not yet gone
+    assert owed.available == kes("3842.98")
+    await settlement.payout_confirmed("nairobi-central", MONDAY)
+    await settlement.payout_confirmed("nairobi-central", MONDAY)  # the bank's callback twice
+    assert (await ledger.account("distributor:nairobi-central:KES")).balance == kes(0)
+    assert (await ledger.account("rail:nibss:KES")).balance == kes("-3842.98")
+    with pytest.raises(TransferRefusedError) as late:
+        await settlement.payout_failed("nairobi-central", MONDAY)
+    assert late.value.result is TransferResult.PENDING_TRANSFER_ALREADY_POSTED
+    assert (await ledger.check()).balanced
+
+
+async def test_a_failed_payout_is_released_and_still_owed(
+    books: Books, clock: SteppedClock, settlement: SettlementService, ledger: LedgerService
+) -> None:
+    await _monday_payments(books, clock)
+    await settlement.settle_day(NAIROBI, MONDAY)
+    await settlement.payout_failed("nairobi-central", MONDAY)
+    owed = await ledger.account("distributor:nairobi-central:KES")
+    assert owed.balance == kes("3842.98")
+    assert owed.balances.debits_pending == 0
+
+
+async def test_reconciliation_names_every_difference(
+    books: Books, clock: SteppedClock, settlement: SettlementService
+) -> None:
+    await _monday_payments(books, clock)
+    statement = parse_statement(
+        "Receipt,Amount,Completion Time\n"
+        "QKA1,2500.00,2026-01-05 12:00:01\n"
+        'QKA2,"1,200.00",2026-01-05 12:00:02\n'
+        "QKZ9,50.00,2026-01-05 15:00:00\n",
+        "KES",
+    )
+    report = await settlement.reconcile("mpesa", "KES", MONDAY, "Africa/Nairobi", statement)
+    assert not report.clean
+    assert [(line.status, line.external_ref) for line in report.lines] == [
+        (Match.MATCHED, "QKA1"),
+        (Match.AMOUNT_MISMATCH, "QKA2"),
+        (Match.MISSING_OURS, "QKZ9"),
+    ]
+    assert report.to_csv().splitlines()[2] == "amount_mismatch,QKA2,1200.50,1200.00,KES"
+    statement_without_a1 = [row for row in statement if row.external_ref != "QKA1"]
+    report = await settlement.reconcile(
+        "mpesa", "KES", MONDAY, "Africa/Nairobi", statement_without_a1
+    )
+    assert report.of(Match.MISSING_THEIRS)[0].external_ref == "QKA1"
+
+
+def test_a_statement_row_that_is_not_an_amount_names_its_line() -> None:
+    with pytest.raises(StatementFormatError, match="line 3"):
+        parse_statement("reference,amount\nA,1.00\nB,one\n", "KES")
+    with pytest.raises(StatementFormatError, match="header"):
+        parse_statement("ref,total\nA,1.00\n", "KES")
+
+
+async def test_a_driver_is_paid_out_no_more_than_earned_and_only_once(
+    books: Books, ledger: LedgerService
+) -> None:
+    payouts = PayoutService(books)
+    driver = Phone("+254711000009")
+    await payouts.earn("driver", driver, kes(700), "delivery:W62ACJ")
+    await payouts.earn("driver", driver, kes(700), "delivery:W62ACJ")  # event redelivered
+    with pytest.raises(TransferRefusedError) as too_much:
+        await payouts.request("driver", driver, kes(701), "mpesa", "B2C-1")
+    assert too_much.value.result is TransferResult.EXCEEDS_CREDITS
+    await payouts.request("driver", driver, kes(500), "mpesa", "B2C-2")
+    with pytest.raises(TransferRefusedError):  # the held 500 counts
+        await payouts.request("driver", driver, kes(300), "mpesa", "B2C-3")
+    await payouts.failed("B2C-2")  # M-Pesa said no: the money is back
+    await payouts.request("driver", driver, kes(700), "mpesa", "B2C-4")
+    await payouts.confirmed("B2C-4")
+    await payouts.confirmed("B2C-4")
+    wallet = await payouts.wallet("driver", driver, "KES")
+    assert wallet.balance == kes(0)
+    assert (await ledger.check()).balanced
+    with pytest.raises(ValueError, match="driver, agent"):
+        await payouts.earn("retailer", driver, kes(1), "x")

@@ -1,0 +1,72 @@
+"""An order's money end to end through the real bus: placed -> invoice and hold on the ledger,
+delivered -> the debt is final and the VAT owed, paid by M-Pesa -> nothing owed; cancelled ->
+released. Redelivered events change nothing."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from core.app.bootstrap import Services
+from core.money import Money
+from core.phone import Phone
+from core.region import RegionCode
+from engines.orders import CartLine, OrderStatus, PaymentMethod, PlaceOrder
+
+NGOZI = Phone("+2348030000001")
+TO_DELIVERED = [
+    OrderStatus.CONFIRMED,
+    OrderStatus.PICKING,
+    OrderStatus.PACKED,
+    OrderStatus.DISPATCHED,
+    OrderStatus.DELIVERED,
+]
+
+
+def _order(key: str) -> PlaceOrder:
+    return PlaceOrder(
+        NGOZI,
+        RegionCode.LAGOS,
+        (CartLine("NDL-INDO-CHK", 3),),
+        PaymentMethod.ON_DELIVERY,
+        key,
+    )
+
+
+async def test_an_order_is_invoiced_held_posted_and_paid(services: Services) -> None:
+    money = services.money
+    assert money is not None
+    order = await services.orders.place(_order("money-1"))
+    await services.relay.drain()
+    invoice = await money.invoices.for_order(order.reference)
+    assert invoice is not None
+    assert invoice.number == "NG-2026-000001"
+    assert invoice.total == order.total
+    receivable = await money.ledger.account("customer:+2348030000001:receivable:NGN")
+    assert receivable.balance == Money(Decimal(0), "NGN")  # held, not yet owed
+    assert receivable.available == order.total
+
+    for status in TO_DELIVERED:
+        await services.orders.advance(order.reference, status)
+    await services.relay.drain()
+    receivable = await money.ledger.account(receivable.code)
+    assert receivable.balance == order.total
+    assert (await money.ledger.account("vat:NGN")).balance == order.tax
+
+    await money.books.post_payment_received(NGOZI, order.total, "mpesa", "QK7H2XYZ")
+    await money.books.post_payment_received(NGOZI, order.total, "mpesa", "QK7H2XYZ")
+    assert (await money.ledger.account(receivable.code)).balance.amount == 0
+    report = await money.ledger.check()
+    assert report.balanced
+
+
+async def test_a_cancelled_order_releases_its_hold(services: Services) -> None:
+    money = services.money
+    assert money is not None
+    order = await services.orders.place(_order("money-2"))
+    await services.relay.drain()
+    await services.orders.advance(order.reference, OrderStatus.CANCELLED)
+    await services.relay.drain()
+    receivable = await money.ledger.account("customer:+2348030000001:receivable:NGN")
+    assert receivable.available.amount == 0
+    assert receivable.balance.amount == 0
+    assert (await money.ledger.check()).balanced

@@ -1,0 +1,127 @@
+"""The stated credit rules: limits from history, terms, reminders, late fees, FIFO repayments."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from decimal import Decimal
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from core.money import Money
+from engines.credit import (
+    CreditHistory,
+    CreditOrder,
+    CreditStatus,
+    DeliveredOrder,
+    ReminderKind,
+    apply_repayment,
+    decide_limit,
+    late_fee_due,
+    reminder_due,
+)
+
+TODAY = date(2026, 6, 1)
+
+
+def ngn(amount: int | str) -> Money:
+    return Money(Decimal(amount), "NGN")
+
+
+def orders(*days_ago_and_amounts: tuple[int, int]) -> list[DeliveredOrder]:
+    return [DeliveredOrder(TODAY - timedelta(days=d), ngn(a)) for d, a in days_ago_and_amounts]
+
+
+def test_no_credit_before_three_orders_over_thirty_days() -> None:
+    assert decide_limit(
+        CreditHistory(orders((40, 90_000), (20, 90_000))), "NGN", TODAY
+    ).limit == ngn(0)
+    young = CreditHistory(orders((29, 90_000), (20, 90_000), (1, 90_000)))
+    assert decide_limit(young, "NGN", TODAY).limit == ngn(0)
+
+
+def test_limit_is_half_a_usual_month_rounded_down_to_a_thousand() -> None:
+    # NGN 270,500 in 90 days = 90,166.67 a month; half is 45,083.33 -> 45,000, 7-day term
+    decision = decide_limit(
+        CreditHistory(orders((80, 100_000), (50, 100_000), (10, 70_500))), "NGN", TODAY
+    )
+    assert decision.limit == ngn(45_000)
+    assert decision.term_days == 7
+
+
+def test_orders_older_than_ninety_days_count_for_history_not_for_the_amount() -> None:
+    decision = decide_limit(
+        CreditHistory(orders((200, 9_000_000), (60, 30_000), (30, 30_000))), "NGN", TODAY
+    )
+    assert decision.limit == ngn(10_000)  # 60,000 / 3 months / 2
+
+
+@pytest.mark.parametrize(("count", "term"), [(3, 7), (5, 14), (9, 14), (10, 30)])
+def test_longer_terms_come_with_more_orders(count: int, term: int) -> None:
+    history = CreditHistory(orders(*[(35 + i, 60_000) for i in range(count)]))
+    assert decide_limit(history, "NGN", TODAY).term_days == term
+
+
+def test_late_repayments_halve_the_limit_and_anything_overdue_stops_it() -> None:
+    base = orders((80, 120_000), (50, 120_000), (10, 120_000))
+    assert decide_limit(CreditHistory(base), "NGN", TODAY).limit == ngn(60_000)
+    late = CreditHistory(base, late_repayments=[TODAY - timedelta(days=20)])
+    assert decide_limit(late, "NGN", TODAY).limit == ngn(30_000)
+    long_ago = CreditHistory(base, late_repayments=[TODAY - timedelta(days=200)])
+    assert decide_limit(long_ago, "NGN", TODAY).limit == ngn(60_000)
+    assert decide_limit(CreditHistory(base, overdue_now=True), "NGN", TODAY).limit == ngn(0)
+
+
+def test_the_limit_is_capped() -> None:
+    huge = CreditHistory(orders((80, 90_000_000), (50, 1), (10, 1)))
+    assert decide_limit(huge, "NGN", TODAY).limit == ngn(2_000_000)
+
+
+def _credit(due: date, outstanding: int = 10_000, **flags: bool) -> CreditOrder:
+    return CreditOrder("W62ACJ", ngn(10_000), ngn(outstanding), due, CreditStatus.OPEN, **flags)
+
+
+def test_reminders_come_two_days_before_and_the_day_after_once_each() -> None:
+    due = date(2026, 6, 10)
+    assert reminder_due(_credit(due), date(2026, 6, 7)) is None
+    assert reminder_due(_credit(due), date(2026, 6, 8)) is ReminderKind.DUE_SOON
+    assert reminder_due(_credit(due, reminded_due_soon=True), date(2026, 6, 9)) is None
+    assert reminder_due(_credit(due, reminded_due_soon=True), date(2026, 6, 10)) is None
+    assert reminder_due(_credit(due, reminded_due_soon=True), date(2026, 6, 11)) is (
+        ReminderKind.OVERDUE
+    )
+    assert reminder_due(_credit(due, reminded_overdue=True), date(2026, 6, 20)) is None
+
+
+def test_the_late_fee_is_two_percent_of_what_is_owed_after_three_days_grace_once() -> None:
+    due = date(2026, 6, 10)
+    assert late_fee_due(_credit(due, 7_500), date(2026, 6, 13)) is None
+    assert late_fee_due(_credit(due, 7_500), date(2026, 6, 14)) == ngn(150)
+    assert late_fee_due(_credit(due, 7_500, late_fee_charged=True), date(2026, 6, 30)) is None
+
+
+@given(
+    amounts=st.lists(st.integers(1, 50_000), min_size=1, max_size=5),
+    paid=st.integers(1, 300_000),
+)
+def test_a_repayment_pays_the_oldest_first_and_nothing_is_lost(
+    amounts: list[int], paid: int
+) -> None:
+    credits = [
+        CreditOrder(f"R{i}", ngn(a), ngn(a), TODAY + timedelta(days=i), CreditStatus.OPEN)
+        for i, a in enumerate(amounts)
+    ]
+    updated, left = apply_repayment(credits, ngn(paid), TODAY)
+    owed_before = sum(amounts)
+    owed_after = sum(c.outstanding.amount for c in updated)
+    assert owed_after + (paid - left.amount) == owed_before
+    assert left.amount == max(paid - owed_before, 0)
+    # once one credit is still open, every later one is untouched
+    open_seen = False
+    for before, after in zip(credits, updated, strict=True):
+        if open_seen:
+            assert after == before
+        if after.outstanding.amount > 0:
+            open_seen = True
+        assert (after.status is CreditStatus.REPAID) == (after.outstanding.amount == 0)
