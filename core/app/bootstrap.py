@@ -10,6 +10,7 @@ import channels.meta
 import channels.twilio
 from core.app.delivery import DeliveryWorker
 from core.app.subscribers import OrderConfirmationSms
+from core.app.workflows import SmsNotifier, WorkflowRuntime, fulfilment_activities
 from core.bus.factory import open_event_bus
 from core.bus.outbox import OutboxRelay
 from core.bus.port import EventBus
@@ -24,6 +25,7 @@ from core.pipeline import Pipeline
 from dialogs.shopping import ShoppingDialog, ShopServices
 from engines.catalogue import CatalogueService
 from engines.customers import CustomerService
+from engines.fulfilment.effects import SqlEffectLog
 from engines.notifications import NotificationService
 from engines.orders import OrderService
 from engines.pricing import PricingService
@@ -53,6 +55,7 @@ class Services:
     notifications: NotificationService
     delivery: DeliveryWorker
     senders: dict[str, MessageSender] = field(default_factory=dict)
+    workflows: WorkflowRuntime | None = None
 
     def channel_context(self) -> ChannelContext:
         return ChannelContext(
@@ -71,6 +74,8 @@ class Services:
 
     async def start(self) -> None:
         """Open what runs in the background: bus consumers and the outbox relay."""
+        if self.workflows is not None:
+            await self.workflows.start()
         await self.bus.start()
         self.relay.start()
         self.delivery.start()
@@ -81,6 +86,8 @@ class Services:
             await sender.close()
         await self.relay.stop()
         await self.bus.close()
+        if self.workflows is not None:
+            await self.workflows.close()
         await self.store.close()
         await self.db.dispose()
 
@@ -123,6 +130,13 @@ def build_services(
             senders[name] = sender
     delivery = DeliveryWorker(notifications, senders)
     OrderConfirmationSms(notifications, customers, translate, settings.sms_provider).subscribe(bus)
+    workflows = None
+    if settings.temporal == "on" and settings.temporal_address:
+        notifier = SmsNotifier(notifications, customers, orders, translate, settings.sms_provider)
+        effects = SqlEffectLog(db, clock)
+        activities = fulfilment_activities(effects, clock, orders, notifier)
+        workflows = WorkflowRuntime(settings, activities)
+        workflows.subscribe(bus)
     return Services(
         settings,
         clock,
@@ -139,4 +153,5 @@ def build_services(
         notifications,
         delivery,
         senders,
+        workflows=workflows,
     )
