@@ -69,6 +69,8 @@ A = TypeVar("A")
 R = TypeVar("R")
 
 TASK_QUEUE = "omniroute"
+# Patches (workflow.patched) in force: each one names a change made while runs were in flight.
+OUT_FOR_DELIVERY_NOTICE = "notify-out-for-delivery"
 SETTLEMENT_CUTOFF = time(1, 0)  # the day's settlement runs at 01:00 UTC the next day
 
 
@@ -282,6 +284,12 @@ class OrderFulfilmentWorkflow:
         if not await self._until(lambda: self._driver is not None):
             return await self._unwind(order, self._cancelled())
         await self._advance(ref, "dispatched", Stage.OUT_FOR_DELIVERY)
+        if workflow.patched(OUT_FOR_DELIVERY_NOTICE):
+            # Added after the first release: runs recorded before it replay without the notice.
+            await _step(
+                FulfilmentActivities.notify_customer,
+                CustomerNotice(order.reference, NoticeKind.OUT_FOR_DELIVERY),
+            )
 
         await workflow.wait_condition(lambda: self._delivered is not None)
         await self._advance(ref, "delivered", Stage.DELIVERED)

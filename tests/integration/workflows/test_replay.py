@@ -1,0 +1,41 @@
+"""Recorded histories replay on today's code: a change that would break runs in flight fails here.
+
+`histories/*_v1.json` were recorded before the out-for-delivery notice existed, `*_v2.json`
+after it (behind `workflow.patched`). Record new ones with
+`python -m tests.integration.workflows.record_histories vN` when a release changes a workflow.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from temporalio.client import WorkflowHistory
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.worker import Replayer
+
+from core.app.workflows import SANDBOX
+from engines.fulfilment.workflows import WORKFLOWS
+
+HISTORIES = sorted((Path(__file__).parent / "histories").glob("*.json"))
+RECORDED = {path.stem: path.read_text() for path in HISTORIES}
+
+
+@pytest.mark.parametrize("name", sorted(RECORDED))
+async def test_recorded_runs_replay_on_the_current_workflow_code(name: str) -> None:
+    replayer = Replayer(
+        workflows=WORKFLOWS, data_converter=pydantic_data_converter, workflow_runner=SANDBOX
+    )
+    history = WorkflowHistory.from_json(name, RECORDED[name])
+    result = await replayer.replay_workflow(history, raise_on_replay_failure=False)
+    assert result.replay_failure is None, result.replay_failure
+
+
+def test_both_versions_of_the_fulfilment_are_recorded() -> None:
+    """The patch is guarded by a history from before it and one after it."""
+    names = {p.stem for p in HISTORIES}
+    assert {"order_delivered_v1", "order_delivered_v2"} <= names
+    assert (
+        "notify-out-for-delivery"
+        not in (HISTORIES[0].parent / "order_delivered_v1.json").read_text()
+    )
