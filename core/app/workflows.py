@@ -22,6 +22,7 @@ from core.clock import Clock
 from core.config import Settings
 from core.i18n import Translator
 from core.messages import ChannelKind, OutboundMessage, Reply
+from core.money import Money
 from core.phone import Phone
 from core.region import region_for_phone
 from engines.customers import CustomerService
@@ -131,7 +132,14 @@ SANDBOX = SandboxedWorkflowRunner(
 )
 
 
+def load_money_data() -> None:
+    """Load Babel's currency tables now: `Money` checks its currency when a workflow decodes
+    it, and the sandbox forbids the file reads Babel would otherwise do on first use."""
+    Money.zero("NGN")
+
+
 def make_worker(client: Client, task_queue: str, activities: FulfilmentActivities) -> Worker:
+    load_money_data()
     return Worker(
         client,
         task_queue=task_queue,
@@ -150,6 +158,10 @@ class WorkflowRuntime:
         self._fulfilment: TemporalFulfilment | None = None
         self._worker: Worker | None = None
         self._task: asyncio.Task[None] | None = None
+
+    @property
+    def activities(self) -> FulfilmentActivities:
+        return self._activities
 
     @property
     def fulfilment(self) -> TemporalFulfilment:

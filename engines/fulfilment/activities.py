@@ -67,6 +67,10 @@ class FulfilmentActivities:
     def __init__(self, ports: Ports) -> None:
         self._p = ports
 
+    @property
+    def ports(self) -> Ports:
+        return self._p
+
     def all(self) -> list[Callable[..., Any]]:
         return [
             self.load_order,

@@ -10,6 +10,7 @@ import asyncio
 import sysconfig
 import uuid
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,7 @@ import pytest
 from sqlalchemy import select
 from temporalio.client import WorkflowHandle
 from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
 from core.app.bootstrap import Services
@@ -96,12 +98,20 @@ async def until_stage(
 ) -> FulfilmentStatus:
     """Poll the status query until the order reaches `stage` (a worker may be busy)."""
     deadline = asyncio.get_running_loop().time() + timeout
+    seen: object = "no answer"
     while True:
-        status: FulfilmentStatus = await handle.query(OrderFulfilmentWorkflow.status)
-        if status.stage is stage:
-            return status
+        try:
+            status: FulfilmentStatus = await handle.query(
+                OrderFulfilmentWorkflow.status, rpc_timeout=timedelta(seconds=5)
+            )
+        except RPCError as error:  # a query waits for a worker; a killed one may still hold it
+            seen = error
+        else:
+            if status.stage is stage:
+                return status
+            seen = status.stage
         if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"stuck at {status.stage}, waiting for {stage}")
+            raise AssertionError(f"stuck at {seen}, waiting for {stage}")
         await asyncio.sleep(0.1)
 
 

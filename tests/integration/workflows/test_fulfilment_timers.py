@@ -2,22 +2,27 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
+from sqlalchemy import select
 from temporalio.testing import WorkflowEnvironment
 
 from core.app.bootstrap import Services
 from core.app.workflows import make_worker
+from core.bus.tables import outbox
 from core.money import Money
 from engines.fulfilment.activities import FulfilmentActivities
+from engines.fulfilment.adapters import SqlOrderDesk
 from engines.fulfilment.effects import SqlEffectLog
 from engines.fulfilment.model import (
     CancelReason,
     DeliveryConfirmed,
     DriverAssigned,
     FulfilmentInput,
+    OrderSnapshot,
     PaymentNotice,
     RoutePlanned,
     ServiceCreationInput,
@@ -253,3 +258,57 @@ async def test_a_sound_service_is_published_and_a_broken_one_is_refused(
     from core.phone import Phone  # noqa: PLC0415
 
     assert any("airtime" in t for t in await texts_to(services, Phone("+2348030000002")))
+
+
+class DiesAfterItsEffect:
+    """The real order desk, except the first move to `packed` dies after committing its effect:
+    what a worker killed between the database commit and telling Temporal looks like."""
+
+    def __init__(self, real: SqlOrderDesk) -> None:
+        self._real = real
+        self.calls = 0
+
+    async def snapshot(self, reference: str) -> OrderSnapshot:
+        return await self._real.snapshot(reference)
+
+    async def advance(self, reference: str, status: str, *, key: str) -> OrderSnapshot:
+        moved = await self._real.advance(reference, status, key=key)
+        if status == "packed":
+            self.calls += 1
+            if self.calls == 1:
+                raise ConnectionResetError("worker lost after the commit")
+        return moved
+
+    async def cancel_and_release(self, reference: str, *, key: str) -> OrderSnapshot:
+        return await self._real.cancel_and_release(reference, key=key)
+
+
+async def test_an_activity_retried_after_its_effect_has_no_second_effect(
+    services: Services,
+    skipping: WorkflowEnvironment,
+    activities: FulfilmentActivities,
+    task_queue: str,
+) -> None:
+    effects_log = SqlEffectLog(services.db, services.clock)
+    desk = DiesAfterItsEffect(SqlOrderDesk(services.orders, effects_log))
+    ports = dataclasses.replace(activities.ports, orders=desk)
+    order = await place(services)
+    async with make_worker(skipping.client, task_queue, FulfilmentActivities(ports)):
+        handle = await skipping.client.start_workflow(
+            OrderFulfilmentWorkflow.run,
+            FulfilmentInput(order.reference),
+            id=order_workflow_id(order.reference),
+            task_queue=task_queue,
+        )
+        await until_stage(handle, Stage.IN_WAVE)
+        await handle.signal(OrderFulfilmentWorkflow.wave_picked)
+        await until_stage(handle, Stage.PICKED)
+    assert desk.calls == 2  # retried by Temporal
+    async with services.db.transaction() as s:
+        packed = [
+            row.envelope["data"]["status"]
+            for row in await s.execute(
+                select(outbox).where(outbox.c.topic.like("%order_status_changed%"))
+            )
+        ]
+    assert packed.count("packed") == 1

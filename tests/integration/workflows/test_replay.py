@@ -14,7 +14,7 @@ from temporalio.client import WorkflowHistory
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
 
-from core.app.workflows import SANDBOX
+from core.app.workflows import SANDBOX, load_money_data
 from engines.fulfilment.workflows import WORKFLOWS
 
 HISTORIES = sorted((Path(__file__).parent / "histories").glob("*.json"))
@@ -23,6 +23,7 @@ RECORDED = {path.stem: path.read_text() for path in HISTORIES}
 
 @pytest.mark.parametrize("name", sorted(RECORDED))
 async def test_recorded_runs_replay_on_the_current_workflow_code(name: str) -> None:
+    load_money_data()
     replayer = Replayer(
         workflows=WORKFLOWS, data_converter=pydantic_data_converter, workflow_runner=SANDBOX
     )
