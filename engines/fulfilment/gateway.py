@@ -32,6 +32,7 @@ from engines.fulfilment.model import (
     SettlementInput,
 )
 from engines.fulfilment.workflows import (
+    TASK_QUEUE,
     OrderFulfilmentWorkflow,
     SettlementWorkflow,
     order_workflow_id,
@@ -97,16 +98,23 @@ class TemporalFulfilment:
     async def status_changed(self, reference: str, status: str) -> None:
         await self.order(reference).signal(OrderFulfilmentWorkflow.status_changed, status)
 
+    @property
+    def settlement_schedule_id(self) -> str:
+        """`daily-settlement`; another task queue (a second deployment) gets its own."""
+        if self.task_queue == TASK_QUEUE:
+            return SETTLEMENT_SCHEDULE_ID
+        return f"{SETTLEMENT_SCHEDULE_ID}-{self.task_queue}"
+
     async def ensure_settlement_schedule(self) -> bool:
         """Create the nightly settlement schedule; False when it exists already."""
         try:
             await self.client.create_schedule(
-                SETTLEMENT_SCHEDULE_ID,
+                self.settlement_schedule_id,
                 Schedule(
                     action=ScheduleActionStartWorkflow(
                         SettlementWorkflow.run,
                         SettlementInput(),
-                        id="settlement",
+                        id=self.settlement_schedule_id,
                         task_queue=self.task_queue,
                     ),
                     spec=ScheduleSpec(cron_expressions=[SETTLEMENT_CRON]),

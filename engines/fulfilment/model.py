@@ -309,10 +309,17 @@ def validate_service(definition: ServiceDefinition) -> tuple[str, ...]:
 
 
 def simulate_service(definition: ServiceDefinition) -> SimulationReport:
-    """Walk every choice from the start (no state twice on a path): what a caller could reach."""
+    """What a caller pressing every key could reach from the start, and how many ways there are
+    (simple paths to an end or a dead end, counted up to MAX_PATHS)."""
     states = {state.id: state for state in definition.states}
     reached: set[str] = set()
-    ends: set[str] = set()
+    frontier = [definition.start] if definition.start in states else []
+    while frontier:
+        current = frontier.pop()
+        if current in reached:
+            continue
+        reached.add(current)
+        frontier.extend(t for t in states[current].transitions.values() if t in states)
     paths = 0
     stack: list[tuple[str, frozenset[str]]] = [(definition.start, frozenset())]
     while stack and paths < MAX_PATHS:
@@ -320,15 +327,12 @@ def simulate_service(definition: ServiceDefinition) -> SimulationReport:
         state = states.get(current)
         if state is None:
             continue
-        reached.add(current)
-        if state.end:
-            ends.add(current)
-            paths += 1
         onward = [t for t in state.transitions.values() if t not in seen and t != current]
-        if not onward and not state.end:
+        if state.end or not onward:
             paths += 1
         stack.extend((target, seen | {current}) for target in onward)
-    return SimulationReport(tuple(sorted(reached)), tuple(sorted(ends)), paths)
+    ends = sorted(sid for sid in reached if states[sid].end)
+    return SimulationReport(tuple(sorted(reached)), tuple(ends), paths)
 
 
 def simulation_problems(definition: ServiceDefinition, report: SimulationReport) -> tuple[str, ...]:

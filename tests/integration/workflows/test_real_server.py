@@ -223,3 +223,45 @@ async def test_the_embedded_temporal_keeps_workflows_across_a_restart(
         )
         described = await client.get_workflow_handle(order_workflow_id("KEPT42")).describe()
         assert described.workflow_type == "OrderFulfilment"
+
+
+async def test_the_nightly_settlement_is_a_schedule_that_runs_the_settlement(
+    real_services: Services,
+) -> None:
+    await real_services.start()
+    try:
+        assert real_services.workflows is not None
+        fulfilment = real_services.workflows.fulfilment
+        schedule = fulfilment.client.get_schedule_handle(fulfilment.settlement_schedule_id)
+        described = await schedule.describe()
+        assert described.schedule.action.workflow == "DailySettlement"  # type: ignore[attr-defined]
+        assert [
+            (c.hour[0].start, c.minute[0].start) for c in described.schedule.spec.calendars
+        ] == [(1, 0)]
+        await schedule.trigger()
+        deadline = asyncio.get_running_loop().time() + 30
+        while not (recent := (await schedule.describe()).info.recent_actions):
+            assert asyncio.get_running_loop().time() < deadline, "the schedule never ran"
+            await asyncio.sleep(0.2)
+        run = recent[0].action
+        report = await fulfilment.client.get_workflow_handle(
+            run.workflow_id, run_id=run.first_execution_run_id
+        ).result()
+        assert report["orders"] == 0
+    finally:
+        await real_services.close()
+
+
+def test_the_worker_command_needs_a_cluster_address() -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OMNIROUTE_")}
+    done = subprocess.run(
+        [sys.executable, "-m", "core.app.cli", "worker"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 2
+    assert "OMNIROUTE_TEMPORAL_ADDRESS" in done.stderr
