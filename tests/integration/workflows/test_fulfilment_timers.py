@@ -8,6 +8,7 @@ from decimal import Decimal
 
 import pytest
 from sqlalchemy import select
+from temporalio.client import WorkflowFailureError
 from temporalio.testing import WorkflowEnvironment
 
 from core.app.bootstrap import Services
@@ -312,3 +313,27 @@ async def test_an_activity_retried_after_its_effect_has_no_second_effect(
             )
         ]
     assert packed.count("packed") == 1
+
+
+async def test_cancelling_the_workflow_itself_unwinds_the_order_first(
+    services: Services,
+    skipping: WorkflowEnvironment,
+    activities: FulfilmentActivities,
+    task_queue: str,
+) -> None:
+    """`temporal workflow cancel` (an operator's last resort) still gives the stock back."""
+    before = await available(services)
+    order = await place(services)
+    async with make_worker(skipping.client, task_queue, activities):
+        handle = await skipping.client.start_workflow(
+            OrderFulfilmentWorkflow.run,
+            FulfilmentInput(order.reference),
+            id=order_workflow_id(order.reference),
+            task_queue=task_queue,
+        )
+        await until_stage(handle, Stage.IN_WAVE)
+        await handle.cancel()
+        with pytest.raises(WorkflowFailureError):
+            await handle.result()
+    assert (await services.orders.get(order.reference)).status is OrderStatus.CANCELLED
+    assert await available(services) == before
