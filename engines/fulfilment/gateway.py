@@ -20,6 +20,7 @@ from temporalio.client import (
 )
 from temporalio.common import WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
+from temporalio.service import RPCError, RPCStatusCode
 
 from engines.fulfilment.model import (
     DeliveryConfirmed,
@@ -39,6 +40,16 @@ from engines.fulfilment.workflows import (
 )
 
 SETTLEMENT_SCHEDULE_ID = "daily-settlement"
+
+
+class OrderNotWaitingError(Exception):
+    """No running workflow for the order: it finished, or was never started."""
+
+    def __init__(self, reference: str) -> None:
+        super().__init__(reference)
+        self.reference = reference
+
+
 SETTLEMENT_CRON = "0 1 * * *"  # 01:00 UTC: yesterday's deliveries are settled
 
 
@@ -75,7 +86,14 @@ class TemporalFulfilment:
         return await self.order(reference).query(OrderFulfilmentWorkflow.status)
 
     async def payment_received(self, reference: str, notice: PaymentNotice) -> None:
-        await self.order(reference).signal(OrderFulfilmentWorkflow.payment_received, notice)
+        """Raises OrderNotWaitingError when the order's story is over (expired, cancelled): the
+        webhook's edge must then refund the money itself."""
+        try:
+            await self.order(reference).signal(OrderFulfilmentWorkflow.payment_received, notice)
+        except RPCError as error:
+            if error.status is RPCStatusCode.NOT_FOUND:
+                raise OrderNotWaitingError(reference) from error
+            raise
 
     async def wave_picked(self, reference: str) -> None:
         await self.order(reference).signal(OrderFulfilmentWorkflow.wave_picked)

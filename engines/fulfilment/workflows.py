@@ -223,8 +223,10 @@ class OrderFulfilmentWorkflow:
     """reserve → payment or credit → wave → route → driver → delivery → settlement.
 
     Reservation happens when the order is placed (same transaction as the order), so the story
-    starts reserved. Anything that goes wrong before the goods leave unwinds in reverse:
-    refund what was paid, cancel the order and release its stock, tell the customer.
+    starts reserved. Prepaid rails wait for their money; on delivery and on credit go straight
+    on (the credit check joins when the ledger lands). Anything that goes wrong before the goods
+    leave unwinds in reverse: refund what was paid, cancel the order and release its stock, tell
+    the customer.
     """
 
     def __init__(self) -> None:

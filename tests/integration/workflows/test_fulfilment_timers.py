@@ -18,6 +18,7 @@ from core.money import Money
 from engines.fulfilment.activities import FulfilmentActivities
 from engines.fulfilment.adapters import SqlOrderDesk
 from engines.fulfilment.effects import SqlEffectLog
+from engines.fulfilment.gateway import OrderNotWaitingError, TemporalFulfilment
 from engines.fulfilment.model import (
     CancelReason,
     DeliveryConfirmed,
@@ -337,3 +338,22 @@ async def test_cancelling_the_workflow_itself_unwinds_the_order_first(
             await handle.result()
     assert (await services.orders.get(order.reference)).status is OrderStatus.CANCELLED
     assert await available(services) == before
+
+
+async def test_money_for_an_order_that_stopped_waiting_is_reported_for_a_refund(
+    services: Services,
+    skipping: WorkflowEnvironment,
+    activities: FulfilmentActivities,
+    task_queue: str,
+) -> None:
+    order = await place(services)
+    fulfilment = TemporalFulfilment(skipping.client, task_queue)
+    async with make_worker(skipping.client, task_queue, activities):
+        await fulfilment.start_order(order.reference, payment_window_seconds=60)
+        await until_stage(fulfilment.order(order.reference), Stage.IN_WAVE)
+        await fulfilment.cancel(order.reference)
+        await fulfilment.order(order.reference).result()
+        with pytest.raises(OrderNotWaitingError):
+            await fulfilment.payment_received(
+                order.reference, PaymentNotice("mpesa", "LATE1", order.total)
+            )
