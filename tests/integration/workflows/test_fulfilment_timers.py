@@ -46,6 +46,12 @@ from tests.integration.workflows.conftest import available, effects, place, text
 pytestmark = [pytest.mark.real, pytest.mark.slow]
 
 
+@pytest.fixture
+def database_url(any_database_url: str) -> str:
+    """Every story on SQLite and on PostgreSQL: the effects and stock SQL must hold on both."""
+    return any_database_url
+
+
 async def test_on_delivery_order_goes_from_reservation_to_settlement_by_signals(
     services: Services,
     skipping: WorkflowEnvironment,
