@@ -29,10 +29,15 @@ from engines.fulfilment.model import (
     DeliveryConfirmed,
     DriverAssigned,
     FulfilmentInput,
+    PaymentNotice,
     RoutePlanned,
     Stage,
 )
-from engines.fulfilment.workflows import OrderFulfilmentWorkflow, order_workflow_id
+from engines.fulfilment.workflows import (
+    OrderFulfilmentWorkflow,
+    order_workflow_id,
+    payment_workflow_id,
+)
 from engines.orders import CartLine, PaymentMethod, PlaceOrder
 from tests.integration.workflows.conftest import NGOZI, RICE, test_server_binary, until_stage
 
@@ -105,6 +110,24 @@ async def record(tag: str, url: str) -> None:
             await handle.result()
             (HERE / f"order_payment_expired_{tag}.json").write_text(
                 (await handle.fetch_history()).to_json()
+            )
+
+            early = await order()
+            total = (await services.orders.get(early)).total
+            handle = await env.client.start_workflow(
+                OrderFulfilmentWorkflow.run,
+                FulfilmentInput(early, payment_method="MPESA"),
+                id=order_workflow_id(early),
+                task_queue=queue,
+                start_signal="payment_received",
+                start_signal_args=[PaymentNotice("mpesa", "QK1", total)],
+            )
+            await _stage(handle, Stage.IN_WAVE)
+            await handle.signal(OrderFulfilmentWorkflow.cancel)
+            await handle.result()
+            payment = env.client.get_workflow_handle(payment_workflow_id(early))
+            (HERE / f"payment_paid_early_{tag}.json").write_text(
+                (await payment.fetch_history()).to_json()
             )
     finally:
         await env.shutdown()

@@ -152,6 +152,7 @@ async def test_payment_webhook_before_the_workflow_waits_still_counts(
 
     assert (result.stage, result.cancel_reason) == (Stage.CANCELLED, CancelReason.CUSTOMER)
     keys = await effects(services)
+    assert f"payment-{order.reference}:start_charge" not in keys  # paid already: no charge
     assert keys.count(f"order-{order.reference}:refund") == 1
     assert (await services.orders.get(order.reference)).status is OrderStatus.CANCELLED
 
