@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from datetime import timedelta
 
 import structlog
 from temporalio.client import Client
@@ -188,6 +189,17 @@ class WorkflowRuntime:
             with contextlib.suppress(Exception, asyncio.CancelledError):
                 await self._task
         self._worker = self._task = None
+
+    async def ping(self) -> bool:
+        """Temporal's frontend answers its health check (for /readyz)."""
+        if self._fulfilment is None:
+            return False
+        try:
+            return await self._fulfilment.client.service_client.check_health(
+                timeout=timedelta(seconds=2)
+            )
+        except RPCError:
+            return False
 
     async def on_order_placed(self, envelope: EventEnvelope) -> None:
         event = OrderPlaced.model_validate(envelope.data)

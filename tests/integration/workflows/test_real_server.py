@@ -83,6 +83,8 @@ async def test_an_order_placed_over_ussd_is_a_visible_workflow_that_an_operator_
         handle = fulfilment.order(reference)
         await _until_started(fulfilment.client, reference)
         await until_stage(handle, Stage.IN_WAVE)
+        ready = await http.get("/readyz")
+        assert (await ready.json())["checks"]["workflows"] == "up"
         listed = [
             w
             async for w in fulfilment.client.list_workflows(
