@@ -50,6 +50,16 @@ class Settings(BaseSettings):
     meta_access_token: SecretStr | None = None
     meta_phone_number_id: str | None = None
 
+    # Workflows (issue 8). `off`: no workflow is started and `serve` starts no Temporal. With
+    # `temporal_address` unset, `serve` starts a local dev server on `temporal_dev_port` (state
+    # in var/temporal.db) and runs the worker in-process; `temporal_worker` runs one in the
+    # gateway against any address (`omniroute worker` is the separate process).
+    temporal: Literal["on", "off"] = "on"
+    temporal_namespace: str = "default"
+    temporal_task_queue: str = "omniroute"
+    temporal_worker: bool = False
+    temporal_dev_port: int = Field(default=7233, gt=0, lt=65536)
+
     @property
     def africastalking_api_url(self) -> str:
         """Africa's Talking's REST base: the sandbox host for the `sandbox` username."""

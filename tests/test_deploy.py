@@ -65,7 +65,7 @@ def test_container_commands_are_real_subcommands() -> None:
     assert cmd is not None
     used.add(cmd.group(1))
     assert used <= commands, f"unknown subcommands: {used - commands}"
-    assert {"serve", "migrate"} <= used
+    assert {"serve", "migrate", "worker"} <= used
 
 
 def test_environment_names_are_settings() -> None:

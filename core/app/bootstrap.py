@@ -13,6 +13,7 @@ from core.app.money import MoneyServices, build_money
 from core.app.payment_posting import PaymentPosting
 from core.app.payments import PaymentReceiptSms, PaymentRequery, build_rails
 from core.app.subscribers import OrderConfirmationSms
+from core.app.workflows import SmsNotifier, WorkflowRuntime, fulfilment_activities
 from core.bus.factory import open_event_bus
 from core.bus.outbox import OutboxRelay
 from core.bus.port import EventBus
@@ -27,6 +28,7 @@ from core.pipeline import Pipeline
 from dialogs.shopping import ShoppingDialog, ShopServices
 from engines.catalogue import CatalogueService
 from engines.customers import CustomerService
+from engines.fulfilment.effects import SqlEffectLog
 from engines.notifications import NotificationService
 from engines.orders import OrderService
 from engines.payments import PaymentService
@@ -60,6 +62,7 @@ class Services:
     payments: PaymentService | None = None
     requery: PaymentRequery | None = None
     money: MoneyServices | None = None
+    workflows: WorkflowRuntime | None = None
 
     def channel_context(self) -> ChannelContext:
         return ChannelContext(
@@ -78,6 +81,8 @@ class Services:
 
     async def start(self) -> None:
         """Open what runs in the background: bus consumers and the outbox relay."""
+        if self.workflows is not None:
+            await self.workflows.start()
         await self.bus.start()
         self.relay.start()
         self.delivery.start()
@@ -96,6 +101,8 @@ class Services:
             await sender.close()
         await self.relay.stop()
         await self.bus.close()
+        if self.workflows is not None:
+            await self.workflows.close()
         await self.store.close()
         await self.db.dispose()
 
@@ -160,6 +167,13 @@ def build_services(
         sms_provider=settings.sms_provider,
     )
     PaymentPosting(money.books).subscribe(bus)
+    workflows = None
+    if settings.temporal == "on" and settings.temporal_address:
+        notifier = SmsNotifier(notifications, customers, orders, translate, settings.sms_provider)
+        effects = SqlEffectLog(db, clock)
+        activities = fulfilment_activities(effects, clock, orders, notifier)
+        workflows = WorkflowRuntime(settings, activities)
+        workflows.subscribe(bus)
     return Services(
         settings,
         clock,
@@ -179,4 +193,5 @@ def build_services(
         payments=payments,
         requery=PaymentRequery(payments),
         money=money,
+        workflows=workflows,
     )

@@ -1,4 +1,4 @@
-"""`omniroute`: serve, migrate, seed, simulate — the command line of interfaces.md."""
+"""`omniroute`: serve, migrate, seed, simulate, worker — the command line of interfaces.md."""
 
 from __future__ import annotations
 
@@ -17,6 +17,8 @@ from core.app.logs import configure_logging
 from core.app.server import create_app
 from core.app.simulate import CHANNELS as SIMULATED_CHANNELS
 from core.app.simulate import simulate
+from core.app.temporal_dev import TemporalUnavailableError, embedded_temporal
+from core.app.worker import run_worker
 from core.clock import SystemClock
 from core.config import Settings
 from core.db import Database
@@ -57,6 +59,7 @@ def build_parser() -> argparse.ArgumentParser:
         "requery", help="ask the providers about payments stuck in pending/unknown/processing"
     )
     add_ledger_command(commands)
+    commands.add_parser("worker", help="the Temporal worker for OMNIROUTE_TEMPORAL_ADDRESS")
     return parser
 
 
@@ -75,13 +78,34 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _requery()
         case "ledger" | "settle" | "credit" | "reconcile":
             return run_ledger(args)
+        case "worker":
+            return _worker()
     return 2
 
 
 def _serve(host: str, port: int) -> int:
     settings = Settings()
     configure_logging(settings)
-    web.run_app(create_app(settings), host=host, port=port, print=_announce(host, port))
+    try:
+        with embedded_temporal(settings) as running:
+            web.run_app(create_app(running), host=host, port=port, print=_announce(host, port))
+    except TemporalUnavailableError as error:
+        print(f"omniroute: {error}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _worker() -> int:
+    settings = Settings()
+    configure_logging(settings)
+    if settings.temporal == "off" or not settings.temporal_address:
+        print(
+            "omniroute worker: set OMNIROUTE_TEMPORAL_ADDRESS to the Temporal cluster (host:7233);"
+            " without it `omniroute serve` runs the worker itself",
+            file=sys.stderr,
+        )
+        return 2
+    asyncio.run(run_worker(settings))
     return 0
 
 

@@ -69,6 +69,8 @@ async def readyz(request: web.Request) -> web.Response:
         "sessions": await services.store.ping(),
         "events": await services.bus.ping(),
     }
+    if services.workflows is not None:
+        checks["workflows"] = await services.workflows.ping()
     ok = all(checks.values())
     body = {
         "status": "ok" if ok else "unavailable",

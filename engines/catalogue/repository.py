@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import select, update
+from sqlalchemy import case, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.region import RegionCode
@@ -63,6 +63,22 @@ class SqlCatalogueRepository:
         )
         if result.rowcount != 1:  # type: ignore[attr-defined]
             raise OutOfStockError(level.sku, quantity, level.available)
+
+    async def release(self, level: StockLevel, quantity: int) -> None:
+        """Give a reservation back (a cancelled order); never below zero reserved."""
+        await self._s.execute(
+            update(stock_levels)
+            .where(
+                stock_levels.c.warehouse_id == level.warehouse_id,
+                stock_levels.c.sku == level.sku,
+            )
+            .values(
+                reserved=case(
+                    (stock_levels.c.reserved >= quantity, stock_levels.c.reserved - quantity),
+                    else_=0,
+                )
+            )
+        )
 
 
 def _product(r: object) -> Product:

@@ -253,22 +253,26 @@ class OrderService:
 
     async def advance(self, reference: str, target: OrderStatus) -> Order:
         async with self._db.transaction() as s:
-            repo = SqlOrderRepository(s)
-            order = await repo.by_reference(reference.upper())
-            if order is None:
-                raise UnknownOrderError(reference)
-            moved = order.advance(target)
-            await repo.set_status(moved)
-            await record(
-                s,
-                OrderStatusChanged(
-                    event_id=self._ids.uuid(),
-                    occurred_at=self._clock.now(),
-                    aggregate_id=str(order.id),
-                    reference=order.reference,
-                    customer=order.customer.e164,
-                    previous=order.status.value,
-                    status=moved.status.value,
-                ),
-            )
-            return moved
+            return await self.advance_in(s, reference, target)
+
+    async def advance_in(self, s: AsyncSession, reference: str, target: OrderStatus) -> Order:
+        """`advance` inside the caller's transaction (a workflow activity records its effect)."""
+        repo = SqlOrderRepository(s)
+        order = await repo.by_reference(reference.upper())
+        if order is None:
+            raise UnknownOrderError(reference)
+        moved = order.advance(target)
+        await repo.set_status(moved)
+        await record(
+            s,
+            OrderStatusChanged(
+                event_id=self._ids.uuid(),
+                occurred_at=self._clock.now(),
+                aggregate_id=str(order.id),
+                reference=order.reference,
+                customer=order.customer.e164,
+                previous=order.status.value,
+                status=moved.status.value,
+            ),
+        )
+        return moved

@@ -13,6 +13,7 @@ import engines.atc.tables
 import engines.catalogue.tables
 import engines.credit.tables
 import engines.customers.tables
+import engines.fulfilment.tables
 import engines.invoices.tables
 import engines.ledger.tables
 import engines.notifications.tables

@@ -1,0 +1,218 @@
+"""The gateway's Temporal side: connect, optionally run the worker, start and signal workflows.
+
+An order placed on any channel becomes an `order-<REF>` workflow through the `OrderPlaced`
+event (so no channel or dialog knows about Temporal); a status set outside the workflow (an
+operator cancelling, a driver app delivering) is passed on to it as a signal.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from datetime import timedelta
+
+import structlog
+from temporalio.client import Client
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.service import RPCError, RPCStatusCode
+from temporalio.worker import Worker
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
+
+from core.bus import EventBus, EventEnvelope
+from core.clock import Clock
+from core.config import Settings
+from core.i18n import Translator
+from core.messages import ChannelKind, OutboundMessage, Reply
+from core.money import Money
+from core.phone import Phone
+from core.region import region_for_phone
+from engines.customers import CustomerService
+from engines.fulfilment.activities import FulfilmentActivities, Ports
+from engines.fulfilment.adapters import PendingEngines, SqlOrderDesk
+from engines.fulfilment.effects import SqlEffectLog
+from engines.fulfilment.gateway import TemporalFulfilment
+from engines.fulfilment.model import CustomerNotice, NoticeKind, ServiceDefinition
+from engines.fulfilment.workflows import WORKFLOWS
+from engines.notifications import NotificationService
+from engines.orders import OrderService
+from engines.orders.events import OrderPlaced, OrderStatusChanged
+
+log = structlog.get_logger(__name__)
+
+# Statuses someone else may set that the order's workflow must hear about.
+SIGNALLED_STATUSES = frozenset({"cancelled", "delivered"})
+
+
+class SmsNotifier:
+    """Customer and operator messages, in their language, queued once per activity key."""
+
+    def __init__(
+        self,
+        notifications: NotificationService,
+        customers: CustomerService,
+        orders: OrderService,
+        translate: Translator,
+        provider: str,
+    ) -> None:
+        self._notifications = notifications
+        self._customers = customers
+        self._orders = orders
+        self._t = translate
+        self._provider = provider
+
+    async def notify(self, notice: CustomerNotice, *, key: str) -> bool:
+        order = await self._orders.get(notice.reference)
+        phone = order.customer
+        customer = await self._customers.get(phone)
+        locale = (customer.locale if customer else None) or region_for_phone(phone).default_locale
+        values: dict[str, object] = {"reference": order.reference}
+        if notice.kind is NoticeKind.CANCELLED:
+            reason = notice.reason.value if notice.reason else "failed"
+            values["reason"] = self._t(locale, f"cancel_reason.{reason}")
+        text = self._t(locale, f"sms.order_{notice.kind.value}", **values)
+        return await self._send(phone, text, key, suppressed=bool(customer and customer.opted_out))
+
+    async def service_published(
+        self, operator: str, definition: ServiceDefinition, *, key: str
+    ) -> None:
+        phone = Phone(operator)
+        locale = region_for_phone(phone).default_locale
+        text = self._t(
+            locale, "sms.service_published", name=definition.name, version=definition.version
+        )
+        await self._send(phone, text, key)
+
+    async def _send(self, phone: Phone, text: str, key: str, *, suppressed: bool = False) -> bool:
+        return await self._notifications.queue(
+            OutboundMessage(
+                provider=self._provider,
+                kind=ChannelKind.SMS,
+                to=phone,
+                reply=Reply(text, end=True),
+                dedupe_key=key,
+            ),
+            suppressed=suppressed,
+        )
+
+
+def fulfilment_activities(
+    effects: SqlEffectLog,
+    clock: Clock,
+    orders: OrderService,
+    notifier: SmsNotifier,
+) -> FulfilmentActivities:
+    pending = PendingEngines(effects, clock)
+    return FulfilmentActivities(
+        Ports(
+            orders=SqlOrderDesk(orders, effects),
+            customers=notifier,
+            rail=pending,
+            warehouse=pending,
+            routes=pending,
+            dispatch=pending,
+            settlement=pending,
+            registry=pending,
+            operators=notifier,
+        )
+    )
+
+
+async def connect(settings: Settings) -> Client:
+    assert settings.temporal_address is not None
+    return await Client.connect(
+        settings.temporal_address,
+        namespace=settings.temporal_namespace,
+        data_converter=pydantic_data_converter,
+    )
+
+
+# Value types the workflows carry are imported once, outside the sandbox: they hold no state,
+# and pydantic must resolve their annotations against the real modules.
+SANDBOX = SandboxedWorkflowRunner(
+    restrictions=SandboxRestrictions.default.with_passthrough_modules("core", "babel", "pydantic")
+)
+
+
+def load_money_data() -> None:
+    """Load Babel's currency tables now: `Money` checks its currency when a workflow decodes
+    it, and the sandbox forbids the file reads Babel would otherwise do on first use."""
+    Money.zero("NGN")
+
+
+def make_worker(client: Client, task_queue: str, activities: FulfilmentActivities) -> Worker:
+    load_money_data()
+    return Worker(
+        client,
+        task_queue=task_queue,
+        workflows=WORKFLOWS,
+        activities=activities.all(),
+        workflow_runner=SANDBOX,
+    )
+
+
+class WorkflowRuntime:
+    """Opened with the gateway: the client, the in-process worker when asked for, the schedule."""
+
+    def __init__(self, settings: Settings, activities: FulfilmentActivities) -> None:
+        self._settings = settings
+        self._activities = activities
+        self._fulfilment: TemporalFulfilment | None = None
+        self._worker: Worker | None = None
+        self._task: asyncio.Task[None] | None = None
+
+    @property
+    def activities(self) -> FulfilmentActivities:
+        return self._activities
+
+    @property
+    def fulfilment(self) -> TemporalFulfilment:
+        if self._fulfilment is None:
+            raise RuntimeError("workflows are not started")
+        return self._fulfilment
+
+    def subscribe(self, bus: EventBus) -> None:
+        bus.subscribe(OrderPlaced.topic, "order-fulfilment-start", self.on_order_placed)
+        bus.subscribe(OrderStatusChanged.topic, "order-fulfilment-status", self.on_status_changed)
+
+    async def start(self) -> None:
+        client = await connect(self._settings)
+        self._fulfilment = TemporalFulfilment(client, self._settings.temporal_task_queue)
+        if self._settings.temporal_worker:
+            self._worker = make_worker(client, self._settings.temporal_task_queue, self._activities)
+            self._task = asyncio.create_task(self._worker.run(), name="temporal-worker")
+        await self._fulfilment.ensure_settlement_schedule()
+
+    async def close(self) -> None:
+        if self._worker is not None:
+            await self._worker.shutdown()
+        if self._task is not None:
+            with contextlib.suppress(Exception, asyncio.CancelledError):
+                await self._task
+        self._worker = self._task = None
+
+    async def ping(self) -> bool:
+        """Temporal's frontend answers its health check (for /readyz)."""
+        if self._fulfilment is None:
+            return False
+        try:
+            return await self._fulfilment.client.service_client.check_health(
+                timeout=timedelta(seconds=2)
+            )
+        except RPCError:
+            return False
+
+    async def on_order_placed(self, envelope: EventEnvelope) -> None:
+        event = OrderPlaced.model_validate(envelope.data)
+        started = await self.fulfilment.start_order(event.reference)
+        log.info("workflow.order_started", reference=event.reference, new=started)
+
+    async def on_status_changed(self, envelope: EventEnvelope) -> None:
+        event = OrderStatusChanged.model_validate(envelope.data)
+        if event.status not in SIGNALLED_STATUSES:
+            return
+        try:
+            await self.fulfilment.status_changed(event.reference, event.status)
+        except RPCError as error:
+            # The workflow set this status itself and has finished: nothing to tell it.
+            if error.status is not RPCStatusCode.NOT_FOUND:
+                raise

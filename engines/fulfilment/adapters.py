@@ -1,0 +1,201 @@
+"""Port adapters over what exists today: orders and stock (SQL), and the pending engines.
+
+`PendingEngines` stands in for the payment rails, warehouse waves, route optimiser, driver
+dispatch, ledger settlement and the service registry until those engines land: each request is
+recorded once in the effects table (so it is visible and never repeated) and answered as
+pending; the real answer reaches the workflow as a signal (payment received, wave picked,
+route planned, driver assigned, delivery confirmed).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core.clock import Clock
+from core.money import Money
+from engines.catalogue import SqlCatalogueRepository
+from engines.fulfilment.effects import Result, SqlEffectLog
+from engines.fulfilment.model import (
+    Charge,
+    ChargeRequest,
+    OrderSnapshot,
+    PaymentStatus,
+    RefundRequest,
+    ServiceDefinition,
+    SettlementReport,
+)
+from engines.orders import Order, OrderService, OrderStatus, UnknownOrderError
+from engines.orders.repository import SqlOrderRepository
+
+SETTLEMENT_RECORD = "settlement-record"
+
+
+def snapshot_of(order: Order) -> OrderSnapshot:
+    return OrderSnapshot(
+        reference=order.reference,
+        customer=order.customer.e164,
+        region=order.region.value,
+        total=order.total,
+        payment_method=order.payment_method.value,
+        status=order.status.value,
+    )
+
+
+class SqlOrderDesk:
+    """Order status and stock through the orders and catalogue engines, one effect per key."""
+
+    def __init__(self, orders: OrderService, effects: SqlEffectLog) -> None:
+        self._orders = orders
+        self._effects = effects
+
+    async def snapshot(self, reference: str) -> OrderSnapshot:
+        return snapshot_of(await self._orders.get(reference))
+
+    async def advance(self, reference: str, status: str, *, key: str) -> OrderSnapshot:
+        target = OrderStatus(status)
+
+        async def work(s: AsyncSession) -> Result:
+            order = await _order_in(s, reference)
+            if order.status is not target:
+                await self._orders.advance_in(s, reference, target)
+            return {"status": target.value}
+
+        await self._effects.once(key, work)
+        return await self.snapshot(reference)
+
+    async def cancel_and_release(self, reference: str, *, key: str) -> OrderSnapshot:
+        async def work(s: AsyncSession) -> Result:
+            order = await _order_in(s, reference)
+            if order.status is not OrderStatus.CANCELLED:
+                # Someone else (an operator) may have cancelled it already; the stock is ours.
+                await self._orders.advance_in(s, reference, OrderStatus.CANCELLED)
+            inventory = SqlCatalogueRepository(s)
+            levels = await inventory.stock(order.region, [line.sku for line in order.lines])
+            released = []
+            for line in order.lines:
+                level = levels.get(line.sku)
+                if level is not None:
+                    await inventory.release(level, line.quantity)
+                    released.append([line.sku, line.quantity])
+            return {"released": released}
+
+        await self._effects.once(key, work)
+        return await self.snapshot(reference)
+
+
+async def _order_in(s: AsyncSession, reference: str) -> Order:
+    order = await SqlOrderRepository(s).by_reference(reference.upper())
+    if order is None:
+        raise UnknownOrderError(reference)
+    return order
+
+
+def _money(doc: Result) -> Money:
+    return Money(Decimal(str(doc["amount"])), str(doc["currency"]))
+
+
+class PendingEngines:
+    """Rail, warehouse, routes, dispatch, settlement and registry before their engines exist."""
+
+    def __init__(self, effects: SqlEffectLog, clock: Clock) -> None:
+        self._effects = effects
+        self._clock = clock
+
+    async def _record(self, key: str, doc: Result) -> tuple[Result, bool]:
+        async def work(_s: AsyncSession) -> Result:
+            return doc
+
+        return await self._effects.once(key, work)
+
+    # PaymentRail --------------------------------------------------------------------------
+    async def start_charge(self, request: ChargeRequest, *, key: str) -> Charge:
+        await self._record(
+            key,
+            {
+                "payment_id": request.payment_id,
+                "amount": str(request.amount.amount),
+                "currency": request.amount.currency,
+                "method": request.method,
+                "payer": request.payer,
+                "status": PaymentStatus.PENDING.value,
+            },
+        )
+        return Charge(request.payment_id, PaymentStatus.PENDING)
+
+    async def requery(self, payment_id: str) -> Charge:
+        # No rail to ask yet: only the webhook signal can say it was paid.
+        return Charge(payment_id, PaymentStatus.PENDING)
+
+    async def refund(self, request: RefundRequest, *, key: str) -> Charge:
+        await self._record(
+            key,
+            {
+                "payment_id": request.payment_id,
+                "amount": str(request.amount.amount),
+                "currency": request.amount.currency,
+                "provider_reference": request.provider_reference,
+                "refund": True,
+            },
+        )
+        return Charge(request.payment_id, PaymentStatus.PENDING, request.provider_reference)
+
+    # Warehouse, RoutePlanner, Dispatcher --------------------------------------------------
+    async def release_to_wave(self, reference: str, *, key: str) -> None:
+        await self._record(key, {"reference": reference, "requested": "wave"})
+
+    async def request_route(self, reference: str, *, key: str) -> None:
+        await self._record(key, {"reference": reference, "requested": "route"})
+
+    async def request_driver(self, reference: str, *, key: str) -> None:
+        await self._record(key, {"reference": reference, "requested": "driver"})
+
+    # Settlement ---------------------------------------------------------------------------
+    async def record_order(self, order: OrderSnapshot, *, key: str) -> None:
+        await self._record(
+            f"{SETTLEMENT_RECORD}:{order.reference}",
+            {
+                "reference": order.reference,
+                "amount": str(order.total.amount),
+                "currency": order.total.currency,
+                "key": key,
+            },
+        )
+
+    async def settle_day(self, day: date, *, key: str) -> SettlementReport:
+        """Totals per currency of the orders recorded for settlement that day (UTC)."""
+        since = datetime.combine(day, time(0), tzinfo=UTC)
+        records = await self._effects.matching(
+            f"{SETTLEMENT_RECORD}:%", since, since + timedelta(days=1)
+        )
+        totals: dict[str, Money] = {}
+        for _key, doc in records:
+            amount = _money(doc)
+            totals[amount.currency] = (
+                totals.get(amount.currency, Money.zero(amount.currency)) + amount
+            )
+        report = {
+            "day": day.isoformat(),
+            "orders": len(records),
+            "totals": [[str(m.amount), m.currency] for m in totals.values()],
+        }
+        done, _ = await self._record(key, report)
+        return SettlementReport(
+            day=date.fromisoformat(str(done["day"])),
+            orders=int(done["orders"]),
+            totals=tuple(Money(Decimal(a), c) for a, c in done["totals"]),
+        )
+
+    # ServicePublisher ---------------------------------------------------------------------
+    async def publish(self, definition: ServiceDefinition, *, key: str) -> None:
+        await self._record(
+            key,
+            {
+                "name": definition.name,
+                "version": definition.version,
+                "start": definition.start,
+                "states": [state.id for state in definition.states],
+            },
+        )

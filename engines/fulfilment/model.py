@@ -1,0 +1,345 @@
+"""What the durable processes carry: typed inputs, signals, statuses and results.
+
+Pure values (stdlib + core only), so workflow code can import them through the sandbox and the
+pydantic data converter can carry them; the service-definition checks are plain functions that
+a workflow's activities and property tests can call alike.
+
+No `from __future__ import annotations` here: pydantic resolves these annotations inside
+Temporal's workflow sandbox, where string annotations cannot be looked up.
+"""
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from enum import StrEnum
+
+from core.money import Money
+
+# Paid before anything leaves the warehouse; the rest (on delivery, on credit) is collected later.
+PREPAID_METHODS = frozenset({"MPESA", "MOMO", "BANK_TRANSFER", "PAYSTACK", "FLUTTERWAVE"})
+PAYMENT_WINDOW_SECONDS = 15 * 60
+
+
+def paid_before_release(method: str) -> bool:
+    """Whether the order waits for its money before the warehouse may pick it."""
+    return method.upper() in PREPAID_METHODS
+
+
+class Stage(StrEnum):
+    """Where an order's story is; what `where is my order` answers."""
+
+    RESERVED = "reserved"
+    AWAITING_PAYMENT = "awaiting_payment"
+    CONFIRMED = "confirmed"
+    IN_WAVE = "in_wave"
+    PICKED = "picked"
+    ROUTED = "routed"
+    OUT_FOR_DELIVERY = "out_for_delivery"
+    DRIVER_ARRIVED = "driver_arrived"
+    DELIVERED = "delivered"
+    SETTLED = "settled"
+    COMPENSATING = "compensating"
+    CANCELLED = "cancelled"
+
+
+class CancelReason(StrEnum):
+    """Why an order was unwound (a code: the words come from locales/)."""
+
+    PAYMENT_EXPIRED = "payment_expired"
+    PAYMENT_FAILED = "payment_failed"
+    CUSTOMER = "customer"
+    FAILED = "failed"
+
+
+class PaymentStatus(StrEnum):
+    PENDING = "pending"
+    PAID = "paid"
+    FAILED = "failed"
+    EXPIRED = "expired"
+    ABANDONED = "abandoned"
+
+
+class NoticeKind(StrEnum):
+    """Messages the fulfilment process sends a customer."""
+
+    CANCELLED = "cancelled"
+    OUT_FOR_DELIVERY = "out_for_delivery"
+    DELIVERED = "delivered"
+
+
+# ------------------------------------------------------------------------------- fulfilment
+
+
+@dataclass(frozen=True, slots=True)
+class FulfilmentInput:
+    """Start an order's fulfilment; the order (already placed and reserved) is read by reference."""
+
+    reference: str
+    payment_window_seconds: int = PAYMENT_WINDOW_SECONDS
+    # The rail, when the starter knows it better than the order row (orders record only
+    # ON_DELIVERY until the payments engine lands); None: the order's own method.
+    payment_method: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class OrderSnapshot:
+    reference: str
+    customer: str
+    region: str
+    total: Money
+    payment_method: str
+    status: str
+
+
+@dataclass(frozen=True, slots=True)
+class OrderRef:
+    reference: str
+
+
+@dataclass(frozen=True, slots=True)
+class OrderStep:
+    """Move an order to `status` (an `engines.orders.OrderStatus` value), once."""
+
+    reference: str
+    status: str
+
+
+@dataclass(frozen=True, slots=True)
+class CustomerNotice:
+    reference: str
+    kind: NoticeKind
+    reason: CancelReason | None = None
+    driver: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PaymentNotice:
+    """A payment provider's webhook, as a signal: who paid how much, and whether it went through."""
+
+    provider: str
+    provider_reference: str
+    amount: Money
+    succeeded: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class RoutePlanned:
+    route_id: str
+    stop: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DriverAssigned:
+    driver_id: str
+    name: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryConfirmed:
+    code: str | None = None
+    by: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class StageChange:
+    stage: Stage
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class FulfilmentStatus:
+    """The answer to a status query: enough for a dialog or GraphQL to say where an order is."""
+
+    reference: str
+    stage: Stage
+    paid: bool = False
+    route_id: str | None = None
+    driver_id: str | None = None
+    cancel_reason: CancelReason | None = None
+    history: tuple[StageChange, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class FulfilmentResult:
+    reference: str
+    stage: Stage
+    cancel_reason: CancelReason | None = None
+
+
+# --------------------------------------------------------------------------------- payment
+
+
+@dataclass(frozen=True, slots=True)
+class PaymentInput:
+    """Collect `amount` for `payment_id` (the order reference) on a rail, once."""
+
+    payment_id: str
+    amount: Money
+    method: str
+    payer: str
+    window_seconds: int = PAYMENT_WINDOW_SECONDS
+    early_notice: PaymentNotice | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ChargeRequest:
+    payment_id: str
+    amount: Money
+    method: str
+    payer: str
+
+
+@dataclass(frozen=True, slots=True)
+class Charge:
+    """What the rail says about a charge; `provider_reference` is None until the rail names it."""
+
+    payment_id: str
+    status: PaymentStatus
+    provider_reference: str | None = None
+    paid: Money | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RefundRequest:
+    payment_id: str
+    amount: Money
+    provider_reference: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PaymentResult:
+    payment_id: str
+    status: PaymentStatus
+    provider_reference: str | None = None
+    paid: Money | None = None
+
+
+# ------------------------------------------------------------------------------ settlement
+
+
+@dataclass(frozen=True, slots=True)
+class SettlementInput:
+    """Settle one day's delivered orders; `day` None means yesterday (what the schedule runs)."""
+
+    day: date | None = None
+    wait_for_close: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class SettlementReport:
+    day: date
+    orders: int
+    totals: tuple[Money, ...] = ()
+
+
+# ------------------------------------------------------------------------ service creation
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceState:
+    """One screen of an operator's service: prompts per locale, key -> next state, an action."""
+
+    id: str
+    prompts: dict[str, str]
+    transitions: dict[str, str] = field(default_factory=dict)
+    action: str | None = None
+    end: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceDefinition:
+    name: str
+    version: int
+    start: str
+    states: tuple[ServiceState, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceCreationInput:
+    definition: ServiceDefinition
+    operator: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SimulationReport:
+    """Every path walked from the start: states reached and the ends they lead to."""
+
+    reached: tuple[str, ...]
+    ends: tuple[str, ...]
+    paths: int
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceCreationResult:
+    name: str
+    version: int
+    published: bool
+    problems: tuple[str, ...] = ()
+
+
+REQUIRED_LOCALES = ("en", "sw")
+KNOWN_ACTIONS = frozenset({"catalogue.browse", "pricing.quote", "orders.place", "orders.status"})
+MAX_PATHS = 10_000
+
+
+def validate_service(definition: ServiceDefinition) -> tuple[str, ...]:
+    """What is wrong with a definition, as short technical lines (empty when it may publish)."""
+    problems: list[str] = []
+    ids = [state.id for state in definition.states]
+    known = set(ids)
+    if not definition.name.strip():
+        problems.append("the service has no name")
+    if definition.version < 1:
+        problems.append("version must be 1 or more")
+    if len(known) != len(ids):
+        problems.append("state ids repeat")
+    if definition.start not in known:
+        problems.append(f"start state {definition.start!r} is not defined")
+    for state in definition.states:
+        for locale in REQUIRED_LOCALES:
+            if not state.prompts.get(locale, "").strip():
+                problems.append(f"state {state.id!r} has no {locale} prompt")
+        for key, target in state.transitions.items():
+            if target not in known:
+                problems.append(f"state {state.id!r} key {key!r} goes to unknown {target!r}")
+        if state.action is not None and state.action not in KNOWN_ACTIONS:
+            problems.append(f"state {state.id!r} names unknown action {state.action!r}")
+        if not state.end and not state.transitions:
+            problems.append(f"state {state.id!r} is a dead end (no choices and not an end)")
+    return tuple(problems)
+
+
+def simulate_service(definition: ServiceDefinition) -> SimulationReport:
+    """What a caller pressing every key could reach from the start, and how many ways there are
+    (simple paths to an end or a dead end, counted up to MAX_PATHS)."""
+    states = {state.id: state for state in definition.states}
+    reached: set[str] = set()
+    frontier = [definition.start] if definition.start in states else []
+    while frontier:
+        current = frontier.pop()
+        if current in reached:
+            continue
+        reached.add(current)
+        frontier.extend(t for t in states[current].transitions.values() if t in states)
+    paths = 0
+    stack: list[tuple[str, frozenset[str]]] = [(definition.start, frozenset())]
+    while stack and paths < MAX_PATHS:
+        current, seen = stack.pop()
+        state = states.get(current)
+        if state is None:
+            continue
+        onward = [t for t in state.transitions.values() if t not in seen and t != current]
+        if state.end or not onward:
+            paths += 1
+        stack.extend((target, seen | {current}) for target in onward)
+    ends = sorted(sid for sid in reached if states[sid].end)
+    return SimulationReport(tuple(sorted(reached)), tuple(ends), paths)
+
+
+def simulation_problems(definition: ServiceDefinition, report: SimulationReport) -> tuple[str, ...]:
+    problems = []
+    unreachable = sorted({s.id for s in definition.states} - set(report.reached))
+    if unreachable:
+        problems.append(f"unreachable states: {', '.join(unreachable)}")
+    if not report.ends:
+        problems.append("no path from the start reaches an end")
+    return tuple(problems)
