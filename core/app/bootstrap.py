@@ -27,6 +27,7 @@ from engines.customers import CustomerService
 from engines.notifications import NotificationService
 from engines.orders import OrderService
 from engines.pricing import PricingService
+from engines.wms import WarehouseService
 from sessions import open_session_store
 
 SENDERS = (
@@ -53,6 +54,7 @@ class Services:
     notifications: NotificationService
     delivery: DeliveryWorker
     senders: dict[str, MessageSender] = field(default_factory=dict)
+    warehouse: WarehouseService = field(kw_only=True)
 
     def channel_context(self) -> ChannelContext:
         return ChannelContext(
@@ -139,4 +141,5 @@ def build_services(
         notifications,
         delivery,
         senders,
+        warehouse=WarehouseService(db, clock, ids, orders),
     )

@@ -13,7 +13,8 @@ import engines.catalogue.tables
 import engines.customers.tables
 import engines.notifications.tables
 import engines.orders.tables
-import engines.pricing.tables  # noqa: F401
+import engines.pricing.tables
+import engines.wms.tables  # noqa: F401
 from core.db import metadata
 
 
