@@ -50,6 +50,10 @@ class Settings(BaseSettings):
     meta_access_token: SecretStr | None = None
     meta_phone_number_id: str | None = None
 
+    # Who is told by SMS when a driver needs help (three wrong codes, a reported problem).
+    operator_phone: str | None = None
+    gig_offer_ttl_seconds: int = Field(default=300, gt=0)
+
     @property
     def africastalking_api_url(self) -> str:
         """Africa's Talking's REST base: the sandbox host for the `sandbox` username."""

@@ -9,6 +9,7 @@ import channels.africastalking
 import channels.meta
 import channels.twilio
 from core.app.delivery import DeliveryWorker
+from core.app.driver_notices import DriverNotices
 from core.app.subscribers import OrderConfirmationSms
 from core.bus.factory import open_event_bus
 from core.bus.outbox import OutboxRelay
@@ -20,10 +21,13 @@ from core.db import Database
 from core.i18n import Translator
 from core.ids import IdGenerator, RandomIds
 from core.messages import ChannelContext, MessageSender, OutboundMessage
+from core.objects import open_object_store
+from core.phone import Phone
 from core.pipeline import Pipeline
 from dialogs.shopping import ShoppingDialog, ShopServices
 from engines.catalogue import CatalogueService
 from engines.customers import CustomerService
+from engines.gig import GigService
 from engines.notifications import NotificationService
 from engines.orders import OrderService
 from engines.pricing import PricingService
@@ -55,6 +59,7 @@ class Services:
     delivery: DeliveryWorker
     senders: dict[str, MessageSender] = field(default_factory=dict)
     warehouse: WarehouseService = field(kw_only=True)
+    gig: GigService = field(kw_only=True)
 
     def channel_context(self) -> ChannelContext:
         return ChannelContext(
@@ -125,6 +130,21 @@ def build_services(
             senders[name] = sender
     delivery = DeliveryWorker(notifications, senders)
     OrderConfirmationSms(notifications, customers, translate, settings.sms_provider).subscribe(bus)
+    gig = GigService(
+        db,
+        clock,
+        ids,
+        open_object_store(settings.object_store_url),
+        DriverNotices(
+            notifications,
+            customers,
+            translate,
+            settings.sms_provider,
+            Phone.parse(settings.operator_phone) if settings.operator_phone else None,
+        ),
+        orders,
+        offer_ttl=timedelta(seconds=settings.gig_offer_ttl_seconds),
+    )
     return Services(
         settings,
         clock,
@@ -142,4 +162,5 @@ def build_services(
         delivery,
         senders,
         warehouse=WarehouseService(db, clock, ids, orders),
+        gig=gig,
     )

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 import core.bus.tables  # noqa: F401
 import engines.catalogue.tables
 import engines.customers.tables
+import engines.gig.tables
 import engines.notifications.tables
 import engines.orders.tables
 import engines.pricing.tables
