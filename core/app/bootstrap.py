@@ -24,6 +24,8 @@ from core.messages import ChannelContext, MessageSender, OutboundMessage
 from core.objects import open_object_store
 from core.phone import Phone
 from core.pipeline import Pipeline
+from dialogs.driver import DriverDialog
+from dialogs.roles import RoleDialog
 from dialogs.shopping import ShoppingDialog, ShopServices
 from engines.catalogue import CatalogueService
 from engines.customers import CustomerService
@@ -114,22 +116,7 @@ def build_services(
     )
     customers = CustomerService(db, clock, cache=store)
     dialog = ShoppingDialog(ShopServices(catalogue, pricing, orders, customers), translate)
-    pipeline = Pipeline(
-        store,
-        dialog,
-        translate,
-        session_ttl_seconds=settings.ussd_session_ttl_seconds,
-        reply_ttl_seconds=settings.reply_cache_ttl_seconds,
-        chat_session_ttl_seconds=settings.chat_session_ttl_seconds,
-    )
     notifications = NotificationService(db, clock, ids)
-    senders: dict[str, MessageSender] = {}
-    for name, provider in SENDERS:
-        sender = provider.make_sender(settings)
-        if sender is not None:
-            senders[name] = sender
-    delivery = DeliveryWorker(notifications, senders)
-    OrderConfirmationSms(notifications, customers, translate, settings.sms_provider).subscribe(bus)
     gig = GigService(
         db,
         clock,
@@ -145,6 +132,22 @@ def build_services(
         orders,
         offer_ttl=timedelta(seconds=settings.gig_offer_ttl_seconds),
     )
+    roles = RoleDialog(dialog, DriverDialog(gig, translate), gig.is_driver)
+    pipeline = Pipeline(
+        store,
+        roles,
+        translate,
+        session_ttl_seconds=settings.ussd_session_ttl_seconds,
+        reply_ttl_seconds=settings.reply_cache_ttl_seconds,
+        chat_session_ttl_seconds=settings.chat_session_ttl_seconds,
+    )
+    senders: dict[str, MessageSender] = {}
+    for name, provider in SENDERS:
+        sender = provider.make_sender(settings)
+        if sender is not None:
+            senders[name] = sender
+    delivery = DeliveryWorker(notifications, senders)
+    OrderConfirmationSms(notifications, customers, translate, settings.sms_provider).subscribe(bus)
     return Services(
         settings,
         clock,
