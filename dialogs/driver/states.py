@@ -67,6 +67,11 @@ class DriverHome(DriverState):
                 back=False,
             )
         offered = await self.gig.open_offer(worker.id)
+        if offered is None and task is None:
+            # A free driver on the line pulls work: open routes are offered now, not at the
+            # next sweep (the allocation still picks the best driver, maybe someone else).
+            await self.gig.allocate()
+            offered = await self.gig.open_offer(worker.id)
         if offered is not None:
             offer, task = offered
             turn.vars["offer"] = str(offer.id)
