@@ -18,6 +18,7 @@ import pytest
 from pydantic import SecretStr
 
 from core.app.bootstrap import Services
+from core.app.demo import load_distribution_demo
 from core.config import Settings
 from core.phone import Phone
 from core.region import RegionCode
@@ -270,3 +271,19 @@ async def test_a_shopper_calling_still_reaches_the_shop(
     await driver(services, EMEKA, "Emeka")
     heard = await TwilioCaller(twilio, NGOZI.e164).call()
     assert heard.say.startswith("Welcome to OmniRoute.")
+
+
+async def test_the_demo_warehouse_and_drivers_are_ready_after_seeding(
+    services: Services, twilio: TwilioWebhooks
+) -> None:
+    now = services.clock.now()
+    assert await load_distribution_demo(services.db, now) > 0
+    assert await load_distribution_demo(services.db, now) == 0  # idempotent
+    bins = await services.warehouse.stock("WH-LAGOS", "NDL-INDO-CHK")
+    assert sum(b.quantity for b in bins) == await services.catalogue.available(
+        RegionCode.LAGOS, "NDL-INDO-CHK"
+    )
+    heard = await TwilioCaller(twilio, "+2348035550001").call()
+    assert heard.say.startswith("Hello Emeka Okafor. No deliveries for you right now.")
+    swahili = await AtCaller(twilio.client, "+254722555001", "ATVId_demo").dial()
+    assert swahili.say.startswith("Habari Wanjiku Kamau. Huna safari kwa sasa.")
