@@ -9,6 +9,7 @@ import channels.africastalking
 import channels.meta
 import channels.twilio
 from core.app.delivery import DeliveryWorker
+from core.app.dispatch import OfferSweeper
 from core.app.driver_notices import DriverNotices
 from core.app.subscribers import OrderConfirmationSms
 from core.bus.factory import open_event_bus
@@ -62,6 +63,7 @@ class Services:
     senders: dict[str, MessageSender] = field(default_factory=dict)
     warehouse: WarehouseService = field(kw_only=True)
     gig: GigService = field(kw_only=True)
+    sweeper: OfferSweeper = field(kw_only=True)
 
     def channel_context(self) -> ChannelContext:
         return ChannelContext(
@@ -83,8 +85,10 @@ class Services:
         await self.bus.start()
         self.relay.start()
         self.delivery.start()
+        self.sweeper.start()
 
     async def close(self) -> None:
+        await self.sweeper.stop()
         await self.delivery.stop()
         for sender in self.senders.values():
             await sender.close()
@@ -166,4 +170,5 @@ def build_services(
         senders,
         warehouse=WarehouseService(db, clock, ids, orders),
         gig=gig,
+        sweeper=OfferSweeper(gig, every_seconds=settings.gig_sweep_seconds),
     )
