@@ -7,6 +7,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from sqlalchemy import text
 
 from core.app.bootstrap import Services
 from core.money import Money
@@ -22,6 +23,7 @@ from engines.gig import (
     OfferClosedError,
     OfferStatus,
     Onboard,
+    Proof,
     StopStatus,
     TaskStatus,
     Vehicle,
@@ -149,8 +151,21 @@ async def test_accepting_sends_codes_and_the_code_proves_each_delivery(services:
     wrong = "0000" if code_a != "0000" else "1111"
     miss = await gig.confirm_delivery(task.id, emeka.id, wrong)
     assert (miss.outcome, miss.attempts_left) == (CodeCheck.WRONG, 2)
-    hit = await gig.confirm_delivery(task.id, emeka.id, code_a)
+    hit = await gig.confirm_delivery(
+        task.id, emeka.id, code_a, Proof("photos/door-12.jpg", GeoPoint(6.4601, 3.3902))
+    )
     assert hit.outcome is CodeCheck.DELIVERED
+    async with services.db.transaction() as s:
+        proof = (
+            await s.execute(
+                text(
+                    "SELECT photo_ref, proof_lat, proof_lon FROM gig_task_stops"
+                    " WHERE task_id = :t AND position = 1"
+                ),
+                {"t": task.id if services.db.dialect == "postgresql" else task.id.hex},
+            )
+        ).one()
+    assert tuple(proof) == ("photos/door-12.jpg", 6.4601, 3.3902)
     assert hit.earned == Money(Decimal("500") + Decimal("120") * Decimal("3.5"), "NGN")
     assert (await services.orders.get(first)).status in (OrderStatus.PLACED, OrderStatus.DELIVERED)
 
