@@ -75,8 +75,11 @@ def settings(database_url: str, port: int, fake_at: FakeAfricasTalking) -> Setti
 
 @pytest.fixture
 async def twilio(services: Services, port: int) -> AsyncIterator[TwilioWebhooks]:
-    await services.delivery.stop()  # the test sends the outbox itself (flush_outbox)
     async with twilio_gateway(services, port) as webhooks:
+        # Started with the app; stopped so that the test sends the outbox itself
+        # (flush_outbox) and the dispatcher offers routes only when the test asks.
+        await services.delivery.stop()
+        await services.sweeper.stop()
         yield webhooks
 
 
