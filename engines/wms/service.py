@@ -177,6 +177,25 @@ class WarehouseService:
             todo, key=lambda line: (rank[locations[line.location_id].point], line.position)
         )
 
+    async def batch_path(
+        self, pick_ids: Sequence[str], policy: PathPolicy = PathPolicy.OPTIMAL
+    ) -> tuple[PickPath, list[tuple[str, PickListLine]]]:
+        """One walk for a picker's batch in a wave: every remaining line of the pick lists, in
+        walking order, each with the pick list it belongs to (so it goes in the right tote)."""
+        picks = [await self.get_pick_list(pick_id) for pick_id in pick_ids]
+        warehouses = {p.warehouse_id for p in picks}
+        if len(warehouses) != 1:
+            raise WarehouseError("a batch is picked in one warehouse")
+        [warehouse_id] = warehouses
+        layout = await self.layout(warehouse_id)
+        locations = {loc.id: loc for loc in await self.locations(warehouse_id)}
+        todo = [(p.id, line) for p in picks for line in p.lines if line.remaining > 0]
+        path = pick_path(layout, [locations[line.location_id].point for _, line in todo], policy)
+        rank = {point: i for i, point in enumerate(path.stops)}
+        return path, sorted(
+            todo, key=lambda item: (rank[locations[item[1].location_id].point], item[0])
+        )
+
     async def confirm_pick(self, pick_id: str, position: int, quantity: int) -> PickList:
         """A picker took `quantity` from a line's bin: the bin's stock falls (never below zero);
         when the last line is picked the pick list closes and the order is PACKED."""

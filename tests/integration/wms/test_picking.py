@@ -124,6 +124,12 @@ async def test_waves_are_planned_by_departure_and_released_as_pick_lists(
     picks = await services.warehouse.release_wave(WH, plan, 1)
     assert [p.order_reference for p in picks] == [early]
     assert picks[0].wave is not None
+    second = await services.warehouse.release_wave(WH, plan, 2)
+    path, lines = await services.warehouse.batch_path([picks[0].id, second[0].id])
+    assert sorted((pick_id, line.sku) for pick_id, line in lines) == sorted(
+        [(picks[0].id, RICE), (picks[0].id, OIL), (second[0].id, RICE)]
+    )
+    assert path.distance > 0
 
 
 _keys = iter(range(1_000_000))
