@@ -59,6 +59,10 @@ class Settings(BaseSettings):
     temporal_task_queue: str = "omniroute"
     temporal_worker: bool = False
     temporal_dev_port: int = Field(default=7233, gt=0, lt=65536)
+    # Who is told by SMS when a driver needs help (three wrong codes, a reported problem).
+    operator_phone: str | None = None
+    gig_offer_ttl_seconds: int = Field(default=300, gt=0)
+    gig_sweep_seconds: float = Field(default=30.0, gt=0)
 
     @property
     def africastalking_api_url(self) -> str:

@@ -9,6 +9,8 @@ import channels.africastalking
 import channels.meta
 import channels.twilio
 from core.app.delivery import DeliveryWorker
+from core.app.dispatch import OfferSweeper
+from core.app.driver_notices import DriverNotices
 from core.app.money import MoneyServices, build_money
 from core.app.payment_posting import PaymentPosting
 from core.app.payments import PaymentReceiptSms, PaymentRequery, build_rails
@@ -24,15 +26,21 @@ from core.db import Database
 from core.i18n import Translator
 from core.ids import IdGenerator, RandomIds
 from core.messages import ChannelContext, MessageSender, OutboundMessage
+from core.objects import open_object_store
+from core.phone import Phone
 from core.pipeline import Pipeline
+from dialogs.driver import DriverDialog
+from dialogs.roles import RoleDialog
 from dialogs.shopping import ShoppingDialog, ShopServices
 from engines.catalogue import CatalogueService
 from engines.customers import CustomerService
 from engines.fulfilment.effects import SqlEffectLog
+from engines.gig import GigService
 from engines.notifications import NotificationService
 from engines.orders import OrderService
 from engines.payments import PaymentService
 from engines.pricing import PricingService
+from engines.wms import WarehouseService
 from sessions import open_session_store
 
 SENDERS = (
@@ -63,6 +71,9 @@ class Services:
     requery: PaymentRequery | None = None
     money: MoneyServices | None = None
     workflows: WorkflowRuntime | None = None
+    warehouse: WarehouseService = field(kw_only=True)
+    gig: GigService = field(kw_only=True)
+    sweeper: OfferSweeper = field(kw_only=True)
 
     def channel_context(self) -> ChannelContext:
         return ChannelContext(
@@ -88,8 +99,10 @@ class Services:
         self.delivery.start()
         if self.requery is not None:
             self.requery.start()
+        self.sweeper.start()
 
     async def close(self) -> None:
+        await self.sweeper.stop()
         if self.requery is not None:
             await self.requery.stop()
         if self.payments is not None:
@@ -139,15 +152,31 @@ def build_services(
     dialog = ShoppingDialog(
         ShopServices(catalogue, pricing, orders, customers, payments), translate
     )
+    notifications = NotificationService(db, clock, ids)
+    gig = GigService(
+        db,
+        clock,
+        ids,
+        open_object_store(settings.object_store_url),
+        DriverNotices(
+            notifications,
+            customers,
+            translate,
+            settings.sms_provider,
+            Phone.parse(settings.operator_phone) if settings.operator_phone else None,
+        ),
+        orders,
+        offer_ttl=timedelta(seconds=settings.gig_offer_ttl_seconds),
+    )
+    roles = RoleDialog(dialog, DriverDialog(gig, translate), gig.is_driver)
     pipeline = Pipeline(
         store,
-        dialog,
+        roles,
         translate,
         session_ttl_seconds=settings.ussd_session_ttl_seconds,
         reply_ttl_seconds=settings.reply_cache_ttl_seconds,
         chat_session_ttl_seconds=settings.chat_session_ttl_seconds,
     )
-    notifications = NotificationService(db, clock, ids)
     senders: dict[str, MessageSender] = {}
     for name, provider in SENDERS:
         sender = provider.make_sender(settings)
@@ -194,4 +223,7 @@ def build_services(
         requery=PaymentRequery(payments),
         money=money,
         workflows=workflows,
+        warehouse=WarehouseService(db, clock, ids, orders),
+        gig=gig,
+        sweeper=OfferSweeper(gig, every_seconds=settings.gig_sweep_seconds),
     )

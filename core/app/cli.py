@@ -11,18 +11,20 @@ from typing import NoReturn
 from aiohttp import web
 
 from core.app.bootstrap import build_services
-from core.app.demo import load_demo
+from core.app.demo import load_demo, load_distribution_demo
 from core.app.ledger_cli import add_ledger_command, run_ledger
 from core.app.logs import configure_logging
 from core.app.server import create_app
 from core.app.simulate import CHANNELS as SIMULATED_CHANNELS
 from core.app.simulate import simulate
 from core.app.temporal_dev import TemporalUnavailableError, embedded_temporal
+from core.app.waves import plan_command
 from core.app.worker import run_worker
 from core.clock import SystemClock
 from core.config import Settings
 from core.db import Database
 from core.db.migrate import upgrade
+from engines.wms import WavePolicy
 
 
 class _Parser(argparse.ArgumentParser):
@@ -60,7 +62,22 @@ def build_parser() -> argparse.ArgumentParser:
     )
     add_ledger_command(commands)
     commands.add_parser("worker", help="the Temporal worker for OMNIROUTE_TEMPORAL_ADDRESS")
+    waves = commands.add_parser("waves", help="pick waves in the warehouse")
+    wave_commands = waves.add_subparsers(dest="waves_command", required=True, parser_class=_Parser)
+    plan = wave_commands.add_parser(
+        "plan", help="batch orders into pick waves by departure, cut-off and picker capacity"
+    )
+    plan.add_argument("file", help='JSON {"orders": [{"reference", "route", "departure"}]}')
+    plan.add_argument("--pickers", type=_positive, default=4)
+    plan.add_argument("--lines-per-picker", type=_positive, default=40)
+    plan.add_argument("--cutoff-minutes", type=_positive, default=120)
     return parser
+
+
+def _positive(raw: str) -> int:
+    if not raw.isdigit() or int(raw) <= 0:
+        raise argparse.ArgumentTypeError(f"not a positive whole number: {raw!r}")
+    return int(raw)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -80,6 +97,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_ledger(args)
         case "worker":
             return _worker()
+        case "waves":
+            policy = WavePolicy(args.cutoff_minutes, args.pickers, args.lines_per_picker)
+            return plan_command(args.file, policy)
     return 2
 
 
@@ -131,7 +151,8 @@ def _seed(*, demo: bool) -> int:
     async def run() -> int:
         db = Database(Settings().database_url)
         try:
-            return await load_demo(db, SystemClock().now())
+            now = SystemClock().now()
+            return await load_demo(db, now) + await load_distribution_demo(db, now)
         finally:
             await db.dispose()
 

@@ -5,6 +5,7 @@ Loading is idempotent: existing rows are left as they are, so `make run` can see
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
@@ -17,7 +18,10 @@ from core.db import Database
 from core.region import REGIONS, Region, RegionCode
 from engines.catalogue.tables import categories, products, stock_levels, warehouses
 from engines.customers.tables import customers
+from engines.gig.tables import gig_shifts, gig_workers
 from engines.pricing.tables import prices, promotions
+from engines.wms import grid
+from engines.wms.tables import wms_layouts, wms_locations, wms_stock, wms_zones
 
 CATEGORIES: list[tuple[str, str, str]] = [
     ("noodles", "Noodles & Pasta", "Tambi na Pasta"),
@@ -185,3 +189,125 @@ async def _insert_missing(session: AsyncSession, table: Table, rows: list[dict[s
     if missing:
         await session.execute(table.insert(), missing)
     return len(missing)
+
+
+# --- distribution: a laid-out warehouse per region and a couple of drivers ----------------------
+
+# Per region: phone, name, vehicle kind, number plate, capacity in cartons.
+DRIVERS: dict[RegionCode, list[tuple[str, str, str, str | None, int]]] = {
+    RegionCode.LAGOS: [
+        ("+2348035550001", "Emeka Okafor", "motorbike", "LAG-214-KJ", 40),
+        ("+2348035550002", "Bayo Adeyemi", "van", "LAG-880-XA", 300),
+    ],
+    RegionCode.NAIROBI: [
+        ("+254722555001", "Wanjiku Kamau", "motorbike", "KMDA 123B", 40),
+        ("+254722555002", "Otieno Ochieng", "van", "KCB 456C", 300),
+    ],
+    RegionCode.CAPE_TOWN: [
+        ("+27825550001", "Sipho Dlamini", "motorbike", "CA 123-456", 40),
+        ("+27825550002", "Lerato Mokoena", "van", "CA 654-321", 300),
+    ],
+}
+DEPOTS: dict[RegionCode, tuple[float, float]] = {
+    RegionCode.LAGOS: (6.4550, 3.3841),
+    RegionCode.NAIROBI: (-1.2864, 36.8172),
+    RegionCode.CAPE_TOWN: (-33.9249, 18.4241),
+}
+BULK_CATEGORIES = frozenset({"rice", "oil"})  # bags and heavy cartons: the bulk aisles
+_DEMO_IDS = uuid.UUID("6f1c2a4e-0d7b-4c1e-9a53-5e1f0b7c2d90")
+
+
+def distribution_rows(market: Region, now: datetime) -> dict[Table, list[dict[str, Any]]]:
+    """Racks (4 dry aisles, 2 bulk aisles, 12 bays, 2 levels) with the catalogue's stock in
+    bins, and two drivers on today's shift at the depot, active (documents seen by an agent)."""
+    code = market.code
+    warehouse = f"WH-{code.value.upper()}"
+    dry, bulk = f"{warehouse}:dry", f"{warehouse}:bulk"
+    bins = [
+        *grid(warehouse, dry, aisles=4, bays=12, levels=2, capacity=500),
+        *grid(warehouse, bulk, aisles=2, bays=12, levels=2, first_aisle=5, capacity=500),
+    ]
+    free = {
+        dry: [b for b in bins if b.zone_id == dry],
+        bulk: [b for b in bins if b.zone_id == bulk],
+    }
+    stock = []
+    for index, p in enumerate(PRODUCTS):
+        zone = bulk if p.category in BULK_CATEGORIES else dry
+        stock.append(
+            {
+                "location_id": free[zone].pop(0).id,
+                "sku": p.sku,
+                "quantity": 200 + 37 * (index % 7),  # the catalogue's on-hand figure
+            }
+        )
+    lat, lon = DEPOTS[code]
+    workers, shifts = [], []
+    for phone, name, vehicle, plate, capacity in DRIVERS[code]:
+        worker_id = uuid.uuid5(_DEMO_IDS, phone)
+        workers.append(
+            {
+                "id": worker_id,
+                "phone": phone,
+                "name": name,
+                "national_id": f"DEMO{phone[-6:]}",
+                "region": code.value,
+                "locale": None,
+                "vehicle_kind": vehicle,
+                "vehicle_plate": plate,
+                "capacity_units": capacity,
+                "status": "active",
+                "available": True,
+                "lat": lat,
+                "lon": lon,
+                "rating_total": 0,
+                "rating_count": 0,
+                "created_at": now,
+            }
+        )
+        start = now - timedelta(hours=1)
+        shifts.append(
+            {
+                "id": uuid.uuid5(_DEMO_IDS, f"{phone}:{start.date()}"),
+                "worker_id": worker_id,
+                "starts_at": start,
+                "ends_at": start + timedelta(hours=13),
+            }
+        )
+    return {
+        wms_layouts: [{"warehouse_id": warehouse, "depth": 2.0 + 12 * 1.5 + 2.0, "dock_x": 0.0}],
+        wms_zones: [
+            {"id": dry, "warehouse_id": warehouse, "name": "Dry goods"},
+            {"id": bulk, "warehouse_id": warehouse, "name": "Bulk (bags, oil)"},
+        ],
+        wms_locations: [
+            {
+                "id": b.id,
+                "warehouse_id": b.warehouse_id,
+                "zone_id": b.zone_id,
+                "aisle": b.aisle,
+                "bay": b.bay,
+                "level": b.level,
+                "bin": b.bin,
+                "x": b.x,
+                "y": b.y,
+                "capacity": b.capacity,
+            }
+            for b in bins
+        ],
+        wms_stock: stock,
+        gig_workers: workers,
+        gig_shifts: shifts,
+    }
+
+
+async def load_distribution_demo(db: Database, now: datetime) -> int:
+    """Insert the missing warehouse and driver rows (after `load_demo`, whose warehouses and
+    products they refer to). Kept apart so tests that load the catalogue get no demo drivers
+    competing for their routes."""
+    inserted = 0
+    async with db.transaction() as session:
+        for market in REGIONS.values():
+            for table, rows in distribution_rows(market, now).items():
+                inserted += await _insert_missing(session, table, rows)
+    return inserted

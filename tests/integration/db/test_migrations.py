@@ -9,18 +9,6 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 # Imported for their side effect: each registers its tables on the shared metadata.
 import core.bus.tables  # noqa: F401
-import engines.atc.tables
-import engines.catalogue.tables
-import engines.credit.tables
-import engines.customers.tables
-import engines.fulfilment.tables
-import engines.invoices.tables
-import engines.ledger.tables
-import engines.notifications.tables
-import engines.orders.tables
-import engines.payments.tables
-import engines.pricing.tables
-import engines.settlement.tables  # noqa: F401
 from core.db import metadata
 
 

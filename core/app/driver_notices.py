@@ -1,0 +1,95 @@
+"""The gig engine's notifier: the customer's delivery code and operators' alerts, by SMS.
+
+Words come from locales/ in the customer's (or operator's) language; the messages go through
+the deliveries outbox like every other notification, once per dedupe key.
+"""
+
+from __future__ import annotations
+
+import structlog
+
+from core.i18n import Translator
+from core.messages import ChannelKind, OutboundMessage, Reply
+from core.phone import Phone
+from core.region import UnsupportedRegionError, region_for_phone
+from engines.customers import CustomerService
+from engines.gig import Incident, Task, Worker
+from engines.notifications import NotificationService
+
+log = structlog.get_logger(__name__)
+
+
+class DriverNotices:
+    def __init__(
+        self,
+        notifications: NotificationService,
+        customers: CustomerService,
+        translate: Translator,
+        provider: str,
+        operator: Phone | None,
+    ) -> None:
+        self._notifications = notifications
+        self._customers = customers
+        self._t = translate
+        self._provider = provider
+        self._operator = operator
+
+    async def delivery_code(
+        self, customer: Phone, order_reference: str, code: str, worker: Worker
+    ) -> None:
+        found = await self._customers.get(customer)
+        locale = (found.locale if found else None) or _locale_of(customer)
+        text = self._t(
+            locale,
+            "sms.delivery_code",
+            reference=order_reference,
+            driver=worker.name,
+            code=code,
+        )
+        # Not suppressed by STOP: without the code the customer cannot receive the goods.
+        await self._notifications.queue(
+            OutboundMessage(
+                provider=self._provider,
+                kind=ChannelKind.SMS,
+                to=customer,
+                reply=Reply(text, end=True, locale=locale),
+                dedupe_key=f"delivery-code:{order_reference}:{code}",
+            )
+        )
+
+    async def incident(self, incident: Incident, task: Task, worker: Worker) -> None:
+        log.warning(
+            "gig.incident",
+            kind=incident.kind.value,
+            task=task.reference,
+            stop=incident.position,
+            driver=worker.phone.e164,
+        )
+        if self._operator is None:
+            return
+        locale = _locale_of(self._operator)
+        text = self._t(
+            locale,
+            "sms.driver_incident",
+            problem=self._t(locale, f"incident.{incident.kind.value}"),
+            driver=worker.name,
+            phone=worker.phone.e164,
+            task=task.reference,
+            stop=incident.position or "-",
+        )
+        await self._notifications.queue(
+            OutboundMessage(
+                provider=self._provider,
+                kind=ChannelKind.SMS,
+                to=self._operator,
+                reply=Reply(text, end=True, locale=locale),
+                dedupe_key=f"gig-incident:{incident.id}",
+            )
+        )
+
+
+def _locale_of(phone: Phone) -> str:
+    try:
+        return region_for_phone(phone).default_locale
+    except UnsupportedRegionError:
+        return "en"

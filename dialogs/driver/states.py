@@ -1,0 +1,197 @@
+"""The drivers' IVR states: the offer or the next stop, the delivery code, problems, earnings.
+
+Every screen works with DTMF alone: single-key choices, and the code keyed as four digits.
+"""
+
+from __future__ import annotations
+
+import uuid
+from decimal import Decimal
+
+from dialogs.machine import Choice, Go, Outcome, Reject, Screen, State, Turn
+from engines.gig import (
+    CodeCheck,
+    GigService,
+    IncidentKind,
+    OfferClosedError,
+    TaskStateError,
+    Worker,
+)
+
+HOME = "drv.home"
+CODE = "drv.code"
+PROBLEM = "drv.problem"
+EARNINGS = "drv.earnings"
+PROBLEMS = (
+    IncidentKind.CUSTOMER_ABSENT,
+    IncidentKind.WRONG_ADDRESS,
+    IncidentKind.VEHICLE,
+    IncidentKind.OTHER,
+)
+
+
+class DriverState(State):
+    def __init__(self, gig: GigService) -> None:
+        self.gig = gig
+
+    async def worker(self, turn: Turn) -> Worker:
+        found = await self.gig.worker_by_phone(turn.msg.phone)
+        if found is None:  # only registered drivers are routed here
+            raise TaskStateError(f"{turn.msg.phone} is not a driver")
+        return found
+
+
+class DriverHome(DriverState):
+    """What the driver needs now: a route on offer, else the next stop, else nothing to do."""
+
+    name = HOME
+
+    async def screen(self, turn: Turn) -> Screen:
+        worker = await self.worker(turn)
+        task = await self.gig.current_task(worker.id)
+        if task is not None and task.next_stop is not None:
+            stop = task.next_stop
+            return Screen(
+                turn.t(
+                    "drv.next_stop",
+                    position=stop.position,
+                    count=len(task.stops),
+                    address=stop.address,
+                    order=" ".join(stop.order_reference),
+                ),
+                (
+                    Choice(turn.t("drv.arrived"), "arrived"),
+                    Choice(turn.t("drv.problem"), "problem"),
+                    Choice(turn.t("drv.earnings"), "earnings"),
+                ),
+                back=False,
+            )
+        offered = await self.gig.open_offer(worker.id)
+        if offered is None and task is None:
+            # A free driver on the line pulls work: open routes are offered now, not at the
+            # next sweep (the allocation still picks the best driver, maybe someone else).
+            await self.gig.allocate()
+            offered = await self.gig.open_offer(worker.id)
+        if offered is not None:
+            offer, task = offered
+            turn.vars["offer"] = str(offer.id)
+            return Screen(
+                turn.t(
+                    "drv.offer",
+                    reference=" ".join(task.reference),
+                    stops=len(task.stops),
+                    km=_km(task.km),
+                    address=task.stops[0].address,
+                ),
+                (
+                    Choice(turn.t("drv.accept"), "accept"),
+                    Choice(turn.t("drv.decline"), "decline"),
+                    Choice(turn.t("drv.earnings"), "earnings"),
+                ),
+                back=False,
+            )
+        return Screen(
+            turn.t("drv.idle", name=worker.name),
+            (
+                Choice(turn.t("drv.refresh"), "refresh"),
+                Choice(turn.t("drv.earnings"), "earnings"),
+            ),
+            back=False,
+        )
+
+    async def choose(self, turn: Turn, value: str) -> Outcome:
+        match value:
+            case "accept" | "decline":
+                return await self._answer(turn, value)
+            case "arrived":
+                worker = await self.worker(turn)
+                task = await self.gig.current_task(worker.id)
+                if task is None:
+                    return Go(HOME, remember=False)
+                await self.gig.arrive(task.id, worker.id)
+                return Go(CODE)
+            case "problem":
+                return Go(PROBLEM)
+            case "earnings":
+                return Go(EARNINGS)
+        return Go(HOME, remember=False)
+
+    async def _answer(self, turn: Turn, value: str) -> Outcome:
+        raw = str(turn.vars.pop("offer", ""))
+        try:
+            offer_id = uuid.UUID(raw)
+        except ValueError:
+            return Go(HOME, remember=False, notice=turn.t("drv.offer_gone"))
+        try:
+            if value == "accept":
+                task = await self.gig.accept(offer_id)
+                notice = turn.t("drv.accepted", reference=" ".join(task.reference))
+            else:
+                await self.gig.decline(offer_id)
+                notice = turn.t("drv.declined")
+        except OfferClosedError:
+            notice = turn.t("drv.offer_gone")
+        return Go(HOME, remember=False, notice=notice)
+
+
+class DeliveryCode(DriverState):
+    """Four digits from the customer; three wrong tries hand the stop to an operator."""
+
+    name = CODE
+
+    async def screen(self, turn: Turn) -> Screen:
+        return Screen(turn.t("drv.enter_code"), prompt=True)
+
+    async def enter(self, turn: Turn, text: str) -> Outcome:
+        code = text.strip().rstrip("#")
+        if len(code) != 4 or not code.isascii() or not code.isdigit():
+            return Reject("drv.code_format")
+        worker = await self.worker(turn)
+        task = await self.gig.current_task(worker.id)
+        if task is None:
+            return Go(HOME, remember=False)
+        result = await self.gig.confirm_delivery(task.id, worker.id, code)
+        match result.outcome:
+            case CodeCheck.WRONG:
+                return Reject("drv.code_wrong", {"left": result.attempts_left})
+            case CodeCheck.ESCALATED:
+                return Go(HOME, remember=False, notice=turn.t("drv.code_escalated"))
+        assert result.earned is not None
+        notice = turn.t("drv.delivered", amount=result.earned.format())
+        if result.task_completed:
+            notice = f"{notice}\n{turn.t('drv.route_done')}"
+        return Go(HOME, remember=False, notice=notice)
+
+
+class Problem(DriverState):
+    name = PROBLEM
+
+    async def screen(self, turn: Turn) -> Screen:
+        return Screen(
+            turn.t("drv.problem_title"),
+            tuple(Choice(turn.t(f"drv.problem_{k.value}"), k.value) for k in PROBLEMS),
+        )
+
+    async def choose(self, turn: Turn, value: str) -> Outcome:
+        worker = await self.worker(turn)
+        task = await self.gig.current_task(worker.id)
+        if task is not None:
+            await self.gig.report_problem(task.id, worker.id, IncidentKind(value))
+        return Go(HOME, remember=False, notice=turn.t("drv.problem_reported"))
+
+
+class Earnings(DriverState):
+    name = EARNINGS
+
+    async def screen(self, turn: Turn) -> Screen:
+        worker = await self.worker(turn)
+        today = await self.gig.today(worker.id)
+        return Screen(turn.t("drv.earnings_today", total=today.total.format(), stops=today.stops))
+
+
+def _km(km: Decimal) -> str:
+    return f"{km.quantize(Decimal('0.1'))}"
+
+
+def driver_states(gig: GigService) -> list[State]:
+    return [DriverHome(gig), DeliveryCode(gig), Problem(gig), Earnings(gig)]

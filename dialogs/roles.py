@@ -1,0 +1,43 @@
+"""Who is calling decides the dialog: a registered driver's phone call reaches the drivers' IVR,
+everyone else (and every other channel) the shopping dialog."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Protocol
+
+from core.conversation import Session
+from core.intents import Intent
+from core.messages import ChannelKind, InboundMessage, Reply
+from core.phone import Phone
+from dialogs.driver import DRIVER_STATE_PREFIX
+
+
+class _Dialog(Protocol):
+    async def step(
+        self, msg: InboundMessage, session: Session | None, intent: Intent
+    ) -> tuple[Session, Reply]: ...
+
+
+class RoleDialog:
+    def __init__(
+        self,
+        shopping: _Dialog,
+        driver: _Dialog,
+        is_driver: Callable[[Phone], Awaitable[bool]],
+    ) -> None:
+        self._shopping = shopping
+        self._driver = driver
+        self._is_driver = is_driver
+
+    async def step(
+        self, msg: InboundMessage, session: Session | None, intent: Intent
+    ) -> tuple[Session, Reply]:
+        if session is not None:
+            # A conversation stays with the dialog that began it.
+            if session.state.startswith(DRIVER_STATE_PREFIX):
+                return await self._driver.step(msg, session, intent)
+            return await self._shopping.step(msg, session, intent)
+        if msg.kind is ChannelKind.VOICE and await self._is_driver(msg.phone):
+            return await self._driver.step(msg, None, intent)
+        return await self._shopping.step(msg, None, intent)

@@ -1,0 +1,20 @@
+"""What the gig service needs from outside: a place for documents and a way to tell people."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from core.phone import Phone
+from engines.gig.model import Incident, Task, Worker
+
+
+class GigNotifier(Protocol):
+    async def delivery_code(
+        self, customer: Phone, order_reference: str, code: str, worker: Worker
+    ) -> None:
+        """Give the customer the one-time code they read to the driver (an SMS)."""
+        ...
+
+    async def incident(self, incident: Incident, task: Task, worker: Worker) -> None:
+        """Tell an operator that a driver needs help (three wrong codes, a problem)."""
+        ...

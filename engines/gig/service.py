@@ -1,0 +1,601 @@
+"""Gig use cases: onboard workers, keep their shifts, turn routes into tasks, offer tasks to the
+best worker, take proofs of delivery, pay for them.
+
+Every state change is a compare-and-set on the row it changes, so two callers racing (two
+workers accepting, a worker accepting while the offer expires) leave exactly one winner.
+"""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+
+import structlog
+
+from core.clock import Clock
+from core.db import Database
+from core.ids import IdGenerator
+from core.money import Money
+from core.objects import ObjectStore
+from core.phone import Phone
+from core.region import region as region_of
+from engines.gig.allocation import TaskCandidate, WorkerCandidate, allocate
+from engines.gig.model import (
+    CODE_DIGITS,
+    DOCUMENT_TYPES,
+    MAX_CODE_ATTEMPTS,
+    MAX_DOCUMENT_BYTES,
+    TARIFFS,
+    CodeCheck,
+    DeliveryResult,
+    DeliveryRoute,
+    Document,
+    DocumentKind,
+    Earning,
+    EarningKind,
+    GeoPoint,
+    GigError,
+    Incident,
+    IncidentKind,
+    InvalidWorkerError,
+    Offer,
+    OfferClosedError,
+    OfferStatus,
+    Onboard,
+    Payout,
+    PayoutStatus,
+    Proof,
+    Shift,
+    StopStatus,
+    Task,
+    TaskStateError,
+    TaskStatus,
+    TaskStop,
+    UnknownTaskError,
+    UnknownWorkerError,
+    Worker,
+    WorkerStatus,
+    code_digest,
+    required_documents,
+    total,
+    validate,
+)
+from engines.gig.ports import GigNotifier
+from engines.gig.repository import SqlGigRepository
+from engines.orders import OrderError, OrderService, OrderStatus
+
+log = structlog.get_logger(__name__)
+
+REFERENCE_ATTEMPTS = 8
+
+
+@dataclass(frozen=True, slots=True)
+class DayEarnings:
+    total: Money
+    stops: int
+
+
+class GigService:
+    def __init__(  # noqa: PLR0917 - the ports a composition root hands over, in one order
+        self,
+        db: Database,
+        clock: Clock,
+        ids: IdGenerator,
+        objects: ObjectStore,
+        notifier: GigNotifier,
+        orders: OrderService,
+        *,
+        offer_ttl: timedelta = timedelta(minutes=5),
+    ) -> None:
+        self._db = db
+        self._clock = clock
+        self._ids = ids
+        self._objects = objects
+        self._notifier = notifier
+        self._orders = orders
+        self._offer_ttl = offer_ttl
+
+    # --- workers ------------------------------------------------------------------------------
+
+    async def onboard(self, form: Onboard) -> Worker:
+        """Register a worker (pending until the required documents are in); once per phone."""
+        clean = validate(form)
+        async with self._db.transaction() as s:
+            repo = SqlGigRepository(s)
+            existing = await repo.worker_by_phone(clean.phone)
+            if existing is not None:
+                return existing
+            worker_id = self._ids.uuid()
+            await repo.add_worker(worker_id, clean, self._clock.now())
+            worker = await repo.worker(worker_id)
+        assert worker is not None
+        return worker
+
+    async def worker(self, worker_id: uuid.UUID) -> Worker:
+        async with self._db.transaction() as s:
+            found = await SqlGigRepository(s).worker(worker_id)
+        if found is None:
+            raise UnknownWorkerError(str(worker_id))
+        return found
+
+    async def worker_by_phone(self, phone: Phone) -> Worker | None:
+        async with self._db.transaction() as s:
+            return await SqlGigRepository(s).worker_by_phone(phone)
+
+    async def is_driver(self, phone: Phone) -> bool:
+        """A registered worker who is not suspended: their calls go to the drivers' IVR."""
+        worker = await self.worker_by_phone(phone)
+        return worker is not None and worker.status is not WorkerStatus.SUSPENDED
+
+    async def upload_document(
+        self, worker_id: uuid.UUID, kind: DocumentKind, content: bytes, content_type: str
+    ) -> Document:
+        """Keep a document in the object store; the worker turns active when all are in."""
+        extension = DOCUMENT_TYPES.get(content_type)
+        if extension is None:
+            raise InvalidWorkerError("content_type", f"one of {', '.join(DOCUMENT_TYPES)}")
+        if not 0 < len(content) <= MAX_DOCUMENT_BYTES:
+            raise InvalidWorkerError("content", f"1 byte to {MAX_DOCUMENT_BYTES // 1024} KiB")
+        worker = await self.worker(worker_id)
+        doc_id = self._ids.uuid()
+        key = await self._objects.put(
+            f"workers/{worker.id}/{kind.value}-{doc_id}.{extension}", content, content_type
+        )
+        document = Document(
+            doc_id, worker.id, kind, key, content_type, len(content), self._clock.now()
+        )
+        async with self._db.transaction() as s:
+            repo = SqlGigRepository(s)
+            await repo.add_document(document)
+            have = {d.kind for d in await repo.documents(worker.id)}
+            if worker.status is WorkerStatus.PENDING and required_documents(worker.vehicle) <= have:
+                await repo.update_worker(worker.id, status=WorkerStatus.ACTIVE.value)
+        return document
+
+    async def documents(self, worker_id: uuid.UUID) -> list[Document]:
+        async with self._db.transaction() as s:
+            return await SqlGigRepository(s).documents(worker_id)
+
+    async def add_shift(
+        self, worker_id: uuid.UUID, starts_at: datetime, ends_at: datetime
+    ) -> Shift:
+        if ends_at <= starts_at:
+            raise InvalidWorkerError("ends_at", "a shift ends after it starts")
+        if ends_at - starts_at > timedelta(hours=14):
+            raise InvalidWorkerError("ends_at", "a shift is at most 14 hours")
+        await self.worker(worker_id)
+        shift = Shift(self._ids.uuid(), worker_id, starts_at, ends_at)
+        async with self._db.transaction() as s:
+            await SqlGigRepository(s).add_shift(shift)
+        return shift
+
+    async def set_available(
+        self, worker_id: uuid.UUID, available: bool, position: GeoPoint | None = None
+    ) -> Worker:
+        await self.worker(worker_id)
+        values: dict[str, object] = {"available": available}
+        if position is not None:
+            values.update(lat=position.lat, lon=position.lon)
+        async with self._db.transaction() as s:
+            repo = SqlGigRepository(s)
+            await repo.update_worker(worker_id, **values)
+            found = await repo.worker(worker_id)
+        assert found is not None
+        return found
+
+    # --- tasks and offers ---------------------------------------------------------------------
+
+    async def create_task(self, route: DeliveryRoute) -> Task:
+        """One task per planned route (the same route id gives back the same task)."""
+        if not route.stops:
+            raise GigError(f"route {route.route_id} has no stops")
+        async with self._db.transaction() as s:
+            repo = SqlGigRepository(s)
+            existing = await repo.task_by_route(route.route_id)
+            if existing is not None:
+                return existing
+            task = Task(
+                id=self._ids.uuid(),
+                reference=await self._free_reference(repo),
+                route_id=route.route_id,
+                region=route.region,
+                depot=route.depot,
+                departure=route.departure,
+                status=TaskStatus.OPEN,
+                worker_id=None,
+                stops=tuple(
+                    TaskStop(
+                        i,
+                        st.order_reference,
+                        st.customer,
+                        st.address,
+                        st.point,
+                        st.units,
+                        st.leg_km,
+                    )
+                    for i, st in enumerate(route.stops, start=1)
+                ),
+                created_at=self._clock.now(),
+            )
+            await repo.add_task(task)
+        return task
+
+    async def task(self, task_id: uuid.UUID) -> Task:
+        async with self._db.transaction() as s:
+            found = await SqlGigRepository(s).task(task_id)
+        if found is None:
+            raise UnknownTaskError(str(task_id))
+        return found
+
+    async def tasks(self, *statuses: TaskStatus) -> list[Task]:
+        async with self._db.transaction() as s:
+            return await SqlGigRepository(s).tasks(*statuses)
+
+    async def offers(self, task_id: uuid.UUID) -> list[Offer]:
+        async with self._db.transaction() as s:
+            return await SqlGigRepository(s).offers(task_id=task_id)
+
+    async def expire_offers(self) -> int:
+        """Offers past their time are closed and their tasks go back to the pool."""
+        now = self._clock.now()
+        expired = 0
+        async with self._db.transaction() as s:
+            repo = SqlGigRepository(s)
+            for offer in await repo.offers(OfferStatus.OPEN):
+                if offer.expires_at <= now and await repo.close_offer(
+                    offer.id, OfferStatus.EXPIRED
+                ):
+                    await repo.move_task(offer.task_id, TaskStatus.OFFERED, TaskStatus.OPEN)
+                    expired += 1
+        return expired
+
+    async def allocate(self) -> list[Offer]:
+        """Offer every open task to the best free worker (see `allocation`); one offer per task
+        and per worker at a time, never again to a worker who declined or let it lapse."""
+        await self.expire_offers()
+        now = self._clock.now()
+        async with self._db.transaction() as s:
+            repo = SqlGigRepository(s)
+            tasks = await repo.tasks(TaskStatus.OPEN)
+            if not tasks:
+                return []
+            busy = {t.worker_id for t in await repo.tasks(TaskStatus.ASSIGNED)}
+            busy |= {o.worker_id for o in await repo.offers(OfferStatus.OPEN)}
+            on_shift = await repo.on_shift(now)
+            earned = await repo.earned_on(now.date())
+            workers = [
+                w
+                for w in await repo.workers()
+                if w.status is WorkerStatus.ACTIVE
+                and w.available
+                and w.id in on_shift
+                and w.id not in busy
+            ]
+            excluded = {
+                (o.worker_id, o.task_id)
+                for o in await repo.offers(OfferStatus.DECLINED, OfferStatus.EXPIRED)
+            }
+        plan = allocate(
+            [
+                WorkerCandidate(
+                    w.id,
+                    w.position,
+                    w.vehicle.capacity_units,
+                    w.rating,
+                    earned.get(w.id, Decimal(0)),
+                )
+                for w in workers
+            ],
+            [TaskCandidate(t.id, t.first_point, t.units) for t in tasks],
+            excluded,
+        )
+        made: list[Offer] = []
+        async with self._db.transaction() as s:
+            repo = SqlGigRepository(s)
+            for task_id, worker_id in plan.items():
+                if not await repo.move_task(task_id, TaskStatus.OPEN, TaskStatus.OFFERED):
+                    continue  # someone else offered it meanwhile
+                offer = Offer(
+                    self._ids.uuid(),
+                    task_id,
+                    worker_id,
+                    OfferStatus.OPEN,
+                    now,
+                    now + self._offer_ttl,
+                )
+                await repo.add_offer(offer)
+                made.append(offer)
+        return made
+
+    async def open_offer(self, worker_id: uuid.UUID) -> tuple[Offer, Task] | None:
+        """The worker's live offer, if any (a lapsed one is expired first)."""
+        await self.expire_offers()
+        async with self._db.transaction() as s:
+            repo = SqlGigRepository(s)
+            offers = await repo.offers(OfferStatus.OPEN, worker_id=worker_id)
+            if not offers:
+                return None
+            task = await repo.task(offers[0].task_id)
+        assert task is not None
+        return offers[0], task
+
+    async def accept(self, offer_id: uuid.UUID) -> Task:
+        """The worker takes the route: the customers get their codes, the orders are dispatched."""
+        now = self._clock.now()
+        codes: list[tuple[TaskStop, str]] = []
+        async with self._db.transaction() as s:
+            repo = SqlGigRepository(s)
+            offer = await repo.offer(offer_id)
+            if offer is None or offer.status is not OfferStatus.OPEN:
+                raise OfferClosedError(str(offer_id))
+            if offer.expires_at <= now:
+                raise OfferClosedError(f"{offer_id} expired")
+            if not await repo.close_offer(offer_id, OfferStatus.ACCEPTED):
+                raise OfferClosedError(str(offer_id))
+            if not await repo.move_task(
+                offer.task_id,
+                TaskStatus.OFFERED,
+                TaskStatus.ASSIGNED,
+                worker_id=offer.worker_id,
+                set_worker=True,
+            ):
+                raise OfferClosedError(f"{offer_id}: the task is no longer on offer")
+            task = await repo.task(offer.task_id)
+            worker = await repo.worker(offer.worker_id)
+            assert task is not None
+            assert worker is not None
+            for stop in task.stops:
+                code = f"{secrets.randbelow(10**CODE_DIGITS):0{CODE_DIGITS}d}"
+                await repo.set_code(
+                    task.id, stop.position, code_digest(task.id, stop.position, code)
+                )
+                codes.append((stop, code))
+        for stop, code in codes:
+            await self._notifier.delivery_code(stop.customer, stop.order_reference, code, worker)
+            await self._move_order(stop.order_reference, OrderStatus.DISPATCHED)
+        return task
+
+    async def decline(self, offer_id: uuid.UUID) -> list[Offer]:
+        """The worker says no: the task is offered to the next best worker at once."""
+        async with self._db.transaction() as s:
+            repo = SqlGigRepository(s)
+            offer = await repo.offer(offer_id)
+            if offer is None or not await repo.close_offer(offer_id, OfferStatus.DECLINED):
+                raise OfferClosedError(str(offer_id))
+            await repo.move_task(offer.task_id, TaskStatus.OFFERED, TaskStatus.OPEN)
+        return await self.allocate()
+
+    async def current_task(self, worker_id: uuid.UUID) -> Task | None:
+        async with self._db.transaction() as s:
+            found = await SqlGigRepository(s).tasks(TaskStatus.ASSIGNED, worker_id=worker_id)
+        return found[0] if found else None
+
+    # --- at the door --------------------------------------------------------------------------
+
+    async def arrive(self, task_id: uuid.UUID, worker_id: uuid.UUID) -> TaskStop:
+        task = await self._own_task(task_id, worker_id)
+        stop = task.next_stop
+        if stop is None:
+            raise TaskStateError(f"{task.reference} has no stop left")
+        async with self._db.transaction() as s:
+            await SqlGigRepository(s).update_stop(
+                task.id, stop.position, [StopStatus.PENDING], status=StopStatus.ARRIVED.value
+            )
+        return stop
+
+    async def confirm_delivery(
+        self, task_id: uuid.UUID, worker_id: uuid.UUID, code: str, proof: Proof | None = None
+    ) -> DeliveryResult:
+        """Check the customer's code for the next stop: right, it is delivered and paid; wrong
+        three times, an operator is called and the driver moves on."""
+        task = await self._own_task(task_id, worker_id)
+        stop = task.next_stop
+        if stop is None:
+            raise TaskStateError(f"{task.reference} has no stop left")
+        proof = proof or Proof()
+        now = self._clock.now()
+        tariff = TARIFFS[region_of(task.region).currency]
+        earned: Money | None = None
+        completed = False
+        incident: Incident | None = None
+        async with self._db.transaction() as s:
+            repo = SqlGigRepository(s)
+            digest = await repo.code_digest(task.id, stop.position)
+            right = digest is not None and secrets.compare_digest(
+                digest, code_digest(task.id, stop.position, code.strip())
+            )
+            if right:
+                moved = await repo.update_stop(
+                    task.id,
+                    stop.position,
+                    [StopStatus.PENDING, StopStatus.ARRIVED],
+                    status=StopStatus.DELIVERED.value,
+                    photo_ref=proof.photo_ref,
+                    proof_lat=proof.point.lat if proof.point else None,
+                    proof_lon=proof.point.lon if proof.point else None,
+                    delivered_at=now,
+                )
+                if not moved:
+                    raise TaskStateError(f"{task.reference} stop {stop.position} already closed")
+                per_stop, per_km = tariff.for_stop(stop.leg_km)
+                await self._earn(
+                    repo, task, worker_id, stop.position, kind=EarningKind.STOP, amount=per_stop
+                )
+                await self._earn(
+                    repo, task, worker_id, stop.position, kind=EarningKind.DISTANCE, amount=per_km
+                )
+                earned = per_stop + per_km
+                completed, bonus = await self._maybe_complete(repo, task, worker_id, stop.position)
+                if bonus is not None:
+                    earned = earned + bonus
+                outcome, left = CodeCheck.DELIVERED, MAX_CODE_ATTEMPTS - stop.code_attempts
+            else:
+                attempts = stop.code_attempts + 1
+                if attempts >= MAX_CODE_ATTEMPTS:
+                    await repo.update_stop(
+                        task.id,
+                        stop.position,
+                        [StopStatus.PENDING, StopStatus.ARRIVED],
+                        status=StopStatus.ESCALATED.value,
+                        code_attempts=attempts,
+                    )
+                    incident = Incident(
+                        self._ids.uuid(),
+                        task.id,
+                        worker_id,
+                        stop.position,
+                        IncidentKind.CODE_FAILED,
+                        now,
+                    )
+                    await repo.add_incident(incident)
+                    completed, _bonus = await self._maybe_complete(
+                        repo, task, worker_id, stop.position
+                    )
+                    outcome, left = CodeCheck.ESCALATED, 0
+                else:
+                    await repo.update_stop(
+                        task.id,
+                        stop.position,
+                        [StopStatus.PENDING, StopStatus.ARRIVED],
+                        code_attempts=attempts,
+                    )
+                    outcome, left = CodeCheck.WRONG, MAX_CODE_ATTEMPTS - attempts
+        if outcome is CodeCheck.DELIVERED:
+            await self._move_order(stop.order_reference, OrderStatus.DELIVERED)
+        if incident is not None:
+            await self._notifier.incident(incident, task, await self.worker(worker_id))
+        return DeliveryResult(outcome, left, earned, completed)
+
+    async def report_problem(
+        self, task_id: uuid.UUID, worker_id: uuid.UUID, kind: IncidentKind
+    ) -> Incident:
+        task = await self._own_task(task_id, worker_id)
+        stop = task.next_stop
+        incident = Incident(
+            self._ids.uuid(),
+            task.id,
+            worker_id,
+            stop.position if stop else None,
+            kind,
+            self._clock.now(),
+        )
+        async with self._db.transaction() as s:
+            await SqlGigRepository(s).add_incident(incident)
+        await self._notifier.incident(incident, task, await self.worker(worker_id))
+        return incident
+
+    async def incidents(self, task_id: uuid.UUID) -> list[str]:
+        async with self._db.transaction() as s:
+            return await SqlGigRepository(s).incidents(task_id)
+
+    # --- pay ----------------------------------------------------------------------------------
+
+    async def earnings(self, worker_id: uuid.UUID, day: date | None = None) -> list[Earning]:
+        async with self._db.transaction() as s:
+            return await SqlGigRepository(s).earnings(worker_id, day)
+
+    async def today(self, worker_id: uuid.UUID) -> DayEarnings:
+        worker = await self.worker(worker_id)
+        currency = region_of(worker.region).currency
+        found = await self.earnings(worker_id, self._clock.now().date())
+        stops = sum(1 for e in found if e.kind is EarningKind.STOP)
+        return DayEarnings(total([e.amount for e in found], currency), stops)
+
+    async def settle(self, worker_id: uuid.UUID, day: date) -> Payout | None:
+        """Record a payout of the day's unpaid earnings (None when nothing is owed). The money
+        itself moves when the payments engine picks the payout up."""
+        worker = await self.worker(worker_id)
+        currency = region_of(worker.region).currency
+        async with self._db.transaction() as s:
+            repo = SqlGigRepository(s)
+            unpaid = await repo.earnings(worker_id, day, unpaid=True)
+            if not unpaid:
+                return None
+            amount = total([e.amount for e in unpaid], currency)
+            payout = Payout(
+                self._ids.uuid(),
+                worker_id,
+                amount,
+                day,
+                PayoutStatus.PENDING,
+                tuple(e.id for e in unpaid),
+            )
+            await repo.add_payout(payout, self._clock.now())
+        return payout
+
+    async def payouts(self, worker_id: uuid.UUID) -> list[tuple[uuid.UUID, Money, date, str]]:
+        async with self._db.transaction() as s:
+            return await SqlGigRepository(s).payouts(worker_id)
+
+    async def rate(self, task_id: uuid.UUID, stars: int) -> bool:
+        """A customer's or operator's 1-5 stars for a finished task; once per task."""
+        if not 1 <= stars <= 5:
+            raise InvalidWorkerError("stars", "1 to 5")
+        task = await self.task(task_id)
+        if task.worker_id is None or task.status is not TaskStatus.COMPLETED:
+            raise TaskStateError(f"{task.reference} is not finished")
+        async with self._db.transaction() as s:
+            return await SqlGigRepository(s).add_rating(
+                task.id, task.worker_id, stars, self._clock.now()
+            )
+
+    # --- inside -------------------------------------------------------------------------------
+
+    async def _own_task(self, task_id: uuid.UUID, worker_id: uuid.UUID) -> Task:
+        task = await self.task(task_id)
+        if task.worker_id != worker_id or task.status is not TaskStatus.ASSIGNED:
+            raise TaskStateError(f"{task.reference} is not this worker's task in progress")
+        return task
+
+    async def _earn(
+        self,
+        repo: SqlGigRepository,
+        task: Task,
+        worker_id: uuid.UUID,
+        position: int | None,
+        *,
+        kind: EarningKind,
+        amount: Money,
+    ) -> None:
+        earning = Earning(
+            self._ids.uuid(), worker_id, task.id, kind, amount, self._clock.now().date()
+        )
+        await repo.add_earning(earning, position)
+
+    async def _maybe_complete(
+        self, repo: SqlGigRepository, task: Task, worker_id: uuid.UUID, closed: int
+    ) -> tuple[bool, Money | None]:
+        """Close the task after its last stop; a route with no escalation earns the bonus."""
+        fresh = await repo.task(task.id)
+        assert fresh is not None
+        if any(s.open for s in fresh.stops):
+            return False, None
+        await repo.move_task(task.id, TaskStatus.ASSIGNED, TaskStatus.COMPLETED)
+        if any(s.status is StopStatus.ESCALATED for s in fresh.stops):
+            return True, None
+        bonus = TARIFFS[region_of(task.region).currency].completion_bonus
+        await self._earn(repo, task, worker_id, None, kind=EarningKind.BONUS, amount=bonus)
+        return True, bonus
+
+    async def _free_reference(self, repo: SqlGigRepository) -> str:
+        for _ in range(REFERENCE_ATTEMPTS):
+            reference = self._ids.reference()
+            if not await repo.reference_taken(reference):
+                return reference
+        raise RuntimeError("could not find a free task reference")
+
+    async def _move_order(self, reference: str, target: OrderStatus) -> None:
+        """Keep the order's status in step; an order the warehouse has not released (or that
+        is gone) is logged, not allowed to stop the driver."""
+        try:
+            await self._orders.advance(reference, target)
+        except OrderError as exc:
+            log.warning("gig.order_not_moved", reference=reference, target=target, error=repr(exc))
+
+
+def open_stops(tasks: Sequence[Task]) -> int:
+    return sum(1 for t in tasks for s in t.stops if s.open)

@@ -1,0 +1,262 @@
+"""Warehouse use cases: lay out bins, put away, pick lists, pick paths, waves, pick confirmation.
+
+Order status moves through the orders engine's own service (`advance`), never its tables, so the
+order lifecycle stays the orders context's business.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+import structlog
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core.clock import Clock
+from core.db import Database
+from core.ids import IdGenerator
+from engines.orders import InvalidTransitionError, OrderService, OrderStatus
+from engines.wms.model import (
+    Layout,
+    Location,
+    OverPickError,
+    PickLine,
+    PickList,
+    PickListLine,
+    PickListStatus,
+    StockAt,
+    UnknownPickError,
+    WarehouseError,
+    WaveOrder,
+    WavePlan,
+    WavePolicy,
+    Zone,
+    allocate_picks,
+    choose_putaway,
+    plan_waves,
+)
+from engines.wms.paths import PathPolicy, PickPath, pick_path
+from engines.wms.repository import SqlWarehouseRepository
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Departure:
+    """Which truck route an order leaves on, and when (from the route plan)."""
+
+    route: str
+    at: datetime
+
+
+class UnknownWarehouseError(WarehouseError):
+    pass
+
+
+class WarehouseService:
+    def __init__(self, db: Database, clock: Clock, ids: IdGenerator, orders: OrderService) -> None:
+        self._db = db
+        self._clock = clock
+        self._ids = ids
+        self._orders = orders
+
+    async def define(
+        self, layout: Layout, zones: Sequence[Zone], locations: Sequence[Location]
+    ) -> None:
+        """Create a warehouse's layout, zones and bins (once; existing ones are kept)."""
+        async with self._db.transaction() as s:
+            repo = SqlWarehouseRepository(s)
+            if await repo.layout(layout.warehouse_id) is None:
+                await repo.add_layout(layout)
+            known_zones = {z.id for z in await repo.zones(layout.warehouse_id)}
+            for zone in zones:
+                if zone.id not in known_zones:
+                    await repo.add_zone(zone)
+            known = {loc.id for loc in await repo.locations(layout.warehouse_id)}
+            await repo.add_locations([loc for loc in locations if loc.id not in known])
+
+    async def layout(self, warehouse_id: str) -> Layout:
+        async with self._db.transaction() as s:
+            found = await SqlWarehouseRepository(s).layout(warehouse_id)
+        if found is None:
+            raise UnknownWarehouseError(warehouse_id)
+        return found
+
+    async def locations(self, warehouse_id: str) -> list[Location]:
+        async with self._db.transaction() as s:
+            return await SqlWarehouseRepository(s).locations(warehouse_id)
+
+    async def stock(self, warehouse_id: str, sku: str | None = None) -> list[StockAt]:
+        async with self._db.transaction() as s:
+            return await SqlWarehouseRepository(s).stock(warehouse_id, sku)
+
+    async def put_away(
+        self, warehouse_id: str, sku: str, quantity: int, zone_id: str | None = None
+    ) -> StockAt:
+        """Receive goods into the bin the put-away rule picks (see `choose_putaway`)."""
+
+        async def work(s: AsyncSession) -> StockAt:
+            repo = SqlWarehouseRepository(s)
+            layout = await repo.layout(warehouse_id)
+            if layout is None:
+                raise UnknownWarehouseError(warehouse_id)
+            target = choose_putaway(
+                layout,
+                await repo.locations(warehouse_id),
+                await repo.stock(warehouse_id),
+                sku,
+                quantity,
+                zone_id=zone_id,
+            )
+            return await repo.put(target.id, sku, quantity)
+
+        return await self._db.retrying(work)
+
+    async def pick_list(
+        self, warehouse_id: str, order_reference: str, wave: str | None = None
+    ) -> PickList:
+        """The order's pick list, made once: bins nearest the dock, not promised to another
+        open pick list. The order moves to PICKING."""
+        order = await self._orders.get(order_reference)
+        async with self._db.transaction() as s:
+            repo = SqlWarehouseRepository(s)
+            existing = await repo.pick_list_for(order.reference)
+            if existing is not None:
+                return existing
+            layout = await repo.layout(warehouse_id)
+            if layout is None:
+                raise UnknownWarehouseError(warehouse_id)
+            locations = {loc.id: loc for loc in await repo.locations(warehouse_id)}
+            promised = await repo.allocated(warehouse_id)
+            free = [
+                StockAt(
+                    st.location_id, st.sku, st.quantity - promised.get((st.location_id, st.sku), 0)
+                )
+                for st in await repo.stock(warehouse_id)
+            ]
+            lines: list[PickLine] = allocate_picks(
+                layout, locations, free, [(line.sku, line.quantity) for line in order.lines]
+            )
+            pick_id = self._ids.uuid()
+            pick = PickList(
+                id=str(pick_id),
+                warehouse_id=warehouse_id,
+                order_reference=order.reference,
+                wave=wave,
+                status=PickListStatus.OPEN,
+                lines=tuple(
+                    PickListLine(i, line.location_id, line.sku, line.quantity)
+                    for i, line in enumerate(lines, start=1)
+                ),
+                created_at=self._clock.now(),
+            )
+            await repo.add_pick_list(pick, pick_id)
+        await self._move_order(order.reference, OrderStatus.CONFIRMED, OrderStatus.PICKING)
+        return pick
+
+    async def get_pick_list(self, pick_id: str) -> PickList:
+        async with self._db.transaction() as s:
+            found = await SqlWarehouseRepository(s).pick_list(pick_id)
+        if found is None:
+            raise UnknownPickError(pick_id)
+        return found
+
+    async def path(
+        self, pick_id: str, policy: PathPolicy = PathPolicy.OPTIMAL
+    ) -> tuple[PickPath, list[PickListLine]]:
+        """The walk for a pick list's remaining lines, and the lines in that walking order."""
+        pick = await self.get_pick_list(pick_id)
+        layout = await self.layout(pick.warehouse_id)
+        locations = {loc.id: loc for loc in await self.locations(pick.warehouse_id)}
+        todo = [line for line in pick.lines if line.remaining > 0]
+        points = [locations[line.location_id].point for line in todo]
+        path = pick_path(layout, points, policy)
+        rank = {p: i for i, p in enumerate(path.stops)}
+        return path, sorted(
+            todo, key=lambda line: (rank[locations[line.location_id].point], line.position)
+        )
+
+    async def batch_path(
+        self, pick_ids: Sequence[str], policy: PathPolicy = PathPolicy.OPTIMAL
+    ) -> tuple[PickPath, list[tuple[str, PickListLine]]]:
+        """One walk for a picker's batch in a wave: every remaining line of the pick lists, in
+        walking order, each with the pick list it belongs to (so it goes in the right tote)."""
+        picks = [await self.get_pick_list(pick_id) for pick_id in pick_ids]
+        warehouses = {p.warehouse_id for p in picks}
+        if len(warehouses) != 1:
+            raise WarehouseError("a batch is picked in one warehouse")
+        [warehouse_id] = warehouses
+        layout = await self.layout(warehouse_id)
+        locations = {loc.id: loc for loc in await self.locations(warehouse_id)}
+        todo = [(p.id, line) for p in picks for line in p.lines if line.remaining > 0]
+        path = pick_path(layout, [locations[line.location_id].point for _, line in todo], policy)
+        rank = {point: i for i, point in enumerate(path.stops)}
+        return path, sorted(
+            todo, key=lambda item: (rank[locations[item[1].location_id].point], item[0])
+        )
+
+    async def confirm_pick(self, pick_id: str, position: int, quantity: int) -> PickList:
+        """A picker took `quantity` from a line's bin: the bin's stock falls (never below zero);
+        when the last line is picked the pick list closes and the order is PACKED."""
+        if quantity <= 0:
+            raise ValueError(f"quantity must be positive: {quantity}")
+
+        async def work(s: AsyncSession) -> PickList:
+            repo = SqlWarehouseRepository(s)
+            pick = await repo.pick_list(pick_id)
+            if pick is None:
+                raise UnknownPickError(pick_id)
+            line = next((ln for ln in pick.lines if ln.position == position), None)
+            if line is None:
+                raise UnknownPickError(f"{pick_id} line {position}")
+            if quantity > line.remaining:
+                raise OverPickError(position, quantity, line.remaining)
+            await repo.take(line.location_id, line.sku, quantity)
+            await repo.record_pick(pick_id, position, quantity)
+            updated = await repo.pick_list(pick_id)
+            assert updated is not None
+            if updated.complete:
+                await repo.set_status(pick_id, PickListStatus.PICKED)
+                updated = await repo.pick_list(pick_id)
+                assert updated is not None
+            return updated
+
+        pick = await self._db.retrying(work)
+        if pick.status is PickListStatus.PICKED:
+            await self._move_order(pick.order_reference, OrderStatus.PACKED)
+        return pick
+
+    async def plan_waves(self, departures: Mapping[str, Departure], policy: WavePolicy) -> WavePlan:
+        """Waves for the given orders (order reference -> its departure), see `plan_waves`."""
+        orders = []
+        for reference, departure in departures.items():
+            order = await self._orders.get(reference)
+            orders.append(
+                WaveOrder(
+                    reference=order.reference,
+                    route=departure.route,
+                    departure=departure.at,
+                    placed_at=order.created_at,
+                    lines=len(order.lines),
+                )
+            )
+        return plan_waves(orders, policy)
+
+    async def release_wave(self, warehouse_id: str, plan: WavePlan, number: int) -> list[PickList]:
+        """Make the pick lists of one planned wave."""
+        wave = next(w for w in plan.waves if w.number == number)
+        label = f"W{wave.due:%Y%m%d%H%M}-{number}"
+        return [await self.pick_list(warehouse_id, ref, label) for ref in wave.orders]
+
+    async def _move_order(self, reference: str, *targets: OrderStatus) -> None:
+        """Advance the order through `targets`, skipping steps it has already passed."""
+        for target in targets:
+            order = await self._orders.get(reference)
+            if order.status is target:
+                continue
+            try:
+                await self._orders.advance(reference, target)
+            except InvalidTransitionError as exc:
+                # Already beyond this step (confirmed by payment, say): nothing to move.
+                log.info("wms.order_not_moved", reference=reference, error=str(exc))

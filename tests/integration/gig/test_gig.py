@@ -1,0 +1,223 @@
+"""The gig platform on SQLite and PostgreSQL: onboarding, offers, proofs of delivery and pay."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+from core.app.bootstrap import Services
+from core.money import Money
+from core.phone import Phone
+from core.region import RegionCode
+from engines.gig import (
+    CodeCheck,
+    DocumentKind,
+    EarningKind,
+    GeoPoint,
+    IncidentKind,
+    InvalidWorkerError,
+    OfferClosedError,
+    OfferStatus,
+    Onboard,
+    Proof,
+    StopStatus,
+    TaskStatus,
+    Vehicle,
+    VehicleKind,
+    WorkerStatus,
+)
+from engines.orders import OrderStatus
+from tests.support.gig import BAYO, CHIDI, EMEKA, NGOZI, code_for, driver, order, route
+
+OPERATOR = Phone("+2348039999999")
+
+
+def texts_to(deliveries: list[object]) -> list[str]:
+    return [str(d.payload["reply"]["text"]) for d in deliveries]  # type: ignore[attr-defined]
+
+
+async def test_onboarding_checks_the_form_and_activates_with_the_documents(
+    services: Services, tmp_path: Path
+) -> None:
+    gig = services.gig
+    form = Onboard(
+        EMEKA,
+        "  Emeka   Okafor ",
+        "nin 1234 5678",
+        RegionCode.LAGOS,
+        Vehicle(VehicleKind.MOTORBIKE, "lag-123-xy", 30),
+    )
+    with pytest.raises(InvalidWorkerError) as bad_plate:
+        await gig.onboard(
+            Onboard(
+                EMEKA, "Emeka", "NIN12345678", RegionCode.LAGOS, Vehicle(VehicleKind.VAN, None, 300)
+            )
+        )
+    assert bad_plate.value.field == "plate"
+    worker = await gig.onboard(form)
+    assert (worker.name, worker.national_id, worker.vehicle.plate) == (
+        "Emeka Okafor",
+        "NIN12345678",
+        "LAG-123-XY",
+    )
+    assert worker.status is WorkerStatus.PENDING
+    assert await gig.onboard(form) == worker  # once per phone
+
+    with pytest.raises(InvalidWorkerError):
+        await gig.upload_document(
+            worker.id, DocumentKind.NATIONAL_ID, b"MZ..", "application/x-msdownload"
+        )
+    scan = await gig.upload_document(
+        worker.id, DocumentKind.NATIONAL_ID, b"\xff\xd8jpeg", "image/jpeg"
+    )
+    assert (await gig.worker(worker.id)).status is WorkerStatus.PENDING  # licence missing
+    await gig.upload_document(worker.id, DocumentKind.DRIVING_LICENCE, b"%PDF", "application/pdf")
+    assert (await gig.worker(worker.id)).status is WorkerStatus.ACTIVE
+    stored = tmp_path / "objects" / scan.object_key
+    assert stored.read_bytes() == b"\xff\xd8jpeg"
+    assert await gig.is_driver(EMEKA)
+    assert not await gig.is_driver(NGOZI)
+
+
+async def test_a_route_is_offered_to_the_best_driver_and_reoffered_when_declined(
+    services: Services,
+) -> None:
+    gig = services.gig
+    near = await driver(services, EMEKA, "Emeka", at=GeoPoint(6.46, 3.39))
+    far = await driver(services, BAYO, "Bayo", at=GeoPoint(6.60, 3.50))
+    ref = await order(services, NGOZI, "k-1")
+    task = await gig.create_task(route("R-1", [(ref, NGOZI, "12 Broad St")], services=services))
+    assert (
+        await gig.create_task(route("R-1", [(ref, NGOZI, "12 Broad St")], services=services))
+        == task
+    )
+
+    [offer] = await gig.allocate()
+    assert offer.worker_id == near.id
+    assert await gig.allocate() == []  # one offer per task at a time
+    [reoffer] = await gig.decline(offer.id)
+    assert reoffer.worker_id == far.id
+    with pytest.raises(OfferClosedError):
+        await gig.accept(offer.id)
+
+    services.clock.advance(301)  # Bayo lets it lapse: back to Emeka? No, he declined it.
+    assert await gig.allocate() == []
+    assert [o.status for o in await gig.offers(task.id)] == [
+        OfferStatus.DECLINED,
+        OfferStatus.EXPIRED,
+    ]
+    assert (await gig.task(task.id)).status is TaskStatus.OPEN
+    with pytest.raises(OfferClosedError):
+        await gig.accept(reoffer.id)
+
+
+async def test_capacity_and_fairness_decide_between_drivers(services: Services) -> None:
+    gig = services.gig
+    small = await driver(services, EMEKA, "Emeka", capacity=3, at=GeoPoint(6.46, 3.39))
+    big = await driver(services, BAYO, "Bayo", capacity=40, at=GeoPoint(6.50, 3.42))
+    ref = await order(services, NGOZI, "k-big", quantity=10)
+    await gig.create_task(
+        route("R-big", [(ref, NGOZI, "12 Broad St")], units=10, services=services)
+    )
+    [offer] = await gig.allocate()
+    assert offer.worker_id == big.id  # ten cartons do not fit Emeka's motorbike box
+    assert small.id != big.id
+
+
+async def test_accepting_sends_codes_and_the_code_proves_each_delivery(services: Services) -> None:
+    gig = services.gig
+    emeka = await driver(services, EMEKA, "Emeka")
+    first = await order(services, NGOZI, "k-a")
+    second = await order(services, CHIDI, "k-b")
+    task = await gig.create_task(
+        route(
+            "R-day", [(first, NGOZI, "12 Broad St"), (second, CHIDI, "4 Marina")], services=services
+        )
+    )
+    [offer] = await gig.allocate()
+    accepted = await gig.accept(offer.id)
+    assert accepted.status is TaskStatus.ASSIGNED
+    assert accepted.worker_id == emeka.id
+    code_a = await code_for(services, NGOZI, first)
+    code_b = await code_for(services, CHIDI, second)
+    [sms] = [t for t in texts_to(await services.notifications.for_recipient(NGOZI)) if code_a in t]
+    assert sms.startswith(f"OmniRoute: Emeka is on the way with order {first}.")
+
+    await gig.arrive(task.id, emeka.id)
+    wrong = "0000" if code_a != "0000" else "1111"
+    miss = await gig.confirm_delivery(task.id, emeka.id, wrong)
+    assert (miss.outcome, miss.attempts_left) == (CodeCheck.WRONG, 2)
+    hit = await gig.confirm_delivery(
+        task.id, emeka.id, code_a, Proof("photos/door-12.jpg", GeoPoint(6.4601, 3.3902))
+    )
+    assert hit.outcome is CodeCheck.DELIVERED
+    async with services.db.transaction() as s:
+        proof = (
+            await s.execute(
+                text(
+                    "SELECT photo_ref, proof_lat, proof_lon FROM gig_task_stops"
+                    " WHERE task_id = :t AND position = 1"
+                ),
+                {"t": task.id if services.db.dialect == "postgresql" else task.id.hex},
+            )
+        ).one()
+    assert tuple(proof) == ("photos/door-12.jpg", 6.4601, 3.3902)
+    assert hit.earned == Money(Decimal("500") + Decimal("120") * Decimal("3.5"), "NGN")
+    assert (await services.orders.get(first)).status in (OrderStatus.PLACED, OrderStatus.DELIVERED)
+
+    last = await gig.confirm_delivery(task.id, emeka.id, code_b)
+    assert last.task_completed
+    assert last.earned == Money(Decimal("920") + Decimal("1500"), "NGN")  # with the route bonus
+    assert (await gig.task(task.id)).status is TaskStatus.COMPLETED
+    today = await gig.today(emeka.id)
+    assert (today.total, today.stops) == (Money(Decimal("3340"), "NGN"), 2)
+
+    payout = await gig.settle(emeka.id, services.clock.now().date())
+    assert payout is not None
+    assert payout.amount == today.total
+    assert await gig.settle(emeka.id, services.clock.now().date()) is None  # nothing owed twice
+    assert await gig.rate(task.id, 5)
+    assert not await gig.rate(task.id, 1)
+    assert (await gig.worker(emeka.id)).rating == Decimal("5.00")
+
+
+async def test_three_wrong_codes_escalate_to_an_operator(services: Services) -> None:
+    gig = services.gig
+    emeka = await driver(services, EMEKA, "Emeka")
+    ref = await order(services, NGOZI, "k-x")
+    task = await gig.create_task(route("R-x", [(ref, NGOZI, "12 Broad St")], services=services))
+    [offer] = await gig.allocate()
+    await gig.accept(offer.id)
+    code = await code_for(services, NGOZI, ref)
+    wrong = "0000" if code != "0000" else "1111"
+    results = [await gig.confirm_delivery(task.id, emeka.id, wrong) for _ in range(3)]
+    assert [r.outcome for r in results] == [CodeCheck.WRONG, CodeCheck.WRONG, CodeCheck.ESCALATED]
+    finished = await gig.task(task.id)
+    assert finished.stops[0].status is StopStatus.ESCALATED
+    assert finished.status is TaskStatus.COMPLETED
+    assert await gig.incidents(task.id) == [IncidentKind.CODE_FAILED.value]
+    [alert] = texts_to(await services.notifications.for_recipient(OPERATOR))
+    assert "three wrong delivery codes" in alert
+    assert emeka.phone.e164 in alert
+    assert [e.kind for e in await gig.earnings(emeka.id)] == []  # no proof, no pay
+
+
+async def test_an_unanswered_offer_expires_and_goes_to_the_next_driver(services: Services) -> None:
+    gig = services.gig
+    await driver(services, EMEKA, "Emeka", at=GeoPoint(6.46, 3.39))
+    bayo = await driver(services, BAYO, "Bayo", at=GeoPoint(6.70, 3.60))
+    ref = await order(services, NGOZI, "k-e")
+    await gig.create_task(route("R-e", [(ref, NGOZI, "12 Broad St")], services=services))
+    [first] = await gig.allocate()
+    services.clock.advance(timedelta(minutes=5).total_seconds())
+    [second] = await gig.allocate()
+    assert second.worker_id == bayo.id
+    assert first.worker_id != bayo.id
+    with pytest.raises(OfferClosedError):
+        await gig.accept(first.id)
+    assert (await gig.accept(second.id)).worker_id == bayo.id
+    assert [e for e in await gig.earnings(bayo.id) if e.kind is EarningKind.BONUS] == []

@@ -1,0 +1,117 @@
+"""`omniroute waves plan FILE`: an operator batches tomorrow's orders into pick waves."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from core.app.bootstrap import build_services
+from core.app.cli import main
+from core.app.demo import load_demo
+from core.clock import SteppedClock
+from core.config import Settings
+from core.ids import RandomIds
+from core.phone import Phone
+from core.region import RegionCode
+from engines.orders import CartLine, PaymentMethod, PlaceOrder
+
+
+def place_orders(database_url: str, count: int) -> list[str]:
+    async def run() -> list[str]:
+        services = build_services(
+            Settings(env="test", database_url=database_url, _env_file=None),
+            clock=SteppedClock(datetime(2026, 12, 2, 9, 0, tzinfo=UTC)),
+            ids=RandomIds(),
+        )
+        try:
+            await load_demo(services.db, services.clock.now())
+            refs = []
+            for n in range(count):
+                order = await services.orders.place(
+                    PlaceOrder(
+                        Phone("+2348030000001"),
+                        RegionCode.LAGOS,
+                        (CartLine("NDL-INDO-CHK", 1), CartLine("OIL-VEG-5L", 1)),
+                        PaymentMethod.ON_DELIVERY,
+                        f"cli-{n}",
+                    )
+                )
+                refs.append(order.reference)
+            return refs
+        finally:
+            await services.close()
+
+    return asyncio.run(run())
+
+
+def test_waves_plan_prints_the_waves_as_json(
+    database_url: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("OMNIROUTE_DATABASE_URL", database_url)
+    refs = place_orders(database_url, 3)
+    tomorrow = datetime(2026, 12, 3, 7, 0, tzinfo=UTC)
+    plan_file = tmp_path / "departures.json"
+    plan_file.write_text(
+        json.dumps(
+            {
+                "orders": [
+                    {"reference": refs[0], "route": "R-1", "departure": tomorrow.isoformat()},
+                    {"reference": refs[1], "route": "R-1", "departure": tomorrow.isoformat()},
+                    {
+                        "reference": refs[2],
+                        "route": "R-2",
+                        "departure": (tomorrow + timedelta(hours=2)).isoformat(),
+                    },
+                ]
+            }
+        )
+    )
+
+    code = main(["waves", "plan", str(plan_file), "--pickers", "1", "--lines-per-picker", "4"])
+
+    assert code == 0
+    plan = json.loads(capsys.readouterr().out)
+    assert plan == {
+        "waves": [
+            {
+                "number": 1,
+                "due": "2026-12-03T07:00:00Z",
+                "routes": ["R-1"],
+                "pickers": [sorted(refs[:2])],
+            },
+            {"number": 2, "due": "2026-12-03T09:00:00Z", "routes": ["R-2"], "pickers": [[refs[2]]]},
+        ],
+        "held": [],
+    }
+
+
+def test_waves_plan_refuses_a_bad_file_with_one_line(
+    database_url: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("OMNIROUTE_DATABASE_URL", database_url)
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"orders": [{"reference": "X", "route": "R", "departure": "tomorrow"}]}')
+    assert main(["waves", "plan", str(bad)]) == 2
+    assert main(["waves", "plan", str(tmp_path / "missing.json")]) == 2
+    missing_order = tmp_path / "unknown.json"
+    missing_order.write_text(
+        '{"orders": [{"reference": "ZZZZZZ", "route": "R", "departure": "2026-12-03T07:00:00Z"}]}'
+    )
+    assert main(["waves", "plan", str(missing_order)]) == 2
+    errors = capsys.readouterr().err.splitlines()
+    assert len(errors) == 3
+    assert errors[0].startswith(f"omniroute waves plan: {bad}: orders.0.departure:")
+    assert errors[2] == "omniroute waves plan: no order ZZZZZZ"
+    with pytest.raises(SystemExit) as exited:
+        main(["waves", "plan", str(bad), "--pickers", "0"])
+    assert exited.value.code == 2

@@ -1,0 +1,292 @@
+"""A delivery day over the drivers' IVR, on Africa's Talking voice and Twilio voice.
+
+The warehouse picks two orders, the route becomes a task, Bayo declines it on Twilio, Emeka
+takes it on Africa's Talking; the customers get their codes by SMS (through Africa's Talking's
+SMS API), Emeka keys them in at each door, reports a problem, finishes on Twilio and hears
+what he earned. Every request is the provider's own callback format; every answer is parsed as
+the provider parses it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from pydantic import SecretStr
+
+from core.app.bootstrap import Services
+from core.app.demo import load_distribution_demo
+from core.config import Settings
+from core.phone import Phone
+from core.region import RegionCode
+from engines.gig import (
+    DeliveryRoute,
+    GeoPoint,
+    IncidentKind,
+    RouteStop,
+    TaskStatus,
+)
+from engines.orders import CartLine, OrderStatus, PlaceOrder
+from engines.wms import Layout, PathPolicy, Zone, grid
+from tests.support.at_voice import AtCaller
+from tests.support.gig import BAYO, CHIDI, EMEKA, LAGOS_DEPOT, NGOZI, driver, order
+from tests.support.providers.africastalking import FakeAfricasTalking, flush_outbox
+from tests.support.providers.twilio import (
+    ACCOUNT_SID,
+    AUTH_TOKEN,
+    TwilioCaller,
+    TwilioWebhooks,
+    free_port,
+    twilio_gateway,
+)
+
+OPERATOR = "+2348039999999"
+JUMA = Phone("+254711000001")
+WANJIKU = Phone("+254722000001")
+_CODE = re.compile(r"code is (\d{4})|ni (\d{4})")
+
+
+@pytest.fixture
+async def fake_at() -> AsyncIterator[FakeAfricasTalking]:
+    fake = FakeAfricasTalking()
+    await fake.start()
+    yield fake
+    await fake.close()
+
+
+@pytest.fixture
+def port() -> int:
+    return free_port()
+
+
+@pytest.fixture
+def settings(database_url: str, port: int, fake_at: FakeAfricasTalking) -> Settings:
+    return fake_at.settings(
+        database_url,
+        public_url=f"http://127.0.0.1:{port}",
+        twilio_account_sid=ACCOUNT_SID,
+        twilio_auth_token=SecretStr(AUTH_TOKEN),
+        operator_phone=OPERATOR,
+    )
+
+
+@pytest.fixture
+async def twilio(services: Services, port: int) -> AsyncIterator[TwilioWebhooks]:
+    async with twilio_gateway(services, port) as webhooks:
+        # Started with the app; stopped so that the test sends the outbox itself
+        # (flush_outbox) and the dispatcher offers routes only when the test asks.
+        await services.delivery.stop()
+        await services.sweeper.stop()
+        yield webhooks
+
+
+def code_in(fake: FakeAfricasTalking, phone: Phone, reference: str) -> str:
+    found = [
+        match
+        for sms in fake.sent_to(phone.e164)
+        if reference in sms.message and (match := _CODE.search(sms.message))
+    ]
+    assert len(found) == 1, [sms.message for sms in fake.sent_to(phone.e164)]
+    return found[0].group(1) or found[0].group(2)
+
+
+async def picked_and_packed(services: Services, *references: str) -> None:
+    """The Lagos warehouse picks the orders along the shortest walk and packs them."""
+    wms = services.warehouse
+    await wms.define(
+        Layout("WH-LAGOS", depth=20.0),
+        [Zone("WH-LAGOS:dry", "WH-LAGOS", "Dry goods")],
+        grid("WH-LAGOS", "WH-LAGOS:dry", aisles=3, bays=8, capacity=60),
+    )
+    await wms.put_away("WH-LAGOS", "NDL-INDO-CHK", 50)
+    for reference in references:
+        pick = await wms.pick_list("WH-LAGOS", reference)
+        _path, lines = await wms.path(pick.id, PathPolicy.OPTIMAL)
+        for line in lines:
+            await wms.confirm_pick(pick.id, line.position, line.quantity)
+        assert (await services.orders.get(reference)).status is OrderStatus.PACKED
+
+
+async def test_a_delivery_day_over_both_voice_providers(
+    services: Services, twilio: TwilioWebhooks, fake_at: FakeAfricasTalking
+) -> None:
+    gig = services.gig
+    emeka = await driver(services, EMEKA, "Emeka", at=GeoPoint(6.60, 3.50))
+    await driver(services, BAYO, "Bayo", at=GeoPoint(6.46, 3.39))
+    first = await order(services, NGOZI, "day-1")
+    second = await order(services, CHIDI, "day-2")
+    await picked_and_packed(services, first, second)
+    task = await gig.create_task(
+        DeliveryRoute(
+            "R-LAG-1",
+            RegionCode.LAGOS,
+            LAGOS_DEPOT,
+            services.clock.now() + timedelta(minutes=30),
+            (
+                RouteStop(
+                    first, NGOZI, "12 Broad Street", GeoPoint(6.454, 3.394), 2, Decimal("4.0")
+                ),
+                RouteStop(
+                    second, CHIDI, "4 Marina Road", GeoPoint(6.449, 3.402), 2, Decimal("2.5")
+                ),
+            ),
+        )
+    )
+    [offer] = await gig.allocate()
+    assert offer.task_id == task.id
+
+    # Bayo, nearer, hears the offer first on Twilio and declines it.
+    bayo = TwilioCaller(twilio, BAYO.e164)
+    heard = await bayo.call()
+    spelled = " ".join(task.reference)
+    assert heard.say.startswith(
+        f"New route {spelled}: 2 stops, 6.5 kilometres. First stop: 12 Broad Street. "
+        "Press 1 for Accept. Press 2 for Decline. Press 3 for Today's earnings."
+    )
+    assert heard.gather is not None
+    assert heard.gather["numDigits"] == "1"
+    declined = await bayo.press("2")
+    assert declined.say.startswith("Route declined. Hello Bayo. No deliveries for you right now.")
+
+    # The route goes straight to Emeka, who calls on Africa's Talking and takes it.
+    emeka_at = AtCaller(twilio.client, EMEKA.e164, "ATVId_emeka_morning")
+    offered = await emeka_at.dial()
+    assert offered.say.startswith(f"New route {spelled}: 2 stops")
+    taken = await emeka_at.press("1")
+    assert taken.say.startswith(
+        f"Route {spelled} is yours. The customers have their codes. "
+        f"Stop 1 of 2: 12 Broad Street, order {' '.join(first)}. "
+        "Press 1 for Arrived. Press 2 for Report a problem. Press 3 for Today's earnings."
+    )
+    assert (await gig.task(task.id)).worker_id == emeka.id
+    assert (await services.orders.get(first)).status is OrderStatus.DISPATCHED
+
+    # The customers' codes go out by SMS through Africa's Talking.
+    await flush_outbox(services)
+    code_1 = code_in(fake_at, NGOZI, first)
+    code_2 = code_in(fake_at, CHIDI, second)
+    [sms] = [s for s in fake_at.sent_to(NGOZI.e164) if "delivery code" in s.message]
+    assert sms.message.startswith(f"OmniRoute: Emeka is on the way with order {first}.")
+
+    # At Ngozi's door: a wrong code, then the right one.
+    asked = await emeka_at.choose("Arrived")
+    assert asked.say.startswith(
+        "Enter the customer's 4-digit delivery code, then press the hash key."
+    )
+    getter = asked.get_digits
+    assert getter is not None
+    assert "numDigits" not in getter.attrib  # any length, ended by '#'
+    wrong = "0000" if code_1 != "0000" else "1111"
+    again = await emeka_at.press(wrong)
+    assert again.say.startswith("Wrong code. 2 tries left. Enter the customer's 4-digit")
+    delivered = await emeka_at.press(code_1)
+    assert delivered.say.startswith("Delivered. You earned NGN 980.00. Stop 2 of 2: 4 Marina Road")
+    assert (await services.orders.get(first)).status is OrderStatus.DELIVERED
+    await emeka_at.hang_up()
+
+    # Later, on Twilio: Chidi is not in; Emeka reports it, then Chidi comes back.
+    emeka_tw = TwilioCaller(twilio, EMEKA.e164)
+    resumed = await emeka_tw.call()
+    assert resumed.say.startswith("Stop 2 of 2: 4 Marina Road")
+    problems = await emeka_tw.choose("Report a problem")
+    assert "Press 1 for Customer not there." in problems.say
+    reported = await emeka_tw.choose("Customer not there")
+    assert reported.say.startswith("Thank you. An operator will call you. Stop 2 of 2")
+    assert await gig.incidents(task.id) == [IncidentKind.CUSTOMER_ABSENT.value]
+    await flush_outbox(services)
+    [alert] = fake_at.sent_to(OPERATOR)
+    assert alert.message.startswith("OmniRoute alert: customer not there. Driver Emeka")
+
+    await emeka_tw.choose("Arrived")
+    finished = await emeka_tw.press(code_2)
+    assert finished.say.startswith(
+        "Delivered. You earned NGN 2,300.00. Route finished, bonus included. Thank you! "
+        "Hello Emeka. No deliveries for you right now."
+    )
+    assert (await gig.task(task.id)).status is TaskStatus.COMPLETED
+    assert (await services.orders.get(second)).status is OrderStatus.DELIVERED
+    earnings = await emeka_tw.choose("Today's earnings")
+    assert earnings.say.startswith("Today you earned NGN 3,280.00 for 2 deliveries.")
+
+    payout = await gig.settle(emeka.id, services.clock.now().date())
+    assert payout is not None
+    assert payout.amount.format() == "NGN 3,280.00"
+
+
+async def test_three_wrong_codes_in_swahili_call_an_operator(
+    services: Services, twilio: TwilioWebhooks, fake_at: FakeAfricasTalking
+) -> None:
+    """Wanjiku drives in Nairobi and hears Swahili; the third wrong code hands the stop over."""
+    gig = services.gig
+    nairobi = GeoPoint(-1.2864, 36.8172)
+    wanjiku = await driver(services, WANJIKU, "Wanjiku", at=nairobi, region=RegionCode.NAIROBI)
+    placed = await services.orders.place(
+        PlaceOrder(
+            customer=JUMA,
+            region=RegionCode.NAIROBI,
+            lines=(CartLine("NDL-INDO-CHK", 1),),
+            payment_method=__import__(
+                "engines.orders", fromlist=["PaymentMethod"]
+            ).PaymentMethod.ON_DELIVERY,
+            idempotency_key="nbo-1",
+        )
+    )
+    task = await gig.create_task(
+        DeliveryRoute(
+            "R-NBO-1",
+            RegionCode.NAIROBI,
+            nairobi,
+            services.clock.now(),
+            (RouteStop(placed.reference, JUMA, "Moi Avenue 10", nairobi, 1, Decimal("3.0")),),
+        )
+    )
+    [offer] = await gig.allocate()
+    assert offer.worker_id == wanjiku.id
+
+    caller = AtCaller(twilio.client, WANJIKU.e164, "ATVId_wanjiku")
+    heard = await caller.dial()
+    assert heard.say.startswith(f"Safari mpya {' '.join(task.reference)}: vituo 1, kilomita 3.0.")
+    assert "Bonyeza 1 kwa Kubali." in heard.say
+    await caller.choose("Kubali")
+    await flush_outbox(services)
+    code = code_in(fake_at, JUMA, placed.reference)
+    wrong = "0000" if code != "0000" else "1111"
+    await caller.choose("Nimefika")
+    first = await caller.press(wrong)
+    assert first.say.startswith("Namba si sahihi. Umebakiza majaribio 2.")
+    await caller.press(wrong)
+    third = await caller.press(wrong)
+    assert third.say.startswith("Namba imekosewa mara tatu. Msimamizi atampigia mteja.")
+    assert (await gig.task(task.id)).status is TaskStatus.COMPLETED
+    await flush_outbox(services)
+    [alert] = fake_at.sent_to(OPERATOR)
+    assert "three wrong delivery codes" in alert.message
+    assert WANJIKU.e164 in alert.message
+    assert (await gig.today(wanjiku.id)).stops == 0
+
+
+async def test_a_shopper_calling_still_reaches_the_shop(
+    services: Services, twilio: TwilioWebhooks
+) -> None:
+    await driver(services, EMEKA, "Emeka")
+    heard = await TwilioCaller(twilio, NGOZI.e164).call()
+    assert heard.say.startswith("Welcome to OmniRoute.")
+
+
+async def test_the_demo_warehouse_and_drivers_are_ready_after_seeding(
+    services: Services, twilio: TwilioWebhooks
+) -> None:
+    now = services.clock.now()
+    assert await load_distribution_demo(services.db, now) > 0
+    assert await load_distribution_demo(services.db, now) == 0  # idempotent
+    bins = await services.warehouse.stock("WH-LAGOS", "NDL-INDO-CHK")
+    assert sum(b.quantity for b in bins) == await services.catalogue.available(
+        RegionCode.LAGOS, "NDL-INDO-CHK"
+    )
+    heard = await TwilioCaller(twilio, "+2348035550001").call()
+    assert heard.say.startswith("Hello Emeka Okafor. No deliveries for you right now.")
+    swahili = await AtCaller(twilio.client, "+254722555001", "ATVId_demo").dial()
+    assert swahili.say.startswith("Habari Wanjiku Kamau. Huna safari kwa sasa.")
