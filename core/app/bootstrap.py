@@ -200,7 +200,7 @@ def build_services(
     if settings.temporal == "on" and settings.temporal_address:
         notifier = SmsNotifier(notifications, customers, orders, translate, settings.sms_provider)
         effects = SqlEffectLog(db, clock)
-        activities = fulfilment_activities(effects, clock, orders, notifier)
+        activities = fulfilment_activities(effects, clock, orders, notifier, payments)
         workflows = WorkflowRuntime(settings, activities)
         workflows.subscribe(bus)
     return Services(

@@ -18,6 +18,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
+from core.app.workflow_payments import IntentRail, PaymentSignals
 from core.bus import EventBus, EventEnvelope
 from core.clock import Clock
 from core.config import Settings
@@ -36,6 +37,7 @@ from engines.fulfilment.workflows import WORKFLOWS
 from engines.notifications import NotificationService
 from engines.orders import OrderService
 from engines.orders.events import OrderPlaced, OrderStatusChanged
+from engines.payments import PaymentService
 
 log = structlog.get_logger(__name__)
 
@@ -100,13 +102,14 @@ def fulfilment_activities(
     clock: Clock,
     orders: OrderService,
     notifier: SmsNotifier,
+    payments: PaymentService | None = None,
 ) -> FulfilmentActivities:
     pending = PendingEngines(effects, clock)
     return FulfilmentActivities(
         Ports(
             orders=SqlOrderDesk(orders, effects),
             customers=notifier,
-            rail=pending,
+            rail=IntentRail(payments, pending) if payments is not None else pending,
             warehouse=pending,
             routes=pending,
             dispatch=pending,
@@ -173,6 +176,7 @@ class WorkflowRuntime:
     def subscribe(self, bus: EventBus) -> None:
         bus.subscribe(OrderPlaced.topic, "order-fulfilment-start", self.on_order_placed)
         bus.subscribe(OrderStatusChanged.topic, "order-fulfilment-status", self.on_status_changed)
+        PaymentSignals(self).subscribe(bus)
 
     async def start(self) -> None:
         client = await connect(self._settings)

@@ -72,6 +72,7 @@ TASK_QUEUE = "omniroute"
 # Patches (workflow.patched) in force: each one names a change made while runs were in flight.
 OUT_FOR_DELIVERY_NOTICE = "notify-out-for-delivery"
 NO_CHARGE_WHEN_PAID = "no-charge-when-already-paid"
+OVERPAYMENT_ACCEPTED = "accept-rounded-up-payment"
 SETTLEMENT_CUTOFF = time(1, 0)  # the day's settlement runs at 01:00 UTC the next day
 
 
@@ -199,7 +200,15 @@ class PaymentWorkflow:
             return PaymentResult(
                 payment.payment_id, PaymentStatus.FAILED, notice.provider_reference
             )
-        if notice.amount != payment.amount:
+        short = notice.amount != payment.amount
+        if short and workflow.patched(OVERPAYMENT_ACCEPTED):
+            # M-Pesa takes whole shillings, rounded up: more than the total pays the order (the
+            # change stays on the customer's account in the ledger); only less is refused.
+            short = (
+                notice.amount.currency != payment.amount.currency
+                or notice.amount.amount < payment.amount.amount
+            )
+        if short:
             # Money came in, but not the order's total: refused, and what came is refunded.
             return PaymentResult(
                 payment.payment_id, PaymentStatus.FAILED, notice.provider_reference, notice.amount

@@ -1,0 +1,100 @@
+"""The order workflow's payment rail, answered by engines.payments.
+
+The conversation (or GraphQL) already created and submitted the order's payment intent, keyed by
+the order, before the workflow asked; so `start_charge` submits nothing again, it reports what
+the intent says. The provider's webhook reaches the workflow as a `payment_received` signal
+(`PaymentSignals`), and the workflow's requery after its window reads the intent, which the
+payments requery job keeps current. Refunds are recorded for an operator: no rail here has a
+refund API wired yet.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Protocol
+
+import structlog
+
+from core.bus import EventBus, EventEnvelope
+from core.money import Money
+from engines.fulfilment.adapters import PendingEngines
+from engines.fulfilment.gateway import OrderNotWaitingError, TemporalFulfilment
+from engines.fulfilment.model import (
+    Charge,
+    ChargeRequest,
+    PaymentNotice,
+    PaymentStatus,
+    RefundRequest,
+)
+from engines.payments import PaymentService
+from engines.payments.events import PaymentSucceeded
+from engines.payments.model import IntentStatus, PaymentIntent
+
+log = structlog.get_logger(__name__)
+
+_CLOSED_UNPAID = frozenset({IntentStatus.FAILED, IntentStatus.CANCELLED})
+
+
+def charge_of(payment_id: str, intents: list[PaymentIntent]) -> Charge:
+    """The order's money as the workflow sees it: paid once any intent succeeded."""
+    collected = [i for i in intents if i.direction.value == "collect"]
+    for intent in collected:
+        if intent.status is IntentStatus.SUCCEEDED:
+            return Charge(
+                payment_id,
+                PaymentStatus.PAID,
+                intent.receipt or intent.provider_reference or intent.id.hex,
+                intent.amount,
+            )
+    if collected and all(i.status in _CLOSED_UNPAID for i in collected):
+        return Charge(payment_id, PaymentStatus.FAILED)
+    return Charge(payment_id, PaymentStatus.PENDING)
+
+
+class IntentRail:
+    """PaymentRail over the payment intents (refunds still recorded by PendingEngines)."""
+
+    def __init__(self, payments: PaymentService, recorder: PendingEngines) -> None:
+        self._payments = payments
+        self._recorder = recorder
+
+    async def start_charge(self, request: ChargeRequest, *, key: str) -> Charge:
+        return await self.requery(request.payment_id)
+
+    async def requery(self, payment_id: str) -> Charge:
+        return charge_of(payment_id, await self._payments.for_order(payment_id))
+
+    async def refund(self, request: RefundRequest, *, key: str) -> Charge:
+        log.warning("workflow.refund_recorded", order=request.payment_id)
+        return await self._recorder.refund(request, key=key)
+
+
+class HasFulfilment(Protocol):
+    @property
+    def fulfilment(self) -> TemporalFulfilment: ...
+
+
+class PaymentSignals:
+    """payment.succeeded → the order's workflow hears `payment_received`."""
+
+    def __init__(self, runtime: HasFulfilment) -> None:
+        self._runtime = runtime
+
+    def subscribe(self, bus: EventBus) -> None:
+        bus.subscribe(PaymentSucceeded.topic, "order-fulfilment-payment", self.on_succeeded)
+
+    async def on_succeeded(self, envelope: EventEnvelope) -> None:
+        event = PaymentSucceeded.model_validate(envelope.data)
+        if event.direction != "collect" or event.order_reference is None:
+            return
+        notice = PaymentNotice(
+            event.provider,
+            event.receipt or event.intent_id,
+            Money(Decimal(event.received), event.currency),
+        )
+        try:
+            await self._runtime.fulfilment.payment_received(event.order_reference, notice)
+        except OrderNotWaitingError:
+            # The order's story ended (expired or cancelled) before the money came: an operator
+            # refunds it from the ledger, where the payment is posted.
+            log.warning("workflow.payment_after_order_ended", order=event.order_reference)
