@@ -78,9 +78,7 @@ async def test_an_mpesa_order_waits_for_its_money_and_the_callback_releases_it(
         assert len(fakes.daraja.pushes) == 1  # the workflow asked for no second STK push
 
         target, body = fakes.daraja.pay(fakes.daraja.push_for("254711000001"))
-        response = await http.post(
-            target, data=body, headers={"Content-Type": "application/json"}
-        )
+        response = await http.post(target, data=body, headers={"Content-Type": "application/json"})
         assert response.status == 200
         status = await until_stage(handle, Stage.IN_WAVE)
         assert status.stage is Stage.IN_WAVE
