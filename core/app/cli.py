@@ -6,12 +6,17 @@ import argparse
 import asyncio
 import sys
 from collections.abc import Callable, Sequence
-from typing import NoReturn
+from pathlib import Path
+from typing import Any, NoReturn
 
 from aiohttp import web
 
 from core.app.demo import load_demo
 from core.app.logs import configure_logging
+from core.app.routes import FORMATS as ROUTE_FORMATS
+from core.app.routes import OBJECTIVES as ROUTE_OBJECTIVES
+from core.app.routes import print_plan
+from core.app.routes import solve_file as solve_route_file
 from core.app.server import create_app
 from core.app.simulate import CHANNELS as SIMULATED_CHANNELS
 from core.app.simulate import simulate
@@ -19,6 +24,7 @@ from core.clock import SystemClock
 from core.config import Settings
 from core.db import Database
 from core.db.migrate import upgrade
+from engines.routing import RoutingError
 
 
 class _Parser(argparse.ArgumentParser):
@@ -46,6 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
     simulate.add_argument("--phone", default="+2348030000001", help="E.164 number")
     simulate.add_argument("--url", default="http://127.0.0.1:8080", help="the gateway")
     simulate.add_argument("--service-code", default="*384*123#")
+    _add_routes_parser(commands)
     return parser
 
 
@@ -60,6 +67,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _seed(demo=args.demo)
         case "simulate":
             return simulate(args.channel, args.url, args.phone, args.service_code)
+        case "routes":
+            return _routes_solve(args)
     return 2
 
 
@@ -98,6 +107,45 @@ def _seed(*, demo: bool) -> int:
 
     inserted = asyncio.run(run())
     print(f"demo data loaded ({inserted} new rows)")
+    return 0
+
+
+def _add_routes_parser(commands: Any) -> None:
+    routes = commands.add_parser("routes", help="plan vehicle routes")
+    actions = routes.add_subparsers(dest="routes_command", required=True, parser_class=_Parser)
+    solve = actions.add_parser("solve", help="solve one routing instance, print the plan as JSON")
+    solve.add_argument("file", type=Path)
+    solve.add_argument("--format", choices=ROUTE_FORMATS, default="solomon")
+    solve.add_argument("--time-limit", type=_positive_float, default=10.0, metavar="S")
+    solve.add_argument("--vehicles", type=_positive_int, default=None, metavar="N")
+    solve.add_argument("--objective", choices=ROUTE_OBJECTIVES, default="distance")
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not 0 < value < float("inf"):
+        raise argparse.ArgumentTypeError(f"must be > 0: {text!r}")
+    return value
+
+
+def _positive_int(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number >= 1: {text!r}")
+    return int(text)
+
+
+def _routes_solve(args: argparse.Namespace) -> int:
+    try:
+        plan = solve_route_file(
+            args.file, time_limit=args.time_limit, vehicles=args.vehicles, objective=args.objective
+        )
+    except (OSError, RoutingError) as exc:
+        print(f"omniroute routes solve: {exc}", file=sys.stderr)
+        return 2
+    print_plan(plan)
     return 0
 
 

@@ -19,7 +19,7 @@ from engines.routing.model import (
 )
 from engines.routing.osrm import OsrmError, OsrmTableMatrix
 from engines.routing.service import RoutePlanner
-from engines.routing.solomon import SolomonInstance, parse_solomon
+from engines.routing.solomon import SolomonInstance, parse_solomon, vehicles_first
 from engines.routing.solver import SolverSettings, replan, solve
 
 __all__ = [
@@ -47,5 +47,6 @@ __all__ = [
     "parse_solomon",
     "replan",
     "solve",
+    "vehicles_first",
     "violations",
 ]

@@ -7,7 +7,8 @@ row of seven integers per point (number, x, y, demand, ready, due, service), the
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import math
+from dataclasses import dataclass, replace
 from decimal import Decimal
 
 from core.money import Money
@@ -32,11 +33,8 @@ class SolomonInstance:
     problem: Problem
 
 
-def parse_solomon(
-    text: str, *, vehicles: int | None = None, vehicle_cost: Decimal = Decimal(0)
-) -> SolomonInstance:
-    """`vehicles` overrides the fleet bound; `vehicle_cost` (a fixed cost per vehicle used, in
-    distance units) turns the objective into fewest vehicles first when it is large."""
+def parse_solomon(text: str, *, vehicles: int | None = None) -> SolomonInstance:
+    """`vehicles` overrides the fleet bound of the file."""
     lines = [line.split() for line in text.splitlines() if line.strip()]
     try:
         name = lines[0][0]
@@ -64,10 +62,20 @@ def parse_solomon(
             depot=depot.id,
             capacity=capacity,
             shift=horizon,
-            fixed_cost=Money(vehicle_cost, CURRENCY),
+            fixed_cost=Money.zero(CURRENCY),
             cost_per_km=Money(Decimal(1), CURRENCY),
         )
         for i in range(count)
     )
     problem = Problem((depot,), orders, fleet_vehicles, CURRENCY)
     return SolomonInstance(name, count, capacity, problem)
+
+
+def vehicles_first(problem: Problem) -> Problem:
+    """The same problem with a fixed cost per vehicle above any plan's whole distance (a round
+    trip to every customer), so fewer vehicles always win and distance only breaks ties."""
+    depot = problem.depots[0].point
+    bound = sum(2 * math.hypot(o.point.x - depot.x, o.point.y - depot.y) for o in problem.orders)
+    cost = Money(Decimal(math.ceil(bound) + 1), problem.currency)
+    fleet = tuple(replace(v, fixed_cost=cost) for v in problem.vehicles)
+    return replace(problem, vehicles=fleet)
