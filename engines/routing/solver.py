@@ -21,6 +21,7 @@ from decimal import Decimal
 from typing import Any
 
 from ortools.constraint_solver import pywrapcp, routing_enums_pb2
+from ortools.util.optional_boolean_pb2 import BOOL_FALSE, BOOL_TRUE
 
 from engines.routing.model import (
     Order,
@@ -50,6 +51,9 @@ class SolverSettings:
     scale: int = 1000
     neighbors_ratio: float = 1.0
     log_search: bool = False
+    # Expert knobs for tuning: (field, value) set on the search parameters, where a field named
+    # `use_*` is one of the local search operators (e.g. ("use_or_opt", False)).
+    overrides: tuple[tuple[str, float | bool], ...] = ()
 
 
 def solve(
@@ -276,6 +280,12 @@ class _Model:
         params.ls_operator_neighbors_ratio = s.neighbors_ratio
         params.time_limit.FromMilliseconds(max(1, int(s.time_limit_s * 1000)))
         params.log_search = s.log_search
+        for name, value in s.overrides:
+            if name.startswith("use_"):
+                on = BOOL_TRUE if value else BOOL_FALSE
+                setattr(params.local_search_operators, name, on)
+            else:
+                setattr(params, name, value)
         return params
 
     def _plan(self, routes: Mapping[str, tuple[float, list[str]]]) -> Plan:
