@@ -167,7 +167,9 @@ SOLVERS = {"ortools": solve_ortools, "pyvrp": solve_pyvrp}
 
 def run(args: argparse.Namespace) -> list[Result]:
     root = data_dir(args.data)
-    bks = {row["instance"]: row for row in csv.DictReader((root / "bks.csv").open())}
+    bks = {
+        row["instance"]: row for row in csv.DictReader((root / "bks.csv").read_text().splitlines())
+    }
     names = select(sorted(p.stem for p in root.glob("*.txt")), args.instances)
     if not names:
         sys.exit(f"no instance matches {args.instances!r} in {root}")
