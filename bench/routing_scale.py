@@ -3,9 +3,9 @@
     python -m bench.routing_scale [--stops 1000] [--vehicles 50] [--budget 60] [--seed 7]
 
 A reproducible synthetic day in Lagos: two depots (Ikeja and Apapa), stops scattered over the
-metropolis (about 40 x 25 km), demand 1-8 cartons, a third of the stops with a morning or
-afternoon window and the rest open all day, 4-10 minutes of service; a mixed fleet of vans (60
-cartons, cheap) and trucks (120 cartons, dearer), eight-hour shifts from 08:00 (minute 480),
+metropolis (about 40 x 25 km), demand 1-6 cartons, a third of the stops with a morning or
+afternoon window and the rest open all day, 4-10 minutes of service; a mixed fleet of vans (80
+cartons, cheap) and trucks (150 cartons, dearer), eight-hour shifts from 08:00 (minute 480),
 at most seven hours on the road; every stop must be served. Distances are great-circle x 1.3 at
 25 km/h. The whole budget covers the matrix, the model and the search: the solver gets what is
 left after the matrix. Reports the time to build the matrix, the time to the first plan (a
@@ -54,7 +54,7 @@ def lagos_day(stops: int, vehicles: int, seed: int) -> Problem:
             window = TimeWindow(720, 960)  # afternoon
         else:
             window = TimeWindow(480, 1000)
-        orders.append(Order(f"s{i:04d}", point, rng.randint(1, 8), window, rng.randint(4, 10)))
+        orders.append(Order(f"s{i:04d}", point, rng.randint(1, 6), window, rng.randint(4, 10)))
     fleet = []
     for i in range(vehicles):
         truck = i % 3 == 0
@@ -62,7 +62,7 @@ def lagos_day(stops: int, vehicles: int, seed: int) -> Problem:
             Vehicle(
                 id=f"{'truck' if truck else 'van'}{i:02d}",
                 depot=depots[i % 2].id,
-                capacity=120 if truck else 60,
+                capacity=150 if truck else 80,
                 shift=SHIFT,
                 fixed_cost=Money(Decimal(15000 if truck else 8000), "NGN"),
                 cost_per_km=Money(Decimal(450 if truck else 250), "NGN"),

@@ -11,6 +11,8 @@ import math
 from collections.abc import Sequence
 from typing import Protocol
 
+import numpy as np
+
 from engines.routing.model import Point, RoutingError, TravelMatrix
 
 EARTH_RADIUS_KM = 6371.0088  # the IUGG mean radius
@@ -43,12 +45,18 @@ class GreatCircleMatrix:
         self.speed_kmh = speed_kmh
 
     def compute(self, points: Sequence[Point]) -> TravelMatrix:
-        distances = tuple(
-            tuple(haversine_km(a, b) * self.road_factor for b in points) for a in points
+        # Vectorised: a 1,000-stop day is a million pairs.
+        lon = np.radians([p.x for p in points])
+        lat = np.radians([p.y for p in points])
+        h = (
+            np.sin((lat[None, :] - lat[:, None]) / 2) ** 2
+            + np.cos(lat[:, None])
+            * np.cos(lat[None, :])
+            * np.sin((lon[None, :] - lon[:, None]) / 2) ** 2
         )
-        minutes_per_km = 60.0 / self.speed_kmh
-        durations = tuple(tuple(d * minutes_per_km for d in row) for row in distances)
-        return TravelMatrix(distances, durations)
+        km = 2 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(np.minimum(h, 1.0))) * self.road_factor
+        minutes = km * (60.0 / self.speed_kmh)
+        return TravelMatrix(_rows(km), _rows(minutes))
 
     async def table(self, points: Sequence[Point]) -> TravelMatrix:
         return self.compute(points)
@@ -58,8 +66,14 @@ class EuclideanMatrix:
     """Plane distances, unrounded, and travel time equal to distance (Solomon's convention)."""
 
     def compute(self, points: Sequence[Point]) -> TravelMatrix:
-        distances = tuple(tuple(math.hypot(a.x - b.x, a.y - b.y) for b in points) for a in points)
+        x = np.array([p.x for p in points], dtype=float)
+        y = np.array([p.y for p in points], dtype=float)
+        distances = _rows(np.hypot(x[:, None] - x[None, :], y[:, None] - y[None, :]))
         return TravelMatrix(distances, distances)
 
     async def table(self, points: Sequence[Point]) -> TravelMatrix:
         return self.compute(points)
+
+
+def _rows(array: np.ndarray) -> tuple[tuple[float, ...], ...]:
+    return tuple(map(tuple, array.tolist()))

@@ -15,11 +15,13 @@ order is reported rather than failing the whole plan.
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+import numpy as np
 from ortools.constraint_solver import pywrapcp, routing_enums_pb2
 from ortools.util.optional_boolean_pb2 import BOOL_FALSE, BOOL_TRUE
 
@@ -123,6 +125,7 @@ def _shift(problem: Problem, vehicle: Vehicle) -> tuple[float, float]:
 class _Model:
     def __init__(self, problem: Problem, matrix: TravelMatrix, settings: SolverSettings) -> None:
         self.problem, self.matrix, self.settings = problem, matrix, settings
+        self.started = time.monotonic()  # the time limit covers building the model too
         self.scale = settings.scale
         self.reasons: dict[str, UnassignedReason] = {}
         served: list[Order] = []
@@ -133,10 +136,13 @@ class _Model:
             else:
                 self.reasons[order.id] = reason
         self.orders = served
-        n_depots = len(problem.depots)
-        # Model node k is problem point self.points[k]: every depot, then the servable orders.
-        self.points = list(range(n_depots)) + [problem.order_index(o.id) for o in served]
-        self.n_depots = n_depots
+        # Model node k is problem point self.points[k]: the depots some vehicle starts or ends at
+        # (any other depot would be a node the solver could visit), then the servable orders.
+        used = {problem.depot_index(d) for v in problem.vehicles for d in (v.depot, v.return_depot)}
+        depots = sorted(used)
+        self.depot_node = {problem.depots[i].id: k for k, i in enumerate(depots)}
+        self.points = depots + [problem.order_index(o.id) for o in served]
+        self.n_depots = len(depots)
 
     # -- scaling ---------------------------------------------------------------------------
     def _up(self, value: float) -> int:
@@ -156,8 +162,8 @@ class _Model:
         vehicles = self.problem.vehicles
         if not vehicles or not self.orders:
             return self._plan({})
-        starts = [self.problem.depot_index(v.depot) for v in vehicles]
-        ends = [self.problem.depot_index(v.return_depot) for v in vehicles]
+        starts = [self.depot_node[v.depot] for v in vehicles]
+        ends = [self.depot_node[v.return_depot] for v in vehicles]
         manager = pywrapcp.RoutingIndexManager(len(self.points), len(vehicles), starts, ends)
         routing = pywrapcp.RoutingModel(manager)
         reference = self._add_costs(routing)
@@ -187,7 +193,8 @@ class _Model:
     def _add_costs(self, routing: Any) -> Decimal:
         """Arc costs (one registered matrix per distinct rate) and fixed costs per vehicle."""
         nodes, scale = self.points, self.scale
-        self.distance = [[round(self.matrix.distances[a][b] * scale) for b in nodes] for a in nodes]
+        self.km = np.asarray(self.matrix.distances, dtype=float)[np.ix_(nodes, nodes)]
+        self.distance = np.rint(self.km * scale).astype(np.int64).tolist()
         reference, ratios = self._cost_ratios()
         callbacks: dict[Decimal, int] = {}
         for v, ratio in enumerate(ratios):
@@ -195,7 +202,7 @@ class _Model:
                 costs = (
                     self.distance
                     if ratio == 1
-                    else [[int(d * ratio) for d in row] for row in self.distance]
+                    else np.rint(self.km * self.scale * float(ratio)).astype(np.int64).tolist()
                 )
                 callbacks[ratio] = routing.RegisterTransitMatrix(costs)
             routing.SetArcCostEvaluatorOfVehicle(callbacks[ratio], v)
@@ -214,14 +221,12 @@ class _Model:
     def _add_time(self, routing: Any, manager: Any) -> Any:
         """Windows, shifts and maximum route duration; waiting is allowed anywhere."""
         problem, nodes = self.problem, self.points
-        service = [0] * self.n_depots + [self._up(o.service) for o in self.orders]
-        travel = [
-            [
-                self._up(self.matrix.durations[a][b]) + service[i] if i != j else 0
-                for j, b in enumerate(nodes)
-            ]
-            for i, a in enumerate(nodes)
-        ]
+        service = np.array([0] * self.n_depots + [self._up(o.service) for o in self.orders])
+        minutes = np.asarray(self.matrix.durations, dtype=float)[np.ix_(nodes, nodes)]
+        # Rounded up, so integer feasibility implies real feasibility; service at the origin.
+        scaled = np.ceil(minutes * self.scale - 1e-9).astype(np.int64) + service[:, None]
+        np.fill_diagonal(scaled, 0)
+        travel = scaled.tolist()
         vehicles = problem.vehicles
         horizon = max(
             [self._down(_shift(problem, v)[1]) for v in vehicles]
@@ -278,7 +283,9 @@ class _Model:
         params.local_search_metaheuristic = getattr(Metaheuristic, s.metaheuristic)
         params.guided_local_search_lambda_coefficient = s.guided_local_search_lambda
         params.ls_operator_neighbors_ratio = s.neighbors_ratio
-        params.time_limit.FromMilliseconds(max(1, int(s.time_limit_s * 1000)))
+        # What is left of the limit after building the model, less a little for reading the plan.
+        left = s.time_limit_s * 0.98 - (time.monotonic() - self.started)
+        params.time_limit.FromMilliseconds(max(10, int(left * 1000)))
         params.log_search = s.log_search
         for name, value in s.overrides:
             if name.startswith("use_"):
