@@ -53,9 +53,12 @@ class SolverSettings:
     scale: int = 1000
     neighbors_ratio: float = 1.0
     log_search: bool = False
-    # Expert knobs for tuning: (field, value) set on the search parameters, where a field named
-    # `use_*` is one of the local search operators (e.g. ("use_or_opt", False)).
+    # Expert knobs for tuning: (field, value) set on the search parameters; a field named after one
+    # of the local search operators is switched on or off (e.g. ("use_or_opt", False)).
     overrides: tuple[tuple[str, float | bool], ...] = ()
+    # Stop after this much CPU time of this process as well: compares settings fairly on a
+    # machine shared with others (the wall-clock limit still applies).
+    cpu_time_limit_s: float | None = None
 
 
 def solve(
@@ -168,9 +171,13 @@ class _Model:
         routing = pywrapcp.RoutingModel(manager)
         reference = self._add_costs(routing)
         self._add_capacity(routing)
-        time = self._add_time(routing, manager)
+        minutes = self._add_time(routing, manager)
         self._add_disjunctions(routing, manager, reference)
         params = self._parameters()
+        if self.settings.cpu_time_limit_s is not None:
+            deadline = time.process_time() + self.settings.cpu_time_limit_s
+            cpu_limit = routing.solver().CustomLimit(lambda: time.process_time() > deadline)
+            routing.AddSearchMonitor(cpu_limit)
         solution = None
         if initial_routes:
             solution = self._from_routes(routing, manager, initial_routes, params)
@@ -186,7 +193,7 @@ class _Model:
                 visits.append(self.orders[manager.IndexToNode(index) - self.n_depots].id)
                 index = solution.Value(routing.NextVar(index))
             if visits:
-                departure = solution.Value(time.CumulVar(routing.Start(v))) / self.scale
+                departure = solution.Value(minutes.CumulVar(routing.Start(v))) / self.scale
                 routes[vehicle.id] = (departure, visits)
         return self._plan(routes)
 
@@ -234,20 +241,20 @@ class _Model:
             + [0]
         )
         routing.AddDimension(routing.RegisterTransitMatrix(travel), horizon, horizon, False, "time")
-        time = routing.GetDimensionOrDie("time")
+        clock = routing.GetDimensionOrDie("time")
         for k, order in enumerate(self.orders, start=self.n_depots):
-            window = time.CumulVar(manager.NodeToIndex(k))
+            window = clock.CumulVar(manager.NodeToIndex(k))
             window.SetRange(self._up(order.window.start), self._down(order.window.end))
         for v, vehicle in enumerate(vehicles):
             earliest, latest = _shift(problem, vehicle)
-            time.CumulVar(routing.Start(v)).SetRange(self._up(earliest), self._down(latest))
-            time.CumulVar(routing.End(v)).SetRange(self._up(earliest), self._down(latest))
+            clock.CumulVar(routing.Start(v)).SetRange(self._up(earliest), self._down(latest))
+            clock.CumulVar(routing.End(v)).SetRange(self._up(earliest), self._down(latest))
             if vehicle.max_duration is not None:
-                time.SetSpanUpperBoundForVehicle(self._down(vehicle.max_duration), v)
+                clock.SetSpanUpperBoundForVehicle(self._down(vehicle.max_duration), v)
             # Leave as late and come back as early as the routes allow: no idle shift.
-            routing.AddVariableMaximizedByFinalizer(time.CumulVar(routing.Start(v)))
-            routing.AddVariableMinimizedByFinalizer(time.CumulVar(routing.End(v)))
-        return time
+            routing.AddVariableMaximizedByFinalizer(clock.CumulVar(routing.Start(v)))
+            routing.AddVariableMinimizedByFinalizer(clock.CumulVar(routing.End(v)))
+        return clock
 
     def _add_disjunctions(self, routing: Any, manager: Any, reference: Decimal) -> None:
         """Each order may be dropped at its penalty; a must-serve order at far more than any
@@ -288,7 +295,7 @@ class _Model:
         params.time_limit.FromMilliseconds(max(10, int(left * 1000)))
         params.log_search = s.log_search
         for name, value in s.overrides:
-            if name.startswith("use_"):
+            if hasattr(params.local_search_operators, name):
                 on = BOOL_TRUE if value else BOOL_FALSE
                 setattr(params.local_search_operators, name, on)
             else:
