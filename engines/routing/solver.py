@@ -17,7 +17,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any
 
@@ -52,6 +52,9 @@ class SolverSettings:
     guided_local_search_lambda: float = 0.1
     scale: int = 1000
     neighbors_ratio: float = 1.0
+    # Pick local search operators by how often they have paid off lately (a multi-armed bandit)
+    # instead of in a fixed order: the largest single gain in tuning (bench/routing.py).
+    bandit_operators: bool = True
     log_search: bool = False
     # Expert knobs for tuning: (field, value) set on the search parameters; a field named after one
     # of the local search operators is switched on or off (e.g. ("use_or_opt", False)).
@@ -59,6 +62,8 @@ class SolverSettings:
     # Stop after this much CPU time of this process as well: compares settings fairly on a
     # machine shared with others (the wall-clock limit still applies).
     cpu_time_limit_s: float | None = None
+    # First-solution strategies of independent searches sharing the budget (see `solve`).
+    starts: tuple[str, ...] = ()
 
 
 def solve(
@@ -68,8 +73,39 @@ def solve(
     *,
     initial_routes: Mapping[str, Sequence[str]] | None = None,
 ) -> Plan:
-    """Plan routes; `initial_routes` (vehicle id -> order ids) is the current plan to start from."""
-    return _Model(problem, matrix, settings or SolverSettings()).solve(initial_routes)
+    """Plan routes; `initial_routes` (vehicle id -> order ids) is the current plan to start from.
+
+    With several `starts`, the budget is shared between independent searches from different
+    first solutions and the cheapest plan wins: guided local search tends to settle in the
+    basin of its first solution, and which basin is best differs from instance to instance."""
+    settings = settings or SolverSettings()
+    starts = settings.starts if not initial_routes else ()
+    if len(starts) < 2:
+        return _Model(problem, matrix, settings).solve(initial_routes)
+    share = len(starts)
+    cpu = None if settings.cpu_time_limit_s is None else settings.cpu_time_limit_s / share
+    began = time.monotonic()
+    best: Plan | None = None
+    for k, first in enumerate(starts):
+        left = settings.time_limit_s - (time.monotonic() - began)
+        each = replace(
+            settings,
+            first_solution=first,
+            starts=(),
+            time_limit_s=left / (share - k),
+            cpu_time_limit_s=cpu,
+        )
+        plan = _Model(problem, matrix, each).solve(None)
+        if best is None or _rank(problem, plan) < _rank(problem, best):
+            best = plan
+    assert best is not None
+    return best
+
+
+def _rank(problem: Problem, plan: Plan) -> tuple[int, Decimal, float]:
+    """Fewest must-serve orders left out, then cost, then distance."""
+    must = {o.id for o in problem.orders if o.drop_penalty is None}
+    return sum(u.order_id in must for u in plan.unassigned), plan.cost.amount, plan.distance
 
 
 def replan(
@@ -290,6 +326,7 @@ class _Model:
         params.local_search_metaheuristic = getattr(Metaheuristic, s.metaheuristic)
         params.guided_local_search_lambda_coefficient = s.guided_local_search_lambda
         params.ls_operator_neighbors_ratio = s.neighbors_ratio
+        params.use_multi_armed_bandit_concatenate_operators = s.bandit_operators
         # What is left of the limit after building the model, less a little for reading the plan.
         left = s.time_limit_s * 0.98 - (time.monotonic() - self.started)
         params.time_limit.FromMilliseconds(max(10, int(left * 1000)))
