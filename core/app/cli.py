@@ -6,7 +6,8 @@ import argparse
 import asyncio
 import sys
 from collections.abc import Callable, Sequence
-from typing import NoReturn
+from pathlib import Path
+from typing import Any, NoReturn
 
 from aiohttp import web
 
@@ -14,6 +15,10 @@ from core.app.bootstrap import build_services
 from core.app.demo import load_demo, load_distribution_demo
 from core.app.ledger_cli import add_ledger_command, run_ledger
 from core.app.logs import configure_logging
+from core.app.routes import FORMATS as ROUTE_FORMATS
+from core.app.routes import OBJECTIVES as ROUTE_OBJECTIVES
+from core.app.routes import print_plan
+from core.app.routes import solve_file as solve_route_file
 from core.app.server import create_app
 from core.app.simulate import CHANNELS as SIMULATED_CHANNELS
 from core.app.simulate import simulate
@@ -24,6 +29,7 @@ from core.clock import SystemClock
 from core.config import Settings
 from core.db import Database
 from core.db.migrate import upgrade
+from engines.routing import RoutingError
 from engines.wms import WavePolicy
 
 
@@ -71,6 +77,7 @@ def build_parser() -> argparse.ArgumentParser:
     plan.add_argument("--pickers", type=_positive, default=4)
     plan.add_argument("--lines-per-picker", type=_positive, default=40)
     plan.add_argument("--cutoff-minutes", type=_positive, default=120)
+    _add_routes_parser(commands)
     return parser
 
 
@@ -100,6 +107,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         case "waves":
             policy = WavePolicy(args.cutoff_minutes, args.pickers, args.lines_per_picker)
             return plan_command(args.file, policy)
+        case "routes":
+            return _routes_solve(args)
     return 2
 
 
@@ -178,6 +187,45 @@ def _requery() -> int:
         return 0
 
     return asyncio.run(run())
+
+
+def _add_routes_parser(commands: Any) -> None:
+    routes = commands.add_parser("routes", help="plan vehicle routes")
+    actions = routes.add_subparsers(dest="routes_command", required=True, parser_class=_Parser)
+    solve = actions.add_parser("solve", help="solve one routing instance, print the plan as JSON")
+    solve.add_argument("file", type=Path)
+    solve.add_argument("--format", choices=ROUTE_FORMATS, default="solomon")
+    solve.add_argument("--time-limit", type=_positive_float, default=10.0, metavar="S")
+    solve.add_argument("--vehicles", type=_positive_int, default=None, metavar="N")
+    solve.add_argument("--objective", choices=ROUTE_OBJECTIVES, default="distance")
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not 0 < value < float("inf"):
+        raise argparse.ArgumentTypeError(f"must be > 0: {text!r}")
+    return value
+
+
+def _positive_int(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number >= 1: {text!r}")
+    return int(text)
+
+
+def _routes_solve(args: argparse.Namespace) -> int:
+    try:
+        plan = solve_route_file(
+            args.file, time_limit=args.time_limit, vehicles=args.vehicles, objective=args.objective
+        )
+    except (OSError, RoutingError) as exc:
+        print(f"omniroute routes solve: {exc}", file=sys.stderr)
+        return 2
+    print_plan(plan)
+    return 0
 
 
 if __name__ == "__main__":

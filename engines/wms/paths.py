@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from itertools import groupby, pairwise
 
-from ortools.constraint_solver import (  # type: ignore[import-untyped]
+from ortools.constraint_solver import (
     pywrapcp,
     routing_enums_pb2,
 )

@@ -1,0 +1,81 @@
+"""Solomon's VRPTW instance format as a routing `Problem` (one depot, one vehicle type).
+
+The file is read by whitespace, not by column (the distributed files have CRLF endings and
+trailing spaces): a name line, `VEHICLE` with the fleet bound and capacity, `CUSTOMER` with one
+row of seven integers per point (number, x, y, demand, ready, due, service), the depot first.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, replace
+from decimal import Decimal
+
+from core.money import Money
+from engines.routing.model import (
+    Depot,
+    Order,
+    Point,
+    Problem,
+    RoutingError,
+    TimeWindow,
+    Vehicle,
+)
+
+CURRENCY = "XXX"  # ISO 4217 "no currency": the benchmark's cost is distance itself
+
+
+@dataclass(frozen=True, slots=True)
+class SolomonInstance:
+    name: str
+    fleet: int
+    capacity: int
+    problem: Problem
+
+
+def parse_solomon(text: str, *, vehicles: int | None = None) -> SolomonInstance:
+    """`vehicles` overrides the fleet bound of the file."""
+    lines = [line.split() for line in text.splitlines() if line.strip()]
+    try:
+        name = lines[0][0]
+        at = next(i for i, line in enumerate(lines) if line[0].upper() == "VEHICLE")
+        fleet, capacity = int(lines[at + 2][0]), int(lines[at + 2][1])
+        at = next(i for i, line in enumerate(lines) if line[0].upper() == "CUSTOMER")
+        rows = [[int(float(x)) for x in line] for line in lines[at + 1 :] if line[0].isdigit()]
+    except (IndexError, StopIteration, ValueError) as exc:
+        raise RoutingError(f"not a Solomon instance: {exc}") from exc
+    if not rows or any(len(row) != 7 for row in rows):
+        raise RoutingError("not a Solomon instance: customer rows must have seven numbers")
+    depot_row, customers = rows[0], rows[1:]
+    horizon = TimeWindow(depot_row[4], depot_row[5])
+    depot = Depot(str(depot_row[0]), Point(depot_row[1], depot_row[2]), horizon)
+    orders = tuple(
+        Order(str(r[0]), Point(r[1], r[2]), r[3], TimeWindow(r[4], r[5]), float(r[6]))
+        for r in customers
+    )
+    count = fleet if vehicles is None else vehicles
+    if count < 1:
+        raise RoutingError("at least one vehicle is needed")
+    fleet_vehicles = tuple(
+        Vehicle(
+            id=f"v{i + 1}",
+            depot=depot.id,
+            capacity=capacity,
+            shift=horizon,
+            fixed_cost=Money.zero(CURRENCY),
+            cost_per_km=Money(Decimal(1), CURRENCY),
+        )
+        for i in range(count)
+    )
+    problem = Problem((depot,), orders, fleet_vehicles, CURRENCY)
+    return SolomonInstance(name, count, capacity, problem)
+
+
+def vehicles_first(problem: Problem) -> Problem:
+    """The same problem with a fixed cost per vehicle above any plan's whole distance (a round
+    trip to every customer), so fewer vehicles always win and distance only breaks ties."""
+    depot = problem.depots[0].point
+    bound = sum(2 * math.hypot(o.point.x - depot.x, o.point.y - depot.y) for o in problem.orders)
+    cost = Money(Decimal(math.ceil(bound) + 1), problem.currency)
+    fleet = tuple(replace(v, fixed_cost=cost) for v in problem.vehicles)
+    return replace(problem, vehicles=fleet)
