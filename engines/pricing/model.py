@@ -9,8 +9,15 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
+
+from core.money import minor_unit
+
+
+def round_to(amount: Decimal, quantum: Decimal) -> Decimal:
+    """Half away from zero to `quantum` (the currency's minor unit)."""
+    return amount.quantize(quantum, rounding=ROUND_HALF_UP)
 
 
 class PricingError(Exception):
@@ -109,6 +116,17 @@ class PriceEntry:
     tiers: tuple[PriceTier, ...] = ()
     tax_class: TaxClass = TaxClass.STANDARD
 
+    def __post_init__(self) -> None:
+        # Unit prices are whole minor units (the quote's rounding rule): rounded once here,
+        # when a price list is loaded, rather than on every quote.
+        quantum = minor_unit(self.currency)
+        object.__setattr__(self, "unit_price", round_to(self.unit_price, quantum))
+        object.__setattr__(
+            self,
+            "tiers",
+            tuple(PriceTier(t.min_quantity, round_to(t.unit_price, quantum)) for t in self.tiers),
+        )
+
     def price_for(self, quantity: int) -> tuple[Decimal, PriceTier | None]:
         """The unit price at this quantity and the tier that gave it (None: the list price)."""
         best: PriceTier | None = None
@@ -178,8 +196,10 @@ class Promotion:
     budget: Decimal | None = None  # total discount it may give, all customers together
     code: str | None = None  # a voucher: applies only when this promo code is entered
     segments: frozenset[str] = frozenset()  # empty: every customer
+    fraction: Decimal = field(init=False, repr=False, compare=False)  # percent_off / 100
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "fraction", self.percent_off / 100)
         kind = self.kind
         if kind is PromotionKind.PERCENT and not Decimal(0) < self.percent_off <= Decimal(100):
             raise ValueError("percent_off must be in (0, 100]")

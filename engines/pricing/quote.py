@@ -22,6 +22,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
+from typing import NamedTuple
 
 from core.money import Money, minor_unit
 from engines.pricing.model import (
@@ -46,6 +47,8 @@ _ZERO = Decimal(0)
 _HUNDRED = Decimal(100)
 _NO_USAGE = PromotionUsage()
 _NO_TERMS = CustomerTerms()
+_PERCENT = PromotionKind.PERCENT
+_tuple_new = tuple.__new__
 
 
 def _money(amount: Decimal, currency: str) -> Money:
@@ -60,39 +63,63 @@ def _money(amount: Decimal, currency: str) -> Money:
     return money
 
 
-@dataclass(frozen=True, slots=True)
-class AppliedPromotion:
-    """One promotion on one line (or on the delivery fee): what it took off, and its rules."""
+class AppliedPromotion(NamedTuple):
+    """One promotion on one line (or on the delivery fee): what it took off, and its rules.
+
+    A named tuple, like QuoteLine: a quote makes dozens of them, and a tuple is built at a
+    fraction of a frozen dataclass's cost; amounts are kept as Decimals and read as Money.
+    """
 
     id: str
     kind: PromotionKind
     names: Mapping[str, str]
-    discount: Money
+    discount_amount: Decimal
+    currency: str
     priority: int
     exclusive: bool
     code: str | None = None
     free_units: int = 0  # buy X get Y: how many units were free
 
+    @property
+    def discount(self) -> Money:
+        return _money(self.discount_amount, self.currency)
+
     def name(self, locale: str) -> str:
         return self.names.get(locale) or self.names["en"]
 
 
-@dataclass(frozen=True, slots=True)
-class QuoteLine:
+class QuoteLine(NamedTuple):
     """A priced line that says why: its price source, tier and promotions."""
 
     sku: str
     name: str
     quantity: int
-    list_unit_price: Money
-    unit_price: Money
+    currency: str
+    list_unit_amount: Decimal
+    unit_amount: Decimal
     tier: PriceTier | None
-    line_total: Money
-    discount: Money
+    total_amount: Decimal  # unit x quantity, before discounts
+    discount_amount: Decimal
     promotions: tuple[AppliedPromotion, ...] = ()
     price_source: PriceSource = PriceSource.LIST
     contract_id: str | None = None
     tax_class: TaxClass = TaxClass.STANDARD
+
+    @property
+    def list_unit_price(self) -> Money:
+        return _money(self.list_unit_amount, self.currency)
+
+    @property
+    def unit_price(self) -> Money:
+        return _money(self.unit_amount, self.currency)
+
+    @property
+    def line_total(self) -> Money:
+        return _money(self.total_amount, self.currency)
+
+    @property
+    def discount(self) -> Money:
+        return _money(self.discount_amount, self.currency)
 
     @property
     def promotion(self) -> AppliedPromotion | None:
@@ -101,7 +128,7 @@ class QuoteLine:
 
     @property
     def net(self) -> Money:
-        return self.line_total - self.discount
+        return _money(self.total_amount - self.discount_amount, self.currency)
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,14 +166,16 @@ class Quote:
         spent: dict[str, Decimal] = {}
         for line in self.lines:
             for applied in line.promotions:
-                spent[applied.id] = spent.get(applied.id, _ZERO) + applied.discount.amount
+                spent[applied.id] = spent.get(applied.id, _ZERO) + applied.discount_amount
         if self.delivery_promotion is not None:
             d = self.delivery_promotion
-            spent[d.id] = spent.get(d.id, _ZERO) + d.discount.amount
+            spent[d.id] = spent.get(d.id, _ZERO) + d.discount_amount
         return spent
 
 
-_Resolved = tuple[QuoteItem, PriceEntry, Decimal, PriceTier | None, PriceSource, str | None]
+# A cart line with its prices resolved: item, list unit price, tax class, unit price, tier,
+# price source, contract id (unit prices already rounded to the minor unit).
+_Resolved = tuple[QuoteItem, Decimal, TaxClass, Decimal, PriceTier | None, PriceSource, str | None]
 
 
 def quote(
@@ -165,22 +194,25 @@ def quote(
     if not items:
         raise EmptyCartError
     terms = terms or _NO_TERMS
+    quantum = minor_unit(currency)
     resolved = [
-        _resolve(item, prices, segment_prices, terms, currency=currency, now=now) for item in items
+        _resolve(item, prices, segment_prices, terms, currency=currency, quantum=quantum, now=now)
+        for item in items
     ]
     code = normalise_code(voucher) if voucher else None
     pricer = _Pricer(currency, _eligible(promotions, terms, now, code), terms)
     pricer.share_bundles(resolved)
 
     lines = [pricer.line(r) for r in resolved]
-    subtotal = sum((ln.line_total.amount for ln in lines), _ZERO)
-    discount = sum((ln.discount.amount for ln in lines), _ZERO)
+    subtotal = discount = _ZERO
     bases = {TaxClass.STANDARD: _ZERO, TaxClass.ZERO: _ZERO, TaxClass.EXEMPT: _ZERO}
     for ln in lines:
-        bases[ln.tax_class] += ln.line_total.amount - ln.discount.amount
+        subtotal += ln.total_amount
+        discount += ln.discount_amount
+        bases[ln.tax_class] += ln.total_amount - ln.discount_amount
     goods = subtotal - discount
     fee, delivery_promotion = pricer.delivery(goods)
-    delivery_off = delivery_promotion.discount.amount if delivery_promotion else _ZERO
+    delivery_off = delivery_promotion.discount_amount if delivery_promotion else _ZERO
 
     if code is not None and code not in pricer.codes_used:
         raise InvalidVoucherError(code, VoucherProblem.NOT_APPLICABLE)
@@ -218,6 +250,7 @@ def _resolve(
     terms: CustomerTerms,
     *,
     currency: str,
+    quantum: Decimal,
     now: datetime,
 ) -> _Resolved:
     """The line's unit price from the most specific source: contract, segment, list."""
@@ -226,15 +259,18 @@ def _resolve(
     entry = prices.get(item.sku)
     if entry is None or entry.currency != currency:
         raise NoPriceError(item.sku)
+    listed = entry.unit_price  # price entries are in minor units already
+    tax = entry.tax_class
     contract = terms.contracts.get(item.sku)
     if contract is not None and contract.valid_at(now):
-        return item, entry, contract.unit_price, None, PriceSource.CONTRACT, contract.id
+        unit = contract.unit_price.quantize(quantum, rounding=ROUND_HALF_UP)
+        return item, listed, tax, unit, None, PriceSource.CONTRACT, contract.id
     special = segment_prices.get(item.sku) if segment_prices else None
     if special is not None and special.currency == currency:
         unit, tier = special.price_for(item.quantity)
-        return item, entry, unit, tier, PriceSource.SEGMENT, None
+        return item, listed, tax, unit, tier, PriceSource.SEGMENT, None
     unit, tier = entry.price_for(item.quantity)
-    return item, entry, unit, tier, PriceSource.LIST, None
+    return item, listed, tax, unit, tier, PriceSource.LIST, None
 
 
 def _eligible(
@@ -282,7 +318,7 @@ class _Pricer:
         self.terms = terms
         self.codes_used: set[str] = set()
         self.budget_left = {
-            p.id: p.budget - terms.usage.get(p.id, _NO_USAGE).budget_spent
+            p.id: self.rnd(p.budget - terms.usage.get(p.id, _NO_USAGE).budget_spent)
             for p in eligible
             if p.budget is not None
         }
@@ -308,10 +344,14 @@ class _Pricer:
         """How many whole sets the cart holds, and each line's share of their discount."""
         if not self.bundles:
             return
-        units = {r[0].sku: r[2] for r in resolved}
+        needed = {sku for promo in self.bundles for sku in promo.bundle}
+        units: dict[str, Decimal] = {}
         quantities: dict[str, int] = {}
         for r in resolved:
-            quantities[r[0].sku] = quantities.get(r[0].sku, 0) + r[0].quantity
+            sku = r[0].sku
+            if sku in needed:
+                units[sku] = r[3]
+                quantities[sku] = quantities.get(sku, 0) + r[0].quantity
         for promo in self.bundles:
             if any(sku not in units for sku in promo.bundle):
                 continue
@@ -334,54 +374,86 @@ class _Pricer:
         """What `promo` takes off a line whose remaining value is `base`."""
         kind = promo.kind
         if kind is PromotionKind.PERCENT:
-            return self.rnd(base * promo.percent_off / _HUNDRED)
+            return self.rnd(base * promo.fraction)
         if kind is PromotionKind.FIXED:
-            return min(promo.amount_off, base)
+            return min(self.rnd(promo.amount_off), base)
         if kind is PromotionKind.BUY_X_GET_Y:
             return min(unit * _free_units(promo, item.quantity), base)
         if kind is PromotionKind.BUNDLE:
             return min(self.shares.get((promo.id, item.sku), _ZERO), base)
         return _ZERO
 
+    def offers(
+        self, candidates: list[Promotion], item: QuoteItem, unit: Decimal, line_total: Decimal
+    ) -> list[tuple[int, Decimal, str, Promotion, Decimal]]:
+        """The promotions that would take something off the line alone, in stacking order."""
+        quantum = self.quantum
+        offers = []
+        for promo in candidates:
+            if item.quantity >= promo.min_quantity:
+                if promo.kind is _PERCENT:
+                    alone = (line_total * promo.fraction).quantize(quantum, ROUND_HALF_UP)
+                else:
+                    alone = self.offer(promo, item, unit, line_total)
+                if alone > 0:
+                    offers.append((-promo.priority, -alone, promo.id, promo, alone))
+        if len(offers) > 1:
+            offers.sort(key=_offer_order)
+        return offers
+
     def line(self, resolved: _Resolved) -> QuoteLine:
-        """Promotions by priority, then saving, then id; exclusive ones stand alone."""
-        item, entry, unit, tier, source, contract_id = resolved
-        line_total = unit * item.quantity
-        candidates = self.by_sku.get(item.sku, []) + self.by_category.get(item.category_id, [])
+        """Promotions by priority, then saving, then id; exclusive ones stand alone.
+
+        The hot path of the benchmark (bench/quote.py): percentages are worked out inline.
+        """
+        item, listed, tax_class, unit, tier, source, contract_id = resolved
+        quantity = item.quantity
+        line_total = unit * quantity
+        candidates = self.by_sku.get(item.sku)
+        by_category = self.by_category.get(item.category_id)
+        if by_category:
+            candidates = candidates + by_category if candidates else by_category
         applied: list[AppliedPromotion] = []
         line_discount = _ZERO
         if candidates:
-            offers = []
-            for promo in candidates:
-                if item.quantity >= promo.min_quantity:
-                    alone = self.offer(promo, item, unit, line_total)
-                    if alone > 0:
-                        offers.append((-promo.priority, -alone, promo.id, promo))
-            offers.sort(key=lambda o: (o[0], o[1], o[2]))
-            for _p, _a, _i, promo in offers:
+            quantum = self.quantum
+            for _p, _a, _i, promo, alone in self.offers(candidates, item, unit, line_total):
                 if promo.exclusive and applied:
                     continue
-                off = self.take(promo, self.offer(promo, item, unit, line_total - line_discount))
+                if not line_discount:
+                    off = alone
+                elif promo.kind is _PERCENT:
+                    off = ((line_total - line_discount) * promo.fraction).quantize(
+                        quantum, ROUND_HALF_UP
+                    )
+                else:
+                    off = self.offer(promo, item, unit, line_total - line_discount)
+                if promo.budget is not None:
+                    off = self.take(promo, off)
                 if off <= 0:
                     continue
                 line_discount += off
-                applied.append(self.applied(promo, off, item.quantity))
+                applied.append(self.applied(promo, off, quantity))
                 if promo.exclusive:
                     break
-        currency = self.currency
-        return QuoteLine(
-            item.sku,
-            item.name,
-            item.quantity,
-            _money(entry.unit_price, currency),
-            _money(unit, currency),
-            tier,
-            _money(line_total, currency),
-            _money(line_discount, currency),
-            tuple(applied),
-            source,
-            contract_id,
-            entry.tax_class,
+        # tuple.__new__ skips the named tuple's Python-level constructor: same object, faster.
+        return _tuple_new(
+            QuoteLine,
+            (
+                item.sku,
+                item.name,
+                quantity,
+                self.currency,
+                listed,
+                unit,
+                tier,
+                line_total,
+                line_discount,
+                tuple(applied),
+                source,
+                contract_id,
+                tax_class,
+            ),
         )
 
     def take(self, promo: Promotion, wanted: Decimal) -> Decimal:
@@ -395,18 +467,24 @@ class _Pricer:
         return off
 
     def applied(self, promo: Promotion, off: Decimal, quantity: int) -> AppliedPromotion:
-        if promo.code is not None:
-            self.codes_used.add(promo.code)
-        free = _free_units(promo, quantity) if promo.kind is PromotionKind.BUY_X_GET_Y else 0
-        return AppliedPromotion(
-            promo.id,
-            promo.kind,
-            promo.names,
-            _money(off, self.currency),
-            promo.priority,
-            promo.exclusive,
-            promo.code,
-            free,
+        code = promo.code
+        if code is not None:
+            self.codes_used.add(code)
+        kind = promo.kind
+        free = _free_units(promo, quantity) if kind is PromotionKind.BUY_X_GET_Y else 0
+        return _tuple_new(
+            AppliedPromotion,
+            (
+                promo.id,
+                kind,
+                promo.names,
+                off,
+                self.currency,
+                promo.priority,
+                promo.exclusive,
+                code,
+                free,
+            ),
         )
 
     def delivery(self, goods: Decimal) -> tuple[Decimal, AppliedPromotion | None]:
@@ -414,7 +492,7 @@ class _Pricer:
         zone = self.terms.zone
         if zone is None or (zone.free_from is not None and goods >= zone.free_from):
             return _ZERO, None
-        fee = zone.fee
+        fee = self.rnd(zone.fee)
         if fee <= 0:
             return _ZERO, None
         for promo in sorted(self.shipping, key=lambda p: (-p.priority, p.id)):
@@ -423,6 +501,10 @@ class _Pricer:
                 if off > 0:
                     return fee, self.applied(promo, off, 0)
         return fee, None
+
+
+def _offer_order(offer: tuple[int, Decimal, str, Promotion, Decimal]) -> tuple[int, Decimal, str]:
+    return offer[0], offer[1], offer[2]
 
 
 def _free_units(promo: Promotion, quantity: int) -> int:
