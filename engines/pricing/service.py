@@ -31,8 +31,10 @@ from engines.pricing.model import (
     DeliveryZone,
     PriceEntry,
     Promotion,
+    PromotionKind,
     QuoteItem,
     UnknownPriceLockError,
+    normalise_code,
 )
 from engines.pricing.quote import Quote, quote
 from engines.pricing.repository import SqlPriceRepository
@@ -47,13 +49,19 @@ class PriceBook:
     segments: dict[str, dict[str, PriceEntry]] = field(default_factory=dict)
     zones: dict[str, DeliveryZone] = field(default_factory=dict)
 
-    @property
-    def limited(self) -> tuple[str, ...]:
-        """Promotions whose usage must be read before quoting (limits or budgets)."""
+    def limited(self, voucher: str | None, *, zone: bool) -> tuple[str, ...]:
+        """Promotions whose usage must be read before this quote (limits or budgets).
+
+        A promo code's only when that code is entered, free delivery's only for a customer who
+        pays delivery: most quotes read no usage at all.
+        """
+        code = normalise_code(voucher) if voucher else None
         return tuple(
             p.id
             for p in self.promotions
-            if p.per_customer_limit is not None or p.budget is not None
+            if (p.per_customer_limit is not None or p.budget is not None)
+            and (p.code is None or p.code == code)
+            and (zone or p.kind is not PromotionKind.FREE_DELIVERY)
         )
 
 
@@ -113,7 +121,12 @@ class PricingService:
         }
 
     async def terms(
-        self, region_code: RegionCode, customer: Phone | None, book: PriceBook | None = None
+        self,
+        region_code: RegionCode,
+        customer: Phone | None,
+        book: PriceBook | None = None,
+        *,
+        voucher: str | None = None,
     ) -> CustomerTerms:
         """What the quote needs to know of this customer, usage included."""
         if customer is None:
@@ -126,16 +139,17 @@ class PricingService:
             terms, usage = cached, None
         else:
             terms, usage = None, None
-        limited = book.limited
-        if terms is None or limited:
+        if terms is None:
             async with self._db.transaction() as s:
                 repo = SqlPriceRepository(s)
-                if terms is None:
-                    segment, zone_id = await repo.terms(customer.e164)
-                    contracts = await repo.contracts(region_code, customer.e164, now)
-                    terms = _Terms(segment, zone_id, contracts)
-                    self._terms[key] = terms
-                usage = await repo.usage(customer.e164, limited)
+                segment, zone_id = await repo.terms(customer.e164)
+                contracts = await repo.contracts(region_code, customer.e164, now)
+            terms = _Terms(segment, zone_id, contracts)
+            self._terms[key] = terms
+        limited = book.limited(voucher, zone=terms.zone_id is not None)
+        if limited:
+            async with self._db.transaction() as s:
+                usage = await SqlPriceRepository(s).usage(customer.e164, limited)
         return CustomerTerms(
             customer=customer.e164,
             segment=terms.segment,
@@ -158,7 +172,7 @@ class PricingService:
         for sku, quantity in lines:
             product = await self._catalogue.product(region_code, sku)
             items.append(QuoteItem(sku, product.name, product.category_id, quantity))
-        terms = await self.terms(region_code, customer, book)
+        terms = await self.terms(region_code, customer, book, voucher=voucher)
         market = region(region_code)
         return quote(
             items,
