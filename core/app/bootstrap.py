@@ -9,6 +9,7 @@ import channels.africastalking
 import channels.meta
 import channels.twilio
 from core.app.delivery import DeliveryWorker
+from core.app.reservations import ReservationSweeper
 from core.app.subscribers import OrderConfirmationSms
 from core.bus.factory import open_event_bus
 from core.bus.outbox import OutboxRelay
@@ -53,6 +54,7 @@ class Services:
     notifications: NotificationService
     delivery: DeliveryWorker
     senders: dict[str, MessageSender] = field(default_factory=dict)
+    sweeper: ReservationSweeper | None = None
 
     def channel_context(self) -> ChannelContext:
         return ChannelContext(
@@ -74,8 +76,12 @@ class Services:
         await self.bus.start()
         self.relay.start()
         self.delivery.start()
+        if self.sweeper is not None:
+            self.sweeper.start()
 
     async def close(self) -> None:
+        if self.sweeper is not None:
+            await self.sweeper.stop()
         await self.delivery.stop()
         for sender in self.senders.values():
             await sender.close()
@@ -96,7 +102,7 @@ def build_services(
     relay = OutboxRelay(db, bus, clock)
     translate = Translator.load()
     catalogue = CatalogueService(db, clock)
-    pricing = PricingService(db, clock, catalogue)
+    pricing = PricingService(db, clock, catalogue, ids=ids)
     orders = OrderService(
         db,
         pricing,
@@ -139,4 +145,5 @@ def build_services(
         notifications,
         delivery,
         senders,
+        sweeper=ReservationSweeper(orders),
     )
