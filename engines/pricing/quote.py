@@ -44,7 +44,6 @@ from engines.pricing.model import (
 )
 
 _ZERO = Decimal(0)
-_HUNDRED = Decimal(100)
 _NO_USAGE = PromotionUsage()
 _NO_TERMS = CustomerTerms()
 _PERCENT = PromotionKind.PERCENT
@@ -283,10 +282,11 @@ def _eligible(
         if promo.code is not None and promo.code != code:
             continue
         problem = _problem(promo, now, terms.segment, terms.usage.get(promo.id, _NO_USAGE))
-        if promo.code is not None:
-            voucher_problem = problem
         if problem is None:
             eligible.append(promo)
+        if promo.code is not None and voucher_problem is not None:
+            # Several promotions may share a code: it is good if any of them is.
+            voucher_problem = problem
     if code is not None and voucher_problem is not None:
         raise InvalidVoucherError(code, voucher_problem)
     return eligible

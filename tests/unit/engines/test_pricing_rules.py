@@ -628,3 +628,15 @@ def test_per_customer_limits_and_budgets_are_never_exceeded(s: dict[str, Any]) -
             assert spend.get(p.id, Decimal(0)) <= max(Decimal(0), p.budget - used.budget_spent)
         if not p.live_at(NOW):
             assert p.id not in spend
+
+
+def test_a_code_shared_by_several_promotions_is_good_while_any_of_them_is() -> None:
+    promotions = [
+        promo("OLD", percent_off=Decimal(5), sku="indomie", code="DUKA", ends_at=NOW),
+        promo("NEW", percent_off=Decimal(8), sku="indomie", code="DUKA"),
+    ]
+
+    result = q([item("indomie", 1)], [entry("indomie", "1000")], promotions, voucher="duka")
+
+    assert [a.id for a in result.lines[0].promotions] == ["NEW"]
+    assert result.discount == ngn("80")
