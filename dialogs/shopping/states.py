@@ -128,7 +128,9 @@ class Products(ShopState):
         category_id = str(turn.vars.get("cat", ""))
         categories = {c.id: c for c in await self.svc.catalogue.categories(region.code)}
         products = await self.svc.catalogue.products(region.code, category_id)
-        prices = await self.svc.pricing.list_prices(region.code, [p.sku for p in products])
+        prices = await self.svc.pricing.list_prices(
+            region.code, [p.sku for p in products], customer=self.phone(turn)
+        )
         category = categories.get(category_id)
         title = category.name(turn.locale) if category else ""
         return Screen(
@@ -155,7 +157,9 @@ class Quantity(ShopState):
         region = self.region(turn)
         sku = str(turn.vars["sku"])
         product = await self.svc.catalogue.product(region.code, sku)
-        price = (await self.svc.pricing.list_prices(region.code, [sku]))[sku]
+        price = (await self.svc.pricing.list_prices(region.code, [sku], customer=self.phone(turn)))[
+            sku
+        ]
         available = await self.svc.catalogue.available(region.code, sku)
         msgid = "quantity.change" if turn.vars.get("edit") else "quantity.prompt"
         text = turn.t(
@@ -257,7 +261,9 @@ class CartLineView(ShopState):
         region = self.region(turn)
         sku = str(turn.vars["sku"])
         product = await self.svc.catalogue.product(region.code, sku)
-        price = (await self.svc.pricing.list_prices(region.code, [sku]))[sku]
+        price = (await self.svc.pricing.list_prices(region.code, [sku], customer=self.phone(turn)))[
+            sku
+        ]
         quantity = (await self.cart(turn)).quantity_of(sku)
         return Screen(
             turn.t("line.body", quantity=quantity, name=product.name, price=price.format()),

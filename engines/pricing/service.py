@@ -111,14 +111,31 @@ class PricingService:
         self._books.clear()
         self._terms.clear()
 
-    async def list_prices(self, region_code: RegionCode, skus: Sequence[str]) -> dict[str, Money]:
-        """The list price per unit, for browsing; tiers and promotions show in the quote."""
-        prices = (await self.book(region_code)).prices
-        return {
-            sku: Money(prices[sku].unit_price, prices[sku].currency)
-            for sku in skus
-            if sku in prices
-        }
+    async def list_prices(
+        self, region_code: RegionCode, skus: Sequence[str], *, customer: Phone | None = None
+    ) -> dict[str, Money]:
+        """The price per unit for browsing: the customer's own (contract, then segment) where
+        they have one, else the list price; tiers and promotions show in the quote."""
+        book = await self.book(region_code)
+        prices = book.prices
+        contracts: dict[str, ContractPrice] = {}
+        segment: dict[str, PriceEntry] = {}
+        if customer is not None:
+            terms = await self.terms(region_code, customer, book)
+            contracts = dict(terms.contracts)
+            segment = book.segments.get(terms.segment or "", {})
+        now = self._clock.now()
+        found: dict[str, Money] = {}
+        for sku in skus:
+            entry = prices.get(sku)
+            if entry is None:
+                continue
+            contract = contracts.get(sku)
+            if contract is not None and contract.valid_at(now):
+                found[sku] = Money(contract.unit_price, entry.currency)
+            else:
+                found[sku] = Money(segment.get(sku, entry).unit_price, entry.currency)
+        return found
 
     async def terms(
         self,

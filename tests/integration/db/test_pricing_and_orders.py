@@ -168,6 +168,11 @@ async def test_segment_contract_and_zone_price_a_customer_from_the_database(
     assert [ln.price_source for ln in ngozi.lines] == [PriceSource.LIST, PriceSource.LIST]
     assert ngozi.total.amount == Decimal("50310.00")  # (37,500 + 9,300) x 1.075
 
+    browse = await services.pricing.list_prices(LAGOS, [SOAP, INDOMIE], customer=ADA)
+    assert {sku: m.amount for sku, m in browse.items()} == {SOAP: 36_000, INDOMIE: 8_800}
+    listed = await services.pricing.list_prices(LAGOS, [SOAP, INDOMIE])
+    assert {sku: m.amount for sku, m in listed.items()} == {SOAP: 37_500, INDOMIE: 9_300}
+
     order = await services.orders.place(order_of((SOAP, 1), (INDOMIE, 1), key="b", customer=ADA))
     assert order.total.amount == Decimal("49772.50")
     assert order.delivery_fee is not None
