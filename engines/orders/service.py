@@ -232,6 +232,8 @@ class OrderService:
             reserved_until=now + command.reservation_ttl if command.reservation_ttl else None,
         )
         await orders.add(order)
+        if lock_id is not None:
+            await self._pricing.use_lock(s, lock_id, order.id)
         await self._pricing.record_use(s, quote, limits)
         if command.clear_cart:
             await SqlCartRepository(s).remove(command.customer)

@@ -78,6 +78,14 @@ class PriceLockExpiredError(PriceLockError):
         self.expired_at = expired_at
 
 
+class PriceLockUsedError(PriceLockError):
+    """A lock gives its price to one order; another order needs a fresh quote."""
+
+    def __init__(self, lock_id: str) -> None:
+        super().__init__(f"price lock {lock_id} was already used for an order")
+        self.lock_id = lock_id
+
+
 class PriceLockMismatchError(PriceLockError):
     """The order's lines or customer are not the ones the lock was given for."""
 

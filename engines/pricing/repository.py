@@ -19,6 +19,7 @@ from engines.pricing.model import (
     ContractPrice,
     DeliveryZone,
     PriceEntry,
+    PriceLockUsedError,
     PriceTier,
     PricingError,
     Promotion,
@@ -249,6 +250,16 @@ class SqlPriceRepository:
                 expires_at=lock.expires_at,
             )
         )
+
+    async def use_lock(self, lock_id: uuid.UUID, order_id: uuid.UUID) -> None:
+        """Give the lock's price to this order; a lock serves one order only."""
+        result = await self._s.execute(
+            update(price_locks)
+            .where(price_locks.c.id == lock_id, price_locks.c.order_id.is_(None))
+            .values(order_id=order_id)
+        )
+        if result.rowcount != 1:  # type: ignore[attr-defined]
+            raise PriceLockUsedError(str(lock_id))
 
     async def lock(self, lock_id: uuid.UUID) -> PriceLock | None:
         row = (

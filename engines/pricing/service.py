@@ -239,6 +239,12 @@ class PricingService:
             raise UnknownPriceLockError(str(lock_id))
         return found
 
+    async def use_lock(
+        self, session: AsyncSession, lock_id: uuid.UUID, order_id: uuid.UUID
+    ) -> None:
+        """Inside the order's transaction: the lock's price goes to this order only."""
+        await SqlPriceRepository(session).use_lock(lock_id, order_id)
+
     async def limits(self, region_code: RegionCode) -> dict[str, tuple[int | None, Decimal | None]]:
         """Each promotion's per-customer limit and budget; read before the order's transaction."""
         book = await self.book(region_code)

@@ -112,4 +112,5 @@ price_locks = Table(
     Column("quote", JSON, nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
     Column("expires_at", UTCDateTime, nullable=False),
+    Column("order_id", Uuid),  # the one order placed at this price
 )

@@ -33,6 +33,7 @@ from engines.pricing import (
     InvalidVoucherError,
     PriceLockExpiredError,
     PriceLockMismatchError,
+    PriceLockUsedError,
     PriceSource,
     PromotionExhaustedError,
     VoucherProblem,
@@ -267,6 +268,12 @@ async def test_an_order_from_a_locked_quote_gets_the_locked_price(services: Serv
     assert order.total.amount == Decimal("26993.25") == lock.quote.total.amount
     assert order.price_lock_id == lock.id
     assert order.lines[0].discount.amount == Decimal(2_790)
+    # The same order again is the same order; another order needs a fresh quote.
+    again = await services.orders.place(order_of((INDOMIE, 3), key="lk", price_lock_id=lock.id))
+    assert again.reference == order.reference
+    with pytest.raises(PriceLockUsedError):
+        await services.orders.place(order_of((INDOMIE, 3), key="lk-2", price_lock_id=lock.id))
+    assert len(await services.orders.recent(NGOZI)) == 1
 
 
 async def test_an_expired_price_lock_is_refused_with_its_expiry(services: Services) -> None:

@@ -60,6 +60,7 @@ def upgrade() -> None:
         sa.Column("quote", sa.JSON(), nullable=False),
         sa.Column("created_at", core.db.types.UTCDateTime(timezone=True), nullable=False),
         sa.Column("expires_at", core.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("order_id", sa.Uuid(), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_price_locks")),
     )
     with op.batch_alter_table("price_locks", schema=None) as batch_op:
