@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from core.layout import layout, measure
-from core.messages import Option
+from core.messages import ChannelKind, Option
 from core.money import Money
 from core.phone import Phone
 from core.region import Region, region_for_phone
@@ -287,10 +287,9 @@ class QuoteView(ShopState):
         if cart.is_empty:
             return Screen(turn.t("cart.empty"), (Choice(turn.t("menu.shop"), "!shop"),))
         quote, notice = await self.checkout_quote(turn, cart)
-        choices = (
-            Choice(turn.t("quote.pay"), "payment"),
-            Choice(turn.t("quote.promo_code"), "voucher"),
-        )
+        choices: tuple[Choice, ...] = (Choice(turn.t("quote.pay"), "payment"),)
+        if turn.msg.kind is not ChannelKind.VOICE:  # a keypad in a call cannot spell a code
+            choices += (Choice(turn.t("quote.promo_code"), "voucher"),)
         return Screen(quote_text(turn, quote, choices, notice), choices)
 
     async def choose(self, turn: Turn, value: str) -> Outcome:
