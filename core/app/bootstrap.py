@@ -54,7 +54,7 @@ class Services:
     notifications: NotificationService
     delivery: DeliveryWorker
     senders: dict[str, MessageSender] = field(default_factory=dict)
-    sweeper: ReservationSweeper | None = None
+    reservations: ReservationSweeper | None = None
 
     def channel_context(self) -> ChannelContext:
         return ChannelContext(
@@ -76,12 +76,12 @@ class Services:
         await self.bus.start()
         self.relay.start()
         self.delivery.start()
-        if self.sweeper is not None:
-            self.sweeper.start()
+        if self.reservations is not None:
+            self.reservations.start()
 
     async def close(self) -> None:
-        if self.sweeper is not None:
-            await self.sweeper.stop()
+        if self.reservations is not None:
+            await self.reservations.stop()
         await self.delivery.stop()
         for sender in self.senders.values():
             await sender.close()
@@ -145,5 +145,5 @@ def build_services(
         notifications,
         delivery,
         senders,
-        sweeper=ReservationSweeper(orders),
+        reservations=ReservationSweeper(orders),
     )

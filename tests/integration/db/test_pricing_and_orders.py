@@ -313,8 +313,8 @@ async def test_an_unpaid_reservation_expires_and_releases_its_stock(services: Se
     clock_of(services).advance(29 * 60)
     assert await services.orders.expire_reservations() == []
     clock_of(services).advance(60)
-    assert services.sweeper is not None  # what the running gateway does every 30 s
-    assert await services.sweeper.sweep() == [order.reference]
+    assert services.reservations is not None  # what the running gateway does every 30 s
+    assert await services.reservations.sweep() == [order.reference]
     assert await services.orders.expire_reservations() == []  # once
 
     assert (await services.orders.get(order.reference)).status is OrderStatus.CANCELLED
