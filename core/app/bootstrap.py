@@ -14,6 +14,7 @@ from core.app.driver_notices import DriverNotices
 from core.app.money import MoneyServices, build_money
 from core.app.payment_posting import PaymentPosting
 from core.app.payments import PaymentReceiptSms, PaymentRequery, build_rails
+from core.app.reservations import ReservationSweeper
 from core.app.subscribers import OrderConfirmationSms
 from core.app.workflows import SmsNotifier, WorkflowRuntime, fulfilment_activities
 from core.bus.factory import open_event_bus
@@ -74,6 +75,7 @@ class Services:
     warehouse: WarehouseService = field(kw_only=True)
     gig: GigService = field(kw_only=True)
     sweeper: OfferSweeper = field(kw_only=True)
+    reservations: ReservationSweeper | None = None
 
     def channel_context(self) -> ChannelContext:
         return ChannelContext(
@@ -100,8 +102,12 @@ class Services:
         if self.requery is not None:
             self.requery.start()
         self.sweeper.start()
+        if self.reservations is not None:
+            self.reservations.start()
 
     async def close(self) -> None:
+        if self.reservations is not None:
+            await self.reservations.stop()
         await self.sweeper.stop()
         if self.requery is not None:
             await self.requery.stop()
@@ -131,7 +137,7 @@ def build_services(
     relay = OutboxRelay(db, bus, clock)
     translate = Translator.load()
     catalogue = CatalogueService(db, clock)
-    pricing = PricingService(db, clock, catalogue)
+    pricing = PricingService(db, clock, catalogue, ids=ids)
     orders = OrderService(
         db,
         pricing,
@@ -226,4 +232,5 @@ def build_services(
         warehouse=WarehouseService(db, clock, ids, orders),
         gig=gig,
         sweeper=OfferSweeper(gig, every_seconds=settings.gig_sweep_seconds),
+        reservations=ReservationSweeper(orders),
     )

@@ -19,7 +19,14 @@ from core.region import REGIONS, Region, RegionCode
 from engines.catalogue.tables import categories, products, stock_levels, warehouses
 from engines.customers.tables import customers
 from engines.gig.tables import gig_shifts, gig_workers
-from engines.pricing.tables import prices, promotions
+from engines.pricing.tables import (
+    contract_prices,
+    customer_terms,
+    delivery_zones,
+    prices,
+    promotions,
+    segment_prices,
+)
 from engines.wms import grid
 from engines.wms.tables import wms_layouts, wms_locations, wms_stock, wms_zones
 
@@ -129,6 +136,7 @@ def rows_for(market: Region, now: datetime) -> dict[Table, list[dict[str, Any]]]
                 "sku": p.sku,
                 "currency": market.currency,
                 "unit_price": unit,
+                "tax_class": TAX_CLASSES.get((code, p.sku), "standard"),
                 "tiers": [
                     {"min_quantity": 10, "unit_price": str(tiered(unit, "0.03", code))},
                     {"min_quantity": 50, "unit_price": str(tiered(unit, "0.06", code))},
@@ -163,12 +171,15 @@ def rows_for(market: Region, now: datetime) -> dict[Table, list[dict[str, Any]]]
                 "min_quantity": 3,
                 "starts_at": now - timedelta(days=1),
                 "ends_at": now + timedelta(days=365),
-            }
+                "exclusive": False,  # a promo code may add to it
+            },
+            *promotion_rows(market, now),
         ],
         customers: [
             {"phone": phone, "region": code.value, "name": name, "locale": None, "created_at": now}
             for phone, name in CUSTOMERS[code]
         ],
+        **pricing_rows_for(market, now),
     }
 
 
@@ -186,8 +197,12 @@ async def _insert_missing(session: AsyncSession, table: Table, rows: list[dict[s
     keys = [c.name for c in table.primary_key.columns]
     existing = {tuple(r) for r in (await session.execute(select(*table.primary_key.columns))).all()}
     missing = [r for r in rows if tuple(r[k] for k in keys) not in existing]
-    if missing:
-        await session.execute(table.insert(), missing)
+    # Rows may name different columns (promotions of different kinds): one batch per shape.
+    shapes: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for row in missing:
+        shapes.setdefault(tuple(sorted(row)), []).append(row)
+    for batch in shapes.values():
+        await session.execute(table.insert(), batch)
     return len(missing)
 
 
@@ -311,3 +326,126 @@ async def load_distribution_demo(db: Database, now: datetime) -> int:
             for table, rows in distribution_rows(market, now).items():
                 inserted += await _insert_missing(session, table, rows)
     return inserted
+
+
+# --- pricing and orders (issue 5): customer prices, zones, promotions and a promo code -------
+
+# Basic foods: Nigeria exempts them from VAT, Kenya zero-rates maize flour.
+TAX_CLASSES: dict[tuple[RegionCode, str], str] = {
+    (RegionCode.LAGOS, "RCE-LONG-25K"): "exempt",
+    (RegionCode.LAGOS, "GRN-MAIZ-10K"): "exempt",
+    (RegionCode.NAIROBI, "GRN-MAIZ-10K"): "zero",
+    (RegionCode.NAIROBI, "GRN-WHEA-10K"): "zero",
+}
+
+# The second customer of each region buys wholesale, is delivered to a zone that charges a fee,
+# and in Cape Town has a negotiated rice price.
+WHOLESALE: dict[RegionCode, str] = {code: phones[1][0] for code, phones in CUSTOMERS.items()}
+ZONES: dict[RegionCode, tuple[str, str, Decimal, Decimal]] = {
+    RegionCode.LAGOS: ("mainland", "Lagos Mainland", Decimal(1500), Decimal(150_000)),
+    RegionCode.NAIROBI: ("westlands", "Westlands", Decimal(200), Decimal(15_000)),
+    RegionCode.CAPE_TOWN: ("northern", "Northern Suburbs", Decimal(60), Decimal(2_000)),
+}
+
+
+def promotion_rows(market: Region, now: datetime) -> list[dict[str, Any]]:
+    """Buy 10 crates of cola get 1, a breakfast bundle, free delivery over a value, WELCOME."""
+    code = market.code
+    tag = code.value.upper()
+    milk, tea = local_price(Decimal("28.00"), code), local_price(Decimal("13.20"), code)
+    base: dict[str, Any] = {
+        "region": code.value,
+        "percent_off": Decimal(0),
+        "sku": None,
+        "category_id": None,
+        "min_quantity": 1,
+        "starts_at": now - timedelta(days=1),
+        "ends_at": now + timedelta(days=365),
+    }
+    return [
+        base
+        | {
+            "id": f"COLA-10-1-{tag}",
+            "names": {"en": "Cola 10+1", "sw": "Cola 10+1"},
+            "kind": "buy_x_get_y",
+            "sku": "DRK-COLA-35",
+            "buy_quantity": 10,
+            "get_quantity": 1,
+        },
+        base
+        | {
+            "id": f"BREAKFAST-{tag}",
+            "names": {"en": "Breakfast bundle", "sw": "Kifurushi cha kifungua kinywa"},
+            "kind": "bundle",
+            "bundle": {"DRY-MILK-400": 1, "DRY-TEA-100": 1},
+            "bundle_price": tiered(milk + tea, "0.08", code),
+        },
+        base
+        | {
+            "id": f"FREE-DELIVERY-{tag}",
+            "names": {"en": "Free delivery", "sw": "Usafirishaji bure"},
+            "kind": "free_delivery",
+            "min_order": ZONES[code][3] / 2,
+            "budget": ZONES[code][2] * 100,
+        },
+        base
+        | {
+            "id": f"WELCOME-{tag}",
+            "names": {"en": "Welcome code", "sw": "Msimbo wa karibu"},
+            "percent_off": Decimal(5),
+            "category_id": "noodles",
+            "code": "WELCOME",
+            "exclusive": False,
+            "priority": -1,  # after the week's promotion, on what is left
+            "per_customer_limit": 1,
+        },
+    ]
+
+
+def pricing_rows_for(market: Region, now: datetime) -> dict[Table, list[dict[str, Any]]]:
+    code = market.code
+    zone_id, zone_name, fee, free_from = ZONES[code]
+    customer = WHOLESALE[code]
+    drinks = [p for p in PRODUCTS if p.category == "drinks"]
+    rows: dict[Table, list[dict[str, Any]]] = {
+        segment_prices: [
+            {
+                "region": code.value,
+                "segment": "wholesale",
+                "sku": p.sku,
+                "currency": market.currency,
+                "unit_price": tiered(local_price(p.usd, code), "0.05", code),
+                "tiers": [
+                    {
+                        "min_quantity": 50,
+                        "unit_price": str(tiered(local_price(p.usd, code), "0.09", code)),
+                    }
+                ],
+            }
+            for p in drinks
+        ],
+        delivery_zones: [
+            {
+                "region": code.value,
+                "id": zone_id,
+                "names": {"en": zone_name},
+                "fee": fee,
+                "free_from": free_from,
+            }
+        ],
+        customer_terms: [{"customer": customer, "segment": "wholesale", "zone_id": zone_id}],
+        contract_prices: [],
+    }
+    if code is RegionCode.CAPE_TOWN:
+        rows[contract_prices].append(
+            {
+                "id": "CONTRACT-BOTHA-RICE",
+                "region": code.value,
+                "customer": customer,
+                "sku": "RCE-LONG-25K",
+                "unit_price": tiered(local_price(Decimal("24.00"), code), "0.12", code),
+                "valid_from": now - timedelta(days=30),
+                "valid_to": now + timedelta(days=335),
+            }
+        )
+    return rows

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from core.layout import layout, measure
-from core.messages import Option
+from core.messages import ChannelKind, Option
+from core.money import Money
 from core.phone import Phone
 from core.region import Region, region_for_phone
 from dialogs.machine import Choice, Finish, Go, Home, Outcome, Reject, Screen, State, Turn
@@ -12,7 +15,15 @@ from dialogs.shopping.services import ShopServices
 from engines.catalogue import OutOfStockError
 from engines.orders import MAX_LINE_QUANTITY, Cart, Order, PaymentMethod, PlaceOrder
 from engines.payments import CreatePayment, IntentStatus, Method, PaymentError
-from engines.pricing import Quote
+from engines.pricing import (
+    InvalidVoucherError,
+    PriceLockError,
+    PromotionExhaustedError,
+    Quote,
+)
+
+VOUCHER_VAR = "voucher"
+LOCK_VAR = "lock"
 
 LANGUAGES = (("en", "English"), ("sw", "Kiswahili"))
 
@@ -32,9 +43,24 @@ class ShopState(State):
     async def cart(self, turn: Turn) -> Cart:
         return await self.svc.orders.cart(self.phone(turn), self.region(turn).code)
 
-    async def quote(self, turn: Turn, cart: Cart) -> Quote:
+    async def quote(self, turn: Turn, cart: Cart, *, voucher: str | None = None) -> Quote:
+        """The customer's quote: their prices, zone and limits, the same on every channel."""
         lines = [(line.sku, line.quantity) for line in cart.lines]
-        return await self.svc.pricing.quote(self.region(turn).code, lines)
+        return await self.svc.pricing.quote(
+            self.region(turn).code, lines, customer=self.phone(turn), voucher=voucher
+        )
+
+    async def checkout_quote(self, turn: Turn, cart: Cart) -> tuple[Quote, str | None]:
+        """The quote with the promo code entered at checkout; a code gone bad is dropped."""
+        code = turn.vars.get(VOUCHER_VAR)
+        if code:
+            try:
+                return await self.quote(turn, cart, voucher=str(code)), None
+            except InvalidVoucherError as exc:
+                turn.vars.pop(VOUCHER_VAR, None)
+                notice = turn.t(f"error.voucher.{exc.problem.value}", code=exc.code)
+                return await self.quote(turn, cart), notice
+        return await self.quote(turn, cart), None
 
 
 class MainMenu(ShopState):
@@ -103,7 +129,9 @@ class Products(ShopState):
         category_id = str(turn.vars.get("cat", ""))
         categories = {c.id: c for c in await self.svc.catalogue.categories(region.code)}
         products = await self.svc.catalogue.products(region.code, category_id)
-        prices = await self.svc.pricing.list_prices(region.code, [p.sku for p in products])
+        prices = await self.svc.pricing.list_prices(
+            region.code, [p.sku for p in products], customer=self.phone(turn)
+        )
         category = categories.get(category_id)
         title = category.name(turn.locale) if category else ""
         return Screen(
@@ -130,7 +158,9 @@ class Quantity(ShopState):
         region = self.region(turn)
         sku = str(turn.vars["sku"])
         product = await self.svc.catalogue.product(region.code, sku)
-        price = (await self.svc.pricing.list_prices(region.code, [sku]))[sku]
+        price = (await self.svc.pricing.list_prices(region.code, [sku], customer=self.phone(turn)))[
+            sku
+        ]
         available = await self.svc.catalogue.available(region.code, sku)
         msgid = "quantity.change" if turn.vars.get("edit") else "quantity.prompt"
         text = turn.t(
@@ -232,7 +262,9 @@ class CartLineView(ShopState):
         region = self.region(turn)
         sku = str(turn.vars["sku"])
         product = await self.svc.catalogue.product(region.code, sku)
-        price = (await self.svc.pricing.list_prices(region.code, [sku]))[sku]
+        price = (await self.svc.pricing.list_prices(region.code, [sku], customer=self.phone(turn)))[
+            sku
+        ]
         quantity = (await self.cart(turn)).quantity_of(sku)
         return Screen(
             turn.t("line.body", quantity=quantity, name=product.name, price=price.format()),
@@ -255,20 +287,34 @@ class QuoteView(ShopState):
         cart = await self.cart(turn)
         if cart.is_empty:
             return Screen(turn.t("cart.empty"), (Choice(turn.t("menu.shop"), "!shop"),))
-        quote = await self.quote(turn, cart)
-        rate = (quote.vat_rate * 100).normalize()
-        parts = [turn.t("quote.subtotal", amount=quote.subtotal.format())]
-        if quote.discount.amount:
-            parts.append(turn.t("quote.discount", amount=quote.discount.format()))
-        parts.append(turn.t("quote.vat", rate=f"{rate:f}", amount=quote.tax.format()))
-        parts.append(turn.t("quote.total", amount=quote.total.format()))
-        return Screen("\n".join(parts), (Choice(turn.t("quote.pay"), "payment"),))
+        quote, notice = await self.checkout_quote(turn, cart)
+        choices: tuple[Choice, ...] = (Choice(turn.t("quote.pay"), "payment"),)
+        if turn.msg.kind is not ChannelKind.VOICE:  # a keypad in a call cannot spell a code
+            choices += (Choice(turn.t("quote.promo_code"), "voucher"),)
+        return Screen(quote_text(turn, quote, choices, notice), choices)
 
     async def choose(self, turn: Turn, value: str) -> Outcome:
         if value == "!shop":
             return Go("categories", remember=False)
+        if value == "voucher":
+            return Go("voucher")
         # The turn that opened checkout names the order: a retried confirm places it once.
         turn.vars["checkout"] = turn.msg.idempotency_key
+        # The price shown is the price charged: it is locked while the customer pays.
+        cart = await self.cart(turn)
+        if not cart.is_empty:
+            code = turn.vars.get(VOUCHER_VAR)
+            try:
+                lock = await self.svc.pricing.lock(
+                    self.region(turn).code,
+                    [(line.sku, line.quantity) for line in cart.lines],
+                    customer=self.phone(turn),
+                    voucher=str(code) if code else None,
+                )
+            except InvalidVoucherError:
+                turn.vars.pop(VOUCHER_VAR, None)
+                return Go("quote", remember=False, notice=turn.t("error.prices_changed"))
+            turn.vars[LOCK_VAR] = str(lock.id)
         return Go("payment")
 
 
@@ -278,6 +324,77 @@ RAILS_BY_COUNTRY: dict[str, tuple[PaymentMethod, ...]] = {
     "KE": (PaymentMethod.MPESA,),
     "NG": (PaymentMethod.BANK_TRANSFER, PaymentMethod.PAYSTACK),
 }
+
+
+def quote_text(
+    turn: Turn, quote: Quote, choices: tuple[Choice, ...] = (), notice: str | None = None
+) -> str:
+    """Subtotal, promotions, the promo code's saving, delivery, VAT and total, one per line.
+
+    On a small screen (a 160-character SMS) the subtotal gives way first, then the promotion
+    and the code's saving become one discount line; the total and VAT always show.
+    """
+    rate = (quote.vat_rate * 100).normalize()
+    cur = quote.currency
+    by_code = sum(
+        (a.discount.amount for line in quote.lines for a in line.promotions if a.code),
+        Decimal(0),
+    )
+    promotions = quote.discount.amount - by_code
+    delivery: list[str] = []
+    if quote.delivery_fee is not None and quote.delivery_fee.amount:
+        if quote.delivery.amount:
+            delivery.append(turn.t("quote.delivery", amount=quote.delivery.format()))
+        else:
+            delivery.append(turn.t("quote.free_delivery"))
+    tail = [
+        *delivery,
+        turn.t("quote.vat", rate=f"{rate:f}", amount=quote.tax.format()),
+        turn.t("quote.total", amount=quote.total.format()),
+    ]
+    discounts = []
+    if promotions:
+        discounts.append(turn.t("quote.discount", amount=Money(promotions, cur).format()))
+    if by_code and quote.voucher:
+        discounts.append(
+            turn.t("quote.voucher", code=quote.voucher, amount=Money(by_code, cur).format())
+        )
+    subtotal = [turn.t("quote.subtotal", amount=quote.subtotal.format())]
+    merged = [turn.t("quote.discount", amount=quote.discount.format())] if discounts else []
+    options = [Option(str(n), c.label) for n, c in enumerate(choices, 1)]
+    options.append(Option(BACK_KEY, turn.t("nav.back")))
+    text = ""
+    head = [notice] if notice else []
+    for parts in (subtotal + discounts, discounts, merged):
+        text = "\n".join([*head, *parts, *tail])
+        if measure(layout(text, options), turn.capabilities) <= turn.capabilities.screen_chars:
+            break
+    return text
+
+
+class Voucher(ShopState):
+    """Free input at checkout: a promo code, checked against the cart at once; 0 for none."""
+
+    name = "voucher"
+
+    async def screen(self, turn: Turn) -> Screen:
+        return Screen(turn.t("voucher.prompt"), prompt=True)
+
+    async def enter(self, turn: Turn, text: str) -> Outcome:
+        code = text.strip()
+        if code in ("", "0"):
+            turn.vars.pop(VOUCHER_VAR, None)
+            return Go("quote", notice=turn.t("voucher.removed"))
+        cart = await self.cart(turn)
+        if cart.is_empty:
+            return Go("quote")
+        try:
+            quote = await self.quote(turn, cart, voucher=code[:40])
+        except InvalidVoucherError as exc:
+            return Reject(f"error.voucher.{exc.problem.value}", {"code": exc.code})
+        turn.vars[VOUCHER_VAR] = quote.voucher
+        # The quote screen shows the code's saving on a line of its own; no notice needed.
+        return Go("quote")
 
 
 class Payment(ShopState):
@@ -305,13 +422,26 @@ class Payment(ShopState):
 class Confirm(ShopState):
     name = "confirm"
 
+    async def locked_total(self, turn: Turn) -> Money | None:
+        """The total of the price lock taken at checkout, while it holds."""
+        lock_id = turn.vars.get(LOCK_VAR)
+        if not lock_id:
+            return None
+        try:
+            lock = await self.svc.pricing.locked(str(lock_id))
+        except PriceLockError:
+            return None
+        return lock.quote.total
+
     async def screen(self, turn: Turn) -> Screen:
         cart = await self.cart(turn)
         if cart.is_empty:
             return Screen(turn.t("cart.empty"), (Choice(turn.t("menu.shop"), "!shop"),))
-        quote = await self.quote(turn, cart)
+        total = await self.locked_total(turn)
+        if total is None:
+            total = (await self.checkout_quote(turn, cart))[0].total
         method = turn.t(f"method.{turn.vars.get('pay', PaymentMethod.ON_DELIVERY.value)}")
-        text = turn.t("confirm.body", total=quote.total.format(), method=method)
+        text = turn.t("confirm.body", total=total.format(), method=method)
         return Screen(
             text, (Choice(turn.t("confirm.yes"), "yes"), Choice(turn.t("confirm.no"), "no"))
         )
@@ -324,6 +454,7 @@ class Confirm(ShopState):
         cart = await self.cart(turn)
         method = PaymentMethod(str(turn.vars.get("pay", PaymentMethod.ON_DELIVERY.value)))
         key = f"{turn.msg.session_key}:{turn.vars.get('checkout', turn.msg.idempotency_key)}"
+        code = turn.vars.get(VOUCHER_VAR)
         try:
             order = await self.svc.orders.place(
                 PlaceOrder(
@@ -332,13 +463,22 @@ class Confirm(ShopState):
                     lines=cart.lines,
                     payment_method=method,
                     idempotency_key=key,
+                    voucher=str(code) if code else None,
+                    price_lock_id=turn.vars.get(LOCK_VAR),
                 )
             )
+        except (PriceLockError, PromotionExhaustedError, InvalidVoucherError):
+            # The lock ran out, the cart changed, or the promotion was used up meanwhile.
+            # The quote screen re-checks the promo code and says so if it no longer holds.
+            turn.vars.pop(LOCK_VAR, None)
+            return Go("quote", remember=False, notice=turn.t("error.prices_changed"))
         except OutOfStockError as exc:
             product = await self.svc.catalogue.product(self.region(turn).code, exc.sku)
             notice = turn.t("error.stock_changed", name=product.name, available=exc.available)
             return Go("cart", remember=False, notice=notice)
         turn.vars.pop("checkout", None)
+        turn.vars.pop(LOCK_VAR, None)
+        turn.vars.pop(VOUCHER_VAR, None)
         if order.payment_method is PaymentMethod.ON_DELIVERY or self.svc.payments is None:
             return Finish(
                 turn.t(
@@ -458,6 +598,7 @@ def shopping_states(services: ShopServices) -> list[State]:
         CartView,
         CartLineView,
         QuoteView,
+        Voucher,
         Payment,
         Confirm,
         Orders,

@@ -8,7 +8,7 @@ from engines.catalogue.model import (
     StockLevel,
     UnknownProductError,
 )
-from engines.catalogue.repository import SqlCatalogueRepository
+from engines.catalogue.repository import SqlCatalogueRepository, SqlStockMovements
 from engines.catalogue.service import CatalogueService
 
 __all__ = [
@@ -18,6 +18,7 @@ __all__ = [
     "OutOfStockError",
     "Product",
     "SqlCatalogueRepository",
+    "SqlStockMovements",
     "StockLevel",
     "UnknownProductError",
 ]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import case, select, update
+from sqlalchemy import ColumnElement, case, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.region import RegionCode
@@ -89,3 +89,57 @@ def _product(r: object) -> Product:
         name=r.name,  # type: ignore[attr-defined]
         unit=r.unit,  # type: ignore[attr-defined]
     )
+
+
+class SqlStockMovements:
+    """What orders do to stock after reserving it: release, ship, take back.
+
+    Each is one conditional UPDATE, like `reserve`, so a movement never drives reserved or on
+    hand below zero (the table's check constraint would refuse it anyway).
+    """
+
+    def __init__(self, session: AsyncSession) -> None:
+        self._s = session
+
+    async def release(self, warehouse_id: str, sku: str, quantity: int) -> None:
+        await self._move(
+            warehouse_id,
+            sku,
+            stock_levels.c.reserved >= quantity,
+            reserved=stock_levels.c.reserved - quantity,
+        )
+
+    async def ship(self, warehouse_id: str, sku: str, quantity: int) -> None:
+        await self._move(
+            warehouse_id,
+            sku,
+            stock_levels.c.reserved >= quantity,
+            reserved=stock_levels.c.reserved - quantity,
+            on_hand=stock_levels.c.on_hand - quantity,
+        )
+
+    async def restock(self, warehouse_id: str, sku: str, quantity: int) -> None:
+        await self._move(
+            warehouse_id,
+            sku,
+            stock_levels.c.on_hand >= 0,
+            on_hand=stock_levels.c.on_hand + quantity,
+        )
+
+    async def _move(
+        self, warehouse_id: str, sku: str, guard: ColumnElement[bool], **values: object
+    ) -> None:
+        result = await self._s.execute(
+            update(stock_levels)
+            .where(stock_levels.c.warehouse_id == warehouse_id, stock_levels.c.sku == sku, guard)
+            .values(**values)
+        )
+        if result.rowcount != 1:  # type: ignore[attr-defined]
+            raise StockMovementError(warehouse_id, sku)
+
+
+class StockMovementError(RuntimeError):
+    """A stock movement found less reserved stock than it was told to move: a bookkeeping bug."""
+
+    def __init__(self, warehouse_id: str, sku: str) -> None:
+        super().__init__(f"{warehouse_id}:{sku}")

@@ -4,6 +4,7 @@ from engines.orders.model import (
     MAX_LINE_QUANTITY,
     Cart,
     CartLine,
+    InvalidFulfilmentError,
     InvalidTransitionError,
     Order,
     OrderError,
@@ -11,7 +12,11 @@ from engines.orders.model import (
     OrderStatus,
     PaymentMethod,
     PlaceOrder,
+    ReservationExpiredError,
+    RestPolicy,
+    Split,
     UnknownOrderError,
+    split_delivery,
 )
 from engines.orders.service import OrderService
 
@@ -19,6 +24,7 @@ __all__ = [
     "MAX_LINE_QUANTITY",
     "Cart",
     "CartLine",
+    "InvalidFulfilmentError",
     "InvalidTransitionError",
     "Order",
     "OrderError",
@@ -27,5 +33,9 @@ __all__ = [
     "OrderStatus",
     "PaymentMethod",
     "PlaceOrder",
+    "ReservationExpiredError",
+    "RestPolicy",
+    "Split",
     "UnknownOrderError",
+    "split_delivery",
 ]

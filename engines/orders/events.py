@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import ClassVar
 
 from pydantic import BaseModel, ConfigDict
@@ -32,6 +33,11 @@ class OrderPlaced(DomainEvent):
     total: str
     payment_method: str
     lines: tuple[OrderLinePayload, ...]
+    delivery_fee: str = "0"
+    voucher: str | None = None
+    price_lock: str | None = None
+    reserved_until: datetime | None = None
+    back_order_of: str | None = None
 
 
 class OrderStatusChanged(DomainEvent):
@@ -41,3 +47,33 @@ class OrderStatusChanged(DomainEvent):
     customer: str
     previous: str
     status: str
+    reason: str | None = None
+
+
+class DeliveredLinePayload(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    sku: str
+    ordered: int
+    delivered: int
+
+
+class OrderDelivered(DomainEvent):
+    """What arrived, line by line, what the customer owes for it, and what became of the rest."""
+
+    topic: ClassVar[str] = "omniroute.orders.order_delivered.v1"
+
+    reference: str
+    customer: str
+    lines: tuple[DeliveredLinePayload, ...]
+    total: str
+    rest: str  # "none", "release" or "backorder"
+    back_order: str | None = None
+
+
+class OrderReservationExpired(DomainEvent):
+    topic: ClassVar[str] = "omniroute.orders.order_reservation_expired.v1"
+
+    reference: str
+    customer: str
+    reserved_until: datetime

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
+from decimal import Decimal
 from enum import StrEnum
+from typing import Any
 
-from core.money import Money
+from core.money import Money, round_half_up
 from core.phone import Phone
 from core.region import RegionCode
 
@@ -29,6 +32,24 @@ class UnknownOrderError(OrderError):
     pass
 
 
+class ReservationExpiredError(OrderError):
+    """The order was not confirmed (paid) in time: its stock went back on the shelf."""
+
+    def __init__(self, reference: str, expired_at: datetime) -> None:
+        super().__init__(f"{reference}: reservation expired at {expired_at.isoformat()}")
+        self.reference = reference
+        self.expired_at = expired_at
+
+
+class InvalidFulfilmentError(OrderError):
+    """Delivered quantities that are not in the order (an unknown sku, more than ordered)."""
+
+    def __init__(self, reference: str, reason: str) -> None:
+        super().__init__(f"{reference}: {reason}")
+        self.reference = reference
+        self.reason = reason
+
+
 class OrderStatus(StrEnum):
     PLACED = "placed"
     CONFIRMED = "confirmed"
@@ -37,6 +58,7 @@ class OrderStatus(StrEnum):
     DISPATCHED = "dispatched"
     DELIVERED = "delivered"
     CANCELLED = "cancelled"
+    RETURNED = "returned"
 
 
 _NEXT: dict[OrderStatus, frozenset[OrderStatus]] = {
@@ -44,10 +66,29 @@ _NEXT: dict[OrderStatus, frozenset[OrderStatus]] = {
     OrderStatus.CONFIRMED: frozenset({OrderStatus.PICKING, OrderStatus.CANCELLED}),
     OrderStatus.PICKING: frozenset({OrderStatus.PACKED, OrderStatus.CANCELLED}),
     OrderStatus.PACKED: frozenset({OrderStatus.DISPATCHED, OrderStatus.CANCELLED}),
-    OrderStatus.DISPATCHED: frozenset({OrderStatus.DELIVERED}),
-    OrderStatus.DELIVERED: frozenset(),
+    OrderStatus.DISPATCHED: frozenset({OrderStatus.DELIVERED, OrderStatus.RETURNED}),
+    OrderStatus.DELIVERED: frozenset({OrderStatus.RETURNED}),
     OrderStatus.CANCELLED: frozenset(),
+    OrderStatus.RETURNED: frozenset(),
 }
+
+# While an order is in one of these, its lines hold reserved stock in the warehouse.
+HOLDS_STOCK = frozenset(
+    {
+        OrderStatus.PLACED,
+        OrderStatus.CONFIRMED,
+        OrderStatus.PICKING,
+        OrderStatus.PACKED,
+        OrderStatus.DISPATCHED,
+    }
+)
+
+
+class RestPolicy(StrEnum):
+    """What happens to what was not delivered: back on the shelf, or kept for a back-order."""
+
+    RELEASE = "release"
+    BACKORDER = "backorder"
 
 
 class PaymentMethod(StrEnum):
@@ -110,10 +151,17 @@ class OrderLine:
     quantity: int
     unit_price: Money
     discount: Money
+    warehouse_id: str | None = None
+    delivered_quantity: int | None = None  # set when the order is delivered (maybe partly)
+    pricing: Mapping[str, Any] | None = None  # the quote line's explanation, kept for support
 
     @property
     def line_total(self) -> Money:
         return self.unit_price * self.quantity - self.discount
+
+    @property
+    def vat_applies(self) -> bool:
+        return bool((self.pricing or {}).get("tax_class", "standard") == "standard")
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,11 +180,105 @@ class Order:
     idempotency_key: str
     created_at: datetime
     paid_at: datetime | None = None  # set when a payment for it succeeds (engines.payments)
+    delivery_fee: Money | None = None
+    voucher: str | None = None
+    price_lock_id: uuid.UUID | None = None
+    reserved_until: datetime | None = None  # an unconfirmed hold lapses then
+    back_order_of: uuid.UUID | None = None
 
     def advance(self, target: OrderStatus) -> Order:
         if target not in _NEXT[self.status]:
             raise InvalidTransitionError(self.status, target)
         return replace(self, status=target)
+
+    def can_move_to(self, target: OrderStatus) -> bool:
+        return target in _NEXT[self.status]
+
+    @property
+    def holds_stock(self) -> bool:
+        return self.status in HOLDS_STOCK
+
+    def hold_expired(self, now: datetime) -> bool:
+        return (
+            self.status is OrderStatus.PLACED
+            and self.reserved_until is not None
+            and now >= self.reserved_until
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Split:
+    """A delivery split into what arrived and what did not, each priced on its own."""
+
+    delivered: tuple[OrderLine, ...]
+    rest: tuple[OrderLine, ...]
+    delivered_amounts: tuple[Money, Money, Money, Money]  # subtotal, discount, tax, total
+    rest_amounts: tuple[Money, Money, Money, Money]
+
+
+def split_delivery(order: Order, delivered: Mapping[str, int], vat_rate: Decimal) -> Split:
+    """Split the order's lines by what was delivered (a sku left out arrived in full).
+
+    Each line's discount is shared in proportion to the quantities (the rest's share rounded
+    half-up, the delivered part keeps the remainder, so the two add up to the original), and VAT
+    is recomputed on each part; the delivery fee stays with the delivered part.
+    """
+    known = {line.sku for line in order.lines}
+    unknown = set(delivered) - known
+    if unknown:
+        raise InvalidFulfilmentError(order.reference, f"not in the order: {sorted(unknown)}")
+    got: list[OrderLine] = []
+    rest: list[OrderLine] = []
+    for line in order.lines:
+        quantity = delivered.get(line.sku, line.quantity)
+        if not 0 <= quantity <= line.quantity:
+            raise InvalidFulfilmentError(
+                order.reference, f"{line.sku}: delivered {quantity} of {line.quantity}"
+            )
+        missing = line.quantity - quantity
+        cur = line.unit_price.currency
+        rest_discount = Money(
+            round_half_up(line.discount.amount * missing / line.quantity, cur), cur
+        )
+        got.append(
+            replace(
+                line,
+                delivered_quantity=quantity,
+                discount=line.discount - rest_discount,
+            )
+        )
+        if missing:
+            rest.append(
+                replace(line, quantity=missing, discount=rest_discount, delivered_quantity=None)
+            )
+    fee = order.delivery_fee or Money.zero(order.total.currency)
+    return Split(
+        tuple(got),
+        tuple(rest),
+        _amounts(got, vat_rate, fee, delivered=True),
+        _amounts(rest, vat_rate, Money.zero(order.total.currency), delivered=False),
+    )
+
+
+def _amounts(
+    lines: list[OrderLine], vat_rate: Decimal, fee: Money, *, delivered: bool
+) -> tuple[Money, Money, Money, Money]:
+    cur = fee.currency
+    subtotal = discount = taxable = Decimal(0)
+    for line in lines:
+        quantity = (line.delivered_quantity or 0) if delivered else line.quantity
+        gross = line.unit_price.amount * quantity
+        subtotal += gross
+        discount += line.discount.amount
+        if line.vat_applies:
+            taxable += gross - line.discount.amount
+    tax = round_half_up((taxable + fee.amount) * vat_rate, cur)
+    return (
+        Money(subtotal, cur),
+        Money(discount, cur),
+        Money(tax, cur),
+        Money(subtotal - discount + fee.amount + tax, cur),
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,3 +291,6 @@ class PlaceOrder:
     payment_method: PaymentMethod
     idempotency_key: str
     clear_cart: bool = True
+    voucher: str | None = None
+    price_lock_id: uuid.UUID | str | None = None  # place at the locked quote's prices
+    reservation_ttl: timedelta | None = None  # unconfirmed (unpaid) holds lapse after this

@@ -46,6 +46,12 @@ class SqlOrderRepository:
                 status=order.status.value,
                 idempotency_key=order.idempotency_key,
                 created_at=order.created_at,
+                delivery_fee=(order.delivery_fee.amount if order.delivery_fee else 0),
+                voucher=order.voucher,
+                price_lock_id=order.price_lock_id,
+                reserved_until=order.reserved_until,
+                back_order_of=order.back_order_of,
+                updated_at=order.created_at,
             )
         )
         await self._s.execute(
@@ -59,15 +65,60 @@ class SqlOrderRepository:
                     "quantity": line.quantity,
                     "unit_price": line.unit_price.amount,
                     "discount": line.discount.amount,
+                    "warehouse_id": line.warehouse_id,
+                    "delivered_quantity": line.delivered_quantity,
+                    "pricing": dict(line.pricing) if line.pricing is not None else None,
                 }
                 for i, line in enumerate(order.lines)
             ],
         )
 
-    async def set_status(self, order: Order) -> None:
+    async def set_status(self, order: Order, now: datetime | None = None) -> None:
+        values: dict[str, Any] = {
+            "status": order.status.value,
+            "reserved_until": order.reserved_until,
+        }
+        if now is not None:
+            values["updated_at"] = now
+        await self._s.execute(update(orders).where(orders.c.id == order.id).values(**values))
+
+    async def save_delivery(self, order: Order, now: datetime) -> None:
+        """Store delivered quantities, the re-shared discounts and the amounts now owed."""
         await self._s.execute(
-            update(orders).where(orders.c.id == order.id).values(status=order.status.value)
+            update(orders)
+            .where(orders.c.id == order.id)
+            .values(
+                status=order.status.value,
+                subtotal=order.subtotal.amount,
+                discount=order.discount.amount,
+                tax=order.tax.amount,
+                total=order.total.amount,
+                reserved_until=order.reserved_until,
+                updated_at=now,
+            )
         )
+        for position, line in enumerate(order.lines):
+            await self._s.execute(
+                update(order_lines)
+                .where(order_lines.c.order_id == order.id, order_lines.c.position == position)
+                .values(delivered_quantity=line.delivered_quantity, discount=line.discount.amount)
+            )
+
+    async def lapsed_holds(self, now: datetime, limit: int) -> list[Order]:
+        """Placed orders whose unconfirmed reservation has run out, oldest first."""
+        rows = (
+            await self._s.execute(
+                select(orders)
+                .where(
+                    orders.c.status == OrderStatus.PLACED.value,
+                    orders.c.reserved_until.is_not(None),
+                    orders.c.reserved_until <= now,
+                )
+                .order_by(orders.c.reserved_until, orders.c.id)
+                .limit(limit)
+            )
+        ).all()
+        return await self._hydrate(rows)
 
     async def mark_paid(self, reference: str, at: datetime) -> bool:
         """Record that the order is paid; False when it already was (or does not exist)."""
@@ -106,7 +157,11 @@ class SqlOrderRepository:
                     orders.c.customer == customer.e164,
                     orders.c.payment_method == PaymentMethod.ON_DELIVERY.value,
                     orders.c.status.not_in(
-                        [OrderStatus.DELIVERED.value, OrderStatus.CANCELLED.value]
+                        [
+                            OrderStatus.DELIVERED.value,
+                            OrderStatus.CANCELLED.value,
+                            OrderStatus.RETURNED.value,
+                        ]
                     ),
                 )
             )
@@ -138,6 +193,9 @@ class SqlOrderRepository:
                     lr.quantity,
                     Money(lr.unit_price, cur),
                     Money(lr.discount, cur),
+                    lr.warehouse_id,
+                    lr.delivered_quantity,
+                    lr.pricing,
                 )
             )
         return [
@@ -156,6 +214,11 @@ class SqlOrderRepository:
                 idempotency_key=r.idempotency_key,
                 created_at=r.created_at,
                 paid_at=r.paid_at,
+                delivery_fee=Money(r.delivery_fee, r.currency),
+                voucher=r.voucher,
+                price_lock_id=r.price_lock_id,
+                reserved_until=r.reserved_until,
+                back_order_of=r.back_order_of,
             )
             for r in rows
         ]

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import json
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from datetime import datetime, timedelta
+from decimal import Decimal
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -15,10 +19,22 @@ from core.db import Database
 from core.ids import IdGenerator
 from core.money import Money
 from core.phone import Phone
-from core.region import RegionCode
-from engines.catalogue import OutOfStockError, SqlCatalogueRepository, StockLevel
-from engines.catalogue.events import StockReserved
-from engines.orders.events import OrderLinePayload, OrderPlaced, OrderStatusChanged
+from core.region import RegionCode, region
+from engines.catalogue import (
+    OutOfStockError,
+    SqlCatalogueRepository,
+    SqlStockMovements,
+    StockLevel,
+)
+from engines.catalogue.events import StockReleased, StockReserved, StockShipped
+from engines.orders.events import (
+    DeliveredLinePayload,
+    OrderDelivered,
+    OrderLinePayload,
+    OrderPlaced,
+    OrderReservationExpired,
+    OrderStatusChanged,
+)
 from engines.orders.model import (
     Cart,
     CartLine,
@@ -26,10 +42,14 @@ from engines.orders.model import (
     OrderLine,
     OrderStatus,
     PlaceOrder,
+    ReservationExpiredError,
+    RestPolicy,
+    Split,
     UnknownOrderError,
+    split_delivery,
 )
 from engines.orders.repository import SqlCartRepository, SqlOrderRepository
-from engines.pricing import PricingService, Quote
+from engines.pricing import PriceLockMismatchError, PricingService, Quote, line_doc
 
 REFERENCE_ATTEMPTS = 8
 
@@ -116,16 +136,32 @@ class OrderService:
         )
 
     async def place(self, command: PlaceOrder) -> Order:
-        """Quote, reserve and record in one transaction; the same key returns the same order."""
+        """Quote (or take the locked quote), reserve and record in one transaction.
 
+        The same idempotency key returns the same order, even once a price lock has expired.
+        """
+        async with self._db.transaction() as s:
+            existing = await SqlOrderRepository(s).by_idempotency_key(command.idempotency_key)
+        if existing is not None:
+            return existing
         # Priced before the transaction opens: the price book may need its own connection,
         # and a transaction waiting on a second connection can starve the pool.
-        quote = await self._pricing.quote(
-            command.region, [(line.sku, line.quantity) for line in command.lines]
-        )
+        lines = [(line.sku, line.quantity) for line in command.lines]
+        if command.price_lock_id is not None:
+            lock = await self._pricing.locked(command.price_lock_id)
+            if lock.region != command.region.value:
+                raise PriceLockMismatchError(str(lock.id))
+            quote = lock.check(command.customer.e164, lines, self._clock.now())
+            lock_id: uuid.UUID | None = lock.id
+        else:
+            quote = await self._pricing.quote(
+                command.region, lines, customer=command.customer, voucher=command.voucher
+            )
+            lock_id = None
+        limits = await self._pricing.limits(command.region)
 
         async def work(s: AsyncSession) -> Order:
-            return await self._place_in(s, command, quote)
+            return await self._place_in(s, command, quote, limits, lock_id)
 
         if command.clear_cart:
             await self._cache.forget(_cart_key(command.customer))
@@ -142,7 +178,14 @@ class OrderService:
             await self._cache_cart(command.customer, None)
         return order
 
-    async def _place_in(self, s: AsyncSession, command: PlaceOrder, quote: Quote) -> Order:
+    async def _place_in(
+        self,
+        s: AsyncSession,
+        command: PlaceOrder,
+        quote: Quote,
+        limits: dict[str, tuple[int | None, Decimal | None]],
+        lock_id: uuid.UUID | None,
+    ) -> Order:
         orders = SqlOrderRepository(s)
         existing = await orders.by_idempotency_key(command.idempotency_key)
         if existing is not None:
@@ -157,13 +200,22 @@ class OrderService:
                 raise OutOfStockError(sku, quantity, 0)
             await inventory.reserve(level, quantity)
             reserved.append((level, quantity))
+        now = self._clock.now()
         order = Order(
             id=self._ids.uuid(),
             reference=await self._free_reference(orders),
             customer=command.customer,
             region=command.region,
             lines=tuple(
-                OrderLine(ql.sku, ql.name, ql.quantity, ql.unit_price, ql.discount)
+                OrderLine(
+                    ql.sku,
+                    ql.name,
+                    ql.quantity,
+                    ql.unit_price,
+                    ql.discount,
+                    warehouse_id=stock[ql.sku].warehouse_id,
+                    pricing=line_doc(ql),
+                )
                 for ql in quote.lines
             ),
             subtotal=quote.subtotal,
@@ -173,9 +225,16 @@ class OrderService:
             payment_method=command.payment_method,
             status=OrderStatus.PLACED,
             idempotency_key=command.idempotency_key,
-            created_at=self._clock.now(),
+            created_at=now,
+            delivery_fee=quote.delivery,
+            voucher=quote.voucher,
+            price_lock_id=lock_id,
+            reserved_until=now + command.reservation_ttl if command.reservation_ttl else None,
         )
         await orders.add(order)
+        if lock_id is not None:
+            await self._pricing.use_lock(s, lock_id, order.id)
+        await self._pricing.record_use(s, quote, limits)
         if command.clear_cart:
             await SqlCartRepository(s).remove(command.customer)
         await record(s, self._placed(order))
@@ -210,6 +269,11 @@ class OrderService:
             tax=str(order.tax.amount),
             total=str(order.total.amount),
             payment_method=order.payment_method.value,
+            delivery_fee=str(order.delivery_fee.amount if order.delivery_fee else 0),
+            voucher=order.voucher,
+            price_lock=str(order.price_lock_id) if order.price_lock_id else None,
+            reserved_until=order.reserved_until,
+            back_order_of=str(order.back_order_of) if order.back_order_of else None,
             lines=tuple(
                 OrderLinePayload(
                     sku=line.sku,
@@ -251,28 +315,275 @@ class OrderService:
             raise UnknownOrderError(reference)
         return order
 
-    async def advance(self, reference: str, target: OrderStatus) -> Order:
-        async with self._db.transaction() as s:
-            return await self.advance_in(s, reference, target)
+    async def advance(
+        self, reference: str, target: OrderStatus, *, reason: str | None = None
+    ) -> Order:
+        """Move an order along its lifecycle; stock follows (released, shipped, taken back).
 
-    async def advance_in(self, s: AsyncSession, reference: str, target: OrderStatus) -> Order:
-        """`advance` inside the caller's transaction (a workflow activity records its effect)."""
+        Confirming an order commits its reservation; confirming one whose unconfirmed hold has
+        lapsed cancels it instead (its stock is released) and raises ReservationExpiredError.
+        """
+        if target is OrderStatus.DELIVERED:
+            return await self.deliver(reference)
+        async with self._db.transaction() as s:
+            moved, lapsed = await self._advance(s, reference, target, reason)
+        if lapsed is not None:
+            assert lapsed.reserved_until is not None
+            raise ReservationExpiredError(lapsed.reference, lapsed.reserved_until)
+        return moved
+
+    async def advance_in(
+        self, s: AsyncSession, reference: str, target: OrderStatus, *, reason: str | None = None
+    ) -> Order:
+        """`advance` inside the caller's transaction (a workflow activity records its effect).
+
+        A lapsed hold raises ReservationExpiredError and the caller's transaction rolls back;
+        the reservation sweeper cancels the order on its own round.
+        """
+        if target is OrderStatus.DELIVERED:
+            return await self._deliver_in(s, reference, {}, RestPolicy.RELEASE)
+        moved, lapsed = await self._advance(s, reference, target, reason)
+        if lapsed is not None:
+            assert lapsed.reserved_until is not None
+            raise ReservationExpiredError(lapsed.reference, lapsed.reserved_until)
+        return moved
+
+    async def _advance(
+        self, s: AsyncSession, reference: str, target: OrderStatus, reason: str | None
+    ) -> tuple[Order, Order | None]:
+        now = self._clock.now()
+        lapsed: Order | None = None
         repo = SqlOrderRepository(s)
-        order = await repo.by_reference(reference.upper())
-        if order is None:
-            raise UnknownOrderError(reference)
+        order = await self._load(repo, reference)
+        if target is OrderStatus.CONFIRMED and order.hold_expired(now):
+            await self._expire(s, order, now)
+            return order, order
         moved = order.advance(target)
-        await repo.set_status(moved)
+        if target is OrderStatus.CONFIRMED:
+            moved = replace(moved, reserved_until=None)
+        releasing = target is OrderStatus.CANCELLED or (
+            target is OrderStatus.RETURNED and order.status is OrderStatus.DISPATCHED
+        )
+        if releasing:
+            await self._release(
+                s, order, [(ln, ln.quantity) for ln in order.lines], now, reason or target.value
+            )
+        elif target is OrderStatus.RETURNED:
+            await self._take_back(s, order)
+        await repo.set_status(moved, now)
+        await record(s, self._changed(order, moved, now, reason))
+        return moved, lapsed
+
+    async def deliver(
+        self,
+        reference: str,
+        delivered: Mapping[str, int] | None = None,
+        *,
+        rest: RestPolicy = RestPolicy.RELEASE,
+    ) -> Order:
+        """Deliver a dispatched order, in full or in part.
+
+        `delivered` gives the quantity that arrived per sku (a sku left out arrived in full).
+        What did not arrive goes back on the shelf (RELEASE) or stays reserved for a new order
+        of the rest at the same prices (BACKORDER). The delivered order then owes only for what
+        arrived: discounts are shared by quantity and VAT recomputed (see `split_delivery`).
+        """
+        async with self._db.transaction() as s:
+            return await self._deliver_in(s, reference, delivered or {}, rest)
+
+    async def _deliver_in(
+        self,
+        s: AsyncSession,
+        reference: str,
+        delivered: Mapping[str, int],
+        rest: RestPolicy,
+    ) -> Order:
+        now = self._clock.now()
+        repo = SqlOrderRepository(s)
+        order = await self._load(repo, reference)
+        order.advance(OrderStatus.DELIVERED)  # refuses anything but dispatched
+        split = split_delivery(order, delivered or {}, region(order.region).vat_rate)
+        moves = SqlStockMovements(s)
+        shipped = []
+        for line in split.delivered:
+            if line.delivered_quantity:
+                warehouse = await self._warehouse(s, order, line)
+                await moves.ship(warehouse, line.sku, line.delivered_quantity)
+                shipped.append((warehouse, line.sku, line.delivered_quantity))
+        subtotal, discount, tax, total = split.delivered_amounts
+        done = replace(
+            order,
+            status=OrderStatus.DELIVERED,
+            lines=split.delivered,
+            subtotal=subtotal,
+            discount=discount,
+            tax=tax,
+            total=total,
+            reserved_until=None,
+        )
+        await repo.save_delivery(done, now)
+        back: Order | None = None
+        if split.rest and rest is RestPolicy.BACKORDER:
+            back = await self._back_order(s, order, split, now)
+        elif split.rest:
+            await self._release(
+                s, order, [(ln, ln.quantity) for ln in split.rest], now, "undelivered"
+            )
         await record(
             s,
-            OrderStatusChanged(
+            self._changed(order, done, now, None),
+            OrderDelivered(
                 event_id=self._ids.uuid(),
-                occurred_at=self._clock.now(),
+                occurred_at=now,
                 aggregate_id=str(order.id),
                 reference=order.reference,
                 customer=order.customer.e164,
-                previous=order.status.value,
-                status=moved.status.value,
+                lines=tuple(
+                    DeliveredLinePayload(
+                        sku=ln.sku, ordered=ln.quantity, delivered=ln.delivered_quantity or 0
+                    )
+                    for ln in split.delivered
+                ),
+                total=str(total.amount),
+                rest="none" if not split.rest else rest.value,
+                back_order=back.reference if back else None,
+            ),
+            *(
+                StockShipped(
+                    event_id=self._ids.uuid(),
+                    occurred_at=now,
+                    aggregate_id=f"{warehouse}:{sku}",
+                    warehouse_id=warehouse,
+                    sku=sku,
+                    quantity=quantity,
+                    order_reference=order.reference,
+                )
+                for warehouse, sku, quantity in shipped
             ),
         )
-        return moved
+        return done
+
+    async def expire_reservations(self, limit: int = 100) -> list[str]:
+        """Cancel placed orders whose unconfirmed (unpaid) hold has lapsed; their stock returns.
+
+        Safe to run from several replicas: each order moves once (its status is checked and
+        changed in one transaction). Returns the references that expired.
+        """
+        now = self._clock.now()
+        async with self._db.transaction() as s:
+            lapsed = await SqlOrderRepository(s).lapsed_holds(now, limit)
+            for order in lapsed:
+                await self._expire(s, order, now)
+        return [order.reference for order in lapsed]
+
+    async def _expire(self, s: AsyncSession, order: Order, now: datetime) -> None:
+        cancelled = order.advance(OrderStatus.CANCELLED)
+        await self._release(
+            s, order, [(ln, ln.quantity) for ln in order.lines], now, "reservation_expired"
+        )
+        await SqlOrderRepository(s).set_status(cancelled, now)
+        assert order.reserved_until is not None
+        await record(
+            s,
+            OrderReservationExpired(
+                event_id=self._ids.uuid(),
+                occurred_at=now,
+                aggregate_id=str(order.id),
+                reference=order.reference,
+                customer=order.customer.e164,
+                reserved_until=order.reserved_until,
+            ),
+            self._changed(order, cancelled, now, "reservation_expired"),
+        )
+
+    async def _release(
+        self,
+        s: AsyncSession,
+        order: Order,
+        lines: Sequence[tuple[OrderLine, int]],
+        now: datetime,
+        reason: str,
+    ) -> None:
+        moves = SqlStockMovements(s)
+        events = []
+        for line, quantity in lines:
+            if quantity <= 0:
+                continue
+            warehouse = await self._warehouse(s, order, line)
+            await moves.release(warehouse, line.sku, quantity)
+            events.append(
+                StockReleased(
+                    event_id=self._ids.uuid(),
+                    occurred_at=now,
+                    aggregate_id=f"{warehouse}:{line.sku}",
+                    warehouse_id=warehouse,
+                    sku=line.sku,
+                    quantity=quantity,
+                    order_reference=order.reference,
+                    reason=reason,
+                )
+            )
+        await record(s, *events)
+
+    async def _take_back(self, s: AsyncSession, order: Order) -> None:
+        """A delivered order returned: what was delivered goes back on hand."""
+        moves = SqlStockMovements(s)
+        for line in order.lines:
+            quantity = line.quantity if line.delivered_quantity is None else line.delivered_quantity
+            if quantity > 0:
+                await moves.restock(await self._warehouse(s, order, line), line.sku, quantity)
+
+    async def _warehouse(self, s: AsyncSession, order: Order, line: OrderLine) -> str:
+        if line.warehouse_id is not None:
+            return line.warehouse_id
+        # Orders placed before lines named their warehouse: the region's serving warehouse.
+        levels = await SqlCatalogueRepository(s).stock(order.region, [line.sku])
+        return levels[line.sku].warehouse_id
+
+    async def _back_order(
+        self, s: AsyncSession, order: Order, split: Split, now: datetime
+    ) -> Order:
+        """The undelivered rest as a new placed order; its stock stays reserved for it."""
+        orders = SqlOrderRepository(s)
+        subtotal, discount, tax, total = split.rest_amounts
+        back = Order(
+            id=self._ids.uuid(),
+            reference=await self._free_reference(orders),
+            customer=order.customer,
+            region=order.region,
+            lines=split.rest,
+            subtotal=subtotal,
+            discount=discount,
+            tax=tax,
+            total=total,
+            payment_method=order.payment_method,
+            status=OrderStatus.PLACED,
+            idempotency_key=f"{order.idempotency_key[:180]}:backorder",
+            created_at=now,
+            delivery_fee=Money.zero(order.total.currency),
+            voucher=order.voucher,
+            back_order_of=order.id,
+        )
+        await orders.add(back)
+        await record(s, self._placed(back))
+        return back
+
+    async def _load(self, repo: SqlOrderRepository, reference: str) -> Order:
+        order = await repo.by_reference(reference.upper())
+        if order is None:
+            raise UnknownOrderError(reference)
+        return order
+
+    def _changed(
+        self, order: Order, moved: Order, now: datetime, reason: str | None
+    ) -> OrderStatusChanged:
+        return OrderStatusChanged(
+            event_id=self._ids.uuid(),
+            occurred_at=now,
+            aggregate_id=str(order.id),
+            reference=order.reference,
+            customer=order.customer.e164,
+            previous=order.status.value,
+            status=moved.status.value,
+            reason=reason,
+        )

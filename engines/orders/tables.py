@@ -21,6 +21,12 @@ orders = Table(
     Column("idempotency_key", String(200), nullable=False, unique=True),
     Column("created_at", UTCDateTime, nullable=False),
     Column("paid_at", UTCDateTime),
+    Column("delivery_fee", DecimalAmount, nullable=False, server_default="0"),
+    Column("voucher", String(40)),
+    Column("price_lock_id", Uuid),
+    Column("reserved_until", UTCDateTime),
+    Column("back_order_of", Uuid),
+    Column("updated_at", UTCDateTime),
 )
 
 order_lines = Table(
@@ -33,6 +39,9 @@ order_lines = Table(
     Column("quantity", Integer, nullable=False),
     Column("unit_price", DecimalAmount, nullable=False),
     Column("discount", DecimalAmount, nullable=False),
+    Column("warehouse_id", String(40)),
+    Column("delivered_quantity", Integer),
+    Column("pricing", JSON),
 )
 
 carts = Table(

@@ -1,29 +1,70 @@
-"""Pricing: regional price lists, quantity tiers, promotions, VAT and the one quote function."""
+"""Pricing: price lists per region and segment, contracts, tiers, promotions, vouchers, delivery
+zones, VAT, price locks and the one quote function."""
 
+from engines.pricing.explain import explain_line, explain_quote
+from engines.pricing.locks import PriceLock, line_doc, quote_from_doc, quote_to_doc
 from engines.pricing.model import (
+    ContractPrice,
+    CustomerTerms,
+    DeliveryZone,
     EmptyCartError,
     InvalidQuantityError,
+    InvalidVoucherError,
     NoPriceError,
     PriceEntry,
+    PriceLockError,
+    PriceLockExpiredError,
+    PriceLockMismatchError,
+    PriceLockUsedError,
+    PriceSource,
     PriceTier,
     PricingError,
     Promotion,
+    PromotionKind,
+    PromotionUsage,
     QuoteItem,
+    TaxClass,
+    UnknownPriceLockError,
+    VoucherProblem,
 )
-from engines.pricing.quote import Quote, QuoteLine, quote
-from engines.pricing.service import PricingService
+from engines.pricing.quote import AppliedPromotion, Quote, QuoteLine, quote
+from engines.pricing.repository import PromotionExhaustedError
+from engines.pricing.service import PriceBook, PricingService
 
 __all__ = [
+    "AppliedPromotion",
+    "ContractPrice",
+    "CustomerTerms",
+    "DeliveryZone",
     "EmptyCartError",
     "InvalidQuantityError",
+    "InvalidVoucherError",
     "NoPriceError",
+    "PriceBook",
     "PriceEntry",
+    "PriceLock",
+    "PriceLockError",
+    "PriceLockExpiredError",
+    "PriceLockMismatchError",
+    "PriceLockUsedError",
+    "PriceSource",
     "PriceTier",
     "PricingError",
     "PricingService",
     "Promotion",
+    "PromotionExhaustedError",
+    "PromotionKind",
+    "PromotionUsage",
     "Quote",
     "QuoteItem",
     "QuoteLine",
+    "TaxClass",
+    "UnknownPriceLockError",
+    "VoucherProblem",
+    "explain_line",
+    "explain_quote",
+    "line_doc",
     "quote",
+    "quote_from_doc",
+    "quote_to_doc",
 ]

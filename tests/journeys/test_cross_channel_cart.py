@@ -158,5 +158,5 @@ async def test_the_same_cart_quotes_the_same_total_on_ussd_and_web_chat(
         "Total NGN 180,825.75"
     )
     assert web_quote["text"].endswith(f"Total {engine.total.format()}")
-    assert ussd_quote.labels == ["Choose payment", "Back"]
-    assert [o["label"] for o in web_quote["options"]] == ["Choose payment", "Back"]
+    assert ussd_quote.labels == ["Choose payment", "Promo code", "Back"]
+    assert [o["label"] for o in web_quote["options"]] == ["Choose payment", "Promo code", "Back"]

@@ -79,6 +79,8 @@ WORDS = {
     "updated": "cart.updated",
     "removed": "cart.removed",
     "pay": "quote.pay",
+    "promo": "quote.promo_code",
+    "voucher_prompt": "voucher.prompt",
     "on_delivery": "payment.ON_DELIVERY",
     "confirm": "confirm.yes",
     "cancel": "confirm.no",
@@ -138,8 +140,14 @@ async def test_every_state_fits_a_screen(
     await phone.press("3")
     assert (await phone.choose(w["remove"])).lines[0] == w["removed"]
 
-    # Quote, payment, confirm, cancel: the cart is kept.
+    # Quote, a promo code (refused, then the demo's WELCOME), payment, confirm, cancel.
+    t = services.translate
     await phone.choose(w["checkout"])
+    assert (await phone.choose(w["promo"])).text == w["voucher_prompt"]
+    assert (await phone.press("nope")).lines[0] == t(locale, "error.voucher.unknown", code="NOPE")
+    with_code = await phone.press("welcome")
+    code_line = t(locale, "quote.voucher", code="WELCOME", amount="")
+    assert any(line.startswith(code_line) for line in with_code.lines), with_code.body
     await phone.choose(w["pay"])
     await phone.choose(w["on_delivery"])
     assert (await phone.choose(w["cancel"])).lines[0] == w["cancelled"]

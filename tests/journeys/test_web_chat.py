@@ -104,7 +104,11 @@ async def test_whole_order_over_web_chat_from_hi_to_the_order_reference(
     assert await chat.send("3") == {
         "text": "Subtotal NGN 27,900.00\nPromotion -NGN 2,790.00\nVAT 7.5% NGN 1,883.25\n"
         "Total NGN 26,993.25",
-        "options": [{"key": "1", "label": "Choose payment"}, back()],
+        "options": [
+            {"key": "1", "label": "Choose payment"},
+            {"key": "2", "label": "Promo code"},
+            back(),
+        ],
         "end": False,
     }
     assert await chat.send("1") == {

@@ -1,0 +1,93 @@
+"""Ngozi enters the WELCOME promo code at checkout, pays what the quote said, and cannot use it
+twice; a price held too long is quoted again before the order is placed."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from aiohttp.test_utils import TestClient
+
+from core.app.bootstrap import Services
+from core.clock import SteppedClock
+from core.phone import Phone
+from tests.contract.channels.web.chat import WebChat
+from tests.support.phone import Screen, UssdPhone
+
+NGOZI = Phone("+2348030000001")
+WITH_CODE = (
+    "Subtotal NGN 27,900.00\n"
+    "Promotion -NGN 2,790.00\n"
+    "Code WELCOME -NGN 1,255.50\n"
+    "VAT 7.5% NGN 1,789.09\n"
+    "Total NGN 25,643.59"
+)
+
+
+async def to_quote(ngozi: UssdPhone) -> Screen:
+    """Three cartons of Indomie, then Checkout: the quote screen."""
+    await ngozi.dial()
+    await ngozi.walk("1", "1", "1")
+    await ngozi.press("3")
+    return await ngozi.choose("Checkout")
+
+
+async def test_the_promo_code_shows_on_the_quote_and_the_order_pays_that_total(
+    ngozi: UssdPhone, services: Services
+) -> None:
+    quote = await to_quote(ngozi)
+    assert quote.labels == ["Choose payment", "Promo code", "Back"]
+
+    prompt = await ngozi.choose("Promo code")
+    assert prompt.text == "Enter your promo code, or 0 to go without one:"
+    refused = await ngozi.press("NOPE1")
+    assert refused.lines[0] == "Code NOPE1 is not valid."
+    with_code = await ngozi.press(" welcome ")
+    assert with_code.text == WITH_CODE
+    await ngozi.choose("Choose payment")
+    await ngozi.choose("Pay on delivery")
+    done = await ngozi.choose("Confirm")
+
+    [order] = await services.orders.recent(NGOZI)
+    assert done.body == (
+        f"Order {order.reference} placed. Total NGN 25,643.59, pay on delivery. Thank you!"
+    )
+    assert order.voucher == "WELCOME"
+    assert order.price_lock_id is not None
+    assert order.total.amount == Decimal("25643.59")
+
+    # Once per customer: the next cart's code is refused, and the quote goes on without it.
+    await to_quote(ngozi)
+    await ngozi.choose("Promo code")
+    used = await ngozi.press("WELCOME")
+    assert used.lines[0] == "Code WELCOME has been used up."
+    skipped = await ngozi.press("0")
+    assert skipped.lines[0] == "No promo code."
+    assert "Total NGN 26,993.25" in skipped
+
+
+async def test_a_price_held_too_long_is_quoted_again_before_ordering(
+    client: TestClient[object, object], services: Services, clock: SteppedClock
+) -> None:
+    """On a chat (a USSD session ends long before a 15-minute hold does)."""
+    web = WebChat(client, NGOZI.e164)
+    await web.send("hi")
+    for label in ("Shop", "Noodles", "Indomie Chicken"):
+        await web.choose(label)
+    await web.send("3")
+    await web.choose("Checkout")
+    await web.choose("Choose payment")  # the price is held for 15 minutes
+    await web.choose("Pay on delivery")
+    clock.advance(15 * 60)
+
+    requote = await web.choose("Confirm")
+
+    assert requote["text"].splitlines()[0] == (
+        "Prices changed since your quote. Please check the new total."
+    )
+    assert requote["text"].endswith("Total NGN 26,993.25")
+    assert await services.orders.recent(NGOZI) == []
+    await web.choose("Choose payment")
+    await web.choose("Pay on delivery")
+    done = await web.choose("Confirm")
+    assert done["end"] is True
+    assert len(await services.orders.recent(NGOZI)) == 1
