@@ -155,10 +155,20 @@ def build_services(
         requery_after=timedelta(seconds=settings.payments_requery_after_seconds),
         expire_after=timedelta(seconds=settings.payments_expire_after_seconds),
     )
-    dialog = ShoppingDialog(
-        ShopServices(catalogue, pricing, orders, customers, payments), translate
-    )
     notifications = NotificationService(db, clock, ids)
+    money = build_money(
+        db=db,
+        bus=bus,
+        clock=clock,
+        ids=ids,
+        orders=orders,
+        notifications=notifications,
+        translate=translate,
+        sms_provider=settings.sms_provider,
+    )
+    dialog = ShoppingDialog(
+        ShopServices(catalogue, pricing, orders, customers, payments, money.credit), translate
+    )
     gig = GigService(
         db,
         clock,
@@ -191,17 +201,7 @@ def build_services(
     delivery = DeliveryWorker(notifications, senders)
     OrderConfirmationSms(notifications, customers, translate, settings.sms_provider).subscribe(bus)
     PaymentReceiptSms(notifications, customers, translate, settings.sms_provider).subscribe(bus)
-    money = build_money(
-        db=db,
-        bus=bus,
-        clock=clock,
-        ids=ids,
-        orders=orders,
-        notifications=notifications,
-        translate=translate,
-        sms_provider=settings.sms_provider,
-    )
-    PaymentPosting(money.books).subscribe(bus)
+    PaymentPosting(money.books, money.credit, orders).subscribe(bus)
     workflows = None
     if settings.temporal == "on" and settings.temporal_address:
         notifier = SmsNotifier(notifications, customers, orders, translate, settings.sms_provider)

@@ -12,15 +12,22 @@ from decimal import Decimal
 from core.bus import EventBus, EventEnvelope
 from core.money import Money
 from core.phone import Phone
+from engines.credit import CreditService
 from engines.ledger import Books
+from engines.orders import OrderService, PaymentMethod, UnknownOrderError
 from engines.payments.events import PaymentSucceeded
 
 COLLECT = "collect"
 
 
 class PaymentPosting:
-    def __init__(self, books: Books) -> None:
+    """A payment for an order bought on credit repays the credit line (oldest credit first);
+    any other payment is money received against the customer's account."""
+
+    def __init__(self, books: Books, credit: CreditService, orders: OrderService) -> None:
         self._books = books
+        self._credit = credit
+        self._orders = orders
 
     def subscribe(self, bus: EventBus) -> None:
         bus.subscribe(PaymentSucceeded.topic, "payment-posting", self.on_succeeded)
@@ -30,6 +37,15 @@ class PaymentPosting:
         if event.direction != COLLECT:
             return  # payouts are posted by the payout service when the rail confirms
         received = Money(Decimal(event.received), event.currency)
-        await self._books.post_payment_received(
-            Phone(event.customer), received, event.provider, event.receipt or event.intent_id
-        )
+        customer, receipt = Phone(event.customer), event.receipt or event.intent_id
+        if event.order_reference is not None and await self._on_credit(event.order_reference):
+            await self._credit.repay(customer, received, event.provider, receipt)
+            return
+        await self._books.post_payment_received(customer, received, event.provider, receipt)
+
+    async def _on_credit(self, reference: str) -> bool:
+        try:
+            order = await self._orders.get(reference)
+        except UnknownOrderError:
+            return False
+        return order.payment_method is PaymentMethod.CREDIT

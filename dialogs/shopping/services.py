@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from engines.catalogue import CatalogueService
+from engines.credit import CreditService
 from engines.customers import CustomerService
 from engines.orders import OrderService
 from engines.payments import PaymentService
@@ -18,3 +19,4 @@ class ShopServices:
     orders: OrderService
     customers: CustomerService
     payments: PaymentService | None = None
+    credit: CreditService | None = None

@@ -13,7 +13,15 @@ from dialogs.machine import Choice, Finish, Go, Home, Outcome, Reject, Screen, S
 from dialogs.paging import BACK_KEY
 from dialogs.shopping.services import ShopServices
 from engines.catalogue import OutOfStockError
-from engines.orders import MAX_LINE_QUANTITY, Cart, Order, PaymentMethod, PlaceOrder
+from engines.credit import CreditOrder, CreditRefusedError, CreditStatus
+from engines.orders import (
+    MAX_LINE_QUANTITY,
+    Cart,
+    Order,
+    OrderStatus,
+    PaymentMethod,
+    PlaceOrder,
+)
 from engines.payments import CreatePayment, IntentStatus, Method, PaymentError
 from engines.pricing import (
     InvalidVoucherError,
@@ -400,19 +408,39 @@ class Voucher(ShopState):
 class Payment(ShopState):
     name = "payment"
 
-    def methods(self, turn: Turn) -> list[PaymentMethod]:
+    async def methods(self, turn: Turn) -> list[PaymentMethod]:
         offered = [
             method
             for method in RAILS_BY_COUNTRY.get(self.region(turn).country, ())
             if self.svc.payments is not None and self.svc.payments.offers(Method(method.value))
         ]
+        if await self.credit_left(turn) is not None:
+            offered.append(PaymentMethod.CREDIT)
         return [*offered, PaymentMethod.ON_DELIVERY]
 
+    async def credit_left(self, turn: Turn) -> Money | None:
+        """What is left of the customer's credit line, when it covers this checkout."""
+        if self.svc.credit is None:
+            return None
+        cart = await self.cart(turn)
+        if cart.is_empty:
+            return None
+        left = await self.svc.credit.available(self.phone(turn))
+        total = (await self.checkout_quote(turn, cart))[0].total
+        if left.currency != total.currency or left.amount < total.amount:
+            return None
+        return left
+
     async def screen(self, turn: Turn) -> Screen:
-        return Screen(
-            turn.t("payment.title"),
-            tuple(Choice(turn.t(f"payment.{m.value}"), m.value) for m in self.methods(turn)),
-        )
+        choices = []
+        for m in await self.methods(turn):
+            label = turn.t(f"payment.{m.value}")
+            if m is PaymentMethod.CREDIT:
+                left = await self.credit_left(turn)
+                assert left is not None
+                label = turn.t("payment.CREDIT_left", left=left.format())
+            choices.append(Choice(label, m.value))
+        return Screen(turn.t("payment.title"), tuple(choices))
 
     async def choose(self, turn: Turn, value: str) -> Outcome:
         turn.vars["pay"] = value
@@ -479,6 +507,8 @@ class Confirm(ShopState):
         turn.vars.pop("checkout", None)
         turn.vars.pop(LOCK_VAR, None)
         turn.vars.pop(VOUCHER_VAR, None)
+        if order.payment_method is PaymentMethod.CREDIT:
+            return await self.on_credit(turn, order)
         if order.payment_method is PaymentMethod.ON_DELIVERY or self.svc.payments is None:
             return Finish(
                 turn.t(
@@ -489,6 +519,19 @@ class Confirm(ShopState):
                 )
             )
         return Finish(await self.pay(turn, order))
+
+    async def on_credit(self, turn: Turn, order: Order) -> Outcome:
+        """Hold the total on the credit line; refused, the order is cancelled (stock back)."""
+        values = {"reference": order.reference, "total": order.total.format()}
+        if self.svc.credit is None:
+            await self.svc.orders.advance(order.reference, OrderStatus.CANCELLED, reason="credit")
+            return Home(notice=turn.t("error.credit_refused", **values))
+        try:
+            credit = await self.svc.credit.authorise(order.reference, order.customer, order.total)
+        except CreditRefusedError:
+            await self.svc.orders.advance(order.reference, OrderStatus.CANCELLED, reason="credit")
+            return Home(notice=turn.t("error.credit_refused", **values))
+        return Finish(turn.t("done.credit", due=credit.due_on.strftime("%d/%m/%Y"), **values))
 
     async def pay(self, turn: Turn, order: Order) -> str:
         """Ask the rail for the money; the order's reference keys it, so a retry pays once."""
@@ -561,9 +604,68 @@ class Balance(ShopState):
 
     async def screen(self, turn: Turn) -> Screen:
         count, total = await self.svc.orders.outstanding(self.phone(turn))
-        if total is None:
+        owed = await self.credit_owed(turn)
+        lines = []
+        if total is not None:
+            lines.append(turn.t("balance.owed", total=total.format(), count=count))
+        if owed is not None:
+            lines.append(
+                turn.t(
+                    "balance.credit",
+                    total=owed.outstanding.format(),
+                    due=owed.due_on.strftime("%d/%m/%Y"),
+                )
+            )
+        if not lines:
             return Screen(turn.t("balance.none"))
-        return Screen(turn.t("balance.owed", total=total.format(), count=count))
+        choices: tuple[Choice, ...] = ()
+        if owed is not None:
+            choices = tuple(
+                Choice(turn.t("balance.repay", method=turn.t(f"payment.{m.value}")), m.value)
+                for m in self.repay_methods(turn)
+            )
+        return Screen("\n".join(lines), choices)
+
+    async def credit_owed(self, turn: Turn) -> CreditOrder | None:
+        """The oldest credit still open: repayments pay the oldest first."""
+        if self.svc.credit is None:
+            return None
+        open_ = [
+            c
+            for c in await self.svc.credit.credits(self.phone(turn))
+            if c.status is CreditStatus.OPEN and c.outstanding.amount > 0
+        ]
+        return min(open_, key=lambda c: c.due_on) if open_ else None
+
+    def repay_methods(self, turn: Turn) -> list[PaymentMethod]:
+        return [
+            m
+            for m in RAILS_BY_COUNTRY.get(self.region(turn).country, ())
+            if self.svc.payments is not None and self.svc.payments.offers(Method(m.value))
+        ]
+
+    async def choose(self, turn: Turn, value: str) -> Outcome:
+        owed = await self.credit_owed(turn)
+        if owed is None or self.svc.payments is None:
+            return Home(notice=turn.t("balance.none"))
+        values = {"reference": owed.order_reference, "total": owed.outstanding.format()}
+        try:
+            intent = await self.svc.payments.pay(
+                CreatePayment(
+                    # one repayment per credit and amount: a retried screen asks once
+                    idempotency_key=f"repay:{owed.order_reference}:{owed.outstanding.amount}",
+                    method=Method(value),
+                    amount=owed.outstanding,
+                    customer=self.phone(turn),
+                    order_reference=owed.order_reference,
+                    description=f"Credit repayment {owed.order_reference}",
+                )
+            )
+        except PaymentError:
+            return Finish(turn.t("done.repay_failed", **values))
+        if intent.status in (IntentStatus.FAILED, IntentStatus.CANCELLED):
+            return Finish(turn.t("done.repay_failed", **values))
+        return Finish(turn.t("done.repay", method=turn.t(f"method.{value}"), **values))
 
 
 class Language(ShopState):

@@ -98,6 +98,8 @@ class PaymentMethod(StrEnum):
     MOMO = "MOMO"
     BANK_TRANSFER = "BANK_TRANSFER"
     PAYSTACK = "PAYSTACK"
+    # On the retailer's credit line (engines.credit): authorised at checkout, repaid later.
+    CREDIT = "CREDIT"
 
 
 @dataclass(frozen=True, slots=True)

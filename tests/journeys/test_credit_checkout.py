@@ -1,0 +1,143 @@
+"""A Kenyan retailer with a good order history buys on credit over USSD, then repays by M-Pesa
+from the SMS balance screen: the credit line holds the order, the repayment clears it, and the
+ledger shows the money at M-Pesa once."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import AsyncIterator
+from decimal import Decimal
+
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestClient
+
+from core.app.bootstrap import Services
+from core.clock import SteppedClock
+from core.config import Settings
+from core.money import Money
+from core.phone import Phone
+from core.region import RegionCode
+from engines.credit import CreditStatus
+from engines.orders import CartLine, OrderStatus, PaymentMethod, PlaceOrder
+from tests.support.phone import UssdPhone
+from tests.support.providers.africastalking import SmsPhone, flush_outbox
+from tests.support.providers.payments import PaymentFakes, running_fakes
+
+Client = TestClient[web.Request, web.Application]
+JUMA = "+254711000001"
+DAY = 86_400
+_keys = itertools.count(1)
+
+
+@pytest.fixture
+async def fakes() -> AsyncIterator[PaymentFakes]:
+    async with running_fakes() as started:
+        yield started
+
+
+@pytest.fixture
+def settings(database_url: str, fakes: PaymentFakes) -> Settings:
+    return fakes.settings(database_url)
+
+
+@pytest.fixture
+async def gateway(client: Client, services: Services) -> Client:
+    await services.delivery.stop()
+    assert services.requery is not None
+    await services.requery.stop()
+    return client
+
+
+async def _history(services: Services, clock: SteppedClock) -> None:
+    """Three delivered orders over forty days: enough history for a credit line."""
+    for _ in range(3):
+        order = await services.orders.place(
+            PlaceOrder(
+                Phone(JUMA),
+                RegionCode.NAIROBI,
+                (CartLine("NDL-INDO-CHK", 10),),
+                PaymentMethod.ON_DELIVERY,
+                f"history-{next(_keys)}",
+            )
+        )
+        for status in (
+            OrderStatus.CONFIRMED,
+            OrderStatus.PICKING,
+            OrderStatus.PACKED,
+            OrderStatus.DISPATCHED,
+            OrderStatus.DELIVERED,
+        ):
+            await services.orders.advance(order.reference, status)
+        clock.advance(20 * DAY)
+
+
+async def _to_payment(juma: UssdPhone) -> list[str]:
+    await juma.dial()
+    await juma.choose("Nunua")
+    await juma.choose("Tambi na Pasta")
+    await juma.choose("Indomie Chicken")
+    await juma.press("3")
+    await juma.choose("Lipia")
+    return (await juma.choose("Chagua malipo")).labels
+
+
+async def test_no_credit_line_no_credit_option(gateway: Client) -> None:
+    labels = await _to_payment(UssdPhone(gateway, JUMA))
+    assert labels == ["M-Pesa", "Lipa ukipokea", "Rudi"]
+
+
+async def test_buy_on_credit_over_ussd_and_repay_by_mpesa_over_sms(
+    gateway: Client, services: Services, fakes: PaymentFakes, clock: SteppedClock
+) -> None:
+    assert services.money is not None
+    credit = services.money.credit
+    await _history(services, clock)
+    decision = await credit.decide(Phone(JUMA))
+    assert decision.limit.amount >= Decimal(3000)
+
+    juma = UssdPhone(gateway, JUMA)
+    labels = await _to_payment(juma)
+    left = decision.limit.format()
+    assert labels == ["M-Pesa", f"Kwa mkopo (salio {left})", "Lipa ukipokea", "Rudi"]
+    confirm = await juma.choose("Kwa mkopo")
+    assert confirm.text == "Weka oda ya KES 2,521.26, kwa mkopo?"
+    done = await juma.choose("Thibitisha")
+    [order, *_] = await services.orders.recent(Phone(JUMA))
+    assert done.kind == "END"
+    assert done.body.startswith(f"Oda {order.reference} imewekwa kwa mkopo. Jumla KES 2,521.26")
+    assert order.payment_method is PaymentMethod.CREDIT
+    [held] = [c for c in await credit.credits(Phone(JUMA)) if c.status is CreditStatus.OPEN]
+    assert (held.order_reference, held.outstanding) == (
+        order.reference,
+        Money(Decimal("2521.26"), "KES"),
+    )
+    assert await credit.available(Phone(JUMA)) == decision.limit - order.total
+    assert fakes.daraja.pushes == []  # nothing charged at checkout
+
+    sms = SmsPhone(gateway, services, fakes.sms, JUMA, network_code="63902")
+    confirmations = await sms.receive()  # the order confirmations sent so far
+    assert confirmations[-1].startswith(f"OmniRoute: oda {order.reference} imewekwa")
+    balance = await sms.text("BAL")
+    assert "Deni la mkopo: KES 2,521.26" in balance
+    assert "1. Lipa kwa M-Pesa" in balance
+    started = await sms.text("1")
+    assert started.startswith(f"Unalipa KES 2,521.26 kwa oda {order.reference}")
+    push = fakes.daraja.push_for("254711000001")
+    assert push.body["Amount"] == 2522
+
+    target, body = fakes.daraja.pay(push)
+    for _ in range(2):  # Daraja delivers the callback twice: one repayment
+        response = await gateway.post(
+            target, data=body, headers={"Content-Type": "application/json"}
+        )
+        assert response.status == 200
+    await flush_outbox(services)
+    [repaid] = await credit.credits(Phone(JUMA))
+    assert repaid.status is CreditStatus.REPAID
+    # M-Pesa took whole shillings: the 0.74 change stays on Juma's line for next time
+    change = Money(Decimal("0.74"), "KES")
+    assert await credit.available(Phone(JUMA)) == decision.limit + change
+    held_at_mpesa = await services.money.ledger.account("rail:mpesa:KES")
+    assert held_at_mpesa.balance == Money(Decimal("2522.00"), "KES")
+    assert (await services.money.ledger.check()).balanced
