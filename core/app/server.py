@@ -11,6 +11,7 @@ import channels.meta
 import channels.twilio
 import channels.web
 from channels.web.simulator import simulator_page
+from core.app.api import guard_channels, mount_api, open_buckets
 from core.app.bootstrap import Services, build_services
 from core.app.keys import SERVICES
 from core.app.metrics import HttpMetrics
@@ -46,11 +47,13 @@ def create_app(
     if not settings.production:
         # The simulator posts unsigned provider forms: a dev and staging tool, not for production.
         app.router.add_get("/", simulator_page)
-    context = services.channel_context()
+    buckets = open_buckets(services)
+    context = guard_channels(services, buckets)
     enabled = settings.enabled_channels
     for prefix, provider in CHANNELS:
         if prefix.rsplit("/", 1)[-1] in enabled:
             app.add_subapp(prefix, provider.make_app(context, settings))
+    mount_api(app, services, buckets)
     return app
 
 

@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 # Imported for their side effect: each registers its tables on the shared metadata.
 import core.bus.tables  # noqa: F401
+import engines.access.tables
 import engines.catalogue.tables
 import engines.customers.tables
 import engines.notifications.tables

@@ -1,0 +1,59 @@
+"""The schema, one part per bounded context, merged into the three root types."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import strawberry
+from strawberry.extensions import DisableIntrospection
+from strawberry.tools import merge_types
+
+from channels.graphql.catalogue import CatalogueQuery
+from channels.graphql.errors import (
+    InvalidCart,
+    InvalidCursor,
+    InvalidCustomer,
+    InvalidIdempotencyKey,
+    InvalidQuantity,
+    InvalidVoucher,
+    NotFound,
+    OutOfStock,
+    PaymentMethodUnavailable,
+    UnknownProduct,
+)
+from channels.graphql.limits import limit_extensions
+from channels.graphql.orders import OrdersMutation, OrdersQuery, OrdersSubscription
+from channels.graphql.quotes import PricingQuery
+
+Query = merge_types("Query", (CatalogueQuery, PricingQuery, OrdersQuery))
+Mutation = merge_types("Mutation", (OrdersMutation,))
+Subscription = merge_types("Subscription", (OrdersSubscription,))
+
+ERROR_TYPES = (
+    InvalidCart,
+    InvalidCursor,
+    InvalidCustomer,
+    InvalidIdempotencyKey,
+    InvalidQuantity,
+    InvalidVoucher,
+    NotFound,
+    OutOfStock,
+    PaymentMethodUnavailable,
+    UnknownProduct,
+)
+
+
+def build_schema(
+    *, production: bool = False, max_depth: int = 10, max_cost: int = 5000
+) -> strawberry.Schema:
+    """Introspection is off in production: the schema is no map for strangers."""
+    extensions: list[Any] = limit_extensions(max_depth, max_cost)
+    if production:
+        extensions.append(DisableIntrospection)
+    return strawberry.Schema(
+        query=Query,
+        mutation=Mutation,
+        subscription=Subscription,
+        types=ERROR_TYPES,
+        extensions=extensions,
+    )

@@ -1,0 +1,157 @@
+"""An app browses, quotes and places orders over GraphQL with the gql client."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp.test_utils import TestClient
+
+from core.app.bootstrap import Services
+from core.phone import Phone
+from core.region import RegionCode
+from tests.support.graphql import bearer, gql_session, run
+
+NGOZI = "+2348030000001"
+
+PRODUCTS = """
+    query Products($first: Int, $after: String, $search: String) {
+      products(first: $first, after: $after, search: $search) {
+        edges { cursor node { sku name price { amount currency } inStock } }
+        pageInfo { hasNextPage endCursor }
+        totalCount
+      }
+    }
+    """
+
+QUOTE = """
+    query Quote($input: QuoteInput!) {
+      quote(input: $input) {
+        lines { sku quantity unitPrice { amount currency } discount { amount } }
+        discount { amount currency } tax { amount currency } total { amount currency }
+        errors { __typename ... on UserError { message } }
+      }
+    }
+    """
+
+PLACE = """
+    mutation Place($input: PlaceOrderInput!) {
+      placeOrder(input: $input) {
+        order {
+          reference status
+          lines { sku name quantity unitPrice { amount currency } }
+          total { amount currency }
+          payment { method status }
+        }
+        errors {
+          __typename
+          ... on UserError { message }
+          ... on OutOfStock { sku available }
+        }
+      }
+    }
+    """
+
+
+async def test_anyone_browses_the_catalogue_page_by_page(
+    client: TestClient[Any, Any],
+) -> None:
+    async with gql_session(client) as session:
+        first = await run(session, PRODUCTS, {"first": 5})
+        page = first["products"]
+        assert len(page["edges"]) == 5
+        assert page["pageInfo"]["hasNextPage"] is True
+        assert page["totalCount"] >= 30
+        node = page["edges"][0]["node"]
+        assert node["price"]["currency"] == "NGN"
+        assert "." in node["price"]["amount"]
+        after = await run(session, PRODUCTS, {"first": 5, "after": page["pageInfo"]["endCursor"]})
+    skus = {e["node"]["sku"] for e in page["edges"]}
+    later = {e["node"]["sku"] for e in after["products"]["edges"]}
+    assert skus.isdisjoint(later)
+
+
+async def test_quote_over_graphql_is_the_engine_quote(
+    client: TestClient[Any, Any], services: Services
+) -> None:
+    async with gql_session(client) as session:
+        products = await run(session, PRODUCTS, {"first": 2})
+        skus = [e["node"]["sku"] for e in products["products"]["edges"]]
+        lines = [{"sku": skus[0], "quantity": 3}, {"sku": skus[1], "quantity": 12}]
+        result = await run(session, QUOTE, {"input": {"customer": NGOZI, "lines": lines}})
+    engine = await services.pricing.quote(
+        RegionCode.LAGOS,
+        [(skus[0], 3), (skus[1], 12)],
+    )
+    quote = result["quote"]
+    assert quote["errors"] == []
+    assert quote["total"] == {"amount": str(engine.total.amount), "currency": "NGN"}
+    assert quote["tax"]["amount"] == str(engine.tax.amount)
+
+
+async def test_a_promo_code_that_does_not_exist_is_a_typed_error(
+    client: TestClient[Any, Any],
+) -> None:
+    async with gql_session(client) as session:
+        result = await run(
+            session,
+            QUOTE,
+            {
+                "input": {
+                    "customer": NGOZI,
+                    "lines": [{"sku": "NOPE", "quantity": 1}],
+                    "promoCode": "FREEBIES",
+                }
+            },
+        )
+    assert result["quote"]["total"] is None
+    assert [e["__typename"] for e in result["quote"]["errors"]] == ["InvalidVoucher"]
+
+
+async def test_customer_places_an_order_once_per_idempotency_key(
+    client: TestClient[Any, Any], services: Services
+) -> None:
+    headers = bearer(services.settings, NGOZI, "customer")
+    async with gql_session(client, headers) as session:
+        products = await run(session, PRODUCTS, {"first": 1})
+        sku = products["products"]["edges"][0]["node"]["sku"]
+        order_input = {
+            "customer": NGOZI,
+            "lines": [{"sku": sku, "quantity": 2}],
+            "payment": {"method": "ON_DELIVERY"},
+            "idempotencyKey": "app-attempt-0001",
+        }
+        first = await run(session, PLACE, {"input": order_input})
+        again = await run(session, PLACE, {"input": order_input})
+    order = first["placeOrder"]["order"]
+    assert first["placeOrder"]["errors"] == []
+    assert order["status"] == "PLACED"
+    assert order["payment"] == {"method": "ON_DELIVERY", "status": "PENDING"}
+    assert order["lines"][0]["sku"] == sku
+    assert order["lines"][0]["quantity"] == 2
+    assert again["placeOrder"]["order"]["reference"] == order["reference"]
+    assert len(await services.orders.recent(Phone(NGOZI))) == 1
+
+
+async def test_ordering_more_than_the_shelf_holds_is_a_typed_out_of_stock(
+    client: TestClient[Any, Any], services: Services
+) -> None:
+    headers = bearer(services.settings, NGOZI, "customer")
+    async with gql_session(client, headers) as session:
+        products = await run(session, PRODUCTS, {"first": 1})
+        sku = products["products"]["edges"][0]["node"]["sku"]
+        result = await run(
+            session,
+            PLACE,
+            {
+                "input": {
+                    "customer": NGOZI,
+                    "lines": [{"sku": sku, "quantity": 9999}],
+                    "payment": {"method": "ON_DELIVERY"},
+                    "idempotencyKey": "too-many-0001",
+                }
+            },
+        )
+    assert result["placeOrder"]["order"] is None
+    (error,) = result["placeOrder"]["errors"]
+    assert error["__typename"] == "OutOfStock"
+    assert error["sku"] == sku
