@@ -24,6 +24,7 @@ log = structlog.get_logger(__name__)
 # from `omniroute token`; production without a key accepts API keys only.
 DEV_SECRET: Final = "omniroute-dev-secret-not-for-production"  # noqa: S105
 LEEWAY_SECONDS: Final = 30
+MIN_SECRET_BYTES: Final = 32  # RFC 7518 §3.2: an HS256 key as long as the hash
 
 
 class InvalidTokenError(Exception):
@@ -51,6 +52,8 @@ class TokenKeys:
             if settings.jwt_private_key is not None:
                 sign_algorithm, sign_key = "RS256", settings.jwt_private_key.get_secret_value()
         secret = settings.jwt_secret.get_secret_value() if settings.jwt_secret else None
+        if secret is not None and len(secret.encode()) < MIN_SECRET_BYTES:
+            raise ValueError(f"OMNIROUTE_JWT_SECRET needs at least {MIN_SECRET_BYTES} bytes")
         if secret is None and not verify and not settings.production:
             secret = DEV_SECRET
         if secret is not None:

@@ -70,7 +70,8 @@ def token_endpoint(services: GraphQLServices) -> Handler:
         scope = form.get("scope")
         if isinstance(scope, str) and scope.strip() and scope.strip() != principal.role.value:
             return _error("invalid_scope", f"this client may ask only for {principal.role.value}")
-        access_token = services.keys.issue(principal, now=services.clock.now().timestamp())
+        # Wall-clock time: whoever verifies the token (pyjwt, a partner) checks it against theirs.
+        access_token = services.keys.issue(principal)
         return web.json_response(
             {
                 "access_token": access_token,

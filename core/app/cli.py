@@ -10,6 +10,7 @@ from typing import NoReturn
 
 from aiohttp import web
 
+from core.app import credentials
 from core.app.demo import load_demo
 from core.app.logs import configure_logging
 from core.app.server import create_app
@@ -46,6 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
     simulate.add_argument("--phone", default="+2348030000001", help="E.164 number")
     simulate.add_argument("--url", default="http://127.0.0.1:8080", help="the gateway")
     simulate.add_argument("--service-code", default="*384*123#")
+    credentials.add_commands(commands)
     return parser
 
 
@@ -60,6 +62,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _seed(demo=args.demo)
         case "simulate":
             return simulate(args.channel, args.url, args.phone, args.service_code)
+        case "apikey" | "client" | "token":
+            return credentials.run(args)
     return 2
 
 

@@ -6,13 +6,18 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from aiohttp.test_utils import TestClient
+from aiohttp.test_utils import TestClient, TestServer
 from gql import Client, GraphQLRequest
 from gql.client import AsyncClientSession
 from gql.transport.aiohttp import AIOHTTPTransport
 
 from channels.graphql import TokenKeys
+from core.app.bootstrap import Services, build_services
+from core.app.demo import load_demo
+from core.app.server import create_app
+from core.clock import SteppedClock
 from core.config import Settings
+from core.ids import SeededIds
 from engines.access import Principal, Role
 
 
@@ -35,3 +40,31 @@ async def run(
 ) -> dict[str, Any]:
     """Execute one operation (gql 4 wants variables on the request, not on execute)."""
     return await session.execute(GraphQLRequest(document, variable_values=variables or {}))
+
+
+@asynccontextmanager
+async def gateway(
+    settings: Settings, clock: SteppedClock
+) -> AsyncIterator[tuple[TestClient[Any, Any], Services]]:
+    """A gateway on its own settings (keys, limits), on the demo data, behind a test server."""
+    services = build_services(settings, clock=clock, ids=SeededIds())
+    await load_demo(services.db, clock.now())
+    app = create_app(settings, build=lambda _s: services)
+    try:
+        async with TestClient(TestServer(app)) as client:
+            yield client, services
+    finally:
+        await services.close()
+
+
+async def post_graphql(
+    client: TestClient[Any, Any],
+    query: str,
+    variables: dict[str, Any] | None = None,
+    headers: dict[str, str] | None = None,
+) -> tuple[int, dict[str, Any]]:
+    """The raw HTTP answer, for what gql hides: status codes, headers, `data: null`."""
+    response = await client.post(
+        "/graphql", json={"query": query, "variables": variables or {}}, headers=headers or {}
+    )
+    return response.status, await response.json()
