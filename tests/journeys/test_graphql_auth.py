@@ -18,11 +18,8 @@ from core.app.bootstrap import Services
 from core.clock import SteppedClock
 from core.config import Settings
 from core.ids import RandomIds
-from core.phone import Phone
-from core.region import RegionCode
 from engines.access import AccessService, Role
-from engines.orders import CartLine, PaymentMethod, PlaceOrder
-from tests.support.graphql import bearer, gateway, post_graphql
+from tests.support.graphql import bearer, gateway, place_for, post_graphql
 
 NGOZI = "+2348030000001"
 EMEKA = "+2348030000002"
@@ -31,22 +28,6 @@ ORDER = "query($r: String!) { order(reference: $r) { ... on Order { reference cu
 ORDERS = "query($c: String) { orders(customer: $c) { edges { node { reference customer } } } }"
 STOCK = "{ products(first: 2) { edges { node { sku stock } } } }"
 PRODUCTS = "{ products(first: 2) { edges { node { sku } } } }"
-
-
-async def place_for(services: Services, customer: str, key: str) -> str:
-    shelf = await services.catalogue.shelf(RegionCode.LAGOS)
-    sku = sorted(shelf.products)[0]
-    order = await services.orders.place(
-        PlaceOrder(
-            Phone(customer),
-            RegionCode.LAGOS,
-            (CartLine(sku, 1),),
-            PaymentMethod.ON_DELIVERY,
-            key,
-            clear_cart=False,
-        )
-    )
-    return order.reference
 
 
 def code_of(body: dict[str, Any]) -> str:

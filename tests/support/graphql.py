@@ -18,7 +18,10 @@ from core.app.server import create_app
 from core.clock import SteppedClock
 from core.config import Settings
 from core.ids import SeededIds
+from core.phone import Phone
+from core.region import RegionCode
 from engines.access import Principal, Role
+from engines.orders import CartLine, PaymentMethod, PlaceOrder
 
 
 def bearer(settings: Settings, subject: str, role: Role | str) -> dict[str, str]:
@@ -68,3 +71,19 @@ async def post_graphql(
         "/graphql", json={"query": query, "variables": variables or {}}, headers=headers or {}
     )
     return response.status, await response.json()
+
+
+async def place_for(services: Services, customer: str, key: str) -> str:
+    shelf = await services.catalogue.shelf(RegionCode.LAGOS)
+    sku = sorted(shelf.products)[0]
+    order = await services.orders.place(
+        PlaceOrder(
+            Phone(customer),
+            RegionCode.LAGOS,
+            (CartLine(sku, 1),),
+            PaymentMethod.ON_DELIVERY,
+            key,
+            clear_cart=False,
+        )
+    )
+    return order.reference
