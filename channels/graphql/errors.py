@@ -64,11 +64,6 @@ class NotFound(UserError):
     reference: str
 
 
-@strawberry.type
-class InvalidCursor(UserError):
-    cursor: str
-
-
 QuoteError = Annotated[
     InvalidVoucher | UnknownProduct | InvalidQuantity | InvalidCart | InvalidCustomer,
     strawberry.union("QuoteError"),

@@ -5,13 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 import strawberry
+from graphql import GraphQLError
 from strawberry.extensions import DisableIntrospection
 from strawberry.tools import merge_types
+from strawberry.types import ExecutionContext
 
 from channels.graphql.catalogue import CatalogueQuery
 from channels.graphql.errors import (
     InvalidCart,
-    InvalidCursor,
     InvalidCustomer,
     InvalidIdempotencyKey,
     InvalidQuantity,
@@ -31,7 +32,6 @@ Subscription = merge_types("Subscription", (OrdersSubscription,))
 
 ERROR_TYPES = (
     InvalidCart,
-    InvalidCursor,
     InvalidCustomer,
     InvalidIdempotencyKey,
     InvalidQuantity,
@@ -43,6 +43,20 @@ ERROR_TYPES = (
 )
 
 
+class OmniRouteSchema(strawberry.Schema):
+    """Logs only unexpected errors: a refused token or a bad query is the caller's, not ours."""
+
+    def process_errors(
+        self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
+    ) -> None:
+        unexpected = [
+            e
+            for e in errors
+            if e.original_error is not None and not isinstance(e.original_error, GraphQLError)
+        ]
+        super().process_errors(unexpected, execution_context)
+
+
 def build_schema(
     *, production: bool = False, max_depth: int = 10, max_cost: int = 5000
 ) -> strawberry.Schema:
@@ -50,7 +64,7 @@ def build_schema(
     extensions: list[Any] = limit_extensions(max_depth, max_cost)
     if production:
         extensions.append(DisableIntrospection)
-    return strawberry.Schema(
+    return OmniRouteSchema(
         query=Query,
         mutation=Mutation,
         subscription=Subscription,

@@ -112,12 +112,17 @@ async def test_a_ussd_caller_who_goes_too_fast_gets_a_polite_closing_screen(
     assert (await UssdPhone(client, "+2348030000002").dial()).kind == "CON"
 
 
+BACKGROUND_TABLES = ("outbox", "deliveries", "processed_events")
+
+
 @contextmanager
 def counting_queries(services: Services) -> Iterator[list[str]]:
     statements: list[str] = []
 
     def count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        statements.append(statement)
+        # The outbox relay and the delivery worker poll in the background: not the request's.
+        if not any(table in statement for table in BACKGROUND_TABLES):
+            statements.append(statement)
 
     engine = services.db.engine.sync_engine
     event.listen(engine, "before_cursor_execute", count)
@@ -170,6 +175,7 @@ async def test_an_order_history_page_costs_the_same_queries_whatever_its_length(
                 )
             )
             placed += 1
+        await services.relay.drain()  # the SMS confirmations' work is done before counting
         with counting_queries(services) as statements:
             _, body = await post_graphql(client, ORDERS, headers=headers)
         assert len(body["data"]["orders"]["edges"]) == target
