@@ -24,7 +24,12 @@ from graphql import (
     SelectionSetNode,
     ValidationRule,
 )
-from strawberry.extensions import AddValidationRules, QueryDepthLimiter
+from strawberry.extensions import (
+    AddValidationRules,
+    ParserCache,
+    QueryDepthLimiter,
+    ValidationCache,
+)
 from strawberry.extensions.query_depth_limiter import IgnoreContext
 
 from channels.graphql.auth import InvalidTokenError, authenticate
@@ -98,11 +103,17 @@ def _introspection(context: IgnoreContext) -> bool:
 
 
 def limit_extensions(max_depth: int, max_cost: int) -> list[Any]:
-    """Factories, so strawberry builds fresh extensions per request."""
-    cost_rule = cost_limit(max_cost)
+    """Factories, so strawberry builds fresh extensions per request.
+
+    The rule classes are built once, so the validation cache (keyed by document and rules)
+    validates each distinct query once: apps send the same few documents over and over.
+    """
+    depth = QueryDepthLimiter(max_depth=max_depth, should_ignore=_introspection)
+    rules = [*depth.validation_rules, cost_limit(max_cost)]
     return [
-        lambda: QueryDepthLimiter(max_depth=max_depth, should_ignore=_introspection),
-        lambda: AddValidationRules([cost_rule]),
+        lambda: ParserCache(maxsize=512),
+        lambda: AddValidationRules(rules),
+        lambda: ValidationCache(maxsize=512),
     ]
 
 
