@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -10,8 +11,10 @@ from aiohttp.test_utils import TestClient, TestServer
 from gql import Client, GraphQLRequest
 from gql.client import AsyncClientSession
 from gql.transport.aiohttp import AIOHTTPTransport
+from gql.transport.websockets import WebsocketsTransport
 
-from channels.graphql import TokenKeys
+from channels.graphql import OrderUpdates, TokenKeys
+from channels.graphql.view import OmniRouteGraphQLView
 from core.app.bootstrap import Services, build_services
 from core.app.demo import load_demo
 from core.app.server import create_app
@@ -87,3 +90,49 @@ async def place_for(services: Services, customer: str, key: str) -> str:
         )
     )
     return order.reference
+
+
+ORDER_UPDATES = """subscription($r: String!) {
+  orderUpdates(reference: $r) { reference status previousStatus order { status total { amount } } }
+}"""
+
+
+def ws_transport(client: TestClient[Any, Any], headers: dict[str, str]) -> WebsocketsTransport:
+    url = str(client.make_url("/graphql")).replace("http://", "ws://")
+    return WebsocketsTransport(
+        url=url,
+        init_payload=headers,
+        subprotocols=[WebsocketsTransport.GRAPHQLWS_SUBPROTOCOL],
+    )
+
+
+async def wait_until_watching(client: TestClient[Any, Any]) -> None:
+    for _ in range(200):
+        if order_updates_hub(client).watching:
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError("the subscription never started watching")
+
+
+def order_updates_hub(client: TestClient[Any, Any]) -> OrderUpdates:
+    """The app's subscription hub, found through the mounted view."""
+    assert client.app is not None
+    for route in client.app.router.routes():
+        handler = route.handler
+        if isinstance(handler, OmniRouteGraphQLView):
+            return handler.services.updates
+    raise AssertionError("no /graphql view")
+
+
+async def follow_order(
+    client: TestClient[Any, Any], headers: dict[str, str], reference: str, count: int
+) -> list[dict[str, Any]]:
+    """Subscribe over graphql-transport-ws and return the first `count` updates."""
+    received: list[dict[str, Any]] = []
+    async with Client(transport=ws_transport(client, headers)) as session:
+        request = GraphQLRequest(ORDER_UPDATES, variable_values={"r": reference})
+        async for result in session.subscribe(request):
+            received.append(result["orderUpdates"])
+            if len(received) == count:
+                break
+    return received
