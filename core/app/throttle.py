@@ -25,6 +25,8 @@ from core.throttle import Decision, RateLimit, TokenBuckets
 log = structlog.get_logger(__name__)
 
 NAMESPACE: Final = "omniroute:rl:"
+# Waiting exactly `retry_after` must be enough, whatever the float rounding of the refill.
+EPSILON: Final = 1e-9
 
 
 class MemoryTokenBuckets:
@@ -40,12 +42,12 @@ class MemoryTokenBuckets:
             tokens, at = self._buckets.get(key, (float(limit.burst), now))
             tokens = min(float(limit.burst), tokens + max(0.0, now - at) * limit.per_second)
             levels.append(tokens)
-            if tokens < cost:
+            if tokens < cost - EPSILON:
                 wait = max(wait, (cost - tokens) / limit.per_second)
         if wait > 0:
             return Decision(False, wait)
         for (key, _limit), tokens in zip(buckets, levels, strict=True):
-            self._buckets[key] = (tokens - cost, now)
+            self._buckets[key] = (max(0.0, tokens - cost), now)
         if len(self._buckets) > 100_000:
             self._buckets.clear()  # a crude bound on memory: full buckets are the default anyway
         return Decision(True)
@@ -73,7 +75,7 @@ for i, key in ipairs(KEYS) do
   end
   tokens = math.min(burst, tokens + math.max(0, now - at) * rate)
   levels[i] = tokens
-  if tokens < cost then
+  if tokens < cost - 1e-9 then
     wait = math.max(wait, (cost - tokens) / rate)
   end
 end
@@ -83,7 +85,7 @@ end
 for i, key in ipairs(KEYS) do
   local rate = tonumber(ARGV[1 + 2 * i])
   local burst = tonumber(ARGV[2 + 2 * i])
-  redis.call('HSET', key, 't', tostring(levels[i] - cost), 'ts', tostring(now))
+  redis.call('HSET', key, 't', tostring(math.max(0, levels[i] - cost)), 'ts', tostring(now))
   redis.call('EXPIRE', key, math.ceil(burst / rate) + 1)
 end
 return {1, '0'}
