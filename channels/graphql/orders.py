@@ -254,6 +254,12 @@ class OrdersMutation:
         problem = check_lines(input.lines) or voucher_error(input.promo_code)
         if problem is not None:
             return _failed(problem)
+        payer = input.payment.phone
+        if payer is not None and payer.strip():
+            try:
+                customer_of(payer.strip())
+            except BadCustomerError as exc:
+                return _failed(InvalidCustomer(message=f"payment.phone: {exc}", customer=payer))
         if input.payment.method is not PaymentMethod.ON_DELIVERY:
             return _failed(
                 PaymentMethodUnavailable(

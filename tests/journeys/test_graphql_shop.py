@@ -9,7 +9,7 @@ from aiohttp.test_utils import TestClient
 from core.app.bootstrap import Services
 from core.phone import Phone
 from core.region import RegionCode
-from tests.support.graphql import bearer, gql_session, run
+from tests.support.graphql import bearer, gql_session, place_for, run
 
 NGOZI = "+2348030000001"
 
@@ -155,3 +155,46 @@ async def test_ordering_more_than_the_shelf_holds_is_a_typed_out_of_stock(
     (error,) = result["placeOrder"]["errors"]
     assert error["__typename"] == "OutOfStock"
     assert error["sku"] == sku
+
+
+async def test_payment_methods_not_yet_offered_and_bad_payer_phones_are_typed_errors(
+    client: TestClient[Any, Any], services: Services
+) -> None:
+    headers = bearer(services.settings, NGOZI, "customer")
+    base = {
+        "customer": NGOZI,
+        "lines": [{"sku": "NDL-INDO-CHK", "quantity": 1}],
+        "idempotencyKey": "payment-0001",
+    }
+    async with gql_session(client, headers) as session:
+        mpesa = await run(session, PLACE, {"input": {**base, "payment": {"method": "MPESA"}}})
+        bad_payer = await run(
+            session,
+            PLACE,
+            {"input": {**base, "payment": {"method": "ON_DELIVERY", "phone": "12"}}},
+        )
+    assert [e["__typename"] for e in mpesa["placeOrder"]["errors"]] == ["PaymentMethodUnavailable"]
+    assert [e["__typename"] for e in bad_payer["placeOrder"]["errors"]] == ["InvalidCustomer"]
+    assert await services.orders.recent(Phone(NGOZI)) == []
+
+
+ORDER_PAGE = """query($after: String) { orders(first: 2, after: $after) {
+  edges { node { reference } } pageInfo { hasNextPage endCursor } } }"""
+
+
+async def test_a_customer_pages_through_their_orders_newest_first(
+    client: TestClient[Any, Any], services: Services
+) -> None:
+    placed = [await place_for(services, NGOZI, f"paging-{n:04d}") for n in range(5)]
+    headers = bearer(services.settings, NGOZI, "customer")
+    seen: list[str] = []
+    after = None
+    async with gql_session(client, headers) as session:
+        while True:
+            page = (await run(session, ORDER_PAGE, {"after": after}))["orders"]
+            seen += [e["node"]["reference"] for e in page["edges"]]
+            if not page["pageInfo"]["hasNextPage"]:
+                break
+            after = page["pageInfo"]["endCursor"]
+    assert sorted(seen) == sorted(placed)
+    assert len(seen) == 5
