@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from aiohttp.test_utils import TestClient
@@ -10,6 +11,7 @@ from core.app.bootstrap import Services
 from core.phone import Phone
 from core.region import RegionCode
 from tests.support.graphql import bearer, gql_session, place_for, run
+from tests.support.phone import UssdPhone
 
 NGOZI = "+2348030000001"
 
@@ -198,3 +200,23 @@ async def test_a_customer_pages_through_their_orders_newest_first(
             after = page["pageInfo"]["endCursor"]
     assert sorted(seen) == sorted(placed)
     assert len(seen) == 5
+
+
+async def test_graphql_quotes_the_total_the_ussd_cart_shows(
+    client: TestClient[Any, Any], ngozi: UssdPhone
+) -> None:
+    await ngozi.dial()
+    await ngozi.walk("1", "1", "1")
+    added = await ngozi.press("3")
+    assert added.lines[0] == "Added 3 x Indomie Chicken 40x70g."
+    welcome_back = await ngozi.dial()  # a new call offers the cart with its total
+    ussd_total = next(line for line in welcome_back.lines if "NGN" in line)
+    async with gql_session(client) as session:
+        result = await run(
+            session,
+            QUOTE,
+            {"input": {"customer": NGOZI, "lines": [{"sku": "NDL-INDO-CHK", "quantity": 3}]}},
+        )
+    total = result["quote"]["total"]
+    assert total == {"amount": "26993.25", "currency": "NGN"}
+    assert f"NGN {Decimal(total['amount']):,}" in ussd_total
