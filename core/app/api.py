@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from types import ModuleType
 
 from aiohttp import web
 
 import channels.graphql
+import channels.web
 from channels.graphql import GraphQLServices, OrderUpdates, TokenKeys
+from channels.graphql.auth import InvalidTokenError, authenticate, may_act_for
+from channels.web import Authorize, Denied
 from core.app.bootstrap import Services
 from core.app.throttle import PhoneThrottle, open_token_buckets
 from core.ids import RandomIds
 from core.messages import ChannelContext
+from core.phone import Phone
 from core.throttle import RateLimit, TokenBuckets
 from engines.access import AccessService
 from engines.orders.history import OrderHistory
@@ -36,6 +41,51 @@ def graphql_services(services: Services, buckets: TokenBuckets) -> GraphQLServic
     )
 
 
+def web_chat_authorize(api: GraphQLServices) -> Authorize:
+    """Web chat speaks for a phone: a token must be that phone's (or staff's).
+
+    Browsers cannot set headers on a WebSocket, so `?access_token=` is read too. Outside
+    production a chat without credentials is still let through (the simulator page, demos);
+    in production it is refused with 401.
+    """
+    production = api.settings.production
+
+    async def authorize(request: web.Request, user: Phone) -> Denied | None:
+        authorization = request.headers.get("Authorization")
+        token = request.query.get("access_token")
+        if token and not authorization:
+            authorization = f"Bearer {token}"
+        try:
+            principal = await authenticate(
+                authorization,
+                request.headers.get("X-API-Key"),
+                api.keys,
+                api.access.authenticate_api_key,
+            )
+        except InvalidTokenError as exc:
+            return Denied(401, f"invalid credentials: {exc}")
+        if principal is None:
+            return (
+                Denied(401, "sign in: send Authorization: Bearer <token>") if production else None
+            )
+        if not may_act_for(principal, user.e164):
+            return Denied(403, "this token speaks for another phone number")
+        return None
+
+    return authorize
+
+
+def channel_app(
+    provider: ModuleType, context: ChannelContext, api: GraphQLServices
+) -> web.Application:
+    """A provider's sub-app; web chat gets the token check."""
+    settings = api.settings
+    if provider is channels.web:
+        return channels.web.make_app(context, settings, authorize=web_chat_authorize(api))
+    app: web.Application = provider.make_app(context, settings)
+    return app
+
+
 def open_buckets(services: Services) -> TokenBuckets:
     """The rate limiter's buckets, beside the sessions (OMNIROUTE_SESSION_URL)."""
     return open_token_buckets(services.settings.session_url, services.clock)
@@ -49,14 +99,13 @@ def guard_channels(services: Services, buckets: TokenBuckets) -> ChannelContext:
     return throttle.guard(services.channel_context())
 
 
-def mount_api(app: web.Application, services: Services, buckets: TokenBuckets) -> GraphQLServices:
+def mount_api(app: web.Application, api: GraphQLServices) -> None:
     """/graphql and /oauth/token with their guard; closes the buckets with the app."""
-    api = graphql_services(services, buckets)
     channels.graphql.mount(app, api)
+    buckets = api.buckets
 
     async def close_buckets(_app: web.Application) -> AsyncIterator[None]:
         yield
         await buckets.close()
 
     app.cleanup_ctx.append(close_buckets)
-    return api

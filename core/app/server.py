@@ -11,7 +11,7 @@ import channels.meta
 import channels.twilio
 import channels.web
 from channels.web.simulator import simulator_page
-from core.app.api import guard_channels, mount_api, open_buckets
+from core.app.api import channel_app, graphql_services, guard_channels, mount_api, open_buckets
 from core.app.bootstrap import Services, build_services
 from core.app.keys import SERVICES
 from core.app.metrics import HttpMetrics
@@ -48,12 +48,13 @@ def create_app(
         # The simulator posts unsigned provider forms: a dev and staging tool, not for production.
         app.router.add_get("/", simulator_page)
     buckets = open_buckets(services)
+    api = graphql_services(services, buckets)
     context = guard_channels(services, buckets)
     enabled = settings.enabled_channels
     for prefix, provider in CHANNELS:
         if prefix.rsplit("/", 1)[-1] in enabled:
-            app.add_subapp(prefix, provider.make_app(context, settings))
-    mount_api(app, services, buckets)
+            app.add_subapp(prefix, channel_app(provider, context, api))
+    mount_api(app, api)
     return app
 
 
