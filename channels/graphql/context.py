@@ -6,19 +6,16 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import web
-from strawberry.dataloader import DataLoader
 
 from channels.graphql.auth import TokenKeys
+from channels.graphql.loaders import AvailableBySkuLoader, PriceBySkuLoader
 from channels.graphql.updates import OrderUpdates
 from core.clock import Clock
 from core.config import Settings
 from core.db import Database
-from core.money import Money
-from core.region import RegionCode
 from core.throttle import TokenBuckets
 from engines.access import AccessService, Principal
 from engines.catalogue import CatalogueService
-from engines.catalogue.availability import available_many
 from engines.orders import OrderService
 from engines.orders.history import OrderHistory
 from engines.pricing import PricingService
@@ -39,41 +36,6 @@ class GraphQLServices:
     buckets: TokenBuckets
     updates: OrderUpdates
     db: Database
-
-
-def _by_region(keys: list[tuple[RegionCode, str]]) -> dict[RegionCode, list[str]]:
-    grouped: dict[RegionCode, list[str]] = {}
-    for code, sku in keys:
-        grouped.setdefault(code, []).append(sku)
-    return grouped
-
-
-class PriceBySkuLoader(DataLoader[tuple[RegionCode, str], Money | None]):
-    """List prices for every product on the page in one look-up per region."""
-
-    def __init__(self, pricing: PricingService) -> None:
-        async def load(keys: list[tuple[RegionCode, str]]) -> list[Money | None]:
-            found: dict[tuple[RegionCode, str], Money] = {}
-            for code, skus in _by_region(keys).items():
-                for sku, money in (await pricing.list_prices(code, skus)).items():
-                    found[code, sku] = money
-            return [found.get(key) for key in keys]
-
-        super().__init__(load_fn=load)
-
-
-class AvailableBySkuLoader(DataLoader[tuple[RegionCode, str], int]):
-    """Stock on the shelf for every product on the page: one query per region."""
-
-    def __init__(self, db: Database) -> None:
-        async def load(keys: list[tuple[RegionCode, str]]) -> list[int]:
-            found: dict[tuple[RegionCode, str], int] = {}
-            for code, skus in _by_region(keys).items():
-                for sku, available in (await available_many(db, code, skus)).items():
-                    found[code, sku] = available
-            return [found.get(key, 0) for key in keys]
-
-        super().__init__(load_fn=load)
 
 
 @dataclass(slots=True)
