@@ -181,3 +181,12 @@ async def test_an_order_history_page_costs_the_same_queries_whatever_its_length(
         assert len(body["data"]["orders"]["edges"]) == target
         counts.append(len(statements))
     assert counts[0] == counts[1] <= 3
+
+
+async def test_guessing_client_secrets_is_rate_limited_per_address(
+    strict: tuple[TestClient[Any, Any], Services],
+) -> None:
+    client, _ = strict
+    form = {"grant_type": "client_credentials", "client_id": "omr-x", "client_secret": "guess"}
+    statuses = [(await client.post("/oauth/token", data=form)).status for _ in range(7)]
+    assert statuses == [401] * 6 + [429]
