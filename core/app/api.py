@@ -14,6 +14,7 @@ from channels.graphql.auth import InvalidTokenError, authenticate, may_act_for
 from channels.web import Authorize, Denied
 from core.app.bootstrap import Services
 from core.app.throttle import PhoneThrottle, open_token_buckets
+from core.config import Settings
 from core.ids import RandomIds
 from core.messages import ChannelContext
 from core.phone import Phone
@@ -22,8 +23,10 @@ from engines.access import AccessService
 from engines.orders.history import OrderHistory
 
 
-def graphql_services(services: Services, buckets: TokenBuckets) -> GraphQLServices:
-    settings = services.settings
+def graphql_services(
+    settings: Settings, services: Services, buckets: TokenBuckets
+) -> GraphQLServices:
+    """`settings` are create_app's (tests build services with other settings than the app's)."""
     updates = OrderUpdates()
     updates.subscribe_to(services.bus)
     return GraphQLServices(
@@ -86,14 +89,13 @@ def channel_app(
     return app
 
 
-def open_buckets(services: Services) -> TokenBuckets:
+def open_buckets(settings: Settings, services: Services) -> TokenBuckets:
     """The rate limiter's buckets, beside the sessions (OMNIROUTE_SESSION_URL)."""
-    return open_token_buckets(services.settings.session_url, services.clock)
+    return open_token_buckets(settings.session_url, services.clock)
 
 
-def guard_channels(services: Services, buckets: TokenBuckets) -> ChannelContext:
+def guard_channels(settings: Settings, services: Services, buckets: TokenBuckets) -> ChannelContext:
     """The channels' context, with `handle` limited per phone number."""
-    settings = services.settings
     per_phone = RateLimit(settings.rate_limit_phone_per_second, settings.rate_limit_phone_burst)
     throttle = PhoneThrottle(services.pipeline.handle, buckets, per_phone, services.translate)
     return throttle.guard(services.channel_context())

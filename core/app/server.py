@@ -47,9 +47,9 @@ def create_app(
     if not settings.production:
         # The simulator posts unsigned provider forms: a dev and staging tool, not for production.
         app.router.add_get("/", simulator_page)
-    buckets = open_buckets(services)
-    api = graphql_services(services, buckets)
-    context = guard_channels(services, buckets)
+    buckets = open_buckets(settings, services)
+    api = graphql_services(settings, services, buckets)
+    context = guard_channels(settings, services, buckets)
     enabled = settings.enabled_channels
     for prefix, provider in CHANNELS:
         if prefix.rsplit("/", 1)[-1] in enabled:

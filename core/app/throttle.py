@@ -14,6 +14,7 @@ from typing import Final
 
 import structlog
 from redis.asyncio import Redis
+from redis.exceptions import RedisError
 
 from core.clock import Clock, SystemClock
 from core.i18n import Translator
@@ -108,7 +109,15 @@ class RedisTokenBuckets:
         args: list[str | float | int] = [repr(self._clock.now().timestamp()), cost]
         for _key, limit in buckets:
             args += [repr(limit.per_second), limit.burst]
-        allowed, wait = await self._take(keys=[NAMESPACE + key for key, _ in buckets], args=args)
+        try:
+            allowed, wait = await self._take(
+                keys=[NAMESPACE + key for key, _ in buckets], args=args
+            )
+        except (RedisError, OSError) as exc:
+            # Fail open: with the store down the request still gets its answer (the pipeline's
+            # polite "not available" screen, or GraphQL's data), not a 500 from the limiter.
+            log.warning("throttle.store_unavailable", error=str(exc))
+            return Decision(True)
         return Decision(bool(int(allowed)), float(wait))
 
     async def close(self) -> None:

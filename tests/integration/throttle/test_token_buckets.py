@@ -68,3 +68,16 @@ async def test_a_bucket_never_holds_more_than_its_burst(
     clock.advance(3600)
     allowed = [(await buckets.take([("user:c", TWO_A_SECOND)])).allowed for _ in range(5)]
     assert allowed == [True, True, True, False, False]
+
+
+@pytest.mark.real
+async def test_with_the_store_down_requests_pass_rather_than_fail(
+    valkey_server: ValkeyServer, clock: SteppedClock
+) -> None:
+    store = RedisTokenBuckets.from_url(valkey_server.url, clock)
+    valkey_server.stop()
+    try:
+        assert (await store.take([("user:z", TWO_A_SECOND)])).allowed
+    finally:
+        valkey_server.start()
+        await store.close()
