@@ -132,19 +132,19 @@ async def authenticate(
     return keys.decode(credentials)
 
 
-class AuthError(GraphQLError):
+class ClientError(GraphQLError):
     """The error a GraphQL client expects: a message and `extensions.code`."""
 
     def __init__(self, code: str, message: str) -> None:
         super().__init__(message, extensions={"code": code})
 
 
-def unauthenticated(message: str = "sign in: send Authorization: Bearer <token>") -> AuthError:
-    return AuthError("UNAUTHENTICATED", message)
+def unauthenticated(message: str = "sign in: send Authorization: Bearer <token>") -> ClientError:
+    return ClientError("UNAUTHENTICATED", message)
 
 
-def forbidden(message: str = "your role may not do this") -> AuthError:
-    return AuthError("FORBIDDEN", message)
+def forbidden(message: str = "your role may not do this") -> ClientError:
+    return ClientError("FORBIDDEN", message)
 
 
 def require(principal: Principal | None, *roles: Role) -> Principal:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import strawberry
 
-from channels.graphql.auth import AuthError, require
+from channels.graphql.auth import ClientError, require
 from channels.graphql.context import GraphQLContext
 from channels.graphql.customers import home_region
 from channels.graphql.scalars import (
@@ -90,7 +90,7 @@ class CatalogueQuery:
                 sku = None
             index = next((i for i, p in enumerate(found) if p.sku == sku), None)
             if index is None:
-                raise AuthError("BAD_USER_INPUT", f"unknown cursor {after!r}")
+                raise ClientError("BAD_USER_INPUT", f"unknown cursor {after!r}")
             start = index + 1
         size = page_size(first)
         page = found[start : start + size]

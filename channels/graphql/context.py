@@ -16,6 +16,7 @@ from core.db import Database
 from core.throttle import TokenBuckets
 from engines.access import AccessService, Principal
 from engines.catalogue import CatalogueService
+from engines.customers import CustomerService
 from engines.orders import OrderService
 from engines.orders.history import OrderHistory
 from engines.pricing import PricingService
@@ -32,6 +33,7 @@ class GraphQLServices:
     orders: OrderService
     history: OrderHistory
     access: AccessService
+    customers: CustomerService
     keys: TokenKeys
     buckets: TokenBuckets
     updates: OrderUpdates

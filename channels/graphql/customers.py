@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import strawberry
+
+from channels.graphql.auth import ClientError, forbidden, may_act_for, require
+from channels.graphql.context import GraphQLContext
 from core.phone import InvalidPhoneError, Phone
-from core.region import Region, UnsupportedRegionError, region_for_phone
+from core.region import Region, RegionCode, UnsupportedRegionError, region_for_phone
 from engines.access import Principal
+
+Info = strawberry.Info[GraphQLContext, None]
 
 
 class BadCustomerError(ValueError):
@@ -31,3 +37,44 @@ def home_region(principal: Principal | None) -> Region | None:
         return customer_of(principal.subject)[1]
     except BadCustomerError:
         return None
+
+
+@strawberry.type(name="Customer", description="A customer, known by their phone number")
+class CustomerType:
+    phone: str
+    name: str | None
+    locale: str = strawberry.field(description="The language they chose, or their region's")
+    region: RegionCode
+    currency: str
+
+
+async def _profile(info: Info, raw: str) -> CustomerType:
+    phone, market = customer_of(raw)
+    found = await info.context.services.customers.get(phone)
+    return CustomerType(
+        phone=phone.e164,
+        name=found.name if found else None,
+        locale=(found.locale if found and found.locale else market.default_locale),
+        region=market.code,
+        currency=market.currency,
+    )
+
+
+@strawberry.type
+class CustomersQuery:
+    @strawberry.field(description="The signed-in customer or driver, by their token's phone")
+    async def me(self, info: Info) -> CustomerType:
+        principal = require(info.context.principal)
+        if home_region(principal) is None:
+            raise ClientError("BAD_USER_INPUT", "this token names no customer's phone")
+        return await _profile(info, principal.subject)
+
+    @strawberry.field(description="A customer by phone: yourself, or anyone for staff")
+    async def customer(self, info: Info, phone: str) -> CustomerType:
+        principal = require(info.context.principal)
+        try:
+            if not may_act_for(principal, customer_of(phone)[0].e164):
+                raise forbidden("you may look up only yourself")
+            return await _profile(info, phone)
+        except BadCustomerError as exc:
+            raise ClientError("BAD_USER_INPUT", str(exc)) from exc

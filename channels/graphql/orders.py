@@ -11,7 +11,7 @@ from typing import Annotated
 import strawberry
 
 from channels.graphql.auth import (
-    AuthError,
+    ClientError,
     InvalidTokenError,
     authenticate,
     forbidden,
@@ -210,14 +210,14 @@ class OrdersQuery:
         try:
             phone, _market = customer_of(wanted)
         except BadCustomerError as exc:
-            raise AuthError("BAD_USER_INPUT", str(exc)) from exc
+            raise ClientError("BAD_USER_INPUT", str(exc)) from exc
         cursor = None
         if after:
             try:
                 at, _, ident = decode_cursor("order", after).partition("|")
                 cursor = HistoryCursor(datetime.fromisoformat(at), uuid.UUID(ident))
             except (BadCursorError, ValueError) as exc:
-                raise AuthError("BAD_USER_INPUT", f"unknown cursor {after!r}") from exc
+                raise ClientError("BAD_USER_INPUT", f"unknown cursor {after!r}") from exc
         found, more = await info.context.services.history.page(phone, page_size(first), cursor)
         edges = [
             Edge(
@@ -317,7 +317,7 @@ async def _subscriber(info: Info) -> Principal:
             services.access.authenticate_api_key,
         )
     except InvalidTokenError as exc:
-        raise AuthError("UNAUTHENTICATED", str(exc)) from exc
+        raise ClientError("UNAUTHENTICATED", str(exc)) from exc
     return require(principal)
 
 
@@ -325,7 +325,7 @@ async def _order_updates(info: Info, reference: str) -> AsyncGenerator[OrderStat
     principal = await _subscriber(info)
     found = await _visible_order(info, reference, principal)
     if isinstance(found, NotFound):
-        raise AuthError("NOT_FOUND", found.message)
+        raise ClientError("NOT_FOUND", found.message)
     async for update in info.context.services.updates.watch(found.reference):
         yield OrderStatusUpdate(
             reference=update.reference,

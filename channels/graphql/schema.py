@@ -11,6 +11,7 @@ from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
 
 from channels.graphql.catalogue import CatalogueQuery
+from channels.graphql.customers import CustomersQuery
 from channels.graphql.errors import (
     InvalidCart,
     InvalidCustomer,
@@ -26,7 +27,7 @@ from channels.graphql.limits import limit_extensions
 from channels.graphql.orders import OrdersMutation, OrdersQuery, OrdersSubscription
 from channels.graphql.quotes import PricingQuery
 
-Query = merge_types("Query", (CatalogueQuery, PricingQuery, OrdersQuery))
+Query = merge_types("Query", (CatalogueQuery, PricingQuery, OrdersQuery, CustomersQuery))
 Mutation = merge_types("Mutation", (OrdersMutation,))
 Subscription = merge_types("Subscription", (OrdersSubscription,))
 

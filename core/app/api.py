@@ -37,6 +37,7 @@ def graphql_services(
         orders=services.orders,
         history=OrderHistory(services.db),
         access=AccessService(services.db, services.clock, RandomIds()),
+        customers=services.customers,
         keys=TokenKeys.from_settings(settings),
         buckets=buckets,
         updates=updates,

@@ -282,3 +282,30 @@ async def test_token_endpoint_errors_follow_rfc_6749(
         client, {"grant_type": "client_credentials", **good, "scope": "admin"}
     )
     assert (status, body["error"]) == (400, "invalid_scope")
+
+
+PROFILE = "query($p: String!) { customer(phone: $p) { phone name region currency locale } }"
+
+
+async def test_customers_see_their_own_profile_and_staff_see_anyones(
+    client: TestClient[Any, Any], services: Services
+) -> None:
+    ngozi = bearer(services.settings, NGOZI, "customer")
+    me_query = "{ me { phone name region currency locale } }"
+    _, me = await post_graphql(client, me_query, headers=ngozi)
+    assert me["data"]["me"] == {
+        "phone": NGOZI,
+        "name": "Ngozi Okafor",
+        "region": "LAGOS",
+        "currency": "NGN",
+        "locale": "en",
+    }
+    _, other = await post_graphql(client, PROFILE, {"p": EMEKA}, ngozi)
+    assert other["data"] is None
+    assert code_of(other) == "FORBIDDEN"
+    agent = bearer(services.settings, "agent-7", "agent")
+    _, seen = await post_graphql(client, PROFILE, {"p": EMEKA}, agent)
+    assert seen["data"]["customer"]["phone"] == EMEKA
+    _, anonymous = await post_graphql(client, "{ me { phone } }")
+    assert anonymous["data"] is None
+    assert code_of(anonymous) == "UNAUTHENTICATED"
