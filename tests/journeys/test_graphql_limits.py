@@ -11,14 +11,23 @@ import pytest
 from aiohttp.test_utils import TestClient
 from sqlalchemy import event
 
-from core.app.bootstrap import Services
+from core.app.bootstrap import Services, build_services
+from core.app.demo import load_demo
 from core.clock import SteppedClock
 from core.config import Settings
+from core.ids import SeededIds
 from core.phone import Phone
 from core.region import RegionCode
 from engines.orders import CartLine, PaymentMethod, PlaceOrder
 from tests.support.graphql import bearer, gateway, post_graphql
 from tests.support.phone import UssdPhone
+from tests.support.providers.twilio import (
+    free_port,
+    new_message_sid,
+    sms_body,
+    twilio_gateway,
+    twilio_settings,
+)
 
 NGOZI = "+2348030000001"
 PRODUCTS = "{ products(first: 3) { edges { node { sku } } } }"
@@ -190,3 +199,32 @@ async def test_guessing_client_secrets_is_rate_limited_per_address(
     form = {"grant_type": "client_credentials", "client_id": "omr-x", "client_secret": "guess"}
     statuses = [(await client.post("/oauth/token", data=form)).status for _ in range(7)]
     assert statuses == [401] * 6 + [429]
+
+
+async def test_an_sms_flood_gets_one_short_reply_in_twiml_not_an_error(
+    database_url: str, clock: SteppedClock
+) -> None:
+    """Twilio retries a non-200 webhook, so a throttled SMS is answered 200 with a short
+    message, signed as usual, and the pipeline is not run for it."""
+    port = free_port()
+    settings = twilio_settings(
+        database_url,
+        public_url=f"http://127.0.0.1:{port}",
+        rate_limit_phone_burst=2,
+        rate_limit_phone_per_second=0.01,
+    )
+    services = build_services(settings, clock=clock, ids=SeededIds())
+    await load_demo(services.db, clock.now())
+    try:
+        async with twilio_gateway(services, port) as twilio:
+            replies = []
+            for _ in range(3):
+                body = sms_body("hi", phone=NGOZI, message_sid=new_message_sid())
+                response = await twilio.post("/channels/twilio/sms", body)
+                assert response.status == 200
+                replies.append(await response.text())
+    finally:
+        await services.close()
+    assert "wait a minute" not in replies[0]
+    assert "wait a minute" in replies[2]
+    assert "<Message>" in replies[2]
