@@ -142,8 +142,8 @@ class PhoneThrottle:
     no session or engine work. A refusal is a polite closing Reply in the channel's own form
     (HTTP 200), never a 429: Africa's Talking and Twilio show a non-200 to a USSD or voice
     caller as a network error, and Meta, Twilio and Africa's Talking retry a non-200 SMS or
-    WhatsApp callback, which would only add load. The SMS/WhatsApp refusal is one short
-    message, and costs no pipeline work. GraphQL, an HTTP API, answers 429 with Retry-After.
+    WhatsApp callback, which would only add load. The SMS/WhatsApp refusal is a short message
+    and costs no pipeline work. GraphQL, an HTTP API, answers 429 with Retry-After.
     """
 
     def __init__(
