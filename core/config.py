@@ -114,3 +114,20 @@ class Settings(BaseSettings):
     nibss_api_key: SecretStr | None = None
     nibss_account_number: str | None = None  # the account payouts are sent from
     nibss_account_name: str = "OmniRoute"
+    # GraphQL auth and limits. JWT bearer tokens: HS256 with a shared secret, or RS256 with a
+    # PEM public key (plus the private key where this gateway issues tokens at /oauth/token).
+    jwt_secret: SecretStr | None = None
+    jwt_public_key: str | None = None
+    jwt_private_key: SecretStr | None = None
+    jwt_issuer: str = "omniroute"
+    jwt_audience: str | None = None
+    access_token_ttl_seconds: int = Field(default=3600, gt=0)
+    graphql_max_depth: int = Field(default=10, gt=0)
+    graphql_max_cost: int = Field(default=5000, gt=0)
+    # Token buckets: refill `per_second` tokens up to `burst`; each request takes one.
+    rate_limit_user_per_second: float = Field(default=10.0, gt=0)
+    rate_limit_user_burst: int = Field(default=60, gt=0)
+    rate_limit_ip_per_second: float = Field(default=30.0, gt=0)
+    rate_limit_ip_burst: int = Field(default=200, gt=0)
+    rate_limit_phone_per_second: float = Field(default=1.0, gt=0)
+    rate_limit_phone_burst: int = Field(default=60, gt=0)

@@ -35,7 +35,14 @@ def database_url(tmp_path: Path) -> str:
 
 @pytest.fixture
 def settings(database_url: str) -> Settings:
-    return Settings(env="test", database_url=database_url, session_url="memory://", _env_file=None)
+    return Settings(
+        env="test",
+        database_url=database_url,
+        session_url="memory://",
+        # The stepped clock never refills a bucket: journeys walk hundreds of screens at once.
+        rate_limit_phone_burst=1_000_000,
+        _env_file=None,
+    )
 
 
 @pytest.fixture

@@ -1,6 +1,6 @@
 """Web and mobile chat: JSON over HTTP, and the same messages over a WebSocket.
 
-No authentication yet (issue 5 brings JWT): `authorize` is where it will plug in.
+`authorize` checks who may speak for the message's phone (the gateway passes its token check).
 """
 
 from __future__ import annotations

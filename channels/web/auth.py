@@ -1,8 +1,8 @@
-"""Who may speak for a phone number: the hook issue 5's JWT check plugs into.
+"""Who may speak for a phone number: the hook the apps' token check plugs into.
 
-Nothing authenticates web chat yet, so anyone can write as any number (`anyone` below). When
-GraphQL auth lands, an `Authorize` that checks the bearer token's subject against `user` is
-passed to `make_app`; POST and WebSocket both ask it before a message reaches the pipeline.
+The gateway passes `core.app.api.web_chat_authorize` (the bearer token's subject must be
+`user`, or staff; without a token only outside production); `anyone` below is the default for
+a bare sub-app. POST and WebSocket both ask it before a message reaches the pipeline.
 """
 
 from __future__ import annotations
@@ -28,5 +28,5 @@ Authorize = Callable[[web.Request, Phone], Awaitable[Denied | None]]
 
 
 async def anyone(_request: web.Request, _user: Phone) -> Denied | None:
-    """No authentication yet (issue 5): every claimed phone is accepted."""
+    """Every claimed phone is accepted (a sub-app built without the gateway's check)."""
     return None

@@ -11,6 +11,7 @@ from typing import Any, NoReturn
 
 from aiohttp import web
 
+from core.app import credentials
 from core.app.bootstrap import build_services
 from core.app.demo import load_demo, load_distribution_demo
 from core.app.ledger_cli import add_ledger_command, run_ledger
@@ -78,6 +79,7 @@ def build_parser() -> argparse.ArgumentParser:
     plan.add_argument("--lines-per-picker", type=_positive, default=40)
     plan.add_argument("--cutoff-minutes", type=_positive, default=120)
     _add_routes_parser(commands)
+    credentials.add_commands(commands)
     return parser
 
 
@@ -109,6 +111,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return plan_command(args.file, policy)
         case "routes":
             return _routes_solve(args)
+        case "apikey" | "client" | "token":
+            return credentials.run(args)
     return 2
 
 

@@ -12,6 +12,7 @@ import channels.twilio
 import channels.web
 import channels.webhooks
 from channels.web.simulator import simulator_page
+from core.app.api import channel_app, graphql_services, guard_channels, mount_api, open_buckets
 from core.app.bootstrap import Services, build_services
 from core.app.keys import SERVICES
 from core.app.metrics import HttpMetrics
@@ -47,13 +48,16 @@ def create_app(
     if not settings.production:
         # The simulator posts unsigned provider forms: a dev and staging tool, not for production.
         app.router.add_get("/", simulator_page)
-    context = services.channel_context()
+    buckets = open_buckets(settings, services)
+    api = graphql_services(settings, services, buckets)
+    context = guard_channels(settings, services, buckets)
     enabled = settings.enabled_channels
     for prefix, provider in CHANNELS:
         if prefix.rsplit("/", 1)[-1] in enabled:
-            app.add_subapp(prefix, provider.make_app(context, settings))
+            app.add_subapp(prefix, channel_app(provider, context, api))
     if services.payments is not None:
         app.add_subapp("/webhooks", channels.webhooks.make_app(services.payments))
+    mount_api(app, api)
     return app
 
 

@@ -9,6 +9,12 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 # Imported for their side effect: each registers its tables on the shared metadata.
 import core.bus.tables  # noqa: F401
+import engines.access.tables
+import engines.catalogue.tables
+import engines.customers.tables
+import engines.notifications.tables
+import engines.orders.tables
+import engines.pricing.tables  # noqa: F401
 from core.db import metadata
 
 

@@ -1,0 +1,163 @@
+"""Who is calling: JWT bearer tokens (HS256/RS256), API keys, and the role checks.
+
+The algorithm is fixed by configuration, never by the token: a token whose header names an
+algorithm without a configured key is refused (no `alg: none`, no RS256/HS256 confusion).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, Final
+
+import jwt
+import structlog
+from graphql import GraphQLError
+
+from core.config import Settings
+from engines.access import API_KEY_PREFIX, Principal, Role
+
+log = structlog.get_logger(__name__)
+
+# Used only outside production when no key is configured, so `make run` works with a token
+# from `omniroute token`; production without a key accepts API keys only.
+DEV_SECRET: Final = "omniroute-dev-secret-not-for-production"  # noqa: S105
+LEEWAY_SECONDS: Final = 30
+MIN_SECRET_BYTES: Final = 32  # RFC 7518 §3.2: an HS256 key as long as the hash
+
+
+class InvalidTokenError(Exception):
+    """A bearer token that is malformed, expired, wrongly signed or lacks sub/role."""
+
+
+@dataclass(frozen=True, slots=True)
+class TokenKeys:
+    """Verification keys per algorithm, and the key this gateway signs its own tokens with."""
+
+    verify: dict[str, Any]
+    sign_algorithm: str | None
+    sign_key: Any
+    issuer: str | None
+    audience: str | None
+    ttl_seconds: int
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> TokenKeys:
+        verify: dict[str, Any] = {}
+        sign_algorithm: str | None = None
+        sign_key: Any = None
+        if settings.jwt_public_key:
+            verify["RS256"] = settings.jwt_public_key
+            if settings.jwt_private_key is not None:
+                sign_algorithm, sign_key = "RS256", settings.jwt_private_key.get_secret_value()
+        secret = settings.jwt_secret.get_secret_value() if settings.jwt_secret else None
+        if secret is not None and len(secret.encode()) < MIN_SECRET_BYTES:
+            raise ValueError(f"OMNIROUTE_JWT_SECRET needs at least {MIN_SECRET_BYTES} bytes")
+        if secret is None and not verify and not settings.production:
+            secret = DEV_SECRET
+        if secret is not None:
+            verify["HS256"] = secret
+            if sign_algorithm is None:
+                sign_algorithm, sign_key = "HS256", secret
+        if not verify:
+            log.warning("graphql.no_jwt_key", hint="set OMNIROUTE_JWT_SECRET or _PUBLIC_KEY")
+        return cls(
+            verify,
+            sign_algorithm,
+            sign_key,
+            settings.jwt_issuer or None,
+            settings.jwt_audience,
+            settings.access_token_ttl_seconds,
+        )
+
+    def decode(self, token: str) -> Principal:
+        try:
+            algorithm = jwt.get_unverified_header(token).get("alg")
+            key = self.verify.get(str(algorithm))
+            if key is None:
+                raise InvalidTokenError(f"algorithm {algorithm!r} is not accepted")
+            claims = jwt.decode(
+                token,
+                key,
+                algorithms=[str(algorithm)],
+                issuer=self.issuer,
+                audience=self.audience,
+                leeway=LEEWAY_SECONDS,
+                options={"require": ["exp", "sub"], "verify_aud": self.audience is not None},
+            )
+            return Principal(str(claims["sub"]), Role(str(claims.get("role"))))
+        except (jwt.PyJWTError, ValueError) as exc:
+            raise InvalidTokenError(str(exc)) from exc
+
+    def issue(self, principal: Principal, *, now: float | None = None) -> str:
+        if self.sign_algorithm is None:
+            raise InvalidTokenError("no signing key configured (OMNIROUTE_JWT_SECRET)")
+        issued = int(now if now is not None else time.time())
+        claims: dict[str, Any] = {
+            "sub": principal.subject,
+            "role": principal.role.value,
+            "iat": issued,
+            "exp": issued + self.ttl_seconds,
+        }
+        if self.issuer:
+            claims["iss"] = self.issuer
+        if self.audience:
+            claims["aud"] = self.audience
+        if principal.credential:
+            claims["client_id"] = principal.credential
+        return jwt.encode(claims, self.sign_key, algorithm=self.sign_algorithm)
+
+
+ApiKeyCheck = Callable[[str], Awaitable[Principal | None]]
+
+
+async def authenticate(
+    authorization: str | None, api_key: str | None, keys: TokenKeys, check_key: ApiKeyCheck
+) -> Principal | None:
+    """None for an anonymous call; raises InvalidTokenError for bad credentials."""
+    if api_key:
+        found = await check_key(api_key.strip())
+        if found is None:
+            raise InvalidTokenError("unknown or revoked API key")
+        return found
+    if not authorization:
+        return None
+    scheme, _, credentials = authorization.strip().partition(" ")
+    credentials = credentials.strip()
+    if scheme.lower() == "bearer" and credentials.startswith(API_KEY_PREFIX):
+        return await authenticate(None, credentials, keys, check_key)
+    if scheme.lower() != "bearer" or not credentials:
+        raise InvalidTokenError("expected Authorization: Bearer <token>")
+    return keys.decode(credentials)
+
+
+class ClientError(GraphQLError):
+    """The error a GraphQL client expects: a message and `extensions.code`."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message, extensions={"code": code})
+
+
+def unauthenticated(message: str = "sign in: send Authorization: Bearer <token>") -> ClientError:
+    return ClientError("UNAUTHENTICATED", message)
+
+
+def forbidden(message: str = "your role may not do this") -> ClientError:
+    return ClientError("FORBIDDEN", message)
+
+
+def require(principal: Principal | None, *roles: Role) -> Principal:
+    """The caller, when signed in with one of `roles` (any role when none are named)."""
+    if principal is None:
+        raise unauthenticated()
+    if roles and principal.role not in roles:
+        raise forbidden()
+    return principal
+
+
+def may_act_for(principal: Principal, customer_e164: str) -> bool:
+    """Customers act for their own phone only; agents, operators and admins for anyone."""
+    return principal.is_staff or (
+        principal.role is Role.CUSTOMER and principal.subject == customer_e164
+    )

@@ -1,0 +1,107 @@
+"""The catalogue context over GraphQL: products of a region, as a Relay connection."""
+
+from __future__ import annotations
+
+import strawberry
+
+from channels.graphql.auth import ClientError, require
+from channels.graphql.context import GraphQLContext
+from channels.graphql.customers import home_region
+from channels.graphql.scalars import (
+    BadCursorError,
+    Connection,
+    Edge,
+    MoneyType,
+    PageInfo,
+    decode_cursor,
+    encode_cursor,
+    page_size,
+)
+from core.region import RegionCode
+from engines.access import STAFF_ROLES
+from engines.catalogue import Product as ProductModel
+
+Info = strawberry.Info[GraphQLContext, None]
+
+
+@strawberry.type(description="A product on a region's shelf, at its list price")
+class Product:
+    sku: str
+    name: str
+    unit: str
+    category: str
+    region: RegionCode
+
+    @strawberry.field(description="List price per unit; tiers and promotions show in a quote")
+    async def price(self, info: Info) -> MoneyType | None:
+        found = await info.context.loaders.price.load((self.region, self.sku))
+        return None if found is None else MoneyType.of(found)
+
+    @strawberry.field(description="Whether any unit can be ordered now")
+    async def in_stock(self, info: Info) -> bool:
+        return await info.context.loaders.available.load((self.region, self.sku)) > 0
+
+    @strawberry.field(description="Units available in the region's warehouse (staff only)")
+    async def stock(self, info: Info) -> int:
+        require(info.context.principal, *STAFF_ROLES)
+        return await info.context.loaders.available.load((self.region, self.sku))
+
+    @classmethod
+    def of(cls, product: ProductModel) -> Product:
+        return cls(
+            sku=product.sku,
+            name=product.name,
+            unit=product.unit,
+            category=product.category_id,
+            region=product.region,
+        )
+
+
+@strawberry.type
+class CatalogueQuery:
+    @strawberry.field(description="Products of a region (the caller's own by default), by name")
+    async def products(
+        self,
+        info: Info,
+        *,
+        first: int | None = None,
+        after: str | None = None,
+        category: str | None = None,
+        search: str | None = None,
+        region: RegionCode | None = None,
+    ) -> Connection[Product]:
+        code = (
+            region
+            if region is not None
+            else getattr(home_region(info.context.principal), "code", RegionCode.LAGOS)
+        )
+        shelf = await info.context.services.catalogue.shelf(code)
+        found = sorted(shelf.products.values(), key=lambda p: (p.name, p.sku))
+        if category:
+            found = [p for p in found if p.category_id == category]
+        if search:
+            needle = search.strip().casefold()
+            found = [p for p in found if needle in p.name.casefold() or needle in p.sku.casefold()]
+        start = 0
+        if after:
+            try:
+                sku = decode_cursor("product", after)
+            except BadCursorError:
+                sku = None
+            index = next((i for i, p in enumerate(found) if p.sku == sku), None)
+            if index is None:
+                raise ClientError("BAD_USER_INPUT", f"unknown cursor {after!r}")
+            start = index + 1
+        size = page_size(first)
+        page = found[start : start + size]
+        edges = [Edge(cursor=encode_cursor("product", p.sku), node=Product.of(p)) for p in page]
+        return Connection(
+            edges=edges,
+            page_info=PageInfo(
+                has_next_page=start + size < len(found),
+                has_previous_page=start > 0,
+                start_cursor=edges[0].cursor if edges else None,
+                end_cursor=edges[-1].cursor if edges else None,
+            ),
+            total_count=len(found),
+        )

@@ -1,0 +1,68 @@
+"""What every resolver gets: the engine services, the caller, and per-request DataLoaders."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+
+from channels.graphql.auth import TokenKeys
+from channels.graphql.loaders import AvailableBySkuLoader, PriceBySkuLoader
+from channels.graphql.updates import OrderUpdates
+from core.clock import Clock
+from core.config import Settings
+from core.db import Database
+from core.throttle import TokenBuckets
+from engines.access import AccessService, Principal
+from engines.catalogue import CatalogueService
+from engines.customers import CustomerService
+from engines.orders import OrderService
+from engines.orders.history import OrderHistory
+from engines.pricing import PricingService
+
+
+@dataclass(frozen=True, slots=True)
+class GraphQLServices:
+    """Built once by the composition root (core.app.server) from its Services."""
+
+    settings: Settings
+    clock: Clock
+    catalogue: CatalogueService
+    pricing: PricingService
+    orders: OrderService
+    history: OrderHistory
+    access: AccessService
+    customers: CustomerService
+    keys: TokenKeys
+    buckets: TokenBuckets
+    updates: OrderUpdates
+    db: Database
+
+
+@dataclass(slots=True)
+class Loaders:
+    price: PriceBySkuLoader
+    available: AvailableBySkuLoader
+
+
+@dataclass(slots=True)
+class GraphQLContext:
+    services: GraphQLServices
+    principal: Principal | None
+    loaders: Loaders
+    request: web.Request | None = None
+    response: Any = None
+    # graphql-transport-ws puts the connection_init payload here.
+    connection_params: dict[str, Any] | None = field(default=None)
+
+    @classmethod
+    def build(
+        cls,
+        services: GraphQLServices,
+        principal: Principal | None,
+        request: web.Request | None = None,
+        response: Any = None,
+    ) -> GraphQLContext:
+        loaders = Loaders(PriceBySkuLoader(services.pricing), AvailableBySkuLoader(services.db))
+        return cls(services, principal, loaders, request, response)

@@ -1,0 +1,82 @@
+"""Expected failures as data (Saleor style): typed results a client can switch on.
+
+Authentication and authorisation are not expected failures of the operation: they come as
+GraphQL errors with `extensions.code` (UNAUTHENTICATED, FORBIDDEN) and no data.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import strawberry
+
+
+@strawberry.interface(description="Something the caller can fix; `message` is for developers")
+class UserError:
+    message: str
+
+
+@strawberry.type
+class OutOfStock(UserError):
+    sku: str
+    requested: int
+    available: int
+
+
+@strawberry.type
+class InvalidVoucher(UserError):
+    code: str
+
+
+@strawberry.type
+class UnknownProduct(UserError):
+    sku: str
+
+
+@strawberry.type
+class InvalidQuantity(UserError):
+    sku: str
+    quantity: int
+
+
+@strawberry.type
+class InvalidCart(UserError):
+    pass
+
+
+@strawberry.type
+class InvalidCustomer(UserError):
+    customer: str
+
+
+@strawberry.type
+class PaymentMethodUnavailable(UserError):
+    method: str
+
+
+@strawberry.type
+class InvalidIdempotencyKey(UserError):
+    pass
+
+
+@strawberry.type
+class NotFound(UserError):
+    reference: str
+
+
+QuoteError = Annotated[
+    InvalidVoucher | UnknownProduct | InvalidQuantity | InvalidCart | InvalidCustomer,
+    strawberry.union("QuoteError"),
+]
+
+PlaceOrderError = Annotated[
+    OutOfStock
+    | InvalidVoucher
+    | UnknownProduct
+    | InvalidQuantity
+    | InvalidCart
+    | InvalidCustomer
+    | PaymentMethodUnavailable
+    | InvalidIdempotencyKey,
+    strawberry.union("PlaceOrderError"),
+]

@@ -1,0 +1,166 @@
+"""Limits on what one request may cost: query depth, query cost, and the rate per caller.
+
+Cost: each field costs 1, and what sits under a paged field costs once per item asked for
+(`first`, or the page size when it is a variable or absent), so `products(first: 100)` with
+ten fields per product costs about a thousand. Introspection (`__schema`) is free and deep,
+so the depth limit skips it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any, Final
+
+from aiohttp import web
+from aiohttp.typedefs import Middleware
+from graphql import (
+    FieldNode,
+    FragmentDefinitionNode,
+    FragmentSpreadNode,
+    GraphQLError,
+    InlineFragmentNode,
+    IntValueNode,
+    OperationDefinitionNode,
+    SelectionSetNode,
+    ValidationRule,
+)
+from strawberry.extensions import (
+    AddValidationRules,
+    ParserCache,
+    QueryDepthLimiter,
+    ValidationCache,
+)
+from strawberry.extensions.query_depth_limiter import IgnoreContext
+
+from channels.graphql.auth import InvalidTokenError, authenticate
+from channels.graphql.context import GraphQLServices
+from channels.graphql.scalars import MAX_PAGE
+from core.throttle import RateLimit
+from engines.access import Principal
+
+PRINCIPAL: Final = web.RequestKey("principal", Principal)
+PAGED_FIELDS: Final = frozenset({"products", "orders"})
+DEFAULT_PAGE: Final = 20
+
+
+def _multiplier(node: FieldNode) -> int:
+    for argument in node.arguments or ():
+        if argument.name.value == "first":
+            if isinstance(argument.value, IntValueNode):
+                return max(1, min(MAX_PAGE, int(argument.value.value)))
+            return MAX_PAGE
+    return DEFAULT_PAGE if node.name.value in PAGED_FIELDS else 1
+
+
+def query_cost(
+    selection_set: SelectionSetNode | None,
+    fragments: dict[str, FragmentDefinitionNode],
+    seen: frozenset[str] = frozenset(),
+) -> int:
+    if selection_set is None:
+        return 0
+    total = 0
+    for selection in selection_set.selections:
+        if isinstance(selection, FieldNode):
+            if selection.name.value.startswith("__"):
+                continue
+            below = query_cost(selection.selection_set, fragments, seen)
+            total += 1 + _multiplier(selection) * below
+        elif isinstance(selection, FragmentSpreadNode):
+            name = selection.name.value
+            fragment = fragments.get(name)
+            if fragment is not None and name not in seen:
+                total += query_cost(fragment.selection_set, fragments, seen | {name})
+        elif isinstance(selection, InlineFragmentNode):
+            total += query_cost(selection.selection_set, fragments, seen)
+    return total
+
+
+def cost_limit(max_cost: int) -> type[ValidationRule]:
+    class QueryCostRule(ValidationRule):
+        def enter_operation_definition(self, node: OperationDefinitionNode, *_args: Any) -> None:
+            fragments = {
+                d.name.value: d
+                for d in self.context.document.definitions
+                if isinstance(d, FragmentDefinitionNode)
+            }
+            cost = query_cost(node.selection_set, fragments)
+            if cost > max_cost:
+                self.report_error(
+                    GraphQLError(
+                        f"query cost {cost} exceeds the limit of {max_cost}; ask for fewer "
+                        "items (first) or fewer fields",
+                        node,
+                        extensions={"code": "QUERY_TOO_COMPLEX", "cost": cost, "limit": max_cost},
+                    )
+                )
+
+    return QueryCostRule
+
+
+def _introspection(context: IgnoreContext) -> bool:
+    return context.field_name.startswith("__")
+
+
+def limit_extensions(max_depth: int, max_cost: int) -> list[Any]:
+    """Factories, so strawberry builds fresh extensions per request.
+
+    The rule classes are built once, so the validation cache (keyed by document and rules)
+    validates each distinct query once: apps send the same few documents over and over.
+    """
+    depth = QueryDepthLimiter(max_depth=max_depth, should_ignore=_introspection)
+    rules = [*depth.validation_rules, cost_limit(max_cost)]
+    return [
+        lambda: ParserCache(maxsize=512),
+        lambda: AddValidationRules(rules),
+        lambda: ValidationCache(maxsize=512),
+    ]
+
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+GUARDED: Final = frozenset({"/graphql", "/oauth/token"})
+
+
+def _error(code: str, message: str, *, status: int = 200, **headers: str) -> web.Response:
+    body = {"data": None, "errors": [{"message": message, "extensions": {"code": code}}]}
+    return web.json_response(body, status=status, headers=headers)
+
+
+def api_guard(services: GraphQLServices) -> Middleware:
+    """Authenticate, then take a token from the IP's bucket and the caller's (key or user)."""
+    settings = services.settings
+    per_ip = RateLimit(settings.rate_limit_ip_per_second, settings.rate_limit_ip_burst)
+    per_caller = RateLimit(settings.rate_limit_user_per_second, settings.rate_limit_user_burst)
+
+    @web.middleware
+    async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
+        if request.path not in GUARDED:
+            return await handler(request)
+        principal: Principal | None = None
+        if request.path == "/graphql":
+            try:
+                principal = await authenticate(
+                    request.headers.get("Authorization"),
+                    request.headers.get("X-API-Key"),
+                    services.keys,
+                    services.access.authenticate_api_key,
+                )
+            except InvalidTokenError as exc:
+                # 200 with the error, as GraphQL clients (Apollo, gql, urql) expect it.
+                return _error("UNAUTHENTICATED", f"invalid credentials: {exc}")
+        buckets = [(f"ip:{request.remote}", per_ip)]
+        if principal is not None:
+            buckets.append((f"caller:{principal.credential or principal.subject}", per_caller))
+        decision = await services.buckets.take(buckets)
+        if not decision.allowed:
+            return _error(
+                "RATE_LIMITED",
+                "too many requests; retry after the number of seconds in Retry-After",
+                status=429,
+                **{"Retry-After": decision.retry_after_header},
+            )
+        if principal is not None:
+            request[PRINCIPAL] = principal
+        return await handler(request)
+
+    return guard

@@ -1,0 +1,46 @@
+"""DataLoaders: a page of products reads its prices and stock in one batch, not one per row."""
+
+from __future__ import annotations
+
+from strawberry.dataloader import DataLoader
+
+from core.db import Database
+from core.money import Money
+from core.region import RegionCode
+from engines.catalogue.availability import available_many
+from engines.pricing import PricingService
+
+
+def _by_region(keys: list[tuple[RegionCode, str]]) -> dict[RegionCode, list[str]]:
+    grouped: dict[RegionCode, list[str]] = {}
+    for code, sku in keys:
+        grouped.setdefault(code, []).append(sku)
+    return grouped
+
+
+class PriceBySkuLoader(DataLoader[tuple[RegionCode, str], Money | None]):
+    """List prices for every product on the page in one look-up per region."""
+
+    def __init__(self, pricing: PricingService) -> None:
+        async def load(keys: list[tuple[RegionCode, str]]) -> list[Money | None]:
+            found: dict[tuple[RegionCode, str], Money] = {}
+            for code, skus in _by_region(keys).items():
+                for sku, money in (await pricing.list_prices(code, skus)).items():
+                    found[code, sku] = money
+            return [found.get(key) for key in keys]
+
+        super().__init__(load_fn=load)
+
+
+class AvailableBySkuLoader(DataLoader[tuple[RegionCode, str], int]):
+    """Stock on the shelf for every product on the page: one query per region."""
+
+    def __init__(self, db: Database) -> None:
+        async def load(keys: list[tuple[RegionCode, str]]) -> list[int]:
+            found: dict[tuple[RegionCode, str], int] = {}
+            for code, skus in _by_region(keys).items():
+                for sku, available in (await available_many(db, code, skus)).items():
+                    found[code, sku] = available
+            return [found.get(key, 0) for key in keys]
+
+        super().__init__(load_fn=load)

@@ -1,0 +1,354 @@
+"""The orders context over GraphQL: place once per idempotency key, read, list, follow live."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncGenerator
+from datetime import datetime
+from enum import Enum
+from typing import Annotated
+
+import strawberry
+
+from channels.graphql.auth import (
+    ClientError,
+    InvalidTokenError,
+    authenticate,
+    forbidden,
+    may_act_for,
+    require,
+)
+from channels.graphql.context import GraphQLContext
+from channels.graphql.customers import BadCustomerError, customer_of
+from channels.graphql.errors import (
+    InvalidCustomer,
+    InvalidIdempotencyKey,
+    InvalidQuantity,
+    NotFound,
+    OutOfStock,
+    PaymentMethodUnavailable,
+    PlaceOrderError,
+    UnknownProduct,
+)
+from channels.graphql.quotes import LineInput, check_lines, invalid_voucher, promo_code
+from channels.graphql.scalars import (
+    BadCursorError,
+    Connection,
+    Edge,
+    MoneyType,
+    PageInfo,
+    decode_cursor,
+    encode_cursor,
+    page_size,
+)
+from engines.access import Principal
+from engines.catalogue import OutOfStockError, UnknownProductError
+from engines.orders import CartLine, PlaceOrder, UnknownOrderError
+from engines.orders import Order as OrderModel
+from engines.orders import OrderStatus as OrderStatusModel
+from engines.orders import PaymentMethod as PaymentMethodModel
+from engines.orders.history import HistoryCursor
+from engines.pricing import InvalidQuantityError, InvalidVoucherError, NoPriceError
+
+Info = strawberry.Info[GraphQLContext, None]
+
+strawberry.enum(OrderStatusModel, name="OrderStatus")
+
+
+@strawberry.enum
+class PaymentMethod(Enum):
+    ON_DELIVERY = "ON_DELIVERY"
+    MPESA = "MPESA"
+    MOMO = "MOMO"
+    BANK_TRANSFER = "BANK_TRANSFER"
+    PAYSTACK = "PAYSTACK"
+    CREDIT = "CREDIT"
+
+
+@strawberry.enum
+class PaymentStatus(Enum):
+    PENDING = "PENDING"
+    PAID = "PAID"
+    CANCELLED = "CANCELLED"
+
+
+@strawberry.type
+class Payment:
+    method: PaymentMethod
+    status: PaymentStatus
+
+
+@strawberry.type
+class OrderLine:
+    sku: str
+    name: str
+    quantity: int
+    unit_price: MoneyType
+    discount: MoneyType
+    line_total: MoneyType
+
+
+@strawberry.type
+class Order:
+    reference: str
+    status: OrderStatusModel
+    customer: str
+    created_at: datetime
+    lines: list[OrderLine]
+    subtotal: MoneyType
+    discount: MoneyType
+    tax: MoneyType
+    total: MoneyType
+    payment: Payment
+
+    @classmethod
+    def of(cls, order: OrderModel) -> Order:
+        return cls(
+            reference=order.reference,
+            status=order.status,
+            customer=order.customer.e164,
+            created_at=order.created_at,
+            lines=[
+                OrderLine(
+                    sku=line.sku,
+                    name=line.name,
+                    quantity=line.quantity,
+                    unit_price=MoneyType.of(line.unit_price),
+                    discount=MoneyType.of(line.discount),
+                    line_total=MoneyType.of(line.line_total),
+                )
+                for line in order.lines
+            ],
+            subtotal=MoneyType.of(order.subtotal),
+            discount=MoneyType.of(order.discount),
+            tax=MoneyType.of(order.tax),
+            total=MoneyType.of(order.total),
+            payment=Payment(
+                method=PaymentMethod(order.payment_method.value), status=_payment_status(order)
+            ),
+        )
+
+
+def _payment_status(order: OrderModel) -> PaymentStatus:
+    """Paid on delivery: due until the goods arrive, void if the order is cancelled."""
+    if order.status is OrderStatusModel.CANCELLED:
+        return PaymentStatus.CANCELLED
+    if order.status is OrderStatusModel.DELIVERED:
+        return PaymentStatus.PAID
+    return PaymentStatus.PENDING
+
+
+OrderResult = Annotated[Order | NotFound, strawberry.union("OrderResult")]
+
+
+@strawberry.input
+class PaymentInput:
+    method: PaymentMethod
+    phone: str | None = strawberry.field(
+        default=None, description="The phone that pays (mobile money); the customer's by default"
+    )
+
+
+@strawberry.input
+class PlaceOrderInput:
+    customer: str = strawberry.field(description="The customer's E.164 phone number")
+    lines: list[LineInput]
+    payment: PaymentInput
+    idempotency_key: str = strawberry.field(
+        description="The app's key for this attempt: a retry with the same key returns the "
+        "same order"
+    )
+    promo_code: str | None = None
+
+
+@strawberry.type(description="The order placed, or `errors` saying why none was")
+class PlaceOrderPayload:
+    order: Order | None
+    errors: list[PlaceOrderError]
+
+
+@strawberry.type(description="A status change of an order, as it happens")
+class OrderStatusUpdate:
+    reference: str
+    status: OrderStatusModel
+    previous_status: OrderStatusModel
+
+    @strawberry.field
+    async def order(self, info: Info) -> Order:
+        return Order.of(await info.context.services.orders.get(self.reference))
+
+
+async def _visible_order(info: Info, reference: str, principal: Principal) -> Order | NotFound:
+    try:
+        order = await info.context.services.orders.get(reference.strip())
+    except UnknownOrderError:
+        return NotFound(message=f"no order {reference}", reference=reference)
+    if not may_act_for(principal, order.customer.e164):
+        raise forbidden("this order belongs to another customer")
+    return Order.of(order)
+
+
+@strawberry.type
+class OrdersQuery:
+    @strawberry.field(description="One order by its reference (yours, unless you are staff)")
+    async def order(self, info: Info, reference: str) -> OrderResult:
+        principal = require(info.context.principal)
+        return await _visible_order(info, reference, principal)
+
+    @strawberry.field(description="A customer's orders, newest first")
+    async def orders(
+        self,
+        info: Info,
+        customer: str | None = None,
+        first: int | None = None,
+        after: str | None = None,
+    ) -> Connection[Order]:
+        principal = require(info.context.principal)
+        wanted = customer or principal.subject
+        if not may_act_for(principal, wanted):
+            raise forbidden("you may list only your own orders")
+        try:
+            phone, _market = customer_of(wanted)
+        except BadCustomerError as exc:
+            raise ClientError("BAD_USER_INPUT", str(exc)) from exc
+        cursor = None
+        if after:
+            try:
+                at, _, ident = decode_cursor("order", after).partition("|")
+                cursor = HistoryCursor(datetime.fromisoformat(at), uuid.UUID(ident))
+            except (BadCursorError, ValueError) as exc:
+                raise ClientError("BAD_USER_INPUT", f"unknown cursor {after!r}") from exc
+        found, more = await info.context.services.history.page(phone, page_size(first), cursor)
+        edges = [
+            Edge(
+                cursor=encode_cursor("order", f"{o.created_at.isoformat()}|{o.id}"),
+                node=Order.of(o),
+            )
+            for o in found
+        ]
+        return Connection(
+            edges=edges,
+            page_info=PageInfo(
+                has_next_page=more,
+                has_previous_page=cursor is not None,
+                start_cursor=edges[0].cursor if edges else None,
+                end_cursor=edges[-1].cursor if edges else None,
+            ),
+        )
+
+
+@strawberry.type
+class OrdersMutation:
+    @strawberry.mutation(description="Place an order once per idempotency key")
+    async def place_order(self, info: Info, input: PlaceOrderInput) -> PlaceOrderPayload:
+        principal = require(info.context.principal)
+        try:
+            phone, market = customer_of(input.customer)
+        except BadCustomerError as exc:
+            return _failed(InvalidCustomer(message=str(exc), customer=input.customer))
+        if not may_act_for(principal, phone.e164):
+            raise forbidden("you may place orders only for yourself")
+        key = input.idempotency_key.strip()
+        if not 8 <= len(key) <= 100:
+            return _failed(InvalidIdempotencyKey(message="idempotencyKey: 8 to 100 characters"))
+        problem = check_lines(input.lines)
+        if problem is not None:
+            return _failed(problem)
+        payer = input.payment.phone
+        if payer is not None and payer.strip():
+            try:
+                customer_of(payer.strip())
+            except BadCustomerError as exc:
+                return _failed(InvalidCustomer(message=f"payment.phone: {exc}", customer=payer))
+        if input.payment.method is not PaymentMethod.ON_DELIVERY:
+            return _failed(
+                PaymentMethodUnavailable(
+                    message="this payment method is not available yet; pay on delivery",
+                    method=input.payment.method.value,
+                )
+            )
+        command = PlaceOrder(
+            customer=phone,
+            region=market.code,
+            lines=tuple(CartLine(line.sku, line.quantity) for line in input.lines),
+            payment_method=PaymentMethodModel.ON_DELIVERY,
+            # Scoped to the customer: two customers' apps may well pick the same key.
+            idempotency_key=f"gql:{phone.e164}:{key}",
+            clear_cart=False,
+            voucher=promo_code(input.promo_code),
+        )
+        try:
+            order = await info.context.services.orders.place(command)
+        except InvalidVoucherError as exc:
+            return _failed(invalid_voucher(exc))
+        except OutOfStockError as exc:
+            return _failed(
+                OutOfStock(
+                    message=f"only {exc.available} of {exc.sku} left",
+                    sku=exc.sku,
+                    requested=exc.requested,
+                    available=exc.available,
+                )
+            )
+        except (UnknownProductError, NoPriceError) as exc:
+            return _failed(UnknownProduct(message=f"no product {exc.sku}", sku=exc.sku))
+        except InvalidQuantityError as exc:
+            return _failed(
+                InvalidQuantity(message="invalid quantity", sku=exc.sku, quantity=exc.quantity)
+            )
+        return PlaceOrderPayload(order=Order.of(order), errors=[])
+
+
+def _failed(error: PlaceOrderError) -> PlaceOrderPayload:
+    return PlaceOrderPayload(order=None, errors=[error])
+
+
+async def _subscriber(info: Info) -> Principal:
+    """Over a WebSocket the token comes in connection_init's payload (or the upgrade headers)."""
+    context = info.context
+    if context.principal is not None:
+        return context.principal
+    params = context.connection_params or {}
+    authorization = params.get("Authorization") or params.get("authorization")
+    api_key = params.get("X-API-Key") or params.get("apiKey")
+    services = context.services
+    try:
+        principal = await authenticate(
+            str(authorization) if authorization else None,
+            str(api_key) if api_key else None,
+            services.keys,
+            services.access.authenticate_api_key,
+        )
+    except InvalidTokenError as exc:
+        raise ClientError("UNAUTHENTICATED", str(exc)) from exc
+    return require(principal)
+
+
+async def _order_updates(info: Info, reference: str) -> AsyncGenerator[OrderStatusUpdate, None]:
+    principal = await _subscriber(info)
+    found = await _visible_order(info, reference, principal)
+    if isinstance(found, NotFound):
+        raise ClientError("NOT_FOUND", found.message)
+    async for update in info.context.services.updates.watch(found.reference):
+        yield OrderStatusUpdate(
+            reference=update.reference,
+            status=OrderStatusModel(update.status),
+            previous_status=OrderStatusModel(update.previous),
+        )
+
+
+@strawberry.type
+class OrdersSubscription:
+    @strawberry.subscription(description="Status changes of one order as they happen")
+    async def order_updates(
+        self, info: Info, reference: str
+    ) -> AsyncGenerator[OrderStatusUpdate, None]:
+        async for update in _order_updates(info, reference):
+            yield update
+
+    @strawberry.subscription(description="The same as orderUpdates (the name some apps use)")
+    async def order_updated(
+        self, info: Info, reference: str
+    ) -> AsyncGenerator[OrderStatusUpdate, None]:
+        async for update in _order_updates(info, reference):
+            yield update

@@ -1,0 +1,74 @@
+"""The schema, one part per bounded context, merged into the three root types."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import strawberry
+from graphql import GraphQLError
+from strawberry.extensions import DisableIntrospection
+from strawberry.tools import merge_types
+from strawberry.types import ExecutionContext
+
+from channels.graphql.catalogue import CatalogueQuery
+from channels.graphql.customers import CustomersQuery
+from channels.graphql.errors import (
+    InvalidCart,
+    InvalidCustomer,
+    InvalidIdempotencyKey,
+    InvalidQuantity,
+    InvalidVoucher,
+    NotFound,
+    OutOfStock,
+    PaymentMethodUnavailable,
+    UnknownProduct,
+)
+from channels.graphql.limits import limit_extensions
+from channels.graphql.orders import OrdersMutation, OrdersQuery, OrdersSubscription
+from channels.graphql.quotes import PricingQuery
+
+Query = merge_types("Query", (CatalogueQuery, PricingQuery, OrdersQuery, CustomersQuery))
+Mutation = merge_types("Mutation", (OrdersMutation,))
+Subscription = merge_types("Subscription", (OrdersSubscription,))
+
+ERROR_TYPES = (
+    InvalidCart,
+    InvalidCustomer,
+    InvalidIdempotencyKey,
+    InvalidQuantity,
+    InvalidVoucher,
+    NotFound,
+    OutOfStock,
+    PaymentMethodUnavailable,
+    UnknownProduct,
+)
+
+
+class OmniRouteSchema(strawberry.Schema):
+    """Logs only unexpected errors: a refused token or a bad query is the caller's, not ours."""
+
+    def process_errors(
+        self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
+    ) -> None:
+        unexpected = [
+            e
+            for e in errors
+            if e.original_error is not None and not isinstance(e.original_error, GraphQLError)
+        ]
+        super().process_errors(unexpected, execution_context)
+
+
+def build_schema(
+    *, production: bool = False, max_depth: int = 10, max_cost: int = 5000
+) -> strawberry.Schema:
+    """Introspection is off in production: the schema is no map for strangers."""
+    extensions: list[Any] = limit_extensions(max_depth, max_cost)
+    if production:
+        extensions.append(DisableIntrospection)
+    return OmniRouteSchema(
+        query=Query,
+        mutation=Mutation,
+        subscription=Subscription,
+        types=ERROR_TYPES,
+        extensions=extensions,
+    )

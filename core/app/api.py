@@ -1,0 +1,114 @@
+"""Compose the apps' API (GraphQL, OAuth token endpoint) and the rate limits onto the app."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from types import ModuleType
+
+from aiohttp import web
+
+import channels.graphql
+import channels.web
+from channels.graphql import GraphQLServices, OrderUpdates, TokenKeys
+from channels.graphql.auth import InvalidTokenError, authenticate, may_act_for
+from channels.web import Authorize, Denied
+from core.app.bootstrap import Services
+from core.app.throttle import PhoneThrottle, open_token_buckets
+from core.config import Settings
+from core.ids import RandomIds
+from core.messages import ChannelContext
+from core.phone import Phone
+from core.throttle import RateLimit, TokenBuckets
+from engines.access import AccessService
+from engines.orders.history import OrderHistory
+
+
+def graphql_services(
+    settings: Settings, services: Services, buckets: TokenBuckets
+) -> GraphQLServices:
+    """`settings` are create_app's (tests build services with other settings than the app's)."""
+    updates = OrderUpdates()
+    updates.subscribe_to(services.bus)
+    return GraphQLServices(
+        settings=settings,
+        clock=services.clock,
+        catalogue=services.catalogue,
+        pricing=services.pricing,
+        orders=services.orders,
+        history=OrderHistory(services.db),
+        access=AccessService(services.db, services.clock, RandomIds()),
+        customers=services.customers,
+        keys=TokenKeys.from_settings(settings),
+        buckets=buckets,
+        updates=updates,
+        db=services.db,
+    )
+
+
+def web_chat_authorize(api: GraphQLServices) -> Authorize:
+    """Web chat speaks for a phone: a token must be that phone's (or staff's).
+
+    Browsers cannot set headers on a WebSocket, so `?access_token=` is read too. Outside
+    production a chat without credentials is still let through (the simulator page, demos);
+    in production it is refused with 401.
+    """
+    production = api.settings.production
+
+    async def authorize(request: web.Request, user: Phone) -> Denied | None:
+        authorization = request.headers.get("Authorization")
+        token = request.query.get("access_token")
+        if token and not authorization:
+            authorization = f"Bearer {token}"
+        try:
+            principal = await authenticate(
+                authorization,
+                request.headers.get("X-API-Key"),
+                api.keys,
+                api.access.authenticate_api_key,
+            )
+        except InvalidTokenError as exc:
+            return Denied(401, f"invalid credentials: {exc}")
+        if principal is None:
+            return (
+                Denied(401, "sign in: send Authorization: Bearer <token>") if production else None
+            )
+        if not may_act_for(principal, user.e164):
+            return Denied(403, "this token speaks for another phone number")
+        return None
+
+    return authorize
+
+
+def channel_app(
+    provider: ModuleType, context: ChannelContext, api: GraphQLServices
+) -> web.Application:
+    """A provider's sub-app; web chat gets the token check."""
+    settings = api.settings
+    if provider is channels.web:
+        return channels.web.make_app(context, settings, authorize=web_chat_authorize(api))
+    app: web.Application = provider.make_app(context, settings)
+    return app
+
+
+def open_buckets(settings: Settings, services: Services) -> TokenBuckets:
+    """The rate limiter's buckets, beside the sessions (OMNIROUTE_SESSION_URL)."""
+    return open_token_buckets(settings.session_url, services.clock)
+
+
+def guard_channels(settings: Settings, services: Services, buckets: TokenBuckets) -> ChannelContext:
+    """The channels' context, with `handle` limited per phone number."""
+    per_phone = RateLimit(settings.rate_limit_phone_per_second, settings.rate_limit_phone_burst)
+    throttle = PhoneThrottle(services.pipeline.handle, buckets, per_phone, services.translate)
+    return throttle.guard(services.channel_context())
+
+
+def mount_api(app: web.Application, api: GraphQLServices) -> None:
+    """/graphql and /oauth/token with their guard; closes the buckets with the app."""
+    channels.graphql.mount(app, api)
+    buckets = api.buckets
+
+    async def close_buckets(_app: web.Application) -> AsyncIterator[None]:
+        yield
+        await buckets.close()
+
+    app.cleanup_ctx.append(close_buckets)

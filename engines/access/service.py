@@ -1,0 +1,97 @@
+"""Access use cases: issue API keys and OAuth clients (shown once), and check them."""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+
+from sqlalchemy import insert, select
+
+from core.clock import Clock
+from core.db import Database
+from core.ids import IdGenerator
+from engines.access.model import IssuedSecret, Principal, Role, secret_hash
+from engines.access.tables import api_keys, oauth_clients
+
+API_KEY_PREFIX = "omr_"
+
+
+class AccessService:
+    def __init__(self, db: Database, clock: Clock, ids: IdGenerator) -> None:
+        self._db = db
+        self._clock = clock
+        self._ids = ids
+
+    async def create_api_key(
+        self, role: Role, *, subject: str | None = None, name: str = ""
+    ) -> IssuedSecret:
+        """A key `omr_<id>_<secret>`: the id finds the row, only the hash of the whole is kept."""
+        key_id = secrets.token_hex(6)
+        key = f"{API_KEY_PREFIX}{key_id}_{secrets.token_urlsafe(32)}"
+        subject = subject or f"apikey:{key_id}"
+        async with self._db.transaction() as s:
+            await s.execute(
+                insert(api_keys).values(
+                    id=self._ids.uuid(),
+                    key_id=key_id,
+                    secret_hash=secret_hash(key),
+                    role=role.value,
+                    subject=subject,
+                    name=name or key_id,
+                    created_at=self._clock.now(),
+                )
+            )
+        return IssuedSecret(key_id, key, role, subject)
+
+    async def authenticate_api_key(self, key: str) -> Principal | None:
+        parts = key.removeprefix(API_KEY_PREFIX).split("_", 1)
+        if not key.startswith(API_KEY_PREFIX) or len(parts) != 2:
+            return None
+        async with self._db.transaction() as s:
+            row = (
+                await s.execute(
+                    select(api_keys).where(
+                        api_keys.c.key_id == parts[0], api_keys.c.revoked_at.is_(None)
+                    )
+                )
+            ).first()
+        if row is None or not hmac.compare_digest(row.secret_hash, secret_hash(key)):
+            return None
+        return Principal(row.subject, Role(row.role), credential=f"apikey:{row.key_id}")
+
+    async def create_client(
+        self, role: Role, *, subject: str | None = None, name: str = ""
+    ) -> IssuedSecret:
+        """An OAuth 2.0 client for the client-credentials grant (RFC 6749 §4.4)."""
+        client_id = f"omr-{secrets.token_hex(8)}"
+        secret = secrets.token_urlsafe(32)
+        subject = subject or f"client:{client_id}"
+        async with self._db.transaction() as s:
+            await s.execute(
+                insert(oauth_clients).values(
+                    id=self._ids.uuid(),
+                    client_id=client_id,
+                    secret_hash=secret_hash(secret),
+                    role=role.value,
+                    subject=subject,
+                    name=name or client_id,
+                    created_at=self._clock.now(),
+                )
+            )
+        return IssuedSecret(client_id, secret, role, subject)
+
+    async def authenticate_client(self, client_id: str, secret: str) -> Principal | None:
+        async with self._db.transaction() as s:
+            row = (
+                await s.execute(
+                    select(oauth_clients).where(
+                        oauth_clients.c.client_id == client_id,
+                        oauth_clients.c.revoked_at.is_(None),
+                    )
+                )
+            ).first()
+        # Hash even when the client is unknown, so timing does not reveal which ids exist.
+        expected = row.secret_hash if row is not None else secret_hash("")
+        if not hmac.compare_digest(expected, secret_hash(secret)) or row is None:
+            return None
+        return Principal(row.subject, Role(row.role), credential=f"client:{client_id}")

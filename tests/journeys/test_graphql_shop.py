@@ -1,0 +1,252 @@
+"""An app browses, quotes and places orders over GraphQL with the gql client."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from aiohttp.test_utils import TestClient
+
+from core.app.bootstrap import Services
+from core.app.demo import WHOLESALE
+from core.phone import Phone
+from core.region import RegionCode
+from tests.support.graphql import bearer, gql_session, place_for, run
+from tests.support.phone import UssdPhone
+
+NGOZI = "+2348030000001"
+
+PRODUCTS = """
+    query Products($first: Int, $after: String, $search: String) {
+      products(first: $first, after: $after, search: $search) {
+        edges { cursor node { sku name price { amount currency } inStock } }
+        pageInfo { hasNextPage endCursor }
+        totalCount
+      }
+    }
+    """
+
+QUOTE = """
+    query Quote($input: QuoteInput!) {
+      quote(input: $input) {
+        lines { sku quantity unitPrice { amount currency } discount { amount } }
+        discount { amount currency } tax { amount currency } total { amount currency }
+        errors { __typename ... on UserError { message } }
+      }
+    }
+    """
+
+PLACE = """
+    mutation Place($input: PlaceOrderInput!) {
+      placeOrder(input: $input) {
+        order {
+          reference status
+          lines { sku name quantity unitPrice { amount currency } }
+          total { amount currency }
+          payment { method status }
+        }
+        errors {
+          __typename
+          ... on UserError { message }
+          ... on OutOfStock { sku available }
+        }
+      }
+    }
+    """
+
+
+async def test_anyone_browses_the_catalogue_page_by_page(
+    client: TestClient[Any, Any],
+) -> None:
+    async with gql_session(client) as session:
+        first = await run(session, PRODUCTS, {"first": 5})
+        page = first["products"]
+        assert len(page["edges"]) == 5
+        assert page["pageInfo"]["hasNextPage"] is True
+        assert page["totalCount"] >= 30
+        node = page["edges"][0]["node"]
+        assert node["price"]["currency"] == "NGN"
+        assert "." in node["price"]["amount"]
+        after = await run(session, PRODUCTS, {"first": 5, "after": page["pageInfo"]["endCursor"]})
+    skus = {e["node"]["sku"] for e in page["edges"]}
+    later = {e["node"]["sku"] for e in after["products"]["edges"]}
+    assert skus.isdisjoint(later)
+
+
+async def test_quote_over_graphql_is_the_engine_quote(
+    client: TestClient[Any, Any], services: Services
+) -> None:
+    async with gql_session(client) as session:
+        products = await run(session, PRODUCTS, {"first": 2})
+        skus = [e["node"]["sku"] for e in products["products"]["edges"]]
+        lines = [{"sku": skus[0], "quantity": 3}, {"sku": skus[1], "quantity": 12}]
+        result = await run(session, QUOTE, {"input": {"customer": NGOZI, "lines": lines}})
+    engine = await services.pricing.quote(
+        RegionCode.LAGOS,
+        [(skus[0], 3), (skus[1], 12)],
+    )
+    quote = result["quote"]
+    assert quote["errors"] == []
+    assert quote["total"] == {"amount": str(engine.total.amount), "currency": "NGN"}
+    assert quote["tax"]["amount"] == str(engine.tax.amount)
+
+
+async def test_a_promo_code_that_does_not_exist_is_a_typed_error(
+    client: TestClient[Any, Any],
+) -> None:
+    async with gql_session(client) as session:
+        result = await run(
+            session,
+            QUOTE,
+            {
+                "input": {
+                    "customer": NGOZI,
+                    "lines": [{"sku": "NDL-INDO-CHK", "quantity": 1}],
+                    "promoCode": "FREEBIES",
+                }
+            },
+        )
+    assert result["quote"]["total"] is None
+    assert [e["__typename"] for e in result["quote"]["errors"]] == ["InvalidVoucher"]
+
+
+async def test_a_wholesale_customer_with_a_promo_code_gets_the_price_every_channel_gives(
+    client: TestClient[Any, Any], services: Services
+) -> None:
+    """The customer's own segment prices, delivery zone and WELCOME: one price everywhere."""
+    wholesale = WHOLESALE[RegionCode.LAGOS]
+    lines = [("NDL-INDO-CHK", 6), ("DRK-COLA-35", 11)]
+    async with gql_session(client) as session:
+        result = await run(
+            session,
+            QUOTE,
+            {
+                "input": {
+                    "customer": wholesale,
+                    "lines": [{"sku": sku, "quantity": q} for sku, q in lines],
+                    "promoCode": "welcome ",
+                }
+            },
+        )
+    engine = await services.pricing.quote(
+        RegionCode.LAGOS, lines, customer=Phone(wholesale), voucher="WELCOME"
+    )
+    anonymous = await services.pricing.quote(RegionCode.LAGOS, lines)
+    quote = result["quote"]
+    assert quote["errors"] == []
+    assert quote["total"] == {"amount": str(engine.total.amount), "currency": "NGN"}
+    assert quote["discount"]["amount"] == str(engine.discount.amount)
+    assert engine.total != anonymous.total  # the customer's terms really changed the price
+
+
+async def test_customer_places_an_order_once_per_idempotency_key(
+    client: TestClient[Any, Any], services: Services
+) -> None:
+    headers = bearer(services.settings, NGOZI, "customer")
+    async with gql_session(client, headers) as session:
+        products = await run(session, PRODUCTS, {"first": 1})
+        sku = products["products"]["edges"][0]["node"]["sku"]
+        order_input = {
+            "customer": NGOZI,
+            "lines": [{"sku": sku, "quantity": 2}],
+            "payment": {"method": "ON_DELIVERY"},
+            "idempotencyKey": "app-attempt-0001",
+        }
+        first = await run(session, PLACE, {"input": order_input})
+        again = await run(session, PLACE, {"input": order_input})
+    order = first["placeOrder"]["order"]
+    assert first["placeOrder"]["errors"] == []
+    assert order["status"] == "PLACED"
+    assert order["payment"] == {"method": "ON_DELIVERY", "status": "PENDING"}
+    assert order["lines"][0]["sku"] == sku
+    assert order["lines"][0]["quantity"] == 2
+    assert again["placeOrder"]["order"]["reference"] == order["reference"]
+    assert len(await services.orders.recent(Phone(NGOZI))) == 1
+
+
+async def test_ordering_more_than_the_shelf_holds_is_a_typed_out_of_stock(
+    client: TestClient[Any, Any], services: Services
+) -> None:
+    headers = bearer(services.settings, NGOZI, "customer")
+    async with gql_session(client, headers) as session:
+        products = await run(session, PRODUCTS, {"first": 1})
+        sku = products["products"]["edges"][0]["node"]["sku"]
+        result = await run(
+            session,
+            PLACE,
+            {
+                "input": {
+                    "customer": NGOZI,
+                    "lines": [{"sku": sku, "quantity": 9999}],
+                    "payment": {"method": "ON_DELIVERY"},
+                    "idempotencyKey": "too-many-0001",
+                }
+            },
+        )
+    assert result["placeOrder"]["order"] is None
+    (error,) = result["placeOrder"]["errors"]
+    assert error["__typename"] == "OutOfStock"
+    assert error["sku"] == sku
+
+
+async def test_payment_methods_not_yet_offered_and_bad_payer_phones_are_typed_errors(
+    client: TestClient[Any, Any], services: Services
+) -> None:
+    headers = bearer(services.settings, NGOZI, "customer")
+    base = {
+        "customer": NGOZI,
+        "lines": [{"sku": "NDL-INDO-CHK", "quantity": 1}],
+        "idempotencyKey": "payment-0001",
+    }
+    async with gql_session(client, headers) as session:
+        mpesa = await run(session, PLACE, {"input": {**base, "payment": {"method": "MPESA"}}})
+        bad_payer = await run(
+            session,
+            PLACE,
+            {"input": {**base, "payment": {"method": "ON_DELIVERY", "phone": "12"}}},
+        )
+    assert [e["__typename"] for e in mpesa["placeOrder"]["errors"]] == ["PaymentMethodUnavailable"]
+    assert [e["__typename"] for e in bad_payer["placeOrder"]["errors"]] == ["InvalidCustomer"]
+    assert await services.orders.recent(Phone(NGOZI)) == []
+
+
+ORDER_PAGE = """query($after: String) { orders(first: 2, after: $after) {
+  edges { node { reference } } pageInfo { hasNextPage endCursor } } }"""
+
+
+async def test_a_customer_pages_through_their_orders_newest_first(
+    client: TestClient[Any, Any], services: Services
+) -> None:
+    placed = [await place_for(services, NGOZI, f"paging-{n:04d}") for n in range(5)]
+    headers = bearer(services.settings, NGOZI, "customer")
+    seen: list[str] = []
+    after = None
+    async with gql_session(client, headers) as session:
+        while True:
+            page = (await run(session, ORDER_PAGE, {"after": after}))["orders"]
+            seen += [e["node"]["reference"] for e in page["edges"]]
+            if not page["pageInfo"]["hasNextPage"]:
+                break
+            after = page["pageInfo"]["endCursor"]
+    assert sorted(seen) == sorted(placed)
+    assert len(seen) == 5
+
+
+async def test_graphql_quotes_the_total_the_ussd_cart_shows(
+    client: TestClient[Any, Any], ngozi: UssdPhone
+) -> None:
+    await ngozi.dial()
+    await ngozi.walk("1", "1", "1")
+    added = await ngozi.press("3")
+    assert added.lines[0] == "Added 3 x Indomie Chicken 40x70g."
+    welcome_back = await ngozi.dial()  # a new call offers the cart with its total
+    ussd_total = next(line for line in welcome_back.lines if "NGN" in line)
+    async with gql_session(client) as session:
+        result = await run(
+            session,
+            QUOTE,
+            {"input": {"customer": NGOZI, "lines": [{"sku": "NDL-INDO-CHK", "quantity": 3}]}},
+        )
+    total = result["quote"]["total"]
+    assert total == {"amount": "26993.25", "currency": "NGN"}
+    assert f"NGN {Decimal(total['amount']):,}" in ussd_total

@@ -1,0 +1,60 @@
+"""An app follows its order live: a status change reaches the subscription through the bus."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+from aiohttp.test_utils import TestClient
+from gql import Client, GraphQLRequest
+from gql.transport.exceptions import TransportQueryError
+
+from core.app.bootstrap import Services
+from engines.orders import OrderStatus
+from tests.support.graphql import (
+    ORDER_UPDATES,
+    bearer,
+    follow_order,
+    order_updates_hub,
+    place_for,
+    wait_until_watching,
+    ws_transport,
+)
+
+NGOZI = "+2348030000001"
+
+
+async def test_the_app_receives_the_orders_status_change_as_it_happens(
+    client: TestClient[Any, Any], services: Services
+) -> None:
+    reference = await place_for(services, NGOZI, "k-live-0001")
+    headers = bearer(services.settings, NGOZI, "customer")
+    task = asyncio.create_task(follow_order(client, headers, reference, 2))
+    await wait_until_watching(client)
+    await services.orders.advance(reference, OrderStatus.CONFIRMED)
+    await services.orders.advance(reference, OrderStatus.PICKING)
+    received = await asyncio.wait_for(task, timeout=10)
+    assert [(u["previousStatus"], u["status"]) for u in received] == [
+        ("PLACED", "CONFIRMED"),
+        ("CONFIRMED", "PICKING"),
+    ]
+    assert received[1]["order"]["status"] == "PICKING"
+    assert order_updates_hub(client).watching == 0
+
+
+async def test_nobody_follows_someone_elses_order(
+    client: TestClient[Any, Any], services: Services
+) -> None:
+    reference = await place_for(services, NGOZI, "k-live-0002")
+    for headers, code in (
+        ({}, "UNAUTHENTICATED"),
+        (bearer(services.settings, "+2348030000002", "customer"), "FORBIDDEN"),
+    ):
+        async with Client(transport=ws_transport(client, headers)) as session:
+            request = GraphQLRequest(ORDER_UPDATES, variable_values={"r": reference})
+            with pytest.raises(TransportQueryError) as refused:
+                async for _ in session.subscribe(request):
+                    pass
+        assert refused.value.errors is not None
+        assert refused.value.errors[0]["extensions"]["code"] == code

@@ -1,0 +1,77 @@
+"""Web chat speaks for a phone number: with a token it must be that phone's (or staff's)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from aiohttp import WSMsgType
+from aiohttp.test_utils import TestClient
+
+from core.app.bootstrap import Services
+from core.clock import SteppedClock
+from core.config import Settings
+from tests.contract.channels.web.chat import MESSAGES, WS, message_body
+from tests.support.graphql import bearer, gateway
+
+NGOZI = "+2348030000001"
+EMEKA = "+2348030000002"
+
+
+async def test_a_token_for_another_phone_is_refused_and_the_own_phone_is_served(
+    client: TestClient[Any, Any], services: Services
+) -> None:
+    headers = bearer(services.settings, NGOZI, "customer")
+    other = await client.post(MESSAGES, json=message_body(EMEKA, "hi"), headers=headers)
+    assert other.status == 403
+    own = await client.post(MESSAGES, json=message_body(NGOZI, "hi"), headers=headers)
+    assert own.status == 200
+    assert (await own.json())["options"]
+    bad = await client.post(
+        MESSAGES, json=message_body(NGOZI, "hi"), headers={"Authorization": "Bearer nope"}
+    )
+    assert bad.status == 401
+
+
+async def test_a_browser_websocket_passes_its_token_in_the_query(
+    client: TestClient[Any, Any], services: Services
+) -> None:
+    token = bearer(services.settings, NGOZI, "customer")["Authorization"].split()[1]
+    async with client.ws_connect(f"{WS}?access_token={token}") as ws:
+        await ws.send_json(message_body(EMEKA, "hi"))
+        refused = await ws.receive()
+        assert refused.type is WSMsgType.TEXT
+        assert "another phone" in refused.data
+        await ws.send_json(message_body(NGOZI, "hi"))
+        served = await ws.receive_json()
+        assert served["options"]
+
+
+@pytest.fixture
+async def production(
+    database_url: str, clock: SteppedClock
+) -> AsyncIterator[tuple[TestClient[Any, Any], Services]]:
+    settings = Settings(
+        env="production",
+        database_url=database_url,
+        channels="web",
+        jwt_secret="a-production-secret-of-at-least-32-bytes",
+        _env_file=None,
+    )
+    async with gateway(settings, clock) as pair:
+        yield pair
+
+
+async def test_production_web_chat_needs_a_token(
+    production: tuple[TestClient[Any, Any], Services],
+) -> None:
+    client, services = production
+    anonymous = await client.post(MESSAGES, json=message_body(NGOZI, "hi"))
+    assert anonymous.status == 401
+    signed = await client.post(
+        MESSAGES,
+        json=message_body(NGOZI, "hi"),
+        headers=bearer(services.settings, NGOZI, "customer"),
+    )
+    assert signed.status == 200
