@@ -32,7 +32,13 @@ from engines.fulfilment.activities import FulfilmentActivities, Ports
 from engines.fulfilment.adapters import PendingEngines, SqlOrderDesk
 from engines.fulfilment.effects import SqlEffectLog
 from engines.fulfilment.gateway import TemporalFulfilment
-from engines.fulfilment.model import CustomerNotice, NoticeKind, ServiceDefinition
+from engines.fulfilment.model import (
+    CustomerNotice,
+    DriverAssigned,
+    NoticeKind,
+    RoutePlanned,
+    ServiceDefinition,
+)
 from engines.fulfilment.workflows import WORKFLOWS
 from engines.notifications import NotificationService
 from engines.orders import OrderService
@@ -43,6 +49,9 @@ log = structlog.get_logger(__name__)
 
 # Statuses someone else may set that the order's workflow must hear about.
 SIGNALLED_STATUSES = frozenset({"cancelled", "delivered"})
+# Set by the engines that do the work (the WMS packs after the pick is confirmed, the gig
+# platform dispatches when a driver accepts the route): each tells the workflow its step is done.
+PACKED, DISPATCHED = "packed", "dispatched"
 
 
 class SmsNotifier:
@@ -212,10 +221,18 @@ class WorkflowRuntime:
 
     async def on_status_changed(self, envelope: EventEnvelope) -> None:
         event = OrderStatusChanged.model_validate(envelope.data)
-        if event.status not in SIGNALLED_STATUSES:
-            return
         try:
-            await self.fulfilment.status_changed(event.reference, event.status)
+            if event.status in SIGNALLED_STATUSES:
+                await self.fulfilment.status_changed(event.reference, event.status)
+            elif event.status == PACKED:
+                await self.fulfilment.wave_picked(event.reference)
+            elif event.status == DISPATCHED:
+                # the workflow's own move to dispatched comes back here too: keep what it knows
+                known = await self.fulfilment.status(event.reference)
+                if known.route_id is None:
+                    await self.fulfilment.route_planned(event.reference, RoutePlanned("gig"))
+                if known.driver_id is None:
+                    await self.fulfilment.driver_assigned(event.reference, DriverAssigned("gig"))
         except RPCError as error:
             # The workflow set this status itself and has finished: nothing to tell it.
             if error.status is not RPCStatusCode.NOT_FOUND:

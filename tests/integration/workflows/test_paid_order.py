@@ -16,8 +16,10 @@ from core.clock import SteppedClock
 from core.config import Settings
 from core.ids import RandomIds
 from core.phone import Phone
+from core.region import RegionCode
 from engines.fulfilment.model import Stage
 from engines.fulfilment.workflows import order_workflow_id
+from engines.orders import CartLine, OrderStatus, PaymentMethod, PlaceOrder
 from tests.integration.workflows.conftest import until_stage
 from tests.support.phone import UssdPhone
 from tests.support.providers.payments import PaymentFakes, running_fakes
@@ -98,3 +100,35 @@ async def _until_started(services: Services, reference: str, timeout: float = 30
             if asyncio.get_running_loop().time() > deadline:
                 raise
             await asyncio.sleep(0.2)
+
+
+async def test_the_engines_status_changes_carry_the_workflow_to_settlement(
+    paid_services: Services,
+) -> None:
+    """The WMS packs, the gig platform dispatches, the driver's code delivers: each status the
+    engines set moves the order's workflow on, with no signal sent by hand."""
+    app = create_app(paid_services.settings, build=lambda _s: paid_services)
+    async with TestClient(TestServer(app)):
+        order = await paid_services.orders.place(
+            PlaceOrder(
+                Phone(JUMA),
+                RegionCode.NAIROBI,
+                (CartLine("NDL-INDO-CHK", 2),),
+                PaymentMethod.ON_DELIVERY,
+                "engines-carry-0001",
+            )
+        )
+        assert paid_services.workflows is not None
+        fulfilment = paid_services.workflows.fulfilment
+        handle = fulfilment.order(order.reference)
+        await _until_started(paid_services, order.reference)
+        await until_stage(handle, Stage.IN_WAVE)
+
+        await paid_services.orders.advance(order.reference, OrderStatus.PACKED)  # pick confirmed
+        await until_stage(handle, Stage.PICKED)
+        await paid_services.orders.advance(order.reference, OrderStatus.DISPATCHED)  # accepted
+        await until_stage(handle, Stage.OUT_FOR_DELIVERY)
+        await paid_services.orders.advance(order.reference, OrderStatus.DELIVERED)  # code keyed
+        result = await asyncio.wait_for(handle.result(), 30)
+        assert result.stage is Stage.SETTLED
+        assert (await paid_services.orders.get(order.reference)).status is OrderStatus.DELIVERED
