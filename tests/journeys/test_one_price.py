@@ -1,6 +1,7 @@
-"""One price everywhere: any cart, for any customer, quotes the same total on USSD, SMS and
-WhatsApp, through the real channel endpoints (Africa's Talking USSD, Twilio SMS and WhatsApp,
-signed as Twilio signs), with or without the promo code, and equal to the engine's quote.
+"""One price everywhere: any cart, for any customer, quotes the same total on USSD, SMS,
+WhatsApp and GraphQL, through the real endpoints (Africa's Talking USSD, Twilio SMS and
+WhatsApp, signed as Twilio signs; /graphql), with or without the promo code, and equal to the
+engine's quote.
 
 The carts cover list, segment (wholesale) and contract prices, quantity tiers, the demo's
 promotions (percentage, buy 10 get 1, the breakfast bundle, free delivery) and delivery zones.
@@ -23,6 +24,7 @@ from core.phone import Phone
 from core.region import RegionCode, region_for_phone
 from engines.orders import Cart, CartLine
 from engines.pricing import InvalidVoucherError
+from tests.support.graphql import gql_session, run
 from tests.support.phone import UssdPhone
 from tests.support.providers.twilio import (
     TwilioChat,
@@ -117,7 +119,7 @@ async def quote_by_ussd(phone: UssdPhone, voucher: bool) -> str:
     )
 )
 @example(case=("+27821000002", {"RCE-LONG-25K": 3, "NDL-SPAG-500": 4}, True))
-async def test_the_same_cart_quotes_the_same_total_on_ussd_sms_and_whatsapp(
+async def test_the_same_cart_quotes_the_same_total_on_every_channel_and_graphql(
     twilio: TwilioWebhooks,
     services: Services,
     clock: SteppedClock,
@@ -130,11 +132,13 @@ async def test_the_same_cart_quotes_the_same_total_on_ussd_sms_and_whatsapp(
     await services.orders.save_cart(
         Cart(customer, region, tuple(CartLine(sku, q) for sku, q in lines.items()))
     )
+    code = "WELCOME" if voucher else None
     try:
         engine = await services.pricing.quote(
-            region, list(lines.items()), customer=customer, voucher="WELCOME" if voucher else None
+            region, list(lines.items()), customer=customer, voucher=code
         )
     except InvalidVoucherError:  # nothing in the cart for the code: every channel says so
+        code = None
         engine = await services.pricing.quote(region, list(lines.items()), customer=customer)
 
     ussd = await quote_by_ussd(UssdPhone(twilio.client, number), voucher)
@@ -148,6 +152,33 @@ async def test_the_same_cart_quotes_the_same_total_on_ussd_sms_and_whatsapp(
     # VAT too (the 160-character SMS may fold the subtotal and discount lines; never these).
     assert vat_line(sms) == vat_line(whatsapp) == vat_line(ussd)
     assert vat_line(ussd).endswith(engine.tax.format())
+
+    # and the app's GraphQL quote, for the same customer and code
+    async with gql_session(twilio.client) as session:
+        result = await run(
+            session,
+            QUOTE,
+            {
+                "input": {
+                    "customer": number,
+                    "lines": [{"sku": sku, "quantity": q} for sku, q in lines.items()],
+                    "promoCode": code,
+                }
+            },
+        )
+    assert result["quote"]["errors"] == []
+    assert result["quote"]["total"]["amount"] == str(engine.total.amount)
+    assert result["quote"]["tax"]["amount"] == str(engine.tax.amount)
+
+
+QUOTE = """
+    query Quote($input: QuoteInput!) {
+      quote(input: $input) {
+        total { amount currency } tax { amount currency }
+        errors { __typename ... on UserError { message } }
+      }
+    }
+    """
 
 
 def test_the_property_covers_every_region() -> None:
