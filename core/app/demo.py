@@ -167,6 +167,7 @@ def rows_for(market: Region, now: datetime) -> dict[Table, list[dict[str, Any]]]
         ],
         customers: [
             {"phone": phone, "region": code.value, "name": name, "locale": None, "created_at": now}
+            | _delivery_point(phone)
             for phone, name in CUSTOMERS[code]
         ],
     }
@@ -311,3 +312,22 @@ async def load_distribution_demo(db: Database, now: datetime) -> int:
             for table, rows in distribution_rows(market, now).items():
                 inserted += await _insert_missing(session, table, rows)
     return inserted
+
+
+# --- delivery points: where the demo retailers' orders are delivered (routes need a point) -----
+
+DELIVERY_POINTS: dict[str, tuple[str, float, float]] = {
+    "+2348030000001": ("14 Balogun Street, Lagos Island", 6.4541, 3.3890),
+    "+2348030000002": ("7 Adeniran Ogunsanya Street, Surulere", 6.4926, 3.3566),
+    "+254711000001": ("21 Moi Avenue, Nairobi CBD", -1.2833, 36.8250),
+    "+254711000002": ("88 Ngong Road, Kilimani", -1.2996, 36.7870),
+    "+27821000001": ("12 Washington Street, Langa", -33.9440, 18.5290),
+    "+27821000002": ("5 Main Road, Observatory", -33.9380, 18.4720),
+}
+
+
+def _delivery_point(phone: str) -> dict[str, Any]:
+    if phone not in DELIVERY_POINTS:
+        return {}
+    address, lat, lon = DELIVERY_POINTS[phone]
+    return {"address": address, "lat": lat, "lon": lon}
