@@ -12,6 +12,8 @@ its start.
 
 from __future__ import annotations
 
+import asyncio
+import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -19,8 +21,10 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from core.app.bootstrap import build_services
 from core.app.demo import DEPOTS
 from core.clock import Clock
+from core.config import Settings
 from core.phone import Phone
 from core.region import RegionCode
 from core.region import region as region_of
@@ -329,3 +333,22 @@ def _planned(task: Task, new: bool) -> PlannedRoute:
 
 def _iso(at: datetime) -> str:
     return at.isoformat().replace("+00:00", "Z")
+
+
+def plan_day_command(region: RegionCode, day: date | None, time_limit_s: float) -> int:
+    """`omniroute routes plan`: plan the day (default: tomorrow, UTC) and print the report."""
+    report = asyncio.run(_plan_day(region, day, time_limit_s))
+    print(json.dumps(report.as_json(), indent=2))
+    return 0
+
+
+async def _plan_day(region: RegionCode, day: date | None, time_limit_s: float) -> DispatchReport:
+    services = build_services(Settings())
+    try:
+        planner = DispatchPlanner(
+            services.orders, services.customers, services.warehouse, services.gig, services.clock
+        )
+        when = day or (services.clock.now() + timedelta(days=1)).date()
+        return await planner.plan(region, when, time_limit_s=time_limit_s)
+    finally:
+        await services.close()
