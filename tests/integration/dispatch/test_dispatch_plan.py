@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from core.app.bootstrap import Services
 from core.app.dispatch_plan import NO_LOCATION, DispatchPlanner
 from core.phone import Phone
@@ -92,3 +94,26 @@ async def test_no_driver_on_shift_that_day(services: Services) -> None:
     assert [(u.order, u.reason) for u in report.unassigned] == [(first, "no_vehicle")]
     assert report.routes == ()
     assert report.vehicles == 0
+
+
+async def test_a_delivery_point_is_set_replaced_and_checked(services: Services) -> None:
+    customers = services.customers
+    demo = await customers.delivery_points([NGOZI, NOWHERE])
+    assert demo == {
+        NGOZI: DeliveryPoint("14 Balogun Street, Lagos Island", GeoPoint(6.4541, 3.3890))
+    }
+    await customers.set_delivery_point(
+        NOWHERE, DeliveryPoint("  2 Marina   Road ", GeoPoint(6.449, 3.402))
+    )
+    await customers.set_delivery_point(
+        NOWHERE, DeliveryPoint("4 Marina Road, Lagos Island", GeoPoint(6.450, 3.403))
+    )
+    points = await customers.delivery_points([NOWHERE])
+    assert points[NOWHERE] == DeliveryPoint("4 Marina Road, Lagos Island", GeoPoint(6.45, 3.403))
+    found = await customers.get(NOWHERE)  # a new customer, in the region of their number
+    assert found is not None
+    assert found.locale is None
+    with pytest.raises(ValueError, match="1 to 200 characters"):
+        DeliveryPoint("   ", GeoPoint(6.45, 3.40))
+    with pytest.raises(ValueError, match="not a place on Earth"):
+        GeoPoint(96.0, 3.40)
