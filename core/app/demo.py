@@ -311,6 +311,7 @@ async def load_distribution_demo(db: Database, now: datetime) -> int:
         for market in REGIONS.values():
             for table, rows in distribution_rows(market, now).items():
                 inserted += await _insert_missing(session, table, rows)
+        inserted += await _add_missing_points(session)
     return inserted
 
 
@@ -331,3 +332,16 @@ def _delivery_point(phone: str) -> dict[str, Any]:
         return {}
     address, lat, lon = DELIVERY_POINTS[phone]
     return {"address": address, "lat": lat, "lon": lon}
+
+
+async def _add_missing_points(session: AsyncSession) -> int:
+    """Demo retailers seeded before customers had delivery points get theirs (routes need one)."""
+    updated = 0
+    for phone, (address, lat, lon) in DELIVERY_POINTS.items():
+        result = await session.execute(
+            customers.update()
+            .where(customers.c.phone == phone, customers.c.lat.is_(None))
+            .values(address=address, lat=lat, lon=lon)
+        )
+        updated += int(result.rowcount or 0)  # type: ignore[attr-defined]
+    return updated

@@ -8,10 +8,12 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from core.app.bootstrap import Services
+from core.app.demo import load_distribution_demo
 from core.app.dispatch_plan import NO_LOCATION, DispatchPlanner
 from core.phone import Phone
 from core.region import RegionCode
 from engines.customers import DeliveryPoint
+from engines.customers.tables import customers
 from engines.gig import GeoPoint, TaskStatus
 from engines.orders import OrderStatus
 from engines.wms import Layout, Zone, grid
@@ -117,3 +119,15 @@ async def test_a_delivery_point_is_set_replaced_and_checked(services: Services) 
         DeliveryPoint("   ", GeoPoint(6.45, 3.40))
     with pytest.raises(ValueError, match="not a place on Earth"):
         GeoPoint(96.0, 3.40)
+
+
+async def test_seeding_again_gives_older_demo_retailers_their_points(services: Services) -> None:
+    """A database seeded before delivery points existed: the next seed fills them in."""
+    async with services.db.transaction() as s:
+        await s.execute(customers.update().values(address=None, lat=None, lon=None))
+    now = services.clock.now()
+    first = await load_distribution_demo(services.db, now)
+    assert await load_distribution_demo(services.db, now) == 0
+    assert first > 0
+    points = await services.customers.delivery_points([NGOZI, CHIDI])
+    assert set(points) == {NGOZI, CHIDI}
