@@ -192,6 +192,7 @@ class DispatchPlanner:
                         cost_per_km=tariff.per_km,
                     )
                 )
+        vehicles = _still_free(vehicles, earlier)
         created: list[Task] = []
         if routable:
             routes, dropped = await self._solve(
@@ -294,6 +295,17 @@ class DispatchPlanner:
             )
         dropped = [UnassignedOrder(u.order_id, u.reason.value) for u in plan.unassigned]
         return routes, dropped
+
+
+def _still_free(vehicles: list[Vehicle], earlier: Sequence[Task]) -> list[Vehicle]:
+    """The fleet left once the day's earlier routes have their vehicles: a taken route keeps its
+    driver; an untaken one holds the smallest vehicle that carries it (one route per driver)."""
+    free = [v for v in vehicles if v.id not in {str(t.worker_id) for t in earlier}]
+    for task in sorted((t for t in earlier if t.worker_id is None), key=lambda t: -t.units):
+        fitting = [v for v in free if v.capacity >= task.units]
+        if fitting:
+            free.remove(min(fitting, key=lambda v: (v.capacity, v.id)))
+    return free
 
 
 def _units(order: Order) -> int:

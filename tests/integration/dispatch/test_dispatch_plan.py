@@ -131,3 +131,26 @@ async def test_seeding_again_gives_older_demo_retailers_their_points(services: S
     assert first > 0
     points = await services.customers.delivery_points([NGOZI, CHIDI])
     assert set(points) == {NGOZI, CHIDI}
+
+
+async def test_a_later_order_gets_a_driver_not_yet_given_a_route(services: Services) -> None:
+    await lagos_warehouse(services)
+    emeka = await driver(services, EMEKA, "Emeka", capacity=40)
+    tomorrow = (services.clock.now() + timedelta(days=1)).date()
+    seven = datetime(tomorrow.year, tomorrow.month, tomorrow.day, 7, tzinfo=UTC)
+    await services.gig.add_shift(emeka.id, seven, seven + timedelta(hours=10))
+    first = await order(services, NGOZI, "r-1")
+    report = await planner(services).plan(RegionCode.LAGOS, tomorrow, time_limit_s=1)
+    assert [s.order for r in report.routes for s in r.stops] == [first]
+
+    late = await order(services, CHIDI, "r-2")
+    again = await planner(services).plan(RegionCode.LAGOS, tomorrow, time_limit_s=1)
+    assert again.tasks_created == 0  # Emeka's one route is planned already
+    assert [(u.order, u.reason) for u in again.unassigned] == [(late, "no_vehicle")]
+
+    bayo = await driver(services, BAYO, "Bayo", capacity=40)
+    await services.gig.add_shift(bayo.id, seven, seven + timedelta(hours=10))
+    third = await planner(services).plan(RegionCode.LAGOS, tomorrow, time_limit_s=1)
+    assert third.tasks_created == 1
+    assert third.unassigned == ()
+    assert sorted(r.route_id[-2:] for r in third.routes) == ["-1", "-2"]
