@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import sys
 from collections.abc import Callable, Sequence
+from datetime import date
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -14,6 +15,7 @@ from aiohttp import web
 from core.app import credentials
 from core.app.bootstrap import build_services
 from core.app.demo import load_demo, load_distribution_demo
+from core.app.dispatch_plan import plan_day_command
 from core.app.ledger_cli import add_ledger_command, run_ledger
 from core.app.logs import configure_logging
 from core.app.routes import FORMATS as ROUTE_FORMATS
@@ -30,6 +32,7 @@ from core.clock import SystemClock
 from core.config import Settings
 from core.db import Database
 from core.db.migrate import upgrade
+from core.region import RegionCode
 from engines.routing import RoutingError
 from engines.wms import WavePolicy
 
@@ -202,6 +205,12 @@ def _add_routes_parser(commands: Any) -> None:
     solve.add_argument("--time-limit", type=_positive_float, default=10.0, metavar="S")
     solve.add_argument("--vehicles", type=_positive_int, default=None, metavar="N")
     solve.add_argument("--objective", choices=ROUTE_OBJECTIVES, default="distance")
+    plan = actions.add_parser(
+        "plan", help="plan a region's delivery day: routes, pick waves, gig tasks, offers (JSON)"
+    )
+    plan.add_argument("--region", required=True, choices=[r.value for r in RegionCode])
+    plan.add_argument("--date", type=_day, default=None, help="YYYY-MM-DD (default: tomorrow)")
+    plan.add_argument("--time-limit", type=_positive_float, default=5.0, metavar="S")
 
 
 def _positive_float(text: str) -> float:
@@ -221,6 +230,8 @@ def _positive_int(text: str) -> int:
 
 
 def _routes_solve(args: argparse.Namespace) -> int:
+    if args.routes_command == "plan":
+        return plan_day_command(RegionCode(args.region), args.date, args.time_limit)
     try:
         plan = solve_route_file(
             args.file, time_limit=args.time_limit, vehicles=args.vehicles, objective=args.objective
@@ -230,6 +241,13 @@ def _routes_solve(args: argparse.Namespace) -> int:
         return 2
     print_plan(plan)
     return 0
+
+
+def _day(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None
 
 
 if __name__ == "__main__":

@@ -104,6 +104,32 @@ CUSTOMERS: dict[RegionCode, list[tuple[str, str]]] = {
 }
 
 
+# --- delivery points: where the demo retailers' orders are delivered (routes need a point) -----
+
+DELIVERY_POINTS: dict[str, tuple[str, float, float]] = {
+    "+2348030000001": ("14 Balogun Street, Lagos Island", 6.4541, 3.3890),
+    "+2348030000002": ("7 Adeniran Ogunsanya Street, Surulere", 6.4926, 3.3566),
+    "+254711000001": ("21 Moi Avenue, Nairobi CBD", -1.2833, 36.8250),
+    "+254711000002": ("88 Ngong Road, Kilimani", -1.2996, 36.7870),
+    "+27821000001": ("12 Washington Street, Langa", -33.9440, 18.5290),
+    "+27821000002": ("5 Main Road, Observatory", -33.9380, 18.4720),
+}
+
+
+async def _add_missing_points(session: AsyncSession) -> int:
+    """Demo retailers without a delivery point get theirs (also those seeded before customers
+    had one): routes need a point."""
+    updated = 0
+    for phone, (address, lat, lon) in DELIVERY_POINTS.items():
+        result = await session.execute(
+            customers.update()
+            .where(customers.c.phone == phone, customers.c.lat.is_(None))
+            .values(address=address, lat=lat, lon=lon)
+        )
+        updated += int(result.rowcount or 0)  # type: ignore[attr-defined]
+    return updated
+
+
 def local_price(usd: Decimal, code: RegionCode) -> Decimal:
     rate, step = FX[code]
     return ((usd * rate) / step).quantize(Decimal(1), rounding=ROUND_HALF_UP) * step
@@ -190,6 +216,7 @@ async def load_demo(db: Database, now: datetime) -> int:
         for market in REGIONS.values():
             for table, rows in rows_for(market, now).items():
                 inserted += await _insert_missing(session, table, rows)
+        inserted += await _add_missing_points(session)
     return inserted
 
 

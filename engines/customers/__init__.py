@@ -1,5 +1,5 @@
 """Customers: identity by phone number and language preference."""
 
-from engines.customers.service import Customer, CustomerService
+from engines.customers.service import Customer, CustomerService, DeliveryPoint
 
-__all__ = ["Customer", "CustomerService"]
+__all__ = ["Customer", "CustomerService", "DeliveryPoint"]

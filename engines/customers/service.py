@@ -15,6 +15,9 @@ from core.db import Database
 from core.phone import Phone
 from core.region import region_for_phone
 from engines.customers.tables import customers
+from engines.gig.model import GeoPoint
+
+MAX_ADDRESS = 200
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,6 +26,18 @@ class Customer:
     name: str | None
     locale: str | None
     opted_out: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryPoint:
+    """Where a customer's deliveries go: the address a driver reads and the point routes use."""
+
+    address: str
+    point: GeoPoint
+
+    def __post_init__(self) -> None:
+        if not 0 < len(self.address.strip()) <= MAX_ADDRESS:
+            raise ValueError(f"an address is 1 to {MAX_ADDRESS} characters")
 
 
 CACHE_SECONDS = 3600
@@ -61,6 +76,30 @@ class CustomerService:
     async def set_opted_out(self, phone: Phone, opted_out: bool) -> None:
         """STOP / START: whether the customer receives notifications they did not ask for."""
         await self._upsert(phone, opted_out=opted_out)
+
+    async def set_delivery_point(self, phone: Phone, where: DeliveryPoint) -> None:
+        """Where this customer's orders are delivered from now on (routes need a point)."""
+        await self._upsert(
+            phone,
+            address=" ".join(where.address.split()),
+            lat=where.point.lat,
+            lon=where.point.lon,
+        )
+
+    async def delivery_points(self, phones: list[Phone]) -> dict[Phone, DeliveryPoint]:
+        """The known delivery points of these customers (those without one are absent)."""
+        if not phones:
+            return {}
+        async with self._db.transaction() as s:
+            rows = await s.execute(
+                select(customers.c.phone, customers.c.address, customers.c.lat, customers.c.lon)
+                .where(customers.c.phone.in_(sorted({p.e164 for p in phones})))
+                .where(customers.c.lat.is_not(None), customers.c.lon.is_not(None))
+            )
+            return {
+                Phone(r.phone): DeliveryPoint(r.address or r.phone, GeoPoint(r.lat, r.lon))
+                for r in rows
+            }
 
     async def _upsert(self, phone: Phone, **values: object) -> None:
         key = f"customer:{phone.e164}"

@@ -1,6 +1,6 @@
 """SQL tables of the customers context."""
 
-from sqlalchemy import Boolean, Column, String, Table, false
+from sqlalchemy import Boolean, Column, Float, String, Table, false
 
 from core.db import UTCDateTime, metadata
 
@@ -13,4 +13,8 @@ customers = Table(
     Column("locale", String(10)),
     Column("opted_out", Boolean, nullable=False, server_default=false()),
     Column("created_at", UTCDateTime, nullable=False),
+    # Where deliveries go (none yet: the customer's orders cannot be routed).
+    Column("address", String(200)),
+    Column("lat", Float),
+    Column("lon", Float),
 )

@@ -22,6 +22,7 @@ from core.ids import IdGenerator
 from core.money import Money
 from core.objects import ObjectStore
 from core.phone import Phone
+from core.region import RegionCode
 from core.region import region as region_of
 from engines.gig.allocation import TaskCandidate, WorkerCandidate, allocate
 from engines.gig.model import (
@@ -185,6 +186,26 @@ class GigService:
             await repo.update_worker(worker_id, **values)
             found = await repo.worker(worker_id)
         assert found is not None
+        return found
+
+    async def crew(
+        self, region: RegionCode, starts: datetime, ends: datetime
+    ) -> list[tuple[Worker, Shift]]:
+        """Active workers of the region with a shift overlapping [starts, ends), each with
+        their longest such shift: the fleet a route plan for that period can count on."""
+        async with self._db.transaction() as s:
+            repo = SqlGigRepository(s)
+            found: list[tuple[Worker, Shift]] = []
+            for worker in await repo.workers(region):
+                if worker.status is not WorkerStatus.ACTIVE:
+                    continue
+                shifts = [
+                    sh
+                    for sh in await repo.shifts(worker.id)
+                    if sh.starts_at < ends and sh.ends_at > starts
+                ]
+                if shifts:
+                    found.append((worker, max(shifts, key=lambda sh: sh.ends_at - sh.starts_at)))
         return found
 
     # --- tasks and offers ---------------------------------------------------------------------

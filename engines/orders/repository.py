@@ -168,6 +168,19 @@ class SqlOrderRepository:
         ).all()
         return await self._hydrate(rows)
 
+    async def in_region(self, region: RegionCode, statuses: Sequence[OrderStatus]) -> list[Order]:
+        rows = (
+            await self._s.execute(
+                select(orders)
+                .where(
+                    orders.c.region == region.value,
+                    orders.c.status.in_([s.value for s in statuses]),
+                )
+                .order_by(orders.c.created_at, orders.c.id)
+            )
+        ).all()
+        return await self._hydrate(rows)
+
     async def _one(self, condition: Any) -> Order | None:
         rows = (await self._s.execute(select(orders).where(condition))).all()
         found = await self._hydrate(rows)

@@ -308,6 +308,13 @@ class OrderService:
             total = total + order.total
         return len(orders), total
 
+    async def awaiting_dispatch(self, region: RegionCode) -> list[Order]:
+        """The region's orders not yet on their way (placed or confirmed), oldest first."""
+        async with self._db.transaction() as s:
+            return await SqlOrderRepository(s).in_region(
+                region, (OrderStatus.PLACED, OrderStatus.CONFIRMED)
+            )
+
     async def get(self, reference: str) -> Order:
         async with self._db.transaction() as s:
             order = await SqlOrderRepository(s).by_reference(reference.upper())

@@ -1,0 +1,366 @@
+"""Planning a region's delivery day: open orders -> routes -> gig tasks -> pick waves -> offers.
+
+This joins five contexts (orders, customers, routing, warehouse, gig), so it lives in the
+composition layer, not in an engine. Each step is idempotent on its own key (a task per route
+id, a pick list per order), and orders already on a task of the day are left out, so planning
+the same region and day twice creates nothing twice: the second run reports the plan that
+stands and re-offers what nobody has taken.
+
+Times are UTC; the planning day runs from 00:00 to 24:00 UTC and the solver counts minutes from
+its start.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from core.app.bootstrap import build_services
+from core.app.demo import DEPOTS
+from core.clock import Clock
+from core.config import Settings
+from core.phone import Phone
+from core.region import RegionCode
+from core.region import region as region_of
+from engines.customers import CustomerService, DeliveryPoint
+from engines.gig import TARIFFS, DeliveryRoute, GeoPoint, GigService, RouteStop, Task, TaskStatus
+from engines.orders import Order, OrderService
+from engines.routing import (
+    Depot,
+    GreatCircleMatrix,
+    Point,
+    Problem,
+    RoutePlanner,
+    SolverSettings,
+    TimeWindow,
+    Vehicle,
+)
+from engines.routing import Order as Stop
+from engines.wms import Departure, WarehouseService, WavePlan, WavePolicy
+
+NO_LOCATION = "no_location"  # the customer has no delivery point: nowhere to drive to
+SERVICE_MINUTES = 10.0  # unloading and the code at each door
+DAY_MINUTES = 24 * 60.0
+DEFAULT_WAVES = WavePolicy(cutoff_minutes=60, pickers=4, lines_per_picker=40)
+
+
+@dataclass(frozen=True, slots=True)
+class PlannedStop:
+    order: str
+    address: str
+    units: int
+
+
+@dataclass(frozen=True, slots=True)
+class PlannedRoute:
+    route_id: str
+    task: str  # the gig task's reference, what the driver hears
+    status: str
+    departure: datetime
+    km: Decimal
+    units: int
+    stops: tuple[PlannedStop, ...]
+    new: bool  # made by this run (False: an earlier run planned it)
+
+
+@dataclass(frozen=True, slots=True)
+class UnassignedOrder:
+    order: str
+    reason: str  # NO_LOCATION or a routing UnassignedReason value
+
+
+@dataclass(frozen=True, slots=True)
+class OfferMade:
+    task: str
+    driver: str  # the worker's phone
+    expires_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class DispatchReport:
+    region: RegionCode
+    day: date
+    routes: tuple[PlannedRoute, ...]
+    unassigned: tuple[UnassignedOrder, ...]
+    waves: WavePlan
+    offers: tuple[OfferMade, ...]
+    vehicles: int = 0
+    tasks_created: int = field(default=0)
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "region": self.region.value,
+            "date": self.day.isoformat(),
+            "vehicles": self.vehicles,
+            "tasks_created": self.tasks_created,
+            "routes": [
+                {
+                    "route": r.route_id,
+                    "task": r.task,
+                    "status": r.status,
+                    "departure": _iso(r.departure),
+                    "km": str(r.km),
+                    "units": r.units,
+                    "new": r.new,
+                    "stops": [
+                        {"order": s.order, "address": s.address, "units": s.units} for s in r.stops
+                    ],
+                }
+                for r in self.routes
+            ],
+            "unassigned": [{"order": u.order, "reason": u.reason} for u in self.unassigned],
+            "waves": [
+                {
+                    "number": w.number,
+                    "due": _iso(w.due),
+                    "routes": list(w.routes),
+                    "pickers": [list(b) for b in w.batches],
+                }
+                for w in self.waves.waves
+            ],
+            "held": [{"order": ref, "reason": why.value} for ref, why in self.waves.held],
+            "offers": [
+                {"task": o.task, "driver": o.driver, "expires_at": _iso(o.expires_at)}
+                for o in self.offers
+            ],
+        }
+
+
+class DispatchPlanner:
+    def __init__(  # noqa: PLR0917 - the contexts it joins
+        self,
+        orders: OrderService,
+        customers: CustomerService,
+        warehouse: WarehouseService,
+        gig: GigService,
+        clock: Clock,
+        waves: WavePolicy = DEFAULT_WAVES,
+    ) -> None:
+        self._orders = orders
+        self._customers = customers
+        self._warehouse = warehouse
+        self._gig = gig
+        self._clock = clock
+        self._waves = waves
+
+    async def plan(
+        self, region: RegionCode, day: date, *, time_limit_s: float = 5.0
+    ) -> DispatchReport:
+        """Route the region's open orders for `day`, make a task per route, release the pick
+        waves for the routes' departures and offer the tasks to drivers on shift now."""
+        start = datetime(day.year, day.month, day.day, tzinfo=UTC)
+        prefix = f"R-{region.value.upper()}-{day:%Y%m%d}-"
+        earlier = [
+            t
+            for t in await self._gig.tasks()
+            if t.route_id.startswith(prefix) and t.status is not TaskStatus.CANCELLED
+        ]
+        on_tasks = {s.order_reference for t in earlier for s in t.stops}
+        todo = [
+            o for o in await self._orders.awaiting_dispatch(region) if o.reference not in on_tasks
+        ]
+        points = await self._customers.delivery_points([o.customer for o in todo])
+        unassigned = [
+            UnassignedOrder(o.reference, NO_LOCATION) for o in todo if o.customer not in points
+        ]
+        routable = [o for o in todo if o.customer in points]
+
+        now = self._clock.now()
+        earliest = max(start, now)
+        vehicles: list[Vehicle] = []
+        currency = region_of(region).currency
+        tariff = TARIFFS[currency]
+        crew = await self._gig.crew(region, earliest, start + timedelta(days=1))
+        for worker, shift in crew:
+            begin = _minutes(max(shift.starts_at, earliest), start)
+            end = min(_minutes(shift.ends_at, start), DAY_MINUTES)
+            if begin < end:
+                vehicles.append(
+                    Vehicle(
+                        id=str(worker.id),
+                        depot=_depot_id(region),
+                        capacity=worker.vehicle.capacity_units,
+                        shift=TimeWindow(begin, end),
+                        # What a route costs is what its driver earns beyond the per-stop pay.
+                        fixed_cost=tariff.completion_bonus,
+                        cost_per_km=tariff.per_km,
+                    )
+                )
+        vehicles = _still_free(vehicles, earlier)
+        created: list[Task] = []
+        if routable:
+            routes, dropped = await self._solve(
+                region, routable, points, vehicles, start, time_limit_s
+            )
+            unassigned += dropped
+            number = 1 + max((_number(t.route_id) for t in earlier), default=0)
+            for route in routes:
+                route_id = f"{prefix}{number}"
+                number += 1
+                created.append(await self._gig.create_task(_with_id(route, route_id)))
+        fresh = {t.id for t in created}
+        tasks = sorted([*earlier, *created], key=lambda t: (t.departure, t.route_id))
+        departures = {
+            s.order_reference: Departure(t.route_id, t.departure) for t in created for s in t.stops
+        }
+        waves = WavePlan(())
+        if departures:
+            waves = await self._warehouse.plan_waves(departures, self._waves)
+            for wave in waves.waves:
+                await self._warehouse.release_wave(_depot_id(region), waves, wave.number)
+        offers = await self._gig.allocate()
+        by_task = {t.id: t.reference for t in tasks}
+        phones = {o.worker_id: (await self._gig.worker(o.worker_id)).phone.e164 for o in offers}
+        return DispatchReport(
+            region=region,
+            day=day,
+            routes=tuple(_planned(t, t.id in fresh) for t in tasks),
+            unassigned=tuple(sorted(unassigned, key=lambda u: u.order)),
+            waves=waves,
+            offers=tuple(
+                OfferMade(by_task.get(o.task_id, str(o.task_id)), phones[o.worker_id], o.expires_at)
+                for o in offers
+            ),
+            vehicles=len(vehicles),
+            tasks_created=len(created),
+        )
+
+    async def _solve(  # noqa: PLR0917
+        self,
+        region: RegionCode,
+        orders: Sequence[Order],
+        points: dict[Phone, DeliveryPoint],
+        vehicles: list[Vehicle],
+        start: datetime,
+        time_limit_s: float,
+    ) -> tuple[list[DeliveryRoute], list[UnassignedOrder]]:
+        """Solve the routing problem; the routes as the gig platform takes them (ids to set)."""
+        if not vehicles:
+            return [], [UnassignedOrder(o.reference, "no_vehicle") for o in orders]
+        lat, lon = DEPOTS[region]
+        depot = GeoPoint(lat, lon)
+        whole_day = TimeWindow(0.0, DAY_MINUTES)
+        by_ref = {o.reference: o for o in orders}
+        problem = Problem(
+            depots=(Depot(_depot_id(region), Point(lon, lat), whole_day),),
+            orders=tuple(
+                Stop(
+                    id=o.reference,
+                    point=Point(points[o.customer].point.lon, points[o.customer].point.lat),
+                    demand=_units(o),
+                    window=TimeWindow(
+                        min(v.shift.start for v in vehicles), max(v.shift.end for v in vehicles)
+                    ),
+                    service=SERVICE_MINUTES,
+                )
+                for o in orders
+            ),
+            vehicles=tuple(vehicles),
+            currency=region_of(region).currency,
+        )
+        planner = RoutePlanner(GreatCircleMatrix(), SolverSettings(time_limit_s=time_limit_s))
+        plan, matrix = await planner.plan(problem)
+        routes: list[DeliveryRoute] = []
+        for route in sorted(plan.routes, key=lambda r: (r.departure, r.vehicle_id)):
+            if not route.stops:
+                continue
+            here = problem.depot_index(_depot_id(region))
+            stops = []
+            for stop in route.stops:
+                there = problem.order_index(stop.order_id)
+                order = by_ref[stop.order_id]
+                where = points[order.customer]
+                leg = Decimal(f"{matrix.distances[here][there]:.1f}")
+                stops.append(
+                    RouteStop(
+                        order.reference,
+                        order.customer,
+                        where.address,
+                        where.point,
+                        _units(order),
+                        leg,
+                    )
+                )
+                here = there
+            routes.append(
+                DeliveryRoute(
+                    "", region, depot, start + timedelta(minutes=route.departure), tuple(stops)
+                )
+            )
+        dropped = [UnassignedOrder(u.order_id, u.reason.value) for u in plan.unassigned]
+        return routes, dropped
+
+
+def _still_free(vehicles: list[Vehicle], earlier: Sequence[Task]) -> list[Vehicle]:
+    """The fleet left once the day's earlier routes have their vehicles: a taken route keeps its
+    driver; an untaken one holds the smallest vehicle that carries it (one route per driver)."""
+    free = [v for v in vehicles if v.id not in {str(t.worker_id) for t in earlier}]
+    for task in sorted((t for t in earlier if t.worker_id is None), key=lambda t: -t.units):
+        fitting = [v for v in free if v.capacity >= task.units]
+        if fitting:
+            free.remove(min(fitting, key=lambda v: (v.capacity, v.id)))
+    return free
+
+
+def _units(order: Order) -> int:
+    return sum(line.quantity for line in order.lines)
+
+
+def _depot_id(region: RegionCode) -> str:
+    """The region's warehouse: the demo data's `WH-<REGION>`, where the routes start."""
+    return f"WH-{region.value.upper()}"
+
+
+def _minutes(at: datetime, start: datetime) -> float:
+    return (at - start).total_seconds() / 60
+
+
+def _number(route_id: str) -> int:
+    found = re.search(r"-(\d+)$", route_id)
+    return int(found.group(1)) if found else 0
+
+
+def _with_id(route: DeliveryRoute, route_id: str) -> DeliveryRoute:
+    return DeliveryRoute(route_id, route.region, route.depot, route.departure, route.stops)
+
+
+def _planned(task: Task, new: bool) -> PlannedRoute:
+    return PlannedRoute(
+        route_id=task.route_id,
+        task=task.reference,
+        status=task.status.value,
+        departure=task.departure,
+        km=task.km,
+        units=task.units,
+        stops=tuple(PlannedStop(s.order_reference, s.address, s.units) for s in task.stops),
+        new=new,
+    )
+
+
+def _iso(at: datetime) -> str:
+    return at.isoformat().replace("+00:00", "Z")
+
+
+def plan_day_command(region: RegionCode, day: date | None, time_limit_s: float) -> int:
+    """`omniroute routes plan`: plan the day (default: tomorrow, UTC) and print the report."""
+    report = asyncio.run(_plan_day(region, day, time_limit_s))
+    print(json.dumps(report.as_json(), indent=2))
+    return 0
+
+
+async def _plan_day(region: RegionCode, day: date | None, time_limit_s: float) -> DispatchReport:
+    services = build_services(Settings())
+    try:
+        planner = DispatchPlanner(
+            services.orders, services.customers, services.warehouse, services.gig, services.clock
+        )
+        when = day or (services.clock.now() + timedelta(days=1)).date()
+        return await planner.plan(region, when, time_limit_s=time_limit_s)
+    finally:
+        await services.close()

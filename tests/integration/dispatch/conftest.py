@@ -1,0 +1,29 @@
+"""The planner's tests run on SQLite and on the real PostgreSQL."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from core.app.bootstrap import Services, build_services
+from core.app.demo import load_demo
+from core.clock import SteppedClock
+from core.config import Settings
+from core.ids import RandomIds
+
+
+@pytest.fixture
+async def services(any_database_url: str, tmp_path: Path) -> AsyncIterator[Services]:
+    clock = SteppedClock()
+    settings = Settings(
+        env="test",
+        database_url=any_database_url,
+        object_store_url=f"file://{tmp_path / 'objects'}",
+        _env_file=None,
+    )
+    built = build_services(settings, clock=clock, ids=RandomIds())
+    await load_demo(built.db, clock.now())
+    yield built
+    await built.close()

@@ -1,0 +1,155 @@
+"""The day planner: which orders get a route, which do not and why, and that planning twice
+creates nothing twice."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from core.app.bootstrap import Services
+from core.app.demo import load_demo
+from core.app.dispatch_plan import NO_LOCATION, DispatchPlanner
+from core.phone import Phone
+from core.region import RegionCode
+from engines.customers import DeliveryPoint
+from engines.customers.tables import customers
+from engines.gig import GeoPoint, TaskStatus
+from engines.orders import OrderStatus
+from engines.wms import Layout, Zone, grid
+from tests.support.gig import BAYO, CHIDI, EMEKA, NGOZI, driver, order
+
+NOWHERE = Phone("+2348030000777")  # a retailer who never gave a delivery address
+BIG = Phone("+2348030000778")
+
+
+def planner(services: Services) -> DispatchPlanner:
+    return DispatchPlanner(
+        services.orders, services.customers, services.warehouse, services.gig, services.clock
+    )
+
+
+async def lagos_warehouse(services: Services) -> None:
+    wms = services.warehouse
+    await wms.define(
+        Layout("WH-LAGOS", depth=20.0),
+        [Zone("WH-LAGOS:dry", "WH-LAGOS", "Dry goods")],
+        grid("WH-LAGOS", "WH-LAGOS:dry", aisles=3, bays=8, capacity=200),
+    )
+    await wms.put_away("WH-LAGOS", "NDL-INDO-CHK", 150)
+
+
+async def test_orders_without_a_point_or_too_big_are_left_out_with_the_reason(
+    services: Services,
+) -> None:
+    await lagos_warehouse(services)
+    emeka = await driver(services, EMEKA, "Emeka", capacity=40)
+    bayo = await driver(services, BAYO, "Bayo", capacity=40, at=GeoPoint(6.46, 3.39))
+    tomorrow = (services.clock.now() + timedelta(days=1)).date()
+    seven = datetime(tomorrow.year, tomorrow.month, tomorrow.day, 7, tzinfo=UTC)
+    for worker in (emeka, bayo):
+        await services.gig.add_shift(worker.id, seven, seven + timedelta(hours=10))
+    await services.customers.set_delivery_point(
+        BIG, DeliveryPoint("3 Creek Road, Apapa", GeoPoint(6.4474, 3.3640))
+    )
+    small_1 = await order(services, NGOZI, "p-1")  # demo retailers: points from the demo data
+    small_2 = await order(services, CHIDI, "p-2")
+    lost = await order(services, NOWHERE, "p-3")
+    huge = await order(services, BIG, "p-4", quantity=60)  # more than any motorbike carries
+
+    report = await planner(services).plan(RegionCode.LAGOS, tomorrow, time_limit_s=1)
+
+    assert {(u.order, u.reason) for u in report.unassigned} == {
+        (lost, NO_LOCATION),
+        (huge, "over_capacity"),
+    }
+    routed = {s.order for r in report.routes for s in r.stops}
+    assert routed == {small_1, small_2}
+    assert report.tasks_created == len(report.routes) >= 1
+    assert all(r.route_id.startswith("R-LAGOS-") for r in report.routes)
+    # Tomorrow's routes leave within tomorrow's shifts.
+    assert all(seven <= r.departure < seven + timedelta(hours=10) for r in report.routes)
+    # Picked in waves ahead of the departures: the orders' pick lists exist.
+    assert {ref for w in report.waves.waves for ref in w.orders} == routed
+    assert (await services.orders.get(small_1)).status is OrderStatus.PICKING
+    # Drivers on shift now hear of the routes: one offer per task.
+    assert len(report.offers) == len(report.routes)
+    assert {o.driver for o in report.offers} <= {EMEKA.e164, BAYO.e164}
+
+    again = await planner(services).plan(RegionCode.LAGOS, tomorrow, time_limit_s=1)
+    assert again.tasks_created == 0
+    assert [r.route_id for r in again.routes] == [r.route_id for r in report.routes]
+    assert not any(r.new for r in again.routes)
+    assert again.offers == ()  # the open offers stand
+    assert len(await services.gig.tasks(TaskStatus.OFFERED)) == len(report.routes)
+    assert {(u.order, u.reason) for u in again.unassigned} == {
+        (lost, NO_LOCATION),
+        (huge, "over_capacity"),
+    }
+
+
+async def test_no_driver_on_shift_that_day(services: Services) -> None:
+    await lagos_warehouse(services)
+    first = await order(services, NGOZI, "q-1")
+    later = (services.clock.now() + timedelta(days=3)).date()
+    report = await planner(services).plan(RegionCode.LAGOS, later, time_limit_s=1)
+    assert [(u.order, u.reason) for u in report.unassigned] == [(first, "no_vehicle")]
+    assert report.routes == ()
+    assert report.vehicles == 0
+
+
+async def test_a_delivery_point_is_set_replaced_and_checked(services: Services) -> None:
+    customers = services.customers
+    demo = await customers.delivery_points([NGOZI, NOWHERE])
+    assert demo == {
+        NGOZI: DeliveryPoint("14 Balogun Street, Lagos Island", GeoPoint(6.4541, 3.3890))
+    }
+    await customers.set_delivery_point(
+        NOWHERE, DeliveryPoint("  2 Marina   Road ", GeoPoint(6.449, 3.402))
+    )
+    await customers.set_delivery_point(
+        NOWHERE, DeliveryPoint("4 Marina Road, Lagos Island", GeoPoint(6.450, 3.403))
+    )
+    points = await customers.delivery_points([NOWHERE])
+    assert points[NOWHERE] == DeliveryPoint("4 Marina Road, Lagos Island", GeoPoint(6.45, 3.403))
+    found = await customers.get(NOWHERE)  # a new customer, in the region of their number
+    assert found is not None
+    assert found.locale is None
+    with pytest.raises(ValueError, match="1 to 200 characters"):
+        DeliveryPoint("   ", GeoPoint(6.45, 3.40))
+    with pytest.raises(ValueError, match="not a place on Earth"):
+        GeoPoint(96.0, 3.40)
+
+
+async def test_seeding_again_gives_older_demo_retailers_their_points(services: Services) -> None:
+    """A database seeded before delivery points existed: the next seed fills them in."""
+    async with services.db.transaction() as s:
+        await s.execute(customers.update().values(address=None, lat=None, lon=None))
+    now = services.clock.now()
+    assert await load_demo(services.db, now) == 6  # two retailers in each of three regions
+    assert await load_demo(services.db, now) == 0
+    points = await services.customers.delivery_points([NGOZI, CHIDI])
+    assert set(points) == {NGOZI, CHIDI}
+
+
+async def test_a_later_order_gets_a_driver_not_yet_given_a_route(services: Services) -> None:
+    await lagos_warehouse(services)
+    emeka = await driver(services, EMEKA, "Emeka", capacity=40)
+    tomorrow = (services.clock.now() + timedelta(days=1)).date()
+    seven = datetime(tomorrow.year, tomorrow.month, tomorrow.day, 7, tzinfo=UTC)
+    await services.gig.add_shift(emeka.id, seven, seven + timedelta(hours=10))
+    first = await order(services, NGOZI, "r-1")
+    report = await planner(services).plan(RegionCode.LAGOS, tomorrow, time_limit_s=1)
+    assert [s.order for r in report.routes for s in r.stops] == [first]
+
+    late = await order(services, CHIDI, "r-2")
+    again = await planner(services).plan(RegionCode.LAGOS, tomorrow, time_limit_s=1)
+    assert again.tasks_created == 0  # Emeka's one route is planned already
+    assert [(u.order, u.reason) for u in again.unassigned] == [(late, "no_vehicle")]
+
+    bayo = await driver(services, BAYO, "Bayo", capacity=40)
+    await services.gig.add_shift(bayo.id, seven, seven + timedelta(hours=10))
+    third = await planner(services).plan(RegionCode.LAGOS, tomorrow, time_limit_s=1)
+    assert third.tasks_created == 1
+    assert third.unassigned == ()
+    assert sorted(r.route_id[-2:] for r in third.routes) == ["-1", "-2"]

@@ -1,0 +1,90 @@
+"""`omniroute routes plan`: an operator plans tomorrow's Lagos deliveries from the terminal."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from core.app.bootstrap import build_services
+from core.app.cli import main
+from core.app.demo import load_demo, load_distribution_demo
+from core.clock import SteppedClock, SystemClock
+from core.config import Settings
+from core.ids import RandomIds
+from core.phone import Phone
+from core.region import RegionCode
+from engines.orders import CartLine, PaymentMethod, PlaceOrder
+
+RETAILERS = ("+2348030000001", "+2348030000002")  # the demo's, with delivery points
+
+
+def seeded(database_url: str, tomorrow_morning: datetime) -> list[str]:
+    async def run() -> list[str]:
+        services = build_services(
+            Settings(env="test", database_url=database_url, _env_file=None),
+            clock=SteppedClock(SystemClock().now()),
+            ids=RandomIds(),
+        )
+        try:
+            await load_demo(services.db, services.clock.now())
+            # The demo drivers' shifts start an hour before the `now` they are loaded at.
+            await load_distribution_demo(services.db, tomorrow_morning + timedelta(hours=1))
+            refs = []
+            for n, phone in enumerate(RETAILERS):
+                placed = await services.orders.place(
+                    PlaceOrder(
+                        Phone(phone),
+                        RegionCode.LAGOS,
+                        (CartLine("NDL-INDO-CHK", 3),),
+                        PaymentMethod.ON_DELIVERY,
+                        f"cli-plan-{n}",
+                    )
+                )
+                refs.append(placed.reference)
+            return refs
+        finally:
+            await services.close()
+
+    return asyncio.run(run())
+
+
+def test_routes_plan_prints_tomorrows_routes_and_plans_once(
+    database_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("OMNIROUTE_DATABASE_URL", database_url)
+    tomorrow = (SystemClock().now() + timedelta(days=1)).date()
+    seven = datetime(tomorrow.year, tomorrow.month, tomorrow.day, 7, tzinfo=UTC)
+    refs = seeded(database_url, seven)
+
+    assert main(["routes", "plan", "--region", "lagos", "--time-limit", "1"]) == 0
+    report = json.loads(capsys.readouterr().out)
+
+    assert report["region"] == "lagos"
+    assert report["date"] == tomorrow.isoformat()
+    assert report["unassigned"] == []
+    stops = [s["order"] for r in report["routes"] for s in r["stops"]]
+    assert sorted(stops) == sorted(refs)
+    assert report["tasks_created"] == len(report["routes"]) >= 1
+    first = report["routes"][0]
+    assert first["route"] == f"R-LAGOS-{tomorrow:%Y%m%d}-1"
+    assert first["departure"] >= seven.isoformat().replace("+00:00", "Z")
+    addresses = {s["address"] for r in report["routes"] for s in r["stops"]}
+    assert "14 Balogun Street, Lagos Island" in addresses
+    assert sorted(ref for w in report["waves"] for p in w["pickers"] for ref in p) == sorted(refs)
+    assert report["offers"] == []  # nobody is on shift yet: the dispatcher offers in the morning
+
+    day = tomorrow.isoformat()
+    assert main(["routes", "plan", "--region", "lagos", "--date", day, "--time-limit", "1"]) == 0
+    again = json.loads(capsys.readouterr().out)
+    assert again["tasks_created"] == 0
+    assert [r["route"] for r in again["routes"]] == [r["route"] for r in report["routes"]]
+
+
+def test_routes_plan_rejects_a_bad_date(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["routes", "plan", "--region", "lagos", "--date", "3/12/2026"])
+    assert exited.value.code == 2
+    assert "not a date (YYYY-MM-DD)" in capsys.readouterr().err
