@@ -16,7 +16,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.clock import Clock
 from core.money import Money
-from engines.catalogue import SqlCatalogueRepository
 from engines.fulfilment.effects import Result, SqlEffectLog
 from engines.fulfilment.model import (
     Charge,
@@ -69,18 +68,13 @@ class SqlOrderDesk:
     async def cancel_and_release(self, reference: str, *, key: str) -> OrderSnapshot:
         async def work(s: AsyncSession) -> Result:
             order = await _order_in(s, reference)
-            if order.status is not OrderStatus.CANCELLED:
-                # Someone else (an operator) may have cancelled it already; the stock is ours.
-                await self._orders.advance_in(s, reference, OrderStatus.CANCELLED)
-            inventory = SqlCatalogueRepository(s)
-            levels = await inventory.stock(order.region, [line.sku for line in order.lines])
-            released = []
-            for line in order.lines:
-                level = levels.get(line.sku)
-                if level is not None:
-                    await inventory.release(level, line.quantity)
-                    released.append([line.sku, line.quantity])
-            return {"released": released}
+            if order.status is OrderStatus.CANCELLED:
+                # Someone else (an operator, the reservation sweeper) cancelled it, and that
+                # cancel released its stock: releasing again would free other orders' holds.
+                return {"released": []}
+            # Cancelling releases the order's reserved stock (OrderService.advance_in).
+            await self._orders.advance_in(s, reference, OrderStatus.CANCELLED, reason="unpaid")
+            return {"released": [[line.sku, line.quantity] for line in order.lines]}
 
         await self._effects.once(key, work)
         return await self.snapshot(reference)

@@ -18,6 +18,8 @@ from core.config import Settings
 from core.ids import RandomIds
 from core.phone import Phone
 from core.region import RegionCode
+from engines.fulfilment.adapters import SqlOrderDesk
+from engines.fulfilment.effects import SqlEffectLog
 from engines.orders import (
     CartLine,
     InvalidFulfilmentError,
@@ -468,3 +470,23 @@ async def test_a_delivery_of_more_than_was_ordered_is_refused(services: Services
 
     assert (await services.orders.get(order.reference)).status is S.DISPATCHED
     assert await available(services, INDOMIE) == 198
+
+
+async def test_the_workflows_unpaid_cancel_releases_the_orders_stock_once(
+    services: Services,
+) -> None:
+    """Cancelling releases the hold (OrderService); the workflow's desk must not release again,
+    or it frees stock other orders hold. An order someone else cancelled has nothing left."""
+    desk = SqlOrderDesk(services.orders, SqlEffectLog(services.db, services.clock))
+    unpaid = await services.orders.place(order_of((INDOMIE, 5), key="w1"))
+    other = await services.orders.place(order_of((INDOMIE, 7), key="w2", customer=BOLA))
+    cancelled_by_operator = await services.orders.place(order_of((INDOMIE, 3), key="w3"))
+    await services.orders.advance(cancelled_by_operator.reference, S.CANCELLED)
+    assert await available(services, INDOMIE) == 200 - 5 - 7
+
+    await desk.cancel_and_release(unpaid.reference, key="cancel-w1")
+    await desk.cancel_and_release(cancelled_by_operator.reference, key="cancel-w3")
+
+    assert (await services.orders.get(unpaid.reference)).status is S.CANCELLED
+    assert (await services.orders.get(other.reference)).status is S.PLACED
+    assert await available(services, INDOMIE) == 200 - 7  # the other order still holds 7
