@@ -200,11 +200,20 @@ def _add_routes_parser(commands: Any) -> None:
     routes = commands.add_parser("routes", help="plan vehicle routes")
     actions = routes.add_subparsers(dest="routes_command", required=True, parser_class=_Parser)
     solve = actions.add_parser("solve", help="solve one routing instance, print the plan as JSON")
-    solve.add_argument("file", type=Path)
-    solve.add_argument("--format", choices=ROUTE_FORMATS, default="solomon")
-    solve.add_argument("--time-limit", type=_positive_float, default=10.0, metavar="S")
-    solve.add_argument("--vehicles", type=_positive_int, default=None, metavar="N")
-    solve.add_argument("--objective", choices=ROUTE_OBJECTIVES, default="distance")
+    solve.add_argument("file", type=Path, help="the instance file")
+    solve.add_argument("--format", choices=ROUTE_FORMATS, default="solomon", help="file format")
+    solve.add_argument(
+        "--time-limit", type=_positive_float, default=10.0, metavar="S", help="seconds (10)"
+    )
+    solve.add_argument(
+        "--vehicles", type=_positive_int, default=None, metavar="N", help="fleet (the file's)"
+    )
+    solve.add_argument(
+        "--objective",
+        choices=ROUTE_OBJECTIVES,
+        default="distance",
+        help="least distance, or fewest vehicles then distance",
+    )
     plan = actions.add_parser(
         "plan", help="plan a region's delivery day: routes, pick waves, gig tasks, offers (JSON)"
     )

@@ -8,7 +8,7 @@ floats (they come from coordinates); money is `Money`, never float.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
 
@@ -194,7 +194,6 @@ class Plan:
     unassigned: tuple[Unassigned, ...]
     cost: Money
     distance: float
-    extra: dict[str, float] = field(default_factory=dict, compare=False)
 
     @property
     def vehicles_used(self) -> int:

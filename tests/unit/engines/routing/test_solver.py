@@ -3,6 +3,8 @@ capacities, windows and shifts, with the cheaper vehicles and the right depots."
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from engines.routing import (
@@ -127,3 +129,13 @@ def test_an_optional_order_is_dropped_only_when_serving_it_costs_more_than_its_p
     assert set(plan.routes[0].order_ids) == {"near", "dear_far"}
     # The penalty of the dropped order is part of the plan's cost.
     assert float(plan.cost.amount) == pytest.approx(100 * plan.distance + 1000, abs=0.01)
+
+
+def test_a_portfolio_of_first_solutions_shares_the_budget_and_keeps_the_best() -> None:
+    orders = [order(f"o{i}", (i * 7) % 11 - 5, (i * 5) % 13 - 6, demand=2) for i in range(15)]
+    p = problem([depot()], orders, [vehicle(name) for name in "abcd"])
+    portfolio = SolverSettings(time_limit_s=0.6, starts=("PARALLEL_CHEAPEST_INSERTION", "SAVINGS"))
+    started = time.monotonic()
+    plan, _ = planned(p, portfolio)
+    assert time.monotonic() - started < 1.5
+    assert plan.unassigned == ()
