@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8080
 
 .DEFAULT_GOAL := help
-.PHONY: help run test lint fmt bench clean
+.PHONY: help run test lint fmt bench bench-routing clean
 
 help: ## list the targets
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-6s %s\n", $$1, $$2}'
@@ -41,6 +41,14 @@ bench: $(STAMP) ## run the benchmarks (figures go in BENCHMARKS.md)
 	$(BIN)/python -m bench.ussd_hops
 	$(BIN)/python -m bench.session_bytes
 	$(BIN)/python -m bench.ledger
+	$(BIN)/python -m bench.quote
+	$(BIN)/python -m bench.graphql_products
+	$(BIN)/python -m bench.pick_paths
+	$(BIN)/python -m bench.payments
+
+bench-routing: $(STAMP) ## the route optimiser beside PyVRP on all 56 Solomon instances (~20 min), then 1,000 stops
+	$(BIN)/python -m bench.routing --time-limit 10
+	$(BIN)/python -m bench.routing_scale
 
 clean: ## remove the virtualenv and local state
 	rm -rf $(VENV) var
