@@ -309,10 +309,18 @@ class OrderService:
         return len(orders), total
 
     async def awaiting_dispatch(self, region: RegionCode) -> list[Order]:
-        """The region's orders not yet on their way (placed or confirmed), oldest first."""
+        """The region's orders not yet on their way, oldest first: placed or confirmed, or
+        already in the warehouse (an order's workflow releases it to picking before any route
+        exists; the planner leaves out those already on a task)."""
         async with self._db.transaction() as s:
             return await SqlOrderRepository(s).in_region(
-                region, (OrderStatus.PLACED, OrderStatus.CONFIRMED)
+                region,
+                (
+                    OrderStatus.PLACED,
+                    OrderStatus.CONFIRMED,
+                    OrderStatus.PICKING,
+                    OrderStatus.PACKED,
+                ),
             )
 
     async def get(self, reference: str) -> Order:

@@ -88,6 +88,25 @@ async def test_orders_without_a_point_or_too_big_are_left_out_with_the_reason(
     }
 
 
+async def test_an_order_its_workflow_already_sent_to_the_warehouse_is_still_routed(
+    services: Services,
+) -> None:
+    await lagos_warehouse(services)
+    emeka = await driver(services, EMEKA, "Emeka", capacity=40)
+    tomorrow = (services.clock.now() + timedelta(days=1)).date()
+    seven = datetime(tomorrow.year, tomorrow.month, tomorrow.day, 7, tzinfo=UTC)
+    await services.gig.add_shift(emeka.id, seven, seven + timedelta(hours=10))
+    picking = await order(services, NGOZI, "w-1")
+    for status in (OrderStatus.CONFIRMED, OrderStatus.PICKING):  # what the workflow does first
+        await services.orders.advance(picking, status)
+
+    report = await planner(services).plan(RegionCode.LAGOS, tomorrow, time_limit_s=1)
+
+    assert {s.order for r in report.routes for s in r.stops} == {picking}
+    assert report.unassigned == ()
+    assert (await services.orders.get(picking)).status is OrderStatus.PICKING
+
+
 async def test_no_driver_on_shift_that_day(services: Services) -> None:
     await lagos_warehouse(services)
     first = await order(services, NGOZI, "q-1")
