@@ -10,7 +10,6 @@ import pytest
 from engines.routing import (
     GreatCircleMatrix,
     OsrmTableMatrix,
-    Point,
     Problem,
     RoutePlanner,
     SolverSettings,
@@ -69,7 +68,3 @@ async def test_replanning_after_a_van_breaks_down_keeps_every_shop_served() -> N
     assert violations(without, matrix, again) == []
     assert used not in {r.vehicle_id for r in again.routes}
     assert again.unassigned == ()
-
-
-def test_points_are_longitude_then_latitude() -> None:
-    assert Point(3.3515, 6.6018).x == 3.3515
