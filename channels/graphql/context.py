@@ -17,6 +17,7 @@ from core.throttle import TokenBuckets
 from engines.access import AccessService, Principal
 from engines.catalogue import CatalogueService
 from engines.customers import CustomerService
+from engines.gig import GigService
 from engines.orders import OrderService
 from engines.orders.history import OrderHistory
 from engines.pricing import PricingService
@@ -38,6 +39,7 @@ class GraphQLServices:
     buckets: TokenBuckets
     updates: OrderUpdates
     db: Database
+    gig: GigService
 
 
 @dataclass(slots=True)

@@ -12,6 +12,7 @@ from strawberry.types import ExecutionContext
 
 from channels.graphql.catalogue import CatalogueQuery
 from channels.graphql.customers import CustomersQuery
+from channels.graphql.drivers import DriversMutation, DriversQuery
 from channels.graphql.errors import (
     InvalidCart,
     InvalidCustomer,
@@ -27,8 +28,10 @@ from channels.graphql.limits import limit_extensions
 from channels.graphql.orders import OrdersMutation, OrdersQuery, OrdersSubscription
 from channels.graphql.quotes import PricingQuery
 
-Query = merge_types("Query", (CatalogueQuery, PricingQuery, OrdersQuery, CustomersQuery))
-Mutation = merge_types("Mutation", (OrdersMutation,))
+Query = merge_types(
+    "Query", (CatalogueQuery, PricingQuery, OrdersQuery, CustomersQuery, DriversQuery)
+)
+Mutation = merge_types("Mutation", (OrdersMutation, DriversMutation))
 Subscription = merge_types("Subscription", (OrdersSubscription,))
 
 ERROR_TYPES = (

@@ -42,6 +42,7 @@ def graphql_services(
         buckets=buckets,
         updates=updates,
         db=services.db,
+        gig=services.gig,
     )
 
 

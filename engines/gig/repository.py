@@ -205,6 +205,12 @@ class SqlGigRepository:
         row = (await self._s.execute(select(gig_tasks).where(gig_tasks.c.id == task_id))).first()
         return None if row is None else await self._task(row)
 
+    async def task_by_reference(self, reference: str) -> Task | None:
+        row = (
+            await self._s.execute(select(gig_tasks).where(gig_tasks.c.reference == reference))
+        ).first()
+        return None if row is None else await self._task(row)
+
     async def task_by_route(self, route_id: str) -> Task | None:
         row = (
             await self._s.execute(select(gig_tasks).where(gig_tasks.c.route_id == route_id))

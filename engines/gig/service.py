@@ -395,6 +395,16 @@ class GigService:
             found = await SqlGigRepository(s).tasks(TaskStatus.ASSIGNED, worker_id=worker_id)
         return found[0] if found else None
 
+    async def task_by_reference(self, reference: str) -> Task | None:
+        """The task a driver names (the reference read out on the IVR and shown in apps)."""
+        async with self._db.transaction() as s:
+            return await SqlGigRepository(s).task_by_reference(reference)
+
+    async def tasks_of(self, worker_id: uuid.UUID) -> list[Task]:
+        """Every task the worker has taken (in progress, done, cancelled), by departure."""
+        async with self._db.transaction() as s:
+            return await SqlGigRepository(s).tasks(worker_id=worker_id)
+
     # --- at the door --------------------------------------------------------------------------
 
     async def arrive(self, task_id: uuid.UUID, worker_id: uuid.UUID) -> TaskStop:

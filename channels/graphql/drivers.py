@@ -1,0 +1,341 @@
+# ruff: noqa: N818 - GraphQL result types (WrongCode) are API names, not exceptions
+"""The drivers' app over GraphQL: the same GigService calls as the drivers' IVR.
+
+A driver (JWT `sub` = the driver's E.164 phone, `role` = driver) sees and works only their own
+tasks; operators and admins may read any driver's tasks. Expected failures (a lapsed offer, a
+wrong code) come back as typed errors; who may call comes back as FORBIDDEN/UNAUTHENTICATED.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Annotated
+
+import strawberry
+
+from channels.graphql.auth import ClientError, forbidden, require
+from channels.graphql.context import GraphQLContext
+from channels.graphql.errors import UserError
+from channels.graphql.scalars import MoneyType
+from core.money import Money
+from core.phone import InvalidPhoneError, Phone
+from engines.access import Principal, Role
+from engines.gig import (
+    CodeCheck,
+    OfferClosedError,
+    OfferStatus,
+    StopStatus,
+    Task,
+    TaskStateError,
+    TaskStatus,
+    TaskStop,
+    Worker,
+)
+
+Info = strawberry.Info[GraphQLContext, None]
+
+strawberry.enum(TaskStatus, name="DriverTaskStatus")
+strawberry.enum(StopStatus, name="DriverStopStatus")
+
+CODE_DIGITS = 4
+
+
+@strawberry.type(description="One door of a task, in visiting order")
+class DriverStop:
+    position: int
+    order_reference: str
+    address: str
+    customer_name: str | None = strawberry.field(description="When the customer gave one")
+    units: int
+    status: StopStatus
+
+
+@strawberry.type(description="A route a driver is offered, drives or has driven")
+class DriverTask:
+    reference: str
+    status: TaskStatus
+    departure: datetime
+    units: int
+    km: Decimal
+    stops: list[DriverStop]
+    offer_expires_at: datetime | None = strawberry.field(
+        description="Until when the open offer may be accepted (offered tasks only)"
+    )
+
+
+@strawberry.type
+class TaskNotFound(UserError):
+    task: str
+
+
+@strawberry.type(description="The task is not (or no longer) on offer to you")
+class NotOfferedToYou(UserError):
+    task: str
+
+
+@strawberry.type(description="The offer lapsed before it was accepted; it goes to others")
+class OfferExpired(UserError):
+    task: str
+    expired_at: datetime | None
+
+
+@strawberry.type(description="The task is not in progress (not yet accepted, or finished)")
+class TaskNotInProgress(UserError):
+    task: str
+    status: TaskStatus
+
+
+@strawberry.type(description="A code is four digits; a malformed one costs no try")
+class InvalidCode(UserError):
+    pass
+
+
+@strawberry.type(description="Stops are proved in order: `nextOrder` is the one at the door")
+class WrongStop(UserError):
+    order: str
+    next_order: str | None
+
+
+@strawberry.type(description="The code did not match the customer's")
+class WrongCode(UserError):
+    order: str
+    tries_left: int
+
+
+@strawberry.type(description="Three wrong codes: an operator takes this stop over")
+class Escalated(UserError):
+    order: str
+
+
+AcceptTaskError = Annotated[
+    TaskNotFound | NotOfferedToYou | OfferExpired, strawberry.union("AcceptTaskError")
+]
+ConfirmDeliveryError = Annotated[
+    TaskNotFound | TaskNotInProgress | InvalidCode | WrongStop | WrongCode | Escalated,
+    strawberry.union("ConfirmDeliveryError"),
+]
+
+
+@strawberry.type(description="The accepted task, or `errors` saying why it was not")
+class AcceptTaskPayload:
+    task: DriverTask | None
+    errors: list[AcceptTaskError]
+
+
+@strawberry.type(description="The stop proved delivered, or `errors` saying why not")
+class ConfirmDeliveryPayload:
+    task: DriverTask | None
+    stop: DriverStop | None
+    earned: MoneyType | None = strawberry.field(
+        description="What this stop paid the driver (null on a repeated confirmation)"
+    )
+    task_completed: bool
+    errors: list[ConfirmDeliveryError]
+
+
+async def _view(info: Info, task: Task, expires: datetime | None = None) -> DriverTask:
+    customers = info.context.services.customers
+    names: dict[Phone, str | None] = {}
+    for stop in task.stops:
+        if stop.customer not in names:
+            found = await customers.get(stop.customer)
+            names[stop.customer] = found.name if found else None
+    return DriverTask(
+        reference=task.reference,
+        status=task.status,
+        departure=task.departure,
+        units=task.units,
+        km=task.km,
+        stops=[_stop(s, names[s.customer]) for s in task.stops],
+        offer_expires_at=expires,
+    )
+
+
+def _stop(stop: TaskStop, name: str | None) -> DriverStop:
+    return DriverStop(
+        position=stop.position,
+        order_reference=stop.order_reference,
+        address=stop.address,
+        customer_name=name,
+        units=stop.units,
+        status=stop.status,
+    )
+
+
+async def _me(info: Info) -> Worker:
+    """The signed-in driver's worker record: only drivers act on tasks, each as themselves."""
+    principal = require(info.context.principal, Role.DRIVER)
+    worker = await _worker(info, principal.subject)
+    if worker is None:
+        raise forbidden(f"{principal.subject} is not a registered driver")
+    return worker
+
+
+async def _worker(info: Info, raw: str) -> Worker | None:
+    try:
+        phone = Phone.parse(raw.strip())
+    except InvalidPhoneError as exc:
+        raise ClientError("BAD_USER_INPUT", f"driver: {exc}") from exc
+    return await info.context.services.gig.worker_by_phone(phone)
+
+
+def _same_phone(principal: Principal, raw: str) -> bool:
+    try:
+        return Phone.parse(raw.strip()).e164 == principal.subject
+    except InvalidPhoneError:
+        return False
+
+
+@strawberry.type
+class DriversQuery:
+    @strawberry.field(
+        description="A driver's open offer and taken tasks, by departure (yours, unless you "
+        "are an operator or admin)"
+    )
+    async def tasks(self, info: Info, driver: str | None = None) -> list[DriverTask]:
+        principal = require(info.context.principal, Role.DRIVER, Role.OPERATOR, Role.ADMIN)
+        wanted = driver or principal.subject
+        if principal.role is Role.DRIVER and not _same_phone(principal, wanted):
+            raise forbidden("you may see only your own tasks")
+        worker = await _worker(info, wanted)
+        if worker is None:
+            if principal.role is Role.DRIVER:
+                raise forbidden(f"{principal.subject} is not a registered driver")
+            return []
+        gig = info.context.services.gig
+        found: list[DriverTask] = []
+        offered = await gig.open_offer(worker.id)
+        if offered is not None:
+            offer, task = offered
+            found.append(await _view(info, task, offer.expires_at))
+        found.extend([await _view(info, t) for t in await gig.tasks_of(worker.id)])
+        return found
+
+
+@strawberry.type
+class DriversMutation:
+    @strawberry.mutation(
+        description="Take the route on offer to you: the orders are dispatched and each "
+        "customer gets their delivery code by SMS. Accepting again returns the task."
+    )
+    async def accept_task(self, info: Info, task: str) -> AcceptTaskPayload:
+        worker = await _me(info)
+        gig = info.context.services.gig
+        found = await gig.task_by_reference(task.strip())
+        if found is None:
+            return _refused(TaskNotFound(message=f"no task {task}", task=task))
+        if found.worker_id == worker.id:  # a retry after success: the same answer
+            return AcceptTaskPayload(task=await _view(info, found), errors=[])
+        await gig.expire_offers()
+        mine = [o for o in await gig.offers(found.id) if o.worker_id == worker.id]
+        latest = max(mine, key=lambda o: o.offered_at) if mine else None
+        if latest is None or latest.status not in (OfferStatus.OPEN, OfferStatus.EXPIRED):
+            return _refused(
+                NotOfferedToYou(message=f"{found.reference} is not on offer to you", task=task)
+            )
+        if latest.status is OfferStatus.OPEN:
+            try:
+                accepted = await gig.accept(latest.id)
+            except OfferClosedError:
+                pass  # lapsed between the two reads
+            else:
+                return AcceptTaskPayload(task=await _view(info, accepted), errors=[])
+        return _refused(
+            OfferExpired(
+                message=f"the offer of {found.reference} has lapsed",
+                task=task,
+                expired_at=latest.expires_at,
+            )
+        )
+
+    @strawberry.mutation(
+        description="Prove the next stop with the customer's 4-digit code; three wrong codes "
+        "hand the stop to an operator. `order` (optional) names the stop you are at."
+    )
+    async def confirm_delivery(
+        self, info: Info, task: str, code: str, order: str | None = None
+    ) -> ConfirmDeliveryPayload:
+        worker = await _me(info)
+        gig = info.context.services.gig
+        found = await gig.task_by_reference(task.strip())
+        if found is None:
+            return _unproved(TaskNotFound(message=f"no task {task}", task=task))
+        if found.worker_id != worker.id:
+            raise forbidden("this task belongs to another driver")
+        at_door = found.next_stop
+        named = _named_stop(found, order)
+        if order is not None and named is not None and not named.open:
+            # A retry after the answer was lost: report what happened, try no code again.
+            if named.status is StopStatus.ESCALATED:
+                return _unproved(Escalated(message="an operator has this stop", order=order))
+            return _proved(await _view(info, found), named, None, not at_door)
+        if found.status is not TaskStatus.ASSIGNED or at_door is None:
+            return _unproved(
+                TaskNotInProgress(
+                    message=f"{found.reference} is {found.status.value}",
+                    task=task,
+                    status=found.status,
+                )
+            )
+        if order is not None and (named is None or named.position != at_door.position):
+            return _unproved(
+                WrongStop(
+                    message=f"the next stop is order {at_door.order_reference}",
+                    order=order,
+                    next_order=at_door.order_reference,
+                )
+            )
+        digits = code.strip()
+        if len(digits) != CODE_DIGITS or not digits.isascii() or not digits.isdigit():
+            return _unproved(InvalidCode(message="the delivery code is four digits"))
+        try:
+            result = await gig.confirm_delivery(found.id, worker.id, digits)
+        except TaskStateError as exc:  # another device proved or closed it meanwhile
+            return _unproved(TaskNotInProgress(message=str(exc), task=task, status=found.status))
+        reference = at_door.order_reference
+        match result.outcome:
+            case CodeCheck.WRONG:
+                return _unproved(
+                    WrongCode(
+                        message=f"wrong code, {result.attempts_left} tries left",
+                        order=reference,
+                        tries_left=result.attempts_left,
+                    )
+                )
+            case CodeCheck.ESCALATED:
+                return _unproved(
+                    Escalated(message="three wrong codes: an operator will call", order=reference)
+                )
+        after = await gig.task(found.id)
+        stop = next(s for s in after.stops if s.position == at_door.position)
+        return _proved(await _view(info, after), stop, result.earned, result.task_completed)
+
+
+def _named_stop(task: Task, order: str | None) -> TaskStop | None:
+    if order is None:
+        return None
+    wanted = order.strip().upper()
+    return next((s for s in task.stops if s.order_reference.upper() == wanted), None)
+
+
+def _refused(error: AcceptTaskError) -> AcceptTaskPayload:
+    return AcceptTaskPayload(task=None, errors=[error])
+
+
+def _unproved(error: ConfirmDeliveryError) -> ConfirmDeliveryPayload:
+    return ConfirmDeliveryPayload(
+        task=None, stop=None, earned=None, task_completed=False, errors=[error]
+    )
+
+
+def _proved(
+    task: DriverTask, stop: TaskStop, earned: Money | None, completed: bool
+) -> ConfirmDeliveryPayload:
+    return ConfirmDeliveryPayload(
+        task=task,
+        stop=_stop(stop, next(s.customer_name for s in task.stops if s.position == stop.position)),
+        earned=MoneyType.of(earned) if earned is not None else None,
+        task_completed=completed,
+        errors=[],
+    )

@@ -1,0 +1,234 @@
+"""A driver's app over GraphQL: the route on offer, taking it, proving each door with the code.
+
+The same task and the same engine rules as the drivers' IVR: the customers get their codes by
+SMS when the driver accepts, three wrong codes hand the stop to an operator, and a driver sees
+and works only their own tasks.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from aiohttp.test_utils import TestClient
+
+from core.app.bootstrap import Services
+from core.phone import Phone
+from engines.gig import Task, Worker
+from engines.orders import OrderStatus
+from tests.support.gig import BAYO, CHIDI, EMEKA, NGOZI, code_for, driver, order, route
+from tests.support.graphql import bearer, gql_session, post_graphql, run
+
+OPERATOR = "op-1"
+
+TASKS = """query($d: String) {
+  tasks(driver: $d) {
+    reference status units offerExpiresAt
+    stops { position orderReference address customerName units status }
+  }
+}"""
+ACCEPT = """mutation($t: String!) {
+  acceptTask(task: $t) {
+    task { reference status stops { orderReference status } }
+    errors {
+      __typename
+      ... on UserError { message }
+      ... on OfferExpired { task expiredAt }
+      ... on NotOfferedToYou { task }
+    }
+  }
+}"""
+CONFIRM = """mutation($t: String!, $c: String!, $o: String) {
+  confirmDelivery(task: $t, code: $c, order: $o) {
+    task { status stops { orderReference status } }
+    stop { orderReference status customerName }
+    earned { amount currency }
+    taskCompleted
+    errors {
+      __typename
+      ... on UserError { message }
+      ... on WrongCode { order triesLeft }
+      ... on WrongStop { order nextOrder }
+      ... on Escalated { order }
+    }
+  }
+}"""
+
+
+def code_of(body: dict[str, Any]) -> str:
+    assert body["data"] is None, body
+    return str(body["errors"][0]["extensions"]["code"])
+
+
+def wrong(code: str) -> str:
+    return "0000" if code != "0000" else "1111"
+
+
+async def packed(services: Services, reference: str) -> None:
+    """The warehouse has released the order: it may now go out with a driver."""
+    for status in (OrderStatus.CONFIRMED, OrderStatus.PICKING, OrderStatus.PACKED):
+        await services.orders.advance(reference, status)
+
+
+async def offered_to_emeka(services: Services, *customers: Phone) -> tuple[Worker, Task]:
+    """Emeka is the only driver on shift when the route is offered; Bayo starts later."""
+    await services.sweeper.stop()  # the test offers routes itself
+    emeka = await driver(services, EMEKA, "Emeka")
+    stops = []
+    for i, customer in enumerate(customers):
+        reference = await order(services, customer, f"gql-drv-{i}")
+        await packed(services, reference)
+        stops.append((reference, customer, f"{i + 1} Broad Street"))
+    task = await services.gig.create_task(route("R-gql", stops, services=services))
+    [offer] = await services.gig.allocate()
+    assert offer.worker_id == emeka.id
+    await driver(services, BAYO, "Bayo")
+    return emeka, task
+
+
+async def test_a_driver_takes_the_offered_route_and_proves_each_door_with_the_code(
+    client: TestClient[Any, Any], services: Services
+) -> None:
+    _, task = await offered_to_emeka(services, NGOZI, CHIDI)
+    first, second = (s.order_reference for s in task.stops)
+    emeka = bearer(services.settings, EMEKA.e164, "driver")
+
+    async with gql_session(client, emeka) as session:
+        [offered] = (await run(session, TASKS))["tasks"]
+        assert offered["reference"] == task.reference
+        assert offered["status"] == "OFFERED"
+        assert offered["offerExpiresAt"] is not None
+        ngozi = await services.customers.get(NGOZI)
+        assert ngozi is not None
+        assert offered["stops"][0] == {
+            "position": 1,
+            "orderReference": first,
+            "address": "1 Broad Street",
+            "customerName": ngozi.name,
+            "units": 2,
+            "status": "PENDING",
+        }
+
+        accepted = (await run(session, ACCEPT, {"t": task.reference}))["acceptTask"]
+        assert accepted["errors"] == []
+        assert accepted["task"]["status"] == "ASSIGNED"
+        # Pressing 1 on the IVR and acceptTask are one call: dispatched, codes texted.
+        assert (await services.orders.get(first)).status is OrderStatus.DISPATCHED
+        code = await code_for(services, NGOZI, first)
+        again = (await run(session, ACCEPT, {"t": task.reference}))["acceptTask"]
+        assert again["errors"] == []  # a retried mutation changes nothing
+        assert await code_for(services, NGOZI, first) == code
+
+        miss = await run(session, CONFIRM, {"t": task.reference, "c": wrong(code)})
+        assert miss["confirmDelivery"]["errors"] == [
+            {
+                "__typename": "WrongCode",
+                "message": "wrong code, 2 tries left",
+                "order": first,
+                "triesLeft": 2,
+            }
+        ]
+        skipped = await run(session, CONFIRM, {"t": task.reference, "c": code, "o": second})
+        [out_of_order] = skipped["confirmDelivery"]["errors"]
+        assert out_of_order["__typename"] == "WrongStop"
+        assert out_of_order["nextOrder"] == first
+
+        hit = (await run(session, CONFIRM, {"t": task.reference, "c": code, "o": first}))[
+            "confirmDelivery"
+        ]
+        assert hit["errors"] == []
+        assert hit["stop"] == {
+            "orderReference": first,
+            "status": "DELIVERED",
+            "customerName": ngozi.name,
+        }
+        assert hit["earned"]["currency"] == "NGN"
+        assert hit["taskCompleted"] is False
+        assert (await services.orders.get(first)).status is OrderStatus.DELIVERED
+        retried = (await run(session, CONFIRM, {"t": task.reference, "c": code, "o": first}))[
+            "confirmDelivery"
+        ]
+        assert retried["errors"] == []
+        assert retried["earned"] is None  # paid once
+
+        last = await code_for(services, CHIDI, second)
+        done = (await run(session, CONFIRM, {"t": task.reference, "c": last}))["confirmDelivery"]
+        assert done["taskCompleted"] is True
+        assert done["task"]["status"] == "COMPLETED"
+        [history] = (await run(session, TASKS))["tasks"]
+        assert history["status"] == "COMPLETED"
+
+    operator = bearer(services.settings, OPERATOR, "operator")
+    async with gql_session(client, operator) as session:
+        [seen] = (await run(session, TASKS, {"d": EMEKA.e164}))["tasks"]
+        assert seen["reference"] == task.reference
+
+
+async def test_another_driver_can_neither_take_nor_see_nor_prove_someone_elses_task(
+    client: TestClient[Any, Any], services: Services
+) -> None:
+    _, task = await offered_to_emeka(services, NGOZI)
+    bayo = bearer(services.settings, BAYO.e164, "driver")
+
+    _, body = await post_graphql(client, ACCEPT, {"t": task.reference}, bayo)
+    [refused] = body["data"]["acceptTask"]["errors"]
+    assert refused["__typename"] == "NotOfferedToYou"
+    _, body = await post_graphql(client, TASKS, {"d": EMEKA.e164}, bayo)
+    assert code_of(body) == "FORBIDDEN"
+    _, body = await post_graphql(client, TASKS, None, bayo)
+    assert body["data"]["tasks"] == []
+
+    emeka = bearer(services.settings, EMEKA.e164, "driver")
+    _, body = await post_graphql(client, ACCEPT, {"t": task.reference}, emeka)
+    assert body["data"]["acceptTask"]["errors"] == []
+    _, body = await post_graphql(client, CONFIRM, {"t": task.reference, "c": "1234"}, bayo)
+    assert code_of(body) == "FORBIDDEN"
+    _, body = await post_graphql(client, ACCEPT, {"t": "NOPE-1"}, emeka)
+    assert body["data"]["acceptTask"]["errors"][0]["__typename"] == "TaskNotFound"
+
+
+@pytest.mark.parametrize(
+    ("query", "variables"),
+    [(TASKS, {"d": EMEKA.e164}), (ACCEPT, {"t": "T-1"}), (CONFIRM, {"t": "T-1", "c": "1234"})],
+)
+async def test_anonymous_callers_and_customers_are_turned_away(
+    client: TestClient[Any, Any], services: Services, query: str, variables: dict[str, Any]
+) -> None:
+    _, body = await post_graphql(client, query, variables)
+    assert code_of(body) == "UNAUTHENTICATED"
+    customer = bearer(services.settings, NGOZI.e164, "customer")
+    _, body = await post_graphql(client, query, variables, customer)
+    assert code_of(body) == "FORBIDDEN"
+
+
+async def test_a_lapsed_offer_cannot_be_accepted(
+    client: TestClient[Any, Any], services: Services
+) -> None:
+    _, task = await offered_to_emeka(services, NGOZI)
+    services.clock.advance(services.settings.gig_offer_ttl_seconds + 1)
+    emeka = bearer(services.settings, EMEKA.e164, "driver")
+    _, body = await post_graphql(client, ACCEPT, {"t": task.reference}, emeka)
+    [lapsed] = body["data"]["acceptTask"]["errors"]
+    assert lapsed["__typename"] == "OfferExpired"
+    assert lapsed["expiredAt"] is not None
+    assert (await services.gig.task(task.id)).worker_id is None
+
+
+async def test_three_wrong_codes_hand_the_stop_to_an_operator(
+    client: TestClient[Any, Any], services: Services
+) -> None:
+    _, task = await offered_to_emeka(services, NGOZI)
+    emeka = bearer(services.settings, EMEKA.e164, "driver")
+    async with gql_session(client, emeka) as session:
+        await run(session, ACCEPT, {"t": task.reference})
+        bad = wrong(await code_for(services, NGOZI, task.stops[0].order_reference))
+        _, body = await post_graphql(client, CONFIRM, {"t": task.reference, "c": "12a4"}, emeka)
+        assert body["data"]["confirmDelivery"]["errors"][0]["__typename"] == "InvalidCode"
+        answers = [
+            (await run(session, CONFIRM, {"t": task.reference, "c": bad}))["confirmDelivery"]
+            for _ in range(3)
+        ]
+    kinds = [(a["errors"][0]["__typename"], a["errors"][0].get("triesLeft")) for a in answers]
+    # The malformed code cost no try: two wrong, then the third escalates.
+    assert kinds == [("WrongCode", 2), ("WrongCode", 1), ("Escalated", None)]
+    assert await services.gig.incidents(task.id)
