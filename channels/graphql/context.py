@@ -16,9 +16,11 @@ from core.db import Database
 from core.throttle import TokenBuckets
 from engines.access import AccessService, Principal
 from engines.catalogue import CatalogueService
+from engines.credit import CreditService
 from engines.customers import CustomerService
 from engines.orders import OrderService
 from engines.orders.history import OrderHistory
+from engines.payments import PaymentService
 from engines.pricing import PricingService
 
 
@@ -38,6 +40,9 @@ class GraphQLServices:
     buckets: TokenBuckets
     updates: OrderUpdates
     db: Database
+    # Checkout beyond pay-on-delivery: the rails and the credit line (None: not offered).
+    payments: PaymentService | None = None
+    credit: CreditService | None = None
 
 
 @dataclass(slots=True)

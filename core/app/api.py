@@ -42,6 +42,8 @@ def graphql_services(
         buckets=buckets,
         updates=updates,
         db=services.db,
+        payments=services.payments,
+        credit=services.money.credit if services.money is not None else None,
     )
 
 
