@@ -54,7 +54,7 @@ from engines.orders import Order as OrderModel
 from engines.orders import OrderStatus as OrderStatusModel
 from engines.orders import PaymentMethod as PaymentMethodModel
 from engines.orders.history import HistoryCursor
-from engines.payments import CreatePayment, Method, PaymentError, PaymentIntent
+from engines.payments import CreatePayment, Direction, Method, PaymentError, PaymentIntent
 from engines.pricing import InvalidQuantityError, InvalidVoucherError, NoPriceError
 
 Info = strawberry.Info[GraphQLContext, None]
@@ -117,7 +117,7 @@ class Payment:
             return None
         intents = await payments.for_order(self.reference)
         wanted = Method(self.method.value)
-        mine = [i for i in intents if i.method is wanted and i.order_reference is not None]
+        mine = [i for i in intents if i.method is wanted and i.direction is Direction.COLLECT]
         return max(mine, key=lambda i: i.created_at) if mine else None
 
     @strawberry.field

@@ -234,3 +234,32 @@ async def test_a_nigerian_app_pays_by_bank_transfer_to_the_account_it_is_shown(
     assert order["payment"]["status"] == "REQUIRES_ACTION"
     details = {d["name"]: d["value"] for d in order["payment"]["details"]}
     assert details["account_number"] == account.account_number
+
+
+async def test_a_paystack_order_shows_the_bank_code_to_dial(
+    gateway: Client, services: Services, fakes: PaymentFakes
+) -> None:
+    headers = bearer(services.settings, NGOZI, "customer")
+    async with gql_session(gateway, headers) as session:
+        result = await run(
+            session,
+            """mutation Place($input: PlaceOrderInput!) { placeOrder(input: $input) {
+                 order { payment { method status details { name value } } } } }""",
+            _order(NGOZI, "PAYSTACK", "app-paystack-0001"),
+        )
+    payment = result["placeOrder"]["order"]["payment"]
+    [charge] = fakes.paystack.charges.values()
+    assert payment["method"] == "PAYSTACK"
+    assert {"name": "ussd_code", "value": charge.ussd_code} in payment["details"]
+
+
+async def test_a_push_daraja_refuses_leaves_the_order_placed_and_the_payment_failed(
+    gateway: Client, services: Services, fakes: PaymentFakes
+) -> None:
+    fakes.daraja.fail_next_push = 400
+    headers = bearer(services.settings, JUMA, "customer")
+    async with gql_session(gateway, headers) as session:
+        result = await run(session, PLACE, _order(JUMA, "MPESA", "app-mpesa-0005"))
+    order = result["placeOrder"]["order"]
+    assert order["status"] == "PLACED"
+    assert order["payment"] == {"method": "MPESA", "status": "FAILED"}
