@@ -8,7 +8,7 @@ from typing import Any
 from aiohttp import web
 
 from channels.graphql.auth import TokenKeys
-from channels.graphql.loaders import AvailableBySkuLoader, PriceBySkuLoader
+from channels.graphql.loaders import AvailableBySkuLoader, IntentsByOrderLoader, PriceBySkuLoader
 from channels.graphql.updates import OrderUpdates
 from core.clock import Clock
 from core.config import Settings
@@ -49,6 +49,7 @@ class GraphQLServices:
 class Loaders:
     price: PriceBySkuLoader
     available: AvailableBySkuLoader
+    intents: IntentsByOrderLoader | None = None
 
 
 @dataclass(slots=True)
@@ -70,4 +71,6 @@ class GraphQLContext:
         response: Any = None,
     ) -> GraphQLContext:
         loaders = Loaders(PriceBySkuLoader(services.pricing), AvailableBySkuLoader(services.db))
+        if services.payments is not None:
+            loaders.intents = IntentsByOrderLoader(services.payments)
         return cls(services, principal, loaders, request, response)

@@ -112,10 +112,10 @@ class Payment:
 
     async def _intent(self, info: Info) -> PaymentIntent | None:
         """The order's latest collection on its rail (none for delivery or credit)."""
-        payments = info.context.services.payments
-        if payments is None or self.method in (PaymentMethod.ON_DELIVERY, PaymentMethod.CREDIT):
+        loader = info.context.loaders.intents
+        if loader is None or self.method in (PaymentMethod.ON_DELIVERY, PaymentMethod.CREDIT):
             return None
-        intents = await payments.for_order(self.reference)
+        intents = await loader.load(self.reference)
         wanted = Method(self.method.value)
         mine = [i for i in intents if i.method is wanted and i.direction is Direction.COLLECT]
         return max(mine, key=lambda i: i.created_at) if mine else None

@@ -263,3 +263,24 @@ async def test_a_push_daraja_refuses_leaves_the_order_placed_and_the_payment_fai
     order = result["placeOrder"]["order"]
     assert order["status"] == "PLACED"
     assert order["payment"] == {"method": "MPESA", "status": "FAILED"}
+
+
+async def test_the_order_list_shows_each_payment_as_its_rail_left_it(
+    gateway: Client, services: Services, fakes: PaymentFakes
+) -> None:
+    headers = bearer(services.settings, JUMA, "customer")
+    async with gql_session(gateway, headers) as session:
+        for key in ("app-list-0001", "app-list-0002"):
+            await run(session, PLACE, _order(JUMA, "MPESA", key))
+        await run(session, PLACE, _order(JUMA, "ON_DELIVERY", "app-list-0003"))
+        target, body = fakes.daraja.pay(fakes.daraja.pushes[0])
+        await gateway.post(target, data=body, headers={"Content-Type": "application/json"})
+        listed = await run(
+            session, "{ orders(first: 5) { edges { node { payment { method status } } } } }"
+        )
+    payments = [e["node"]["payment"] for e in listed["orders"]["edges"]]
+    assert payments == [  # newest first
+        {"method": "ON_DELIVERY", "status": "PENDING"},
+        {"method": "MPESA", "status": "PROCESSING"},
+        {"method": "MPESA", "status": "SUCCEEDED"},
+    ]
