@@ -8,7 +8,7 @@ from typing import Any
 from aiohttp import web
 
 from channels.graphql.auth import TokenKeys
-from channels.graphql.loaders import AvailableBySkuLoader, PriceBySkuLoader
+from channels.graphql.loaders import AvailableBySkuLoader, IntentsByOrderLoader, PriceBySkuLoader
 from channels.graphql.updates import OrderUpdates
 from core.clock import Clock
 from core.config import Settings
@@ -16,10 +16,12 @@ from core.db import Database
 from core.throttle import TokenBuckets
 from engines.access import AccessService, Principal
 from engines.catalogue import CatalogueService
+from engines.credit import CreditService
 from engines.customers import CustomerService
 from engines.gig import GigService
 from engines.orders import OrderService
 from engines.orders.history import OrderHistory
+from engines.payments import PaymentService
 from engines.pricing import PricingService
 
 
@@ -40,12 +42,16 @@ class GraphQLServices:
     updates: OrderUpdates
     db: Database
     gig: GigService
+    # Checkout beyond pay-on-delivery: the rails and the credit line (None: not offered).
+    payments: PaymentService | None = None
+    credit: CreditService | None = None
 
 
 @dataclass(slots=True)
 class Loaders:
     price: PriceBySkuLoader
     available: AvailableBySkuLoader
+    intents: IntentsByOrderLoader | None = None
 
 
 @dataclass(slots=True)
@@ -67,4 +73,6 @@ class GraphQLContext:
         response: Any = None,
     ) -> GraphQLContext:
         loaders = Loaders(PriceBySkuLoader(services.pricing), AvailableBySkuLoader(services.db))
+        if services.payments is not None:
+            loaders.intents = IntentsByOrderLoader(services.payments)
         return cls(services, principal, loaders, request, response)

@@ -10,6 +10,8 @@ from typing import Annotated
 
 import strawberry
 
+from channels.graphql.scalars import MoneyType
+
 
 @strawberry.interface(description="Something the caller can fix; `message` is for developers")
 class UserError:
@@ -54,6 +56,12 @@ class PaymentMethodUnavailable(UserError):
     method: str
 
 
+@strawberry.type(description="The credit line does not cover this order; it was cancelled")
+class CreditRefused(UserError):
+    reason: str
+    available: MoneyType
+
+
 @strawberry.type
 class InvalidIdempotencyKey(UserError):
     pass
@@ -77,6 +85,7 @@ PlaceOrderError = Annotated[
     | InvalidCart
     | InvalidCustomer
     | PaymentMethodUnavailable
+    | CreditRefused
     | InvalidIdempotencyKey,
     strawberry.union("PlaceOrderError"),
 ]

@@ -8,6 +8,7 @@ from core.db import Database
 from core.money import Money
 from core.region import RegionCode
 from engines.catalogue.availability import available_many
+from engines.payments import PaymentIntent, PaymentService
 from engines.pricing import PricingService
 
 
@@ -42,5 +43,16 @@ class AvailableBySkuLoader(DataLoader[tuple[RegionCode, str], int]):
                 for sku, available in (await available_many(db, code, skus)).items():
                     found[code, sku] = available
             return [found.get(key, 0) for key in keys]
+
+        super().__init__(load_fn=load)
+
+
+class IntentsByOrderLoader(DataLoader[str, list[PaymentIntent]]):
+    """The payment intents of every order on the page: one query, not one per order."""
+
+    def __init__(self, payments: PaymentService) -> None:
+        async def load(references: list[str]) -> list[list[PaymentIntent]]:
+            found = await payments.for_orders(references)
+            return [found.get(r.upper(), []) for r in references]
 
         super().__init__(load_fn=load)

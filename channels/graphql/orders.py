@@ -9,6 +9,7 @@ from enum import Enum
 from typing import Annotated
 
 import strawberry
+import structlog
 
 from channels.graphql.auth import (
     ClientError,
@@ -21,6 +22,7 @@ from channels.graphql.auth import (
 from channels.graphql.context import GraphQLContext
 from channels.graphql.customers import BadCustomerError, customer_of
 from channels.graphql.errors import (
+    CreditRefused,
     InvalidCustomer,
     InvalidIdempotencyKey,
     InvalidQuantity,
@@ -41,16 +43,31 @@ from channels.graphql.scalars import (
     encode_cursor,
     page_size,
 )
+from core.money import Money
+from core.phone import Phone
+from core.region import Region
 from engines.access import Principal
 from engines.catalogue import OutOfStockError, UnknownProductError
+from engines.credit import CreditRefusedError
 from engines.orders import CartLine, PlaceOrder, UnknownOrderError
 from engines.orders import Order as OrderModel
 from engines.orders import OrderStatus as OrderStatusModel
 from engines.orders import PaymentMethod as PaymentMethodModel
 from engines.orders.history import HistoryCursor
+from engines.payments import CreatePayment, Direction, Method, PaymentError, PaymentIntent
 from engines.pricing import InvalidQuantityError, InvalidVoucherError, NoPriceError
 
 Info = strawberry.Info[GraphQLContext, None]
+log = structlog.get_logger(__name__)
+
+# The rails each country's checkout offers: the same as the USSD checkout's (dialogs'
+# RAILS_BY_COUNTRY, which channels may not import); each only while its rail is configured.
+RAILS_BY_COUNTRY: dict[str, frozenset[PaymentMethodModel]] = {
+    "KE": frozenset({PaymentMethodModel.MPESA}),
+    "NG": frozenset({PaymentMethodModel.BANK_TRANSFER, PaymentMethodModel.PAYSTACK}),
+}
+# Rails that charge a phone: the payer may be another phone than the customer's.
+PHONE_RAILS = frozenset({PaymentMethodModel.MPESA, PaymentMethodModel.MOMO})
 
 strawberry.enum(OrderStatusModel, name="OrderStatus")
 
@@ -65,17 +82,57 @@ class PaymentMethod(Enum):
     CREDIT = "CREDIT"
 
 
-@strawberry.enum
+@strawberry.enum(
+    description="Pay on delivery and credit: PENDING, PAID or CANCELLED with the order. "
+    "A rail payment: its intent's status (PROCESSING while the customer approves, "
+    "REQUIRES_ACTION for a transfer or a code to dial, SUCCEEDED, FAILED...)"
+)
 class PaymentStatus(Enum):
     PENDING = "PENDING"
     PAID = "PAID"
     CANCELLED = "CANCELLED"
+    UNKNOWN = "UNKNOWN"
+    REQUIRES_ACTION = "REQUIRES_ACTION"
+    PROCESSING = "PROCESSING"
+    SUCCEEDED = "SUCCEEDED"
+    FAILED = "FAILED"
+
+
+@strawberry.type(description="What the customer needs to pay: an account number, a code to dial")
+class PaymentDetail:
+    name: str
+    value: str
 
 
 @strawberry.type
 class Payment:
     method: PaymentMethod
-    status: PaymentStatus
+    order_status: strawberry.Private[PaymentStatus]
+    reference: strawberry.Private[str]
+
+    async def _intent(self, info: Info) -> PaymentIntent | None:
+        """The order's latest collection on its rail (none for delivery or credit)."""
+        loader = info.context.loaders.intents
+        if loader is None or self.method in (PaymentMethod.ON_DELIVERY, PaymentMethod.CREDIT):
+            return None
+        intents = await loader.load(self.reference)
+        wanted = Method(self.method.value)
+        mine = [i for i in intents if i.method is wanted and i.direction is Direction.COLLECT]
+        return max(mine, key=lambda i: i.created_at) if mine else None
+
+    @strawberry.field
+    async def status(self, info: Info) -> PaymentStatus:
+        intent = await self._intent(info)
+        if intent is None:
+            return self.order_status
+        return PaymentStatus[intent.status.name]
+
+    @strawberry.field(description="How to pay, for transfers and bank USSD codes")
+    async def details(self, info: Info) -> list[PaymentDetail]:
+        intent = await self._intent(info)
+        if intent is None:
+            return []
+        return [PaymentDetail(name=k, value=v) for k, v in sorted(intent.details.items())]
 
 
 @strawberry.type
@@ -124,7 +181,9 @@ class Order:
             tax=MoneyType.of(order.tax),
             total=MoneyType.of(order.total),
             payment=Payment(
-                method=PaymentMethod(order.payment_method.value), status=_payment_status(order)
+                method=PaymentMethod(order.payment_method.value),
+                order_status=_payment_status(order),
+                reference=order.reference,
             ),
         )
 
@@ -133,7 +192,7 @@ def _payment_status(order: OrderModel) -> PaymentStatus:
     """Paid on delivery: due until the goods arrive, void if the order is cancelled."""
     if order.status is OrderStatusModel.CANCELLED:
         return PaymentStatus.CANCELLED
-    if order.status is OrderStatusModel.DELIVERED:
+    if order.status is OrderStatusModel.DELIVERED or order.paid_at is not None:
         return PaymentStatus.PAID
     return PaymentStatus.PENDING
 
@@ -254,16 +313,14 @@ class OrdersMutation:
         problem = check_lines(input.lines)
         if problem is not None:
             return _failed(problem)
-        payer = input.payment.phone
-        if payer is not None and payer.strip():
-            try:
-                customer_of(payer.strip())
-            except BadCustomerError as exc:
-                return _failed(InvalidCustomer(message=f"payment.phone: {exc}", customer=payer))
-        if input.payment.method is not PaymentMethod.ON_DELIVERY:
+        method = PaymentMethodModel(input.payment.method.value)
+        payer = _payer(input.payment.phone, phone, market)
+        if isinstance(payer, InvalidCustomer):
+            return _failed(payer)
+        if not _offered(info, method, market):
             return _failed(
                 PaymentMethodUnavailable(
-                    message="this payment method is not available yet; pay on delivery",
+                    message=f"{method.value} is not offered to {market.name} customers",
                     method=input.payment.method.value,
                 )
             )
@@ -271,7 +328,7 @@ class OrdersMutation:
             customer=phone,
             region=market.code,
             lines=tuple(CartLine(line.sku, line.quantity) for line in input.lines),
-            payment_method=PaymentMethodModel.ON_DELIVERY,
+            payment_method=method,
             # Scoped to the customer: two customers' apps may well pick the same key.
             idempotency_key=f"gql:{phone.e164}:{key}",
             clear_cart=False,
@@ -296,7 +353,104 @@ class OrdersMutation:
             return _failed(
                 InvalidQuantity(message="invalid quantity", sku=exc.sku, quantity=exc.quantity)
             )
-        return PlaceOrderPayload(order=Order.of(order), errors=[])
+        return await _settle(info, order, payer)
+
+
+async def _settle(info: Info, order: OrderModel, payer: Phone) -> PlaceOrderPayload:
+    """After placing, as the USSD checkout does: hold the credit, or ask the rail."""
+    if order.payment_method is PaymentMethodModel.CREDIT:
+        refused = await _on_credit(info, order)
+        if refused is not None:
+            return _failed(refused)
+    elif order.payment_method in RAILS and order.status is not OrderStatusModel.CANCELLED:
+        await _pay(info, order, payer)
+    return PlaceOrderPayload(order=Order.of(order), errors=[])
+
+
+def _payer(raw: str | None, customer: Phone, market: Region) -> Phone | InvalidCustomer:
+    """The phone a mobile-money rail charges: the customer's unless another is given."""
+    raw = (raw or "").strip()
+    if not raw:
+        return customer
+    try:
+        payer, payer_market = customer_of(raw)
+    except BadCustomerError as exc:
+        return InvalidCustomer(message=f"payment.phone: {exc}", customer=raw)
+    if payer_market.country != market.country:
+        return InvalidCustomer(
+            message="payment.phone: the payer must be in the customer's country", customer=raw
+        )
+    return payer
+
+
+RAILS = frozenset(m for m in PaymentMethodModel if m.value in Method.__members__)
+
+
+def _offered(info: Info, method: PaymentMethodModel, market: Region) -> bool:
+    """What the USSD checkout offers this market: its rails while configured, credit, delivery."""
+    services = info.context.services
+    if method is PaymentMethodModel.ON_DELIVERY:
+        return True
+    if method is PaymentMethodModel.CREDIT:
+        return services.credit is not None
+    return (
+        method in RAILS_BY_COUNTRY.get(market.country, frozenset())
+        and services.payments is not None
+        and services.payments.offers(Method(method.value))
+    )
+
+
+async def _on_credit(info: Info, order: OrderModel) -> CreditRefused | None:
+    """Hold the total on the credit line; refused, the order is cancelled (stock back)."""
+    services = info.context.services
+    credit = services.credit
+    if credit is None:  # _offered let it through, so the line went away meanwhile
+        await services.orders.advance(order.reference, OrderStatusModel.CANCELLED, reason="credit")
+        return CreditRefused(
+            message="credit is not offered",
+            reason="no_credit",
+            available=MoneyType.of(Money.zero(order.total.currency)),
+        )
+    if order.status is OrderStatusModel.CANCELLED:
+        # A retry of a refused attempt: the order stays cancelled, the answer stays the same.
+        left = await credit.available(order.customer)
+        return CreditRefused(
+            message="credit was refused for this order",
+            reason="refused",
+            available=MoneyType.of(left),
+        )
+    try:
+        await credit.authorise(order.reference, order.customer, order.total)
+    except CreditRefusedError as exc:
+        await services.orders.advance(order.reference, OrderStatusModel.CANCELLED, reason="credit")
+        return CreditRefused(
+            message=f"credit refused: {exc.reason.value}; the order was cancelled",
+            reason=exc.reason.value,
+            available=MoneyType.of(exc.available),
+        )
+    return None
+
+
+async def _pay(info: Info, order: OrderModel, payer: Phone) -> None:
+    """Ask the rail for the money, keyed by the order's reference: a retry pays once.
+
+    A failure leaves the order placed; `payment { status }` says what the rail said.
+    """
+    payments = info.context.services.payments
+    assert payments is not None
+    try:
+        await payments.pay(
+            CreatePayment(
+                idempotency_key=f"order:{order.reference}",
+                method=Method(order.payment_method.value),
+                amount=order.total,
+                customer=payer if order.payment_method in PHONE_RAILS else order.customer,
+                order_reference=order.reference,
+                description=f"Order {order.reference}",
+            )
+        )
+    except PaymentError as exc:
+        log.warning("graphql.payment_failed", order=order.reference, error=str(exc))
 
 
 def _failed(error: PlaceOrderError) -> PlaceOrderPayload:

@@ -43,6 +43,8 @@ def graphql_services(
         updates=updates,
         db=services.db,
         gig=services.gig,
+        payments=services.payments,
+        credit=services.money.credit if services.money is not None else None,
     )
 
 

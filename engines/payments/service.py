@@ -12,7 +12,7 @@ Money moves exactly once because:
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import TypeVar
@@ -195,6 +195,17 @@ class PaymentService:
     async def for_order(self, order_reference: str) -> list[PaymentIntent]:
         async with self._db.transaction() as s:
             return await SqlPaymentRepository(s).for_order(order_reference.upper())
+
+    async def for_orders(self, order_references: Sequence[str]) -> dict[str, list[PaymentIntent]]:
+        """The intents of each order (oldest first), for many orders at once."""
+        wanted = {r.upper() for r in order_references}
+        async with self._db.transaction() as s:
+            found = await SqlPaymentRepository(s).for_orders(sorted(wanted))
+        by_order: dict[str, list[PaymentIntent]] = {r: [] for r in wanted}
+        for intent in found:
+            if intent.order_reference is not None:
+                by_order[intent.order_reference].append(intent)
+        return by_order
 
     async def cancel(self, intent_id: uuid.UUID, reason: str = "cancelled") -> PaymentIntent:
         """Stop waiting for the customer (money that still arrives is recorded, late)."""

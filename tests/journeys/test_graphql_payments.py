@@ -1,0 +1,286 @@
+"""An app pays an order over GraphQL as the USSD checkout does: the country's rail (an STK push
+to a local Daraja, settled by its callback) or the customer's credit line, once per key."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import AsyncIterator
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestClient
+
+from core.app.bootstrap import Services
+from core.clock import SteppedClock
+from core.config import Settings
+from core.money import Money
+from core.phone import Phone
+from core.region import RegionCode
+from engines.credit import CreditStatus
+from engines.orders import CartLine, OrderStatus, PaymentMethod, PlaceOrder
+from tests.support.graphql import bearer, gql_session, run
+from tests.support.providers.payments import PaymentFakes, running_fakes
+
+Client = TestClient[web.Request, web.Application]
+JUMA = "+254711000001"
+WANJIRU = "+254722000002"
+NGOZI = "+2348030000001"
+SKU = "NDL-INDO-CHK"
+DAY = 86_400
+_keys = itertools.count(1)
+
+PLACE = """
+    mutation Place($input: PlaceOrderInput!) {
+      placeOrder(input: $input) {
+        order { reference status total { amount currency } payment { method status } }
+        errors {
+          __typename
+          ... on UserError { message }
+          ... on PaymentMethodUnavailable { method }
+          ... on CreditRefused { reason available { amount currency } }
+        }
+      }
+    }
+    """
+
+ORDER = """
+    query Order($reference: String!) {
+      order(reference: $reference) {
+        __typename
+        ... on Order { reference status payment { method status } }
+      }
+    }
+    """
+
+
+@pytest.fixture
+async def fakes() -> AsyncIterator[PaymentFakes]:
+    async with running_fakes() as started:
+        yield started
+
+
+@pytest.fixture
+def settings(database_url: str, fakes: PaymentFakes) -> Settings:
+    return fakes.settings(database_url)
+
+
+@pytest.fixture
+async def gateway(client: Client, services: Services) -> Client:
+    await services.delivery.stop()
+    assert services.requery is not None
+    await services.requery.stop()
+    return client
+
+
+def _order(customer: str, method: str, key: str, **payment: str) -> dict[str, Any]:
+    return {
+        "input": {
+            "customer": customer,
+            "lines": [{"sku": SKU, "quantity": 3}],
+            "payment": {"method": method, **payment},
+            "idempotencyKey": key,
+        }
+    }
+
+
+async def _history(services: Services, clock: SteppedClock) -> None:
+    """Three delivered orders over forty days: enough history for a credit line."""
+    for _ in range(3):
+        order = await services.orders.place(
+            PlaceOrder(
+                Phone(JUMA),
+                RegionCode.NAIROBI,
+                (CartLine(SKU, 10),),
+                PaymentMethod.ON_DELIVERY,
+                f"history-{next(_keys)}",
+            )
+        )
+        for status in (
+            OrderStatus.CONFIRMED,
+            OrderStatus.PICKING,
+            OrderStatus.PACKED,
+            OrderStatus.DISPATCHED,
+            OrderStatus.DELIVERED,
+        ):
+            await services.orders.advance(order.reference, status)
+        clock.advance(20 * DAY)
+
+
+async def _on_shelf(services: Services, region: RegionCode) -> int:
+    return await services.catalogue.available(region, SKU)
+
+
+async def test_a_kenyan_app_pays_by_mpesa_once_and_sees_it_succeed(
+    gateway: Client, services: Services, fakes: PaymentFakes
+) -> None:
+    headers = bearer(services.settings, JUMA, "customer")
+    async with gql_session(gateway, headers) as session:
+        first = await run(session, PLACE, _order(JUMA, "MPESA", "app-mpesa-0001"))
+        again = await run(session, PLACE, _order(JUMA, "MPESA", "app-mpesa-0001"))
+        placed = first["placeOrder"]
+        assert placed["errors"] == []
+        order = placed["order"]
+        assert order["status"] == "PLACED"
+        assert order["total"] == {"amount": "2521.26", "currency": "KES"}
+        assert order["payment"] == {"method": "MPESA", "status": "PROCESSING"}
+        # The app retried: the same order, and Juma's phone rang once.
+        assert again["placeOrder"]["order"]["reference"] == order["reference"]
+        assert len(await services.orders.recent(Phone(JUMA))) == 1
+        assert len(fakes.daraja.pushes) == 1
+        push = fakes.daraja.push_for("254711000001")
+        assert push.body["Amount"] == 2522
+        assert push.body["AccountReference"] == order["reference"]
+
+        target, body = fakes.daraja.pay(push)
+        response = await gateway.post(
+            target, data=body, headers={"Content-Type": "application/json"}
+        )
+        assert response.status == 200
+        seen = await run(session, ORDER, {"reference": order["reference"]})
+    assert seen["order"]["payment"] == {"method": "MPESA", "status": "SUCCEEDED"}
+    assert (await services.orders.get(order["reference"])).paid_at is not None
+
+
+async def test_another_phone_may_pay_by_mpesa(
+    gateway: Client, services: Services, fakes: PaymentFakes
+) -> None:
+    headers = bearer(services.settings, JUMA, "customer")
+    async with gql_session(gateway, headers) as session:
+        result = await run(session, PLACE, _order(JUMA, "MPESA", "app-mpesa-0002", phone=WANJIRU))
+        abroad = await run(session, PLACE, _order(JUMA, "MPESA", "app-mpesa-0003", phone=NGOZI))
+    assert result["placeOrder"]["errors"] == []
+    [push] = fakes.daraja.pushes
+    assert push.body["PhoneNumber"] == "254722000002"
+    assert [e["__typename"] for e in abroad["placeOrder"]["errors"]] == ["InvalidCustomer"]
+
+
+async def test_a_customer_with_a_credit_line_buys_on_credit(
+    gateway: Client, services: Services, fakes: PaymentFakes, clock: SteppedClock
+) -> None:
+    assert services.money is not None
+    credit = services.money.credit
+    await _history(services, clock)
+    limit = (await credit.decide(Phone(JUMA))).limit
+    headers = bearer(services.settings, JUMA, "customer")
+    async with gql_session(gateway, headers) as session:
+        result = await run(session, PLACE, _order(JUMA, "CREDIT", "app-credit-0001"))
+        again = await run(session, PLACE, _order(JUMA, "CREDIT", "app-credit-0001"))
+    placed = result["placeOrder"]
+    assert placed["errors"] == []
+    assert placed["order"]["status"] == "PLACED"
+    assert placed["order"]["payment"]["method"] == "CREDIT"
+    assert again["placeOrder"]["order"]["reference"] == placed["order"]["reference"]
+    [held] = [c for c in await credit.credits(Phone(JUMA)) if c.status is CreditStatus.OPEN]
+    assert (held.order_reference, held.outstanding) == (
+        placed["order"]["reference"],
+        Money(Decimal("2521.26"), "KES"),
+    )
+    # Held once, although the app asked twice; nothing charged on a rail.
+    assert await credit.available(Phone(JUMA)) == limit - held.amount
+    assert fakes.daraja.pushes == []
+
+
+async def test_credit_without_a_line_is_refused_and_the_stock_goes_back(
+    gateway: Client, services: Services, fakes: PaymentFakes
+) -> None:
+    before = await _on_shelf(services, RegionCode.NAIROBI)
+    headers = bearer(services.settings, JUMA, "customer")
+    async with gql_session(gateway, headers) as session:
+        result = await run(session, PLACE, _order(JUMA, "CREDIT", "app-credit-0002"))
+        retry = await run(session, PLACE, _order(JUMA, "CREDIT", "app-credit-0002"))
+    placed = result["placeOrder"]
+    assert placed["order"] is None
+    [error] = placed["errors"]
+    assert error["__typename"] == "CreditRefused"
+    assert error["available"] == {"amount": "0.00", "currency": "KES"}
+    assert [e["__typename"] for e in retry["placeOrder"]["errors"]] == ["CreditRefused"]
+    assert await _on_shelf(services, RegionCode.NAIROBI) == before
+    [cancelled] = await services.orders.recent(Phone(JUMA))
+    assert cancelled.status is OrderStatus.CANCELLED
+    assert fakes.daraja.pushes == []
+
+
+async def test_mpesa_is_not_offered_in_nigeria(
+    gateway: Client, services: Services, fakes: PaymentFakes
+) -> None:
+    headers = bearer(services.settings, NGOZI, "customer")
+    async with gql_session(gateway, headers) as session:
+        result = await run(session, PLACE, _order(NGOZI, "MPESA", "app-mpesa-0004"))
+        momo = await run(session, PLACE, _order(NGOZI, "MOMO", "app-momo-0001"))
+    [error] = result["placeOrder"]["errors"]
+    assert (error["__typename"], error["method"]) == ("PaymentMethodUnavailable", "MPESA")
+    assert [e["__typename"] for e in momo["placeOrder"]["errors"]] == ["PaymentMethodUnavailable"]
+    assert await services.orders.recent(Phone(NGOZI)) == []
+    assert fakes.daraja.pushes == []
+
+
+async def test_a_nigerian_app_pays_by_bank_transfer_to_the_account_it_is_shown(
+    gateway: Client, services: Services, fakes: PaymentFakes
+) -> None:
+    headers = bearer(services.settings, NGOZI, "customer")
+    async with gql_session(gateway, headers) as session:
+        result = await run(
+            session,
+            """mutation Place($input: PlaceOrderInput!) { placeOrder(input: $input) {
+                 order { reference total { amount }
+                         payment { method status details { name value } } }
+                 errors { __typename } } }""",
+            _order(NGOZI, "BANK_TRANSFER", "app-transfer-0001"),
+        )
+    order = result["placeOrder"]["order"]
+    [account] = fakes.paystack.accounts
+    assert order["payment"]["status"] == "REQUIRES_ACTION"
+    details = {d["name"]: d["value"] for d in order["payment"]["details"]}
+    assert details["account_number"] == account.account_number
+
+
+async def test_a_paystack_order_shows_the_bank_code_to_dial(
+    gateway: Client, services: Services, fakes: PaymentFakes
+) -> None:
+    headers = bearer(services.settings, NGOZI, "customer")
+    async with gql_session(gateway, headers) as session:
+        result = await run(
+            session,
+            """mutation Place($input: PlaceOrderInput!) { placeOrder(input: $input) {
+                 order { payment { method status details { name value } } } } }""",
+            _order(NGOZI, "PAYSTACK", "app-paystack-0001"),
+        )
+    payment = result["placeOrder"]["order"]["payment"]
+    [charge] = fakes.paystack.charges.values()
+    assert payment["method"] == "PAYSTACK"
+    assert {"name": "ussd_code", "value": charge.ussd_code} in payment["details"]
+
+
+async def test_a_push_daraja_refuses_leaves_the_order_placed_and_the_payment_failed(
+    gateway: Client, services: Services, fakes: PaymentFakes
+) -> None:
+    fakes.daraja.fail_next_push = 400
+    headers = bearer(services.settings, JUMA, "customer")
+    async with gql_session(gateway, headers) as session:
+        result = await run(session, PLACE, _order(JUMA, "MPESA", "app-mpesa-0005"))
+    order = result["placeOrder"]["order"]
+    assert order["status"] == "PLACED"
+    assert order["payment"] == {"method": "MPESA", "status": "FAILED"}
+
+
+async def test_the_order_list_shows_each_payment_as_its_rail_left_it(
+    gateway: Client, services: Services, fakes: PaymentFakes
+) -> None:
+    headers = bearer(services.settings, JUMA, "customer")
+    async with gql_session(gateway, headers) as session:
+        for key in ("app-list-0001", "app-list-0002"):
+            await run(session, PLACE, _order(JUMA, "MPESA", key))
+        await run(session, PLACE, _order(JUMA, "ON_DELIVERY", "app-list-0003"))
+        target, body = fakes.daraja.pay(fakes.daraja.pushes[0])
+        await gateway.post(target, data=body, headers={"Content-Type": "application/json"})
+        listed = await run(
+            session, "{ orders(first: 5) { edges { node { payment { method status } } } } }"
+        )
+    payments = [e["node"]["payment"] for e in listed["orders"]["edges"]]
+    assert payments == [  # newest first
+        {"method": "ON_DELIVERY", "status": "PENDING"},
+        {"method": "MPESA", "status": "PROCESSING"},
+        {"method": "MPESA", "status": "SUCCEEDED"},
+    ]
