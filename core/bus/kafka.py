@@ -122,7 +122,12 @@ class KafkaEventBus:
                 group_id=group,
                 enable_auto_commit=False,
                 auto_offset_reset="earliest",
-                request_timeout_ms=self._timeout_ms,
+                # A JoinGroup request is answered only when the group's rebalance settles (the
+                # broker may hold it for seconds): the producer's short outage timeout would
+                # abandon every join and the consumer would never get partitions.
+                request_timeout_ms=max(self._timeout_ms, 40_000),
+                # See topics created after the consumer started within seconds, not minutes.
+                metadata_max_age_ms=5_000,
             )
             try:
                 await consumer.start()
