@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -45,6 +46,8 @@ class GraphQLServices:
     # Checkout beyond pay-on-delivery: the rails and the credit line (None: not offered).
     payments: PaymentService | None = None
     credit: CreditService | None = None
+    # Where an order's fulfilment workflow is (Temporal's query), when workflows run.
+    stage_of: Callable[[str], Awaitable[str | None]] | None = None
 
 
 @dataclass(slots=True)

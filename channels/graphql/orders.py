@@ -158,6 +158,15 @@ class Order:
     total: MoneyType
     payment: Payment
 
+    @strawberry.field(
+        description="Where the order's fulfilment workflow is (reserved, awaiting_payment, "
+        "in_wave, picked, routed, out_for_delivery, delivered, settled, cancelled…); null when "
+        "no workflow carries it"
+    )
+    async def stage(self, info: Info) -> str | None:
+        stage_of = info.context.services.stage_of
+        return None if stage_of is None else await stage_of(self.reference)
+
     @classmethod
     def of(cls, order: OrderModel) -> Order:
         return cls(

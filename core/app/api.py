@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from types import ModuleType
 
 from aiohttp import web
+from temporalio.client import WorkflowQueryFailedError
+from temporalio.service import RPCError
 
 import channels.graphql
 import channels.web
@@ -45,7 +47,21 @@ def graphql_services(
         gig=services.gig,
         payments=services.payments,
         credit=services.money.credit if services.money is not None else None,
+        stage_of=_stage_of(services),
     )
+
+
+def _stage_of(services: Services) -> Callable[[str], Awaitable[str | None]]:
+    async def stage_of(reference: str) -> str | None:
+        runtime = services.workflows
+        if runtime is None:
+            return None
+        try:
+            return (await runtime.fulfilment.status(reference)).stage.value
+        except (RPCError, WorkflowQueryFailedError, RuntimeError):
+            return None  # no workflow for it (placed before workflows ran), or not started
+
+    return stage_of
 
 
 def web_chat_authorize(api: GraphQLServices) -> Authorize:

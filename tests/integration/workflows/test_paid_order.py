@@ -21,6 +21,7 @@ from engines.fulfilment.model import Stage
 from engines.fulfilment.workflows import order_workflow_id
 from engines.orders import CartLine, OrderStatus, PaymentMethod, PlaceOrder
 from tests.integration.workflows.conftest import until_stage
+from tests.support.graphql import bearer, post_graphql
 from tests.support.phone import UssdPhone
 from tests.support.providers.payments import PaymentFakes, running_fakes
 from tests.support.servers import TemporalServer
@@ -79,12 +80,23 @@ async def test_an_mpesa_order_waits_for_its_money_and_the_callback_releases_it(
         await until_stage(handle, Stage.AWAITING_PAYMENT)
         assert len(fakes.daraja.pushes) == 1  # the workflow asked for no second STK push
 
+        # The app asks where the order is: the workflow answers through GraphQL.
+        query = "query($r: String!) { order(reference: $r) { ... on Order { stage } } }"
+        _, answer = await post_graphql(
+            http, query, {"r": order.reference}, bearer(paid_services.settings, JUMA, "customer")
+        )
+        assert answer["data"]["order"]["stage"] == "awaiting_payment", answer
+
         target, body = fakes.daraja.pay(fakes.daraja.push_for("254711000001"))
         response = await http.post(target, data=body, headers={"Content-Type": "application/json"})
         assert response.status == 200
         status = await until_stage(handle, Stage.IN_WAVE)
         assert status.stage is Stage.IN_WAVE
         assert len(fakes.daraja.pushes) == 1
+        _, answer = await post_graphql(
+            http, query, {"r": order.reference}, bearer(paid_services.settings, JUMA, "customer")
+        )
+        assert answer["data"]["order"]["stage"] == "in_wave"
 
 
 async def _until_started(services: Services, reference: str, timeout: float = 30.0) -> None:
