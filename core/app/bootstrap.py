@@ -11,6 +11,7 @@ import channels.twilio
 from core.app.delivery import DeliveryWorker
 from core.app.dispatch import OfferSweeper
 from core.app.driver_notices import DriverNotices
+from core.app.driver_payouts import DriverPayoutResults
 from core.app.money import MoneyServices, build_money
 from core.app.payment_posting import PaymentPosting
 from core.app.payments import PaymentReceiptSms, PaymentRequery, build_rails
@@ -202,6 +203,7 @@ def build_services(
     OrderConfirmationSms(notifications, customers, translate, settings.sms_provider).subscribe(bus)
     PaymentReceiptSms(notifications, customers, translate, settings.sms_provider).subscribe(bus)
     PaymentPosting(money.books, money.credit, orders).subscribe(bus)
+    DriverPayoutResults(payments, money.payouts, gig).subscribe(bus)
     workflows = None
     if settings.temporal == "on" and settings.temporal_address:
         notifier = SmsNotifier(notifications, customers, orders, translate, settings.sms_provider)

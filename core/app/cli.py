@@ -16,6 +16,7 @@ from core.app import credentials
 from core.app.bootstrap import build_services
 from core.app.demo import load_demo, load_distribution_demo
 from core.app.dispatch_plan import plan_day_command
+from core.app.driver_payouts import pay_drivers_command
 from core.app.ledger_cli import add_ledger_command, run_ledger
 from core.app.logs import configure_logging
 from core.app.routes import FORMATS as ROUTE_FORMATS
@@ -83,6 +84,15 @@ def build_parser() -> argparse.ArgumentParser:
     plan.add_argument("--cutoff-minutes", type=_positive, default=120)
     _add_routes_parser(commands)
     credentials.add_commands(commands)
+    drivers = commands.add_parser("drivers", help="the gig drivers")
+    driver_commands = drivers.add_subparsers(
+        dest="drivers_command", required=True, parser_class=_Parser
+    )
+    pay = driver_commands.add_parser(
+        "pay", help="settle the region's drivers for the day and send their payouts (JSON)"
+    )
+    pay.add_argument("--region", required=True, choices=[r.value for r in RegionCode])
+    pay.add_argument("--date", type=_day, default=None, help="YYYY-MM-DD (default: today)")
     return parser
 
 
@@ -116,6 +126,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _routes_solve(args)
         case "apikey" | "client" | "token":
             return credentials.run(args)
+        case "drivers":
+            return pay_drivers_command(RegionCode(args.region), args.date)
     return 2
 
 

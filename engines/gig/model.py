@@ -385,6 +385,8 @@ class Earning:
 
 class PayoutStatus(StrEnum):
     PENDING = "pending"  # recorded; the payments engine sends the money later
+    PAID = "paid"  # the rail confirmed it reached the worker
+    FAILED = "failed"  # the rail refused it; nothing left the wallet
 
 
 @dataclass(frozen=True, slots=True)

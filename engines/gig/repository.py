@@ -449,6 +449,15 @@ class SqlGigRepository:
         )
         return [(r.id, Money(r.amount, r.currency), r.earned_on, r.status) for r in rows]
 
+    async def close_payout(self, payout_id: uuid.UUID, status: str) -> bool:
+        """Compare-and-set from pending: a callback delivered twice closes it once."""
+        result = await self._s.execute(
+            update(gig_payouts)
+            .where(gig_payouts.c.id == payout_id, gig_payouts.c.status == "pending")
+            .values(status=status)
+        )
+        return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+
     async def add_rating(
         self, task_id: uuid.UUID, worker_id: uuid.UUID, stars: int, now: datetime
     ) -> bool:

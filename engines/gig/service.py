@@ -562,6 +562,17 @@ class GigService:
         async with self._db.transaction() as s:
             return await SqlGigRepository(s).payouts(worker_id)
 
+    async def workers(self, region: RegionCode) -> list[Worker]:
+        async with self._db.transaction() as s:
+            return await SqlGigRepository(s).workers(region)
+
+    async def close_payout(self, payout_id: uuid.UUID, status: PayoutStatus) -> bool:
+        """The rail's answer on a pending payout (False when it was already closed)."""
+        if status is PayoutStatus.PENDING:
+            raise ValueError("a payout is closed as paid or failed")
+        async with self._db.transaction() as s:
+            return await SqlGigRepository(s).close_payout(payout_id, status.value)
+
     async def rate(self, task_id: uuid.UUID, stars: int) -> bool:
         """A customer's or operator's 1-5 stars for a finished task; once per task."""
         if not 1 <= stars <= 5:

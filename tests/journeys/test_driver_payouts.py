@@ -1,0 +1,141 @@
+"""Paying a Nairobi driver: a day of deliveries -> `pay_drivers` -> one M-Pesa B2C payment at a
+local Daraja -> its result callback -> the ledger's payout posted and the gig payout paid."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from decimal import Decimal
+
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestClient
+
+from core.app.bootstrap import Services
+from core.app.driver_payouts import pay_drivers
+from core.config import Settings
+from core.money import Money
+from core.phone import Phone
+from core.region import RegionCode
+from engines.gig import DeliveryRoute, GeoPoint, PayoutStatus, RouteStop
+from engines.orders import CartLine, PaymentMethod, PlaceOrder
+from tests.support.gig import code_for, driver
+from tests.support.providers.africastalking import flush_outbox
+from tests.support.providers.payments import PaymentFakes, running_fakes
+
+Client = TestClient[web.Request, web.Application]
+WANJIKU = Phone("+254722000001")
+JUMA = Phone("+254711000001")
+NAIROBI = GeoPoint(-1.2864, 36.8172)
+
+
+@pytest.fixture
+async def fakes() -> AsyncIterator[PaymentFakes]:
+    async with running_fakes() as started:
+        yield started
+
+
+@pytest.fixture
+def settings(database_url: str, fakes: PaymentFakes) -> Settings:
+    return fakes.settings(database_url)
+
+
+@pytest.fixture
+async def gateway(client: Client, services: Services) -> Client:
+    await services.delivery.stop()
+    assert services.requery is not None
+    await services.requery.stop()
+    return client
+
+
+async def a_day_of_deliveries(services: Services) -> None:
+    """Wanjiku delivers one order 3 km out: KES 50 + 3 x 15 for the stop, 150 route bonus."""
+    gig = services.gig
+    wanjiku = await driver(services, WANJIKU, "Wanjiku", at=NAIROBI, region=RegionCode.NAIROBI)
+    placed = await services.orders.place(
+        PlaceOrder(
+            customer=JUMA,
+            region=RegionCode.NAIROBI,
+            lines=(CartLine("NDL-INDO-CHK", 1),),
+            payment_method=PaymentMethod.ON_DELIVERY,
+            idempotency_key="nbo-pay-1",
+        )
+    )
+    task = await gig.create_task(
+        DeliveryRoute(
+            "R-NBO-PAY",
+            RegionCode.NAIROBI,
+            NAIROBI,
+            services.clock.now(),
+            (RouteStop(placed.reference, JUMA, "Moi Avenue 10", NAIROBI, 1, Decimal("3.0")),),
+        )
+    )
+    [offer] = await gig.allocate()
+    await gig.accept(offer.id)
+    await gig.arrive(task.id, wanjiku.id)
+    done = await gig.confirm_delivery(
+        task.id, wanjiku.id, await code_for(services, JUMA, placed.reference)
+    )
+    assert done.task_completed
+
+
+async def test_a_nairobi_driver_is_paid_by_mpesa_b2c_once(
+    gateway: Client, services: Services, fakes: PaymentFakes
+) -> None:
+    assert services.money is not None
+    await a_day_of_deliveries(services)
+    day = services.clock.now().date()
+
+    report = await pay_drivers(services, RegionCode.NAIROBI, day)
+
+    [sent] = report.sent
+    assert (sent["phone"], sent["amount"], sent["currency"]) == (WANJIKU.e164, "245.00", "KES")
+    assert report.waiting == []
+    [b2c] = fakes.daraja.payouts
+    assert b2c.body["PartyB"] == "254722000001"
+    assert b2c.body["Amount"] == 245  # whole shillings
+    assert b2c.body["CommandID"] == "BusinessPayment"
+    wallet = await services.money.payouts.wallet("driver", WANJIKU, "KES")
+    assert wallet.balance == Money(Decimal("245.00"), "KES")  # earned, held, not yet paid
+    assert wallet.balances.debits_pending == Decimal("245.00")
+
+    target, body = fakes.daraja.b2c_result(b2c)
+    response = await gateway.post(target, data=body, headers={"Content-Type": "application/json"})
+    assert response.status == 200
+    await flush_outbox(services)
+
+    wallet = await services.money.payouts.wallet("driver", WANJIKU, "KES")
+    assert wallet.balance == Money(Decimal("0.00"), "KES")  # paid out
+    assert wallet.balances.debits_pending == Decimal(0)
+    assert wallet.balances.debits_posted == Decimal("245.00")
+    mpesa = await services.money.ledger.account("rail:mpesa:KES")
+    assert mpesa.balance == Money(Decimal("-245.00"), "KES")
+    worker = await services.gig.worker_by_phone(WANJIKU)
+    assert worker is not None
+    [(_, amount, _, status)] = await services.gig.payouts(worker.id)
+    assert (amount, status) == (Money(Decimal("245.00"), "KES"), PayoutStatus.PAID.value)
+
+    # Run again (and the callback again): nothing more is sent or posted.
+    again = await pay_drivers(services, RegionCode.NAIROBI, day)
+    assert (again.sent, again.waiting) == ([], [])
+    await gateway.post(target, data=body, headers={"Content-Type": "application/json"})
+    await flush_outbox(services)
+    assert len(fakes.daraja.payouts) == 1
+    wallet = await services.money.payouts.wallet("driver", WANJIKU, "KES")
+    assert wallet.balances.debits_posted == Decimal("245.00")
+
+
+async def test_running_twice_before_the_result_sends_one_payout(
+    gateway: Client, services: Services, fakes: PaymentFakes
+) -> None:
+    assert services.money is not None
+    await a_day_of_deliveries(services)
+    day = services.clock.now().date()
+
+    report = await pay_drivers(services, RegionCode.LAGOS, day)
+    assert (report.sent, report.waiting) == ([], [])  # Wanjiku drives in Nairobi
+
+    # A second run before the callback arrives sends nothing new.
+    first = await pay_drivers(services, RegionCode.NAIROBI, day)
+    second = await pay_drivers(services, RegionCode.NAIROBI, day)
+    assert len(fakes.daraja.payouts) == 1
+    assert first.sent[0]["intent"] == second.sent[0]["intent"]
