@@ -16,8 +16,6 @@ from datetime import date
 from decimal import ROUND_FLOOR
 from typing import TYPE_CHECKING
 
-import structlog
-
 from core.bus import EventBus, EventEnvelope
 from core.config import Settings
 from core.money import Money
@@ -29,8 +27,6 @@ from engines.settlement import PayoutService
 
 if TYPE_CHECKING:
     from core.app.bootstrap import Services
-
-log = structlog.get_logger(__name__)
 
 ROLE = "driver"
 KEY_PREFIX = "payout:"
@@ -102,7 +98,6 @@ async def pay_drivers(services: Services, region: RegionCode, day: date) -> PayR
             )
             sent = {"sent": str(send.amount), "intent": str(intent.id)}
             report.sent.append(row | sent | {"status": intent.status.value})
-    log.info("drivers_paid", region=region.value, sent=len(report.sent), held=len(report.waiting))
     return report
 
 

@@ -139,3 +139,26 @@ async def test_running_twice_before_the_result_sends_one_payout(
     second = await pay_drivers(services, RegionCode.NAIROBI, day)
     assert len(fakes.daraja.payouts) == 1
     assert first.sent[0]["intent"] == second.sent[0]["intent"]
+
+
+async def test_a_failed_b2c_voids_the_hold_and_marks_the_payout_failed(
+    gateway: Client, services: Services, fakes: PaymentFakes
+) -> None:
+    assert services.money is not None
+    await a_day_of_deliveries(services)
+    await pay_drivers(services, RegionCode.NAIROBI, services.clock.now().date())
+    [b2c] = fakes.daraja.payouts
+
+    target, body = fakes.daraja.b2c_result(b2c, ok=False)
+    response = await gateway.post(target, data=body, headers={"Content-Type": "application/json"})
+    assert response.status == 200
+    await flush_outbox(services)
+
+    wallet = await services.money.payouts.wallet("driver", WANJIKU, "KES")
+    assert wallet.balance == Money(Decimal("245.00"), "KES")  # still owed to her
+    assert wallet.balances.debits_pending == Decimal(0)
+    assert wallet.balances.debits_posted == Decimal(0)
+    worker = await services.gig.worker_by_phone(WANJIKU)
+    assert worker is not None
+    [(_, _, _, status)] = await services.gig.payouts(worker.id)
+    assert status == PayoutStatus.FAILED.value
