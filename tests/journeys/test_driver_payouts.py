@@ -3,8 +3,10 @@ local Daraja -> its result callback -> the ledger's payout posted and the gig pa
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import AsyncIterator
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from aiohttp import web
@@ -13,6 +15,7 @@ from aiohttp.test_utils import TestClient
 from core.app.bootstrap import Services
 from core.app.driver_payouts import pay_drivers
 from core.config import Settings
+from core.db.migrate import upgrade
 from core.money import Money
 from core.phone import Phone
 from core.region import RegionCode
@@ -21,11 +24,25 @@ from engines.orders import CartLine, PaymentMethod, PlaceOrder
 from tests.support.gig import code_for, driver
 from tests.support.providers.africastalking import flush_outbox
 from tests.support.providers.payments import PaymentFakes, running_fakes
+from tests.support.servers import PostgresServer
 
 Client = TestClient[web.Request, web.Application]
 WANJIKU = Phone("+254722000001")
 JUMA = Phone("+254711000001")
 NAIROBI = GeoPoint(-1.2864, 36.8172)
+_databases = itertools.count(1)
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.real)])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """Payouts on SQLite and on the real PostgreSQL (the compare-and-sets differ)."""
+    if request.param == "sqlite":
+        url = f"sqlite+aiosqlite:///{tmp_path / 'omniroute.db'}"
+    else:
+        server: PostgresServer = request.getfixturevalue("postgres_server")
+        url = server.create_database(f"driverpay{next(_databases)}")
+    upgrade(url)
+    return url
 
 
 @pytest.fixture
