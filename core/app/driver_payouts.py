@@ -16,17 +16,22 @@ from datetime import date
 from decimal import ROUND_FLOOR
 from typing import TYPE_CHECKING
 
+import structlog
+
 from core.bus import EventBus, EventEnvelope
 from core.config import Settings
 from core.money import Money
 from core.region import RegionCode
 from engines.gig import GigService, PayoutStatus
+from engines.ledger import TransferRefusedError
 from engines.payments import PROVIDER_OF, CreatePayment, Direction, Method, PaymentService
 from engines.payments.events import PaymentFailed, PaymentSucceeded
 from engines.settlement import PayoutService
 
 if TYPE_CHECKING:
     from core.app.bootstrap import Services
+
+log = structlog.get_logger(__name__)
 
 ROLE = "driver"
 KEY_PREFIX = "payout:"
@@ -130,10 +135,16 @@ class DriverPayoutResults:
             return  # an agent's or a distributor's payout: not ours
         payout_id = uuid.UUID(intent.idempotency_key.removeprefix(KEY_PREFIX))
         reference = ledger_reference(payout_id)
-        if status is PayoutStatus.PAID:
-            await self._payouts.confirmed(reference)
-        else:
-            await self._payouts.failed(reference)
+        try:
+            if status is PayoutStatus.PAID:
+                await self._payouts.confirmed(reference)
+            else:
+                await self._payouts.failed(reference)
+        except TransferRefusedError as refused:
+            # A success after the hold was voided (or the reverse): the ledger keeps its first
+            # answer and an operator reconciles it against the rail's statement.
+            log.warning("driver_payout_out_of_order", payout=str(payout_id), error=str(refused))
+            return
         await self._gig.close_payout(payout_id, status)
 
 

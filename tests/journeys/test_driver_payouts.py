@@ -23,7 +23,7 @@ from engines.gig import DeliveryRoute, GeoPoint, PayoutStatus, RouteStop
 from engines.orders import CartLine, PaymentMethod, PlaceOrder
 from tests.support.gig import code_for, driver
 from tests.support.providers.africastalking import flush_outbox
-from tests.support.providers.payments import PaymentFakes, running_fakes
+from tests.support.providers.payments import PaymentFakes, events, running_fakes
 from tests.support.servers import PostgresServer
 
 Client = TestClient[web.Request, web.Application]
@@ -177,5 +177,15 @@ async def test_a_failed_b2c_voids_the_hold_and_marks_the_payout_failed(
     assert wallet.balances.debits_posted == Decimal(0)
     worker = await services.gig.worker_by_phone(WANJIKU)
     assert worker is not None
+    [(_, _, _, status)] = await services.gig.payouts(worker.id)
+    assert status == PayoutStatus.FAILED.value
+
+    # The same result delivered again, now claiming success, is ignored: nothing is paid.
+    target, body = fakes.daraja.b2c_result(b2c)
+    await gateway.post(target, data=body, headers={"Content-Type": "application/json"})
+    await flush_outbox(services)
+    assert await events(services, "PaymentSucceeded") == []
+    wallet = await services.money.payouts.wallet("driver", WANJIKU, "KES")
+    assert wallet.balances.debits_posted == Decimal(0)
     [(_, _, _, status)] = await services.gig.payouts(worker.id)
     assert status == PayoutStatus.FAILED.value
