@@ -538,7 +538,7 @@ class GigService:
 
     async def settle(self, worker_id: uuid.UUID, day: date) -> Payout | None:
         """Record a payout of the day's unpaid earnings (None when nothing is owed). The money
-        itself moves when the payments engine picks the payout up."""
+        itself moves in `core.app.driver_payouts`, which sends it on the region's rail."""
         worker = await self.worker(worker_id)
         currency = region_of(worker.region).currency
         async with self._db.transaction() as s:
