@@ -49,7 +49,7 @@ from core.region import Region
 from engines.access import Principal
 from engines.catalogue import OutOfStockError, UnknownProductError
 from engines.credit import CreditRefusedError
-from engines.orders import CartLine, PlaceOrder, UnknownOrderError
+from engines.orders import RAILS_BY_COUNTRY, CartLine, PlaceOrder, UnknownOrderError
 from engines.orders import Order as OrderModel
 from engines.orders import OrderStatus as OrderStatusModel
 from engines.orders import PaymentMethod as PaymentMethodModel
@@ -60,12 +60,6 @@ from engines.pricing import InvalidQuantityError, InvalidVoucherError, NoPriceEr
 Info = strawberry.Info[GraphQLContext, None]
 log = structlog.get_logger(__name__)
 
-# The rails each country's checkout offers: the same as the USSD checkout's (dialogs'
-# RAILS_BY_COUNTRY, which channels may not import); each only while its rail is configured.
-RAILS_BY_COUNTRY: dict[str, frozenset[PaymentMethodModel]] = {
-    "KE": frozenset({PaymentMethodModel.MPESA}),
-    "NG": frozenset({PaymentMethodModel.BANK_TRANSFER, PaymentMethodModel.PAYSTACK}),
-}
 # Rails that charge a phone: the payer may be another phone than the customer's.
 PHONE_RAILS = frozenset({PaymentMethodModel.MPESA, PaymentMethodModel.MOMO})
 
@@ -403,7 +397,7 @@ def _offered(info: Info, method: PaymentMethodModel, market: Region) -> bool:
     if method is PaymentMethodModel.CREDIT:
         return services.credit is not None
     return (
-        method in RAILS_BY_COUNTRY.get(market.country, frozenset())
+        method in RAILS_BY_COUNTRY.get(market.country, ())
         and services.payments is not None
         and services.payments.offers(Method(method.value))
     )

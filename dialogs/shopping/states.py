@@ -16,6 +16,7 @@ from engines.catalogue import OutOfStockError
 from engines.credit import CreditOrder, CreditRefusedError, CreditStatus
 from engines.orders import (
     MAX_LINE_QUANTITY,
+    RAILS_BY_COUNTRY,
     Cart,
     Order,
     OrderStatus,
@@ -324,14 +325,6 @@ class QuoteView(ShopState):
                 return Go("quote", remember=False, notice=turn.t("error.prices_changed"))
             turn.vars[LOCK_VAR] = str(lock.id)
         return Go("payment")
-
-
-# The rails each country's checkout offers, in order (pay on delivery is offered everywhere,
-# last, so that its key never moves for people who always choose it).
-RAILS_BY_COUNTRY: dict[str, tuple[PaymentMethod, ...]] = {
-    "KE": (PaymentMethod.MPESA,),
-    "NG": (PaymentMethod.BANK_TRANSFER, PaymentMethod.PAYSTACK),
-}
 
 
 def quote_text(

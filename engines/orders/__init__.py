@@ -2,6 +2,7 @@
 
 from engines.orders.model import (
     MAX_LINE_QUANTITY,
+    RAILS_BY_COUNTRY,
     Cart,
     CartLine,
     InvalidFulfilmentError,
@@ -22,6 +23,7 @@ from engines.orders.service import OrderService
 
 __all__ = [
     "MAX_LINE_QUANTITY",
+    "RAILS_BY_COUNTRY",
     "Cart",
     "CartLine",
     "InvalidFulfilmentError",

@@ -102,6 +102,15 @@ class PaymentMethod(StrEnum):
     CREDIT = "CREDIT"
 
 
+# The rails each country's checkout offers, in order, on every channel and over GraphQL (pay on
+# delivery is offered everywhere, last, so its key never moves for people who always choose it;
+# credit where the retailer's line covers the checkout). Each only while its rail is configured.
+RAILS_BY_COUNTRY: dict[str, tuple[PaymentMethod, ...]] = {
+    "KE": (PaymentMethod.MPESA,),
+    "NG": (PaymentMethod.BANK_TRANSFER, PaymentMethod.PAYSTACK),
+}
+
+
 @dataclass(frozen=True, slots=True)
 class CartLine:
     sku: str
