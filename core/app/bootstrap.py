@@ -208,7 +208,9 @@ def build_services(
     if settings.temporal == "on" and settings.temporal_address:
         notifier = SmsNotifier(notifications, customers, orders, translate, settings.sms_provider)
         effects = SqlEffectLog(db, clock)
-        activities = fulfilment_activities(effects, clock, orders, notifier, payments)
+        activities = fulfilment_activities(
+            effects, clock, orders, notifier, payments, settlement=money.settlement
+        )
         workflows = WorkflowRuntime(settings, activities)
         workflows.subscribe(bus)
     return Services(

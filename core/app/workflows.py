@@ -18,7 +18,9 @@ from temporalio.service import RPCError, RPCStatusCode
 from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
+from core.app.money import DISTRIBUTORS
 from core.app.workflow_payments import IntentRail, PaymentSignals
+from core.app.workflow_settlement import LedgerSettlement
 from core.bus import EventBus, EventEnvelope
 from core.clock import Clock
 from core.config import Settings
@@ -44,6 +46,7 @@ from engines.notifications import NotificationService
 from engines.orders import OrderService
 from engines.orders.events import OrderPlaced, OrderStatusChanged
 from engines.payments import PaymentService
+from engines.settlement import SettlementService
 
 log = structlog.get_logger(__name__)
 
@@ -112,8 +115,13 @@ def fulfilment_activities(
     orders: OrderService,
     notifier: SmsNotifier,
     payments: PaymentService | None = None,
+    *,
+    settlement: SettlementService | None = None,
 ) -> FulfilmentActivities:
     pending = PendingEngines(effects, clock)
+    settles = (
+        LedgerSettlement(settlement, DISTRIBUTORS, pending) if settlement is not None else pending
+    )
     return FulfilmentActivities(
         Ports(
             orders=SqlOrderDesk(orders, effects),
@@ -122,7 +130,7 @@ def fulfilment_activities(
             warehouse=pending,
             routes=pending,
             dispatch=pending,
-            settlement=pending,
+            settlement=settles,
             registry=pending,
             operators=notifier,
         )

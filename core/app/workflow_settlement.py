@@ -1,0 +1,43 @@
+"""The nightly settlement workflow's port, answered by the ledger's settlement service.
+
+The Temporal Schedule runs the Settlement workflow each night; its `settle_day` activity settles
+every distributor's day on the ledger (a batch per distributor, net of rail fees and commission,
+the payout held), idempotently — a retried activity gets the recorded batches back. The per-order
+`record_order` step stays a record in `workflow_effects`: the ledger already posted the order's
+money when it was paid and delivered.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from core.money import Money
+from engines.fulfilment.adapters import PendingEngines
+from engines.fulfilment.model import OrderSnapshot, SettlementReport
+from engines.settlement import Distributor, SettlementService
+
+
+class LedgerSettlement:
+    def __init__(
+        self,
+        settlement: SettlementService,
+        distributors: tuple[Distributor, ...],
+        recorder: PendingEngines,
+    ) -> None:
+        self._settlement = settlement
+        self._distributors = distributors
+        self._recorder = recorder
+
+    async def record_order(self, order: OrderSnapshot, *, key: str) -> None:
+        await self._recorder.record_order(order, key=key)
+
+    async def settle_day(self, day: date, *, key: str) -> SettlementReport:
+        batches = [await self._settlement.settle_day(d, day) for d in self._distributors]
+        net: dict[str, Money] = {}
+        for batch in batches:
+            if batch.payments:
+                currency = batch.net.currency
+                net[currency] = net.get(currency, Money.zero(currency)) + batch.net
+        return SettlementReport(
+            day=day, orders=sum(b.payments for b in batches), totals=tuple(net.values())
+        )
