@@ -6,41 +6,23 @@ pulls work; this loop covers the silent case, an offer nobody answers.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-
 import structlog
 
+from core.app.periodic import Periodic
 from engines.gig import GigService
 
 log = structlog.get_logger(__name__)
 
 
-class OfferSweeper:
+class OfferSweeper(Periodic):
+    name = "offer-sweeper"
+    wait_first = True  # offers made at start-up come from the drivers' own calls
+
     def __init__(self, gig: GigService, *, every_seconds: float) -> None:
+        super().__init__(every_seconds=every_seconds)
         self._gig = gig
-        self._every = every_seconds
-        self._task: asyncio.Task[None] | None = None
 
-    async def run(self) -> None:
-        while True:
-            await asyncio.sleep(self._every)
-            try:
-                offers = await self._gig.allocate()
-                if offers:
-                    log.info("gig.offered", count=len(offers))
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("gig.sweep_failed")
-
-    def start(self) -> None:
-        if self._task is None:
-            self._task = asyncio.create_task(self.run(), name="offer-sweeper")
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+    async def tick(self) -> None:
+        offers = await self._gig.allocate()
+        if offers:
+            log.info("gig.offered", count=len(offers))

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 from decimal import Decimal
 
 import structlog
 
+from core.app.periodic import Periodic
 from core.bus import EventBus, EventEnvelope
 from core.clock import Clock
 from core.config import Settings
@@ -169,38 +168,21 @@ class PaymentReceiptSms:
         )
 
 
-class PaymentRequery:
+class PaymentRequery(Periodic):
     """The periodic task that settles intents stuck in pending/unknown/processing."""
 
+    name = "payments-requery"
+
     def __init__(self, payments: PaymentService, *, every_seconds: float = 60.0) -> None:
+        super().__init__(every_seconds=every_seconds)
         self._payments = payments
-        self._every = every_seconds
-        self._task: asyncio.Task[None] | None = None
 
-    async def run(self) -> None:
-        while True:
-            try:
-                report = await self._payments.requery()
-                if report.checked:
-                    log.info(
-                        "payments.requery",
-                        checked=report.checked,
-                        settled=report.settled,
-                        still_open=report.still_open,
-                    )
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("payments.requery_failed")
-            await asyncio.sleep(self._every)
-
-    def start(self) -> None:
-        if self._task is None:
-            self._task = asyncio.create_task(self.run(), name="payments-requery")
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+    async def tick(self) -> None:
+        report = await self._payments.requery()
+        if report.checked:
+            log.info(
+                "payments.requery",
+                checked=report.checked,
+                settled=report.settled,
+                still_open=report.still_open,
+            )

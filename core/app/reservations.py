@@ -6,21 +6,20 @@ in its own transaction, so several gateway replicas may sweep at the same time.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-
 import structlog
 
+from core.app.periodic import Periodic
 from engines.orders import OrderService
 
 log = structlog.get_logger(__name__)
 
 
-class ReservationSweeper:
+class ReservationSweeper(Periodic):
+    name = "reservation-sweeper"
+
     def __init__(self, orders: OrderService, *, every_seconds: float = 30.0) -> None:
+        super().__init__(every_seconds=every_seconds)
         self._orders = orders
-        self._every = every_seconds
-        self._task: asyncio.Task[None] | None = None
 
     async def sweep(self) -> list[str]:
         """One pass; the references of the orders that expired."""
@@ -29,23 +28,5 @@ class ReservationSweeper:
             log.info("reservations.expired", orders=expired)
         return expired
 
-    async def run(self) -> None:
-        while True:
-            try:
-                await self.sweep()
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("reservations.sweep_failed")
-            await asyncio.sleep(self._every)
-
-    def start(self) -> None:
-        if self._task is None:
-            self._task = asyncio.create_task(self.run(), name="reservation-sweeper")
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+    async def tick(self) -> None:
+        await self.sweep()
