@@ -5,7 +5,6 @@ ledger shows the money at M-Pesa once."""
 from __future__ import annotations
 
 import itertools
-from collections.abc import AsyncIterator
 from decimal import Decimal
 
 import pytest
@@ -22,7 +21,7 @@ from engines.credit import CreditStatus
 from engines.orders import CartLine, OrderStatus, PaymentMethod, PlaceOrder
 from tests.support.phone import UssdPhone
 from tests.support.providers.africastalking import SmsPhone, flush_outbox
-from tests.support.providers.payments import PaymentFakes, running_fakes
+from tests.support.providers.payments import PaymentFakes
 
 Client = TestClient[web.Request, web.Application]
 JUMA = "+254711000001"
@@ -31,22 +30,8 @@ _keys = itertools.count(1)
 
 
 @pytest.fixture
-async def fakes() -> AsyncIterator[PaymentFakes]:
-    async with running_fakes() as started:
-        yield started
-
-
-@pytest.fixture
 def settings(database_url: str, fakes: PaymentFakes) -> Settings:
     return fakes.settings(database_url)
-
-
-@pytest.fixture
-async def gateway(client: Client, services: Services) -> Client:
-    await services.delivery.stop()
-    assert services.requery is not None
-    await services.requery.stop()
-    return client
 
 
 async def _history(services: Services, clock: SteppedClock) -> None:

@@ -4,7 +4,6 @@ local Daraja -> its result callback -> the ledger's payout posted and the gig pa
 from __future__ import annotations
 
 import itertools
-from collections.abc import AsyncIterator
 from decimal import Decimal
 from pathlib import Path
 
@@ -23,7 +22,7 @@ from engines.gig import DeliveryRoute, GeoPoint, PayoutStatus, RouteStop
 from engines.orders import CartLine, PaymentMethod, PlaceOrder
 from tests.support.gig import code_for, driver
 from tests.support.providers.africastalking import flush_outbox
-from tests.support.providers.payments import PaymentFakes, events, running_fakes
+from tests.support.providers.payments import PaymentFakes, events
 from tests.support.servers import PostgresServer
 
 Client = TestClient[web.Request, web.Application]
@@ -46,22 +45,8 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 
 @pytest.fixture
-async def fakes() -> AsyncIterator[PaymentFakes]:
-    async with running_fakes() as started:
-        yield started
-
-
-@pytest.fixture
 def settings(database_url: str, fakes: PaymentFakes) -> Settings:
     return fakes.settings(database_url)
-
-
-@pytest.fixture
-async def gateway(client: Client, services: Services) -> Client:
-    await services.delivery.stop()
-    assert services.requery is not None
-    await services.requery.stop()
-    return client
 
 
 async def a_day_of_deliveries(services: Services) -> None:

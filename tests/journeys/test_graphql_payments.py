@@ -4,7 +4,6 @@ to a local Daraja, settled by its callback) or the customer's credit line, once 
 from __future__ import annotations
 
 import itertools
-from collections.abc import AsyncIterator
 from decimal import Decimal
 from typing import Any
 
@@ -21,7 +20,7 @@ from core.region import RegionCode
 from engines.credit import CreditStatus
 from engines.orders import CartLine, OrderStatus, PaymentMethod, PlaceOrder
 from tests.support.graphql import bearer, gql_session, run
-from tests.support.providers.payments import PaymentFakes, running_fakes
+from tests.support.providers.payments import PaymentFakes
 
 Client = TestClient[web.Request, web.Application]
 JUMA = "+254711000001"
@@ -56,22 +55,8 @@ ORDER = """
 
 
 @pytest.fixture
-async def fakes() -> AsyncIterator[PaymentFakes]:
-    async with running_fakes() as started:
-        yield started
-
-
-@pytest.fixture
 def settings(database_url: str, fakes: PaymentFakes) -> Settings:
     return fakes.settings(database_url)
-
-
-@pytest.fixture
-async def gateway(client: Client, services: Services) -> Client:
-    await services.delivery.stop()
-    assert services.requery is not None
-    await services.requery.stop()
-    return client
 
 
 def _order(customer: str, method: str, key: str, **payment: str) -> dict[str, Any]:

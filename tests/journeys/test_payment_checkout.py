@@ -4,7 +4,6 @@ Daraja, Paystack and Africa's Talking."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from decimal import Decimal
 
 import pytest
@@ -18,7 +17,7 @@ from core.money import Money
 from core.phone import Phone
 from tests.support.phone import UssdPhone
 from tests.support.providers.africastalking import SmsPhone, flush_outbox
-from tests.support.providers.payments import PaymentFakes, events, running_fakes
+from tests.support.providers.payments import PaymentFakes, events
 
 Client = TestClient[web.Request, web.Application]
 JUMA = "+254711000001"
@@ -26,22 +25,8 @@ NGOZI = "+2348030000001"
 
 
 @pytest.fixture
-async def fakes() -> AsyncIterator[PaymentFakes]:
-    async with running_fakes() as started:
-        yield started
-
-
-@pytest.fixture
 def settings(database_url: str, fakes: PaymentFakes) -> Settings:
     return fakes.settings(database_url)
-
-
-@pytest.fixture
-async def gateway(client: Client, services: Services) -> Client:
-    await services.delivery.stop()
-    assert services.requery is not None
-    await services.requery.stop()
-    return client
 
 
 async def test_a_kenyan_retailer_pays_by_mpesa_end_to_end(

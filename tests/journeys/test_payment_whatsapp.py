@@ -13,16 +13,10 @@ from core.config import Settings
 from core.phone import Phone
 from tests.support.providers import twilio
 from tests.support.providers.africastalking import flush_outbox
-from tests.support.providers.payments import PaymentFakes, running_fakes
+from tests.support.providers.payments import PaymentFakes
 from tests.support.providers.twilio import TwilioChat, TwilioWebhooks, free_port, twilio_gateway
 
 JUMA = Phone("+254711000001")
-
-
-@pytest.fixture
-async def fakes() -> AsyncIterator[PaymentFakes]:
-    async with running_fakes() as started:
-        yield started
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 from decimal import Decimal
 from pathlib import Path
 
@@ -32,19 +31,12 @@ from tests.support.providers.payments import (
     PUBLIC_URL,
     PaymentFakes,
     events,
-    running_fakes,
 )
 
 Client = TestClient[web.Request, web.Application]
 FIXTURES = Path(__file__).parent / "fixtures"
 JUMA = Phone("+254711000001")
 NGOZI = Phone("+2348030000001")
-
-
-@pytest.fixture
-async def fakes() -> AsyncIterator[PaymentFakes]:
-    async with running_fakes() as started:
-        yield started
 
 
 @pytest.fixture

@@ -23,18 +23,12 @@ from engines.orders import CartLine, OrderStatus, PaymentMethod, PlaceOrder
 from tests.integration.workflows.conftest import until_stage
 from tests.support.graphql import bearer, post_graphql
 from tests.support.phone import UssdPhone
-from tests.support.providers.payments import PaymentFakes, running_fakes
+from tests.support.providers.payments import PaymentFakes
 from tests.support.servers import TemporalServer
 
 pytestmark = [pytest.mark.real, pytest.mark.slow]
 
 JUMA = "+254711000001"
-
-
-@pytest.fixture
-async def fakes() -> AsyncIterator[PaymentFakes]:
-    async with running_fakes() as started:
-        yield started
 
 
 @pytest.fixture
