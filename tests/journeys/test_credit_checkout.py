@@ -4,7 +4,6 @@ ledger shows the money at M-Pesa once."""
 
 from __future__ import annotations
 
-import itertools
 from decimal import Decimal
 
 import pytest
@@ -16,45 +15,20 @@ from core.clock import SteppedClock
 from core.config import Settings
 from core.money import Money
 from core.phone import Phone
-from core.region import RegionCode
 from engines.credit import CreditStatus
-from engines.orders import CartLine, OrderStatus, PaymentMethod, PlaceOrder
+from engines.orders import PaymentMethod
+from tests.support.credit import credit_history
 from tests.support.phone import UssdPhone
 from tests.support.providers.africastalking import SmsPhone, flush_outbox
 from tests.support.providers.payments import PaymentFakes
 
 Client = TestClient[web.Request, web.Application]
 JUMA = "+254711000001"
-DAY = 86_400
-_keys = itertools.count(1)
 
 
 @pytest.fixture
 def settings(database_url: str, fakes: PaymentFakes) -> Settings:
     return fakes.settings(database_url)
-
-
-async def _history(services: Services, clock: SteppedClock) -> None:
-    """Three delivered orders over forty days: enough history for a credit line."""
-    for _ in range(3):
-        order = await services.orders.place(
-            PlaceOrder(
-                Phone(JUMA),
-                RegionCode.NAIROBI,
-                (CartLine("NDL-INDO-CHK", 10),),
-                PaymentMethod.ON_DELIVERY,
-                f"history-{next(_keys)}",
-            )
-        )
-        for status in (
-            OrderStatus.CONFIRMED,
-            OrderStatus.PICKING,
-            OrderStatus.PACKED,
-            OrderStatus.DISPATCHED,
-            OrderStatus.DELIVERED,
-        ):
-            await services.orders.advance(order.reference, status)
-        clock.advance(20 * DAY)
 
 
 async def _to_payment(juma: UssdPhone) -> list[str]:
@@ -77,7 +51,7 @@ async def test_buy_on_credit_over_ussd_and_repay_by_mpesa_over_sms(
 ) -> None:
     assert services.money is not None
     credit = services.money.credit
-    await _history(services, clock)
+    await credit_history(services, clock, JUMA)
     decision = await credit.decide(Phone(JUMA))
     assert decision.limit.amount >= Decimal(3000)
 

@@ -3,7 +3,6 @@ to a local Daraja, settled by its callback) or the customer's credit line, once 
 
 from __future__ import annotations
 
-import itertools
 from decimal import Decimal
 from typing import Any
 
@@ -18,7 +17,8 @@ from core.money import Money
 from core.phone import Phone
 from core.region import RegionCode
 from engines.credit import CreditStatus
-from engines.orders import CartLine, OrderStatus, PaymentMethod, PlaceOrder
+from engines.orders import OrderStatus
+from tests.support.credit import credit_history
 from tests.support.graphql import bearer, gql_session, run
 from tests.support.providers.payments import PaymentFakes
 
@@ -27,8 +27,6 @@ JUMA = "+254711000001"
 WANJIRU = "+254722000002"
 NGOZI = "+2348030000001"
 SKU = "NDL-INDO-CHK"
-DAY = 86_400
-_keys = itertools.count(1)
 
 PLACE = """
     mutation Place($input: PlaceOrderInput!) {
@@ -68,29 +66,6 @@ def _order(customer: str, method: str, key: str, **payment: str) -> dict[str, An
             "idempotencyKey": key,
         }
     }
-
-
-async def _history(services: Services, clock: SteppedClock) -> None:
-    """Three delivered orders over forty days: enough history for a credit line."""
-    for _ in range(3):
-        order = await services.orders.place(
-            PlaceOrder(
-                Phone(JUMA),
-                RegionCode.NAIROBI,
-                (CartLine(SKU, 10),),
-                PaymentMethod.ON_DELIVERY,
-                f"history-{next(_keys)}",
-            )
-        )
-        for status in (
-            OrderStatus.CONFIRMED,
-            OrderStatus.PICKING,
-            OrderStatus.PACKED,
-            OrderStatus.DISPATCHED,
-            OrderStatus.DELIVERED,
-        ):
-            await services.orders.advance(order.reference, status)
-        clock.advance(20 * DAY)
 
 
 async def _on_shelf(services: Services, region: RegionCode) -> int:
@@ -146,7 +121,7 @@ async def test_a_customer_with_a_credit_line_buys_on_credit(
 ) -> None:
     assert services.money is not None
     credit = services.money.credit
-    await _history(services, clock)
+    await credit_history(services, clock, JUMA, SKU)
     limit = (await credit.decide(Phone(JUMA))).limit
     headers = bearer(services.settings, JUMA, "customer")
     async with gql_session(gateway, headers) as session:
