@@ -7,16 +7,12 @@ from decimal import Decimal
 import structlog
 
 from core.app.periodic import Periodic
+from core.app.subscribers import CustomerSms
 from core.bus import EventBus, EventEnvelope
 from core.clock import Clock
 from core.config import Settings
-from core.i18n import Translator
-from core.messages import ChannelKind, OutboundMessage, Reply
 from core.money import Money
 from core.phone import Phone
-from core.region import UnsupportedRegionError, region_for_phone
-from engines.customers import CustomerService
-from engines.notifications import NotificationService
 from engines.payments import PaymentRail, PaymentService, PaymentSucceeded
 from engines.payments.rails.callbacks import CallbackUrls
 from engines.payments.rails.flutterwave import FlutterwaveRail
@@ -113,23 +109,11 @@ def build_rails(settings: Settings, clock: Clock) -> dict[str, PaymentRail]:
     return rails
 
 
-class PaymentReceiptSms:
+class PaymentReceiptSms(CustomerSms):
     """When money arrives for an order, the customer gets an SMS receipt in their language.
 
     Queued once per event (its dedupe key), so a redelivered event sends nothing twice.
     """
-
-    def __init__(
-        self,
-        notifications: NotificationService,
-        customers: CustomerService,
-        translate: Translator,
-        provider: str,
-    ) -> None:
-        self._notifications = notifications
-        self._customers = customers
-        self._t = translate
-        self._provider = provider
 
     def subscribe(self, bus: EventBus) -> None:
         bus.subscribe(PaymentSucceeded.topic, "payment-receipt-sms", self)
@@ -138,34 +122,20 @@ class PaymentReceiptSms:
         event = PaymentSucceeded.model_validate(envelope.data)
         if event.direction != "collect":
             return
-        phone = Phone(event.customer)
-        customer = await self._customers.get(phone)
-        try:
-            default = region_for_phone(phone).default_locale
-        except UnsupportedRegionError:
-            default = "en"
-        locale = (customer.locale if customer else None) or default
         amount = Money(Decimal(event.received), event.currency).format()
+        key = f"payment-receipt-sms:{event.event_id}"
+        phone = Phone(event.customer)
         if event.order_reference:
-            text = self._t(
-                locale,
+            await self.send(
+                phone,
+                key,
                 "sms.payment_received",
                 amount=amount,
                 reference=event.order_reference,
                 receipt=event.receipt or "-",
             )
         else:
-            text = self._t(locale, "sms.payment_received_plain", amount=amount)
-        await self._notifications.queue(
-            OutboundMessage(
-                provider=self._provider,
-                kind=ChannelKind.SMS,
-                to=phone,
-                reply=Reply(text, end=True, locale=locale),
-                dedupe_key=f"payment-receipt-sms:{event.event_id}",
-            ),
-            suppressed=bool(customer and customer.opted_out),
-        )
+            await self.send(phone, key, "sms.payment_received_plain", amount=amount)
 
 
 class PaymentRequery(Periodic):

@@ -6,6 +6,7 @@ delivery is queued once per event (its dedupe key), so a redelivered event sends
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from decimal import Decimal
 
 from core.bus import EventBus, EventEnvelope
@@ -13,13 +14,16 @@ from core.i18n import Translator
 from core.messages import ChannelKind, OutboundMessage, Reply
 from core.money import Money
 from core.phone import Phone
-from core.region import region_for_phone
+from core.region import UnsupportedRegionError, region_for_phone
 from engines.customers import CustomerService
 from engines.notifications import NotificationService
 from engines.orders.events import OrderPlaced
 
 
-class OrderConfirmationSms:
+class CustomerSms:
+    """Texts a customer in their language (theirs, else their region's, else English), queued
+    once per dedupe key and held back when they opted out. Subclasses react to one event."""
+
     def __init__(
         self,
         notifications: NotificationService,
@@ -32,28 +36,46 @@ class OrderConfirmationSms:
         self._t = translate
         self._provider = provider
 
-    def subscribe(self, bus: EventBus) -> None:
-        bus.subscribe(OrderPlaced.topic, "order-confirmation-sms", self)
-
-    async def __call__(self, envelope: EventEnvelope) -> None:
-        event = OrderPlaced.model_validate(envelope.data)
-        phone = Phone(event.customer)
+    async def send(self, phone: Phone, dedupe_key: str, key: str, **values: object) -> None:
         customer = await self._customers.get(phone)
-        locale = (customer.locale if customer else None) or region_for_phone(phone).default_locale
-        text = self._t(
-            locale,
-            "sms.order_placed",
-            reference=event.reference,
-            total=Money(Decimal(event.total), event.currency).format(),
-            method=self._t(locale, f"method.{event.payment_method}"),
-        )
+        try:
+            default = region_for_phone(phone).default_locale
+        except UnsupportedRegionError:
+            default = "en"
+        locale = (customer.locale if customer else None) or default
+        words = {
+            k: self._t(locale, v.key) if isinstance(v, Words) else v for k, v in values.items()
+        }
         await self._notifications.queue(
             OutboundMessage(
                 provider=self._provider,
                 kind=ChannelKind.SMS,
                 to=phone,
-                reply=Reply(text, end=True),
-                dedupe_key=f"order-placed-sms:{event.event_id}",
+                reply=Reply(self._t(locale, key, **words), end=True, locale=locale),
+                dedupe_key=dedupe_key,
             ),
             suppressed=bool(customer and customer.opted_out),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Words:
+    """A value that is itself a message id, translated in the customer's language."""
+
+    key: str
+
+
+class OrderConfirmationSms(CustomerSms):
+    def subscribe(self, bus: EventBus) -> None:
+        bus.subscribe(OrderPlaced.topic, "order-confirmation-sms", self)
+
+    async def __call__(self, envelope: EventEnvelope) -> None:
+        event = OrderPlaced.model_validate(envelope.data)
+        await self.send(
+            Phone(event.customer),
+            f"order-placed-sms:{event.event_id}",
+            "sms.order_placed",
+            reference=event.reference,
+            total=Money(Decimal(event.total), event.currency).format(),
+            method=Words(f"method.{event.payment_method}"),
         )
