@@ -1,7 +1,7 @@
 """POST /webhooks/{provider}: payment providers' callbacks -> the rail that reads them -> the
 payments service that applies them once.
 
-The rail checks authenticity over the raw bytes (a forgery is 401 and changes nothing), the
+The rail checks authenticity over the raw bytes (a forgery is 403 and changes nothing, as interfaces.md says for every failed secret check), the
 service records each callback with its effect in one transaction (a redelivery changes nothing),
 and the provider gets the answer it expects (Daraja wants `{"ResultCode": 0, …}`). When the
 rail must ask the provider before believing a callback and the provider does not answer, the
@@ -55,7 +55,7 @@ async def webhook(request: web.Request) -> web.Response:
         answer = await rail.callback(callback)
     except CallbackForgedError as exc:
         log.warning("webhook.forged", provider=provider, reason=str(exc))
-        return web.json_response({"error": "signature check failed"}, status=401)
+        return web.json_response({"error": "signature check failed"}, status=403)
     except CallbackMalformedError as exc:
         return web.json_response({"error": str(exc)}, status=400)
     for notice in answer.notices:

@@ -94,7 +94,7 @@ async def test_daraja_callback_to_an_unsigned_url_changes_nothing(
     intent = await one_shilling(services)
     body = (FIXTURES / "mpesa_stk_paid.json").read_bytes()
     response = await client.post(f"/webhooks/mpesa?intent={intent.id}", data=body)
-    assert response.status == 401
+    assert response.status == 403
     assert (await payments(services).get(intent.id)).status is IntentStatus.PROCESSING
     assert await events(services, "PaymentSucceeded") == []
 

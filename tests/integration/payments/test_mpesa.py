@@ -172,9 +172,9 @@ async def test_a_forged_callback_is_refused_and_changes_nothing(
     intent = await payments(services).pay(pay_for(order))
     target, body = fakes.daraja.pay(fakes.daraja.pushes[0])
     forged = target.replace("sig=", "sig=0")
-    assert (await post(gateway, forged, body)).status == 401
+    assert (await post(gateway, forged, body)).status == 403
     no_sig = target.split("&sig=")[0]
-    assert (await post(gateway, no_sig, body)).status == 401
+    assert (await post(gateway, no_sig, body)).status == 403
     # A valid signature for another intent does not pay this one.
     assert (await payments(services).get(intent.id)).status is IntentStatus.PROCESSING
     assert (await services.orders.get(order.reference)).paid_at is None

@@ -83,7 +83,7 @@ async def test_momo_callback_is_believed_only_after_asking_momo(
     assert (await payments(services).get(intent.id)).status is IntentStatus.SUCCEEDED
     assert len(await events(services, "PaymentSucceeded")) == 1
     forged = target.replace(str(intent.id), str(uuid.UUID(int=99)))
-    assert (await gateway.put(forged, data=body)).status == 401
+    assert (await gateway.put(forged, data=body)).status == 403
 
 
 async def test_momo_crash_after_request_to_pay_is_recovered_by_requery_once(
@@ -137,7 +137,7 @@ async def test_flutterwave_link_then_verified_webhook(
     )
     body, headers = fakes.flutterwave.complete(intent.reference)
     bad = {**headers, "verif-hash": "guess"}
-    assert (await gateway.post("/webhooks/flutterwave", data=body, headers=bad)).status == 401
+    assert (await gateway.post("/webhooks/flutterwave", data=body, headers=bad)).status == 403
     assert (await payments(services).get(intent.id)).status is IntentStatus.REQUIRES_ACTION
     for _ in range(2):
         response = await gateway.post("/webhooks/flutterwave", data=body, headers=headers)

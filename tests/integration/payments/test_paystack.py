@@ -120,7 +120,7 @@ async def test_money_with_no_open_order_is_recorded_as_the_customers(
     assert [(e["amount"], e["customer"]) for e in unmatched] == [("500.00", NGOZI.e164)]
 
 
-async def test_a_forged_or_unsigned_webhook_is_401_and_pays_nothing(
+async def test_a_forged_or_unsigned_webhook_is_403_and_pays_nothing(
     gateway: Client, services: Services, fakes: PaymentFakes
 ) -> None:
     order = await ngozi_order(services)
@@ -128,10 +128,10 @@ async def test_a_forged_or_unsigned_webhook_is_401_and_pays_nothing(
     kobo = int(order.total.amount * 100)
     body, headers = fakes.paystack.transfer_to_account(intent.details["account_number"], kobo)
     tampered = body.replace(b'"status": "success"', b'"status": "success" ')
-    assert await deliver(gateway, tampered, headers) == 401
-    assert await deliver(gateway, body, {"Content-Type": "application/json"}) == 401
+    assert await deliver(gateway, tampered, headers) == 403
+    assert await deliver(gateway, body, {"Content-Type": "application/json"}) == 403
     wrong_key = {"x-paystack-signature": "0" * 128, "Content-Type": "application/json"}
-    assert await deliver(gateway, body, wrong_key) == 401
+    assert await deliver(gateway, body, wrong_key) == 403
     assert (await payments(services).get(intent.id)).status is IntentStatus.REQUIRES_ACTION
     assert await events(services, "PaymentSucceeded") == []
 
