@@ -1,11 +1,12 @@
 """POST /webhooks/{provider}: payment providers' callbacks -> the rail that reads them -> the
 payments service that applies them once.
 
-The rail checks authenticity over the raw bytes (a forgery is 403 and changes nothing, as interfaces.md says for every failed secret check), the
-service records each callback with its effect in one transaction (a redelivery changes nothing),
-and the provider gets the answer it expects (Daraja wants `{"ResultCode": 0, …}`). When the
-rail must ask the provider before believing a callback and the provider does not answer, the
-callback is refused 503 so that the provider delivers it again.
+The rail checks authenticity over the raw bytes (a forgery is 403 and changes nothing, as
+interfaces.md says of every failed secret check), the service records each callback with its
+effect in one transaction (a redelivery changes nothing), and the provider gets the answer it
+expects (Daraja wants `{"ResultCode": 0, …}`). When the rail must ask the provider before
+believing a callback and the provider does not answer, the callback is refused 503 so that the
+provider delivers it again.
 """
 
 from __future__ import annotations
