@@ -65,7 +65,7 @@ class PayoutOrder:
 
 def backoff(base: timedelta, attempts: int) -> timedelta:
     """Wait base, 2 x base, 4 x base … after the 1st, 2nd, 3rd failed attempt."""
-    return base * (2 ** max(0, attempts - 1))
+    return base * int(2 ** max(0, attempts - 1))
 
 
 class PayoutOrders:
