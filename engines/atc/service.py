@@ -4,16 +4,15 @@ commit together (one transaction), with ids derived from the order or the receip
 from __future__ import annotations
 
 from dataclasses import dataclass
-
 from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core.bank import BankAccount
 from core.clock import Clock
 from core.db import Database
-from core.bank import BankAccount
 from core.money import Money
 from core.phone import Phone
 from core.region import RegionCode
@@ -79,7 +78,9 @@ class AtcService:
 
     async def agent(self, phone: Phone) -> Agent | None:
         async with self._db.transaction() as s:
-            row = (await s.execute(select(atc_agents).where(atc_agents.c.phone == phone.e164))).first()
+            row = (
+                await s.execute(select(atc_agents).where(atc_agents.c.phone == phone.e164))
+            ).first()
         return None if row is None else _agent(row)
 
     async def agents(self, region: RegionCode) -> list[Agent]:

@@ -137,9 +137,7 @@ def validate(command: Onboard) -> Onboard:
     bank = None
     if command.bank is not None:
         bank = checked_bank(command.region, command.bank.bank_code, command.bank.number)
-    return Onboard(
-        command.phone, name, national_id, command.region, vehicle, command.locale, bank
-    )
+    return Onboard(command.phone, name, national_id, command.region, vehicle, command.locale, bank)
 
 
 def checked_bank(region: RegionCode, bank_code: str, number: str) -> BankAccount:

@@ -259,6 +259,10 @@ class PaymentService:
         refunder: RefundRail = rail  # type: ignore[assignment]
         return await refunder.refund(refund, original)
 
+    async def by_key(self, key: str) -> PaymentIntent | None:
+        async with self._db.transaction() as s:
+            return await SqlPaymentRepository(s).by_key(key)
+
     async def get(self, intent_id: uuid.UUID) -> PaymentIntent:
         async with self._db.transaction() as s:
             intent = await SqlPaymentRepository(s).get(intent_id)
