@@ -67,7 +67,7 @@ class RefundPosting:
         payment_ref = (original.receipt or original.id.hex) if original else refund.id.hex
         await self._books.post_refund(
             Phone(event.customer),
-            Money(Decimal(event.amount), event.currency),
+            Money(Decimal(event.received), event.currency),  # a reversal gives back all of it
             event.provider,
             refund.id.hex,
             payment_ref=payment_ref,

@@ -285,7 +285,7 @@ def _b2c_notice(intent_id: uuid.UUID, kind: str, doc: Any) -> CallbackNotice:
             for p in (result.get("ResultParameters") or {}).get("ResultParameter", [])
             if isinstance(p, dict)
         }
-        amount = params.get("TransactionAmount")
+        amount = params.get("TransactionAmount", params.get("Amount"))  # B2C, reversal
         seen = Observation(
             ProviderStatus.SUCCEEDED,
             provider_reference=conversation,
