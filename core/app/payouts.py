@@ -260,8 +260,11 @@ class PayoutDesk:
 
     async def settled(self, intent: PaymentIntent) -> None:
         """Post or release the attempt's hold on the rail's final word; idempotent."""
+        if intent.is_open:
+            return
         found = attempt_of(intent)
-        if found is None or intent.is_open:
+        if found is None:
+            await self._settled_before_orders(intent)
             return
         order = await self.orders.get(found[0])
         if order is None:
@@ -272,6 +275,27 @@ class PayoutDesk:
             await self._succeeded(order, attempt, intent, current=current)
         elif current:
             await self._failed(order, intent)
+
+    async def _settled_before_orders(self, intent: PaymentIntent) -> None:
+        """A driver payout sent before payout orders existed (key `payout:<gig payout id>`):
+        settled as it was then — post or void its hold, close the gig payout."""
+        if intent.direction is not Direction.PAYOUT:
+            return
+        try:
+            payout_id = uuid.UUID(intent.idempotency_key.removeprefix(KEY_PREFIX))
+        except ValueError:
+            return  # not a payout of ours
+        reference = f"gig:{payout_id}"
+        paid = intent.status is IntentStatus.SUCCEEDED
+        try:
+            if paid:
+                await self._ledger.confirmed(reference)
+            else:
+                await self._ledger.failed(reference)
+        except TransferRefusedError as refused:
+            log.warning("payout.legacy_out_of_order", payout=reference, error=str(refused))
+            return
+        await self._gig.close_payout(payout_id, PayoutStatus.PAID if paid else PayoutStatus.FAILED)
 
     async def _succeeded(
         self, order: PayoutOrder, attempt: int, intent: PaymentIntent, *, current: bool

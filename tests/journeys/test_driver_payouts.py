@@ -21,6 +21,7 @@ from core.phone import Phone
 from core.region import RegionCode
 from engines.gig import DeliveryRoute, GeoPoint, PayoutStatus, RouteStop
 from engines.orders import CartLine, PaymentMethod, PlaceOrder
+from engines.payments import CreatePayment, Direction, Method
 from engines.settlement import PayoutOrderStatus
 from tests.support.gig import code_for, driver
 from tests.support.providers.africastalking import flush_outbox
@@ -228,3 +229,38 @@ async def test_a_b2c_the_rail_never_answers_is_given_up_and_its_hold_released(
     assert wallet.balances.debits_posted == Decimal("245.00")
     [order] = await desk.orders.of_person(WANJIKU)
     assert order.status is PayoutOrderStatus.PAID
+
+
+async def test_a_payout_sent_before_payout_orders_still_settles_when_its_result_comes(
+    gateway: Client, services: Services, fakes: PaymentFakes
+) -> None:
+    """Intents keyed `payout:<gig payout id>` (sent by the earlier code) keep settling."""
+    assert services.money is not None
+    assert services.payments is not None
+    await a_day_of_deliveries(services)
+    worker = await services.gig.worker_by_phone(WANJIKU)
+    assert worker is not None
+    await services.gig.settle(worker.id, services.clock.now().date())
+    [(payout_id, amount, _, _)] = await services.gig.payouts(worker.id)
+    reference = f"gig:{payout_id}"
+    await services.money.payouts.earn("driver", WANJIKU, amount, reference=reference)
+    await services.money.payouts.request("driver", WANJIKU, amount, "mpesa", reference)
+    await services.payments.pay(
+        CreatePayment(
+            idempotency_key=f"payout:{payout_id}",
+            method=Method.MPESA_B2C,
+            direction=Direction.PAYOUT,
+            amount=amount,
+            customer=WANJIKU,
+            description="Driver earnings",
+        )
+    )
+
+    target, body = fakes.daraja.b2c_result(fakes.daraja.payouts[0])
+    await gateway.post(target, data=body, headers={"Content-Type": "application/json"})
+    await flush_outbox(services)
+
+    wallet = await services.money.payouts.wallet("driver", WANJIKU, "KES")
+    assert wallet.balances.debits_posted == Decimal("245.00")
+    [(_, _, _, status)] = await services.gig.payouts(worker.id)
+    assert status == PayoutStatus.PAID.value
