@@ -235,6 +235,14 @@ async def test_a_cape_town_driver_is_paid_by_a_paystack_transfer_settled_by_its_
     rail = await services.money.ledger.account("rail:paystack:ZAR")
     assert rail.balance == Money(Decimal("-61.00"), "ZAR")
 
+    # A transfer someone made on the dashboard is acknowledged and changes nothing.
+    body, headers = fakes.paystack.webhook(
+        {"event": "transfer.success", "data": {"id": 1, "reference": "dashboard-payout-0001"}}
+    )
+    assert (await gateway.post("/webhooks/paystack", data=body, headers=headers)).status == 200
+    await flush_outbox(services)
+    assert await wallet_of(services, "driver", THANDI, "ZAR") == dec("0.00", "0", "61.00")
+
 
 async def test_a_failed_paystack_transfer_is_retried_under_a_new_reference(
     gateway: Client, services: Services, fakes: PaymentFakes, clock: SteppedClock

@@ -315,7 +315,9 @@ class PaystackRail:
         if not isinstance(data, dict):
             return CallbackAnswer(())
         if event in TRANSFER_EVENTS:
-            return CallbackAnswer((_transfer_notice(event, data),))
+            notice = _transfer_notice(event, data)
+            # A transfer made elsewhere (the dashboard) is not ours: acknowledged, ignored.
+            return CallbackAnswer((notice,) if notice is not None else ())
         if event in REFUND_EVENTS:
             status = _REFUND_STATUS.get(str(data.get("status")), ProviderStatus.PENDING)
             notice = CallbackNotice(
@@ -351,12 +353,12 @@ class PaystackRail:
         await self._http.close()
 
 
-def _transfer_notice(event: str, data: dict[str, Any]) -> CallbackNotice:
+def _transfer_notice(event: str, data: dict[str, Any]) -> CallbackNotice | None:
     reference = str(data.get("reference", ""))
     try:
         intent_id = uuid.UUID(hex=reference)
     except ValueError:
-        raise CallbackMalformedError("a transfer event whose reference is not ours") from None
+        return None
     currency = str(data.get("currency") or "ZAR")
     status = _TRANSFER_STATUS[event.removeprefix("transfer.")]
     seen = Observation(
