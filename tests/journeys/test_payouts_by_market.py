@@ -194,6 +194,27 @@ async def test_a_nip_transfer_that_times_out_is_settled_by_the_status_requery_on
     assert len(nip(fakes, "/nip/fundstransfer")) == 1  # the TSQ asked; nothing was resent
 
 
+async def test_a_refused_nip_transfer_is_retried_with_a_new_session_and_paid_once(
+    gateway: Client, services: Services, fakes: PaymentFakes, clock: SteppedClock
+) -> None:
+    assert services.payouts is not None
+    await a_day_of_work(services, EMEKA, "Emeka Obi", NGOZI, RegionCode.LAGOS, LAGOS, "lag-4")
+    await services.gig.set_bank_account(EMEKA, "000013", "0123456789")
+    fakes.nibss.fail_next_transfer = "51"  # no sufficient funds at the sending account
+
+    report = await pay_drivers(services, RegionCode.LAGOS, services.clock.now().date())
+    [waiting] = report.waiting
+    assert (waiting["status"], waiting["reason"]) == ("retrying", "NIP 51")
+    assert await wallet_of(services, "driver", EMEKA, "NGN") == dec("2360.00", "0", "0")
+
+    clock.advance(services.payouts.retry_after.total_seconds())
+    assert await services.payouts.sweep() == (1, 0)
+    first, second = nip(fakes, "/nip/fundstransfer")
+    assert first["sessionID"] != second["sessionID"]
+    assert await wallet_of(services, "driver", EMEKA, "NGN") == dec("0.00", "0", "2360.00")
+    assert len(fakes.nibss.transfers) == 1  # credited once
+
+
 # --- Cape Town: Paystack Transfers --------------------------------------------------------------
 
 
