@@ -85,6 +85,11 @@ class Settings(BaseSettings):
     payments_callback_secret: SecretStr | None = None  # signs the M-Pesa/MoMo callback URLs
     payments_requery_after_seconds: int = Field(default=120, gt=0)
     payments_expire_after_seconds: int = Field(default=86_400, gt=0)  # unpaid checkouts give up
+    # Payouts to drivers and agents: a refused attempt is retried after 10 min, 20 min … at
+    # most this many attempts; an attempt the rail never answers is given up after a day.
+    payouts_max_attempts: int = Field(default=3, ge=1, le=10)
+    payouts_retry_after_seconds: int = Field(default=600, gt=0)
+    payouts_answer_within_seconds: int = Field(default=86_400, gt=0)
     mpesa_base_url: str = "https://api.safaricom.co.ke"
     mpesa_consumer_key: str | None = None
     mpesa_consumer_secret: SecretStr | None = None

@@ -11,10 +11,11 @@ import channels.twilio
 from core.app.delivery import DeliveryWorker
 from core.app.dispatch import OfferSweeper
 from core.app.driver_notices import DriverNotices
-from core.app.driver_payouts import DriverPayoutResults
 from core.app.money import MoneyServices, build_money
 from core.app.payment_posting import PaymentPosting
 from core.app.payments import PaymentReceiptSms, PaymentRequery, build_rails
+from core.app.payouts import PayoutDesk, PayoutSweeper
+from core.app.refunds import RefundDesk, RefundPosting
 from core.app.reservations import ReservationSweeper
 from core.app.subscribers import OrderConfirmationSms
 from core.app.workflows import SmsNotifier, WorkflowRuntime, fulfilment_activities
@@ -42,6 +43,7 @@ from engines.notifications import NotificationService
 from engines.orders import OrderService
 from engines.payments import PaymentService
 from engines.pricing import PricingService
+from engines.settlement import PayoutOrders
 from engines.wms import WarehouseService
 from sessions import open_session_store
 
@@ -77,6 +79,9 @@ class Services:
     gig: GigService = field(kw_only=True)
     sweeper: OfferSweeper = field(kw_only=True)
     reservations: ReservationSweeper | None = None
+    payouts: PayoutDesk | None = None
+    payout_sweeper: PayoutSweeper | None = None
+    refunds: RefundDesk | None = None
 
     def channel_context(self) -> ChannelContext:
         return ChannelContext(
@@ -105,8 +110,12 @@ class Services:
         self.sweeper.start()
         if self.reservations is not None:
             self.reservations.start()
+        if self.payout_sweeper is not None:
+            self.payout_sweeper.start()
 
     async def close(self) -> None:
+        if self.payout_sweeper is not None:
+            await self.payout_sweeper.stop()
         if self.reservations is not None:
             await self.reservations.stop()
         await self.sweeper.stop()
@@ -203,13 +212,33 @@ def build_services(
     OrderConfirmationSms(notifications, customers, translate, settings.sms_provider).subscribe(bus)
     PaymentReceiptSms(notifications, customers, translate, settings.sms_provider).subscribe(bus)
     PaymentPosting(money.books, money.credit, orders).subscribe(bus)
-    DriverPayoutResults(payments, money.payouts, gig).subscribe(bus)
+    payouts = PayoutDesk(
+        payments,
+        money.payouts,
+        PayoutOrders(db),
+        gig,
+        money.atc,
+        clock,
+        ids,
+        max_attempts=settings.payouts_max_attempts,
+        retry_after=timedelta(seconds=settings.payouts_retry_after_seconds),
+        answer_within=timedelta(seconds=settings.payouts_answer_within_seconds),
+    )
+    payouts.subscribe(bus)
+    RefundPosting(money.books, payments).subscribe(bus)
+    refunds = RefundDesk(payments)
     workflows = None
     if settings.temporal == "on" and settings.temporal_address:
         notifier = SmsNotifier(notifications, customers, orders, translate, settings.sms_provider)
         effects = SqlEffectLog(db, clock)
         activities = fulfilment_activities(
-            effects, clock, orders, notifier, payments, settlement=money.settlement
+            effects,
+            clock,
+            orders,
+            notifier,
+            payments,
+            settlement=money.settlement,
+            refunds=refunds,
         )
         workflows = WorkflowRuntime(settings, activities)
         workflows.subscribe(bus)
@@ -237,4 +266,7 @@ def build_services(
         gig=gig,
         sweeper=OfferSweeper(gig, every_seconds=settings.gig_sweep_seconds),
         reservations=ReservationSweeper(orders),
+        payouts=payouts,
+        payout_sweeper=PayoutSweeper(payouts),
+        refunds=refunds,
     )

@@ -12,11 +12,10 @@ from typing import Any, NoReturn
 
 from aiohttp import web
 
-from core.app import credentials
+from core.app import credentials, payout_cli
 from core.app.bootstrap import build_services
 from core.app.demo import load_demo, load_distribution_demo
 from core.app.dispatch_plan import plan_day_command
-from core.app.driver_payouts import pay_drivers_command
 from core.app.ledger_cli import add_ledger_command, run_ledger
 from core.app.logs import configure_logging
 from core.app.routes import FORMATS as ROUTE_FORMATS
@@ -84,15 +83,7 @@ def build_parser() -> argparse.ArgumentParser:
     plan.add_argument("--cutoff-minutes", type=_positive, default=120)
     _add_routes_parser(commands)
     credentials.add_commands(commands)
-    drivers = commands.add_parser("drivers", help="the gig drivers")
-    driver_commands = drivers.add_subparsers(
-        dest="drivers_command", required=True, parser_class=_Parser
-    )
-    pay = driver_commands.add_parser(
-        "pay", help="settle the region's drivers for the day and send their payouts (JSON)"
-    )
-    pay.add_argument("--region", required=True, choices=[r.value for r in RegionCode])
-    pay.add_argument("--date", type=_day, default=None, help="YYYY-MM-DD (default: today)")
+    payout_cli.add_commands(commands, _Parser, _day)
     return parser
 
 
@@ -126,8 +117,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _routes_solve(args)
         case "apikey" | "client" | "token":
             return credentials.run(args)
-        case "drivers":
-            return pay_drivers_command(RegionCode(args.region), args.date)
+        case "drivers" | "agents":
+            return payout_cli.run(args)
     return 2
 
 

@@ -1,43 +1,38 @@
-"""Paying drivers: the gig engine's day of earnings -> the ledger's payout wallet -> a payout
-on the region's rail (M-Pesa B2C in Kenya) -> the rail's result posts or voids the hold.
-
-It joins three contexts (gig, settlement, payments), so it lives in the composition layer.
-Every step is keyed on the gig payout's id, so running it twice (or after a crash half way)
-sends each payout once.
+"""Paying drivers and agents from the command line: a region's day of earnings (drivers) or
+commissions (agents) -> the payout desk (core/app/payouts.py), which sends each on the
+region's rail once and settles it on the rail's answer.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
-import uuid
 from dataclasses import dataclass, field
 from datetime import date
-from decimal import ROUND_FLOOR
+from decimal import Decimal
 from typing import TYPE_CHECKING
 
-import structlog
-
-from core.bus import EventBus, EventEnvelope
+from core.app.payouts import PAYOUT_METHODS, Payee, PayoutDesk
 from core.config import Settings
 from core.money import Money
 from core.region import RegionCode
-from engines.gig import GigService, PayoutStatus
-from engines.ledger import TransferRefusedError
-from engines.payments import PROVIDER_OF, CreatePayment, Direction, Method, PaymentService
-from engines.payments.events import PaymentFailed, PaymentSucceeded
-from engines.settlement import PayoutService
+from core.region import region as region_of
+from engines.gig import PayoutStatus
+from engines.settlement import PayoutOrder, PayoutOrderStatus
 
 if TYPE_CHECKING:
     from core.app.bootstrap import Services
 
-log = structlog.get_logger(__name__)
+__all__ = ["PAYOUT_METHODS", "PayReport", "pay_agents", "pay_drivers"]
 
-ROLE = "driver"
-KEY_PREFIX = "payout:"
-# The rail each region pays its drivers on; a region missing here keeps its payouts pending.
-# (Lagos pays on NIP, which needs each driver's bank account: not collected at onboarding yet.)
-PAYOUT_METHODS: dict[RegionCode, Method] = {RegionCode.NAIROBI: Method.MPESA_B2C}
+OPEN = frozenset(
+    {
+        PayoutOrderStatus.QUEUED,
+        PayoutOrderStatus.HELD,
+        PayoutOrderStatus.SENDING,
+        PayoutOrderStatus.RETRYING,
+    }
+)
 
 
 @dataclass(slots=True)
@@ -45,121 +40,113 @@ class PayReport:
     region: str
     day: str
     sent: list[dict[str, str]] = field(default_factory=list)
-    waiting: list[dict[str, str]] = field(default_factory=list)  # no payout rail configured
+    waiting: list[dict[str, str]] = field(default_factory=list)  # no rail yet, or retrying
+    held: list[dict[str, str]] = field(default_factory=list)  # a person must act first
+    failed: list[dict[str, str]] = field(default_factory=list)
+
+    def add(self, order: PayoutOrder, row: dict[str, str]) -> None:
+        row = row | {"payout": order.source, "status": order.status.value}
+        if order.intent_id is not None:
+            row["intent"] = str(order.intent_id)
+        if order.reason:
+            row["reason"] = order.reason
+        match order.status:
+            case PayoutOrderStatus.SENDING | PayoutOrderStatus.PAID:
+                self.sent.append(row)
+            case PayoutOrderStatus.HELD:
+                self.held.append(row)
+            case PayoutOrderStatus.FAILED:
+                self.failed.append(row)
+            case _:
+                self.waiting.append(row)
 
     def as_json(self) -> dict[str, object]:
-        return {"region": self.region, "date": self.day, "sent": self.sent, "pending": self.waiting}
+        return {
+            "region": self.region,
+            "date": self.day,
+            "sent": self.sent,
+            "pending": self.waiting,
+            "held": self.held,
+            "failed": self.failed,
+        }
 
 
-def ledger_reference(payout_id: uuid.UUID) -> str:
-    return f"gig:{payout_id}"
-
-
-def sendable(amount: Money) -> Money:
-    """Mobile money pays whole units: send the floor, the cents stay in the driver's wallet
-    (the rail would round a fraction up and pay out more than the wallet holds)."""
-    return Money(amount.amount.quantize(1, rounding=ROUND_FLOOR), amount.currency)
+def _desk(services: Services) -> PayoutDesk:
+    assert services.payouts is not None, "payouts need the payments and money services"
+    return services.payouts
 
 
 async def pay_drivers(services: Services, region: RegionCode, day: date) -> PayReport:
     """Settle every driver of the region for `day` and send what each is owed."""
-    assert services.money is not None
-    assert services.payments is not None
-    gig, payouts, payments = services.gig, services.money.payouts, services.payments
-    method = PAYOUT_METHODS.get(region)
-    rail_ready = method is not None and payments.offers(method)
+    desk, gig = _desk(services), services.gig
     report = PayReport(region.value, day.isoformat())
     for worker in await gig.workers(region):
         await gig.settle(worker.id, day)
+        payee = Payee("driver", worker.phone, worker.name, worker.region, worker.bank)
         for payout_id, amount, earned_on, status in await gig.payouts(worker.id):
             if status != PayoutStatus.PENDING.value or earned_on != day:
                 continue
-            reference = ledger_reference(payout_id)
-            await payouts.earn(ROLE, worker.phone, amount, reference=reference)
-            row = {
-                "worker": str(worker.id),
-                "phone": worker.phone.e164,
-                "payout": str(payout_id),
-                "amount": str(amount.amount),
-                "currency": amount.currency,
-            }
-            if method is None or not rail_ready:
-                report.waiting.append(row)
-                continue
-            send = sendable(amount)
-            if send.amount <= 0:
-                report.waiting.append(row)
-                continue
-            await payouts.request(ROLE, worker.phone, send, PROVIDER_OF[method], reference)
-            intent = await payments.pay(
-                CreatePayment(
-                    idempotency_key=f"{KEY_PREFIX}{payout_id}",
-                    method=method,
-                    direction=Direction.PAYOUT,
-                    amount=send,
-                    customer=worker.phone,
-                    description="Driver earnings",
-                )
-            )
-            sent = {"sent": str(send.amount), "intent": str(intent.id)}
-            report.sent.append(row | sent | {"status": intent.status.value})
+            order = await desk.pay(payee, amount, f"gig:{payout_id}", earn=True)
+            report.add(order, _row(str(worker.id), payee, amount))
     return report
 
 
-class DriverPayoutResults:
-    """The rail's answer on a driver payout posts the ledger's hold (or voids it) and closes
-    the gig payout; a callback delivered twice changes nothing the second time."""
-
-    def __init__(self, payments: PaymentService, payouts: PayoutService, gig: GigService) -> None:
-        self._payments = payments
-        self._payouts = payouts
-        self._gig = gig
-
-    def subscribe(self, bus: EventBus) -> None:
-        bus.subscribe(PaymentSucceeded.topic, "driver-payouts", self.on_succeeded)
-        bus.subscribe(PaymentFailed.topic, "driver-payouts", self.on_failed)
-
-    async def on_succeeded(self, envelope: EventEnvelope) -> None:
-        event = PaymentSucceeded.model_validate(envelope.data)
-        if event.direction == Direction.PAYOUT.value:
-            await self._close(event.intent_id, PayoutStatus.PAID)
-
-    async def on_failed(self, envelope: EventEnvelope) -> None:
-        event = PaymentFailed.model_validate(envelope.data)
-        if event.direction == Direction.PAYOUT.value:
-            await self._close(event.intent_id, PayoutStatus.FAILED)
-
-    async def _close(self, intent_id: str, status: PayoutStatus) -> None:
-        intent = await self._payments.get(uuid.UUID(intent_id))
-        if not intent.idempotency_key.startswith(KEY_PREFIX):
-            return  # an agent's or a distributor's payout: not ours
-        payout_id = uuid.UUID(intent.idempotency_key.removeprefix(KEY_PREFIX))
-        reference = ledger_reference(payout_id)
-        try:
-            if status is PayoutStatus.PAID:
-                await self._payouts.confirmed(reference)
-            else:
-                await self._payouts.failed(reference)
-        except TransferRefusedError as refused:
-            # A success after the hold was voided (or the reverse): the ledger keeps its first
-            # answer and an operator reconciles it against the rail's statement.
-            log.warning("driver_payout_out_of_order", payout=str(payout_id), error=str(refused))
-            return
-        await self._gig.close_payout(payout_id, status)
+async def pay_agents(services: Services, region: RegionCode, day: date) -> PayReport:
+    """Pay each agent of the region the commissions in its wallet: one payout per agent and
+    day, and none while an earlier one is still open (it is re-sent instead)."""
+    assert services.money is not None
+    desk, atc, ledger = _desk(services), services.money.atc, services.money.payouts
+    currency = region_of(region).currency
+    report = PayReport(region.value, day.isoformat())
+    for agent in await atc.agents(region):
+        payee = Payee("agent", agent.phone, agent.name, agent.region, agent.bank)
+        open_orders = [o for o in await desk.orders.of_person(agent.phone) if o.status in OPEN]
+        if open_orders:
+            for found in open_orders:
+                order = found
+                if found.status in (PayoutOrderStatus.QUEUED, PayoutOrderStatus.HELD):
+                    order = await desk.pay(payee, found.amount, found.source, earn=False)
+                report.add(order, _row(agent.phone.e164, payee, order.amount))
+            continue
+        wallet = await ledger.wallet("agent", agent.phone, currency)
+        b = wallet.balances
+        owed = Money(b.credits_posted - b.debits_posted - b.debits_pending, currency)
+        if owed.amount <= Decimal(0):
+            continue
+        order = await desk.pay(payee, owed, f"atc:{agent.phone.e164}:{day.isoformat()}", earn=False)
+        report.add(order, _row(agent.phone.e164, payee, owed))
+    return report
 
 
-def pay_drivers_command(region: RegionCode, day: date | None) -> int:
-    """`omniroute drivers pay`: pay the region's drivers for the day (default: today, UTC)."""
-    report = asyncio.run(_pay(region, day))
+def _row(who: str, payee: Payee, amount: Money) -> dict[str, str]:
+    return {
+        "worker" if payee.role == "driver" else "agent": who,
+        "phone": payee.phone.e164,
+        "name": payee.name,
+        "amount": str(amount.amount),
+        "currency": amount.currency,
+    }
+
+
+def pay_command(role: str, region: RegionCode, day: date | None) -> int:
+    """`omniroute drivers pay` / `omniroute agents pay`: print the report as JSON."""
+    report = asyncio.run(_pay(role, region, day))
     print(json.dumps(report.as_json(), indent=2))
     return 0
 
 
-async def _pay(region: RegionCode, day: date | None) -> PayReport:
+def pay_drivers_command(region: RegionCode, day: date | None) -> int:
+    return pay_command("driver", region, day)
+
+
+async def _pay(role: str, region: RegionCode, day: date | None) -> PayReport:
     from core.app.bootstrap import build_services  # noqa: PLC0415 - bootstrap wires this module
 
     services = build_services(Settings())
     try:
-        return await pay_drivers(services, region, day or services.clock.now().date())
+        when = day or services.clock.now().date()
+        if role == "agent":
+            return await pay_agents(services, region, when)
+        return await pay_drivers(services, region, when)
     finally:
         await services.close()

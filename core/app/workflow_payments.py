@@ -4,8 +4,9 @@ The conversation (or GraphQL) already created and submitted the order's payment 
 the order, before the workflow asked; so `start_charge` submits nothing again, it reports what
 the intent says. The provider's webhook reaches the workflow as a `payment_received` signal
 (`PaymentSignals`), and the workflow's requery after its window reads the intent, which the
-payments requery job keeps current. Refunds are recorded for an operator: no rail here has a
-refund API wired yet.
+payments requery job keeps current. A refund goes through the rail the order was paid by
+(core/app/refunds.py), keyed by the activity; one the rails cannot make (nothing collected, or
+more than is left) is recorded for an operator.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import Protocol
 
 import structlog
 
+from core.app.refunds import NothingToRefundError, RefundDesk
 from core.bus import EventBus, EventEnvelope
 from core.money import Money
 from engines.fulfilment.adapters import PendingEngines
@@ -26,7 +28,7 @@ from engines.fulfilment.model import (
     PaymentStatus,
     RefundRequest,
 )
-from engines.payments import PaymentService
+from engines.payments import PaymentError, PaymentService
 from engines.payments.events import PaymentSucceeded
 from engines.payments.model import IntentStatus, PaymentIntent
 
@@ -52,11 +54,17 @@ def charge_of(payment_id: str, intents: list[PaymentIntent]) -> Charge:
 
 
 class IntentRail:
-    """PaymentRail over the payment intents (refunds still recorded by PendingEngines)."""
+    """PaymentRail over the payment intents; refunds through the refund desk."""
 
-    def __init__(self, payments: PaymentService, recorder: PendingEngines) -> None:
+    def __init__(
+        self,
+        payments: PaymentService,
+        recorder: PendingEngines,
+        refunds: RefundDesk | None = None,
+    ) -> None:
         self._payments = payments
         self._recorder = recorder
+        self._refunds = refunds
 
     async def start_charge(self, request: ChargeRequest, *, key: str) -> Charge:
         return await self.requery(request.payment_id)
@@ -65,6 +73,19 @@ class IntentRail:
         return charge_of(payment_id, await self._payments.for_order(payment_id))
 
     async def refund(self, request: RefundRequest, *, key: str) -> Charge:
+        if self._refunds is not None:
+            try:
+                refund = await self._refunds.refund_order(
+                    request.payment_id, request.amount, key=key, reason="Order unwound"
+                )
+            except (NothingToRefundError, PaymentError) as exc:
+                log.warning("workflow.refund_not_sent", order=request.payment_id, error=str(exc))
+            else:
+                status = {
+                    IntentStatus.SUCCEEDED: PaymentStatus.PAID,
+                    IntentStatus.FAILED: PaymentStatus.FAILED,
+                }.get(refund.status, PaymentStatus.PENDING)
+                return Charge(request.payment_id, status, refund.provider_reference, refund.amount)
         log.warning("workflow.refund_recorded", order=request.payment_id)
         return await self._recorder.refund(request, key=key)
 

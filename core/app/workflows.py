@@ -19,6 +19,7 @@ from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from core.app.money import DISTRIBUTORS
+from core.app.refunds import RefundDesk
 from core.app.workflow_payments import IntentRail, PaymentSignals
 from core.app.workflow_settlement import LedgerSettlement
 from core.bus import EventBus, EventEnvelope
@@ -117,6 +118,7 @@ def fulfilment_activities(
     payments: PaymentService | None = None,
     *,
     settlement: SettlementService | None = None,
+    refunds: RefundDesk | None = None,
 ) -> FulfilmentActivities:
     pending = PendingEngines(effects, clock)
     settles = (
@@ -126,7 +128,7 @@ def fulfilment_activities(
         Ports(
             orders=SqlOrderDesk(orders, effects),
             customers=notifier,
-            rail=IntentRail(payments, pending) if payments is not None else pending,
+            rail=IntentRail(payments, pending, refunds) if payments is not None else pending,
             warehouse=pending,
             routes=pending,
             dispatch=pending,

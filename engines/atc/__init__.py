@@ -2,17 +2,20 @@
 
 from engines.atc.model import (
     COMMISSION_RATE,
+    Agent,
     AgentLimitError,
     AlreadyOnboardedError,
     AtcError,
     NotOnboardedError,
     OverpaymentError,
+    UnknownAgentError,
     commission_on,
 )
 from engines.atc.service import AgentPosition, AtcService
 
 __all__ = [
     "COMMISSION_RATE",
+    "Agent",
     "AgentLimitError",
     "AgentPosition",
     "AlreadyOnboardedError",
@@ -20,5 +23,6 @@ __all__ = [
     "AtcService",
     "NotOnboardedError",
     "OverpaymentError",
+    "UnknownAgentError",
     "commission_on",
 ]

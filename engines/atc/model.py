@@ -8,9 +8,13 @@ the agent earns COMMISSION_RATE (2 %) of the amount, rounded half-up to the mino
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from decimal import Decimal
 
+from core.bank import BankAccount
 from core.money import Money
+from core.phone import Phone
+from core.region import RegionCode
 
 COMMISSION_RATE = Decimal("0.02")
 
@@ -33,6 +37,18 @@ class AgentLimitError(AtcError):
 
 class OverpaymentError(AtcError):
     """More than the retailer owes, or more than the agent holds, was to be moved."""
+
+
+class UnknownAgentError(AtcError):
+    """No agent is registered under this phone."""
+
+
+@dataclass(frozen=True, slots=True)
+class Agent:
+    phone: Phone
+    name: str  # as on the agent's ID: a bank's account name must match it before a payout
+    region: RegionCode
+    bank: BankAccount | None = None
 
 
 def commission_on(collected: Money) -> Money:

@@ -4,23 +4,28 @@ commit together (one transaction), with ids derived from the order or the receip
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core.bank import BankAccount
 from core.clock import Clock
 from core.db import Database
 from core.money import Money
 from core.phone import Phone
+from core.region import RegionCode
 from engines.atc.model import (
+    Agent,
     AgentLimitError,
     AlreadyOnboardedError,
     NotOnboardedError,
     OverpaymentError,
+    UnknownAgentError,
     commission_on,
 )
-from engines.atc.tables import atc_retailers
+from engines.atc.tables import atc_agents, atc_retailers
 from engines.ledger import (
     Books,
     TransferRefusedError,
@@ -43,6 +48,62 @@ class AtcService:
         self._db = db
         self._books = books
         self._clock = clock
+
+    async def register(self, agent: Agent) -> Agent:
+        """Record who the agent is and where its commissions go (the first record stays;
+        change the bank account with `set_bank_account`)."""
+        name = " ".join(agent.name.split())
+        if not 2 <= len(name) <= 80:
+            raise ValueError("name: between 2 and 80 characters")
+        found = await self.agent(agent.phone)
+        if found is not None:
+            return found
+        try:
+            async with self._db.transaction() as s:
+                await s.execute(
+                    atc_agents.insert().values(
+                        phone=agent.phone.e164,
+                        name=name,
+                        region=agent.region.value,
+                        bank_code=agent.bank.bank_code if agent.bank else None,
+                        bank_account=agent.bank.number if agent.bank else None,
+                        created_at=self._clock.now(),
+                    )
+                )
+        except IntegrityError:
+            pass  # registered concurrently: the first record stays
+        registered = await self.agent(agent.phone)
+        assert registered is not None
+        return registered
+
+    async def agent(self, phone: Phone) -> Agent | None:
+        async with self._db.transaction() as s:
+            row = (
+                await s.execute(select(atc_agents).where(atc_agents.c.phone == phone.e164))
+            ).first()
+        return None if row is None else _agent(row)
+
+    async def agents(self, region: RegionCode) -> list[Agent]:
+        async with self._db.transaction() as s:
+            rows = await s.execute(
+                select(atc_agents)
+                .where(atc_agents.c.region == region.value)
+                .order_by(atc_agents.c.created_at, atc_agents.c.phone)
+            )
+            return [_agent(r) for r in rows]
+
+    async def set_bank_account(self, phone: Phone, bank: BankAccount) -> Agent:
+        async with self._db.transaction() as s:
+            done = await s.execute(
+                update(atc_agents)
+                .where(atc_agents.c.phone == phone.e164)
+                .values(bank_code=bank.bank_code, bank_account=bank.number)
+            )
+            if done.rowcount == 0:  # type: ignore[attr-defined]
+                raise UnknownAgentError(phone.e164)
+        found = await self.agent(phone)
+        assert found is not None
+        return found
 
     async def set_limit(self, agent: Phone, limit: Money) -> None:
         exposure = await self._books.account(chart.agent_exposure(agent, limit.currency))
@@ -193,6 +254,11 @@ class AtcService:
     async def owed_by(self, agent: Phone, retailer: Phone, currency: str) -> Money:
         account = await self._books.account(chart.agent_receivable(agent, retailer, currency))
         return account.balance
+
+
+def _agent(r: Any) -> Agent:
+    bank = BankAccount(r.bank_code, r.bank_account) if r.bank_code and r.bank_account else None
+    return Agent(Phone(r.phone), r.name, RegionCode(r.region), bank)
 
 
 __all__ = ["AgentPosition", "AtcService"]

@@ -11,3 +11,16 @@ atc_retailers = Table(
     Column("agent", String(16), nullable=False, index=True),
     Column("onboarded_at", UTCDateTime, nullable=False),
 )
+
+# Who an agent is and where its commissions are paid (a bank account in Lagos and Cape Town;
+# the phone's M-Pesa wallet in Nairobi).
+atc_agents = Table(
+    "atc_agents",
+    metadata,
+    Column("phone", String(16), primary_key=True),
+    Column("name", String(80), nullable=False),
+    Column("region", String(20), nullable=False, index=True),
+    Column("bank_code", String(12), nullable=True),
+    Column("bank_account", String(20), nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+)

@@ -16,6 +16,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
 
+from core.bank import BankAccount, InvalidBankAccountError
 from core.money import Money
 from core.phone import Phone
 from core.region import RegionCode
@@ -116,6 +117,7 @@ class Onboard:
     region: RegionCode
     vehicle: Vehicle
     locale: str | None = None
+    bank: BankAccount | None = None  # where payouts go (Lagos, Cape Town); M-Pesa in Kenya
 
 
 def validate(command: Onboard) -> Onboard:
@@ -132,7 +134,18 @@ def validate(command: Onboard) -> Onboard:
     if not 1 <= command.vehicle.capacity_units <= 10_000:
         raise InvalidWorkerError("capacity_units", "between 1 and 10000")
     vehicle = Vehicle(command.vehicle.kind, plate, command.vehicle.capacity_units)
-    return Onboard(command.phone, name, national_id, command.region, vehicle, command.locale)
+    bank = None
+    if command.bank is not None:
+        bank = checked_bank(command.region, command.bank.bank_code, command.bank.number)
+    return Onboard(command.phone, name, national_id, command.region, vehicle, command.locale, bank)
+
+
+def checked_bank(region: RegionCode, bank_code: str, number: str) -> BankAccount:
+    """The payout account for a worker of `region`; InvalidWorkerError names the bad field."""
+    try:
+        return BankAccount.parse(region, bank_code, number)
+    except InvalidBankAccountError as bad:
+        raise InvalidWorkerError(bad.field, bad.reason) from bad
 
 
 def required_documents(vehicle: Vehicle) -> frozenset[DocumentKind]:
@@ -156,6 +169,7 @@ class Worker:
     rating_total: int
     rating_count: int
     created_at: datetime
+    bank: BankAccount | None = None
 
     @property
     def rating(self) -> Decimal:

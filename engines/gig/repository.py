@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core.bank import BankAccount
 from core.money import Money
 from core.phone import Phone
 from core.region import RegionCode
@@ -74,6 +75,8 @@ class SqlGigRepository:
                 rating_total=0,
                 rating_count=0,
                 created_at=now,
+                bank_code=form.bank.bank_code if form.bank else None,
+                bank_account=form.bank.number if form.bank else None,
             )
         )
 
@@ -497,6 +500,7 @@ def _worker(r: Any) -> Worker:
         rating_total=r.rating_total,
         rating_count=r.rating_count,
         created_at=r.created_at,
+        bank=BankAccount(r.bank_code, r.bank_account) if r.bank_code and r.bank_account else None,
     )
 
 

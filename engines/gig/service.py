@@ -10,7 +10,7 @@ from __future__ import annotations
 import secrets
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
@@ -60,6 +60,7 @@ from engines.gig.model import (
     UnknownWorkerError,
     Worker,
     WorkerStatus,
+    checked_bank,
     code_digest,
     required_documents,
     total,
@@ -126,6 +127,17 @@ class GigService:
     async def worker_by_phone(self, phone: Phone) -> Worker | None:
         async with self._db.transaction() as s:
             return await SqlGigRepository(s).worker_by_phone(phone)
+
+    async def set_bank_account(self, phone: Phone, bank_code: str, number: str) -> Worker:
+        """Where the worker's payouts go from now on (checked for the worker's region)."""
+        async with self._db.transaction() as s:
+            repo = SqlGigRepository(s)
+            worker = await repo.worker_by_phone(phone)
+            if worker is None:
+                raise UnknownWorkerError(phone.e164)
+            bank = checked_bank(worker.region, bank_code, number)
+            await repo.update_worker(worker.id, bank_code=bank.bank_code, bank_account=bank.number)
+            return replace(worker, bank=bank)
 
     async def is_driver(self, phone: Phone) -> bool:
         """A registered worker who is not suspended: their calls go to the drivers' IVR."""

@@ -35,6 +35,8 @@ gig_workers = Table(
     Column("rating_total", Integer, nullable=False),
     Column("rating_count", Integer, nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
+    Column("bank_code", String(12), nullable=True),
+    Column("bank_account", String(20), nullable=True),
 )
 
 gig_documents = Table(

@@ -127,6 +127,24 @@ class Books:
             )
         )
 
+    async def post_refund(
+        self, customer: Phone, amount: Money, rail: str, refund_ref: str, *, payment_ref: str
+    ) -> Transfer:
+        """Money given back at a rail: the reverse of `post_payment_received`, once per refund
+        (its id names the transfer, so a redelivered event posts nothing twice)."""
+        held = await self.account(chart.rail(rail, amount.currency))
+        debtor = await self.customer_account(customer, amount.currency, on_credit=False)
+        return await self.ledger.transfer(
+            TransferRequest.posted(
+                chart.transfer_id("refund", rail, refund_ref),
+                debtor.id,
+                held.id,
+                amount,
+                code="refund",
+                reference=payment_ref,
+            )
+        )
+
     async def post_rail_fee(self, rail: str, fee: Money, external_ref: str) -> Transfer:
         """A provider kept a fee out of what it holds for us."""
         expense = await self.account(chart.rail_fees(rail, fee.currency))

@@ -26,14 +26,16 @@ from engines.payments.model import (
     RailNotConfiguredError,
     RailRejectedError,
     RailUnavailableError,
+    RefundRefusedError,
     UnknownPaymentError,
     VirtualAccount,
 )
-from engines.payments.ports import PaymentRail, VirtualAccountRail
+from engines.payments.ports import AccountNameRail, PaymentRail, RefundRail, VirtualAccountRail
 from engines.payments.service import PaymentService, RequeryReport
 
 __all__ = [
     "PROVIDER_OF",
+    "AccountNameRail",
     "CallbackAnswer",
     "CallbackForgedError",
     "CallbackMalformedError",
@@ -57,6 +59,8 @@ __all__ = [
     "RailNotConfiguredError",
     "RailRejectedError",
     "RailUnavailableError",
+    "RefundRail",
+    "RefundRefusedError",
     "RequeryReport",
     "UnknownPaymentError",
     "UnmatchedFundsReceived",

@@ -51,6 +51,10 @@ class RailUnavailableError(PaymentError):
     """The provider did not answer (timeout, connection, 5xx): the outcome is unknown."""
 
 
+class RefundRefusedError(PaymentError):
+    """A refund that cannot be: the payment did not succeed, or less is left to give back."""
+
+
 class RailRejectedError(PaymentError):
     """The provider refused the request for good: no money can have moved."""
 
@@ -135,6 +139,7 @@ def can_move(current: IntentStatus, target: IntentStatus) -> bool:
 class Direction(StrEnum):
     COLLECT = "collect"  # a customer pays us
     PAYOUT = "payout"  # we pay a driver, an agent or a distributor
+    REFUND = "refund"  # we give a customer back (part of) a payment they made
 
 
 class Method(StrEnum):
@@ -147,6 +152,7 @@ class Method(StrEnum):
     FLUTTERWAVE = "FLUTTERWAVE"
     MPESA_B2C = "MPESA_B2C"
     NIP = "NIP"
+    PAYSTACK_TRANSFER = "PAYSTACK_TRANSFER"  # payouts to a South African bank account
 
 
 # Which provider carries each method.
@@ -158,6 +164,7 @@ PROVIDER_OF: dict[Method, str] = {
     Method.FLUTTERWAVE: "flutterwave",
     Method.MPESA_B2C: "mpesa",
     Method.NIP: "nibss",
+    Method.PAYSTACK_TRANSFER: "paystack",
 }
 
 
@@ -243,6 +250,17 @@ class CreatePayment:
     description: str = ""
     bank_account: str | None = None  # NIP payouts: the beneficiary's NUBAN
     bank_code: str | None = None  # NIP payouts: the beneficiary bank's institution code
+    payee_name: str | None = None  # bank payouts: the name the account is held in
+    refund_of: uuid.UUID | None = None  # refunds: the collected intent given back
+
+    def extra_details(self) -> dict[str, str]:
+        """What the intent keeps of the request beyond its columns (in `details`)."""
+        extra = {}
+        if self.payee_name:
+            extra["payee_name"] = self.payee_name
+        if self.refund_of is not None:
+            extra["refund_of"] = str(self.refund_of)
+        return extra
 
     def fingerprint(self) -> str:
         """A digest of everything the request asks for; the key must always ask the same."""
@@ -256,6 +274,7 @@ class CreatePayment:
             "description": self.description,
             "bank_account": self.bank_account,
             "bank_code": self.bank_code,
+            **self.extra_details(),
         }
         raw = json.dumps(doc, sort_keys=True, separators=(",", ":")).encode()
         return hashlib.sha256(raw).hexdigest()
@@ -287,6 +306,15 @@ class PaymentIntent:
     def reference(self) -> str:
         """Our reference at the provider: unique, alphanumeric, 32 characters."""
         return self.id.hex
+
+    @property
+    def refund_of(self) -> uuid.UUID | None:
+        found = self.details.get("refund_of")
+        return uuid.UUID(found) if found else None
+
+    @property
+    def payee_name(self) -> str | None:
+        return self.details.get("payee_name")
 
     @property
     def is_open(self) -> bool:

@@ -34,3 +34,16 @@ class VirtualAccountRail(Protocol):
     """Providers that give each customer a bank account number of their own (Paystack DVA)."""
 
     async def open_virtual_account(self, customer: Phone) -> VirtualAccount: ...
+
+
+class RefundRail(Protocol):
+    """Providers that give a collected payment back on the same rail. `refund` answers like
+    `submit`; `query` of the refund intent tells where the refund stands."""
+
+    async def refund(self, refund: PaymentIntent, original: PaymentIntent) -> Observation: ...
+
+
+class AccountNameRail(Protocol):
+    """Providers that tell the name a bank account is held in (NIP name enquiry)."""
+
+    async def name_enquiry(self, bank_code: str, account_number: str) -> str: ...

@@ -85,6 +85,18 @@ class SqlPaymentRepository:
         ).all()
         return [_intent(r) for r in rows]
 
+    async def refunds_of(self, original: PaymentIntent) -> list[PaymentIntent]:
+        """The refunds asked for against a collected intent (any status)."""
+        rows = (
+            await self._s.execute(
+                select(payment_intents).where(
+                    payment_intents.c.direction == "refund",
+                    payment_intents.c.customer == original.customer.e164,
+                )
+            )
+        ).all()
+        return [i for i in map(_intent, rows) if i.refund_of == original.id]
+
     async def for_orders(self, order_references: Sequence[str]) -> list[PaymentIntent]:
         """Every intent of these orders in one query (a page of orders in GraphQL)."""
         if not order_references:

@@ -15,6 +15,7 @@ import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import timedelta
+from decimal import Decimal
 from typing import TypeVar
 
 import structlog
@@ -26,6 +27,7 @@ from core.bus.outbox import record
 from core.clock import Clock
 from core.db import Database
 from core.ids import IdGenerator
+from core.money import Money
 from core.phone import Phone
 from engines.orders.repository import SqlOrderRepository
 from engines.payments.events import (
@@ -48,11 +50,12 @@ from engines.payments.model import (
     RailNotConfiguredError,
     RailRejectedError,
     RailUnavailableError,
+    RefundRefusedError,
     UnknownPaymentError,
     VirtualAccount,
     target_status,
 )
-from engines.payments.ports import PaymentRail, VirtualAccountRail
+from engines.payments.ports import AccountNameRail, PaymentRail, RefundRail, VirtualAccountRail
 from engines.payments.repository import SqlPaymentRepository
 
 log = structlog.get_logger(__name__)
@@ -132,6 +135,7 @@ class PaymentService:
                 description=command.description,
                 bank_account=command.bank_account,
                 bank_code=command.bank_code,
+                details=command.extra_details(),
             )
             await repo.add(intent)
             await record(s, self._changed(intent, None))
@@ -161,7 +165,9 @@ class PaymentService:
             return await self.get(intent_id)
         rail = self._rails[claimed.provider]
         try:
-            if claimed.method is Method.BANK_TRANSFER:
+            if claimed.direction is Direction.REFUND:
+                seen = await self._refund_at(rail, claimed)
+            elif claimed.method is Method.BANK_TRANSFER:
                 try:
                     account = await self.virtual_account(claimed.customer, claimed.provider)
                 except RailUnavailableError as exc:
@@ -184,6 +190,78 @@ class PaymentService:
             log.warning("payments.submit_unknown", intent=str(intent_id), error=str(exc))
             return claimed
         return await self.observe(intent_id, seen)
+
+    async def refund(
+        self, original_id: uuid.UUID, amount: Money, *, key: str, reason: str = "Refund"
+    ) -> PaymentIntent:
+        """Give back (part of) a collected payment on the rail it came by, once per key.
+
+        Refused (RefundRefusedError) unless the payment succeeded and at least `amount` of it
+        has not been refunded yet; a repeated key answers the first refund.
+        """
+        original = await self.get(original_id)
+        if original.direction is not Direction.COLLECT or original.status is not (
+            IntentStatus.SUCCEEDED
+        ):
+            raise RefundRefusedError(f"payment {original_id} has not been collected")
+        async with self._db.transaction() as s:
+            repo = SqlPaymentRepository(s)
+            mine = await repo.by_key(key)
+            if mine is not None and mine.refund_of == original.id:
+                return await self.submit(mine.id) if mine.status is IntentStatus.PENDING else mine
+            given = [
+                r.amount.amount
+                for r in await repo.refunds_of(original)
+                if r.status not in (IntentStatus.FAILED, IntentStatus.CANCELLED)
+            ]
+        left = original.amount.amount - sum(given, Decimal(0))
+        if amount.currency != original.amount.currency or not 0 < amount.amount <= left:
+            raise RefundRefusedError(f"{amount} exceeds the {left} left to refund")
+        return await self.pay(
+            CreatePayment(
+                idempotency_key=key,
+                method=original.method,
+                direction=Direction.REFUND,
+                amount=amount,
+                customer=original.customer,
+                order_reference=original.order_reference,
+                description=reason[:200],
+                refund_of=original.id,
+            )
+        )
+
+    async def account_name(self, provider: str, bank_code: str, account_number: str) -> str:
+        """The name a bank account is held in (NIP name enquiry), before paying into it."""
+        rail = self._rails.get(provider)
+        if rail is None or not hasattr(rail, "name_enquiry"):
+            raise RailNotConfiguredError(provider)
+        enquirer: AccountNameRail = rail  # type: ignore[assignment]
+        return await enquirer.name_enquiry(bank_code, account_number)
+
+    async def give_up(self, intent_id: uuid.UUID, reason: str) -> PaymentIntent:
+        """Ask the provider one last time; if it still says nothing final, call it failed
+        (PaymentFailed is published, so whoever held money for it releases the hold)."""
+        intent = await self.get(intent_id)
+        if not intent.is_open:
+            return intent
+        try:
+            intent = await self._requery_one(intent)
+        except RailUnavailableError as exc:
+            log.warning("payments.give_up_unavailable", intent=str(intent_id), error=str(exc))
+        if not intent.is_open:
+            return intent
+        return await self.observe(intent.id, Observation(ProviderStatus.FAILED, reason=reason))
+
+    async def _refund_at(self, rail: PaymentRail, refund: PaymentIntent) -> Observation:
+        if refund.refund_of is None or not hasattr(rail, "refund"):
+            raise RailRejectedError(f"{rail.name} cannot refund")
+        original = await self.get(refund.refund_of)
+        refunder: RefundRail = rail  # type: ignore[assignment]
+        return await refunder.refund(refund, original)
+
+    async def by_key(self, key: str) -> PaymentIntent | None:
+        async with self._db.transaction() as s:
+            return await SqlPaymentRepository(s).by_key(key)
 
     async def get(self, intent_id: uuid.UUID) -> PaymentIntent:
         async with self._db.transaction() as s:
@@ -323,7 +401,8 @@ class PaymentService:
                 intent.id, Observation(ProviderStatus.FAILED, reason="never submitted")
             )
         answer = None
-        if intent.method is not Method.BANK_TRANSFER:  # transfers are pushed; the webhook tells
+        # Transfers into a virtual account are pushed by the customer; the webhook tells.
+        if intent.method is not Method.BANK_TRANSFER or intent.direction is not Direction.COLLECT:
             answer = await self._rails[intent.provider].query(intent)
         if answer is not None and answer.status is ProviderStatus.NOT_FOUND:
             if intent.status is IntentStatus.UNKNOWN:

@@ -14,6 +14,12 @@ from engines.settlement.model import (
     parse_statement,
     reconcile,
 )
+from engines.settlement.payout_orders import (
+    PayoutOrder,
+    PayoutOrders,
+    PayoutOrderStatus,
+    backoff,
+)
 from engines.settlement.payouts import PayoutService
 from engines.settlement.service import SettlementService, day_bounds
 
@@ -22,6 +28,9 @@ __all__ = [
     "Collected",
     "Distributor",
     "Match",
+    "PayoutOrder",
+    "PayoutOrderStatus",
+    "PayoutOrders",
     "PayoutService",
     "Reconciliation",
     "ReconciliationLine",
@@ -29,6 +38,7 @@ __all__ = [
     "SettlementService",
     "StatementFormatError",
     "StatementRow",
+    "backoff",
     "batch_for",
     "day_bounds",
     "parse_statement",

@@ -61,6 +61,25 @@ class PayoutService:
             )
         )
 
+    async def paid_late(
+        self, role: str, person: Phone, amount: Money, rail: str, payout_id: str
+    ) -> Transfer:
+        """The rail paid after we had released the hold (it never answered in time): the money
+        did leave, so it leaves the wallet now — refused (exceeds_credits) if that would take
+        more than the wallet holds, for an operator to reconcile."""
+        wallet = await self.wallet(role, person, amount.currency)
+        bank = await self._books.account(chart.rail(rail, amount.currency))
+        return await self._books.ledger.transfer(
+            TransferRequest.posted(
+                chart.transfer_id("payout", payout_id, "late"),
+                wallet.id,
+                bank.id,
+                amount,
+                code="payout",
+                reference=payout_id,
+            )
+        )
+
     async def failed(self, payout_id: str) -> Transfer:
         return await self._books.ledger.transfer(
             TransferRequest.void(

@@ -13,6 +13,7 @@ from aiohttp.test_utils import TestClient
 
 from core.app.bootstrap import Services
 from core.app.driver_payouts import pay_drivers
+from core.clock import SteppedClock
 from core.config import Settings
 from core.db.migrate import upgrade
 from core.money import Money
@@ -20,6 +21,8 @@ from core.phone import Phone
 from core.region import RegionCode
 from engines.gig import DeliveryRoute, GeoPoint, PayoutStatus, RouteStop
 from engines.orders import CartLine, PaymentMethod, PlaceOrder
+from engines.payments import CreatePayment, Direction, Method
+from engines.settlement import PayoutOrderStatus
 from tests.support.gig import code_for, driver
 from tests.support.providers.africastalking import flush_outbox
 from tests.support.providers.payments import PaymentFakes, events
@@ -143,34 +146,121 @@ async def test_running_twice_before_the_result_sends_one_payout(
     assert first.sent[0]["intent"] == second.sent[0]["intent"]
 
 
-async def test_a_failed_b2c_voids_the_hold_and_marks_the_payout_failed(
-    gateway: Client, services: Services, fakes: PaymentFakes
+async def test_a_failed_b2c_voids_the_hold_and_is_retried_until_the_attempts_run_out(
+    gateway: Client, services: Services, fakes: PaymentFakes, clock: SteppedClock
 ) -> None:
     assert services.money is not None
+    assert services.payouts is not None
+    desk = services.payouts
     await a_day_of_deliveries(services)
     await pay_drivers(services, RegionCode.NAIROBI, services.clock.now().date())
-    [b2c] = fakes.daraja.payouts
-
-    target, body = fakes.daraja.b2c_result(b2c, ok=False)
-    response = await gateway.post(target, data=body, headers={"Content-Type": "application/json"})
-    assert response.status == 200
-    await flush_outbox(services)
-
-    wallet = await services.money.payouts.wallet("driver", WANJIKU, "KES")
-    assert wallet.balance == Money(Decimal("245.00"), "KES")  # still owed to her
-    assert wallet.balances.debits_pending == Decimal(0)
-    assert wallet.balances.debits_posted == Decimal(0)
     worker = await services.gig.worker_by_phone(WANJIKU)
     assert worker is not None
-    [(_, _, _, status)] = await services.gig.payouts(worker.id)
-    assert status == PayoutStatus.FAILED.value
 
-    # The same result delivered again, now claiming success, is ignored: nothing is paid.
-    target, body = fakes.daraja.b2c_result(b2c)
+    for attempt in range(1, desk.max_attempts + 1):
+        assert len(fakes.daraja.payouts) == attempt
+        b2c = fakes.daraja.payouts[-1]
+        target, body = fakes.daraja.b2c_result(b2c, ok=False)
+        response = await gateway.post(
+            target, data=body, headers={"Content-Type": "application/json"}
+        )
+        assert response.status == 200
+        await flush_outbox(services)
+
+        wallet = await services.money.payouts.wallet("driver", WANJIKU, "KES")
+        assert wallet.balance == Money(Decimal("245.00"), "KES")  # still owed to her
+        assert wallet.balances.debits_pending == Decimal(0)  # the hold is released
+        assert wallet.balances.debits_posted == Decimal(0)
+        [order] = await desk.orders.of_person(WANJIKU)
+        [(_, _, _, status)] = await services.gig.payouts(worker.id)
+        if attempt < desk.max_attempts:
+            assert order.status is PayoutOrderStatus.RETRYING
+            assert status == PayoutStatus.PENDING.value
+            # Not before the backoff: 10 min after the 1st failure, 20 after the 2nd.
+            assert await desk.sweep() == (0, 0)
+            clock.advance(desk.retry_after.total_seconds() * 2 ** (attempt - 1))
+            assert await desk.sweep() == (1, 0)
+            assert await desk.sweep() == (0, 0)  # a second pass sends nothing more
+        else:
+            assert order.status is PayoutOrderStatus.FAILED
+            assert status == PayoutStatus.FAILED.value
+
+    # The last result delivered again, now claiming success, is ignored: nothing is paid.
+    target, body = fakes.daraja.b2c_result(fakes.daraja.payouts[-1])
     await gateway.post(target, data=body, headers={"Content-Type": "application/json"})
     await flush_outbox(services)
     assert await events(services, "PaymentSucceeded") == []
+    clock.advance(86_400 * 2)
+    assert await desk.sweep() == (0, 0)
+    assert len(fakes.daraja.payouts) == desk.max_attempts
     wallet = await services.money.payouts.wallet("driver", WANJIKU, "KES")
     assert wallet.balances.debits_posted == Decimal(0)
+    assert wallet.balance == Money(Decimal("245.00"), "KES")
+
+
+async def test_a_b2c_the_rail_never_answers_is_given_up_and_its_hold_released(
+    gateway: Client, services: Services, fakes: PaymentFakes, clock: SteppedClock
+) -> None:
+    assert services.money is not None
+    assert services.payouts is not None
+    desk = services.payouts
+    await a_day_of_deliveries(services)
+    await pay_drivers(services, RegionCode.NAIROBI, services.clock.now().date())
+    clock.advance(desk.answer_within.total_seconds() - 60)
+    assert await desk.sweep() == (0, 0)  # not yet
+    clock.advance(120)
+    assert await desk.sweep() == (0, 1)
+    await flush_outbox(services)
+
+    wallet = await services.money.payouts.wallet("driver", WANJIKU, "KES")
+    assert wallet.balances.debits_pending == Decimal(0)
+    assert wallet.balance == Money(Decimal("245.00"), "KES")
+    [order] = await desk.orders.of_person(WANJIKU)
+    assert order.status is PayoutOrderStatus.FAILED  # not retried: the rail may yet pay
+    assert len(fakes.daraja.payouts) == 1
+
+    # It does pay, late: the money left, so it leaves the wallet now, once.
+    target, body = fakes.daraja.b2c_result(fakes.daraja.payouts[0])
+    for _ in range(2):
+        await gateway.post(target, data=body, headers={"Content-Type": "application/json"})
+        await flush_outbox(services)
+    wallet = await services.money.payouts.wallet("driver", WANJIKU, "KES")
+    assert wallet.balance == Money(Decimal("0.00"), "KES")
+    assert wallet.balances.debits_posted == Decimal("245.00")
+    [order] = await desk.orders.of_person(WANJIKU)
+    assert order.status is PayoutOrderStatus.PAID
+
+
+async def test_a_payout_sent_before_payout_orders_still_settles_when_its_result_comes(
+    gateway: Client, services: Services, fakes: PaymentFakes
+) -> None:
+    """Intents keyed `payout:<gig payout id>` (sent by the earlier code) keep settling."""
+    assert services.money is not None
+    assert services.payments is not None
+    await a_day_of_deliveries(services)
+    worker = await services.gig.worker_by_phone(WANJIKU)
+    assert worker is not None
+    await services.gig.settle(worker.id, services.clock.now().date())
+    [(payout_id, amount, _, _)] = await services.gig.payouts(worker.id)
+    reference = f"gig:{payout_id}"
+    await services.money.payouts.earn("driver", WANJIKU, amount, reference=reference)
+    await services.money.payouts.request("driver", WANJIKU, amount, "mpesa", reference)
+    await services.payments.pay(
+        CreatePayment(
+            idempotency_key=f"payout:{payout_id}",
+            method=Method.MPESA_B2C,
+            direction=Direction.PAYOUT,
+            amount=amount,
+            customer=WANJIKU,
+            description="Driver earnings",
+        )
+    )
+
+    target, body = fakes.daraja.b2c_result(fakes.daraja.payouts[0])
+    await gateway.post(target, data=body, headers={"Content-Type": "application/json"})
+    await flush_outbox(services)
+
+    wallet = await services.money.payouts.wallet("driver", WANJIKU, "KES")
+    assert wallet.balances.debits_posted == Decimal("245.00")
     [(_, _, _, status)] = await services.gig.payouts(worker.id)
-    assert status == PayoutStatus.FAILED.value
+    assert status == PayoutStatus.PAID.value

@@ -30,4 +30,6 @@ async def gateway(client: Client, services: Services) -> Client:
     await services.delivery.stop()
     if services.requery is not None:
         await services.requery.stop()
+    if services.payout_sweeper is not None:
+        await services.payout_sweeper.stop()
     return client

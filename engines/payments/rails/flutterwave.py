@@ -5,6 +5,8 @@
 - Webhooks carry `verif-hash`, the secret hash set on the dashboard, compared in constant time.
   Their body is not believed: Flutterwave's advice is to verify before giving value, so every
   webhook is followed by `GET /v3/transactions/verify_by_reference?tx_ref=<ref>`.
+- Refunds: the transaction's id (from verify by reference), then `POST
+  /v3/transactions/<id>/refund` `{amount}`; `GET /v3/refunds/<refund id>` tells where it stands.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from engines.payments.model import (
     CallbackMalformedError,
     CallbackNotice,
     CallbackRequest,
+    Direction,
     Observation,
     PaymentIntent,
     ProviderStatus,
@@ -29,6 +32,13 @@ from engines.payments.model import (
 from engines.payments.rails.http import RailHttp, loads
 from engines.payments.rails.paystack import customer_email
 
+_REFUND_STATUS = {
+    "completed": ProviderStatus.SUCCEEDED,
+    "completed-offline": ProviderStatus.SUCCEEDED,
+    "failed": ProviderStatus.FAILED,
+    "pending": ProviderStatus.PENDING,
+    "pending-offline": ProviderStatus.PENDING,
+}
 _STATUS = {
     "successful": ProviderStatus.SUCCEEDED,
     "failed": ProviderStatus.FAILED,
@@ -79,7 +89,54 @@ class FlutterwaveRail:
             details={"link": str(link)},
         )
 
+    async def refund(self, refund: PaymentIntent, original: PaymentIntent) -> Observation:
+        found = await self._http.request(
+            "GET",
+            "/v3/transactions/verify_by_reference",
+            headers=self._auth,
+            params={"tx_ref": original.reference},
+        )
+        if found.status >= 500:
+            raise RailUnavailableError(f"Flutterwave verify: HTTP {found.status}")
+        transaction = (found.field("data") or {}).get("id")
+        if not found.ok or transaction is None:
+            raise RailRejectedError(f"Flutterwave has no transaction {original.reference}")
+        answer = await self._http.request(
+            "POST",
+            f"/v3/transactions/{transaction}/refund",
+            headers=self._auth,
+            json_body={"amount": f"{refund.amount.amount:f}"},
+        )
+        if answer.status >= 500:
+            raise RailUnavailableError(f"Flutterwave refund: HTTP {answer.status}")
+        data = answer.field("data") or {}
+        if not answer.ok or answer.field("status") != "success" or data.get("id") is None:
+            raise RailRejectedError(f"Flutterwave refund refused: {answer.field('message')}")
+        return Observation(
+            _REFUND_STATUS.get(str(data.get("status")), ProviderStatus.PENDING),
+            provider_reference=str(data["id"]),
+        )
+
+    async def _query_refund(self, intent: PaymentIntent) -> Observation | None:
+        if not intent.provider_reference:
+            return None
+        answer = await self._http.request(
+            "GET", f"/v3/refunds/{intent.provider_reference}", headers=self._auth
+        )
+        if answer.status >= 500:
+            raise RailUnavailableError(f"Flutterwave refund fetch: HTTP {answer.status}")
+        data = answer.field("data")
+        if not answer.ok or not isinstance(data, dict):
+            return Observation(ProviderStatus.NOT_FOUND, reason=str(answer.field("message")))
+        return Observation(
+            _REFUND_STATUS.get(str(data.get("status")), ProviderStatus.PENDING),
+            provider_reference=intent.provider_reference,
+            reason=f"refund {data.get('status')}",
+        )
+
     async def query(self, intent: PaymentIntent) -> Observation | None:
+        if intent.direction is Direction.REFUND:
+            return await self._query_refund(intent)
         answer = await self._http.request(
             "GET",
             "/v3/transactions/verify_by_reference",

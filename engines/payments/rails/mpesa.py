@@ -11,6 +11,11 @@
   "Accepted"}`.
 - B2C: `POST /mpesa/b2c/v3/paymentrequest` with our reference as OriginatorConversationID; the
   result arrives at ResultURL (`Result`), a queue timeout at QueueTimeOutURL.
+- Refunds: the Transaction Reversal API (`POST /mpesa/reversal/v1/request`, CommandID
+  TransactionReversal, the payment's receipt as TransactionID) gives a whole payment back to
+  the wallet it came from, fees included, and leaves the trail Safaricom's statement shows as a
+  reversal. It can only reverse a whole transaction, so a partial refund is a B2C payment of
+  the part to the payer's phone. Either answers at ResultURL like B2C.
 Daraja signs nothing, so every callback URL we give it is signed per intent (CallbackUrls).
 Amounts are whole shillings: a total with cents is charged rounded up, never down.
 """
@@ -46,6 +51,8 @@ OAUTH_PATH = "/oauth/v1/generate"
 STK_PUSH_PATH = "/mpesa/stkpush/v1/processrequest"
 STK_QUERY_PATH = "/mpesa/stkpushquery/v1/query"
 B2C_PATH = "/mpesa/b2c/v3/paymentrequest"
+REVERSAL_PATH = "/mpesa/reversal/v1/request"
+RESULT_KINDS = ("b2c", "timeout", "reversal")
 ACCEPTED = {"ResultCode": 0, "ResultDesc": "Accepted"}
 # STK query while the customer has not answered yet.
 STILL_PROCESSING = "500.001.1001"
@@ -138,6 +145,35 @@ class MpesaRail:
             )
         _refusal(answer.status, answer.field("errorMessage") or answer.field("ResponseDescription"))
 
+    async def refund(self, refund: PaymentIntent, original: PaymentIntent) -> Observation:
+        if refund.amount != original.amount:
+            return await self._b2c(refund)  # a reversal gives back whole transactions only
+        if not self._initiator or not self._credential:
+            raise RailRejectedError("M-Pesa reversal needs an initiator name and credential")
+        if not original.receipt:
+            raise RailRejectedError("the payment has no M-Pesa receipt to reverse")
+        body = {
+            "Initiator": self._initiator,
+            "SecurityCredential": self._credential,
+            "CommandID": "TransactionReversal",
+            "TransactionID": original.receipt,
+            "Amount": whole_shillings(original.amount),
+            "ReceiverParty": self._shortcode,
+            "RecieverIdentifierType": "11",  # sic: Daraja's spelling; 11 = the organisation
+            "ResultURL": self._callbacks.url(self.name, refund.id, "reversal"),
+            "QueueTimeOutURL": self._callbacks.url(self.name, refund.id, "timeout"),
+            "Remarks": (refund.description or "Refund")[:100],
+            "Occasion": (refund.order_reference or "")[:100],
+        }
+        answer = await self._http.request(
+            "POST", REVERSAL_PATH, headers=await self._bearer(), json_body=body
+        )
+        if answer.ok and str(answer.field("ResponseCode")) == "0":
+            return Observation(
+                ProviderStatus.PENDING, provider_reference=str(answer.field("ConversationID"))
+            )
+        _refusal(answer.status, answer.field("errorMessage") or answer.field("ResponseDescription"))
+
     async def _b2c(self, intent: PaymentIntent) -> Observation:
         if not self._initiator or not self._credential:
             raise RailRejectedError("M-Pesa B2C needs an initiator name and security credential")
@@ -165,7 +201,7 @@ class MpesaRail:
 
     async def query(self, intent: PaymentIntent) -> Observation | None:
         """STK query by CheckoutRequestID; None when we never learned it, or for B2C."""
-        if intent.direction is Direction.PAYOUT or not intent.provider_reference:
+        if intent.direction is not Direction.COLLECT or not intent.provider_reference:
             return None
         timestamp, password = self._stamp()
         body = {
@@ -191,7 +227,7 @@ class MpesaRail:
             doc = loads(request.body)
         except ValueError as exc:
             raise CallbackMalformedError("not JSON") from exc
-        if kind in ("b2c", "timeout"):
+        if kind in RESULT_KINDS:
             return CallbackAnswer((_b2c_notice(intent_id, kind, doc),), ACCEPTED)
         try:
             stk = doc["Body"]["stkCallback"]
@@ -249,7 +285,7 @@ def _b2c_notice(intent_id: uuid.UUID, kind: str, doc: Any) -> CallbackNotice:
             for p in (result.get("ResultParameters") or {}).get("ResultParameter", [])
             if isinstance(p, dict)
         }
-        amount = params.get("TransactionAmount")
+        amount = params.get("TransactionAmount", params.get("Amount"))  # B2C, reversal
         seen = Observation(
             ProviderStatus.SUCCEEDED,
             provider_reference=conversation,

@@ -14,6 +14,8 @@ by the same id; NIP's answer "97"/"91" or no answer leaves it unknown until the 
 
 from __future__ import annotations
 
+import secrets
+from datetime import UTC, datetime
 from typing import Any
 
 from engines.payments.model import (
@@ -68,6 +70,27 @@ class NibssRail:
         if not answer.ok:
             raise RailRejectedError(f"NIP {path}: {answer.field('message', answer.status)}")
         return answer.body
+
+    async def name_enquiry(self, bank_code: str, account_number: str) -> str:
+        """The name the account is held in (NIP name enquiry), before a payout is sent to it;
+        RailRejectedError when the bank says there is no such account."""
+        stamp = datetime.now(UTC).strftime("%y%m%d%H%M%S")
+        session = f"{self._code:0>6}{stamp}{secrets.randbelow(10**12):012d}"
+        enquiry = await self._post(
+            "/nip/nameenquiry",
+            {
+                "sessionID": session,
+                "destinationInstitutionCode": bank_code,
+                "channelCode": CHANNEL_CODE,
+                "accountNumber": account_number,
+            },
+        )
+        code = str(enquiry.get("responseCode"))
+        if code in UNKNOWN_CODES:
+            raise RailUnavailableError(f"NIP name enquiry: {code}")
+        if code != "00" or not enquiry.get("accountName"):
+            raise RailRejectedError(f"name enquiry: {code} (no such account)")
+        return str(enquiry["accountName"])
 
     async def submit(self, intent: PaymentIntent) -> Observation:
         if not intent.bank_account or not intent.bank_code:

@@ -9,12 +9,20 @@
 - Verify: `GET /transaction/verify/<reference>` ("Transaction reference not found" → not found).
 - Webhooks are signed `x-paystack-signature` = hex HMAC-SHA512 of the raw body with the secret
   key; `charge.success` on channel `dedicated_nuban` names the credited account.
+- Payouts (PAYSTACK_TRANSFER, South Africa): `POST /transferrecipient` (`type` "basa", name,
+  account number, bank code, ZAR) gives a recipient code; `POST /transfer` from the balance with
+  our reference (Paystack refuses a reference twice, so a retried request cannot pay twice);
+  `transfer.success`, `transfer.failed` and `transfer.reversed` webhooks settle it, and
+  `GET /transfer/verify/<reference>` when they do not come.
+- Refunds: `POST /refund` with the transaction's reference and the amount; `refund.processed`
+  / `refund.failed` webhooks name the refund by its id, and `GET /refund/<id>` asks.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import uuid
 from decimal import Decimal
 from typing import Any, NoReturn
 
@@ -26,6 +34,7 @@ from engines.payments.model import (
     CallbackMalformedError,
     CallbackNotice,
     CallbackRequest,
+    Direction,
     Method,
     Observation,
     PaymentIntent,
@@ -49,6 +58,27 @@ _STATUS = {
     "send_otp": ProviderStatus.ACTION_REQUIRED,
     "pay_offline": ProviderStatus.ACTION_REQUIRED,
 }
+_TRANSFER_STATUS = {
+    "success": ProviderStatus.SUCCEEDED,
+    "failed": ProviderStatus.FAILED,
+    "reversed": ProviderStatus.FAILED,
+    "abandoned": ProviderStatus.FAILED,
+    "rejected": ProviderStatus.FAILED,
+    "blocked": ProviderStatus.FAILED,
+    "pending": ProviderStatus.PENDING,
+    "processing": ProviderStatus.PENDING,
+    "received": ProviderStatus.PENDING,
+    "queued": ProviderStatus.PENDING,
+}
+_REFUND_STATUS = {
+    "processed": ProviderStatus.SUCCEEDED,
+    "failed": ProviderStatus.FAILED,
+    "pending": ProviderStatus.PENDING,
+    "processing": ProviderStatus.PENDING,
+    "needs-attention": ProviderStatus.PENDING,
+}
+TRANSFER_EVENTS = ("transfer.success", "transfer.failed", "transfer.reversed")
+REFUND_EVENTS = ("refund.processed", "refund.failed", "refund.pending", "refund.processing")
 
 
 def signature(secret_key: str, body: bytes) -> str:
@@ -89,6 +119,8 @@ class PaystackRail:
         return {"Authorization": f"Bearer {self._key}"}
 
     async def submit(self, intent: PaymentIntent) -> Observation:
+        if intent.method is Method.PAYSTACK_TRANSFER and intent.direction is Direction.PAYOUT:
+            return await self._transfer(intent)
         if intent.method is not Method.PAYSTACK:
             raise RailRejectedError(f"Paystack does not submit {intent.method}")
         body = {
@@ -120,13 +152,122 @@ class PaystackRail:
             details=details,
         )
 
+    async def _transfer(self, intent: PaymentIntent) -> Observation:
+        if not (intent.bank_account and intent.bank_code and intent.payee_name):
+            raise RailRejectedError("a transfer needs the payee's name, account and bank code")
+        recipient = await self._http.request(
+            "POST",
+            "/transferrecipient",
+            headers=self._auth,
+            json_body={
+                "type": "basa",
+                "name": intent.payee_name,
+                "account_number": intent.bank_account,
+                "bank_code": intent.bank_code,
+                "currency": intent.amount.currency,
+            },
+        )
+        code = (recipient.field("data") or {}).get("recipient_code")
+        if not recipient.ok or recipient.field("status") is not True or not code:
+            _fail("transferrecipient", recipient)
+        answer = await self._http.request(
+            "POST",
+            "/transfer",
+            headers=self._auth,
+            json_body={
+                "source": "balance",
+                "amount": to_subunit(intent.amount),
+                "recipient": code,
+                "reference": intent.reference,
+                "reason": (intent.description or "OmniRoute payout")[:100],
+                "currency": intent.amount.currency,
+            },
+        )
+        if answer.status >= 500:
+            raise RailUnavailableError(f"Paystack transfer: HTTP {answer.status}")
+        if not answer.ok or answer.field("status") is not True:
+            message = str(answer.field("message", ""))
+            if "duplicate" in message.lower() or "already" in message.lower():
+                # Sent before under this reference: the verify and the webhook tell the rest.
+                return Observation(ProviderStatus.PENDING, provider_reference=intent.reference)
+            raise RailRejectedError(f"Paystack transfer refused: {message}")
+        data = answer.field("data") or {}
+        status = str(data.get("status"))
+        if status == "otp":
+            raise RailRejectedError("Paystack wants an OTP: disable OTP for API transfers")
+        return Observation(
+            _TRANSFER_STATUS.get(status, ProviderStatus.PENDING),
+            provider_reference=intent.reference,
+            receipt=str(data.get("transfer_code") or "") or None,
+        )
+
+    async def refund(self, refund: PaymentIntent, original: PaymentIntent) -> Observation:
+        answer = await self._http.request(
+            "POST",
+            "/refund",
+            headers=self._auth,
+            json_body={
+                "transaction": original.provider_reference or original.reference,
+                "amount": to_subunit(refund.amount),
+                "currency": refund.amount.currency,
+                "merchant_note": (refund.description or "Refund")[:100],
+            },
+        )
+        if answer.status >= 500:
+            raise RailUnavailableError(f"Paystack refund: HTTP {answer.status}")
+        data = answer.field("data") or {}
+        if not answer.ok or answer.field("status") is not True or data.get("id") is None:
+            raise RailRejectedError(f"Paystack refund refused: {answer.field('message')}")
+        return Observation(
+            _REFUND_STATUS.get(str(data.get("status")), ProviderStatus.PENDING),
+            provider_reference=str(data["id"]),
+        )
+
     async def query(self, intent: PaymentIntent) -> Observation | None:
+        if intent.direction is Direction.REFUND:
+            return await self._query_refund(intent)
+        if intent.direction is Direction.PAYOUT:
+            answer = await self._http.request(
+                "GET", f"/transfer/verify/{intent.reference}", headers=self._auth
+            )
+            if answer.status >= 500:
+                raise RailUnavailableError(f"Paystack transfer verify: HTTP {answer.status}")
+            if not answer.ok or answer.field("status") is not True:
+                if answer.status in (400, 404):
+                    return Observation(
+                        ProviderStatus.NOT_FOUND, reason=str(answer.field("message"))
+                    )
+                raise RailUnavailableError(f"Paystack transfer verify: {answer.status}")
+            data = answer.field("data") or {}
+            return Observation(
+                _TRANSFER_STATUS.get(str(data.get("status")), ProviderStatus.PENDING),
+                provider_reference=intent.reference,
+                reason=str(data.get("status")),
+            )
         if intent.method is Method.BANK_TRANSFER:
             return None  # the customer pushes the money; the webhook names the account
         answer = await self._http.request(
             "GET", f"/transaction/verify/{intent.reference}", headers=self._auth
         )
         return _verified(answer, intent.amount.currency)
+
+    async def _query_refund(self, intent: PaymentIntent) -> Observation | None:
+        if not intent.provider_reference:
+            return None  # never learned the refund's id: its webhook tells
+        answer = await self._http.request(
+            "GET", f"/refund/{intent.provider_reference}", headers=self._auth
+        )
+        if answer.status >= 500 or not isinstance(answer.body, dict):
+            raise RailUnavailableError(f"Paystack refund fetch: HTTP {answer.status}")
+        if not answer.ok or answer.field("status") is not True:
+            return Observation(ProviderStatus.NOT_FOUND, reason=str(answer.field("message")))
+        data = answer.field("data") or {}
+        status = str(data.get("status"))
+        return Observation(
+            _REFUND_STATUS.get(status, ProviderStatus.PENDING),
+            provider_reference=intent.provider_reference,
+            reason=f"refund {status}",
+        )
 
     async def open_virtual_account(self, customer: Phone) -> VirtualAccount:
         created = await self._http.request(
@@ -171,7 +312,21 @@ class PaystackRail:
             data = doc["data"]
         except (ValueError, KeyError, TypeError) as exc:
             raise CallbackMalformedError("not a Paystack event") from exc
-        if event != "charge.success" or not isinstance(data, dict):
+        if not isinstance(data, dict):
+            return CallbackAnswer(())
+        if event in TRANSFER_EVENTS:
+            notice = _transfer_notice(event, data)
+            # A transfer made elsewhere (the dashboard) is not ours: acknowledged, ignored.
+            return CallbackAnswer((notice,) if notice is not None else ())
+        if event in REFUND_EVENTS:
+            status = _REFUND_STATUS.get(str(data.get("status")), ProviderStatus.PENDING)
+            notice = CallbackNotice(
+                f"{event}:{data.get('id')}",
+                Observation(status, reason=f"refund {data.get('status')}"),
+                provider_reference=str(data.get("id")),
+            )
+            return CallbackAnswer((notice,))
+        if event != "charge.success":
             return CallbackAnswer(())  # acknowledged; nothing we act on
         currency = str(data.get("currency", "NGN"))
         seen = Observation(
@@ -196,6 +351,24 @@ class PaystackRail:
 
     async def close(self) -> None:
         await self._http.close()
+
+
+def _transfer_notice(event: str, data: dict[str, Any]) -> CallbackNotice | None:
+    reference = str(data.get("reference", ""))
+    try:
+        intent_id = uuid.UUID(hex=reference)
+    except ValueError:
+        return None
+    currency = str(data.get("currency") or "ZAR")
+    status = _TRANSFER_STATUS[event.removeprefix("transfer.")]
+    seen = Observation(
+        status,
+        provider_reference=reference,
+        amount=from_subunit(data["amount"], currency) if "amount" in data else None,
+        receipt=str(data.get("transfer_code") or "") or None,
+        reason=f"{event}: {data.get('reason') or data.get('status')}",
+    )
+    return CallbackNotice(f"{event}:{data.get('id')}", seen, intent_id=intent_id)
 
 
 def _verified(answer: HttpAnswer, currency: str) -> Observation:

@@ -5,6 +5,9 @@
 `tx_ref`, `amount`, `currency`, `redirect_url` and `customer.email`; `GET
 /v3/transactions/verify_by_reference?tx_ref=` answers the transaction or 404 "No transaction was
 found for this id". `complete` plays the customer and builds the webhook with `verif-hash`.
+Refunds ("Refunds"): `POST /v3/transactions/<id>/refund` with `amount` (a decimal string, no
+more than is left) for a successful transaction → the refund, `completed` at once unless
+`pend_refunds`; `GET /v3/refunds/<id>`.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from __future__ import annotations
 import itertools
 import json
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 from aiohttp import web
@@ -26,6 +30,8 @@ SECRET_HASH = "omniroute-flw-hash-5521"
 class FakeFlutterwave(LoopbackFake):
     requests: list[ReceivedRequest] = field(default_factory=list)
     payments: dict[str, dict[str, Any]] = field(default_factory=dict)
+    refunds: dict[int, dict[str, Any]] = field(default_factory=dict)
+    pend_refunds: bool = False
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(288200108))
 
     def __hash__(self) -> int:
@@ -69,6 +75,16 @@ class FakeFlutterwave(LoopbackFake):
                     "data": {"link": f"https://checkout.flutterwave.com/v3/hosted/pay/{n:x}"},
                 }
             )
+        if request.path.startswith("/v3/transactions/") and request.path.endswith("/refund"):
+            return self._refund(request.path.split("/")[3], json.loads(raw or b"{}"))
+        if request.path.startswith("/v3/refunds/") and request.method == "GET":
+            tail = request.path.rsplit("/", 1)[-1]
+            refund = self.refunds.get(int(tail)) if tail.isdigit() else None
+            if refund is None:
+                return _error(404, "Refund not found")
+            return web.json_response(
+                {"status": "success", "message": "Refund fetched", "data": refund}
+            )
         if request.path == "/v3/transactions/verify_by_reference" and request.method == "GET":
             payment = self.payments.get(request.query.get("tx_ref", ""))
             if payment is None:
@@ -81,6 +97,47 @@ class FakeFlutterwave(LoopbackFake):
                 }
             )
         return _error(404, "Not found")
+
+    def _refund(self, transaction_id: str, body: dict[str, Any]) -> web.Response:
+        payment = next((p for p in self.payments.values() if str(p["id"]) == transaction_id), None)
+        if payment is None:
+            return _error(404, "No transaction was found for this id")
+        if payment["status"] != "successful":
+            return _error(400, "Only successful transactions can be refunded")
+        try:
+            amount = Decimal(str(body["amount"]))
+        except (KeyError, ArithmeticError):
+            return _error(400, "amount is required")
+        given = sum(
+            (
+                Decimal(str(r["amount_refunded"]))
+                for r in self.refunds.values()
+                if r["tx_id"] == payment["id"]
+            ),
+            Decimal(0),
+        )
+        if not 0 < amount <= Decimal(str(payment["amount"])) - given:
+            return _error(400, "Refund amount cannot be more than the amount left")
+        n = next(self._ids)
+        self.refunds[n] = {
+            "id": n,
+            "account_id": 17321,
+            "tx_id": payment["id"],
+            "flw_ref": payment["flw_ref"],
+            "wallet_id": 17803,
+            "amount_refunded": float(amount),
+            "status": "pending" if self.pend_refunds else "completed",
+            "destination": "payment_source",
+            "meta": {"source": "availablebalance"},
+            "created_at": "2026-01-05T10:00:00.000Z",
+        }
+        return web.json_response(
+            {
+                "status": "success",
+                "message": "Transaction refund initiated",
+                "data": self.refunds[n],
+            }
+        )
 
 
 def _error(status: int, message: str) -> web.Response:

@@ -12,7 +12,10 @@ Express", "B2C"):
 - `POST /mpesa/stkpushquery/v1/query` → `500.001.1001` while the customer has not answered,
   then `ResultCode` "0", "1032" …;
 - `POST /mpesa/b2c/v3/paymentrequest` → `{ConversationID, OriginatorConversationID,
-  ResponseCode: "0"}`.
+  ResponseCode: "0"}`;
+- `POST /mpesa/reversal/v1/request` (CommandID TransactionReversal, the receipt of a payment
+  made to our shortcode as TransactionID, its whole Amount, `RecieverIdentifierType` "11") →
+  the same acknowledgement; `reversal_result` builds the Result posted to ResultURL.
 The customer's side (`pay`, `cancel`) builds the exact callback Daraja would post to the
 CallBackURL, which the test delivers (late, twice, out of order or never).
 """
@@ -80,6 +83,7 @@ class FakeDaraja(LoopbackFake):
     requests: list[ReceivedRequest] = field(default_factory=list)
     pushes: list[StkPush] = field(default_factory=list)
     payouts: list[B2CRequest] = field(default_factory=list)
+    reversals: list[B2CRequest] = field(default_factory=list)
     token: str = "0A0v8OgxqqoocblflR58m9chMdnU"
     fail_next_push: int | None = None  # an HTTP status the next STK push gets
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
@@ -157,6 +161,26 @@ class FakeDaraja(LoopbackFake):
             }
         return _target(str(payout.body["ResultURL"])), _dumps({"Result": result})
 
+    def reversal_result(self, reversal: B2CRequest, *, ok: bool = True) -> tuple[str, bytes]:
+        result: dict[str, Any] = {
+            "ResultType": 0,
+            "ResultCode": 0 if ok else "R000001",
+            "ResultDesc": "The service request is processed successfully."
+            if ok
+            else "The transaction has already been reversed",
+            "OriginatorConversationID": reversal.body.get("OriginatorConversationID", "0"),
+            "ConversationID": reversal.conversation_id,
+            "TransactionID": "NLJ51HAY7R",
+        }
+        if ok:
+            result["ResultParameters"] = {
+                "ResultParameter": [
+                    {"Key": "Amount", "Value": reversal.body["Amount"]},
+                    {"Key": "OriginalTransactionID", "Value": reversal.body["TransactionID"]},
+                ]
+            }
+        return _target(str(reversal.body["ResultURL"])), _dumps({"Result": result})
+
     # --- the API ----------------------------------------------------------------------------
 
     async def _handle(self, request: web.Request) -> web.Response:
@@ -178,6 +202,8 @@ class FakeDaraja(LoopbackFake):
             return self._query(body)
         if request.path == "/mpesa/b2c/v3/paymentrequest":
             return self._b2c(body)
+        if request.path == "/mpesa/reversal/v1/request":
+            return self._reversal(body)
         return _error(404, "404.001.01", "Resource not found")
 
     def _oauth(self, request: web.Request) -> web.Response:
@@ -286,6 +312,51 @@ class FakeDaraja(LoopbackFake):
                 "ResponseDescription": "Accept the service request successfully.",
             }
         )
+
+    def _reversal(self, body: dict[str, Any]) -> web.Response:
+        required = (
+            "Initiator",
+            "SecurityCredential",
+            "CommandID",
+            "TransactionID",
+            "Amount",
+            "ReceiverParty",
+            "RecieverIdentifierType",
+            "ResultURL",
+            "QueueTimeOutURL",
+            "Remarks",
+        )
+        for name in required:
+            if name not in body:
+                return _reversal_error(name)
+        if body["Initiator"] != INITIATOR or body["SecurityCredential"] != SECURITY_CREDENTIAL:
+            return _reversal_error("Initiator")
+        if body["CommandID"] != "TransactionReversal":
+            return _reversal_error("CommandID")
+        if body["ReceiverParty"] != SHORTCODE or str(body["RecieverIdentifierType"]) != "11":
+            return _reversal_error("ReceiverParty")
+        paid = next((p for p in self.pushes if p.receipt == body["TransactionID"]), None)
+        if paid is None or paid.state != "paid":
+            return _reversal_error("TransactionID")
+        if body["Amount"] != paid.body["Amount"]:  # a reversal is of the whole transaction
+            return _reversal_error("Amount")
+        if any(r.body["TransactionID"] == body["TransactionID"] for r in self.reversals):
+            return _error(400, "400.002.02", "Bad Request - Transaction already reversed")
+        n = next(self._ids)
+        reversal = B2CRequest(f"AG_20260105_{n:08d}", body | {"OriginatorConversationID": f"{n}-r"})
+        self.reversals.append(reversal)
+        return web.json_response(
+            {
+                "OriginatorConversationID": f"{n}-r",
+                "ConversationID": reversal.conversation_id,
+                "ResponseCode": "0",
+                "ResponseDescription": "Accept the service request successfully.",
+            }
+        )
+
+
+def _reversal_error(field_name: str) -> web.Response:
+    return _error(400, "400.002.02", f"Bad Request - Invalid {field_name}")
 
 
 def _error(status: int, code: str, message: str) -> web.Response:

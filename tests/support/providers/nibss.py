@@ -4,7 +4,11 @@ NIP's message fields as JSON (see engines/payments/rails/nibss.py), with `Author
 <api key>`. Session ids must be 30 digits starting with the source institution code; a funds
 transfer must quote a name enquiry made for the same account (`nameEnquiryRef`) and the name it
 returned. `timeout_next_transfer` makes the next transfer take effect at the beneficiary bank but
-answer "97" (the classic NIP timeout), so only a TSQ can tell it was credited.
+answer "97" (the classic NIP timeout), so only a TSQ can tell it was credited;
+`tsq_unknown` makes every TSQ answer "97" too (the network never tells); `fail_next_transfer`
+refuses the next transfer with a final code ("51": insufficient funds at the sender).
+Amounts must be decimal strings with two places; a transfer quoting the same session twice is
+refused "26" (duplicate), so a retried request can never credit twice.
 """
 
 from __future__ import annotations
@@ -20,7 +24,26 @@ from tests.support.providers.loopback import LoopbackFake, ReceivedRequest
 
 INSTITUTION_CODE = "999058"
 API_KEY = "nibss-api-key-77e1"
-ACCOUNTS = {("000013", "0123456789"): ("EMEKA OBI", "22212345678", "2")}
+ACCOUNTS = {
+    ("000013", "0123456789"): ("EMEKA OBI", "22212345678", "2"),
+    ("000013", "0234567891"): ("ADAEZE NGOZI OKAFOR", "22298765432", "3"),
+    ("000014", "0345678912"): ("TUNDE BAKARE", "22255512345", "2"),
+}
+AMOUNT = re.compile(r"^\d+\.\d{2}$")
+TRANSFER_FIELDS = (
+    "nameEnquiryRef",
+    "destinationInstitutionCode",
+    "channelCode",
+    "beneficiaryAccountName",
+    "beneficiaryAccountNumber",
+    "beneficiaryBankVerificationNumber",
+    "beneficiaryKYCLevel",
+    "originatorAccountName",
+    "originatorAccountNumber",
+    "narration",
+    "paymentReference",
+    "amount",
+)
 SESSION = re.compile(r"^\d{30}$")
 
 
@@ -30,6 +53,8 @@ class FakeNibss(LoopbackFake):
     enquiries: dict[str, dict[str, Any]] = field(default_factory=dict)
     transfers: dict[str, dict[str, Any]] = field(default_factory=dict)
     timeout_next_transfer: bool = False
+    tsq_unknown: bool = False
+    fail_next_transfer: str | None = None
 
     def __hash__(self) -> int:
         return id(self)
@@ -61,6 +86,9 @@ class FakeNibss(LoopbackFake):
             self.enquiries[session] = answer
             return web.json_response(answer)
         if request.path == "/nip/fundstransfer":
+            missing = [name for name in TRANSFER_FIELDS if name not in body]
+            if missing or not AMOUNT.match(str(body.get("amount"))):
+                return web.json_response({**body, "responseCode": "30"})  # format error
             enquiry = self.enquiries.get(str(body.get("nameEnquiryRef")))
             if (
                 enquiry is None
@@ -70,6 +98,9 @@ class FakeNibss(LoopbackFake):
                 return web.json_response({**body, "responseCode": "12"})
             if session in self.transfers:
                 return web.json_response({**body, "responseCode": "26"})  # duplicate
+            if self.fail_next_transfer is not None:
+                code, self.fail_next_transfer = self.fail_next_transfer, None
+                return web.json_response({**body, "responseCode": code})
             self.transfers[session] = body
             if self.timeout_next_transfer:
                 self.timeout_next_transfer = False
@@ -78,6 +109,8 @@ class FakeNibss(LoopbackFake):
         if request.path == "/nip/tsq":
             if body.get("sourceInstitutionCode") != INSTITUTION_CODE:
                 return web.json_response({**body, "responseCode": "12"})
+            if self.tsq_unknown:
+                return web.json_response({**body, "responseCode": "97"})
             code = "00" if session in self.transfers else "25"
             return web.json_response({**body, "responseCode": code})
         return web.json_response({"message": "not found"}, status=404)

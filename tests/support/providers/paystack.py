@@ -7,6 +7,15 @@ kobo; a reused reference is refused `Duplicate Transaction Reference`; `GET
 /transaction/verify/<ref>` answers the transaction or 400 "Transaction reference not found".
 `transfer_to_account` and `customer_dials` play the customer's bank: they build the signed
 `charge.success` webhook Paystack would post (raw body + `x-paystack-signature`).
+
+Transfers ("Transfer Recipients", "Transfers"): `POST /transferrecipient` needs `type` (basa
+for South Africa), `name`, `account_number`, `bank_code` (a known branch code) and `currency`;
+`POST /transfer` needs `source` "balance", an integer `amount`, a known `recipient`, and a
+`reference` of 16 to 50 lowercase letters, digits, `-` or `_`, refused if used before ("Transfer
+reference already exists" — so a retried request pays once); `GET /transfer/verify/<ref>`.
+`transfer_result` builds the signed transfer.success / failed / reversed webhook.
+Refunds ("Refunds"): `POST /refund` names a transaction by reference or id, an amount no more
+than is left of it; `GET /refund/<id>`; `refund_result` builds refund.processed / failed.
 """
 
 from __future__ import annotations
@@ -25,6 +34,8 @@ from tests.support.providers.loopback import LoopbackFake, ReceivedRequest
 
 SECRET_KEY = "sk_test_5f1c0a9e8d7b6a5f4e3d2c1b0a9f8e7d6c5b4a3f"
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[a-z]{2,}$")
+TRANSFER_REFERENCE = re.compile(r"^[a-z0-9_-]{16,50}$")
+ZA_BANKS = {"632005": "ABSA", "250655": "First National Bank", "051001": "Standard Bank"}
 
 
 @dataclass
@@ -56,6 +67,10 @@ class FakePaystack(LoopbackFake):
     charges: dict[str, Charge] = field(default_factory=dict)
     customers: dict[str, dict[str, Any]] = field(default_factory=dict)
     accounts: list[Account] = field(default_factory=list)
+    recipients: dict[str, dict[str, Any]] = field(default_factory=dict)
+    transfers: dict[str, dict[str, Any]] = field(default_factory=dict)
+    refunds: dict[int, dict[str, Any]] = field(default_factory=dict)
+    fail_next_transfer: str | None = None  # a message: the next transfer is refused with it
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(4099260516))
 
     def __hash__(self) -> int:
@@ -144,6 +159,36 @@ class FakePaystack(LoopbackFake):
             }
         )
 
+    def transfer_result(
+        self, reference: str, event: str = "transfer.success"
+    ) -> tuple[bytes, dict[str, str]]:
+        """The bank credited (or refused) the recipient: the signed webhook Paystack posts."""
+        transfer = self.transfers[reference]
+        transfer["status"] = event.removeprefix("transfer.")
+        return self.webhook({"event": event, "data": dict(transfer)})
+
+    def refund_result(self, refund_id: int, *, ok: bool = True) -> tuple[bytes, dict[str, str]]:
+        refund = self.refunds[refund_id]
+        refund["status"] = "processed" if ok else "failed"
+        event = "refund.processed" if ok else "refund.failed"
+        return self.webhook(
+            {
+                "event": event,
+                "data": {
+                    "status": refund["status"],
+                    "transaction_reference": refund["transaction_reference"],
+                    "refund_reference": None,
+                    "amount": str(refund["amount"]),
+                    "currency": refund["currency"],
+                    "processor": "test",
+                    "customer": {"email": refund["email"]},
+                    "integration": 100032,
+                    "domain": "test",
+                    "id": str(refund_id),
+                },
+            }
+        )
+
     # --- the API ----------------------------------------------------------------------------
 
     async def _handle(self, request: web.Request) -> web.Response:
@@ -169,6 +214,27 @@ class FakePaystack(LoopbackFake):
             return self._dedicated_account(body)
         if request.method == "GET" and request.path.startswith("/transaction/verify/"):
             return self._verify(request.path.rsplit("/", 1)[-1])
+        if request.method == "POST" and request.path == "/transferrecipient":
+            return self._recipient(body)
+        if request.method == "POST" and request.path == "/transfer":
+            return self._transfer(body)
+        if request.method == "GET" and request.path.startswith("/transfer/verify/"):
+            found = self.transfers.get(request.path.rsplit("/", 1)[-1])
+            if found is None:
+                return _no(404, "Transfer not found")
+            return web.json_response(
+                {"status": True, "message": "Transfer retrieved", "data": found}
+            )
+        if request.method == "POST" and request.path == "/refund":
+            return self._refund(body)
+        if request.method == "GET" and request.path.startswith("/refund/"):
+            tail = request.path.rsplit("/", 1)[-1]
+            refund = self.refunds.get(int(tail)) if tail.isdigit() else None
+            if refund is None:
+                return _no(404, "Refund not found")
+            return web.json_response(
+                {"status": True, "message": "Refund retrieved", "data": refund}
+            )
         return _no(404, "Not found")
 
     def _charge(self, body: dict[str, Any]) -> web.Response:
@@ -205,6 +271,126 @@ class FakePaystack(LoopbackFake):
                     "display_text": f"Please dial {code} on your mobile phone to complete"
                     " the transaction",
                     "ussd_code": code,
+                },
+            }
+        )
+
+    def _recipient(self, body: dict[str, Any]) -> web.Response:
+        if body.get("type") not in ("nuban", "basa", "mobile_money", "ghipss"):
+            return _no(400, "Invalid recipient type")
+        for name in ("name", "account_number", "bank_code", "currency"):
+            if not body.get(name):
+                return _no(400, f"{name} is required")
+        if body["type"] == "basa" and (
+            body["currency"] != "ZAR" or body["bank_code"] not in ZA_BANKS
+        ):
+            return _no(400, "Cannot resolve account")
+        key = f"{body['bank_code']}:{body['account_number']}"
+        code = f"RCP_{hashlib.sha256(key.encode()).hexdigest()[:14]}"
+        # Paystack answers an existing recipient again rather than duplicating it.
+        self.recipients.setdefault(code, {**body, "recipient_code": code})
+        return web.json_response(
+            {
+                "status": True,
+                "message": "Transfer recipient created successfully",
+                "data": {
+                    "active": True,
+                    "currency": body["currency"],
+                    "name": body["name"],
+                    "recipient_code": code,
+                    "type": body["type"],
+                    "details": {
+                        "account_number": body["account_number"],
+                        "bank_code": body["bank_code"],
+                        "bank_name": ZA_BANKS.get(str(body["bank_code"]), ""),
+                    },
+                },
+            }
+        )
+
+    def _transfer(self, body: dict[str, Any]) -> web.Response:
+        if body.get("source") != "balance":
+            return _no(400, "Invalid transfer source")
+        amount = body.get("amount")
+        if not isinstance(amount, int) or amount < 100:
+            return _no(400, "Invalid amount passed")
+        recipient = self.recipients.get(str(body.get("recipient")))
+        if recipient is None:
+            return _no(400, "Recipient specified is invalid")
+        reference = str(body.get("reference", ""))
+        if not TRANSFER_REFERENCE.match(reference):
+            return _no(400, "Invalid reference")
+        if reference in self.transfers:
+            return _no(400, "Transfer reference already exists")
+        if self.fail_next_transfer is not None:
+            message, self.fail_next_transfer = self.fail_next_transfer, None
+            return _no(400, message)
+        n = next(self._ids)
+        self.transfers[reference] = {
+            "id": n,
+            "reference": reference,
+            "amount": amount,
+            "currency": body.get("currency", "ZAR"),
+            "reason": body.get("reason", ""),
+            "source": "balance",
+            "status": "pending",
+            "transfer_code": f"TRF_{n:x}",
+            "recipient": recipient,
+        }
+        return web.json_response(
+            {
+                "status": True,
+                "message": "Transfer has been queued",
+                "data": {k: v for k, v in self.transfers[reference].items() if k != "recipient"}
+                | {"recipient": recipient["recipient_code"]},
+            }
+        )
+
+    def _refund(self, body: dict[str, Any]) -> web.Response:
+        wanted = str(body.get("transaction", ""))
+        charge = self.charges.get(wanted) or next(
+            (c for c in self.charges.values() if str(c.id) == wanted), None
+        )
+        if charge is None:
+            return _no(404, "Transaction not found")
+        if charge.status != "success":
+            return _no(400, "Cannot refund a transaction that was not successful")
+        given = sum(
+            r["amount"]
+            for r in self.refunds.values()
+            if r["transaction_reference"] == charge.reference and r["status"] != "failed"
+        )
+        amount = body.get("amount", charge.amount - given)
+        if not isinstance(amount, int) or not 0 < amount <= charge.amount - given:
+            return _no(400, "Refund amount cannot be greater than the transaction amount")
+        n = next(self._ids)
+        self.refunds[n] = {
+            "id": n,
+            "transaction_reference": charge.reference,
+            "amount": amount,
+            "currency": charge.currency,
+            "status": "pending",
+            "email": charge.email,
+            "merchant_note": body.get("merchant_note"),
+        }
+        return web.json_response(
+            {
+                "status": True,
+                "message": "Refund has been queued for processing",
+                "data": {
+                    "transaction": {"id": charge.id, "reference": charge.reference},
+                    "integration": 100032,
+                    "deducted_amount": 0,
+                    "channel": None,
+                    "merchant_note": body.get("merchant_note"),
+                    "customer_note": None,
+                    "status": "pending",
+                    "refunded_by": "api",
+                    "currency": charge.currency,
+                    "domain": "test",
+                    "amount": amount,
+                    "fully_deducted": False,
+                    "id": n,
                 },
             }
         )

@@ -1,0 +1,133 @@
+"""`omniroute drivers …` and `omniroute agents …`: where payouts go, and paying them.
+
+Bank accounts are set from the terminal (an operator with the payee's details in front of
+them); they are checked here, at the edge, for the payee's region, and a bad one exits 2 with
+the reason, like every bad argument.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from typing import Any
+
+from core.app.driver_payouts import pay_command
+from core.bank import BankAccount, InvalidBankAccountError
+from core.config import Settings
+from core.phone import InvalidPhoneError, Phone
+from core.region import RegionCode
+from engines.atc import Agent, UnknownAgentError
+from engines.gig import InvalidWorkerError, UnknownWorkerError
+
+
+def add_commands(commands: Any, parser_class: type[argparse.ArgumentParser], day: Any) -> None:
+    regions = [r.value for r in RegionCode]
+    drivers = commands.add_parser("drivers", help="the gig drivers: payouts and bank accounts")
+    driver_commands = drivers.add_subparsers(
+        dest="drivers_command", required=True, parser_class=parser_class
+    )
+    pay = driver_commands.add_parser(
+        "pay",
+        help="settle the region's drivers for the day and send their payouts (JSON: sent,"
+        " pending, held with the reason, failed)",
+    )
+    pay.add_argument("--region", required=True, choices=regions)
+    pay.add_argument("--date", type=day, default=None, help="YYYY-MM-DD (default: today)")
+    bank = driver_commands.add_parser(
+        "bank",
+        help="set where a driver's payouts go (Lagos: NIP code + NUBAN; Cape Town:"
+        " branch code + account)",
+    )
+    _bank_arguments(bank)
+
+    agents = commands.add_parser("agents", help="ATC agents: records, bank accounts, commissions")
+    agent_commands = agents.add_subparsers(
+        dest="agents_command", required=True, parser_class=parser_class
+    )
+    add = agent_commands.add_parser("add", help="record an agent (name as on its ID)")
+    add.add_argument("--phone", required=True, help="E.164 number")
+    add.add_argument("--name", required=True)
+    add.add_argument("--region", required=True, choices=regions)
+    add.add_argument("--bank-code", default=None)
+    add.add_argument("--account", default=None)
+    _bank_arguments(agent_commands.add_parser("bank", help="set where an agent's commissions go"))
+    agent_pay = agent_commands.add_parser(
+        "pay", help="pay the region's agents the commissions in their wallets (JSON)"
+    )
+    agent_pay.add_argument("--region", required=True, choices=regions)
+    agent_pay.add_argument("--date", type=day, default=None, help="YYYY-MM-DD (default: today)")
+
+
+def _bank_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--phone", required=True, help="E.164 number")
+    parser.add_argument("--bank-code", required=True)
+    parser.add_argument("--account", required=True)
+
+
+def run(args: argparse.Namespace) -> int:
+    role = "driver" if args.command == "drivers" else "agent"
+    action = args.drivers_command if role == "driver" else args.agents_command
+    if action == "pay":
+        return pay_command(role, RegionCode(args.region), args.date)
+    try:
+        phone = Phone.parse(args.phone)
+    except InvalidPhoneError as exc:
+        return _bad(f"--phone: {exc}")
+    try:
+        answer = asyncio.run(_record(role, action, phone, args))
+    except (InvalidBankAccountError, InvalidWorkerError) as exc:
+        return _bad(str(exc))
+    except (UnknownWorkerError, UnknownAgentError):
+        return _bad(f"no {role} with phone {phone.e164}")
+    except ValueError as exc:
+        return _bad(str(exc))
+    print(json.dumps(answer, indent=2))
+    return 0
+
+
+async def _record(
+    role: str, action: str, phone: Phone, args: argparse.Namespace
+) -> dict[str, str | None]:
+    from core.app.bootstrap import build_services  # noqa: PLC0415 - bootstrap wires this module
+
+    services = build_services(Settings())
+    try:
+        assert services.money is not None
+        atc = services.money.atc
+        if role == "driver":
+            worker = await services.gig.set_bank_account(phone, args.bank_code, args.account)
+            bank = worker.bank
+            region = worker.region
+            name = worker.name
+        elif action == "add":
+            region = RegionCode(args.region)
+            bank = None
+            if args.bank_code or args.account:
+                bank = BankAccount.parse(region, args.bank_code or "", args.account or "")
+            agent = await atc.register(Agent(phone, args.name, region, bank))
+            bank, name = agent.bank, agent.name
+        else:
+            found = await atc.agent(phone)
+            if found is None:
+                raise UnknownAgentError(phone.e164)
+            agent = await atc.set_bank_account(
+                phone, BankAccount.parse(found.region, args.bank_code, args.account)
+            )
+            bank, region, name = agent.bank, agent.region, agent.name
+        return {
+            "role": role,
+            "phone": phone.e164,
+            "name": name,
+            "region": region.value,
+            "bank_code": bank.bank_code if bank else None,
+            "account": bank.number if bank else None,
+        }
+    finally:
+        await services.close()
+
+
+def _bad(reason: str) -> int:
+    print(f"omniroute: {reason}", file=sys.stderr)
+    return 2

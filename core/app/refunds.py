@@ -1,0 +1,74 @@
+"""Refunds through the rails: give back (part of) an order's payment on the rail it came by,
+and reverse its posting on the ledger once the rail says the money went back.
+
+Joins payments, orders and the ledger, so it lives in the composition layer. The refund's
+idempotency key is the caller's (the fulfilment workflow's activity key), so a retried activity
+asks the rail once; the ledger posting is keyed on the refund intent, so a redelivered event
+posts once.
+"""
+
+from __future__ import annotations
+
+import uuid
+from decimal import Decimal
+
+import structlog
+
+from core.bus import EventBus, EventEnvelope
+from core.money import Money
+from core.phone import Phone
+from engines.ledger import Books
+from engines.payments import Direction, IntentStatus, PaymentIntent, PaymentService
+from engines.payments.events import PaymentSucceeded
+
+log = structlog.get_logger(__name__)
+
+
+class NothingToRefundError(Exception):
+    """The order has no collected payment to give back."""
+
+
+class RefundDesk:
+    def __init__(self, payments: PaymentService) -> None:
+        self._payments = payments
+
+    async def refund_order(
+        self, order_reference: str, amount: Money, *, key: str, reason: str = "Refund"
+    ) -> PaymentIntent:
+        """Refund `amount` of the order's collected payment (its first that succeeded)."""
+        intents = await self._payments.for_order(order_reference)
+        paid = [
+            i
+            for i in intents
+            if i.direction is Direction.COLLECT and i.status is IntentStatus.SUCCEEDED
+        ]
+        if not paid:
+            raise NothingToRefundError(order_reference)
+        return await self._payments.refund(paid[0].id, amount, key=f"refund:{key}", reason=reason)
+
+
+class RefundPosting:
+    """A refund the rail confirmed reverses the payment's posting: the rail holds less, the
+    customer's account is owed again what it had paid (once per refund)."""
+
+    def __init__(self, books: Books, payments: PaymentService) -> None:
+        self._books = books
+        self._payments = payments
+
+    def subscribe(self, bus: EventBus) -> None:
+        bus.subscribe(PaymentSucceeded.topic, "refund-posting", self.on_succeeded)
+
+    async def on_succeeded(self, envelope: EventEnvelope) -> None:
+        event = PaymentSucceeded.model_validate(envelope.data)
+        if event.direction != Direction.REFUND.value:
+            return
+        refund = await self._payments.get(uuid.UUID(event.intent_id))
+        original = await self._payments.get(refund.refund_of) if refund.refund_of else None
+        payment_ref = (original.receipt or original.id.hex) if original else refund.id.hex
+        await self._books.post_refund(
+            Phone(event.customer),
+            Money(Decimal(event.received), event.currency),  # a reversal gives back all of it
+            event.provider,
+            refund.id.hex,
+            payment_ref=payment_ref,
+        )

@@ -1,0 +1,357 @@
+"""Payouts in every market: a Lagos driver paid by NIBSS NIP after a name enquiry, a Cape Town
+driver by Paystack Transfers settled by its webhooks, an agent's commissions by the same path;
+each sent once, retried when refused, and posted on the ledger once."""
+
+from __future__ import annotations
+
+import itertools
+import json
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestClient
+
+from core.app.bootstrap import Services
+from core.app.driver_payouts import pay_agents, pay_drivers
+from core.bank import BankAccount
+from core.clock import SteppedClock
+from core.config import Settings
+from core.db.migrate import upgrade
+from core.money import Money
+from core.phone import Phone
+from core.region import RegionCode
+from engines.atc import Agent
+from engines.gig import DeliveryRoute, GeoPoint, PayoutStatus, RouteStop
+from engines.orders import CartLine, PaymentMethod, PlaceOrder
+from engines.settlement import PayoutOrderStatus
+from tests.support.gig import code_for, driver
+from tests.support.providers.africastalking import flush_outbox
+from tests.support.providers.payments import PaymentFakes
+from tests.support.servers import PostgresServer
+
+Client = TestClient[web.Request, web.Application]
+EMEKA = Phone("+2348031000001")
+NGOZI = Phone("+2348030000001")
+THANDI = Phone("+27821000001")
+SIPHO = Phone("+27831000001")
+TUNDE = Phone("+2348051000001")
+LAGOS = GeoPoint(6.4550, 3.3841)
+CAPE_TOWN = GeoPoint(-33.9249, 18.4241)
+_databases = itertools.count(1)
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.real)])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        url = f"sqlite+aiosqlite:///{tmp_path / 'omniroute.db'}"
+    else:
+        server: PostgresServer = request.getfixturevalue("postgres_server")
+        url = server.create_database(f"marketpay{next(_databases)}")
+    upgrade(url)
+    return url
+
+
+@pytest.fixture
+def settings(database_url: str, fakes: PaymentFakes) -> Settings:
+    return fakes.settings(database_url)
+
+
+async def a_day_of_work(
+    services: Services,
+    who: Phone,
+    name: str,
+    customer: Phone,
+    region: RegionCode,
+    at: GeoPoint,
+    key: str,
+) -> None:
+    """One delivery 3 km out: the stop, the km and the route bonus of the region's tariff."""
+    gig = services.gig
+    worker = await driver(services, who, name, at=at, region=region)
+    placed = await services.orders.place(
+        PlaceOrder(
+            customer=customer,
+            region=region,
+            lines=(CartLine("NDL-INDO-CHK", 1),),
+            payment_method=PaymentMethod.ON_DELIVERY,
+            idempotency_key=key,
+        )
+    )
+    task = await gig.create_task(
+        DeliveryRoute(
+            f"R-{key}",
+            region,
+            at,
+            services.clock.now(),
+            (RouteStop(placed.reference, customer, "Main Road 1", at, 1, Decimal("3.0")),),
+        )
+    )
+    [offer] = await gig.allocate()
+    await gig.accept(offer.id)
+    await gig.arrive(task.id, worker.id)
+    done = await gig.confirm_delivery(
+        task.id, worker.id, await code_for(services, customer, placed.reference)
+    )
+    assert done.task_completed
+
+
+async def wallet_of(
+    services: Services, role: str, who: Phone, currency: str
+) -> tuple[Decimal, ...]:
+    """(balance, held for a payout being sent, paid out)."""
+    assert services.money is not None
+    wallet = await services.money.payouts.wallet(role, who, currency)
+    b = wallet.balances
+    return wallet.balance.amount, b.debits_pending, b.debits_posted
+
+
+def dec(*values: str) -> tuple[Decimal, ...]:
+    return tuple(Decimal(v) for v in values)
+
+
+def nip(fakes: PaymentFakes, path: str) -> list[dict[str, object]]:
+    return [r.json for r in fakes.nibss.requests if r.path == path]
+
+
+# --- Lagos: NIBSS NIP ---------------------------------------------------------------------------
+
+
+async def test_a_lagos_driver_is_paid_by_nip_after_a_name_enquiry_once(
+    gateway: Client, services: Services, fakes: PaymentFakes
+) -> None:
+    await a_day_of_work(services, EMEKA, "Emeka Obi", NGOZI, RegionCode.LAGOS, LAGOS, "lag-1")
+    await services.gig.set_bank_account(EMEKA, "000013", "01234 56789")
+    day = services.clock.now().date()
+
+    report = await pay_drivers(services, RegionCode.LAGOS, day)
+
+    [sent] = report.sent
+    assert (sent["amount"], sent["currency"], sent["status"]) == ("2360.00", "NGN", "paid")
+    [first, second] = nip(fakes, "/nip/nameenquiry")  # ours, then the transfer's own
+    assert first["accountNumber"] == "0123456789"
+    assert first["destinationInstitutionCode"] == "000013"
+    [transfer] = nip(fakes, "/nip/fundstransfer")
+    assert transfer["amount"] == "2360.00"
+    assert transfer["beneficiaryAccountName"] == "EMEKA OBI"
+    assert transfer["nameEnquiryRef"] == second["sessionID"]
+    assert await wallet_of(services, "driver", EMEKA, "NGN") == dec("0.00", "0", "2360.00")
+    worker = await services.gig.worker_by_phone(EMEKA)
+    assert worker is not None
+    [(_, _, _, status)] = await services.gig.payouts(worker.id)
+    assert status == PayoutStatus.PAID.value
+
+    again = await pay_drivers(services, RegionCode.LAGOS, day)
+    assert (again.sent, again.waiting, again.held) == ([], [], [])
+    assert len(nip(fakes, "/nip/fundstransfer")) == 1
+
+
+async def test_an_account_held_in_another_name_holds_the_payout_until_it_is_fixed(
+    gateway: Client, services: Services, fakes: PaymentFakes
+) -> None:
+    await a_day_of_work(services, EMEKA, "Emeka Obi", NGOZI, RegionCode.LAGOS, LAGOS, "lag-2")
+    day = services.clock.now().date()
+
+    no_account = await pay_drivers(services, RegionCode.LAGOS, day)
+    [held] = no_account.held
+    assert held["reason"] == "no bank account on file for the payee"
+
+    await services.gig.set_bank_account(EMEKA, "000013", "0234567891")  # Adaeze's account
+    report = await pay_drivers(services, RegionCode.LAGOS, day)
+    [held] = report.held
+    assert "ADAEZE NGOZI OKAFOR" in held["reason"]
+    assert "Emeka Obi" in held["reason"]
+    assert nip(fakes, "/nip/fundstransfer") == []
+    assert await wallet_of(services, "driver", EMEKA, "NGN") == dec("2360.00", "0", "0")
+
+    await services.gig.set_bank_account(EMEKA, "000013", "0123456789")
+    fixed = await pay_drivers(services, RegionCode.LAGOS, day)
+    assert [row["status"] for row in fixed.sent] == ["paid"]
+    assert len(nip(fakes, "/nip/fundstransfer")) == 1
+    assert await wallet_of(services, "driver", EMEKA, "NGN") == dec("0.00", "0", "2360.00")
+
+
+async def test_a_nip_transfer_that_times_out_is_settled_by_the_status_requery_once(
+    gateway: Client, services: Services, fakes: PaymentFakes, clock: SteppedClock
+) -> None:
+    assert services.payments is not None
+    await a_day_of_work(services, EMEKA, "Emeka Obi", NGOZI, RegionCode.LAGOS, LAGOS, "lag-3")
+    await services.gig.set_bank_account(EMEKA, "000013", "0123456789")
+    fakes.nibss.timeout_next_transfer = True
+
+    report = await pay_drivers(services, RegionCode.LAGOS, services.clock.now().date())
+    [sent] = report.sent
+    assert sent["status"] == "sending"  # NIP said 97: the beneficiary bank may have it
+    assert await wallet_of(services, "driver", EMEKA, "NGN") == dec("2360.00", "2360.00", "0")
+
+    clock.advance(180)
+    requeried = await services.payments.requery()
+    assert requeried.settled == 1
+    assert len(nip(fakes, "/nip/tsq")) == 1
+    await flush_outbox(services)
+    assert await wallet_of(services, "driver", EMEKA, "NGN") == dec("0.00", "0", "2360.00")
+    assert len(nip(fakes, "/nip/fundstransfer")) == 1  # the TSQ asked; nothing was resent
+
+
+async def test_a_refused_nip_transfer_is_retried_with_a_new_session_and_paid_once(
+    gateway: Client, services: Services, fakes: PaymentFakes, clock: SteppedClock
+) -> None:
+    assert services.payouts is not None
+    await a_day_of_work(services, EMEKA, "Emeka Obi", NGOZI, RegionCode.LAGOS, LAGOS, "lag-4")
+    await services.gig.set_bank_account(EMEKA, "000013", "0123456789")
+    fakes.nibss.fail_next_transfer = "51"  # no sufficient funds at the sending account
+
+    report = await pay_drivers(services, RegionCode.LAGOS, services.clock.now().date())
+    [waiting] = report.waiting
+    assert (waiting["status"], waiting["reason"]) == ("retrying", "NIP 51")
+    assert await wallet_of(services, "driver", EMEKA, "NGN") == dec("2360.00", "0", "0")
+
+    clock.advance(services.payouts.retry_after.total_seconds())
+    assert await services.payouts.sweep() == (1, 0)
+    first, second = nip(fakes, "/nip/fundstransfer")
+    assert first["sessionID"] != second["sessionID"]
+    assert await wallet_of(services, "driver", EMEKA, "NGN") == dec("0.00", "0", "2360.00")
+    assert len(fakes.nibss.transfers) == 1  # credited once
+
+
+# --- Cape Town: Paystack Transfers --------------------------------------------------------------
+
+
+async def test_a_cape_town_driver_is_paid_by_a_paystack_transfer_settled_by_its_webhook(
+    gateway: Client, services: Services, fakes: PaymentFakes
+) -> None:
+    await a_day_of_work(
+        services, THANDI, "Thandi Mokoena", SIPHO, RegionCode.CAPE_TOWN, CAPE_TOWN, "cpt-1"
+    )
+    await services.gig.set_bank_account(THANDI, "632005", "4081234567")
+    report = await pay_drivers(services, RegionCode.CAPE_TOWN, services.clock.now().date())
+
+    [sent] = report.sent
+    assert (sent["amount"], sent["currency"], sent["status"]) == ("61.00", "ZAR", "sending")
+    [recipient] = [r.json for r in fakes.paystack.requests if r.path == "/transferrecipient"]
+    assert recipient == {
+        "type": "basa",
+        "name": "Thandi Mokoena",
+        "account_number": "4081234567",
+        "bank_code": "632005",
+        "currency": "ZAR",
+    }
+    [reference] = fakes.paystack.transfers
+    transfer = fakes.paystack.transfers[reference]
+    assert (transfer["amount"], transfer["currency"]) == (6100, "ZAR")
+    assert await wallet_of(services, "driver", THANDI, "ZAR") == dec("61.00", "61.00", "0")
+
+    body, headers = fakes.paystack.transfer_result(reference)
+    forged = await gateway.post(
+        "/webhooks/paystack", data=body, headers=headers | {"x-paystack-signature": "0" * 128}
+    )
+    assert forged.status == 403
+    for _ in range(2):  # delivered twice: settled once
+        answer = await gateway.post("/webhooks/paystack", data=body, headers=headers)
+        assert answer.status == 200
+        await flush_outbox(services)
+    assert await wallet_of(services, "driver", THANDI, "ZAR") == dec("0.00", "0", "61.00")
+    assert services.money is not None
+    rail = await services.money.ledger.account("rail:paystack:ZAR")
+    assert rail.balance == Money(Decimal("-61.00"), "ZAR")
+
+    # A transfer someone made on the dashboard is acknowledged and changes nothing.
+    body, headers = fakes.paystack.webhook(
+        {"event": "transfer.success", "data": {"id": 1, "reference": "dashboard-payout-0001"}}
+    )
+    assert (await gateway.post("/webhooks/paystack", data=body, headers=headers)).status == 200
+    await flush_outbox(services)
+    assert await wallet_of(services, "driver", THANDI, "ZAR") == dec("0.00", "0", "61.00")
+
+
+async def test_a_failed_paystack_transfer_is_retried_under_a_new_reference(
+    gateway: Client, services: Services, fakes: PaymentFakes, clock: SteppedClock
+) -> None:
+    assert services.payouts is not None
+    await a_day_of_work(
+        services, THANDI, "Thandi Mokoena", SIPHO, RegionCode.CAPE_TOWN, CAPE_TOWN, "cpt-2"
+    )
+    await services.gig.set_bank_account(THANDI, "632005", "4081234567")
+    await pay_drivers(services, RegionCode.CAPE_TOWN, services.clock.now().date())
+    [first] = fakes.paystack.transfers
+    body, headers = fakes.paystack.transfer_result(first, "transfer.failed")
+    assert (await gateway.post("/webhooks/paystack", data=body, headers=headers)).status == 200
+    await flush_outbox(services)
+    [order] = await services.payouts.orders.of_person(THANDI)
+    assert order.status is PayoutOrderStatus.RETRYING
+    assert await wallet_of(services, "driver", THANDI, "ZAR") == dec("61.00", "0", "0")
+
+    clock.advance(services.payouts.retry_after.total_seconds())
+    assert await services.payouts.sweep() == (1, 0)
+    [second] = [r for r in fakes.paystack.transfers if r != first]
+    body, headers = fakes.paystack.transfer_result(second)
+    await gateway.post("/webhooks/paystack", data=body, headers=headers)
+    await flush_outbox(services)
+
+    [order] = await services.payouts.orders.of_person(THANDI)
+    assert (order.status, order.attempts) == (PayoutOrderStatus.PAID, 2)
+    assert await wallet_of(services, "driver", THANDI, "ZAR") == dec("0.00", "0", "61.00")
+    worker = await services.gig.worker_by_phone(THANDI)
+    assert worker is not None
+    [(_, _, _, status)] = await services.gig.payouts(worker.id)
+    assert status == PayoutStatus.PAID.value
+
+
+# --- agents' commissions ------------------------------------------------------------------------
+
+
+async def test_an_agents_commissions_are_paid_out_once_by_the_same_path(
+    gateway: Client, services: Services, fakes: PaymentFakes, clock: SteppedClock
+) -> None:
+    assert services.money is not None
+    atc = services.money.atc
+    await atc.register(
+        Agent(TUNDE, "Tunde Bakare", RegionCode.LAGOS, BankAccount("000014", "0345678912"))
+    )
+    await atc.set_limit(TUNDE, Money(Decimal(100_000), "NGN"))
+    await atc.onboard(TUNDE, NGOZI)
+    await atc.grant(TUNDE, NGOZI, "ATC0001", Money(Decimal(20_000), "NGN"))
+    await atc.collect(TUNDE, NGOZI, Money(Decimal(10_000), "NGN"), "RCPT-1")
+    day = services.clock.now().date()
+
+    report = await pay_agents(services, RegionCode.LAGOS, day)
+
+    [sent] = report.sent
+    assert (sent["amount"], sent["status"]) == ("200.00", "paid")
+    [transfer] = nip(fakes, "/nip/fundstransfer")
+    assert (transfer["amount"], transfer["beneficiaryAccountName"]) == ("200.00", "TUNDE BAKARE")
+    assert await wallet_of(services, "agent", TUNDE, "NGN") == dec("0.00", "0", "200.00")
+    expense = await services.money.ledger.account("agent_earnings:NGN")
+    assert expense.balance == Money(Decimal("200.00"), "NGN")  # earned once, paid once
+
+    again = await pay_agents(services, RegionCode.LAGOS, day)
+    assert again.sent == []
+    assert len(nip(fakes, "/nip/fundstransfer")) == 1
+
+    await atc.collect(TUNDE, NGOZI, Money(Decimal(5_000), "NGN"), "RCPT-2")
+    clock.advance(86_400)
+    tomorrow = await pay_agents(services, RegionCode.LAGOS, services.clock.now().date())
+    assert [row["amount"] for row in tomorrow.sent] == ["100.00"]
+    assert await wallet_of(services, "agent", TUNDE, "NGN") == dec("0.00", "0", "300.00")
+
+
+def test_bank_accounts_are_checked_at_the_edge_of_the_cli(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, database_url: str
+) -> None:
+    from core.app.cli import main  # noqa: PLC0415
+
+    monkeypatch.setenv("OMNIROUTE_DATABASE_URL", database_url)
+    args = ["agents", "add", "--phone", "+2348051000001", "--name", "Tunde Bakare"]
+    assert main([*args, "--region", "lagos", "--bank-code", "13", "--account", "1"]) == 2
+    assert "bank_code: expected a 6-digit NIP institution code" in capsys.readouterr().err
+    assert main([*args, "--region", "lagos", "--bank-code", "000014", "--account", "123"]) == 2
+    assert "account_number: expected a 10-digit NUBAN" in capsys.readouterr().err
+    assert main([*args, "--region", "lagos"]) == 0
+    capsys.readouterr()
+    bank = ["--phone", "+2348051000001", "--bank-code", "000014", "--account", "0345678912"]
+    assert main(["agents", "bank", *bank]) == 0
+    recorded = json.loads(capsys.readouterr().out)
+    assert (recorded["bank_code"], recorded["account"]) == ("000014", "0345678912")
+    assert main(["drivers", "bank", *bank]) == 2
+    assert "no driver with phone +2348051000001" in capsys.readouterr().err

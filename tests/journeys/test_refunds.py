@@ -1,0 +1,242 @@
+"""Refunds sent through the rails: an M-Pesa payment reversed (or a part paid back by B2C), a
+Paystack charge refunded, a Flutterwave one too, and the order workflow's refund port asking
+for it; each sent once, and the payment's posting reversed on the ledger once."""
+
+from __future__ import annotations
+
+import itertools
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestClient
+
+from core.app.bootstrap import Services
+from core.app.refunds import NothingToRefundError
+from core.app.workflow_payments import IntentRail
+from core.clock import SteppedClock
+from core.config import Settings
+from core.db.migrate import upgrade
+from core.money import Money
+from core.phone import Phone
+from core.region import RegionCode
+from engines.fulfilment.adapters import PendingEngines
+from engines.fulfilment.effects import SqlEffectLog
+from engines.fulfilment.model import PaymentStatus, RefundRequest
+from engines.orders import CartLine, Order, PaymentMethod, PlaceOrder
+from engines.payments import (
+    CreatePayment,
+    Direction,
+    IntentStatus,
+    Method,
+    RefundRefusedError,
+)
+from tests.support.providers.africastalking import flush_outbox
+from tests.support.providers.payments import PaymentFakes
+from tests.support.servers import PostgresServer
+
+Client = TestClient[web.Request, web.Application]
+JUMA = Phone("+254711000001")
+NGOZI = Phone("+2348030000001")
+_databases = itertools.count(1)
+JSON = {"Content-Type": "application/json"}
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.real)])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        url = f"sqlite+aiosqlite:///{tmp_path / 'omniroute.db'}"
+    else:
+        server: PostgresServer = request.getfixturevalue("postgres_server")
+        url = server.create_database(f"refunds{next(_databases)}")
+    upgrade(url)
+    return url
+
+
+@pytest.fixture
+def settings(database_url: str, fakes: PaymentFakes) -> Settings:
+    return fakes.settings(database_url)
+
+
+async def place(services: Services, who: Phone, region: RegionCode, key: str) -> Order:
+    method = PaymentMethod.MPESA if region is RegionCode.NAIROBI else PaymentMethod.PAYSTACK
+    return await services.orders.place(
+        PlaceOrder(
+            customer=who,
+            region=region,
+            lines=(CartLine("NDL-INDO-CHK", 3),),
+            payment_method=method,
+            idempotency_key=key,
+            clear_cart=False,
+        )
+    )
+
+
+async def paid_by_mpesa(gateway: Client, services: Services, fakes: PaymentFakes) -> Order:
+    assert services.payments is not None
+    order = await place(services, JUMA, RegionCode.NAIROBI, "refund-mpesa")
+    await services.payments.pay(
+        CreatePayment(
+            idempotency_key="pay-mpesa",
+            method=Method.MPESA,
+            amount=order.total,
+            customer=JUMA,
+            order_reference=order.reference,
+        )
+    )
+    target, body = fakes.daraja.pay(fakes.daraja.pushes[0])
+    assert (await gateway.post(target, data=body, headers=JSON)).status == 200
+    await flush_outbox(services)
+    return order
+
+
+async def held_at(services: Services, account: str) -> Decimal:
+    assert services.money is not None
+    return (await services.money.ledger.account(account)).balance.amount
+
+
+async def test_an_mpesa_payment_is_refunded_by_a_reversal_once(
+    gateway: Client, services: Services, fakes: PaymentFakes
+) -> None:
+    assert services.refunds is not None
+    order = await paid_by_mpesa(gateway, services, fakes)
+    paid = Decimal(fakes.daraja.pushes[0].body["Amount"])  # whole shillings, rounded up
+    assert await held_at(services, "rail:mpesa:KES") == paid
+
+    refund = await services.refunds.refund_order(order.reference, order.total, key="r1")
+    again = await services.refunds.refund_order(order.reference, order.total, key="r1")
+
+    assert again.id == refund.id
+    assert (refund.direction, refund.status) == (Direction.REFUND, IntentStatus.PROCESSING)
+    [reversal] = fakes.daraja.reversals
+    assert reversal.body["CommandID"] == "TransactionReversal"
+    assert reversal.body["TransactionID"] == fakes.daraja.pushes[0].receipt
+    assert reversal.body["Amount"] == fakes.daraja.pushes[0].body["Amount"]
+    assert reversal.body["RecieverIdentifierType"] == "11"
+    with pytest.raises(RefundRefusedError):  # nothing is left to give back
+        await services.refunds.refund_order(order.reference, order.total, key="r2")
+
+    target, body = fakes.daraja.reversal_result(reversal)
+    for _ in range(2):
+        assert (await gateway.post(target, data=body, headers=JSON)).status == 200
+        await flush_outbox(services)
+    assert services.payments is not None
+    assert (await services.payments.get(refund.id)).status is IntentStatus.SUCCEEDED
+    assert await held_at(services, "rail:mpesa:KES") == 0  # the posting is reversed, once
+    assert await held_at(services, f"customer:{JUMA.e164}:receivable:KES") >= 0
+
+
+async def test_part_of_an_mpesa_payment_is_paid_back_by_b2c(
+    gateway: Client, services: Services, fakes: PaymentFakes
+) -> None:
+    assert services.refunds is not None
+    order = await paid_by_mpesa(gateway, services, fakes)
+    part = Money(Decimal(100), "KES")
+
+    await services.refunds.refund_order(order.reference, part, key="part-1")
+
+    assert fakes.daraja.reversals == []
+    [b2c] = fakes.daraja.payouts
+    assert (b2c.body["PartyB"], b2c.body["Amount"]) == ("254711000001", 100)
+    target, body = fakes.daraja.b2c_result(b2c)
+    assert (await gateway.post(target, data=body, headers=JSON)).status == 200
+    await flush_outbox(services)
+    paid = Decimal(fakes.daraja.pushes[0].body["Amount"])
+    assert await held_at(services, "rail:mpesa:KES") == paid - 100
+
+
+async def test_a_paystack_charge_is_refunded_and_settled_by_the_refund_webhook(
+    gateway: Client, services: Services, fakes: PaymentFakes
+) -> None:
+    assert services.payments is not None
+    assert services.refunds is not None
+    order = await place(services, NGOZI, RegionCode.LAGOS, "refund-paystack")
+    intent = await services.payments.pay(
+        CreatePayment(
+            idempotency_key="pay-paystack",
+            method=Method.PAYSTACK,
+            amount=order.total,
+            customer=NGOZI,
+            order_reference=order.reference,
+        )
+    )
+    body, headers = fakes.paystack.customer_dials(intent.reference)
+    assert (await gateway.post("/webhooks/paystack", data=body, headers=headers)).status == 200
+    await flush_outbox(services)
+
+    refund = await services.refunds.refund_order(order.reference, order.total, key="ps-1")
+
+    [request] = [r.json for r in fakes.paystack.requests if r.path == "/refund"]
+    assert request["transaction"] == intent.reference
+    assert request["amount"] == int(order.total.amount * 100)
+    [refund_id] = fakes.paystack.refunds
+    assert refund.provider_reference == str(refund_id)
+    body, headers = fakes.paystack.refund_result(refund_id)
+    for _ in range(2):
+        assert (await gateway.post("/webhooks/paystack", data=body, headers=headers)).status == 200
+        await flush_outbox(services)
+    assert (await services.payments.get(refund.id)).status is IntentStatus.SUCCEEDED
+    assert await held_at(services, "rail:paystack:NGN") == 0
+
+
+async def test_a_flutterwave_payment_is_refunded_and_a_pending_refund_settled_by_requery(
+    gateway: Client, services: Services, fakes: PaymentFakes, clock: SteppedClock
+) -> None:
+    assert services.payments is not None
+    assert services.refunds is not None
+    order = await place(services, NGOZI, RegionCode.LAGOS, "refund-flw")
+    intent = await services.payments.pay(
+        CreatePayment(
+            idempotency_key="pay-flw",
+            method=Method.FLUTTERWAVE,
+            amount=order.total,
+            customer=NGOZI,
+            order_reference=order.reference,
+        )
+    )
+    body, headers = fakes.flutterwave.complete(intent.reference)
+    assert (await gateway.post("/webhooks/flutterwave", data=body, headers=headers)).status == 200
+    await flush_outbox(services)
+    fakes.flutterwave.pend_refunds = True
+
+    refund = await services.refunds.refund_order(order.reference, order.total, key="flw-1")
+
+    [sent] = [r for r in fakes.flutterwave.requests if r.path.endswith("/refund")]
+    assert sent.json == {"amount": f"{order.total.amount:f}"}
+    assert refund.status is IntentStatus.PROCESSING
+    [(refund_id, held)] = fakes.flutterwave.refunds.items()
+    held["status"] = "completed"
+    clock.advance(180)
+    await services.payments.requery()
+    await flush_outbox(services)
+    assert (await services.payments.get(refund.id)).status is IntentStatus.SUCCEEDED
+    assert refund.provider_reference == str(refund_id)
+    assert await held_at(services, "rail:flutterwave:NGN") == 0
+
+
+async def test_the_order_workflows_refund_port_sends_the_refund_once(
+    gateway: Client, services: Services, fakes: PaymentFakes
+) -> None:
+    assert services.payments is not None
+    assert services.refunds is not None
+    order = await paid_by_mpesa(gateway, services, fakes)
+    port = IntentRail(
+        services.payments,
+        PendingEngines(SqlEffectLog(services.db, services.clock), services.clock),
+        services.refunds,
+    )
+    request = RefundRequest(order.reference, order.total)
+
+    first = await port.refund(request, key="order-wf:refund")
+    retried = await port.refund(request, key="order-wf:refund")  # the activity retried
+
+    assert first.status is PaymentStatus.PENDING
+    assert retried == first
+    assert len(fakes.daraja.reversals) == 1
+    unpaid = await place(services, JUMA, RegionCode.NAIROBI, "never-paid")
+    with pytest.raises(NothingToRefundError):
+        await services.refunds.refund_order(unpaid.reference, unpaid.total, key="x")
+    recorded = await port.refund(RefundRequest(unpaid.reference, unpaid.total), key="wf2")
+    assert recorded.status is PaymentStatus.PENDING  # recorded for an operator instead
+    assert len(fakes.daraja.reversals) == 1
