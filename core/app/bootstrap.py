@@ -13,6 +13,7 @@ from core.app.dispatch import OfferSweeper
 from core.app.driver_notices import DriverNotices
 from core.app.driver_payouts import DriverPayoutResults
 from core.app.money import MoneyServices, build_money
+from core.app.objects import build_object_store
 from core.app.payment_posting import PaymentPosting
 from core.app.payments import PaymentReceiptSms, PaymentRequery, build_rails
 from core.app.reservations import ReservationSweeper
@@ -28,7 +29,7 @@ from core.db import Database
 from core.i18n import Translator
 from core.ids import IdGenerator, RandomIds
 from core.messages import ChannelContext, MessageSender, OutboundMessage
-from core.objects import open_object_store
+from core.objects import ObjectStore
 from core.phone import Phone
 from core.pipeline import Pipeline
 from dialogs.driver import DriverDialog
@@ -76,6 +77,7 @@ class Services:
     warehouse: WarehouseService = field(kw_only=True)
     gig: GigService = field(kw_only=True)
     sweeper: OfferSweeper = field(kw_only=True)
+    objects: ObjectStore = field(kw_only=True)
     reservations: ReservationSweeper | None = None
 
     def channel_context(self) -> ChannelContext:
@@ -123,6 +125,7 @@ class Services:
         await self.bus.close()
         if self.workflows is not None:
             await self.workflows.close()
+        await self.objects.close()
         await self.store.close()
         await self.db.dispose()
 
@@ -148,6 +151,7 @@ def build_services(
         cache=store,
     )
     customers = CustomerService(db, clock, cache=store)
+    objects = build_object_store(settings)
     payments = PaymentService(
         db,
         clock,
@@ -174,7 +178,7 @@ def build_services(
         db,
         clock,
         ids,
-        open_object_store(settings.object_store_url),
+        objects,
         DriverNotices(
             notifications,
             customers,
@@ -236,5 +240,6 @@ def build_services(
         warehouse=WarehouseService(db, clock, ids, orders),
         gig=gig,
         sweeper=OfferSweeper(gig, every_seconds=settings.gig_sweep_seconds),
+        objects=objects,
         reservations=ReservationSweeper(orders),
     )
