@@ -74,6 +74,10 @@ class Settings(BaseSettings):
     operator_phone: str | None = None
     gig_offer_ttl_seconds: int = Field(default=300, gt=0)
     gig_sweep_seconds: float = Field(default=30.0, gt=0)
+    # Credit reminders and late fees: a pass every so often on every gateway, each credit's
+    # reminder once (see core/app/credit_daily.py); none before this local hour.
+    credit_daily_every_seconds: float = Field(default=900.0, gt=0)
+    credit_reminder_hour: int = Field(default=8, ge=0, le=23)
 
     @property
     def africastalking_api_url(self) -> str:

@@ -8,6 +8,7 @@ from datetime import timedelta
 import channels.africastalking
 import channels.meta
 import channels.twilio
+from core.app.credit_daily import CreditDaily
 from core.app.delivery import DeliveryWorker
 from core.app.dispatch import OfferSweeper
 from core.app.driver_notices import DriverNotices
@@ -79,6 +80,7 @@ class Services:
     sweeper: OfferSweeper = field(kw_only=True)
     objects: ObjectStore = field(kw_only=True)
     reservations: ReservationSweeper | None = None
+    credit_daily: CreditDaily | None = None
 
     def channel_context(self) -> ChannelContext:
         return ChannelContext(
@@ -107,8 +109,12 @@ class Services:
         self.sweeper.start()
         if self.reservations is not None:
             self.reservations.start()
+        if self.credit_daily is not None:
+            self.credit_daily.start()
 
     async def close(self) -> None:
+        if self.credit_daily is not None:
+            await self.credit_daily.stop()
         if self.reservations is not None:
             await self.reservations.stop()
         await self.sweeper.stop()
@@ -242,4 +248,9 @@ def build_services(
         sweeper=OfferSweeper(gig, every_seconds=settings.gig_sweep_seconds),
         objects=objects,
         reservations=ReservationSweeper(orders),
+        credit_daily=CreditDaily(
+            money.credit,
+            every_seconds=settings.credit_daily_every_seconds,
+            reminder_hour=settings.credit_reminder_hour,
+        ),
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from datetime import date
+from datetime import date, time
 from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -278,8 +278,14 @@ class CreditService:
 
     # ---------------------------------------------------------------- the daily run
 
-    async def run_daily(self) -> DailyRun:
-        """Reminders (due soon, overdue) and late fees, each once per credit; safe to re-run."""
+    async def run_daily(self, *, not_before: time | None = None) -> DailyRun:
+        """Reminders (due soon, overdue) and late fees, each once per credit; safe to re-run.
+
+        Each credit is locked and flagged in its own transaction, so any number of runs (a
+        scheduled loop on every gateway replica, an operator's `credit daily`) send one reminder.
+        `not_before` leaves out customers whose local time is earlier (nobody gets a debt
+        reminder at night); a later run the same day picks them up.
+        """
         run = DailyRun()
         async with self._db.transaction() as s:
             rows = await s.execute(
@@ -289,21 +295,26 @@ class CreditService:
             )
             open_credits = [(Phone(r.customer), r.order_reference) for r in rows]
         for customer, reference in open_credits:
-            today = self._today(customer)
+            local = self._clock.now().astimezone(ZoneInfo(region_for_phone(customer).timezone))
+            if not_before is not None and local.time() < not_before:
+                continue
+            today = local.date()
             async with self._db.transaction() as s:
                 credit = await self._credit(s, reference, lock=True)
                 if credit is None:
                     continue
                 kind = reminder_due(credit, today)
-                if kind is not None:
+                if kind is not None and await self._claim(s, reference, _flag(kind)):
                     await self._notifications.queue_in(s, self._reminder(customer, credit, kind))
                     credit = _replace_flag(credit, kind)
-                    await self._save(s, credit)
                     run.reminders.append((reference, kind))
                 fee = late_fee_due(credit, today)
-                if fee is not None:
-                    receivable = await self._books.account(chart.receivable(customer, fee.currency))
-                    income = await self._books.account(chart.late_fees(fee.currency))
+                if fee is None:
+                    continue
+                # the accounts first: opening one is a transaction of its own
+                receivable = await self._books.account(chart.receivable(customer, fee.currency))
+                income = await self._books.account(chart.late_fees(fee.currency))
+                if await self._claim(s, reference, "late_fee_charged"):
                     await self._books.ledger.transfer_in(
                         s,
                         TransferRequest.posted(
@@ -315,8 +326,6 @@ class CreditService:
                             reference=reference,
                         ),
                     )
-                    credit = replace(credit, late_fee_charged=True)
-                    await self._save(s, credit)
                     run.late_fees.append((reference, fee))
         return run
 
@@ -362,6 +371,18 @@ class CreditService:
         row = (await s.execute(query)).first()
         return None if row is None else _credit(row)
 
+    async def _claim(self, s: AsyncSession, reference: str, flag: str) -> bool:
+        """Set a once-only flag, and say whether this run set it (a concurrent run that got
+        there first leaves it set). A conditional UPDATE, so it holds on SQLite too, where
+        SELECT ... FOR UPDATE locks nothing."""
+        column = credit_orders.c[flag]
+        claimed = await s.execute(
+            update(credit_orders)
+            .where(credit_orders.c.order_reference == reference, column.is_(False))
+            .values({flag: True})
+        )
+        return bool(claimed.rowcount)  # type: ignore[attr-defined]
+
     async def _save(self, s: AsyncSession, c: CreditOrder) -> None:
         await s.execute(
             update(credit_orders)
@@ -379,6 +400,10 @@ class CreditService:
 
 def _order(c: CreditOrder) -> tuple[date, str]:
     return (c.due_on, c.order_reference)
+
+
+def _flag(kind: ReminderKind) -> str:
+    return "reminded_due_soon" if kind is ReminderKind.DUE_SOON else "reminded_overdue"
 
 
 def _replace_flag(c: CreditOrder, kind: ReminderKind) -> CreditOrder:
