@@ -10,7 +10,20 @@ from core.i18n import Translator
 from core.money import Money
 from core.phone import Phone
 from core.region import RegionCode
-from engines.invoices import Invoice, InvoiceLine, render_sms, render_text, vat_breakdown
+from engines.invoices import (
+    CreditNote,
+    CreditReason,
+    Invoice,
+    InvoiceLine,
+    KeptLine,
+    full_credit,
+    render_credit_note_sms,
+    render_credit_note_text,
+    render_sms,
+    render_text,
+    shortfall_credit,
+    vat_breakdown,
+)
 
 NGOZI = Phone("+2348030000001")
 
@@ -55,3 +68,79 @@ def test_vat_is_broken_out_per_rate_in_the_text_a_person_reads(translator: Trans
     sms = render_sms(invoice, lambda msgid, **kw: translator("sw", msgid, **kw))
     assert sms.startswith("Ankara NG-2026-000123 ya oda W62ACJ: jumla NGN 61,191.25")
     assert sms.endswith("Lipa kabla ya 2026-03-15.")
+
+
+def _invoice() -> Invoice:
+    lines = (
+        InvoiceLine("NDL-INDO-CHK", "Indomie 40x70g", 4, ngn("9300"), ngn("400"), Decimal("0.075")),
+        InvoiceLine("DRK-COLA", "Cola 24x35cl", 2, ngn("4500"), ngn("0"), Decimal("0.075")),
+    )
+    return Invoice(
+        uuid.uuid4(),
+        "NG-2026-000123",
+        RegionCode.LAGOS,
+        NGOZI,
+        "W62ACJ",
+        lines,
+        vat_breakdown(lines, "NGN"),
+        ngn("46200"),
+        ngn("400"),
+        ngn("3435"),
+        ngn("49235"),
+        "ON_DELIVERY",
+        datetime(2026, 3, 1, 10, tzinfo=UTC),
+    )
+
+
+def test_a_short_delivery_credits_the_missing_units_and_their_share_of_the_discount() -> None:
+    invoice = _invoice()
+    kept = {"NDL-INDO-CHK": KeptLine(1, ngn("100"))}  # one of four cartons arrived
+    kept_totals = (ngn("18300"), ngn("100"), ngn("1365"), ngn("19565"))
+    credit = shortfall_credit(invoice, kept, kept_totals)
+    assert credit is not None
+    assert [(li.sku, li.quantity, li.discount) for li in credit.lines] == [
+        ("NDL-INDO-CHK", 3, ngn("300"))
+    ]
+    assert credit.total == invoice.total - ngn("19565")
+    assert (credit.subtotal, credit.discount, credit.tax) == (ngn("27900"), ngn("300"), ngn("2070"))
+    everything = {"NDL-INDO-CHK": KeptLine(4, ngn("400")), "DRK-COLA": KeptLine(2, ngn("0"))}
+    whole = (invoice.subtotal, invoice.discount, invoice.tax, invoice.total)
+    assert shortfall_credit(invoice, everything, whole) is None
+    assert full_credit(invoice).total == invoice.total
+
+
+def test_a_credit_note_reads_like_the_invoice_it_corrects(translator: Translator) -> None:
+    invoice = _invoice()
+    credit = full_credit(invoice)
+    note = CreditNote(
+        uuid.uuid4(),
+        "NG-CN-2026-000007",
+        invoice.number,
+        RegionCode.LAGOS,
+        NGOZI,
+        "W62ACJ",
+        CreditReason.CANCELLED,
+        credit.lines,
+        invoice.vat,
+        credit.subtotal,
+        credit.discount,
+        credit.tax,
+        credit.total,
+        datetime(2026, 3, 2, 8, tzinfo=UTC),
+    )
+    text = render_credit_note_text(note, lambda msgid, **kw: translator("en", msgid, **kw))
+    assert text.splitlines()[:3] == [
+        "CREDIT NOTE NG-CN-2026-000007",
+        "Credits invoice NG-2026-000123",
+        "Date: 2026-03-02",
+    ]
+    assert "Order cancelled: the whole invoice" in text
+    assert "VAT 7.5% on NGN 45,800.00" in text
+    assert text.splitlines()[-1].startswith("Total credited")
+    assert text.splitlines()[-1].endswith("NGN 49,235.00")
+    assert all(len(row) <= 40 for row in text.splitlines())
+    sms = render_credit_note_sms(note, lambda msgid, **kw: translator("sw", msgid, **kw))
+    assert sms == (
+        "Hati ya marejesho NG-CN-2026-000007 ya oda W62ACJ (ankara NG-2026-000123): "
+        "NGN 49,235.00 imerejeshwa pamoja na VAT 7.5% NGN 3,435.00."
+    )
