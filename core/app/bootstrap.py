@@ -44,6 +44,7 @@ from engines.notifications import NotificationService
 from engines.orders import OrderService
 from engines.payments import PaymentService
 from engines.pricing import PricingService
+from engines.routing import RoutePlanStore
 from engines.wms import WarehouseService
 from sessions import open_session_store
 
@@ -81,6 +82,7 @@ class Services:
     objects: ObjectStore = field(kw_only=True)
     reservations: ReservationSweeper | None = None
     credit_daily: CreditDaily | None = None
+    route_plans: RoutePlanStore | None = None
 
     def channel_context(self) -> ChannelContext:
         return ChannelContext(
@@ -248,6 +250,7 @@ def build_services(
         sweeper=OfferSweeper(gig, every_seconds=settings.gig_sweep_seconds),
         objects=objects,
         reservations=ReservationSweeper(orders),
+        route_plans=RoutePlanStore(db, ids),
         credit_daily=CreditDaily(
             money.credit,
             every_seconds=settings.credit_daily_every_seconds,
