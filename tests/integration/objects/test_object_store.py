@@ -16,6 +16,7 @@ import pytest
 from aiobotocore.session import get_session
 
 from core.app.bootstrap import Services, build_services
+from core.app.cli import main
 from core.app.demo import load_demo
 from core.app.objects import MissingObjectStoreSettingError, build_object_store
 from core.app.server import create_app
@@ -220,3 +221,23 @@ def test_an_unusable_object_store_url_is_refused_with_the_reason(
     settings = Settings(env="test", object_store_url=url, s3_endpoint_url=endpoint, _env_file=None)
     with pytest.raises((ObjectStoreConfigError, ValueError), match=message):
         build_object_store(settings)
+
+
+def test_serve_in_production_without_s3_credentials_says_which_and_exits(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for name, value in {
+        "OMNIROUTE_ENV": "production",
+        "OMNIROUTE_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'x.db'}",
+        "OMNIROUTE_CHANNELS": "web",
+        "OMNIROUTE_TEMPORAL": "off",
+        "OMNIROUTE_OBJECT_STORE_URL": "s3://omniroute-docs",
+        "AWS_ACCESS_KEY_ID": "minio",
+    }.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("AWS_SECRET_ACCESS_KEY", raising=False)
+    monkeypatch.chdir(tmp_path)  # no .env from the checkout
+    assert main(["serve", "--port", "0"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("omniroute: AWS_SECRET_ACCESS_KEY must be set")
+    assert len(err.strip().splitlines()) == 1
