@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import replace
 from datetime import UTC, date, datetime
 from decimal import Decimal
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from core.i18n import Translator
 from core.money import Money
@@ -24,6 +28,7 @@ from engines.invoices import (
     shortfall_credit,
     vat_breakdown,
 )
+from engines.orders import Order, OrderLine, OrderStatus, PaymentMethod, split_delivery
 
 NGOZI = Phone("+2348030000001")
 
@@ -144,3 +149,83 @@ def test_a_credit_note_reads_like_the_invoice_it_corrects(translator: Translator
         "Hati ya marejesho NG-CN-2026-000007 ya oda W62ACJ (ankara NG-2026-000123): "
         "NGN 49,235.00 imerejeshwa pamoja na VAT 7.5% NGN 3,435.00."
     )
+
+
+@st.composite
+def _orders(draw: st.DrawFn) -> tuple[Order, dict[str, int]]:
+    """An order (whole-naira prices, discounts, maybe a delivery fee) and what arrived of it."""
+    n = draw(st.integers(1, 4))
+    lines = []
+    delivered = {}
+    for i in range(n):
+        quantity = draw(st.integers(1, 50))
+        price = draw(st.integers(1, 20_000))
+        discount = draw(st.integers(0, price * quantity // 5))
+        lines.append(
+            OrderLine(f"SKU-{i}", f"Product {i}", quantity, ngn(str(price)), ngn(str(discount)))
+        )
+        delivered[f"SKU-{i}"] = draw(st.integers(0, quantity))
+    fee = ngn(str(draw(st.sampled_from([0, 500, 1500]))))
+    draft = Order(
+        uuid.UUID(int=1),
+        "W62ACJ",
+        NGOZI,
+        RegionCode.LAGOS,
+        tuple(lines),
+        ngn("0"),
+        ngn("0"),
+        ngn("0"),
+        ngn("0"),
+        PaymentMethod.ON_DELIVERY,
+        OrderStatus.DISPATCHED,
+        "k",
+        datetime(2026, 3, 1, 10, tzinfo=UTC),
+        delivery_fee=fee,
+    )
+    subtotal, discount, tax, total = split_delivery(draft, {}, RATE).delivered_amounts
+    return replace(draft, subtotal=subtotal, discount=discount, tax=tax, total=total), delivered
+
+
+RATE = Decimal("0.075")
+
+
+@given(_orders())
+@settings(max_examples=200, deadline=None)
+def test_invoice_less_credit_note_is_what_the_delivered_order_owes(
+    case: tuple[Order, dict[str, int]],
+) -> None:
+    order, arrived = case
+    invoice_lines = tuple(
+        InvoiceLine(li.sku, li.name, li.quantity, li.unit_price, li.discount, RATE)
+        for li in order.lines
+    )
+    invoice = Invoice(
+        uuid.uuid4(),
+        "NG-2026-000001",
+        RegionCode.LAGOS,
+        NGOZI,
+        order.reference,
+        invoice_lines,
+        vat_breakdown(invoice_lines, "NGN"),
+        order.subtotal,
+        order.discount,
+        order.tax,
+        order.total,
+        "ON_DELIVERY",
+        order.created_at,
+    )
+    split = split_delivery(order, arrived, RATE)
+    kept = {li.sku: KeptLine(li.delivered_quantity or 0, li.discount) for li in split.delivered}
+    credit = shortfall_credit(invoice, kept, split.delivered_amounts)
+    missing = {li.sku: li.quantity - arrived[li.sku] for li in order.lines}
+    if not any(missing.values()):
+        assert credit is None
+        return
+    assert credit is not None
+    assert {li.sku: li.quantity for li in credit.lines} == {
+        sku: q for sku, q in missing.items() if q
+    }
+    assert invoice.total - credit.total == split.delivered_amounts[3]
+    assert credit.subtotal - credit.discount + credit.tax == credit.total  # the fee stays owed
+    assert sum((li.net for li in credit.lines), ngn("0")) == credit.subtotal - credit.discount
+    assert all(not li.net.is_negative for li in credit.lines)
