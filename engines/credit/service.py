@@ -35,6 +35,7 @@ from engines.credit.model import (
     due_on,
     is_overdue,
     late_fee_due,
+    reduced_to,
     reminder_due,
 )
 from engines.credit.tables import credit_accounts, credit_orders, credit_repayments
@@ -216,6 +217,28 @@ class CreditService:
                 .where(credit_orders.c.order_reference == order_reference)
                 .values(status=CreditStatus.CANCELLED.value, outstanding=Decimal(0))
             )
+
+    async def delivered_in_part(self, order_reference: str, total: Money) -> CreditOrder | None:
+        """Only part of a credit order arrived: only `total` is owed (the ledger posts only that
+        much of the hold). Idempotent; None for an order not bought on credit."""
+        async with self._db.transaction() as s:
+            credit = await self._credit(s, order_reference, lock=True)
+            if credit is None:
+                return None
+            row = await s.execute(
+                select(credit_orders.c.customer).where(
+                    credit_orders.c.order_reference == order_reference
+                )
+            )
+            reduced = reduced_to(credit, total, self._today(Phone(row.scalar_one())))
+            if reduced != credit:
+                await s.execute(
+                    update(credit_orders)
+                    .where(credit_orders.c.order_reference == order_reference)
+                    .values(amount=reduced.amount.amount)
+                )
+                await self._save(s, reduced)
+        return reduced
 
     async def repay(
         self, customer: Phone, amount: Money, rail: str, external_ref: str

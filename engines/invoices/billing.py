@@ -65,7 +65,16 @@ class OrderBilling:
         event = OrderStatusChanged.model_validate(envelope.data)
         if event.status == "delivered":
             order = await self._orders.get(event.reference)
-            await self._books.order_delivered(event.reference, order.tax)
+            partly = any(
+                li.delivered_quantity is not None and li.delivered_quantity < li.quantity
+                for li in order.lines
+            )
+            if partly and self._credit is not None:
+                await self._credit.delivered_in_part(event.reference, order.total)
+            # a partial delivery posts only what arrived; the rest of the hold is released
+            await self._books.order_delivered(
+                event.reference, order.tax, order.total if partly else None
+            )
         elif event.status == "cancelled":
             await self._credit_cancelled(event)
             if self._credit is not None:

@@ -8,11 +8,13 @@ import itertools
 from decimal import Decimal
 
 from core.app.bootstrap import Services
+from core.clock import SteppedClock
 from core.money import Money
 from core.phone import Phone
 from core.region import RegionCode
 from engines.invoices import CreditReason, InvoiceService
 from engines.orders import CartLine, OrderStatus, PaymentMethod, PlaceOrder, RestPolicy
+from tests.support.credit import credit_history
 
 NGOZI = Phone("+2348030000001")
 TO_DISPATCHED = [
@@ -125,3 +127,58 @@ async def test_a_back_order_is_invoiced_anew_and_the_original_invoice_credited(
     assert original.total - note.total == delivered.total
     numbers = await invoices.numbers("NG-2026")
     assert len(numbers) == 2  # the back-order's own invoice
+
+
+async def test_the_books_owe_what_arrived_after_a_partial_delivery(services: Services) -> None:
+    assert services.money is not None
+    ledger = services.money.ledger
+    reference = await _placed(services, ("NDL-INDO-CHK", 4))
+    for status in TO_DISPATCHED:
+        await services.orders.advance(reference, status)
+    delivered = await services.orders.deliver(reference, {"NDL-INDO-CHK": 1})
+    await services.relay.drain()
+    receivable = await ledger.account("customer:+2348030000001:receivable:NGN")
+    assert receivable.balance == delivered.total  # not the whole invoice: the rest is credited
+    assert receivable.available == delivered.total  # and nothing of it is still held
+    assert (await ledger.account("vat:NGN")).balance == delivered.tax
+    assert (await ledger.check()).balanced
+
+
+async def test_a_credit_order_delivered_in_part_owes_only_what_arrived(
+    services: Services, clock: SteppedClock
+) -> None:
+    assert services.money is not None
+    money = services.money
+    await credit_history(services, clock, NGOZI.e164)
+    await money.credit.decide(NGOZI)
+    order = await services.orders.place(
+        PlaceOrder(
+            NGOZI,
+            RegionCode.LAGOS,
+            (CartLine("NDL-INDO-CHK", 4),),
+            PaymentMethod.CREDIT,
+            f"cn-{next(_keys)}",
+        )
+    )
+    await services.relay.drain()
+    (credit,) = [
+        c for c in await money.credit.credits(NGOZI) if c.order_reference == order.reference
+    ]
+    assert credit.outstanding == order.total
+    for status in TO_DISPATCHED:
+        await services.orders.advance(order.reference, status)
+    delivered = await services.orders.deliver(order.reference, {"NDL-INDO-CHK": 3})
+    await services.relay.drain()
+    (credit,) = [
+        c for c in await money.credit.credits(NGOZI) if c.order_reference == order.reference
+    ]
+    assert credit.amount == credit.outstanding == delivered.total
+    line = await money.ledger.account("customer:+2348030000001:credit:NGN")
+    assert line.balances.debits_posted - line.balances.credits_posted == delivered.total.amount
+    assert line.balances.debits_pending == 0
+    (note,) = await money.invoices.credit_notes(order.reference)
+    assert note.total == order.total - delivered.total
+    # repaying what arrived settles it
+    await money.credit.repay(NGOZI, delivered.total, "mpesa", "QK-PART")
+    assert await money.credit.available(NGOZI) == (await money.credit.terms(NGOZI)).limit  # type: ignore[union-attr]
+    assert (await money.ledger.check()).balanced
