@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -19,6 +19,17 @@ class Settings(BaseSettings):
     events_url: str = "memory://"
     temporal_address: str | None = None
     object_store_url: str = "file://var/objects"
+    # For an s3:// object store: S3 itself (endpoint unset) or MinIO and other S3-compatible
+    # servers at their URL. The credentials are the standard AWS variables (a .env works too).
+    s3_endpoint_url: str | None = None
+    s3_region: str = "us-east-1"
+    s3_access_key_id: str | None = Field(
+        default=None, validation_alias=AliasChoices("s3_access_key_id", "AWS_ACCESS_KEY_ID")
+    )
+    s3_secret_access_key: SecretStr | None = Field(
+        default=None,
+        validation_alias=AliasChoices("s3_secret_access_key", "AWS_SECRET_ACCESS_KEY"),
+    )
     public_url: str | None = None
 
     ussd_session_ttl_seconds: int = Field(default=180, gt=0)
@@ -63,6 +74,10 @@ class Settings(BaseSettings):
     operator_phone: str | None = None
     gig_offer_ttl_seconds: int = Field(default=300, gt=0)
     gig_sweep_seconds: float = Field(default=30.0, gt=0)
+    # Credit reminders and late fees: a pass every so often on every gateway, each credit's
+    # reminder once (see core/app/credit_daily.py); none before this local hour.
+    credit_daily_every_seconds: float = Field(default=900.0, gt=0)
+    credit_reminder_hour: int = Field(default=8, ge=0, le=23)
 
     @property
     def africastalking_api_url(self) -> str:

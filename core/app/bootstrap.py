@@ -8,10 +8,12 @@ from datetime import timedelta
 import channels.africastalking
 import channels.meta
 import channels.twilio
+from core.app.credit_daily import CreditDaily
 from core.app.delivery import DeliveryWorker
 from core.app.dispatch import OfferSweeper
 from core.app.driver_notices import DriverNotices
 from core.app.money import MoneyServices, build_money
+from core.app.objects import build_object_store
 from core.app.payment_posting import PaymentPosting
 from core.app.payments import PaymentReceiptSms, PaymentRequery, build_rails
 from core.app.payouts import PayoutDesk, PayoutSweeper
@@ -29,7 +31,7 @@ from core.db import Database
 from core.i18n import Translator
 from core.ids import IdGenerator, RandomIds
 from core.messages import ChannelContext, MessageSender, OutboundMessage
-from core.objects import open_object_store
+from core.objects import ObjectStore
 from core.phone import Phone
 from core.pipeline import Pipeline
 from dialogs.driver import DriverDialog
@@ -44,6 +46,7 @@ from engines.orders import OrderService
 from engines.payments import PaymentService
 from engines.pricing import PricingService
 from engines.settlement import PayoutOrders
+from engines.routing import RoutePlanStore
 from engines.wms import WarehouseService
 from sessions import open_session_store
 
@@ -78,10 +81,13 @@ class Services:
     warehouse: WarehouseService = field(kw_only=True)
     gig: GigService = field(kw_only=True)
     sweeper: OfferSweeper = field(kw_only=True)
+    objects: ObjectStore = field(kw_only=True)
     reservations: ReservationSweeper | None = None
     payouts: PayoutDesk | None = None
     payout_sweeper: PayoutSweeper | None = None
     refunds: RefundDesk | None = None
+    credit_daily: CreditDaily | None = None
+    route_plans: RoutePlanStore | None = None
 
     def channel_context(self) -> ChannelContext:
         return ChannelContext(
@@ -112,8 +118,12 @@ class Services:
             self.reservations.start()
         if self.payout_sweeper is not None:
             self.payout_sweeper.start()
+        if self.credit_daily is not None:
+            self.credit_daily.start()
 
     async def close(self) -> None:
+        if self.credit_daily is not None:
+            await self.credit_daily.stop()
         if self.payout_sweeper is not None:
             await self.payout_sweeper.stop()
         if self.reservations is not None:
@@ -132,6 +142,7 @@ class Services:
         await self.bus.close()
         if self.workflows is not None:
             await self.workflows.close()
+        await self.objects.close()
         await self.store.close()
         await self.db.dispose()
 
@@ -157,6 +168,7 @@ def build_services(
         cache=store,
     )
     customers = CustomerService(db, clock, cache=store)
+    objects = build_object_store(settings)
     payments = PaymentService(
         db,
         clock,
@@ -183,7 +195,7 @@ def build_services(
         db,
         clock,
         ids,
-        open_object_store(settings.object_store_url),
+        objects,
         DriverNotices(
             notifications,
             customers,
@@ -265,8 +277,15 @@ def build_services(
         warehouse=WarehouseService(db, clock, ids, orders),
         gig=gig,
         sweeper=OfferSweeper(gig, every_seconds=settings.gig_sweep_seconds),
+        objects=objects,
         reservations=ReservationSweeper(orders),
         payouts=payouts,
         payout_sweeper=PayoutSweeper(payouts),
         refunds=refunds,
+        route_plans=RoutePlanStore(db, ids),
+        credit_daily=CreditDaily(
+            money.credit,
+            every_seconds=settings.credit_daily_every_seconds,
+            reminder_hour=settings.credit_reminder_hour,
+        ),
     )

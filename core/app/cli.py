@@ -18,6 +18,7 @@ from core.app.demo import load_demo, load_distribution_demo
 from core.app.dispatch_plan import plan_day_command
 from core.app.ledger_cli import add_ledger_command, run_ledger
 from core.app.logs import configure_logging
+from core.app.objects import MissingObjectStoreSettingError
 from core.app.routes import FORMATS as ROUTE_FORMATS
 from core.app.routes import OBJECTIVES as ROUTE_OBJECTIVES
 from core.app.routes import print_plan
@@ -128,7 +129,8 @@ def _serve(host: str, port: int) -> int:
     try:
         with embedded_temporal(settings) as running:
             web.run_app(create_app(running), host=host, port=port, print=_announce(host, port))
-    except TemporalUnavailableError as error:
+    except (TemporalUnavailableError, MissingObjectStoreSettingError) as error:
+        # a production setting that cannot work: one line naming it, not a traceback
         print(f"omniroute: {error}", file=sys.stderr)
         return 1
     return 0

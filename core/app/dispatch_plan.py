@@ -6,6 +6,12 @@ id, a pick list per order), and orders already on a task of the day are left out
 the same region and day twice creates nothing twice: the second run reports the plan that
 stands and re-offers what nobody has taken.
 
+Every run's plan is stored (`engines.routing.RoutePlanStore`: a revision per change, each stop
+with its route, vehicle and status). Re-planning, when orders came in or a planned vehicle is no
+longer on shift, starts from the stored plan: the stops of routes a driver has been offered or
+has taken (in progress) or has delivered (served) stay fixed; the routes nobody has taken are
+withdrawn and re-planned with the new orders, starting from their stored routes and vehicles.
+
 Times are UTC; the planning day runs from 00:00 to 24:00 UTC and the solver counts minutes from
 its start.
 """
@@ -15,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -28,16 +35,29 @@ from core.config import Settings
 from core.phone import Phone
 from core.region import RegionCode
 from core.region import region as region_of
-from engines.customers import CustomerService, DeliveryPoint
-from engines.gig import TARIFFS, DeliveryRoute, GeoPoint, GigService, RouteStop, Task, TaskStatus
+from engines.customers import CustomerService
+from engines.gig import (
+    TARIFFS,
+    DeliveryRoute,
+    GeoPoint,
+    GigService,
+    RouteStop,
+    StopStatus,
+    Task,
+    TaskStatus,
+)
 from engines.orders import Order, OrderService
 from engines.routing import (
     Depot,
     GreatCircleMatrix,
+    PlanStop,
+    PlanStopStatus,
     Point,
     Problem,
     RoutePlanner,
+    RoutePlanStore,
     SolverSettings,
+    StoredPlan,
     TimeWindow,
     Vehicle,
 )
@@ -54,6 +74,18 @@ DEFAULT_WAVES = WavePolicy(cutoff_minutes=60, pickers=4, lines_per_picker=40)
 class PlannedStop:
     order: str
     address: str
+    units: int
+    status: str = PlanStopStatus.PLANNED.value  # planned, in_progress or served
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """An order to route: a new one, or a stop of a withdrawn route."""
+
+    reference: str
+    customer: Phone
+    address: str
+    point: GeoPoint
     units: int
 
 
@@ -92,11 +124,21 @@ class DispatchReport:
     offers: tuple[OfferMade, ...]
     vehicles: int = 0
     tasks_created: int = field(default=0)
+    plan: StoredPlan | None = None
+    withdrawn: tuple[str, ...] = ()  # task references re-planned by this run
 
     def as_json(self) -> dict[str, Any]:
         return {
             "region": self.region.value,
             "date": self.day.isoformat(),
+            "plan": None
+            if self.plan is None
+            else {
+                "id": str(self.plan.id),
+                "revision": self.plan.revision,
+                "created_at": _iso(self.plan.created_at),
+            },
+            "replanned": list(self.withdrawn),
             "vehicles": self.vehicles,
             "tasks_created": self.tasks_created,
             "routes": [
@@ -109,7 +151,13 @@ class DispatchReport:
                     "units": r.units,
                     "new": r.new,
                     "stops": [
-                        {"order": s.order, "address": s.address, "units": s.units} for s in r.stops
+                        {
+                            "order": s.order,
+                            "address": s.address,
+                            "units": s.units,
+                            "status": s.status,
+                        }
+                        for s in r.stops
                     ],
                 }
                 for r in self.routes
@@ -141,6 +189,8 @@ class DispatchPlanner:
         gig: GigService,
         clock: Clock,
         waves: WavePolicy = DEFAULT_WAVES,
+        *,
+        plans: RoutePlanStore | None = None,
     ) -> None:
         self._orders = orders
         self._customers = customers
@@ -148,19 +198,21 @@ class DispatchPlanner:
         self._gig = gig
         self._clock = clock
         self._waves = waves
+        self._plans = plans
 
-    async def plan(
+    async def plan(  # noqa: PLR0915 - one day's plan, step by step
         self, region: RegionCode, day: date, *, time_limit_s: float = 5.0
     ) -> DispatchReport:
         """Route the region's open orders for `day`, make a task per route, release the pick
-        waves for the routes' departures and offer the tasks to drivers on shift now."""
+        waves for the routes' departures and offer the tasks to drivers on shift now.
+
+        With a plan store, the plan is stored, and orders that came in (or a planned vehicle
+        gone from the day's crew) re-plan the routes nobody has taken, from the stored plan."""
         start = datetime(day.year, day.month, day.day, tzinfo=UTC)
         prefix = f"R-{region.value.upper()}-{day:%Y%m%d}-"
-        earlier = [
-            t
-            for t in await self._gig.tasks()
-            if t.route_id.startswith(prefix) and t.status is not TaskStatus.CANCELLED
-        ]
+        of_day = [t for t in await self._gig.tasks() if t.route_id.startswith(prefix)]
+        earlier = [t for t in of_day if t.status is not TaskStatus.CANCELLED]
+        stored = await self._plans.latest(region.value, day) if self._plans else None
         on_tasks = {s.order_reference for t in earlier for s in t.stops}
         todo = [
             o for o in await self._orders.awaiting_dispatch(region) if o.reference not in on_tasks
@@ -192,22 +244,64 @@ class DispatchPlanner:
                         cost_per_km=tariff.per_km,
                     )
                 )
-        vehicles = _still_free(vehicles, earlier)
+        # Which vehicle each stored route was planned for (a route nobody took has no driver).
+        planned_on = {
+            st.route_id: st.vehicle_id
+            for st in (stored.stops if stored else ())
+            if st.route_id and st.vehicle_id
+        }
+        fleet = {v.id for v in vehicles}
+        untaken = [t for t in earlier if t.status is TaskStatus.OPEN]
+        # a route planned for a vehicle no longer on shift that day must go to another one
+        stranded = [t for t in untaken if planned_on.get(t.route_id, "") not in fleet | {""}]
+        withdrawn: list[Task] = []
+        if self._plans is not None and (routable or stranded):
+            for task in untaken:
+                if await self._gig.withdraw(task.id):
+                    withdrawn.append(task)
+        gone = {t.id for t in withdrawn}
+        standing = [t for t in earlier if t.id not in gone]
+        free = _still_free(vehicles, standing, planned_on)
+        candidates = [
+            Candidate(s.order_reference, s.customer, s.address, s.point, s.units)
+            for t in withdrawn
+            for s in t.stops
+        ] + [
+            Candidate(
+                o.reference,
+                o.customer,
+                points[o.customer].address,
+                points[o.customer].point,
+                _units(o),
+            )
+            for o in routable
+        ]
+        current = {
+            planned_on[t.route_id]: [s.order_reference for s in t.stops]
+            for t in withdrawn
+            if t.route_id in planned_on
+        }
         created: list[Task] = []
-        if routable:
+        vehicle_of: dict[str, str] = dict(planned_on)
+        if candidates:
             routes, dropped = await self._solve(
-                region, routable, points, vehicles, start, time_limit_s
+                region, candidates, free, start, time_limit_s, current
             )
             unassigned += dropped
-            number = 1 + max((_number(t.route_id) for t in earlier), default=0)
-            for route in routes:
+            number = 1 + max((_number(t.route_id) for t in of_day), default=0)
+            for vehicle_id, route in routes:
                 route_id = f"{prefix}{number}"
                 number += 1
                 created.append(await self._gig.create_task(_with_id(route, route_id)))
+                vehicle_of[route_id] = vehicle_id
         fresh = {t.id for t in created}
-        tasks = sorted([*earlier, *created], key=lambda t: (t.departure, t.route_id))
+        tasks = sorted([*standing, *created], key=lambda t: (t.departure, t.route_id))
+        new_orders = {o.reference for o in routable}
         departures = {
-            s.order_reference: Departure(t.route_id, t.departure) for t in created for s in t.stops
+            s.order_reference: Departure(t.route_id, t.departure)
+            for t in created
+            for s in t.stops
+            if s.order_reference in new_orders  # the re-planned ones are in the warehouse already
         }
         waves = WavePlan(())
         if departures:
@@ -217,56 +311,70 @@ class DispatchPlanner:
         offers = await self._gig.allocate()
         by_task = {t.id: t.reference for t in tasks}
         phones = {o.worker_id: (await self._gig.worker(o.worker_id)).phone.e164 for o in offers}
+        offered = {o.task_id for o in offers}
+        unassigned = sorted(unassigned, key=lambda u: u.order)
+        plan = None
+        if self._plans is not None:
+            stops = _plan_stops(tasks, offered, vehicle_of, unassigned)
+            plan = stored
+            if stored is None or not stored.same_as(stops):
+                plan = await self._plans.save(region.value, day, stops, now)
         return DispatchReport(
             region=region,
             day=day,
-            routes=tuple(_planned(t, t.id in fresh) for t in tasks),
-            unassigned=tuple(sorted(unassigned, key=lambda u: u.order)),
+            routes=tuple(_planned(t, t.id in fresh, t.id in offered) for t in tasks),
+            unassigned=tuple(unassigned),
             waves=waves,
             offers=tuple(
                 OfferMade(by_task.get(o.task_id, str(o.task_id)), phones[o.worker_id], o.expires_at)
                 for o in offers
             ),
-            vehicles=len(vehicles),
+            vehicles=len(free),
             tasks_created=len(created),
+            plan=plan,
+            withdrawn=tuple(t.reference for t in withdrawn),
         )
 
     async def _solve(  # noqa: PLR0917
         self,
         region: RegionCode,
-        orders: Sequence[Order],
-        points: dict[Phone, DeliveryPoint],
+        candidates: Sequence[Candidate],
         vehicles: list[Vehicle],
         start: datetime,
         time_limit_s: float,
-    ) -> tuple[list[DeliveryRoute], list[UnassignedOrder]]:
-        """Solve the routing problem; the routes as the gig platform takes them (ids to set)."""
+        current: dict[str, list[str]],
+    ) -> tuple[list[tuple[str, DeliveryRoute]], list[UnassignedOrder]]:
+        """Solve the routing problem, from `current` (vehicle id -> order ids) when re-planning;
+        the routes as the gig platform takes them (ids to set), with their vehicles."""
         if not vehicles:
-            return [], [UnassignedOrder(o.reference, "no_vehicle") for o in orders]
+            return [], [UnassignedOrder(c.reference, "no_vehicle") for c in candidates]
         lat, lon = DEPOTS[region]
         depot = GeoPoint(lat, lon)
         whole_day = TimeWindow(0.0, DAY_MINUTES)
-        by_ref = {o.reference: o for o in orders}
+        by_ref = {c.reference: c for c in candidates}
         problem = Problem(
             depots=(Depot(_depot_id(region), Point(lon, lat), whole_day),),
             orders=tuple(
                 Stop(
-                    id=o.reference,
-                    point=Point(points[o.customer].point.lon, points[o.customer].point.lat),
-                    demand=_units(o),
+                    id=c.reference,
+                    point=Point(c.point.lon, c.point.lat),
+                    demand=c.units,
                     window=TimeWindow(
                         min(v.shift.start for v in vehicles), max(v.shift.end for v in vehicles)
                     ),
                     service=SERVICE_MINUTES,
                 )
-                for o in orders
+                for c in candidates
             ),
             vehicles=tuple(vehicles),
             currency=region_of(region).currency,
         )
         planner = RoutePlanner(GreatCircleMatrix(), SolverSettings(time_limit_s=time_limit_s))
-        plan, matrix = await planner.plan(problem)
-        routes: list[DeliveryRoute] = []
+        if current:
+            plan, matrix = await planner.replan(problem, current)
+        else:
+            plan, matrix = await planner.plan(problem)
+        routes: list[tuple[str, DeliveryRoute]] = []
         for route in sorted(plan.routes, key=lambda r: (r.departure, r.vehicle_id)):
             if not route.stops:
                 continue
@@ -274,34 +382,65 @@ class DispatchPlanner:
             stops = []
             for stop in route.stops:
                 there = problem.order_index(stop.order_id)
-                order = by_ref[stop.order_id]
-                where = points[order.customer]
+                c = by_ref[stop.order_id]
                 leg = Decimal(f"{matrix.distances[here][there]:.1f}")
-                stops.append(
-                    RouteStop(
-                        order.reference,
-                        order.customer,
-                        where.address,
-                        where.point,
-                        _units(order),
-                        leg,
-                    )
-                )
+                stops.append(RouteStop(c.reference, c.customer, c.address, c.point, c.units, leg))
                 here = there
             routes.append(
-                DeliveryRoute(
-                    "", region, depot, start + timedelta(minutes=route.departure), tuple(stops)
+                (
+                    route.vehicle_id,
+                    DeliveryRoute(
+                        "", region, depot, start + timedelta(minutes=route.departure), tuple(stops)
+                    ),
                 )
             )
         dropped = [UnassignedOrder(u.order_id, u.reason.value) for u in plan.unassigned]
         return routes, dropped
 
 
-def _still_free(vehicles: list[Vehicle], earlier: Sequence[Task]) -> list[Vehicle]:
-    """The fleet left once the day's earlier routes have their vehicles: a taken route keeps its
-    driver; an untaken one holds the smallest vehicle that carries it (one route per driver)."""
-    free = [v for v in vehicles if v.id not in {str(t.worker_id) for t in earlier}]
-    for task in sorted((t for t in earlier if t.worker_id is None), key=lambda t: -t.units):
+def _plan_stops(
+    tasks: Sequence[Task],
+    offered: set[uuid.UUID],
+    vehicle_of: dict[str, str],
+    unassigned: Sequence[UnassignedOrder],
+) -> list[PlanStop]:
+    stops = [
+        PlanStop(
+            order_reference=s.order_reference,
+            status=_stop_status(t, s.status, t.id in offered),
+            route_id=t.route_id,
+            task_reference=t.reference,
+            vehicle_id=str(t.worker_id) if t.worker_id else vehicle_of.get(t.route_id),
+            position=s.position,
+        )
+        for t in tasks
+        for s in t.stops
+    ]
+    stops += [PlanStop(u.order, PlanStopStatus.UNASSIGNED, reason=u.reason) for u in unassigned]
+    return stops
+
+
+def _stop_status(task: Task, stop: StopStatus, offered: bool) -> PlanStopStatus:
+    if stop in (StopStatus.DELIVERED, StopStatus.ESCALATED):
+        return PlanStopStatus.SERVED
+    if task.status is TaskStatus.OPEN and not offered:
+        return PlanStopStatus.PLANNED
+    return PlanStopStatus.IN_PROGRESS
+
+
+def _still_free(
+    vehicles: list[Vehicle], standing: Sequence[Task], planned_on: dict[str, str]
+) -> list[Vehicle]:
+    """The fleet left once the day's standing routes have their vehicles: a taken route keeps
+    its driver; an untaken one keeps the vehicle it was planned for (or, planned before plans
+    were stored, the smallest vehicle that carries it: one route per driver)."""
+    held = {str(t.worker_id) for t in standing if t.worker_id is not None}
+    held |= {
+        planned_on[t.route_id] for t in standing if t.worker_id is None and t.route_id in planned_on
+    }
+    free = [v for v in vehicles if v.id not in held]
+    unknown = [t for t in standing if t.worker_id is None and t.route_id not in planned_on]
+    for task in sorted(unknown, key=lambda t: -t.units):
         fitting = [v for v in free if v.capacity >= task.units]
         if fitting:
             free.remove(min(fitting, key=lambda v: (v.capacity, v.id)))
@@ -330,7 +469,7 @@ def _with_id(route: DeliveryRoute, route_id: str) -> DeliveryRoute:
     return DeliveryRoute(route_id, route.region, route.depot, route.departure, route.stops)
 
 
-def _planned(task: Task, new: bool) -> PlannedRoute:
+def _planned(task: Task, new: bool, offered: bool) -> PlannedRoute:
     return PlannedRoute(
         route_id=task.route_id,
         task=task.reference,
@@ -338,7 +477,12 @@ def _planned(task: Task, new: bool) -> PlannedRoute:
         departure=task.departure,
         km=task.km,
         units=task.units,
-        stops=tuple(PlannedStop(s.order_reference, s.address, s.units) for s in task.stops),
+        stops=tuple(
+            PlannedStop(
+                s.order_reference, s.address, s.units, _stop_status(task, s.status, offered).value
+            )
+            for s in task.stops
+        ),
         new=new,
     )
 
@@ -358,7 +502,12 @@ async def _plan_day(region: RegionCode, day: date | None, time_limit_s: float) -
     services = build_services(Settings())
     try:
         planner = DispatchPlanner(
-            services.orders, services.customers, services.warehouse, services.gig, services.clock
+            services.orders,
+            services.customers,
+            services.warehouse,
+            services.gig,
+            services.clock,
+            plans=services.route_plans,
         )
         when = day or (services.clock.now() + timedelta(days=1)).date()
         return await planner.plan(region, when, time_limit_s=time_limit_s)

@@ -75,6 +75,8 @@ async def readyz(request: web.Request) -> web.Response:
     }
     if services.workflows is not None:
         checks["workflows"] = await services.workflows.ping()
+    if services.settings.object_store_url.startswith("s3://"):
+        checks["objects"] = await services.objects.ping()
     ok = all(checks.values())
     body = {
         "status": "ok" if ok else "unavailable",

@@ -13,6 +13,7 @@ from engines.credit.model import (
     apply_repayment,
     decide_limit,
     late_fee_due,
+    reduced_to,
     reminder_due,
 )
 from engines.credit.service import CreditService, DailyRun, Repayment
@@ -33,5 +34,6 @@ __all__ = [
     "apply_repayment",
     "decide_limit",
     "late_fee_due",
+    "reduced_to",
     "reminder_due",
 ]

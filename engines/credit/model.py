@@ -133,6 +133,24 @@ class CreditOrder:
     repaid_on: date | None = None
 
 
+def reduced_to(credit: CreditOrder, total: Money, today: date) -> CreditOrder:
+    """The credit of an order delivered in part: only `total` is owed. What was repaid already
+    counts against the smaller debt (a credit fully covered is repaid)."""
+    if total >= credit.amount or credit.status is not CreditStatus.OPEN:
+        return credit
+    cut = credit.amount - total
+    outstanding = credit.outstanding - cut
+    if not outstanding.is_negative and outstanding.amount > 0:
+        return replace(credit, amount=total, outstanding=outstanding)
+    return replace(
+        credit,
+        amount=total,
+        outstanding=Money.zero(total.currency),
+        status=CreditStatus.REPAID,
+        repaid_on=today,
+    )
+
+
 def is_overdue(credit: CreditOrder, today: date) -> bool:
     return credit.status is CreditStatus.OPEN and today > credit.due_on
 

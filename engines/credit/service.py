@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from datetime import date
+from datetime import date, time
 from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -35,6 +35,7 @@ from engines.credit.model import (
     due_on,
     is_overdue,
     late_fee_due,
+    reduced_to,
     reminder_due,
 )
 from engines.credit.tables import credit_accounts, credit_orders, credit_repayments
@@ -217,6 +218,28 @@ class CreditService:
                 .values(status=CreditStatus.CANCELLED.value, outstanding=Decimal(0))
             )
 
+    async def delivered_in_part(self, order_reference: str, total: Money) -> CreditOrder | None:
+        """Only part of a credit order arrived: only `total` is owed (the ledger posts only that
+        much of the hold). Idempotent; None for an order not bought on credit."""
+        async with self._db.transaction() as s:
+            credit = await self._credit(s, order_reference, lock=True)
+            if credit is None:
+                return None
+            row = await s.execute(
+                select(credit_orders.c.customer).where(
+                    credit_orders.c.order_reference == order_reference
+                )
+            )
+            reduced = reduced_to(credit, total, self._today(Phone(row.scalar_one())))
+            if reduced != credit:
+                await s.execute(
+                    update(credit_orders)
+                    .where(credit_orders.c.order_reference == order_reference)
+                    .values(amount=reduced.amount.amount)
+                )
+                await self._save(s, reduced)
+        return reduced
+
     async def repay(
         self, customer: Phone, amount: Money, rail: str, external_ref: str
     ) -> Repayment:
@@ -278,8 +301,14 @@ class CreditService:
 
     # ---------------------------------------------------------------- the daily run
 
-    async def run_daily(self) -> DailyRun:
-        """Reminders (due soon, overdue) and late fees, each once per credit; safe to re-run."""
+    async def run_daily(self, *, not_before: time | None = None) -> DailyRun:
+        """Reminders (due soon, overdue) and late fees, each once per credit; safe to re-run.
+
+        Each credit is locked and flagged in its own transaction, so any number of runs (a
+        scheduled loop on every gateway replica, an operator's `credit daily`) send one reminder.
+        `not_before` leaves out customers whose local time is earlier (nobody gets a debt
+        reminder at night); a later run the same day picks them up.
+        """
         run = DailyRun()
         async with self._db.transaction() as s:
             rows = await s.execute(
@@ -289,21 +318,26 @@ class CreditService:
             )
             open_credits = [(Phone(r.customer), r.order_reference) for r in rows]
         for customer, reference in open_credits:
-            today = self._today(customer)
+            local = self._clock.now().astimezone(ZoneInfo(region_for_phone(customer).timezone))
+            if not_before is not None and local.time() < not_before:
+                continue
+            today = local.date()
             async with self._db.transaction() as s:
                 credit = await self._credit(s, reference, lock=True)
                 if credit is None:
                     continue
                 kind = reminder_due(credit, today)
-                if kind is not None:
+                if kind is not None and await self._claim(s, reference, _flag(kind)):
                     await self._notifications.queue_in(s, self._reminder(customer, credit, kind))
                     credit = _replace_flag(credit, kind)
-                    await self._save(s, credit)
                     run.reminders.append((reference, kind))
                 fee = late_fee_due(credit, today)
-                if fee is not None:
-                    receivable = await self._books.account(chart.receivable(customer, fee.currency))
-                    income = await self._books.account(chart.late_fees(fee.currency))
+                if fee is None:
+                    continue
+                # the accounts first: opening one is a transaction of its own
+                receivable = await self._books.account(chart.receivable(customer, fee.currency))
+                income = await self._books.account(chart.late_fees(fee.currency))
+                if await self._claim(s, reference, "late_fee_charged"):
                     await self._books.ledger.transfer_in(
                         s,
                         TransferRequest.posted(
@@ -315,8 +349,6 @@ class CreditService:
                             reference=reference,
                         ),
                     )
-                    credit = replace(credit, late_fee_charged=True)
-                    await self._save(s, credit)
                     run.late_fees.append((reference, fee))
         return run
 
@@ -362,6 +394,18 @@ class CreditService:
         row = (await s.execute(query)).first()
         return None if row is None else _credit(row)
 
+    async def _claim(self, s: AsyncSession, reference: str, flag: str) -> bool:
+        """Set a once-only flag, and say whether this run set it (a concurrent run that got
+        there first leaves it set). A conditional UPDATE, so it holds on SQLite too, where
+        SELECT ... FOR UPDATE locks nothing."""
+        column = credit_orders.c[flag]
+        claimed = await s.execute(
+            update(credit_orders)
+            .where(credit_orders.c.order_reference == reference, column.is_(False))
+            .values({flag: True})
+        )
+        return bool(claimed.rowcount)  # type: ignore[attr-defined]
+
     async def _save(self, s: AsyncSession, c: CreditOrder) -> None:
         await s.execute(
             update(credit_orders)
@@ -379,6 +423,10 @@ class CreditService:
 
 def _order(c: CreditOrder) -> tuple[date, str]:
     return (c.due_on, c.order_reference)
+
+
+def _flag(kind: ReminderKind) -> str:
+    return "reminded_due_soon" if kind is ReminderKind.DUE_SOON else "reminded_overdue"
 
 
 def _replace_flag(c: CreditOrder, kind: ReminderKind) -> CreditOrder:

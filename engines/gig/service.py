@@ -257,6 +257,14 @@ class GigService:
             await repo.add_task(task)
         return task
 
+    async def withdraw(self, task_id: uuid.UUID) -> bool:
+        """Take back a task nobody holds (open: no offer out, no driver on it), when its route
+        is re-planned. False when it was offered or taken meanwhile: then it stands."""
+        async with self._db.transaction() as s:
+            return await SqlGigRepository(s).move_task(
+                task_id, TaskStatus.OPEN, TaskStatus.CANCELLED
+            )
+
     async def task(self, task_id: uuid.UUID) -> Task:
         async with self._db.transaction() as s:
             found = await SqlGigRepository(s).task(task_id)

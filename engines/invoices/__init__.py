@@ -2,15 +2,24 @@
 
 from engines.invoices.billing import OrderBilling
 from engines.invoices.model import (
+    Credit,
+    CreditNote,
+    CreditReason,
     Invoice,
     InvoiceError,
     InvoiceLine,
+    KeptLine,
     UnknownInvoiceError,
     VatLine,
+    credit_note_prefix,
+    full_credit,
     invoice_number,
     number_prefix,
+    render_credit_note_sms,
+    render_credit_note_text,
     render_sms,
     render_text,
+    shortfall_credit,
     vat_breakdown,
 )
 from engines.invoices.service import (
@@ -21,19 +30,28 @@ from engines.invoices.service import (
 )
 
 __all__ = [
+    "Credit",
+    "CreditNote",
+    "CreditReason",
     "Invoice",
     "InvoiceError",
     "InvoiceLine",
     "InvoiceService",
     "IssueInvoice",
+    "KeptLine",
     "OrderBilling",
     "UnknownInvoiceError",
     "VatLine",
+    "credit_note_prefix",
+    "full_credit",
     "invoice_number",
     "issue_for_order",
     "issue_for_order_placed",
     "number_prefix",
+    "render_credit_note_sms",
+    "render_credit_note_text",
     "render_sms",
     "render_text",
+    "shortfall_credit",
     "vat_breakdown",
 ]

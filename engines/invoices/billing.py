@@ -1,5 +1,7 @@
 """Orders meet the money: an order placed gets its invoice and its hold on the ledger (on the
 credit line when bought on credit), delivery makes the debt final, cancellation releases it.
+An invoice is never changed: a cancelled order's invoice is credited in full, and what did not
+arrive of a partly delivered order is credited, each by a credit note.
 
 A bus subscriber (events arrive at least once): every step is idempotent by the order
 reference, so a redelivered event changes nothing.
@@ -15,10 +17,11 @@ from core.bus import EventBus, EventEnvelope
 from core.money import Money
 from core.phone import Phone
 from engines.credit import CreditError, CreditService
-from engines.invoices.service import InvoiceService, issue_for_order_placed
+from engines.invoices.model import KeptLine
+from engines.invoices.service import InvoiceService, issue_for_order, issue_for_order_placed
 from engines.ledger import Books, TransferRefusedError, TransferResult
 from engines.orders import OrderService
-from engines.orders.events import OrderPlaced, OrderStatusChanged
+from engines.orders.events import OrderDelivered, OrderPlaced, OrderStatusChanged
 
 log = structlog.get_logger(__name__)
 
@@ -41,6 +44,7 @@ class OrderBilling:
     def subscribe(self, bus: EventBus) -> None:
         bus.subscribe(OrderPlaced.topic, "order-billing", self.on_placed)
         bus.subscribe(OrderStatusChanged.topic, "order-billing", self.on_status_changed)
+        bus.subscribe(OrderDelivered.topic, "order-billing", self.on_delivered)
 
     async def on_placed(self, envelope: EventEnvelope) -> None:
         event = OrderPlaced.model_validate(envelope.data)
@@ -61,8 +65,18 @@ class OrderBilling:
         event = OrderStatusChanged.model_validate(envelope.data)
         if event.status == "delivered":
             order = await self._orders.get(event.reference)
-            await self._books.order_delivered(event.reference, order.tax)
+            partly = any(
+                li.delivered_quantity is not None and li.delivered_quantity < li.quantity
+                for li in order.lines
+            )
+            if partly and self._credit is not None:
+                await self._credit.delivered_in_part(event.reference, order.total)
+            # a partial delivery posts only what arrived; the rest of the hold is released
+            await self._books.order_delivered(
+                event.reference, order.tax, order.total if partly else None
+            )
         elif event.status == "cancelled":
+            await self._credit_cancelled(event)
             if self._credit is not None:
                 await self._credit.cancel(event.reference)  # releases the hold too
                 return
@@ -71,3 +85,33 @@ class OrderBilling:
             except TransferRefusedError as refused:
                 if refused.result is not TransferResult.PENDING_TRANSFER_NOT_FOUND:
                     raise
+
+    async def _credit_cancelled(self, event: OrderStatusChanged) -> None:
+        # Topics are not ordered against each other: the cancellation may be handled before
+        # the placement, so the invoice is made here if it is not there yet (the same one).
+        if await self._invoices.for_order(event.reference) is None:
+            order = await self._orders.get(event.reference)
+            await self._invoices.issue(issue_for_order(order))
+        await self._invoices.credit_cancelled(event.reference, event.occurred_at)
+
+    async def on_delivered(self, envelope: EventEnvelope) -> None:
+        """A partial delivery: the invoice's undelivered part is credited (once)."""
+        event = OrderDelivered.model_validate(envelope.data)
+        if all(line.delivered >= line.ordered for line in event.lines):
+            return
+        order = await self._orders.get(event.reference)
+        kept = {
+            line.sku: KeptLine(
+                line.quantity if line.delivered_quantity is None else line.delivered_quantity,
+                line.discount,
+            )
+            for line in order.lines
+        }
+        note = await self._invoices.credit_undelivered(
+            event.reference,
+            kept,
+            (order.subtotal, order.discount, order.tax, order.total),
+            event.occurred_at,
+        )
+        if note is None:
+            log.warning("billing.partial_delivery_without_invoice", order=event.reference)

@@ -8,10 +8,11 @@ never uses a number).
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from decimal import Decimal
+from enum import StrEnum
 
 from core.money import Money
 from core.phone import Phone
@@ -144,3 +145,138 @@ def render_sms(invoice: Invoice, t: Words) -> str:
     if invoice.due_on is not None:
         text += " " + t("invoice.sms_due", date=invoice.due_on.isoformat())
     return text
+
+
+# --- credit notes ---------------------------------------------------------------------------
+#
+# An invoice is never edited: what the customer no longer owes (the order was cancelled, or
+# only part of it arrived) is credited by a credit note in its own gapless series per country
+# and year, referencing the invoice, with its VAT broken out the same way.
+
+
+class CreditReason(StrEnum):
+    CANCELLED = "cancelled"  # the whole invoice
+    UNDELIVERED = "undelivered"  # what did not arrive of a partly delivered order
+
+
+def credit_note_prefix(region_code: RegionCode, year: int) -> str:
+    """'NG-CN-2026': its own series, beside the invoices' 'NG-2026'."""
+    return f"{region(region_code).country}-CN-{year}"
+
+
+@dataclass(frozen=True, slots=True)
+class Credit:
+    """The figures a credit note gives back: lines (quantities credited) and totals."""
+
+    lines: tuple[InvoiceLine, ...]
+    subtotal: Money
+    discount: Money
+    tax: Money
+    total: Money
+
+
+@dataclass(frozen=True, slots=True)
+class KeptLine:
+    """What the customer keeps of an invoice line: the quantity delivered and its discount."""
+
+    quantity: int
+    discount: Money
+
+
+def full_credit(invoice: Invoice) -> Credit:
+    """Everything the invoice charged."""
+    return Credit(invoice.lines, invoice.subtotal, invoice.discount, invoice.tax, invoice.total)
+
+
+def shortfall_credit(
+    invoice: Invoice,
+    kept: Mapping[str, KeptLine],
+    kept_totals: tuple[Money, Money, Money, Money],
+) -> Credit | None:
+    """What was invoiced but not delivered; None when everything arrived.
+
+    Each line credits the missing quantity and the part of its discount that went with it; the
+    totals are the invoice's less what the customer keeps (subtotal, discount, tax, total of
+    the delivered order), so invoice minus credit note is exactly what is owed, to the cent.
+    """
+    lines = []
+    for line in invoice.lines:
+        have = kept.get(line.sku, KeptLine(line.quantity, line.discount))
+        missing = line.quantity - have.quantity
+        if missing > 0:
+            lines.append(replace(line, quantity=missing, discount=line.discount - have.discount))
+    if not lines:
+        return None
+    subtotal, discount, tax, total = kept_totals
+    return Credit(
+        tuple(lines),
+        invoice.subtotal - subtotal,
+        invoice.discount - discount,
+        invoice.tax - tax,
+        invoice.total - total,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class CreditNote:
+    id: uuid.UUID
+    number: str
+    invoice_number: str
+    region: RegionCode
+    customer: Phone
+    order_reference: str
+    reason: CreditReason
+    lines: tuple[InvoiceLine, ...]
+    vat: tuple[VatLine, ...]
+    subtotal: Money
+    discount: Money
+    tax: Money
+    total: Money
+    issued_at: datetime
+
+
+def render_credit_note_text(note: CreditNote, t: Words) -> str:
+    """The credit note on paper, e-mail or WhatsApp: laid out as the invoice it corrects."""
+    width = 40
+
+    def row(label: str, value: str) -> str:
+        if len(label) + len(value) + 1 > width:
+            return f"{label}\n{value:>{width}}"
+        return f"{label:<{width - len(value)}}{value}"
+
+    out = [
+        t("credit_note.title", number=note.number),
+        t("credit_note.invoice", number=note.invoice_number),
+        t("invoice.date", date=note.issued_at.date().isoformat()),
+        t("invoice.order", reference=note.order_reference),
+        t("invoice.customer", phone=note.customer.e164),
+        t(f"credit_note.reason.{note.reason.value}"),
+        "-" * width,
+    ]
+    for line in note.lines:
+        out.append(line.name[:width])
+        out.append(row(f"  {line.quantity} x {line.unit_price.format()}", line.net.format()))
+        if line.discount.amount:
+            out.append(row("  " + t("invoice.discount"), f"-{line.discount.format()}"))
+    out.append("-" * width)
+    out.append(row(t("invoice.subtotal"), note.subtotal.format()))
+    if note.discount.amount:
+        out.append(row(t("invoice.discount"), f"-{note.discount.format()}"))
+    for vat in note.vat:
+        label = t("invoice.vat_line", rate=_pct(vat.rate), base=vat.base.format())
+        out.append(row(label, vat.tax.format()))
+    out.append(row(t("credit_note.total"), note.total.format()))
+    return "\n".join(out)
+
+
+def render_credit_note_sms(note: CreditNote, t: Words) -> str:
+    """One SMS: the credit note's number, the invoice it corrects, the amount and its VAT."""
+    vat = ", ".join(f"{_pct(v.rate)} {v.tax.format()}" for v in note.vat)
+    return t(
+        "credit_note.sms",
+        number=note.number,
+        invoice=note.invoice_number,
+        reference=note.order_reference,
+        total=note.total.format(),
+        vat=vat,
+    )

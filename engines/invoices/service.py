@@ -1,8 +1,10 @@
-"""Issue an invoice once per order, numbered from the country's counter in the same transaction."""
+"""Issue an invoice once per order, and a credit note once per order and reason, each numbered
+from its country's counter (its own series) in the same transaction."""
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -20,15 +22,22 @@ from core.money import Money
 from core.phone import Phone
 from core.region import RegionCode, region
 from engines.invoices.model import (
+    Credit,
+    CreditNote,
+    CreditReason,
     Invoice,
     InvoiceLine,
+    KeptLine,
     UnknownInvoiceError,
     VatLine,
+    credit_note_prefix,
+    full_credit,
     invoice_number,
     number_prefix,
+    shortfall_credit,
     vat_breakdown,
 )
-from engines.invoices.tables import invoice_counters, invoices
+from engines.invoices.tables import credit_notes, invoice_counters, invoices
 from engines.orders import Order
 from engines.orders.events import OrderPlaced
 
@@ -125,24 +134,9 @@ class InvoiceService:
             return existing
         local = c.issued_at.astimezone(ZoneInfo(region(c.region).timezone))
         prefix = number_prefix(c.region, local.year)
-        # Lock the counter row (UPDATE first, so both databases queue here), then read it.
-        bumped = await s.execute(
-            update(invoice_counters)
-            .where(invoice_counters.c.prefix == prefix)
-            .values(last_number=invoice_counters.c.last_number + 1)
-        )
-        if bumped.rowcount == 0:  # type: ignore[attr-defined]
-            await s.execute(insert(invoice_counters).values(prefix=prefix, last_number=1))
-        sequence = (
-            await s.execute(
-                select(invoice_counters.c.last_number).where(invoice_counters.c.prefix == prefix)
-            )
-        ).scalar_one()
+        sequence = await _next_number(s, prefix)
         currency = c.total.currency
-        vat = vat_breakdown(c.lines, currency)
-        if len(vat) == 1 and vat[0].tax != c.tax:
-            # the order's quote is what the customer agreed to: its tax stands
-            vat = (VatLine(vat[0].rate, vat[0].base, c.tax),)
+        vat = _vat(c.lines, c.tax)
         invoice = Invoice(
             id=self._ids.uuid(),
             number=invoice_number(prefix, sequence),
@@ -172,23 +166,137 @@ class InvoiceService:
                 tax=invoice.tax.amount,
                 total=invoice.total.amount,
                 payment_method=invoice.payment_method,
-                lines=[
-                    [
-                        li.sku,
-                        li.name,
-                        li.quantity,
-                        str(li.unit_price.amount),
-                        str(li.discount.amount),
-                        str(li.vat_rate),
-                    ]
-                    for li in invoice.lines
-                ],
+                lines=_lines_json(invoice.lines),
                 vat=[[str(v.rate), str(v.base.amount), str(v.tax.amount)] for v in vat],
                 issued_at=invoice.issued_at,
                 due_on=invoice.due_on,
             )
         )
         return invoice
+
+    # ------------------------------------------------------------ credit notes
+
+    async def credit_cancelled(self, reference: str, issued_at: datetime) -> CreditNote | None:
+        """The cancelled order's whole invoice credited, once; None if it has no invoice."""
+        return await self._credit(reference, CreditReason.CANCELLED, full_credit, issued_at)
+
+    async def credit_undelivered(
+        self,
+        reference: str,
+        kept: Mapping[str, KeptLine],
+        kept_totals: tuple[Money, Money, Money, Money],
+        issued_at: datetime,
+    ) -> CreditNote | None:
+        """What did not arrive of a partly delivered order credited, once; None if it all
+        arrived or the order has no invoice. `kept` and `kept_totals` are the delivered order's
+        lines (by sku) and subtotal, discount, tax and total."""
+        return await self._credit(
+            reference,
+            CreditReason.UNDELIVERED,
+            lambda invoice: shortfall_credit(invoice, kept, kept_totals),
+            issued_at,
+        )
+
+    async def credit_notes(self, reference: str) -> list[CreditNote]:
+        """The order's credit notes, oldest first."""
+        async with self._db.transaction() as s:
+            rows = await s.execute(
+                select(credit_notes)
+                .where(credit_notes.c.order_reference == reference.upper())
+                .order_by(credit_notes.c.number)
+            )
+            return [_credit_note(r) for r in rows]
+
+    async def credit_note(self, number: str) -> CreditNote:
+        async with self._db.transaction() as s:
+            row = (
+                await s.execute(select(credit_notes).where(credit_notes.c.number == number.upper()))
+            ).first()
+        if row is None:
+            raise UnknownInvoiceError(number)
+        return _credit_note(row)
+
+    async def _credit(
+        self,
+        reference: str,
+        reason: CreditReason,
+        make: Callable[[Invoice], Credit | None],
+        issued_at: datetime,
+    ) -> CreditNote | None:
+        for _ in range(ISSUE_ATTEMPTS - 1):
+            try:
+                return await self._db.retrying(
+                    lambda s: self._credit_in(s, reference, reason, make, issued_at)
+                )
+            except IntegrityError:
+                continue  # a concurrent twin issued it (or opened the counter) first: look again
+        return await self._db.retrying(
+            lambda s: self._credit_in(s, reference, reason, make, issued_at)
+        )
+
+    async def _credit_in(
+        self,
+        s: AsyncSession,
+        reference: str,
+        reason: CreditReason,
+        make: Callable[[Invoice], Credit | None],
+        issued_at: datetime,
+    ) -> CreditNote | None:
+        reference = reference.upper()
+        existing = (
+            await s.execute(
+                select(credit_notes).where(
+                    credit_notes.c.order_reference == reference,
+                    credit_notes.c.reason == reason.value,
+                )
+            )
+        ).first()
+        if existing is not None:
+            return _credit_note(existing)
+        invoice = await self._by(s, invoices.c.order_reference == reference)
+        if invoice is None:
+            return None
+        credit = make(invoice)
+        if credit is None:
+            return None
+        local = issued_at.astimezone(ZoneInfo(region(invoice.region).timezone))
+        prefix = credit_note_prefix(invoice.region, local.year)
+        note = CreditNote(
+            id=self._ids.uuid(),
+            number=invoice_number(prefix, await _next_number(s, prefix)),
+            invoice_number=invoice.number,
+            region=invoice.region,
+            customer=invoice.customer,
+            order_reference=reference,
+            reason=reason,
+            lines=credit.lines,
+            vat=_vat(credit.lines, credit.tax),
+            subtotal=credit.subtotal,
+            discount=credit.discount,
+            tax=credit.tax,
+            total=credit.total,
+            issued_at=issued_at,
+        )
+        await s.execute(
+            credit_notes.insert().values(
+                id=note.id,
+                number=note.number,
+                invoice_number=note.invoice_number,
+                region=note.region.value,
+                customer=note.customer.e164,
+                order_reference=note.order_reference,
+                reason=note.reason.value,
+                currency=note.total.currency,
+                subtotal=note.subtotal.amount,
+                discount=note.discount.amount,
+                tax=note.tax.amount,
+                total=note.total.amount,
+                lines=_lines_json(note.lines),
+                vat=[[str(v.rate), str(v.base.amount), str(v.tax.amount)] for v in note.vat],
+                issued_at=note.issued_at,
+            )
+        )
+        return note
 
     async def get(self, number: str) -> Invoice:
         async with self._db.transaction() as s:
@@ -215,6 +323,80 @@ class InvoiceService:
         return None if row is None else _invoice(row)
 
 
+async def _next_number(s: AsyncSession, prefix: str) -> int:
+    """The series' next number, gapless: the counter row is locked (UPDATE first, so both
+    databases queue here) until the document using the number commits or rolls back."""
+    bumped = await s.execute(
+        update(invoice_counters)
+        .where(invoice_counters.c.prefix == prefix)
+        .values(last_number=invoice_counters.c.last_number + 1)
+    )
+    if bumped.rowcount == 0:  # type: ignore[attr-defined]
+        await s.execute(insert(invoice_counters).values(prefix=prefix, last_number=1))
+    sequence: int = (
+        await s.execute(
+            select(invoice_counters.c.last_number).where(invoice_counters.c.prefix == prefix)
+        )
+    ).scalar_one()
+    return sequence
+
+
+def _vat(lines: tuple[InvoiceLine, ...], tax: Money) -> tuple[VatLine, ...]:
+    vat = vat_breakdown(lines, tax.currency)
+    if len(vat) == 1 and vat[0].tax != tax:
+        # the order's quote is what the customer agreed to: its tax stands
+        vat = (VatLine(vat[0].rate, vat[0].base, tax),)
+    return vat
+
+
+def _lines_json(lines: tuple[InvoiceLine, ...]) -> list[list[Any]]:
+    return [
+        [
+            li.sku,
+            li.name,
+            li.quantity,
+            str(li.unit_price.amount),
+            str(li.discount.amount),
+            str(li.vat_rate),
+        ]
+        for li in lines
+    ]
+
+
+def _lines(raw: Any, cur: str) -> tuple[InvoiceLine, ...]:
+    return tuple(
+        InvoiceLine(sku, name, int(qty), Money(Decimal(p), cur), Money(Decimal(d), cur), Decimal(v))
+        for sku, name, qty, p, d, v in raw
+    )
+
+
+def _vat_lines(raw: Any, cur: str) -> tuple[VatLine, ...]:
+    return tuple(
+        VatLine(Decimal(rate), Money(Decimal(base), cur), Money(Decimal(tax), cur))
+        for rate, base, tax in raw
+    )
+
+
+def _credit_note(r: Any) -> CreditNote:
+    cur = r.currency
+    return CreditNote(
+        id=r.id if isinstance(r.id, uuid.UUID) else uuid.UUID(str(r.id)),
+        number=r.number,
+        invoice_number=r.invoice_number,
+        region=RegionCode(r.region),
+        customer=Phone(r.customer),
+        order_reference=r.order_reference,
+        reason=CreditReason(r.reason),
+        lines=_lines(r.lines, cur),
+        vat=_vat_lines(r.vat, cur),
+        subtotal=Money(Decimal(r.subtotal), cur),
+        discount=Money(Decimal(r.discount), cur),
+        tax=Money(Decimal(r.tax), cur),
+        total=Money(Decimal(r.total), cur),
+        issued_at=r.issued_at,
+    )
+
+
 def _invoice(r: Any) -> Invoice:
     cur = r.currency
     return Invoice(
@@ -223,16 +405,8 @@ def _invoice(r: Any) -> Invoice:
         region=RegionCode(r.region),
         customer=Phone(r.customer),
         order_reference=r.order_reference,
-        lines=tuple(
-            InvoiceLine(
-                sku, name, int(qty), Money(Decimal(p), cur), Money(Decimal(d), cur), Decimal(v)
-            )
-            for sku, name, qty, p, d, v in r.lines
-        ),
-        vat=tuple(
-            VatLine(Decimal(rate), Money(Decimal(base), cur), Money(Decimal(tax), cur))
-            for rate, base, tax in r.vat
-        ),
+        lines=_lines(r.lines, cur),
+        vat=_vat_lines(r.vat, cur),
         subtotal=Money(Decimal(r.subtotal), cur),
         discount=Money(Decimal(r.discount), cur),
         tax=Money(Decimal(r.tax), cur),

@@ -63,12 +63,16 @@ class Books:
         )
         return OrderPosting(transfer, debtor)
 
-    async def order_delivered(self, reference: str, tax: Money) -> Transfer:
-        """The goods are with the customer: the debt is final and the VAT is owed."""
+    async def order_delivered(
+        self, reference: str, tax: Money, amount: Money | None = None
+    ) -> Transfer:
+        """The goods are with the customer: the debt is final and the VAT is owed. `amount`
+        posts only part of the hold (a partial delivery: the rest is released)."""
         posted = await self.ledger.transfer(
             TransferRequest.post(
                 chart.transfer_id("order", reference, "delivered"),
                 chart.transfer_id("order", reference, "hold"),
+                amount,
                 code="order",
                 reference=reference,
             )

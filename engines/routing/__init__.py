@@ -18,6 +18,7 @@ from engines.routing.model import (
     Vehicle,
 )
 from engines.routing.osrm import OsrmError, OsrmTableMatrix
+from engines.routing.plans import PlanStop, PlanStopStatus, RoutePlanStore, StoredPlan
 from engines.routing.service import RoutePlanner
 from engines.routing.solomon import SolomonInstance, parse_solomon, vehicles_first
 from engines.routing.solver import SolverSettings, replan, solve
@@ -31,14 +32,18 @@ __all__ = [
     "OsrmError",
     "OsrmTableMatrix",
     "Plan",
+    "PlanStop",
+    "PlanStopStatus",
     "Point",
     "Problem",
     "Route",
+    "RoutePlanStore",
     "RoutePlanner",
     "RoutingError",
     "SolomonInstance",
     "SolverSettings",
     "Stop",
+    "StoredPlan",
     "TimeWindow",
     "TravelMatrix",
     "Unassigned",

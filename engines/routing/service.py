@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Mapping, Sequence
 
 from engines.routing.matrix import MatrixProvider
 from engines.routing.model import Plan, Problem, TravelMatrix
@@ -25,7 +26,10 @@ class RoutePlanner:
         # The solver holds the CPU for its whole time limit: never on the event loop.
         return await asyncio.to_thread(solve, problem, matrix, self._settings), matrix
 
-    async def replan(self, problem: Problem, current: Plan) -> tuple[Plan, TravelMatrix]:
-        """After orders were added or a vehicle dropped out, continue from the current plan."""
+    async def replan(
+        self, problem: Problem, current: Plan | Mapping[str, Sequence[str]]
+    ) -> tuple[Plan, TravelMatrix]:
+        """After orders were added or a vehicle dropped out, continue from the current plan
+        (or a stored plan's routes, vehicle id -> order ids)."""
         matrix = await self.matrix(problem)
         return await asyncio.to_thread(replan, problem, matrix, current, self._settings), matrix

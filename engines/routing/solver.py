@@ -111,18 +111,24 @@ def _rank(problem: Problem, plan: Plan) -> tuple[int, Decimal, float]:
 def replan(
     problem: Problem,
     matrix: TravelMatrix,
-    current: Plan,
+    current: Plan | Mapping[str, Sequence[str]],
     settings: SolverSettings | None = None,
 ) -> Plan:
     """Re-plan after orders were added or removed or vehicles dropped out, starting from the
     current plan's routes (for the vehicles and orders still in the problem) so the search
-    continues from it instead of starting over."""
+    continues from it instead of starting over. `current` is a plan, or its routes as vehicle
+    id -> order ids (a stored plan)."""
     vehicles = {v.id for v in problem.vehicles}
     orders = {o.id for o in problem.orders}
+    given = (
+        {r.vehicle_id: r.order_ids for r in current.routes}
+        if isinstance(current, Plan)
+        else current
+    )
     routes = {
-        r.vehicle_id: [o for o in r.order_ids if o in orders]
-        for r in current.routes
-        if r.vehicle_id in vehicles
+        vehicle: [o for o in order_ids if o in orders]
+        for vehicle, order_ids in given.items()
+        if vehicle in vehicles
     }
     return solve(problem, matrix, settings, initial_routes=routes)
 

@@ -13,6 +13,7 @@ Fixtures (session scoped, synchronous):
 * ``valkey_server``   -> :class:`ValkeyServer`   (``url``)
 * ``kafka_server``    -> :class:`KafkaServer`    (``bootstrap``, ``url``)
 * ``temporal_server`` -> :class:`TemporalServer` (``address``, ``namespace``)
+* ``s3_server``       -> :class:`S3Server`       (``endpoint_url``, ``access_key_id``, ...)
 
 Each handle has ``stop(graceful=True)`` and ``start()``; ``start()`` brings the server back on
 the same port. Postgres keeps its data across a restart; Valkey, Tansu (memory storage) and
@@ -33,9 +34,12 @@ import signal
 import socket
 import struct
 import subprocess
+import sys
 import sysconfig
 import tempfile
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -46,6 +50,7 @@ import pytest
 __all__ = [
     "KafkaServer",
     "PostgresServer",
+    "S3Server",
     "ServerStartError",
     "TemporalServer",
     "ValkeyServer",
@@ -721,6 +726,72 @@ def temporal_server(real_servers_dir: Path) -> Iterator[TemporalServer]:
             port=port,
             address=f"{LOOPBACK}:{port}",
             namespace=namespace,
+            _process=process,
+        )
+
+
+# --------------------------------------------------------------------------------------------
+# S3 (moto in server mode: a real HTTP server speaking the S3 API, memory storage)
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class S3Server:
+    """A running S3-compatible server (moto; in memory: a restart loses every bucket)."""
+
+    host: str
+    port: int
+    endpoint_url: str
+    access_key_id: str
+    secret_access_key: str
+    region: str
+    _process: _ServerProcess = field(repr=False, compare=False)
+
+    def stop(self, *, graceful: bool = True) -> None:
+        self._process.stop(graceful=graceful)
+
+    def start(self) -> None:
+        self._process.start()
+
+
+def _s3_answers(endpoint_url: str) -> bool:
+    """An S3 answer to ListBuckets (any HTTP status is an answer; a refused socket is not)."""
+    try:
+        with urllib.request.urlopen(endpoint_url + "/", timeout=_PROBE_TIMEOUT_SECONDS):
+            return True
+    except urllib.error.HTTPError:
+        return True
+    except OSError:
+        return False
+
+
+def _s3_process(root: Path, port: int) -> _ServerProcess:
+    root.mkdir()
+    argv = [sys.executable, "-m", "moto.server", "-H", LOOPBACK, "-p", str(port)]
+    return _ServerProcess(
+        "s3 (moto)",
+        argv,
+        port=port,
+        log_path=root / "moto.log",
+        is_ready=lambda: _s3_answers(f"http://{LOOPBACK}:{port}"),
+        startup_timeout=60.0,
+        env=_env_without(["AWS_", "MOTO_"]),
+        cwd=root,
+    )
+
+
+@pytest.fixture(scope="session")
+def s3_server(real_servers_dir: Path) -> Iterator[S3Server]:
+    port = _free_port()
+    process = _s3_process(real_servers_dir / "s3", port)
+    with _running(process):
+        yield S3Server(
+            host=LOOPBACK,
+            port=port,
+            endpoint_url=f"http://{LOOPBACK}:{port}",
+            access_key_id="omniroute-test",
+            secret_access_key="omniroute-test-secret",
+            region="us-east-1",
             _process=process,
         )
 

@@ -12,9 +12,11 @@ import core.bus.tables  # noqa: F401
 import engines.access.tables
 import engines.catalogue.tables
 import engines.customers.tables
+import engines.invoices.tables
 import engines.notifications.tables
 import engines.orders.tables
-import engines.pricing.tables  # noqa: F401
+import engines.pricing.tables
+import engines.routing.tables  # noqa: F401
 from core.db import metadata
 
 

@@ -25,7 +25,12 @@ BIG = Phone("+2348030000778")
 
 def planner(services: Services) -> DispatchPlanner:
     return DispatchPlanner(
-        services.orders, services.customers, services.warehouse, services.gig, services.clock
+        services.orders,
+        services.customers,
+        services.warehouse,
+        services.gig,
+        services.clock,
+        plans=services.route_plans,
     )
 
 

@@ -19,6 +19,7 @@ from engines.credit import (
     apply_repayment,
     decide_limit,
     late_fee_due,
+    reduced_to,
     reminder_due,
 )
 
@@ -125,3 +126,21 @@ def test_a_repayment_pays_the_oldest_first_and_nothing_is_lost(
         if after.outstanding.amount > 0:
             open_seen = True
         assert (after.status is CreditStatus.REPAID) == (after.outstanding.amount == 0)
+
+
+def test_a_credit_delivered_in_part_owes_less_and_what_was_repaid_still_counts() -> None:
+    due = TODAY + timedelta(days=7)
+    credit = CreditOrder("PART01", ngn(10_000), ngn(6_000), due, CreditStatus.OPEN)  # 4,000 repaid
+    smaller = reduced_to(credit, ngn(7_000), TODAY)
+    assert (smaller.amount, smaller.outstanding, smaller.status) == (
+        ngn(7_000),
+        ngn(3_000),
+        CreditStatus.OPEN,
+    )
+    covered = reduced_to(credit, ngn(3_000), TODAY)  # repaid more than now owed
+    assert (covered.outstanding, covered.status, covered.repaid_on) == (
+        ngn(0),
+        CreditStatus.REPAID,
+        TODAY,
+    )
+    assert reduced_to(smaller, ngn(7_000), TODAY) == smaller  # once

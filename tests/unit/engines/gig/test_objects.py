@@ -24,6 +24,6 @@ async def test_keys_cannot_escape_the_root(tmp_path: Path, key: str) -> None:
         await FileObjectStore(tmp_path).put(key, b"x", "application/pdf")
 
 
-def test_only_file_urls_are_understood() -> None:
+def test_only_file_and_s3_urls_are_understood() -> None:
     with pytest.raises(ValueError, match="unsupported object store URL"):
-        open_object_store("s3://bucket")
+        open_object_store("ftp://host/bucket")

@@ -49,3 +49,18 @@ def test_a_vehicle_dropping_out_hands_its_orders_to_the_others() -> None:
     # The routes of the vehicles that stay start from what their drivers already have.
     kept = {r.vehicle_id: r.order_ids for r in current.routes if r.vehicle_id != gone}
     assert all(v in {r.vehicle_id for r in plan.routes} for v in kept)
+
+
+def test_a_stored_plans_routes_are_a_starting_point_too() -> None:
+    """Re-planning from routes read back from storage (vehicle id -> order ids) is the same as
+    from the plan object they were stored from."""
+    p = base()
+    matrix = EuclideanMatrix().compute(p.points)
+    current = solve(p, matrix, QUICK)
+    stored = {r.vehicle_id: list(r.order_ids) for r in current.routes}
+    frozen = SolverSettings(time_limit_s=0.3, overrides=(("solution_limit", 1),))
+    again = replan(p, matrix, stored, frozen)
+    assert {r.vehicle_id: r.order_ids for r in again.routes if r.stops} == {
+        v: ids for v, ids in stored.items() if ids
+    }
+    assert violations(p, matrix, again) == []

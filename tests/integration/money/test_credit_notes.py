@@ -1,0 +1,184 @@
+"""An invoice is never edited: cancellations and short deliveries are credited by credit notes,
+numbered in their own series per country, referencing the invoice, each issued exactly once."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from decimal import Decimal
+
+from core.app.bootstrap import Services
+from core.clock import SteppedClock
+from core.money import Money
+from core.phone import Phone
+from core.region import RegionCode
+from engines.invoices import CreditReason, InvoiceService
+from engines.orders import CartLine, OrderStatus, PaymentMethod, PlaceOrder, RestPolicy
+from tests.support.credit import credit_history
+
+NGOZI = Phone("+2348030000001")
+TO_DISPATCHED = [
+    OrderStatus.CONFIRMED,
+    OrderStatus.PICKING,
+    OrderStatus.PACKED,
+    OrderStatus.DISPATCHED,
+]
+_keys = itertools.count(1)
+
+
+def _money(services: Services) -> InvoiceService:
+    assert services.money is not None
+    return services.money.invoices
+
+
+async def _placed(services: Services, *lines: tuple[str, int]) -> str:
+    order = await services.orders.place(
+        PlaceOrder(
+            NGOZI,
+            RegionCode.LAGOS,
+            tuple(CartLine(sku, qty) for sku, qty in lines),
+            PaymentMethod.ON_DELIVERY,
+            f"cn-{next(_keys)}",
+        )
+    )
+    await services.relay.drain()
+    return order.reference
+
+
+async def test_a_cancelled_order_gets_one_credit_note_for_its_whole_invoice(
+    services: Services,
+) -> None:
+    invoices = _money(services)
+    first = await _placed(services, ("NDL-INDO-CHK", 3))
+    second = await _placed(services, ("NDL-INDO-CHK", 1))
+    invoice = await invoices.for_order(first)
+    assert invoice is not None
+    await services.orders.advance(first, OrderStatus.CANCELLED)
+    await services.relay.drain()
+    (note,) = await invoices.credit_notes(first)
+    assert note.number == "NG-CN-2026-000001"  # its own series, beside NG-2026-00000n
+    assert note.invoice_number == invoice.number
+    assert note.reason is CreditReason.CANCELLED
+    assert (note.subtotal, note.discount, note.tax, note.total) == (
+        invoice.subtotal,
+        invoice.discount,
+        invoice.tax,
+        invoice.total,
+    )
+    assert note.lines == invoice.lines
+    assert [(v.rate, v.tax) for v in note.vat] == [(Decimal("0.075"), invoice.tax)]
+    # the event again, and racing twins: still the one credit note, and no number lost
+    again = await asyncio.gather(
+        *(invoices.credit_cancelled(first, services.clock.now()) for _ in range(4))
+    )
+    assert {n.number for n in again if n is not None} == {note.number}
+    await services.orders.advance(second, OrderStatus.CANCELLED)
+    await services.relay.drain()
+    (next_note,) = await invoices.credit_notes(second)
+    assert next_note.number == "NG-CN-2026-000002"
+    assert await invoices.numbers("NG-2026") == ["NG-2026-000001", "NG-2026-000002"]
+
+
+async def test_a_partial_delivery_credits_exactly_what_did_not_arrive(services: Services) -> None:
+    invoices = _money(services)
+    reference = await _placed(services, ("NDL-INDO-CHK", 4), ("DRK-COLA-35", 12))
+    invoice = await invoices.for_order(reference)
+    assert invoice is not None
+    for status in TO_DISPATCHED:
+        await services.orders.advance(reference, status)
+    delivered = await services.orders.deliver(reference, {"NDL-INDO-CHK": 1})
+    await services.relay.drain()
+    await services.relay.drain()
+    (note,) = await invoices.credit_notes(reference)
+    assert note.reason is CreditReason.UNDELIVERED
+    assert note.invoice_number == invoice.number
+    assert [(li.sku, li.quantity) for li in note.lines] == [("NDL-INDO-CHK", 3)]
+    # invoice less credit note is what the delivered order owes, to the cent
+    assert invoice.total - note.total == delivered.total
+    assert invoice.tax - note.tax == delivered.tax
+    assert sum((v.tax for v in note.vat), Money.zero("NGN")) == note.tax
+    assert note.total.amount > 0
+
+
+async def test_a_full_delivery_credits_nothing(services: Services) -> None:
+    invoices = _money(services)
+    reference = await _placed(services, ("NDL-INDO-CHK", 2))
+    for status in [*TO_DISPATCHED, OrderStatus.DELIVERED]:
+        await services.orders.advance(reference, status)
+    await services.relay.drain()
+    assert await invoices.credit_notes(reference) == []
+
+
+async def test_a_back_order_is_invoiced_anew_and_the_original_invoice_credited(
+    services: Services,
+) -> None:
+    invoices = _money(services)
+    reference = await _placed(services, ("NDL-INDO-CHK", 5))
+    for status in TO_DISPATCHED:
+        await services.orders.advance(reference, status)
+    await services.orders.deliver(reference, {"NDL-INDO-CHK": 2}, rest=RestPolicy.BACKORDER)
+    await services.relay.drain()
+    await services.relay.drain()
+    original = await invoices.for_order(reference)
+    (note,) = await invoices.credit_notes(reference)
+    delivered = await services.orders.get(reference)
+    assert original is not None
+    assert [(li.sku, li.quantity) for li in note.lines] == [("NDL-INDO-CHK", 3)]
+    assert original.total - note.total == delivered.total
+    numbers = await invoices.numbers("NG-2026")
+    assert len(numbers) == 2  # the back-order's own invoice
+
+
+async def test_the_books_owe_what_arrived_after_a_partial_delivery(services: Services) -> None:
+    assert services.money is not None
+    ledger = services.money.ledger
+    reference = await _placed(services, ("NDL-INDO-CHK", 4))
+    for status in TO_DISPATCHED:
+        await services.orders.advance(reference, status)
+    delivered = await services.orders.deliver(reference, {"NDL-INDO-CHK": 1})
+    await services.relay.drain()
+    receivable = await ledger.account("customer:+2348030000001:receivable:NGN")
+    assert receivable.balance == delivered.total  # not the whole invoice: the rest is credited
+    assert receivable.available == delivered.total  # and nothing of it is still held
+    assert (await ledger.account("vat:NGN")).balance == delivered.tax
+    assert (await ledger.check()).balanced
+
+
+async def test_a_credit_order_delivered_in_part_owes_only_what_arrived(
+    services: Services, clock: SteppedClock
+) -> None:
+    assert services.money is not None
+    money = services.money
+    await credit_history(services, clock, NGOZI.e164)
+    await money.credit.decide(NGOZI)
+    order = await services.orders.place(
+        PlaceOrder(
+            NGOZI,
+            RegionCode.LAGOS,
+            (CartLine("NDL-INDO-CHK", 4),),
+            PaymentMethod.CREDIT,
+            f"cn-{next(_keys)}",
+        )
+    )
+    await services.relay.drain()
+    (credit,) = [
+        c for c in await money.credit.credits(NGOZI) if c.order_reference == order.reference
+    ]
+    assert credit.outstanding == order.total
+    for status in TO_DISPATCHED:
+        await services.orders.advance(order.reference, status)
+    delivered = await services.orders.deliver(order.reference, {"NDL-INDO-CHK": 3})
+    await services.relay.drain()
+    (credit,) = [
+        c for c in await money.credit.credits(NGOZI) if c.order_reference == order.reference
+    ]
+    assert credit.amount == credit.outstanding == delivered.total
+    line = await money.ledger.account("customer:+2348030000001:credit:NGN")
+    assert line.balances.debits_posted - line.balances.credits_posted == delivered.total.amount
+    assert line.balances.debits_pending == 0
+    (note,) = await money.invoices.credit_notes(order.reference)
+    assert note.total == order.total - delivered.total
+    # repaying what arrived settles it
+    await money.credit.repay(NGOZI, delivered.total, "mpesa", "QK-PART")
+    assert await money.credit.available(NGOZI) == (await money.credit.terms(NGOZI)).limit  # type: ignore[union-attr]
+    assert (await money.ledger.check()).balanced
