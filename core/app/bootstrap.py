@@ -17,7 +17,12 @@ from core.app.payment_posting import PaymentPosting
 from core.app.payments import PaymentReceiptSms, PaymentRequery, build_rails
 from core.app.reservations import ReservationSweeper
 from core.app.subscribers import OrderConfirmationSms
-from core.app.workflows import SmsNotifier, WorkflowRuntime, fulfilment_activities
+from core.app.workflows import (
+    SmsNotifier,
+    WorkflowRuntime,
+    fulfilment_activities,
+    stage_reader,
+)
 from core.bus.factory import open_event_bus
 from core.bus.outbox import OutboxRelay
 from core.bus.port import EventBus
@@ -167,9 +172,6 @@ def build_services(
         translate=translate,
         sms_provider=settings.sms_provider,
     )
-    dialog = ShoppingDialog(
-        ShopServices(catalogue, pricing, orders, customers, payments, money.credit), translate
-    )
     gig = GigService(
         db,
         clock,
@@ -184,6 +186,34 @@ def build_services(
         ),
         orders,
         offer_ttl=timedelta(seconds=settings.gig_offer_ttl_seconds),
+    )
+    workflows = None
+    if settings.temporal == "on" and settings.temporal_address:
+        notifier = SmsNotifier(notifications, customers, orders, translate, settings.sms_provider)
+        effects = SqlEffectLog(db, clock)
+        activities = fulfilment_activities(
+            effects,
+            clock,
+            orders,
+            notifier,
+            payments,
+            settlement=money.settlement,
+            gig=gig,
+            credit=money.credit,
+        )
+        workflows = WorkflowRuntime(settings, activities, gig)
+        workflows.subscribe(bus)
+    dialog = ShoppingDialog(
+        ShopServices(
+            catalogue,
+            pricing,
+            orders,
+            customers,
+            payments,
+            money.credit,
+            stage_of=stage_reader(workflows),
+        ),
+        translate,
     )
     roles = RoleDialog(dialog, DriverDialog(gig, translate), gig.is_driver)
     pipeline = Pipeline(
@@ -204,15 +234,6 @@ def build_services(
     PaymentReceiptSms(notifications, customers, translate, settings.sms_provider).subscribe(bus)
     PaymentPosting(money.books, money.credit, orders).subscribe(bus)
     DriverPayoutResults(payments, money.payouts, gig).subscribe(bus)
-    workflows = None
-    if settings.temporal == "on" and settings.temporal_address:
-        notifier = SmsNotifier(notifications, customers, orders, translate, settings.sms_provider)
-        effects = SqlEffectLog(db, clock)
-        activities = fulfilment_activities(
-            effects, clock, orders, notifier, payments, settlement=money.settlement
-        )
-        workflows = WorkflowRuntime(settings, activities)
-        workflows.subscribe(bus)
     return Services(
         settings,
         clock,
