@@ -44,7 +44,7 @@ log = structlog.get_logger(__name__)
 class DispatchDesk:
     """Warehouse, RoutePlanner and Dispatcher ports over the dispatch requests and the gig."""
 
-    def __init__(  # noqa: PLR0917 - the contexts it joins
+    def __init__(
         self,
         effects: SqlEffectLog,
         requests: SqlDispatchRequests,
@@ -130,15 +130,13 @@ class GigSignals:
     async def on_task_planned(self, envelope: EventEnvelope) -> None:
         event = TaskPlanned.model_validate(envelope.data)
         for stop in event.stops:
-            route = RoutePlanned(event.route_id, stop.position)
-            await self._tell(stop.order_reference, lambda f, r, p=route: f.route_planned(r, p))
+            await self._route(stop.order_reference, RoutePlanned(event.route_id, stop.position))
 
     async def on_task_accepted(self, envelope: EventEnvelope) -> None:
         event = TaskAccepted.model_validate(envelope.data)
         driver = DriverAssigned(event.worker_id, event.worker_name)
         for stop in event.stops:
-            route = RoutePlanned(event.route_id, stop.position)
-            await self._tell(stop.order_reference, lambda f, r, p=route: f.route_planned(r, p))
+            await self._route(stop.order_reference, RoutePlanned(event.route_id, stop.position))
             await self._tell(stop.order_reference, lambda f, r: f.driver_assigned(r, driver))
 
     async def on_stop_arrived(self, envelope: EventEnvelope) -> None:
@@ -149,6 +147,9 @@ class GigSignals:
         event = StopDelivered.model_validate(envelope.data)
         confirmed = DeliveryConfirmed(by=event.worker_id)
         await self._tell(event.order_reference, lambda f, r: f.delivery_confirmed(r, confirmed))
+
+    async def _route(self, reference: str, route: RoutePlanned) -> None:
+        await self._tell(reference, lambda f, r: f.route_planned(r, route))
 
     async def _tell(
         self,

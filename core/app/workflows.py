@@ -292,7 +292,7 @@ def stage_reader(runtime: WorkflowRuntime | None) -> Callable[[str], Awaitable[s
         if runtime is None:
             return None
         try:
-            status = await runtime.fulfilment.status(reference, timeout=STAGE_QUERY_TIMEOUT)
+            status = await runtime.fulfilment.status(reference, rpc_timeout=STAGE_QUERY_TIMEOUT)
         except (RPCError, WorkflowQueryFailedError, RuntimeError, TimeoutError):
             return None
         return status.stage.value

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-
 from decimal import Decimal
 
 from core.layout import layout, measure
@@ -595,7 +594,6 @@ class Orders(ShopState):
         ):
             lines.pop()
         return Screen("\n".join([title, *lines]))
-
 
     async def stages(self, references: list[str]) -> list[str | None]:
         stage_of = self.svc.stage_of

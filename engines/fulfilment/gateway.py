@@ -83,10 +83,10 @@ class TemporalFulfilment:
         )
 
     async def status(
-        self, reference: str, *, timeout: timedelta | None = None
+        self, reference: str, *, rpc_timeout: timedelta | None = None
     ) -> FulfilmentStatus:
         return await self.order(reference).query(
-            OrderFulfilmentWorkflow.status, rpc_timeout=timeout
+            OrderFulfilmentWorkflow.status, rpc_timeout=rpc_timeout
         )
 
     async def payment_received(self, reference: str, notice: PaymentNotice) -> None:

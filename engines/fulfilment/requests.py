@@ -63,7 +63,9 @@ class SqlDispatchRequests:
                 select(dispatch_requests.c.order_reference)
                 .where(dispatch_requests.c.order_reference.in_(wanted))
                 .where(
-                    dispatch_requests.c.step.in_([DispatchStep.WAVE.value, DispatchStep.ROUTE.value])
+                    dispatch_requests.c.step.in_(
+                        [DispatchStep.WAVE.value, DispatchStep.ROUTE.value]
+                    )
                 )
             )
             return {r.order_reference for r in rows}

@@ -241,9 +241,9 @@ class OrderFulfilmentWorkflow:
 
     Reservation happens when the order is placed (same transaction as the order), so the story
     starts reserved. Prepaid rails wait for their money; credit orders are drawn on the
-    customer's credit line (refused: unwound); on delivery goes straight on. Anything that goes wrong before the goods
-    leave unwinds in reverse: refund what was paid, cancel the order and release its stock, tell
-    the customer.
+    customer's credit line (refused: unwound); on delivery goes straight on. Anything that goes
+    wrong before the goods leave unwinds in reverse: refund what was paid, cancel the order and
+    release its stock, tell the customer.
     """
 
     def __init__(self) -> None:

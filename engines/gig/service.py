@@ -699,7 +699,9 @@ class GigService:
 
 
 def _stops(task: Task) -> tuple[TaskStopPayload, ...]:
-    return tuple(TaskStopPayload(position=s.position, order_reference=s.order_reference) for s in task.stops)
+    return tuple(
+        TaskStopPayload(position=s.position, order_reference=s.order_reference) for s in task.stops
+    )
 
 
 def open_stops(tasks: Sequence[Task]) -> int:

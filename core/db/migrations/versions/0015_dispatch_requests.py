@@ -28,9 +28,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("order_reference", "step", name=op.f("pk_dispatch_requests")),
     )
     with op.batch_alter_table("dispatch_requests", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_dispatch_requests_region"), ["region"], unique=False
-        )
+        batch_op.create_index(batch_op.f("ix_dispatch_requests_region"), ["region"], unique=False)
 
 
 def downgrade() -> None:
