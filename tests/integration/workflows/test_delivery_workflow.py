@@ -25,11 +25,13 @@ from core.phone import Phone
 from core.region import RegionCode
 from engines.fulfilment.model import Stage
 from engines.fulfilment.requests import DispatchStep, SqlDispatchRequests
-from engines.gig import OfferStatus, TaskStatus
+from engines.gig import OfferStatus, Task, TaskStatus, Worker
 from engines.orders import CartLine, OrderStatus, PaymentMethod, PlaceOrder
 from engines.wms import PathPolicy
 from tests.integration.workflows.conftest import texts_to, until_stage
 from tests.support.at_voice import AtCaller
+from tests.support.gig import code_for
+from tests.support.graphql import bearer, gql_session, run
 from tests.support.phone import UssdPhone
 from tests.support.providers.africastalking import FakeAfricasTalking
 from tests.support.servers import TemporalServer
@@ -38,6 +40,13 @@ pytestmark = [pytest.mark.real, pytest.mark.slow]
 
 NGOZI = "+2348030000001"  # a demo retailer with a delivery point
 _CODE = re.compile(r"code is (\d{4})")
+ACCEPT = """mutation($t: String!) {
+  acceptTask(task: $t) { task { status } errors { __typename } }
+}"""
+CONFIRM = """mutation($t: String!, $c: String!) {
+  confirmDelivery(task: $t, code: $c) { taskCompleted errors { __typename } }
+}"""
+STAGE = """query($r: String!) { order(reference: $r) { ... on Order { stage } } }"""
 
 
 @pytest.fixture
@@ -112,10 +121,10 @@ async def started(services: Services, reference: str) -> None:
             await asyncio.sleep(0.2)
 
 
-async def test_an_order_is_carried_from_ussd_through_wave_route_and_driver_to_settlement(
-    carried: tuple[Services, TestClient[object, object]],
-) -> None:
-    services, http = carried
+async def routed_and_offered(
+    services: Services, http: TestClient[object, object]
+) -> tuple[str, Task, Worker]:
+    """Placed over USSD, released, planned and waved, picked: routed, its route on offer."""
     assert services.workflows is not None
     fulfilment = services.workflows.fulfilment
     requests = SqlDispatchRequests(services.db)
@@ -128,7 +137,7 @@ async def test_an_order_is_carried_from_ussd_through_wave_route_and_driver_to_se
             RegionCode.LAGOS,
             (CartLine("NDL-INDO-CHK", 1),),
             PaymentMethod.MPESA,
-            "delivery-unpaid",
+            f"delivery-unpaid-{reference}",
         )
     )
     await started(services, reference)
@@ -138,7 +147,7 @@ async def test_an_order_is_carried_from_ussd_through_wave_route_and_driver_to_se
     await until_stage(fulfilment.order(unpaid.reference), Stage.AWAITING_PAYMENT)
     assert await requests.steps(reference) == [DispatchStep.WAVE]
     assert await requests.steps(unpaid.reference) == []
-    assert "Being picked" in await my_orders(http, NGOZI)
+    assert f"{reference} Being picked" in await my_orders(http, NGOZI)
 
     # The operator plans the day: the released order is routed and waved, the unpaid one not.
     planner = DispatchPlanner(
@@ -162,13 +171,36 @@ async def test_an_order_is_carried_from_ussd_through_wave_route_and_driver_to_se
         await services.warehouse.confirm_pick(pick.id, line.position, line.quantity)
     routed = await until_stage(handle, Stage.ROUTED)
     assert routed.route_id == route.route_id
-    assert set(await requests.steps(reference)) == set(DispatchStep)
-    assert "Route planned" in await my_orders(http, NGOZI)
+    await until_requested(requests, reference, set(DispatchStep))
+    assert f"{reference} Route planned" in await my_orders(http, NGOZI)
 
-    # The route is on offer to one driver; they take it on the IVR.
+    # The workflow's driver request offered the route to one driver.
     [task] = [t for t in await services.gig.tasks() if t.route_id == route.route_id]
     [offer] = [o for o in await services.gig.offers(task.id) if o.status is OfferStatus.OPEN]
-    driver = await services.gig.worker(offer.worker_id)
+    return reference, task, await services.gig.worker(offer.worker_id)
+
+
+async def until_requested(
+    requests: SqlDispatchRequests, reference: str, steps: set[DispatchStep]
+) -> None:
+    """The workflow records its requests as it goes: wait for them (30 s at most)."""
+    for _ in range(300):
+        if set(await requests.steps(reference)) == steps:
+            return
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"{reference} requested {await requests.steps(reference)}")
+
+
+async def test_an_order_is_carried_from_ussd_through_wave_route_and_driver_to_settlement(
+    carried: tuple[Services, TestClient[object, object]],
+) -> None:
+    services, http = carried
+    assert services.workflows is not None
+    fulfilment = services.workflows.fulfilment
+    reference, task, driver = await routed_and_offered(services, http)
+    handle = fulfilment.order(reference)
+
+    # The driver takes it on the IVR (pressing 1).
     caller = AtCaller(http, driver.phone.e164, "ATVId_workflow_delivery")
     await caller.dial()
     taken = await caller.choose("Accept")
@@ -197,6 +229,30 @@ async def test_an_order_is_carried_from_ussd_through_wave_route_and_driver_to_se
         Stage.SETTLED,
     ]
     assert f"{reference} Delivered" in await my_orders(http, NGOZI)
+
+
+async def test_a_driver_app_accepting_and_confirming_over_graphql_moves_the_workflow(
+    carried: tuple[Services, TestClient[object, object]],
+) -> None:
+    services, http = carried
+    assert services.workflows is not None
+    reference, task, driver = await routed_and_offered(services, http)
+    handle = services.workflows.fulfilment.order(reference)
+
+    token = bearer(services.settings, driver.phone.e164, "driver")
+    async with gql_session(http, token) as session:
+        accepted = (await run(session, ACCEPT, {"t": task.reference}))["acceptTask"]
+        assert accepted["errors"] == []
+        out = await until_stage(handle, Stage.OUT_FOR_DELIVERY)
+        assert (out.driver_id, out.route_id) == (str(driver.id), task.route_id)
+        code = await code_for(services, Phone(NGOZI), reference)
+        done = await run(session, CONFIRM, {"t": task.reference, "c": code})
+        assert done["confirmDelivery"]["errors"] == []
+
+    result = await asyncio.wait_for(handle.result(), 30)
+    assert result.stage is Stage.SETTLED
+    async with gql_session(http, bearer(services.settings, NGOZI, "customer")) as session:
+        assert (await run(session, STAGE, {"r": reference}))["order"]["stage"] == "settled"
 
 
 async def test_no_workflow_answering_means_no_stage_and_the_stored_status_stands(
