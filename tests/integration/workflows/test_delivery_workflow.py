@@ -9,6 +9,7 @@ import asyncio
 import re
 import uuid
 from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
@@ -38,6 +39,7 @@ from tests.support.servers import TemporalServer
 
 pytestmark = [pytest.mark.real, pytest.mark.slow]
 
+Http = TestClient[Any, Any]  # the USSD phone and the IVR caller type their clients differently
 NGOZI = "+2348030000001"  # a demo retailer with a delivery point
 _CODE = re.compile(r"code is (\d{4})")
 ACCEPT = """mutation($t: String!) {
@@ -65,7 +67,7 @@ def settings(database_url: str, fake_at: FakeAfricasTalking) -> Settings:
 @pytest.fixture
 async def carried(
     settings: Settings, temporal_server: TemporalServer
-) -> AsyncIterator[tuple[Services, TestClient[object, object]]]:
+) -> AsyncIterator[tuple[Services, Http]]:
     """The gateway with its in-process worker on the real dev server, the demo warehouse and
     drivers on shift now."""
     clock = SteppedClock()
@@ -86,7 +88,7 @@ async def carried(
     await services.close()
 
 
-async def order_over_ussd(http: TestClient[object, object], phone: str) -> str:
+async def order_over_ussd(http: Http, phone: str) -> str:
     retailer = UssdPhone(http, phone)
     await retailer.dial()
     for label in ("Shop", "Noodles", "Indomie Chicken"):
@@ -100,7 +102,7 @@ async def order_over_ussd(http: TestClient[object, object], phone: str) -> str:
     return found.group(1)
 
 
-async def my_orders(http: TestClient[object, object], phone: str) -> str:
+async def my_orders(http: Http, phone: str) -> str:
     """The "My orders" screen, through Africa's Talking's USSD callback."""
     retailer = UssdPhone(http, phone)
     await retailer.dial()
@@ -121,9 +123,7 @@ async def started(services: Services, reference: str) -> None:
             await asyncio.sleep(0.2)
 
 
-async def routed_and_offered(
-    services: Services, http: TestClient[object, object]
-) -> tuple[str, Task, Worker]:
+async def routed_and_offered(services: Services, http: Http) -> tuple[str, Task, Worker]:
     """Placed over USSD, released, planned and waved, picked: routed, its route on offer."""
     assert services.workflows is not None
     fulfilment = services.workflows.fulfilment
@@ -192,7 +192,7 @@ async def until_requested(
 
 
 async def test_an_order_is_carried_from_ussd_through_wave_route_and_driver_to_settlement(
-    carried: tuple[Services, TestClient[object, object]],
+    carried: tuple[Services, Http],
 ) -> None:
     services, http = carried
     assert services.workflows is not None
@@ -232,7 +232,7 @@ async def test_an_order_is_carried_from_ussd_through_wave_route_and_driver_to_se
 
 
 async def test_a_driver_app_accepting_and_confirming_over_graphql_moves_the_workflow(
-    carried: tuple[Services, TestClient[object, object]],
+    carried: tuple[Services, Http],
 ) -> None:
     services, http = carried
     assert services.workflows is not None
@@ -256,7 +256,7 @@ async def test_a_driver_app_accepting_and_confirming_over_graphql_moves_the_work
 
 
 async def test_no_workflow_answering_means_no_stage_and_the_stored_status_stands(
-    carried: tuple[Services, TestClient[object, object]],
+    carried: tuple[Services, Http],
 ) -> None:
     services, _http = carried
     # An order placed before workflows ran has none to ask: the dialog shows its stored status
