@@ -5,8 +5,9 @@ after it (behind `workflow.patched`), `payment_paid_early_v3.json` after a payme
 stopped starting a charge (`no-charge-when-already-paid`); `payment_paid_early_v2.json`, from
 before, still charges on replay. `*_v4.json` were recorded after an M-Pesa payment rounded up
 to the shilling was accepted (`accept-rounded-up-payment`) and credit orders were drawn on the
-line by the workflow (`draw-credit-before-release`); `order_credit_unchecked_v3.json` is a
-credit order from before that, which replays without the draw. Record new ones with
+line by the workflow (`draw-credit-before-release`); `payment_rounded_up_v3.json` (refused) and
+`order_credit_unchecked_v3.json` (no draw) come from the code before each, and replay as they
+ran. Record new ones with
 `python -m tests.integration.workflows.record_histories vN` when a release changes a workflow
 (and keep only the files that add a case).
 """
@@ -62,7 +63,8 @@ def test_each_patch_has_a_history_from_before_it_and_one_after_it() -> None:
     assert OUT_FOR_DELIVERY_NOTICE in patches("order_delivered_v2")
     assert NO_CHARGE_WHEN_PAID not in patches("payment_paid_early_v2")
     assert NO_CHARGE_WHEN_PAID in patches("payment_paid_early_v3")
-    assert OVERPAYMENT_ACCEPTED in patches("payment_rounded_up_v4")
+    assert OVERPAYMENT_ACCEPTED not in patches("payment_rounded_up_v3")  # refused then
+    assert OVERPAYMENT_ACCEPTED in patches("payment_rounded_up_v4")  # paid since
     assert CREDIT_CHECKED not in patches("order_credit_unchecked_v3")
     assert CREDIT_CHECKED in patches("order_credit_drawn_v4")
     assert CREDIT_CHECKED in patches("order_credit_refused_v4")
