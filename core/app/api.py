@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from types import ModuleType
 
 from aiohttp import web
-from temporalio.client import WorkflowQueryFailedError
-from temporalio.service import RPCError
 
 import channels.graphql
 import channels.web
@@ -16,6 +14,7 @@ from channels.graphql.auth import InvalidTokenError, authenticate, may_act_for
 from channels.web import Authorize, Denied
 from core.app.bootstrap import Services
 from core.app.throttle import PhoneThrottle, open_token_buckets
+from core.app.workflows import stage_reader
 from core.config import Settings
 from core.ids import RandomIds
 from core.messages import ChannelContext
@@ -47,21 +46,8 @@ def graphql_services(
         gig=services.gig,
         payments=services.payments,
         credit=services.money.credit if services.money is not None else None,
-        stage_of=_stage_of(services),
+        stage_of=stage_reader(services.workflows),
     )
-
-
-def _stage_of(services: Services) -> Callable[[str], Awaitable[str | None]]:
-    async def stage_of(reference: str) -> str | None:
-        runtime = services.workflows
-        if runtime is None:
-            return None
-        try:
-            return (await runtime.fulfilment.status(reference)).stage.value
-        except (RPCError, WorkflowQueryFailedError, RuntimeError):
-            return None  # no workflow for it (placed before workflows ran), or not started
-
-    return stage_of
 
 
 def web_chat_authorize(api: GraphQLServices) -> Authorize:

@@ -20,7 +20,12 @@ from core.app.payouts import PayoutDesk, PayoutSweeper
 from core.app.refunds import RefundDesk, RefundPosting
 from core.app.reservations import ReservationSweeper
 from core.app.subscribers import OrderConfirmationSms
-from core.app.workflows import SmsNotifier, WorkflowRuntime, fulfilment_activities
+from core.app.workflows import (
+    SmsNotifier,
+    WorkflowRuntime,
+    fulfilment_activities,
+    stage_reader,
+)
 from core.bus.factory import open_event_bus
 from core.bus.outbox import OutboxRelay
 from core.bus.port import EventBus
@@ -45,8 +50,8 @@ from engines.notifications import NotificationService
 from engines.orders import OrderService
 from engines.payments import PaymentService
 from engines.pricing import PricingService
-from engines.settlement import PayoutOrders
 from engines.routing import RoutePlanStore
+from engines.settlement import PayoutOrders
 from engines.wms import WarehouseService
 from sessions import open_session_store
 
@@ -188,9 +193,6 @@ def build_services(
         translate=translate,
         sms_provider=settings.sms_provider,
     )
-    dialog = ShoppingDialog(
-        ShopServices(catalogue, pricing, orders, customers, payments, money.credit), translate
-    )
     gig = GigService(
         db,
         clock,
@@ -206,24 +208,6 @@ def build_services(
         orders,
         offer_ttl=timedelta(seconds=settings.gig_offer_ttl_seconds),
     )
-    roles = RoleDialog(dialog, DriverDialog(gig, translate), gig.is_driver)
-    pipeline = Pipeline(
-        store,
-        roles,
-        translate,
-        session_ttl_seconds=settings.ussd_session_ttl_seconds,
-        reply_ttl_seconds=settings.reply_cache_ttl_seconds,
-        chat_session_ttl_seconds=settings.chat_session_ttl_seconds,
-    )
-    senders: dict[str, MessageSender] = {}
-    for name, provider in SENDERS:
-        sender = provider.make_sender(settings)
-        if sender is not None:
-            senders[name] = sender
-    delivery = DeliveryWorker(notifications, senders)
-    OrderConfirmationSms(notifications, customers, translate, settings.sms_provider).subscribe(bus)
-    PaymentReceiptSms(notifications, customers, translate, settings.sms_provider).subscribe(bus)
-    PaymentPosting(money.books, money.credit, orders).subscribe(bus)
     payouts = PayoutDesk(
         payments,
         money.payouts,
@@ -251,9 +235,41 @@ def build_services(
             payments,
             settlement=money.settlement,
             refunds=refunds,
+            gig=gig,
+            credit=money.credit,
         )
-        workflows = WorkflowRuntime(settings, activities)
+        workflows = WorkflowRuntime(settings, activities, gig)
         workflows.subscribe(bus)
+    dialog = ShoppingDialog(
+        ShopServices(
+            catalogue,
+            pricing,
+            orders,
+            customers,
+            payments,
+            money.credit,
+            stage_of=stage_reader(workflows),
+        ),
+        translate,
+    )
+    roles = RoleDialog(dialog, DriverDialog(gig, translate), gig.is_driver)
+    pipeline = Pipeline(
+        store,
+        roles,
+        translate,
+        session_ttl_seconds=settings.ussd_session_ttl_seconds,
+        reply_ttl_seconds=settings.reply_cache_ttl_seconds,
+        chat_session_ttl_seconds=settings.chat_session_ttl_seconds,
+    )
+    senders: dict[str, MessageSender] = {}
+    for name, provider in SENDERS:
+        sender = provider.make_sender(settings)
+        if sender is not None:
+            senders[name] = sender
+    delivery = DeliveryWorker(notifications, senders)
+    OrderConfirmationSms(notifications, customers, translate, settings.sms_provider).subscribe(bus)
+    PaymentReceiptSms(notifications, customers, translate, settings.sms_provider).subscribe(bus)
+    PaymentPosting(money.books, money.credit, orders).subscribe(bus)
     return Services(
         settings,
         clock,

@@ -4,7 +4,8 @@ This joins five contexts (orders, customers, routing, warehouse, gig), so it liv
 composition layer, not in an engine. Each step is idempotent on its own key (a task per route
 id, a pick list per order), and orders already on a task of the day are left out, so planning
 the same region and day twice creates nothing twice: the second run reports the plan that
-stands and re-offers what nobody has taken.
+stands and re-offers what nobody has taken. With workflows on, the open orders are those their
+workflow released (`engines.fulfilment.requests`): paid, on delivery, or drawn on credit.
 
 Every run's plan is stored (`engines.routing.RoutePlanStore`: a revision per change, each stop
 with its route, vehicle and status). Re-planning, when orders came in or a planned vehicle is no
@@ -28,7 +29,7 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from core.app.bootstrap import build_services
+from core.app.bootstrap import Services, build_services
 from core.app.demo import DEPOTS
 from core.clock import Clock
 from core.config import Settings
@@ -36,6 +37,7 @@ from core.phone import Phone
 from core.region import RegionCode
 from core.region import region as region_of
 from engines.customers import CustomerService
+from engines.fulfilment.requests import SqlDispatchRequests
 from engines.gig import (
     TARIFFS,
     DeliveryRoute,
@@ -191,7 +193,9 @@ class DispatchPlanner:
         waves: WavePolicy = DEFAULT_WAVES,
         *,
         plans: RoutePlanStore | None = None,
+        released: SqlDispatchRequests | None = None,
     ) -> None:
+        self._released = released
         self._orders = orders
         self._customers = customers
         self._warehouse = warehouse
@@ -217,6 +221,11 @@ class DispatchPlanner:
         todo = [
             o for o in await self._orders.awaiting_dispatch(region) if o.reference not in on_tasks
         ]
+        if self._released is not None:
+            # With workflows on, an order is planned once its workflow released it (paid, or
+            # its credit drawn): never an order still waiting for its money.
+            released = await self._released.released(o.reference for o in todo)
+            todo = [o for o in todo if o.reference in released]
         points = await self._customers.delivery_points([o.customer for o in todo])
         unassigned = [
             UnassignedOrder(o.reference, NO_LOCATION) for o in todo if o.customer not in points
@@ -491,6 +500,12 @@ def _iso(at: datetime) -> str:
     return at.isoformat().replace("+00:00", "Z")
 
 
+def released_orders(services: Services) -> SqlDispatchRequests | None:
+    """Where workflows carry the orders (the default), only what they released is planned;
+    with `OMNIROUTE_TEMPORAL=off` nothing releases, so every open order is."""
+    return SqlDispatchRequests(services.db) if services.settings.temporal == "on" else None
+
+
 def plan_day_command(region: RegionCode, day: date | None, time_limit_s: float) -> int:
     """`omniroute routes plan`: plan the day (default: tomorrow, UTC) and print the report."""
     report = asyncio.run(_plan_day(region, day, time_limit_s))
@@ -508,6 +523,7 @@ async def _plan_day(region: RegionCode, day: date | None, time_limit_s: float) -
             services.gig,
             services.clock,
             plans=services.route_plans,
+            released=released_orders(services),
         )
         when = day or (services.clock.now() + timedelta(days=1)).date()
         return await planner.plan(region, when, time_limit_s=time_limit_s)

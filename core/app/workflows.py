@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
 import structlog
-from temporalio.client import Client
+from temporalio.client import Client, WorkflowQueryFailedError
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.service import RPCError, RPCStatusCode
 from temporalio.worker import Worker
@@ -20,6 +21,7 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxR
 
 from core.app.money import DISTRIBUTORS
 from core.app.refunds import RefundDesk
+from core.app.workflow_dispatch import CreditLine, DispatchDesk, GigSignals
 from core.app.workflow_payments import IntentRail, PaymentSignals
 from core.app.workflow_settlement import LedgerSettlement
 from core.bus import EventBus, EventEnvelope
@@ -30,6 +32,7 @@ from core.messages import ChannelKind, OutboundMessage, Reply
 from core.money import Money
 from core.phone import Phone
 from core.region import region_for_phone
+from engines.credit import CreditService
 from engines.customers import CustomerService
 from engines.fulfilment.activities import FulfilmentActivities, Ports
 from engines.fulfilment.adapters import PendingEngines, SqlOrderDesk
@@ -42,7 +45,9 @@ from engines.fulfilment.model import (
     RoutePlanned,
     ServiceDefinition,
 )
+from engines.fulfilment.requests import SqlDispatchRequests
 from engines.fulfilment.workflows import WORKFLOWS
+from engines.gig import GigService, TaskStatus
 from engines.notifications import NotificationService
 from engines.orders import OrderService
 from engines.orders.events import OrderPlaced, OrderStatusChanged
@@ -55,7 +60,10 @@ log = structlog.get_logger(__name__)
 SIGNALLED_STATUSES = frozenset({"cancelled", "delivered"})
 # Set by the engines that do the work (the WMS packs after the pick is confirmed, the gig
 # platform dispatches when a driver accepts the route): each tells the workflow its step is done.
+# The gig platform's own events carry the driver (GigSignals); a dispatch set by hand is told
+# with the driver of the order's task when there is one, else marked "status".
 PACKED, DISPATCHED = "packed", "dispatched"
+BY_STATUS = "status"
 
 
 class SmsNotifier:
@@ -119,22 +127,26 @@ def fulfilment_activities(
     *,
     settlement: SettlementService | None = None,
     refunds: RefundDesk | None = None,
+    gig: GigService | None = None,
+    credit: CreditService | None = None,
 ) -> FulfilmentActivities:
     pending = PendingEngines(effects, clock)
     settles = (
         LedgerSettlement(settlement, DISTRIBUTORS, pending) if settlement is not None else pending
     )
+    desk = DispatchDesk(effects, SqlDispatchRequests(effects.db), orders, gig, clock)
     return FulfilmentActivities(
         Ports(
             orders=SqlOrderDesk(orders, effects),
             customers=notifier,
             rail=IntentRail(payments, pending, refunds) if payments is not None else pending,
-            warehouse=pending,
-            routes=pending,
-            dispatch=pending,
+            warehouse=desk,
+            routes=desk,
+            dispatch=desk,
             settlement=settles,
             registry=pending,
             operators=notifier,
+            credit=CreditLine(credit, effects) if credit is not None else None,
         )
     )
 
@@ -175,9 +187,15 @@ def make_worker(client: Client, task_queue: str, activities: FulfilmentActivitie
 class WorkflowRuntime:
     """Opened with the gateway: the client, the in-process worker when asked for, the schedule."""
 
-    def __init__(self, settings: Settings, activities: FulfilmentActivities) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        activities: FulfilmentActivities,
+        gig: GigService | None = None,
+    ) -> None:
         self._settings = settings
         self._activities = activities
+        self._gig = gig
         self._fulfilment: TemporalFulfilment | None = None
         self._worker: Worker | None = None
         self._task: asyncio.Task[None] | None = None
@@ -196,6 +214,7 @@ class WorkflowRuntime:
         bus.subscribe(OrderPlaced.topic, "order-fulfilment-start", self.on_order_placed)
         bus.subscribe(OrderStatusChanged.topic, "order-fulfilment-status", self.on_status_changed)
         PaymentSignals(self).subscribe(bus)
+        GigSignals(lambda: self.fulfilment).subscribe(bus)
 
     async def start(self) -> None:
         client = await connect(self._settings)
@@ -239,11 +258,45 @@ class WorkflowRuntime:
             elif event.status == DISPATCHED:
                 # the workflow's own move to dispatched comes back here too: keep what it knows
                 known = await self.fulfilment.status(event.reference)
-                if known.route_id is None:
-                    await self.fulfilment.route_planned(event.reference, RoutePlanned("gig"))
-                if known.driver_id is None:
-                    await self.fulfilment.driver_assigned(event.reference, DriverAssigned("gig"))
+                if known.route_id is None or known.driver_id is None:
+                    route, driver = await self._on_task(event.reference)
+                    await self.fulfilment.route_planned(event.reference, route)
+                    await self.fulfilment.driver_assigned(event.reference, driver)
         except RPCError as error:
             # The workflow set this status itself and has finished: nothing to tell it.
             if error.status is not RPCStatusCode.NOT_FOUND:
                 raise
+
+    async def _on_task(self, reference: str) -> tuple[RoutePlanned, DriverAssigned]:
+        """The route and driver of the gig task carrying the order, if a driver has it."""
+        if self._gig is not None:
+            for task in await self._gig.tasks(TaskStatus.ASSIGNED, TaskStatus.COMPLETED):
+                stop = next((s for s in task.stops if s.order_reference == reference), None)
+                if stop is not None and task.worker_id is not None:
+                    worker = await self._gig.worker(task.worker_id)
+                    return (
+                        RoutePlanned(task.route_id, stop.position),
+                        DriverAssigned(str(worker.id), worker.name),
+                    )
+        return RoutePlanned(BY_STATUS), DriverAssigned(BY_STATUS)
+
+
+# A person is waiting on the line (a USSD session times out in seconds): a worker that does not
+# answer a query quickly is treated as no answer, and the stored status is shown instead.
+STAGE_QUERY_TIMEOUT = timedelta(seconds=2)
+
+
+def stage_reader(runtime: WorkflowRuntime | None) -> Callable[[str], Awaitable[str | None]]:
+    """Where an order's workflow says it is (a `Stage` value), or None when no workflow answers
+    (workflows off or not started yet, an order placed before they ran, a slow worker)."""
+
+    async def stage_of(reference: str) -> str | None:
+        if runtime is None:
+            return None
+        try:
+            status = await runtime.fulfilment.status(reference, rpc_timeout=STAGE_QUERY_TIMEOUT)
+        except (RPCError, WorkflowQueryFailedError, RuntimeError, TimeoutError):
+            return None
+        return status.stage.value
+
+    return stage_of

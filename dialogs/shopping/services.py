@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from engines.catalogue import CatalogueService
@@ -20,3 +21,5 @@ class ShopServices:
     customers: CustomerService
     payments: PaymentService | None = None
     credit: CreditService | None = None
+    # Where the order's fulfilment workflow says it is (a stage name), None when none answers.
+    stage_of: Callable[[str], Awaitable[str | None]] | None = None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from decimal import Decimal
 
 from core.layout import layout, measure
@@ -569,17 +570,22 @@ class Orders(ShopState):
         if not orders:
             return Screen(turn.t("orders.none"))
         title = turn.t("orders.title", currency=orders[0].total.currency)
-        lines = [
-            turn.t(
-                "orders.line",
-                reference=o.reference,
-                status=turn.t("orders.paid", status=turn.t(f"status.{o.status.value}"))
-                if o.paid_at is not None
-                else turn.t(f"status.{o.status.value}"),
-                total=f"{o.total.amount:,.2f}" if o.total.amount % 1 else f"{o.total.amount:,.0f}",
+        stages = await self.stages([o.reference for o in orders])
+        lines = []
+        for o, stage in zip(orders, stages, strict=True):
+            # The workflow knows more than the stored status (awaiting payment, routed, the
+            # driver at the door); without an answer from it, the stored status stands.
+            where = turn.t(f"stage.{stage}") if stage else turn.t(f"status.{o.status.value}")
+            lines.append(
+                turn.t(
+                    "orders.line",
+                    reference=o.reference,
+                    status=turn.t("orders.paid", status=where) if o.paid_at is not None else where,
+                    total=f"{o.total.amount:,.2f}"
+                    if o.total.amount % 1
+                    else f"{o.total.amount:,.0f}",
+                )
             )
-            for o in orders
-        ]
         # Newest first; on a small screen the oldest of the five give way.
         back = (Option(BACK_KEY, turn.t("nav.back")),)
         while len(lines) > 1 and (
@@ -588,6 +594,12 @@ class Orders(ShopState):
         ):
             lines.pop()
         return Screen("\n".join([title, *lines]))
+
+    async def stages(self, references: list[str]) -> list[str | None]:
+        stage_of = self.svc.stage_of
+        if stage_of is None:
+            return [None] * len(references)
+        return list(await asyncio.gather(*(stage_of(ref) for ref in references)))
 
 
 class Balance(ShopState):

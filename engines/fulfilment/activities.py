@@ -16,6 +16,7 @@ from temporalio import activity
 from engines.fulfilment.model import (
     Charge,
     ChargeRequest,
+    CreditDraw,
     CustomerNotice,
     OrderRef,
     OrderSnapshot,
@@ -30,6 +31,7 @@ from engines.fulfilment.model import (
     validate_service,
 )
 from engines.fulfilment.ports import (
+    CreditDesk,
     CustomerNotifier,
     Dispatcher,
     OperatorNotifier,
@@ -59,6 +61,7 @@ class Ports:
     settlement: Settlement
     registry: ServicePublisher
     operators: OperatorNotifier
+    credit: CreditDesk | None = None  # None: no ledger, so credit orders are not checked
 
 
 class FulfilmentActivities:
@@ -80,6 +83,7 @@ class FulfilmentActivities:
             self.start_charge,
             self.requery_charge,
             self.refund,
+            self.draw_credit,
             self.release_to_wave,
             self.request_route,
             self.request_driver,
@@ -121,6 +125,12 @@ class FulfilmentActivities:
     @activity.defn
     async def refund(self, request: RefundRequest) -> Charge:
         return await self._p.rail.refund(request, key=effect_key())
+
+    @activity.defn
+    async def draw_credit(self, order: OrderSnapshot) -> CreditDraw:
+        if self._p.credit is None:
+            return CreditDraw(order.reference, approved=True)
+        return await self._p.credit.draw(order, key=effect_key())
 
     @activity.defn
     async def release_to_wave(self, ref: OrderRef) -> None:

@@ -1,10 +1,9 @@
-"""Port adapters over what exists today: orders and stock (SQL), and the pending engines.
+"""Port adapters over the orders engine (status and stock, SQL), and the pending engines.
 
-`PendingEngines` stands in for the payment rails, warehouse waves, route optimiser, driver
-dispatch, ledger settlement and the service registry until those engines land: each request is
-recorded once in the effects table (so it is visible and never repeated) and answered as
-pending; the real answer reaches the workflow as a signal (payment received, wave picked,
-route planned, driver assigned, delivery confirmed).
+`PendingEngines` stands in where no engine answers yet: refunds (recorded for an operator), the
+service registry, and the rail and settlement when the gateway runs without payments or ledger.
+Each request is recorded once in the effects table (visible, never repeated) and answered as
+pending. The warehouse, route and driver steps are real (core.app.workflow_dispatch).
 """
 
 from __future__ import annotations
@@ -92,7 +91,7 @@ def _money(doc: Result) -> Money:
 
 
 class PendingEngines:
-    """Rail, warehouse, routes, dispatch, settlement and registry before their engines exist."""
+    """Rail, refunds, settlement and registry where no engine answers them."""
 
     def __init__(self, effects: SqlEffectLog, clock: Clock) -> None:
         self._effects = effects
@@ -135,16 +134,6 @@ class PendingEngines:
             },
         )
         return Charge(request.payment_id, PaymentStatus.PENDING, request.provider_reference)
-
-    # Warehouse, RoutePlanner, Dispatcher --------------------------------------------------
-    async def release_to_wave(self, reference: str, *, key: str) -> None:
-        await self._record(key, {"reference": reference, "requested": "wave"})
-
-    async def request_route(self, reference: str, *, key: str) -> None:
-        await self._record(key, {"reference": reference, "requested": "route"})
-
-    async def request_driver(self, reference: str, *, key: str) -> None:
-        await self._record(key, {"reference": reference, "requested": "driver"})
 
     # Settlement ---------------------------------------------------------------------------
     async def record_order(self, order: OrderSnapshot, *, key: str) -> None:

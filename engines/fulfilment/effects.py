@@ -28,6 +28,10 @@ class SqlEffectLog:
         self._db = db
         self._clock = clock
 
+    @property
+    def db(self) -> Database:
+        return self._db
+
     async def once(
         self, key: str, work: Callable[[AsyncSession], Awaitable[Result]]
     ) -> tuple[Result, bool]:

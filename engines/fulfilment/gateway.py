@@ -82,8 +82,12 @@ class TemporalFulfilment:
             OrderFulfilmentWorkflow.run, order_workflow_id(reference)
         )
 
-    async def status(self, reference: str) -> FulfilmentStatus:
-        return await self.order(reference).query(OrderFulfilmentWorkflow.status)
+    async def status(
+        self, reference: str, *, rpc_timeout: timedelta | None = None
+    ) -> FulfilmentStatus:
+        return await self.order(reference).query(
+            OrderFulfilmentWorkflow.status, rpc_timeout=rpc_timeout
+        )
 
     async def payment_received(self, reference: str, notice: PaymentNotice) -> None:
         """Raises OrderNotWaitingError when the order's story is over (expired, cancelled): the

@@ -16,6 +16,7 @@ from core.money import Money
 
 # Paid before anything leaves the warehouse; the rest (on delivery, on credit) is collected later.
 PREPAID_METHODS = frozenset({"MPESA", "MOMO", "BANK_TRANSFER", "PAYSTACK", "FLUTTERWAVE"})
+CREDIT_METHOD = "CREDIT"  # drawn on the retailer's credit line before the warehouse may pick
 PAYMENT_WINDOW_SECONDS = 15 * 60
 
 
@@ -48,6 +49,7 @@ class CancelReason(StrEnum):
     PAYMENT_FAILED = "payment_failed"
     CUSTOMER = "customer"
     FAILED = "failed"
+    CREDIT_REFUSED = "credit_refused"
 
 
 class PaymentStatus(StrEnum):
@@ -109,6 +111,18 @@ class CustomerNotice:
     kind: NoticeKind
     reason: CancelReason | None = None
     driver: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CreditDraw:
+    """The credit engine's answer to drawing an order on the customer's line.
+
+    `refused` is a `CreditRefusedReason` value (no credit, overdue, not enough left) or None.
+    """
+
+    reference: str
+    approved: bool
+    refused: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

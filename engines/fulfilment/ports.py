@@ -3,9 +3,10 @@
 Every method that changes something takes `key`, the activity's idempotency key
 (`<workflow id>:<activity>[:<detail>]`, the same on every retry): an adapter does the effect at
 most once per key and answers a repeat with the first answer. The orders, stock and
-notification adapters exist today; the payment rail, warehouse, routing, driver and settlement
-ones are answered by `PendingEngines` (the request is recorded, the answer comes as a signal)
-until their engines land and the lead wires them here.
+notification adapters are in engines.fulfilment.adapters; the payment rail, credit line,
+warehouse, routing, driver and settlement ones join other engines and live in core.app
+(`workflow_payments`, `workflow_dispatch`, `workflow_settlement`). `PendingEngines` still
+records what has no engine behind it (refunds, the service registry).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Protocol
 from engines.fulfilment.model import (
     Charge,
     ChargeRequest,
+    CreditDraw,
     CustomerNotice,
     OrderSnapshot,
     RefundRequest,
@@ -54,16 +56,29 @@ class PaymentRail(Protocol):
     async def refund(self, request: RefundRequest, *, key: str) -> Charge: ...
 
 
+class CreditDesk(Protocol):
+    async def draw(self, order: OrderSnapshot, *, key: str) -> CreditDraw:
+        """Hold the order's total on the customer's credit line, once per order; a refusal is
+        an answer (approved False with the reason), not an error."""
+        ...
+
+
 class Warehouse(Protocol):
-    async def release_to_wave(self, reference: str, *, key: str) -> None: ...
+    async def release_to_wave(self, reference: str, *, key: str) -> None:
+        """Make the order eligible for the warehouse's next wave plan."""
+        ...
 
 
 class RoutePlanner(Protocol):
-    async def request_route(self, reference: str, *, key: str) -> None: ...
+    async def request_route(self, reference: str, *, key: str) -> None:
+        """Register the order for its region's next route plan."""
+        ...
 
 
 class Dispatcher(Protocol):
-    async def request_driver(self, reference: str, *, key: str) -> None: ...
+    async def request_driver(self, reference: str, *, key: str) -> None:
+        """Offer the order's route to a driver now (gig allocation); the answer is a signal."""
+        ...
 
 
 class Settlement(Protocol):

@@ -2,7 +2,8 @@
 
 Workflow code is deterministic: time from `workflow.now()`, waiting with `wait_condition` and
 `sleep`, every effect in an activity; imports pass through the sandbox. What the engines that
-have not landed yet (payments, WMS, routing, gig, ledger) will answer arrives as signals.
+do the work (payments, WMS, routing, gig) answer arrives as signals: a payment webhook, the
+pick confirmed, a task planned, a driver accepting, arriving and keying in the code.
 
 Retries and time-outs, on purpose (README "Workflows" has the same table):
 
@@ -36,6 +37,7 @@ from temporalio.exceptions import ActivityError, ChildWorkflowError
 with workflow.unsafe.imports_passed_through():
     from engines.fulfilment.activities import FulfilmentActivities
     from engines.fulfilment.model import (
+        CREDIT_METHOD,
         CancelReason,
         Charge,
         ChargeRequest,
@@ -73,6 +75,7 @@ TASK_QUEUE = "omniroute"
 OUT_FOR_DELIVERY_NOTICE = "notify-out-for-delivery"
 NO_CHARGE_WHEN_PAID = "no-charge-when-already-paid"
 OVERPAYMENT_ACCEPTED = "accept-rounded-up-payment"
+CREDIT_CHECKED = "draw-credit-before-release"
 SETTLEMENT_CUTOFF = time(1, 0)  # the day's settlement runs at 01:00 UTC the next day
 
 
@@ -237,10 +240,10 @@ class OrderFulfilmentWorkflow:
     """reserve → payment or credit → wave → route → driver → delivery → settlement.
 
     Reservation happens when the order is placed (same transaction as the order), so the story
-    starts reserved. Prepaid rails wait for their money; on delivery and on credit go straight
-    on (the credit check joins when the ledger lands). Anything that goes wrong before the goods
-    leave unwinds in reverse: refund what was paid, cancel the order and release its stock, tell
-    the customer.
+    starts reserved. Prepaid rails wait for their money; credit orders are drawn on the
+    customer's credit line (refused: unwound); on delivery goes straight on. Anything that goes
+    wrong before the goods leave unwinds in reverse: refund what was paid, cancel the order and
+    release its stock, tell the customer.
     """
 
     def __init__(self) -> None:
@@ -281,6 +284,12 @@ class OrderFulfilmentWorkflow:
             self._payment = await self._collect_payment(order, start)
             if self._payment.status is not PaymentStatus.PAID:
                 return await self._unwind(order, _reason(self._payment.status, self._cancel))
+        elif order.payment_method.upper() == CREDIT_METHOD and workflow.patched(CREDIT_CHECKED):
+            # Credit is the payment: the line must carry the order before anything is picked
+            # (checkout asked too, but a line can fill up between checkout and here).
+            draw = await _step(FulfilmentActivities.draw_credit, order)
+            if not draw.approved:
+                return await self._unwind(order, CancelReason.CREDIT_REFUSED)
         if self._cancel is not None:
             return await self._unwind(order, self._cancel)
         await self._advance(ref, "confirmed", Stage.CONFIRMED)

@@ -16,6 +16,7 @@ from decimal import Decimal
 
 import structlog
 
+from core.bus.outbox import record
 from core.clock import Clock
 from core.db import Database
 from core.ids import IdGenerator
@@ -25,6 +26,13 @@ from core.phone import Phone
 from core.region import RegionCode
 from core.region import region as region_of
 from engines.gig.allocation import TaskCandidate, WorkerCandidate, allocate
+from engines.gig.events import (
+    StopArrived,
+    StopDelivered,
+    TaskAccepted,
+    TaskPlanned,
+    TaskStopPayload,
+)
 from engines.gig.model import (
     CODE_DIGITS,
     DOCUMENT_TYPES,
@@ -255,6 +263,18 @@ class GigService:
                 created_at=self._clock.now(),
             )
             await repo.add_task(task)
+            await record(
+                s,
+                TaskPlanned(
+                    event_id=self._ids.uuid(),
+                    occurred_at=task.created_at,
+                    aggregate_id=str(task.id),
+                    task_id=str(task.id),
+                    reference=task.reference,
+                    route_id=task.route_id,
+                    stops=_stops(task),
+                ),
+            )
         return task
 
     async def withdraw(self, task_id: uuid.UUID) -> bool:
@@ -395,6 +415,20 @@ class GigService:
                     task.id, stop.position, code_digest(task.id, stop.position, code)
                 )
                 codes.append((stop, code))
+            await record(
+                s,
+                TaskAccepted(
+                    event_id=self._ids.uuid(),
+                    occurred_at=now,
+                    aggregate_id=str(task.id),
+                    task_id=str(task.id),
+                    reference=task.reference,
+                    route_id=task.route_id,
+                    worker_id=str(worker.id),
+                    worker_name=worker.name,
+                    stops=_stops(task),
+                ),
+            )
         for stop, code in codes:
             await self._notifier.delivery_code(stop.customer, stop.order_reference, code, worker)
             await self._move_order(stop.order_reference, OrderStatus.DISPATCHED)
@@ -433,9 +467,22 @@ class GigService:
         if stop is None:
             raise TaskStateError(f"{task.reference} has no stop left")
         async with self._db.transaction() as s:
-            await SqlGigRepository(s).update_stop(
+            moved = await SqlGigRepository(s).update_stop(
                 task.id, stop.position, [StopStatus.PENDING], status=StopStatus.ARRIVED.value
             )
+            if moved:
+                await record(
+                    s,
+                    StopArrived(
+                        event_id=self._ids.uuid(),
+                        occurred_at=self._clock.now(),
+                        aggregate_id=str(task.id),
+                        task_id=str(task.id),
+                        worker_id=str(worker_id),
+                        position=stop.position,
+                        order_reference=stop.order_reference,
+                    ),
+                )
         return stop
 
     async def confirm_delivery(
@@ -472,6 +519,18 @@ class GigService:
                 )
                 if not moved:
                     raise TaskStateError(f"{task.reference} stop {stop.position} already closed")
+                await record(
+                    s,
+                    StopDelivered(
+                        event_id=self._ids.uuid(),
+                        occurred_at=now,
+                        aggregate_id=str(task.id),
+                        task_id=str(task.id),
+                        worker_id=str(worker_id),
+                        position=stop.position,
+                        order_reference=stop.order_reference,
+                    ),
+                )
                 per_stop, per_km = tariff.for_stop(stop.leg_km)
                 await self._earn(
                     repo, task, worker_id, stop.position, kind=EarningKind.STOP, amount=per_stop
@@ -657,6 +716,12 @@ class GigService:
             await self._orders.advance(reference, target)
         except OrderError as exc:
             log.warning("gig.order_not_moved", reference=reference, target=target, error=repr(exc))
+
+
+def _stops(task: Task) -> tuple[TaskStopPayload, ...]:
+    return tuple(
+        TaskStopPayload(position=s.position, order_reference=s.order_reference) for s in task.stops
+    )
 
 
 def open_stops(tasks: Sequence[Task]) -> int:

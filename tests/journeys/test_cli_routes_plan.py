@@ -1,4 +1,5 @@
-"""`omniroute routes plan`: an operator plans tomorrow's Lagos deliveries from the terminal."""
+"""`omniroute routes plan`: an operator plans tomorrow's Lagos deliveries from the terminal;
+only orders their workflow released are planned."""
 
 from __future__ import annotations
 
@@ -16,13 +17,14 @@ from core.config import Settings
 from core.ids import RandomIds
 from core.phone import Phone
 from core.region import RegionCode
+from engines.fulfilment.requests import DispatchStep, SqlDispatchRequests
 from engines.orders import CartLine, PaymentMethod, PlaceOrder
 
 RETAILERS = ("+2348030000001", "+2348030000002")  # the demo's, with delivery points
 
 
-def seeded(database_url: str, tomorrow_morning: datetime) -> list[str]:
-    async def run() -> list[str]:
+def seeded(database_url: str, tomorrow_morning: datetime) -> tuple[list[str], str]:
+    async def run() -> tuple[list[str], str]:
         services = build_services(
             Settings(env="test", database_url=database_url, _env_file=None),
             clock=SteppedClock(SystemClock().now()),
@@ -43,8 +45,22 @@ def seeded(database_url: str, tomorrow_morning: datetime) -> list[str]:
                         f"cli-plan-{n}",
                     )
                 )
+                # What the order's workflow does once it may leave (paid, on delivery, credit).
+                await SqlDispatchRequests(services.db).add(
+                    placed.reference, placed.region.value, DispatchStep.WAVE, services.clock.now()
+                )
                 refs.append(placed.reference)
-            return refs
+            # Still waiting for its M-Pesa money: its workflow has not released it.
+            unpaid = await services.orders.place(
+                PlaceOrder(
+                    Phone(RETAILERS[0]),
+                    RegionCode.LAGOS,
+                    (CartLine("NDL-INDO-CHK", 1),),
+                    PaymentMethod.MPESA,
+                    "cli-plan-unpaid",
+                )
+            )
+            return refs, unpaid.reference
         finally:
             await services.close()
 
@@ -57,7 +73,7 @@ def test_routes_plan_prints_tomorrows_routes_and_plans_once(
     monkeypatch.setenv("OMNIROUTE_DATABASE_URL", database_url)
     tomorrow = (SystemClock().now() + timedelta(days=1)).date()
     seven = datetime(tomorrow.year, tomorrow.month, tomorrow.day, 7, tzinfo=UTC)
-    refs = seeded(database_url, seven)
+    refs, unpaid = seeded(database_url, seven)
 
     assert main(["routes", "plan", "--region", "lagos", "--time-limit", "1"]) == 0
     report = json.loads(capsys.readouterr().out)
@@ -66,7 +82,8 @@ def test_routes_plan_prints_tomorrows_routes_and_plans_once(
     assert report["date"] == tomorrow.isoformat()
     assert report["unassigned"] == []
     stops = [s["order"] for r in report["routes"] for s in r["stops"]]
-    assert sorted(stops) == sorted(refs)
+    assert sorted(stops) == sorted(refs)  # not the unpaid one
+    assert unpaid not in stops
     assert report["tasks_created"] == len(report["routes"]) >= 1
     first = report["routes"][0]
     assert first["route"] == f"R-LAGOS-{tomorrow:%Y%m%d}-1"

@@ -66,8 +66,14 @@ def activities(services: Services) -> FulfilmentActivities:
         services.translate,
         services.settings.sms_provider,
     )
+    assert services.money is not None
     return fulfilment_activities(
-        SqlEffectLog(services.db, services.clock), services.clock, services.orders, notifier
+        SqlEffectLog(services.db, services.clock),
+        services.clock,
+        services.orders,
+        notifier,
+        gig=services.gig,
+        credit=services.money.credit,
     )
 
 

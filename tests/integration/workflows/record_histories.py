@@ -10,6 +10,7 @@ import asyncio
 import sys
 import tempfile
 import uuid
+from decimal import Decimal
 from pathlib import Path
 
 from temporalio.client import WorkflowHandle
@@ -23,6 +24,8 @@ from core.clock import SteppedClock
 from core.config import Settings
 from core.db.migrate import upgrade
 from core.ids import SeededIds
+from core.money import Money
+from core.phone import Phone
 from core.region import RegionCode
 from engines.fulfilment.effects import SqlEffectLog
 from engines.fulfilment.model import (
@@ -40,8 +43,11 @@ from engines.fulfilment.workflows import (
 )
 from engines.orders import CartLine, PaymentMethod, PlaceOrder
 from tests.integration.workflows.conftest import NGOZI, RICE, test_server_binary, until_stage
+from tests.support.credit import credit_history
 
 HERE = Path(__file__).parent / "histories"
+NOODLES = "NDL-INDO-CHK"
+NO_CREDIT = Phone("+2348030000444")  # no delivered orders: the credit line refuses
 
 
 async def _stage(handle: WorkflowHandle[OrderFulfilmentWorkflow, object], stage: Stage) -> None:
@@ -57,27 +63,47 @@ async def record(tag: str, url: str) -> None:
     notifier = SmsNotifier(
         services.notifications, services.customers, services.orders, services.translate, "twilio"
     )
+    assert services.money is not None
     activities = fulfilment_activities(
-        SqlEffectLog(services.db, clock), clock, services.orders, notifier
+        SqlEffectLog(services.db, clock),
+        clock,
+        services.orders,
+        notifier,
+        gig=services.gig,
+        credit=services.money.credit,
     )
+    await credit_history(services, clock, NGOZI.e164)
+    await services.money.credit.decide(NGOZI)
     env = await WorkflowEnvironment.start_time_skipping(
         data_converter=pydantic_data_converter,
         test_server_existing_path=str(test_server_binary()),
     )
     queue = f"record-{uuid.uuid4().hex[:6]}"
 
-    async def order() -> str:
+    async def order(
+        method: PaymentMethod = PaymentMethod.ON_DELIVERY, customer: Phone = NGOZI, sku: str = RICE
+    ) -> str:
         placed = await services.orders.place(
             PlaceOrder(
-                NGOZI,
+                customer,
                 RegionCode.LAGOS,
-                (CartLine(RICE, 2),),
-                PaymentMethod.ON_DELIVERY,
+                (CartLine(sku, 2),),
+                method,
                 uuid.uuid4().hex,
                 clear_cart=False,
             )
         )
         return placed.reference
+
+    async def deliver(handle: WorkflowHandle[OrderFulfilmentWorkflow, object]) -> None:
+        await _stage(handle, Stage.IN_WAVE)
+        await handle.signal(OrderFulfilmentWorkflow.wave_picked)
+        await handle.signal(OrderFulfilmentWorkflow.route_planned, RoutePlanned("R-1", 1))
+        await handle.signal(OrderFulfilmentWorkflow.driver_assigned, DriverAssigned("D-1"))
+        await _stage(handle, Stage.OUT_FOR_DELIVERY)
+        await handle.signal(OrderFulfilmentWorkflow.driver_arrived)
+        await handle.signal(OrderFulfilmentWorkflow.delivery_confirmed, DeliveryConfirmed())
+        await handle.result()
 
     try:
         async with make_worker(env.client, queue, activities):
@@ -128,6 +154,53 @@ async def record(tag: str, url: str) -> None:
             payment = env.client.get_workflow_handle(payment_workflow_id(early))
             (HERE / f"payment_paid_early_{tag}.json").write_text(
                 (await payment.fetch_history()).to_json()
+            )
+
+            # M-Pesa rounds up to whole shillings: more than the total pays the order.
+            rounded = await order()
+            total = (await services.orders.get(rounded)).total
+            more = Money(total.amount + Decimal("0.60"), total.currency)
+            handle = await env.client.start_workflow(
+                OrderFulfilmentWorkflow.run,
+                FulfilmentInput(rounded, payment_method="MPESA"),
+                id=order_workflow_id(rounded),
+                task_queue=queue,
+            )
+            await _stage(handle, Stage.AWAITING_PAYMENT)
+            await handle.signal(
+                OrderFulfilmentWorkflow.payment_received, PaymentNotice("mpesa", "QK2", more)
+            )
+            await deliver(handle)
+            payment = env.client.get_workflow_handle(payment_workflow_id(rounded))
+            (HERE / f"payment_rounded_up_{tag}.json").write_text(
+                (await payment.fetch_history()).to_json()
+            )
+            (HERE / f"order_paid_rounded_up_{tag}.json").write_text(
+                (await handle.fetch_history()).to_json()
+            )
+
+            # On credit: drawn on the line by the workflow, then delivered; or refused.
+            drawn = await order(PaymentMethod.CREDIT, sku=NOODLES)  # within the line
+            handle = await env.client.start_workflow(
+                OrderFulfilmentWorkflow.run,
+                FulfilmentInput(drawn),
+                id=order_workflow_id(drawn),
+                task_queue=queue,
+            )
+            await deliver(handle)
+            (HERE / f"order_credit_drawn_{tag}.json").write_text(
+                (await handle.fetch_history()).to_json()
+            )
+            refused = await order(PaymentMethod.CREDIT, NO_CREDIT)
+            handle = await env.client.start_workflow(
+                OrderFulfilmentWorkflow.run,
+                FulfilmentInput(refused),
+                id=order_workflow_id(refused),
+                task_queue=queue,
+            )
+            await handle.result()
+            (HERE / f"order_credit_refused_{tag}.json").write_text(
+                (await handle.fetch_history()).to_json()
             )
     finally:
         await env.shutdown()

@@ -3,12 +3,19 @@
 `histories/*_v1.json` were recorded before the out-for-delivery notice existed, `*_v2.json`
 after it (behind `workflow.patched`), `payment_paid_early_v3.json` after a payment already made
 stopped starting a charge (`no-charge-when-already-paid`); `payment_paid_early_v2.json`, from
-before, still charges on replay. Record new ones with
-`python -m tests.integration.workflows.record_histories vN` when a release changes a workflow.
+before, still charges on replay. `*_v4.json` were recorded after an M-Pesa payment rounded up
+to the shilling was accepted (`accept-rounded-up-payment`) and credit orders were drawn on the
+line by the workflow (`draw-credit-before-release`); `payment_rounded_up_v3.json` (refused) and
+`order_credit_unchecked_v3.json` (no draw) come from the code before each, and replay as they
+ran. Record new ones with
+`python -m tests.integration.workflows.record_histories vN` when a release changes a workflow
+(and keep only the files that add a case).
 """
 
 from __future__ import annotations
 
+import base64
+import json
 from pathlib import Path
 
 import pytest
@@ -17,7 +24,13 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
 
 from core.app.workflows import SANDBOX, load_money_data
-from engines.fulfilment.workflows import WORKFLOWS
+from engines.fulfilment.workflows import (
+    CREDIT_CHECKED,
+    NO_CHARGE_WHEN_PAID,
+    OUT_FOR_DELIVERY_NOTICE,
+    OVERPAYMENT_ACCEPTED,
+    WORKFLOWS,
+)
 
 HISTORIES = sorted((Path(__file__).parent / "histories").glob("*.json"))
 RECORDED = {path.stem: path.read_text() for path in HISTORIES}
@@ -34,11 +47,24 @@ async def test_recorded_runs_replay_on_the_current_workflow_code(name: str) -> N
     assert result.replay_failure is None, result.replay_failure
 
 
-def test_each_patch_has_a_history_from_before_it_and_one_after_it() -> None:
-    def patched(name: str) -> bool:
-        return "core_patch" in RECORDED[name]  # Temporal's marker for workflow.patched
+def patches(name: str) -> set[str]:
+    """The patch ids a history's `workflow.patched` markers carry (Temporal's `core_patch`)."""
+    found = set()
+    for event in json.loads(RECORDED[name])["events"]:
+        marker = event.get("markerRecordedEventAttributes")
+        if marker is not None and marker["markerName"] == "core_patch":
+            payload = marker["details"]["patch-data"]["payloads"][0]["data"]
+            found.add(json.loads(base64.b64decode(payload))["id"])
+    return found
 
-    assert not patched("order_delivered_v1")
-    assert patched("order_delivered_v2")
-    assert not patched("payment_paid_early_v2")
-    assert patched("payment_paid_early_v3")
+
+def test_each_patch_has_a_history_from_before_it_and_one_after_it() -> None:
+    assert OUT_FOR_DELIVERY_NOTICE not in patches("order_delivered_v1")
+    assert OUT_FOR_DELIVERY_NOTICE in patches("order_delivered_v2")
+    assert NO_CHARGE_WHEN_PAID not in patches("payment_paid_early_v2")
+    assert NO_CHARGE_WHEN_PAID in patches("payment_paid_early_v3")
+    assert OVERPAYMENT_ACCEPTED not in patches("payment_rounded_up_v3")  # refused then
+    assert OVERPAYMENT_ACCEPTED in patches("payment_rounded_up_v4")  # paid since
+    assert CREDIT_CHECKED not in patches("order_credit_unchecked_v3")
+    assert CREDIT_CHECKED in patches("order_credit_drawn_v4")
+    assert CREDIT_CHECKED in patches("order_credit_refused_v4")

@@ -1,7 +1,7 @@
 """credit notes; stored route plans with a status per stop
 
 Revision ID: 0014
-Revises: 0012
+Revises: 0013
 Create Date: 2026-12-02 20:45:00.000000
 """
 

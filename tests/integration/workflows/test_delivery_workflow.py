@@ -1,0 +1,265 @@
+"""On a real Temporal dev server, an order's workflow is carried by the engines that do the work:
+placed over USSD, released to the warehouse, routed and waved by the day planner, picked, offered
+to a driver who takes it on the IVR (the workflow learns that driver), delivered with the
+customer's code, settled. The customer's "My orders" shows where the workflow says it is."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from aiohttp.test_utils import TestClient, TestServer
+
+from core.app.bootstrap import Services, build_services
+from core.app.demo import load_demo, load_distribution_demo
+from core.app.dispatch_plan import DispatchPlanner, released_orders
+from core.app.server import create_app
+from core.app.workflows import stage_reader
+from core.clock import SteppedClock
+from core.config import Settings
+from core.ids import RandomIds
+from core.phone import Phone
+from core.region import RegionCode
+from engines.fulfilment.model import Stage
+from engines.fulfilment.requests import DispatchStep, SqlDispatchRequests
+from engines.gig import OfferStatus, Task, TaskStatus, Worker
+from engines.orders import CartLine, OrderStatus, PaymentMethod, PlaceOrder
+from engines.wms import PathPolicy
+from tests.integration.workflows.conftest import texts_to, until_stage
+from tests.support.at_voice import AtCaller
+from tests.support.gig import code_for
+from tests.support.graphql import bearer, gql_session, run
+from tests.support.phone import UssdPhone
+from tests.support.providers.africastalking import FakeAfricasTalking
+from tests.support.servers import TemporalServer
+
+pytestmark = [pytest.mark.real, pytest.mark.slow]
+
+Http = TestClient[Any, Any]  # the USSD phone and the IVR caller type their clients differently
+NGOZI = "+2348030000001"  # a demo retailer with a delivery point
+_CODE = re.compile(r"code is (\d{4})")
+ACCEPT = """mutation($t: String!) {
+  acceptTask(task: $t) { task { status } errors { __typename } }
+}"""
+CONFIRM = """mutation($t: String!, $c: String!) {
+  confirmDelivery(task: $t, code: $c) { taskCompleted errors { __typename } }
+}"""
+STAGE = """query($r: String!) { order(reference: $r) { ... on Order { stage } } }"""
+
+
+@pytest.fixture
+async def fake_at() -> AsyncIterator[FakeAfricasTalking]:
+    fake = FakeAfricasTalking()
+    await fake.start()
+    yield fake
+    await fake.close()
+
+
+@pytest.fixture
+def settings(database_url: str, fake_at: FakeAfricasTalking) -> Settings:
+    return fake_at.settings(database_url)
+
+
+@pytest.fixture
+async def carried(
+    settings: Settings, temporal_server: TemporalServer
+) -> AsyncIterator[tuple[Services, Http]]:
+    """The gateway with its in-process worker on the real dev server, the demo warehouse and
+    drivers on shift now."""
+    clock = SteppedClock()
+    real = settings.model_copy(
+        update={
+            "temporal_address": temporal_server.address,
+            "temporal_task_queue": f"delivery-{uuid.uuid4().hex[:8]}",
+            "temporal_worker": True,
+        }
+    )
+    services = build_services(real, clock=clock, ids=RandomIds())
+    await load_demo(services.db, clock.now())
+    await load_distribution_demo(services.db, clock.now())
+    app = create_app(real, build=lambda _s: services)
+    async with TestClient(TestServer(app)) as http:
+        await services.sweeper.stop()  # offers come from the planner and the workflow here
+        yield services, http
+    await services.close()
+
+
+async def order_over_ussd(http: Http, phone: str) -> str:
+    retailer = UssdPhone(http, phone)
+    await retailer.dial()
+    for label in ("Shop", "Noodles", "Indomie Chicken"):
+        await retailer.choose(label)
+    await retailer.press("3")
+    for label in ("Checkout", "Choose payment", "Pay on delivery"):
+        await retailer.choose(label)
+    screen = await retailer.choose("Confirm")
+    found = re.search(r"Order (\w+) placed", screen.text)
+    assert found, screen.text
+    return found.group(1)
+
+
+async def my_orders(http: Http, phone: str) -> str:
+    """The "My orders" screen, through Africa's Talking's USSD callback."""
+    retailer = UssdPhone(http, phone)
+    await retailer.dial()
+    return (await retailer.choose("My orders")).text
+
+
+async def started(services: Services, reference: str) -> None:
+    assert services.workflows is not None
+    handle = services.workflows.fulfilment.order(reference)
+    deadline = asyncio.get_running_loop().time() + 30
+    while True:
+        try:
+            await handle.describe()
+            return
+        except Exception:
+            if asyncio.get_running_loop().time() > deadline:
+                raise
+            await asyncio.sleep(0.2)
+
+
+async def routed_and_offered(services: Services, http: Http) -> tuple[str, Task, Worker]:
+    """Placed over USSD, released, planned and waved, picked: routed, its route on offer."""
+    assert services.workflows is not None
+    fulfilment = services.workflows.fulfilment
+    requests = SqlDispatchRequests(services.db)
+
+    reference = await order_over_ussd(http, NGOZI)
+    # An M-Pesa order nobody has paid yet: its workflow waits and does not release it.
+    unpaid = await services.orders.place(
+        PlaceOrder(
+            Phone(NGOZI),
+            RegionCode.LAGOS,
+            (CartLine("NDL-INDO-CHK", 1),),
+            PaymentMethod.MPESA,
+            f"delivery-unpaid-{reference}",
+        )
+    )
+    await started(services, reference)
+    await started(services, unpaid.reference)
+    handle = fulfilment.order(reference)
+    await until_stage(handle, Stage.IN_WAVE)
+    await until_stage(fulfilment.order(unpaid.reference), Stage.AWAITING_PAYMENT)
+    assert await requests.steps(reference) == [DispatchStep.WAVE]
+    assert await requests.steps(unpaid.reference) == []
+    assert f"{reference} Being picked" in await my_orders(http, NGOZI)
+
+    # The operator plans the day: the released order is routed and waved, the unpaid one not.
+    planner = DispatchPlanner(
+        services.orders,
+        services.customers,
+        services.warehouse,
+        services.gig,
+        services.clock,
+        released=released_orders(services),
+    )
+    report = await planner.plan(RegionCode.LAGOS, services.clock.now().date(), time_limit_s=1)
+    [route] = report.routes
+    assert [s.order for s in route.stops] == [reference]
+    [wave] = report.waves.waves
+    assert wave.orders == (reference,)
+
+    # The night shift picks it: packed, and the workflow asks for a route and a driver.
+    pick = await services.warehouse.pick_list("WH-LAGOS", reference)
+    _path, lines = await services.warehouse.path(pick.id, PathPolicy.OPTIMAL)
+    for line in lines:
+        await services.warehouse.confirm_pick(pick.id, line.position, line.quantity)
+    routed = await until_stage(handle, Stage.ROUTED)
+    assert routed.route_id == route.route_id
+    await until_requested(requests, reference, set(DispatchStep))
+    assert f"{reference} Route planned" in await my_orders(http, NGOZI)
+
+    # The workflow's driver request offered the route to one driver.
+    [task] = [t for t in await services.gig.tasks() if t.route_id == route.route_id]
+    [offer] = [o for o in await services.gig.offers(task.id) if o.status is OfferStatus.OPEN]
+    return reference, task, await services.gig.worker(offer.worker_id)
+
+
+async def until_requested(
+    requests: SqlDispatchRequests, reference: str, steps: set[DispatchStep]
+) -> None:
+    """The workflow records its requests as it goes: wait for them (30 s at most)."""
+    for _ in range(300):
+        if set(await requests.steps(reference)) == steps:
+            return
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"{reference} requested {await requests.steps(reference)}")
+
+
+async def test_an_order_is_carried_from_ussd_through_wave_route_and_driver_to_settlement(
+    carried: tuple[Services, Http],
+) -> None:
+    services, http = carried
+    assert services.workflows is not None
+    fulfilment = services.workflows.fulfilment
+    reference, task, driver = await routed_and_offered(services, http)
+    handle = fulfilment.order(reference)
+
+    # The driver takes it on the IVR (pressing 1).
+    caller = AtCaller(http, driver.phone.e164, "ATVId_workflow_delivery")
+    await caller.dial()
+    taken = await caller.choose("Accept")
+    assert "is yours" in taken.say
+    out = await until_stage(handle, Stage.OUT_FOR_DELIVERY)
+    assert out.driver_id == str(driver.id)  # the driver who accepted, not a placeholder
+    assert "Out for delivery" in await my_orders(http, NGOZI)
+
+    # At the door: arrived, then the customer's code.
+    await caller.choose("Arrived")
+    await until_stage(handle, Stage.DRIVER_ARRIVED)
+    assert "Driver at your door" in await my_orders(http, NGOZI)
+    [code] = [m.group(1) for t in await texts_to(services) if (m := _CODE.search(t))]
+    delivered = await caller.press(code)
+    assert delivered.say.startswith("Delivered.")
+    result = await asyncio.wait_for(handle.result(), 30)
+
+    assert result.stage is Stage.SETTLED
+    assert (await services.orders.get(reference)).status is OrderStatus.DELIVERED
+    assert (await services.gig.task(task.id)).status is TaskStatus.COMPLETED
+    final = await fulfilment.status(reference)
+    assert [change.stage for change in final.history][-4:] == [
+        Stage.OUT_FOR_DELIVERY,
+        Stage.DRIVER_ARRIVED,
+        Stage.DELIVERED,
+        Stage.SETTLED,
+    ]
+    assert f"{reference} Delivered" in await my_orders(http, NGOZI)
+
+
+async def test_a_driver_app_accepting_and_confirming_over_graphql_moves_the_workflow(
+    carried: tuple[Services, Http],
+) -> None:
+    services, http = carried
+    assert services.workflows is not None
+    reference, task, driver = await routed_and_offered(services, http)
+    handle = services.workflows.fulfilment.order(reference)
+
+    token = bearer(services.settings, driver.phone.e164, "driver")
+    async with gql_session(http, token) as session:
+        accepted = (await run(session, ACCEPT, {"t": task.reference}))["acceptTask"]
+        assert accepted["errors"] == []
+        out = await until_stage(handle, Stage.OUT_FOR_DELIVERY)
+        assert (out.driver_id, out.route_id) == (str(driver.id), task.route_id)
+        code = await code_for(services, Phone(NGOZI), reference)
+        done = await run(session, CONFIRM, {"t": task.reference, "c": code})
+        assert done["confirmDelivery"]["errors"] == []
+
+    result = await asyncio.wait_for(handle.result(), 30)
+    assert result.stage is Stage.SETTLED
+    async with gql_session(http, bearer(services.settings, NGOZI, "customer")) as session:
+        assert (await run(session, STAGE, {"r": reference}))["order"]["stage"] == "settled"
+
+
+async def test_no_workflow_answering_means_no_stage_and_the_stored_status_stands(
+    carried: tuple[Services, Http],
+) -> None:
+    services, _http = carried
+    # An order placed before workflows ran has none to ask: the dialog shows its stored status
+    # (tests/journeys/test_ussd_orders.py walks that screen without Temporal at all).
+    assert await stage_reader(services.workflows)("ZZZZ99") is None
+    assert await stage_reader(None)("ZZZZ99") is None
