@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import enum
 import json
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
 from decimal import Decimal
+from typing import Final
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -54,6 +56,15 @@ from engines.pricing import PriceLockMismatchError, PricingService, Quote, line_
 REFERENCE_ATTEMPTS = 8
 
 
+class _Miss(enum.Enum):
+    """Nothing in the cache (as opposed to a cached "no cart")."""
+
+    MISS = enum.auto()
+
+
+_MISS: Final = _Miss.MISS
+
+
 def _cart_key(customer: Phone) -> str:
     return f"cart:{customer.e164}"
 
@@ -82,11 +93,13 @@ class OrderService:
         Read on nearly every screen, so it is served from the cache (the session store) and
         read from the database only when the cache has no copy.
         """
-        found = await self._cached_cart(customer)
-        if found is None:
+        cached = await self._cached_cart(customer)
+        if cached is _MISS:
             async with self._db.transaction() as s:
                 found = await SqlCartRepository(s).get(customer)
             await self._cache_cart(customer, found)
+        else:
+            found = cached
         if found is None:
             return Cart(customer, region)
         cart, updated_at = found
@@ -105,10 +118,11 @@ class OrderService:
                 await repo.put(cart, now)
         await self._cache_cart(cart.customer, None if cart.is_empty else (cart, now))
 
-    async def _cached_cart(self, customer: Phone) -> tuple[Cart, datetime] | None:
+    async def _cached_cart(self, customer: Phone) -> tuple[Cart, datetime] | None | _Miss:
+        """The cached answer: a cart, None for "no cart" (cached too), or `_MISS`."""
         raw = await self._cache.recall(_cart_key(customer))
         if raw is None:
-            return None
+            return _MISS
         doc = json.loads(raw)
         if not doc:
             return None
