@@ -49,6 +49,13 @@ class ShopState(State):
     def region(turn: Turn) -> Region:
         return region_for_phone(turn.msg.phone)
 
+    async def available(self, turn: Turn, sku: str) -> int:
+        """Stock for the region, read fresh once per turn (the screen and the input both ask)."""
+        key = ("available", sku)
+        if key not in turn.memo:
+            turn.memo[key] = await self.svc.catalogue.available(self.region(turn).code, sku)
+        return int(turn.memo[key])
+
     async def cart(self, turn: Turn) -> Cart:
         return await self.svc.orders.cart(self.phone(turn), self.region(turn).code)
 
@@ -170,7 +177,7 @@ class Quantity(ShopState):
         price = (await self.svc.pricing.list_prices(region.code, [sku], customer=self.phone(turn)))[
             sku
         ]
-        available = await self.svc.catalogue.available(region.code, sku)
+        available = await self.available(turn, sku)
         msgid = "quantity.change" if turn.vars.get("edit") else "quantity.prompt"
         text = turn.t(
             msgid,
@@ -183,7 +190,6 @@ class Quantity(ShopState):
         return Screen(text, prompt=True)
 
     async def enter(self, turn: Turn, text: str) -> Outcome:
-        region = self.region(turn)
         sku = str(turn.vars["sku"])
         cleaned = text.strip().replace(",", "")
         if cleaned.startswith("-") and cleaned[1:].isdigit():
@@ -198,7 +204,7 @@ class Quantity(ShopState):
         cart = await self.cart(turn)
         editing = bool(turn.vars.get("edit"))
         wanted = quantity if editing else cart.quantity_of(sku) + quantity
-        available = await self.svc.catalogue.available(region.code, sku)
+        available = await self.available(turn, sku)
         if wanted > available:
             in_cart = cart.quantity_of(sku) if not editing else 0
             return Reject("error.quantity.stock", {"available": max(0, available - in_cart)})

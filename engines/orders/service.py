@@ -110,7 +110,7 @@ class OrderService:
     async def save_cart(self, cart: Cart) -> None:
         await self._cache.forget(_cart_key(cart.customer))
         now = self._clock.now()
-        async with self._db.transaction() as s:
+        async with self._db.write() as s:
             repo = SqlCartRepository(s)
             if cart.is_empty:
                 await repo.remove(cart.customer)
@@ -118,7 +118,7 @@ class OrderService:
                 await repo.put(cart, now)
         await self._cache_cart(cart.customer, None if cart.is_empty else (cart, now))
 
-    async def _cached_cart(self, customer: Phone) -> tuple[Cart, datetime] | None | _Miss:
+    async def _cached_cart(self, customer: Phone) -> tuple[Cart, datetime] | _Miss | None:
         """The cached answer: a cart, None for "no cart" (cached too), or `_MISS`."""
         raw = await self._cache.recall(_cart_key(customer))
         if raw is None:
