@@ -7,17 +7,21 @@ import random
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
+import aiosqlite
 from sqlalchemy import MetaData, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
     create_async_engine,
 )
+
+from core.db.prepared import Prepared
 
 metadata = MetaData(
     naming_convention={
@@ -66,23 +70,8 @@ class Database:
         if self.dialect == "sqlite":
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
         self._sessions = async_sessionmaker(self.engine, expire_on_commit=False)
-        self._writer = asyncio.Lock()
-
-    @asynccontextmanager
-    async def write(self) -> AsyncIterator[AsyncSession]:
-        """A transaction that writes at once; on SQLite the process's writers take turns.
-
-        SQLite lets one writer at a time; others sleep in its busy handler (1 ms growing to
-        100 ms a nap) however soon the lock frees, and under load that made some USSD turns wait
-        most of a second. Queued on an asyncio lock instead, each writer starts the moment the
-        previous one commits. Other databases lock rows, not the file: no queue there.
-        """
-        if self.dialect != "sqlite":
-            async with self.transaction() as session:
-                yield session
-            return
-        async with self._writer, self.transaction() as session:
-            yield session
+        self._hot: aiosqlite.Connection | None = None
+        self._hot_opening = asyncio.Lock()
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:
@@ -102,6 +91,58 @@ class Database:
                 await asyncio.sleep(min(0.5, 0.01 * 2**attempt) * (0.5 + random.random()))  # noqa: S311
         raise AssertionError("unreachable")
 
+    async def fetch(self, prepared: Prepared, **values: Any) -> list[tuple[Any, ...]]:
+        """The rows of one read-only statement, outside any unit of work (hot reads)."""
+        if self.dialect == "sqlite":
+            compiled = prepared.compiled(self.engine.dialect)
+            hot = await self._hot_connection()
+            rows = await hot.execute_fetchall(compiled.sql, compiled.parameters(values))
+            return [tuple(row) for row in rows]
+
+        async def work(conn: AsyncConnection) -> list[tuple[Any, ...]]:
+            result = await conn.execute(prepared.statement(self.dialect), values)
+            return [tuple(row) for row in result]
+
+        return await self._core(work)
+
+    async def execute(self, prepared: Prepared, **values: Any) -> int:
+        """Run one write statement as its own transaction; the number of rows it touched."""
+        if self.dialect == "sqlite":
+            compiled = prepared.compiled(self.engine.dialect)
+            hot = await self._hot_connection()
+            # Autocommit: the statement is its own transaction, in one call to the driver.
+            async with hot.execute(compiled.sql, compiled.parameters(values)) as cursor:
+                return cursor.rowcount
+
+        async def work(conn: AsyncConnection) -> int:
+            result = await conn.execute(prepared.statement(self.dialect), values)
+            return int(result.rowcount)
+
+        return await self._core(work)
+
+    async def _core(self, work: Callable[[AsyncConnection], Awaitable[T]]) -> T:
+        for attempt in range(1, MAX_ATTEMPTS + 1):
+            try:
+                async with self.engine.begin() as conn:
+                    return await work(conn)
+            except DBAPIError as exc:
+                if not is_retryable(exc) or attempt == MAX_ATTEMPTS:
+                    raise
+                await asyncio.sleep(min(0.5, 0.01 * 2**attempt) * (0.5 + random.random()))  # noqa: S311
+        raise AssertionError("unreachable")
+
+    async def _hot_connection(self) -> aiosqlite.Connection:
+        """SQLite: one autocommit connection beside the pool for `fetch` and `execute`."""
+        if self._hot is None:
+            async with self._hot_opening:
+                if self._hot is None:
+                    path = make_url(self.url).database or ":memory:"
+                    hot = await aiosqlite.connect(path, isolation_level=None, timeout=30)
+                    await hot.execute("PRAGMA foreign_keys=ON")
+                    await hot.execute("PRAGMA busy_timeout=30000")
+                    self._hot = hot
+        return self._hot
+
     async def ping(self) -> bool:
         try:
             async with self.engine.connect() as conn:
@@ -111,6 +152,9 @@ class Database:
         return True
 
     async def dispose(self) -> None:
+        if self._hot is not None:
+            hot, self._hot = self._hot, None
+            await hot.close()
         await self.engine.dispose()
 
 

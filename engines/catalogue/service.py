@@ -14,7 +14,7 @@ from core.clock import Clock, SystemClock
 from core.db import Database
 from core.region import RegionCode
 from engines.catalogue.model import Category, Product, UnknownProductError
-from engines.catalogue.repository import SqlCatalogueRepository
+from engines.catalogue.repository import SqlCatalogueRepository, stock_available
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,7 +67,4 @@ class CatalogueService:
         return found
 
     async def available(self, region: RegionCode, sku: str) -> int:
-        async with self._db.transaction() as s:
-            levels = await SqlCatalogueRepository(s).stock(region, [sku])
-        level = levels.get(sku)
-        return 0 if level is None else level.available
+        return await stock_available(self._db, region, sku)

@@ -50,7 +50,12 @@ from engines.orders.model import (
     UnknownOrderError,
     split_delivery,
 )
-from engines.orders.repository import SqlCartRepository, SqlOrderRepository
+from engines.orders.repository import (
+    SqlCartRepository,
+    SqlOrderRepository,
+    put_cart,
+    remove_cart,
+)
 from engines.pricing import PriceLockMismatchError, PricingService, Quote, line_doc
 
 REFERENCE_ATTEMPTS = 8
@@ -110,12 +115,10 @@ class OrderService:
     async def save_cart(self, cart: Cart) -> None:
         await self._cache.forget(_cart_key(cart.customer))
         now = self._clock.now()
-        async with self._db.write() as s:
-            repo = SqlCartRepository(s)
-            if cart.is_empty:
-                await repo.remove(cart.customer)
-            else:
-                await repo.put(cart, now)
+        if cart.is_empty:
+            await remove_cart(self._db, cart.customer)
+        else:
+            await put_cart(self._db, cart, now)
         await self._cache_cart(cart.customer, None if cart.is_empty else (cart, now))
 
     async def _cached_cart(self, customer: Phone) -> tuple[Cart, datetime] | _Miss | None:
