@@ -14,7 +14,6 @@ from sqlalchemy import MetaData, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import (
-    AsyncConnection,
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
@@ -36,6 +35,10 @@ metadata = MetaData(
 SERIALIZATION_FAILURE = "40001"
 DEADLOCK_DETECTED = "40P01"
 MAX_ATTEMPTS = 5
+# Connections kept open: with SQLAlchemy's default of 5, a burst of concurrent USSD turns
+# opened and closed an overflow connection per statement (a TCP connect and a PostgreSQL
+# backend each time). Twenty idle connections cost the server little.
+POOL_SIZE = 20
 
 T = TypeVar("T")
 
@@ -66,7 +69,10 @@ class Database:
         if self.dialect == "sqlite" and parsed.database not in (None, "", ":memory:"):
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         connect_args = {"timeout": 30} if self.dialect == "sqlite" else {}
-        self.engine: AsyncEngine = create_async_engine(url, echo=echo, connect_args=connect_args)
+        pool = {} if self.dialect == "sqlite" else {"pool_size": POOL_SIZE, "max_overflow": 10}
+        self.engine: AsyncEngine = create_async_engine(
+            url, echo=echo, connect_args=connect_args, **pool
+        )
         if self.dialect == "sqlite":
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
         self._sessions = async_sessionmaker(self.engine, expire_on_commit=False)
@@ -93,40 +99,47 @@ class Database:
 
     async def fetch(self, prepared: Prepared, **values: Any) -> list[tuple[Any, ...]]:
         """The rows of one read-only statement, outside any unit of work (hot reads)."""
+        compiled = prepared.compiled(self.engine.dialect)
         if self.dialect == "sqlite":
-            compiled = prepared.compiled(self.engine.dialect)
             hot = await self._hot_connection()
             rows = await hot.execute_fetchall(compiled.sql, compiled.parameters(values))
             return [tuple(row) for row in rows]
 
-        async def work(conn: AsyncConnection) -> list[tuple[Any, ...]]:
-            result = await conn.execute(prepared.statement(self.dialect), values)
-            return [tuple(row) for row in result]
+        async def work(driver: Any) -> list[tuple[Any, ...]]:
+            rows = await driver.fetch(compiled.sql, *compiled.parameters(values))
+            return [tuple(row) for row in rows]
 
-        return await self._core(work)
+        return await self._driver(work)
 
     async def execute(self, prepared: Prepared, **values: Any) -> int:
         """Run one write statement as its own transaction; the number of rows it touched."""
+        compiled = prepared.compiled(self.engine.dialect)
         if self.dialect == "sqlite":
-            compiled = prepared.compiled(self.engine.dialect)
             hot = await self._hot_connection()
             # Autocommit: the statement is its own transaction, in one call to the driver.
             async with hot.execute(compiled.sql, compiled.parameters(values)) as cursor:
                 return cursor.rowcount
 
-        async def work(conn: AsyncConnection) -> int:
-            result = await conn.execute(prepared.statement(self.dialect), values)
-            return int(result.rowcount)
+        async def work(driver: Any) -> int:
+            status = await driver.execute(compiled.sql, *compiled.parameters(values))
+            # asyncpg answers with the command tag: "INSERT 0 1", "DELETE 1", "UPDATE 0".
+            return int(str(status).rsplit(" ", 1)[-1])
 
-        return await self._core(work)
+        return await self._driver(work)
 
-    async def _core(self, work: Callable[[AsyncConnection], Awaitable[T]]) -> T:
+    async def _driver(self, work: Callable[[Any], Awaitable[T]]) -> T:
+        """Run `work` on a pooled connection's driver (asyncpg), in autocommit: one statement,
+        one round trip, no BEGIN/COMMIT. Retried on serialisation failures like `retrying`."""
         for attempt in range(1, MAX_ATTEMPTS + 1):
             try:
-                async with self.engine.begin() as conn:
-                    return await work(conn)
-            except DBAPIError as exc:
-                if not is_retryable(exc) or attempt == MAX_ATTEMPTS:
+                async with self.engine.connect() as conn:
+                    driver = (await conn.get_raw_connection()).driver_connection
+                    return await work(driver)
+            except Exception as exc:
+                code = getattr(exc, "sqlstate", None)
+                if code not in {SERIALIZATION_FAILURE, DEADLOCK_DETECTED}:
+                    raise
+                if attempt == MAX_ATTEMPTS:
                     raise
                 await asyncio.sleep(min(0.5, 0.01 * 2**attempt) * (0.5 + random.random()))  # noqa: S311
         raise AssertionError("unreachable")

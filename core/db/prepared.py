@@ -4,7 +4,9 @@ A USSD turn that reads a stock level or saves a cart runs one statement. Through
 that costs about 0.6 ms of the event loop's CPU (session, transaction, compile-cache lookup,
 result wrapping, and on SQLite six hops to aiosqlite's thread); through a Core connection about
 0.25 ms; as one aiosqlite call with the SQL compiled ahead, about 0.02 ms. `Database.fetch` and
-`Database.execute` run a `Prepared` statement the cheapest way the dialect allows.
+`Database.execute` run a `Prepared` statement that way: on SQLite one call on an autocommit
+aiosqlite connection, on PostgreSQL one asyncpg call on a pooled connection (autocommit, so one
+round trip instead of BEGIN, statement, COMMIT).
 
 Only plain columns come back (no result type processing): read integers and strings this way,
 not JSON, decimals or datetimes. Parameters go through the column types' bind processing.
