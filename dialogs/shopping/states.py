@@ -32,6 +32,7 @@ from engines.pricing import (
 )
 
 VOUCHER_VAR = "voucher"
+CART_MEMO = "cart"  # Turn.memo key of the cart read this turn
 LOCK_VAR = "lock"
 
 LANGUAGES = (("en", "English"), ("sw", "Kiswahili"))
@@ -57,7 +58,16 @@ class ShopState(State):
         return int(turn.memo[key])
 
     async def cart(self, turn: Turn) -> Cart:
-        return await self.svc.orders.cart(self.phone(turn), self.region(turn).code)
+        """The customer's cart, read once per turn (most screens, and their choices, ask)."""
+        found = turn.memo.get(CART_MEMO)
+        if not isinstance(found, Cart):
+            found = await self.svc.orders.cart(self.phone(turn), self.region(turn).code)
+            turn.memo[CART_MEMO] = found
+        return found
+
+    async def save_cart(self, turn: Turn, cart: Cart) -> None:
+        turn.memo.pop(CART_MEMO, None)  # read again after the write, as the service keeps it
+        await self.svc.orders.save_cart(cart)
 
     async def quote(self, turn: Turn, cart: Cart, *, voucher: str | None = None) -> Quote:
         """The customer's quote: their prices, zone and limits, the same on every channel."""
@@ -117,7 +127,7 @@ class Resume(ShopState):
 
     async def choose(self, turn: Turn, value: str) -> Outcome:
         if value == "fresh":
-            await self.svc.orders.save_cart((await self.cart(turn)).cleared())
+            await self.save_cart(turn, (await self.cart(turn)).cleared())
             return Home()
         return Go("cart", remember=False)
 
@@ -210,7 +220,7 @@ class Quantity(ShopState):
             return Reject("error.quantity.stock", {"available": max(0, available - in_cart)})
         if wanted > MAX_LINE_QUANTITY:
             return Reject("error.quantity.max", {"max": MAX_LINE_QUANTITY - cart.quantity_of(sku)})
-        await self.svc.orders.save_cart(cart.with_quantity(sku, wanted))
+        await self.save_cart(turn, cart.with_quantity(sku, wanted))
         turn.vars["added"] = quantity
         if editing:
             turn.vars.pop("edit", None)
@@ -291,7 +301,7 @@ class CartLineView(ShopState):
             turn.vars["edit"] = 1
             return Go("quantity")
         cart = await self.cart(turn)
-        await self.svc.orders.save_cart(cart.with_quantity(str(turn.vars["sku"]), 0))
+        await self.save_cart(turn, cart.with_quantity(str(turn.vars["sku"]), 0))
         return Go("cart", notice=turn.t("cart.removed"))
 
 
@@ -482,6 +492,7 @@ class Confirm(ShopState):
         method = PaymentMethod(str(turn.vars.get("pay", PaymentMethod.ON_DELIVERY.value)))
         key = f"{turn.msg.session_key}:{turn.vars.get('checkout', turn.msg.idempotency_key)}"
         code = turn.vars.get(VOUCHER_VAR)
+        turn.memo.pop(CART_MEMO, None)  # placing the order empties the cart
         try:
             order = await self.svc.orders.place(
                 PlaceOrder(
