@@ -79,6 +79,7 @@ class Database:
         if self.dialect == "sqlite":
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
         self._sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+        self._autocommit = self.engine.execution_options(isolation_level="AUTOCOMMIT")
         self._hot: aiosqlite.Connection | None = None
         self._inline_connection: sqlite3.Connection | None = None
         self._hot_opening = asyncio.Lock()
@@ -106,23 +107,31 @@ class Database:
         if self._sqlite_memory:
             async with self.engine.begin() as conn:
                 return [tuple(r) for r in await conn.execute(prepared.statement("sqlite"), values)]
-        compiled = prepared.compiled(self.engine.dialect)
         if self.dialect == "sqlite":
+            compiled = prepared.compiled(self.engine.dialect)
             parameters = compiled.parameters(values)
             try:
-                return self._inline().execute(compiled.sql, parameters).fetchall()
+                rows = self._inline().execute(compiled.sql, parameters).fetchall()
+                return [compiled.row(row) for row in rows]
             except sqlite3.OperationalError as exc:
                 if not _busy(exc):
                     raise
             hot = await self._hot_connection()
-            rows = await hot.execute_fetchall(compiled.sql, parameters)
-            return [tuple(row) for row in rows]
+            fetched = await hot.execute_fetchall(compiled.sql, parameters)
+            return [compiled.row(row) for row in fetched]
 
-        async def work(driver: Any) -> list[tuple[Any, ...]]:
-            rows = await driver.fetch(compiled.sql, *compiled.parameters(values))
-            return [tuple(row) for row in rows]
-
-        return await self._driver(work)
+        # Through SQLAlchemy for its result types (numeric, JSON), but in autocommit: one round
+        # trip, no BEGIN and no ROLLBACK on check-in.
+        for attempt in range(1, MAX_ATTEMPTS + 1):
+            try:
+                async with self._autocommit.connect() as conn:
+                    result = await conn.execute(prepared.statement(self.dialect), values)
+                    return [tuple(row) for row in result]
+            except DBAPIError as exc:
+                if not is_retryable(exc) or attempt == MAX_ATTEMPTS:
+                    raise
+                await asyncio.sleep(min(0.5, 0.01 * 2**attempt) * (0.5 + random.random()))  # noqa: S311
+        raise AssertionError("unreachable")
 
     async def execute(self, prepared: Prepared, **values: Any) -> int:
         """Run one write statement as its own transaction; the number of rows it touched."""

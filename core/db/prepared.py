@@ -8,13 +8,14 @@ result wrapping, and on SQLite six hops to aiosqlite's thread); through a Core c
 aiosqlite connection, on PostgreSQL one asyncpg call on a pooled connection (autocommit, so one
 round trip instead of BEGIN, statement, COMMIT).
 
-Only plain columns come back (no result type processing): read integers and strings this way,
-not JSON, decimals or datetimes. Parameters go through the column types' bind processing.
+Parameters go through the column types' bind processing and rows through their result processing
+(JSON, decimals, UTC datetimes, booleans), for the dialect, as SQLAlchemy would do them: a
+datetime is stored in the same text form as through the ORM, so comparisons in SQL still hold.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -49,12 +50,18 @@ class Prepared:
             assert isinstance(compiled, SQLCompiler)
             names = tuple(compiled.positiontup or ())
             binds = compiled.binds
+            columns = getattr(statement, "selected_columns", ())
             found = CompiledSql(
                 str(compiled),
                 names,
-                tuple(binds[name].type.bind_processor(dialect) for name in names),
+                tuple(
+                    binds[name].type.dialect_impl(dialect).bind_processor(dialect) for name in names
+                ),
                 # Literals the statement binds itself (a LIMIT, a constant in a WHERE).
                 {n: binds[n].effective_value for n in names if not binds[n].required},
+                tuple(
+                    c.type.dialect_impl(dialect).result_processor(dialect, None) for c in columns
+                ),
             )
             self._compiled[dialect.name] = found
         return found
@@ -68,6 +75,7 @@ class CompiledSql:
     names: tuple[str, ...]
     processors: tuple[Processor, ...]
     literals: dict[str, Any]
+    results: tuple[Processor, ...] = ()
 
     def parameters(self, values: dict[str, Any]) -> tuple[Any, ...]:
         if self.literals:
@@ -75,4 +83,12 @@ class CompiledSql:
         return tuple(
             values[name] if process is None else process(values[name])
             for name, process in zip(self.names, self.processors, strict=True)
+        )
+
+    def row(self, raw: Sequence[Any]) -> tuple[Any, ...]:
+        if not any(self.results):
+            return tuple(raw)
+        return tuple(
+            value if process is None else process(value)
+            for value, process in zip(raw, self.results, strict=True)
         )

@@ -260,6 +260,27 @@ CART_DELETE: Final = Prepared(
 )
 
 
+CART_OF: Final = Prepared(
+    lambda _dialect: select(carts.c.region, carts.c.lines, carts.c.updated_at).where(
+        carts.c.customer == bindparam("customer")
+    )
+)
+
+
+async def get_cart(db: Database, customer: Phone) -> tuple[Cart, datetime] | None:
+    """The stored cart and when it was saved (a cache miss on a caller's first screen)."""
+    rows = await db.fetch(CART_OF, customer=customer.e164)
+    if not rows:
+        return None
+    region, lines, updated_at = rows[0]
+    cart = Cart(
+        customer=customer,
+        region=RegionCode(region),
+        lines=tuple(CartLine(str(d["sku"]), int(d["quantity"])) for d in lines),
+    )
+    return cart, updated_at
+
+
 async def put_cart(db: Database, cart: Cart, now: datetime) -> None:
     """Insert or replace the customer's cart, in a transaction of its own."""
     await db.execute(CART_UPSERT, **_cart_values(cart, now))

@@ -53,6 +53,7 @@ from engines.orders.model import (
 from engines.orders.repository import (
     SqlCartRepository,
     SqlOrderRepository,
+    get_cart,
     put_cart,
     remove_cart,
 )
@@ -100,8 +101,7 @@ class OrderService:
         """
         cached = await self._cached_cart(customer)
         if cached is _MISS:
-            async with self._db.transaction() as s:
-                found = await SqlCartRepository(s).get(customer)
+            found = await get_cart(self._db, customer)
             await self._cache_cart(customer, found)
         else:
             found = cached

@@ -38,7 +38,7 @@ from engines.pricing.model import (
     normalise_code,
 )
 from engines.pricing.quote import Quote, quote
-from engines.pricing.repository import SqlPriceRepository
+from engines.pricing.repository import SqlPriceRepository, contracts_of, customer_terms_of
 
 DEFAULT_LOCK_MINUTES = 15
 
@@ -176,10 +176,8 @@ class PricingService:
         else:
             terms, usage = None, None
         if terms is None:
-            async with self._db.transaction() as s:
-                repo = SqlPriceRepository(s)
-                segment, zone_id = await repo.terms(customer.e164)
-                contracts = await repo.contracts(region_code, customer.e164, now)
+            segment, zone_id = await customer_terms_of(self._db, customer.e164)
+            contracts = await contracts_of(self._db, region_code, customer.e164, now)
             terms = _Terms(segment, zone_id, contracts)
             self._terms[key] = terms
         limited = book.limited(voucher, zone=terms.zone_id is not None)

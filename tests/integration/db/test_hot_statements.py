@@ -76,3 +76,15 @@ async def test_stock_is_read_fresh(services: Services) -> None:
         await s.execute(text("UPDATE stock_levels SET on_hand = 150 WHERE sku = 'NDL-INDO-CHK'"))
     assert await catalogue.available(RegionCode.LAGOS, "NDL-INDO-CHK") == 0
     assert await catalogue.available(RegionCode.LAGOS, "NO-SUCH-SKU") == 0
+
+
+async def test_a_saved_cart_is_stored_exactly_as_the_orm_stores_it(services: Services) -> None:
+    """Same text for the datetime on SQLite, so comparisons in SQL see one format."""
+    cart = Cart(NGOZI, RegionCode.LAGOS).with_quantity("NDL-INDO-CHK", 3)
+    async with services.db.transaction() as s:
+        await SqlCartRepository(s).put(cart, services.clock.now())
+        orm = (await s.execute(text("SELECT lines, updated_at FROM carts"))).one()
+    await services.orders.save_cart(cart.with_quantity("NDL-INDO-CHK", 3))
+    async with services.db.transaction() as s:
+        prepared = (await s.execute(text("SELECT lines, updated_at FROM carts"))).one()
+    assert tuple(prepared) == tuple(orm)
