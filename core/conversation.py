@@ -84,7 +84,9 @@ class SessionStore(Protocol):
         self, reply_key: str, claim_key: str, claim_ttl_seconds: int, session_key: str
     ) -> TurnStart:
         """`recall(reply_key)`, then `claim(claim_key)`, then `load(session_key)`, in that order;
-        one round trip where the store allows (a USSD turn's first three questions)."""
+        one round trip where the store allows (a USSD turn's first three questions). With a
+        stored reply the rest does not matter: a store may skip it or, pipelining, still claim
+        (harmless: the claim only expires, and every later copy finds the reply first)."""
         ...
 
     async def close_turn(

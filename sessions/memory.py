@@ -70,6 +70,8 @@ class MemorySessionStore:
         self, reply_key: str, claim_key: str, claim_ttl_seconds: int, session_key: str
     ) -> TurnStart:
         reply = await self.recall(reply_key)
+        if reply is not None:
+            return TurnStart(reply, False, None)  # a retry: its answer is all it needs
         claimed = await self.claim(claim_key, claim_ttl_seconds)
         return TurnStart(reply, claimed, await self.load(session_key))
 

@@ -195,8 +195,7 @@ async def test_a_turn_opens_claims_and_closes_with_its_reply(store: SessionStore
         KEY, _session(), ttl_seconds=60, reply_key="reply:t1", reply=b"CON 1", reply_ttl_seconds=60
     )
     retried = await store.open_turn("reply:t1", "t1", 15, KEY)
-    assert retried.reply == b"CON 1"
-    assert retried.session == _session(version=1)
+    assert retried.reply == b"CON 1"  # a retry gets the stored answer
 
     following = await store.open_turn("reply:t2", "t2", 15, KEY)
     assert (following.reply, following.claimed) == (None, True)
