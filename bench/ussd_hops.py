@@ -61,6 +61,7 @@ READY = "bench-ready"
 TARGET_RATIO = 0.6
 TARGET_P99_MS = 100.0
 FORM_HEADERS = {"Content-Type": "application/x-www-form-urlencoded"}
+BENCH_PHONE_RATE = 1000.0  # hops/s per phone the gateway accepts in the bench
 RUN_TAG = secrets.token_hex(4)  # in every sessionId: no two runs share a session or a reply
 
 
@@ -80,7 +81,16 @@ def bare_app() -> web.Application:
 
 async def gateway_app(database_url: str, session_url: str = "memory://") -> web.Application:
     """The product: embedded defaults (SQLite, memory sessions) or real PostgreSQL + Valkey."""
-    settings = Settings(database_url=database_url, session_url=session_url, _env_file=None)
+    settings = Settings(
+        database_url=database_url,
+        session_url=session_url,
+        # Each simulated phone dials journeys back to back, some 10 hops a second where a person
+        # manages one: the per-phone limit (1/s, burst 60) would refuse them. The limiter still
+        # runs on every hop (its cost is measured); it just never says no.
+        rate_limit_phone_per_second=BENCH_PHONE_RATE,
+        rate_limit_phone_burst=int(BENCH_PHONE_RATE),
+        _env_file=None,
+    )
     services = build_services(settings)
     await load_demo(services.db, services.clock.now())
     return create_app(settings, build=lambda _settings: services)

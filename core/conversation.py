@@ -80,6 +80,38 @@ class SessionStore(Protocol):
         """Take `key` if nobody holds it (SET NX): the first copy of a request does the work."""
         ...
 
+    async def open_turn(
+        self, reply_key: str, claim_key: str, claim_ttl_seconds: int, session_key: str
+    ) -> TurnStart:
+        """`recall(reply_key)`, then `claim(claim_key)`, then `load(session_key)`, in that order;
+        one round trip where the store allows (a USSD turn's first three questions). With a
+        stored reply the rest does not matter: a store may skip it or, pipelining, still claim
+        (harmless: the claim only expires, and every later copy finds the reply first)."""
+        ...
+
+    async def close_turn(
+        self,
+        session_key: str,
+        session: Session | None,
+        *,
+        ttl_seconds: int,
+        reply_key: str,
+        reply: bytes,
+        reply_ttl_seconds: int,
+    ) -> None:
+        """`save` (or `delete`, for None) and then `remember` the reply, in one round trip where
+        the store allows. Raises SessionConflictError, remembering nothing, like `save`."""
+        ...
+
     async def ping(self) -> bool: ...
 
     async def close(self) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class TurnStart:
+    """What a turn finds: a stored reply (a retry), whether it claimed the request, the session."""
+
+    reply: bytes | None
+    claimed: bool
+    session: Session | None

@@ -20,19 +20,7 @@ class Phone:
 
     @classmethod
     def parse(cls, raw: str, default_region: str | None = None) -> Phone:
-        text = raw.strip()
-        if not text:
-            raise InvalidPhoneError("the phone number is empty")
-        if default_region is None and not text.startswith("+"):
-            # Providers such as Meta and Daraja send digits without '+': they are international.
-            text = "+" + text
-        try:
-            number = phonenumbers.parse(text, default_region)
-        except phonenumbers.NumberParseException as exc:
-            raise InvalidPhoneError(f"{raw!r} is not a phone number") from exc
-        if not phonenumbers.is_valid_number(number):
-            raise InvalidPhoneError(f"{raw!r} is not a valid phone number")
-        return cls(phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164))
+        return cls(_parse_e164(raw, default_region))
 
     @property
     def country(self) -> str:
@@ -46,6 +34,27 @@ class Phone:
 
     def __str__(self) -> str:
         return self.e164
+
+
+@lru_cache(maxsize=65536)
+def _parse_e164(raw: str, default_region: str | None) -> str:
+    """Every request parses its caller's number, and the answer never changes: remembered.
+
+    Only valid numbers are remembered (a refusal raises), so junk input cannot fill the cache.
+    """
+    text = raw.strip()
+    if not text:
+        raise InvalidPhoneError("the phone number is empty")
+    if default_region is None and not text.startswith("+"):
+        # Providers such as Meta and Daraja send digits without '+': they are international.
+        text = "+" + text
+    try:
+        number = phonenumbers.parse(text, default_region)
+    except phonenumbers.NumberParseException as exc:
+        raise InvalidPhoneError(f"{raw!r} is not a phone number") from exc
+    if not phonenumbers.is_valid_number(number):
+        raise InvalidPhoneError(f"{raw!r} is not a valid phone number")
+    return str(phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164))
 
 
 @lru_cache(maxsize=65536)

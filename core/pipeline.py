@@ -2,7 +2,9 @@
 
 A retried webhook (same idempotency key) gets the stored reply and applies nothing twice;
 otherwise: load the session, find the newest input, resolve the intent, take one dialog step,
-save the session (compare-and-set) and remember the reply.
+save the session (compare-and-set) and remember the reply. The store does the first three
+questions (stored reply? claimed? session?) in one round trip and the save with the remember in
+another, where it can (a pipeline and a Lua script on Redis).
 """
 
 from __future__ import annotations
@@ -78,17 +80,21 @@ class Pipeline:
 
     async def _handle(self, msg: InboundMessage) -> Reply:
         reply_key = f"reply:{msg.idempotency_key}"
-        cached = await self._store.recall(reply_key)
-        if cached is not None:
-            return Reply.from_dict(json.loads(cached))
-        if not await self._store.claim(msg.idempotency_key, CLAIM_SECONDS):
+        start = await self._store.open_turn(
+            reply_key, msg.idempotency_key, CLAIM_SECONDS, msg.session_key
+        )
+        if start.reply is not None:
+            return Reply.from_dict(json.loads(start.reply))
+        if not start.claimed:
             # A copy of this request is being handled right now: answer with its reply.
             return await self._await_reply(reply_key)
-        for _attempt in range(SAVE_ATTEMPTS):
-            cached = await self._store.recall(reply_key)
-            if cached is not None:
-                return Reply.from_dict(json.loads(cached))
-            session = await self._store.load(msg.session_key)
+        session = start.session
+        for attempt in range(SAVE_ATTEMPTS):
+            if attempt:
+                cached = await self._store.recall(reply_key)
+                if cached is not None:
+                    return Reply.from_dict(json.loads(cached))
+                session = await self._store.load(msg.session_key)
             if (
                 session is not None
                 and msg.transcript is not None
@@ -104,22 +110,19 @@ class Pipeline:
                 transcript=msg.transcript,
                 version=0 if session is None else session.version,
             )
+            ttl = self._session_ttl if msg.kind is ChannelKind.USSD else self._chat_session_ttl
             try:
-                if reply.end:
-                    await self._store.delete(msg.session_key)
-                else:
-                    ttl = (
-                        self._session_ttl
-                        if msg.kind is ChannelKind.USSD
-                        else self._chat_session_ttl
-                    )
-                    await self._store.save(msg.session_key, new_session, ttl)
+                await self._store.close_turn(
+                    msg.session_key,
+                    None if reply.end else new_session,
+                    ttl_seconds=ttl,
+                    reply_key=reply_key,
+                    reply=json.dumps(reply.to_dict()).encode(),
+                    reply_ttl_seconds=self._reply_ttl,
+                )
             except SessionConflictError:
                 log.info("session.conflict", session_key=msg.session_key)
                 continue
-            await self._store.remember(
-                reply_key, json.dumps(reply.to_dict()).encode(), self._reply_ttl
-            )
             return reply
         raise SessionConflictError(msg.session_key)
 

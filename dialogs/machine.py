@@ -7,7 +7,7 @@ transitions are data, so service creation can later compile definitions into the
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -81,6 +81,9 @@ class Turn:
         self.msg = msg
         self.locale = session.locale
         self.vars: dict[str, Any] = dict(session.vars)
+        # Reads a state makes more than once in one turn (the machine shows the current screen
+        # to read the input, then the state handles it): asked once per turn, kept here.
+        self.memo: dict[Hashable, Any] = {}
         self._t = translate
 
     def t(self, msgid: str, /, **values: object) -> str:

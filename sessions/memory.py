@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from core.clock import Clock, SystemClock
-from core.conversation import Session, SessionConflictError
+from core.conversation import Session, SessionConflictError, TurnStart
 
 
 class MemorySessionStore:
@@ -65,6 +65,31 @@ class MemorySessionStore:
             return False
         self._put(f"c:{key}", b"1", ttl_seconds)
         return True
+
+    async def open_turn(
+        self, reply_key: str, claim_key: str, claim_ttl_seconds: int, session_key: str
+    ) -> TurnStart:
+        reply = await self.recall(reply_key)
+        if reply is not None:
+            return TurnStart(reply, False, None)  # a retry: its answer is all it needs
+        claimed = await self.claim(claim_key, claim_ttl_seconds)
+        return TurnStart(reply, claimed, await self.load(session_key))
+
+    async def close_turn(
+        self,
+        session_key: str,
+        session: Session | None,
+        *,
+        ttl_seconds: int,
+        reply_key: str,
+        reply: bytes,
+        reply_ttl_seconds: int,
+    ) -> None:
+        if session is None:
+            await self.delete(session_key)
+        else:
+            await self.save(session_key, session, ttl_seconds)
+        await self.remember(reply_key, reply, reply_ttl_seconds)
 
     async def ping(self) -> bool:
         return True

@@ -16,7 +16,7 @@ from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialWithJitterBackoff
 from redis.exceptions import RedisError
 
-from core.conversation import Session, SessionConflictError
+from core.conversation import Session, SessionConflictError, TurnStart
 
 NAMESPACE: Final = "omniroute"
 
@@ -40,6 +40,24 @@ redis.call('EXPIRE', KEYS[1], ARGV[4])
 return 1
 """
 
+# The same save, and when it stores (or finds its own earlier store), the turn's reply too:
+# KEYS[2] the reply key; ARGV[6] the reply, ARGV[7] its ttl. A conflict remembers nothing.
+_SAVE_AND_REMEMBER_SCRIPT: Final = """
+local stored = redis.call('HGET', KEYS[1], 'v')
+local current = 0
+if stored then current = tonumber(stored) end
+if current ~= tonumber(ARGV[1]) then
+  if not (stored == ARGV[2] and redis.call('HGET', KEYS[1], 'w') == ARGV[5]) then
+    return 0
+  end
+else
+  redis.call('HSET', KEYS[1], 'v', ARGV[2], 'd', ARGV[3], 'w', ARGV[5])
+  redis.call('EXPIRE', KEYS[1], ARGV[4])
+end
+redis.call('SET', KEYS[2], ARGV[6], 'EX', ARGV[7])
+return 1
+"""
+
 # A USSD gateway waits a few seconds for the whole turn (recall, load, save, remember), so a
 # dead or unreachable server must fail each command within about two seconds, not hang.
 DEFAULT_SOCKET_TIMEOUT: Final = 1.0
@@ -60,6 +78,7 @@ class RedisSessionStore:
         self._sessions = f"{namespace}:s:"
         self._replies = f"{namespace}:r:"
         self._save = client.register_script(_SAVE_SCRIPT)
+        self._save_and_remember = client.register_script(_SAVE_AND_REMEMBER_SCRIPT)
 
     @classmethod
     def from_url(
@@ -110,6 +129,50 @@ class RedisSessionStore:
         return bool(
             await self._client.set(self._replies + "claim:" + key, b"1", nx=True, ex=ttl_seconds)
         )
+
+    async def open_turn(
+        self, reply_key: str, claim_key: str, claim_ttl_seconds: int, session_key: str
+    ) -> TurnStart:
+        """GET, SET NX, HGET in one pipelined round trip (the server runs them in this order)."""
+        async with self._client.pipeline(transaction=False) as pipe:
+            # A pipeline queues the commands; their awaitables are only for the non-pipelined API.
+            _ = pipe.get(self._replies + reply_key)
+            _ = pipe.set(self._replies + "claim:" + claim_key, b"1", nx=True, ex=claim_ttl_seconds)
+            _ = pipe.hget(self._sessions + session_key, "d")
+            reply, claimed, data = await pipe.execute()
+        if isinstance(reply, str):
+            reply = reply.encode()
+        return TurnStart(reply, bool(claimed), None if data is None else Session.decode(data))
+
+    async def close_turn(
+        self,
+        session_key: str,
+        session: Session | None,
+        *,
+        ttl_seconds: int,
+        reply_key: str,
+        reply: bytes,
+        reply_ttl_seconds: int,
+    ) -> None:
+        if session is None:
+            async with self._client.pipeline(transaction=False) as pipe:
+                _ = pipe.delete(self._sessions + session_key)
+                _ = pipe.set(self._replies + reply_key, reply, ex=reply_ttl_seconds)
+                await pipe.execute()
+            return
+        saved = session.evolve(version=session.version + 1)
+        args = (
+            session.version,
+            saved.version,
+            saved.encode(),
+            ttl_seconds,
+            secrets.token_hex(6),
+            reply,
+            reply_ttl_seconds,
+        )
+        keys = [self._sessions + session_key, self._replies + reply_key]
+        if await self._save_and_remember(keys=keys, args=args) != 1:
+            raise SessionConflictError(session_key)
 
     async def ping(self) -> bool:
         """Health check: False while the server cannot be reached, never an exception."""

@@ -9,7 +9,7 @@ from core.messages import InboundMessage, Reply
 from core.region import UnsupportedRegionError, region_for_phone
 from dialogs.machine import Machine, Turn
 from dialogs.shopping.services import ShopServices
-from dialogs.shopping.states import shopping_states
+from dialogs.shopping.states import CART_MEMO, shopping_states
 
 __all__ = ["ShopServices", "ShoppingDialog"]
 
@@ -67,6 +67,7 @@ class ShoppingDialog:
         cart = await self._svc.orders.cart(msg.phone, market.code)
         session = Session("resume" if not cart.is_empty else "main", locale)
         turn = Turn(msg, session, self._t)
+        turn.memo[CART_MEMO] = cart
         # A non-empty transcript with no session: the store lost it (expiry or restart).
         notice = self._t(locale, "notice.lost") if msg.transcript else None
         return await self.machine.show(turn, session, error=notice)

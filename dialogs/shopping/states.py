@@ -33,6 +33,7 @@ from engines.pricing import (
 )
 
 VOUCHER_VAR = "voucher"
+CART_MEMO = "cart"  # Turn.memo key of the cart read this turn
 LOCK_VAR = "lock"
 
 LANGUAGES = (("en", "English"), ("sw", "Kiswahili"))
@@ -50,8 +51,24 @@ class ShopState(State):
     def region(turn: Turn) -> Region:
         return region_for_phone(turn.msg.phone)
 
+    async def available(self, turn: Turn, sku: str) -> int:
+        """Stock for the region, read fresh once per turn (the screen and the input both ask)."""
+        key = ("available", sku)
+        if key not in turn.memo:
+            turn.memo[key] = await self.svc.catalogue.available(self.region(turn).code, sku)
+        return int(turn.memo[key])
+
     async def cart(self, turn: Turn) -> Cart:
-        return await self.svc.orders.cart(self.phone(turn), self.region(turn).code)
+        """The customer's cart, read once per turn (most screens, and their choices, ask)."""
+        found = turn.memo.get(CART_MEMO)
+        if not isinstance(found, Cart):
+            found = await self.svc.orders.cart(self.phone(turn), self.region(turn).code)
+            turn.memo[CART_MEMO] = found
+        return found
+
+    async def save_cart(self, turn: Turn, cart: Cart) -> None:
+        turn.memo.pop(CART_MEMO, None)  # read again after the write, as the service keeps it
+        await self.svc.orders.save_cart(cart)
 
     async def quote(self, turn: Turn, cart: Cart, *, voucher: str | None = None) -> Quote:
         """The customer's quote: their prices, zone and limits, the same on every channel."""
@@ -111,7 +128,7 @@ class Resume(ShopState):
 
     async def choose(self, turn: Turn, value: str) -> Outcome:
         if value == "fresh":
-            await self.svc.orders.save_cart((await self.cart(turn)).cleared())
+            await self.save_cart(turn, (await self.cart(turn)).cleared())
             return Home()
         return Go("cart", remember=False)
 
@@ -171,7 +188,7 @@ class Quantity(ShopState):
         price = (await self.svc.pricing.list_prices(region.code, [sku], customer=self.phone(turn)))[
             sku
         ]
-        available = await self.svc.catalogue.available(region.code, sku)
+        available = await self.available(turn, sku)
         msgid = "quantity.change" if turn.vars.get("edit") else "quantity.prompt"
         text = turn.t(
             msgid,
@@ -184,7 +201,6 @@ class Quantity(ShopState):
         return Screen(text, prompt=True)
 
     async def enter(self, turn: Turn, text: str) -> Outcome:
-        region = self.region(turn)
         sku = str(turn.vars["sku"])
         cleaned = text.strip().replace(",", "")
         if cleaned.startswith("-") and cleaned[1:].isdigit():
@@ -199,13 +215,13 @@ class Quantity(ShopState):
         cart = await self.cart(turn)
         editing = bool(turn.vars.get("edit"))
         wanted = quantity if editing else cart.quantity_of(sku) + quantity
-        available = await self.svc.catalogue.available(region.code, sku)
+        available = await self.available(turn, sku)
         if wanted > available:
             in_cart = cart.quantity_of(sku) if not editing else 0
             return Reject("error.quantity.stock", {"available": max(0, available - in_cart)})
         if wanted > MAX_LINE_QUANTITY:
             return Reject("error.quantity.max", {"max": MAX_LINE_QUANTITY - cart.quantity_of(sku)})
-        await self.svc.orders.save_cart(cart.with_quantity(sku, wanted))
+        await self.save_cart(turn, cart.with_quantity(sku, wanted))
         turn.vars["added"] = quantity
         if editing:
             turn.vars.pop("edit", None)
@@ -286,7 +302,7 @@ class CartLineView(ShopState):
             turn.vars["edit"] = 1
             return Go("quantity")
         cart = await self.cart(turn)
-        await self.svc.orders.save_cart(cart.with_quantity(str(turn.vars["sku"]), 0))
+        await self.save_cart(turn, cart.with_quantity(str(turn.vars["sku"]), 0))
         return Go("cart", notice=turn.t("cart.removed"))
 
 
@@ -477,6 +493,7 @@ class Confirm(ShopState):
         method = PaymentMethod(str(turn.vars.get("pay", PaymentMethod.ON_DELIVERY.value)))
         key = f"{turn.msg.session_key}:{turn.vars.get('checkout', turn.msg.idempotency_key)}"
         code = turn.vars.get(VOUCHER_VAR)
+        turn.memo.pop(CART_MEMO, None)  # placing the order empties the cart
         try:
             order = await self.svc.orders.place(
                 PlaceOrder(

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Final
 
-from sqlalchemy import ColumnElement, case, select, update
+from sqlalchemy import ColumnElement, bindparam, case, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core.db import Database, Prepared
 from core.region import RegionCode
 from engines.catalogue.model import Category, OutOfStockError, Product, StockLevel
 from engines.catalogue.tables import categories, products, stock_levels, warehouses
@@ -89,6 +91,26 @@ def _product(r: object) -> Product:
         name=r.name,  # type: ignore[attr-defined]
         unit=r.unit,  # type: ignore[attr-defined]
     )
+
+
+# One SKU's level in the region's first warehouse: the quantity screen's read on every turn.
+STOCK_OF: Final = Prepared(
+    lambda _dialect: (
+        select(
+            stock_levels.c.on_hand - stock_levels.c.reserved,
+        )
+        .join(warehouses, warehouses.c.id == stock_levels.c.warehouse_id)
+        .where(warehouses.c.region == bindparam("region"), stock_levels.c.sku == bindparam("sku"))
+        .order_by(stock_levels.c.warehouse_id)
+        .limit(1)
+    )
+)
+
+
+async def stock_available(db: Database, region: RegionCode, sku: str) -> int:
+    """What can still be reserved of `sku` in `region` (0 when it is not stocked there)."""
+    rows = await db.fetch(STOCK_OF, region=region.value, sku=sku)
+    return max(0, int(rows[0][0])) if rows else 0
 
 
 class SqlStockMovements:

@@ -6,6 +6,7 @@ shelf is kept in memory for a short while (`shelf_ttl_seconds`); stock is always
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 
 from cachetools import TTLCache
@@ -14,7 +15,7 @@ from core.clock import Clock, SystemClock
 from core.db import Database
 from core.region import RegionCode
 from engines.catalogue.model import Category, Product, UnknownProductError
-from engines.catalogue.repository import SqlCatalogueRepository
+from engines.catalogue.repository import SqlCatalogueRepository, stock_available
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,22 +38,38 @@ class CatalogueService:
         self._shelves: TTLCache[RegionCode, Shelf] = TTLCache(
             maxsize=64, ttl=shelf_ttl_seconds, timer=(clock or SystemClock()).monotonic
         )
+        self._loading: dict[RegionCode, asyncio.Future[Shelf]] = {}
 
     async def shelf(self, region: RegionCode) -> Shelf:
         shelf = self._shelves.get(region)
         if shelf is None:
-            async with self._db.transaction() as s:
-                repo = SqlCatalogueRepository(s)
-                shelf = Shelf(
-                    tuple(await repo.categories(region)),
-                    {p.sku: p for p in await repo.products(region)},
+            # When the shelf expires, every turn in flight wants it at once: one reads it.
+            loading = self._loading.get(region)
+            if loading is None:
+                loading = asyncio.ensure_future(self._load_shelf(region))
+                self._loading[region] = loading
+                loading.add_done_callback(
+                    lambda done: (
+                        self._loading.pop(region) if self._loading.get(region) is done else None
+                    )
                 )
-            self._shelves[region] = shelf
+            shelf = await asyncio.shield(loading)
+        return shelf
+
+    async def _load_shelf(self, region: RegionCode) -> Shelf:
+        async with self._db.transaction() as s:
+            repo = SqlCatalogueRepository(s)
+            shelf = Shelf(
+                tuple(await repo.categories(region)),
+                {p.sku: p for p in await repo.products(region)},
+            )
+        self._shelves[region] = shelf
         return shelf
 
     def forget(self) -> None:
         """Drop cached shelves (after loading a new catalogue)."""
         self._shelves.clear()
+        self._loading.clear()
 
     async def categories(self, region: RegionCode) -> list[Category]:
         return list((await self.shelf(region)).categories)
@@ -67,7 +84,4 @@ class CatalogueService:
         return found
 
     async def available(self, region: RegionCode, sku: str) -> int:
-        async with self._db.transaction() as s:
-            levels = await SqlCatalogueRepository(s).stock(region, [sku])
-        level = levels.get(sku)
-        return 0 if level is None else level.available
+        return await stock_available(self._db, region, sku)

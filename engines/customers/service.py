@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from typing import Final
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from core.cache import KeyValueCache, NoCache
 from core.clock import Clock
-from core.db import Database
+from core.db import Database, Prepared
 from core.phone import Phone
 from core.region import region_for_phone
 from engines.customers.tables import customers
@@ -41,6 +42,12 @@ class DeliveryPoint:
 
 
 CACHE_SECONDS = 3600
+# A new caller's first screen asks for them: prepared, no ORM session.
+CUSTOMER_BY_PHONE: Final = Prepared(
+    lambda _dialect: select(customers.c.name, customers.c.locale, customers.c.opted_out).where(
+        customers.c.phone == bindparam("phone")
+    )
+)
 
 
 class CustomerService:
@@ -56,11 +63,8 @@ class CustomerService:
         if raw is not None:
             doc = json.loads(raw)
             return Customer(phone, doc["name"], doc["locale"], doc["opted_out"]) if doc else None
-        async with self._db.transaction() as s:
-            row = (
-                await s.execute(select(customers).where(customers.c.phone == phone.e164))
-            ).first()
-        found = None if row is None else Customer(phone, row.name, row.locale, row.opted_out)
+        rows = await self._db.fetch(CUSTOMER_BY_PHONE, phone=phone.e164)
+        found = None if not rows else Customer(phone, *rows[0])
         doc = (
             {"name": found.name, "locale": found.locale, "opted_out": found.opted_out}
             if found

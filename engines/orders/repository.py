@@ -5,13 +5,15 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, Final
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql import Executable
 
+from core.db import Database, Prepared
 from core.money import Money
 from core.phone import Phone
 from core.region import RegionCode
@@ -237,6 +239,66 @@ class SqlOrderRepository:
         ]
 
 
+def _cart_upsert(dialect: str) -> Executable:
+    upsert_of = pg_insert if dialect == "postgresql" else sqlite_insert
+    stmt = upsert_of(carts).values(
+        customer=bindparam("customer"),
+        region=bindparam("region"),
+        lines=bindparam("lines", type_=carts.c.lines.type),
+        updated_at=bindparam("updated_at", type_=carts.c.updated_at.type),
+    )
+    return stmt.on_conflict_do_update(
+        index_elements=[carts.c.customer],
+        set_={k: stmt.excluded[k] for k in ("region", "lines", "updated_at")},
+    )
+
+
+# Saving a cart is a hot write (adding a line, removing one): prepared, no ORM session.
+CART_UPSERT: Final = Prepared(_cart_upsert)
+CART_DELETE: Final = Prepared(
+    lambda _dialect: delete(carts).where(carts.c.customer == bindparam("customer"))
+)
+
+
+CART_OF: Final = Prepared(
+    lambda _dialect: select(carts.c.region, carts.c.lines, carts.c.updated_at).where(
+        carts.c.customer == bindparam("customer")
+    )
+)
+
+
+async def get_cart(db: Database, customer: Phone) -> tuple[Cart, datetime] | None:
+    """The stored cart and when it was saved (a cache miss on a caller's first screen)."""
+    rows = await db.fetch(CART_OF, customer=customer.e164)
+    if not rows:
+        return None
+    region, lines, updated_at = rows[0]
+    cart = Cart(
+        customer=customer,
+        region=RegionCode(region),
+        lines=tuple(CartLine(str(d["sku"]), int(d["quantity"])) for d in lines),
+    )
+    return cart, updated_at
+
+
+async def put_cart(db: Database, cart: Cart, now: datetime) -> None:
+    """Insert or replace the customer's cart, in a transaction of its own."""
+    await db.execute(CART_UPSERT, **_cart_values(cart, now))
+
+
+async def remove_cart(db: Database, customer: Phone) -> None:
+    await db.execute(CART_DELETE, customer=customer.e164)
+
+
+def _cart_values(cart: Cart, now: datetime) -> dict[str, Any]:
+    return {
+        "customer": cart.customer.e164,
+        "region": cart.region.value,
+        "lines": [{"sku": ln.sku, "quantity": ln.quantity} for ln in cart.lines],
+        "updated_at": now,
+    }
+
+
 class SqlCartRepository:
     def __init__(self, session: AsyncSession) -> None:
         self._s = session
@@ -255,12 +317,7 @@ class SqlCartRepository:
         return cart, row.updated_at
 
     async def put(self, cart: Cart, now: datetime) -> None:
-        values = {
-            "customer": cart.customer.e164,
-            "region": cart.region.value,
-            "lines": [{"sku": ln.sku, "quantity": ln.quantity} for ln in cart.lines],
-            "updated_at": now,
-        }
+        values = _cart_values(cart, now)
         dialect = self._s.get_bind().dialect.name
         upsert_of = pg_insert if dialect == "postgresql" else sqlite_insert
         stmt = upsert_of(carts).values(**values)

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import enum
 import json
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
 from decimal import Decimal
+from typing import Final
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -48,10 +50,25 @@ from engines.orders.model import (
     UnknownOrderError,
     split_delivery,
 )
-from engines.orders.repository import SqlCartRepository, SqlOrderRepository
+from engines.orders.repository import (
+    SqlCartRepository,
+    SqlOrderRepository,
+    get_cart,
+    put_cart,
+    remove_cart,
+)
 from engines.pricing import PriceLockMismatchError, PricingService, Quote, line_doc
 
 REFERENCE_ATTEMPTS = 8
+
+
+class _Miss(enum.Enum):
+    """Nothing in the cache (as opposed to a cached "no cart")."""
+
+    MISS = enum.auto()
+
+
+_MISS: Final = _Miss.MISS
 
 
 def _cart_key(customer: Phone) -> str:
@@ -82,11 +99,12 @@ class OrderService:
         Read on nearly every screen, so it is served from the cache (the session store) and
         read from the database only when the cache has no copy.
         """
-        found = await self._cached_cart(customer)
-        if found is None:
-            async with self._db.transaction() as s:
-                found = await SqlCartRepository(s).get(customer)
+        cached = await self._cached_cart(customer)
+        if cached is _MISS:
+            found = await get_cart(self._db, customer)
             await self._cache_cart(customer, found)
+        else:
+            found = cached
         if found is None:
             return Cart(customer, region)
         cart, updated_at = found
@@ -97,18 +115,17 @@ class OrderService:
     async def save_cart(self, cart: Cart) -> None:
         await self._cache.forget(_cart_key(cart.customer))
         now = self._clock.now()
-        async with self._db.transaction() as s:
-            repo = SqlCartRepository(s)
-            if cart.is_empty:
-                await repo.remove(cart.customer)
-            else:
-                await repo.put(cart, now)
+        if cart.is_empty:
+            await remove_cart(self._db, cart.customer)
+        else:
+            await put_cart(self._db, cart, now)
         await self._cache_cart(cart.customer, None if cart.is_empty else (cart, now))
 
-    async def _cached_cart(self, customer: Phone) -> tuple[Cart, datetime] | None:
+    async def _cached_cart(self, customer: Phone) -> tuple[Cart, datetime] | _Miss | None:
+        """The cached answer: a cart, None for "no cart" (cached too), or `_MISS`."""
         raw = await self._cache.recall(_cart_key(customer))
         if raw is None:
-            return None
+            return _MISS
         doc = json.loads(raw)
         if not doc:
             return None

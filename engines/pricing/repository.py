@@ -6,13 +6,14 @@ import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, Final
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core.db import Database, Prepared
 from core.region import RegionCode
 from engines.pricing.locks import PriceLock, quote_from_doc, quote_to_doc
 from engines.pricing.model import (
@@ -55,6 +56,50 @@ def _tiers(raw: Iterable[Mapping[str, Any]]) -> tuple[PriceTier, ...]:
 
 def _dec(value: Decimal | None, default: Decimal = Decimal(0)) -> Decimal:
     return default if value is None else value
+
+
+# A new caller's first price list asks for their terms: prepared, no ORM session.
+TERMS_OF: Final = Prepared(
+    lambda _dialect: select(customer_terms.c.segment, customer_terms.c.zone_id).where(
+        customer_terms.c.customer == bindparam("customer")
+    )
+)
+CONTRACTS_OF: Final = Prepared(
+    lambda _dialect: (
+        select(
+            contract_prices.c.id,
+            contract_prices.c.customer,
+            contract_prices.c.sku,
+            contract_prices.c.unit_price,
+            contract_prices.c.valid_from,
+            contract_prices.c.valid_to,
+        )
+        .where(
+            contract_prices.c.region == bindparam("region"),
+            contract_prices.c.customer == bindparam("customer"),
+            contract_prices.c.valid_to > bindparam("now", type_=contract_prices.c.valid_to.type),
+        )
+        .order_by(contract_prices.c.valid_from.desc())
+    )
+)
+
+
+async def customer_terms_of(db: Database, customer: str) -> tuple[str | None, str | None]:
+    """`SqlPriceRepository.terms` without a session."""
+    rows = await db.fetch(TERMS_OF, customer=customer)
+    return (None, None) if not rows else (rows[0][0], rows[0][1])
+
+
+async def contracts_of(
+    db: Database, region: RegionCode, customer: str, now: datetime
+) -> dict[str, ContractPrice]:
+    """`SqlPriceRepository.contracts` without a session."""
+    found: dict[str, ContractPrice] = {}
+    for row in await db.fetch(CONTRACTS_OF, region=region.value, customer=customer, now=now):
+        contract = ContractPrice(*row)
+        if contract.valid_at(now):
+            found.setdefault(contract.sku, contract)
+    return found
 
 
 class SqlPriceRepository:

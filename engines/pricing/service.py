@@ -8,6 +8,7 @@ Placing an order prices through the same path, so the total placed is the total 
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -37,7 +38,7 @@ from engines.pricing.model import (
     normalise_code,
 )
 from engines.pricing.quote import Quote, quote
-from engines.pricing.repository import SqlPriceRepository
+from engines.pricing.repository import SqlPriceRepository, contracts_of, customer_terms_of
 
 DEFAULT_LOCK_MINUTES = 15
 
@@ -89,6 +90,7 @@ class PricingService:
         self._books: TTLCache[RegionCode, PriceBook] = TTLCache(
             maxsize=64, ttl=book_ttl_seconds, timer=clock.monotonic
         )
+        self._loading: dict[RegionCode, asyncio.Future[PriceBook]] = {}
         self._terms: TTLCache[tuple[RegionCode, str], _Terms] = TTLCache(
             maxsize=10_000, ttl=book_ttl_seconds, timer=clock.monotonic
         )
@@ -96,19 +98,36 @@ class PricingService:
     async def book(self, region_code: RegionCode) -> PriceBook:
         book = self._books.get(region_code)
         if book is None:
-            async with self._db.transaction() as s:
-                repo = SqlPriceRepository(s)
-                book = PriceBook(
-                    await repo.all_prices(region_code),
-                    tuple(await repo.promotions(region_code)),
-                    await repo.segment_prices(region_code),
-                    await repo.zones(region_code),
+            # When the book expires, every turn in flight wants it at once: one reads it.
+            loading = self._loading.get(region_code)
+            if loading is None:
+                loading = asyncio.ensure_future(self._load_book(region_code))
+                self._loading[region_code] = loading
+                loading.add_done_callback(
+                    lambda done: (
+                        self._loading.pop(region_code)
+                        if self._loading.get(region_code) is done
+                        else None
+                    )
                 )
-            self._books[region_code] = book
+            book = await asyncio.shield(loading)
+        return book
+
+    async def _load_book(self, region_code: RegionCode) -> PriceBook:
+        async with self._db.transaction() as s:
+            repo = SqlPriceRepository(s)
+            book = PriceBook(
+                await repo.all_prices(region_code),
+                tuple(await repo.promotions(region_code)),
+                await repo.segment_prices(region_code),
+                await repo.zones(region_code),
+            )
+        self._books[region_code] = book
         return book
 
     def forget(self) -> None:
         self._books.clear()
+        self._loading.clear()
         self._terms.clear()
 
     async def list_prices(
@@ -157,10 +176,8 @@ class PricingService:
         else:
             terms, usage = None, None
         if terms is None:
-            async with self._db.transaction() as s:
-                repo = SqlPriceRepository(s)
-                segment, zone_id = await repo.terms(customer.e164)
-                contracts = await repo.contracts(region_code, customer.e164, now)
+            segment, zone_id = await customer_terms_of(self._db, customer.e164)
+            contracts = await contracts_of(self._db, region_code, customer.e164, now)
             terms = _Terms(segment, zone_id, contracts)
             self._terms[key] = terms
         limited = book.limited(voucher, zone=terms.zone_id is not None)

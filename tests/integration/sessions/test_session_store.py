@@ -185,6 +185,44 @@ async def test_ping_reports_a_reachable_store(store: SessionStore) -> None:
     assert await store.ping() is True
 
 
+async def test_a_turn_opens_claims_and_closes_with_its_reply(store: SessionStore) -> None:
+    """The pipeline's two round trips: (reply?, claim, session) in, (save, reply) out."""
+    first = await store.open_turn("reply:t1", "t1", 15, KEY)
+    assert (first.reply, first.claimed, first.session) == (None, True, None)
+    assert (await store.open_turn("reply:t1", "t1", 15, KEY)).claimed is False  # a copy
+
+    await store.close_turn(
+        KEY, _session(), ttl_seconds=60, reply_key="reply:t1", reply=b"CON 1", reply_ttl_seconds=60
+    )
+    retried = await store.open_turn("reply:t1", "t1", 15, KEY)
+    assert retried.reply == b"CON 1"  # a retry gets the stored answer
+
+    following = await store.open_turn("reply:t2", "t2", 15, KEY)
+    assert (following.reply, following.claimed) == (None, True)
+    assert following.session == _session(version=1)
+
+
+async def test_a_turn_that_loses_the_race_remembers_no_reply(store: SessionStore) -> None:
+    loaded = await store.save(KEY, _session(), ttl_seconds=60)
+    await store.save(KEY, loaded.evolve(state="cart"), ttl_seconds=60)
+
+    with pytest.raises(SessionConflictError):
+        await store.close_turn(
+            KEY, loaded, ttl_seconds=60, reply_key="reply:t3", reply=b"CON x", reply_ttl_seconds=60
+        )
+    assert await store.recall("reply:t3") is None
+    assert await store.load(KEY) == _session(state="cart", version=2)
+
+
+async def test_a_closing_turn_deletes_the_session_and_keeps_its_reply(store: SessionStore) -> None:
+    await store.save(KEY, _session(), ttl_seconds=60)
+    await store.close_turn(
+        KEY, None, ttl_seconds=60, reply_key="reply:t4", reply=b"END bye", reply_ttl_seconds=60
+    )
+    assert await store.load(KEY) is None
+    assert await store.recall("reply:t4") == b"END bye"
+
+
 # -- what only a server store has ------------------------------------------------------------
 
 
