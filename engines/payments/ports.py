@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Protocol
 
 from core.phone import Phone
 from engines.payments.model import (
     CallbackAnswer,
+    CallbackNotice,
     CallbackRequest,
     Observation,
     PaymentIntent,
@@ -34,6 +36,16 @@ class VirtualAccountRail(Protocol):
     """Providers that give each customer a bank account number of their own (Paystack DVA)."""
 
     async def open_virtual_account(self, customer: Phone) -> VirtualAccount: ...
+
+
+class CreditsRail(Protocol):
+    """Virtual-account providers that list the transfers into an account, so that a transfer
+    whose webhook never came is still found. Each is the notice its webhook would carry (the
+    same event id), so it is applied once whichever comes first."""
+
+    async def credits(
+        self, account: VirtualAccount, since: datetime, until: datetime
+    ) -> list[CallbackNotice]: ...
 
 
 class RefundRail(Protocol):

@@ -55,7 +55,13 @@ from engines.payments.model import (
     VirtualAccount,
     target_status,
 )
-from engines.payments.ports import AccountNameRail, PaymentRail, RefundRail, VirtualAccountRail
+from engines.payments.ports import (
+    AccountNameRail,
+    CreditsRail,
+    PaymentRail,
+    RefundRail,
+    VirtualAccountRail,
+)
 from engines.payments.repository import SqlPaymentRepository
 
 log = structlog.get_logger(__name__)
@@ -401,8 +407,13 @@ class PaymentService:
                 intent.id, Observation(ProviderStatus.FAILED, reason="never submitted")
             )
         answer = None
-        # Transfers into a virtual account are pushed by the customer; the webhook tells.
-        if intent.method is not Method.BANK_TRANSFER or intent.direction is not Direction.COLLECT:
+        if intent.method is Method.BANK_TRANSFER and intent.direction is Direction.COLLECT:
+            # The customer pushes the money; when the webhook never came, the account's list does.
+            await self._requery_credits(intent)
+            intent = await self.get(intent.id)
+            if not intent.is_open:
+                return intent
+        else:
             answer = await self._rails[intent.provider].query(intent)
         if answer is not None and answer.status is ProviderStatus.NOT_FOUND:
             if intent.status is IntentStatus.UNKNOWN:
@@ -425,6 +436,23 @@ class PaymentService:
         async with self._db.transaction() as s:
             await SqlPaymentRepository(s).touch(after.id, after.status, self._clock.now())
         return after
+
+    async def _requery_credits(self, intent: PaymentIntent) -> None:
+        """Apply the transfers into the customer's account since the intent was made that no
+        webhook brought: each under its webhook's event id, so each is applied once."""
+        rail = self._rails[intent.provider]
+        if not hasattr(rail, "credits"):
+            return
+        async with self._db.transaction() as s:
+            account = await SqlPaymentRepository(s).virtual_account(
+                intent.customer, intent.provider
+            )
+        if account is None:
+            return
+        lister: CreditsRail = rail  # type: ignore[assignment]
+        for notice in await lister.credits(account, intent.created_at, self._clock.now()):
+            if await self.apply_callback(intent.provider, notice):
+                log.info("payments.credit_found_by_requery", callback=notice.event_id)
 
     # --- inside a transaction ---------------------------------------------------------------
 

@@ -7,6 +7,11 @@
 - BANK_TRANSFER: `POST /customer`, then `POST /dedicated_account` with the preferred bank:
   the customer's own NUBAN, kept for good; every transfer into it is theirs.
 - Verify: `GET /transaction/verify/<reference>` ("Transaction reference not found" → not found).
+- A transfer into a virtual account has no reference of ours to verify: when its webhook never
+  comes, the requery lists the customer's successful transactions since the intent was made
+  (`GET /customer/<code>` for the customer's integer id, then `GET /transaction?customer=<id>
+  &status=success&from=&to=&perPage=&page=`) and reads the `dedicated_nuban` ones exactly as
+  the webhook would, under the same event id, so whichever comes second changes nothing.
 - Webhooks are signed `x-paystack-signature` = hex HMAC-SHA512 of the raw body with the secret
   key; `charge.success` on channel `dedicated_nuban` names the credited account.
 - Payouts (PAYSTACK_TRANSFER, South Africa): `POST /transferrecipient` (`type` "basa", name,
@@ -23,6 +28,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import uuid
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, NoReturn
 
@@ -77,6 +83,8 @@ _REFUND_STATUS = {
     "processing": ProviderStatus.PENDING,
     "needs-attention": ProviderStatus.PENDING,
 }
+PER_PAGE = 100
+MAX_PAGES = 20
 TRANSFER_EVENTS = ("transfer.success", "transfer.failed", "transfer.reversed")
 REFUND_EVENTS = ("refund.processed", "refund.failed", "refund.pending", "refund.processing")
 
@@ -113,6 +121,7 @@ class PaystackRail:
         self._key = secret_key
         self._bank = dva_bank
         self._ussd = ussd_type
+        self._customer_ids: dict[str, int] = {}
 
     @property
     def _auth(self) -> dict[str, str]:
@@ -328,29 +337,90 @@ class PaystackRail:
             return CallbackAnswer((notice,))
         if event != "charge.success":
             return CallbackAnswer(())  # acknowledged; nothing we act on
-        currency = str(data.get("currency", "NGN"))
-        seen = Observation(
-            ProviderStatus.SUCCEEDED if data.get("status") == "success" else ProviderStatus.PENDING,
-            provider_reference=str(data.get("reference")),
-            amount=from_subunit(data.get("amount", 0), currency),
-            receipt=str(data.get("id")),
-        )
-        event_id = f"{event}:{data.get('id')}"
-        if data.get("channel") == "dedicated_nuban":
-            authorization = data.get("authorization") or {}
-            metadata = data.get("metadata") or {}
-            account = authorization.get("receiver_bank_account_number") or (
-                metadata.get("receiver_account_number") if isinstance(metadata, dict) else None
+        return CallbackAnswer((_charge_notice(event, data),))
+
+    async def credits(
+        self, account: VirtualAccount, since: datetime, until: datetime
+    ) -> list[CallbackNotice]:
+        """Transfers into `account` Paystack recorded between `since` and `until`, as the
+        `charge.success` notices their webhooks carry (same event ids)."""
+        customer_id = await self._customer_id(account.provider_customer)
+        notices: list[CallbackNotice] = []
+        for page in range(1, MAX_PAGES + 1):
+            answer = await self._http.request(
+                "GET",
+                "/transaction",
+                headers=self._auth,
+                params={
+                    "customer": str(customer_id),
+                    "status": "success",
+                    "from": _iso(since),
+                    "to": _iso(until),
+                    "perPage": str(PER_PAGE),
+                    "page": str(page),
+                },
             )
-            if not account:
-                raise CallbackMalformedError("a dedicated_nuban charge without its account")
-            return CallbackAnswer((CallbackNotice(event_id, seen, account_number=str(account)),))
-        return CallbackAnswer(
-            (CallbackNotice(event_id, seen, provider_reference=str(data.get("reference"))),)
-        )
+            if not answer.ok or answer.field("status") is not True:
+                _unavailable("transaction list", answer)
+            rows = answer.field("data") or []
+            for row in rows:
+                if not isinstance(row, dict) or row.get("channel") != "dedicated_nuban":
+                    continue
+                notice = _charge_notice("charge.success", row, strict=False)
+                if notice.account_number == account.account_number:
+                    notices.append(notice)
+            meta = answer.field("meta") or {}
+            if len(rows) < PER_PAGE or page >= int(meta.get("pageCount") or page):
+                break
+        return notices
+
+    async def _customer_id(self, code: str) -> int:
+        if code in self._customer_ids:
+            return self._customer_ids[code]
+        answer = await self._http.request("GET", f"/customer/{code}", headers=self._auth)
+        found = (answer.field("data") or {}).get("id") if isinstance(answer.body, dict) else None
+        if not answer.ok or answer.field("status") is not True or not isinstance(found, int):
+            _unavailable("customer fetch", answer)
+        self._customer_ids[code] = found
+        return found
 
     async def close(self) -> None:
         await self._http.close()
+
+
+def _charge_notice(event: str, data: dict[str, Any], *, strict: bool = True) -> CallbackNotice:
+    """A successful charge (webhook or listed): a transfer into a virtual account names the
+    account credited; any other names our reference."""
+    currency = str(data.get("currency", "NGN"))
+    seen = Observation(
+        ProviderStatus.SUCCEEDED if data.get("status") == "success" else ProviderStatus.PENDING,
+        provider_reference=str(data.get("reference")),
+        amount=from_subunit(data.get("amount", 0), currency),
+        receipt=str(data.get("id")),
+    )
+    event_id = f"{event}:{data.get('id')}"
+    if data.get("channel") == "dedicated_nuban":
+        authorization = data.get("authorization") or {}
+        metadata = data.get("metadata") or {}
+        account = authorization.get("receiver_bank_account_number") or (
+            metadata.get("receiver_account_number") if isinstance(metadata, dict) else None
+        )
+        if not account:
+            if strict:
+                raise CallbackMalformedError("a dedicated_nuban charge without its account")
+            account = ""
+        return CallbackNotice(event_id, seen, account_number=str(account))
+    return CallbackNotice(event_id, seen, provider_reference=str(data.get("reference")))
+
+
+def _iso(moment: datetime) -> str:
+    """Paystack's timestamps: 2016-09-24T00:00:05.000Z (a naive time is UTC, as we store it)."""
+    utc = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
+
+
+def _unavailable(what: str, answer: HttpAnswer) -> NoReturn:
+    raise RailUnavailableError(f"Paystack {what}: {answer.status} {answer.field('message', '')}")
 
 
 def _transfer_notice(event: str, data: dict[str, Any]) -> CallbackNotice | None:

@@ -14,6 +14,11 @@ for South Africa), `name`, `account_number`, `bank_code` (a known branch code) a
 `reference` of 16 to 50 lowercase letters, digits, `-` or `_`, refused if used before ("Transfer
 reference already exists" — so a retried request pays once); `GET /transfer/verify/<ref>`.
 `transfer_result` builds the signed transfer.success / failed / reversed webhook.
+Listing ("List Transactions", "Fetch Customer"): `GET /customer/<email or code>` answers the
+customer with its integer `id`; `GET /transaction` takes only `customer` (that integer id),
+`status`, `from`, `to` (ISO 8601), `perPage` (1..1000) and `page`, and answers the matching
+transactions newest first with `meta` (total, skipped, perPage, page, pageCount) — any other
+parameter or a malformed one is 400, so the rail must ask exactly.
 Refunds ("Refunds"): `POST /refund` names a transaction by reference or id, an amount no more
 than is left of it; `GET /refund/<id>`; `refund_result` builds refund.processed / failed.
 """
@@ -26,6 +31,7 @@ import itertools
 import json
 import re
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from aiohttp import web
@@ -49,6 +55,9 @@ class Charge:
     status: str = "pay_offline"
     ussd_code: str = ""
     metadata: dict[str, Any] = field(default_factory=dict)
+    paid_at: str = "2026-01-05T09:20:11.000Z"
+    customer_code: str = ""
+    listed: dict[str, Any] = field(default_factory=dict)  # as GET /transaction shows it
 
 
 @dataclass
@@ -86,57 +95,66 @@ class FakePaystack(LoopbackFake):
         return body, {"x-paystack-signature": self.sign(body), "Content-Type": "application/json"}
 
     def transfer_to_account(
-        self, account_number: str, amount_kobo: int
+        self, account_number: str, amount_kobo: int, *, at: datetime | None = None
     ) -> tuple[bytes, dict[str, str]]:
-        """The customer sends a bank transfer to their virtual account: Paystack's webhook."""
+        """The customer sends a bank transfer to their virtual account: Paystack records it
+        (listed by GET /transaction) and builds its webhook, which the test may never post."""
         account = next(a for a in self.accounts if a.account_number == account_number)
         n = next(self._ids)
         reference = f"1000{n}"
+        paid_at = _iso(at) if at is not None else "2026-01-05T09:20:11.000Z"
         charge = Charge(
-            n, reference, amount_kobo, "NGN", account.email, "dedicated_nuban", "success"
+            n,
+            reference,
+            amount_kobo,
+            "NGN",
+            account.email,
+            "dedicated_nuban",
+            "success",
+            paid_at=paid_at,
+            customer_code=account.customer_code,
         )
         self.charges[reference] = charge
-        return self.webhook(
-            {
-                "event": "charge.success",
-                "data": {
-                    "id": n,
-                    "domain": "test",
-                    "status": "success",
-                    "reference": reference,
-                    "amount": amount_kobo,
-                    "message": None,
-                    "gateway_response": "Approved",
-                    "paid_at": "2026-01-05T09:20:11.000Z",
-                    "created_at": "2026-01-05T09:20:11.000Z",
-                    "channel": "dedicated_nuban",
-                    "currency": "NGN",
-                    "metadata": {
-                        "receiver_account_number": account.account_number,
-                        "receiver_bank": "Wema Bank",
-                        "custom_fields": [],
-                    },
-                    "fees": 5000,
-                    "authorization": {
-                        "authorization_code": f"AUTH_{n}",
-                        "channel": "dedicated_nuban",
-                        "bank": "Guaranty Trust Bank",
-                        "country_code": "NG",
-                        "reusable": False,
-                        "sender_bank": "Guaranty Trust Bank",
-                        "sender_bank_account_number": "XXXXXX4821",
-                        "sender_name": "NGOZI OKAFOR",
-                        "receiver_bank_account_number": account.account_number,
-                        "receiver_bank": "Wema Bank",
-                    },
-                    "customer": {
-                        "customer_code": account.customer_code,
-                        "email": account.email,
-                        "phone": account.phone,
-                    },
-                },
-            }
-        )
+        customer = self.customers[account.customer_code]
+        data = {
+            "id": n,
+            "domain": "test",
+            "status": "success",
+            "reference": reference,
+            "amount": amount_kobo,
+            "message": None,
+            "gateway_response": "Approved",
+            "paid_at": paid_at,
+            "created_at": paid_at,
+            "channel": "dedicated_nuban",
+            "currency": "NGN",
+            "metadata": {
+                "receiver_account_number": account.account_number,
+                "receiver_bank": "Wema Bank",
+                "custom_fields": [],
+            },
+            "fees": 5000,
+            "authorization": {
+                "authorization_code": f"AUTH_{n}",
+                "channel": "dedicated_nuban",
+                "bank": "Guaranty Trust Bank",
+                "country_code": "NG",
+                "reusable": False,
+                "sender_bank": "Guaranty Trust Bank",
+                "sender_bank_account_number": "XXXXXX4821",
+                "sender_name": "NGOZI OKAFOR",
+                "receiver_bank_account_number": account.account_number,
+                "receiver_bank": "Wema Bank",
+            },
+            "customer": {
+                "id": customer["id"],
+                "customer_code": account.customer_code,
+                "email": account.email,
+                "phone": account.phone,
+            },
+        }
+        charge.listed = data
+        return self.webhook({"event": "charge.success", "data": data})
 
     def customer_dials(self, reference: str, *, ok: bool = True) -> tuple[bytes, dict[str, str]]:
         """The customer dials the USSD code and approves: the charge completes."""
@@ -210,6 +228,10 @@ class FakePaystack(LoopbackFake):
             return self._charge(body)
         if request.method == "POST" and request.path == "/customer":
             return self._customer(body)
+        if request.method == "GET" and request.path.startswith("/customer/"):
+            return self._fetch_customer(request.path.rsplit("/", 1)[-1])
+        if request.method == "GET" and request.path == "/transaction":
+            return self._list(dict(request.query))
         if request.method == "POST" and request.path == "/dedicated_account":
             return self._dedicated_account(body)
         if request.method == "GET" and request.path.startswith("/transaction/verify/"):
@@ -399,6 +421,8 @@ class FakePaystack(LoopbackFake):
         if not EMAIL.match(str(body.get("email", ""))):
             return _no(400, "Invalid Email Address Passed")
         code = f"CUS_{hashlib.sha256(str(body['email']).encode()).hexdigest()[:15]}"
+        known = self.customers.get(code)
+        body = {**body, "id": known["id"] if known else 181_000 + len(self.customers)}
         self.customers[code] = body
         return web.json_response(
             {
@@ -410,7 +434,7 @@ class FakePaystack(LoopbackFake):
                     "last_name": body.get("last_name"),
                     "phone": body.get("phone"),
                     "customer_code": code,
-                    "id": len(self.customers),
+                    "id": body["id"],
                     "integration": 100032,
                     "domain": "test",
                     "identified": False,
@@ -453,6 +477,66 @@ class FakePaystack(LoopbackFake):
             }
         )
 
+    def _fetch_customer(self, email_or_code: str) -> web.Response:
+        for code, customer in self.customers.items():
+            if email_or_code in (code, customer["email"]):
+                return web.json_response(
+                    {
+                        "status": True,
+                        "message": "Customer retrieved",
+                        "data": {**customer, "customer_code": code, "integration": 100032},
+                    }
+                )
+        return _no(404, "Customer not found")
+
+    def _list(self, query: dict[str, str]) -> web.Response:
+        allowed = {"customer", "status", "from", "to", "perPage", "page"}
+        if set(query) - allowed:
+            return _no(400, f"Invalid query parameter: {sorted(set(query) - allowed)[0]}")
+        for name in ("customer", "perPage", "page"):
+            if name in query and not query[name].isdigit():
+                return _no(400, f"{name} must be an integer")
+        per_page = int(query.get("perPage", "50"))
+        page = int(query.get("page", "1"))
+        if not 1 <= per_page <= 1000 or page < 1:
+            return _no(400, "perPage must be between 1 and 1000")
+        if query.get("status", "success") not in ("success", "failed", "abandoned"):
+            return _no(400, "Invalid status")
+        try:
+            since = _parse(query["from"]) if "from" in query else None
+            until = _parse(query["to"]) if "to" in query else None
+        except ValueError:
+            return _no(400, "Invalid date")
+        rows = []
+        for charge in self.charges.values():
+            if not charge.listed:
+                continue
+            customer = self.customers.get(charge.customer_code, {})
+            if "customer" in query and str(customer.get("id")) != query["customer"]:
+                continue
+            if "status" in query and charge.status != query["status"]:
+                continue
+            at = _parse(charge.paid_at)
+            if (since and at < since) or (until and at > until):
+                continue
+            rows.append(charge.listed)
+        rows.sort(key=lambda r: str(r["paid_at"]), reverse=True)
+        shown = rows[(page - 1) * per_page : page * per_page]
+        return web.json_response(
+            {
+                "status": True,
+                "message": "Transactions retrieved",
+                "data": shown,
+                "meta": {
+                    "total": len(rows),
+                    "skipped": (page - 1) * per_page,
+                    "perPage": per_page,
+                    "page": page,
+                    "pageCount": max(1, -(-len(rows) // per_page)),
+                },
+            }
+        )
+
     def _verify(self, reference: str) -> web.Response:
         charge = self.charges.get(reference)
         if charge is None:
@@ -473,6 +557,17 @@ class FakePaystack(LoopbackFake):
                 },
             }
         )
+
+
+def _iso(moment: datetime) -> str:
+    utc = moment.astimezone(UTC)
+    return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
+
+
+def _parse(text: str) -> datetime:
+    """Paystack takes 2016-09-24T00:00:05.000Z or a bare date 2016-09-21."""
+    moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def _no(status: int, message: str) -> web.Response:
