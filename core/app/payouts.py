@@ -48,7 +48,7 @@ from engines.payments import (
     RailRejectedError,
     RailUnavailableError,
 )
-from engines.payments.events import PaymentFailed, PaymentSucceeded
+from engines.payments.events import PaymentFailed, PaymentReversed, PaymentSucceeded
 from engines.settlement import (
     PayoutOrder,
     PayoutOrders,
@@ -68,6 +68,7 @@ PAYOUT_METHODS: dict[RegionCode, Method] = {
 }
 KEY_PREFIX = "payout:"
 NO_ANSWER = "the rail did not answer in time"
+RETURNED = "returned by the payee's bank"
 
 
 @dataclass(frozen=True, slots=True)
@@ -252,6 +253,7 @@ class PayoutDesk:
     def subscribe(self, bus: EventBus) -> None:
         bus.subscribe(PaymentSucceeded.topic, "payouts", self.on_event)
         bus.subscribe(PaymentFailed.topic, "payouts", self.on_event)
+        bus.subscribe(PaymentReversed.topic, "payouts", self.on_event)
 
     async def on_event(self, envelope: EventEnvelope) -> None:
         if envelope.data.get("direction") != Direction.PAYOUT.value:
@@ -273,6 +275,8 @@ class PayoutDesk:
         current = order.status is PayoutOrderStatus.SENDING and order.attempts == attempt
         if intent.status is IntentStatus.SUCCEEDED:
             await self._succeeded(order, attempt, intent, current=current)
+        elif intent.status is IntentStatus.REVERSED:
+            await self._reversed(order, attempt, intent)
         elif current:
             await self._failed(order, intent)
 
@@ -315,6 +319,37 @@ class PayoutDesk:
                 log.warning("payout.paid_late_refused", payout=order.source, error=str(refused))
         if order.status is not PayoutOrderStatus.PAID:
             await self._close(order, PayoutOrderStatus.PAID, None)
+
+    async def _reversed(self, order: PayoutOrder, attempt: int, intent: PaymentIntent) -> None:
+        """The money came back: the wallet gets it again (once per attempt) and the payout is
+        sent again, or held once its attempts are used up."""
+        if order.attempts != attempt or (order.reason or "").startswith(RETURNED):
+            return  # handled before (a redelivered event), or a later attempt is under way
+        if order.status is not PayoutOrderStatus.PAID:
+            # The success is not on the books yet (its event is still on the way): book it.
+            current = order.status is PayoutOrderStatus.SENDING
+            await self._succeeded(order, attempt, intent, current=current)
+            order = await self._current(order)
+        try:
+            await self._ledger.returned(
+                order.role, order.person, intent.amount, intent.provider, order.hold_reference()
+            )
+        except TransferRefusedError as refused:
+            log.warning("payout.return_refused", payout=order.source, error=str(refused))
+            return
+        reason = f"{RETURNED}: {intent.failure_reason or 'reversed'}"
+        now = self._clock.now()
+        if order.attempts >= self.max_attempts:
+            after = moved(order, now, status=PayoutOrderStatus.HELD, reason=reason)
+        else:
+            after = moved(
+                order,
+                now,
+                status=PayoutOrderStatus.RETRYING,
+                reason=reason,
+                next_attempt_at=now + backoff(self.retry_after, order.attempts),
+            )
+        await self.orders.move(order, after)
 
     async def _failed(self, order: PayoutOrder, intent: PaymentIntent) -> None:
         try:

@@ -60,6 +60,23 @@ class PaymentFailed(DomainEvent):
     reason: str | None
 
 
+class PaymentReversed(DomainEvent):
+    """payment.reversed: money that had moved came back (a payout the payee's bank returned).
+    The payout desk gives it back to the payee's wallet and sends it again."""
+
+    topic: ClassVar[str] = "omniroute.payments.payment_reversed.v1"
+
+    intent_id: str
+    direction: str
+    method: str
+    provider: str
+    customer: str
+    order_reference: str | None
+    currency: str
+    amount: str
+    reason: str | None
+
+
 class UnmatchedFundsReceived(DomainEvent):
     """Money arrived in a customer's virtual account with no open payment to match it.
 

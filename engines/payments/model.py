@@ -79,6 +79,7 @@ class IntentStatus(StrEnum):
     SUCCEEDED = "succeeded"
     FAILED = "failed"
     CANCELLED = "cancelled"
+    REVERSED = "reversed"  # it succeeded, then the money came back (a bank returned a payout)
 
 
 OPEN_STATUSES = frozenset(
@@ -128,7 +129,8 @@ _NEXT: dict[IntentStatus, frozenset[IntentStatus]] = {
     # Late money: the provider says it moved after we gave up. It did; record it.
     IntentStatus.FAILED: frozenset({IntentStatus.SUCCEEDED}),
     IntentStatus.CANCELLED: frozenset({IntentStatus.SUCCEEDED}),
-    IntentStatus.SUCCEEDED: frozenset(),
+    IntentStatus.SUCCEEDED: frozenset({IntentStatus.REVERSED}),
+    IntentStatus.REVERSED: frozenset(),
 }
 
 
@@ -176,6 +178,7 @@ class ProviderStatus(StrEnum):
     PENDING = "pending"  # accepted, waiting for the customer or the network
     ACTION_REQUIRED = "action_required"  # the customer must do something we tell them
     NOT_FOUND = "not_found"  # the provider never received it
+    REVERSED = "reversed"  # the money moved and came back (Paystack transfer.reversed)
 
 
 @dataclass(frozen=True, slots=True)
@@ -337,6 +340,10 @@ def target_status(current: IntentStatus, seen: ProviderStatus) -> IntentStatus |
         ProviderStatus.FAILED: IntentStatus.FAILED,
         ProviderStatus.PENDING: IntentStatus.PROCESSING,
         ProviderStatus.ACTION_REQUIRED: IntentStatus.REQUIRES_ACTION,
+        # Returned before we heard it arrived: as good as failed; after, it is a reversal.
+        ProviderStatus.REVERSED: IntentStatus.REVERSED
+        if current is IntentStatus.SUCCEEDED
+        else IntentStatus.FAILED,
     }.get(seen)
     if wanted is None or wanted == current or not can_move(current, wanted):
         return None

@@ -33,6 +33,7 @@ from engines.orders.repository import SqlOrderRepository
 from engines.payments.events import (
     PaymentFailed,
     PaymentIntentChanged,
+    PaymentReversed,
     PaymentSucceeded,
     UnmatchedFundsReceived,
 )
@@ -493,7 +494,7 @@ class PaymentService:
         )
         if target is not None:
             updated = updated.move(target, now)
-            if target is IntentStatus.FAILED:
+            if target in (IntentStatus.FAILED, IntentStatus.REVERSED):
                 updated = replace(updated, failure_reason=seen.reason)
         if updated == intent:
             return intent
@@ -502,6 +503,10 @@ class PaymentService:
             await self._succeeded(s, intent, updated, seen)
         elif target is IntentStatus.FAILED:
             await record(s, self._failed(updated))
+        elif target is IntentStatus.REVERSED:
+            await record(
+                s, PaymentReversed(**self._base(updated), **_about(updated), reason=seen.reason)
+            )
         return updated
 
     async def _save(self, s: AsyncSession, before: PaymentIntent, after: PaymentIntent) -> None:

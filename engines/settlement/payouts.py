@@ -80,6 +80,24 @@ class PayoutService:
             )
         )
 
+    async def returned(
+        self, role: str, person: Phone, amount: Money, rail: str, payout_id: str
+    ) -> Transfer:
+        """The rail paid, then the payee's bank sent the money back (a reversal): it is the
+        payee's again, credited to the wallet once per payout attempt."""
+        wallet = await self.wallet(role, person, amount.currency)
+        bank = await self._books.account(chart.rail(rail, amount.currency))
+        return await self._books.ledger.transfer(
+            TransferRequest.posted(
+                chart.transfer_id("payout", payout_id, "returned"),
+                bank.id,
+                wallet.id,
+                amount,
+                code="payout_returned",
+                reference=payout_id,
+            )
+        )
+
     async def failed(self, payout_id: str) -> Transfer:
         return await self._books.ledger.transfer(
             TransferRequest.void(

@@ -298,6 +298,65 @@ async def test_a_failed_paystack_transfer_is_retried_under_a_new_reference(
     assert status == PayoutStatus.PAID.value
 
 
+async def test_a_paystack_transfer_reversed_after_success_goes_back_to_the_wallet_once(
+    gateway: Client, services: Services, fakes: PaymentFakes, clock: SteppedClock
+) -> None:
+    """The bank returns the money after `transfer.success`: the wallet gets it back once, the
+    payout is sent again after the backoff, and paid once on the ledger in the end."""
+    assert services.payouts is not None and services.money is not None
+    await a_day_of_work(
+        services, THANDI, "Thandi Mokoena", SIPHO, RegionCode.CAPE_TOWN, CAPE_TOWN, "cpt-3"
+    )
+    await services.gig.set_bank_account(THANDI, "632005", "4081234567")
+    await pay_drivers(services, RegionCode.CAPE_TOWN, services.clock.now().date())
+    [first] = fakes.paystack.transfers
+    paid = fakes.paystack.transfer_result(first)
+    reversed_ = fakes.paystack.transfer_result(first, "transfer.reversed")
+    for body, headers in (paid, reversed_, reversed_):  # the reversal is delivered twice
+        assert (await gateway.post("/webhooks/paystack", data=body, headers=headers)).status == 200
+        await flush_outbox(services)
+
+    [order] = await services.payouts.orders.of_person(THANDI)
+    assert order.status is PayoutOrderStatus.RETRYING
+    assert order.reason is not None and order.reason.startswith("returned by the payee's bank")
+    # Paid out, then credited back: 61.00 is hers again, nothing held.
+    assert await wallet_of(services, "driver", THANDI, "ZAR") == dec("61.00", "0", "61.00")
+    rail = await services.money.ledger.account("rail:paystack:ZAR")
+    assert rail.balance == Money(Decimal("0.00"), "ZAR")
+
+    clock.advance(services.payouts.retry_after.total_seconds())
+    assert await services.payouts.sweep() == (1, 0)
+    [second] = [r for r in fakes.paystack.transfers if r != first]
+    body, headers = fakes.paystack.transfer_result(second)
+    assert (await gateway.post("/webhooks/paystack", data=body, headers=headers)).status == 200
+    await flush_outbox(services)
+    [order] = await services.payouts.orders.of_person(THANDI)
+    assert (order.status, order.attempts) == (PayoutOrderStatus.PAID, 2)
+    assert await wallet_of(services, "driver", THANDI, "ZAR") == dec("0.00", "0", "122.00")
+    rail = await services.money.ledger.account("rail:paystack:ZAR")
+    assert rail.balance == Money(Decimal("-61.00"), "ZAR")
+
+
+async def test_a_transfer_reversed_before_we_heard_it_succeeded_is_retried(
+    gateway: Client, services: Services, fakes: PaymentFakes, clock: SteppedClock
+) -> None:
+    """Only `transfer.reversed` arrives (the success webhook was lost): never counted as paid,
+    the hold is released and the payout is sent again."""
+    assert services.payouts is not None
+    await a_day_of_work(
+        services, THANDI, "Thandi Mokoena", SIPHO, RegionCode.CAPE_TOWN, CAPE_TOWN, "cpt-4"
+    )
+    await services.gig.set_bank_account(THANDI, "632005", "4081234567")
+    await pay_drivers(services, RegionCode.CAPE_TOWN, services.clock.now().date())
+    [first] = fakes.paystack.transfers
+    body, headers = fakes.paystack.transfer_result(first, "transfer.reversed")
+    assert (await gateway.post("/webhooks/paystack", data=body, headers=headers)).status == 200
+    await flush_outbox(services)
+    [order] = await services.payouts.orders.of_person(THANDI)
+    assert order.status is PayoutOrderStatus.RETRYING
+    assert await wallet_of(services, "driver", THANDI, "ZAR") == dec("61.00", "0", "0")
+
+
 # --- agents' commissions ------------------------------------------------------------------------
 
 

@@ -67,7 +67,7 @@ _STATUS = {
 _TRANSFER_STATUS = {
     "success": ProviderStatus.SUCCEEDED,
     "failed": ProviderStatus.FAILED,
-    "reversed": ProviderStatus.FAILED,
+    "reversed": ProviderStatus.REVERSED,  # failed if it never succeeded; else money back
     "abandoned": ProviderStatus.FAILED,
     "rejected": ProviderStatus.FAILED,
     "blocked": ProviderStatus.FAILED,

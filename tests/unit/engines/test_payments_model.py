@@ -65,11 +65,21 @@ def test_the_same_request_has_the_same_fingerprint_and_any_change_another() -> N
     assert command(idempotency_key="k2").fingerprint() == first
 
 
-def test_a_succeeded_payment_never_moves_again() -> None:
+def test_a_succeeded_payment_only_moves_to_reversed_and_that_is_final() -> None:
     done = intent(IntentStatus.SUCCEEDED)
-    for target in IntentStatus:
+    for target in set(IntentStatus) - {IntentStatus.REVERSED}:
         with pytest.raises(InvalidPaymentTransitionError):
             done.move(target, NOW)
+    back = done.move(IntentStatus.REVERSED, NOW)
+    for target in IntentStatus:
+        with pytest.raises(InvalidPaymentTransitionError):
+            back.move(target, NOW)
+
+
+def test_money_returned_is_a_reversal_after_success_and_a_failure_before() -> None:
+    assert target_status(IntentStatus.SUCCEEDED, ProviderStatus.REVERSED) is IntentStatus.REVERSED
+    assert target_status(IntentStatus.PROCESSING, ProviderStatus.REVERSED) is IntentStatus.FAILED
+    assert target_status(IntentStatus.REVERSED, ProviderStatus.SUCCEEDED) is None
 
 
 def test_money_that_arrives_after_we_gave_up_is_still_recorded() -> None:
@@ -100,6 +110,8 @@ def test_a_claimed_intent_is_unknown_until_the_provider_answers() -> None:
 def test_any_sequence_of_provider_answers_keeps_a_success_and_only_moves_legally(
     answers: list[ProviderStatus],
 ) -> None:
+    """A success is kept whatever comes after, except the provider's word that the money came
+    back (a reversal), which is final."""
     status = IntentStatus.UNKNOWN
     succeeded = False
     for answer in answers:
@@ -107,13 +119,16 @@ def test_any_sequence_of_provider_answers_keeps_a_success_and_only_moves_legally
         if target is not None:
             assert can_move(status, target)
             status = target
-        succeeded = succeeded or status is IntentStatus.SUCCEEDED
         if succeeded:
-            assert status is IntentStatus.SUCCEEDED
+            assert status in {IntentStatus.SUCCEEDED, IntentStatus.REVERSED}
+        succeeded = succeeded or status is IntentStatus.SUCCEEDED
     if ProviderStatus.SUCCEEDED in answers:
-        assert status is IntentStatus.SUCCEEDED
+        first = answers.index(ProviderStatus.SUCCEEDED)
+        back = ProviderStatus.REVERSED in answers[first + 1 :]
+        assert status is (IntentStatus.REVERSED if back else IntentStatus.SUCCEEDED)
     assert (status in OPEN_STATUSES) or status in {
         IntentStatus.SUCCEEDED,
         IntentStatus.FAILED,
         IntentStatus.CANCELLED,
+        IntentStatus.REVERSED,
     }
