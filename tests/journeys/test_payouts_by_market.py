@@ -303,7 +303,8 @@ async def test_a_paystack_transfer_reversed_after_success_goes_back_to_the_walle
 ) -> None:
     """The bank returns the money after `transfer.success`: the wallet gets it back once, the
     payout is sent again after the backoff, and paid once on the ledger in the end."""
-    assert services.payouts is not None and services.money is not None
+    assert services.payouts is not None
+    assert services.money is not None
     await a_day_of_work(
         services, THANDI, "Thandi Mokoena", SIPHO, RegionCode.CAPE_TOWN, CAPE_TOWN, "cpt-3"
     )
@@ -318,7 +319,8 @@ async def test_a_paystack_transfer_reversed_after_success_goes_back_to_the_walle
 
     [order] = await services.payouts.orders.of_person(THANDI)
     assert order.status is PayoutOrderStatus.RETRYING
-    assert order.reason is not None and order.reason.startswith("returned by the payee's bank")
+    assert order.reason is not None
+    assert order.reason.startswith("returned by the payee's bank")
     # Paid out, then credited back: 61.00 is hers again, nothing held.
     assert await wallet_of(services, "driver", THANDI, "ZAR") == dec("61.00", "0", "61.00")
     rail = await services.money.ledger.account("rail:paystack:ZAR")
