@@ -198,6 +198,79 @@ async def test_a_failed_b2c_voids_the_hold_and_is_retried_until_the_attempts_run
     assert wallet.balance == Money(Decimal("245.00"), "KES")
 
 
+async def test_a_b2c_whose_result_never_came_is_settled_by_a_transaction_status_query(
+    gateway: Client, services: Services, fakes: PaymentFakes, clock: SteppedClock
+) -> None:
+    """The B2C result is lost: the requery asks Daraja's Transaction Status API, whose answer
+    (at its own ResultURL) pays the driver once; the B2C result that comes late changes
+    nothing."""
+    assert services.money is not None
+    assert services.payments is not None
+    assert services.payouts is not None
+    await a_day_of_deliveries(services)
+    await pay_drivers(services, RegionCode.NAIROBI, services.clock.now().date())
+    [b2c] = fakes.daraja.payouts
+    clock.advance(180)
+    await services.payments.requery()
+
+    [query] = fakes.daraja.status_queries
+    result_url, timeout_url = query.body.pop("ResultURL"), query.body.pop("QueueTimeOutURL")
+    assert "kind=status" in result_url
+    assert "kind=timeout" in timeout_url
+    assert query.body == {
+        "Initiator": "omniroute_api",
+        "SecurityCredential": "c2VjdXJpdHktY3JlZGVudGlhbA==",
+        "CommandID": "TransactionStatusQuery",
+        "OriginatorConversationID": b2c.body["OriginatorConversationID"],
+        "PartyA": b2c.body["PartyA"],
+        "IdentifierType": "4",
+        "Remarks": "Status of an unanswered request",
+        "Occasion": "",
+    }
+    query.body |= {"ResultURL": result_url, "QueueTimeOutURL": timeout_url}
+    target, body = fakes.daraja.status_result(query)
+    for _ in range(2):  # Daraja repeats itself: one effect
+        answer = await gateway.post(target, data=body, headers={"Content-Type": "application/json"})
+        assert answer.status == 200
+        await flush_outbox(services)
+    [order] = await services.payouts.orders.of_person(WANJIKU)
+    assert order.status is PayoutOrderStatus.PAID
+    wallet = await services.money.payouts.wallet("driver", WANJIKU, "KES")
+    assert wallet.balance == Money(Decimal("0.00"), "KES")
+    assert wallet.balances.debits_posted == Decimal("245.00")
+
+    # The lost B2C result turns up after all: nothing moves twice.
+    target, body = fakes.daraja.b2c_result(b2c)
+    await gateway.post(target, data=body, headers={"Content-Type": "application/json"})
+    await flush_outbox(services)
+    wallet = await services.money.payouts.wallet("driver", WANJIKU, "KES")
+    assert wallet.balances.debits_posted == Decimal("245.00")
+    assert len(await events(services, "PaymentSucceeded")) == 1
+    assert len(fakes.daraja.payouts) == 1
+
+
+async def test_a_status_query_about_a_b2c_daraja_never_got_settles_nothing(
+    gateway: Client, services: Services, fakes: PaymentFakes, clock: SteppedClock
+) -> None:
+    """Daraja has no such transaction: the answer is no proof either way, so the payout waits
+    (the sweeper gives it up after a day, as before) and nothing is paid or retried."""
+    assert services.payments is not None
+    assert services.payouts is not None
+    await a_day_of_deliveries(services)
+    await pay_drivers(services, RegionCode.NAIROBI, services.clock.now().date())
+    fakes.daraja.payouts.clear()  # as if the request never reached M-Pesa
+    clock.advance(180)
+    await services.payments.requery()
+    [query] = fakes.daraja.status_queries
+    target, body = fakes.daraja.status_result(query)
+    answer = await gateway.post(target, data=body, headers={"Content-Type": "application/json"})
+    assert answer.status == 200
+    await flush_outbox(services)
+    [order] = await services.payouts.orders.of_person(WANJIKU)
+    assert order.status is PayoutOrderStatus.SENDING
+    assert await events(services, "PaymentSucceeded") == []
+
+
 async def test_a_b2c_the_rail_never_answers_is_given_up_and_its_hold_released(
     gateway: Client, services: Services, fakes: PaymentFakes, clock: SteppedClock
 ) -> None:

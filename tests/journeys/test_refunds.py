@@ -127,6 +127,35 @@ async def test_an_mpesa_payment_is_refunded_by_a_reversal_once(
     assert await held_at(services, f"customer:{JUMA.e164}:receivable:KES") >= 0
 
 
+async def test_a_reversal_whose_result_never_came_is_settled_by_a_status_query(
+    gateway: Client, services: Services, fakes: PaymentFakes, clock: SteppedClock
+) -> None:
+    """The reversal's result is lost: the requery asks by the OriginatorConversationID Daraja
+    gave the reversal, and its answer settles the refund once."""
+    assert services.refunds is not None
+    assert services.payments is not None
+    order = await paid_by_mpesa(gateway, services, fakes)
+    refund = await services.refunds.refund_order(order.reference, order.total, key="r1")
+    [reversal] = fakes.daraja.reversals
+    clock.advance(180)
+    await services.payments.requery()
+
+    [query] = fakes.daraja.status_queries
+    assert query.body["CommandID"] == "TransactionStatusQuery"
+    assert query.body["OriginatorConversationID"] == reversal.body["OriginatorConversationID"]
+    target, body = fakes.daraja.status_result(query)
+    for _ in range(2):
+        assert (await gateway.post(target, data=body, headers=JSON)).status == 200
+        await flush_outbox(services)
+    assert (await services.payments.get(refund.id)).status is IntentStatus.SUCCEEDED
+    assert await held_at(services, "rail:mpesa:KES") == 0  # the posting is reversed, once
+
+    target, body = fakes.daraja.reversal_result(reversal)  # late: changes nothing
+    assert (await gateway.post(target, data=body, headers=JSON)).status == 200
+    await flush_outbox(services)
+    assert await held_at(services, "rail:mpesa:KES") == 0
+
+
 async def test_part_of_an_mpesa_payment_is_paid_back_by_b2c(
     gateway: Client, services: Services, fakes: PaymentFakes
 ) -> None:

@@ -16,6 +16,12 @@
   the wallet it came from, fees included, and leaves the trail Safaricom's statement shows as a
   reversal. It can only reverse a whole transaction, so a partial refund is a B2C payment of
   the part to the payer's phone. Either answers at ResultURL like B2C.
+- Status: a B2C payout or a reversal whose result never came is asked about with the
+  Transaction Status API (`POST /mpesa/transactionstatus/v1/query`, CommandID
+  TransactionStatusQuery, Initiator and SecurityCredential as for B2C, by its
+  OriginatorConversationID — ours for B2C, Daraja's for a reversal); the answer comes to the
+  ResultURL (kind "status"): ResultCode 0 with TransactionStatus Completed is the money moved,
+  a non-zero code (Daraja has no such transaction) settles nothing.
 Daraja signs nothing, so every callback URL we give it is signed per intent (CallbackUrls).
 Amounts are whole shillings: a total with cents is charged rounded up, never down.
 """
@@ -52,7 +58,11 @@ STK_PUSH_PATH = "/mpesa/stkpush/v1/processrequest"
 STK_QUERY_PATH = "/mpesa/stkpushquery/v1/query"
 B2C_PATH = "/mpesa/b2c/v3/paymentrequest"
 REVERSAL_PATH = "/mpesa/reversal/v1/request"
-RESULT_KINDS = ("b2c", "timeout", "reversal")
+STATUS_PATH = "/mpesa/transactionstatus/v1/query"
+RESULT_KINDS = ("b2c", "timeout", "reversal", "status")
+ORIGINATOR = "originator_conversation_id"
+# TransactionStatus in a status result: the payout or reversal will never complete.
+FAILED_STATES = frozenset({"Failed", "Declined", "Cancelled", "Expired", "Reversed"})
 ACCEPTED = {"ResultCode": 0, "ResultDesc": "Accepted"}
 # STK query while the customer has not answered yet.
 STILL_PROCESSING = "500.001.1001"
@@ -170,7 +180,10 @@ class MpesaRail:
         )
         if answer.ok and str(answer.field("ResponseCode")) == "0":
             return Observation(
-                ProviderStatus.PENDING, provider_reference=str(answer.field("ConversationID"))
+                ProviderStatus.PENDING,
+                provider_reference=str(answer.field("ConversationID")),
+                # Daraja names the reversal request: the status query asks by this name.
+                details={ORIGINATOR: str(answer.field("OriginatorConversationID", ""))},
             )
         _refusal(answer.status, answer.field("errorMessage") or answer.field("ResponseDescription"))
 
@@ -200,8 +213,12 @@ class MpesaRail:
         _refusal(answer.status, answer.field("errorMessage") or answer.field("ResponseDescription"))
 
     async def query(self, intent: PaymentIntent) -> Observation | None:
-        """STK query by CheckoutRequestID; None when we never learned it, or for B2C."""
-        if intent.direction is not Direction.COLLECT or not intent.provider_reference:
+        """STK query by CheckoutRequestID (None when we never learned it); for a B2C payout or
+        a reversal, a Transaction Status query whose answer comes by callback (None now)."""
+        if intent.direction is not Direction.COLLECT:
+            await self._ask_status(intent)
+            return None
+        if not intent.provider_reference:
             return None
         timestamp, password = self._stamp()
         body = {
@@ -220,6 +237,33 @@ class MpesaRail:
         if not answer.ok:
             return Observation(ProviderStatus.NOT_FOUND, reason=str(answer.field("errorMessage")))
         return _stk_outcome(str(answer.field("ResultCode")), answer.field("ResultDesc"))
+
+    async def _ask_status(self, intent: PaymentIntent) -> None:
+        if not self._initiator or not self._credential:
+            return  # B2C is not configured either: nothing of ours to ask about
+        body = {
+            "Initiator": self._initiator,
+            "SecurityCredential": self._credential,
+            "CommandID": "TransactionStatusQuery",
+            "OriginatorConversationID": intent.details.get(ORIGINATOR) or intent.reference,
+            "PartyA": self._b2c_shortcode,
+            "IdentifierType": "4",  # an organisation's shortcode
+            "ResultURL": self._callbacks.url(self.name, intent.id, "status"),
+            "QueueTimeOutURL": self._callbacks.url(self.name, intent.id, "timeout"),
+            "Remarks": "Status of an unanswered request",
+            "Occasion": (intent.order_reference or "")[:100],
+        }
+        if intent.receipt:
+            body["TransactionID"] = intent.receipt
+        answer = await self._http.request(
+            "POST", STATUS_PATH, headers=await self._bearer(), json_body=body
+        )
+        if answer.status >= 500:
+            raise RailUnavailableError(f"M-Pesa transaction status: HTTP {answer.status}")
+        if not answer.ok or str(answer.field("ResponseCode")) != "0":
+            raise RailUnavailableError(
+                f"M-Pesa transaction status refused: {answer.field('errorMessage')}"
+            )
 
     async def callback(self, request: CallbackRequest) -> CallbackAnswer:
         intent_id, kind = self._callbacks.check(self.name, request.query)
@@ -279,6 +323,8 @@ def _b2c_notice(intent_id: uuid.UUID, kind: str, doc: Any) -> CallbackNotice:
     if kind == "timeout":
         # The request timed out in Daraja's queue: nothing is known yet.
         seen = Observation(ProviderStatus.PENDING, provider_reference=conversation)
+    elif kind == "status":
+        return _status_notice(intent_id, conversation, code, result)
     elif code == "0":
         params = {
             str(p.get("Key")): p.get("Value")
@@ -299,6 +345,33 @@ def _b2c_notice(intent_id: uuid.UUID, kind: str, doc: Any) -> CallbackNotice:
             reason=f"{code}: {result.get('ResultDesc')}",
         )
     return CallbackNotice(event_id=f"{kind}:{conversation}", observation=seen, intent_id=intent_id)
+
+
+def _status_notice(
+    intent_id: uuid.UUID, conversation: str, code: str, result: dict[str, Any]
+) -> CallbackNotice:
+    """A Transaction Status result: what became of the payout or reversal asked about. Its
+    ConversationID is the query's own, so the intent is named by the signed URL alone."""
+    params = {
+        str(p.get("Key")): p.get("Value")
+        for p in (result.get("ResultParameters") or {}).get("ResultParameter", [])
+        if isinstance(p, dict)
+    }
+    state = str(params.get("TransactionStatus", ""))
+    if code != "0":
+        seen = Observation(ProviderStatus.NOT_FOUND, reason=f"{code}: {result.get('ResultDesc')}")
+    elif state == "Completed":
+        amount = params.get("Amount")
+        seen = Observation(
+            ProviderStatus.SUCCEEDED,
+            amount=Money(Decimal(str(amount)), "KES") if amount is not None else None,
+            receipt=str(params.get("ReceiptNo") or result.get("TransactionID") or "") or None,
+        )
+    elif state in FAILED_STATES:
+        seen = Observation(ProviderStatus.FAILED, reason=f"transaction status: {state}")
+    else:
+        seen = Observation(ProviderStatus.PENDING, reason=f"transaction status: {state}")
+    return CallbackNotice(event_id=f"status:{conversation}", observation=seen, intent_id=intent_id)
 
 
 def _refusal(status: int, message: Any) -> NoReturn:

@@ -16,6 +16,12 @@ Express", "B2C"):
 - `POST /mpesa/reversal/v1/request` (CommandID TransactionReversal, the receipt of a payment
   made to our shortcode as TransactionID, its whole Amount, `RecieverIdentifierType` "11") →
   the same acknowledgement; `reversal_result` builds the Result posted to ResultURL.
+- `POST /mpesa/transactionstatus/v1/query` ("Transaction Status": Initiator and
+  SecurityCredential as for B2C, CommandID TransactionStatusQuery, a TransactionID or an
+  OriginatorConversationID, PartyA a shortcode with IdentifierType "4", ResultURL,
+  QueueTimeOutURL, Remarks) → the acknowledgement; `status_result` builds the Result posted to
+  its ResultURL: TransactionStatus, Amount, ReceiptNo … of the payout or reversal asked
+  about, or ResultCode 1 when Daraja has no such transaction.
 The customer's side (`pay`, `cancel`) builds the exact callback Daraja would post to the
 CallBackURL, which the test delivers (late, twice, out of order or never).
 """
@@ -76,6 +82,8 @@ class StkPush:
 class B2CRequest:
     conversation_id: str
     body: dict[str, Any]
+    status: str = "Completed"  # what a Transaction Status query finds (Daraja pays at once)
+    receipt: str = "NLJ41HAY6Q"
 
 
 @dataclass
@@ -84,6 +92,7 @@ class FakeDaraja(LoopbackFake):
     pushes: list[StkPush] = field(default_factory=list)
     payouts: list[B2CRequest] = field(default_factory=list)
     reversals: list[B2CRequest] = field(default_factory=list)
+    status_queries: list[B2CRequest] = field(default_factory=list)
     token: str = "0A0v8OgxqqoocblflR58m9chMdnU"
     fail_next_push: int | None = None  # an HTTP status the next STK push gets
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
@@ -141,6 +150,7 @@ class FakeDaraja(LoopbackFake):
         return _target(push.callback_url), _dumps(body)
 
     def b2c_result(self, payout: B2CRequest, *, ok: bool = True) -> tuple[str, bytes]:
+        payout.status = "Completed" if ok else "Failed"
         result: dict[str, Any] = {
             "ResultType": 0,
             "ResultCode": 0 if ok else 2001,
@@ -160,6 +170,51 @@ class FakeDaraja(LoopbackFake):
                 ]
             }
         return _target(str(payout.body["ResultURL"])), _dumps({"Result": result})
+
+    def status_result(self, query: B2CRequest) -> tuple[str, bytes]:
+        """Daraja's answer to a Transaction Status query, posted to the query's ResultURL."""
+        asked = self._asked_about(query.body)
+        result: dict[str, Any] = {
+            "ResultType": 0,
+            "ResultCode": 0 if asked else 1,
+            "ResultDesc": "The service request is processed successfully."
+            if asked
+            else "The transaction could not be found.",
+            "OriginatorConversationID": query.body.get("OriginatorConversationID", ""),
+            "ConversationID": query.conversation_id,
+            "TransactionID": asked.receipt if asked else "",
+            "ReferenceData": {"ReferenceItem": {"Key": "Occasion"}},
+        }
+        if asked:
+            amount = asked.body["Amount"]
+            result["ResultParameters"] = {
+                "ResultParameter": [
+                    {"Key": "DebitPartyName", "Value": f"{asked.body.get('PartyA')} - OmniRoute"},
+                    {"Key": "CreditPartyName", "Value": f"{asked.body.get('PartyB')} - Juma"},
+                    {
+                        "Key": "OriginatorConversationID",
+                        "Value": query.body.get("OriginatorConversationID"),
+                    },
+                    {"Key": "InitiatedTime", "Value": 20260105091502},
+                    {"Key": "DebitAccountType", "Value": "Utility Account"},
+                    {"Key": "ReasonType", "Value": "Business Payment to Customer via API"},
+                    {"Key": "TransactionStatus", "Value": asked.status},
+                    {"Key": "FinalisedTime", "Value": 20260105091503},
+                    {"Key": "Amount", "Value": Decimal(amount) + Decimal("0.00")},
+                    {"Key": "ConversationID", "Value": asked.conversation_id},
+                    {"Key": "ReceiptNo", "Value": asked.receipt},
+                ]
+            }
+        return _target(str(query.body["ResultURL"])), _dumps({"Result": result})
+
+    def _asked_about(self, body: dict[str, Any]) -> B2CRequest | None:
+        for made in (*self.payouts, *self.reversals):
+            if body.get("TransactionID") and body["TransactionID"] == made.receipt:
+                return made
+            originator = made.body.get("OriginatorConversationID")
+            if body.get("OriginatorConversationID") == originator:
+                return made
+        return None
 
     def reversal_result(self, reversal: B2CRequest, *, ok: bool = True) -> tuple[str, bytes]:
         result: dict[str, Any] = {
@@ -204,6 +259,8 @@ class FakeDaraja(LoopbackFake):
             return self._b2c(body)
         if request.path == "/mpesa/reversal/v1/request":
             return self._reversal(body)
+        if request.path == "/mpesa/transactionstatus/v1/query":
+            return self._status(body)
         return _error(404, "404.001.01", "Resource not found")
 
     def _oauth(self, request: web.Request) -> web.Response:
@@ -349,6 +406,43 @@ class FakeDaraja(LoopbackFake):
             {
                 "OriginatorConversationID": f"{n}-r",
                 "ConversationID": reversal.conversation_id,
+                "ResponseCode": "0",
+                "ResponseDescription": "Accept the service request successfully.",
+            }
+        )
+
+    def _status(self, body: dict[str, Any]) -> web.Response:
+        required = (
+            "Initiator",
+            "SecurityCredential",
+            "CommandID",
+            "PartyA",
+            "IdentifierType",
+            "ResultURL",
+            "QueueTimeOutURL",
+            "Remarks",
+        )
+        for name in required:
+            if name not in body:
+                return _reversal_error(name)
+        if body["Initiator"] != INITIATOR or body["SecurityCredential"] != SECURITY_CREDENTIAL:
+            return _reversal_error("Initiator")
+        if body["CommandID"] != "TransactionStatusQuery":
+            return _reversal_error("CommandID")
+        if not re.fullmatch(r"\d{5,7}", str(body["PartyA"])) or str(body["IdentifierType"]) != "4":
+            return _reversal_error("PartyA")
+        if not (body.get("TransactionID") or body.get("OriginatorConversationID")):
+            return _reversal_error("TransactionID")
+        for url in ("ResultURL", "QueueTimeOutURL"):
+            if not str(body[url]).startswith(("http://", "https://")):
+                return _reversal_error(url)
+        n = next(self._ids)
+        query = B2CRequest(f"AG_20260105_{n:08d}", body)
+        self.status_queries.append(query)
+        return web.json_response(
+            {
+                "OriginatorConversationID": f"{n}-s",
+                "ConversationID": query.conversation_id,
                 "ResponseCode": "0",
                 "ResponseDescription": "Accept the service request successfully.",
             }
