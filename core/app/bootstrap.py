@@ -17,7 +17,7 @@ from core.app.objects import build_object_store
 from core.app.payment_posting import PaymentPosting
 from core.app.payments import PaymentReceiptSms, PaymentRequery, build_rails
 from core.app.payouts import PayoutDesk, PayoutSweeper
-from core.app.refunds import RefundDesk, RefundPosting
+from core.app.refunds import DoubleChargeRefunder, RefundDesk, RefundPosting
 from core.app.reservations import ReservationSweeper
 from core.app.subscribers import OrderConfirmationSms
 from core.app.workflows import (
@@ -222,6 +222,7 @@ def build_services(
     )
     payouts.subscribe(bus)
     RefundPosting(money.books, payments).subscribe(bus)
+    DoubleChargeRefunder(payments).subscribe(bus)
     refunds = RefundDesk(payments)
     workflows = None
     if settings.temporal == "on" and settings.temporal_address:

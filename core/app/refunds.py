@@ -18,7 +18,13 @@ from core.bus import EventBus, EventEnvelope
 from core.money import Money
 from core.phone import Phone
 from engines.ledger import Books
-from engines.payments import Direction, IntentStatus, PaymentIntent, PaymentService
+from engines.payments import (
+    Direction,
+    IntentStatus,
+    PaymentError,
+    PaymentIntent,
+    PaymentService,
+)
 from engines.payments.events import PaymentSucceeded
 
 log = structlog.get_logger(__name__)
@@ -45,6 +51,49 @@ class RefundDesk:
         if not paid:
             raise NothingToRefundError(order_reference)
         return await self._payments.refund(paid[0].id, amount, key=f"refund:{key}", reason=reason)
+
+
+class DoubleChargeRefunder:
+    """An order is charged once. "Pay again" offers a new payment only when every earlier one
+    failed or expired, but an expired payment may still succeed late (money that arrives is
+    never refused): when a second checkout payment of an order succeeds, the later-created
+    one is refunded in full on its own rail (once: the refund is keyed on that payment)."""
+
+    def __init__(self, payments: PaymentService) -> None:
+        self._payments = payments
+
+    def subscribe(self, bus: EventBus) -> None:
+        bus.subscribe(PaymentSucceeded.topic, "double-charge", self.on_succeeded)
+
+    async def on_succeeded(self, envelope: EventEnvelope) -> None:
+        event = PaymentSucceeded.model_validate(envelope.data)
+        if event.direction != Direction.COLLECT.value or not event.order_reference:
+            return
+        prefix = f"order:{event.order_reference}"
+        paid = sorted(
+            (
+                i
+                for i in await self._payments.for_order(event.order_reference)
+                if i.direction is Direction.COLLECT
+                and i.status is IntentStatus.SUCCEEDED
+                and i.idempotency_key.startswith(prefix)  # checkout payments, not repayments
+            ),
+            key=lambda i: (i.created_at, str(i.id)),
+        )
+        for extra in paid[1:]:
+            try:
+                await self._payments.refund(
+                    extra.id,
+                    extra.amount,
+                    key=f"refund:double:{extra.id}",
+                    reason=f"Order {event.order_reference} was paid twice",
+                )
+            except PaymentError as exc:
+                log.error(
+                    "payments.double_charge_not_refunded", intent=str(extra.id), error=str(exc)
+                )
+            else:
+                log.warning("payments.double_charge_refunded", intent=str(extra.id))
 
 
 class RefundPosting:

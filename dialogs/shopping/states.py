@@ -24,7 +24,14 @@ from engines.orders import (
     PaymentMethod,
     PlaceOrder,
 )
-from engines.payments import CreatePayment, IntentStatus, Method, PaymentError
+from engines.payments import (
+    CreatePayment,
+    Direction,
+    IntentStatus,
+    Method,
+    PaymentError,
+    PaymentIntent,
+)
 from engines.pricing import (
     InvalidVoucherError,
     PriceLockError,
@@ -37,6 +44,17 @@ CART_MEMO = "cart"  # Turn.memo key of the cart read this turn
 LOCK_VAR = "lock"
 
 LANGUAGES = (("en", "English"), ("sw", "Kiswahili"))
+# Orders that may still be paid (not cancelled, delivered, or returned).
+PAYABLE = frozenset(
+    {
+        OrderStatus.PLACED,
+        OrderStatus.CONFIRMED,
+        OrderStatus.PICKING,
+        OrderStatus.PACKED,
+        OrderStatus.DISPATCHED,
+    }
+)
+GAVE_UP = frozenset({IntentStatus.FAILED, IntentStatus.CANCELLED})
 
 
 class ShopState(State):
@@ -546,37 +564,61 @@ class Confirm(ShopState):
 
     async def pay(self, turn: Turn, order: Order) -> str:
         """Ask the rail for the money; the order's reference keys it, so a retry pays once."""
-        assert self.svc.payments is not None
-        values = {"reference": order.reference, "total": order.total.format()}
-        try:
-            intent = await self.svc.payments.pay(
-                CreatePayment(
-                    idempotency_key=f"order:{order.reference}",
-                    method=Method(order.payment_method.value),
-                    amount=order.total,
-                    customer=order.customer,
-                    order_reference=order.reference,
-                    description=f"Order {order.reference}",
-                )
+        return await start_payment(self.svc, turn, order, f"order:{order.reference}", "done")
+
+
+async def start_payment(svc: ShopServices, turn: Turn, order: Order, key: str, prefix: str) -> str:
+    """Ask the order's rail for its total under `key`; the text says what the customer does
+    next (`prefix` "done" at checkout, "again" for Pay again)."""
+    assert svc.payments is not None
+    values = {"reference": order.reference, "total": order.total.format()}
+    try:
+        intent = await svc.payments.pay(
+            CreatePayment(
+                idempotency_key=key,
+                method=Method(order.payment_method.value),
+                amount=order.total,
+                customer=order.customer,
+                order_reference=order.reference,
+                description=f"Order {order.reference}",
             )
-        except PaymentError:
-            return turn.t("done.payment_failed", **values)
-        if intent.status in (IntentStatus.FAILED, IntentStatus.CANCELLED):
-            return turn.t("done.payment_failed", **values)
-        if intent.method is Method.BANK_TRANSFER and "account_number" in intent.details:
-            return turn.t(
-                "done.bank_transfer",
-                bank=intent.details.get("bank", ""),
-                account=intent.details["account_number"],
-                **values,
-            )
-        if intent.method is Method.PAYSTACK and "ussd_code" in intent.details:
-            return turn.t("done.paystack", code=intent.details["ussd_code"], **values)
-        if intent.method is Method.MOMO:
-            return turn.t("done.momo", **values)
-        if intent.method is Method.MPESA:
-            return turn.t("done.mpesa", **values)
-        return turn.t("done.payment_failed", **values)
+        )
+    except PaymentError:
+        return turn.t(f"{prefix}.payment_failed", **values)
+    if intent.status in GAVE_UP:
+        return turn.t(f"{prefix}.payment_failed", **values)
+    if intent.method is Method.BANK_TRANSFER and "account_number" in intent.details:
+        return turn.t(
+            f"{prefix}.bank_transfer",
+            bank=intent.details.get("bank", ""),
+            account=intent.details["account_number"],
+            **values,
+        )
+    if intent.method is Method.PAYSTACK and "ussd_code" in intent.details:
+        return turn.t(f"{prefix}.paystack", code=intent.details["ussd_code"], **values)
+    if intent.method is Method.MOMO:
+        return turn.t(f"{prefix}.momo", **values)
+    if intent.method is Method.MPESA:
+        return turn.t(f"{prefix}.mpesa", **values)
+    return turn.t(f"{prefix}.payment_failed", **values)
+
+
+def payable_again(order: Order, intents: list[PaymentIntent]) -> bool:
+    """An open, unpaid order whose every checkout payment failed or expired: a new payment
+    may be asked for. While one is still open (or one succeeded) none is offered, so an
+    order is never charged twice by this menu."""
+    collected = [
+        i
+        for i in intents
+        if i.direction is Direction.COLLECT
+        and i.idempotency_key.startswith(f"order:{order.reference}")
+    ]
+    return (
+        order.status in PAYABLE
+        and order.paid_at is None
+        and bool(collected)
+        and all(i.status in GAVE_UP for i in collected)
+    )
 
 
 class Orders(ShopState):
@@ -603,14 +645,51 @@ class Orders(ShopState):
                     else f"{o.total.amount:,.0f}",
                 )
             )
+        again = await self.payable_again(orders)
+        choices = tuple(
+            Choice(turn.t("orders.pay_again", reference=o.reference), o.reference) for o in again
+        )
         # Newest first; on a small screen the oldest of the five give way.
-        back = (Option(BACK_KEY, turn.t("nav.back")),)
+        options = (
+            *(Option(str(n), c.label) for n, c in enumerate(choices, 1)),
+            Option(BACK_KEY, turn.t("nav.back")),
+        )
         while len(lines) > 1 and (
-            measure(layout("\n".join([title, *lines]), back), turn.capabilities)
+            measure(layout("\n".join([title, *lines]), options), turn.capabilities)
             > turn.capabilities.screen_chars
         ):
             lines.pop()
-        return Screen("\n".join([title, *lines]))
+        return Screen("\n".join([title, *lines]), choices)
+
+    async def payable_again(self, orders: list[Order]) -> list[Order]:
+        payments = self.svc.payments
+        if payments is None:
+            return []
+        candidates = [
+            o
+            for o in orders
+            if o.paid_at is None
+            and o.status in PAYABLE
+            and o.payment_method.value in Method.__members__
+            and payments.offers(Method(o.payment_method.value))
+        ]
+        if not candidates:
+            return []
+        intents = await payments.for_orders([o.reference for o in candidates])
+        return [o for o in candidates if payable_again(o, intents.get(o.reference, []))]
+
+    async def choose(self, turn: Turn, value: str) -> Outcome:
+        """Pay again: a new payment on the same rail, keyed by how many came before, so a
+        repeated request asks once and an open payment is never doubled."""
+        orders = await self.svc.orders.recent(self.phone(turn), limit=5)
+        order = next((o for o in orders if o.reference == value), None)
+        if order is None or self.svc.payments is None:
+            return Reject("error.choice")
+        intents = (await self.svc.payments.for_orders([order.reference])).get(order.reference, [])
+        if not payable_again(order, intents):
+            return Home(notice=turn.t("orders.not_payable", reference=order.reference))
+        key = f"order:{order.reference}:again:{len(intents)}"
+        return Finish(await start_payment(self.svc, turn, order, key, "again"))
 
     async def stages(self, references: list[str]) -> list[str | None]:
         stage_of = self.svc.stage_of

@@ -1,0 +1,140 @@
+"""Pay again: Juma's M-Pesa prompt is cancelled (or times out) while his order is open; "My
+orders" offers to pay it again, on the same rail under a new key — through the USSD endpoint
+with Africa's Talking form bodies and the local Daraja. An order is never kept paid twice: a
+late success of the payment given up on is refunded by reversal."""
+
+from __future__ import annotations
+
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestClient
+
+from core.app.bootstrap import Services
+from core.clock import SteppedClock
+from core.config import Settings
+from core.phone import Phone
+from engines.orders import Order
+from engines.payments import Direction, IntentStatus, PaymentService
+from tests.support.phone import UssdPhone
+from tests.support.providers.africastalking import flush_outbox
+from tests.support.providers.payments import PaymentFakes, events
+
+Client = TestClient[web.Request, web.Application]
+JUMA = "+254711000001"
+JSON = {"Content-Type": "application/json"}
+
+
+@pytest.fixture
+def settings(database_url: str, fakes: PaymentFakes) -> Settings:
+    return fakes.settings(database_url)
+
+
+def payments(services: Services) -> PaymentService:
+    assert services.payments is not None
+    return services.payments
+
+
+async def checkout_by_mpesa(juma: UssdPhone, services: Services) -> Order:
+    await juma.dial()
+    await juma.choose("Nunua")
+    await juma.choose("Tambi na Pasta")
+    await juma.choose("Indomie Chicken")
+    await juma.press("3")
+    await juma.choose("Lipia")
+    await juma.choose("Chagua malipo")
+    await juma.choose("M-Pesa")
+    done = await juma.choose("Thibitisha")
+    assert done.kind == "END"
+    [order] = await services.orders.recent(Phone(JUMA))
+    return order
+
+
+async def test_a_cancelled_mpesa_prompt_is_paid_again_from_my_orders_once(
+    gateway: Client, services: Services, fakes: PaymentFakes
+) -> None:
+    juma = UssdPhone(gateway, JUMA)
+    order = await checkout_by_mpesa(juma, services)
+    # While the first prompt is open, nothing is offered.
+    await juma.dial()
+    orders = await juma.choose("Oda zangu")
+    assert not any("tena" in label for label in orders.labels)
+
+    target, body = fakes.daraja.cancel(fakes.daraja.pushes[0])
+    assert (await gateway.post(target, data=body, headers=JSON)).status == 200
+    await juma.dial()
+    orders = await juma.choose("Oda zangu")
+    assert f"Lipa {order.reference} tena" in orders.labels
+    again = await juma.choose("tena")
+    assert again.kind == "END"
+    assert again.body == (
+        f"Oda {order.reference}: weka PIN yako ya M-Pesa kwenye ujumbe kulipa KES 2,521.26. "
+        "Tutakutumia risiti kwa SMS."
+    )
+    # Africa's Talking repeats the request: the same answer, no third prompt.
+    assert (await juma.resend()).body == again.body
+    first, second = fakes.daraja.pushes
+    assert second.checkout_id != first.checkout_id
+    assert second.body["Amount"] == first.body["Amount"] == 2522
+    assert second.body["AccountReference"] == order.reference
+    intents = await payments(services).for_order(order.reference)
+    assert [(i.idempotency_key, i.status) for i in intents] == [
+        (f"order:{order.reference}", IntentStatus.FAILED),
+        (f"order:{order.reference}:again:1", IntentStatus.PROCESSING),
+    ]
+    # The new prompt is open: Pay again is not offered a second time.
+    await juma.dial()
+    orders = await juma.choose("Oda zangu")
+    assert not any("tena" in label for label in orders.labels)
+
+    target, body = fakes.daraja.pay(second)
+    assert (await gateway.post(target, data=body, headers=JSON)).status == 200
+    assert (await services.orders.get(order.reference)).paid_at is not None
+    await flush_outbox(services)
+    receipts = [s.message for s in fakes.sms.sent_to(JUMA) if "tumepokea" in s.message]
+    assert receipts == [
+        f"OmniRoute: tumepokea KES 2,522.00 kwa oda {order.reference}. "
+        f"Risiti {second.receipt}. Asante!"
+    ]
+    await juma.dial()
+    orders = await juma.choose("Oda zangu")
+    assert not any("tena" in label for label in orders.labels)
+    assert fakes.daraja.reversals == []
+
+
+async def test_a_late_success_of_the_expired_payment_is_refunded_not_kept(
+    gateway: Client, services: Services, fakes: PaymentFakes, clock: SteppedClock
+) -> None:
+    """The first prompt times out (expired after a day), Juma pays again, then the first
+    payment's success arrives after all: the order is charged twice for a moment, and the
+    later-created payment is given back by an M-Pesa reversal, once."""
+    juma = UssdPhone(gateway, JUMA)
+    order = await checkout_by_mpesa(juma, services)
+    clock.advance(25 * 3600)
+    await payments(services).requery()  # Daraja: still waiting; a day has passed: expired
+    [expired] = await payments(services).for_order(order.reference)
+    assert (expired.status, expired.failure_reason) == (IntentStatus.CANCELLED, "expired")
+
+    await juma.dial()
+    await juma.choose("Oda zangu")
+    await juma.choose("tena")
+    first, second = fakes.daraja.pushes
+    target, body = fakes.daraja.pay(second)
+    assert (await gateway.post(target, data=body, headers=JSON)).status == 200
+    await flush_outbox(services)
+    target, body = fakes.daraja.pay(first)  # late, and twice
+    for _ in range(2):
+        assert (await gateway.post(target, data=body, headers=JSON)).status == 200
+        await flush_outbox(services)
+
+    [reversal] = fakes.daraja.reversals
+    assert reversal.body["TransactionID"] == second.receipt  # the later-created payment
+    target, body = fakes.daraja.reversal_result(reversal)
+    assert (await gateway.post(target, data=body, headers=JSON)).status == 200
+    await flush_outbox(services)
+    intents = await payments(services).for_order(order.reference)
+    refunds = [i for i in intents if i.direction is Direction.REFUND]
+    assert [(r.status, r.amount) for r in refunds] == [(IntentStatus.SUCCEEDED, order.total)]
+    assert len(await events(services, "PaymentSucceeded")) == 3  # two payments, one refund
+    assert services.money is not None
+    held = await services.money.ledger.account("rail:mpesa:KES")
+    assert held.balance.amount == 2522  # the order's money, once
