@@ -69,14 +69,15 @@ class DoubleChargeRefunder:
         event = PaymentSucceeded.model_validate(envelope.data)
         if event.direction != Direction.COLLECT.value or not event.order_reference:
             return
-        prefix = f"order:{event.order_reference}"
+        key = f"order:{event.order_reference}"
         paid = sorted(
             (
                 i
                 for i in await self._payments.for_order(event.order_reference)
                 if i.direction is Direction.COLLECT
                 and i.status is IntentStatus.SUCCEEDED
-                and i.idempotency_key.startswith(prefix)  # checkout payments, not repayments
+                # checkout payments and their Pay again, not credit repayments
+                and (i.idempotency_key == key or i.idempotency_key.startswith(f"{key}:"))
             ),
             key=lambda i: (i.created_at, str(i.id)),
         )

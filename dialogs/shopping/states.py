@@ -607,11 +607,12 @@ def payable_again(order: Order, intents: list[PaymentIntent]) -> bool:
     """An open, unpaid order whose every checkout payment failed or expired: a new payment
     may be asked for. While one is still open (or one succeeded) none is offered, so an
     order is never charged twice by this menu."""
+    key = f"order:{order.reference}"
     collected = [
         i
         for i in intents
         if i.direction is Direction.COLLECT
-        and i.idempotency_key.startswith(f"order:{order.reference}")
+        and (i.idempotency_key == key or i.idempotency_key.startswith(f"{key}:"))
     ]
     return (
         order.status in PAYABLE
