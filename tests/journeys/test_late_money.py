@@ -142,3 +142,23 @@ async def test_a_transfer_the_webhook_applied_is_not_applied_again_by_the_requer
     assert (await payments(services).requery()).settled == 1
     assert (await services.orders.get(second.reference)).paid_at is not None
     assert len(await receipts(services, fakes)) == 2
+
+
+async def test_the_requery_only_reads_transfers_made_since_the_payment_was_asked_for(
+    gateway: Client, services: Services, fakes: PaymentFakes, clock: SteppedClock
+) -> None:
+    """A transfer from before the order existed (its webhook lost) is not taken as its payment:
+    the requery reads the customer's list from the intent's creation on."""
+    first, account = await ngozi_pays_by_transfer(services, "o1")
+    kobo = int(first.total.amount * 100)
+    body, headers = fakes.paystack.transfer_to_account(account, kobo, at=clock.now())
+    assert (await gateway.post("/webhooks/paystack", data=body, headers=headers)).status == 200
+    clock.advance(600)
+    fakes.paystack.transfer_to_account(account, kobo, at=clock.now())  # announced to no one
+    clock.advance(600)
+    second, _ = await ngozi_pays_by_transfer(services, "o2")
+    clock.advance(180)
+    assert (await payments(services).requery()).settled == 0
+    assert (await services.orders.get(second.reference)).paid_at is None
+    listed = [r for r in fakes.paystack.requests if r.path.startswith("/transaction?")]
+    assert parse_qs(urlsplit(listed[-1].path).query)["from"] == ["2026-01-05T09:20:00.000Z"]

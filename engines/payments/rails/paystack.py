@@ -345,7 +345,7 @@ class PaystackRail:
         """Transfers into `account` Paystack recorded between `since` and `until`, as the
         `charge.success` notices their webhooks carry (same event ids)."""
         customer_id = await self._customer_id(account.provider_customer)
-        notices: list[CallbackNotice] = []
+        listed: list[dict[str, Any]] = []
         for page in range(1, MAX_PAGES + 1):
             answer = await self._http.request(
                 "GET",
@@ -363,16 +363,16 @@ class PaystackRail:
             if not answer.ok or answer.field("status") is not True:
                 _unavailable("transaction list", answer)
             rows = answer.field("data") or []
-            for row in rows:
-                if not isinstance(row, dict) or row.get("channel") != "dedicated_nuban":
-                    continue
-                notice = _charge_notice("charge.success", row, strict=False)
-                if notice.account_number == account.account_number:
-                    notices.append(notice)
+            listed.extend(
+                r for r in rows if isinstance(r, dict) and r.get("channel") == "dedicated_nuban"
+            )
             meta = answer.field("meta") or {}
             if len(rows) < PER_PAGE or page >= int(meta.get("pageCount") or page):
                 break
-        return notices
+        # Oldest first, as their webhooks would have come: the oldest intent gets the first.
+        listed.sort(key=lambda r: (str(r.get("paid_at") or ""), str(r.get("id"))))
+        notices = [_charge_notice("charge.success", r, strict=False) for r in listed]
+        return [n for n in notices if n.account_number == account.account_number]
 
     async def _customer_id(self, code: str) -> int:
         if code in self._customer_ids:
