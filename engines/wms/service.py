@@ -76,6 +76,9 @@ class WarehouseService:
                     await repo.add_zone(zone)
             known = {loc.id for loc in await repo.locations(layout.warehouse_id)}
             await repo.add_locations([loc for loc in locations if loc.id not in known])
+            stored = await repo.layout(layout.warehouse_id)
+            assert stored is not None
+            await repo.ensure_dock(stored)  # made here, so pickers never race to make it
 
     async def layout(self, warehouse_id: str) -> Layout:
         async with self._db.transaction() as s:
