@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from enum import StrEnum
+from zoneinfo import ZoneInfo
 
 from core.phone import Phone
 
@@ -54,3 +56,20 @@ def region_for_phone(phone: Phone) -> Region:
 
 def region(code: RegionCode | str) -> Region:
     return REGIONS[RegionCode(code)]
+
+
+def zone(code: RegionCode | str) -> ZoneInfo:
+    """The region's time zone: its days ("today", a delivery day, a payout day) run in it."""
+    return ZoneInfo(region(code).timezone)
+
+
+def local_date(code: RegionCode | str, at: datetime) -> date:
+    """The region's calendar day at the instant `at` (an aware datetime)."""
+    return at.astimezone(zone(code)).date()
+
+
+def day_bounds(code: RegionCode | str, day: date) -> tuple[datetime, datetime]:
+    """The UTC instants the region's `day` starts and ends (local midnight to midnight)."""
+    start = datetime(day.year, day.month, day.day, tzinfo=zone(code))
+    end = datetime.combine(day + timedelta(days=1), time(), tzinfo=zone(code))
+    return start.astimezone(UTC), end.astimezone(UTC)

@@ -52,7 +52,7 @@ from engines.payments import PaymentService
 from engines.pricing import PricingService
 from engines.routing import RoutePlanStore
 from engines.settlement import PayoutOrders
-from engines.wms import WarehouseService
+from engines.wms import SqlBinStock, WarehouseService
 from sessions import open_session_store
 
 SENDERS = (
@@ -171,6 +171,7 @@ def build_services(
         ids,
         cart_ttl=timedelta(seconds=settings.cart_ttl_seconds),
         cache=store,
+        bins=SqlBinStock(),  # the WMS's bins follow on_hand, in the same transaction
     )
     customers = CustomerService(db, clock, cache=store)
     objects = build_object_store(settings)

@@ -1,4 +1,5 @@
-"""`omniroute`: serve, migrate, seed, simulate, worker — the command line of interfaces.md."""
+"""`omniroute`: serve, migrate, seed, simulate, worker, routes, customers — the command line of
+interfaces.md."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from typing import Any, NoReturn
 
 from aiohttp import web
 
-from core.app import credentials, payout_cli
+from core.app import credentials, customer_cli, payout_cli
 from core.app.bootstrap import build_services
 from core.app.demo import load_demo, load_distribution_demo
 from core.app.dispatch_plan import plan_day_command
@@ -85,6 +86,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_routes_parser(commands)
     credentials.add_commands(commands)
     payout_cli.add_commands(commands, _Parser, _day)
+    customer_cli.add_commands(commands, _Parser)
     return parser
 
 
@@ -120,6 +122,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return credentials.run(args)
         case "drivers" | "agents":
             return payout_cli.run(args)
+        case "customers":
+            return customer_cli.run(args)
     return 2
 
 
@@ -223,7 +227,9 @@ def _add_routes_parser(commands: Any) -> None:
         "plan", help="plan a region's delivery day: routes, pick waves, gig tasks, offers (JSON)"
     )
     plan.add_argument("--region", required=True, choices=[r.value for r in RegionCode])
-    plan.add_argument("--date", type=_day, default=None, help="YYYY-MM-DD (default: tomorrow)")
+    plan.add_argument(
+        "--date", type=_day, default=None, help="YYYY-MM-DD (default: tomorrow, region time)"
+    )
     plan.add_argument("--time-limit", type=_positive_float, default=5.0, metavar="S")
 
 

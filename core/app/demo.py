@@ -15,7 +15,7 @@ from sqlalchemy import Table, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.db import Database
-from core.region import REGIONS, Region, RegionCode
+from core.region import REGIONS, Region, RegionCode, local_date
 from engines.catalogue.tables import categories, products, stock_levels, warehouses
 from engines.customers.tables import customers
 from engines.gig.tables import gig_shifts, gig_workers
@@ -310,7 +310,7 @@ def distribution_rows(market: Region, now: datetime) -> dict[Table, list[dict[st
         start = now - timedelta(hours=1)
         shifts.append(
             {
-                "id": uuid.uuid5(_DEMO_IDS, f"{phone}:{start.date()}"),
+                "id": uuid.uuid5(_DEMO_IDS, f"{phone}:{local_date(code, start)}"),
                 "worker_id": worker_id,
                 "starts_at": start,
                 "ends_at": start + timedelta(hours=13),

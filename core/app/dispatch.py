@@ -1,7 +1,10 @@
 """The dispatcher loop: every so often, lapsed offers are closed and open routes re-offered.
 
 Drivers' answers re-offer at once (a decline allocates again), and an idle driver calling in
-pulls work; this loop covers the silent case, an offer nobody answers.
+pulls work; this loop covers the silent case, an offer nobody answers, and the morning: a task is
+offered only on its region's day (see `GigService.allocate`), so tomorrow's routes, planned the
+evening before, are offered by this loop once the region's clock passes midnight and drivers are
+on shift.
 """
 
 from __future__ import annotations

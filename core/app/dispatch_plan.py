@@ -13,8 +13,9 @@ longer on shift, starts from the stored plan: the stops of routes a driver has b
 has taken (in progress) or has delivered (served) stay fixed; the routes nobody has taken are
 withdrawn and re-planned with the new orders, starting from their stored routes and vehicles.
 
-Times are UTC; the planning day runs from 00:00 to 24:00 UTC and the solver counts minutes from
-its start.
+The planning day is the region's calendar day: it runs from local midnight to midnight
+(`core.region.day_bounds`; Lagos, Nairobi and Johannesburg keep no summer time), the solver
+counts minutes from its start, and times are stored in UTC.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ import re
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -34,7 +35,7 @@ from core.app.demo import DEPOTS
 from core.clock import Clock
 from core.config import Settings
 from core.phone import Phone
-from core.region import RegionCode
+from core.region import RegionCode, day_bounds, local_date
 from core.region import region as region_of
 from engines.customers import CustomerService
 from engines.fulfilment.requests import SqlDispatchRequests
@@ -68,7 +69,6 @@ from engines.wms import Departure, WarehouseService, WavePlan, WavePolicy
 
 NO_LOCATION = "no_location"  # the customer has no delivery point: nowhere to drive to
 SERVICE_MINUTES = 10.0  # unloading and the code at each door
-DAY_MINUTES = 24 * 60.0
 DEFAULT_WAVES = WavePolicy(cutoff_minutes=60, pickers=4, lines_per_picker=40)
 
 
@@ -212,7 +212,8 @@ class DispatchPlanner:
 
         With a plan store, the plan is stored, and orders that came in (or a planned vehicle
         gone from the day's crew) re-plan the routes nobody has taken, from the stored plan."""
-        start = datetime(day.year, day.month, day.day, tzinfo=UTC)
+        start, day_end = day_bounds(region, day)
+        day_minutes = _minutes(day_end, start)
         prefix = f"R-{region.value.upper()}-{day:%Y%m%d}-"
         of_day = [t for t in await self._gig.tasks() if t.route_id.startswith(prefix)]
         earlier = [t for t in of_day if t.status is not TaskStatus.CANCELLED]
@@ -237,10 +238,10 @@ class DispatchPlanner:
         vehicles: list[Vehicle] = []
         currency = region_of(region).currency
         tariff = TARIFFS[currency]
-        crew = await self._gig.crew(region, earliest, start + timedelta(days=1))
+        crew = await self._gig.crew(region, earliest, day_end)
         for worker, shift in crew:
             begin = _minutes(max(shift.starts_at, earliest), start)
-            end = min(_minutes(shift.ends_at, start), DAY_MINUTES)
+            end = min(_minutes(shift.ends_at, start), day_minutes)
             if begin < end:
                 vehicles.append(
                     Vehicle(
@@ -263,8 +264,16 @@ class DispatchPlanner:
         untaken = [t for t in earlier if t.status is TaskStatus.OPEN]
         # a route planned for a vehicle no longer on shift that day must go to another one
         stranded = [t for t in untaken if planned_on.get(t.route_id, "") not in fleet | {""}]
+        # orders the stored plan already left unassigned are tried again, but they are not news:
+        # only orders that came in since (or a stranded route) re-plan the routes nobody took
+        left_out = {
+            st.order_reference
+            for st in (stored.stops if stored else ())
+            if st.status is PlanStopStatus.UNASSIGNED
+        }
+        arrived = [o for o in routable if o.reference not in left_out]
         withdrawn: list[Task] = []
-        if self._plans is not None and (routable or stranded):
+        if self._plans is not None and (arrived or stranded):
             for task in untaken:
                 if await self._gig.withdraw(task.id):
                     withdrawn.append(task)
@@ -294,7 +303,7 @@ class DispatchPlanner:
         vehicle_of: dict[str, str] = dict(planned_on)
         if candidates:
             routes, dropped = await self._solve(
-                region, candidates, free, start, time_limit_s, current
+                region, candidates, free, (start, day_minutes), time_limit_s, current
             )
             unassigned += dropped
             number = 1 + max((_number(t.route_id) for t in of_day), default=0)
@@ -349,7 +358,7 @@ class DispatchPlanner:
         region: RegionCode,
         candidates: Sequence[Candidate],
         vehicles: list[Vehicle],
-        start: datetime,
+        day: tuple[datetime, float],
         time_limit_s: float,
         current: dict[str, list[str]],
     ) -> tuple[list[tuple[str, DeliveryRoute]], list[UnassignedOrder]]:
@@ -359,7 +368,8 @@ class DispatchPlanner:
             return [], [UnassignedOrder(c.reference, "no_vehicle") for c in candidates]
         lat, lon = DEPOTS[region]
         depot = GeoPoint(lat, lon)
-        whole_day = TimeWindow(0.0, DAY_MINUTES)
+        start, day_minutes = day
+        whole_day = TimeWindow(0.0, day_minutes)
         by_ref = {c.reference: c for c in candidates}
         problem = Problem(
             depots=(Depot(_depot_id(region), Point(lon, lat), whole_day),),
@@ -496,6 +506,12 @@ def _planned(task: Task, new: bool, offered: bool) -> PlannedRoute:
     )
 
 
+def tomorrow(region: RegionCode, now: datetime) -> date:
+    """The region's next calendar day at `now`: at 23:30 in Lagos (22:30 UTC) that is the day
+    after the Lagos date, whatever the UTC date says."""
+    return local_date(region, now) + timedelta(days=1)
+
+
 def _iso(at: datetime) -> str:
     return at.isoformat().replace("+00:00", "Z")
 
@@ -507,7 +523,8 @@ def released_orders(services: Services) -> SqlDispatchRequests | None:
 
 
 def plan_day_command(region: RegionCode, day: date | None, time_limit_s: float) -> int:
-    """`omniroute routes plan`: plan the day (default: tomorrow, UTC) and print the report."""
+    """`omniroute routes plan`: plan the day (default: tomorrow in the region's time zone) and
+    print the report."""
     report = asyncio.run(_plan_day(region, day, time_limit_s))
     print(json.dumps(report.as_json(), indent=2))
     return 0
@@ -525,7 +542,7 @@ async def _plan_day(region: RegionCode, day: date | None, time_limit_s: float) -
             plans=services.route_plans,
             released=released_orders(services),
         )
-        when = day or (services.clock.now() + timedelta(days=1)).date()
+        when = day or tomorrow(region, services.clock.now())
         return await planner.plan(region, when, time_limit_s=time_limit_s)
     finally:
         await services.close()

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from core.app.payouts import PAYOUT_METHODS, Payee, PayoutDesk
 from core.config import Settings
 from core.money import Money
-from core.region import RegionCode
+from core.region import RegionCode, local_date
 from core.region import region as region_of
 from engines.gig import PayoutStatus
 from engines.settlement import PayoutOrder, PayoutOrderStatus
@@ -144,7 +144,8 @@ async def _pay(role: str, region: RegionCode, day: date | None) -> PayReport:
 
     services = build_services(Settings())
     try:
-        when = day or services.clock.now().date()
+        # earnings are booked on the region's calendar day, so "today" is the region's too
+        when = day or local_date(region, services.clock.now())
         if role == "agent":
             return await pay_agents(services, region, when)
         return await pay_drivers(services, region, when)

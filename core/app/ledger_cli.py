@@ -25,6 +25,7 @@ from engines.notifications import NotificationService
 from engines.orders import OrderService
 from engines.pricing import PricingService
 from engines.settlement import StatementFormatError, parse_statement
+from engines.wms import SqlBinStock
 
 T = TypeVar("T")
 
@@ -70,7 +71,8 @@ def _with_money(work: Callable[[MoneyServices], Awaitable[T]]) -> T:
         clock, ids = SystemClock(), RandomIds()
         db = Database(settings.database_url)
         catalogue = CatalogueService(db, clock)
-        orders = OrderService(db, PricingService(db, clock, catalogue), clock, ids)
+        pricing = PricingService(db, clock, catalogue)
+        orders = OrderService(db, pricing, clock, ids, bins=SqlBinStock())
         money = build_money(
             db=db,
             bus=MemoryEventBus(),

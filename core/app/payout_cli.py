@@ -34,7 +34,9 @@ def add_commands(commands: Any, parser_class: type[argparse.ArgumentParser], day
         " pending, held with the reason, failed)",
     )
     pay.add_argument("--region", required=True, choices=regions)
-    pay.add_argument("--date", type=day, default=None, help="YYYY-MM-DD (default: today)")
+    pay.add_argument(
+        "--date", type=day, default=None, help="YYYY-MM-DD (default: today, region time)"
+    )
     bank = driver_commands.add_parser(
         "bank",
         help="set where a driver's payouts go (Lagos: NIP code + NUBAN; Cape Town:"
@@ -57,7 +59,9 @@ def add_commands(commands: Any, parser_class: type[argparse.ArgumentParser], day
         "pay", help="pay the region's agents the commissions in their wallets (JSON)"
     )
     agent_pay.add_argument("--region", required=True, choices=regions)
-    agent_pay.add_argument("--date", type=day, default=None, help="YYYY-MM-DD (default: today)")
+    agent_pay.add_argument(
+        "--date", type=day, default=None, help="YYYY-MM-DD (default: today, region time)"
+    )
 
 
 def _bank_arguments(parser: argparse.ArgumentParser) -> None:

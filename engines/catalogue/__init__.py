@@ -8,10 +8,12 @@ from engines.catalogue.model import (
     StockLevel,
     UnknownProductError,
 )
+from engines.catalogue.ports import BinStock
 from engines.catalogue.repository import SqlCatalogueRepository, SqlStockMovements
 from engines.catalogue.service import CatalogueService
 
 __all__ = [
+    "BinStock",
     "CatalogueError",
     "CatalogueService",
     "Category",

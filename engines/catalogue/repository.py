@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core.db import Database, Prepared
 from core.region import RegionCode
 from engines.catalogue.model import Category, OutOfStockError, Product, StockLevel
+from engines.catalogue.ports import BinStock
 from engines.catalogue.tables import categories, products, stock_levels, warehouses
 
 
@@ -114,24 +115,33 @@ async def stock_available(db: Database, region: RegionCode, sku: str) -> int:
 
 
 class SqlStockMovements:
-    """What orders do to stock after reserving it: release, ship, take back.
+    """What orders do to stock after reserving it: release, ship, take back; and goods received.
 
     Each is one conditional UPDATE, like `reserve`, so a movement never drives reserved or on
-    hand below zero (the table's check constraint would refuse it anyway).
+    hand below zero (the table's check constraint would refuse it anyway). With `bins` (the
+    WMS, see `ports.BinStock`) every movement of goods is mirrored in the warehouse's bins in
+    the same session.
     """
 
-    def __init__(self, session: AsyncSession) -> None:
+    def __init__(self, session: AsyncSession, bins: BinStock | None = None) -> None:
         self._s = session
+        self._bins = bins
 
-    async def release(self, warehouse_id: str, sku: str, quantity: int) -> None:
+    async def release(
+        self, warehouse_id: str, sku: str, quantity: int, order: str | None = None
+    ) -> None:
         await self._move(
             warehouse_id,
             sku,
             stock_levels.c.reserved >= quantity,
             reserved=stock_levels.c.reserved - quantity,
         )
+        if self._bins is not None:
+            await self._bins.released(self._s, warehouse_id, sku, quantity, order)
 
-    async def ship(self, warehouse_id: str, sku: str, quantity: int) -> None:
+    async def ship(
+        self, warehouse_id: str, sku: str, quantity: int, order: str | None = None
+    ) -> None:
         await self._move(
             warehouse_id,
             sku,
@@ -139,14 +149,35 @@ class SqlStockMovements:
             reserved=stock_levels.c.reserved - quantity,
             on_hand=stock_levels.c.on_hand - quantity,
         )
+        if self._bins is not None:
+            await self._bins.shipped(self._s, warehouse_id, sku, quantity, order)
 
-    async def restock(self, warehouse_id: str, sku: str, quantity: int) -> None:
+    async def restock(
+        self, warehouse_id: str, sku: str, quantity: int, order: str | None = None
+    ) -> None:
         await self._move(
             warehouse_id,
             sku,
             stock_levels.c.on_hand >= 0,
             on_hand=stock_levels.c.on_hand + quantity,
         )
+        if self._bins is not None:
+            await self._bins.restocked(self._s, warehouse_id, sku, quantity, order)
+
+    async def receive(self, warehouse_id: str, sku: str, quantity: int) -> None:
+        """Goods received into the warehouse (the WMS's put-away): on hand rises; a SKU the
+        warehouse has never held gets its row."""
+        result = await self._s.execute(
+            update(stock_levels)
+            .where(stock_levels.c.warehouse_id == warehouse_id, stock_levels.c.sku == sku)
+            .values(on_hand=stock_levels.c.on_hand + quantity)
+        )
+        if result.rowcount != 1:  # type: ignore[attr-defined]
+            await self._s.execute(
+                stock_levels.insert().values(
+                    warehouse_id=warehouse_id, sku=sku, on_hand=quantity, reserved=0
+                )
+            )
 
     async def _move(
         self, warehouse_id: str, sku: str, guard: ColumnElement[bool], **values: object

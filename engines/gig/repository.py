@@ -146,13 +146,14 @@ class SqlGigRepository:
             )
         )
 
-    async def on_shift(self, at: datetime) -> set[uuid.UUID]:
+    async def shifts_at(self, at: datetime) -> dict[uuid.UUID, Shift]:
+        """Each worker on shift at `at`, with that shift (the one ending last, if several)."""
         rows = await self._s.execute(
-            select(gig_shifts.c.worker_id).where(
-                gig_shifts.c.starts_at <= at, gig_shifts.c.ends_at > at
-            )
+            select(gig_shifts)
+            .where(gig_shifts.c.starts_at <= at, gig_shifts.c.ends_at > at)
+            .order_by(gig_shifts.c.ends_at)
         )
-        return {r[0] for r in rows}
+        return {r.worker_id: Shift(r.id, r.worker_id, r.starts_at, r.ends_at) for r in rows}
 
     async def shifts(self, worker_id: uuid.UUID) -> list[Shift]:
         rows = await self._s.execute(

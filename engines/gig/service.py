@@ -23,7 +23,7 @@ from core.ids import IdGenerator
 from core.money import Money
 from core.objects import ObjectStore
 from core.phone import Phone
-from core.region import RegionCode
+from core.region import RegionCode, local_date
 from core.region import region as region_of
 from engines.gig.allocation import TaskCandidate, WorkerCandidate, allocate
 from engines.gig.events import (
@@ -315,30 +315,48 @@ class GigService:
         return expired
 
     async def allocate(self) -> list[Offer]:
-        """Offer every open task to the best free worker (see `allocation`); one offer per task
-        and per worker at a time, never again to a worker who declined or let it lapse."""
+        """Offer open tasks to the best free worker (see `allocation`); one offer per task and
+        per worker at a time, never again to a worker who declined or let it lapse.
+
+        Only the tasks of the region's day (its local calendar day, now) are offered, and only
+        to a worker of that region on shift now whose shift ends after the task departs: a task
+        planned for tomorrow waits in the pool until its day comes (the offer sweeper)."""
         await self.expire_offers()
         now = self._clock.now()
         async with self._db.transaction() as s:
             repo = SqlGigRepository(s)
-            tasks = await repo.tasks(TaskStatus.OPEN)
+            tasks = [
+                t
+                for t in await repo.tasks(TaskStatus.OPEN)
+                if local_date(t.region, t.departure) == local_date(t.region, now)
+            ]
             if not tasks:
                 return []
             busy = {t.worker_id for t in await repo.tasks(TaskStatus.ASSIGNED)}
             busy |= {o.worker_id for o in await repo.offers(OfferStatus.OPEN)}
-            on_shift = await repo.on_shift(now)
-            earned = await repo.earned_on(now.date())
+            shifts = await repo.shifts_at(now)
             workers = [
                 w
                 for w in await repo.workers()
                 if w.status is WorkerStatus.ACTIVE
                 and w.available
-                and w.id in on_shift
+                and w.id in shifts
                 and w.id not in busy
             ]
+            days = {local_date(w.region, now) for w in workers}
+            by_day = {day: await repo.earned_on(day) for day in days}
+            earned = {
+                w.id: by_day[local_date(w.region, now)].get(w.id, Decimal(0)) for w in workers
+            }
             excluded = {
                 (o.worker_id, o.task_id)
                 for o in await repo.offers(OfferStatus.DECLINED, OfferStatus.EXPIRED)
+            }
+            excluded |= {
+                (w.id, t.id)
+                for w in workers
+                for t in tasks
+                if not offerable(t, w.region, shifts[w.id], now)
             }
         plan = allocate(
             [
@@ -611,7 +629,7 @@ class GigService:
     async def today(self, worker_id: uuid.UUID) -> DayEarnings:
         worker = await self.worker(worker_id)
         currency = region_of(worker.region).currency
-        found = await self.earnings(worker_id, self._clock.now().date())
+        found = await self.earnings(worker_id, local_date(worker.region, self._clock.now()))
         stops = sum(1 for e in found if e.kind is EarningKind.STOP)
         return DayEarnings(total([e.amount for e in found], currency), stops)
 
@@ -682,9 +700,9 @@ class GigService:
         kind: EarningKind,
         amount: Money,
     ) -> None:
-        earning = Earning(
-            self._ids.uuid(), worker_id, task.id, kind, amount, self._clock.now().date()
-        )
+        # the day the money is earned is the region's calendar day: payouts settle per that day
+        day = local_date(task.region, self._clock.now())
+        earning = Earning(self._ids.uuid(), worker_id, task.id, kind, amount, day)
         await repo.add_earning(earning, position)
 
     async def _maybe_complete(
@@ -721,6 +739,16 @@ class GigService:
 def _stops(task: Task) -> tuple[TaskStopPayload, ...]:
     return tuple(
         TaskStopPayload(position=s.position, order_reference=s.order_reference) for s in task.stops
+    )
+
+
+def offerable(task: Task, region: RegionCode, shift: Shift, now: datetime) -> bool:
+    """May `task` go to a worker of `region` on `shift` at `now`: same region, the task's
+    departure on the region's day of `now`, and before the shift ends."""
+    return (
+        task.region == region
+        and local_date(task.region, task.departure) == local_date(task.region, now)
+        and task.departure < shift.ends_at
     )
 
 

@@ -23,6 +23,7 @@ from core.money import Money
 from core.phone import Phone
 from core.region import RegionCode, region
 from engines.catalogue import (
+    BinStock,
     OutOfStockError,
     SqlCatalogueRepository,
     SqlStockMovements,
@@ -85,8 +86,10 @@ class OrderService:
         *,
         cart_ttl: timedelta = timedelta(days=1),
         cache: KeyValueCache | None = None,
+        bins: BinStock | None = None,
     ) -> None:
         self._db = db
+        self._bins = bins  # the WMS's bins, kept to the catalogue's on_hand (see BinStock)
         self._pricing = pricing
         self._clock = clock
         self._ids = ids
@@ -435,12 +438,12 @@ class OrderService:
         order = await self._load(repo, reference)
         order.advance(OrderStatus.DELIVERED)  # refuses anything but dispatched
         split = split_delivery(order, delivered or {}, region(order.region).vat_rate)
-        moves = SqlStockMovements(s)
+        moves = SqlStockMovements(s, self._bins)
         shipped = []
         for line in split.delivered:
             if line.delivered_quantity:
                 warehouse = await self._warehouse(s, order, line)
-                await moves.ship(warehouse, line.sku, line.delivered_quantity)
+                await moves.ship(warehouse, line.sku, line.delivered_quantity, order.reference)
                 shipped.append((warehouse, line.sku, line.delivered_quantity))
         subtotal, discount, tax, total = split.delivered_amounts
         done = replace(
@@ -536,13 +539,13 @@ class OrderService:
         now: datetime,
         reason: str,
     ) -> None:
-        moves = SqlStockMovements(s)
+        moves = SqlStockMovements(s, self._bins)
         events = []
         for line, quantity in lines:
             if quantity <= 0:
                 continue
             warehouse = await self._warehouse(s, order, line)
-            await moves.release(warehouse, line.sku, quantity)
+            await moves.release(warehouse, line.sku, quantity, order.reference)
             events.append(
                 StockReleased(
                     event_id=self._ids.uuid(),
@@ -559,11 +562,12 @@ class OrderService:
 
     async def _take_back(self, s: AsyncSession, order: Order) -> None:
         """A delivered order returned: what was delivered goes back on hand."""
-        moves = SqlStockMovements(s)
+        moves = SqlStockMovements(s, self._bins)
         for line in order.lines:
             quantity = line.quantity if line.delivered_quantity is None else line.delivered_quantity
             if quantity > 0:
-                await moves.restock(await self._warehouse(s, order, line), line.sku, quantity)
+                warehouse = await self._warehouse(s, order, line)
+                await moves.restock(warehouse, line.sku, quantity, order.reference)
 
     async def _warehouse(self, s: AsyncSession, order: Order, line: OrderLine) -> str:
         if line.warehouse_id is not None:

@@ -25,6 +25,7 @@ from engines.wms.model import (
 )
 from engines.wms.paths import PathPolicy, PickPath, pick_path, tour_length
 from engines.wms.service import Departure, UnknownWarehouseError, WarehouseService
+from engines.wms.stock import SqlBinStock
 
 __all__ = [
     "Departure",
@@ -40,6 +41,7 @@ __all__ = [
     "PickListStatus",
     "PickPath",
     "Point",
+    "SqlBinStock",
     "StockAt",
     "UnknownPickError",
     "UnknownWarehouseError",

@@ -248,6 +248,7 @@ def allocate_picks(
 class PickListStatus(StrEnum):
     OPEN = "open"
     PICKED = "picked"
+    CANCELLED = "cancelled"  # its order was cancelled: what was picked went back to the bins
 
 
 @dataclass(frozen=True, slots=True)

@@ -30,6 +30,10 @@ from engines.wms.tables import (
 )
 
 
+def dock_id(warehouse_id: str) -> str:
+    return f"{warehouse_id}:dock"
+
+
 class SqlWarehouseRepository:
     def __init__(self, session: AsyncSession) -> None:
         self._s = session
@@ -63,9 +67,13 @@ class SqlWarehouseRepository:
         )
 
     async def locations(self, warehouse_id: str) -> list[Location]:
+        """The warehouse's bins (the dock is not one: nothing is put away or picked there)."""
         rows = await self._s.execute(
             select(wms_locations)
-            .where(wms_locations.c.warehouse_id == warehouse_id)
+            .where(
+                wms_locations.c.warehouse_id == warehouse_id,
+                wms_locations.c.id != dock_id(warehouse_id),
+            )
             .order_by(wms_locations.c.id)
         )
         return [_location(r) for r in rows]
@@ -91,12 +99,17 @@ class SqlWarehouseRepository:
                 ],
             )
 
-    async def stock(self, warehouse_id: str, sku: str | None = None) -> list[StockAt]:
+    async def stock(
+        self, warehouse_id: str, sku: str | None = None, *, dock: bool = False
+    ) -> list[StockAt]:
+        """What the bins hold (with `dock`, the dock's picked goods too)."""
         query = (
             select(wms_stock)
             .join(wms_locations, wms_locations.c.id == wms_stock.c.location_id)
             .where(wms_locations.c.warehouse_id == warehouse_id, wms_stock.c.quantity > 0)
         )
+        if not dock:
+            query = query.where(wms_locations.c.id != dock_id(warehouse_id))
         if sku is not None:
             query = query.where(wms_stock.c.sku == sku)
         rows = await self._s.execute(query.order_by(wms_stock.c.location_id, wms_stock.c.sku))
@@ -119,6 +132,27 @@ class SqlWarehouseRepository:
             .values(quantity=wms_stock.c.quantity + quantity)
         )
         return StockAt(location_id, sku, current + quantity)
+
+    async def quantity(self, location_id: str, sku: str) -> int:
+        found = await self._s.scalar(
+            select(wms_stock.c.quantity).where(
+                wms_stock.c.location_id == location_id, wms_stock.c.sku == sku
+            )
+        )
+        return int(found or 0)
+
+    async def ensure_dock(self, layout: Layout) -> str:
+        """The warehouse's dock as a location (made once): where picked goods wait for their
+        truck, so they stay counted in the warehouse's stock until they leave."""
+        location = dock_id(layout.warehouse_id)
+        if await self._s.scalar(select(wms_locations.c.id).where(wms_locations.c.id == location)):
+            return location
+        if not await self._s.scalar(select(wms_zones.c.id).where(wms_zones.c.id == location)):
+            await self.add_zone(Zone(location, layout.warehouse_id, "Dispatch dock"))
+        await self.add_locations(
+            [Location(location, layout.warehouse_id, location, 0, 0, 0, 0, layout.dock_x, 0.0, 0)]
+        )
+        return location
 
     async def take(self, location_id: str, sku: str, quantity: int) -> None:
         """Conditional: concurrent pickers can never take a bin below zero."""

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core.clock import Clock
 from core.db import Database
 from core.ids import IdGenerator
+from engines.catalogue import SqlStockMovements
 from engines.orders import InvalidTransitionError, OrderService, OrderStatus
 from engines.wms.model import (
     Layout,
@@ -75,6 +76,9 @@ class WarehouseService:
                     await repo.add_zone(zone)
             known = {loc.id for loc in await repo.locations(layout.warehouse_id)}
             await repo.add_locations([loc for loc in locations if loc.id not in known])
+            stored = await repo.layout(layout.warehouse_id)
+            assert stored is not None
+            await repo.ensure_dock(stored)  # made here, so pickers never race to make it
 
     async def layout(self, warehouse_id: str) -> Layout:
         async with self._db.transaction() as s:
@@ -87,9 +91,12 @@ class WarehouseService:
         async with self._db.transaction() as s:
             return await SqlWarehouseRepository(s).locations(warehouse_id)
 
-    async def stock(self, warehouse_id: str, sku: str | None = None) -> list[StockAt]:
+    async def stock(
+        self, warehouse_id: str, sku: str | None = None, *, dock: bool = False
+    ) -> list[StockAt]:
+        """What the bins hold; with `dock`, the picked goods waiting at the dock too."""
         async with self._db.transaction() as s:
-            return await SqlWarehouseRepository(s).stock(warehouse_id, sku)
+            return await SqlWarehouseRepository(s).stock(warehouse_id, sku, dock=dock)
 
     async def put_away(
         self, warehouse_id: str, sku: str, quantity: int, zone_id: str | None = None
@@ -109,6 +116,8 @@ class WarehouseService:
                 quantity,
                 zone_id=zone_id,
             )
+            # the catalogue's on_hand rises with the bin, in this transaction (see wms.stock)
+            await SqlStockMovements(s).receive(warehouse_id, sku, quantity)
             return await repo.put(target.id, sku, quantity)
 
         return await self._db.retrying(work)
@@ -210,9 +219,15 @@ class WarehouseService:
             line = next((ln for ln in pick.lines if ln.position == position), None)
             if line is None:
                 raise UnknownPickError(f"{pick_id} line {position}")
+            if pick.status is PickListStatus.CANCELLED:
+                raise WarehouseError(f"pick list {pick_id} was cancelled with its order")
             if quantity > line.remaining:
                 raise OverPickError(position, quantity, line.remaining)
+            layout = await repo.layout(pick.warehouse_id)
+            assert layout is not None
+            # from the bin to the dock: still the warehouse's stock until it leaves on its truck
             await repo.take(line.location_id, line.sku, quantity)
+            await repo.put(await repo.ensure_dock(layout), line.sku, quantity)
             await repo.record_pick(pick_id, position, quantity)
             updated = await repo.pick_list(pick_id)
             assert updated is not None

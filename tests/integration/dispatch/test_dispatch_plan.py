@@ -3,15 +3,15 @@ creates nothing twice."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
 from core.app.bootstrap import Services
 from core.app.demo import load_demo
-from core.app.dispatch_plan import NO_LOCATION, DispatchPlanner
+from core.app.dispatch_plan import NO_LOCATION, DispatchPlanner, tomorrow
 from core.phone import Phone
-from core.region import RegionCode
+from core.region import RegionCode, local_date
 from engines.customers import DeliveryPoint
 from engines.customers.tables import customers
 from engines.gig import GeoPoint, TaskStatus
@@ -77,16 +77,21 @@ async def test_orders_without_a_point_or_too_big_are_left_out_with_the_reason(
     # Picked in waves ahead of the departures: the orders' pick lists exist.
     assert {ref for w in report.waves.waves for ref in w.orders} == routed
     assert (await services.orders.get(small_1)).status is OrderStatus.PICKING
-    # Drivers on shift now hear of the routes: one offer per task.
-    assert len(report.offers) == len(report.routes)
-    assert {o.driver for o in report.offers} <= {EMEKA.e164, BAYO.e164}
+    # Drivers on shift today do not hear of tomorrow's routes: they wait for their day.
+    assert report.offers == ()
 
     again = await planner(services).plan(RegionCode.LAGOS, tomorrow, time_limit_s=1)
     assert again.tasks_created == 0
     assert [r.route_id for r in again.routes] == [r.route_id for r in report.routes]
     assert not any(r.new for r in again.routes)
-    assert again.offers == ()  # the open offers stand
-    assert len(await services.gig.tasks(TaskStatus.OFFERED)) == len(report.routes)
+    assert again.offers == ()
+    assert len(await services.gig.tasks(TaskStatus.OPEN)) == len(report.routes)
+
+    # Tomorrow at 08:30 in Lagos the dispatcher (the offer sweeper) offers them: one per task.
+    services.clock.advance((seven + timedelta(minutes=30) - services.clock.now()).total_seconds())
+    offers = await services.gig.allocate()
+    assert len(offers) == len(report.routes)
+    assert {o.worker_id for o in offers} <= {emeka.id, bayo.id}
     assert {(u.order, u.reason) for u in again.unassigned} == {
         (lost, NO_LOCATION),
         (huge, "over_capacity"),
@@ -157,23 +162,51 @@ async def test_seeding_again_gives_older_demo_retailers_their_points(services: S
 
 
 async def test_a_later_order_gets_a_driver_not_yet_given_a_route(services: Services) -> None:
+    """Planned the same day (10:00 in Lagos): the route is offered at once and stands."""
     await lagos_warehouse(services)
-    emeka = await driver(services, EMEKA, "Emeka", capacity=40)
-    tomorrow = (services.clock.now() + timedelta(days=1)).date()
-    seven = datetime(tomorrow.year, tomorrow.month, tomorrow.day, 7, tzinfo=UTC)
-    await services.gig.add_shift(emeka.id, seven, seven + timedelta(hours=10))
+    await driver(services, EMEKA, "Emeka", capacity=40)  # on shift now
+    today = local_date(RegionCode.LAGOS, services.clock.now())
     first = await order(services, NGOZI, "r-1")
-    report = await planner(services).plan(RegionCode.LAGOS, tomorrow, time_limit_s=1)
+    report = await planner(services).plan(RegionCode.LAGOS, today, time_limit_s=1)
     assert [s.order for r in report.routes for s in r.stops] == [first]
+    assert [o.driver for o in report.offers] == [EMEKA.e164]  # today's route, offered now
 
     late = await order(services, CHIDI, "r-2")
-    again = await planner(services).plan(RegionCode.LAGOS, tomorrow, time_limit_s=1)
-    assert again.tasks_created == 0  # Emeka's one route is planned already
+    again = await planner(services).plan(RegionCode.LAGOS, today, time_limit_s=1)
+    assert again.tasks_created == 0  # Emeka's one route is offered already
     assert [(u.order, u.reason) for u in again.unassigned] == [(late, "no_vehicle")]
 
-    bayo = await driver(services, BAYO, "Bayo", capacity=40)
-    await services.gig.add_shift(bayo.id, seven, seven + timedelta(hours=10))
-    third = await planner(services).plan(RegionCode.LAGOS, tomorrow, time_limit_s=1)
+    await driver(services, BAYO, "Bayo", capacity=40)
+    third = await planner(services).plan(RegionCode.LAGOS, today, time_limit_s=1)
     assert third.tasks_created == 1
     assert third.unassigned == ()
+    assert [o.driver for o in third.offers] == [BAYO.e164]
     assert sorted(r.route_id[-2:] for r in third.routes) == ["-1", "-2"]
+
+
+async def test_at_half_past_eleven_in_lagos_tomorrow_is_the_lagos_tomorrow(
+    services: Services,
+) -> None:
+    """22:30 UTC on 5 January is 23:30 in Lagos: tomorrow is the 6th there and starts at 23:00
+    UTC; its route is offered after Lagos midnight, while the UTC date is still the 5th."""
+    await lagos_warehouse(services)
+    services.clock.advance(13.5 * 3600)
+    now = services.clock.now()
+    assert now == datetime(2026, 1, 5, 22, 30, tzinfo=UTC)
+    night = await driver(services, EMEKA, "Emeka", capacity=40)  # on shift 21:30-07:30 UTC
+    first = await order(services, NGOZI, "n-1")
+    day = tomorrow(RegionCode.LAGOS, now)
+    assert day == date(2026, 1, 6)
+
+    report = await planner(services).plan(RegionCode.LAGOS, day, time_limit_s=1)
+
+    [route] = report.routes
+    assert [s.order for s in route.stops] == [first]
+    assert route.route_id.startswith("R-LAGOS-20260106-")
+    assert route.departure >= datetime(2026, 1, 5, 23, 0, tzinfo=UTC)  # Lagos midnight
+    assert local_date(RegionCode.LAGOS, route.departure) == day
+    assert report.offers == ()  # 23:30 in Lagos: not its day yet
+
+    services.clock.advance(45 * 60)  # 23:15 UTC, 00:15 in Lagos
+    [offer] = await services.gig.allocate()
+    assert offer.worker_id == night.id

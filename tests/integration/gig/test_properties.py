@@ -5,7 +5,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
+import uuid
 from collections import Counter
+from dataclasses import replace
+from datetime import timedelta
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -13,13 +16,31 @@ from hypothesis import strategies as st
 from core.app.bootstrap import Services
 from core.money import Money
 from core.phone import Phone
-from engines.gig import CodeCheck, GeoPoint, OfferClosedError, OfferStatus, TaskStatus
+from core.region import local_date
+from engines.gig import (
+    CodeCheck,
+    GeoPoint,
+    Offer,
+    OfferClosedError,
+    OfferStatus,
+    Shift,
+    Task,
+    TaskStatus,
+)
+from engines.gig.repository import SqlGigRepository
 from tests.support.gig import NGOZI, code_for, driver, order, route
 
 _routes = itertools.count(1)
 DRIVERS = [Phone(f"+23480310000{n:02d}") for n in range(1, 5)]
 
-step = st.sampled_from(["task", "allocate", "accept", "race", "decline", "lapse"])
+step = st.sampled_from(
+    ["task", "tomorrow", "late", "allocate", "accept", "race", "decline", "lapse", "night"]
+)
+
+
+async def shifts(services: Services, worker_id: uuid.UUID) -> list[Shift]:
+    async with services.db.transaction() as s:
+        return await SqlGigRepository(s).shifts(worker_id)
 
 
 async def drivers(services: Services) -> None:
@@ -37,6 +58,7 @@ async def test_a_task_is_assigned_to_one_driver_at_a_time(
 ) -> None:
     gig = services.gig
     await drivers(services)
+    offered: list[tuple[Offer, Task]] = []
     for kind in steps:
         open_offers = [
             o
@@ -51,8 +73,18 @@ async def test_a_task_is_assigned_to_one_driver_at_a_time(
                 await gig.create_task(
                     route(f"R-prop-{n}", [(ref, NGOZI, "1 Main St")], services=services)
                 )
+            case "tomorrow" | "late":
+                # planned for tomorrow (Lagos), or for tonight after everyone's shift ends
+                n = next(_routes)
+                ref = await order(services, NGOZI, f"k-prop-{n}", quantity=1)
+                planned = route(f"R-prop-{n}", [(ref, NGOZI, "1 Main St")], services=services)
+                ahead = timedelta(days=1) if kind == "tomorrow" else timedelta(hours=12)
+                await gig.create_task(replace(planned, departure=planned.departure + ahead))
             case "allocate":
-                await gig.allocate()
+                for offer in await gig.allocate():
+                    offered.append((offer, await gig.task(offer.task_id)))
+            case "night":
+                services.clock.advance(3 * 3600)
             case "accept" if open_offers:
                 with contextlib.suppress(OfferClosedError):
                     await gig.accept(open_offers[0].id)
@@ -86,6 +118,10 @@ async def test_a_task_is_assigned_to_one_driver_at_a_time(
         if task.status is TaskStatus.ASSIGNED:
             busy[task.worker_id] += 1
     assert all(n == 1 for n in busy.values())  # nobody drives two routes at once
+    for offer, task in offered:  # never offered outside its day, nor past the driver's shift
+        assert local_date(task.region, offer.offered_at) == local_date(task.region, task.departure)
+        shift_ends = {s.ends_at for s in await shifts(services, offer.worker_id)}
+        assert any(offer.offered_at < end and task.departure < end for end in shift_ends)
 
 
 @settings(

@@ -1,0 +1,113 @@
+"""`omniroute customers locate`: set a customer's delivery point, the place route planning
+drives to (orders of a customer without one are left unassigned as `no_location`).
+
+Everything is checked here, at the edge, before the database is touched: the phone is E.164 and
+in a market OmniRoute serves, the point is on Earth and inside that market's country.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import math
+import sys
+from dataclasses import dataclass
+from typing import Any
+
+from core.app.bootstrap import build_services
+from core.config import Settings
+from core.phone import InvalidPhoneError, Phone
+from core.region import UnsupportedRegionError, region_for_phone
+from engines.customers import DeliveryPoint
+from engines.gig import GeoPoint
+
+PROG = "omniroute customers locate"
+
+
+@dataclass(frozen=True, slots=True)
+class Box:
+    """A country's bounding box, generous by a few km at the borders and the coast."""
+
+    south: float
+    north: float
+    west: float
+    east: float
+
+    def holds(self, lat: float, lon: float) -> bool:
+        return self.south <= lat <= self.north and self.west <= lon <= self.east
+
+
+COUNTRY_BOXES: dict[str, Box] = {
+    "NG": Box(4.0, 14.0, 2.6, 14.7),
+    "KE": Box(-4.8, 5.1, 33.9, 42.0),
+    "ZA": Box(-35.0, -22.1, 16.4, 33.0),
+}
+
+
+class LocateError(ValueError):
+    """A locate argument that cannot be right; its message is the one line the operator sees."""
+
+
+def add_commands(commands: Any, parser_class: type[argparse.ArgumentParser]) -> None:
+    customers = commands.add_parser("customers", help="customer records")
+    actions = customers.add_subparsers(
+        dest="customers_command", required=True, parser_class=parser_class
+    )
+    locate = actions.add_parser("locate", help="set where a customer's deliveries go")
+    locate.add_argument("--phone", required=True, help="E.164, e.g. +2348030000001")
+    locate.add_argument("--lat", required=True, help="latitude, decimal degrees")
+    locate.add_argument("--lon", required=True, help="longitude, decimal degrees")
+    locate.add_argument("--address", default=None, help="what the driver reads (default: phone)")
+
+
+def checked(phone: str, lat: str, lon: str, address: str | None) -> tuple[Phone, DeliveryPoint]:
+    """The customer and point, or a LocateError saying what is wrong."""
+    if not phone.startswith("+"):
+        raise LocateError(f"--phone must be E.164 (+ and country code): {phone!r}")
+    try:
+        who = Phone.parse(phone)
+    except InvalidPhoneError:
+        raise LocateError(f"--phone is not a valid E.164 number: {phone!r}") from None
+    try:
+        market = region_for_phone(who)
+    except UnsupportedRegionError:
+        raise LocateError(f"--phone {who.e164}: country {who.country} is not served") from None
+    y, x = _degrees("--lat", lat, 90), _degrees("--lon", lon, 180)
+    if not COUNTRY_BOXES[market.country].holds(y, x):
+        raise LocateError(
+            f"--lat/--lon {y}, {x} is outside {market.country}, the country of {who.e164}"
+        )
+    text = who.e164 if address is None else address
+    try:
+        return who, DeliveryPoint(text, GeoPoint(y, x))
+    except ValueError as exc:
+        raise LocateError(f"--address: {exc}") from None
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        phone, where = checked(args.phone, args.lat, args.lon, args.address)
+    except LocateError as exc:
+        print(f"{PROG}: {exc}", file=sys.stderr)
+        return 2
+    asyncio.run(_locate(phone, where))
+    print(f"{phone.e164}: delivery point {where.point.lat}, {where.point.lon} ({where.address})")
+    return 0
+
+
+def _degrees(flag: str, text: str, limit: int) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise LocateError(f"{flag} is not a number: {text!r}") from None
+    if not math.isfinite(value) or not -limit <= value <= limit:
+        raise LocateError(f"{flag} must be between -{limit} and {limit}: {text!r}")
+    return value
+
+
+async def _locate(phone: Phone, where: DeliveryPoint) -> None:
+    services = build_services(Settings())
+    try:
+        await services.customers.set_delivery_point(phone, where)
+    finally:
+        await services.close()

@@ -1,0 +1,82 @@
+"""Tasks are offered on their own day, in the region's time zone, within the driver's shift.
+
+The fixture's clock starts at 09:00 UTC on 5 January 2026 (10:00 in Lagos)."""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import replace
+from datetime import UTC, date, datetime, timedelta
+
+from core.app.bootstrap import Services
+from core.region import RegionCode
+from engines.gig import CodeCheck, GeoPoint, Task
+from tests.support.gig import BAYO, EMEKA, NGOZI, code_for, driver, order, route
+
+_n = itertools.count(1)
+
+
+async def task_at(services: Services, departure: datetime, **changes: object) -> Task:
+    n = next(_n)
+    ref = await order(services, NGOZI, f"k-day-{n}-{departure:%H%M}", quantity=1)
+    planned = route(f"R-day-{n}", [(ref, NGOZI, "1 Main St")], services=services)
+    return await services.gig.create_task(replace(planned, departure=departure, **changes))
+
+
+async def test_at_half_past_eleven_in_lagos_only_todays_tasks_are_offered(
+    services: Services,
+) -> None:
+    gig, clock = services.gig, services.clock
+    clock.advance(13.5 * 3600)  # 22:30 UTC, 23:30 in Lagos, still the 5th everywhere
+    await driver(services, EMEKA, "Emeka")
+    await driver(services, BAYO, "Bayo", at=GeoPoint(6.5, 3.4))
+    tonight = await task_at(services, datetime(2026, 1, 5, 22, 50, tzinfo=UTC))  # 23:50 Lagos
+    # 23:40 UTC is still the 5th in UTC, but 00:40 on the 6th in Lagos: tomorrow's work.
+    after_midnight = await task_at(services, datetime(2026, 1, 5, 23, 40, tzinfo=UTC))
+
+    offers = await gig.allocate()
+    assert [o.task_id for o in offers] == [tonight.id]
+
+    # Emeka takes tonight's route and delivers it before midnight in Lagos.
+    mine = next(o for o in offers)
+    await gig.accept(mine.id)
+    code = await code_for(services, NGOZI, tonight.stops[0].order_reference)
+    result = await gig.confirm_delivery(tonight.id, mine.worker_id, code)
+    assert result.outcome is CodeCheck.DELIVERED
+    today = await gig.today(mine.worker_id)
+    assert today.stops == 1
+    assert today.total.amount > 0
+    assert {e.earned_on for e in await gig.earnings(mine.worker_id)} == {date(2026, 1, 5)}
+
+    # 23:10 UTC: the UTC date has not changed, Lagos's has.
+    clock.advance(40 * 60)
+    offers = await gig.allocate()
+    assert [o.task_id for o in offers] == [after_midnight.id]
+    # what Emeka hears as "today's earnings" after midnight in Lagos starts again at zero
+    assert (await gig.today(mine.worker_id)).stops == 0
+
+
+async def test_a_task_departing_after_the_shift_ends_waits_for_a_later_driver(
+    services: Services,
+) -> None:
+    gig, clock = services.gig, services.clock
+    await driver(services, EMEKA, "Emeka")  # on shift 08:00-18:00 UTC
+    late = await task_at(services, clock.now() + timedelta(hours=10))  # 20:00 Lagos, same day
+    assert await gig.allocate() == []
+    bayo = await driver(services, BAYO, "Bayo")
+    await gig.add_shift(
+        bayo.id, clock.now() + timedelta(hours=9), clock.now() + timedelta(hours=13)
+    )
+    clock.advance(9.5 * 3600)  # Emeka's shift is over, Bayo's evening shift has started
+    offers = await gig.allocate()
+    assert [(o.task_id, o.worker_id) for o in offers] == [(late.id, bayo.id)]
+
+
+async def test_a_nairobi_task_is_not_offered_to_a_lagos_driver(services: Services) -> None:
+    await driver(services, EMEKA, "Emeka")
+    await task_at(
+        services,
+        services.clock.now() + timedelta(minutes=30),
+        region=RegionCode.NAIROBI,
+    )
+    assert await services.gig.allocate() == []
