@@ -10,33 +10,25 @@ its own agent).
 
 from __future__ import annotations
 
-import asyncio
 import itertools
 from collections.abc import Iterator
-from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
 import aiohttp
 import pytest
-from aiohttp.test_utils import TestServer
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from core.app.bootstrap import Services, build_services
 from core.app.payouts import Payee, PayoutDesk
-from core.app.server import create_app
 from core.bank import BankAccount
-from core.clock import SteppedClock
-from core.db.migrate import upgrade
-from core.ids import RandomIds
 from core.money import Money
 from core.phone import Phone
 from core.region import RegionCode
 from engines.atc import Agent
 from engines.settlement import PayoutOrderStatus
+from tests.support.payment_world import PaymentWorld, payment_world
 from tests.support.providers.africastalking import flush_outbox
-from tests.support.providers.payments import PaymentFakes, running_fakes
 
 ANSWERS = st.lists(
     st.tuples(st.sampled_from(["success", "failed", "reversed", "silent"]), st.booleans()),
@@ -50,14 +42,7 @@ AMOUNTS = st.lists(
 _people = itertools.count(1)
 
 
-@dataclass
-class World:
-    loop: asyncio.AbstractEventLoop
-    fakes: PaymentFakes
-    services: Services
-    server: TestServer
-    clock: SteppedClock
-
+class World(PaymentWorld):
     @property
     def desk(self) -> PayoutDesk:
         assert self.services.payouts is not None
@@ -66,24 +51,8 @@ class World:
 
 @pytest.fixture
 def world(tmp_path: Path) -> Iterator[World]:
-    url = f"sqlite+aiosqlite:///{tmp_path / 'omniroute.db'}"
-    upgrade(url)
-    loop = asyncio.new_event_loop()
-    clock = SteppedClock()
-    fakes_context = running_fakes()
-    fakes = loop.run_until_complete(fakes_context.__aenter__())
-    services = build_services(fakes.settings(url), clock=clock, ids=RandomIds())
-    server = TestServer(create_app(services.settings, build=lambda _s: services), host="127.0.0.1")
-    loop.run_until_complete(server.start_server())
-    for loop_task in (services.requery, services.payout_sweeper):
-        assert loop_task is not None
-        loop.run_until_complete(loop_task.stop())
-    try:
-        yield World(loop, fakes, services, server, clock)
-    finally:
-        loop.run_until_complete(server.close())
-        loop.run_until_complete(fakes_context.__aexit__(None, None, None))
-        loop.close()
+    with payment_world(tmp_path) as shared:
+        yield World(shared.loop, shared.fakes, shared.services, shared.server, shared.clock)
 
 
 async def deliver(world: World, reference: str, event: str, twice: bool) -> None:

@@ -7,66 +7,33 @@ real and shared by the examples (each example pays with its own key).
 
 from __future__ import annotations
 
-import asyncio
 import itertools
 from collections.abc import Iterator
-from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
 import aiohttp
 import pytest
-from aiohttp.test_utils import TestServer
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from core.app.bootstrap import Services, build_services
-from core.app.server import create_app
-from core.clock import SteppedClock
-from core.db.migrate import upgrade
-from core.ids import RandomIds
 from core.money import Money
 from core.phone import Phone
-from engines.payments import CreatePayment, IntentStatus, Method, PaymentService
-from tests.support.providers.payments import PaymentFakes, events, running_fakes
+from engines.payments import CreatePayment, IntentStatus, Method
+from tests.support.payment_world import PaymentWorld, payment_world
+from tests.support.providers.payments import events
 
 ACTIONS = st.lists(st.sampled_from(["callback", "requery", "retry"]), max_size=7)
 _keys = itertools.count(1)
 
 
-@dataclass
-class World:
-    loop: asyncio.AbstractEventLoop
-    fakes: PaymentFakes
-    services: Services
-    server: TestServer
-    clock: SteppedClock
-
-    @property
-    def payments(self) -> PaymentService:
-        assert self.services.payments is not None
-        return self.services.payments
+World = PaymentWorld
 
 
 @pytest.fixture
 def world(tmp_path: Path) -> Iterator[World]:
-    url = f"sqlite+aiosqlite:///{tmp_path / 'omniroute.db'}"
-    upgrade(url)
-    loop = asyncio.new_event_loop()
-    clock = SteppedClock()
-    fakes_context = running_fakes()
-    fakes = loop.run_until_complete(fakes_context.__aenter__())
-    services = build_services(fakes.settings(url), clock=clock, ids=RandomIds())
-    server = TestServer(create_app(services.settings, build=lambda _s: services), host="127.0.0.1")
-    loop.run_until_complete(server.start_server())
-    assert services.requery is not None
-    loop.run_until_complete(services.requery.stop())
-    try:
-        yield World(loop, fakes, services, server, clock)
-    finally:
-        loop.run_until_complete(server.close())
-        loop.run_until_complete(fakes_context.__aexit__(None, None, None))
-        loop.close()
+    with payment_world(tmp_path) as shared:
+        yield shared
 
 
 async def scenario(world: World, paid: bool, actions: list[str]) -> None:
