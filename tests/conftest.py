@@ -17,7 +17,11 @@ from core.db.migrate import upgrade
 from core.ids import SeededIds
 from tests.support.phone import UssdPhone
 
-pytest_plugins = ["tests.support.servers", "tests.support.payment_fixtures"]
+pytest_plugins = [
+    "tests.support.servers",
+    "tests.support.databases",
+    "tests.support.payment_fixtures",
+]
 
 
 @pytest.fixture

@@ -3,9 +3,7 @@ local Daraja -> its result callback -> the ledger's payout posted and the gig pa
 
 from __future__ import annotations
 
-import itertools
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 from aiohttp import web
@@ -15,7 +13,6 @@ from core.app.bootstrap import Services
 from core.app.driver_payouts import pay_drivers
 from core.clock import SteppedClock
 from core.config import Settings
-from core.db.migrate import upgrade
 from core.money import Money
 from core.phone import Phone
 from core.region import RegionCode
@@ -26,25 +23,17 @@ from engines.settlement import PayoutOrderStatus
 from tests.support.gig import code_for, driver
 from tests.support.providers.africastalking import flush_outbox
 from tests.support.providers.payments import PaymentFakes, events
-from tests.support.servers import PostgresServer
 
 Client = TestClient[web.Request, web.Application]
 WANJIKU = Phone("+254722000001")
 JUMA = Phone("+254711000001")
 NAIROBI = GeoPoint(-1.2864, 36.8172)
-_databases = itertools.count(1)
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.real)])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+@pytest.fixture
+def database_url(any_database_url: str) -> str:
     """Payouts on SQLite and on the real PostgreSQL (the compare-and-sets differ)."""
-    if request.param == "sqlite":
-        url = f"sqlite+aiosqlite:///{tmp_path / 'omniroute.db'}"
-    else:
-        server: PostgresServer = request.getfixturevalue("postgres_server")
-        url = server.create_database(f"driverpay{next(_databases)}")
-    upgrade(url)
-    return url
+    return any_database_url
 
 
 @pytest.fixture

@@ -4,8 +4,6 @@ come later changes nothing); on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
-import itertools
-from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -15,29 +13,20 @@ from aiohttp.test_utils import TestClient
 from core.app.bootstrap import Services
 from core.clock import SteppedClock
 from core.config import Settings
-from core.db.migrate import upgrade
 from core.phone import Phone
 from core.region import RegionCode
 from engines.orders import CartLine, Order, PaymentMethod, PlaceOrder
 from engines.payments import CreatePayment, IntentStatus, Method, PaymentService
 from tests.support.providers.africastalking import flush_outbox
 from tests.support.providers.payments import PaymentFakes, events
-from tests.support.servers import PostgresServer
 
 Client = TestClient[web.Request, web.Application]
 NGOZI = Phone("+2348030000001")
-_databases = itertools.count(1)
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.real)])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        url = f"sqlite+aiosqlite:///{tmp_path / 'omniroute.db'}"
-    else:
-        server: PostgresServer = request.getfixturevalue("postgres_server")
-        url = server.create_database(f"latemoney{next(_databases)}")
-    upgrade(url)
-    return url
+@pytest.fixture
+def database_url(any_database_url: str) -> str:
+    return any_database_url
 
 
 @pytest.fixture

@@ -4,10 +4,8 @@ each sent once, retried when refused, and posted on the ledger once."""
 
 from __future__ import annotations
 
-import itertools
 import json
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 from aiohttp import web
@@ -18,7 +16,6 @@ from core.app.driver_payouts import pay_agents, pay_drivers
 from core.bank import BankAccount
 from core.clock import SteppedClock
 from core.config import Settings
-from core.db.migrate import upgrade
 from core.money import Money
 from core.phone import Phone
 from core.region import RegionCode
@@ -29,7 +26,6 @@ from engines.settlement import PayoutOrderStatus
 from tests.support.gig import code_for, driver
 from tests.support.providers.africastalking import flush_outbox
 from tests.support.providers.payments import PaymentFakes
-from tests.support.servers import PostgresServer
 
 Client = TestClient[web.Request, web.Application]
 EMEKA = Phone("+2348031000001")
@@ -39,18 +35,11 @@ SIPHO = Phone("+27831000001")
 TUNDE = Phone("+2348051000001")
 LAGOS = GeoPoint(6.4550, 3.3841)
 CAPE_TOWN = GeoPoint(-33.9249, 18.4241)
-_databases = itertools.count(1)
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.real)])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        url = f"sqlite+aiosqlite:///{tmp_path / 'omniroute.db'}"
-    else:
-        server: PostgresServer = request.getfixturevalue("postgres_server")
-        url = server.create_database(f"marketpay{next(_databases)}")
-    upgrade(url)
-    return url
+@pytest.fixture
+def database_url(any_database_url: str) -> str:
+    return any_database_url
 
 
 @pytest.fixture

@@ -4,9 +4,7 @@ for it; each sent once, and the payment's posting reversed on the ledger once.""
 
 from __future__ import annotations
 
-import itertools
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 from aiohttp import web
@@ -17,7 +15,6 @@ from core.app.refunds import NothingToRefundError
 from core.app.workflow_payments import IntentRail
 from core.clock import SteppedClock
 from core.config import Settings
-from core.db.migrate import upgrade
 from core.money import Money
 from core.phone import Phone
 from core.region import RegionCode
@@ -34,24 +31,16 @@ from engines.payments import (
 )
 from tests.support.providers.africastalking import flush_outbox
 from tests.support.providers.payments import PaymentFakes
-from tests.support.servers import PostgresServer
 
 Client = TestClient[web.Request, web.Application]
 JUMA = Phone("+254711000001")
 NGOZI = Phone("+2348030000001")
-_databases = itertools.count(1)
 JSON = {"Content-Type": "application/json"}
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.real)])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        url = f"sqlite+aiosqlite:///{tmp_path / 'omniroute.db'}"
-    else:
-        server: PostgresServer = request.getfixturevalue("postgres_server")
-        url = server.create_database(f"refunds{next(_databases)}")
-    upgrade(url)
-    return url
+@pytest.fixture
+def database_url(any_database_url: str) -> str:
+    return any_database_url
 
 
 @pytest.fixture
