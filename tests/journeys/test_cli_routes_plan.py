@@ -16,7 +16,7 @@ from core.clock import SteppedClock, SystemClock
 from core.config import Settings
 from core.ids import RandomIds
 from core.phone import Phone
-from core.region import RegionCode
+from core.region import RegionCode, local_date
 from engines.fulfilment.requests import DispatchStep, SqlDispatchRequests
 from engines.orders import CartLine, PaymentMethod, PlaceOrder
 
@@ -71,7 +71,7 @@ def test_routes_plan_prints_tomorrows_routes_and_plans_once(
     database_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.setenv("OMNIROUTE_DATABASE_URL", database_url)
-    tomorrow = (SystemClock().now() + timedelta(days=1)).date()
+    tomorrow = local_date(RegionCode.LAGOS, SystemClock().now()) + timedelta(days=1)
     seven = datetime(tomorrow.year, tomorrow.month, tomorrow.day, 7, tzinfo=UTC)
     refs, unpaid = seeded(database_url, seven)
 
