@@ -98,35 +98,50 @@ def _pct(rate: Decimal) -> str:
     return f"{(rate * 100).normalize():f}%"
 
 
+WIDTH = 40  # columns of the printed invoice and credit note
+
+
+def _row(label: str, value: str) -> str:
+    if len(label) + len(value) + 1 > WIDTH:  # never cut words: the amount goes below
+        return f"{label}\n{value:>{WIDTH}}"
+    return f"{label:<{WIDTH - len(value)}}{value}"
+
+
+def _amounts(
+    lines: Iterable[InvoiceLine],
+    subtotal: Money,
+    discount: Money,
+    vat: Iterable[VatLine],
+    t: Words,
+) -> list[str]:
+    """The lines, subtotal, discount and VAT per rate: the body an invoice and its credit note
+    share, laid out the same way so that one reads against the other."""
+    out = ["-" * WIDTH]
+    for line in lines:
+        out.append(line.name[:WIDTH])
+        out.append(_row(f"  {line.quantity} x {line.unit_price.format()}", line.net.format()))
+        if line.discount.amount:
+            out.append(_row("  " + t("invoice.discount"), f"-{line.discount.format()}"))
+    out.append("-" * WIDTH)
+    out.append(_row(t("invoice.subtotal"), subtotal.format()))
+    if discount.amount:
+        out.append(_row(t("invoice.discount"), f"-{discount.format()}"))
+    for rate in vat:
+        label = t("invoice.vat_line", rate=_pct(rate.rate), base=rate.base.format())
+        out.append(_row(label, rate.tax.format()))
+    return out
+
+
 def render_text(invoice: Invoice, t: Words) -> str:
     """The invoice as a person reads it on paper, e-mail or WhatsApp: plain text, 40 columns."""
-    width = 40
-
-    def row(label: str, value: str) -> str:
-        if len(label) + len(value) + 1 > width:  # never cut words: the amount goes below
-            return f"{label}\n{value:>{width}}"
-        return f"{label:<{width - len(value)}}{value}"
-
     out = [
         t("invoice.title", number=invoice.number),
         t("invoice.date", date=invoice.issued_at.date().isoformat()),
         t("invoice.order", reference=invoice.order_reference),
         t("invoice.customer", phone=invoice.customer.e164),
-        "-" * width,
+        *_amounts(invoice.lines, invoice.subtotal, invoice.discount, invoice.vat, t),
+        _row(t("invoice.total"), invoice.total.format()),
     ]
-    for line in invoice.lines:
-        out.append(line.name[:width])
-        out.append(row(f"  {line.quantity} x {line.unit_price.format()}", line.net.format()))
-        if line.discount.amount:
-            out.append(row("  " + t("invoice.discount"), f"-{line.discount.format()}"))
-    out.append("-" * width)
-    out.append(row(t("invoice.subtotal"), invoice.subtotal.format()))
-    if invoice.discount.amount:
-        out.append(row(t("invoice.discount"), f"-{invoice.discount.format()}"))
-    for vat in invoice.vat:
-        label = t("invoice.vat_line", rate=_pct(vat.rate), base=vat.base.format())
-        out.append(row(label, vat.tax.format()))
-    out.append(row(t("invoice.total"), invoice.total.format()))
     if invoice.due_on is not None:
         out.append(t("invoice.due", date=invoice.due_on.isoformat()))
     return "\n".join(out)
@@ -237,13 +252,6 @@ class CreditNote:
 
 def render_credit_note_text(note: CreditNote, t: Words) -> str:
     """The credit note on paper, e-mail or WhatsApp: laid out as the invoice it corrects."""
-    width = 40
-
-    def row(label: str, value: str) -> str:
-        if len(label) + len(value) + 1 > width:
-            return f"{label}\n{value:>{width}}"
-        return f"{label:<{width - len(value)}}{value}"
-
     out = [
         t("credit_note.title", number=note.number),
         t("credit_note.invoice", number=note.invoice_number),
@@ -251,21 +259,9 @@ def render_credit_note_text(note: CreditNote, t: Words) -> str:
         t("invoice.order", reference=note.order_reference),
         t("invoice.customer", phone=note.customer.e164),
         t(f"credit_note.reason.{note.reason.value}"),
-        "-" * width,
+        *_amounts(note.lines, note.subtotal, note.discount, note.vat, t),
+        _row(t("credit_note.total"), note.total.format()),
     ]
-    for line in note.lines:
-        out.append(line.name[:width])
-        out.append(row(f"  {line.quantity} x {line.unit_price.format()}", line.net.format()))
-        if line.discount.amount:
-            out.append(row("  " + t("invoice.discount"), f"-{line.discount.format()}"))
-    out.append("-" * width)
-    out.append(row(t("invoice.subtotal"), note.subtotal.format()))
-    if note.discount.amount:
-        out.append(row(t("invoice.discount"), f"-{note.discount.format()}"))
-    for vat in note.vat:
-        label = t("invoice.vat_line", rate=_pct(vat.rate), base=vat.base.format())
-        out.append(row(label, vat.tax.format()))
-    out.append(row(t("credit_note.total"), note.total.format()))
     return "\n".join(out)
 
 
