@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 _BASIC = (
     "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞ\x1bÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?"
     "¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
@@ -19,8 +21,12 @@ def is_gsm7(text: str) -> bool:
     return all(ch in _BASIC_SET or ch in _EXTENDED_SET for ch in text)
 
 
+@lru_cache(maxsize=8192)
 def gsm7_length(text: str) -> int:
-    """Septets the text occupies: extension-table characters cost two (escape + char)."""
+    """Septets the text occupies: extension-table characters cost two (escape + char).
+
+    Cached: the same screens and lines are measured on every hop.
+    """
     length = 0
     for ch in text:
         if ch in _BASIC_SET:

@@ -12,6 +12,8 @@ class MemorySessionStore:
     def __init__(self, clock: Clock | None = None) -> None:
         self._clock = clock or SystemClock()
         self._items: dict[str, tuple[float, bytes]] = {}
+        # A stored session's version beside its bytes: a save compares versions without decoding.
+        self._versions: dict[str, int] = {}
         self._lock = asyncio.Lock()
 
     def _get(self, key: str) -> bytes | None:
@@ -21,6 +23,8 @@ class MemorySessionStore:
         expires, value = item
         if expires <= self._clock.monotonic():
             del self._items[key]
+            if key.startswith("s:"):
+                self._versions.pop(key[2:], None)
             return None
         return value
 
@@ -33,6 +37,8 @@ class MemorySessionStore:
         now = self._clock.monotonic()
         for key in [k for k, (expires, _) in self._items.items() if expires <= now]:
             del self._items[key]
+            if key.startswith("s:"):
+                self._versions.pop(key[2:], None)
 
     async def load(self, key: str) -> Session | None:
         value = self._get(f"s:{key}")
@@ -40,16 +46,17 @@ class MemorySessionStore:
 
     async def save(self, key: str, session: Session, ttl_seconds: int) -> Session:
         async with self._lock:
-            current = self._get(f"s:{key}")
-            stored_version = 0 if current is None else Session.decode(current).version
+            stored_version = 0 if self._get(f"s:{key}") is None else self._versions[key]
             if stored_version != session.version:
                 raise SessionConflictError(key)
             saved = session.evolve(version=session.version + 1)
             self._put(f"s:{key}", saved.encode(), ttl_seconds)
+            self._versions[key] = saved.version
             return saved
 
     async def delete(self, key: str) -> None:
         self._items.pop(f"s:{key}", None)
+        self._versions.pop(key, None)
 
     async def recall(self, key: str) -> bytes | None:
         return self._get(f"r:{key}")
@@ -96,3 +103,4 @@ class MemorySessionStore:
 
     async def close(self) -> None:
         self._items.clear()
+        self._versions.clear()

@@ -189,6 +189,9 @@ class Database:
         if self._inline_connection is None:
             path = make_url(self.url).database or ":memory:"
             conn = sqlite3.connect(path, isolation_level=None, timeout=0, check_same_thread=False)
+            # synchronous is per connection: without NORMAL every write here fsyncs the WAL
+            # (some 0.4 ms a cart save); the pool's connections already run with it.
+            conn.execute("PRAGMA synchronous=NORMAL")
             conn.execute("PRAGMA foreign_keys=ON")
             self._inline_connection = conn
         return self._inline_connection
@@ -200,6 +203,7 @@ class Database:
                 if self._hot is None:
                     path = make_url(self.url).database or ":memory:"
                     hot = await aiosqlite.connect(path, isolation_level=None, timeout=30)
+                    await hot.execute("PRAGMA synchronous=NORMAL")
                     await hot.execute("PRAGMA foreign_keys=ON")
                     await hot.execute("PRAGMA busy_timeout=30000")
                     self._hot = hot
