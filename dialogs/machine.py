@@ -20,6 +20,7 @@ from dialogs.paging import BACK_KEY, MORE_KEY, page_from
 INPUT_BACK_KEY = "00"
 PAGE_STARTS_VAR = "_pg"
 PAGE_END_VAR = "_pe"
+SHOWN_VAR = "_sh"  # what `show` put on the screen: kind flags, then the page's choice values
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +75,33 @@ class Finish:
 Outcome = Go | Reject | Home | Finish
 
 
+@dataclass(frozen=True, slots=True)
+class Shown:
+    """The screen last shown, kept in the session: the next key is read against it without
+    building the screen again (a product list prices every product on it)."""
+
+    prompt: bool
+    back: bool
+    more: bool = False
+    values: tuple[str, ...] = ()
+
+    def encode(self) -> list[str]:
+        flags = (
+            ("p" if self.prompt else "c") + ("b" if self.back else "") + ("m" if self.more else "")
+        )
+        return [flags, *self.values]
+
+    @classmethod
+    def decode(cls, recorded: Sequence[str]) -> Shown:
+        flags = recorded[0]
+        return cls(
+            prompt=flags.startswith("p"),
+            back="b" in flags,
+            more="m" in flags,
+            values=tuple(str(v) for v in recorded[1:]),
+        )
+
+
 class Turn:
     """One step's context: the message, the user's locale and the dialog's variables."""
 
@@ -121,46 +149,58 @@ class Machine:
         state = self.states[session.state]
         if intent.kind is IntentKind.BACK:
             return await self._back(turn, session)
-        screen = await state.screen(turn)
+        shown = await self._shown(turn, session, state)
         raw = intent.text
         if intent.kind is IntentKind.HOME:
-            if screen.prompt and screen.back and raw == INPUT_BACK_KEY:
+            if shown.prompt and shown.back and raw == INPUT_BACK_KEY:
                 return await self._back(turn, session)  # prompts say "00. Back"
             return await self.show(turn, session.evolve(state=self.home, stack=(), page=0))
-        if screen.prompt:
-            if raw == INPUT_BACK_KEY and screen.back:
+        if shown.prompt:
+            if raw == INPUT_BACK_KEY and shown.back:
                 return await self._back(turn, session)
             return await self._apply(turn, session, await state.enter(turn, raw))
-        # Keys are read against the page the user was shown (recorded by `show`).
-        starts = _page_starts(session)
-        total = len(screen.choices)
-        end = min(int(session.vars.get(PAGE_END_VAR, total)), total)
-        items = range(min(starts[-1], end), end)
-        if raw == MORE_KEY and end < total:
-            turn.vars[PAGE_STARTS_VAR] = [*starts, end]
+        starts = _page_starts(session.vars, session.page)
+        if raw == MORE_KEY and shown.more:
+            turn.vars[PAGE_STARTS_VAR] = [*starts, int(session.vars[PAGE_END_VAR])]
             return await self.show(turn, session.evolve(page=session.page + 1))
         if raw == BACK_KEY and session.page > 0:
             turn.vars[PAGE_STARTS_VAR] = starts[:-1]
             return await self.show(turn, session.evolve(page=session.page - 1))
-        if raw == BACK_KEY and screen.back:
+        if raw == BACK_KEY and shown.back:
             return await self._back(turn, session)
-        index = _choice_index(raw, items)
+        index = _choice_index(raw, len(shown.values))
         if index is None:
             return await self.show(turn, session, error=turn.t("error.choice"))
-        return await self._apply(
-            turn, session, await state.choose(turn, screen.choices[index].value)
-        )
+        return await self._apply(turn, session, await state.choose(turn, shown.values[index]))
+
+    async def _shown(self, turn: Turn, session: Session, state: State) -> Shown:
+        """What the user was shown, as `show` recorded it: keys are read against that page.
+
+        A session saved before the record existed is read against the screen built again.
+        """
+        recorded = session.vars.get(SHOWN_VAR)
+        if isinstance(recorded, list) and recorded and isinstance(recorded[0], str):
+            return Shown.decode(recorded)
+        screen = await state.screen(turn)
+        if screen.prompt:
+            return Shown(prompt=True, back=screen.back)
+        starts = _page_starts(session.vars, session.page)
+        total = len(screen.choices)
+        end = min(int(session.vars.get(PAGE_END_VAR, total)), total)
+        values = tuple(c.value for c in screen.choices[min(starts[-1], end) : end])
+        return Shown(prompt=False, back=screen.back, more=end < total, values=values)
 
     async def show(
         self, turn: Turn, session: Session, error: str | None = None
     ) -> tuple[Session, Reply]:
-        session = session.evolve(vars=dict(turn.vars), locale=turn.locale)
         screen = await self.states[session.state].screen(turn)
         text = screen.text if error is None else f"{error}\n{screen.text}"
         if screen.prompt:
             options = (Option(INPUT_BACK_KEY, turn.t("nav.back")),) if screen.back else ()
-            return session, Reply(text, options, locale=turn.locale, expects_input=True)
-        starts = _page_starts(session)
+            turn.vars[SHOWN_VAR] = Shown(prompt=True, back=screen.back).encode()
+            kept = session.evolve(vars=dict(turn.vars), locale=turn.locale)
+            return kept, Reply(text, options, locale=turn.locale, expects_input=True)
+        starts = _page_starts(turn.vars, session.page)
         labels = [c.label for c in screen.choices]
         page = page_from(
             text,
@@ -173,7 +213,15 @@ class Machine:
         )
         turn.vars[PAGE_STARTS_VAR] = starts
         turn.vars[PAGE_END_VAR] = page.items.stop
-        return session.evolve(vars=dict(turn.vars)), Reply(text, page.options, locale=turn.locale)
+        shown = Shown(
+            prompt=False,
+            back=screen.back,
+            more=page.has_more,
+            values=tuple(screen.choices[i].value for i in page.items),
+        )
+        turn.vars[SHOWN_VAR] = shown.encode()
+        kept = session.evolve(vars=dict(turn.vars), locale=turn.locale)
+        return kept, Reply(text, page.options, locale=turn.locale)
 
     async def _apply(self, turn: Turn, session: Session, outcome: Outcome) -> tuple[Session, Reply]:
         match outcome:
@@ -204,18 +252,19 @@ class Machine:
         return await self.show(turn, session.evolve(state=previous, stack=tuple(rest), page=0))
 
 
-def _page_starts(session: Session) -> list[int]:
+def _page_starts(variables: Mapping[str, Any], page: int) -> list[int]:
     """Where each page up to the current one begins; page 0 always begins at 0."""
-    starts = [int(s) for s in session.vars.get(PAGE_STARTS_VAR, [0])]
-    if session.page == 0 or len(starts) <= session.page:
+    starts = [int(s) for s in variables.get(PAGE_STARTS_VAR, [0])]
+    if page == 0 or len(starts) <= page:
         return [0]
-    return starts[: session.page + 1]
+    return starts[: page + 1]
 
 
-def _choice_index(raw: str, items: range) -> int | None:
+def _choice_index(raw: str, count: int) -> int | None:
+    """The index on the shown page of the key typed, or None when it is not one of them."""
     if not raw.isdigit() or not raw.isascii():
         return None
     number = int(raw)
-    if not 1 <= number <= len(items):
+    if not 1 <= number <= count:
         return None
-    return items.start + number - 1
+    return number - 1

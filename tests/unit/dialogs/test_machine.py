@@ -14,7 +14,19 @@ from core.i18n import Translator
 from core.intents import Intent, IntentKind, resolve_intent
 from core.messages import USSD_CAPABILITIES, ChannelKind, InboundMessage, Option, Reply
 from core.phone import Phone
-from dialogs.machine import Choice, Finish, Go, Home, Machine, Outcome, Reject, Screen, State, Turn
+from dialogs.machine import (
+    SHOWN_VAR,
+    Choice,
+    Finish,
+    Go,
+    Home,
+    Machine,
+    Outcome,
+    Reject,
+    Screen,
+    State,
+    Turn,
+)
 
 FRUITS = [f"Fruit number {n:02d} NGN 8,500" for n in range(1, 15)]
 MAX_AMOUNT = 50
@@ -34,11 +46,16 @@ class Menu(State):
         return Go(value)
 
 
+def fruit_id(label: str) -> str:
+    """A fruit's value names it ("Fruit number 07 …" is f07), not its place in the list."""
+    return f"f{label.split()[2]}"
+
+
 class Fruits(State):
     name = "list"
 
     async def screen(self, turn: Turn) -> Screen:
-        return Screen("Fruits:", tuple(Choice(label, f"f{i}") for i, label in enumerate(FRUITS)))
+        return Screen("Fruits:", tuple(Choice(label, fruit_id(label)) for label in FRUITS))
 
     async def choose(self, turn: Turn, value: str) -> Outcome:
         turn.vars["picked"] = value
@@ -255,7 +272,7 @@ async def test_choosing_on_a_later_page_picks_the_label_shown_there(phone: Hands
     await phone.press("2")
 
     assert phone.session.state == "amount"
-    assert phone.session.vars["picked"] == f"f{FRUITS.index(label)}"
+    assert phone.session.vars["picked"] == fruit_id(label)
 
 
 async def test_every_label_of_a_long_list_is_reachable_by_paging(phone: Handset) -> None:
@@ -386,15 +403,15 @@ async def test_finish_ends_the_conversation_with_its_text(phone: Handset) -> Non
 
     reply = await phone.press(phone.key_for("Yes"))
 
-    assert reply == Reply("Bought 3 of f0.", end=True)
-    assert user_vars(phone.session.vars) == {"picked": "f0", "amount": 3}
+    assert reply == Reply("Bought 3 of f01.", end=True)
+    assert user_vars(phone.session.vars) == {"picked": "f01", "amount": 3}
 
 
 async def test_variables_set_by_a_state_are_kept_in_the_session(phone: Handset) -> None:
     await phone.press("1")
     await phone.press("2")
 
-    assert user_vars(phone.session.vars) == {"picked": "f1"}
+    assert user_vars(phone.session.vars) == {"picked": "f02"}
 
 
 async def test_after_an_invalid_choice_on_a_later_page_a_number_picks_the_label_shown(
@@ -407,7 +424,7 @@ async def test_after_an_invalid_choice_on_a_later_page_a_number_picks_the_label_
 
     await phone.press("1")
 
-    assert phone.session.vars["picked"] == f"f{FRUITS.index(shown)}"
+    assert phone.session.vars["picked"] == fruit_id(shown)
 
 
 async def test_after_a_notice_98_continues_with_the_next_label(phone: Handset) -> None:
@@ -468,3 +485,37 @@ async def test_more_offered_under_an_error_line_shows_the_rest_of_the_list(
 def user_vars(variables: dict[str, object]) -> dict[str, object]:
     """The dialog's own variables; names starting with '_' are the framework's (paging)."""
     return {k: v for k, v in variables.items() if not k.startswith("_")}
+
+
+async def test_a_key_picks_what_was_shown_even_when_the_list_changed_since(
+    phone: Handset,
+) -> None:
+    await phone.press("1")
+    shown_first = phone.reply.options[0].label
+    FRUITS.insert(0, "Fruit number 00 NGN 9,000")  # the catalogue changes between two hops
+    try:
+        await phone.press("1")
+    finally:
+        FRUITS.pop(0)
+
+    assert phone.session.vars["picked"] == fruit_id(shown_first)
+
+
+@pytest.mark.parametrize("key", ["2", "98", "0"])
+async def test_a_session_saved_without_the_shown_page_reads_keys_against_the_page_rebuilt(
+    translator: Translator, key: str
+) -> None:
+    recorded, rebuilt = Handset(translator), Handset(translator)
+    for handset in (recorded, rebuilt):
+        await handset.dial()
+        await handset.press("1")
+        await handset.press("98")
+    vars_ = {k: v for k, v in rebuilt.session.vars.items() if k != SHOWN_VAR}
+    rebuilt.session = rebuilt.session.evolve(vars=vars_)
+
+    assert await rebuilt.press(key) == await recorded.press(key)
+    assert (rebuilt.session.state, rebuilt.session.page) == (
+        recorded.session.state,
+        recorded.session.page,
+    )
+    assert rebuilt.session.vars.get("picked") == recorded.session.vars.get("picked")
