@@ -6,7 +6,7 @@ The port lives in core so the pipeline can depend on it; `sessions/` holds the a
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields
 from typing import Any, Protocol
 
 
@@ -27,7 +27,19 @@ class Session:
     version: int = 0
 
     def evolve(self, **changes: Any) -> Session:
-        return replace(self, **changes)
+        """A copy with `changes`; several per turn, so no `dataclasses.replace` introspection."""
+        unknown = changes.keys() - _SESSION_FIELDS
+        if unknown:
+            raise TypeError(f"Session has no field {sorted(unknown)[0]!r}")
+        return Session(
+            changes.get("state", self.state),
+            changes.get("locale", self.locale),
+            changes.get("stack", self.stack),
+            changes.get("page", self.page),
+            changes.get("vars", self.vars),
+            changes.get("transcript", self.transcript),
+            changes.get("version", self.version),
+        )
 
     def encode(self) -> bytes:
         """Compact JSON with one-letter keys: a USSD session must stay well under 1 KiB."""
@@ -54,6 +66,9 @@ class Session:
             transcript=doc["t"],
             version=int(doc["n"]),
         )
+
+
+_SESSION_FIELDS = frozenset(f.name for f in fields(Session))
 
 
 class SessionStore(Protocol):

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from functools import lru_cache
 
 from babel.numbers import get_currency_precision, is_currency
 
@@ -19,9 +20,16 @@ class InvalidMoneyError(ValueError):
     """An amount that is not a finite decimal, or a currency that is not ISO 4217."""
 
 
+@lru_cache(maxsize=512)
 def minor_unit(currency: str) -> Decimal:
     """The smallest amount of the currency: Decimal('0.01') for NGN, Decimal('1') for JPY."""
     return Decimal(1).scaleb(-get_currency_precision(currency))
+
+
+@lru_cache(maxsize=512)
+def _known_currency(code: str) -> bool:
+    """Babel's answer, kept: every price and total is built through here."""
+    return is_currency(code)
 
 
 def round_half_up(amount: Decimal, currency: str) -> Decimal:
@@ -44,7 +52,7 @@ class Money:
             raise InvalidMoneyError(f"not an amount: {self.amount!r}") from exc
         if not amount.is_finite():
             raise InvalidMoneyError(f"not a finite amount: {self.amount!r}")
-        if not is_currency(self.currency):
+        if not isinstance(self.currency, str) or not _known_currency(self.currency):  # type: ignore[redundant-expr,unused-ignore]
             raise InvalidMoneyError(f"not an ISO 4217 currency: {self.currency!r}")
         try:
             object.__setattr__(self, "amount", round_half_up(amount, self.currency))

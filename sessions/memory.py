@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import heapq
 
 from core.clock import Clock, SystemClock
 from core.conversation import Session, SessionConflictError, TurnStart
@@ -14,6 +15,9 @@ class MemorySessionStore:
         self._items: dict[str, tuple[float, bytes]] = {}
         # A stored session's version beside its bytes: a save compares versions without decoding.
         self._versions: dict[str, int] = {}
+        # (expiry, key) of every put, soonest first: expired keys leave a few at a time, as
+        # they fall due, instead of a scan of the whole dict (tens of thousands of replies).
+        self._expiries: list[tuple[float, str]] = []
         self._lock = asyncio.Lock()
 
     def _get(self, key: str) -> bytes | None:
@@ -29,16 +33,22 @@ class MemorySessionStore:
         return value
 
     def _put(self, key: str, value: bytes, ttl_seconds: int) -> None:
-        self._items[key] = (self._clock.monotonic() + ttl_seconds, value)
-        if len(self._items) % 1024 == 0:
-            self._sweep()
-
-    def _sweep(self) -> None:
         now = self._clock.monotonic()
-        for key in [k for k, (expires, _) in self._items.items() if expires <= now]:
-            del self._items[key]
-            if key.startswith("s:"):
-                self._versions.pop(key[2:], None)
+        expires = now + ttl_seconds
+        self._items[key] = (expires, value)
+        heapq.heappush(self._expiries, (expires, key))
+        self._sweep(now)
+
+    def _sweep(self, now: float) -> None:
+        """Drop the keys that have expired; an entry for a key put again since is skipped."""
+        due = self._expiries
+        while due and due[0][0] <= now:
+            _expired, key = heapq.heappop(due)
+            item = self._items.get(key)
+            if item is not None and item[0] <= now:
+                del self._items[key]
+                if key.startswith("s:"):
+                    self._versions.pop(key[2:], None)
 
     async def load(self, key: str) -> Session | None:
         value = self._get(f"s:{key}")
@@ -104,3 +114,4 @@ class MemorySessionStore:
     async def close(self) -> None:
         self._items.clear()
         self._versions.clear()
+        self._expiries.clear()

@@ -149,3 +149,27 @@ def test_session_survives_an_encode_decode_round_trip() -> None:
     session = checkout_session().evolve(vars={"note": "Ngozi’s duka", "n": 3})
 
     assert Session.decode(session.encode()) == session
+
+
+async def test_expired_entries_are_dropped_as_new_ones_arrive_so_memory_stays_bounded(
+    store: MemorySessionStore, clock: SteppedClock
+) -> None:
+    for n in range(3000):
+        await store.remember(f"reply:{n}", b"CON hello", 60)
+        clock.advance(0.1)  # 600 replies live at any time
+
+    assert len(store._items) <= 601  # what the store holds is the point here
+    assert await store.recall("reply:2999") == b"CON hello"
+    assert await store.recall("reply:0") is None
+
+
+async def test_a_key_put_again_is_not_dropped_by_its_earlier_expiry(
+    store: MemorySessionStore, clock: SteppedClock
+) -> None:
+    await store.remember("reply:a", b"first", 10)
+    clock.advance(5)
+    await store.remember("reply:a", b"again", 10)
+    clock.advance(6)  # past the first expiry, not the second
+    await store.remember("reply:b", b"other", 10)  # a put sweeps what has fallen due
+
+    assert await store.recall("reply:a") == b"again"
