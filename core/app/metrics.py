@@ -37,6 +37,9 @@ class HttpMetrics:
             buckets=LATENCY_BUCKETS,
             registry=self.registry,
         )
+        # The labelled children, kept: `labels()` takes a lock and checks every label per call.
+        self._counted: dict[tuple[str, str, str], Counter] = {}
+        self._timed: dict[str, Histogram] = {}
 
     @web.middleware
     async def middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
@@ -51,8 +54,15 @@ class HttpMetrics:
             raise
         finally:
             route = _route_of(request)
-            self.requests.labels(route, request.method, str(status)).inc()
-            self.latency.labels(route).observe(time.perf_counter() - started)
+            key = (route, request.method, str(status))
+            counted = self._counted.get(key)
+            if counted is None:
+                counted = self._counted[key] = self.requests.labels(*key)
+            counted.inc()
+            timed = self._timed.get(route)
+            if timed is None:
+                timed = self._timed[route] = self.latency.labels(route)
+            timed.observe(time.perf_counter() - started)
 
     async def expose(self, _request: web.Request) -> web.Response:
         response = web.Response(body=generate_latest(self.registry))
