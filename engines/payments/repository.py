@@ -49,6 +49,15 @@ class SqlPaymentRepository:
             .values(updated_at=now)
         )
 
+    async def hold(self, intent_id: uuid.UUID) -> None:
+        """Write the intent's row without changing it: the transaction holds it (PostgreSQL's
+        row lock; on SQLite the database's write lock) until it ends."""
+        await self._s.execute(
+            update(payment_intents)
+            .where(payment_intents.c.id == intent_id)
+            .values(updated_at=payment_intents.c.updated_at)
+        )
+
     async def get(self, intent_id: uuid.UUID, *, lock: bool = False) -> PaymentIntent | None:
         query = select(payment_intents).where(payment_intents.c.id == intent_id)
         if lock and self._s.get_bind().dialect.name == "postgresql":

@@ -113,8 +113,17 @@ class PaymentService:
         """Whether the rail for `method` is configured (the checkout offers only those)."""
         return PROVIDER_OF[method] in self._rails
 
-    async def create(self, command: CreatePayment) -> PaymentIntent:
-        """The intent for this key: new, or the first one if the request is the same."""
+    async def create(
+        self,
+        command: CreatePayment,
+        *,
+        guard: Callable[[SqlPaymentRepository], Awaitable[None]] | None = None,
+    ) -> PaymentIntent:
+        """The intent for this key: new, or the first one if the request is the same.
+
+        `guard` runs in the inserting transaction, before the insert, and may refuse it by
+        raising: a check and the write it allows cannot be split by a concurrent request.
+        """
         provider = PROVIDER_OF[command.method]
         if provider not in self._rails:
             raise RailNotConfiguredError(provider)
@@ -125,6 +134,8 @@ class PaymentService:
             existing = await repo.by_key(command.idempotency_key)
             if existing is not None:
                 return _same_request(existing, fingerprint)
+            if guard is not None:
+                await guard(repo)
             now = self._clock.now()
             intent = PaymentIntent(
                 id=self._ids.uuid(),
@@ -212,30 +223,40 @@ class PaymentService:
         ):
             raise RefundRefusedError(f"payment {original_id} has not been collected")
         async with self._db.transaction() as s:
-            repo = SqlPaymentRepository(s)
-            mine = await repo.by_key(key)
-            if mine is not None and mine.refund_of == original.id:
-                return await self.submit(mine.id) if mine.status is IntentStatus.PENDING else mine
+            mine = await SqlPaymentRepository(s).by_key(key)
+        if mine is not None and mine.refund_of == original.id:
+            return await self.submit(mine.id) if mine.status is IntentStatus.PENDING else mine
+        if amount.currency != original.amount.currency or not amount.amount > 0:
+            raise RefundRefusedError(f"{amount} is not an amount of {original.amount}")
+
+        async def within_what_is_left(repo: SqlPaymentRepository) -> None:
+            # Taking the payment's row first makes refunds of one payment wait for each other
+            # (a row lock on PostgreSQL, the write lock on SQLite): two refunds under different
+            # keys cannot both see the same amount left.
+            await repo.hold(original.id)
             given = [
                 r.amount.amount
                 for r in await repo.refunds_of(original)
                 if r.status not in (IntentStatus.FAILED, IntentStatus.CANCELLED)
             ]
-        left = original.amount.amount - sum(given, Decimal(0))
-        if amount.currency != original.amount.currency or not 0 < amount.amount <= left:
-            raise RefundRefusedError(f"{amount} exceeds the {left} left to refund")
-        return await self.pay(
-            CreatePayment(
-                idempotency_key=key,
-                method=original.method,
-                direction=Direction.REFUND,
-                amount=amount,
-                customer=original.customer,
-                order_reference=original.order_reference,
-                description=reason[:200],
-                refund_of=original.id,
-            )
+            left = original.amount.amount - sum(given, Decimal(0))
+            if amount.amount > left:
+                raise RefundRefusedError(f"{amount} exceeds the {left} left to refund")
+
+        command = CreatePayment(
+            idempotency_key=key,
+            method=original.method,
+            direction=Direction.REFUND,
+            amount=amount,
+            customer=original.customer,
+            order_reference=original.order_reference,
+            description=reason[:200],
+            refund_of=original.id,
         )
+        intent = await self.create(command, guard=within_what_is_left)
+        if intent.status is IntentStatus.PENDING:
+            return await self.submit(intent.id)
+        return intent
 
     async def account_name(self, provider: str, bank_code: str, account_number: str) -> str:
         """The name a bank account is held in (NIP name enquiry), before paying into it."""

@@ -4,7 +4,8 @@ for it; each sent once, and the payment's posting reversed on the ledger once.""
 
 from __future__ import annotations
 
-from decimal import Decimal
+import asyncio
+from decimal import ROUND_UP, Decimal
 
 import pytest
 from aiohttp import web
@@ -114,6 +115,27 @@ async def test_an_mpesa_payment_is_refunded_by_a_reversal_once(
     assert (await services.payments.get(refund.id)).status is IntentStatus.SUCCEEDED
     assert await held_at(services, "rail:mpesa:KES") == 0  # the posting is reversed, once
     assert await held_at(services, f"customer:{JUMA.e164}:receivable:KES") >= 0
+
+
+async def test_two_refunds_of_one_payment_at_once_cannot_give_back_more_than_was_paid(
+    gateway: Client, services: Services, fakes: PaymentFakes
+) -> None:
+    """Two refunds under different keys race: each asks for more than half the payment, so
+    only one of them may go to the rail; the other is refused."""
+    assert services.refunds is not None
+    order = await paid_by_mpesa(gateway, services, fakes)
+    over_half = Money((order.total.amount / 2).to_integral_value(ROUND_UP) + 1, "KES")
+
+    answers = await asyncio.gather(
+        services.refunds.refund_order(order.reference, over_half, key="race-1"),
+        services.refunds.refund_order(order.reference, over_half, key="race-2"),
+        return_exceptions=True,
+    )
+
+    refused = [a for a in answers if isinstance(a, RefundRefusedError)]
+    sent = [a for a in answers if not isinstance(a, BaseException)]
+    assert (len(sent), len(refused)) == (1, 1), answers
+    assert len(fakes.daraja.payouts) == 1  # one B2C payment back, of the refund that was sent
 
 
 async def test_a_reversal_whose_result_never_came_is_settled_by_a_status_query(
