@@ -1,7 +1,8 @@
 """Order status changes from the event bus, fanned out to the open GraphQL subscriptions.
 
 Every gateway replica subscribes with its own consumer group, so each one sees every change
-and serves the subscribers connected to it.
+and serves the subscribers connected to it; the group is live (it starts at the topic's end), as
+nobody is watching the changes made before the replica started.
 """
 
 from __future__ import annotations
@@ -32,7 +33,8 @@ class OrderUpdates:
         self._watchers: dict[str, set[asyncio.Queue[OrderUpdate]]] = defaultdict(set)
 
     def subscribe_to(self, bus: EventBus) -> None:
-        bus.subscribe(OrderStatusChanged.topic, f"graphql-{uuid.uuid4().hex[:12]}", self.deliver)
+        group = f"graphql-{uuid.uuid4().hex[:12]}"
+        bus.subscribe(OrderStatusChanged.topic, group, self.deliver, live=True)
 
     async def deliver(self, envelope: EventEnvelope) -> None:
         data = envelope.data

@@ -45,7 +45,7 @@ class KafkaEventBus:
         self._timeout_ms = request_timeout_ms
         self._producer: AIOKafkaProducer | None = None
         self._lock = asyncio.Lock()
-        self._subscriptions: list[tuple[str, str, Subscriber]] = []
+        self._subscriptions: list[tuple[str, str, Subscriber, bool]] = []
         self._consumers: list[asyncio.Task[None]] = []
 
     async def _ensure_producer(self) -> AIOKafkaProducer:
@@ -103,17 +103,27 @@ class KafkaEventBus:
                 await self._reset_producer()
                 raise
 
-    def subscribe(self, topic: str, group: str, handler: Subscriber) -> None:
-        self._subscriptions.append((topic, group, handler))
+    def subscribe(
+        self, topic: str, group: str, handler: Subscriber, *, live: bool = False
+    ) -> None:
+        self._subscriptions.append((topic, group, handler, live))
 
     async def start(self) -> None:
-        for topic, group, handler in self._subscriptions:
+        for topic, group, handler, live in self._subscriptions:
             self._consumers.append(
-                asyncio.create_task(self._consume(topic, group, handler), name=f"kafka:{group}")
+                asyncio.create_task(
+                    self._consume(topic, group, handler, live=live), name=f"kafka:{group}"
+                )
             )
 
-    async def _consume(self, topic: str, group: str, handler: Subscriber) -> None:
-        """At-least-once: commit after the handler; handlers dedupe through the inbox."""
+    async def _consume(
+        self, topic: str, group: str, handler: Subscriber, *, live: bool = False
+    ) -> None:
+        """At-least-once: commit after the handler; handlers dedupe through the inbox.
+
+        A live group starts at the end of the topic and commits nothing: a replica's fan-out
+        group would otherwise read the whole topic's history on every start.
+        """
         backoff = 0.2
         while True:
             consumer = AIOKafkaConsumer(
@@ -121,7 +131,7 @@ class KafkaEventBus:
                 bootstrap_servers=self._bootstrap,
                 group_id=group,
                 enable_auto_commit=False,
-                auto_offset_reset="earliest",
+                auto_offset_reset="latest" if live else "earliest",
                 # A JoinGroup request is answered only when the group's rebalance settles (the
                 # broker may hold it for seconds): the producer's short outage timeout would
                 # abandon every join and the consumer would never get partitions.
@@ -135,7 +145,8 @@ class KafkaEventBus:
                 async for message in consumer:
                     if message.value is not None:
                         await handler(EventEnvelope.from_bytes(message.value))
-                    await consumer.commit()
+                    if not live:
+                        await consumer.commit()
             except asyncio.CancelledError:
                 raise
             except Exception as exc:

@@ -15,8 +15,14 @@ class EventBus(Protocol):
         """Publish in order; returns only when every envelope is acknowledged, else raises."""
         ...
 
-    def subscribe(self, topic: str, group: str, handler: Subscriber) -> None:
-        """Deliver the topic's events to `handler` (at least once; use the inbox to dedupe)."""
+    def subscribe(
+        self, topic: str, group: str, handler: Subscriber, *, live: bool = False
+    ) -> None:
+        """Deliver the topic's events to `handler` (at least once; use the inbox to dedupe).
+
+        A `live` subscriber gets only what is published after it starts, and its place is not
+        kept: a fan-out to connected clients (GraphQL subscriptions) has no use for history.
+        """
         ...
 
     async def start(self) -> None: ...

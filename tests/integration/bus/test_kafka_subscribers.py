@@ -58,3 +58,35 @@ async def test_a_group_subscriber_receives_published_events(kafka_server: KafkaS
     finally:
         await bus.close()
     assert seen == [first_ref, second_ref]
+
+
+async def test_a_live_subscriber_gets_what_is_published_after_it_starts_not_the_history(
+    kafka_server: KafkaServer,
+) -> None:
+    """A gateway replica's GraphQL fan-out group: a restart must not replay the whole topic."""
+    bus = KafkaEventBus(f"kafka://{kafka_server.bootstrap}?idempotent=false")
+    tag = uuid.uuid4().hex[:5].upper()
+    history = f"OLD{tag}"
+    got: list[str] = []
+
+    async def handler(envelope: EventEnvelope) -> None:
+        if str(envelope.data["reference"]).endswith(tag):
+            got.append(str(envelope.data["reference"]))
+
+    await bus.publish([status_event(history)])  # before the subscriber exists
+    bus.subscribe(OrderStatusChanged.topic, f"live-{uuid.uuid4().hex[:8]}", handler, live=True)
+    await bus.start()
+    try:
+        # The group takes a moment to join and find the topic's end: publish until it hears one.
+        async def until_one_arrives() -> None:
+            n = 0
+            while not got:
+                n += 1
+                await bus.publish([status_event(f"NEW{n}{tag}")])
+                await asyncio.sleep(0.5)
+
+        await asyncio.wait_for(until_one_arrives(), 30)
+    finally:
+        await bus.close()
+    assert history not in got
+    assert got and all(reference.startswith("NEW") for reference in got)
