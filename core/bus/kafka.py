@@ -103,9 +103,7 @@ class KafkaEventBus:
                 await self._reset_producer()
                 raise
 
-    def subscribe(
-        self, topic: str, group: str, handler: Subscriber, *, live: bool = False
-    ) -> None:
+    def subscribe(self, topic: str, group: str, handler: Subscriber, *, live: bool = False) -> None:
         self._subscriptions.append((topic, group, handler, live))
 
     async def start(self) -> None:

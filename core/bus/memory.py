@@ -26,9 +26,7 @@ class MemoryEventBus:
                     # A failing subscriber must not block the outbox for everyone else.
                     log.exception("bus.subscriber_failed", group=group, topic=envelope.topic)
 
-    def subscribe(
-        self, topic: str, group: str, handler: Subscriber, *, live: bool = False
-    ) -> None:
+    def subscribe(self, topic: str, group: str, handler: Subscriber, *, live: bool = False) -> None:
         # In process, every subscriber is live: it sees what is published once it is there.
         self._subscribers[topic].append((group, handler))
 

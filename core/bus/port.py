@@ -15,9 +15,7 @@ class EventBus(Protocol):
         """Publish in order; returns only when every envelope is acknowledged, else raises."""
         ...
 
-    def subscribe(
-        self, topic: str, group: str, handler: Subscriber, *, live: bool = False
-    ) -> None:
+    def subscribe(self, topic: str, group: str, handler: Subscriber, *, live: bool = False) -> None:
         """Deliver the topic's events to `handler` (at least once; use the inbox to dedupe).
 
         A `live` subscriber gets only what is published after it starts, and its place is not
