@@ -89,4 +89,5 @@ async def test_a_live_subscriber_gets_what_is_published_after_it_starts_not_the_
     finally:
         await bus.close()
     assert history not in got
-    assert got and all(reference.startswith("NEW") for reference in got)
+    assert got
+    assert all(reference.startswith("NEW") for reference in got)
