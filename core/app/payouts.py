@@ -349,7 +349,9 @@ class PayoutDesk:
                 reason=reason,
                 next_attempt_at=now + backoff(self.retry_after, order.attempts),
             )
-        await self.orders.move(order, after)
+        if await self.orders.move(order, after) and order.source.startswith("gig:"):
+            # The driver's payout is owed again: it says pending until a new attempt is paid.
+            await self._gig.reopen_payout(uuid.UUID(order.source.removeprefix("gig:")))
 
     async def _failed(self, order: PayoutOrder, intent: PaymentIntent) -> None:
         try:

@@ -462,6 +462,15 @@ class SqlGigRepository:
         )
         return bool(result.rowcount == 1)  # type: ignore[attr-defined]
 
+    async def reopen_payout(self, payout_id: uuid.UUID) -> bool:
+        """Compare-and-set from paid back to pending: the payee's bank returned the money."""
+        result = await self._s.execute(
+            update(gig_payouts)
+            .where(gig_payouts.c.id == payout_id, gig_payouts.c.status == "paid")
+            .values(status="pending")
+        )
+        return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+
     async def add_rating(
         self, task_id: uuid.UUID, worker_id: uuid.UUID, stars: int, now: datetime
     ) -> bool:

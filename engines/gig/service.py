@@ -670,6 +670,12 @@ class GigService:
         async with self._db.transaction() as s:
             return await SqlGigRepository(s).close_payout(payout_id, status.value)
 
+    async def reopen_payout(self, payout_id: uuid.UUID) -> bool:
+        """A paid payout the payee's bank sent back: pending again, as the money is owed again
+        (False when it was not paid, e.g. the reversal was delivered twice)."""
+        async with self._db.transaction() as s:
+            return await SqlGigRepository(s).reopen_payout(payout_id)
+
     async def rate(self, task_id: uuid.UUID, stars: int) -> bool:
         """A customer's or operator's 1-5 stars for a finished task; once per task."""
         if not 1 <= stars <= 5:

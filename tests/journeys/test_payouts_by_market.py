@@ -314,6 +314,10 @@ async def test_a_paystack_transfer_reversed_after_success_goes_back_to_the_walle
     assert await wallet_of(services, "driver", THANDI, "ZAR") == dec("61.00", "0", "61.00")
     rail = await services.money.ledger.account("rail:paystack:ZAR")
     assert rail.balance == Money(Decimal("0.00"), "ZAR")
+    worker = await services.gig.worker_by_phone(THANDI)
+    assert worker is not None
+    [(_, _, _, status)] = await services.gig.payouts(worker.id)
+    assert status == PayoutStatus.PENDING.value  # owed again, not "paid"
 
     clock.advance(services.payouts.retry_after.total_seconds())
     assert await services.payouts.sweep() == (1, 0)
@@ -326,6 +330,8 @@ async def test_a_paystack_transfer_reversed_after_success_goes_back_to_the_walle
     assert await wallet_of(services, "driver", THANDI, "ZAR") == dec("0.00", "0", "122.00")
     rail = await services.money.ledger.account("rail:paystack:ZAR")
     assert rail.balance == Money(Decimal("-61.00"), "ZAR")
+    [(_, _, _, status)] = await services.gig.payouts(worker.id)
+    assert status == PayoutStatus.PAID.value
 
 
 async def test_a_transfer_reversed_before_we_heard_it_succeeded_is_retried(
