@@ -244,7 +244,8 @@ class OrderFulfilmentWorkflow:
     starts reserved. Prepaid rails wait for their money; credit orders are drawn on the
     customer's credit line (refused: unwound); on delivery goes straight on. Anything that goes
     wrong before the goods leave unwinds in reverse: refund what was paid, cancel the order and
-    release its stock, tell the customer.
+    release its stock, tell the customer. Goods that left and came back (an escalated delivery
+    an operator resolved as returned) end returned: refund what was paid, tell the customer.
     """
 
     def __init__(self) -> None:
