@@ -267,7 +267,7 @@ class DriversMutation:
         named = _named_stop(found, order)
         if order is not None and named is not None and not named.open:
             # A retry after the answer was lost: report what happened, try no code again.
-            if named.status is StopStatus.ESCALATED:
+            if named.status in (StopStatus.ESCALATED, StopStatus.RETURNED):
                 return _unproved(Escalated(message="an operator has this stop", order=order))
             return _proved(await _view(info, found), named, None, not at_door)
         if found.status is not TaskStatus.ASSIGNED or at_door is None:

@@ -1,5 +1,5 @@
-"""`omniroute`: serve, migrate, seed, simulate, worker, routes, customers — the command line of
-interfaces.md."""
+"""`omniroute`: serve, migrate, seed, simulate, worker, routes, customers, deliveries — the command
+line of interfaces.md."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from typing import Any, NoReturn
 
 from aiohttp import web
 
-from core.app import credentials, customer_cli, payout_cli
+from core.app import credentials, customer_cli, deliveries_cli, payout_cli
 from core.app.bootstrap import build_services
 from core.app.demo import load_demo, load_distribution_demo
 from core.app.dispatch_plan import plan_day_command
@@ -44,6 +44,13 @@ class _Parser(argparse.ArgumentParser):
 
     def error(self, message: str) -> NoReturn:
         self.exit(2, f"{self.prog}: {message}\n")
+
+
+# Operator commands on customer and delivery records: `omniroute <command> …` runs its module.
+RECORDS: dict[str, Callable[[argparse.Namespace], int]] = {
+    "customers": customer_cli.run,
+    "deliveries": deliveries_cli.run,
+}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -87,6 +94,7 @@ def build_parser() -> argparse.ArgumentParser:
     credentials.add_commands(commands)
     payout_cli.add_commands(commands, _Parser, _day)
     customer_cli.add_commands(commands, _Parser)
+    deliveries_cli.add_commands(commands, _Parser)
     return parser
 
 
@@ -122,8 +130,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return credentials.run(args)
         case "drivers" | "agents":
             return payout_cli.run(args)
-        case "customers":
-            return customer_cli.run(args)
+        case "customers" | "deliveries":
+            return RECORDS[args.command](args)
     return 2
 
 

@@ -440,7 +440,7 @@ def _plan_stops(
 
 
 def _stop_status(task: Task, stop: StopStatus, offered: bool) -> PlanStopStatus:
-    if stop in (StopStatus.DELIVERED, StopStatus.ESCALATED):
+    if stop in (StopStatus.DELIVERED, StopStatus.ESCALATED, StopStatus.RETURNED):
         return PlanStopStatus.SERVED
     if task.status is TaskStatus.OPEN and not offered:
         return PlanStopStatus.PLANNED

@@ -57,7 +57,7 @@ from engines.settlement import SettlementService
 log = structlog.get_logger(__name__)
 
 # Statuses someone else may set that the order's workflow must hear about.
-SIGNALLED_STATUSES = frozenset({"cancelled", "delivered"})
+SIGNALLED_STATUSES = frozenset({"cancelled", "delivered", "returned"})
 # Set by the engines that do the work (the WMS packs after the pick is confirmed, the gig
 # platform dispatches when a driver accepts the route): each tells the workflow its step is done.
 # The gig platform's own events carry the driver (GigSignals); a dispatch set by hand is told

@@ -40,6 +40,7 @@ class Stage(StrEnum):
     SETTLED = "settled"
     COMPENSATING = "compensating"
     CANCELLED = "cancelled"
+    RETURNED = "returned"  # out for delivery, then brought back (an operator resolved it so)
 
 
 class CancelReason(StrEnum):
@@ -66,6 +67,7 @@ class NoticeKind(StrEnum):
     CANCELLED = "cancelled"
     OUT_FOR_DELIVERY = "out_for_delivery"
     DELIVERED = "delivered"
+    RETURNED = "returned"
 
 
 # ------------------------------------------------------------------------------- fulfilment

@@ -76,6 +76,7 @@ OUT_FOR_DELIVERY_NOTICE = "notify-out-for-delivery"
 NO_CHARGE_WHEN_PAID = "no-charge-when-already-paid"
 OVERPAYMENT_ACCEPTED = "accept-rounded-up-payment"
 CREDIT_CHECKED = "draw-credit-before-release"
+GOODS_RETURNED = "take-back-returned-goods"
 SETTLEMENT_CUTOFF = time(1, 0)  # the day's settlement runs at 01:00 UTC the next day
 
 
@@ -243,7 +244,8 @@ class OrderFulfilmentWorkflow:
     starts reserved. Prepaid rails wait for their money; credit orders are drawn on the
     customer's credit line (refused: unwound); on delivery goes straight on. Anything that goes
     wrong before the goods leave unwinds in reverse: refund what was paid, cancel the order and
-    release its stock, tell the customer.
+    release its stock, tell the customer. Goods that left and came back (an escalated delivery
+    an operator resolved as returned) end returned: refund what was paid, tell the customer.
     """
 
     def __init__(self) -> None:
@@ -257,6 +259,7 @@ class OrderFulfilmentWorkflow:
         self._route: RoutePlanned | None = None
         self._driver: DriverAssigned | None = None
         self._delivered: DeliveryConfirmed | None = None
+        self._returned = False
         self._cancel: CancelReason | None = None
 
     @workflow.run
@@ -316,6 +319,11 @@ class OrderFulfilmentWorkflow:
                 CustomerNotice(order.reference, NoticeKind.OUT_FOR_DELIVERY),
             )
 
+        await workflow.wait_condition(lambda: self._delivered is not None or self._returned)
+        if self._delivered is None and workflow.patched(GOODS_RETURNED):
+            # The goods came back (an operator resolved an escalated stop): no settlement.
+            return await self._take_back(order)
+        # Runs recorded before the patch never had a return to act on: they wait as they did.
         await workflow.wait_condition(lambda: self._delivered is not None)
         await self._advance(ref, "delivered", Stage.DELIVERED)
         await _step(
@@ -380,6 +388,31 @@ class OrderFulfilmentWorkflow:
         self._enter(Stage.CANCELLED)
         return FulfilmentResult(order.reference, Stage.CANCELLED, reason)
 
+    async def _take_back(self, order: OrderSnapshot) -> FulfilmentResult:
+        """The goods left and came back: the order is returned (its stock back on the shelves,
+        `OrderService`), what was paid refunded, the customer told. Not `_unwind`: a dispatched
+        order cannot be cancelled, and its picked goods are returned, not merely unreserved."""
+        self._enter(Stage.COMPENSATING)
+        paid = self._payment.paid if self._payment is not None else None
+        if paid is not None:
+            await _step(
+                FulfilmentActivities.refund,
+                RefundRequest(order.reference, paid, self._payment_reference()),
+                COMPENSATION,
+            )
+        await _step(
+            FulfilmentActivities.advance_order,
+            OrderStep(order.reference, "returned"),
+            COMPENSATION,
+        )
+        await _step(
+            FulfilmentActivities.notify_customer,
+            CustomerNotice(order.reference, NoticeKind.RETURNED),
+            COMPENSATION,
+        )
+        self._enter(Stage.RETURNED)
+        return FulfilmentResult(order.reference, Stage.RETURNED)
+
     def _payment_reference(self) -> str | None:
         return self._payment.provider_reference if self._payment is not None else None
 
@@ -430,6 +463,9 @@ class OrderFulfilmentWorkflow:
             self.cancel()
         elif status == "delivered" and self._delivered is None:
             self._delivered = DeliveryConfirmed(by="status")
+        elif status == "returned":
+            # acted on only once the goods are out (the wait after OUT_FOR_DELIVERY)
+            self._returned = True
 
     # queries: where is the order ------------------------------------------------------------
     @workflow.query

@@ -58,6 +58,10 @@ class TaskStateError(GigError):
     """The task is not in a state that allows this (not this worker's, already done...)."""
 
 
+class EscalationError(GigError):
+    """An escalated delivery cannot be resolved as asked; the message says why, in one line."""
+
+
 class VehicleKind(StrEnum):
     BICYCLE = "bicycle"
     MOTORBIKE = "motorbike"
@@ -241,6 +245,11 @@ class StopStatus(StrEnum):
     ARRIVED = "arrived"
     DELIVERED = "delivered"
     ESCALATED = "escalated"  # three wrong codes: an operator takes over
+    RETURNED = "returned"  # escalated, and the operator had the goods brought back
+
+
+# What an operator may make of an escalated stop (`GigService.resolve_escalation`).
+RESOLUTIONS = frozenset({StopStatus.DELIVERED, StopStatus.RETURNED})
 
 
 @dataclass(frozen=True, slots=True)
@@ -346,6 +355,17 @@ class CodeCheck(StrEnum):
     DELIVERED = "delivered"
     WRONG = "wrong"
     ESCALATED = "escalated"
+
+
+@dataclass(frozen=True, slots=True)
+class Resolution:
+    """An escalated stop resolved by an operator; `already` when an earlier run had done it."""
+
+    order_reference: str
+    task_reference: str
+    position: int
+    outcome: StopStatus
+    already: bool = False
 
 
 @dataclass(frozen=True, slots=True)

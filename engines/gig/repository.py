@@ -22,6 +22,7 @@ from engines.gig.model import (
     EarningKind,
     GeoPoint,
     Incident,
+    IncidentKind,
     Offer,
     OfferStatus,
     Onboard,
@@ -230,6 +231,25 @@ class SqlGigRepository:
         rows = (await self._s.execute(query.order_by(gig_tasks.c.departure, gig_tasks.c.id))).all()
         return [await self._task(r) for r in rows]
 
+    async def stop_of_order(self, reference: str) -> tuple[Task, TaskStop] | None:
+        """The stop carrying the order, on its newest task that was not cancelled."""
+        row = (
+            await self._s.execute(
+                select(gig_task_stops.c.task_id)
+                .join(gig_tasks, gig_tasks.c.id == gig_task_stops.c.task_id)
+                .where(
+                    gig_task_stops.c.order_reference == reference,
+                    gig_tasks.c.status != TaskStatus.CANCELLED.value,
+                )
+                .order_by(gig_tasks.c.created_at.desc(), gig_tasks.c.id)
+                .limit(1)
+            )
+        ).first()
+        task = None if row is None else await self.task(row.task_id)
+        if task is None:
+            return None
+        return task, next(s for s in task.stops if s.order_reference == reference)
+
     async def _task(self, row: Any) -> Task:
         stops = await self._s.execute(
             select(gig_task_stops)
@@ -366,6 +386,20 @@ class SqlGigRepository:
                 reported_at=incident.reported_at,
             )
         )
+
+    async def had_incident(self, task_id: uuid.UUID, position: int, kind: IncidentKind) -> bool:
+        row = (
+            await self._s.execute(
+                select(gig_incidents.c.id)
+                .where(
+                    gig_incidents.c.task_id == task_id,
+                    gig_incidents.c.position == position,
+                    gig_incidents.c.kind == kind.value,
+                )
+                .limit(1)
+            )
+        ).first()
+        return row is not None
 
     async def incidents(self, task_id: uuid.UUID) -> list[str]:
         rows = await self._s.execute(

@@ -38,6 +38,7 @@ from engines.gig.model import (
     DOCUMENT_TYPES,
     MAX_CODE_ATTEMPTS,
     MAX_DOCUMENT_BYTES,
+    RESOLUTIONS,
     TARIFFS,
     CodeCheck,
     DeliveryResult,
@@ -46,6 +47,7 @@ from engines.gig.model import (
     DocumentKind,
     Earning,
     EarningKind,
+    EscalationError,
     GeoPoint,
     GigError,
     Incident,
@@ -58,6 +60,7 @@ from engines.gig.model import (
     Payout,
     PayoutStatus,
     Proof,
+    Resolution,
     Shift,
     StopStatus,
     Task,
@@ -597,6 +600,53 @@ class GigService:
         if incident is not None:
             await self._notifier.incident(incident, task, await self.worker(worker_id))
         return DeliveryResult(outcome, left, earned, completed)
+
+    async def resolve_escalation(self, order_reference: str, outcome: StopStatus) -> Resolution:
+        """An operator settles a stop escalated by three wrong codes: the customer confirmed the
+        goods arrived (DELIVERED) or they came back to the warehouse (RETURNED).
+
+        The stop and its order move in one transaction (the order's status event tells its
+        workflow, as a status set by a driver app would); the driver's pay is not changed. Asked
+        again with the same outcome it changes nothing and says `already`.
+        """
+        if outcome not in RESOLUTIONS:
+            raise ValueError(f"an escalated stop is resolved as delivered or returned: {outcome}")
+        reference = order_reference.strip().upper()
+        now = self._clock.now()
+        async with self._db.transaction() as s:
+            repo = SqlGigRepository(s)
+            found = await repo.stop_of_order(reference)
+            if found is None:
+                raise EscalationError(f"order {reference} is on no driver's route")
+            task, stop = found
+            resolution = Resolution(reference, task.reference, stop.position, outcome)
+            if stop.status is not StopStatus.ESCALATED:
+                escalated = await repo.had_incident(
+                    task.id, stop.position, IncidentKind.CODE_FAILED
+                )
+                if escalated and stop.status is outcome:
+                    return replace(resolution, already=True)
+                if escalated and stop.status in RESOLUTIONS:
+                    raise EscalationError(
+                        f"order {reference} was already resolved as {stop.status.value}"
+                    )
+                raise EscalationError(
+                    f"order {reference} is not escalated (its stop on route {task.reference} is"
+                    f" {stop.status.value}): only an escalated delivery is resolved by hand"
+                )
+            moved = await repo.update_stop(
+                task.id,
+                stop.position,
+                [StopStatus.ESCALATED],
+                status=outcome.value,
+                delivered_at=now if outcome is StopStatus.DELIVERED else None,
+            )
+            if not moved:
+                raise EscalationError(f"order {reference} was resolved meanwhile: run it again")
+            # refused (e.g. the order is no longer dispatched): the stop rolls back with it
+            await self._orders.advance_in(s, reference, OrderStatus(outcome.value))
+        log.info("gig.escalation_resolved", order=reference, task=task.reference, outcome=outcome)
+        return resolution
 
     async def report_problem(
         self, task_id: uuid.UUID, worker_id: uuid.UUID, kind: IncidentKind

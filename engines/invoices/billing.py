@@ -1,5 +1,6 @@
 """Orders meet the money: an order placed gets its invoice and its hold on the ledger (on the
-credit line when bought on credit), delivery makes the debt final, cancellation releases it.
+credit line when bought on credit), delivery makes the debt final, cancellation (or the goods
+coming back undelivered) releases it.
 An invoice is never changed: a cancelled order's invoice is credited in full, and what did not
 arrive of a partly delivered order is credited, each by a credit note.
 
@@ -75,7 +76,10 @@ class OrderBilling:
             await self._books.order_delivered(
                 event.reference, order.tax, order.total if partly else None
             )
-        elif event.status == "cancelled":
+        elif event.status == "cancelled" or (
+            event.status == "returned" and event.previous == "dispatched"
+        ):
+            # Brought back before it was delivered: nothing is owed, as for a cancelled order.
             await self._credit_cancelled(event)
             if self._credit is not None:
                 await self._credit.cancel(event.reference)  # releases the hold too

@@ -182,3 +182,42 @@ async def test_a_credit_order_delivered_in_part_owes_only_what_arrived(
     await money.credit.repay(NGOZI, delivered.total, "mpesa", "QK-PART")
     assert await money.credit.available(NGOZI) == (await money.credit.terms(NGOZI)).limit  # type: ignore[union-attr]
     assert (await money.ledger.check()).balanced
+
+
+async def test_a_credit_order_brought_back_undelivered_gives_its_credit_back(
+    services: Services, clock: SteppedClock
+) -> None:
+    """Returned from dispatched (an escalated delivery an operator resolved as returned): like a
+    cancelled credit order, nothing is owed, the line is whole again, the invoice credited."""
+    assert services.money is not None
+    money = services.money
+    await credit_history(services, clock, NGOZI.e164)
+    await money.credit.decide(NGOZI)
+    limit = await money.credit.available(NGOZI)
+    order = await services.orders.place(
+        PlaceOrder(
+            NGOZI,
+            RegionCode.LAGOS,
+            (CartLine("NDL-INDO-CHK", 4),),
+            PaymentMethod.CREDIT,
+            f"cn-{next(_keys)}",
+        )
+    )
+    await services.relay.drain()
+    assert await money.credit.available(NGOZI) == limit - order.total
+    for status in TO_DISPATCHED:
+        await services.orders.advance(order.reference, status)
+
+    await services.orders.advance(order.reference, OrderStatus.RETURNED)
+    await services.relay.drain()
+
+    assert await money.credit.available(NGOZI) == limit
+    (credit,) = [
+        c for c in await money.credit.credits(NGOZI) if c.order_reference == order.reference
+    ]
+    assert credit.outstanding.amount == 0
+    line = await money.ledger.account("customer:+2348030000001:credit:NGN")
+    assert line.balances.debits_pending == line.balances.debits_posted == 0
+    (note,) = await money.invoices.credit_notes(order.reference)
+    assert (note.reason, note.total) == (CreditReason.CANCELLED, order.total)
+    assert (await money.ledger.check()).balanced

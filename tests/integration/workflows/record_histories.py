@@ -202,6 +202,30 @@ async def record(tag: str, url: str) -> None:
             (HERE / f"order_credit_refused_{tag}.json").write_text(
                 (await handle.fetch_history()).to_json()
             )
+            # Paid, out for delivery, then brought back (an operator resolved an escalated
+            # stop as returned): refunded, returned, told (`take-back-returned-goods`).
+            returned = await order()
+            total = (await services.orders.get(returned)).total
+            handle = await env.client.start_workflow(
+                OrderFulfilmentWorkflow.run,
+                FulfilmentInput(returned, payment_method="MPESA"),
+                id=order_workflow_id(returned),
+                task_queue=queue,
+            )
+            await _stage(handle, Stage.AWAITING_PAYMENT)
+            await handle.signal(
+                OrderFulfilmentWorkflow.payment_received, PaymentNotice("mpesa", "QK3", total)
+            )
+            await _stage(handle, Stage.IN_WAVE)
+            await handle.signal(OrderFulfilmentWorkflow.wave_picked)
+            await handle.signal(OrderFulfilmentWorkflow.route_planned, RoutePlanned("R-2", 1))
+            await handle.signal(OrderFulfilmentWorkflow.driver_assigned, DriverAssigned("D-2"))
+            await _stage(handle, Stage.OUT_FOR_DELIVERY)
+            await handle.signal(OrderFulfilmentWorkflow.status_changed, "returned")
+            await handle.result()
+            (HERE / f"order_returned_{tag}.json").write_text(
+                (await handle.fetch_history()).to_json()
+            )
     finally:
         await env.shutdown()
         await services.close()

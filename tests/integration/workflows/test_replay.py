@@ -7,7 +7,10 @@ before, still charges on replay. `*_v4.json` were recorded after an M-Pesa payme
 to the shilling was accepted (`accept-rounded-up-payment`) and credit orders were drawn on the
 line by the workflow (`draw-credit-before-release`); `payment_rounded_up_v3.json` (refused) and
 `order_credit_unchecked_v3.json` (no draw) come from the code before each, and replay as they
-ran. Record new ones with
+ran. `order_returned_v5.json` was recorded after a paid order brought back out of delivery
+was refunded and ended returned (`take-back-returned-goods`); `order_return_unheard_v4.json`,
+from before, was told "returned" and still waited to be delivered, and replays so. Record new
+ones with
 `python -m tests.integration.workflows.record_histories vN` when a release changes a workflow
 (and keep only the files that add a case).
 """
@@ -26,6 +29,7 @@ from temporalio.worker import Replayer
 from core.app.workflows import SANDBOX, load_money_data
 from engines.fulfilment.workflows import (
     CREDIT_CHECKED,
+    GOODS_RETURNED,
     NO_CHARGE_WHEN_PAID,
     OUT_FOR_DELIVERY_NOTICE,
     OVERPAYMENT_ACCEPTED,
@@ -68,3 +72,5 @@ def test_each_patch_has_a_history_from_before_it_and_one_after_it() -> None:
     assert CREDIT_CHECKED not in patches("order_credit_unchecked_v3")
     assert CREDIT_CHECKED in patches("order_credit_drawn_v4")
     assert CREDIT_CHECKED in patches("order_credit_refused_v4")
+    assert GOODS_RETURNED not in patches("order_return_unheard_v4")  # waited, then delivered
+    assert GOODS_RETURNED in patches("order_returned_v5")

@@ -1,0 +1,84 @@
+"""`omniroute deliveries resolve ORDER_REF delivered|returned`: an operator takes over a delivery
+the driver could not prove (three wrong codes on the IVR: the stop is escalated).
+
+`delivered`: the operator confirmed with the customer; the order is delivered as if the code had
+been keyed, and its workflow goes on to settlement. `returned`: the goods came back; the order is
+returned (its goods back on the shelves), and its workflow refunds what was paid and tells the
+customer. The order's status event carries either to the workflow (core.app.workflows), so this
+command needs the database only. Anything but an escalated delivery is refused with exit 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from typing import Any
+
+from core.app.bootstrap import Services, build_services
+from core.config import Settings
+from engines.gig import EscalationError, Resolution, StopStatus
+from engines.orders import InvalidTransitionError, OrderError, UnknownOrderError
+
+PROG = "omniroute deliveries resolve"
+OUTCOMES = {"delivered": StopStatus.DELIVERED, "returned": StopStatus.RETURNED}
+DONE = {
+    StopStatus.DELIVERED: "delivered (confirmed by an operator); its workflow settles it",
+    StopStatus.RETURNED: "returned to the warehouse; its workflow refunds what was paid",
+}
+
+
+def add_commands(commands: Any, parser_class: type[argparse.ArgumentParser]) -> None:
+    deliveries = commands.add_parser("deliveries", help="deliveries an operator takes over")
+    actions = deliveries.add_subparsers(
+        dest="deliveries_command", required=True, parser_class=parser_class
+    )
+    resolve = actions.add_parser(
+        "resolve", help="settle a delivery escalated after three wrong codes"
+    )
+    resolve.add_argument("reference", metavar="ORDER_REF", help="the order's reference")
+    resolve.add_argument("outcome", choices=sorted(OUTCOMES), help="what became of the goods")
+
+
+def run(args: argparse.Namespace) -> int:
+    reference = args.reference.strip().upper()
+    try:
+        done = asyncio.run(_resolve(reference, OUTCOMES[args.outcome]))
+    except UnknownOrderError:
+        return _refused(f"no order {reference}")
+    except InvalidTransitionError as exc:
+        return _refused(
+            f"order {reference} is {exc.current.value}: it cannot become {exc.target.value}"
+        )
+    except (EscalationError, OrderError) as exc:
+        return _refused(str(exc))
+    print(said(done))
+    return 0
+
+
+async def resolve(services: Services, reference: str, outcome: StopStatus) -> Resolution:
+    """The command's work over the caller's services (tests drive it with theirs)."""
+    await services.orders.get(reference)  # an unknown reference: UnknownOrderError
+    return await services.gig.resolve_escalation(reference, outcome)
+
+
+def said(done: Resolution) -> str:
+    where = f"route {done.task_reference} stop {done.position}"
+    if done.already:
+        return (
+            f"order {done.order_reference} was already resolved as {done.outcome.value} ({where})"
+        )
+    return f"order {done.order_reference} {DONE[done.outcome]} ({where})"
+
+
+def _refused(reason: str) -> int:
+    print(f"{PROG}: {reason}", file=sys.stderr)
+    return 2
+
+
+async def _resolve(reference: str, outcome: StopStatus) -> Resolution:
+    services = build_services(Settings())
+    try:
+        return await resolve(services, reference, outcome)
+    finally:
+        await services.close()
