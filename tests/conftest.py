@@ -21,6 +21,7 @@ pytest_plugins = [
     "tests.support.servers",
     "tests.support.databases",
     "tests.support.payment_fixtures",
+    "tests.support.provider_fixtures",
 ]
 
 

@@ -8,7 +8,6 @@ Everything speaks the providers' real formats (USSD and voice callbacks in, SMS 
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
@@ -32,14 +31,6 @@ NGOZI = "+2348030000001"  # the demo retailers: delivery points in the demo data
 BOLA = "+2348030000002"
 MUSA = "+2348030000099"  # new, no delivery address yet
 _CODE = re.compile(r"code is (\d{4})")
-
-
-@pytest.fixture
-async def fake_at() -> AsyncIterator[FakeAfricasTalking]:
-    fake = FakeAfricasTalking()
-    await fake.start()
-    yield fake
-    await fake.close()
 
 
 @pytest.fixture

@@ -50,14 +50,6 @@ _CODE = re.compile(r"code is (\d{4})|ni (\d{4})")
 
 
 @pytest.fixture
-async def fake_at() -> AsyncIterator[FakeAfricasTalking]:
-    fake = FakeAfricasTalking()
-    await fake.start()
-    yield fake
-    await fake.close()
-
-
-@pytest.fixture
 def port() -> int:
     return free_port()
 

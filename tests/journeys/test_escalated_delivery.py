@@ -7,7 +7,6 @@ escalated delivery is refused with one line and exit 2, and a second run changes
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -35,14 +34,6 @@ WAREHOUSE = "WH-LAGOS"
 @pytest.fixture
 def database_url(any_database_url: str) -> str:
     return any_database_url
-
-
-@pytest.fixture
-async def fake_at() -> AsyncIterator[FakeAfricasTalking]:
-    fake = FakeAfricasTalking()
-    await fake.start()
-    yield fake
-    await fake.close()
 
 
 @pytest.fixture

@@ -3,8 +3,6 @@ the shortcode in, the answer out through Africa's Talking's messaging API."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
@@ -19,14 +17,6 @@ NGOZI = "+2348030000001"
 JUMA = "+254711000001"
 
 Client = TestClient[web.Request, web.Application]
-
-
-@pytest.fixture
-async def fake_at() -> AsyncIterator[FakeAfricasTalking]:
-    fake = FakeAfricasTalking()
-    await fake.start()
-    yield fake
-    await fake.close()
 
 
 @pytest.fixture

@@ -6,8 +6,6 @@ answer she gets is a request our sender made to the (local, fake) messaging API.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
@@ -34,14 +32,6 @@ NGOZI = "+2348030000001"
 TOTAL = "NGN 26,993.25"
 
 Client = TestClient[web.Request, web.Application]
-
-
-@pytest.fixture
-async def fake_at() -> AsyncIterator[FakeAfricasTalking]:
-    fake = FakeAfricasTalking()
-    await fake.start()
-    yield fake
-    await fake.close()
 
 
 @pytest.fixture

@@ -52,14 +52,6 @@ STAGE = """query($r: String!) { order(reference: $r) { ... on Order { stage } } 
 
 
 @pytest.fixture
-async def fake_at() -> AsyncIterator[FakeAfricasTalking]:
-    fake = FakeAfricasTalking()
-    await fake.start()
-    yield fake
-    await fake.close()
-
-
-@pytest.fixture
 def settings(database_url: str, fake_at: FakeAfricasTalking) -> Settings:
     return fake_at.settings(database_url)
 

@@ -6,22 +6,11 @@ Modules that use it override `settings` with `fake_at.settings(database_url)`, s
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 
 from core.app.bootstrap import Services
-from tests.support.providers.africastalking import FakeAfricasTalking
-
-
-@pytest.fixture
-async def fake_at() -> AsyncIterator[FakeAfricasTalking]:
-    fake = FakeAfricasTalking()
-    await fake.start()
-    yield fake
-    await fake.close()
 
 
 @pytest.fixture
