@@ -372,13 +372,7 @@ class OrderFulfilmentWorkflow:
     async def _unwind(self, order: OrderSnapshot, reason: CancelReason) -> FulfilmentResult:
         self._cancel = reason
         self._enter(Stage.COMPENSATING)
-        paid = self._payment.paid if self._payment is not None else None
-        if paid is not None:
-            await _step(
-                FulfilmentActivities.refund,
-                RefundRequest(order.reference, paid, self._payment_reference()),
-                COMPENSATION,
-            )
+        await self._refund_what_was_paid(order)
         await _step(FulfilmentActivities.cancel_order, OrderRef(order.reference), COMPENSATION)
         await _step(
             FulfilmentActivities.notify_customer,
@@ -393,13 +387,7 @@ class OrderFulfilmentWorkflow:
         `OrderService`), what was paid refunded, the customer told. Not `_unwind`: a dispatched
         order cannot be cancelled, and its picked goods are returned, not merely unreserved."""
         self._enter(Stage.COMPENSATING)
-        paid = self._payment.paid if self._payment is not None else None
-        if paid is not None:
-            await _step(
-                FulfilmentActivities.refund,
-                RefundRequest(order.reference, paid, self._payment_reference()),
-                COMPENSATION,
-            )
+        await self._refund_what_was_paid(order)
         await _step(
             FulfilmentActivities.advance_order,
             OrderStep(order.reference, "returned"),
@@ -412,6 +400,16 @@ class OrderFulfilmentWorkflow:
         )
         self._enter(Stage.RETURNED)
         return FulfilmentResult(order.reference, Stage.RETURNED)
+
+    async def _refund_what_was_paid(self, order: OrderSnapshot) -> None:
+        """The compensation both endings share (the same activity call: histories replay)."""
+        paid = self._payment.paid if self._payment is not None else None
+        if paid is not None:
+            await _step(
+                FulfilmentActivities.refund,
+                RefundRequest(order.reference, paid, self._payment_reference()),
+                COMPENSATION,
+            )
 
     def _payment_reference(self) -> str | None:
         return self._payment.provider_reference if self._payment is not None else None
