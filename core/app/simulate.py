@@ -169,7 +169,9 @@ def simulate(
         try:
             turn = terminal.send(answer)
         except urllib.error.HTTPError as exc:
-            print(f"gateway answered {exc.code}: {exc.read().decode().strip()}", file=sys.stderr)
+            with exc:  # the error is the response: closing it closes the socket
+                said = exc.read().decode().strip()
+            print(f"gateway answered {exc.code}: {said}", file=sys.stderr)
             return 1
         except urllib.error.URLError as exc:
             print(f"cannot reach the gateway at {url}: {exc.reason}", file=sys.stderr)

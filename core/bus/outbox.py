@@ -65,12 +65,20 @@ class OutboxRelay:
         self._max_backoff = max_backoff_seconds
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        # One batch at a time in this process: `drain` waits for a batch the background loop is
+        # publishing (on PostgreSQL it would skip its locked rows and return at once, before
+        # their subscribers had run).
+        self._one_batch = asyncio.Lock()
 
     def wake(self) -> None:
         self._wake.set()
 
     async def relay_once(self) -> int:
         """Publish one batch of unsent events; returns how many were published."""
+        async with self._one_batch:
+            return await self._publish_batch()
+
+    async def _publish_batch(self) -> int:
         async with self._db.transaction() as s:
             query = (
                 select(outbox.c.id, outbox.c.envelope)

@@ -759,7 +759,8 @@ def _s3_answers(endpoint_url: str) -> bool:
     try:
         with urllib.request.urlopen(endpoint_url + "/", timeout=_PROBE_TIMEOUT_SECONDS):
             return True
-    except urllib.error.HTTPError:
+    except urllib.error.HTTPError as answer:
+        answer.close()  # the error is the response: it holds the socket
         return True
     except OSError:
         return False

@@ -119,6 +119,38 @@ async def test_one_orders_status_changes_arrive_in_the_order_they_happened(
     assert ours == ["confirmed", "picking", "packed"]
 
 
+async def test_a_drain_waits_for_the_batch_the_relay_loop_is_publishing(
+    any_database_url: str,
+) -> None:
+    """What tests and shutdown rely on: once `drain` returns, every subscriber has run. On
+    PostgreSQL a drain used to skip the rows the background loop had locked and return at once."""
+    services = await make_services(any_database_url, "memory://")
+    entered, release = asyncio.Event(), asyncio.Event()
+    handled: list[str] = []
+
+    async def slow(envelope: EventEnvelope) -> None:
+        entered.set()
+        await release.wait()
+        handled.append(str(envelope.event_id))
+
+    try:
+        services.bus.subscribe(OrderPlaced.topic, "slow", slow)
+        await services.orders.place(an_order("in-flight"))
+        loop_batch = asyncio.create_task(services.relay.relay_once())
+        await asyncio.wait_for(entered.wait(), 10)
+        drain = asyncio.create_task(services.relay.drain())
+        await asyncio.sleep(0.2)
+        assert not drain.done()  # the loop's batch is still with its subscriber
+        release.set()
+        published_by_loop, published_by_drain = await asyncio.wait_for(
+            asyncio.gather(loop_batch, drain), 10
+        )
+    finally:
+        await services.close()
+    assert (published_by_loop, published_by_drain) == (2, 0)
+    assert len(handled) == len(set(handled)) == 1  # the order's event, handled once
+
+
 @pytest.mark.real
 @pytest.mark.slow
 async def test_orders_placed_while_the_broker_is_down_reach_the_topic_exactly_once(
