@@ -4,7 +4,8 @@ Drivers' answers re-offer at once (a decline allocates again), and an idle drive
 pulls work; this loop covers the silent case, an offer nobody answers, and the morning: a task is
 offered only on its region's day (see `GigService.allocate`), so tomorrow's routes, planned the
 evening before, are offered by this loop once the region's clock passes midnight and drivers are
-on shift.
+on shift. Each pass also closes the routes of a day that is over that nobody started
+(`GigService.expire_stale_tasks`), so a driver who never went out is free for the new day.
 """
 
 from __future__ import annotations

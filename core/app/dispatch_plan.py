@@ -13,6 +13,9 @@ longer on shift, starts from the stored plan: the stops of routes a driver has b
 has taken (in progress) or has delivered (served) stay fixed; the routes nobody has taken are
 withdrawn and re-planned with the new orders, starting from their stored routes and vehicles.
 
+A past day's route that nobody started is closed first (`GigService.expire_stale_tasks`): its
+orders are routed again, once, and an order with a pick list is not waved (picked) again.
+
 The planning day is the region's calendar day: it runs from local midnight to midnight
 (`core.region.day_bounds`; Lagos, Nairobi and Johannesburg keep no summer time), the solver
 counts minutes from its start, and times are stored in UTC.
@@ -70,6 +73,8 @@ from engines.wms import Departure, WarehouseService, WavePlan, WavePolicy
 NO_LOCATION = "no_location"  # the customer has no delivery point: nowhere to drive to
 SERVICE_MINUTES = 10.0  # unloading and the code at each door
 DEFAULT_WAVES = WavePolicy(cutoff_minutes=60, pickers=4, lines_per_picker=40)
+# Tasks that carry nothing any more: withdrawn for a re-plan, or closed with their day.
+GONE = frozenset({TaskStatus.CANCELLED, TaskStatus.EXPIRED})
 
 
 @dataclass(frozen=True, slots=True)
@@ -215,10 +220,14 @@ class DispatchPlanner:
         start, day_end = day_bounds(region, day)
         day_minutes = _minutes(day_end, start)
         prefix = f"R-{region.value.upper()}-{day:%Y%m%d}-"
-        of_day = [t for t in await self._gig.tasks() if t.route_id.startswith(prefix)]
-        earlier = [t for t in of_day if t.status is not TaskStatus.CANCELLED]
+        # a past day's route nobody started is closed first: its orders are routed again here
+        await self._gig.expire_stale_tasks()
+        every = await self._gig.tasks()
+        of_day = [t for t in every if t.route_id.startswith(prefix)]
+        earlier = [t for t in of_day if t.status not in GONE]
         stored = await self._plans.latest(region.value, day) if self._plans else None
-        on_tasks = {s.order_reference for t in earlier for s in t.stops}
+        # an order on any day's standing route (today's, planning tomorrow) is not routed twice
+        on_tasks = {s.order_reference for t in every if t.status not in GONE for s in t.stops}
         todo = [
             o for o in await self._orders.awaiting_dispatch(region) if o.reference not in on_tasks
         ]
@@ -315,6 +324,8 @@ class DispatchPlanner:
         fresh = {t.id for t in created}
         tasks = sorted([*standing, *created], key=lambda t: (t.departure, t.route_id))
         new_orders = {o.reference for o in routable}
+        # an order routed again (its route expired) keeps the pick list made for it then
+        new_orders -= await self._warehouse.pick_listed(new_orders)
         departures = {
             s.order_reference: Departure(t.route_id, t.departure)
             for t in created

@@ -57,3 +57,20 @@ class StopDelivered(DomainEvent):
     worker_id: str
     position: int
     order_reference: str
+
+
+class TaskExpired(DomainEvent):
+    """A past day's route closed before anyone started it; its orders are free to plan again.
+
+    `reason` is `not_taken` (nobody accepted it) or `not_started` (accepted, no door reached);
+    `recalled` names the dispatched orders sent back to packed."""
+
+    topic: ClassVar[str] = "omniroute.gig.task_expired.v1"
+
+    task_id: str
+    reference: str
+    route_id: str
+    worker_id: str | None
+    reason: str
+    stops: tuple[TaskStopPayload, ...]
+    recalled: tuple[str, ...] = ()

@@ -238,6 +238,7 @@ class TaskStatus(StrEnum):
     ASSIGNED = "assigned"  # accepted; the worker is on the road
     COMPLETED = "completed"
     CANCELLED = "cancelled"
+    EXPIRED = "expired"  # its day ended before anyone started it (`GigService.expire_stale`)
 
 
 class StopStatus(StrEnum):
@@ -250,6 +251,15 @@ class StopStatus(StrEnum):
 
 # What an operator may make of an escalated stop (`GigService.resolve_escalation`).
 RESOLUTIONS = frozenset({StopStatus.DELIVERED, StopStatus.RETURNED})
+
+
+# A task someone could still be sent on.
+LIVE = frozenset({TaskStatus.OPEN, TaskStatus.OFFERED, TaskStatus.ASSIGNED})
+
+
+class ExpiryReason(StrEnum):
+    NOT_TAKEN = "not_taken"  # nobody accepted it on its day
+    NOT_STARTED = "not_started"  # accepted, but no door was reached on its day
 
 
 @dataclass(frozen=True, slots=True)
@@ -293,6 +303,11 @@ class Task:
     @property
     def next_stop(self) -> TaskStop | None:
         return next((s for s in self.stops if s.open), None)
+
+    @property
+    def started(self) -> bool:
+        """A door was reached (arrived, a code keyed, delivered, escalated...)."""
+        return any(s.status is not StopStatus.PENDING or s.code_attempts for s in self.stops)
 
     @property
     def first_point(self) -> GeoPoint:

@@ -232,14 +232,17 @@ class SqlGigRepository:
         return [await self._task(r) for r in rows]
 
     async def stop_of_order(self, reference: str) -> tuple[Task, TaskStop] | None:
-        """The stop carrying the order, on its newest task that was not cancelled."""
+        """The stop carrying the order, on its newest task not cancelled or expired (those
+        carry nothing any more)."""
         row = (
             await self._s.execute(
                 select(gig_task_stops.c.task_id)
                 .join(gig_tasks, gig_tasks.c.id == gig_task_stops.c.task_id)
                 .where(
                     gig_task_stops.c.order_reference == reference,
-                    gig_tasks.c.status != TaskStatus.CANCELLED.value,
+                    gig_tasks.c.status.notin_(
+                        [TaskStatus.CANCELLED.value, TaskStatus.EXPIRED.value]
+                    ),
                 )
                 .order_by(gig_tasks.c.created_at.desc(), gig_tasks.c.id)
                 .limit(1)

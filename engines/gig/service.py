@@ -15,6 +15,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 import structlog
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.bus.outbox import record
 from core.clock import Clock
@@ -30,12 +31,14 @@ from engines.gig.events import (
     StopArrived,
     StopDelivered,
     TaskAccepted,
+    TaskExpired,
     TaskPlanned,
     TaskStopPayload,
 )
 from engines.gig.model import (
     CODE_DIGITS,
     DOCUMENT_TYPES,
+    LIVE,
     MAX_CODE_ATTEMPTS,
     MAX_DOCUMENT_BYTES,
     RESOLUTIONS,
@@ -48,6 +51,7 @@ from engines.gig.model import (
     Earning,
     EarningKind,
     EscalationError,
+    ExpiryReason,
     GeoPoint,
     GigError,
     Incident,
@@ -317,13 +321,81 @@ class GigService:
                     expired += 1
         return expired
 
+    async def expire_stale_tasks(self) -> list[Task]:
+        """Close the routes of a day that is over (the region's calendar day) that nobody
+        started: not taken (open or offered) or taken with no door reached. Each is EXPIRED, its
+        open offer closed, and a TaskExpired event says why; the orders of a taken one were
+        dispatched with goods that never left the dock, so they are packed again. Their orders
+        are then free for the next plan, which routes them without picking them again.
+
+        Without this, such a task stays live for ever: its orders ride it and today's route at
+        once, and its driver, busy on it, is offered nothing again. Nothing is paid for it (pay
+        is per door delivered). A route started and not finished is left to an operator."""
+        now = self._clock.now()
+        expired: list[Task] = []
+        async with self._db.transaction() as s:
+            stale = [
+                t
+                for t in await SqlGigRepository(s).tasks(*LIVE)
+                if local_date(t.region, t.departure) < local_date(t.region, now) and not t.started
+            ]
+        for task in stale:
+            async with self._db.transaction() as s:
+                closed = await self._expire(s, task, now)
+            if closed is not None:
+                expired.append(closed)
+                log.info(
+                    "gig.task_expired", task=task.reference, status=task.status, route=task.route_id
+                )
+        return expired
+
+    async def _expire(self, s: AsyncSession, task: Task, now: datetime) -> Task | None:
+        repo = SqlGigRepository(s)
+        fresh = await repo.task(task.id)
+        if fresh is None or fresh.started:
+            return None  # a door was reached since the look: the driver is out after all
+        task = fresh
+        # compare-and-set: a driver accepting the offer at this moment wins, or this does
+        if task.status not in LIVE or not await repo.move_task(
+            task.id, task.status, TaskStatus.EXPIRED
+        ):
+            return None
+        for offer in await repo.offers(OfferStatus.OPEN, task_id=task.id):
+            await repo.close_offer(offer.id, OfferStatus.EXPIRED)
+        taken = task.status is TaskStatus.ASSIGNED
+        reason = ExpiryReason.NOT_STARTED if taken else ExpiryReason.NOT_TAKEN
+        recalled: list[str] = []
+        if taken:
+            for stop in task.stops:
+                why = f"task {task.reference} expired: {reason.value}"
+                if await self._orders.recall_in(s, stop.order_reference, why):
+                    recalled.append(stop.order_reference)
+        await record(
+            s,
+            TaskExpired(
+                event_id=self._ids.uuid(),
+                occurred_at=now,
+                aggregate_id=str(task.id),
+                task_id=str(task.id),
+                reference=task.reference,
+                route_id=task.route_id,
+                worker_id=str(task.worker_id) if task.worker_id else None,
+                reason=reason.value,
+                stops=_stops(task),
+                recalled=tuple(recalled),
+            ),
+        )
+        return replace(task, status=TaskStatus.EXPIRED)
+
     async def allocate(self) -> list[Offer]:
         """Offer open tasks to the best free worker (see `allocation`); one offer per task and
         per worker at a time, never again to a worker who declined or let it lapse.
 
         Only the tasks of the region's day (its local calendar day, now) are offered, and only
         to a worker of that region on shift now whose shift ends after the task departs: a task
-        planned for tomorrow waits in the pool until its day comes (the offer sweeper)."""
+        planned for tomorrow waits in the pool until its day comes (the offer sweeper), and one
+        of a day that is over is closed if nobody started it (`expire_stale_tasks`)."""
+        await self.expire_stale_tasks()
         await self.expire_offers()
         now = self._clock.now()
         async with self._db.transaction() as s:

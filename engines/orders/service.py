@@ -383,6 +383,23 @@ class OrderService:
             raise ReservationExpiredError(lapsed.reference, lapsed.reserved_until)
         return moved
 
+    async def recall_in(self, s: AsyncSession, reference: str, reason: str) -> bool:
+        """A dispatched order whose goods never left the dock (its driver's route expired before
+        the first door) is packed again, in the caller's transaction, to be routed once more.
+
+        Not a step of the lifecycle an operator may take (`advance` refuses it): only the gig
+        platform knows the goods did not leave. Stock stays where it is, reserved and at the
+        dock. False when the order is not dispatched (nothing to recall)."""
+        repo = SqlOrderRepository(s)
+        order = await self._load(repo, reference)
+        if order.status is not OrderStatus.DISPATCHED:
+            return False
+        now = self._clock.now()
+        packed = replace(order, status=OrderStatus.PACKED)
+        await repo.set_status(packed, now)
+        await record(s, self._changed(order, packed, now, reason))
+        return True
+
     async def _advance(
         self, s: AsyncSession, reference: str, target: OrderStatus, reason: str | None
     ) -> tuple[Order, Order | None]:

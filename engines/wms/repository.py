@@ -226,6 +226,17 @@ class SqlWarehouseRepository:
         ).first()
         return None if row is None else await self._pick_list(row)
 
+    async def pick_listed(self, order_references: Sequence[str]) -> set[str]:
+        """Which of these orders have a pick list (of any status)."""
+        if not order_references:
+            return set()
+        rows = await self._s.execute(
+            select(wms_pick_lists.c.order_reference).where(
+                wms_pick_lists.c.order_reference.in_(list(order_references))
+            )
+        )
+        return {r.order_reference for r in rows}
+
     async def pick_list_for(self, order_reference: str) -> PickList | None:
         row = (
             await self._s.execute(

@@ -6,7 +6,7 @@ order lifecycle stays the orders context's business.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -163,6 +163,14 @@ class WarehouseService:
             await repo.add_pick_list(pick, pick_id)
         await self._move_order(order.reference, OrderStatus.CONFIRMED, OrderStatus.PICKING)
         return pick
+
+    async def pick_listed(self, order_references: Iterable[str]) -> set[str]:
+        """The orders of these the warehouse already has a pick list for: waved once, never
+        again (an order routed a second time keeps the goods picked for it)."""
+        async with self._db.transaction() as s:
+            return await SqlWarehouseRepository(s).pick_listed(
+                [r.upper() for r in order_references]
+            )
 
     async def get_pick_list(self, pick_id: str) -> PickList:
         async with self._db.transaction() as s:

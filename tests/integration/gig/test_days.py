@@ -8,9 +8,14 @@ import itertools
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 
+from sqlalchemy import select
+
 from core.app.bootstrap import Services
+from core.bus.tables import outbox
 from core.region import RegionCode
-from engines.gig import CodeCheck, GeoPoint, Task
+from engines.gig import CodeCheck, GeoPoint, Task, TaskStatus
+from engines.gig.events import TaskExpired
+from engines.orders import OrderStatus
 from tests.support.gig import BAYO, EMEKA, NGOZI, code_for, driver, order, route
 
 _n = itertools.count(1)
@@ -80,3 +85,75 @@ async def test_a_nairobi_task_is_not_offered_to_a_lagos_driver(services: Service
         region=RegionCode.NAIROBI,
     )
     assert await services.gig.allocate() == []
+
+
+async def packed(services: Services, reference: str) -> None:
+    for status in (OrderStatus.CONFIRMED, OrderStatus.PICKING, OrderStatus.PACKED):
+        await services.orders.advance(reference, status)
+
+
+async def expired_events(services: Services) -> dict[str, dict[str, object]]:
+    async with services.db.transaction() as s:
+        rows = await s.execute(select(outbox).where(outbox.c.topic == TaskExpired.topic))
+        return {r.envelope["data"]["reference"]: r.envelope["data"] for r in rows}
+
+
+async def test_the_next_day_the_sweeper_closes_yesterdays_routes_nobody_started(
+    services: Services,
+) -> None:
+    """Taken and never driven, or never taken: expired, with the reason; the driver is free for
+    today's work and paid nothing for it. A route started (one door done) is left as it is."""
+    gig, clock = services.gig, services.clock
+    emeka = await driver(services, EMEKA, "Emeka")
+    soon = clock.now() + timedelta(minutes=30)
+    taken = await task_at(services, soon)
+    await packed(services, taken.stops[0].order_reference)
+    [offer] = await gig.allocate()
+    await gig.accept(offer.id)
+    bayo = await driver(services, BAYO, "Bayo")
+    ref = await order(services, NGOZI, "k-day-started-1", quantity=1)
+    other = await order(services, NGOZI, "k-day-started-2", quantity=1)
+    started = await gig.create_task(
+        route(
+            "R-day-started",
+            [(ref, NGOZI, "1 Main St"), (other, NGOZI, "2 Main St")],
+            services=services,
+        )
+    )
+    [offer] = await gig.allocate()
+    assert offer.worker_id == bayo.id
+    await gig.accept(offer.id)
+    code = await code_for(services, NGOZI, ref)
+    assert (await gig.confirm_delivery(started.id, bayo.id, code)).outcome is CodeCheck.DELIVERED
+    nobody = await task_at(services, soon)  # no driver free: it waits in the pool all day
+    assert await gig.allocate() == []
+
+    # 09:00 UTC the next day: Emeka is on shift again; the sweeper's pass.
+    clock.advance(24 * 3600)
+    now = clock.now()
+    await gig.add_shift(emeka.id, now - timedelta(hours=1), now + timedelta(hours=9))
+    today = await task_at(services, now + timedelta(minutes=30))
+    offers = await gig.allocate()
+
+    assert (await gig.task(taken.id)).status is TaskStatus.EXPIRED
+    assert (await gig.task(nobody.id)).status is TaskStatus.EXPIRED
+    assert (await gig.task(started.id)).status is TaskStatus.ASSIGNED  # an operator's call
+    # Emeka's app no longer shows yesterday's route in progress; he gets today's.
+    assert await gig.current_task(emeka.id) is None
+    assert [(t.reference, t.status) for t in await gig.tasks_of(emeka.id)] == [
+        (taken.reference, TaskStatus.EXPIRED)
+    ]
+    assert [(o.task_id, o.worker_id) for o in offers] == [(today.id, emeka.id)]
+    assert await gig.earnings(emeka.id) == []
+    # The order Emeka never took out is back to packed, to be routed again.
+    recalled = taken.stops[0].order_reference
+    assert (await services.orders.get(recalled)).status is OrderStatus.PACKED
+    events = await expired_events(services)
+    assert set(events) == {taken.reference, nobody.reference}
+    assert events[taken.reference]["reason"] == "not_started"
+    assert events[taken.reference]["recalled"] == [recalled]
+    assert events[taken.reference]["worker_id"] == str(emeka.id)
+    assert events[nobody.reference]["reason"] == "not_taken"
+    assert events[nobody.reference]["recalled"] == []
+    # A second pass changes nothing.
+    assert await gig.expire_stale_tasks() == []
