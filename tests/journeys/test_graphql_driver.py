@@ -232,3 +232,32 @@ async def test_three_wrong_codes_hand_the_stop_to_an_operator(
     # The malformed code cost no try: two wrong, then the third escalates.
     assert kinds == [("WrongCode", 2), ("WrongCode", 1), ("Escalated", None)]
     assert await services.gig.incidents(task.id)
+
+
+async def test_a_route_taken_and_never_driven_shows_expired_the_next_day(
+    client: TestClient[Any, Any], services: Services
+) -> None:
+    """Emeka took the route and never went out: the next morning his app shows it expired
+    (not in progress for ever), yesterday's code proves nothing, and the order is back at the
+    dock, packed, for today's plan."""
+    _, task = await offered_to_emeka(services, NGOZI)
+    [reference] = [s.order_reference for s in task.stops]
+    emeka = bearer(services.settings, EMEKA.e164, "driver")
+    async with gql_session(client, emeka) as session:
+        accepted = (await run(session, ACCEPT, {"t": task.reference}))["acceptTask"]
+        assert accepted["task"]["status"] == "ASSIGNED"
+    code = await code_for(services, NGOZI, reference)
+
+    services.clock.advance(24 * 3600)
+    await services.gig.allocate()  # the offer sweeper's pass, the next morning
+
+    async with gql_session(client, emeka) as session:
+        [shown] = (await run(session, TASKS))["tasks"]
+        assert (shown["reference"], shown["status"]) == (task.reference, "EXPIRED")
+        assert [s["status"] for s in shown["stops"]] == ["PENDING"]
+        tried = (await run(session, CONFIRM, {"t": task.reference, "c": code}))["confirmDelivery"]
+    assert tried["taskCompleted"] is False
+    assert [(e["__typename"], e["message"]) for e in tried["errors"]] == [
+        ("TaskNotInProgress", f"{task.reference} is expired")
+    ]
+    assert (await services.orders.get(reference)).status is OrderStatus.PACKED
