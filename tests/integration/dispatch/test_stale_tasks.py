@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from core.app.bootstrap import Services
+from core.app.dispatch_plan import DispatchReport
 from core.region import RegionCode, local_date
 from engines.gig import CodeCheck, Task, TaskStateError, TaskStatus, Worker
 from engines.orders import OrderStatus
@@ -60,6 +61,27 @@ def live_tasks_with(tasks: list[Task], reference: str) -> list[str]:
     ]
 
 
+async def routed_once_as_packed(
+    services: Services,
+    plan: DispatchReport,
+    expired: str,
+    reference: str,
+    pick_id: str,
+    stock: tuple[int, int],
+) -> str:
+    """The order rides one new route and only that one; the warehouse does not pick it again (no
+    wave, the same pick list, stock untouched) and it waits packed. The new route's reference."""
+    [route] = plan.routes
+    assert route.task != expired
+    assert [s.order for s in route.stops] == [reference]
+    assert live_tasks_with(await services.gig.tasks(), reference) == [route.task]
+    assert plan.waves.waves == ()
+    assert (await services.warehouse.pick_list("WH-LAGOS", reference)).id == pick_id
+    assert await in_bins_and_at_dock(services) == stock
+    assert (await services.orders.get(reference)).status is OrderStatus.PACKED
+    return route.task
+
+
 async def test_a_route_nobody_took_yesterday_is_expired_and_its_order_planned_once_today(
     services: Services,
 ) -> None:
@@ -90,20 +112,14 @@ async def test_a_route_nobody_took_yesterday_is_expired_and_its_order_planned_on
     old = await services.gig.task_by_reference(yesterday.task)
     assert old is not None
     assert old.status is TaskStatus.EXPIRED
-    [route] = second.routes
-    assert route.task != yesterday.task
-    assert [s.order for s in route.stops] == [ngozi]
-    assert live_tasks_with(await services.gig.tasks(), ngozi) == [route.task]
-    # The warehouse does not pick it again: no wave for it, the same pick list, stock untouched.
-    assert second.waves.waves == ()
-    assert (await services.warehouse.pick_list("WH-LAGOS", ngozi)).id == pick_id
-    assert await in_bins_and_at_dock(services) == (shelves, dock)
-    assert (await services.orders.get(ngozi)).status is OrderStatus.PACKED
+    today_route = await routed_once_as_packed(
+        services, second, yesterday.task, ngozi, pick_id, (shelves, dock)
+    )
     # Today's route is offered to Emeka, who is not offered yesterday's any more.
     assert [o.driver for o in second.offers] == [EMEKA.e164]
     offered = await services.gig.open_offer(emeka.id)
     assert offered is not None
-    assert offered[1].reference == route.task
+    assert offered[1].reference == today_route
 
 
 async def test_a_route_taken_yesterday_but_never_driven_is_expired_and_driven_today(
@@ -135,21 +151,16 @@ async def test_a_route_taken_yesterday_but_never_driven_is_expired_and_driven_to
     with pytest.raises(TaskStateError):
         await services.gig.confirm_delivery(taken.id, emeka.id, old_code)
     # The order is planned again, once, with the goods it has at the dock.
-    [route] = second.routes
-    assert route.task != yesterday.task
-    assert [s.order for s in route.stops] == [ngozi]
-    assert live_tasks_with(await services.gig.tasks(), ngozi) == [route.task]
-    assert second.waves.waves == ()
-    assert (await services.warehouse.pick_list("WH-LAGOS", ngozi)).id == pick_id
-    assert await in_bins_and_at_dock(services) == (shelves, dock)
-    assert (await services.orders.get(ngozi)).status is OrderStatus.PACKED
+    today_route = await routed_once_as_packed(
+        services, second, yesterday.task, ngozi, pick_id, (shelves, dock)
+    )
 
     # Emeka takes today's route; the customer gets a new code, and it is today's that works.
     assert [o.driver for o in second.offers] == [EMEKA.e164]
     offered = await services.gig.open_offer(emeka.id)
     assert offered is not None
     task = await services.gig.accept(offered[0].id)
-    assert task.reference == route.task
+    assert task.reference == today_route
     new_code = await code_for(services, NGOZI, ngozi)
     assert (await services.orders.get(ngozi)).status is OrderStatus.DISPATCHED
     result = await services.gig.confirm_delivery(task.id, emeka.id, new_code)
