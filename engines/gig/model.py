@@ -238,7 +238,7 @@ class TaskStatus(StrEnum):
     ASSIGNED = "assigned"  # accepted; the worker is on the road
     COMPLETED = "completed"
     CANCELLED = "cancelled"
-    EXPIRED = "expired"  # its day ended before anyone started it (`GigService.expire_stale`)
+    EXPIRED = "expired"  # its day ended before anyone started it (`GigService.expire_stale_tasks`)
 
 
 class StopStatus(StrEnum):
