@@ -44,11 +44,28 @@ async def in_bins_and_at_dock(services: Services) -> tuple[int, int]:
     return on_shelves, everything - on_shelves
 
 
-async def next_morning(services: Services, worker: Worker) -> None:
-    """09:00 UTC on 6 January (10:00 in Lagos), the driver on shift again (08:00-18:00 UTC)."""
+async def planned_and_packed(
+    services: Services, key: str
+) -> tuple[Worker, str, DispatchReport, str]:
+    """Today: Emeka on shift, Ngozi's order planned onto a route and packed at the dock.
+    The driver, the order's reference, the plan and the order's pick list id."""
+    await lagos_warehouse(services)
+    emeka = await driver(services, EMEKA, "Emeka", capacity=40)
+    ngozi = await order(services, NGOZI, key)
+    today = local_date(RegionCode.LAGOS, services.clock.now())
+    plan = await planner(services).plan(RegionCode.LAGOS, today, time_limit_s=1)
+    return emeka, ngozi, plan, await pick_and_pack(services, ngozi)
+
+
+async def plan_next_morning(services: Services, worker: Worker) -> DispatchReport:
+    """09:00 UTC on 6 January (10:00 in Lagos): the driver on shift again (08:00-18:00 UTC) and
+    the operator plans the day."""
     services.clock.advance((NEXT_MORNING - services.clock.now()).total_seconds())
     now = services.clock.now()
     await services.gig.add_shift(worker.id, now - timedelta(hours=1), now + timedelta(hours=9))
+    return await planner(services).plan(
+        RegionCode.LAGOS, local_date(RegionCode.LAGOS, now), time_limit_s=1
+    )
 
 
 def live_tasks_with(tasks: list[Task], reference: str) -> list[str]:
@@ -85,15 +102,10 @@ async def routed_once_as_packed(
 async def test_a_route_nobody_took_yesterday_is_expired_and_its_order_planned_once_today(
     services: Services,
 ) -> None:
-    await lagos_warehouse(services)
-    emeka = await driver(services, EMEKA, "Emeka", capacity=40)
-    ngozi = await order(services, NGOZI, "stale-1")
     today = local_date(RegionCode.LAGOS, services.clock.now())
-
-    first = await planner(services).plan(RegionCode.LAGOS, today, time_limit_s=1)
+    emeka, ngozi, first, pick_id = await planned_and_packed(services, "stale-1")
     [yesterday] = first.routes
     assert [o.driver for o in first.offers] == [EMEKA.e164]
-    pick_id = await pick_and_pack(services, ngozi)
     shelves, dock = await in_bins_and_at_dock(services)
     assert dock == 2
     # Emeka never answers. At 22:30 in Lagos the operator plans tomorrow: the order is still on
@@ -103,10 +115,7 @@ async def test_a_route_nobody_took_yesterday_is_expired_and_its_order_planned_on
     assert evening.routes == ()
     assert evening.unassigned == ()
 
-    await next_morning(services, emeka)
-    second = await planner(services).plan(
-        RegionCode.LAGOS, local_date(RegionCode.LAGOS, services.clock.now()), time_limit_s=1
-    )
+    second = await plan_next_morning(services, emeka)
 
     # Yesterday's route is closed, and the order rides today's route only.
     old = await services.gig.task_by_reference(yesterday.task)
@@ -125,13 +134,8 @@ async def test_a_route_nobody_took_yesterday_is_expired_and_its_order_planned_on
 async def test_a_route_taken_yesterday_but_never_driven_is_expired_and_driven_today(
     services: Services,
 ) -> None:
-    await lagos_warehouse(services)
-    emeka = await driver(services, EMEKA, "Emeka", capacity=40)
-    ngozi = await order(services, NGOZI, "stale-2")
-    today = local_date(RegionCode.LAGOS, services.clock.now())
-    first = await planner(services).plan(RegionCode.LAGOS, today, time_limit_s=1)
+    emeka, ngozi, first, pick_id = await planned_and_packed(services, "stale-2")
     [yesterday] = first.routes
-    pick_id = await pick_and_pack(services, ngozi)
     offered = await services.gig.open_offer(emeka.id)
     assert offered is not None
     taken = await services.gig.accept(offered[0].id)
@@ -140,10 +144,7 @@ async def test_a_route_taken_yesterday_but_never_driven_is_expired_and_driven_to
     shelves, dock = await in_bins_and_at_dock(services)
     # Emeka never goes out; the day ends.
 
-    await next_morning(services, emeka)
-    second = await planner(services).plan(
-        RegionCode.LAGOS, local_date(RegionCode.LAGOS, services.clock.now()), time_limit_s=1
-    )
+    second = await plan_next_morning(services, emeka)
 
     # Yesterday's route is closed: it is not Emeka's task in progress any more.
     assert (await services.gig.task(taken.id)).status is TaskStatus.EXPIRED
