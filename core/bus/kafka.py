@@ -23,6 +23,8 @@ from core.bus.port import Subscriber
 log = structlog.get_logger(__name__)
 
 RETRIABLE_ATTEMPTS = 4
+# How long `start` waits for live groups to join and find the topic's end before serving anyway.
+LIVE_JOIN_TIMEOUT = 45.0
 
 
 def bootstrap_servers(url: str) -> str:
@@ -106,21 +108,45 @@ class KafkaEventBus:
     def subscribe(self, topic: str, group: str, handler: Subscriber, *, live: bool = False) -> None:
         self._subscriptions.append((topic, group, handler, live))
 
-    async def start(self) -> None:
+    async def start(self, *, live_join_timeout: float = LIVE_JOIN_TIMEOUT) -> None:
+        """Start every consumer; return once the live groups listen from the topic's end.
+
+        A live group reads from where the topic ends when it joins, and a join takes seconds:
+        serving before that would miss the changes made meanwhile (a subscription opened at
+        once would never hear its order's next status).
+        """
+        joined: list[asyncio.Event] = []
         for topic, group, handler, live in self._subscriptions:
+            ready = asyncio.Event()
+            if live:
+                joined.append(ready)
             self._consumers.append(
                 asyncio.create_task(
-                    self._consume(topic, group, handler, live=live), name=f"kafka:{group}"
+                    self._consume(topic, group, handler, live=live, ready=ready),
+                    name=f"kafka:{group}",
                 )
             )
+        if not joined:
+            return
+        try:
+            await asyncio.wait_for(asyncio.gather(*(e.wait() for e in joined)), live_join_timeout)
+        except TimeoutError:
+            log.warning("kafka.live_groups_not_joined", timeout_s=live_join_timeout)
 
     async def _consume(
-        self, topic: str, group: str, handler: Subscriber, *, live: bool = False
+        self,
+        topic: str,
+        group: str,
+        handler: Subscriber,
+        *,
+        live: bool = False,
+        ready: asyncio.Event | None = None,
     ) -> None:
         """At-least-once: commit after the handler; handlers dedupe through the inbox.
 
         A live group starts at the end of the topic and commits nothing: a replica's fan-out
-        group would otherwise read the whole topic's history on every start.
+        group would otherwise read the whole topic's history on every start. `ready` is set
+        once the group has its partitions and (live) knows where the topic ends.
         """
         backoff = 0.2
         while True:
@@ -138,7 +164,12 @@ class KafkaEventBus:
                 metadata_max_age_ms=5_000,
             )
             try:
-                await consumer.start()
+                await consumer.start()  # returns once the group has assigned the partitions
+                if live:
+                    for partition in consumer.assignment():
+                        await consumer.position(partition)  # resolves "latest" now, not later
+                if ready is not None:
+                    ready.set()
                 backoff = 0.2
                 async for message in consumer:
                     if message.value is not None:
