@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Mapping
 
 import structlog
 
+from core.loops import BackgroundLoop
 from core.messages import MessageSender, PermanentSendError
 from engines.notifications import NotificationService, message_of
 
@@ -25,11 +25,10 @@ class DeliveryWorker:
         self._notifications = notifications
         self._senders = senders
         self._poll = poll_seconds
-        self._wake = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
+        self._loop = BackgroundLoop("delivery-worker")
 
     def wake(self) -> None:
-        self._wake.set()
+        self._loop.wake()
 
     async def send_due(self) -> int:
         """One pass over the due deliveries; returns how many a provider accepted."""
@@ -56,24 +55,18 @@ class DeliveryWorker:
         return accepted
 
     async def run(self) -> None:
-        while True:
+        while self._loop.running:
             try:
                 await self.send_due()
             except asyncio.CancelledError:
                 raise
             except Exception:
                 log.exception("delivery.pass_failed")
-            self._wake.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=self._poll)
+            await self._loop.pause(self._poll)
 
     def start(self) -> None:
-        if self._task is None:
-            self._task = asyncio.create_task(self.run(), name="delivery-worker")
+        self._loop.start(self.run)
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        """Lets a pass in flight finish: a message handed to a provider is also marked sent."""
+        await self._loop.stop()

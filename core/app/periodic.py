@@ -8,10 +8,11 @@ in its own transaction), so several gateway replicas may run the same loop.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from typing import ClassVar
 
 import structlog
+
+from core.loops import BackgroundLoop
 
 log = structlog.get_logger(__name__)
 
@@ -24,30 +25,26 @@ class Periodic:
 
     def __init__(self, *, every_seconds: float) -> None:
         self._every = every_seconds
-        self._task: asyncio.Task[None] | None = None
+        self._loop = BackgroundLoop(self.name)
 
     async def tick(self) -> None:
         raise NotImplementedError
 
     async def run(self) -> None:
         if self.wait_first:
-            await asyncio.sleep(self._every)
-        while True:
+            await self._loop.pause(self._every)
+        while self._loop.running:
             try:
                 await self.tick()
             except asyncio.CancelledError:
                 raise
             except Exception:
                 log.exception("periodic.pass_failed", loop=self.name)
-            await asyncio.sleep(self._every)
+            await self._loop.pause(self._every)
 
     def start(self) -> None:
-        if self._task is None:
-            self._task = asyncio.create_task(self.run(), name=self.name)
+        self._loop.start(self.run)
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        """Lets a pass in flight finish (its transaction commits or rolls back) before stopping."""
+        await self._loop.stop()

@@ -8,7 +8,6 @@ Nothing is lost while the broker is down: rows wait in the table.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 
 import structlog
 from sqlalchemy import select, update
@@ -19,6 +18,7 @@ from core.bus.port import EventBus
 from core.bus.tables import outbox
 from core.clock import Clock
 from core.db import Database
+from core.loops import BackgroundLoop
 
 log = structlog.get_logger(__name__)
 
@@ -63,15 +63,14 @@ class OutboxRelay:
         self._batch = batch_size
         self._poll = poll_seconds
         self._max_backoff = max_backoff_seconds
-        self._wake = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
+        self._loop = BackgroundLoop("outbox-relay")
         # One batch at a time in this process: `drain` waits for a batch the background loop is
         # publishing (on PostgreSQL it would skip its locked rows and return at once, before
         # their subscribers had run).
         self._one_batch = asyncio.Lock()
 
     def wake(self) -> None:
-        self._wake.set()
+        self._loop.wake()
 
     async def relay_once(self) -> int:
         """Publish one batch of unsent events; returns how many were published."""
@@ -124,7 +123,7 @@ class OutboxRelay:
 
     async def run(self) -> None:
         backoff = self._poll
-        while True:
+        while self._loop.running:
             try:
                 sent = await self.relay_once()
                 backoff = self._poll
@@ -132,23 +131,15 @@ class OutboxRelay:
                 raise
             except Exception as exc:
                 log.warning("outbox.publish_failed", error=str(exc), retry_in=backoff)
-                sent = 0
-                await asyncio.sleep(backoff)
+                await self._loop.back_off(backoff)
                 backoff = min(self._max_backoff, backoff * 2)
                 continue
-            if sent:
-                continue
-            self._wake.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=self._poll)
+            if not sent:
+                await self._loop.pause(self._poll)
 
     def start(self) -> None:
-        if self._task is None:
-            self._task = asyncio.create_task(self.run(), name="outbox-relay")
+        self._loop.start(self.run)
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        """Lets a batch in flight finish (published rows are marked sent) before stopping."""
+        await self._loop.stop()
