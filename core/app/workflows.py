@@ -253,6 +253,9 @@ class WorkflowRuntime:
         try:
             if event.status in SIGNALLED_STATUSES:
                 await self.fulfilment.status_changed(event.reference, event.status)
+            elif event.status == PACKED and event.previous == DISPATCHED:
+                # recalled: its route expired before the first door; it waits for another
+                await self.fulfilment.status_changed(event.reference, event.status)
             elif event.status == PACKED:
                 await self.fulfilment.wave_picked(event.reference)
             elif event.status == DISPATCHED:
@@ -262,6 +265,8 @@ class WorkflowRuntime:
                     route, driver = await self._on_task(event.reference)
                     await self.fulfilment.route_planned(event.reference, route)
                     await self.fulfilment.driver_assigned(event.reference, driver)
+                # a recalled order on its way again (ignored by a workflow that was not recalled)
+                await self.fulfilment.status_changed(event.reference, event.status)
         except RPCError as error:
             # The workflow set this status itself and has finished: nothing to tell it.
             if error.status is not RPCStatusCode.NOT_FOUND:

@@ -260,6 +260,7 @@ class OrderFulfilmentWorkflow:
         self._driver: DriverAssigned | None = None
         self._delivered: DeliveryConfirmed | None = None
         self._returned = False
+        self._recalled = False  # dispatched, then packed again: waiting for another route
         self._cancel: CancelReason | None = None
 
     @workflow.run
@@ -434,6 +435,8 @@ class OrderFulfilmentWorkflow:
     @workflow.signal
     def route_planned(self, route: RoutePlanned) -> None:
         self._route = route
+        if self._recalled and self._stage is Stage.PICKED:
+            self._enter(Stage.ROUTED)
 
     @workflow.signal
     def driver_assigned(self, driver: DriverAssigned) -> None:
@@ -464,6 +467,17 @@ class OrderFulfilmentWorkflow:
         elif status == "returned":
             # acted on only once the goods are out (the wait after OUT_FOR_DELIVERY)
             self._returned = True
+        elif status == "packed" and self._stage is Stage.OUT_FOR_DELIVERY:
+            # The route expired before its first door (the gig platform recalled the order):
+            # the goods wait at the dock for another route and driver. The run itself still
+            # waits for the delivery; only where the order stands, and who carries it, change.
+            self._recalled = True
+            self._route = None
+            self._driver = None
+            self._enter(Stage.PICKED)
+        elif status == "dispatched" and self._recalled:
+            self._recalled = False
+            self._enter(Stage.OUT_FOR_DELIVERY)
 
     # queries: where is the order ------------------------------------------------------------
     @workflow.query

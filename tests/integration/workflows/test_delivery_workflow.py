@@ -9,6 +9,7 @@ import asyncio
 import re
 import uuid
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -245,6 +246,57 @@ async def test_a_driver_app_accepting_and_confirming_over_graphql_moves_the_work
     assert result.stage is Stage.SETTLED
     async with gql_session(http, bearer(services.settings, NGOZI, "customer")) as session:
         assert (await run(session, STAGE, {"r": reference}))["order"]["stage"] == "settled"
+
+
+async def test_a_route_that_expired_before_its_first_door_takes_the_order_back_to_packed(
+    carried: tuple[Services, Http],
+) -> None:
+    """The driver took the route and never went out: the next morning it is expired, and the
+    workflow says the order waits packed (not out for delivery with yesterday's driver) until
+    today's route and driver carry it."""
+    services, http = carried
+    assert services.workflows is not None
+    fulfilment = services.workflows.fulfilment
+    reference, task, driver = await routed_and_offered(services, http)
+    handle = fulfilment.order(reference)
+    token = bearer(services.settings, driver.phone.e164, "driver")
+    async with gql_session(http, token) as session:
+        assert (await run(session, ACCEPT, {"t": task.reference}))["acceptTask"]["errors"] == []
+    await until_stage(handle, Stage.OUT_FOR_DELIVERY)
+
+    # The next morning (10:00 in Lagos) nobody has been to the door: the route expires.
+    services.clock.advance(24 * 3600)
+    now = services.clock.now()
+    await services.gig.add_shift(driver.id, now - timedelta(hours=1), now + timedelta(hours=9))
+    [expired] = await services.gig.expire_stale_tasks()
+    assert expired.id == task.id
+    back = await until_stage(handle, Stage.PICKED)
+    assert (back.route_id, back.driver_id) == (None, None)
+    assert f"{reference} Packed" in await my_orders(http, NGOZI)
+
+    # Today's plan routes it again and the driver takes today's route.
+    planner = DispatchPlanner(
+        services.orders,
+        services.customers,
+        services.warehouse,
+        services.gig,
+        services.clock,
+        released=released_orders(services),
+    )
+    report = await planner.plan(RegionCode.LAGOS, now.date(), time_limit_s=1)
+    [route] = report.routes
+    assert route.task != task.reference
+    assert (await until_stage(handle, Stage.ROUTED)).route_id == route.route_id
+    [today] = [t for t in await services.gig.tasks() if t.route_id == route.route_id]
+    async with gql_session(http, token) as session:
+        assert (await run(session, ACCEPT, {"t": today.reference}))["acceptTask"]["errors"] == []
+        out = await until_stage(handle, Stage.OUT_FOR_DELIVERY)
+        assert (out.route_id, out.driver_id) == (route.route_id, str(driver.id))
+        code = await code_for(services, Phone(NGOZI), reference)
+        done = await run(session, CONFIRM, {"t": today.reference, "c": code})
+        assert done["confirmDelivery"]["errors"] == []
+    result = await asyncio.wait_for(handle.result(), 30)
+    assert result.stage is Stage.SETTLED
 
 
 async def test_no_workflow_answering_means_no_stage_and_the_stored_status_stands(
