@@ -210,6 +210,17 @@ class SqlGigRepository:
         row = (await self._s.execute(select(gig_tasks).where(gig_tasks.c.id == task_id))).first()
         return None if row is None else await self._task(row)
 
+    async def lock_task(self, task_id: uuid.UUID) -> Task | None:
+        """The task, its row locked to the end of the transaction (PostgreSQL; SQLite has one
+        writer at a time): whoever changes the task or its stops in a race waits for the other,
+        then reads what the other did."""
+        row = (
+            await self._s.execute(
+                select(gig_tasks).where(gig_tasks.c.id == task_id).with_for_update()
+            )
+        ).first()
+        return None if row is None else await self._task(row)
+
     async def task_by_reference(self, reference: str) -> Task | None:
         row = (
             await self._s.execute(select(gig_tasks).where(gig_tasks.c.reference == reference))

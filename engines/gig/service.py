@@ -351,7 +351,9 @@ class GigService:
 
     async def _expire(self, s: AsyncSession, task: Task, now: datetime) -> Task | None:
         repo = SqlGigRepository(s)
-        fresh = await repo.task(task.id)
+        # Locked: a driver arriving at a door right now either did (started: not expired) or
+        # waits and finds the route expired (`_hold_own_task`).
+        fresh = await repo.lock_task(task.id)
         if fresh is None or fresh.started:
             return None  # a door was reached since the look: the driver is out after all
         task = fresh
@@ -560,7 +562,9 @@ class GigService:
         if stop is None:
             raise TaskStateError(f"{task.reference} has no stop left")
         async with self._db.transaction() as s:
-            moved = await SqlGigRepository(s).update_stop(
+            repo = SqlGigRepository(s)
+            await self._hold_own_task(repo, task.id, worker_id)
+            moved = await repo.update_stop(
                 task.id, stop.position, [StopStatus.PENDING], status=StopStatus.ARRIVED.value
             )
             if moved:
@@ -595,6 +599,7 @@ class GigService:
         incident: Incident | None = None
         async with self._db.transaction() as s:
             repo = SqlGigRepository(s)
+            await self._hold_own_task(repo, task.id, worker_id)
             digest = await repo.code_digest(task.id, stop.position)
             right = digest is not None and secrets.compare_digest(
                 digest, code_digest(task.id, stop.position, code.strip())
@@ -813,10 +818,18 @@ class GigService:
     # --- inside -------------------------------------------------------------------------------
 
     async def _own_task(self, task_id: uuid.UUID, worker_id: uuid.UUID) -> Task:
-        task = await self.task(task_id)
-        if task.worker_id != worker_id or task.status is not TaskStatus.ASSIGNED:
-            raise TaskStateError(f"{task.reference} is not this worker's task in progress")
-        return task
+        return _in_progress_for(await self.task(task_id), worker_id)
+
+    @staticmethod
+    async def _hold_own_task(
+        repo: SqlGigRepository, task_id: uuid.UUID, worker_id: uuid.UUID
+    ) -> None:
+        """Lock the task for a step at a door, and check again that it is still in progress:
+        the route may have expired (`_expire` holds the same lock) since the first look."""
+        task = await repo.lock_task(task_id)
+        if task is None:
+            raise UnknownTaskError(str(task_id))
+        _in_progress_for(task, worker_id)
 
     async def _earn(
         self,
@@ -882,3 +895,9 @@ def offerable(task: Task, region: RegionCode, shift: Shift, now: datetime) -> bo
 
 def open_stops(tasks: Sequence[Task]) -> int:
     return sum(1 for t in tasks for s in t.stops if s.open)
+
+
+def _in_progress_for(task: Task, worker_id: uuid.UUID) -> Task:
+    if task.worker_id != worker_id or task.status is not TaskStatus.ASSIGNED:
+        raise TaskStateError(f"{task.reference} is not this worker's task in progress")
+    return task
