@@ -17,7 +17,12 @@ from core.app.objects import build_object_store
 from core.app.payment_posting import PaymentPosting
 from core.app.payments import PaymentReceiptSms, PaymentRequery, build_rails
 from core.app.payouts import PayoutDesk, PayoutSweeper
-from core.app.refunds import DoubleChargeRefunder, RefundDesk, RefundPosting
+from core.app.refunds import (
+    DoubleChargeRefunder,
+    RefundDesk,
+    RefundPosting,
+    UnwoundOrderRefunder,
+)
 from core.app.reservations import ReservationSweeper
 from core.app.subscribers import OrderConfirmationSms
 from core.app.workflows import (
@@ -225,6 +230,8 @@ def build_services(
     RefundPosting(money.books, payments).subscribe(bus)
     DoubleChargeRefunder(payments).subscribe(bus)
     refunds = RefundDesk(payments)
+    if settings.temporal == "off":
+        UnwoundOrderRefunder(payments).subscribe(bus)  # what the order workflow does otherwise
     workflows = None
     if settings.temporal == "on" and settings.temporal_address:
         notifier = SmsNotifier(notifications, customers, orders, translate, settings.sms_provider)

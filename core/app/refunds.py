@@ -18,6 +18,7 @@ from core.bus import EventBus, EventEnvelope
 from core.money import Money
 from core.phone import Phone
 from engines.ledger import Books
+from engines.orders.events import OrderStatusChanged
 from engines.payments import (
     Direction,
     IntentStatus,
@@ -69,18 +70,8 @@ class DoubleChargeRefunder:
         event = PaymentSucceeded.model_validate(envelope.data)
         if event.direction != Direction.COLLECT.value or not event.order_reference:
             return
-        key = f"order:{event.order_reference}"
-        paid = sorted(
-            (
-                i
-                for i in await self._payments.for_order(event.order_reference)
-                if i.direction is Direction.COLLECT
-                and i.status is IntentStatus.SUCCEEDED
-                # checkout payments and their Pay again, not credit repayments
-                and (i.idempotency_key == key or i.idempotency_key.startswith(f"{key}:"))
-            ),
-            key=lambda i: (i.created_at, str(i.id)),
-        )
+        intents = await self._payments.for_order(event.order_reference)
+        paid = checkout_payments(intents, event.order_reference)
         for extra in paid[1:]:
             try:
                 await self._payments.refund(
@@ -95,6 +86,54 @@ class DoubleChargeRefunder:
                 )
             else:
                 log.warning("payments.double_charge_refunded", intent=str(extra.id))
+
+
+def checkout_payments(intents: list[PaymentIntent], reference: str) -> list[PaymentIntent]:
+    """The order's collected checkout payments (and their Pay again), not credit repayments."""
+    key = f"order:{reference}"
+    return sorted(
+        (
+            i
+            for i in intents
+            if i.direction is Direction.COLLECT
+            and i.status is IntentStatus.SUCCEEDED
+            and (i.idempotency_key == key or i.idempotency_key.startswith(f"{key}:"))
+        ),
+        key=lambda i: (i.created_at, str(i.id)),
+    )
+
+
+class UnwoundOrderRefunder:
+    """With workflows off (`OMNIROUTE_TEMPORAL=off`) no workflow unwinds an order, so a paid order
+    that is cancelled or returned is refunded here: each collected checkout payment in full, on
+    its own rail, once (keyed on that payment; a redelivered event asks nothing twice)."""
+
+    UNWOUND = frozenset({"cancelled", "returned"})
+
+    def __init__(self, payments: PaymentService) -> None:
+        self._payments = payments
+
+    def subscribe(self, bus: EventBus) -> None:
+        bus.subscribe(OrderStatusChanged.topic, "unwound-order-refund", self.on_status_changed)
+
+    async def on_status_changed(self, envelope: EventEnvelope) -> None:
+        event = OrderStatusChanged.model_validate(envelope.data)
+        if event.status not in self.UNWOUND:
+            return
+        for paid in checkout_payments(
+            await self._payments.for_order(event.reference), event.reference
+        ):
+            try:
+                await self._payments.refund(
+                    paid.id,
+                    paid.amount,
+                    key=f"refund:unwound:{paid.id}",
+                    reason=f"Order {event.reference} {event.status}",
+                )
+            except PaymentError as exc:  # refunded already (paid twice), or the rail said no
+                log.warning(
+                    "payments.unwound_order_not_refunded", intent=str(paid.id), error=str(exc)
+                )
 
 
 class RefundPosting:

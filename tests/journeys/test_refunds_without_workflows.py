@@ -1,0 +1,84 @@
+"""With workflows off (`OMNIROUTE_TEMPORAL=off`) no order workflow unwinds a cancelled order: the
+gateway still gives a paid order's money back, once, on the rail it came by."""
+
+from __future__ import annotations
+
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestClient
+
+from core.app.bootstrap import Services
+from core.config import Settings
+from core.region import RegionCode
+from engines.orders import Order, OrderStatus
+from engines.payments import CreatePayment, Direction, IntentStatus, Method
+from tests.journeys.test_refunds import JSON, JUMA, NGOZI, place
+from tests.support.providers.africastalking import flush_outbox
+from tests.support.providers.payments import PaymentFakes
+
+Client = TestClient[web.Request, web.Application]
+
+
+async def checked_out_by_mpesa(gateway: Client, services: Services, fakes: PaymentFakes) -> Order:
+    """Juma's order, paid at checkout by M-Pesa (the payment keyed on the order, as checkout
+    keys it), the STK push answered and its callback handled."""
+    assert services.payments is not None
+    order = await place(services, JUMA, RegionCode.NAIROBI, "unwound-mpesa")
+    await services.payments.pay(
+        CreatePayment(
+            idempotency_key=f"order:{order.reference}",
+            method=Method.MPESA,
+            amount=order.total,
+            customer=JUMA,
+            order_reference=order.reference,
+        )
+    )
+    target, body = fakes.daraja.pay(fakes.daraja.pushes[0])
+    assert (await gateway.post(target, data=body, headers=JSON)).status == 200
+    await flush_outbox(services)
+    return order
+
+
+@pytest.fixture
+def database_url(any_database_url: str) -> str:
+    return any_database_url
+
+
+@pytest.fixture
+def settings(database_url: str, fakes: PaymentFakes) -> Settings:
+    return fakes.settings(database_url, temporal="off")
+
+
+async def test_a_paid_order_that_is_cancelled_is_refunded_once(
+    gateway: Client, services: Services, fakes: PaymentFakes
+) -> None:
+    assert services.payments is not None
+    order = await checked_out_by_mpesa(gateway, services, fakes)
+    assert fakes.daraja.reversals == []
+
+    await services.orders.advance(order.reference, OrderStatus.CANCELLED, reason="out of stock")
+    for _ in range(2):
+        await flush_outbox(services)
+
+    [reversal] = fakes.daraja.reversals
+    assert reversal.body["TransactionID"] == fakes.daraja.pushes[0].receipt
+    assert reversal.body["Amount"] == fakes.daraja.pushes[0].body["Amount"]
+    refunds = [
+        i
+        for i in await services.payments.for_order(order.reference)
+        if i.direction is Direction.REFUND
+    ]
+    assert [i.status for i in refunds] == [IntentStatus.PROCESSING]
+    assert {i.customer for i in refunds} == {JUMA}
+
+
+async def test_a_cancelled_order_nobody_paid_for_asks_no_rail_for_anything(
+    gateway: Client, services: Services, fakes: PaymentFakes
+) -> None:
+    assert services.payments is not None
+    unpaid = await place(services, NGOZI, RegionCode.LAGOS, "cancel-unpaid")
+    await services.orders.advance(unpaid.reference, OrderStatus.CANCELLED)
+    await flush_outbox(services)
+    assert fakes.daraja.reversals == []
+    assert fakes.paystack.refunds == {}
+    assert await services.payments.for_order(unpaid.reference) == []
