@@ -533,6 +533,19 @@ def released_orders(services: Services) -> SqlDispatchRequests | None:
     return SqlDispatchRequests(services.db) if services.settings.temporal == "on" else None
 
 
+def operators_planner(services: Services) -> DispatchPlanner:
+    """The planner as `omniroute routes plan` runs it: plans kept, released orders only."""
+    return DispatchPlanner(
+        services.orders,
+        services.customers,
+        services.warehouse,
+        services.gig,
+        services.clock,
+        plans=services.route_plans,
+        released=released_orders(services),
+    )
+
+
 def plan_day_command(region: RegionCode, day: date | None, time_limit_s: float) -> int:
     """`omniroute routes plan`: plan the day (default: tomorrow in the region's time zone) and
     print the report."""
@@ -544,15 +557,7 @@ def plan_day_command(region: RegionCode, day: date | None, time_limit_s: float) 
 async def _plan_day(region: RegionCode, day: date | None, time_limit_s: float) -> DispatchReport:
     services = build_services(Settings())
     try:
-        planner = DispatchPlanner(
-            services.orders,
-            services.customers,
-            services.warehouse,
-            services.gig,
-            services.clock,
-            plans=services.route_plans,
-            released=released_orders(services),
-        )
+        planner = operators_planner(services)
         when = day or tomorrow(region, services.clock.now())
         return await planner.plan(region, when, time_limit_s=time_limit_s)
     finally:

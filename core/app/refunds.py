@@ -73,18 +73,8 @@ class DoubleChargeRefunder:
         intents = await self._payments.for_order(event.order_reference)
         paid = checkout_payments(intents, event.order_reference)
         for extra in paid[1:]:
-            try:
-                await self._payments.refund(
-                    extra.id,
-                    extra.amount,
-                    key=f"refund:double:{extra.id}",
-                    reason=f"Order {event.order_reference} was paid twice",
-                )
-            except PaymentError as exc:
-                log.error(
-                    "payments.double_charge_not_refunded", intent=str(extra.id), error=str(exc)
-                )
-            else:
+            why = f"Order {event.order_reference} was paid twice"
+            if await refund_in_full(self._payments, extra, f"refund:double:{extra.id}", why):
                 log.warning("payments.double_charge_refunded", intent=str(extra.id))
 
 
@@ -101,6 +91,19 @@ def checkout_payments(intents: list[PaymentIntent], reference: str) -> list[Paym
         ),
         key=lambda i: (i.created_at, str(i.id)),
     )
+
+
+async def refund_in_full(
+    payments: PaymentService, paid: PaymentIntent, key: str, reason: str
+) -> bool:
+    """Refund all of `paid`, once per key; False (logged for an operator) when it cannot be:
+    given back already under another key, or refused by the rail."""
+    try:
+        await payments.refund(paid.id, paid.amount, key=key, reason=reason)
+    except PaymentError as exc:
+        log.error("payments.refund_not_sent", intent=str(paid.id), key=key, error=str(exc))
+        return False
+    return True
 
 
 class UnwoundOrderRefunder:
@@ -120,20 +123,10 @@ class UnwoundOrderRefunder:
         event = OrderStatusChanged.model_validate(envelope.data)
         if event.status not in self.UNWOUND:
             return
-        for paid in checkout_payments(
-            await self._payments.for_order(event.reference), event.reference
-        ):
-            try:
-                await self._payments.refund(
-                    paid.id,
-                    paid.amount,
-                    key=f"refund:unwound:{paid.id}",
-                    reason=f"Order {event.reference} {event.status}",
-                )
-            except PaymentError as exc:  # refunded already (paid twice), or the rail said no
-                log.warning(
-                    "payments.unwound_order_not_refunded", intent=str(paid.id), error=str(exc)
-                )
+        intents = await self._payments.for_order(event.reference)
+        for paid in checkout_payments(intents, event.reference):
+            why = f"Order {event.reference} {event.status}"
+            await refund_in_full(self._payments, paid, f"refund:unwound:{paid.id}", why)
 
 
 class RefundPosting:

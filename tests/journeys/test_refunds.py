@@ -63,12 +63,16 @@ async def place(services: Services, who: Phone, region: RegionCode, key: str) ->
     )
 
 
-async def paid_by_mpesa(gateway: Client, services: Services, fakes: PaymentFakes) -> Order:
+async def paid_by_mpesa(
+    gateway: Client, services: Services, fakes: PaymentFakes, *, checkout: bool = False
+) -> Order:
+    """Juma's order paid by M-Pesa, the STK push answered and its callback handled; `checkout`
+    keys the payment on the order, as the checkout does."""
     assert services.payments is not None
     order = await place(services, JUMA, RegionCode.NAIROBI, "refund-mpesa")
     await services.payments.pay(
         CreatePayment(
-            idempotency_key="pay-mpesa",
+            idempotency_key=f"order:{order.reference}" if checkout else "pay-mpesa",
             method=Method.MPESA,
             amount=order.total,
             customer=JUMA,

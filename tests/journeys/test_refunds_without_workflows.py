@@ -10,33 +10,13 @@ from aiohttp.test_utils import TestClient
 from core.app.bootstrap import Services
 from core.config import Settings
 from core.region import RegionCode
-from engines.orders import Order, OrderStatus
-from engines.payments import CreatePayment, Direction, IntentStatus, Method
-from tests.journeys.test_refunds import JSON, JUMA, NGOZI, place
+from engines.orders import OrderStatus
+from engines.payments import Direction, IntentStatus
+from tests.journeys.test_refunds import JUMA, NGOZI, paid_by_mpesa, place
 from tests.support.providers.africastalking import flush_outbox
 from tests.support.providers.payments import PaymentFakes
 
 Client = TestClient[web.Request, web.Application]
-
-
-async def checked_out_by_mpesa(gateway: Client, services: Services, fakes: PaymentFakes) -> Order:
-    """Juma's order, paid at checkout by M-Pesa (the payment keyed on the order, as checkout
-    keys it), the STK push answered and its callback handled."""
-    assert services.payments is not None
-    order = await place(services, JUMA, RegionCode.NAIROBI, "unwound-mpesa")
-    await services.payments.pay(
-        CreatePayment(
-            idempotency_key=f"order:{order.reference}",
-            method=Method.MPESA,
-            amount=order.total,
-            customer=JUMA,
-            order_reference=order.reference,
-        )
-    )
-    target, body = fakes.daraja.pay(fakes.daraja.pushes[0])
-    assert (await gateway.post(target, data=body, headers=JSON)).status == 200
-    await flush_outbox(services)
-    return order
 
 
 @pytest.fixture
@@ -53,7 +33,7 @@ async def test_a_paid_order_that_is_cancelled_is_refunded_once(
     gateway: Client, services: Services, fakes: PaymentFakes
 ) -> None:
     assert services.payments is not None
-    order = await checked_out_by_mpesa(gateway, services, fakes)
+    order = await paid_by_mpesa(gateway, services, fakes, checkout=True)
     assert fakes.daraja.reversals == []
 
     await services.orders.advance(order.reference, OrderStatus.CANCELLED, reason="out of stock")

@@ -17,7 +17,7 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from core.app.bootstrap import Services, build_services
 from core.app.demo import load_demo, load_distribution_demo
-from core.app.dispatch_plan import DispatchPlanner, released_orders
+from core.app.dispatch_plan import operators_planner
 from core.app.server import create_app
 from core.app.workflows import stage_reader
 from core.clock import SteppedClock
@@ -143,14 +143,7 @@ async def routed_and_offered(services: Services, http: Http) -> tuple[str, Task,
     assert f"{reference} Being picked" in await my_orders(http, NGOZI)
 
     # The operator plans the day: the released order is routed and waved, the unpaid one not.
-    planner = DispatchPlanner(
-        services.orders,
-        services.customers,
-        services.warehouse,
-        services.gig,
-        services.clock,
-        released=released_orders(services),
-    )
+    planner = operators_planner(services)
     report = await planner.plan(RegionCode.LAGOS, services.clock.now().date(), time_limit_s=1)
     [route] = report.routes
     assert [s.order for s in route.stops] == [reference]
@@ -275,14 +268,7 @@ async def test_a_route_that_expired_before_its_first_door_takes_the_order_back_t
     assert f"{reference} Packed" in await my_orders(http, NGOZI)
 
     # Today's plan routes it again and the driver takes today's route.
-    planner = DispatchPlanner(
-        services.orders,
-        services.customers,
-        services.warehouse,
-        services.gig,
-        services.clock,
-        released=released_orders(services),
-    )
+    planner = operators_planner(services)
     report = await planner.plan(RegionCode.LAGOS, now.date(), time_limit_s=1)
     [route] = report.routes
     assert route.task != task.reference

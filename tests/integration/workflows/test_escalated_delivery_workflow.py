@@ -18,7 +18,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from core.app.bootstrap import Services, build_services
 from core.app.deliveries_cli import resolve
 from core.app.demo import load_demo, load_distribution_demo
-from core.app.dispatch_plan import DispatchPlanner, released_orders
+from core.app.dispatch_plan import operators_planner
 from core.app.server import create_app
 from core.clock import SteppedClock
 from core.config import Settings
@@ -106,14 +106,7 @@ async def escalated(
         await until_stage(handle, Stage.AWAITING_PAYMENT)
         await paid_by_paystack(services, http, fakes, order)
     await until_stage(handle, Stage.IN_WAVE)
-    planner = DispatchPlanner(
-        services.orders,
-        services.customers,
-        services.warehouse,
-        services.gig,
-        services.clock,
-        released=released_orders(services),
-    )
+    planner = operators_planner(services)
     [route] = (
         await planner.plan(RegionCode.LAGOS, services.clock.now().date(), time_limit_s=1)
     ).routes
