@@ -1,7 +1,8 @@
 """USSD hops per second: the gateway against a bare aiohttp handler, in the same run.
 
     python -m bench.ussd_hops [--concurrency 64] [--seconds 20] [--rounds 4] [--warmup 3]
-                              [--journey shop|browse] [--profile FILE] [--check]
+                              [--journey shop|browse] [--loop uvloop|asyncio]
+                              [--profile FILE] [--check]
 
 Each server runs in its own subprocess (`--serve-gateway PORT` / `--serve-bare PORT`, PORT 0
 picks a free one), so the load generator never shares an event loop with the server it measures.
@@ -14,7 +15,8 @@ The gateway is the product with its embedded defaults, built as the tests build 
 SQLite file in a temporary directory migrated with the real Alembic scripts, the demo data, memory
 sessions, `build_services(Settings(...))` and `create_app` (OMNIROUTE_* variables and .env are
 ignored). The bare handler reads the form and answers `CON hello`: the floor any USSD callback
-pays (HTTP parsing, the form, the response). Neither server writes an access log.
+pays (HTTP parsing, the form, the response). Neither server writes an access log. Both run on
+the event loop `omniroute serve` runs on by default, uvloop (`--loop asyncio`: the standard one).
 
 `--profile FILE` runs the gateway's main thread under cProfile for the whole run (its idle time
 during the bare phases shows up as `epoll.poll`) and writes the stats to FILE for `pstats`.
@@ -45,6 +47,7 @@ from aiohttp import web
 
 from core.app.bootstrap import build_services
 from core.app.demo import load_demo
+from core.app.eventloop import EventLoopChoice, loop_factory
 from core.app.server import create_app
 from core.config import Settings
 from core.db.migrate import upgrade
@@ -120,20 +123,22 @@ async def serve_forever(app: web.Application, port: int, profile: Path | None) -
         await runner.cleanup()
 
 
-def serve(kind: str, port: int, profile: Path | None) -> int:
-    if kind == "bare":
-        asyncio.run(_serve_bare(port, profile))
+def serve(kind: str, port: int, profile: Path | None, loop: EventLoopChoice) -> int:
+    """Serve `kind` on `loop`: both servers run on the same loop, the one `omniroute serve` uses."""
+    with asyncio.Runner(loop_factory=loop_factory(loop)) as runner:
+        if kind == "bare":
+            runner.run(_serve_bare(port, profile))
+            return 0
+        real_db, real_sessions = os.environ.get(REAL_DB_VAR), os.environ.get(REAL_SESSIONS_VAR)
+        if real_db and real_sessions:
+            upgrade(real_db)
+            runner.run(_serve_gateway(real_db, port, profile, real_sessions))
+            return 0
+        with tempfile.TemporaryDirectory(prefix="omniroute-bench-") as tmp:
+            url = f"sqlite+aiosqlite:///{Path(tmp) / 'omniroute.db'}"
+            upgrade(url)  # Alembic's env.py runs its own event loop: before ours starts
+            runner.run(_serve_gateway(url, port, profile))
         return 0
-    real_db, real_sessions = os.environ.get(REAL_DB_VAR), os.environ.get(REAL_SESSIONS_VAR)
-    if real_db and real_sessions:
-        upgrade(real_db)
-        asyncio.run(_serve_gateway(real_db, port, profile, real_sessions))
-        return 0
-    with tempfile.TemporaryDirectory(prefix="omniroute-bench-") as tmp:
-        url = f"sqlite+aiosqlite:///{Path(tmp) / 'omniroute.db'}"
-        upgrade(url)  # Alembic's env.py runs its own event loop: before ours starts
-        asyncio.run(_serve_gateway(url, port, profile))
-    return 0
 
 
 async def _serve_bare(port: int, profile: Path | None) -> None:
@@ -301,8 +306,8 @@ class Target:
         return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-async def start(kind: str, profile: Path | None) -> Target:
-    args = ["-m", "bench.ussd_hops", f"--serve-{kind}", "0"]
+async def start(kind: str, profile: Path | None, loop: EventLoopChoice) -> Target:
+    args = ["-m", "bench.ussd_hops", f"--serve-{kind}", "0", "--loop", loop]
     if profile:
         args += ["--profile", str(profile)]
     env = {k: v for k, v in os.environ.items() if not k.startswith("OMNIROUTE_")}
@@ -384,8 +389,8 @@ async def run(args: argparse.Namespace) -> dict[str, Tally]:
     tallies = {"bare": Tally(), "gateway": Tally()}
     targets: list[Target] = []
     try:
-        targets.append(await start("bare", None))
-        targets.append(await start("gateway", args.profile))
+        targets.append(await start("bare", None, args.loop))
+        targets.append(await start("gateway", args.profile, args.loop))
         bare, gateway = targets
         phones = numbers()
         connector = aiohttp.TCPConnector(limit=0, limit_per_host=args.concurrency)
@@ -423,7 +428,7 @@ def report(tallies: dict[str, Tally], args: argparse.Namespace) -> bool:
     print(
         f"{args.concurrency} concurrent phones, '{args.journey}' journey, "
         f"{args.seconds:g} s per target in {args.rounds} alternating rounds, "
-        f"{os.cpu_count()} CPUs, Python {sys.version.split()[0]}"
+        f"{os.cpu_count()} CPUs, Python {sys.version.split()[0]}, servers on {args.loop}"
     )
     print()
     header = ("target", "hops", "hops/s", "p50 ms", "p99 ms", "errors", "server CPU", "client CPU")
@@ -479,6 +484,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--warmup", type=float, default=3, help="warm-up seconds per target")
     parser.add_argument("--journey", choices=sorted(JOURNEYS), default="shop")
     parser.add_argument(
+        "--loop",
+        choices=["uvloop", "asyncio"],
+        default="uvloop",
+        help="event loop of both servers (uvloop, as `omniroute serve` by default)",
+    )
+    parser.add_argument(
         "--profile", type=Path, help="run the server under cProfile and write the stats here"
     )
     parser.add_argument("--check", action="store_true", help="exit 1 when a target is missed")
@@ -498,9 +509,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.serve_gateway is not None:
-        return serve("gateway", args.serve_gateway, args.profile)
+        return serve("gateway", args.serve_gateway, args.profile, args.loop)
     if args.serve_bare is not None:
-        return serve("bare", args.serve_bare, args.profile)
+        return serve("bare", args.serve_bare, args.profile, args.loop)
     if args.concurrency < 1 or args.rounds < 1 or args.seconds <= 0 or args.warmup < 0:
         parser.error("--concurrency and --rounds must be >= 1, --seconds > 0, --warmup >= 0")
     if args.profile:

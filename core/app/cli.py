@@ -17,6 +17,7 @@ from core.app import credentials, customer_cli, deliveries_cli, payout_cli
 from core.app.bootstrap import build_services
 from core.app.demo import load_demo, load_distribution_demo
 from core.app.dispatch_plan import plan_day_command
+from core.app.eventloop import loop_factory, running_loop_name
 from core.app.ledger_cli import add_ledger_command, run_ledger
 from core.app.logs import configure_logging
 from core.app.objects import MissingObjectStoreSettingError
@@ -140,7 +141,13 @@ def _serve(host: str, port: int) -> int:
     configure_logging(settings)
     try:
         with embedded_temporal(settings) as running:
-            web.run_app(create_app(running), host=host, port=port, print=_announce(host, port))
+            web.run_app(
+                create_app(running),
+                host=host,
+                port=port,
+                print=_announce(host, port),
+                loop=loop_factory(settings.event_loop)(),
+            )
     except (TemporalUnavailableError, MissingObjectStoreSettingError) as error:
         # a production setting that cannot work: one line naming it, not a traceback
         print(f"omniroute: {error}", file=sys.stderr)
@@ -164,7 +171,8 @@ def _worker() -> int:
 
 def _announce(host: str, port: int) -> Callable[[str], None]:
     def show(_message: str) -> None:
-        print(f"OmniRoute serving on http://{host}:{port}  (Ctrl+C to stop)", flush=True)
+        loop = running_loop_name()
+        print(f"OmniRoute serving on http://{host}:{port} on {loop}  (Ctrl+C to stop)", flush=True)
 
     return show
 
