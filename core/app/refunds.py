@@ -42,7 +42,27 @@ class RefundDesk:
     async def refund_order(
         self, order_reference: str, amount: Money, *, key: str, reason: str = "Refund"
     ) -> PaymentIntent:
-        """Refund `amount` of the order's collected payment (its first that succeeded)."""
+        """Refund `amount` of the order's collected payment (its first that succeeded);
+        refused (RefundRefusedError) when less than `amount` is left of it."""
+        paid = await self._first_paid(order_reference)
+        return await self._payments.refund(paid.id, amount, key=f"refund:{key}", reason=reason)
+
+    async def refund_up_to(
+        self, order_reference: str, amount: Money, *, key: str, reason: str = "Refund"
+    ) -> PaymentIntent:
+        """Like `refund_order`, but an operator's earlier partial refund is taken into account:
+        only what is left of `amount` goes back (an unwound order gives back what was paid,
+        not more). NothingToRefundError when everything was given back already."""
+        paid = await self._first_paid(order_reference)
+        key = f"refund:{key}"
+        left = await self._payments.left_to_refund(paid.id, key=key)
+        if left.amount <= 0:
+            raise NothingToRefundError(f"{order_reference}: its payment was given back already")
+        if left.currency == amount.currency and left.amount < amount.amount:
+            amount = left
+        return await self._payments.refund(paid.id, amount, key=key, reason=reason)
+
+    async def _first_paid(self, order_reference: str) -> PaymentIntent:
         intents = await self._payments.for_order(order_reference)
         paid = [
             i
@@ -51,7 +71,7 @@ class RefundDesk:
         ]
         if not paid:
             raise NothingToRefundError(order_reference)
-        return await self._payments.refund(paid[0].id, amount, key=f"refund:{key}", reason=reason)
+        return paid[0]
 
 
 class DoubleChargeRefunder:
@@ -74,7 +94,7 @@ class DoubleChargeRefunder:
         paid = checkout_payments(intents, event.order_reference)
         for extra in paid[1:]:
             why = f"Order {event.order_reference} was paid twice"
-            if await refund_in_full(self._payments, extra, f"refund:double:{extra.id}", why):
+            if await refund_what_is_left(self._payments, extra, f"refund:double:{extra.id}", why):
                 log.warning("payments.double_charge_refunded", intent=str(extra.id))
 
 
@@ -93,13 +113,18 @@ def checkout_payments(intents: list[PaymentIntent], reference: str) -> list[Paym
     )
 
 
-async def refund_in_full(
+async def refund_what_is_left(
     payments: PaymentService, paid: PaymentIntent, key: str, reason: str
 ) -> bool:
-    """Refund all of `paid`, once per key; False (logged for an operator) when it cannot be:
-    given back already under another key, or refused by the rail."""
+    """Refund all of `paid` that no earlier refund gave back (an operator's partial refund
+    stays given), once per key. False when nothing was sent: nothing was left (logged), or
+    the rail refused (logged for an operator)."""
+    left = await payments.left_to_refund(paid.id, key=key)
+    if left.amount <= 0:
+        log.info("payments.nothing_left_to_refund", intent=str(paid.id), key=key)
+        return False
     try:
-        await payments.refund(paid.id, paid.amount, key=key, reason=reason)
+        await payments.refund(paid.id, left, key=key, reason=reason)
     except PaymentError as exc:
         log.error("payments.refund_not_sent", intent=str(paid.id), key=key, error=str(exc))
         return False
@@ -108,8 +133,9 @@ async def refund_in_full(
 
 class UnwoundOrderRefunder:
     """With workflows off (`OMNIROUTE_TEMPORAL=off`) no workflow unwinds an order, so a paid order
-    that is cancelled or returned is refunded here: each collected checkout payment in full, on
-    its own rail, once (keyed on that payment; a redelivered event asks nothing twice)."""
+    that is cancelled or returned is refunded here: each collected checkout payment, all of it
+    that was not given back yet, on its own rail, once (keyed on that payment; a redelivered
+    event asks nothing twice)."""
 
     UNWOUND = frozenset({"cancelled", "returned"})
 
@@ -126,7 +152,7 @@ class UnwoundOrderRefunder:
         intents = await self._payments.for_order(event.reference)
         for paid in checkout_payments(intents, event.reference):
             why = f"Order {event.reference} {event.status}"
-            await refund_in_full(self._payments, paid, f"refund:unwound:{paid.id}", why)
+            await refund_what_is_left(self._payments, paid, f"refund:unwound:{paid.id}", why)
 
 
 class RefundPosting:

@@ -75,7 +75,7 @@ class IntentRail:
     async def refund(self, request: RefundRequest, *, key: str) -> Charge:
         if self._refunds is not None:
             try:
-                refund = await self._refunds.refund_order(
+                refund = await self._refunds.refund_up_to(
                     request.payment_id, request.amount, key=key, reason="Order unwound"
                 )
             except (NothingToRefundError, PaymentError) as exc:

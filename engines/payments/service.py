@@ -234,12 +234,7 @@ class PaymentService:
             # (a row lock on PostgreSQL, the write lock on SQLite): two refunds under different
             # keys cannot both see the same amount left.
             await repo.hold(original.id)
-            given = [
-                r.amount.amount
-                for r in await repo.refunds_of(original)
-                if r.status not in (IntentStatus.FAILED, IntentStatus.CANCELLED)
-            ]
-            left = original.amount.amount - sum(given, Decimal(0))
+            left = _left_to_refund(original, await repo.refunds_of(original))
             if amount.amount > left:
                 raise RefundRefusedError(f"{amount} exceeds the {left} left to refund")
 
@@ -257,6 +252,19 @@ class PaymentService:
         if intent.status is IntentStatus.PENDING:
             return await self.submit(intent.id)
         return intent
+
+    async def left_to_refund(self, original_id: uuid.UUID, *, key: str) -> Money:
+        """How much a refund under `key` gives back of a collected payment: all that no other
+        refund took yet (failed and cancelled refunds gave nothing), or, when `key` already has
+        its refund, that refund's amount (so a retried unwind asks for the same refund again)."""
+        original = await self.get(original_id)
+        async with self._db.transaction() as s:
+            repo = SqlPaymentRepository(s)
+            mine = await repo.by_key(key)
+            if mine is not None and mine.refund_of == original.id:
+                return mine.amount
+            left = _left_to_refund(original, await repo.refunds_of(original))
+        return Money(max(left, Decimal(0)), original.amount.currency)
 
     async def account_name(self, provider: str, bank_code: str, account_number: str) -> str:
         """The name a bank account is held in (NIP name enquiry), before paying into it."""
@@ -657,3 +665,16 @@ def _same_request(existing: PaymentIntent, fingerprint: str) -> PaymentIntent:
     if existing.fingerprint != fingerprint:
         raise IdempotencyKeyReusedError(existing.idempotency_key)
     return existing
+
+
+def _left_to_refund(original: PaymentIntent, refunds: list[PaymentIntent]) -> Decimal:
+    """The part of `original` its refunds have not taken (failed or cancelled ones took none)."""
+    given = sum(
+        (
+            r.amount.amount
+            for r in refunds
+            if r.status not in (IntentStatus.FAILED, IntentStatus.CANCELLED)
+        ),
+        Decimal(0),
+    )
+    return original.amount.amount - given

@@ -284,3 +284,44 @@ async def test_the_order_workflows_refund_port_sends_the_refund_once(
     recorded = await port.refund(RefundRequest(unpaid.reference, unpaid.total), key="wf2")
     assert recorded.status is PaymentStatus.PENDING  # recorded for an operator instead
     assert len(fakes.daraja.reversals) == 1
+
+
+async def test_an_unwound_order_an_operator_partly_refunded_gets_only_the_rest_back(
+    gateway: Client, services: Services, fakes: PaymentFakes
+) -> None:
+    """An operator gave back part of the payment (a damaged carton); the order is then unwound:
+    the workflow's refund gives back the rest, not refused for asking the whole amount, and
+    asks the rail once; with everything given back, there is nothing left to send."""
+    assert services.payments is not None
+    assert services.refunds is not None
+    order = await paid_by_mpesa(gateway, services, fakes)
+    part = Money(Decimal(100), "KES")
+    operator = await services.refunds.refund_order(order.reference, part, key="operator-1")
+    port = IntentRail(
+        services.payments,
+        PendingEngines(SqlEffectLog(services.db, services.clock), services.clock),
+        services.refunds,
+    )
+
+    first = await port.refund(RefundRequest(order.reference, order.total), key="wf:refund")
+    retried = await port.refund(RefundRequest(order.reference, order.total), key="wf:refund")
+
+    assert first.status is PaymentStatus.PENDING
+    assert retried == first
+    assert first.paid == order.total - part
+    # both are parts of the payment, so both are paid back by B2C: 100, then the rest of what
+    # was charged (whole shillings, rounded up)
+    pushed = Decimal(fakes.daraja.pushes[0].body["Amount"])
+    assert [Decimal(p.body["Amount"]) for p in fakes.daraja.payouts] == [100, pushed - 100]
+    assert fakes.daraja.reversals == []
+    refunds = [
+        i
+        for i in await services.payments.for_order(order.reference)
+        if i.direction is Direction.REFUND
+    ]
+    assert sorted(i.amount.amount for i in refunds) == sorted(
+        [operator.amount.amount, (order.total - part).amount]
+    )
+    with pytest.raises(NothingToRefundError):
+        await services.refunds.refund_up_to(order.reference, order.total, key="wf:again")
+    assert len(fakes.daraja.payouts) == 2

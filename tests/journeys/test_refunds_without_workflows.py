@@ -3,12 +3,15 @@ gateway still gives a paid order's money back, once, on the rail it came by."""
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 
 from core.app.bootstrap import Services
 from core.config import Settings
+from core.money import Money
 from core.region import RegionCode
 from engines.orders import OrderStatus
 from engines.payments import Direction, IntentStatus
@@ -62,3 +65,27 @@ async def test_a_cancelled_order_nobody_paid_for_asks_no_rail_for_anything(
     assert fakes.daraja.reversals == []
     assert fakes.paystack.refunds == {}
     assert await services.payments.for_order(unpaid.reference) == []
+
+
+async def test_a_cancelled_order_an_operator_partly_refunded_gets_the_rest_back(
+    gateway: Client, services: Services, fakes: PaymentFakes
+) -> None:
+    assert services.payments is not None
+    assert services.refunds is not None
+    order = await paid_by_mpesa(gateway, services, fakes, checkout=True)
+    part = Money(Decimal(100), "KES")
+    await services.refunds.refund_order(order.reference, part, key="operator-1")
+
+    await services.orders.advance(order.reference, OrderStatus.CANCELLED, reason="out of stock")
+    for _ in range(2):
+        await flush_outbox(services)
+
+    # the operator's 100 and then the rest, each a part of the payment: paid back by B2C
+    pushed = Decimal(fakes.daraja.pushes[0].body["Amount"])
+    assert [Decimal(p.body["Amount"]) for p in fakes.daraja.payouts] == [100, pushed - 100]
+    refunds = [
+        i
+        for i in await services.payments.for_order(order.reference)
+        if i.direction is Direction.REFUND
+    ]
+    assert sum(i.amount.amount for i in refunds) == order.total.amount
