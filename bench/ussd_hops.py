@@ -2,7 +2,7 @@
 
     python -m bench.ussd_hops [--concurrency 64] [--seconds 20] [--rounds 4] [--warmup 3]
                               [--journey shop|browse] [--loop uvloop|asyncio]
-                              [--profile FILE] [--check]
+                              [--against-asyncio] [--profile FILE] [--check]
 
 Each server runs in its own subprocess (`--serve-gateway PORT` / `--serve-bare PORT`, PORT 0
 picks a free one), so the load generator never shares an event loop with the server it measures.
@@ -16,7 +16,9 @@ SQLite file in a temporary directory migrated with the real Alembic scripts, the
 sessions, `build_services(Settings(...))` and `create_app` (OMNIROUTE_* variables and .env are
 ignored). The bare handler reads the form and answers `CON hello`: the floor any USSD callback
 pays (HTTP parsing, the form, the response). Neither server writes an access log. Both run on
-the event loop `omniroute serve` runs on by default, uvloop (`--loop asyncio`: the standard one).
+the event loop `omniroute serve` runs on by default, uvloop (`--loop asyncio`: the standard one);
+`--against-asyncio` adds a third target, the gateway on the standard loop, to the same rounds, and
+compares the two gateways' server CPU per hop (what uvloop saves, measured side by side).
 
 `--profile FILE` runs the gateway's main thread under cProfile for the whole run (its idle time
 during the bare phases shows up as `epoll.poll`) and writes the stats to FILE for `pstats`.
@@ -63,6 +65,7 @@ LAST_NUMBER = 2348030099999
 READY = "bench-ready"
 TARGET_RATIO = {"embedded": 0.6, "real": 0.4}  # issue 2 (embedded defaults), issue 3 (real)
 TARGET_P99_MS = 100.0
+ON_ASYNCIO = "gateway (asyncio)"  # the --against-asyncio target
 FORM_HEADERS = {"Content-Type": "application/x-www-form-urlencoded"}
 BENCH_PHONE_RATE = 1000.0  # hops/s per phone the gateway accepts in the bench
 RUN_TAG = secrets.token_hex(4)  # in every sessionId: no two runs share a session or a reply
@@ -212,6 +215,13 @@ class Tally:
         return len(self.latencies)
 
     @property
+    def cpu_per_hop_us(self) -> float | None:
+        """The server's CPU time per hop (all its threads), in microseconds."""
+        if self.server_cpu is None or not self.hops:
+            return None
+        return self.server_cpu / self.hops * 1e6
+
+    @property
     def rate(self) -> float:
         return self.hops / self.elapsed if self.elapsed else 0.0
 
@@ -306,7 +316,9 @@ class Target:
         return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-async def start(kind: str, profile: Path | None, loop: EventLoopChoice) -> Target:
+async def start(
+    kind: str, profile: Path | None, loop: EventLoopChoice, name: str | None = None
+) -> Target:
     args = ["-m", "bench.ussd_hops", f"--serve-{kind}", "0", "--loop", loop]
     if profile:
         args += ["--profile", str(profile)]
@@ -333,7 +345,7 @@ async def start(kind: str, profile: Path | None, loop: EventLoopChoice) -> Targe
             if line.startswith(READY):
                 break
             seen.append(line)
-    target = Target(kind, process, int(line.split()[1]), strict=kind == "gateway")
+    target = Target(name or kind, process, int(line.split()[1]), strict=kind == "gateway")
     target.drain = asyncio.create_task(_drain(process, target.output))
     return target
 
@@ -391,7 +403,9 @@ async def run(args: argparse.Namespace) -> dict[str, Tally]:
     try:
         targets.append(await start("bare", None, args.loop))
         targets.append(await start("gateway", args.profile, args.loop))
-        bare, gateway = targets
+        if args.against_asyncio:
+            tallies[ON_ASYNCIO] = Tally()
+            targets.append(await start("gateway", None, "asyncio", ON_ASYNCIO))
         phones = numbers()
         connector = aiohttp.TCPConnector(limit=0, limit_per_host=args.concurrency)
         timeout = aiohttp.ClientTimeout(total=10)
@@ -401,7 +415,7 @@ async def run(args: argparse.Namespace) -> dict[str, Tally]:
                 await phase(client, target, args, phones, args.warmup, None)
             per_round = args.seconds / args.rounds
             for r in range(args.rounds):
-                order = (bare, gateway) if r % 2 == 0 else (gateway, bare)
+                order = targets if r % 2 == 0 else targets[::-1]
                 for target in order:
                     tally = tallies[target.name]
                     hops = tally.hops
@@ -431,7 +445,17 @@ def report(tallies: dict[str, Tally], args: argparse.Namespace) -> bool:
         f"{os.cpu_count()} CPUs, Python {sys.version.split()[0]}, servers on {args.loop}"
     )
     print()
-    header = ("target", "hops", "hops/s", "p50 ms", "p99 ms", "errors", "server CPU", "client CPU")
+    header = (
+        "target",
+        "hops",
+        "hops/s",
+        "p50 ms",
+        "p99 ms",
+        "errors",
+        "server CPU",
+        "server µs/hop",
+        "client CPU",
+    )
     print("| " + " | ".join(header) + " |")
     print("|" + "|".join(["---"] + ["--:"] * (len(header) - 1)) + "|")
     for name, t in tallies.items():
@@ -444,6 +468,7 @@ def report(tallies: dict[str, Tally], args: argparse.Namespace) -> bool:
             f"{t.percentile_ms(99):.1f}",
             f"{t.errors}",
             server,
+            f"{t.cpu_per_hop_us:,.0f}" if t.cpu_per_hop_us is not None else "n/a",
             f"{t.client_cpu / t.elapsed:.0%}",
         )
         print("| " + " | ".join(cells) + " |")
@@ -466,6 +491,13 @@ def report(tallies: dict[str, Tally], args: argparse.Namespace) -> bool:
     print()
     for what, goal, ok in checks:
         print(f"{what:<32} ({goal:<16}) {verdict(ok)}")
+    on_asyncio = tallies.get(ON_ASYNCIO)
+    if on_asyncio and on_asyncio.cpu_per_hop_us and gateway.cpu_per_hop_us:
+        change = gateway.cpu_per_hop_us / on_asyncio.cpu_per_hop_us - 1
+        print(
+            f"gateway CPU per hop   {gateway.cpu_per_hop_us:,.0f} µs on {args.loop}, "
+            f"{on_asyncio.cpu_per_hop_us:,.0f} µs on asyncio ({change:+.1%})"
+        )
     for name, t in tallies.items():
         if t.first_error:
             print(f"first {name} error: {t.first_error}")
@@ -493,6 +525,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--profile", type=Path, help="run the server under cProfile and write the stats here"
     )
     parser.add_argument("--check", action="store_true", help="exit 1 when a target is missed")
+    parser.add_argument(
+        "--against-asyncio",
+        action="store_true",
+        help="also run the gateway on the standard asyncio loop, in the same rounds",
+    )
     parser.add_argument(
         "--backends",
         choices=["embedded", "real"],
