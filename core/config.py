@@ -15,6 +15,10 @@ class Settings(BaseSettings):
 
     env: Literal["dev", "test", "production"] = "dev"
     database_url: str = "sqlite+aiosqlite:///var/omniroute.db"
+    # Connections per process to PostgreSQL/YugabyteDB (SQLite has none): the pool, and how many
+    # more a burst may open (each closed again after its statement).
+    database_pool_size: int = Field(default=20, gt=0)
+    database_max_overflow: int = Field(default=10, ge=0)
     session_url: str = "memory://"
     events_url: str = "memory://"
     temporal_address: str | None = None

@@ -162,7 +162,11 @@ def build_services(
 ) -> Services:
     clock = clock or SystemClock()
     ids = ids or RandomIds()
-    db = Database(settings.database_url)
+    db = Database(
+        settings.database_url,
+        pool_size=settings.database_pool_size,
+        max_overflow=settings.database_max_overflow,
+    )
     store = open_session_store(settings.session_url, clock)
     bus = open_event_bus(settings.events_url)
     relay = OutboxRelay(db, bus, clock)

@@ -40,6 +40,10 @@ MAX_ATTEMPTS = 5
 # opened and closed an overflow connection per statement (a TCP connect and a PostgreSQL
 # backend each time). Twenty idle connections cost the server little.
 POOL_SIZE = 20
+# Connections opened beyond the pool for a burst; each is closed again when it is given back,
+# so a gateway that often needs them pays a connect (and a server backend) per statement:
+# size the pool to the concurrency instead (OMNIROUTE_DATABASE_POOL_SIZE).
+MAX_OVERFLOW = 10
 
 T = TypeVar("T")
 
@@ -63,7 +67,14 @@ def is_retryable(exc: BaseException) -> bool:
 
 
 class Database:
-    def __init__(self, url: str, *, echo: bool = False) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        echo: bool = False,
+        pool_size: int = POOL_SIZE,
+        max_overflow: int = MAX_OVERFLOW,
+    ) -> None:
         self.url = url
         parsed = make_url(url)
         self.dialect = parsed.get_backend_name()
@@ -72,7 +83,11 @@ class Database:
         # An in-memory database lives in one connection: the statements below go through it.
         self._sqlite_memory = self.dialect == "sqlite" and parsed.database in (None, "", ":memory:")
         connect_args = {"timeout": 30} if self.dialect == "sqlite" else {}
-        pool = {} if self.dialect == "sqlite" else {"pool_size": POOL_SIZE, "max_overflow": 10}
+        pool = (
+            {}
+            if self.dialect == "sqlite"
+            else {"pool_size": pool_size, "max_overflow": max_overflow}
+        )
         self.engine: AsyncEngine = create_async_engine(
             url, echo=echo, connect_args=connect_args, **pool
         )
