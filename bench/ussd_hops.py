@@ -2,7 +2,8 @@
 
     python -m bench.ussd_hops [--concurrency 64] [--seconds 20] [--rounds 4] [--warmup 3]
                               [--journey shop|browse] [--loop uvloop|asyncio]
-                              [--against-asyncio] [--profile FILE] [--check]
+                              [--against-asyncio] [--against-settings 'OMNIROUTE_X=1 ...']
+                              [--profile FILE] [--check]
 
 Each server runs in its own subprocess (`--serve-gateway PORT` / `--serve-bare PORT`, PORT 0
 picks a free one), so the load generator never shares an event loop with the server it measures.
@@ -18,7 +19,8 @@ ignored). The bare handler reads the form and answers `CON hello`: the floor any
 pays (HTTP parsing, the form, the response). Neither server writes an access log. Both run on
 the event loop `omniroute serve` runs on by default, uvloop (`--loop asyncio`: the standard one);
 `--against-asyncio` adds a third target, the gateway on the standard loop, to the same rounds, and
-compares the two gateways' server CPU per hop (what uvloop saves, measured side by side).
+compares the two gateways' server CPU per hop (what uvloop saves, measured side by side);
+`--against-settings` does the same for a gateway with other OMNIROUTE_* settings (a pool size...).
 
 `--profile FILE` runs the gateway's main thread under cProfile for the whole run (its idle time
 during the bare phases shows up as `epoll.poll`) and writes the stats to FILE for `pstats`.
@@ -317,13 +319,18 @@ class Target:
 
 
 async def start(
-    kind: str, profile: Path | None, loop: EventLoopChoice, name: str | None = None
+    kind: str,
+    profile: Path | None,
+    loop: EventLoopChoice,
+    name: str | None = None,
+    settings: dict[str, str] | None = None,
 ) -> Target:
     args = ["-m", "bench.ussd_hops", f"--serve-{kind}", "0", "--loop", loop]
     if profile:
         args += ["--profile", str(profile)]
     env = {k: v for k, v in os.environ.items() if not k.startswith("OMNIROUTE_")}
     env.update(REAL_BACKENDS)
+    env.update(settings or {})
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         *args,
@@ -406,6 +413,11 @@ async def run(args: argparse.Namespace) -> dict[str, Tally]:
         if args.against_asyncio:
             tallies[ON_ASYNCIO] = Tally()
             targets.append(await start("gateway", None, "asyncio", ON_ASYNCIO))
+        for assignments in args.against_settings:
+            settings = parse_settings(assignments)
+            name = f"gateway ({' '.join(f'{k}={v}' for k, v in settings.items())})"
+            tallies[name] = Tally()
+            targets.append(await start("gateway", None, args.loop, name, settings))
         phones = numbers()
         connector = aiohttp.TCPConnector(limit=0, limit_per_host=args.concurrency)
         timeout = aiohttp.ClientTimeout(total=10)
@@ -430,6 +442,17 @@ async def run(args: argparse.Namespace) -> dict[str, Tally]:
             await stop(target)
             tallies[target.name].server_log = list(target.output)
     return tallies
+
+
+def parse_settings(assignments: str) -> dict[str, str]:
+    """'OMNIROUTE_X=1 OMNIROUTE_Y=2' as environment variables for one more gateway."""
+    settings: dict[str, str] = {}
+    for assignment in assignments.split():
+        key, sep, value = assignment.partition("=")
+        if not sep or not key.startswith("OMNIROUTE_"):
+            raise SystemExit(f"--against-settings: {assignment!r} is not OMNIROUTE_NAME=value")
+        settings[key] = value
+    return settings
 
 
 def verdict(ok: bool) -> str:
@@ -491,12 +514,13 @@ def report(tallies: dict[str, Tally], args: argparse.Namespace) -> bool:
     print()
     for what, goal, ok in checks:
         print(f"{what:<32} ({goal:<16}) {verdict(ok)}")
-    on_asyncio = tallies.get(ON_ASYNCIO)
-    if on_asyncio and on_asyncio.cpu_per_hop_us and gateway.cpu_per_hop_us:
-        change = gateway.cpu_per_hop_us / on_asyncio.cpu_per_hop_us - 1
+    for name, other in tallies.items():
+        if name in ("bare", "gateway") or not other.cpu_per_hop_us or not gateway.cpu_per_hop_us:
+            continue
+        change = other.cpu_per_hop_us / gateway.cpu_per_hop_us - 1
         print(
-            f"gateway CPU per hop   {gateway.cpu_per_hop_us:,.0f} µs on {args.loop}, "
-            f"{on_asyncio.cpu_per_hop_us:,.0f} µs on asyncio ({change:+.1%})"
+            f"gateway CPU per hop   {gateway.cpu_per_hop_us:,.0f} µs; "
+            f"{name}: {other.cpu_per_hop_us:,.0f} µs ({change:+.1%})"
         )
     for name, t in tallies.items():
         if t.first_error:
@@ -525,6 +549,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--profile", type=Path, help="run the server under cProfile and write the stats here"
     )
     parser.add_argument("--check", action="store_true", help="exit 1 when a target is missed")
+    parser.add_argument(
+        "--against-settings",
+        action="append",
+        default=[],
+        metavar="'OMNIROUTE_X=1 OMNIROUTE_Y=2'",
+        help="also run the gateway with these settings, in the same rounds (repeatable)",
+    )
     parser.add_argument(
         "--against-asyncio",
         action="store_true",
