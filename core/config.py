@@ -16,8 +16,9 @@ class Settings(BaseSettings):
     env: Literal["dev", "test", "production"] = "dev"
     database_url: str = "sqlite+aiosqlite:///var/omniroute.db"
     # Connections per process to PostgreSQL/YugabyteDB (SQLite has none): the pool, and how many
-    # more a burst may open (each closed again after its statement).
-    database_pool_size: int = Field(default=20, gt=0)
+    # more a burst may open (each closed again after its statement). At least 2: with the
+    # in-process bus the outbox relay keeps its batch's connection while the subscribers run.
+    database_pool_size: int = Field(default=20, ge=2)
     database_max_overflow: int = Field(default=10, ge=0)
     session_url: str = "memory://"
     events_url: str = "memory://"
