@@ -7,6 +7,8 @@ from typing import Literal
 from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from core.db.database import MAX_OVERFLOW, POOL_SIZE
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
@@ -18,8 +20,8 @@ class Settings(BaseSettings):
     # Connections per process to PostgreSQL/YugabyteDB (SQLite has none): the pool, and how many
     # more a burst may open (each closed again after its statement). At least 2: with the
     # in-process bus the outbox relay keeps its batch's connection while the subscribers run.
-    database_pool_size: int = Field(default=20, ge=2)
-    database_max_overflow: int = Field(default=10, ge=0)
+    database_pool_size: int = Field(default=POOL_SIZE, ge=2)
+    database_max_overflow: int = Field(default=MAX_OVERFLOW, ge=0)
     session_url: str = "memory://"
     events_url: str = "memory://"
     temporal_address: str | None = None
