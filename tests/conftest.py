@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
@@ -13,7 +12,6 @@ from core.app.demo import load_demo
 from core.app.server import create_app
 from core.clock import SteppedClock
 from core.config import Settings
-from core.db.migrate import upgrade
 from core.ids import SeededIds
 from tests.support.phone import UssdPhone
 
@@ -28,14 +26,6 @@ pytest_plugins = [
 @pytest.fixture
 def clock() -> SteppedClock:
     return SteppedClock()
-
-
-@pytest.fixture
-def database_url(tmp_path: Path) -> str:
-    """A fresh SQLite file per test, migrated with the real Alembic scripts."""
-    url = f"sqlite+aiosqlite:///{tmp_path / 'omniroute.db'}"
-    upgrade(url)
-    return url
 
 
 @pytest.fixture

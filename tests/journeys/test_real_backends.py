@@ -15,7 +15,6 @@ from core.app.demo import load_demo
 from core.app.server import create_app
 from core.clock import SystemClock
 from core.config import Settings
-from core.db.migrate import upgrade_async
 from engines.orders.events import OrderPlaced
 from tests.support.kafka import read_topic
 from tests.support.phone import UssdPhone
@@ -27,10 +26,14 @@ _numbers = itertools.count(1)
 
 @pytest.fixture
 async def real_services(
-    postgres_server: PostgresServer, valkey_server: ValkeyServer, kafka_server: KafkaServer
+    postgres_server: PostgresServer,
+    postgres_template: str,
+    valkey_server: ValkeyServer,
+    kafka_server: KafkaServer,
 ) -> AsyncIterator[Services]:
-    database_url = postgres_server.create_database(f"journey{next(_numbers)}")
-    await upgrade_async(database_url)
+    database_url = postgres_server.create_database(
+        f"journey{next(_numbers)}", template=postgres_template
+    )
     settings = Settings(
         env="test",
         database_url=database_url,

@@ -400,11 +400,14 @@ class PostgresServer:
     def url_for(self, database: str) -> str:
         return _postgres_url("postgresql+asyncpg", self.port, database)
 
-    def create_database(self, name: str) -> str:
-        """Create an empty database (lowercase identifier) and return its SQLAlchemy URL."""
-        if not _SQL_IDENTIFIER.fullmatch(name):
-            raise ValueError(f"not a plain lowercase SQL identifier: {name!r}")
-        _run_psql(self._bin_dir, self.port, f'CREATE DATABASE "{name}"')
+    def create_database(self, name: str, *, template: str | None = None) -> str:
+        """Create a database (lowercase identifier) and return its SQLAlchemy URL: empty, or a
+        copy of `template` (a database nobody is connected to)."""
+        for identifier in (name, template or name):
+            if not _SQL_IDENTIFIER.fullmatch(identifier):
+                raise ValueError(f"not a plain lowercase SQL identifier: {identifier!r}")
+        copy = f' TEMPLATE "{template}" STRATEGY FILE_COPY' if template else ""
+        _run_psql(self._bin_dir, self.port, f'CREATE DATABASE "{name}"{copy}')
         return self.url_for(name)
 
     def stop(self, *, graceful: bool = True) -> None:

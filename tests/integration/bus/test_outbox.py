@@ -18,12 +18,12 @@ from core.bus.inbox import handle_once
 from core.bus.tables import outbox
 from core.clock import SystemClock
 from core.config import Settings
-from core.db.migrate import upgrade_async
 from core.ids import RandomIds
 from core.phone import Phone
 from core.region import RegionCode
 from engines.orders import CartLine, OrderStatus, PaymentMethod, PlaceOrder
 from engines.orders.events import OrderPlaced, OrderStatusChanged
+from tests.support.databases import migrated_sqlite
 from tests.support.kafka import read_topic
 from tests.support.servers import KafkaServer
 
@@ -154,10 +154,9 @@ async def test_a_drain_waits_for_the_batch_the_relay_loop_is_publishing(
 @pytest.mark.real
 @pytest.mark.slow
 async def test_orders_placed_while_the_broker_is_down_reach_the_topic_exactly_once(
-    kafka_server: KafkaServer, tmp_path: Path
+    kafka_server: KafkaServer, sqlite_template: Path, tmp_path: Path
 ) -> None:
-    url = f"sqlite+aiosqlite:///{tmp_path / 'fault.db'}"
-    await upgrade_async(url)
+    url = migrated_sqlite(sqlite_template, tmp_path / "fault.db")
     services = await make_services(url, kafka_server.url)
     await services.start()
     try:
