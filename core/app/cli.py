@@ -13,7 +13,7 @@ from typing import Any, NoReturn
 
 from aiohttp import web
 
-from core.app import credentials, customer_cli, deliveries_cli, payout_cli
+from core.app import credentials, customer_cli, deliveries_cli, payout_cli, stock_cli
 from core.app.bootstrap import build_services
 from core.app.demo import load_demo, load_distribution_demo
 from core.app.dispatch_plan import plan_day_command
@@ -51,6 +51,7 @@ class _Parser(argparse.ArgumentParser):
 RECORDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "customers": customer_cli.run,
     "deliveries": deliveries_cli.run,
+    "stock": stock_cli.run,
 }
 
 
@@ -96,6 +97,7 @@ def build_parser() -> argparse.ArgumentParser:
     payout_cli.add_commands(commands, _Parser, _day)
     customer_cli.add_commands(commands, _Parser)
     deliveries_cli.add_commands(commands, _Parser)
+    stock_cli.add_commands(commands, _Parser)
     return parser
 
 
@@ -131,7 +133,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return credentials.run(args)
         case "drivers" | "agents":
             return payout_cli.run(args)
-        case "customers" | "deliveries":
+        case "customers" | "deliveries" | "stock":
             return RECORDS[args.command](args)
     return 2
 

@@ -1,6 +1,7 @@
 """Catalogue and inventory: categories, products, stock per warehouse, reservations."""
 
 from engines.catalogue.model import (
+    BelowReservedError,
     CatalogueError,
     Category,
     OutOfStockError,
@@ -13,6 +14,7 @@ from engines.catalogue.repository import SqlCatalogueRepository, SqlStockMovemen
 from engines.catalogue.service import CatalogueService
 
 __all__ = [
+    "BelowReservedError",
     "BinStock",
     "CatalogueError",
     "CatalogueService",

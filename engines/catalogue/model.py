@@ -26,6 +26,16 @@ class OutOfStockError(CatalogueError):
         self.available = available
 
 
+class BelowReservedError(CatalogueError):
+    """A stock count would leave less on hand than orders have reserved."""
+
+    def __init__(self, sku: str, on_hand: int, reserved: int) -> None:
+        super().__init__(f"{sku}: {on_hand} on hand would be below the {reserved} reserved")
+        self.sku = sku
+        self.on_hand = on_hand
+        self.reserved = reserved
+
+
 @dataclass(frozen=True, slots=True)
 class Category:
     id: str

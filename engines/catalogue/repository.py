@@ -10,7 +10,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.db import Database, Prepared
 from core.region import RegionCode
-from engines.catalogue.model import Category, OutOfStockError, Product, StockLevel
+from engines.catalogue.model import (
+    BelowReservedError,
+    Category,
+    OutOfStockError,
+    Product,
+    StockLevel,
+)
 from engines.catalogue.ports import BinStock
 from engines.catalogue.tables import categories, products, stock_levels, warehouses
 
@@ -178,6 +184,46 @@ class SqlStockMovements:
                     warehouse_id=warehouse_id, sku=sku, on_hand=quantity, reserved=0
                 )
             )
+
+    async def levels(self, warehouse_id: str) -> dict[str, tuple[int, int]]:
+        """Each SKU's (on hand, reserved) in the warehouse."""
+        rows = await self._s.execute(
+            select(stock_levels.c.sku, stock_levels.c.on_hand, stock_levels.c.reserved).where(
+                stock_levels.c.warehouse_id == warehouse_id
+            )
+        )
+        return {r.sku: (int(r.on_hand), int(r.reserved)) for r in rows}
+
+    async def recount(self, warehouse_id: str, sku: str, on_hand: int) -> int:
+        """Set on hand to what a stock count found; returns what orders have reserved of it.
+
+        Refused (BelowReservedError) when that is less than the reserved: those orders were
+        promised goods the count did not find, and someone has to decide which go short.
+        """
+        result = await self._s.execute(
+            update(stock_levels)
+            .where(
+                stock_levels.c.warehouse_id == warehouse_id,
+                stock_levels.c.sku == sku,
+                stock_levels.c.reserved <= on_hand,
+            )
+            .values(on_hand=on_hand)
+        )
+        reserved = await self._s.scalar(
+            select(stock_levels.c.reserved).where(
+                stock_levels.c.warehouse_id == warehouse_id, stock_levels.c.sku == sku
+            )
+        )
+        if result.rowcount == 1:  # type: ignore[attr-defined]
+            return int(reserved or 0)
+        if reserved is not None:
+            raise BelowReservedError(sku, on_hand, int(reserved))
+        await self._s.execute(
+            stock_levels.insert().values(
+                warehouse_id=warehouse_id, sku=sku, on_hand=on_hand, reserved=0
+            )
+        )
+        return 0
 
     async def _move(
         self, warehouse_id: str, sku: str, guard: ColumnElement[bool], **values: object

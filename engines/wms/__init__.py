@@ -1,6 +1,9 @@
 """Warehouse (WMS): bins with coordinates, put-away, pick lists, pick paths, waves, picking."""
 
 from engines.wms.model import (
+    BinHoldsOtherSkuError,
+    Counted,
+    CountError,
     HoldReason,
     InsufficientStockError,
     Layout,
@@ -12,6 +15,8 @@ from engines.wms.model import (
     PickListStatus,
     Point,
     StockAt,
+    StockDrift,
+    UnknownLocationError,
     UnknownPickError,
     WarehouseError,
     Wave,
@@ -28,6 +33,9 @@ from engines.wms.service import Departure, UnknownWarehouseError, WarehouseServi
 from engines.wms.stock import SqlBinStock
 
 __all__ = [
+    "BinHoldsOtherSkuError",
+    "CountError",
+    "Counted",
     "Departure",
     "HoldReason",
     "InsufficientStockError",
@@ -43,6 +51,8 @@ __all__ = [
     "Point",
     "SqlBinStock",
     "StockAt",
+    "StockDrift",
+    "UnknownLocationError",
     "UnknownPickError",
     "UnknownWarehouseError",
     "WarehouseError",

@@ -34,6 +34,25 @@ class UnknownPickError(WarehouseError):
     pass
 
 
+class UnknownLocationError(WarehouseError):
+    def __init__(self, warehouse_id: str, location_id: str) -> None:
+        super().__init__(f"{warehouse_id} has no bin {location_id}")
+        self.location_id = location_id
+
+
+class BinHoldsOtherSkuError(WarehouseError):
+    """A bin holds one SKU: a count of another one there is a count of the wrong bin."""
+
+    def __init__(self, location_id: str, held: str) -> None:
+        super().__init__(f"{location_id} holds {held}")
+        self.location_id = location_id
+        self.held = held
+
+
+class CountError(WarehouseError):
+    pass
+
+
 class OverPickError(WarehouseError):
     def __init__(self, line: int, wanted: int, remaining: int) -> None:
         super().__init__(f"pick line {line}: {wanted} confirmed, {remaining} left to pick")
@@ -88,6 +107,31 @@ class StockAt:
     location_id: str
     sku: str
     quantity: int
+
+
+@dataclass(frozen=True, slots=True)
+class StockDrift:
+    """A SKU whose bins (the dock included) do not hold what the catalogue says is on hand."""
+
+    sku: str
+    on_hand: int
+    in_bins: int
+
+    @property
+    def difference(self) -> int:
+        return self.in_bins - self.on_hand
+
+
+@dataclass(frozen=True, slots=True)
+class Counted:
+    """A bin counted: what it held on record, what was found, and the SKU's on hand after."""
+
+    location_id: str
+    sku: str
+    recorded: int
+    counted: int
+    on_hand: int
+    reserved: int
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,6 +6,7 @@ order lifecycle stays the orders context's business.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -19,6 +20,9 @@ from core.ids import IdGenerator
 from engines.catalogue import SqlStockMovements
 from engines.orders import InvalidTransitionError, OrderService, OrderStatus
 from engines.wms.model import (
+    BinHoldsOtherSkuError,
+    Counted,
+    CountError,
     Layout,
     Location,
     OverPickError,
@@ -27,6 +31,8 @@ from engines.wms.model import (
     PickListLine,
     PickListStatus,
     StockAt,
+    StockDrift,
+    UnknownLocationError,
     UnknownPickError,
     WarehouseError,
     WaveOrder,
@@ -38,7 +44,7 @@ from engines.wms.model import (
     plan_waves,
 )
 from engines.wms.paths import PathPolicy, PickPath, pick_path
-from engines.wms.repository import SqlWarehouseRepository
+from engines.wms.repository import SqlWarehouseRepository, dock_id
 
 log = structlog.get_logger(__name__)
 
@@ -121,6 +127,63 @@ class WarehouseService:
             return await repo.put(target.id, sku, quantity)
 
         return await self._db.retrying(work)
+
+    async def drift(self, warehouse_id: str) -> list[StockDrift]:
+        """The SKUs whose bins and dock do not hold what the catalogue has on hand (stock loaded
+        outside the WMS, or goods lost or found): what an operator should count."""
+        async with self._db.transaction() as s:
+            repo = SqlWarehouseRepository(s)
+            if await repo.layout(warehouse_id) is None:
+                raise UnknownWarehouseError(warehouse_id)
+            in_bins: Counter[str] = Counter()
+            for held in await repo.stock(warehouse_id, dock=True):
+                in_bins[held.sku] += held.quantity
+            levels = await SqlStockMovements(s).levels(warehouse_id)
+        found = (
+            StockDrift(sku, levels.get(sku, (0, 0))[0], in_bins[sku])
+            for sku in sorted(set(in_bins) | set(levels))
+        )
+        return [d for d in found if d.difference]
+
+    async def count(self, warehouse_id: str, location_id: str, sku: str, counted: int) -> Counted:
+        """A cycle count: the bin holds `counted` of the SKU, and the SKU's on hand becomes what
+        all its bins and the dock hold. Refused, changing nothing, when that would leave less
+        on hand than orders reserved (BelowReservedError), or when the bin holds another SKU."""
+        if counted < 0:
+            raise CountError(f"a count is 0 or more, not {counted}")
+
+        async def work(s: AsyncSession) -> Counted:
+            repo = SqlWarehouseRepository(s)
+            if await repo.layout(warehouse_id) is None:
+                raise UnknownWarehouseError(warehouse_id)
+            dock = dock_id(warehouse_id)
+            if location_id != dock and location_id not in {
+                loc.id for loc in await repo.locations(warehouse_id)
+            }:
+                raise UnknownLocationError(warehouse_id, location_id)
+            held = {a.sku for a in await repo.stock(warehouse_id) if a.location_id == location_id}
+            if location_id != dock and counted and held - {sku}:
+                raise BinHoldsOtherSkuError(location_id, min(held - {sku}))
+            recorded = await repo.quantity(location_id, sku)
+            if counted > recorded:
+                await repo.put(location_id, sku, counted - recorded)
+            elif counted < recorded:
+                await repo.take(location_id, sku, recorded - counted)
+            on_hand = sum(a.quantity for a in await repo.stock(warehouse_id, sku, dock=True))
+            reserved = await SqlStockMovements(s).recount(warehouse_id, sku, on_hand)
+            return Counted(location_id, sku, recorded, counted, on_hand, reserved)
+
+        done = await self._db.retrying(work)
+        log.info(
+            "wms.counted",
+            warehouse=warehouse_id,
+            location=location_id,
+            sku=sku,
+            recorded=done.recorded,
+            counted=done.counted,
+            on_hand=done.on_hand,
+        )
+        return done
 
     async def pick_list(
         self, warehouse_id: str, order_reference: str, wave: str | None = None

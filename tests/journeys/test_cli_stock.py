@@ -1,0 +1,92 @@
+"""`omniroute stock check|count`: an operator finds the SKUs whose bins do not hold what the
+catalogue has on hand, counts the bin, and the two agree again; a count that cannot be right is one
+clear line, exit 2, and changes nothing."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from sqlalchemy import update
+
+from core.app.bootstrap import build_services
+from core.app.cli import main
+from core.app.demo import load_demo, load_distribution_demo
+from core.clock import SystemClock
+from core.config import Settings
+from engines.catalogue.tables import stock_levels
+from engines.wms import StockAt
+
+WH = "WH-LAGOS"
+RICE = "RCE-LONG-25K"
+
+
+def demo_with_rice_received_outside_the_wms(database_url: str, extra: int) -> StockAt:
+    """The demo warehouse, whose bins agree with the catalogue, then `extra` bags of rice added
+    to on hand directly (a spreadsheet import): where the rice's bin is."""
+
+    async def run() -> StockAt:
+        services = build_services(Settings(env="test", database_url=database_url, _env_file=None))
+        try:
+            await load_demo(services.db, SystemClock().now())
+            await load_distribution_demo(services.db, SystemClock().now())
+            async with services.db.transaction() as s:
+                await s.execute(
+                    update(stock_levels)
+                    .where(stock_levels.c.warehouse_id == WH, stock_levels.c.sku == RICE)
+                    .values(on_hand=stock_levels.c.on_hand + extra)
+                )
+            (shelf,) = await services.warehouse.stock(WH, RICE)
+            return shelf
+        finally:
+            await services.close()
+
+    return asyncio.run(run())
+
+
+def test_check_lists_the_drift_and_a_count_of_the_bin_ends_it(
+    database_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("OMNIROUTE_DATABASE_URL", database_url)
+    shelf = demo_with_rice_received_outside_the_wms(database_url, 12)
+    label = shelf.location_id.removeprefix(f"{WH}:")
+
+    assert main(["stock", "check", "wh-lagos"]) == 1
+    assert capsys.readouterr().out.splitlines() == [
+        "sku,on_hand,in_bins,difference",
+        f"{RICE},{shelf.quantity + 12},{shelf.quantity},-12",
+    ]
+
+    # The 12 bags were put on the same shelf: the operator counts it.
+    assert main(["stock", "count", WH, label, RICE, str(shelf.quantity + 12)]) == 0
+    said = capsys.readouterr().out
+    assert f"{shelf.location_id}: {shelf.quantity + 12} x {RICE} (+12 against the record" in said
+    assert f"on hand {shelf.quantity + 12}, 0 reserved" in said
+
+    assert main(["stock", "check", WH]) == 0
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert "the bins hold what the catalogue has on hand" in err
+
+
+def test_a_count_that_cannot_be_right_is_one_line_and_exit_2(
+    database_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("OMNIROUTE_DATABASE_URL", database_url)
+    shelf = demo_with_rice_received_outside_the_wms(database_url, 0)
+    label = shelf.location_id.removeprefix(f"{WH}:")
+
+    assert main(["stock", "count", WH, label, "OIL-VEG-5L", "4"]) == 2
+    assert capsys.readouterr().err == (
+        f"omniroute stock count: {shelf.location_id} holds {RICE}: a bin holds one SKU; "
+        "count that bin again\n"
+    )
+    assert main(["stock", "count", WH, "A99-B01-L1-1", RICE, "4"]) == 2
+    assert "WH-LAGOS has no bin WH-LAGOS:A99-B01-L1-1" in capsys.readouterr().err
+    assert main(["stock", "check", "WH-NOWHERE"]) == 2
+    assert "no warehouse WH-NOWHERE with bins" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as bad:
+        main(["stock", "count", WH, label, RICE, "-4"])
+    assert bad.value.code == 2
+
+    assert main(["stock", "check", WH]) == 0  # nothing changed
