@@ -1,6 +1,6 @@
-"""Bins and catalogue agree: whatever happens to stock, the bins (the dock, where picked goods
-wait for their truck, included) hold exactly the catalogue's on_hand for every SKU, and neither
-goes negative. On SQLite and PostgreSQL."""
+"""Bins and catalogue agree: whatever happens to stock (cycle counts included), the bins (the
+dock, where picked goods wait for their truck, included) hold exactly the catalogue's on_hand for
+every SKU, and neither goes negative. On SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ from core.config import Settings
 from core.ids import RandomIds
 from core.phone import Phone
 from core.region import RegionCode
-from engines.catalogue import OutOfStockError
+from engines.catalogue import BelowReservedError, OutOfStockError
 from engines.catalogue.tables import stock_levels
 from engines.orders import (
     CartLine,
@@ -139,7 +139,16 @@ step = st.one_of(
     st.tuples(st.just("deliver"), st.integers(0, 20), st.integers(0, 1)),
     st.tuples(st.just("partial"), st.integers(0, 20), st.integers(0, 1)),
     st.tuples(st.just("return"), st.integers(0, 20), st.integers(0, 1)),
+    st.tuples(st.just("count"), st.integers(0, 1), st.integers(0, 40)),
 )
+
+
+async def count(services: Services, sku: str, found: int) -> None:
+    """A cycle count of the first place (a shelf, or the dock) holding the SKU."""
+    held = await services.warehouse.stock(WH, sku, dock=True)
+    if held:
+        with contextlib.suppress(BelowReservedError):
+            await services.warehouse.count(WH, held[0].location_id, sku, found)
 
 
 @settings(
@@ -169,6 +178,8 @@ async def test_bins_and_catalogue_agree_after_any_sequence(
             case "return" if target:
                 with contextlib.suppress(InvalidTransitionError):
                     await services.orders.advance(target, OrderStatus.RETURNED)
+            case "count":
+                await count(services, SKUS[a], b)
             case _:
                 pass
         await assert_agree(services)
