@@ -10,11 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import text
 
-from core.app.bootstrap import Services, build_services
-from core.app.demo import load_demo
-from core.clock import SteppedClock
-from core.config import Settings
-from core.ids import RandomIds
+from core.app.bootstrap import Services
 from core.phone import Phone
 from core.region import RegionCode
 from engines.catalogue import OutOfStockError
@@ -22,16 +18,13 @@ from engines.orders import CartLine, OrderStatus, PaymentMethod, PlaceOrder
 from engines.wms import (
     Departure,
     InsufficientStockError,
-    Layout,
     OverPickError,
     PathPolicy,
     PickListStatus,
     WavePolicy,
-    Zone,
-    grid,
 )
+from tests.support.warehouse import WH, lagos_with_racks
 
-WH = "WH-LAGOS"
 NGOZI = Phone("+2348030000001")
 RICE = "RCE-LONG-25K"
 OIL = "OIL-VEG-5L"
@@ -39,15 +32,7 @@ OIL = "OIL-VEG-5L"
 
 @pytest.fixture
 async def services(any_database_url: str) -> AsyncIterator[Services]:
-    clock = SteppedClock()
-    settings = Settings(env="test", database_url=any_database_url, _env_file=None)
-    built = build_services(settings, clock=clock, ids=RandomIds())
-    await load_demo(built.db, clock.now())
-    await built.warehouse.define(
-        Layout(WH, depth=20.0),
-        [Zone(f"{WH}:dry", WH, "Dry goods")],
-        grid(WH, f"{WH}:dry", aisles=3, bays=8, levels=2, capacity=40),
-    )
+    built = await lagos_with_racks(any_database_url, aisles=3, bays=8, capacity=40)
     yield built
     await built.close()
 

@@ -13,11 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select, update
 
-from core.app.bootstrap import Services, build_services
-from core.app.demo import load_demo
-from core.clock import SteppedClock
-from core.config import Settings
-from core.ids import RandomIds
+from core.app.bootstrap import Services
 from core.phone import Phone
 from core.region import RegionCode
 from engines.catalogue import BelowReservedError, OutOfStockError
@@ -32,14 +28,11 @@ from engines.orders import (
 )
 from engines.wms import (
     InsufficientStockError,
-    Layout,
     PickListStatus,
     WarehouseError,
-    Zone,
-    grid,
 )
+from tests.support.warehouse import WH, lagos_with_racks
 
-WH = "WH-LAGOS"
 NGOZI = Phone("+2348030000001")
 RICE = "RCE-LONG-25K"
 OIL = "OIL-VEG-5L"
@@ -50,23 +43,13 @@ _keys = itertools.count(1)
 @pytest.fixture
 async def services(any_database_url: str) -> AsyncIterator[Services]:
     """Lagos run by the WMS from an empty warehouse: nothing on hand until it is put away."""
-    built = build_services(
-        Settings(env="test", database_url=any_database_url, _env_file=None),
-        clock=SteppedClock(),
-        ids=RandomIds(),
-    )
-    await load_demo(built.db, built.clock.now())
+    built = await lagos_with_racks(any_database_url, aisles=2, bays=6, capacity=500)
     async with built.db.transaction() as s:
         await s.execute(
             update(stock_levels)
             .where(stock_levels.c.warehouse_id == WH, stock_levels.c.sku.in_(SKUS))
             .values(on_hand=0, reserved=0)
         )
-    await built.warehouse.define(
-        Layout(WH, depth=20.0),
-        [Zone(f"{WH}:dry", WH, "Dry goods")],
-        grid(WH, f"{WH}:dry", aisles=2, bays=6, levels=2, capacity=500),
-    )
     yield built
     await built.close()
 

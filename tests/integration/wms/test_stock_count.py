@@ -9,11 +9,7 @@ from collections.abc import AsyncIterator
 import pytest
 from sqlalchemy import select, update
 
-from core.app.bootstrap import Services, build_services
-from core.app.demo import load_demo
-from core.clock import SteppedClock
-from core.config import Settings
-from core.ids import RandomIds
+from core.app.bootstrap import Services
 from core.phone import Phone
 from core.region import RegionCode
 from engines.catalogue import BelowReservedError
@@ -22,14 +18,11 @@ from engines.orders import CartLine, PaymentMethod, PlaceOrder
 from engines.wms import (
     BinHoldsOtherSkuError,
     CountError,
-    Layout,
     StockDrift,
     UnknownLocationError,
-    Zone,
-    grid,
 )
+from tests.support.warehouse import WH, lagos_with_racks
 
-WH = "WH-LAGOS"
 RICE = "RCE-LONG-25K"
 OIL = "OIL-VEG-5L"
 A1 = f"{WH}:A01-B01-L1-1"
@@ -38,17 +31,7 @@ A1 = f"{WH}:A01-B01-L1-1"
 @pytest.fixture
 async def services(any_database_url: str) -> AsyncIterator[Services]:
     """Lagos with the demo catalogue's stock (loaded outside the WMS) and empty racks."""
-    built = build_services(
-        Settings(env="test", database_url=any_database_url, _env_file=None),
-        clock=SteppedClock(),
-        ids=RandomIds(),
-    )
-    await load_demo(built.db, built.clock.now())
-    await built.warehouse.define(
-        Layout(WH, depth=20.0),
-        [Zone(f"{WH}:dry", WH, "Dry goods")],
-        grid(WH, f"{WH}:dry", aisles=2, bays=6, levels=2, capacity=500),
-    )
+    built = await lagos_with_racks(any_database_url, aisles=2, bays=6, capacity=500)
     yield built
     await built.close()
 
