@@ -1,5 +1,8 @@
-"""`omniroute deliveries resolve ORDER_REF delivered|returned`: an operator takes over a delivery
-the driver could not prove (three wrong codes on the IVR: the stop is escalated).
+"""`omniroute deliveries escalated` and `deliveries resolve ORDER_REF delivered|returned`: an
+operator takes over a delivery the driver could not prove (three wrong codes on the IVR), or one
+still open when its route's day was over: either way the stop is escalated.
+
+`escalated` lists them as CSV (`order,route,stop,customer,address,reason`), oldest route first.
 
 `delivered`: the operator confirmed with the customer; the order is delivered as if the code had
 been keyed, and its workflow goes on to settlement. `returned`: the goods came back; the order is
@@ -12,12 +15,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import csv
 import sys
 from typing import Any
 
 from core.app.bootstrap import Services, build_services
 from core.config import Settings
-from engines.gig import EscalationError, Resolution, StopStatus
+from engines.gig import Escalation, EscalationError, Resolution, StopStatus
 from engines.orders import InvalidTransitionError, OrderError, UnknownOrderError
 
 PROG = "omniroute deliveries resolve"
@@ -33,14 +37,18 @@ def add_commands(commands: Any, parser_class: type[argparse.ArgumentParser]) -> 
     actions = deliveries.add_subparsers(
         dest="deliveries_command", required=True, parser_class=parser_class
     )
+    actions.add_parser("escalated", help="list the deliveries waiting for an operator")
     resolve = actions.add_parser(
-        "resolve", help="settle a delivery escalated after three wrong codes"
+        "resolve",
+        help="settle an escalated delivery (three wrong codes, or its route not finished)",
     )
     resolve.add_argument("reference", metavar="ORDER_REF", help="the order's reference")
     resolve.add_argument("outcome", choices=sorted(OUTCOMES), help="what became of the goods")
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.deliveries_command == "escalated":
+        return _list_escalated()
     reference = args.reference.strip().upper()
     try:
         done = asyncio.run(_resolve(reference, OUTCOMES[args.outcome]))
@@ -74,6 +82,35 @@ def said(done: Resolution) -> str:
 def _refused(reason: str) -> int:
     print(f"{PROG}: {reason}", file=sys.stderr)
     return 2
+
+
+def _list_escalated() -> int:
+    waiting = asyncio.run(_escalations())
+    if not waiting:
+        print("no delivery is waiting for an operator", file=sys.stderr)
+        return 0
+    out = csv.writer(sys.stdout, lineterminator="\n")
+    out.writerow(["order", "route", "stop", "customer", "address", "reason"])
+    for e in waiting:
+        out.writerow(
+            [
+                e.order_reference,
+                e.task_reference,
+                e.position,
+                e.customer.e164,
+                e.address,
+                e.reason.value,
+            ]
+        )
+    return 0
+
+
+async def _escalations() -> list[Escalation]:
+    services = build_services(Settings())
+    try:
+        return await services.gig.escalations()
+    finally:
+        await services.close()
 
 
 async def _resolve(reference: str, outcome: StopStatus) -> Resolution:

@@ -341,10 +341,15 @@ def code_digest(task_id: uuid.UUID, position: int, code: str) -> str:
 
 class IncidentKind(StrEnum):
     CODE_FAILED = "code_failed"  # three wrong codes
+    ROUTE_UNFINISHED = "route_unfinished"  # a door still open when the route's day was over
     CUSTOMER_ABSENT = "customer_absent"
     WRONG_ADDRESS = "wrong_address"
     VEHICLE = "vehicle"
     OTHER = "other"
+
+
+# What hands a stop to an operator (it becomes ESCALATED, resolved by hand).
+ESCALATIONS = (IncidentKind.CODE_FAILED, IncidentKind.ROUTE_UNFINISHED)
 
 
 @dataclass(frozen=True, slots=True)
@@ -370,6 +375,18 @@ class CodeCheck(StrEnum):
     DELIVERED = "delivered"
     WRONG = "wrong"
     ESCALATED = "escalated"
+
+
+@dataclass(frozen=True, slots=True)
+class Escalation:
+    """A stop waiting for an operator: the order, where it is, and why it was handed over."""
+
+    order_reference: str
+    task_reference: str
+    position: int
+    customer: Phone
+    address: str
+    reason: IncidentKind
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,10 +16,12 @@ from core.money import Money
 from core.phone import Phone
 from core.region import RegionCode
 from engines.gig.model import (
+    ESCALATIONS,
     Document,
     DocumentKind,
     Earning,
     EarningKind,
+    Escalation,
     GeoPoint,
     Incident,
     IncidentKind,
@@ -414,6 +416,44 @@ class SqlGigRepository:
             )
         ).first()
         return row is not None
+
+    async def escalated(self) -> list[Escalation]:
+        """Every stop waiting for an operator, oldest route first, with why it was handed over."""
+        reason = (
+            select(gig_incidents.c.kind)
+            .where(
+                gig_incidents.c.task_id == gig_task_stops.c.task_id,
+                gig_incidents.c.position == gig_task_stops.c.position,
+                gig_incidents.c.kind.in_([k.value for k in ESCALATIONS]),
+            )
+            .order_by(gig_incidents.c.reported_at.desc())
+            .limit(1)
+            .scalar_subquery()
+        )
+        rows = await self._s.execute(
+            select(
+                gig_task_stops.c.order_reference,
+                gig_tasks.c.reference,
+                gig_task_stops.c.position,
+                gig_task_stops.c.customer,
+                gig_task_stops.c.address,
+                reason.label("reason"),
+            )
+            .join(gig_tasks, gig_tasks.c.id == gig_task_stops.c.task_id)
+            .where(gig_task_stops.c.status == StopStatus.ESCALATED.value)
+            .order_by(gig_tasks.c.departure, gig_tasks.c.reference, gig_task_stops.c.position)
+        )
+        return [
+            Escalation(
+                r.order_reference,
+                r.reference,
+                r.position,
+                Phone(r.customer),
+                r.address,
+                IncidentKind(r.reason or IncidentKind.CODE_FAILED.value),
+            )
+            for r in rows
+        ]
 
     async def incidents(self, task_id: uuid.UUID) -> list[str]:
         rows = await self._s.execute(

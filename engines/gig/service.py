@@ -38,6 +38,7 @@ from engines.gig.events import (
 from engines.gig.model import (
     CODE_DIGITS,
     DOCUMENT_TYPES,
+    ESCALATIONS,
     LIVE,
     MAX_CODE_ATTEMPTS,
     MAX_DOCUMENT_BYTES,
@@ -50,6 +51,7 @@ from engines.gig.model import (
     DocumentKind,
     Earning,
     EarningKind,
+    Escalation,
     EscalationError,
     ExpiryReason,
     GeoPoint,
@@ -330,16 +332,22 @@ class GigService:
 
         Without this, such a task stays live for ever: its orders ride it and today's route at
         once, and its driver, busy on it, is offered nothing again. Nothing is paid for it (pay
-        is per door delivered). A route started and not finished is left to an operator."""
+        is per door delivered).
+
+        A route started and not finished by then is handed to an operator (`_hand_over`): its
+        open doors are escalated, as after three wrong codes, and resolved by hand."""
         now = self._clock.now()
         expired: list[Task] = []
         async with self._db.transaction() as s:
-            stale = [
+            over = [
                 t
                 for t in await SqlGigRepository(s).tasks(*LIVE)
-                if local_date(t.region, t.departure) < local_date(t.region, now) and not t.started
+                if local_date(t.region, t.departure) < local_date(t.region, now)
             ]
-        for task in stale:
+        for task in over:
+            if task.started:
+                await self._hand_over(task, now)
+        for task in (t for t in over if not t.started):
             async with self._db.transaction() as s:
                 closed = await self._expire(s, task, now)
             if closed is not None:
@@ -348,6 +356,53 @@ class GigService:
                     "gig.task_expired", task=task.reference, status=task.status, route=task.route_id
                 )
         return expired
+
+    async def _hand_over(self, task: Task, now: datetime) -> list[Incident]:
+        """A route whose day is over with doors still open (the driver's phone died, the van
+        broke down, the day simply ran out): each open door is escalated with a
+        ROUTE_UNFINISHED incident, the route closes (no completion bonus: it was not finished)
+        and its driver is free; the operator gets one alert for the route and settles each
+        order with `omniroute deliveries resolve` (`escalations` lists them)."""
+        incidents: list[Incident] = []
+        async with self._db.transaction() as s:
+            repo = SqlGigRepository(s)
+            fresh = await repo.lock_task(task.id)
+            if fresh is None or fresh.status is not TaskStatus.ASSIGNED or not fresh.worker_id:
+                return []
+            for stop in (st for st in fresh.stops if st.open):
+                if await repo.update_stop(
+                    fresh.id,
+                    stop.position,
+                    [StopStatus.PENDING, StopStatus.ARRIVED],
+                    status=StopStatus.ESCALATED.value,
+                ):
+                    incident = Incident(
+                        self._ids.uuid(),
+                        fresh.id,
+                        fresh.worker_id,
+                        stop.position,
+                        IncidentKind.ROUTE_UNFINISHED,
+                        now,
+                    )
+                    await repo.add_incident(incident)
+                    incidents.append(incident)
+            if not incidents:
+                return []
+            await self._maybe_complete(repo, fresh, fresh.worker_id, incidents[-1].position or 0)
+        log.warning(
+            "gig.route_unfinished",
+            task=fresh.reference,
+            doors=[i.position for i in incidents],
+            driver=str(fresh.worker_id),
+        )
+        # One alert per route (at its first open door), not one per door.
+        await self._notifier.incident(incidents[0], fresh, await self.worker(fresh.worker_id))
+        return incidents
+
+    async def escalations(self) -> list[Escalation]:
+        """The deliveries waiting for an operator (three wrong codes, or a route not finished)."""
+        async with self._db.transaction() as s:
+            return await SqlGigRepository(s).escalated()
 
     async def _expire(self, s: AsyncSession, task: Task, now: datetime) -> Task | None:
         repo = SqlGigRepository(s)
@@ -679,8 +734,9 @@ class GigService:
         return DeliveryResult(outcome, left, earned, completed)
 
     async def resolve_escalation(self, order_reference: str, outcome: StopStatus) -> Resolution:
-        """An operator settles a stop escalated by three wrong codes: the customer confirmed the
-        goods arrived (DELIVERED) or they came back to the warehouse (RETURNED).
+        """An operator settles an escalated stop (three wrong codes, or its route not finished
+        on its day): the customer confirmed the goods arrived (DELIVERED) or they came back to
+        the warehouse (RETURNED).
 
         The stop and its order move in one transaction (the order's status event tells its
         workflow, as a status set by a driver app would); the driver's pay is not changed. Asked
@@ -698,8 +754,8 @@ class GigService:
             task, stop = found
             resolution = Resolution(reference, task.reference, stop.position, outcome)
             if stop.status is not StopStatus.ESCALATED:
-                escalated = await repo.had_incident(
-                    task.id, stop.position, IncidentKind.CODE_FAILED
+                escalated = any(
+                    [await repo.had_incident(task.id, stop.position, k) for k in ESCALATIONS]
                 )
                 if escalated and stop.status is outcome:
                     return replace(resolution, already=True)

@@ -1,12 +1,14 @@
 """A delivery the driver cannot prove, taken over by an operator: two retailers' orders go out
 on one route, the driver keys three wrong codes at each door (each stop is escalated), and the
-operator resolves them with `omniroute deliveries resolve`: Ngozi's confirmed by phone
+operator lists them (`omniroute deliveries escalated`) and resolves them with
+`omniroute deliveries resolve`: Ngozi's confirmed by phone
 (delivered), Bola's brought back (returned, the cartons back on the shelves). Anything but an
 escalated delivery is refused with one line and exit 2, and a second run changes nothing."""
 
 from __future__ import annotations
 
 import asyncio
+import csv
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -53,6 +55,11 @@ async def gateway(
 async def resolve(*argv: str) -> int:
     """`omniroute deliveries resolve …` as an operator runs it (its own process's services)."""
     return await asyncio.to_thread(main, ["deliveries", "resolve", *argv])
+
+
+async def escalated() -> int:
+    """`omniroute deliveries escalated`: the deliveries waiting for an operator, as CSV."""
+    return await asyncio.to_thread(main, ["deliveries", "escalated"])
 
 
 def last_line(text: str) -> str:
@@ -146,6 +153,17 @@ async def test_an_operator_resolves_escalated_deliveries_as_delivered_and_return
         assert (await three_wrong_codes(caller, right)).startswith("Three wrong codes.")
     assert (await services.gig.task(task.id)).status is TaskStatus.COMPLETED
     assert f"{first.order_reference} On the way" in await my_orders(gateway, first.customer.e164)
+    # The operator lists what waits for them.
+    assert await escalated() == 0
+    why = "code_failed"
+    listed = list(csv.reader(capsys.readouterr().out.strip().splitlines()[-3:]))
+    assert listed == [
+        ["order", "route", "stop", "customer", "address", "reason"],
+        *(
+            [s.order_reference, task.reference, str(s.position), s.customer.e164, s.address, why]
+            for s in task.stops
+        ),
+    ]
 
     # Ngozi confirms on the phone that her cartons came: delivered.
     assert await resolve(first.order_reference.lower(), "delivered") == 0
@@ -166,6 +184,10 @@ async def test_an_operator_resolves_escalated_deliveries_as_delivered_and_return
     assert available == available_before - first.units  # Bola's 5 can be sold again
     stops = (await services.gig.task(task.id)).stops
     assert [s.status for s in stops] == [StopStatus.DELIVERED, StopStatus.RETURNED]
+    assert await escalated() == 0
+    out, err = capsys.readouterr()
+    assert "order,route" not in out
+    assert last_line(err) == "no delivery is waiting for an operator"
 
     # Run again by a tired operator: the effect of once.
     assert await resolve(second.order_reference, "returned") == 0

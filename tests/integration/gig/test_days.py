@@ -12,13 +12,28 @@ from sqlalchemy import select
 
 from core.app.bootstrap import Services
 from core.bus.tables import outbox
+from core.phone import Phone
 from core.region import RegionCode
-from engines.gig import CodeCheck, GeoPoint, Task, TaskStatus
+from engines.gig import (
+    CodeCheck,
+    EarningKind,
+    Escalation,
+    GeoPoint,
+    IncidentKind,
+    StopStatus,
+    Task,
+    TaskStatus,
+)
 from engines.gig.events import TaskExpired
 from engines.orders import OrderStatus
-from tests.support.gig import BAYO, EMEKA, NGOZI, code_for, driver, order, route
+from tests.support.gig import BAYO, CHIDI, EMEKA, NGOZI, code_for, driver, order, route
 
 _n = itertools.count(1)
+OPERATOR = Phone("+2348039999999")  # the fixture's OMNIROUTE_OPERATOR_PHONE
+
+
+def texts_to(deliveries: list[object]) -> list[str]:
+    return [str(d.payload["reply"]["text"]) for d in deliveries]  # type: ignore[attr-defined]
 
 
 async def task_at(services: Services, departure: datetime, **changes: object) -> Task:
@@ -102,7 +117,8 @@ async def test_the_next_day_the_sweeper_closes_yesterdays_routes_nobody_started(
     services: Services,
 ) -> None:
     """Taken and never driven, or never taken: expired, with the reason; the driver is free for
-    today's work and paid nothing for it. A route started (one door done) is left as it is."""
+    today's work and paid nothing for it. A route started (one door done) is handed over to an
+    operator (see the next test)."""
     gig, clock = services.gig, services.clock
     emeka = await driver(services, EMEKA, "Emeka")
     soon = clock.now() + timedelta(minutes=30)
@@ -137,7 +153,7 @@ async def test_the_next_day_the_sweeper_closes_yesterdays_routes_nobody_started(
 
     assert (await gig.task(taken.id)).status is TaskStatus.EXPIRED
     assert (await gig.task(nobody.id)).status is TaskStatus.EXPIRED
-    assert (await gig.task(started.id)).status is TaskStatus.ASSIGNED  # an operator's call
+    assert (await gig.task(started.id)).status is TaskStatus.COMPLETED  # handed over
     # Emeka's app no longer shows yesterday's route in progress; he gets today's.
     assert await gig.current_task(emeka.id) is None
     assert [(t.reference, t.status) for t in await gig.tasks_of(emeka.id)] == [
@@ -157,3 +173,56 @@ async def test_the_next_day_the_sweeper_closes_yesterdays_routes_nobody_started(
     assert events[nobody.reference]["recalled"] == []
     # A second pass changes nothing.
     assert await gig.expire_stale_tasks() == []
+
+
+async def test_a_route_started_but_not_finished_on_its_day_is_handed_to_an_operator(
+    services: Services,
+) -> None:
+    """Bayo delivered the first door, then his phone died. The next morning the open door is
+    escalated: the operator is alerted once, lists it, and settles it by hand; Bayo is free and
+    paid for the door he proved, with no bonus for a route he did not finish."""
+    gig, clock = services.gig, services.clock
+    bayo = await driver(services, BAYO, "Bayo")
+    first = await order(services, NGOZI, "k-unfinished-1", quantity=1)
+    second = await order(services, CHIDI, "k-unfinished-2", quantity=1)
+    for reference in (first, second):
+        await packed(services, reference)
+    task = await gig.create_task(
+        route(
+            "R-unfinished",
+            [(first, NGOZI, "1 Main St"), (second, CHIDI, "9 Marina")],
+            services=services,
+        )
+    )
+    [offer] = await gig.allocate()
+    await gig.accept(offer.id)
+    code = await code_for(services, NGOZI, first)
+    assert (await gig.confirm_delivery(task.id, bayo.id, code)).outcome is CodeCheck.DELIVERED
+    assert await gig.escalations() == []
+
+    clock.advance(24 * 3600)
+    assert await gig.expire_stale_tasks() == []  # handed over, not expired
+
+    done = await gig.task(task.id)
+    assert done.status is TaskStatus.COMPLETED
+    assert [s.status for s in done.stops] == [StopStatus.DELIVERED, StopStatus.ESCALATED]
+    assert await gig.incidents(task.id) == [IncidentKind.ROUTE_UNFINISHED.value]
+    assert await gig.current_task(bayo.id) is None
+    assert {e.kind for e in await gig.earnings(bayo.id)} == {EarningKind.STOP, EarningKind.DISTANCE}
+    [alert] = texts_to(await services.notifications.for_recipient(OPERATOR))
+    assert "route not finished on its day" in alert
+    assert f"route {task.reference}, stop 2" in alert
+    assert await gig.escalations() == [
+        Escalation(second, task.reference, 2, CHIDI, "9 Marina", IncidentKind.ROUTE_UNFINISHED)
+    ]
+    assert (await services.orders.get(second)).status is OrderStatus.DISPATCHED
+
+    # The goods came back on the van: the operator settles the door.
+    resolved = await gig.resolve_escalation(second, StopStatus.RETURNED)
+    assert (resolved.position, resolved.already) == (2, False)
+    assert (await services.orders.get(second)).status is OrderStatus.RETURNED
+    assert await gig.escalations() == []
+    assert (await gig.resolve_escalation(second, StopStatus.RETURNED)).already
+    # Another pass alerts nobody again.
+    assert await gig.expire_stale_tasks() == []
+    assert len(await services.notifications.for_recipient(OPERATOR)) == 1
