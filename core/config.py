@@ -18,8 +18,9 @@ class Settings(BaseSettings):
     env: Literal["dev", "test", "production"] = "dev"
     database_url: str = "sqlite+aiosqlite:///var/omniroute.db"
     # Connections per process to PostgreSQL/YugabyteDB (SQLite has none): the pool, and how many
-    # more a burst may open (each closed again after its statement). At least 2: with the
-    # in-process bus the outbox relay keeps its batch's connection while the subscribers run.
+    # more a burst may open (each closed again after its statement). At least 2: requests share
+    # the pool with the background loops (outbox relay, sweepers), and with 1 every request
+    # would queue behind each of their passes.
     database_pool_size: int = Field(default=POOL_SIZE, ge=2)
     database_max_overflow: int = Field(default=MAX_OVERFLOW, ge=0)
     session_url: str = "memory://"

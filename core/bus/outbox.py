@@ -3,14 +3,21 @@
 The relay publishes unsent rows in the order they were written and marks them sent; a crash
 between publishing and marking publishes again, which consumers' inbox de-duplication absorbs.
 Nothing is lost while the broker is down: rows wait in the table.
+
+A batch is claimed (`claimed_until`, in a short transaction of its own), published outside any
+transaction, then marked sent: a slow broker, or the in-process bus running its subscribers,
+never keeps a transaction, its row locks or a pooled connection. Another relay (replica) skips
+claimed rows until the claim runs out, which only happens when the claiming relay died.
 """
 
 from __future__ import annotations
 
 import asyncio
+import uuid
+from datetime import timedelta
 
 import structlog
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.bus.events import DomainEvent, EventEnvelope
@@ -21,6 +28,10 @@ from core.db import Database
 from core.loops import BackgroundLoop
 
 log = structlog.get_logger(__name__)
+
+# Longer than any publish takes (Kafka's retries give up well within it): a claim runs out only
+# when its relay died, and then another publishes the rows again (the inbox absorbs repeats).
+CLAIM_SECONDS = 120.0
 
 
 async def record(session: AsyncSession, *events: DomainEvent) -> None:
@@ -56,6 +67,7 @@ class OutboxRelay:
         batch_size: int = 200,
         poll_seconds: float = 0.2,
         max_backoff_seconds: float = 5.0,
+        claim_seconds: float = CLAIM_SECONDS,
     ) -> None:
         self._db = db
         self._bus = bus
@@ -63,10 +75,11 @@ class OutboxRelay:
         self._batch = batch_size
         self._poll = poll_seconds
         self._max_backoff = max_backoff_seconds
+        self._claim_seconds = claim_seconds
         self._loop = BackgroundLoop("outbox-relay")
         # One batch at a time in this process: `drain` waits for a batch the background loop is
-        # publishing (on PostgreSQL it would skip its locked rows and return at once, before
-        # their subscribers had run).
+        # publishing (it would skip the claimed rows and return at once, before their
+        # subscribers had run).
         self._one_batch = asyncio.Lock()
 
     def wake(self) -> None:
@@ -78,36 +91,57 @@ class OutboxRelay:
             return await self._publish_batch()
 
     async def _publish_batch(self) -> int:
+        claimed = await self._claim()
+        if not claimed:
+            return 0
+        ids = [row_id for row_id, _ in claimed]
+        try:
+            await self._bus.publish([envelope for _, envelope in claimed])
+        except BaseException as exc:
+            # Given back at once, not when the claim runs out: the next pass (or, when this
+            # relay is being stopped, the next process) publishes them again.
+            failed = isinstance(exc, Exception)
+            async with self._db.transaction() as s:
+                await s.execute(
+                    update(outbox)
+                    .where(outbox.c.id.in_(ids))
+                    .values(attempts=outbox.c.attempts + int(failed), claimed_until=None)
+                )
+            if failed:
+                raise PublishFailedError(len(ids)) from exc
+            raise
+        async with self._db.transaction() as s:
+            await s.execute(
+                update(outbox)
+                .where(outbox.c.id.in_(ids))
+                .values(sent_at=self._clock.now(), claimed_until=None)
+            )
+        return len(ids)
+
+    async def _claim(self) -> list[tuple[uuid.UUID, EventEnvelope]]:
+        """The oldest unsent rows nobody is publishing, claimed for `claim_seconds`."""
+        now = self._clock.now()
         async with self._db.transaction() as s:
             query = (
                 select(outbox.c.id, outbox.c.envelope)
-                .where(outbox.c.sent_at.is_(None))
+                .where(
+                    outbox.c.sent_at.is_(None),
+                    or_(outbox.c.claimed_until.is_(None), outbox.c.claimed_until <= now),
+                )
                 .order_by(outbox.c.id)
                 .limit(self._batch)
             )
             if self._db.dialect == "postgresql":
-                # Several gateway replicas may relay; each row goes to one of them.
+                # Several gateway replicas may relay: each row is claimed by one of them.
                 query = query.with_for_update(skip_locked=True)
             rows = (await s.execute(query)).all()
-            if not rows:
-                return 0
-            envelopes = [EventEnvelope.model_validate(r.envelope) for r in rows]
-            ids = [r.id for r in rows]
-            try:
-                await self._bus.publish(envelopes)
-            except Exception:
-                failed = ids
-            else:
+            if rows:
                 await s.execute(
-                    update(outbox).where(outbox.c.id.in_(ids)).values(sent_at=self._clock.now())
+                    update(outbox)
+                    .where(outbox.c.id.in_([r.id for r in rows]))
+                    .values(claimed_until=now + timedelta(seconds=self._claim_seconds))
                 )
-                return len(rows)
-        # Counted in its own transaction: the batch's is rolled back by the failure.
-        async with self._db.transaction() as s:
-            await s.execute(
-                update(outbox).where(outbox.c.id.in_(failed)).values(attempts=outbox.c.attempts + 1)
-            )
-        raise PublishFailedError(len(failed))
+        return [(r.id, EventEnvelope.model_validate(r.envelope)) for r in rows]
 
     async def drain(self) -> int:
         """Publish everything unsent now (tests, shutdown)."""

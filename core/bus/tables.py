@@ -16,6 +16,8 @@ outbox = Table(
     Column("created_at", UTCDateTime, nullable=False),
     Column("sent_at", UTCDateTime),
     Column("attempts", Integer, nullable=False, default=0),
+    # A relay publishing the row (outside any transaction) until then; after it, another may.
+    Column("claimed_until", UTCDateTime),
     Index("ix_outbox_unsent", "sent_at", "id"),
 )
 

@@ -7,6 +7,7 @@ import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import asyncpg
 import pytest
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -15,6 +16,8 @@ from core.app.bootstrap import Services, build_services
 from core.app.demo import load_demo
 from core.bus import EventEnvelope
 from core.bus.inbox import handle_once
+from core.bus.memory import MemoryEventBus
+from core.bus.outbox import OutboxRelay
 from core.bus.tables import outbox
 from core.clock import SystemClock
 from core.config import Settings
@@ -25,7 +28,7 @@ from engines.orders import CartLine, OrderStatus, PaymentMethod, PlaceOrder
 from engines.orders.events import OrderPlaced, OrderStatusChanged
 from tests.support.databases import migrated_sqlite
 from tests.support.kafka import read_topic
-from tests.support.servers import KafkaServer
+from tests.support.servers import KafkaServer, PostgresServer
 
 NGOZI = Phone("+2348030000001")
 
@@ -149,6 +152,121 @@ async def test_a_drain_waits_for_the_batch_the_relay_loop_is_publishing(
         await services.close()
     assert (published_by_loop, published_by_drain) == (2, 0)
     assert len(handled) == len(set(handled)) == 1  # the order's event, handled once
+
+
+async def test_a_batch_in_flight_is_claimed_another_relay_leaves_it_alone(
+    any_database_url: str,
+) -> None:
+    """Two gateway replicas relay the same outbox: while one publishes a batch (its subscriber
+    still working), the other finds nothing to publish, so nothing is published twice."""
+    services = await make_services(any_database_url, "memory://")
+    entered, release = asyncio.Event(), asyncio.Event()
+    other_bus = MemoryEventBus()
+    seen_by_other: list[str] = []
+
+    async def slow(_envelope: EventEnvelope) -> None:
+        entered.set()
+        await release.wait()
+
+    async def record_other(envelope: EventEnvelope) -> None:
+        seen_by_other.append(str(envelope.event_id))
+
+    other_bus.subscribe(OrderPlaced.topic, "other", record_other)
+    other = OutboxRelay(services.db, other_bus, services.clock)
+    try:
+        services.bus.subscribe(OrderPlaced.topic, "slow", slow)
+        await services.orders.place(an_order("claimed"))
+        in_flight = asyncio.create_task(services.relay.relay_once())
+        await asyncio.wait_for(entered.wait(), 10)
+
+        assert await other.relay_once() == 0
+
+        release.set()
+        assert await asyncio.wait_for(in_flight, 10) == 2
+        assert await other.relay_once() == 0
+        assert await services.relay.unsent() == 0
+    finally:
+        release.set()
+        await services.close()
+    assert seen_by_other == []
+
+
+@pytest.mark.real
+async def test_the_relay_holds_no_transaction_while_its_subscribers_run(
+    pg_database_url: str, postgres_server: PostgresServer
+) -> None:
+    """A slow subscriber of the in-process bus (or a slow broker) keeps no transaction open,
+    no row locked and no pooled connection busy on PostgreSQL while the relay waits for it."""
+    services = await make_services(pg_database_url, "memory://")
+    entered, release = asyncio.Event(), asyncio.Event()
+
+    async def slow(_envelope: EventEnvelope) -> None:
+        entered.set()
+        await release.wait()
+
+    watcher = await asyncpg.connect(postgres_server.dsn)
+    try:
+        services.bus.subscribe(OrderPlaced.topic, "slow", slow)
+        await services.orders.place(an_order("no-long-transaction"))
+        in_flight = asyncio.create_task(services.relay.relay_once())
+        await asyncio.wait_for(entered.wait(), 10)
+
+        states = await watcher.fetch(
+            "SELECT state FROM pg_stat_activity WHERE datname = $1",
+            pg_database_url.rsplit("/", 1)[1],
+        )
+        assert "idle in transaction" not in {r["state"] for r in states}
+        assert "active" not in {r["state"] for r in states}
+
+        release.set()
+        assert await asyncio.wait_for(in_flight, 10) == 2
+    finally:
+        release.set()
+        await watcher.close()
+        await services.close()
+
+
+async def test_a_claim_runs_out_when_its_relay_died_and_a_stopped_relay_gives_its_batch_back(
+    any_database_url: str,
+) -> None:
+    services = await make_services(any_database_url, "memory://")
+    handled: list[str] = []
+    entered, never = asyncio.Event(), asyncio.Event()
+
+    async def stuck(envelope: EventEnvelope) -> None:
+        entered.set()
+        await never.wait()
+
+    async def count(envelope: EventEnvelope) -> None:
+        handled.append(envelope.event_type)
+
+    try:
+        await services.orders.place(an_order("died"))
+        # A replica claims the batch and dies (its process killed): nobody marks it sent.
+        dead = OutboxRelay(services.db, MemoryEventBus(), services.clock, claim_seconds=0.5)
+        assert len(await dead._claim()) == 2
+        assert await services.relay.relay_once() == 0  # claimed: left alone meanwhile
+        await asyncio.sleep(0.6)
+        services.bus.subscribe(OrderPlaced.topic, "count", count)
+        assert await services.relay.relay_once() == 2  # the claim ran out
+        assert handled == ["OrderPlaced"]
+
+        # A relay stopped while its subscriber works gives the batch back at once.
+        await services.orders.place(an_order("stopped"))
+        stuck_bus = MemoryEventBus()
+        stuck_bus.subscribe(OrderPlaced.topic, "stuck", stuck)
+        stopping = OutboxRelay(services.db, stuck_bus, services.clock)
+        in_flight = asyncio.create_task(stopping.relay_once())
+        await asyncio.wait_for(entered.wait(), 10)
+        in_flight.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await in_flight
+        assert await failed_attempts(services) == 0  # stopped, not failed
+        assert await services.relay.relay_once() == 2
+        assert handled == ["OrderPlaced", "OrderPlaced"]
+    finally:
+        never.set()
+        await services.close()
 
 
 @pytest.mark.real

@@ -11,8 +11,8 @@ from core.config import Settings
 def test_a_pool_of_one_connection_is_refused_naming_the_setting(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    # With the in-process bus the outbox relay keeps a connection while subscribers need one:
-    # a pool of 1 would leave them waiting 30 s for it, then fail.
+    # Requests share the pool with the background loops: with 1 connection every request
+    # would queue behind each of their passes.
     monkeypatch.setenv("OMNIROUTE_DATABASE_POOL_SIZE", "1")
     with pytest.raises(ValidationError, match="database_pool_size"):
         Settings(_env_file=None)
