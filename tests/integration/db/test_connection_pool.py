@@ -50,8 +50,12 @@ async def test_a_burst_queues_for_the_pool_and_opens_no_more_than_it_allows(
         async with services.db.engine.connect() as conn:
             return int((await conn.execute(text("SELECT 1 FROM pg_sleep(0.05)"))).scalar_one())
 
+    burst_over = asyncio.Event()
+
     async def watch() -> None:
-        while True:
+        # Stops between probes rather than being cancelled in one: each probe's connection is
+        # closed by the probe itself.
+        while not burst_over.is_set():
             seen.append(await connections_to(postgres_server, name))
             await asyncio.sleep(0.01)
 
@@ -59,7 +63,7 @@ async def test_a_burst_queues_for_the_pool_and_opens_no_more_than_it_allows(
     try:
         answers = await asyncio.gather(*(statement() for _ in range(BURST)))
     finally:
-        watcher.cancel()
+        burst_over.set()
         await asyncio.gather(watcher, return_exceptions=True)
         await services.close()
     assert answers == [1] * BURST  # every statement ran: the rest waited their turn
