@@ -24,14 +24,16 @@ from channels.graphql.errors import (
     PaymentMethodUnavailable,
     UnknownProduct,
 )
+from channels.graphql.escalations import EscalationsMutation, EscalationsQuery
 from channels.graphql.limits import limit_extensions
 from channels.graphql.orders import OrdersMutation, OrdersQuery, OrdersSubscription
 from channels.graphql.quotes import PricingQuery
 
 Query = merge_types(
-    "Query", (CatalogueQuery, PricingQuery, OrdersQuery, CustomersQuery, DriversQuery)
+    "Query",
+    (CatalogueQuery, PricingQuery, OrdersQuery, CustomersQuery, DriversQuery, EscalationsQuery),
 )
-Mutation = merge_types("Mutation", (OrdersMutation, DriversMutation))
+Mutation = merge_types("Mutation", (OrdersMutation, DriversMutation, EscalationsMutation))
 Subscription = merge_types("Subscription", (OrdersSubscription,))
 
 ERROR_TYPES = (

@@ -261,3 +261,61 @@ async def test_a_route_taken_and_never_driven_shows_expired_the_next_day(
         ("TaskNotInProgress", f"{task.reference} is expired")
     ]
     assert (await services.orders.get(reference)).status is OrderStatus.PACKED
+
+
+ESCALATIONS = """{ escalations { orderReference task position customer address reason } }"""
+RESOLVE = """mutation($o: String!, $r: DeliveryOutcome!) {
+  resolveDelivery(order: $o, outcome: $r) {
+    order outcome already
+    errors { __typename ... on UserError { message } ... on NotEscalated { order } }
+  }
+}"""
+
+
+async def test_an_operator_lists_the_escalated_delivery_and_settles_it_once(
+    client: TestClient[Any, Any], services: Services
+) -> None:
+    """The operators' dashboard: the stop three wrong codes handed over is listed, settled as
+    returned (the order follows), listed no more, and settling it again changes nothing."""
+    _, task = await offered_to_emeka(services, NGOZI, CHIDI)
+    first, second = (s.order_reference for s in task.stops)
+    emeka = bearer(services.settings, EMEKA.e164, "driver")
+    operator = bearer(services.settings, OPERATOR, "operator")
+    async with gql_session(client, emeka) as session:
+        await run(session, ACCEPT, {"t": task.reference})
+        bad = wrong(await code_for(services, NGOZI, first))
+        for _ in range(3):
+            await run(session, CONFIRM, {"t": task.reference, "c": bad})
+        # A driver may neither see the operators' list nor settle a stop.
+        _, body = await post_graphql(client, ESCALATIONS, None, emeka)
+        assert code_of(body) == "FORBIDDEN"
+        _, body = await post_graphql(client, RESOLVE, {"o": first, "r": "DELIVERED"}, emeka)
+        assert code_of(body) == "FORBIDDEN"
+
+    async with gql_session(client, operator) as session:
+        assert (await run(session, ESCALATIONS))["escalations"] == [
+            {
+                "orderReference": first,
+                "task": task.reference,
+                "position": 1,
+                "customer": NGOZI.e164,
+                "address": "1 Broad Street",
+                "reason": "CODE_FAILED",
+            }
+        ]
+        refused = (await run(session, RESOLVE, {"o": second, "r": "RETURNED"}))["resolveDelivery"]
+        assert [e["__typename"] for e in refused["errors"]] == ["NotEscalated"]
+        assert "is not escalated" in refused["errors"][0]["message"]
+        assert (await services.orders.get(second)).status is OrderStatus.DISPATCHED
+
+        settled = (await run(session, RESOLVE, {"o": first.lower(), "r": "RETURNED"}))[
+            "resolveDelivery"
+        ]
+        assert settled == {"order": first, "outcome": "RETURNED", "already": False, "errors": []}
+        assert (await services.orders.get(first)).status is OrderStatus.RETURNED
+        assert (await run(session, ESCALATIONS))["escalations"] == []
+        again = (await run(session, RESOLVE, {"o": first, "r": "RETURNED"}))["resolveDelivery"]
+        assert (again["already"], again["errors"]) == (True, [])
+        other = (await run(session, RESOLVE, {"o": first, "r": "DELIVERED"}))["resolveDelivery"]
+        assert [e["__typename"] for e in other["errors"]] == ["NotEscalated"]
+    assert (await services.orders.get(first)).status is OrderStatus.RETURNED
