@@ -14,7 +14,8 @@ import argparse
 import asyncio
 import csv
 import sys
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
 from core.app.bootstrap import Services, build_services
 from core.config import Settings
@@ -27,6 +28,8 @@ from engines.wms import (
     UnknownLocationError,
     UnknownWarehouseError,
 )
+
+T = TypeVar("T")
 
 
 def add_commands(commands: Any, parser_class: type[argparse.ArgumentParser]) -> None:
@@ -52,12 +55,14 @@ def run(args: argparse.Namespace) -> int:
     prog = f"omniroute stock {args.stock_command}"
     try:
         if args.stock_command == "check":
-            drift = asyncio.run(_with_services(check, warehouse))
+            drift = asyncio.run(_with_services(lambda s: check(s, warehouse)))
             write_drift(warehouse, drift)
             return 1 if drift else 0
         location = bin_id(warehouse, args.bin)
         sku = args.sku.strip().upper()
-        done = asyncio.run(_with_services(count, warehouse, location, sku, args.quantity))
+        done = asyncio.run(
+            _with_services(lambda s: count(s, warehouse, location, sku, args.quantity))
+        )
     except UnknownWarehouseError:
         return _refused(prog, f"no warehouse {warehouse} with bins")
     except UnknownLocationError as exc:
@@ -118,9 +123,9 @@ def _refused(prog: str, reason: str) -> int:
     return 2
 
 
-async def _with_services(work: Any, *args: Any) -> Any:
+async def _with_services(work: Callable[[Services], Awaitable[T]]) -> T:
     services = build_services(Settings())
     try:
-        return await work(services, *args)
+        return await work(services)
     finally:
         await services.close()

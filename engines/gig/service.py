@@ -347,7 +347,7 @@ class GigService:
         for task in over:
             if task.started:
                 await self._hand_over(task, now)
-        for task in (t for t in over if not t.started):
+                continue
             async with self._db.transaction() as s:
                 closed = await self._expire(s, task, now)
             if closed is not None:
