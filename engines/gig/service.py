@@ -90,6 +90,9 @@ from engines.orders import OrderError, OrderService, OrderStatus
 log = structlog.get_logger(__name__)
 
 REFERENCE_ATTEMPTS = 8
+# A driver may still be at doors after local midnight: a route he started is handed to an
+# operator only once its day has been over this long (04:00 local the next morning).
+NIGHT_GRACE = timedelta(hours=4)
 
 
 @dataclass(frozen=True, slots=True)
@@ -334,8 +337,9 @@ class GigService:
         once, and its driver, busy on it, is offered nothing again. Nothing is paid for it (pay
         is per door delivered).
 
-        A route started and not finished by then is handed to an operator (`_hand_over`): its
-        open doors are escalated, as after three wrong codes, and resolved by hand."""
+        A route started and not finished is handed to an operator (`_hand_over`) once its day
+        has been over for `NIGHT_GRACE` (a driver still at doors just after midnight keeps
+        them): its open doors are escalated, as after three wrong codes, and resolved by hand."""
         now = self._clock.now()
         expired: list[Task] = []
         async with self._db.transaction() as s:
@@ -346,7 +350,10 @@ class GigService:
             ]
         for task in over:
             if task.started:
-                await self._hand_over(task, now)
+                if local_date(task.region, task.departure) < local_date(
+                    task.region, now - NIGHT_GRACE
+                ):
+                    await self._hand_over(task, now)
                 continue
             async with self._db.transaction() as s:
                 closed = await self._expire(s, task, now)

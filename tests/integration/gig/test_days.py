@@ -179,7 +179,8 @@ async def test_a_route_started_but_not_finished_on_its_day_is_handed_to_an_opera
     services: Services,
 ) -> None:
     """Bayo delivered the first door, then his phone died. The next morning the open door is
-    escalated: the operator is alerted once, lists it, and settles it by hand; Bayo is free and
+    escalated at 04:00 (not at midnight): the operator is alerted once, lists it, and settles it
+    by hand; Bayo is free and
     paid for the door he proved, with no bonus for a route he did not finish."""
     gig, clock = services.gig, services.clock
     bayo = await driver(services, BAYO, "Bayo")
@@ -200,7 +201,14 @@ async def test_a_route_started_but_not_finished_on_its_day_is_handed_to_an_opera
     assert (await gig.confirm_delivery(task.id, bayo.id, code)).outcome is CodeCheck.DELIVERED
     assert await gig.escalations() == []
 
-    clock.advance(24 * 3600)
+    # 03:59 in Lagos the next morning: he may still be at a door after midnight.
+    clock.advance((17 * 60 + 59) * 60)
+    assert await gig.expire_stale_tasks() == []
+    assert (await gig.task(task.id)).status is TaskStatus.ASSIGNED
+    assert await gig.escalations() == []
+    assert await services.notifications.for_recipient(OPERATOR) == []
+
+    clock.advance(60)  # 04:00: the route goes to an operator
     assert await gig.expire_stale_tasks() == []  # handed over, not expired
 
     done = await gig.task(task.id)
@@ -226,3 +234,39 @@ async def test_a_route_started_but_not_finished_on_its_day_is_handed_to_an_opera
     # Another pass alerts nobody again.
     assert await gig.expire_stale_tasks() == []
     assert len(await services.notifications.for_recipient(OPERATOR)) == 1
+
+
+async def test_a_driver_still_at_doors_after_midnight_finishes_his_route_with_its_bonus(
+    services: Services,
+) -> None:
+    """Bayo's last door is at half past midnight: the night's sweep leaves his route alone, he
+    proves the door, and the route closes as finished, bonus included, with no operator."""
+    gig, clock = services.gig, services.clock
+    bayo = await driver(services, BAYO, "Bayo")
+    first = await order(services, NGOZI, "k-night-1", quantity=1)
+    second = await order(services, CHIDI, "k-night-2", quantity=1)
+    for reference in (first, second):
+        await packed(services, reference)
+    task = await gig.create_task(
+        route(
+            "R-night", [(first, NGOZI, "1 Main St"), (second, CHIDI, "9 Marina")], services=services
+        )
+    )
+    [offer] = await gig.allocate()
+    await gig.accept(offer.id)
+    code = await code_for(services, NGOZI, first)
+    assert (await gig.confirm_delivery(task.id, bayo.id, code)).outcome is CodeCheck.DELIVERED
+
+    clock.advance(14.5 * 3600)  # 00:30 in Lagos, the next day
+    assert await gig.expire_stale_tasks() == []
+    assert await gig.escalations() == []
+
+    code = await code_for(services, CHIDI, second)
+    assert (await gig.confirm_delivery(task.id, bayo.id, code)).outcome is CodeCheck.DELIVERED
+    done = await gig.task(task.id)
+    assert done.status is TaskStatus.COMPLETED
+    assert [s.status for s in done.stops] == [StopStatus.DELIVERED, StopStatus.DELIVERED]
+    assert await gig.incidents(task.id) == []
+    assert EarningKind.BONUS in {e.kind for e in await gig.earnings(bayo.id)}
+    assert await services.notifications.for_recipient(OPERATOR) == []
+    assert (await services.orders.get(second)).status is OrderStatus.DELIVERED
