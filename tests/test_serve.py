@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -16,15 +15,11 @@ from urllib.parse import urlencode
 
 import pytest
 
+from tests.support.ports import free_port
+
 pytestmark = pytest.mark.slow
 
 CLI = [sys.executable, "-m", "core.app.cli"]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _environment(tmp_path: Path, loop: str | None) -> dict[str, str]:
@@ -61,7 +56,7 @@ def test_serve_answers_a_dial_on_its_event_loop_and_stops_on_ctrl_c(
     env = _environment(tmp_path, setting)
     for command in (["migrate"], ["seed", "--demo"]):
         subprocess.run([*CLI, *command], cwd=tmp_path, env=env, check=True, timeout=120)
-    port = _free_port()
+    port = free_port()
     process = subprocess.Popen(
         [*CLI, "serve", "--host", "127.0.0.1", "--port", str(port)],
         cwd=tmp_path,

@@ -33,13 +33,13 @@ from engines.orders import CartLine, OrderStatus, PlaceOrder
 from engines.wms import Layout, PathPolicy, Zone, grid
 from tests.support.at_voice import AtCaller
 from tests.support.gig import BAYO, CHIDI, EMEKA, LAGOS_DEPOT, NGOZI, driver, order
+from tests.support.ports import free_port
 from tests.support.providers.africastalking import FakeAfricasTalking, flush_outbox
 from tests.support.providers.twilio import (
     ACCOUNT_SID,
     AUTH_TOKEN,
     TwilioCaller,
     TwilioWebhooks,
-    free_port,
     twilio_gateway,
 )
 

@@ -21,8 +21,8 @@ from core.region import RegionCode
 from engines.orders import CartLine, PaymentMethod, PlaceOrder
 from tests.support.graphql import bearer, gateway, post_graphql
 from tests.support.phone import UssdPhone
+from tests.support.ports import free_port
 from tests.support.providers.twilio import (
-    free_port,
     new_message_sid,
     sms_body,
     twilio_gateway,

@@ -26,10 +26,10 @@ from engines.orders import Cart, CartLine
 from engines.pricing import InvalidVoucherError
 from tests.support.graphql import gql_session, run
 from tests.support.phone import UssdPhone
+from tests.support.ports import free_port
 from tests.support.providers.twilio import (
     TwilioChat,
     TwilioWebhooks,
-    free_port,
     twilio_gateway,
     twilio_settings,
 )

@@ -11,10 +11,11 @@ from pydantic import SecretStr
 from core.app.bootstrap import Services
 from core.config import Settings
 from core.phone import Phone
+from tests.support.ports import free_port
 from tests.support.providers import twilio
 from tests.support.providers.africastalking import flush_outbox
 from tests.support.providers.payments import PaymentFakes
-from tests.support.providers.twilio import TwilioChat, TwilioWebhooks, free_port, twilio_gateway
+from tests.support.providers.twilio import TwilioChat, TwilioWebhooks, twilio_gateway
 
 JUMA = Phone("+254711000001")
 

@@ -15,6 +15,7 @@ from core.config import Settings
 from core.phone import Phone
 from engines.notifications import Delivery, DeliveryStatus
 from tests.support.phone import UssdPhone
+from tests.support.ports import free_port
 from tests.support.providers.twilio import (
     ACCOUNT_SID,
     SMS_NUMBER,
@@ -23,7 +24,6 @@ from tests.support.providers.twilio import (
     SentMessage,
     TwilioChat,
     TwilioWebhooks,
-    free_port,
     status_body,
     twilio_gateway,
 )

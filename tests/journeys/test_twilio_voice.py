@@ -11,11 +11,11 @@ from core.app.bootstrap import Services
 from core.config import Settings
 from core.phone import Phone
 from core.region import RegionCode
+from tests.support.ports import free_port
 from tests.support.providers.twilio import (
     VOICE_PATH,
     TwilioCaller,
     TwilioWebhooks,
-    free_port,
     twilio_gateway,
     twilio_settings,
 )

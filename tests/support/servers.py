@@ -47,6 +47,8 @@ from typing import Any
 
 import pytest
 
+from tests.support.ports import free_port
+
 __all__ = [
     "KafkaServer",
     "PostgresServer",
@@ -247,13 +249,6 @@ def _running(process: _ServerProcess) -> Iterator[None]:
 # --------------------------------------------------------------------------------------------
 # ports and probes
 # --------------------------------------------------------------------------------------------
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((LOOPBACK, 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def _port_is_bindable(port: int) -> bool:
@@ -535,7 +530,7 @@ def running_postgres(real_servers_dir: Path) -> Iterator[PostgresServer]:
     began = time.monotonic()
     data_dir = _init_postgres_cluster(bin_dir, root, account)
     _startup_log.append(("postgres initdb", time.monotonic() - began))
-    port = _free_port()
+    port = free_port()
     process = _postgres_process(bin_dir, root, data_dir, port, account)
     with _running(process):
         _run_psql(bin_dir, port, f'CREATE DATABASE "{_PG_DATABASE}"')
@@ -599,7 +594,7 @@ def valkey_server(real_servers_dir: Path) -> Iterator[ValkeyServer]:
 
 @contextlib.contextmanager
 def running_valkey(real_servers_dir: Path) -> Iterator[ValkeyServer]:
-    port = _free_port()
+    port = free_port()
     process = _valkey_process(real_servers_dir / "valkey", port)
     with _running(process):
         yield ValkeyServer(
@@ -654,7 +649,7 @@ def _kafka_process(root: Path, port: int) -> _ServerProcess:
 
 @pytest.fixture(scope="session")
 def kafka_server(real_servers_dir: Path) -> Iterator[KafkaServer]:
-    port = _free_port()
+    port = free_port()
     process = _kafka_process(real_servers_dir / "kafka", port)
     with _running(process):
         yield KafkaServer(
@@ -702,7 +697,7 @@ def _temporal_process(root: Path, port: int, namespace: str) -> _ServerProcess:
     )
     argv = [
         binary, "server", "start-dev", "--headless", "--ip", LOOPBACK, "--port", str(port),
-        "--http-port", str(_free_port()), "--metrics-port", str(_free_port()),
+        "--http-port", str(free_port()), "--metrics-port", str(free_port()),
     ]  # fmt: skip
     probe = [binary, "operator", "namespace", "describe", "--namespace", namespace,
              "--address", address, "--command-timeout", "2s"]  # fmt: skip
@@ -720,7 +715,7 @@ def _temporal_process(root: Path, port: int, namespace: str) -> _ServerProcess:
 
 @pytest.fixture(scope="session")
 def temporal_server(real_servers_dir: Path) -> Iterator[TemporalServer]:
-    port = _free_port()
+    port = free_port()
     namespace = "default"
     process = _temporal_process(real_servers_dir / "temporal", port, namespace)
     with _running(process):
@@ -786,7 +781,7 @@ def _s3_process(root: Path, port: int) -> _ServerProcess:
 
 @pytest.fixture(scope="session")
 def s3_server(real_servers_dir: Path) -> Iterator[S3Server]:
-    port = _free_port()
+    port = free_port()
     process = _s3_process(real_servers_dir / "s3", port)
     with _running(process):
         yield S3Server(

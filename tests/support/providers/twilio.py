@@ -17,7 +17,6 @@ from __future__ import annotations
 import hashlib
 import itertools
 import re
-import socket
 import xml.etree.ElementTree as ET
 from collections import deque
 from collections.abc import AsyncIterator
@@ -72,14 +71,6 @@ def new_message_sid() -> str:
 
 def new_call_sid() -> str:
     return sid("CA", f"call-{next(_call_numbers)}")
-
-
-def free_port() -> int:
-    """A loopback port nobody listens on now, so a gateway's public URL is known before it runs."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 def twilio_settings(database_url: str, **overrides: Any) -> Settings:

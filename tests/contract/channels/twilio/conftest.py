@@ -14,7 +14,8 @@ import pytest
 
 from core.app.bootstrap import Services
 from core.config import Settings
-from tests.support.providers.twilio import FakeTwilio, TwilioWebhooks, free_port, twilio_gateway
+from tests.support.ports import free_port
+from tests.support.providers.twilio import FakeTwilio, TwilioWebhooks, twilio_gateway
 
 
 @pytest.fixture
