@@ -23,6 +23,7 @@ from engines.gig import (
     StopStatus,
     Task,
     TaskStatus,
+    Worker,
 )
 from engines.gig.events import TaskExpired
 from engines.orders import OrderStatus
@@ -175,30 +176,33 @@ async def test_the_next_day_the_sweeper_closes_yesterdays_routes_nobody_started(
     assert await gig.expire_stale_tasks() == []
 
 
+async def first_door_delivered(services: Services, name: str) -> tuple[Worker, Task, str]:
+    """Bayo on a two-door Lagos route departing at 10:30, the first door (Ngozi's) proved;
+    returns him, the task and the order at the second door (Chidi's, still open)."""
+    gig = services.gig
+    bayo = await driver(services, BAYO, "Bayo")
+    first = await order(services, NGOZI, f"k-{name}-1", quantity=1)
+    second = await order(services, CHIDI, f"k-{name}-2", quantity=1)
+    for reference in (first, second):
+        await packed(services, reference)
+    stops = [(first, NGOZI, "1 Main St"), (second, CHIDI, "9 Marina")]
+    task = await gig.create_task(route(f"R-{name}", stops, services=services))
+    [offer] = await gig.allocate()
+    await gig.accept(offer.id)
+    code = await code_for(services, NGOZI, first)
+    assert (await gig.confirm_delivery(task.id, bayo.id, code)).outcome is CodeCheck.DELIVERED
+    assert await gig.escalations() == []
+    return bayo, task, second
+
+
 async def test_a_route_started_but_not_finished_on_its_day_is_handed_to_an_operator(
     services: Services,
 ) -> None:
     """Bayo delivered the first door, then his phone died. The next morning the open door is
     escalated at 04:00 (not at midnight): the operator is alerted once, lists it, and settles it
-    by hand; Bayo is free and
-    paid for the door he proved, with no bonus for a route he did not finish."""
+    by hand; Bayo is free and paid for the door he proved, with no bonus for an unfinished route."""
     gig, clock = services.gig, services.clock
-    bayo = await driver(services, BAYO, "Bayo")
-    first = await order(services, NGOZI, "k-unfinished-1", quantity=1)
-    second = await order(services, CHIDI, "k-unfinished-2", quantity=1)
-    for reference in (first, second):
-        await packed(services, reference)
-    task = await gig.create_task(
-        route(
-            "R-unfinished",
-            [(first, NGOZI, "1 Main St"), (second, CHIDI, "9 Marina")],
-            services=services,
-        )
-    )
-    [offer] = await gig.allocate()
-    await gig.accept(offer.id)
-    code = await code_for(services, NGOZI, first)
-    assert (await gig.confirm_delivery(task.id, bayo.id, code)).outcome is CodeCheck.DELIVERED
+    bayo, task, second = await first_door_delivered(services, "unfinished")
     assert await gig.escalations() == []
 
     # 03:59 in Lagos the next morning: he may still be at a door after midnight.
@@ -242,20 +246,7 @@ async def test_a_driver_still_at_doors_after_midnight_finishes_his_route_with_it
     """Bayo's last door is at half past midnight: the night's sweep leaves his route alone, he
     proves the door, and the route closes as finished, bonus included, with no operator."""
     gig, clock = services.gig, services.clock
-    bayo = await driver(services, BAYO, "Bayo")
-    first = await order(services, NGOZI, "k-night-1", quantity=1)
-    second = await order(services, CHIDI, "k-night-2", quantity=1)
-    for reference in (first, second):
-        await packed(services, reference)
-    task = await gig.create_task(
-        route(
-            "R-night", [(first, NGOZI, "1 Main St"), (second, CHIDI, "9 Marina")], services=services
-        )
-    )
-    [offer] = await gig.allocate()
-    await gig.accept(offer.id)
-    code = await code_for(services, NGOZI, first)
-    assert (await gig.confirm_delivery(task.id, bayo.id, code)).outcome is CodeCheck.DELIVERED
+    bayo, task, second = await first_door_delivered(services, "night")
 
     clock.advance(14.5 * 3600)  # 00:30 in Lagos, the next day
     assert await gig.expire_stale_tasks() == []
