@@ -1,6 +1,6 @@
 """`omniroute deliveries escalated` and `deliveries resolve ORDER_REF delivered|returned`: an
 operator takes over a delivery the driver could not prove (three wrong codes on the IVR), or one
-still open when its route's day was over: either way the stop is escalated.
+still open at 04:00 local after its route's day: either way the stop is escalated.
 
 `escalated` lists them as CSV (`order,route,stop,customer,address,reason`), oldest route first.
 
