@@ -40,8 +40,8 @@ class EscalatedDelivery:
     customer: str = strawberry.field(description="The customer's E.164 phone number")
     address: str
     reason: IncidentKind = strawberry.field(
-        description="CODE_FAILED (three wrong codes) or ROUTE_UNFINISHED (still open when the "
-        "route's day was over)"
+        description="CODE_FAILED (three wrong codes) or ROUTE_UNFINISHED (still open at 04:00 "
+        "local after its route's day)"
     )
 
 

@@ -341,7 +341,7 @@ def code_digest(task_id: uuid.UUID, position: int, code: str) -> str:
 
 class IncidentKind(StrEnum):
     CODE_FAILED = "code_failed"  # three wrong codes
-    ROUTE_UNFINISHED = "route_unfinished"  # a door still open when the route's day was over
+    ROUTE_UNFINISHED = "route_unfinished"  # a door still open at 04:00 local after its route's day
     CUSTOMER_ABSENT = "customer_absent"
     WRONG_ADDRESS = "wrong_address"
     VEHICLE = "vehicle"
