@@ -12,6 +12,7 @@ from core.app.credit_daily import CreditDaily
 from core.app.delivery import DeliveryWorker
 from core.app.dispatch import OfferSweeper
 from core.app.driver_notices import DriverNotices
+from core.app.escalation_reminder import EscalationReminder
 from core.app.money import MoneyServices, build_money
 from core.app.objects import build_object_store
 from core.app.payment_posting import PaymentPosting
@@ -203,6 +204,7 @@ def build_services(
         translate=translate,
         sms_provider=settings.sms_provider,
     )
+    operator = Phone.parse(settings.operator_phone) if settings.operator_phone else None
     gig = GigService(
         db,
         clock,
@@ -213,7 +215,7 @@ def build_services(
             customers,
             translate,
             settings.sms_provider,
-            Phone.parse(settings.operator_phone) if settings.operator_phone else None,
+            operator,
         ),
         orders,
         offer_ttl=timedelta(seconds=settings.gig_offer_ttl_seconds),
@@ -305,7 +307,18 @@ def build_services(
         workflows=workflows,
         warehouse=WarehouseService(db, clock, ids, orders),
         gig=gig,
-        sweeper=OfferSweeper(gig, every_seconds=settings.gig_sweep_seconds),
+        sweeper=OfferSweeper(
+            gig,
+            every_seconds=settings.gig_sweep_seconds,
+            reminder=EscalationReminder(
+                gig,
+                notifications,
+                translate,
+                clock,
+                provider=settings.sms_provider,
+                operator=operator,
+            ),
+        ),
         objects=objects,
         reservations=ReservationSweeper(orders),
         payouts=payouts,

@@ -8,7 +8,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.bank import BankAccount
@@ -454,6 +454,27 @@ class SqlGigRepository:
             )
             for r in rows
         ]
+
+    async def escalated_before(self, cutoff: datetime) -> list[str]:
+        """The orders of the stops still waiting for an operator that were handed over before
+        `cutoff` (their latest escalating incident), the longest waiting first, then in the
+        route's order."""
+        since = (
+            select(func.max(gig_incidents.c.reported_at))
+            .where(
+                gig_incidents.c.task_id == gig_task_stops.c.task_id,
+                gig_incidents.c.position == gig_task_stops.c.position,
+                gig_incidents.c.kind.in_([k.value for k in ESCALATIONS]),
+            )
+            .scalar_subquery()
+        )
+        rows = await self._s.execute(
+            select(gig_task_stops.c.order_reference)
+            .join(gig_tasks, gig_tasks.c.id == gig_task_stops.c.task_id)
+            .where(gig_task_stops.c.status == StopStatus.ESCALATED.value, since < cutoff)
+            .order_by(since, gig_tasks.c.reference, gig_task_stops.c.position)
+        )
+        return [r.order_reference for r in rows]
 
     async def incidents(self, task_id: uuid.UUID) -> list[str]:
         rows = await self._s.execute(

@@ -411,6 +411,11 @@ class GigService:
         async with self._db.transaction() as s:
             return await SqlGigRepository(s).escalated()
 
+    async def escalated_before(self, cutoff: datetime) -> list[str]:
+        """The orders whose delivery has waited for an operator since before `cutoff`."""
+        async with self._db.transaction() as s:
+            return await SqlGigRepository(s).escalated_before(cutoff)
+
     async def _expire(self, s: AsyncSession, task: Task, now: datetime) -> Task | None:
         repo = SqlGigRepository(s)
         # Locked: a driver arriving at a door right now either did (started: not expired) or

@@ -261,3 +261,51 @@ async def test_a_driver_still_at_doors_after_midnight_finishes_his_route_with_it
     assert EarningKind.BONUS in {e.kind for e in await gig.earnings(bayo.id)}
     assert await services.notifications.for_recipient(OPERATOR) == []
     assert (await services.orders.get(second)).status is OrderStatus.DELIVERED
+
+
+async def test_the_operator_is_reminded_each_morning_of_deliveries_waiting_over_12_hours(
+    services: Services,
+) -> None:
+    """Bayo's phone died after the first of seven doors. The six open doors go to the operator at
+    04:00 (one alert). At 08:00 they have waited four hours: no reminder yet. The next morning
+    at 08:00 one SMS names the oldest five and counts the sixth, once however often the sweeper
+    passes; once the operator has settled them, no reminder follows."""
+    gig, clock = services.gig, services.clock
+    bayo = await driver(services, BAYO, "Bayo")
+    refs = [await order(services, NGOZI, f"k-remind-{n}", quantity=1) for n in range(7)]
+    for reference in refs:
+        await packed(services, reference)
+    stops = [(ref, NGOZI, f"{n} Main St") for n, ref in enumerate(refs, 1)]
+    task = await gig.create_task(route("R-remind", stops, units=1, services=services))
+    [offer] = await gig.allocate()
+    await gig.accept(offer.id)
+    code = await code_for(services, NGOZI, refs[0])
+    assert (await gig.confirm_delivery(task.id, bayo.id, code)).outcome is CodeCheck.DELIVERED
+
+    async def operator_texts() -> list[str]:
+        return texts_to(await services.notifications.for_recipient(OPERATOR))
+
+    clock.advance(18 * 3600)  # 04:00 in Lagos: the open doors are handed over
+    await services.sweeper.tick()
+    assert len(await gig.escalations()) == 6
+    [alert] = await operator_texts()
+    assert "route not finished on its day" in alert
+
+    clock.advance(4 * 3600)  # 08:00: they have waited four hours
+    await services.sweeper.tick()
+    assert len(await operator_texts()) == 1
+
+    clock.advance(24 * 3600)  # 08:00 the next morning
+    await services.sweeper.tick()
+    await services.sweeper.tick()
+    [_, reminder] = await operator_texts()
+    assert "over 12 hours: 6 (" in reminder
+    assert ", ".join(refs[1:6]) + " and 1 more)" in reminder
+    assert refs[6] not in reminder
+    assert "omniroute deliveries escalated" in reminder
+
+    for reference in refs[1:]:
+        await gig.resolve_escalation(reference, StopStatus.DELIVERED)
+    clock.advance(24 * 3600)
+    await services.sweeper.tick()
+    assert len(await operator_texts()) == 2
