@@ -133,6 +133,9 @@ class Services:
             self.credit_daily.start()
 
     async def close(self) -> None:
+        """Stop what does work first (loops, relay, consumers, workflows: each lets its pass
+        in flight finish), then close what that work uses (rails, the ledger's connections,
+        senders, stores, the database): a late pass must not find them closed and open anew."""
         if self.credit_daily is not None:
             await self.credit_daily.stop()
         if self.payout_sweeper is not None:
@@ -142,17 +145,17 @@ class Services:
         await self.sweeper.stop()
         if self.requery is not None:
             await self.requery.stop()
-        if self.payments is not None:
-            await self.payments.close()
-        if self.money is not None:
-            await self.money.close()
-        await self.delivery.stop()
-        for sender in self.senders.values():
-            await sender.close()
         await self.relay.stop()
         await self.bus.close()
         if self.workflows is not None:
             await self.workflows.close()
+        await self.delivery.stop()
+        for sender in self.senders.values():
+            await sender.close()
+        if self.payments is not None:
+            await self.payments.close()
+        if self.money is not None:
+            await self.money.close()
         await self.objects.close()
         await self.store.close()
         await self.db.dispose()
