@@ -208,18 +208,13 @@ def build_services(
         sms_provider=settings.sms_provider,
     )
     operator = Phone.parse(settings.operator_phone) if settings.operator_phone else None
+    notices = DriverNotices(notifications, customers, translate, settings.sms_provider, operator)
     gig = GigService(
         db,
         clock,
         ids,
         objects,
-        DriverNotices(
-            notifications,
-            customers,
-            translate,
-            settings.sms_provider,
-            operator,
-        ),
+        notices,
         orders,
         offer_ttl=timedelta(seconds=settings.gig_offer_ttl_seconds),
     )
@@ -313,14 +308,7 @@ def build_services(
         sweeper=OfferSweeper(
             gig,
             every_seconds=settings.gig_sweep_seconds,
-            reminder=EscalationReminder(
-                gig,
-                notifications,
-                translate,
-                clock,
-                provider=settings.sms_provider,
-                operator=operator,
-            ),
+            reminder=EscalationReminder(gig, notices, clock),
         ),
         objects=objects,
         reservations=ReservationSweeper(orders),

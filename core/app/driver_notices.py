@@ -6,6 +6,10 @@ the deliveries outbox like every other notification, once per dedupe key.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from datetime import date
+from typing import Final
+
 import structlog
 
 from core.i18n import Translator
@@ -17,6 +21,8 @@ from engines.gig import Incident, Task, Worker
 from engines.notifications import NotificationService
 
 log = structlog.get_logger(__name__)
+
+NAMED: Final = 5  # order references a reminder names; the rest are counted
 
 
 class DriverNotices:
@@ -57,6 +63,23 @@ class DriverNotices:
             )
         )
 
+    @property
+    def operator(self) -> Phone | None:
+        return self._operator
+
+    async def escalations_waiting(self, orders: Sequence[str], day: date) -> bool:
+        """Remind the operator of the deliveries still waiting for them; once per `day`."""
+        if self._operator is None or not orders:
+            return False
+        locale = _locale_of(self._operator)
+        named = ", ".join(orders[:NAMED])
+        if len(orders) > NAMED:
+            named += " " + self._t(locale, "reminder.more", count=len(orders) - NAMED)
+        text = self._t(locale, "sms.escalations_waiting", count=len(orders), orders=named)
+        return await self._text_operator(
+            self._operator, text, locale, f"escalations-waiting:{day.isoformat()}"
+        )
+
     async def incident(self, incident: Incident, task: Task, worker: Worker) -> None:
         log.warning(
             "gig.incident",
@@ -77,13 +100,17 @@ class DriverNotices:
             task=task.reference,
             stop=incident.position or "-",
         )
-        await self._notifications.queue(
+        await self._text_operator(self._operator, text, locale, f"gig-incident:{incident.id}")
+
+    async def _text_operator(self, operator: Phone, text: str, locale: str, key: str) -> bool:
+        """One SMS to the operator per dedupe `key`; False when it was already queued."""
+        return await self._notifications.queue(
             OutboundMessage(
                 provider=self._provider,
                 kind=ChannelKind.SMS,
-                to=self._operator,
+                to=operator,
                 reply=Reply(text, end=True, locale=locale),
-                dedupe_key=f"gig-incident:{incident.id}",
+                dedupe_key=key,
             )
         )
 
