@@ -263,13 +263,13 @@ async def test_a_driver_still_at_doors_after_midnight_finishes_his_route_with_it
     assert (await services.orders.get(second)).status is OrderStatus.DELIVERED
 
 
-async def test_the_operator_is_reminded_each_morning_of_deliveries_waiting_over_12_hours(
+async def test_the_operator_is_reminded_once_a_day_of_deliveries_waiting_over_12_hours(
     services: Services,
 ) -> None:
     """Bayo's phone died after the first of seven doors. The six open doors go to the operator at
-    04:00 (one alert). At 08:00 they have waited four hours: no reminder yet. The next morning
-    at 08:00 one SMS names the oldest five and counts the sixth, once however often the sweeper
-    passes; once the operator has settled them, no reminder follows."""
+    04:00 (one alert). At 08:00 they have waited four hours: no reminder. Once they have waited
+    twelve (16:00), a pass within the hour sends one SMS naming the oldest five and counting the
+    sixth, once however often the sweeper passes; the next morning another; once settled, none."""
     gig, clock = services.gig, services.clock
     bayo = await driver(services, BAYO, "Bayo")
     refs = [await order(services, NGOZI, f"k-remind-{n}", quantity=1) for n in range(7)]
@@ -293,9 +293,11 @@ async def test_the_operator_is_reminded_each_morning_of_deliveries_waiting_over_
 
     clock.advance(4 * 3600)  # 08:00: they have waited four hours
     await services.sweeper.tick()
+    clock.advance(7 * 3600 + 59 * 60)  # 15:59
+    await services.sweeper.tick()
     assert len(await operator_texts()) == 1
 
-    clock.advance(24 * 3600)  # 08:00 the next morning
+    clock.advance(61 * 60)  # 17:00: waited thirteen hours; the last look was an hour ago
     await services.sweeper.tick()
     await services.sweeper.tick()
     [_, reminder] = await operator_texts()
@@ -304,8 +306,13 @@ async def test_the_operator_is_reminded_each_morning_of_deliveries_waiting_over_
     assert refs[6] not in reminder
     assert "omniroute deliveries escalated" in reminder
 
+    clock.advance(15.5 * 3600)  # 08:30 the next morning: still waiting
+    await services.sweeper.tick()
+    await services.sweeper.tick()
+    assert len(await operator_texts()) == 3
+
     for reference in refs[1:]:
         await gig.resolve_escalation(reference, StopStatus.DELIVERED)
     clock.advance(24 * 3600)
     await services.sweeper.tick()
-    assert len(await operator_texts()) == 2
+    assert len(await operator_texts()) == 3
