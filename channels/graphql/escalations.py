@@ -9,6 +9,7 @@ returned (the goods came back); the order's status event carries the outcome to 
 
 from __future__ import annotations
 
+from datetime import datetime
 from enum import Enum
 from typing import Annotated
 
@@ -43,6 +44,7 @@ class EscalatedDelivery:
         description="CODE_FAILED (three wrong codes) or ROUTE_UNFINISHED (still open at 04:00 "
         "local after its route's day)"
     )
+    since: datetime = strawberry.field(description="When it was handed to an operator")
 
 
 @strawberry.type(description="The order is not an escalated delivery, or was settled otherwise")
@@ -78,6 +80,7 @@ class EscalationsQuery:
                 customer=e.customer.e164,
                 address=e.address,
                 reason=e.reason,
+                since=e.since,
             )
             for e in await info.context.services.gig.escalations()
         ]

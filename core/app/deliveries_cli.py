@@ -2,7 +2,8 @@
 operator takes over a delivery the driver could not prove (three wrong codes on the IVR), or one
 still open at 04:00 local after its route's day: either way the stop is escalated.
 
-`escalated` lists them as CSV (`order,route,stop,customer,address,reason`), oldest route first.
+`escalated` lists them as CSV (`order,route,stop,customer,address,reason,since`; `since` is when
+it was handed over, ISO 8601 in UTC), oldest route first.
 
 `delivered`: the operator confirmed with the customer; the order is delivered as if the code had
 been keyed, and its workflow goes on to settlement. `returned`: the goods came back; the order is
@@ -90,7 +91,7 @@ def _list_escalated() -> int:
         print("no delivery is waiting for an operator", file=sys.stderr)
         return 0
     out = csv.writer(sys.stdout, lineterminator="\n")
-    out.writerow(["order", "route", "stop", "customer", "address", "reason"])
+    out.writerow(["order", "route", "stop", "customer", "address", "reason", "since"])
     for e in waiting:
         out.writerow(
             [
@@ -100,6 +101,7 @@ def _list_escalated() -> int:
                 e.customer.e164,
                 e.address,
                 e.reason.value,
+                e.since.isoformat(timespec="seconds"),
             ]
         )
     return 0

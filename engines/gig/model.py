@@ -379,7 +379,8 @@ class CodeCheck(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class Escalation:
-    """A stop waiting for an operator: the order, where it is, and why it was handed over."""
+    """A stop waiting for an operator: the order, where it is, why and since when it was
+    handed over."""
 
     order_reference: str
     task_reference: str
@@ -387,6 +388,7 @@ class Escalation:
     customer: Phone
     address: str
     reason: IncidentKind
+    since: datetime
 
 
 @dataclass(frozen=True, slots=True)

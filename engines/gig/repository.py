@@ -418,7 +418,9 @@ class SqlGigRepository:
         return row is not None
 
     async def escalated(self) -> list[Escalation]:
-        """Every stop waiting for an operator, oldest route first, with why it was handed over."""
+        """Every stop waiting for an operator, oldest route first, with why and since when it
+        was handed over (its latest escalating incident)."""
+        since = _escalated_since()
         reason = (
             select(gig_incidents.c.kind)
             .where(
@@ -438,6 +440,7 @@ class SqlGigRepository:
                 gig_task_stops.c.customer,
                 gig_task_stops.c.address,
                 reason.label("reason"),
+                since.label("since"),
             )
             .join(gig_tasks, gig_tasks.c.id == gig_task_stops.c.task_id)
             .where(gig_task_stops.c.status == StopStatus.ESCALATED.value)
@@ -451,6 +454,7 @@ class SqlGigRepository:
                 Phone(r.customer),
                 r.address,
                 IncidentKind(r.reason or IncidentKind.CODE_FAILED.value),
+                r.since,
             )
             for r in rows
         ]
@@ -459,15 +463,7 @@ class SqlGigRepository:
         """The orders of the stops still waiting for an operator that were handed over before
         `cutoff` (their latest escalating incident), the longest waiting first, then in the
         route's order."""
-        since = (
-            select(func.max(gig_incidents.c.reported_at))
-            .where(
-                gig_incidents.c.task_id == gig_task_stops.c.task_id,
-                gig_incidents.c.position == gig_task_stops.c.position,
-                gig_incidents.c.kind.in_([k.value for k in ESCALATIONS]),
-            )
-            .scalar_subquery()
-        )
+        since = _escalated_since()
         rows = await self._s.execute(
             select(gig_task_stops.c.order_reference)
             .join(gig_tasks, gig_tasks.c.id == gig_task_stops.c.task_id)
@@ -625,3 +621,16 @@ def _worker(r: Any) -> Worker:
 
 def _offer(r: Any) -> Offer:
     return Offer(r.id, r.task_id, r.worker_id, OfferStatus(r.status), r.offered_at, r.expires_at)
+
+
+def _escalated_since() -> Any:
+    """A stop's latest escalating incident's time, correlated to the stop's row."""
+    return (
+        select(func.max(gig_incidents.c.reported_at))
+        .where(
+            gig_incidents.c.task_id == gig_task_stops.c.task_id,
+            gig_incidents.c.position == gig_task_stops.c.position,
+            gig_incidents.c.kind.in_([k.value for k in ESCALATIONS]),
+        )
+        .scalar_subquery()
+    )

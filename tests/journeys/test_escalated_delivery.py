@@ -157,10 +157,19 @@ async def test_an_operator_resolves_escalated_deliveries_as_delivered_and_return
     assert await escalated() == 0
     why = "code_failed"
     listed = list(csv.reader(capsys.readouterr().out.strip().splitlines()[-3:]))
+    since = clock.now().isoformat(timespec="seconds")  # the third wrong code at each door
     assert listed == [
-        ["order", "route", "stop", "customer", "address", "reason"],
+        ["order", "route", "stop", "customer", "address", "reason", "since"],
         *(
-            [s.order_reference, task.reference, str(s.position), s.customer.e164, s.address, why]
+            [
+                s.order_reference,
+                task.reference,
+                str(s.position),
+                s.customer.e164,
+                s.address,
+                why,
+                since,
+            ]
             for s in task.stops
         ),
     ]

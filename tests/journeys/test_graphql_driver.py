@@ -263,7 +263,7 @@ async def test_a_route_taken_and_never_driven_shows_expired_the_next_day(
     assert (await services.orders.get(reference)).status is OrderStatus.PACKED
 
 
-ESCALATIONS = """{ escalations { orderReference task position customer address reason } }"""
+ESCALATIONS = """{ escalations { orderReference task position customer address reason since } }"""
 RESOLVE = """mutation($o: String!, $r: DeliveryOutcome!) {
   resolveDelivery(order: $o, outcome: $r) {
     order outcome already
@@ -301,6 +301,7 @@ async def test_an_operator_lists_the_escalated_delivery_and_settles_it_once(
                 "customer": NGOZI.e164,
                 "address": "1 Broad Street",
                 "reason": "CODE_FAILED",
+                "since": services.clock.now().isoformat(),
             }
         ]
         refused = (await run(session, RESOLVE, {"o": second, "r": "RETURNED"}))["resolveDelivery"]

@@ -225,7 +225,9 @@ async def test_a_route_started_but_not_finished_on_its_day_is_handed_to_an_opera
     assert "route not finished on its day" in alert
     assert f"route {task.reference}, stop 2" in alert
     assert await gig.escalations() == [
-        Escalation(second, task.reference, 2, CHIDI, "9 Marina", IncidentKind.ROUTE_UNFINISHED)
+        Escalation(
+            second, task.reference, 2, CHIDI, "9 Marina", IncidentKind.ROUTE_UNFINISHED, clock.now()
+        )
     ]
     assert (await services.orders.get(second)).status is OrderStatus.DISPATCHED
 
