@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from core.app.bootstrap import Services
 from core.bus.tables import outbox
+from core.gsm7 import gsm7_length
 from core.phone import Phone
 from core.region import RegionCode
 from engines.gig import (
@@ -307,6 +308,7 @@ async def test_the_operator_is_reminded_once_a_day_of_deliveries_waiting_over_12
     assert ", ".join(refs[1:6]) + " and 1 more)" in reminder
     assert refs[6] not in reminder
     assert "omniroute deliveries escalated" in reminder
+    assert gsm7_length(reminder) <= 160  # one SMS
 
     clock.advance(15.5 * 3600)  # 08:30 the next morning: still waiting
     await services.sweeper.tick()
