@@ -6,7 +6,7 @@ offered only on its region's day (see `GigService.allocate`), so tomorrow's rout
 evening before, are offered by this loop once the region's clock passes midnight and drivers are
 on shift. Each pass also closes the routes of a day that is over that nobody started
 (`GigService.expire_stale_tasks`), so a driver who never went out is free for the new day, and
-reminds the operator, once a morning, of the deliveries still waiting for them
+reminds the operator, once a day from 08:00, of the deliveries still waiting for them
 (`EscalationReminder`).
 """
 

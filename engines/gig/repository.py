@@ -8,7 +8,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.bank import BankAccount
@@ -420,18 +420,8 @@ class SqlGigRepository:
     async def escalated(self) -> list[Escalation]:
         """Every stop waiting for an operator, oldest route first, with why and since when it
         was handed over (its latest escalating incident)."""
-        since = _escalated_since()
-        reason = (
-            select(gig_incidents.c.kind)
-            .where(
-                gig_incidents.c.task_id == gig_task_stops.c.task_id,
-                gig_incidents.c.position == gig_task_stops.c.position,
-                gig_incidents.c.kind.in_([k.value for k in ESCALATIONS]),
-            )
-            .order_by(gig_incidents.c.reported_at.desc())
-            .limit(1)
-            .scalar_subquery()
-        )
+        reason = _latest_escalation(gig_incidents.c.kind)
+        since = _latest_escalation(gig_incidents.c.reported_at)
         rows = await self._s.execute(
             select(
                 gig_task_stops.c.order_reference,
@@ -458,19 +448,6 @@ class SqlGigRepository:
             )
             for r in rows
         ]
-
-    async def escalated_before(self, cutoff: datetime) -> list[str]:
-        """The orders of the stops still waiting for an operator that were handed over before
-        `cutoff` (their latest escalating incident), the longest waiting first, then in the
-        route's order."""
-        since = _escalated_since()
-        rows = await self._s.execute(
-            select(gig_task_stops.c.order_reference)
-            .join(gig_tasks, gig_tasks.c.id == gig_task_stops.c.task_id)
-            .where(gig_task_stops.c.status == StopStatus.ESCALATED.value, since < cutoff)
-            .order_by(since, gig_tasks.c.reference, gig_task_stops.c.position)
-        )
-        return [r.order_reference for r in rows]
 
     async def incidents(self, task_id: uuid.UUID) -> list[str]:
         rows = await self._s.execute(
@@ -623,14 +600,16 @@ def _offer(r: Any) -> Offer:
     return Offer(r.id, r.task_id, r.worker_id, OfferStatus(r.status), r.offered_at, r.expires_at)
 
 
-def _escalated_since() -> Any:
-    """A stop's latest escalating incident's time, correlated to the stop's row."""
+def _latest_escalation(column: Any) -> Any:
+    """`column` of a stop's latest escalating incident, correlated to the stop's row."""
     return (
-        select(func.max(gig_incidents.c.reported_at))
+        select(column)
         .where(
             gig_incidents.c.task_id == gig_task_stops.c.task_id,
             gig_incidents.c.position == gig_task_stops.c.position,
             gig_incidents.c.kind.in_([k.value for k in ESCALATIONS]),
         )
+        .order_by(gig_incidents.c.reported_at.desc())
+        .limit(1)
         .scalar_subquery()
     )

@@ -412,9 +412,12 @@ class GigService:
             return await SqlGigRepository(s).escalated()
 
     async def escalated_before(self, cutoff: datetime) -> list[str]:
-        """The orders whose delivery has waited for an operator since before `cutoff`."""
-        async with self._db.transaction() as s:
-            return await SqlGigRepository(s).escalated_before(cutoff)
+        """The orders whose delivery has waited for an operator since before `cutoff`, the
+        longest waiting first (then in the routes' order)."""
+        waiting = sorted(
+            (e for e in await self.escalations() if e.since < cutoff), key=lambda e: e.since
+        )
+        return [e.order_reference for e in waiting]
 
     async def _expire(self, s: AsyncSession, task: Task, now: datetime) -> Task | None:
         repo = SqlGigRepository(s)
