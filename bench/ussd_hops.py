@@ -21,6 +21,9 @@ the event loop `omniroute serve` runs on by default, uvloop (`--loop asyncio`: t
 `--against-asyncio` adds a third target, the gateway on the standard loop, to the same rounds, and
 compares the two gateways' server CPU per hop (what uvloop saves, measured side by side);
 `--against-settings` does the same for a gateway with other OMNIROUTE_* settings (a pool size...).
+`--against-edge` adds the gateway's edge alone: the same app with the pipeline answering one fixed
+screen, so the provider form's validation, the middlewares, the rate limiter, routing and the
+rendering run and the conversation does not (what the HTTP edge costs; the rest is the turn).
 
 `--profile FILE` runs the gateway's main thread under cProfile for the whole run (its idle time
 during the bare phases shows up as `epoll.poll`) and writes the stats to FILE for `pstats`.
@@ -32,6 +35,7 @@ import argparse
 import asyncio
 import contextlib
 import cProfile
+import dataclasses
 import itertools
 import os
 import secrets
@@ -55,6 +59,8 @@ from core.app.eventloop import EventLoopChoice, loop_factory
 from core.app.server import create_app
 from core.config import Settings
 from core.db.migrate import upgrade
+from core.messages import InboundMessage, Reply
+from core.pipeline import Pipeline
 
 ROOT = Path(__file__).resolve().parent.parent
 USSD_PATH = "/channels/africastalking/ussd"
@@ -68,6 +74,7 @@ READY = "bench-ready"
 TARGET_RATIO = {"embedded": 0.6, "real": 0.4}  # issue 2 (embedded defaults), issue 3 (real)
 TARGET_P99_MS = 100.0
 ON_ASYNCIO = "gateway (asyncio)"  # the --against-asyncio target
+EDGE = "edge only"  # the --against-edge target
 FORM_HEADERS = {"Content-Type": "application/x-www-form-urlencoded"}
 BENCH_PHONE_RATE = 1000.0  # hops/s per phone the gateway accepts in the bench
 RUN_TAG = secrets.token_hex(4)  # in every sessionId: no two runs share a session or a reply
@@ -87,8 +94,22 @@ def bare_app() -> web.Application:
     return app
 
 
-async def gateway_app(database_url: str, session_url: str = "memory://") -> web.Application:
-    """The product: embedded defaults (SQLite, memory sessions) or real PostgreSQL + Valkey."""
+class FixedScreen(Pipeline):
+    """The edge-only target's pipeline: every turn answers the same screen, touching nothing."""
+
+    def __init__(self) -> None:  # no store, dialog or translator: nothing of the turn runs
+        self._reply = Reply("Welcome\n1. Shop\n2. Cart", end=False, locale="en")
+
+    async def handle(self, msg: InboundMessage) -> Reply:
+        return self._reply
+
+
+async def gateway_app(
+    database_url: str, session_url: str = "memory://", *, edge_only: bool = False
+) -> web.Application:
+    """The product: embedded defaults (SQLite, memory sessions) or real PostgreSQL + Valkey.
+
+    `edge_only`: the same app and services with the pipeline replaced by `FixedScreen`."""
     settings = Settings(
         database_url=database_url,
         session_url=session_url,
@@ -101,6 +122,8 @@ async def gateway_app(database_url: str, session_url: str = "memory://") -> web.
     )
     services = build_services(settings)
     await load_demo(services.db, services.clock.now())
+    if edge_only:
+        services = dataclasses.replace(services, pipeline=FixedScreen())
     return create_app(settings, build=lambda _settings: services)
 
 
@@ -129,7 +152,9 @@ async def serve_forever(app: web.Application, port: int, profile: Path | None) -
 
 
 def serve(kind: str, port: int, profile: Path | None, loop: EventLoopChoice) -> int:
-    """Serve `kind` on `loop`: both servers run on the same loop, the one `omniroute serve` uses."""
+    """Serve `kind` (bare, gateway or edge) on `loop`: every server runs on the same loop, the
+    one `omniroute serve` uses."""
+    edge_only = kind == "edge"
     with asyncio.Runner(loop_factory=loop_factory(loop)) as runner:
         if kind == "bare":
             runner.run(_serve_bare(port, profile))
@@ -137,12 +162,12 @@ def serve(kind: str, port: int, profile: Path | None, loop: EventLoopChoice) -> 
         real_db, real_sessions = os.environ.get(REAL_DB_VAR), os.environ.get(REAL_SESSIONS_VAR)
         if real_db and real_sessions:
             upgrade(real_db)
-            runner.run(_serve_gateway(real_db, port, profile, real_sessions))
+            runner.run(_serve_gateway(real_db, port, profile, real_sessions, edge_only))
             return 0
         with tempfile.TemporaryDirectory(prefix="omniroute-bench-") as tmp:
             url = f"sqlite+aiosqlite:///{Path(tmp) / 'omniroute.db'}"
             upgrade(url)  # Alembic's env.py runs its own event loop: before ours starts
-            runner.run(_serve_gateway(url, port, profile))
+            runner.run(_serve_gateway(url, port, profile, edge_only=edge_only))
         return 0
 
 
@@ -151,9 +176,14 @@ async def _serve_bare(port: int, profile: Path | None) -> None:
 
 
 async def _serve_gateway(
-    url: str, port: int, profile: Path | None, session_url: str = "memory://"
+    url: str,
+    port: int,
+    profile: Path | None,
+    session_url: str = "memory://",
+    edge_only: bool = False,
 ) -> None:
-    await serve_forever(await gateway_app(url, session_url), port, profile)
+    app = await gateway_app(url, session_url, edge_only=edge_only)
+    await serve_forever(app, port, profile)
 
 
 # -- the phones (parent process) ---------------------------------------------------------------
@@ -418,6 +448,9 @@ async def run(args: argparse.Namespace) -> dict[str, Tally]:
             name = f"gateway ({' '.join(f'{k}={v}' for k, v in settings.items())})"
             tallies[name] = Tally()
             targets.append(await start("gateway", None, args.loop, name, settings))
+        if args.against_edge:
+            tallies[EDGE] = Tally()
+            targets.append(await start("edge", None, args.loop, EDGE))
         phones = numbers()
         connector = aiohttp.TCPConnector(limit=0, limit_per_host=args.concurrency)
         timeout = aiohttp.ClientTimeout(total=10)
@@ -522,6 +555,16 @@ def report(tallies: dict[str, Tally], args: argparse.Namespace) -> bool:
             f"gateway CPU per hop   {gateway.cpu_per_hop_us:,.0f} µs; "
             f"{name}: {other.cpu_per_hop_us:,.0f} µs ({change:+.1%})"
         )
+    edge = tallies.get(EDGE)
+    if edge and edge.cpu_per_hop_us and gateway.cpu_per_hop_us and bare.rate:
+        # One process serves on one core: at the target's rate a hop may cost this much CPU.
+        budget = 1e6 / (target * bare.rate)
+        print(
+            f"CPU budget per hop    {budget:,.0f} µs on one core at {target}x the bare "
+            f"{bare.rate:,.0f} hops/s; the edge takes {edge.cpu_per_hop_us:,.0f}, leaving "
+            f"{budget - edge.cpu_per_hop_us:,.0f} µs for a turn, which takes "
+            f"{gateway.cpu_per_hop_us - edge.cpu_per_hop_us:,.0f}"
+        )
     for name, t in tallies.items():
         if t.first_error:
             print(f"first {name} error: {t.first_error}")
@@ -562,6 +605,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="also run the gateway on the standard asyncio loop, in the same rounds",
     )
     parser.add_argument(
+        "--against-edge",
+        action="store_true",
+        help="also run the gateway's edge alone (the pipeline answers one fixed screen)",
+    )
+    parser.add_argument(
         "--backends",
         choices=["embedded", "real"],
         default="embedded",
@@ -570,6 +618,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve_as = parser.add_mutually_exclusive_group()
     serve_as.add_argument("--serve-gateway", type=int, metavar="PORT", help=argparse.SUPPRESS)
     serve_as.add_argument("--serve-bare", type=int, metavar="PORT", help=argparse.SUPPRESS)
+    serve_as.add_argument("--serve-edge", type=int, metavar="PORT", help=argparse.SUPPRESS)
     return parser
 
 
@@ -580,6 +629,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return serve("gateway", args.serve_gateway, args.profile, args.loop)
     if args.serve_bare is not None:
         return serve("bare", args.serve_bare, args.profile, args.loop)
+    if args.serve_edge is not None:
+        return serve("edge", args.serve_edge, args.profile, args.loop)
     if args.concurrency < 1 or args.rounds < 1 or args.seconds <= 0 or args.warmup < 0:
         parser.error("--concurrency and --rounds must be >= 1, --seconds > 0, --warmup >= 0")
     if args.profile:
