@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8080
 
 .DEFAULT_GOAL := help
-.PHONY: help run test lint fmt bench bench-routing clean
+.PHONY: help run test lint fmt bench bench-routing clean browser
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-6s %s\n", $$1, $$2}'
@@ -24,8 +24,16 @@ run: $(STAMP) ## install, migrate, load the demo catalogue and serve on http://1
 	$(BIN)/omniroute seed --demo
 	$(BIN)/omniroute serve --host $(HOST) --port $(PORT)
 
-test: $(STAMP) ## install dev dependencies, start the real test servers and run the whole suite
+test: $(STAMP) browser ## install dev dependencies, start the real test servers and run the whole suite
 	$(BIN)/pytest
+
+# The simulator page's tests drive Debian's Chromium (they skip, saying so, without it). As root on
+# Debian, a fresh machine gets it here; anywhere else this does nothing.
+browser:
+	@command -v chromium >/dev/null || command -v chromium-browser >/dev/null || \
+	  { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
+	    echo "installing Debian's chromium for the simulator page's tests" && \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null; } || true
 
 lint: $(STAMP) ## ruff, formatting, mypy and the import contracts
 	$(BIN)/ruff check .
