@@ -21,6 +21,8 @@ the event loop `omniroute serve` runs on by default, uvloop (`--loop asyncio`: t
 `--against-asyncio` adds a third target, the gateway on the standard loop, to the same rounds, and
 compares the two gateways' server CPU per hop (what uvloop saves, measured side by side);
 `--against-settings` does the same for a gateway with other OMNIROUTE_* settings (a pool size...).
+`--against-unfrozen` adds the gateway without `gc.freeze()` after start-up (core/app/heap.py),
+which `omniroute serve` and every server here otherwise do.
 `--against-edge` adds the gateway's edge alone: the same app with the pipeline answering one fixed
 screen, so the provider form's validation, the middlewares, the rate limiter, routing and the
 rendering run and the conversation does not (what the HTTP edge costs; the rest is the turn).
@@ -56,6 +58,7 @@ from aiohttp import web
 from core.app.bootstrap import build_services
 from core.app.demo import load_demo
 from core.app.eventloop import EventLoopChoice, loop_factory
+from core.app.heap import freeze_after_startup
 from core.app.server import create_app
 from core.config import Settings
 from core.db.migrate import upgrade
@@ -75,6 +78,8 @@ TARGET_RATIO = {"embedded": 0.6, "real": 0.4}  # issue 2 (embedded defaults), is
 TARGET_P99_MS = 100.0
 ON_ASYNCIO = "gateway (asyncio)"  # the --against-asyncio target
 EDGE = "edge only"  # the --against-edge target
+UNFROZEN = "gateway (heap not frozen)"  # the --against-unfrozen target
+UNFROZEN_VAR = "BENCH_HEAP_NOT_FROZEN"
 FORM_HEADERS = {"Content-Type": "application/x-www-form-urlencoded"}
 BENCH_PHONE_RATE = 1000.0  # hops/s per phone the gateway accepts in the bench
 RUN_TAG = secrets.token_hex(4)  # in every sessionId: no two runs share a session or a reply
@@ -128,7 +133,12 @@ async def gateway_app(
 
 
 async def serve_forever(app: web.Application, port: int, profile: Path | None) -> None:
-    """Serve on 127.0.0.1:port until SIGTERM/SIGINT; print `bench-ready PORT` when listening."""
+    """Serve on 127.0.0.1:port until SIGTERM/SIGINT; print `bench-ready PORT` when listening.
+
+    The start-up heap is frozen once started, as `omniroute serve` does (core/app/heap.py),
+    unless the target is `--against-unfrozen`'s."""
+    if not os.environ.get(UNFROZEN_VAR):
+        app = freeze_after_startup(app)
     runner = web.AppRunner(app, access_log=None, handle_signals=False)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", port, backlog=1024)
@@ -448,6 +458,10 @@ async def run(args: argparse.Namespace) -> dict[str, Tally]:
             name = f"gateway ({' '.join(f'{k}={v}' for k, v in settings.items())})"
             tallies[name] = Tally()
             targets.append(await start("gateway", None, args.loop, name, settings))
+        if args.against_unfrozen:
+            tallies[UNFROZEN] = Tally()
+            unfrozen = {UNFROZEN_VAR: "1"}
+            targets.append(await start("gateway", None, args.loop, UNFROZEN, unfrozen))
         if args.against_edge:
             tallies[EDGE] = Tally()
             targets.append(await start("edge", None, args.loop, EDGE))
@@ -603,6 +617,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--against-asyncio",
         action="store_true",
         help="also run the gateway on the standard asyncio loop, in the same rounds",
+    )
+    parser.add_argument(
+        "--against-unfrozen",
+        action="store_true",
+        help="also run the gateway without freezing its start-up heap, in the same rounds",
     )
     parser.add_argument(
         "--against-edge",

@@ -34,10 +34,12 @@ def _environment(tmp_path: Path, loop: str | None) -> dict[str, str]:
     return env
 
 
-def _wait_until_serving(process: subprocess.Popen[str], port: int) -> str:
-    """The announcement line, once the gateway answers /healthz."""
+def _wait_until_serving(process: subprocess.Popen[str], port: int) -> tuple[str, str]:
+    """The announcement line and what the gateway printed before it (its start-up log), once
+    the gateway answers /healthz."""
     assert process.stdout is not None
     deadline = time.monotonic() + 90
+    before: list[str] = []
     while time.monotonic() < deadline:
         line = process.stdout.readline()
         if not line and process.poll() is not None:
@@ -45,7 +47,8 @@ def _wait_until_serving(process: subprocess.Popen[str], port: int) -> str:
         if line.startswith("OmniRoute serving"):
             with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5) as health:
                 assert health.status == 200
-            return line
+            return line, "".join(before)
+        before.append(line)
     raise AssertionError("serve did not announce itself within 90 s")
 
 
@@ -66,8 +69,10 @@ def test_serve_answers_a_dial_on_its_event_loop_and_stops_on_ctrl_c(
         text=True,
     )
     try:
-        announced = _wait_until_serving(process, port)
+        announced, startup_log = _wait_until_serving(process, port)
         assert f"http://127.0.0.1:{port} on {expected}" in announced
+        # Started: the collector no longer walks the start-up heap (core/app/heap.py).
+        assert "heap.frozen" in startup_log
         form = {
             "sessionId": "serve-test-1",
             "serviceCode": "*384*123#",

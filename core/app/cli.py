@@ -18,6 +18,7 @@ from core.app.bootstrap import build_services
 from core.app.demo import load_demo, load_distribution_demo
 from core.app.dispatch_plan import plan_day_command
 from core.app.eventloop import loop_factory, running_loop_name
+from core.app.heap import freeze_after_startup
 from core.app.ledger_cli import add_ledger_command, run_ledger
 from core.app.logs import configure_logging
 from core.app.objects import MissingObjectStoreSettingError
@@ -144,7 +145,7 @@ def _serve(host: str, port: int) -> int:
     try:
         with embedded_temporal(settings) as running:
             web.run_app(
-                create_app(running),
+                freeze_after_startup(create_app(running)),
                 host=host,
                 port=port,
                 print=_announce(host, port),
