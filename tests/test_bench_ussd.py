@@ -52,7 +52,7 @@ def test_the_hops_bench_splits_a_hop_into_the_edge_and_the_turn() -> None:
     )
     assert budget, out
     total, edge_us, left, _turn = (int(g.replace(",", "")) for g in budget.groups())
-    assert left == total - edge_us
+    assert abs(left - (total - edge_us)) <= 1  # each figure is rounded on its own
 
 
 def test_the_turn_bench_measures_both_journeys_without_http() -> None:
