@@ -5,8 +5,9 @@ SQLAlchemy's and the GraphQL schema's metadata, the modules of Temporal, OR-Tool
 Every full (generation 2) collection walks all of it again, and while it does the event loop
 stops: on PostgreSQL + Valkey the USSD bench saw a full collection every few seconds taking
 about 140 ms, so every request in flight waited that long. `gc.freeze()` once start-up is over
-moves that heap out of the collector's sight (CPython's documentation suggests it for servers),
-and a full collection then walks only what serving allocated: a few milliseconds.
+moves that heap to the permanent generation, which no later collection looks at, and a full
+collection then walks only what serving allocated: a few milliseconds. (Start-up objects that die
+later are still freed by their reference counts; only a cycle among them would stay.)
 Measured by `bench/ussd_hops.py --against-unfrozen` (BENCHMARKS.md).
 """
 
