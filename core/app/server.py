@@ -14,6 +14,7 @@ import channels.webhooks
 from channels.web.simulator import simulator_page
 from core.app.api import channel_app, graphql_services, guard_channels, mount_api, open_buckets
 from core.app.bootstrap import Services, build_services
+from core.app.gc_metrics import GcPauses
 from core.app.keys import SERVICES
 from core.app.metrics import HttpMetrics
 from core.config import Settings
@@ -42,6 +43,7 @@ def create_app(
         await services.close()
 
     app.cleanup_ctx.append(lifecycle)
+    app.cleanup_ctx.append(GcPauses(metrics.registry).watching)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
     app.router.add_get("/metrics", metrics.expose)

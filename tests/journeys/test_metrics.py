@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gc
+
 from aiohttp.test_utils import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -55,3 +57,15 @@ async def test_bad_requests_and_unknown_paths_are_counted_without_their_raw_path
     )
     assert found[unmatched] == 2
     assert not any("wp-admin" in str(labels) for _name, labels in found)
+
+
+async def test_garbage_collector_pauses_are_timed_per_generation(
+    client: TestClient[object, object],
+) -> None:
+    before = await samples(client)
+    full = ("omniroute_gc_pause_seconds_count", (("generation", "2"),))
+    gc.collect()  # a full collection, as the collector itself runs one now and then
+    after = await samples(client)
+    assert after[full] >= before.get(full, 0) + 1  # the collector may also have run by itself
+    spent = ("omniroute_gc_pause_seconds_sum", (("generation", "2"),))
+    assert after[spent] > before.get(spent, 0)
