@@ -36,6 +36,7 @@ from channels.africastalking.keys import HANDLE
 from channels.africastalking.ussd import to_message
 from channels.render.ussd import render_ussd
 from core.app.eventloop import loop_factory
+from core.app.heap import freeze_after_startup
 from core.db.migrate import upgrade
 from core.messages import Handler
 
@@ -90,7 +91,7 @@ async def walk(
 
 
 async def measure(url: str, args: argparse.Namespace) -> dict[str, list[float]]:
-    app = await gateway_app(url)
+    app = freeze_after_startup(await gateway_app(url))  # as `omniroute serve` and ussd_hops
     runner = web.AppRunner(app, access_log=None, handle_signals=False)
     await runner.setup()
     try:
