@@ -28,12 +28,13 @@ test: $(STAMP) browser ## install dev dependencies, start the real test servers 
 	$(BIN)/pytest
 
 # The simulator page's tests drive Debian's Chromium (they skip, saying so, without it). As root on
-# Debian, a fresh machine gets it here; anywhere else this does nothing.
+# Debian, a fresh machine gets it here (at most 5 minutes: a machine without its package mirror
+# goes on without it); anywhere else this does nothing.
 browser:
 	@command -v chromium >/dev/null || command -v chromium-browser >/dev/null || \
 	  { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
 	    echo "installing Debian's chromium for the simulator page's tests" && \
-	    DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null; } || true
+	    DEBIAN_FRONTEND=noninteractive timeout 300 apt-get install -y -q chromium >/dev/null; } || true
 
 lint: $(STAMP) ## ruff, formatting, mypy and the import contracts
 	$(BIN)/ruff check .
