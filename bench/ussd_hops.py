@@ -174,11 +174,20 @@ def serve(kind: str, port: int, profile: Path | None, loop: EventLoopChoice) -> 
             upgrade(real_db)
             runner.run(_serve_gateway(real_db, port, profile, real_sessions, edge_only))
             return 0
-        with tempfile.TemporaryDirectory(prefix="omniroute-bench-") as tmp:
-            url = f"sqlite+aiosqlite:///{Path(tmp) / 'omniroute.db'}"
-            upgrade(url)  # Alembic's env.py runs its own event loop: before ours starts
+        with migrated_sqlite() as url:
             runner.run(_serve_gateway(url, port, profile, edge_only=edge_only))
         return 0
+
+
+@contextlib.contextmanager
+def migrated_sqlite() -> Iterator[str]:
+    """The URL of a fresh, migrated SQLite file in a temporary directory (the embedded default).
+
+    Call it before the event loop starts: Alembic's env.py runs a loop of its own."""
+    with tempfile.TemporaryDirectory(prefix="omniroute-bench-") as tmp:
+        url = f"sqlite+aiosqlite:///{Path(tmp) / 'omniroute.db'}"
+        upgrade(url)
+        yield url
 
 
 async def _serve_bare(port: int, profile: Path | None) -> None:
@@ -273,6 +282,17 @@ class Tally:
         return statistics.quantiles(self.latencies, n=100, method="inclusive")[p - 1] * 1000
 
 
+def ussd_form(session_id: str, number: str, inputs: Sequence[str]) -> dict[str, str]:
+    """Africa's Talking's USSD callback form: the inputs so far joined by '*'."""
+    return {
+        "sessionId": session_id,
+        "serviceCode": SERVICE_CODE,
+        "phoneNumber": number,
+        "networkCode": NETWORK_CODE,
+        "text": "*".join(inputs),
+    }
+
+
 def numbers() -> Iterator[str]:
     for n in itertools.cycle(range(FIRST_NUMBER, LAST_NUMBER + 1)):
         yield f"+{n}"
@@ -311,13 +331,7 @@ async def phone(
                 return
             if step.key:
                 inputs.append(step.key)
-            form = {
-                "sessionId": session_id,
-                "serviceCode": SERVICE_CODE,
-                "phoneNumber": number,
-                "networkCode": NETWORK_CODE,
-                "text": "*".join(inputs),
-            }
+            form = ussd_form(session_id, number, inputs)
             started = time.perf_counter()
             try:
                 async with client.post(

@@ -23,21 +23,18 @@ import argparse
 import asyncio
 import statistics
 import sys
-import tempfile
 import time
 from collections.abc import Sequence
-from pathlib import Path
 
 from aiohttp import web
 
-from bench.ussd_hops import JOURNEYS, NETWORK_CODE, SERVICE_CODE, gateway_app
+from bench.ussd_hops import JOURNEYS, gateway_app, migrated_sqlite, ussd_form
 from channels.africastalking.forms import UssdForm
 from channels.africastalking.keys import HANDLE
 from channels.africastalking.ussd import to_message
 from channels.render.ussd import render_ussd
 from core.app.eventloop import loop_factory
 from core.app.heap import freeze_after_startup
-from core.db.migrate import upgrade
 from core.messages import Handler
 
 PHONES = 64
@@ -68,13 +65,7 @@ async def walk(
                 if step.key:
                     inputs.append(step.key)
                 form = UssdForm.model_validate(
-                    {
-                        "sessionId": f"ATUid_turn_{tag}_{k}_{n}",
-                        "serviceCode": SERVICE_CODE,
-                        "phoneNumber": number,
-                        "networkCode": NETWORK_CODE,
-                        "text": "*".join(inputs),
-                    }
+                    ussd_form(f"ATUid_turn_{tag}_{k}_{n}", number, inputs)
                 )
                 message = to_message(form)
                 started = time.perf_counter()
@@ -117,11 +108,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.journeys < PHONES or args.rounds < 1:
         parser.error(f"--journeys must be >= {PHONES} and --rounds >= 1")
-    with tempfile.TemporaryDirectory(prefix="omniroute-bench-turn-") as tmp:
-        url = f"sqlite+aiosqlite:///{Path(tmp) / 'omniroute.db'}"
-        upgrade(url)  # Alembic's env.py runs its own loop: before ours starts
-        with asyncio.Runner(loop_factory=loop_factory("uvloop")) as runner:
-            per_turn = runner.run(measure(url, args))
+    with (
+        migrated_sqlite() as url,  # before the loop starts: Alembic runs a loop of its own
+        asyncio.Runner(loop_factory=loop_factory("uvloop")) as runner,
+    ):
+        per_turn = runner.run(measure(url, args))
     median = {name: statistics.median(figures) for name, figures in per_turn.items()}
     print()
     print(
