@@ -8,7 +8,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
-from typing import Any
 
 from channels.graphql import TokenKeys
 from core.clock import SystemClock
@@ -16,22 +15,6 @@ from core.config import Settings
 from core.db import Database
 from core.ids import RandomIds
 from engines.access import AccessService, IssuedSecret, Principal, Role
-
-ROLES = [role.value for role in Role]
-
-
-def add_commands(commands: argparse._SubParsersAction[Any]) -> None:
-    for name, what in (("apikey", "an API key"), ("client", "an OAuth 2.0 client")):
-        parser = commands.add_parser(name, help=f"manage {what} for the GraphQL API")
-        actions = parser.add_subparsers(dest="action", required=True, parser_class=type(parser))
-        create = actions.add_parser("create", help=f"create {what}; the secret is printed once")
-        create.add_argument("--role", required=True, choices=ROLES)
-        create.add_argument("--subject", help="whom it acts as (a customer's E.164 phone)")
-        create.add_argument("--name", default="", help="a label for operators")
-
-    token = commands.add_parser("token", help="sign a JWT bearer token with the configured key")
-    token.add_argument("--sub", required=True, help="the user's E.164 phone or an operator id")
-    token.add_argument("--role", required=True, choices=ROLES)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -12,7 +12,6 @@ import asyncio
 import math
 import sys
 from dataclasses import dataclass
-from typing import Any
 
 from core.app.bootstrap import build_services
 from core.config import Settings
@@ -46,18 +45,6 @@ COUNTRY_BOXES: dict[str, Box] = {
 
 class LocateError(ValueError):
     """A locate argument that cannot be right; its message is the one line the operator sees."""
-
-
-def add_commands(commands: Any, parser_class: type[argparse.ArgumentParser]) -> None:
-    customers = commands.add_parser("customers", help="customer records")
-    actions = customers.add_subparsers(
-        dest="customers_command", required=True, parser_class=parser_class
-    )
-    locate = actions.add_parser("locate", help="set where a customer's deliveries go")
-    locate.add_argument("--phone", required=True, help="E.164, e.g. +2348030000001")
-    locate.add_argument("--lat", required=True, help="latitude, decimal degrees")
-    locate.add_argument("--lon", required=True, help="longitude, decimal degrees")
-    locate.add_argument("--address", default=None, help="what the driver reads (default: phone)")
 
 
 def checked(phone: str, lat: str, lon: str, address: str | None) -> tuple[Phone, DeliveryPoint]:

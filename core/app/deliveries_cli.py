@@ -18,7 +18,6 @@ import argparse
 import asyncio
 import csv
 import sys
-from typing import Any
 
 from core.app.bootstrap import Services, build_services
 from core.config import Settings
@@ -31,20 +30,6 @@ DONE = {
     StopStatus.DELIVERED: "delivered (confirmed by an operator); its workflow settles it",
     StopStatus.RETURNED: "returned to the warehouse; its workflow refunds what was paid",
 }
-
-
-def add_commands(commands: Any, parser_class: type[argparse.ArgumentParser]) -> None:
-    deliveries = commands.add_parser("deliveries", help="deliveries an operator takes over")
-    actions = deliveries.add_subparsers(
-        dest="deliveries_command", required=True, parser_class=parser_class
-    )
-    actions.add_parser("escalated", help="list the deliveries waiting for an operator")
-    resolve = actions.add_parser(
-        "resolve",
-        help="settle an escalated delivery (three wrong codes, or its route not finished)",
-    )
-    resolve.add_argument("reference", metavar="ORDER_REF", help="the order's reference")
-    resolve.add_argument("outcome", choices=sorted(OUTCOMES), help="what became of the goods")
 
 
 def run(args: argparse.Namespace) -> int:

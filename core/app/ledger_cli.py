@@ -8,8 +8,7 @@ import asyncio
 import datetime as dt
 import sys
 from collections.abc import Awaitable, Callable
-from pathlib import Path
-from typing import Any, TypeVar
+from typing import TypeVar
 from zoneinfo import ZoneInfo
 
 from core.app.money import DISTRIBUTORS, MoneyServices, build_money
@@ -28,41 +27,6 @@ from engines.settlement import StatementFormatError, parse_statement
 from engines.wms import SqlBinStock
 
 T = TypeVar("T")
-
-
-def _day(text: str) -> dt.date:
-    try:
-        return dt.date.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None
-
-
-def add_ledger_command(commands: Any) -> None:
-    ledger = commands.add_parser(
-        "ledger", help="check the ledger's balances against its transfers (or rebuild them)"
-    )
-    ledger.add_argument(
-        "action",
-        choices=("check", "rebuild"),
-        help="check: replay every transfer and compare (exit 1 on a mismatch); "
-        "rebuild: overwrite the running balances with the replay",
-    )
-    settle = commands.add_parser(
-        "settle", help="settle each distributor's day (default: yesterday, local time)"
-    )
-    settle.add_argument("--day", type=_day, help="YYYY-MM-DD")
-    credit = commands.add_parser("credit", help="retailer credit operations")
-    credit.add_argument(
-        "action", choices=("daily",), help="daily: due-soon/overdue reminders and late fees"
-    )
-    reconcile = commands.add_parser(
-        "reconcile", help="compare a provider's statement (CSV) with the payments we recorded"
-    )
-    reconcile.add_argument("rail", help="mpesa, momo, paystack, flutterwave, nibss, …")
-    reconcile.add_argument("statement", type=Path, help="CSV with reference and amount columns")
-    reconcile.add_argument("--day", type=_day, required=True, help="YYYY-MM-DD")
-    reconcile.add_argument("--currency", required=True, help="ISO 4217, e.g. KES")
-    reconcile.add_argument("--timezone", default="UTC", help="whose day (e.g. Africa/Nairobi)")
 
 
 def _with_money(work: Callable[[MoneyServices], Awaitable[T]]) -> T:
@@ -92,7 +56,7 @@ def _with_money(work: Callable[[MoneyServices], Awaitable[T]]) -> T:
     return asyncio.run(run())
 
 
-def run_ledger(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace) -> int:
     match args.command:
         case "settle":
             return _settle(args.day)

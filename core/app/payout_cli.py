@@ -11,7 +11,6 @@ import argparse
 import asyncio
 import json
 import sys
-from typing import Any
 
 from core.app.driver_payouts import pay_command
 from core.bank import BankAccount, InvalidBankAccountError
@@ -20,54 +19,6 @@ from core.phone import InvalidPhoneError, Phone
 from core.region import RegionCode
 from engines.atc import Agent, UnknownAgentError
 from engines.gig import InvalidWorkerError, UnknownWorkerError
-
-
-def add_commands(commands: Any, parser_class: type[argparse.ArgumentParser], day: Any) -> None:
-    regions = [r.value for r in RegionCode]
-    drivers = commands.add_parser("drivers", help="the gig drivers: payouts and bank accounts")
-    driver_commands = drivers.add_subparsers(
-        dest="drivers_command", required=True, parser_class=parser_class
-    )
-    pay = driver_commands.add_parser(
-        "pay",
-        help="settle the region's drivers for the day and send their payouts (JSON: sent,"
-        " pending, held with the reason, failed)",
-    )
-    pay.add_argument("--region", required=True, choices=regions)
-    pay.add_argument(
-        "--date", type=day, default=None, help="YYYY-MM-DD (default: today, region time)"
-    )
-    bank = driver_commands.add_parser(
-        "bank",
-        help="set where a driver's payouts go (Lagos: NIP code + NUBAN; Cape Town:"
-        " branch code + account)",
-    )
-    _bank_arguments(bank)
-
-    agents = commands.add_parser("agents", help="ATC agents: records, bank accounts, commissions")
-    agent_commands = agents.add_subparsers(
-        dest="agents_command", required=True, parser_class=parser_class
-    )
-    add = agent_commands.add_parser("add", help="record an agent (name as on its ID)")
-    add.add_argument("--phone", required=True, help="E.164 number")
-    add.add_argument("--name", required=True)
-    add.add_argument("--region", required=True, choices=regions)
-    add.add_argument("--bank-code", default=None)
-    add.add_argument("--account", default=None)
-    _bank_arguments(agent_commands.add_parser("bank", help="set where an agent's commissions go"))
-    agent_pay = agent_commands.add_parser(
-        "pay", help="pay the region's agents the commissions in their wallets (JSON)"
-    )
-    agent_pay.add_argument("--region", required=True, choices=regions)
-    agent_pay.add_argument(
-        "--date", type=day, default=None, help="YYYY-MM-DD (default: today, region time)"
-    )
-
-
-def _bank_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--phone", required=True, help="E.164 number")
-    parser.add_argument("--bank-code", required=True)
-    parser.add_argument("--account", required=True)
 
 
 def run(args: argparse.Namespace) -> int:

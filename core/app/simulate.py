@@ -9,6 +9,7 @@ requests, so point this at a gateway without `OMNIROUTE_TWILIO_AUTH_TOKEN` (dev,
 
 from __future__ import annotations
 
+import argparse
 import secrets
 import sys
 import urllib.error
@@ -190,3 +191,8 @@ def simulate(
         if not answer:
             print("(hung up)")
             return 0
+
+
+def run(args: argparse.Namespace) -> int:
+    """`omniroute simulate CHANNEL`."""
+    return simulate(args.channel, args.url, args.phone, args.service_code)

@@ -15,7 +15,7 @@ import asyncio
 import csv
 import sys
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from core.app.bootstrap import Services, build_services
 from core.config import Settings
@@ -30,24 +30,6 @@ from engines.wms import (
 )
 
 T = TypeVar("T")
-
-
-def add_commands(commands: Any, parser_class: type[argparse.ArgumentParser]) -> None:
-    stock = commands.add_parser("stock", help="the warehouse's bins against the catalogue")
-    actions = stock.add_subparsers(dest="stock_command", required=True, parser_class=parser_class)
-    check = actions.add_parser("check", help="list the SKUs whose bins differ from on hand")
-    check.add_argument("warehouse", metavar="WAREHOUSE", help="e.g. WH-NG")
-    count = actions.add_parser("count", help="record what a bin was counted to hold")
-    count.add_argument("warehouse", metavar="WAREHOUSE", help="e.g. WH-NG")
-    count.add_argument("bin", metavar="BIN", help="the rack label (A01-B02-L1-1) or the bin's id")
-    count.add_argument("sku", metavar="SKU")
-    count.add_argument("quantity", metavar="QUANTITY", type=_count, help="what the bin holds")
-
-
-def _count(raw: str) -> int:
-    if not raw.isdigit():
-        raise argparse.ArgumentTypeError(f"not a whole number of 0 or more: {raw!r}")
-    return int(raw)
 
 
 def run(args: argparse.Namespace) -> int:

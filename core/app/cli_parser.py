@@ -1,0 +1,259 @@
+"""Every argument of `omniroute`, and nothing else: building the parser imports no service.
+
+`omniroute --help`, a bad argument and `simulate` answer at once because this module needs only
+the standard library and `core.region`; the command that runs is imported after parsing
+(`core.app.cli`). Choices that mirror an engine's values (roles, outcomes) are spelled here and
+checked against the engine in tests/unit/core/test_cli_parser.py.
+"""
+
+from __future__ import annotations
+
+import argparse
+from datetime import date
+from pathlib import Path
+from typing import Any, NoReturn
+
+from core.region import RegionCode
+
+REGIONS = [r.value for r in RegionCode]
+# engines.access.Role
+ROLES = ["customer", "driver", "agent", "operator", "admin"]
+# core.app.simulate.CHANNELS
+SIMULATED_CHANNELS = ("ussd", "sms", "whatsapp", "voice")
+# core.app.routes.FORMATS and OBJECTIVES
+ROUTE_FORMATS = ("solomon",)
+ROUTE_OBJECTIVES = ("distance", "vehicles")
+# core.app.deliveries_cli.OUTCOMES
+DELIVERY_OUTCOMES = ("delivered", "returned")
+
+Commands = Any  # argparse's _SubParsersAction, private in typeshed's spelling
+
+
+class Parser(argparse.ArgumentParser):
+    """A bad argument prints one line with the reason and exits 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: {message}\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = Parser(prog="omniroute", description="OmniRoute conversational commerce gateway")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
+    _gateway(commands)
+    _money(commands)
+    _planning(commands)
+    _credentials(commands)
+    _payouts(commands)
+    _records(commands)
+    return parser
+
+
+def _gateway(commands: Commands) -> None:
+    serve = commands.add_parser("serve", help="run the gateway (HTTP + channels)")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8080)
+    commands.add_parser("migrate", help="apply the database migrations (Alembic)")
+    seed = commands.add_parser("seed", help="load the demo catalogue (idempotent)")
+    seed.add_argument("--demo", action="store_true", help="load the demo data set")
+    simulate = commands.add_parser("simulate", help="a phone in the terminal")
+    simulate.add_argument("channel", choices=SIMULATED_CHANNELS)
+    simulate.add_argument("--phone", default="+2348030000001", help="E.164 number")
+    simulate.add_argument("--url", default="http://127.0.0.1:8080", help="the gateway")
+    simulate.add_argument("--service-code", default="*384*123#")
+    commands.add_parser("worker", help="the Temporal worker for OMNIROUTE_TEMPORAL_ADDRESS")
+
+
+def _money(commands: Commands) -> None:
+    payments = commands.add_parser("payments", help="payment operations")
+    actions = payments.add_subparsers(dest="payments_command", required=True, parser_class=Parser)
+    actions.add_parser(
+        "requery", help="ask the providers about payments stuck in pending/unknown/processing"
+    )
+    ledger = commands.add_parser(
+        "ledger", help="check the ledger's balances against its transfers (or rebuild them)"
+    )
+    ledger.add_argument(
+        "action",
+        choices=("check", "rebuild"),
+        help="check: replay every transfer and compare (exit 1 on a mismatch); "
+        "rebuild: overwrite the running balances with the replay",
+    )
+    settle = commands.add_parser(
+        "settle", help="settle each distributor's day (default: yesterday, local time)"
+    )
+    settle.add_argument("--day", type=day, help="YYYY-MM-DD")
+    credit = commands.add_parser("credit", help="retailer credit operations")
+    credit.add_argument(
+        "action", choices=("daily",), help="daily: due-soon/overdue reminders and late fees"
+    )
+    reconcile = commands.add_parser(
+        "reconcile", help="compare a provider's statement (CSV) with the payments we recorded"
+    )
+    reconcile.add_argument("rail", help="mpesa, momo, paystack, flutterwave, nibss, …")
+    reconcile.add_argument("statement", type=Path, help="CSV with reference and amount columns")
+    reconcile.add_argument("--day", type=day, required=True, help="YYYY-MM-DD")
+    reconcile.add_argument("--currency", required=True, help="ISO 4217, e.g. KES")
+    reconcile.add_argument("--timezone", default="UTC", help="whose day (e.g. Africa/Nairobi)")
+
+
+def _planning(commands: Commands) -> None:
+    waves = commands.add_parser("waves", help="pick waves in the warehouse")
+    wave_actions = waves.add_subparsers(dest="waves_command", required=True, parser_class=Parser)
+    plan = wave_actions.add_parser(
+        "plan", help="batch orders into pick waves by departure, cut-off and picker capacity"
+    )
+    plan.add_argument("file", help='JSON {"orders": [{"reference", "route", "departure"}]}')
+    plan.add_argument("--pickers", type=positive_int, default=4)
+    plan.add_argument("--lines-per-picker", type=positive_int, default=40)
+    plan.add_argument("--cutoff-minutes", type=positive_int, default=120)
+
+    routes = commands.add_parser("routes", help="plan vehicle routes")
+    actions = routes.add_subparsers(dest="routes_command", required=True, parser_class=Parser)
+    solve = actions.add_parser("solve", help="solve one routing instance, print the plan as JSON")
+    solve.add_argument("file", type=Path, help="the instance file")
+    solve.add_argument("--format", choices=ROUTE_FORMATS, default="solomon", help="file format")
+    solve.add_argument(
+        "--time-limit", type=positive_float, default=10.0, metavar="S", help="seconds (10)"
+    )
+    solve.add_argument(
+        "--vehicles", type=positive_int, default=None, metavar="N", help="fleet (the file's)"
+    )
+    solve.add_argument(
+        "--objective",
+        choices=ROUTE_OBJECTIVES,
+        default="distance",
+        help="least distance, or fewest vehicles then distance",
+    )
+    day_plan = actions.add_parser(
+        "plan", help="plan a region's delivery day: routes, pick waves, gig tasks, offers (JSON)"
+    )
+    day_plan.add_argument("--region", required=True, choices=REGIONS)
+    day_plan.add_argument(
+        "--date", type=day, default=None, help="YYYY-MM-DD (default: tomorrow, region time)"
+    )
+    day_plan.add_argument("--time-limit", type=positive_float, default=5.0, metavar="S")
+
+
+def _credentials(commands: Commands) -> None:
+    for name, what in (("apikey", "an API key"), ("client", "an OAuth 2.0 client")):
+        parser = commands.add_parser(name, help=f"manage {what} for the GraphQL API")
+        actions = parser.add_subparsers(dest="action", required=True, parser_class=Parser)
+        create = actions.add_parser("create", help=f"create {what}; the secret is printed once")
+        create.add_argument("--role", required=True, choices=ROLES)
+        create.add_argument("--subject", help="whom it acts as (a customer's E.164 phone)")
+        create.add_argument("--name", default="", help="a label for operators")
+
+    token = commands.add_parser("token", help="sign a JWT bearer token with the configured key")
+    token.add_argument("--sub", required=True, help="the user's E.164 phone or an operator id")
+    token.add_argument("--role", required=True, choices=ROLES)
+
+
+def _payouts(commands: Commands) -> None:
+    drivers = commands.add_parser("drivers", help="the gig drivers: payouts and bank accounts")
+    driver_actions = drivers.add_subparsers(
+        dest="drivers_command", required=True, parser_class=Parser
+    )
+    pay = driver_actions.add_parser(
+        "pay",
+        help="settle the region's drivers for the day and send their payouts (JSON: sent,"
+        " pending, held with the reason, failed)",
+    )
+    pay.add_argument("--region", required=True, choices=REGIONS)
+    pay.add_argument(
+        "--date", type=day, default=None, help="YYYY-MM-DD (default: today, region time)"
+    )
+    bank = driver_actions.add_parser(
+        "bank",
+        help="set where a driver's payouts go (Lagos: NIP code + NUBAN; Cape Town:"
+        " branch code + account)",
+    )
+    _bank_arguments(bank)
+
+    agents = commands.add_parser("agents", help="ATC agents: records, bank accounts, commissions")
+    agent_actions = agents.add_subparsers(dest="agents_command", required=True, parser_class=Parser)
+    add = agent_actions.add_parser("add", help="record an agent (name as on its ID)")
+    add.add_argument("--phone", required=True, help="E.164 number")
+    add.add_argument("--name", required=True)
+    add.add_argument("--region", required=True, choices=REGIONS)
+    add.add_argument("--bank-code", default=None)
+    add.add_argument("--account", default=None)
+    _bank_arguments(agent_actions.add_parser("bank", help="set where an agent's commissions go"))
+    agent_pay = agent_actions.add_parser(
+        "pay", help="pay the region's agents the commissions in their wallets (JSON)"
+    )
+    agent_pay.add_argument("--region", required=True, choices=REGIONS)
+    agent_pay.add_argument(
+        "--date", type=day, default=None, help="YYYY-MM-DD (default: today, region time)"
+    )
+
+
+def _bank_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--phone", required=True, help="E.164 number")
+    parser.add_argument("--bank-code", required=True)
+    parser.add_argument("--account", required=True)
+
+
+def _records(commands: Commands) -> None:
+    customers = commands.add_parser("customers", help="customer records")
+    customer_actions = customers.add_subparsers(
+        dest="customers_command", required=True, parser_class=Parser
+    )
+    locate = customer_actions.add_parser("locate", help="set where a customer's deliveries go")
+    locate.add_argument("--phone", required=True, help="E.164, e.g. +2348030000001")
+    locate.add_argument("--lat", required=True, help="latitude, decimal degrees")
+    locate.add_argument("--lon", required=True, help="longitude, decimal degrees")
+    locate.add_argument("--address", default=None, help="what the driver reads (default: phone)")
+
+    deliveries = commands.add_parser("deliveries", help="deliveries an operator takes over")
+    delivery_actions = deliveries.add_subparsers(
+        dest="deliveries_command", required=True, parser_class=Parser
+    )
+    delivery_actions.add_parser("escalated", help="list the deliveries waiting for an operator")
+    resolve = delivery_actions.add_parser(
+        "resolve",
+        help="settle an escalated delivery (three wrong codes, or its route not finished)",
+    )
+    resolve.add_argument("reference", metavar="ORDER_REF", help="the order's reference")
+    resolve.add_argument("outcome", choices=DELIVERY_OUTCOMES, help="what became of the goods")
+
+    stock = commands.add_parser("stock", help="the warehouse's bins against the catalogue")
+    stock_actions = stock.add_subparsers(dest="stock_command", required=True, parser_class=Parser)
+    check = stock_actions.add_parser("check", help="list the SKUs whose bins differ from on hand")
+    check.add_argument("warehouse", metavar="WAREHOUSE", help="e.g. WH-NG")
+    count = stock_actions.add_parser("count", help="record what a bin was counted to hold")
+    count.add_argument("warehouse", metavar="WAREHOUSE", help="e.g. WH-NG")
+    count.add_argument("bin", metavar="BIN", help="the rack label (A01-B02-L1-1) or the bin's id")
+    count.add_argument("sku", metavar="SKU")
+    count.add_argument("quantity", metavar="QUANTITY", type=whole_number, help="what the bin holds")
+
+
+# --- argument types: a bad value is one line saying why, and exit 2 ----------------------------
+
+
+def positive_int(raw: str) -> int:
+    if not raw.isdigit() or int(raw) <= 0:
+        raise argparse.ArgumentTypeError(f"not a positive whole number: {raw!r}")
+    return int(raw)
+
+
+def whole_number(raw: str) -> int:
+    if not raw.isdigit():
+        raise argparse.ArgumentTypeError(f"not a whole number of 0 or more: {raw!r}")
+    return int(raw)
+
+
+def positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not 0 < value < float("inf"):
+        raise argparse.ArgumentTypeError(f"must be > 0: {text!r}")
+    return value
+
+
+def day(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None

@@ -1,0 +1,109 @@
+"""`omniroute` parses without importing the services, and every command it parses runs.
+
+Help, a mistyped argument and the terminal phone used to wait over two seconds for the whole
+service graph (engines, SQLAlchemy, GraphQL, Temporal, OR-Tools) to import; now only the command
+that runs imports what it needs (bench/cli_startup.py measures it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import subprocess
+import sys
+
+import pytest
+
+from core.app import cli_parser
+from core.app.cli import RUNNERS, main
+
+# What the service graph pulls in; none of it is needed to parse a command line.
+HEAVY = ("sqlalchemy", "aiohttp", "pydantic", "strawberry", "temporalio", "ortools", "redis")
+
+PROBE = """
+import json, runpy, sys
+heavy = json.loads(sys.argv[2])
+sys.argv = ["omniroute", *json.loads(sys.argv[1])]
+code = None
+try:
+    runpy.run_module("core.app.cli", run_name="__main__")
+except SystemExit as stop:
+    code = stop.code
+print(json.dumps({"code": code, "loaded": [m for m in heavy if m in sys.modules]}))
+"""
+
+
+def _probe(*arguments: str) -> tuple[dict[str, object], str]:
+    done = subprocess.run(
+        [sys.executable, "-c", PROBE, json.dumps(arguments), json.dumps(HEAVY)],
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    last = done.stdout.strip().splitlines()[-1]
+    return json.loads(last), done.stdout + done.stderr
+
+
+@pytest.mark.parametrize(
+    "arguments",
+    [
+        ("--help",),
+        ("deliveries", "--help"),
+        ("routes", "solve", "--help"),
+        ("drivers", "pay", "--region", "XX"),
+        ("stock", "count", "WH-NG", "A01-B02-L1-1", "SKU", "lots"),
+    ],
+    ids=["help", "group help", "command help", "bad choice", "bad quantity"],
+)
+def test_help_and_bad_arguments_answer_without_importing_the_services(
+    arguments: tuple[str, ...],
+) -> None:
+    answer, output = _probe(*arguments)
+    assert answer["loaded"] == [], output
+    if "--help" in arguments:
+        assert answer["code"] == 0
+        assert "usage: omniroute" in output
+    else:
+        assert answer["code"] == 2
+        assert "invalid choice: 'XX'" in output or "not a whole number" in output
+
+
+def test_the_terminal_phone_starts_without_the_services() -> None:
+    # Nothing listens on port 9: the phone says so and ends, having imported no engine.
+    answer, output = _probe("simulate", "ussd", "--url", "http://127.0.0.1:9")
+    assert answer["loaded"] == [], output
+    assert answer["code"] != 0
+
+
+def _commands(parser: argparse.ArgumentParser) -> set[str]:
+    action = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    return set(action.choices)
+
+
+def test_every_parsed_command_has_a_module_that_runs_it() -> None:
+    assert _commands(cli_parser.build_parser()) == set(RUNNERS)
+    for module in set(RUNNERS.values()):
+        assert callable(importlib.import_module(module).run), module
+
+
+def test_the_parsers_choices_are_the_engines_values() -> None:
+    from core.app import deliveries_cli, routes, simulate  # noqa: PLC0415 - the heavy side
+    from engines.access import Role  # noqa: PLC0415
+
+    assert [role.value for role in Role] == cli_parser.ROLES
+    assert cli_parser.SIMULATED_CHANNELS == simulate.CHANNELS
+    assert cli_parser.ROUTE_FORMATS == routes.FORMATS
+    assert cli_parser.ROUTE_OBJECTIVES == routes.OBJECTIVES
+    assert tuple(sorted(deliveries_cli.OUTCOMES)) == cli_parser.DELIVERY_OUTCOMES
+
+
+def test_a_role_the_engine_does_not_know_is_refused_at_parsing(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with pytest.raises(SystemExit) as stop:
+        main(["token", "--sub", "ops-1", "--role", "superuser"])
+    assert stop.value.code == 2
+    assert "invalid choice: 'superuser'" in capsys.readouterr().err
