@@ -39,6 +39,7 @@ COMMANDS: tuple[tuple[str, tuple[str, ...]], ...] = (
         "omniroute stock count … x (bad, exit 2)",
         ("-m", "core.app.cli", "stock", "count", "W", "B", "S", "x"),
     ),
+    ("omniroute migrate (up to date)", ("-m", "core.app.cli", "migrate")),
     (
         "omniroute deliveries escalated (engines)",
         ("-m", "core.app.cli", "deliveries", "escalated"),

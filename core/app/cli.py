@@ -18,8 +18,8 @@ from core.app.cli_parser import build_parser
 # command -> the module whose `run(args)` carries it out
 RUNNERS: dict[str, str] = {
     "serve": "core.app.gateway_cli",
-    "migrate": "core.app.gateway_cli",
-    "seed": "core.app.gateway_cli",
+    "migrate": "core.app.database_cli",
+    "seed": "core.app.database_cli",
     "worker": "core.app.gateway_cli",
     "payments": "core.app.gateway_cli",
     "simulate": "core.app.simulate",

@@ -1,5 +1,4 @@
-"""`omniroute serve`, `migrate`, `seed --demo`, `worker` and `payments requery`: the gateway's
-own process and what `make run` does before it."""
+"""`omniroute serve`, `worker` and `payments requery`: the gateway's own processes."""
 
 from __future__ import annotations
 
@@ -11,7 +10,6 @@ from collections.abc import Callable
 from aiohttp import web
 
 from core.app.bootstrap import build_services
-from core.app.demo import load_demo, load_distribution_demo
 from core.app.eventloop import loop_factory, running_loop_name
 from core.app.heap import freeze_after_startup
 from core.app.logs import configure_logging
@@ -19,20 +17,13 @@ from core.app.objects import MissingObjectStoreSettingError
 from core.app.server import create_app
 from core.app.temporal_dev import TemporalUnavailableError, embedded_temporal
 from core.app.worker import run_worker
-from core.clock import SystemClock
 from core.config import Settings
-from core.db import Database
-from core.db.migrate import upgrade
 
 
 def run(args: argparse.Namespace) -> int:
     match args.command:
         case "serve":
             return _serve(args.host, args.port)
-        case "migrate":
-            return _migrate()
-        case "seed":
-            return _seed(demo=args.demo)
         case "worker":
             return _worker()
     return _requery()
@@ -77,31 +68,6 @@ def _announce(host: str, port: int) -> Callable[[str], None]:
         print(f"OmniRoute serving on http://{host}:{port} on {loop}  (Ctrl+C to stop)", flush=True)
 
     return show
-
-
-def _migrate() -> int:
-    settings = Settings()
-    upgrade(settings.database_url)
-    print("database is at the latest migration")
-    return 0
-
-
-def _seed(*, demo: bool) -> int:
-    if not demo:
-        print("omniroute: nothing to seed; pass --demo for the demo data set", file=sys.stderr)
-        return 2
-
-    async def run() -> int:
-        db = Database(Settings().database_url)
-        try:
-            now = SystemClock().now()
-            return await load_demo(db, now) + await load_distribution_demo(db, now)
-        finally:
-            await db.dispose()
-
-    inserted = asyncio.run(run())
-    print(f"demo data loaded ({inserted} new rows)")
-    return 0
 
 
 def _requery() -> int:

@@ -10,8 +10,10 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
+import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -34,9 +36,12 @@ print(json.dumps({"code": code, "loaded": [m for m in heavy if m in sys.modules]
 """
 
 
-def _probe(*arguments: str) -> tuple[dict[str, object], str]:
+def _probe(
+    *arguments: str, heavy: tuple[str, ...] = HEAVY, env: dict[str, str] | None = None
+) -> tuple[dict[str, object], str]:
     done = subprocess.run(
-        [sys.executable, "-c", PROBE, json.dumps(arguments), json.dumps(HEAVY)],
+        [sys.executable, "-c", PROBE, json.dumps(arguments), json.dumps(heavy)],
+        env=None if env is None else {**os.environ, **env},
         stdin=subprocess.DEVNULL,
         capture_output=True,
         text=True,
@@ -76,6 +81,16 @@ def test_the_terminal_phone_starts_without_the_services() -> None:
     answer, output = _probe("simulate", "ussd", "--url", "http://127.0.0.1:9")
     assert answer["loaded"] == [], output
     assert answer["code"] != 0
+
+
+def test_migrate_before_serving_imports_no_server_graphql_or_workflows(tmp_path: Path) -> None:
+    # `make run` migrates before every start; only SQLAlchemy and Alembic are needed for it.
+    database = {"OMNIROUTE_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path}/cli.db"}
+    server_side = ("aiohttp", "strawberry", "temporalio", "ortools", "redis", "aiokafka")
+    answer, output = _probe("migrate", heavy=server_side, env=database)
+    assert answer == {"code": 0, "loaded": []}, output
+    assert "database is at the latest migration" in output
+    assert (tmp_path / "cli.db").stat().st_size > 0
 
 
 def _commands(parser: argparse.ArgumentParser) -> set[str]:
