@@ -54,6 +54,7 @@ bench: $(STAMP) ## run the benchmarks (figures go in BENCHMARKS.md)
 	$(BIN)/python -m bench.graphql_products
 	$(BIN)/python -m bench.pick_paths
 	$(BIN)/python -m bench.payments
+	$(BIN)/python -m bench.cli_startup
 
 bench-routing: $(STAMP) ## the route optimiser beside PyVRP on all 56 Solomon instances (~20 min), then 1,000 stops
 	$(BIN)/python -m bench.routing --time-limit 10
