@@ -175,7 +175,11 @@ def simulate(
             print(f"gateway answered {exc.code}: {said}", file=sys.stderr)
             return 1
         except urllib.error.URLError as exc:
-            print(f"cannot reach the gateway at {url}: {exc.reason}", file=sys.stderr)
+            print(
+                f"cannot reach the gateway at {url}: {exc.reason}"
+                " (is it running? `make run`, or `omniroute serve`, starts it)",
+                file=sys.stderr,
+            )
             return 1
         if turn.lines:
             print("+" + "-" * 30)

@@ -84,7 +84,9 @@ async def test_unreachable_gateway_is_one_clear_line_and_exit_1(
         simulate, "sms", "http://127.0.0.1:9", "+2348030000001", "", typing("hi")
     )
     assert code == 1
-    assert "cannot reach the gateway at http://127.0.0.1:9" in capsys.readouterr().err
+    said = capsys.readouterr().err
+    assert "cannot reach the gateway at http://127.0.0.1:9" in said
+    assert "`make run`, or `omniroute serve`, starts it" in said
 
 
 def test_unknown_simulated_channel_is_refused_with_exit_2(
