@@ -81,7 +81,8 @@ def test_serve_answers_a_dial_on_its_event_loop_and_stops_on_ctrl_c(
             "text": "",
         }
         request = urllib.request.Request(
-            f"http://127.0.0.1:{port}/channels/africastalking/ussd",
+            # A query string as Africa's Talking's callback token puts there: never logged.
+            f"http://127.0.0.1:{port}/channels/africastalking/ussd?token=never-logged",
             data=urlencode(form).encode(),
             headers={"Content-Type": "application/x-www-form-urlencoded"},
         )
@@ -92,6 +93,13 @@ def test_serve_answers_a_dial_on_its_event_loop_and_stops_on_ctrl_c(
         assert "1. Shop" in screen
         process.send_signal(signal.SIGINT)
         assert process.wait(timeout=60) == 0
+        assert process.stdout is not None
+        served_log = process.stdout.read()
+        # One structured line per request (core/app/logs.py), its path without the query.
+        assert "http.request" in served_log
+        assert "path=/channels/africastalking/ussd" in served_log
+        assert "status=200" in served_log
+        assert "never-logged" not in served_log
     finally:
         if process.poll() is None:
             process.kill()

@@ -12,7 +12,7 @@ from aiohttp import web
 from core.app.bootstrap import build_services
 from core.app.eventloop import loop_factory, running_loop_name
 from core.app.heap import freeze_after_startup
-from core.app.logs import configure_logging
+from core.app.logs import AccessLog, configure_logging
 from core.app.objects import MissingObjectStoreSettingError
 from core.app.server import create_app
 from core.app.temporal_dev import TemporalUnavailableError, embedded_temporal
@@ -38,6 +38,7 @@ def _serve(host: str, port: int) -> int:
                 freeze_after_startup(create_app(running)),
                 host=host,
                 port=port,
+                access_log_class=AccessLog,
                 print=_announce(host, port),
                 loop=loop_factory(settings.event_loop)(),
             )

@@ -1,0 +1,110 @@
+"""Every log line is structured, the libraries' too, and no request's query string is logged."""
+
+from __future__ import annotations
+
+import json
+import logging
+import socket
+from collections.abc import Iterator
+
+import pytest
+import structlog
+from aiohttp import ClientSession, web
+
+from core.app.logs import AccessLog, configure_logging
+from core.config import Settings
+
+
+@pytest.fixture
+def restored_logging() -> Iterator[None]:
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    yield
+    root.handlers, root.level = handlers, level
+    structlog.reset_defaults()
+
+
+def _lines(err: str) -> list[dict[str, object]]:
+    return [json.loads(line) for line in err.splitlines() if line.strip()]
+
+
+@pytest.mark.usefixtures("restored_logging")
+def test_in_production_omniroutes_and_the_libraries_lines_are_json(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    configure_logging(Settings(env="production", _env_file=None))
+    structlog.get_logger("core.app.heap").info("heap.frozen", objects=3)
+    logging.getLogger("aiokafka.consumer.group_coordinator").info(
+        "Successfully synced group %s with generation %s", "payouts", 0
+    )
+    logging.getLogger("temporalio.worker").debug("below the level: not written")
+    try:
+        raise RuntimeError("broker gone")
+    except RuntimeError:
+        logging.getLogger("core.bus.kafka").exception("kafka.consumer_failed")
+
+    ours, library, failure = _lines(capsys.readouterr().err)
+    assert ours["event"] == "heap.frozen"
+    assert ours["objects"] == 3
+    assert ours["level"] == "info"
+    assert ours["logger"] == "core.app.heap"
+    assert library["event"] == "Successfully synced group payouts with generation 0"
+    assert library["logger"] == "aiokafka.consumer.group_coordinator"
+    assert library["level"] == "info"
+    assert str(library["timestamp"]).endswith("Z")
+    assert failure["level"] == "error"
+    assert "RuntimeError: broker gone" in str(failure["exception"])
+
+
+@pytest.mark.usefixtures("restored_logging")
+def test_on_a_laptop_the_same_lines_are_readable_text(capsys: pytest.CaptureFixture[str]) -> None:
+    configure_logging(Settings(env="dev", _env_file=None))
+    logging.getLogger("temporalio.worker").info("Beginning worker shutdown")
+    line = capsys.readouterr().err.strip()
+    assert "[info" in line
+    assert "Beginning worker shutdown" in line
+    assert "[temporalio.worker]" in line
+    with pytest.raises(json.JSONDecodeError):
+        json.loads(line)
+
+
+@pytest.mark.usefixtures("restored_logging")
+async def test_a_request_is_logged_with_its_path_status_and_time_but_not_its_query(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    configure_logging(Settings(env="production", _env_file=None))
+
+    async def ussd(_request: web.Request) -> web.Response:
+        return web.Response(text="CON hello")
+
+    app = web.Application()
+    app.router.add_post("/channels/africastalking/ussd", ussd)
+    # As `omniroute serve` runs it: web.run_app(..., access_log_class=AccessLog) makes this runner.
+    runner = web.AppRunner(app, access_log_class=AccessLog)
+    await runner.setup()
+    site = web.SockSite(runner, socket.create_server(("127.0.0.1", 0)))
+    await site.start()
+    base = f"http://127.0.0.1:{runner.addresses[0][1]}"
+    try:
+        async with ClientSession() as client:
+            url = f"{base}/channels/africastalking/ussd?token=s3cret-callback-token"
+            async with client.post(url) as answer:
+                assert answer.status == 200
+            url = f"{base}/channels/meta/whatsapp?hub.verify_token=v3rify"
+            async with client.get(url) as missing:
+                assert missing.status == 404
+    finally:
+        await runner.cleanup()
+
+    err = capsys.readouterr().err
+    assert "s3cret" not in err
+    assert "v3rify" not in err
+    posted, not_found = (line for line in _lines(err) if line["event"] == "http.request")
+    assert posted["method"] == "POST"
+    assert posted["path"] == "/channels/africastalking/ussd"
+    assert posted["status"] == 200
+    assert posted["bytes"] > len("CON hello")  # what was sent, the headers included
+    assert isinstance(posted["ms"], float)
+    assert posted["logger"] == "aiohttp.access"
+    assert not_found["path"] == "/channels/meta/whatsapp"
+    assert not_found["status"] == 404
