@@ -3,28 +3,12 @@
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+from tests.support.benches import run_bench
 
 pytestmark = pytest.mark.slow
-
-
-def run_bench(*args: str) -> str:
-    done = subprocess.run(
-        [sys.executable, "-m", *args],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=100,
-        check=False,
-    )
-    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
-    return done.stdout
 
 
 def test_the_hops_bench_splits_a_hop_into_the_edge_and_the_turn() -> None:
