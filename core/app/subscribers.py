@@ -1,7 +1,8 @@
 """In-process reactions to domain events, wired by the composition root.
 
-An order placed on any channel gets an SMS confirmation in the customer's language; the
-delivery is queued once per event (its dedupe key), so a redelivered event sends nothing twice.
+An order gets an SMS confirmation in the customer's language, unless it was placed in an SMS
+conversation, whose closing text already said it; the delivery is queued once per event (its
+dedupe key), so a redelivered event sends nothing twice.
 """
 
 from __future__ import annotations
@@ -71,6 +72,8 @@ class OrderConfirmationSms(CustomerSms):
 
     async def __call__(self, envelope: EventEnvelope) -> None:
         event = OrderPlaced.model_validate(envelope.data)
+        if event.customer_texted:
+            return  # an SMS order: the conversation's closing text was its confirmation
         await self.send(
             Phone(event.customer),
             f"order-placed-sms:{event.event_id}",

@@ -522,6 +522,8 @@ class Confirm(ShopState):
                     idempotency_key=key,
                     voucher=str(code) if code else None,
                     price_lock_id=turn.vars.get(LOCK_VAR),
+                    # Over SMS, the text this turn answers with is the order's confirmation.
+                    customer_texted=turn.msg.kind is ChannelKind.SMS,
                 )
             )
         except (PriceLockError, PromotionExhaustedError, InvalidVoucherError):

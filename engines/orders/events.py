@@ -38,6 +38,9 @@ class OrderPlaced(DomainEvent):
     price_lock: str | None = None
     reserved_until: datetime | None = None
     back_order_of: str | None = None
+    # Placed in an SMS conversation, whose closing text told the customer already: the SMS
+    # confirmation every other order gets is not sent (one text per order, not two).
+    customer_texted: bool = False
 
 
 class OrderStatusChanged(DomainEvent):

@@ -305,3 +305,6 @@ class PlaceOrder:
     voucher: str | None = None
     price_lock_id: uuid.UUID | str | None = None  # place at the locked quote's prices
     reservation_ttl: timedelta | None = None  # unconfirmed (unpaid) holds lapse after this
+    # The customer is told by SMS as the order is placed (an SMS conversation's closing text
+    # has its reference and total), so no separate SMS confirmation follows.
+    customer_texted: bool = False

@@ -257,7 +257,7 @@ class OrderService:
         await self._pricing.record_use(s, quote, limits)
         if command.clear_cart:
             await SqlCartRepository(s).remove(command.customer)
-        await record(s, self._placed(order))
+        await record(s, self._placed(order, customer_texted=command.customer_texted))
         await record(
             s,
             *(
@@ -275,8 +275,9 @@ class OrderService:
         )
         return order
 
-    def _placed(self, order: Order) -> OrderPlaced:
+    def _placed(self, order: Order, *, customer_texted: bool = False) -> OrderPlaced:
         return OrderPlaced(
+            customer_texted=customer_texted,
             event_id=self._ids.uuid(),
             occurred_at=order.created_at,
             aggregate_id=str(order.id),
