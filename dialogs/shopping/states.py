@@ -538,6 +538,22 @@ class Confirm(ShopState):
         turn.vars.pop("checkout", None)
         turn.vars.pop(LOCK_VAR, None)
         turn.vars.pop(VOUCHER_VAR, None)
+        outcome = await self.placed(turn, order)
+        if isinstance(outcome, Finish) and turn.msg.kind is ChannelKind.SMS:
+            return Finish(self.with_status_hint(turn, outcome.text))
+        return outcome
+
+    @staticmethod
+    def with_status_hint(turn: Turn, text: str) -> str:
+        """Over SMS the closing text is the order's only confirmation, so it says what the
+        confirmation SMS would have (reply STATUS), when that still fits one SMS."""
+        hinted = f"{text} {turn.t('done.status_hint')}"
+        return (
+            hinted if measure(hinted, turn.capabilities) <= turn.capabilities.screen_chars else text
+        )
+
+    async def placed(self, turn: Turn, order: Order) -> Outcome:
+        """What the customer is told once the order is placed, by its payment method."""
         if order.payment_method is PaymentMethod.CREDIT:
             return await self.on_credit(turn, order)
         if order.payment_method is PaymentMethod.ON_DELIVERY or self.svc.payments is None:

@@ -96,7 +96,10 @@ async def test_ngozi_orders_by_sms_and_gets_one_text_confirming_it_not_two(
     [placed] = await ngozi_sms.send("1")
 
     [order] = await services.orders.recent(Phone(NGOZI))
-    assert placed == f"Order {order.reference} placed. Total {TOTAL}, pay on delivery. Thank you!"
+    assert placed == (
+        f"Order {order.reference} placed. Total {TOTAL}, pay on delivery. Thank you!"
+        " Reply STATUS for updates."
+    )
     assert await ngozi_sms.receive() == []  # the order's event relayed: still nothing more
     queued = [d.dedupe_key for d in await services.notifications.for_recipient(Phone(NGOZI))]
     assert not [key for key in queued if key.startswith("order-placed-sms:")]
