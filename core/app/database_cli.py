@@ -36,7 +36,7 @@ def _seed(*, demo: bool) -> int:
     # Here, not at the top: `migrate` runs before every `serve` and needs none of the engines.
     from core.app.demo import load_demo, load_distribution_demo  # noqa: PLC0415
 
-    async def run() -> int:
+    async def load() -> int:
         db = Database(Settings().database_url)
         try:
             now = SystemClock().now()
@@ -44,6 +44,6 @@ def _seed(*, demo: bool) -> int:
         finally:
             await db.dispose()
 
-    inserted = asyncio.run(run())
+    inserted = asyncio.run(load())
     print(f"demo data loaded ({inserted} new rows)")
     return 0

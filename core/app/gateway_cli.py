@@ -74,7 +74,7 @@ def _announce(host: str, port: int) -> Callable[[str], None]:
 def _requery() -> int:
     """One requery pass, for cron or an operator; the gateway also runs it every minute."""
 
-    async def run() -> int:
+    async def requery() -> int:
         services = build_services(Settings())
         try:
             assert services.payments is not None
@@ -87,4 +87,4 @@ def _requery() -> int:
         )
         return 0
 
-    return asyncio.run(run())
+    return asyncio.run(requery())
