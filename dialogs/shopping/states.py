@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from decimal import Decimal
 
+from core.gsm7 import is_gsm7
 from core.layout import layout, measure
 from core.messages import ChannelKind, Option
 from core.money import Money
@@ -103,9 +104,19 @@ class ShopState(State):
                 return await self.quote(turn, cart, voucher=str(code)), None
             except InvalidVoucherError as exc:
                 turn.vars.pop(VOUCHER_VAR, None)
-                notice = turn.t(f"error.voucher.{exc.problem.value}", code=exc.code)
+                notice = turn.t(
+                    f"error.voucher.{exc.problem.value}", code=shown_code(turn, exc.code)
+                )
                 return await self.quote(turn, cart), notice
         return await self.quote(turn, cart), None
+
+
+def shown_code(turn: Turn, code: str) -> str:
+    """A promo code as typed, fit to echo: on a GSM-7 screen (USSD, SMS) a character the
+    handset cannot show (a curly quote, an emoji, the À of an upper-cased à) becomes '?'."""
+    if turn.capabilities.charset != "gsm7":
+        return code
+    return "".join(ch if is_gsm7(ch) else "?" for ch in code)
 
 
 class MainMenu(ShopState):
@@ -427,7 +438,9 @@ class Voucher(ShopState):
         try:
             quote = await self.quote(turn, cart, voucher=code[:40])
         except InvalidVoucherError as exc:
-            return Reject(f"error.voucher.{exc.problem.value}", {"code": exc.code})
+            return Reject(
+                f"error.voucher.{exc.problem.value}", {"code": shown_code(turn, exc.code)}
+            )
         turn.vars[VOUCHER_VAR] = quote.voucher
         # The quote screen shows the code's saving on a line of its own; no notice needed.
         return Go("quote")
