@@ -16,9 +16,10 @@ from typing import Protocol
 import structlog
 
 from core.conversation import Session, SessionConflictError, SessionStore
-from core.i18n import Translator
+from core.i18n import DEFAULT_LOCALE, Translator
 from core.intents import Intent, IntentKind, resolve_command, resolve_intent
 from core.messages import ChannelKind, InboundMessage, Reply
+from core.region import UnsupportedRegionError, region_for_phone
 
 log = structlog.get_logger(__name__)
 
@@ -48,6 +49,17 @@ def newest_input(transcript: str, previous: str | None) -> str | None:
     if transcript.startswith(previous + "*"):
         return transcript[len(previous) + 1 :]
     return None
+
+
+def first_locale(msg: InboundMessage) -> str:
+    """The language a first message's keyword may be in (ACHA, HALI): the channel's hint, else
+    the language of the phone's market (English keywords are understood in every language)."""
+    if msg.locale_hint:
+        return msg.locale_hint
+    try:
+        return region_for_phone(msg.phone).default_locale
+    except UnsupportedRegionError:
+        return DEFAULT_LOCALE
 
 
 class Pipeline:
@@ -138,7 +150,7 @@ class Pipeline:
         if session is None:
             # A first SMS or WhatsApp message may already be a command ("STATUS").
             if msg.transcript is None:
-                command = resolve_command(msg.text, msg.locale_hint or "en", self._t)
+                command = resolve_command(msg.text, first_locale(msg), self._t)
                 if command is not None:
                     return Intent(IntentKind.COMMAND, command)
             return Intent(IntentKind.START)
