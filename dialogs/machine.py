@@ -112,6 +112,9 @@ class Turn:
         # Reads a state makes more than once in one turn (the machine shows the current screen
         # to read the input, then the state handles it): asked once per turn, kept here.
         self.memo: dict[Hashable, Any] = {}
+        # The line the machine shows above this turn's screen (an error, a notice): screens that
+        # fit their own text to the handset (a quote, the orders list) leave room for it.
+        self.notice: str | None = None
         self._t = translate
 
     def t(self, msgid: str, /, **values: object) -> str:
@@ -193,6 +196,7 @@ class Machine:
     async def show(
         self, turn: Turn, session: Session, error: str | None = None
     ) -> tuple[Session, Reply]:
+        turn.notice = error
         screen = await self.states[session.state].screen(turn)
         text = screen.text if error is None else f"{error}\n{screen.text}"
         if screen.prompt:

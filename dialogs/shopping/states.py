@@ -379,7 +379,8 @@ def quote_text(
     """Subtotal, promotions, the promo code's saving, delivery, VAT and total, one per line.
 
     On a small screen (a 160-character SMS) the subtotal gives way first, then the promotion
-    and the code's saving become one discount line; the total and VAT always show.
+    and the code's saving become one discount line, then that line; the total and VAT always
+    show. The line the machine shows above the screen (turn.notice) is counted too.
     """
     rate = (quote.vat_rate * 100).normalize()
     cur = quote.currency
@@ -412,9 +413,11 @@ def quote_text(
     options.append(Option(BACK_KEY, turn.t("nav.back")))
     text = ""
     head = [notice] if notice else []
-    for parts in (subtotal + discounts, discounts, merged):
+    above = [turn.notice] if turn.notice else []
+    for parts in (subtotal + discounts, discounts, merged, []):
         text = "\n".join([*head, *parts, *tail])
-        if measure(layout(text, options), turn.capabilities) <= turn.capabilities.screen_chars:
+        shown = layout("\n".join([*above, text]), options)
+        if measure(shown, turn.capabilities) <= turn.capabilities.screen_chars:
             break
     return text
 
@@ -686,8 +689,9 @@ class Orders(ShopState):
             *(Option(str(n), c.label) for n, c in enumerate(choices, 1)),
             Option(BACK_KEY, turn.t("nav.back")),
         )
+        above = [turn.notice] if turn.notice else []
         while len(lines) > 1 and (
-            measure(layout("\n".join([title, *lines]), options), turn.capabilities)
+            measure(layout("\n".join([*above, title, *lines]), options), turn.capabilities)
             > turn.capabilities.screen_chars
         ):
             lines.pop()

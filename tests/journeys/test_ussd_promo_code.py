@@ -81,9 +81,7 @@ async def test_a_price_held_too_long_is_quoted_again_before_ordering(
 
     requote = await web.choose("Confirm")
 
-    assert requote["text"].splitlines()[0] == (
-        "Prices changed since your quote. Please check the new total."
-    )
+    assert requote["text"].splitlines()[0] == "Prices changed. Check the new total."
     assert requote["text"].endswith("Total NGN 26,993.25")
     assert await services.orders.recent(NGOZI) == []
     await web.choose("Choose payment")
