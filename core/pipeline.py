@@ -87,7 +87,7 @@ class Pipeline:
             return await self._handle(msg)
         except Exception:
             log.exception("pipeline.failed", session_key=msg.session_key, kind=msg.kind)
-            locale = msg.locale_hint or "en"
+            locale = first_locale(msg)
             return Reply(self._t(locale, "error.unavailable"), end=True, locale=locale)
 
     async def _handle(self, msg: InboundMessage) -> Reply:
