@@ -16,9 +16,10 @@ from typing import Protocol
 import structlog
 
 from core.conversation import Session, SessionConflictError, SessionStore
-from core.i18n import Translator
+from core.i18n import DEFAULT_LOCALE, Translator
 from core.intents import Intent, IntentKind, resolve_command, resolve_intent
 from core.messages import ChannelKind, InboundMessage, Reply
+from core.region import UnsupportedRegionError, region_for_phone
 
 log = structlog.get_logger(__name__)
 
@@ -50,6 +51,17 @@ def newest_input(transcript: str, previous: str | None) -> str | None:
     return None
 
 
+def first_locale(msg: InboundMessage) -> str:
+    """The language a first message's keyword may be in (ACHA, HALI): the channel's hint, else
+    the language of the phone's market (English keywords are understood in every language)."""
+    if msg.locale_hint:
+        return msg.locale_hint
+    try:
+        return region_for_phone(msg.phone).default_locale
+    except UnsupportedRegionError:
+        return DEFAULT_LOCALE
+
+
 class Pipeline:
     def __init__(
         self,
@@ -75,7 +87,7 @@ class Pipeline:
             return await self._handle(msg)
         except Exception:
             log.exception("pipeline.failed", session_key=msg.session_key, kind=msg.kind)
-            locale = msg.locale_hint or "en"
+            locale = first_locale(msg)
             return Reply(self._t(locale, "error.unavailable"), end=True, locale=locale)
 
     async def _handle(self, msg: InboundMessage) -> Reply:
@@ -138,7 +150,7 @@ class Pipeline:
         if session is None:
             # A first SMS or WhatsApp message may already be a command ("STATUS").
             if msg.transcript is None:
-                command = resolve_command(msg.text, msg.locale_hint or "en", self._t)
+                command = resolve_command(msg.text, first_locale(msg), self._t)
                 if command is not None:
                     return Intent(IntentKind.COMMAND, command)
             return Intent(IntentKind.START)

@@ -15,7 +15,7 @@ from core.conversation import Session
 from core.i18n import Translator
 from core.intents import Intent, IntentKind
 from core.messages import Capabilities, InboundMessage, Option, Reply
-from dialogs.paging import BACK_KEY, MORE_KEY, page_from
+from dialogs.paging import BACK_KEY, MORE_KEY, ScreenTooLongError, page_from
 
 INPUT_BACK_KEY = "00"
 PAGE_STARTS_VAR = "_pg"
@@ -112,6 +112,9 @@ class Turn:
         # Reads a state makes more than once in one turn (the machine shows the current screen
         # to read the input, then the state handles it): asked once per turn, kept here.
         self.memo: dict[Hashable, Any] = {}
+        # The line the machine shows above this turn's screen (an error, a notice): screens that
+        # fit their own text to the handset (a quote, the orders list) leave room for it.
+        self.notice: str | None = None
         self._t = translate
 
     def t(self, msgid: str, /, **values: object) -> str:
@@ -193,6 +196,7 @@ class Machine:
     async def show(
         self, turn: Turn, session: Session, error: str | None = None
     ) -> tuple[Session, Reply]:
+        turn.notice = error
         screen = await self.states[session.state].screen(turn)
         text = screen.text if error is None else f"{error}\n{screen.text}"
         if screen.prompt:
@@ -202,15 +206,22 @@ class Machine:
             return kept, Reply(text, options, locale=turn.locale, expects_input=True)
         starts = _page_starts(turn.vars, session.page)
         labels = [c.label for c in screen.choices]
-        page = page_from(
-            text,
-            labels,
-            min(starts[-1], max(0, len(labels) - 1)),
-            turn.capabilities,
-            back_label=turn.t("nav.back"),
-            more_label=turn.t("nav.more"),
-            offer_back=screen.back,
-        )
+        try:
+            page = page_from(
+                text,
+                labels,
+                min(starts[-1], max(0, len(labels) - 1)),
+                turn.capabilities,
+                back_label=turn.t("nav.back"),
+                more_label=turn.t("nav.more"),
+                offer_back=screen.back,
+            )
+        except ScreenTooLongError:
+            if error is None:
+                raise
+            # The line above leaves no room for a choice under a full screen (a balance with
+            # two debts): the screen again without it, not no screen at all.
+            return await self.show(turn, session)
         turn.vars[PAGE_STARTS_VAR] = starts
         turn.vars[PAGE_END_VAR] = page.items.stop
         shown = Shown(

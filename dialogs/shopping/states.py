@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from decimal import Decimal
 
+from core.gsm7 import is_gsm7
 from core.layout import layout, measure
 from core.messages import ChannelKind, Option
 from core.money import Money
@@ -103,9 +104,19 @@ class ShopState(State):
                 return await self.quote(turn, cart, voucher=str(code)), None
             except InvalidVoucherError as exc:
                 turn.vars.pop(VOUCHER_VAR, None)
-                notice = turn.t(f"error.voucher.{exc.problem.value}", code=exc.code)
+                notice = turn.t(
+                    f"error.voucher.{exc.problem.value}", code=shown_code(turn, exc.code)
+                )
                 return await self.quote(turn, cart), notice
         return await self.quote(turn, cart), None
+
+
+def shown_code(turn: Turn, code: str) -> str:
+    """A promo code as typed, fit to echo: on a GSM-7 screen (USSD, SMS) a character the
+    handset cannot show (a curly quote, an emoji, the À of an upper-cased à) becomes '?'."""
+    if turn.capabilities.charset != "gsm7":
+        return code
+    return "".join(ch if is_gsm7(ch) else "?" for ch in code)
 
 
 class MainMenu(ShopState):
@@ -368,7 +379,8 @@ def quote_text(
     """Subtotal, promotions, the promo code's saving, delivery, VAT and total, one per line.
 
     On a small screen (a 160-character SMS) the subtotal gives way first, then the promotion
-    and the code's saving become one discount line; the total and VAT always show.
+    and the code's saving become one discount line, then that line; the total and VAT always
+    show. The line the machine shows above the screen (turn.notice) is counted too.
     """
     rate = (quote.vat_rate * 100).normalize()
     cur = quote.currency
@@ -401,9 +413,11 @@ def quote_text(
     options.append(Option(BACK_KEY, turn.t("nav.back")))
     text = ""
     head = [notice] if notice else []
-    for parts in (subtotal + discounts, discounts, merged):
+    above = [turn.notice] if turn.notice else []
+    for parts in (subtotal + discounts, discounts, merged, []):
         text = "\n".join([*head, *parts, *tail])
-        if measure(layout(text, options), turn.capabilities) <= turn.capabilities.screen_chars:
+        shown = layout("\n".join([*above, text]), options)
+        if measure(shown, turn.capabilities) <= turn.capabilities.screen_chars:
             break
     return text
 
@@ -427,7 +441,9 @@ class Voucher(ShopState):
         try:
             quote = await self.quote(turn, cart, voucher=code[:40])
         except InvalidVoucherError as exc:
-            return Reject(f"error.voucher.{exc.problem.value}", {"code": exc.code})
+            return Reject(
+                f"error.voucher.{exc.problem.value}", {"code": shown_code(turn, exc.code)}
+            )
         turn.vars[VOUCHER_VAR] = quote.voucher
         # The quote screen shows the code's saving on a line of its own; no notice needed.
         return Go("quote")
@@ -673,8 +689,9 @@ class Orders(ShopState):
             *(Option(str(n), c.label) for n, c in enumerate(choices, 1)),
             Option(BACK_KEY, turn.t("nav.back")),
         )
+        above = [turn.notice] if turn.notice else []
         while len(lines) > 1 and (
-            measure(layout("\n".join([title, *lines]), options), turn.capabilities)
+            measure(layout("\n".join([*above, title, *lines]), options), turn.capabilities)
             > turn.capabilities.screen_chars
         ):
             lines.pop()

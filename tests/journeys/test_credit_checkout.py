@@ -100,3 +100,32 @@ async def test_buy_on_credit_over_ussd_and_repay_by_mpesa_over_sms(
     held_at_mpesa = await services.money.ledger.account("rail:mpesa:KES")
     assert held_at_mpesa.balance == Money(Decimal("2522.00"), "KES")
     assert (await services.money.ledger.check()).balanced
+
+
+async def test_a_key_not_on_a_full_balance_screen_shows_it_again(
+    gateway: Client, services: Services, fakes: PaymentFakes, clock: SteppedClock
+) -> None:
+    """Juma owes on credit and on delivery: the two lines and Lipa kwa M-Pesa fill his SMS, and
+    a mistyped key ended in 'service not available' instead of the same screen."""
+    assert services.money is not None
+    await credit_history(services, clock, JUMA)
+    await services.money.credit.decide(Phone(JUMA))
+    juma = UssdPhone(gateway, JUMA)
+    await _to_payment(juma)
+    await juma.choose("Kwa mkopo")
+    await juma.choose("Thibitisha")
+    await _to_payment(juma)
+    await juma.choose("Lipa ukipokea")
+    await juma.choose("Thibitisha")
+    sms = SmsPhone(gateway, services, fakes.sms, JUMA, network_code="63902")
+    await sms.receive()
+    balance = await sms.text("BAL")
+    assert balance.startswith("Unadaiwa KES")
+    assert "1. Lipa kwa M-Pesa" in balance
+
+    again = await sms.text("7")
+
+    assert "Unadaiwa KES" in again
+    assert "Deni la mkopo: KES 2,521.26" in again
+    assert "1. Lipa kwa M-Pesa" in again
+    assert (await sms.text("1")).startswith("Unalipa KES 2,521.26")

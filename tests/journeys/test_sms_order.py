@@ -11,6 +11,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient
 
 from core.app.bootstrap import Services
+from core.clock import SteppedClock
 from core.config import Settings
 from core.gsm7 import gsm7_length
 from core.phone import Phone
@@ -160,3 +161,45 @@ async def test_stop_suppresses_order_confirmations_and_start_brings_them_back(
     reference = await order_by_ussd(ussd)
 
     assert await ngozi_sms.receive() == [confirmation(reference)]
+
+
+async def quote_by_sms(phone: SmsPhone, quantity: str = "3") -> str:
+    """Shop > Noodles > Indomie Chicken > quantity > Checkout: the quote."""
+    for key in ("Hi", "1", "1", "1", quantity):
+        await phone.text(key)
+    return await phone.text("3")
+
+
+async def test_a_key_not_on_the_quote_is_answered_with_the_quote_in_one_sms(
+    gateway: Client, services: Services, fake_at: FakeAfricasTalking
+) -> None:
+    """Bola pays for delivery: his quote has a line more, and a mistyped key said 'service
+    not available' instead of the quote again."""
+    bola = SmsPhone(gateway, services, fake_at, "+2348030000002")
+    quote = await quote_by_sms(bola, quantity="1")
+    assert "Delivery NGN" in quote
+
+    again = await bola.text("7")
+
+    assert again.startswith("Please choose a number from the list.\n")
+    assert "Total NGN" in again
+    assert again.endswith("1. Choose payment\n2. Promo code\n0. Back")
+    assert gsm7_length(again) <= 160, again
+
+
+async def test_a_price_held_too_long_is_quoted_again_in_one_sms(
+    gateway: Client, services: Services, fake_at: FakeAfricasTalking, clock: SteppedClock
+) -> None:
+    bola = SmsPhone(gateway, services, fake_at, "+2348030000002")
+    await quote_by_sms(bola, quantity="1")
+    await bola.text("1")  # Choose payment: the price is held for 15 minutes
+    await bola.text("1")  # Pay on delivery
+    clock.advance(15 * 60)
+
+    requote = await bola.text("1")  # Confirm
+
+    assert requote.startswith("Prices changed. Check the new total.\n")
+    assert "Total NGN" in requote
+    assert requote.endswith("1. Choose payment\n2. Promo code\n0. Back")
+    assert gsm7_length(requote) <= 160, requote
+    assert await services.orders.recent(Phone("+2348030000002")) == []

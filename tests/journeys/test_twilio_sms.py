@@ -145,3 +145,20 @@ async def test_ngozi_orders_by_sms_and_the_twiml_reply_is_its_only_confirmation(
     sms = await confirmation(fake_twilio)  # exactly one message through the API
     assert by_ussd in (sms.body or "")
     assert by_sms.reference not in (sms.body or "")
+
+
+async def test_a_first_sms_in_swahili_through_twilio_is_a_keyword_too(
+    twilio: TwilioWebhooks, services: Services
+) -> None:
+    """Juma's very first text is ACHA (STOP): he is opted out, as over Africa's Talking."""
+    juma = Phone("+254711000001")
+    chat = TwilioChat(twilio, juma.e164, kind="sms")
+
+    stopped = await chat.send("ACHA")
+
+    assert stopped.startswith("Hutapokea ujumbe zaidi kutoka OmniRoute.")
+    customer = await services.customers.get(juma)
+    assert customer is not None
+    assert customer.opted_out
+    wanjiru = TwilioChat(twilio, "+254711000002", kind="sms")
+    assert (await wanjiru.send("hali")).startswith("Bado huna oda.")

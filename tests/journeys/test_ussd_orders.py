@@ -137,3 +137,25 @@ async def test_placing_an_order_reserves_stock_offered_to_the_next_session(
 
     assert f"{before - 3} in stock" in prompt
     assert await services.catalogue.available(RegionCode.LAGOS, "NDL-INDO-CHK") == before - 3
+
+
+async def test_a_key_not_on_my_orders_shows_them_again_under_the_reason(
+    ngozi: UssdPhone, services: Services, clock: SteppedClock
+) -> None:
+    """Five orders fill the screen; the line saying why pushes the oldest off, not the screen
+    over its 182 characters ('service not available')."""
+    placed = await place_orders(
+        services, clock, NGOZI, RegionCode.LAGOS, [7, 3, 7, 3, 7], "NDL-INDO-CHK"
+    )
+    for order in placed:
+        for step in LIFECYCLE[: LIFECYCLE.index(OrderStatus.DISPATCHED) + 1]:
+            await services.orders.advance(order.reference, step)
+    await ngozi.dial()
+    await ngozi.choose("My orders")
+
+    again = await ngozi.press("7")
+
+    assert again.kind == "CON"
+    assert again.lines[:2] == ["Please choose a number from the list.", "Your last orders (NGN):"]
+    assert placed[-1].reference in again
+    assert again.options == [("0", "Back")]

@@ -81,9 +81,7 @@ async def test_a_price_held_too_long_is_quoted_again_before_ordering(
 
     requote = await web.choose("Confirm")
 
-    assert requote["text"].splitlines()[0] == (
-        "Prices changed since your quote. Please check the new total."
-    )
+    assert requote["text"].splitlines()[0] == "Prices changed. Check the new total."
     assert requote["text"].endswith("Total NGN 26,993.25")
     assert await services.orders.recent(NGOZI) == []
     await web.choose("Choose payment")
@@ -91,3 +89,18 @@ async def test_a_price_held_too_long_is_quoted_again_before_ordering(
     done = await web.choose("Confirm")
     assert done["end"] is True
     assert len(await services.orders.recent(NGOZI)) == 1
+
+
+async def test_a_code_the_handset_cannot_show_is_refused_on_a_screen_it_can(
+    ngozi: UssdPhone,
+) -> None:
+    """A smart keyboard's curly quote, an emoji, or an à (upper-cased to À, not GSM-7)."""
+    await to_quote(ngozi)
+    await ngozi.choose("Promo code")
+    for typed, shown in (("WELCOME’", "WELCOME?"), ("voilà", "VOIL?"), ("ok😀", "OK?")):
+        refused = await ngozi.press(typed)
+        assert refused.kind == "CON"
+        assert refused.lines[0] == f"Code {shown} is not valid."
+        assert refused.text.endswith("Enter your promo code, or 0 to go without one:")
+    with_code = await ngozi.press("WELCOME")
+    assert with_code.text == WITH_CODE

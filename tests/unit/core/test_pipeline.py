@@ -61,11 +61,13 @@ class ScriptedDialog:
         return current.evolve(vars={"turns": len(self.calls)}), self.reply
 
 
-def ussd(transcript: str, *, locale_hint: str | None = None) -> InboundMessage:
+def ussd(
+    transcript: str, *, locale_hint: str | None = None, phone: str = "+2348030000001"
+) -> InboundMessage:
     return InboundMessage(
         kind=ChannelKind.USSD,
         provider="africastalking",
-        phone=Phone.parse("+2348030000001"),
+        phone=Phone.parse(phone),
         session_key=SESSION_KEY,
         text=transcript,
         capabilities=USSD_CAPABILITIES,
@@ -212,6 +214,17 @@ async def test_a_failing_dialog_yields_a_polite_end_reply(
 
     assert reply == Reply(translator(locale, "error.unavailable"), end=True, locale=locale)
     assert await store.load(SESSION_KEY) is None
+
+
+async def test_a_failure_on_a_kenyan_phone_is_regretted_in_swahili(
+    store: MemorySessionStore, translator: Translator
+) -> None:
+    """USSD carries no language: Juma's phone's market speaks Swahili, so does the apology."""
+    dialog = ScriptedDialog(error=RuntimeError("database is down"))
+
+    reply = await pipeline(store, dialog, translator).handle(ussd("", phone="+254711000001"))
+
+    assert reply == Reply(translator("sw", "error.unavailable"), end=True, locale="sw")
 
 
 async def test_a_transcript_that_does_not_extend_the_session_starts_over(
