@@ -48,6 +48,7 @@ from tests.support.providers.meta import (
 
 FIXTURES = Path(__file__).parent / "fixtures" / "whatsapp"
 NGOZI = Phone("+2348030000001")
+JUMA = Phone("+254711000001")
 SESSION_KEY = f"whatsapp:{NGOZI.e164}"
 T0 = 1767603600  # 2026-01-05 09:00:00 UTC: the stepped clock's start, as in the fixtures
 MENU_ID = wamid(NGOZI.e164, "fixture-menu", outgoing=True)
@@ -307,6 +308,31 @@ async def test_redelivered_webhook_is_applied_once(
     assert [m.text for m in fake_graph.sent] == ["Welcome to OmniRoute", "Choose a category:"]
     assert await session_state(services) == "categories"  # not moved on to a category
     assert len(await services.notifications.for_recipient(NGOZI)) == 2
+
+
+@pytest.mark.parametrize(
+    ("word", "reply"),
+    [
+        ("ACHA", "Hutapokea ujumbe zaidi kutoka OmniRoute. Tuma ANZA kupokea tena."),
+        ("HALI", "Bado huna oda."),
+        ("STOP", "Hutapokea ujumbe zaidi kutoka OmniRoute. Tuma ANZA kupokea tena."),
+    ],
+)
+async def test_a_kenyans_first_message_may_be_a_keyword_in_swahili(
+    gateway: Client, services: Services, fake_graph: FakeGraphApi, word: str, reply: str
+) -> None:
+    body = message_body(
+        text(word),
+        wa_id=JUMA.digits,
+        name="Juma Mwangi",
+        message_id=wamid(JUMA.e164, f"keyword-{word}"),
+        timestamp=T0,
+    )
+    await ok(await post(gateway, body))
+    await flush(services)
+
+    [answer] = fake_graph.sent_to(JUMA.e164)
+    assert answer.text == reply
 
 
 # --- refused bodies change nothing ---------------------------------------------------------------
