@@ -165,7 +165,7 @@ async def _answer(
     if text is None:
         if message.type not in MEDIA_TYPES:
             log.info("meta.message_unreadable", type=message.type, message_id=message.id)
-        locale = _default_locale(phone)
+        locale = await ctx.locale_of(phone) if ctx.locale_of else _default_locale(phone)
         reply = Reply(words(ctx.translate, locale, ATTACHMENT), locale=locale)
     else:
         reply = await ctx.handle(to_message(message, phone, text))

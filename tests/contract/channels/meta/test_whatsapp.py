@@ -335,6 +335,32 @@ async def test_a_kenyans_first_message_may_be_a_keyword_in_swahili(
     assert answer.text == reply
 
 
+async def test_a_picture_is_answered_in_the_language_the_customer_chose(
+    gateway: Client, services: Services, fake_graph: FakeGraphApi
+) -> None:
+    """Juma is in Nairobi (Swahili by default) and has switched to English."""
+
+    def juma_sends(content: dict[str, Any], n: int) -> bytes:
+        return message_body(
+            content,
+            wa_id=JUMA.digits,
+            name="Juma Mwangi",
+            message_id=wamid(JUMA.e164, f"juma-{n}"),
+            timestamp=T0 + n,
+        )
+
+    for n, words in enumerate(["habari", "4", "1"]):  # Lugha > English
+        await ok(await post(gateway, juma_sends(text(words), n)))
+    await flush(services)
+    assert fake_graph.sent_to(JUMA.e164)[-1].text == "Language changed.\nWelcome to OmniRoute"
+    picture = {"type": "image", "image": {"mime_type": "image/jpeg", "id": "1037543291543637"}}
+
+    await ok(await post(gateway, juma_sends(picture, 3)))
+    await flush(services)
+
+    assert fake_graph.sent_to(JUMA.e164)[-1].text == ATTACHMENT_NOTICE
+
+
 # --- refused bodies change nothing ---------------------------------------------------------------
 
 
