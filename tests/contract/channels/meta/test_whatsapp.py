@@ -8,6 +8,7 @@ through the deliveries outbox to the fake Graph API, whose received requests are
 
 from __future__ import annotations
 
+import asyncio
 import io
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +21,7 @@ from pydantic import SecretStr
 from sqlalchemy import select
 
 import channels.meta
+import channels.meta.user_ids
 from channels.meta.signature import MissingAppSecretError
 from core.app.bootstrap import Services
 from core.app.server import create_app
@@ -514,6 +516,31 @@ async def test_user_without_a_phone_number_is_answered_through_their_user_id(
     assert await everything(services) == before
     await ok(await post(gateway, stored("user_id_only")))  # redelivered: answered once
     assert await flush(services) == 0
+    assert len(fake_graph.requests) == 1
+
+
+async def test_user_id_notice_the_graph_api_fails_once_is_sent_again(
+    gateway: Client, fake_graph: FakeGraphApi
+) -> None:
+    fake_graph.fail_next(503)  # (#2) Service temporarily unavailable
+
+    await ok(await post(gateway, stored("user_id_only")))
+
+    [notice] = await fake_graph.wait_for(1)
+    assert notice.to == BSUID
+    assert notice.text.startswith("Welcome to OmniRoute. Your cart and orders are kept")
+    assert len(fake_graph.requests) == 2
+
+
+async def test_user_id_notice_the_graph_api_refuses_is_not_sent_again(
+    gateway: Client, fake_graph: FakeGraphApi
+) -> None:
+    fake_graph.fail_next(400, 131026, "Message undeliverable")
+
+    await ok(await post(gateway, stored("user_id_only")))
+    await asyncio.sleep(channels.meta.user_ids.RETRY_DELAYS[0] + 0.5)
+
+    assert fake_graph.sent == []
     assert len(fake_graph.requests) == 1
 
 
