@@ -154,3 +154,6 @@ class ChannelContext:
     translate: Callable[..., str]  # core.i18n.Translator: (locale, msgid, **values) -> words
     # (provider, phone): the customer wrote to us now, opening WhatsApp's 24-hour window.
     record_inbound: Callable[[str, Phone], Awaitable[None]] | None = None
+    # The language a customer reads: the one they chose, else their market's. For words a
+    # channel writes itself (a WhatsApp picture it cannot read); None: the market's.
+    locale_of: Callable[[Phone], Awaitable[str]] | None = None

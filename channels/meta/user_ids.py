@@ -12,18 +12,18 @@ id even when Meta redelivers the webhook to this process.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections import OrderedDict
 
 import structlog
 
 from channels.meta.sender import MetaWhatsAppSender
-from core.messages import Reply
+from core.messages import PermanentSendError, Reply
 
 log = structlog.get_logger(__name__)
 
 REMEMBERED_IDS = 10_000
 CLOSE_WAIT_SECONDS = 5.0
+RETRY_DELAYS = (1.0, 5.0, 25.0)  # seconds before each further attempt
 
 
 class UserIdReplies:
@@ -49,10 +49,10 @@ class UserIdReplies:
 
     async def close(self) -> None:
         if self._tasks:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(
-                    asyncio.gather(*self._tasks, return_exceptions=True), CLOSE_WAIT_SECONDS
-                )
+            _done, waiting = await asyncio.wait(set(self._tasks), timeout=CLOSE_WAIT_SECONDS)
+            for task in waiting:  # still retrying: given up, as on any stop
+                task.cancel()
+            await asyncio.gather(*waiting, return_exceptions=True)
         if self._sender is not None:
             await self._sender.close()
 
@@ -60,9 +60,23 @@ class UserIdReplies:
     async def _send(
         sender: MetaWhatsAppSender, message_id: str, user_id: str, reply: Reply
     ) -> None:
-        try:
-            sent = await sender.send_to_user_id(user_id, reply)
-        except Exception:
-            log.exception("meta.user_id_reply_failed", reply_to=message_id)
-        else:
-            log.info("meta.user_id_replied", reply_to=message_id, provider_message_id=sent)
+        for attempt, delay in enumerate((*RETRY_DELAYS, None), start=1):
+            try:
+                sent = await sender.send_to_user_id(user_id, reply)
+            except PermanentSendError:
+                log.exception("meta.user_id_reply_refused", reply_to=message_id)
+                return
+            except Exception:
+                if delay is None:
+                    log.exception("meta.user_id_reply_failed", reply_to=message_id)
+                    return
+                log.warning(
+                    "meta.user_id_reply_retried",
+                    reply_to=message_id,
+                    attempt=attempt,
+                    exc_info=True,
+                )
+                await asyncio.sleep(delay)
+            else:
+                log.info("meta.user_id_replied", reply_to=message_id, provider_message_id=sent)
+                return

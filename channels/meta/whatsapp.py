@@ -16,7 +16,7 @@ import structlog
 from aiohttp import web
 from pydantic import ValidationError
 
-from channels.edge import BodyTooLargeError, bad_request, read_bounded, too_large
+from channels.edge import BodyTooLargeError, bad_request, locale_hint, read_bounded, too_large
 from channels.meta.keys import (
     APP_SECRET,
     CONTEXT,
@@ -139,6 +139,7 @@ def to_message(message: Message, phone: Phone, text: str) -> InboundMessage:
         text=text,
         capabilities=WHATSAPP_INTERACTIVE_CAPABILITIES,
         idempotency_key=message.id,
+        locale_hint=locale_hint(phone),
         raw=message.model_dump(mode="json", by_alias=True, exclude_none=True),
     )
 
@@ -164,7 +165,7 @@ async def _answer(
     if text is None:
         if message.type not in MEDIA_TYPES:
             log.info("meta.message_unreadable", type=message.type, message_id=message.id)
-        locale = _default_locale(phone)
+        locale = await ctx.locale_of(phone) if ctx.locale_of else _default_locale(phone)
         reply = Reply(words(ctx.translate, locale, ATTACHMENT), locale=locale)
     else:
         reply = await ctx.handle(to_message(message, phone, text))

@@ -45,6 +45,7 @@ from core.messages import ChannelContext, MessageSender, OutboundMessage
 from core.objects import ObjectStore
 from core.phone import Phone
 from core.pipeline import Pipeline
+from core.region import UnsupportedRegionError, region_for_phone
 from dialogs.driver import DriverDialog
 from dialogs.roles import RoleDialog
 from dialogs.shopping import ShoppingDialog, ShopServices
@@ -108,7 +109,18 @@ class Services:
             max_body=self.settings.max_body_bytes,
             translate=self.translate,
             record_inbound=self.notifications.record_inbound,
+            locale_of=self.locale_of,
         )
+
+    async def locale_of(self, phone: Phone) -> str:
+        """The language the customer chose, else their market's (English outside them)."""
+        customer = await self.customers.get(phone)
+        if customer is not None and customer.locale and self.translate.supports(customer.locale):
+            return customer.locale
+        try:
+            return region_for_phone(phone).default_locale
+        except UnsupportedRegionError:
+            return "en"
 
     async def queue_outbound(self, message: OutboundMessage) -> None:
         """For channels that answer through an API: the reply goes out via the deliveries."""

@@ -8,6 +8,7 @@ through the deliveries outbox to the fake Graph API, whose received requests are
 
 from __future__ import annotations
 
+import asyncio
 import io
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +21,7 @@ from pydantic import SecretStr
 from sqlalchemy import select
 
 import channels.meta
+import channels.meta.user_ids
 from channels.meta.signature import MissingAppSecretError
 from core.app.bootstrap import Services
 from core.app.server import create_app
@@ -48,6 +50,7 @@ from tests.support.providers.meta import (
 
 FIXTURES = Path(__file__).parent / "fixtures" / "whatsapp"
 NGOZI = Phone("+2348030000001")
+JUMA = Phone("+254711000001")
 SESSION_KEY = f"whatsapp:{NGOZI.e164}"
 T0 = 1767603600  # 2026-01-05 09:00:00 UTC: the stepped clock's start, as in the fixtures
 MENU_ID = wamid(NGOZI.e164, "fixture-menu", outgoing=True)
@@ -309,6 +312,57 @@ async def test_redelivered_webhook_is_applied_once(
     assert len(await services.notifications.for_recipient(NGOZI)) == 2
 
 
+@pytest.mark.parametrize(
+    ("word", "reply"),
+    [
+        ("ACHA", "Hutapokea ujumbe zaidi kutoka OmniRoute. Tuma ANZA kupokea tena."),
+        ("HALI", "Bado huna oda."),
+        ("STOP", "Hutapokea ujumbe zaidi kutoka OmniRoute. Tuma ANZA kupokea tena."),
+    ],
+)
+async def test_a_kenyans_first_message_may_be_a_keyword_in_swahili(
+    gateway: Client, services: Services, fake_graph: FakeGraphApi, word: str, reply: str
+) -> None:
+    body = message_body(
+        text(word),
+        wa_id=JUMA.digits,
+        name="Juma Mwangi",
+        message_id=wamid(JUMA.e164, f"keyword-{word}"),
+        timestamp=T0,
+    )
+    await ok(await post(gateway, body))
+    await flush(services)
+
+    [answer] = fake_graph.sent_to(JUMA.e164)
+    assert answer.text == reply
+
+
+async def test_a_picture_is_answered_in_the_language_the_customer_chose(
+    gateway: Client, services: Services, fake_graph: FakeGraphApi
+) -> None:
+    """Juma is in Nairobi (Swahili by default) and has switched to English."""
+
+    def juma_sends(content: dict[str, Any], n: int) -> bytes:
+        return message_body(
+            content,
+            wa_id=JUMA.digits,
+            name="Juma Mwangi",
+            message_id=wamid(JUMA.e164, f"juma-{n}"),
+            timestamp=T0 + n,
+        )
+
+    for n, words in enumerate(["habari", "4", "1"]):  # Lugha > English
+        await ok(await post(gateway, juma_sends(text(words), n)))
+    await flush(services)
+    assert fake_graph.sent_to(JUMA.e164)[-1].text == "Language changed.\nWelcome to OmniRoute"
+    picture = {"type": "image", "image": {"mime_type": "image/jpeg", "id": "1037543291543637"}}
+
+    await ok(await post(gateway, juma_sends(picture, 3)))
+    await flush(services)
+
+    assert fake_graph.sent_to(JUMA.e164)[-1].text == ATTACHMENT_NOTICE
+
+
 # --- refused bodies change nothing ---------------------------------------------------------------
 
 
@@ -462,6 +516,31 @@ async def test_user_without_a_phone_number_is_answered_through_their_user_id(
     assert await everything(services) == before
     await ok(await post(gateway, stored("user_id_only")))  # redelivered: answered once
     assert await flush(services) == 0
+    assert len(fake_graph.requests) == 1
+
+
+async def test_user_id_notice_the_graph_api_fails_once_is_sent_again(
+    gateway: Client, fake_graph: FakeGraphApi
+) -> None:
+    fake_graph.fail_next(503)  # (#2) Service temporarily unavailable
+
+    await ok(await post(gateway, stored("user_id_only")))
+
+    [notice] = await fake_graph.wait_for(1)
+    assert notice.to == BSUID
+    assert notice.text.startswith("Welcome to OmniRoute. Your cart and orders are kept")
+    assert len(fake_graph.requests) == 2
+
+
+async def test_user_id_notice_the_graph_api_refuses_is_not_sent_again(
+    gateway: Client, fake_graph: FakeGraphApi
+) -> None:
+    fake_graph.fail_next(400, 131026, "Message undeliverable")
+
+    await ok(await post(gateway, stored("user_id_only")))
+    await asyncio.sleep(channels.meta.user_ids.RETRY_DELAYS[0] + 0.5)
+
+    assert fake_graph.sent == []
     assert len(fake_graph.requests) == 1
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import pytest
 from aiohttp import ClientResponse, web
@@ -44,6 +44,7 @@ from tests.support.providers.twilio import (
 )
 
 NGOZI = Phone("+2348030000001")
+JUMA = Phone("+254711000001")
 LAGOS = RegionCode.LAGOS
 INDOMIE = "NDL-INDO-CHK"
 WELCOME = "Welcome to OmniRoute\n1. Shop\n2. Cart (0)\n3. My orders\n4. Language\n5. Help"
@@ -185,6 +186,22 @@ async def test_sms_and_whatsapp_are_separate_conversations(
     whatsapp = await session_of(services, "whatsapp")
     assert whatsapp is not None
     assert whatsapp.state == "categories"
+
+
+@pytest.mark.parametrize("kind", ["sms", "whatsapp"])
+@pytest.mark.parametrize(
+    ("word", "reply"),
+    [
+        ("ACHA", "Hutapokea ujumbe zaidi kutoka OmniRoute. Tuma ANZA kupokea tena."),
+        ("HALI", "Bado huna oda.\n0. Rudi"),
+    ],
+)
+async def test_a_kenyans_first_message_may_be_a_keyword_in_swahili(
+    twilio: TwilioWebhooks, kind: Literal["sms", "whatsapp"], word: str, reply: str
+) -> None:
+    chat = TwilioChat(twilio, JUMA.e164, kind=kind, profile_name="Juma")
+
+    assert await chat.send(word) == reply
 
 
 # --- a webhook delivered twice -----------------------------------------------------------------
