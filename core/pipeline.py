@@ -19,7 +19,7 @@ from core.conversation import Session, SessionConflictError, SessionStore
 from core.i18n import DEFAULT_LOCALE, Translator
 from core.intents import Intent, IntentKind, resolve_command, resolve_intent
 from core.messages import ChannelKind, InboundMessage, Reply
-from core.region import UnsupportedRegionError, region_for_phone
+from core.region import market_locale
 
 log = structlog.get_logger(__name__)
 
@@ -54,12 +54,7 @@ def newest_input(transcript: str, previous: str | None) -> str | None:
 def first_locale(msg: InboundMessage) -> str:
     """The language a first message's keyword may be in (ACHA, HALI): the channel's hint, else
     the language of the phone's market (English keywords are understood in every language)."""
-    if msg.locale_hint:
-        return msg.locale_hint
-    try:
-        return region_for_phone(msg.phone).default_locale
-    except UnsupportedRegionError:
-        return DEFAULT_LOCALE
+    return msg.locale_hint or market_locale(msg.phone) or DEFAULT_LOCALE
 
 
 class Pipeline:

@@ -54,6 +54,13 @@ def region_for_phone(phone: Phone) -> Region:
         raise UnsupportedRegionError(phone.country) from None
 
 
+def market_locale(phone: Phone) -> str | None:
+    """The language of the phone's market, before the customer has chosen one; None outside
+    the markets served."""
+    found = _BY_COUNTRY.get(phone.country)
+    return found.default_locale if found else None
+
+
 def region(code: RegionCode | str) -> Region:
     return REGIONS[RegionCode(code)]
 

@@ -14,19 +14,10 @@ from channels.africastalking.forms import DeliveryReportForm, SmsForm
 from channels.africastalking.keys import HANDLE, MAX_BODY, QUEUE_OUTBOUND, REPORT_DELIVERY
 from channels.edge import read_form
 from core.messages import SMS_CAPABILITIES, ChannelKind, InboundMessage, OutboundMessage
-from core.phone import Phone
-from core.region import UnsupportedRegionError, region_for_phone
+from core.region import market_locale
 
 log = structlog.get_logger(__name__)
 PROVIDER = "africastalking"
-
-
-def locale_hint(phone: Phone) -> str | None:
-    """The language of the phone's market, so a first message may be a keyword in it (ACHA)."""
-    try:
-        return region_for_phone(phone).default_locale
-    except UnsupportedRegionError:
-        return None
 
 
 def to_message(form: SmsForm) -> InboundMessage:
@@ -39,7 +30,7 @@ def to_message(form: SmsForm) -> InboundMessage:
         text=form.text,
         capabilities=SMS_CAPABILITIES,
         idempotency_key=f"at-sms:{form.id}",
-        locale_hint=locale_hint(form.phone),
+        locale_hint=market_locale(form.phone),
         raw=form.model_dump(by_alias=True),
     )
 

@@ -1,6 +1,5 @@
 """What every provider edge does the same way: bounded bodies, form parsing, clear 4xx errors."""
 
-from channels.edge.locales import locale_hint
 from channels.edge.requests import (
     BodyTooLargeError,
     bad_request,
@@ -13,7 +12,6 @@ from channels.edge.requests import (
 __all__ = [
     "BodyTooLargeError",
     "bad_request",
-    "locale_hint",
     "parse_form",
     "read_bounded",
     "read_form",

@@ -16,7 +16,7 @@ import structlog
 from aiohttp import web
 from pydantic import ValidationError
 
-from channels.edge import BodyTooLargeError, bad_request, locale_hint, read_bounded, too_large
+from channels.edge import BodyTooLargeError, bad_request, read_bounded, too_large
 from channels.meta.keys import (
     APP_SECRET,
     CONTEXT,
@@ -44,6 +44,7 @@ from core.messages import (
     Reply,
 )
 from core.phone import InvalidPhoneError, Phone
+from core.region import market_locale
 
 log = structlog.get_logger(__name__)
 
@@ -139,7 +140,7 @@ def to_message(message: Message, phone: Phone, text: str) -> InboundMessage:
         text=text,
         capabilities=WHATSAPP_INTERACTIVE_CAPABILITIES,
         idempotency_key=message.id,
-        locale_hint=locale_hint(phone),
+        locale_hint=market_locale(phone),
         raw=message.model_dump(mode="json", by_alias=True, exclude_none=True),
     )
 

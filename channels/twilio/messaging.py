@@ -9,7 +9,7 @@ from __future__ import annotations
 from aiohttp import web
 from pydantic import ValidationError
 
-from channels.edge import bad_request, locale_hint, parse_form
+from channels.edge import bad_request, parse_form
 from channels.render.sms import render_sms
 from channels.twilio.forms import MessageForm, SmsForm, WhatsAppForm
 from channels.twilio.keys import BODY, CONTEXT, PROVIDER
@@ -20,6 +20,7 @@ from core.messages import (
     ChannelKind,
     InboundMessage,
 )
+from core.region import market_locale
 
 
 def text_of(form: MessageForm) -> str:
@@ -49,7 +50,7 @@ def to_message(form: MessageForm, kind: ChannelKind) -> InboundMessage:
             WHATSAPP_TEXT_CAPABILITIES if kind is ChannelKind.WHATSAPP else SMS_CAPABILITIES
         ),
         idempotency_key=f"twilio-message:{form.message_sid}",
-        locale_hint=locale_hint(phone),
+        locale_hint=market_locale(phone),
         raw=form.model_dump(by_alias=True),
     )
 

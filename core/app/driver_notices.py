@@ -15,7 +15,7 @@ import structlog
 from core.i18n import Translator
 from core.messages import ChannelKind, OutboundMessage, Reply
 from core.phone import Phone
-from core.region import UnsupportedRegionError, region_for_phone
+from core.region import market_locale
 from engines.customers import CustomerService
 from engines.gig import Incident, Task, Worker
 from engines.notifications import NotificationService
@@ -44,7 +44,7 @@ class DriverNotices:
         self, customer: Phone, order_reference: str, code: str, worker: Worker
     ) -> None:
         found = await self._customers.get(customer)
-        locale = (found.locale if found else None) or _locale_of(customer)
+        locale = (found.locale if found else None) or market_locale(customer) or "en"
         text = self._t(
             locale,
             "sms.delivery_code",
@@ -71,7 +71,7 @@ class DriverNotices:
         """Remind the operator of the deliveries still waiting for them; once per `day`."""
         if self._operator is None or not orders:
             return False
-        locale = _locale_of(self._operator)
+        locale = market_locale(self._operator) or "en"
         named = ", ".join(orders[:NAMED])
         if len(orders) > NAMED:
             named += " " + self._t(locale, "reminder.more", count=len(orders) - NAMED)
@@ -90,7 +90,7 @@ class DriverNotices:
         )
         if self._operator is None:
             return
-        locale = _locale_of(self._operator)
+        locale = market_locale(self._operator) or "en"
         text = self._t(
             locale,
             "sms.driver_incident",
@@ -113,10 +113,3 @@ class DriverNotices:
                 dedupe_key=key,
             )
         )
-
-
-def _locale_of(phone: Phone) -> str:
-    try:
-        return region_for_phone(phone).default_locale
-    except UnsupportedRegionError:
-        return "en"

@@ -19,8 +19,7 @@ from redis.exceptions import RedisError
 from core.clock import Clock, SystemClock
 from core.i18n import Translator
 from core.messages import ChannelContext, Handler, InboundMessage, Reply
-from core.phone import Phone
-from core.region import UnsupportedRegionError, region_for_phone
+from core.region import market_locale
 from core.throttle import Decision, RateLimit, TokenBuckets
 
 log = structlog.get_logger(__name__)
@@ -159,18 +158,11 @@ class PhoneThrottle:
         if decision.allowed:
             return await self._handle(msg)
         log.warning("throttle.phone_refused", kind=msg.kind, phone=msg.phone.e164)
-        locale = msg.locale_hint or _locale_of(msg.phone)
+        locale = msg.locale_hint or market_locale(msg.phone) or "en"
         return Reply(self._translate(locale, "throttle.slow_down"), end=True, locale=locale)
 
     def guard(self, context: ChannelContext) -> ChannelContext:
         return replace(context, handle=self)
-
-
-def _locale_of(phone: Phone) -> str:
-    try:
-        return region_for_phone(phone).default_locale
-    except UnsupportedRegionError:
-        return "en"
 
 
 __all__ = ["MemoryTokenBuckets", "PhoneThrottle", "RedisTokenBuckets", "open_token_buckets"]
