@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
+from babel import Locale
+from babel.core import UnknownLocaleError
 from babel.messages.pofile import read_po
 
 DEFAULT_LOCALE = "en"
@@ -25,12 +27,18 @@ class MissingTranslationError(KeyError):
 
 
 class Translator:
-    """Message ids are symbolic ('menu.shop'); each catalogue maps them to the locale's words."""
+    """Message ids are symbolic ('menu.shop'); each catalogue maps them to the locale's words.
+
+    A message given a whole `count` may have plural variants, `<id>.<CLDR plural form>` such as
+    'cart.body.one' ("1 item"), chosen by Babel's plural rules for the locale; the plain id is
+    the form used for every other count.
+    """
 
     def __init__(self, catalogues: Mapping[str, Mapping[str, str]]) -> None:
         if DEFAULT_LOCALE not in catalogues:
             raise ValueError(f"the {DEFAULT_LOCALE!r} catalogue is required")
         self._catalogues = {k: dict(v) for k, v in catalogues.items()}
+        self._plural_forms = {locale: _plural_rule(locale) for locale in self._catalogues}
 
     @classmethod
     def load(cls, directory: Path | None = None) -> Translator:
@@ -55,9 +63,28 @@ class Translator:
         return locale in self._catalogues
 
     def __call__(self, locale: str, msgid: str, /, **values: object) -> str:
-        text = self._catalogues.get(locale, {}).get(msgid)
+        if not self.supports(locale):
+            locale = DEFAULT_LOCALE
+        count = values.get("count")
+        if isinstance(count, int) and not isinstance(count, bool):
+            msgid = self._plural_variant(locale, msgid, count)
+        text = self._catalogues[locale].get(msgid)
         if text is None:
             text = self._catalogues[DEFAULT_LOCALE].get(msgid)
         if text is None:
             raise MissingTranslationError(msgid)
         return text.format(**values) if values else text
+
+    def _plural_variant(self, locale: str, msgid: str, count: int) -> str:
+        rule = self._plural_forms[locale]
+        if rule is None:
+            return msgid
+        variant = f"{msgid}.{rule(count)}"
+        return variant if variant in self._catalogues[locale] else msgid
+
+
+def _plural_rule(locale: str) -> Callable[[int], str] | None:
+    try:
+        return Locale.parse(locale).plural_form
+    except (UnknownLocaleError, ValueError):
+        return None

@@ -196,7 +196,7 @@ async def test_messages_without_an_id_are_each_applied(chat: WebChat, services: 
     assert await chat.send("1") == QUANTITY_PROMPT
     added = await chat.send("1")
 
-    assert added["text"] == "Added 1 x Indomie Chicken 40x70g.\nCart: 1 items."
+    assert added["text"] == "Added 1 x Indomie Chicken 40x70g.\nCart: 1 item."
     assert (await services.orders.cart(NGOZI, LAGOS)).quantity_of(INDOMIE) == 1
 
 

@@ -57,13 +57,38 @@ def test_english_and_at_least_one_other_language_ship() -> None:
     assert "sw" in LOCALES
 
 
+PLURAL_FORMS = ("zero", "one", "two", "few", "many")
+
+
+def _is_plural_variant(msgid: str, ids: set[str]) -> bool:
+    base, _, form = msgid.rpartition(".")
+    return form in PLURAL_FORMS and base in ids
+
+
 @pytest.mark.parametrize("locale", OTHER_LOCALES)
 def test_every_locale_has_exactly_the_english_message_ids(locale: str) -> None:
+    """Plural variants ('cart.body.one') follow each language's grammar: a language whose nouns
+    do not change with the number (Swahili's 'bidhaa') needs none, and may add its own."""
     english = set(_po_messages(DEFAULT_LOCALE))
     other = set(_po_messages(locale))
 
-    assert sorted(english - other) == [], f"missing in {locale}"
-    assert sorted(other - english) == [], f"only in {locale}"
+    missing = {m for m in english - other if not _is_plural_variant(m, english)}
+    extra = {m for m in other - english if not _is_plural_variant(m, other)}
+    assert sorted(missing) == [], f"missing in {locale}"
+    assert sorted(extra) == [], f"only in {locale}"
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_plural_variants_keep_their_base_messages_placeholders(locale: str) -> None:
+    messages = _po_messages(locale)
+    mismatched = {
+        msgid: text
+        for msgid, text in messages.items()
+        if _is_plural_variant(msgid, set(messages))
+        and _placeholders(text) != _placeholders(messages[msgid.rpartition(".")[0]])
+    }
+
+    assert mismatched == {}
 
 
 @pytest.mark.parametrize("locale", LOCALES)
@@ -80,6 +105,7 @@ def test_translations_use_the_same_placeholders_as_english(locale: str) -> None:
     mismatched = {
         msgid: (sorted(_placeholders(text)), sorted(_placeholders(other.get(msgid, ""))))
         for msgid, text in english.items()
+        if msgid in other or not _is_plural_variant(msgid, set(english))
         if _placeholders(text) != _placeholders(other.get(msgid, ""))
     }
 
@@ -153,6 +179,32 @@ def test_translator_falls_back_to_english_then_raises_for_unknown_ids() -> None:
     assert translate("yo", "a", name="Ngozi") == "Hello Ngozi"
     with pytest.raises(MissingTranslationError):
         translate("en", "nope")
+
+
+def test_a_count_of_one_takes_the_singular_where_the_language_has_one() -> None:
+    translate = Translator(
+        {
+            "en": {"cart": "{count} items", "cart.one": "{count} item"},
+            "sw": {"cart": "bidhaa {count}"},
+        }
+    )
+
+    assert translate("en", "cart", count=1) == "1 item"
+    assert [translate("en", "cart", count=n) for n in (0, 2, 12)] == [
+        "0 items",
+        "2 items",
+        "12 items",
+    ]
+    assert translate("sw", "cart", count=1) == "bidhaa 1"
+    assert translate("yo", "cart", count=1) == "1 item"
+
+
+def test_the_shipped_cart_lines_say_item_for_one() -> None:
+    translate = Translator.load()
+
+    assert translate("en", "cart.body", count=1, total="NGN 9.30") == "Cart (1 item, NGN 9.30):"
+    assert translate("en", "cart.body", count=3, total="NGN 27.90") == "Cart (3 items, NGN 27.90):"
+    assert translate("sw", "cart.body", count=1, total="KES 9.30") == "Kikapu (bidhaa 1, KES 9.30):"
 
 
 def test_loaded_catalogues_contain_every_shipped_locale(translator: Translator) -> None:
