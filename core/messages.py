@@ -58,15 +58,21 @@ class Reply:
     end: bool = False
     locale: str = "en"
     expects_input: bool = False  # a free answer (a quantity), not one of the options
+    # Names the screen these options belong to, so a channel whose choices are tapped later
+    # (a WhatsApp list scrolled back to) can say which screen a tap came from.
+    screen: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        data: dict[str, Any] = {
             "text": self.text,
             "options": [{"key": o.key, "label": o.label} for o in self.options],
             "end": self.end,
             "locale": self.locale,
             "expects_input": self.expects_input,
         }
+        if self.screen is not None:
+            data["screen"] = self.screen
+        return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Reply:
@@ -76,6 +82,7 @@ class Reply:
             end=bool(data["end"]),
             locale=str(data.get("locale", "en")),
             expects_input=bool(data.get("expects_input", False)),
+            screen=str(data["screen"]) if data.get("screen") is not None else None,
         )
 
 
@@ -98,6 +105,9 @@ class InboundMessage:
     transcript: str | None = None
     locale_hint: str | None = None
     raw: dict[str, Any] = field(default_factory=dict)
+    # The `Reply.screen` of the options a tap was made on, when the channel knows it: a tap on
+    # an older screen is not read against the current one.
+    screen: str | None = None
 
 
 Handler = Callable[[InboundMessage], Awaitable[Reply]]

@@ -7,6 +7,7 @@ transitions are data, so service creation can later compile definitions into the
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -149,6 +150,10 @@ class Machine:
         self._t = translate
 
     async def step(self, turn: Turn, session: Session, intent: Intent) -> tuple[Session, Reply]:
+        tapped_on, current = turn.msg.screen, screen_name(session.state, session.vars)
+        if tapped_on is not None and current is not None and tapped_on != current:
+            # A tap on a list scrolled back to: its "3" meant an option of that list.
+            return await self.show(turn, session, error=turn.t("error.stale_choice"))
         state = self.states[session.state]
         if intent.kind is IntentKind.BACK:
             return await self._back(turn, session)
@@ -203,7 +208,13 @@ class Machine:
             options = (Option(INPUT_BACK_KEY, turn.t("nav.back")),) if screen.back else ()
             turn.vars[SHOWN_VAR] = Shown(prompt=True, back=screen.back).encode()
             kept = session.evolve(vars=dict(turn.vars), locale=turn.locale)
-            return kept, Reply(text, options, locale=turn.locale, expects_input=True)
+            return kept, Reply(
+                text,
+                options,
+                locale=turn.locale,
+                expects_input=True,
+                screen=screen_name(session.state, turn.vars),
+            )
         starts = _page_starts(turn.vars, session.page)
         labels = [c.label for c in screen.choices]
         try:
@@ -232,7 +243,9 @@ class Machine:
         )
         turn.vars[SHOWN_VAR] = shown.encode()
         kept = session.evolve(vars=dict(turn.vars), locale=turn.locale)
-        return kept, Reply(text, page.options, locale=turn.locale)
+        return kept, Reply(
+            text, page.options, locale=turn.locale, screen=screen_name(session.state, turn.vars)
+        )
 
     async def _apply(self, turn: Turn, session: Session, outcome: Outcome) -> tuple[Session, Reply]:
         match outcome:
@@ -261,6 +274,17 @@ class Machine:
             return await self.show(turn, session.evolve(state=self.home, page=0))
         *rest, previous = session.stack
         return await self.show(turn, session.evolve(state=previous, stack=tuple(rest), page=0))
+
+
+def screen_name(state: str, variables: Mapping[str, Any]) -> str | None:
+    """A short name for the screen last shown: its state and the choices on its page. Two
+    screens with the same choices share it, so a tap is refused only when it would mean
+    something else now. None for a session saved before screens were recorded."""
+    recorded = variables.get(SHOWN_VAR)
+    if not isinstance(recorded, list):
+        return None
+    seen = "\x1f".join([state, *(str(v) for v in recorded)])
+    return hashlib.blake2s(seen.encode(), digest_size=4).hexdigest()
 
 
 def _page_starts(variables: Mapping[str, Any], page: int) -> list[int]:

@@ -35,6 +35,7 @@ from channels.meta.payloads import (
 )
 from channels.meta.signature import SIGNATURE_HEADER, signature_valid
 from channels.meta.words import ATTACHMENT, NO_PHONE, locale_of_country, words
+from channels.render.whatsapp import read_option_id
 from core.messages import (
     WHATSAPP_INTERACTIVE_CAPABILITIES,
     ChannelContext,
@@ -109,15 +110,16 @@ def parse(body: bytes) -> list[MessagesValue]:
 def text_of(message: Message) -> str | None:
     """What the customer said, as the dialog reads it; None for what we cannot read yet.
 
-    A tapped list row or reply button arrives as its id, which is the option's key, so a tap
-    and typing the number are the same input. A shared location arrives as a line describing
-    it: the dialog has no step that takes a location yet, so it answers as to any other text.
+    A tapped list row or reply button arrives as its id, the option's key (and the screen it
+    was offered on, see `screen_of`), so a tap and typing the number are the same input. A
+    shared location arrives as a line describing it: the dialog has no step that takes a
+    location yet, so it answers as to any other text.
     """
     if message.type == "text" and message.text is not None:
         return message.text.body
     if message.type == "interactive" and message.interactive is not None:
         chosen = message.interactive.list_reply or message.interactive.button_reply
-        return chosen.id if chosen is not None else None
+        return read_option_id(chosen.id)[0] if chosen is not None else None
     if message.type == "button" and message.button is not None:
         return message.button.payload or message.button.text or ""
     if message.type == "location" and message.location is not None:
@@ -128,6 +130,14 @@ def text_of(message: Message) -> str | None:
         )
     if message.type == "request_welcome":
         return ""  # the user opened the chat for the first time: greet them
+    return None
+
+
+def screen_of(message: Message) -> str | None:
+    """The screen a tapped row or button was offered on; None for anything typed."""
+    if message.type == "interactive" and message.interactive is not None:
+        chosen = message.interactive.list_reply or message.interactive.button_reply
+        return read_option_id(chosen.id)[1] if chosen is not None else None
     return None
 
 
@@ -142,6 +152,7 @@ def to_message(message: Message, phone: Phone, text: str) -> InboundMessage:
         idempotency_key=message.id,
         locale_hint=market_locale(phone),
         raw=message.model_dump(mode="json", by_alias=True, exclude_none=True),
+        screen=screen_of(message),
     )
 
 

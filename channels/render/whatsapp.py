@@ -4,7 +4,9 @@ Pure, and never cuts a word: up to three short choices become reply buttons, up 
 list (a label too long for a row title is shortened there and given whole in the row's
 description), and anything that fits neither is sent as numbered text, which a customer answers
 by typing the number. Button and row ids are the option keys, so a tap reaches the dialog as the
-same input as typing the number.
+same input as typing the number, followed by `@` and the reply's screen name when it has one: a
+customer may scroll back and tap an older list, and that tap must not be read against the
+screen shown since.
 
 The limits are Meta's (developers.facebook.com/documentation/business-messaging/whatsapp/
 messages/interactive-list-messages and interactive-reply-buttons-messages, the official Node.js
@@ -35,6 +37,7 @@ ROW_TITLE_MAX = 24
 ROW_DESCRIPTION_MAX = 72
 
 ELLIPSIS = "…"
+SCREEN_SEPARATOR = "@"
 
 Message = dict[str, Any]
 
@@ -50,9 +53,8 @@ def render_whatsapp(reply: Reply, *, list_button: str) -> Message:
     """
     message = None
     if reply.options and not reply.end:
-        message = _buttons(reply.text, reply.options) or _list(
-            reply.text, reply.options, list_button
-        )
+        tapped = tuple(Option(option_id(o.key, reply.screen), o.label) for o in reply.options)
+        message = _buttons(reply.text, tapped) or _list(reply.text, tapped, list_button)
     if message is None:
         message = _text(layout(reply.text, reply.options))
     check_limits(message)
@@ -67,6 +69,17 @@ def render_template(name: str, language: str, values: Sequence[str]) -> Message:
             {"type": "body", "parameters": [{"type": "text", "text": v} for v in values]}
         ]
     return {"type": "template", "template": template}
+
+
+def option_id(key: str, screen: str | None) -> str:
+    """A button's or row's id: the option's key, and the screen it was offered on."""
+    return key if screen is None else f"{key}{SCREEN_SEPARATOR}{screen}"
+
+
+def read_option_id(tapped: str) -> tuple[str, str | None]:
+    """The key and the screen of a tapped button or row (no screen in ids sent before)."""
+    key, separator, screen = tapped.partition(SCREEN_SEPARATOR)
+    return (key, screen or None) if separator else (tapped, None)
 
 
 def row_title(label: str) -> str:

@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core.clock import Clock
 from core.db import Database
 from core.ids import IdGenerator
-from core.messages import ChannelKind, Option, OutboundMessage, Reply
+from core.messages import ChannelKind, OutboundMessage, Reply
 from core.phone import Phone
 from engines.notifications.model import (
     MAX_ATTEMPTS,
@@ -71,12 +71,7 @@ def message_of(delivery: Delivery) -> OutboundMessage:
         provider=delivery.provider,
         kind=ChannelKind(delivery.kind),
         to=Phone(delivery.to),
-        reply=Reply(
-            text=str(reply["text"]),
-            options=tuple(Option(str(o["key"]), str(o["label"])) for o in reply["options"]),
-            end=bool(reply["end"]),
-            locale=str(reply.get("locale", "en")),
-        ),
+        reply=Reply.from_dict(reply),
         dedupe_key=delivery.dedupe_key,
         reply_to=payload.get("reply_to"),  # type: ignore[arg-type]
         template=payload.get("template"),  # type: ignore[arg-type]

@@ -13,6 +13,7 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 
+from channels.render.whatsapp import read_option_id
 from core.app.bootstrap import Services
 from core.clock import SteppedClock
 from core.config import Settings
@@ -79,7 +80,8 @@ async def test_whole_order_over_whatsapp_by_tapping_lists_and_buttons(
 
     categories = await ngozi.tap("Shop")
     assert categories.text == "Choose a category:"
-    assert categories.choices[-1] == {"id": "0", "title": "Back"}
+    back = categories.choices[-1]
+    assert (read_option_id(back["id"])[0], back["title"]) == ("0", "Back")
 
     products = await ngozi.tap("Noodles")
     indomie = products.choice("Indomie Chicken")
@@ -90,7 +92,7 @@ async def test_whole_order_over_whatsapp_by_tapping_lists_and_buttons(
 
     prompt = await ngozi.tap("Indomie Chicken")
     assert prompt.text.endswith("Enter quantity:")
-    assert prompt.choices == [{"id": "00", "title": "Back"}]
+    assert [(read_option_id(c["id"])[0], c["title"]) for c in prompt.choices] == [("00", "Back")]
 
     added = await ngozi.say("3")
     assert added.text == "Added 3 x Indomie Chicken 40x70g.\nCart: 3 items."
@@ -114,6 +116,25 @@ async def test_whole_order_over_whatsapp_by_tapping_lists_and_buttons(
     # Every request the fake took was a send it accepted: nothing was refused on the way.
     assert len(fake_graph.requests) == len(fake_graph.sent) == len(ngozi.inbox)
     assert (await services.orders.cart(NGOZI, RegionCode.LAGOS)).is_empty
+
+
+async def test_a_tap_on_a_list_scrolled_back_to_is_not_read_against_the_newer_one(
+    ngozi: WhatsAppUser, services: Services
+) -> None:
+    """Ngozi scrolls up and taps "Cart (0)" in the first menu while the products list is open:
+    that row's "2" means Cart there, and the second product here. She is told the list is old
+    and shown the current one; nothing is added to her cart."""
+    menu = await ngozi.say("hi")
+    await ngozi.tap("Shop")
+    products = await ngozi.tap("Noodles")
+
+    answer = await ngozi.tap_on(menu, "Cart (0)")
+
+    assert answer.text == f"That list is out of date. Choose from this one.\n{products.text}"
+    assert answer.choices == products.choices
+    assert (await services.orders.cart(NGOZI, RegionCode.LAGOS)).is_empty
+    # The current list's rows still work, and so does typing a number.
+    assert (await ngozi.tap("Indomie Chicken")).text.endswith("Enter quantity:")
 
 
 async def test_typing_the_number_works_like_tapping(ngozi: WhatsAppUser) -> None:

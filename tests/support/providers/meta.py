@@ -453,7 +453,10 @@ class WhatsAppUser:
 
     async def tap(self, label_part: str) -> SentWhatsApp:
         """Tap the button or list row of the last message whose words contain `label_part`."""
-        screen = self.screen
+        return await self.tap_on(self.screen, label_part)
+
+    async def tap_on(self, screen: SentWhatsApp, label_part: str) -> SentWhatsApp:
+        """Tap a row or button of an earlier message, scrolled back to in the chat."""
         choice = screen.choice(label_part)
         interactive = screen.body["interactive"]["type"]
         if interactive == "button":

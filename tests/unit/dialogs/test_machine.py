@@ -7,6 +7,8 @@ is resolved to an intent by core.intents first.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from core.conversation import Session
@@ -112,7 +114,7 @@ class Help(State):
         return Screen("Call 0800 123 456.")
 
 
-def message(text: str) -> InboundMessage:
+def message(text: str, screen: str | None = None) -> InboundMessage:
     return InboundMessage(
         kind=ChannelKind.USSD,
         provider="africastalking",
@@ -121,6 +123,7 @@ def message(text: str) -> InboundMessage:
         text=text,
         capabilities=USSD_CAPABILITIES,
         idempotency_key=f"k:{text}",
+        screen=screen,
     )
 
 
@@ -144,8 +147,12 @@ class Handset:
     async def press(self, text: str) -> Reply:
         return await self.send(text, resolve_intent(text, self.session.locale, self.t))
 
-    async def send(self, text: str, intent: Intent) -> Reply:
-        turn = Turn(message(text), self.session, self.t)
+    async def tap(self, text: str, on: Reply) -> Reply:
+        """A choice tapped on the screen `on` (a WhatsApp list), which may be an older one."""
+        return await self.send(text, resolve_intent(text, self.session.locale, self.t), on.screen)
+
+    async def send(self, text: str, intent: Intent, screen: str | None = None) -> Reply:
+        turn = Turn(message(text, screen), self.session, self.t)
         self.session, self.reply = await self.machine.step(turn, self.session, intent)
         return self.reply
 
@@ -170,7 +177,7 @@ def test_home_must_be_one_of_the_states(translator: Translator) -> None:
 
 
 async def test_first_screen_lists_the_home_choices_without_back(phone: Handset) -> None:
-    assert phone.reply == Reply(
+    assert replace(phone.reply, screen=None) == Reply(
         "Home", (Option("1", "Fruits"), Option("2", "Amount"), Option("3", "Help"))
     )
     assert phone.session.state == "home"
@@ -519,3 +526,32 @@ async def test_a_session_saved_without_the_shown_page_reads_keys_against_the_pag
         recorded.session.page,
     )
     assert rebuilt.session.vars.get("picked") == recorded.session.vars.get("picked")
+
+
+async def test_a_tap_on_an_older_screen_shows_the_current_one_and_changes_nothing(
+    phone: Handset,
+) -> None:
+    home = phone.reply
+    fruits = await phone.press(phone.key_for("Fruits"))
+
+    again = await phone.tap("2", on=home)  # "Amount" on the home screen, a fruit here
+
+    assert again.text == f"{phone.t('en', 'error.stale_choice')}\n{fruits.text}"
+    # the fruits list again, from its first fruit (fewer per page under the notice)
+    assert again.options[0] == fruits.options[0]
+    assert again.options[-1].label == "Back"
+    assert phone.session.state == "list"
+    assert "picked" not in phone.session.vars
+
+
+async def test_a_tap_on_the_current_screen_or_an_identical_one_is_its_choice(
+    phone: Handset,
+) -> None:
+    home = phone.reply
+    await phone.press(phone.key_for("Help"))
+    await phone.press("0")  # back home: the same choices as the first home screen
+
+    assert phone.reply.screen == home.screen
+    await phone.tap(phone.key_for("Fruits"), on=home)
+    assert phone.session.state == "list"
+    assert phone.reply.screen != home.screen
