@@ -250,3 +250,33 @@ async def test_graphql_quotes_the_total_the_ussd_cart_shows(
     total = result["quote"]["total"]
     assert total == {"amount": "26993.25", "currency": "NGN"}
     assert f"NGN {Decimal(total['amount']):,}" in ussd_total
+
+
+async def test_an_undiscounted_cart_shows_its_zero_discount_in_minor_units(
+    client: TestClient[Any, Any], services: Services
+) -> None:
+    """Money is a decimal string in the currency's minor unit: "0.00" NGN, not "0"."""
+    lines = [{"sku": "RCE-BASM-10K", "quantity": 1}]
+    place = """mutation Place($input: PlaceOrderInput!) { placeOrder(input: $input) {
+      order { lines { discount { amount } } discount { amount } } errors { __typename } } }"""
+    async with gql_session(client, bearer(services.settings, NGOZI, "customer")) as session:
+        quoted = await run(session, QUOTE, {"input": {"customer": NGOZI, "lines": lines}})
+        placed = await run(
+            session,
+            place,
+            {
+                "input": {
+                    "customer": NGOZI,
+                    "lines": lines,
+                    "payment": {"method": "ON_DELIVERY"},
+                    "idempotencyKey": "no-discount-0001",
+                }
+            },
+        )
+    quote = quoted["quote"]
+    assert quote["errors"] == []
+    assert quote["lines"][0]["discount"] == {"amount": "0.00"}
+    assert quote["discount"] == {"amount": "0.00", "currency": "NGN"}
+    order = placed["placeOrder"]["order"]
+    assert order["lines"][0]["discount"] == {"amount": "0.00"}
+    assert order["discount"] == {"amount": "0.00"}
