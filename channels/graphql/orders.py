@@ -55,7 +55,12 @@ from engines.orders import OrderStatus as OrderStatusModel
 from engines.orders import PaymentMethod as PaymentMethodModel
 from engines.orders.history import HistoryCursor
 from engines.payments import CreatePayment, Direction, Method, PaymentError, PaymentIntent
-from engines.pricing import InvalidQuantityError, InvalidVoucherError, NoPriceError
+from engines.pricing import (
+    InvalidQuantityError,
+    InvalidVoucherError,
+    NoPriceError,
+    normalise_code,
+)
 
 Info = strawberry.Info[GraphQLContext, None]
 log = structlog.get_logger(__name__)
@@ -356,7 +361,26 @@ class OrdersMutation:
             return _failed(
                 InvalidQuantity(message="invalid quantity", sku=exc.sku, quantity=exc.quantity)
             )
+        if not _same_request(order, command):
+            # The key names an earlier, different order: answering with it would tell the app
+            # that this cart was ordered when nothing was.
+            return _failed(
+                InvalidIdempotencyKey(
+                    message=f"idempotencyKey {key!r} was used for another order "
+                    f"({order.reference}); use a new key for a new order"
+                )
+            )
         return await _settle(info, order, payer)
+
+
+def _same_request(order: OrderModel, command: PlaceOrder) -> bool:
+    """Whether `order` is what `command` asks for: a retry, not a new order under an old key."""
+    return (
+        {line.sku: line.quantity for line in order.lines}
+        == {line.sku: line.quantity for line in command.lines}
+        and order.payment_method is command.payment_method
+        and order.voucher == (normalise_code(command.voucher) if command.voucher else None)
+    )
 
 
 async def _settle(info: Info, order: OrderModel, payer: Phone) -> PlaceOrderPayload:

@@ -280,3 +280,37 @@ async def test_an_undiscounted_cart_shows_its_zero_discount_in_minor_units(
     order = placed["placeOrder"]["order"]
     assert order["lines"][0]["discount"] == {"amount": "0.00"}
     assert order["discount"] == {"amount": "0.00"}
+
+
+async def test_an_idempotency_key_reused_for_another_cart_places_nothing_and_says_so(
+    client: TestClient[Any, Any], services: Services
+) -> None:
+    """A retry gets its order back; a new cart under an old key is refused, not answered with
+    the old order as if the new cart had been ordered."""
+    first_cart = {
+        "customer": NGOZI,
+        "lines": [{"sku": "RCE-BASM-10K", "quantity": 1}],
+        "payment": {"method": "ON_DELIVERY"},
+        "idempotencyKey": "reused-key-0001",
+    }
+    async with gql_session(client, bearer(services.settings, NGOZI, "customer")) as session:
+        first = await run(session, PLACE, {"input": first_cart})
+        retry = await run(session, PLACE, {"input": first_cart})
+        other = await run(
+            session,
+            PLACE,
+            {"input": {**first_cart, "lines": [{"sku": "NDL-INDO-CHK", "quantity": 5}]}},
+        )
+        promo = await run(
+            session,
+            PLACE,
+            {"input": {**first_cart, "promoCode": "WELCOME"}},
+        )
+    reference = first["placeOrder"]["order"]["reference"]
+    assert retry["placeOrder"]["order"]["reference"] == reference
+    for refused in (other, promo):
+        assert refused["placeOrder"]["order"] is None
+        (error,) = refused["placeOrder"]["errors"]
+        assert error["__typename"] == "InvalidIdempotencyKey"
+        assert reference in error["message"]
+    assert [o.reference for o in await services.orders.recent(Phone(NGOZI))] == [reference]
