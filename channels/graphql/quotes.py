@@ -96,13 +96,10 @@ class Quote:
     @classmethod
     def of(cls, quote: QuoteModel, locale: str) -> Quote:
         lines = []
-        discounts = []
+        discounts: list[Discount] = []
         for line in quote.lines:
-            promo = (
-                AppliedPromotion(id=line.promotion.id, name=line.promotion.name(locale))
-                if line.promotion is not None
-                else None
-            )
+            applied = [AppliedPromotion(id=p.id, name=p.name(locale)) for p in line.promotions]
+            promo = applied[0] if applied else None
             lines.append(
                 QuoteLine(
                     sku=line.sku,
@@ -117,10 +114,12 @@ class Quote:
                     net=MoneyType.of(line.net),
                 )
             )
-            if promo is not None:
-                discounts.append(
-                    Discount(sku=line.sku, promotion=promo, amount=MoneyType.of(line.discount))
-                )
+            # One entry per promotion with its own saving: stacked ones (a promo code on top
+            # of the week's offer) each show, as the USSD quote shows them.
+            discounts.extend(
+                Discount(sku=line.sku, promotion=promotion, amount=MoneyType.of(p.discount))
+                for promotion, p in zip(applied, line.promotions, strict=True)
+            )
         return cls(
             lines=lines,
             discounts=discounts,

@@ -314,3 +314,34 @@ async def test_an_idempotency_key_reused_for_another_cart_places_nothing_and_say
         assert error["__typename"] == "InvalidIdempotencyKey"
         assert reference in error["message"]
     assert [o.reference for o in await services.orders.recent(Phone(NGOZI))] == [reference]
+
+
+async def test_a_promo_code_on_top_of_the_weeks_offer_shows_as_its_own_discount(
+    client: TestClient[Any, Any],
+) -> None:
+    """Noodle week (10 %) and WELCOME (5 % of the rest): two discounts, each its own saving."""
+    document = """query Quote($input: QuoteInput!) { quote(input: $input) {
+      discounts { sku promotion { id } amount { amount currency } }
+      discount { amount } errors { __typename } } }"""
+    lines = [{"sku": "NDL-INDO-CHK", "quantity": 3}]
+    async with gql_session(client) as session:
+        result = await run(
+            session,
+            document,
+            {"input": {"customer": NGOZI, "lines": lines, "promoCode": "welcome"}},
+        )
+    quote = result["quote"]
+    assert quote["errors"] == []
+    assert quote["discounts"] == [
+        {
+            "sku": "NDL-INDO-CHK",
+            "promotion": {"id": "NOODLE-WEEK-LAGOS"},
+            "amount": {"amount": "2790.00", "currency": "NGN"},
+        },
+        {
+            "sku": "NDL-INDO-CHK",
+            "promotion": {"id": "WELCOME-LAGOS"},
+            "amount": {"amount": "1255.50", "currency": "NGN"},
+        },
+    ]
+    assert quote["discount"] == {"amount": "4045.50"}
