@@ -153,6 +153,7 @@ class Order:
     lines: list[OrderLine]
     subtotal: MoneyType
     discount: MoneyType
+    delivery: MoneyType = strawberry.field(description="The delivery fee charged")
     tax: MoneyType
     total: MoneyType
     payment: Payment
@@ -186,6 +187,7 @@ class Order:
             ],
             subtotal=MoneyType.of(order.subtotal),
             discount=MoneyType.of(order.discount),
+            delivery=MoneyType.of(order.delivery_fee or Money.zero(order.total.currency)),
             tax=MoneyType.of(order.tax),
             total=MoneyType.of(order.total),
             payment=Payment(

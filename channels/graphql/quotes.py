@@ -75,6 +75,9 @@ class Quote:
     discounts: list[Discount]
     subtotal: MoneyType | None
     discount: MoneyType | None
+    delivery: MoneyType | None = strawberry.field(
+        description="The delivery fee charged (after free delivery); VAT includes its share"
+    )
     vat_rate: str | None
     tax: MoneyType | None
     total: MoneyType | None
@@ -87,6 +90,7 @@ class Quote:
             discounts=[],
             subtotal=None,
             discount=None,
+            delivery=None,
             vat_rate=None,
             tax=None,
             total=None,
@@ -125,6 +129,7 @@ class Quote:
             discounts=discounts,
             subtotal=MoneyType.of(quote.subtotal),
             discount=MoneyType.of(quote.discount),
+            delivery=MoneyType.of(quote.delivery),
             vat_rate=str(quote.vat_rate),
             tax=MoneyType.of(quote.tax),
             total=MoneyType.of(quote.total),

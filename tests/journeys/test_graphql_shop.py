@@ -345,3 +345,42 @@ async def test_a_promo_code_on_top_of_the_weeks_offer_shows_as_its_own_discount(
         },
     ]
     assert quote["discount"] == {"amount": "4045.50"}
+
+
+async def test_a_quote_and_its_order_show_the_delivery_fee_the_total_includes(
+    client: TestClient[Any, Any], services: Services
+) -> None:
+    """Bola pays delivery to her zone: subtotal - discount + delivery + VAT = total, to the cent,
+    on the quote and on the order placed from it."""
+    bola = "+2348030000002"
+    money = "subtotal { amount } discount { amount } delivery { amount currency } tax { amount } "
+    money += "total { amount }"
+    quote_doc = f"query($input: QuoteInput!) {{ quote(input: $input) {{ {money} }} }}"
+    place_doc = f"""mutation($input: PlaceOrderInput!) {{ placeOrder(input: $input) {{
+      order {{ {money} }} errors {{ __typename }} }} }}"""
+    lines = [{"sku": "RCE-BASM-10K", "quantity": 1}]
+    async with gql_session(client, bearer(services.settings, bola, "customer")) as session:
+        quoted = (await run(session, quote_doc, {"input": {"customer": bola, "lines": lines}}))[
+            "quote"
+        ]
+        placed = await run(
+            session,
+            place_doc,
+            {
+                "input": {
+                    "customer": bola,
+                    "lines": lines,
+                    "payment": {"method": "ON_DELIVERY"},
+                    "idempotencyKey": "bola-delivery-0001",
+                }
+            },
+        )
+    engine = await services.pricing.quote(
+        RegionCode.LAGOS, [("RCE-BASM-10K", 1)], customer=Phone(bola)
+    )
+    assert engine.delivery.amount > 0  # the demo puts Bola in a zone with a fee
+    assert quoted["delivery"] == {"amount": str(engine.delivery.amount), "currency": "NGN"}
+    order = placed["placeOrder"]["order"]
+    assert order == quoted
+    parts = [Decimal(quoted[k]["amount"]) for k in ("subtotal", "discount", "delivery", "tax")]
+    assert parts[0] - parts[1] + parts[2] + parts[3] == Decimal(quoted["total"]["amount"])
