@@ -11,7 +11,7 @@ from core.app.bootstrap import Services
 from core.app.demo import WHOLESALE
 from core.phone import Phone
 from core.region import RegionCode
-from tests.support.graphql import bearer, gql_session, place_for, run
+from tests.support.graphql import bearer, gql_session, place_for, post_graphql, run
 from tests.support.phone import UssdPhone
 
 NGOZI = "+2348030000001"
@@ -384,3 +384,29 @@ async def test_a_quote_and_its_order_show_the_delivery_fee_the_total_includes(
     assert order == quoted
     parts = [Decimal(quoted[k]["amount"]) for k in ("subtotal", "discount", "delivery", "tax")]
     assert parts[0] - parts[1] + parts[2] + parts[3] == Decimal(quoted["total"]["amount"])
+
+
+async def test_first_zero_is_an_empty_page_and_a_negative_first_a_clear_error(
+    client: TestClient[Any, Any], services: Services
+) -> None:
+    """Relay's connection rules: `first: 0` asks for no edges (an app counting the shelf), and
+    `first: -1` is the caller's mistake, not a request for one product."""
+    await place_for(services, NGOZI, "first-zero-0001")
+    count = "query($first: Int) { products(first: $first) { edges { cursor } totalCount "
+    count += "pageInfo { hasNextPage } } }"
+    mine = "query($first: Int) { orders(first: $first) { edges { cursor } } }"
+    headers = bearer(services.settings, NGOZI, "customer")
+    async with gql_session(client, headers) as session:
+        empty = (await run(session, count, {"first": 0}))["products"]
+        no_orders = (await run(session, mine, {"first": 0}))["orders"]
+    assert empty["edges"] == []
+    assert empty["totalCount"] >= 30
+    assert empty["pageInfo"]["hasNextPage"] is True
+    assert no_orders["edges"] == []
+    for document in (count, mine):
+        status, body = await post_graphql(client, document, {"first": -1}, headers)
+        assert status == 200
+        assert body["data"] is None
+        (error,) = body["errors"]
+        assert error["extensions"]["code"] == "BAD_USER_INPUT"
+        assert "first" in error["message"]
