@@ -410,3 +410,23 @@ async def test_first_zero_is_an_empty_page_and_a_negative_first_a_clear_error(
         (error,) = body["errors"]
         assert error["extensions"]["code"] == "BAD_USER_INPUT"
         assert "first" in error["message"]
+
+
+async def test_a_signed_in_wholesale_customer_browses_at_the_prices_ussd_shows_her(
+    client: TestClient[Any, Any], services: Services
+) -> None:
+    """Bola buys drinks at wholesale: the app's catalogue shows her that price, as her USSD
+    product list does, not the list price her quote would then contradict."""
+    bola = WHOLESALE[RegionCode.LAGOS]
+    document = """query { products(search: "Cola 24") { edges { node { sku price {
+      amount currency } } } } }"""
+    async with gql_session(client) as anonymous:
+        listed = (await run(anonymous, document))["products"]["edges"][0]["node"]
+    async with gql_session(client, bearer(services.settings, bola, "customer")) as session:
+        hers = (await run(session, document))["products"]["edges"][0]["node"]
+    sku = hers["sku"]
+    ussd = (await services.pricing.list_prices(RegionCode.LAGOS, [sku], customer=Phone(bola)))[sku]
+    quote = await services.pricing.quote(RegionCode.LAGOS, [(sku, 1)], customer=Phone(bola))
+    assert hers["price"] == {"amount": str(ussd.amount), "currency": "NGN"}
+    assert hers["price"]["amount"] == str(quote.lines[0].unit_price.amount)
+    assert hers["price"] != listed["price"]  # her segment price really differs
