@@ -30,6 +30,7 @@ from channels.graphql.errors import (
     OutOfStock,
     PaymentMethodUnavailable,
     PlaceOrderError,
+    PromotionUsedUp,
     UnknownProduct,
 )
 from channels.graphql.quotes import LineInput, check_lines, invalid_voucher, promo_code
@@ -59,6 +60,8 @@ from engines.pricing import (
     InvalidQuantityError,
     InvalidVoucherError,
     NoPriceError,
+    PromotionExhaustedError,
+    VoucherProblem,
     normalise_code,
 )
 
@@ -363,6 +366,8 @@ class OrdersMutation:
             return _failed(
                 InvalidQuantity(message="invalid quantity", sku=exc.sku, quantity=exc.quantity)
             )
+        except PromotionExhaustedError as exc:
+            return _failed(await _used_up(info, market, exc.promotion_id))
         if not _same_request(order, command):
             # The key names an earlier, different order: answering with it would tell the app
             # that this cart was ordered when nothing was.
@@ -394,6 +399,19 @@ async def _settle(info: Info, order: OrderModel, payer: Phone) -> PlaceOrderPayl
     elif order.payment_method in RAILS and order.status is not OrderStatusModel.CANCELLED:
         await _pay(info, order, payer)
     return PlaceOrderPayload(order=Order.of(order), errors=[])
+
+
+async def _used_up(info: Info, market: Region, promotion_id: str) -> PlaceOrderError:
+    """A promotion spent by another order between the quote and this one (a double tap with
+    two keys, or the last of a budget): the promo code's refusal, or the promotion's."""
+    book = await info.context.services.pricing.book(market.code)
+    code = next((p.code for p in book.promotions if p.id == promotion_id and p.code), None)
+    if code is not None:
+        return invalid_voucher(InvalidVoucherError(code, VoucherProblem.USED_UP))
+    return PromotionUsedUp(
+        message=f"promotion {promotion_id} ran out as the order was placed; quote again",
+        promotion=promotion_id,
+    )
 
 
 def _payer(raw: str | None, customer: Phone, market: Region) -> Phone | InvalidCustomer:

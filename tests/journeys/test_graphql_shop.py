@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from decimal import Decimal
 from typing import Any
 
@@ -430,3 +431,35 @@ async def test_a_signed_in_wholesale_customer_browses_at_the_prices_ussd_shows_h
     assert hers["price"] == {"amount": str(ussd.amount), "currency": "NGN"}
     assert hers["price"]["amount"] == str(quote.lines[0].unit_price.amount)
     assert hers["price"] != listed["price"]  # her segment price really differs
+
+
+async def test_a_double_tap_with_a_once_per_customer_code_places_one_order_and_refuses_the_rest(
+    client: TestClient[Any, Any], services: Services
+) -> None:
+    """WELCOME is once per customer. Taps racing with different keys all quote it; the first
+    to be placed spends it and the others get a typed refusal, never an internal error."""
+    headers = bearer(services.settings, NGOZI, "customer")
+    document = """mutation($input: PlaceOrderInput!) { placeOrder(input: $input) {
+      order { reference } errors { __typename ... on InvalidVoucher { code message } } } }"""
+
+    async def tap(n: int) -> tuple[int, dict[str, Any]]:
+        order_input = {
+            "customer": NGOZI,
+            "lines": [{"sku": "NDL-INDO-CHK", "quantity": 3}],
+            "payment": {"method": "ON_DELIVERY"},
+            "promoCode": "WELCOME",
+            "idempotencyKey": f"double-tap-{n:04d}",
+        }
+        return await post_graphql(client, document, {"input": order_input}, headers)
+
+    answers = await asyncio.gather(*(tap(n) for n in range(6)))
+    for status, body in answers:
+        assert status == 200
+        assert "errors" not in body, body
+    payloads = [body["data"]["placeOrder"] for _status, body in answers]
+    placed = [p["order"]["reference"] for p in payloads if p["order"] is not None]
+    refused = [e for p in payloads for e in p["errors"]]
+    assert len(placed) == 1
+    assert len(refused) == 5
+    assert {(e["__typename"], e["code"]) for e in refused} == {("InvalidVoucher", "WELCOME")}
+    assert "used up" in refused[0]["message"]
