@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncGenerator
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import Enum
 from typing import Annotated
 
@@ -286,9 +286,8 @@ class OrdersQuery:
         cursor = None
         if after:
             try:
-                at, _, ident = decode_cursor("order", after).partition("|")
-                cursor = HistoryCursor(datetime.fromisoformat(at), uuid.UUID(ident))
-            except (BadCursorError, ValueError) as exc:
+                cursor = _history_cursor(after)
+            except (BadCursorError, ValueError, OverflowError) as exc:
                 raise ClientError("BAD_USER_INPUT", f"unknown cursor {after!r}") from exc
         found, more = await info.context.services.history.page(phone, page_size(first), cursor)
         edges = [
@@ -307,6 +306,19 @@ class OrdersQuery:
                 end_cursor=edges[-1].cursor if edges else None,
             ),
         )
+
+
+def _history_cursor(after: str) -> HistoryCursor:
+    """The position an `orders` cursor names; one this API did not make raises ValueError.
+
+    Ours carry an aware UTC time: a naive or far-off one would reach the database and fail
+    there, with the SQL in the error.
+    """
+    at, _, ident = decode_cursor("order", after).partition("|")
+    when = datetime.fromisoformat(at)
+    if when.tzinfo is None:
+        raise ValueError(f"naive cursor time {at!r}")
+    return HistoryCursor(when.astimezone(UTC), uuid.UUID(ident))
 
 
 @strawberry.type

@@ -309,3 +309,29 @@ async def test_customers_see_their_own_profile_and_staff_see_anyones(
     _, anonymous = await post_graphql(client, "{ me { phone } }")
     assert anonymous["data"] is None
     assert code_of(anonymous) == "UNAUTHENTICATED"
+
+
+@pytest.mark.parametrize(
+    "forged",
+    [
+        "order:2026-01-01T00:00:00|00000000-0000-0000-0000-000000000000",
+        "order:9999-12-31T23:59:59-23:59|00000000-0000-0000-0000-000000000000",
+        "order:2026-01-01T00:00:00+00:00|not-a-uuid",
+        "product:NDL-INDO-CHK",
+    ],
+)
+async def test_a_forged_orders_cursor_is_bad_user_input_not_a_database_error(
+    client: TestClient[Any, Any], services: Services, forged: str
+) -> None:
+    cursor = base64.urlsafe_b64encode(forged.encode()).decode()
+    status, body = await post_graphql(
+        client,
+        "query($after: String) { orders(after: $after) { edges { node { reference } } } }",
+        {"after": cursor},
+        bearer(services.settings, NGOZI, "customer"),
+    )
+    assert status == 200
+    assert body["data"] is None
+    (error,) = body["errors"]
+    assert error["extensions"]["code"] == "BAD_USER_INPUT"
+    assert "SQL" not in error["message"]
