@@ -335,3 +335,23 @@ async def test_a_forged_orders_cursor_is_bad_user_input_not_a_database_error(
     (error,) = body["errors"]
     assert error["extensions"]["code"] == "BAD_USER_INPUT"
     assert "SQL" not in error["message"]
+
+
+async def test_an_unexpected_failure_is_an_internal_error_without_its_sql(
+    client: TestClient[Any, Any], services: Services
+) -> None:
+    """The database failing under a read: the app gets a coded internal error; the SQL and
+    the driver's words stay in the log."""
+    async with services.db.transaction() as s:
+        await s.execute(text("ALTER TABLE orders RENAME TO orders_elsewhere"))
+    status, body = await post_graphql(
+        client,
+        '{ order(reference: "ABC123") { ... on Order { reference } } }',
+        headers=bearer(services.settings, NGOZI, "customer"),
+    )
+    assert status == 200
+    assert body["data"] is None
+    (error,) = body["errors"]
+    assert error["message"] == "internal error"
+    assert error["extensions"] == {"code": "INTERNAL_SERVER_ERROR"}
+    assert error["path"] == ["order"]
