@@ -355,3 +355,14 @@ async def test_an_unexpected_failure_is_an_internal_error_without_its_sql(
     assert error["message"] == "internal error"
     assert error["extensions"] == {"code": "INTERNAL_SERVER_ERROR"}
     assert error["path"] == ["order"]
+
+
+async def test_a_customer_lists_their_orders_by_their_number_however_it_is_spaced(
+    client: TestClient[Any, Any], services: Services
+) -> None:
+    """`customer(phone:)` takes "+234 803 000 0001" as Ngozi's own number; so does `orders`."""
+    reference = await place_for(services, NGOZI, "k-spaced-0001")
+    headers = bearer(services.settings, NGOZI, "customer")
+    status, body = await post_graphql(client, ORDERS, {"c": "+234 803 000 0001"}, headers)
+    assert status == 200
+    assert [e["node"]["reference"] for e in body["data"]["orders"]["edges"]] == [reference]
