@@ -198,4 +198,6 @@ class PricingQuery:
             )
         except EmptyCartError:
             return Quote.failed(InvalidCart(message="a cart needs at least one line"))
-        return Quote.of(quote, market.default_locale)
+        # Promotion names in the language the customer chose on any channel (`me { locale }`).
+        found = await info.context.services.customers.get(_phone)
+        return Quote.of(quote, (found.locale if found else None) or market.default_locale)

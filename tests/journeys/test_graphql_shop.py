@@ -463,3 +463,20 @@ async def test_a_double_tap_with_a_once_per_customer_code_places_one_order_and_r
     assert len(refused) == 5
     assert {(e["__typename"], e["code"]) for e in refused} == {("InvalidVoucher", "WELCOME")}
     assert "used up" in refused[0]["message"]
+
+
+async def test_the_quote_names_promotions_in_the_language_the_customer_chose(
+    client: TestClient[Any, Any], services: Services
+) -> None:
+    """Juma chose English on USSD: the app's quote says 'Noodle week', not Swahili."""
+    juma = "+254711000001"
+    document = """query($input: QuoteInput!) { quote(input: $input) {
+      lines { promotion { id name } } discounts { promotion { name } } } }"""
+    lines = [{"sku": "NDL-INDO-CHK", "quantity": 3}]
+    async with gql_session(client) as session:
+        before = await run(session, document, {"input": {"customer": juma, "lines": lines}})
+        await services.customers.set_locale(Phone(juma), "en")
+        after = await run(session, document, {"input": {"customer": juma, "lines": lines}})
+    assert before["quote"]["lines"][0]["promotion"]["name"] == "Wiki ya tambi"
+    assert after["quote"]["lines"][0]["promotion"]["name"] == "Noodle week"
+    assert after["quote"]["discounts"][0]["promotion"]["name"] == "Noodle week"
