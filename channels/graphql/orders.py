@@ -49,7 +49,7 @@ from core.phone import Phone
 from core.region import Region
 from engines.access import Principal
 from engines.catalogue import OutOfStockError, UnknownProductError
-from engines.credit import CreditRefusedError
+from engines.credit import CreditRefusedError, CreditRefusedReason
 from engines.orders import RAILS_BY_COUNTRY, CartLine, PlaceOrder, UnknownOrderError
 from engines.orders import Order as OrderModel
 from engines.orders import OrderStatus as OrderStatusModel
@@ -360,27 +360,9 @@ class OrdersMutation:
             clear_cart=False,
             voucher=promo_code(input.promo_code),
         )
-        try:
-            order = await info.context.services.orders.place(command)
-        except InvalidVoucherError as exc:
-            return _failed(invalid_voucher(exc))
-        except OutOfStockError as exc:
-            return _failed(
-                OutOfStock(
-                    message=f"only {exc.available} of {exc.sku} left",
-                    sku=exc.sku,
-                    requested=exc.requested,
-                    available=exc.available,
-                )
-            )
-        except (UnknownProductError, NoPriceError) as exc:
-            return _failed(UnknownProduct(message=f"no product {exc.sku}", sku=exc.sku))
-        except InvalidQuantityError as exc:
-            return _failed(
-                InvalidQuantity(message="invalid quantity", sku=exc.sku, quantity=exc.quantity)
-            )
-        except PromotionExhaustedError as exc:
-            return _failed(await _used_up(info, market, exc.promotion_id))
+        order = await _place(info, command, market)
+        if not isinstance(order, OrderModel):
+            return _failed(order)
         if not _same_request(order, command):
             # The key names an earlier, different order: answering with it would tell the app
             # that this cart was ordered when nothing was.
@@ -391,6 +373,31 @@ class OrdersMutation:
                 )
             )
         return await _settle(info, order, payer)
+
+
+async def _place(info: Info, command: PlaceOrder, market: Region) -> OrderModel | PlaceOrderError:
+    """Place the order, or say why not: the engines' refusals as typed errors."""
+    try:
+        if command.payment_method is PaymentMethodModel.CREDIT:
+            short = await _credit_short(info, command, market)
+            if short is not None:
+                return short
+        return await info.context.services.orders.place(command)
+    except InvalidVoucherError as exc:
+        return invalid_voucher(exc)
+    except OutOfStockError as exc:
+        return OutOfStock(
+            message=f"only {exc.available} of {exc.sku} left",
+            sku=exc.sku,
+            requested=exc.requested,
+            available=exc.available,
+        )
+    except (UnknownProductError, NoPriceError) as exc:
+        return UnknownProduct(message=f"no product {exc.sku}", sku=exc.sku)
+    except InvalidQuantityError as exc:
+        return InvalidQuantity(message="invalid quantity", sku=exc.sku, quantity=exc.quantity)
+    except PromotionExhaustedError as exc:
+        return await _used_up(info, market, exc.promotion_id)
 
 
 def _same_request(order: OrderModel, command: PlaceOrder) -> bool:
@@ -457,6 +464,37 @@ def _offered(info: Info, method: PaymentMethodModel, market: Region) -> bool:
         method in RAILS_BY_COUNTRY.get(market.country, ())
         and services.payments is not None
         and services.payments.offers(Method(method.value))
+    )
+
+
+async def _credit_short(info: Info, command: PlaceOrder, market: Region) -> CreditRefused | None:
+    """Refused before placing when the line cannot cover the order (USSD offers credit only
+    when it does): placing first would text the customer the confirmation of an order
+    cancelled a moment later. A retry of a placed order answers as its first attempt did."""
+    services = info.context.services
+    credit = services.credit
+    if credit is None or await services.orders.placed_with(command.idempotency_key) is not None:
+        return None
+    terms = await credit.terms(command.customer)
+    if terms is None or terms.limit.amount <= 0 or terms.term_days <= 0:
+        return CreditRefused(
+            message="credit refused: no_credit; nothing was placed",
+            reason=CreditRefusedReason.NO_CREDIT.value,
+            available=MoneyType.of(Money.zero(market.currency)),
+        )
+    left = await credit.available(command.customer)
+    quote = await services.pricing.quote(
+        command.region,
+        [(line.sku, line.quantity) for line in command.lines],
+        customer=command.customer,
+        voucher=command.voucher,
+    )
+    if left >= quote.total:
+        return None  # the hold decides (an overdue credit still cancels the order)
+    return CreditRefused(
+        message="credit refused: insufficient; nothing was placed",
+        reason=CreditRefusedReason.INSUFFICIENT.value,
+        available=MoneyType.of(left),
     )
 
 
