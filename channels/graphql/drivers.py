@@ -261,7 +261,7 @@ class DriversMutation:
         found = await gig.task_by_reference(task.strip())
         if found is None:
             return _unproved(TaskNotFound(message=f"no task {task}", task=task))
-        if found.worker_id != worker.id:
+        if found.worker_id is not None and found.worker_id != worker.id:
             raise forbidden("this task belongs to another driver")
         at_door = found.next_stop
         named = _named_stop(found, order)
