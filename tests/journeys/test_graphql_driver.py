@@ -336,3 +336,22 @@ async def test_proving_a_door_before_taking_the_route_says_the_task_is_not_in_pr
         ("TaskNotInProgress", f"{task.reference} is offered")
     ]
     assert (await services.gig.task(task.id)).stops[0].status.value == "pending"
+
+
+async def test_a_task_reference_typed_in_lower_case_is_the_same_task(
+    client: TestClient[Any, Any], services: Services
+) -> None:
+    """References are read out and typed like order references, which take any case."""
+    _, task = await offered_to_emeka(services, NGOZI)
+    [stop] = task.stops
+    emeka = bearer(services.settings, EMEKA.e164, "driver")
+    async with gql_session(client, emeka) as session:
+        accepted = (await run(session, ACCEPT, {"t": f" {task.reference.lower()} "}))["acceptTask"]
+        code = await code_for(services, NGOZI, stop.order_reference)
+        proved = (await run(session, CONFIRM, {"t": task.reference.lower(), "c": code}))[
+            "confirmDelivery"
+        ]
+    assert accepted["errors"] == []
+    assert accepted["task"]["reference"] == task.reference
+    assert proved["errors"] == []
+    assert proved["stop"]["status"] == "DELIVERED"
