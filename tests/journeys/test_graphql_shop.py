@@ -12,6 +12,7 @@ from core.app.bootstrap import Services
 from core.app.demo import WHOLESALE
 from core.phone import Phone
 from core.region import RegionCode
+from engines.pricing.tables import promotion_spend
 from tests.support.graphql import bearer, gql_session, place_for, post_graphql, run
 from tests.support.phone import UssdPhone
 
@@ -480,3 +481,44 @@ async def test_the_quote_names_promotions_in_the_language_the_customer_chose(
     assert before["quote"]["lines"][0]["promotion"]["name"] == "Wiki ya tambi"
     assert after["quote"]["lines"][0]["promotion"]["name"] == "Noodle week"
     assert after["quote"]["discounts"][0]["promotion"]["name"] == "Noodle week"
+
+
+async def test_the_last_free_delivery_of_a_budget_goes_to_one_order_the_other_is_told_to_requote(
+    client: TestClient[Any, Any], services: Services
+) -> None:
+    """Free delivery has a budget; with one delivery left, two of Bola's orders race for it.
+    One gets it, the other is PromotionUsedUp and nothing is placed at a price not quoted."""
+    bola = WHOLESALE[RegionCode.LAGOS]
+    book = await services.pricing.book(RegionCode.LAGOS)
+    [free] = [p for p in book.promotions if p.id == "FREE-DELIVERY-LAGOS"]
+    assert free.budget is not None
+    async with services.db.transaction() as s:
+        await s.execute(
+            promotion_spend.insert().values(promotion_id=free.id, spent=free.budget - 1500)
+        )
+    document = """mutation($input: PlaceOrderInput!) { placeOrder(input: $input) {
+      order { reference delivery { amount } }
+      errors { __typename ... on PromotionUsedUp { promotion message } } } }"""
+    headers = bearer(services.settings, bola, "customer")
+
+    async def tap(n: int) -> tuple[int, dict[str, Any]]:
+        order_input = {
+            "customer": bola,
+            "lines": [{"sku": "RCE-BASM-10K", "quantity": 4}],  # over half the free-from value
+            "payment": {"method": "ON_DELIVERY"},
+            "idempotencyKey": f"last-free-{n:04d}",
+        }
+        return await post_graphql(client, document, {"input": order_input}, headers)
+
+    answers = await asyncio.gather(tap(1), tap(2))
+    for status, body in answers:
+        assert status == 200
+        assert "errors" not in body, body
+    payloads = [body["data"]["placeOrder"] for _status, body in answers]
+    placed = [p["order"] for p in payloads if p["order"] is not None]
+    refused = [e for p in payloads for e in p["errors"]]
+    assert [o["delivery"] for o in placed] == [{"amount": "0.00"}]
+    assert [(e["__typename"], e["promotion"]) for e in refused] == [
+        ("PromotionUsedUp", "FREE-DELIVERY-LAGOS")
+    ]
+    assert len(await services.orders.recent(Phone(bola))) == 1
