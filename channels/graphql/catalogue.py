@@ -32,7 +32,10 @@ class Product:
     category: str
     region: RegionCode
 
-    @strawberry.field(description="List price per unit; tiers and promotions show in a quote")
+    @strawberry.field(
+        description="Price per unit: a signed-in customer's own (contract or segment) in their "
+        "region, else the list price; tiers and promotions show in a quote"
+    )
     async def price(self, info: Info) -> MoneyType | None:
         found = await info.context.loaders.price.load((self.region, self.sku))
         return None if found is None else MoneyType.of(found)

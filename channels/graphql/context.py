@@ -14,8 +14,10 @@ from channels.graphql.updates import OrderUpdates
 from core.clock import Clock
 from core.config import Settings
 from core.db import Database
+from core.phone import InvalidPhoneError, Phone
+from core.region import RegionCode, UnsupportedRegionError, region_for_phone
 from core.throttle import TokenBuckets
-from engines.access import AccessService, Principal
+from engines.access import AccessService, Principal, Role
 from engines.catalogue import CatalogueService
 from engines.credit import CreditService
 from engines.customers import CustomerService
@@ -75,7 +77,21 @@ class GraphQLContext:
         request: web.Request | None = None,
         response: Any = None,
     ) -> GraphQLContext:
-        loaders = Loaders(PriceBySkuLoader(services.pricing), AvailableBySkuLoader(services.db))
+        customer, home = _customer(principal)
+        loaders = Loaders(
+            PriceBySkuLoader(services.pricing, customer, home), AvailableBySkuLoader(services.db)
+        )
         if services.payments is not None:
             loaders.intents = IntentsByOrderLoader(services.payments)
         return cls(services, principal, loaders, request, response)
+
+
+def _customer(principal: Principal | None) -> tuple[Phone | None, RegionCode | None]:
+    """The signed-in customer's phone and home region, whose own prices the catalogue shows."""
+    if principal is None or principal.role is not Role.CUSTOMER:
+        return None, None
+    try:
+        phone = Phone.parse(principal.subject)
+        return phone, region_for_phone(phone).code
+    except (InvalidPhoneError, UnsupportedRegionError):
+        return None, None

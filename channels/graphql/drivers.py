@@ -222,7 +222,7 @@ class DriversMutation:
     async def accept_task(self, info: Info, task: str) -> AcceptTaskPayload:
         worker = await _me(info)
         gig = info.context.services.gig
-        found = await gig.task_by_reference(task.strip())
+        found = await gig.task_by_reference(task.strip().upper())
         if found is None:
             return _refused(TaskNotFound(message=f"no task {task}", task=task))
         if found.worker_id == worker.id:  # a retry after success: the same answer
@@ -258,10 +258,10 @@ class DriversMutation:
     ) -> ConfirmDeliveryPayload:
         worker = await _me(info)
         gig = info.context.services.gig
-        found = await gig.task_by_reference(task.strip())
+        found = await gig.task_by_reference(task.strip().upper())
         if found is None:
             return _unproved(TaskNotFound(message=f"no task {task}", task=task))
-        if found.worker_id != worker.id:
+        if found.worker_id is not None and found.worker_id != worker.id:
             raise forbidden("this task belongs to another driver")
         at_door = found.next_stop
         named = _named_stop(found, order)

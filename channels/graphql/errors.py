@@ -67,6 +67,14 @@ class InvalidIdempotencyKey(UserError):
     pass
 
 
+@strawberry.type(
+    description="A promotion in the quote ran out (budget or uses) as the order was placed; "
+    "nothing was placed: quote again"
+)
+class PromotionUsedUp(UserError):
+    promotion: str
+
+
 @strawberry.type
 class NotFound(UserError):
     reference: str
@@ -86,6 +94,7 @@ PlaceOrderError = Annotated[
     | InvalidCustomer
     | PaymentMethodUnavailable
     | CreditRefused
-    | InvalidIdempotencyKey,
+    | InvalidIdempotencyKey
+    | PromotionUsedUp,
     strawberry.union("PlaceOrderError"),
 ]

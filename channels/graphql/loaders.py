@@ -6,6 +6,7 @@ from strawberry.dataloader import DataLoader
 
 from core.db import Database
 from core.money import Money
+from core.phone import Phone
 from core.region import RegionCode
 from engines.catalogue.availability import available_many
 from engines.payments import PaymentIntent, PaymentService
@@ -20,13 +21,23 @@ def _by_region(keys: list[tuple[RegionCode, str]]) -> dict[RegionCode, list[str]
 
 
 class PriceBySkuLoader(DataLoader[tuple[RegionCode, str], Money | None]):
-    """List prices for every product on the page in one look-up per region."""
+    """Unit prices for every product on the page in one look-up per region.
 
-    def __init__(self, pricing: PricingService) -> None:
+    A signed-in customer sees, in their own region, their own prices (contract, then segment)
+    as the USSD product list shows them; anyone else, and any other region, the list price.
+    """
+
+    def __init__(
+        self,
+        pricing: PricingService,
+        customer: Phone | None = None,
+        home: RegionCode | None = None,
+    ) -> None:
         async def load(keys: list[tuple[RegionCode, str]]) -> list[Money | None]:
             found: dict[tuple[RegionCode, str], Money] = {}
             for code, skus in _by_region(keys).items():
-                for sku, money in (await pricing.list_prices(code, skus)).items():
+                whose = customer if code is home else None
+                for sku, money in (await pricing.list_prices(code, skus, customer=whose)).items():
                     found[code, sku] = money
             return [found.get(key) for key in keys]
 

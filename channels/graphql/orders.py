@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncGenerator
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import Enum
 from typing import Annotated
 
@@ -30,6 +30,7 @@ from channels.graphql.errors import (
     OutOfStock,
     PaymentMethodUnavailable,
     PlaceOrderError,
+    PromotionUsedUp,
     UnknownProduct,
 )
 from channels.graphql.quotes import LineInput, check_lines, invalid_voucher, promo_code
@@ -48,14 +49,21 @@ from core.phone import Phone
 from core.region import Region
 from engines.access import Principal
 from engines.catalogue import OutOfStockError, UnknownProductError
-from engines.credit import CreditRefusedError
+from engines.credit import CreditRefusedError, CreditRefusedReason
 from engines.orders import RAILS_BY_COUNTRY, CartLine, PlaceOrder, UnknownOrderError
 from engines.orders import Order as OrderModel
 from engines.orders import OrderStatus as OrderStatusModel
 from engines.orders import PaymentMethod as PaymentMethodModel
 from engines.orders.history import HistoryCursor
 from engines.payments import CreatePayment, Direction, Method, PaymentError, PaymentIntent
-from engines.pricing import InvalidQuantityError, InvalidVoucherError, NoPriceError
+from engines.pricing import (
+    InvalidQuantityError,
+    InvalidVoucherError,
+    NoPriceError,
+    PromotionExhaustedError,
+    VoucherProblem,
+    normalise_code,
+)
 
 Info = strawberry.Info[GraphQLContext, None]
 log = structlog.get_logger(__name__)
@@ -148,6 +156,7 @@ class Order:
     lines: list[OrderLine]
     subtotal: MoneyType
     discount: MoneyType
+    delivery: MoneyType = strawberry.field(description="The delivery fee charged")
     tax: MoneyType
     total: MoneyType
     payment: Payment
@@ -181,6 +190,7 @@ class Order:
             ],
             subtotal=MoneyType.of(order.subtotal),
             discount=MoneyType.of(order.discount),
+            delivery=MoneyType.of(order.delivery_fee or Money.zero(order.total.currency)),
             tax=MoneyType.of(order.tax),
             total=MoneyType.of(order.total),
             payment=Payment(
@@ -267,18 +277,18 @@ class OrdersQuery:
     ) -> Connection[Order]:
         principal = require(info.context.principal)
         wanted = customer or principal.subject
-        if not may_act_for(principal, wanted):
-            raise forbidden("you may list only your own orders")
         try:
             phone, _market = customer_of(wanted)
         except BadCustomerError as exc:
             raise ClientError("BAD_USER_INPUT", str(exc)) from exc
+        # Compared as E.164: "+234 803 000 0001" is the customer's own number too.
+        if not may_act_for(principal, phone.e164):
+            raise forbidden("you may list only your own orders")
         cursor = None
         if after:
             try:
-                at, _, ident = decode_cursor("order", after).partition("|")
-                cursor = HistoryCursor(datetime.fromisoformat(at), uuid.UUID(ident))
-            except (BadCursorError, ValueError) as exc:
+                cursor = _history_cursor(after)
+            except (BadCursorError, ValueError, OverflowError) as exc:
                 raise ClientError("BAD_USER_INPUT", f"unknown cursor {after!r}") from exc
         found, more = await info.context.services.history.page(phone, page_size(first), cursor)
         edges = [
@@ -297,6 +307,19 @@ class OrdersQuery:
                 end_cursor=edges[-1].cursor if edges else None,
             ),
         )
+
+
+def _history_cursor(after: str) -> HistoryCursor:
+    """The position an `orders` cursor names; one this API did not make raises ValueError.
+
+    Ours carry an aware UTC time: a naive or far-off one would reach the database and fail
+    there, with the SQL in the error.
+    """
+    at, _, ident = decode_cursor("order", after).partition("|")
+    when = datetime.fromisoformat(at)
+    if when.tzinfo is None:
+        raise ValueError(f"naive cursor time {at!r}")
+    return HistoryCursor(when.astimezone(UTC), uuid.UUID(ident))
 
 
 @strawberry.type
@@ -337,26 +360,54 @@ class OrdersMutation:
             clear_cart=False,
             voucher=promo_code(input.promo_code),
         )
-        try:
-            order = await info.context.services.orders.place(command)
-        except InvalidVoucherError as exc:
-            return _failed(invalid_voucher(exc))
-        except OutOfStockError as exc:
+        order = await _place(info, command, market)
+        if not isinstance(order, OrderModel):
+            return _failed(order)
+        if not _same_request(order, command):
+            # The key names an earlier, different order: answering with it would tell the app
+            # that this cart was ordered when nothing was.
             return _failed(
-                OutOfStock(
-                    message=f"only {exc.available} of {exc.sku} left",
-                    sku=exc.sku,
-                    requested=exc.requested,
-                    available=exc.available,
+                InvalidIdempotencyKey(
+                    message=f"idempotencyKey {key!r} was used for another order "
+                    f"({order.reference}); use a new key for a new order"
                 )
             )
-        except (UnknownProductError, NoPriceError) as exc:
-            return _failed(UnknownProduct(message=f"no product {exc.sku}", sku=exc.sku))
-        except InvalidQuantityError as exc:
-            return _failed(
-                InvalidQuantity(message="invalid quantity", sku=exc.sku, quantity=exc.quantity)
-            )
         return await _settle(info, order, payer)
+
+
+async def _place(info: Info, command: PlaceOrder, market: Region) -> OrderModel | PlaceOrderError:
+    """Place the order, or say why not: the engines' refusals as typed errors."""
+    try:
+        if command.payment_method is PaymentMethodModel.CREDIT:
+            short = await _credit_short(info, command, market)
+            if short is not None:
+                return short
+        return await info.context.services.orders.place(command)
+    except InvalidVoucherError as exc:
+        return invalid_voucher(exc)
+    except OutOfStockError as exc:
+        return OutOfStock(
+            message=f"only {exc.available} of {exc.sku} left",
+            sku=exc.sku,
+            requested=exc.requested,
+            available=exc.available,
+        )
+    except (UnknownProductError, NoPriceError) as exc:
+        return UnknownProduct(message=f"no product {exc.sku}", sku=exc.sku)
+    except InvalidQuantityError as exc:
+        return InvalidQuantity(message="invalid quantity", sku=exc.sku, quantity=exc.quantity)
+    except PromotionExhaustedError as exc:
+        return await _used_up(info, market, exc.promotion_id)
+
+
+def _same_request(order: OrderModel, command: PlaceOrder) -> bool:
+    """Whether `order` is what `command` asks for: a retry, not a new order under an old key."""
+    return (
+        {line.sku: line.quantity for line in order.lines}
+        == {line.sku: line.quantity for line in command.lines}
+        and order.payment_method is command.payment_method
+        and order.voucher == (normalise_code(command.voucher) if command.voucher else None)
+    )
 
 
 async def _settle(info: Info, order: OrderModel, payer: Phone) -> PlaceOrderPayload:
@@ -368,6 +419,19 @@ async def _settle(info: Info, order: OrderModel, payer: Phone) -> PlaceOrderPayl
     elif order.payment_method in RAILS and order.status is not OrderStatusModel.CANCELLED:
         await _pay(info, order, payer)
     return PlaceOrderPayload(order=Order.of(order), errors=[])
+
+
+async def _used_up(info: Info, market: Region, promotion_id: str) -> PlaceOrderError:
+    """A promotion spent by another order between the quote and this one (a double tap with
+    two keys, or the last of a budget): the promo code's refusal, or the promotion's."""
+    book = await info.context.services.pricing.book(market.code)
+    code = next((p.code for p in book.promotions if p.id == promotion_id and p.code), None)
+    if code is not None:
+        return invalid_voucher(InvalidVoucherError(code, VoucherProblem.USED_UP))
+    return PromotionUsedUp(
+        message=f"promotion {promotion_id} ran out as the order was placed; quote again",
+        promotion=promotion_id,
+    )
 
 
 def _payer(raw: str | None, customer: Phone, market: Region) -> Phone | InvalidCustomer:
@@ -400,6 +464,37 @@ def _offered(info: Info, method: PaymentMethodModel, market: Region) -> bool:
         method in RAILS_BY_COUNTRY.get(market.country, ())
         and services.payments is not None
         and services.payments.offers(Method(method.value))
+    )
+
+
+async def _credit_short(info: Info, command: PlaceOrder, market: Region) -> CreditRefused | None:
+    """Refused before placing when the line cannot cover the order (USSD offers credit only
+    when it does): placing first would text the customer the confirmation of an order
+    cancelled a moment later. A retry of a placed order answers as its first attempt did."""
+    services = info.context.services
+    credit = services.credit
+    if credit is None or await services.orders.placed_with(command.idempotency_key) is not None:
+        return None
+    terms = await credit.terms(command.customer)
+    if terms is None or terms.limit.amount <= 0 or terms.term_days <= 0:
+        return CreditRefused(
+            message="credit refused: no_credit; nothing was placed",
+            reason=CreditRefusedReason.NO_CREDIT.value,
+            available=MoneyType.of(Money.zero(market.currency)),
+        )
+    left = await credit.available(command.customer)
+    quote = await services.pricing.quote(
+        command.region,
+        [(line.sku, line.quantity) for line in command.lines],
+        customer=command.customer,
+        voucher=command.voucher,
+    )
+    if left >= quote.total:
+        return None  # the hold decides (an overdue credit still cancels the order)
+    return CreditRefused(
+        message="credit refused: insufficient; nothing was placed",
+        reason=CreditRefusedReason.INSUFFICIENT.value,
+        available=MoneyType.of(left),
     )
 
 

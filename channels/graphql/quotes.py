@@ -75,6 +75,9 @@ class Quote:
     discounts: list[Discount]
     subtotal: MoneyType | None
     discount: MoneyType | None
+    delivery: MoneyType | None = strawberry.field(
+        description="The delivery fee charged (after free delivery); VAT includes its share"
+    )
     vat_rate: str | None
     tax: MoneyType | None
     total: MoneyType | None
@@ -87,6 +90,7 @@ class Quote:
             discounts=[],
             subtotal=None,
             discount=None,
+            delivery=None,
             vat_rate=None,
             tax=None,
             total=None,
@@ -96,13 +100,10 @@ class Quote:
     @classmethod
     def of(cls, quote: QuoteModel, locale: str) -> Quote:
         lines = []
-        discounts = []
+        discounts: list[Discount] = []
         for line in quote.lines:
-            promo = (
-                AppliedPromotion(id=line.promotion.id, name=line.promotion.name(locale))
-                if line.promotion is not None
-                else None
-            )
+            applied = [AppliedPromotion(id=p.id, name=p.name(locale)) for p in line.promotions]
+            promo = applied[0] if applied else None
             lines.append(
                 QuoteLine(
                     sku=line.sku,
@@ -117,15 +118,18 @@ class Quote:
                     net=MoneyType.of(line.net),
                 )
             )
-            if promo is not None:
-                discounts.append(
-                    Discount(sku=line.sku, promotion=promo, amount=MoneyType.of(line.discount))
-                )
+            # One entry per promotion with its own saving: stacked ones (a promo code on top
+            # of the week's offer) each show, as the USSD quote shows them.
+            discounts.extend(
+                Discount(sku=line.sku, promotion=promotion, amount=MoneyType.of(p.discount))
+                for promotion, p in zip(applied, line.promotions, strict=True)
+            )
         return cls(
             lines=lines,
             discounts=discounts,
             subtotal=MoneyType.of(quote.subtotal),
             discount=MoneyType.of(quote.discount),
+            delivery=MoneyType.of(quote.delivery),
             vat_rate=str(quote.vat_rate),
             tax=MoneyType.of(quote.tax),
             total=MoneyType.of(quote.total),
@@ -194,4 +198,6 @@ class PricingQuery:
             )
         except EmptyCartError:
             return Quote.failed(InvalidCart(message="a cart needs at least one line"))
-        return Quote.of(quote, market.default_locale)
+        # Promotion names in the language the customer chose on any channel (`me { locale }`).
+        found = await info.context.services.customers.get(_phone)
+        return Quote.of(quote, (found.locale if found else None) or market.default_locale)

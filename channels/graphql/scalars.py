@@ -8,6 +8,7 @@ from typing import Generic, TypeVar
 
 import strawberry
 
+from channels.graphql.auth import ClientError
 from core.money import Money
 from core.region import RegionCode
 
@@ -72,5 +73,12 @@ MAX_PAGE = 100
 
 
 def page_size(first: int | None, default: int = 20) -> int:
-    """`first` clamped to 1..MAX_PAGE (the cost limit counts it the same way)."""
-    return max(1, min(MAX_PAGE, default if first is None else first))
+    """`first` capped at MAX_PAGE (the cost limit counts it the same way).
+
+    As Relay's connection spec says: `first: 0` is an empty page, a negative `first` an error.
+    """
+    if first is None:
+        return default
+    if first < 0:
+        raise ClientError("BAD_USER_INPUT", f"first must be 0 or more, not {first}")
+    return min(MAX_PAGE, first)

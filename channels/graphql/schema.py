@@ -6,7 +6,7 @@ from typing import Any
 
 import strawberry
 from graphql import GraphQLError
-from strawberry.extensions import DisableIntrospection
+from strawberry.extensions import DisableIntrospection, MaskErrors
 from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
 
@@ -63,11 +63,35 @@ class OmniRouteSchema(strawberry.Schema):
         super().process_errors(unexpected, execution_context)
 
 
+def _unexpected(error: GraphQLError) -> bool:
+    """Our failure, not the caller's: an exception that is not a GraphQL error of ours."""
+    return error.original_error is not None and not isinstance(error.original_error, GraphQLError)
+
+
+class MaskUnexpectedErrors(MaskErrors):
+    """An unexpected exception reaches the app as a plain internal error with a code, not as
+    its own text (which can be a SQL statement or an internal id); the log keeps the original
+    (process_errors runs before extensions see the result)."""
+
+    def __init__(self) -> None:
+        super().__init__(should_mask_error=_unexpected, error_message="internal error")
+
+    def anonymise_error(self, error: GraphQLError) -> GraphQLError:
+        return GraphQLError(
+            self.error_message,
+            nodes=error.nodes,
+            source=error.source,
+            positions=error.positions,
+            path=error.path,
+            extensions={"code": "INTERNAL_SERVER_ERROR"},
+        )
+
+
 def build_schema(
     *, production: bool = False, max_depth: int = 10, max_cost: int = 5000
 ) -> strawberry.Schema:
     """Introspection is off in production: the schema is no map for strangers."""
-    extensions: list[Any] = limit_extensions(max_depth, max_cost)
+    extensions: list[Any] = [*limit_extensions(max_depth, max_cost), MaskUnexpectedErrors]
     if production:
         extensions.append(DisableIntrospection)
     return OmniRouteSchema(

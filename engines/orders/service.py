@@ -344,6 +344,11 @@ class OrderService:
                 ),
             )
 
+    async def placed_with(self, idempotency_key: str) -> Order | None:
+        """The order an idempotency key already placed, if any (a retry's answer)."""
+        async with self._db.transaction() as s:
+            return await SqlOrderRepository(s).by_idempotency_key(idempotency_key)
+
     async def get(self, reference: str) -> Order:
         async with self._db.transaction() as s:
             order = await SqlOrderRepository(s).by_reference(reference.upper())

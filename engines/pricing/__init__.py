@@ -26,6 +26,7 @@ from engines.pricing.model import (
     TaxClass,
     UnknownPriceLockError,
     VoucherProblem,
+    normalise_code,
 )
 from engines.pricing.quote import AppliedPromotion, Quote, QuoteLine, quote
 from engines.pricing.repository import PromotionExhaustedError
@@ -64,6 +65,7 @@ __all__ = [
     "explain_line",
     "explain_quote",
     "line_doc",
+    "normalise_code",
     "quote",
     "quote_from_doc",
     "quote_to_doc",

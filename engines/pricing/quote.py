@@ -203,15 +203,17 @@ def quote(
     pricer.share_bundles(resolved)
 
     lines = [pricer.line(r) for r in resolved]
-    subtotal = discount = _ZERO
-    bases = {TaxClass.STANDARD: _ZERO, TaxClass.ZERO: _ZERO, TaxClass.EXEMPT: _ZERO}
+    # Zero in the currency's minor unit ("0.00", not "0"): every amount is shown as it is.
+    zero = pricer.zero
+    subtotal = discount = zero
+    bases = {TaxClass.STANDARD: zero, TaxClass.ZERO: zero, TaxClass.EXEMPT: zero}
     for ln in lines:
         subtotal += ln.total_amount
         discount += ln.discount_amount
         bases[ln.tax_class] += ln.total_amount - ln.discount_amount
     goods = subtotal - discount
     fee, delivery_promotion = pricer.delivery(goods)
-    delivery_off = delivery_promotion.discount_amount if delivery_promotion else _ZERO
+    delivery_off = delivery_promotion.discount_amount if delivery_promotion else zero
 
     if code is not None and code not in pricer.codes_used:
         raise InvalidVoucherError(code, VoucherProblem.NOT_APPLICABLE)
@@ -315,6 +317,7 @@ class _Pricer:
     def __init__(self, currency: str, eligible: list[Promotion], terms: CustomerTerms) -> None:
         self.currency = currency
         self.quantum = minor_unit(currency)
+        self.zero = _ZERO.quantize(self.quantum)
         self.terms = terms
         self.codes_used: set[str] = set()
         self.budget_left = {
@@ -414,7 +417,7 @@ class _Pricer:
         if by_category:
             candidates = candidates + by_category if candidates else by_category
         applied: list[AppliedPromotion] = []
-        line_discount = _ZERO
+        line_discount = self.zero
         if candidates:
             quantum = self.quantum
             for _p, _a, _i, promo, alone in self.offers(candidates, item, unit, line_total):
@@ -491,10 +494,10 @@ class _Pricer:
         """The zone's fee, waived from its threshold or by the first free-delivery promotion."""
         zone = self.terms.zone
         if zone is None or (zone.free_from is not None and goods >= zone.free_from):
-            return _ZERO, None
+            return self.zero, None
         fee = self.rnd(zone.fee)
         if fee <= 0:
-            return _ZERO, None
+            return self.zero, None
         for promo in sorted(self.shipping, key=lambda p: (-p.priority, p.id)):
             if goods >= promo.min_order:
                 off = self.take(promo, fee)

@@ -309,3 +309,60 @@ async def test_customers_see_their_own_profile_and_staff_see_anyones(
     _, anonymous = await post_graphql(client, "{ me { phone } }")
     assert anonymous["data"] is None
     assert code_of(anonymous) == "UNAUTHENTICATED"
+
+
+@pytest.mark.parametrize(
+    "forged",
+    [
+        "order:2026-01-01T00:00:00|00000000-0000-0000-0000-000000000000",
+        "order:9999-12-31T23:59:59-23:59|00000000-0000-0000-0000-000000000000",
+        "order:2026-01-01T00:00:00+00:00|not-a-uuid",
+        "product:NDL-INDO-CHK",
+    ],
+)
+async def test_a_forged_orders_cursor_is_bad_user_input_not_a_database_error(
+    client: TestClient[Any, Any], services: Services, forged: str
+) -> None:
+    cursor = base64.urlsafe_b64encode(forged.encode()).decode()
+    status, body = await post_graphql(
+        client,
+        "query($after: String) { orders(after: $after) { edges { node { reference } } } }",
+        {"after": cursor},
+        bearer(services.settings, NGOZI, "customer"),
+    )
+    assert status == 200
+    assert body["data"] is None
+    (error,) = body["errors"]
+    assert error["extensions"]["code"] == "BAD_USER_INPUT"
+    assert "SQL" not in error["message"]
+
+
+async def test_an_unexpected_failure_is_an_internal_error_without_its_sql(
+    client: TestClient[Any, Any], services: Services
+) -> None:
+    """The database failing under a read: the app gets a coded internal error; the SQL and
+    the driver's words stay in the log."""
+    async with services.db.transaction() as s:
+        await s.execute(text("ALTER TABLE orders RENAME TO orders_elsewhere"))
+    status, body = await post_graphql(
+        client,
+        '{ order(reference: "ABC123") { ... on Order { reference } } }',
+        headers=bearer(services.settings, NGOZI, "customer"),
+    )
+    assert status == 200
+    assert body["data"] is None
+    (error,) = body["errors"]
+    assert error["message"] == "internal error"
+    assert error["extensions"] == {"code": "INTERNAL_SERVER_ERROR"}
+    assert error["path"] == ["order"]
+
+
+async def test_a_customer_lists_their_orders_by_their_number_however_it_is_spaced(
+    client: TestClient[Any, Any], services: Services
+) -> None:
+    """`customer(phone:)` takes "+234 803 000 0001" as Ngozi's own number; so does `orders`."""
+    reference = await place_for(services, NGOZI, "k-spaced-0001")
+    headers = bearer(services.settings, NGOZI, "customer")
+    status, body = await post_graphql(client, ORDERS, {"c": "+234 803 000 0001"}, headers)
+    assert status == 200
+    assert [e["node"]["reference"] for e in body["data"]["orders"]["edges"]] == [reference]

@@ -320,3 +320,38 @@ async def test_an_operator_lists_the_escalated_delivery_and_settles_it_once(
         other = (await run(session, RESOLVE, {"o": first, "r": "DELIVERED"}))["resolveDelivery"]
         assert [e["__typename"] for e in other["errors"]] == ["NotEscalated"]
     assert (await services.orders.get(first)).status is OrderStatus.RETURNED
+
+
+async def test_proving_a_door_before_taking_the_route_says_the_task_is_not_in_progress(
+    client: TestClient[Any, Any], services: Services
+) -> None:
+    """The route is on offer to Emeka, not someone else's: he is told to take it first, not
+    that it belongs to another driver."""
+    _, task = await offered_to_emeka(services, NGOZI)
+    emeka = bearer(services.settings, EMEKA.e164, "driver")
+    status, body = await post_graphql(client, CONFIRM, {"t": task.reference, "c": "1234"}, emeka)
+    assert status == 200
+    result = body["data"]["confirmDelivery"]
+    assert [(e["__typename"], e["message"]) for e in result["errors"]] == [
+        ("TaskNotInProgress", f"{task.reference} is offered")
+    ]
+    assert (await services.gig.task(task.id)).stops[0].status.value == "pending"
+
+
+async def test_a_task_reference_typed_in_lower_case_is_the_same_task(
+    client: TestClient[Any, Any], services: Services
+) -> None:
+    """References are read out and typed like order references, which take any case."""
+    _, task = await offered_to_emeka(services, NGOZI)
+    [stop] = task.stops
+    emeka = bearer(services.settings, EMEKA.e164, "driver")
+    async with gql_session(client, emeka) as session:
+        accepted = (await run(session, ACCEPT, {"t": f" {task.reference.lower()} "}))["acceptTask"]
+        code = await code_for(services, NGOZI, stop.order_reference)
+        proved = (await run(session, CONFIRM, {"t": task.reference.lower(), "c": code}))[
+            "confirmDelivery"
+        ]
+    assert accepted["errors"] == []
+    assert accepted["task"]["reference"] == task.reference
+    assert proved["errors"] == []
+    assert proved["stop"]["status"] == "DELIVERED"

@@ -17,7 +17,6 @@ from core.money import Money
 from core.phone import Phone
 from core.region import RegionCode
 from engines.credit import CreditStatus
-from engines.orders import OrderStatus
 from tests.support.credit import credit_history
 from tests.support.graphql import bearer, gql_session, run
 from tests.support.providers.payments import PaymentFakes
@@ -142,9 +141,11 @@ async def test_a_customer_with_a_credit_line_buys_on_credit(
     assert fakes.daraja.pushes == []
 
 
-async def test_credit_without_a_line_is_refused_and_the_stock_goes_back(
+async def test_credit_without_a_line_is_refused_and_nothing_is_placed_or_texted(
     gateway: Client, services: Services, fakes: PaymentFakes
 ) -> None:
+    """Refused before placing, as USSD offers credit only when the line covers the order: no
+    order, no stock held, and no SMS confirming an order that would be cancelled at once."""
     before = await _on_shelf(services, RegionCode.NAIROBI)
     headers = bearer(services.settings, JUMA, "customer")
     async with gql_session(gateway, headers) as session:
@@ -154,12 +155,40 @@ async def test_credit_without_a_line_is_refused_and_the_stock_goes_back(
     assert placed["order"] is None
     [error] = placed["errors"]
     assert error["__typename"] == "CreditRefused"
+    assert error["reason"] == "no_credit"
     assert error["available"] == {"amount": "0.00", "currency": "KES"}
     assert [e["__typename"] for e in retry["placeOrder"]["errors"]] == ["CreditRefused"]
     assert await _on_shelf(services, RegionCode.NAIROBI) == before
-    [cancelled] = await services.orders.recent(Phone(JUMA))
-    assert cancelled.status is OrderStatus.CANCELLED
+    assert await services.orders.recent(Phone(JUMA)) == []
+    await services.relay.drain()
+    texts = await services.notifications.for_recipient(Phone(JUMA))
+    assert [d.dedupe_key for d in texts if d.dedupe_key.startswith("order-placed-sms:")] == []
     assert fakes.daraja.pushes == []
+
+
+async def test_an_order_beyond_what_is_left_of_the_credit_line_is_refused_unplaced(
+    gateway: Client, services: Services, fakes: PaymentFakes, clock: SteppedClock
+) -> None:
+    assert services.money is not None
+    credit = services.money.credit
+    await credit_history(services, clock, JUMA, SKU)
+    await credit.decide(Phone(JUMA))
+    left = await credit.available(Phone(JUMA))
+    headers = bearer(services.settings, JUMA, "customer")
+    big = _order(JUMA, "CREDIT", "app-credit-0003")
+    one = await services.pricing.quote(RegionCode.NAIROBI, [(SKU, 1)], customer=Phone(JUMA))
+    quantity = int(left.amount / one.total.amount) + 2  # just beyond the line, on the shelf
+    assert quantity <= await _on_shelf(services, RegionCode.NAIROBI)
+    big["input"]["lines"] = [{"sku": SKU, "quantity": quantity}]
+    async with gql_session(gateway, headers) as session:
+        result = await run(session, PLACE, big)
+    [error] = result["placeOrder"]["errors"]
+    assert (error["__typename"], error["reason"]) == ("CreditRefused", "insufficient")
+    assert error["available"] == {"amount": str(left.amount), "currency": "KES"}
+    assert [
+        o for o in await services.orders.recent(Phone(JUMA)) if o.payment_method.value == "CREDIT"
+    ] == []
+    assert await credit.available(Phone(JUMA)) == left
 
 
 async def test_mpesa_is_not_offered_in_nigeria(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from decimal import Decimal
 from typing import Any
 
@@ -11,7 +12,8 @@ from core.app.bootstrap import Services
 from core.app.demo import WHOLESALE
 from core.phone import Phone
 from core.region import RegionCode
-from tests.support.graphql import bearer, gql_session, place_for, run
+from engines.pricing.tables import promotion_spend
+from tests.support.graphql import bearer, gql_session, place_for, post_graphql, run
 from tests.support.phone import UssdPhone
 
 NGOZI = "+2348030000001"
@@ -250,3 +252,273 @@ async def test_graphql_quotes_the_total_the_ussd_cart_shows(
     total = result["quote"]["total"]
     assert total == {"amount": "26993.25", "currency": "NGN"}
     assert f"NGN {Decimal(total['amount']):,}" in ussd_total
+
+
+async def test_an_undiscounted_cart_shows_its_zero_discount_in_minor_units(
+    client: TestClient[Any, Any], services: Services
+) -> None:
+    """Money is a decimal string in the currency's minor unit: "0.00" NGN, not "0"."""
+    lines = [{"sku": "RCE-BASM-10K", "quantity": 1}]
+    place = """mutation Place($input: PlaceOrderInput!) { placeOrder(input: $input) {
+      order { lines { discount { amount } } discount { amount } } errors { __typename } } }"""
+    async with gql_session(client, bearer(services.settings, NGOZI, "customer")) as session:
+        quoted = await run(session, QUOTE, {"input": {"customer": NGOZI, "lines": lines}})
+        placed = await run(
+            session,
+            place,
+            {
+                "input": {
+                    "customer": NGOZI,
+                    "lines": lines,
+                    "payment": {"method": "ON_DELIVERY"},
+                    "idempotencyKey": "no-discount-0001",
+                }
+            },
+        )
+    quote = quoted["quote"]
+    assert quote["errors"] == []
+    assert quote["lines"][0]["discount"] == {"amount": "0.00"}
+    assert quote["discount"] == {"amount": "0.00", "currency": "NGN"}
+    order = placed["placeOrder"]["order"]
+    assert order["lines"][0]["discount"] == {"amount": "0.00"}
+    assert order["discount"] == {"amount": "0.00"}
+
+
+async def test_an_idempotency_key_reused_for_another_cart_places_nothing_and_says_so(
+    client: TestClient[Any, Any], services: Services
+) -> None:
+    """A retry gets its order back; a new cart under an old key is refused, not answered with
+    the old order as if the new cart had been ordered."""
+    first_cart = {
+        "customer": NGOZI,
+        "lines": [{"sku": "RCE-BASM-10K", "quantity": 1}],
+        "payment": {"method": "ON_DELIVERY"},
+        "idempotencyKey": "reused-key-0001",
+    }
+    async with gql_session(client, bearer(services.settings, NGOZI, "customer")) as session:
+        first = await run(session, PLACE, {"input": first_cart})
+        retry = await run(session, PLACE, {"input": first_cart})
+        other = await run(
+            session,
+            PLACE,
+            {"input": {**first_cart, "lines": [{"sku": "NDL-INDO-CHK", "quantity": 5}]}},
+        )
+        promo = await run(
+            session,
+            PLACE,
+            {"input": {**first_cart, "promoCode": "WELCOME"}},
+        )
+    reference = first["placeOrder"]["order"]["reference"]
+    assert retry["placeOrder"]["order"]["reference"] == reference
+    for refused in (other, promo):
+        assert refused["placeOrder"]["order"] is None
+        (error,) = refused["placeOrder"]["errors"]
+        assert error["__typename"] == "InvalidIdempotencyKey"
+        assert reference in error["message"]
+    assert [o.reference for o in await services.orders.recent(Phone(NGOZI))] == [reference]
+
+
+async def test_a_promo_code_on_top_of_the_weeks_offer_shows_as_its_own_discount(
+    client: TestClient[Any, Any],
+) -> None:
+    """Noodle week (10 %) and WELCOME (5 % of the rest): two discounts, each its own saving."""
+    document = """query Quote($input: QuoteInput!) { quote(input: $input) {
+      discounts { sku promotion { id } amount { amount currency } }
+      discount { amount } errors { __typename } } }"""
+    lines = [{"sku": "NDL-INDO-CHK", "quantity": 3}]
+    async with gql_session(client) as session:
+        result = await run(
+            session,
+            document,
+            {"input": {"customer": NGOZI, "lines": lines, "promoCode": "welcome"}},
+        )
+    quote = result["quote"]
+    assert quote["errors"] == []
+    assert quote["discounts"] == [
+        {
+            "sku": "NDL-INDO-CHK",
+            "promotion": {"id": "NOODLE-WEEK-LAGOS"},
+            "amount": {"amount": "2790.00", "currency": "NGN"},
+        },
+        {
+            "sku": "NDL-INDO-CHK",
+            "promotion": {"id": "WELCOME-LAGOS"},
+            "amount": {"amount": "1255.50", "currency": "NGN"},
+        },
+    ]
+    assert quote["discount"] == {"amount": "4045.50"}
+
+
+async def test_a_quote_and_its_order_show_the_delivery_fee_the_total_includes(
+    client: TestClient[Any, Any], services: Services
+) -> None:
+    """Bola pays delivery to her zone: subtotal - discount + delivery + VAT = total, to the cent,
+    on the quote and on the order placed from it."""
+    bola = "+2348030000002"
+    money = "subtotal { amount } discount { amount } delivery { amount currency } tax { amount } "
+    money += "total { amount }"
+    quote_doc = f"query($input: QuoteInput!) {{ quote(input: $input) {{ {money} }} }}"
+    place_doc = f"""mutation($input: PlaceOrderInput!) {{ placeOrder(input: $input) {{
+      order {{ {money} }} errors {{ __typename }} }} }}"""
+    lines = [{"sku": "RCE-BASM-10K", "quantity": 1}]
+    async with gql_session(client, bearer(services.settings, bola, "customer")) as session:
+        quoted = (await run(session, quote_doc, {"input": {"customer": bola, "lines": lines}}))[
+            "quote"
+        ]
+        placed = await run(
+            session,
+            place_doc,
+            {
+                "input": {
+                    "customer": bola,
+                    "lines": lines,
+                    "payment": {"method": "ON_DELIVERY"},
+                    "idempotencyKey": "bola-delivery-0001",
+                }
+            },
+        )
+    engine = await services.pricing.quote(
+        RegionCode.LAGOS, [("RCE-BASM-10K", 1)], customer=Phone(bola)
+    )
+    assert engine.delivery.amount > 0  # the demo puts Bola in a zone with a fee
+    assert quoted["delivery"] == {"amount": str(engine.delivery.amount), "currency": "NGN"}
+    order = placed["placeOrder"]["order"]
+    assert order == quoted
+    parts = [Decimal(quoted[k]["amount"]) for k in ("subtotal", "discount", "delivery", "tax")]
+    assert parts[0] - parts[1] + parts[2] + parts[3] == Decimal(quoted["total"]["amount"])
+
+
+async def test_first_zero_is_an_empty_page_and_a_negative_first_a_clear_error(
+    client: TestClient[Any, Any], services: Services
+) -> None:
+    """Relay's connection rules: `first: 0` asks for no edges (an app counting the shelf), and
+    `first: -1` is the caller's mistake, not a request for one product."""
+    await place_for(services, NGOZI, "first-zero-0001")
+    count = "query($first: Int) { products(first: $first) { edges { cursor } totalCount "
+    count += "pageInfo { hasNextPage } } }"
+    mine = "query($first: Int) { orders(first: $first) { edges { cursor } } }"
+    headers = bearer(services.settings, NGOZI, "customer")
+    async with gql_session(client, headers) as session:
+        empty = (await run(session, count, {"first": 0}))["products"]
+        no_orders = (await run(session, mine, {"first": 0}))["orders"]
+    assert empty["edges"] == []
+    assert empty["totalCount"] >= 30
+    assert empty["pageInfo"]["hasNextPage"] is True
+    assert no_orders["edges"] == []
+    for document in (count, mine):
+        status, body = await post_graphql(client, document, {"first": -1}, headers)
+        assert status == 200
+        assert body["data"] is None
+        (error,) = body["errors"]
+        assert error["extensions"]["code"] == "BAD_USER_INPUT"
+        assert "first" in error["message"]
+
+
+async def test_a_signed_in_wholesale_customer_browses_at_the_prices_ussd_shows_her(
+    client: TestClient[Any, Any], services: Services
+) -> None:
+    """Bola buys drinks at wholesale: the app's catalogue shows her that price, as her USSD
+    product list does, not the list price her quote would then contradict."""
+    bola = WHOLESALE[RegionCode.LAGOS]
+    document = """query { products(search: "Cola 24") { edges { node { sku price {
+      amount currency } } } } }"""
+    async with gql_session(client) as anonymous:
+        listed = (await run(anonymous, document))["products"]["edges"][0]["node"]
+    async with gql_session(client, bearer(services.settings, bola, "customer")) as session:
+        hers = (await run(session, document))["products"]["edges"][0]["node"]
+    sku = hers["sku"]
+    ussd = (await services.pricing.list_prices(RegionCode.LAGOS, [sku], customer=Phone(bola)))[sku]
+    quote = await services.pricing.quote(RegionCode.LAGOS, [(sku, 1)], customer=Phone(bola))
+    assert hers["price"] == {"amount": str(ussd.amount), "currency": "NGN"}
+    assert hers["price"]["amount"] == str(quote.lines[0].unit_price.amount)
+    assert hers["price"] != listed["price"]  # her segment price really differs
+
+
+async def test_a_double_tap_with_a_once_per_customer_code_places_one_order_and_refuses_the_rest(
+    client: TestClient[Any, Any], services: Services
+) -> None:
+    """WELCOME is once per customer. Taps racing with different keys all quote it; the first
+    to be placed spends it and the others get a typed refusal, never an internal error."""
+    headers = bearer(services.settings, NGOZI, "customer")
+    document = """mutation($input: PlaceOrderInput!) { placeOrder(input: $input) {
+      order { reference } errors { __typename ... on InvalidVoucher { code message } } } }"""
+
+    async def tap(n: int) -> tuple[int, dict[str, Any]]:
+        order_input = {
+            "customer": NGOZI,
+            "lines": [{"sku": "NDL-INDO-CHK", "quantity": 3}],
+            "payment": {"method": "ON_DELIVERY"},
+            "promoCode": "WELCOME",
+            "idempotencyKey": f"double-tap-{n:04d}",
+        }
+        return await post_graphql(client, document, {"input": order_input}, headers)
+
+    answers = await asyncio.gather(*(tap(n) for n in range(6)))
+    for status, body in answers:
+        assert status == 200
+        assert "errors" not in body, body
+    payloads = [body["data"]["placeOrder"] for _status, body in answers]
+    placed = [p["order"]["reference"] for p in payloads if p["order"] is not None]
+    refused = [e for p in payloads for e in p["errors"]]
+    assert len(placed) == 1
+    assert len(refused) == 5
+    assert {(e["__typename"], e["code"]) for e in refused} == {("InvalidVoucher", "WELCOME")}
+    assert "used up" in refused[0]["message"]
+
+
+async def test_the_quote_names_promotions_in_the_language_the_customer_chose(
+    client: TestClient[Any, Any], services: Services
+) -> None:
+    """Juma chose English on USSD: the app's quote says 'Noodle week', not Swahili."""
+    juma = "+254711000001"
+    document = """query($input: QuoteInput!) { quote(input: $input) {
+      lines { promotion { id name } } discounts { promotion { name } } } }"""
+    lines = [{"sku": "NDL-INDO-CHK", "quantity": 3}]
+    async with gql_session(client) as session:
+        before = await run(session, document, {"input": {"customer": juma, "lines": lines}})
+        await services.customers.set_locale(Phone(juma), "en")
+        after = await run(session, document, {"input": {"customer": juma, "lines": lines}})
+    assert before["quote"]["lines"][0]["promotion"]["name"] == "Wiki ya tambi"
+    assert after["quote"]["lines"][0]["promotion"]["name"] == "Noodle week"
+    assert after["quote"]["discounts"][0]["promotion"]["name"] == "Noodle week"
+
+
+async def test_the_last_free_delivery_of_a_budget_goes_to_one_order_the_other_is_told_to_requote(
+    client: TestClient[Any, Any], services: Services
+) -> None:
+    """Free delivery has a budget; with one delivery left, two of Bola's orders race for it.
+    One gets it, the other is PromotionUsedUp and nothing is placed at a price not quoted."""
+    bola = WHOLESALE[RegionCode.LAGOS]
+    book = await services.pricing.book(RegionCode.LAGOS)
+    [free] = [p for p in book.promotions if p.id == "FREE-DELIVERY-LAGOS"]
+    assert free.budget is not None
+    async with services.db.transaction() as s:
+        await s.execute(
+            promotion_spend.insert().values(promotion_id=free.id, spent=free.budget - 1500)
+        )
+    document = """mutation($input: PlaceOrderInput!) { placeOrder(input: $input) {
+      order { reference delivery { amount } }
+      errors { __typename ... on PromotionUsedUp { promotion message } } } }"""
+    headers = bearer(services.settings, bola, "customer")
+
+    async def tap(n: int) -> tuple[int, dict[str, Any]]:
+        order_input = {
+            "customer": bola,
+            "lines": [{"sku": "RCE-BASM-10K", "quantity": 4}],  # over half the free-from value
+            "payment": {"method": "ON_DELIVERY"},
+            "idempotencyKey": f"last-free-{n:04d}",
+        }
+        return await post_graphql(client, document, {"input": order_input}, headers)
+
+    answers = await asyncio.gather(tap(1), tap(2))
+    for status, body in answers:
+        assert status == 200
+        assert "errors" not in body, body
+    payloads = [body["data"]["placeOrder"] for _status, body in answers]
+    placed = [p["order"] for p in payloads if p["order"] is not None]
+    refused = [e for p in payloads for e in p["errors"]]
+    assert [o["delivery"] for o in placed] == [{"amount": "0.00"}]
+    assert [(e["__typename"], e["promotion"]) for e in refused] == [
+        ("PromotionUsedUp", "FREE-DELIVERY-LAGOS")
+    ]
+    assert len(await services.orders.recent(Phone(bola))) == 1

@@ -376,6 +376,8 @@ def test_quote_arithmetic_holds_for_any_cart(
         assert Money.zero(currency) <= line.discount <= line.line_total
         assert line.line_total == line.unit_price * line.quantity
     assert {money.currency for money in monies} == {currency}
+    # every amount in the currency's minor unit, zero included ("0.00", never "0")
+    assert {money.amount.as_tuple().exponent for money in monies} == {-2}
 
 
 @settings(max_examples=150)
