@@ -15,14 +15,15 @@ from core.phone import Phone
 from engines.credit import CreditService
 from engines.ledger import Books
 from engines.orders import OrderService, PaymentMethod, UnknownOrderError
-from engines.payments.events import PaymentSucceeded
+from engines.payments.events import PaymentSucceeded, UnmatchedFundsReceived
 
 COLLECT = "collect"
 
 
 class PaymentPosting:
     """A payment for an order bought on credit repays the credit line (oldest credit first);
-    any other payment is money received against the customer's account."""
+    any other payment, and money that matched no payment, is money received against the
+    customer's account."""
 
     def __init__(self, books: Books, credit: CreditService, orders: OrderService) -> None:
         self._books = books
@@ -31,6 +32,7 @@ class PaymentPosting:
 
     def subscribe(self, bus: EventBus) -> None:
         bus.subscribe(PaymentSucceeded.topic, "payment-posting", self.on_succeeded)
+        bus.subscribe(UnmatchedFundsReceived.topic, "payment-posting", self.on_unmatched)
 
     async def on_succeeded(self, envelope: EventEnvelope) -> None:
         event = PaymentSucceeded.model_validate(envelope.data)
@@ -42,6 +44,16 @@ class PaymentPosting:
             await self._credit.repay(customer, received, event.provider, receipt)
             return
         await self._books.post_payment_received(customer, received, event.provider, receipt)
+
+    async def on_unmatched(self, envelope: EventEnvelope) -> None:
+        """A transfer into a customer's account that paid no order is still theirs: held at the
+        rail, owed back to them (their account goes into credit)."""
+        event = UnmatchedFundsReceived.model_validate(envelope.data)
+        received = Money(Decimal(event.amount), event.currency)
+        receipt = event.receipt or str(event.event_id)
+        await self._books.post_payment_received(
+            Phone(event.customer), received, event.provider, receipt
+        )
 
     async def _on_credit(self, reference: str) -> bool:
         try:

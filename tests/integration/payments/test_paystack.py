@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 
 import pytest
 from aiohttp import web
@@ -10,6 +11,7 @@ from aiohttp.test_utils import TestClient
 
 from core.app.bootstrap import Services
 from core.clock import SteppedClock
+from core.money import Money
 from core.phone import Phone
 from core.region import RegionCode
 from engines.orders import CartLine, Order, PaymentMethod, PlaceOrder
@@ -224,3 +226,26 @@ async def test_the_requery_asks_the_longest_waiting_first_and_each_at_most_once_
     verified = [r.path for r in fakes.paystack.requests if "/verify/" in r.path]
     assert len(set(verified)) == 2
     assert (await service.requery()).checked == 0  # both were just asked
+
+
+async def test_money_with_no_open_order_is_credited_to_the_customer_on_the_ledger_once(
+    gateway: Client, services: Services, fakes: PaymentFakes
+) -> None:
+    """A transfer that pays no order (too little, or no order open) is still the customer's
+    money: the books show it held at Paystack and owed back to her, once however often the
+    webhook comes, so reconciliation finds it and her balance shows it."""
+    money = services.money
+    assert money is not None
+    order = await ngozi_order(services)
+    intent = await payments(services).pay(pay(order, Method.BANK_TRANSFER))
+    body, headers = fakes.paystack.transfer_to_account(intent.details["account_number"], 50_000)
+    assert await deliver(gateway, body, headers) == 200
+    assert await deliver(gateway, body, headers) == 200
+    await services.relay.drain()
+    await services.relay.drain()
+
+    held = await money.ledger.account("rail:paystack:NGN")
+    assert held.balance == Money(Decimal("500.00"), "NGN")
+    owed = await money.ledger.account(f"customer:{NGOZI.e164}:receivable:NGN")
+    assert owed.balance == Money(Decimal("-500.00"), "NGN")
+    assert (await money.ledger.check()).balanced
