@@ -614,6 +614,19 @@ class PaymentService:
                 return found
         if notice.provider_reference is not None:
             return await repo.by_provider_reference(provider, notice.provider_reference)
+        if notice.refund_of_reference is not None:
+            paid = await repo.by_provider_reference(provider, notice.refund_of_reference)
+            if paid is None:
+                return None
+            amount = notice.observation.amount
+            return next(
+                (
+                    r
+                    for r in sorted(await repo.refunds_of(paid), key=lambda r: r.created_at)
+                    if r.is_open and (amount is None or r.amount == amount)
+                ),
+                None,
+            )
         return None
 
     async def _cas(self, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
