@@ -154,7 +154,7 @@ class FlutterwaveRail:
 
     async def callback(self, request: CallbackRequest) -> CallbackAnswer:
         given = request.headers.get("verif-hash", "")
-        if not self._hash or not given or not hmac.compare_digest(given, self._hash):
+        if not (self._hash and given.isascii() and hmac.compare_digest(given, self._hash)):
             raise CallbackForgedError("verif-hash does not match")
         try:
             doc = loads(request.body)

@@ -314,7 +314,8 @@ class PaystackRail:
 
     async def callback(self, request: CallbackRequest) -> CallbackAnswer:
         given = request.headers.get(SIGNATURE_HEADER, "")
-        if not given or not hmac.compare_digest(given, signature(self._key, request.body)):
+        expected = signature(self._key, request.body)
+        if not (given.isascii() and hmac.compare_digest(given, expected)):
             raise CallbackForgedError("x-paystack-signature does not match")
         try:
             doc = loads(request.body)
