@@ -42,8 +42,9 @@ class PaymentPosting:
         customer, receipt = Phone(event.customer), event.receipt or event.intent_id
         if event.order_reference is not None and await self._on_credit(event.order_reference):
             await self._credit.repay(customer, received, event.provider, receipt)
-            return
-        await self._books.post_payment_received(customer, received, event.provider, receipt)
+        else:
+            await self._books.post_payment_received(customer, received, event.provider, receipt)
+        await self._fee(event.provider, event.fee, event.currency, receipt)
 
     async def on_unmatched(self, envelope: EventEnvelope) -> None:
         """A transfer into a customer's account that paid no order is still theirs: held at the
@@ -54,6 +55,13 @@ class PaymentPosting:
         await self._books.post_payment_received(
             Phone(event.customer), received, event.provider, receipt
         )
+        await self._fee(event.provider, event.fee, event.currency, receipt)
+
+    async def _fee(self, rail: str, fee: str | None, currency: str, receipt: str) -> None:
+        """What the provider kept of the payment: it holds that much less for us, and the
+        day's settlement nets it out of what the distributor is paid."""
+        if fee is not None and Decimal(fee) > 0:
+            await self._books.post_rail_fee(rail, Money(Decimal(fee), currency), receipt)
 
     async def _on_credit(self, reference: str) -> bool:
         try:

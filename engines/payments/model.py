@@ -191,6 +191,7 @@ class Observation:
     receipt: str | None = None  # the provider's transaction id (M-Pesa receipt, NIP session)
     reason: str | None = None
     details: dict[str, str] = field(default_factory=dict)  # what to tell the customer
+    fee: Money | None = None  # what the provider keeps of `amount` (Paystack's `fees`)
 
 
 @dataclass(frozen=True, slots=True)

@@ -557,6 +557,7 @@ class PaymentService:
                 received=str((seen.amount or after.amount).amount),
                 receipt=after.receipt,
                 late=before.status in (IntentStatus.FAILED, IntentStatus.CANCELLED),
+                fee=str(seen.fee.amount) if seen.fee is not None else None,
             ),
         )
 
@@ -594,6 +595,7 @@ class PaymentService:
                     currency=seen.amount.currency,
                     amount=str(seen.amount.amount),
                     receipt=seen.receipt,
+                    fee=str(seen.fee.amount) if seen.fee is not None else None,
                 ),
             )
             return True

@@ -393,6 +393,7 @@ def _charge_notice(event: str, data: dict[str, Any], *, strict: bool = True) -> 
         provider_reference=str(data.get("reference")),
         amount=from_subunit(data.get("amount", 0), currency),
         receipt=str(data.get("id")),
+        fee=_fee(data, currency),
     )
     event_id = f"{event}:{data.get('id')}"
     if data.get("channel") == "dedicated_nuban":
@@ -429,6 +430,12 @@ def _refund_notice(event: str, data: dict[str, Any]) -> CallbackNotice:
         refund_of_reference=str(transaction) if transaction else None,
         verify=True,
     )
+
+
+def _fee(data: dict[str, Any], currency: str) -> Money | None:
+    """What Paystack keeps of a charge (`fees`, in the subunit): it settles the rest."""
+    fees = data.get("fees")
+    return from_subunit(fees, currency) if isinstance(fees, int | str | Decimal) and fees else None
 
 
 def _iso(moment: datetime) -> str:
@@ -475,6 +482,7 @@ def _verified(answer: HttpAnswer, currency: str) -> Observation:
         amount=from_subunit(data.get("amount", 0), str(data.get("currency") or currency)),
         receipt=str(data.get("id")) if data.get("id") is not None else None,
         reason=str(data.get("gateway_response")) if status is ProviderStatus.FAILED else None,
+        fee=_fee(data, str(data.get("currency") or currency)),
     )
 
 

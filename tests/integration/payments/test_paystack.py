@@ -10,6 +10,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient
 
 from core.app.bootstrap import Services
+from core.app.money import DISTRIBUTORS
 from core.clock import SteppedClock
 from core.money import Money
 from core.phone import Phone
@@ -245,7 +246,33 @@ async def test_money_with_no_open_order_is_credited_to_the_customer_on_the_ledge
     await services.relay.drain()
 
     held = await money.ledger.account("rail:paystack:NGN")
-    assert held.balance == Money(Decimal("500.00"), "NGN")
+    assert held.balance == Money(Decimal("450.00"), "NGN")  # less the NGN 50 Paystack keeps
     owed = await money.ledger.account(f"customer:{NGOZI.e164}:receivable:NGN")
     assert owed.balance == Money(Decimal("-500.00"), "NGN")
+    assert (await money.ledger.check()).balanced
+
+
+async def test_what_paystack_keeps_of_a_transfer_is_netted_out_of_the_days_settlement(
+    gateway: Client, services: Services, fakes: PaymentFakes
+) -> None:
+    """Paystack settles a charge less its `fees`: the books say it holds that much less, and
+    the distributor's day is paid what was collected less that fee and the commission."""
+    money = services.money
+    assert money is not None
+    order = await ngozi_order(services)
+    intent = await payments(services).pay(pay(order, Method.BANK_TRANSFER))
+    kobo = int(order.total.amount * 100)
+    body, headers = fakes.paystack.transfer_to_account(intent.details["account_number"], kobo)
+    assert json.loads(body)["data"]["fees"] == 5000  # NGN 50.00
+    for _ in range(2):
+        assert await deliver(gateway, body, headers) == 200
+        await services.relay.drain()
+
+    fee = Money(Decimal("50.00"), "NGN")
+    assert (await money.ledger.account("fees:paystack:NGN")).balance == fee
+    assert (await money.ledger.account("rail:paystack:NGN")).balance == order.total - fee
+    lagos = next(d for d in DISTRIBUTORS if d.name == "lagos")
+    batch = await money.settlement.settle_day(lagos, services.clock.now().date())
+    assert (batch.gross, batch.fees) == (order.total, fee)
+    assert batch.net == order.total - fee - batch.commission
     assert (await money.ledger.check()).balanced
