@@ -19,6 +19,7 @@ from engines.orders import CartLine, Order, PaymentMethod, PlaceOrder
 from engines.payments import CreatePayment, IntentStatus, Method, PaymentService
 from engines.payments.rails.paystack import customer_email
 from tests.support.providers import paystack
+from tests.support.providers.africastalking import flush_outbox
 from tests.support.providers.payments import (
     PaymentFakes,
     ProcessKilledError,
@@ -250,6 +251,23 @@ async def test_money_with_no_open_order_is_credited_to_the_customer_on_the_ledge
     owed = await money.ledger.account(f"customer:{NGOZI.e164}:receivable:NGN")
     assert owed.balance == Money(Decimal("-500.00"), "NGN")
     assert (await money.ledger.check()).balanced
+
+
+async def test_money_with_no_open_order_is_acknowledged_by_sms_once(
+    gateway: Client, services: Services, fakes: PaymentFakes
+) -> None:
+    """The checkout told her she would get an SMS when her transfer arrived: she does, even
+    when it pays no order, once however often the webhook comes."""
+    order = await ngozi_order(services)
+    intent = await payments(services).pay(pay(order, Method.BANK_TRANSFER))
+    body, headers = fakes.paystack.transfer_to_account(intent.details["account_number"], 50_000)
+    for _ in range(2):
+        assert await deliver(gateway, body, headers) == 200
+        await flush_outbox(services)
+    texts = [s.message for s in fakes.sms.sent_to(NGOZI.e164)]
+    assert [t for t in texts if "received" in t] == [
+        "OmniRoute: we received NGN 500.00. Thank you!"
+    ]
 
 
 async def test_what_paystack_keeps_of_a_transfer_is_netted_out_of_the_days_settlement(
