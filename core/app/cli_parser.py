@@ -12,7 +12,9 @@ import argparse
 from datetime import date
 from pathlib import Path
 from typing import Any, NoReturn
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from core.money import InvalidMoneyError, Money
 from core.region import RegionCode
 
 REGIONS = [r.value for r in RegionCode]
@@ -92,8 +94,10 @@ def _money(commands: Commands) -> None:
     reconcile.add_argument("rail", help="mpesa, momo, paystack, flutterwave, nibss, …")
     reconcile.add_argument("statement", type=Path, help="CSV with reference and amount columns")
     reconcile.add_argument("--day", type=day, required=True, help="YYYY-MM-DD")
-    reconcile.add_argument("--currency", required=True, help="ISO 4217, e.g. KES")
-    reconcile.add_argument("--timezone", default="UTC", help="whose day (e.g. Africa/Nairobi)")
+    reconcile.add_argument("--currency", type=currency, required=True, help="ISO 4217, e.g. KES")
+    reconcile.add_argument(
+        "--timezone", type=time_zone, default="UTC", help="whose day (e.g. Africa/Nairobi)"
+    )
 
 
 def _planning(commands: Commands) -> None:
@@ -257,3 +261,21 @@ def day(text: str) -> date:
         return date.fromisoformat(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None
+
+
+def currency(text: str) -> str:
+    try:
+        Money.zero(text)
+    except InvalidMoneyError:
+        raise argparse.ArgumentTypeError(f"not an ISO 4217 currency (e.g. KES): {text!r}") from None
+    return text
+
+
+def time_zone(text: str) -> str:
+    try:
+        ZoneInfo(text)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise argparse.ArgumentTypeError(
+            f"not a time zone (e.g. Africa/Nairobi): {text!r}"
+        ) from None
+    return text

@@ -15,14 +15,15 @@ from core.phone import Phone
 from engines.credit import CreditService
 from engines.ledger import Books
 from engines.orders import OrderService, PaymentMethod, UnknownOrderError
-from engines.payments.events import PaymentSucceeded
+from engines.payments.events import PaymentSucceeded, UnmatchedFundsReceived
 
 COLLECT = "collect"
 
 
 class PaymentPosting:
     """A payment for an order bought on credit repays the credit line (oldest credit first);
-    any other payment is money received against the customer's account."""
+    any other payment, and money that matched no payment, is money received against the
+    customer's account."""
 
     def __init__(self, books: Books, credit: CreditService, orders: OrderService) -> None:
         self._books = books
@@ -31,6 +32,7 @@ class PaymentPosting:
 
     def subscribe(self, bus: EventBus) -> None:
         bus.subscribe(PaymentSucceeded.topic, "payment-posting", self.on_succeeded)
+        bus.subscribe(UnmatchedFundsReceived.topic, "payment-posting", self.on_unmatched)
 
     async def on_succeeded(self, envelope: EventEnvelope) -> None:
         event = PaymentSucceeded.model_validate(envelope.data)
@@ -40,8 +42,26 @@ class PaymentPosting:
         customer, receipt = Phone(event.customer), event.receipt or event.intent_id
         if event.order_reference is not None and await self._on_credit(event.order_reference):
             await self._credit.repay(customer, received, event.provider, receipt)
-            return
-        await self._books.post_payment_received(customer, received, event.provider, receipt)
+        else:
+            await self._books.post_payment_received(customer, received, event.provider, receipt)
+        await self._fee(event.provider, event.fee, event.currency, receipt)
+
+    async def on_unmatched(self, envelope: EventEnvelope) -> None:
+        """A transfer into a customer's account that paid no order is still theirs: held at the
+        rail, owed back to them (their account goes into credit)."""
+        event = UnmatchedFundsReceived.model_validate(envelope.data)
+        received = Money(Decimal(event.amount), event.currency)
+        receipt = event.receipt or str(event.event_id)
+        await self._books.post_payment_received(
+            Phone(event.customer), received, event.provider, receipt
+        )
+        await self._fee(event.provider, event.fee, event.currency, receipt)
+
+    async def _fee(self, rail: str, fee: str | None, currency: str, receipt: str) -> None:
+        """What the provider kept of the payment: it holds that much less for us, and the
+        day's settlement nets it out of what the distributor is paid."""
+        if fee is not None and Decimal(fee) > 0:
+            await self._books.post_rail_fee(rail, Money(Decimal(fee), currency), receipt)
 
     async def _on_credit(self, reference: str) -> bool:
         try:

@@ -13,7 +13,12 @@ from core.clock import Clock
 from core.config import Settings
 from core.money import Money
 from core.phone import Phone
-from engines.payments import PaymentRail, PaymentService, PaymentSucceeded
+from engines.payments import (
+    PaymentRail,
+    PaymentService,
+    PaymentSucceeded,
+    UnmatchedFundsReceived,
+)
 from engines.payments.rails.callbacks import CallbackUrls
 from engines.payments.rails.flutterwave import FlutterwaveRail
 from engines.payments.rails.momo import MomoRail
@@ -117,6 +122,15 @@ class PaymentReceiptSms(CustomerSms):
 
     def subscribe(self, bus: EventBus) -> None:
         bus.subscribe(PaymentSucceeded.topic, "payment-receipt-sms", self)
+        bus.subscribe(UnmatchedFundsReceived.topic, "payment-receipt-sms", self.on_unmatched)
+
+    async def on_unmatched(self, envelope: EventEnvelope) -> None:
+        """Money that paid no order (less than it, or none open) is still acknowledged: the
+        customer was told they would hear when their transfer arrived."""
+        event = UnmatchedFundsReceived.model_validate(envelope.data)
+        amount = Money(Decimal(event.amount), event.currency).format()
+        key = f"payment-receipt-sms:{event.event_id}"
+        await self.send(Phone(event.customer), key, "sms.payment_received_plain", amount=amount)
 
     async def __call__(self, envelope: EventEnvelope) -> None:
         event = PaymentSucceeded.model_validate(envelope.data)

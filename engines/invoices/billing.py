@@ -21,7 +21,7 @@ from engines.credit import CreditError, CreditService
 from engines.invoices.model import KeptLine
 from engines.invoices.service import InvoiceService, issue_for_order, issue_for_order_placed
 from engines.ledger import Books, TransferRefusedError, TransferResult
-from engines.orders import OrderService
+from engines.orders import OrderService, OrderStatus
 from engines.orders.events import OrderDelivered, OrderPlaced, OrderStatusChanged
 
 log = structlog.get_logger(__name__)
@@ -61,6 +61,10 @@ class OrderBilling:
         else:
             await self._books.order_placed(event.reference, customer, total)
         await self._invoices.issue(issue_for_order_placed(event, due_on=due))
+        if (await self._orders.get(event.reference)).status is OrderStatus.CANCELLED:
+            # The cancellation was handled first and found no hold to release: release the one
+            # just taken (the same void, so whichever runs second changes nothing).
+            await self._release(event.reference)
 
     async def on_status_changed(self, envelope: EventEnvelope) -> None:
         event = OrderStatusChanged.model_validate(envelope.data)
@@ -81,14 +85,18 @@ class OrderBilling:
         ):
             # Brought back before it was delivered: nothing is owed, as for a cancelled order.
             await self._credit_cancelled(event)
-            if self._credit is not None:
-                await self._credit.cancel(event.reference)  # releases the hold too
-                return
-            try:
-                await self._books.order_cancelled(event.reference)
-            except TransferRefusedError as refused:
-                if refused.result is not TransferResult.PENDING_TRANSFER_NOT_FOUND:
-                    raise
+            await self._release(event.reference)
+
+    async def _release(self, reference: str) -> None:
+        """Nothing is owed: release the order's hold (on the credit line too), if it has one."""
+        if self._credit is not None:
+            await self._credit.cancel(reference)  # releases the hold too
+            return
+        try:
+            await self._books.order_cancelled(reference)
+        except TransferRefusedError as refused:
+            if refused.result is not TransferResult.PENDING_TRANSFER_NOT_FOUND:
+                raise
 
     async def _credit_cancelled(self, event: OrderStatusChanged) -> None:
         # Topics are not ordered against each other: the cancellation may be handled before

@@ -42,6 +42,7 @@ class PaymentSucceeded(DomainEvent):
     received: str  # what the provider reported (may exceed `amount` on a bank transfer)
     receipt: str | None
     late: bool  # the intent had already been given up on (failed/cancelled)
+    fee: str | None = None  # what the provider kept of `received` (in `currency`)
 
 
 class PaymentFailed(DomainEvent):
@@ -91,3 +92,4 @@ class UnmatchedFundsReceived(DomainEvent):
     currency: str
     amount: str
     receipt: str | None
+    fee: str | None = None  # what the provider kept of `amount`

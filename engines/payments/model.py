@@ -191,6 +191,7 @@ class Observation:
     receipt: str | None = None  # the provider's transaction id (M-Pesa receipt, NIP session)
     reason: str | None = None
     details: dict[str, str] = field(default_factory=dict)  # what to tell the customer
+    fee: Money | None = None  # what the provider keeps of `amount` (Paystack's `fees`)
 
 
 @dataclass(frozen=True, slots=True)
@@ -198,8 +199,10 @@ class CallbackNotice:
     """A verified webhook, reduced to which intent it is about and what it says.
 
     `event_id` identifies the delivery (the same callback twice has the same id) so that it is
-    applied once. An intent is found by our id, the provider's reference, or — for transfers to
-    a customer's virtual account — the account that was credited.
+    applied once. An intent is found by our id, the provider's reference, — for transfers to
+    a customer's virtual account — the account that was credited, or — for a refund named only
+    by the payment it gives back (Paystack's refund events carry no refund id) — the open
+    refund of that payment for the amount seen.
     """
 
     event_id: str
@@ -207,6 +210,7 @@ class CallbackNotice:
     intent_id: uuid.UUID | None = None
     provider_reference: str | None = None
     account_number: str | None = None
+    refund_of_reference: str | None = None  # the refunded payment's provider reference
     verify: bool = False  # the body is not proof: ask the provider before believing it
 
 

@@ -557,6 +557,7 @@ class PaymentService:
                 received=str((seen.amount or after.amount).amount),
                 receipt=after.receipt,
                 late=before.status in (IntentStatus.FAILED, IntentStatus.CANCELLED),
+                fee=str(seen.fee.amount) if seen.fee is not None else None,
             ),
         )
 
@@ -594,6 +595,7 @@ class PaymentService:
                     currency=seen.amount.currency,
                     amount=str(seen.amount.amount),
                     receipt=seen.receipt,
+                    fee=str(seen.fee.amount) if seen.fee is not None else None,
                 ),
             )
             return True
@@ -614,6 +616,19 @@ class PaymentService:
                 return found
         if notice.provider_reference is not None:
             return await repo.by_provider_reference(provider, notice.provider_reference)
+        if notice.refund_of_reference is not None:
+            paid = await repo.by_provider_reference(provider, notice.refund_of_reference)
+            if paid is None:
+                return None
+            amount = notice.observation.amount
+            return next(
+                (
+                    r
+                    for r in sorted(await repo.refunds_of(paid), key=lambda r: r.created_at)
+                    if r.is_open and (amount is None or r.amount == amount)
+                ),
+                None,
+            )
         return None
 
     async def _cas(self, work: Callable[[AsyncSession], Awaitable[T]]) -> T:

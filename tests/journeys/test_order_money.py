@@ -6,11 +6,17 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from sqlalchemy import select
+
 from core.app.bootstrap import Services
+from core.bus import EventEnvelope
+from core.bus.tables import outbox
 from core.money import Money
 from core.phone import Phone
 from core.region import RegionCode
+from engines.invoices.billing import OrderBilling
 from engines.orders import CartLine, OrderStatus, PaymentMethod, PlaceOrder
+from engines.orders.events import OrderPlaced, OrderStatusChanged
 
 NGOZI = Phone("+2348030000001")
 TO_DELIVERED = [
@@ -66,6 +72,33 @@ async def test_a_cancelled_order_releases_its_hold(services: Services) -> None:
     await services.relay.drain()
     await services.orders.advance(order.reference, OrderStatus.CANCELLED)
     await services.relay.drain()
+    receivable = await money.ledger.account("customer:+2348030000001:receivable:NGN")
+    assert receivable.available.amount == 0
+    assert receivable.balance.amount == 0
+    assert (await money.ledger.check()).balanced
+
+
+async def test_a_cancellation_handled_before_the_placement_still_releases_the_hold(
+    services: Services,
+) -> None:
+    """Topics are not ordered against each other: the order's cancellation may reach billing
+    before its placement. The hold the late placement takes is released all the same, so a
+    cancelled order leaves nothing pending against the customer."""
+    money = services.money
+    assert money is not None
+    order = await services.orders.place(_order("money-3"))
+    await services.orders.advance(order.reference, OrderStatus.CANCELLED)
+    async with services.db.transaction() as s:
+        rows = (await s.execute(select(outbox.c.envelope).order_by(outbox.c.id))).all()
+    envelopes = [EventEnvelope.model_validate(r.envelope) for r in rows]
+    placed = next(e for e in envelopes if e.topic == OrderPlaced.topic)
+    cancelled = next(e for e in envelopes if e.topic == OrderStatusChanged.topic)
+    billing = OrderBilling(money.invoices, money.books, services.orders, money.credit)
+
+    await billing.on_status_changed(cancelled)
+    await billing.on_placed(placed)
+    await billing.on_placed(placed)  # and redelivered
+
     receivable = await money.ledger.account("customer:+2348030000001:receivable:NGN")
     assert receivable.available.amount == 0
     assert receivable.balance.amount == 0

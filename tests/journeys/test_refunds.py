@@ -224,6 +224,45 @@ async def test_a_paystack_charge_is_refunded_and_settled_by_the_refund_webhook(
     assert await held_at(services, "rail:paystack:NGN") == 0
 
 
+async def test_two_paystack_refunds_of_one_charge_are_each_settled_by_their_own_webhook(
+    gateway: Client, services: Services, fakes: PaymentFakes
+) -> None:
+    """Paystack's refund events name the charge and the amount, not the refund: each still
+    settles its own refund, in whatever order they come, and a redelivery changes nothing."""
+    assert services.payments is not None
+    assert services.refunds is not None
+    order = await place(services, NGOZI, RegionCode.LAGOS, "refund-paystack-parts")
+    intent = await services.payments.pay(
+        CreatePayment(
+            idempotency_key="pay-paystack-parts",
+            method=Method.PAYSTACK,
+            amount=order.total,
+            customer=NGOZI,
+            order_reference=order.reference,
+        )
+    )
+    body, headers = fakes.paystack.customer_dials(intent.reference)
+    assert (await gateway.post("/webhooks/paystack", data=body, headers=headers)).status == 200
+    await flush_outbox(services)
+    first = await services.refunds.refund_order(
+        order.reference, Money(Decimal(100), "NGN"), key="a"
+    )
+    second = await services.refunds.refund_order(
+        order.reference, Money(Decimal(250), "NGN"), key="b"
+    )
+    first_id, second_id = fakes.paystack.refunds
+
+    failed = fakes.paystack.refund_result(first_id, ok=False)
+    processed = fakes.paystack.refund_result(second_id)
+    for body, headers in (processed, failed, processed):
+        assert (await gateway.post("/webhooks/paystack", data=body, headers=headers)).status == 200
+    await flush_outbox(services)
+
+    assert (await services.payments.get(second.id)).status is IntentStatus.SUCCEEDED
+    assert (await services.payments.get(first.id)).status is IntentStatus.FAILED
+    assert await held_at(services, "rail:paystack:NGN") == order.total.amount - 250
+
+
 async def test_a_flutterwave_payment_is_refunded_and_a_pending_refund_settled_by_requery(
     gateway: Client, services: Services, fakes: PaymentFakes, clock: SteppedClock
 ) -> None:

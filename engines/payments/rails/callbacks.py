@@ -38,6 +38,7 @@ class CallbackUrls:
         except ValueError:
             raise CallbackForgedError("callback URL names no intent") from None
         kind = query.get("kind", "result")
-        if not hmac.compare_digest(query.get("sig", ""), self._sig(provider, intent_id, kind)):
+        given, expected = query.get("sig", ""), self._sig(provider, intent_id, kind)
+        if not (given.isascii() and hmac.compare_digest(given, expected)):
             raise CallbackForgedError("callback URL signature does not match")
         return intent_id, kind

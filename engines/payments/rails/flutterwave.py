@@ -154,18 +154,22 @@ class FlutterwaveRail:
 
     async def callback(self, request: CallbackRequest) -> CallbackAnswer:
         given = request.headers.get("verif-hash", "")
-        if not self._hash or not given or not hmac.compare_digest(given, self._hash):
+        if not (self._hash and given.isascii() and hmac.compare_digest(given, self._hash)):
             raise CallbackForgedError("verif-hash does not match")
         try:
             doc = loads(request.body)
             data = doc["data"]
-            reference = str(data["tx_ref"])
-        except (ValueError, KeyError, TypeError) as exc:
+            reference = data.get("tx_ref")
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
             raise CallbackMalformedError("not a Flutterwave event") from exc
+        if not reference:
+            # A transfer, a refund, a dispute: nothing of ours to settle. Acknowledged, as
+            # Flutterwave retries whatever does not get a 200.
+            return CallbackAnswer(())
         notice = CallbackNotice(
             event_id=f"{doc.get('event')}:{data.get('id')}:{data.get('status')}",
             observation=Observation(ProviderStatus.PENDING),
-            provider_reference=reference,
+            provider_reference=str(reference),
             verify=True,
         )
         return CallbackAnswer((notice,))

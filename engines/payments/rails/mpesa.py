@@ -294,7 +294,9 @@ class MpesaRail:
                 receipt=str(items["MpesaReceiptNumber"]) if "MpesaReceiptNumber" in items else None,
             )
         notice = CallbackNotice(
-            event_id=f"stk:{checkout}",
+            # One id per push *and* result: a redelivery is a duplicate, but a success after a
+            # failure for the same push (1037 reported, then the PIN went through) is news.
+            event_id=f"stk:{checkout}:{code}",
             observation=seen,
             intent_id=intent_id,
             provider_reference=checkout,

@@ -20,7 +20,8 @@
   `transfer.success`, `transfer.failed` and `transfer.reversed` webhooks settle it, and
   `GET /transfer/verify/<reference>` when they do not come.
 - Refunds: `POST /refund` with the transaction's reference and the amount; `refund.processed`
-  / `refund.failed` webhooks name the refund by its id, and `GET /refund/<id>` asks.
+  / `refund.failed` webhooks name the refunded transaction and the amount (not the refund's
+  id), and `GET /refund/<id>` asks what became of the refund they are about.
 """
 
 from __future__ import annotations
@@ -313,7 +314,8 @@ class PaystackRail:
 
     async def callback(self, request: CallbackRequest) -> CallbackAnswer:
         given = request.headers.get(SIGNATURE_HEADER, "")
-        if not given or not hmac.compare_digest(given, signature(self._key, request.body)):
+        expected = signature(self._key, request.body)
+        if not (given.isascii() and hmac.compare_digest(given, expected)):
             raise CallbackForgedError("x-paystack-signature does not match")
         try:
             doc = loads(request.body)
@@ -328,13 +330,7 @@ class PaystackRail:
             # A transfer made elsewhere (the dashboard) is not ours: acknowledged, ignored.
             return CallbackAnswer((notice,) if notice is not None else ())
         if event in REFUND_EVENTS:
-            status = _REFUND_STATUS.get(str(data.get("status")), ProviderStatus.PENDING)
-            notice = CallbackNotice(
-                f"{event}:{data.get('id')}",
-                Observation(status, reason=f"refund {data.get('status')}"),
-                provider_reference=str(data.get("id")),
-            )
-            return CallbackAnswer((notice,))
+            return CallbackAnswer((_refund_notice(event, data),))
         if event != "charge.success":
             return CallbackAnswer(())  # acknowledged; nothing we act on
         return CallbackAnswer((_charge_notice(event, data),))
@@ -397,6 +393,7 @@ def _charge_notice(event: str, data: dict[str, Any], *, strict: bool = True) -> 
         provider_reference=str(data.get("reference")),
         amount=from_subunit(data.get("amount", 0), currency),
         receipt=str(data.get("id")),
+        fee=_fee(data, currency),
     )
     event_id = f"{event}:{data.get('id')}"
     if data.get("channel") == "dedicated_nuban":
@@ -411,6 +408,34 @@ def _charge_notice(event: str, data: dict[str, Any], *, strict: bool = True) -> 
             account = ""
         return CallbackNotice(event_id, seen, account_number=str(account))
     return CallbackNotice(event_id, seen, provider_reference=str(data.get("reference")))
+
+
+def _refund_notice(event: str, data: dict[str, Any]) -> CallbackNotice:
+    """A refund event names the refunded transaction and the amount, not the refund (no id):
+    it is about the open refund of that payment for that amount, and, as a refund of equal
+    amount may be another's, what became of it is asked by the refund's own id."""
+    transaction = data.get("transaction_reference")
+    if not transaction and data.get("id") is None:
+        raise CallbackMalformedError("a refund event naming neither refund nor transaction")
+    currency = str(data.get("currency") or "NGN")
+    try:
+        amount = from_subunit(data["amount"], currency) if data.get("amount") else None
+    except ArithmeticError as exc:
+        raise CallbackMalformedError("a refund event with an unreadable amount") from exc
+    names = (data.get("id"), transaction, data.get("amount"), data.get("refund_reference"))
+    return CallbackNotice(
+        ":".join([event, *(str(n) for n in names)]),
+        Observation(ProviderStatus.PENDING, amount=amount),
+        provider_reference=str(data["id"]) if data.get("id") is not None else None,
+        refund_of_reference=str(transaction) if transaction else None,
+        verify=True,
+    )
+
+
+def _fee(data: dict[str, Any], currency: str) -> Money | None:
+    """What Paystack keeps of a charge (`fees`, in the subunit): it settles the rest."""
+    fees = data.get("fees")
+    return from_subunit(fees, currency) if isinstance(fees, int | str | Decimal) and fees else None
 
 
 def _iso(moment: datetime) -> str:
@@ -457,6 +482,7 @@ def _verified(answer: HttpAnswer, currency: str) -> Observation:
         amount=from_subunit(data.get("amount", 0), str(data.get("currency") or currency)),
         receipt=str(data.get("id")) if data.get("id") is not None else None,
         reason=str(data.get("gateway_response")) if status is ProviderStatus.FAILED else None,
+        fee=_fee(data, str(data.get("currency") or currency)),
     )
 
 

@@ -122,3 +122,22 @@ async def test_paystack_dedicated_nuban_charge_success(client: Client, services:
     assert (await client.post("/webhooks/paystack", data=body, headers=headers)).status == 200
     paid = await payments(services).get(intent.id)
     assert (paid.status, paid.receipt) == (IntentStatus.SUCCEEDED, "1504248187")
+
+
+async def test_a_forged_signature_in_any_characters_is_refused_403_and_changes_nothing(
+    client: Client, services: Services
+) -> None:
+    """A forger's signature need not be hex: one with a character outside ASCII is refused
+    like any other forgery, not answered 500."""
+    intent = await one_shilling(services)
+    paid = (FIXTURES / "mpesa_stk_paid.json").read_bytes()
+    forged_url = f"/webhooks/mpesa?intent={intent.id}&sig=%C3%A9"
+    assert (await client.post(forged_url, data=paid)).status == 403
+    dva = (FIXTURES / "paystack_dva_charge_success.json").read_bytes()
+    for provider, header in (("paystack", "x-paystack-signature"), ("flutterwave", "verif-hash")):
+        forged = {header: "sïgnature", "Content-Type": "application/json"}
+        response = await client.post(f"/webhooks/{provider}", data=dva, headers=forged)
+        assert response.status == 403
+        assert await response.json() == {"error": "signature check failed"}
+    assert (await payments(services).get(intent.id)).status is IntentStatus.PROCESSING
+    assert await events(services, "PaymentSucceeded") == []

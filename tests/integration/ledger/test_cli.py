@@ -108,3 +108,29 @@ def test_settle_credit_and_reconcile_from_the_command_line(
     statement.write_text("Receipt,Amount\nQKA1,lots\n", encoding="utf-8")
     assert main(args) == 2
     assert "line 2" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("option", "given", "reason"),
+    [
+        ("--currency", "kes", "not an ISO 4217 currency (e.g. KES): 'kes'"),
+        ("--timezone", "Africa/Nairob", "not a time zone (e.g. Africa/Nairobi): 'Africa/Nairob'"),
+    ],
+)
+def test_a_mistyped_currency_or_time_zone_is_one_line_and_exit_2(
+    option: str,
+    given: str,
+    reason: str,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+) -> None:
+    """Exit 1 means the statement differs: a typo must not look like a difference (or like an
+    unreadable amount), nor end in a traceback."""
+    statement = tmp_path / "mpesa.csv"
+    statement.write_text("Receipt,Amount\nQKA1,1000.00\n", encoding="utf-8")
+    args = ["reconcile", "mpesa", str(statement), "--day", "2026-01-05", "--currency", "KES"]
+    with pytest.raises(SystemExit) as exited:
+        main([*args, option, given])
+    assert exited.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1].endswith(f"argument {option}: {reason}")

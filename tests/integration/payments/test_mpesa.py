@@ -273,3 +273,49 @@ async def test_crash_after_the_push_is_settled_by_the_callback_without_pushing_t
     assert settled.status is IntentStatus.SUCCEEDED
     assert settled.provider_reference == fakes.daraja.pushes[0].checkout_id
     assert len(await events(services, "PaymentSucceeded")) == 1
+
+
+async def test_a_payment_daraja_confirms_after_reporting_a_timeout_still_pays_the_order(
+    gateway: Client, services: Services, fakes: PaymentFakes
+) -> None:
+    """Daraja reports 1037 (the phone could not be reached) and then, for the same push, the
+    customer's PIN went through after all: the money moved, so the order is paid (late)."""
+    order = await juma_order(services)
+    intent = await payments(services).pay(pay_for(order))
+    push = fakes.daraja.pushes[0]
+    target, cancelled = fakes.daraja.cancel(push)
+    timed_out = json.loads(cancelled)
+    timed_out["Body"]["stkCallback"]["ResultCode"] = 1037
+    timed_out["Body"]["stkCallback"]["ResultDesc"] = "DS timeout user cannot be reached"
+    assert (await post(gateway, target, json.dumps(timed_out).encode())).status == 200
+    assert (await payments(services).get(intent.id)).status is IntentStatus.FAILED
+
+    target, paid = fakes.daraja.pay(push)
+    for _ in range(2):  # and the success redelivered changes nothing more
+        response = await post(gateway, target, paid)
+        assert response.status == 200
+        assert await response.json() == {"ResultCode": 0, "ResultDesc": "Accepted"}
+
+    settled = await payments(services).get(intent.id)
+    assert settled.status is IntentStatus.SUCCEEDED
+    assert settled.receipt == push.receipt
+    assert (await services.orders.get(order.reference)).paid_at is not None
+    succeeded = await events(services, "PaymentSucceeded")
+    assert [(e["order_reference"], e["late"]) for e in succeeded] == [(order.reference, True)]
+
+
+async def test_a_failure_reported_after_the_success_leaves_the_payment_paid(
+    gateway: Client, services: Services, fakes: PaymentFakes
+) -> None:
+    order = await juma_order(services)
+    intent = await payments(services).pay(pay_for(order))
+    push = fakes.daraja.pushes[0]
+    target, paid = fakes.daraja.pay(push)
+    _, cancelled = fakes.daraja.cancel(push)
+    assert (await post(gateway, target, paid)).status == 200
+    assert (await post(gateway, target, cancelled)).status == 200
+
+    assert (await payments(services).get(intent.id)).status is IntentStatus.SUCCEEDED
+    assert (await services.orders.get(order.reference)).paid_at is not None
+    assert len(await events(services, "PaymentSucceeded")) == 1
+    assert await events(services, "PaymentFailed") == []

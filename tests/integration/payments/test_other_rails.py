@@ -148,6 +148,52 @@ async def test_flutterwave_link_then_verified_webhook(
     assert verify[0].headers["Authorization"] == f"Bearer {flutterwave.SECRET_KEY}"
 
 
+async def test_a_flutterwave_event_about_something_else_is_acknowledged_and_changes_nothing(
+    gateway: Client, services: Services, fakes: PaymentFakes
+) -> None:
+    """Flutterwave posts every event of the account to the one webhook URL and retries any it
+    does not get a 200 for: a transfer made from the dashboard (no tx_ref) is acknowledged."""
+    intent = await payments(services).pay(
+        CreatePayment(
+            idempotency_key="flw-2",
+            method=Method.FLUTTERWAVE,
+            amount=Money(Decimal("26993.25"), "NGN"),
+            customer=NGOZI,
+        )
+    )
+    transfer = {
+        "event": "transfer.completed",
+        "event.type": "Transfer",
+        "data": {
+            "id": 408136,
+            "account_number": "0690000040",
+            "bank_name": "ACCESS BANK NIGERIA",
+            "bank_code": "044",
+            "fullname": "Alexis Sanchez",
+            "created_at": "2026-01-05T09:12:25.000Z",
+            "currency": "NGN",
+            "debit_currency": "NGN",
+            "amount": 5000,
+            "fee": 26.875,
+            "status": "SUCCESSFUL",
+            "reference": "dashboard-transfer-0105",
+            "meta": None,
+            "narration": "Supplier",
+            "approver": None,
+            "complete_message": "Successful",
+            "requires_approval": 0,
+            "is_approved": 1,
+        },
+    }
+    headers = {"verif-hash": flutterwave.SECRET_HASH, "Content-Type": "application/json"}
+    body = json.dumps(transfer).encode()
+    response = await gateway.post("/webhooks/flutterwave", data=body, headers=headers)
+    assert response.status == 200
+    assert (await payments(services).get(intent.id)).status is IntentStatus.REQUIRES_ACTION
+    assert not [r for r in fakes.flutterwave.requests if "verify" in r.path]
+    assert await events(services, "PaymentSucceeded") == []
+
+
 def nip_payout(key: str = "nip-1") -> CreatePayment:
     return CreatePayment(
         idempotency_key=key,

@@ -3,19 +3,23 @@
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 
 from core.app.bootstrap import Services
+from core.app.money import DISTRIBUTORS
 from core.clock import SteppedClock
+from core.money import Money
 from core.phone import Phone
 from core.region import RegionCode
 from engines.orders import CartLine, Order, PaymentMethod, PlaceOrder
 from engines.payments import CreatePayment, IntentStatus, Method, PaymentService
 from engines.payments.rails.paystack import customer_email
 from tests.support.providers import paystack
+from tests.support.providers.africastalking import flush_outbox
 from tests.support.providers.payments import (
     PaymentFakes,
     ProcessKilledError,
@@ -224,3 +228,69 @@ async def test_the_requery_asks_the_longest_waiting_first_and_each_at_most_once_
     verified = [r.path for r in fakes.paystack.requests if "/verify/" in r.path]
     assert len(set(verified)) == 2
     assert (await service.requery()).checked == 0  # both were just asked
+
+
+async def test_money_with_no_open_order_is_credited_to_the_customer_on_the_ledger_once(
+    gateway: Client, services: Services, fakes: PaymentFakes
+) -> None:
+    """A transfer that pays no order (too little, or no order open) is still the customer's
+    money: the books show it held at Paystack and owed back to her, once however often the
+    webhook comes, so reconciliation finds it and her balance shows it."""
+    money = services.money
+    assert money is not None
+    order = await ngozi_order(services)
+    intent = await payments(services).pay(pay(order, Method.BANK_TRANSFER))
+    body, headers = fakes.paystack.transfer_to_account(intent.details["account_number"], 50_000)
+    assert await deliver(gateway, body, headers) == 200
+    assert await deliver(gateway, body, headers) == 200
+    await services.relay.drain()
+    await services.relay.drain()
+
+    held = await money.ledger.account("rail:paystack:NGN")
+    assert held.balance == Money(Decimal("450.00"), "NGN")  # less the NGN 50 Paystack keeps
+    owed = await money.ledger.account(f"customer:{NGOZI.e164}:receivable:NGN")
+    assert owed.balance == Money(Decimal("-500.00"), "NGN")
+    assert (await money.ledger.check()).balanced
+
+
+async def test_money_with_no_open_order_is_acknowledged_by_sms_once(
+    gateway: Client, services: Services, fakes: PaymentFakes
+) -> None:
+    """The checkout told her she would get an SMS when her transfer arrived: she does, even
+    when it pays no order, once however often the webhook comes."""
+    order = await ngozi_order(services)
+    intent = await payments(services).pay(pay(order, Method.BANK_TRANSFER))
+    body, headers = fakes.paystack.transfer_to_account(intent.details["account_number"], 50_000)
+    for _ in range(2):
+        assert await deliver(gateway, body, headers) == 200
+        await flush_outbox(services)
+    texts = [s.message for s in fakes.sms.sent_to(NGOZI.e164)]
+    assert [t for t in texts if "received" in t] == [
+        "OmniRoute: we received NGN 500.00. Thank you!"
+    ]
+
+
+async def test_what_paystack_keeps_of_a_transfer_is_netted_out_of_the_days_settlement(
+    gateway: Client, services: Services, fakes: PaymentFakes
+) -> None:
+    """Paystack settles a charge less its `fees`: the books say it holds that much less, and
+    the distributor's day is paid what was collected less that fee and the commission."""
+    money = services.money
+    assert money is not None
+    order = await ngozi_order(services)
+    intent = await payments(services).pay(pay(order, Method.BANK_TRANSFER))
+    kobo = int(order.total.amount * 100)
+    body, headers = fakes.paystack.transfer_to_account(intent.details["account_number"], kobo)
+    assert json.loads(body)["data"]["fees"] == 5000  # NGN 50.00
+    for _ in range(2):
+        assert await deliver(gateway, body, headers) == 200
+        await services.relay.drain()
+
+    fee = Money(Decimal("50.00"), "NGN")
+    assert (await money.ledger.account("fees:paystack:NGN")).balance == fee
+    assert (await money.ledger.account("rail:paystack:NGN")).balance == order.total - fee
+    lagos = next(d for d in DISTRIBUTORS if d.name == "lagos")
+    batch = await money.settlement.settle_day(lagos, services.clock.now().date())
+    assert (batch.gross, batch.fees) == (order.total, fee)
+    assert batch.net == order.total - fee - batch.commission
+    assert (await money.ledger.check()).balanced

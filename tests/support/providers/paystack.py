@@ -186,6 +186,8 @@ class FakePaystack(LoopbackFake):
         return self.webhook({"event": event, "data": dict(transfer)})
 
     def refund_result(self, refund_id: int, *, ok: bool = True) -> tuple[bytes, dict[str, str]]:
+        """The refund.processed / refund.failed webhook as Paystack documents it: it names the
+        refunded transaction's reference and the amount, not the refund's id."""
         refund = self.refunds[refund_id]
         refund["status"] = "processed" if ok else "failed"
         event = "refund.processed" if ok else "refund.failed"
@@ -195,14 +197,13 @@ class FakePaystack(LoopbackFake):
                 "data": {
                     "status": refund["status"],
                     "transaction_reference": refund["transaction_reference"],
-                    "refund_reference": None,
+                    "refund_reference": f"1320{refund_id}",
                     "amount": str(refund["amount"]),
                     "currency": refund["currency"],
-                    "processor": "test",
-                    "customer": {"email": refund["email"]},
+                    "processor": "mpgs_zen",
+                    "customer": {"first_name": "", "last_name": "", "email": refund["email"]},
                     "integration": 100032,
                     "domain": "test",
-                    "id": str(refund_id),
                 },
             }
         )
