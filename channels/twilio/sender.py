@@ -17,6 +17,7 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from aiohttp import ClientSession, encode_basic_auth
+from twilio.base.exceptions import TwilioRestException  # type: ignore[import-untyped]
 from twilio.http.async_http_client import (  # type: ignore[import-untyped]
     AsyncTwilioHttpClient,
 )
@@ -24,7 +25,7 @@ from twilio.rest import Client  # type: ignore[import-untyped]
 
 from channels.render.sms import render_sms
 from core.config import Settings
-from core.messages import ChannelKind, OutboundMessage
+from core.messages import ChannelKind, OutboundMessage, PermanentSendError
 
 TWILIO_DOMAIN = "twilio.com"
 WHATSAPP_PREFIX = "whatsapp:"
@@ -32,8 +33,24 @@ TIMEOUT_SECONDS = 15.0
 STATUS_PATH = "/channels/twilio/status"
 
 
+# Twilio's refusals about the recipient or the message that no retry can change
+# (twilio.com/docs/api/errors): an invalid 'To' (21211), a recipient who replied STOP (21610),
+# unroutable (21612), not SMS-capable (21614), a landline (21635), and free-form WhatsApp
+# outside the 24-hour window (63016). Anything else (a 5xx, a rate limit, the account's own
+# settings) may pass later, so it is retried.
+PERMANENT_CODES = frozenset({21211, 21610, 21612, 21614, 21635, 63016})
+
+
 class TwilioSenderConfigError(RuntimeError):
     """A message Twilio cannot be asked to send with the settings given (no sender number)."""
+
+
+class TwilioRefusedError(PermanentSendError):
+    """Twilio refuses this message for good: the delivery fails now instead of being retried."""
+
+    def __init__(self, code: int, message: str) -> None:
+        super().__init__(f"Twilio error {code}: {message}")
+        self.code = code
 
 
 class RebasedHttpClient(AsyncTwilioHttpClient):  # type: ignore[misc]
@@ -122,7 +139,8 @@ class TwilioSender:
         )
 
     async def send(self, message: OutboundMessage) -> str:
-        """Twilio's message SID; raises when Twilio refuses (the delivery is retried)."""
+        """Twilio's message SID; raises when Twilio refuses: TwilioRefusedError when for good,
+        anything else when a retry may pass."""
         to, sender = self._addresses(message)
         fields: dict[str, object] = {"to": to, "from_": sender}
         if self._status_callback is not None:
@@ -135,7 +153,12 @@ class TwilioSender:
             fields["content_variables"] = json.dumps(values, ensure_ascii=False)
         else:
             fields["body"] = render_sms(message.reply)
-        created = await self._client.messages.create_async(**fields)
+        try:
+            created = await self._client.messages.create_async(**fields)
+        except TwilioRestException as exc:
+            if exc.code in PERMANENT_CODES:
+                raise TwilioRefusedError(exc.code, str(exc.msg)) from exc
+            raise
         return str(created.sid)
 
     async def close(self) -> None:

@@ -135,6 +135,31 @@ async def test_refused_send_is_retried_with_back_off_and_then_sent(
     assert len(fake_twilio.sent) == 1
 
 
+@pytest.mark.parametrize(
+    ("code", "message"),
+    [
+        (21610, "Attempt to send to unsubscribed recipient"),
+        (21211, "The 'To' number +2348030000001 is not a valid phone number."),
+    ],
+)
+async def test_a_refusal_no_retry_can_change_fails_the_delivery_at_once(
+    services: Services, fake_twilio: FakeTwilio, clock: SteppedClock, code: int, message: str
+) -> None:
+    """A retailer who texted STOP to the Twilio number is not asked about eight more times."""
+    await services.notifications.queue(outbound())
+    fake_twilio.fail_next(400, code, message)
+
+    assert await services.delivery.send_due() == 0
+
+    delivery = await only_delivery(services)
+    assert delivery.status is DeliveryStatus.FAILED
+    assert delivery.last_error is not None
+    assert str(code) in delivery.last_error
+    clock.advance(retry_delay(1).total_seconds())
+    assert await services.delivery.send_due() == 0
+    assert len(fake_twilio.requests) == 1
+
+
 async def test_wrong_auth_token_is_refused_by_twilio_and_the_delivery_retried(
     database_url: str, fake_twilio: FakeTwilio
 ) -> None:
