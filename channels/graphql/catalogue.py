@@ -1,6 +1,9 @@
-"""The catalogue context over GraphQL: products of a region, as a Relay connection."""
+"""The catalogue context over GraphQL: a region's categories, and its products as a Relay
+connection."""
 
 from __future__ import annotations
+
+from collections import Counter
 
 import strawberry
 
@@ -17,7 +20,9 @@ from channels.graphql.scalars import (
     encode_cursor,
     page_size,
 )
+from core.phone import Phone
 from core.region import RegionCode
+from core.region import region as region_of
 from engines.access import STAFF_ROLES
 from engines.catalogue import Product as ProductModel
 
@@ -60,8 +65,50 @@ class Product:
         )
 
 
+@strawberry.type(description="A shelf of a region's catalogue, as the USSD menu lists it")
+class Category:
+    id: str = strawberry.field(description="What `products(category:)` takes")
+    name: str = strawberry.field(
+        description="In the caller's language: the one they chose, else their region's"
+    )
+    region: RegionCode
+    product_count: int = strawberry.field(description="How many products it lists")
+
+
+def _shelf_region(info: Info, region: RegionCode | None) -> RegionCode:
+    """The region asked for, else the signed-in caller's own, else Lagos."""
+    if region is not None:
+        return region
+    return getattr(home_region(info.context.principal), "code", RegionCode.LAGOS)
+
+
+async def _locale(info: Info, shelf: RegionCode) -> str:
+    """The language USSD speaks to the caller: the one they chose, else their phone's region's;
+    without a phone (anonymous, staff), the language of the region browsed."""
+    principal = info.context.principal
+    home = home_region(principal)
+    if principal is None or home is None:
+        return region_of(shelf).default_locale
+    found = await info.context.services.customers.get(Phone.parse(principal.subject))
+    return (found.locale if found else None) or home.default_locale
+
+
 @strawberry.type
 class CatalogueQuery:
+    @strawberry.field(
+        description="Categories of a region (the caller's own by default), in the order USSD "
+        "lists them; each `id` filters `products(category:)`"
+    )
+    async def categories(self, info: Info, region: RegionCode | None = None) -> list[Category]:
+        code = _shelf_region(info, region)
+        shelf = await info.context.services.catalogue.shelf(code)
+        locale = await _locale(info, code)
+        counts = Counter(p.category_id for p in shelf.products.values())
+        return [
+            Category(id=c.id, name=c.name(locale), region=code, product_count=counts[c.id])
+            for c in shelf.categories
+        ]
+
     @strawberry.field(description="Products of a region (the caller's own by default), by name")
     async def products(
         self,
@@ -73,12 +120,7 @@ class CatalogueQuery:
         search: str | None = None,
         region: RegionCode | None = None,
     ) -> Connection[Product]:
-        code = (
-            region
-            if region is not None
-            else getattr(home_region(info.context.principal), "code", RegionCode.LAGOS)
-        )
-        shelf = await info.context.services.catalogue.shelf(code)
+        shelf = await info.context.services.catalogue.shelf(_shelf_region(info, region))
         found = sorted(shelf.products.values(), key=lambda p: (p.name, p.sku))
         if category:
             found = [p for p in found if p.category_id == category]

@@ -251,12 +251,14 @@ class OrderStatusUpdate:
 
 
 async def _visible_order(info: Info, reference: str, principal: Principal) -> Order | NotFound:
+    """Someone else's order answers as a missing one: a refusal would tell a stranger guessing
+    references which orders exist."""
     try:
         order = await info.context.services.orders.get(reference.strip())
     except UnknownOrderError:
+        order = None
+    if order is None or not may_act_for(principal, order.customer.e164):
         return NotFound(message=f"no order {reference}", reference=reference)
-    if not may_act_for(principal, order.customer.e164):
-        raise forbidden("this order belongs to another customer")
     return Order.of(order)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import json
 import time
 from collections.abc import AsyncIterator
 from typing import Any
@@ -19,6 +20,7 @@ from core.clock import SteppedClock
 from core.config import Settings
 from core.ids import RandomIds
 from engines.access import AccessService, Role
+from engines.orders import UnknownOrderError
 from tests.support.graphql import bearer, gateway, place_for, post_graphql
 
 NGOZI = "+2348030000001"
@@ -52,9 +54,44 @@ async def test_a_customer_sees_their_own_order_and_not_someone_elses(
     headers = bearer(services.settings, NGOZI, "customer")
     _, own = await post_graphql(client, ORDER, {"r": mine}, headers)
     assert own["data"]["order"] == {"reference": mine, "customer": NGOZI}
-    _, other = await post_graphql(client, ORDER, {"r": theirs}, headers)
-    assert other["data"] is None
-    assert code_of(other) == "FORBIDDEN"
+    _, other = await post_graphql(client, NOT_FOUND, {"r": theirs}, headers)
+    assert "errors" not in other
+    assert other["data"]["order"] == {
+        "__typename": "NotFound",
+        "message": f"no order {theirs}",
+        "reference": theirs,
+    }
+
+
+NOT_FOUND = """query($r: String!) { order(reference: $r) {
+  __typename ... on NotFound { message reference } ... on Order { customer } } }"""
+
+
+def as_guessed(body: dict[str, Any], reference: str) -> str:
+    """The answer with the reference asked for blanked, to compare answers to two guesses."""
+    return json.dumps(body, sort_keys=True).replace(reference, "<reference>")
+
+
+async def test_someone_elses_order_answers_exactly_as_a_missing_one(
+    client: TestClient[Any, Any], services: Services
+) -> None:
+    """A stranger guessing references learns nothing: Emeka's real order and a reference
+    nobody has get the same answer, for a customer and for a driver with no task for it."""
+    theirs = await place_for(services, EMEKA, "k-guess-0001")
+    missing = "222222"
+    with pytest.raises(UnknownOrderError):
+        await services.orders.get(missing)
+    for headers in (
+        bearer(services.settings, NGOZI, "customer"),
+        bearer(services.settings, "+2348035550001", "driver"),
+    ):
+        _, real = await post_graphql(client, NOT_FOUND, {"r": theirs}, headers)
+        _, guessed = await post_graphql(client, NOT_FOUND, {"r": missing}, headers)
+        assert real["data"]["order"]["__typename"] == "NotFound"
+        assert as_guessed(real, theirs) == as_guessed(guessed, missing)
+    agent = bearer(services.settings, "agent-7", "agent")
+    _, seen = await post_graphql(client, NOT_FOUND, {"r": theirs}, agent)
+    assert seen["data"]["order"] == {"__typename": "Order", "customer": EMEKA}
 
 
 async def test_a_customer_lists_only_their_own_orders(

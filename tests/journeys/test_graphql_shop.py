@@ -522,3 +522,79 @@ async def test_the_last_free_delivery_of_a_budget_goes_to_one_order_the_other_is
         ("PromotionUsedUp", "FREE-DELIVERY-LAGOS")
     ]
     assert len(await services.orders.recent(Phone(bola))) == 1
+
+
+CATEGORIES = """
+    query Categories($region: Region) {
+      categories(region: $region) { id name region productCount }
+    }
+    """
+
+IN_CATEGORY = """
+    query InCategory($category: String) {
+      products(category: $category, first: 100) {
+        edges { node { sku category } }
+        totalCount
+      }
+    }
+    """
+
+
+async def test_an_app_lists_the_categories_whose_ids_filter_the_products(
+    client: TestClient[Any, Any], services: Services
+) -> None:
+    """No token needed: each category's id narrows `products` to that shelf, and its count is
+    what the shelf holds; together they cover the whole catalogue."""
+    async with gql_session(client) as session:
+        categories = (await run(session, CATEGORIES))["categories"]
+        everything = (await run(session, IN_CATEGORY))["products"]
+        shelves = {
+            c["id"]: (await run(session, IN_CATEGORY, {"category": c["id"]}))["products"]
+            for c in categories
+        }
+    shelf = await services.catalogue.shelf(RegionCode.LAGOS)
+    assert len(categories) >= 5
+    assert {c["region"] for c in categories} == {"LAGOS"}
+    assert categories[0] == {
+        "id": "noodles",
+        "name": "Noodles & Pasta",
+        "region": "LAGOS",
+        "productCount": len(shelf.in_category("noodles")),
+    }
+    for category in categories:
+        listed = shelves[category["id"]]
+        skus = {e["node"]["sku"] for e in listed["edges"]}
+        assert skus == {p.sku for p in shelf.in_category(category["id"])}
+        assert {e["node"]["category"] for e in listed["edges"]} == {category["id"]}
+        assert listed["totalCount"] == category["productCount"] > 0
+    assert sum(c["productCount"] for c in categories) == everything["totalCount"]
+
+
+async def test_a_nairobi_customer_gets_the_categories_in_swahili_in_the_order_ussd_lists_them(
+    client: TestClient[Any, Any], services: Services, juma: UssdPhone
+) -> None:
+    """Juma's USSD menu lists the shelves in Swahili, in the shop's order (not alphabetical);
+    his app shows the same names in the same order, and in English once he chooses it."""
+    await juma.dial()
+    first = await juma.press("1")
+    assert "Chagua aina:" in first
+    ussd = [
+        label
+        for page in await juma.page_through()
+        for key, label in page.options
+        if key not in {"98", "0"}
+    ]
+    headers = bearer(services.settings, "+254711000001", "customer")
+    async with gql_session(client, headers) as session:
+        swahili = (await run(session, CATEGORIES))["categories"]
+        await services.customers.set_locale(Phone("+254711000001"), "en")
+        english = (await run(session, CATEGORIES))["categories"]
+    async with gql_session(client) as anonymous:
+        browsed = (await run(anonymous, CATEGORIES, {"region": "NAIROBI"}))["categories"]
+    assert [c["name"] for c in swahili] == ussd
+    assert ussd[:2] == ["Tambi na Pasta", "Mchele na Nafaka"]
+    assert ussd != sorted(ussd)
+    assert {c["region"] for c in swahili} == {"NAIROBI"}
+    assert [c["name"] for c in english][:2] == ["Noodles & Pasta", "Rice & Grains"]
+    assert [c["id"] for c in english] == [c["id"] for c in swahili]
+    assert browsed == swahili  # an anonymous app browsing Nairobi reads it in Swahili too
