@@ -580,15 +580,17 @@ async def _subscriber(info: Info) -> Principal:
 
 async def _order_updates(info: Info, reference: str) -> AsyncGenerator[OrderStatusUpdate, None]:
     principal = await _subscriber(info)
-    found = await _visible_order(info, reference, principal)
-    if isinstance(found, NotFound):
-        raise ClientError("NOT_FOUND", found.message)
-    async for update in info.context.services.updates.watch(found.reference):
-        yield OrderStatusUpdate(
-            reference=update.reference,
-            status=OrderStatusModel(update.status),
-            previous_status=OrderStatusModel(update.previous),
-        )
+    # Listening starts before the order is read: a change made meanwhile is sent, not lost.
+    async with info.context.services.updates.watch(reference.strip().upper()) as changes:
+        found = await _visible_order(info, reference, principal)
+        if isinstance(found, NotFound):
+            raise ClientError("NOT_FOUND", found.message)
+        async for update in changes:
+            yield OrderStatusUpdate(
+                reference=update.reference,
+                status=OrderStatusModel(update.status),
+                previous_status=OrderStatusModel(update.previous),
+            )
 
 
 @strawberry.type

@@ -49,17 +49,47 @@ class OrderUpdates:
                 queue.get_nowait()  # a slow client keeps the latest statuses, not the oldest
             queue.put_nowait(update)
 
-    async def watch(self, reference: str) -> AsyncIterator[OrderUpdate]:
+    def watch(self, reference: str) -> Watch:
+        """Changes of one order from now on: registered at once, before the caller reads the
+        order, so a change made while it checks who may see the order is not missed."""
         queue: asyncio.Queue[OrderUpdate] = asyncio.Queue(QUEUE_SIZE)
         self._watchers[reference].add(queue)
-        try:
-            while True:
-                yield await queue.get()
-        finally:
-            self._watchers[reference].discard(queue)
-            if not self._watchers[reference]:
-                del self._watchers[reference]
+        return Watch(self, reference, queue)
+
+    def _forget(self, reference: str, queue: asyncio.Queue[OrderUpdate]) -> None:
+        watchers = self._watchers.get(reference)
+        if watchers is None:
+            return
+        watchers.discard(queue)
+        if not watchers:
+            del self._watchers[reference]
 
     @property
     def watching(self) -> int:
         return sum(len(queues) for queues in self._watchers.values())
+
+
+class Watch:
+    """One subscriber's queue of changes; `close` (or leaving `async with`) stops it."""
+
+    def __init__(
+        self, updates: OrderUpdates, reference: str, queue: asyncio.Queue[OrderUpdate]
+    ) -> None:
+        self._updates = updates
+        self._reference = reference
+        self._queue = queue
+
+    async def __aenter__(self) -> Watch:
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._updates._forget(self._reference, self._queue)
+
+    def __aiter__(self) -> AsyncIterator[OrderUpdate]:
+        return self
+
+    async def __anext__(self) -> OrderUpdate:
+        return await self._queue.get()

@@ -11,7 +11,9 @@ from gql import Client, GraphQLRequest
 from gql.transport.exceptions import TransportQueryError
 
 from core.app.bootstrap import Services
+from core.bus.events import EventEnvelope
 from engines.orders import OrderStatus
+from engines.orders.events import OrderStatusChanged
 from tests.support.graphql import (
     ORDER_UPDATES,
     bearer,
@@ -41,6 +43,35 @@ async def test_the_app_receives_the_orders_status_change_as_it_happens(
     ]
     assert received[1]["order"]["status"] == "PICKING"
     assert order_updates_hub(client).watching == 0
+
+
+async def test_a_change_made_while_the_subscription_starts_is_sent_not_lost(
+    client: TestClient[Any, Any], services: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The warehouse confirms Ngozi's order in the instant her app subscribes: while the
+    subscription is still reading the order to check it is hers. She still gets the change."""
+    reference = await place_for(services, NGOZI, "k-live-0003")
+    delivered = asyncio.Event()
+
+    async def after_the_hub(envelope: EventEnvelope) -> None:
+        delivered.set()  # the embedded bus calls its subscribers in order: the hub has it
+
+    services.bus.subscribe(OrderStatusChanged.topic, "test-after-the-hub", after_the_hub)
+    read = services.orders.get
+
+    async def read_while_confirmed(ref: str) -> Any:
+        order = await read(ref)
+        if not delivered.is_set():  # the subscription's own check, the first read
+            await services.orders.advance(reference, OrderStatus.CONFIRMED)
+            await asyncio.wait_for(delivered.wait(), timeout=10)  # the change has gone past
+        return order
+
+    monkeypatch.setattr(services.orders, "get", read_while_confirmed)
+    headers = bearer(services.settings, NGOZI, "customer")
+
+    received = await asyncio.wait_for(follow_order(client, headers, reference, 1), timeout=15)
+
+    assert [(u["previousStatus"], u["status"]) for u in received] == [("PLACED", "CONFIRMED")]
 
 
 async def refusal(
@@ -73,3 +104,4 @@ async def test_nobody_follows_someone_elses_order(
         guessed["message"].replace("222222", reference),
         guessed["extensions"],
     )
+    assert order_updates_hub(client).watching == 0  # a refused subscription listens to nothing
