@@ -10,6 +10,12 @@ from pathlib import Path
 
 import pytest
 import schemathesis
+
+# Imported here, at collection, not lazily by from_url inside the test: pytest rewrites
+# schemathesis' modules (it is a pytest plugin), and CPython 3.11's ast.parse now and then fails
+# with "AST constructor recursion depth mismatch" when it runs beside other threads (CPython
+# gh-106905, pytest-dev/pytest#10763): here the gateway's thread and the asyncio loop's.
+import schemathesis.specs.graphql.schemas
 from aiohttp import web
 from hypothesis import HealthCheck, given, settings
 from schemathesis.checks import not_a_server_error

@@ -99,7 +99,7 @@ async def test_status_lists_the_order_placed_over_ussd(ngozi: SmsPhone, gateway:
     balance = await ngozi.text("BAL")
 
     assert status == f"Your last orders (NGN):\n{reference} Placed 26,993.25\n0. Back"
-    assert balance == "You owe NGN 26,993.25 for 1 orders to pay on delivery.\n0. Back"
+    assert balance == "You owe NGN 26,993.25 for 1 order to pay on delivery.\n0. Back"
 
 
 async def test_keyword_in_the_middle_of_a_conversation_jumps_to_its_screen(
