@@ -98,8 +98,8 @@ def _settle(day: dt.date | None) -> int:
             )
             print(
                 f"{batch.distributor} {batch.day}: {batch.payments} payments, gross "
-                f"{batch.gross}, fees {batch.fees}, commission {batch.commission}, "
-                f"net {batch.net}"
+                f"{batch.gross}, refunds {batch.refunds}, fees {batch.fees}, commission "
+                f"{batch.commission}, carried {batch.carried}, net {batch.net}"
             )
         return 0
 

@@ -74,6 +74,7 @@ async def _payments(url: str) -> None:
         juma = Phone("+254711000001")
         await books.post_payment_received(juma, Money(Decimal(1000), "KES"), "mpesa", "QKA1")
         await books.post_payment_received(juma, Money(Decimal(250), "KES"), "mpesa", "QKA2")
+        await books.post_refund(juma, Money(Decimal(50), "KES"), "mpesa", "R1", payment_ref="QKA2")
     finally:
         await ledger.close()
         await db.dispose()
@@ -90,20 +91,23 @@ def test_settle_credit_and_reconcile_from_the_command_line(
     assert main(["settle", "--day", "2026-01-05"]) == 0
     out = capsys.readouterr().out
     assert (
-        "nairobi 2026-01-05: 2 payments, gross KES 1,250.00, fees KES 0.00, "
-        "commission KES 37.50, net KES 1,212.50"
+        "nairobi 2026-01-05: 2 payments, gross KES 1,250.00, refunds KES 50.00, fees KES 0.00, "
+        "commission KES 36.00, carried KES 0.00, net KES 1,164.00"
     ) in out
     assert main(["credit", "daily"]) == 0
     assert "0 reminders, 0 late fees" in capsys.readouterr().out
 
     statement = tmp_path / "mpesa.csv"
-    statement.write_text("Receipt,Amount\nQKA1,1000.00\nQKA2,205.00\n", encoding="utf-8")
+    statement.write_text(
+        "Receipt,Amount\nQKA1,1000.00\nQKA2,205.00\nQKA2,-50.00\n", encoding="utf-8"
+    )
     args = ["reconcile", "mpesa", str(statement), "--day", "2026-01-05", "--currency", "KES"]
     assert main(args) == 1
     assert capsys.readouterr().out.splitlines() == [
         "status,external_ref,ours,theirs,currency",
         "matched,QKA1,1000.00,1000.00,KES",
         "amount_mismatch,QKA2,250.00,205.00,KES",
+        "matched,QKA2,-50.00,-50.00,KES",
     ]
     statement.write_text("Receipt,Amount\nQKA1,lots\n", encoding="utf-8")
     assert main(args) == 2
