@@ -23,7 +23,7 @@ from engines.ledger import LedgerReport
 from engines.notifications import NotificationService
 from engines.orders import OrderService
 from engines.pricing import PricingService
-from engines.settlement import StatementFormatError, parse_statement
+from engines.settlement import DayNotOverError, StatementFormatError, parse_statement
 from engines.wms import SqlBinStock
 
 T = TypeVar("T")
@@ -91,17 +91,23 @@ def _ledger(action: str) -> int:
 
 def _settle(day: dt.date | None) -> int:
     async def work(money: MoneyServices) -> int:
+        refused = 0
         for distributor in DISTRIBUTORS:
             local = dt.datetime.now(ZoneInfo(distributor.timezone)).date()
-            batch = await money.settlement.settle_day(
-                distributor, day or local - dt.timedelta(days=1)
-            )
+            try:
+                batch = await money.settlement.settle_day(
+                    distributor, day or local - dt.timedelta(days=1)
+                )
+            except DayNotOverError as exc:
+                print(f"omniroute settle: {exc}", file=sys.stderr)
+                refused += 1
+                continue
             print(
                 f"{batch.distributor} {batch.day}: {batch.payments} payments, gross "
                 f"{batch.gross}, refunds {batch.refunds}, fees {batch.fees}, commission "
                 f"{batch.commission}, carried {batch.carried}, net {batch.net}"
             )
-        return 0
+        return 2 if refused else 0
 
     return _with_money(work)
 

@@ -26,6 +26,10 @@ class SettlementError(Exception):
     """Base of the settlement context's errors."""
 
 
+class DayNotOverError(SettlementError):
+    """A day is settled once, so only once it is over in the distributor's time zone."""
+
+
 class StatementFormatError(SettlementError):
     """A provider statement row that cannot be read; the message names the line."""
 

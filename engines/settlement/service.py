@@ -26,6 +26,7 @@ from engines.ledger import (
 from engines.settlement.model import (
     Batch,
     Collected,
+    DayNotOverError,
     Distributor,
     Reconciliation,
     StatementRow,
@@ -99,11 +100,17 @@ class SettlementService:
         The refunds the rails confirmed that day are netted out (a refund of a payment an
         earlier batch paid out comes out of this one); a day that owes more than it collected
         pays nothing and carries what it owes into the next day's batch.
-        Re-running it returns the recorded batch and posts nothing again.
+        Re-running it returns the recorded batch and posts nothing again; a day not over yet in
+        the distributor's time zone is refused (DayNotOverError): its batch would miss the rest
+        of the day's payments for good.
         """
         row = await self._recorded(distributor.name, day)
         if row is not None:
             return _batch(row)
+        if day_bounds(day, distributor.timezone)[1] > self._clock.now():
+            raise DayNotOverError(
+                f"{distributor.name} {day}: the day is not over yet in {distributor.timezone}"
+            )
         before = await self._recorded(distributor.name, day - timedelta(days=1))
         carried = Money(min(before.net, 0), distributor.currency) if before is not None else None
         payments = await self.collected(distributor.currency, day, distributor.timezone)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import uuid
 from decimal import Decimal
 from pathlib import Path
@@ -112,6 +113,23 @@ def test_settle_credit_and_reconcile_from_the_command_line(
     statement.write_text("Receipt,Amount\nQKA1,lots\n", encoding="utf-8")
     assert main(args) == 2
     assert "line 2" in capsys.readouterr().err
+
+
+def test_settling_a_day_not_over_yet_is_refused_in_one_line(
+    database_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Today's batch would be recorded with this morning's payments only, and the rest of the
+    day's never paid out: refused, nothing recorded, and yesterday is still settled."""
+    monkeypatch.setenv("OMNIROUTE_DATABASE_URL", database_url)
+    tomorrow = (dt.datetime.now(dt.UTC) + dt.timedelta(days=1)).date().isoformat()
+    assert main(["settle", "--day", tomorrow]) == 2
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err.splitlines()[0] == (
+        f"omniroute settle: lagos {tomorrow}: the day is not over yet in Africa/Lagos"
+    )
+    assert main(["settle"]) == 0
+    assert len(capsys.readouterr().out.splitlines()) == 3
 
 
 @pytest.mark.parametrize(

@@ -14,6 +14,7 @@ from core.money import Money
 from core.phone import Phone
 from engines.ledger import Books, LedgerService, TransferRefusedError, TransferResult
 from engines.settlement import (
+    DayNotOverError,
     Distributor,
     Match,
     PayoutService,
@@ -151,6 +152,7 @@ async def test_a_refund_given_back_the_same_day_is_netted_out_of_that_days_batch
     for _ in range(2):  # the rail's confirmation delivered twice
         await books.post_refund(JUMA, kes("2500"), "mpesa", "rf-1", payment_ref="QKA1")
     await books.post_refund(WANJIKU, kes("200.50"), "mpesa", "rf-2", payment_ref="QKA2")
+    clock.advance(12 * HOUR)  # 01:00 on Tuesday in Nairobi: the night's run
 
     batch = await settlement.settle_day(NAIROBI, MONDAY)
 
@@ -184,6 +186,7 @@ async def test_a_refund_of_a_day_already_paid_out_comes_out_of_the_next_days(
     monday = await settlement.settle_day(NAIROBI, MONDAY)
     await settlement.payout_confirmed("nairobi-central", MONDAY)
     await books.post_refund(JUMA, kes("2500"), "mpesa", "rf-1", payment_ref="QKA1")
+    clock.advance(24 * HOUR)  # 00:01 on Wednesday
 
     tuesday = await settlement.settle_day(NAIROBI, date(2026, 1, 6))
     assert (tuesday.gross, tuesday.refunds) == (kes("999"), kes("2500"))
@@ -192,8 +195,8 @@ async def test_a_refund_of_a_day_already_paid_out_comes_out_of_the_next_days(
     owed = await ledger.account("distributor:nairobi-central:KES")
     assert owed.balance == kes(0)  # nothing accrued for Tuesday, nothing held for payout
 
-    clock.advance(24 * HOUR)
     await books.post_payment_received(WANJIKU, kes("3000"), "mpesa", "QKC1")
+    clock.advance(24 * HOUR)
     wednesday = await settlement.settle_day(NAIROBI, date(2026, 1, 7))
     assert wednesday.carried == kes("-1455.97")
     assert wednesday.net == kes("1454.03")  # 3,000 - 90 commission - 1,455.97
@@ -204,3 +207,22 @@ async def test_a_refund_of_a_day_already_paid_out_comes_out_of_the_next_days(
         monday.commission + tuesday.commission + wednesday.commission
     )
     assert (await ledger.check()).balanced
+
+
+async def test_a_day_not_over_yet_is_not_settled(
+    books: Books, clock: SteppedClock, settlement: SettlementService, ledger: LedgerService
+) -> None:
+    """Settled at noon, Monday's batch would be recorded with the morning's payments only and
+    the afternoon's never paid to the distributor: it waits for Nairobi's midnight."""
+    await books.post_payment_received(JUMA, kes("2500"), "mpesa", "QKA1")
+    with pytest.raises(DayNotOverError, match="Africa/Nairobi"):
+        await settlement.settle_day(NAIROBI, MONDAY)
+    clock.advance(4 * HOUR)
+    await books.post_payment_received(WANJIKU, kes("1200.50"), "mpesa", "QKA2")
+    clock.advance(8 * HOUR)  # 00:00 on Tuesday in Nairobi
+
+    batch = await settlement.settle_day(NAIROBI, MONDAY)
+
+    assert (batch.payments, batch.gross) == (2, kes("3700.50"))
+    owed = await ledger.account("distributor:nairobi-central:KES")
+    assert owed.balance == batch.net
