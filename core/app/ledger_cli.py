@@ -133,8 +133,10 @@ def _reconcile(args: argparse.Namespace) -> int:
         return 2
 
     async def work(money: MoneyServices) -> int:
+        local = (d.timezone for d in DISTRIBUTORS if d.currency == args.currency)
+        timezone = args.timezone or next(local, "UTC")  # the day its settlement settles
         report = await money.settlement.reconcile(
-            args.rail, args.currency, args.day, args.timezone, rows
+            args.rail, args.currency, args.day, timezone, rows
         )
         sys.stdout.write(report.to_csv())
         return 0 if report.clean else 1

@@ -115,6 +115,37 @@ def test_settle_credit_and_reconcile_from_the_command_line(
     assert "line 2" in capsys.readouterr().err
 
 
+async def _early_payment(url: str) -> None:
+    db = Database(url)  # 01:30 on 5 January in Nairobi, still the 4th in UTC
+    ledger = LedgerService(
+        db, SteppedClock(dt.datetime(2026, 1, 4, 22, 30, tzinfo=dt.UTC)), RandomIds()
+    )
+    try:
+        juma = Phone("+254711000001")
+        await Books(ledger).post_payment_received(juma, Money(Decimal(700), "KES"), "mpesa", "QKE1")
+    finally:
+        await ledger.close()
+        await db.dispose()
+
+
+def test_a_statement_is_reconciled_for_the_local_day_of_its_currency(
+    database_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+) -> None:
+    """The M-Pesa statement of 5 January (Nairobi time, as the day's settlement) lists a payment
+    made at 01:30: without --timezone, the KES day is Nairobi's, so it matches."""
+    monkeypatch.setenv("OMNIROUTE_DATABASE_URL", database_url)
+    asyncio.run(_early_payment(database_url))
+    statement = tmp_path / "mpesa.csv"
+    statement.write_text("Receipt,Amount\nQKE1,700.00\n", encoding="utf-8")
+    args = ["reconcile", "mpesa", str(statement), "--day", "2026-01-05", "--currency", "KES"]
+    assert main(args) == 0
+    assert capsys.readouterr().out.splitlines()[1:] == ["matched,QKE1,700.00,700.00,KES"]
+    assert main([*args, "--timezone", "UTC"]) == 1  # the 5th in UTC began after it
+
+
 def test_settling_a_day_not_over_yet_is_refused_in_one_line(
     database_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
