@@ -127,7 +127,15 @@ def _credit_daily() -> int:
 
 def _reconcile(args: argparse.Namespace) -> int:
     try:
-        rows = parse_statement(args.statement.read_text(encoding="utf-8"), args.currency)
+        # utf-8-sig: Excel's "CSV UTF-8" starts with a byte order mark (read as any UTF-8)
+        text = args.statement.read_text(encoding="utf-8-sig")
+        rows = parse_statement(text, args.currency)
+    except UnicodeDecodeError:
+        print(
+            f"omniroute reconcile: {args.statement}: not UTF-8 text (save as CSV UTF-8)",
+            file=sys.stderr,
+        )
+        return 2
     except (OSError, StatementFormatError) as exc:
         print(f"omniroute reconcile: {exc}", file=sys.stderr)
         return 2

@@ -146,6 +146,31 @@ def test_a_statement_is_reconciled_for_the_local_day_of_its_currency(
     assert main([*args, "--timezone", "UTC"]) == 1  # the 5th in UTC began after it
 
 
+def test_a_statement_saved_by_excel_is_read(
+    database_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+) -> None:
+    """Excel's "CSV UTF-8" starts the file with a byte order mark: the header is still read."""
+    monkeypatch.setenv("OMNIROUTE_DATABASE_URL", database_url)
+    asyncio.run(_payments(database_url))
+    statement = tmp_path / "mpesa.csv"
+    statement.write_text("Receipt,Amount\nQKA1,1000.00\n", encoding="utf-8-sig")
+    args = ["reconcile", "mpesa", str(statement), "--day", "2026-01-05", "--currency", "KES"]
+    assert main(args) == 1
+    out, err = capsys.readouterr()
+    assert err == ""
+    assert out.splitlines()[1] == "matched,QKA1,1000.00,1000.00,KES"
+    # saved as "CSV (Comma delimited)", Windows-1252: not UTF-8, said in one line, not a traceback
+    statement.write_bytes(b"Receipt,Amount,Details\nQKA1,1000.00,Caf\xe9 Mama Njeri\n")
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert err.splitlines() == [
+        f"omniroute reconcile: {statement}: not UTF-8 text (save as CSV UTF-8)"
+    ]
+
+
 def test_settling_a_day_not_over_yet_is_refused_in_one_line(
     database_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
