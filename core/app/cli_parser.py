@@ -96,7 +96,10 @@ def _money(commands: Commands) -> None:
     reconcile.add_argument("--day", type=day, required=True, help="YYYY-MM-DD")
     reconcile.add_argument("--currency", type=currency, required=True, help="ISO 4217, e.g. KES")
     reconcile.add_argument(
-        "--timezone", type=time_zone, default="UTC", help="whose day (e.g. Africa/Nairobi)"
+        "--timezone",
+        type=time_zone,
+        help="whose day (e.g. Africa/Nairobi; default: that of the distributor settled in the "
+        "currency, as its settlement, else UTC)",
     )
 
 

@@ -23,7 +23,7 @@ from engines.ledger import LedgerReport
 from engines.notifications import NotificationService
 from engines.orders import OrderService
 from engines.pricing import PricingService
-from engines.settlement import StatementFormatError, parse_statement
+from engines.settlement import DayNotOverError, StatementFormatError, parse_statement
 from engines.wms import SqlBinStock
 
 T = TypeVar("T")
@@ -91,17 +91,23 @@ def _ledger(action: str) -> int:
 
 def _settle(day: dt.date | None) -> int:
     async def work(money: MoneyServices) -> int:
+        refused = 0
         for distributor in DISTRIBUTORS:
             local = dt.datetime.now(ZoneInfo(distributor.timezone)).date()
-            batch = await money.settlement.settle_day(
-                distributor, day or local - dt.timedelta(days=1)
-            )
+            try:
+                batch = await money.settlement.settle_day(
+                    distributor, day or local - dt.timedelta(days=1)
+                )
+            except DayNotOverError as exc:
+                print(f"omniroute settle: {exc}", file=sys.stderr)
+                refused += 1
+                continue
             print(
                 f"{batch.distributor} {batch.day}: {batch.payments} payments, gross "
-                f"{batch.gross}, fees {batch.fees}, commission {batch.commission}, "
-                f"net {batch.net}"
+                f"{batch.gross}, refunds {batch.refunds}, fees {batch.fees}, commission "
+                f"{batch.commission}, carried {batch.carried}, net {batch.net}"
             )
-        return 0
+        return 2 if refused else 0
 
     return _with_money(work)
 
@@ -121,14 +127,24 @@ def _credit_daily() -> int:
 
 def _reconcile(args: argparse.Namespace) -> int:
     try:
-        rows = parse_statement(args.statement.read_text(encoding="utf-8"), args.currency)
+        # utf-8-sig: Excel's "CSV UTF-8" starts with a byte order mark (read as any UTF-8)
+        text = args.statement.read_text(encoding="utf-8-sig")
+        rows = parse_statement(text, args.currency)
+    except UnicodeDecodeError:
+        print(
+            f"omniroute reconcile: {args.statement}: not UTF-8 text (save as CSV UTF-8)",
+            file=sys.stderr,
+        )
+        return 2
     except (OSError, StatementFormatError) as exc:
         print(f"omniroute reconcile: {exc}", file=sys.stderr)
         return 2
 
     async def work(money: MoneyServices) -> int:
+        local = (d.timezone for d in DISTRIBUTORS if d.currency == args.currency)
+        timezone = args.timezone or next(local, "UTC")  # the day its settlement settles
         report = await money.settlement.reconcile(
-            args.rail, args.currency, args.day, args.timezone, rows
+            args.rail, args.currency, args.day, timezone, rows
         )
         sys.stdout.write(report.to_csv())
         return 0 if report.clean else 1

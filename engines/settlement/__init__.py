@@ -3,6 +3,7 @@
 from engines.settlement.model import (
     Batch,
     Collected,
+    DayNotOverError,
     Distributor,
     Match,
     Reconciliation,
@@ -26,6 +27,7 @@ from engines.settlement.service import SettlementService, day_bounds
 __all__ = [
     "Batch",
     "Collected",
+    "DayNotOverError",
     "Distributor",
     "Match",
     "PayoutOrder",

@@ -1,9 +1,12 @@
 """Settlement: what a distributor is owed for a day, and whether a provider's records agree.
 
 A day's batch is the customer payments (and credit repayments) received in the distributor's
-currency on that local day, less the rail fees the providers kept and the platform's commission.
-Reconciliation compares the payments we recorded on a rail with the rows of the provider's
-statement, by the provider's own reference.
+currency on that local day, less the refunds the rails gave back that day (whichever day their
+payment was received), the rail fees the providers kept and the platform's commission on what is
+left; a day whose refunds exceed what came in owes the difference, carried into the next day's
+batch. Reconciliation compares the payments and refunds we recorded on a rail with the rows of
+the provider's statement, by the provider's own reference (a refund: the payment it gives back,
+with a negative amount).
 """
 
 from __future__ import annotations
@@ -23,6 +26,10 @@ class SettlementError(Exception):
     """Base of the settlement context's errors."""
 
 
+class DayNotOverError(SettlementError):
+    """A day is settled once, so only once it is over in the distributor's time zone."""
+
+
 class StatementFormatError(SettlementError):
     """A provider statement row that cannot be read; the message names the line."""
 
@@ -38,7 +45,8 @@ class Distributor:
 
 @dataclass(frozen=True, slots=True)
 class Collected:
-    """One payment we recorded: on which rail, under the provider's reference."""
+    """One payment we recorded: on which rail, under the provider's reference; a refund is
+    recorded under its payment's reference, with a negative amount."""
 
     rail: str
     external_ref: str
@@ -52,26 +60,43 @@ class Batch:
     gross: Money
     fees: Money
     commission: Money
-    net: Money
+    net: Money  # what the day owes the distributor; negative: what it owes back (carried)
     payments: int
+    refunds: Money
+    carried: Money  # the previous day's negative net, netted out of this one
 
 
 def batch_for(
-    distributor: Distributor, day: date, payments: Sequence[Collected], fees: Iterable[Money]
+    distributor: Distributor,
+    day: date,
+    payments: Sequence[Collected],
+    fees: Iterable[Money],
+    *,
+    refunds: Iterable[Money] = (),
+    carried: Money | None = None,
 ) -> Batch:
-    """Gross in, less fees and commission (rounded half-up once), is what is paid out."""
+    """Gross in less refunds, less fees and the commission on what was kept (rounded half-up
+    once), plus what the previous day carried (zero or negative), is what is paid out.
+
+    A refund takes its commission back with it: the platform keeps no share of a sale it
+    gave back, so the commission is on gross less refunds (negative when refunds exceed it)."""
     zero = Money.zero(distributor.currency)
     gross = sum((p.amount for p in payments), zero)
+    refunded = sum(refunds, zero)
     fee_total = sum(fees, zero)
-    commission = Money(gross.amount * distributor.commission_rate, distributor.currency)
+    carry = carried or zero
+    kept = gross - refunded
+    commission = Money(kept.amount * distributor.commission_rate, distributor.currency)
     return Batch(
         distributor.name,
         day,
         gross,
         fee_total,
         commission,
-        gross - fee_total - commission,
+        kept - fee_total - commission + carry,
         len(payments),
+        refunded,
+        carry,
     )
 
 
@@ -131,12 +156,14 @@ class Reconciliation:
 def reconcile(
     rail: str, day: date, ours: Sequence[Collected], theirs: Sequence[StatementRow]
 ) -> Reconciliation:
-    """Match by the provider's reference; every reference appears on exactly one line."""
-    mine = {p.external_ref: p.amount for p in ours}
-    their = {r.external_ref: r.amount for r in theirs}
+    """Match by the provider's reference, a payment with a payment and a refund (a negative
+    amount, under its payment's reference) with a refund; each appears on exactly one line.
+    Two refunds of one payment the same day are matched by their sum."""
+    mine = _by_reference((p.external_ref, p.amount) for p in ours)
+    their = _by_reference((r.external_ref, r.amount) for r in theirs)
     lines = []
-    for ref in sorted(mine.keys() | their.keys()):
-        a, b = mine.get(ref), their.get(ref)
+    for ref, refund in sorted(mine.keys() | their.keys()):
+        a, b = mine.get((ref, refund)), their.get((ref, refund))
         if a is None:
             status = Match.MISSING_OURS
         elif b is None:
@@ -147,6 +174,16 @@ def reconcile(
             status = Match.AMOUNT_MISMATCH
         lines.append(ReconciliationLine(status, ref, a, b))
     return Reconciliation(rail, day, tuple(lines))
+
+
+def _by_reference(rows: Iterable[tuple[str, Money]]) -> dict[tuple[str, bool], Money]:
+    """(reference, is a refund) → amount: a payment's row as given, a payment's refunds summed."""
+    found: dict[tuple[str, bool], Money] = {}
+    for ref, amount in rows:
+        key = (ref, amount.amount < 0)
+        earlier = found.get(key)
+        found[key] = amount + earlier if key[1] and earlier is not None else amount
+    return found
 
 
 def parse_statement(text: str, currency: str) -> list[StatementRow]:

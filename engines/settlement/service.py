@@ -26,6 +26,7 @@ from engines.ledger import (
 from engines.settlement.model import (
     Batch,
     Collected,
+    DayNotOverError,
     Distributor,
     Reconciliation,
     StatementRow,
@@ -66,6 +67,23 @@ class SettlementService:
             if t.debit_account_id in rails and _posted(t)
         ]
 
+    async def refunded(
+        self, currency: str, day: date, timezone: str, rail: str | None = None
+    ) -> list[Collected]:
+        """Refunds the rails gave back in `currency` during the local day (when the rail
+        confirmed them, whenever their payment came), each under its payment's reference and
+        with a negative amount."""
+        rails = await self._rail_accounts(currency, rail)
+        start, end = day_bounds(day, timezone)
+        journal = await self._books.ledger.transfers(
+            account_ids=list(rails), since=start, until=end, codes=["refund"]
+        )
+        return [
+            Collected(rails[t.credit_account_id], t.reference, Money.zero(currency) - t.amount)
+            for t in journal
+            if t.credit_account_id in rails and _posted(t)
+        ]
+
     async def _rail_accounts(self, currency: str, rail: str | None) -> dict[uuid.UUID, str]:
         accounts = await self._books.ledger.accounts("rail:")
         return {
@@ -79,22 +97,24 @@ class SettlementService:
     async def settle_day(self, distributor: Distributor, day: date) -> Batch:
         """The day's batch: recorded once, the distributor's share accrued, its payout held.
 
-        Re-running it returns the recorded batch and posts nothing again.
+        The refunds the rails confirmed that day are netted out (a refund of a payment an
+        earlier batch paid out comes out of this one); a day that owes more than it collected
+        pays nothing and carries what it owes into the next day's batch.
+        Re-running it returns the recorded batch and posts nothing again; a day not over yet in
+        the distributor's time zone is refused (DayNotOverError): its batch would miss the rest
+        of the day's payments for good.
         """
-        async with self._db.transaction() as s:
-            row = (
-                await s.execute(
-                    select(settlement_batches).where(
-                        and_(
-                            settlement_batches.c.distributor == distributor.name,
-                            settlement_batches.c.day == day,
-                        )
-                    )
-                )
-            ).first()
+        row = await self._recorded(distributor.name, day)
         if row is not None:
             return _batch(row)
+        if day_bounds(day, distributor.timezone)[1] > self._clock.now():
+            raise DayNotOverError(
+                f"{distributor.name} {day}: the day is not over yet in {distributor.timezone}"
+            )
+        before = await self._recorded(distributor.name, day - timedelta(days=1))
+        carried = Money(min(before.net, 0), distributor.currency) if before is not None else None
         payments = await self.collected(distributor.currency, day, distributor.timezone)
+        refunds = await self.refunded(distributor.currency, day, distributor.timezone)
         rails = await self._rail_accounts(distributor.currency, None)
         start, end = day_bounds(day, distributor.timezone)
         fees = [
@@ -103,7 +123,9 @@ class SettlementService:
                 account_ids=list(rails), since=start, until=end, codes=["fee"]
             )
         ]
-        batch = batch_for(distributor, day, payments, fees)
+        batch = batch_for(
+            distributor, day, payments, fees, refunds=(-r.amount for r in refunds), carried=carried
+        )
         if batch.net.amount > 0:
             await self._post(distributor, batch)
         try:
@@ -115,6 +137,8 @@ class SettlementService:
                         day=batch.day,
                         currency=distributor.currency,
                         gross=batch.gross.amount,
+                        refunds=batch.refunds.amount,
+                        carried=batch.carried.amount,
                         fees=batch.fees.amount,
                         commission=batch.commission.amount,
                         net=batch.net.amount,
@@ -125,6 +149,19 @@ class SettlementService:
         except IntegrityError:
             pass  # a concurrent run recorded the same batch (same transfers, by id)
         return batch
+
+    async def _recorded(self, distributor: str, day: date) -> Any:
+        async with self._db.transaction() as s:
+            return (
+                await s.execute(
+                    select(settlement_batches).where(
+                        and_(
+                            settlement_batches.c.distributor == distributor,
+                            settlement_batches.c.day == day,
+                        )
+                    )
+                )
+            ).first()
 
     async def _post(self, distributor: Distributor, batch: Batch) -> None:
         cur = distributor.currency
@@ -183,8 +220,9 @@ class SettlementService:
         timezone: str,
         statement: list[StatementRow],
     ) -> Reconciliation:
-        """Our payments on the rail that day against the provider's statement rows."""
+        """Our payments and refunds on the rail that day against the provider's statement rows."""
         ours = await self.collected(currency, day, timezone, rail)
+        ours += await self.refunded(currency, day, timezone, rail)
         return reconcile(rail, day, ours, statement)
 
 
@@ -202,4 +240,6 @@ def _batch(r: Any) -> Batch:
         Money(r.commission, cur),
         Money(r.net, cur),
         r.payments,
+        Money(r.refunds, cur),
+        Money(r.carried, cur),
     )

@@ -5,6 +5,7 @@ for it; each sent once, and the payment's posting reversed on the ledger once.""
 from __future__ import annotations
 
 import asyncio
+from datetime import date
 from decimal import ROUND_UP, Decimal
 
 import pytest
@@ -12,6 +13,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient
 
 from core.app.bootstrap import Services
+from core.app.money import DISTRIBUTORS
 from core.app.refunds import NothingToRefundError
 from core.app.workflow_payments import IntentRail
 from core.clock import SteppedClock
@@ -30,6 +32,7 @@ from engines.payments import (
     Method,
     RefundRefusedError,
 )
+from engines.settlement import Match, parse_statement
 from tests.support.providers.africastalking import flush_outbox
 from tests.support.providers.payments import PaymentFakes
 
@@ -364,3 +367,53 @@ async def test_an_unwound_order_an_operator_partly_refunded_gets_only_the_rest_b
     with pytest.raises(NothingToRefundError):
         await services.refunds.refund_up_to(order.reference, order.total, key="wf:again")
     assert len(fakes.daraja.payouts) == 2
+
+
+async def test_a_refund_is_netted_out_of_the_distributors_settlement_and_reconciled(
+    gateway: Client, services: Services, fakes: PaymentFakes, clock: SteppedClock
+) -> None:
+    """Juma pays on Monday and Monday is settled (the distributor is owed 97 % of it); on
+    Tuesday the payment is reversed (the result delivered twice): Tuesday's batch gives the
+    refund back out of what the distributor is owed, once, however often it runs; what it
+    owes is carried into Wednesday's, and Tuesday's M-Pesa statement, which shows the
+    reversal, reconciles."""
+    assert services.money is not None
+    assert services.refunds is not None
+    nairobi = next(d for d in DISTRIBUTORS if d.currency == "KES")
+    monday, tuesday, wednesday = date(2026, 1, 5), date(2026, 1, 6), date(2026, 1, 7)
+    settlement = services.money.settlement
+    order = await paid_by_mpesa(gateway, services, fakes)
+    paid = Money(Decimal(fakes.daraja.pushes[0].body["Amount"]), "KES")
+    receipt = fakes.daraja.pushes[0].receipt
+    owed = f"distributor:{nairobi.name}:KES"
+    clock.advance(15 * 3600)  # 03:00 on Tuesday in Nairobi: the night's run
+    monday_batch = await settlement.settle_day(nairobi, monday)
+    assert (monday_batch.gross, monday_batch.net) == (paid, paid - monday_batch.commission)
+    await settlement.payout_confirmed(nairobi.name, monday)
+
+    await services.refunds.refund_order(order.reference, order.total, key="r1")
+    [reversal] = fakes.daraja.reversals
+    target, body = fakes.daraja.reversal_result(reversal)
+    for _ in range(2):
+        assert (await gateway.post(target, data=body, headers=JSON)).status == 200
+        await flush_outbox(services)
+    clock.advance(24 * 3600)
+    tuesday_batch = await settlement.settle_day(nairobi, tuesday)
+    assert await settlement.settle_day(nairobi, tuesday) == tuesday_batch
+
+    assert tuesday_batch.net == Money.zero("KES") - monday_batch.net  # owed back
+    assert await held_at(services, owed) == 0  # nothing more accrued, nothing paid out
+    assert (tuesday_batch.payments, tuesday_batch.gross) == (0, Money.zero("KES"))
+    assert tuesday_batch.refunds == paid  # once, though its result came twice
+    assert tuesday_batch.commission == Money.zero("KES") - monday_batch.commission
+    clock.advance(24 * 3600)
+    wednesday_batch = await settlement.settle_day(nairobi, wednesday)
+    assert wednesday_batch.carried == tuesday_batch.net
+    assert wednesday_batch.net == tuesday_batch.net  # nothing came in: still owed back
+    assert await held_at(services, owed) == 0
+    assert (await services.money.ledger.check()).balanced
+
+    statement = parse_statement(f"Receipt,Amount\n{receipt},-{paid.amount}\n", "KES")
+    report = await settlement.reconcile("mpesa", "KES", tuesday, nairobi.timezone, statement)
+    assert [(line.status, line.external_ref) for line in report.lines] == [(Match.MATCHED, receipt)]
+    assert report.clean

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import uuid
 from decimal import Decimal
 from pathlib import Path
@@ -74,6 +75,7 @@ async def _payments(url: str) -> None:
         juma = Phone("+254711000001")
         await books.post_payment_received(juma, Money(Decimal(1000), "KES"), "mpesa", "QKA1")
         await books.post_payment_received(juma, Money(Decimal(250), "KES"), "mpesa", "QKA2")
+        await books.post_refund(juma, Money(Decimal(50), "KES"), "mpesa", "R1", payment_ref="QKA2")
     finally:
         await ledger.close()
         await db.dispose()
@@ -90,24 +92,100 @@ def test_settle_credit_and_reconcile_from_the_command_line(
     assert main(["settle", "--day", "2026-01-05"]) == 0
     out = capsys.readouterr().out
     assert (
-        "nairobi 2026-01-05: 2 payments, gross KES 1,250.00, fees KES 0.00, "
-        "commission KES 37.50, net KES 1,212.50"
+        "nairobi 2026-01-05: 2 payments, gross KES 1,250.00, refunds KES 50.00, fees KES 0.00, "
+        "commission KES 36.00, carried KES 0.00, net KES 1,164.00"
     ) in out
     assert main(["credit", "daily"]) == 0
     assert "0 reminders, 0 late fees" in capsys.readouterr().out
 
     statement = tmp_path / "mpesa.csv"
-    statement.write_text("Receipt,Amount\nQKA1,1000.00\nQKA2,205.00\n", encoding="utf-8")
+    statement.write_text(
+        "Receipt,Amount\nQKA1,1000.00\nQKA2,205.00\nQKA2,-50.00\n", encoding="utf-8"
+    )
     args = ["reconcile", "mpesa", str(statement), "--day", "2026-01-05", "--currency", "KES"]
     assert main(args) == 1
     assert capsys.readouterr().out.splitlines() == [
         "status,external_ref,ours,theirs,currency",
         "matched,QKA1,1000.00,1000.00,KES",
         "amount_mismatch,QKA2,250.00,205.00,KES",
+        "matched,QKA2,-50.00,-50.00,KES",
     ]
     statement.write_text("Receipt,Amount\nQKA1,lots\n", encoding="utf-8")
     assert main(args) == 2
     assert "line 2" in capsys.readouterr().err
+
+
+async def _early_payment(url: str) -> None:
+    db = Database(url)  # 01:30 on 5 January in Nairobi, still the 4th in UTC
+    ledger = LedgerService(
+        db, SteppedClock(dt.datetime(2026, 1, 4, 22, 30, tzinfo=dt.UTC)), RandomIds()
+    )
+    try:
+        juma = Phone("+254711000001")
+        await Books(ledger).post_payment_received(juma, Money(Decimal(700), "KES"), "mpesa", "QKE1")
+    finally:
+        await ledger.close()
+        await db.dispose()
+
+
+def test_a_statement_is_reconciled_for_the_local_day_of_its_currency(
+    database_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+) -> None:
+    """The M-Pesa statement of 5 January (Nairobi time, as the day's settlement) lists a payment
+    made at 01:30: without --timezone, the KES day is Nairobi's, so it matches."""
+    monkeypatch.setenv("OMNIROUTE_DATABASE_URL", database_url)
+    asyncio.run(_early_payment(database_url))
+    statement = tmp_path / "mpesa.csv"
+    statement.write_text("Receipt,Amount\nQKE1,700.00\n", encoding="utf-8")
+    args = ["reconcile", "mpesa", str(statement), "--day", "2026-01-05", "--currency", "KES"]
+    assert main(args) == 0
+    assert capsys.readouterr().out.splitlines()[1:] == ["matched,QKE1,700.00,700.00,KES"]
+    assert main([*args, "--timezone", "UTC"]) == 1  # the 5th in UTC began after it
+
+
+def test_a_statement_saved_by_excel_is_read(
+    database_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+) -> None:
+    """Excel's "CSV UTF-8" starts the file with a byte order mark: the header is still read."""
+    monkeypatch.setenv("OMNIROUTE_DATABASE_URL", database_url)
+    asyncio.run(_payments(database_url))
+    statement = tmp_path / "mpesa.csv"
+    statement.write_text("Receipt,Amount\nQKA1,1000.00\n", encoding="utf-8-sig")
+    args = ["reconcile", "mpesa", str(statement), "--day", "2026-01-05", "--currency", "KES"]
+    assert main(args) == 1
+    out, err = capsys.readouterr()
+    assert err == ""
+    assert out.splitlines()[1] == "matched,QKA1,1000.00,1000.00,KES"
+    # saved as "CSV (Comma delimited)", Windows-1252: not UTF-8, said in one line, not a traceback
+    statement.write_bytes(b"Receipt,Amount,Details\nQKA1,1000.00,Caf\xe9 Mama Njeri\n")
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert err.splitlines() == [
+        f"omniroute reconcile: {statement}: not UTF-8 text (save as CSV UTF-8)"
+    ]
+
+
+def test_settling_a_day_not_over_yet_is_refused_in_one_line(
+    database_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Today's batch would be recorded with this morning's payments only, and the rest of the
+    day's never paid out: refused, nothing recorded, and yesterday is still settled."""
+    monkeypatch.setenv("OMNIROUTE_DATABASE_URL", database_url)
+    tomorrow = (dt.datetime.now(dt.UTC) + dt.timedelta(days=1)).date().isoformat()
+    assert main(["settle", "--day", tomorrow]) == 2
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err.splitlines()[0] == (
+        f"omniroute settle: lagos {tomorrow}: the day is not over yet in Africa/Lagos"
+    )
+    assert main(["settle"]) == 0
+    assert len(capsys.readouterr().out.splitlines()) == 3
 
 
 @pytest.mark.parametrize(

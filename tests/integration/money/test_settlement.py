@@ -14,6 +14,7 @@ from core.money import Money
 from core.phone import Phone
 from engines.ledger import Books, LedgerService, TransferRefusedError, TransferResult
 from engines.settlement import (
+    DayNotOverError,
     Distributor,
     Match,
     PayoutService,
@@ -139,3 +140,89 @@ async def test_a_driver_is_paid_out_no_more_than_earned_and_only_once(
     assert (await ledger.check()).balanced
     with pytest.raises(ValueError, match="driver, agent"):
         await payouts.earn("retailer", driver, kes(1), "x")
+
+
+async def test_a_refund_given_back_the_same_day_is_netted_out_of_that_days_batch(
+    books: Books, clock: SteppedClock, settlement: SettlementService, ledger: LedgerService
+) -> None:
+    await books.post_payment_received(JUMA, kes("2500"), "mpesa", "QKA1")
+    await books.post_payment_received(WANJIKU, kes("1200.50"), "mpesa", "QKA2")
+    await books.post_rail_fee("mpesa", kes("37.50"), "QKA1")
+    clock.advance(HOUR)
+    for _ in range(2):  # the rail's confirmation delivered twice
+        await books.post_refund(JUMA, kes("2500"), "mpesa", "rf-1", payment_ref="QKA1")
+    await books.post_refund(WANJIKU, kes("200.50"), "mpesa", "rf-2", payment_ref="QKA2")
+    clock.advance(12 * HOUR)  # 01:00 on Tuesday in Nairobi: the night's run
+
+    batch = await settlement.settle_day(NAIROBI, MONDAY)
+
+    assert batch.net == kes("932.50")  # the 1,000.00 kept, less 37.50 fees and 30.00
+    assert (batch.payments, batch.gross) == (2, kes("3700.50"))
+    assert batch.refunds == kes("2700.50")
+    assert batch.commission == kes("30.00")  # 3 % of what was kept, not of the gross
+    assert await settlement.settle_day(NAIROBI, MONDAY) == batch
+    assert (await ledger.account("distributor:nairobi-central:KES")).balance == kes("932.50")
+    assert (await ledger.check()).balanced
+
+    statement = parse_statement(
+        "reference,amount\nQKA1,2500.00\nQKA1,-2500.00\nQKA2,1200.50\nQKZ9,-10.00\n", "KES"
+    )
+    report = await settlement.reconcile("mpesa", "KES", MONDAY, "Africa/Nairobi", statement)
+    assert [(line.status, line.external_ref, line.ours, line.theirs) for line in report.lines] == [
+        (Match.MATCHED, "QKA1", kes("2500"), kes("2500")),
+        (Match.MATCHED, "QKA1", kes("-2500"), kes("-2500")),
+        (Match.MATCHED, "QKA2", kes("1200.50"), kes("1200.50")),
+        (Match.MISSING_THEIRS, "QKA2", kes("-200.50"), None),  # the provider shows no refund
+        (Match.MISSING_OURS, "QKZ9", None, kes("-10.00")),  # a refund we never recorded
+    ]
+
+
+async def test_a_refund_of_a_day_already_paid_out_comes_out_of_the_next_days(
+    books: Books, clock: SteppedClock, settlement: SettlementService, ledger: LedgerService
+) -> None:
+    """Monday is paid out; on Tuesday Monday's 2,500 is given back and only 999 comes in:
+    Tuesday owes the difference and pays nothing; Wednesday's batch nets it out."""
+    await _monday_payments(books, clock)  # ends 00:01 on Tuesday, 999 received
+    monday = await settlement.settle_day(NAIROBI, MONDAY)
+    await settlement.payout_confirmed("nairobi-central", MONDAY)
+    await books.post_refund(JUMA, kes("2500"), "mpesa", "rf-1", payment_ref="QKA1")
+    clock.advance(24 * HOUR)  # 00:01 on Wednesday
+
+    tuesday = await settlement.settle_day(NAIROBI, date(2026, 1, 6))
+    assert (tuesday.gross, tuesday.refunds) == (kes("999"), kes("2500"))
+    assert tuesday.commission == kes("-45.03")  # 3 % of -1,501: Monday's share given back
+    assert tuesday.net == kes("-1455.97")
+    owed = await ledger.account("distributor:nairobi-central:KES")
+    assert owed.balance == kes(0)  # nothing accrued for Tuesday, nothing held for payout
+
+    await books.post_payment_received(WANJIKU, kes("3000"), "mpesa", "QKC1")
+    clock.advance(24 * HOUR)
+    wednesday = await settlement.settle_day(NAIROBI, date(2026, 1, 7))
+    assert wednesday.carried == kes("-1455.97")
+    assert wednesday.net == kes("1454.03")  # 3,000 - 90 commission - 1,455.97
+    owed = await ledger.account("distributor:nairobi-central:KES")
+    assert owed.balance == kes("1454.03")
+    paid_in_all = monday.net + wednesday.net
+    assert paid_in_all == kes("4000.50") + kes("999") + kes("3000") - kes("2500") - kes("37.50") - (
+        monday.commission + tuesday.commission + wednesday.commission
+    )
+    assert (await ledger.check()).balanced
+
+
+async def test_a_day_not_over_yet_is_not_settled(
+    books: Books, clock: SteppedClock, settlement: SettlementService, ledger: LedgerService
+) -> None:
+    """Settled at noon, Monday's batch would be recorded with the morning's payments only and
+    the afternoon's never paid to the distributor: it waits for Nairobi's midnight."""
+    await books.post_payment_received(JUMA, kes("2500"), "mpesa", "QKA1")
+    with pytest.raises(DayNotOverError, match="Africa/Nairobi"):
+        await settlement.settle_day(NAIROBI, MONDAY)
+    clock.advance(4 * HOUR)
+    await books.post_payment_received(WANJIKU, kes("1200.50"), "mpesa", "QKA2")
+    clock.advance(8 * HOUR)  # 00:00 on Tuesday in Nairobi
+
+    batch = await settlement.settle_day(NAIROBI, MONDAY)
+
+    assert (batch.payments, batch.gross) == (2, kes("3700.50"))
+    owed = await ledger.account("distributor:nairobi-central:KES")
+    assert owed.balance == batch.net

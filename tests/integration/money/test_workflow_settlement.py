@@ -31,6 +31,7 @@ async def test_the_nightly_activity_settles_each_distributor_once(
         DISTRIBUTORS,
         PendingEngines(SqlEffectLog(services.db, clock), clock),
     )
+    clock.advance(16 * 3600)  # 01:00 UTC on Tuesday: the schedule's hour
 
     report = await port.settle_day(MONDAY, key="settlement:2026-01-05")
     again = await port.settle_day(MONDAY, key="settlement:2026-01-05")  # a retried activity

@@ -1,0 +1,125 @@
+"""Hypothesis: whatever is paid and given back over a few days — each refund confirmed once or
+twice, on the payment's day or later, each day settled once or twice — every refund is netted
+out of the distributor's settlement exactly once: what the batches accrued plus what the last
+day still owes back is what was kept (payments less refunds) less commission, the distributor's
+account holds what the batches accrued, and the books balance.
+
+A fresh SQLite database per example (a copy of the migrated template).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from datetime import date, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from core.clock import SteppedClock
+from core.db import Database
+from core.ids import RandomIds
+from core.money import Money
+from core.phone import Phone
+from engines.ledger import Books, LedgerService, chart
+from engines.settlement import Distributor, SettlementService
+from tests.support.databases import migrated_sqlite
+
+NAIROBI = Distributor("nairobi-central", "KES", Decimal("0.03"), "nibss", "Africa/Nairobi")
+MONDAY = date(2026, 1, 5)  # the stepped clock starts at 12:00 in Nairobi
+DAYS = 4
+_examples = itertools.count(1)
+
+# a payment: its day, its amount, and its refunds: (days after the payment, share of what is
+# left, the confirmation delivered twice)
+_refund = st.tuples(st.integers(0, 2), st.sampled_from([1, 2, 3, 4]), st.booleans())
+payments_st = st.lists(
+    st.tuples(
+        st.integers(0, DAYS - 1),
+        st.decimals(min_value=Decimal("1.00"), max_value=Decimal("5000.00"), places=2),
+        st.lists(_refund, max_size=2),
+    ),
+    max_size=6,
+)
+reruns_st = st.lists(st.booleans(), min_size=DAYS, max_size=DAYS)
+
+
+def kes(amount: Decimal) -> Money:
+    return Money(amount, "KES")
+
+
+async def _scenario(
+    url: str, payments: list[tuple[int, Decimal, list[tuple[int, int, bool]]]], reruns: list[bool]
+) -> None:
+    db = Database(url)
+    clock = SteppedClock()
+    ledger = LedgerService(db, clock, RandomIds())
+    books = Books(ledger)
+    settlement = SettlementService(db, books, clock, RandomIds())
+    juma = Phone("+254711000001")
+    # what happens on each day: (receipt, refund id or "" for the payment, amount, twice)
+    days: list[list[tuple[str, str, Decimal, bool]]] = [[] for _ in range(DAYS)]
+    paid_in = refunded = Decimal(0)
+    for n, (first, amount, refunds) in enumerate(payments):
+        receipt = f"QK{n}"
+        days[first].append((receipt, "", amount, False))
+        paid_in += amount
+        left = amount
+        for r, (later, share, twice) in enumerate(refunds):
+            back = (left / share).quantize(Decimal("0.01"))
+            if first + later < DAYS and back > 0:
+                days[first + later].append((receipt, f"rf-{n}-{r}", back, twice))
+                refunded += back
+                left -= back
+    try:
+        batches = []
+        for d, events in enumerate(days):
+            for receipt, refund, amount, again in events:
+                if not refund:
+                    await books.post_payment_received(juma, kes(amount), "mpesa", receipt)
+                    continue
+                for _ in range(2 if again else 1):
+                    await books.post_refund(juma, kes(amount), "mpesa", refund, payment_ref=receipt)
+            clock.advance(24 * 3600)  # the next day, at noon: the night's run is over
+            day = MONDAY + timedelta(days=d)
+            batch = await settlement.settle_day(NAIROBI, day)
+            if reruns[d]:
+                assert await settlement.settle_day(NAIROBI, day) == batch
+            batches.append(batch)
+
+        zero = Money.zero("KES")
+        assert sum((b.gross for b in batches), zero) == kes(paid_in)
+        assert sum((b.refunds for b in batches), zero) == kes(refunded)  # each one once
+        commission = sum((b.commission for b in batches), zero)
+        accrued = sum((b.net for b in batches if b.net.amount > 0), zero)
+        still_owed_back = min(batches[-1].net, zero, key=lambda m: m.amount)
+        assert accrued + still_owed_back == kes(paid_in - refunded) - commission
+        for before, after in itertools.pairwise(batches):
+            assert after.carried == min(before.net, zero, key=lambda m: m.amount)
+        assert abs(commission.amount - (paid_in - refunded) * NAIROBI.commission_rate) <= (
+            Decimal("0.005") * DAYS
+        )
+        owed = await books.account(chart.distributor(NAIROBI.name, "KES"))
+        assert owed.balance == accrued
+        assert (await ledger.check()).balanced
+    finally:
+        await ledger.close()
+        await db.dispose()
+
+
+@settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(payments=payments_st, reruns=reruns_st)
+def test_every_refund_is_netted_out_of_the_distributors_settlement_once(
+    sqlite_template: Path,
+    tmp_path: Path,
+    payments: list[tuple[int, Decimal, list[tuple[int, int, bool]]]],
+    reruns: list[bool],
+) -> None:
+    url = migrated_sqlite(sqlite_template, tmp_path / f"example-{next(_examples)}.db")
+    asyncio.run(_scenario(url, payments, reruns))
