@@ -13,6 +13,8 @@ prints the whole request line, would write them to the logs.
 from __future__ import annotations
 
 import logging
+import sys
+from typing import TextIO
 
 import structlog
 from aiohttp import web
@@ -46,7 +48,7 @@ def configure_logging(settings: Settings) -> None:
         wrapper_class=structlog.stdlib.BoundLogger,
         cache_logger_on_first_use=True,
     )
-    handler = logging.StreamHandler()
+    handler = CurrentStderrHandler()
     handler.setFormatter(
         structlog.stdlib.ProcessorFormatter(
             foreign_pre_chain=_SHARED,
@@ -60,6 +62,20 @@ def configure_logging(settings: Settings) -> None:
     root = logging.getLogger()
     root.handlers = [handler]
     root.setLevel(logging.INFO)
+
+
+class CurrentStderrHandler(logging.StreamHandler[TextIO]):
+    """Writes to whatever `sys.stderr` is when a record is emitted, not the stream it was when
+    logging was configured: a test harness (or a daemoniser) that swaps and closes stderr
+    would otherwise leave every later line failing with "I/O operation on closed file"."""
+
+    @property
+    def stream(self) -> TextIO:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value: object) -> None:
+        return None
 
 
 class AccessLog(AbstractAccessLogger):

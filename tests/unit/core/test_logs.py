@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 import socket
+import sys
 from collections.abc import Iterator
 
 import pytest
@@ -108,3 +110,19 @@ async def test_a_request_is_logged_with_its_path_status_and_time_but_not_its_que
     assert posted["logger"] == "aiohttp.access"
     assert not_found["path"] == "/channels/meta/whatsapp"
     assert not_found["status"] == 404
+
+
+@pytest.mark.usefixtures("restored_logging")
+def test_lines_go_to_the_stderr_of_the_moment_even_after_the_first_one_is_closed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    first, second = io.StringIO(), io.StringIO()
+    monkeypatch.setattr(sys, "stderr", first)
+    configure_logging(Settings(env="production", _env_file=None))
+    first.close()  # as a test harness closes the capture it had handed out
+    monkeypatch.setattr(sys, "stderr", second)
+
+    logging.getLogger("alembic.runtime.migration").info("Context impl %s.", "SQLiteImpl")
+
+    [line] = _lines(second.getvalue())
+    assert line["event"] == "Context impl SQLiteImpl."
