@@ -27,6 +27,8 @@ ROUTE_FORMATS = ("solomon",)
 ROUTE_OBJECTIVES = ("distance", "vehicles")
 # core.app.deliveries_cli.OUTCOMES
 DELIVERY_OUTCOMES = ("delivered", "returned")
+# core.app.money.DISTRIBUTORS' names
+DISTRIBUTORS = ("lagos", "nairobi", "cape_town")
 
 Commands = Any  # argparse's _SubParsersAction, private in typeshed's spelling
 
@@ -84,6 +86,19 @@ def _money(commands: Commands) -> None:
         "settle", help="settle each distributor's day (default: yesterday, local time)"
     )
     settle.add_argument("--day", type=day, help="YYYY-MM-DD")
+    outcome = settle.add_mutually_exclusive_group()
+    outcome.add_argument(
+        "--paid",
+        choices=DISTRIBUTORS,
+        metavar="DISTRIBUTOR",
+        help="the bank confirmed --day's payout to DISTRIBUTOR: post the held payout",
+    )
+    outcome.add_argument(
+        "--unpaid",
+        choices=DISTRIBUTORS,
+        metavar="DISTRIBUTOR",
+        help="the bank refused --day's payout to DISTRIBUTOR: release the hold (still owed)",
+    )
     credit = commands.add_parser("credit", help="retailer credit operations")
     credit.add_argument(
         "action", choices=("daily",), help="daily: due-soon/overdue reminders and late fees"

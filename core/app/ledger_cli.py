@@ -19,7 +19,7 @@ from core.db import Database
 from core.i18n import Translator
 from core.ids import RandomIds
 from engines.catalogue import CatalogueService
-from engines.ledger import LedgerReport
+from engines.ledger import LedgerReport, Transfer, TransferRefusedError, TransferResult
 from engines.notifications import NotificationService
 from engines.orders import OrderService
 from engines.pricing import PricingService
@@ -58,6 +58,8 @@ def _with_money(work: Callable[[MoneyServices], Awaitable[T]]) -> T:
 
 def run(args: argparse.Namespace) -> int:
     match args.command:
+        case "settle" if args.paid or args.unpaid:
+            return _payout_outcome(args)
         case "settle":
             return _settle(args.day)
         case "credit":
@@ -110,6 +112,43 @@ def _settle(day: dt.date | None) -> int:
         return 2 if refused else 0
 
     return _with_money(work)
+
+
+def _payout_outcome(args: argparse.Namespace) -> int:
+    """What the bank answered for a distributor's payout, which settle held on the ledger."""
+    name, paid = (args.paid, True) if args.paid else (args.unpaid, False)
+    flag = "--paid" if paid else "--unpaid"
+    if args.day is None:
+        print(f"omniroute settle: {flag} needs --day, the day whose payout it was", file=sys.stderr)
+        return 2
+
+    async def work(money: MoneyServices) -> Transfer:
+        if paid:
+            return await money.settlement.payout_confirmed(name, args.day)
+        return await money.settlement.payout_failed(name, args.day)
+
+    try:
+        transfer = _with_money(work)
+    except TransferRefusedError as exc:
+        print(f"omniroute settle: {name} {args.day}: {_refusal(exc.result)}", file=sys.stderr)
+        return 2
+    amount = transfer.amount.format()
+    if paid:
+        print(f"{name} {args.day}: payout {amount} posted")
+    else:
+        print(f"{name} {args.day}: payout {amount} released, still owed to {name}")
+    return 0
+
+
+def _refusal(result: TransferResult) -> str:
+    match result:
+        case TransferResult.PENDING_TRANSFER_NOT_FOUND:
+            return "no payout is held for that day (not settled yet, or nothing to pay)"
+        case TransferResult.PENDING_TRANSFER_ALREADY_POSTED:
+            return "that payout was already confirmed paid"
+        case TransferResult.PENDING_TRANSFER_ALREADY_VOIDED:
+            return "that payout was already recorded as refused (the money is still owed)"
+    return f"the ledger refused it ({result.value})"
 
 
 def _credit_daily() -> int:

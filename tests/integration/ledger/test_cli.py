@@ -212,3 +212,98 @@ def test_a_mistyped_currency_or_time_zone_is_one_line_and_exit_2(
     assert exited.value.code == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert err[-1].endswith(f"argument {option}: {reason}")
+
+
+async def _owed_to(url: str, distributor: str, currency: str) -> tuple[Money, Money]:
+    """(posted balance, available) of what the platform owes the distributor."""
+    db = Database(url)
+    ledger = LedgerService(db, SteppedClock(), RandomIds())
+    try:
+        account = await ledger.account(f"distributor:{distributor}:{currency}")
+        return account.balance, account.available
+    finally:
+        await ledger.close()
+        await db.dispose()
+
+
+def test_the_banks_answer_on_a_distributors_payout_is_recorded_from_the_command_line(
+    database_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Settle holds Nairobi's KES 1,164.00; the operator records what the bank answered: paid
+    posts it (once, however often it is typed), and a refusal afterwards is told, not applied."""
+    monkeypatch.setenv("OMNIROUTE_DATABASE_URL", database_url)
+    asyncio.run(_payments(database_url))
+    assert main(["settle", "--day", "2026-01-05"]) == 0
+    capsys.readouterr()
+    held = asyncio.run(_owed_to(database_url, "nairobi", "KES"))
+    assert held == (Money(Decimal("1164.00"), "KES"), Money(Decimal(0), "KES"))
+
+    for _ in range(2):
+        assert main(["settle", "--day", "2026-01-05", "--paid", "nairobi"]) == 0
+        assert capsys.readouterr().out == "nairobi 2026-01-05: payout KES 1,164.00 posted\n"
+    assert asyncio.run(_owed_to(database_url, "nairobi", "KES")) == (
+        Money(Decimal(0), "KES"),
+        Money(Decimal(0), "KES"),
+    )
+
+    assert main(["settle", "--day", "2026-01-05", "--unpaid", "nairobi"]) == 2
+    assert capsys.readouterr().err == (
+        "omniroute settle: nairobi 2026-01-05: that payout was already confirmed paid\n"
+    )
+
+
+def test_a_refused_payout_is_released_and_still_owed(
+    database_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("OMNIROUTE_DATABASE_URL", database_url)
+    asyncio.run(_payments(database_url))
+    assert main(["settle", "--day", "2026-01-05"]) == 0
+    capsys.readouterr()
+
+    assert main(["settle", "--day", "2026-01-05", "--unpaid", "nairobi"]) == 0
+
+    assert capsys.readouterr().out == (
+        "nairobi 2026-01-05: payout KES 1,164.00 released, still owed to nairobi\n"
+    )
+    owed = Money(Decimal("1164.00"), "KES")
+    assert asyncio.run(_owed_to(database_url, "nairobi", "KES")) == (owed, owed)
+
+
+@pytest.mark.parametrize(
+    ("args", "reason"),
+    [
+        (
+            ["--paid", "nairobi"],
+            "omniroute settle: --paid needs --day, the day whose payout it was",
+        ),
+        (
+            ["--day", "2026-01-04", "--paid", "nairobi"],
+            "omniroute settle: nairobi 2026-01-04: no payout is held for that day "
+            "(not settled yet, or nothing to pay)",
+        ),
+    ],
+)
+def test_a_payout_answer_without_a_held_payout_is_one_line_and_exit_2(
+    database_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    args: list[str],
+    reason: str,
+) -> None:
+    monkeypatch.setenv("OMNIROUTE_DATABASE_URL", database_url)
+    assert main(["migrate"]) == 0
+    capsys.readouterr()
+
+    assert main(["settle", *args]) == 2
+
+    assert capsys.readouterr().err.splitlines() == [reason]
+
+
+def test_paid_and_unpaid_together_or_for_an_unknown_distributor_are_refused_at_parsing(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    for args in (["--paid", "nairobi", "--unpaid", "nairobi"], ["--paid", "mombasa"]):
+        with pytest.raises(SystemExit) as exited:
+            main(["settle", "--day", "2026-01-05", *args])
+        assert exited.value.code == 2
+        assert capsys.readouterr().err.strip().splitlines()[-1].startswith("omniroute settle: ")
