@@ -119,6 +119,41 @@ def test_a_bad_argument_prints_one_line_and_exits_2(
     assert len(err.splitlines()) == 1
 
 
+@pytest.mark.parametrize(
+    ("content", "reason"),
+    [
+        (b"", "the file is empty"),
+        (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\xff\xfe", "not a text file"),
+        (SMALL.split("CUSTOMER", maxsplit=1)[0].encode(), "no CUSTOMER section"),
+        (b"C101\nVEHICLE\nNUMBER CAPACITY\n", "VEHICLE needs a line with the fleet size"),
+        ((SMALL + "    4      1         1\n").encode(), "seven numbers"),
+    ],
+    ids=["empty", "binary", "no-customers", "no-fleet", "short-row"],
+)
+def test_a_file_that_is_not_solomon_gets_one_line_saying_what_is_wrong(
+    content: bytes, reason: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "instance.txt"
+    path.write_bytes(content)
+    assert main(["routes", "solve", str(path), "--time-limit", "0.2"]) == 2
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err.startswith(f"omniroute routes solve: {path}: not a Solomon instance: ")
+    assert reason in err
+    assert len(err.strip().splitlines()) == 1
+    assert "Traceback" not in err
+    assert "index out of range" not in err
+
+
+def test_a_missing_file_is_named_with_the_reason(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "C101.txt"
+    assert main(["routes", "solve", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert err == f"omniroute routes solve: cannot read {path}: No such file or directory\n"
+
+
 @pytest.mark.slow
 @needs_data
 # Bounds for 3 s on a busy shared machine; the benchmark measures the real figures.
