@@ -69,6 +69,9 @@ def parse_solomon(text: str, *, vehicles: int | None = None) -> SolomonInstance:
     count = fleet if vehicles is None else vehicles
     if count < 1:
         raise RoutingError("at least one vehicle is needed")
+    # A vehicle beyond one per customer can never be used, and the routing model grows with the
+    # fleet: `--vehicles 100000` must not take the machine's memory for 100 customers.
+    built = min(count, max(1, len(orders)))
     fleet_vehicles = tuple(
         Vehicle(
             id=f"v{i + 1}",
@@ -78,7 +81,7 @@ def parse_solomon(text: str, *, vehicles: int | None = None) -> SolomonInstance:
             fixed_cost=Money.zero(CURRENCY),
             cost_per_km=Money(Decimal(1), CURRENCY),
         )
-        for i in range(count)
+        for i in range(built)
     )
     problem = Problem((depot,), orders, fleet_vehicles, CURRENCY)
     return SolomonInstance(name, count, capacity, problem)

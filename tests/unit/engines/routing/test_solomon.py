@@ -65,6 +65,19 @@ def test_a_file_that_is_not_solomon_is_refused_with_a_reason() -> None:
         parse_solomon("hello\nworld\n")
 
 
+def test_a_fleet_larger_than_the_customers_is_not_built_beyond_one_vehicle_each(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`--vehicles 100000` on 100 customers once took 22 GB of memory and was killed."""
+    assert len(parse_solomon(SMALL, vehicles=100_000).problem.vehicles) == 3
+    path = tmp_path / "small.txt"
+    path.write_text(SMALL)
+    assert main(["routes", "solve", str(path), "--time-limit", "0.2", "--vehicles", "100000"]) == 0
+    plan = json.loads(capsys.readouterr().out)
+    assert sorted(c for r in plan["routes"] for c in r) == [1, 2, 3]
+    assert plan["unassigned"] == []
+
+
 def test_vehicles_first_makes_one_vehicle_cost_more_than_any_whole_plan() -> None:
     p = vehicles_first(parse_solomon(SMALL).problem)
     matrix = EuclideanMatrix().compute(p.points)
