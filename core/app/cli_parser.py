@@ -236,9 +236,15 @@ def positive_int(raw: str) -> int:
     return int(raw)
 
 
+# The largest count a quantity column holds (INTEGER, 32 bits on PostgreSQL).
+MAX_QUANTITY = 2**31 - 1
+
+
 def whole_number(raw: str) -> int:
     if not raw.isdigit():
         raise argparse.ArgumentTypeError(f"not a whole number of 0 or more: {raw!r}")
+    if int(raw) > MAX_QUANTITY:
+        raise argparse.ArgumentTypeError(f"more than {MAX_QUANTITY:,} cannot be right: {raw!r}")
     return int(raw)
 
 
