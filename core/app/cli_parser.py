@@ -51,7 +51,7 @@ def build_parser() -> argparse.ArgumentParser:
 def _gateway(commands: Commands) -> None:
     serve = commands.add_parser("serve", help="run the gateway (HTTP + channels)")
     serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8080)
+    serve.add_argument("--port", type=port_number, default=8080, help="1 to 65535 (8080)")
     commands.add_parser("migrate", help="apply the database migrations (Alembic)")
     seed = commands.add_parser("seed", help="load the demo catalogue (idempotent)")
     seed.add_argument("--demo", action="store_true", help="load the demo data set")
@@ -246,6 +246,16 @@ def whole_number(raw: str) -> int:
     if int(raw) > MAX_QUANTITY:
         raise argparse.ArgumentTypeError(f"more than {MAX_QUANTITY:,} cannot be right: {raw!r}")
     return int(raw)
+
+
+def port_number(raw: str) -> int:
+    """A TCP port; the OS takes a larger number modulo 65536 and listens somewhere else."""
+    if not raw.isdigit() or not 1 <= int(raw) <= MAX_PORT:
+        raise argparse.ArgumentTypeError(f"not a port from 1 to {MAX_PORT}: {raw!r}")
+    return int(raw)
+
+
+MAX_PORT = 65535
 
 
 def positive_float(text: str) -> float:
