@@ -33,7 +33,19 @@ class Parser(argparse.ArgumentParser):
     """A bad argument prints one line with the reason and exits 2."""
 
     def error(self, message: str) -> NoReturn:
+        if message.startswith(MISSING):
+            # Name a missing command by its choices ("{requery}"), not by its internal dest
+            # ("payments_command", "action"), which tells an operator nothing.
+            missing = message.removeprefix(MISSING).split(", ")
+            for action in self._actions:
+                if not action.option_strings and action.choices and action.dest in missing:
+                    named = "{" + ",".join(action.choices) + "}"
+                    missing[missing.index(action.dest)] = named
+            message = MISSING + ", ".join(missing)
         self.exit(2, f"{self.prog}: {message}\n")
+
+
+MISSING = "the following arguments are required: "
 
 
 def build_parser() -> argparse.ArgumentParser:
