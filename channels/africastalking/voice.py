@@ -54,7 +54,12 @@ def callback_url(request: web.Request, step: int) -> str:
 
 
 def voice_xml(prompt: VoicePrompt, next_url: str) -> str:
-    """Say the prompt; unless the conversation ended, wait for keys and post them to next_url."""
+    """Say the prompt; unless the conversation ended, wait for keys and post them to next_url.
+
+    A GetDigits that gets no keys moves on to the next action without a callback, and the call
+    hangs up after the last one: the Redirect to next_url (no dtmfDigits) makes silence repeat
+    the screen with a line saying why, as Twilio's `<Redirect>` after `<Gather>` does.
+    """
     response = Element("Response")
     if prompt.end:
         SubElement(response, "Say").text = prompt.say
@@ -65,6 +70,7 @@ def voice_xml(prompt: VoicePrompt, next_url: str) -> str:
         attributes["callbackUrl"] = next_url
         digits = SubElement(response, "GetDigits", attributes)
         SubElement(digits, "Say").text = prompt.say
+        SubElement(response, "Redirect").text = next_url
     return XML_DECLARATION + tostring(response, encoding="unicode")
 
 

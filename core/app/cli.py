@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import re
+import sys
 from collections.abc import Sequence
 from typing import Protocol, cast
 
@@ -38,6 +40,9 @@ RUNNERS: dict[str, str] = {
     "deliveries": "core.app.deliveries_cli",
     "stock": "core.app.stock_cli",
 }
+DATABASE_DRIVERS = ("sqlalchemy", "asyncpg", "aiosqlite")
+# How SQLite and PostgreSQL say that a table or column of the schema is not there.
+MISSING_SCHEMA = re.compile(r"no such (table|column)|(relation|column) .* does not exist")
 
 
 class CommandModule(Protocol):
@@ -47,7 +52,50 @@ class CommandModule(Protocol):
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     module = cast(CommandModule, importlib.import_module(RUNNERS[args.command]))
-    return module.run(args)
+    try:
+        return module.run(args)
+    except Exception as exc:
+        reason = database_trouble(exc)
+        if reason is None:
+            raise
+        print(f"omniroute {args.command}: {reason}", file=sys.stderr)
+        return 2
+
+
+def database_trouble(exc: BaseException) -> str | None:
+    """What an operator must do when the database is not there or not migrated (None: another
+    failure, left to its traceback)."""
+    # Here, not at the top: `--help` and a bad argument answer without importing SQLAlchemy.
+    from sqlalchemy.engine import make_url  # noqa: PLC0415
+    from sqlalchemy.exc import DBAPIError  # noqa: PLC0415
+
+    from core.config import Settings  # noqa: PLC0415
+
+    url = make_url(Settings().database_url).render_as_string(hide_password=True)
+    if isinstance(exc, DBAPIError):
+        said = str(exc.orig)
+        if MISSING_SCHEMA.search(said):
+            return (
+                f"the database at {url} is not migrated ({said.splitlines()[0]}): "
+                "run `omniroute migrate` first"
+            )
+        exc = exc.orig if isinstance(exc.orig, OSError) else exc
+    if isinstance(exc, OSError) and _raised_by_database_driver(exc):
+        return (
+            f"cannot reach the database at {url} ({exc}): start it, or set "
+            "OMNIROUTE_DATABASE_URL to where it runs"
+        )
+    return None
+
+
+def _raised_by_database_driver(exc: BaseException) -> bool:
+    """Connecting to the database, not to a provider's API or a session store."""
+    frame = exc.__traceback__
+    while frame is not None:
+        if str(frame.tb_frame.f_globals.get("__name__", "")).startswith(DATABASE_DRIVERS):
+            return True
+        frame = frame.tb_next
+    return False
 
 
 __all__ = ["RUNNERS", "build_parser", "main"]

@@ -37,7 +37,19 @@ class Parser(argparse.ArgumentParser):
     """A bad argument prints one line with the reason and exits 2."""
 
     def error(self, message: str) -> NoReturn:
+        if message.startswith(MISSING):
+            # Name a missing command by its choices ("{requery}"), not by its internal dest
+            # ("payments_command", "action"), which tells an operator nothing.
+            missing = message.removeprefix(MISSING).split(", ")
+            for action in self._actions:
+                if not action.option_strings and action.choices and action.dest in missing:
+                    named = "{" + ",".join(action.choices) + "}"
+                    missing[missing.index(action.dest)] = named
+            message = MISSING + ", ".join(missing)
         self.exit(2, f"{self.prog}: {message}\n")
+
+
+MISSING = "the following arguments are required: "
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -55,7 +67,7 @@ def build_parser() -> argparse.ArgumentParser:
 def _gateway(commands: Commands) -> None:
     serve = commands.add_parser("serve", help="run the gateway (HTTP + channels)")
     serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8080)
+    serve.add_argument("--port", type=port_number, default=8080, help="1 to 65535 (8080)")
     commands.add_parser("migrate", help="apply the database migrations (Alembic)")
     seed = commands.add_parser("seed", help="load the demo catalogue (idempotent)")
     seed.add_argument("--demo", action="store_true", help="load the demo data set")
@@ -258,10 +270,26 @@ def positive_int(raw: str) -> int:
     return int(raw)
 
 
+# The largest count a quantity column holds (INTEGER, 32 bits on PostgreSQL).
+MAX_QUANTITY = 2**31 - 1
+
+
 def whole_number(raw: str) -> int:
     if not raw.isdigit():
         raise argparse.ArgumentTypeError(f"not a whole number of 0 or more: {raw!r}")
+    if int(raw) > MAX_QUANTITY:
+        raise argparse.ArgumentTypeError(f"more than {MAX_QUANTITY:,} cannot be right: {raw!r}")
     return int(raw)
+
+
+def port_number(raw: str) -> int:
+    """A TCP port; the OS takes a larger number modulo 65536 and listens somewhere else."""
+    if not raw.isdigit() or not 1 <= int(raw) <= MAX_PORT:
+        raise argparse.ArgumentTypeError(f"not a port from 1 to {MAX_PORT}: {raw!r}")
+    return int(raw)
+
+
+MAX_PORT = 65535
 
 
 def positive_float(text: str) -> float:

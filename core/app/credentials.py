@@ -14,17 +14,47 @@ from core.clock import SystemClock
 from core.config import Settings
 from core.db import Database
 from core.ids import RandomIds
+from core.phone import InvalidPhoneError, Phone
 from engines.access import AccessService, IssuedSecret, Principal, Role
+
+# The gateway matches these roles' subject against phones in E.164 (a customer's own orders, a
+# driver's own tasks): any other spelling makes a credential that is refused everything.
+PHONE_ROLES = (Role.CUSTOMER, Role.DRIVER)
+
+
+class SubjectError(ValueError):
+    pass
+
+
+def subject_of(role: Role, raw: str | None, option: str) -> str | None:
+    """A customer's or driver's subject as the E.164 phone the gateway compares it with."""
+    if role not in PHONE_ROLES:
+        return raw
+    if not raw:
+        raise SubjectError(f"{option} is required for a {role.value}: their E.164 phone")
+    try:
+        return Phone.parse(raw).e164
+    except InvalidPhoneError:
+        raise SubjectError(
+            f"{option} must be the {role.value}'s E.164 phone (+ and country code): {raw!r}"
+        ) from None
 
 
 def run(args: argparse.Namespace) -> int:
     settings = Settings()
+    role = Role(args.role)
+    option, raw = ("--sub", args.sub) if args.command == "token" else ("--subject", args.subject)
+    try:
+        subject = subject_of(role, raw, option)
+    except SubjectError as exc:
+        print(f"omniroute {args.command}: {exc}", file=sys.stderr)
+        return 2
     if args.command == "token":
         keys = TokenKeys.from_settings(settings)
         if keys.sign_algorithm is None:
             print("omniroute: set OMNIROUTE_JWT_SECRET to sign tokens", file=sys.stderr)
             return 2
-        print(keys.issue(Principal(args.sub, Role(args.role))))
+        print(keys.issue(Principal(subject or args.sub, role)))
         return 0
 
     async def create() -> IssuedSecret:
@@ -32,7 +62,7 @@ def run(args: argparse.Namespace) -> int:
         try:
             access = AccessService(db, SystemClock(), RandomIds())
             make = access.create_api_key if args.command == "apikey" else access.create_client
-            return await make(Role(args.role), subject=args.subject, name=args.name)
+            return await make(role, subject=subject, name=args.name)
         finally:
             await db.dispose()
 

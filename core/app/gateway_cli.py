@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
+import socket
 import sys
 from collections.abc import Callable
 
@@ -46,7 +48,21 @@ def _serve(host: str, port: int) -> int:
         # a production setting that cannot work: one line naming it, not a traceback
         print(f"omniroute: {error}", file=sys.stderr)
         return 1
+    except OSError as error:
+        if not _cannot_listen(error):
+            raise
+        # uvloop's strerror repeats the address; the errno says it in a few words
+        code = error.errno or 0
+        reason = os.strerror(code) if code > 0 else (error.strerror or str(error))
+        print(f"omniroute serve: cannot listen on {host}:{port}: {reason}", file=sys.stderr)
+        return 2
     return 0
+
+
+def _cannot_listen(error: OSError) -> bool:
+    """The host is no address of this machine, or the port is taken (asyncio's and uvloop's
+    create_server say "while attempting to bind")."""
+    return isinstance(error, socket.gaierror) or "attempting to bind" in str(error)
 
 
 def _worker() -> int:

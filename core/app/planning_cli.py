@@ -23,7 +23,7 @@ def run(args: argparse.Namespace) -> int:
         plan = solve_file(
             args.file, time_limit=args.time_limit, vehicles=args.vehicles, objective=args.objective
         )
-    except (OSError, RoutingError) as exc:
+    except RoutingError as exc:
         print(f"omniroute routes solve: {exc}", file=sys.stderr)
         return 2
     print_plan(plan)

@@ -23,8 +23,17 @@ OBJECTIVES = ("distance", "vehicles")
 def solve_file(
     path: Path, *, time_limit: float, vehicles: int | None, objective: str
 ) -> dict[str, object]:
-    """Solve and check the plan; raises RoutingError (bad file) or OSError (unreadable)."""
-    instance = parse_solomon(path.read_text(), vehicles=vehicles)
+    """Solve and check the plan; raises RoutingError (bad file or plan), naming the file."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise RoutingError(f"cannot read {path}: {exc.strerror or exc}") from exc
+    except UnicodeDecodeError as exc:
+        raise RoutingError(f"{path}: not a Solomon instance: not a text file") from exc
+    try:
+        instance = parse_solomon(text, vehicles=vehicles)
+    except RoutingError as exc:
+        raise RoutingError(f"{path}: {exc}") from exc
     problem = instance.problem if objective == "distance" else vehicles_first(instance.problem)
     matrix = EuclideanMatrix().compute(problem.points)
     plan = solve(problem, matrix, SolverSettings(time_limit_s=time_limit))

@@ -36,16 +36,29 @@ class SolomonInstance:
 def parse_solomon(text: str, *, vehicles: int | None = None) -> SolomonInstance:
     """`vehicles` overrides the fleet bound of the file."""
     lines = [line.split() for line in text.splitlines() if line.strip()]
+    if not lines:
+        raise RoutingError("not a Solomon instance: the file is empty")
+    name = lines[0][0]
+    at = _section(lines, "VEHICLE")
     try:
-        name = lines[0][0]
-        at = next(i for i, line in enumerate(lines) if line[0].upper() == "VEHICLE")
         fleet, capacity = int(lines[at + 2][0]), int(lines[at + 2][1])
-        at = next(i for i, line in enumerate(lines) if line[0].upper() == "CUSTOMER")
+    except (IndexError, ValueError) as exc:
+        raise RoutingError(
+            "not a Solomon instance: VEHICLE needs a line with the fleet size and the capacity "
+            "under its NUMBER CAPACITY header"
+        ) from exc
+    at = _section(lines, "CUSTOMER")
+    try:
         rows = [[int(float(x)) for x in line] for line in lines[at + 1 :] if line[0].isdigit()]
-    except (IndexError, StopIteration, ValueError) as exc:
-        raise RoutingError(f"not a Solomon instance: {exc}") from exc
+    except ValueError as exc:
+        raise RoutingError(
+            f"not a Solomon instance: a customer row is not numbers ({exc})"
+        ) from exc
     if not rows or any(len(row) != 7 for row in rows):
-        raise RoutingError("not a Solomon instance: customer rows must have seven numbers")
+        raise RoutingError(
+            "not a Solomon instance: CUSTOMER needs one row of seven numbers per point (number, "
+            "x, y, demand, ready, due, service), the depot first"
+        )
     depot_row, customers = rows[0], rows[1:]
     horizon = TimeWindow(depot_row[4], depot_row[5])
     depot = Depot(str(depot_row[0]), Point(depot_row[1], depot_row[2]), horizon)
@@ -56,6 +69,9 @@ def parse_solomon(text: str, *, vehicles: int | None = None) -> SolomonInstance:
     count = fleet if vehicles is None else vehicles
     if count < 1:
         raise RoutingError("at least one vehicle is needed")
+    # A vehicle beyond one per customer can never be used, and the routing model grows with the
+    # fleet: `--vehicles 100000` must not take the machine's memory for 100 customers.
+    built = min(count, max(1, len(orders)))
     fleet_vehicles = tuple(
         Vehicle(
             id=f"v{i + 1}",
@@ -65,10 +81,18 @@ def parse_solomon(text: str, *, vehicles: int | None = None) -> SolomonInstance:
             fixed_cost=Money.zero(CURRENCY),
             cost_per_km=Money(Decimal(1), CURRENCY),
         )
-        for i in range(count)
+        for i in range(built)
     )
     problem = Problem((depot,), orders, fleet_vehicles, CURRENCY)
     return SolomonInstance(name, count, capacity, problem)
+
+
+def _section(lines: list[list[str]], title: str) -> int:
+    """Where the section headed `title` (VEHICLE, CUSTOMER) begins."""
+    for i, line in enumerate(lines):
+        if line[0].upper() == title:
+            return i
+    raise RoutingError(f"not a Solomon instance: no {title} section")
 
 
 def vehicles_first(problem: Problem) -> Problem:

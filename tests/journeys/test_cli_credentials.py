@@ -66,3 +66,40 @@ def test_an_unknown_role_is_a_one_line_error(env: str, capsys: pytest.CaptureFix
         main(["apikey", "create", "--role", "boss"])
     assert exited.value.code == 2
     assert "invalid choice: 'boss'" in capsys.readouterr().err
+
+
+def test_a_customer_token_carries_the_phone_as_the_gateway_compares_it(
+    env: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Spaces in the phone once made a token that the gateway refused for every order."""
+    assert main(["token", "--sub", "+234 803 000 0001", "--role", "customer"]) == 0
+    token = capsys.readouterr().out.strip()
+    principal = TokenKeys.from_settings(Settings(_env_file=None)).decode(token)
+    assert (principal.subject, principal.role) == ("+2348030000001", Role.CUSTOMER)
+
+
+@pytest.mark.parametrize(
+    ("argv", "reason"),
+    [
+        (
+            ["apikey", "create", "--role", "customer", "--subject", "08030000001"],
+            "omniroute apikey: --subject must be the customer's E.164 phone (+ and country code):"
+            " '08030000001'",
+        ),
+        (
+            ["client", "create", "--role", "driver"],
+            "omniroute client: --subject is required for a driver: their E.164 phone",
+        ),
+        (
+            ["token", "--sub", "emeka", "--role", "driver"],
+            "omniroute token: --sub must be the driver's E.164 phone (+ and country code): 'emeka'",
+        ),
+    ],
+)
+def test_a_customer_or_driver_credential_without_a_phone_is_refused_in_one_line(
+    argv: list[str], reason: str, env: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(argv) == 2
+    out = capsys.readouterr()
+    assert out.out == ""  # no secret printed, so none was made
+    assert out.err == reason + "\n"

@@ -90,3 +90,24 @@ def test_a_count_that_cannot_be_right_is_one_line_and_exit_2(
     assert bad.value.code == 2
 
     assert main(["stock", "check", WH]) == 0  # nothing changed
+
+
+@pytest.mark.parametrize("typed", ["3000000000", "99999999999999999999"])
+def test_a_count_with_too_many_digits_is_one_line_and_changes_nothing(
+    typed: str,
+    database_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A slipped finger once printed a traceback (or stored more than PostgreSQL's INTEGER)."""
+    monkeypatch.setenv("OMNIROUTE_DATABASE_URL", database_url)
+    shelf = demo_with_rice_received_outside_the_wms(database_url, 0)
+    label = shelf.location_id.removeprefix(f"{WH}:")
+    with pytest.raises(SystemExit) as bad:
+        main(["stock", "count", WH, label, RICE, typed])
+    assert bad.value.code == 2
+    assert capsys.readouterr().err == (
+        f"omniroute stock count: argument QUANTITY: more than 2,147,483,647 cannot be right: "
+        f"{typed!r}\n"
+    )
+    assert main(["stock", "check", WH]) == 0  # nothing changed

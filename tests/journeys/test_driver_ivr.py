@@ -260,6 +260,42 @@ async def test_three_wrong_codes_in_swahili_call_an_operator(
     assert (await gig.today(wanjiku.id)).stops == 0
 
 
+async def test_waiting_silently_at_the_door_on_africas_talking_keeps_the_call(
+    services: Services, twilio: TwilioWebhooks, fake_at: FakeAfricasTalking
+) -> None:
+    """Emeka waits for Ngozi to find her code: the prompt times out, and he is asked again
+    instead of being hung up on; the code he then keys delivers the stop, paid once."""
+    gig = services.gig
+    emeka = await driver(services, EMEKA, "Emeka")
+    placed = await order(services, NGOZI, "door-1")
+    await picked_and_packed(services, placed)
+    await gig.create_task(
+        DeliveryRoute(
+            "R-LAG-2",
+            RegionCode.LAGOS,
+            LAGOS_DEPOT,
+            services.clock.now() + timedelta(minutes=30),
+            (RouteStop(placed, NGOZI, "12 Broad Street", LAGOS_DEPOT, 2, Decimal("4.0")),),
+        )
+    )
+    await gig.allocate()
+    caller = AtCaller(twilio.client, EMEKA.e164, "ATVId_emeka_door")
+    await caller.dial()
+    await caller.choose("Accept")
+    await flush_outbox(services)
+    code = code_in(fake_at, NGOZI, placed)
+    await caller.choose("Arrived")
+
+    asked_again = await caller.stay_silent()
+
+    assert asked_again.say.startswith(
+        "The code has 4 digits. Enter the customer's 4-digit delivery code"
+    )
+    delivered = await caller.press(code)
+    assert delivered.say.startswith("Delivered. You earned NGN ")
+    assert (await gig.today(emeka.id)).stops == 1
+
+
 async def test_a_shopper_calling_still_reaches_the_shop(
     services: Services, twilio: TwilioWebhooks
 ) -> None:

@@ -79,6 +79,14 @@ class AtCaller:
         url = str(URL(getter.attrib["callbackUrl"]).relative())
         return await self._post(url, callback_body(self.phone, self.session_id, digits))
 
+    async def stay_silent(self) -> AtPrompt:
+        """No keys before the timeout: Africa's Talking moves on to the Redirect after GetDigits."""
+        redirect = self.prompt.root.find("Redirect")
+        assert redirect is not None, "the call would hang up"
+        assert redirect.text
+        url = str(URL(redirect.text).relative())
+        return await self._post(url, callback_body(self.phone, self.session_id))
+
     async def choose(self, label_part: str) -> AtPrompt:
         return await self.press(self.prompt.key_for(label_part))
 

@@ -76,6 +76,46 @@ def test_help_and_bad_arguments_answer_without_importing_the_services(
         assert "invalid choice: 'XX'" in output or "not a whole number" in output
 
 
+@pytest.mark.parametrize("port", ["99999", "65536", "0", "-1", "http"])
+def test_serve_refuses_a_port_it_cannot_listen_on_in_one_line(
+    port: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`--port 99999` once announced http://127.0.0.1:99999 while listening on 34463."""
+    with pytest.raises(SystemExit) as exited:
+        main(["serve", "--port", port])
+    assert exited.value.code == 2
+    assert capsys.readouterr().err == (
+        f"omniroute serve: argument --port: not a port from 1 to 65535: {port!r}\n"
+    )
+
+
+@pytest.mark.parametrize(
+    ("argv", "said"),
+    [
+        (["payments"], "omniroute payments: the following arguments are required: {requery}"),
+        (["routes"], "omniroute routes: the following arguments are required: {solve,plan}"),
+        (
+            ["deliveries"],
+            "omniroute deliveries: the following arguments are required: {escalated,resolve}",
+        ),
+        (["ledger"], "omniroute ledger: the following arguments are required: {check,rebuild}"),
+        (
+            ["deliveries", "resolve"],
+            "omniroute deliveries resolve: the following arguments are required: ORDER_REF, "
+            "{delivered,returned}",
+        ),
+    ],
+)
+def test_a_missing_subcommand_is_named_by_its_choices(
+    argv: list[str], said: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """It once said 'the following arguments are required: payments_command'."""
+    with pytest.raises(SystemExit) as exited:
+        main(argv)
+    assert exited.value.code == 2
+    assert capsys.readouterr().err == said + "\n"
+
+
 def test_the_terminal_phone_starts_without_the_services() -> None:
     # Nothing listens on port 9: the phone says so and ends, having imported no engine.
     answer, output = _probe("simulate", "ussd", "--url", "http://127.0.0.1:9")

@@ -201,6 +201,33 @@ async def test_whole_order_by_dtmf_ends_the_call_with_the_order_reference(
     assert await session_of(services) is None
 
 
+async def test_silence_repeats_the_screen_instead_of_hanging_up(
+    gateway: Client, services: Services
+) -> None:
+    """A GetDigits that gets no keys moves on to the next action without a callback, and the
+    call hangs up after the last action: so each one is followed by a Redirect to the step the
+    keys would have gone to, which Africa's Talking posts without dtmfDigits."""
+    caller = Caller(gateway)
+    menu = await caller.dial()
+    getter = menu.get_digits
+    assert getter is not None
+    assert [child.tag for child in menu.root] == ["GetDigits", "Redirect"]
+    redirect = menu.root.find("Redirect")
+    assert redirect is not None
+    assert redirect.text == getter.attrib["callbackUrl"]
+
+    # The caller says nothing for 20 s: Africa's Talking follows the Redirect.
+    response = await gateway.post(_relative(redirect.text), data=voice_body(), headers=FORM)
+
+    again = await prompt_of(response)
+    assert again.say.startswith("Please choose a number from the list. Welcome to OmniRoute.")
+    assert again.get_digits is not None
+    assert URL(again.get_digits.attrib["callbackUrl"]).query["step"] == "2"
+    session = await session_of(services)
+    assert session is not None
+    assert session.state == "main"
+
+
 async def test_retried_callback_gets_the_same_xml_and_adds_to_the_cart_once(
     gateway: Client, services: Services
 ) -> None:

@@ -65,6 +65,19 @@ def test_a_file_that_is_not_solomon_is_refused_with_a_reason() -> None:
         parse_solomon("hello\nworld\n")
 
 
+def test_a_fleet_larger_than_the_customers_is_not_built_beyond_one_vehicle_each(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`--vehicles 100000` on 100 customers once took 22 GB of memory and was killed."""
+    assert len(parse_solomon(SMALL, vehicles=100_000).problem.vehicles) == 3
+    path = tmp_path / "small.txt"
+    path.write_text(SMALL)
+    assert main(["routes", "solve", str(path), "--time-limit", "0.2", "--vehicles", "100000"]) == 0
+    plan = json.loads(capsys.readouterr().out)
+    assert sorted(c for r in plan["routes"] for c in r) == [1, 2, 3]
+    assert plan["unassigned"] == []
+
+
 def test_vehicles_first_makes_one_vehicle_cost_more_than_any_whole_plan() -> None:
     p = vehicles_first(parse_solomon(SMALL).problem)
     matrix = EuclideanMatrix().compute(p.points)
@@ -117,6 +130,41 @@ def test_a_bad_argument_prints_one_line_and_exits_2(
     assert code == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1
+
+
+@pytest.mark.parametrize(
+    ("content", "reason"),
+    [
+        (b"", "the file is empty"),
+        (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\xff\xfe", "not a text file"),
+        (SMALL.split("CUSTOMER", maxsplit=1)[0].encode(), "no CUSTOMER section"),
+        (b"C101\nVEHICLE\nNUMBER CAPACITY\n", "VEHICLE needs a line with the fleet size"),
+        ((SMALL + "    4      1         1\n").encode(), "seven numbers"),
+    ],
+    ids=["empty", "binary", "no-customers", "no-fleet", "short-row"],
+)
+def test_a_file_that_is_not_solomon_gets_one_line_saying_what_is_wrong(
+    content: bytes, reason: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "instance.txt"
+    path.write_bytes(content)
+    assert main(["routes", "solve", str(path), "--time-limit", "0.2"]) == 2
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err.startswith(f"omniroute routes solve: {path}: not a Solomon instance: ")
+    assert reason in err
+    assert len(err.strip().splitlines()) == 1
+    assert "Traceback" not in err
+    assert "index out of range" not in err
+
+
+def test_a_missing_file_is_named_with_the_reason(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "C101.txt"
+    assert main(["routes", "solve", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert err == f"omniroute routes solve: cannot read {path}: No such file or directory\n"
 
 
 @pytest.mark.slow
