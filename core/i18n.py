@@ -29,9 +29,10 @@ class MissingTranslationError(KeyError):
 class Translator:
     """Message ids are symbolic ('menu.shop'); each catalogue maps them to the locale's words.
 
-    A message given a whole `count` may have plural variants, `<id>.<CLDR plural form>` such as
+    A message given a number may have plural variants, `<id>.<CLDR plural form>` such as
     'cart.body.one' ("1 item"), chosen by Babel's plural rules for the locale; the plain id is
-    the form used for every other count.
+    the form used for every other number. The number is the `count` value, else the message's
+    only whole-number value ('{stops} stops', '{left} tries left').
     """
 
     def __init__(self, catalogues: Mapping[str, Mapping[str, str]]) -> None:
@@ -65,8 +66,8 @@ class Translator:
     def __call__(self, locale: str, msgid: str, /, **values: object) -> str:
         if not self.supports(locale):
             locale = DEFAULT_LOCALE
-        count = values.get("count")
-        if isinstance(count, int) and not isinstance(count, bool):
+        count = _plural_count(values)
+        if count is not None:
             msgid = self._plural_variant(locale, msgid, count)
         text = self._catalogues[locale].get(msgid)
         if text is None:
@@ -81,6 +82,14 @@ class Translator:
             return msgid
         variant = f"{msgid}.{rule(count)}"
         return variant if variant in self._catalogues[locale] else msgid
+
+
+def _plural_count(values: Mapping[str, object]) -> int | None:
+    whole = [v for v in values.values() if isinstance(v, int) and not isinstance(v, bool)]
+    count = values.get("count")
+    if isinstance(count, int) and not isinstance(count, bool):
+        return count
+    return whole[0] if len(whole) == 1 else None
 
 
 def _plural_rule(locale: str) -> Callable[[int], str] | None:

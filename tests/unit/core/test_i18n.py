@@ -199,6 +199,25 @@ def test_a_count_of_one_takes_the_singular_where_the_language_has_one() -> None:
     assert translate("yo", "cart", count=1) == "1 item"
 
 
+def test_without_a_count_the_messages_only_whole_number_decides() -> None:
+    translate = Translator({"en": {"left": "{left} tries left", "left.one": "{left} try left"}})
+
+    assert translate("en", "left", left=1) == "1 try left"
+    assert translate("en", "left", left=2) == "2 tries left"
+    # two whole numbers and no count: which one would decide is unclear, so the plain text
+    assert Translator({"en": {"x": "{a} {b}", "x.one": "one"}})("en", "x", a=1, b=1) == "1 1"
+
+
+def test_a_driver_with_one_try_left_is_told_so_in_the_singular() -> None:
+    translate = Translator.load()
+
+    assert translate("en", "drv.code_wrong", left=1) == "Wrong code. 1 try left."
+    assert translate("en", "drv.code_wrong", left=2) == "Wrong code. 2 tries left."
+    assert translate("en", "drv.earnings_today", total="NGN 500.00", stops=1) == (
+        "Today you earned NGN 500.00 for 1 delivery."
+    )
+
+
 def test_the_shipped_cart_lines_say_item_for_one() -> None:
     translate = Translator.load()
 
