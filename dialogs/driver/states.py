@@ -155,7 +155,11 @@ class DeliveryCode(DriverState):
             case CodeCheck.WRONG:
                 return Reject("drv.code_wrong", {"left": result.attempts_left})
             case CodeCheck.ESCALATED:
-                return Go(HOME, remember=False, notice=turn.t("drv.code_escalated"))
+                notice = turn.t("drv.code_escalated")
+                after = await self.gig.current_task(worker.id)
+                if after is not None and after.next_stop is not None:
+                    notice = f"{notice} {turn.t('drv.go_on')}"
+                return Go(HOME, remember=False, notice=notice)
         assert result.earned is not None
         notice = turn.t("drv.delivered", amount=result.earned.format())
         if result.task_completed:

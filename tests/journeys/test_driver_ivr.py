@@ -252,6 +252,7 @@ async def test_three_wrong_codes_in_swahili_call_an_operator(
     await caller.press(wrong)
     third = await caller.press(wrong)
     assert third.say.startswith("Namba imekosewa mara tatu. Msimamizi atampigia mteja.")
+    assert "kituo kinachofuata" not in third.say  # her only stop: no "go on to your next stop"
     assert (await gig.task(task.id)).status is TaskStatus.COMPLETED
     await flush_outbox(services)
     [alert] = fake_at.sent_to(OPERATOR)
