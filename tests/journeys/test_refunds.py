@@ -30,6 +30,7 @@ from engines.payments import (
     Direction,
     IntentStatus,
     Method,
+    PaymentIntent,
     RefundRefusedError,
 )
 from engines.settlement import Match, parse_statement
@@ -193,15 +194,15 @@ async def test_part_of_an_mpesa_payment_is_paid_back_by_b2c(
     assert await held_at(services, "rail:mpesa:KES") == paid - 100
 
 
-async def test_a_paystack_charge_is_refunded_and_settled_by_the_refund_webhook(
-    gateway: Client, services: Services, fakes: PaymentFakes
-) -> None:
+async def paid_by_paystack(
+    gateway: Client, services: Services, fakes: PaymentFakes, key: str
+) -> tuple[Order, PaymentIntent]:
+    """Ngozi's order, paid by Paystack: the charge confirmed by its webhook."""
     assert services.payments is not None
-    assert services.refunds is not None
-    order = await place(services, NGOZI, RegionCode.LAGOS, "refund-paystack")
+    order = await place(services, NGOZI, RegionCode.LAGOS, key)
     intent = await services.payments.pay(
         CreatePayment(
-            idempotency_key="pay-paystack",
+            idempotency_key=f"pay-{key}",
             method=Method.PAYSTACK,
             amount=order.total,
             customer=NGOZI,
@@ -211,6 +212,15 @@ async def test_a_paystack_charge_is_refunded_and_settled_by_the_refund_webhook(
     body, headers = fakes.paystack.customer_dials(intent.reference)
     assert (await gateway.post("/webhooks/paystack", data=body, headers=headers)).status == 200
     await flush_outbox(services)
+    return order, intent
+
+
+async def test_a_paystack_charge_is_refunded_and_settled_by_the_refund_webhook(
+    gateway: Client, services: Services, fakes: PaymentFakes
+) -> None:
+    assert services.payments is not None
+    assert services.refunds is not None
+    order, intent = await paid_by_paystack(gateway, services, fakes, "refund-paystack")
 
     refund = await services.refunds.refund_order(order.reference, order.total, key="ps-1")
 
@@ -234,19 +244,7 @@ async def test_two_paystack_refunds_of_one_charge_are_each_settled_by_their_own_
     settles its own refund, in whatever order they come, and a redelivery changes nothing."""
     assert services.payments is not None
     assert services.refunds is not None
-    order = await place(services, NGOZI, RegionCode.LAGOS, "refund-paystack-parts")
-    intent = await services.payments.pay(
-        CreatePayment(
-            idempotency_key="pay-paystack-parts",
-            method=Method.PAYSTACK,
-            amount=order.total,
-            customer=NGOZI,
-            order_reference=order.reference,
-        )
-    )
-    body, headers = fakes.paystack.customer_dials(intent.reference)
-    assert (await gateway.post("/webhooks/paystack", data=body, headers=headers)).status == 200
-    await flush_outbox(services)
+    order, _intent = await paid_by_paystack(gateway, services, fakes, "refund-paystack-parts")
     first = await services.refunds.refund_order(
         order.reference, Money(Decimal(100), "NGN"), key="a"
     )
