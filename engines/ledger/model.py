@@ -136,9 +136,9 @@ class Account:
         """The posted balance less what pending transfers hold against it."""
         b = self.balances
         if self.type.debit_normal:
-            net = b.debits_posted - b.credits_posted - b.credits_pending
+            net = b.debits_posted + b.debits_pending - b.credits_posted
         else:
-            net = b.credits_posted - b.debits_posted - b.debits_pending
+            net = b.credits_posted + b.credits_pending - b.debits_posted
         return Money(net, self.currency)
 
     def with_balances(self, balances: Balances) -> Account:
