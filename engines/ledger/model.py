@@ -133,7 +133,8 @@ class Account:
 
     @property
     def available(self) -> Money:
-        """The posted balance less what pending transfers hold against it."""
+        """The posted balance with what pending transfers will add to it (a held invoice, a
+        reserved credit): what the account holds once they post, before any pending decrease."""
         b = self.balances
         if self.type.debit_normal:
             net = b.debits_posted + b.debits_pending - b.credits_posted

@@ -27,6 +27,7 @@ from core.objects import InvalidObjectKeyError, ObjectStore, ObjectStoreConfigEr
 from core.phone import Phone
 from core.region import RegionCode
 from engines.gig import DocumentKind, Onboard, Vehicle, VehicleKind, WorkerStatus
+from tests.support.ports import free_port
 from tests.support.servers import S3Server
 
 _buckets = itertools.count(1)
@@ -237,7 +238,7 @@ def test_serve_in_production_without_s3_credentials_says_which_and_exits(
         monkeypatch.setenv(name, value)
     monkeypatch.delenv("AWS_SECRET_ACCESS_KEY", raising=False)
     monkeypatch.chdir(tmp_path)  # no .env from the checkout
-    assert main(["serve", "--port", "0"]) == 1
+    assert main(["serve", "--port", str(free_port())]) == 1
     err = capsys.readouterr().err
     assert err.startswith("omniroute: AWS_SECRET_ACCESS_KEY must be set")
     assert len(err.strip().splitlines()) == 1

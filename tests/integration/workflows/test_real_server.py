@@ -5,6 +5,7 @@ embedded server keeps its workflows across a restart."""
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import os
 import re
 import signal
@@ -230,6 +231,11 @@ async def test_the_embedded_temporal_keeps_workflows_across_a_restart(
 async def test_the_nightly_settlement_is_a_schedule_that_runs_the_settlement(
     real_services: Services,
 ) -> None:
+    # The schedule settles yesterday by the cluster's clock; the services' clock must have
+    # reached today too, or yesterday would be a day not over yet and refused.
+    clock = real_services.clock
+    assert isinstance(clock, SteppedClock)
+    clock.advance(max(0.0, (dt.datetime.now(dt.UTC) - clock.now()).total_seconds()))
     await real_services.start()
     try:
         assert real_services.workflows is not None
