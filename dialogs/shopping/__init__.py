@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from core.conversation import Session
 from core.i18n import Translator
-from core.intents import Intent, IntentKind
+from core.intents import Intent, IntentKind, resolve_intent
 from core.messages import InboundMessage, Reply
 from core.region import UnsupportedRegionError, region_for_phone
 from dialogs.machine import Machine, Turn
@@ -65,12 +65,37 @@ class ShoppingDialog:
                 self._t(locale, "error.region"), end=True, locale=locale
             )
         cart = await self._svc.orders.cart(msg.phone, market.code)
+        if msg.transcript and "*" not in msg.transcript:
+            # One input on a session's first request: a shortcut dial (*384*123*3# arrives as
+            # text=3), or a session lost after its first step. It is a key on the main menu,
+            # which only navigates, so it is applied there; it wins over the cart's resume
+            # offer (the cart stays, "Cart (n)" on the menu), which is shown for any other key.
+            home = Session("main", locale)
+            turn = Turn(msg, home, self._t)
+            turn.memo[CART_MEMO] = cart
+            intent = resolve_intent(msg.transcript, locale, self._t)
+            if cart.is_empty or await self._on_main_menu(turn, home, intent):
+                return await self.machine.step(turn, home, intent)
+            resume = Session("resume", locale)
+            return await self.machine.show(turn, resume, error=self._t(locale, "error.choice"))
         session = Session("resume" if not cart.is_empty else "main", locale)
         turn = Turn(msg, session, self._t)
         turn.memo[CART_MEMO] = cart
-        # A non-empty transcript with no session: the store lost it (expiry or restart).
+        # Several inputs and no session: the store lost it (expiry or restart). Replaying them
+        # could add to the cart twice, so the retailer starts again from the top.
         notice = self._t(locale, "notice.lost") if msg.transcript else None
         return await self.machine.show(turn, session, error=notice)
+
+    async def _on_main_menu(self, turn: Turn, home: Session, intent: Intent) -> bool:
+        """Whether `intent` picks one of the main menu's choices."""
+        if intent.kind is not IntentKind.INPUT:
+            return False
+        choices = (await self.machine.states[home.state].screen(turn)).choices
+        return (
+            intent.text.isascii()
+            and intent.text.isdigit()
+            and 1 <= int(intent.text) <= len(choices)
+        )
 
     async def _locale(self, msg: InboundMessage) -> str:
         customer = await self._svc.customers.get(msg.phone)

@@ -69,9 +69,11 @@ class UssdPhone:
     screens: list[Screen] = field(default_factory=list)
     network_code: str = "62130"
 
-    async def dial(self) -> Screen:
+    async def dial(self, *shortcut: str) -> Screen:
+        """A new session; `dial("3")` is dialling *384*123*3#, which Africa's Talking sends
+        as the session's first request with text=3."""
         self.session_id = f"ATUid_test_{next(_session_numbers)}"
-        self.inputs = []
+        self.inputs = list(shortcut)
         return await self._send()
 
     async def press(self, text: str) -> Screen:

@@ -280,6 +280,29 @@ async def test_retried_first_dial_returns_the_same_screen(
     assert session.state == "main"
 
 
+async def test_shortcut_dial_opens_the_menu_entry_and_the_next_hop_goes_on(
+    client: Client, services: Services
+) -> None:
+    """Dialling *384*123*1#: the first callback already carries `text=1` (a second hop's body,
+    on a sessionId not seen before), the next one `text=1*1`."""
+    first = await screen_of(await post(client, at_body("1")))
+    retry = await screen_of(await post(client, at_body("1")))
+    products = await screen_of(await post(client, at_body("1*1")))
+
+    assert first.startswith("CON Choose a category:\n1. Noodles & Pasta")
+    assert retry == first
+    assert products.startswith("CON Noodles & Pasta")
+    session = await session_of(services)
+    assert session is not None
+    assert session.transcript == "1*1"
+
+
+async def test_several_inputs_on_an_unknown_session_are_a_lost_session(client: Client) -> None:
+    screen = await screen_of(await post(client, at_body("1*1*1")))
+
+    assert screen.startswith("CON Sorry, your session was interrupted.\nWelcome to OmniRoute")
+
+
 async def test_retried_quantity_step_adds_to_the_cart_once(
     client: Client, services: Services
 ) -> None:
