@@ -18,7 +18,14 @@ from yarl import URL
 from channels.africastalking.forms import VoiceCallbackForm, VoiceForm
 from channels.africastalking.keys import CALLBACK_TOKEN, HANDLE, MAX_BODY, PUBLIC_URL, TRANSLATE
 from channels.edge import BodyTooLargeError, bad_request, parse_form, read_bounded, too_large
-from channels.render.voice import VoicePrompt, render_voice
+from channels.render.voice import (
+    CALLER_WITHHELD,
+    VoicePrompt,
+    only_invalid,
+    render_voice,
+    spoken_end,
+)
+from core.i18n import DEFAULT_LOCALE
 from core.messages import VOICE_CAPABILITIES, ChannelKind, InboundMessage
 
 PROVIDER = "africastalking"
@@ -91,7 +98,14 @@ async def voice(request: web.Request) -> web.Response:
         form = parse_form(body, VoiceForm)
     except BodyTooLargeError:
         return too_large(limit)
-    except (ValidationError, UnicodeDecodeError) as exc:
+    except ValidationError as exc:
+        if not only_invalid(exc, "callerNumber", missing=True):
+            return bad_request(exc)
+        # A withheld number (none, or not digits) cannot be served: say why, in English (the
+        # number would have told the language); the call hangs up after the Say.
+        goodbye = spoken_end(request.app[TRANSLATE], DEFAULT_LOCALE, CALLER_WITHHELD)
+        return web.Response(text=voice_xml(goodbye, ""), content_type="application/xml")
+    except UnicodeDecodeError as exc:
         return bad_request(exc)
     step = _step(request)
     if step is None:

@@ -8,7 +8,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from pydantic import ValidationError
+
 from core.messages import Reply
+
+CALLER_WITHHELD = "voice.caller_withheld"
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +39,20 @@ def render_voice(reply: Reply, translate: Callable[..., str]) -> VoicePrompt:
         keys=tuple(o.key for o in reply.options),
         end=reply.end,
         free_input=reply.expects_input,
+    )
+
+
+def spoken_end(translate: Callable[..., str], locale: str, msgid: str) -> VoicePrompt:
+    """One sentence read out before the call is hung up, without the dialog."""
+    return VoicePrompt(say=translate(locale, msgid), keys=(), end=True)
+
+
+def only_invalid(exc: ValidationError, field: str, *, missing: bool) -> bool:
+    """Whether the one thing wrong with a form is `field` (or, with `missing`, its absence):
+    a caller's number withheld ("anonymous", none at all) rather than a malformed request."""
+    errors = exc.errors()
+    return bool(errors) and all(
+        e["loc"] == (field,) and (missing or e["type"] != "missing") for e in errors
     )
 
 

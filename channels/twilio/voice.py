@@ -13,11 +13,12 @@ from aiohttp import web
 from pydantic import ValidationError
 
 from channels.edge import bad_request, parse_form
-from channels.render.voice import render_voice
+from channels.render.voice import CALLER_WITHHELD, only_invalid, render_voice, spoken_end
 from channels.twilio.forms import VoiceForm
 from channels.twilio.keys import BODY, CONTEXT, PROVIDER, PUBLIC_URL
 from channels.twilio.signature import origin
 from channels.twilio.twiml import twiml_response, voice_twiml
+from core.i18n import DEFAULT_LOCALE
 from core.messages import VOICE_CAPABILITIES, ChannelKind, InboundMessage
 
 TURN = "turn"
@@ -67,7 +68,14 @@ async def voice(request: web.Request) -> web.Response:
         )
     try:
         form = parse_form(request[BODY], VoiceForm)
-    except (ValidationError, UnicodeDecodeError) as exc:
+    except ValidationError as exc:
+        if not only_invalid(exc, "From", missing=False):
+            return bad_request(exc)
+        # A withheld number ("anonymous") cannot be served: say why, in English (the number
+        # would have told the language), instead of Twilio's "an application error".
+        goodbye = spoken_end(request.app[CONTEXT].translate, DEFAULT_LOCALE, CALLER_WITHHELD)
+        return twiml_response(voice_twiml(goodbye, DEFAULT_LOCALE, ""))
+    except UnicodeDecodeError as exc:
         return bad_request(exc)
     ctx = request.app[CONTEXT]
     reply = await ctx.handle(to_message(form, turn))

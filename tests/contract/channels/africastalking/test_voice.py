@@ -267,10 +267,47 @@ async def test_call_ended_notification_is_an_empty_200_and_changes_nothing(
     assert await deliveries(services) == []
 
 
+WITHHELD = (
+    "Sorry, OmniRoute needs to see your phone number, so please call again from a phone that "
+    "shows it."
+)
+
+
+def withheld_body(caller: str) -> bytes:
+    return voice_body().replace(b"callerNumber=%2B2348030000001", f"callerNumber={caller}".encode())
+
+
+@pytest.mark.parametrize(
+    "body",
+    [stored("missing_caller"), withheld_body("anonymous"), withheld_body("Unknown")],
+    ids=["missing", "anonymous", "Unknown"],
+)
+async def test_withheld_caller_is_told_to_call_from_a_number_shown_and_hung_up_on(
+    gateway: Client, services: Services, body: bytes
+) -> None:
+    rows_before = await database_rows(services.db)
+
+    prompt = await prompt_of(await gateway.post(VOICE, data=body, headers=FORM))
+
+    assert prompt.say == WITHHELD
+    assert [child.tag for child in prompt.root] == ["Say"]  # the call hangs up after it
+    assert await database_rows(services.db) == rows_before
+    assert await session_of(services) is None
+
+
+async def test_withheld_caller_in_a_callback_malformed_otherwise_is_still_a_400(
+    gateway: Client, services: Services
+) -> None:
+    body = stored("missing_caller").replace(b"isActive=1", b"isActive=yes")
+
+    response = await gateway.post(VOICE, data=body, headers=FORM)
+
+    assert response.status == 400
+
+
 @pytest.mark.parametrize(
     ("fixture", "reason"),
     [
-        ("missing_caller", "Bad request: callerNumber is required\n"),
         ("bad_is_active", "Bad request: isActive: Input should be '0' or '1'\n"),
         ("bad_digits", "Bad request: dtmfDigits: String should match pattern '^[0-9*#]*$'\n"),
     ],
