@@ -13,6 +13,9 @@ from pydantic import ValidationError
 from core.messages import Reply
 
 CALLER_WITHHELD = "voice.caller_withheld"
+NO_ANSWER = "voice.no_answer"
+# Screens repeated for silence before the call is ended: a phone left off the hook hangs up.
+MAX_SILENCES = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +57,16 @@ def only_invalid(exc: ValidationError, field: str, *, missing: bool) -> bool:
     return bool(errors) and all(
         e["loc"] == (field,) and (missing or e["type"] != "missing") for e in errors
     )
+
+
+def silences_of(raw: str | None, *, answered: bool) -> int | None:
+    """How many prompts in a row this callback heard nothing for, from the count our silence
+    URL carries (none on the URL keys are posted to); None for a count we never issued."""
+    if raw is None or answered:
+        return 0
+    if not raw.isascii() or not raw.isdigit() or int(raw) > MAX_SILENCES:
+        return None
+    return int(raw)
 
 
 def _sentence(text: str) -> str:

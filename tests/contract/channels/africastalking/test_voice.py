@@ -25,6 +25,7 @@ from core.config import Settings
 from core.conversation import Session
 from core.phone import Phone
 from core.region import RegionCode
+from tests.support.at_voice import AtCaller
 from tests.support.phone import database_rows
 from tests.support.providers.africastalking import FakeAfricasTalking, deliveries
 
@@ -214,7 +215,9 @@ async def test_silence_repeats_the_screen_instead_of_hanging_up(
     assert [child.tag for child in menu.root] == ["GetDigits", "Redirect"]
     redirect = menu.root.find("Redirect")
     assert redirect is not None
-    assert redirect.text == getter.attrib["callbackUrl"]
+    assert redirect.text
+    # The step the keys would have gone to, counting the silences in a row.
+    assert URL(redirect.text) == URL(getter.attrib["callbackUrl"]).update_query(silent="1")
 
     # The caller says nothing for 20 s: Africa's Talking follows the Redirect.
     response = await gateway.post(_relative(redirect.text), data=voice_body(), headers=FORM)
@@ -226,6 +229,50 @@ async def test_silence_repeats_the_screen_instead_of_hanging_up(
     session = await session_of(services)
     assert session is not None
     assert session.state == "main"
+
+
+async def test_three_silences_in_a_row_end_the_call_with_a_goodbye(
+    gateway: Client, services: Services
+) -> None:
+    caller = AtCaller(gateway, NGOZI.e164, SESSION_ID)
+    await caller.dial()
+    await caller.choose("Shop")
+
+    first = await caller.stay_silent()
+    second = await caller.stay_silent()
+    third = await caller.stay_silent()
+
+    assert first.say.startswith("Please choose a number from the list. Choose a category.")
+    assert second.say == first.say
+    assert third.say == "We did not hear anything. Goodbye."
+    assert [child.tag for child in third.root] == ["Say"]  # the call hangs up after it
+    # Africa's Talking retrying the third silence hears the same goodbye.
+    redirect = second.root.find("Redirect")
+    assert redirect is not None
+    assert redirect.text
+    retried = await prompt_of(
+        await gateway.post(_relative(redirect.text), data=voice_body(), headers=FORM)
+    )
+    assert retried.xml == third.xml
+    session = await session_of(services)
+    assert session is not None
+    assert session.state == "categories"
+
+
+async def test_a_key_between_silences_starts_the_count_again(
+    gateway: Client, services: Services
+) -> None:
+    caller = AtCaller(gateway, NGOZI.e164, SESSION_ID)
+    await caller.dial()
+    await caller.stay_silent()
+    await caller.stay_silent()
+    await caller.choose("Shop")
+
+    await caller.stay_silent()
+    still = await caller.stay_silent()
+
+    assert still.say.startswith("Please choose a number from the list. Choose a category.")
+    assert not still.ends_call
 
 
 async def test_retried_callback_gets_the_same_xml_and_adds_to_the_cart_once(
@@ -333,6 +380,19 @@ async def test_callback_with_a_step_we_never_issued_is_a_400(
 
     assert response.status == 400
     assert await response.text() == "Bad request: step must be a whole number\n"
+    assert await session_of(services) is None
+
+
+@pytest.mark.parametrize("silent", ["x", "4"])
+async def test_callback_with_a_silence_count_we_never_issued_is_a_400(
+    gateway: Client, services: Services, silent: str
+) -> None:
+    response = await gateway.post(
+        f"{VOICE}?step=1&silent={silent}", data=voice_body(), headers=FORM
+    )
+
+    assert response.status == 400
+    assert await response.text() == "Bad request: silent must be a whole number up to 3\n"
     assert await session_of(services) is None
 
 

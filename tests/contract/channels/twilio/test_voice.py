@@ -77,8 +77,9 @@ async def test_incoming_call_is_greeted_with_the_main_menu_gathered_by_key_or_sp
     assert turn.language == "en-GB"
     # Every key is one digit: the gather ends on the first key pressed.
     assert turn.gather == gather(twilio, 1, numDigits="1")
-    # Silence falls through to a redirect to the same action, which repeats the menu.
-    assert turn.redirect == twilio.url(f"{VOICE_PATH}?turn=1")
+    # Silence falls through to a redirect to the same action, which repeats the menu; it counts
+    # the silences in a row.
+    assert turn.redirect == twilio.url(f"{VOICE_PATH}?turn=1&silent=1")
     assert not turn.hangup
     session = await session_of(services)
     assert session is not None
@@ -231,6 +232,61 @@ async def test_silence_repeats_the_screen_with_a_reason(
     session = await session_of(services, caller.call_sid)
     assert session is not None
     assert session.state == "categories"
+
+
+async def test_three_silences_in_a_row_end_the_call_with_a_goodbye(
+    twilio: TwilioWebhooks, services: Services
+) -> None:
+    caller = TwilioCaller(twilio, NGOZI.e164)
+    await caller.call()
+    await caller.choose("Shop")
+
+    first = await caller.stay_silent()
+    second = await caller.stay_silent()
+    third = await caller.stay_silent()
+
+    assert first.say.startswith("Please choose a number from the list. Choose a category.")
+    assert second.say == first.say
+    assert third.say == "We did not hear anything. Goodbye."
+    assert third.hangup
+    assert third.gather is None
+    # Twilio retrying the third silence hears the same goodbye.
+    assert await caller.retry() == third
+    session = await session_of(services, caller.call_sid)
+    assert session is not None
+    assert session.state == "categories"
+
+
+async def test_a_key_between_silences_starts_the_count_again(
+    twilio: TwilioWebhooks, services: Services
+) -> None:
+    caller = TwilioCaller(twilio, NGOZI.e164)
+    await caller.call()
+    await caller.stay_silent()
+    await caller.stay_silent()
+    await caller.choose("Shop")
+
+    await caller.stay_silent()
+    still = await caller.stay_silent()
+
+    assert still.say.startswith("Please choose a number from the list. Choose a category.")
+    assert not still.hangup
+    assert still.gather is not None
+
+
+async def test_swahili_caller_hears_goodbye_in_swahili_after_three_silences(
+    twilio: TwilioWebhooks, services: Services
+) -> None:
+    caller = TwilioCaller(twilio, "+254711000001")
+    await caller.call()
+    for _ in range(2):
+        await caller.stay_silent()
+
+    goodbye = await caller.stay_silent()
+
+    assert goodbye.say == "Hatukusikia chochote. Kwaheri."
+    assert goodbye.language == "sw-KE"
+    assert goodbye.hangup
 
 
 async def test_quantity_is_gathered_until_hash_or_timeout_not_cut_at_two_digits(
