@@ -3,7 +3,8 @@
 Each answer that waits for keys is a GetDigits whose callbackUrl carries `step`, the number of
 the next callback in this call. A retried callback repeats its step (and digits), so its
 idempotency key repeats and it applies once; the same digits pressed later in the call arrive
-with a higher step and are a new turn.
+with a higher step and are a new turn. The Redirect that silence follows also counts the
+silences in a row (`silent`): keys pressed reset it, and the third ends the call with a goodbye.
 """
 
 from __future__ import annotations
@@ -18,7 +19,17 @@ from yarl import URL
 from channels.africastalking.forms import VoiceCallbackForm, VoiceForm
 from channels.africastalking.keys import CALLBACK_TOKEN, HANDLE, MAX_BODY, PUBLIC_URL, TRANSLATE
 from channels.edge import BodyTooLargeError, bad_request, parse_form, read_bounded, too_large
-from channels.render.voice import VoicePrompt, render_voice
+from channels.render.voice import (
+    CALLER_WITHHELD,
+    MAX_SILENCES,
+    NO_ANSWER,
+    VoicePrompt,
+    only_invalid,
+    render_voice,
+    silences_of,
+    spoken_end,
+)
+from core.i18n import DEFAULT_LOCALE
 from core.messages import VOICE_CAPABILITIES, ChannelKind, InboundMessage
 
 PROVIDER = "africastalking"
@@ -41,8 +52,9 @@ def to_message(form: VoiceForm, step: int) -> InboundMessage:
     )
 
 
-def callback_url(request: web.Request, step: int) -> str:
-    """Absolute, as Africa's Talking requires: OMNIROUTE_PUBLIC_URL if set, else as called."""
+def callback_url(request: web.Request, step: int, silent: int = 0) -> str:
+    """Absolute, as Africa's Talking requires: OMNIROUTE_PUBLIC_URL if set, else as called.
+    `silent`: the callback after that many GetDigits in a row got no keys."""
     public = request.app[PUBLIC_URL]
     base = URL(public.rstrip("/") + request.path) if public else request.url.with_query(None)
     query: dict[str, str] = {}
@@ -50,15 +62,18 @@ def callback_url(request: web.Request, step: int) -> str:
     if token is not None:
         query["token"] = token.get_secret_value()
     query["step"] = str(step)
+    if silent:
+        query["silent"] = str(silent)
     return str(base.with_query(query))
 
 
-def voice_xml(prompt: VoicePrompt, next_url: str) -> str:
+def voice_xml(prompt: VoicePrompt, next_url: str, on_silence: str) -> str:
     """Say the prompt; unless the conversation ended, wait for keys and post them to next_url.
 
     A GetDigits that gets no keys moves on to the next action without a callback, and the call
-    hangs up after the last one: the Redirect to next_url (no dtmfDigits) makes silence repeat
-    the screen with a line saying why, as Twilio's `<Redirect>` after `<Gather>` does.
+    hangs up after the last one: the Redirect to on_silence (next_url counting the silence; no
+    dtmfDigits) makes silence repeat the screen with a line saying why, as Twilio's
+    `<Redirect>` after `<Gather>` does.
     """
     response = Element("Response")
     if prompt.end:
@@ -70,7 +85,7 @@ def voice_xml(prompt: VoicePrompt, next_url: str) -> str:
         attributes["callbackUrl"] = next_url
         digits = SubElement(response, "GetDigits", attributes)
         SubElement(digits, "Say").text = prompt.say
-        SubElement(response, "Redirect").text = next_url
+        SubElement(response, "Redirect").text = on_silence
     return XML_DECLARATION + tostring(response, encoding="unicode")
 
 
@@ -91,13 +106,31 @@ async def voice(request: web.Request) -> web.Response:
         form = parse_form(body, VoiceForm)
     except BodyTooLargeError:
         return too_large(limit)
-    except (ValidationError, UnicodeDecodeError) as exc:
+    except ValidationError as exc:
+        if not only_invalid(exc, "callerNumber", missing=True):
+            return bad_request(exc)
+        # A withheld number (none, or not digits) cannot be served: say why, in English (the
+        # number would have told the language); the call hangs up after the Say.
+        goodbye = spoken_end(request.app[TRANSLATE], DEFAULT_LOCALE, CALLER_WITHHELD)
+        return web.Response(text=voice_xml(goodbye, "", ""), content_type="application/xml")
+    except UnicodeDecodeError as exc:
         return bad_request(exc)
     step = _step(request)
     if step is None:
         return web.Response(status=400, text="Bad request: step must be a whole number\n")
+    silences = silences_of(request.query.get("silent"), answered=bool(form.dtmfDigits))
+    if silences is None:
+        return web.Response(
+            status=400, text=f"Bad request: silent must be a whole number up to {MAX_SILENCES}\n"
+        )
     reply = await request.app[HANDLE](to_message(form, step))
-    prompt = render_voice(reply, request.app[TRANSLATE])
+    translate = request.app[TRANSLATE]
+    if silences >= MAX_SILENCES:
+        prompt = spoken_end(translate, reply.locale, NO_ANSWER)
+    else:
+        prompt = render_voice(reply, translate)
+    next_url = callback_url(request, step + 1)
+    on_silence = callback_url(request, step + 1, silences + 1)
     return web.Response(
-        text=voice_xml(prompt, callback_url(request, step + 1)), content_type="application/xml"
+        text=voice_xml(prompt, next_url, on_silence), content_type="application/xml"
     )

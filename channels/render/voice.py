@@ -8,7 +8,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from pydantic import ValidationError
+
 from core.messages import Reply
+
+CALLER_WITHHELD = "voice.caller_withheld"
+NO_ANSWER = "voice.no_answer"
+# Screens repeated for silence before the call is ended: a phone left off the hook hangs up.
+MAX_SILENCES = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +43,30 @@ def render_voice(reply: Reply, translate: Callable[..., str]) -> VoicePrompt:
         end=reply.end,
         free_input=reply.expects_input,
     )
+
+
+def spoken_end(translate: Callable[..., str], locale: str, msgid: str) -> VoicePrompt:
+    """One sentence read out before the call is hung up, without the dialog."""
+    return VoicePrompt(say=translate(locale, msgid), keys=(), end=True)
+
+
+def only_invalid(exc: ValidationError, field: str, *, missing: bool) -> bool:
+    """Whether the one thing wrong with a form is `field` (or, with `missing`, its absence):
+    a caller's number withheld ("anonymous", none at all) rather than a malformed request."""
+    errors = exc.errors()
+    return bool(errors) and all(
+        e["loc"] == (field,) and (missing or e["type"] != "missing") for e in errors
+    )
+
+
+def silences_of(raw: str | None, *, answered: bool) -> int | None:
+    """How many prompts in a row this callback heard nothing for, from the count our silence
+    URL carries (none on the URL keys are posted to); None for a count we never issued."""
+    if raw is None or answered:
+        return 0
+    if not raw.isascii() or not raw.isdigit() or int(raw) > MAX_SILENCES:
+        return None
+    return int(raw)
 
 
 def _sentence(text: str) -> str:

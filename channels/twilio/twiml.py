@@ -23,11 +23,12 @@ def message_twiml(text: str) -> MessagingResponse:
     return response
 
 
-def voice_twiml(prompt: VoicePrompt, locale: str, action: str) -> VoiceResponse:
+def voice_twiml(prompt: VoicePrompt, locale: str, action: str, on_silence: str) -> VoiceResponse:
     """Read the prompt and gather the answer; the last reply is read and the call hung up.
 
     When the caller says nothing, `<Gather>` falls through to the `<Redirect>`, which posts to
-    the same action without digits: the dialog repeats its screen with a line saying why.
+    `on_silence` (the action, counting the silence) without digits: the dialog repeats its
+    screen with a line saying why.
     """
     language = SPEECH_LANGUAGES.get(locale, SPEECH_LANGUAGES["en"])
     response = VoiceResponse()
@@ -43,7 +44,7 @@ def voice_twiml(prompt: VoicePrompt, locale: str, action: str) -> VoiceResponse:
         **_digits(prompt),
     )
     gather.say(prompt.say, language=language)
-    response.redirect(action, method="POST")
+    response.redirect(on_silence, method="POST")
     return response
 
 

@@ -3,6 +3,10 @@
 The action URL carries a turn counter (`?turn=3`), so the idempotency key (CallSid, turn, input)
 is the same for Twilio retrying one request and different for the caller pressing the same key
 on the next screen. The first webhook of a call has no turn and no digits: it starts.
+
+The `<Redirect>` that silence follows also counts the silences in a row (`&silent=2`): a key
+pressed resets it (the `<Gather>` action has none), and the third ends the call with a goodbye
+instead of repeating the screen for as long as a phone is left off the hook.
 """
 
 from __future__ import annotations
@@ -13,14 +17,24 @@ from aiohttp import web
 from pydantic import ValidationError
 
 from channels.edge import bad_request, parse_form
-from channels.render.voice import render_voice
+from channels.render.voice import (
+    CALLER_WITHHELD,
+    MAX_SILENCES,
+    NO_ANSWER,
+    only_invalid,
+    render_voice,
+    silences_of,
+    spoken_end,
+)
 from channels.twilio.forms import VoiceForm
 from channels.twilio.keys import BODY, CONTEXT, PROVIDER, PUBLIC_URL
 from channels.twilio.signature import origin
 from channels.twilio.twiml import twiml_response, voice_twiml
+from core.i18n import DEFAULT_LOCALE
 from core.messages import VOICE_CAPABILITIES, ChannelKind, InboundMessage
 
 TURN = "turn"
+SILENT = "silent"
 MAX_TURN = 100_000
 SPOKEN_PUNCTUATION = " .,!?"
 
@@ -54,9 +68,11 @@ def turn_of(request: web.Request) -> int | None:
     return int(raw)
 
 
-def action_url(request: web.Request, turn: int) -> str:
-    """Absolute, on the public URL when there is one: where Twilio posts the next answer."""
-    return f"{origin(request, request.app[PUBLIC_URL])}{request.path}?{TURN}={turn}"
+def action_url(request: web.Request, turn: int, silent: int = 0) -> str:
+    """Absolute, on the public URL when there is one: where Twilio posts the next answer
+    (`silent`: where it posts after that many gathers in a row heard nothing)."""
+    url = f"{origin(request, request.app[PUBLIC_URL])}{request.path}?{TURN}={turn}"
+    return f"{url}&{SILENT}={silent}" if silent else url
 
 
 async def voice(request: web.Request) -> web.Response:
@@ -67,9 +83,26 @@ async def voice(request: web.Request) -> web.Response:
         )
     try:
         form = parse_form(request[BODY], VoiceForm)
-    except (ValidationError, UnicodeDecodeError) as exc:
+    except ValidationError as exc:
+        if not only_invalid(exc, "From", missing=False):
+            return bad_request(exc)
+        # A withheld number ("anonymous") cannot be served: say why, in English (the number
+        # would have told the language), instead of Twilio's "an application error".
+        goodbye = spoken_end(request.app[CONTEXT].translate, DEFAULT_LOCALE, CALLER_WITHHELD)
+        return twiml_response(voice_twiml(goodbye, DEFAULT_LOCALE, "", ""))
+    except UnicodeDecodeError as exc:
         return bad_request(exc)
+    silences = silences_of(request.query.get(SILENT), answered=bool(answer_of(form)))
+    if silences is None:
+        return web.Response(
+            status=400, text=f"Bad request: {SILENT} must be a whole number up to {MAX_SILENCES}\n"
+        )
     ctx = request.app[CONTEXT]
     reply = await ctx.handle(to_message(form, turn))
-    prompt = render_voice(reply, ctx.translate)
-    return twiml_response(voice_twiml(prompt, reply.locale, action_url(request, turn + 1)))
+    if silences >= MAX_SILENCES:
+        prompt = spoken_end(ctx.translate, reply.locale, NO_ANSWER)
+    else:
+        prompt = render_voice(reply, ctx.translate)
+    next_action = action_url(request, turn + 1)
+    on_silence = action_url(request, turn + 1, silences + 1)
+    return twiml_response(voice_twiml(prompt, reply.locale, next_action, on_silence))

@@ -25,6 +25,7 @@ from core.config import Settings
 from core.conversation import Session
 from core.phone import Phone
 from core.region import RegionCode
+from tests.support.at_voice import AtCaller
 from tests.support.phone import database_rows
 from tests.support.providers.africastalking import FakeAfricasTalking, deliveries
 
@@ -214,7 +215,9 @@ async def test_silence_repeats_the_screen_instead_of_hanging_up(
     assert [child.tag for child in menu.root] == ["GetDigits", "Redirect"]
     redirect = menu.root.find("Redirect")
     assert redirect is not None
-    assert redirect.text == getter.attrib["callbackUrl"]
+    assert redirect.text
+    # The step the keys would have gone to, counting the silences in a row.
+    assert URL(redirect.text) == URL(getter.attrib["callbackUrl"]).update_query(silent="1")
 
     # The caller says nothing for 20 s: Africa's Talking follows the Redirect.
     response = await gateway.post(_relative(redirect.text), data=voice_body(), headers=FORM)
@@ -226,6 +229,50 @@ async def test_silence_repeats_the_screen_instead_of_hanging_up(
     session = await session_of(services)
     assert session is not None
     assert session.state == "main"
+
+
+async def test_three_silences_in_a_row_end_the_call_with_a_goodbye(
+    gateway: Client, services: Services
+) -> None:
+    caller = AtCaller(gateway, NGOZI.e164, SESSION_ID)
+    await caller.dial()
+    await caller.choose("Shop")
+
+    first = await caller.stay_silent()
+    second = await caller.stay_silent()
+    third = await caller.stay_silent()
+
+    assert first.say.startswith("Please choose a number from the list. Choose a category.")
+    assert second.say == first.say
+    assert third.say == "We did not hear anything. Goodbye."
+    assert [child.tag for child in third.root] == ["Say"]  # the call hangs up after it
+    # Africa's Talking retrying the third silence hears the same goodbye.
+    redirect = second.root.find("Redirect")
+    assert redirect is not None
+    assert redirect.text
+    retried = await prompt_of(
+        await gateway.post(_relative(redirect.text), data=voice_body(), headers=FORM)
+    )
+    assert retried.xml == third.xml
+    session = await session_of(services)
+    assert session is not None
+    assert session.state == "categories"
+
+
+async def test_a_key_between_silences_starts_the_count_again(
+    gateway: Client, services: Services
+) -> None:
+    caller = AtCaller(gateway, NGOZI.e164, SESSION_ID)
+    await caller.dial()
+    await caller.stay_silent()
+    await caller.stay_silent()
+    await caller.choose("Shop")
+
+    await caller.stay_silent()
+    still = await caller.stay_silent()
+
+    assert still.say.startswith("Please choose a number from the list. Choose a category.")
+    assert not still.ends_call
 
 
 async def test_retried_callback_gets_the_same_xml_and_adds_to_the_cart_once(
@@ -267,10 +314,47 @@ async def test_call_ended_notification_is_an_empty_200_and_changes_nothing(
     assert await deliveries(services) == []
 
 
+WITHHELD = (
+    "Sorry, OmniRoute needs to see your phone number, so please call again from a phone that "
+    "shows it."
+)
+
+
+def withheld_body(caller: str) -> bytes:
+    return voice_body().replace(b"callerNumber=%2B2348030000001", f"callerNumber={caller}".encode())
+
+
+@pytest.mark.parametrize(
+    "body",
+    [stored("missing_caller"), withheld_body("anonymous"), withheld_body("Unknown")],
+    ids=["missing", "anonymous", "Unknown"],
+)
+async def test_withheld_caller_is_told_to_call_from_a_number_shown_and_hung_up_on(
+    gateway: Client, services: Services, body: bytes
+) -> None:
+    rows_before = await database_rows(services.db)
+
+    prompt = await prompt_of(await gateway.post(VOICE, data=body, headers=FORM))
+
+    assert prompt.say == WITHHELD
+    assert [child.tag for child in prompt.root] == ["Say"]  # the call hangs up after it
+    assert await database_rows(services.db) == rows_before
+    assert await session_of(services) is None
+
+
+async def test_withheld_caller_in_a_callback_malformed_otherwise_is_still_a_400(
+    gateway: Client, services: Services
+) -> None:
+    body = stored("missing_caller").replace(b"isActive=1", b"isActive=yes")
+
+    response = await gateway.post(VOICE, data=body, headers=FORM)
+
+    assert response.status == 400
+
+
 @pytest.mark.parametrize(
     ("fixture", "reason"),
     [
-        ("missing_caller", "Bad request: callerNumber is required\n"),
         ("bad_is_active", "Bad request: isActive: Input should be '0' or '1'\n"),
         ("bad_digits", "Bad request: dtmfDigits: String should match pattern '^[0-9*#]*$'\n"),
     ],
@@ -296,6 +380,19 @@ async def test_callback_with_a_step_we_never_issued_is_a_400(
 
     assert response.status == 400
     assert await response.text() == "Bad request: step must be a whole number\n"
+    assert await session_of(services) is None
+
+
+@pytest.mark.parametrize("silent", ["x", "4"])
+async def test_callback_with_a_silence_count_we_never_issued_is_a_400(
+    gateway: Client, services: Services, silent: str
+) -> None:
+    response = await gateway.post(
+        f"{VOICE}?step=1&silent={silent}", data=voice_body(), headers=FORM
+    )
+
+    assert response.status == 400
+    assert await response.text() == "Bad request: silent must be a whole number up to 3\n"
     assert await session_of(services) is None
 
 

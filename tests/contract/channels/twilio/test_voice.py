@@ -30,6 +30,7 @@ from tests.support.providers.twilio import (
     signature_for,
     twilio_settings,
     twiml_of,
+    voice_body,
     voice_turn,
 )
 
@@ -38,6 +39,11 @@ CALL_SID = sid("CA", "fixture-call-1")
 WELCOME = (
     "Welcome to OmniRoute. Press 1 for Shop. Press 2 for Cart (0). Press 3 for My orders. "
     "Press 4 for Language. Press 5 for Help."
+)
+
+WITHHELD = (
+    "Sorry, OmniRoute needs to see your phone number, so please call again from a phone that "
+    "shows it."
 )
 
 Client = TestClient[web.Request, web.Application]
@@ -71,8 +77,9 @@ async def test_incoming_call_is_greeted_with_the_main_menu_gathered_by_key_or_sp
     assert turn.language == "en-GB"
     # Every key is one digit: the gather ends on the first key pressed.
     assert turn.gather == gather(twilio, 1, numDigits="1")
-    # Silence falls through to a redirect to the same action, which repeats the menu.
-    assert turn.redirect == twilio.url(f"{VOICE_PATH}?turn=1")
+    # Silence falls through to a redirect to the same action, which repeats the menu; it counts
+    # the silences in a row.
+    assert turn.redirect == twilio.url(f"{VOICE_PATH}?turn=1&silent=1")
     assert not turn.hangup
     session = await session_of(services)
     assert session is not None
@@ -108,8 +115,9 @@ CASES = [
         session_state="categories",
     ),
     IncomingCase("missing_call_sid", 400, "Bad request: CallSid is required"),
-    # A withheld number cannot be a customer: OmniRoute knows its customers by phone.
-    IncomingCase("anonymous_caller", 400, "Bad request: From: 'anonymous' is not a phone number"),
+    # A withheld number cannot be a customer (OmniRoute knows its customers by phone): the
+    # caller is told why and hung up on, not played Twilio's "an application error".
+    IncomingCase("anonymous_caller", 200, WITHHELD),
     IncomingCase(
         "incoming_call",
         400,
@@ -141,6 +149,39 @@ async def test_twilio_voice_body(
     assert await database_rows(services.db) == rows_before
     session = await session_of(services)
     assert (session and session.state) == case.session_state
+
+
+# What Twilio has put in `From` for a withheld caller ID: "anonymous" since May 2023, before
+# that the keypad spelling of ANONYMOUS, RESTRICTED, BLOCKED or UNAVAILABLE.
+@pytest.mark.parametrize(
+    "caller", ["anonymous", "Anonymous", "+266696687", "Restricted", "+86282452253", "Unknown"]
+)
+async def test_withheld_caller_is_told_to_call_from_a_number_shown_and_hung_up_on(
+    twilio: TwilioWebhooks, services: Services, caller: str
+) -> None:
+    rows_before = await database_rows(services.db)
+
+    response = await twilio.post(VOICE_PATH, voice_body(phone=caller, call_sid=CALL_SID))
+
+    assert response.status == 200
+    turn = voice_turn(await twiml_of(response))
+    assert turn.say == WITHHELD
+    assert turn.language == "en-GB"
+    assert turn.hangup
+    assert turn.gather is None
+    assert await database_rows(services.db) == rows_before
+    assert await session_of(services) is None
+
+
+async def test_withheld_caller_in_a_body_malformed_otherwise_is_still_a_400(
+    twilio: TwilioWebhooks, services: Services
+) -> None:
+    body = voice_body(phone="anonymous", call_sid="")
+
+    response = await twilio.post(VOICE_PATH, body)
+
+    assert response.status == 400
+    assert (await response.text()).startswith("Bad request: CallSid:")
 
 
 async def test_retried_answer_is_spoken_again_and_applied_once(
@@ -191,6 +232,61 @@ async def test_silence_repeats_the_screen_with_a_reason(
     session = await session_of(services, caller.call_sid)
     assert session is not None
     assert session.state == "categories"
+
+
+async def test_three_silences_in_a_row_end_the_call_with_a_goodbye(
+    twilio: TwilioWebhooks, services: Services
+) -> None:
+    caller = TwilioCaller(twilio, NGOZI.e164)
+    await caller.call()
+    await caller.choose("Shop")
+
+    first = await caller.stay_silent()
+    second = await caller.stay_silent()
+    third = await caller.stay_silent()
+
+    assert first.say.startswith("Please choose a number from the list. Choose a category.")
+    assert second.say == first.say
+    assert third.say == "We did not hear anything. Goodbye."
+    assert third.hangup
+    assert third.gather is None
+    # Twilio retrying the third silence hears the same goodbye.
+    assert await caller.retry() == third
+    session = await session_of(services, caller.call_sid)
+    assert session is not None
+    assert session.state == "categories"
+
+
+async def test_a_key_between_silences_starts_the_count_again(
+    twilio: TwilioWebhooks, services: Services
+) -> None:
+    caller = TwilioCaller(twilio, NGOZI.e164)
+    await caller.call()
+    await caller.stay_silent()
+    await caller.stay_silent()
+    await caller.choose("Shop")
+
+    await caller.stay_silent()
+    still = await caller.stay_silent()
+
+    assert still.say.startswith("Please choose a number from the list. Choose a category.")
+    assert not still.hangup
+    assert still.gather is not None
+
+
+async def test_swahili_caller_hears_goodbye_in_swahili_after_three_silences(
+    twilio: TwilioWebhooks, services: Services
+) -> None:
+    caller = TwilioCaller(twilio, "+254711000001")
+    await caller.call()
+    for _ in range(2):
+        await caller.stay_silent()
+
+    goodbye = await caller.stay_silent()
+
+    assert goodbye.say == "Hatukusikia chochote. Kwaheri."
+    assert goodbye.language == "sw-KE"
+    assert goodbye.hangup
 
 
 async def test_quantity_is_gathered_until_hash_or_timeout_not_cut_at_two_digits(
