@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import uuid
+from collections.abc import AsyncIterator
 from decimal import Decimal
 from pathlib import Path
 
@@ -19,6 +21,19 @@ from core.money import Money
 from core.phone import Phone
 from engines.ledger import AccountType, Books, LedgerService, TransferRequest
 from engines.ledger.tables import ledger_accounts
+
+
+@contextlib.asynccontextmanager
+async def _ledger(url: str, clock: SteppedClock | None = None) -> AsyncIterator[LedgerService]:
+    """The ledger on the database the command line uses, closed afterwards (2026-01-05 12:00
+    in Nairobi unless `clock` says otherwise)."""
+    db = Database(url)
+    ledger = LedgerService(db, clock or SteppedClock(), RandomIds())
+    try:
+        yield ledger
+    finally:
+        await ledger.close()
+        await db.dispose()
 
 
 async def _books(url: str, *, tamper: bool) -> None:
@@ -68,17 +83,12 @@ def test_a_bad_action_is_one_line_and_exit_2(capsys: pytest.CaptureFixture[str])
 
 
 async def _payments(url: str) -> None:
-    db = Database(url)
-    ledger = LedgerService(db, SteppedClock(), RandomIds())  # 2026-01-05 12:00 in Nairobi
-    try:
+    async with _ledger(url) as ledger:
         books = Books(ledger)
         juma = Phone("+254711000001")
         await books.post_payment_received(juma, Money(Decimal(1000), "KES"), "mpesa", "QKA1")
         await books.post_payment_received(juma, Money(Decimal(250), "KES"), "mpesa", "QKA2")
         await books.post_refund(juma, Money(Decimal(50), "KES"), "mpesa", "R1", payment_ref="QKA2")
-    finally:
-        await ledger.close()
-        await db.dispose()
 
 
 def test_settle_credit_and_reconcile_from_the_command_line(
@@ -116,16 +126,11 @@ def test_settle_credit_and_reconcile_from_the_command_line(
 
 
 async def _early_payment(url: str) -> None:
-    db = Database(url)  # 01:30 on 5 January in Nairobi, still the 4th in UTC
-    ledger = LedgerService(
-        db, SteppedClock(dt.datetime(2026, 1, 4, 22, 30, tzinfo=dt.UTC)), RandomIds()
-    )
-    try:
+    # 01:30 on 5 January in Nairobi, still the 4th in UTC
+    early = SteppedClock(dt.datetime(2026, 1, 4, 22, 30, tzinfo=dt.UTC))
+    async with _ledger(url, early) as ledger:
         juma = Phone("+254711000001")
         await Books(ledger).post_payment_received(juma, Money(Decimal(700), "KES"), "mpesa", "QKE1")
-    finally:
-        await ledger.close()
-        await db.dispose()
 
 
 def test_a_statement_is_reconciled_for_the_local_day_of_its_currency(
@@ -216,14 +221,9 @@ def test_a_mistyped_currency_or_time_zone_is_one_line_and_exit_2(
 
 async def _owed_to(url: str, distributor: str, currency: str) -> tuple[Money, Money]:
     """(posted balance, held for payout) of what the platform owes the distributor."""
-    db = Database(url)
-    ledger = LedgerService(db, SteppedClock(), RandomIds())
-    try:
+    async with _ledger(url) as ledger:
         account = await ledger.account(f"distributor:{distributor}:{currency}")
         return account.balance, Money(account.balances.debits_pending, currency)
-    finally:
-        await ledger.close()
-        await db.dispose()
 
 
 def test_the_banks_answer_on_a_distributors_payout_is_recorded_from_the_command_line(
