@@ -17,6 +17,7 @@ import strawberry
 from channels.graphql.auth import ClientError, forbidden, require
 from channels.graphql.context import GraphQLContext
 from channels.graphql.errors import UserError
+from channels.graphql.orders import PaymentMethod
 from channels.graphql.scalars import MoneyType
 from core.money import Money
 from core.phone import InvalidPhoneError, Phone
@@ -32,6 +33,8 @@ from engines.gig import (
     TaskStop,
     Worker,
 )
+from engines.orders import Order, OrderStatus, UnknownOrderError
+from engines.orders import PaymentMethod as PaymentMethodModel
 
 Info = strawberry.Info[GraphQLContext, None]
 
@@ -51,6 +54,32 @@ class DriverStop:
     status: StopStatus
 
 
+@strawberry.type(description="One item of an order to hand over")
+class DriverOrderLine:
+    sku: str
+    name: str
+    quantity: int
+
+
+@strawberry.type(description="What to hand over at a stop, and what to collect there")
+class DriverOrder:
+    reference: str
+    position: int = strawberry.field(description="The stop it is delivered at")
+    customer_name: str | None
+    address: str
+    status: OrderStatus
+    lines: list[DriverOrderLine]
+    payment_method: PaymentMethod
+    collect: MoneyType = strawberry.field(
+        description="What to take at the door: the total of an unpaid pay-on-delivery order, "
+        "else zero"
+    )
+
+
+# Nothing is taken at the door for these: cancelled, returned, or already handed over.
+SETTLED = frozenset({OrderStatus.CANCELLED, OrderStatus.RETURNED, OrderStatus.DELIVERED})
+
+
 @strawberry.type(description="A route a driver is offered, drives or has driven")
 class DriverTask:
     reference: str
@@ -62,6 +91,23 @@ class DriverTask:
     offer_expires_at: datetime | None = strawberry.field(
         description="Until when the open offer may be accepted (offered tasks only)"
     )
+    yours: strawberry.Private[bool] = False
+
+    @strawberry.field(
+        description="The orders to deliver, in visiting order: only for the driver the task is "
+        "assigned to (null for anyone else, as for a task that does not exist)"
+    )
+    async def orders(self, info: Info) -> list[DriverOrder] | None:
+        if not self.yours:
+            return None
+        found: list[DriverOrder] = []
+        for stop in self.stops:
+            try:
+                order = await info.context.services.orders.get(stop.order_reference)
+            except UnknownOrderError:
+                continue
+            found.append(_order(order, stop))
+        return found
 
 
 @strawberry.type
@@ -134,7 +180,28 @@ class ConfirmDeliveryPayload:
     errors: list[ConfirmDeliveryError]
 
 
-async def _view(info: Info, task: Task, expires: datetime | None = None) -> DriverTask:
+def _order(order: Order, stop: DriverStop) -> DriverOrder:
+    due = (
+        order.payment_method is PaymentMethodModel.ON_DELIVERY
+        and order.paid_at is None
+        and order.status not in SETTLED
+    )
+    return DriverOrder(
+        reference=order.reference,
+        position=stop.position,
+        customer_name=stop.customer_name,
+        address=stop.address,
+        status=order.status,
+        lines=[DriverOrderLine(sku=i.sku, name=i.name, quantity=i.quantity) for i in order.lines],
+        payment_method=PaymentMethod(order.payment_method.value),
+        collect=MoneyType.of(order.total if due else Money.zero(order.total.currency)),
+    )
+
+
+async def _view(
+    info: Info, task: Task, expires: datetime | None = None, viewer: Worker | None = None
+) -> DriverTask:
+    """`viewer`: the driver asking, who alone reads the orders of a task assigned to him."""
     customers = info.context.services.customers
     names: dict[Phone, str | None] = {}
     for stop in task.stops:
@@ -149,6 +216,7 @@ async def _view(info: Info, task: Task, expires: datetime | None = None) -> Driv
         km=task.km,
         stops=[_stop(s, names[s.customer]) for s in task.stops],
         offer_expires_at=expires,
+        yours=viewer is not None and task.worker_id == viewer.id,
     )
 
 
@@ -204,12 +272,13 @@ class DriversQuery:
                 raise forbidden(f"{principal.subject} is not a registered driver")
             return []
         gig = info.context.services.gig
+        viewer = worker if principal.role is Role.DRIVER else None
         found: list[DriverTask] = []
         offered = await gig.open_offer(worker.id)
         if offered is not None:
             offer, task = offered
-            found.append(await _view(info, task, offer.expires_at))
-        found.extend([await _view(info, t) for t in await gig.tasks_of(worker.id)])
+            found.append(await _view(info, task, offer.expires_at, viewer))
+        found.extend([await _view(info, t, viewer=viewer) for t in await gig.tasks_of(worker.id)])
         return found
 
 
@@ -226,7 +295,7 @@ class DriversMutation:
         if found is None:
             return _refused(TaskNotFound(message=f"no task {task}", task=task))
         if found.worker_id == worker.id:  # a retry after success: the same answer
-            return AcceptTaskPayload(task=await _view(info, found), errors=[])
+            return AcceptTaskPayload(task=await _view(info, found, viewer=worker), errors=[])
         await gig.expire_offers()
         mine = [o for o in await gig.offers(found.id) if o.worker_id == worker.id]
         latest = max(mine, key=lambda o: o.offered_at) if mine else None
@@ -240,7 +309,7 @@ class DriversMutation:
             except OfferClosedError:
                 pass  # lapsed between the two reads
             else:
-                return AcceptTaskPayload(task=await _view(info, accepted), errors=[])
+                return AcceptTaskPayload(task=await _view(info, accepted, viewer=worker), errors=[])
         return _refused(
             OfferExpired(
                 message=f"the offer of {found.reference} has lapsed",
@@ -269,7 +338,7 @@ class DriversMutation:
             # A retry after the answer was lost: report what happened, try no code again.
             if named.status in (StopStatus.ESCALATED, StopStatus.RETURNED):
                 return _unproved(Escalated(message="an operator has this stop", order=order))
-            return _proved(await _view(info, found), named, None, not at_door)
+            return _proved(await _view(info, found, viewer=worker), named, None, not at_door)
         if found.status is not TaskStatus.ASSIGNED or at_door is None:
             return _unproved(
                 TaskNotInProgress(
@@ -309,7 +378,9 @@ class DriversMutation:
                 )
         after = await gig.task(found.id)
         stop = next(s for s in after.stops if s.position == at_door.position)
-        return _proved(await _view(info, after), stop, result.earned, result.task_completed)
+        return _proved(
+            await _view(info, after, viewer=worker), stop, result.earned, result.task_completed
+        )
 
 
 def _named_stop(task: Task, order: str | None) -> TaskStop | None:

@@ -263,6 +263,67 @@ async def test_a_route_taken_and_never_driven_shows_expired_the_next_day(
     assert (await services.orders.get(reference)).status is OrderStatus.PACKED
 
 
+ORDERS = """query($d: String) {
+  tasks(driver: $d) {
+    reference status
+    orders {
+      reference position address customerName status paymentMethod
+      lines { sku name quantity }
+      collect { amount currency }
+    }
+  }
+}"""
+
+
+async def test_the_driver_on_the_route_reads_what_to_hand_over_and_collect_at_each_stop(
+    client: TestClient[Any, Any], services: Services
+) -> None:
+    """At each door Emeka needs the order: the items and quantities, the address, and the cash
+    to collect for pay on delivery. Only once the route is his: not while it is on offer, and
+    not to the operator reading his tasks (who reads orders by `order(reference)`)."""
+    _, task = await offered_to_emeka(services, NGOZI, CHIDI)
+    first, second = (s.order_reference for s in task.stops)
+    emeka = bearer(services.settings, EMEKA.e164, "driver")
+    operator = bearer(services.settings, OPERATOR, "operator")
+
+    _, body = await post_graphql(client, ORDERS, None, emeka)
+    [offered] = body["data"]["tasks"]
+    assert (offered["status"], offered["orders"]) == ("OFFERED", None)
+
+    _, body = await post_graphql(client, ACCEPT, {"t": task.reference}, emeka)
+    assert body["data"]["acceptTask"]["errors"] == []
+    _, body = await post_graphql(client, ORDERS, None, emeka)
+    [taken] = body["data"]["tasks"]
+    ngozi = await services.customers.get(NGOZI)
+    assert ngozi is not None
+    placed = await services.orders.get(first)
+    assert taken["orders"][0] == {
+        "reference": first,
+        "position": 1,
+        "address": "1 Broad Street",
+        "customerName": ngozi.name,
+        "status": "DISPATCHED",
+        "paymentMethod": "ON_DELIVERY",
+        "lines": [{"sku": "NDL-INDO-CHK", "name": placed.lines[0].name, "quantity": 2}],
+        "collect": {"amount": str(placed.total.amount), "currency": "NGN"},
+    }
+    assert [(o["reference"], o["position"]) for o in taken["orders"]] == [(first, 1), (second, 2)]
+
+    code = await code_for(services, NGOZI, first)
+    _, body = await post_graphql(
+        client,
+        CONFIRM.replace("taskCompleted", "taskCompleted task { orders { collect { amount } } }"),
+        {"t": task.reference, "c": code},
+        emeka,
+    )
+    # Handed over and paid at the door: nothing more to collect there.
+    assert body["data"]["confirmDelivery"]["task"]["orders"][0]["collect"]["amount"] == "0.00"
+
+    _, body = await post_graphql(client, ORDERS, {"d": EMEKA.e164}, operator)
+    [seen] = body["data"]["tasks"]
+    assert (seen["reference"], seen["orders"]) == (task.reference, None)
+
+
 ESCALATIONS = """{ escalations { orderReference task position customer address reason since } }"""
 RESOLVE = """mutation($o: String!, $r: DeliveryOutcome!) {
   resolveDelivery(order: $o, outcome: $r) {
