@@ -110,12 +110,12 @@ class DriverTask:
         return found
 
 
-@strawberry.type
+@strawberry.type(description="No such task for you: none by that reference, or another driver's")
 class TaskNotFound(UserError):
     task: str
 
 
-@strawberry.type(description="The task is not (or no longer) on offer to you")
+@strawberry.type(description="The task was offered to you and is no longer (declined, or taken)")
 class NotOfferedToYou(UserError):
     task: str
 
@@ -292,14 +292,19 @@ class DriversMutation:
         worker = await _me(info)
         gig = info.context.services.gig
         found = await gig.task_by_reference(task.strip().upper())
+        missing = _refused(TaskNotFound(message=f"no task {task}", task=task))
         if found is None:
-            return _refused(TaskNotFound(message=f"no task {task}", task=task))
+            return missing
         if found.worker_id == worker.id:  # a retry after success: the same answer
             return AcceptTaskPayload(task=await _view(info, found, viewer=worker), errors=[])
         await gig.expire_offers()
         mine = [o for o in await gig.offers(found.id) if o.worker_id == worker.id]
-        latest = max(mine, key=lambda o: o.offered_at) if mine else None
-        if latest is None or latest.status not in (OfferStatus.OPEN, OfferStatus.EXPIRED):
+        if not mine:
+            # Never offered to you: answered as a missing task, word for word, so a driver
+            # trying references learns nothing about other drivers' routes.
+            return missing
+        latest = max(mine, key=lambda o: o.offered_at)
+        if latest.status not in (OfferStatus.OPEN, OfferStatus.EXPIRED):
             return _refused(
                 NotOfferedToYou(message=f"{found.reference} is not on offer to you", task=task)
             )

@@ -172,7 +172,7 @@ async def test_another_driver_can_neither_take_nor_see_nor_prove_someone_elses_t
 
     _, body = await post_graphql(client, ACCEPT, {"t": task.reference}, bayo)
     [refused] = body["data"]["acceptTask"]["errors"]
-    assert refused["__typename"] == "NotOfferedToYou"
+    assert refused["__typename"] == "TaskNotFound"
     _, body = await post_graphql(client, TASKS, {"d": EMEKA.e164}, bayo)
     assert code_of(body) == "FORBIDDEN"
     _, body = await post_graphql(client, TASKS, None, bayo)
@@ -185,6 +185,36 @@ async def test_another_driver_can_neither_take_nor_see_nor_prove_someone_elses_t
     assert code_of(body) == "FORBIDDEN"
     _, body = await post_graphql(client, ACCEPT, {"t": "NOPE-1"}, emeka)
     assert body["data"]["acceptTask"]["errors"][0]["__typename"] == "TaskNotFound"
+
+
+async def test_accepting_another_drivers_task_answers_as_accepting_one_that_does_not_exist(
+    client: TestClient[Any, Any], services: Services
+) -> None:
+    """Bayo trying references learns nothing: Emeka's route, on offer to him or taken by him,
+    answers Bayo word for word as a reference no task has."""
+    emeka_worker, task = await offered_to_emeka(services, NGOZI)
+    bayo = bearer(services.settings, BAYO.e164, "driver")
+    emeka = bearer(services.settings, EMEKA.e164, "driver")
+    ghost = ("YY" if task.reference.startswith("ZZ") else "ZZ") + task.reference[2:]
+
+    async def answer(reference: str) -> dict[str, Any]:
+        """Bayo's answer, with the reference he typed taken out of the message."""
+        _, body = await post_graphql(client, ACCEPT, {"t": reference}, bayo)
+        result: dict[str, Any] = body["data"]["acceptTask"]
+        for error in result["errors"]:
+            error["message"] = error["message"].replace(reference, "<ref>")
+        return result
+
+    missing = await answer(ghost)
+    assert missing == {
+        "task": None,
+        "errors": [{"__typename": "TaskNotFound", "message": "no task <ref>"}],
+    }
+    assert await answer(task.reference) == missing  # on offer to Emeka
+    _, body = await post_graphql(client, ACCEPT, {"t": task.reference}, emeka)
+    assert body["data"]["acceptTask"]["errors"] == []
+    assert await answer(task.reference) == missing  # taken by Emeka
+    assert (await services.gig.task(task.id)).worker_id == emeka_worker.id
 
 
 @pytest.mark.parametrize(
