@@ -333,10 +333,9 @@ class DriversMutation:
         worker = await _me(info)
         gig = info.context.services.gig
         found = await gig.task_by_reference(task.strip().upper())
-        if found is None:
+        if found is None or not await _yours(info, found, worker):
+            # Another driver's task answers as a missing one: references tell nothing.
             return _unproved(TaskNotFound(message=f"no task {task}", task=task))
-        if found.worker_id is not None and found.worker_id != worker.id:
-            raise forbidden("this task belongs to another driver")
         at_door = found.next_stop
         named = _named_stop(found, order)
         if order is not None and named is not None and not named.open:
@@ -386,6 +385,13 @@ class DriversMutation:
         return _proved(
             await _view(info, after, viewer=worker), stop, result.earned, result.task_completed
         )
+
+
+async def _yours(info: Info, task: Task, worker: Worker) -> bool:
+    """Taken by `worker`, or not taken by anyone and offered to him (told to take it first)."""
+    if task.worker_id is not None:
+        return task.worker_id == worker.id
+    return any(o.worker_id == worker.id for o in await info.context.services.gig.offers(task.id))
 
 
 def _named_stop(task: Task, order: str | None) -> TaskStop | None:

@@ -182,7 +182,7 @@ async def test_another_driver_can_neither_take_nor_see_nor_prove_someone_elses_t
     _, body = await post_graphql(client, ACCEPT, {"t": task.reference}, emeka)
     assert body["data"]["acceptTask"]["errors"] == []
     _, body = await post_graphql(client, CONFIRM, {"t": task.reference, "c": "1234"}, bayo)
-    assert code_of(body) == "FORBIDDEN"
+    assert body["data"]["confirmDelivery"]["errors"][0]["__typename"] == "TaskNotFound"
     _, body = await post_graphql(client, ACCEPT, {"t": "NOPE-1"}, emeka)
     assert body["data"]["acceptTask"]["errors"][0]["__typename"] == "TaskNotFound"
 
@@ -215,6 +215,40 @@ async def test_accepting_another_drivers_task_answers_as_accepting_one_that_does
     assert body["data"]["acceptTask"]["errors"] == []
     assert await answer(task.reference) == missing  # taken by Emeka
     assert (await services.gig.task(task.id)).worker_id == emeka_worker.id
+
+
+async def test_proving_a_door_of_another_drivers_task_answers_as_for_one_that_does_not_exist(
+    client: TestClient[Any, Any], services: Services
+) -> None:
+    """The same for confirmDelivery: Emeka's route, on offer to him or taken and half driven,
+    answers Bayo word for word as a reference no task has (no status, no stop, no refusal
+    that says it is someone's), and his tries change nothing."""
+    _, task = await offered_to_emeka(services, NGOZI, CHIDI)
+    first = task.stops[0].order_reference
+    bayo = bearer(services.settings, BAYO.e164, "driver")
+    emeka = bearer(services.settings, EMEKA.e164, "driver")
+    ghost = ("YY" if task.reference.startswith("ZZ") else "ZZ") + task.reference[2:]
+
+    async def answer(reference: str, order: str | None = None) -> dict[str, Any]:
+        """Bayo's answer, with the reference he typed taken out of the message."""
+        variables = {"t": reference, "c": "1234", "o": order}
+        _, body = await post_graphql(client, CONFIRM, variables, bayo)
+        result: dict[str, Any] = body["data"]["confirmDelivery"]
+        for error in result["errors"]:
+            error["message"] = error["message"].replace(reference, "<ref>")
+        return result
+
+    missing = await answer(ghost)
+    assert missing["errors"] == [{"__typename": "TaskNotFound", "message": "no task <ref>"}]
+    assert await answer(task.reference) == missing  # on offer to Emeka
+    _, body = await post_graphql(client, ACCEPT, {"t": task.reference}, emeka)
+    assert body["data"]["acceptTask"]["errors"] == []
+    code = await code_for(services, NGOZI, first)
+    _, body = await post_graphql(client, CONFIRM, {"t": task.reference, "c": code}, emeka)
+    assert body["data"]["confirmDelivery"]["errors"] == []
+    assert await answer(task.reference) == missing  # taken by Emeka
+    assert await answer(task.reference, first) == missing  # naming a stop already proved
+    assert [s.code_attempts for s in (await services.gig.task(task.id)).stops] == [0, 0]
 
 
 @pytest.mark.parametrize(
