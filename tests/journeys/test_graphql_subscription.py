@@ -105,3 +105,26 @@ async def test_nobody_follows_someone_elses_order(
         guessed["extensions"],
     )
     assert order_updates_hub(client).watching == 0  # a refused subscription listens to nothing
+
+
+async def test_the_token_sent_in_connection_init_signs_in_queries_on_the_socket_too(
+    client: TestClient[Any, Any], services: Services
+) -> None:
+    """An app that sends everything down its socket (a browser cannot set a socket's headers,
+    so the token goes in connection_init) is signed in for its queries and mutations, as it is
+    for its subscriptions: not told to send the token it sent."""
+    reference = await place_for(services, NGOZI, "k-live-0004")
+    headers = bearer(services.settings, NGOZI, "customer")
+    async with Client(transport=ws_transport(client, headers)) as session:
+        me = await session.execute(GraphQLRequest("{ me { phone } }"))
+        found = await session.execute(
+            GraphQLRequest(
+                "query($r: String!) { order(reference: $r) { ... on Order { reference } } }",
+                variable_values={"r": reference},
+            )
+        )
+    assert me == {"me": {"phone": NGOZI}}
+    assert found == {"order": {"reference": reference}}
+
+    refused = await refusal(client, {"Authorization": "Bearer not-a-token"}, reference)
+    assert refused["extensions"]["code"] == "UNAUTHENTICATED"
