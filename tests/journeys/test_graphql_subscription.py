@@ -128,3 +128,20 @@ async def test_the_token_sent_in_connection_init_signs_in_queries_on_the_socket_
 
     refused = await refusal(client, {"Authorization": "Bearer not-a-token"}, reference)
     assert refused["extensions"]["code"] == "UNAUTHENTICATED"
+
+
+async def test_a_subscription_posted_over_http_is_told_to_use_the_websocket(
+    client: TestClient[Any, Any], services: Services
+) -> None:
+    """An app that posts its subscription like a query gets a 400 naming the mistake, not an
+    internal error (the resolver run as a query returned nothing GraphQL could answer)."""
+    reference = await place_for(services, NGOZI, "k-live-0005")
+    headers = bearer(services.settings, NGOZI, "customer")
+    response = await client.post(
+        "/graphql",
+        json={"query": ORDER_UPDATES, "variables": {"r": reference}},
+        headers=headers,
+    )
+    assert response.status == 400
+    assert "subscriptions are not allowed" in await response.text()
+    assert order_updates_hub(client).watching == 0
