@@ -76,6 +76,10 @@ class DriverOrder:
     )
 
 
+# A driver's own tasks whose orders he carries or carried: an expired or cancelled one's went
+# back to the dock, and may go out with someone else.
+CARRIED = frozenset({TaskStatus.ASSIGNED, TaskStatus.COMPLETED})
+
 # Nothing is taken at the door for these: cancelled, returned, or already handed over.
 SETTLED = frozenset({OrderStatus.CANCELLED, OrderStatus.RETURNED, OrderStatus.DELIVERED})
 
@@ -216,7 +220,7 @@ async def _view(
         km=task.km,
         stops=[_stop(s, names[s.customer]) for s in task.stops],
         offer_expires_at=expires,
-        yours=viewer is not None and task.worker_id == viewer.id,
+        yours=viewer is not None and task.worker_id == viewer.id and task.status in CARRIED,
     )
 
 

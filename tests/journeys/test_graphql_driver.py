@@ -319,6 +319,10 @@ async def test_a_route_taken_and_never_driven_shows_expired_the_next_day(
         [shown] = (await run(session, TASKS))["tasks"]
         assert (shown["reference"], shown["status"]) == (task.reference, "EXPIRED")
         assert [s["status"] for s in shown["stops"]] == ["PENDING"]
+        # The order is back at the dock and may go out with someone else: not his to carry.
+        assert (await run(session, ORDERS))["tasks"] == [
+            {"reference": task.reference, "status": "EXPIRED", "orders": None}
+        ]
         tried = (await run(session, CONFIRM, {"t": task.reference, "c": code}))["confirmDelivery"]
     assert tried["taskCompleted"] is False
     assert [(e["__typename"], e["message"]) for e in tried["errors"]] == [
