@@ -12,6 +12,7 @@ from gql.transport.exceptions import TransportQueryError
 
 from core.app.bootstrap import Services
 from core.bus.events import EventEnvelope
+from core.region import RegionCode
 from engines.orders import OrderStatus
 from engines.orders.events import OrderStatusChanged
 from tests.support.graphql import (
@@ -145,3 +146,24 @@ async def test_a_subscription_posted_over_http_is_told_to_use_the_websocket(
     assert response.status == 400
     assert "subscriptions are not allowed" in await response.text()
     assert order_updates_hub(client).watching == 0
+
+
+async def test_a_socket_reads_the_stock_as_it_is_now_not_as_it_was_at_its_first_read(
+    client: TestClient[Any, Any], services: Services
+) -> None:
+    """A dashboard keeps one socket open and asks again and again: each answer is read then,
+    not the first one kept for the socket's lifetime."""
+    shelf = await services.catalogue.shelf(RegionCode.LAGOS)
+    sku = sorted(shelf.products)[0]  # the product place_for orders
+    stock = GraphQLRequest(
+        "query($s: String) { products(search: $s) { edges { node { sku stock } } } }",
+        variable_values={"s": sku},
+    )
+    operator = bearer(services.settings, "op-1", "operator")
+    async with Client(transport=ws_transport(client, operator)) as session:
+        before = await session.execute(stock)
+        await place_for(services, NGOZI, "k-live-0006")
+        after = await session.execute(stock)
+    [was] = [e["node"]["stock"] for e in before["products"]["edges"] if e["node"]["sku"] == sku]
+    [now] = [e["node"]["stock"] for e in after["products"]["edges"] if e["node"]["sku"] == sku]
+    assert now == was - 1 == await services.catalogue.available(RegionCode.LAGOS, sku)
