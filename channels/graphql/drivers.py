@@ -316,7 +316,12 @@ class DriversMutation:
             try:
                 accepted = await gig.accept(latest.id)
             except OfferClosedError:
-                pass  # lapsed between the two reads
+                # Lapsed between the two reads, or taken by his own other tap meanwhile.
+                again = await gig.task(found.id)
+                if again.worker_id == worker.id:
+                    return AcceptTaskPayload(
+                        task=await _view(info, again, viewer=worker), errors=[]
+                    )
             else:
                 return AcceptTaskPayload(task=await _view(info, accepted, viewer=worker), errors=[])
         return _refused(

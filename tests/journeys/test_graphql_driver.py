@@ -278,6 +278,30 @@ async def test_a_lapsed_offer_cannot_be_accepted(
     assert (await services.gig.task(task.id)).worker_id is None
 
 
+async def test_a_double_tap_on_accept_gives_the_route_to_both_taps(
+    client: TestClient[Any, Any], services: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Emeka taps Accept twice (or his app retries while the first tap is still in flight):
+    the first tap takes the route while the second is checking the offer. Both are told the
+    route is his, not that the offer lapsed."""
+    emeka_worker, task = await offered_to_emeka(services, NGOZI)
+    read = services.gig.offers
+
+    async def read_as_the_first_tap_accepts(task_id: Any) -> Any:
+        found = await read(task_id)
+        if (await services.gig.task(task_id)).worker_id is None:
+            [offer] = [o for o in found if o.worker_id == emeka_worker.id]
+            await services.gig.accept(offer.id)  # the first tap, a moment ahead
+        return found
+
+    monkeypatch.setattr(services.gig, "offers", read_as_the_first_tap_accepts)
+    emeka = bearer(services.settings, EMEKA.e164, "driver")
+    _, body = await post_graphql(client, ACCEPT, {"t": task.reference}, emeka)
+    assert body["data"]["acceptTask"]["errors"] == []
+    assert body["data"]["acceptTask"]["task"]["status"] == "ASSIGNED"
+    assert (await services.gig.task(task.id)).worker_id == emeka_worker.id
+
+
 async def test_three_wrong_codes_hand_the_stop_to_an_operator(
     client: TestClient[Any, Any], services: Services
 ) -> None:
