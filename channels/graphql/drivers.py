@@ -372,9 +372,21 @@ class DriversMutation:
         if len(digits) != CODE_DIGITS or not digits.isascii() or not digits.isdigit():
             return _unproved(InvalidCode(message="the delivery code is four digits"))
         try:
-            result = await gig.confirm_delivery(found.id, worker.id, digits)
-        except TaskStateError as exc:  # another device proved or closed it meanwhile
-            return _unproved(TaskNotInProgress(message=str(exc), task=task, status=found.status))
+            result = await gig.confirm_delivery(
+                found.id, worker.id, digits, position=at_door.position
+            )
+        except TaskStateError as exc:  # another tap or device proved or closed it meanwhile
+            after = await gig.task(found.id)
+            stop = next(s for s in after.stops if s.position == at_door.position)
+            if stop.status is StopStatus.DELIVERED:  # answered as a retry naming it
+                return _proved(
+                    await _view(info, after, viewer=worker), stop, None, not after.next_stop
+                )
+            if stop.status in (StopStatus.ESCALATED, StopStatus.RETURNED):
+                return _unproved(
+                    Escalated(message="an operator has this stop", order=stop.order_reference)
+                )
+            return _unproved(TaskNotInProgress(message=str(exc), task=task, status=after.status))
         reference = at_door.order_reference
         match result.outcome:
             case CodeCheck.WRONG:

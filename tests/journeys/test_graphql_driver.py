@@ -302,6 +302,43 @@ async def test_a_double_tap_on_accept_gives_the_route_to_both_taps(
     assert (await services.gig.task(task.id)).worker_id == emeka_worker.id
 
 
+async def test_a_double_tap_on_confirm_costs_the_next_customer_no_try(
+    client: TestClient[Any, Any], services: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Emeka's app sends Ngozi's code twice (a double tap, or a retry while the first is in
+    flight): the first proves her door while the second is reading the route. The second is
+    told her door is proved, and Chidi's code, next, has lost no try to Ngozi's."""
+    emeka_worker, task = await offered_to_emeka(services, NGOZI, CHIDI)
+    first, _second = (s.order_reference for s in task.stops)
+    emeka = bearer(services.settings, EMEKA.e164, "driver")
+    _, body = await post_graphql(client, ACCEPT, {"t": task.reference}, emeka)
+    assert body["data"]["acceptTask"]["errors"] == []
+    code = await code_for(services, NGOZI, first)
+    read = services.gig.task_by_reference
+
+    async def read_as_the_first_tap_proves(reference: str) -> Any:
+        found = await read(reference)
+        if found is not None and found.stops[0].open:
+            await services.gig.confirm_delivery(found.id, emeka_worker.id, code)  # the first tap
+        return found
+
+    monkeypatch.setattr(services.gig, "task_by_reference", read_as_the_first_tap_proves)
+    _, body = await post_graphql(
+        client, CONFIRM, {"t": task.reference, "c": code, "o": first}, emeka
+    )
+    answer = body["data"]["confirmDelivery"]
+    assert answer["errors"] == []
+    assert answer["stop"]["orderReference"] == first
+    assert answer["stop"]["status"] == "DELIVERED"
+    assert answer["earned"] is None  # paid once, by the first tap
+    assert [
+        (s.status.value, s.code_attempts) for s in (await services.gig.task(task.id)).stops
+    ] == [
+        ("delivered", 0),
+        ("pending", 0),
+    ]
+
+
 async def test_three_wrong_codes_hand_the_stop_to_an_operator(
     client: TestClient[Any, Any], services: Services
 ) -> None:
