@@ -9,11 +9,12 @@ so the depth limit skips it.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any, Final
+from typing import Any, Final, cast
 
 from aiohttp import web
 from aiohttp.typedefs import Middleware
 from graphql import (
+    ASTValidationRule,
     FieldNode,
     FragmentDefinitionNode,
     FragmentSpreadNode,
@@ -22,6 +23,7 @@ from graphql import (
     IntValueNode,
     OperationDefinitionNode,
     SelectionSetNode,
+    ValidationContext,
     ValidationRule,
 )
 from strawberry.extensions import (
@@ -104,14 +106,46 @@ def _introspection(context: IgnoreContext) -> bool:
     return context.field_name.startswith("__")
 
 
+class _TooDeep:
+    """A validation context whose errors carry the code an app switches on, as the cost's do."""
+
+    def __init__(self, context: ValidationContext, limit: int) -> None:
+        self._context = context
+        self._limit = limit
+
+    def report_error(self, error: GraphQLError) -> None:
+        self._context.report_error(
+            GraphQLError(
+                error.message,
+                error.nodes,
+                extensions={"code": "QUERY_TOO_COMPLEX", "depthLimit": self._limit},
+            )
+        )
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._context, name)
+
+
+def depth_limit(max_depth: int) -> type[ValidationRule]:
+    [measure] = QueryDepthLimiter(
+        max_depth=max_depth, should_ignore=_introspection
+    ).validation_rules
+
+    class QueryDepthRule(ValidationRule):
+        def __init__(self, context: ValidationContext) -> None:
+            measure(cast("ValidationContext", _TooDeep(context, max_depth)))
+            super().__init__(context)
+
+    return QueryDepthRule
+
+
 def limit_extensions(max_depth: int, max_cost: int) -> list[Any]:
     """Factories, so strawberry builds fresh extensions per request.
 
     The rule classes are built once, so the validation cache (keyed by document and rules)
     validates each distinct query once: apps send the same few documents over and over.
     """
-    depth = QueryDepthLimiter(max_depth=max_depth, should_ignore=_introspection)
-    rules = [*depth.validation_rules, cost_limit(max_cost)]
+    rules: list[type[ASTValidationRule]] = [depth_limit(max_depth), cost_limit(max_cost)]
     return [
         lambda: ParserCache(maxsize=512),
         lambda: AddValidationRules(rules),

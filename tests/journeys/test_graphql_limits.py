@@ -63,7 +63,10 @@ async def test_a_query_deeper_than_the_limit_is_refused_before_it_runs(
     deep = "{ products(first: 1) { edges { node { price { amount } } } } }"
     _, body = await post_graphql(client, deep)
     assert body["data"] is None
-    assert "exceeds maximum operation depth" in body["errors"][0]["message"]
+    [error] = body["errors"]
+    assert "exceeds maximum operation depth" in error["message"]
+    # Refused as a costly query is: an app switches on the one code for both.
+    assert error["extensions"] == {"code": "QUERY_TOO_COMPLEX", "depthLimit": 3}
 
 
 async def test_a_query_costing_more_than_the_limit_is_refused(
