@@ -132,6 +132,21 @@ async def authenticate(
     return keys.decode(credentials)
 
 
+async def authenticate_params(
+    params: dict[str, Any], keys: TokenKeys, check_key: ApiKeyCheck
+) -> Principal | None:
+    """The credentials a WebSocket client sends in connection_init's payload (a browser cannot
+    set a socket's headers): `Authorization` and `X-API-Key`, or `apiKey`."""
+    authorization = params.get("Authorization") or params.get("authorization")
+    api_key = params.get("X-API-Key") or params.get("apiKey")
+    return await authenticate(
+        str(authorization) if authorization else None,
+        str(api_key) if api_key else None,
+        keys,
+        check_key,
+    )
+
+
 class ClientError(GraphQLError):
     """The error a GraphQL client expects: a message and `extensions.code`."""
 

@@ -77,12 +77,15 @@ class GraphQLContext:
         request: web.Request | None = None,
         response: Any = None,
     ) -> GraphQLContext:
+        # A socket's context serves every operation on it, for as long as it is open.
+        cache = not isinstance(response, web.WebSocketResponse)
         customer, home = _customer(principal)
         loaders = Loaders(
-            PriceBySkuLoader(services.pricing, customer, home), AvailableBySkuLoader(services.db)
+            PriceBySkuLoader(services.pricing, customer, home, cache=cache),
+            AvailableBySkuLoader(services.db, cache=cache),
         )
         if services.payments is not None:
-            loaders.intents = IntentsByOrderLoader(services.payments)
+            loaders.intents = IntentsByOrderLoader(services.payments, cache=cache)
         return cls(services, principal, loaders, request, response)
 
 

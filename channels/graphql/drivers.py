@@ -17,6 +17,7 @@ import strawberry
 from channels.graphql.auth import ClientError, forbidden, require
 from channels.graphql.context import GraphQLContext
 from channels.graphql.errors import UserError
+from channels.graphql.orders import PaymentMethod
 from channels.graphql.scalars import MoneyType
 from core.money import Money
 from core.phone import InvalidPhoneError, Phone
@@ -32,6 +33,8 @@ from engines.gig import (
     TaskStop,
     Worker,
 )
+from engines.orders import Order, OrderStatus, UnknownOrderError
+from engines.orders import PaymentMethod as PaymentMethodModel
 
 Info = strawberry.Info[GraphQLContext, None]
 
@@ -51,6 +54,36 @@ class DriverStop:
     status: StopStatus
 
 
+@strawberry.type(description="One item of an order to hand over")
+class DriverOrderLine:
+    sku: str
+    name: str
+    quantity: int
+
+
+@strawberry.type(description="What to hand over at a stop, and what to collect there")
+class DriverOrder:
+    reference: str
+    position: int = strawberry.field(description="The stop it is delivered at")
+    customer_name: str | None
+    address: str
+    status: OrderStatus
+    lines: list[DriverOrderLine]
+    payment_method: PaymentMethod
+    collect: MoneyType = strawberry.field(
+        description="What to take at the door: the total of an unpaid pay-on-delivery order, "
+        "else zero"
+    )
+
+
+# A driver's own tasks whose orders he carries or carried: an expired or cancelled one's went
+# back to the dock, and may go out with someone else.
+CARRIED = frozenset({TaskStatus.ASSIGNED, TaskStatus.COMPLETED})
+
+# Nothing is taken at the door for these: cancelled, returned, or already handed over.
+SETTLED = frozenset({OrderStatus.CANCELLED, OrderStatus.RETURNED, OrderStatus.DELIVERED})
+
+
 @strawberry.type(description="A route a driver is offered, drives or has driven")
 class DriverTask:
     reference: str
@@ -62,14 +95,31 @@ class DriverTask:
     offer_expires_at: datetime | None = strawberry.field(
         description="Until when the open offer may be accepted (offered tasks only)"
     )
+    yours: strawberry.Private[bool] = False
+
+    @strawberry.field(
+        description="The orders to deliver, in visiting order: only for the driver the task is "
+        "assigned to (null for anyone else, as for a task that does not exist)"
+    )
+    async def orders(self, info: Info) -> list[DriverOrder] | None:
+        if not self.yours:
+            return None
+        found: list[DriverOrder] = []
+        for stop in self.stops:
+            try:
+                order = await info.context.services.orders.get(stop.order_reference)
+            except UnknownOrderError:
+                continue
+            found.append(_order(order, stop))
+        return found
 
 
-@strawberry.type
+@strawberry.type(description="No such task for you: none by that reference, or another driver's")
 class TaskNotFound(UserError):
     task: str
 
 
-@strawberry.type(description="The task is not (or no longer) on offer to you")
+@strawberry.type(description="The task was offered to you and is no longer (declined, or taken)")
 class NotOfferedToYou(UserError):
     task: str
 
@@ -134,7 +184,28 @@ class ConfirmDeliveryPayload:
     errors: list[ConfirmDeliveryError]
 
 
-async def _view(info: Info, task: Task, expires: datetime | None = None) -> DriverTask:
+def _order(order: Order, stop: DriverStop) -> DriverOrder:
+    due = (
+        order.payment_method is PaymentMethodModel.ON_DELIVERY
+        and order.paid_at is None
+        and order.status not in SETTLED
+    )
+    return DriverOrder(
+        reference=order.reference,
+        position=stop.position,
+        customer_name=stop.customer_name,
+        address=stop.address,
+        status=order.status,
+        lines=[DriverOrderLine(sku=i.sku, name=i.name, quantity=i.quantity) for i in order.lines],
+        payment_method=PaymentMethod(order.payment_method.value),
+        collect=MoneyType.of(order.total if due else Money.zero(order.total.currency)),
+    )
+
+
+async def _view(
+    info: Info, task: Task, expires: datetime | None = None, viewer: Worker | None = None
+) -> DriverTask:
+    """`viewer`: the driver asking, who alone reads the orders of a task assigned to him."""
     customers = info.context.services.customers
     names: dict[Phone, str | None] = {}
     for stop in task.stops:
@@ -149,6 +220,7 @@ async def _view(info: Info, task: Task, expires: datetime | None = None) -> Driv
         km=task.km,
         stops=[_stop(s, names[s.customer]) for s in task.stops],
         offer_expires_at=expires,
+        yours=viewer is not None and task.worker_id == viewer.id and task.status in CARRIED,
     )
 
 
@@ -204,12 +276,13 @@ class DriversQuery:
                 raise forbidden(f"{principal.subject} is not a registered driver")
             return []
         gig = info.context.services.gig
+        viewer = worker if principal.role is Role.DRIVER else None
         found: list[DriverTask] = []
         offered = await gig.open_offer(worker.id)
         if offered is not None:
             offer, task = offered
-            found.append(await _view(info, task, offer.expires_at))
-        found.extend([await _view(info, t) for t in await gig.tasks_of(worker.id)])
+            found.append(await _view(info, task, offer.expires_at, viewer))
+        found.extend([await _view(info, t, viewer=viewer) for t in await gig.tasks_of(worker.id)])
         return found
 
 
@@ -223,14 +296,19 @@ class DriversMutation:
         worker = await _me(info)
         gig = info.context.services.gig
         found = await gig.task_by_reference(task.strip().upper())
+        missing = _refused(TaskNotFound(message=f"no task {task}", task=task))
         if found is None:
-            return _refused(TaskNotFound(message=f"no task {task}", task=task))
+            return missing
         if found.worker_id == worker.id:  # a retry after success: the same answer
-            return AcceptTaskPayload(task=await _view(info, found), errors=[])
+            return AcceptTaskPayload(task=await _view(info, found, viewer=worker), errors=[])
         await gig.expire_offers()
         mine = [o for o in await gig.offers(found.id) if o.worker_id == worker.id]
-        latest = max(mine, key=lambda o: o.offered_at) if mine else None
-        if latest is None or latest.status not in (OfferStatus.OPEN, OfferStatus.EXPIRED):
+        if not mine:
+            # Never offered to you: answered as a missing task, word for word, so a driver
+            # trying references learns nothing about other drivers' routes.
+            return missing
+        latest = max(mine, key=lambda o: o.offered_at)
+        if latest.status not in (OfferStatus.OPEN, OfferStatus.EXPIRED):
             return _refused(
                 NotOfferedToYou(message=f"{found.reference} is not on offer to you", task=task)
             )
@@ -238,9 +316,14 @@ class DriversMutation:
             try:
                 accepted = await gig.accept(latest.id)
             except OfferClosedError:
-                pass  # lapsed between the two reads
+                # Lapsed between the two reads, or taken by his own other tap meanwhile.
+                again = await gig.task(found.id)
+                if again.worker_id == worker.id:
+                    return AcceptTaskPayload(
+                        task=await _view(info, again, viewer=worker), errors=[]
+                    )
             else:
-                return AcceptTaskPayload(task=await _view(info, accepted), errors=[])
+                return AcceptTaskPayload(task=await _view(info, accepted, viewer=worker), errors=[])
         return _refused(
             OfferExpired(
                 message=f"the offer of {found.reference} has lapsed",
@@ -259,17 +342,16 @@ class DriversMutation:
         worker = await _me(info)
         gig = info.context.services.gig
         found = await gig.task_by_reference(task.strip().upper())
-        if found is None:
+        if found is None or not await _yours(info, found, worker):
+            # Another driver's task answers as a missing one: references tell nothing.
             return _unproved(TaskNotFound(message=f"no task {task}", task=task))
-        if found.worker_id is not None and found.worker_id != worker.id:
-            raise forbidden("this task belongs to another driver")
         at_door = found.next_stop
         named = _named_stop(found, order)
         if order is not None and named is not None and not named.open:
             # A retry after the answer was lost: report what happened, try no code again.
             if named.status in (StopStatus.ESCALATED, StopStatus.RETURNED):
                 return _unproved(Escalated(message="an operator has this stop", order=order))
-            return _proved(await _view(info, found), named, None, not at_door)
+            return _proved(await _view(info, found, viewer=worker), named, None, not at_door)
         if found.status is not TaskStatus.ASSIGNED or at_door is None:
             return _unproved(
                 TaskNotInProgress(
@@ -290,9 +372,21 @@ class DriversMutation:
         if len(digits) != CODE_DIGITS or not digits.isascii() or not digits.isdigit():
             return _unproved(InvalidCode(message="the delivery code is four digits"))
         try:
-            result = await gig.confirm_delivery(found.id, worker.id, digits)
-        except TaskStateError as exc:  # another device proved or closed it meanwhile
-            return _unproved(TaskNotInProgress(message=str(exc), task=task, status=found.status))
+            result = await gig.confirm_delivery(
+                found.id, worker.id, digits, position=at_door.position
+            )
+        except TaskStateError as exc:  # another tap or device proved or closed it meanwhile
+            after = await gig.task(found.id)
+            stop = next(s for s in after.stops if s.position == at_door.position)
+            if stop.status is StopStatus.DELIVERED:  # answered as a retry naming it
+                return _proved(
+                    await _view(info, after, viewer=worker), stop, None, not after.next_stop
+                )
+            if stop.status in (StopStatus.ESCALATED, StopStatus.RETURNED):
+                return _unproved(
+                    Escalated(message="an operator has this stop", order=stop.order_reference)
+                )
+            return _unproved(TaskNotInProgress(message=str(exc), task=task, status=after.status))
         reference = at_door.order_reference
         match result.outcome:
             case CodeCheck.WRONG:
@@ -309,7 +403,16 @@ class DriversMutation:
                 )
         after = await gig.task(found.id)
         stop = next(s for s in after.stops if s.position == at_door.position)
-        return _proved(await _view(info, after), stop, result.earned, result.task_completed)
+        return _proved(
+            await _view(info, after, viewer=worker), stop, result.earned, result.task_completed
+        )
+
+
+async def _yours(info: Info, task: Task, worker: Worker) -> bool:
+    """Taken by `worker`, or not taken by anyone and offered to him (told to take it first)."""
+    if task.worker_id is not None:
+        return task.worker_id == worker.id
+    return any(o.worker_id == worker.id for o in await info.context.services.gig.offers(task.id))
 
 
 def _named_stop(task: Task, order: str | None) -> TaskStop | None:

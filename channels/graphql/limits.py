@@ -8,12 +8,13 @@ so the depth limit skips it.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from typing import Any, Final
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any, Final, cast
 
 from aiohttp import web
 from aiohttp.typedefs import Middleware
 from graphql import (
+    ASTValidationRule,
     FieldNode,
     FragmentDefinitionNode,
     FragmentSpreadNode,
@@ -22,19 +23,22 @@ from graphql import (
     IntValueNode,
     OperationDefinitionNode,
     SelectionSetNode,
+    ValidationContext,
     ValidationRule,
 )
 from strawberry.extensions import (
     AddValidationRules,
     ParserCache,
     QueryDepthLimiter,
+    SchemaExtension,
     ValidationCache,
 )
 from strawberry.extensions.query_depth_limiter import IgnoreContext
 
-from channels.graphql.auth import InvalidTokenError, authenticate
-from channels.graphql.context import GraphQLServices
+from channels.graphql.auth import ClientError, InvalidTokenError, authenticate
+from channels.graphql.context import GraphQLContext, GraphQLServices
 from channels.graphql.scalars import MAX_PAGE
+from core.config import Settings
 from core.throttle import RateLimit
 from engines.access import Principal
 
@@ -102,19 +106,98 @@ def _introspection(context: IgnoreContext) -> bool:
     return context.field_name.startswith("__")
 
 
+class _TooDeep:
+    """A validation context whose errors carry the code an app switches on, as the cost's do."""
+
+    def __init__(self, context: ValidationContext, limit: int) -> None:
+        self._context = context
+        self._limit = limit
+
+    def report_error(self, error: GraphQLError) -> None:
+        self._context.report_error(
+            GraphQLError(
+                error.message,
+                error.nodes,
+                extensions={"code": "QUERY_TOO_COMPLEX", "depthLimit": self._limit},
+            )
+        )
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._context, name)
+
+
+def depth_limit(max_depth: int) -> type[ValidationRule]:
+    [measure] = QueryDepthLimiter(
+        max_depth=max_depth, should_ignore=_introspection
+    ).validation_rules
+
+    class QueryDepthRule(ValidationRule):
+        def __init__(self, context: ValidationContext) -> None:
+            measure(cast("ValidationContext", _TooDeep(context, max_depth)))
+            super().__init__(context)
+
+    return QueryDepthRule
+
+
 def limit_extensions(max_depth: int, max_cost: int) -> list[Any]:
     """Factories, so strawberry builds fresh extensions per request.
 
     The rule classes are built once, so the validation cache (keyed by document and rules)
     validates each distinct query once: apps send the same few documents over and over.
     """
-    depth = QueryDepthLimiter(max_depth=max_depth, should_ignore=_introspection)
-    rules = [*depth.validation_rules, cost_limit(max_cost)]
+    rules: list[type[ASTValidationRule]] = [depth_limit(max_depth), cost_limit(max_cost)]
     return [
         lambda: ParserCache(maxsize=512),
         lambda: AddValidationRules(rules),
         lambda: ValidationCache(maxsize=512),
+        SocketRateLimit,
     ]
+
+
+def _buckets(
+    settings: Settings, remote: str | None, principal: Principal | None
+) -> list[tuple[str, RateLimit]]:
+    """The IP's bucket, and the caller's (API key, OAuth client or user) when signed in."""
+    buckets = [
+        (
+            f"ip:{remote}",
+            RateLimit(settings.rate_limit_ip_per_second, settings.rate_limit_ip_burst),
+        )
+    ]
+    if principal is not None:
+        buckets.append(
+            (
+                f"caller:{principal.credential or principal.subject}",
+                RateLimit(settings.rate_limit_user_per_second, settings.rate_limit_user_burst),
+            )
+        )
+    return buckets
+
+
+class SocketRateLimit(SchemaExtension):
+    """Each operation on a WebSocket takes from the buckets an HTTP request takes from.
+
+    The guard sees only the socket's upgrade, and graphql-transport-ws runs queries and
+    mutations as well as subscriptions: without this, one socket was a way round the limits.
+    """
+
+    async def on_execute(self) -> AsyncIterator[None]:
+        context = self.execution_context.context
+        if (
+            isinstance(context, GraphQLContext)
+            and isinstance(context.response, web.WebSocketResponse)
+            and context.request is not None
+        ):
+            services = context.services
+            decision = await services.buckets.take(
+                _buckets(services.settings, context.request.remote, context.principal)
+            )
+            if not decision.allowed:
+                raise ClientError(
+                    "RATE_LIMITED",
+                    f"too many requests; retry after {decision.retry_after_header} seconds",
+                )
+        yield
 
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -129,8 +212,6 @@ def _error(code: str, message: str, *, status: int = 200, **headers: str) -> web
 def api_guard(services: GraphQLServices) -> Middleware:
     """Authenticate, then take a token from the IP's bucket and the caller's (key or user)."""
     settings = services.settings
-    per_ip = RateLimit(settings.rate_limit_ip_per_second, settings.rate_limit_ip_burst)
-    per_caller = RateLimit(settings.rate_limit_user_per_second, settings.rate_limit_user_burst)
 
     @web.middleware
     async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
@@ -148,10 +229,7 @@ def api_guard(services: GraphQLServices) -> Middleware:
             except InvalidTokenError as exc:
                 # 200 with the error, as GraphQL clients (Apollo, gql, urql) expect it.
                 return _error("UNAUTHENTICATED", f"invalid credentials: {exc}")
-        buckets = [(f"ip:{request.remote}", per_ip)]
-        if principal is not None:
-            buckets.append((f"caller:{principal.credential or principal.subject}", per_caller))
-        decision = await services.buckets.take(buckets)
+        decision = await services.buckets.take(_buckets(settings, request.remote, principal))
         if not decision.allowed:
             return _error(
                 "RATE_LIMITED",

@@ -1,4 +1,8 @@
-"""DataLoaders: a page of products reads its prices and stock in one batch, not one per row."""
+"""DataLoaders: a page of products reads its prices and stock in one batch, not one per row.
+
+Each HTTP request gets its own, so what they keep lasts one answer; a WebSocket's last as long as
+the socket, so they batch without keeping (`cache=False`): every answer is read then.
+"""
 
 from __future__ import annotations
 
@@ -32,6 +36,8 @@ class PriceBySkuLoader(DataLoader[tuple[RegionCode, str], Money | None]):
         pricing: PricingService,
         customer: Phone | None = None,
         home: RegionCode | None = None,
+        *,
+        cache: bool = True,
     ) -> None:
         async def load(keys: list[tuple[RegionCode, str]]) -> list[Money | None]:
             found: dict[tuple[RegionCode, str], Money] = {}
@@ -41,13 +47,13 @@ class PriceBySkuLoader(DataLoader[tuple[RegionCode, str], Money | None]):
                     found[code, sku] = money
             return [found.get(key) for key in keys]
 
-        super().__init__(load_fn=load)
+        super().__init__(load_fn=load, cache=cache)
 
 
 class AvailableBySkuLoader(DataLoader[tuple[RegionCode, str], int]):
     """Stock on the shelf for every product on the page: one query per region."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, *, cache: bool = True) -> None:
         async def load(keys: list[tuple[RegionCode, str]]) -> list[int]:
             found: dict[tuple[RegionCode, str], int] = {}
             for code, skus in _by_region(keys).items():
@@ -55,15 +61,15 @@ class AvailableBySkuLoader(DataLoader[tuple[RegionCode, str], int]):
                     found[code, sku] = available
             return [found.get(key, 0) for key in keys]
 
-        super().__init__(load_fn=load)
+        super().__init__(load_fn=load, cache=cache)
 
 
 class IntentsByOrderLoader(DataLoader[str, list[PaymentIntent]]):
     """The payment intents of every order on the page: one query, not one per order."""
 
-    def __init__(self, payments: PaymentService) -> None:
+    def __init__(self, payments: PaymentService, *, cache: bool = True) -> None:
         async def load(references: list[str]) -> list[list[PaymentIntent]]:
             found = await payments.for_orders(references)
             return [found.get(r.upper(), []) for r in references]
 
-        super().__init__(load_fn=load)
+        super().__init__(load_fn=load, cache=cache)

@@ -14,7 +14,7 @@ import structlog
 from channels.graphql.auth import (
     ClientError,
     InvalidTokenError,
-    authenticate,
+    authenticate_params,
     forbidden,
     may_act_for,
     require,
@@ -562,16 +562,10 @@ async def _subscriber(info: Info) -> Principal:
     context = info.context
     if context.principal is not None:
         return context.principal
-    params = context.connection_params or {}
-    authorization = params.get("Authorization") or params.get("authorization")
-    api_key = params.get("X-API-Key") or params.get("apiKey")
     services = context.services
     try:
-        principal = await authenticate(
-            str(authorization) if authorization else None,
-            str(api_key) if api_key else None,
-            services.keys,
-            services.access.authenticate_api_key,
+        principal = await authenticate_params(
+            context.connection_params or {}, services.keys, services.access.authenticate_api_key
         )
     except InvalidTokenError as exc:
         raise ClientError("UNAUTHENTICATED", str(exc)) from exc

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 import strawberry
 from graphql import GraphQLError
 from strawberry.extensions import DisableIntrospection, MaskErrors
 from strawberry.tools import merge_types
-from strawberry.types import ExecutionContext
+from strawberry.types import ExecutionContext, ExecutionResult
+from strawberry.types.graphql import OperationType
 
 from channels.graphql.catalogue import CatalogueQuery
 from channels.graphql.customers import CustomersQuery
@@ -61,6 +63,34 @@ class OmniRouteSchema(strawberry.Schema):
             if e.original_error is not None and not isinstance(e.original_error, GraphQLError)
         ]
         super().process_errors(unexpected, execution_context)
+
+    async def execute(  # noqa: PLR0917 - strawberry's signature
+        self,
+        query: str | None,
+        variable_values: dict[str, Any] | None = None,
+        context_value: Any | None = None,
+        root_value: Any | None = None,
+        operation_name: str | None = None,
+        allowed_operation_types: Iterable[OperationType] | None = None,
+        operation_extensions: dict[str, Any] | None = None,
+    ) -> ExecutionResult:
+        """One answer to one request: a subscription runs on the WebSocket (`stream`), and
+        posted over HTTP it is a 400 saying so, not a resolver run as a query (an internal
+        error)."""
+        allowed = (
+            {OperationType.QUERY, OperationType.MUTATION}
+            if allowed_operation_types is None
+            else set(allowed_operation_types)
+        )
+        return await super().execute(
+            query,
+            variable_values,
+            context_value,
+            root_value,
+            operation_name,
+            allowed - {OperationType.SUBSCRIPTION},
+            operation_extensions,
+        )
 
 
 def _unexpected(error: GraphQLError) -> bool:

@@ -653,14 +653,27 @@ class GigService:
         return stop
 
     async def confirm_delivery(
-        self, task_id: uuid.UUID, worker_id: uuid.UUID, code: str, proof: Proof | None = None
+        self,
+        task_id: uuid.UUID,
+        worker_id: uuid.UUID,
+        code: str,
+        proof: Proof | None = None,
+        *,
+        position: int | None = None,
     ) -> DeliveryResult:
         """Check the customer's code for the next stop: right, it is delivered and paid; wrong
-        three times, an operator is called and the driver moves on."""
+        three times, an operator is called and the driver moves on.
+
+        `position`: the stop the driver's app meant; when it is no longer the next one (the
+        same code sent twice, the first proved it), TaskStateError, and no try is spent on the
+        stop after it.
+        """
         task = await self._own_task(task_id, worker_id)
         stop = task.next_stop
         if stop is None:
             raise TaskStateError(f"{task.reference} has no stop left")
+        if position is not None and stop.position != position:
+            raise TaskStateError(f"{task.reference} stop {position} is no longer the next")
         proof = proof or Proof()
         now = self._clock.now()
         tariff = TARIFFS[region_of(task.region).currency]

@@ -172,7 +172,7 @@ async def test_another_driver_can_neither_take_nor_see_nor_prove_someone_elses_t
 
     _, body = await post_graphql(client, ACCEPT, {"t": task.reference}, bayo)
     [refused] = body["data"]["acceptTask"]["errors"]
-    assert refused["__typename"] == "NotOfferedToYou"
+    assert refused["__typename"] == "TaskNotFound"
     _, body = await post_graphql(client, TASKS, {"d": EMEKA.e164}, bayo)
     assert code_of(body) == "FORBIDDEN"
     _, body = await post_graphql(client, TASKS, None, bayo)
@@ -182,9 +182,73 @@ async def test_another_driver_can_neither_take_nor_see_nor_prove_someone_elses_t
     _, body = await post_graphql(client, ACCEPT, {"t": task.reference}, emeka)
     assert body["data"]["acceptTask"]["errors"] == []
     _, body = await post_graphql(client, CONFIRM, {"t": task.reference, "c": "1234"}, bayo)
-    assert code_of(body) == "FORBIDDEN"
+    assert body["data"]["confirmDelivery"]["errors"][0]["__typename"] == "TaskNotFound"
     _, body = await post_graphql(client, ACCEPT, {"t": "NOPE-1"}, emeka)
     assert body["data"]["acceptTask"]["errors"][0]["__typename"] == "TaskNotFound"
+
+
+async def test_accepting_another_drivers_task_answers_as_accepting_one_that_does_not_exist(
+    client: TestClient[Any, Any], services: Services
+) -> None:
+    """Bayo trying references learns nothing: Emeka's route, on offer to him or taken by him,
+    answers Bayo word for word as a reference no task has."""
+    emeka_worker, task = await offered_to_emeka(services, NGOZI)
+    bayo = bearer(services.settings, BAYO.e164, "driver")
+    emeka = bearer(services.settings, EMEKA.e164, "driver")
+    ghost = ("YY" if task.reference.startswith("ZZ") else "ZZ") + task.reference[2:]
+
+    async def answer(reference: str) -> dict[str, Any]:
+        """Bayo's answer, with the reference he typed taken out of the message."""
+        _, body = await post_graphql(client, ACCEPT, {"t": reference}, bayo)
+        result: dict[str, Any] = body["data"]["acceptTask"]
+        for error in result["errors"]:
+            error["message"] = error["message"].replace(reference, "<ref>")
+        return result
+
+    missing = await answer(ghost)
+    assert missing == {
+        "task": None,
+        "errors": [{"__typename": "TaskNotFound", "message": "no task <ref>"}],
+    }
+    assert await answer(task.reference) == missing  # on offer to Emeka
+    _, body = await post_graphql(client, ACCEPT, {"t": task.reference}, emeka)
+    assert body["data"]["acceptTask"]["errors"] == []
+    assert await answer(task.reference) == missing  # taken by Emeka
+    assert (await services.gig.task(task.id)).worker_id == emeka_worker.id
+
+
+async def test_proving_a_door_of_another_drivers_task_answers_as_for_one_that_does_not_exist(
+    client: TestClient[Any, Any], services: Services
+) -> None:
+    """The same for confirmDelivery: Emeka's route, on offer to him or taken and half driven,
+    answers Bayo word for word as a reference no task has (no status, no stop, no refusal
+    that says it is someone's), and his tries change nothing."""
+    _, task = await offered_to_emeka(services, NGOZI, CHIDI)
+    first = task.stops[0].order_reference
+    bayo = bearer(services.settings, BAYO.e164, "driver")
+    emeka = bearer(services.settings, EMEKA.e164, "driver")
+    ghost = ("YY" if task.reference.startswith("ZZ") else "ZZ") + task.reference[2:]
+
+    async def answer(reference: str, order: str | None = None) -> dict[str, Any]:
+        """Bayo's answer, with the reference he typed taken out of the message."""
+        variables = {"t": reference, "c": "1234", "o": order}
+        _, body = await post_graphql(client, CONFIRM, variables, bayo)
+        result: dict[str, Any] = body["data"]["confirmDelivery"]
+        for error in result["errors"]:
+            error["message"] = error["message"].replace(reference, "<ref>")
+        return result
+
+    missing = await answer(ghost)
+    assert missing["errors"] == [{"__typename": "TaskNotFound", "message": "no task <ref>"}]
+    assert await answer(task.reference) == missing  # on offer to Emeka
+    _, body = await post_graphql(client, ACCEPT, {"t": task.reference}, emeka)
+    assert body["data"]["acceptTask"]["errors"] == []
+    code = await code_for(services, NGOZI, first)
+    _, body = await post_graphql(client, CONFIRM, {"t": task.reference, "c": code}, emeka)
+    assert body["data"]["confirmDelivery"]["errors"] == []
+    assert await answer(task.reference) == missing  # taken by Emeka
+    assert await answer(task.reference, first) == missing  # naming a stop already proved
+    assert [s.code_attempts for s in (await services.gig.task(task.id)).stops] == [0, 0]
 
 
 @pytest.mark.parametrize(
@@ -212,6 +276,67 @@ async def test_a_lapsed_offer_cannot_be_accepted(
     assert lapsed["__typename"] == "OfferExpired"
     assert lapsed["expiredAt"] is not None
     assert (await services.gig.task(task.id)).worker_id is None
+
+
+async def test_a_double_tap_on_accept_gives_the_route_to_both_taps(
+    client: TestClient[Any, Any], services: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Emeka taps Accept twice (or his app retries while the first tap is still in flight):
+    the first tap takes the route while the second is checking the offer. Both are told the
+    route is his, not that the offer lapsed."""
+    emeka_worker, task = await offered_to_emeka(services, NGOZI)
+    read = services.gig.offers
+
+    async def read_as_the_first_tap_accepts(task_id: Any) -> Any:
+        found = await read(task_id)
+        if (await services.gig.task(task_id)).worker_id is None:
+            [offer] = [o for o in found if o.worker_id == emeka_worker.id]
+            await services.gig.accept(offer.id)  # the first tap, a moment ahead
+        return found
+
+    monkeypatch.setattr(services.gig, "offers", read_as_the_first_tap_accepts)
+    emeka = bearer(services.settings, EMEKA.e164, "driver")
+    _, body = await post_graphql(client, ACCEPT, {"t": task.reference}, emeka)
+    assert body["data"]["acceptTask"]["errors"] == []
+    assert body["data"]["acceptTask"]["task"]["status"] == "ASSIGNED"
+    assert (await services.gig.task(task.id)).worker_id == emeka_worker.id
+
+
+async def test_a_double_tap_on_confirm_costs_the_next_customer_no_try(
+    client: TestClient[Any, Any], services: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Emeka's app sends Ngozi's code twice (a double tap, or a retry while the first is in
+    flight): the first proves her door while the second is reading the route. The second is
+    told her door is proved, and Chidi's code, next, has lost no try to Ngozi's."""
+    emeka_worker, task = await offered_to_emeka(services, NGOZI, CHIDI)
+    first, _second = (s.order_reference for s in task.stops)
+    emeka = bearer(services.settings, EMEKA.e164, "driver")
+    _, body = await post_graphql(client, ACCEPT, {"t": task.reference}, emeka)
+    assert body["data"]["acceptTask"]["errors"] == []
+    code = await code_for(services, NGOZI, first)
+    read = services.gig.task_by_reference
+
+    async def read_as_the_first_tap_proves(reference: str) -> Any:
+        found = await read(reference)
+        if found is not None and found.stops[0].open:
+            await services.gig.confirm_delivery(found.id, emeka_worker.id, code)  # the first tap
+        return found
+
+    monkeypatch.setattr(services.gig, "task_by_reference", read_as_the_first_tap_proves)
+    _, body = await post_graphql(
+        client, CONFIRM, {"t": task.reference, "c": code, "o": first}, emeka
+    )
+    answer = body["data"]["confirmDelivery"]
+    assert answer["errors"] == []
+    assert answer["stop"]["orderReference"] == first
+    assert answer["stop"]["status"] == "DELIVERED"
+    assert answer["earned"] is None  # paid once, by the first tap
+    assert [
+        (s.status.value, s.code_attempts) for s in (await services.gig.task(task.id)).stops
+    ] == [
+        ("delivered", 0),
+        ("pending", 0),
+    ]
 
 
 async def test_three_wrong_codes_hand_the_stop_to_an_operator(
@@ -255,12 +380,77 @@ async def test_a_route_taken_and_never_driven_shows_expired_the_next_day(
         [shown] = (await run(session, TASKS))["tasks"]
         assert (shown["reference"], shown["status"]) == (task.reference, "EXPIRED")
         assert [s["status"] for s in shown["stops"]] == ["PENDING"]
+        # The order is back at the dock and may go out with someone else: not his to carry.
+        assert (await run(session, ORDERS))["tasks"] == [
+            {"reference": task.reference, "status": "EXPIRED", "orders": None}
+        ]
         tried = (await run(session, CONFIRM, {"t": task.reference, "c": code}))["confirmDelivery"]
     assert tried["taskCompleted"] is False
     assert [(e["__typename"], e["message"]) for e in tried["errors"]] == [
         ("TaskNotInProgress", f"{task.reference} is expired")
     ]
     assert (await services.orders.get(reference)).status is OrderStatus.PACKED
+
+
+ORDERS = """query($d: String) {
+  tasks(driver: $d) {
+    reference status
+    orders {
+      reference position address customerName status paymentMethod
+      lines { sku name quantity }
+      collect { amount currency }
+    }
+  }
+}"""
+
+
+async def test_the_driver_on_the_route_reads_what_to_hand_over_and_collect_at_each_stop(
+    client: TestClient[Any, Any], services: Services
+) -> None:
+    """At each door Emeka needs the order: the items and quantities, the address, and the cash
+    to collect for pay on delivery. Only once the route is his: not while it is on offer, and
+    not to the operator reading his tasks (who reads orders by `order(reference)`)."""
+    _, task = await offered_to_emeka(services, NGOZI, CHIDI)
+    first, second = (s.order_reference for s in task.stops)
+    emeka = bearer(services.settings, EMEKA.e164, "driver")
+    operator = bearer(services.settings, OPERATOR, "operator")
+
+    _, body = await post_graphql(client, ORDERS, None, emeka)
+    [offered] = body["data"]["tasks"]
+    assert (offered["status"], offered["orders"]) == ("OFFERED", None)
+
+    _, body = await post_graphql(client, ACCEPT, {"t": task.reference}, emeka)
+    assert body["data"]["acceptTask"]["errors"] == []
+    _, body = await post_graphql(client, ORDERS, None, emeka)
+    [taken] = body["data"]["tasks"]
+    ngozi = await services.customers.get(NGOZI)
+    assert ngozi is not None
+    placed = await services.orders.get(first)
+    assert taken["orders"][0] == {
+        "reference": first,
+        "position": 1,
+        "address": "1 Broad Street",
+        "customerName": ngozi.name,
+        "status": "DISPATCHED",
+        "paymentMethod": "ON_DELIVERY",
+        "lines": [{"sku": "NDL-INDO-CHK", "name": placed.lines[0].name, "quantity": 2}],
+        "collect": {"amount": str(placed.total.amount), "currency": "NGN"},
+    }
+    assert [(o["reference"], o["position"]) for o in taken["orders"]] == [(first, 1), (second, 2)]
+
+    code = await code_for(services, NGOZI, first)
+    _, body = await post_graphql(
+        client,
+        CONFIRM.replace("taskCompleted", "taskCompleted task { orders { collect { amount } } }"),
+        {"t": task.reference, "c": code},
+        emeka,
+    )
+    # Handed over and paid at the door: nothing more to collect there.
+    assert body["data"]["confirmDelivery"]["task"]["orders"][0]["collect"]["amount"] == "0.00"
+
+    _, body = await post_graphql(client, ORDERS, {"d": EMEKA.e164}, operator)
+    [seen] = body["data"]["tasks"]
+    assert (seen["reference"], seen["orders"]) == (task.reference, None)
 
 
 ESCALATIONS = """{ escalations { orderReference task position customer address reason since } }"""

@@ -9,6 +9,8 @@ from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient
+from gql import Client, GraphQLRequest
+from gql.transport.exceptions import TransportQueryError
 from sqlalchemy import event
 
 from core.app.bootstrap import Services, build_services
@@ -19,7 +21,7 @@ from core.ids import SeededIds
 from core.phone import Phone
 from core.region import RegionCode
 from engines.orders import CartLine, PaymentMethod, PlaceOrder
-from tests.support.graphql import bearer, gateway, post_graphql
+from tests.support.graphql import bearer, gateway, post_graphql, ws_transport
 from tests.support.phone import UssdPhone
 from tests.support.ports import free_port
 from tests.support.providers.twilio import (
@@ -61,7 +63,10 @@ async def test_a_query_deeper_than_the_limit_is_refused_before_it_runs(
     deep = "{ products(first: 1) { edges { node { price { amount } } } } }"
     _, body = await post_graphql(client, deep)
     assert body["data"] is None
-    assert "exceeds maximum operation depth" in body["errors"][0]["message"]
+    [error] = body["errors"]
+    assert "exceeds maximum operation depth" in error["message"]
+    # Refused as a costly query is: an app switches on the one code for both.
+    assert error["extensions"] == {"code": "QUERY_TOO_COMPLEX", "depthLimit": 3}
 
 
 async def test_a_query_costing_more_than_the_limit_is_refused(
@@ -103,6 +108,27 @@ async def test_anonymous_callers_share_their_address_budget(
     client, _ = strict
     statuses = [(await post_graphql(client, PRODUCTS))[0] for _ in range(7)]
     assert statuses == [200] * 6 + [429]
+
+
+async def test_queries_over_one_websocket_spend_the_same_budget_as_over_http(
+    strict: tuple[TestClient[Any, Any], Services],
+) -> None:
+    """graphql-transport-ws runs queries and mutations too: a client that opens one socket and
+    sends everything down it is limited as if it posted each one."""
+    client, _ = strict
+    answers: list[str] = []
+    async with Client(transport=ws_transport(client, {})) as session:
+        for _ in range(8):
+            try:
+                await session.execute(GraphQLRequest(PRODUCTS))
+            except TransportQueryError as exc:
+                answers.append((exc.errors or [{}])[0]["extensions"]["code"])
+            else:
+                answers.append("ok")
+    # The socket's upgrade took the first of the address's six tokens.
+    assert answers == ["ok"] * 5 + ["RATE_LIMITED"] * 3
+    status, _ = await post_graphql(client, PRODUCTS)
+    assert status == 429
 
 
 async def test_a_ussd_caller_who_goes_too_fast_gets_a_polite_closing_screen(

@@ -12,6 +12,7 @@ from gql.transport.exceptions import TransportQueryError
 
 from core.app.bootstrap import Services
 from core.bus.events import EventEnvelope
+from core.region import RegionCode
 from engines.orders import OrderStatus
 from engines.orders.events import OrderStatusChanged
 from tests.support.graphql import (
@@ -105,3 +106,64 @@ async def test_nobody_follows_someone_elses_order(
         guessed["extensions"],
     )
     assert order_updates_hub(client).watching == 0  # a refused subscription listens to nothing
+
+
+async def test_the_token_sent_in_connection_init_signs_in_queries_on_the_socket_too(
+    client: TestClient[Any, Any], services: Services
+) -> None:
+    """An app that sends everything down its socket (a browser cannot set a socket's headers,
+    so the token goes in connection_init) is signed in for its queries and mutations, as it is
+    for its subscriptions: not told to send the token it sent."""
+    reference = await place_for(services, NGOZI, "k-live-0004")
+    headers = bearer(services.settings, NGOZI, "customer")
+    async with Client(transport=ws_transport(client, headers)) as session:
+        me = await session.execute(GraphQLRequest("{ me { phone } }"))
+        found = await session.execute(
+            GraphQLRequest(
+                "query($r: String!) { order(reference: $r) { ... on Order { reference } } }",
+                variable_values={"r": reference},
+            )
+        )
+    assert me == {"me": {"phone": NGOZI}}
+    assert found == {"order": {"reference": reference}}
+
+    refused = await refusal(client, {"Authorization": "Bearer not-a-token"}, reference)
+    assert refused["extensions"]["code"] == "UNAUTHENTICATED"
+
+
+async def test_a_subscription_posted_over_http_is_told_to_use_the_websocket(
+    client: TestClient[Any, Any], services: Services
+) -> None:
+    """An app that posts its subscription like a query gets a 400 naming the mistake, not an
+    internal error (the resolver run as a query returned nothing GraphQL could answer)."""
+    reference = await place_for(services, NGOZI, "k-live-0005")
+    headers = bearer(services.settings, NGOZI, "customer")
+    response = await client.post(
+        "/graphql",
+        json={"query": ORDER_UPDATES, "variables": {"r": reference}},
+        headers=headers,
+    )
+    assert response.status == 400
+    assert "subscriptions are not allowed" in await response.text()
+    assert order_updates_hub(client).watching == 0
+
+
+async def test_a_socket_reads_the_stock_as_it_is_now_not_as_it_was_at_its_first_read(
+    client: TestClient[Any, Any], services: Services
+) -> None:
+    """A dashboard keeps one socket open and asks again and again: each answer is read then,
+    not the first one kept for the socket's lifetime."""
+    shelf = await services.catalogue.shelf(RegionCode.LAGOS)
+    sku = sorted(shelf.products)[0]  # the product place_for orders
+    stock = GraphQLRequest(
+        "query($s: String) { products(search: $s) { edges { node { sku stock } } } }",
+        variable_values={"s": sku},
+    )
+    operator = bearer(services.settings, "op-1", "operator")
+    async with Client(transport=ws_transport(client, operator)) as session:
+        before = await session.execute(stock)
+        await place_for(services, NGOZI, "k-live-0006")
+        after = await session.execute(stock)
+    [was] = [e["node"]["stock"] for e in before["products"]["edges"] if e["node"]["sku"] == sku]
+    [now] = [e["node"]["stock"] for e in after["products"]["edges"] if e["node"]["sku"] == sku]
+    assert now == was - 1 == await services.catalogue.available(RegionCode.LAGOS, sku)
