@@ -30,6 +30,7 @@ from engines.payments import (
     PaymentError,
     PaymentIntent,
     PaymentService,
+    RefundRefusedError,
 )
 from engines.payments.events import PaymentSucceeded
 
@@ -205,6 +206,8 @@ class LateMoneyRefunder(CustomerSms):
         why = f"Order {order.reference} {order.status.value} before the payment came"
         try:
             refund = await self._payments.refund(paid.id, left, key=key, reason=why)
+        except RefundRefusedError:
+            return  # another refund (the order's unwind, a double charge) took it meanwhile
         except PaymentError as exc:
             log.error("payments.late_refund_not_sent", intent=str(paid.id), error=str(exc))
         else:
