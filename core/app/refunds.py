@@ -199,6 +199,8 @@ class LateMoneyRefunder(CustomerSms):
         if order.status not in self.ENDED:
             return  # an open order: its workflow (or the unwind refunder) takes it from here
         paid = await self._payments.get(uuid.UUID(event.intent_id))
+        if not checkout_payments([paid], order.reference):
+            return  # a credit repayment pays the customer's credit line down, not this order
         key = f"refund:late:{paid.id}"
         left = await self._payments.left_to_refund(paid.id, key=key)
         if left.amount <= 0:

@@ -157,3 +157,28 @@ async def test_a_momo_payment_after_the_cancel_is_kept_as_credit_and_the_custome
     owed = await held_at(services, f"customer:{NGOZI.e164}:receivable:NGN")
     assert owed == -order.total.amount
     assert await held_at(services, "rail:momo:NGN") == order.total.amount
+
+
+async def test_a_credit_repayment_that_names_a_cancelled_order_is_not_refunded(
+    gateway: Client, services: Services, fakes: PaymentFakes
+) -> None:
+    """A repayment pays the customer's credit line down (oldest credit first), whatever order
+    it was started from: it is kept, not sent back as if it had paid that order."""
+    assert services.payments is not None
+    order = await place(services, JUMA, RegionCode.NAIROBI, "late-repay")
+    await services.payments.pay(
+        CreatePayment(
+            idempotency_key=f"repay:{order.reference}:{order.total.amount}",
+            method=Method.MPESA,
+            amount=order.total,
+            customer=JUMA,
+            order_reference=order.reference,
+        )
+    )
+    await services.orders.advance(order.reference, OrderStatus.CANCELLED, reason="out of stock")
+    target, body = fakes.daraja.pay(fakes.daraja.pushes[0])
+    assert (await gateway.post(target, data=body, headers=JSON)).status == 200
+    await flush_outbox(services)
+
+    assert fakes.daraja.reversals == []
+    assert await refunds_of(services, order) == []
