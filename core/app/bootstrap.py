@@ -20,6 +20,7 @@ from core.app.payments import PaymentReceiptSms, PaymentRequery, build_rails
 from core.app.payouts import PayoutDesk, PayoutSweeper
 from core.app.refunds import (
     DoubleChargeRefunder,
+    LateMoneyRefunder,
     RefundDesk,
     RefundPosting,
     UnwoundOrderRefunder,
@@ -294,6 +295,9 @@ def build_services(
     delivery = DeliveryWorker(notifications, senders)
     OrderConfirmationSms(notifications, customers, translate, settings.sms_provider).subscribe(bus)
     PaymentReceiptSms(notifications, customers, translate, settings.sms_provider).subscribe(bus)
+    LateMoneyRefunder(
+        notifications, customers, translate, settings.sms_provider, payments=payments, orders=orders
+    ).subscribe(bus)
     PaymentPosting(money.books, money.credit, orders).subscribe(bus)
     return Services(
         settings,

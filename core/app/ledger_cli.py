@@ -18,6 +18,7 @@ from core.config import Settings
 from core.db import Database
 from core.i18n import Translator
 from core.ids import RandomIds
+from core.money import Money
 from engines.catalogue import CatalogueService
 from engines.ledger import LedgerReport, Transfer, TransferRefusedError, TransferResult
 from engines.notifications import NotificationService
@@ -104,10 +105,12 @@ def _settle(day: dt.date | None) -> int:
                 print(f"omniroute settle: {exc}", file=sys.stderr)
                 refused += 1
                 continue
+            payout = await money.settlement.payout_held(batch.distributor, batch.day)
             print(
                 f"{batch.distributor} {batch.day}: {batch.payments} payments, gross "
                 f"{batch.gross}, refunds {batch.refunds}, fees {batch.fees}, commission "
-                f"{batch.commission}, carried {batch.carried}, net {batch.net}"
+                f"{batch.commission}, carried {batch.carried}, net {batch.net}, payout "
+                f"{payout or Money.zero(distributor.currency)}"
             )
         return 2 if refused else 0
 
@@ -136,7 +139,10 @@ def _payout_outcome(args: argparse.Namespace) -> int:
     if paid:
         print(f"{name} {args.day}: payout {amount} posted")
     else:
-        print(f"{name} {args.day}: payout {amount} released, still owed to {name}")
+        print(
+            f"{name} {args.day}: payout {amount} released, still owed to {name}: "
+            "the next settlement pays it"
+        )
     return 0
 
 

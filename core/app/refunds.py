@@ -14,10 +14,15 @@ from decimal import Decimal
 
 import structlog
 
+from core.app.subscribers import CustomerSms
 from core.bus import EventBus, EventEnvelope
+from core.i18n import Translator
 from core.money import Money
 from core.phone import Phone
+from engines.customers import CustomerService
 from engines.ledger import Books
+from engines.notifications import NotificationService
+from engines.orders import OrderService, OrderStatus, UnknownOrderError
 from engines.orders.events import OrderStatusChanged
 from engines.payments import (
     Direction,
@@ -25,6 +30,7 @@ from engines.payments import (
     PaymentError,
     PaymentIntent,
     PaymentService,
+    RefundRefusedError,
 )
 from engines.payments.events import PaymentSucceeded
 
@@ -153,6 +159,71 @@ class UnwoundOrderRefunder:
         for paid in checkout_payments(intents, event.reference):
             why = f"Order {event.reference} {event.status}"
             await refund_what_is_left(self._payments, paid, f"refund:unwound:{paid.id}", why)
+
+
+class LateMoneyRefunder(CustomerSms):
+    """Money for an order that was already cancelled (or returned) when it came — an M-Pesa
+    prompt paid after the cancel, a card or a transfer that landed late — is not kept: it goes
+    back in full on its own rail, once (keyed on the payment, so a callback delivered twice or a
+    redelivered event refunds nothing twice). Where the rail cannot give it back (MTN MoMo has
+    no refund; the rail refused), it stays on the customer's account, where the payment was
+    posted, and they are told so by SMS, once."""
+
+    ENDED = frozenset({OrderStatus.CANCELLED, OrderStatus.RETURNED})
+
+    def __init__(
+        self,
+        notifications: NotificationService,
+        customers: CustomerService,
+        translate: Translator,
+        provider: str,
+        *,
+        payments: PaymentService,
+        orders: OrderService,
+    ) -> None:
+        super().__init__(notifications, customers, translate, provider)
+        self._payments = payments
+        self._orders = orders
+
+    def subscribe(self, bus: EventBus) -> None:
+        bus.subscribe(PaymentSucceeded.topic, "late-money-refund", self.on_succeeded)
+
+    async def on_succeeded(self, envelope: EventEnvelope) -> None:
+        event = PaymentSucceeded.model_validate(envelope.data)
+        if event.direction != Direction.COLLECT.value or not event.order_reference:
+            return
+        try:
+            order = await self._orders.get(event.order_reference)
+        except UnknownOrderError:
+            return
+        if order.status not in self.ENDED:
+            return  # an open order: its workflow (or the unwind refunder) takes it from here
+        paid = await self._payments.get(uuid.UUID(event.intent_id))
+        if not checkout_payments([paid], order.reference):
+            return  # a credit repayment pays the customer's credit line down, not this order
+        key = f"refund:late:{paid.id}"
+        left = await self._payments.left_to_refund(paid.id, key=key)
+        if left.amount <= 0:
+            return  # given back already (the order's unwind, an operator)
+        why = f"Order {order.reference} {order.status.value} before the payment came"
+        try:
+            refund = await self._payments.refund(paid.id, left, key=key, reason=why)
+        except RefundRefusedError:
+            return  # another refund (the order's unwind, a double charge) took it meanwhile
+        except PaymentError as exc:
+            log.error("payments.late_refund_not_sent", intent=str(paid.id), error=str(exc))
+        else:
+            if refund.status is not IntentStatus.FAILED:
+                log.warning("payments.late_payment_refunded", intent=str(paid.id))
+                return
+        # Kept on the customer's account (the payment's posting credited it): say so, once.
+        await self.send(
+            paid.customer,
+            f"late-money-credit:{paid.id}",
+            "sms.late_payment_credited",
+            amount=left.format(),
+            reference=order.reference,
+        )
 
 
 class RefundPosting:

@@ -116,6 +116,6 @@ class PaymentSignals:
         try:
             await self._runtime.fulfilment.payment_received(event.order_reference, notice)
         except OrderNotWaitingError:
-            # The order's story ended (expired or cancelled) before the money came: an operator
-            # refunds it from the ledger, where the payment is posted.
+            # The order's story ended (expired or cancelled) before the money came: the late
+            # money refunder (core/app/refunds.py) gives it back.
             log.warning("workflow.payment_after_order_ended", order=event.order_reference)

@@ -29,6 +29,7 @@ from core.db import Database
 from core.ids import IdGenerator
 from core.money import Money
 from core.phone import Phone
+from engines.orders.model import OrderStatus
 from engines.orders.repository import SqlOrderRepository
 from engines.payments.events import (
     PaymentFailed,
@@ -575,8 +576,13 @@ class PaymentService:
             for i in await repo.open_for_customer(account.customer, Method.BANK_TRANSFER, provider)
             if i.amount.currency == seen.amount.currency and i.amount <= seen.amount
         ]
-        exact = [i for i in candidates if i.amount == seen.amount]
-        matches = exact or candidates
+        # An order cancelled while its transfer was awaited keeps its intent open (money may
+        # still come for it), but a transfer pays an order still waiting first: the customer
+        # who cancelled and ordered the same again pays the new order, not the dead one.
+        waiting = [i for i in candidates if not await _order_closed(s, i)]
+        pool = waiting or candidates
+        exact = [i for i in pool if i.amount == seen.amount]
+        matches = exact or pool
         chosen = matches[0] if matches else None
         if not await repo.claim_callback(
             provider, notice.event_id, chosen.id if chosen else None, now
@@ -674,6 +680,14 @@ def _about(intent: PaymentIntent) -> dict[str, object]:
         "currency": intent.amount.currency,
         "amount": str(intent.amount.amount),
     }
+
+
+async def _order_closed(s: AsyncSession, intent: PaymentIntent) -> bool:
+    """Whether the intent's order was cancelled or returned (nothing more to pay for)."""
+    if intent.order_reference is None:
+        return False
+    order = await SqlOrderRepository(s).by_reference(intent.order_reference)
+    return order is not None and order.status in (OrderStatus.CANCELLED, OrderStatus.RETURNED)
 
 
 def _same_request(existing: PaymentIntent, fingerprint: str) -> PaymentIntent:

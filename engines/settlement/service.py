@@ -127,7 +127,8 @@ class SettlementService:
             distributor, day, payments, fees, refunds=(-r.amount for r in refunds), carried=carried
         )
         if batch.net.amount > 0:
-            await self._post(distributor, batch)
+            await self._accrue(distributor, batch)
+        await self._hold_payout(distributor, day)
         try:
             async with self._db.transaction() as s:
                 await s.execute(
@@ -163,11 +164,11 @@ class SettlementService:
                 )
             ).first()
 
-    async def _post(self, distributor: Distributor, batch: Batch) -> None:
+    async def _accrue(self, distributor: Distributor, batch: Batch) -> None:
+        """The day's share is owed to the distributor."""
         cur = distributor.currency
         sales = await self._books.account(chart.sales(cur))
         owed = await self._books.account(chart.distributor(distributor.name, cur))
-        bank = await self._books.account(chart.rail(distributor.payout_rail, cur))
         day = batch.day.isoformat()
         await self._books.ledger.transfer(
             TransferRequest.posted(
@@ -179,16 +180,59 @@ class SettlementService:
                 reference=f"{distributor.name}:{day}",
             )
         )
+
+    async def _hold_payout(self, distributor: Distributor, day: date) -> None:
+        """Hold the day's payout: everything accrued to the distributor that no other payout
+        holds or paid — the day's share, and what an earlier payout the bank refused (voided)
+        still owes, so a refused payout is carried by the next settlement, once. The day's own
+        hold is left out of the sum, so a re-run after a crash asks for the same amount."""
+        cur = distributor.currency
+        owed = await self._books.account(chart.distributor(distributor.name, cur))
+        bank = await self._books.account(chart.rail(distributor.payout_rail, cur))
+        payout_id = chart.transfer_id("settlement", distributor.name, day.isoformat(), "payout")
+        journal = await self._books.ledger.transfers(
+            account_ids=[owed.id], codes=["settlement", "payout"]
+        )
+        accrued = sum(
+            (
+                t.amount
+                for t in journal
+                if t.code == "settlement" and _posted(t) and t.credit_account_id == owed.id
+            ),
+            Money.zero(cur),
+        )
+        held = sum(
+            (
+                t.amount
+                for t in journal
+                if t.code == "payout"
+                and t.kind is TransferKind.PENDING
+                and t.status is not TransferStatus.VOIDED
+                and t.debit_account_id == owed.id
+                and t.id != payout_id
+            ),
+            Money.zero(cur),
+        )
+        payout = accrued - held
+        if payout.amount <= 0:
+            return
         await self._books.ledger.transfer(
             TransferRequest.pending(
-                chart.transfer_id("settlement", distributor.name, day, "payout"),
+                payout_id,
                 owed.id,
                 bank.id,
-                batch.net,
+                payout,
                 code="payout",
-                reference=f"{distributor.name}:{day}",
+                reference=f"{distributor.name}:{day.isoformat()}",
             )
         )
+
+    async def payout_held(self, distributor: str, day: date) -> Money | None:
+        """What the day's payout asks the bank to send (None: nothing was held that day)."""
+        held = await self._books.ledger.get_transfer(
+            chart.transfer_id("settlement", distributor, day.isoformat(), "payout")
+        )
+        return held.amount if held is not None else None
 
     async def payout_confirmed(self, distributor: str, day: date) -> Transfer:
         """The bank confirmed the transfer to the distributor: post the held payout."""

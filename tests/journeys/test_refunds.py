@@ -125,6 +125,43 @@ async def test_an_mpesa_payment_is_refunded_by_a_reversal_once(
     assert await held_at(services, f"customer:{JUMA.e164}:receivable:KES") >= 0
 
 
+async def test_an_mpesa_payment_the_requery_settled_is_booked_as_charged_and_refunded(
+    gateway: Client, services: Services, fakes: PaymentFakes, clock: SteppedClock
+) -> None:
+    """The STK callback is lost and the requery learns the payment succeeded; Daraja's STK
+    query names neither the receipt nor the amount. The books still hold the whole shillings
+    charged, and a refund, with no receipt to reverse, pays it all back by B2C."""
+    assert services.payments is not None
+    assert services.refunds is not None
+    order = await place(services, JUMA, RegionCode.NAIROBI, "refund-requeried")
+    await services.payments.pay(
+        CreatePayment(
+            idempotency_key="pay-requeried",
+            method=Method.MPESA,
+            amount=order.total,
+            customer=JUMA,
+            order_reference=order.reference,
+        )
+    )
+    fakes.daraja.pay(fakes.daraja.pushes[0])  # the money moved; the callback never comes
+    clock.advance(180)
+    assert (await services.payments.requery()).settled == 1
+    await flush_outbox(services)
+    charged = Decimal(fakes.daraja.pushes[0].body["Amount"])  # 2,522: rounded up
+    assert await held_at(services, "rail:mpesa:KES") == charged
+
+    refund = await services.refunds.refund_order(order.reference, order.total, key="r1")
+
+    assert refund.status is IntentStatus.PROCESSING
+    assert fakes.daraja.reversals == []
+    [b2c] = fakes.daraja.payouts
+    assert (b2c.body["PartyB"], b2c.body["Amount"]) == ("254711000001", charged)
+    target, body = fakes.daraja.b2c_result(b2c)
+    assert (await gateway.post(target, data=body, headers=JSON)).status == 200
+    await flush_outbox(services)
+    assert await held_at(services, "rail:mpesa:KES") == 0
+
+
 async def test_two_refunds_of_one_payment_at_once_cannot_give_back_more_than_was_paid(
     gateway: Client, services: Services, fakes: PaymentFakes
 ) -> None:
@@ -296,7 +333,9 @@ async def test_a_flutterwave_payment_is_refunded_and_a_pending_refund_settled_by
     await flush_outbox(services)
     assert (await services.payments.get(refund.id)).status is IntentStatus.SUCCEEDED
     assert refund.provider_reference == str(refund_id)
-    assert await held_at(services, "rail:flutterwave:NGN") == 0
+    # all of it went back; the fee Flutterwave kept of the payment is not returned
+    kept = Decimal(str(fakes.flutterwave.payments[intent.reference]["app_fee"]))
+    assert await held_at(services, "rail:flutterwave:NGN") == -kept
 
 
 async def test_the_order_workflows_refund_port_sends_the_refund_once(

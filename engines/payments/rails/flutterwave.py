@@ -7,6 +7,9 @@
   webhook is followed by `GET /v3/transactions/verify_by_reference?tx_ref=<ref>`.
 - Refunds: the transaction's id (from verify by reference), then `POST
   /v3/transactions/<id>/refund` `{amount}`; `GET /v3/refunds/<refund id>` tells where it stands.
+- Fees: the verified transaction's `app_fee` is what Flutterwave keeps of it (it settles
+  `amount_settled`, the rest), booked on the ledger and netted out of the day's settlement as
+  Paystack's `fees` are.
 """
 
 from __future__ import annotations
@@ -188,4 +191,20 @@ def _observed(data: dict[str, Any], intent: PaymentIntent) -> Observation:
         amount=Money(Decimal(str(amount)), currency) if amount is not None else None,
         receipt=str(data.get("flw_ref") or data.get("id") or "") or None,
         reason=str(data.get("processor_response")) if status is ProviderStatus.FAILED else None,
+        fee=_fee(data, currency) if status is ProviderStatus.SUCCEEDED else None,
     )
+
+
+def _fee(data: dict[str, Any], currency: str) -> Money | None:
+    """What Flutterwave keeps of a charge (`app_fee`, in the major unit): it settles the rest.
+    Where the customer was charged the fee on top (`charged_amount` is `amount` plus it), we
+    keep the whole amount and nothing is ours to book."""
+    try:
+        fee = Decimal(str(data.get("app_fee") or 0))
+        amount = Decimal(str(data.get("amount") or 0))
+        charged = Decimal(str(data.get("charged_amount") or amount))
+    except ArithmeticError:
+        return None
+    if not fee > 0 or charged - amount >= fee:
+        return None
+    return Money(fee, currency)

@@ -4,7 +4,8 @@
   the token is cached until a minute before it expires.
 - STK push: `POST /mpesa/stkpush/v1/processrequest`, Password = base64(shortcode + passkey +
   timestamp), Timestamp `YYYYMMDDHHMMSS` in Nairobi time; the answer's CheckoutRequestID is
-  the provider reference. STK query: `POST /mpesa/stkpushquery/v1/query`.
+  the provider reference. STK query: `POST /mpesa/stkpushquery/v1/query` (ResultCode only: a
+  success found this way holds the whole shillings pushed, its receipt unknown).
 - The callback (`Body.stkCallback`) carries ResultCode 0 with CallbackMetadata (Amount,
   MpesaReceiptNumber, TransactionDate, PhoneNumber) or a failure code (1032 cancelled, 1037
   unreachable, 1 insufficient funds …); it is answered `{"ResultCode": 0, "ResultDesc":
@@ -14,8 +15,9 @@
 - Refunds: the Transaction Reversal API (`POST /mpesa/reversal/v1/request`, CommandID
   TransactionReversal, the payment's receipt as TransactionID) gives a whole payment back to
   the wallet it came from, fees included, and leaves the trail Safaricom's statement shows as a
-  reversal. It can only reverse a whole transaction, so a partial refund is a B2C payment of
-  the part to the payer's phone. Either answers at ResultURL like B2C.
+  reversal. It can only reverse a whole transaction named by its receipt, so a partial refund,
+  or one of a payment only the STK query confirmed (it names no receipt), is a B2C payment to
+  the payer's phone. Either answers at ResultURL like B2C.
 - Status: a B2C payout or a reversal whose result never came is asked about with the
   Transaction Status API (`POST /mpesa/transactionstatus/v1/query`, CommandID
   TransactionStatusQuery, Initiator and SecurityCredential as for B2C, by its
@@ -30,6 +32,7 @@ from __future__ import annotations
 
 import base64
 import uuid
+from dataclasses import replace
 from datetime import datetime, timedelta
 from decimal import ROUND_CEILING, Decimal
 from typing import Any, NoReturn
@@ -156,12 +159,12 @@ class MpesaRail:
         _refusal(answer.status, answer.field("errorMessage") or answer.field("ResponseDescription"))
 
     async def refund(self, refund: PaymentIntent, original: PaymentIntent) -> Observation:
-        if refund.amount != original.amount:
-            return await self._b2c(refund)  # a reversal gives back whole transactions only
+        if refund.amount != original.amount or not original.receipt:
+            # A reversal gives back whole transactions only, named by their receipt; a part, or
+            # a payment we only know succeeded from the STK query (no receipt), goes by B2C.
+            return await self._b2c(refund)
         if not self._initiator or not self._credential:
             raise RailRejectedError("M-Pesa reversal needs an initiator name and credential")
-        if not original.receipt:
-            raise RailRejectedError("the payment has no M-Pesa receipt to reverse")
         body = {
             "Initiator": self._initiator,
             "SecurityCredential": self._credential,
@@ -236,7 +239,12 @@ class MpesaRail:
             raise RailUnavailableError(f"M-Pesa STK query: HTTP {answer.status}")
         if not answer.ok:
             return Observation(ProviderStatus.NOT_FOUND, reason=str(answer.field("errorMessage")))
-        return _stk_outcome(str(answer.field("ResultCode")), answer.field("ResultDesc"))
+        seen = _stk_outcome(str(answer.field("ResultCode")), answer.field("ResultDesc"))
+        if seen.status is ProviderStatus.SUCCEEDED:
+            # The query names no amount (nor receipt): the push asked for whole shillings, and
+            # that is what the customer paid, so that is what the books hold.
+            return replace(seen, amount=Money(Decimal(whole_shillings(intent.amount)), "KES"))
+        return seen
 
     async def _ask_status(self, intent: PaymentIntent) -> None:
         if not self._initiator or not self._credential:

@@ -103,7 +103,7 @@ def test_settle_credit_and_reconcile_from_the_command_line(
     out = capsys.readouterr().out
     assert (
         "nairobi 2026-01-05: 2 payments, gross KES 1,250.00, refunds KES 50.00, fees KES 0.00, "
-        "commission KES 36.00, carried KES 0.00, net KES 1,164.00"
+        "commission KES 36.00, carried KES 0.00, net KES 1,164.00, payout KES 1,164.00"
     ) in out
     assert main(["credit", "daily"]) == 0
     assert "0 reminders, 0 late fees" in capsys.readouterr().out
@@ -264,7 +264,8 @@ def test_a_refused_payout_is_released_and_still_owed(
     assert main(["settle", "--day", "2026-01-05", "--unpaid", "nairobi"]) == 0
 
     assert capsys.readouterr().out == (
-        "nairobi 2026-01-05: payout KES 1,164.00 released, still owed to nairobi\n"
+        "nairobi 2026-01-05: payout KES 1,164.00 released, still owed to nairobi: the next "
+        "settlement pays it\n"
     )
     owed = Money(Decimal("1164.00"), "KES")
     assert asyncio.run(_owed_to(database_url, "nairobi", "KES")) == (owed, Money(Decimal(0), "KES"))

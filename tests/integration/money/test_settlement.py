@@ -85,6 +85,31 @@ async def test_a_failed_payout_is_released_and_still_owed(
     assert owed.balances.debits_pending == 0
 
 
+async def test_a_refused_payout_is_carried_by_the_next_settlement_once(
+    books: Books, clock: SteppedClock, settlement: SettlementService, ledger: LedgerService
+) -> None:
+    """The bank refused Monday's payout: Tuesday's settlement pays Monday's share with its own,
+    in one payout, and Wednesday's pays neither again."""
+    await _monday_payments(books, clock)  # ends 00:01 on Tuesday, 999 received
+    monday = await settlement.settle_day(NAIROBI, MONDAY)
+    await settlement.payout_failed("nairobi-central", MONDAY)
+    clock.advance(24 * HOUR)  # 00:01 on Wednesday
+
+    tuesday = await settlement.settle_day(NAIROBI, date(2026, 1, 6))
+    assert tuesday.net == kes("969.03")  # 999 less 3 %
+    held = await settlement.payout_held("nairobi-central", date(2026, 1, 6))
+    assert held == monday.net + tuesday.net
+    assert await settlement.settle_day(NAIROBI, date(2026, 1, 6)) == tuesday  # a re-run
+    await settlement.payout_confirmed("nairobi-central", date(2026, 1, 6))
+
+    assert (await ledger.account("distributor:nairobi-central:KES")).balance == kes(0)
+    assert (await ledger.account("rail:nibss:KES")).balance == kes(0) - held
+    clock.advance(24 * HOUR)
+    await settlement.settle_day(NAIROBI, date(2026, 1, 7))
+    assert await settlement.payout_held("nairobi-central", date(2026, 1, 7)) is None
+    assert (await ledger.check()).balanced
+
+
 async def test_reconciliation_names_every_difference(
     books: Books, clock: SteppedClock, settlement: SettlementService
 ) -> None:

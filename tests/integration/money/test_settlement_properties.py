@@ -123,3 +123,56 @@ def test_every_refund_is_netted_out_of_the_distributors_settlement_once(
 ) -> None:
     url = migrated_sqlite(sqlite_template, tmp_path / f"example-{next(_examples)}.db")
     asyncio.run(_scenario(url, payments, reruns))
+
+
+async def _payout_scenario(url: str, amounts: list[Decimal], refused: list[bool]) -> None:
+    """A payment a day, each day settled and its payout answered by the bank (refused or paid;
+    the last one paid): every refused payout is carried by a later one, once."""
+    db = Database(url)
+    clock = SteppedClock()
+    ledger = LedgerService(db, clock, RandomIds())
+    books = Books(ledger)
+    settlement = SettlementService(db, books, clock, RandomIds())
+    zero = Money.zero("KES")
+    try:
+        accrued = sent = zero
+        for d, amount in enumerate(amounts):
+            await books.post_payment_received(Phone("+254711000001"), kes(amount), "mpesa", f"Q{d}")
+            clock.advance(24 * 3600)
+            day = MONDAY + timedelta(days=d)
+            batch = await settlement.settle_day(NAIROBI, day)
+            accrued += batch.net
+            held = await settlement.payout_held(NAIROBI.name, day)
+            assert held is not None
+            if refused[d] and d < len(amounts) - 1:
+                await settlement.payout_failed(NAIROBI.name, day)
+            else:
+                await settlement.payout_confirmed(NAIROBI.name, day)
+                sent += held
+        assert sent == accrued  # every refused payout paid by a later one, none twice
+        owed = await books.account(chart.distributor(NAIROBI.name, "KES"))
+        assert (owed.balance, owed.balances.debits_pending) == (zero, Decimal(0))
+        assert (await ledger.check()).balanced
+    finally:
+        await ledger.close()
+        await db.dispose()
+
+
+@settings(
+    max_examples=25,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    amounts=st.lists(
+        st.decimals(min_value=Decimal("1.00"), max_value=Decimal("5000.00"), places=2),
+        min_size=1,
+        max_size=DAYS,
+    ),
+    refused=st.lists(st.booleans(), min_size=DAYS, max_size=DAYS),
+)
+def test_every_refused_payout_is_paid_by_a_later_settlement_once(
+    sqlite_template: Path, tmp_path: Path, amounts: list[Decimal], refused: list[bool]
+) -> None:
+    url = migrated_sqlite(sqlite_template, tmp_path / f"example-{next(_examples)}.db")
+    asyncio.run(_payout_scenario(url, amounts, refused))

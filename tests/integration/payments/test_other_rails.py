@@ -12,6 +12,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient
 
 from core.app.bootstrap import Services
+from core.app.money import DISTRIBUTORS
 from core.app.payments import PaymentRequery
 from core.clock import SteppedClock
 from core.money import Money
@@ -146,6 +147,38 @@ async def test_flutterwave_link_then_verified_webhook(
     verify = [r for r in fakes.flutterwave.requests if "verify_by_reference" in r.path]
     assert verify[0].path.endswith(f"tx_ref={intent.reference}")
     assert verify[0].headers["Authorization"] == f"Bearer {flutterwave.SECRET_KEY}"
+
+
+async def test_what_flutterwave_keeps_of_a_payment_is_netted_out_of_the_days_settlement(
+    gateway: Client, services: Services, fakes: PaymentFakes, clock: SteppedClock
+) -> None:
+    """Flutterwave settles a charge less its `app_fee`: the books say it holds that much less,
+    once however often the webhook comes, and the distributor's day is paid net of it."""
+    money = services.money
+    assert money is not None
+    paid = Money(Decimal("26993.25"), "NGN")
+    intent = await payments(services).pay(
+        CreatePayment(
+            idempotency_key="flw-fee", method=Method.FLUTTERWAVE, amount=paid, customer=NGOZI
+        )
+    )
+    body, headers = fakes.flutterwave.complete(intent.reference)
+    assert json.loads(body)["data"]["app_fee"] == 377.91  # 1.4 %, the merchant bears it
+    for _ in range(2):
+        response = await gateway.post("/webhooks/flutterwave", data=body, headers=headers)
+        assert response.status == 200
+        await services.relay.drain()
+
+    fee = Money(Decimal("377.91"), "NGN")
+    assert (await money.ledger.account("fees:flutterwave:NGN")).balance == fee
+    assert (await money.ledger.account("rail:flutterwave:NGN")).balance == paid - fee
+    lagos = next(d for d in DISTRIBUTORS if d.name == "lagos")
+    today = clock.now().date()
+    clock.advance(24 * 3600)
+    batch = await money.settlement.settle_day(lagos, today)
+    assert (batch.gross, batch.fees) == (paid, fee)
+    assert batch.net == paid - fee - batch.commission
+    assert (await money.ledger.check()).balanced
 
 
 async def test_a_flutterwave_event_about_something_else_is_acknowledged_and_changes_nothing(

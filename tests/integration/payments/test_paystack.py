@@ -15,7 +15,7 @@ from core.clock import SteppedClock
 from core.money import Money
 from core.phone import Phone
 from core.region import RegionCode
-from engines.orders import CartLine, Order, PaymentMethod, PlaceOrder
+from engines.orders import CartLine, Order, OrderStatus, PaymentMethod, PlaceOrder
 from engines.payments import CreatePayment, IntentStatus, Method, PaymentService
 from engines.payments.rails.paystack import customer_email
 from tests.support.providers import paystack
@@ -296,3 +296,28 @@ async def test_what_paystack_keeps_of_a_transfer_is_netted_out_of_the_days_settl
     assert (batch.gross, batch.fees) == (order.total, fee)
     assert batch.net == order.total - fee - batch.commission
     assert (await money.ledger.check()).balanced
+
+
+async def test_a_transfer_pays_the_order_still_waiting_not_one_that_was_cancelled(
+    gateway: Client, services: Services, fakes: PaymentFakes
+) -> None:
+    """Ngozi cancels an order she meant to pay by transfer and orders the same again: her
+    transfer pays the new order, not the cancelled one (which would leave the new one unpaid
+    and send her money back)."""
+    cancelled = await ngozi_order(services, "o1")
+    first = await payments(services).pay(pay(cancelled, Method.BANK_TRANSFER, "p1"))
+    await services.orders.advance(cancelled.reference, OrderStatus.CANCELLED)
+    again = await ngozi_order(services, "o2")
+    second = await payments(services).pay(pay(again, Method.BANK_TRANSFER, "p2"))
+    assert again.total == cancelled.total
+
+    kobo = int(again.total.amount * 100)
+    body, headers = fakes.paystack.transfer_to_account(second.details["account_number"], kobo)
+    for _ in range(2):
+        assert await deliver(gateway, body, headers) == 200
+        await flush_outbox(services)
+
+    assert (await payments(services).get(second.id)).status is IntentStatus.SUCCEEDED
+    assert (await services.orders.get(again.reference)).paid_at is not None
+    assert (await payments(services).get(first.id)).status is IntentStatus.REQUIRES_ACTION
+    assert [r for r in fakes.paystack.requests if r.path == "/refund"] == []

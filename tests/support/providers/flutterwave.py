@@ -7,7 +7,9 @@
 found for this id". `complete` plays the customer and builds the webhook with `verif-hash`.
 Refunds ("Refunds"): `POST /v3/transactions/<id>/refund` with `amount` (a decimal string, no
 more than is left) for a successful transaction → the refund, `completed` at once unless
-`pend_refunds`; `GET /v3/refunds/<id>`.
+`pend_refunds`; `GET /v3/refunds/<id>`. A transaction carries what Flutterwave keeps, as its
+verify answer and `charge.completed` data do ("Transaction verification": `app_fee`,
+`merchant_fee`, `charged_amount`, `amount_settled`), here 1.4 % borne by the merchant.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from tests.support.providers.loopback import LoopbackFake, ReceivedRequest
 
 SECRET_KEY = "FLWSECK_TEST-8f1e2d3c4b5a69788796a5b4c3d2e1f0-X"
 SECRET_HASH = "omniroute-flw-hash-5521"
+APP_FEE_RATE = Decimal("0.014")  # Flutterwave's local card and transfer rate, 1.4 %
 
 
 @dataclass
@@ -58,13 +61,18 @@ class FakeFlutterwave(LoopbackFake):
             if missing or not (body.get("customer") or {}).get("email"):
                 return _error(400, f"{(missing or ['customer.email'])[0]} is required")
             n = next(self._ids)
+            amount = Decimal(str(body["amount"]))
+            fee = (amount * APP_FEE_RATE).quantize(Decimal("0.01"))
             self.payments[body["tx_ref"]] = {
                 "id": n,
                 "tx_ref": body["tx_ref"],
                 "flw_ref": f"FLW-MOCK-{n}",
-                "amount": float(body["amount"]),
+                "amount": float(amount),
                 "currency": body["currency"],
-                "charged_amount": float(body["amount"]),
+                "charged_amount": float(amount),
+                "app_fee": float(fee),  # the merchant bears it: settled is amount less fee
+                "merchant_fee": 0,
+                "amount_settled": float(amount - fee),
                 "status": "pending",
                 "customer": body["customer"],
             }
