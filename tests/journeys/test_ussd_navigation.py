@@ -137,6 +137,48 @@ async def test_00_on_the_quantity_prompt_goes_back_to_the_products(ngozi: UssdPh
     assert (await ngozi.press("00")).body == products_screen.body
 
 
+@pytest.mark.parametrize(
+    ("retailer", "shop", "help_", "prompt_back"),
+    [
+        (
+            "ngozi",
+            "Shop",
+            "Order stock and pay on delivery. 0 goes back, 00 to the main menu; where you type a "
+            "number or code, 00 goes back. Help line: 0800 123 456.",
+            ("00", "Back"),
+        ),
+        (
+            "juma",
+            "Nunua",
+            "Agiza bidhaa kwa simu yako na ulipe ukipokea. 0 kurudi, 00 menyu kuu; unapoandika "
+            "idadi au msimbo, 00 kurudi. Msaada: 0800 123 456.",
+            ("00", "Rudi"),
+        ),
+    ],
+)
+async def test_help_says_00_goes_back_where_you_type_as_the_prompt_does(
+    ngozi: UssdPhone,
+    juma: UssdPhone,
+    retailer: str,
+    shop: str,
+    help_: str,
+    prompt_back: tuple[str, str],
+) -> None:
+    """Help told retailers 00 is the main menu everywhere; on a screen that takes typing (a
+    quantity, a promo code) 00 is Back, as that screen itself says."""
+    phone = {"ngozi": ngozi, "juma": juma}[retailer]
+    main = await phone.dial()
+    help_screen = await phone.choose(main.labels[-1])
+    assert help_screen.text == help_
+
+    await phone.press("0")
+    await phone.choose(shop)
+    products_screen = await phone.press("1")
+    prompt = await phone.press("1")
+    assert prompt_back in prompt.options
+    assert (await phone.press("00")).body == products_screen.body
+
+
 # --- paging -----------------------------------------------------------------------------------
 
 EXTRA = 14
