@@ -40,7 +40,6 @@ from engines.pricing import (
     Quote,
 )
 
-VOUCHER_VAR = "voucher"
 CART_MEMO = "cart"  # Turn.memo key of the cart read this turn
 LOCK_VAR = "lock"
 
@@ -97,18 +96,28 @@ class ShopState(State):
         )
 
     async def checkout_quote(self, turn: Turn, cart: Cart) -> tuple[Quote, str | None]:
-        """The quote with the promo code entered at checkout; a code gone bad is dropped."""
-        code = turn.vars.get(VOUCHER_VAR)
-        if code:
+        """The quote with the promo code entered at checkout (kept with the cart, so it
+        outlives a dropped session); a code gone bad is dropped, and the line says why."""
+        if cart.voucher:
             try:
-                return await self.quote(turn, cart, voucher=str(code)), None
+                return await self.quote(turn, cart, voucher=cart.voucher), None
             except InvalidVoucherError as exc:
-                turn.vars.pop(VOUCHER_VAR, None)
+                await self.save_cart(turn, cart.with_voucher(None))
                 notice = turn.t(
                     f"error.voucher.{exc.problem.value}", code=shown_code(turn, exc.code)
                 )
                 return await self.quote(turn, cart), notice
         return await self.quote(turn, cart), None
+
+    async def cart_quote(self, turn: Turn, cart: Cart) -> Quote:
+        """The cart's quote with its promo code while the code holds; the quote screen is
+        where a code gone bad is dropped and explained."""
+        if cart.voucher:
+            try:
+                return await self.quote(turn, cart, voucher=cart.voucher)
+            except InvalidVoucherError:
+                pass
+        return await self.quote(turn, cart)
 
 
 def shown_code(turn: Turn, code: str) -> str:
@@ -147,7 +156,7 @@ class Resume(ShopState):
 
     async def screen(self, turn: Turn) -> Screen:
         cart = await self.cart(turn)
-        total = (await self.quote(turn, cart)).total if not cart.is_empty else None
+        total = (await self.cart_quote(turn, cart)).total if not cart.is_empty else None
         text = turn.t("resume.body", count=cart.item_count, total=total.format() if total else "")
         return Screen(
             text,
@@ -292,7 +301,7 @@ class CartView(ShopState):
         cart = await self.cart(turn)
         if cart.is_empty:
             return Screen(turn.t("cart.empty"), (Choice(turn.t("menu.shop"), "!shop"),))
-        quote = await self.quote(turn, cart)
+        quote = await self.cart_quote(turn, cart)
         text = turn.t("cart.body", count=cart.item_count, total=quote.total.format())
         choices = [
             Choice(turn.t("cart.line", quantity=line.quantity, name=line.name), line.sku)
@@ -358,16 +367,15 @@ class QuoteView(ShopState):
         # The price shown is the price charged: it is locked while the customer pays.
         cart = await self.cart(turn)
         if not cart.is_empty:
-            code = turn.vars.get(VOUCHER_VAR)
             try:
                 lock = await self.svc.pricing.lock(
                     self.region(turn).code,
                     [(line.sku, line.quantity) for line in cart.lines],
                     customer=self.phone(turn),
-                    voucher=str(code) if code else None,
+                    voucher=cart.voucher,
                 )
             except InvalidVoucherError:
-                turn.vars.pop(VOUCHER_VAR, None)
+                await self.save_cart(turn, cart.with_voucher(None))
                 return Go("quote", remember=False, notice=turn.t("error.prices_changed"))
             turn.vars[LOCK_VAR] = str(lock.id)
         return Go("payment")
@@ -432,10 +440,11 @@ class Voucher(ShopState):
 
     async def enter(self, turn: Turn, text: str) -> Outcome:
         code = text.strip()
-        if code in ("", "0"):
-            turn.vars.pop(VOUCHER_VAR, None)
-            return Go("quote", notice=turn.t("voucher.removed"))
         cart = await self.cart(turn)
+        if code in ("", "0"):
+            if cart.voucher:
+                await self.save_cart(turn, cart.with_voucher(None))
+            return Go("quote", notice=turn.t("voucher.removed"))
         if cart.is_empty:
             return Go("quote")
         try:
@@ -444,7 +453,7 @@ class Voucher(ShopState):
             return Reject(
                 f"error.voucher.{exc.problem.value}", {"code": shown_code(turn, exc.code)}
             )
-        turn.vars[VOUCHER_VAR] = quote.voucher
+        await self.save_cart(turn, cart.with_voucher(quote.voucher))
         # The quote screen shows the code's saving on a line of its own; no notice needed.
         return Go("quote")
 
@@ -526,7 +535,6 @@ class Confirm(ShopState):
         cart = await self.cart(turn)
         method = PaymentMethod(str(turn.vars.get("pay", PaymentMethod.ON_DELIVERY.value)))
         key = f"{turn.msg.session_key}:{turn.vars.get('checkout', turn.msg.idempotency_key)}"
-        code = turn.vars.get(VOUCHER_VAR)
         turn.memo.pop(CART_MEMO, None)  # placing the order empties the cart
         try:
             order = await self.svc.orders.place(
@@ -536,7 +544,7 @@ class Confirm(ShopState):
                     lines=cart.lines,
                     payment_method=method,
                     idempotency_key=key,
-                    voucher=str(code) if code else None,
+                    voucher=cart.voucher,
                     price_lock_id=turn.vars.get(LOCK_VAR),
                     # Over SMS, the text this turn answers with is the order's confirmation.
                     customer_texted=turn.msg.kind is ChannelKind.SMS,
@@ -553,7 +561,6 @@ class Confirm(ShopState):
             return Go("cart", remember=False, notice=notice)
         turn.vars.pop("checkout", None)
         turn.vars.pop(LOCK_VAR, None)
-        turn.vars.pop(VOUCHER_VAR, None)
         outcome = await self.placed(turn, order)
         if isinstance(outcome, Finish) and turn.msg.kind is ChannelKind.SMS:
             return Finish(self.with_status_hint(turn, outcome.text))
