@@ -561,7 +561,7 @@ class Confirm(ShopState):
             return Go("cart", remember=False, notice=notice)
         turn.vars.pop("checkout", None)
         turn.vars.pop(LOCK_VAR, None)
-        outcome = await self.placed(turn, order)
+        outcome = await self.placed(turn, order, cart)
         if isinstance(outcome, Finish) and turn.msg.kind is ChannelKind.SMS:
             return Finish(self.with_status_hint(turn, outcome.text))
         return outcome
@@ -575,10 +575,11 @@ class Confirm(ShopState):
             hinted if measure(hinted, turn.capabilities) <= turn.capabilities.screen_chars else text
         )
 
-    async def placed(self, turn: Turn, order: Order) -> Outcome:
-        """What the customer is told once the order is placed, by its payment method."""
+    async def placed(self, turn: Turn, order: Order, cart: Cart) -> Outcome:
+        """What the customer is told once the order is placed (from `cart`), by its payment
+        method."""
         if order.payment_method is PaymentMethod.CREDIT:
-            return await self.on_credit(turn, order)
+            return await self.on_credit(turn, order, cart)
         if order.payment_method is PaymentMethod.ON_DELIVERY or self.svc.payments is None:
             return Finish(
                 turn.t(
@@ -590,18 +591,23 @@ class Confirm(ShopState):
             )
         return Finish(await self.pay(turn, order))
 
-    async def on_credit(self, turn: Turn, order: Order) -> Outcome:
-        """Hold the total on the credit line; refused, the order is cancelled (stock back)."""
+    async def on_credit(self, turn: Turn, order: Order, cart: Cart) -> Outcome:
+        """Hold the total on the credit line; refused, the order is cancelled (stock back) and
+        the cart it emptied is put back, so the customer can pay another way as told."""
         values = {"reference": order.reference, "total": order.total.format()}
         if self.svc.credit is None:
-            await self.svc.orders.advance(order.reference, OrderStatus.CANCELLED, reason="credit")
-            return Home(notice=turn.t("error.credit_refused", **values))
+            return await self.credit_refused(turn, order, cart)
         try:
             credit = await self.svc.credit.authorise(order.reference, order.customer, order.total)
         except CreditRefusedError:
-            await self.svc.orders.advance(order.reference, OrderStatus.CANCELLED, reason="credit")
-            return Home(notice=turn.t("error.credit_refused", **values))
+            return await self.credit_refused(turn, order, cart)
         return Finish(turn.t("done.credit", due=credit.due_on.strftime("%d/%m/%Y"), **values))
+
+    async def credit_refused(self, turn: Turn, order: Order, cart: Cart) -> Outcome:
+        await self.svc.orders.advance(order.reference, OrderStatus.CANCELLED, reason="credit")
+        await self.save_cart(turn, cart)
+        values = {"reference": order.reference, "total": order.total.format()}
+        return Home(notice=turn.t("error.credit_refused", **values))
 
     async def pay(self, turn: Turn, order: Order) -> str:
         """Ask the rail for the money; the order's reference keys it, so a retry pays once."""
