@@ -802,8 +802,7 @@ class Balance(ShopState):
         try:
             intent = await self.svc.payments.pay(
                 CreatePayment(
-                    # one repayment per credit and amount: a retried screen asks once
-                    idempotency_key=f"repay:{owed.order_reference}:{owed.outstanding.amount}",
+                    idempotency_key=await self.repayment_key(owed),
                     method=Method(value),
                     amount=owed.outstanding,
                     customer=self.phone(turn),
@@ -816,6 +815,20 @@ class Balance(ShopState):
         if intent.status in (IntentStatus.FAILED, IntentStatus.CANCELLED):
             return Finish(turn.t("done.repay_failed", **values))
         return Finish(turn.t("done.repay", method=turn.t(f"method.{value}"), **values))
+
+    async def repayment_key(self, owed: CreditOrder) -> str:
+        """One repayment per credit and amount, so a retried screen asks once; one the customer
+        cancelled (or that failed) is asked again under the next key, as Pay again does."""
+        assert self.svc.payments is not None
+        key = f"repay:{owed.order_reference}:{owed.outstanding.amount}"
+        intents = (await self.svc.payments.for_orders([owed.order_reference])).get(
+            owed.order_reference.upper(), []
+        )
+        tried = [i for i in intents if i.idempotency_key.split(":again:")[0] == key]
+        still_open = [i for i in tried if i.status not in GAVE_UP]
+        if still_open:
+            return still_open[-1].idempotency_key
+        return f"{key}:again:{len(tried)}" if tried else key
 
 
 class Language(ShopState):
