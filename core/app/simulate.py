@@ -227,6 +227,9 @@ def simulate(
             answer = ask("> ").strip()
         except EOFError:
             answer = ""
+        except KeyboardInterrupt:  # Ctrl+C hangs up too, without a traceback
+            print()
+            answer = ""
         if not answer:
             print("(hung up)")
             return 0

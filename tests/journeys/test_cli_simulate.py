@@ -86,6 +86,24 @@ def test_a_dial_that_is_not_a_shortcut_of_the_service_code_is_one_line_and_exit_
     assert said.count("\n") == 1
 
 
+async def test_ctrl_c_in_the_terminal_hangs_up_without_a_traceback(
+    client: TestClient[object, object], capsys: pytest.CaptureFixture[str]
+) -> None:
+    def ctrl_c(_prompt: str) -> str:
+        raise KeyboardInterrupt
+
+    try:
+        code = await asyncio.to_thread(
+            simulate, "ussd", base(client), "+2348030000001", "*384*123#", ctrl_c
+        )
+    except KeyboardInterrupt:  # escaping, it would also stop this test run
+        pytest.fail("Ctrl+C ended the terminal phone with a traceback")
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "| 1. Shop" in out
+    assert out.rstrip().endswith("(hung up)")
+
+
 async def test_sms_in_the_terminal_prints_the_twiml_reply(
     client: TestClient[object, object], capsys: pytest.CaptureFixture[str]
 ) -> None:
