@@ -28,6 +28,7 @@ from tests.support.providers.meta import (
     text,
     webhook_headers,
 )
+from tests.support.shelf import stock_the_noodle_shelf
 
 NGOZI = Phone("+2348030000001")
 INDOMIE = "NDL-INDO-CHK"
@@ -236,3 +237,29 @@ def order_update() -> OutboundMessage:
         reply=Reply("Order W62ACJ is on its way.", locale="en"),
         dedupe_key="order-dispatched:W62ACJ",
     )
+
+
+async def test_a_shelf_longer_than_a_list_pages_as_lists_of_ten_rows(
+    ngozi: WhatsAppUser, services: Services
+) -> None:
+    """Meta allows ten rows in a list, Back and More included: eleven products or more came as
+    a page of twelve numbered lines in a text message instead of a list to tap."""
+    await stock_the_noodle_shelf(services)
+    shelf = await services.catalogue.products(RegionCode.LAGOS, "noodles")
+    await ngozi.say("hi")
+    await ngozi.tap("Shop")
+
+    page = await ngozi.tap("Noodles")
+    listed = []
+    while True:
+        assert page.body["interactive"]["type"] == "list"
+        assert len(page.choices) <= 10
+        keys = [read_option_id(c["id"])[0] for c in page.choices]
+        assert keys[-1] == "0"
+        listed += [c.get("description", c["title"]) for c in page.choices if c["id"][0] != "0"]
+        if "98" not in keys:
+            break
+        listed.pop()  # the More row
+        page = await ngozi.tap("More")
+
+    assert [label.rsplit(" NGN", 1)[0] for label in listed] == [p.name for p in shelf]
