@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from enum import StrEnum
 from typing import Any, Protocol
 
@@ -119,7 +120,9 @@ class OutboundMessage:
     """A message that is not a webhook's answer: sent later by the provider's sender.
 
     `reply_to` is the inbound message it answers (None for notifications such as an order
-    confirmation), so the sender can thread it and the 24-hour WhatsApp window can be checked.
+    confirmation), so the sender can thread it and the 24-hour WhatsApp window can be checked;
+    `received_at` is when the provider says that message reached it (Meta's `timestamp`): the
+    window counts from then, not from when a late webhook got here (None: now).
     """
 
     provider: str
@@ -130,6 +133,7 @@ class OutboundMessage:
     reply_to: str | None = None
     template: str | None = None
     template_values: tuple[str, ...] = ()
+    received_at: datetime | None = None
 
 
 QueueOutbound = Callable[[OutboundMessage], Awaitable[None]]

@@ -132,18 +132,26 @@ def _fill(
     more_label: str,
     offer_back: bool,
 ) -> int:
-    """The end index of a page beginning at `start`."""
+    """The end index of a page beginning at `start`.
+
+    On an interactive screen Back and More are rows of the list like the items (Meta: ten
+    rows in all), so they count against `max_options` there; typed menus number items only.
+    """
+    back = offer_back or number > 0
     budget = caps.screen_chars - measure(text, caps)
-    if offer_back or number > 0:
+    if back:
         budget -= measure(f"\n{BACK_KEY}. {back_label}", caps)
     more_cost = measure(f"\n{MORE_KEY}. {more_label}", caps)
+    rows = caps.max_options - (1 if caps.interactive and back else 0)
     end = start
     used = 0
-    while end < len(labels) and end - start < caps.max_options:
+    while end < len(labels) and end - start < rows:
         cost = measure(f"\n{end - start + 1}. {labels[end]}", caps)
         last = end + 1 == len(labels)
         if used + cost + (0 if last else more_cost) > budget:
             break
+        if caps.interactive and not last and end - start + 1 == rows:
+            break  # the More row takes the last one
         used += cost
         end += 1
     if end == start and start < len(labels):

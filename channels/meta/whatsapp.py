@@ -11,6 +11,7 @@ Meta redelivers is applied once, because the Meta message id is the idempotency 
 from __future__ import annotations
 
 import hmac
+from datetime import UTC, datetime
 
 import structlog
 from aiohttp import web
@@ -52,6 +53,7 @@ log = structlog.get_logger(__name__)
 PROVIDER = "meta"
 # Meta batches updates into one POST of up to 3 MB; refusing one would only make Meta retry it.
 WEBHOOK_MAX_BYTES = 3 * 1024 * 1024
+MAX_TIMESTAMP_DIGITS = 11  # Unix seconds until the year 5138: longer is not a time
 
 
 async def verify(request: web.Request) -> web.Response:
@@ -189,8 +191,19 @@ async def _answer(
             reply=reply,
             dedupe_key=f"meta-reply:{message.id}",
             reply_to=message.id,
+            received_at=received_at(message),
         )
     )
+
+
+def received_at(message: Message) -> datetime | None:
+    """When WhatsApp received the message (`timestamp`, Unix seconds as a string): the
+    customer service window counts from it. None for one that is not a time at all."""
+    stamp = message.timestamp.strip()
+    if not stamp.isascii() or not stamp.isdigit() or len(stamp) > MAX_TIMESTAMP_DIGITS:
+        log.warning("meta.bad_timestamp", message_id=message.id)
+        return None
+    return datetime.fromtimestamp(int(stamp), tz=UTC)
 
 
 async def _report(ctx: ChannelContext, status: Status) -> None:

@@ -76,6 +76,11 @@ def _gateway(commands: Commands) -> None:
     simulate.add_argument("--phone", default="+2348030000001", help="E.164 number")
     simulate.add_argument("--url", default="http://127.0.0.1:8080", help="the gateway")
     simulate.add_argument("--service-code", default="*384*123#")
+    simulate.add_argument(
+        "--dial",
+        metavar="USSD",
+        help="ussd: dial a shortcut, the service code with keys added ('*384*123*3#')",
+    )
     commands.add_parser("worker", help="the Temporal worker for OMNIROUTE_TEMPORAL_ADDRESS")
 
 

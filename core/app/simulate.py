@@ -15,7 +15,7 @@ import sys
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from xml.etree import ElementTree
 
@@ -46,6 +46,25 @@ class Turn:
 def _twiml(document: str) -> ElementTree.Element:
     # The gateway's own answer, not untrusted input: the stdlib parser is enough here.
     return ElementTree.fromstring(document)  # noqa: S314
+
+
+class DialError(ValueError):
+    """A `--dial` string that is not the service code with an extension."""
+
+
+def shortcut_of(dial: str, service_code: str) -> list[str]:
+    """The keys a dial adds to the service code: `*384*123*3#` under `*384*123#` is ["3"],
+    which Africa's Talking sends as the session's first request with `text=3`."""
+    stem = service_code.removesuffix("#")
+    if dial == service_code:
+        return []
+    keys = dial.removeprefix(f"{stem}*").removesuffix("#").split("*")
+    if not dial.startswith(f"{stem}*") or not dial.endswith("#") or not all(keys):
+        raise DialError(
+            f"--dial {dial} is not the service code {service_code} with keys added, "
+            f"such as {stem}*3# (or give --service-code)"
+        )
+    return keys
 
 
 @dataclass
@@ -145,10 +164,12 @@ class VoicePhone:
 Phone = UssdPhone | MessagingPhone | VoicePhone
 
 
-def phone_for(channel: str, url: str, phone: str, service_code: str) -> Phone:
+def phone_for(
+    channel: str, url: str, phone: str, service_code: str, shortcut: Sequence[str] = ()
+) -> Phone:
     match channel:
         case "ussd":
-            return UssdPhone(url, phone, service_code)
+            return UssdPhone(url, phone, service_code, inputs=list(shortcut))
         case "sms" | "whatsapp":
             return MessagingPhone(url, phone, whatsapp=channel == "whatsapp")
         case _:
@@ -161,10 +182,24 @@ def simulate(
     phone: str,
     service_code: str = "*384*123#",
     ask: Callable[[str], str] = input,
+    *,
+    dial: str | None = None,
 ) -> int:
-    """Talk to the gateway until the user hangs up or the gateway ends the session."""
-    terminal = phone_for(channel, url, phone, service_code)
-    print(terminal.greeting.format(code=service_code, phone=phone) + "\n")
+    """Talk to the gateway until the user hangs up or the gateway ends the session.
+
+    `dial` (USSD) is what the retailer dials, a shortcut such as `*384*123*3#`: its keys after
+    the service code go with the first request, as Africa's Talking sends them.
+    """
+    if dial and channel != "ussd":
+        print(f"omniroute simulate: --dial is for ussd, not {channel}", file=sys.stderr)
+        return 2
+    try:
+        shortcut = shortcut_of(dial, service_code) if dial else []
+    except DialError as exc:
+        print(f"omniroute simulate: {exc}", file=sys.stderr)
+        return 2
+    terminal = phone_for(channel, url, phone, service_code, shortcut)
+    print(terminal.greeting.format(code=dial if shortcut else service_code, phone=phone) + "\n")
     answer: str | None = None
     while True:
         try:
@@ -192,6 +227,9 @@ def simulate(
             answer = ask("> ").strip()
         except EOFError:
             answer = ""
+        except KeyboardInterrupt:  # Ctrl+C hangs up too, without a traceback
+            print()
+            answer = ""
         if not answer:
             print("(hung up)")
             return 0
@@ -199,4 +237,4 @@ def simulate(
 
 def run(args: argparse.Namespace) -> int:
     """`omniroute simulate CHANNEL`."""
-    return simulate(args.channel, args.url, args.phone, args.service_code)
+    return simulate(args.channel, args.url, args.phone, args.service_code, dial=args.dial)

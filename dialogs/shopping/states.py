@@ -40,7 +40,6 @@ from engines.pricing import (
     Quote,
 )
 
-VOUCHER_VAR = "voucher"
 CART_MEMO = "cart"  # Turn.memo key of the cart read this turn
 LOCK_VAR = "lock"
 
@@ -97,18 +96,28 @@ class ShopState(State):
         )
 
     async def checkout_quote(self, turn: Turn, cart: Cart) -> tuple[Quote, str | None]:
-        """The quote with the promo code entered at checkout; a code gone bad is dropped."""
-        code = turn.vars.get(VOUCHER_VAR)
-        if code:
+        """The quote with the promo code entered at checkout (kept with the cart, so it
+        outlives a dropped session); a code gone bad is dropped, and the line says why."""
+        if cart.voucher:
             try:
-                return await self.quote(turn, cart, voucher=str(code)), None
+                return await self.quote(turn, cart, voucher=cart.voucher), None
             except InvalidVoucherError as exc:
-                turn.vars.pop(VOUCHER_VAR, None)
+                await self.save_cart(turn, cart.with_voucher(None))
                 notice = turn.t(
                     f"error.voucher.{exc.problem.value}", code=shown_code(turn, exc.code)
                 )
                 return await self.quote(turn, cart), notice
         return await self.quote(turn, cart), None
+
+    async def cart_quote(self, turn: Turn, cart: Cart) -> Quote:
+        """The cart's quote with its promo code while the code holds; the quote screen is
+        where a code gone bad is dropped and explained."""
+        if cart.voucher:
+            try:
+                return await self.quote(turn, cart, voucher=cart.voucher)
+            except InvalidVoucherError:
+                pass
+        return await self.quote(turn, cart)
 
 
 def shown_code(turn: Turn, code: str) -> str:
@@ -147,7 +156,7 @@ class Resume(ShopState):
 
     async def screen(self, turn: Turn) -> Screen:
         cart = await self.cart(turn)
-        total = (await self.quote(turn, cart)).total if not cart.is_empty else None
+        total = (await self.cart_quote(turn, cart)).total if not cart.is_empty else None
         text = turn.t("resume.body", count=cart.item_count, total=total.format() if total else "")
         return Screen(
             text,
@@ -292,7 +301,7 @@ class CartView(ShopState):
         cart = await self.cart(turn)
         if cart.is_empty:
             return Screen(turn.t("cart.empty"), (Choice(turn.t("menu.shop"), "!shop"),))
-        quote = await self.quote(turn, cart)
+        quote = await self.cart_quote(turn, cart)
         text = turn.t("cart.body", count=cart.item_count, total=quote.total.format())
         choices = [
             Choice(turn.t("cart.line", quantity=line.quantity, name=line.name), line.sku)
@@ -358,16 +367,15 @@ class QuoteView(ShopState):
         # The price shown is the price charged: it is locked while the customer pays.
         cart = await self.cart(turn)
         if not cart.is_empty:
-            code = turn.vars.get(VOUCHER_VAR)
             try:
                 lock = await self.svc.pricing.lock(
                     self.region(turn).code,
                     [(line.sku, line.quantity) for line in cart.lines],
                     customer=self.phone(turn),
-                    voucher=str(code) if code else None,
+                    voucher=cart.voucher,
                 )
             except InvalidVoucherError:
-                turn.vars.pop(VOUCHER_VAR, None)
+                await self.save_cart(turn, cart.with_voucher(None))
                 return Go("quote", remember=False, notice=turn.t("error.prices_changed"))
             turn.vars[LOCK_VAR] = str(lock.id)
         return Go("payment")
@@ -432,10 +440,11 @@ class Voucher(ShopState):
 
     async def enter(self, turn: Turn, text: str) -> Outcome:
         code = text.strip()
-        if code in ("", "0"):
-            turn.vars.pop(VOUCHER_VAR, None)
-            return Go("quote", notice=turn.t("voucher.removed"))
         cart = await self.cart(turn)
+        if code in ("", "0"):
+            if cart.voucher:
+                await self.save_cart(turn, cart.with_voucher(None))
+            return Go("quote", notice=turn.t("voucher.removed"))
         if cart.is_empty:
             return Go("quote")
         try:
@@ -444,7 +453,7 @@ class Voucher(ShopState):
             return Reject(
                 f"error.voucher.{exc.problem.value}", {"code": shown_code(turn, exc.code)}
             )
-        turn.vars[VOUCHER_VAR] = quote.voucher
+        await self.save_cart(turn, cart.with_voucher(quote.voucher))
         # The quote screen shows the code's saving on a line of its own; no notice needed.
         return Go("quote")
 
@@ -526,7 +535,6 @@ class Confirm(ShopState):
         cart = await self.cart(turn)
         method = PaymentMethod(str(turn.vars.get("pay", PaymentMethod.ON_DELIVERY.value)))
         key = f"{turn.msg.session_key}:{turn.vars.get('checkout', turn.msg.idempotency_key)}"
-        code = turn.vars.get(VOUCHER_VAR)
         turn.memo.pop(CART_MEMO, None)  # placing the order empties the cart
         try:
             order = await self.svc.orders.place(
@@ -536,7 +544,7 @@ class Confirm(ShopState):
                     lines=cart.lines,
                     payment_method=method,
                     idempotency_key=key,
-                    voucher=str(code) if code else None,
+                    voucher=cart.voucher,
                     price_lock_id=turn.vars.get(LOCK_VAR),
                     # Over SMS, the text this turn answers with is the order's confirmation.
                     customer_texted=turn.msg.kind is ChannelKind.SMS,
@@ -553,8 +561,7 @@ class Confirm(ShopState):
             return Go("cart", remember=False, notice=notice)
         turn.vars.pop("checkout", None)
         turn.vars.pop(LOCK_VAR, None)
-        turn.vars.pop(VOUCHER_VAR, None)
-        outcome = await self.placed(turn, order)
+        outcome = await self.placed(turn, order, cart)
         if isinstance(outcome, Finish) and turn.msg.kind is ChannelKind.SMS:
             return Finish(self.with_status_hint(turn, outcome.text))
         return outcome
@@ -568,10 +575,11 @@ class Confirm(ShopState):
             hinted if measure(hinted, turn.capabilities) <= turn.capabilities.screen_chars else text
         )
 
-    async def placed(self, turn: Turn, order: Order) -> Outcome:
-        """What the customer is told once the order is placed, by its payment method."""
+    async def placed(self, turn: Turn, order: Order, cart: Cart) -> Outcome:
+        """What the customer is told once the order is placed (from `cart`), by its payment
+        method."""
         if order.payment_method is PaymentMethod.CREDIT:
-            return await self.on_credit(turn, order)
+            return await self.on_credit(turn, order, cart)
         if order.payment_method is PaymentMethod.ON_DELIVERY or self.svc.payments is None:
             return Finish(
                 turn.t(
@@ -583,18 +591,23 @@ class Confirm(ShopState):
             )
         return Finish(await self.pay(turn, order))
 
-    async def on_credit(self, turn: Turn, order: Order) -> Outcome:
-        """Hold the total on the credit line; refused, the order is cancelled (stock back)."""
+    async def on_credit(self, turn: Turn, order: Order, cart: Cart) -> Outcome:
+        """Hold the total on the credit line; refused, the order is cancelled (stock back) and
+        the cart it emptied is put back, so the customer can pay another way as told."""
         values = {"reference": order.reference, "total": order.total.format()}
         if self.svc.credit is None:
-            await self.svc.orders.advance(order.reference, OrderStatus.CANCELLED, reason="credit")
-            return Home(notice=turn.t("error.credit_refused", **values))
+            return await self.credit_refused(turn, order, cart)
         try:
             credit = await self.svc.credit.authorise(order.reference, order.customer, order.total)
         except CreditRefusedError:
-            await self.svc.orders.advance(order.reference, OrderStatus.CANCELLED, reason="credit")
-            return Home(notice=turn.t("error.credit_refused", **values))
+            return await self.credit_refused(turn, order, cart)
         return Finish(turn.t("done.credit", due=credit.due_on.strftime("%d/%m/%Y"), **values))
+
+    async def credit_refused(self, turn: Turn, order: Order, cart: Cart) -> Outcome:
+        await self.svc.orders.advance(order.reference, OrderStatus.CANCELLED, reason="credit")
+        await self.save_cart(turn, cart)
+        values = {"reference": order.reference, "total": order.total.format()}
+        return Home(notice=turn.t("error.credit_refused", **values))
 
     async def pay(self, turn: Turn, order: Order) -> str:
         """Ask the rail for the money; the order's reference keys it, so a retry pays once."""
@@ -789,8 +802,7 @@ class Balance(ShopState):
         try:
             intent = await self.svc.payments.pay(
                 CreatePayment(
-                    # one repayment per credit and amount: a retried screen asks once
-                    idempotency_key=f"repay:{owed.order_reference}:{owed.outstanding.amount}",
+                    idempotency_key=await self.repayment_key(owed),
                     method=Method(value),
                     amount=owed.outstanding,
                     customer=self.phone(turn),
@@ -803,6 +815,20 @@ class Balance(ShopState):
         if intent.status in (IntentStatus.FAILED, IntentStatus.CANCELLED):
             return Finish(turn.t("done.repay_failed", **values))
         return Finish(turn.t("done.repay", method=turn.t(f"method.{value}"), **values))
+
+    async def repayment_key(self, owed: CreditOrder) -> str:
+        """One repayment per credit and amount, so a retried screen asks once; one the customer
+        cancelled (or that failed) is asked again under the next key, as Pay again does."""
+        assert self.svc.payments is not None
+        key = f"repay:{owed.order_reference}:{owed.outstanding.amount}"
+        intents = (await self.svc.payments.for_orders([owed.order_reference])).get(
+            owed.order_reference.upper(), []
+        )
+        tried = [i for i in intents if i.idempotency_key.split(":again:")[0] == key]
+        still_open = [i for i in tried if i.status not in GAVE_UP]
+        if still_open:
+            return still_open[-1].idempotency_key
+        return f"{key}:again:{len(tried)}" if tried else key
 
 
 class Language(ShopState):

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import case, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -117,8 +117,13 @@ class NotificationService:
             )
         )
         if message.reply_to is not None and message.kind.value in WINDOWED_KINDS:
-            # A reply answers a message the customer has just sent: their window opens now.
-            await self._record_inbound_in(s, message.provider, message.to, now)
+            # A reply answers a message the customer sent: their window opened when the
+            # provider received it (a webhook redelivered late opens less of it, or none); a
+            # time ahead of our clock is taken as now, so a skewed clock cannot stretch it.
+            sent = message.received_at
+            await self._record_inbound_in(
+                s, message.provider, message.to, now if sent is None else min(sent, now)
+            )
         return True
 
     async def due(self, limit: int = 50) -> list[Delivery]:
@@ -169,10 +174,18 @@ class NotificationService:
         stmt = insert_of(conversation_windows).values(
             provider=provider, contact=contact.e164, last_inbound_at=at
         )
+        # The latest message keeps the window: an older one answered late does not shrink it.
+        latest = case(
+            (
+                stmt.excluded.last_inbound_at > conversation_windows.c.last_inbound_at,
+                stmt.excluded.last_inbound_at,
+            ),
+            else_=conversation_windows.c.last_inbound_at,
+        )
         await s.execute(
             stmt.on_conflict_do_update(
                 index_elements=[conversation_windows.c.provider, conversation_windows.c.contact],
-                set_={"last_inbound_at": stmt.excluded.last_inbound_at},
+                set_={"last_inbound_at": latest},
             )
         )
 

@@ -119,11 +119,13 @@ class CartLine:
 
 @dataclass(frozen=True, slots=True)
 class Cart:
-    """Belongs to the customer (the phone), not to a channel session, so it survives a drop."""
+    """Belongs to the customer (the phone), not to a channel session, so it survives a drop;
+    so does the promo code entered at checkout (`voucher`), which the cart's quote carries."""
 
     customer: Phone
     region: RegionCode
     lines: tuple[CartLine, ...] = ()
+    voucher: str | None = None
 
     @property
     def is_empty(self) -> bool:
@@ -152,7 +154,10 @@ class Cart:
         return self.with_quantity(sku, self.quantity_of(sku) + quantity)
 
     def cleared(self) -> Cart:
-        return replace(self, lines=())
+        return replace(self, lines=(), voucher=None)
+
+    def with_voucher(self, code: str | None) -> Cart:
+        return replace(self, voucher=code or None)
 
 
 @dataclass(frozen=True, slots=True)

@@ -239,6 +239,9 @@ class SqlOrderRepository:
         ]
 
 
+CART_UPDATED = ("region", "lines", "updated_at", "voucher")
+
+
 def _cart_upsert(dialect: str) -> Executable:
     upsert_of = pg_insert if dialect == "postgresql" else sqlite_insert
     stmt = upsert_of(carts).values(
@@ -246,10 +249,11 @@ def _cart_upsert(dialect: str) -> Executable:
         region=bindparam("region"),
         lines=bindparam("lines", type_=carts.c.lines.type),
         updated_at=bindparam("updated_at", type_=carts.c.updated_at.type),
+        voucher=bindparam("voucher", type_=carts.c.voucher.type),
     )
     return stmt.on_conflict_do_update(
         index_elements=[carts.c.customer],
-        set_={k: stmt.excluded[k] for k in ("region", "lines", "updated_at")},
+        set_={k: stmt.excluded[k] for k in CART_UPDATED},
     )
 
 
@@ -261,9 +265,9 @@ CART_DELETE: Final = Prepared(
 
 
 CART_OF: Final = Prepared(
-    lambda _dialect: select(carts.c.region, carts.c.lines, carts.c.updated_at).where(
-        carts.c.customer == bindparam("customer")
-    )
+    lambda _dialect: select(
+        carts.c.region, carts.c.lines, carts.c.updated_at, carts.c.voucher
+    ).where(carts.c.customer == bindparam("customer"))
 )
 
 
@@ -272,11 +276,12 @@ async def get_cart(db: Database, customer: Phone) -> tuple[Cart, datetime] | Non
     rows = await db.fetch(CART_OF, customer=customer.e164)
     if not rows:
         return None
-    region, lines, updated_at = rows[0]
+    region, lines, updated_at, voucher = rows[0]
     cart = Cart(
         customer=customer,
         region=RegionCode(region),
         lines=tuple(CartLine(str(d["sku"]), int(d["quantity"])) for d in lines),
+        voucher=voucher,
     )
     return cart, updated_at
 
@@ -296,6 +301,7 @@ def _cart_values(cart: Cart, now: datetime) -> dict[str, Any]:
         "region": cart.region.value,
         "lines": [{"sku": ln.sku, "quantity": ln.quantity} for ln in cart.lines],
         "updated_at": now,
+        "voucher": cart.voucher,
     }
 
 
@@ -313,6 +319,7 @@ class SqlCartRepository:
             customer=customer,
             region=RegionCode(row.region),
             lines=tuple(CartLine(str(d["sku"]), int(d["quantity"])) for d in row.lines),
+            voucher=row.voucher,
         )
         return cart, row.updated_at
 
@@ -323,7 +330,7 @@ class SqlCartRepository:
         stmt = upsert_of(carts).values(**values)
         stmt = stmt.on_conflict_do_update(
             index_elements=[carts.c.customer],
-            set_={k: stmt.excluded[k] for k in ("region", "lines", "updated_at")},
+            set_={k: stmt.excluded[k] for k in CART_UPDATED},
         )
         await self._s.execute(stmt)
 

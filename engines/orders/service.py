@@ -136,6 +136,7 @@ class OrderService:
             customer,
             RegionCode(doc["region"]),
             tuple(CartLine(sku, int(quantity)) for sku, quantity in doc["lines"]),
+            doc.get("voucher"),
         )
         return cart, datetime.fromisoformat(doc["updated_at"])
 
@@ -148,6 +149,7 @@ class OrderService:
                 "region": cart.region.value,
                 "lines": [[line.sku, line.quantity] for line in cart.lines],
                 "updated_at": updated_at.isoformat(),
+                "voucher": cart.voucher,
             }
         await self._cache.remember(
             _cart_key(customer),

@@ -51,4 +51,5 @@ carts = Table(
     Column("region", String(20), nullable=False),
     Column("lines", JSON, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
+    Column("voucher", String(40)),
 )

@@ -42,6 +42,68 @@ async def test_ussd_in_the_terminal_shows_screens_until_hang_up(
     assert out.rstrip().endswith("(hung up)")
 
 
+async def test_ussd_in_the_terminal_dials_a_shortcut_straight_to_its_menu_entry(
+    client: TestClient[object, object], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`--dial '*384*123*1#'` sends text=1 with the session's first request, as Africa's
+    Talking does, so the first screen is the categories, not the main menu."""
+    code = await asyncio.to_thread(
+        simulate,
+        "ussd",
+        base(client),
+        "+2348030000001",
+        "*384*123#",
+        typing(""),
+        dial="*384*123*1#",
+    )
+    out = capsys.readouterr().out
+    assert code == 0
+    assert out.startswith("Dialling *384*123*1# from +2348030000001")
+    first_screen = out.split("+" + "-" * 30)[1]
+    assert "| Choose a category:" in first_screen
+    assert "Welcome to OmniRoute" not in out
+
+
+@pytest.mark.parametrize(
+    ("arguments", "reason"),
+    [
+        (
+            ["ussd", "--dial", "*555*3#"],
+            "--dial *555*3# is not the service code *384*123# with keys added, such as "
+            "*384*123*3# (or give --service-code)",
+        ),
+        (["ussd", "--dial", "*384*123*3"], "--dial *384*123*3 is not the service code"),
+        (["sms", "--dial", "*384*123*3#"], "--dial is for ussd, not sms"),
+    ],
+)
+def test_a_dial_that_is_not_a_shortcut_of_the_service_code_is_one_line_and_exit_2(
+    capsys: pytest.CaptureFixture[str], arguments: list[str], reason: str
+) -> None:
+    code = main(["simulate", *arguments, "--url", "http://127.0.0.1:9"])
+    assert code == 2
+    said = capsys.readouterr().err
+    assert said.startswith(f"omniroute simulate: {reason}")
+    assert said.count("\n") == 1
+
+
+async def test_ctrl_c_in_the_terminal_hangs_up_without_a_traceback(
+    client: TestClient[object, object], capsys: pytest.CaptureFixture[str]
+) -> None:
+    def ctrl_c(_prompt: str) -> str:
+        raise KeyboardInterrupt
+
+    try:
+        code = await asyncio.to_thread(
+            simulate, "ussd", base(client), "+2348030000001", "*384*123#", ctrl_c
+        )
+    except KeyboardInterrupt:  # escaping, it would also stop this test run
+        pytest.fail("Ctrl+C ended the terminal phone with a traceback")
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "| 1. Shop" in out
+    assert out.rstrip().endswith("(hung up)")
+
+
 async def test_sms_in_the_terminal_prints_the_twiml_reply(
     client: TestClient[object, object], capsys: pytest.CaptureFixture[str]
 ) -> None:

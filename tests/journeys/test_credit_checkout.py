@@ -129,3 +129,65 @@ async def test_a_key_not_on_a_full_balance_screen_shows_it_again(
     assert "Deni la mkopo: KES 2,521.26" in again
     assert "1. Lipa kwa M-Pesa" in again
     assert (await sms.text("1")).startswith("Unalipa KES 2,521.26")
+
+
+async def test_credit_refused_at_confirm_keeps_the_cart_to_pay_another_way(
+    gateway: Client, services: Services, clock: SteppedClock
+) -> None:
+    """Credit offered on the payment screen is gone by Confirm (another order took it): the
+    order is cancelled, and the cart it came from is still there to pay another way."""
+    assert services.money is not None
+    credit = services.money.credit
+    await credit_history(services, clock, JUMA)
+    await credit.decide(Phone(JUMA))
+    juma = UssdPhone(gateway, JUMA)
+    await _to_payment(juma)
+    await juma.choose("Kwa mkopo")
+    left = await credit.available(Phone(JUMA))
+    await credit.authorise("W0THER", Phone(JUMA), left - Money(Decimal(1), "KES"))
+
+    refused = await juma.choose("Thibitisha")
+
+    [order, *_] = await services.orders.recent(Phone(JUMA))
+    assert refused.kind == "CON"
+    assert refused.lines[0].startswith("Mkopo haukuidhinishwa")
+    assert f"oda {order.reference}" in refused.lines[0]
+    assert "Kikapu (3)" in refused.labels
+    quote = await juma.choose("Kikapu (3)")
+    assert quote.text == "Kikapu (bidhaa 3, KES 2,521.26):"
+    await juma.choose("Lipia")
+    await juma.choose("Chagua malipo")
+    await juma.choose("Lipa ukipokea")
+    done = await juma.choose("Thibitisha")
+    assert done.kind == "END"
+    assert "Jumla KES 2,521.26" in done.body
+
+
+async def test_a_repayment_cancelled_on_the_phone_can_be_asked_for_again(
+    gateway: Client, services: Services, fakes: PaymentFakes, clock: SteppedClock
+) -> None:
+    """Juma presses Cancel on the M-Pesa prompt of his repayment; asking again sent no new
+    prompt ("could not start the repayment" for ever, the same amount keyed the failed one)."""
+    assert services.money is not None
+    await credit_history(services, clock, JUMA)
+    await services.money.credit.decide(Phone(JUMA))
+    juma = UssdPhone(gateway, JUMA)
+    await _to_payment(juma)
+    await juma.choose("Kwa mkopo")
+    await juma.choose("Thibitisha")
+    sms = SmsPhone(gateway, services, fakes.sms, JUMA, network_code="63902")
+    await sms.receive()
+    await sms.text("BAL")
+    assert (await sms.text("1")).startswith("Unalipa KES 2,521.26")
+    target, body = fakes.daraja.cancel(fakes.daraja.push_for("254711000001"))
+    response = await gateway.post(target, data=body, headers={"Content-Type": "application/json"})
+    assert response.status == 200
+
+    await sms.text("BAL")
+    again = await sms.text("1")
+
+    assert again.startswith("Unalipa KES 2,521.26")
+    assert len(fakes.daraja.pushes) == 2
+    await sms.text("BAL")  # while that prompt is open, asking again sends no third
+    assert (await sms.text("1")).startswith("Unalipa KES 2,521.26")
+    assert len(fakes.daraja.pushes) == 2

@@ -17,6 +17,7 @@ from channels.render.whatsapp import read_option_id
 from core.app.bootstrap import Services
 from core.clock import SteppedClock
 from core.config import Settings
+from core.messages import ChannelKind, OutboundMessage, Reply
 from core.phone import Phone
 from core.region import RegionCode
 from engines.notifications import DeliveryStatus
@@ -27,6 +28,7 @@ from tests.support.providers.meta import (
     text,
     webhook_headers,
 )
+from tests.support.shelf import stock_the_noodle_shelf
 
 NGOZI = Phone("+2348030000001")
 INDOMIE = "NDL-INDO-CHK"
@@ -173,3 +175,91 @@ async def test_reply_outside_24_hours_is_refused_once_and_a_template_goes_instea
     assert deliveries[-1].status is DeliveryStatus.FAILED
     assert "24 hours" in (deliveries[-1].last_error or "")
     assert len(fake_graph.requests) == 1  # only the greeting's menu ever went out
+
+
+async def test_a_message_that_reached_us_a_day_late_is_not_answered_free_form(
+    ngozi: WhatsAppUser, services: Services, fake_graph: FakeGraphApi, clock: SteppedClock
+) -> None:
+    """Meta redelivers a webhook it could not hand over; the window counts from the message's
+    `timestamp` (when WhatsApp received it), so a free-form answer would only bounce."""
+    await ngozi.say("hi")
+    written = ngozi.now() + 3600  # she taps "1" an hour later...
+    clock.advance(DAY + 2 * 3600)  # ...and the webhook reaches us 25 hours after that
+    ngozi.now = lambda: written
+
+    await ngozi.send(text("1"))
+
+    assert await ngozi.receive() == []
+    assert len(fake_graph.requests) == 1  # only the greeting's menu ever went out
+    refused = (await services.notifications.for_recipient(NGOZI))[-1]
+    assert refused.status is DeliveryStatus.FAILED
+    assert "24 hours" in (refused.last_error or "")
+
+
+async def test_a_late_older_message_does_not_close_the_window_her_newer_one_opened(
+    ngozi: WhatsAppUser, services: Services, fake_graph: FakeGraphApi, clock: SteppedClock
+) -> None:
+    await ngozi.say("hi")
+    now = ngozi.now
+    ngozi.now = lambda: now() - 23 * 3600  # a message of yesterday, redelivered only now
+    assert (await ngozi.say("1")).text == "Choose a category:"
+    ngozi.now = now
+    clock.advance(22 * 3600)
+
+    await services.notifications.queue(order_update())
+
+    assert await services.delivery.send_due() == 1
+    assert fake_graph.sent_to(NGOZI.e164)[-1].text == "Order W62ACJ is on its way."
+
+
+async def test_a_timestamp_ahead_of_our_clock_does_not_stretch_the_window(
+    ngozi: WhatsAppUser, services: Services, fake_graph: FakeGraphApi, clock: SteppedClock
+) -> None:
+    now = ngozi.now
+    ngozi.now = lambda: now() + 2 * DAY  # a message stamped two days ahead
+    assert (await ngozi.say("hi")).text == "Welcome to OmniRoute"
+    clock.advance(DAY + 60)
+
+    await services.notifications.queue(order_update())
+
+    assert await services.delivery.send_due() == 0
+    assert len(fake_graph.requests) == 1
+    [*_, refused] = await services.notifications.for_recipient(NGOZI)
+    assert refused.status is DeliveryStatus.FAILED
+
+
+def order_update() -> OutboundMessage:
+    """A free-form notification (no template): it may go only inside her window."""
+    return OutboundMessage(
+        provider="meta",
+        kind=ChannelKind.WHATSAPP,
+        to=NGOZI,
+        reply=Reply("Order W62ACJ is on its way.", locale="en"),
+        dedupe_key="order-dispatched:W62ACJ",
+    )
+
+
+async def test_a_shelf_longer_than_a_list_pages_as_lists_of_ten_rows(
+    ngozi: WhatsAppUser, services: Services
+) -> None:
+    """Meta allows ten rows in a list, Back and More included: eleven products or more came as
+    a page of twelve numbered lines in a text message instead of a list to tap."""
+    await stock_the_noodle_shelf(services)
+    shelf = await services.catalogue.products(RegionCode.LAGOS, "noodles")
+    await ngozi.say("hi")
+    await ngozi.tap("Shop")
+
+    page = await ngozi.tap("Noodles")
+    listed = []
+    while True:
+        assert page.body["interactive"]["type"] == "list"
+        assert len(page.choices) <= 10
+        keys = [read_option_id(c["id"])[0] for c in page.choices]
+        assert keys[-1] == "0"
+        listed += [c.get("description", c["title"]) for c in page.choices if c["id"][0] != "0"]
+        if "98" not in keys:
+            break
+        listed.pop()  # the More row
+        page = await ngozi.tap("More")
+
+    assert [label.rsplit(" NGN", 1)[0] for label in listed] == [p.name for p in shelf]

@@ -49,8 +49,8 @@ def juma(gateway: Client, services: Services, fake_at: FakeAfricasTalking) -> Sm
         ("BAL", "You owe nothing. Thank you!\n0. Back"),
         (
             "HELP",
-            "Order stock from your phone and pay on delivery. 0 goes back, 00 to the main menu. "
-            "Help line: 0800 123 456.\n0. Back",
+            "Order stock and pay on delivery. 0 goes back, 00 to the main menu; where you type a "
+            "number or code, 00 goes back. Help line: 0800 123 456.\n0. Back",
         ),
         ("ORDER", "Choose a category:\n1. Noodles & Pasta"),
         ("STOP", "You will get no more messages from OmniRoute. Send START to get them again."),
@@ -108,7 +108,7 @@ async def test_keyword_in_the_middle_of_a_conversation_jumps_to_its_screen(
     await ngozi.text("Hi")
     await ngozi.text("1")
 
-    assert (await ngozi.text("HELP")).startswith("Order stock from your phone")
+    assert (await ngozi.text("HELP")).startswith("Order stock and pay on delivery.")
     assert (await ngozi.text("0")).startswith("Welcome to OmniRoute")
 
 

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
-
 import pytest
 
 from core.app.bootstrap import Services
 from core.region import RegionCode
-from engines.catalogue.tables import products, stock_levels
-from engines.pricing.tables import prices
 from tests.support.phone import UssdPhone
+from tests.support.shelf import EXTRA, stock_the_noodle_shelf
 
 LAGOS = RegionCode.LAGOS
 MAIN_MENU = ["Shop", "Cart (0)", "My orders", "Language", "Help"]
@@ -137,38 +134,49 @@ async def test_00_on_the_quantity_prompt_goes_back_to_the_products(ngozi: UssdPh
     assert (await ngozi.press("00")).body == products_screen.body
 
 
+@pytest.mark.parametrize(
+    ("retailer", "shop", "help_", "prompt_back"),
+    [
+        (
+            "ngozi",
+            "Shop",
+            "Order stock and pay on delivery. 0 goes back, 00 to the main menu; where you type a "
+            "number or code, 00 goes back. Help line: 0800 123 456.",
+            ("00", "Back"),
+        ),
+        (
+            "juma",
+            "Nunua",
+            "Agiza bidhaa kwa simu yako na ulipe ukipokea. 0 kurudi, 00 menyu kuu; unapoandika "
+            "idadi au msimbo, 00 kurudi. Msaada: 0800 123 456.",
+            ("00", "Rudi"),
+        ),
+    ],
+)
+async def test_help_says_00_goes_back_where_you_type_as_the_prompt_does(
+    ngozi: UssdPhone,
+    juma: UssdPhone,
+    retailer: str,
+    shop: str,
+    help_: str,
+    prompt_back: tuple[str, str],
+) -> None:
+    """Help told retailers 00 is the main menu everywhere; on a screen that takes typing (a
+    quantity, a promo code) 00 is Back, as that screen itself says."""
+    phone = {"ngozi": ngozi, "juma": juma}[retailer]
+    main = await phone.dial()
+    help_screen = await phone.choose(main.labels[-1])
+    assert help_screen.text == help_
+
+    await phone.press("0")
+    await phone.choose(shop)
+    products_screen = await phone.press("1")
+    prompt = await phone.press("1")
+    assert prompt_back in prompt.options
+    assert (await phone.press("00")).body == products_screen.body
+
+
 # --- paging -----------------------------------------------------------------------------------
-
-EXTRA = 14
-
-
-async def stock_the_noodle_shelf(services: Services) -> None:
-    """More noodles than one 182-character screen can list."""
-    rows = [(f"NDL-XTRA-{n:02}", f"Noodle Extra {n:02} 20x70g") for n in range(1, EXTRA + 1)]
-    async with services.db.transaction() as session:
-        await session.execute(
-            products.insert(),
-            [
-                {"region": "lagos", "sku": sku, "category_id": "noodles", "name": name}
-                | {"unit": "carton"}
-                for sku, name in rows
-            ],
-        )
-        await session.execute(
-            prices.insert(),
-            [
-                {"region": "lagos", "sku": sku, "currency": "NGN"}
-                | {"unit_price": Decimal(4_000 + 50 * n), "tiers": []}
-                for n, (sku, _name) in enumerate(rows)
-            ],
-        )
-        await session.execute(
-            stock_levels.insert(),
-            [
-                {"warehouse_id": "WH-LAGOS", "sku": sku, "on_hand": 60, "reserved": 0}
-                for sku, _ in rows
-            ],
-        )
 
 
 async def test_long_list_pages_with_more_and_back_showing_every_item_once(

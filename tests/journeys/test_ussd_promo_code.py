@@ -3,13 +3,16 @@ twice; a price held too long is quoted again before the order is placed."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from decimal import Decimal
 
 from aiohttp.test_utils import TestClient
+from sqlalchemy import update
 
 from core.app.bootstrap import Services
 from core.clock import SteppedClock
 from core.phone import Phone
+from engines.pricing.tables import promotions
 from tests.contract.channels.web.chat import WebChat
 from tests.support.phone import Screen, UssdPhone
 
@@ -104,3 +107,55 @@ async def test_a_code_the_handset_cannot_show_is_refused_on_a_screen_it_can(
         assert refused.text.endswith("Enter your promo code, or 0 to go without one:")
     with_code = await ngozi.press("WELCOME")
     assert with_code.text == WITH_CODE
+
+
+async def test_a_promo_code_outlives_a_dropped_session_and_the_resumed_quote_carries_it(
+    ngozi: UssdPhone, services: Services
+) -> None:
+    """The cart survives a drop; the code entered at its checkout did not."""
+    await to_quote(ngozi)
+    await ngozi.choose("Promo code")
+    assert (await ngozi.press("WELCOME")).text == WITH_CODE
+
+    offer = await ngozi.dial()  # the call dropped: a new sessionId
+    assert offer.text == "Welcome back! Your cart has 3 items, NGN 25,643.59."
+    await ngozi.choose("Continue with cart")
+    quote = await ngozi.choose("Checkout")
+
+    assert quote.text == WITH_CODE
+    await ngozi.choose("Choose payment")
+    await ngozi.choose("Pay on delivery")
+    done = await ngozi.choose("Confirm")
+    [order] = await services.orders.recent(NGOZI)
+    assert "Total NGN 25,643.59" in done
+    assert order.voucher == "WELCOME"
+
+
+async def test_a_promotion_ended_while_the_session_was_dropped_is_said_in_one_line(
+    ngozi: UssdPhone, services: Services, clock: SteppedClock
+) -> None:
+    await to_quote(ngozi)
+    await ngozi.choose("Promo code")
+    await ngozi.press("WELCOME")
+    async with services.db.transaction() as session:
+        await session.execute(
+            update(promotions)
+            .where(promotions.c.code == "WELCOME")
+            .values(ends_at=clock.now() + timedelta(minutes=5))
+        )
+    clock.advance(10 * 60)
+
+    await ngozi.dial()
+    await ngozi.choose("Continue with cart")
+    quote = await ngozi.choose("Checkout")
+
+    assert quote.lines[0] == "Code WELCOME has expired."
+    assert quote.text.endswith("Total NGN 26,993.25")
+    await ngozi.press("0")
+    again = await ngozi.choose("Checkout")  # said once: the code is gone from the cart
+    assert again.lines[:4] == [
+        "Subtotal NGN 27,900.00",
+        "Promotion -NGN 2,790.00",
+        "VAT 7.5% NGN 1,883.25",
+        "Total NGN 26,993.25",
+    ]
