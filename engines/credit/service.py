@@ -107,7 +107,10 @@ class CreditService:
         return CreditHistory(history, late, overdue)
 
     async def decide(self, customer: Phone) -> CreditDecision:
-        """Re-decide the customer's limit from their history, and set it on the credit line."""
+        """Re-decide the customer's limit from their history, and set it on the credit line.
+
+        Asked by `terms` (once a local day, at the checkout that needs it) and after a
+        repayment, which may lift an overdue block or count as late."""
         currency = region_for_phone(customer).currency
         decision = decide_limit(await self.history(customer), currency, self._today(customer))
         line = await self._books.account(chart.credit_line(customer, currency))
@@ -130,19 +133,26 @@ class CreditService:
         return decision
 
     async def terms(self, customer: Phone) -> CreditDecision | None:
+        """The customer's limit and term, re-decided when the last decision is not from their
+        local today: orders are delivered, history ages, credits fall due."""
         async with self._db.transaction() as s:
             row = (
                 await s.execute(
                     select(credit_accounts).where(credit_accounts.c.customer == customer.e164)
                 )
             ).first()
-        if row is None:
-            return None
+        tz = ZoneInfo(region_for_phone(customer).timezone)
+        if row is None or row.decided_at.astimezone(tz).date() < self._today(customer):
+            try:
+                return await self.decide(customer)
+            except IntegrityError:  # a concurrent checkout decided it first: the same answer
+                return await self.terms(customer)
         return CreditDecision(Money(row.credit_limit, row.currency), row.term_days, row.reason)
 
     async def available(self, customer: Phone) -> Money:
         """What is left of the limit: the limit less what is owed and held on the line."""
         currency = region_for_phone(customer).currency
+        await self.terms(customer)  # the limit on the line is today's
         line = await self._books.account(chart.credit_line(customer, currency))
         b = line.balances
         used = b.debits_pending + b.debits_posted - b.credits_posted
@@ -287,9 +297,13 @@ class CreditService:
             return Repayment(updated, left)
 
         try:
-            return await self._db.retrying(work)
+            repayment = await self._db.retrying(work)
         except IntegrityError:
             return await self._db.retrying(work)  # a twin delivery won: answer as a duplicate
+        if not repayment.duplicate:
+            # paid up, an overdue block lifts (and a late repayment counts) at once
+            await self.decide(customer)
+        return repayment
 
     async def credits(self, customer: Phone) -> list[CreditOrder]:
         async with self._db.transaction() as s:

@@ -129,3 +129,42 @@ async def test_a_key_not_on_a_full_balance_screen_shows_it_again(
     assert "Deni la mkopo: KES 2,521.26" in again
     assert "1. Lipa kwa M-Pesa" in again
     assert (await sms.text("1")).startswith("Unalipa KES 2,521.26")
+
+
+async def test_a_good_history_earns_credit_at_checkout_without_an_operator(
+    gateway: Client, services: Services, clock: SteppedClock
+) -> None:
+    """Nothing but the tests ever decided a limit: a retailer with months of delivered orders
+    was never offered credit. The checkout asks, so the line is decided then."""
+    await credit_history(services, clock, JUMA)
+    labels = await _to_payment(UssdPhone(gateway, JUMA))
+    assert any(label.startswith("Kwa mkopo (salio KES ") for label in labels)
+
+
+async def test_a_repaid_overdue_credit_no_longer_blocks_credit_the_same_day(
+    gateway: Client, services: Services, clock: SteppedClock
+) -> None:
+    """Overdue, the limit is nil; once the retailer has paid, the next checkout offers credit
+    again (halved for the late repayment), not only after some later re-decision."""
+    assert services.money is not None
+    credit = services.money.credit
+    await credit_history(services, clock, JUMA)
+    juma = UssdPhone(gateway, JUMA)
+    await _to_payment(juma)
+    await juma.choose("Kwa mkopo")
+    await juma.choose("Thibitisha")
+    clock.advance(10 * 86_400)  # due in 7 days: overdue now
+    assert "Kwa mkopo" not in " ".join(await _to_payment(juma))
+    [owed] = await credit.credits(Phone(JUMA))
+    await credit.repay(Phone(JUMA), owed.outstanding, "mpesa", "QK-REPAID-1")
+
+    await juma.dial()
+    await juma.choose("Anza kikapu kipya")
+    await juma.choose("Nunua")
+    await juma.choose("Tambi na Pasta")
+    await juma.choose("Indomie Chicken")
+    await juma.press("1")  # the late repayment halved the limit: a smaller order
+    await juma.choose("Lipia")
+    labels = (await juma.choose("Chagua malipo")).labels
+
+    assert any(label.startswith("Kwa mkopo (salio KES ") for label in labels)
