@@ -136,7 +136,8 @@ def _amounts(
     out = ["-" * WIDTH]
     for line in lines:
         out.append(line.name[:WIDTH])
-        out.append(_row(f"  {line.quantity} x {line.unit_price.format()}", line.net.format()))
+        gross = line.unit_price * line.quantity  # the discount follows: lines add to subtotal
+        out.append(_row(f"  {line.quantity} x {line.unit_price.format()}", gross.format()))
         if line.discount.amount:
             out.append(_row("  " + t("invoice.discount"), f"-{line.discount.format()}"))
     out.append("-" * WIDTH)
