@@ -774,6 +774,22 @@ class Balance(ShopState):
         ]
         return min(open_, key=lambda c: c.due_on) if open_ else None
 
+    async def repayment_key(self, owed: CreditOrder) -> str:
+        """One repayment per credit and amount, so a retried screen asks once; but once every
+        one asked so far failed or was cancelled on the phone, a new one (keyed by how many
+        came before), or the customer could never repay by phone again."""
+        assert self.svc.payments is not None
+        key = f"repay:{owed.order_reference}:{owed.outstanding.amount}"
+        intents = await self.svc.payments.for_orders([owed.order_reference])
+        tries = [
+            i
+            for i in intents.get(owed.order_reference, [])
+            if i.idempotency_key == key or i.idempotency_key.startswith(f"{key}:")
+        ]
+        if tries and all(i.status in GAVE_UP for i in tries):
+            return f"{key}:again:{len(tries)}"
+        return tries[-1].idempotency_key if tries else key
+
     def repay_methods(self, turn: Turn) -> list[PaymentMethod]:
         return [
             m
@@ -789,8 +805,7 @@ class Balance(ShopState):
         try:
             intent = await self.svc.payments.pay(
                 CreatePayment(
-                    # one repayment per credit and amount: a retried screen asks once
-                    idempotency_key=f"repay:{owed.order_reference}:{owed.outstanding.amount}",
+                    idempotency_key=await self.repayment_key(owed),
                     method=Method(value),
                     amount=owed.outstanding,
                     customer=self.phone(turn),

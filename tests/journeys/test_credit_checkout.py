@@ -168,3 +168,31 @@ async def test_a_repaid_overdue_credit_no_longer_blocks_credit_the_same_day(
     labels = (await juma.choose("Chagua malipo")).labels
 
     assert any(label.startswith("Kwa mkopo (salio KES ") for label in labels)
+
+
+async def test_a_repayment_cancelled_on_the_phone_can_be_asked_for_again(
+    gateway: Client, services: Services, fakes: PaymentFakes, clock: SteppedClock
+) -> None:
+    """Juma pressed Cancel on the M-Pesa prompt of his repayment: every later 'Lipa kwa
+    M-Pesa' answered 'failed' at once and sent no prompt, so he could never repay by phone."""
+    assert services.money is not None
+    await credit_history(services, clock, JUMA)
+    juma = UssdPhone(gateway, JUMA)
+    await _to_payment(juma)
+    await juma.choose("Kwa mkopo")
+    await juma.choose("Thibitisha")
+    sms = SmsPhone(gateway, services, fakes.sms, JUMA, network_code="63902")
+    await sms.receive()
+    await sms.text("BAL")
+    await sms.text("1")
+    target, body = fakes.daraja.cancel(fakes.daraja.push_for("254711000001"))
+    response = await gateway.post(target, data=body, headers={"Content-Type": "application/json"})
+    assert response.status == 200
+    await flush_outbox(services)
+    await sms.receive()
+
+    await sms.text("BAL")
+    again = await sms.text("1")
+
+    assert again.startswith("Unalipa KES 2,521.26")
+    assert len(fakes.daraja.pushes) == 2
