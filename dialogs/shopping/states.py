@@ -817,6 +817,18 @@ class Balance(ShopState):
             return Finish(turn.t("done.repay_failed", **values))
         if intent.status in (IntentStatus.FAILED, IntentStatus.CANCELLED):
             return Finish(turn.t("done.repay_failed", **values))
+        # no prompt comes for a transfer or a bank USSD code: say where to send it, or what to dial
+        if intent.method is Method.BANK_TRANSFER and "account_number" in intent.details:
+            return Finish(
+                turn.t(
+                    "done.repay_bank_transfer",
+                    bank=intent.details.get("bank", ""),
+                    account=intent.details["account_number"],
+                    **values,
+                )
+            )
+        if intent.method is Method.PAYSTACK and "ussd_code" in intent.details:
+            return Finish(turn.t("done.repay_paystack", code=intent.details["ussd_code"], **values))
         return Finish(turn.t("done.repay", method=turn.t(f"method.{value}"), **values))
 
 

@@ -15,7 +15,7 @@ from core.clock import SteppedClock
 from core.config import Settings
 from core.money import Money
 from core.phone import Phone
-from engines.credit import CreditStatus
+from engines.credit import CreditOrder, CreditStatus
 from engines.orders import PaymentMethod
 from tests.support.credit import credit_history
 from tests.support.phone import UssdPhone
@@ -196,3 +196,54 @@ async def test_a_repayment_cancelled_on_the_phone_can_be_asked_for_again(
 
     assert again.startswith("Unalipa KES 2,521.26")
     assert len(fakes.daraja.pushes) == 2
+
+
+async def test_a_nigerian_retailer_repays_credit_by_transfer_to_her_own_account(
+    gateway: Client, services: Services, fakes: PaymentFakes, clock: SteppedClock
+) -> None:
+    """Ngozi chose 'Repay by Bank transfer' on BAL and was told to approve a prompt on her
+    phone: there is none for a transfer, and she never learnt the account to send it to."""
+    owed, started = await _ngozi_repays(gateway, services, fakes, clock, "Bank transfer")
+
+    [account] = fakes.paystack.accounts
+    assert started == (
+        f"Repaying {owed.outstanding.format()} for order {owed.order_reference}: transfer it to "
+        f"Wema Bank {account.account_number}, your own account. We will SMS you when it arrives."
+    )
+
+
+async def test_a_nigerian_retailer_repays_credit_with_a_bank_ussd_code(
+    gateway: Client, services: Services, fakes: PaymentFakes, clock: SteppedClock
+) -> None:
+    owed, started = await _ngozi_repays(gateway, services, fakes, clock, "Paystack")
+
+    [charge] = fakes.paystack.charges.values()
+    assert started == (
+        f"Repaying {owed.outstanding.format()} for order {owed.order_reference}: dial "
+        f"{charge.ussd_code} to pay. We will SMS you when it is paid."
+    )
+
+
+async def _ngozi_repays(
+    gateway: Client, services: Services, fakes: PaymentFakes, clock: SteppedClock, method: str
+) -> tuple[CreditOrder, str]:
+    """Ngozi buys on credit over USSD, then picks `method` on her SMS balance screen."""
+    assert services.money is not None
+    ngozi_phone = "+2348030000001"
+    await credit_history(services, clock, ngozi_phone)
+    ngozi = UssdPhone(gateway, ngozi_phone)
+    await ngozi.dial()
+    await ngozi.choose("Shop")
+    await ngozi.choose("Noodles")
+    await ngozi.choose("Indomie Chicken")
+    await ngozi.press("3")
+    await ngozi.choose("Checkout")
+    await ngozi.choose("Choose payment")
+    await ngozi.choose("On credit")
+    await ngozi.choose("Confirm")
+    [owed] = await services.money.credit.credits(Phone(ngozi_phone))
+    sms = SmsPhone(gateway, services, fakes.sms, ngozi_phone, network_code="62130")
+    await sms.receive()
+    balance = await sms.text("BAL")
+    key = next(line[0] for line in balance.splitlines() if method in line)
+    return owed, await sms.text(key)
