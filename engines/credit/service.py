@@ -39,6 +39,7 @@ from engines.credit.model import (
     reminder_due,
 )
 from engines.credit.tables import credit_accounts, credit_orders, credit_repayments
+from engines.customers.tables import customers
 from engines.ledger import (
     Books,
     TransferRefusedError,
@@ -342,7 +343,10 @@ class CreditService:
                     continue
                 kind = reminder_due(credit, today)
                 if kind is not None and await self._claim(s, reference, _flag(kind)):
-                    await self._notifications.queue_in(s, self._reminder(customer, credit, kind))
+                    locale = await self._locale(s, customer)
+                    await self._notifications.queue_in(
+                        s, self._reminder(customer, credit, kind, locale)
+                    )
                     credit = _replace_flag(credit, kind)
                     run.reminders.append((reference, kind))
                 fee = late_fee_due(credit, today)
@@ -366,10 +370,18 @@ class CreditService:
                     run.late_fees.append((reference, fee))
         return run
 
+    async def _locale(self, s: AsyncSession, customer: Phone) -> str:
+        """The language the retailer chose, else their market's (as every other SMS)."""
+        chosen = await s.scalar(
+            select(customers.c.locale).where(customers.c.phone == customer.e164)
+        )
+        if chosen and self._t.supports(chosen):
+            return str(chosen)
+        return region_for_phone(customer).default_locale
+
     def _reminder(
-        self, customer: Phone, credit: CreditOrder, kind: ReminderKind
+        self, customer: Phone, credit: CreditOrder, kind: ReminderKind, locale: str
     ) -> OutboundMessage:
-        locale = region_for_phone(customer).default_locale
         text = self._t(
             locale,
             f"credit.{kind.value}",
@@ -381,7 +393,7 @@ class CreditService:
             provider=self._sms_provider,
             kind=ChannelKind.SMS,
             to=customer,
-            reply=Reply(text, end=True),
+            reply=Reply(text, end=True, locale=locale),
             dedupe_key=f"credit-{kind.value}:{credit.order_reference}",
         )
 

@@ -164,3 +164,38 @@ async def test_concurrent_checkouts_never_take_more_than_the_limit(
     report = await ledger.check()
     assert report.balanced
     assert report.over_limit == []
+
+
+async def test_reminders_speak_the_language_the_retailer_chose(
+    services: Services, clock: SteppedClock, credit: CreditService
+) -> None:
+    """Juma in Nairobi chose English; his credit reminders came in Swahili, his market's."""
+    juma = Phone("+254711000001")
+    await services.customers.set_locale(juma, "en")
+    for _ in range(3):
+        order = await services.orders.place(
+            PlaceOrder(
+                juma,
+                RegionCode.NAIROBI,
+                (CartLine("NDL-INDO-CHK", 10),),
+                PaymentMethod.ON_DELIVERY,
+                f"history-{next(_keys)}",
+            )
+        )
+        for status in LIFECYCLE:
+            await services.orders.advance(order.reference, status)
+        clock.advance(20 * DAY)
+    await credit.authorise("JUMA01", juma, Money(Decimal(2_000), "KES"))  # due in 7 days
+    clock.advance(5 * DAY)
+
+    assert [k.value for _, k in (await credit.run_daily()).reminders] == ["due_soon"]
+
+    [sms] = [
+        d
+        for d in await services.notifications.for_recipient(juma)
+        if d.dedupe_key.startswith("credit-")
+    ]
+    reply = sms.payload["reply"]
+    assert isinstance(reply, dict)
+    assert reply["text"].startswith("Reminder: KES 2,000.00 for order JUMA01 is due on")
+    assert reply["locale"] == "en"
