@@ -247,3 +247,35 @@ async def _ngozi_repays(
     balance = await sms.text("BAL")
     key = next(line[0] for line in balance.splitlines() if method in line)
     return owed, await sms.text(key)
+
+
+async def test_the_balance_shows_everything_owed_on_credit(
+    gateway: Client, services: Services, fakes: PaymentFakes, clock: SteppedClock
+) -> None:
+    """Two orders on credit, and BAL said 'Deni la mkopo: KES 2,521.26': only the oldest, as
+    if that were all Juma owed."""
+    assert services.money is not None
+    await credit_history(services, clock, JUMA)
+    juma = UssdPhone(gateway, JUMA)
+    for _ in range(2):
+        await juma.dial()
+        await juma.choose("Nunua")
+        await juma.choose("Tambi na Pasta")
+        await juma.choose("Indomie Chicken")
+        await juma.press("1")
+        await juma.choose("Lipia")
+        await juma.choose("Chagua malipo")
+        await juma.choose("Kwa mkopo")
+        await juma.choose("Thibitisha")
+        clock.advance(86_400)
+    open_ = await services.money.credit.credits(Phone(JUMA))
+    assert len(open_) == 2
+    sms = SmsPhone(gateway, services, fakes.sms, JUMA, network_code="63902")
+    await sms.receive()
+
+    balance = await sms.text("BAL")
+
+    for credit in open_:
+        due = credit.due_on.strftime("%d/%m/%Y")
+        assert f"Deni la mkopo: {credit.outstanding.format()}, mwisho {due}." in balance
+    assert "1. Lipa kwa M-Pesa" in balance
