@@ -199,3 +199,24 @@ async def test_reminders_speak_the_language_the_retailer_chose(
     assert isinstance(reply, dict)
     assert reply["text"].startswith("Reminder: KES 2,000.00 for order JUMA01 is due on")
     assert reply["locale"] == "en"
+
+
+async def test_a_lagos_reminder_does_not_send_her_to_mpesa(
+    services: Services, clock: SteppedClock, credit: CreditService
+) -> None:
+    """'Pay by M-Pesa, bank transfer or to your agent', said to a retailer in Lagos, where
+    there is no M-Pesa: the reminders now send her to BAL, which offers her country's rails."""
+    await _history(services, clock)
+    await credit.authorise("LAGOS1", NGOZI, ngn(5_000))  # due in 7 days
+    clock.advance(5 * DAY)
+    await credit.run_daily()
+    clock.advance(3 * DAY)
+    await credit.run_daily()
+
+    texts = [
+        d.payload["reply"]["text"]  # type: ignore[index]
+        for d in await services.notifications.for_recipient(NGOZI)
+        if d.dedupe_key.startswith("credit-")
+    ]
+    assert len(texts) == 2
+    assert all("M-Pesa" not in text and "BAL" in text for text in texts)
