@@ -279,3 +279,45 @@ async def test_the_balance_shows_everything_owed_on_credit(
         due = credit.due_on.strftime("%d/%m/%Y")
         assert f"Deni la mkopo: {credit.outstanding.format()}, mwisho {due}." in balance
     assert "1. Lipa kwa M-Pesa" in balance
+
+
+async def test_a_transfer_into_her_own_account_repays_what_she_owes_on_credit(
+    gateway: Client, services: Services, fakes: PaymentFakes, clock: SteppedClock
+) -> None:
+    """Ngozi owes on credit and sends NGN 10,000 to her own account without asking BAL first:
+    the money was kept as hers, the credit stayed unpaid, then overdue, blocking her and
+    charging a late fee although she had paid. It repays the oldest credit, once."""
+    assert services.money is not None
+    assert services.payments is not None
+    credit = services.money.credit
+    ngozi = Phone("+2348030000001")
+    await credit_history(services, clock, ngozi.e164)
+    [before] = await _ngozi_on_credit(gateway, services, ngozi)
+    account = await services.payments.virtual_account(ngozi, "paystack")
+
+    body, headers = fakes.paystack.transfer_to_account(account.account_number, 1_000_000)
+    for _ in range(2):  # Paystack retries its webhook: one repayment
+        response = await gateway.post("/webhooks/paystack", data=body, headers=headers)
+        assert response.status == 200
+    await flush_outbox(services)
+
+    [after] = await credit.credits(ngozi)
+    assert after.outstanding == before.outstanding - Money(Decimal(10_000), "NGN")
+    line = await services.money.ledger.account("customer:+2348030000001:credit:NGN")
+    assert line.balances.credits_posted == Decimal(10_000)
+    assert (await services.money.ledger.check()).balanced
+
+
+async def _ngozi_on_credit(gateway: Client, services: Services, ngozi: Phone) -> list[CreditOrder]:
+    assert services.money is not None
+    phone = UssdPhone(gateway, ngozi.e164)
+    await phone.dial()
+    await phone.choose("Shop")
+    await phone.choose("Noodles")
+    await phone.choose("Indomie Chicken")
+    await phone.press("3")
+    await phone.choose("Checkout")
+    await phone.choose("Choose payment")
+    await phone.choose("On credit")
+    await phone.choose("Confirm")
+    return await services.money.credit.credits(ngozi)
