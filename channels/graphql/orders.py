@@ -477,6 +477,12 @@ async def _credit_short(info: Info, command: PlaceOrder, market: Region) -> Cred
     credit = services.credit
     if credit is None or await services.orders.placed_with(command.idempotency_key) is not None:
         return None
+    if await credit.blocked(command.customer):  # the reason to give: pay what is overdue
+        return CreditRefused(
+            message="credit refused: overdue; nothing was placed",
+            reason=CreditRefusedReason.OVERDUE.value,
+            available=MoneyType.of(await credit.available(command.customer)),
+        )
     terms = await credit.terms(command.customer)
     if terms is None or terms.limit.amount <= 0 or terms.term_days <= 0:
         return CreditRefused(

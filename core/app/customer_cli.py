@@ -77,7 +77,7 @@ def run(args: argparse.Namespace) -> int:
     except LocateError as exc:
         print(f"{PROG}: {exc}", file=sys.stderr)
         return 2
-    asyncio.run(_locate(phone, where))
+    where = asyncio.run(_locate(phone, where, keep_address=args.address is None))
     print(f"{phone.e164}: delivery point {where.point.lat}, {where.point.lon} ({where.address})")
     return 0
 
@@ -92,9 +92,16 @@ def _degrees(flag: str, text: str, limit: int) -> float:
     return value
 
 
-async def _locate(phone: Phone, where: DeliveryPoint) -> None:
+async def _locate(phone: Phone, where: DeliveryPoint, *, keep_address: bool) -> DeliveryPoint:
+    """Store the point; without --address a known address stays (the phone stands in for
+    none), so moving a pin never wipes the address drivers read."""
     services = build_services(Settings())
     try:
+        if keep_address:
+            known = (await services.customers.delivery_points([phone])).get(phone)
+            if known is not None:
+                where = DeliveryPoint(known.address, where.point)
         await services.customers.set_delivery_point(phone, where)
+        return where
     finally:
         await services.close()

@@ -12,8 +12,8 @@ from decimal import Decimal
 from core.bus import EventBus, EventEnvelope
 from core.money import Money
 from core.phone import Phone
-from engines.credit import CreditService
-from engines.ledger import Books
+from engines.credit import CreditService, CreditStatus
+from engines.ledger import Books, chart
 from engines.orders import OrderService, PaymentMethod, UnknownOrderError
 from engines.payments.events import PaymentSucceeded, UnmatchedFundsReceived
 
@@ -47,15 +47,29 @@ class PaymentPosting:
         await self._fee(event.provider, event.fee, event.currency, receipt)
 
     async def on_unmatched(self, envelope: EventEnvelope) -> None:
-        """A transfer into a customer's account that paid no order is still theirs: held at the
-        rail, owed back to them (their account goes into credit)."""
+        """A transfer into a customer's account that paid no order is still theirs: it repays
+        what they owe on credit (oldest first, what is left kept on the line), else it is held
+        at the rail, owed back to them (their account goes into credit)."""
         event = UnmatchedFundsReceived.model_validate(envelope.data)
+        customer = Phone(event.customer)
         received = Money(Decimal(event.amount), event.currency)
         receipt = event.receipt or str(event.event_id)
-        await self._books.post_payment_received(
-            Phone(event.customer), received, event.provider, receipt
-        )
+        if await self._repays_credit(customer, received.currency, event.provider, receipt):
+            await self._credit.repay(customer, received, event.provider, receipt)
+        else:
+            await self._books.post_payment_received(customer, received, event.provider, receipt)
         await self._fee(event.provider, event.fee, event.currency, receipt)
+
+    async def _repays_credit(self, customer: Phone, currency: str, rail: str, receipt: str) -> bool:
+        """Whether this money repays credit: as it was taken the first time (a redelivered
+        event follows it, whatever is owed now), else whether anything is owed on credit."""
+        posted = await self._books.ledger.get_transfer(chart.transfer_id("payment", rail, receipt))
+        if posted is not None:
+            return posted.code == "repayment"
+        return any(
+            c.status is CreditStatus.OPEN and c.outstanding.currency == currency
+            for c in await self._credit.credits(customer)
+        )
 
     async def _fee(self, rail: str, fee: str | None, currency: str, receipt: str) -> None:
         """What the provider kept of the payment: it holds that much less for us, and the

@@ -748,44 +748,50 @@ class Orders(ShopState):
 
 
 class Balance(ShopState):
-    """BAL: what the customer still owes on orders they pay on delivery."""
+    """BAL: what the customer still owes on orders they pay on delivery, and on credit."""
 
     name = "balance"
 
     async def screen(self, turn: Turn) -> Screen:
         count, total = await self.svc.orders.outstanding(self.phone(turn))
-        owed = await self.credit_owed(turn)
+        owed = await self.credits_owed(turn)
         lines = []
         if total is not None:
             lines.append(turn.t("balance.owed", total=total.format(), count=count))
-        if owed is not None:
-            lines.append(
-                turn.t(
-                    "balance.credit",
-                    total=owed.outstanding.format(),
-                    due=owed.due_on.strftime("%d/%m/%Y"),
-                )
+        # every credit still open, oldest first (the one a repayment pays first): all is owed
+        lines.extend(
+            turn.t(
+                "balance.credit",
+                total=credit.outstanding.format(),
+                due=credit.due_on.strftime("%d/%m/%Y"),
             )
+            for credit in owed
+        )
         if not lines:
             return Screen(turn.t("balance.none"))
         choices: tuple[Choice, ...] = ()
-        if owed is not None:
+        if owed:
             choices = tuple(
                 Choice(turn.t("balance.repay", method=turn.t(f"payment.{m.value}")), m.value)
                 for m in self.repay_methods(turn)
             )
         return Screen("\n".join(lines), choices)
 
-    async def credit_owed(self, turn: Turn) -> CreditOrder | None:
-        """The oldest credit still open: repayments pay the oldest first."""
+    async def credits_owed(self, turn: Turn) -> list[CreditOrder]:
+        """The credits still open, oldest first: repayments pay the oldest first."""
         if self.svc.credit is None:
-            return None
+            return []
         open_ = [
             c
             for c in await self.svc.credit.credits(self.phone(turn))
             if c.status is CreditStatus.OPEN and c.outstanding.amount > 0
         ]
-        return min(open_, key=lambda c: c.due_on) if open_ else None
+        return sorted(open_, key=lambda c: (c.due_on, c.order_reference))
+
+    async def credit_owed(self, turn: Turn) -> CreditOrder | None:
+        """The oldest credit still open: the one a repayment pays."""
+        owed = await self.credits_owed(turn)
+        return owed[0] if owed else None
 
     def repay_methods(self, turn: Turn) -> list[PaymentMethod]:
         return [
@@ -814,6 +820,18 @@ class Balance(ShopState):
             return Finish(turn.t("done.repay_failed", **values))
         if intent.status in (IntentStatus.FAILED, IntentStatus.CANCELLED):
             return Finish(turn.t("done.repay_failed", **values))
+        # no prompt comes for a transfer or a bank USSD code: say where to send it, or what to dial
+        if intent.method is Method.BANK_TRANSFER and "account_number" in intent.details:
+            return Finish(
+                turn.t(
+                    "done.repay_bank_transfer",
+                    bank=intent.details.get("bank", ""),
+                    account=intent.details["account_number"],
+                    **values,
+                )
+            )
+        if intent.method is Method.PAYSTACK and "ussd_code" in intent.details:
+            return Finish(turn.t("done.repay_paystack", code=intent.details["ussd_code"], **values))
         return Finish(turn.t("done.repay", method=turn.t(f"method.{value}"), **values))
 
     async def repayment_key(self, owed: CreditOrder) -> str:

@@ -39,6 +39,7 @@ from engines.credit.model import (
     reminder_due,
 )
 from engines.credit.tables import credit_accounts, credit_orders, credit_repayments
+from engines.customers.tables import customers
 from engines.ledger import (
     Books,
     TransferRefusedError,
@@ -107,7 +108,10 @@ class CreditService:
         return CreditHistory(history, late, overdue)
 
     async def decide(self, customer: Phone) -> CreditDecision:
-        """Re-decide the customer's limit from their history, and set it on the credit line."""
+        """Re-decide the customer's limit from their history, and set it on the credit line.
+
+        Asked by `terms` (once a local day, at the checkout that needs it) and after a
+        repayment, which may lift an overdue block or count as late."""
         currency = region_for_phone(customer).currency
         decision = decide_limit(await self.history(customer), currency, self._today(customer))
         line = await self._books.account(chart.credit_line(customer, currency))
@@ -130,19 +134,26 @@ class CreditService:
         return decision
 
     async def terms(self, customer: Phone) -> CreditDecision | None:
+        """The customer's limit and term, re-decided when the last decision is not from their
+        local today: orders are delivered, history ages, credits fall due."""
         async with self._db.transaction() as s:
             row = (
                 await s.execute(
                     select(credit_accounts).where(credit_accounts.c.customer == customer.e164)
                 )
             ).first()
-        if row is None:
-            return None
+        tz = ZoneInfo(region_for_phone(customer).timezone)
+        if row is None or row.decided_at.astimezone(tz).date() < self._today(customer):
+            try:
+                return await self.decide(customer)
+            except IntegrityError:  # a concurrent checkout decided it first: the same answer
+                return await self.terms(customer)
         return CreditDecision(Money(row.credit_limit, row.currency), row.term_days, row.reason)
 
     async def available(self, customer: Phone) -> Money:
         """What is left of the limit: the limit less what is owed and held on the line."""
         currency = region_for_phone(customer).currency
+        await self.terms(customer)  # the limit on the line is today's
         line = await self._books.account(chart.credit_line(customer, currency))
         b = line.balances
         used = b.debits_pending + b.debits_posted - b.credits_posted
@@ -287,9 +298,13 @@ class CreditService:
             return Repayment(updated, left)
 
         try:
-            return await self._db.retrying(work)
+            repayment = await self._db.retrying(work)
         except IntegrityError:
             return await self._db.retrying(work)  # a twin delivery won: answer as a duplicate
+        if not repayment.duplicate:
+            # paid up, an overdue block lifts (and a late repayment counts) at once
+            await self.decide(customer)
+        return repayment
 
     async def credits(self, customer: Phone) -> list[CreditOrder]:
         async with self._db.transaction() as s:
@@ -328,7 +343,10 @@ class CreditService:
                     continue
                 kind = reminder_due(credit, today)
                 if kind is not None and await self._claim(s, reference, _flag(kind)):
-                    await self._notifications.queue_in(s, self._reminder(customer, credit, kind))
+                    locale = await self._locale(s, customer)
+                    await self._notifications.queue_in(
+                        s, self._reminder(customer, credit, kind, locale)
+                    )
                     credit = _replace_flag(credit, kind)
                     run.reminders.append((reference, kind))
                 fee = late_fee_due(credit, today)
@@ -352,10 +370,18 @@ class CreditService:
                     run.late_fees.append((reference, fee))
         return run
 
+    async def _locale(self, s: AsyncSession, customer: Phone) -> str:
+        """The language the retailer chose, else their market's (as every other SMS)."""
+        chosen = await s.scalar(
+            select(customers.c.locale).where(customers.c.phone == customer.e164)
+        )
+        if chosen and self._t.supports(chosen):
+            return str(chosen)
+        return region_for_phone(customer).default_locale
+
     def _reminder(
-        self, customer: Phone, credit: CreditOrder, kind: ReminderKind
+        self, customer: Phone, credit: CreditOrder, kind: ReminderKind, locale: str
     ) -> OutboundMessage:
-        locale = region_for_phone(customer).default_locale
         text = self._t(
             locale,
             f"credit.{kind.value}",
@@ -367,7 +393,7 @@ class CreditService:
             provider=self._sms_provider,
             kind=ChannelKind.SMS,
             to=customer,
-            reply=Reply(text, end=True),
+            reply=Reply(text, end=True, locale=locale),
             dedupe_key=f"credit-{kind.value}:{credit.order_reference}",
         )
 

@@ -58,11 +58,20 @@ class VatLine:
     tax: Money
 
 
-def vat_breakdown(lines: Iterable[InvoiceLine], currency: str) -> tuple[VatLine, ...]:
-    """Net amount and VAT per rate, highest rate first; tax rounded half-up once per rate."""
+def vat_breakdown(
+    lines: Iterable[InvoiceLine],
+    currency: str,
+    *,
+    delivery: Money | None = None,
+    delivery_rate: Decimal = Decimal(0),
+) -> tuple[VatLine, ...]:
+    """Net amount and VAT per rate, highest rate first; tax rounded half-up once per rate. The
+    delivery fee is in the base of its rate (the standard one: the quote taxes it)."""
     bases: dict[Decimal, Money] = {}
     for line in lines:
         bases[line.vat_rate] = bases.get(line.vat_rate, Money.zero(currency)) + line.net
+    if delivery is not None and delivery.amount:
+        bases[delivery_rate] = bases.get(delivery_rate, Money.zero(currency)) + delivery
     return tuple(
         VatLine(rate, base, Money(base.amount * rate, currency))
         for rate, base in sorted(bases.items(), reverse=True)
@@ -90,6 +99,12 @@ class Invoice:
     def net(self) -> Money:
         return self.subtotal - self.discount
 
+    @property
+    def delivery(self) -> Money:
+        """The delivery fee charged (after any free delivery), before VAT: what the total holds
+        besides the goods and the tax."""
+        return self.total - self.tax - self.net
+
 
 Words = Callable[..., str]  # (msgid, **values) -> the reader's words, from locales/
 
@@ -113,19 +128,24 @@ def _amounts(
     discount: Money,
     vat: Iterable[VatLine],
     t: Words,
+    *,
+    delivery: Money,
 ) -> list[str]:
-    """The lines, subtotal, discount and VAT per rate: the body an invoice and its credit note
-    share, laid out the same way so that one reads against the other."""
+    """The lines, subtotal, discount, delivery and VAT per rate: the body an invoice and its
+    credit note share, laid out the same way so that one reads against the other."""
     out = ["-" * WIDTH]
     for line in lines:
         out.append(line.name[:WIDTH])
-        out.append(_row(f"  {line.quantity} x {line.unit_price.format()}", line.net.format()))
+        gross = line.unit_price * line.quantity  # the discount follows: lines add to subtotal
+        out.append(_row(f"  {line.quantity} x {line.unit_price.format()}", gross.format()))
         if line.discount.amount:
             out.append(_row("  " + t("invoice.discount"), f"-{line.discount.format()}"))
     out.append("-" * WIDTH)
     out.append(_row(t("invoice.subtotal"), subtotal.format()))
     if discount.amount:
         out.append(_row(t("invoice.discount"), f"-{discount.format()}"))
+    if delivery.amount:
+        out.append(_row(t("invoice.delivery"), delivery.format()))
     for rate in vat:
         label = t("invoice.vat_line", rate=_pct(rate.rate), base=rate.base.format())
         out.append(_row(label, rate.tax.format()))
@@ -139,7 +159,14 @@ def render_text(invoice: Invoice, t: Words) -> str:
         t("invoice.date", date=invoice.issued_at.date().isoformat()),
         t("invoice.order", reference=invoice.order_reference),
         t("invoice.customer", phone=invoice.customer.e164),
-        *_amounts(invoice.lines, invoice.subtotal, invoice.discount, invoice.vat, t),
+        *_amounts(
+            invoice.lines,
+            invoice.subtotal,
+            invoice.discount,
+            invoice.vat,
+            t,
+            delivery=invoice.delivery,
+        ),
         _row(t("invoice.total"), invoice.total.format()),
     ]
     if invoice.due_on is not None:
@@ -249,6 +276,11 @@ class CreditNote:
     total: Money
     issued_at: datetime
 
+    @property
+    def delivery(self) -> Money:
+        """The delivery fee credited (a cancelled order's; none for a short delivery)."""
+        return self.total - self.tax - (self.subtotal - self.discount)
+
 
 def render_credit_note_text(note: CreditNote, t: Words) -> str:
     """The credit note on paper, e-mail or WhatsApp: laid out as the invoice it corrects."""
@@ -259,7 +291,7 @@ def render_credit_note_text(note: CreditNote, t: Words) -> str:
         t("invoice.order", reference=note.order_reference),
         t("invoice.customer", phone=note.customer.e164),
         t(f"credit_note.reason.{note.reason.value}"),
-        *_amounts(note.lines, note.subtotal, note.discount, note.vat, t),
+        *_amounts(note.lines, note.subtotal, note.discount, note.vat, t, delivery=note.delivery),
         _row(t("credit_note.total"), note.total.format()),
     ]
     return "\n".join(out)

@@ -74,7 +74,7 @@ def issue_for_order_placed(event: OrderPlaced, due_on: date | None = None) -> Is
                 line.quantity,
                 Money(Decimal(line.unit_price), currency),
                 Money(Decimal(line.discount), currency),
-                rate,
+                rate if line.tax_class == "standard" else Decimal(0),
             )
             for line in event.lines
         ),
@@ -96,7 +96,14 @@ def issue_for_order(order: Order, due_on: date | None = None) -> IssueInvoice:
         customer=order.customer,
         order_reference=order.reference,
         lines=tuple(
-            InvoiceLine(li.sku, li.name, li.quantity, li.unit_price, li.discount, rate)
+            InvoiceLine(
+                li.sku,
+                li.name,
+                li.quantity,
+                li.unit_price,
+                li.discount,
+                rate if li.vat_applies else Decimal(0),
+            )
             for li in order.lines
         ),
         subtotal=order.subtotal,
@@ -136,7 +143,7 @@ class InvoiceService:
         prefix = number_prefix(c.region, local.year)
         sequence = await _next_number(s, prefix)
         currency = c.total.currency
-        vat = _vat(c.lines, c.tax)
+        vat = _vat(c.lines, c.tax, c.total - c.tax - (c.subtotal - c.discount), c.region)
         invoice = Invoice(
             id=self._ids.uuid(),
             number=invoice_number(prefix, sequence),
@@ -270,7 +277,12 @@ class InvoiceService:
             order_reference=reference,
             reason=reason,
             lines=credit.lines,
-            vat=_vat(credit.lines, credit.tax),
+            vat=_vat(
+                credit.lines,
+                credit.tax,
+                credit.total - credit.tax - (credit.subtotal - credit.discount),
+                invoice.region,
+            ),
             subtotal=credit.subtotal,
             discount=credit.discount,
             tax=credit.tax,
@@ -341,11 +353,16 @@ async def _next_number(s: AsyncSession, prefix: str) -> int:
     return sequence
 
 
-def _vat(lines: tuple[InvoiceLine, ...], tax: Money) -> tuple[VatLine, ...]:
-    vat = vat_breakdown(lines, tax.currency)
-    if len(vat) == 1 and vat[0].tax != tax:
+def _vat(
+    lines: tuple[InvoiceLine, ...], tax: Money, delivery: Money, region_code: RegionCode
+) -> tuple[VatLine, ...]:
+    """VAT per rate, the delivery fee taxed at the country's rate as the quote taxed it."""
+    standard = region(region_code).vat_rate
+    vat = vat_breakdown(lines, tax.currency, delivery=delivery, delivery_rate=standard)
+    taxed = [v for v in vat if v.rate > 0]
+    if len(taxed) == 1 and taxed[0].tax != tax:
         # the order's quote is what the customer agreed to: its tax stands
-        vat = (VatLine(vat[0].rate, vat[0].base, tax),)
+        vat = tuple(VatLine(v.rate, v.base, tax) if v is taxed[0] else v for v in vat)
     return vat
 
 

@@ -18,6 +18,8 @@ class OrderLinePayload(BaseModel):
     quantity: int
     unit_price: str
     discount: str
+    # the quote's tax class ("standard", "zero", "exempt"): the invoice taxes what the quote did
+    tax_class: str = "standard"
 
 
 class OrderPlaced(DomainEvent):

@@ -304,6 +304,7 @@ class OrderService:
                     quantity=line.quantity,
                     unit_price=str(line.unit_price.amount),
                     discount=str(line.discount.amount),
+                    tax_class=str((line.pricing or {}).get("tax_class", "standard")),
                 )
                 for line in order.lines
             ),

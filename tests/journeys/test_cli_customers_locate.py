@@ -46,6 +46,21 @@ def test_locate_sets_the_point_route_planning_uses(
     assert points(database_url)[AMINA] == DeliveryPoint("Ikeja", GeoPoint(6.60, 3.35))
 
 
+def test_moving_the_point_alone_keeps_the_address_drivers_read(
+    database_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An operator nudged Amina's pin without repeating her address: the driver's screen then
+    read '+2348030000777' where '3 Creek Road, Apapa' had been."""
+    monkeypatch.setenv("OMNIROUTE_DATABASE_URL", database_url)
+    argv = ["customers", "locate", "--phone", AMINA.e164]
+    assert main([*argv, "--lat", "6.4474", "--lon", "3.3640", "--address", "3 Creek Road"]) == 0
+
+    assert main([*argv, "--lat", "6.4480", "--lon", "3.3652"]) == 0
+
+    assert "(3 Creek Road)" in capsys.readouterr().out.splitlines()[-1]
+    assert points(database_url) == {AMINA: DeliveryPoint("3 Creek Road", GeoPoint(6.4480, 3.3652))}
+
+
 @pytest.mark.parametrize(
     ("phone", "lat", "lon", "said"),
     [

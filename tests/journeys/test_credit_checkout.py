@@ -15,7 +15,7 @@ from core.clock import SteppedClock
 from core.config import Settings
 from core.money import Money
 from core.phone import Phone
-from engines.credit import CreditStatus
+from engines.credit import CreditOrder, CreditStatus
 from engines.orders import PaymentMethod
 from tests.support.credit import credit_history
 from tests.support.phone import UssdPhone
@@ -163,6 +163,45 @@ async def test_credit_refused_at_confirm_keeps_the_cart_to_pay_another_way(
     assert "Jumla KES 2,521.26" in done.body
 
 
+async def test_a_good_history_earns_credit_at_checkout_without_an_operator(
+    gateway: Client, services: Services, clock: SteppedClock
+) -> None:
+    """Nothing but the tests ever decided a limit: a retailer with months of delivered orders
+    was never offered credit. The checkout asks, so the line is decided then."""
+    await credit_history(services, clock, JUMA)
+    labels = await _to_payment(UssdPhone(gateway, JUMA))
+    assert any(label.startswith("Kwa mkopo (salio KES ") for label in labels)
+
+
+async def test_a_repaid_overdue_credit_no_longer_blocks_credit_the_same_day(
+    gateway: Client, services: Services, clock: SteppedClock
+) -> None:
+    """Overdue, the limit is nil; once the retailer has paid, the next checkout offers credit
+    again (halved for the late repayment), not only after some later re-decision."""
+    assert services.money is not None
+    credit = services.money.credit
+    await credit_history(services, clock, JUMA)
+    juma = UssdPhone(gateway, JUMA)
+    await _to_payment(juma)
+    await juma.choose("Kwa mkopo")
+    await juma.choose("Thibitisha")
+    clock.advance(10 * 86_400)  # due in 7 days: overdue now
+    assert "Kwa mkopo" not in " ".join(await _to_payment(juma))
+    [owed] = await credit.credits(Phone(JUMA))
+    await credit.repay(Phone(JUMA), owed.outstanding, "mpesa", "QK-REPAID-1")
+
+    await juma.dial()
+    await juma.choose("Anza kikapu kipya")
+    await juma.choose("Nunua")
+    await juma.choose("Tambi na Pasta")
+    await juma.choose("Indomie Chicken")
+    await juma.press("1")  # the late repayment halved the limit: a smaller order
+    await juma.choose("Lipia")
+    labels = (await juma.choose("Chagua malipo")).labels
+
+    assert any(label.startswith("Kwa mkopo (salio KES ") for label in labels)
+
+
 async def test_a_repayment_cancelled_on_the_phone_can_be_asked_for_again(
     gateway: Client, services: Services, fakes: PaymentFakes, clock: SteppedClock
 ) -> None:
@@ -191,3 +230,128 @@ async def test_a_repayment_cancelled_on_the_phone_can_be_asked_for_again(
     await sms.text("BAL")  # while that prompt is open, asking again sends no third
     assert (await sms.text("1")).startswith("Unalipa KES 2,521.26")
     assert len(fakes.daraja.pushes) == 2
+
+
+async def test_a_nigerian_retailer_repays_credit_by_transfer_to_her_own_account(
+    gateway: Client, services: Services, fakes: PaymentFakes, clock: SteppedClock
+) -> None:
+    """Ngozi chose 'Repay by Bank transfer' on BAL and was told to approve a prompt on her
+    phone: there is none for a transfer, and she never learnt the account to send it to."""
+    owed, started = await _ngozi_repays(gateway, services, fakes, clock, "Bank transfer")
+
+    [account] = fakes.paystack.accounts
+    assert started == (
+        f"Repaying {owed.outstanding.format()} for order {owed.order_reference}: transfer it to "
+        f"Wema Bank {account.account_number}, your own account. We will SMS you when it arrives."
+    )
+
+
+async def test_a_nigerian_retailer_repays_credit_with_a_bank_ussd_code(
+    gateway: Client, services: Services, fakes: PaymentFakes, clock: SteppedClock
+) -> None:
+    owed, started = await _ngozi_repays(gateway, services, fakes, clock, "Paystack")
+
+    [charge] = fakes.paystack.charges.values()
+    assert started == (
+        f"Repaying {owed.outstanding.format()} for order {owed.order_reference}: dial "
+        f"{charge.ussd_code} to pay. We will SMS you when it is paid."
+    )
+
+
+async def _ngozi_repays(
+    gateway: Client, services: Services, fakes: PaymentFakes, clock: SteppedClock, method: str
+) -> tuple[CreditOrder, str]:
+    """Ngozi buys on credit over USSD, then picks `method` on her SMS balance screen."""
+    assert services.money is not None
+    ngozi_phone = "+2348030000001"
+    await credit_history(services, clock, ngozi_phone)
+    ngozi = UssdPhone(gateway, ngozi_phone)
+    await ngozi.dial()
+    await ngozi.choose("Shop")
+    await ngozi.choose("Noodles")
+    await ngozi.choose("Indomie Chicken")
+    await ngozi.press("3")
+    await ngozi.choose("Checkout")
+    await ngozi.choose("Choose payment")
+    await ngozi.choose("On credit")
+    await ngozi.choose("Confirm")
+    [owed] = await services.money.credit.credits(Phone(ngozi_phone))
+    sms = SmsPhone(gateway, services, fakes.sms, ngozi_phone, network_code="62130")
+    await sms.receive()
+    balance = await sms.text("BAL")
+    key = next(line[0] for line in balance.splitlines() if method in line)
+    return owed, await sms.text(key)
+
+
+async def test_the_balance_shows_everything_owed_on_credit(
+    gateway: Client, services: Services, fakes: PaymentFakes, clock: SteppedClock
+) -> None:
+    """Two orders on credit, and BAL said 'Deni la mkopo: KES 2,521.26': only the oldest, as
+    if that were all Juma owed."""
+    assert services.money is not None
+    await credit_history(services, clock, JUMA)
+    juma = UssdPhone(gateway, JUMA)
+    for _ in range(2):
+        await juma.dial()
+        await juma.choose("Nunua")
+        await juma.choose("Tambi na Pasta")
+        await juma.choose("Indomie Chicken")
+        await juma.press("1")
+        await juma.choose("Lipia")
+        await juma.choose("Chagua malipo")
+        await juma.choose("Kwa mkopo")
+        await juma.choose("Thibitisha")
+        clock.advance(86_400)
+    open_ = await services.money.credit.credits(Phone(JUMA))
+    assert len(open_) == 2
+    sms = SmsPhone(gateway, services, fakes.sms, JUMA, network_code="63902")
+    await sms.receive()
+
+    balance = await sms.text("BAL")
+
+    for credit in open_:
+        due = credit.due_on.strftime("%d/%m/%Y")
+        assert f"Deni la mkopo: {credit.outstanding.format()}, mwisho {due}." in balance
+    assert "1. Lipa kwa M-Pesa" in balance
+
+
+async def test_a_transfer_into_her_own_account_repays_what_she_owes_on_credit(
+    gateway: Client, services: Services, fakes: PaymentFakes, clock: SteppedClock
+) -> None:
+    """Ngozi owes on credit and sends NGN 10,000 to her own account without asking BAL first:
+    the money was kept as hers, the credit stayed unpaid, then overdue, blocking her and
+    charging a late fee although she had paid. It repays the oldest credit, once."""
+    assert services.money is not None
+    assert services.payments is not None
+    credit = services.money.credit
+    ngozi = Phone("+2348030000001")
+    await credit_history(services, clock, ngozi.e164)
+    [before] = await _ngozi_on_credit(gateway, services, ngozi)
+    account = await services.payments.virtual_account(ngozi, "paystack")
+
+    body, headers = fakes.paystack.transfer_to_account(account.account_number, 1_000_000)
+    for _ in range(2):  # Paystack retries its webhook: one repayment
+        response = await gateway.post("/webhooks/paystack", data=body, headers=headers)
+        assert response.status == 200
+    await flush_outbox(services)
+
+    [after] = await credit.credits(ngozi)
+    assert after.outstanding == before.outstanding - Money(Decimal(10_000), "NGN")
+    line = await services.money.ledger.account("customer:+2348030000001:credit:NGN")
+    assert line.balances.credits_posted == Decimal(10_000)
+    assert (await services.money.ledger.check()).balanced
+
+
+async def _ngozi_on_credit(gateway: Client, services: Services, ngozi: Phone) -> list[CreditOrder]:
+    assert services.money is not None
+    phone = UssdPhone(gateway, ngozi.e164)
+    await phone.dial()
+    await phone.choose("Shop")
+    await phone.choose("Noodles")
+    await phone.choose("Indomie Chicken")
+    await phone.press("3")
+    await phone.choose("Checkout")
+    await phone.choose("Choose payment")
+    await phone.choose("On credit")
+    await phone.choose("Confirm")
+    return await services.money.credit.credits(ngozi)

@@ -191,6 +191,25 @@ async def test_an_order_beyond_what_is_left_of_the_credit_line_is_refused_unplac
     assert await credit.available(Phone(JUMA)) == left
 
 
+async def test_an_overdue_retailer_is_told_so_and_nothing_is_placed(
+    gateway: Client, services: Services, fakes: PaymentFakes, clock: SteppedClock
+) -> None:
+    """With a credit overdue, the app was told 'no_credit' (or the order was placed, texted
+    and cancelled at once): the retailer must hear that the overdue credit is the reason."""
+    assert services.money is not None
+    await credit_history(services, clock, JUMA, SKU)
+    headers = bearer(services.settings, JUMA, "customer")
+    async with gql_session(gateway, headers) as session:
+        first = await run(session, PLACE, _order(JUMA, "CREDIT", "app-credit-0004"))
+        assert first["placeOrder"]["errors"] == []
+        clock.advance(8 * 86_400)  # due in 7 days: overdue
+        result = await run(session, PLACE, _order(JUMA, "CREDIT", "app-credit-0005"))
+    [error] = result["placeOrder"]["errors"]
+    assert (error["__typename"], error["reason"]) == ("CreditRefused", "overdue")
+    assert result["placeOrder"]["order"] is None
+    assert len(await services.orders.recent(Phone(JUMA))) == 1 + 3  # the first, the history
+
+
 async def test_mpesa_is_not_offered_in_nigeria(
     gateway: Client, services: Services, fakes: PaymentFakes
 ) -> None:

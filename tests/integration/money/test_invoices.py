@@ -16,8 +16,9 @@ from engines.invoices import (
     InvoiceService,
     IssueInvoice,
     issue_for_order,
+    render_text,
 )
-from engines.orders import CartLine, PaymentMethod, PlaceOrder
+from engines.orders import CartLine, OrderStatus, PaymentMethod, PlaceOrder
 
 NGOZI = Phone("+2348030000001")
 
@@ -84,3 +85,40 @@ async def test_each_country_and_year_has_its_own_sequence(invoices: InvoiceServi
     assert a.number == "NG-2026-000001"
     assert b.number == "NG-2027-000001"  # 00:30 on 1 January in Lagos
     assert c.number == "KE-2026-000001"
+
+
+async def test_an_invoice_taxes_only_what_the_order_taxed_and_shows_the_delivery_fee(
+    services: Services,
+) -> None:
+    """Bola's order: noodles (VAT), rice (exempt) and a delivery fee (VAT). The invoice said
+    'VAT 7.5% on' noodles and rice together, left the fee out, and so did not add up."""
+    assert services.money is not None
+    order = await services.orders.place(
+        PlaceOrder(
+            Phone("+2348030000002"),
+            RegionCode.LAGOS,
+            (CartLine("NDL-INDO-CHK", 3), CartLine("RCE-LONG-25K", 1)),
+            PaymentMethod.ON_DELIVERY,
+            "inv-exempt",
+        )
+    )
+    assert order.delivery_fee == ngn("1500")
+    await services.relay.drain()
+    invoice = await services.money.invoices.for_order(order.reference)
+    assert invoice is not None
+
+    noodles = next(li for li in order.lines if li.sku == "NDL-INDO-CHK").line_total
+    rice = next(li for li in order.lines if li.sku == "RCE-LONG-25K").line_total
+    assert [(v.rate, v.base, v.tax) for v in invoice.vat] == [
+        (Decimal("0.075"), noodles + ngn("1500"), order.tax),
+        (Decimal("0"), rice, ngn("0")),
+    ]
+    assert invoice.delivery == ngn("1500")
+    text = render_text(invoice, lambda msgid, **kw: services.translate("en", msgid, **kw))
+    assert f"{'Delivery':<28}NGN 1,500.00" in text.splitlines()
+    assert invoice.subtotal - invoice.discount + invoice.delivery + invoice.tax == order.total
+
+    await services.orders.advance(order.reference, OrderStatus.CANCELLED)
+    await services.relay.drain()
+    [note] = await services.money.invoices.credit_notes(order.reference)
+    assert (note.vat, note.delivery, note.total) == (invoice.vat, invoice.delivery, invoice.total)

@@ -229,3 +229,15 @@ def test_invoice_less_credit_note_is_what_the_delivered_order_owes(
     assert credit.subtotal - credit.discount + credit.tax == credit.total  # the fee stays owed
     assert sum((li.net for li in credit.lines), ngn("0")) == credit.subtotal - credit.discount
     assert all(not li.net.is_negative for li in credit.lines)
+
+
+def test_the_lines_of_an_invoice_add_up_to_its_subtotal(translator: Translator) -> None:
+    """'4 x NGN 9,300.00 ... NGN 36,800.00' and 'Discount -NGN 400.00' under it: the discount
+    came off twice on paper, and the lines fell NGN 400 short of the subtotal."""
+    invoice = _invoice()
+    text = render_text(invoice, lambda msgid, **kw: translator("en", msgid, **kw))
+    rows = text.splitlines()
+    assert f"{'  4 x NGN 9,300.00':<27}NGN 37,200.00" in rows
+    assert f"{'  Discount':<29}-NGN 400.00" in rows
+    assert f"{'  2 x NGN 4,500.00':<28}NGN 9,000.00" in rows
+    assert invoice.subtotal == ngn("37200") + ngn("9000")
