@@ -4,6 +4,10 @@ One registry per app (not prometheus_client's global one), so two apps in one pr
 tests, the benchmark — never share or double-register counters. Requests are labelled by the
 route's template (`/channels/africastalking/ussd`), never by the raw path, so a scanner probing
 random URLs cannot blow up the label set.
+
+A WebSocket (status 101) is counted but not timed: its "latency" is how long the app stayed
+connected, minutes or hours, and /graphql serves both queries and subscriptions, so one
+subscription put the queries' p99 in the +Inf bucket.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 UNMATCHED = "unmatched"
+SWITCHING_PROTOCOLS = 101
 # USSD gateways give up after a few seconds; the buckets resolve the range where that matters.
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
 
@@ -59,10 +64,11 @@ class HttpMetrics:
             if counted is None:
                 counted = self._counted[key] = self.requests.labels(*key)
             counted.inc()
-            timed = self._timed.get(route)
-            if timed is None:
-                timed = self._timed[route] = self.latency.labels(route)
-            timed.observe(time.perf_counter() - started)
+            if status != SWITCHING_PROTOCOLS:
+                timed = self._timed.get(route)
+                if timed is None:
+                    timed = self._timed[route] = self.latency.labels(route)
+                timed.observe(time.perf_counter() - started)
 
     async def expose(self, _request: web.Request) -> web.Response:
         response = web.Response(body=generate_latest(self.registry))
