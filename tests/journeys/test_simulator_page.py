@@ -67,6 +67,22 @@ async def test_voice_call_on_the_page_reads_prompts_and_takes_keys(page: Page) -
     await expect(page.locator("#screen .them")).to_have_count(2)
 
 
+async def test_voice_keypad_keys_a_quantity_of_several_digits_then_hash(page: Page) -> None:
+    """The quantity screen gathers digits until '#', as Twilio does: 1, 2, # is twelve."""
+    await page.select_option("#channel", "voice")
+    await page.click("#start")
+    screen = page.locator("#screen")
+    await expect(screen).to_contain_text("Press 1 for Shop")
+    for heard in ("Choose a category", "Indomie Chicken", "Enter quantity"):
+        await page.click("#keypad button:text-is('1')")
+        await expect(screen).to_contain_text(heard)
+    for key in ("1", "2", "#"):
+        await page.click(f"#keypad button:text-is('{key}')")
+
+    await expect(screen).to_contain_text("pressed 12")
+    await expect(screen).to_contain_text("Added 12 x Indomie Chicken")
+
+
 async def test_invalid_phone_is_refused_with_the_gateways_reason(page: Page) -> None:
     await page.fill("#phone", "not-a-number")
     await page.click("#start")
