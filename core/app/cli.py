@@ -52,6 +52,12 @@ class CommandModule(Protocol):
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     module = cast(CommandModule, importlib.import_module(RUNNERS[args.command]))
+    # Every command logs as the gateway does, to stderr: structlog's default wrote its lines to
+    # stdout, into the JSON and CSV that scripts read from `drivers pay` or `stock check`.
+    from core.app.logs import configure_logging  # noqa: PLC0415
+    from core.config import Settings  # noqa: PLC0415
+
+    configure_logging(Settings())
     try:
         return module.run(args)
     except Exception as exc:
