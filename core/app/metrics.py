@@ -8,15 +8,20 @@ random URLs cannot blow up the label set.
 A WebSocket (status 101) is counted but not timed: its "latency" is how long the app stayed
 connected, minutes or hours, and /graphql serves both queries and subscriptions, so one
 subscription put the queries' p99 in the +Inf bucket.
+
+A channel answers a broken backend with a polite apology and HTTP 200 (providers retry or show a
+network error otherwise), so the status codes cannot show that outage:
+`omniroute_pipeline_failures_total{kind}` counts those turns.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 
 from aiohttp import web
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.core import CounterMetricFamily
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -70,10 +75,31 @@ class HttpMetrics:
                     timed = self._timed[route] = self.latency.labels(route)
                 timed.observe(time.perf_counter() - started)
 
+    def count_failed_turns(self, failures: Mapping[str, int]) -> None:
+        """The pipeline's failed turns by channel kind (`Pipeline.failures`), read at scrape."""
+        self.registry.register(FailedTurns(failures))
+
     async def expose(self, _request: web.Request) -> web.Response:
         response = web.Response(body=generate_latest(self.registry))
         response.headers["Content-Type"] = CONTENT_TYPE_LATEST
         return response
+
+
+class FailedTurns:
+    """A collector over the pipeline's own tally: core stays free of prometheus_client."""
+
+    def __init__(self, failures: Mapping[str, int]) -> None:
+        self._failures = failures
+
+    def collect(self) -> Iterator[CounterMetricFamily]:
+        family = CounterMetricFamily(
+            "omniroute_pipeline_failures",
+            "Turns answered with the apology because a backend failed, by channel kind",
+            labels=["kind"],
+        )
+        for kind, count in sorted(self._failures.items()):
+            family.add_metric([kind], count)
+        yield family
 
 
 def _route_of(request: web.Request) -> str:
