@@ -50,6 +50,16 @@ async def test_ussd_session_on_the_page_shows_the_real_menus(page: Page) -> None
     await expect(page.locator("#screen")).to_contain_text("NGN ")
 
 
+async def test_ussd_dialled_with_an_extension_opens_that_menu_entry(page: Page) -> None:
+    """*384*123*3# reaches the gateway as Africa's Talking sends it: text=3, My orders."""
+    await page.fill("#code", "*384*123*3#")
+    await page.click("#start")
+    screen = page.locator("#screen")
+    await expect(screen).to_contain_text("You have no orders yet")
+    await send(page, "0")
+    await expect(screen).to_contain_text("1. Shop")
+
+
 async def test_sms_on_the_page_gets_the_twilio_reply(page: Page) -> None:
     await page.select_option("#channel", "sms")
     await page.click("#start")
