@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import logging
 import re
 import sys
 from collections.abc import Sequence
@@ -53,11 +54,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     module = cast(CommandModule, importlib.import_module(RUNNERS[args.command]))
     # Every command logs as the gateway does, to stderr: structlog's default wrote its lines to
-    # stdout, into the JSON and CSV that scripts read from `drivers pay` or `stock check`.
+    # stdout, into the JSON and CSV that scripts read from `drivers pay` or `stock check`. A
+    # command says what it did itself, so only warnings are logged (serve and worker log all).
     from core.app.logs import configure_logging  # noqa: PLC0415
     from core.config import Settings  # noqa: PLC0415
 
-    configure_logging(Settings())
+    configure_logging(Settings(), level=logging.WARNING)
     try:
         return module.run(args)
     except Exception as exc:

@@ -33,7 +33,7 @@ _SHARED: list[structlog.types.Processor] = [
 ]
 
 
-def configure_logging(settings: Settings) -> None:
+def configure_logging(settings: Settings, *, level: int = logging.INFO) -> None:
     """One handler on the root logger (stderr), rendering every record the same way."""
     renderer: structlog.types.Processor = (
         structlog.processors.JSONRenderer()
@@ -64,7 +64,7 @@ def configure_logging(settings: Settings) -> None:
     )
     root = logging.getLogger()
     root.handlers = [handler]
-    root.setLevel(logging.INFO)
+    root.setLevel(level)
     server = logging.getLogger("aiohttp.server")
     for old in [f for f in server.filters if isinstance(f, BadRequestFilter)]:
         server.removeFilter(old)
