@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections import Counter
 from typing import Protocol
 
 import structlog
@@ -75,6 +76,9 @@ class Pipeline:
         # USSD sessions die with the call; a chat's place is kept for a while between messages.
         self._chat_session_ttl = chat_session_ttl_seconds or session_ttl_seconds
         self._reply_ttl = reply_ttl_seconds
+        # Turns answered with the apology, by channel kind: the HTTP answer is still a 200 (as
+        # the providers need), so /metrics reads these to show the outage.
+        self.failures: Counter[str] = Counter()
 
     async def handle(self, msg: InboundMessage) -> Reply:
         """Never raises: a broken backend gets the user a polite closing screen, not a 500."""
@@ -82,6 +86,7 @@ class Pipeline:
             return await self._handle(msg)
         except Exception:
             log.exception("pipeline.failed", session_key=msg.session_key, kind=msg.kind)
+            self.failures[msg.kind.value] += 1
             locale = first_locale(msg)
             return Reply(self._t(locale, "error.unavailable"), end=True, locale=locale)
 

@@ -41,5 +41,6 @@ def mount(app: web.Application, services: GraphQLServices) -> None:
         subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
     )
     app.router.add_route("*", "/graphql", view)
+    app.on_shutdown.append(view.close_sockets)
     app.router.add_post("/oauth/token", token_endpoint(services))
     app.middlewares.append(api_guard(services))

@@ -1,10 +1,18 @@
-"""strawberry's aiohttp view, with our context: the caller the guard found, and the loaders."""
+"""strawberry's aiohttp view, with our context: the caller the guard found, and the loaders.
+
+Subscription sockets get a heartbeat and are closed with 1001 (going away) on shutdown.
+strawberry opens them without either: an app whose phone lost its network kept its
+subscription (and its listener on the order's updates) until the kernel's TCP keepalive gave
+up, hours later; and one app following an order kept `omniroute serve` from stopping on Ctrl+C
+or SIGTERM for as long as it stayed connected.
+"""
 
 from __future__ import annotations
 
+import weakref
 from typing import Any
 
-from aiohttp import web
+from aiohttp import WSCloseCode, web
 from strawberry.aiohttp.views import GraphQLView
 from strawberry.types.unset import UnsetType
 
@@ -12,11 +20,15 @@ from channels.graphql.auth import InvalidTokenError, authenticate_params
 from channels.graphql.context import GraphQLContext, GraphQLServices
 from channels.graphql.limits import PRINCIPAL
 
+# Under the 30-60 s idle timeouts of the proxies and mobile networks between a phone and us.
+HEARTBEAT_SECONDS = 25.0
+
 
 class OmniRouteGraphQLView(GraphQLView[GraphQLContext, None]):
     def __init__(self, services: GraphQLServices, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.services = services
+        self.sockets: weakref.WeakSet[web.WebSocketResponse] = weakref.WeakSet()
 
     async def get_context(
         self, request: web.Request, response: web.Response | web.WebSocketResponse
@@ -41,3 +53,17 @@ class OmniRouteGraphQLView(GraphQLView[GraphQLContext, None]):
                 )
                 context.principal, context.loaders = principal, signed_in.loaders
         return await super().on_ws_connect(context)
+
+    async def create_websocket_response(
+        self, request: web.Request, subprotocol: str | None
+    ) -> web.WebSocketResponse:
+        protocols = [subprotocol] if subprotocol else []
+        ws = web.WebSocketResponse(protocols=protocols, heartbeat=HEARTBEAT_SECONDS)
+        await ws.prepare(request)
+        self.sockets.add(ws)
+        return ws
+
+    async def close_sockets(self, _app: web.Application) -> None:
+        """on_shutdown: the apps resubscribe (to another gateway) on 1001 at once."""
+        for ws in list(self.sockets):
+            await ws.close(code=WSCloseCode.GOING_AWAY, message=b"the gateway is restarting")

@@ -5,12 +5,14 @@
 
 from __future__ import annotations
 
+import weakref
+
 from aiohttp import web
 
 from channels.web.auth import Authorize, Denied, anyone
-from channels.web.keys import AUTHORIZE, HANDLE, MAX_BODY
+from channels.web.keys import AUTHORIZE, HANDLE, MAX_BODY, SOCKETS
 from channels.web.messages import post_message
-from channels.web.ws import websocket
+from channels.web.ws import close_sockets, websocket
 from core.config import Settings
 from core.messages import ChannelContext, MessageSender
 
@@ -24,6 +26,8 @@ def make_app(
     app[HANDLE] = ctx.handle
     app[MAX_BODY] = ctx.max_body
     app[AUTHORIZE] = authorize
+    app[SOCKETS] = weakref.WeakSet()
+    app.on_shutdown.append(close_sockets)
     app.router.add_post("/messages", post_message)
     app.router.add_get("/ws", websocket)
     return app

@@ -3,15 +3,18 @@
 A frame that is not a chat message gets an `{"error": …}` frame and the socket stays open; so
 does a reply that ends the conversation (the next message starts over). A frame over the body
 limit is refused by aiohttp with close code 1009 (message too big), as RFC 6455 prescribes.
+When the gateway shuts down, every open socket is closed with 1001 (going away): a socket left
+open kept the process waiting for aiohttp's shutdown timeout (past Kubernetes' grace period),
+and the app saw its connection drop without a close code to reconnect on.
 """
 
 from __future__ import annotations
 
 import structlog
-from aiohttp import WSMsgType, web
+from aiohttp import WSCloseCode, WSMsgType, web
 
 from channels.web.chat import answer
-from channels.web.keys import MAX_BODY
+from channels.web.keys import MAX_BODY, SOCKETS
 from channels.web.payloads import error_body
 
 log = structlog.get_logger(__name__)
@@ -31,6 +34,7 @@ async def websocket(request: web.Request) -> web.StreamResponse:
             headers={"Upgrade": "websocket", "Connection": "Upgrade"},
         )
     await ws.prepare(request)
+    request.app[SOCKETS].add(ws)
     async for frame in ws:
         if frame.type is WSMsgType.TEXT:
             body: object = (await answer(request, frame.data)).body
@@ -45,3 +49,10 @@ async def websocket(request: web.Request) -> web.StreamResponse:
             log.info("web.ws_gone_before_reply")
             break
     return ws
+
+
+async def close_sockets(app: web.Application) -> None:
+    """on_shutdown: the apps reconnect (to another gateway) on 1001 at once."""
+    sockets = app[SOCKETS]
+    for ws in list(sockets):
+        await ws.close(code=WSCloseCode.GOING_AWAY, message=b"the gateway is restarting")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import logging
 import re
 import sys
 from collections.abc import Sequence
@@ -40,6 +41,8 @@ RUNNERS: dict[str, str] = {
     "deliveries": "core.app.deliveries_cli",
     "stock": "core.app.stock_cli",
 }
+# Light commands, which log nothing of their own: configuring logging would import the server.
+UNLOGGED = frozenset({"simulate", "migrate", "seed"})
 DATABASE_DRIVERS = ("sqlalchemy", "asyncpg", "aiosqlite")
 # How SQLite and PostgreSQL say that a table or column of the schema is not there.
 MISSING_SCHEMA = re.compile(r"no such (table|column)|(relation|column) .* does not exist")
@@ -52,6 +55,14 @@ class CommandModule(Protocol):
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     module = cast(CommandModule, importlib.import_module(RUNNERS[args.command]))
+    if args.command not in UNLOGGED:
+        # Logs go to stderr, as the gateway's do: structlog's default wrote its lines to stdout,
+        # into the JSON and CSV that scripts read from `drivers pay` or `stock count`. A command
+        # says what it did itself, so only warnings are logged (serve and worker log all).
+        from core.app.logs import configure_logging  # noqa: PLC0415
+        from core.config import Settings  # noqa: PLC0415
+
+        configure_logging(Settings(), level=logging.WARNING)
     try:
         return module.run(args)
     except Exception as exc:

@@ -7,7 +7,9 @@ production log pipeline parses every line as JSON with its timestamp, level and 
 Requests are logged by `AccessLog`, one `http.request` event each, with the path but never the
 query string: callbacks carry secrets there (Africa's Talking's `?token=`, Meta's
 `hub.verify_token`, the web chat's `?access_token=`), and aiohttp's default access line, which
-prints the whole request line, would write them to the logs.
+prints the whole request line, would write them to the logs. For the same reason a request
+aiohttp cannot parse is one `http.bad_request` line with the parser's reason, not aiohttp's
+error with a traceback that quotes the raw request line (query string and all).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from typing import TextIO
 import structlog
 from aiohttp import web
 from aiohttp.abc import AbstractAccessLogger
+from aiohttp.http_exceptions import HttpProcessingError
 
 from core.config import Settings
 
@@ -30,7 +33,7 @@ _SHARED: list[structlog.types.Processor] = [
 ]
 
 
-def configure_logging(settings: Settings) -> None:
+def configure_logging(settings: Settings, *, level: int = logging.INFO) -> None:
     """One handler on the root logger (stderr), rendering every record the same way."""
     renderer: structlog.types.Processor = (
         structlog.processors.JSONRenderer()
@@ -61,7 +64,28 @@ def configure_logging(settings: Settings) -> None:
     )
     root = logging.getLogger()
     root.handlers = [handler]
-    root.setLevel(logging.INFO)
+    root.setLevel(level)
+    server = logging.getLogger("aiohttp.server")
+    for old in [f for f in server.filters if isinstance(f, BadRequestFilter)]:
+        server.removeFilter(old)
+    server.addFilter(BadRequestFilter())
+
+
+class BadRequestFilter(logging.Filter):
+    """aiohttp logs a request it cannot parse as an error, with a traceback quoting the raw
+    request line: the client's mistake (a scanner, a broken proxy) paged the operators as a
+    server error and wrote the query string's tokens to the log. It becomes one info line."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        if not isinstance(error, HttpProcessingError):
+            return True
+        reason = error.message.split("\n", 1)[0].strip().rstrip(":")
+        remote = record.args[0] if isinstance(record.args, tuple) and record.args else None
+        structlog.stdlib.get_logger(record.name).info(
+            "http.bad_request", status=error.code, reason=reason, remote=remote
+        )
+        return False
 
 
 class CurrentStderrHandler(logging.StreamHandler[TextIO]):

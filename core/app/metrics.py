@@ -4,19 +4,29 @@ One registry per app (not prometheus_client's global one), so two apps in one pr
 tests, the benchmark — never share or double-register counters. Requests are labelled by the
 route's template (`/channels/africastalking/ussd`), never by the raw path, so a scanner probing
 random URLs cannot blow up the label set.
+
+A WebSocket (status 101) is counted but not timed: its "latency" is how long the app stayed
+connected, minutes or hours, and /graphql serves both queries and subscriptions, so one
+subscription put the queries' p99 in the +Inf bucket.
+
+A channel answers a broken backend with a polite apology and HTTP 200 (providers retry or show a
+network error otherwise), so the status codes cannot show that outage:
+`omniroute_pipeline_failures_total{kind}` counts those turns.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 
 from aiohttp import web
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.core import CounterMetricFamily
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 UNMATCHED = "unmatched"
+SWITCHING_PROTOCOLS = 101
 # USSD gateways give up after a few seconds; the buckets resolve the range where that matters.
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
 
@@ -59,15 +69,37 @@ class HttpMetrics:
             if counted is None:
                 counted = self._counted[key] = self.requests.labels(*key)
             counted.inc()
-            timed = self._timed.get(route)
-            if timed is None:
-                timed = self._timed[route] = self.latency.labels(route)
-            timed.observe(time.perf_counter() - started)
+            if status != SWITCHING_PROTOCOLS:
+                timed = self._timed.get(route)
+                if timed is None:
+                    timed = self._timed[route] = self.latency.labels(route)
+                timed.observe(time.perf_counter() - started)
+
+    def count_failed_turns(self, failures: Mapping[str, int]) -> None:
+        """The pipeline's failed turns by channel kind (`Pipeline.failures`), read at scrape."""
+        self.registry.register(FailedTurns(failures))
 
     async def expose(self, _request: web.Request) -> web.Response:
         response = web.Response(body=generate_latest(self.registry))
         response.headers["Content-Type"] = CONTENT_TYPE_LATEST
         return response
+
+
+class FailedTurns:
+    """A collector over the pipeline's own tally: core stays free of prometheus_client."""
+
+    def __init__(self, failures: Mapping[str, int]) -> None:
+        self._failures = failures
+
+    def collect(self) -> Iterator[CounterMetricFamily]:
+        family = CounterMetricFamily(
+            "omniroute_pipeline_failures",
+            "Turns answered with the apology because a backend failed, by channel kind",
+            labels=["kind"],
+        )
+        for kind, count in sorted(self._failures.items()):
+            family.add_metric([kind], count)
+        yield family
 
 
 def _route_of(request: web.Request) -> str:

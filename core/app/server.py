@@ -32,6 +32,7 @@ def create_app(
 ) -> web.Application:
     services = build(settings)
     metrics = HttpMetrics()
+    metrics.count_failed_turns(services.pipeline.failures)
     app = web.Application(
         client_max_size=settings.max_body_bytes * 128, middlewares=[metrics.middleware]
     )

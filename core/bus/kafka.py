@@ -187,17 +187,11 @@ class KafkaEventBus:
                     await consumer.stop()
 
     async def ping(self) -> bool:
-        host, _, port = self._bootstrap.split(",")[0].rpartition(":")
-        try:
-            _reader, writer = await asyncio.wait_for(
-                asyncio.open_connection(host, int(port)), timeout=1.0
-            )
-        except (OSError, TimeoutError):
-            return False
-        writer.close()
-        with contextlib.suppress(OSError):
-            await writer.wait_closed()
-        return True
+        """Up while any bootstrap broker answers, as the clients need only one of them: asking
+        the first alone made every gateway unready while that one broker restarted."""
+        servers = [server.strip() for server in self._bootstrap.split(",") if server.strip()]
+        answers = await asyncio.gather(*(_answers(server) for server in servers))
+        return any(answers)
 
     async def close(self) -> None:
         for task in self._consumers:
@@ -207,3 +201,18 @@ class KafkaEventBus:
                 await task
         self._consumers.clear()
         await self._reset_producer()
+
+
+async def _answers(server: str) -> bool:
+    """Whether `host:port` (`[v6]:port` too) accepts a TCP connection within a second."""
+    host, _, port = server.rpartition(":")
+    try:
+        _reader, writer = await asyncio.wait_for(
+            asyncio.open_connection(host.strip("[]"), int(port)), timeout=1.0
+        )
+    except (OSError, TimeoutError, ValueError):
+        return False
+    writer.close()
+    with contextlib.suppress(OSError):
+        await writer.wait_closed()
+    return True

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import gc
 
 from aiohttp.test_utils import TestClient
@@ -69,3 +70,37 @@ async def test_garbage_collector_pauses_are_timed_per_generation(
     assert after[full] >= before.get(full, 0) + 1  # the collector may also have run by itself
     spent = ("omniroute_gc_pause_seconds_sum", (("generation", "2"),))
     assert after[spent] > before.get(spent, 0)
+
+
+async def test_a_websocket_is_counted_but_not_timed_as_a_request(
+    client: TestClient[object, object],
+) -> None:
+    """An app's socket stays open for minutes: as a latency it would swamp the route's p99."""
+    await client.post("/graphql", json={"query": "{ __typename }"})
+    async with client.ws_connect("/graphql", protocols=["graphql-transport-ws"]) as ws:
+        await ws.send_json({"type": "connection_init", "payload": {}})
+        assert (await ws.receive_json(timeout=5))["type"] == "connection_ack"
+        await asyncio.sleep(0.3)  # longer than any query here takes
+    async with client.ws_connect("/channels/web/ws"):
+        pass
+    opened = (
+        "omniroute_http_requests_total",
+        (("method", "GET"), ("route", "/channels/web/ws"), ("status", "101")),
+    )
+    found = await samples(client)
+    for _ in range(50):  # the server counts a socket once its handler has returned
+        if opened in found:
+            break
+        await asyncio.sleep(0.02)
+        found = await samples(client)
+    subscribed = (
+        "omniroute_http_requests_total",
+        (("method", "GET"), ("route", "/graphql"), ("status", "101")),
+    )
+    assert found[subscribed] == 1
+    assert found[opened] == 1
+    timed = ("omniroute_http_request_seconds_count", (("route", "/graphql"),))
+    assert found[timed] == 1  # the query, not the subscription
+    slow = ("omniroute_http_request_seconds_bucket", (("le", "0.25"), ("route", "/graphql")))
+    assert found[slow] == 1
+    assert ("omniroute_http_request_seconds_count", (("route", "/channels/web/ws"),)) not in found

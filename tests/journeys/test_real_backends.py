@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 import pytest
 import redis.asyncio as redis
 from aiohttp.test_utils import TestClient, TestServer
+from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import text
 
 from core.app.bootstrap import Services, build_services
@@ -114,6 +115,31 @@ async def test_a_session_store_restart_mid_session_is_polite_and_keeps_the_cart(
     again = await ngozi.dial()
     assert "Your cart has 2 items" in again.body
     assert again.key_for("Continue with cart")
+
+
+async def test_a_session_store_outage_shows_on_metrics_though_every_answer_is_a_200(
+    real_client: TestClient[object, object], valkey_server: ValkeyServer
+) -> None:
+    """The apology is a 200 (Africa's Talking shows anything else as a network error): the
+    operators' dashboard needs the failed turns counted to see the outage."""
+    ngozi = UssdPhone(real_client, "+2348030000003")
+    await ngozi.dial()
+    valkey_server.stop()
+    try:
+        down = await ngozi.press("1")  # UssdPhone asserts a 200 with CON/END
+    finally:
+        valkey_server.start()
+    assert down.kind == "END"
+
+    scraped = await real_client.get("/metrics")
+    found = {
+        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+        for family in text_string_to_metric_families(await scraped.text())
+        for sample in family.samples
+    }
+    assert found[("omniroute_pipeline_failures_total", (("kind", "ussd"),))] == 1
+    answered = (("method", "POST"), ("route", "/channels/africastalking/ussd"), ("status", "200"))
+    assert found[("omniroute_http_requests_total", answered)] == 2
 
 
 async def test_readyz_names_the_backend_that_is_down(

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import shutil
 from collections.abc import AsyncIterator
 
 import pytest
 from aiohttp.test_utils import TestClient
-from playwright.async_api import Browser, Page, async_playwright, expect
+from playwright.async_api import Browser, Page, Route, async_playwright, expect
 
 from core.app.server import create_app
 from core.config import Settings
@@ -50,6 +51,48 @@ async def test_ussd_session_on_the_page_shows_the_real_menus(page: Page) -> None
     await expect(page.locator("#screen")).to_contain_text("NGN ")
 
 
+async def test_keys_sent_faster_than_the_gateway_answers_show_the_screen_it_is_on(
+    page: Page,
+) -> None:
+    """A key pressed before the screen came back waits for it, as on a phone: the page never
+    shows an older screen than the one the gateway is on."""
+    await page.click("#start")
+    screen = page.locator("#screen")
+    await expect(screen).to_contain_text("1. Shop")
+    answered: list[str] = []
+
+    async def slow_first_answer(route: Route) -> None:
+        answered.append(route.request.post_data or "")
+        if len(answered) == 1:  # the network is slow for the first of the two keys
+            await asyncio.sleep(0.5)
+        await route.continue_()
+
+    await page.route("**/channels/africastalking/ussd", slow_first_answer)
+    await page.evaluate(
+        """() => {
+          const entry = document.getElementById("entry");
+          const input = document.getElementById("input");
+          input.value = "1"; entry.requestSubmit();
+          input.value = "1"; entry.requestSubmit();
+        }"""
+    )
+
+    await expect(screen).to_contain_text("Noodles & Pasta:")
+    await page.wait_for_timeout(800)  # past the slow answer, whenever it lands
+    await expect(screen).to_contain_text("Noodles & Pasta:")
+    assert len(answered) == 2
+
+
+async def test_ussd_dialled_with_an_extension_opens_that_menu_entry(page: Page) -> None:
+    """*384*123*3# reaches the gateway as Africa's Talking sends it: text=3, My orders."""
+    await page.fill("#code", "*384*123*3#")
+    await page.click("#start")
+    screen = page.locator("#screen")
+    await expect(screen).to_contain_text("You have no orders yet")
+    await send(page, "0")
+    await expect(screen).to_contain_text("1. Shop")
+
+
 async def test_sms_on_the_page_gets_the_twilio_reply(page: Page) -> None:
     await page.select_option("#channel", "sms")
     await page.click("#start")
@@ -65,6 +108,22 @@ async def test_voice_call_on_the_page_reads_prompts_and_takes_keys(page: Page) -
     await page.click("#keypad button:text-is('1')")
     await expect(screen).to_contain_text("pressed 1")
     await expect(page.locator("#screen .them")).to_have_count(2)
+
+
+async def test_voice_keypad_keys_a_quantity_of_several_digits_then_hash(page: Page) -> None:
+    """The quantity screen gathers digits until '#', as Twilio does: 1, 2, # is twelve."""
+    await page.select_option("#channel", "voice")
+    await page.click("#start")
+    screen = page.locator("#screen")
+    await expect(screen).to_contain_text("Press 1 for Shop")
+    for heard in ("Choose a category", "Indomie Chicken", "Enter quantity"):
+        await page.click("#keypad button:text-is('1')")
+        await expect(screen).to_contain_text(heard)
+    for key in ("1", "2", "#"):
+        await page.click(f"#keypad button:text-is('{key}')")
+
+    await expect(screen).to_contain_text("pressed 12")
+    await expect(screen).to_contain_text("Added 12 x Indomie Chicken")
 
 
 async def test_invalid_phone_is_refused_with_the_gateways_reason(page: Page) -> None:

@@ -17,6 +17,7 @@ from tests.support.graphql import bearer, gateway
 
 NGOZI = "+2348030000001"
 EMEKA = "+2348030000002"
+BAYO = "+2348035550002"  # a demo driver
 
 
 async def test_a_token_for_another_phone_is_refused_and_the_own_phone_is_served(
@@ -32,6 +33,18 @@ async def test_a_token_for_another_phone_is_refused_and_the_own_phone_is_served(
         MESSAGES, json=message_body(NGOZI, "hi"), headers={"Authorization": "Bearer nope"}
     )
     assert bad.status == 401
+
+
+async def test_a_drivers_token_chats_for_the_drivers_own_phone(
+    client: TestClient[Any, Any], services: Services
+) -> None:
+    """The phone's own token, whatever its role: a driver shops in the chat as on USSD."""
+    headers = bearer(services.settings, BAYO, "driver")
+    own = await client.post(MESSAGES, json=message_body(BAYO, "hi"), headers=headers)
+    assert own.status == 200, await own.text()
+    assert (await own.json())["text"] == "Welcome to OmniRoute"
+    other = await client.post(MESSAGES, json=message_body(NGOZI, "hi"), headers=headers)
+    assert other.status == 403
 
 
 async def test_a_browser_websocket_passes_its_token_in_the_query(

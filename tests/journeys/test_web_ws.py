@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+
+from aiohttp import WSCloseCode, WSMsgType
 from aiohttp.test_utils import TestClient
 
 from core.app.bootstrap import Services
@@ -89,3 +92,16 @@ async def test_two_phones_on_two_sockets_keep_their_own_conversations(client: Cl
     assert shop["text"] == "Choose a category:"
     assert nunua["text"] != shop["text"]
     assert "Welcome" not in nunua["text"]
+
+
+async def test_shutting_down_closes_open_sockets_with_going_away_at_once(client: Client) -> None:
+    """A restart (SIGTERM, Ctrl+C) must not wait for chat sockets, nor drop them without a code:
+    the app reconnects on 1001, and the gateway exits inside Kubernetes' grace period."""
+    async with client.ws_connect(WS) as ws:
+        await SocketChat(ws, NGOZI.e164).send("hi")
+
+        await asyncio.wait_for(client.server.close(), timeout=5)
+
+        closing = await ws.receive(timeout=5)
+        assert closing.type is WSMsgType.CLOSE
+        assert closing.data == WSCloseCode.GOING_AWAY

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 import logging
@@ -110,6 +111,37 @@ async def test_a_request_is_logged_with_its_path_status_and_time_but_not_its_que
     assert posted["logger"] == "aiohttp.access"
     assert not_found["path"] == "/channels/meta/whatsapp"
     assert not_found["status"] == 404
+
+
+@pytest.mark.usefixtures("restored_logging")
+async def test_a_request_that_cannot_be_parsed_is_one_info_line_without_its_request_line(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A scanner's or a broken client's bytes are their mistake: no error, no traceback, and
+    the query string it carried (a callback's token) stays out of the log."""
+    configure_logging(Settings(env="production", _env_file=None))
+    runner = web.AppRunner(web.Application(), access_log_class=AccessLog)
+    await runner.setup()
+    site = web.SockSite(runner, socket.create_server(("127.0.0.1", 0)))
+    await site.start()
+    try:
+        reader, writer = await asyncio.open_connection("127.0.0.1", runner.addresses[0][1])
+        writer.write(b"GET /channels/web/ws?access_token=s3cret\x01 HTTP/1.1\r\nHost: x\r\n\r\n")
+        answer = await reader.read()
+        writer.close()
+    finally:
+        await runner.cleanup()
+
+    assert answer.startswith(b"HTTP/1.0 400 ")
+    err = capsys.readouterr().err
+    assert "s3cret" not in err
+    lines = _lines(err)
+    assert all(line["level"] == "info" for line in lines), lines
+    [bad] = [line for line in lines if line["event"] == "http.bad_request"]
+    assert bad["status"] == 400
+    assert bad["reason"] == "Invalid char in url query"
+    assert bad["remote"] == "127.0.0.1"
+    assert "exception" not in bad
 
 
 @pytest.mark.usefixtures("restored_logging")

@@ -1,0 +1,73 @@
+"""The apps' subscription sockets end when they should: a silent phone, a gateway restart."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import pytest
+from aiohttp import ClientWebSocketResponse, WSCloseCode, WSMsgType
+from aiohttp.test_utils import TestClient
+
+import channels.graphql.view
+from core.app.bootstrap import Services
+from tests.support.graphql import (
+    ORDER_UPDATES,
+    bearer,
+    order_updates_hub,
+    place_for,
+    wait_until_watching,
+)
+
+NGOZI = "+2348030000001"
+
+
+@asynccontextmanager
+async def following(
+    client: TestClient[Any, Any], services: Services, *, autoping: bool = True
+) -> AsyncIterator[ClientWebSocketResponse]:
+    """Ngozi's app, subscribed to her order's updates over graphql-transport-ws."""
+    reference = await place_for(services, NGOZI, "k-sock-0001")
+    async with client.ws_connect(
+        "/graphql", protocols=["graphql-transport-ws"], autoping=autoping
+    ) as ws:
+        await ws.send_json(
+            {"type": "connection_init", "payload": bearer(services.settings, NGOZI, "customer")}
+        )
+        assert (await ws.receive_json(timeout=5))["type"] == "connection_ack"
+        await ws.send_json(
+            {
+                "id": "1",
+                "type": "subscribe",
+                "payload": {"query": ORDER_UPDATES, "variables": {"r": reference}},
+            }
+        )
+        await wait_until_watching(client)
+        yield ws
+
+
+async def test_shutting_down_closes_subscriptions_with_going_away_at_once(
+    client: TestClient[Any, Any], services: Services
+) -> None:
+    async with following(client, services) as ws:
+        await asyncio.wait_for(client.server.close(), timeout=5)
+
+        closing = await ws.receive(timeout=5)
+        assert closing.type is WSMsgType.CLOSE
+        assert closing.data == WSCloseCode.GOING_AWAY
+
+
+async def test_a_subscriber_whose_phone_went_silent_is_let_go(
+    client: TestClient[Any, Any], services: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A phone that lost its network answers no ping: its subscription ends, not hours later."""
+    monkeypatch.setattr(channels.graphql.view, "HEARTBEAT_SECONDS", 0.2)
+    async with following(client, services, autoping=False):
+        hub = order_updates_hub(client)
+        for _ in range(100):
+            if not hub.watching:
+                break
+            await asyncio.sleep(0.05)
+        assert hub.watching == 0
