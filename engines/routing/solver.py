@@ -181,9 +181,13 @@ class _Model:
             else:
                 self.reasons[order.id] = reason
         self.orders = served
+        # A vehicle that cannot even drive from its depot to its end depot within its shift,
+        # the depots' hours and its maximum duration would make the whole model infeasible
+        # (no plan at all, every order dropped): it is left out, as if off shift.
+        self.vehicles = tuple(v for v in problem.vehicles if self._can_run(v))
         # Model node k is problem point self.points[k]: the depots some vehicle starts or ends at
         # (any other depot would be a node the solver could visit), then the servable orders.
-        used = {problem.depot_index(d) for v in problem.vehicles for d in (v.depot, v.return_depot)}
+        used = {problem.depot_index(d) for v in self.vehicles for d in (v.depot, v.return_depot)}
         depots = sorted(used)
         self.depot_node = {problem.depots[i].id: k for k, i in enumerate(depots)}
         self.points = depots + [problem.order_index(o.id) for o in served]
@@ -196,15 +200,26 @@ class _Model:
     def _down(self, value: float) -> int:
         return math.floor(value * self.scale + 1e-9)
 
+    def _can_run(self, vehicle: Vehicle) -> bool:
+        """Whether the vehicle's empty route (depot to end depot) fits its time rules, in the
+        model's integers."""
+        start = self.problem.depot_index(vehicle.depot)
+        end = self.problem.depot_index(vehicle.return_depot)
+        trip = 0 if start == end else self._up(self.matrix.durations[start][end])
+        earliest, latest = _shift(self.problem, vehicle)
+        if self._up(earliest) + trip > self._down(latest):
+            return False
+        return vehicle.max_duration is None or trip <= self._down(vehicle.max_duration)
+
     def _cost_ratios(self) -> tuple[Decimal, list[Decimal]]:
         """Cost per km of each vehicle relative to the cheapest (non-free) one."""
-        rates = [v.cost_per_km.amount for v in self.problem.vehicles]
+        rates = [v.cost_per_km.amount for v in self.vehicles]
         positive = [r for r in rates if r > 0]
         reference = min(positive) if positive else Decimal(1)
         return reference, [r / reference for r in rates]
 
     def solve(self, initial_routes: Mapping[str, Sequence[str]] | None) -> Plan:
-        vehicles = self.problem.vehicles
+        vehicles = self.vehicles
         if not vehicles or not self.orders:
             return self._plan({})
         starts = [self.depot_node[v.depot] for v in vehicles]
@@ -255,7 +270,7 @@ class _Model:
                 )
                 callbacks[ratio] = routing.RegisterTransitMatrix(costs)
             routing.SetArcCostEvaluatorOfVehicle(callbacks[ratio], v)
-        self.fixed = [int(v.fixed_cost.amount / reference * scale) for v in self.problem.vehicles]
+        self.fixed = [int(v.fixed_cost.amount / reference * scale) for v in self.vehicles]
         for v, cost in enumerate(self.fixed):
             routing.SetFixedCostOfVehicle(cost, v)
         self.max_arc_cost = max(max(row) for row in self.distance) * int(max(ratios) + 1)
@@ -263,7 +278,7 @@ class _Model:
 
     def _add_capacity(self, routing: Any) -> None:
         demand = [0] * self.n_depots + [o.demand for o in self.orders]
-        capacities = [v.capacity for v in self.problem.vehicles]
+        capacities = [v.capacity for v in self.vehicles]
         callback = routing.RegisterUnaryTransitVector(demand)
         routing.AddDimensionWithVehicleCapacity(callback, 0, capacities, True, "load")
 
@@ -276,7 +291,7 @@ class _Model:
         scaled = np.ceil(minutes * self.scale - 1e-9).astype(np.int64) + service[:, None]
         np.fill_diagonal(scaled, 0)
         travel = scaled.tolist()
-        vehicles = problem.vehicles
+        vehicles = self.vehicles
         horizon = max(
             [self._down(_shift(problem, v)[1]) for v in vehicles]
             + [self._down(o.window.end) for o in self.orders]
@@ -317,7 +332,7 @@ class _Model:
         node_of = {o.id: k for k, o in enumerate(self.orders, start=self.n_depots)}
         routes = [
             [manager.NodeToIndex(node_of[o]) for o in initial_routes.get(v.id, ()) if o in node_of]
-            for v in self.problem.vehicles
+            for v in self.vehicles
         ]
         routing.CloseModelWithParameters(params)
         start = routing.ReadAssignmentFromRoutes(routes, True)

@@ -113,6 +113,20 @@ def test_without_vehicles_every_order_says_so() -> None:
     assert reasons(plan) == {"o": UnassignedReason.NO_VEHICLE}
 
 
+def test_a_vehicle_that_cannot_make_its_own_day_does_not_sink_the_plan() -> None:
+    # One van's shift starts after its depot closes, another cannot even drive from its depot
+    # to its end depot within its maximum duration: the plan is made with the third.
+    depots = [depot("D", 0, 0, opening=TimeWindow(0, 300)), depot("E", 50, 0)]
+    fleet = [
+        vehicle("late", shift=TimeWindow(400, 600)),
+        vehicle("short", end_depot="E", max_duration=30),
+        vehicle("able"),
+    ]
+    plan, _ = planned(problem(depots, [order("o1", 3, 4), order("o2", 6, 8)], fleet))
+    assert plan.unassigned == ()
+    assert [r.vehicle_id for r in plan.routes] == ["able"]
+
+
 def test_orders_that_do_not_fit_alongside_the_others_are_left_with_no_room() -> None:
     orders = [order(f"o{i}", 3, i, demand=6) for i in range(3)]  # 18 units, one 10-unit van
     plan, _ = planned(problem([depot()], orders, [vehicle("v")]))
