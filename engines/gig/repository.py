@@ -506,7 +506,9 @@ class SqlGigRepository:
             totals[worker_id] = totals.get(worker_id, Decimal(0)) + Decimal(amount)
         return totals
 
-    async def add_payout(self, payout: Payout, now: datetime) -> None:
+    async def add_payout(self, payout: Payout, now: datetime) -> bool:
+        """Record the payout and mark its earnings paid by it, each a compare-and-set on still
+        unpaid: False when another payout took any of them meanwhile (the caller rolls back)."""
         payout_id, worker_id, amount = payout.id, payout.worker_id, payout.amount
         day, status, earnings = payout.earned_on, payout.status.value, payout.earnings
         await self._s.execute(
@@ -520,12 +522,14 @@ class SqlGigRepository:
                 created_at=now,
             )
         )
-        if earnings:
-            await self._s.execute(
-                update(gig_earnings)
-                .where(gig_earnings.c.id.in_(list(earnings)), gig_earnings.c.payout_id.is_(None))
-                .values(payout_id=payout_id)
-            )
+        if not earnings:
+            return True
+        claimed = await self._s.execute(
+            update(gig_earnings)
+            .where(gig_earnings.c.id.in_(list(earnings)), gig_earnings.c.payout_id.is_(None))
+            .values(payout_id=payout_id)
+        )
+        return bool(claimed.rowcount == len(earnings))  # type: ignore[attr-defined]
 
     async def payouts(self, worker_id: uuid.UUID) -> list[tuple[uuid.UUID, Money, date, str]]:
         rows = await self._s.execute(
