@@ -243,7 +243,9 @@ class DispatchPlanner:
         routable = [o for o in todo if o.customer in points]
 
         now = self._clock.now()
-        earliest = max(start, now)
+        # A route leaves no sooner than the warehouse can pick it: an order is picked if it
+        # is in by its route's cut-off (the wave policy's), else held for the next departure.
+        earliest = max(start, now + timedelta(minutes=self._waves.cutoff_minutes))
         vehicles: list[Vehicle] = []
         currency = region_of(region).currency
         tariff = TARIFFS[currency]

@@ -308,9 +308,11 @@ class _Model:
             clock.CumulVar(routing.End(v)).SetRange(self._up(earliest), self._down(latest))
             if vehicle.max_duration is not None:
                 clock.SetSpanUpperBoundForVehicle(self._down(vehicle.max_duration), v)
-            # Leave as late and come back as early as the routes allow: no idle shift.
-            routing.AddVariableMaximizedByFinalizer(clock.CumulVar(routing.Start(v)))
+            # Come back as early as the route allows, then leave as late as that allows: no
+            # idle shift, and no route pushed to the end of the shift (the finalizer sets the
+            # variables in the order they were added).
             routing.AddVariableMinimizedByFinalizer(clock.CumulVar(routing.End(v)))
+            routing.AddVariableMaximizedByFinalizer(clock.CumulVar(routing.Start(v)))
         return clock
 
     def _add_disjunctions(self, routing: Any, manager: Any, reference: Decimal) -> None:

@@ -55,6 +55,16 @@ def test_service_starts_inside_each_window_and_waits_for_early_arrivals() -> Non
     assert stop.arrival >= 100
 
 
+def test_a_route_with_nothing_to_wait_for_leaves_at_the_start_of_the_shift() -> None:
+    # A 10-hour shift and half an hour of work: the deliveries are made in the morning, not
+    # in the last half hour of the shift.
+    orders = [order("o1", 5, 0), order("o2", 5, 5)]
+    plan, _ = planned(problem([depot()], orders, [vehicle("v", shift=TimeWindow(60, 660))]))
+    (route,) = plan.routes
+    assert route.departure == 60
+    assert route.arrival == pytest.approx(60 + 5 + 5 + 5 + 5 + 50**0.5)
+
+
 def test_the_cheaper_vehicle_gets_the_work() -> None:
     fleet = [vehicle("truck", fixed=5000, per_km=300), vehicle("van", fixed=1000, per_km=100)]
     plan, _ = planned(problem([depot()], [order("o1", 5, 0), order("o2", 5, 5)], fleet))
