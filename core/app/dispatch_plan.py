@@ -26,6 +26,7 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+import sys
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -548,10 +549,18 @@ def operators_planner(services: Services) -> DispatchPlanner:
     )
 
 
+class DayOverError(ValueError):
+    """The day asked for is over in the region: there is nobody left to drive it."""
+
+
 def plan_day_command(region: RegionCode, day: date | None, time_limit_s: float) -> int:
     """`omniroute routes plan`: plan the day (default: tomorrow in the region's time zone) and
-    print the report."""
-    report = asyncio.run(_plan_day(region, day, time_limit_s))
+    print the report; a day that is over is refused, one line on stderr, exit 2."""
+    try:
+        report = asyncio.run(_plan_day(region, day, time_limit_s))
+    except DayOverError as exc:
+        print(f"omniroute routes plan: {exc}", file=sys.stderr)
+        return 2
     print(json.dumps(report.as_json(), indent=2))
     return 0
 
@@ -560,7 +569,15 @@ async def _plan_day(region: RegionCode, day: date | None, time_limit_s: float) -
     services = build_services(Settings())
     try:
         planner = operators_planner(services)
-        when = day or tomorrow(region, services.clock.now())
+        now = services.clock.now()
+        today, when = local_date(region, now), day or tomorrow(region, now)
+        if when < today:
+            # Planned anyway, every order would come back "no_vehicle" (no shift is left on
+            # it) and a plan revision would be stored for a day nobody can drive.
+            raise DayOverError(
+                f"{when.isoformat()} is over in {region.value} (today there is"
+                f" {today.isoformat()}): plan today or a day to come"
+            )
         return await planner.plan(region, when, time_limit_s=time_limit_s)
     finally:
         await services.close()
