@@ -317,12 +317,17 @@ class _Model:
 
     def _add_disjunctions(self, routing: Any, manager: Any, reference: Decimal) -> None:
         """Each order may be dropped at its penalty; a must-serve order at far more than any
-        insertion could cost, so it is only dropped when it cannot be fitted at all."""
-        must = 100 * (2 * self.max_arc_cost + max(self.fixed, default=0)) + 1
+        insertion could cost and than every optional order's penalty together, so it is only
+        dropped when it cannot be fitted at all, never to make room for optional ones."""
+        optional = {
+            o.id: int(o.drop_penalty.amount / reference * self.scale)
+            for o in self.orders
+            if o.drop_penalty is not None
+        }
+        must = 100 * (2 * self.max_arc_cost + max(self.fixed, default=0))
+        must += sum(optional.values()) + 1
         for k, order in enumerate(self.orders, start=self.n_depots):
-            penalty = order.drop_penalty
-            cost = must if penalty is None else int(penalty.amount / reference * self.scale)
-            routing.AddDisjunction([manager.NodeToIndex(k)], cost)
+            routing.AddDisjunction([manager.NodeToIndex(k)], optional.get(order.id, must))
 
     def _from_routes(
         self,

@@ -155,6 +155,16 @@ def test_an_optional_order_is_dropped_only_when_serving_it_costs_more_than_its_p
     assert float(plan.cost.amount) == pytest.approx(100 * plan.distance + 1000, abs=0.01)
 
 
+def test_a_must_serve_order_is_never_dropped_to_make_room_for_an_optional_one() -> None:
+    # One 10-unit van, two 6-unit orders: the one that must be served rides, however dear the
+    # penalty of leaving the optional one out (500,000 naira, against a 20 km round trip).
+    must = order("must", 3, 4, demand=6)
+    dear = order("dear", 6, 8, demand=6, penalty=500_000)
+    plan, _ = planned(problem([depot()], [must, dear], [vehicle("v")]))
+    assert plan.routes[0].order_ids == ["must"]
+    assert reasons(plan) == {"dear": UnassignedReason.NO_ROOM}
+
+
 def test_a_portfolio_of_first_solutions_shares_the_budget_and_keeps_the_best() -> None:
     orders = [order(f"o{i}", (i * 7) % 11 - 5, (i * 5) % 13 - 6, demand=2) for i in range(15)]
     p = problem([depot()], orders, [vehicle(name) for name in "abcd"])
