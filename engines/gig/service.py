@@ -514,6 +514,7 @@ class GigService:
                     w.vehicle.capacity_units,
                     w.rating,
                     earned.get(w.id, Decimal(0)),
+                    w.region.value,
                 )
                 for w in workers
             ],

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -12,10 +13,12 @@ from sqlalchemy import text
 from core.app.bootstrap import Services
 from core.money import Money
 from core.phone import Phone
-from core.region import RegionCode
+from core.region import RegionCode, local_date
 from engines.gig import (
     CodeCheck,
+    DeliveryRoute,
     DocumentKind,
+    Earning,
     EarningKind,
     GeoPoint,
     IncidentKind,
@@ -24,13 +27,15 @@ from engines.gig import (
     OfferStatus,
     Onboard,
     Proof,
+    RouteStop,
     StopStatus,
     TaskStatus,
     Vehicle,
     VehicleKind,
     WorkerStatus,
 )
-from engines.orders import OrderStatus
+from engines.gig.repository import SqlGigRepository
+from engines.orders import CartLine, OrderStatus, PaymentMethod, PlaceOrder
 from tests.support.gig import BAYO, CHIDI, EMEKA, NGOZI, code_for, driver, order, route
 
 OPERATOR = Phone("+2348039999999")
@@ -126,6 +131,78 @@ async def test_capacity_and_fairness_decide_between_drivers(services: Services) 
     [offer] = await gig.allocate()
     assert offer.worker_id == big.id  # ten cartons do not fit Emeka's motorbike box
     assert small.id != big.id
+
+
+async def test_a_nairobi_route_goes_to_the_nairobi_driver_who_earned_less_today(
+    services: Services,
+) -> None:
+    # Lagos drivers earn naira by the thousand; it must not drown the shillings Nairobi's
+    # drivers are weighed by. Otieno is 1 km nearer, but Akinyi has earned far less today.
+    gig = services.gig
+    cbd = GeoPoint(-1.2864, 36.8172)
+    otieno = await driver(
+        services,
+        Phone("+254722000011"),
+        "Otieno",
+        at=GeoPoint(-1.2864, 36.8262),
+        region=RegionCode.NAIROBI,
+    )
+    akinyi = await driver(
+        services,
+        Phone("+254722000012"),
+        "Akinyi",
+        at=GeoPoint(-1.2864, 36.8352),
+        region=RegionCode.NAIROBI,
+    )
+    emeka = await driver(services, EMEKA, "Emeka")  # in Lagos, on shift too
+    placed = await services.orders.place(
+        PlaceOrder(
+            Phone("+254711000001"),
+            RegionCode.NAIROBI,
+            (CartLine("NDL-INDO-CHK", 1),),
+            PaymentMethod.ON_DELIVERY,
+            "nbo-fair-1",
+        )
+    )
+    task = await gig.create_task(
+        DeliveryRoute(
+            "R-NBO-FAIR",
+            RegionCode.NAIROBI,
+            cbd,
+            services.clock.now(),
+            (
+                RouteStop(
+                    placed.reference,
+                    Phone("+254711000001"),
+                    "Moi Avenue 10",
+                    cbd,
+                    1,
+                    Decimal("1.0"),
+                ),
+            ),
+        )
+    )
+    today = local_date(RegionCode.NAIROBI, services.clock.now())
+    async with services.db.transaction() as s:
+        repo = SqlGigRepository(s)
+        for who, amount, currency in (
+            (otieno, "900", "KES"),
+            (akinyi, "100", "KES"),
+            (emeka, "60000", "NGN"),
+        ):
+            earning = Earning(
+                uuid.uuid4(),
+                who.id,
+                task.id,
+                EarningKind.STOP,
+                Money(Decimal(amount), currency),
+                today,
+            )
+            await repo.add_earning(earning, None)
+
+    [offer] = await gig.allocate()
+
+    assert offer.worker_id == akinyi.id
 
 
 async def test_accepting_sends_codes_and_the_code_proves_each_delivery(services: Services) -> None:
