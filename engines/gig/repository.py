@@ -347,6 +347,28 @@ class SqlGigRepository:
         )
         return bool(result.rowcount == 1)  # type: ignore[attr-defined]
 
+    async def count_wrong_code(self, task_id: uuid.UUID, position: int, limit: int) -> int | None:
+        """One more wrong code on an open stop, counted in the row itself (never from a value
+        read before: concurrent guesses each count); the count now, or None when the stop is
+        closed or has had its `limit` already."""
+        where = (
+            gig_task_stops.c.task_id == task_id,
+            gig_task_stops.c.position == position,
+        )
+        counted = await self._s.execute(
+            update(gig_task_stops)
+            .where(
+                *where,
+                gig_task_stops.c.status.in_([StopStatus.PENDING.value, StopStatus.ARRIVED.value]),
+                gig_task_stops.c.code_attempts < limit,
+            )
+            .values(code_attempts=gig_task_stops.c.code_attempts + 1)
+        )
+        if counted.rowcount != 1:  # type: ignore[attr-defined]
+            return None
+        attempts = await self._s.execute(select(gig_task_stops.c.code_attempts).where(*where))
+        return int(attempts.scalar_one())
+
     # offers -----------------------------------------------------------------------------------
 
     async def add_offer(self, offer: Offer) -> None:

@@ -714,14 +714,17 @@ class GigService:
                     earned = earned + bonus
                 outcome, left = CodeCheck.DELIVERED, MAX_CODE_ATTEMPTS - stop.code_attempts
             else:
-                attempts = stop.code_attempts + 1
+                # Counted in the database, not from what was read: codes keyed at the same
+                # moment (a burst of guesses from an app) each count, and the third escalates.
+                attempts = await repo.count_wrong_code(task.id, stop.position, MAX_CODE_ATTEMPTS)
+                if attempts is None:
+                    raise TaskStateError(f"{task.reference} stop {stop.position} already closed")
                 if attempts >= MAX_CODE_ATTEMPTS:
                     await repo.update_stop(
                         task.id,
                         stop.position,
                         [StopStatus.PENDING, StopStatus.ARRIVED],
                         status=StopStatus.ESCALATED.value,
-                        code_attempts=attempts,
                     )
                     incident = Incident(
                         self._ids.uuid(),
@@ -737,12 +740,6 @@ class GigService:
                     )
                     outcome, left = CodeCheck.ESCALATED, 0
                 else:
-                    await repo.update_stop(
-                        task.id,
-                        stop.position,
-                        [StopStatus.PENDING, StopStatus.ARRIVED],
-                        code_attempts=attempts,
-                    )
                     outcome, left = CodeCheck.WRONG, MAX_CODE_ATTEMPTS - attempts
         if outcome is CodeCheck.DELIVERED:
             await self._move_order(stop.order_reference, OrderStatus.DELIVERED)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import timedelta
 from decimal import Decimal
@@ -16,6 +17,7 @@ from core.phone import Phone
 from core.region import RegionCode, local_date
 from engines.gig import (
     CodeCheck,
+    DeliveryResult,
     DeliveryRoute,
     DocumentKind,
     Earning,
@@ -29,6 +31,7 @@ from engines.gig import (
     Proof,
     RouteStop,
     StopStatus,
+    TaskStateError,
     TaskStatus,
     Vehicle,
     VehicleKind,
@@ -281,6 +284,33 @@ async def test_three_wrong_codes_escalate_to_an_operator(services: Services) -> 
     assert "three wrong delivery codes" in alert
     assert emeka.phone.e164 in alert
     assert [e.kind for e in await gig.earnings(emeka.id)] == []  # no proof, no pay
+
+
+async def test_a_burst_of_guessed_codes_counts_every_guess_and_escalates_at_the_third(
+    services: Services,
+) -> None:
+    # An app firing eight codes at once must not get eight tries at the customer's code.
+    gig = services.gig
+    emeka = await driver(services, EMEKA, "Emeka")
+    ref = await order(services, NGOZI, "k-burst")
+    task = await gig.create_task(route("R-burst", [(ref, NGOZI, "12 Broad St")], services=services))
+    [offer] = await gig.allocate()
+    await gig.accept(offer.id)
+    code = await code_for(services, NGOZI, ref)
+    guesses = [f"{(int(code) + k) % 10_000:04d}" for k in range(1, 9)]
+
+    results = await asyncio.gather(
+        *(gig.confirm_delivery(task.id, emeka.id, g) for g in guesses), return_exceptions=True
+    )
+
+    answered = [r.outcome for r in results if not isinstance(r, BaseException)]
+    assert sorted(answered) == sorted([CodeCheck.WRONG, CodeCheck.WRONG, CodeCheck.ESCALATED])
+    assert all(isinstance(r, (DeliveryResult, TaskStateError)) for r in results)
+    stop = (await gig.task(task.id)).stops[0]
+    assert (stop.status, stop.code_attempts) == (StopStatus.ESCALATED, 3)
+    with pytest.raises(TaskStateError):  # the right code now comes too late
+        await gig.confirm_delivery(task.id, emeka.id, code)
+    assert await gig.incidents(task.id) == [IncidentKind.CODE_FAILED.value]
 
 
 async def test_an_unanswered_offer_expires_and_goes_to_the_next_driver(services: Services) -> None:
