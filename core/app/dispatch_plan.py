@@ -503,10 +503,12 @@ def _with_id(route: DeliveryRoute, route_id: str) -> DeliveryRoute:
 
 
 def _planned(task: Task, new: bool, offered: bool) -> PlannedRoute:
+    # `task` was read before this run's offers went out: one it offered is on offer now.
+    status = TaskStatus.OFFERED if offered and task.status is TaskStatus.OPEN else task.status
     return PlannedRoute(
         route_id=task.route_id,
         task=task.reference,
-        status=task.status.value,
+        status=status.value,
         departure=task.departure,
         km=task.km,
         units=task.units,

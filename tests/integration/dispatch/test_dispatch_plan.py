@@ -172,6 +172,8 @@ async def test_a_later_order_gets_a_driver_not_yet_given_a_route(services: Servi
     assert [o.driver for o in report.offers] == [EMEKA.e164]  # today's route, offered now
     # It leaves once the warehouse can have picked it, so the order is picked, not held.
     [route] = report.routes
+    assert route.status == "offered"  # as its stops say (in progress), not "open"
+    assert {s.status for s in route.stops} == {"in_progress"}
     assert route.departure >= services.clock.now() + timedelta(minutes=60)
     assert [w.orders for w in report.waves.waves] == [(first,)]
     assert report.waves.held == ()
