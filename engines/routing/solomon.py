@@ -68,12 +68,12 @@ def parse_solomon(text: str, *, vehicles: int | None = None) -> SolomonInstance:
             "every value a finite number"
         )
     depot_row, customers = rows[0], rows[1:]
-    horizon = TimeWindow(depot_row[4], depot_row[5])
+    try:
+        horizon = TimeWindow(depot_row[4], depot_row[5])
+    except RoutingError as exc:
+        raise RoutingError(f"depot {int(depot_row[0])}: {exc}") from exc
     depot = Depot(str(int(depot_row[0])), Point(depot_row[1], depot_row[2]), horizon)
-    orders = tuple(
-        Order(str(int(r[0])), Point(r[1], r[2]), int(r[3]), TimeWindow(r[4], r[5]), r[6])
-        for r in customers
-    )
+    orders = tuple(_order(r) for r in customers)
     count = fleet if vehicles is None else vehicles
     if count < 1:
         raise RoutingError("at least one vehicle is needed")
@@ -93,6 +93,16 @@ def parse_solomon(text: str, *, vehicles: int | None = None) -> SolomonInstance:
     )
     problem = Problem((depot,), orders, fleet_vehicles, CURRENCY)
     return SolomonInstance(name, count, capacity, problem)
+
+
+def _order(row: list[float]) -> Order:
+    """A customer row as an order; a bad one is named by its number (files run to 1,000)."""
+    number = str(int(row[0]))
+    try:
+        window = TimeWindow(row[4], row[5])
+    except RoutingError as exc:
+        raise RoutingError(f"customer {number}: {exc}") from exc
+    return Order(number, Point(row[1], row[2]), int(row[3]), window, row[6])
 
 
 def _section(lines: list[list[str]], title: str) -> int:

@@ -83,6 +83,11 @@ def test_a_fractional_demand_is_refused_with_a_reason() -> None:
         parse_solomon(SMALL.replace("-3        4         10", "-3        4         10.5"))
 
 
+def test_a_window_that_ends_before_it_starts_names_its_customer() -> None:
+    with pytest.raises(RoutingError, match=r"^customer 3: time window ends before it starts"):
+        parse_solomon(SMALL.replace("15         50        200", "15         50         20"))
+
+
 def test_a_file_that_is_not_solomon_is_refused_with_a_reason() -> None:
     with pytest.raises(RoutingError, match="not a Solomon instance"):
         parse_solomon("hello\nworld\n")
