@@ -26,6 +26,7 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+import sys
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -243,7 +244,9 @@ class DispatchPlanner:
         routable = [o for o in todo if o.customer in points]
 
         now = self._clock.now()
-        earliest = max(start, now)
+        # A route leaves no sooner than the warehouse can pick it: an order is picked if it
+        # is in by its route's cut-off (the wave policy's), else held for the next departure.
+        earliest = max(start, now + timedelta(minutes=self._waves.cutoff_minutes))
         vehicles: list[Vehicle] = []
         currency = region_of(region).currency
         tariff = TARIFFS[currency]
@@ -500,10 +503,12 @@ def _with_id(route: DeliveryRoute, route_id: str) -> DeliveryRoute:
 
 
 def _planned(task: Task, new: bool, offered: bool) -> PlannedRoute:
+    # `task` was read before this run's offers went out: one it offered is on offer now.
+    status = TaskStatus.OFFERED if offered and task.status is TaskStatus.OPEN else task.status
     return PlannedRoute(
         route_id=task.route_id,
         task=task.reference,
-        status=task.status.value,
+        status=status.value,
         departure=task.departure,
         km=task.km,
         units=task.units,
@@ -546,10 +551,18 @@ def operators_planner(services: Services) -> DispatchPlanner:
     )
 
 
+class DayOverError(ValueError):
+    """The day asked for is over in the region: there is nobody left to drive it."""
+
+
 def plan_day_command(region: RegionCode, day: date | None, time_limit_s: float) -> int:
     """`omniroute routes plan`: plan the day (default: tomorrow in the region's time zone) and
-    print the report."""
-    report = asyncio.run(_plan_day(region, day, time_limit_s))
+    print the report; a day that is over is refused, one line on stderr, exit 2."""
+    try:
+        report = asyncio.run(_plan_day(region, day, time_limit_s))
+    except DayOverError as exc:
+        print(f"omniroute routes plan: {exc}", file=sys.stderr)
+        return 2
     print(json.dumps(report.as_json(), indent=2))
     return 0
 
@@ -558,7 +571,15 @@ async def _plan_day(region: RegionCode, day: date | None, time_limit_s: float) -
     services = build_services(Settings())
     try:
         planner = operators_planner(services)
-        when = day or tomorrow(region, services.clock.now())
+        now = services.clock.now()
+        today, when = local_date(region, now), day or tomorrow(region, now)
+        if when < today:
+            # Planned anyway, every order would come back "no_vehicle" (no shift is left on
+            # it) and a plan revision would be stored for a day nobody can drive.
+            raise DayOverError(
+                f"{when.isoformat()} is over in {region.value} (today there is"
+                f" {today.isoformat()}): plan today or a day to come"
+            )
         return await planner.plan(region, when, time_limit_s=time_limit_s)
     finally:
         await services.close()

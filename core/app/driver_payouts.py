@@ -19,6 +19,7 @@ from core.region import RegionCode, local_date
 from core.region import region as region_of
 from engines.gig import PayoutStatus
 from engines.settlement import PayoutOrder, PayoutOrderStatus
+from engines.settlement.payout_orders import SENDABLE
 
 if TYPE_CHECKING:
     from core.app.bootstrap import Services
@@ -77,17 +78,32 @@ def _desk(services: Services) -> PayoutDesk:
 
 
 async def pay_drivers(services: Services, region: RegionCode, day: date) -> PayReport:
-    """Settle every driver of the region for `day` and send what each is owed."""
+    """Settle every driver of the region for `day` and send what each is owed.
+
+    An earlier day's payout still owed is in the report too, and sent again when it waits for
+    a person or a rail (held: no bank account then, or one in another name; queued: no rail),
+    as an agent's is: fixing the account the next day and paying that day pays both days."""
     desk, gig = _desk(services), services.gig
     report = PayReport(region.value, day.isoformat())
     for worker in await gig.workers(region):
         await gig.settle(worker.id, day)
         payee = Payee("driver", worker.phone, worker.name, worker.region, worker.bank)
         for payout_id, amount, earned_on, status in await gig.payouts(worker.id):
-            if status != PayoutStatus.PENDING.value or earned_on != day:
+            if status != PayoutStatus.PENDING.value or earned_on > day:
                 continue
-            order = await desk.pay(payee, amount, f"gig:{payout_id}", earn=True)
-            report.add(order, _row(str(worker.id), payee, amount))
+            source = f"gig:{payout_id}"
+            row = _row(str(worker.id), payee, amount) | {"earned_on": earned_on.isoformat()}
+            if earned_on < day:
+                # Only one recorded before (a payout from before payout orders may still be
+                # on its way: never sent a second time from here).
+                order = await desk.orders.by_source(source)
+                if order is None:
+                    continue
+                if order.status not in SENDABLE:
+                    report.add(order, row)
+                    continue
+            order = await desk.pay(payee, amount, source, earn=True)
+            report.add(order, row)
     return report
 
 

@@ -8,8 +8,9 @@ has already declined or let an offer for it expire.
 The cost, in points (integers for the solver):
 * distance: 10 points per km from the worker to the task's first stop (or its depot);
 * rating: 40 points per star below five, so good service wins close calls;
-* fairness: 100 points times how far the worker's earnings today are above the day's mean, as a
-  fraction of that mean (below the mean lowers the cost), so the day's money spreads out;
+* fairness: 100 points times how far the worker's earnings today are above the day's mean of
+  the workers of the same market (earnings in one currency), as a fraction of that mean (below
+  the mean lowers the cost), so the day's money spreads out;
 * capacity: 1 point per 10 % of the vehicle left empty, so a van is not sent for a parcel a
   motorbike could carry.
 """
@@ -39,6 +40,9 @@ class WorkerCandidate:
     capacity_units: int
     rating: Decimal
     earned_today: Decimal
+    # Whose mean the earnings are weighed against: the worker's market (a naira and a shilling
+    # do not average; nor do Lagos and Nairobi drivers compete for a task).
+    market: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,7 +76,10 @@ def allocate(
     """task id -> worker id for the best plan (see the module docstring)."""
     if not workers or not tasks:
         return {}
-    mean = sum((w.earned_today for w in workers), Decimal(0)) / len(workers)
+    earned: dict[str, list[Decimal]] = {}
+    for w in workers:
+        earned.setdefault(w.market, []).append(w.earned_today)
+    means = {market: sum(amounts, Decimal(0)) / len(amounts) for market, amounts in earned.items()}
     model = cp_model.CpModel()
     chosen: dict[tuple[int, int], cp_model.IntVar] = {}
     objective = []
@@ -80,7 +87,7 @@ def allocate(
         for j, task in enumerate(tasks):
             if (worker.worker_id, task.task_id) in excluded:
                 continue
-            cost = pair_cost(worker, task, mean)
+            cost = pair_cost(worker, task, means[worker.market])
             if cost is None:
                 continue
             var = model.new_bool_var(f"w{i}t{j}")

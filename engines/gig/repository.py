@@ -347,6 +347,28 @@ class SqlGigRepository:
         )
         return bool(result.rowcount == 1)  # type: ignore[attr-defined]
 
+    async def count_wrong_code(self, task_id: uuid.UUID, position: int, limit: int) -> int | None:
+        """One more wrong code on an open stop, counted in the row itself (never from a value
+        read before: concurrent guesses each count); the count now, or None when the stop is
+        closed or has had its `limit` already."""
+        where = (
+            gig_task_stops.c.task_id == task_id,
+            gig_task_stops.c.position == position,
+        )
+        counted = await self._s.execute(
+            update(gig_task_stops)
+            .where(
+                *where,
+                gig_task_stops.c.status.in_([StopStatus.PENDING.value, StopStatus.ARRIVED.value]),
+                gig_task_stops.c.code_attempts < limit,
+            )
+            .values(code_attempts=gig_task_stops.c.code_attempts + 1)
+        )
+        if counted.rowcount != 1:  # type: ignore[attr-defined]
+            return None
+        attempts = await self._s.execute(select(gig_task_stops.c.code_attempts).where(*where))
+        return int(attempts.scalar_one())
+
     # offers -----------------------------------------------------------------------------------
 
     async def add_offer(self, offer: Offer) -> None:
@@ -506,7 +528,9 @@ class SqlGigRepository:
             totals[worker_id] = totals.get(worker_id, Decimal(0)) + Decimal(amount)
         return totals
 
-    async def add_payout(self, payout: Payout, now: datetime) -> None:
+    async def add_payout(self, payout: Payout, now: datetime) -> bool:
+        """Record the payout and mark its earnings paid by it, each a compare-and-set on still
+        unpaid: False when another payout took any of them meanwhile (the caller rolls back)."""
         payout_id, worker_id, amount = payout.id, payout.worker_id, payout.amount
         day, status, earnings = payout.earned_on, payout.status.value, payout.earnings
         await self._s.execute(
@@ -520,12 +544,14 @@ class SqlGigRepository:
                 created_at=now,
             )
         )
-        if earnings:
-            await self._s.execute(
-                update(gig_earnings)
-                .where(gig_earnings.c.id.in_(list(earnings)), gig_earnings.c.payout_id.is_(None))
-                .values(payout_id=payout_id)
-            )
+        if not earnings:
+            return True
+        claimed = await self._s.execute(
+            update(gig_earnings)
+            .where(gig_earnings.c.id.in_(list(earnings)), gig_earnings.c.payout_id.is_(None))
+            .values(payout_id=payout_id)
+        )
+        return bool(claimed.rowcount == len(earnings))  # type: ignore[attr-defined]
 
     async def payouts(self, worker_id: uuid.UUID) -> list[tuple[uuid.UUID, Money, date, str]]:
         rows = await self._s.execute(

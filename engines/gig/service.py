@@ -93,6 +93,7 @@ REFERENCE_ATTEMPTS = 8
 # A driver may still be at doors after local midnight: a route he started is handed to an
 # operator only once its day has been over this long (04:00 local the next morning).
 NIGHT_GRACE = timedelta(hours=4)
+SETTLE_ATTEMPTS = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -513,6 +514,7 @@ class GigService:
                     w.vehicle.capacity_units,
                     w.rating,
                     earned.get(w.id, Decimal(0)),
+                    w.region.value,
                 )
                 for w in workers
             ],
@@ -725,14 +727,17 @@ class GigService:
                     earned = earned + bonus
                 outcome, left = CodeCheck.DELIVERED, MAX_CODE_ATTEMPTS - stop.code_attempts
             else:
-                attempts = stop.code_attempts + 1
+                # Counted in the database, not from what was read: codes keyed at the same
+                # moment (a burst of guesses from an app) each count, and the third escalates.
+                attempts = await repo.count_wrong_code(task.id, stop.position, MAX_CODE_ATTEMPTS)
+                if attempts is None:
+                    raise TaskStateError(f"{task.reference} stop {stop.position} already closed")
                 if attempts >= MAX_CODE_ATTEMPTS:
                     await repo.update_stop(
                         task.id,
                         stop.position,
                         [StopStatus.PENDING, StopStatus.ARRIVED],
                         status=StopStatus.ESCALATED.value,
-                        code_attempts=attempts,
                     )
                     incident = Incident(
                         self._ids.uuid(),
@@ -748,12 +753,6 @@ class GigService:
                     )
                     outcome, left = CodeCheck.ESCALATED, 0
                 else:
-                    await repo.update_stop(
-                        task.id,
-                        stop.position,
-                        [StopStatus.PENDING, StopStatus.ARRIVED],
-                        code_attempts=attempts,
-                    )
                     outcome, left = CodeCheck.WRONG, MAX_CODE_ATTEMPTS - attempts
         if outcome is CodeCheck.DELIVERED:
             await self._move_order(stop.order_reference, OrderStatus.DELIVERED)
@@ -846,25 +845,33 @@ class GigService:
 
     async def settle(self, worker_id: uuid.UUID, day: date) -> Payout | None:
         """Record a payout of the day's unpaid earnings (None when nothing is owed). The money
-        itself moves in `core.app.driver_payouts`, which sends it on the region's rail."""
+        itself moves in `core.app.driver_payouts`, which sends it on the region's rail.
+
+        Two runs at once (an operator and a scheduled `drivers pay`) record one payout: the
+        one that finds an earning already taken rolls back and looks again."""
         worker = await self.worker(worker_id)
         currency = region_of(worker.region).currency
-        async with self._db.transaction() as s:
-            repo = SqlGigRepository(s)
-            unpaid = await repo.earnings(worker_id, day, unpaid=True)
-            if not unpaid:
-                return None
-            amount = total([e.amount for e in unpaid], currency)
-            payout = Payout(
-                self._ids.uuid(),
-                worker_id,
-                amount,
-                day,
-                PayoutStatus.PENDING,
-                tuple(e.id for e in unpaid),
-            )
-            await repo.add_payout(payout, self._clock.now())
-        return payout
+        for _ in range(SETTLE_ATTEMPTS):
+            try:
+                async with self._db.transaction() as s:
+                    repo = SqlGigRepository(s)
+                    unpaid = await repo.earnings(worker_id, day, unpaid=True)
+                    if not unpaid:
+                        return None
+                    payout = Payout(
+                        self._ids.uuid(),
+                        worker_id,
+                        total([e.amount for e in unpaid], currency),
+                        day,
+                        PayoutStatus.PENDING,
+                        tuple(e.id for e in unpaid),
+                    )
+                    if not await repo.add_payout(payout, self._clock.now()):
+                        raise _EarningsTakenError(payout.id)
+                    return payout
+            except _EarningsTakenError:
+                continue
+        raise GigError(f"the earnings of worker {worker_id} on {day} are being settled elsewhere")
 
     async def payouts(self, worker_id: uuid.UUID) -> list[tuple[uuid.UUID, Money, date, str]]:
         async with self._db.transaction() as s:
@@ -959,6 +966,10 @@ class GigService:
             await self._orders.advance(reference, target)
         except OrderError as exc:
             log.warning("gig.order_not_moved", reference=reference, target=target, error=repr(exc))
+
+
+class _EarningsTakenError(GigError):
+    """Another payout took some of these earnings meanwhile: roll back and look again."""
 
 
 def _stops(task: Task) -> tuple[TaskStopPayload, ...]:

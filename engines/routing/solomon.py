@@ -49,7 +49,8 @@ def parse_solomon(text: str, *, vehicles: int | None = None) -> SolomonInstance:
         ) from exc
     at = _section(lines, "CUSTOMER")
     try:
-        rows = [[int(float(x)) for x in line] for line in lines[at + 1 :] if line[0].isdigit()]
+        # Coordinates and times as written (some files have decimals: never truncated).
+        rows = [[float(x) for x in line] for line in lines[at + 1 :] if line[0].isdigit()]
     except ValueError as exc:
         raise RoutingError(
             f"not a Solomon instance: a customer row is not numbers ({exc})"
@@ -59,13 +60,20 @@ def parse_solomon(text: str, *, vehicles: int | None = None) -> SolomonInstance:
             "not a Solomon instance: CUSTOMER needs one row of seven numbers per point (number, "
             "x, y, demand, ready, due, service), the depot first"
         )
+    if not all(math.isfinite(x) for row in rows for x in row) or not all(
+        row[0].is_integer() and row[3].is_integer() for row in rows
+    ):
+        raise RoutingError(
+            "not a Solomon instance: a customer's number and demand are whole numbers, and "
+            "every value a finite number"
+        )
     depot_row, customers = rows[0], rows[1:]
-    horizon = TimeWindow(depot_row[4], depot_row[5])
-    depot = Depot(str(depot_row[0]), Point(depot_row[1], depot_row[2]), horizon)
-    orders = tuple(
-        Order(str(r[0]), Point(r[1], r[2]), r[3], TimeWindow(r[4], r[5]), float(r[6]))
-        for r in customers
-    )
+    try:
+        horizon = TimeWindow(depot_row[4], depot_row[5])
+    except RoutingError as exc:
+        raise RoutingError(f"depot {int(depot_row[0])}: {exc}") from exc
+    depot = Depot(str(int(depot_row[0])), Point(depot_row[1], depot_row[2]), horizon)
+    orders = tuple(_order(r) for r in customers)
     count = fleet if vehicles is None else vehicles
     if count < 1:
         raise RoutingError("at least one vehicle is needed")
@@ -85,6 +93,16 @@ def parse_solomon(text: str, *, vehicles: int | None = None) -> SolomonInstance:
     )
     problem = Problem((depot,), orders, fleet_vehicles, CURRENCY)
     return SolomonInstance(name, count, capacity, problem)
+
+
+def _order(row: list[float]) -> Order:
+    """A customer row as an order; a bad one is named by its number (files run to 1,000)."""
+    number = str(int(row[0]))
+    try:
+        window = TimeWindow(row[4], row[5])
+    except RoutingError as exc:
+        raise RoutingError(f"customer {number}: {exc}") from exc
+    return Order(number, Point(row[1], row[2]), int(row[3]), window, row[6])
 
 
 def _section(lines: list[list[str]], title: str) -> int:

@@ -181,9 +181,13 @@ class _Model:
             else:
                 self.reasons[order.id] = reason
         self.orders = served
+        # A vehicle that cannot even drive from its depot to its end depot within its shift,
+        # the depots' hours and its maximum duration would make the whole model infeasible
+        # (no plan at all, every order dropped): it is left out, as if off shift.
+        self.vehicles = tuple(v for v in problem.vehicles if self._can_run(v))
         # Model node k is problem point self.points[k]: the depots some vehicle starts or ends at
         # (any other depot would be a node the solver could visit), then the servable orders.
-        used = {problem.depot_index(d) for v in problem.vehicles for d in (v.depot, v.return_depot)}
+        used = {problem.depot_index(d) for v in self.vehicles for d in (v.depot, v.return_depot)}
         depots = sorted(used)
         self.depot_node = {problem.depots[i].id: k for k, i in enumerate(depots)}
         self.points = depots + [problem.order_index(o.id) for o in served]
@@ -196,15 +200,26 @@ class _Model:
     def _down(self, value: float) -> int:
         return math.floor(value * self.scale + 1e-9)
 
+    def _can_run(self, vehicle: Vehicle) -> bool:
+        """Whether the vehicle's empty route (depot to end depot) fits its time rules, in the
+        model's integers."""
+        start = self.problem.depot_index(vehicle.depot)
+        end = self.problem.depot_index(vehicle.return_depot)
+        trip = 0 if start == end else self._up(self.matrix.durations[start][end])
+        earliest, latest = _shift(self.problem, vehicle)
+        if self._up(earliest) + trip > self._down(latest):
+            return False
+        return vehicle.max_duration is None or trip <= self._down(vehicle.max_duration)
+
     def _cost_ratios(self) -> tuple[Decimal, list[Decimal]]:
         """Cost per km of each vehicle relative to the cheapest (non-free) one."""
-        rates = [v.cost_per_km.amount for v in self.problem.vehicles]
+        rates = [v.cost_per_km.amount for v in self.vehicles]
         positive = [r for r in rates if r > 0]
         reference = min(positive) if positive else Decimal(1)
         return reference, [r / reference for r in rates]
 
     def solve(self, initial_routes: Mapping[str, Sequence[str]] | None) -> Plan:
-        vehicles = self.problem.vehicles
+        vehicles = self.vehicles
         if not vehicles or not self.orders:
             return self._plan({})
         starts = [self.depot_node[v.depot] for v in vehicles]
@@ -255,7 +270,7 @@ class _Model:
                 )
                 callbacks[ratio] = routing.RegisterTransitMatrix(costs)
             routing.SetArcCostEvaluatorOfVehicle(callbacks[ratio], v)
-        self.fixed = [int(v.fixed_cost.amount / reference * scale) for v in self.problem.vehicles]
+        self.fixed = [int(v.fixed_cost.amount / reference * scale) for v in self.vehicles]
         for v, cost in enumerate(self.fixed):
             routing.SetFixedCostOfVehicle(cost, v)
         self.max_arc_cost = max(max(row) for row in self.distance) * int(max(ratios) + 1)
@@ -263,7 +278,7 @@ class _Model:
 
     def _add_capacity(self, routing: Any) -> None:
         demand = [0] * self.n_depots + [o.demand for o in self.orders]
-        capacities = [v.capacity for v in self.problem.vehicles]
+        capacities = [v.capacity for v in self.vehicles]
         callback = routing.RegisterUnaryTransitVector(demand)
         routing.AddDimensionWithVehicleCapacity(callback, 0, capacities, True, "load")
 
@@ -276,7 +291,7 @@ class _Model:
         scaled = np.ceil(minutes * self.scale - 1e-9).astype(np.int64) + service[:, None]
         np.fill_diagonal(scaled, 0)
         travel = scaled.tolist()
-        vehicles = problem.vehicles
+        vehicles = self.vehicles
         horizon = max(
             [self._down(_shift(problem, v)[1]) for v in vehicles]
             + [self._down(o.window.end) for o in self.orders]
@@ -293,19 +308,26 @@ class _Model:
             clock.CumulVar(routing.End(v)).SetRange(self._up(earliest), self._down(latest))
             if vehicle.max_duration is not None:
                 clock.SetSpanUpperBoundForVehicle(self._down(vehicle.max_duration), v)
-            # Leave as late and come back as early as the routes allow: no idle shift.
-            routing.AddVariableMaximizedByFinalizer(clock.CumulVar(routing.Start(v)))
+            # Come back as early as the route allows, then leave as late as that allows: no
+            # idle shift, and no route pushed to the end of the shift (the finalizer sets the
+            # variables in the order they were added).
             routing.AddVariableMinimizedByFinalizer(clock.CumulVar(routing.End(v)))
+            routing.AddVariableMaximizedByFinalizer(clock.CumulVar(routing.Start(v)))
         return clock
 
     def _add_disjunctions(self, routing: Any, manager: Any, reference: Decimal) -> None:
         """Each order may be dropped at its penalty; a must-serve order at far more than any
-        insertion could cost, so it is only dropped when it cannot be fitted at all."""
-        must = 100 * (2 * self.max_arc_cost + max(self.fixed, default=0)) + 1
+        insertion could cost and than every optional order's penalty together, so it is only
+        dropped when it cannot be fitted at all, never to make room for optional ones."""
+        optional = {
+            o.id: int(o.drop_penalty.amount / reference * self.scale)
+            for o in self.orders
+            if o.drop_penalty is not None
+        }
+        must = 100 * (2 * self.max_arc_cost + max(self.fixed, default=0))
+        must += sum(optional.values()) + 1
         for k, order in enumerate(self.orders, start=self.n_depots):
-            penalty = order.drop_penalty
-            cost = must if penalty is None else int(penalty.amount / reference * self.scale)
-            routing.AddDisjunction([manager.NodeToIndex(k)], cost)
+            routing.AddDisjunction([manager.NodeToIndex(k)], optional.get(order.id, must))
 
     def _from_routes(
         self,
@@ -317,7 +339,7 @@ class _Model:
         node_of = {o.id: k for k, o in enumerate(self.orders, start=self.n_depots)}
         routes = [
             [manager.NodeToIndex(node_of[o]) for o in initial_routes.get(v.id, ()) if o in node_of]
-            for v in self.problem.vehicles
+            for v in self.vehicles
         ]
         routing.CloseModelWithParameters(params)
         start = routing.ReadAssignmentFromRoutes(routes, True)

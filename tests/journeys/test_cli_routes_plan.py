@@ -105,3 +105,25 @@ def test_routes_plan_rejects_a_bad_date(capsys: pytest.CaptureFixture[str]) -> N
         main(["routes", "plan", "--region", "lagos", "--date", "3/12/2026"])
     assert exited.value.code == 2
     assert "not a date (YYYY-MM-DD)" in capsys.readouterr().err
+
+
+def test_routes_plan_refuses_a_day_that_is_over(
+    database_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The operator typed yesterday: the answer says so, instead of a plan leaving every order
+    # "no_vehicle".
+    monkeypatch.setenv("OMNIROUTE_DATABASE_URL", database_url)
+    today = local_date(RegionCode.LAGOS, SystemClock().now())
+    seeded(database_url, datetime(today.year, today.month, today.day, 7, tzinfo=UTC))
+    yesterday = (today - timedelta(days=1)).isoformat()
+
+    assert main(["routes", "plan", "--region", "lagos", "--date", yesterday]) == 2
+
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err == (
+        f"omniroute routes plan: {yesterday} is over in lagos (today there is"
+        f" {today.isoformat()}): plan today or a day to come\n"
+    )
+    assert main(["routes", "plan", "--region", "lagos", "--date", today.isoformat()]) == 0
+    assert json.loads(capsys.readouterr().out)["date"] == today.isoformat()

@@ -3,6 +3,7 @@ local Daraja -> its result callback -> the ledger's payout posted and the gig pa
 
 from __future__ import annotations
 
+import asyncio
 from decimal import Decimal
 
 import pytest
@@ -133,6 +134,26 @@ async def test_running_twice_before_the_result_sends_one_payout(
     second = await pay_drivers(services, RegionCode.NAIROBI, day)
     assert len(fakes.daraja.payouts) == 1
     assert first.sent[0]["intent"] == second.sent[0]["intent"]
+
+
+async def test_two_runs_at_the_same_moment_pay_the_driver_once(
+    gateway: Client, services: Services, fakes: PaymentFakes
+) -> None:
+    # An operator's `drivers pay` and the scheduled one start together.
+    assert services.money is not None
+    await a_day_of_deliveries(services)
+    day = services.clock.now().date()
+
+    await asyncio.gather(*(pay_drivers(services, RegionCode.NAIROBI, day) for _ in range(4)))
+
+    assert [b2c.body["Amount"] for b2c in fakes.daraja.payouts] == [245]
+    worker = await services.gig.worker_by_phone(WANJIKU)
+    assert worker is not None
+    assert [amount for _, amount, _, _ in await services.gig.payouts(worker.id)] == [
+        Money(Decimal("245.00"), "KES")
+    ]
+    wallet = await services.money.payouts.wallet("driver", WANJIKU, "KES")
+    assert wallet.balances.credits_posted == Decimal("245.00")  # earned once
 
 
 async def test_a_failed_b2c_voids_the_hold_and_is_retried_until_the_attempts_run_out(

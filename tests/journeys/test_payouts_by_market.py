@@ -161,6 +161,33 @@ async def test_an_account_held_in_another_name_holds_the_payout_until_it_is_fixe
     assert await wallet_of(services, "driver", EMEKA, "NGN") == dec("0.00", "0", "2360.00")
 
 
+async def test_a_payout_held_yesterday_is_paid_when_today_is_paid_after_the_fix(
+    gateway: Client, services: Services, fakes: PaymentFakes, clock: SteppedClock
+) -> None:
+    await a_day_of_work(services, EMEKA, "Emeka Obi", NGOZI, RegionCode.LAGOS, LAGOS, "lag-y")
+    yesterday = services.clock.now().date()
+    [held] = (await pay_drivers(services, RegionCode.LAGOS, yesterday)).held
+    assert held["reason"] == "no bank account on file for the payee"
+
+    # The next day the operator records Emeka's account and pays the day, as every day.
+    clock.advance(24 * 3600)
+    await services.gig.set_bank_account(EMEKA, "000013", "0123456789")
+    today = services.clock.now().date()
+    report = await pay_drivers(services, RegionCode.LAGOS, today)
+
+    [sent] = report.sent
+    assert (sent["amount"], sent["status"], sent["earned_on"]) == (
+        "2360.00",
+        "paid",
+        yesterday.isoformat(),
+    )
+    assert [t["amount"] for t in nip(fakes, "/nip/fundstransfer")] == ["2360.00"]
+    assert await wallet_of(services, "driver", EMEKA, "NGN") == dec("0.00", "0", "2360.00")
+    again = await pay_drivers(services, RegionCode.LAGOS, today)
+    assert (again.sent, again.waiting, again.held) == ([], [], [])
+    assert len(nip(fakes, "/nip/fundstransfer")) == 1
+
+
 async def test_a_nip_transfer_that_times_out_is_settled_by_the_status_requery_once(
     gateway: Client, services: Services, fakes: PaymentFakes, clock: SteppedClock
 ) -> None:

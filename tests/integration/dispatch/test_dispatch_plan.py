@@ -72,8 +72,8 @@ async def test_orders_without_a_point_or_too_big_are_left_out_with_the_reason(
     assert routed == {small_1, small_2}
     assert report.tasks_created == len(report.routes) >= 1
     assert all(r.route_id.startswith("R-LAGOS-") for r in report.routes)
-    # Tomorrow's routes leave within tomorrow's shifts.
-    assert all(seven <= r.departure < seven + timedelta(hours=10) for r in report.routes)
+    # Tomorrow's routes leave when tomorrow's shifts start, not in their last hour.
+    assert all(r.departure == seven for r in report.routes)
     # Picked in waves ahead of the departures: the orders' pick lists exist.
     assert {ref for w in report.waves.waves for ref in w.orders} == routed
     assert (await services.orders.get(small_1)).status is OrderStatus.PICKING
@@ -170,6 +170,13 @@ async def test_a_later_order_gets_a_driver_not_yet_given_a_route(services: Servi
     report = await planner(services).plan(RegionCode.LAGOS, today, time_limit_s=1)
     assert [s.order for r in report.routes for s in r.stops] == [first]
     assert [o.driver for o in report.offers] == [EMEKA.e164]  # today's route, offered now
+    # It leaves once the warehouse can have picked it, so the order is picked, not held.
+    [route] = report.routes
+    assert route.status == "offered"  # as its stops say (in progress), not "open"
+    assert {s.status for s in route.stops} == {"in_progress"}
+    assert route.departure >= services.clock.now() + timedelta(minutes=60)
+    assert [w.orders for w in report.waves.waves] == [(first,)]
+    assert report.waves.held == ()
 
     late = await order(services, CHIDI, "r-2")
     again = await planner(services).plan(RegionCode.LAGOS, today, time_limit_s=1)
@@ -205,6 +212,7 @@ async def test_at_half_past_eleven_in_lagos_tomorrow_is_the_lagos_tomorrow(
     assert route.route_id.startswith("R-LAGOS-20260106-")
     assert route.departure >= datetime(2026, 1, 5, 23, 0, tzinfo=UTC)  # Lagos midnight
     assert local_date(RegionCode.LAGOS, route.departure) == day
+    assert report.waves.held == ()  # in an hour before it leaves: picked
     assert report.offers == ()  # 23:30 in Lagos: not its day yet
 
     services.clock.advance(45 * 60)  # 23:15 UTC, 00:15 in Lagos

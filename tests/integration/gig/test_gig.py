@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import uuid
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -12,10 +14,13 @@ from sqlalchemy import text
 from core.app.bootstrap import Services
 from core.money import Money
 from core.phone import Phone
-from core.region import RegionCode
+from core.region import RegionCode, local_date
 from engines.gig import (
     CodeCheck,
+    DeliveryResult,
+    DeliveryRoute,
     DocumentKind,
+    Earning,
     EarningKind,
     GeoPoint,
     IncidentKind,
@@ -24,13 +29,16 @@ from engines.gig import (
     OfferStatus,
     Onboard,
     Proof,
+    RouteStop,
     StopStatus,
+    TaskStateError,
     TaskStatus,
     Vehicle,
     VehicleKind,
     WorkerStatus,
 )
-from engines.orders import OrderStatus
+from engines.gig.repository import SqlGigRepository
+from engines.orders import CartLine, OrderStatus, PaymentMethod, PlaceOrder
 from tests.support.gig import BAYO, CHIDI, EMEKA, NGOZI, code_for, driver, order, route
 
 OPERATOR = Phone("+2348039999999")
@@ -128,6 +136,78 @@ async def test_capacity_and_fairness_decide_between_drivers(services: Services) 
     assert small.id != big.id
 
 
+async def test_a_nairobi_route_goes_to_the_nairobi_driver_who_earned_less_today(
+    services: Services,
+) -> None:
+    # Lagos drivers earn naira by the thousand; it must not drown the shillings Nairobi's
+    # drivers are weighed by. Otieno is 1 km nearer, but Akinyi has earned far less today.
+    gig = services.gig
+    cbd = GeoPoint(-1.2864, 36.8172)
+    otieno = await driver(
+        services,
+        Phone("+254722000011"),
+        "Otieno",
+        at=GeoPoint(-1.2864, 36.8262),
+        region=RegionCode.NAIROBI,
+    )
+    akinyi = await driver(
+        services,
+        Phone("+254722000012"),
+        "Akinyi",
+        at=GeoPoint(-1.2864, 36.8352),
+        region=RegionCode.NAIROBI,
+    )
+    emeka = await driver(services, EMEKA, "Emeka")  # in Lagos, on shift too
+    placed = await services.orders.place(
+        PlaceOrder(
+            Phone("+254711000001"),
+            RegionCode.NAIROBI,
+            (CartLine("NDL-INDO-CHK", 1),),
+            PaymentMethod.ON_DELIVERY,
+            "nbo-fair-1",
+        )
+    )
+    task = await gig.create_task(
+        DeliveryRoute(
+            "R-NBO-FAIR",
+            RegionCode.NAIROBI,
+            cbd,
+            services.clock.now(),
+            (
+                RouteStop(
+                    placed.reference,
+                    Phone("+254711000001"),
+                    "Moi Avenue 10",
+                    cbd,
+                    1,
+                    Decimal("1.0"),
+                ),
+            ),
+        )
+    )
+    today = local_date(RegionCode.NAIROBI, services.clock.now())
+    async with services.db.transaction() as s:
+        repo = SqlGigRepository(s)
+        for who, amount, currency in (
+            (otieno, "900", "KES"),
+            (akinyi, "100", "KES"),
+            (emeka, "60000", "NGN"),
+        ):
+            earning = Earning(
+                uuid.uuid4(),
+                who.id,
+                task.id,
+                EarningKind.STOP,
+                Money(Decimal(amount), currency),
+                today,
+            )
+            await repo.add_earning(earning, None)
+
+    [offer] = await gig.allocate()
+
+    assert offer.worker_id == akinyi.id
+
+
 async def test_accepting_sends_codes_and_the_code_proves_each_delivery(services: Services) -> None:
     gig = services.gig
     emeka = await driver(services, EMEKA, "Emeka")
@@ -204,6 +284,33 @@ async def test_three_wrong_codes_escalate_to_an_operator(services: Services) -> 
     assert "three wrong delivery codes" in alert
     assert emeka.phone.e164 in alert
     assert [e.kind for e in await gig.earnings(emeka.id)] == []  # no proof, no pay
+
+
+async def test_a_burst_of_guessed_codes_counts_every_guess_and_escalates_at_the_third(
+    services: Services,
+) -> None:
+    # An app firing eight codes at once must not get eight tries at the customer's code.
+    gig = services.gig
+    emeka = await driver(services, EMEKA, "Emeka")
+    ref = await order(services, NGOZI, "k-burst")
+    task = await gig.create_task(route("R-burst", [(ref, NGOZI, "12 Broad St")], services=services))
+    [offer] = await gig.allocate()
+    await gig.accept(offer.id)
+    code = await code_for(services, NGOZI, ref)
+    guesses = [f"{(int(code) + k) % 10_000:04d}" for k in range(1, 9)]
+
+    results = await asyncio.gather(
+        *(gig.confirm_delivery(task.id, emeka.id, g) for g in guesses), return_exceptions=True
+    )
+
+    answered = [r.outcome for r in results if not isinstance(r, BaseException)]
+    assert sorted(answered) == sorted([CodeCheck.WRONG, CodeCheck.WRONG, CodeCheck.ESCALATED])
+    assert all(isinstance(r, (DeliveryResult, TaskStateError)) for r in results)
+    stop = (await gig.task(task.id)).stops[0]
+    assert (stop.status, stop.code_attempts) == (StopStatus.ESCALATED, 3)
+    with pytest.raises(TaskStateError):  # the right code now comes too late
+        await gig.confirm_delivery(task.id, emeka.id, code)
+    assert await gig.incidents(task.id) == [IncidentKind.CODE_FAILED.value]
 
 
 async def test_an_unanswered_offer_expires_and_goes_to_the_next_driver(services: Services) -> None:

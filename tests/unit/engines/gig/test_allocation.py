@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import replace
 from decimal import Decimal
 
 from hypothesis import given, settings
@@ -46,6 +47,16 @@ def test_a_driver_who_earned_less_today_wins_a_close_call() -> None:
     idle = worker(km_east=3, earned="1000")
     route = task()
     assert allocate([busy, idle], [route]) == {route.task_id: idle.worker_id}
+
+
+def test_fairness_weighs_a_driver_against_the_drivers_of_the_same_market() -> None:
+    # Two Nairobi drivers (shillings) and, on shift at the same time, a Lagos driver whose
+    # naira would swamp a mean over everyone: the Nairobi driver who earned less still wins.
+    busy = replace(worker(km_east=2, earned="900"), market="nairobi")
+    idle = replace(worker(km_east=3, earned="100"), market="nairobi")
+    lagos = replace(worker(km_east=40, capacity=5, earned="60000"), market="lagos")
+    route = task()
+    assert allocate([busy, idle, lagos], [route]) == {route.task_id: idle.worker_id}
 
 
 def test_as_many_routes_as_possible_are_given_out() -> None:

@@ -29,7 +29,8 @@ def windows(draw: st.DrawFn, horizon: int = 300) -> TimeWindow:
 @st.composite
 def problems(draw: st.DrawFn) -> Problem:
     depots = [
-        depot(f"D{i}", draw(coordinate), draw(coordinate)) for i in range(draw(st.integers(1, 2)))
+        depot(f"D{i}", draw(coordinate), draw(coordinate), opening=draw(windows(400)))
+        for i in range(draw(st.integers(1, 2)))
     ]
     orders = [
         order(
@@ -59,7 +60,7 @@ def problems(draw: st.DrawFn) -> Problem:
     return problem(depots, orders, fleet)
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(problems())
 def test_every_plan_is_feasible_and_each_order_is_served_once_or_reported(p: Problem) -> None:
     matrix = EuclideanMatrix().compute(p.points)
@@ -72,3 +73,5 @@ def test_every_plan_is_feasible_and_each_order_is_served_once_or_reported(p: Pro
             assert reported[o.id] == why
         elif o.id in reported:
             assert reported[o.id] == UnassignedReason.NO_ROOM
+            # "No room" with every vehicle idle is no reason: one could have served it alone.
+            assert plan.routes or o.drop_penalty is not None

@@ -60,6 +60,34 @@ def test_the_distributed_layout_is_read_by_whitespace() -> None:
     assert p.depots[0].opening.end == 1000
 
 
+def test_decimal_coordinates_and_times_are_read_as_written() -> None:
+    # A customer 0.5 east of the depot is 0.5 away, not at the depot; its window and service
+    # time keep their fractions too.
+    text = SMALL.replace(
+        "    1      3         4         10          0        100         10",
+        "    1      0.5       0         10          0.25      99.75       7.5",
+    )
+    p = parse_solomon(text).problem
+    first = p.orders[0]
+    assert EuclideanMatrix().compute(p.points).distances[0][1] == 0.5
+    assert (first.demand, first.window.start, first.window.end, first.service) == (
+        10,
+        0.25,
+        99.75,
+        7.5,
+    )
+
+
+def test_a_fractional_demand_is_refused_with_a_reason() -> None:
+    with pytest.raises(RoutingError, match="demand are whole numbers"):
+        parse_solomon(SMALL.replace("-3        4         10", "-3        4         10.5"))
+
+
+def test_a_window_that_ends_before_it_starts_names_its_customer() -> None:
+    with pytest.raises(RoutingError, match=r"^customer 3: time window ends before it starts"):
+        parse_solomon(SMALL.replace("15         50        200", "15         50         20"))
+
+
 def test_a_file_that_is_not_solomon_is_refused_with_a_reason() -> None:
     with pytest.raises(RoutingError, match="not a Solomon instance"):
         parse_solomon("hello\nworld\n")

@@ -55,6 +55,16 @@ def test_service_starts_inside_each_window_and_waits_for_early_arrivals() -> Non
     assert stop.arrival >= 100
 
 
+def test_a_route_with_nothing_to_wait_for_leaves_at_the_start_of_the_shift() -> None:
+    # A 10-hour shift and half an hour of work: the deliveries are made in the morning, not
+    # in the last half hour of the shift.
+    orders = [order("o1", 5, 0), order("o2", 5, 5)]
+    plan, _ = planned(problem([depot()], orders, [vehicle("v", shift=TimeWindow(60, 660))]))
+    (route,) = plan.routes
+    assert route.departure == 60
+    assert route.arrival == pytest.approx(60 + 5 + 5 + 5 + 5 + 50**0.5)
+
+
 def test_the_cheaper_vehicle_gets_the_work() -> None:
     fleet = [vehicle("truck", fixed=5000, per_km=300), vehicle("van", fixed=1000, per_km=100)]
     plan, _ = planned(problem([depot()], [order("o1", 5, 0), order("o2", 5, 5)], fleet))
@@ -113,6 +123,20 @@ def test_without_vehicles_every_order_says_so() -> None:
     assert reasons(plan) == {"o": UnassignedReason.NO_VEHICLE}
 
 
+def test_a_vehicle_that_cannot_make_its_own_day_does_not_sink_the_plan() -> None:
+    # One van's shift starts after its depot closes, another cannot even drive from its depot
+    # to its end depot within its maximum duration: the plan is made with the third.
+    depots = [depot("D", 0, 0, opening=TimeWindow(0, 300)), depot("E", 50, 0)]
+    fleet = [
+        vehicle("late", shift=TimeWindow(400, 600)),
+        vehicle("short", end_depot="E", max_duration=30),
+        vehicle("able"),
+    ]
+    plan, _ = planned(problem(depots, [order("o1", 3, 4), order("o2", 6, 8)], fleet))
+    assert plan.unassigned == ()
+    assert [r.vehicle_id for r in plan.routes] == ["able"]
+
+
 def test_orders_that_do_not_fit_alongside_the_others_are_left_with_no_room() -> None:
     orders = [order(f"o{i}", 3, i, demand=6) for i in range(3)]  # 18 units, one 10-unit van
     plan, _ = planned(problem([depot()], orders, [vehicle("v")]))
@@ -129,6 +153,16 @@ def test_an_optional_order_is_dropped_only_when_serving_it_costs_more_than_its_p
     assert set(plan.routes[0].order_ids) == {"near", "dear_far"}
     # The penalty of the dropped order is part of the plan's cost.
     assert float(plan.cost.amount) == pytest.approx(100 * plan.distance + 1000, abs=0.01)
+
+
+def test_a_must_serve_order_is_never_dropped_to_make_room_for_an_optional_one() -> None:
+    # One 10-unit van, two 6-unit orders: the one that must be served rides, however dear the
+    # penalty of leaving the optional one out (500,000 naira, against a 20 km round trip).
+    must = order("must", 3, 4, demand=6)
+    dear = order("dear", 6, 8, demand=6, penalty=500_000)
+    plan, _ = planned(problem([depot()], [must, dear], [vehicle("v")]))
+    assert plan.routes[0].order_ids == ["must"]
+    assert reasons(plan) == {"dear": UnassignedReason.NO_ROOM}
 
 
 def test_a_portfolio_of_first_solutions_shares_the_budget_and_keeps_the_best() -> None:
