@@ -148,7 +148,8 @@ class WarehouseService:
     async def count(self, warehouse_id: str, location_id: str, sku: str, counted: int) -> Counted:
         """A cycle count: the bin holds `counted` of the SKU, and the SKU's on hand becomes what
         all its bins and the dock hold. Refused, changing nothing, when that would leave less
-        on hand than orders reserved (BelowReservedError), or when the bin holds another SKU."""
+        on hand than orders reserved (BelowReservedError), when the bin holds another SKU, or
+        when the warehouse's catalogue has no such SKU (CountError)."""
         if counted < 0:
             raise CountError(f"a count is 0 or more, not {counted}")
 
@@ -161,6 +162,10 @@ class WarehouseService:
                 loc.id for loc in await repo.locations(warehouse_id)
             }:
                 raise UnknownLocationError(warehouse_id, location_id)
+            movements = SqlStockMovements(s)
+            if not await movements.carries(warehouse_id, sku):
+                # a mistyped SKU, never a new product: the one meant would go uncounted
+                raise CountError(f"{warehouse_id}'s catalogue has no SKU {sku}: check the label")
             held = {a.sku for a in await repo.stock(warehouse_id) if a.location_id == location_id}
             if location_id != dock and counted and held - {sku}:
                 raise BinHoldsOtherSkuError(location_id, min(held - {sku}))
@@ -170,7 +175,7 @@ class WarehouseService:
             elif counted < recorded:
                 await repo.take(location_id, sku, recorded - counted)
             on_hand = sum(a.quantity for a in await repo.stock(warehouse_id, sku, dock=True))
-            reserved = await SqlStockMovements(s).recount(warehouse_id, sku, on_hand)
+            reserved = await movements.recount(warehouse_id, sku, on_hand)
             return Counted(location_id, sku, recorded, counted, on_hand, reserved)
 
         done = await self._db.retrying(work)

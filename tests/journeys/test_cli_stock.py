@@ -111,3 +111,32 @@ def test_a_count_with_too_many_digits_is_one_line_and_changes_nothing(
         f"{typed!r}\n"
     )
     assert main(["stock", "check", WH]) == 0  # nothing changed
+
+
+@pytest.mark.parametrize("typed", ["RCE-LONG-25", "NOT-A-PRODUCT", "X" * 41])
+def test_a_count_of_a_sku_the_catalogue_does_not_have_is_refused(
+    typed: str,
+    database_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A mistyped SKU was once taken as a new product: stock of it appeared in an empty bin and
+    on hand, and the SKU meant was never counted."""
+    monkeypatch.setenv("OMNIROUTE_DATABASE_URL", database_url)
+    demo_with_rice_received_outside_the_wms(database_url, 0)
+
+    assert main(["stock", "count", WH, "A02-B01-L1-1", typed, "5"]) == 2
+
+    assert capsys.readouterr().err == (
+        f"omniroute stock count: {WH}'s catalogue has no SKU {typed}: check the label\n"
+    )
+    assert main(["stock", "check", WH]) == 0  # nothing changed
+
+    async def bins_of_it() -> list[StockAt]:
+        services = build_services(Settings(env="test", database_url=database_url, _env_file=None))
+        try:
+            return await services.warehouse.stock(WH, typed, dock=True)
+        finally:
+            await services.close()
+
+    assert asyncio.run(bins_of_it()) == []
