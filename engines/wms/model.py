@@ -366,6 +366,8 @@ class Wave:
 class HoldReason(StrEnum):
     MISSED_CUTOFF = "missed_cutoff"
     TOO_BIG = "too_big"  # more lines than one picker can carry in a wave
+    CANCELLED = "cancelled"  # nothing to pick: the order was cancelled
+    ALREADY_WAVED = "already_waved"  # an earlier wave took it (or it left): never picked twice
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,6 +23,7 @@ from engines.wms.model import (
     BinHoldsOtherSkuError,
     Counted,
     CountError,
+    HoldReason,
     Layout,
     Location,
     OverPickError,
@@ -59,6 +60,10 @@ class Departure:
 
 class UnknownWarehouseError(WarehouseError):
     pass
+
+
+# Orders a wave may pick (the workflow moves a released order to PICKING before its wave).
+TO_PICK = frozenset({OrderStatus.PLACED, OrderStatus.CONFIRMED, OrderStatus.PICKING})
 
 
 class WarehouseService:
@@ -319,10 +324,21 @@ class WarehouseService:
         return pick
 
     async def plan_waves(self, departures: Mapping[str, Departure], policy: WavePolicy) -> WavePlan:
-        """Waves for the given orders (order reference -> its departure), see `plan_waves`."""
+        """Waves for the given orders (order reference -> its departure), see `plan_waves`.
+
+        An order cancelled, or with a pick list already (or past picking), is held with the
+        reason instead: a departures file can be older than the orders it names."""
         orders = []
+        held: list[tuple[str, HoldReason]] = []
+        waved = await self.pick_listed(departures)
         for reference, departure in departures.items():
             order = await self._orders.get(reference)
+            if order.status is OrderStatus.CANCELLED:
+                held.append((order.reference, HoldReason.CANCELLED))
+                continue
+            if order.reference in waved or order.status not in TO_PICK:
+                held.append((order.reference, HoldReason.ALREADY_WAVED))
+                continue
             orders.append(
                 WaveOrder(
                     reference=order.reference,
@@ -332,7 +348,8 @@ class WarehouseService:
                     lines=len(order.lines),
                 )
             )
-        return plan_waves(orders, policy)
+        plan = plan_waves(orders, policy)
+        return WavePlan(plan.waves, (*plan.held, *held))
 
     async def release_wave(self, warehouse_id: str, plan: WavePlan, number: int) -> list[PickList]:
         """Make the pick lists of one planned wave."""
