@@ -163,3 +163,34 @@ def test_an_order_cancelled_or_already_waved_is_held_not_picked_again(
         ],
         key=lambda h: h["reference"],
     )
+
+
+def test_an_order_listed_on_two_departures_is_refused_with_one_line(
+    database_url: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """An order on two routes of a departures file was planned silently on the last one named."""
+    monkeypatch.setenv("OMNIROUTE_DATABASE_URL", database_url)
+    [ref] = place_orders(database_url, 1)
+    plan_file = tmp_path / "departures.json"
+    plan_file.write_text(
+        json.dumps(
+            {
+                "orders": [
+                    {"reference": ref, "route": "R-1", "departure": "2026-12-03T07:00:00Z"},
+                    {"reference": ref.lower(), "route": "R-2", "departure": "2026-12-03T09:00Z"},
+                ]
+            }
+        )
+    )
+
+    assert main(["waves", "plan", str(plan_file)]) == 2
+
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err == (
+        f"omniroute waves plan: {plan_file}: orders.1: order {ref} is on route R-1 already; "
+        "an order rides one departure\n"
+    )
