@@ -40,6 +40,8 @@ RUNNERS: dict[str, str] = {
     "deliveries": "core.app.deliveries_cli",
     "stock": "core.app.stock_cli",
 }
+# Commands that never run the engines: kept quick, with nothing of theirs to log.
+UNLOGGED = frozenset({"migrate", "seed", "simulate"})
 DATABASE_DRIVERS = ("sqlalchemy", "asyncpg", "aiosqlite")
 # How SQLite and PostgreSQL say that a table or column of the schema is not there.
 MISSING_SCHEMA = re.compile(r"no such (table|column)|(relation|column) .* does not exist")
@@ -52,6 +54,8 @@ class CommandModule(Protocol):
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     module = cast(CommandModule, importlib.import_module(RUNNERS[args.command]))
+    if args.command not in UNLOGGED:
+        _logs_to_stderr()
     try:
         return module.run(args)
     except Exception as exc:
@@ -60,6 +64,16 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         print(f"omniroute {args.command}: {reason}", file=sys.stderr)
         return 2
+
+
+def _logs_to_stderr() -> None:
+    """Every log line on stderr, rendered as `serve` renders them. Unconfigured, structlog
+    prints to stdout, into the JSON or CSV a command prints there for a script to read
+    (`routes plan > plan.json`, `stock check | …`)."""
+    from core.app.logs import configure_logging  # noqa: PLC0415
+    from core.config import Settings  # noqa: PLC0415
+
+    configure_logging(Settings())
 
 
 def database_trouble(exc: BaseException) -> str | None:

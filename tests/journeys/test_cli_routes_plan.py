@@ -18,7 +18,7 @@ from core.ids import RandomIds
 from core.phone import Phone
 from core.region import RegionCode, local_date
 from engines.fulfilment.requests import DispatchStep, SqlDispatchRequests
-from engines.orders import CartLine, PaymentMethod, PlaceOrder
+from engines.orders import CartLine, OrderStatus, PaymentMethod, PlaceOrder
 
 RETAILERS = ("+2348030000001", "+2348030000002")  # the demo's, with delivery points
 
@@ -105,3 +105,32 @@ def test_routes_plan_rejects_a_bad_date(capsys: pytest.CaptureFixture[str]) -> N
         main(["routes", "plan", "--region", "lagos", "--date", "3/12/2026"])
     assert exited.value.code == 2
     assert "not a date (YYYY-MM-DD)" in capsys.readouterr().err
+
+
+def test_the_plan_on_stdout_is_json_when_the_engines_log(
+    database_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Orders their workflow moved to picking make the warehouse log a line while it waves them;
+    that line was printed on stdout, before the plan, so `routes plan > plan.json` and `| jq`
+    broke. Log lines go to stderr."""
+    monkeypatch.setenv("OMNIROUTE_DATABASE_URL", database_url)
+    tomorrow = local_date(RegionCode.LAGOS, SystemClock().now()) + timedelta(days=1)
+    refs, _unpaid = seeded(database_url, datetime(*tomorrow.timetuple()[:3], 7, tzinfo=UTC))
+
+    async def released_to_picking() -> None:
+        services = build_services(Settings(env="test", database_url=database_url, _env_file=None))
+        try:
+            for ref in refs:  # what the order's workflow does when it releases the order
+                await services.orders.advance(ref, OrderStatus.CONFIRMED)
+                await services.orders.advance(ref, OrderStatus.PICKING)
+        finally:
+            await services.close()
+
+    asyncio.run(released_to_picking())
+
+    assert main(["routes", "plan", "--region", "lagos", "--time-limit", "1"]) == 0
+
+    out, err = capsys.readouterr()
+    report = json.loads(out)
+    assert sorted(ref for w in report["waves"] for p in w["pickers"] for ref in p) == sorted(refs)
+    assert "wms.order_not_moved" in err
