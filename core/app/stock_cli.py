@@ -28,6 +28,7 @@ from engines.wms import (
     StockDrift,
     UnknownLocationError,
     UnknownWarehouseError,
+    dock_id,
 )
 
 T = TypeVar("T")
@@ -67,8 +68,11 @@ def run(args: argparse.Namespace) -> int:
 
 
 def bin_id(warehouse: str, label: str) -> str:
-    """`A01-B02-L1-1` in WH-NG is bin `WH-NG:A01-B02-L1-1`; a full id is taken as it is."""
+    """`A01-B02-L1-1` in WH-NG is bin `WH-NG:A01-B02-L1-1`; a full id is taken as it is; `dock`
+    is the dock, where picked goods wait for their truck."""
     label = label.strip().upper()
+    if label.rpartition(":")[2] == "DOCK":
+        return dock_id(label.rpartition(":")[0] or warehouse)
     return label if ":" in label else f"{warehouse}:{label}"
 
 
