@@ -334,9 +334,8 @@ class DispatchPlanner:
         }
         waves = WavePlan(())
         if departures:
-            waves = await self._warehouse.plan_waves(departures, self._waves)
-            for wave in waves.waves:
-                await self._warehouse.release_wave(_depot_id(region), waves, wave.number)
+            planned = await self._warehouse.plan_waves(departures, self._waves)
+            waves = await self._warehouse.release_waves(_depot_id(region), planned)
         offers = await self._gig.allocate()
         by_task = {t.id: t.reference for t in tasks}
         phones = {o.worker_id: (await self._gig.worker(o.worker_id)).phone.e164 for o in offers}

@@ -406,6 +406,7 @@ class HoldReason(StrEnum):
     TOO_BIG = "too_big"  # more lines than one picker can carry in a wave
     CANCELLED = "cancelled"  # nothing to pick: the order was cancelled
     ALREADY_WAVED = "already_waved"  # an earlier wave took it (or it left): never picked twice
+    BINS_SHORT = "bins_short"  # its bins hold less than on hand says: count them (`stock check`)
 
 
 @dataclass(frozen=True, slots=True)

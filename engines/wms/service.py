@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 import structlog
@@ -24,6 +24,7 @@ from engines.wms.model import (
     Counted,
     CountError,
     HoldReason,
+    InsufficientStockError,
     Layout,
     Location,
     OverPickError,
@@ -36,6 +37,7 @@ from engines.wms.model import (
     UnknownLocationError,
     UnknownPickError,
     WarehouseError,
+    Wave,
     WaveOrder,
     WavePlan,
     WavePolicy,
@@ -356,6 +358,33 @@ class WarehouseService:
         wave = next(w for w in plan.waves if w.number == number)
         label = f"W{wave.due:%Y%m%d%H%M}-{number}"
         return [await self.pick_list(warehouse_id, ref, label) for ref in wave.orders]
+
+    async def release_waves(self, warehouse_id: str, plan: WavePlan) -> WavePlan:
+        """Make the pick lists of every planned wave; the plan as released comes back.
+
+        An order its bins cannot fill (they hold less than the catalogue's on hand: goods lost,
+        stock loaded outside the warehouse) is held as BINS_SHORT and the others go on: one
+        short bin never stops the night's picking."""
+        waves: list[Wave] = []
+        short: list[tuple[str, HoldReason]] = []
+        for wave in plan.waves:
+            label = f"W{wave.due:%Y%m%d%H%M}-{wave.number}"
+            batches: list[tuple[str, ...]] = []
+            for batch in wave.batches:
+                picked: list[str] = []
+                for reference in batch:
+                    try:
+                        await self.pick_list(warehouse_id, reference, label)
+                    except InsufficientStockError as exc:
+                        log.warning("wms.wave_order_short", reference=reference, error=str(exc))
+                        short.append((reference, HoldReason.BINS_SHORT))
+                    else:
+                        picked.append(reference)
+                if picked:
+                    batches.append(tuple(picked))
+            if batches:
+                waves.append(replace(wave, batches=tuple(batches)))
+        return WavePlan(tuple(waves), (*plan.held, *short))
 
     async def _move_order(self, reference: str, *targets: OrderStatus) -> None:
         """Advance the order through `targets`, skipping steps it has already passed."""

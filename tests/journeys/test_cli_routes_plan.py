@@ -8,6 +8,7 @@ import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from sqlalchemy import update
 
 from core.app.bootstrap import build_services
 from core.app.cli import main
@@ -19,6 +20,7 @@ from core.phone import Phone
 from core.region import RegionCode, local_date
 from engines.fulfilment.requests import DispatchStep, SqlDispatchRequests
 from engines.orders import CartLine, OrderStatus, PaymentMethod, PlaceOrder
+from engines.wms.tables import wms_stock
 
 RETAILERS = ("+2348030000001", "+2348030000002")  # the demo's, with delivery points
 
@@ -134,3 +136,37 @@ def test_the_plan_on_stdout_is_json_when_the_engines_log(
     report = json.loads(out)
     assert sorted(ref for w in report["waves"] for p in w["pickers"] for ref in p) == sorted(refs)
     assert "wms.order_not_moved" in err
+
+
+def test_an_order_its_bins_cannot_fill_is_held_and_the_rest_are_waved(
+    database_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Bins holding less than on hand (goods lost, stock loaded outside the warehouse) made the
+    plan stop with a traceback half-way: routes made, the plan not printed nor stored, and the
+    orders after the short one never given a pick list."""
+    monkeypatch.setenv("OMNIROUTE_DATABASE_URL", database_url)
+    tomorrow = local_date(RegionCode.LAGOS, SystemClock().now()) + timedelta(days=1)
+    refs, _unpaid = seeded(database_url, datetime(*tomorrow.timetuple()[:3], 7, tzinfo=UTC))
+
+    async def noodles_lost_from_their_bin() -> None:
+        services = build_services(Settings(env="test", database_url=database_url, _env_file=None))
+        try:
+            async with services.db.transaction() as s:
+                await s.execute(
+                    update(wms_stock)
+                    .where(wms_stock.c.sku == "NDL-INDO-CHK")
+                    .values(quantity=4)  # 3 cartons for the first order, not 3 more
+                )
+        finally:
+            await services.close()
+
+    asyncio.run(noodles_lost_from_their_bin())
+
+    assert main(["routes", "plan", "--region", "lagos", "--time-limit", "1"]) == 0
+
+    report = json.loads(capsys.readouterr().out)
+    waved = [ref for w in report["waves"] for p in w["pickers"] for ref in p]
+    [held] = report["held"]
+    assert held["reason"] == "bins_short"
+    assert sorted([*waved, held["order"]]) == sorted(refs)
+    assert len(waved) == 1
