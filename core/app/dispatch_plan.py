@@ -75,6 +75,8 @@ SERVICE_MINUTES = 10.0  # unloading and the code at each door
 DEFAULT_WAVES = WavePolicy(cutoff_minutes=60, pickers=4, lines_per_picker=40)
 # Tasks that carry nothing any more: withdrawn for a re-plan, or closed with their day.
 GONE = frozenset({TaskStatus.CANCELLED, TaskStatus.EXPIRED})
+# Tasks no driver has taken yet: their goods are still to be picked, if they were not.
+UNTAKEN = frozenset({TaskStatus.OPEN, TaskStatus.OFFERED})
 
 
 @dataclass(frozen=True, slots=True)
@@ -323,15 +325,17 @@ class DispatchPlanner:
                 vehicle_of[route_id] = vehicle_id
         fresh = {t.id for t in created}
         tasks = sorted([*standing, *created], key=lambda t: (t.departure, t.route_id))
-        new_orders = {o.reference for o in routable}
-        # an order routed again (its route expired) keeps the pick list made for it then
-        new_orders -= await self._warehouse.pick_listed(new_orders)
-        departures = {
+        # Every order on a route nobody has taken is waved until it has a pick list: the new
+        # ones, and any an earlier run held from its wave (its bins were short, say); an order
+        # routed again (its route expired) keeps the pick list made for it then.
+        riding = {
             s.order_reference: Departure(t.route_id, t.departure)
-            for t in created
+            for t in tasks
+            if t.status in UNTAKEN
             for s in t.stops
-            if s.order_reference in new_orders  # the re-planned ones are in the warehouse already
         }
+        waved = await self._warehouse.pick_listed(riding)
+        departures = {ref: d for ref, d in riding.items() if ref not in waved}
         waves = WavePlan(())
         if departures:
             planned = await self._warehouse.plan_waves(departures, self._waves)

@@ -170,3 +170,38 @@ def test_an_order_its_bins_cannot_fill_is_held_and_the_rest_are_waved(
     assert held["reason"] == "bins_short"
     assert sorted([*waved, held["order"]]) == sorted(refs)
     assert len(waved) == 1
+
+
+def test_an_order_held_for_short_bins_is_waved_once_they_are_counted(
+    database_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The held order stays on its route; planning again after the count never gave it a pick
+    list (it was on a task already, so it was left out), and it was never picked."""
+    monkeypatch.setenv("OMNIROUTE_DATABASE_URL", database_url)
+    tomorrow = local_date(RegionCode.LAGOS, SystemClock().now()) + timedelta(days=1)
+    refs, _unpaid = seeded(database_url, datetime(*tomorrow.timetuple()[:3], 7, tzinfo=UTC))
+
+    async def noodles_lost_from_their_bin() -> str:
+        services = build_services(Settings(env="test", database_url=database_url, _env_file=None))
+        try:
+            async with services.db.transaction() as s:
+                await s.execute(
+                    update(wms_stock).where(wms_stock.c.sku == "NDL-INDO-CHK").values(quantity=4)
+                )
+            [shelf] = await services.warehouse.stock("WH-LAGOS", "NDL-INDO-CHK")
+            return shelf.location_id
+        finally:
+            await services.close()
+
+    shelf = asyncio.run(noodles_lost_from_their_bin())
+    assert main(["routes", "plan", "--region", "lagos", "--time-limit", "1"]) == 0
+    [held] = json.loads(capsys.readouterr().out)["held"]
+
+    # The operator counts the bin: the cartons were there after all.
+    assert main(["stock", "count", "WH-LAGOS", shelf, "NDL-INDO-CHK", "200"]) == 0
+    assert main(["routes", "plan", "--region", "lagos", "--time-limit", "1"]) == 0
+
+    again = json.loads(capsys.readouterr().out.split("\n", 1)[1])
+    assert again["tasks_created"] == 0
+    assert [ref for w in again["waves"] for p in w["pickers"] for ref in p] == [held["order"]]
+    assert again["held"] == []
