@@ -5,8 +5,8 @@ it, or goods lost and found, make them drift. `check WAREHOUSE` lists the SKUs t
 CSV (`sku,on_hand,in_bins,difference`) and exits 1 when there are any, like `reconcile`.
 `count WAREHOUSE BIN SKU QUANTITY` records a cycle count: the bin holds QUANTITY, and the SKU's
 on hand becomes what its bins and the dock hold. A count that would leave less on hand than orders
-reserved, of a SKU in a bin holding another, or of a SKU the warehouse's catalogue does not have,
-is refused with exit 2 and changes nothing.
+reserved, of a SKU in a bin holding another, of a SKU the warehouse's catalogue does not have, or
+of more than the bin holds, is refused with exit 2 and changes nothing.
 """
 
 from __future__ import annotations

@@ -156,7 +156,8 @@ class WarehouseService:
         """A cycle count: the bin holds `counted` of the SKU, and the SKU's on hand becomes what
         all its bins and the dock hold. Refused, changing nothing, when that would leave less
         on hand than orders reserved (BelowReservedError), when the bin holds another SKU, or
-        when the warehouse's catalogue has no such SKU (CountError)."""
+        when the warehouse's catalogue has no such SKU or the bin has no room for the count
+        (CountError)."""
         if counted < 0:
             raise CountError(f"a count is 0 or more, not {counted}")
 
@@ -165,10 +166,15 @@ class WarehouseService:
             if await repo.layout(warehouse_id) is None:
                 raise UnknownWarehouseError(warehouse_id)
             dock = dock_id(warehouse_id)
-            if location_id != dock and location_id not in {
-                loc.id for loc in await repo.locations(warehouse_id)
-            }:
+            bins = {loc.id: loc for loc in await repo.locations(warehouse_id)}
+            if location_id != dock and location_id not in bins:
                 raise UnknownLocationError(warehouse_id, location_id)
+            if location_id != dock and counted > bins[location_id].capacity:
+                # a slipped digit, not goods: on hand would promise what nobody has
+                raise CountError(
+                    f"{location_id} holds at most {bins[location_id].capacity}: "
+                    f"{counted} x {sku} cannot be in it; count again"
+                )
             movements = SqlStockMovements(s)
             if not await movements.carries(warehouse_id, sku):
                 # a mistyped SKU, never a new product: the one meant would go uncounted

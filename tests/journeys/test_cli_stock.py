@@ -177,3 +177,22 @@ def test_the_dock_is_counted_by_its_name(
         assert main(["stock", "count", WH, typed, RICE, "3"]) == 0
         assert capsys.readouterr().out.startswith(f"{WH}:dock: 3 x {RICE} (as recorded); ")
     assert main(["stock", "check", WH]) == 0
+
+
+def test_a_count_of_more_than_the_bin_holds_is_refused(
+    database_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A slipped zero (3480 bags for 348) was taken: on hand rose by 3,132 bags nobody had, and
+    retailers could order them."""
+    monkeypatch.setenv("OMNIROUTE_DATABASE_URL", database_url)
+    shelf = demo_with_rice_received_outside_the_wms(database_url, 0)
+    label = shelf.location_id.removeprefix(f"{WH}:")
+
+    assert main(["stock", "count", WH, label, RICE, str(shelf.quantity * 10)]) == 2
+
+    assert capsys.readouterr().err == (
+        f"omniroute stock count: {shelf.location_id} holds at most 500: "
+        f"{shelf.quantity * 10} x {RICE} cannot be in it; count again\n"
+    )
+    assert main(["stock", "check", WH]) == 0  # nothing changed
+    assert main(["stock", "count", WH, label, RICE, "500"]) == 0  # a full bin is fine
