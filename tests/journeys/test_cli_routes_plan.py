@@ -179,7 +179,7 @@ def test_an_order_held_for_short_bins_is_waved_once_they_are_counted(
     list (it was on a task already, so it was left out), and it was never picked."""
     monkeypatch.setenv("OMNIROUTE_DATABASE_URL", database_url)
     tomorrow = local_date(RegionCode.LAGOS, SystemClock().now()) + timedelta(days=1)
-    refs, _unpaid = seeded(database_url, datetime(*tomorrow.timetuple()[:3], 7, tzinfo=UTC))
+    seeded(database_url, datetime(*tomorrow.timetuple()[:3], 7, tzinfo=UTC))
 
     async def noodles_lost_from_their_bin() -> str:
         services = build_services(Settings(env="test", database_url=database_url, _env_file=None))
