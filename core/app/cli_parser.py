@@ -261,7 +261,9 @@ def _records(commands: Commands) -> None:
     check.add_argument("warehouse", metavar="WAREHOUSE", help="e.g. WH-NG")
     count = stock_actions.add_parser("count", help="record what a bin was counted to hold")
     count.add_argument("warehouse", metavar="WAREHOUSE", help="e.g. WH-NG")
-    count.add_argument("bin", metavar="BIN", help="the rack label (A01-B02-L1-1) or the bin's id")
+    count.add_argument(
+        "bin", metavar="BIN", help="the rack label (A01-B02-L1-1), the bin's id, or dock"
+    )
     count.add_argument("sku", metavar="SKU")
     count.add_argument("quantity", metavar="QUANTITY", type=whole_number, help="what the bin holds")
 

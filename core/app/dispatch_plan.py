@@ -76,6 +76,8 @@ SERVICE_MINUTES = 10.0  # unloading and the code at each door
 DEFAULT_WAVES = WavePolicy(cutoff_minutes=60, pickers=4, lines_per_picker=40)
 # Tasks that carry nothing any more: withdrawn for a re-plan, or closed with their day.
 GONE = frozenset({TaskStatus.CANCELLED, TaskStatus.EXPIRED})
+# Tasks no driver has taken yet: their goods are still to be picked, if they were not.
+UNTAKEN = frozenset({TaskStatus.OPEN, TaskStatus.OFFERED})
 
 
 @dataclass(frozen=True, slots=True)
@@ -326,20 +328,21 @@ class DispatchPlanner:
                 vehicle_of[route_id] = vehicle_id
         fresh = {t.id for t in created}
         tasks = sorted([*standing, *created], key=lambda t: (t.departure, t.route_id))
-        new_orders = {o.reference for o in routable}
-        # an order routed again (its route expired) keeps the pick list made for it then
-        new_orders -= await self._warehouse.pick_listed(new_orders)
-        departures = {
+        # Every order on a route nobody has taken is waved until it has a pick list: the new
+        # ones, and any an earlier run held from its wave (its bins were short, say); an order
+        # routed again (its route expired) keeps the pick list made for it then.
+        riding = {
             s.order_reference: Departure(t.route_id, t.departure)
-            for t in created
+            for t in tasks
+            if t.status in UNTAKEN
             for s in t.stops
-            if s.order_reference in new_orders  # the re-planned ones are in the warehouse already
         }
+        waved = await self._warehouse.pick_listed(riding)
+        departures = {ref: d for ref, d in riding.items() if ref not in waved}
         waves = WavePlan(())
         if departures:
-            waves = await self._warehouse.plan_waves(departures, self._waves)
-            for wave in waves.waves:
-                await self._warehouse.release_wave(_depot_id(region), waves, wave.number)
+            planned = await self._warehouse.plan_waves(departures, self._waves)
+            waves = await self._warehouse.release_waves(_depot_id(region), planned)
         offers = await self._gig.allocate()
         by_task = {t.id: t.reference for t in tasks}
         phones = {o.worker_id: (await self._gig.worker(o.worker_id)).phone.e164 for o in offers}

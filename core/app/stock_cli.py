@@ -5,7 +5,8 @@ it, or goods lost and found, make them drift. `check WAREHOUSE` lists the SKUs t
 CSV (`sku,on_hand,in_bins,difference`) and exits 1 when there are any, like `reconcile`.
 `count WAREHOUSE BIN SKU QUANTITY` records a cycle count: the bin holds QUANTITY, and the SKU's
 on hand becomes what its bins and the dock hold. A count that would leave less on hand than orders
-reserved, or of a SKU in a bin holding another, is refused with exit 2 and changes nothing.
+reserved, of a SKU in a bin holding another, of a SKU the warehouse's catalogue does not have, or
+of more than the bin holds, is refused with exit 2 and changes nothing.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from engines.wms import (
     StockDrift,
     UnknownLocationError,
     UnknownWarehouseError,
+    dock_id,
 )
 
 T = TypeVar("T")
@@ -66,8 +68,11 @@ def run(args: argparse.Namespace) -> int:
 
 
 def bin_id(warehouse: str, label: str) -> str:
-    """`A01-B02-L1-1` in WH-NG is bin `WH-NG:A01-B02-L1-1`; a full id is taken as it is."""
+    """`A01-B02-L1-1` in WH-NG is bin `WH-NG:A01-B02-L1-1`; a full id is taken as it is; `dock`
+    is the dock, where picked goods wait for their truck."""
     label = label.strip().upper()
+    if label.rpartition(":")[2] == "DOCK":
+        return dock_id(label.rpartition(":")[0] or warehouse)
     return label if ":" in label else f"{warehouse}:{label}"
 
 

@@ -42,7 +42,17 @@ def plan_command(path: str, policy: WavePolicy) -> int:
         where = ".".join(str(p) for p in first["loc"])
         print(f"omniroute waves plan: {path}: {where}: {first['msg']}", file=sys.stderr)
         return 2
-    departures = {o.reference.upper(): Departure(o.route, o.departure) for o in data.orders}
+    departures: dict[str, Departure] = {}
+    for n, line in enumerate(data.orders):
+        reference, departure = line.reference.upper(), Departure(line.route, line.departure)
+        planned = departures.setdefault(reference, departure)
+        if planned != departure:
+            print(
+                f"omniroute waves plan: {path}: orders.{n}: order {reference} is on route "
+                f"{planned.route} already; an order rides one departure",
+                file=sys.stderr,
+            )
+            return 2
     try:
         plan = asyncio.run(_plan(departures, policy))
     except UnknownOrderError as exc:

@@ -185,6 +185,19 @@ class SqlStockMovements:
                 )
             )
 
+    async def carries(self, warehouse_id: str, sku: str) -> bool:
+        """Whether `sku` is one the warehouse may hold: its region's catalogue sells it, or it
+        has a stock level there already (a product since withdrawn is still counted out)."""
+        sold = (
+            select(products.c.sku)
+            .join(warehouses, warehouses.c.region == products.c.region)
+            .where(warehouses.c.id == warehouse_id, products.c.sku == sku)
+        )
+        stocked = select(stock_levels.c.sku).where(
+            stock_levels.c.warehouse_id == warehouse_id, stock_levels.c.sku == sku
+        )
+        return (await self._s.scalar(select(sold.exists() | stocked.exists()))) is True
+
     async def levels(self, warehouse_id: str) -> dict[str, tuple[int, int]]:
         """Each SKU's (on hand, reserved) in the warehouse."""
         rows = await self._s.execute(

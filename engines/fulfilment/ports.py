@@ -30,7 +30,8 @@ class OrderDesk(Protocol):
     async def snapshot(self, reference: str) -> OrderSnapshot: ...
 
     async def advance(self, reference: str, status: str, *, key: str) -> OrderSnapshot:
-        """Move the order to `status`; already there (a retry) is not an error."""
+        """Move the order to `status`; already there (a retry) or past it (the engines moved it
+        before the workflow heard) is not an error."""
         ...
 
     async def cancel_and_release(self, reference: str, *, key: str) -> OrderSnapshot:

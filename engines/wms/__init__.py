@@ -29,6 +29,7 @@ from engines.wms.model import (
     walk,
 )
 from engines.wms.paths import PathPolicy, PickPath, pick_path, tour_length
+from engines.wms.repository import dock_id
 from engines.wms.service import Departure, UnknownWarehouseError, WarehouseService
 from engines.wms.stock import SqlBinStock
 
@@ -62,6 +63,7 @@ __all__ = [
     "WavePlan",
     "WavePolicy",
     "Zone",
+    "dock_id",
     "grid",
     "pick_path",
     "plan_waves",

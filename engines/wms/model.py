@@ -235,6 +235,44 @@ def choose_putaway(
     )
 
 
+def choose_putaways(
+    layout: Layout,
+    locations: Sequence[Location],
+    stock: Sequence[StockAt],
+    sku: str,
+    quantity: int,
+    *,
+    zone_id: str | None = None,
+) -> list[tuple[Location, int]]:
+    """`choose_putaway` for goods that may need more than one bin: what comes back from the
+    dock (a cancelled or returned order) can be more than any one bin holds. All of it goes to
+    the bin the rule picks when one has room, else the most one bin takes, again, until all is
+    away. Raises NoLocationError, before anything is placed, when the bins have no room for it."""
+    held = {(s.location_id, s.sku): s.quantity for s in stock if s.quantity > 0}
+    candidates = [loc for loc in locations if zone_id is None or loc.zone_id == zone_id]
+    placed: list[tuple[Location, int]] = []
+    left = quantity
+    while left > 0:
+        now = [StockAt(loc, held_sku, n) for (loc, held_sku), n in held.items()]
+        rooms = [_room(loc, now, sku) for loc in candidates]
+        part = min(left, max(rooms, default=0))
+        if part <= 0:
+            raise NoLocationError(f"no room for {quantity} x {sku}")
+        target = choose_putaway(layout, candidates, now, sku, part)
+        placed.append((target, part))
+        held[(target.id, sku)] = held.get((target.id, sku), 0) + part
+        left -= part
+    return placed
+
+
+def _room(loc: Location, stock: Sequence[StockAt], sku: str) -> int:
+    """What more of `sku` the bin takes: none when it holds another SKU."""
+    here = [s for s in stock if s.location_id == loc.id]
+    if any(s.sku != sku for s in here):
+        return 0
+    return loc.capacity - sum(s.quantity for s in here)
+
+
 def _neg_code(loc: Location) -> tuple[int, ...]:
     return tuple(-ord(c) for c in loc.id)
 
@@ -366,6 +404,9 @@ class Wave:
 class HoldReason(StrEnum):
     MISSED_CUTOFF = "missed_cutoff"
     TOO_BIG = "too_big"  # more lines than one picker can carry in a wave
+    CANCELLED = "cancelled"  # nothing to pick: the order was cancelled
+    ALREADY_WAVED = "already_waved"  # an earlier wave took it (or it left): never picked twice
+    BINS_SHORT = "bins_short"  # its bins hold less than on hand says: count them (`stock check`)
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 import structlog
@@ -23,6 +23,8 @@ from engines.wms.model import (
     BinHoldsOtherSkuError,
     Counted,
     CountError,
+    HoldReason,
+    InsufficientStockError,
     Layout,
     Location,
     OverPickError,
@@ -35,6 +37,7 @@ from engines.wms.model import (
     UnknownLocationError,
     UnknownPickError,
     WarehouseError,
+    Wave,
     WaveOrder,
     WavePlan,
     WavePolicy,
@@ -59,6 +62,10 @@ class Departure:
 
 class UnknownWarehouseError(WarehouseError):
     pass
+
+
+# Orders a wave may pick (the workflow moves a released order to PICKING before its wave).
+TO_PICK = frozenset({OrderStatus.PLACED, OrderStatus.CONFIRMED, OrderStatus.PICKING})
 
 
 class WarehouseService:
@@ -148,7 +155,9 @@ class WarehouseService:
     async def count(self, warehouse_id: str, location_id: str, sku: str, counted: int) -> Counted:
         """A cycle count: the bin holds `counted` of the SKU, and the SKU's on hand becomes what
         all its bins and the dock hold. Refused, changing nothing, when that would leave less
-        on hand than orders reserved (BelowReservedError), or when the bin holds another SKU."""
+        on hand than orders reserved (BelowReservedError), when the bin holds another SKU, or
+        when the warehouse's catalogue has no such SKU or the bin has no room for the count
+        (CountError)."""
         if counted < 0:
             raise CountError(f"a count is 0 or more, not {counted}")
 
@@ -157,10 +166,19 @@ class WarehouseService:
             if await repo.layout(warehouse_id) is None:
                 raise UnknownWarehouseError(warehouse_id)
             dock = dock_id(warehouse_id)
-            if location_id != dock and location_id not in {
-                loc.id for loc in await repo.locations(warehouse_id)
-            }:
+            bins = {loc.id: loc for loc in await repo.locations(warehouse_id)}
+            if location_id != dock and location_id not in bins:
                 raise UnknownLocationError(warehouse_id, location_id)
+            if location_id != dock and counted > bins[location_id].capacity:
+                # a slipped digit, not goods: on hand would promise what nobody has
+                raise CountError(
+                    f"{location_id} holds at most {bins[location_id].capacity}: "
+                    f"{counted} x {sku} cannot be in it; count again"
+                )
+            movements = SqlStockMovements(s)
+            if not await movements.carries(warehouse_id, sku):
+                # a mistyped SKU, never a new product: the one meant would go uncounted
+                raise CountError(f"{warehouse_id}'s catalogue has no SKU {sku}: check the label")
             held = {a.sku for a in await repo.stock(warehouse_id) if a.location_id == location_id}
             if location_id != dock and counted and held - {sku}:
                 raise BinHoldsOtherSkuError(location_id, min(held - {sku}))
@@ -170,7 +188,7 @@ class WarehouseService:
             elif counted < recorded:
                 await repo.take(location_id, sku, recorded - counted)
             on_hand = sum(a.quantity for a in await repo.stock(warehouse_id, sku, dock=True))
-            reserved = await SqlStockMovements(s).recount(warehouse_id, sku, on_hand)
+            reserved = await movements.recount(warehouse_id, sku, on_hand)
             return Counted(location_id, sku, recorded, counted, on_hand, reserved)
 
         done = await self._db.retrying(work)
@@ -314,10 +332,21 @@ class WarehouseService:
         return pick
 
     async def plan_waves(self, departures: Mapping[str, Departure], policy: WavePolicy) -> WavePlan:
-        """Waves for the given orders (order reference -> its departure), see `plan_waves`."""
+        """Waves for the given orders (order reference -> its departure), see `plan_waves`.
+
+        An order cancelled, or with a pick list already (or past picking), is held with the
+        reason instead: a departures file can be older than the orders it names."""
         orders = []
+        held: list[tuple[str, HoldReason]] = []
+        waved = await self.pick_listed(departures)
         for reference, departure in departures.items():
             order = await self._orders.get(reference)
+            if order.status is OrderStatus.CANCELLED:
+                held.append((order.reference, HoldReason.CANCELLED))
+                continue
+            if order.reference in waved or order.status not in TO_PICK:
+                held.append((order.reference, HoldReason.ALREADY_WAVED))
+                continue
             orders.append(
                 WaveOrder(
                     reference=order.reference,
@@ -327,13 +356,41 @@ class WarehouseService:
                     lines=len(order.lines),
                 )
             )
-        return plan_waves(orders, policy)
+        plan = plan_waves(orders, policy)
+        return WavePlan(plan.waves, (*plan.held, *held))
 
     async def release_wave(self, warehouse_id: str, plan: WavePlan, number: int) -> list[PickList]:
         """Make the pick lists of one planned wave."""
         wave = next(w for w in plan.waves if w.number == number)
         label = f"W{wave.due:%Y%m%d%H%M}-{number}"
         return [await self.pick_list(warehouse_id, ref, label) for ref in wave.orders]
+
+    async def release_waves(self, warehouse_id: str, plan: WavePlan) -> WavePlan:
+        """Make the pick lists of every planned wave; the plan as released comes back.
+
+        An order its bins cannot fill (they hold less than the catalogue's on hand: goods lost,
+        stock loaded outside the warehouse) is held as BINS_SHORT and the others go on: one
+        short bin never stops the night's picking."""
+        waves: list[Wave] = []
+        short: list[tuple[str, HoldReason]] = []
+        for wave in plan.waves:
+            label = f"W{wave.due:%Y%m%d%H%M}-{wave.number}"
+            batches: list[tuple[str, ...]] = []
+            for batch in wave.batches:
+                picked: list[str] = []
+                for reference in batch:
+                    try:
+                        await self.pick_list(warehouse_id, reference, label)
+                    except InsufficientStockError as exc:
+                        log.warning("wms.wave_order_short", reference=reference, error=str(exc))
+                        short.append((reference, HoldReason.BINS_SHORT))
+                    else:
+                        picked.append(reference)
+                if picked:
+                    batches.append(tuple(picked))
+            if batches:
+                waves.append(replace(wave, batches=tuple(batches)))
+        return WavePlan(tuple(waves), (*plan.held, *short))
 
     async def _move_order(self, reference: str, *targets: OrderStatus) -> None:
         """Advance the order through `targets`, skipping steps it has already passed."""

@@ -20,7 +20,7 @@ from __future__ import annotations
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from engines.wms.model import Layout, PickListStatus, StockAt, choose_putaway
+from engines.wms.model import Layout, PickListStatus, choose_putaways
 from engines.wms.repository import SqlWarehouseRepository, dock_id
 
 log = structlog.get_logger(__name__)
@@ -70,13 +70,13 @@ class SqlBinStock:
             await stow(repo, layout, sku, quantity)
 
 
-async def stow(repo: SqlWarehouseRepository, layout: Layout, sku: str, quantity: int) -> StockAt:
-    """Into the bin the put-away rule picks (see `choose_putaway`)."""
+async def stow(repo: SqlWarehouseRepository, layout: Layout, sku: str, quantity: int) -> None:
+    """Into the bins the put-away rule picks, as many as it takes (see `choose_putaways`)."""
     warehouse_id = layout.warehouse_id
-    target = choose_putaway(
+    for target, part in choose_putaways(
         layout, await repo.locations(warehouse_id), await repo.stock(warehouse_id), sku, quantity
-    )
-    return await repo.put(target.id, sku, quantity)
+    ):
+        await repo.put(target.id, sku, part)
 
 
 async def _take_upto(repo: SqlWarehouseRepository, location_id: str, sku: str, most: int) -> int:

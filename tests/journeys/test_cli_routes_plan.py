@@ -8,6 +8,7 @@ import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from sqlalchemy import update
 
 from core.app.bootstrap import build_services
 from core.app.cli import main
@@ -18,7 +19,8 @@ from core.ids import RandomIds
 from core.phone import Phone
 from core.region import RegionCode, local_date
 from engines.fulfilment.requests import DispatchStep, SqlDispatchRequests
-from engines.orders import CartLine, PaymentMethod, PlaceOrder
+from engines.orders import CartLine, OrderStatus, PaymentMethod, PlaceOrder
+from engines.wms.tables import wms_stock
 
 RETAILERS = ("+2348030000001", "+2348030000002")  # the demo's, with delivery points
 
@@ -127,3 +129,101 @@ def test_routes_plan_refuses_a_day_that_is_over(
     )
     assert main(["routes", "plan", "--region", "lagos", "--date", today.isoformat()]) == 0
     assert json.loads(capsys.readouterr().out)["date"] == today.isoformat()
+
+
+def test_the_plan_on_stdout_is_json_when_the_engines_log(
+    database_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Orders their workflow moved to picking make the warehouse log a line while it waves them;
+    that line was printed on stdout, before the plan, so `routes plan > plan.json` and `| jq`
+    broke. Log lines go to stderr, and a command logs only its warnings."""
+    monkeypatch.setenv("OMNIROUTE_DATABASE_URL", database_url)
+    tomorrow = local_date(RegionCode.LAGOS, SystemClock().now()) + timedelta(days=1)
+    refs, _unpaid = seeded(database_url, datetime(*tomorrow.timetuple()[:3], 7, tzinfo=UTC))
+
+    async def released_to_picking() -> None:
+        services = build_services(Settings(env="test", database_url=database_url, _env_file=None))
+        try:
+            for ref in refs:  # what the order's workflow does when it releases the order
+                await services.orders.advance(ref, OrderStatus.CONFIRMED)
+                await services.orders.advance(ref, OrderStatus.PICKING)
+        finally:
+            await services.close()
+
+    asyncio.run(released_to_picking())
+
+    assert main(["routes", "plan", "--region", "lagos", "--time-limit", "1"]) == 0
+
+    out = capsys.readouterr().out
+    report = json.loads(out)
+    assert sorted(ref for w in report["waves"] for p in w["pickers"] for ref in p) == sorted(refs)
+    assert "wms.order_not_moved" not in out  # an info line: a command logs only warnings
+
+
+def test_an_order_its_bins_cannot_fill_is_held_and_the_rest_are_waved(
+    database_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Bins holding less than on hand (goods lost, stock loaded outside the warehouse) made the
+    plan stop with a traceback half-way: routes made, the plan not printed nor stored, and the
+    orders after the short one never given a pick list."""
+    monkeypatch.setenv("OMNIROUTE_DATABASE_URL", database_url)
+    tomorrow = local_date(RegionCode.LAGOS, SystemClock().now()) + timedelta(days=1)
+    refs, _unpaid = seeded(database_url, datetime(*tomorrow.timetuple()[:3], 7, tzinfo=UTC))
+
+    async def noodles_lost_from_their_bin() -> None:
+        services = build_services(Settings(env="test", database_url=database_url, _env_file=None))
+        try:
+            async with services.db.transaction() as s:
+                await s.execute(
+                    update(wms_stock)
+                    .where(wms_stock.c.sku == "NDL-INDO-CHK")
+                    .values(quantity=4)  # 3 cartons for the first order, not 3 more
+                )
+        finally:
+            await services.close()
+
+    asyncio.run(noodles_lost_from_their_bin())
+
+    assert main(["routes", "plan", "--region", "lagos", "--time-limit", "1"]) == 0
+
+    report = json.loads(capsys.readouterr().out)
+    waved = [ref for w in report["waves"] for p in w["pickers"] for ref in p]
+    [held] = report["held"]
+    assert held["reason"] == "bins_short"
+    assert sorted([*waved, held["order"]]) == sorted(refs)
+    assert len(waved) == 1
+
+
+def test_an_order_held_for_short_bins_is_waved_once_they_are_counted(
+    database_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The held order stays on its route; planning again after the count never gave it a pick
+    list (it was on a task already, so it was left out), and it was never picked."""
+    monkeypatch.setenv("OMNIROUTE_DATABASE_URL", database_url)
+    tomorrow = local_date(RegionCode.LAGOS, SystemClock().now()) + timedelta(days=1)
+    seeded(database_url, datetime(*tomorrow.timetuple()[:3], 7, tzinfo=UTC))
+
+    async def noodles_lost_from_their_bin() -> str:
+        services = build_services(Settings(env="test", database_url=database_url, _env_file=None))
+        try:
+            async with services.db.transaction() as s:
+                await s.execute(
+                    update(wms_stock).where(wms_stock.c.sku == "NDL-INDO-CHK").values(quantity=4)
+                )
+            [shelf] = await services.warehouse.stock("WH-LAGOS", "NDL-INDO-CHK")
+            return shelf.location_id
+        finally:
+            await services.close()
+
+    shelf = asyncio.run(noodles_lost_from_their_bin())
+    assert main(["routes", "plan", "--region", "lagos", "--time-limit", "1"]) == 0
+    [held] = json.loads(capsys.readouterr().out)["held"]
+
+    # The operator counts the bin: the cartons were there after all.
+    assert main(["stock", "count", "WH-LAGOS", shelf, "NDL-INDO-CHK", "200"]) == 0
+    assert main(["routes", "plan", "--region", "lagos", "--time-limit", "1"]) == 0
+
+    again = json.loads(capsys.readouterr().out.split("\n", 1)[1])
+    assert again["tasks_created"] == 0
+    assert [ref for w in again["waves"] for p in w["pickers"] for ref in p] == [held["order"]]
+    assert again["held"] == []

@@ -14,7 +14,10 @@ from core.app.cli import main
 from core.app.demo import load_demo, load_distribution_demo
 from core.clock import SystemClock
 from core.config import Settings
+from core.phone import Phone
+from core.region import RegionCode
 from engines.catalogue.tables import stock_levels
+from engines.orders import CartLine, PaymentMethod, PlaceOrder
 from engines.wms import StockAt
 
 WH = "WH-LAGOS"
@@ -111,3 +114,85 @@ def test_a_count_with_too_many_digits_is_one_line_and_changes_nothing(
         f"{typed!r}\n"
     )
     assert main(["stock", "check", WH]) == 0  # nothing changed
+
+
+@pytest.mark.parametrize("typed", ["RCE-LONG-25", "NOT-A-PRODUCT", "X" * 41])
+def test_a_count_of_a_sku_the_catalogue_does_not_have_is_refused(
+    typed: str,
+    database_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A mistyped SKU was once taken as a new product: stock of it appeared in an empty bin and
+    on hand, and the SKU meant was never counted."""
+    monkeypatch.setenv("OMNIROUTE_DATABASE_URL", database_url)
+    demo_with_rice_received_outside_the_wms(database_url, 0)
+
+    assert main(["stock", "count", WH, "A02-B01-L1-1", typed, "5"]) == 2
+
+    assert capsys.readouterr().err == (
+        f"omniroute stock count: {WH}'s catalogue has no SKU {typed}: check the label\n"
+    )
+    assert main(["stock", "check", WH]) == 0  # nothing changed
+
+    async def bins_of_it() -> list[StockAt]:
+        services = build_services(Settings(env="test", database_url=database_url, _env_file=None))
+        try:
+            return await services.warehouse.stock(WH, typed, dock=True)
+        finally:
+            await services.close()
+
+    assert asyncio.run(bins_of_it()) == []
+
+
+def test_the_dock_is_counted_by_its_name(
+    database_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Picked goods wait at the dock, and `check` counts them there, but a count of the dock
+    was refused as an unknown bin (`WH-LAGOS:DOCK`), however it was typed."""
+    monkeypatch.setenv("OMNIROUTE_DATABASE_URL", database_url)
+    demo_with_rice_received_outside_the_wms(database_url, 0)
+
+    async def pick_three_bags() -> None:
+        services = build_services(Settings(env="test", database_url=database_url, _env_file=None))
+        try:
+            order = await services.orders.place(
+                PlaceOrder(
+                    Phone("+2348030000001"),
+                    RegionCode.LAGOS,
+                    (CartLine(RICE, 3),),
+                    PaymentMethod.ON_DELIVERY,
+                    "dock-count",
+                )
+            )
+            pick = await services.warehouse.pick_list(WH, order.reference)
+            for line in pick.lines:
+                await services.warehouse.confirm_pick(pick.id, line.position, line.quantity)
+        finally:
+            await services.close()
+
+    asyncio.run(pick_three_bags())
+
+    for typed in ("dock", f"{WH}:dock"):
+        assert main(["stock", "count", WH, typed, RICE, "3"]) == 0
+        assert capsys.readouterr().out.startswith(f"{WH}:dock: 3 x {RICE} (as recorded); ")
+    assert main(["stock", "check", WH]) == 0
+
+
+def test_a_count_of_more_than_the_bin_holds_is_refused(
+    database_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A slipped zero (3480 bags for 348) was taken: on hand rose by 3,132 bags nobody had, and
+    retailers could order them."""
+    monkeypatch.setenv("OMNIROUTE_DATABASE_URL", database_url)
+    shelf = demo_with_rice_received_outside_the_wms(database_url, 0)
+    label = shelf.location_id.removeprefix(f"{WH}:")
+
+    assert main(["stock", "count", WH, label, RICE, str(shelf.quantity * 10)]) == 2
+
+    assert capsys.readouterr().err == (
+        f"omniroute stock count: {shelf.location_id} holds at most 500: "
+        f"{shelf.quantity * 10} x {RICE} cannot be in it; count again\n"
+    )
+    assert main(["stock", "check", WH]) == 0  # nothing changed
+    assert main(["stock", "count", WH, label, RICE, "500"]) == 0  # a full bin is fine

@@ -11,13 +11,13 @@ import pytest
 
 from core.app.bootstrap import build_services
 from core.app.cli import main
-from core.app.demo import load_demo
+from core.app.demo import load_demo, load_distribution_demo
 from core.clock import SteppedClock
 from core.config import Settings
 from core.ids import RandomIds
 from core.phone import Phone
 from core.region import RegionCode
-from engines.orders import CartLine, PaymentMethod, PlaceOrder
+from engines.orders import CartLine, OrderStatus, PaymentMethod, PlaceOrder
 
 
 def place_orders(database_url: str, count: int) -> list[str]:
@@ -115,3 +115,82 @@ def test_waves_plan_refuses_a_bad_file_with_one_line(
     with pytest.raises(SystemExit) as exited:
         main(["waves", "plan", str(bad), "--pickers", "0"])
     assert exited.value.code == 2
+
+
+def test_an_order_cancelled_or_already_waved_is_held_not_picked_again(
+    database_url: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A departures file a day old named an order cancelled since and one an earlier wave took:
+    both were planned into the wave, so pickers picked goods nobody would take and an order
+    twice."""
+    monkeypatch.setenv("OMNIROUTE_DATABASE_URL", database_url)
+    fresh, cancelled, waved = place_orders(database_url, 3)
+
+    async def since() -> None:
+        services = build_services(Settings(env="test", database_url=database_url, _env_file=None))
+        try:
+            await load_distribution_demo(services.db, services.clock.now())
+            await services.orders.advance(cancelled, OrderStatus.CANCELLED)
+            await services.warehouse.pick_list("WH-LAGOS", waved, "W202612030700-1")
+        finally:
+            await services.close()
+
+    asyncio.run(since())
+    departs = "2026-12-03T07:00:00Z"
+    plan_file = tmp_path / "departures.json"
+    plan_file.write_text(
+        json.dumps(
+            {
+                "orders": [
+                    {"reference": r, "route": "R-1", "departure": departs}
+                    for r in (fresh, cancelled, waved)
+                ]
+            }
+        )
+    )
+
+    assert main(["waves", "plan", str(plan_file)]) == 0
+
+    plan = json.loads(capsys.readouterr().out)
+    assert plan["waves"] == [{"number": 1, "due": departs, "routes": ["R-1"], "pickers": [[fresh]]}]
+    assert sorted(plan["held"], key=lambda h: h["reference"]) == sorted(
+        [
+            {"reference": cancelled, "reason": "cancelled"},
+            {"reference": waved, "reason": "already_waved"},
+        ],
+        key=lambda h: h["reference"],
+    )
+
+
+def test_an_order_listed_on_two_departures_is_refused_with_one_line(
+    database_url: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """An order on two routes of a departures file was planned silently on the last one named."""
+    monkeypatch.setenv("OMNIROUTE_DATABASE_URL", database_url)
+    [ref] = place_orders(database_url, 1)
+    plan_file = tmp_path / "departures.json"
+    plan_file.write_text(
+        json.dumps(
+            {
+                "orders": [
+                    {"reference": ref, "route": "R-1", "departure": "2026-12-03T07:00:00Z"},
+                    {"reference": ref.lower(), "route": "R-2", "departure": "2026-12-03T09:00Z"},
+                ]
+            }
+        )
+    )
+
+    assert main(["waves", "plan", str(plan_file)]) == 2
+
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err == (
+        f"omniroute waves plan: {plan_file}: orders.1: order {ref} is on route R-1 already; "
+        "an order rides one departure\n"
+    )

@@ -199,3 +199,25 @@ async def test_a_partial_delivery_ships_what_arrived_and_shelves_the_rest(
     assert sum(s.quantity for s in await wms.stock(WH, RICE, dock=True)) == 16
     assert sum(s.quantity for s in await wms.stock(WH, RICE)) == 16  # nothing left at the dock
     await assert_agree(services)
+
+
+async def test_a_cancelled_order_bigger_than_a_bin_goes_back_to_the_shelves(
+    services: Services,
+) -> None:
+    """700 bags picked from two full bins of 500 could not be cancelled: no one bin had room
+    for all of them on the way back, so the cancel failed and the stock stayed reserved."""
+    wms = services.warehouse
+    await wms.put_away(WH, RICE, 500)
+    await wms.put_away(WH, RICE, 500)
+    reference = await place(services, 700, 0)
+    assert reference is not None
+    await pick(services, reference, whole=True)
+
+    cancelled = await services.orders.advance(reference, OrderStatus.CANCELLED)
+
+    assert cancelled.status is OrderStatus.CANCELLED
+    shelves = await wms.stock(WH, RICE)
+    assert sum(s.quantity for s in shelves) == 1000
+    assert sum(s.quantity for s in await wms.stock(WH, RICE, dock=True)) == 1000
+    assert {s.location_id for s in shelves} != {f"{WH}:dock"}
+    await assert_agree(services)

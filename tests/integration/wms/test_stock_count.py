@@ -132,6 +132,9 @@ async def test_a_bin_holds_one_sku_and_a_count_must_name_a_bin_of_the_warehouse(
     with pytest.raises(CountError):
         await services.warehouse.count(WH, shelf, RICE, -1)
 
+    with pytest.raises(CountError):
+        await services.warehouse.count(WH, f"{WH}:A02-B06-L2-1", "RCE-LONG-25", 3)  # no such SKU
+
     assert await services.warehouse.count(WH, shelf, OIL, 0)  # nothing of it there: fine
     assert await in_bin(services, shelf, RICE) == 10
     assert await on_hand(services, OIL) == (0, 0)

@@ -364,3 +364,35 @@ async def test_money_for_an_order_that_stopped_waiting_is_reported_for_a_refund(
             await fulfilment.payment_received(
                 order.reference, PaymentNotice("mpesa", "LATE1", order.total)
             )
+
+
+async def test_word_of_the_pick_coming_after_the_goods_left_carries_the_order_on(
+    services: Services,
+    skipping: WorkflowEnvironment,
+    activities: FulfilmentActivities,
+    task_queue: str,
+) -> None:
+    """The event relay was down overnight while the warehouse packed the order and a driver
+    took it. When the signals came, the workflow's own step to packed met a dispatched order,
+    failed as an impossible move, and the order was unwound: a cancel of goods on the road
+    (refused in turn, so the run failed), the refund of anything paid, and no settlement."""
+    order = await place(services)
+    async with make_worker(skipping.client, task_queue, activities):
+        handle = await skipping.client.start_workflow(
+            OrderFulfilmentWorkflow.run,
+            FulfilmentInput(order.reference),
+            id=order_workflow_id(order.reference),
+            task_queue=task_queue,
+        )
+        await until_stage(handle, Stage.IN_WAVE)
+        for status in (OrderStatus.PACKED, OrderStatus.DISPATCHED):  # the WMS, then the gig
+            await services.orders.advance(order.reference, status)
+        await handle.signal(OrderFulfilmentWorkflow.wave_picked)
+        await handle.signal(OrderFulfilmentWorkflow.route_planned, RoutePlanned("R-7", 1))
+        await handle.signal(OrderFulfilmentWorkflow.driver_assigned, DriverAssigned("D-1", "Musa"))
+        await until_stage(handle, Stage.OUT_FOR_DELIVERY)
+        await handle.signal(OrderFulfilmentWorkflow.delivery_confirmed, DeliveryConfirmed("4821"))
+        result = await handle.result()
+
+    assert result.stage is Stage.SETTLED
+    assert (await services.orders.get(order.reference)).status is OrderStatus.DELIVERED

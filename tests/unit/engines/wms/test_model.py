@@ -24,7 +24,7 @@ from engines.wms import (
     tour_length,
     walk,
 )
-from engines.wms.model import allocate_picks, choose_putaway
+from engines.wms.model import allocate_picks, choose_putaway, choose_putaways
 
 LAYOUT = Layout("WH", depth=30.0, dock_x=0.0)
 BINS = grid("WH", "Z", aisles=4, bays=10, levels=2, capacity=50)
@@ -54,6 +54,23 @@ def test_put_away_consolidates_then_takes_the_empty_bin_nearest_the_dock() -> No
 def test_put_away_refuses_when_nothing_has_room() -> None:
     with pytest.raises(NoLocationError):
         choose_putaway(LAYOUT, BINS, [], "RICE", 51)
+
+
+def test_goods_back_from_the_dock_fill_as_many_bins_as_they_need() -> None:
+    held = [StockAt("WH:A01-B01-L1-1", "RICE", 30), StockAt("WH:A01-B01-L2-1", "OIL", 10)]
+    assert choose_putaways(LAYOUT, BINS, held, "RICE", 20) == [
+        (choose_putaway(LAYOUT, BINS, held, "RICE", 20), 20)  # one bin takes it: the same rule
+    ]
+    parts = choose_putaways(LAYOUT, BINS, held, "RICE", 130)  # no bin takes 130: 50 at most
+    assert [(loc.id, n) for loc, n in parts] == [
+        ("WH:A01-B02-L1-1", 50),  # the empty bins nearest the dock, never the oil's
+        ("WH:A01-B02-L2-1", 50),
+        ("WH:A01-B03-L1-1", 30),
+    ]
+    room = 50 * len(BINS) - 30 - 50  # every bin but what the rice and the oil's bin fill
+    with pytest.raises(NoLocationError):
+        choose_putaways(LAYOUT, BINS, held, "RICE", room + 1)
+    assert sum(n for _, n in choose_putaways(LAYOUT, BINS, held, "RICE", room)) == room
 
 
 def test_pick_list_takes_the_nearest_bins_and_splits_a_line() -> None:
