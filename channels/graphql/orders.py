@@ -585,7 +585,9 @@ async def _order_updates(info: Info, reference: str) -> AsyncGenerator[OrderStat
         found = await _visible_order(info, reference, principal)
         if isinstance(found, NotFound):
             raise ClientError("NOT_FOUND", found.message)
-        async for update in changes:
+        # The token that signed the socket in is not valid for ever: at its expiry (or its
+        # key's revocation) the subscription ends with UNAUTHENTICATED.
+        async for update in info.context.while_signed_in(changes):
             yield OrderStatusUpdate(
                 reference=update.reference,
                 status=OrderStatusModel(update.status),
