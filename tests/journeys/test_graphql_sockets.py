@@ -11,12 +11,15 @@ from typing import Any
 import pytest
 from aiohttp import ClientWebSocketResponse, WSCloseCode, WSMsgType
 from aiohttp.test_utils import TestClient
+from sqlalchemy import update
 
 import channels.graphql.view
 from channels.graphql import TokenKeys
 from channels.graphql.auth import LEEWAY_SECONDS
 from core.app.bootstrap import Services
-from engines.access import Principal, Role
+from core.ids import RandomIds
+from engines.access import AccessService, Principal, Role
+from engines.access.tables import api_keys
 from tests.support.graphql import (
     ORDER_UPDATES,
     bearer,
@@ -118,4 +121,33 @@ async def test_a_subscription_ends_when_its_token_expires(
         )
         refused = await ws.receive_json(timeout=5)
         assert refused["type"] == "error"  # graphql-transport-ws: the operation did not run
+        assert refused["payload"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+
+
+async def test_a_revoked_api_key_stops_serving_its_open_socket(
+    client: TestClient[Any, Any], services: Services
+) -> None:
+    """A warehouse screen's key is revoked while its socket is open: its next query on that
+    socket is refused, as a new connection would be."""
+    access = AccessService(services.db, services.clock, RandomIds())
+    issued = await access.create_api_key(Role.OPERATOR, name="warehouse screen")
+    async with client.ws_connect("/graphql", protocols=["graphql-transport-ws"]) as ws:
+        await ws.send_json({"type": "connection_init", "payload": {"X-API-Key": issued.secret}})
+        assert (await ws.receive_json(timeout=5))["type"] == "connection_ack"
+        ask = {"query": '{ customer(phone: "+2348030000001") { phone } }'}
+        await ws.send_json({"id": "1", "type": "subscribe", "payload": ask})
+        assert (await ws.receive_json(timeout=5))["payload"] == {
+            "data": {"customer": {"phone": NGOZI}}
+        }
+        assert (await ws.receive_json(timeout=5))["type"] == "complete"
+
+        async with services.db.transaction() as s:
+            await s.execute(
+                update(api_keys)
+                .where(api_keys.c.key_id == issued.id)
+                .values(revoked_at=services.clock.now())
+            )
+        await ws.send_json({"id": "2", "type": "subscribe", "payload": ask})
+        refused = await ws.receive_json(timeout=5)
+        assert refused["type"] == "error"
         assert refused["payload"][0]["extensions"]["code"] == "UNAUTHENTICATED"
