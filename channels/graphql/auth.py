@@ -132,19 +132,46 @@ async def authenticate(
     return keys.decode(credentials)
 
 
+@dataclass(frozen=True, slots=True)
+class Credentials:
+    """What a socket signed in with, kept to check again for as long as the socket is open."""
+
+    authorization: str | None
+    api_key: str | None
+
+    @classmethod
+    def from_params(cls, params: dict[str, Any]) -> Credentials:
+        """The credentials a WebSocket client sends in connection_init's payload (a browser
+        cannot set a socket's headers): `Authorization` and `X-API-Key`, or `apiKey`."""
+        authorization = params.get("Authorization") or params.get("authorization")
+        api_key = params.get("X-API-Key") or params.get("apiKey")
+        return cls(str(authorization) if authorization else None, str(api_key) if api_key else None)
+
+    async def authenticate(self, keys: TokenKeys, check_key: ApiKeyCheck) -> Principal | None:
+        """The caller now: raises InvalidTokenError once the token expired or the key was
+        revoked."""
+        return await authenticate(self.authorization, self.api_key, keys, check_key)
+
+    def expires_at(self) -> float | None:
+        """When a bearer JWT stops being accepted (its `exp` and the leeway); None for keys."""
+        if self.api_key or not self.authorization:
+            return None
+        _, _, token = self.authorization.strip().partition(" ")
+        token = token.strip()
+        if token.startswith(API_KEY_PREFIX):
+            return None
+        try:
+            claims = jwt.decode(token, options={"verify_signature": False})
+            return float(claims["exp"]) + LEEWAY_SECONDS
+        except (jwt.PyJWTError, KeyError, TypeError, ValueError):
+            return None
+
+
 async def authenticate_params(
     params: dict[str, Any], keys: TokenKeys, check_key: ApiKeyCheck
 ) -> Principal | None:
-    """The credentials a WebSocket client sends in connection_init's payload (a browser cannot
-    set a socket's headers): `Authorization` and `X-API-Key`, or `apiKey`."""
-    authorization = params.get("Authorization") or params.get("authorization")
-    api_key = params.get("X-API-Key") or params.get("apiKey")
-    return await authenticate(
-        str(authorization) if authorization else None,
-        str(api_key) if api_key else None,
-        keys,
-        check_key,
-    )
+    """The caller signed in by connection_init's payload (see `Credentials.from_params`)."""
+    return await Credentials.from_params(params).authenticate(keys, check_key)
 
 
 class ClientError(GraphQLError):

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+import asyncio
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Final, TypeVar
 
 from aiohttp import web
 
-from channels.graphql.auth import TokenKeys
+from channels.graphql.auth import Credentials, InvalidTokenError, TokenKeys, unauthenticated
 from channels.graphql.loaders import AvailableBySkuLoader, IntentsByOrderLoader, PriceBySkuLoader
 from channels.graphql.updates import OrderUpdates
 from core.clock import Clock
@@ -26,6 +28,10 @@ from engines.orders import OrderService
 from engines.orders.history import OrderHistory
 from engines.payments import PaymentService
 from engines.pricing import PricingService
+
+T = TypeVar("T")
+# How often a quiet subscription checks that its API key was not revoked meanwhile.
+RECHECK_SECONDS: Final = 60.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +74,9 @@ class GraphQLContext:
     response: Any = None
     # graphql-transport-ws puts the connection_init payload here.
     connection_params: dict[str, Any] | None = field(default=None)
+    # What a socket signed in with (upgrade headers or connection_init), checked again on
+    # every operation and while a subscription runs: a token is not valid for ever.
+    credentials: Credentials | None = None
 
     @classmethod
     def build(
@@ -87,6 +96,34 @@ class GraphQLContext:
         if services.payments is not None:
             loaders.intents = IntentsByOrderLoader(services.payments, cache=cache)
         return cls(services, principal, loaders, request, response)
+
+    async def still_signed_in(self) -> None:
+        """UNAUTHENTICATED once the socket's token has expired or its API key was revoked."""
+        if self.credentials is None:
+            return
+        services = self.services
+        try:
+            await self.credentials.authenticate(services.keys, services.access.authenticate_api_key)
+        except InvalidTokenError as exc:
+            raise unauthenticated(f"sign in again, then resubscribe: {exc}") from exc
+
+    async def while_signed_in(self, items: AsyncIterator[T]) -> AsyncIterator[T]:
+        """`items` until the socket's sign-in lapses: UNAUTHENTICATED at its token's expiry, or
+        when a check (before each item, and every RECHECK_SECONDS) finds the key revoked."""
+        expires = self.credentials.expires_at() if self.credentials is not None else None
+        while True:
+            wait = RECHECK_SECONDS
+            if expires is not None:
+                wait = max(min(wait, expires - time.time()), 0.05)
+            try:
+                item = await asyncio.wait_for(anext(items), wait)
+            except TimeoutError:
+                await self.still_signed_in()
+                continue
+            except StopAsyncIteration:
+                return
+            await self.still_signed_in()
+            yield item
 
 
 def _customer(principal: Principal | None) -> tuple[Phone | None, RegionCode | None]:

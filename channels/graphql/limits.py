@@ -150,6 +150,7 @@ def limit_extensions(max_depth: int, max_cost: int) -> list[Any]:
         lambda: ParserCache(maxsize=512),
         lambda: AddValidationRules(rules),
         lambda: ValidationCache(maxsize=512),
+        SocketSignIn,
         SocketRateLimit,
     ]
 
@@ -172,6 +173,22 @@ def _buckets(
             )
         )
     return buckets
+
+
+class SocketSignIn(SchemaExtension):
+    """Each operation on a WebSocket checks the socket's credentials again.
+
+    The socket is signed in once, at connection_init; an app kept querying (and subscribing)
+    on it with a token that had expired, or an API key that had been revoked, meanwhile.
+    """
+
+    async def on_execute(self) -> AsyncIterator[None]:
+        context = self.execution_context.context
+        if isinstance(context, GraphQLContext) and isinstance(
+            context.response, web.WebSocketResponse
+        ):
+            await context.still_signed_in()
+        yield
 
 
 class SocketRateLimit(SchemaExtension):

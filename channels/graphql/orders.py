@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, AsyncIterator
 from datetime import UTC, datetime
 from enum import Enum
 from typing import Annotated
@@ -44,13 +44,20 @@ from channels.graphql.scalars import (
     encode_cursor,
     page_size,
 )
+from channels.graphql.updates import OrderUpdate
 from core.money import Money
 from core.phone import Phone
 from core.region import Region
 from engines.access import Principal
 from engines.catalogue import OutOfStockError, UnknownProductError
 from engines.credit import CreditRefusedError, CreditRefusedReason
-from engines.orders import RAILS_BY_COUNTRY, CartLine, PlaceOrder, UnknownOrderError
+from engines.orders import (
+    FINAL_STATUSES,
+    RAILS_BY_COUNTRY,
+    CartLine,
+    PlaceOrder,
+    UnknownOrderError,
+)
 from engines.orders import Order as OrderModel
 from engines.orders import OrderStatus as OrderStatusModel
 from engines.orders import PaymentMethod as PaymentMethodModel
@@ -585,12 +592,30 @@ async def _order_updates(info: Info, reference: str) -> AsyncGenerator[OrderStat
         found = await _visible_order(info, reference, principal)
         if isinstance(found, NotFound):
             raise ClientError("NOT_FOUND", found.message)
-        async for update in changes:
+        # An order already cancelled or returned will not change again: what reached it while
+        # the order was read is sent, then the subscription completes.
+        updates = (
+            _from_queue(changes.queued())
+            if found.status in FINAL_STATUSES
+            # The token that signed the socket in is not valid for ever: at its expiry (or
+            # its key's revocation) the subscription ends with UNAUTHENTICATED.
+            else info.context.while_signed_in(changes)
+        )
+        async for update in updates:
+            status = OrderStatusModel(update.status)
             yield OrderStatusUpdate(
                 reference=update.reference,
-                status=OrderStatusModel(update.status),
+                status=status,
                 previous_status=OrderStatusModel(update.previous),
             )
+            # The final status is the last: the app's socket is not held open for ever.
+            if status in FINAL_STATUSES:
+                return
+
+
+async def _from_queue(updates: list[OrderUpdate]) -> AsyncIterator[OrderUpdate]:
+    for update in updates:
+        yield update
 
 
 @strawberry.type

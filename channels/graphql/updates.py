@@ -88,6 +88,13 @@ class Watch:
     def close(self) -> None:
         self._updates._forget(self._reference, self._queue)
 
+    def queued(self) -> list[OrderUpdate]:
+        """The changes received and not read yet, without waiting for more."""
+        changes = []
+        while not self._queue.empty():
+            changes.append(self._queue.get_nowait())
+        return changes
+
     def __aiter__(self) -> AsyncIterator[OrderUpdate]:
         return self
 

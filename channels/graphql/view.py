@@ -16,7 +16,7 @@ from aiohttp import WSCloseCode, web
 from strawberry.aiohttp.views import GraphQLView
 from strawberry.types.unset import UnsetType
 
-from channels.graphql.auth import InvalidTokenError, authenticate_params
+from channels.graphql.auth import Credentials, InvalidTokenError
 from channels.graphql.context import GraphQLContext, GraphQLServices
 from channels.graphql.limits import PRINCIPAL
 
@@ -38,12 +38,20 @@ class OmniRouteGraphQLView(GraphQLView[GraphQLContext, None]):
     async def on_ws_connect(self, context: GraphQLContext) -> UnsetType | dict[str, object] | None:
         """The token in connection_init signs in every operation on the socket, queries and
         mutations as well as subscriptions (the upgrade's own headers win when they carry one).
-        A bad one signs in nobody: a subscription then says why, as it did."""
-        if context.principal is None and context.connection_params:
+        A bad one signs in nobody: a subscription then says why, as it did. The credentials are
+        kept: each operation checks them again (SocketSignIn), and a subscription ends when
+        its token expires (GraphQLContext.while_signed_in)."""
+        if context.principal is not None and context.request is not None:
+            headers = context.request.headers
+            context.credentials = Credentials(
+                headers.get("Authorization"), headers.get("X-API-Key")
+            )
+        elif context.principal is None and context.connection_params:
             services = self.services
+            credentials = Credentials.from_params(context.connection_params)
             try:
-                principal = await authenticate_params(
-                    context.connection_params, services.keys, services.access.authenticate_api_key
+                principal = await credentials.authenticate(
+                    services.keys, services.access.authenticate_api_key
                 )
             except InvalidTokenError:
                 principal = None
@@ -52,6 +60,7 @@ class OmniRouteGraphQLView(GraphQLView[GraphQLContext, None]):
                     services, principal, context.request, context.response
                 )
                 context.principal, context.loaders = principal, signed_in.loaders
+                context.credentials = credentials
         return await super().on_ws_connect(context)
 
     async def create_websocket_response(

@@ -23,10 +23,11 @@ class Denied:
     reason: str
 
 
-Authorize = Callable[[web.Request, Phone], Awaitable[Denied | None]]
-"""(the HTTP request or WebSocket handshake, the phone the message claims) -> None to allow."""
+Authorize = Callable[[web.Request, Phone | None], Awaitable[Denied | None]]
+"""(the HTTP request or WebSocket handshake, the phone the message claims) -> None to allow.
+Without a phone (a WebSocket's handshake) it says only whether the credentials may chat at all."""
 
 
-async def anyone(_request: web.Request, _user: Phone) -> Denied | None:
+async def anyone(_request: web.Request, _user: Phone | None) -> Denied | None:
     """Every claimed phone is accepted (a sub-app built without the gateway's check)."""
     return None

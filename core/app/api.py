@@ -50,6 +50,10 @@ def graphql_services(
     )
 
 
+# Also the close reason of a web chat socket opened without one (a browser sets no headers there).
+SIGN_IN = "sign in: send Authorization: Bearer <token> (a WebSocket: ?access_token=<token>)"
+
+
 def web_chat_authorize(api: GraphQLServices) -> Authorize:
     """Web chat speaks for a phone: a token must be that phone's (or staff's).
 
@@ -59,7 +63,7 @@ def web_chat_authorize(api: GraphQLServices) -> Authorize:
     """
     production = api.settings.production
 
-    async def authorize(request: web.Request, user: Phone) -> Denied | None:
+    async def authorize(request: web.Request, user: Phone | None) -> Denied | None:
         authorization = request.headers.get("Authorization")
         token = request.query.get("access_token")
         if token and not authorization:
@@ -74,12 +78,10 @@ def web_chat_authorize(api: GraphQLServices) -> Authorize:
         except InvalidTokenError as exc:
             return Denied(401, f"invalid credentials: {exc}")
         if principal is None:
-            return (
-                Denied(401, "sign in: send Authorization: Bearer <token>") if production else None
-            )
+            return Denied(401, SIGN_IN) if production else None
         # The phone's own token, whatever its role (a driver chats as the shop's customer
         # too, as on USSD), or staff's: GraphQL's may_act_for refused a driver their own phone.
-        if principal.subject != user.e164 and not principal.is_staff:
+        if user is not None and principal.subject != user.e164 and not principal.is_staff:
             return Denied(403, "this token speaks for another phone number")
         return None
 

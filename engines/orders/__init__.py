@@ -1,6 +1,7 @@
 """Orders: the customer's cart, idempotent placement with reservation, and the status lifecycle."""
 
 from engines.orders.model import (
+    FINAL_STATUSES,
     MAX_LINE_QUANTITY,
     RAILS_BY_COUNTRY,
     Cart,
@@ -22,6 +23,7 @@ from engines.orders.model import (
 from engines.orders.service import OrderService
 
 __all__ = [
+    "FINAL_STATUSES",
     "MAX_LINE_QUANTITY",
     "RAILS_BY_COUNTRY",
     "Cart",

@@ -72,6 +72,9 @@ _NEXT: dict[OrderStatus, frozenset[OrderStatus]] = {
     OrderStatus.RETURNED: frozenset(),
 }
 
+# Nothing follows these (delivered can still be returned): an order's story ends there.
+FINAL_STATUSES = frozenset(status for status, after in _NEXT.items() if not after)
+
 # While an order is in one of these, its lines hold reserved stock in the warehouse.
 HOLDS_STOCK = frozenset(
     {

@@ -167,3 +167,34 @@ async def test_a_socket_reads_the_stock_as_it_is_now_not_as_it_was_at_its_first_
     [was] = [e["node"]["stock"] for e in before["products"]["edges"] if e["node"]["sku"] == sku]
     [now] = [e["node"]["stock"] for e in after["products"]["edges"] if e["node"]["sku"] == sku]
     assert now == was - 1 == await services.catalogue.available(RegionCode.LAGOS, sku)
+
+
+async def every_update(
+    client: TestClient[Any, Any], headers: dict[str, str], reference: str
+) -> list[dict[str, Any]]:
+    """Every update the subscription sends, until the gateway completes it."""
+    async with Client(transport=ws_transport(client, headers)) as session:
+        request = GraphQLRequest(ORDER_UPDATES, variable_values={"r": reference})
+        return [result["orderUpdates"] async for result in session.subscribe(request)]
+
+
+async def test_the_subscription_completes_after_the_orders_final_status(
+    client: TestClient[Any, Any], services: Services
+) -> None:
+    """Ngozi's order is cancelled: her app gets the cancellation, then the subscription
+    completes (nothing follows a cancellation), instead of holding its socket open for ever."""
+    reference = await place_for(services, NGOZI, "k-live-0007")
+    headers = bearer(services.settings, NGOZI, "customer")
+    task = asyncio.create_task(every_update(client, headers, reference))
+    await wait_until_watching(client)
+    await services.orders.advance(reference, OrderStatus.CONFIRMED)
+    await services.orders.advance(reference, OrderStatus.CANCELLED)
+    received = await asyncio.wait_for(task, timeout=10)
+    assert [(u["previousStatus"], u["status"]) for u in received] == [
+        ("PLACED", "CONFIRMED"),
+        ("CONFIRMED", "CANCELLED"),
+    ]
+    assert order_updates_hub(client).watching == 0
+
+    # Following an order that is already cancelled completes at once: it will not change.
+    assert await asyncio.wait_for(every_update(client, headers, reference), timeout=10) == []

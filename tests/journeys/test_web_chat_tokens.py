@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -9,6 +10,8 @@ import pytest
 from aiohttp import WSMsgType
 from aiohttp.test_utils import TestClient
 
+import channels.web.ws
+from core.app.api import SIGN_IN
 from core.app.bootstrap import Services
 from core.clock import SteppedClock
 from core.config import Settings
@@ -88,3 +91,31 @@ async def test_production_web_chat_needs_a_token(
         headers=bearer(services.settings, NGOZI, "customer"),
     )
     assert signed.status == 200
+
+
+async def test_production_closes_a_web_chat_socket_opened_without_a_token(
+    production: tuple[TestClient[Any, Any], Services], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A browser that opened the chat socket without a token is told why, and the socket is
+    closed with 4401 (sign in, then reconnect), instead of being held open refusing it all."""
+    monkeypatch.setattr(channels.web.ws, "SIGN_IN_GRACE_SECONDS", 0.3)
+    client, services = production
+    async with client.ws_connect(WS) as ws:
+        await ws.send_json(message_body(NGOZI, "hi"))
+        assert await ws.receive_json(timeout=5) == {"error": SIGN_IN}
+        closing = await ws.receive(timeout=5)
+        assert closing.type is WSMsgType.CLOSE
+        assert (closing.data, closing.extra) == (4401, SIGN_IN)
+
+    # One that sends nothing is closed the same way once the grace period is over.
+    async with client.ws_connect(WS) as ws:
+        closing = await ws.receive(timeout=5)
+        assert closing.type is WSMsgType.CLOSE
+        assert (closing.data, closing.extra) == (4401, SIGN_IN)
+
+    # A signed-in socket may stay quiet for as long as it likes.
+    token = bearer(services.settings, NGOZI, "customer")["Authorization"].split()[1]
+    async with client.ws_connect(f"{WS}?access_token={token}") as ws:
+        await asyncio.sleep(0.6)
+        await ws.send_json(message_body(NGOZI, "hi"))
+        assert (await ws.receive_json(timeout=5))["options"]
