@@ -67,6 +67,7 @@ class Repayment:
 class DailyRun:
     reminders: list[tuple[str, ReminderKind]] = field(default_factory=list)
     late_fees: list[tuple[str, Money]] = field(default_factory=list)
+    later: list[str] = field(default_factory=list)  # before the reminder hour where they are
 
 
 class CreditService:
@@ -358,6 +359,7 @@ class CreditService:
         for customer, reference, currency, due in open_credits:
             local = self._clock.now().astimezone(ZoneInfo(region_for_phone(customer).timezone))
             if not_before is not None and local.time() < not_before:
+                run.later.append(reference)
                 continue
             today = local.date()
             accounts = None

@@ -5,10 +5,13 @@ from __future__ import annotations
 import asyncio
 import itertools
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 import pytest
 
+from core.app import ledger_cli
 from core.app.bootstrap import Services
+from core.app.cli_parser import build_parser
 from core.clock import SteppedClock
 from core.money import Money
 from core.phone import Phone
@@ -269,3 +272,45 @@ async def test_a_late_fee_is_texted_once_and_repaid_before_the_principal(
         ("T-FEE-2", ngn(5_040)),
     ]
     assert (await ledger.check()).balanced
+
+
+async def test_credit_daily_by_hand_at_night_waits_for_the_reminder_hour(
+    services: Services,
+    clock: SteppedClock,
+    credit: CreditService,
+    any_database_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """An operator's `omniroute credit daily` at 02:00 texted Ngozi her debt at night, where
+    the gateway's own loop waits for 08:00 where she is. Now it leaves her for later and
+    says so; `--now` is the operator's explicit override."""
+    monkeypatch.setenv("OMNIROUTE_DATABASE_URL", any_database_url)
+    await _history(services, clock)
+    await credit.decide(NGOZI)
+    await credit.authorise("NIGHT1", NGOZI, ngn(5_000))  # due in 7 days
+    clock.advance(5 * DAY - 8 * 3600)  # two days before, 02:00 in Lagos
+    assert clock.now().astimezone(ZoneInfo("Africa/Lagos")).hour == 2
+
+    def credit_daily(*flags: str) -> int:
+        args = build_parser().parse_args(["credit", "daily", *flags])
+        return ledger_cli.run(args, clock=clock)
+
+    assert await asyncio.to_thread(credit_daily) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out == [
+        "1 credits left for later: before 08:00 where the retailer is (--now to run them now)",
+        "0 reminders, 0 late fees",
+    ]
+    reminders = [
+        d
+        for d in await services.notifications.for_recipient(NGOZI)
+        if d.dedupe_key.startswith("credit-")
+    ]
+    assert reminders == []
+
+    assert await asyncio.to_thread(credit_daily, "--now") == 0
+    assert capsys.readouterr().out.splitlines() == [
+        "reminder due_soon: NIGHT1",
+        "1 reminders, 0 late fees",
+    ]
