@@ -376,9 +376,9 @@ class CreditService:
                     continue
                 kind = reminder_due(credit, today)
                 if kind is not None and await self._claim(s, reference, _flag(kind)):
-                    locale = await self._locale(s, customer)
+                    locale, opted_out = await self._recipient(s, customer)
                     await self._notifications.queue_in(
-                        s, self._reminder(customer, credit, kind, locale)
+                        s, self._reminder(customer, credit, kind, locale), suppressed=opted_out
                     )
                     credit = _replace_flag(credit, kind)
                     run.reminders.append((reference, kind))
@@ -389,7 +389,7 @@ class CreditService:
                 if await self._claim(s, reference, "late_fee_charged"):
                     charged = charge_late_fee(credit, fee)
                     await self._save(s, charged)
-                    locale = await self._locale(s, customer)
+                    locale, opted_out = await self._recipient(s, customer)
                     await self._notifications.queue_in(
                         s,
                         self._sms(
@@ -401,6 +401,7 @@ class CreditService:
                             fee=fee.format(),
                             amount=charged.outstanding.format(),
                         ),
+                        suppressed=opted_out,
                     )
                     await self._books.ledger.transfer_in(
                         s,
@@ -416,14 +417,20 @@ class CreditService:
                     run.late_fees.append((reference, fee))
         return run
 
-    async def _locale(self, s: AsyncSession, customer: Phone) -> str:
-        """The language the retailer chose, else their market's (as every other SMS)."""
-        chosen = await s.scalar(
-            select(customers.c.locale).where(customers.c.phone == customer.e164)
-        )
-        if chosen and self._t.supports(chosen):
-            return str(chosen)
-        return region_for_phone(customer).default_locale
+    async def _recipient(self, s: AsyncSession, customer: Phone) -> tuple[str, bool]:
+        """The language the retailer chose, else their market's, and whether they sent STOP:
+        as every other SMS to a customer, an opted-out retailer's is recorded, not sent."""
+        row = (
+            await s.execute(
+                select(customers.c.locale, customers.c.opted_out).where(
+                    customers.c.phone == customer.e164
+                )
+            )
+        ).first()
+        opted_out = bool(row is not None and row.opted_out)
+        if row is not None and row.locale and self._t.supports(row.locale):
+            return str(row.locale), opted_out
+        return region_for_phone(customer).default_locale, opted_out
 
     def _reminder(
         self, customer: Phone, credit: CreditOrder, kind: ReminderKind, locale: str

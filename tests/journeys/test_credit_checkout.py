@@ -16,6 +16,7 @@ from core.config import Settings
 from core.money import Money
 from core.phone import Phone
 from engines.credit import CreditOrder, CreditStatus
+from engines.notifications import DeliveryStatus
 from engines.orders import PaymentMethod
 from tests.support.credit import credit_history
 from tests.support.phone import UssdPhone
@@ -405,3 +406,39 @@ async def test_a_late_fee_is_texted_shown_on_bal_and_settled_by_the_repayment(
     assert (await ledger.account("rail:mpesa:KES")).balance == Money(Decimal(2572), "KES")
     assert (await ledger.check()).balanced
     assert (await sms.send("BAL"))[-1] == "Huna deni. Asante!\n0. Rudi"
+
+
+async def test_a_retailer_who_sent_stop_gets_no_credit_sms(
+    gateway: Client, services: Services, fakes: PaymentFakes, clock: SteppedClock
+) -> None:
+    """Juma sent STOP (ACHA) and still got his credit reminders and late fee by SMS, where
+    every other notice to him is held back. They are recorded as held back too; BAL still
+    answers when he asks."""
+    assert services.money is not None
+    credit = services.money.credit
+    await credit_history(services, clock, JUMA)
+    juma = UssdPhone(gateway, JUMA)
+    await _to_payment(juma)
+    await juma.choose("Kwa mkopo")
+    await juma.choose("Thibitisha")
+    sms = SmsPhone(gateway, services, fakes.sms, JUMA, network_code="63902")
+    await sms.receive()
+    assert (await sms.text("STOP")).startswith("Hutapokea ujumbe zaidi")
+
+    for days in (5, 3, 3):  # due soon, overdue, the late fee
+        clock.advance(days * 86_400)
+        await credit.run_daily()
+
+    assert await sms.receive() == []
+    held = [
+        d
+        for d in await services.notifications.for_recipient(Phone(JUMA))
+        if d.dedupe_key.startswith("credit-")
+    ]
+    assert sorted(d.dedupe_key.split(":")[0] for d in held) == [
+        "credit-due_soon",
+        "credit-late_fee",
+        "credit-overdue",
+    ]
+    assert {d.status for d in held} == {DeliveryStatus.SUPPRESSED}
+    assert "ada ya kuchelewa" in await sms.text("BAL")
