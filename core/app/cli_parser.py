@@ -120,6 +120,12 @@ def _money(commands: Commands) -> None:
     credit.add_argument(
         "action", choices=("daily",), help="daily: due-soon/overdue reminders and late fees"
     )
+    credit.add_argument(
+        "--now",
+        action="store_true",
+        help="also retailers before the reminder hour (OMNIROUTE_CREDIT_REMINDER_HOUR, 08:00) "
+        "where they are; without it they are left for a later run",
+    )
     reconcile = commands.add_parser(
         "reconcile", help="compare a provider's statement (CSV) with the payments we recorded"
     )

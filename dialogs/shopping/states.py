@@ -15,7 +15,7 @@ from dialogs.machine import Choice, Finish, Go, Home, Outcome, Reject, Screen, S
 from dialogs.paging import BACK_KEY
 from dialogs.shopping.services import ShopServices
 from engines.catalogue import OutOfStockError
-from engines.credit import CreditOrder, CreditRefusedError, CreditStatus
+from engines.credit import CreditOrder, CreditRefusedError, CreditStatus, late_fee_owed
 from engines.orders import (
     MAX_LINE_QUANTITY,
     RAILS_BY_COUNTRY,
@@ -759,14 +759,16 @@ class Balance(ShopState):
         if total is not None:
             lines.append(turn.t("balance.owed", total=total.format(), count=count))
         # every credit still open, oldest first (the one a repayment pays first): all is owed
-        lines.extend(
-            turn.t(
-                "balance.credit",
-                total=credit.outstanding.format(),
-                due=credit.due_on.strftime("%d/%m/%Y"),
-            )
-            for credit in owed
-        )
+        for credit in owed:
+            values = {
+                "total": credit.outstanding.format(),
+                "due": credit.due_on.strftime("%d/%m/%Y"),
+            }
+            fee = late_fee_owed(credit)
+            if fee.amount > 0:  # owed with the rest, and paid first
+                lines.append(turn.t("balance.credit_late_fee", fee=fee.format(), **values))
+            else:
+                lines.append(turn.t("balance.credit", **values))
         if not lines:
             return Screen(turn.t("balance.none"))
         choices: tuple[Choice, ...] = ()

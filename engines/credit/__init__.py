@@ -11,8 +11,10 @@ from engines.credit.model import (
     DeliveredOrder,
     ReminderKind,
     apply_repayment,
+    charge_late_fee,
     decide_limit,
     late_fee_due,
+    late_fee_owed,
     reduced_to,
     reminder_due,
 )
@@ -32,8 +34,10 @@ __all__ = [
     "ReminderKind",
     "Repayment",
     "apply_repayment",
+    "charge_late_fee",
     "decide_limit",
     "late_fee_due",
+    "late_fee_owed",
     "reduced_to",
     "reminder_due",
 ]

@@ -14,7 +14,11 @@ Reminders: "due soon" REMIND_DAYS_BEFORE (2) days before the due date, "overdue"
 each once per credit.
 Overdue: a credit unpaid the day after its due date blocks new credit orders; after
 GRACE_DAYS (3) more days a late fee of LATE_FEE_RATE (2 %) of what is still owed is charged,
-once per credit.
+once per credit: it is added to what is owed on that credit (the retailer is told by SMS, and BAL
+shows it), so the credit is repaid only once its fee is paid too.
+Repayments: the oldest credit first (by due date); within a credit, its late fee first, then its
+principal (as a lender applies a payment: charges before capital). What is left over stays on
+the credit line for the next credit.
 """
 
 from __future__ import annotations
@@ -181,10 +185,24 @@ def late_fee_due(credit: CreditOrder, today: date) -> Money | None:
     return fee if fee.amount > 0 else None
 
 
+def charge_late_fee(credit: CreditOrder, fee: Money) -> CreditOrder:
+    """The credit with its late fee charged: owed on it until a repayment pays it."""
+    return replace(credit, outstanding=credit.outstanding + fee, late_fee_charged=True)
+
+
+def late_fee_owed(credit: CreditOrder) -> Money:
+    """What is still owed of the credit's late fee. The fee is paid first, so whatever is owed
+    beyond the principal is fee."""
+    if not credit.late_fee_charged:
+        return Money.zero(credit.outstanding.currency)
+    return max(credit.outstanding - credit.amount, Money.zero(credit.outstanding.currency))
+
+
 def apply_repayment(
     credits: Sequence[CreditOrder], amount: Money, today: date
 ) -> tuple[list[CreditOrder], Money]:
-    """Pay the oldest due credits first; returns the updated credits and any amount left over."""
+    """Pay the oldest due credits first, each its late fee before its principal; returns the
+    updated credits and any amount left over."""
     left = amount
     out: list[CreditOrder] = []
     for credit in sorted(credits, key=lambda c: (c.due_on, c.order_reference)):

@@ -22,6 +22,7 @@ from core.money import Money
 from core.phone import Phone
 from core.region import region_for_phone
 from engines.credit.model import (
+    GRACE_DAYS,
     CreditDecision,
     CreditHistory,
     CreditOrder,
@@ -31,10 +32,12 @@ from engines.credit.model import (
     DeliveredOrder,
     ReminderKind,
     apply_repayment,
+    charge_late_fee,
     decide_limit,
     due_on,
     is_overdue,
     late_fee_due,
+    late_fee_owed,
     reduced_to,
     reminder_due,
 )
@@ -64,6 +67,7 @@ class Repayment:
 class DailyRun:
     reminders: list[tuple[str, ReminderKind]] = field(default_factory=list)
     late_fees: list[tuple[str, Money]] = field(default_factory=list)
+    later: list[str] = field(default_factory=list)  # before the reminder hour where they are
 
 
 class CreditService:
@@ -260,6 +264,8 @@ class CreditService:
         """
         held = await self._books.account(chart.rail(rail, amount.currency))
         line = await self._books.account(chart.credit_line(customer, amount.currency))
+        # late fees are owed on the receivable (the capped line cannot take them while overdue)
+        receivable = await self._books.account(chart.receivable(customer, amount.currency))
         transfer_id = chart.transfer_id("payment", rail, external_ref)
         today = self._today(customer)
 
@@ -273,12 +279,6 @@ class CreditService:
                 return Repayment(
                     await self._credits(s, customer), Money.zero(amount.currency), True
                 )
-            await self._books.ledger.transfer_in(
-                s,
-                TransferRequest.posted(
-                    transfer_id, held.id, line.id, amount, code="repayment", reference=external_ref
-                ),
-            )
             await s.execute(
                 credit_repayments.insert().values(
                     transfer_id=transfer_id,
@@ -292,9 +292,28 @@ class CreditService:
             )
             credits = await self._credits(s, customer, lock=True)
             updated, left = apply_repayment(credits, amount, today)
+            fees = Money.zero(amount.currency)
             for before, after in zip(credits, sorted(updated, key=_order), strict=True):
                 if after != before:
+                    fees = fees + late_fee_owed(before) - late_fee_owed(after)
                     await self._save(s, after)
+            # one payment on the rail: the principal (and any rest) to the credit line, the
+            # late fees to the receivable they were charged on; the first under the payment's id
+            parts = [(line, amount - fees), (receivable, fees)]
+            ids = iter((transfer_id, chart.transfer_id("payment", rail, external_ref, "fee")))
+            for account, part in parts:
+                if part.amount > 0:
+                    await self._books.ledger.transfer_in(
+                        s,
+                        TransferRequest.posted(
+                            next(ids),
+                            held.id,
+                            account.id,
+                            part,
+                            code="repayment",
+                            reference=external_ref,
+                        ),
+                    )
             return Repayment(updated, left)
 
         try:
@@ -327,35 +346,63 @@ class CreditService:
         run = DailyRun()
         async with self._db.transaction() as s:
             rows = await s.execute(
-                select(credit_orders.c.customer, credit_orders.c.order_reference).where(
-                    credit_orders.c.status == CreditStatus.OPEN.value
-                )
+                select(
+                    credit_orders.c.customer,
+                    credit_orders.c.order_reference,
+                    credit_orders.c.currency,
+                    credit_orders.c.due_on,
+                ).where(credit_orders.c.status == CreditStatus.OPEN.value)
             )
-            open_credits = [(Phone(r.customer), r.order_reference) for r in rows]
-        for customer, reference in open_credits:
+            open_credits = [
+                (Phone(r.customer), r.order_reference, r.currency, r.due_on) for r in rows
+            ]
+        for customer, reference, currency, due in open_credits:
             local = self._clock.now().astimezone(ZoneInfo(region_for_phone(customer).timezone))
             if not_before is not None and local.time() < not_before:
+                run.later.append(reference)
                 continue
             today = local.date()
+            accounts = None
+            if (today - due).days > GRACE_DAYS:
+                # the accounts a late fee is booked on first: opening one is a transaction of
+                # its own, which SQLite cannot start while this run's transaction writes
+                accounts = (
+                    await self._books.account(chart.receivable(customer, currency)),
+                    await self._books.account(chart.late_fees(currency)),
+                )
             async with self._db.transaction() as s:
                 credit = await self._credit(s, reference, lock=True)
                 if credit is None:
                     continue
                 kind = reminder_due(credit, today)
                 if kind is not None and await self._claim(s, reference, _flag(kind)):
-                    locale = await self._locale(s, customer)
+                    locale, opted_out = await self._recipient(s, customer)
                     await self._notifications.queue_in(
-                        s, self._reminder(customer, credit, kind, locale)
+                        s, self._reminder(customer, credit, kind, locale), suppressed=opted_out
                     )
                     credit = _replace_flag(credit, kind)
                     run.reminders.append((reference, kind))
                 fee = late_fee_due(credit, today)
-                if fee is None:
+                if fee is None or accounts is None:
                     continue
-                # the accounts first: opening one is a transaction of its own
-                receivable = await self._books.account(chart.receivable(customer, fee.currency))
-                income = await self._books.account(chart.late_fees(fee.currency))
+                receivable, income = accounts
                 if await self._claim(s, reference, "late_fee_charged"):
+                    charged = charge_late_fee(credit, fee)
+                    await self._save(s, charged)
+                    locale, opted_out = await self._recipient(s, customer)
+                    await self._notifications.queue_in(
+                        s,
+                        self._sms(
+                            customer,
+                            locale,
+                            "credit.late_fee",
+                            f"credit-late_fee:{reference}",
+                            reference=reference,
+                            fee=fee.format(),
+                            amount=charged.outstanding.format(),
+                        ),
+                        suppressed=opted_out,
+                    )
                     await self._books.ledger.transfer_in(
                         s,
                         TransferRequest.posted(
@@ -370,31 +417,43 @@ class CreditService:
                     run.late_fees.append((reference, fee))
         return run
 
-    async def _locale(self, s: AsyncSession, customer: Phone) -> str:
-        """The language the retailer chose, else their market's (as every other SMS)."""
-        chosen = await s.scalar(
-            select(customers.c.locale).where(customers.c.phone == customer.e164)
-        )
-        if chosen and self._t.supports(chosen):
-            return str(chosen)
-        return region_for_phone(customer).default_locale
+    async def _recipient(self, s: AsyncSession, customer: Phone) -> tuple[str, bool]:
+        """The language the retailer chose, else their market's, and whether they sent STOP:
+        as every other SMS to a customer, an opted-out retailer's is recorded, not sent."""
+        row = (
+            await s.execute(
+                select(customers.c.locale, customers.c.opted_out).where(
+                    customers.c.phone == customer.e164
+                )
+            )
+        ).first()
+        opted_out = bool(row is not None and row.opted_out)
+        if row is not None and row.locale and self._t.supports(row.locale):
+            return str(row.locale), opted_out
+        return region_for_phone(customer).default_locale, opted_out
 
     def _reminder(
         self, customer: Phone, credit: CreditOrder, kind: ReminderKind, locale: str
     ) -> OutboundMessage:
-        text = self._t(
+        return self._sms(
+            customer,
             locale,
             f"credit.{kind.value}",
+            f"credit-{kind.value}:{credit.order_reference}",
             reference=credit.order_reference,
             amount=credit.outstanding.format(),
             date=credit.due_on.isoformat(),
         )
+
+    def _sms(
+        self, customer: Phone, locale: str, key: str, dedupe_key: str, **values: object
+    ) -> OutboundMessage:
         return OutboundMessage(
             provider=self._sms_provider,
             kind=ChannelKind.SMS,
             to=customer,
-            reply=Reply(text, end=True, locale=locale),
-            dedupe_key=f"credit-{kind.value}:{credit.order_reference}",
+            reply=Reply(self._t(locale, key, **values), end=True, locale=locale),
+            dedupe_key=dedupe_key,
         )
 
     # ---------------------------------------------------------------- storage

@@ -61,11 +61,14 @@ class SettlementService:
         journal = await self._books.ledger.transfers(
             account_ids=list(rails), since=start, until=end, codes=list(PAYMENT_CODES)
         )
-        return [
-            Collected(rails[t.debit_account_id], t.reference, t.amount)
-            for t in journal
-            if t.debit_account_id in rails and _posted(t)
-        ]
+        # one payment per rail and reference: a credit repayment is posted in parts (its late
+        # fees to the receivable, the rest to the credit line), one payment on the statement
+        paid: dict[tuple[str, str], Money] = {}
+        for t in journal:
+            if t.debit_account_id in rails and _posted(t):
+                key = (rails[t.debit_account_id], t.reference)
+                paid[key] = paid[key] + t.amount if key in paid else t.amount
+        return [Collected(rail_, reference, amount) for (rail_, reference), amount in paid.items()]
 
     async def refunded(
         self, currency: str, day: date, timezone: str, rail: str | None = None

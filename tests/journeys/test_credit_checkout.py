@@ -16,6 +16,7 @@ from core.config import Settings
 from core.money import Money
 from core.phone import Phone
 from engines.credit import CreditOrder, CreditStatus
+from engines.notifications import DeliveryStatus
 from engines.orders import PaymentMethod
 from tests.support.credit import credit_history
 from tests.support.phone import UssdPhone
@@ -355,3 +356,89 @@ async def _ngozi_on_credit(gateway: Client, services: Services, ngozi: Phone) ->
     await phone.choose("On credit")
     await phone.choose("Confirm")
     return await services.money.credit.credits(ngozi)
+
+
+async def test_a_late_fee_is_texted_shown_on_bal_and_settled_by_the_repayment(
+    gateway: Client, services: Services, fakes: PaymentFakes, clock: SteppedClock
+) -> None:
+    """The 2 % late fee was booked where Juma never heard of it, BAL did not show it, and his
+    repayment went to the credit line only: the books showed the fee owed for ever. He is now
+    told once, BAL shows it with the rest, and paying BAL settles both, fee first."""
+    assert services.money is not None
+    credit = services.money.credit
+    await credit_history(services, clock, JUMA)
+    juma = UssdPhone(gateway, JUMA)
+    await _to_payment(juma)
+    await juma.choose("Kwa mkopo")
+    await juma.choose("Thibitisha")
+    [bought] = await credit.credits(Phone(JUMA))
+    sms = SmsPhone(gateway, services, fakes.sms, JUMA, network_code="63902")
+    await sms.receive()
+    clock.advance(11 * 86_400)  # due in 7 days, then 3 days' grace: the fee is due
+    fee = Money(Decimal("50.43"), "KES")  # 2 % of KES 2,521.26
+    ledger = services.money.ledger
+    receivable = "customer:+254711000001:receivable:KES"  # his orders paid on delivery
+    before = (await ledger.account(receivable)).balance
+    assert (await credit.run_daily()).late_fees == [(bought.order_reference, fee)]
+    await credit.run_daily()  # once
+
+    texts = [t for t in await sms.receive() if "ada ya kuchelewa" in t]
+    assert texts == [
+        f"Oda {bought.order_reference} imechelewa: ada ya kuchelewa ya KES 50.43 imeongezwa. "
+        "Sasa unadaiwa KES 2,571.69. Tuma BAL kulipa."
+    ]
+    balance = await sms.text("BAL")
+    assert "Deni la mkopo: KES 2,571.69 (ada ya kuchelewa KES 50.43)" in balance
+    assert (await sms.text("1")).startswith("Unalipa KES 2,571.69")
+    push = fakes.daraja.push_for("254711000001")
+    target, body = fakes.daraja.pay(push)
+    for _ in range(2):  # Daraja delivers the callback twice: one repayment
+        response = await gateway.post(
+            target, data=body, headers={"Content-Type": "application/json"}
+        )
+        assert response.status == 200
+    await flush_outbox(services)
+
+    [repaid] = await credit.credits(Phone(JUMA))
+    assert repaid.status is CreditStatus.REPAID
+    assert (await ledger.account(receivable)).balance == before  # the fee is paid
+    assert (await ledger.account("late_fees:KES")).balance == fee
+    assert (await ledger.account("rail:mpesa:KES")).balance == Money(Decimal(2572), "KES")
+    assert (await ledger.check()).balanced
+    assert (await sms.send("BAL"))[-1] == "Huna deni. Asante!\n0. Rudi"
+
+
+async def test_a_retailer_who_sent_stop_gets_no_credit_sms(
+    gateway: Client, services: Services, fakes: PaymentFakes, clock: SteppedClock
+) -> None:
+    """Juma sent STOP (ACHA) and still got his credit reminders and late fee by SMS, where
+    every other notice to him is held back. They are recorded as held back too; BAL still
+    answers when he asks."""
+    assert services.money is not None
+    credit = services.money.credit
+    await credit_history(services, clock, JUMA)
+    juma = UssdPhone(gateway, JUMA)
+    await _to_payment(juma)
+    await juma.choose("Kwa mkopo")
+    await juma.choose("Thibitisha")
+    sms = SmsPhone(gateway, services, fakes.sms, JUMA, network_code="63902")
+    await sms.receive()
+    assert (await sms.text("STOP")).startswith("Hutapokea ujumbe zaidi")
+
+    for days in (5, 3, 3):  # due soon, overdue, the late fee
+        clock.advance(days * 86_400)
+        await credit.run_daily()
+
+    assert await sms.receive() == []
+    held = [
+        d
+        for d in await services.notifications.for_recipient(Phone(JUMA))
+        if d.dedupe_key.startswith("credit-")
+    ]
+    assert sorted(d.dedupe_key.split(":")[0] for d in held) == [
+        "credit-due_soon",
+        "credit-late_fee",
+        "credit-overdue",
+    ]
+    assert {d.status for d in held} == {DeliveryStatus.SUPPRESSED}
+    assert "ada ya kuchelewa" in await sms.text("BAL")

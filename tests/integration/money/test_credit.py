@@ -5,10 +5,13 @@ from __future__ import annotations
 import asyncio
 import itertools
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 import pytest
 
+from core.app import ledger_cli
 from core.app.bootstrap import Services
+from core.app.cli_parser import build_parser
 from core.clock import SteppedClock
 from core.money import Money
 from core.phone import Phone
@@ -138,7 +141,7 @@ async def test_reminders_then_overdue_blocks_credit_and_charges_a_late_fee_once(
     clock.advance(3 * DAY)
     assert (await credit.run_daily()).late_fees == [("LATE01", ngn(100))]  # 2 % of 5,000
     assert (await credit.run_daily()).late_fees == []
-    await credit.repay(NGOZI, ngn(5_000), "mpesa", "QK-LATE")
+    await credit.repay(NGOZI, ngn(5_100), "mpesa", "QK-LATE")  # the credit and its fee
     assert not await credit.blocked(NGOZI)
     # the repayment re-decided the line at once: being late halved it
     after = (await credit.terms(NGOZI)).limit  # type: ignore[union-attr]
@@ -220,3 +223,94 @@ async def test_a_lagos_reminder_does_not_send_her_to_mpesa(
     ]
     assert len(texts) == 2
     assert all("M-Pesa" not in text and "BAL" in text for text in texts)
+
+
+async def test_a_late_fee_is_texted_once_and_repaid_before_the_principal(
+    services: Services,
+    clock: SteppedClock,
+    credit: CreditService,
+    ledger: LedgerService,
+    books: Books,
+) -> None:
+    """The fee was booked on Ngozi's receivable where no SMS, no BAL and no repayment ever
+    reached it. Now she is told once in English, and a repayment pays the fee first."""
+    await _history(services, clock)
+    await credit.decide(NGOZI)
+    await credit.authorise("FEE001", NGOZI, ngn(5_000))  # due in 7 days
+    receivable = (await books.account(chart.receivable(NGOZI, "NGN"))).code
+    before = (await ledger.account(receivable)).balance
+    clock.advance(11 * DAY)
+    assert (await credit.run_daily()).late_fees == [("FEE001", ngn(100))]
+    await credit.run_daily()
+    texts = [
+        d.payload["reply"]["text"]  # type: ignore[index]
+        for d in await services.notifications.for_recipient(NGOZI)
+        if d.dedupe_key.startswith("credit-late_fee:")
+    ]
+    assert texts == [
+        "Order FEE001 is overdue: a late fee of NGN 100.00 was added. You now owe NGN 5,100.00."
+        " Send BAL to repay."
+    ]
+    [owed] = await credit.credits(NGOZI)
+    assert owed.outstanding == ngn(5_100)
+
+    await credit.repay(NGOZI, ngn(60), "paystack", "T-FEE-1")  # part of the fee
+    await credit.repay(NGOZI, ngn(60), "paystack", "T-FEE-1")  # the webhook again: once
+    assert (await ledger.account(receivable)).balance == before + ngn(40)
+    await credit.repay(NGOZI, ngn(5_040), "paystack", "T-FEE-2")  # the rest of fee, principal
+
+    [repaid] = await credit.credits(NGOZI)
+    assert repaid.status is CreditStatus.REPAID
+    assert (await ledger.account(receivable)).balance == before
+    assert (await ledger.account("late_fees:NGN")).balance == ngn(100)
+    assert (await ledger.account("rail:paystack:NGN")).balance == ngn(5_100)
+    # a payment split between the fee and the credit line is one payment on the statement
+    day = clock.now().date()
+    collected = await services.money.settlement.collected("NGN", day, "Africa/Lagos", "paystack")  # type: ignore[union-attr]
+    assert sorted((c.external_ref, c.amount) for c in collected) == [
+        ("T-FEE-1", ngn(60)),
+        ("T-FEE-2", ngn(5_040)),
+    ]
+    assert (await ledger.check()).balanced
+
+
+async def test_credit_daily_by_hand_at_night_waits_for_the_reminder_hour(
+    services: Services,
+    clock: SteppedClock,
+    credit: CreditService,
+    any_database_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """An operator's `omniroute credit daily` at 02:00 texted Ngozi her debt at night, where
+    the gateway's own loop waits for 08:00 where she is. Now it leaves her for later and
+    says so; `--now` is the operator's explicit override."""
+    monkeypatch.setenv("OMNIROUTE_DATABASE_URL", any_database_url)
+    await _history(services, clock)
+    await credit.decide(NGOZI)
+    await credit.authorise("NIGHT1", NGOZI, ngn(5_000))  # due in 7 days
+    clock.advance(5 * DAY - 8 * 3600)  # two days before, 02:00 in Lagos
+    assert clock.now().astimezone(ZoneInfo("Africa/Lagos")).hour == 2
+
+    def credit_daily(*flags: str) -> int:
+        args = build_parser().parse_args(["credit", "daily", *flags])
+        return ledger_cli.run(args, clock=clock)
+
+    assert await asyncio.to_thread(credit_daily) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out == [
+        "1 credits left for later: before 08:00 where the retailer is (--now to run them now)",
+        "0 reminders, 0 late fees",
+    ]
+    reminders = [
+        d
+        for d in await services.notifications.for_recipient(NGOZI)
+        if d.dedupe_key.startswith("credit-")
+    ]
+    assert reminders == []
+
+    assert await asyncio.to_thread(credit_daily, "--now") == 0
+    assert capsys.readouterr().out.splitlines() == [
+        "reminder due_soon: NIGHT1",
+        "1 reminders, 0 late fees",
+    ]
