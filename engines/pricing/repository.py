@@ -325,29 +325,37 @@ class SqlPriceRepository:
             )
 
     async def _spend(self, pid: str, amount: Decimal, budget: Decimal | None) -> None:
+        if budget is not None and amount > budget:
+            raise PromotionExhaustedError(pid)
+        if self._s.get_bind().dialect.name == "postgresql":
+            # One upsert: the first two orders of a promotion at once both insert otherwise,
+            # and the second fails on the key instead of adding to the spend.
+            stmt = pg_insert(promotion_spend).values(promotion_id=pid, spent=amount)
+            stmt = stmt.on_conflict_do_update(
+                index_elements=[promotion_spend.c.promotion_id],
+                set_={"spent": promotion_spend.c.spent + stmt.excluded.spent},
+                where=None
+                if budget is None
+                else promotion_spend.c.spent + stmt.excluded.spent <= budget,
+            )
+            if (await self._s.execute(stmt)).rowcount != 1:  # type: ignore[attr-defined]
+                raise PromotionExhaustedError(pid)
+            return
         found = await self._s.scalar(
             select(promotion_spend.c.spent).where(promotion_spend.c.promotion_id == pid)
         )
         if found is None:
-            if budget is not None and amount > budget:
-                raise PromotionExhaustedError(pid)
             await self._s.execute(insert(promotion_spend).values(promotion_id=pid, spent=amount))
             return
-        if self._s.get_bind().dialect.name == "postgresql":
-            query = update(promotion_spend).where(promotion_spend.c.promotion_id == pid)
-            if budget is not None:
-                query = query.where(promotion_spend.c.spent + amount <= budget)
-            result = await self._s.execute(query.values(spent=promotion_spend.c.spent + amount))
-        else:
-            # SQLite keeps amounts as text: compare in Python under its single writer lock,
-            # with the old value in the WHERE so a concurrent change makes the update miss.
-            if budget is not None and found + amount > budget:
-                raise PromotionExhaustedError(pid)
-            result = await self._s.execute(
-                update(promotion_spend)
-                .where(promotion_spend.c.promotion_id == pid, promotion_spend.c.spent == found)
-                .values(spent=found + amount)
-            )
+        # SQLite keeps amounts as text: compare in Python under its single writer lock,
+        # with the old value in the WHERE so a concurrent change makes the update miss.
+        if budget is not None and found + amount > budget:
+            raise PromotionExhaustedError(pid)
+        result = await self._s.execute(
+            update(promotion_spend)
+            .where(promotion_spend.c.promotion_id == pid, promotion_spend.c.spent == found)
+            .values(spent=found + amount)
+        )
         if result.rowcount != 1:  # type: ignore[attr-defined]
             raise PromotionExhaustedError(pid)
 

@@ -55,6 +55,7 @@ ADA = Phone("+2348030000003")  # not in the demo: pricing knows nothing of her y
 LAGOS = RegionCode.LAGOS
 S = OrderStatus
 SOAP = "CAR-SOAP-150"  # NGN 37,500 a carton, no demo promotion
+PASTE = "CAR-PAST-100"  # the same category (care)
 INDOMIE = "NDL-INDO-CHK"  # NGN 9,300, Noodle week from 3
 
 
@@ -285,6 +286,33 @@ async def test_a_cancellation_processed_twice_gives_the_budget_back_once(
     # 1,250 of the 5,000 is left, not 5,000 as if 3,750 had come back twice.
     third = await services.pricing.quote(LAGOS, [(SOAP, 1)], customer=ADA, voucher="WELCOME10")
     assert third.discount.amount == Decimal(1_250)
+
+
+async def test_two_orders_at_once_cannot_use_a_code_more_than_it_allows(
+    services: Services,
+) -> None:
+    """The first two orders of a code, at the same moment: the budget has room for both, and
+    Ngozi's one use goes to one of her two orders; the other is told the code is used up."""
+    await add_voucher(
+        services, per_customer_limit=1, budget=Decimal(10_000), sku=None, category_id="care"
+    )
+
+    # Two products, so that the stock's row locks do not take turns for the budget's.
+    both = await asyncio.gather(
+        services.orders.place(order_of((SOAP, 1), key="r1", voucher="WELCOME10")),
+        services.orders.place(order_of((PASTE, 1), key="r2", customer=BOLA, voucher="WELCOME10")),
+    )
+    assert [o.discount.amount > 0 for o in both] == [True, True]
+    again = await asyncio.gather(
+        services.orders.place(order_of((SOAP, 1), key="r3", customer=ADA, voucher="WELCOME10")),
+        services.orders.place(order_of((SOAP, 1), key="r4", customer=ADA, voucher="WELCOME10")),
+        return_exceptions=True,
+    )
+
+    assert sorted(type(r).__name__ for r in again) == ["Order", "PromotionExhaustedError"]
+    with pytest.raises(InvalidVoucherError) as refused:
+        await services.pricing.quote(LAGOS, [(SOAP, 1)], customer=NGOZI, voucher="WELCOME10")
+    assert refused.value.problem is VoucherProblem.USED_UP
 
 
 async def test_a_locked_quote_cannot_overspend_a_budget_spent_meanwhile(
