@@ -551,10 +551,14 @@ class Confirm(ShopState):
                 )
             )
         except (PriceLockError, PromotionExhaustedError, InvalidVoucherError):
-            # The lock ran out, the cart changed, or the promotion was used up meanwhile.
-            # The quote screen re-checks the promo code and says so if it no longer holds.
+            # The lock ran out, the cart changed, or the promotion was used up meanwhile: a
+            # fresh quote, with a line only when what the customer pays changed. The quote
+            # screen re-checks the promo code and says so if it no longer holds.
+            held = await self.locked_total(turn)
             turn.vars.pop(LOCK_VAR, None)
-            return Go("quote", remember=False, notice=turn.t("error.prices_changed"))
+            changed = held is None or (await self.cart_quote(turn, cart)).total != held
+            notice = turn.t("error.prices_changed") if changed else None
+            return Go("quote", remember=False, notice=notice)
         except OutOfStockError as exc:
             product = await self.svc.catalogue.product(self.region(turn).code, exc.sku)
             notice = turn.t("error.stock_changed", name=product.name, available=exc.available)

@@ -6,9 +6,12 @@ answer she gets is a request our sender made to the (local, fake) messaging API.
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
+from sqlalchemy import update
 
 from core.app.bootstrap import Services
 from core.clock import SteppedClock
@@ -16,6 +19,7 @@ from core.config import Settings
 from core.gsm7 import gsm7_length
 from core.phone import Phone
 from engines.notifications import DeliveryStatus
+from engines.pricing.tables import prices
 from tests.support.phone import UssdPhone
 from tests.support.providers.africastalking import (
     API_KEY,
@@ -194,6 +198,13 @@ async def test_a_price_held_too_long_is_quoted_again_in_one_sms(
     await quote_by_sms(bola, quantity="1")
     await bola.text("1")  # Choose payment: the price is held for 15 minutes
     await bola.text("1")  # Pay on delivery
+    async with services.db.transaction() as s:  # Indomie goes up meanwhile
+        await s.execute(
+            update(prices)
+            .where(prices.c.region == "lagos", prices.c.sku == "NDL-INDO-CHK")
+            .values(unit_price=Decimal("9500.00"))
+        )
+    services.pricing.forget()
     clock.advance(15 * 60)
 
     requote = await bola.text("1")  # Confirm

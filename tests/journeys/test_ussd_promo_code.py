@@ -84,7 +84,9 @@ async def test_a_price_held_too_long_is_quoted_again_before_ordering(
 
     requote = await web.choose("Confirm")
 
-    assert requote["text"].splitlines()[0] == "Prices changed. Check the new total."
+    # The same total: nothing to warn about.
+    assert requote["text"].splitlines()[0] == "Subtotal NGN 27,900.00"
+    assert "Prices changed" not in requote["text"]
     assert requote["text"].endswith("Total NGN 26,993.25")
     assert await services.orders.recent(NGOZI) == []
     await web.choose("Choose payment")
@@ -92,6 +94,34 @@ async def test_a_price_held_too_long_is_quoted_again_before_ordering(
     done = await web.choose("Confirm")
     assert done["end"] is True
     assert len(await services.orders.recent(NGOZI)) == 1
+
+
+async def test_a_price_that_changed_while_it_was_held_too_long_is_said_so(
+    client: TestClient[object, object], services: Services, clock: SteppedClock
+) -> None:
+    """Noodle week ends while Ngozi's 15-minute hold runs out: the new total comes with a line."""
+    web = WebChat(client, NGOZI.e164)
+    await web.send("hi")
+    for label in ("Shop", "Noodles", "Indomie Chicken"):
+        await web.choose(label)
+    await web.send("3")
+    await web.choose("Checkout")
+    await web.choose("Choose payment")
+    await web.choose("Pay on delivery")
+    async with services.db.transaction() as session:
+        await session.execute(
+            update(promotions)
+            .where(promotions.c.id == "NOODLE-WEEK-LAGOS")
+            .values(ends_at=clock.now() + timedelta(minutes=10))
+        )
+    services.pricing.forget()
+    clock.advance(15 * 60)
+
+    requote = await web.choose("Confirm")
+
+    assert requote["text"].splitlines()[0] == "Prices changed. Check the new total."
+    assert requote["text"].endswith("Total NGN 29,992.50")
+    assert await services.orders.recent(NGOZI) == []
 
 
 async def test_a_code_the_handset_cannot_show_is_refused_on_a_screen_it_can(
