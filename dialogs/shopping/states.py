@@ -375,8 +375,8 @@ class QuoteView(ShopState):
                     voucher=cart.voucher,
                 )
             except InvalidVoucherError:
-                await self.save_cart(turn, cart.with_voucher(None))
-                return Go("quote", remember=False, notice=turn.t("error.prices_changed"))
+                # The code ran out or ended on this screen: the quote drops it and says why.
+                return Go("quote", remember=False)
             turn.vars[LOCK_VAR] = str(lock.id)
         return Go("payment")
 

@@ -189,3 +189,27 @@ async def test_a_promotion_ended_while_the_session_was_dropped_is_said_in_one_li
         "VAT 7.5% NGN 1,883.25",
         "Total NGN 26,993.25",
     ]
+
+
+async def test_a_code_that_ends_on_the_quote_screen_says_why_it_was_dropped(
+    ngozi: UssdPhone, services: Services, clock: SteppedClock
+) -> None:
+    """WELCOME ends while Ngozi reads her quote: Choose payment takes it off with the reason,
+    as the quote screen does, not a bare "Prices changed" over a quote without the code."""
+    await to_quote(ngozi)
+    await ngozi.choose("Promo code")
+    assert (await ngozi.press("WELCOME")).text == WITH_CODE
+    async with services.db.transaction() as session:
+        await session.execute(
+            update(promotions)
+            .where(promotions.c.code == "WELCOME")
+            .values(ends_at=clock.now() + timedelta(seconds=10))
+        )
+    services.pricing.forget()
+    clock.advance(20)
+
+    dropped = await ngozi.choose("Choose payment")
+
+    assert dropped.lines[0] == "Code WELCOME has expired."
+    assert dropped.text.endswith("Total NGN 26,993.25")
+    assert dropped.labels == ["Choose payment", "Promo code", "Back"]
