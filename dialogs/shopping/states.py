@@ -41,6 +41,7 @@ from engines.pricing import (
 )
 
 CART_MEMO = "cart"  # Turn.memo key of the cart read this turn
+DROPPED_CODE_MEMO = "dropped_code"  # Turn.memo key of why this turn took the promo code off
 LOCK_VAR = "lock"
 
 LANGUAGES = (("en", "English"), ("sw", "Kiswahili"))
@@ -97,7 +98,10 @@ class ShopState(State):
 
     async def checkout_quote(self, turn: Turn, cart: Cart) -> tuple[Quote, str | None]:
         """The quote with the promo code entered at checkout (kept with the cart, so it
-        outlives a dropped session); a code gone bad is dropped, and the line says why."""
+        outlives a dropped session); a code gone bad is dropped, and the line says why.
+
+        The line is kept for the turn: a screen drawn again without the machine's notice
+        (it did not fit under it) must still say why the code went."""
         if cart.voucher:
             try:
                 return await self.quote(turn, cart, voucher=cart.voucher), None
@@ -106,8 +110,9 @@ class ShopState(State):
                 notice = turn.t(
                     f"error.voucher.{exc.problem.value}", code=shown_code(turn, exc.code)
                 )
+                turn.memo[DROPPED_CODE_MEMO] = notice
                 return await self.quote(turn, cart), notice
-        return await self.quote(turn, cart), None
+        return await self.quote(turn, cart), turn.memo.get(DROPPED_CODE_MEMO)
 
     async def cart_quote(self, turn: Turn, cart: Cart) -> Quote:
         """The cart's quote with its promo code while the code holds; the quote screen is
