@@ -41,6 +41,7 @@ from engines.pricing import (
 )
 
 CART_MEMO = "cart"  # Turn.memo key of the cart read this turn
+DROPPED_CODE_MEMO = "dropped_code"  # Turn.memo key of why this turn took the promo code off
 LOCK_VAR = "lock"
 
 LANGUAGES = (("en", "English"), ("sw", "Kiswahili"))
@@ -97,7 +98,10 @@ class ShopState(State):
 
     async def checkout_quote(self, turn: Turn, cart: Cart) -> tuple[Quote, str | None]:
         """The quote with the promo code entered at checkout (kept with the cart, so it
-        outlives a dropped session); a code gone bad is dropped, and the line says why."""
+        outlives a dropped session); a code gone bad is dropped, and the line says why.
+
+        The line is kept for the turn: a screen drawn again without the machine's notice
+        (it did not fit under it) must still say why the code went."""
         if cart.voucher:
             try:
                 return await self.quote(turn, cart, voucher=cart.voucher), None
@@ -106,8 +110,9 @@ class ShopState(State):
                 notice = turn.t(
                     f"error.voucher.{exc.problem.value}", code=shown_code(turn, exc.code)
                 )
+                turn.memo[DROPPED_CODE_MEMO] = notice
                 return await self.quote(turn, cart), notice
-        return await self.quote(turn, cart), None
+        return await self.quote(turn, cart), turn.memo.get(DROPPED_CODE_MEMO)
 
     async def cart_quote(self, turn: Turn, cart: Cart) -> Quote:
         """The cart's quote with its promo code while the code holds; the quote screen is
@@ -375,8 +380,8 @@ class QuoteView(ShopState):
                     voucher=cart.voucher,
                 )
             except InvalidVoucherError:
-                await self.save_cart(turn, cart.with_voucher(None))
-                return Go("quote", remember=False, notice=turn.t("error.prices_changed"))
+                # The code ran out or ended on this screen: the quote drops it and says why.
+                return Go("quote", remember=False)
             turn.vars[LOCK_VAR] = str(lock.id)
         return Go("payment")
 
@@ -551,10 +556,14 @@ class Confirm(ShopState):
                 )
             )
         except (PriceLockError, PromotionExhaustedError, InvalidVoucherError):
-            # The lock ran out, the cart changed, or the promotion was used up meanwhile.
-            # The quote screen re-checks the promo code and says so if it no longer holds.
+            # The lock ran out, the cart changed, or the promotion was used up meanwhile: a
+            # fresh quote, with a line only when what the customer pays changed. The quote
+            # screen re-checks the promo code and says so if it no longer holds.
+            held = await self.locked_total(turn)
             turn.vars.pop(LOCK_VAR, None)
-            return Go("quote", remember=False, notice=turn.t("error.prices_changed"))
+            changed = held is None or (await self.cart_quote(turn, cart)).total != held
+            notice = turn.t("error.prices_changed") if changed else None
+            return Go("quote", remember=False, notice=notice)
         except OutOfStockError as exc:
             product = await self.svc.catalogue.product(self.region(turn).code, exc.sku)
             notice = turn.t("error.stock_changed", name=product.name, available=exc.available)

@@ -256,7 +256,7 @@ class OrderService:
         await orders.add(order)
         if lock_id is not None:
             await self._pricing.use_lock(s, lock_id, order.id)
-        await self._pricing.record_use(s, quote, limits)
+        await self._pricing.record_use(s, quote, limits, order.id)
         if command.clear_cart:
             await SqlCartRepository(s).remove(command.customer)
         await record(s, self._placed(order, customer_texted=command.customer_texted))
@@ -429,6 +429,8 @@ class OrderService:
             await self._release(
                 s, order, [(ln, ln.quantity) for ln in order.lines], now, reason or target.value
             )
+        if target is OrderStatus.CANCELLED:
+            await self._pricing.give_back(s, order.id)
         elif target is OrderStatus.RETURNED:
             await self._take_back(s, order)
         await repo.set_status(moved, now)
@@ -542,6 +544,7 @@ class OrderService:
         await self._release(
             s, order, [(ln, ln.quantity) for ln in order.lines], now, "reservation_expired"
         )
+        await self._pricing.give_back(s, order.id)
         await SqlOrderRepository(s).set_status(cancelled, now)
         assert order.reserved_until is not None
         await record(

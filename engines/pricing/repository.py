@@ -35,6 +35,7 @@ from engines.pricing.tables import (
     delivery_zones,
     price_locks,
     prices,
+    promotion_order_uses,
     promotion_spend,
     promotion_uses,
     promotions,
@@ -235,11 +236,13 @@ class SqlPriceRepository:
         customer: str,
         spend: Mapping[str, Decimal],
         limits: Mapping[str, tuple[int | None, Decimal | None]],
+        order_id: uuid.UUID,
     ) -> None:
         """Count one use per promotion for the customer and add to its spend, within limits.
 
         Conditional updates, as for stock: two orders racing for the last of a budget cannot
-        both get it; the loser's transaction fails with PromotionExhaustedError.
+        both get it; the loser's transaction fails with PromotionExhaustedError. What the
+        order took is kept with it, for `give_back`.
         """
         upsert = pg_insert if self._s.get_bind().dialect.name == "postgresql" else sqlite_insert
         for pid, amount in sorted(spend.items()):
@@ -254,31 +257,105 @@ class SqlPriceRepository:
             if result.rowcount != 1 or (limit is not None and limit < 1):  # type: ignore[attr-defined]
                 raise PromotionExhaustedError(pid)
             await self._spend(pid, amount, budget)
+        await self._s.execute(
+            insert(promotion_order_uses),
+            [
+                {
+                    "order_id": order_id,
+                    "promotion_id": pid,
+                    "customer": customer,
+                    "amount": amount,
+                    "returned": False,
+                }
+                for pid, amount in sorted(spend.items())
+            ],
+        )
+
+    async def give_back(self, order_id: uuid.UUID) -> None:
+        """A cancelled order's uses and spend go back to its promotions, once however often
+        the cancellation is processed: each row is marked returned by a conditional update."""
+        taken = (
+            await self._s.execute(
+                select(promotion_order_uses).where(
+                    promotion_order_uses.c.order_id == order_id,
+                    promotion_order_uses.c.returned.is_(False),
+                )
+            )
+        ).all()
+        for row in taken:
+            result = await self._s.execute(
+                update(promotion_order_uses)
+                .where(
+                    promotion_order_uses.c.order_id == order_id,
+                    promotion_order_uses.c.promotion_id == row.promotion_id,
+                    promotion_order_uses.c.returned.is_(False),
+                )
+                .values(returned=True)
+            )
+            if result.rowcount != 1:  # type: ignore[attr-defined]
+                continue  # another transaction gave this one back
+            await self._s.execute(
+                update(promotion_uses)
+                .where(
+                    promotion_uses.c.promotion_id == row.promotion_id,
+                    promotion_uses.c.customer == row.customer,
+                    promotion_uses.c.uses > 0,
+                )
+                .values(uses=promotion_uses.c.uses - 1)
+            )
+            await self._unspend(row.promotion_id, row.amount)
+
+    async def _unspend(self, pid: str, amount: Decimal) -> None:
+        if self._s.get_bind().dialect.name == "postgresql":
+            await self._s.execute(
+                update(promotion_spend)
+                .where(promotion_spend.c.promotion_id == pid)
+                .values(spent=promotion_spend.c.spent - amount)
+            )
+            return
+        # SQLite keeps amounts as text (see `_spend`): its single writer makes this safe.
+        found = await self._s.scalar(
+            select(promotion_spend.c.spent).where(promotion_spend.c.promotion_id == pid)
+        )
+        if found is not None:
+            await self._s.execute(
+                update(promotion_spend)
+                .where(promotion_spend.c.promotion_id == pid)
+                .values(spent=max(found - amount, Decimal(0)))
+            )
 
     async def _spend(self, pid: str, amount: Decimal, budget: Decimal | None) -> None:
+        if budget is not None and amount > budget:
+            raise PromotionExhaustedError(pid)
+        if self._s.get_bind().dialect.name == "postgresql":
+            # One upsert: the first two orders of a promotion at once both insert otherwise,
+            # and the second fails on the key instead of adding to the spend.
+            stmt = pg_insert(promotion_spend).values(promotion_id=pid, spent=amount)
+            stmt = stmt.on_conflict_do_update(
+                index_elements=[promotion_spend.c.promotion_id],
+                set_={"spent": promotion_spend.c.spent + stmt.excluded.spent},
+                where=None
+                if budget is None
+                else promotion_spend.c.spent + stmt.excluded.spent <= budget,
+            )
+            if (await self._s.execute(stmt)).rowcount != 1:  # type: ignore[attr-defined]
+                raise PromotionExhaustedError(pid)
+            return
         found = await self._s.scalar(
             select(promotion_spend.c.spent).where(promotion_spend.c.promotion_id == pid)
         )
         if found is None:
-            if budget is not None and amount > budget:
-                raise PromotionExhaustedError(pid)
             await self._s.execute(insert(promotion_spend).values(promotion_id=pid, spent=amount))
             return
-        if self._s.get_bind().dialect.name == "postgresql":
-            query = update(promotion_spend).where(promotion_spend.c.promotion_id == pid)
-            if budget is not None:
-                query = query.where(promotion_spend.c.spent + amount <= budget)
-            result = await self._s.execute(query.values(spent=promotion_spend.c.spent + amount))
-        else:
-            # SQLite keeps amounts as text: compare in Python under its single writer lock,
-            # with the old value in the WHERE so a concurrent change makes the update miss.
-            if budget is not None and found + amount > budget:
-                raise PromotionExhaustedError(pid)
-            result = await self._s.execute(
-                update(promotion_spend)
-                .where(promotion_spend.c.promotion_id == pid, promotion_spend.c.spent == found)
-                .values(spent=found + amount)
-            )
+        # SQLite keeps amounts as text: compare in Python under its single writer lock,
+        # with the old value in the WHERE so a concurrent change makes the update miss.
+        if budget is not None and found + amount > budget:
+            raise PromotionExhaustedError(pid)
+        result = await self._s.execute(
+            update(promotion_spend)
+            .where(promotion_spend.c.promotion_id == pid, promotion_spend.c.spent == found)
+            .values(spent=found + amount)
+        )
         if result.rowcount != 1:  # type: ignore[attr-defined]
             raise PromotionExhaustedError(pid)
 

@@ -272,12 +272,17 @@ class PricingService:
         session: AsyncSession,
         priced: Quote,
         limits: dict[str, tuple[int | None, Decimal | None]],
+        order_id: uuid.UUID,
     ) -> None:
         """Inside the order's transaction: count the customer's uses and spend the budgets."""
         spend = priced.spend()
         if not spend or priced.customer is None:
             return
-        await SqlPriceRepository(session).record_use(priced.customer, spend, limits)
+        await SqlPriceRepository(session).record_use(priced.customer, spend, limits, order_id)
+
+    async def give_back(self, session: AsyncSession, order_id: uuid.UUID) -> None:
+        """Inside a cancellation's transaction: the order's uses and spend are free again."""
+        await SqlPriceRepository(session).give_back(order_id)
 
 
 def _parse_lock_id(raw: str) -> uuid.UUID:

@@ -101,6 +101,17 @@ promotion_spend = Table(
     Column("spent", DecimalAmount, nullable=False),
 )
 
+# What each order took from each promotion: a cancelled order gives it back, once (`returned`).
+promotion_order_uses = Table(
+    "promotion_order_uses",
+    metadata,
+    Column("order_id", Uuid, primary_key=True),
+    Column("promotion_id", String(40), primary_key=True),
+    Column("customer", String(16), nullable=False),
+    Column("amount", DecimalAmount, nullable=False),
+    Column("returned", Boolean, nullable=False, default=False),
+)
+
 price_locks = Table(
     "price_locks",
     metadata,

@@ -442,3 +442,42 @@ async def test_a_retailer_who_sent_stop_gets_no_credit_sms(
     ]
     assert {d.status for d in held} == {DeliveryStatus.SUPPRESSED}
     assert "ada ya kuchelewa" in await sms.text("BAL")
+
+
+async def test_credit_refused_gives_the_promo_code_back_for_the_next_try(
+    gateway: Client, services: Services, clock: SteppedClock
+) -> None:
+    """Juma's order with WELCOME (once per customer) is cancelled when credit is refused: the
+    code was used up by an order that never was, so paying another way lost its saving."""
+    assert services.money is not None
+    credit = services.money.credit
+    await credit_history(services, clock, JUMA)
+    await credit.decide(Phone(JUMA))
+    juma = UssdPhone(gateway, JUMA)
+    await juma.dial()
+    await juma.choose("Nunua")
+    await juma.choose("Tambi na Pasta")
+    await juma.choose("Indomie Chicken")
+    await juma.press("3")
+    await juma.choose("Lipia")
+    await juma.choose("Msimbo wa punguzo")
+    with_code = await juma.press("WELCOME")
+    assert "Msimbo WELCOME -KES" in with_code.text
+    await juma.choose("Chagua malipo")
+    await juma.choose("Kwa mkopo")
+    left = await credit.available(Phone(JUMA))
+    await credit.authorise("W0THER", Phone(JUMA), left - Money(Decimal(1), "KES"))
+    refused = await juma.choose("Thibitisha")
+    assert refused.lines[0].startswith("Mkopo haukuidhinishwa")
+
+    await juma.choose("Kikapu (3)")
+    again = await juma.choose("Lipia")
+
+    assert not again.lines[0].startswith("Msimbo WELCOME umeshatumika")
+    assert "Msimbo WELCOME -KES" in again.text
+    await juma.choose("Chagua malipo")
+    await juma.choose("Lipa ukipokea")
+    done = await juma.choose("Thibitisha")
+    assert done.kind == "END"
+    [order, *_] = await services.orders.recent(Phone(JUMA))
+    assert order.voucher == "WELCOME"

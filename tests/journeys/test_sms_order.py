@@ -6,16 +6,22 @@ answer she gets is a request our sender made to the (local, fake) messaging API.
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
+from sqlalchemy import update
 
 from core.app.bootstrap import Services
 from core.clock import SteppedClock
 from core.config import Settings
 from core.gsm7 import gsm7_length
 from core.phone import Phone
+from core.region import RegionCode
 from engines.notifications import DeliveryStatus
+from engines.orders import CartLine, PaymentMethod, PlaceOrder
+from engines.pricing.tables import prices
 from tests.support.phone import UssdPhone
 from tests.support.providers.africastalking import (
     API_KEY,
@@ -194,6 +200,13 @@ async def test_a_price_held_too_long_is_quoted_again_in_one_sms(
     await quote_by_sms(bola, quantity="1")
     await bola.text("1")  # Choose payment: the price is held for 15 minutes
     await bola.text("1")  # Pay on delivery
+    async with services.db.transaction() as s:  # Indomie goes up meanwhile
+        await s.execute(
+            update(prices)
+            .where(prices.c.region == "lagos", prices.c.sku == "NDL-INDO-CHK")
+            .values(unit_price=Decimal("9500.00"))
+        )
+    services.pricing.forget()
     clock.advance(15 * 60)
 
     requote = await bola.text("1")  # Confirm
@@ -203,3 +216,35 @@ async def test_a_price_held_too_long_is_quoted_again_in_one_sms(
     assert requote.endswith("1. Choose payment\n2. Promo code\n0. Back")
     assert gsm7_length(requote) <= 160, requote
     assert await services.orders.recent(Phone("+2348030000002")) == []
+
+
+async def test_a_code_used_up_while_its_price_was_held_says_so_in_one_sms(
+    gateway: Client, services: Services, fake_at: FakeAfricasTalking
+) -> None:
+    """Bola's app places an order with WELCOME (once per customer) while his SMS checkout
+    holds a price with it: the SMS quote that comes back must say why the code went, not
+    show a dearer total with no word (the line did not fit and was lost)."""
+    bola = SmsPhone(gateway, services, fake_at, "+2348030000002")
+    await quote_by_sms(bola, quantity="1")
+    await bola.text("2")  # Promo code
+    assert "Code WELCOME -NGN 465.00" in await bola.text("WELCOME")
+    await bola.text("1")  # Choose payment: the price is held, with the code
+    await bola.text("1")  # Pay on delivery
+    await services.orders.place(
+        PlaceOrder(
+            customer=Phone("+2348030000002"),
+            region=RegionCode.LAGOS,
+            lines=(CartLine("NDL-INDO-CHK", 2),),
+            payment_method=PaymentMethod.ON_DELIVERY,
+            idempotency_key="app-order-1",
+            voucher="WELCOME",
+            clear_cart=False,  # as GraphQL places orders
+        )
+    )
+
+    answers = await bola.send("1")  # Confirm (the app's order is texted too)
+
+    [requote] = [text for text in answers if "Total NGN" in text]
+    assert requote.startswith("Code WELCOME has been used up.\n")
+    assert "Total NGN 11,610.00" in requote
+    assert gsm7_length(requote) <= 160, requote

@@ -84,7 +84,9 @@ async def test_a_price_held_too_long_is_quoted_again_before_ordering(
 
     requote = await web.choose("Confirm")
 
-    assert requote["text"].splitlines()[0] == "Prices changed. Check the new total."
+    # The same total: nothing to warn about.
+    assert requote["text"].splitlines()[0] == "Subtotal NGN 27,900.00"
+    assert "Prices changed" not in requote["text"]
     assert requote["text"].endswith("Total NGN 26,993.25")
     assert await services.orders.recent(NGOZI) == []
     await web.choose("Choose payment")
@@ -92,6 +94,34 @@ async def test_a_price_held_too_long_is_quoted_again_before_ordering(
     done = await web.choose("Confirm")
     assert done["end"] is True
     assert len(await services.orders.recent(NGOZI)) == 1
+
+
+async def test_a_price_that_changed_while_it_was_held_too_long_is_said_so(
+    client: TestClient[object, object], services: Services, clock: SteppedClock
+) -> None:
+    """Noodle week ends while Ngozi's 15-minute hold runs out: the new total comes with a line."""
+    web = WebChat(client, NGOZI.e164)
+    await web.send("hi")
+    for label in ("Shop", "Noodles", "Indomie Chicken"):
+        await web.choose(label)
+    await web.send("3")
+    await web.choose("Checkout")
+    await web.choose("Choose payment")
+    await web.choose("Pay on delivery")
+    async with services.db.transaction() as session:
+        await session.execute(
+            update(promotions)
+            .where(promotions.c.id == "NOODLE-WEEK-LAGOS")
+            .values(ends_at=clock.now() + timedelta(minutes=10))
+        )
+    services.pricing.forget()
+    clock.advance(15 * 60)
+
+    requote = await web.choose("Confirm")
+
+    assert requote["text"].splitlines()[0] == "Prices changed. Check the new total."
+    assert requote["text"].endswith("Total NGN 29,992.50")
+    assert await services.orders.recent(NGOZI) == []
 
 
 async def test_a_code_the_handset_cannot_show_is_refused_on_a_screen_it_can(
@@ -159,3 +189,27 @@ async def test_a_promotion_ended_while_the_session_was_dropped_is_said_in_one_li
         "VAT 7.5% NGN 1,883.25",
         "Total NGN 26,993.25",
     ]
+
+
+async def test_a_code_that_ends_on_the_quote_screen_says_why_it_was_dropped(
+    ngozi: UssdPhone, services: Services, clock: SteppedClock
+) -> None:
+    """WELCOME ends while Ngozi reads her quote: Choose payment takes it off with the reason,
+    as the quote screen does, not a bare "Prices changed" over a quote without the code."""
+    await to_quote(ngozi)
+    await ngozi.choose("Promo code")
+    assert (await ngozi.press("WELCOME")).text == WITH_CODE
+    async with services.db.transaction() as session:
+        await session.execute(
+            update(promotions)
+            .where(promotions.c.code == "WELCOME")
+            .values(ends_at=clock.now() + timedelta(seconds=10))
+        )
+    services.pricing.forget()
+    clock.advance(20)
+
+    dropped = await ngozi.choose("Choose payment")
+
+    assert dropped.lines[0] == "Code WELCOME has expired."
+    assert dropped.text.endswith("Total NGN 26,993.25")
+    assert dropped.labels == ["Choose payment", "Promo code", "Back"]

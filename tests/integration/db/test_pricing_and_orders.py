@@ -3,6 +3,7 @@ PostgreSQL: what a retailer is charged, what the warehouse holds, and an event f
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from decimal import Decimal
@@ -52,7 +53,9 @@ NGOZI = Phone("+2348030000001")
 BOLA = Phone("+2348030000002")
 ADA = Phone("+2348030000003")  # not in the demo: pricing knows nothing of her yet
 LAGOS = RegionCode.LAGOS
+S = OrderStatus
 SOAP = "CAR-SOAP-150"  # NGN 37,500 a carton, no demo promotion
+PASTE = "CAR-PAST-100"  # the same category (care)
 INDOMIE = "NDL-INDO-CHK"  # NGN 9,300, Noodle week from 3
 
 
@@ -240,6 +243,78 @@ async def test_a_budget_runs_out_and_is_never_overspent(services: Services) -> N
     assert refused.value.problem is VoucherProblem.USED_UP
 
 
+async def test_a_cancelled_order_gives_its_one_use_of_a_promo_code_back(
+    services: Services,
+) -> None:
+    """Credit refused, unpaid and expired or cancelled by the retailer: the code is theirs again."""
+    await add_voucher(services, per_customer_limit=1)
+    refused_credit = await services.orders.place(order_of((SOAP, 1), key="c1", voucher="WELCOME10"))
+    await services.orders.advance(refused_credit.reference, S.CANCELLED, reason="credit")
+
+    unpaid = await services.orders.place(
+        order_of((SOAP, 1), key="c2", voucher="WELCOME10", reservation_ttl=timedelta(minutes=5))
+    )
+    clock_of(services).advance(6 * 60)
+    assert await services.orders.expire_reservations() == [unpaid.reference]
+
+    again = await services.orders.place(order_of((SOAP, 1), key="c3", voucher="WELCOME10"))
+    assert again.discount.amount == Decimal(3_750)
+    with pytest.raises(InvalidVoucherError) as refused:
+        await services.pricing.quote(LAGOS, [(SOAP, 1)], customer=NGOZI, voucher="WELCOME10")
+    assert refused.value.problem is VoucherProblem.USED_UP
+
+
+async def test_a_cancellation_processed_twice_gives_the_budget_back_once(
+    services: Services,
+) -> None:
+    await add_voucher(services, budget=Decimal(5_000))
+    first = await services.orders.place(order_of((SOAP, 1), key="d1", voucher="WELCOME10"))
+
+    results = await asyncio.gather(
+        services.orders.advance(first.reference, S.CANCELLED),
+        services.orders.advance(first.reference, S.CANCELLED),
+        return_exceptions=True,
+    )
+
+    assert any(isinstance(r, Order) for r in results)
+    async with services.db.transaction() as s:  # and once more, as a retried cancellation
+        await services.pricing.give_back(s, first.id)
+    second = await services.orders.place(
+        order_of((SOAP, 1), key="d2", customer=BOLA, voucher="WELCOME10")
+    )
+    assert second.discount.amount == Decimal(3_750)
+    # 1,250 of the 5,000 is left, not 5,000 as if 3,750 had come back twice.
+    third = await services.pricing.quote(LAGOS, [(SOAP, 1)], customer=ADA, voucher="WELCOME10")
+    assert third.discount.amount == Decimal(1_250)
+
+
+async def test_two_orders_at_once_cannot_use_a_code_more_than_it_allows(
+    services: Services,
+) -> None:
+    """The first two orders of a code, at the same moment: the budget has room for both, and
+    Ngozi's one use goes to one of her two orders; the other is told the code is used up."""
+    await add_voucher(
+        services, per_customer_limit=1, budget=Decimal(10_000), sku=None, category_id="care"
+    )
+
+    # Two products, so that the stock's row locks do not take turns for the budget's.
+    both = await asyncio.gather(
+        services.orders.place(order_of((SOAP, 1), key="r1", voucher="WELCOME10")),
+        services.orders.place(order_of((PASTE, 1), key="r2", customer=BOLA, voucher="WELCOME10")),
+    )
+    assert [o.discount.amount > 0 for o in both] == [True, True]
+    again = await asyncio.gather(
+        services.orders.place(order_of((SOAP, 1), key="r3", customer=ADA, voucher="WELCOME10")),
+        services.orders.place(order_of((SOAP, 1), key="r4", customer=ADA, voucher="WELCOME10")),
+        return_exceptions=True,
+    )
+
+    assert sorted(type(r).__name__ for r in again) == ["Order", "PromotionExhaustedError"]
+    with pytest.raises(InvalidVoucherError) as refused:
+        await services.pricing.quote(LAGOS, [(SOAP, 1)], customer=NGOZI, voucher="WELCOME10")
+    assert refused.value.problem is VoucherProblem.USED_UP
+
+
 async def test_a_locked_quote_cannot_overspend_a_budget_spent_meanwhile(
     services: Services,
 ) -> None:
@@ -359,7 +434,6 @@ async def walk(services: Services, order: Order, *steps: OrderStatus) -> Order:
     return order
 
 
-S = OrderStatus
 TO_DISPATCH = (S.CONFIRMED, S.PICKING, S.PACKED, S.DISPATCHED)
 
 
