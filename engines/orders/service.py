@@ -402,7 +402,7 @@ class OrderService:
             return False
         now = self._clock.now()
         packed = replace(order, status=OrderStatus.PACKED)
-        await repo.set_status(packed, now)
+        await repo.set_status(packed, order.status, now)
         await record(s, self._changed(order, packed, now, reason))
         return True
 
@@ -419,6 +419,7 @@ class OrderService:
         moved = order.advance(target)
         if target is OrderStatus.CONFIRMED:
             moved = replace(moved, reserved_until=None)
+        await repo.set_status(moved, order.status, now)  # first: a lost race moves nothing
         releasing = target is OrderStatus.CANCELLED or (
             target is OrderStatus.RETURNED and order.status is OrderStatus.DISPATCHED
         )
@@ -428,7 +429,6 @@ class OrderService:
             )
         elif target is OrderStatus.RETURNED:
             await self._take_back(s, order)
-        await repo.set_status(moved, now)
         await record(s, self._changed(order, moved, now, reason))
         return moved, lapsed
 
@@ -461,13 +461,6 @@ class OrderService:
         order = await self._load(repo, reference)
         order.advance(OrderStatus.DELIVERED)  # refuses anything but dispatched
         split = split_delivery(order, delivered or {}, region(order.region).vat_rate)
-        moves = SqlStockMovements(s, self._bins)
-        shipped = []
-        for line in split.delivered:
-            if line.delivered_quantity:
-                warehouse = await self._warehouse(s, order, line)
-                await moves.ship(warehouse, line.sku, line.delivered_quantity, order.reference)
-                shipped.append((warehouse, line.sku, line.delivered_quantity))
         subtotal, discount, tax, total = split.delivered_amounts
         done = replace(
             order,
@@ -479,7 +472,14 @@ class OrderService:
             total=total,
             reserved_until=None,
         )
-        await repo.save_delivery(done, now)
+        await repo.save_delivery(done, order.status, now)  # first: a lost race ships nothing
+        moves = SqlStockMovements(s, self._bins)
+        shipped = []
+        for line in split.delivered:
+            if line.delivered_quantity:
+                warehouse = await self._warehouse(s, order, line)
+                await moves.ship(warehouse, line.sku, line.delivered_quantity, order.reference)
+                shipped.append((warehouse, line.sku, line.delivered_quantity))
         back: Order | None = None
         if split.rest and rest is RestPolicy.BACKORDER:
             back = await self._back_order(s, order, split, now)
@@ -536,10 +536,10 @@ class OrderService:
 
     async def _expire(self, s: AsyncSession, order: Order, now: datetime) -> None:
         cancelled = order.advance(OrderStatus.CANCELLED)
+        await SqlOrderRepository(s).set_status(cancelled, order.status, now)
         await self._release(
             s, order, [(ln, ln.quantity) for ln in order.lines], now, "reservation_expired"
         )
-        await SqlOrderRepository(s).set_status(cancelled, now)
         assert order.reserved_until is not None
         await record(
             s,

@@ -17,7 +17,7 @@ from core.ids import RandomIds
 from core.phone import Phone
 from core.region import RegionCode
 from engines.catalogue import OutOfStockError
-from engines.orders import CartLine, PaymentMethod, PlaceOrder
+from engines.orders import CartLine, InvalidTransitionError, OrderStatus, PaymentMethod, PlaceOrder
 
 NGOZI = Phone("+2348030000001")
 
@@ -80,3 +80,24 @@ async def test_placing_an_order_writes_its_events_in_the_same_transaction(
     assert await services.relay.unsent() == 0
     await services.orders.place(order_of("NDL-INDO-CHK", 2, "ok"))
     assert await services.relay.unsent() == 2  # OrderPlaced + StockReserved
+
+
+async def test_a_double_tapped_cancel_releases_the_stock_once(services: Services) -> None:
+    # another retailer's order holds cartons of the same noodles
+    await services.orders.place(order_of("NDL-INDO-CHK", 5, "k-other", Phone("+2348030000002")))
+    placed = await services.orders.place(order_of("NDL-INDO-CHK", 3, "k-twice"))
+    results = await asyncio.gather(
+        *(services.orders.advance(placed.reference, OrderStatus.CANCELLED) for _ in range(4)),
+        return_exceptions=True,
+    )
+    moved = [r for r in results if not isinstance(r, BaseException)]
+    refused = [r for r in results if isinstance(r, BaseException)]
+    assert len(moved) == 1
+    assert all(isinstance(r, InvalidTransitionError) for r in refused), refused
+    # the 3 reserved cartons came back once: the other order's hold was not freed with them
+    assert await services.catalogue.available(RegionCode.LAGOS, "NDL-INDO-CHK") == 200 - 5
+    async with services.db.transaction() as s:
+        changed = await s.scalar(
+            text("SELECT count(*) FROM outbox WHERE event_type = 'OrderStatusChanged'")
+        )
+    assert changed == 1
