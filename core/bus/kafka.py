@@ -187,17 +187,10 @@ class KafkaEventBus:
                     await consumer.stop()
 
     async def ping(self) -> bool:
-        host, _, port = self._bootstrap.split(",")[0].rpartition(":")
-        try:
-            _reader, writer = await asyncio.wait_for(
-                asyncio.open_connection(host, int(port)), timeout=1.0
-            )
-        except (OSError, TimeoutError):
-            return False
-        writer.close()
-        with contextlib.suppress(OSError):
-            await writer.wait_closed()
-        return True
+        """Up while any bootstrap broker answers: the producer and the consumers reach the
+        cluster through whichever one does (one broker restarting is not an outage)."""
+        answers = await asyncio.gather(*(_reachable(s) for s in self._bootstrap.split(",")))
+        return any(answers)
 
     async def close(self) -> None:
         for task in self._consumers:
@@ -207,3 +200,17 @@ class KafkaEventBus:
                 await task
         self._consumers.clear()
         await self._reset_producer()
+
+
+async def _reachable(server: str) -> bool:
+    host, _, port = server.strip().rpartition(":")
+    try:
+        _reader, writer = await asyncio.wait_for(
+            asyncio.open_connection(host.strip("[]"), int(port)), timeout=1.0
+        )
+    except (OSError, TimeoutError, ValueError):
+        return False
+    writer.close()
+    with contextlib.suppress(OSError):
+        await writer.wait_closed()
+    return True

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import socket
 import uuid
 from datetime import UTC, datetime
 
@@ -85,3 +86,22 @@ async def test_a_live_subscriber_gets_what_is_published_after_it_starts_not_the_
     finally:
         await bus.close()
     assert got == [f"NEW{tag}"]
+
+
+def _closed_port() -> int:
+    """A local port nothing listens on (bound, then let go)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+async def test_the_bus_is_ready_while_any_bootstrap_broker_answers(
+    kafka_server: KafkaServer,
+) -> None:
+    """One broker of three restarting (a rolling upgrade) must not take every gateway out of
+    its load balancer: /readyz reports events up while the cluster is reachable."""
+    down = f"127.0.0.1:{_closed_port()}"
+    first_down = KafkaEventBus(f"kafka://{down},{kafka_server.bootstrap}?idempotent=false")
+    all_down = KafkaEventBus(f"kafka://{down}?idempotent=false")
+    assert await first_down.ping() is True
+    assert await all_down.ping() is False
