@@ -292,7 +292,9 @@ def build_services(
         if sender is not None:
             senders[name] = sender
     delivery = DeliveryWorker(notifications, senders)
-    OrderConfirmationSms(notifications, customers, translate, settings.sms_provider).subscribe(bus)
+    OrderConfirmationSms(
+        notifications, customers, translate, settings.sms_provider, orders
+    ).subscribe(bus)
     PaymentReceiptSms(notifications, customers, translate, settings.sms_provider).subscribe(bus)
     PaymentPosting(money.books, money.credit, orders).subscribe(bus)
     return Services(
