@@ -41,6 +41,7 @@ from engines.orders.events import (
 from engines.orders.model import (
     Cart,
     CartLine,
+    InvalidTransitionError,
     Order,
     OrderLine,
     OrderStatus,
@@ -524,15 +525,21 @@ class OrderService:
     async def expire_reservations(self, limit: int = 100) -> list[str]:
         """Cancel placed orders whose unconfirmed (unpaid) hold has lapsed; their stock returns.
 
-        Safe to run from several replicas: each order moves once (its status is checked and
-        changed in one transaction). Returns the references that expired.
+        Safe to run from several replicas: each order moves once (its status changes only from
+        placed; a pass that finds it already moved skips it). Returns the references that expired.
         """
         now = self._clock.now()
+        expired = []
         async with self._db.transaction() as s:
-            lapsed = await SqlOrderRepository(s).lapsed_holds(now, limit)
-            for order in lapsed:
-                await self._expire(s, order, now)
-        return [order.reference for order in lapsed]
+            for order in await SqlOrderRepository(s).lapsed_holds(now, limit):
+                try:
+                    await self._expire(s, order, now)
+                except InvalidTransitionError:
+                    # Another replica's pass (or a payment confirming it) moved it first; the
+                    # status is `_expire`'s first write, so nothing of this order was written.
+                    continue
+                expired.append(order.reference)
+        return expired
 
     async def _expire(self, s: AsyncSession, order: Order, now: datetime) -> None:
         cancelled = order.advance(OrderStatus.CANCELLED)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from dataclasses import replace
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
@@ -101,3 +103,22 @@ async def test_a_double_tapped_cancel_releases_the_stock_once(services: Services
             text("SELECT count(*) FROM outbox WHERE event_type = 'OrderStatusChanged'")
         )
     assert changed == 1
+
+
+async def test_two_replicas_sweeping_lapsed_holds_at_once_cancel_each_order_once(
+    services: Services,
+) -> None:
+    """Every gateway replica runs the reservation sweeper: two passes at once both find the
+    same lapsed hold. It is cancelled and its stock released once, and neither pass fails."""
+    await services.orders.place(order_of("NDL-INDO-CHK", 5, "k-kept", Phone("+2348030000002")))
+    unpaid = await services.orders.place(
+        replace(order_of("NDL-INDO-CHK", 3, "k-lapsing"), reservation_ttl=timedelta(minutes=15))
+    )
+    assert isinstance(services.clock, SteppedClock)
+    services.clock.advance(16 * 60)
+    passes = await asyncio.gather(
+        services.orders.expire_reservations(), services.orders.expire_reservations()
+    )
+    assert sorted(ref for expired in passes for ref in expired) == [unpaid.reference]
+    assert (await services.orders.get(unpaid.reference)).status is OrderStatus.CANCELLED
+    assert await services.catalogue.available(RegionCode.LAGOS, "NDL-INDO-CHK") == 200 - 5
