@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from dataclasses import replace
 from datetime import timedelta
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from sqlalchemy import text
@@ -19,7 +20,16 @@ from core.ids import RandomIds
 from core.phone import Phone
 from core.region import RegionCode
 from engines.catalogue import OutOfStockError
-from engines.orders import CartLine, InvalidTransitionError, OrderStatus, PaymentMethod, PlaceOrder
+from engines.fulfilment.adapters import SqlOrderDesk
+from engines.fulfilment.effects import SqlEffectLog
+from engines.orders import (
+    CartLine,
+    InvalidTransitionError,
+    Order,
+    OrderStatus,
+    PaymentMethod,
+    PlaceOrder,
+)
 
 NGOZI = Phone("+2348030000001")
 
@@ -122,3 +132,52 @@ async def test_two_replicas_sweeping_lapsed_holds_at_once_cancel_each_order_once
     assert sorted(ref for expired in passes for ref in expired) == [unpaid.reference]
     assert (await services.orders.get(unpaid.reference)).status is OrderStatus.CANCELLED
     assert await services.catalogue.available(RegionCode.LAGOS, "NDL-INDO-CHK") == 200 - 5
+
+
+async def test_the_workflows_unwind_and_a_cancel_at_the_same_moment_both_end_cancelled(
+    services: Services,
+) -> None:
+    """The order workflow's compensation cancels the order while the checkout cancels it too
+    (the credit line refused it): the stock comes back once, and the compensation, which must
+    finish for the customer to be told, does not fail."""
+    await services.orders.place(order_of("NDL-INDO-CHK", 5, "k-held", Phone("+2348030000002")))
+    order = await services.orders.place(order_of("NDL-INDO-CHK", 3, "k-unwound"))
+    desk = SqlOrderDesk(services.orders, SqlEffectLog(services.db, services.clock))
+    read = services.orders.advance_in
+
+    async def cancelled_meanwhile(*args: Any, **kwargs: Any) -> Order:
+        # The checkout's cancel commits between the unwind reading the order and moving it.
+        await services.orders.advance(order.reference, OrderStatus.CANCELLED, reason="credit")
+        return await read(*args, **kwargs)
+
+    services.orders.advance_in = cancelled_meanwhile  # type: ignore[method-assign]
+    unwound = await desk.cancel_and_release(
+        order.reference, key=f"order-{order.reference}:cancel_order"
+    )
+    assert unwound.status == "cancelled"
+    assert await services.catalogue.available(RegionCode.LAGOS, "NDL-INDO-CHK") == 200 - 5
+
+
+async def test_a_workflow_step_someone_else_took_at_the_same_moment_is_done_not_failed(
+    services: Services,
+) -> None:
+    """The workflow moves the order to a status another engine set at that very moment: the
+    step is done (one move, one event), not a failure that would unwind the order."""
+    order = await services.orders.place(order_of("NDL-INDO-CHK", 3, "k-stepped"))
+    desk = SqlOrderDesk(services.orders, SqlEffectLog(services.db, services.clock))
+    read = services.orders.advance_in
+
+    async def confirmed_meanwhile(*args: Any, **kwargs: Any) -> Order:
+        await services.orders.advance(order.reference, OrderStatus.CONFIRMED)
+        return await read(*args, **kwargs)
+
+    services.orders.advance_in = confirmed_meanwhile  # type: ignore[method-assign]
+    moved = await desk.advance(
+        order.reference, "confirmed", key=f"order-{order.reference}:advance_order:confirmed"
+    )
+    assert moved.status == "confirmed"
+    async with services.db.transaction() as s:
+        changed = await s.scalar(
+            text("SELECT count(*) FROM outbox WHERE event_type = 'OrderStatusChanged'")
+        )
+    assert changed == 1
