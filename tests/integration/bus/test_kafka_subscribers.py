@@ -105,3 +105,20 @@ async def test_the_bus_is_ready_while_any_bootstrap_broker_answers(
     all_down = KafkaEventBus(f"kafka://{down}?idempotent=false")
     assert await first_down.ping() is True
     assert await all_down.ping() is False
+
+
+async def test_a_hung_broker_is_not_ready_though_its_port_accepts(
+    kafka_server: KafkaServer,
+) -> None:
+    """A broker that is stopped or stuck still has its connections accepted by the kernel:
+    /readyz must not call the events backend up because a TCP handshake completed."""
+    hung = socket.socket()
+    hung.bind(("127.0.0.1", 0))
+    hung.listen(8)  # the kernel completes handshakes; nobody reads or answers
+    try:
+        port = hung.getsockname()[1]
+        assert await KafkaEventBus(f"kafka://127.0.0.1:{port}").ping() is False
+        alive = KafkaEventBus(f"kafka://127.0.0.1:{port},{kafka_server.bootstrap}")
+        assert await alive.ping() is True
+    finally:
+        hung.close()
