@@ -2,14 +2,16 @@
 
 Every gateway replica subscribes with its own consumer group, so each one sees every change
 and serves the subscribers connected to it; the group is live (it starts at the topic's end), as
-nobody is watching the changes made before the replica started.
+nobody is watching the changes made before the replica started. The outbox publishes at least
+once (a relay that died before marking a batch sent publishes it again): an event already
+passed on is recognised by its id and not sent twice.
 """
 
 from __future__ import annotations
 
 import asyncio
 import uuid
-from collections import defaultdict
+from collections import OrderedDict, defaultdict
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
@@ -18,6 +20,8 @@ from core.bus.port import EventBus
 from engines.orders.events import OrderStatusChanged
 
 QUEUE_SIZE = 64
+# Event ids remembered to drop a republished one: far more than a relay batch (200 rows).
+SEEN_EVENTS = 4096
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,12 +35,18 @@ class OrderUpdate:
 class OrderUpdates:
     def __init__(self) -> None:
         self._watchers: dict[str, set[asyncio.Queue[OrderUpdate]]] = defaultdict(set)
+        self._seen: OrderedDict[uuid.UUID, None] = OrderedDict()
 
     def subscribe_to(self, bus: EventBus) -> None:
         group = f"graphql-{uuid.uuid4().hex[:12]}"
         bus.subscribe(OrderStatusChanged.topic, group, self.deliver, live=True)
 
     async def deliver(self, envelope: EventEnvelope) -> None:
+        if envelope.event_id in self._seen:
+            return  # published again: the watchers have it already
+        self._seen[envelope.event_id] = None
+        if len(self._seen) > SEEN_EVENTS:
+            self._seen.popitem(last=False)
         data = envelope.data
         update = OrderUpdate(
             str(data["reference"]),

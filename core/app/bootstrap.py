@@ -293,7 +293,9 @@ def build_services(
         if sender is not None:
             senders[name] = sender
     delivery = DeliveryWorker(notifications, senders)
-    OrderConfirmationSms(notifications, customers, translate, settings.sms_provider).subscribe(bus)
+    OrderConfirmationSms(
+        notifications, customers, translate, settings.sms_provider, orders
+    ).subscribe(bus)
     PaymentReceiptSms(notifications, customers, translate, settings.sms_provider).subscribe(bus)
     LateMoneyRefunder(
         notifications, customers, translate, settings.sms_provider, payments=payments, orders=orders

@@ -1,8 +1,9 @@
 """In-process reactions to domain events, wired by the composition root.
 
 An order gets an SMS confirmation in the customer's language, unless it was placed in an SMS
-conversation, whose closing text already said it; the delivery is queued once per event (its
-dedupe key), so a redelivered event sends nothing twice.
+conversation, whose closing text already said it, or was cancelled before the confirmation went
+(a credit checkout the line refused); the delivery is queued once per event (its dedupe key), so
+a redelivered event sends nothing twice.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from core.phone import Phone
 from core.region import UnsupportedRegionError, region_for_phone
 from engines.customers import CustomerService
 from engines.notifications import NotificationService
+from engines.orders import OrderService, OrderStatus
 from engines.orders.events import OrderPlaced
 
 
@@ -67,6 +69,17 @@ class Words:
 
 
 class OrderConfirmationSms(CustomerSms):
+    def __init__(
+        self,
+        notifications: NotificationService,
+        customers: CustomerService,
+        translate: Translator,
+        provider: str,
+        orders: OrderService,
+    ) -> None:
+        super().__init__(notifications, customers, translate, provider)
+        self._orders = orders
+
     def subscribe(self, bus: EventBus) -> None:
         bus.subscribe(OrderPlaced.topic, "order-confirmation-sms", self)
 
@@ -74,6 +87,8 @@ class OrderConfirmationSms(CustomerSms):
         event = OrderPlaced.model_validate(envelope.data)
         if event.customer_texted:
             return  # an SMS order: the conversation's closing text was its confirmation
+        if (await self._orders.get(event.reference)).status is OrderStatus.CANCELLED:
+            return  # cancelled at checkout (the credit line refused it): the screen said so
         await self.send(
             Phone(event.customer),
             f"order-placed-sms:{event.event_id}",

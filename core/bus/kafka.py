@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import struct
 from collections.abc import Sequence
 from urllib.parse import parse_qs, urlsplit
 
@@ -187,10 +188,10 @@ class KafkaEventBus:
                     await consumer.stop()
 
     async def ping(self) -> bool:
-        """Up while any bootstrap broker answers, as the clients need only one of them: asking
-        the first alone made every gateway unready while that one broker restarted."""
+        """Up while any bootstrap broker answers: the producer and the consumers reach the
+        cluster through whichever one does (one broker restarting is not an outage)."""
         servers = [server.strip() for server in self._bootstrap.split(",") if server.strip()]
-        answers = await asyncio.gather(*(_answers(server) for server in servers))
+        answers = await asyncio.gather(*(_reachable(server) for server in servers))
         return any(answers)
 
     async def close(self) -> None:
@@ -203,16 +204,35 @@ class KafkaEventBus:
         await self._reset_producer()
 
 
-async def _answers(server: str) -> bool:
-    """Whether `host:port` (`[v6]:port` too) accepts a TCP connection within a second."""
-    host, _, port = server.rpartition(":")
+# ApiVersions v0 (api key 18), which every broker answers, even one that no longer serves v0
+# (it answers UNSUPPORTED_VERSION): the smallest request that proves the broker is serving.
+_API_VERSIONS = 18
+_PROBE_ID = 0x0B5E
+_PROBE_CLIENT = b"omniroute-readyz"
+PING_SECONDS = 1.0
+
+
+def _api_versions_request() -> bytes:
+    body = struct.pack(">hhih", _API_VERSIONS, 0, _PROBE_ID, len(_PROBE_CLIENT)) + _PROBE_CLIENT
+    return struct.pack(">i", len(body)) + body
+
+
+async def _reachable(server: str) -> bool:
+    """The broker answers a request, not merely its port: a hung broker (stopped, stuck in a
+    pause) still has its connections accepted by the kernel, and would look up."""
+    host, _, port = server.strip().rpartition(":")
     try:
-        _reader, writer = await asyncio.wait_for(
-            asyncio.open_connection(host.strip("[]"), int(port)), timeout=1.0
-        )
-    except (OSError, TimeoutError, ValueError):
+        async with asyncio.timeout(PING_SECONDS):
+            reader, writer = await asyncio.open_connection(host.strip("[]"), int(port))
+            try:
+                writer.write(_api_versions_request())
+                await writer.drain()
+                (size,) = struct.unpack(">i", await reader.readexactly(4))
+                (correlation,) = struct.unpack(">i", await reader.readexactly(4))
+            finally:
+                writer.close()
+                with contextlib.suppress(OSError):
+                    await writer.wait_closed()
+    except (OSError, TimeoutError, ValueError, asyncio.IncompleteReadError, struct.error):
         return False
-    writer.close()
-    with contextlib.suppress(OSError):
-        await writer.wait_closed()
-    return True
+    return bool(size >= 4 and correlation == _PROBE_ID)

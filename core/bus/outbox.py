@@ -7,7 +7,10 @@ Nothing is lost while the broker is down: rows wait in the table.
 A batch is claimed (`claimed_until`, in a short transaction of its own), published outside any
 transaction, then marked sent: a slow broker, or the in-process bus running its subscribers,
 never keeps a transaction, its row locks or a pooled connection. Another relay (replica) skips
-claimed rows until the claim runs out, which only happens when the claiming relay died.
+claimed rows until the claim runs out, which only happens when the claiming relay died, and
+leaves alone the later rows of an aggregate whose earlier rows are claimed: one order's events
+leave in the order they were written even while two relays publish (its key keeps them in
+order on the topic only as long as they are sent in order).
 """
 
 from __future__ import annotations
@@ -123,7 +126,7 @@ class OutboxRelay:
         now = self._clock.now()
         async with self._db.transaction() as s:
             query = (
-                select(outbox.c.id, outbox.c.envelope)
+                select(outbox.c.id, outbox.c.key, outbox.c.envelope)
                 .where(
                     outbox.c.sent_at.is_(None),
                     or_(outbox.c.claimed_until.is_(None), outbox.c.claimed_until <= now),
@@ -135,6 +138,22 @@ class OutboxRelay:
                 # Several gateway replicas may relay: each row is claimed by one of them.
                 query = query.with_for_update(skip_locked=True)
             rows = (await s.execute(query)).all()
+            if rows:
+                # Older unsent rows not taken here are another relay's (claimed, or being
+                # claimed: locked, so skipped): the same aggregate's later rows wait for them.
+                mine = [r.id for r in rows]
+                elsewhere: dict[str, uuid.UUID] = {}
+                theirs = await s.execute(
+                    select(outbox.c.key, outbox.c.id).where(
+                        outbox.c.sent_at.is_(None),
+                        outbox.c.key.in_({r.key for r in rows}),
+                        outbox.c.id < mine[-1],
+                        outbox.c.id.not_in(mine),
+                    )
+                )
+                for key, row_id in theirs:
+                    elsewhere[key] = min(row_id, elsewhere.get(key, row_id))
+                rows = [r for r in rows if not (r.key in elsewhere and elsewhere[r.key] < r.id)]
             if rows:
                 await s.execute(
                     update(outbox)

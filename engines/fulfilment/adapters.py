@@ -25,7 +25,13 @@ from engines.fulfilment.model import (
     ServiceDefinition,
     SettlementReport,
 )
-from engines.orders import Order, OrderService, OrderStatus, UnknownOrderError
+from engines.orders import (
+    InvalidTransitionError,
+    Order,
+    OrderService,
+    OrderStatus,
+    UnknownOrderError,
+)
 from engines.orders.repository import SqlOrderRepository
 
 SETTLEMENT_RECORD = "settlement-record"
@@ -75,7 +81,12 @@ class SqlOrderDesk:
         async def work(s: AsyncSession) -> Result:
             order = await _order_in(s, reference)
             if order.status is not target and not already_past(order.status, target):
-                await self._orders.advance_in(s, reference, target)
+                try:
+                    await self._orders.advance_in(s, reference, target)
+                except InvalidTransitionError as lost:
+                    if lost.current is not target and not already_past(lost.current, target):
+                        raise
+                    # Moved there (or past) by someone else at the same moment: nothing written.
             return {"status": target.value}
 
         await self._effects.once(key, work)
@@ -89,7 +100,12 @@ class SqlOrderDesk:
                 # cancel released its stock: releasing again would free other orders' holds.
                 return {"released": []}
             # Cancelling releases the order's reserved stock (OrderService.advance_in).
-            await self._orders.advance_in(s, reference, OrderStatus.CANCELLED, reason="unpaid")
+            try:
+                await self._orders.advance_in(s, reference, OrderStatus.CANCELLED, reason="unpaid")
+            except InvalidTransitionError as lost:
+                if lost.current is not OrderStatus.CANCELLED:
+                    raise
+                return {"released": []}  # cancelled at the same moment by someone else, as above
             return {"released": [[line.sku, line.quantity] for line in order.lines]}
 
         await self._effects.once(key, work)

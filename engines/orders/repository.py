@@ -20,6 +20,7 @@ from core.region import RegionCode
 from engines.orders.model import (
     Cart,
     CartLine,
+    InvalidTransitionError,
     Order,
     OrderLine,
     OrderStatus,
@@ -75,29 +76,35 @@ class SqlOrderRepository:
             ],
         )
 
-    async def set_status(self, order: Order, now: datetime | None = None) -> None:
+    async def set_status(self, order: Order, was: OrderStatus, now: datetime | None = None) -> None:
+        """Move the order from `was` (what the caller read) to its status, or refuse.
+
+        A compare-and-set: of two moves made at once from the same status (a double-tapped
+        cancel, an operator's cancel against the workflow's dispatch) one wins; the other is
+        refused with the status it lost to, before its stock moves or its events are written.
+        """
         values: dict[str, Any] = {
             "status": order.status.value,
             "reserved_until": order.reserved_until,
         }
         if now is not None:
             values["updated_at"] = now
-        await self._s.execute(update(orders).where(orders.c.id == order.id).values(**values))
+        await self._swap(order, was, values)
 
-    async def save_delivery(self, order: Order, now: datetime) -> None:
+    async def save_delivery(self, order: Order, was: OrderStatus, now: datetime) -> None:
         """Store delivered quantities, the re-shared discounts and the amounts now owed."""
-        await self._s.execute(
-            update(orders)
-            .where(orders.c.id == order.id)
-            .values(
-                status=order.status.value,
-                subtotal=order.subtotal.amount,
-                discount=order.discount.amount,
-                tax=order.tax.amount,
-                total=order.total.amount,
-                reserved_until=order.reserved_until,
-                updated_at=now,
-            )
+        await self._swap(
+            order,
+            was,
+            {
+                "status": order.status.value,
+                "subtotal": order.subtotal.amount,
+                "discount": order.discount.amount,
+                "tax": order.tax.amount,
+                "total": order.total.amount,
+                "reserved_until": order.reserved_until,
+                "updated_at": now,
+            },
         )
         for position, line in enumerate(order.lines):
             await self._s.execute(
@@ -105,6 +112,16 @@ class SqlOrderRepository:
                 .where(order_lines.c.order_id == order.id, order_lines.c.position == position)
                 .values(delivered_quantity=line.delivered_quantity, discount=line.discount.amount)
             )
+
+    async def _swap(self, order: Order, was: OrderStatus, values: dict[str, Any]) -> None:
+        result = await self._s.execute(
+            update(orders)
+            .where(orders.c.id == order.id, orders.c.status == was.value)
+            .values(**values)
+        )
+        if not result.rowcount:  # type: ignore[attr-defined]
+            now_is = await self._s.scalar(select(orders.c.status).where(orders.c.id == order.id))
+            raise InvalidTransitionError(OrderStatus(now_is or was.value), order.status)
 
     async def lapsed_holds(self, now: datetime, limit: int) -> list[Order]:
         """Placed orders whose unconfirmed reservation has run out, oldest first."""

@@ -41,6 +41,7 @@ from engines.orders.events import (
 from engines.orders.model import (
     Cart,
     CartLine,
+    InvalidTransitionError,
     Order,
     OrderLine,
     OrderStatus,
@@ -405,7 +406,7 @@ class OrderService:
             return False
         now = self._clock.now()
         packed = replace(order, status=OrderStatus.PACKED)
-        await repo.set_status(packed, now)
+        await repo.set_status(packed, order.status, now)
         await record(s, self._changed(order, packed, now, reason))
         return True
 
@@ -422,6 +423,7 @@ class OrderService:
         moved = order.advance(target)
         if target is OrderStatus.CONFIRMED:
             moved = replace(moved, reserved_until=None)
+        await repo.set_status(moved, order.status, now)  # first: a lost race moves nothing
         releasing = target is OrderStatus.CANCELLED or (
             target is OrderStatus.RETURNED and order.status is OrderStatus.DISPATCHED
         )
@@ -429,11 +431,10 @@ class OrderService:
             await self._release(
                 s, order, [(ln, ln.quantity) for ln in order.lines], now, reason or target.value
             )
-        if target is OrderStatus.CANCELLED:
-            await self._pricing.give_back(s, order.id)
         elif target is OrderStatus.RETURNED:
             await self._take_back(s, order)
-        await repo.set_status(moved, now)
+        if target is OrderStatus.CANCELLED:
+            await self._pricing.give_back(s, order.id)
         await record(s, self._changed(order, moved, now, reason))
         return moved, lapsed
 
@@ -466,13 +467,6 @@ class OrderService:
         order = await self._load(repo, reference)
         order.advance(OrderStatus.DELIVERED)  # refuses anything but dispatched
         split = split_delivery(order, delivered or {}, region(order.region).vat_rate)
-        moves = SqlStockMovements(s, self._bins)
-        shipped = []
-        for line in split.delivered:
-            if line.delivered_quantity:
-                warehouse = await self._warehouse(s, order, line)
-                await moves.ship(warehouse, line.sku, line.delivered_quantity, order.reference)
-                shipped.append((warehouse, line.sku, line.delivered_quantity))
         subtotal, discount, tax, total = split.delivered_amounts
         done = replace(
             order,
@@ -484,7 +478,14 @@ class OrderService:
             total=total,
             reserved_until=None,
         )
-        await repo.save_delivery(done, now)
+        await repo.save_delivery(done, order.status, now)  # first: a lost race ships nothing
+        moves = SqlStockMovements(s, self._bins)
+        shipped = []
+        for line in split.delivered:
+            if line.delivered_quantity:
+                warehouse = await self._warehouse(s, order, line)
+                await moves.ship(warehouse, line.sku, line.delivered_quantity, order.reference)
+                shipped.append((warehouse, line.sku, line.delivered_quantity))
         back: Order | None = None
         if split.rest and rest is RestPolicy.BACKORDER:
             back = await self._back_order(s, order, split, now)
@@ -529,23 +530,29 @@ class OrderService:
     async def expire_reservations(self, limit: int = 100) -> list[str]:
         """Cancel placed orders whose unconfirmed (unpaid) hold has lapsed; their stock returns.
 
-        Safe to run from several replicas: each order moves once (its status is checked and
-        changed in one transaction). Returns the references that expired.
+        Safe to run from several replicas: each order moves once (its status changes only from
+        placed; a pass that finds it already moved skips it). Returns the references that expired.
         """
         now = self._clock.now()
+        expired = []
         async with self._db.transaction() as s:
-            lapsed = await SqlOrderRepository(s).lapsed_holds(now, limit)
-            for order in lapsed:
-                await self._expire(s, order, now)
-        return [order.reference for order in lapsed]
+            for order in await SqlOrderRepository(s).lapsed_holds(now, limit):
+                try:
+                    await self._expire(s, order, now)
+                except InvalidTransitionError:
+                    # Another replica's pass (or a payment confirming it) moved it first; the
+                    # status is `_expire`'s first write, so nothing of this order was written.
+                    continue
+                expired.append(order.reference)
+        return expired
 
     async def _expire(self, s: AsyncSession, order: Order, now: datetime) -> None:
         cancelled = order.advance(OrderStatus.CANCELLED)
+        await SqlOrderRepository(s).set_status(cancelled, order.status, now)
         await self._release(
             s, order, [(ln, ln.quantity) for ln in order.lines], now, "reservation_expired"
         )
         await self._pricing.give_back(s, order.id)
-        await SqlOrderRepository(s).set_status(cancelled, now)
         assert order.reserved_until is not None
         await record(
             s,

@@ -9,9 +9,11 @@ import pytest
 from aiohttp.test_utils import TestClient
 from gql import Client, GraphQLRequest
 from gql.transport.exceptions import TransportQueryError
+from sqlalchemy import update
 
 from core.app.bootstrap import Services
 from core.bus.events import EventEnvelope
+from core.bus.tables import outbox
 from core.region import RegionCode
 from engines.orders import OrderStatus
 from engines.orders.events import OrderStatusChanged
@@ -198,3 +200,25 @@ async def test_the_subscription_completes_after_the_orders_final_status(
 
     # Following an order that is already cancelled completes at once: it will not change.
     assert await asyncio.wait_for(every_update(client, headers, reference), timeout=10) == []
+
+
+async def test_an_event_the_relay_publishes_again_reaches_the_app_once(
+    client: TestClient[Any, Any], services: Services
+) -> None:
+    """The relay died after publishing and before marking the batch sent: it publishes the
+    batch again (at least once), and the app still shows each status change once."""
+    reference = await place_for(services, NGOZI, "k-live-0009")
+    headers = bearer(services.settings, NGOZI, "customer")
+    task = asyncio.create_task(follow_order(client, headers, reference, 2))
+    await wait_until_watching(client)
+    await services.orders.advance(reference, OrderStatus.CONFIRMED)
+    await services.relay.drain()
+    async with services.db.transaction() as s:
+        await s.execute(update(outbox).values(sent_at=None))
+    await services.relay.drain()  # the same events once more
+    await services.orders.advance(reference, OrderStatus.PICKING)
+    received = await asyncio.wait_for(task, timeout=10)
+    assert [(u["previousStatus"], u["status"]) for u in received] == [
+        ("PLACED", "CONFIRMED"),
+        ("CONFIRMED", "PICKING"),
+    ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import socket
 import uuid
 from datetime import UTC, datetime
 
@@ -85,3 +86,39 @@ async def test_a_live_subscriber_gets_what_is_published_after_it_starts_not_the_
     finally:
         await bus.close()
     assert got == [f"NEW{tag}"]
+
+
+def _closed_port() -> int:
+    """A local port nothing listens on (bound, then let go)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+async def test_the_bus_is_ready_while_any_bootstrap_broker_answers(
+    kafka_server: KafkaServer,
+) -> None:
+    """One broker of three restarting (a rolling upgrade) must not take every gateway out of
+    its load balancer: /readyz reports events up while the cluster is reachable."""
+    down = f"127.0.0.1:{_closed_port()}"
+    first_down = KafkaEventBus(f"kafka://{down},{kafka_server.bootstrap}?idempotent=false")
+    all_down = KafkaEventBus(f"kafka://{down}?idempotent=false")
+    assert await first_down.ping() is True
+    assert await all_down.ping() is False
+
+
+async def test_a_hung_broker_is_not_ready_though_its_port_accepts(
+    kafka_server: KafkaServer,
+) -> None:
+    """A broker that is stopped or stuck still has its connections accepted by the kernel:
+    /readyz must not call the events backend up because a TCP handshake completed."""
+    hung = socket.socket()
+    hung.bind(("127.0.0.1", 0))
+    hung.listen(8)  # the kernel completes handshakes; nobody reads or answers
+    try:
+        port = hung.getsockname()[1]
+        assert await KafkaEventBus(f"kafka://127.0.0.1:{port}").ping() is False
+        alive = KafkaEventBus(f"kafka://127.0.0.1:{port},{kafka_server.bootstrap}")
+        assert await alive.ping() is True
+    finally:
+        hung.close()

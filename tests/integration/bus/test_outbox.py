@@ -323,3 +323,42 @@ async def _until(probe, expected: int, timeout: float = 20.0, *, at_least: bool 
         if time.monotonic() > deadline:
             raise AssertionError(f"still {value}, expected {expected}")
         await asyncio.sleep(0.1)
+
+
+async def test_a_second_relay_leaves_an_orders_next_event_until_the_first_sent_its_earlier(
+    any_database_url: str,
+) -> None:
+    """Two gateway replicas relay: while one is still publishing Ngozi's OrderPlaced (a slow
+    broker), her order is confirmed. The other replica must not publish the confirmation
+    first, or the app and the workflow hear "confirmed" before the order exists."""
+    services = await make_services(any_database_url, "memory://")
+    entered, release = asyncio.Event(), asyncio.Event()
+    other_bus = MemoryEventBus()
+    seen_by_other: list[str] = []
+
+    async def slow(_envelope: EventEnvelope) -> None:
+        entered.set()
+        await release.wait()
+
+    async def record_other(envelope: EventEnvelope) -> None:
+        seen_by_other.append(str(envelope.data["status"]))
+
+    other_bus.subscribe(OrderStatusChanged.topic, "other", record_other)
+    other = OutboxRelay(services.db, other_bus, services.clock)
+    try:
+        services.bus.subscribe(OrderPlaced.topic, "slow", slow)
+        order = await services.orders.place(an_order("in-order"))
+        in_flight = asyncio.create_task(services.relay.relay_once())
+        await asyncio.wait_for(entered.wait(), 10)
+        await services.orders.advance(order.reference, OrderStatus.CONFIRMED)
+
+        assert await other.relay_once() == 0
+        assert seen_by_other == []
+
+        release.set()
+        assert await asyncio.wait_for(in_flight, 10) == 2
+        assert await other.relay_once() == 1
+    finally:
+        release.set()
+        await services.close()
+    assert seen_by_other == ["confirmed"]
