@@ -447,7 +447,12 @@ class DispatchPlanner:
                 (
                     route.vehicle_id,
                     DeliveryRoute(
-                        "", region, depot, start + timedelta(minutes=route.departure), tuple(stops)
+                        "",
+                        region,
+                        depot,
+                        start + timedelta(minutes=route.departure),
+                        tuple(stops),
+                        start + timedelta(minutes=route.arrival),
                     ),
                 )
             )
@@ -523,7 +528,9 @@ def _number(route_id: str) -> int:
 
 
 def _with_id(route: DeliveryRoute, route_id: str) -> DeliveryRoute:
-    return DeliveryRoute(route_id, route.region, route.depot, route.departure, route.stops)
+    return DeliveryRoute(
+        route_id, route.region, route.depot, route.departure, route.stops, route.returns_at
+    )
 
 
 def _planned(task: Task, new: bool, offered: bool) -> PlannedRoute:

@@ -12,7 +12,7 @@ import math
 import re
 import uuid
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
 
@@ -230,6 +230,8 @@ class DeliveryRoute:
     depot: GeoPoint
     departure: datetime
     stops: tuple[RouteStop, ...]
+    # back at the depot, as planned (None: the optimiser did not say)
+    returns_at: datetime | None = None
 
 
 class TaskStatus(StrEnum):
@@ -291,6 +293,13 @@ class Task:
     worker_id: uuid.UUID | None
     stops: tuple[TaskStop, ...]
     created_at: datetime
+    # back at the depot, as planned: a driver's shift must last that long (None: not known)
+    returns_at: datetime | None = None
+
+    @property
+    def duration(self) -> timedelta:
+        """How long the route takes as planned, from the depot back to it."""
+        return self.returns_at - self.departure if self.returns_at else timedelta(0)
 
     @property
     def units(self) -> int:

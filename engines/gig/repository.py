@@ -177,6 +177,7 @@ class SqlGigRepository:
                 region=task.region.value,
                 depot={"lat": task.depot.lat, "lon": task.depot.lon},
                 departure=task.departure,
+                returns_at=task.returns_at,
                 status=task.status.value,
                 worker_id=task.worker_id,
                 created_at=task.created_at,
@@ -296,6 +297,7 @@ class SqlGigRepository:
                 for s in stops
             ),
             created_at=row.created_at,
+            returns_at=row.returns_at,
         )
 
     async def move_task(

@@ -274,6 +274,7 @@ class GigService:
                     for i, st in enumerate(route.stops, start=1)
                 ),
                 created_at=self._clock.now(),
+                returns_at=route.returns_at,
             )
             await repo.add_task(task)
             await record(
@@ -465,7 +466,8 @@ class GigService:
         per worker at a time, never again to a worker who declined or let it lapse.
 
         Only the tasks of the region's day (its local calendar day, now) are offered, and only
-        to a worker of that region on shift now whose shift ends after the task departs: a task
+        to a worker of that region on shift now whose shift lasts until the route is planned to
+        be back (`offerable`; a driver whose shift ends mid-route is not sent): a task
         planned for tomorrow waits in the pool until its day comes (the offer sweeper), and one
         of a day that is over is closed if nobody started it (`expire_stale_tasks`)."""
         await self.expire_stale_tasks()
@@ -980,11 +982,15 @@ def _stops(task: Task) -> tuple[TaskStopPayload, ...]:
 
 def offerable(task: Task, region: RegionCode, shift: Shift, now: datetime) -> bool:
     """May `task` go to a worker of `region` on `shift` at `now`: same region, the task's
-    departure on the region's day of `now`, and before the shift ends."""
+    departure on the region's day of `now`, and the shift lasts until the route is back at its
+    depot as planned (leaving at its departure, or now if that has passed): a driver whose
+    shift ends mid-route is not sent on it."""
+    back = max(task.departure, now) + task.duration
     return (
         task.region == region
         and local_date(task.region, task.departure) == local_date(task.region, now)
         and task.departure < shift.ends_at
+        and back <= shift.ends_at
     )
 
 
