@@ -54,6 +54,15 @@ class OfferClosedError(GigError):
     """The offer was already answered, withdrawn or has expired."""
 
 
+class DriverBusyError(OfferClosedError):
+    """The driver already holds a route in progress for that time: one route at a time. The
+    offer is closed (as declined) and its route goes to another driver."""
+
+    def __init__(self, offer: str, busy_with: str) -> None:
+        super().__init__(f"{offer}: the driver is on route {busy_with}")
+        self.busy_with = busy_with  # the reference of the route in progress
+
+
 class TaskStateError(GigError):
     """The task is not in a state that allows this (not this worker's, already done...)."""
 
