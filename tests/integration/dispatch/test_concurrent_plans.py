@@ -16,6 +16,7 @@ from core.app.dispatch_plan import (
     plan_day_command,
     tomorrow,
 )
+from core.clock import SteppedClock
 from core.config import Settings
 from core.ids import RandomIds
 from core.region import RegionCode
@@ -117,3 +118,27 @@ def test_the_command_says_so_in_one_line_and_exits_2(
     assert out == ""
     assert err.count("\n") == 1
     assert err.startswith("omniroute routes plan: a plan for lagos")
+
+
+async def test_a_claim_left_by_a_run_that_died_is_taken_over_after_its_lease(
+    services: Services,
+) -> None:
+    store = services.route_plans
+    assert store is not None
+    day = tomorrow(RegionCode.LAGOS, services.clock.now())
+    now = services.clock.now()
+    taken, dead = await store.claim("lagos", day, now, timedelta(minutes=15))
+    assert taken  # ...and the run is killed before it releases it
+
+    held, standing = await store.claim("lagos", day, now + timedelta(minutes=10), timedelta(1))
+    assert not held
+    assert standing.holder == dead.holder
+    with pytest.raises(PlanInProgressError):
+        await planner(services).plan(RegionCode.LAGOS, day, time_limit_s=1)
+
+    assert isinstance(services.clock, SteppedClock)
+    services.clock.advance(16 * 60)
+    report = await planner(services).plan(RegionCode.LAGOS, day, time_limit_s=1)
+    assert report.day == day
+    # and released when done: the next run plans too
+    await planner(services).plan(RegionCode.LAGOS, day, time_limit_s=1)
