@@ -24,6 +24,7 @@ from core.phone import InvalidPhoneError, Phone
 from engines.access import Principal, Role
 from engines.gig import (
     CodeCheck,
+    DriverBusyError,
     OfferClosedError,
     OfferStatus,
     StopStatus,
@@ -130,6 +131,14 @@ class OfferExpired(UserError):
     expired_at: datetime | None
 
 
+@strawberry.type(
+    description="You are on another route for that time: finish it before you take this one"
+)
+class AlreadyOnARoute(UserError):
+    task: str
+    busy_with: str  # the reference of the route you are on
+
+
 @strawberry.type(description="The task is not in progress (not yet accepted, or finished)")
 class TaskNotInProgress(UserError):
     task: str
@@ -159,7 +168,8 @@ class Escalated(UserError):
 
 
 AcceptTaskError = Annotated[
-    TaskNotFound | NotOfferedToYou | OfferExpired, strawberry.union("AcceptTaskError")
+    TaskNotFound | NotOfferedToYou | OfferExpired | AlreadyOnARoute,
+    strawberry.union("AcceptTaskError"),
 ]
 ConfirmDeliveryError = Annotated[
     TaskNotFound | TaskNotInProgress | InvalidCode | WrongStop | WrongCode | Escalated,
@@ -315,6 +325,15 @@ class DriversMutation:
         if latest.status is OfferStatus.OPEN:
             try:
                 accepted = await gig.accept(latest.id)
+            except DriverBusyError as exc:
+                return _refused(
+                    AlreadyOnARoute(
+                        message=f"you are on route {exc.busy_with}: finish it before you take"
+                        f" {found.reference}",
+                        task=task,
+                        busy_with=exc.busy_with,
+                    )
+                )
             except OfferClosedError:
                 # Lapsed between the two reads, or taken by his own other tap meanwhile.
                 again = await gig.task(found.id)

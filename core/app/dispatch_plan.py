@@ -78,6 +78,9 @@ DEFAULT_WAVES = WavePolicy(cutoff_minutes=60, pickers=4, lines_per_picker=40)
 GONE = frozenset({TaskStatus.CANCELLED, TaskStatus.EXPIRED})
 # Tasks no driver has taken yet: their goods are still to be picked, if they were not.
 UNTAKEN = frozenset({TaskStatus.OPEN, TaskStatus.OFFERED})
+# How long a planning run holds its region beyond the solver's time limit: a run that died
+# (killed, its machine gone) leaves its claim, and the next run takes it over after this.
+PLAN_LEASE = timedelta(minutes=15)
 
 
 @dataclass(frozen=True, slots=True)
@@ -212,14 +215,35 @@ class DispatchPlanner:
         self._waves = waves
         self._plans = plans
 
-    async def plan(  # noqa: PLR0915 - one day's plan, step by step
+    async def plan(
         self, region: RegionCode, day: date, *, time_limit_s: float = 5.0
     ) -> DispatchReport:
         """Route the region's open orders for `day`, make a task per route, release the pick
         waves for the routes' departures and offer the tasks to drivers on shift now.
 
         With a plan store, the plan is stored, and orders that came in (or a planned vehicle
-        gone from the day's crew) re-plan the routes nobody has taken, from the stored plan."""
+        gone from the day's crew) re-plan the routes nobody has taken, from the stored plan.
+        One run at a time plans a region (its open orders are the region's, whatever the day):
+        a run that starts while another is planning it gets PlanInProgressError."""
+        if self._plans is None:
+            return await self._plan(region, day, time_limit_s)
+        now = self._clock.now()
+        taken, claim = await self._plans.claim(
+            region.value, day, now, PLAN_LEASE + timedelta(seconds=time_limit_s)
+        )
+        if not taken:
+            raise PlanInProgressError(
+                f"a plan for {region.value} ({claim.day.isoformat()}) is being made by another"
+                f" run since {_iso(claim.claimed_at)}: try again when it is done"
+            )
+        try:
+            return await self._plan(region, day, time_limit_s)
+        finally:
+            await self._plans.release(claim)
+
+    async def _plan(  # noqa: PLR0915 - one day's plan, step by step
+        self, region: RegionCode, day: date, time_limit_s: float
+    ) -> DispatchReport:
         start, day_end = day_bounds(region, day)
         day_minutes = _minutes(day_end, start)
         prefix = f"R-{region.value.upper()}-{day:%Y%m%d}-"
@@ -426,7 +450,12 @@ class DispatchPlanner:
                 (
                     route.vehicle_id,
                     DeliveryRoute(
-                        "", region, depot, start + timedelta(minutes=route.departure), tuple(stops)
+                        "",
+                        region,
+                        depot,
+                        start + timedelta(minutes=route.departure),
+                        tuple(stops),
+                        start + timedelta(minutes=route.arrival),
                     ),
                 )
             )
@@ -502,7 +531,9 @@ def _number(route_id: str) -> int:
 
 
 def _with_id(route: DeliveryRoute, route_id: str) -> DeliveryRoute:
-    return DeliveryRoute(route_id, route.region, route.depot, route.departure, route.stops)
+    return DeliveryRoute(
+        route_id, route.region, route.depot, route.departure, route.stops, route.returns_at
+    )
 
 
 def _planned(task: Task, new: bool, offered: bool) -> PlannedRoute:
@@ -558,12 +589,17 @@ class DayOverError(ValueError):
     """The day asked for is over in the region: there is nobody left to drive it."""
 
 
+class PlanInProgressError(RuntimeError):
+    """Another run (a cron, an operator, another replica) is planning the region right now."""
+
+
 def plan_day_command(region: RegionCode, day: date | None, time_limit_s: float) -> int:
     """`omniroute routes plan`: plan the day (default: tomorrow in the region's time zone) and
-    print the report; a day that is over is refused, one line on stderr, exit 2."""
+    print the report; a day that is over, or a region another run is planning right now, is
+    refused, one line on stderr, exit 2."""
     try:
         report = asyncio.run(_plan_day(region, day, time_limit_s))
-    except DayOverError as exc:
+    except (DayOverError, PlanInProgressError) as exc:
         print(f"omniroute routes plan: {exc}", file=sys.stderr)
         return 2
     print(json.dumps(report.as_json(), indent=2))

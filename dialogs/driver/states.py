@@ -11,6 +11,7 @@ from decimal import Decimal
 from dialogs.machine import Choice, Go, Outcome, Reject, Screen, State, Turn
 from engines.gig import (
     CodeCheck,
+    DriverBusyError,
     GigService,
     IncidentKind,
     OfferClosedError,
@@ -129,6 +130,8 @@ class DriverHome(DriverState):
             else:
                 await self.gig.decline(offer_id)
                 notice = turn.t("drv.declined")
+        except DriverBusyError as exc:
+            notice = turn.t("drv.busy", reference=" ".join(exc.busy_with))
         except OfferClosedError:
             notice = turn.t("drv.offer_gone")
         return Go(HOME, remember=False, notice=notice)

@@ -12,7 +12,7 @@ import math
 import re
 import uuid
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
 
@@ -52,6 +52,15 @@ class UnknownTaskError(GigError):
 
 class OfferClosedError(GigError):
     """The offer was already answered, withdrawn or has expired."""
+
+
+class DriverBusyError(OfferClosedError):
+    """The driver already holds a route in progress for that time: one route at a time. The
+    offer is closed (as declined) and its route goes to another driver."""
+
+    def __init__(self, offer: str, busy_with: str) -> None:
+        super().__init__(f"{offer}: the driver is on route {busy_with}")
+        self.busy_with = busy_with  # the reference of the route in progress
 
 
 class TaskStateError(GigError):
@@ -230,6 +239,8 @@ class DeliveryRoute:
     depot: GeoPoint
     departure: datetime
     stops: tuple[RouteStop, ...]
+    # back at the depot, as planned (None: the optimiser did not say)
+    returns_at: datetime | None = None
 
 
 class TaskStatus(StrEnum):
@@ -291,6 +302,13 @@ class Task:
     worker_id: uuid.UUID | None
     stops: tuple[TaskStop, ...]
     created_at: datetime
+    # back at the depot, as planned: a driver's shift must last that long (None: not known)
+    returns_at: datetime | None = None
+
+    @property
+    def duration(self) -> timedelta:
+        """How long the route takes as planned, from the depot back to it."""
+        return self.returns_at - self.departure if self.returns_at else timedelta(0)
 
     @property
     def units(self) -> int:

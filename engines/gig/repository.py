@@ -89,6 +89,17 @@ class SqlGigRepository:
         ).first()
         return None if row is None else _worker(row)
 
+    async def lock_worker(self, worker_id: uuid.UUID) -> None:
+        """Lock the worker's row to the end of the transaction (a write that changes nothing:
+        a row lock on PostgreSQL, the write lock on SQLite, whose reads before a transaction's
+        first write see no lock): offers to a worker and his accepts go one at a time, each
+        reading what the one before did."""
+        await self._s.execute(
+            update(gig_workers)
+            .where(gig_workers.c.id == worker_id)
+            .values(phone=gig_workers.c.phone)
+        )
+
     async def worker_by_phone(self, phone: Phone) -> Worker | None:
         row = (
             await self._s.execute(select(gig_workers).where(gig_workers.c.phone == phone.e164))
@@ -177,6 +188,7 @@ class SqlGigRepository:
                 region=task.region.value,
                 depot={"lat": task.depot.lat, "lon": task.depot.lon},
                 departure=task.departure,
+                returns_at=task.returns_at,
                 status=task.status.value,
                 worker_id=task.worker_id,
                 created_at=task.created_at,
@@ -296,6 +308,7 @@ class SqlGigRepository:
                 for s in stops
             ),
             created_at=row.created_at,
+            returns_at=row.returns_at,
         )
 
     async def move_task(

@@ -24,7 +24,7 @@ from core.ids import IdGenerator
 from core.money import Money
 from core.objects import ObjectStore
 from core.phone import Phone
-from core.region import RegionCode, local_date
+from core.region import RegionCode, day_bounds, local_date
 from core.region import region as region_of
 from engines.gig.allocation import TaskCandidate, WorkerCandidate, allocate
 from engines.gig.events import (
@@ -49,6 +49,7 @@ from engines.gig.model import (
     DeliveryRoute,
     Document,
     DocumentKind,
+    DriverBusyError,
     Earning,
     EarningKind,
     Escalation,
@@ -274,6 +275,7 @@ class GigService:
                     for i, st in enumerate(route.stops, start=1)
                 ),
                 created_at=self._clock.now(),
+                returns_at=route.returns_at,
             )
             await repo.add_task(task)
             await record(
@@ -465,7 +467,8 @@ class GigService:
         per worker at a time, never again to a worker who declined or let it lapse.
 
         Only the tasks of the region's day (its local calendar day, now) are offered, and only
-        to a worker of that region on shift now whose shift ends after the task departs: a task
+        to a worker of that region on shift now whose shift lasts until the route is planned to
+        be back (`offerable`; a driver whose shift ends mid-route is not sent): a task
         planned for tomorrow waits in the pool until its day comes (the offer sweeper), and one
         of a day that is over is closed if nobody started it (`expire_stale_tasks`)."""
         await self.expire_stale_tasks()
@@ -522,11 +525,20 @@ class GigService:
             excluded,
         )
         made: list[Offer] = []
-        async with self._db.transaction() as s:
-            repo = SqlGigRepository(s)
-            for task_id, worker_id in plan.items():
+        for task_id, worker_id in plan.items():
+            async with self._db.transaction() as s:
+                repo = SqlGigRepository(s)
                 if not await repo.move_task(task_id, TaskStatus.OPEN, TaskStatus.OFFERED):
                     continue  # someone else offered it meanwhile
+                # Looked at again under the worker's lock: another run (a replica, the
+                # sweeper, a decline) may have offered him a route since the first look, or he
+                # accepted one. One offer per driver, and none to a driver on a route.
+                await repo.lock_worker(worker_id)
+                if await repo.offers(OfferStatus.OPEN, worker_id=worker_id) or await repo.tasks(
+                    TaskStatus.ASSIGNED, worker_id=worker_id
+                ):
+                    await repo.move_task(task_id, TaskStatus.OFFERED, TaskStatus.OPEN)
+                    continue
                 offer = Offer(
                     self._ids.uuid(),
                     task_id,
@@ -552,7 +564,10 @@ class GigService:
         return offers[0], task
 
     async def accept(self, offer_id: uuid.UUID) -> Task:
-        """The worker takes the route: the customers get their codes, the orders are dispatched."""
+        """The worker takes the route: the customers get their codes, the orders are dispatched.
+
+        A driver already on a route for an overlapping time (`_overlapping`) is refused with
+        DriverBusyError: the offer is closed as declined and the route goes to another driver."""
         now = self._clock.now()
         codes: list[tuple[TaskStop, str]] = []
         async with self._db.transaction() as s:
@@ -562,44 +577,76 @@ class GigService:
                 raise OfferClosedError(str(offer_id))
             if offer.expires_at <= now:
                 raise OfferClosedError(f"{offer_id} expired")
-            if not await repo.close_offer(offer_id, OfferStatus.ACCEPTED):
-                raise OfferClosedError(str(offer_id))
-            if not await repo.move_task(
-                offer.task_id,
-                TaskStatus.OFFERED,
-                TaskStatus.ASSIGNED,
-                worker_id=offer.worker_id,
-                set_worker=True,
-            ):
-                raise OfferClosedError(f"{offer_id}: the task is no longer on offer")
-            task = await repo.task(offer.task_id)
-            worker = await repo.worker(offer.worker_id)
-            assert task is not None
-            assert worker is not None
-            for stop in task.stops:
-                code = f"{secrets.randbelow(10**CODE_DIGITS):0{CODE_DIGITS}d}"
-                await repo.set_code(
-                    task.id, stop.position, code_digest(task.id, stop.position, code)
-                )
-                codes.append((stop, code))
-            await record(
-                s,
-                TaskAccepted(
-                    event_id=self._ids.uuid(),
-                    occurred_at=now,
-                    aggregate_id=str(task.id),
-                    task_id=str(task.id),
-                    reference=task.reference,
-                    route_id=task.route_id,
-                    worker_id=str(worker.id),
-                    worker_name=worker.name,
-                    stops=_stops(task),
-                ),
-            )
+            # Two accepts of one driver at once (two offers made in a race, two phones) go one
+            # after the other under his lock, and the second sees the route the first took.
+            await repo.lock_worker(offer.worker_id)
+            busy = await self._busy_with(repo, offer, now)
+            taken = None
+            if busy is None:
+                taken = await self._take(s, repo, offer, codes, now)
+            elif await repo.close_offer(offer_id, OfferStatus.DECLINED):
+                await repo.move_task(offer.task_id, TaskStatus.OFFERED, TaskStatus.OPEN)
+        if taken is None:
+            assert busy is not None
+            log.info("gig.accept_refused", offer=str(offer_id), busy_with=busy.reference)
+            raise DriverBusyError(str(offer_id), busy.reference)
+        task, worker = taken
         for stop, code in codes:
             await self._notifier.delivery_code(stop.customer, stop.order_reference, code, worker)
             await self._move_order(stop.order_reference, OrderStatus.DISPATCHED)
         return task
+
+    @staticmethod
+    async def _busy_with(repo: SqlGigRepository, offer: Offer, now: datetime) -> Task | None:
+        """The route in progress the offer's driver holds for a time overlapping the offered
+        route's, if any."""
+        offered = await repo.task(offer.task_id)
+        assert offered is not None
+        held = await repo.tasks(TaskStatus.ASSIGNED, worker_id=offer.worker_id)
+        return next((t for t in held if _overlapping(t, offered, now)), None)
+
+    async def _take(
+        self,
+        s: AsyncSession,
+        repo: SqlGigRepository,
+        offer: Offer,
+        codes: list[tuple[TaskStop, str]],
+        now: datetime,
+    ) -> tuple[Task, Worker]:
+        """Give the offered task to its driver: a code per stop (into `codes`), an event."""
+        if not await repo.close_offer(offer.id, OfferStatus.ACCEPTED):
+            raise OfferClosedError(str(offer.id))
+        if not await repo.move_task(
+            offer.task_id,
+            TaskStatus.OFFERED,
+            TaskStatus.ASSIGNED,
+            worker_id=offer.worker_id,
+            set_worker=True,
+        ):
+            raise OfferClosedError(f"{offer.id}: the task is no longer on offer")
+        task = await repo.task(offer.task_id)
+        worker = await repo.worker(offer.worker_id)
+        assert task is not None
+        assert worker is not None
+        for stop in task.stops:
+            code = f"{secrets.randbelow(10**CODE_DIGITS):0{CODE_DIGITS}d}"
+            await repo.set_code(task.id, stop.position, code_digest(task.id, stop.position, code))
+            codes.append((stop, code))
+        await record(
+            s,
+            TaskAccepted(
+                event_id=self._ids.uuid(),
+                occurred_at=now,
+                aggregate_id=str(task.id),
+                task_id=str(task.id),
+                reference=task.reference,
+                route_id=task.route_id,
+                worker_id=str(worker.id),
+                worker_name=worker.name,
+                stops=_stops(task),
+            ),
+        )
+        return task, worker
 
     async def decline(self, offer_id: uuid.UUID) -> list[Offer]:
         """The worker says no: the task is offered to the next best worker at once."""
@@ -980,12 +1027,32 @@ def _stops(task: Task) -> tuple[TaskStopPayload, ...]:
 
 def offerable(task: Task, region: RegionCode, shift: Shift, now: datetime) -> bool:
     """May `task` go to a worker of `region` on `shift` at `now`: same region, the task's
-    departure on the region's day of `now`, and before the shift ends."""
+    departure on the region's day of `now`, and the shift lasts until the route is back at its
+    depot as planned (leaving at its departure, or now if that has passed): a driver whose
+    shift ends mid-route is not sent on it."""
+    back = max(task.departure, now) + task.duration
     return (
         task.region == region
         and local_date(task.region, task.departure) == local_date(task.region, now)
         and task.departure < shift.ends_at
+        and back <= shift.ends_at
     )
+
+
+def _overlapping(held: Task, offered: Task, now: datetime) -> bool:
+    """Would the driver of `held` (in progress) be on it while on `offered`? A route in
+    progress runs from its departure until it is planned back, or now if he is still out; the
+    offered one from its departure (or now) for its planned length. A route with no planned
+    return runs until the end of its day."""
+    held_ends = max(_planned_end(held, held.departure), now)
+    starts = max(offered.departure, now)
+    return held.departure < _planned_end(offered, starts) and starts < held_ends
+
+
+def _planned_end(task: Task, starts: datetime) -> datetime:
+    if task.returns_at is None:
+        return day_bounds(task.region, local_date(task.region, task.departure))[1]
+    return starts + task.duration
 
 
 def open_stops(tasks: Sequence[Task]) -> int:

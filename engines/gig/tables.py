@@ -70,6 +70,7 @@ gig_tasks = Table(
     Column("region", String(20), nullable=False),
     Column("depot", JSON, nullable=False),
     Column("departure", UTCDateTime, nullable=False),
+    Column("returns_at", UTCDateTime, nullable=True),  # back at the depot, as planned
     Column("status", String(20), nullable=False, index=True),
     Column("worker_id", Uuid, ForeignKey("gig_workers.id"), nullable=True, index=True),
     Column("created_at", UTCDateTime, nullable=False),

@@ -18,7 +18,13 @@ from engines.routing.model import (
     Vehicle,
 )
 from engines.routing.osrm import OsrmError, OsrmTableMatrix
-from engines.routing.plans import PlanStop, PlanStopStatus, RoutePlanStore, StoredPlan
+from engines.routing.plans import (
+    PlanClaim,
+    PlanStop,
+    PlanStopStatus,
+    RoutePlanStore,
+    StoredPlan,
+)
 from engines.routing.service import RoutePlanner
 from engines.routing.solomon import SolomonInstance, parse_solomon, vehicles_first
 from engines.routing.solver import SolverSettings, replan, solve
@@ -32,6 +38,7 @@ __all__ = [
     "OsrmError",
     "OsrmTableMatrix",
     "Plan",
+    "PlanClaim",
     "PlanStop",
     "PlanStopStatus",
     "Point",

@@ -13,19 +13,31 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.db import Database
 from core.ids import IdGenerator
-from engines.routing.tables import route_plan_stops, route_plans
+from engines.routing.tables import route_plan_claims, route_plan_stops, route_plans
 
 SAVE_ATTEMPTS = 4
+CLAIM_ATTEMPTS = 4
+
+
+@dataclass(frozen=True, slots=True)
+class PlanClaim:
+    """A planning run's hold on its region (see `RoutePlanStore.claim`)."""
+
+    region: str
+    day: date
+    holder: uuid.UUID
+    claimed_at: datetime
+    expires_at: datetime
 
 
 class PlanStopStatus(StrEnum):
@@ -114,6 +126,58 @@ class RoutePlanStore:
                 if attempt == SAVE_ATTEMPTS - 1:
                     raise
         raise AssertionError("unreachable")
+
+    async def claim(
+        self, region: str, day: date, now: datetime, lease: timedelta
+    ) -> tuple[bool, PlanClaim]:
+        """Claim the region for one planning run: (True, the claim) when this run may plan,
+        (False, the standing claim) when another run is planning it. The database is the
+        arbiter (the region is the key of the claim row): two runs at once, from any process,
+        never both get it. A claim left by a run that died is taken over once past its lease."""
+        mine = PlanClaim(region, day, self._ids.uuid(), now, now + lease)
+        values = {
+            "day": day,
+            "holder": mine.holder,
+            "claimed_at": now,
+            "expires_at": mine.expires_at,
+        }
+        for _ in range(CLAIM_ATTEMPTS):
+            try:
+                async with self._db.transaction() as s:
+                    await s.execute(route_plan_claims.insert().values(region=region, **values))
+                return True, mine
+            except IntegrityError:
+                pass
+            async with self._db.transaction() as s:
+                taken = await s.execute(
+                    update(route_plan_claims)
+                    .where(
+                        route_plan_claims.c.region == region,
+                        route_plan_claims.c.expires_at <= now,
+                    )
+                    .values(**values)
+                )
+                if taken.rowcount == 1:  # type: ignore[attr-defined]
+                    return True, mine
+                row = (
+                    await s.execute(
+                        select(route_plan_claims).where(route_plan_claims.c.region == region)
+                    )
+                ).one_or_none()
+            if row is not None:
+                return False, PlanClaim(region, row.day, row.holder, row.claimed_at, row.expires_at)
+            # released between the two looks: try to claim it again
+        raise AssertionError("a plan claim neither taken nor held")
+
+    async def release(self, claim: PlanClaim) -> None:
+        """The run is over (done or failed): the region may be planned again."""
+        async with self._db.transaction() as s:
+            await s.execute(
+                delete(route_plan_claims).where(
+                    route_plan_claims.c.region == claim.region,
+                    route_plan_claims.c.holder == claim.holder,
+                )
+            )
 
     async def _save_in(
         self, s: AsyncSession, region: str, day: date, stops: Sequence[PlanStop], now: datetime

@@ -37,3 +37,15 @@ route_plan_stops = Table(
     Column("status", String(12), nullable=False),
     Column("reason", String(24), nullable=True),
 )
+
+# One row while a planning run of a region is under way (its claim, until `expires_at`): the
+# database lets one run at a time plan a region, so no order is routed by two runs at once.
+route_plan_claims = Table(
+    "route_plan_claims",
+    metadata,
+    Column("region", String(20), primary_key=True),
+    Column("day", Date, nullable=False),
+    Column("holder", Uuid, nullable=False),
+    Column("claimed_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+)

@@ -32,7 +32,16 @@ from engines.gig import (
 from engines.orders import CartLine, OrderStatus, PlaceOrder
 from engines.wms import Layout, PathPolicy, Zone, grid
 from tests.support.at_voice import AtCaller
-from tests.support.gig import BAYO, CHIDI, EMEKA, LAGOS_DEPOT, NGOZI, driver, order
+from tests.support.gig import (
+    BAYO,
+    CHIDI,
+    EMEKA,
+    LAGOS_DEPOT,
+    NGOZI,
+    driver,
+    offered_in_a_race,
+    order,
+)
 from tests.support.ports import free_port
 from tests.support.providers.africastalking import FakeAfricasTalking, flush_outbox
 from tests.support.providers.twilio import (
@@ -206,6 +215,50 @@ async def test_a_delivery_day_over_both_voice_providers(
     payout = await gig.settle(emeka.id, services.clock.now().date())
     assert payout is not None
     assert payout.amount.format() == "NGN 3,280.00"
+
+
+async def test_a_driver_on_a_route_hears_so_when_pressing_accept_on_another(
+    services: Services, twilio: TwilioWebhooks
+) -> None:
+    """Emeka hears route A offered; meanwhile route B, offered to him in a race (another
+    replica's offer run), is taken on his app. Pressing 1 for A tells him he is on B."""
+    gig = services.gig
+    emeka = await driver(services, EMEKA, "Emeka")
+    first = await order(services, NGOZI, "busy-1")
+    second = await order(services, CHIDI, "busy-2")
+    await picked_and_packed(services, first, second)
+    a = await gig.create_task(
+        DeliveryRoute(
+            "R-LAG-A",
+            RegionCode.LAGOS,
+            LAGOS_DEPOT,
+            services.clock.now() + timedelta(minutes=30),
+            (RouteStop(first, NGOZI, "12 Broad Street", GeoPoint(6.454, 3.394), 2, Decimal(4)),),
+        )
+    )
+    [offer] = await gig.allocate()
+    assert offer.task_id == a.id
+    caller = TwilioCaller(twilio, EMEKA.e164)
+    heard = await caller.call()
+    assert heard.say.startswith(f"New route {' '.join(a.reference)}")
+    b = await gig.create_task(
+        DeliveryRoute(
+            "R-LAG-B",
+            RegionCode.LAGOS,
+            LAGOS_DEPOT,
+            services.clock.now() + timedelta(minutes=30),
+            (RouteStop(second, CHIDI, "4 Marina Road", GeoPoint(6.449, 3.402), 2, Decimal(3)),),
+        )
+    )
+    await gig.accept((await offered_in_a_race(services, b, emeka.id)).id)
+
+    refused = await caller.press("1")
+
+    assert refused.say.startswith(
+        f"You are on route {' '.join(b.reference)}: finish it before you take another."
+    )
+    assert (await gig.task(a.id)).status is TaskStatus.OPEN
+    assert (await gig.task(b.id)).worker_id == emeka.id
 
 
 async def test_three_wrong_codes_in_swahili_call_an_operator(

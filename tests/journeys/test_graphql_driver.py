@@ -14,9 +14,19 @@ from aiohttp.test_utils import TestClient
 
 from core.app.bootstrap import Services
 from core.phone import Phone
-from engines.gig import Task, Worker
+from engines.gig import Task, TaskStatus, Worker
 from engines.orders import OrderStatus
-from tests.support.gig import BAYO, CHIDI, EMEKA, NGOZI, code_for, driver, order, route
+from tests.support.gig import (
+    BAYO,
+    CHIDI,
+    EMEKA,
+    NGOZI,
+    code_for,
+    driver,
+    offered_in_a_race,
+    order,
+    route,
+)
 from tests.support.graphql import bearer, gql_session, post_graphql, run
 
 OPERATOR = "op-1"
@@ -35,6 +45,7 @@ ACCEPT = """mutation($t: String!) {
       ... on UserError { message }
       ... on OfferExpired { task expiredAt }
       ... on NotOfferedToYou { task }
+      ... on AlreadyOnARoute { task busyWith }
     }
   }
 }"""
@@ -276,6 +287,32 @@ async def test_a_lapsed_offer_cannot_be_accepted(
     assert lapsed["__typename"] == "OfferExpired"
     assert lapsed["expiredAt"] is not None
     assert (await services.gig.task(task.id)).worker_id is None
+
+
+async def test_a_driver_on_a_route_is_told_so_when_accepting_another(
+    client: TestClient[Any, Any], services: Services
+) -> None:
+    """A second route offered to Emeka in a race (another replica's offer run) while he took
+    the first: accepting it is refused with the route he is on, and it goes back to the pool."""
+    emeka_worker, first = await offered_to_emeka(services, NGOZI)
+    emeka = bearer(services.settings, EMEKA.e164, "driver")
+    _, body = await post_graphql(client, ACCEPT, {"t": first.reference}, emeka)
+    assert body["data"]["acceptTask"]["errors"] == []
+    reference = await order(services, CHIDI, "gql-drv-late")
+    await packed(services, reference)
+    second = await services.gig.create_task(
+        route("R-gql-2", [(reference, CHIDI, "9 Marina")], services=services)
+    )
+    await offered_in_a_race(services, second, emeka_worker.id)
+
+    _, body = await post_graphql(client, ACCEPT, {"t": second.reference}, emeka)
+
+    [busy] = body["data"]["acceptTask"]["errors"]
+    assert busy["__typename"] == "AlreadyOnARoute"
+    assert busy["busyWith"] == first.reference
+    assert first.reference in busy["message"]
+    assert body["data"]["acceptTask"]["task"] is None
+    assert (await services.gig.task(second.id)).status is TaskStatus.OPEN
 
 
 async def test_a_double_tap_on_accept_gives_the_route_to_both_taps(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import uuid
 from datetime import timedelta
 from decimal import Decimal
 
@@ -13,12 +14,17 @@ from engines.gig import (
     DeliveryRoute,
     DocumentKind,
     GeoPoint,
+    Offer,
+    OfferStatus,
     Onboard,
     RouteStop,
+    Task,
+    TaskStatus,
     Vehicle,
     VehicleKind,
     Worker,
 )
+from engines.gig.repository import SqlGigRepository
 from engines.orders import CartLine, PaymentMethod, PlaceOrder
 
 LAGOS_DEPOT = GeoPoint(6.4550, 3.3841)
@@ -105,3 +111,16 @@ async def code_for(services: Services, customer: Phone, reference: str) -> str:
             if found:
                 return found.group(1)
     raise AssertionError(f"no delivery code SMS for {reference} to {customer}")
+
+
+async def offered_in_a_race(services: Services, task: Task, worker_id: uuid.UUID) -> Offer:
+    """What a second offer run (a replica, the sweeper) made while the driver was taken up."""
+    now = services.clock.now()
+    offer = Offer(
+        uuid.uuid4(), task.id, worker_id, OfferStatus.OPEN, now, now + timedelta(minutes=5)
+    )
+    async with services.db.transaction() as s:
+        repo = SqlGigRepository(s)
+        assert await repo.move_task(task.id, TaskStatus.OPEN, TaskStatus.OFFERED)
+        await repo.add_offer(offer)
+    return offer
