@@ -55,7 +55,8 @@ class DriverHome(DriverState):
                 turn.t(
                     "drv.next_stop",
                     position=stop.position,
-                    count=len(task.stops),
+                    # the route's numbering: a stop taken off it leaves its number unused
+                    count=task.stops[-1].position,
                     address=stop.address,
                     order=" ".join(stop.order_reference),
                 ),
