@@ -109,7 +109,10 @@ class DriverHome(DriverState):
                 task = await self.gig.current_task(worker.id)
                 if task is None:
                     return Go(HOME, remember=False)
-                await self.gig.arrive(task.id, worker.id)
+                stop = await self.gig.arrive(task.id, worker.id)
+                # the door the code is for: its order may be cancelled while he is there
+                turn.vars["stop"] = stop.position
+                turn.vars["stop_order"] = stop.order_reference
                 return Go(CODE)
             case "problem":
                 return Go(PROBLEM)
@@ -151,6 +154,11 @@ class DeliveryCode(DriverState):
         task = await self.gig.current_task(worker.id)
         if task is None:
             return Go(HOME, remember=False)
+        door = turn.vars.get("stop")
+        if isinstance(door, int) and all(st.position != door for st in task.stops):
+            order = str(turn.vars.get("stop_order", ""))
+            notice = turn.t("drv.stop_cancelled", order=" ".join(order))
+            return Go(HOME, remember=False, notice=notice)
         result = await self.gig.confirm_delivery(task.id, worker.id, code)
         match result.outcome:
             case CodeCheck.WRONG:

@@ -398,3 +398,40 @@ async def test_a_route_whose_every_order_is_cancelled_is_withdrawn_and_its_drive
     heard = await AtCaller(twilio.client, EMEKA.e164, "ATVId_emeka_gone").dial()
     assert "No deliveries for you right now." in heard.say
     assert not [s for s in fake_at.sent_to(NGOZI.e164) if "delivery code" in s.message]
+
+
+async def test_a_code_keyed_at_a_door_whose_order_was_just_cancelled_costs_the_next_no_try(
+    services: Services, twilio: TwilioWebhooks, fake_at: FakeAfricasTalking
+) -> None:
+    gig = services.gig
+    await driver(services, EMEKA, "Emeka", at=GeoPoint(6.60, 3.50))
+    first = await order(services, NGOZI, "door-1")  # not packed yet when the route is taken
+    second = await order(services, CHIDI, "door-2")
+    await picked_and_packed(services, second)
+    task = await gig.create_task(
+        route(
+            "R-LAG-DOOR",
+            [(first, NGOZI, "12 Broad Street"), (second, CHIDI, "4 Marina Road")],
+            services=services,
+        )
+    )
+    await gig.allocate()
+    emeka = AtCaller(twilio.client, EMEKA.e164, "ATVId_emeka_door")
+    await emeka.dial()
+    await emeka.press("1")
+    await flush_outbox(services)
+    code_1 = code_in(fake_at, NGOZI, first)
+    asked = await emeka.choose("Arrived")
+    assert asked.say.startswith("Enter the customer's 4-digit delivery code")
+
+    # Ngozi cancels while Emeka is at her door; he keys the code she read out anyway.
+    await services.orders.advance(first, OrderStatus.CANCELLED, reason="customer")
+    await services.relay.drain()
+    heard = await emeka.press(code_1)
+
+    assert heard.say.startswith(
+        f"Order {' '.join(first)} was cancelled: do not deliver it. "
+        f"Stop 2 of 2: 4 Marina Road, order {' '.join(second)}."
+    )
+    [stop] = (await gig.task(task.id)).stops
+    assert stop.code_attempts == 0  # Chidi's code still has its three tries
