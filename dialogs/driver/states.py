@@ -14,6 +14,7 @@ from engines.gig import (
     GigService,
     IncidentKind,
     OfferClosedError,
+    Task,
     TaskStateError,
     Worker,
 )
@@ -51,6 +52,9 @@ class DriverHome(DriverState):
         task = await self.gig.current_task(worker.id)
         if task is not None and task.next_stop is not None:
             stop = task.next_stop
+            # the door he is sent to: its order may be cancelled before he gets there
+            turn.vars["stop"] = stop.position
+            turn.vars["stop_order"] = stop.order_reference
             return Screen(
                 turn.t(
                     "drv.next_stop",
@@ -109,6 +113,8 @@ class DriverHome(DriverState):
                 task = await self.gig.current_task(worker.id)
                 if task is None:
                     return Go(HOME, remember=False)
+                if (gone := _taken_off(turn, task)) is not None:
+                    return gone
                 stop = await self.gig.arrive(task.id, worker.id)
                 # the door the code is for: its order may be cancelled while he is there
                 turn.vars["stop"] = stop.position
@@ -154,11 +160,8 @@ class DeliveryCode(DriverState):
         task = await self.gig.current_task(worker.id)
         if task is None:
             return Go(HOME, remember=False)
-        door = turn.vars.get("stop")
-        if isinstance(door, int) and all(st.position != door for st in task.stops):
-            order = str(turn.vars.get("stop_order", ""))
-            notice = turn.t("drv.stop_cancelled", order=" ".join(order))
-            return Go(HOME, remember=False, notice=notice)
+        if (gone := _taken_off(turn, task)) is not None:
+            return gone
         result = await self.gig.confirm_delivery(task.id, worker.id, code)
         match result.outcome:
             case CodeCheck.WRONG:
@@ -208,3 +211,14 @@ def _km(km: Decimal) -> str:
 
 def driver_states(gig: GigService) -> list[State]:
     return [DriverHome(gig), DeliveryCode(gig), Problem(gig), Earnings(gig)]
+
+
+def _taken_off(turn: Turn, task: Task) -> Outcome | None:
+    """The door the driver was sent to (or is at) came off his route, its order cancelled: he
+    hears so, and his next stop, rather than arriving at or proving the stop after it."""
+    door = turn.vars.get("stop")
+    if not isinstance(door, int) or any(st.position == door for st in task.stops):
+        return None
+    order = str(turn.vars.pop("stop_order", ""))
+    turn.vars.pop("stop", None)
+    return Go(HOME, remember=False, notice=turn.t("drv.stop_cancelled", order=" ".join(order)))

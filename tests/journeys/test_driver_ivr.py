@@ -435,3 +435,37 @@ async def test_a_code_keyed_at_a_door_whose_order_was_just_cancelled_costs_the_n
     )
     [stop] = (await gig.task(task.id)).stops
     assert stop.code_attempts == 0  # Chidi's code still has its three tries
+
+
+async def test_arriving_after_the_door_he_was_sent_to_was_cancelled_marks_no_other_door(
+    services: Services, twilio: TwilioWebhooks, fake_at: FakeAfricasTalking
+) -> None:
+    gig = services.gig
+    await driver(services, EMEKA, "Emeka", at=GeoPoint(6.60, 3.50))
+    first = await order(services, NGOZI, "sent-1")  # not packed yet when the route is taken
+    second = await order(services, CHIDI, "sent-2")
+    await picked_and_packed(services, second)
+    task = await gig.create_task(
+        route(
+            "R-LAG-SENT",
+            [(first, NGOZI, "12 Broad Street"), (second, CHIDI, "4 Marina Road")],
+            services=services,
+        )
+    )
+    await gig.allocate()
+    emeka = AtCaller(twilio.client, EMEKA.e164, "ATVId_emeka_sent")
+    await emeka.dial()
+    taken = await emeka.press("1")
+    assert "Stop 1 of 2: 12 Broad Street" in taken.say
+
+    # Ngozi cancels while Emeka rides to her; he gets there and presses Arrived.
+    await services.orders.advance(first, OrderStatus.CANCELLED, reason="customer")
+    await services.relay.drain()
+    heard = await emeka.choose("Arrived")
+
+    assert heard.say.startswith(
+        f"Order {' '.join(first)} was cancelled: do not deliver it. "
+        f"Stop 2 of 2: 4 Marina Road, order {' '.join(second)}."
+    )
+    [stop] = (await gig.task(task.id)).stops
+    assert stop.status.value == "pending"  # Chidi's door is not marked reached
