@@ -26,7 +26,7 @@ from core.app.refunds import (
     UnwoundOrderRefunder,
 )
 from core.app.reservations import ReservationSweeper
-from core.app.subscribers import OrderConfirmationSms
+from core.app.subscribers import CancelledOrderStops, OrderConfirmationSms
 from core.app.workflows import (
     SmsNotifier,
     WorkflowRuntime,
@@ -296,6 +296,7 @@ def build_services(
     OrderConfirmationSms(
         notifications, customers, translate, settings.sms_provider, orders
     ).subscribe(bus)
+    CancelledOrderStops(gig).subscribe(bus)
     PaymentReceiptSms(notifications, customers, translate, settings.sms_provider).subscribe(bus)
     LateMoneyRefunder(
         notifications, customers, translate, settings.sms_provider, payments=payments, orders=orders

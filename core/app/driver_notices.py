@@ -1,4 +1,5 @@
-"""The gig engine's notifier: the customer's delivery code and operators' alerts, by SMS.
+"""The gig engine's notifier: the customer's delivery code, drivers' route changes and
+operators' alerts, by SMS.
 
 Words come from locales/ in the customer's (or operator's) language; the messages go through
 the deliveries outbox like every other notification, once per dedupe key.
@@ -17,7 +18,7 @@ from core.messages import ChannelKind, OutboundMessage, Reply
 from core.phone import Phone
 from core.region import market_locale
 from engines.customers import CustomerService
-from engines.gig import Incident, Task, Worker
+from engines.gig import Incident, Task, TaskStop, Worker
 from engines.notifications import NotificationService
 
 log = structlog.get_logger(__name__)
@@ -60,6 +61,35 @@ class DriverNotices:
                 to=customer,
                 reply=Reply(text, end=True, locale=locale),
                 dedupe_key=f"delivery-code:{order_reference}:{code}",
+            )
+        )
+
+    async def stop_cancelled(self, worker: Worker, task: Task, stop: TaskStop) -> None:
+        locale = worker.locale or market_locale(worker.phone) or "en"
+        text = self._t(
+            locale,
+            "sms.stop_cancelled",
+            order=stop.order_reference,
+            position=stop.position,
+            task=task.reference,
+            address=stop.address,
+        )
+        await self._text_driver(worker, text, locale, f"stop-cancelled:{task.id}:{stop.position}")
+
+    async def task_cancelled(self, worker: Worker, task: Task) -> None:
+        locale = worker.locale or market_locale(worker.phone) or "en"
+        text = self._t(locale, "sms.route_cancelled", task=task.reference)
+        await self._text_driver(worker, text, locale, f"route-cancelled:{task.id}")
+
+    async def _text_driver(self, worker: Worker, text: str, locale: str, key: str) -> None:
+        # Not suppressed by STOP: it is the driver's work, not marketing.
+        await self._notifications.queue(
+            OutboundMessage(
+                provider=self._provider,
+                kind=ChannelKind.SMS,
+                to=worker.phone,
+                reply=Reply(text, end=True, locale=locale),
+                dedupe_key=key,
             )
         )
 

@@ -3,7 +3,8 @@
 An order gets an SMS confirmation in the customer's language, unless it was placed in an SMS
 conversation, whose closing text already said it, or was cancelled before the confirmation went
 (a credit checkout the line refused); the delivery is queued once per event (its dedupe key), so
-a redelivered event sends nothing twice.
+a redelivered event sends nothing twice. An order cancelled or brought back
+before its door comes off its driver's route (`GigService.drop_order`, once).
 """
 
 from __future__ import annotations
@@ -18,9 +19,10 @@ from core.money import Money
 from core.phone import Phone
 from core.region import UnsupportedRegionError, region_for_phone
 from engines.customers import CustomerService
+from engines.gig import GigService
 from engines.notifications import NotificationService
 from engines.orders import OrderService, OrderStatus
-from engines.orders.events import OrderPlaced
+from engines.orders.events import OrderPlaced, OrderStatusChanged
 
 
 class CustomerSms:
@@ -97,3 +99,21 @@ class OrderConfirmationSms(CustomerSms):
             total=Money(Decimal(event.total), event.currency).format(),
             method=Words(f"method.{event.payment_method}"),
         )
+
+
+class CancelledOrderStops:
+    """A planned order cancelled (or returned) before its door leaves its route: no code is
+    texted for it, no driver drives there or is paid for it."""
+
+    ENDED = frozenset({"cancelled", "returned"})
+
+    def __init__(self, gig: GigService) -> None:
+        self._gig = gig
+
+    def subscribe(self, bus: EventBus) -> None:
+        bus.subscribe(OrderStatusChanged.topic, "gig-cancelled-stops", self)
+
+    async def __call__(self, envelope: EventEnvelope) -> None:
+        event = OrderStatusChanged.model_validate(envelope.data)
+        if event.status in self.ENDED:
+            await self._gig.drop_order(event.reference)

@@ -15,6 +15,7 @@ from engines.gig import (
     GigService,
     IncidentKind,
     OfferClosedError,
+    Task,
     TaskStateError,
     Worker,
 )
@@ -52,11 +53,15 @@ class DriverHome(DriverState):
         task = await self.gig.current_task(worker.id)
         if task is not None and task.next_stop is not None:
             stop = task.next_stop
+            # the door he is sent to: its order may be cancelled before he gets there
+            turn.vars["stop"] = stop.position
+            turn.vars["stop_order"] = stop.order_reference
             return Screen(
                 turn.t(
                     "drv.next_stop",
                     position=stop.position,
-                    count=len(task.stops),
+                    # the route's numbering: a stop taken off it leaves its number unused
+                    count=task.stops[-1].position,
                     address=stop.address,
                     order=" ".join(stop.order_reference),
                 ),
@@ -109,7 +114,12 @@ class DriverHome(DriverState):
                 task = await self.gig.current_task(worker.id)
                 if task is None:
                     return Go(HOME, remember=False)
-                await self.gig.arrive(task.id, worker.id)
+                if (gone := _taken_off(turn, task)) is not None:
+                    return gone
+                stop = await self.gig.arrive(task.id, worker.id)
+                # the door the code is for: its order may be cancelled while he is there
+                turn.vars["stop"] = stop.position
+                turn.vars["stop_order"] = stop.order_reference
                 return Go(CODE)
             case "problem":
                 return Go(PROBLEM)
@@ -153,6 +163,8 @@ class DeliveryCode(DriverState):
         task = await self.gig.current_task(worker.id)
         if task is None:
             return Go(HOME, remember=False)
+        if (gone := _taken_off(turn, task)) is not None:
+            return gone
         result = await self.gig.confirm_delivery(task.id, worker.id, code)
         match result.outcome:
             case CodeCheck.WRONG:
@@ -202,3 +214,14 @@ def _km(km: Decimal) -> str:
 
 def driver_states(gig: GigService) -> list[State]:
     return [DriverHome(gig), DeliveryCode(gig), Problem(gig), Earnings(gig)]
+
+
+def _taken_off(turn: Turn, task: Task) -> Outcome | None:
+    """The door the driver was sent to (or is at) came off his route, its order cancelled: he
+    hears so, and his next stop, rather than arriving at or proving the stop after it."""
+    door = turn.vars.get("stop")
+    if not isinstance(door, int) or any(st.position == door for st in task.stops):
+        return None
+    order = str(turn.vars.pop("stop_order", ""))
+    turn.vars.pop("stop", None)
+    return Go(HOME, remember=False, notice=turn.t("drv.stop_cancelled", order=" ".join(order)))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Protocol
 
 from core.phone import Phone
-from engines.gig.model import Incident, Task, Worker
+from engines.gig.model import Incident, Task, TaskStop, Worker
 
 
 class GigNotifier(Protocol):
@@ -17,4 +17,13 @@ class GigNotifier(Protocol):
 
     async def incident(self, incident: Incident, task: Task, worker: Worker) -> None:
         """Tell an operator that a driver needs help (three wrong codes, a problem)."""
+        ...
+
+    async def stop_cancelled(self, worker: Worker, task: Task, stop: TaskStop) -> None:
+        """Tell the driver on the route that a stop came off it (its order was cancelled)."""
+        ...
+
+    async def task_cancelled(self, worker: Worker, task: Task) -> None:
+        """Tell the driver offered or driving the route that it is withdrawn: every order on it
+        was cancelled."""
         ...

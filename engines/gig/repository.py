@@ -8,7 +8,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.bank import BankAccount
@@ -357,6 +357,19 @@ class SqlGigRepository:
                 gig_task_stops.c.status.in_([s.value for s in expected]),
             )
             .values(**values)
+        )
+        return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+
+    async def remove_stop(self, task_id: uuid.UUID, position: int) -> bool:
+        """Take an open stop (pending, or the driver at its door) off its task; False when it
+        is gone or closed already. The other stops keep their positions (their codes are keyed
+        on them)."""
+        result = await self._s.execute(
+            delete(gig_task_stops).where(
+                gig_task_stops.c.task_id == task_id,
+                gig_task_stops.c.position == position,
+                gig_task_stops.c.status.in_([StopStatus.PENDING.value, StopStatus.ARRIVED.value]),
+            )
         )
         return bool(result.rowcount == 1)  # type: ignore[attr-defined]
 

@@ -300,6 +300,48 @@ class GigService:
                 task_id, TaskStatus.OPEN, TaskStatus.CANCELLED
             )
 
+    async def drop_order(self, order_reference: str) -> Task | None:
+        """An order cancelled (or brought back) before its door: its stop comes off its route,
+        so its customer gets no delivery code and nobody is paid for it, and the driver on the
+        route is told by SMS and hears the stop after it next. The other stops keep their order
+        and numbers. A route left with no stop is cancelled (its offer closed, the driver
+        offered or driving it told); one whose other doors are all done is finished.
+
+        The task as it is now, or None when the order was on no open stop of a live route (not
+        planned, at its door already settled, or taken off already: a redelivered event
+        changes nothing)."""
+        async with self._db.transaction() as s:
+            repo = SqlGigRepository(s)
+            found = await repo.stop_of_order(order_reference)
+            if found is None:
+                return None
+            task = await repo.lock_task(found[0].id)
+            stop = found[1]
+            if (
+                task is None
+                or task.status not in LIVE
+                or not await repo.remove_stop(task.id, stop.position)
+            ):
+                return None
+            left = [st for st in task.stops if st.position != stop.position]
+            told = task.worker_id
+            if not left:
+                await repo.move_task(task.id, task.status, TaskStatus.CANCELLED)
+                for offer in await repo.offers(OfferStatus.OPEN, task_id=task.id):
+                    await repo.close_offer(offer.id, OfferStatus.EXPIRED)
+                    told = offer.worker_id
+            elif task.worker_id is not None and not any(st.open for st in left):
+                await self._maybe_complete(repo, task, task.worker_id, stop.position)
+            now = await repo.task(task.id)
+            worker = await repo.worker(told) if told is not None else None
+        assert now is not None
+        log.info("gig.stop_cancelled", order=order_reference, task=task.reference, left=len(left))
+        if worker is not None and now.status is TaskStatus.CANCELLED:
+            await self._notifier.task_cancelled(worker, now)
+        elif worker is not None and task.status is TaskStatus.ASSIGNED:
+            await self._notifier.stop_cancelled(worker, now, stop)
+        return now
+
     async def task(self, task_id: uuid.UUID) -> Task:
         async with self._db.transaction() as s:
             found = await SqlGigRepository(s).task(task_id)

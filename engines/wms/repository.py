@@ -190,6 +190,25 @@ class SqlWarehouseRepository:
         )
         return {(r[0], r[1]): int(r[2]) for r in rows}
 
+    async def promised_from(self, location_id: str, sku: str) -> list[tuple[str, int]]:
+        """The orders whose open pick lists will still take the SKU from this bin, and how
+        many each, by order reference."""
+        rows = await self._s.execute(
+            select(
+                wms_pick_lists.c.order_reference,
+                func.sum(wms_pick_lines.c.quantity - wms_pick_lines.c.picked),
+            )
+            .join(wms_pick_lists, wms_pick_lists.c.id == wms_pick_lines.c.pick_list_id)
+            .where(
+                wms_pick_lines.c.location_id == location_id,
+                wms_pick_lines.c.sku == sku,
+                wms_pick_lists.c.status == PickListStatus.OPEN.value,
+            )
+            .group_by(wms_pick_lists.c.order_reference)
+            .order_by(wms_pick_lists.c.order_reference)
+        )
+        return [(r[0], int(r[1])) for r in rows if r[1]]
+
     async def add_pick_list(self, pick: PickList, pick_id: uuid.UUID) -> None:
         await self._s.execute(
             wms_pick_lists.insert().values(

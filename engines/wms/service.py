@@ -156,8 +156,9 @@ class WarehouseService:
         """A cycle count: the bin holds `counted` of the SKU, and the SKU's on hand becomes what
         all its bins and the dock hold. Refused, changing nothing, when that would leave less
         on hand than orders reserved (BelowReservedError), when the bin holds another SKU, or
-        when the warehouse's catalogue has no such SKU or the bin has no room for the count
-        (CountError)."""
+        when the warehouse's catalogue has no such SKU, the bin has no room for the count or
+        the count is less than open pick lists still take from the bin (CountError, naming
+        their orders: their pickers could never pick them)."""
         if counted < 0:
             raise CountError(f"a count is 0 or more, not {counted}")
 
@@ -182,6 +183,15 @@ class WarehouseService:
             held = {a.sku for a in await repo.stock(warehouse_id) if a.location_id == location_id}
             if location_id != dock and counted and held - {sku}:
                 raise BinHoldsOtherSkuError(location_id, min(held - {sku}))
+            promised = [] if location_id == dock else await repo.promised_from(location_id, sku)
+            if counted < sum(n for _, n in promised):
+                # the pickers sent there would find less than their lists say, for ever
+                orders = ", ".join(f"{ref} ({n})" for ref, n in promised)
+                raise CountError(
+                    f"{location_id}: {counted} x {sku} is less than the"
+                    f" {sum(n for _, n in promised)} open pick lists still take from it for"
+                    f" orders {orders}: count again, or cancel those orders first"
+                )
             recorded = await repo.quantity(location_id, sku)
             if counted > recorded:
                 await repo.put(location_id, sku, counted - recorded)

@@ -196,3 +196,45 @@ def test_a_count_of_more_than_the_bin_holds_is_refused(
     )
     assert main(["stock", "check", WH]) == 0  # nothing changed
     assert main(["stock", "count", WH, label, RICE, "500"]) == 0  # a full bin is fine
+
+
+def test_a_count_below_what_open_pick_lists_take_from_the_bin_is_refused(
+    database_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A bin counted at less than its open pick lists still take from it was accepted (other
+    bins held enough on hand): the pickers sent there could never finish those lists."""
+    monkeypatch.setenv("OMNIROUTE_DATABASE_URL", database_url)
+    demo_with_rice_received_outside_the_wms(database_url, 0)
+    assert main(["stock", "count", WH, "A02-B01-L1-1", RICE, "20"]) == 0  # rice on another shelf
+    capsys.readouterr()
+
+    async def pick_list_for_three_bags() -> tuple[str, str]:
+        services = build_services(Settings(env="test", database_url=database_url, _env_file=None))
+        try:
+            order = await services.orders.place(
+                PlaceOrder(
+                    Phone("+2348030000001"),
+                    RegionCode.LAGOS,
+                    (CartLine(RICE, 3),),
+                    PaymentMethod.ON_DELIVERY,
+                    "promised-count",
+                )
+            )
+            pick = await services.warehouse.pick_list(WH, order.reference)
+            [line] = pick.lines
+            return order.reference, line.location_id
+        finally:
+            await services.close()
+
+    reference, location = asyncio.run(pick_list_for_three_bags())
+    label = location.removeprefix(f"{WH}:")
+
+    assert main(["stock", "count", WH, label, RICE, "2"]) == 2
+
+    assert capsys.readouterr().err == (
+        f"omniroute stock count: {location}: 2 x {RICE} is less than the 3 open pick lists"
+        f" still take from it for orders {reference} (3): count again, or cancel those orders"
+        " first\n"
+    )
+    assert main(["stock", "check", WH]) == 0  # nothing changed
+    assert main(["stock", "count", WH, label, RICE, "3"]) == 0  # enough for the pickers

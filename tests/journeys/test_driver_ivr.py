@@ -41,6 +41,7 @@ from tests.support.gig import (
     driver,
     offered_in_a_race,
     order,
+    route,
 )
 from tests.support.ports import free_port
 from tests.support.providers.africastalking import FakeAfricasTalking, flush_outbox
@@ -55,6 +56,7 @@ from tests.support.providers.twilio import (
 OPERATOR = "+2348039999999"
 JUMA = Phone("+254711000001")
 WANJIKU = Phone("+254722000001")
+WALE = Phone("+2348030000003")
 _CODE = re.compile(r"code is (\d{4})|ni (\d{4})")
 
 
@@ -372,3 +374,152 @@ async def test_the_demo_warehouse_and_drivers_are_ready_after_seeding(
     assert heard.say.startswith("Hello Emeka Okafor. No deliveries for you right now.")
     swahili = await AtCaller(twilio.client, "+254722555001", "ATVId_demo").dial()
     assert swahili.say.startswith("Habari Wanjiku Kamau. Huna safari kwa sasa.")
+
+
+async def test_a_cancelled_order_comes_off_the_route_before_and_while_it_is_driven(
+    services: Services, twilio: TwilioWebhooks, fake_at: FakeAfricasTalking
+) -> None:
+    gig = services.gig
+    emeka = await driver(services, EMEKA, "Emeka", at=GeoPoint(6.60, 3.50))
+    first = await order(services, NGOZI, "cancel-1")
+    second = await order(services, CHIDI, "cancel-2")
+    third = await order(services, WALE, "cancel-3")  # not packed yet when the route is taken
+    await picked_and_packed(services, first, second)
+    task = await gig.create_task(
+        route(
+            "R-LAG-CANCEL",
+            [
+                (first, NGOZI, "12 Broad Street"),
+                (second, CHIDI, "4 Marina Road"),
+                (third, WALE, "9 Allen Avenue"),
+            ],
+            services=services,
+        )
+    )
+    await gig.allocate()
+
+    # Chidi cancels before anyone takes the route: his stop comes off it, once.
+    await services.orders.advance(second, OrderStatus.CANCELLED, reason="customer")
+    await services.relay.drain()
+    assert await gig.drop_order(second) is None  # the event redelivered changes nothing
+    assert [s.order_reference for s in (await gig.task(task.id)).stops] == [first, third]
+
+    emeka_at = AtCaller(twilio.client, EMEKA.e164, "ATVId_emeka_cancel")
+    offered = await emeka_at.dial()
+    assert offered.say.startswith(f"New route {' '.join(task.reference)}: 2 stops")
+    taken = await emeka_at.press("1")
+    assert f"Stop 1 of 3: 12 Broad Street, order {' '.join(first)}." in taken.say
+    await flush_outbox(services)
+    assert not [s for s in fake_at.sent_to(CHIDI.e164) if "delivery code" in s.message]
+    code_1 = code_in(fake_at, NGOZI, first)
+
+    # Wale cancels while Emeka is on the road: Emeka is told, and does not drive there.
+    await services.orders.advance(third, OrderStatus.CANCELLED, reason="customer")
+    await services.relay.drain()
+    await flush_outbox(services)
+    [told] = fake_at.sent_to(EMEKA.e164)
+    assert told.message == (
+        f"OmniRoute: order {third} was cancelled. Skip stop 3 on route {task.reference}"
+        " (9 Allen Avenue): do not deliver it."
+    )
+    await emeka_at.choose("Arrived")
+    finished = await emeka_at.press(code_1)
+    assert finished.say.startswith("Delivered. You earned NGN 2,420.00. Route finished, bonus")
+    assert (await gig.task(task.id)).status is TaskStatus.COMPLETED
+    today = await gig.today(emeka.id)
+    assert today.stops == 1  # paid for Ngozi's door only
+    assert today.total.format() == "NGN 2,420.00"
+
+
+async def test_a_route_whose_every_order_is_cancelled_is_withdrawn_and_its_driver_told(
+    services: Services, twilio: TwilioWebhooks, fake_at: FakeAfricasTalking
+) -> None:
+    gig = services.gig
+    await driver(services, EMEKA, "Emeka", at=GeoPoint(6.60, 3.50))
+    only = await order(services, NGOZI, "withdrawn-1")
+    task = await gig.create_task(
+        route("R-LAG-GONE", [(only, NGOZI, "12 Broad Street")], services=services)
+    )
+    [_offer] = await gig.allocate()
+
+    await services.orders.advance(only, OrderStatus.CANCELLED, reason="customer")
+    await services.relay.drain()
+    assert (await gig.task(task.id)).status is TaskStatus.CANCELLED
+    assert [o.status.value for o in await gig.offers(task.id)] == ["expired"]
+    await flush_outbox(services)
+    [told] = fake_at.sent_to(EMEKA.e164)
+    assert told.message.startswith(f"OmniRoute: route {task.reference} is cancelled")
+    heard = await AtCaller(twilio.client, EMEKA.e164, "ATVId_emeka_gone").dial()
+    assert "No deliveries for you right now." in heard.say
+    assert not [s for s in fake_at.sent_to(NGOZI.e164) if "delivery code" in s.message]
+
+
+async def test_a_code_keyed_at_a_door_whose_order_was_just_cancelled_costs_the_next_no_try(
+    services: Services, twilio: TwilioWebhooks, fake_at: FakeAfricasTalking
+) -> None:
+    gig = services.gig
+    await driver(services, EMEKA, "Emeka", at=GeoPoint(6.60, 3.50))
+    first = await order(services, NGOZI, "door-1")  # not packed yet when the route is taken
+    second = await order(services, CHIDI, "door-2")
+    await picked_and_packed(services, second)
+    task = await gig.create_task(
+        route(
+            "R-LAG-DOOR",
+            [(first, NGOZI, "12 Broad Street"), (second, CHIDI, "4 Marina Road")],
+            services=services,
+        )
+    )
+    await gig.allocate()
+    emeka = AtCaller(twilio.client, EMEKA.e164, "ATVId_emeka_door")
+    await emeka.dial()
+    await emeka.press("1")
+    await flush_outbox(services)
+    code_1 = code_in(fake_at, NGOZI, first)
+    asked = await emeka.choose("Arrived")
+    assert asked.say.startswith("Enter the customer's 4-digit delivery code")
+
+    # Ngozi cancels while Emeka is at her door; he keys the code she read out anyway.
+    await services.orders.advance(first, OrderStatus.CANCELLED, reason="customer")
+    await services.relay.drain()
+    heard = await emeka.press(code_1)
+
+    assert heard.say.startswith(
+        f"Order {' '.join(first)} was cancelled: do not deliver it. "
+        f"Stop 2 of 2: 4 Marina Road, order {' '.join(second)}."
+    )
+    [stop] = (await gig.task(task.id)).stops
+    assert stop.code_attempts == 0  # Chidi's code still has its three tries
+
+
+async def test_arriving_after_the_door_he_was_sent_to_was_cancelled_marks_no_other_door(
+    services: Services, twilio: TwilioWebhooks, fake_at: FakeAfricasTalking
+) -> None:
+    gig = services.gig
+    await driver(services, EMEKA, "Emeka", at=GeoPoint(6.60, 3.50))
+    first = await order(services, NGOZI, "sent-1")  # not packed yet when the route is taken
+    second = await order(services, CHIDI, "sent-2")
+    await picked_and_packed(services, second)
+    task = await gig.create_task(
+        route(
+            "R-LAG-SENT",
+            [(first, NGOZI, "12 Broad Street"), (second, CHIDI, "4 Marina Road")],
+            services=services,
+        )
+    )
+    await gig.allocate()
+    emeka = AtCaller(twilio.client, EMEKA.e164, "ATVId_emeka_sent")
+    await emeka.dial()
+    taken = await emeka.press("1")
+    assert "Stop 1 of 2: 12 Broad Street" in taken.say
+
+    # Ngozi cancels while Emeka rides to her; he gets there and presses Arrived.
+    await services.orders.advance(first, OrderStatus.CANCELLED, reason="customer")
+    await services.relay.drain()
+    heard = await emeka.choose("Arrived")
+
+    assert heard.say.startswith(
+        f"Order {' '.join(first)} was cancelled: do not deliver it. "
+        f"Stop 2 of 2: 4 Marina Road, order {' '.join(second)}."
+    )
+    [stop] = (await gig.task(task.id)).stops
+    assert stop.status.value == "pending"  # Chidi's door is not marked reached

@@ -582,3 +582,36 @@ async def test_a_task_reference_typed_in_lower_case_is_the_same_task(
     assert accepted["task"]["reference"] == task.reference
     assert proved["errors"] == []
     assert proved["stop"]["status"] == "DELIVERED"
+
+
+async def test_a_cancelled_order_is_off_the_route_the_app_shows_and_takes(
+    client: TestClient[Any, Any], services: Services
+) -> None:
+    worker, task = await offered_to_emeka(services, NGOZI, CHIDI)
+    first, second = (s.order_reference for s in task.stops)
+    await services.orders.advance(second, OrderStatus.CANCELLED, reason="customer")
+    await services.relay.drain()
+    emeka = bearer(services.settings, EMEKA.e164, "driver")
+
+    async with gql_session(client, emeka) as session:
+        [offered] = (await run(session, TASKS))["tasks"]
+        assert [s["orderReference"] for s in offered["stops"]] == [first]
+        assert offered["units"] == 2
+        accepted = (await run(session, ACCEPT, {"t": task.reference}))["acceptTask"]
+        assert [s["orderReference"] for s in accepted["task"]["stops"]] == [first]
+        skipped = await run(session, CONFIRM, {"t": task.reference, "c": "1234", "o": second})
+        [gone] = skipped["confirmDelivery"]["errors"]
+        assert gone["__typename"] == "WrongStop"
+        assert gone["nextOrder"] == first
+        code = await code_for(services, NGOZI, first)
+        done = (await run(session, CONFIRM, {"t": task.reference, "c": code, "o": first}))[
+            "confirmDelivery"
+        ]
+        assert done["taskCompleted"] is True  # the one door left was the last
+
+    texted = [
+        d for d in await services.notifications.for_recipient(CHIDI) if "code" in str(d.payload)
+    ]
+    assert texted == []  # no delivery code for the cancelled order
+    paid = await services.gig.today(worker.id)
+    assert paid.stops == 1  # Ngozi's door only
