@@ -46,7 +46,7 @@ import statistics
 import sys
 import tempfile
 import time
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -104,6 +104,7 @@ class FixedScreen(Pipeline):
 
     def __init__(self) -> None:  # no store, dialog or translator: nothing of the turn runs
         self._reply = Reply("Welcome\n1. Shop\n2. Cart", end=False, locale="en")
+        self.failures: Counter[str] = Counter()  # /metrics reads it; no turn here ever fails
 
     async def handle(self, msg: InboundMessage) -> Reply:
         return self._reply
