@@ -221,3 +221,19 @@ async def test_a_cancelled_order_bigger_than_a_bin_goes_back_to_the_shelves(
     assert sum(s.quantity for s in await wms.stock(WH, RICE, dock=True)) == 1000
     assert {s.location_id for s in shelves} != {f"{WH}:dock"}
     await assert_agree(services)
+
+
+async def test_an_order_brought_back_on_the_truck_is_shelved_once(services: Services) -> None:
+    """Refused at the door, a dispatched order's goods come back: on the shelves once, not
+    released and taken back both (the stock would count them twice)."""
+    wms = services.warehouse
+    await wms.put_away(WH, RICE, 20)
+    reference = await place(services, 5, 0)
+    assert reference is not None
+    await pick(services, reference, whole=True)
+    await services.orders.advance(reference, OrderStatus.DISPATCHED)
+
+    await services.orders.advance(reference, OrderStatus.RETURNED)
+
+    assert sum(s.quantity for s in await wms.stock(WH, RICE, dock=True)) == 20
+    await assert_agree(services)
