@@ -16,6 +16,7 @@ import pytest
 import yaml
 
 from core.app.cli import build_parser
+from core.bus.kafka import LIVE_JOIN_TIMEOUT
 from core.config import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -113,3 +114,29 @@ async def test_probes_hit_routes_that_answer(client: Any) -> None:
     for path in sorted(paths):
         response = await client.get(path)
         assert response.status == 200, path
+
+
+# Before it listens, `serve` imports the service graph, connects to Temporal and waits for the
+# live Kafka groups to join (LIVE_JOIN_TIMEOUT at most); the orchestrator must wait that long.
+STARTUP_SECONDS = LIVE_JOIN_TIMEOUT + 30
+
+
+def _probe_budget(probe: dict[str, Any]) -> float:
+    """Seconds a probe lets a container fail before it acts."""
+    return float(
+        probe.get("initialDelaySeconds", 0)
+        + probe.get("periodSeconds", 10) * probe.get("failureThreshold", 3)
+    )
+
+
+def test_liveness_lets_a_starting_gateway_start() -> None:
+    """A gateway still waiting for its Kafka groups is not restarted by its liveness probe."""
+    for doc in _documents(DEPLOY / "k8s" / "base" / "gateway-deployment.yaml"):
+        for container in _containers(doc):
+            first = container.get("startupProbe") or container["livenessProbe"]
+            assert _probe_budget(first) >= STARTUP_SECONDS, container["name"]
+            assert first["httpGet"]["path"] == "/healthz"
+    dockerfile = (DEPLOY / "Dockerfile").read_text()
+    start_period = re.search(r"--start-period=(\d+)s", dockerfile)
+    assert start_period is not None, "the image's health check counts failures from the start"
+    assert int(start_period.group(1)) >= STARTUP_SECONDS
