@@ -8,6 +8,7 @@ here instead of in a rollout.
 from __future__ import annotations
 
 import argparse
+import os
 import re
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,7 @@ import pytest
 import yaml
 
 from core.app.cli import build_parser
+from core.app.server import create_app
 from core.bus.kafka import LIVE_JOIN_TIMEOUT
 from core.config import Settings
 
@@ -140,3 +142,30 @@ def test_liveness_lets_a_starting_gateway_start() -> None:
     start_period = re.search(r"--start-period=(\d+)s", dockerfile)
     assert start_period is not None, "the image's health check counts failures from the start"
     assert int(start_period.group(1)) >= STARTUP_SECONDS
+
+
+def _compose_environment(service: str) -> dict[str, str]:
+    """A compose service's environment, each `${NAME:?…}` the operator must supply filled in."""
+    compose = _documents(DEPLOY / "compose" / "compose.yaml")[0]
+    environment = compose["services"][service]["environment"]
+    required = re.compile(r"\$\{(\w+):\?[^}]*\}")
+    return {
+        name: required.sub(lambda m: f"operator-set-{m.group(1).lower()}", str(value))
+        for name, value in environment.items()
+    }
+
+
+def test_compose_gateway_starts_once_its_secrets_are_supplied(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`docker compose up` either names the secret it lacks or runs a gateway that starts:
+    a production gateway with every channel mounted and no secret refuses to start."""
+    for name in list(os.environ):
+        if name.startswith("OMNIROUTE_"):
+            monkeypatch.delenv(name)
+    for name, value in _compose_environment("gateway").items():
+        monkeypatch.setenv(name, value)
+    settings = Settings(_env_file=None)
+    assert settings.production
+    app = create_app(settings)
+    assert any(r.canonical == "/channels/africastalking" for r in app.router.resources())
