@@ -4,10 +4,24 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import AliasChoices, Field, SecretStr
+from pydantic import AliasChoices, Field, SecretStr, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from core.db.database import MAX_OVERFLOW, POOL_SIZE
+
+# What each backend URL may start with: the database layer's async drivers only (a managed
+# PostgreSQL's `postgres://` or `postgresql://` would load a driver that is not installed).
+URL_SCHEMES: dict[str, tuple[str, ...]] = {
+    "database_url": ("sqlite+aiosqlite", "postgresql+asyncpg"),
+    "session_url": ("memory", "redis", "rediss"),
+    "events_url": ("memory", "kafka"),
+    "object_store_url": ("file", "s3"),
+}
+
+
+class SettingError(RuntimeError):
+    """A setting that cannot work, named in the message: `omniroute` says so in one line and
+    exits 1 instead of starting something that would fail later, or a traceback."""
 
 
 class Settings(BaseSettings):
@@ -88,6 +102,18 @@ class Settings(BaseSettings):
     # reminder once (see core/app/credit_daily.py); none before this local hour.
     credit_daily_every_seconds: float = Field(default=900.0, gt=0)
     credit_reminder_hour: int = Field(default=8, ge=0, le=23)
+
+    @field_validator(*URL_SCHEMES)
+    @classmethod
+    def _known_scheme(cls, url: str, info: ValidationInfo) -> str:
+        """A backend URL is refused at start-up, not when the first request needs it."""
+        schemes = URL_SCHEMES[str(info.field_name)]
+        scheme, separator, _ = url.partition("://")
+        if separator and scheme in schemes:
+            return url
+        said = f"{scheme}://" if separator else "no scheme"
+        expected = " or ".join(f"{s}://" for s in schemes)
+        raise ValueError(f"{said} is not supported: expected {expected}")
 
     @property
     def africastalking_api_url(self) -> str:

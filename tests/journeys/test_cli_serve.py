@@ -38,3 +38,67 @@ def test_serve_on_a_host_that_is_no_address_says_so_in_one_line(
     err = capsys.readouterr().err
     assert err.splitlines()[-1].startswith("omniroute serve: cannot listen on 999.1.1.1:8080: ")
     assert "Traceback" not in err
+
+
+@pytest.mark.parametrize(
+    ("setting", "value", "named"),
+    [
+        # production with a mounted channel's secret missing
+        ("OMNIROUTE_ENV", "production", "OMNIROUTE_AFRICASTALKING_CALLBACK_TOKEN"),
+        # a scheme the store does not speak
+        ("OMNIROUTE_SESSION_URL", "valkey://cache:6379/0", "OMNIROUTE_SESSION_URL"),
+        ("OMNIROUTE_EVENTS_URL", "redpanda://broker:9092", "OMNIROUTE_EVENTS_URL"),
+        ("OMNIROUTE_OBJECT_STORE_URL", "minio://bucket", "OMNIROUTE_OBJECT_STORE_URL"),
+        # the URL a managed PostgreSQL hands out, without the async driver
+        ("OMNIROUTE_DATABASE_URL", "postgres://u:pw@db:5432/omniroute", "OMNIROUTE_DATABASE_URL"),
+        ("OMNIROUTE_DATABASE_URL", "postgresql://u:pw@db:5432/omniroute", "OMNIROUTE_DATABASE_URL"),
+        # a value the setting does not take
+        ("OMNIROUTE_ENV", "prod", "OMNIROUTE_ENV"),
+        ("OMNIROUTE_USSD_SESSION_TTL_SECONDS", "3m", "OMNIROUTE_USSD_SESSION_TTL_SECONDS"),
+    ],
+)
+def test_serve_with_a_setting_that_cannot_work_names_it_in_one_line(
+    env: None,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    setting: str,
+    value: str,
+    named: str,
+) -> None:
+    monkeypatch.setenv(setting, value)
+    assert main(["serve", "--port", "8080"]) == 1
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    last = err.splitlines()[-1]
+    assert last.startswith("omniroute serve: ")
+    assert named in last
+    assert "pw@" not in err  # the database password is not printed
+
+
+@pytest.mark.parametrize("command", ["migrate", "worker"])
+def test_migrate_and_worker_name_a_setting_that_cannot_work_in_one_line(
+    env: None, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], command: str
+) -> None:
+    monkeypatch.setenv("OMNIROUTE_DATABASE_URL", "postgres://u:pw@db:5432/omniroute")
+    monkeypatch.setenv("OMNIROUTE_TEMPORAL", "on")
+    monkeypatch.setenv("OMNIROUTE_TEMPORAL_ADDRESS", "temporal:7233")
+    monkeypatch.setenv("OMNIROUTE_ENV", "Production")
+    assert main([command]) == 1
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    assert err.splitlines()[-1].startswith(f"omniroute {command}: ")
+    assert "OMNIROUTE_ENV" in err
+    assert "OMNIROUTE_DATABASE_URL" in err
+
+
+def test_serve_with_a_bad_allowed_address_names_it_in_one_line(
+    env: None, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("OMNIROUTE_AFRICASTALKING_ALLOWED_IPS", "196.201.214.0/24, at-proxy")
+    assert main(["serve", "--port", "8080"]) == 1
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    assert err.splitlines()[-1] == (
+        "omniroute serve: OMNIROUTE_AFRICASTALKING_ALLOWED_IPS: 'at-proxy' is not an IP address "
+        "or network"
+    )
