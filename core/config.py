@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Iterable
 from typing import Literal
 
 from pydantic import AliasChoices, Field, SecretStr, ValidationInfo, field_validator
@@ -187,3 +189,23 @@ class Settings(BaseSettings):
     rate_limit_ip_burst: int = Field(default=200, gt=0)
     rate_limit_phone_per_second: float = Field(default=1.0, gt=0)
     rate_limit_phone_burst: int = Field(default=60, gt=0)
+
+
+def unknown_variables(names: Iterable[str]) -> dict[str, str | None]:
+    """The OMNIROUTE_* names no setting reads, each with the setting it most resembles (or None).
+
+    Settings ignore them, so a typo (OMNIROUTE_SESION_URL) would otherwise leave the embedded
+    default in force without a word.
+    """
+    prefix = "OMNIROUTE_"
+    known = [name.upper() for name in Settings.model_fields]
+    unknown = sorted(
+        {n for n in names if n.upper().startswith(prefix) and n.upper()[len(prefix) :] not in known}
+    )
+    return {
+        name: next(
+            (prefix + m for m in difflib.get_close_matches(name.upper()[len(prefix) :], known, 1)),
+            None,
+        )
+        for name in unknown
+    }

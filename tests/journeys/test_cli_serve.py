@@ -102,3 +102,21 @@ def test_serve_with_a_bad_allowed_address_names_it_in_one_line(
         "omniroute serve: OMNIROUTE_AFRICASTALKING_ALLOWED_IPS: 'at-proxy' is not an IP address "
         "or network"
     )
+
+
+def test_serve_warns_of_a_misspelt_variable_naming_the_setting_meant(
+    env: None, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A typo is no setting: the gateway would run on the embedded default without a word."""
+    monkeypatch.setenv("OMNIROUTE_SESION_URL", "redis://valkey:6379/0")
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        assert main(["serve", "--port", str(taken.getsockname()[1])]) == 2
+    warnings = [
+        line for line in capsys.readouterr().err.splitlines() if "settings.unknown_variable" in line
+    ]
+    assert len(warnings) == 1
+    assert "OMNIROUTE_SESION_URL" in warnings[0]
+    assert "OMNIROUTE_SESSION_URL" in warnings[0]
+    assert "valkey" not in warnings[0]  # the value may be a secret: never logged
