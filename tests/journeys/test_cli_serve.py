@@ -55,6 +55,8 @@ def test_serve_on_a_host_that_is_no_address_says_so_in_one_line(
         # a value the setting does not take
         ("OMNIROUTE_ENV", "prod", "OMNIROUTE_ENV"),
         ("OMNIROUTE_USSD_SESSION_TTL_SECONDS", "3m", "OMNIROUTE_USSD_SESSION_TTL_SECONDS"),
+        # an HS256 key shorter than the hash
+        ("OMNIROUTE_JWT_SECRET", "hunter2", "OMNIROUTE_JWT_SECRET"),
     ],
 )
 def test_serve_with_a_setting_that_cannot_work_names_it_in_one_line(
