@@ -169,3 +169,13 @@ def test_compose_gateway_starts_once_its_secrets_are_supplied(
     assert settings.production
     app = create_app(settings)
     assert any(r.canonical == "/channels/africastalking" for r in app.router.resources())
+
+
+def test_compose_services_come_back_after_a_crash_or_a_reboot() -> None:
+    """Without a restart policy a gateway that exits (Temporal not yet listening, a backend
+    restarting) stays down, and after a reboot of the host nothing comes back."""
+    compose = _documents(DEPLOY / "compose" / "compose.yaml")[0]
+    for name, service in compose["services"].items():
+        if service.get("command") == ["migrate"]:
+            continue  # one-shot: runs to completion before the gateway starts
+        assert service.get("restart") in {"always", "unless-stopped"}, name
