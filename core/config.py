@@ -22,8 +22,9 @@ URL_SCHEMES: dict[str, tuple[str, ...]] = {
 
 
 class SettingError(RuntimeError):
-    """A setting that cannot work, named in the message: `omniroute` says so in one line and
-    exits 1 instead of starting something that would fail later, or a traceback."""
+    """A setting that cannot work (a missing secret, an unknown scheme, an address nothing
+    answers at), named in the message: `omniroute` says so in one line and exits 1 instead of
+    starting something that would fail later, or a traceback."""
 
 
 class Settings(BaseSettings):

@@ -122,3 +122,23 @@ def test_serve_warns_of_a_misspelt_variable_naming_the_setting_meant(
     assert "OMNIROUTE_SESION_URL" in warnings[0]
     assert "OMNIROUTE_SESSION_URL" in warnings[0]
     assert "valkey" not in warnings[0]  # the value may be a secret: never logged
+
+
+@pytest.mark.parametrize("command", [["serve", "--port", "8080"], ["worker"]])
+def test_serve_and_worker_name_a_temporal_address_nothing_answers_at(
+    env: None,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    command: list[str],
+) -> None:
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        address = f"127.0.0.1:{closed.getsockname()[1]}"
+    monkeypatch.setenv("OMNIROUTE_TEMPORAL", "on")
+    monkeypatch.setenv("OMNIROUTE_TEMPORAL_ADDRESS", address)
+    assert main(command) == 1
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    last = err.splitlines()[-1]
+    assert last.startswith(f"omniroute {command[0]}: cannot reach Temporal at {address}")
+    assert "OMNIROUTE_TEMPORAL_ADDRESS" in last
