@@ -192,6 +192,17 @@ class Settings(BaseSettings):
     rate_limit_phone_burst: int = Field(default=60, gt=0)
 
 
+def database_url(settings: Settings) -> str:
+    """The database to open. Production must name it: the embedded default would keep orders
+    and payments in a SQLite file inside the container (lost with it, and one per replica)."""
+    if settings.production and "database_url" not in settings.model_fields_set:
+        raise SettingError(
+            "OMNIROUTE_DATABASE_URL must be set in production (postgresql+asyncpg://…): "
+            "left unset, orders would be kept in a SQLite file inside the container"
+        )
+    return settings.database_url
+
+
 def unknown_variables(names: Iterable[str]) -> dict[str, str | None]:
     """The OMNIROUTE_* names no setting reads, each with the setting it most resembles (or None).
 

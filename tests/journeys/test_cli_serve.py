@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import socket
+from pathlib import Path
 
 import pytest
 
@@ -142,3 +144,26 @@ def test_serve_and_worker_name_a_temporal_address_nothing_answers_at(
     last = err.splitlines()[-1]
     assert last.startswith(f"omniroute {command[0]}: cannot reach Temporal at {address}")
     assert "OMNIROUTE_TEMPORAL_ADDRESS" in last
+
+
+@pytest.mark.parametrize("command", [["migrate"], ["serve", "--port", "8080"], ["worker"]])
+def test_production_without_a_database_url_refuses_to_start(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    command: list[str],
+) -> None:
+    """Left unset, production would keep its orders in a SQLite file inside its container,
+    lost with the container (or one per replica)."""
+    for name in list(os.environ):
+        if name.startswith("OMNIROUTE_"):
+            monkeypatch.delenv(name)
+    monkeypatch.chdir(tmp_path)  # no .env from the checkout
+    monkeypatch.setenv("OMNIROUTE_ENV", "production")
+    monkeypatch.setenv("OMNIROUTE_CHANNELS", "web")
+    monkeypatch.setenv("OMNIROUTE_TEMPORAL_ADDRESS", "temporal:7233")
+    assert main(command) == 1
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    assert err.splitlines()[-1].startswith(f"omniroute {command[0]}: OMNIROUTE_DATABASE_URL")
+    assert not (tmp_path / "var").exists()
