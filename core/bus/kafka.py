@@ -35,6 +35,20 @@ def bootstrap_servers(url: str) -> str:
     return parts.netloc
 
 
+async def _accepts(broker: str) -> bool:
+    host, _, port = broker.rpartition(":")
+    try:
+        _reader, writer = await asyncio.wait_for(
+            asyncio.open_connection(host.strip("[]"), int(port)), timeout=1.0
+        )
+    except (OSError, TimeoutError, ValueError):
+        return False
+    writer.close()
+    with contextlib.suppress(OSError):
+        await writer.wait_closed()
+    return True
+
+
 def idempotent(url: str) -> bool:
     values = parse_qs(urlsplit(url).query).get("idempotent", ["true"])
     return values[-1].lower() not in {"false", "0", "no"}
@@ -187,17 +201,10 @@ class KafkaEventBus:
                     await consumer.stop()
 
     async def ping(self) -> bool:
-        host, _, port = self._bootstrap.split(",")[0].rpartition(":")
-        try:
-            _reader, writer = await asyncio.wait_for(
-                asyncio.open_connection(host, int(port)), timeout=1.0
-            )
-        except (OSError, TimeoutError):
-            return False
-        writer.close()
-        with contextlib.suppress(OSError):
-            await writer.wait_closed()
-        return True
+        """Some bootstrap broker accepts a connection: the client reaches the cluster through
+        any of them, so one broker restarting does not take every gateway out of /readyz."""
+        brokers = [b.strip() for b in self._bootstrap.split(",") if b.strip()]
+        return any(await asyncio.gather(*(_accepts(broker) for broker in brokers)))
 
     async def close(self) -> None:
         for task in self._consumers:

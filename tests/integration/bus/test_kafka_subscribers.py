@@ -11,6 +11,7 @@ import pytest
 from core.bus import EventEnvelope
 from core.bus.kafka import KafkaEventBus
 from engines.orders.events import OrderStatusChanged
+from tests.support.ports import free_port
 from tests.support.servers import KafkaServer
 
 pytestmark = pytest.mark.real
@@ -85,3 +86,17 @@ async def test_a_live_subscriber_gets_what_is_published_after_it_starts_not_the_
     finally:
         await bus.close()
     assert got == [f"NEW{tag}"]
+
+
+async def test_the_bus_is_up_while_any_bootstrap_broker_answers(kafka_server: KafkaServer) -> None:
+    """One broker of several down (a rolling restart) must not take every gateway out of
+    /readyz: the client reaches the cluster through the others."""
+    down = f"127.0.0.1:{free_port()}"
+    bus = KafkaEventBus(f"kafka://{down},{kafka_server.bootstrap}?idempotent=false")
+    try:
+        assert await bus.ping()
+    finally:
+        await bus.close()
+    nothing = KafkaEventBus(f"kafka://{down}?idempotent=false")
+    assert not await nothing.ping()
+    await nothing.close()
