@@ -179,3 +179,23 @@ def test_compose_services_come_back_after_a_crash_or_a_reboot() -> None:
         if service.get("command") == ["migrate"]:
             continue  # one-shot: runs to completion before the gateway starts
         assert service.get("restart") in {"always", "unless-stopped"}, name
+
+
+@pytest.mark.parametrize("overlay", ["staging", "production"])
+def test_a_release_leaves_the_autoscaled_replica_count_alone(overlay: str) -> None:
+    """A Deployment the HPA scales must not name its replicas: every `kubectl apply` of a
+    release would reset 12 busy gateways to the manifest's 3, killing the rest at once."""
+    base = DEPLOY / "k8s" / "base"
+    scaled = {
+        doc["spec"]["scaleTargetRef"]["name"]
+        for doc in _documents(base / "gateway-hpa.yaml")
+        if doc["kind"] == "HorizontalPodAutoscaler"
+    }
+    for doc in _documents(base / "gateway-deployment.yaml"):
+        if doc["metadata"]["name"] in scaled:
+            assert "replicas" not in doc["spec"], doc["metadata"]["name"]
+    overlay_doc = _documents(DEPLOY / "k8s" / "overlays" / overlay / "kustomization.yaml")[0]
+    for patch in overlay_doc.get("patches", []):
+        if patch["target"]["kind"] == "Deployment" and patch["target"]["name"] in scaled:
+            paths = {op["path"] for op in yaml.safe_load(patch["patch"])}
+            assert "/spec/replicas" not in paths, (overlay, patch["target"]["name"])
