@@ -199,3 +199,15 @@ def test_a_release_leaves_the_autoscaled_replica_count_alone(overlay: str) -> No
         if patch["target"]["kind"] == "Deployment" and patch["target"]["name"] in scaled:
             paths = {op["path"] for op in yaml.safe_load(patch["patch"])}
             assert "/spec/replicas" not in paths, (overlay, patch["target"]["name"])
+
+
+def test_the_disruption_budget_lets_a_node_drain_and_keeps_the_rest_serving() -> None:
+    """minAvailable 1 blocked every drain of staging's single gateway, and let drains evict
+    all but one of production's fifteen at once; one at a time does neither."""
+    (pdb,) = _documents(DEPLOY / "k8s" / "base" / "gateway-pdb.yaml")
+    assert "minAvailable" not in pdb["spec"]
+    assert pdb["spec"]["maxUnavailable"] == 1
+    for overlay in ("staging", "production"):
+        overlay_doc = _documents(DEPLOY / "k8s" / "overlays" / overlay / "kustomization.yaml")[0]
+        kinds = {patch["target"]["kind"] for patch in overlay_doc.get("patches", [])}
+        assert "PodDisruptionBudget" not in kinds, overlay
