@@ -167,3 +167,19 @@ def test_production_without_a_database_url_refuses_to_start(
     assert "Traceback" not in err
     assert err.splitlines()[-1].startswith(f"omniroute {command[0]}: OMNIROUTE_DATABASE_URL")
     assert not (tmp_path / "var").exists()
+
+
+def test_serve_warns_when_the_sms_provider_can_send_nothing(
+    env: None, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Without its API key every order confirmation and receipt SMS fails quietly in the
+    outbox; the operator is told at start which variable is missing."""
+    monkeypatch.setenv("OMNIROUTE_SMS_PROVIDER", "africastalking")
+    monkeypatch.delenv("OMNIROUTE_AFRICASTALKING_API_KEY", raising=False)
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        assert main(["serve", "--port", str(taken.getsockname()[1])]) == 2
+    warnings = [line for line in capsys.readouterr().err.splitlines() if "sms.no_sender" in line]
+    assert len(warnings) == 1
+    assert "OMNIROUTE_AFRICASTALKING_API_KEY" in warnings[0]
