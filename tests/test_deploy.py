@@ -211,3 +211,17 @@ def test_the_disruption_budget_lets_a_node_drain_and_keeps_the_rest_serving() ->
         overlay_doc = _documents(DEPLOY / "k8s" / "overlays" / overlay / "kustomization.yaml")[0]
         kinds = {patch["target"]["kind"] for patch in overlay_doc.get("patches", [])}
         assert "PodDisruptionBudget" not in kinds, overlay
+
+
+def test_a_stopping_gateway_keeps_answering_until_it_is_out_of_the_service() -> None:
+    """Kubernetes sends SIGTERM while the Service still routes to the pod for a few seconds;
+    serve stops listening at once, so without a pause every rollout refused in-flight USSD
+    callbacks (the subscriber sees a network error)."""
+    for doc in _documents(DEPLOY / "k8s" / "base" / "gateway-deployment.yaml"):
+        pod = doc["spec"]["template"]["spec"]
+        for container in _containers(doc):
+            command = container["lifecycle"]["preStop"]["exec"]["command"]
+            assert command[0] == "sleep"
+            pause = int(command[1])
+            assert pause >= 5
+            assert pod["terminationGracePeriodSeconds"] >= pause + 20
