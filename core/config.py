@@ -18,6 +18,8 @@ URL_SCHEMES: dict[str, tuple[str, ...]] = {
     "session_url": ("memory", "redis", "rediss"),
     "events_url": ("memory", "kafka"),
     "object_store_url": ("file", "s3"),
+    # callback URLs and Twilio's signature checks are built on it
+    "public_url": ("http", "https"),
 }
 
 
@@ -108,8 +110,10 @@ class Settings(BaseSettings):
 
     @field_validator(*URL_SCHEMES)
     @classmethod
-    def _known_scheme(cls, url: str, info: ValidationInfo) -> str:
+    def _known_scheme(cls, url: str | None, info: ValidationInfo) -> str | None:
         """A backend URL is refused at start-up, not when the first request needs it."""
+        if url is None:
+            return None
         schemes = URL_SCHEMES[str(info.field_name)]
         scheme, separator, _ = url.partition("://")
         if separator and scheme in schemes:

@@ -57,6 +57,8 @@ def test_serve_on_a_host_that_is_no_address_says_so_in_one_line(
         # a value the setting does not take
         ("OMNIROUTE_ENV", "prod", "OMNIROUTE_ENV"),
         ("OMNIROUTE_USSD_SESSION_TTL_SECONDS", "3m", "OMNIROUTE_USSD_SESSION_TTL_SECONDS"),
+        # no scheme: callback URLs built on it are no URLs, Twilio's signatures never match
+        ("OMNIROUTE_PUBLIC_URL", "gateway.omniroute.example", "OMNIROUTE_PUBLIC_URL"),
         # an HS256 key shorter than the hash
         ("OMNIROUTE_JWT_SECRET", "hunter2", "OMNIROUTE_JWT_SECRET"),
     ],
