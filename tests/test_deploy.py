@@ -225,3 +225,27 @@ def test_a_stopping_gateway_keeps_answering_until_it_is_out_of_the_service() -> 
             pause = int(command[1])
             assert pause >= 5
             assert pod["terminationGracePeriodSeconds"] >= pause + 20
+
+
+def test_compose_keeps_the_gateways_documents_across_a_rebuild() -> None:
+    """With the default file:// object store the drivers' documents were written inside the
+    gateway's container, and `up --build` (a new container) lost them."""
+    compose = _documents(DEPLOY / "compose" / "compose.yaml")[0]
+    gateway = compose["services"]["gateway"]
+    store = _compose_environment("gateway").get("OMNIROUTE_OBJECT_STORE_URL")
+    store = store or Settings.model_fields["object_store_url"].default
+    if not store.startswith("file://"):
+        return
+    dockerfile = (DEPLOY / "Dockerfile").read_text()
+    workdir = re.findall(r"^WORKDIR (\S+)", dockerfile, re.MULTILINE)[-1]
+    path = store.removeprefix("file://")
+    path = path if path.startswith("/") else f"{workdir}/{path}"
+    mounted = [
+        v.split(":")[1]
+        for v in gateway.get("volumes", [])
+        if v.split(":")[0] in compose.get("volumes", {})
+    ]
+    assert any(path == m or path.startswith(m + "/") for m in mounted), (path, mounted)
+    # a named volume starts as the image's directory: it must exist there, owned by the user
+    owned = re.findall(r"install -d -o omniroute -g omniroute (\S+)", dockerfile)
+    assert any(m in owned for m in mounted), (mounted, owned)
