@@ -5,8 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-import structlog
-
 import channels.africastalking
 import channels.meta
 import channels.twilio
@@ -65,19 +63,11 @@ from engines.settlement import PayoutOrders
 from engines.wms import SqlBinStock, WarehouseService
 from sessions import open_session_store
 
-log = structlog.get_logger(__name__)
-
 SENDERS = (
     ("africastalking", channels.africastalking),
     ("twilio", channels.twilio),
     ("meta", channels.meta),
 )
-# What each sender needs before it sends anything.
-SENDER_VARIABLES = {
-    "africastalking": "OMNIROUTE_AFRICASTALKING_API_KEY",
-    "twilio": "OMNIROUTE_TWILIO_ACCOUNT_SID and OMNIROUTE_TWILIO_AUTH_TOKEN",
-    "meta": "OMNIROUTE_META_ACCESS_TOKEN and OMNIROUTE_META_PHONE_NUMBER_ID",
-}
 
 
 @dataclass(frozen=True, slots=True)
@@ -302,13 +292,6 @@ def build_services(
         sender = provider.make_sender(settings)
         if sender is not None:
             senders[name] = sender
-    if settings.sms_provider not in senders:
-        # order confirmations and receipts would wait in the outbox and fail, unsent
-        log.warning(
-            "sms.no_sender",
-            provider=settings.sms_provider,
-            hint=f"set {SENDER_VARIABLES[settings.sms_provider]} to send SMS",
-        )
     delivery = DeliveryWorker(notifications, senders)
     OrderConfirmationSms(notifications, customers, translate, settings.sms_provider).subscribe(bus)
     PaymentReceiptSms(notifications, customers, translate, settings.sms_provider).subscribe(bus)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
 
+import structlog
 from aiohttp import web
 
 import channels.africastalking
@@ -20,6 +21,14 @@ from core.app.metrics import HttpMetrics
 from core.config import Settings
 from core.db.migrate import migrated
 
+log = structlog.get_logger(__name__)
+
+# What each SMS provider's sender needs before it sends anything.
+SMS_SENDER_VARIABLES = {
+    "africastalking": "OMNIROUTE_AFRICASTALKING_API_KEY",
+    "twilio": "OMNIROUTE_TWILIO_ACCOUNT_SID and OMNIROUTE_TWILIO_AUTH_TOKEN",
+}
+
 CHANNELS = (
     ("/channels/africastalking", channels.africastalking),
     ("/channels/twilio", channels.twilio),
@@ -32,6 +41,13 @@ def create_app(
     settings: Settings, *, build: Callable[[Settings], Services] = build_services
 ) -> web.Application:
     services = build(settings)
+    if settings.sms_provider not in services.senders:
+        # order confirmations, delivery codes and receipts would fail in the outbox, unsent
+        log.warning(
+            "sms.no_sender",
+            provider=settings.sms_provider,
+            hint=f"set {SMS_SENDER_VARIABLES[settings.sms_provider]} to send SMS",
+        )
     metrics = HttpMetrics()
     app = web.Application(
         client_max_size=settings.max_body_bytes * 128, middlewares=[metrics.middleware]
