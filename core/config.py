@@ -2,12 +2,31 @@
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Iterable
 from typing import Literal
 
-from pydantic import AliasChoices, Field, SecretStr
+from pydantic import AliasChoices, Field, SecretStr, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from core.db.database import MAX_OVERFLOW, POOL_SIZE
+
+# What each backend URL may start with: the database layer's async drivers only (a managed
+# PostgreSQL's `postgres://` or `postgresql://` would load a driver that is not installed).
+URL_SCHEMES: dict[str, tuple[str, ...]] = {
+    "database_url": ("sqlite+aiosqlite", "postgresql+asyncpg"),
+    "session_url": ("memory", "redis", "rediss"),
+    "events_url": ("memory", "kafka"),
+    "object_store_url": ("file", "s3"),
+    # callback URLs and Twilio's signature checks are built on it
+    "public_url": ("http", "https"),
+}
+
+
+class SettingError(RuntimeError):
+    """A setting that cannot work (a missing secret, an unknown scheme, an address nothing
+    answers at), named in the message: `omniroute` says so in one line and exits 1 instead of
+    starting something that would fail later, or a traceback."""
 
 
 class Settings(BaseSettings):
@@ -89,6 +108,20 @@ class Settings(BaseSettings):
     credit_daily_every_seconds: float = Field(default=900.0, gt=0)
     credit_reminder_hour: int = Field(default=8, ge=0, le=23)
 
+    @field_validator(*URL_SCHEMES)
+    @classmethod
+    def _known_scheme(cls, url: str | None, info: ValidationInfo) -> str | None:
+        """A backend URL is refused at start-up, not when the first request needs it."""
+        if url is None:
+            return None
+        schemes = URL_SCHEMES[str(info.field_name)]
+        scheme, separator, _ = url.partition("://")
+        if separator and scheme in schemes:
+            return url
+        said = f"{scheme}://" if separator else "no scheme"
+        expected = " or ".join(f"{s}://" for s in schemes)
+        raise ValueError(f"{said} is not supported: expected {expected}")
+
     @property
     def africastalking_api_url(self) -> str:
         """Africa's Talking's REST base: the sandbox host for the `sandbox` username."""
@@ -161,3 +194,34 @@ class Settings(BaseSettings):
     rate_limit_ip_burst: int = Field(default=200, gt=0)
     rate_limit_phone_per_second: float = Field(default=1.0, gt=0)
     rate_limit_phone_burst: int = Field(default=60, gt=0)
+
+
+def database_url(settings: Settings) -> str:
+    """The database to open. Production must name it: the embedded default would keep orders
+    and payments in a SQLite file inside the container (lost with it, and one per replica)."""
+    if settings.production and "database_url" not in settings.model_fields_set:
+        raise SettingError(
+            "OMNIROUTE_DATABASE_URL must be set in production (postgresql+asyncpg://…): "
+            "left unset, orders would be kept in a SQLite file inside the container"
+        )
+    return settings.database_url
+
+
+def unknown_variables(names: Iterable[str]) -> dict[str, str | None]:
+    """The OMNIROUTE_* names no setting reads, each with the setting it most resembles (or None).
+
+    Settings ignore them, so a typo (OMNIROUTE_SESION_URL) would otherwise leave the embedded
+    default in force without a word.
+    """
+    prefix = "OMNIROUTE_"
+    known = [name.upper() for name in Settings.model_fields]
+    unknown = sorted(
+        {n for n in names if n.upper().startswith(prefix) and n.upper()[len(prefix) :] not in known}
+    )
+    return {
+        name: next(
+            (prefix + m for m in difflib.get_close_matches(name.upper()[len(prefix) :], known, 1)),
+            None,
+        )
+        for name in unknown
+    }

@@ -20,6 +20,8 @@ from aiobotocore.config import AioConfig
 from aiobotocore.session import get_session
 from botocore.exceptions import ClientError
 
+from core.config import SettingError
+
 _KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*(/[A-Za-z0-9][A-Za-z0-9._-]*)*$")
 # S3's bucket naming rules (lower case, digits, dots and hyphens, 3 to 63 characters).
 _BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
@@ -46,7 +48,7 @@ class InvalidObjectKeyError(ValueError):
     pass
 
 
-class ObjectStoreConfigError(ValueError):
+class ObjectStoreConfigError(SettingError, ValueError):
     """The object store URL or its settings cannot work; the message names the variable."""
 
 

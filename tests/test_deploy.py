@@ -8,6 +8,7 @@ here instead of in a rollout.
 from __future__ import annotations
 
 import argparse
+import os
 import re
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,8 @@ import pytest
 import yaml
 
 from core.app.cli import build_parser
+from core.app.server import create_app
+from core.bus.kafka import LIVE_JOIN_TIMEOUT
 from core.config import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -113,3 +116,136 @@ async def test_probes_hit_routes_that_answer(client: Any) -> None:
     for path in sorted(paths):
         response = await client.get(path)
         assert response.status == 200, path
+
+
+# Before it listens, `serve` imports the service graph, connects to Temporal and waits for the
+# live Kafka groups to join (LIVE_JOIN_TIMEOUT at most); the orchestrator must wait that long.
+STARTUP_SECONDS = LIVE_JOIN_TIMEOUT + 30
+
+
+def _probe_budget(probe: dict[str, Any]) -> float:
+    """Seconds a probe lets a container fail before it acts."""
+    return float(
+        probe.get("initialDelaySeconds", 0)
+        + probe.get("periodSeconds", 10) * probe.get("failureThreshold", 3)
+    )
+
+
+def test_liveness_lets_a_starting_gateway_start() -> None:
+    """A gateway still waiting for its Kafka groups is not restarted by its liveness probe."""
+    for doc in _documents(DEPLOY / "k8s" / "base" / "gateway-deployment.yaml"):
+        for container in _containers(doc):
+            first = container.get("startupProbe") or container["livenessProbe"]
+            assert _probe_budget(first) >= STARTUP_SECONDS, container["name"]
+            assert first["httpGet"]["path"] == "/healthz"
+    dockerfile = (DEPLOY / "Dockerfile").read_text()
+    start_period = re.search(r"--start-period=(\d+)s", dockerfile)
+    assert start_period is not None, "the image's health check counts failures from the start"
+    assert int(start_period.group(1)) >= STARTUP_SECONDS
+
+
+def _compose_environment(service: str) -> dict[str, str]:
+    """A compose service's environment, each `${NAME:?…}` the operator must supply filled in."""
+    compose = _documents(DEPLOY / "compose" / "compose.yaml")[0]
+    environment = compose["services"][service]["environment"]
+    required = re.compile(r"\$\{(\w+):\?[^}]*\}")
+    return {
+        name: required.sub(lambda m: f"operator-set-{m.group(1).lower()}", str(value))
+        for name, value in environment.items()
+    }
+
+
+def test_compose_gateway_starts_once_its_secrets_are_supplied(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`docker compose up` either names the secret it lacks or runs a gateway that starts:
+    a production gateway with every channel mounted and no secret refuses to start."""
+    for name in list(os.environ):
+        if name.startswith("OMNIROUTE_"):
+            monkeypatch.delenv(name)
+    for name, value in _compose_environment("gateway").items():
+        monkeypatch.setenv(name, value)
+    settings = Settings(_env_file=None)
+    assert settings.production
+    app = create_app(settings)
+    assert any(r.canonical == "/channels/africastalking" for r in app.router.resources())
+
+
+def test_compose_services_come_back_after_a_crash_or_a_reboot() -> None:
+    """Without a restart policy a gateway that exits (Temporal not yet listening, a backend
+    restarting) stays down, and after a reboot of the host nothing comes back."""
+    compose = _documents(DEPLOY / "compose" / "compose.yaml")[0]
+    for name, service in compose["services"].items():
+        if service.get("command") == ["migrate"]:
+            continue  # one-shot: runs to completion before the gateway starts
+        assert service.get("restart") in {"always", "unless-stopped"}, name
+
+
+@pytest.mark.parametrize("overlay", ["staging", "production"])
+def test_a_release_leaves_the_autoscaled_replica_count_alone(overlay: str) -> None:
+    """A Deployment the HPA scales must not name its replicas: every `kubectl apply` of a
+    release would reset 12 busy gateways to the manifest's 3, killing the rest at once."""
+    base = DEPLOY / "k8s" / "base"
+    scaled = {
+        doc["spec"]["scaleTargetRef"]["name"]
+        for doc in _documents(base / "gateway-hpa.yaml")
+        if doc["kind"] == "HorizontalPodAutoscaler"
+    }
+    for doc in _documents(base / "gateway-deployment.yaml"):
+        if doc["metadata"]["name"] in scaled:
+            assert "replicas" not in doc["spec"], doc["metadata"]["name"]
+    overlay_doc = _documents(DEPLOY / "k8s" / "overlays" / overlay / "kustomization.yaml")[0]
+    for patch in overlay_doc.get("patches", []):
+        if patch["target"]["kind"] == "Deployment" and patch["target"]["name"] in scaled:
+            paths = {op["path"] for op in yaml.safe_load(patch["patch"])}
+            assert "/spec/replicas" not in paths, (overlay, patch["target"]["name"])
+
+
+def test_the_disruption_budget_lets_a_node_drain_and_keeps_the_rest_serving() -> None:
+    """minAvailable 1 blocked every drain of staging's single gateway, and let drains evict
+    all but one of production's fifteen at once; one at a time does neither."""
+    (pdb,) = _documents(DEPLOY / "k8s" / "base" / "gateway-pdb.yaml")
+    assert "minAvailable" not in pdb["spec"]
+    assert pdb["spec"]["maxUnavailable"] == 1
+    for overlay in ("staging", "production"):
+        overlay_doc = _documents(DEPLOY / "k8s" / "overlays" / overlay / "kustomization.yaml")[0]
+        kinds = {patch["target"]["kind"] for patch in overlay_doc.get("patches", [])}
+        assert "PodDisruptionBudget" not in kinds, overlay
+
+
+def test_a_stopping_gateway_keeps_answering_until_it_is_out_of_the_service() -> None:
+    """Kubernetes sends SIGTERM while the Service still routes to the pod for a few seconds;
+    serve stops listening at once, so without a pause every rollout refused in-flight USSD
+    callbacks (the subscriber sees a network error)."""
+    for doc in _documents(DEPLOY / "k8s" / "base" / "gateway-deployment.yaml"):
+        pod = doc["spec"]["template"]["spec"]
+        for container in _containers(doc):
+            command = container["lifecycle"]["preStop"]["exec"]["command"]
+            assert command[0] == "sleep"
+            pause = int(command[1])
+            assert pause >= 5
+            assert pod["terminationGracePeriodSeconds"] >= pause + 20
+
+
+def test_compose_keeps_the_gateways_documents_across_a_rebuild() -> None:
+    """With the default file:// object store the drivers' documents were written inside the
+    gateway's container, and `up --build` (a new container) lost them."""
+    compose = _documents(DEPLOY / "compose" / "compose.yaml")[0]
+    gateway = compose["services"]["gateway"]
+    store = _compose_environment("gateway").get("OMNIROUTE_OBJECT_STORE_URL")
+    store = store or Settings.model_fields["object_store_url"].default
+    if not store.startswith("file://"):
+        return
+    dockerfile = (DEPLOY / "Dockerfile").read_text()
+    workdir = re.findall(r"^WORKDIR (\S+)", dockerfile, re.MULTILINE)[-1]
+    path = store.removeprefix("file://")
+    path = path if path.startswith("/") else f"{workdir}/{path}"
+    mounted = [
+        v.split(":")[1]
+        for v in gateway.get("volumes", [])
+        if v.split(":")[0] in compose.get("volumes", {})
+    ]
+    assert any(path == m or path.startswith(m + "/") for m in mounted), (path, mounted)
+    # a named volume starts as the image's directory: it must exist there, owned by the user
+    owned = re.findall(r"install -d -o omniroute -g omniroute (\S+)", dockerfile)
+    assert any(m in owned for m in mounted), (mounted, owned)

@@ -9,10 +9,16 @@ from __future__ import annotations
 
 import ipaddress
 
+from core.config import SettingError
+
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 Networks = tuple[IPNetwork, ...]
 
 VARIABLE = "OMNIROUTE_AFRICASTALKING_ALLOWED_IPS"
+
+
+class InvalidAllowListError(SettingError, ValueError):
+    """An entry that is neither an address nor a network: the gateway does not start."""
 
 
 def parse_networks(raw: str | None) -> Networks | None:
@@ -26,7 +32,9 @@ def parse_networks(raw: str | None) -> Networks | None:
         try:
             networks.append(ipaddress.ip_network(entry, strict=False))
         except ValueError as exc:
-            raise ValueError(f"{VARIABLE}: {entry!r} is not an IP address or network") from exc
+            raise InvalidAllowListError(
+                f"{VARIABLE}: {entry!r} is not an IP address or network"
+            ) from exc
     return tuple(networks) or None
 
 

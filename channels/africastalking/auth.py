@@ -11,13 +11,13 @@ from pydantic import SecretStr
 
 from channels.africastalking.allowlist import is_allowed
 from channels.africastalking.keys import ALLOWED_NETWORKS, CALLBACK_TOKEN
-from core.config import Settings
+from core.config import SettingError, Settings
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 TOKEN_VARIABLE = "OMNIROUTE_AFRICASTALKING_CALLBACK_TOKEN"  # noqa: S105 - a name, not a secret
 
 
-class MissingCallbackTokenError(RuntimeError):
+class MissingCallbackTokenError(SettingError):
     """Production without the token would answer anyone who posts an Africa's Talking form."""
 
 

@@ -15,7 +15,7 @@ import jwt
 import structlog
 from graphql import GraphQLError
 
-from core.config import Settings
+from core.config import SettingError, Settings
 from engines.access import API_KEY_PREFIX, Principal, Role
 
 log = structlog.get_logger(__name__)
@@ -25,6 +25,10 @@ log = structlog.get_logger(__name__)
 DEV_SECRET: Final = "omniroute-dev-secret-not-for-production"  # noqa: S105
 LEEWAY_SECONDS: Final = 30
 MIN_SECRET_BYTES: Final = 32  # RFC 7518 §3.2: an HS256 key as long as the hash
+
+
+class WeakJwtSecretError(SettingError, ValueError):
+    """An HS256 secret shorter than the hash: the gateway does not start with it."""
 
 
 class InvalidTokenError(Exception):
@@ -53,7 +57,9 @@ class TokenKeys:
                 sign_algorithm, sign_key = "RS256", settings.jwt_private_key.get_secret_value()
         secret = settings.jwt_secret.get_secret_value() if settings.jwt_secret else None
         if secret is not None and len(secret.encode()) < MIN_SECRET_BYTES:
-            raise ValueError(f"OMNIROUTE_JWT_SECRET needs at least {MIN_SECRET_BYTES} bytes")
+            raise WeakJwtSecretError(
+                f"OMNIROUTE_JWT_SECRET needs at least {MIN_SECRET_BYTES} bytes"
+            )
         if secret is None and not verify and not settings.production:
             secret = DEV_SECRET
         if secret is not None:

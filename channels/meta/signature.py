@@ -8,14 +8,14 @@ import hmac
 
 from pydantic import SecretStr
 
-from core.config import Settings
+from core.config import SettingError, Settings
 
 SIGNATURE_HEADER = "X-Hub-Signature-256"
 APP_SECRET_VARIABLE = "OMNIROUTE_META_APP_SECRET"  # noqa: S105 - its name, not its value
 PREFIX = "sha256="
 
 
-class MissingAppSecretError(RuntimeError):
+class MissingAppSecretError(SettingError):
     """Production without the app secret would act on any body shaped like Meta's."""
 
 

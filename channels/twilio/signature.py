@@ -20,7 +20,7 @@ from twilio.request_validator import RequestValidator  # type: ignore[import-unt
 
 from channels.edge import BodyTooLargeError, bad_request, read_bounded, too_large
 from channels.twilio.keys import BODY
-from core.config import Settings
+from core.config import SettingError, Settings
 
 log = structlog.get_logger(__name__)
 
@@ -30,7 +30,7 @@ AUTH_TOKEN_VARIABLE = "OMNIROUTE_TWILIO_AUTH_TOKEN"  # noqa: S105 - its name, no
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
-class MissingAuthTokenError(RuntimeError):
+class MissingAuthTokenError(SettingError):
     """Production without the Auth Token would answer anyone who posts a Twilio-shaped form."""
 
 

@@ -37,7 +37,7 @@ from core.bus.factory import open_event_bus
 from core.bus.outbox import OutboxRelay
 from core.bus.port import EventBus
 from core.clock import Clock, SystemClock
-from core.config import Settings
+from core.config import Settings, database_url
 from core.conversation import SessionStore
 from core.db import Database
 from core.i18n import Translator
@@ -180,7 +180,7 @@ def build_services(
     clock = clock or SystemClock()
     ids = ids or RandomIds()
     db = Database(
-        settings.database_url,
+        database_url(settings),
         pool_size=settings.database_pool_size,
         max_overflow=settings.database_max_overflow,
     )

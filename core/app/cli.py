@@ -66,11 +66,33 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return module.run(args)
     except Exception as exc:
+        setting = setting_trouble(exc)
+        if setting is not None:
+            print(f"omniroute {args.command}: {setting}", file=sys.stderr)
+            return 1
         reason = database_trouble(exc)
         if reason is None:
             raise
         print(f"omniroute {args.command}: {reason}", file=sys.stderr)
         return 2
+
+
+def setting_trouble(exc: BaseException) -> str | None:
+    """The settings that cannot work, each by its variable (None: another failure)."""
+    from pydantic import ValidationError  # noqa: PLC0415
+
+    from core.config import SettingError  # noqa: PLC0415
+
+    if isinstance(exc, SettingError):
+        return str(exc)
+    if not (isinstance(exc, ValidationError) and exc.title == "Settings"):
+        return None
+    problems = []
+    for error in exc.errors(include_url=False, include_input=False):
+        name = str(error["loc"][0]) if error["loc"] else "?"
+        variable = name if name.isupper() else f"OMNIROUTE_{name.upper()}"
+        problems.append(f"{variable}: {error['msg'].removeprefix('Value error, ')}")
+    return "; ".join(problems)
 
 
 def database_trouble(exc: BaseException) -> str | None:

@@ -10,7 +10,7 @@ import asyncio
 import sys
 
 from core.clock import SystemClock
-from core.config import Settings
+from core.config import Settings, database_url
 from core.db import Database
 from core.db.migrate import upgrade
 
@@ -22,8 +22,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _migrate() -> int:
-    settings = Settings()
-    upgrade(settings.database_url)
+    upgrade(database_url(Settings()))
     print("database is at the latest migration")
     return 0
 
@@ -37,7 +36,7 @@ def _seed(*, demo: bool) -> int:
     from core.app.demo import load_demo, load_distribution_demo  # noqa: PLC0415
 
     async def load() -> int:
-        db = Database(Settings().database_url)
+        db = Database(database_url(Settings()))
         try:
             now = SystemClock().now()
             return await load_demo(db, now) + await load_distribution_demo(db, now)

@@ -36,6 +36,7 @@ class DeliveryWorker:
         for delivery in await self._notifications.due():
             sender = self._senders.get(delivery.provider)
             if sender is None:
+                log.warning("delivery.no_sender", provider=delivery.provider)
                 await self._notifications.mark_failed_attempt(
                     delivery, f"no sender configured for {delivery.provider}"
                 )

@@ -9,7 +9,9 @@ import socket
 import sys
 from collections.abc import Callable
 
+import structlog
 from aiohttp import web
+from dotenv import dotenv_values
 
 from core.app.bootstrap import build_services
 from core.app.eventloop import loop_factory, running_loop_name
@@ -19,7 +21,9 @@ from core.app.objects import MissingObjectStoreSettingError
 from core.app.server import create_app
 from core.app.temporal_dev import TemporalUnavailableError, embedded_temporal
 from core.app.worker import run_worker
-from core.config import Settings
+from core.config import Settings, unknown_variables
+
+log = structlog.get_logger(__name__)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -34,6 +38,7 @@ def run(args: argparse.Namespace) -> int:
 def _serve(host: str, port: int) -> int:
     settings = Settings()
     configure_logging(settings)
+    _warn_unknown_variables()
     try:
         with embedded_temporal(settings) as running:
             web.run_app(
@@ -68,6 +73,7 @@ def _cannot_listen(error: OSError) -> bool:
 def _worker() -> int:
     settings = Settings()
     configure_logging(settings)
+    _warn_unknown_variables()
     if settings.temporal == "off" or not settings.temporal_address:
         print(
             "omniroute worker: set OMNIROUTE_TEMPORAL_ADDRESS to the Temporal cluster (host:7233);"
@@ -77,6 +83,14 @@ def _worker() -> int:
         return 2
     asyncio.run(run_worker(settings))
     return 0
+
+
+def _warn_unknown_variables() -> None:
+    """Name each OMNIROUTE_* variable no setting reads (never its value: it may be a secret)."""
+    env_file = Settings.model_config.get("env_file")
+    from_file = dotenv_values(env_file) if isinstance(env_file, str) else {}
+    for name, meant in unknown_variables([*from_file, *os.environ]).items():
+        log.warning("settings.unknown_variable", variable=name, did_you_mean=meant)
 
 
 def _announce(host: str, port: int) -> Callable[[str], None]:

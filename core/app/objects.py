@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from core.config import Settings
+from core.config import SettingError, Settings
 from core.objects import ObjectStore, ObjectStoreConfigError, S3Config, open_object_store
 
 
-class MissingObjectStoreSettingError(RuntimeError):
+class MissingObjectStoreSettingError(SettingError):
     """Production with an s3:// object store but something it needs unset."""
 
 

@@ -10,7 +10,7 @@ from core.app.periodic import Periodic
 from core.app.subscribers import CustomerSms
 from core.bus import EventBus, EventEnvelope
 from core.clock import Clock
-from core.config import Settings
+from core.config import SettingError, Settings
 from core.money import Money
 from core.phone import Phone
 from engines.payments import (
@@ -32,7 +32,7 @@ log = structlog.get_logger(__name__)
 DEV_CALLBACK_SECRET = "omniroute-dev-callback-secret"  # noqa: S105
 
 
-class MissingPaymentSecretError(RuntimeError):
+class MissingPaymentSecretError(SettingError):
     """Production with a rail configured but a secret it needs missing."""
 
 

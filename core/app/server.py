@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
 
+import structlog
 from aiohttp import web
 
 import channels.africastalking
@@ -18,6 +19,15 @@ from core.app.gc_metrics import GcPauses
 from core.app.keys import SERVICES
 from core.app.metrics import HttpMetrics
 from core.config import Settings
+from core.db.migrate import migrated
+
+log = structlog.get_logger(__name__)
+
+# What each SMS provider's sender needs before it sends anything.
+SMS_SENDER_VARIABLES = {
+    "africastalking": "OMNIROUTE_AFRICASTALKING_API_KEY",
+    "twilio": "OMNIROUTE_TWILIO_ACCOUNT_SID and OMNIROUTE_TWILIO_AUTH_TOKEN",
+}
 
 CHANNELS = (
     ("/channels/africastalking", channels.africastalking),
@@ -31,6 +41,13 @@ def create_app(
     settings: Settings, *, build: Callable[[Settings], Services] = build_services
 ) -> web.Application:
     services = build(settings)
+    if settings.sms_provider not in services.senders:
+        # order confirmations, delivery codes and receipts would fail in the outbox, unsent
+        log.warning(
+            "sms.no_sender",
+            provider=settings.sms_provider,
+            hint=f"set {SMS_SENDER_VARIABLES[settings.sms_provider]} to send SMS",
+        )
     metrics = HttpMetrics()
     metrics.count_failed_turns(services.pipeline.failures)
     app = web.Application(
@@ -69,10 +86,11 @@ async def healthz(_request: web.Request) -> web.Response:
 
 
 async def readyz(request: web.Request) -> web.Response:
-    """Each configured backend, and 503 when any of them is down."""
+    """Each configured backend, and 503 when any of them is down. The database counts as down
+    until `omniroute migrate` has brought it to this code's schema."""
     services = request.app[SERVICES]
     checks = {
-        "database": await services.db.ping(),
+        "database": await migrated(services.db),
         "sessions": await services.store.ping(),
         "events": await services.bus.ping(),
     }

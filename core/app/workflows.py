@@ -26,7 +26,7 @@ from core.app.workflow_payments import IntentRail, PaymentSignals
 from core.app.workflow_settlement import LedgerSettlement
 from core.bus import EventBus, EventEnvelope
 from core.clock import Clock
-from core.config import Settings
+from core.config import SettingError, Settings
 from core.i18n import Translator
 from core.messages import ChannelKind, OutboundMessage, Reply
 from core.money import Money
@@ -151,13 +151,22 @@ def fulfilment_activities(
     )
 
 
+class TemporalUnreachableError(SettingError):
+    """Nothing answers at OMNIROUTE_TEMPORAL_ADDRESS: serve and worker stop, saying so."""
+
+
 async def connect(settings: Settings) -> Client:
-    assert settings.temporal_address is not None
-    return await Client.connect(
-        settings.temporal_address,
-        namespace=settings.temporal_namespace,
-        data_converter=pydantic_data_converter,
-    )
+    address = settings.temporal_address
+    assert address is not None
+    try:
+        return await Client.connect(
+            address, namespace=settings.temporal_namespace, data_converter=pydantic_data_converter
+        )
+    except RuntimeError as error:  # temporalio's "Failed client connect: …"
+        raise TemporalUnreachableError(
+            f"cannot reach Temporal at {address} ({error}): start it, or set "
+            "OMNIROUTE_TEMPORAL_ADDRESS to its frontend (host:7233)"
+        ) from error
 
 
 # Value types the workflows carry are imported once, outside the sandbox: they hold no state,
