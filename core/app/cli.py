@@ -55,15 +55,16 @@ class CommandModule(Protocol):
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     module = cast(CommandModule, importlib.import_module(RUNNERS[args.command]))
-    if args.command not in UNLOGGED:
-        # Logs go to stderr, as the gateway's do: structlog's default wrote its lines to stdout,
-        # into the JSON and CSV that scripts read from `drivers pay` or `stock count`. A command
-        # says what it did itself, so only warnings are logged (serve and worker log all).
-        from core.app.logs import configure_logging  # noqa: PLC0415
-        from core.config import Settings  # noqa: PLC0415
-
-        configure_logging(Settings(), level=logging.WARNING)
     try:
+        if args.command not in UNLOGGED:
+            # Logs go to stderr, as the gateway's do: structlog's default wrote its lines to
+            # stdout, into the JSON and CSV that scripts read from `drivers pay` or `stock
+            # count`. A command says what it did itself, so only warnings are logged (serve and
+            # worker log all). In the try: settings that cannot work are named in one line.
+            from core.app.logs import configure_logging  # noqa: PLC0415
+            from core.config import Settings  # noqa: PLC0415
+
+            configure_logging(Settings(), level=logging.WARNING)
         return module.run(args)
     except Exception as exc:
         setting = setting_trouble(exc)
