@@ -164,6 +164,29 @@ async def test_credit_refused_at_confirm_keeps_the_cart_to_pay_another_way(
     assert "Jumla KES 2,521.26" in done.body
 
 
+async def test_an_order_credit_refused_at_confirm_is_not_confirmed_by_sms(
+    gateway: Client, services: Services, clock: SteppedClock
+) -> None:
+    """The order credit refused at Confirm is placed and cancelled at once: the screen says
+    so, and no SMS then tells Juma it was placed on credit."""
+    assert services.money is not None
+    credit = services.money.credit
+    await credit_history(services, clock, JUMA)
+    juma = UssdPhone(gateway, JUMA)
+    await _to_payment(juma)
+    await juma.choose("Kwa mkopo")
+    left = await credit.available(Phone(JUMA))
+    await credit.authorise("W0THER", Phone(JUMA), left - Money(Decimal(1), "KES"))
+    refused = await juma.choose("Thibitisha")
+    assert refused.lines[0].startswith("Mkopo haukuidhinishwa")
+
+    [order, *_] = await services.orders.recent(Phone(JUMA))
+    assert order.status.value == "cancelled"
+    await services.relay.drain()
+    texts = await services.notifications.for_recipient(Phone(JUMA))
+    assert [str(d.payload) for d in texts if order.reference in str(d.payload)] == []
+
+
 async def test_a_good_history_earns_credit_at_checkout_without_an_operator(
     gateway: Client, services: Services, clock: SteppedClock
 ) -> None:

@@ -292,29 +292,3 @@ async def test_the_order_list_shows_each_payment_as_its_rail_left_it(
         {"method": "MPESA", "status": "PROCESSING"},
         {"method": "MPESA", "status": "SUCCEEDED"},
     ]
-
-
-async def test_a_credit_order_cancelled_at_checkout_is_not_confirmed_by_sms(
-    gateway: Client, services: Services, fakes: PaymentFakes, clock: SteppedClock
-) -> None:
-    """Juma's earlier credit is overdue: the app's credit checkout is placed, refused by the
-    line and cancelled at once. He is told so on screen, and no SMS confirms the order."""
-    assert services.money is not None
-    credit = services.money.credit
-    await credit_history(services, clock, JUMA, SKU)
-    await credit.decide(Phone(JUMA))
-    await credit.authorise("LATE01", Phone(JUMA), Money(Decimal(100), "KES"))
-    clock.advance(40 * 86_400)  # well past its due date
-    assert await credit.blocked(Phone(JUMA))
-    headers = bearer(services.settings, JUMA, "customer")
-    async with gql_session(gateway, headers) as session:
-        result = await run(session, PLACE, _order(JUMA, "CREDIT", "app-credit-0009"))
-    [error] = result["placeOrder"]["errors"]
-    assert (error["__typename"], error["reason"]) == ("CreditRefused", "overdue")
-    [order] = [
-        o for o in await services.orders.recent(Phone(JUMA)) if o.payment_method.value == "CREDIT"
-    ]
-    assert order.status.value == "cancelled"
-    await services.relay.drain()
-    texts = await services.notifications.for_recipient(Phone(JUMA))
-    assert [str(d.payload) for d in texts if order.reference in str(d.payload)] == []
