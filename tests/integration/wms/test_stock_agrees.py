@@ -27,6 +27,7 @@ from engines.orders import (
     RestPolicy,
 )
 from engines.wms import (
+    CountError,
     InsufficientStockError,
     PickListStatus,
     WarehouseError,
@@ -130,7 +131,8 @@ async def count(services: Services, sku: str, found: int) -> None:
     """A cycle count of the first place (a shelf, or the dock) holding the SKU."""
     held = await services.warehouse.stock(WH, sku, dock=True)
     if held:
-        with contextlib.suppress(BelowReservedError):
+        # refused (below what orders reserved, or what open pick lists take): nothing changes
+        with contextlib.suppress(BelowReservedError, CountError):
             await services.warehouse.count(WH, held[0].location_id, sku, found)
 
 
