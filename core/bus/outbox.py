@@ -24,7 +24,7 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.bus.events import DomainEvent, EventEnvelope
-from core.bus.port import EventBus
+from core.bus.port import EventBus, UndeliveredError
 from core.bus.tables import outbox
 from core.clock import Clock
 from core.db import Database
@@ -100,6 +100,21 @@ class OutboxRelay:
         ids = [row_id for row_id, _ in claimed]
         try:
             await self._bus.publish([envelope for _, envelope in claimed])
+        except UndeliveredError as exc:
+            # The rest were handled: sent. Those a subscriber failed on are published again.
+            waiting = [row_id for row_id in ids if row_id in exc.event_ids]
+            async with self._db.transaction() as s:
+                await s.execute(
+                    update(outbox)
+                    .where(outbox.c.id.in_(ids), outbox.c.id.not_in(waiting))
+                    .values(sent_at=self._clock.now(), claimed_until=None)
+                )
+                await s.execute(
+                    update(outbox)
+                    .where(outbox.c.id.in_(waiting))
+                    .values(attempts=outbox.c.attempts + 1, claimed_until=None)
+                )
+            raise PublishFailedError(len(waiting)) from exc
         except BaseException as exc:
             # Given back at once, not when the claim runs out: the next pass (or, when this
             # relay is being stopped, the next process) publishes them again.
