@@ -1,7 +1,7 @@
 """The transactional outbox: an event is a row written in the same transaction as the change.
 
 The relay publishes unsent rows in the order they were written and marks them sent; a crash
-between publishing and marking publishes again, which consumers' inbox de-duplication absorbs.
+between publishing and marking publishes again, which each consumer's idempotency key absorbs.
 Nothing is lost while the broker is down: rows wait in the table.
 
 A batch is claimed (`claimed_until`, in a short transaction of its own), published outside any
@@ -33,7 +33,7 @@ from core.loops import BackgroundLoop
 log = structlog.get_logger(__name__)
 
 # Longer than any publish takes (Kafka's retries give up well within it): a claim runs out only
-# when its relay died, and then another publishes the rows again (the inbox absorbs repeats).
+# when its relay died, and then another publishes the rows again (consumers absorb repeats).
 CLAIM_SECONDS = 120.0
 
 

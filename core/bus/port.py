@@ -32,7 +32,7 @@ class EventBus(Protocol):
         ...
 
     def subscribe(self, topic: str, group: str, handler: Subscriber, *, live: bool = False) -> None:
-        """Deliver the topic's events to `handler` (at least once; use the inbox to dedupe).
+        """Deliver the topic's events to `handler` (at least once: key its effect).
 
         A `live` subscriber gets only what is published after it starts, and its place is not
         kept: a fan-out to connected clients (GraphQL subscriptions) has no use for history.
