@@ -1,8 +1,9 @@
 """The embedded event bus: in-process delivery, same outbox, no broker.
 
 Delivery is at least once, as with Kafka: an event a subscriber failed on is not acknowledged
-(`UndeliveredError`), so its outbox row stays unsent and the relay publishes it again after its
-bounded back-off; then only the subscribers that have not handled it yet run. The subscriber's
+(`UndeliveredError`), so its outbox row stays unsent and the relay publishes it again after a
+back-off of its own (doubling, bounded); then only the subscribers that have not handled it yet
+run. The subscriber's
 later events of the same aggregate wait behind it, in order (Kafka's partition would hold them
 too); every other subscriber goes on. After a restart a waiting event goes to all its
 subscribers again (what has no second effect is each consumer's to ensure, as with Kafka).
