@@ -13,9 +13,15 @@ class DomainEvent(BaseModel):
     """A past-tense fact. Subclasses name their Kafka topic (`omniroute.<context>.<event>.v1`).
 
     `aggregate_id` is the Kafka key, so one order's events stay in order on one partition.
+
+    Forward compatible: a field a newer release added (optional, by the rule that a change a
+    reader could not ignore takes a new version and topic) is ignored by an older reader, so
+    consumers of the release being replaced keep handling events during a rolling deploy. The
+    strictness that protects something stays: a missing or ill-typed field is still refused,
+    and the version is the topic's (`.v1`), which an older reader never subscribes past.
     """
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="ignore")
 
     topic: ClassVar[str]
     version: ClassVar[int] = 1

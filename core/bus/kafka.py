@@ -3,7 +3,8 @@
 The producer is idempotent (acks=all), keyed by aggregate id so one aggregate's events keep
 their order. After any failure it is rebuilt, so a restarted broker gets a fresh producer id.
 `kafka://host:9092?idempotent=false` turns idempotence off for brokers without InitProducerId
-(Tansu, the test broker); the consumers' inbox absorbs the duplicates a retry may then make.
+(Tansu, the test broker); each consumer's idempotency key absorbs the duplicates a retry may
+then make.
 """
 
 from __future__ import annotations
@@ -143,7 +144,7 @@ class KafkaEventBus:
         live: bool = False,
         ready: asyncio.Event | None = None,
     ) -> None:
-        """At-least-once: commit after the handler; handlers dedupe through the inbox.
+        """At-least-once: commit after the handler; each handler's effect is keyed.
 
         A live group starts at the end of the topic and commits nothing: a replica's fan-out
         group would otherwise read the whole topic's history on every start. `ready` is set

@@ -1,7 +1,7 @@
 """The transactional outbox: an event is a row written in the same transaction as the change.
 
 The relay publishes unsent rows in the order they were written and marks them sent; a crash
-between publishing and marking publishes again, which consumers' inbox de-duplication absorbs.
+between publishing and marking publishes again, which each consumer's idempotency key absorbs.
 Nothing is lost while the broker is down: rows wait in the table.
 
 A batch is claimed (`claimed_until`, in a short transaction of its own), published outside any
@@ -24,7 +24,7 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.bus.events import DomainEvent, EventEnvelope
-from core.bus.port import EventBus
+from core.bus.port import EventBus, UndeliveredError
 from core.bus.tables import outbox
 from core.clock import Clock
 from core.db import Database
@@ -33,8 +33,10 @@ from core.loops import BackgroundLoop
 log = structlog.get_logger(__name__)
 
 # Longer than any publish takes (Kafka's retries give up well within it): a claim runs out only
-# when its relay died, and then another publishes the rows again (the inbox absorbs repeats).
+# when its relay died, and then another publishes the rows again (consumers absorb repeats).
 CLAIM_SECONDS = 120.0
+# The longest an event waits between deliveries to an in-process subscriber that keeps failing.
+REDELIVER_MAX_SECONDS = 60.0
 
 
 async def record(session: AsyncSession, *events: DomainEvent) -> None:
@@ -71,6 +73,7 @@ class OutboxRelay:
         poll_seconds: float = 0.2,
         max_backoff_seconds: float = 5.0,
         claim_seconds: float = CLAIM_SECONDS,
+        redeliver_max_seconds: float = REDELIVER_MAX_SECONDS,
     ) -> None:
         self._db = db
         self._bus = bus
@@ -79,6 +82,7 @@ class OutboxRelay:
         self._poll = poll_seconds
         self._max_backoff = max_backoff_seconds
         self._claim_seconds = claim_seconds
+        self._redeliver_max = redeliver_max_seconds
         self._loop = BackgroundLoop("outbox-relay")
         # One batch at a time in this process: `drain` waits for a batch the background loop is
         # publishing (it would skip the claimed rows and return at once, before their
@@ -100,6 +104,30 @@ class OutboxRelay:
         ids = [row_id for row_id, _ in claimed]
         try:
             await self._bus.publish([envelope for _, envelope in claimed])
+        except UndeliveredError as exc:
+            # The rest were handled: sent. One a subscriber failed on is published again once
+            # its back-off has passed (held as claimed till then, with its aggregate's later
+            # rows), and meanwhile the rows after it go on: it blocks no one else.
+            waiting = [row_id for row_id in ids if row_id in exc.event_ids]
+            now = self._clock.now()
+            async with self._db.transaction() as s:
+                await s.execute(
+                    update(outbox)
+                    .where(outbox.c.id.in_(ids), outbox.c.id.not_in(waiting))
+                    .values(sent_at=now, claimed_until=None)
+                )
+                tried = await s.execute(
+                    select(outbox.c.id, outbox.c.attempts).where(outbox.c.id.in_(waiting))
+                )
+                for row_id, attempts in tried.all():
+                    wait = min(self._redeliver_max, self._poll * 2 ** (attempts + 1))
+                    await s.execute(
+                        update(outbox)
+                        .where(outbox.c.id == row_id)
+                        .values(attempts=attempts + 1, claimed_until=now + timedelta(seconds=wait))
+                    )
+            log.warning("outbox.redelivery_due", events=len(waiting))
+            return len(ids)
         except BaseException as exc:
             # Given back at once, not when the claim runs out: the next pass (or, when this
             # relay is being stopped, the next process) publishes them again.

@@ -1,0 +1,86 @@
+"""The embedded bus (memory://) redelivers to a subscriber that failed, as Kafka would."""
+
+from __future__ import annotations
+
+from core.app.bootstrap import Services
+from core.bus import EventEnvelope
+from core.bus.outbox import OutboxRelay
+from core.clock import SteppedClock
+from core.phone import Phone
+from core.region import RegionCode
+from engines.orders import CartLine, PaymentMethod, PlaceOrder
+from engines.orders.events import OrderPlaced, OrderStatusChanged
+
+NGOZI = Phone("+2348030000001")
+
+
+def an_order(key: str) -> PlaceOrder:
+    return PlaceOrder(
+        customer=NGOZI,
+        region=RegionCode.LAGOS,
+        lines=(CartLine("DRK-WATR-75", 1),),
+        payment_method=PaymentMethod.ON_DELIVERY,
+        idempotency_key=key,
+    )
+
+
+async def test_a_subscriber_that_failed_once_gets_the_event_again_and_the_others_once(
+    services: Services, clock: SteppedClock
+) -> None:
+    """Starting an order's workflow failed once (Temporal restarting): it starts on the next
+    pass, and the confirmation SMS, which had gone, is not sent a second time."""
+    started: list[str] = []
+    watched: list[tuple[str, str]] = []
+    outage = ["temporal down"]
+
+    async def start_workflow(envelope: EventEnvelope) -> None:
+        if outage:
+            raise ConnectionError(outage.pop())
+        started.append(envelope.data["reference"])
+
+    async def watch(envelope: EventEnvelope) -> None:
+        watched.append((envelope.event_type, envelope.data["reference"]))
+
+    services.bus.subscribe(OrderPlaced.topic, "test-workflows", start_workflow)
+    services.bus.subscribe(OrderPlaced.topic, "test-watch", watch)
+    services.bus.subscribe(OrderStatusChanged.topic, "test-watch", watch)
+
+    order = await services.orders.place(an_order("flaky-subscriber"))
+    await services.relay.drain()
+    assert started == []
+    assert await services.relay.unsent() == 1  # the OrderPlaced row waits for its subscriber
+
+    clock.advance(1)  # its back-off
+    await services.relay.drain()
+    await services.relay.drain()
+
+    assert started == [order.reference]
+    assert watched == [("OrderPlaced", order.reference)]
+    assert len(await services.notifications.for_recipient(NGOZI)) == 1
+    assert await services.relay.unsent() == 0
+
+
+async def test_a_failing_subscriber_holds_back_no_one_elses_events(
+    services: Services, clock: SteppedClock
+) -> None:
+    """A subscriber failing on every event (a bug) leaves the others' events flowing, each
+    once, however many of its events pile up (more than a relay's batch here)."""
+    watched: list[str] = []
+
+    async def broken(envelope: EventEnvelope) -> None:
+        raise RuntimeError("bug")
+
+    async def watch(envelope: EventEnvelope) -> None:
+        watched.append(envelope.data["reference"])
+
+    services.bus.subscribe(OrderPlaced.topic, "test-broken", broken)
+    services.bus.subscribe(OrderPlaced.topic, "test-watch", watch)
+    relay = OutboxRelay(services.db, services.bus, services.clock, batch_size=1)
+
+    orders = [await services.orders.place(an_order(f"order-{n}")) for n in range(3)]
+    await relay.drain()
+    clock.advance(120)
+    await relay.drain()
+
+    assert watched == [o.reference for o in orders]
+    assert await relay.unsent() == 3
