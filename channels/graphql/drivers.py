@@ -396,7 +396,9 @@ class DriversMutation:
             )
         except TaskStateError as exc:  # another tap or device proved or closed it meanwhile
             after = await gig.task(found.id)
-            stop = next(s for s in after.stops if s.position == at_door.position)
+            stop = next((s for s in after.stops if s.position == at_door.position), None)
+            if stop is None:  # its order was cancelled meanwhile: off the route
+                return _off_the_route(task, at_door.order_reference, after)
             if stop.status is StopStatus.DELIVERED:  # answered as a retry naming it
                 return _proved(
                     await _view(info, after, viewer=worker), stop, None, not after.next_stop
@@ -425,6 +427,27 @@ class DriversMutation:
         return _proved(
             await _view(info, after, viewer=worker), stop, result.earned, result.task_completed
         )
+
+
+def _off_the_route(task: str, order: str, after: Task) -> ConfirmDeliveryPayload:
+    """The stop's order was cancelled after the route was read: answered as a stop taken off
+    before, the next stop at the door, or the route no longer in progress."""
+    if after.status is TaskStatus.ASSIGNED and after.next_stop is not None:
+        return _unproved(
+            WrongStop(
+                message=f"order {order} was cancelled; the next stop is order "
+                f"{after.next_stop.order_reference}",
+                order=order,
+                next_order=after.next_stop.order_reference,
+            )
+        )
+    return _unproved(
+        TaskNotInProgress(
+            message=f"order {order} was cancelled; {after.reference} is {after.status.value}",
+            task=task,
+            status=after.status,
+        )
+    )
 
 
 async def _yours(info: Info, task: Task, worker: Worker) -> bool:

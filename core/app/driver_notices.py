@@ -24,6 +24,7 @@ from engines.notifications import NotificationService
 log = structlog.get_logger(__name__)
 
 NAMED: Final = 5  # order references a reminder names; the rest are counted
+CODE_KEY: Final = "delivery-code:"  # then the order reference, ':' and the code
 
 
 class DriverNotices:
@@ -60,9 +61,16 @@ class DriverNotices:
                 kind=ChannelKind.SMS,
                 to=customer,
                 reply=Reply(text, end=True, locale=locale),
-                dedupe_key=f"delivery-code:{order_reference}:{code}",
+                dedupe_key=f"{CODE_KEY}{order_reference}:{code}",
             )
         )
+
+    async def delivery_code_withdrawn(self, order_reference: str) -> None:
+        withdrawn = await self._notifications.withdraw(
+            f"{CODE_KEY}{order_reference}:", "withdrawn: order cancelled"
+        )
+        if withdrawn:
+            log.info("gig.delivery_code_withdrawn", order=order_reference)
 
     async def stop_cancelled(self, worker: Worker, task: Task, stop: TaskStop) -> None:
         locale = worker.locale or market_locale(worker.phone) or "en"

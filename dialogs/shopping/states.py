@@ -756,6 +756,18 @@ class Orders(ShopState):
         return list(await asyncio.gather(*(stage_of(ref) for ref in references)))
 
 
+DETAILS = "details"
+
+
+def credit_line(turn: Turn, credit: CreditOrder) -> str:
+    """One open credit: what is owed on it, with the late fee where one was charged."""
+    values = {"total": credit.outstanding.format(), "due": credit.due_on.strftime("%d/%m/%Y")}
+    fee = late_fee_owed(credit)
+    if fee.amount > 0:  # owed with the rest, and paid first
+        return turn.t("balance.credit_late_fee", fee=fee.format(), **values)
+    return turn.t("balance.credit", **values)
+
+
 class Balance(ShopState):
     """BAL: what the customer still owes on orders they pay on delivery, and on credit."""
 
@@ -767,18 +779,7 @@ class Balance(ShopState):
         lines = []
         if total is not None:
             lines.append(turn.t("balance.owed", total=total.format(), count=count))
-        # every credit still open, oldest first (the one a repayment pays first): all is owed
-        for credit in owed:
-            values = {
-                "total": credit.outstanding.format(),
-                "due": credit.due_on.strftime("%d/%m/%Y"),
-            }
-            fee = late_fee_owed(credit)
-            if fee.amount > 0:  # owed with the rest, and paid first
-                lines.append(turn.t("balance.credit_late_fee", fee=fee.format(), **values))
-            else:
-                lines.append(turn.t("balance.credit", **values))
-        if not lines:
+        if not lines and not owed:
             return Screen(turn.t("balance.none"))
         choices: tuple[Choice, ...] = ()
         if owed:
@@ -786,7 +787,31 @@ class Balance(ShopState):
                 Choice(turn.t("balance.repay", method=turn.t(f"payment.{m.value}")), m.value)
                 for m in self.repay_methods(turn)
             )
-        return Screen("\n".join(lines), choices)
+        # every credit still open, oldest first (the one a repayment pays first): all is owed
+        every = [*lines, *(credit_line(turn, c) for c in owed)]
+        options = [
+            *(Option(str(n), c.label) for n, c in enumerate(choices, 1)),
+            Option(BACK_KEY, turn.t("nav.back")),
+        ]
+        above = [turn.notice] if turn.notice else []
+        if len(owed) < 2 or (
+            measure(layout("\n".join([*above, *every]), options), turn.capabilities)
+            <= turn.capabilities.screen_chars
+        ):
+            return Screen("\n".join(every), choices)
+        # too long for one screen: what is owed in all and when the oldest is due, each credit
+        # on the pages behind "See each credit"
+        owed_total = sum((c.outstanding for c in owed[1:]), owed[0].outstanding)
+        lines.append(
+            turn.t(
+                "balance.credit_summary",
+                total=owed_total.format(),
+                count=len(owed),
+                due=owed[0].due_on.strftime("%d/%m/%Y"),
+            )
+        )
+        details = Choice(turn.t("balance.details"), DETAILS)
+        return Screen("\n".join(lines), (details, *choices))
 
     async def credits_owed(self, turn: Turn) -> list[CreditOrder]:
         """The credits still open, oldest first: repayments pay the oldest first."""
@@ -812,6 +837,8 @@ class Balance(ShopState):
         ]
 
     async def choose(self, turn: Turn, value: str) -> Outcome:
+        if value == DETAILS:
+            return Go(BalanceCredits.name)
         owed = await self.credit_owed(turn)
         if owed is None or self.svc.payments is None:
             return Home(notice=turn.t("balance.none"))
@@ -860,6 +887,25 @@ class Balance(ShopState):
         return f"{key}:again:{len(tried)}" if tried else key
 
 
+class BalanceCredits(Balance):
+    """Each open credit, oldest first, a line per credit on as many pages as it takes: the
+    balance screen says only the total when they do not all fit on it."""
+
+    name = "balance_credits"
+
+    async def screen(self, turn: Turn) -> Screen:
+        owed = await self.credits_owed(turn)
+        if not owed:
+            return Screen(turn.t("balance.none"))
+        return Screen(
+            turn.t("balance.details_title"),
+            tuple(Choice(credit_line(turn, c), c.order_reference) for c in owed),
+        )
+
+    async def choose(self, turn: Turn, value: str) -> Outcome:
+        return Go(Balance.name)  # repaid from the balance screen, oldest first
+
+
 class Language(ShopState):
     name = "language"
 
@@ -897,6 +943,7 @@ def shopping_states(services: ShopServices) -> list[State]:
         Confirm,
         Orders,
         Balance,
+        BalanceCredits,
         Language,
         Help,
     ]

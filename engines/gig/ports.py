@@ -15,6 +15,10 @@ class GigNotifier(Protocol):
         """Give the customer the one-time code they read to the driver (an SMS)."""
         ...
 
+    async def delivery_code_withdrawn(self, order_reference: str) -> None:
+        """The order's stop came off its route: its code, if not sent yet, is not sent."""
+        ...
+
     async def incident(self, incident: Incident, task: Task, worker: Worker) -> None:
         """Tell an operator that a driver needs help (three wrong codes, a problem)."""
         ...

@@ -336,6 +336,8 @@ class GigService:
             worker = await repo.worker(told) if told is not None else None
         assert now is not None
         log.info("gig.stop_cancelled", order=order_reference, task=task.reference, left=len(left))
+        # the route may have been taken just before: its code, queued then, is not sent now
+        await self._notifier.delivery_code_withdrawn(stop.order_reference)
         if worker is not None and now.status is TaskStatus.CANCELLED:
             await self._notifier.task_cancelled(worker, now)
         elif worker is not None and task.status is TaskStatus.ASSIGNED:
@@ -636,6 +638,13 @@ class GigService:
         for stop, code in codes:
             await self._notifier.delivery_code(stop.customer, stop.order_reference, code, worker)
             await self._move_order(stop.order_reference, OrderStatus.DISPATCHED)
+        if codes:
+            # an order cancelled while its code was being queued came off the route before
+            # drop_order could withdraw the code: withdrawn here, so it is not sent either way
+            on_route = {s.order_reference for s in (await self.task(task.id)).stops}
+            for stop, _code in codes:
+                if stop.order_reference not in on_route:
+                    await self._notifier.delivery_code_withdrawn(stop.order_reference)
         return task
 
     @staticmethod

@@ -25,7 +25,9 @@ class DeliveryStatus(StrEnum):
     SENT = "sent"  # the provider accepted it
     DELIVERED = "delivered"  # the provider's delivery report says it arrived
     FAILED = "failed"  # the provider reported failure, or we gave up retrying
-    SUPPRESSED = "suppressed"  # the customer opted out (STOP) of notifications
+    # not sent on purpose: the customer opted out (STOP) of notifications, or it was withdrawn
+    # before it went (a delivery code for an order cancelled meanwhile)
+    SUPPRESSED = "suppressed"
 
 
 def retry_delay(attempts: int) -> timedelta:

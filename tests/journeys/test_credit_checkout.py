@@ -13,12 +13,14 @@ from aiohttp.test_utils import TestClient
 from core.app.bootstrap import Services
 from core.clock import SteppedClock
 from core.config import Settings
+from core.gsm7 import gsm7_length
 from core.money import Money
 from core.phone import Phone
-from engines.credit import CreditOrder, CreditStatus
+from core.region import region_for_phone
+from engines.credit import CreditOrder, CreditStatus, late_fee_owed
 from engines.notifications import DeliveryStatus
-from engines.orders import PaymentMethod
-from tests.support.credit import credit_history
+from engines.orders import CartLine, PaymentMethod, PlaceOrder
+from tests.support.credit import DAY, credit_history
 from tests.support.phone import UssdPhone
 from tests.support.providers.africastalking import SmsPhone, flush_outbox
 from tests.support.providers.payments import PaymentFakes
@@ -504,3 +506,72 @@ async def test_credit_refused_gives_the_promo_code_back_for_the_next_try(
     assert done.kind == "END"
     [order, *_] = await services.orders.recent(Phone(JUMA))
     assert order.voucher == "WELCOME"
+
+
+@pytest.mark.parametrize("locale", ["en", "sw"])
+async def test_every_balance_screen_fits_with_many_credits_in_naira(
+    gateway: Client, services: Services, fakes: PaymentFakes, clock: SteppedClock, locale: str
+) -> None:
+    """Ngozi owes on six credits, each late with its fee, and on delivery: BAL listed every
+    line and the repayment methods on one screen, far over one SMS (160) and one USSD screen
+    (182). Now BAL says the total and the oldest due date, and each credit is a page away."""
+    assert services.money is not None
+    credit = services.money.credit
+    ngozi_phone = "+2348030000001"
+    await credit_history(services, clock, ngozi_phone)
+    await credit.decide(Phone(ngozi_phone))
+    for n in range(6):
+        await credit.authorise(f"ORD-NG-{n}", Phone(ngozi_phone), Money(Decimal("1234.56"), "NGN"))
+        clock.advance(DAY)
+    clock.advance(40 * DAY)
+    await credit.run_daily()
+    await services.orders.place(
+        PlaceOrder(
+            Phone(ngozi_phone),
+            region_for_phone(Phone(ngozi_phone)).code,
+            (CartLine("NDL-INDO-CHK", 1),),
+            PaymentMethod.ON_DELIVERY,
+            "pod-1",
+        )
+    )
+    owed = sorted(
+        (c for c in await credit.credits(Phone(ngozi_phone)) if c.status is CreditStatus.OPEN),
+        key=lambda c: c.due_on,
+    )
+    assert len(owed) == 6
+    assert all(c.outstanding > c.amount for c in owed)  # a late fee on each
+    await services.customers.set_locale(Phone(ngozi_phone), locale)
+    t = services.translate
+    keyword = t(locale, "keyword.balance").split(",")[0]
+
+    sms = SmsPhone(gateway, services, fakes.sms, ngozi_phone, network_code="62130")
+    await sms.receive()
+    screens = [await sms.text("BAL")]
+    summary = t(
+        locale,
+        "balance.credit_summary",
+        total=sum((c.outstanding for c in owed[1:]), owed[0].outstanding).format(),
+        count=6,
+        due=owed[0].due_on.strftime("%d/%m/%Y"),
+    )
+    assert summary in screens[0].splitlines()
+    details = t(locale, "balance.details")
+    key = next(line[0] for line in screens[0].splitlines() if line.endswith(details))
+    screens.append(await sms.text(key))
+    while "\n98. " in screens[-1]:
+        screens.append(await sms.text("98"))
+    for screen in screens:
+        assert gsm7_length(screen) <= 160, screen
+    shown = "\n".join(screens)
+    for c in owed:
+        assert c.outstanding.format() in shown  # every credit, with its fee, on a page
+        assert late_fee_owed(c).format() in shown
+
+    ussd = UssdPhone(gateway, ngozi_phone)
+    await ussd.dial()
+    first = await ussd.press(keyword)  # UssdPhone asserts 182 GSM-7 on every screen
+    assert summary in first.lines
+    await ussd.choose(details)
+    pages = await ussd.page_through()
+    assert len(pages) >= 2
+    assert sum(len(p.options) for p in pages) > 6

@@ -615,3 +615,45 @@ async def test_a_cancelled_order_is_off_the_route_the_app_shows_and_takes(
     assert texted == []  # no delivery code for the cancelled order
     paid = await services.gig.today(worker.id)
     assert paid.stops == 1  # Ngozi's door only
+
+
+@pytest.mark.parametrize("route_of", [1, 2])
+async def test_an_order_cancelled_while_its_code_is_checked_is_answered_as_off_the_route(
+    client: TestClient[Any, Any],
+    services: Services,
+    monkeypatch: pytest.MonkeyPatch,
+    route_of: int,
+) -> None:
+    """Ngozi cancels while Emeka's app is proving her door: her stop came off the route
+    between confirmDelivery reading the route and checking the code, and the app got a 500.
+    Now it is told her order is off the route (the next stop, or the route no longer on)."""
+    customers = (NGOZI, CHIDI)[:route_of]
+    worker, task = await offered_to_emeka(services, *customers)
+    first = task.stops[0].order_reference
+    emeka = bearer(services.settings, EMEKA.e164, "driver")
+    _, body = await post_graphql(client, ACCEPT, {"t": task.reference}, emeka)
+    assert body["data"]["acceptTask"]["errors"] == []
+    code = await code_for(services, NGOZI, first)
+    read = services.gig.task_by_reference
+
+    async def read_as_the_order_is_cancelled(reference: str) -> Any:
+        found = await read(reference)
+        await services.gig.drop_order(first)  # the cancellation, processed meanwhile
+        return found
+
+    monkeypatch.setattr(services.gig, "task_by_reference", read_as_the_order_is_cancelled)
+    status, body = await post_graphql(
+        client, CONFIRM, {"t": task.reference, "c": code, "o": first}, emeka
+    )
+
+    assert status == 200, body
+    answer = body["data"]["confirmDelivery"]
+    [error] = answer["errors"]
+    if route_of == 2:
+        assert error["__typename"] == "WrongStop"
+        assert error["order"] == first
+        assert error["nextOrder"] == task.stops[1].order_reference
+    else:
+        assert error["__typename"] == "TaskNotInProgress"
+    assert answer["stop"] is None
+    assert (await services.gig.today(worker.id)).stops == 0  # nobody paid for her door

@@ -189,7 +189,9 @@ async def test_every_state_fits_a_screen(
     assert (await phone.press(w["balance_keyword"])).text != w["owe_nothing"]
 
     shop = ShopServices(services.catalogue, services.pricing, services.orders, services.customers)
-    assert phone.visited == {state.name for state in shopping_states(shop)}
+    # each credit of a long balance (only with credit lines, which this gateway has not):
+    # test_every_balance_screen_fits_with_many_credits_in_naira walks it
+    assert phone.visited == {state.name for state in shopping_states(shop)} - {"balance_credits"}
 
 
 @pytest.mark.parametrize("locale", LOCALES)
