@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import replace
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
@@ -38,6 +40,8 @@ from engines.settlement.model import (
 from engines.settlement.tables import settlement_batches
 
 PAYMENT_CODES = ("payment", "repayment")
+# (rail, our references) -> the provider's receipt of those we booked under another reference
+ReceiptLookup = Callable[[str, Sequence[str]], Awaitable[Mapping[str, str]]]
 CATCH_UP_DAYS = 31  # the most unsettled days one settlement run settles before the asked one
 
 
@@ -49,8 +53,17 @@ def day_bounds(day: date, timezone: str) -> tuple[datetime, datetime]:
 
 
 class SettlementService:
-    def __init__(self, db: Database, books: Books, clock: Clock, ids: IdGenerator) -> None:
+    def __init__(
+        self,
+        db: Database,
+        books: Books,
+        clock: Clock,
+        ids: IdGenerator,
+        *,
+        receipts: ReceiptLookup | None = None,
+    ) -> None:
         self._db = db
+        self._receipts = receipts
         self._books = books
         self._clock = clock
         self._ids = ids
@@ -324,9 +337,16 @@ class SettlementService:
         timezone: str,
         statement: list[StatementRow],
     ) -> Reconciliation:
-        """Our payments and refunds on the rail that day against the provider's statement rows."""
+        """Our payments and refunds on the rail that day against the provider's statement rows;
+        one we booked under our own reference (no receipt known then) is matched by the receipt
+        the provider gave it later, when `receipts` knows it."""
         ours = await self.collected(currency, day, timezone, rail)
         ours += await self.refunded(currency, day, timezone, rail)
+        if self._receipts is not None:
+            known = await self._receipts(rail, [p.external_ref for p in ours])
+            ours = [
+                replace(p, external_ref=known.get(p.external_ref, p.external_ref)) for p in ours
+            ]
         return reconcile(rail, day, ours, statement)
 
 
