@@ -283,7 +283,7 @@ async def test_more_unsettled_days_than_a_run_catches_up_names_the_day_to_settle
     clock.advance(15 * HOUR)
     await settlement.settle_day(NAIROBI, MONDAY)
     clock.advance(40 * 24 * HOUR)
-    late = date(2026, 2, 8)  # 33 days after Monday's: 32 unsettled before it
+    late = date(2026, 2, 8)  # 33 unsettled days before it, since Tuesday
 
     with pytest.raises(CatchUpTooLongError, match="settle --day 2026-02-05 first") as refused:
         await settlement.settle_day(NAIROBI, late)
