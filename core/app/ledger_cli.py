@@ -24,7 +24,12 @@ from engines.ledger import LedgerReport, Transfer, TransferRefusedError, Transfe
 from engines.notifications import NotificationService
 from engines.orders import OrderService
 from engines.pricing import PricingService
-from engines.settlement import DayNotOverError, StatementFormatError, parse_statement
+from engines.settlement import (
+    CatchUpTooLongError,
+    DayNotOverError,
+    StatementFormatError,
+    parse_statement,
+)
 from engines.wms import SqlBinStock
 
 T = TypeVar("T")
@@ -99,20 +104,21 @@ def _settle(day: dt.date | None) -> int:
         for distributor in DISTRIBUTORS:
             local = dt.datetime.now(ZoneInfo(distributor.timezone)).date()
             try:
-                batch = await money.settlement.settle_day(
+                batches = await money.settlement.settle_through(
                     distributor, day or local - dt.timedelta(days=1)
                 )
-            except DayNotOverError as exc:
+            except (DayNotOverError, CatchUpTooLongError) as exc:
                 print(f"omniroute settle: {exc}", file=sys.stderr)
                 refused += 1
                 continue
-            payout = await money.settlement.payout_held(batch.distributor, batch.day)
-            print(
-                f"{batch.distributor} {batch.day}: {batch.payments} payments, gross "
-                f"{batch.gross}, refunds {batch.refunds}, fees {batch.fees}, commission "
-                f"{batch.commission}, carried {batch.carried}, net {batch.net}, payout "
-                f"{payout or Money.zero(distributor.currency)}"
-            )
+            for batch in batches:
+                payout = await money.settlement.payout_held(batch.distributor, batch.day)
+                print(
+                    f"{batch.distributor} {batch.day}: {batch.payments} payments, gross "
+                    f"{batch.gross}, refunds {batch.refunds}, fees {batch.fees}, commission "
+                    f"{batch.commission}, carried {batch.carried}, net {batch.net}, payout "
+                    f"{payout or Money.zero(distributor.currency)}"
+                )
         return 2 if refused else 0
 
     return _with_money(work)

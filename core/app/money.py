@@ -3,6 +3,8 @@ payouts, ATC) and wired to the order events."""
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -17,6 +19,7 @@ from engines.invoices import InvoiceService, OrderBilling
 from engines.ledger import Books, LedgerService
 from engines.notifications import NotificationService
 from engines.orders import OrderService
+from engines.payments.repository import SqlPaymentRepository
 from engines.settlement import Distributor, PayoutService, SettlementService
 
 # One distributor per region until distributors are data of their own: the platform keeps 3 %
@@ -26,6 +29,28 @@ DISTRIBUTORS = (
     Distributor("nairobi", "KES", Decimal("0.03"), "mpesa", "Africa/Nairobi"),
     Distributor("cape_town", "ZAR", Decimal("0.03"), "bank", "Africa/Johannesburg"),
 )
+
+
+class IntentReceipts:
+    """The receipts of payments the ledger booked under their intent id: an M-Pesa payment the
+    STK query confirmed names no receipt, which its late callback brings; the provider's
+    statement lists it by that receipt, so reconciliation matches it by that."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def __call__(self, rail: str, references: Sequence[str]) -> Mapping[str, str]:
+        ids: dict[str, uuid.UUID] = {}
+        for reference in references:
+            try:
+                ids[reference] = uuid.UUID(reference)  # a refund names it by its hex
+            except ValueError:
+                continue  # a receipt already
+        if not ids:
+            return {}
+        async with self._db.transaction() as s:
+            found = await SqlPaymentRepository(s).receipts(rail, list(set(ids.values())))
+        return {ref: found[i] for ref, i in ids.items() if i in found}
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,7 +88,7 @@ def build_money(
         books,
         invoices,
         credit,
-        SettlementService(db, books, clock, ids),
+        SettlementService(db, books, clock, ids, receipts=IntentReceipts(db)),
         PayoutService(books),
         AtcService(db, books, clock),
     )

@@ -2,7 +2,10 @@
 
 The Temporal Schedule runs the Settlement workflow each night; its `settle_day` activity settles
 every distributor's day on the ledger (a batch per distributor, net of rail fees and commission,
-the payout held), idempotently — a retried activity gets the recorded batches back. The per-order
+the payout held), idempotently — a retried activity gets the recorded batches back. The days a
+distributor left unsettled since its last batch (nights the cluster was down) are settled first,
+in order, at most CATCH_UP_DAYS a night: beyond that the oldest are, with a warning, and the next
+nights go on from there. The per-order
 `record_order` step stays a record in `workflow_effects`: the ledger already posted the order's
 money when it was paid and delivered.
 """
@@ -11,10 +14,19 @@ from __future__ import annotations
 
 from datetime import date
 
+import structlog
+
 from core.money import Money
 from engines.fulfilment.adapters import PendingEngines
 from engines.fulfilment.model import OrderSnapshot, SettlementReport
-from engines.settlement import Distributor, SettlementService
+from engines.settlement import (
+    Batch,
+    CatchUpTooLongError,
+    Distributor,
+    SettlementService,
+)
+
+log = structlog.get_logger(__name__)
 
 
 class LedgerSettlement:
@@ -32,7 +44,7 @@ class LedgerSettlement:
         await self._recorder.record_order(order, key=key)
 
     async def settle_day(self, day: date, *, key: str) -> SettlementReport:
-        batches = [await self._settlement.settle_day(d, day) for d in self._distributors]
+        batches = [await self._settle(d, day) for d in self._distributors]
         net: dict[str, Money] = {}
         for batch in batches:
             if batch.payments:
@@ -41,3 +53,16 @@ class LedgerSettlement:
         return SettlementReport(
             day=day, orders=sum(b.payments for b in batches), totals=tuple(net.values())
         )
+
+    async def _settle(self, distributor: Distributor, day: date) -> Batch:
+        try:
+            return await self._settlement.settle_day(distributor, day)
+        except CatchUpTooLongError as exc:
+            log.warning(
+                "settlement.catch_up_limit",
+                distributor=distributor.name,
+                day=day.isoformat(),
+                settling_through=exc.settle_first.isoformat(),
+                detail=str(exc),
+            )
+            return await self._settlement.settle_day(distributor, exc.settle_first)

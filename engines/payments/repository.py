@@ -65,6 +65,17 @@ class SqlPaymentRepository:
         row = (await self._s.execute(query)).first()
         return _intent(row) if row is not None else None
 
+    async def receipts(self, provider: str, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, str]:
+        """The receipts the provider gave these intents (those it gave one)."""
+        rows = await self._s.execute(
+            select(payment_intents.c.id, payment_intents.c.receipt).where(
+                payment_intents.c.provider == provider,
+                payment_intents.c.id.in_(ids),
+                payment_intents.c.receipt.is_not(None),
+            )
+        )
+        return {r.id: r.receipt for r in rows if r.receipt}
+
     async def by_key(self, key: str) -> PaymentIntent | None:
         row = (
             await self._s.execute(

@@ -2,6 +2,7 @@
 
 from engines.settlement.model import (
     Batch,
+    CatchUpTooLongError,
     Collected,
     DayNotOverError,
     Distributor,
@@ -22,10 +23,12 @@ from engines.settlement.payout_orders import (
     backoff,
 )
 from engines.settlement.payouts import PayoutService
-from engines.settlement.service import SettlementService, day_bounds
+from engines.settlement.service import CATCH_UP_DAYS, SettlementService, day_bounds
 
 __all__ = [
+    "CATCH_UP_DAYS",
     "Batch",
+    "CatchUpTooLongError",
     "Collected",
     "DayNotOverError",
     "Distributor",

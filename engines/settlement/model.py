@@ -30,6 +30,15 @@ class DayNotOverError(SettlementError):
     """A day is settled once, so only once it is over in the distributor's time zone."""
 
 
+class CatchUpTooLongError(SettlementError):
+    """More unsettled days lie before a day than one run settles: the message names the day to
+    settle first (it settles the oldest of them, in order)."""
+
+    def __init__(self, message: str, settle_first: date) -> None:
+        super().__init__(message)
+        self.settle_first = settle_first
+
+
 class StatementFormatError(SettlementError):
     """A provider statement row that cannot be read; the message names the line."""
 
@@ -63,7 +72,7 @@ class Batch:
     net: Money  # what the day owes the distributor; negative: what it owes back (carried)
     payments: int
     refunds: Money
-    carried: Money  # the previous day's negative net, netted out of this one
+    carried: Money  # what the days before still owed back (negative), netted out of this one
 
 
 def batch_for(

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import replace
 from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, select
+from sqlalchemy import and_, func, select
 from sqlalchemy.exc import IntegrityError
 
 from core.clock import Clock
@@ -25,6 +28,7 @@ from engines.ledger import (
 )
 from engines.settlement.model import (
     Batch,
+    CatchUpTooLongError,
     Collected,
     DayNotOverError,
     Distributor,
@@ -36,6 +40,9 @@ from engines.settlement.model import (
 from engines.settlement.tables import settlement_batches
 
 PAYMENT_CODES = ("payment", "repayment")
+# (rail, our references) -> the provider's receipt of those we booked under another reference
+ReceiptLookup = Callable[[str, Sequence[str]], Awaitable[Mapping[str, str]]]
+CATCH_UP_DAYS = 31  # the most unsettled days one settlement run settles before the asked one
 
 
 def day_bounds(day: date, timezone: str) -> tuple[datetime, datetime]:
@@ -46,8 +53,17 @@ def day_bounds(day: date, timezone: str) -> tuple[datetime, datetime]:
 
 
 class SettlementService:
-    def __init__(self, db: Database, books: Books, clock: Clock, ids: IdGenerator) -> None:
+    def __init__(
+        self,
+        db: Database,
+        books: Books,
+        clock: Clock,
+        ids: IdGenerator,
+        *,
+        receipts: ReceiptLookup | None = None,
+    ) -> None:
         self._db = db
+        self._receipts = receipts
         self._books = books
         self._clock = clock
         self._ids = ids
@@ -98,24 +114,78 @@ class SettlementService:
         }
 
     async def settle_day(self, distributor: Distributor, day: date) -> Batch:
-        """The day's batch: recorded once, the distributor's share accrued, its payout held.
+        """The day's batch, after the unsettled days before it (see `settle_through`)."""
+        return (await self.settle_through(distributor, day))[-1]
 
-        The refunds the rails confirmed that day are netted out (a refund of a payment an
-        earlier batch paid out comes out of this one); a day that owes more than it collected
-        pays nothing and carries what it owes into the next day's batch.
-        Re-running it returns the recorded batch and posts nothing again; a day not over yet in
-        the distributor's time zone is refused (DayNotOverError): its batch would miss the rest
-        of the day's payments for good.
+    async def settle_through(self, distributor: Distributor, day: date) -> list[Batch]:
+        """Settle the unsettled days since the distributor's last settled day, in order, then
+        `day`: no day is skipped, and each one's shortfall is carried by the next. Returns the
+        batches, oldest first (`day`'s last; recorded already: only it, posting nothing).
+
+        More than CATCH_UP_DAYS unsettled days before it are refused (CatchUpTooLongError,
+        naming the day to settle first); a day not over yet, too (DayNotOverError).
         """
         row = await self._recorded(distributor.name, day)
         if row is not None:
-            return _batch(row)
+            return [_batch(row)]
         if day_bounds(day, distributor.timezone)[1] > self._clock.now():
             raise DayNotOverError(
                 f"{distributor.name} {day}: the day is not over yet in {distributor.timezone}"
             )
-        before = await self._recorded(distributor.name, day - timedelta(days=1))
-        carried = Money(min(before.net, 0), distributor.currency) if before is not None else None
+        gap = await self._unsettled_before(distributor.name, day)
+        if len(gap) > CATCH_UP_DAYS:
+            first = gap[CATCH_UP_DAYS - 1]
+            raise CatchUpTooLongError(
+                f"{distributor.name} {day}: {len(gap)} days before it are unsettled (since "
+                f"{gap[0]}); settle --day {first} first ({CATCH_UP_DAYS} days at a time)",
+                first,
+            )
+        return [await self._settle_one(distributor, d) for d in [*gap, day]]
+
+    async def _unsettled_before(self, distributor: str, day: date) -> list[date]:
+        """The days between the distributor's last settled day before `day` and `day`."""
+        async with self._db.transaction() as s:
+            last = (
+                await s.execute(
+                    select(func.max(settlement_batches.c.day)).where(
+                        and_(
+                            settlement_batches.c.distributor == distributor,
+                            settlement_batches.c.day < day,
+                        )
+                    )
+                )
+            ).scalar()
+        if last is None:
+            return []
+        return [last + timedelta(days=n) for n in range(1, (day - last).days)]
+
+    async def _owed_back(self, distributor: Distributor) -> Money:
+        """What the settled days still owe back: every shortfall (a negative net) less what
+        later batches carried — whichever order the days were settled in."""
+        async with self._db.transaction() as s:
+            rows = (
+                await s.execute(
+                    select(settlement_batches.c.net, settlement_batches.c.carried).where(
+                        settlement_batches.c.distributor == distributor.name
+                    )
+                )
+            ).all()
+        owed = sum((min(r.net, 0) - r.carried for r in rows), Decimal(0))
+        return Money(min(owed, Decimal(0)), distributor.currency)
+
+    async def _settle_one(self, distributor: Distributor, day: date) -> Batch:
+        """One day's batch: recorded once, the distributor's share accrued, its payout held.
+
+        The refunds the rails confirmed that day are netted out (a refund of a payment an
+        earlier batch paid out comes out of this one); a day that owes more than it collected
+        pays nothing and what it owes is carried by the next batch settled.
+        Re-running it returns the recorded batch and posts nothing again.
+        """
+        row = await self._recorded(distributor.name, day)
+        if row is not None:
+            return _batch(row)
+        owed_back = await self._owed_back(distributor)
+        carried = owed_back if owed_back.amount < 0 else None
         payments = await self.collected(distributor.currency, day, distributor.timezone)
         refunds = await self.refunded(distributor.currency, day, distributor.timezone)
         rails = await self._rail_accounts(distributor.currency, None)
@@ -267,9 +337,16 @@ class SettlementService:
         timezone: str,
         statement: list[StatementRow],
     ) -> Reconciliation:
-        """Our payments and refunds on the rail that day against the provider's statement rows."""
+        """Our payments and refunds on the rail that day against the provider's statement rows;
+        one we booked under our own reference (no receipt known then) is matched by the receipt
+        the provider gave it later, when `receipts` knows it."""
         ours = await self.collected(currency, day, timezone, rail)
         ours += await self.refunded(currency, day, timezone, rail)
+        if self._receipts is not None:
+            known = await self._receipts(rail, [p.external_ref for p in ours])
+            ours = [
+                replace(p, external_ref=known.get(p.external_ref, p.external_ref)) for p in ours
+            ]
         return reconcile(rail, day, ours, statement)
 
 

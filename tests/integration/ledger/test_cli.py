@@ -309,3 +309,24 @@ def test_paid_and_unpaid_together_or_for_an_unknown_distributor_are_refused_at_p
             main(["settle", "--day", "2026-01-05", *args])
         assert exited.value.code == 2
         assert capsys.readouterr().err.strip().splitlines()[-1].startswith("omniroute settle: ")
+
+
+def test_settle_after_missed_days_settles_them_first_and_names_the_day_beyond_a_month(
+    database_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("OMNIROUTE_DATABASE_URL", database_url)
+    asyncio.run(_payments(database_url))
+    assert main(["settle", "--day", "2026-01-05"]) == 0
+    capsys.readouterr()
+
+    assert main(["settle", "--day", "2026-02-08"]) == 2  # 33 days unsettled before it
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert (
+        "omniroute settle: nairobi 2026-02-08: 33 days before it are unsettled (since "
+        "2026-01-06); settle --day 2026-02-05 first (31 days at a time)"
+    ) in err.splitlines()
+
+    assert main(["settle", "--day", "2026-01-07"]) == 0
+    lines = [line for line in capsys.readouterr().out.splitlines() if line.startswith("nairobi")]
+    assert [line.split(":")[0] for line in lines] == ["nairobi 2026-01-06", "nairobi 2026-01-07"]

@@ -14,6 +14,7 @@ from core.money import Money
 from core.phone import Phone
 from engines.ledger import Books, LedgerService, TransferRefusedError, TransferResult
 from engines.settlement import (
+    CatchUpTooLongError,
     DayNotOverError,
     Distributor,
     Match,
@@ -251,3 +252,44 @@ async def test_a_day_not_over_yet_is_not_settled(
     assert (batch.payments, batch.gross) == (2, kes("3700.50"))
     owed = await ledger.account("distributor:nairobi-central:KES")
     assert owed.balance == batch.net
+
+
+async def test_a_day_settled_before_an_unsettled_one_settles_it_first_and_carries_its_shortfall(
+    books: Books, clock: SteppedClock, settlement: SettlementService, ledger: LedgerService
+) -> None:
+    """Two nights missed: Tuesday gave back more than came in, and Wednesday is settled before
+    it. Tuesday is settled first, and its shortfall comes out of Wednesday's payout."""
+    await _monday_payments(books, clock)  # ends 00:01 on Tuesday, 999 received
+    await settlement.settle_day(NAIROBI, MONDAY)
+    await books.post_refund(JUMA, kes("2500"), "mpesa", "rf-1", payment_ref="QKA1")
+    clock.advance(24 * HOUR)  # Wednesday
+    await books.post_payment_received(WANJIKU, kes("3000"), "mpesa", "QKC1")
+    clock.advance(24 * HOUR)  # Thursday: nobody settled Tuesday
+
+    tuesday, wednesday = await settlement.settle_through(NAIROBI, date(2026, 1, 7))
+
+    assert (tuesday.day, tuesday.net) == (date(2026, 1, 6), kes("-1455.97"))
+    assert (wednesday.carried, wednesday.net) == (kes("-1455.97"), kes("1454.03"))
+    assert await settlement.settle_day(NAIROBI, date(2026, 1, 6)) == tuesday  # posts nothing
+    owed = await ledger.account("distributor:nairobi-central:KES")
+    assert owed.balance == (await settlement.settle_day(NAIROBI, MONDAY)).net + wednesday.net
+    assert (await ledger.check()).balanced
+
+
+async def test_more_unsettled_days_than_a_run_catches_up_names_the_day_to_settle_first(
+    books: Books, clock: SteppedClock, settlement: SettlementService
+) -> None:
+    await books.post_payment_received(JUMA, kes("2500"), "mpesa", "QKA1")
+    clock.advance(15 * HOUR)
+    await settlement.settle_day(NAIROBI, MONDAY)
+    clock.advance(40 * 24 * HOUR)
+    late = date(2026, 2, 8)  # 33 unsettled days before it, since Tuesday
+
+    with pytest.raises(CatchUpTooLongError, match="settle --day 2026-02-05 first") as refused:
+        await settlement.settle_day(NAIROBI, late)
+
+    assert refused.value.settle_first == date(2026, 2, 5)
+    batches = await settlement.settle_through(NAIROBI, refused.value.settle_first)
+    assert [b.day for b in batches][:2] == [date(2026, 1, 6), date(2026, 1, 7)]
+    assert len(batches) == 31
+    assert (await settlement.settle_day(NAIROBI, late)).day == late

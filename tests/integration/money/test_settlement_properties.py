@@ -176,3 +176,80 @@ def test_every_refused_payout_is_paid_by_a_later_settlement_once(
 ) -> None:
     url = migrated_sqlite(sqlite_template, tmp_path / f"example-{next(_examples)}.db")
     asyncio.run(_payout_scenario(url, amounts, refused))
+
+
+async def _any_order_scenario(
+    url: str, flows: list[tuple[Decimal, Decimal]], order: list[int]
+) -> None:
+    """A payment and a refund (of an earlier payment) a day; the days are settled in any order
+    once all are over: each day is settled after the days before it, what the batches accrued
+    plus what the last day still owes back is what was kept less fees and commission, and a
+    day that owed back paid nothing."""
+    db = Database(url)
+    clock = SteppedClock()
+    ledger = LedgerService(db, clock, RandomIds())
+    books = Books(ledger)
+    settlement = SettlementService(db, books, clock, RandomIds())
+    juma = Phone("+254711000001")
+    zero = Money.zero("KES")
+    try:
+        await books.post_payment_received(juma, kes(Decimal(100_000)), "mpesa", "QK-OPEN")
+        clock.advance(24 * 3600)
+        await settlement.settle_day(NAIROBI, MONDAY - timedelta(days=1))  # the first batch
+        for d, (paid, back) in enumerate(flows):
+            if paid:
+                await books.post_payment_received(juma, kes(paid), "mpesa", f"QK{d}")
+                await books.post_rail_fee("mpesa", kes(Decimal(1)), f"QK{d}")
+            if back:
+                await books.post_refund(juma, kes(back), "mpesa", f"rf-{d}", payment_ref="QK-OPEN")
+            clock.advance(24 * 3600)
+        for d in order:
+            await settlement.settle_day(NAIROBI, MONDAY + timedelta(days=d))
+        batches = [
+            await settlement.settle_day(NAIROBI, MONDAY + timedelta(days=d))
+            for d in range(len(flows))
+        ]
+        kept = sum((b.gross - b.refunds - b.fees - b.commission for b in batches), zero)
+        accrued = sum((b.net for b in batches if b.net.amount > 0), zero)
+        assert accrued + min(batches[-1].net, zero, key=lambda m: m.amount) == kept
+        for before, after in itertools.pairwise(batches):
+            assert after.carried == min(before.net, zero, key=lambda m: m.amount)
+        for b in batches:
+            accrual = await ledger.get_transfer(
+                chart.transfer_id("settlement", NAIROBI.name, b.day.isoformat())
+            )
+            assert (accrual is not None) == (b.net.amount > 0)
+        opening = (await settlement.settle_day(NAIROBI, MONDAY - timedelta(days=1))).net
+        owed = await books.account(chart.distributor(NAIROBI.name, "KES"))
+        assert owed.balance == opening + accrued
+        assert (await ledger.check()).balanced
+    finally:
+        await ledger.close()
+        await db.dispose()
+
+
+_amount = st.one_of(
+    st.just(Decimal(0)),
+    st.decimals(min_value=Decimal("1.00"), max_value=Decimal("5000.00"), places=2),
+)
+
+
+@settings(
+    max_examples=30,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    flows=st.lists(st.tuples(_amount, _amount), min_size=1, max_size=DAYS),
+    data=st.data(),
+)
+def test_days_settled_in_any_order_pay_out_what_was_kept_and_never_a_shortfall_day(
+    sqlite_template: Path,
+    tmp_path: Path,
+    flows: list[tuple[Decimal, Decimal]],
+    data: st.DataObject,
+) -> None:
+    days = list(range(len(flows)))
+    order = data.draw(st.lists(st.sampled_from(days), min_size=1, max_size=2 * len(days)))
+    url = migrated_sqlite(sqlite_template, tmp_path / f"example-{next(_examples)}.db")
+    asyncio.run(_any_order_scenario(url, flows, order))

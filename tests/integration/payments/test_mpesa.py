@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 from dataclasses import replace
+from datetime import date
 from decimal import Decimal
 
 import pytest
@@ -25,6 +26,7 @@ from engines.payments import (
     Method,
     PaymentService,
 )
+from engines.settlement import Match, parse_statement
 from tests.support.providers import mpesa
 from tests.support.providers.payments import (
     PUBLIC_URL,
@@ -319,3 +321,30 @@ async def test_a_failure_reported_after_the_success_leaves_the_payment_paid(
     assert (await services.orders.get(order.reference)).paid_at is not None
     assert len(await events(services, "PaymentSucceeded")) == 1
     assert await events(services, "PaymentFailed") == []
+
+
+async def test_a_payment_the_requery_confirmed_is_reconciled_by_its_late_callbacks_receipt(
+    gateway: Client, services: Services, fakes: PaymentFakes, clock: SteppedClock
+) -> None:
+    """The STK query names no receipt, so the payment is booked under its intent; the M-Pesa
+    statement lists it by its receipt, which the callback brings later: it matches."""
+    assert services.money is not None
+    order = await juma_order(services)
+    intent = await payments(services).pay(pay_for(order))
+    target, body = fakes.daraja.pay(fakes.daraja.pushes[0])
+    clock.advance(180)
+    await payments(services).requery()
+    await services.relay.drain()
+    assert (await post(gateway, target, body)).status == 200  # the callback, late
+    await services.relay.drain()
+    receipt = fakes.daraja.pushes[0].receipt
+    assert (await payments(services).get(intent.id)).receipt == receipt
+    amount = fakes.daraja.pushes[0].body["Amount"]  # whole shillings, what M-Pesa took
+    statement = parse_statement(f"Receipt,Amount\n{receipt},{amount}\n", "KES")
+
+    report = await services.money.settlement.reconcile(
+        "mpesa", "KES", date(2026, 1, 5), "Africa/Nairobi", statement
+    )
+
+    assert [(line.status, line.external_ref) for line in report.lines] == [(Match.MATCHED, receipt)]
+    assert report.clean
