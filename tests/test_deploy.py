@@ -17,7 +17,7 @@ import pytest
 import yaml
 
 from core.app.cli import build_parser
-from core.app.server import create_app
+from core.app.server import READY_SECONDS, create_app
 from core.bus.kafka import LIVE_JOIN_TIMEOUT
 from core.config import Settings
 
@@ -116,6 +116,14 @@ async def test_probes_hit_routes_that_answer(client: Any) -> None:
     for path in sorted(paths):
         response = await client.get(path)
         assert response.status == 200, path
+
+
+def test_readiness_waits_for_readyz_to_name_a_hung_backend() -> None:
+    """/readyz answers within READY_SECONDS; a probe timing out first fails it unexplained."""
+    for doc in _documents(DEPLOY / "k8s" / "base" / "gateway-deployment.yaml"):
+        for container in _containers(doc):
+            probe = container["readinessProbe"]
+            assert probe.get("timeoutSeconds", 1) > READY_SECONDS, container["name"]
 
 
 # Before it listens, `serve` imports the service graph, connects to Temporal and waits for the
