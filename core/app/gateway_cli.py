@@ -21,7 +21,7 @@ from core.app.objects import MissingObjectStoreSettingError
 from core.app.server import create_app
 from core.app.temporal_dev import TemporalUnavailableError, embedded_temporal
 from core.app.worker import run_worker
-from core.config import Settings, unknown_variables
+from core.config import Settings, database_url, shared_backends, unknown_variables
 
 log = structlog.get_logger(__name__)
 
@@ -37,6 +37,8 @@ def run(args: argparse.Namespace) -> int:
 
 def _serve(host: str, port: int) -> int:
     settings = Settings()
+    database_url(settings)
+    shared_backends(settings)
     configure_logging(settings)
     _warn_unknown_variables()
     try:
@@ -72,6 +74,8 @@ def _cannot_listen(error: OSError) -> bool:
 
 def _worker() -> int:
     settings = Settings()
+    database_url(settings)
+    shared_backends(settings)
     configure_logging(settings)
     _warn_unknown_variables()
     if settings.temporal == "off" or not settings.temporal_address:
