@@ -151,7 +151,22 @@ def test_serve_and_worker_name_a_temporal_address_nothing_answers_at(
     assert "OMNIROUTE_TEMPORAL_ADDRESS" in last
 
 
-@pytest.mark.parametrize("command", [["migrate"], ["serve", "--port", "8080"], ["worker"]])
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["migrate"],
+        ["serve", "--port", "8080"],
+        ["worker"],
+        # the operator's commands read and write the same orders, ledger and credentials
+        ["ledger", "check"],
+        ["settle", "--day", "2026-01-05"],
+        ["credit", "daily"],
+        ["apikey", "create", "--role", "operator", "--name", "warehouse"],
+        ["client", "create", "--role", "agent"],
+        ["deliveries", "escalated"],
+        ["stock", "check", "WH-NG"],
+    ],
+)
 def test_production_without_a_database_url_refuses_to_start(
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
