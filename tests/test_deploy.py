@@ -118,6 +118,32 @@ async def test_probes_hit_routes_that_answer(client: Any) -> None:
         assert response.status == 200, path
 
 
+def _base_images() -> set[str]:
+    """The images the base's containers carry once its own `images` have renamed them."""
+    base = DEPLOY / "k8s" / "base"
+    renames = {
+        image["name"]: image.get("newName", image["name"])
+        for image in _documents(base / "kustomization.yaml")[0].get("images", [])
+    }
+    images = set()
+    for path in base.glob("*.yaml"):
+        for doc in _documents(path):
+            for container in _containers(doc):
+                name = container["image"].split(":")[0]
+                images.add(renames.get(name, name))
+    return images
+
+
+@pytest.mark.parametrize("overlay", ["staging", "production"])
+def test_an_overlays_tag_is_the_one_deployed(overlay: str) -> None:
+    """An overlay's `images` entry names the image as the base left it: under any other name
+    kustomize ignores it, and the release's tag is never deployed (the base's `latest` is)."""
+    overlay_doc = _documents(DEPLOY / "k8s" / "overlays" / overlay / "kustomization.yaml")[0]
+    tagged = {image["name"] for image in overlay_doc["images"] if "newTag" in image}
+    assert tagged
+    assert tagged <= _base_images(), f"{overlay} tags {tagged - _base_images()}, no container's"
+
+
 def test_readiness_waits_for_readyz_to_name_a_hung_backend() -> None:
     """/readyz answers within READY_SECONDS; a probe timing out first fails it unexplained."""
     for doc in _documents(DEPLOY / "k8s" / "base" / "gateway-deployment.yaml"):
