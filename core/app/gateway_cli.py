@@ -31,7 +31,7 @@ def run(args: argparse.Namespace) -> int:
         case "serve":
             return _serve(args.host, args.port)
         case "worker":
-            return _worker()
+            return _worker(args.host, args.port)
     return _requery()
 
 
@@ -56,14 +56,19 @@ def _serve(host: str, port: int) -> int:
         print(f"omniroute: {error}", file=sys.stderr)
         return 1
     except OSError as error:
-        if not _cannot_listen(error):
-            raise
-        # uvloop's strerror repeats the address; the errno says it in a few words
-        code = error.errno or 0
-        reason = os.strerror(code) if code > 0 else (error.strerror or str(error))
-        print(f"omniroute serve: cannot listen on {host}:{port}: {reason}", file=sys.stderr)
-        return 2
+        return _cannot_listen_on(error, "serve", host, port)
     return 0
+
+
+def _cannot_listen_on(error: OSError, command: str, host: str, port: int) -> int:
+    """One line naming the address it cannot listen on (exit 2); another OSError is raised."""
+    if not _cannot_listen(error):
+        raise error
+    # uvloop's strerror repeats the address; the errno says it in a few words
+    code = error.errno or 0
+    reason = os.strerror(code) if code > 0 else (error.strerror or str(error))
+    print(f"omniroute {command}: cannot listen on {host}:{port}: {reason}", file=sys.stderr)
+    return 2
 
 
 def _cannot_listen(error: OSError) -> bool:
@@ -72,7 +77,7 @@ def _cannot_listen(error: OSError) -> bool:
     return isinstance(error, socket.gaierror) or "attempting to bind" in str(error)
 
 
-def _worker() -> int:
+def _worker(host: str, port: int) -> int:
     settings = Settings()
     database_url(settings)
     shared_backends(settings)
@@ -85,7 +90,10 @@ def _worker() -> int:
             file=sys.stderr,
         )
         return 2
-    asyncio.run(run_worker(settings))
+    try:
+        asyncio.run(run_worker(settings, host=host, port=port))
+    except OSError as error:
+        return _cannot_listen_on(error, "worker", host, port)
     return 0
 
 
