@@ -85,7 +85,9 @@ def _gateway(commands: Commands) -> None:
         "worker", help="the Temporal worker for OMNIROUTE_TEMPORAL_ADDRESS"
     )
     worker.add_argument("--host", default="0.0.0.0", help="its /healthz (0.0.0.0)")  # noqa: S104
-    worker.add_argument("--port", type=port_number, default=8081, help="its /healthz (8081)")
+    worker.add_argument(
+        "--port", type=port_number, help="answer GET /healthz on it (none: several on one host)"
+    )
 
 
 def _money(commands: Commands) -> None:

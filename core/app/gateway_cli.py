@@ -60,7 +60,7 @@ def _serve(host: str, port: int) -> int:
     return 0
 
 
-def _cannot_listen_on(error: OSError, command: str, host: str, port: int) -> int:
+def _cannot_listen_on(error: OSError, command: str, host: str, port: int | None) -> int:
     """One line naming the address it cannot listen on (exit 2); another OSError is raised."""
     if not _cannot_listen(error):
         raise error
@@ -77,7 +77,7 @@ def _cannot_listen(error: OSError) -> bool:
     return isinstance(error, socket.gaierror) or "attempting to bind" in str(error)
 
 
-def _worker(host: str, port: int) -> int:
+def _worker(host: str, port: int | None) -> int:
     settings = Settings()
     database_url(settings)
     shared_backends(settings)

@@ -4,9 +4,9 @@ It runs the workflows and their activities against the same database as the gate
 activities queue (messages, events) is sent by the gateway's delivery worker and outbox relay.
 SIGTERM/SIGINT finish the activities in hand and stop.
 
-It answers GET /healthz on its port (8081: `serve` has 8080 on the same machine) from the loop
-that runs the Temporal worker: 200 while that worker runs, 503 once it has stopped, and no
-answer when the loop hangs, so a liveness probe restarts a worker that no longer takes tasks.
+Given a port (`--port`), it answers GET /healthz there from the loop that runs the Temporal
+worker: 200 while that worker runs, 503 once it has stopped, and no answer when the loop hangs,
+so a liveness probe restarts a worker that no longer takes tasks.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ async def run_worker(
     stop: asyncio.Event | None = None,
     *,
     host: str = "127.0.0.1",
-    port: int = 8081,
+    port: int | None = None,
 ) -> None:
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -57,8 +57,11 @@ async def run_worker(
 
 
 @asynccontextmanager
-async def _health(worker: Worker, host: str, port: int) -> AsyncIterator[None]:
+async def _health(worker: Worker, host: str, port: int | None) -> AsyncIterator[None]:
     """GET /healthz: whether the Temporal worker still runs, answered from its own loop."""
+    if port is None:
+        yield
+        return
 
     async def healthz(_request: web.Request) -> web.Response:
         running = worker.is_running

@@ -46,3 +46,21 @@ async def test_the_worker_answers_its_liveness_probe_while_it_runs(
         await asyncio.wait_for(running, 30)
     with pytest.raises(aiohttp.ClientConnectionError):
         await _healthz(url)
+
+
+async def test_several_workers_run_on_one_host_without_a_health_port(
+    settings: Settings, temporal_server: TemporalServer, task_queue: str
+) -> None:
+    """README: run as many `omniroute worker`s as needed; /healthz is only where --port asks."""
+    worker_settings = settings.model_copy(
+        update={"temporal_address": temporal_server.address, "temporal_task_queue": task_queue}
+    )
+    stop = asyncio.Event()
+    workers = [asyncio.create_task(run_worker(worker_settings, stop)) for _ in range(2)]
+    try:
+        await asyncio.sleep(2)
+        failed = [worker.exception() for worker in workers if worker.done()]
+    finally:
+        stop.set()
+        await asyncio.wait(workers, timeout=30)
+    assert failed == []
