@@ -207,6 +207,29 @@ def database_url(settings: Settings) -> str:
     return settings.database_url
 
 
+# What each shared backend left at `memory://` would cost a production deployment.
+SHARED_BACKENDS = {
+    "session_url": (
+        "redis://…): left unset, each replica keeps its own USSD sessions and a conversation "
+        "breaks when a callback lands on another pod"
+    ),
+    "events_url": (
+        "kafka://…): left unset, events stay in the pod that published them and no other "
+        "replica or the worker ever sees them"
+    ),
+}
+
+
+def shared_backends(settings: Settings) -> None:
+    """`serve` and `worker` in production share sessions and events across replicas: the
+    in-process `memory://` default is refused unless it was set on purpose (one replica)."""
+    if not settings.production:
+        return
+    for name, cost in SHARED_BACKENDS.items():
+        if name not in settings.model_fields_set:
+            raise SettingError(f"OMNIROUTE_{name.upper()} must be set in production ({cost}")
+
+
 def unknown_variables(names: Iterable[str]) -> dict[str, str | None]:
     """The OMNIROUTE_* names no setting reads, each with the setting it most resembles (or None).
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import shutil
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +19,7 @@ import pytest
 import yaml
 
 from core.app.cli import build_parser
-from core.app.server import create_app
+from core.app.server import READY_SECONDS, create_app
 from core.bus.kafka import LIVE_JOIN_TIMEOUT
 from core.config import Settings
 
@@ -116,6 +118,40 @@ async def test_probes_hit_routes_that_answer(client: Any) -> None:
     for path in sorted(paths):
         response = await client.get(path)
         assert response.status == 200, path
+
+
+def _base_images() -> set[str]:
+    """The images the base's containers carry once its own `images` have renamed them."""
+    base = DEPLOY / "k8s" / "base"
+    renames = {
+        image["name"]: image.get("newName", image["name"])
+        for image in _documents(base / "kustomization.yaml")[0].get("images", [])
+    }
+    images = set()
+    for path in base.glob("*.yaml"):
+        for doc in _documents(path):
+            for container in _containers(doc):
+                name = container["image"].split(":")[0]
+                images.add(renames.get(name, name))
+    return images
+
+
+@pytest.mark.parametrize("overlay", ["staging", "production"])
+def test_an_overlays_tag_is_the_one_deployed(overlay: str) -> None:
+    """An overlay's `images` entry names the image as the base left it: under any other name
+    kustomize ignores it, and the release's tag is never deployed (the base's `latest` is)."""
+    overlay_doc = _documents(DEPLOY / "k8s" / "overlays" / overlay / "kustomization.yaml")[0]
+    tagged = {image["name"] for image in overlay_doc["images"] if "newTag" in image}
+    assert tagged
+    assert tagged <= _base_images(), f"{overlay} tags {tagged - _base_images()}, no container's"
+
+
+def test_readiness_waits_for_readyz_to_name_a_hung_backend() -> None:
+    """/readyz answers within READY_SECONDS; a probe timing out first fails it unexplained."""
+    for doc in _documents(DEPLOY / "k8s" / "base" / "gateway-deployment.yaml"):
+        for container in _containers(doc):
+            probe = container["readinessProbe"]
+            assert probe.get("timeoutSeconds", 1) > READY_SECONDS, container["name"]
 
 
 # Before it listens, `serve` imports the service graph, connects to Temporal and waits for the
@@ -249,3 +285,72 @@ def test_compose_keeps_the_gateways_documents_across_a_rebuild() -> None:
     # a named volume starts as the image's directory: it must exist there, owned by the user
     owned = re.findall(r"install -d -o omniroute -g omniroute (\S+)", dockerfile)
     assert any(m in owned for m in mounted), (mounted, owned)
+
+
+def _option(args: list[str], name: str, default: str) -> str:
+    return args[args.index(name) + 1] if name in args else default
+
+
+def test_a_hung_worker_is_restarted() -> None:
+    """The worker's liveness probe asks its /healthz on the port and address it listens on: a
+    worker whose loop hangs or whose Temporal worker stopped takes no tasks and no restart."""
+    parser = build_parser()
+    for doc in _documents(DEPLOY / "k8s" / "base" / "worker-deployment.yaml"):
+        for container in _containers(doc):
+            parsed = parser.parse_args(container["args"])
+            assert parsed.command == "worker"
+            assert parsed.host == "0.0.0.0"  # the kubelet probes the pod's address
+            ports = {p["name"]: p["containerPort"] for p in container.get("ports", [])}
+            probe = container["livenessProbe"]["httpGet"]
+            assert probe["path"] == "/healthz"
+            assert ports[probe["port"]] == parsed.port
+            assert container["startupProbe"]["httpGet"] == probe
+            assert _probe_budget(container["startupProbe"]) >= STARTUP_SECONDS
+    compose = _documents(DEPLOY / "compose" / "compose.yaml")[0]
+    worker = parser.parse_args(compose["services"]["worker"]["command"])
+    healthcheck = re.search(
+        r"http://127\.0\.0\.1:(\d+)/healthz", (DEPLOY / "Dockerfile").read_text()
+    )
+    assert healthcheck is not None
+    assert worker.port == int(healthcheck.group(1)), "the image's HEALTHCHECK asks another port"
+
+
+def _job_name_rule(overlay: str) -> dict[str, Any]:
+    doc = _documents(DEPLOY / "k8s" / "overlays" / overlay / "kustomization.yaml")[0]
+    (job,) = [
+        d for d in _documents(DEPLOY / "k8s" / "base" / "migrate-job.yaml") if d["kind"] == "Job"
+    ]
+    (rule,) = [
+        r
+        for r in doc.get("replacements", [])
+        if {"kind": "Job", "name": job["metadata"]["name"]} in [t["select"] for t in r["targets"]]
+    ]
+    return rule
+
+
+@pytest.mark.parametrize("overlay", ["staging", "production"])
+def test_each_release_has_its_own_migrate_job(overlay: str) -> None:
+    """A Job's pod template is immutable: a second `kubectl apply -k` with a new image under the
+    same Job name is refused. The overlay puts the image's tag into the Job's name."""
+    rule = _job_name_rule(overlay)
+    assert rule["source"]["kind"] == "Job"
+    assert rule["source"]["fieldPath"].endswith(".image")
+    assert rule["source"]["options"] == {"delimiter": ":", "index": 1}
+    (target,) = rule["targets"]
+    assert target["fieldPaths"] == ["metadata.name"]
+
+
+@pytest.mark.skipif(shutil.which("kubectl") is None, reason="kubectl renders the overlays")
+@pytest.mark.parametrize(("overlay", "tag"), [("staging", "staging"), ("production", "1.0.0")])
+def test_the_rendered_migrate_job_is_named_after_its_release(overlay: str, tag: str) -> None:
+    rendered = subprocess.run(
+        ["kubectl", "kustomize", str(DEPLOY / "k8s" / "overlays" / overlay)],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    docs = [doc for doc in yaml.safe_load_all(rendered) if doc]
+    (job,) = [doc for doc in docs if doc["kind"] == "Job"]
+    assert job["metadata"]["name"] == f"omniroute-migrate-{tag}"
+    images = {c["image"] for doc in docs for c in _containers(doc)}
+    assert images == {f"ghcr.io/omniroute/omniroute:{tag}"}

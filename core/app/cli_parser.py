@@ -81,7 +81,13 @@ def _gateway(commands: Commands) -> None:
         metavar="USSD",
         help="ussd: dial a shortcut, the service code with keys added ('*384*123*3#')",
     )
-    commands.add_parser("worker", help="the Temporal worker for OMNIROUTE_TEMPORAL_ADDRESS")
+    worker = commands.add_parser(
+        "worker", help="the Temporal worker for OMNIROUTE_TEMPORAL_ADDRESS"
+    )
+    worker.add_argument("--host", default="0.0.0.0", help="its /healthz (0.0.0.0)")  # noqa: S104
+    worker.add_argument(
+        "--port", type=port_number, help="answer GET /healthz on it (none: several on one host)"
+    )
 
 
 def _money(commands: Commands) -> None:

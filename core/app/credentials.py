@@ -11,7 +11,7 @@ import sys
 
 from channels.graphql import TokenKeys
 from core.clock import SystemClock
-from core.config import Settings
+from core.config import Settings, database_url
 from core.db import Database
 from core.ids import RandomIds
 from core.phone import InvalidPhoneError, Phone
@@ -58,7 +58,7 @@ def run(args: argparse.Namespace) -> int:
         return 0
 
     async def create() -> IssuedSecret:
-        db = Database(settings.database_url)
+        db = Database(database_url(settings))
         try:
             access = AccessService(db, SystemClock(), RandomIds())
             make = access.create_api_key if args.command == "apikey" else access.create_client

@@ -21,7 +21,7 @@ from core.app.objects import MissingObjectStoreSettingError
 from core.app.server import create_app
 from core.app.temporal_dev import TemporalUnavailableError, embedded_temporal
 from core.app.worker import run_worker
-from core.config import Settings, unknown_variables
+from core.config import Settings, database_url, shared_backends, unknown_variables
 
 log = structlog.get_logger(__name__)
 
@@ -31,12 +31,14 @@ def run(args: argparse.Namespace) -> int:
         case "serve":
             return _serve(args.host, args.port)
         case "worker":
-            return _worker()
+            return _worker(args.host, args.port)
     return _requery()
 
 
 def _serve(host: str, port: int) -> int:
     settings = Settings()
+    database_url(settings)
+    shared_backends(settings)
     configure_logging(settings)
     _warn_unknown_variables()
     try:
@@ -54,14 +56,19 @@ def _serve(host: str, port: int) -> int:
         print(f"omniroute: {error}", file=sys.stderr)
         return 1
     except OSError as error:
-        if not _cannot_listen(error):
-            raise
-        # uvloop's strerror repeats the address; the errno says it in a few words
-        code = error.errno or 0
-        reason = os.strerror(code) if code > 0 else (error.strerror or str(error))
-        print(f"omniroute serve: cannot listen on {host}:{port}: {reason}", file=sys.stderr)
-        return 2
+        return _cannot_listen_on(error, "serve", host, port)
     return 0
+
+
+def _cannot_listen_on(error: OSError, command: str, host: str, port: int | None) -> int:
+    """One line naming the address it cannot listen on (exit 2); another OSError is raised."""
+    if not _cannot_listen(error):
+        raise error
+    # uvloop's strerror repeats the address; the errno says it in a few words
+    code = error.errno or 0
+    reason = os.strerror(code) if code > 0 else (error.strerror or str(error))
+    print(f"omniroute {command}: cannot listen on {host}:{port}: {reason}", file=sys.stderr)
+    return 2
 
 
 def _cannot_listen(error: OSError) -> bool:
@@ -70,8 +77,10 @@ def _cannot_listen(error: OSError) -> bool:
     return isinstance(error, socket.gaierror) or "attempting to bind" in str(error)
 
 
-def _worker() -> int:
+def _worker(host: str, port: int | None) -> int:
     settings = Settings()
+    database_url(settings)
+    shared_backends(settings)
     configure_logging(settings)
     _warn_unknown_variables()
     if settings.temporal == "off" or not settings.temporal_address:
@@ -81,7 +90,10 @@ def _worker() -> int:
             file=sys.stderr,
         )
         return 2
-    asyncio.run(run_worker(settings))
+    try:
+        asyncio.run(run_worker(settings, host=host, port=port))
+    except OSError as error:
+        return _cannot_listen_on(error, "worker", host, port)
     return 0
 
 

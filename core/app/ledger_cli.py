@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 from core.app.money import DISTRIBUTORS, MoneyServices, build_money
 from core.bus.memory import MemoryEventBus
 from core.clock import Clock, SystemClock
-from core.config import Settings
+from core.config import Settings, database_url
 from core.db import Database
 from core.i18n import Translator
 from core.ids import RandomIds
@@ -39,7 +39,7 @@ def _with_money(work: Callable[[MoneyServices], Awaitable[T]], clock: Clock | No
     async def run() -> T:
         settings = Settings()
         wall, ids = clock or SystemClock(), RandomIds()
-        db = Database(settings.database_url)
+        db = Database(database_url(settings))
         catalogue = CatalogueService(db, wall)
         pricing = PricingService(db, wall, catalogue)
         orders = OrderService(db, pricing, wall, ids, bins=SqlBinStock())

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 import structlog
 from aiohttp import web
@@ -28,6 +29,11 @@ SMS_SENDER_VARIABLES = {
     "africastalking": "OMNIROUTE_AFRICASTALKING_API_KEY",
     "twilio": "OMNIROUTE_TWILIO_ACCOUNT_SID and OMNIROUTE_TWILIO_AUTH_TOKEN",
 }
+
+# How long /readyz waits for each backend's answer. The checks run together, so /readyz answers
+# within this however many backends hang; the readiness probe's timeoutSeconds (2 in
+# deploy/k8s) must exceed it, or a hung backend would time the probe out unnamed.
+READY_SECONDS = 1.5
 
 CHANNELS = (
     ("/channels/africastalking", channels.africastalking),
@@ -89,18 +95,28 @@ async def readyz(request: web.Request) -> web.Response:
     """Each configured backend, and 503 when any of them is down. The database counts as down
     until `omniroute migrate` has brought it to this code's schema."""
     services = request.app[SERVICES]
-    checks = {
-        "database": await migrated(services.db),
-        "sessions": await services.store.ping(),
-        "events": await services.bus.ping(),
+    pings: dict[str, Awaitable[bool]] = {
+        "database": migrated(services.db),
+        "sessions": services.store.ping(),
+        "events": services.bus.ping(),
     }
     if services.workflows is not None:
-        checks["workflows"] = await services.workflows.ping()
+        pings["workflows"] = services.workflows.ping()
     if services.settings.object_store_url.startswith("s3://"):
-        checks["objects"] = await services.objects.ping()
+        pings["objects"] = services.objects.ping()
+    answers = await asyncio.gather(*(_within(ping, READY_SECONDS) for ping in pings.values()))
+    checks = dict(zip(pings, answers, strict=True))
     ok = all(checks.values())
     body = {
         "status": "ok" if ok else "unavailable",
         "checks": {name: "up" if up else "down" for name, up in checks.items()},
     }
     return web.json_response(body, status=200 if ok else 503)
+
+
+async def _within(ping: Awaitable[bool], seconds: float) -> bool:
+    """A backend's answer, or down when it has not answered in time."""
+    try:
+        return await asyncio.wait_for(ping, seconds)
+    except TimeoutError:
+        return False

@@ -16,6 +16,9 @@ def env(database_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("OMNIROUTE_DATABASE_URL", database_url)
     monkeypatch.setenv("OMNIROUTE_TEMPORAL", "off")
     monkeypatch.setenv("OMNIROUTE_ENV", "dev")
+    # set on purpose: production refuses the unset in-process defaults
+    monkeypatch.setenv("OMNIROUTE_SESSION_URL", "memory://")
+    monkeypatch.setenv("OMNIROUTE_EVENTS_URL", "memory://")
 
 
 def test_serve_on_a_port_already_taken_says_so_in_one_line(
@@ -148,7 +151,22 @@ def test_serve_and_worker_name_a_temporal_address_nothing_answers_at(
     assert "OMNIROUTE_TEMPORAL_ADDRESS" in last
 
 
-@pytest.mark.parametrize("command", [["migrate"], ["serve", "--port", "8080"], ["worker"]])
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["migrate"],
+        ["serve", "--port", "8080"],
+        ["worker"],
+        # the operator's commands read and write the same orders, ledger and credentials
+        ["ledger", "check"],
+        ["settle", "--day", "2026-01-05"],
+        ["credit", "daily"],
+        ["apikey", "create", "--role", "operator", "--name", "warehouse"],
+        ["client", "create", "--role", "agent"],
+        ["deliveries", "escalated"],
+        ["stock", "check", "WH-NG"],
+    ],
+)
 def test_production_without_a_database_url_refuses_to_start(
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
@@ -169,6 +187,68 @@ def test_production_without_a_database_url_refuses_to_start(
     assert "Traceback" not in err
     assert err.splitlines()[-1].startswith(f"omniroute {command[0]}: OMNIROUTE_DATABASE_URL")
     assert not (tmp_path / "var").exists()
+
+
+@pytest.mark.parametrize("command", [["serve", "--port", "8080"], ["worker"]])
+@pytest.mark.parametrize(
+    ("unset", "kept"),
+    [
+        ("OMNIROUTE_SESSION_URL", "OMNIROUTE_EVENTS_URL"),
+        ("OMNIROUTE_EVENTS_URL", "OMNIROUTE_SESSION_URL"),
+    ],
+)
+def test_production_without_shared_sessions_or_events_refuses_to_start(
+    tmp_path: Path,
+    database_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    command: list[str],
+    unset: str,
+    kept: str,
+) -> None:
+    """Left at the in-process default, each replica keeps its own USSD sessions (a callback
+    on another pod starts the menu over) and events never leave the pod that published them."""
+    for name in list(os.environ):
+        if name.startswith("OMNIROUTE_"):
+            monkeypatch.delenv(name)
+    monkeypatch.chdir(tmp_path)  # no .env from the checkout
+    monkeypatch.setenv("OMNIROUTE_ENV", "production")
+    monkeypatch.setenv("OMNIROUTE_DATABASE_URL", database_url)
+    monkeypatch.setenv("OMNIROUTE_CHANNELS", "web")
+    monkeypatch.setenv("OMNIROUTE_TEMPORAL_ADDRESS", "temporal:7233")
+    monkeypatch.setenv(kept, "memory://")
+    assert main(command) == 1
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    assert err.splitlines()[-1].startswith(f"omniroute {command[0]}: {unset} must be set")
+
+
+def test_production_takes_in_process_sessions_and_events_set_on_purpose(
+    tmp_path: Path,
+    database_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A single-replica deployment that names `memory://` gets it."""
+    for name in list(os.environ):
+        if name.startswith("OMNIROUTE_"):
+            monkeypatch.delenv(name)
+    monkeypatch.chdir(tmp_path)
+    for name, value in {
+        "OMNIROUTE_ENV": "production",
+        "OMNIROUTE_DATABASE_URL": database_url,
+        "OMNIROUTE_CHANNELS": "web",
+        "OMNIROUTE_TEMPORAL": "off",
+        "OMNIROUTE_SESSION_URL": "memory://",
+        "OMNIROUTE_EVENTS_URL": "memory://",
+    }.items():
+        monkeypatch.setenv(name, value)
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        assert main(["serve", "--port", str(port)]) == 2  # it got as far as listening
+    assert "cannot listen" in capsys.readouterr().err.splitlines()[-1]
 
 
 def test_serve_warns_when_the_sms_provider_can_send_nothing(

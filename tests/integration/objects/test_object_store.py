@@ -238,6 +238,8 @@ def test_serve_in_production_without_s3_credentials_says_which_and_exits(
         "OMNIROUTE_CHANNELS": "web",
         "OMNIROUTE_TEMPORAL": "off",
         "OMNIROUTE_OBJECT_STORE_URL": "s3://omniroute-docs",
+        "OMNIROUTE_SESSION_URL": "memory://",
+        "OMNIROUTE_EVENTS_URL": "memory://",
         "AWS_ACCESS_KEY_ID": "minio",
     }.items():
         monkeypatch.setenv(name, value)
