@@ -23,6 +23,7 @@ from engines.orders import CartLine, PaymentMethod, PlaceOrder
 from tests.support.credit import DAY, credit_history
 from tests.support.phone import UssdPhone
 from tests.support.providers.africastalking import SmsPhone, flush_outbox
+from tests.support.providers.mpesa import StkPush
 from tests.support.providers.payments import PaymentFakes
 
 Client = TestClient[web.Request, web.Application]
@@ -42,6 +43,19 @@ async def _to_payment(juma: UssdPhone) -> list[str]:
     await juma.press("3")
     await juma.choose("Lipia")
     return (await juma.choose("Chagua malipo")).labels
+
+
+async def _daraja_pays_twice(
+    gateway: Client, services: Services, fakes: PaymentFakes, push: StkPush
+) -> None:
+    """Juma approves the prompt; Daraja delivers its callback twice (one repayment)."""
+    target, body = fakes.daraja.pay(push)
+    for _ in range(2):
+        response = await gateway.post(
+            target, data=body, headers={"Content-Type": "application/json"}
+        )
+        assert response.status == 200
+    await flush_outbox(services)
 
 
 async def test_no_credit_line_no_credit_option(gateway: Client) -> None:
@@ -88,13 +102,7 @@ async def test_buy_on_credit_over_ussd_and_repay_by_mpesa_over_sms(
     push = fakes.daraja.push_for("254711000001")
     assert push.body["Amount"] == 2522
 
-    target, body = fakes.daraja.pay(push)
-    for _ in range(2):  # Daraja delivers the callback twice: one repayment
-        response = await gateway.post(
-            target, data=body, headers={"Content-Type": "application/json"}
-        )
-        assert response.status == 200
-    await flush_outbox(services)
+    await _daraja_pays_twice(gateway, services, fakes, push)
     [repaid] = await credit.credits(Phone(JUMA))
     assert repaid.status is CreditStatus.REPAID
     # M-Pesa took whole shillings: the 0.74 change stays on Juma's line for next time
@@ -416,13 +424,7 @@ async def test_a_late_fee_is_texted_shown_on_bal_and_settled_by_the_repayment(
     assert "Deni la mkopo: KES 2,571.69 (ada ya kuchelewa KES 50.43)" in balance
     assert (await sms.text("1")).startswith("Unalipa KES 2,571.69")
     push = fakes.daraja.push_for("254711000001")
-    target, body = fakes.daraja.pay(push)
-    for _ in range(2):  # Daraja delivers the callback twice: one repayment
-        response = await gateway.post(
-            target, data=body, headers={"Content-Type": "application/json"}
-        )
-        assert response.status == 200
-    await flush_outbox(services)
+    await _daraja_pays_twice(gateway, services, fakes, push)
 
     [repaid] = await credit.credits(Phone(JUMA))
     assert repaid.status is CreditStatus.REPAID
