@@ -230,6 +230,11 @@ def shared_backends(settings: Settings) -> None:
             raise SettingError(f"OMNIROUTE_{name.upper()} must be set in production ({cost}")
 
 
+# OMNIROUTE_* variables the project reads outside the settings: the Solomon instances
+# directory of the routing benchmark and its tests (CI exports it for every command).
+READ_ELSEWHERE = frozenset({"SOLOMON_DIR"})
+
+
 def unknown_variables(names: Iterable[str]) -> dict[str, str | None]:
     """The OMNIROUTE_* names no setting reads, each with the setting it most resembles (or None).
 
@@ -239,7 +244,13 @@ def unknown_variables(names: Iterable[str]) -> dict[str, str | None]:
     prefix = "OMNIROUTE_"
     known = [name.upper() for name in Settings.model_fields]
     unknown = sorted(
-        {n for n in names if n.upper().startswith(prefix) and n.upper()[len(prefix) :] not in known}
+        {
+            n
+            for n in names
+            if n.upper().startswith(prefix)
+            and n.upper()[len(prefix) :] not in known
+            and n.upper()[len(prefix) :] not in READ_ELSEWHERE
+        }
     )
     return {
         name: next(

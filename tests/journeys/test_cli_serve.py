@@ -118,6 +118,8 @@ def test_serve_warns_of_a_misspelt_variable_naming_the_setting_meant(
 ) -> None:
     """A typo is no setting: the gateway would run on the embedded default without a word."""
     monkeypatch.setenv("OMNIROUTE_SESION_URL", "redis://valkey:6379/0")
+    # read by the routing benchmark and its tests, not a setting: no warning (CI exports it)
+    monkeypatch.setenv("OMNIROUTE_SOLOMON_DIR", "/work/shared/data/solomon")
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
