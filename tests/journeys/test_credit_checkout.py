@@ -45,6 +45,14 @@ async def _to_payment(juma: UssdPhone) -> list[str]:
     return (await juma.choose("Chagua malipo")).labels
 
 
+async def _credit_chosen_then_taken(juma: UssdPhone, services: Services) -> None:
+    """Juma picks credit; before he confirms, another order takes all but KES 1 of his line."""
+    assert services.money is not None
+    await juma.choose("Kwa mkopo")
+    left = await services.money.credit.available(Phone(JUMA))
+    await services.money.credit.authorise("W0THER", Phone(JUMA), left - Money(Decimal(1), "KES"))
+
+
 async def _daraja_pays_twice(
     gateway: Client, services: Services, fakes: PaymentFakes, push: StkPush
 ) -> None:
@@ -153,9 +161,7 @@ async def test_credit_refused_at_confirm_keeps_the_cart_to_pay_another_way(
     await credit.decide(Phone(JUMA))
     juma = UssdPhone(gateway, JUMA)
     await _to_payment(juma)
-    await juma.choose("Kwa mkopo")
-    left = await credit.available(Phone(JUMA))
-    await credit.authorise("W0THER", Phone(JUMA), left - Money(Decimal(1), "KES"))
+    await _credit_chosen_then_taken(juma, services)
 
     refused = await juma.choose("Thibitisha")
 
@@ -180,13 +186,10 @@ async def test_an_order_credit_refused_at_confirm_is_not_confirmed_by_sms(
     """The order credit refused at Confirm is placed and cancelled at once: the screen says
     so, and no SMS then tells Juma it was placed on credit."""
     assert services.money is not None
-    credit = services.money.credit
     await credit_history(services, clock, JUMA)
     juma = UssdPhone(gateway, JUMA)
     await _to_payment(juma)
-    await juma.choose("Kwa mkopo")
-    left = await credit.available(Phone(JUMA))
-    await credit.authorise("W0THER", Phone(JUMA), left - Money(Decimal(1), "KES"))
+    await _credit_chosen_then_taken(juma, services)
     refused = await juma.choose("Thibitisha")
     assert refused.lines[0].startswith("Mkopo haukuidhinishwa")
 
@@ -491,9 +494,7 @@ async def test_credit_refused_gives_the_promo_code_back_for_the_next_try(
     with_code = await juma.press("WELCOME")
     assert "Msimbo WELCOME -KES" in with_code.text
     await juma.choose("Chagua malipo")
-    await juma.choose("Kwa mkopo")
-    left = await credit.available(Phone(JUMA))
-    await credit.authorise("W0THER", Phone(JUMA), left - Money(Decimal(1), "KES"))
+    await _credit_chosen_then_taken(juma, services)
     refused = await juma.choose("Thibitisha")
     assert refused.lines[0].startswith("Mkopo haukuidhinishwa")
 
