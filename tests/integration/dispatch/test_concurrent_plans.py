@@ -11,7 +11,6 @@ import pytest
 
 from core.app.bootstrap import Services, build_services
 from core.app.dispatch_plan import (
-    DispatchPlanner,
     PlanInProgressError,
     plan_day_command,
     tomorrow,
@@ -21,19 +20,8 @@ from core.config import Settings
 from core.ids import RandomIds
 from core.region import RegionCode
 from engines.gig import GeoPoint, TaskStatus
-from tests.integration.dispatch.test_dispatch_plan import lagos_warehouse
+from tests.integration.dispatch.test_dispatch_plan import lagos_warehouse, planner
 from tests.support.gig import BAYO, CHIDI, EMEKA, NGOZI, driver, order
-
-
-def planner(services: Services) -> DispatchPlanner:
-    return DispatchPlanner(
-        services.orders,
-        services.customers,
-        services.warehouse,
-        services.gig,
-        services.clock,
-        plans=services.route_plans,
-    )
 
 
 async def test_two_plans_at_once_one_plans_the_other_is_told(services: Services) -> None:
