@@ -96,7 +96,7 @@ async def test_a_subscription_ends_when_its_token_expires(
     reference = await place_for(services, NGOZI, "k-sock-0002")
     async with client.ws_connect("/graphql", protocols=["graphql-transport-ws"]) as ws:
         await ws.send_json(
-            {"type": "connection_init", "payload": expiring_token(services, NGOZI, 1.5)}
+            {"type": "connection_init", "payload": expiring_token(services, NGOZI, 3)}
         )
         assert (await ws.receive_json(timeout=5))["type"] == "connection_ack"
         await ws.send_json(
@@ -106,9 +106,10 @@ async def test_a_subscription_ends_when_its_token_expires(
                 "payload": {"query": ORDER_UPDATES, "variables": {"r": reference}},
             }
         )
-        await wait_until_watching(client)
-
-        ended = await ws.receive_json(timeout=5)
+        # Not polled for the watch (on a loaded machine it can start and end between polls):
+        # a `next` with UNAUTHENTICATED is the running subscription ending; one refused at its
+        # start would be an `error`.
+        ended = await ws.receive_json(timeout=10)
         assert ended["type"] == "next"
         assert ended["payload"]["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
         assert "sign in again" in ended["payload"]["errors"][0]["message"]
