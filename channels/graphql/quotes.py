@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import strawberry
 
+from channels.graphql.auth import may_act_for
 from channels.graphql.context import GraphQLContext
 from channels.graphql.customers import BadCustomerError, customer_of
 from channels.graphql.errors import (
@@ -180,12 +181,15 @@ class PricingQuery:
         problem = check_lines(input.lines)
         if problem is not None:
             return Quote.failed(problem)
+        # Her own prices, zone and limits (one price on every channel) only for her or staff:
+        # anyone else who knows her number gets the public price list, as a new customer would.
+        principal = info.context.principal
+        own = principal is not None and may_act_for(principal, _phone.e164)
         try:
-            # the customer's own prices, zone and limits: one price on every channel
             quote = await info.context.services.pricing.quote(
                 market.code,
                 [(line.sku, line.quantity) for line in input.lines],
-                customer=_phone,
+                customer=_phone if own else None,
                 voucher=promo_code(input.promo_code),
             )
         except InvalidVoucherError as exc:

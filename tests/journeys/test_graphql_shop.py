@@ -118,7 +118,7 @@ async def test_a_wholesale_customer_with_a_promo_code_gets_the_price_every_chann
     """The customer's own segment prices, delivery zone and WELCOME: one price everywhere."""
     wholesale = WHOLESALE[RegionCode.LAGOS]
     lines = [("NDL-INDO-CHK", 6), ("DRK-COLA-35", 11)]
-    async with gql_session(client) as session:
+    async with gql_session(client, bearer(services.settings, wholesale, "customer")) as session:
         result = await run(
             session,
             QUOTE,
@@ -139,6 +139,43 @@ async def test_a_wholesale_customer_with_a_promo_code_gets_the_price_every_chann
     assert quote["total"] == {"amount": str(engine.total.amount), "currency": "NGN"}
     assert quote["discount"]["amount"] == str(engine.discount.amount)
     assert engine.total != anonymous.total  # the customer's terms really changed the price
+
+
+async def test_a_quote_shows_a_retailers_contract_price_only_to_her_and_staff(
+    client: TestClient[Any, Any], services: Services
+) -> None:
+    """Mr Botha's negotiated rice price is his: a stranger who knows his number, or another
+    retailer signed in, is quoted the public price list, as a new customer would be."""
+    botha = WHOLESALE[RegionCode.CAPE_TOWN]
+    lines = [("RCE-LONG-25K", 3)]
+    document = """query($input: QuoteInput!) { quote(input: $input) {
+      lines { unitPrice { amount currency } } total { amount currency } errors { __typename } } }"""
+    variables = {"input": {"customer": botha, "lines": [{"sku": "RCE-LONG-25K", "quantity": 3}]}}
+    signed_in = {
+        "anyone": None,
+        "another retailer": bearer(services.settings, "+27821000001", "customer"),
+        "botha": bearer(services.settings, botha, "customer"),
+        "an operator": bearer(services.settings, "ops-1", "operator"),
+        "an agent": bearer(services.settings, "agent-7", "agent"),
+    }
+    quoted = {}
+    for who, headers in signed_in.items():
+        async with gql_session(client, headers) as session:
+            quoted[who] = (await run(session, document, variables))["quote"]
+    public = await services.pricing.quote(RegionCode.CAPE_TOWN, lines)
+    his = await services.pricing.quote(RegionCode.CAPE_TOWN, lines, customer=Phone(botha))
+    assert his.lines[0].unit_price != public.lines[0].unit_price  # the contract really differs
+    for who in ("anyone", "another retailer"):
+        assert quoted[who]["errors"] == [], who
+        assert quoted[who]["lines"][0]["unitPrice"]["amount"] == str(
+            public.lines[0].unit_price.amount
+        ), who
+        assert quoted[who]["total"] == {"amount": str(public.total.amount), "currency": "ZAR"}
+    for who in ("botha", "an operator", "an agent"):
+        assert quoted[who]["lines"][0]["unitPrice"]["amount"] == str(
+            his.lines[0].unit_price.amount
+        ), who
+        assert quoted[who]["total"] == {"amount": str(his.total.amount), "currency": "ZAR"}
 
 
 async def test_customer_places_an_order_once_per_idempotency_key(

@@ -24,7 +24,7 @@ from core.phone import Phone
 from core.region import RegionCode, region_for_phone
 from engines.orders import Cart, CartLine
 from engines.pricing import InvalidVoucherError
-from tests.support.graphql import gql_session, run
+from tests.support.graphql import bearer, gql_session, run
 from tests.support.phone import UssdPhone
 from tests.support.ports import free_port
 from tests.support.providers.twilio import (
@@ -153,8 +153,10 @@ async def test_the_same_cart_quotes_the_same_total_on_every_channel_and_graphql(
     assert vat_line(sms) == vat_line(whatsapp) == vat_line(ussd)
     assert vat_line(ussd).endswith(engine.tax.format())
 
-    # and the app's GraphQL quote, for the same customer and code
-    async with gql_session(twilio.client) as session:
+    # and the app's GraphQL quote, for the same customer and code,
+    # signed in as her: her own prices are hers to see (anyone else gets the public list)
+    headers = bearer(services.settings, number, "customer")
+    async with gql_session(twilio.client, headers) as session:
         result = await run(
             session,
             QUOTE,
