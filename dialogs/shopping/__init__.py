@@ -98,12 +98,14 @@ class ShoppingDialog:
         )
 
     async def _locale(self, msg: InboundMessage) -> str:
+        """The language chosen on any channel (Language, for good), else the channel's hint (an
+        app's own language setting) when we speak it, else the phone's market's."""
         customer = await self._svc.customers.get(msg.phone)
         if customer is not None and customer.locale and self._t.supports(customer.locale):
             return customer.locale
+        if msg.locale_hint and self._t.supports(msg.locale_hint):
+            return msg.locale_hint
         try:
             return region_for_phone(msg.phone).default_locale
         except UnsupportedRegionError:
-            return (
-                msg.locale_hint if msg.locale_hint and self._t.supports(msg.locale_hint) else "en"
-            )
+            return "en"

@@ -226,3 +226,28 @@ async def test_a_typed_answer_that_is_not_an_option_asks_again(chat: WebChat) ->
 
     assert again["text"] == "Please choose a number from the list.\nWelcome to OmniRoute"
     assert labels(again) == labels(main_menu())
+
+
+@pytest.mark.parametrize(
+    ("user", "locale", "welcome"),
+    [
+        (NGOZI.e164, "sw", "Karibu OmniRoute"),  # a Lagos phone, an app set to Swahili
+        (NGOZI.e164, "sw-KE", "Karibu OmniRoute"),
+        ("+254711000001", "en-GB", "Welcome to OmniRoute"),  # a Nairobi phone, in English
+        ("+254711000001", "fr", "Karibu OmniRoute"),  # not spoken yet: the market's language
+        (NGOZI.e164, "yo", "Welcome to OmniRoute"),
+    ],
+)
+async def test_the_apps_language_opens_a_new_chat_in_it_when_we_speak_it(
+    client: TestClient[object, object], user: str, locale: str, welcome: str
+) -> None:
+    reply = await WebChat(client, user).send("hi", locale=locale)
+    assert reply["text"] == welcome
+
+
+async def test_a_language_chosen_in_the_menu_outlasts_the_apps_hint(
+    chat: WebChat, services: Services
+) -> None:
+    """Language changes it for good, on every channel: the app's setting is only a default."""
+    await services.customers.set_locale(NGOZI, "en")
+    assert (await chat.send("hi", locale="sw"))["text"] == "Welcome to OmniRoute"
