@@ -33,6 +33,7 @@ RUNNERS: dict[str, str] = {
     "waves": "core.app.planning_cli",
     "routes": "core.app.planning_cli",
     "apikey": "core.app.credentials",
+    "apikeys": "core.app.credentials",  # `apikeys list`, as operators also say it
     "client": "core.app.credentials",
     "token": "core.app.credentials",
     "drivers": "core.app.payout_cli",

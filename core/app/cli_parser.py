@@ -187,12 +187,26 @@ def _planning(commands: Commands) -> None:
 
 def _credentials(commands: Commands) -> None:
     for name, what in (("apikey", "an API key"), ("client", "an OAuth 2.0 client")):
-        parser = commands.add_parser(name, help=f"manage {what} for the GraphQL API")
+        aliases = ["apikeys"] if name == "apikey" else []
+        parser = commands.add_parser(
+            name, aliases=aliases, help=f"manage {what} for the GraphQL API"
+        )
+        parser.set_defaults(command=name)
         actions = parser.add_subparsers(dest="action", required=True, parser_class=Parser)
         create = actions.add_parser("create", help=f"create {what}; the secret is printed once")
         create.add_argument("--role", required=True, choices=ROLES)
         create.add_argument("--subject", help="whom it acts as (a customer's E.164 phone)")
         create.add_argument("--name", default="", help="a label for operators")
+        if name == "apikey":
+            actions.add_parser(
+                "list",
+                help="every key as CSV key_id,role,subject,name,created_at,revoked_at"
+                " (never the secret)",
+            )
+            revoke = actions.add_parser(
+                "revoke", help="refuse a key from the next request on (the gateway's too)"
+            )
+            revoke.add_argument("key_id", metavar="KEY_ID", help="as `apikey list` shows it")
 
     token = commands.add_parser("token", help="sign a JWT bearer token with the configured key")
     token.add_argument("--sub", required=True, help="the user's E.164 phone or an operator id")

@@ -1,4 +1,4 @@
-"""`omniroute apikey create`, `omniroute client create`, `omniroute token`: credentials for apps.
+"""`omniroute apikey create|list|revoke`, `client create`, `token`: credentials for apps.
 
 A secret is printed once: only its hash is stored, so a lost key is replaced, not recovered.
 """
@@ -7,7 +7,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import csv
 import sys
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
 
 from channels.graphql import TokenKeys
 from core.clock import SystemClock
@@ -15,11 +18,21 @@ from core.config import Settings, database_url
 from core.db import Database
 from core.ids import RandomIds
 from core.phone import InvalidPhoneError, Phone
-from engines.access import AccessService, IssuedSecret, Principal, Role
+from engines.access import (
+    API_KEY_PREFIX,
+    AccessService,
+    ApiKeyRecord,
+    IssuedSecret,
+    Principal,
+    Role,
+)
 
 # The gateway matches these roles' subject against phones in E.164 (a customer's own orders, a
 # driver's own tasks): any other spelling makes a credential that is refused everything.
 PHONE_ROLES = (Role.CUSTOMER, Role.DRIVER)
+KEY_COLUMNS = ("key_id", "role", "subject", "name", "created_at", "revoked_at")
+
+T = TypeVar("T")
 
 
 class SubjectError(ValueError):
@@ -42,6 +55,8 @@ def subject_of(role: Role, raw: str | None, option: str) -> str | None:
 
 def run(args: argparse.Namespace) -> int:
     settings = Settings()
+    if args.command == "apikey" and args.action in ("list", "revoke"):
+        return _manage_keys(settings, args)
     role = Role(args.role)
     option, raw = ("--sub", args.sub) if args.command == "token" else ("--subject", args.subject)
     try:
@@ -83,3 +98,55 @@ def run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
     return 0
+
+
+def _with_access(settings: Settings, use: Callable[[AccessService], Awaitable[T]]) -> T:
+    async def go() -> T:
+        db = Database(database_url(settings))
+        try:
+            return await use(AccessService(db, SystemClock(), RandomIds()))
+        finally:
+            await db.dispose()
+
+    return asyncio.run(go())
+
+
+def _manage_keys(settings: Settings, args: argparse.Namespace) -> int:
+    """`apikey list` as CSV; `apikey revoke KEY_ID`: the gateway reads keys on every request,
+    so the next one with it is refused, and a subscription it opened ends within a minute."""
+    if args.action == "list":
+        found = _with_access(settings, lambda access: access.api_keys())
+        out = csv.writer(sys.stdout, lineterminator="\n")
+        out.writerow(KEY_COLUMNS)
+        out.writerows(_row(record) for record in found)
+        return 0
+    # The key's id, or the whole key pasted by mistake (omr_<id>_<secret>).
+    key_id = args.key_id.strip().removeprefix(API_KEY_PREFIX).split("_", 1)[0]
+
+    async def revoke(access: AccessService) -> tuple[ApiKeyRecord | None, ApiKeyRecord | None]:
+        was = next((r for r in await access.api_keys() if r.key_id == key_id), None)
+        if was is None or was.revoked_at is not None:
+            return was, was
+        return was, await access.revoke_api_key(key_id)
+
+    was, now = _with_access(settings, revoke)
+    if was is None or now is None:
+        print(f"omniroute apikey revoke: no API key {key_id!r} (see apikey list)", file=sys.stderr)
+        return 2
+    at = now.revoked_at.isoformat() if now.revoked_at else ""
+    if was.revoked_at is not None:
+        print(f"API key {key_id} was already revoked at {at}")
+    else:
+        print(f"API key {key_id} ({was.role.value}, {was.subject}) revoked at {at}")
+    return 0
+
+
+def _row(record: ApiKeyRecord) -> tuple[str, ...]:
+    return (
+        record.key_id,
+        record.role.value,
+        record.subject,
+        record.name,
+        record.created_at.isoformat(),
+        record.revoked_at.isoformat() if record.revoked_at else "",
+    )

@@ -3,6 +3,7 @@
 from engines.access.model import (
     STAFF_ROLES,
     AccessError,
+    ApiKeyRecord,
     InvalidRoleError,
     IssuedSecret,
     Principal,
@@ -15,6 +16,7 @@ __all__ = [
     "STAFF_ROLES",
     "AccessError",
     "AccessService",
+    "ApiKeyRecord",
     "InvalidRoleError",
     "IssuedSecret",
     "Principal",

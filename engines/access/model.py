@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 
 
@@ -51,6 +52,18 @@ class IssuedSecret:
     secret: str
     role: Role
     subject: str
+
+
+@dataclass(frozen=True, slots=True)
+class ApiKeyRecord:
+    """An API key as operators see it: never its secret, which is not kept."""
+
+    key_id: str
+    role: Role
+    subject: str
+    name: str
+    created_at: datetime
+    revoked_at: datetime | None
 
 
 def secret_hash(secret: str) -> str:

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import hmac
 import secrets
+from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import Row, insert, select, update
 
 from core.clock import Clock
 from core.db import Database
 from core.ids import IdGenerator
-from engines.access.model import IssuedSecret, Principal, Role, secret_hash
+from engines.access.model import ApiKeyRecord, IssuedSecret, Principal, Role, secret_hash
 from engines.access.tables import api_keys, oauth_clients
 
 API_KEY_PREFIX = "omr_"
@@ -59,6 +60,24 @@ class AccessService:
             return None
         return Principal(row.subject, Role(row.role), credential=f"apikey:{row.key_id}")
 
+    async def api_keys(self) -> list[ApiKeyRecord]:
+        """Every API key issued, revoked ones too, oldest first."""
+        async with self._db.transaction() as s:
+            rows = (await s.execute(select(api_keys).order_by(api_keys.c.created_at))).all()
+        return [_record(row) for row in rows]
+
+    async def revoke_api_key(self, key_id: str) -> ApiKeyRecord | None:
+        """Refuse the key from now on (the gateway reads keys on every request); None when no
+        key has that id. Revoking again keeps the first revocation's time."""
+        async with self._db.transaction() as s:
+            await s.execute(
+                update(api_keys)
+                .where(api_keys.c.key_id == key_id, api_keys.c.revoked_at.is_(None))
+                .values(revoked_at=self._clock.now())
+            )
+            row = (await s.execute(select(api_keys).where(api_keys.c.key_id == key_id))).first()
+        return None if row is None else _record(row)
+
     async def create_client(
         self, role: Role, *, subject: str | None = None, name: str = ""
     ) -> IssuedSecret:
@@ -95,3 +114,14 @@ class AccessService:
         if not hmac.compare_digest(expected, secret_hash(secret)) or row is None:
             return None
         return Principal(row.subject, Role(row.role), credential=f"client:{client_id}")
+
+
+def _record(row: Row[Any]) -> ApiKeyRecord:
+    return ApiKeyRecord(
+        key_id=row.key_id,
+        role=Role(row.role),
+        subject=row.subject,
+        name=row.name,
+        created_at=row.created_at,
+        revoked_at=row.revoked_at,
+    )

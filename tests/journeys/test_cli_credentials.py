@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import csv
+import io
+from typing import Any
 
 import pytest
+from aiohttp.test_utils import TestClient
 
 from channels.graphql import TokenKeys
 from core.app.cli import main
@@ -13,6 +17,7 @@ from core.config import Settings
 from core.db import Database
 from core.ids import RandomIds
 from engines.access import AccessService, Role
+from tests.support.graphql import post_graphql
 
 
 def _check_key(database_url: str, key: str) -> object:
@@ -103,3 +108,45 @@ def test_a_customer_or_driver_credential_without_a_phone_is_refused_in_one_line(
     out = capsys.readouterr()
     assert out.out == ""  # no secret printed, so none was made
     assert out.err == reason + "\n"
+
+
+ME = "{ escalations { orderReference } }"
+
+
+async def test_a_revoked_key_is_refused_by_the_running_gateway_at_once(
+    env: str, client: TestClient[Any, Any], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A warehouse's key leaks: the operator lists the keys, revokes it by its id, and the
+    gateway already running refuses the very next request, with no SQL and no restart."""
+    argv = ["apikey", "create", "--role", "operator", "--name", "warehouse"]
+    assert await asyncio.to_thread(main, argv) == 0
+    key = capsys.readouterr().out.strip()
+    headers = {"X-API-Key": key}
+    status, body = await post_graphql(client, ME, headers=headers)
+    assert (status, body.get("errors")) == (200, None)
+
+    assert await asyncio.to_thread(main, ["apikeys", "list"]) == 0
+    rows = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
+    [row] = [r for r in rows if r["name"] == "warehouse"]
+    assert key.startswith(f"omr_{row['key_id']}_")
+    assert (row["role"], row["revoked_at"]) == ("operator", "")
+    assert key not in "".join(r["key_id"] for r in rows)  # never the secret
+
+    assert await asyncio.to_thread(main, ["apikey", "revoke", row["key_id"]]) == 0
+    assert f"API key {row['key_id']} (operator, " in capsys.readouterr().out
+
+    status, body = await post_graphql(client, ME, headers=headers)
+    assert body["data"] is None
+    assert body["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+    assert await asyncio.to_thread(main, ["apikey", "list"]) == 0
+    [row] = [
+        r for r in csv.DictReader(io.StringIO(capsys.readouterr().out)) if r["name"] == "warehouse"
+    ]
+    assert row["revoked_at"]  # when, for the audit
+    # revoking again changes nothing; an id no key has is one line and exit 2
+    assert await asyncio.to_thread(main, ["apikey", "revoke", row["key_id"]]) == 0
+    assert "already revoked" in capsys.readouterr().out
+    assert await asyncio.to_thread(main, ["apikey", "revoke", "0123456789ab"]) == 2
+    assert capsys.readouterr().err == (
+        "omniroute apikey revoke: no API key '0123456789ab' (see apikey list)\n"
+    )
