@@ -70,6 +70,9 @@ class Settings(BaseSettings):
     sms_provider: Literal["africastalking", "twilio"] = "africastalking"
     # Which provider sub-apps to mount; in production each mounted one needs its secret.
     channels: str = "africastalking,twilio,meta,web"
+    # Browser apps served from these origins may call /graphql and web chat's POST (CORS);
+    # comma-separated `https://shop.example.com`; empty: no CORS headers at all.
+    cors_origins: str = ""
 
     africastalking_base_url: str | None = None
     africastalking_username: str = "sandbox"
@@ -130,6 +133,28 @@ class Settings(BaseSettings):
         if self.africastalking_username == "sandbox":
             return "https://api.sandbox.africastalking.com"
         return "https://api.africastalking.com"
+
+    @field_validator("cors_origins")
+    @classmethod
+    def _origins(cls, raw: str) -> str:
+        """Each origin as a browser sends it (scheme://host[:port], no path), checked at start-up:
+        a path or a missing scheme would silently match nothing."""
+        found = []
+        for origin in (o.strip().rstrip("/") for o in raw.split(",")):
+            if not origin:
+                continue
+            scheme, separator, host = origin.partition("://")
+            if scheme not in ("http", "https") or not separator or not host or "/" in host:
+                raise ValueError(
+                    f"{origin!r} is not an origin: expected scheme://host[:port], such as "
+                    "https://shop.example.com"
+                )
+            found.append(origin.lower())
+        return ",".join(found)
+
+    @property
+    def allowed_origins(self) -> tuple[str, ...]:
+        return tuple(o for o in self.cors_origins.split(",") if o)
 
     @property
     def enabled_channels(self) -> frozenset[str]:

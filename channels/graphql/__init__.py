@@ -40,7 +40,9 @@ def mount(app: web.Application, services: GraphQLServices) -> None:
         graphql_ide="graphiql" if settings.env == "dev" else None,
         subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
     )
-    app.router.add_route("*", "/graphql", view)
+    # GET (queries, GraphiQL, the WebSocket) and POST, by name: CORS answers OPTIONS itself.
+    app.router.add_route("GET", "/graphql", view)
+    app.router.add_route("POST", "/graphql", view)
     app.on_shutdown.append(view.close_sockets)
     app.router.add_post("/oauth/token", token_endpoint(services))
     app.middlewares.append(api_guard(services))

@@ -16,6 +16,7 @@ import channels.webhooks
 from channels.web.simulator import simulator_page
 from core.app.api import channel_app, graphql_services, guard_channels, mount_api, open_buckets
 from core.app.bootstrap import Services, build_services
+from core.app.cors import allow_origins
 from core.app.gc_metrics import GcPauses
 from core.app.keys import SERVICES
 from core.app.metrics import HttpMetrics
@@ -78,12 +79,17 @@ def create_app(
     api = graphql_services(settings, services, buckets)
     context = guard_channels(settings, services, buckets)
     enabled = settings.enabled_channels
+    origins = settings.allowed_origins
     for prefix, provider in CHANNELS:
         if prefix.rsplit("/", 1)[-1] in enabled:
-            app.add_subapp(prefix, channel_app(provider, context, api))
+            channel = channel_app(provider, context, api)
+            if provider is channels.web:
+                allow_origins(channel, origins, ["/messages"])  # a browser's socket needs none
+            app.add_subapp(prefix, channel)
     if services.payments is not None:
         app.add_subapp("/webhooks", channels.webhooks.make_app(services.payments))
     mount_api(app, api)
+    allow_origins(app, origins, ["/graphql"])
     return app
 
 
