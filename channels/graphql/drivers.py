@@ -18,7 +18,7 @@ from channels.graphql.auth import ClientError, forbidden, require
 from channels.graphql.context import GraphQLContext
 from channels.graphql.errors import UserError
 from channels.graphql.orders import PaymentMethod
-from channels.graphql.scalars import MoneyType
+from channels.graphql.scalars import MoneyType, page_size
 from core.money import Money
 from core.phone import InvalidPhoneError, Phone
 from engines.access import Principal, Role
@@ -272,14 +272,22 @@ def _same_phone(principal: Principal, raw: str) -> bool:
 @strawberry.type
 class DriversQuery:
     @strawberry.field(
-        description="A driver's open offer and taken tasks, by departure (yours, unless you "
-        "are an operator or admin)"
+        description="A driver's open offer, then the tasks taken, newest departure first (yours, "
+        "unless you are an operator or admin); `first` of them (20 unless said, at most 100) "
+        "after the task whose reference is `after`"
     )
-    async def tasks(self, info: Info, driver: str | None = None) -> list[DriverTask]:
+    async def tasks(
+        self,
+        info: Info,
+        driver: str | None = None,
+        first: int | None = None,
+        after: str | None = None,
+    ) -> list[DriverTask]:
         principal = require(info.context.principal, Role.DRIVER, Role.OPERATOR, Role.ADMIN)
         wanted = driver or principal.subject
         if principal.role is Role.DRIVER and not _same_phone(principal, wanted):
             raise forbidden("you may see only your own tasks")
+        size = page_size(first)
         worker = await _worker(info, wanted)
         if worker is None:
             if principal.role is Role.DRIVER:
@@ -287,13 +295,24 @@ class DriversQuery:
             return []
         gig = info.context.services.gig
         viewer = worker if principal.role is Role.DRIVER else None
-        found: list[DriverTask] = []
+        # A driver's history grows by a route a day: today's work comes first, and each page
+        # reads the orders of its own tasks only.
+        found: list[tuple[Task, datetime | None]] = []
         offered = await gig.open_offer(worker.id)
         if offered is not None:
             offer, task = offered
-            found.append(await _view(info, task, offer.expires_at, viewer))
-        found.extend([await _view(info, t, viewer=viewer) for t in await gig.tasks_of(worker.id)])
-        return found
+            found.append((task, offer.expires_at))
+        found.extend((t, None) for t in reversed(await gig.tasks_of(worker.id)))
+        start = 0
+        if after is not None:
+            reference = after.strip().upper()
+            index = next((i for i, (t, _) in enumerate(found) if t.reference == reference), None)
+            if index is None:
+                raise ClientError(
+                    "BAD_USER_INPUT", f"unknown cursor {after!r}: not a task of yours"
+                )
+            start = index + 1
+        return [await _view(info, t, expires, viewer) for t, expires in found[start : start + size]]
 
 
 @strawberry.type

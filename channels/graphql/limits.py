@@ -43,23 +43,26 @@ from core.throttle import RateLimit
 from engines.access import Principal
 
 PRINCIPAL: Final = web.RequestKey("principal", Principal)
-PAGED_FIELDS: Final = frozenset({"products", "orders"})
+PAGED_FIELDS: Final = frozenset({"products", "orders", "tasks"})
 DEFAULT_PAGE: Final = 20
 
 
-def _multiplier(node: FieldNode) -> int:
+def _multiplier(node: FieldNode, *, root: bool) -> int:
     for argument in node.arguments or ():
         if argument.name.value == "first":
             if isinstance(argument.value, IntValueNode):
                 return max(1, min(MAX_PAGE, int(argument.value.value)))
             return MAX_PAGE
-    return DEFAULT_PAGE if node.name.value in PAGED_FIELDS else 1
+    # The paged fields are the query's own; a task's `orders` (its stops') is not a page.
+    return DEFAULT_PAGE if root and node.name.value in PAGED_FIELDS else 1
 
 
 def query_cost(
     selection_set: SelectionSetNode | None,
     fragments: dict[str, FragmentDefinitionNode],
     seen: frozenset[str] = frozenset(),
+    *,
+    root: bool = True,
 ) -> int:
     if selection_set is None:
         return 0
@@ -68,15 +71,15 @@ def query_cost(
         if isinstance(selection, FieldNode):
             if selection.name.value.startswith("__"):
                 continue
-            below = query_cost(selection.selection_set, fragments, seen)
-            total += 1 + _multiplier(selection) * below
+            below = query_cost(selection.selection_set, fragments, seen, root=False)
+            total += 1 + _multiplier(selection, root=root) * below
         elif isinstance(selection, FragmentSpreadNode):
             name = selection.name.value
             fragment = fragments.get(name)
             if fragment is not None and name not in seen:
-                total += query_cost(fragment.selection_set, fragments, seen | {name})
+                total += query_cost(fragment.selection_set, fragments, seen | {name}, root=root)
         elif isinstance(selection, InlineFragmentNode):
-            total += query_cost(selection.selection_set, fragments, seen)
+            total += query_cost(selection.selection_set, fragments, seen, root=root)
     return total
 
 

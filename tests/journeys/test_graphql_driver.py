@@ -657,3 +657,56 @@ async def test_an_order_cancelled_while_its_code_is_checked_is_answered_as_off_t
         assert error["__typename"] == "TaskNotInProgress"
     assert answer["stop"] is None
     assert (await services.gig.today(worker.id)).stops == 0  # nobody paid for her door
+
+
+PAGE = """query($first: Int, $after: String) {
+  tasks(first: $first, after: $after) { reference status }
+}"""
+
+
+async def test_a_driver_with_days_of_routes_pages_through_them_newest_first(
+    client: TestClient[Any, Any], services: Services
+) -> None:
+    """Three days of routes behind him and one on offer today: the app shows today's offer
+    first, then the routes by newest departure, a page at a time."""
+    await services.sweeper.stop()  # the test offers routes itself
+    emeka = await driver(services, EMEKA, "Emeka")
+    taken = []
+    for day in range(4):
+        reference = await order(services, NGOZI, f"gql-page-{day}")
+        await packed(services, reference)
+        task = await services.gig.create_task(
+            route(f"R-page-{day}", [(reference, NGOZI, "1 Broad Street")], services=services)
+        )
+        [offer] = await services.gig.allocate()
+        assert offer.worker_id == emeka.id
+        if day == 3:
+            break
+        await services.gig.accept(offer.id)
+        taken.append(task.reference)
+        services.clock.advance(24 * 3600)
+        await services.gig.allocate()  # the next morning's pass: the route was never driven
+        await driver(services, EMEKA, "Emeka")  # on shift again today
+    newest_first = [task.reference, *reversed(taken)]
+
+    headers = bearer(services.settings, EMEKA.e164, "driver")
+    async with gql_session(client, headers) as session:
+        everything = (await run(session, TASKS))["tasks"]  # the call apps made before paging
+        first = (await run(session, PAGE, {"first": 2}))["tasks"]
+        second = await run(session, PAGE, {"first": 2, "after": first[-1]["reference"]})
+        last = await run(session, PAGE, {"first": 2, "after": newest_first[-1].lower()})
+        # The hand-over screen's query, paged by a variable: within the cost limit (each
+        # task's `orders` are its stops', not a page of twenty).
+        handover = ORDERS.replace("$d: String", "$first: Int").replace(
+            "driver: $d", "first: $first"
+        )
+        assert len((await run(session, handover, {"first": 100}))["tasks"]) == 4
+    assert [t["reference"] for t in everything] == newest_first
+    assert [t["status"] for t in everything] == ["OFFERED", "EXPIRED", "EXPIRED", "EXPIRED"]
+    assert [t["reference"] for t in first] == newest_first[:2]
+    assert [t["reference"] for t in second["tasks"]] == newest_first[2:]
+    assert last["tasks"] == []
+    for variables in ({"first": -1}, {"after": "NOPE01"}):
+        status, body = await post_graphql(client, PAGE, variables, headers)
+        assert status == 200
+        assert code_of(body) == "BAD_USER_INPUT"
