@@ -6,6 +6,7 @@ Free-text understanding (a matcher, Rasa NLU) plugs in behind the same function 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -30,7 +31,11 @@ HOME_KEYS = frozenset({"00"})
 COMMANDS = ("order", "status", "balance", "help", "stop", "start")
 
 
-def resolve_intent(text: str, locale: str, translate: Translator) -> Intent:
+def resolve_intent(
+    text: str, locale: str, translate: Translator, *, also: Iterable[str | None] = ()
+) -> Intent:
+    """`also`: other languages whose command keywords count (the market's, for a retailer who
+    chose another); Back and Home are read in the user's language."""
     cleaned = text.strip()
     if cleaned in HOME_KEYS:
         return Intent(IntentKind.HOME, cleaned)
@@ -39,22 +44,23 @@ def resolve_intent(text: str, locale: str, translate: Translator) -> Intent:
         return Intent(IntentKind.HOME, cleaned)
     if word and word in _keywords(translate, locale, "keyword.back"):
         return Intent(IntentKind.BACK, cleaned)
-    command = resolve_command(cleaned, locale, translate)
+    command = resolve_command(cleaned, locale, translate, also=also)
     if command is not None:
         return Intent(IntentKind.COMMAND, command)
     return Intent(IntentKind.INPUT, cleaned)
 
 
-def resolve_command(text: str, locale: str, translate: Translator) -> str | None:
-    """A keyword command in the user's language (or English, which every locale accepts)."""
+def resolve_command(
+    text: str, locale: str, translate: Translator, *, also: Iterable[str | None] = ()
+) -> str | None:
+    """A keyword command in the user's language, in any of `also`, or in English (which every
+    locale accepts)."""
     word = text.strip().casefold()
     if not word or word.isdigit():
         return None
+    locales = dict.fromkeys([locale, *(extra for extra in also if extra), DEFAULT_LOCALE])
     for command in COMMANDS:
-        words = _keywords(translate, locale, f"keyword.{command}")
-        if locale != DEFAULT_LOCALE:
-            words |= _keywords(translate, DEFAULT_LOCALE, f"keyword.{command}")
-        if word in words:
+        if any(word in _keywords(translate, each, f"keyword.{command}") for each in locales):
             return command
     return None
 

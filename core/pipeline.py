@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections import Counter
+from collections.abc import Awaitable, Callable
 from typing import Protocol
 
 import structlog
@@ -20,6 +21,7 @@ from core.conversation import Session, SessionConflictError, SessionStore
 from core.i18n import DEFAULT_LOCALE, Translator
 from core.intents import Intent, IntentKind, resolve_command, resolve_intent
 from core.messages import ChannelKind, InboundMessage, Reply
+from core.phone import Phone
 from core.region import market_locale
 
 log = structlog.get_logger(__name__)
@@ -68,8 +70,11 @@ class Pipeline:
         session_ttl_seconds: int,
         reply_ttl_seconds: int,
         chat_session_ttl_seconds: int | None = None,
+        chosen_locale: Callable[[Phone], Awaitable[str | None]] | None = None,
     ) -> None:
         self._store = store
+        # The language the customer chose (None: never chose): a first keyword may be in it.
+        self._chosen_locale = chosen_locale
         self._dialog = dialog
         self._t = translate
         self._session_ttl = session_ttl_seconds
@@ -115,7 +120,7 @@ class Pipeline:
                 # A duplicate racing the original: wait for the original's reply.
                 await asyncio.sleep(0.01)
                 continue
-            intent = self._intent(msg, session)
+            intent = await self._intent(msg, session)
             fresh = intent.kind is IntentKind.START or session is None
             new_session, reply = await self._dialog.step(msg, None if fresh else session, intent)
             new_session = new_session.evolve(
@@ -146,11 +151,17 @@ class Pipeline:
                 return Reply.from_dict(json.loads(cached))
         raise TimeoutError(f"no reply for {reply_key} from the request that claimed it")
 
-    def _intent(self, msg: InboundMessage, session: Session | None) -> Intent:
+    async def _intent(self, msg: InboundMessage, session: Session | None) -> Intent:
         if session is None:
-            # A first SMS or WhatsApp message may already be a command ("STATUS").
+            # A first SMS or WhatsApp message may already be a command ("STATUS"), in the
+            # market's language, English, or the language the customer chose (asked only when
+            # the first two do not know the word).
             if msg.transcript is None:
                 command = resolve_command(msg.text, first_locale(msg), self._t)
+                if command is None and self._chosen_locale is not None and msg.text.strip():
+                    chosen = await self._chosen_locale(msg.phone)
+                    if chosen is not None:
+                        command = resolve_command(msg.text, chosen, self._t)
                 if command is not None:
                     return Intent(IntentKind.COMMAND, command)
             return Intent(IntentKind.START)
@@ -160,4 +171,5 @@ class Pipeline:
                 return Intent(IntentKind.START)
         else:
             text = msg.text
-        return resolve_intent(text, session.locale, self._t)
+        # The session speaks the customer's language; the market's keywords count too.
+        return resolve_intent(text, session.locale, self._t, also=(first_locale(msg),))

@@ -126,3 +126,24 @@ async def test_stop_then_start_in_swahili_opts_out_and_back_in(
     customer = await services.customers.get(Phone(JUMA))
     assert customer is not None
     assert not customer.opted_out
+
+
+async def test_keyword_in_the_language_a_nigerian_retailer_chose_is_understood_first(
+    ngozi: SmsPhone, services: Services
+) -> None:
+    """Ngozi chose Swahili: her first text SALIO is her balance in Swahili, not the menu."""
+    await services.customers.set_locale(Phone(NGOZI), "sw")
+
+    assert await ngozi.text("SALIO") == "Huna deni. Asante!\n0. Rudi"
+    # Her market's language (English here) is still understood, and answered in hers.
+    assert (await ngozi.text("STATUS")).startswith("Bado huna oda.\n0. Rudi")
+
+
+async def test_market_keyword_from_a_kenyan_retailer_who_chose_english_is_understood(
+    juma: SmsPhone, services: Services
+) -> None:
+    await services.customers.set_locale(Phone(JUMA), "en")
+
+    assert await juma.text("SALIO") == "You owe nothing. Thank you!\n0. Back"
+    # In the middle of the conversation too.
+    assert (await juma.text("HALI")).startswith("You have no orders yet.\n0. Back")
