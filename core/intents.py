@@ -25,10 +25,19 @@ class IntentKind(StrEnum):
 class Intent:
     kind: IntentKind
     text: str = ""
+    # What was typed, for a keyword read as a command (`text` is then the command's name): a
+    # prompt that takes any text (a promo code) reads it as the answer instead.
+    typed: str | None = None
+
+    def as_answer(self) -> Intent:
+        """The same words read as typed input."""
+        return Intent(IntentKind.INPUT, self.text if self.typed is None else self.typed)
 
 
 HOME_KEYS = frozenset({"00"})
 COMMANDS = ("order", "status", "balance", "help", "stop", "start")
+# Understood even where any text is an answer (a promo code): opting out always works.
+OPT_OUT = "stop"
 
 
 def resolve_intent(
@@ -46,7 +55,7 @@ def resolve_intent(
         return Intent(IntentKind.BACK, cleaned)
     command = resolve_command(cleaned, locale, translate, also=also)
     if command is not None:
-        return Intent(IntentKind.COMMAND, command)
+        return Intent(IntentKind.COMMAND, command, typed=cleaned)
     return Intent(IntentKind.INPUT, cleaned)
 
 

@@ -27,6 +27,8 @@ class ShoppingDialog:
     async def step(
         self, msg: InboundMessage, session: Session | None, intent: Intent
     ) -> tuple[Session, Reply]:
+        if session is not None:
+            intent = self.machine.reads(session, intent)
         if intent.kind is IntentKind.COMMAND:
             return await self._command(msg, session, intent.text)
         if session is None:

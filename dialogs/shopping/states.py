@@ -439,6 +439,7 @@ class Voucher(ShopState):
     """Free input at checkout: a promo code, checked against the cart at once; 0 for none."""
 
     name = "voucher"
+    free_text = True
 
     async def screen(self, turn: Turn) -> Screen:
         return Screen(turn.t("voucher.prompt"), prompt=True)

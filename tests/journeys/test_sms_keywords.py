@@ -6,10 +6,13 @@ from __future__ import annotations
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
+from sqlalchemy import update
 
 from core.app.bootstrap import Services
 from core.config import Settings
 from core.phone import Phone
+from core.region import RegionCode
+from engines.pricing.tables import promotions
 from tests.support.phone import UssdPhone
 from tests.support.providers.africastalking import FakeAfricasTalking, SmsPhone
 
@@ -147,3 +150,65 @@ async def test_market_keyword_from_a_kenyan_retailer_who_chose_english_is_unders
     assert await juma.text("SALIO") == "You owe nothing. Thank you!\n0. Back"
     # In the middle of the conversation too.
     assert (await juma.text("HALI")).startswith("You have no orders yet.\n0. Back")
+
+
+async def to_promo_prompt(phone: SmsPhone) -> str:
+    """Three cartons of Indomie, Checkout, Promo code: the prompt for the code."""
+    await phone.text("Hi")
+    for key in ("1", "1", "1", "3", "3"):
+        await phone.text(key)
+    return await phone.text("2")
+
+
+async def test_a_promo_code_spelled_like_a_keyword_is_taken_as_the_code(
+    juma: SmsPhone, services: Services
+) -> None:
+    """A shop's code ANZA (Swahili START) typed at the promo prompt is the code, not START."""
+    async with services.db.transaction() as session:
+        await session.execute(
+            update(promotions).where(promotions.c.id == "WELCOME-NAIROBI").values(code="ANZA")
+        )
+    services.pricing.forget()
+    prompt = await to_promo_prompt(juma)
+    assert prompt.startswith("Weka msimbo wa punguzo"), prompt
+
+    quote = await juma.text("anza")
+
+    assert "Msimbo ANZA" in quote, quote
+    [cart_code] = [(await services.orders.cart(Phone(JUMA), RegionCode.NAIROBI)).voucher]
+    assert cart_code == "ANZA"
+
+
+@pytest.mark.parametrize("word", ["HELP", "MENU", "back", "SALIO"])
+async def test_other_words_at_the_promo_prompt_are_codes_too(ngozi: SmsPhone, word: str) -> None:
+    await to_promo_prompt(ngozi)
+
+    refused = await ngozi.text(word)
+
+    assert refused.startswith(f"Code {word.upper()} is not valid."), refused
+    assert refused.endswith("Enter your promo code, or 0 to go without one:\n00. Back")
+
+
+@pytest.mark.parametrize("word", ["STOP", "stop", "Unsubscribe"])
+async def test_stop_at_the_promo_prompt_still_opts_out(
+    ngozi: SmsPhone, services: Services, word: str
+) -> None:
+    await to_promo_prompt(ngozi)
+
+    reply = await ngozi.text(word)
+
+    assert reply.startswith("You will get no more messages from OmniRoute."), reply
+    customer = await services.customers.get(Phone(NGOZI))
+    assert customer is not None
+    assert customer.opted_out
+
+
+async def test_acha_at_the_promo_prompt_still_opts_out(juma: SmsPhone, services: Services) -> None:
+    await to_promo_prompt(juma)
+
+    reply = await juma.text("ACHA")
+
+    assert reply.startswith("Hutapokea ujumbe zaidi kutoka OmniRoute."), reply
+    customer = await services.customers.get(Phone(JUMA))
+    assert customer is not None
+    assert customer.opted_out
