@@ -6,13 +6,14 @@ from __future__ import annotations
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
-from sqlalchemy import update
+from sqlalchemy import delete, update
 
 from core.app.bootstrap import Services
 from core.config import Settings
 from core.phone import Phone
 from core.region import RegionCode
-from engines.pricing.tables import promotions
+from engines.catalogue.tables import stock_levels
+from engines.pricing.tables import prices, promotions
 from tests.support.phone import UssdPhone
 from tests.support.providers.africastalking import FakeAfricasTalking, SmsPhone
 
@@ -212,3 +213,34 @@ async def test_acha_at_the_promo_prompt_still_opts_out(juma: SmsPhone, services:
     customer = await services.customers.get(Phone(JUMA))
     assert customer is not None
     assert customer.opted_out
+
+
+async def test_a_cart_resumed_by_sms_says_in_one_line_what_changed_and_fits_one_sms(
+    ngozi: SmsPhone, services: Services
+) -> None:
+    """Indomie and Spaghetti in the cart; Indomie is withdrawn and Spaghetti runs low."""
+    await ngozi.text("Hi")
+    for key in ("1", "1", "1", "3"):
+        await ngozi.text(key)
+    cart = await services.orders.cart(Phone(NGOZI), RegionCode.LAGOS)
+    await services.orders.save_cart(cart.with_quantity("NDL-SPAG-500", 5))
+    await services.store.delete(f"sms:{NGOZI}")  # the conversation expired
+    async with services.db.transaction() as session:
+        await session.execute(
+            delete(prices).where(prices.c.region == "lagos", prices.c.sku == "NDL-INDO-CHK")
+        )
+        await session.execute(
+            update(stock_levels)
+            .where(stock_levels.c.sku == "NDL-SPAG-500", stock_levels.c.warehouse_id == "WH-LAGOS")
+            .values(on_hand=2, reserved=0)
+        )
+    services.pricing.forget()
+
+    offer = await ngozi.text("Hi")
+
+    assert offer.startswith(
+        "Cart updated: 1 removed (unavailable), 1 cut to stock.\n"
+        "Welcome back! Your cart has 2 items, NGN "
+    ), offer
+    assert offer.endswith("1. Continue with cart\n2. Start a new cart")
+    assert len(offer) <= 160
