@@ -19,6 +19,7 @@ class IntentKind(StrEnum):
     HOME = "home"
     INPUT = "input"
     COMMAND = "command"  # an SMS/WhatsApp keyword: ORDER, STATUS, BAL, HELP, STOP, START
+    LATE = "late"  # a message that arrived after a newer one, or outside WhatsApp's window
 
 
 @dataclass(frozen=True, slots=True)

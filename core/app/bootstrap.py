@@ -299,6 +299,7 @@ def build_services(
         reply_ttl_seconds=settings.reply_cache_ttl_seconds,
         chat_session_ttl_seconds=settings.chat_session_ttl_seconds,
         chosen_locale=chosen_locale_reader(customers),
+        now=clock.now,
     )
     senders: dict[str, MessageSender] = {}
     for name, provider in SENDERS:

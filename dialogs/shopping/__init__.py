@@ -27,6 +27,8 @@ class ShoppingDialog:
     async def step(
         self, msg: InboundMessage, session: Session | None, intent: Intent
     ) -> tuple[Session, Reply]:
+        if intent.kind is IntentKind.LATE:
+            return await self._late(msg, session)
         if session is not None:
             intent = self.machine.reads(session, intent)
         if intent.kind is IntentKind.COMMAND:
@@ -57,6 +59,24 @@ class ShoppingDialog:
             return await self.machine.show(turn, base, error=self._t(locale, "start.done"))
         target = COMMAND_STATES[command]
         return await self.machine.show(turn, base.evolve(state=target, stack=("main",)))
+
+    async def _late(self, msg: InboundMessage, session: Session | None) -> tuple[Session, Reply]:
+        """A message that arrived after a newer one (or a day late): the main menu as it is
+        now, with one line saying so; the message itself is not applied."""
+        locale = session.locale if session is not None else await self._locale(msg)
+        try:
+            region_for_phone(msg.phone)
+        except UnsupportedRegionError:
+            return Session("main", locale), Reply(
+                self._t(locale, "error.region"), end=True, locale=locale
+            )
+        home = (
+            session.evolve(state=self.machine.home, stack=(), page=0)
+            if session is not None
+            else Session(self.machine.home, locale)
+        )
+        turn = Turn(msg, home, self._t)
+        return await self.machine.show(turn, home, error=self._t(locale, "notice.late"))
 
     async def _begin(self, msg: InboundMessage) -> tuple[Session, Reply]:
         locale = await self._locale(msg)
