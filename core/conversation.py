@@ -25,6 +25,9 @@ class Session:
     vars: dict[str, Any] = field(default_factory=dict)
     transcript: str | None = None
     version: int = 0
+    # Unix seconds at which the provider received the newest message applied (Meta's
+    # `timestamp`); None where the provider gives no time. An older message came late.
+    sent_at: int | None = None
 
     def evolve(self, **changes: Any) -> Session:
         """A copy with `changes`; several per turn, so no `dataclasses.replace` introspection."""
@@ -39,6 +42,7 @@ class Session:
             changes.get("vars", self.vars),
             changes.get("transcript", self.transcript),
             changes.get("version", self.version),
+            changes.get("sent_at", self.sent_at),
         )
 
     def encode(self) -> bytes:
@@ -52,6 +56,8 @@ class Session:
             "t": self.transcript,
             "n": self.version,
         }
+        if self.sent_at is not None:
+            doc["a"] = self.sent_at
         return json.dumps(doc, separators=(",", ":"), ensure_ascii=False).encode()
 
     @classmethod
@@ -65,6 +71,7 @@ class Session:
             vars=dict(doc["v"]),
             transcript=doc["t"],
             version=int(doc["n"]),
+            sent_at=int(doc["a"]) if doc.get("a") is not None else None,
         )
 
 

@@ -6,6 +6,7 @@ Free-text understanding (a matcher, Rasa NLU) plugs in behind the same function 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -18,19 +19,33 @@ class IntentKind(StrEnum):
     HOME = "home"
     INPUT = "input"
     COMMAND = "command"  # an SMS/WhatsApp keyword: ORDER, STATUS, BAL, HELP, STOP, START
+    LATE = "late"  # a message that arrived after a newer one, or outside WhatsApp's window
 
 
 @dataclass(frozen=True, slots=True)
 class Intent:
     kind: IntentKind
     text: str = ""
+    # What was typed, for a keyword read as a command (`text` is then the command's name): a
+    # prompt that takes any text (a promo code) reads it as the answer instead.
+    typed: str | None = None
+
+    def as_answer(self) -> Intent:
+        """The same words read as typed input."""
+        return Intent(IntentKind.INPUT, self.text if self.typed is None else self.typed)
 
 
 HOME_KEYS = frozenset({"00"})
 COMMANDS = ("order", "status", "balance", "help", "stop", "start")
+# Understood even where any text is an answer (a promo code): opting out always works.
+OPT_OUT = "stop"
 
 
-def resolve_intent(text: str, locale: str, translate: Translator) -> Intent:
+def resolve_intent(
+    text: str, locale: str, translate: Translator, *, also: Iterable[str | None] = ()
+) -> Intent:
+    """`also`: other languages whose command keywords count (the market's, for a retailer who
+    chose another); Back and Home are read in the user's language."""
     cleaned = text.strip()
     if cleaned in HOME_KEYS:
         return Intent(IntentKind.HOME, cleaned)
@@ -39,22 +54,23 @@ def resolve_intent(text: str, locale: str, translate: Translator) -> Intent:
         return Intent(IntentKind.HOME, cleaned)
     if word and word in _keywords(translate, locale, "keyword.back"):
         return Intent(IntentKind.BACK, cleaned)
-    command = resolve_command(cleaned, locale, translate)
+    command = resolve_command(cleaned, locale, translate, also=also)
     if command is not None:
-        return Intent(IntentKind.COMMAND, command)
+        return Intent(IntentKind.COMMAND, command, typed=cleaned)
     return Intent(IntentKind.INPUT, cleaned)
 
 
-def resolve_command(text: str, locale: str, translate: Translator) -> str | None:
-    """A keyword command in the user's language (or English, which every locale accepts)."""
+def resolve_command(
+    text: str, locale: str, translate: Translator, *, also: Iterable[str | None] = ()
+) -> str | None:
+    """A keyword command in the user's language, in any of `also`, or in English (which every
+    locale accepts)."""
     word = text.strip().casefold()
     if not word or word.isdigit():
         return None
+    locales = dict.fromkeys([locale, *(extra for extra in also if extra), DEFAULT_LOCALE])
     for command in COMMANDS:
-        words = _keywords(translate, locale, f"keyword.{command}")
-        if locale != DEFAULT_LOCALE:
-            words |= _keywords(translate, DEFAULT_LOCALE, f"keyword.{command}")
-        if word in words:
+        if any(word in _keywords(translate, each, f"keyword.{command}") for each in locales):
             return command
     return None
 

@@ -109,6 +109,10 @@ class InboundMessage:
     # The `Reply.screen` of the options a tap was made on, when the channel knows it: a tap on
     # an older screen is not read against the current one.
     screen: str | None = None
+    # When the provider says it received the message (Meta's `timestamp`); None when the
+    # provider does not say. A message older than the conversation's newest one, or than
+    # WhatsApp's 24-hour window, arrived late: it changes nothing.
+    sent_at: datetime | None = None
 
 
 Handler = Callable[[InboundMessage], Awaitable[Reply]]

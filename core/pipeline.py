@@ -12,18 +12,24 @@ from __future__ import annotations
 import asyncio
 import json
 from collections import Counter
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
 import structlog
 
 from core.conversation import Session, SessionConflictError, SessionStore
 from core.i18n import DEFAULT_LOCALE, Translator
-from core.intents import Intent, IntentKind, resolve_command, resolve_intent
+from core.intents import OPT_OUT, Intent, IntentKind, resolve_command, resolve_intent
 from core.messages import ChannelKind, InboundMessage, Reply
+from core.phone import Phone
 from core.region import market_locale
 
 log = structlog.get_logger(__name__)
 
+# WhatsApp's customer service window: a message older than this is past answering, and past
+# acting on.
+SERVICE_WINDOW = timedelta(hours=24)
 SAVE_ATTEMPTS = 4
 CLAIM_SECONDS = 15
 DUPLICATE_POLL_SECONDS = 0.02
@@ -68,8 +74,13 @@ class Pipeline:
         session_ttl_seconds: int,
         reply_ttl_seconds: int,
         chat_session_ttl_seconds: int | None = None,
+        chosen_locale: Callable[[Phone], Awaitable[str | None]] | None = None,
+        now: Callable[[], datetime] | None = None,
     ) -> None:
         self._store = store
+        self._now = now or (lambda: datetime.now(UTC))
+        # The language the customer chose (None: never chose): a first keyword may be in it.
+        self._chosen_locale = chosen_locale
         self._dialog = dialog
         self._t = translate
         self._session_ttl = session_ttl_seconds
@@ -115,12 +126,20 @@ class Pipeline:
                 # A duplicate racing the original: wait for the original's reply.
                 await asyncio.sleep(0.01)
                 continue
-            intent = self._intent(msg, session)
+            intent = await self._intent(msg, session)
+            if self._late(msg, session) and not (
+                intent.kind is IntentKind.COMMAND and intent.text == OPT_OUT
+            ):
+                # Typed against a screen she has left (or a day ago): it changes nothing. Only
+                # opting out is still honoured.
+                log.info("message.late", session_key=msg.session_key, sent_at=msg.sent_at)
+                intent = Intent(IntentKind.LATE)
             fresh = intent.kind is IntentKind.START or session is None
             new_session, reply = await self._dialog.step(msg, None if fresh else session, intent)
             new_session = new_session.evolve(
                 transcript=msg.transcript,
                 version=0 if session is None else session.version,
+                sent_at=newest(session.sent_at if session else None, msg.sent_at),
             )
             ttl = self._session_ttl if msg.kind is ChannelKind.USSD else self._chat_session_ttl
             try:
@@ -138,6 +157,16 @@ class Pipeline:
             return reply
         raise SessionConflictError(msg.session_key)
 
+    def _late(self, msg: InboundMessage, session: Session | None) -> bool:
+        """Whether the provider received `msg` before the newest message the conversation has
+        applied (it overtook this one), or longer ago than WhatsApp's 24-hour window."""
+        if msg.sent_at is None:
+            return False
+        if self._now() - msg.sent_at >= SERVICE_WINDOW:
+            return True
+        newest_applied = session.sent_at if session is not None else None
+        return newest_applied is not None and msg.sent_at.timestamp() < newest_applied
+
     async def _await_reply(self, reply_key: str) -> Reply:
         for _ in range(int(CLAIM_SECONDS / DUPLICATE_POLL_SECONDS)):
             await asyncio.sleep(DUPLICATE_POLL_SECONDS)
@@ -146,11 +175,17 @@ class Pipeline:
                 return Reply.from_dict(json.loads(cached))
         raise TimeoutError(f"no reply for {reply_key} from the request that claimed it")
 
-    def _intent(self, msg: InboundMessage, session: Session | None) -> Intent:
+    async def _intent(self, msg: InboundMessage, session: Session | None) -> Intent:
         if session is None:
-            # A first SMS or WhatsApp message may already be a command ("STATUS").
+            # A first SMS or WhatsApp message may already be a command ("STATUS"), in the
+            # market's language, English, or the language the customer chose (asked only when
+            # the first two do not know the word).
             if msg.transcript is None:
                 command = resolve_command(msg.text, first_locale(msg), self._t)
+                if command is None and self._chosen_locale is not None and msg.text.strip():
+                    chosen = await self._chosen_locale(msg.phone)
+                    if chosen is not None:
+                        command = resolve_command(msg.text, chosen, self._t)
                 if command is not None:
                     return Intent(IntentKind.COMMAND, command)
             return Intent(IntentKind.START)
@@ -160,4 +195,13 @@ class Pipeline:
                 return Intent(IntentKind.START)
         else:
             text = msg.text
-        return resolve_intent(text, session.locale, self._t)
+        # The session speaks the customer's language; the market's keywords count too.
+        return resolve_intent(text, session.locale, self._t, also=(first_locale(msg),))
+
+
+def newest(applied: int | None, sent_at: datetime | None) -> int | None:
+    """The Unix second of the newest message a conversation has applied."""
+    if sent_at is None:
+        return applied
+    stamp = int(sent_at.timestamp())
+    return stamp if applied is None else max(applied, stamp)

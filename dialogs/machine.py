@@ -14,7 +14,7 @@ from typing import Any
 
 from core.conversation import Session
 from core.i18n import Translator
-from core.intents import Intent, IntentKind
+from core.intents import OPT_OUT, Intent, IntentKind
 from core.messages import Capabilities, InboundMessage, Option, Reply
 from dialogs.paging import BACK_KEY, MORE_KEY, ScreenTooLongError, page_from
 
@@ -130,6 +130,9 @@ class State:
     """Base of a dialog state. Subclasses set `name` and override what they need."""
 
     name: str = ""
+    # A prompt whose answer is any text (a promo code): words that are keywords elsewhere
+    # (MENU, HELP, START) are the answer here; only opting out (STOP) keeps its meaning.
+    free_text: bool = False
 
     async def screen(self, turn: Turn) -> Screen:
         raise NotImplementedError
@@ -148,6 +151,20 @@ class Machine:
             raise ValueError(f"unknown home state {home!r}")
         self.home = home
         self._t = translate
+
+    def reads(self, session: Session, intent: Intent) -> Intent:
+        """`intent` as the session's state reads it: at a free-text prompt a keyword is the
+        answer, except opting out."""
+        state = self.states.get(session.state)
+        if state is None or not state.free_text:
+            return intent
+        if intent.kind is IntentKind.BACK or (
+            intent.kind is IntentKind.HOME and intent.text != INPUT_BACK_KEY
+        ):
+            return intent.as_answer()
+        if intent.kind is IntentKind.COMMAND and intent.text != OPT_OUT:
+            return intent.as_answer()
+        return intent
 
     async def step(self, turn: Turn, session: Session, intent: Intent) -> tuple[Session, Reply]:
         tapped_on, current = turn.msg.screen, screen_name(session.state, session.vars)

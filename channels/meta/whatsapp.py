@@ -143,7 +143,9 @@ def screen_of(message: Message) -> str | None:
     return None
 
 
-def to_message(message: Message, phone: Phone, text: str) -> InboundMessage:
+def to_message(
+    message: Message, phone: Phone, text: str, sent_at: datetime | None = None
+) -> InboundMessage:
     return InboundMessage(
         kind=ChannelKind.WHATSAPP,
         provider=PROVIDER,
@@ -155,6 +157,7 @@ def to_message(message: Message, phone: Phone, text: str) -> InboundMessage:
         locale_hint=market_locale(phone),
         raw=message.model_dump(mode="json", by_alias=True, exclude_none=True),
         screen=screen_of(message),
+        sent_at=sent_at,
     )
 
 
@@ -176,13 +179,14 @@ async def _answer(
         app[USER_ID_REPLIES].answer(message.id, user_id, reply)
         return
     text = text_of(message)
+    sent_at = received_at(message)
     if text is None:
         if message.type not in MEDIA_TYPES:
             log.info("meta.message_unreadable", type=message.type, message_id=message.id)
         locale = await ctx.locale_of(phone) if ctx.locale_of else _default_locale(phone)
         reply = Reply(words(ctx.translate, locale, ATTACHMENT), locale=locale)
     else:
-        reply = await ctx.handle(to_message(message, phone, text))
+        reply = await ctx.handle(to_message(message, phone, text, sent_at))
     await ctx.queue_outbound(
         OutboundMessage(
             provider=PROVIDER,
@@ -191,7 +195,7 @@ async def _answer(
             reply=reply,
             dedupe_key=f"meta-reply:{message.id}",
             reply_to=message.id,
-            received_at=received_at(message),
+            received_at=sent_at,
         )
     )
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -62,6 +63,17 @@ from engines.routing import RoutePlanStore
 from engines.settlement import PayoutOrders
 from engines.wms import SqlBinStock, WarehouseService
 from sessions import open_session_store
+
+
+def chosen_locale_reader(customers: CustomerService) -> Callable[[Phone], Awaitable[str | None]]:
+    """The language a customer picked under Language (None: never picked one)."""
+
+    async def chosen_locale(phone: Phone) -> str | None:
+        customer = await customers.get(phone)
+        return customer.locale if customer is not None else None
+
+    return chosen_locale
+
 
 SENDERS = (
     ("africastalking", channels.africastalking),
@@ -286,6 +298,8 @@ def build_services(
         session_ttl_seconds=settings.ussd_session_ttl_seconds,
         reply_ttl_seconds=settings.reply_cache_ttl_seconds,
         chat_session_ttl_seconds=settings.chat_session_ttl_seconds,
+        chosen_locale=chosen_locale_reader(customers),
+        now=clock.now,
     )
     senders: dict[str, MessageSender] = {}
     for name, provider in SENDERS:

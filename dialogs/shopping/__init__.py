@@ -9,7 +9,7 @@ from core.messages import InboundMessage, Reply
 from core.region import UnsupportedRegionError, region_for_phone
 from dialogs.machine import Machine, Turn
 from dialogs.shopping.services import ShopServices
-from dialogs.shopping.states import CART_MEMO, shopping_states
+from dialogs.shopping.states import CART_MEMO, recheck_cart, shopping_states
 
 __all__ = ["ShopServices", "ShoppingDialog"]
 
@@ -27,6 +27,10 @@ class ShoppingDialog:
     async def step(
         self, msg: InboundMessage, session: Session | None, intent: Intent
     ) -> tuple[Session, Reply]:
+        if intent.kind is IntentKind.LATE:
+            return await self._late(msg, session)
+        if session is not None:
+            intent = self.machine.reads(session, intent)
         if intent.kind is IntentKind.COMMAND:
             return await self._command(msg, session, intent.text)
         if session is None:
@@ -56,6 +60,24 @@ class ShoppingDialog:
         target = COMMAND_STATES[command]
         return await self.machine.show(turn, base.evolve(state=target, stack=("main",)))
 
+    async def _late(self, msg: InboundMessage, session: Session | None) -> tuple[Session, Reply]:
+        """A message that arrived after a newer one (or a day late): the main menu as it is
+        now, with one line saying so; the message itself is not applied."""
+        locale = session.locale if session is not None else await self._locale(msg)
+        try:
+            region_for_phone(msg.phone)
+        except UnsupportedRegionError:
+            return Session("main", locale), Reply(
+                self._t(locale, "error.region"), end=True, locale=locale
+            )
+        home = (
+            session.evolve(state=self.machine.home, stack=(), page=0)
+            if session is not None
+            else Session(self.machine.home, locale)
+        )
+        turn = Turn(msg, home, self._t)
+        return await self.machine.show(turn, home, error=self._t(locale, "notice.late"))
+
     async def _begin(self, msg: InboundMessage) -> tuple[Session, Reply]:
         locale = await self._locale(msg)
         try:
@@ -64,7 +86,8 @@ class ShoppingDialog:
             return Session("main", locale), Reply(
                 self._t(locale, "error.region"), end=True, locale=locale
             )
-        cart = await self._svc.orders.cart(msg.phone, market.code)
+        check = await recheck_cart(self._svc, await self._svc.orders.cart(msg.phone, market.code))
+        cart = check.cart
         if msg.transcript and "*" not in msg.transcript:
             # One input on a session's first request: a shortcut dial (*384*123*3# arrives as
             # text=3), or a session lost after its first step. It is a key on the main menu,
@@ -77,14 +100,15 @@ class ShoppingDialog:
             if cart.is_empty or await self._on_main_menu(turn, home, intent):
                 return await self.machine.step(turn, home, intent)
             resume = Session("resume", locale)
-            return await self.machine.show(turn, resume, error=self._t(locale, "error.choice"))
+            error = lines(check.notice(turn), self._t(locale, "error.choice"))
+            return await self.machine.show(turn, resume, error=error)
         session = Session("resume" if not cart.is_empty else "main", locale)
         turn = Turn(msg, session, self._t)
         turn.memo[CART_MEMO] = cart
         # Several inputs and no session: the store lost it (expiry or restart). Replaying them
         # could add to the cart twice, so the retailer starts again from the top.
-        notice = self._t(locale, "notice.lost") if msg.transcript else None
-        return await self.machine.show(turn, session, error=notice)
+        lost = self._t(locale, "notice.lost") if msg.transcript else None
+        return await self.machine.show(turn, session, error=lines(check.notice(turn), lost))
 
     async def _on_main_menu(self, turn: Turn, home: Session, intent: Intent) -> bool:
         """Whether `intent` picks one of the main menu's choices."""
@@ -109,3 +133,9 @@ class ShoppingDialog:
             return region_for_phone(msg.phone).default_locale
         except UnsupportedRegionError:
             return "en"
+
+
+def lines(*notices: str | None) -> str | None:
+    """The notices shown above a screen, one per line (None when there are none)."""
+    shown = [notice for notice in notices if notice]
+    return "\n".join(shown) if shown else None

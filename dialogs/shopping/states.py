@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import dataclass
 from decimal import Decimal
 
 from core.gsm7 import is_gsm7
@@ -174,6 +175,50 @@ class Resume(ShopState):
             await self.save_cart(turn, (await self.cart(turn)).cleared())
             return Home()
         return Go("cart", remember=False)
+
+
+@dataclass(frozen=True, slots=True)
+class CartCheck:
+    """A saved cart checked again before it is offered: what changed since it was left."""
+
+    cart: Cart
+    removed: int = 0  # lines no longer sold (no product or no price in the region) or sold out
+    reduced: int = 0  # lines cut to the stock left
+
+    def notice(self, turn: Turn) -> str | None:
+        if self.removed and self.reduced:
+            return turn.t("resume.removed_reduced", removed=self.removed, reduced=self.reduced)
+        if self.removed:
+            return turn.t("resume.removed", count=self.removed)
+        if self.reduced:
+            return turn.t("resume.reduced", count=self.reduced)
+        return None
+
+
+async def recheck_cart(services: ShopServices, cart: Cart) -> CartCheck:
+    """The cart as it can still be bought: a product withdrawn since it was saved (gone from
+    the region's shelf, or without a price there) or sold out is dropped, a quantity above the
+    stock left is cut to it; the cart is saved again when anything changed."""
+    if cart.is_empty:
+        return CartCheck(cart)
+    skus = [line.sku for line in cart.lines]
+    shelf = (await services.catalogue.shelf(cart.region)).products
+    priced = await services.pricing.list_prices(cart.region, skus, customer=cart.customer)
+    checked, removed, reduced = cart, 0, 0
+    for line in cart.lines:
+        available = 0
+        if line.sku in shelf and line.sku in priced:
+            available = await services.catalogue.available(cart.region, line.sku)
+        if available <= 0:
+            checked, removed = checked.with_quantity(line.sku, 0), removed + 1
+        elif available < line.quantity:
+            checked, reduced = checked.with_quantity(line.sku, available), reduced + 1
+    if checked == cart:
+        return CartCheck(cart)
+    if checked.is_empty:
+        checked = checked.cleared()  # the promo code goes with the cart
+    await services.orders.save_cart(checked)
+    return CartCheck(checked, removed, reduced)
 
 
 class Categories(ShopState):
@@ -439,6 +484,7 @@ class Voucher(ShopState):
     """Free input at checkout: a promo code, checked against the cart at once; 0 for none."""
 
     name = "voucher"
+    free_text = True
 
     async def screen(self, turn: Turn) -> Screen:
         return Screen(turn.t("voucher.prompt"), prompt=True)

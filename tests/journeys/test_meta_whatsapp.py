@@ -24,8 +24,10 @@ from engines.notifications import DeliveryStatus
 from tests.support.providers.meta import (
     FakeGraphApi,
     WhatsAppUser,
+    message_body,
     status_body,
     text,
+    wamid,
     webhook_headers,
 )
 from tests.support.shelf import stock_the_noodle_shelf
@@ -33,6 +35,7 @@ from tests.support.shelf import stock_the_noodle_shelf
 NGOZI = Phone("+2348030000001")
 INDOMIE = "NDL-INDO-CHK"
 DAY = 24 * 3600
+LATE_MENU = "Your earlier message arrived late and changed nothing.\nWelcome to OmniRoute"
 
 
 @pytest.fixture
@@ -202,7 +205,8 @@ async def test_a_late_older_message_does_not_close_the_window_her_newer_one_open
     await ngozi.say("hi")
     now = ngozi.now
     ngozi.now = lambda: now() - 23 * 3600  # a message of yesterday, redelivered only now
-    assert (await ngozi.say("1")).text == "Choose a category:"
+    # Older than her "hi", it is not applied (the menu again), but answered within the window.
+    assert (await ngozi.say("1")).text == LATE_MENU
     ngozi.now = now
     clock.advance(22 * 3600)
 
@@ -263,3 +267,76 @@ async def test_a_shelf_longer_than_a_list_pages_as_lists_of_ten_rows(
         page = await ngozi.tap("More")
 
     assert [label.rsplit(" NGN", 1)[0] for label in listed] == [p.name for p in shelf]
+
+
+async def post_late(ngozi: WhatsAppUser, words: str, *, sent_at: int) -> None:
+    """A text Ngozi sent at `sent_at` (Unix seconds) whose webhook reaches us only now."""
+    body = message_body(
+        text(words),
+        wa_id=ngozi.wa_id,
+        name=ngozi.name,
+        message_id=wamid(ngozi.number, f"late-{sent_at}-{words}"),
+        timestamp=sent_at,
+    )
+    response = await ngozi.client.post(
+        "/channels/meta/whatsapp", data=body, headers=webhook_headers(body)
+    )
+    assert response.status == 200, await response.text()
+
+
+async def test_a_quantity_overtaken_by_a_newer_message_changes_nothing_and_gets_the_menu(
+    ngozi: WhatsAppUser, services: Services, clock: SteppedClock
+) -> None:
+    await ngozi.say("hi")
+    for label in ("Shop", "Noodles"):
+        await ngozi.tap(label)
+    typed_first = ngozi.now() + 30
+    clock.advance(60)
+    assert (await ngozi.tap("Indomie Chicken")).text.endswith("Enter quantity:")
+
+    await post_late(ngozi, "5", sent_at=typed_first)  # "5", typed before the tap, comes last
+
+    late = await ngozi.reply()
+    assert late.text == LATE_MENU
+    assert [c["title"] for c in late.choices][:2] == ["Shop", "Cart (0)"]
+    assert (await services.orders.cart(NGOZI, RegionCode.LAGOS)).is_empty
+    # The conversation goes on from the menu she now sees.
+    assert (await ngozi.tap("My orders")).text.startswith("You have no orders yet.")
+
+
+async def test_a_late_confirm_places_no_order(
+    ngozi: WhatsAppUser, services: Services, clock: SteppedClock
+) -> None:
+    await ngozi.say("hi")
+    for label in ("Shop", "Noodles", "Indomie Chicken"):
+        await ngozi.tap(label)
+    await ngozi.say("3")
+    await ngozi.tap("Checkout")
+    await ngozi.tap("Choose payment")
+    typed_first = ngozi.now() + 10
+    clock.advance(20)
+    confirm = await ngozi.tap("Pay on delivery")
+    assert "Confirm" in [c["title"] for c in confirm.choices]
+
+    await post_late(ngozi, "1", sent_at=typed_first)  # a "1" meant for an earlier screen
+
+    assert (await ngozi.reply()).text == LATE_MENU
+    assert await services.orders.recent(NGOZI) == []
+    assert not (await services.orders.cart(NGOZI, RegionCode.LAGOS)).is_empty
+
+
+async def test_a_message_older_than_the_window_is_recorded_and_changes_nothing(
+    ngozi: WhatsAppUser, services: Services, fake_graph: FakeGraphApi, clock: SteppedClock
+) -> None:
+    """She opted out, then wrote ANZA; the webhook reaches us 25 hours later."""
+    await services.customers.set_opted_out(NGOZI, opted_out=True)
+    written = ngozi.now()
+    clock.advance(DAY + 3600)
+
+    await post_late(ngozi, "START", sent_at=written)
+
+    assert await ngozi.receive() == []
+    assert fake_graph.requests == []
+    customer = await services.customers.get(NGOZI)
+    assert customer is not None
+    assert customer.opted_out

@@ -6,10 +6,14 @@ from __future__ import annotations
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
+from sqlalchemy import delete, update
 
 from core.app.bootstrap import Services
 from core.config import Settings
 from core.phone import Phone
+from core.region import RegionCode
+from engines.catalogue.tables import stock_levels
+from engines.pricing.tables import prices, promotions
 from tests.support.phone import UssdPhone
 from tests.support.providers.africastalking import FakeAfricasTalking, SmsPhone
 
@@ -126,3 +130,117 @@ async def test_stop_then_start_in_swahili_opts_out_and_back_in(
     customer = await services.customers.get(Phone(JUMA))
     assert customer is not None
     assert not customer.opted_out
+
+
+async def test_keyword_in_the_language_a_nigerian_retailer_chose_is_understood_first(
+    ngozi: SmsPhone, services: Services
+) -> None:
+    """Ngozi chose Swahili: her first text SALIO is her balance in Swahili, not the menu."""
+    await services.customers.set_locale(Phone(NGOZI), "sw")
+
+    assert await ngozi.text("SALIO") == "Huna deni. Asante!\n0. Rudi"
+    # Her market's language (English here) is still understood, and answered in hers.
+    assert (await ngozi.text("STATUS")).startswith("Bado huna oda.\n0. Rudi")
+
+
+async def test_market_keyword_from_a_kenyan_retailer_who_chose_english_is_understood(
+    juma: SmsPhone, services: Services
+) -> None:
+    await services.customers.set_locale(Phone(JUMA), "en")
+
+    assert await juma.text("SALIO") == "You owe nothing. Thank you!\n0. Back"
+    # In the middle of the conversation too.
+    assert (await juma.text("HALI")).startswith("You have no orders yet.\n0. Back")
+
+
+async def to_promo_prompt(phone: SmsPhone) -> str:
+    """Three cartons of Indomie, Checkout, Promo code: the prompt for the code."""
+    await phone.text("Hi")
+    for key in ("1", "1", "1", "3", "3"):
+        await phone.text(key)
+    return await phone.text("2")
+
+
+async def test_a_promo_code_spelled_like_a_keyword_is_taken_as_the_code(
+    juma: SmsPhone, services: Services
+) -> None:
+    """A shop's code ANZA (Swahili START) typed at the promo prompt is the code, not START."""
+    async with services.db.transaction() as session:
+        await session.execute(
+            update(promotions).where(promotions.c.id == "WELCOME-NAIROBI").values(code="ANZA")
+        )
+    services.pricing.forget()
+    prompt = await to_promo_prompt(juma)
+    assert prompt.startswith("Weka msimbo wa punguzo"), prompt
+
+    quote = await juma.text("anza")
+
+    assert "Msimbo ANZA" in quote, quote
+    [cart_code] = [(await services.orders.cart(Phone(JUMA), RegionCode.NAIROBI)).voucher]
+    assert cart_code == "ANZA"
+
+
+@pytest.mark.parametrize("word", ["HELP", "MENU", "back", "SALIO"])
+async def test_other_words_at_the_promo_prompt_are_codes_too(ngozi: SmsPhone, word: str) -> None:
+    await to_promo_prompt(ngozi)
+
+    refused = await ngozi.text(word)
+
+    assert refused.startswith(f"Code {word.upper()} is not valid."), refused
+    assert refused.endswith("Enter your promo code, or 0 to go without one:\n00. Back")
+
+
+@pytest.mark.parametrize("word", ["STOP", "stop", "Unsubscribe"])
+async def test_stop_at_the_promo_prompt_still_opts_out(
+    ngozi: SmsPhone, services: Services, word: str
+) -> None:
+    await to_promo_prompt(ngozi)
+
+    reply = await ngozi.text(word)
+
+    assert reply.startswith("You will get no more messages from OmniRoute."), reply
+    customer = await services.customers.get(Phone(NGOZI))
+    assert customer is not None
+    assert customer.opted_out
+
+
+async def test_acha_at_the_promo_prompt_still_opts_out(juma: SmsPhone, services: Services) -> None:
+    await to_promo_prompt(juma)
+
+    reply = await juma.text("ACHA")
+
+    assert reply.startswith("Hutapokea ujumbe zaidi kutoka OmniRoute."), reply
+    customer = await services.customers.get(Phone(JUMA))
+    assert customer is not None
+    assert customer.opted_out
+
+
+async def test_a_cart_resumed_by_sms_says_in_one_line_what_changed_and_fits_one_sms(
+    ngozi: SmsPhone, services: Services
+) -> None:
+    """Indomie and Spaghetti in the cart; Indomie is withdrawn and Spaghetti runs low."""
+    await ngozi.text("Hi")
+    for key in ("1", "1", "1", "3"):
+        await ngozi.text(key)
+    cart = await services.orders.cart(Phone(NGOZI), RegionCode.LAGOS)
+    await services.orders.save_cart(cart.with_quantity("NDL-SPAG-500", 5))
+    await services.store.delete(f"sms:{NGOZI}")  # the conversation expired
+    async with services.db.transaction() as session:
+        await session.execute(
+            delete(prices).where(prices.c.region == "lagos", prices.c.sku == "NDL-INDO-CHK")
+        )
+        await session.execute(
+            update(stock_levels)
+            .where(stock_levels.c.sku == "NDL-SPAG-500", stock_levels.c.warehouse_id == "WH-LAGOS")
+            .values(on_hand=2, reserved=0)
+        )
+    services.pricing.forget()
+
+    offer = await ngozi.text("Hi")
+
+    assert offer.startswith(
+        "Cart updated: 1 removed (unavailable), 1 cut to stock.\n"
+        "Welcome back! Your cart has 2 items, NGN "
+    ), offer
+    assert offer.endswith("1. Continue with cart\n2. Start a new cart")
+    assert len(offer) <= 160

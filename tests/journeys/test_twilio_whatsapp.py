@@ -122,3 +122,11 @@ async def test_a_whatsapp_message_on_twilio_opens_the_24_hour_window(
     assert await services.notifications.last_inbound("twilio", phone) is None
     await ngozi.send("hi")
     assert await services.notifications.last_inbound("twilio", phone) == services.clock.now()
+
+
+async def test_first_keyword_in_the_language_ngozi_chose_is_understood_on_whatsapp(
+    ngozi: TwilioChat, services: Services
+) -> None:
+    await services.customers.set_locale(NGOZI, "sw")
+
+    assert await ngozi.send("hali") == "Bado huna oda.\n0. Rudi"

@@ -66,6 +66,7 @@ def _session(**changes: object) -> Session:
         page=1,
         vars={"cat": "noodles", "sku": "NDL-INDO-CHK", "note": "Ẹ kú àárọ̀ — ₦"},
         transcript="1*1*98*2",
+        sent_at=1767603600,
     )
     return base.evolve(**changes)
 

@@ -79,13 +79,15 @@ def stored(name: str) -> bytes:
 
 
 def ngozi_says(content: dict[str, Any], n: int, *, context: str | None = MENU_ID) -> bytes:
-    """A later message of Ngozi's, laid out as the stored fixtures are."""
+    """A later message of Ngozi's, laid out as the stored fixtures are: 30 seconds apart from
+    the stored "hi", all before the stored button tap (a message older than the newest one
+    applied arrived late and is not applied)."""
     return message_body(
         content,
         wa_id=NGOZI.digits,
         name="Ngozi Okafor",
         message_id=wamid(NGOZI.e164, f"later-{n}"),
-        timestamp=T0 + 60 * n,
+        timestamp=T0 + 30 * n,
         context_id=context if content["type"] == "interactive" else None,
     )
 
