@@ -231,6 +231,33 @@ async def test_part_of_an_mpesa_payment_is_paid_back_by_b2c(
     assert await held_at(services, "rail:mpesa:KES") == paid - 100
 
 
+async def test_an_mpesa_payment_given_back_in_parts_never_pays_back_more_than_was_charged(
+    gateway: Client, services: Services, fakes: PaymentFakes
+) -> None:
+    """Two parts of KES 100.50 by B2C: M-Pesa pays whole shillings, so the first sends 100
+    (the 50 cents kept, recorded on the refund) and the second 101 — 201 in all, not 202."""
+    assert services.refunds is not None
+    assert services.payments is not None
+    order = await paid_by_mpesa(gateway, services, fakes)
+    part = Money(Decimal("100.50"), "KES")
+    sent = []
+    for n in (1, 2):
+        refund = await services.refunds.refund_order(order.reference, part, key=f"part-{n}")
+        b2c = fakes.daraja.payouts[-1]
+        sent.append(b2c.body["Amount"])
+        target, body = fakes.daraja.b2c_result(b2c)
+        assert (await gateway.post(target, data=body, headers=JSON)).status == 200
+        await flush_outbox(services)
+        assert (await services.payments.get(refund.id)).status is IntentStatus.SUCCEEDED
+
+    assert sent == [100, 101]
+    first = await services.payments.by_key("refund:part-1")
+    assert first is not None
+    assert first.details["kept"] == "0.50"  # the cents M-Pesa could not send, recorded
+    paid = Decimal(fakes.daraja.pushes[0].body["Amount"])
+    assert await held_at(services, "rail:mpesa:KES") == paid - 201
+
+
 async def paid_by_paystack(
     gateway: Client, services: Services, fakes: PaymentFakes, key: str
 ) -> tuple[Order, PaymentIntent]:
