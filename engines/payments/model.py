@@ -289,6 +289,10 @@ class CreatePayment:
         return hashlib.sha256(raw).hexdigest()
 
 
+# An intent's detail naming what an operator must do before the provider goes on (empty: none).
+ATTENTION = "attention"
+
+
 @dataclass(frozen=True, slots=True)
 class PaymentIntent:
     id: uuid.UUID
@@ -328,6 +332,11 @@ class PaymentIntent:
     @property
     def is_open(self) -> bool:
         return self.status in OPEN_STATUSES
+
+    @property
+    def attention(self) -> str:
+        """What the provider waits for someone to do ("" when nothing)."""
+        return self.details.get(ATTENTION, "")
 
     @property
     def payable(self) -> Money:

@@ -302,6 +302,12 @@ class PaymentService:
         refunder: RefundRail = rail  # type: ignore[assignment]
         return await refunder.refund(refund, original)
 
+    async def pending_refunds(self) -> list[PaymentIntent]:
+        """Refunds the rails have not settled yet, oldest first (those waiting on someone name
+        it in `attention`): what an operator looks at."""
+        async with self._db.transaction() as s:
+            return await SqlPaymentRepository(s).open_refunds()
+
     async def by_key(self, key: str) -> PaymentIntent | None:
         async with self._db.transaction() as s:
             return await SqlPaymentRepository(s).by_key(key)
@@ -535,6 +541,17 @@ class PaymentService:
         if updated == intent:
             return intent
         await self._save(s, intent, updated)
+        if updated.attention and updated.attention != intent.attention:
+            # Nobody is told otherwise: `omniroute refunds pending` lists it until it moves.
+            log.warning(
+                "payments.needs_attention",
+                intent=str(updated.id),
+                provider=updated.provider,
+                direction=updated.direction.value,
+                amount=str(updated.amount),
+                order=updated.order_reference,
+                attention=updated.attention,
+            )
         if target is IntentStatus.SUCCEEDED:
             await self._succeeded(s, intent, updated, seen)
         elif target is IntentStatus.FAILED:
