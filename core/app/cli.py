@@ -25,6 +25,7 @@ RUNNERS: dict[str, str] = {
     "seed": "core.app.database_cli",
     "worker": "core.app.gateway_cli",
     "payments": "core.app.gateway_cli",
+    "refunds": "core.app.gateway_cli",
     "simulate": "core.app.simulate",
     "ledger": "core.app.ledger_cli",
     "settle": "core.app.ledger_cli",

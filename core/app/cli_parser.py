@@ -96,6 +96,13 @@ def _money(commands: Commands) -> None:
     actions.add_parser(
         "requery", help="ask the providers about payments stuck in pending/unknown/processing"
     )
+    refunds = commands.add_parser("refunds", help="refunds the rails have not settled yet")
+    refunds.add_argument(
+        "action",
+        choices=("pending",),
+        help="pending: list them, oldest first, naming those waiting on someone "
+        "(exit 1 when one is)",
+    )
     ledger = commands.add_parser(
         "ledger", help="check the ledger's balances against its transfers (or rebuild them)"
     )

@@ -1,4 +1,5 @@
-"""`omniroute serve`, `worker` and `payments requery`: the gateway's own processes."""
+"""`omniroute serve`, `worker`, `payments requery` and `refunds pending`: the gateway's own
+processes, and what its payments requery leaves open."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from core.app.eventloop import loop_factory, running_loop_name
 from core.app.heap import freeze_after_startup
 from core.app.logs import AccessLog, configure_logging
 from core.app.objects import MissingObjectStoreSettingError
+from core.app.refunds import pending_lines
 from core.app.server import create_app
 from core.app.temporal_dev import TemporalUnavailableError, embedded_temporal
 from core.app.worker import run_worker
@@ -32,6 +34,8 @@ def run(args: argparse.Namespace) -> int:
             return _serve(args.host, args.port)
         case "worker":
             return _worker(args.host, args.port)
+        case "refunds":
+            return _pending_refunds()
     return _requery()
 
 
@@ -130,3 +134,22 @@ def _requery() -> int:
         return 0
 
     return asyncio.run(requery())
+
+
+def _pending_refunds() -> int:
+    """The refunds still open, one line each; exit 1 when one waits on someone (Paystack's
+    `needs-attention`), so cron can page an operator. The requery keeps asking about them."""
+
+    async def pending() -> int:
+        services = build_services(Settings())
+        try:
+            assert services.payments is not None
+            refunds = await services.payments.pending_refunds()
+        finally:
+            await services.close()
+        for line in pending_lines(refunds):
+            print(line)
+        waiting = sum(1 for r in refunds if r.attention)
+        return 1 if waiting else 0
+
+    return asyncio.run(pending())

@@ -14,6 +14,7 @@ from core.config import SettingError, Settings
 from core.money import Money
 from core.phone import Phone
 from engines.payments import (
+    Method,
     PaymentRail,
     PaymentService,
     PaymentSucceeded,
@@ -150,6 +151,23 @@ class PaymentReceiptSms(CustomerSms):
             )
         else:
             await self.send(phone, key, "sms.payment_received_plain", amount=amount)
+        extra = Money(Decimal(event.received), event.currency) - Money(
+            Decimal(event.amount), event.currency
+        )
+        if (
+            event.method == Method.BANK_TRANSFER.value
+            and event.order_reference
+            and extra.amount > 0
+        ):
+            # A transfer of more than the order cost pays it; the rest stays on their account
+            # (posted with the payment): say how much, once per payment.
+            await self.send(
+                phone,
+                f"overpayment-credit-sms:{event.intent_id}",
+                "sms.overpayment_credited",
+                amount=extra.format(),
+                reference=event.order_reference,
+            )
 
 
 class PaymentRequery(Periodic):

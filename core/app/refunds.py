@@ -37,6 +37,21 @@ from engines.payments.events import PaymentSucceeded
 log = structlog.get_logger(__name__)
 
 
+def pending_lines(refunds: list[PaymentIntent]) -> list[str]:
+    """`omniroute refunds pending`: one line per refund still open, what it waits on after a
+    colon, and a count."""
+    lines = []
+    for r in refunds:
+        line = (
+            f"{r.created_at:%Y-%m-%d %H:%M} {r.provider} {r.amount.format()} "
+            f"order {r.order_reference or '-'} refund {r.id.hex} {r.status.value}"
+        )
+        lines.append(f"{line}: {r.attention}" if r.attention else line)
+    waiting = sum(1 for r in refunds if r.attention)
+    lines.append(f"{len(refunds)} refunds pending, {waiting} waiting on someone")
+    return lines
+
+
 class NothingToRefundError(Exception):
     """The order has no collected payment to give back."""
 

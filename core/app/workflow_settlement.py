@@ -44,19 +44,26 @@ class LedgerSettlement:
         await self._recorder.record_order(order, key=key)
 
     async def settle_day(self, day: date, *, key: str) -> SettlementReport:
-        batches = [await self._settle(d, day) for d in self._distributors]
+        """Every day settled in this run counts: the missed days settled before `day` too
+        (their payments, and each day's own net — a shortfall once, not again where the next
+        day carries it)."""
+        batches = [b for d in self._distributors for b in await self._settle(d, day)]
         net: dict[str, Money] = {}
         for batch in batches:
-            if batch.payments:
+            own = batch.net - batch.carried
+            if batch.payments or own.amount:
                 currency = batch.net.currency
-                net[currency] = net.get(currency, Money.zero(currency)) + batch.net
+                net[currency] = net.get(currency, Money.zero(currency)) + own
         return SettlementReport(
-            day=day, orders=sum(b.payments for b in batches), totals=tuple(net.values())
+            day=day,
+            orders=sum(b.payments for b in batches),
+            totals=tuple(net.values()),
+            days=tuple(sorted({b.day for b in batches})),
         )
 
-    async def _settle(self, distributor: Distributor, day: date) -> Batch:
+    async def _settle(self, distributor: Distributor, day: date) -> list[Batch]:
         try:
-            return await self._settlement.settle_day(distributor, day)
+            return await self._settlement.settle_through(distributor, day)
         except CatchUpTooLongError as exc:
             log.warning(
                 "settlement.catch_up_limit",
@@ -65,4 +72,4 @@ class LedgerSettlement:
                 settling_through=exc.settle_first.isoformat(),
                 detail=str(exc),
             )
-            return await self._settlement.settle_day(distributor, exc.settle_first)
+            return await self._settlement.settle_through(distributor, exc.settle_first)

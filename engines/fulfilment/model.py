@@ -245,6 +245,7 @@ class SettlementReport:
     day: date
     orders: int
     totals: tuple[Money, ...] = ()
+    days: tuple[date, ...] = ()  # every day settled in the run: missed days before `day` too
 
 
 # ------------------------------------------------------------------------ service creation

@@ -11,8 +11,10 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from enum import StrEnum
 from typing import Any
 
@@ -287,6 +289,10 @@ class CreatePayment:
         return hashlib.sha256(raw).hexdigest()
 
 
+# An intent's detail naming what an operator must do before the provider goes on (empty: none).
+ATTENTION = "attention"
+
+
 @dataclass(frozen=True, slots=True)
 class PaymentIntent:
     id: uuid.UUID
@@ -327,10 +333,58 @@ class PaymentIntent:
     def is_open(self) -> bool:
         return self.status in OPEN_STATUSES
 
+    @property
+    def attention(self) -> str:
+        """What the provider waits for someone to do ("" when nothing)."""
+        return self.details.get(ATTENTION, "")
+
+    @property
+    def payable(self) -> Money:
+        """What the rail is to move: a refund part paid in whole units says so (`pays`)."""
+        pays = self.details.get("pays")
+        return Money(Decimal(pays), self.amount.currency) if pays is not None else self.amount
+
     def move(self, target: IntentStatus, now: datetime) -> PaymentIntent:
         if not can_move(self.status, target):
             raise InvalidPaymentTransitionError(self.status, target)
         return replace(self, status=target, updated_at=now)
+
+
+def whole_refund_part(
+    amount: Money, original: PaymentIntent, earlier: Sequence[PaymentIntent]
+) -> dict[str, str]:
+    """What a rail that pays whole units (M-Pesa B2C) sends for one part of a payment given
+    back in parts, never more than is owed: a part pays its amount rounded down, plus the
+    sub-unit remainders earlier parts kept once they were paid (`carried_in`); what it leaves
+    (`kept`) is recorded. The part that gives back everything left pays the rest of what was
+    charged (M-Pesa charged the total rounded up) less what the other parts pay — counting an
+    open part at the most it could cost, so none that fails later makes it more than owed.
+
+    So parts paid in turn add up to exactly the refunded amount rounded down, and to all that
+    was charged once the whole payment is given back; a part that fails frees what it carried.
+    """
+    alive = [r for r in earlier if r.status not in (IntentStatus.FAILED, IntentStatus.CANCELLED)]
+    done = [r for r in alive if r.status is IntentStatus.SUCCEEDED]
+    given = sum((r.amount.amount for r in alive), Decimal(0))
+    if amount.amount >= original.amount.amount - given:
+        charged = original.amount.amount.to_integral_value(rounding=ROUND_CEILING)
+        open_at_most = sum(
+            (max(r.payable.amount, r.amount.amount) for r in alive if r not in done), Decimal(0)
+        ).to_integral_value(rounding=ROUND_CEILING)
+        paid = sum((r.payable.amount for r in done), Decimal(0))
+        pays = max(charged - paid - open_at_most, Decimal(0))
+    else:
+        left_over = sum((_part(r, "kept") for r in done), Decimal(0)) - sum(
+            (_part(r, "carried_in") for r in alive), Decimal(0)
+        )
+        pays = (amount.amount + left_over).to_integral_value(rounding=ROUND_FLOOR)
+    carried_in = max(pays - amount.amount, Decimal(0))
+    kept = amount.amount + carried_in - pays
+    return {"pays": str(pays), "carried_in": str(carried_in), "kept": str(kept)}
+
+
+def _part(refund: PaymentIntent, name: str) -> Decimal:
+    return Decimal(refund.details.get(name, "0"))
 
 
 def target_status(current: IntentStatus, seen: ProviderStatus) -> IntentStatus | None:

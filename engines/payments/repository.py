@@ -162,6 +162,20 @@ class SqlPaymentRepository:
         ).all()
         return [_intent(r) for r in rows]
 
+    async def open_refunds(self) -> list[PaymentIntent]:
+        """Refunds asked for and not settled yet, oldest first."""
+        rows = (
+            await self._s.execute(
+                select(payment_intents)
+                .where(
+                    payment_intents.c.direction == Direction.REFUND.value,
+                    payment_intents.c.status.in_([s.value for s in OPEN_STATUSES]),
+                )
+                .order_by(payment_intents.c.created_at, payment_intents.c.id)
+            )
+        ).all()
+        return [_intent(r) for r in rows]
+
     async def claim_callback(
         self, provider: str, event_id: str, intent_id: uuid.UUID | None, now: datetime
     ) -> bool:

@@ -56,6 +56,7 @@ from engines.payments.model import (
     UnknownPaymentError,
     VirtualAccount,
     target_status,
+    whole_refund_part,
 )
 from engines.payments.ports import (
     AccountNameRail,
@@ -118,12 +119,13 @@ class PaymentService:
         self,
         command: CreatePayment,
         *,
-        guard: Callable[[SqlPaymentRepository], Awaitable[None]] | None = None,
+        guard: Callable[[SqlPaymentRepository], Awaitable[dict[str, str] | None]] | None = None,
     ) -> PaymentIntent:
         """The intent for this key: new, or the first one if the request is the same.
 
         `guard` runs in the inserting transaction, before the insert, and may refuse it by
-        raising: a check and the write it allows cannot be split by a concurrent request.
+        raising: a check and the write it allows cannot be split by a concurrent request. What
+        it answers is kept in the intent's details.
         """
         provider = PROVIDER_OF[command.method]
         if provider not in self._rails:
@@ -135,8 +137,7 @@ class PaymentService:
             existing = await repo.by_key(command.idempotency_key)
             if existing is not None:
                 return _same_request(existing, fingerprint)
-            if guard is not None:
-                await guard(repo)
+            decided = await guard(repo) if guard is not None else None
             now = self._clock.now()
             intent = PaymentIntent(
                 id=self._ids.uuid(),
@@ -154,7 +155,7 @@ class PaymentService:
                 description=command.description,
                 bank_account=command.bank_account,
                 bank_code=command.bank_code,
-                details=command.extra_details(),
+                details={**command.extra_details(), **(decided or {})},
             )
             await repo.add(intent)
             await record(s, self._changed(intent, None))
@@ -230,14 +231,19 @@ class PaymentService:
         if amount.currency != original.amount.currency or not amount.amount > 0:
             raise RefundRefusedError(f"{amount} is not an amount of {original.amount}")
 
-        async def within_what_is_left(repo: SqlPaymentRepository) -> None:
+        async def within_what_is_left(repo: SqlPaymentRepository) -> dict[str, str] | None:
             # Taking the payment's row first makes refunds of one payment wait for each other
             # (a row lock on PostgreSQL, the write lock on SQLite): two refunds under different
             # keys cannot both see the same amount left.
             await repo.hold(original.id)
-            left = _left_to_refund(original, await repo.refunds_of(original))
+            earlier = await repo.refunds_of(original)
+            left = _left_to_refund(original, earlier)
             if amount.amount > left:
                 raise RefundRefusedError(f"{amount} exceeds the {left} left to refund")
+            if original.method is Method.MPESA:
+                # M-Pesa pays whole shillings: decided here, with the payment's row held.
+                return whole_refund_part(amount, original, earlier)
+            return None
 
         command = CreatePayment(
             idempotency_key=key,
@@ -295,6 +301,12 @@ class PaymentService:
         original = await self.get(refund.refund_of)
         refunder: RefundRail = rail  # type: ignore[assignment]
         return await refunder.refund(refund, original)
+
+    async def pending_refunds(self) -> list[PaymentIntent]:
+        """Refunds the rails have not settled yet, oldest first (those waiting on someone name
+        it in `attention`): what an operator looks at."""
+        async with self._db.transaction() as s:
+            return await SqlPaymentRepository(s).open_refunds()
 
     async def by_key(self, key: str) -> PaymentIntent | None:
         async with self._db.transaction() as s:
@@ -511,7 +523,7 @@ class PaymentService:
         if (
             target is IntentStatus.SUCCEEDED
             and seen.amount is not None
-            and (seen.amount.currency != intent.amount.currency or seen.amount < intent.amount)
+            and (seen.amount.currency != intent.amount.currency or seen.amount < intent.payable)
         ):
             # Less than asked is not payment of this intent; keep waiting, say why.
             log.warning("payments.short_payment", intent=str(intent.id), seen=str(seen.amount))
@@ -529,6 +541,17 @@ class PaymentService:
         if updated == intent:
             return intent
         await self._save(s, intent, updated)
+        if updated.attention and updated.attention != intent.attention:
+            # Nobody is told otherwise: `omniroute refunds pending` lists it until it moves.
+            log.warning(
+                "payments.needs_attention",
+                intent=str(updated.id),
+                provider=updated.provider,
+                direction=updated.direction.value,
+                amount=str(updated.amount),
+                order=updated.order_reference,
+                attention=updated.attention,
+            )
         if target is IntentStatus.SUCCEEDED:
             await self._succeeded(s, intent, updated, seen)
         elif target is IntentStatus.FAILED:
@@ -555,7 +578,7 @@ class PaymentService:
             PaymentSucceeded(
                 **self._base(after),
                 **_about(after),
-                received=str((seen.amount or after.amount).amount),
+                received=str((seen.amount or after.payable).amount),
                 receipt=after.receipt,
                 late=before.status in (IntentStatus.FAILED, IntentStatus.CANCELLED),
                 fee=str(seen.fee.amount) if seen.fee is not None else None,

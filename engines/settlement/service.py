@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import uuid
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import and_, delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from core.clock import Clock
@@ -37,12 +39,14 @@ from engines.settlement.model import (
     batch_for,
     reconcile,
 )
-from engines.settlement.tables import settlement_batches
+from engines.settlement.tables import settlement_batches, settlement_claims
 
 PAYMENT_CODES = ("payment", "repayment")
 # (rail, our references) -> the provider's receipt of those we booked under another reference
 ReceiptLookup = Callable[[str, Sequence[str]], Awaitable[Mapping[str, str]]]
 CATCH_UP_DAYS = 31  # the most unsettled days one settlement run settles before the asked one
+CLAIM_LEASE = timedelta(minutes=30)  # a run's claim on its distributor, if it dies holding it
+CLAIM_POLL_SECONDS = 0.05  # how often a run waiting for a distributor looks again
 
 
 def day_bounds(day: date, timezone: str) -> tuple[datetime, datetime]:
@@ -125,6 +129,10 @@ class SettlementService:
         More than CATCH_UP_DAYS unsettled days before it are refused (CatchUpTooLongError,
         naming the day to settle first); a day not over yet, too (DayNotOverError).
         """
+        async with self._settling(distributor.name):
+            return await self._settle_through(distributor, day)
+
+    async def _settle_through(self, distributor: Distributor, day: date) -> list[Batch]:
         row = await self._recorded(distributor.name, day)
         if row is not None:
             return [_batch(row)]
@@ -141,6 +149,49 @@ class SettlementService:
                 first,
             )
         return [await self._settle_one(distributor, d) for d in [*gap, day]]
+
+    @contextlib.asynccontextmanager
+    async def _settling(self, distributor: str) -> AsyncIterator[None]:
+        """One settlement run of a distributor at a time, from any process (the command line,
+        the nightly job): the next waits until it is done, then sees its batches. The database
+        is the arbiter (the distributor is the key of the claim row), on SQLite as on
+        PostgreSQL; a claim left by a run that died is taken over once past its lease."""
+        holder = self._ids.uuid()
+        # Polled, not awaited on an event: the run holding it may be another process.
+        while not await self._claim(distributor, holder):  # noqa: ASYNC110
+            await asyncio.sleep(CLAIM_POLL_SECONDS)
+        try:
+            yield
+        finally:
+            async with self._db.transaction() as s:
+                await s.execute(
+                    delete(settlement_claims).where(
+                        settlement_claims.c.distributor == distributor,
+                        settlement_claims.c.holder == holder,
+                    )
+                )
+
+    async def _claim(self, distributor: str, holder: uuid.UUID) -> bool:
+        now = self._clock.now()
+        values = {"holder": holder, "claimed_at": now, "expires_at": now + CLAIM_LEASE}
+        try:
+            async with self._db.transaction() as s:
+                await s.execute(
+                    settlement_claims.insert().values(distributor=distributor, **values)
+                )
+            return True
+        except IntegrityError:
+            pass
+        async with self._db.transaction() as s:
+            taken = await s.execute(
+                update(settlement_claims)
+                .where(
+                    settlement_claims.c.distributor == distributor,
+                    settlement_claims.c.expires_at <= now,
+                )
+                .values(**values)
+            )
+        return bool(taken.rowcount == 1)  # type: ignore[attr-defined]
 
     async def _unsettled_before(self, distributor: str, day: date) -> list[date]:
         """The days between the distributor's last settled day before `day` and `day`."""

@@ -22,6 +22,17 @@ settlement_batches = Table(
     UniqueConstraint("distributor", "day"),
 )
 
+# One row while a settlement run of a distributor is under way (its claim, until `expires_at`):
+# the database lets one run at a time settle a distributor, so no two take the same shortfall.
+settlement_claims = Table(
+    "settlement_claims",
+    metadata,
+    Column("distributor", String(40), primary_key=True),
+    Column("holder", Uuid, nullable=False),
+    Column("claimed_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+)
+
 # One row per payout to a driver or an agent, whatever rail carries it: which attempt is with
 # the rail (its payment intent), and why a payout waits (held for a person, retrying later).
 payout_orders = Table(

@@ -11,10 +11,11 @@ from decimal import ROUND_UP, Decimal
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
+from structlog.testing import capture_logs
 
 from core.app.bootstrap import Services
 from core.app.money import DISTRIBUTORS
-from core.app.refunds import NothingToRefundError
+from core.app.refunds import NothingToRefundError, pending_lines
 from core.app.workflow_payments import IntentRail
 from core.clock import SteppedClock
 from core.config import Settings
@@ -231,6 +232,33 @@ async def test_part_of_an_mpesa_payment_is_paid_back_by_b2c(
     assert await held_at(services, "rail:mpesa:KES") == paid - 100
 
 
+async def test_an_mpesa_payment_given_back_in_parts_never_pays_back_more_than_was_charged(
+    gateway: Client, services: Services, fakes: PaymentFakes
+) -> None:
+    """Two parts of KES 100.50 by B2C: M-Pesa pays whole shillings, so the first sends 100
+    (the 50 cents kept, recorded on the refund) and the second 101 — 201 in all, not 202."""
+    assert services.refunds is not None
+    assert services.payments is not None
+    order = await paid_by_mpesa(gateway, services, fakes)
+    part = Money(Decimal("100.50"), "KES")
+    sent = []
+    for n in (1, 2):
+        refund = await services.refunds.refund_order(order.reference, part, key=f"part-{n}")
+        b2c = fakes.daraja.payouts[-1]
+        sent.append(b2c.body["Amount"])
+        target, body = fakes.daraja.b2c_result(b2c)
+        assert (await gateway.post(target, data=body, headers=JSON)).status == 200
+        await flush_outbox(services)
+        assert (await services.payments.get(refund.id)).status is IntentStatus.SUCCEEDED
+
+    assert sent == [100, 101]
+    first = await services.payments.by_key("refund:part-1")
+    assert first is not None
+    assert first.details["kept"] == "0.50"  # the cents M-Pesa could not send, recorded
+    paid = Decimal(fakes.daraja.pushes[0].body["Amount"])
+    assert await held_at(services, "rail:mpesa:KES") == paid - 201
+
+
 async def paid_by_paystack(
     gateway: Client, services: Services, fakes: PaymentFakes, key: str
 ) -> tuple[Order, PaymentIntent]:
@@ -272,6 +300,50 @@ async def test_a_paystack_charge_is_refunded_and_settled_by_the_refund_webhook(
         await flush_outbox(services)
     assert (await services.payments.get(refund.id)).status is IntentStatus.SUCCEEDED
     assert await held_at(services, "rail:paystack:NGN") == 0
+
+
+async def test_a_paystack_refund_needing_attention_is_shown_to_operators_and_settled_later_once(
+    gateway: Client, services: Services, fakes: PaymentFakes, clock: SteppedClock
+) -> None:
+    """Paystack holds the refund in `needs-attention`: it stays open, the requery keeps asking,
+    a warning is logged once and `omniroute refunds pending` names it; when Paystack processes
+    it, the refund settles and the ledger gives the money back once."""
+    assert services.payments is not None
+    assert services.refunds is not None
+    order, _ = await paid_by_paystack(gateway, services, fakes, "refund-attention")
+    refund = await services.refunds.refund_order(order.reference, order.total, key="ps-att")
+    [refund_id] = fakes.paystack.refunds
+    fakes.paystack.refund_needs_attention(refund_id)
+
+    with capture_logs() as logs:
+        for _ in range(3):
+            clock.advance(180)
+            await services.payments.requery()
+    asked = [r for r in fakes.paystack.requests if r.path == f"/refund/{refund_id}"]
+
+    assert len(asked) == 3
+    assert (await services.payments.get(refund.id)).status is IntentStatus.PROCESSING
+    assert [e["intent"] for e in logs if e["event"] == "payments.needs_attention"] == [
+        str(refund.id)
+    ]
+    listed = pending_lines(await services.payments.pending_refunds())
+    assert listed[-1] == "1 refunds pending, 1 waiting on someone"
+    assert f"order {order.reference} refund {refund.id.hex} processing: Paystack" in listed[0]
+    assert "needs attention" in listed[0]
+
+    fakes.paystack.refunds[refund_id]["status"] = "processed"  # someone acted on the dashboard
+    body, headers = fakes.paystack.refund_result(refund_id)
+    for _ in range(2):
+        clock.advance(180)
+        await services.payments.requery()
+        assert (await gateway.post("/webhooks/paystack", data=body, headers=headers)).status == 200
+        await flush_outbox(services)
+
+    assert (await services.payments.get(refund.id)).status is IntentStatus.SUCCEEDED
+    assert await held_at(services, "rail:paystack:NGN") == 0  # given back once, not twice
+    assert pending_lines(await services.payments.pending_refunds()) == [
+        "0 refunds pending, 0 waiting on someone"
+    ]
 
 
 async def test_two_paystack_refunds_of_one_charge_are_each_settled_by_their_own_webhook(

@@ -25,7 +25,9 @@
   ResultURL (kind "status"): ResultCode 0 with TransactionStatus Completed is the money moved,
   a non-zero code (Daraja has no such transaction) settles nothing.
 Daraja signs nothing, so every callback URL we give it is signed per intent (CallbackUrls).
-Amounts are whole shillings: a total with cents is charged rounded up, never down.
+Amounts are whole shillings: a total with cents is charged rounded up, never down; a payment
+given back in parts by B2C pays each part what `whole_refund_part` decided (rounded down, the
+cents kept carried to a later part), so the parts never pay back more than was charged.
 """
 
 from __future__ import annotations
@@ -193,12 +195,15 @@ class MpesaRail:
     async def _b2c(self, intent: PaymentIntent) -> Observation:
         if not self._initiator or not self._credential:
             raise RailRejectedError("M-Pesa B2C needs an initiator name and security credential")
+        amount = whole_shillings(intent.payable)  # a refund part says what it pays
+        if amount <= 0:
+            raise RailRejectedError("M-Pesa pays whole shillings: less than one to send")
         body = {
             "OriginatorConversationID": intent.reference,
             "InitiatorName": self._initiator,
             "SecurityCredential": self._credential,
             "CommandID": "BusinessPayment",
-            "Amount": whole_shillings(intent.amount),
+            "Amount": amount,
             "PartyA": self._b2c_shortcode,
             "PartyB": intent.customer.digits,
             "Remarks": (intent.description or "Payout")[:100],

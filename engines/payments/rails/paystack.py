@@ -21,7 +21,8 @@
   `GET /transfer/verify/<reference>` when they do not come.
 - Refunds: `POST /refund` with the transaction's reference and the amount; `refund.processed`
   / `refund.failed` webhooks name the refunded transaction and the amount (not the refund's
-  id), and `GET /refund/<id>` asks what became of the refund they are about.
+  id), and `GET /refund/<id>` asks what became of the refund they are about. A refund Paystack
+  says `needs-attention` stays open (asked again by the requery) and is named for operators.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from typing import Any, NoReturn
 from core.money import Money, minor_unit
 from core.phone import Phone
 from engines.payments.model import (
+    ATTENTION,
     CallbackAnswer,
     CallbackForgedError,
     CallbackMalformedError,
@@ -82,8 +84,9 @@ _REFUND_STATUS = {
     "failed": ProviderStatus.FAILED,
     "pending": ProviderStatus.PENDING,
     "processing": ProviderStatus.PENDING,
-    "needs-attention": ProviderStatus.PENDING,
+    "needs-attention": ProviderStatus.PENDING,  # still open: shown to operators, asked again
 }
+NEEDS_ATTENTION = "needs-attention"
 PER_PAGE = 100
 MAX_PAGES = 20
 TRANSFER_EVENTS = ("transfer.success", "transfer.failed", "transfer.reversed")
@@ -231,6 +234,7 @@ class PaystackRail:
         return Observation(
             _REFUND_STATUS.get(str(data.get("status")), ProviderStatus.PENDING),
             provider_reference=str(data["id"]),
+            details=_attention(str(data.get("status"))),
         )
 
     async def query(self, intent: PaymentIntent) -> Observation | None:
@@ -277,6 +281,7 @@ class PaystackRail:
             _REFUND_STATUS.get(status, ProviderStatus.PENDING),
             provider_reference=intent.provider_reference,
             reason=f"refund {status}",
+            details=_attention(status),
         )
 
     async def open_virtual_account(self, customer: Phone) -> VirtualAccount:
@@ -430,6 +435,15 @@ def _refund_notice(event: str, data: dict[str, Any]) -> CallbackNotice:
         refund_of_reference=str(transaction) if transaction else None,
         verify=True,
     )
+
+
+def _attention(status: str) -> dict[str, str]:
+    """A refund Paystack holds until someone acts (`needs-attention`: typically the customer's
+    bank account details it wants on the dashboard) is named for an operator; any other word
+    clears it."""
+    if status == NEEDS_ATTENTION:
+        return {ATTENTION: "Paystack: refund needs attention on the dashboard"}
+    return {ATTENTION: ""}
 
 
 def _fee(data: dict[str, Any], currency: str) -> Money | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import date
 from decimal import Decimal
 
@@ -293,3 +294,32 @@ async def test_more_unsettled_days_than_a_run_catches_up_names_the_day_to_settle
     assert [b.day for b in batches][:2] == [date(2026, 1, 6), date(2026, 1, 7)]
     assert len(batches) == 31
     assert (await settlement.settle_day(NAIROBI, late)).day == late
+
+
+async def test_two_days_of_one_distributor_settled_at_once_carry_a_shortfall_once(
+    books: Books, clock: SteppedClock, services: Services, ledger: LedgerService
+) -> None:
+    """Tuesday gave back more than came in and was settled; Monday and Wednesday were not.
+    The command line settles Monday at the instant the nightly job settles Wednesday (two
+    services, as two processes): one of them carries Tuesday's shortfall, not both."""
+    await books.post_payment_received(JUMA, kes("2500"), "mpesa", "QKA1")  # Monday
+    clock.advance(24 * HOUR)
+    await books.post_refund(JUMA, kes("2500"), "mpesa", "rf-1", payment_ref="QKA1")  # Tuesday
+    clock.advance(24 * HOUR)
+    await books.post_payment_received(WANJIKU, kes("3000"), "mpesa", "QKC1")  # Wednesday
+    clock.advance(24 * HOUR)
+    await books.post_payment_received(WANJIKU, kes("1000"), "mpesa", "QKD1")  # Thursday
+    clock.advance(15 * HOUR)  # 03:00 on Friday in Nairobi
+    cli, nightly = (SettlementService(services.db, books, clock, RandomIds()) for _ in "ab")
+    await nightly.settle_day(NAIROBI, date(2026, 1, 8))  # Thursday: 970
+    tuesday = await nightly.settle_day(NAIROBI, date(2026, 1, 6))
+    assert tuesday.net == kes("-2425")  # 2,500 given back, less its 75 commission
+
+    monday, wednesday = await asyncio.gather(
+        cli.settle_day(NAIROBI, MONDAY), nightly.settle_day(NAIROBI, date(2026, 1, 7))
+    )
+
+    assert monday.carried + wednesday.carried == kes("-2425")  # taken once
+    owed = await ledger.account("distributor:nairobi-central:KES")
+    assert owed.balance == kes("2425") + kes("-2425") + kes("2910") + kes("970")
+    assert (await ledger.check()).balanced

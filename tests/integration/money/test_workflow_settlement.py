@@ -83,3 +83,32 @@ async def test_a_night_missed_is_settled_by_the_next_nights_run(
     assert wednesday[0].carried == kes(-970)
     assert wednesday[0].net == kes(3000 - 90 - 970)
     assert report.day == date(2026, 1, 8)
+
+
+async def test_the_nightly_report_lists_the_missed_days_it_settled_and_counts_them(
+    services: Services, clock: SteppedClock
+) -> None:
+    """Friday night's run settles Tuesday and Wednesday (missed) with Thursday: the report
+    names the three days and counts Wednesday's payment, Tuesday's refund netted once."""
+    assert services.money is not None
+    books = services.money.books
+    port = LedgerSettlement(
+        services.money.settlement,
+        DISTRIBUTORS,
+        PendingEngines(SqlEffectLog(services.db, clock), clock),
+    )
+    await books.post_payment_received(JUMA, kes(2500), "mpesa", "QKA1")
+    clock.advance(16 * 3600)  # 01:00 UTC on Tuesday
+    await port.settle_day(MONDAY, key="settlement:2026-01-05")
+    await books.post_refund(JUMA, kes(1000), "mpesa", "rf-1", payment_ref="QKA1")  # Tuesday
+    clock.advance(24 * 3600)  # Wednesday
+    await books.post_payment_received(JUMA, kes(3000), "mpesa", "QKC1")
+    clock.advance(48 * 3600)  # 01:00 UTC on Friday
+
+    report = await port.settle_day(date(2026, 1, 8), key="settlement:2026-01-08")
+
+    assert report.day == date(2026, 1, 8)
+    assert report.days == (date(2026, 1, 6), date(2026, 1, 7), date(2026, 1, 8))
+    assert report.orders == 1  # Wednesday's payment
+    # Tuesday gave back 970 (1,000 less its commission), Wednesday kept 2,910: 1,940 in all
+    assert report.totals == (kes(1940),)

@@ -270,6 +270,42 @@ async def test_money_with_no_open_order_is_acknowledged_by_sms_once(
     ]
 
 
+async def test_a_transfer_of_more_than_the_order_says_by_sms_once_what_was_kept_as_credit(
+    gateway: Client, services: Services, fakes: PaymentFakes
+) -> None:
+    """Ngozi sends NGN 1,000 more than her order cost: it pays the order, and she is told
+    once, however often the webhook comes, that the NGN 1,000 is kept as credit."""
+    order = await ngozi_order(services)
+    intent = await payments(services).pay(pay(order, Method.BANK_TRANSFER))
+    kobo = int(order.total.amount * 100) + 100_000
+    body, headers = fakes.paystack.transfer_to_account(intent.details["account_number"], kobo)
+    for _ in range(2):
+        assert await deliver(gateway, body, headers) == 200
+        await flush_outbox(services)
+
+    assert (await payments(services).get(intent.id)).status is IntentStatus.SUCCEEDED
+    texts = [s.message for s in fakes.sms.sent_to(NGOZI.e164)]
+    assert [t for t in texts if "more than" in t] == [
+        f"OmniRoute: you sent NGN 1,000.00 more than order {order.reference} cost. It is kept"
+        " as credit on your account."
+    ]
+
+
+async def test_a_transfer_of_exactly_the_order_total_says_nothing_of_credit(
+    gateway: Client, services: Services, fakes: PaymentFakes
+) -> None:
+    order = await ngozi_order(services)
+    intent = await payments(services).pay(pay(order, Method.BANK_TRANSFER))
+    kobo = int(order.total.amount * 100)
+    body, headers = fakes.paystack.transfer_to_account(intent.details["account_number"], kobo)
+    assert await deliver(gateway, body, headers) == 200
+    await flush_outbox(services)
+
+    texts = [s.message for s in fakes.sms.sent_to(NGOZI.e164)]
+    assert [t for t in texts if "received" in t]
+    assert [t for t in texts if "credit" in t] == []
+
+
 async def test_what_paystack_keeps_of_a_transfer_is_netted_out_of_the_days_settlement(
     gateway: Client, services: Services, fakes: PaymentFakes, clock: SteppedClock
 ) -> None:

@@ -66,3 +66,15 @@ def test_requery_command_settles_a_payment_that_was_never_submitted(
             await services.close()
 
     assert asyncio.run(status()) is IntentStatus.FAILED
+
+
+def test_refunds_pending_lists_none_and_exits_0_when_nothing_waits(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'omniroute.db'}"
+    upgrade(url)
+    monkeypatch.setenv("OMNIROUTE_DATABASE_URL", url)
+    monkeypatch.chdir(tmp_path)
+
+    assert main(["refunds", "pending"]) == 0
+    assert capsys.readouterr().out == "0 refunds pending, 0 waiting on someone\n"

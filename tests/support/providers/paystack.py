@@ -20,7 +20,8 @@ customer with its integer `id`; `GET /transaction` takes only `customer` (that i
 transactions newest first with `meta` (total, skipped, perPage, page, pageCount) — any other
 parameter or a malformed one is 400, so the rail must ask exactly.
 Refunds ("Refunds"): `POST /refund` names a transaction by reference or id, an amount no more
-than is left of it; `GET /refund/<id>`; `refund_result` builds refund.processed / failed.
+than is left of it; `GET /refund/<id>`; `refund_result` builds refund.processed / failed;
+`refund_needs_attention` holds a refund in Paystack's `needs-attention` status.
 """
 
 from __future__ import annotations
@@ -184,6 +185,11 @@ class FakePaystack(LoopbackFake):
         transfer = self.transfers[reference]
         transfer["status"] = event.removeprefix("transfer.")
         return self.webhook({"event": event, "data": dict(transfer)})
+
+    def refund_needs_attention(self, refund_id: int) -> None:
+        """Paystack cannot complete the refund without someone (its dashboard asks for the
+        customer's bank account): `GET /refund/<id>` says `needs-attention` until then."""
+        self.refunds[refund_id]["status"] = "needs-attention"
 
     def refund_result(self, refund_id: int, *, ok: bool = True) -> tuple[bytes, dict[str, str]]:
         """The refund.processed / refund.failed webhook as Paystack documents it: it names the
