@@ -261,7 +261,7 @@ class WorkflowRuntime:
         event = OrderStatusChanged.model_validate(envelope.data)
         try:
             if event.status in SIGNALLED_STATUSES:
-                await self.fulfilment.status_changed(event.reference, event.status)
+                await self.fulfilment.status_changed(event.reference, event.status, event.reason)
             elif event.status == PACKED and event.previous == DISPATCHED:
                 # recalled: its route expired before the first door; it waits for another
                 await self.fulfilment.status_changed(event.reference, event.status)

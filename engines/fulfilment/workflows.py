@@ -63,6 +63,7 @@ with workflow.unsafe.imports_passed_through():
         SettlementReport,
         Stage,
         StageChange,
+        cancel_reason,
         paid_before_release,
         simulation_problems,
     )
@@ -273,10 +274,10 @@ class OrderFulfilmentWorkflow:
         self._enter(Stage.RESERVED)
         try:
             result = await self._fulfil(order, start)
-        except (ActivityError, ChildWorkflowError, asyncio.CancelledError):
+        except (ActivityError, ChildWorkflowError, asyncio.CancelledError) as error:
             # A step that kept failing, or `temporal workflow cancel`: unwind while we still may.
             if self._stage in CANCELLABLE:
-                await self._unwind(order, self._cancel or CancelReason.FAILED)
+                await self._unwind(order, self._cancel or _failure(error))
             raise
         await workflow.wait_condition(workflow.all_handlers_finished)
         return result
@@ -452,16 +453,18 @@ class OrderFulfilmentWorkflow:
         self._delivered = confirmation
 
     @workflow.signal
-    def cancel(self) -> None:
-        """The customer or an operator cancels; refused once the goods have left."""
+    def cancel(self, reason: str | None = None) -> None:
+        """The customer (`reason` "customer") or an operator (no reason) cancels; refused once
+        the goods have left. The customer's cancellation notice names the reason."""
         if self._stage in CANCELLABLE and self._cancel is None:
-            self._cancel = CancelReason.CUSTOMER
+            self._cancel = cancel_reason(reason)
 
     @workflow.signal
-    def status_changed(self, status: str) -> None:
-        """An order status set outside this workflow (an operator, a driver app)."""
+    def status_changed(self, status: str, reason: str | None = None) -> None:
+        """An order status set outside this workflow (an operator, a driver app), with the
+        reason the orders engine gave for it (`OrderStatusChanged.reason`)."""
         if status == "cancelled":
-            self.cancel()
+            self.cancel(reason)
         elif status == "delivered" and self._delivered is None:
             self._delivered = DeliveryConfirmed(by="status")
         elif status == "returned":
@@ -495,6 +498,14 @@ class OrderFulfilmentWorkflow:
     @workflow.query
     def stage(self) -> Stage:
         return self._stage
+
+
+def _failure(error: BaseException) -> CancelReason:
+    """Why an order whose run failed is unwound: an operator cancelled the run itself
+    (`temporal workflow cancel`), or a step kept failing."""
+    if isinstance(error, asyncio.CancelledError):
+        return CancelReason.OPERATOR
+    return CancelReason.FAILED
 
 
 def _reason(status: PaymentStatus, cancel: CancelReason | None) -> CancelReason:

@@ -147,7 +147,7 @@ async def test_payment_webhook_before_the_workflow_waits_still_counts(
         )
         status = await until_stage(handle, Stage.IN_WAVE)
         assert status.paid
-        await handle.signal(OrderFulfilmentWorkflow.cancel)
+        await handle.signal(OrderFulfilmentWorkflow.cancel, "customer")
         result = await handle.result()
 
     assert (result.stage, result.cancel_reason) == (Stage.CANCELLED, CancelReason.CUSTOMER)
@@ -345,6 +345,11 @@ async def test_cancelling_the_workflow_itself_unwinds_the_order_first(
             await handle.result()
     assert (await services.orders.get(order.reference)).status is OrderStatus.CANCELLED
     assert await available(services) == before
+    # the customer is told who stopped it, not that a step failed or that they asked
+    assert any(
+        f"order {order.reference} is cancelled: our team stopped it." in text
+        for text in await texts_to(services)
+    )
 
 
 async def test_money_for_an_order_that_stopped_waiting_is_reported_for_a_refund(
