@@ -135,6 +135,8 @@ class CustomerNotice:
     kind: NoticeKind
     reason: CancelReason | None = None
     driver: str | None = None
+    # The order's second, third… dispatch (after a recall): a notice of its own, once each.
+    dispatch: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -78,6 +78,7 @@ NO_CHARGE_WHEN_PAID = "no-charge-when-already-paid"
 OVERPAYMENT_ACCEPTED = "accept-rounded-up-payment"
 CREDIT_CHECKED = "draw-credit-before-release"
 GOODS_RETURNED = "take-back-returned-goods"
+NOTICE_EACH_DISPATCH = "notify-each-dispatch"
 SETTLEMENT_CUTOFF = time(1, 0)  # the day's settlement runs at 01:00 UTC the next day
 
 
@@ -262,6 +263,8 @@ class OrderFulfilmentWorkflow:
         self._delivered: DeliveryConfirmed | None = None
         self._returned = False
         self._recalled = False  # dispatched, then packed again: waiting for another route
+        self._dispatches = 1  # the goods' dispatch, counting those after a recall
+        self._told = 1  # the dispatch the customer was last told is on its way
         self._cancel: CancelReason | None = None
 
     @workflow.run
@@ -320,6 +323,8 @@ class OrderFulfilmentWorkflow:
                 FulfilmentActivities.notify_customer,
                 CustomerNotice(order.reference, NoticeKind.OUT_FOR_DELIVERY),
             )
+        if workflow.patched(NOTICE_EACH_DISPATCH):
+            await self._tell_each_dispatch(order)
 
         await workflow.wait_condition(lambda: self._delivered is not None or self._returned)
         if self._delivered is None and workflow.patched(GOODS_RETURNED):
@@ -335,6 +340,24 @@ class OrderFulfilmentWorkflow:
         await _step(FulfilmentActivities.record_settlement, order)
         self._enter(Stage.SETTLED)
         return FulfilmentResult(order.reference, Stage.SETTLED)
+
+    async def _tell_each_dispatch(self, order: OrderSnapshot) -> None:
+        """Until the goods arrive or come back: an order recalled (its route expired before the
+        door) and dispatched again is on its way again, and the customer is told, once per
+        dispatch (a redelivered "dispatched" is not a new one)."""
+        while True:
+            await workflow.wait_condition(
+                lambda: (
+                    self._delivered is not None or self._returned or self._dispatches > self._told
+                )
+            )
+            if self._delivered is not None or self._returned:
+                return
+            self._told = self._dispatches
+            await _step(
+                FulfilmentActivities.notify_customer,
+                CustomerNotice(order.reference, NoticeKind.OUT_FOR_DELIVERY, dispatch=self._told),
+            )
 
     async def _collect_payment(self, order: OrderSnapshot, start: FulfilmentInput) -> PaymentResult:
         early = self._notice
@@ -480,6 +503,7 @@ class OrderFulfilmentWorkflow:
             self._enter(Stage.PICKED)
         elif status == "dispatched" and self._recalled:
             self._recalled = False
+            self._dispatches += 1
             self._enter(Stage.OUT_FOR_DELIVERY)
 
     # queries: where is the order ------------------------------------------------------------
