@@ -93,7 +93,33 @@ class SmsNotifier:
             reason = notice.reason.value if notice.reason else "failed"
             values["reason"] = self._t(locale, f"cancel_reason.{reason}")
         text = self._t(locale, f"sms.order_{notice.kind.value}", **values)
-        return await self._send(phone, text, key, suppressed=bool(customer and customer.opted_out))
+        suppressed = bool(customer and customer.opted_out)
+        whatsapp = await self._whatsapp_of(order.idempotency_key, phone)
+        if whatsapp is None:
+            return await self._send(phone, text, key, suppressed=suppressed)
+        # Ordered on WhatsApp: told there, on the provider she wrote from; by SMS once the
+        # 24-hour window has closed (there is no approved template for these notices).
+        return await self._notifications.queue(
+            OutboundMessage(
+                provider=whatsapp,
+                kind=ChannelKind.WHATSAPP,
+                to=phone,
+                reply=Reply(text, end=True, locale=locale),
+                dedupe_key=key,
+                sms_fallback=self._provider,
+            ),
+            suppressed=suppressed,
+        )
+
+    async def _whatsapp_of(self, order_key: str, phone: Phone) -> str | None:
+        """The WhatsApp provider an order placed in a WhatsApp conversation came in on.
+
+        The dialog keys an order by its conversation's session key, which WhatsApp's edges
+        (Meta and Twilio alike) begin with `whatsapp:`; which of the two it was is the one she
+        last wrote to us on."""
+        if not order_key.startswith(f"{ChannelKind.WHATSAPP.value}:"):
+            return None
+        return await self._notifications.whatsapp_provider(phone)
 
     async def service_published(
         self, operator: str, definition: ServiceDefinition, *, key: str
