@@ -66,8 +66,23 @@ PACKED, DISPATCHED = "packed", "dispatched"
 BY_STATUS = "status"
 
 
+def whatsapp_senders(settings: Settings) -> frozenset[str]:
+    """The WhatsApp providers configured to send a message nobody asked for (a notice), not
+    only to answer a webhook: Meta with its token and number, Twilio with a WhatsApp sender."""
+    able = set()
+    token = settings.meta_access_token
+    if token is not None and token.get_secret_value() and settings.meta_phone_number_id:
+        able.add("meta")
+    if settings.twilio_account_sid and settings.twilio_auth_token and settings.twilio_whatsapp_from:
+        able.add("twilio")
+    return frozenset(able)
+
+
 class SmsNotifier:
-    """Customer and operator messages, in their language, queued once per activity key."""
+    """Customer and operator messages, in their language, queued once per activity key.
+
+    By SMS on `provider`; a customer's order placed on WhatsApp is told there instead, when its
+    provider is one of `whatsapp` (those able to send it)."""
 
     def __init__(
         self,
@@ -76,12 +91,15 @@ class SmsNotifier:
         orders: OrderService,
         translate: Translator,
         provider: str,
+        *,
+        whatsapp: frozenset[str] = frozenset(),
     ) -> None:
         self._notifications = notifications
         self._customers = customers
         self._orders = orders
         self._t = translate
         self._provider = provider
+        self._whatsapp = whatsapp
 
     async def notify(self, notice: CustomerNotice, *, key: str) -> bool:
         order = await self._orders.get(notice.reference)
@@ -119,7 +137,8 @@ class SmsNotifier:
         last wrote to us on."""
         if not order_key.startswith(f"{ChannelKind.WHATSAPP.value}:"):
             return None
-        return await self._notifications.whatsapp_provider(phone)
+        provider = await self._notifications.whatsapp_provider(phone)
+        return provider if provider in self._whatsapp else None
 
     async def service_published(
         self, operator: str, definition: ServiceDefinition, *, key: str

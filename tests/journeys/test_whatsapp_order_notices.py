@@ -12,7 +12,7 @@ from aiohttp.test_utils import TestClient
 from pydantic import SecretStr
 
 from core.app.bootstrap import Services
-from core.app.workflows import SmsNotifier
+from core.app.workflows import SmsNotifier, whatsapp_senders
 from core.clock import SteppedClock
 from core.config import Settings
 from core.phone import Phone
@@ -36,6 +36,7 @@ def notifier(services: Services) -> SmsNotifier:
         services.orders,
         services.translate,
         services.settings.sms_provider,
+        whatsapp=whatsapp_senders(services.settings),
     )
 
 
@@ -179,3 +180,20 @@ class TestTwilio:
             assert fake_twilio.sent_to(NGOZI.e164)[-1].body == (
                 f"OmniRoute: order {order.reference} is delivered. Thank you!"
             )
+
+
+def test_only_a_whatsapp_provider_set_up_to_send_carries_notices() -> None:
+    """Twilio answers WhatsApp webhooks in TwiML without a WhatsApp sender number; a notice
+    through it would never leave, so such customers are still told by SMS."""
+    answering = Settings(
+        _env_file=None, twilio_account_sid="AC1", twilio_auth_token=SecretStr("token")
+    )
+    assert whatsapp_senders(answering) == frozenset()
+    sending = answering.model_copy(
+        update={
+            "twilio_whatsapp_from": "whatsapp:+14155238886",
+            "meta_access_token": SecretStr("EAAG"),
+            "meta_phone_number_id": "1234",
+        }
+    )
+    assert whatsapp_senders(sending) == {"meta", "twilio"}
