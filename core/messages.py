@@ -127,6 +127,8 @@ class OutboundMessage:
     confirmation), so the sender can thread it and the 24-hour WhatsApp window can be checked;
     `received_at` is when the provider says that message reached it (Meta's `timestamp`): the
     window counts from then, not from when a late webhook got here (None: now).
+    `sms_fallback` is the SMS provider a WhatsApp notice goes by instead when, as it falls due,
+    the window is closed and it has no template (None: it is not sent then).
     """
 
     provider: str
@@ -138,6 +140,7 @@ class OutboundMessage:
     template: str | None = None
     template_values: tuple[str, ...] = ()
     received_at: datetime | None = None
+    sms_fallback: str | None = None
 
 
 QueueOutbound = Callable[[OutboundMessage], Awaitable[None]]

@@ -33,6 +33,7 @@ from core.app.workflows import (
     WorkflowRuntime,
     fulfilment_activities,
     stage_reader,
+    whatsapp_senders,
 )
 from core.bus.factory import open_event_bus
 from core.bus.outbox import OutboxRelay
@@ -263,7 +264,14 @@ def build_services(
         UnwoundOrderRefunder(payments).subscribe(bus)  # what the order workflow does otherwise
     workflows = None
     if settings.temporal == "on" and settings.temporal_address:
-        notifier = SmsNotifier(notifications, customers, orders, translate, settings.sms_provider)
+        notifier = SmsNotifier(
+            notifications,
+            customers,
+            orders,
+            translate,
+            settings.sms_provider,
+            whatsapp=whatsapp_senders(settings),
+        )
         effects = SqlEffectLog(db, clock)
         activities = fulfilment_activities(
             effects,

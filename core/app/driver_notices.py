@@ -12,6 +12,7 @@ from datetime import date
 from typing import Final
 
 import structlog
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.i18n import Translator
 from core.messages import ChannelKind, OutboundMessage, Reply
@@ -72,7 +73,9 @@ class DriverNotices:
         if withdrawn:
             log.info("gig.delivery_code_withdrawn", order=order_reference)
 
-    async def stop_cancelled(self, worker: Worker, task: Task, stop: TaskStop) -> None:
+    async def stop_cancelled(
+        self, s: AsyncSession, worker: Worker, task: Task, stop: TaskStop
+    ) -> None:
         locale = worker.locale or market_locale(worker.phone) or "en"
         text = self._t(
             locale,
@@ -82,23 +85,28 @@ class DriverNotices:
             task=task.reference,
             address=stop.address,
         )
-        await self._text_driver(worker, text, locale, f"stop-cancelled:{task.id}:{stop.position}")
+        key = f"stop-cancelled:{task.id}:{stop.position}"
+        await self._text_driver(s, worker, text, locale, key)
 
-    async def task_cancelled(self, worker: Worker, task: Task) -> None:
+    async def task_cancelled(self, s: AsyncSession, worker: Worker, task: Task) -> None:
         locale = worker.locale or market_locale(worker.phone) or "en"
         text = self._t(locale, "sms.route_cancelled", task=task.reference)
-        await self._text_driver(worker, text, locale, f"route-cancelled:{task.id}")
+        await self._text_driver(s, worker, text, locale, f"route-cancelled:{task.id}")
 
-    async def _text_driver(self, worker: Worker, text: str, locale: str, key: str) -> None:
-        # Not suppressed by STOP: it is the driver's work, not marketing.
-        await self._notifications.queue(
+    async def _text_driver(
+        self, s: AsyncSession, worker: Worker, text: str, locale: str, key: str
+    ) -> None:
+        # Not suppressed by STOP: it is the driver's work, not marketing. Queued in the caller's
+        # transaction, so the outbox's retries carry it once the change that caused it commits.
+        await self._notifications.queue_in(
+            s,
             OutboundMessage(
                 provider=self._provider,
                 kind=ChannelKind.SMS,
                 to=worker.phone,
                 reply=Reply(text, end=True, locale=locale),
                 dedupe_key=key,
-            )
+            ),
         )
 
     @property

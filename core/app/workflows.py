@@ -66,8 +66,23 @@ PACKED, DISPATCHED = "packed", "dispatched"
 BY_STATUS = "status"
 
 
+def whatsapp_senders(settings: Settings) -> frozenset[str]:
+    """The WhatsApp providers configured to send a message nobody asked for (a notice), not
+    only to answer a webhook: Meta with its token and number, Twilio with a WhatsApp sender."""
+    able = set()
+    token = settings.meta_access_token
+    if token is not None and token.get_secret_value() and settings.meta_phone_number_id:
+        able.add("meta")
+    if settings.twilio_account_sid and settings.twilio_auth_token and settings.twilio_whatsapp_from:
+        able.add("twilio")
+    return frozenset(able)
+
+
 class SmsNotifier:
-    """Customer and operator messages, in their language, queued once per activity key."""
+    """Customer and operator messages, in their language, queued once per activity key.
+
+    By SMS on `provider`; a customer's order placed on WhatsApp is told there instead, when its
+    provider is one of `whatsapp` (those able to send it)."""
 
     def __init__(
         self,
@@ -76,12 +91,15 @@ class SmsNotifier:
         orders: OrderService,
         translate: Translator,
         provider: str,
+        *,
+        whatsapp: frozenset[str] = frozenset(),
     ) -> None:
         self._notifications = notifications
         self._customers = customers
         self._orders = orders
         self._t = translate
         self._provider = provider
+        self._whatsapp = whatsapp
 
     async def notify(self, notice: CustomerNotice, *, key: str) -> bool:
         order = await self._orders.get(notice.reference)
@@ -93,7 +111,34 @@ class SmsNotifier:
             reason = notice.reason.value if notice.reason else "failed"
             values["reason"] = self._t(locale, f"cancel_reason.{reason}")
         text = self._t(locale, f"sms.order_{notice.kind.value}", **values)
-        return await self._send(phone, text, key, suppressed=bool(customer and customer.opted_out))
+        suppressed = bool(customer and customer.opted_out)
+        whatsapp = await self._whatsapp_of(order.idempotency_key, phone)
+        if whatsapp is None:
+            return await self._send(phone, text, key, suppressed=suppressed)
+        # Ordered on WhatsApp: told there, on the provider she wrote from; by SMS once the
+        # 24-hour window has closed (there is no approved template for these notices).
+        return await self._notifications.queue(
+            OutboundMessage(
+                provider=whatsapp,
+                kind=ChannelKind.WHATSAPP,
+                to=phone,
+                reply=Reply(text, end=True, locale=locale),
+                dedupe_key=key,
+                sms_fallback=self._provider,
+            ),
+            suppressed=suppressed,
+        )
+
+    async def _whatsapp_of(self, order_key: str, phone: Phone) -> str | None:
+        """The WhatsApp provider an order placed in a WhatsApp conversation came in on.
+
+        The dialog keys an order by its conversation's session key, which WhatsApp's edges
+        (Meta and Twilio alike) begin with `whatsapp:`; which of the two it was is the one she
+        last wrote to us on."""
+        if not order_key.startswith(f"{ChannelKind.WHATSAPP.value}:"):
+            return None
+        provider = await self._notifications.whatsapp_provider(phone)
+        return provider if provider in self._whatsapp else None
 
     async def service_published(
         self, operator: str, definition: ServiceDefinition, *, key: str
@@ -261,7 +306,7 @@ class WorkflowRuntime:
         event = OrderStatusChanged.model_validate(envelope.data)
         try:
             if event.status in SIGNALLED_STATUSES:
-                await self.fulfilment.status_changed(event.reference, event.status)
+                await self.fulfilment.status_changed(event.reference, event.status, event.reason)
             elif event.status == PACKED and event.previous == DISPATCHED:
                 # recalled: its route expired before the first door; it waits for another
                 await self.fulfilment.status_changed(event.reference, event.status)

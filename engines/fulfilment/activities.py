@@ -112,7 +112,10 @@ class FulfilmentActivities:
 
     @activity.defn
     async def notify_customer(self, notice: CustomerNotice) -> bool:
-        return await self._p.customers.notify(notice, key=effect_key(notice.kind.value))
+        detail = notice.kind.value
+        if notice.dispatch is not None:
+            detail = f"{detail}:{notice.dispatch}"
+        return await self._p.customers.notify(notice, key=effect_key(detail))
 
     @activity.defn
     async def start_charge(self, request: ChargeRequest) -> Charge:

@@ -23,6 +23,7 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from engines.fulfilment.model import (
+    CancelReason,
     DeliveryConfirmed,
     DriverAssigned,
     FulfilmentInput,
@@ -114,11 +115,15 @@ class TemporalFulfilment:
     async def delivery_confirmed(self, reference: str, confirmation: DeliveryConfirmed) -> None:
         await self.order(reference).signal(OrderFulfilmentWorkflow.delivery_confirmed, confirmation)
 
-    async def cancel(self, reference: str) -> None:
-        await self.order(reference).signal(OrderFulfilmentWorkflow.cancel)
+    async def cancel(self, reference: str, reason: str = CancelReason.CUSTOMER.value) -> None:
+        """Cancel the order for `reason` (a `CancelReason` value; the customer asked, unless
+        said otherwise), which the customer's notice names."""
+        await self.order(reference).signal(OrderFulfilmentWorkflow.cancel, reason)
 
-    async def status_changed(self, reference: str, status: str) -> None:
-        await self.order(reference).signal(OrderFulfilmentWorkflow.status_changed, status)
+    async def status_changed(self, reference: str, status: str, reason: str | None = None) -> None:
+        await self.order(reference).signal(
+            OrderFulfilmentWorkflow.status_changed, args=[status, reason]
+        )
 
     @property
     def settlement_schedule_id(self) -> str:

@@ -51,6 +51,28 @@ class CancelReason(StrEnum):
     CUSTOMER = "customer"
     FAILED = "failed"
     CREDIT_REFUSED = "credit_refused"
+    OPERATOR = "operator"  # our operations team cancelled it (not the customer)
+
+
+# Why the orders engine cancelled an order (`OrderStatusChanged.reason`), as the workflow that
+# unwinds it tells the customer.
+_ORDER_REASONS = {
+    "credit": CancelReason.CREDIT_REFUSED,  # the credit line refused it at checkout
+    "reservation_expired": CancelReason.PAYMENT_EXPIRED,  # unpaid, its hold lapsed
+}
+
+
+def cancel_reason(reason: str | None) -> CancelReason:
+    """The reason an order was cancelled outside its workflow (an order event's `reason`, or a
+    `cancel` signal's), as the customer is told it; no reason: our team cancelled it."""
+    if reason is None:
+        return CancelReason.OPERATOR
+    if reason in _ORDER_REASONS:
+        return _ORDER_REASONS[reason]
+    try:
+        return CancelReason(reason)
+    except ValueError:
+        return CancelReason.OPERATOR
 
 
 class PaymentStatus(StrEnum):
@@ -113,6 +135,8 @@ class CustomerNotice:
     kind: NoticeKind
     reason: CancelReason | None = None
     driver: str | None = None
+    # The order's second, third… dispatch (after a recall): a notice of its own, once each.
+    dispatch: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -63,6 +63,7 @@ with workflow.unsafe.imports_passed_through():
         SettlementReport,
         Stage,
         StageChange,
+        cancel_reason,
         paid_before_release,
         simulation_problems,
     )
@@ -77,6 +78,7 @@ NO_CHARGE_WHEN_PAID = "no-charge-when-already-paid"
 OVERPAYMENT_ACCEPTED = "accept-rounded-up-payment"
 CREDIT_CHECKED = "draw-credit-before-release"
 GOODS_RETURNED = "take-back-returned-goods"
+NOTICE_EACH_DISPATCH = "notify-each-dispatch"
 SETTLEMENT_CUTOFF = time(1, 0)  # the day's settlement runs at 01:00 UTC the next day
 
 
@@ -261,6 +263,8 @@ class OrderFulfilmentWorkflow:
         self._delivered: DeliveryConfirmed | None = None
         self._returned = False
         self._recalled = False  # dispatched, then packed again: waiting for another route
+        self._dispatches = 1  # the goods' dispatch, counting those after a recall
+        self._told = 1  # the dispatch the customer was last told is on its way
         self._cancel: CancelReason | None = None
 
     @workflow.run
@@ -273,10 +277,10 @@ class OrderFulfilmentWorkflow:
         self._enter(Stage.RESERVED)
         try:
             result = await self._fulfil(order, start)
-        except (ActivityError, ChildWorkflowError, asyncio.CancelledError):
+        except (ActivityError, ChildWorkflowError, asyncio.CancelledError) as error:
             # A step that kept failing, or `temporal workflow cancel`: unwind while we still may.
             if self._stage in CANCELLABLE:
-                await self._unwind(order, self._cancel or CancelReason.FAILED)
+                await self._unwind(order, self._cancel or _failure(error))
             raise
         await workflow.wait_condition(workflow.all_handlers_finished)
         return result
@@ -319,6 +323,8 @@ class OrderFulfilmentWorkflow:
                 FulfilmentActivities.notify_customer,
                 CustomerNotice(order.reference, NoticeKind.OUT_FOR_DELIVERY),
             )
+        if workflow.patched(NOTICE_EACH_DISPATCH):
+            await self._tell_each_dispatch(order)
 
         await workflow.wait_condition(lambda: self._delivered is not None or self._returned)
         if self._delivered is None and workflow.patched(GOODS_RETURNED):
@@ -334,6 +340,24 @@ class OrderFulfilmentWorkflow:
         await _step(FulfilmentActivities.record_settlement, order)
         self._enter(Stage.SETTLED)
         return FulfilmentResult(order.reference, Stage.SETTLED)
+
+    async def _tell_each_dispatch(self, order: OrderSnapshot) -> None:
+        """Until the goods arrive or come back: an order recalled (its route expired before the
+        door) and dispatched again is on its way again, and the customer is told, once per
+        dispatch (a redelivered "dispatched" is not a new one)."""
+        while True:
+            await workflow.wait_condition(
+                lambda: (
+                    self._delivered is not None or self._returned or self._dispatches > self._told
+                )
+            )
+            if self._delivered is not None or self._returned:
+                return
+            self._told = self._dispatches
+            await _step(
+                FulfilmentActivities.notify_customer,
+                CustomerNotice(order.reference, NoticeKind.OUT_FOR_DELIVERY, dispatch=self._told),
+            )
 
     async def _collect_payment(self, order: OrderSnapshot, start: FulfilmentInput) -> PaymentResult:
         early = self._notice
@@ -452,16 +476,18 @@ class OrderFulfilmentWorkflow:
         self._delivered = confirmation
 
     @workflow.signal
-    def cancel(self) -> None:
-        """The customer or an operator cancels; refused once the goods have left."""
+    def cancel(self, reason: str | None = None) -> None:
+        """The customer (`reason` "customer") or an operator (no reason) cancels; refused once
+        the goods have left. The customer's cancellation notice names the reason."""
         if self._stage in CANCELLABLE and self._cancel is None:
-            self._cancel = CancelReason.CUSTOMER
+            self._cancel = cancel_reason(reason)
 
     @workflow.signal
-    def status_changed(self, status: str) -> None:
-        """An order status set outside this workflow (an operator, a driver app)."""
+    def status_changed(self, status: str, reason: str | None = None) -> None:
+        """An order status set outside this workflow (an operator, a driver app), with the
+        reason the orders engine gave for it (`OrderStatusChanged.reason`)."""
         if status == "cancelled":
-            self.cancel()
+            self.cancel(reason)
         elif status == "delivered" and self._delivered is None:
             self._delivered = DeliveryConfirmed(by="status")
         elif status == "returned":
@@ -477,6 +503,7 @@ class OrderFulfilmentWorkflow:
             self._enter(Stage.PICKED)
         elif status == "dispatched" and self._recalled:
             self._recalled = False
+            self._dispatches += 1
             self._enter(Stage.OUT_FOR_DELIVERY)
 
     # queries: where is the order ------------------------------------------------------------
@@ -495,6 +522,14 @@ class OrderFulfilmentWorkflow:
     @workflow.query
     def stage(self) -> Stage:
         return self._stage
+
+
+def _failure(error: BaseException) -> CancelReason:
+    """Why an order whose run failed is unwound: an operator cancelled the run itself
+    (`temporal workflow cancel`), or a step kept failing."""
+    if isinstance(error, asyncio.CancelledError):
+        return CancelReason.OPERATOR
+    return CancelReason.FAILED
 
 
 def _reason(status: PaymentStatus, cancel: CancelReason | None) -> CancelReason:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Protocol
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from core.phone import Phone
 from engines.gig.model import Incident, Task, TaskStop, Worker
 
@@ -23,11 +25,15 @@ class GigNotifier(Protocol):
         """Tell an operator that a driver needs help (three wrong codes, a problem)."""
         ...
 
-    async def stop_cancelled(self, worker: Worker, task: Task, stop: TaskStop) -> None:
-        """Tell the driver on the route that a stop came off it (its order was cancelled)."""
+    async def stop_cancelled(
+        self, s: AsyncSession, worker: Worker, task: Task, stop: TaskStop
+    ) -> None:
+        """Tell the driver on the route that a stop came off it (its order was cancelled),
+        queued in `s`, the transaction that takes the stop off: one never goes without the
+        other."""
         ...
 
-    async def task_cancelled(self, worker: Worker, task: Task) -> None:
+    async def task_cancelled(self, s: AsyncSession, worker: Worker, task: Task) -> None:
         """Tell the driver offered or driving the route that it is withdrawn: every order on it
-        was cancelled."""
+        was cancelled (queued in `s`, as `stop_cancelled`)."""
         ...

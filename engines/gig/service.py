@@ -333,15 +333,17 @@ class GigService:
             elif task.worker_id is not None and not any(st.open for st in left):
                 await self._maybe_complete(repo, task, task.worker_id, stop.position)
             now = await repo.task(task.id)
+            assert now is not None
             worker = await repo.worker(told) if told is not None else None
-        assert now is not None
+            # Queued with the stop's removal: a failure here leaves the stop on its route for
+            # the redelivered event, which a stop already gone would find nothing to do with.
+            if worker is not None and now.status is TaskStatus.CANCELLED:
+                await self._notifier.task_cancelled(s, worker, now)
+            elif worker is not None and task.status is TaskStatus.ASSIGNED:
+                await self._notifier.stop_cancelled(s, worker, now, stop)
         log.info("gig.stop_cancelled", order=order_reference, task=task.reference, left=len(left))
         # the route may have been taken just before: its code, queued then, is not sent now
         await self._notifier.delivery_code_withdrawn(stop.order_reference)
-        if worker is not None and now.status is TaskStatus.CANCELLED:
-            await self._notifier.task_cancelled(worker, now)
-        elif worker is not None and task.status is TaskStatus.ASSIGNED:
-            await self._notifier.stop_cancelled(worker, now, stop)
         return now
 
     async def task(self, task_id: uuid.UUID) -> Task:

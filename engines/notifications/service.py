@@ -58,6 +58,7 @@ def payload_of(message: OutboundMessage) -> dict[str, Any]:
         "reply_to": message.reply_to,
         "template": message.template,
         "template_values": list(message.template_values),
+        "sms_fallback": message.sms_fallback,
     }
 
 
@@ -76,6 +77,7 @@ def message_of(delivery: Delivery) -> OutboundMessage:
         reply_to=payload.get("reply_to"),  # type: ignore[arg-type]
         template=payload.get("template"),  # type: ignore[arg-type]
         template_values=tuple(str(v) for v in values),
+        sms_fallback=payload.get("sms_fallback"),  # type: ignore[arg-type]
     )
 
 
@@ -181,6 +183,17 @@ class NotificationService:
         async with self._db.transaction() as s:
             await self._record_inbound_in(s, provider, contact, at or self._clock.now())
 
+    async def whatsapp_provider(self, contact: Phone) -> str | None:
+        """The WhatsApp provider (Meta or Twilio) the customer last wrote to us on, or None."""
+        async with self._db.transaction() as s:
+            found: str | None = await s.scalar(
+                select(conversation_windows.c.provider)
+                .where(conversation_windows.c.contact == contact.e164)
+                .order_by(conversation_windows.c.last_inbound_at.desc())
+                .limit(1)
+            )
+        return found
+
     async def last_inbound(self, provider: str, contact: Phone) -> datetime | None:
         async with self._db.transaction() as s:
             return await self._last_inbound_in(s, provider, contact)
@@ -222,7 +235,8 @@ class NotificationService:
         """The delivery as it may be sent now, or None when the 24-hour rule refuses it.
 
         Inside the window the customer gets the reply's own words (any template is dropped);
-        outside it only the template may go, and a delivery without one fails permanently.
+        outside it only the template may go; a delivery without one goes by SMS when it names
+        an SMS provider to fall back on (the row then says so), and otherwise fails for good.
         """
         if delivery.kind not in WINDOWED_KINDS:
             return delivery
@@ -235,6 +249,15 @@ class NotificationService:
             return dataclasses.replace(delivery, payload=payload)
         if delivery.payload.get("template"):
             return delivery
+        fallback = delivery.payload.get("sms_fallback")
+        if isinstance(fallback, str):
+            sms = ChannelKind.SMS.value
+            await s.execute(
+                update(deliveries)
+                .where(deliveries.c.id == delivery.id)
+                .values(provider=fallback, kind=sms, updated_at=now)
+            )
+            return dataclasses.replace(delivery, provider=fallback, kind=sms)
         await s.execute(
             update(deliveries)
             .where(deliveries.c.id == delivery.id)

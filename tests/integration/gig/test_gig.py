@@ -7,6 +7,7 @@ import uuid
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import text
@@ -328,3 +329,47 @@ async def test_an_unanswered_offer_expires_and_goes_to_the_next_driver(services:
         await gig.accept(first.id)
     assert (await gig.accept(second.id)).worker_id == bayo.id
     assert [e for e in await gig.earnings(bayo.id) if e.kind is EarningKind.BONUS] == []
+
+
+async def test_a_failed_queueing_of_the_drivers_cancelled_stop_sms_is_sent_on_redelivery_once(
+    services: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The outbox refuses the driver's text once (a database blip after the stop came off):
+    the event, redelivered, still takes the stop off and texts him, and only once."""
+    gig = services.gig
+    await driver(services, EMEKA, "Emeka")
+    first = await order(services, NGOZI, "blip-a")
+    second = await order(services, CHIDI, "blip-b")
+    task = await gig.create_task(
+        route(
+            "R-blip",
+            [(first, NGOZI, "12 Broad St"), (second, CHIDI, "4 Marina")],
+            services=services,
+        )
+    )
+    [offer] = await gig.allocate()
+    await gig.accept(offer.id)
+
+    queue_in = services.notifications.queue_in
+    refused: list[str] = []
+
+    async def refusing_once(s: object, message: Any, **kwargs: Any) -> bool:
+        if message.to == EMEKA and not refused:
+            refused.append(message.dedupe_key)
+            raise ConnectionResetError("connection reset by peer")
+        return await queue_in(s, message, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(services.notifications, "queue_in", refusing_once)
+    await services.orders.advance(second, OrderStatus.CANCELLED, reason="customer")
+    with pytest.raises(ConnectionResetError):
+        await gig.drop_order(second)  # the event's first delivery
+    assert refused
+    assert await gig.drop_order(second) is not None  # redelivered
+    assert await gig.drop_order(second) is None  # and again: nothing more
+
+    assert [s.order_reference for s in (await gig.task(task.id)).stops] == [first]
+    told: list[object] = [*await services.notifications.for_recipient(EMEKA)]
+    assert texts_to(told) == [
+        f"OmniRoute: order {second} was cancelled. Skip stop 2 on route {task.reference}"
+        " (4 Marina): do not deliver it."
+    ]

@@ -226,6 +226,31 @@ async def record(tag: str, url: str) -> None:
             (HERE / f"order_returned_{tag}.json").write_text(
                 (await handle.fetch_history()).to_json()
             )
+            # Out for delivery, recalled (its route expired before the door: packed again),
+            # dispatched again, delivered: told it is on its way each time (`notify-each-dispatch`).
+            recalled = await order()
+            handle = await env.client.start_workflow(
+                OrderFulfilmentWorkflow.run,
+                FulfilmentInput(recalled),
+                id=order_workflow_id(recalled),
+                task_queue=queue,
+            )
+            await _stage(handle, Stage.IN_WAVE)
+            await handle.signal(OrderFulfilmentWorkflow.wave_picked)
+            await handle.signal(OrderFulfilmentWorkflow.route_planned, RoutePlanned("R-3", 1))
+            await handle.signal(OrderFulfilmentWorkflow.driver_assigned, DriverAssigned("D-3"))
+            await _stage(handle, Stage.OUT_FOR_DELIVERY)
+            await handle.signal(OrderFulfilmentWorkflow.status_changed, "packed")
+            await _stage(handle, Stage.PICKED)
+            await handle.signal(OrderFulfilmentWorkflow.route_planned, RoutePlanned("R-4", 1))
+            await handle.signal(OrderFulfilmentWorkflow.driver_assigned, DriverAssigned("D-4"))
+            await handle.signal(OrderFulfilmentWorkflow.status_changed, "dispatched")
+            await _stage(handle, Stage.OUT_FOR_DELIVERY)
+            await handle.signal(OrderFulfilmentWorkflow.delivery_confirmed, DeliveryConfirmed())
+            await handle.result()
+            (HERE / f"order_redispatched_{tag}.json").write_text(
+                (await handle.fetch_history()).to_json()
+            )
     finally:
         await env.shutdown()
         await services.close()

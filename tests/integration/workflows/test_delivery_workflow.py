@@ -283,6 +283,12 @@ async def test_a_route_that_expired_before_its_first_door_takes_the_order_back_t
         assert done["confirmDelivery"]["errors"] == []
     result = await asyncio.wait_for(handle.result(), 30)
     assert result.stage is Stage.SETTLED
+    # told it was on its way when the driver took each route, not only the first time
+    on_its_way = f"OmniRoute: order {reference} is on its way to you."
+    assert [t for t in await texts_to(services, Phone(NGOZI)) if "on its way" in t] == [
+        on_its_way,
+        on_its_way,
+    ]
 
 
 async def test_no_workflow_answering_means_no_stage_and_the_stored_status_stands(

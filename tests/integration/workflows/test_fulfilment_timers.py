@@ -147,7 +147,7 @@ async def test_payment_webhook_before_the_workflow_waits_still_counts(
         )
         status = await until_stage(handle, Stage.IN_WAVE)
         assert status.paid
-        await handle.signal(OrderFulfilmentWorkflow.cancel)
+        await handle.signal(OrderFulfilmentWorkflow.cancel, "customer")
         result = await handle.result()
 
     assert (result.stage, result.cancel_reason) == (Stage.CANCELLED, CancelReason.CUSTOMER)
@@ -345,6 +345,11 @@ async def test_cancelling_the_workflow_itself_unwinds_the_order_first(
             await handle.result()
     assert (await services.orders.get(order.reference)).status is OrderStatus.CANCELLED
     assert await available(services) == before
+    # the customer is told who stopped it, not that a step failed or that they asked
+    assert any(
+        f"order {order.reference} is cancelled: our team stopped it." in text
+        for text in await texts_to(services)
+    )
 
 
 async def test_money_for_an_order_that_stopped_waiting_is_reported_for_a_refund(
@@ -396,3 +401,42 @@ async def test_word_of_the_pick_coming_after_the_goods_left_carries_the_order_on
 
     assert result.stage is Stage.SETTLED
     assert (await services.orders.get(order.reference)).status is OrderStatus.DELIVERED
+
+
+async def test_an_order_recalled_and_dispatched_again_is_on_its_way_again_once(
+    services: Services,
+    skipping: WorkflowEnvironment,
+    activities: FulfilmentActivities,
+    task_queue: str,
+) -> None:
+    """Its route expired before the door (recalled: packed again); today's driver takes it: the
+    customer is told it is on its way again — once, however often the dispatch is redelivered."""
+    order = await place(services)
+    async with make_worker(skipping.client, task_queue, activities):
+        handle = await skipping.client.start_workflow(
+            OrderFulfilmentWorkflow.run,
+            FulfilmentInput(order.reference),
+            id=order_workflow_id(order.reference),
+            task_queue=task_queue,
+        )
+        await until_stage(handle, Stage.IN_WAVE)
+        await handle.signal(OrderFulfilmentWorkflow.wave_picked)
+        await handle.signal(OrderFulfilmentWorkflow.route_planned, RoutePlanned("R-7", 1))
+        await handle.signal(OrderFulfilmentWorkflow.driver_assigned, DriverAssigned("D-1", "Musa"))
+        await until_stage(handle, Stage.OUT_FOR_DELIVERY)
+        await handle.signal(OrderFulfilmentWorkflow.status_changed, "packed")  # recalled
+        await until_stage(handle, Stage.PICKED)
+        await handle.signal(OrderFulfilmentWorkflow.route_planned, RoutePlanned("R-8", 2))
+        await handle.signal(OrderFulfilmentWorkflow.driver_assigned, DriverAssigned("D-2", "Ada"))
+        for _ in range(2):  # the dispatch, and its event redelivered
+            await handle.signal(OrderFulfilmentWorkflow.status_changed, "dispatched")
+        await until_stage(handle, Stage.OUT_FOR_DELIVERY)
+        await handle.signal(OrderFulfilmentWorkflow.delivery_confirmed, DeliveryConfirmed("4821"))
+        result = await handle.result()
+
+    assert result.stage is Stage.SETTLED
+    texts = await texts_to(services)
+    assert [t for t in texts if "on its way" in t] == [
+        f"OmniRoute: order {order.reference} is on its way to you.",
+        f"OmniRoute: order {order.reference} is on its way to you.",
+    ]

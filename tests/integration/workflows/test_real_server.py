@@ -97,9 +97,10 @@ async def test_an_order_placed_over_ussd_is_a_visible_workflow_that_an_operator_
         # An operator cancels the order outside the workflow: it hears and unwinds.
         await real_services.orders.advance(reference, OrderStatus.CANCELLED)
         result = await asyncio.wait_for(handle.result(), 30)
-    assert (result.stage, result.cancel_reason) == (Stage.CANCELLED, CancelReason.CUSTOMER)
+    assert (result.stage, result.cancel_reason) == (Stage.CANCELLED, CancelReason.OPERATOR)
     assert await available(real_services) == before
-    assert any("is cancelled: as requested" in t for t in await texts_to(real_services))
+    # told who stopped it: she did not ask for it
+    assert any("is cancelled: our team stopped it." in t for t in await texts_to(real_services))
 
 
 async def _until_started(client: Client, reference: str, timeout: float = 30.0) -> None:

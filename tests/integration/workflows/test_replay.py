@@ -9,8 +9,10 @@ line by the workflow (`draw-credit-before-release`); `payment_rounded_up_v3.json
 `order_credit_unchecked_v3.json` (no draw) come from the code before each, and replay as they
 ran. `order_returned_v5.json` was recorded after a paid order brought back out of delivery
 was refunded and ended returned (`take-back-returned-goods`); `order_return_unheard_v4.json`,
-from before, was told "returned" and still waited to be delivered, and replays so. Record new
-ones with
+from before, was told "returned" and still waited to be delivered, and replays so.
+`order_redispatched_v6.json` was recorded after an order recalled and dispatched again was told
+it is on its way again (`notify-each-dispatch`); `order_redispatched_v5.json`, from before, was
+told once. Record new ones with
 `python -m tests.integration.workflows.record_histories vN` when a release changes a workflow
 (and keep only the files that add a case).
 """
@@ -31,6 +33,7 @@ from engines.fulfilment.workflows import (
     CREDIT_CHECKED,
     GOODS_RETURNED,
     NO_CHARGE_WHEN_PAID,
+    NOTICE_EACH_DISPATCH,
     OUT_FOR_DELIVERY_NOTICE,
     OVERPAYMENT_ACCEPTED,
     WORKFLOWS,
@@ -74,3 +77,5 @@ def test_each_patch_has_a_history_from_before_it_and_one_after_it() -> None:
     assert CREDIT_CHECKED in patches("order_credit_refused_v4")
     assert GOODS_RETURNED not in patches("order_return_unheard_v4")  # waited, then delivered
     assert GOODS_RETURNED in patches("order_returned_v5")
+    assert NOTICE_EACH_DISPATCH not in patches("order_redispatched_v5")  # told once
+    assert NOTICE_EACH_DISPATCH in patches("order_redispatched_v6")  # told each dispatch

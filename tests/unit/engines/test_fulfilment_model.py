@@ -7,9 +7,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from core.config import Settings
+from core.gsm7 import gsm7_length
+from core.i18n import Translator
 from engines.fulfilment.model import (
+    CancelReason,
     ServiceDefinition,
     ServiceState,
+    cancel_reason,
     paid_before_release,
     simulate_service,
     simulation_problems,
@@ -100,3 +104,21 @@ def test_workflows_can_be_switched_off_and_default_to_the_embedded_server() -> N
     assert Settings(_env_file=None, temporal="off").temporal == "off"
     with pytest.raises(ValueError, match="temporal"):
         Settings(_env_file=None, temporal="maybe")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("locale", ["en", "sw"])
+@pytest.mark.parametrize("reason", list(CancelReason))
+def test_every_cancellation_reason_is_named_in_one_sms_in_each_language(
+    translator: Translator, locale: str, reason: CancelReason
+) -> None:
+    why = translator(locale, f"cancel_reason.{reason.value}")
+    text = translator(locale, "sms.order_cancelled", reference="W62ACJ", reason=why)
+    assert gsm7_length(text) <= 160, text
+
+
+def test_an_order_cancelled_with_no_reason_or_an_unknown_one_is_not_the_customers_request() -> None:
+    assert cancel_reason("credit") is CancelReason.CREDIT_REFUSED
+    assert cancel_reason("reservation_expired") is CancelReason.PAYMENT_EXPIRED
+    assert cancel_reason("customer") is CancelReason.CUSTOMER
+    assert cancel_reason(None) is CancelReason.OPERATOR
+    assert cancel_reason("fraud-check") is CancelReason.OPERATOR
