@@ -11,7 +11,7 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -316,6 +316,15 @@ class InvoiceService:
         if found is None:
             raise UnknownInvoiceError(number)
         return found
+
+    async def find(self, key: str) -> Invoice | None:
+        """The invoice a person names: by its number (NG-2026-000123) or its order's reference,
+        as a retailer reads either off an SMS."""
+        key = key.strip().upper()
+        async with self._db.transaction() as s:
+            return await self._by(
+                s, or_(invoices.c.number == key, invoices.c.order_reference == key)
+            )
 
     async def for_order(self, reference: str) -> Invoice | None:
         async with self._db.transaction() as s:
