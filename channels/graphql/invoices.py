@@ -65,7 +65,10 @@ class InvoiceType:
     tax: MoneyType
     total: MoneyType
     due_on: date | None = strawberry.field(
-        description="When an order on credit is to be paid; null otherwise"
+        description="When an order on credit is to be paid, once delivered; null otherwise"
+    )
+    due_days_after_delivery: int | None = strawberry.field(
+        description="On credit and not delivered yet: due this many days after delivery"
     )
     credit_notes: list[CreditNoteType] = strawberry.field(
         description="Credited since (the invoice is never edited): total less these is owed"
@@ -112,6 +115,7 @@ def _of(invoice: InvoiceModel, notes: list[CreditNoteModel]) -> InvoiceType:
         tax=MoneyType.of(invoice.tax),
         total=MoneyType.of(invoice.total),
         due_on=invoice.due_on,
+        due_days_after_delivery=invoice.due_days_after_delivery,
         credit_notes=[
             CreditNoteType(
                 number=n.number,

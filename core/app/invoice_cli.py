@@ -100,6 +100,7 @@ def as_json(invoice: Invoice, notes: list[CreditNote]) -> dict[str, Any]:
         "tax": _money(invoice.tax),
         "total": _money(invoice.total),
         "dueOn": None if invoice.due_on is None else invoice.due_on.isoformat(),
+        "dueDaysAfterDelivery": invoice.due_days_after_delivery,
         "creditNotes": [
             {
                 "number": n.number,

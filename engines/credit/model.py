@@ -9,7 +9,9 @@ Credit limit (decided from the retailer's delivered orders, re-decided whenever 
   * halved for every repayment that was late in the last 180 days; nil while anything is
     overdue.
 Terms: 7 days for everyone with a limit, 14 days from 5 delivered orders, 30 days from 10.
-Due date: the order's date (in the region's time zone) plus the term.
+Due date: the day the goods were delivered (in the region's time zone) plus the term; a credit
+order not delivered yet has no due date (it is "due N days after delivery"), so nothing about it
+is late: no reminder, no overdue block, no late fee.
 Reminders: "due soon" REMIND_DAYS_BEFORE (2) days before the due date, "overdue" the day after;
 each once per credit.
 Overdue: a credit unpaid the day after its due date blocks new credit orders; after
@@ -114,8 +116,8 @@ def decide_limit(history: CreditHistory, currency: str, today: date) -> CreditDe
     return CreditDecision(Money(limit, currency), term if limit > 0 else 0, reason)
 
 
-def due_on(ordered_on: date, term_days: int) -> date:
-    return ordered_on + timedelta(days=term_days)
+def due_on(delivered_on: date, term_days: int) -> date:
+    return delivered_on + timedelta(days=term_days)
 
 
 class CreditStatus(StrEnum):
@@ -129,12 +131,32 @@ class CreditOrder:
     order_reference: str
     amount: Money
     outstanding: Money
-    due_on: date
+    due_on: date | None  # None until the goods are delivered: the term runs from delivery
     status: CreditStatus
     late_fee_charged: bool = False
     reminded_due_soon: bool = False
     reminded_overdue: bool = False
     repaid_on: date | None = None
+    term_days: int = 0
+
+    @property
+    def repaid_late(self) -> bool:
+        return (
+            self.repaid_on is not None and self.due_on is not None and self.repaid_on > self.due_on
+        )
+
+
+def falls_due(credit: CreditOrder, delivered_on: date) -> CreditOrder:
+    """The goods arrived on `delivered_on`: the term starts, once (a redelivered event or a
+    second delivery report does not move the date)."""
+    if credit.due_on is not None:
+        return credit
+    return replace(credit, due_on=due_on(delivered_on, credit.term_days))
+
+
+def repayment_order(credit: CreditOrder) -> tuple[date, str]:
+    """Oldest due first; credits not delivered yet (not due) after every due one."""
+    return (credit.due_on or date.max, credit.order_reference)
 
 
 def reduced_to(credit: CreditOrder, total: Money, today: date) -> CreditOrder:
@@ -156,7 +178,9 @@ def reduced_to(credit: CreditOrder, total: Money, today: date) -> CreditOrder:
 
 
 def is_overdue(credit: CreditOrder, today: date) -> bool:
-    return credit.status is CreditStatus.OPEN and today > credit.due_on
+    return (
+        credit.status is CreditStatus.OPEN and credit.due_on is not None and today > credit.due_on
+    )
 
 
 class ReminderKind(StrEnum):
@@ -166,7 +190,7 @@ class ReminderKind(StrEnum):
 
 def reminder_due(credit: CreditOrder, today: date) -> ReminderKind | None:
     """Which reminder, if any, this credit should get today (each is sent once)."""
-    if credit.status is not CreditStatus.OPEN:
+    if credit.status is not CreditStatus.OPEN or credit.due_on is None:
         return None
     if today > credit.due_on:
         return None if credit.reminded_overdue else ReminderKind.OVERDUE
@@ -179,7 +203,7 @@ def late_fee_due(credit: CreditOrder, today: date) -> Money | None:
     """The late fee to charge today, once, GRACE_DAYS after the due date."""
     if credit.status is not CreditStatus.OPEN or credit.late_fee_charged:
         return None
-    if (today - credit.due_on).days <= GRACE_DAYS:
+    if credit.due_on is None or (today - credit.due_on).days <= GRACE_DAYS:
         return None
     fee = Money(credit.outstanding.amount * LATE_FEE_RATE, credit.outstanding.currency)
     return fee if fee.amount > 0 else None
@@ -205,7 +229,7 @@ def apply_repayment(
     updated credits and any amount left over."""
     left = amount
     out: list[CreditOrder] = []
-    for credit in sorted(credits, key=lambda c: (c.due_on, c.order_reference)):
+    for credit in sorted(credits, key=repayment_order):
         if credit.status is not CreditStatus.OPEN or left.amount <= 0:
             out.append(credit)
             continue

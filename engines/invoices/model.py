@@ -94,6 +94,8 @@ class Invoice:
     payment_method: str
     issued_at: datetime
     due_on: date | None = None
+    # bought on credit and not delivered yet: due this many days after delivery
+    due_days_after_delivery: int | None = None
 
     @property
     def net(self) -> Money:
@@ -171,6 +173,8 @@ def render_text(invoice: Invoice, t: Words) -> str:
     ]
     if invoice.due_on is not None:
         out.append(t("invoice.due", date=invoice.due_on.isoformat()))
+    elif invoice.due_days_after_delivery is not None:
+        out.append(t("invoice.due_after_delivery", days=invoice.due_days_after_delivery))
     return "\n".join(out)
 
 

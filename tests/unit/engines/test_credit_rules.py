@@ -18,10 +18,12 @@ from engines.credit import (
     ReminderKind,
     apply_repayment,
     decide_limit,
+    falls_due,
     late_fee_due,
     reduced_to,
     reminder_due,
 )
+from engines.credit.model import is_overdue
 
 TODAY = date(2026, 6, 1)
 
@@ -93,6 +95,23 @@ def test_reminders_come_two_days_before_and_the_day_after_once_each() -> None:
         ReminderKind.OVERDUE
     )
     assert reminder_due(_credit(due, reminded_overdue=True), date(2026, 6, 20)) is None
+
+
+def test_an_undelivered_credit_is_not_due_until_its_term_after_delivery() -> None:
+    waiting = CreditOrder("W62ACK", ngn(10_000), ngn(10_000), None, CreditStatus.OPEN, term_days=14)
+    months_later = date(2026, 9, 1)
+    assert reminder_due(waiting, months_later) is None
+    assert late_fee_due(waiting, months_later) is None
+    assert not is_overdue(waiting, months_later)
+    arrived = falls_due(waiting, date(2026, 6, 3))
+    assert arrived.due_on == date(2026, 6, 17)
+    assert falls_due(arrived, date(2026, 6, 9)) == arrived  # a second report moves nothing
+    # a repayment pays what is due before what is not
+    paid, _ = apply_repayment([waiting, _credit(date(2026, 6, 10))], ngn(10_000), TODAY)
+    assert [(c.order_reference, c.status) for c in paid] == [
+        ("W62ACJ", CreditStatus.REPAID),
+        ("W62ACK", CreditStatus.OPEN),
+    ]
 
 
 def test_the_late_fee_is_two_percent_of_what_is_owed_after_three_days_grace_once() -> None:
