@@ -17,7 +17,8 @@ each once per credit.
 Overdue: a credit unpaid the day after its due date blocks new credit orders; after
 GRACE_DAYS (3) more days a late fee of LATE_FEE_RATE (2 %) of what is still owed is charged,
 once per credit: it is added to what is owed on that credit (the retailer is told by SMS, and BAL
-shows it), so the credit is repaid only once its fee is paid too.
+shows it), so the credit is repaid only once its fee is paid too. What is still owed of the fee
+is kept on the credit (`fee_outstanding`).
 Repayments: the oldest credit first (by due date); within a credit, its late fee first, then its
 principal (as a lender applies a payment: charges before capital). What is left over stays on
 the credit line for the next credit.
@@ -138,6 +139,8 @@ class CreditOrder:
     reminded_overdue: bool = False
     repaid_on: date | None = None
     term_days: int = 0
+    # what is still owed of its late fee (part of `outstanding`, paid before the principal)
+    fee_outstanding: Money | None = None
 
     @property
     def repaid_late(self) -> bool:
@@ -211,15 +214,18 @@ def late_fee_due(credit: CreditOrder, today: date) -> Money | None:
 
 def charge_late_fee(credit: CreditOrder, fee: Money) -> CreditOrder:
     """The credit with its late fee charged: owed on it until a repayment pays it."""
-    return replace(credit, outstanding=credit.outstanding + fee, late_fee_charged=True)
+    return replace(
+        credit, outstanding=credit.outstanding + fee, late_fee_charged=True, fee_outstanding=fee
+    )
 
 
 def late_fee_owed(credit: CreditOrder) -> Money:
-    """What is still owed of the credit's late fee. The fee is paid first, so whatever is owed
-    beyond the principal is fee."""
-    if not credit.late_fee_charged:
+    """What is still owed of the credit's late fee. Kept apart rather than read as what is
+    owed beyond the principal: a fee charged before fees were added to the debt was brought in
+    later (migration 0022) on credits whose principal was partly or wholly paid meanwhile."""
+    if credit.fee_outstanding is None:
         return Money.zero(credit.outstanding.currency)
-    return max(credit.outstanding - credit.amount, Money.zero(credit.outstanding.currency))
+    return credit.fee_outstanding
 
 
 def apply_repayment(
@@ -235,6 +241,7 @@ def apply_repayment(
             continue
         paid = min(left, credit.outstanding)
         outstanding = credit.outstanding - paid
+        fee = late_fee_owed(credit)
         left = left - paid
         status = CreditStatus.REPAID if outstanding.amount == 0 else CreditStatus.OPEN
         out.append(
@@ -243,6 +250,7 @@ def apply_repayment(
                 outstanding=outstanding,
                 status=status,
                 repaid_on=today if status is CreditStatus.REPAID else None,
+                fee_outstanding=None if fee.amount == 0 else fee - min(paid, fee),
             )
         )
     return out, left

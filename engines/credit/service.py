@@ -208,6 +208,7 @@ class CreditService:
                         term_days=credit.term_days,
                         status=credit.status.value,
                         late_fee_charged=False,
+                        late_fee_owed=Decimal(0),
                         reminded_due_soon=False,
                         reminded_overdue=False,
                         repaid_on=None,
@@ -536,6 +537,7 @@ class CreditService:
                 reminded_due_soon=c.reminded_due_soon,
                 reminded_overdue=c.reminded_overdue,
                 repaid_on=c.repaid_on,
+                late_fee_owed=late_fee_owed(c).amount,
             )
         )
 
@@ -562,6 +564,7 @@ def _credit(r: Any) -> CreditOrder:
         reminded_overdue=r.reminded_overdue,
         repaid_on=r.repaid_on,
         term_days=r.term_days,
+        fee_outstanding=Money(r.late_fee_owed, r.currency) if r.late_fee_owed else None,
     )
 
 

@@ -1,7 +1,16 @@
-"""credit orders fall due their term after delivery: term_days kept, due_on empty until delivered
+"""credit orders fall due their term after delivery; late fees charged before fees were owed on
+the credit are brought into what it owes
 
 Existing credits get their term back (the due date less the order's local day) and their due
 date from the day their order was delivered (its last status change), or none while it is not.
+
+A late fee is now part of what its credit owes (`late_fee_owed`, paid before the principal).
+Fees charged before that (the code of the first late fees) were booked on the receivable only:
+the credit did not owe them, so BAL and repayments never reached them. They are told apart by
+the SMS every later fee sends in the same transaction (`credit-late_fee:<order>`): a charged fee
+without it is brought into what its credit owes, once (the ledger's late-fee transfer gives the
+amount; a credit repaid meanwhile is open again for it). A cancelled credit's fee is left as it
+is (nothing was owed on the order).
 
 Revision ID: 0022
 Revises: 0021
@@ -10,10 +19,13 @@ Create Date: 2026-12-05 02:20:00.000000
 
 from collections.abc import Sequence
 from datetime import date, datetime, timedelta
+from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from alembic import op
+
+import core.db.types
 
 revision: str = "0022"
 down_revision: str | None = "0021"
@@ -31,6 +43,19 @@ credit_orders = sa.table(
     sa.column("due_on", sa.Date),
     sa.column("term_days", sa.Integer),
     sa.column("created_at", sa.DateTime),
+    sa.column("amount", core.db.types.DecimalAmount),
+    sa.column("outstanding", core.db.types.DecimalAmount),
+    sa.column("status", sa.String),
+    sa.column("late_fee_charged", sa.Boolean),
+    sa.column("late_fee_owed", core.db.types.DecimalAmount),
+    sa.column("repaid_on", sa.Date),
+)
+deliveries = sa.table("deliveries", sa.column("dedupe_key", sa.String))
+ledger_transfers = sa.table(
+    "ledger_transfers",
+    sa.column("code", sa.String),
+    sa.column("reference", sa.String),
+    sa.column("amount", core.db.types.DecimalAmount),
 )
 orders = sa.table(
     "orders",
@@ -59,7 +84,19 @@ def upgrade() -> None:
             sa.Column("term_days", sa.Integer(), nullable=False, server_default="0")
         )
         batch_op.alter_column("due_on", existing_type=sa.Date(), nullable=True)
+        batch_op.add_column(
+            sa.Column(
+                "late_fee_owed",
+                core.db.types.DecimalAmount(),
+                nullable=False,
+                server_default="0",
+            )
+        )
+    _due_from_delivery()
+    _late_fees_owed()
 
+
+def _due_from_delivery() -> None:
     bind = op.get_bind()
     rows = bind.execute(
         sa.select(
@@ -85,6 +122,52 @@ def upgrade() -> None:
         )
 
 
+def _late_fees_owed() -> None:
+    bind = op.get_bind()
+    charged = bind.execute(
+        sa.select(
+            credit_orders.c.order_reference,
+            credit_orders.c.amount,
+            credit_orders.c.outstanding,
+            credit_orders.c.status,
+        ).where(credit_orders.c.late_fee_charged.is_(True))
+    ).all()
+    for row in charged:
+        texted = bind.execute(
+            sa.select(deliveries.c.dedupe_key).where(
+                deliveries.c.dedupe_key == f"credit-late_fee:{row.order_reference}"
+            )
+        ).first()
+        values: dict[str, object]
+        if texted is not None:  # owed on the credit already: the fee is what is beyond the rest
+            if row.status != "open":
+                continue
+            values = {"late_fee_owed": max(row.outstanding - row.amount, Decimal(0))}
+        elif row.status == "cancelled":
+            continue
+        else:
+            fees = bind.execute(
+                sa.select(ledger_transfers.c.amount).where(
+                    ledger_transfers.c.code == "late_fee",
+                    ledger_transfers.c.reference == row.order_reference,
+                )
+            ).all()
+            fee = sum((f.amount for f in fees), Decimal(0))
+            if fee <= 0:
+                continue
+            values = {
+                "late_fee_owed": fee,
+                "outstanding": row.outstanding + fee,
+                "status": "open",
+                "repaid_on": None,
+            }
+        bind.execute(
+            sa.update(credit_orders)
+            .where(credit_orders.c.order_reference == row.order_reference)
+            .values(**values)
+        )
+
+
 def downgrade() -> None:
     bind = op.get_bind()
     rows = bind.execute(
@@ -105,3 +188,4 @@ def downgrade() -> None:
     with op.batch_alter_table("credit_orders", schema=None) as batch_op:
         batch_op.alter_column("due_on", existing_type=sa.Date(), nullable=False)
         batch_op.drop_column("term_days")
+        batch_op.drop_column("late_fee_owed")
