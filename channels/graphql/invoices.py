@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from typing import Annotated
-from zoneinfo import ZoneInfo
 
 import strawberry
 
@@ -12,7 +11,6 @@ from channels.graphql.auth import require
 from channels.graphql.context import GraphQLContext
 from channels.graphql.errors import NotFound
 from channels.graphql.scalars import MoneyType
-from core.region import region
 from engines.access import Principal, Role
 from engines.invoices import CreditNote as CreditNoteModel
 from engines.invoices import Invoice as InvoiceModel
@@ -81,16 +79,12 @@ class InvoiceType:
 InvoiceResult = Annotated[InvoiceType | NotFound, strawberry.union("InvoiceResult")]
 
 
-def _local_day(at: datetime, invoice: InvoiceModel | CreditNoteModel) -> date:
-    return at.astimezone(ZoneInfo(region(invoice.region).timezone)).date()
-
-
 def _of(invoice: InvoiceModel, notes: list[CreditNoteModel]) -> InvoiceType:
     return InvoiceType(
         number=invoice.number,
         order_reference=invoice.order_reference,
         customer=invoice.customer.e164,
-        issued_on=_local_day(invoice.issued_at, invoice),
+        issued_on=invoice.issued_on,
         issued_at=invoice.issued_at,
         payment_method=invoice.payment_method,
         lines=[
@@ -120,7 +114,7 @@ def _of(invoice: InvoiceModel, notes: list[CreditNoteModel]) -> InvoiceType:
             CreditNoteType(
                 number=n.number,
                 reason=n.reason.value,
-                issued_on=_local_day(n.issued_at, n),
+                issued_on=n.issued_on,
                 total=MoneyType.of(n.total),
             )
             for n in notes

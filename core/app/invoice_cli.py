@@ -8,14 +8,12 @@ import asyncio
 import json
 import sys
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from core.config import Settings, database_url
 from core.db import Database
 from core.i18n import Translator
 from core.ids import RandomIds
 from core.money import Money
-from core.region import region
 from engines.invoices import (
     CreditNote,
     Invoice,
@@ -71,12 +69,11 @@ def _money(m: Money) -> dict[str, str]:
 
 def as_json(invoice: Invoice, notes: list[CreditNote]) -> dict[str, Any]:
     """The same fields as GraphQL's `invoice`, for scripts."""
-    tz = ZoneInfo(region(invoice.region).timezone)
     return {
         "number": invoice.number,
         "orderReference": invoice.order_reference,
         "customer": invoice.customer.e164,
-        "issuedOn": invoice.issued_at.astimezone(tz).date().isoformat(),
+        "issuedOn": invoice.issued_on.isoformat(),
         "issuedAt": invoice.issued_at.isoformat(),
         "paymentMethod": invoice.payment_method,
         "lines": [
@@ -105,7 +102,7 @@ def as_json(invoice: Invoice, notes: list[CreditNote]) -> dict[str, Any]:
             {
                 "number": n.number,
                 "reason": n.reason.value,
-                "issuedOn": n.issued_at.astimezone(tz).date().isoformat(),
+                "issuedOn": n.issued_on.isoformat(),
                 "total": _money(n.total),
             }
             for n in notes
