@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from aiohttp import web
@@ -12,9 +14,11 @@ from aiohttp.test_utils import TestClient
 
 from core.app.bootstrap import Services
 from core.app.cli import main
+from core.clock import SteppedClock
 from core.phone import Phone
 from core.region import RegionCode
 from engines.orders import CartLine, OrderStatus, PaymentMethod, PlaceOrder
+from tests.support.credit import DELIVERED, credit_history
 from tests.support.graphql import bearer, gql_session, run
 
 Client = TestClient[web.Request, web.Application]
@@ -151,3 +155,48 @@ async def test_an_operator_prints_an_invoice_in_the_terminal(
 async def _cli(argv: list[str]) -> int:
     """The command runs its own event loop: off this test's loop, as from a terminal."""
     return await asyncio.to_thread(main, argv)
+
+
+async def test_an_invoice_on_credit_is_due_its_term_after_delivery_then_on_a_date(
+    client: Client,
+    services: Services,
+    clock: SteppedClock,
+    cli_database: str,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert services.money is not None
+    await credit_history(services, clock, NGOZI)
+    await services.money.credit.decide(Phone(NGOZI))
+    order = await services.orders.place(
+        PlaceOrder(
+            Phone(NGOZI),
+            RegionCode.LAGOS,
+            (CartLine("NDL-INDO-CHK", 1),),
+            PaymentMethod.CREDIT,
+            "inv-credit-1",
+        )
+    )
+    await services.relay.drain()
+    headers = bearer(services.settings, NGOZI, "customer")
+    async with gql_session(client, headers) as session:
+        waiting = (await run(session, DUE, {"reference": order.reference}))["invoice"]
+        assert await _cli(["invoices", "show", order.reference]) == 0
+        assert capsys.readouterr().out.endswith("Pay 7 days after delivery\n")
+        for status in DELIVERED:
+            await services.orders.advance(order.reference, status)
+        await services.relay.drain()
+        due = (await run(session, DUE, {"reference": order.reference}))["invoice"]
+    assert waiting == {"paymentMethod": "CREDIT", "dueOn": None, "dueDaysAfterDelivery": 7}
+    delivered_on = clock.now().astimezone(ZoneInfo("Africa/Lagos")).date()
+    assert due == {
+        "paymentMethod": "CREDIT",
+        "dueOn": (delivered_on + timedelta(days=7)).isoformat(),
+        "dueDaysAfterDelivery": None,
+    }
+
+
+DUE = """
+    query Due($reference: String!) {
+      invoice(reference: $reference) { ... on Invoice { paymentMethod dueOn dueDaysAfterDelivery } }
+    }
+    """
