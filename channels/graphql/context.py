@@ -24,6 +24,7 @@ from engines.catalogue import CatalogueService
 from engines.credit import CreditService
 from engines.customers import CustomerService
 from engines.gig import GigService
+from engines.invoices import InvoiceService
 from engines.orders import OrderService
 from engines.orders.history import OrderHistory
 from engines.payments import PaymentService
@@ -54,6 +55,7 @@ class GraphQLServices:
     # Checkout beyond pay-on-delivery: the rails and the credit line (None: not offered).
     payments: PaymentService | None = None
     credit: CreditService | None = None
+    invoices: InvoiceService | None = None
     # Where an order's fulfilment workflow is (Temporal's query), when workflows run.
     stage_of: Callable[[str], Awaitable[str | None]] | None = None
 

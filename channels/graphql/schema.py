@@ -27,13 +27,22 @@ from channels.graphql.errors import (
     UnknownProduct,
 )
 from channels.graphql.escalations import EscalationsMutation, EscalationsQuery
+from channels.graphql.invoices import InvoicesQuery
 from channels.graphql.limits import limit_extensions
 from channels.graphql.orders import OrdersMutation, OrdersQuery, OrdersSubscription
 from channels.graphql.quotes import PricingQuery
 
 Query = merge_types(
     "Query",
-    (CatalogueQuery, PricingQuery, OrdersQuery, CustomersQuery, DriversQuery, EscalationsQuery),
+    (
+        CatalogueQuery,
+        PricingQuery,
+        OrdersQuery,
+        CustomersQuery,
+        DriversQuery,
+        EscalationsQuery,
+        InvoicesQuery,
+    ),
 )
 Mutation = merge_types("Mutation", (OrdersMutation, DriversMutation, EscalationsMutation))
 Subscription = merge_types("Subscription", (OrdersSubscription,))

@@ -46,6 +46,7 @@ def graphql_services(
         gig=services.gig,
         payments=services.payments,
         credit=services.money.credit if services.money is not None else None,
+        invoices=services.money.invoices if services.money is not None else None,
         stage_of=stage_reader(services.workflows),
     )
 

@@ -31,6 +31,7 @@ RUNNERS: dict[str, str] = {
     "settle": "core.app.ledger_cli",
     "credit": "core.app.ledger_cli",
     "reconcile": "core.app.ledger_cli",
+    "invoices": "core.app.invoice_cli",
     "waves": "core.app.planning_cli",
     "routes": "core.app.planning_cli",
     "apikey": "core.app.credentials",

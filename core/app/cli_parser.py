@@ -139,6 +139,17 @@ def _money(commands: Commands) -> None:
         help="also retailers before the reminder hour (OMNIROUTE_CREDIT_REMINDER_HOUR, 08:00) "
         "where they are; without it they are left for a later run",
     )
+    invoices = commands.add_parser("invoices", help="read the invoices customers were sent")
+    invoice_actions = invoices.add_subparsers(
+        dest="invoices_command", required=True, parser_class=Parser
+    )
+    show = invoice_actions.add_parser(
+        "show", help="print an invoice and its credit notes (any customer's)"
+    )
+    show.add_argument(
+        "reference", metavar="REF", help="the invoice's number (NG-2026-000123) or its order's"
+    )
+    show.add_argument("--json", action="store_true", help="as JSON, the fields GraphQL gives")
     reconcile = commands.add_parser(
         "reconcile", help="compare a provider's statement (CSV) with the payments we recorded"
     )

@@ -16,7 +16,13 @@ from dialogs.machine import Choice, Finish, Go, Home, Outcome, Reject, Screen, S
 from dialogs.paging import BACK_KEY
 from dialogs.shopping.services import ShopServices
 from engines.catalogue import OutOfStockError
-from engines.credit import CreditOrder, CreditRefusedError, CreditStatus, late_fee_owed
+from engines.credit import (
+    CreditOrder,
+    CreditRefusedError,
+    CreditStatus,
+    late_fee_owed,
+    repayment_order,
+)
 from engines.orders import (
     MAX_LINE_QUANTITY,
     RAILS_BY_COUNTRY,
@@ -656,7 +662,8 @@ class Confirm(ShopState):
             credit = await self.svc.credit.authorise(order.reference, order.customer, order.total)
         except CreditRefusedError:
             return await self.credit_refused(turn, order, cart)
-        return Finish(turn.t("done.credit", due=credit.due_on.strftime("%d/%m/%Y"), **values))
+        # not delivered yet: the term runs from delivery
+        return Finish(turn.t("done.credit", days=credit.term_days, **values))
 
     async def credit_refused(self, turn: Turn, order: Order, cart: Cart) -> Outcome:
         await self.svc.orders.advance(order.reference, OrderStatus.CANCELLED, reason="credit")
@@ -805,9 +812,16 @@ class Orders(ShopState):
 DETAILS = "details"
 
 
+def due_words(turn: Turn, credit: CreditOrder) -> str:
+    """When a credit falls due: its date once delivered, else its term after delivery."""
+    if credit.due_on is None:
+        return turn.t("credit.due_after_delivery", days=credit.term_days)
+    return credit.due_on.strftime("%d/%m/%Y")
+
+
 def credit_line(turn: Turn, credit: CreditOrder) -> str:
     """One open credit: what is owed on it, with the late fee where one was charged."""
-    values = {"total": credit.outstanding.format(), "due": credit.due_on.strftime("%d/%m/%Y")}
+    values = {"total": credit.outstanding.format(), "due": due_words(turn, credit)}
     fee = late_fee_owed(credit)
     if fee.amount > 0:  # owed with the rest, and paid first
         return turn.t("balance.credit_late_fee", fee=fee.format(), **values)
@@ -853,7 +867,7 @@ class Balance(ShopState):
                 "balance.credit_summary",
                 total=owed_total.format(),
                 count=len(owed),
-                due=owed[0].due_on.strftime("%d/%m/%Y"),
+                due=due_words(turn, owed[0]),
             )
         )
         details = Choice(turn.t("balance.details"), DETAILS)
@@ -868,7 +882,7 @@ class Balance(ShopState):
             for c in await self.svc.credit.credits(self.phone(turn))
             if c.status is CreditStatus.OPEN and c.outstanding.amount > 0
         ]
-        return sorted(open_, key=lambda c: (c.due_on, c.order_reference))
+        return sorted(open_, key=repayment_order)
 
     async def credit_owed(self, turn: Turn) -> CreditOrder | None:
         """The oldest credit still open: the one a repayment pays."""

@@ -13,10 +13,12 @@ from engines.credit.model import (
     apply_repayment,
     charge_late_fee,
     decide_limit,
+    falls_due,
     late_fee_due,
     late_fee_owed,
     reduced_to,
     reminder_due,
+    repayment_order,
 )
 from engines.credit.service import CreditService, DailyRun, Repayment
 
@@ -36,8 +38,10 @@ __all__ = [
     "apply_repayment",
     "charge_late_fee",
     "decide_limit",
+    "falls_due",
     "late_fee_due",
     "late_fee_owed",
     "reduced_to",
     "reminder_due",
+    "repayment_order",
 ]

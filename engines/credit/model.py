@@ -9,13 +9,16 @@ Credit limit (decided from the retailer's delivered orders, re-decided whenever 
   * halved for every repayment that was late in the last 180 days; nil while anything is
     overdue.
 Terms: 7 days for everyone with a limit, 14 days from 5 delivered orders, 30 days from 10.
-Due date: the order's date (in the region's time zone) plus the term.
+Due date: the day the goods were delivered (in the region's time zone) plus the term; a credit
+order not delivered yet has no due date (it is "due N days after delivery"), so nothing about it
+is late: no reminder, no overdue block, no late fee.
 Reminders: "due soon" REMIND_DAYS_BEFORE (2) days before the due date, "overdue" the day after;
 each once per credit.
 Overdue: a credit unpaid the day after its due date blocks new credit orders; after
 GRACE_DAYS (3) more days a late fee of LATE_FEE_RATE (2 %) of what is still owed is charged,
 once per credit: it is added to what is owed on that credit (the retailer is told by SMS, and BAL
-shows it), so the credit is repaid only once its fee is paid too.
+shows it), so the credit is repaid only once its fee is paid too. What is still owed of the fee
+is kept on the credit (`fee_outstanding`).
 Repayments: the oldest credit first (by due date); within a credit, its late fee first, then its
 principal (as a lender applies a payment: charges before capital). What is left over stays on
 the credit line for the next credit.
@@ -114,8 +117,8 @@ def decide_limit(history: CreditHistory, currency: str, today: date) -> CreditDe
     return CreditDecision(Money(limit, currency), term if limit > 0 else 0, reason)
 
 
-def due_on(ordered_on: date, term_days: int) -> date:
-    return ordered_on + timedelta(days=term_days)
+def due_on(delivered_on: date, term_days: int) -> date:
+    return delivered_on + timedelta(days=term_days)
 
 
 class CreditStatus(StrEnum):
@@ -129,12 +132,34 @@ class CreditOrder:
     order_reference: str
     amount: Money
     outstanding: Money
-    due_on: date
+    due_on: date | None  # None until the goods are delivered: the term runs from delivery
     status: CreditStatus
     late_fee_charged: bool = False
     reminded_due_soon: bool = False
     reminded_overdue: bool = False
     repaid_on: date | None = None
+    term_days: int = 0
+    # what is still owed of its late fee (part of `outstanding`, paid before the principal)
+    fee_outstanding: Money | None = None
+
+    @property
+    def repaid_late(self) -> bool:
+        return (
+            self.repaid_on is not None and self.due_on is not None and self.repaid_on > self.due_on
+        )
+
+
+def falls_due(credit: CreditOrder, delivered_on: date) -> CreditOrder:
+    """The goods arrived on `delivered_on`: the term starts, once (a redelivered event or a
+    second delivery report does not move the date)."""
+    if credit.due_on is not None:
+        return credit
+    return replace(credit, due_on=due_on(delivered_on, credit.term_days))
+
+
+def repayment_order(credit: CreditOrder) -> tuple[date, str]:
+    """Oldest due first; credits not delivered yet (not due) after every due one."""
+    return (credit.due_on or date.max, credit.order_reference)
 
 
 def reduced_to(credit: CreditOrder, total: Money, today: date) -> CreditOrder:
@@ -156,7 +181,9 @@ def reduced_to(credit: CreditOrder, total: Money, today: date) -> CreditOrder:
 
 
 def is_overdue(credit: CreditOrder, today: date) -> bool:
-    return credit.status is CreditStatus.OPEN and today > credit.due_on
+    return (
+        credit.status is CreditStatus.OPEN and credit.due_on is not None and today > credit.due_on
+    )
 
 
 class ReminderKind(StrEnum):
@@ -166,7 +193,7 @@ class ReminderKind(StrEnum):
 
 def reminder_due(credit: CreditOrder, today: date) -> ReminderKind | None:
     """Which reminder, if any, this credit should get today (each is sent once)."""
-    if credit.status is not CreditStatus.OPEN:
+    if credit.status is not CreditStatus.OPEN or credit.due_on is None:
         return None
     if today > credit.due_on:
         return None if credit.reminded_overdue else ReminderKind.OVERDUE
@@ -179,7 +206,7 @@ def late_fee_due(credit: CreditOrder, today: date) -> Money | None:
     """The late fee to charge today, once, GRACE_DAYS after the due date."""
     if credit.status is not CreditStatus.OPEN or credit.late_fee_charged:
         return None
-    if (today - credit.due_on).days <= GRACE_DAYS:
+    if credit.due_on is None or (today - credit.due_on).days <= GRACE_DAYS:
         return None
     fee = Money(credit.outstanding.amount * LATE_FEE_RATE, credit.outstanding.currency)
     return fee if fee.amount > 0 else None
@@ -187,15 +214,18 @@ def late_fee_due(credit: CreditOrder, today: date) -> Money | None:
 
 def charge_late_fee(credit: CreditOrder, fee: Money) -> CreditOrder:
     """The credit with its late fee charged: owed on it until a repayment pays it."""
-    return replace(credit, outstanding=credit.outstanding + fee, late_fee_charged=True)
+    return replace(
+        credit, outstanding=credit.outstanding + fee, late_fee_charged=True, fee_outstanding=fee
+    )
 
 
 def late_fee_owed(credit: CreditOrder) -> Money:
-    """What is still owed of the credit's late fee. The fee is paid first, so whatever is owed
-    beyond the principal is fee."""
-    if not credit.late_fee_charged:
+    """What is still owed of the credit's late fee. Kept apart rather than read as what is
+    owed beyond the principal: a fee charged before fees were added to the debt was brought in
+    later (migration 0022) on credits whose principal was partly or wholly paid meanwhile."""
+    if credit.fee_outstanding is None:
         return Money.zero(credit.outstanding.currency)
-    return max(credit.outstanding - credit.amount, Money.zero(credit.outstanding.currency))
+    return credit.fee_outstanding
 
 
 def apply_repayment(
@@ -205,12 +235,13 @@ def apply_repayment(
     updated credits and any amount left over."""
     left = amount
     out: list[CreditOrder] = []
-    for credit in sorted(credits, key=lambda c: (c.due_on, c.order_reference)):
+    for credit in sorted(credits, key=repayment_order):
         if credit.status is not CreditStatus.OPEN or left.amount <= 0:
             out.append(credit)
             continue
         paid = min(left, credit.outstanding)
         outstanding = credit.outstanding - paid
+        fee = late_fee_owed(credit)
         left = left - paid
         status = CreditStatus.REPAID if outstanding.amount == 0 else CreditStatus.OPEN
         out.append(
@@ -219,6 +250,7 @@ def apply_repayment(
                 outstanding=outstanding,
                 status=status,
                 repaid_on=today if status is CreditStatus.REPAID else None,
+                fee_outstanding=None if fee.amount == 0 else fee - min(paid, fee),
             )
         )
     return out, left

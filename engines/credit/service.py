@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from datetime import date, time
+from datetime import date, datetime, time
 from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -34,12 +34,13 @@ from engines.credit.model import (
     apply_repayment,
     charge_late_fee,
     decide_limit,
-    due_on,
+    falls_due,
     is_overdue,
     late_fee_due,
     late_fee_owed,
     reduced_to,
     reminder_due,
+    repayment_order,
 )
 from engines.credit.tables import credit_accounts, credit_orders, credit_repayments
 from engines.customers.tables import customers
@@ -107,7 +108,7 @@ class CreditService:
             ]
             credits = await self._credits(s, customer)
         today = self._today(customer)
-        late = [c.due_on for c in credits if c.repaid_on is not None and c.repaid_on > c.due_on]
+        late = [c.due_on for c in credits if c.due_on is not None and c.repaid_late]
         overdue = any(is_overdue(c, today) for c in credits)
         return CreditHistory(history, late, overdue)
 
@@ -166,7 +167,8 @@ class CreditService:
     # ---------------------------------------------------------------- orders on credit
 
     async def authorise(self, order_reference: str, customer: Phone, total: Money) -> CreditOrder:
-        """Hold `total` on the customer's credit line for this order, with its due date.
+        """Hold `total` on the customer's credit line for this order, with its term (the due
+        date is set when the goods are delivered: `delivered`).
 
         Idempotent per order reference. Refused (CreditRefusedError, nothing held) when the
         customer has no credit, something overdue, or too little left of the limit.
@@ -191,7 +193,7 @@ class CreditService:
                 ) from refused
             raise
         credit = CreditOrder(
-            order_reference, total, total, due_on(today, terms.term_days), CreditStatus.OPEN
+            order_reference, total, total, None, CreditStatus.OPEN, term_days=terms.term_days
         )
         try:
             async with self._db.transaction() as s:
@@ -202,9 +204,11 @@ class CreditService:
                         currency=total.currency,
                         amount=total.amount,
                         outstanding=total.amount,
-                        due_on=credit.due_on,
+                        due_on=None,
+                        term_days=credit.term_days,
                         status=credit.status.value,
                         late_fee_charged=False,
+                        late_fee_owed=Decimal(0),
                         reminded_due_soon=False,
                         reminded_overdue=False,
                         repaid_on=None,
@@ -232,6 +236,36 @@ class CreditService:
                 .where(credit_orders.c.order_reference == order_reference)
                 .values(status=CreditStatus.CANCELLED.value, outstanding=Decimal(0))
             )
+
+    async def delivered(self, order_reference: str, at: datetime) -> CreditOrder | None:
+        """The goods arrived at `at`: the credit falls due its term after that day (the
+        region's), once. None for an order not bought on credit."""
+        async with self._db.transaction() as s:
+            credit = await self._credit(s, order_reference, lock=True)
+            if credit is None or credit.due_on is not None:
+                return credit
+            customer = await s.scalar(
+                select(credit_orders.c.customer).where(
+                    credit_orders.c.order_reference == order_reference
+                )
+            )
+            tz = ZoneInfo(region_for_phone(Phone(str(customer))).timezone)
+            due = falls_due(credit, at.astimezone(tz).date())
+            # conditional: a concurrent twin (SQLite locks nothing on read) sets it once
+            await s.execute(
+                update(credit_orders)
+                .where(
+                    credit_orders.c.order_reference == order_reference,
+                    credit_orders.c.due_on.is_(None),
+                )
+                .values(due_on=due.due_on)
+            )
+            return await self._credit(s, order_reference)
+
+    async def credit(self, order_reference: str) -> CreditOrder | None:
+        """The order's credit, if it was bought on credit."""
+        async with self._db.transaction() as s:
+            return await self._credit(s, order_reference)
 
     async def delivered_in_part(self, order_reference: str, total: Money) -> CreditOrder | None:
         """Only part of a credit order arrived: only `total` is owed (the ledger posts only that
@@ -293,7 +327,7 @@ class CreditService:
             credits = await self._credits(s, customer, lock=True)
             updated, left = apply_repayment(credits, amount, today)
             fees = Money.zero(amount.currency)
-            for before, after in zip(credits, sorted(updated, key=_order), strict=True):
+            for before, after in zip(credits, sorted(updated, key=repayment_order), strict=True):
                 if after != before:
                     fees = fees + late_fee_owed(before) - late_fee_owed(after)
                     await self._save(s, after)
@@ -351,7 +385,11 @@ class CreditService:
                     credit_orders.c.order_reference,
                     credit_orders.c.currency,
                     credit_orders.c.due_on,
-                ).where(credit_orders.c.status == CreditStatus.OPEN.value)
+                ).where(
+                    credit_orders.c.status == CreditStatus.OPEN.value,
+                    # not delivered yet: not due, so nothing to remind of or charge
+                    credit_orders.c.due_on.is_not(None),
+                )
             )
             open_credits = [
                 (Phone(r.customer), r.order_reference, r.currency, r.due_on) for r in rows
@@ -378,7 +416,7 @@ class CreditService:
                 if kind is not None and await self._claim(s, reference, _flag(kind)):
                     locale, opted_out = await self._recipient(s, customer)
                     await self._notifications.queue_in(
-                        s, self._reminder(customer, credit, kind, locale), suppressed=opted_out
+                        s, self._reminder(customer, credit, due, kind, locale), suppressed=opted_out
                     )
                     credit = _replace_flag(credit, kind)
                     run.reminders.append((reference, kind))
@@ -433,7 +471,7 @@ class CreditService:
         return region_for_phone(customer).default_locale, opted_out
 
     def _reminder(
-        self, customer: Phone, credit: CreditOrder, kind: ReminderKind, locale: str
+        self, customer: Phone, credit: CreditOrder, due: date, kind: ReminderKind, locale: str
     ) -> OutboundMessage:
         return self._sms(
             customer,
@@ -442,7 +480,7 @@ class CreditService:
             f"credit-{kind.value}:{credit.order_reference}",
             reference=credit.order_reference,
             amount=credit.outstanding.format(),
-            date=credit.due_on.isoformat(),
+            date=due.isoformat(),
         )
 
     def _sms(
@@ -461,14 +499,11 @@ class CreditService:
     async def _credits(
         self, s: AsyncSession, customer: Phone, *, lock: bool = False
     ) -> list[CreditOrder]:
-        query = (
-            select(credit_orders)
-            .where(credit_orders.c.customer == customer.e164)
-            .order_by(credit_orders.c.due_on, credit_orders.c.order_reference)
-        )
+        query = select(credit_orders).where(credit_orders.c.customer == customer.e164)
         if lock:
             query = query.with_for_update()
-        return [_credit(r) for r in await s.execute(query)]
+        # sorted here: the databases put a NULL due date (not delivered) first or last
+        return sorted((_credit(r) for r in await s.execute(query)), key=repayment_order)
 
     async def _credit(
         self, s: AsyncSession, reference: str, *, lock: bool = False
@@ -502,12 +537,9 @@ class CreditService:
                 reminded_due_soon=c.reminded_due_soon,
                 reminded_overdue=c.reminded_overdue,
                 repaid_on=c.repaid_on,
+                late_fee_owed=late_fee_owed(c).amount,
             )
         )
-
-
-def _order(c: CreditOrder) -> tuple[date, str]:
-    return (c.due_on, c.order_reference)
 
 
 def _flag(kind: ReminderKind) -> str:
@@ -531,6 +563,8 @@ def _credit(r: Any) -> CreditOrder:
         reminded_due_soon=r.reminded_due_soon,
         reminded_overdue=r.reminded_overdue,
         repaid_on=r.repaid_on,
+        term_days=r.term_days,
+        fee_outstanding=Money(r.late_fee_owed, r.currency) if r.late_fee_owed else None,
     )
 
 

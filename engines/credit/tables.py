@@ -23,9 +23,12 @@ credit_orders = Table(
     Column("currency", String(3), nullable=False),
     Column("amount", DecimalAmount, nullable=False),
     Column("outstanding", DecimalAmount, nullable=False),
-    Column("due_on", Date, nullable=False),
+    Column("due_on", Date, nullable=True),  # set at delivery: the term runs from then
+    Column("term_days", Integer, nullable=False, server_default="0"),
     Column("status", String(10), nullable=False),
     Column("late_fee_charged", Boolean, nullable=False),
+    # what is still owed of the late fee: part of `outstanding`, paid first
+    Column("late_fee_owed", DecimalAmount, nullable=False, server_default="0"),
     Column("reminded_due_soon", Boolean, nullable=False),
     Column("reminded_overdue", Boolean, nullable=False),
     Column("repaid_on", Date, nullable=True),

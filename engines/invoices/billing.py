@@ -74,8 +74,11 @@ class OrderBilling:
                 li.delivered_quantity is not None and li.delivered_quantity < li.quantity
                 for li in order.lines
             )
-            if partly and self._credit is not None:
-                await self._credit.delivered_in_part(event.reference, order.total)
+            if self._credit is not None:
+                # bought on credit: its term runs from today, the day the goods arrived
+                await self._credit.delivered(event.reference, event.occurred_at)
+                if partly:
+                    await self._credit.delivered_in_part(event.reference, order.total)
             # a partial delivery posts only what arrived; the rest of the hold is released
             await self._books.order_delivered(
                 event.reference, order.tax, order.total if partly else None

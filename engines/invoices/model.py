@@ -16,7 +16,7 @@ from enum import StrEnum
 
 from core.money import Money
 from core.phone import Phone
-from core.region import RegionCode, region
+from core.region import RegionCode, local_date, region
 
 
 class InvoiceError(Exception):
@@ -94,10 +94,17 @@ class Invoice:
     payment_method: str
     issued_at: datetime
     due_on: date | None = None
+    # bought on credit and not delivered yet: due this many days after delivery
+    due_days_after_delivery: int | None = None
 
     @property
     def net(self) -> Money:
         return self.subtotal - self.discount
+
+    @property
+    def issued_on(self) -> date:
+        """The day it was issued where the customer is: the day its number's year counts."""
+        return local_date(self.region, self.issued_at)
 
     @property
     def delivery(self) -> Money:
@@ -156,7 +163,7 @@ def render_text(invoice: Invoice, t: Words) -> str:
     """The invoice as a person reads it on paper, e-mail or WhatsApp: plain text, 40 columns."""
     out = [
         t("invoice.title", number=invoice.number),
-        t("invoice.date", date=invoice.issued_at.date().isoformat()),
+        t("invoice.date", date=invoice.issued_on.isoformat()),
         t("invoice.order", reference=invoice.order_reference),
         t("invoice.customer", phone=invoice.customer.e164),
         *_amounts(
@@ -171,6 +178,8 @@ def render_text(invoice: Invoice, t: Words) -> str:
     ]
     if invoice.due_on is not None:
         out.append(t("invoice.due", date=invoice.due_on.isoformat()))
+    elif invoice.due_days_after_delivery is not None:
+        out.append(t("invoice.due_after_delivery", days=invoice.due_days_after_delivery))
     return "\n".join(out)
 
 
@@ -277,6 +286,10 @@ class CreditNote:
     issued_at: datetime
 
     @property
+    def issued_on(self) -> date:
+        return local_date(self.region, self.issued_at)
+
+    @property
     def delivery(self) -> Money:
         """The delivery fee credited (a cancelled order's; none for a short delivery)."""
         return self.total - self.tax - (self.subtotal - self.discount)
@@ -287,7 +300,7 @@ def render_credit_note_text(note: CreditNote, t: Words) -> str:
     out = [
         t("credit_note.title", number=note.number),
         t("credit_note.invoice", number=note.invoice_number),
-        t("invoice.date", date=note.issued_at.date().isoformat()),
+        t("invoice.date", date=note.issued_on.isoformat()),
         t("invoice.order", reference=note.order_reference),
         t("invoice.customer", phone=note.customer.e164),
         t(f"credit_note.reason.{note.reason.value}"),

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -21,6 +21,7 @@ from core.ids import IdGenerator
 from core.money import Money
 from core.phone import Phone
 from core.region import RegionCode, region
+from engines.credit.tables import credit_orders
 from engines.invoices.model import (
     Credit,
     CreditNote,
@@ -316,6 +317,32 @@ class InvoiceService:
         if found is None:
             raise UnknownInvoiceError(number)
         return found
+
+    async def find(self, key: str) -> Invoice | None:
+        """The invoice a person names: by its number (NG-2026-000123) or its order's reference,
+        as a retailer reads either off an SMS. Bought on credit, it says when it falls due as
+        the credit does today: its term after delivery, a date once delivered."""
+        key = key.strip().upper()
+        async with self._db.transaction() as s:
+            found = await self._by(
+                s, or_(invoices.c.number == key, invoices.c.order_reference == key)
+            )
+            if found is None:
+                return None
+            terms = (
+                await s.execute(
+                    select(credit_orders.c.due_on, credit_orders.c.term_days).where(
+                        credit_orders.c.order_reference == found.order_reference
+                    )
+                )
+            ).first()
+        if terms is None:
+            return found
+        return replace(
+            found,
+            due_on=terms.due_on,
+            due_days_after_delivery=terms.term_days if terms.due_on is None else None,
+        )
 
     async def for_order(self, reference: str) -> Invoice | None:
         async with self._db.transaction() as s:

@@ -4,7 +4,9 @@ ledger shows the money at M-Pesa once."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 import pytest
 from aiohttp import web
@@ -17,10 +19,10 @@ from core.gsm7 import gsm7_length
 from core.money import Money
 from core.phone import Phone
 from core.region import region_for_phone
-from engines.credit import CreditOrder, CreditStatus, late_fee_owed
+from engines.credit import CreditOrder, CreditStatus, late_fee_owed, repayment_order
 from engines.notifications import DeliveryStatus
 from engines.orders import CartLine, PaymentMethod, PlaceOrder
-from tests.support.credit import DAY, credit_history
+from tests.support.credit import DAY, DELIVERED, credit_history
 from tests.support.phone import UssdPhone
 from tests.support.providers.africastalking import SmsPhone, flush_outbox
 from tests.support.providers.mpesa import StkPush
@@ -51,6 +53,13 @@ async def _credit_chosen_then_taken(juma: UssdPhone, services: Services) -> None
     await juma.choose("Kwa mkopo")
     left = await services.money.credit.available(Phone(JUMA))
     await services.money.credit.authorise("W0THER", Phone(JUMA), left - Money(Decimal(1), "KES"))
+
+
+async def _delivered(services: Services, reference: str) -> None:
+    """The driver hands the order over: its credit's term starts."""
+    for status in DELIVERED:
+        await services.orders.advance(reference, status)
+    await services.relay.drain()
 
 
 async def _daraja_pays_twice(
@@ -346,8 +355,8 @@ async def test_the_balance_shows_everything_owed_on_credit(
 
     balance = await sms.text("BAL")
 
-    for credit in open_:
-        due = credit.due_on.strftime("%d/%m/%Y")
+    for credit in open_:  # not delivered yet: due its term after delivery
+        due = "siku 7 baada ya kupokea"
         assert f"Deni la mkopo: {credit.outstanding.format()}, mwisho {due}." in balance
     assert "1. Lipa kwa M-Pesa" in balance
 
@@ -408,6 +417,7 @@ async def test_a_late_fee_is_texted_shown_on_bal_and_settled_by_the_repayment(
     await juma.choose("Kwa mkopo")
     await juma.choose("Thibitisha")
     [bought] = await credit.credits(Phone(JUMA))
+    await _delivered(services, bought.order_reference)
     sms = SmsPhone(gateway, services, fakes.sms, JUMA, network_code="63902")
     await sms.receive()
     clock.advance(11 * 86_400)  # due in 7 days, then 3 days' grace: the fee is due
@@ -451,6 +461,8 @@ async def test_a_retailer_who_sent_stop_gets_no_credit_sms(
     await _to_payment(juma)
     await juma.choose("Kwa mkopo")
     await juma.choose("Thibitisha")
+    [bought] = await credit.credits(Phone(JUMA))
+    await _delivered(services, bought.order_reference)
     sms = SmsPhone(gateway, services, fakes.sms, JUMA, network_code="63902")
     await sms.receive()
     assert (await sms.text("STOP")).startswith("Hutapokea ujumbe zaidi")
@@ -525,6 +537,7 @@ async def test_every_balance_screen_fits_with_many_credits_in_naira(
     await credit.decide(Phone(ngozi_phone))
     for n in range(6):
         await credit.authorise(f"ORD-NG-{n}", Phone(ngozi_phone), Money(Decimal("1234.56"), "NGN"))
+        await credit.delivered(f"ORD-NG-{n}", clock.now())
         clock.advance(DAY)
     clock.advance(40 * DAY)
     await credit.run_daily()
@@ -539,9 +552,11 @@ async def test_every_balance_screen_fits_with_many_credits_in_naira(
     )
     owed = sorted(
         (c for c in await credit.credits(Phone(ngozi_phone)) if c.status is CreditStatus.OPEN),
-        key=lambda c: c.due_on,
+        key=repayment_order,
     )
     assert len(owed) == 6
+    oldest_due = owed[0].due_on
+    assert oldest_due is not None
     assert all(c.outstanding > c.amount for c in owed)  # a late fee on each
     await services.customers.set_locale(Phone(ngozi_phone), locale)
     t = services.translate
@@ -555,7 +570,7 @@ async def test_every_balance_screen_fits_with_many_credits_in_naira(
         "balance.credit_summary",
         total=sum((c.outstanding for c in owed[1:]), owed[0].outstanding).format(),
         count=6,
-        due=owed[0].due_on.strftime("%d/%m/%Y"),
+        due=oldest_due.strftime("%d/%m/%Y"),
     )
     assert summary in screens[0].splitlines()
     details = t(locale, "balance.details")
@@ -578,3 +593,50 @@ async def test_every_balance_screen_fits_with_many_credits_in_naira(
     pages = await ussd.page_through()
     assert len(pages) >= 2
     assert sum(len(p.options) for p in pages) > 6
+
+
+async def test_a_credit_falls_due_its_term_after_delivery_not_after_the_order(
+    gateway: Client, services: Services, fakes: PaymentFakes, clock: SteppedClock
+) -> None:
+    """Juma's 7-day credit counted from the day he ordered: goods that took ten days to come
+    were overdue on arrival, blocked his next credit order and earned a late fee. Now it is
+    'due 7 days after delivery' until they come, and the 7 days start then."""
+    assert services.money is not None
+    credit = services.money.credit
+    await credit_history(services, clock, JUMA)
+    juma = UssdPhone(gateway, JUMA)
+    await _to_payment(juma)
+    await juma.choose("Kwa mkopo")
+    done = await juma.choose("Thibitisha")
+    [order, *_] = await services.orders.recent(Phone(JUMA))
+    assert done.body.startswith(
+        f"Oda {order.reference} imewekwa kwa mkopo. Jumla KES 2,521.26, lipa ndani ya siku 7 "
+        "baada ya kupokea."
+    )
+    sms = SmsPhone(gateway, services, fakes.sms, JUMA, network_code="63902")
+    await sms.receive()
+
+    clock.advance(10 * DAY)  # the goods are still on their way
+    run = await credit.run_daily()
+    assert (run.reminders, run.late_fees) == ([], [])
+    assert not await credit.blocked(Phone(JUMA))
+    assert "Deni la mkopo: KES 2,521.26, mwisho siku 7 baada ya kupokea." in await sms.text("BAL")
+
+    await _delivered(services, order.reference)  # day 10: the 7 days start
+    [held] = await credit.credits(Phone(JUMA))
+    delivered_on = clock.now().astimezone(ZoneInfo("Africa/Nairobi")).date()
+    assert held.due_on == delivered_on + timedelta(days=7)
+    await credit.delivered(order.reference, clock.now() + timedelta(days=3))  # again: once
+    assert (await credit.credit(order.reference)) == held
+    invoice = await services.money.invoices.find(order.reference)
+    assert invoice is not None
+    assert invoice.due_on == held.due_on
+
+    clock.advance(4 * DAY)
+    assert (await credit.run_daily()).reminders == []
+    clock.advance(1 * DAY)  # two days before the delivery-based date
+    assert [k.value for _, k in (await credit.run_daily()).reminders] == ["due_soon"]
+    clock.advance(6 * DAY)  # past it, and past the grace
+    run = await credit.run_daily()
+    assert [k.value for _, k in run.reminders] == ["overdue"]
+    assert run.late_fees == [(order.reference, Money(Decimal("50.43"), "KES"))]

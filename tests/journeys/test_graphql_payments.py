@@ -17,7 +17,7 @@ from core.money import Money
 from core.phone import Phone
 from core.region import RegionCode
 from engines.credit import CreditStatus
-from tests.support.credit import credit_history
+from tests.support.credit import DELIVERED, credit_history
 from tests.support.graphql import bearer, gql_session, run
 from tests.support.providers.payments import PaymentFakes
 
@@ -202,7 +202,10 @@ async def test_an_overdue_retailer_is_told_so_and_nothing_is_placed(
     async with gql_session(gateway, headers) as session:
         first = await run(session, PLACE, _order(JUMA, "CREDIT", "app-credit-0004"))
         assert first["placeOrder"]["errors"] == []
-        clock.advance(8 * 86_400)  # due in 7 days: overdue
+        for status in DELIVERED:  # delivered at once: due in 7 days
+            await services.orders.advance(first["placeOrder"]["order"]["reference"], status)
+        await services.relay.drain()
+        clock.advance(8 * 86_400)  # overdue
         result = await run(session, PLACE, _order(JUMA, "CREDIT", "app-credit-0005"))
     [error] = result["placeOrder"]["errors"]
     assert (error["__typename"], error["reason"]) == ("CreditRefused", "overdue")

@@ -83,8 +83,12 @@ async def test_buy_on_credit_within_the_limit_and_repay_by_any_rail(
     assert await credit.available(NGOZI) == decision.limit
 
     first = await credit.authorise("CRED01", NGOZI, ngn(10_000))
-    assert first.due_on.isoformat() == "2026-03-13"  # 7 days after 6 March (Lagos)
+    assert (first.due_on, first.term_days) == (None, 7)  # due 7 days after delivery
     assert await credit.authorise("CRED01", NGOZI, ngn(10_000)) == first  # a retried checkout
+    delivered = await credit.delivered("CRED01", clock.now())
+    assert delivered is not None
+    assert delivered.due_on is not None
+    assert delivered.due_on.isoformat() == "2026-03-13"  # delivered 6 March (Lagos), + 7
     assert await credit.available(NGOZI) == decision.limit - ngn(10_000)
     with pytest.raises(CreditRefusedError) as refused:
         await credit.authorise("CRED02", NGOZI, decision.limit)
@@ -119,6 +123,7 @@ async def test_reminders_then_overdue_blocks_credit_and_charges_a_late_fee_once(
     await _history(services, clock)
     before = (await credit.decide(NGOZI)).limit
     await credit.authorise("LATE01", NGOZI, ngn(5_000))  # due in 7 days
+    await credit.delivered("LATE01", clock.now())  # at once
     clock.advance(4 * DAY)
     assert (await credit.run_daily()).reminders == []
     clock.advance(1 * DAY)  # two days before
@@ -189,6 +194,7 @@ async def test_reminders_speak_the_language_the_retailer_chose(
             await services.orders.advance(order.reference, status)
         clock.advance(20 * DAY)
     await credit.authorise("JUMA01", juma, Money(Decimal(2_000), "KES"))  # due in 7 days
+    await credit.delivered("JUMA01", clock.now())  # at once
     clock.advance(5 * DAY)
 
     assert [k.value for _, k in (await credit.run_daily()).reminders] == ["due_soon"]
@@ -211,6 +217,7 @@ async def test_a_lagos_reminder_does_not_send_her_to_mpesa(
     there is no M-Pesa: the reminders now send her to BAL, which offers her country's rails."""
     await _history(services, clock)
     await credit.authorise("LAGOS1", NGOZI, ngn(5_000))  # due in 7 days
+    await credit.delivered("LAGOS1", clock.now())  # at once
     clock.advance(5 * DAY)
     await credit.run_daily()
     clock.advance(3 * DAY)
@@ -237,6 +244,7 @@ async def test_a_late_fee_is_texted_once_and_repaid_before_the_principal(
     await _history(services, clock)
     await credit.decide(NGOZI)
     await credit.authorise("FEE001", NGOZI, ngn(5_000))  # due in 7 days
+    await credit.delivered("FEE001", clock.now())  # at once
     receivable = (await books.account(chart.receivable(NGOZI, "NGN"))).code
     before = (await ledger.account(receivable)).balance
     clock.advance(11 * DAY)
@@ -289,6 +297,7 @@ async def test_credit_daily_by_hand_at_night_waits_for_the_reminder_hour(
     await _history(services, clock)
     await credit.decide(NGOZI)
     await credit.authorise("NIGHT1", NGOZI, ngn(5_000))  # due in 7 days
+    await credit.delivered("NIGHT1", clock.now())  # at once
     clock.advance(5 * DAY - 8 * 3600)  # two days before, 02:00 in Lagos
     assert clock.now().astimezone(ZoneInfo("Africa/Lagos")).hour == 2
 

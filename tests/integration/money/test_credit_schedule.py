@@ -56,6 +56,7 @@ async def _credit_due_in_two_days_at_six_in_the_morning(
     credit = services.money.credit  # type: ignore[union-attr]
     await credit.decide(NGOZI)
     await credit.authorise("DUE001", NGOZI, ngn(5_000))  # due in 7 days
+    await credit.delivered("DUE001", clock.now())  # at once
     clock.advance(5 * DAY - 4 * HOUR)  # two days before it is due, 06:00 in Lagos
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, timedelta
 from decimal import Decimal
 
@@ -17,11 +18,15 @@ from engines.credit import (
     DeliveredOrder,
     ReminderKind,
     apply_repayment,
+    charge_late_fee,
     decide_limit,
+    falls_due,
     late_fee_due,
+    late_fee_owed,
     reduced_to,
     reminder_due,
 )
+from engines.credit.model import is_overdue
 
 TODAY = date(2026, 6, 1)
 
@@ -79,8 +84,24 @@ def test_the_limit_is_capped() -> None:
     assert decide_limit(huge, "NGN", TODAY).limit == ngn(2_000_000)
 
 
-def _credit(due: date, outstanding: int = 10_000, **flags: bool) -> CreditOrder:
-    return CreditOrder("W62ACJ", ngn(10_000), ngn(outstanding), due, CreditStatus.OPEN, **flags)
+def _credit(
+    due: date,
+    outstanding: int = 10_000,
+    *,
+    late_fee_charged: bool = False,
+    reminded_due_soon: bool = False,
+    reminded_overdue: bool = False,
+) -> CreditOrder:
+    return CreditOrder(
+        "W62ACJ",
+        ngn(10_000),
+        ngn(outstanding),
+        due,
+        CreditStatus.OPEN,
+        late_fee_charged=late_fee_charged,
+        reminded_due_soon=reminded_due_soon,
+        reminded_overdue=reminded_overdue,
+    )
 
 
 def test_reminders_come_two_days_before_and_the_day_after_once_each() -> None:
@@ -93,6 +114,23 @@ def test_reminders_come_two_days_before_and_the_day_after_once_each() -> None:
         ReminderKind.OVERDUE
     )
     assert reminder_due(_credit(due, reminded_overdue=True), date(2026, 6, 20)) is None
+
+
+def test_an_undelivered_credit_is_not_due_until_its_term_after_delivery() -> None:
+    waiting = CreditOrder("W62ACK", ngn(10_000), ngn(10_000), None, CreditStatus.OPEN, term_days=14)
+    months_later = date(2026, 9, 1)
+    assert reminder_due(waiting, months_later) is None
+    assert late_fee_due(waiting, months_later) is None
+    assert not is_overdue(waiting, months_later)
+    arrived = falls_due(waiting, date(2026, 6, 3))
+    assert arrived.due_on == date(2026, 6, 17)
+    assert falls_due(arrived, date(2026, 6, 9)) == arrived  # a second report moves nothing
+    # a repayment pays what is due before what is not
+    paid, _ = apply_repayment([waiting, _credit(date(2026, 6, 10))], ngn(10_000), TODAY)
+    assert [(c.order_reference, c.status) for c in paid] == [
+        ("W62ACJ", CreditStatus.REPAID),
+        ("W62ACK", CreditStatus.OPEN),
+    ]
 
 
 def test_the_late_fee_is_two_percent_of_what_is_owed_after_three_days_grace_once() -> None:
@@ -144,3 +182,18 @@ def test_a_credit_delivered_in_part_owes_less_and_what_was_repaid_still_counts()
         TODAY,
     )
     assert reduced_to(smaller, ngn(7_000), TODAY) == smaller  # once
+
+
+def test_a_fee_owed_on_a_credit_partly_paid_is_still_paid_before_the_principal() -> None:
+    """A fee brought in after part of the principal was paid (migration 0022): what is owed
+    beyond the principal says nothing of it, so the fee owed is kept apart."""
+    credit = replace(
+        _credit(date(2026, 5, 1), 3_200), late_fee_charged=True, fee_outstanding=ngn(200)
+    )
+    assert late_fee_owed(credit) == ngn(200)
+    [part], _ = apply_repayment([credit], ngn(150), TODAY)
+    assert (late_fee_owed(part), part.outstanding) == (ngn(50), ngn(3_050))
+    [rest], _ = apply_repayment([part], ngn(1_000), TODAY)
+    assert (late_fee_owed(rest), rest.outstanding) == (ngn(0), ngn(2_050))
+    charged = charge_late_fee(_credit(date(2026, 5, 1)), ngn(200))
+    assert (late_fee_owed(charged), charged.outstanding) == (ngn(200), ngn(10_200))

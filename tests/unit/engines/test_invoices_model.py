@@ -75,6 +75,18 @@ def test_vat_is_broken_out_per_rate_in_the_text_a_person_reads(translator: Trans
     assert sms.endswith("Lipa kabla ya 2026-03-15.")
 
 
+def test_the_printed_date_is_the_customers_day_as_the_number_year_is(
+    translator: Translator,
+) -> None:
+    """Issued at 23:30 UTC on New Year's Eve, 00:30 in Lagos: numbered NG-2027 but dated
+    2026-12-31 on paper."""
+    invoice = replace(
+        _invoice(), number="NG-2027-000001", issued_at=datetime(2026, 12, 31, 23, 30, tzinfo=UTC)
+    )
+    text = render_text(invoice, lambda msgid, **kw: translator("en", msgid, **kw))
+    assert text.splitlines()[:2] == ["INVOICE NG-2027-000001", "Date: 2027-01-01"]
+
+
 def _invoice() -> Invoice:
     lines = (
         InvoiceLine("NDL-INDO-CHK", "Indomie 40x70g", 4, ngn("9300"), ngn("400"), Decimal("0.075")),

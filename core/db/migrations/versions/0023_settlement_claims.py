@@ -3,7 +3,7 @@ nightly job settling two days of one distributor at once could both take the sam
 shortfall)
 
 Revision ID: 0023
-Revises: 0021
+Revises: 0022
 Create Date: 2026-12-05 02:30:00.000000
 """
 
@@ -15,7 +15,7 @@ from alembic import op
 import core.db.types
 
 revision: str = "0023"
-down_revision: str | None = "0021"
+down_revision: str | None = "0022"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
