@@ -41,6 +41,8 @@ LIVE_JOIN_TIMEOUT = 45.0
 # The first wait before a failed message is handled again; it doubles up to the cap.
 RETRY_BACKOFF_SECONDS = 0.5
 RETRY_BACKOFF_MAX_SECONDS = 30.0
+# aiokafka's default: the longest a consumer may go between polls before the group moves on.
+MAX_POLL_INTERVAL_MS = 300_000
 # A dead letter's `dlq.error` header keeps the start of the error, not a page of traceback.
 ERROR_HEADER_CHARS = 1_000
 
@@ -193,6 +195,9 @@ class KafkaEventBus:
                 request_timeout_ms=max(self._timeout_ms, 40_000),
                 # See topics created after the consumer started within seconds, not minutes.
                 metadata_max_age_ms=5_000,
+                # A message's retries happen between two polls: the group must not give the
+                # partition away meanwhile (then the retries would start over, for ever).
+                max_poll_interval_ms=self._max_poll_interval_ms(),
             )
             try:
                 await consumer.start()  # returns once the group has assigned the partitions
@@ -215,6 +220,14 @@ class KafkaEventBus:
             finally:
                 with contextlib.suppress(Exception):
                     await consumer.stop()
+
+    def _max_poll_interval_ms(self) -> int:
+        """aiokafka's 5 minutes for handling a message, plus every retry's back-off."""
+        waits = sum(
+            min(RETRY_BACKOFF_MAX_SECONDS, self._retry_backoff * 2**n)
+            for n in range(self._max_attempts - 1)
+        )
+        return MAX_POLL_INTERVAL_MS + int(waits * 1000)
 
     async def _handle(
         self, message: ConsumerRecord[bytes, bytes], group: str, handler: Subscriber
