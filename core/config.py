@@ -9,6 +9,7 @@ from typing import Literal
 from pydantic import AliasChoices, Field, SecretStr, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from core.bus.port import MAX_ATTEMPTS
 from core.db.database import MAX_OVERFLOW, POOL_SIZE
 
 # What each backend URL may start with: the database layer's async drivers only (a managed
@@ -44,6 +45,8 @@ class Settings(BaseSettings):
     database_max_overflow: int = Field(default=MAX_OVERFLOW, ge=0)
     session_url: str = "memory://"
     events_url: str = "memory://"
+    # How many times a subscriber is given one event before it goes to `<topic>.dlq`.
+    events_max_attempts: int = Field(default=MAX_ATTEMPTS, ge=1)
     temporal_address: str | None = None
     object_store_url: str = "file://var/objects"
     # For an s3:// object store: S3 itself (endpoint unset) or MinIO and other S3-compatible

@@ -133,16 +133,28 @@ class RedisSessionStore:
     async def open_turn(
         self, reply_key: str, claim_key: str, claim_ttl_seconds: int, session_key: str
     ) -> TurnStart:
-        """GET, SET NX, HGET in one pipelined round trip (the server runs them in this order)."""
+        """GET, SET NX, GET, HGET in one pipelined round trip (the server runs them in order).
+
+        The claim holds a token of this turn's own, read back in the same round trip: when the
+        client resends the pipeline because the answer was lost (a timeout, a dropped
+        connection) after the server had claimed, the resend finds its own token and the turn
+        goes on, instead of waiting for a copy of itself to answer.
+        """
+        token = secrets.token_hex(6)
+        claim = self._replies + "claim:" + claim_key
         async with self._client.pipeline(transaction=False) as pipe:
             # A pipeline queues the commands; their awaitables are only for the non-pipelined API.
             _ = pipe.get(self._replies + reply_key)
-            _ = pipe.set(self._replies + "claim:" + claim_key, b"1", nx=True, ex=claim_ttl_seconds)
+            _ = pipe.set(claim, token, nx=True, ex=claim_ttl_seconds)
+            _ = pipe.get(claim)
             _ = pipe.hget(self._sessions + session_key, "d")
-            reply, claimed, data = await pipe.execute()
+            reply, claimed, holder, data = await pipe.execute()
         if isinstance(reply, str):
             reply = reply.encode()
-        return TurnStart(reply, bool(claimed), None if data is None else Session.decode(data))
+        if isinstance(holder, bytes):
+            holder = holder.decode()
+        claimed = bool(claimed) or holder == token
+        return TurnStart(reply, claimed, None if data is None else Session.decode(data))
 
     async def close_turn(
         self,

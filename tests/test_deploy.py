@@ -8,10 +8,13 @@ here instead of in a rollout.
 from __future__ import annotations
 
 import argparse
+import importlib.util
+import json
 import os
 import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -138,10 +141,10 @@ def _base_images() -> set[str]:
 
 @pytest.mark.parametrize("overlay", ["staging", "production"])
 def test_an_overlays_tag_is_the_one_deployed(overlay: str) -> None:
-    """An overlay's `images` entry names the image as the base left it: under any other name
-    kustomize ignores it, and the release's tag is never deployed (the base's `latest` is)."""
-    overlay_doc = _documents(DEPLOY / "k8s" / "overlays" / overlay / "kustomization.yaml")[0]
-    tagged = {image["name"] for image in overlay_doc["images"] if "newTag" in image}
+    """An overlay's release `images` entry names the image as the base left it: under any other
+    name kustomize ignores it, and the release's tag is never deployed (the base's `latest` is)."""
+    release = json.loads(_release_module().release_file(overlay).read_text())
+    tagged = {image["name"] for image in release["images"] if {"newTag", "digest"} & set(image)}
     assert tagged
     assert tagged <= _base_images(), f"{overlay} tags {tagged - _base_images()}, no container's"
 
@@ -315,42 +318,94 @@ def test_a_hung_worker_is_restarted() -> None:
     assert worker.port == int(healthcheck.group(1)), "the image's HEALTHCHECK asks another port"
 
 
-def _job_name_rule(overlay: str) -> dict[str, Any]:
-    doc = _documents(DEPLOY / "k8s" / "overlays" / overlay / "kustomization.yaml")[0]
-    (job,) = [
-        d for d in _documents(DEPLOY / "k8s" / "base" / "migrate-job.yaml") if d["kind"] == "Job"
-    ]
-    (rule,) = [
-        r
-        for r in doc.get("replacements", [])
-        if {"kind": "Job", "name": job["metadata"]["name"]} in [t["select"] for t in r["targets"]]
-    ]
-    return rule
+def _release_module() -> Any:
+    """deploy/k8s/release.py, loaded from its file (deploy/ is not a package)."""
+    spec = importlib.util.spec_from_file_location("release", DEPLOY / "k8s" / "release.py")
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+# What Kubernetes accepts as a Job's name (the name is also a label value on its pods).
+DNS_1123_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
+DIGEST = "sha256:" + "3f" * 32
+RELEASE_IMAGES = [
+    "ghcr.io/omniroute/omniroute:1.0.1",
+    "registry.internal:5000/omniroute:1.0.1",  # a registry with a port
+    f"ghcr.io/omniroute/omniroute@{DIGEST}",  # deployed by digest
+    f"localhost:5000/omniroute:1.0.1@{DIGEST}",
+    "ghcr.io/omniroute/omniroute:" + "Release_1.0.1-rc." + "9" * 110,  # a 128-character tag
+]
+
+
+@pytest.mark.parametrize("image", RELEASE_IMAGES)
+def test_every_image_reference_names_a_migrate_job_kubernetes_accepts(image: str) -> None:
+    name = _release_module().job_name(image, "7")
+    assert DNS_1123_LABEL.fullmatch(name), name
+    assert len(name) <= 63
+    assert name.startswith("omniroute-migrate-")
+
+
+def test_each_release_gets_its_own_migrate_job_even_under_a_reused_tag() -> None:
+    """A Job's pod template is immutable, and a finished Job is not run again: a new release
+    under the tag of the last one (staging's) must still get a Job of its own; re-applying
+    the same release keeps its Job."""
+    release = _release_module()
+    image = "ghcr.io/omniroute/omniroute:staging"
+    assert release.job_name(image, "8") != release.job_name(image, "7")
+    assert release.job_name(image, "7") == release.job_name(image, "7")
+    other = f"ghcr.io/omniroute/omniroute@{DIGEST}"
+    assert release.job_name(other, "7") != release.job_name(image, "7")
+
+
+@pytest.mark.parametrize("image", ["ghcr.io/omniroute/omniroute", "Omniroute:1", "a b:1", ""])
+def test_an_image_that_pins_no_release_is_refused(image: str) -> None:
+    release = _release_module()
+    with pytest.raises(release.ImageError):
+        release.job_name(image, "1")
 
 
 @pytest.mark.parametrize("overlay", ["staging", "production"])
-def test_each_release_has_its_own_migrate_job(overlay: str) -> None:
-    """A Job's pod template is immutable: a second `kubectl apply -k` with a new image under the
-    same Job name is refused. The overlay puts the image's tag into the Job's name."""
-    rule = _job_name_rule(overlay)
-    assert rule["source"]["kind"] == "Job"
-    assert rule["source"]["fieldPath"].endswith(".image")
-    assert rule["source"]["options"] == {"delimiter": ":", "index": 1}
-    (target,) = rule["targets"]
-    assert target["fieldPaths"] == ["metadata.name"]
+def test_an_overlays_release_was_written_by_the_release_script(overlay: str) -> None:
+    """The overlay's release file is what release.py writes for its image and revision: a
+    hand edit of the image alone would keep the last release's Job name (never run again)."""
+    release = _release_module()
+    path = release.release_file(overlay)
+    written = json.loads(path.read_text())
+    (operations,) = [json.loads(p["patch"]) for p in written["patches"]]
+    (annotations,) = [o["value"] for o in operations if o["path"] == "/metadata/annotations"]
+    image, revision = annotations["omniroute.io/image"], annotations["omniroute.io/revision"]
+    assert written == release.component(image, revision)
+    overlay_doc = _documents(DEPLOY / "k8s" / "overlays" / overlay / "kustomization.yaml")[0]
+    assert "release" in overlay_doc["components"]
 
 
 @pytest.mark.skipif(shutil.which("kubectl") is None, reason="kubectl renders the overlays")
-@pytest.mark.parametrize(("overlay", "tag"), [("staging", "staging"), ("production", "1.0.0")])
-def test_the_rendered_migrate_job_is_named_after_its_release(overlay: str, tag: str) -> None:
-    rendered = subprocess.run(
-        ["kubectl", "kustomize", str(DEPLOY / "k8s" / "overlays" / overlay)],
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout
-    docs = [doc for doc in yaml.safe_load_all(rendered) if doc]
-    (job,) = [doc for doc in docs if doc["kind"] == "Job"]
-    assert job["metadata"]["name"] == f"omniroute-migrate-{tag}"
-    images = {c["image"] for doc in docs for c in _containers(doc)}
-    assert images == {f"ghcr.io/omniroute/omniroute:{tag}"}
+@pytest.mark.parametrize("image", RELEASE_IMAGES[1:3])
+def test_a_release_renders_its_image_everywhere_and_its_own_migrate_job(
+    image: str, tmp_path: Path
+) -> None:
+    """Run as the README says, twice (a release, then the next under the same image)."""
+    deploy = tmp_path / "deploy"
+    shutil.copytree(DEPLOY / "k8s", deploy / "k8s")
+    script = deploy / "k8s" / "release.py"
+
+    names = []
+    for _ in range(2):
+        subprocess.run([sys.executable, str(script), "staging", image], check=True)
+        rendered = subprocess.run(
+            ["kubectl", "kustomize", str(deploy / "k8s" / "overlays" / "staging")],
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout
+        docs = [doc for doc in yaml.safe_load_all(rendered) if doc]
+        (job,) = [doc for doc in docs if doc["kind"] == "Job"]
+        names.append(job["metadata"]["name"])
+        assert {c["image"] for doc in docs for c in _containers(doc)} == {
+            image.replace(":1.0.1@", "@")  # by digest, kustomize drops the tag
+        }
+    release = _release_module()
+    assert names == [release.job_name(image, "2"), release.job_name(image, "3")]

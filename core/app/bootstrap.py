@@ -198,7 +198,7 @@ def build_services(
         max_overflow=settings.database_max_overflow,
     )
     store = open_session_store(settings.session_url, clock)
-    bus = open_event_bus(settings.events_url)
+    bus = open_event_bus(settings.events_url, max_attempts=settings.events_max_attempts)
     relay = OutboxRelay(db, bus, clock)
     translate = Translator.load()
     catalogue = CatalogueService(db, clock)

@@ -79,6 +79,10 @@ class HttpMetrics:
         """The pipeline's failed turns by channel kind (`Pipeline.failures`), read at scrape."""
         self.registry.register(FailedTurns(failures))
 
+    def count_dead_letters(self, dead_letters: Mapping[tuple[str, str], int]) -> None:
+        """Events set aside after their last attempt (`EventBus.dead_letters`), read at scrape."""
+        self.registry.register(DeadLetters(dead_letters))
+
     async def expose(self, _request: web.Request) -> web.Response:
         response = web.Response(body=generate_latest(self.registry))
         response.headers["Content-Type"] = CONTENT_TYPE_LATEST
@@ -99,6 +103,23 @@ class FailedTurns:
         )
         for kind, count in sorted(self._failures.items()):
             family.add_metric([kind], count)
+        yield family
+
+
+class DeadLetters:
+    """A collector over the event bus's tally of dead letters, by topic and subscriber group."""
+
+    def __init__(self, dead_letters: Mapping[tuple[str, str], int]) -> None:
+        self._dead_letters = dead_letters
+
+    def collect(self) -> Iterator[CounterMetricFamily]:
+        family = CounterMetricFamily(
+            "omniroute_events_dead_lettered",
+            "Events a subscriber group failed on every attempt, set aside in <topic>.dlq",
+            labels=["topic", "group"],
+        )
+        for (topic, group), count in sorted(self._dead_letters.items()):
+            family.add_metric([topic, group], count)
         yield family
 
 

@@ -57,6 +57,7 @@ def create_app(
         )
     metrics = HttpMetrics()
     metrics.count_failed_turns(services.pipeline.failures)
+    metrics.count_dead_letters(services.bus.dead_letters)
     app = web.Application(
         client_max_size=settings.max_body_bytes * 128, middlewares=[metrics.middleware]
     )

@@ -5,6 +5,15 @@ their order. After any failure it is rebuilt, so a restarted broker gets a fresh
 `kafka://host:9092?idempotent=false` turns idempotence off for brokers without InitProducerId
 (Tansu, the test broker); each consumer's idempotency key absorbs the duplicates a retry may
 then make.
+
+A consumer group cannot skip a message it failed on without losing it, and cannot stop on it
+without holding up every later message of its partition: one poison event (not an envelope at
+all, or a handler bug it always trips) would stall that group's partition for good. So a message
+is handled up to `max_attempts` times with a doubling back-off; then it goes, as it came, to
+`<topic>.dlq` with headers saying why (`dlq.error`) and whose it was (`dlq.group`, `dlq.topic`,
+`dlq.partition`, `dlq.offset`, `dlq.attempts`), is logged as an error and counted
+(`dead_letters`), and its offset is committed. A message that is not an envelope goes there at
+once: no retry can parse it.
 """
 
 from __future__ import annotations
@@ -12,21 +21,30 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import struct
+from collections import Counter
 from collections.abc import Sequence
 from urllib.parse import parse_qs, urlsplit
 
 import structlog
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
 from aiokafka.errors import KafkaError
+from pydantic import ValidationError
 
 from core.bus.events import EventEnvelope
-from core.bus.port import Subscriber
+from core.bus.port import DEAD_LETTER_SUFFIX, MAX_ATTEMPTS, Subscriber
 
 log = structlog.get_logger(__name__)
 
 RETRIABLE_ATTEMPTS = 4
 # How long `start` waits for live groups to join and find the topic's end before serving anyway.
 LIVE_JOIN_TIMEOUT = 45.0
+# The first wait before a failed message is handled again; it doubles up to the cap.
+RETRY_BACKOFF_SECONDS = 0.5
+RETRY_BACKOFF_MAX_SECONDS = 30.0
+# aiokafka's default: the longest a consumer may go between polls before the group moves on.
+MAX_POLL_INTERVAL_MS = 300_000
+# A dead letter's `dlq.error` header keeps the start of the error, not a page of traceback.
+ERROR_HEADER_CHARS = 1_000
 
 
 def bootstrap_servers(url: str) -> str:
@@ -43,10 +61,23 @@ def idempotent(url: str) -> bool:
 
 
 class KafkaEventBus:
-    def __init__(self, url: str, *, request_timeout_ms: int = 5_000) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        request_timeout_ms: int = 5_000,
+        max_attempts: int = MAX_ATTEMPTS,
+        retry_backoff_seconds: float = RETRY_BACKOFF_SECONDS,
+    ) -> None:
+        if max_attempts < 1:
+            raise ValueError(f"max_attempts must be at least 1, not {max_attempts}")
         self._bootstrap = bootstrap_servers(url)
         self._idempotent = idempotent(url)
         self._timeout_ms = request_timeout_ms
+        self._max_attempts = max_attempts
+        self._retry_backoff = retry_backoff_seconds
+        # Messages sent to `<topic>.dlq`, by (topic, group): /metrics reads it.
+        self.dead_letters: Counter[tuple[str, str]] = Counter()
         self._producer: AIOKafkaProducer | None = None
         self._lock = asyncio.Lock()
         self._subscriptions: list[tuple[str, str, Subscriber, bool]] = []
@@ -164,6 +195,9 @@ class KafkaEventBus:
                 request_timeout_ms=max(self._timeout_ms, 40_000),
                 # See topics created after the consumer started within seconds, not minutes.
                 metadata_max_age_ms=5_000,
+                # A message's retries happen between two polls: the group must not give the
+                # partition away meanwhile (then the retries would start over, for ever).
+                max_poll_interval_ms=self._max_poll_interval_ms(),
             )
             try:
                 await consumer.start()  # returns once the group has assigned the partitions
@@ -174,8 +208,7 @@ class KafkaEventBus:
                     ready.set()
                 backoff = 0.2
                 async for message in consumer:
-                    if message.value is not None:
-                        await handler(EventEnvelope.from_bytes(message.value))
+                    await self._handle(message, group, handler)
                     if not live:
                         await consumer.commit()
             except asyncio.CancelledError:
@@ -187,6 +220,89 @@ class KafkaEventBus:
             finally:
                 with contextlib.suppress(Exception):
                     await consumer.stop()
+
+    def _max_poll_interval_ms(self) -> int:
+        """aiokafka's 5 minutes for handling a message, plus every retry's back-off."""
+        waits = sum(
+            min(RETRY_BACKOFF_MAX_SECONDS, self._retry_backoff * 2**n)
+            for n in range(self._max_attempts - 1)
+        )
+        return MAX_POLL_INTERVAL_MS + int(waits * 1000)
+
+    async def _handle(
+        self, message: ConsumerRecord[bytes, bytes], group: str, handler: Subscriber
+    ) -> None:
+        """Hand one message to the handler, retrying; a poison message ends in `<topic>.dlq`."""
+        if message.value is None:
+            return  # a tombstone: nothing to handle
+        try:
+            envelope = EventEnvelope.from_bytes(message.value)
+        except ValidationError as exc:
+            await self._dead_letter(message, group, exc, attempts=1)
+            return
+        backoff = self._retry_backoff
+        for attempt in range(1, self._max_attempts + 1):
+            try:
+                await handler(envelope)
+            except Exception as exc:
+                if attempt == self._max_attempts:
+                    await self._dead_letter(message, group, exc, attempts=attempt)
+                    return
+                log.warning(
+                    "kafka.handler_failed",
+                    group=group,
+                    topic=message.topic,
+                    event_id=str(envelope.event_id),
+                    attempt=attempt,
+                    error=str(exc),
+                    retry_in=backoff,
+                )
+                await asyncio.sleep(backoff)
+                backoff = min(RETRY_BACKOFF_MAX_SECONDS, backoff * 2)
+            else:
+                return
+
+    async def _dead_letter(
+        self,
+        message: ConsumerRecord[bytes, bytes],
+        group: str,
+        error: Exception,
+        *,
+        attempts: int,
+    ) -> None:
+        """Publish the message as it came to `<topic>.dlq`; raises while that fails (the
+        consumer then starts again from the uncommitted message: nothing is lost)."""
+        reason = f"{type(error).__name__}: {error}"[:ERROR_HEADER_CHARS]
+        headers = [
+            *message.headers,
+            ("dlq.error", reason.encode()),
+            ("dlq.group", group.encode()),
+            ("dlq.topic", message.topic.encode()),
+            ("dlq.partition", str(message.partition).encode()),
+            ("dlq.offset", str(message.offset).encode()),
+            ("dlq.attempts", str(attempts).encode()),
+        ]
+        dead_letter_topic = message.topic + DEAD_LETTER_SUFFIX
+        async with self._lock:
+            try:
+                producer = await self._ensure_producer()
+                await producer.send_and_wait(
+                    dead_letter_topic, value=message.value, key=message.key, headers=headers
+                )
+            except Exception:
+                await self._reset_producer()
+                raise
+        self.dead_letters[(message.topic, group)] += 1
+        log.error(
+            "kafka.dead_lettered",
+            group=group,
+            topic=message.topic,
+            partition=message.partition,
+            offset=message.offset,
+            attempts=attempts,
+            error=reason,
+            dead_letter_topic=dead_letter_topic,
+        )
 
     async def ping(self) -> bool:
         """Up while any bootstrap broker answers: the producer and the consumers reach the

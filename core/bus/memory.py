@@ -7,27 +7,38 @@ run. The subscriber's
 later events of the same aggregate wait behind it, in order (Kafka's partition would hold them
 too); every other subscriber goes on. After a restart a waiting event goes to all its
 subscribers again (what has no second effect is each consumer's to ensure, as with Kafka).
+
+As on Kafka, a subscriber fails on one event at most `max_attempts` times: then the event is set
+aside for it as a dead letter (logged as an error with the whole envelope, counted in
+`dead_letters`), and its aggregate's later events reach it again. Without that, one poison
+event would hold them back for good and its row would be published every minute for ever.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Sequence
 
 import structlog
 
 from core.bus.events import EventEnvelope
-from core.bus.port import Subscriber, UndeliveredError
+from core.bus.port import MAX_ATTEMPTS, Subscriber, UndeliveredError
 
 log = structlog.get_logger(__name__)
 
 
 class MemoryEventBus:
-    def __init__(self) -> None:
+    def __init__(self, *, max_attempts: int = MAX_ATTEMPTS) -> None:
+        if max_attempts < 1:
+            raise ValueError(f"max_attempts must be at least 1, not {max_attempts}")
+        self._max_attempts = max_attempts
         self._subscribers: dict[str, list[tuple[str, Subscriber]]] = defaultdict(list)
         # Events some subscriber still owes: which of their subscribers (by place) handled them.
         self._handled: dict[uuid.UUID, set[int]] = {}
+        # ... and how often each subscriber (by place) failed on them.
+        self._failed: dict[uuid.UUID, Counter[int]] = {}
+        self.dead_letters: Counter[tuple[str, str]] = Counter()
 
     async def publish(self, envelopes: Sequence[EventEnvelope]) -> None:
         waiting: set[uuid.UUID] = set()
@@ -40,13 +51,20 @@ class MemoryEventBus:
                 if (place, envelope.key) not in held:
                     try:
                         await handler(envelope)
-                    except Exception:
+                    except Exception as exc:
+                        failed = self._failed.setdefault(envelope.event_id, Counter())
+                        failed[place] += 1
+                        if failed[place] >= self._max_attempts:
+                            self._dead_letter(envelope, group, exc, failed[place])
+                            handled.add(place)
+                            continue
                         # Redelivered later; the other subscribers are not held back meanwhile.
                         log.exception(
                             "bus.subscriber_failed",
                             group=group,
                             topic=envelope.topic,
                             event_id=str(envelope.event_id),
+                            attempt=failed[place],
                         )
                     else:
                         handled.add(place)
@@ -55,8 +73,23 @@ class MemoryEventBus:
                 waiting.add(envelope.event_id)
             if envelope.event_id not in waiting:
                 del self._handled[envelope.event_id]
+                self._failed.pop(envelope.event_id, None)
         if waiting:
             raise UndeliveredError(frozenset(waiting))
+
+    def _dead_letter(
+        self, envelope: EventEnvelope, group: str, error: Exception, attempts: int
+    ) -> None:
+        self.dead_letters[(envelope.topic, group)] += 1
+        log.error(
+            "bus.dead_lettered",
+            group=group,
+            topic=envelope.topic,
+            event_id=str(envelope.event_id),
+            attempts=attempts,
+            error=f"{type(error).__name__}: {error}",
+            envelope=envelope.model_dump(mode="json"),
+        )
 
     def subscribe(self, topic: str, group: str, handler: Subscriber, *, live: bool = False) -> None:
         # In process, every subscriber is live: it sees what is published once it is there.
@@ -71,3 +104,4 @@ class MemoryEventBus:
     async def close(self) -> None:
         self._subscribers.clear()
         self._handled.clear()
+        self._failed.clear()

@@ -11,21 +11,33 @@ claimed rows until the claim runs out, which only happens when the claiming rela
 leaves alone the later rows of an aggregate whose earlier rows are claimed: one order's events
 leave in the order they were written even while two relays publish (its key keeps them in
 order on the topic only as long as they are sent in order).
+
+"The order they were written" is each key's `seq` (1, 2, 3…, taken from `outbox_sequences` in
+the writing transaction), not the id: a UUIDv7 carries its process's clock, and an order is
+changed by several processes (gateway replicas, Temporal workers): one whose clock is behind
+would give a later change a smaller id, and the relay, ordering by id, would publish it first.
+The counter's row stays locked until its transaction commits, so a key's numbers follow the
+order its events were committed in, whatever the clocks say. Rows are still taken oldest id
+first (fair between aggregates); within a key, by seq.
 """
 
 from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import Sequence
 from datetime import timedelta
+from typing import Protocol, TypeVar
 
 import structlog
 from sqlalchemy import or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.bus.events import DomainEvent, EventEnvelope
 from core.bus.port import EventBus, UndeliveredError
-from core.bus.tables import outbox
+from core.bus.tables import outbox, outbox_sequences
 from core.clock import Clock
 from core.db import Database
 from core.loops import BackgroundLoop
@@ -40,9 +52,17 @@ REDELIVER_MAX_SECONDS = 60.0
 
 
 async def record(session: AsyncSession, *events: DomainEvent) -> None:
-    """Add events to the outbox inside the caller's transaction."""
+    """Add events to the outbox inside the caller's transaction, each numbered after the last
+    of its key (see the module's docstring)."""
+    numbers: dict[str, int] = {}
+    for event in events:
+        numbers[event.aggregate_id] = numbers.get(event.aggregate_id, 0) + 1
+    for key in sorted(numbers):  # every transaction locks counters in one order: no deadlock
+        # The last number this transaction takes for the key; its events count up to it.
+        numbers[key] = await _take_numbers(session, key, numbers[key]) - numbers[key]
     for event in events:
         envelope = event.envelope()
+        numbers[envelope.key] += 1
         await session.execute(
             outbox.insert().values(
                 id=event.event_id,
@@ -54,8 +74,57 @@ async def record(session: AsyncSession, *events: DomainEvent) -> None:
                 created_at=event.occurred_at,
                 sent_at=None,
                 attempts=0,
+                seq=numbers[envelope.key],
             )
         )
+
+
+async def _take_numbers(session: AsyncSession, key: str, count: int) -> int:
+    """Move `key`'s counter on by `count` (created at `count`); returns where it now stands."""
+    dialect = session.get_bind().dialect.name
+    upsert = (pg_insert if dialect == "postgresql" else sqlite_insert)(outbox_sequences).values(
+        key=key, seq=count
+    )
+    upsert = upsert.on_conflict_do_update(
+        index_elements=[outbox_sequences.c.key],
+        set_={"seq": outbox_sequences.c.seq + count},
+    )
+    last = await session.scalar(upsert.returning(outbox_sequences.c.seq))
+    assert last is not None  # an upsert's RETURNING always has its row
+    return int(last)
+
+
+def _place(seq: int | None, row_id: uuid.UUID) -> tuple[int, int, uuid.UUID]:
+    """Where a row stands among its key's rows: by seq; rows written before 0022 (no seq) came
+    before every numbered one, in id order (one process wrote them all, then)."""
+    return (0, 0, row_id) if seq is None else (1, seq, row_id)
+
+
+class _Numbered(Protocol):
+    @property
+    def id(self) -> uuid.UUID: ...
+
+    @property
+    def key(self) -> str: ...
+
+    @property
+    def seq(self) -> int | None: ...
+
+
+_Claimable = TypeVar("_Claimable", bound=_Numbered)
+
+
+def _in_key_order(rows: Sequence[_Claimable]) -> list[_Claimable]:
+    """The batch in id order, except that each key's rows take its slots in seq order."""
+    slots: dict[str, list[int]] = {}
+    for slot, row in enumerate(rows):
+        slots.setdefault(row.key, []).append(slot)
+    ordered = list(rows)
+    for taken in slots.values():
+        by_seq = sorted((rows[slot] for slot in taken), key=lambda r: _place(r.seq, r.id))
+        for slot, row in zip(taken, by_seq, strict=True):
+            ordered[slot] = row
+    return ordered
 
 
 class PublishFailedError(RuntimeError):
@@ -154,7 +223,7 @@ class OutboxRelay:
         now = self._clock.now()
         async with self._db.transaction() as s:
             query = (
-                select(outbox.c.id, outbox.c.key, outbox.c.envelope)
+                select(outbox.c.id, outbox.c.key, outbox.c.seq, outbox.c.envelope)
                 .where(
                     outbox.c.sent_at.is_(None),
                     or_(outbox.c.claimed_until.is_(None), outbox.c.claimed_until <= now),
@@ -167,21 +236,27 @@ class OutboxRelay:
                 query = query.with_for_update(skip_locked=True)
             rows = (await s.execute(query)).all()
             if rows:
-                # Older unsent rows not taken here are another relay's (claimed, or being
-                # claimed: locked, so skipped): the same aggregate's later rows wait for them.
+                # Unsent rows not taken here are another relay's (claimed, or being claimed:
+                # locked, so skipped), waiting for their back-off, or beyond this batch: the
+                # same aggregate's later rows wait for them.
                 mine = [r.id for r in rows]
-                elsewhere: dict[str, uuid.UUID] = {}
+                elsewhere: dict[str, tuple[int, int, uuid.UUID]] = {}
                 theirs = await s.execute(
-                    select(outbox.c.key, outbox.c.id).where(
+                    select(outbox.c.key, outbox.c.seq, outbox.c.id).where(
                         outbox.c.sent_at.is_(None),
                         outbox.c.key.in_({r.key for r in rows}),
-                        outbox.c.id < mine[-1],
                         outbox.c.id.not_in(mine),
                     )
                 )
-                for key, row_id in theirs:
-                    elsewhere[key] = min(row_id, elsewhere.get(key, row_id))
-                rows = [r for r in rows if not (r.key in elsewhere and elsewhere[r.key] < r.id)]
+                for key, seq, row_id in theirs:
+                    place = _place(seq, row_id)
+                    elsewhere[key] = min(place, elsewhere.get(key, place))
+                rows = [
+                    r
+                    for r in rows
+                    if not (r.key in elsewhere and elsewhere[r.key] < _place(r.seq, r.id))
+                ]
+                rows = _in_key_order(rows)
             if rows:
                 await s.execute(
                     update(outbox)

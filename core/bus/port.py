@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Protocol
 
 from core.bus.events import EventEnvelope
 
 Subscriber = Callable[[EventEnvelope], Awaitable[None]]
+
+# How many times a subscriber is given one event before it is set aside as a dead letter
+# (OMNIROUTE_EVENTS_MAX_ATTEMPTS), and the topic that takes it: `<topic>.dlq`.
+MAX_ATTEMPTS = 5
+DEAD_LETTER_SUFFIX = ".dlq"
 
 
 class UndeliveredError(RuntimeError):
@@ -37,6 +42,11 @@ class EventBus(Protocol):
         A `live` subscriber gets only what is published after it starts, and its place is not
         kept: a fan-out to connected clients (GraphQL subscriptions) has no use for history.
         """
+        ...
+
+    @property
+    def dead_letters(self) -> Mapping[tuple[str, str], int]:
+        """Events set aside after `max_attempts` failures, by (topic, subscriber group)."""
         ...
 
     async def start(self) -> None: ...

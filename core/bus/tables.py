@@ -1,6 +1,6 @@
 """The outbox (events written with the state change) and the inbox (events already handled)."""
 
-from sqlalchemy import JSON, Column, Index, Integer, String, Table, Uuid
+from sqlalchemy import JSON, BigInteger, Column, Index, Integer, String, Table, Uuid
 
 from core.db import UTCDateTime, metadata
 
@@ -18,7 +18,20 @@ outbox = Table(
     Column("attempts", Integer, nullable=False, default=0),
     # A relay publishing the row (outside any transaction) until then; after it, another may.
     Column("claimed_until", UTCDateTime),
+    # The row's place among its key's (its aggregate's) rows: 1, 2, 3… in commit order, from
+    # `outbox_sequences`. The id (UUIDv7) is no such order: each process takes it from its own
+    # clock, and a slow clock would put a later event first. None on rows from before 0022.
+    Column("seq", BigInteger),
     Index("ix_outbox_unsent", "sent_at", "id"),
+)
+
+# Each key's last `outbox.seq`, moved on in the transaction that records its next event: the
+# row stays locked till that commits, so a key's events take their numbers in commit order.
+outbox_sequences = Table(
+    "outbox_sequences",
+    metadata,
+    Column("key", String(120), primary_key=True),
+    Column("seq", BigInteger, nullable=False),
 )
 
 processed_events = Table(

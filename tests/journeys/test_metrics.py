@@ -8,6 +8,13 @@ import gc
 from aiohttp.test_utils import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 
+from core.app.bootstrap import Services
+from core.bus import EventEnvelope
+from core.clock import SteppedClock
+from core.phone import Phone
+from core.region import RegionCode
+from engines.orders import CartLine, PaymentMethod, PlaceOrder
+from engines.orders.events import OrderPlaced
 from tests.support.phone import UssdPhone
 
 
@@ -104,3 +111,34 @@ async def test_a_websocket_is_counted_but_not_timed_as_a_request(
     slow = ("omniroute_http_request_seconds_bucket", (("le", "0.25"), ("route", "/graphql")))
     assert found[slow] == 1
     assert ("omniroute_http_request_seconds_count", (("route", "/channels/web/ws"),)) not in found
+
+
+async def test_an_event_set_aside_as_a_dead_letter_is_counted_by_topic_and_group(
+    client: TestClient[object, object], services: Services, clock: SteppedClock
+) -> None:
+    """A subscriber that fails on an event every time stops holding it after its attempts:
+    operators must see that it happened (and alert on it), since nothing else shows it."""
+
+    async def broken(envelope: EventEnvelope) -> None:
+        raise RuntimeError("bug")
+
+    services.bus.subscribe(OrderPlaced.topic, "test-broken", broken)
+    await services.orders.place(
+        PlaceOrder(
+            customer=Phone("+2348030000001"),
+            region=RegionCode.LAGOS,
+            lines=(CartLine("DRK-WATR-75", 1),),
+            payment_method=PaymentMethod.ON_DELIVERY,
+            idempotency_key="dead-letter-metric",
+        )
+    )
+    for _ in range(services.settings.events_max_attempts):
+        await services.relay.drain()
+        clock.advance(120)  # past any back-off
+
+    found = await samples(client)
+    key = (
+        "omniroute_events_dead_lettered_total",
+        (("group", "test-broken"), ("topic", OrderPlaced.topic)),
+    )
+    assert found[key] == 1

@@ -8,6 +8,7 @@ import uuid
 from datetime import UTC, datetime
 
 import pytest
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 
 from core.bus import EventEnvelope
 from core.bus.kafka import KafkaEventBus
@@ -122,3 +123,83 @@ async def test_a_hung_broker_is_not_ready_though_its_port_accepts(
         assert await alive.ping() is True
     finally:
         hung.close()
+
+
+async def _read_records(
+    bootstrap: str, topic: str, count: int, timeout: float = 30.0
+) -> list[ConsumerRecord[bytes, bytes]]:
+    """The first `count` records of `topic`, headers and all, as an operator's tool reads them."""
+    consumer = AIOKafkaConsumer(
+        topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest", enable_auto_commit=False
+    )
+    await consumer.start()
+    found: list[ConsumerRecord[bytes, bytes]] = []
+    try:
+        async with asyncio.timeout(timeout):
+            while len(found) < count:
+                batches = await consumer.getmany(timeout_ms=250)
+                for records in batches.values():
+                    found.extend(records)
+    finally:
+        await consumer.stop()
+    return found
+
+
+async def test_a_poison_event_goes_to_the_dead_letter_topic_and_the_partition_moves_on(
+    kafka_server: KafkaServer,
+) -> None:
+    """A message that is not an event at all, and one that a handler bug fails on every time,
+    no longer stall the group's partition for good: each is tried, set aside in `<topic>.dlq`
+    with why and whose, counted, and committed; the order's next update is handled, and a
+    restarted group does not get them again."""
+    topic = f"omniroute.test.poison-{uuid.uuid4().hex[:8]}.v1"
+    group = f"test-{uuid.uuid4().hex[:8]}"
+    url = f"kafka://{kafka_server.bootstrap}?idempotent=false"
+    reference = f"P{uuid.uuid4().hex[:5]}".upper()
+    poison, good = (status_event(reference).model_copy(update={"topic": topic}) for _ in range(2))
+    tries: list[uuid.UUID] = []
+    moved_on = asyncio.Event()
+
+    async def handler(envelope: EventEnvelope) -> None:
+        tries.append(envelope.event_id)
+        if envelope.event_id == poison.event_id:
+            raise KeyError("customer_texted")  # the bug: a field this release expects
+        moved_on.set()
+
+    raw = AIOKafkaProducer(bootstrap_servers=kafka_server.bootstrap)
+    await raw.start()
+    try:  # all three under the order's key: one partition, in this order
+        await raw.send_and_wait(topic, b"{not an event", key=reference.encode())
+    finally:
+        await raw.stop()
+    bus = KafkaEventBus(url, max_attempts=3, retry_backoff_seconds=0.05)
+    await bus.publish([poison, good])
+    bus.subscribe(topic, group, handler)
+    await bus.start()
+    try:
+        await asyncio.wait_for(moved_on.wait(), 30)
+    finally:
+        await bus.close()
+
+    assert tries == [poison.event_id] * 3 + [good.event_id]
+    assert bus.dead_letters == {(topic, group): 2}
+    garbage, dead = await _read_records(kafka_server.bootstrap, f"{topic}.dlq", 2)
+    assert garbage.value == b"{not an event"
+    assert dict(garbage.headers)["dlq.error"].startswith(b"ValidationError")
+    assert EventEnvelope.from_bytes(dead.value or b"") == poison
+    assert dead.key == reference.encode()
+    headers = dict(dead.headers)
+    assert headers["dlq.error"] == b"KeyError: 'customer_texted'"
+    assert headers["dlq.group"] == group.encode()
+    assert headers["dlq.topic"] == topic.encode()
+    assert headers["dlq.attempts"] == b"3"
+    assert headers["event_type"] == b"OrderStatusChanged"
+
+    # Committed past all three: a restarted group does not get the dead letters again.
+    member = AIOKafkaConsumer(bootstrap_servers=kafka_server.bootstrap, group_id=group)
+    await member.start()
+    try:
+        partition = TopicPartition(topic, int(headers["dlq.partition"]))
+        assert await member.committed(partition) == 3
+    finally:
+        await member.stop()

@@ -8,7 +8,7 @@ from core.bus.outbox import OutboxRelay
 from core.clock import SteppedClock
 from core.phone import Phone
 from core.region import RegionCode
-from engines.orders import CartLine, PaymentMethod, PlaceOrder
+from engines.orders import CartLine, OrderStatus, PaymentMethod, PlaceOrder
 from engines.orders.events import OrderPlaced, OrderStatusChanged
 
 NGOZI = Phone("+2348030000001")
@@ -84,3 +84,30 @@ async def test_a_failing_subscriber_holds_back_no_one_elses_events(
 
     assert watched == [o.reference for o in orders]
     assert await relay.unsent() == 3
+
+
+async def test_an_event_a_subscriber_always_fails_on_is_set_aside_and_its_next_ones_flow(
+    services: Services, clock: SteppedClock
+) -> None:
+    """A bug that trips on one status change must not hold back, for good, that order's later
+    changes to the same subscriber (nor republish the row every minute for ever): after its
+    attempts the event is set aside as a dead letter, counted, and the next change arrives."""
+    seen: list[str] = []
+
+    async def fussy(envelope: EventEnvelope) -> None:
+        if envelope.data["status"] == "confirmed":
+            raise KeyError("customer_texted")
+        seen.append(envelope.data["status"])
+
+    services.bus.subscribe(OrderStatusChanged.topic, "test-fussy", fussy)
+    order = await services.orders.place(an_order("poison"))
+    await services.orders.advance(order.reference, OrderStatus.CONFIRMED)
+    await services.orders.advance(order.reference, OrderStatus.PICKING)
+
+    for _ in range(services.settings.events_max_attempts):
+        await services.relay.drain()
+        clock.advance(120)  # past any back-off
+
+    assert seen == ["picking"]
+    assert services.bus.dead_letters == {(OrderStatusChanged.topic, "test-fussy"): 1}
+    assert await services.relay.unsent() == 0

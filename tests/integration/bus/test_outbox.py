@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import secrets
 import time
+import uuid
 from collections.abc import AsyncIterator
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import asyncpg
@@ -19,7 +22,7 @@ from core.bus.inbox import handle_once
 from core.bus.memory import MemoryEventBus
 from core.bus.outbox import OutboxRelay
 from core.bus.tables import outbox
-from core.clock import SystemClock
+from core.clock import Clock, SystemClock
 from core.config import Settings
 from core.ids import RandomIds
 from core.phone import Phone
@@ -362,3 +365,60 @@ async def test_a_second_relay_leaves_an_orders_next_event_until_the_first_sent_i
         release.set()
         await services.close()
     assert seen_by_other == ["confirmed"]
+
+
+class _BehindClock(SystemClock):
+    """Another machine's clock, `behind` slow (NTP steps, a VM resumed, a drifting host)."""
+
+    def __init__(self, behind: timedelta) -> None:
+        self._behind = behind
+
+    def now(self) -> datetime:
+        return super().now() - self._behind
+
+
+class _Uuid7At(RandomIds):
+    """UUIDv7 as that machine makes them: its own clock's milliseconds, then random bits."""
+
+    def __init__(self, clock: Clock) -> None:
+        self._clock = clock
+
+    def uuid(self) -> uuid.UUID:
+        millis = int(self._clock.now().timestamp() * 1000)
+        value = (millis << 80) | (0x7 << 76) | (secrets.randbits(12) << 64)
+        return uuid.UUID(int=value | (0b10 << 62) | secrets.randbits(62))
+
+
+async def test_an_orders_changes_from_two_processes_leave_in_order_though_their_clocks_differ(
+    any_database_url: str, any_events_url: str
+) -> None:
+    """The gateway confirms Ngozi's order (her payment came in); a moment later the Temporal
+    worker, on a host whose clock is a minute slow, starts picking it. The app and every
+    consumer must hear "confirmed" and then "picking", not the other way round (which would
+    leave "confirmed" as her order's last news while it is being picked)."""
+    gateway = await make_services(any_database_url, any_events_url)
+    slow = _BehindClock(timedelta(minutes=1))
+    settings = gateway.settings
+    worker = build_services(settings, clock=slow, ids=_Uuid7At(slow))
+    seen: list[EventEnvelope] = []
+
+    async def collect(envelope: EventEnvelope) -> None:
+        seen.append(envelope)
+
+    try:
+        order = await gateway.orders.place(an_order("two-clocks"))
+        await gateway.orders.advance(order.reference, OrderStatus.CONFIRMED)
+        await worker.orders.advance(order.reference, OrderStatus.PICKING)
+        if any_events_url == "memory://":
+            gateway.bus.subscribe(OrderStatusChanged.topic, "test", collect)
+            await gateway.relay.drain()
+        else:
+            await gateway.relay.drain()
+            seen = await published(gateway, OrderStatusChanged.topic)
+    finally:
+        await worker.close()
+        await gateway.close()
+    first_seen = {e.event_id: e for e in reversed(seen)}
+    applied = [e for e in seen if first_seen.get(e.event_id) is e]
+    ours = [e.data["status"] for e in applied if e.data["reference"] == order.reference]
+    assert ours == ["confirmed", "picking"]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
@@ -19,6 +20,11 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from core.clock import SteppedClock
 from core.conversation import Session, SessionConflictError, SessionStore
+from core.i18n import Translator
+from core.intents import Intent
+from core.messages import USSD_CAPABILITIES, ChannelKind, InboundMessage, Option, Reply
+from core.phone import Phone
+from core.pipeline import Pipeline
 from sessions import MemorySessionStore, RedisSessionStore, open_session_store
 from sessions.factory import UnsupportedSessionUrlError
 from tests.support.servers import ValkeyServer
@@ -304,7 +310,11 @@ async def test_redis_store_times_out_on_a_server_that_never_answers() -> None:
 
 
 class _ReplyDroppingProxy:
-    """A TCP proxy to Valkey that can lose one reply: the command ran, the client never hears."""
+    """A TCP proxy to Valkey that can lose one reply: the command ran, the client never hears.
+
+    `drop_next_reply` closes the connection with it; `withhold_next_reply` keeps the connection
+    open and silent, so the client's socket timeout runs out.
+    """
 
     def __init__(self, upstream_port: int) -> None:
         self._upstream_port = upstream_port
@@ -312,6 +322,7 @@ class _ReplyDroppingProxy:
         self._tasks: set[asyncio.Task[None]] = set()
         self._writers: list[asyncio.StreamWriter] = []
         self.drop_next_reply = False
+        self.withhold_next_reply = False
         self.dropped = 0
 
     async def start(self) -> str:
@@ -338,6 +349,10 @@ class _ReplyDroppingProxy:
                     self.drop_next_reply = False
                     self.dropped += 1
                     break
+                if replies and self.withhold_next_reply:
+                    self.withhold_next_reply = False
+                    self.dropped += 1
+                    continue
                 sink.write(data)
                 await sink.drain()
         for writer in both:
@@ -374,6 +389,58 @@ async def test_save_whose_reply_was_lost_is_not_a_conflict_with_itself(
         assert await store.load(KEY) == second
         with pytest.raises(SessionConflictError):  # a rival at the old version still loses
             await store.save(KEY, first.evolve(state="help"), ttl_seconds=60)
+    finally:
+        await store.close()
+        await proxy.close()
+
+
+class _MenuDialog:
+    """The shortest dialog: every turn answers the main menu and keeps the session."""
+
+    async def step(
+        self, msg: InboundMessage, session: Session | None, intent: Intent
+    ) -> tuple[Session, Reply]:
+        return (session or Session("main", "en")), Reply("Welcome", (Option("1", "Shop"),))
+
+
+@pytest.mark.real
+async def test_a_turn_whose_claim_reply_timed_out_still_answers_its_screen(
+    valkey_server: ValkeyServer,
+) -> None:
+    """Valkey took the claim but its answer came too late: the client's retry must find the
+    claim its own, not a copy of the request being handled elsewhere (which would wait for a
+    reply nobody writes, then show the apology)."""
+    await _flush(valkey_server.url)
+    proxy = _ReplyDroppingProxy(valkey_server.port)
+    store = RedisSessionStore.from_url(await proxy.start(), socket_timeout=0.3)
+    pipeline = Pipeline(
+        store, _MenuDialog(), Translator.load(), session_ttl_seconds=180, reply_ttl_seconds=600
+    )
+    dial = InboundMessage(
+        kind=ChannelKind.USSD,
+        provider="africastalking",
+        phone=Phone.parse("+2348030000001"),
+        session_key=KEY,
+        text="",
+        capabilities=USSD_CAPABILITIES,
+        idempotency_key=f"{KEY}:",
+        transcript="",
+    )
+    try:
+        await store.load("warm-up")  # connected
+
+        proxy.withhold_next_reply = True  # the answer to the turn's first round trip
+        began = time.monotonic()
+        reply = await pipeline.handle(dial)
+
+        assert proxy.dropped == 1
+        assert reply.text == "Welcome"
+        assert time.monotonic() - began < 3.0
+        assert pipeline.failures == Counter()
+        saved = await store.load(KEY)
+        assert saved is not None
+        assert saved.transcript == ""
+        assert await pipeline.handle(dial) == reply  # Africa's Talking's retry: the same screen
     finally:
         await store.close()
         await proxy.close()
