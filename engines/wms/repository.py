@@ -209,6 +209,22 @@ class SqlWarehouseRepository:
         )
         return [(r[0], int(r[1])) for r in rows if r[1]]
 
+    async def picked_for(self, warehouse_id: str, sku: str) -> list[tuple[str, int]]:
+        """The orders whose pick lists (not cancelled) took the SKU to the dock, and how many
+        each, by order reference; whether it is still there is the order's status."""
+        rows = await self._s.execute(
+            select(wms_pick_lists.c.order_reference, func.sum(wms_pick_lines.c.picked))
+            .join(wms_pick_lists, wms_pick_lists.c.id == wms_pick_lines.c.pick_list_id)
+            .where(
+                wms_pick_lists.c.warehouse_id == warehouse_id,
+                wms_pick_lines.c.sku == sku,
+                wms_pick_lists.c.status != PickListStatus.CANCELLED.value,
+            )
+            .group_by(wms_pick_lists.c.order_reference)
+            .order_by(wms_pick_lists.c.order_reference)
+        )
+        return [(r[0], int(r[1])) for r in rows if r[1]]
+
     async def add_pick_list(self, pick: PickList, pick_id: uuid.UUID) -> None:
         await self._s.execute(
             wms_pick_lists.insert().values(

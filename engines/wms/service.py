@@ -66,6 +66,9 @@ class UnknownWarehouseError(WarehouseError):
 
 # Orders a wave may pick (the workflow moves a released order to PICKING before its wave).
 TO_PICK = frozenset({OrderStatus.PLACED, OrderStatus.CONFIRMED, OrderStatus.PICKING})
+# Orders whose picked goods the dock holds: the warehouse's stock until delivered (an order
+# delivered, cancelled or returned took them off it, or back to a shelf).
+ON_DOCK = frozenset({OrderStatus.PICKING, OrderStatus.PACKED, OrderStatus.DISPATCHED})
 
 
 class WarehouseService:
@@ -157,10 +160,16 @@ class WarehouseService:
         all its bins and the dock hold. Refused, changing nothing, when that would leave less
         on hand than orders reserved (BelowReservedError), when the bin holds another SKU, or
         when the warehouse's catalogue has no such SKU, the bin has no room for the count or
-        the count is less than open pick lists still take from the bin (CountError, naming
-        their orders: their pickers could never pick them)."""
+        the count is less than open pick lists still take from the bin, or, on the dock, less
+        than picked orders wait there with (CountError, naming their orders: their pickers
+        could never pick them, their trucks would be loaded from the shelves again)."""
         if counted < 0:
             raise CountError(f"a count is 0 or more, not {counted}")
+        waiting = (
+            await self._waiting_on_dock(warehouse_id, sku)
+            if location_id == dock_id(warehouse_id)
+            else []
+        )
 
         async def work(s: AsyncSession) -> Counted:
             repo = SqlWarehouseRepository(s)
@@ -183,6 +192,14 @@ class WarehouseService:
             held = {a.sku for a in await repo.stock(warehouse_id) if a.location_id == location_id}
             if location_id != dock and counted and held - {sku}:
                 raise BinHoldsOtherSkuError(location_id, min(held - {sku}))
+            if counted < sum(n for _, n in waiting):
+                # their cartons are there, or were never picked: the truck needs them
+                orders = ", ".join(f"{ref} ({n})" for ref, n in waiting)
+                raise CountError(
+                    f"dock: {counted} x {sku} is less than the {sum(n for _, n in waiting)}"
+                    f" picked for orders {orders} and not delivered yet (on the dock, or on"
+                    " their truck): count again, or cancel those orders first"
+                )
             promised = [] if location_id == dock else await repo.promised_from(location_id, sku)
             if counted < sum(n for _, n in promised):
                 # the pickers sent there would find less than their lists say, for ever
@@ -212,6 +229,12 @@ class WarehouseService:
             on_hand=done.on_hand,
         )
         return done
+
+    async def _waiting_on_dock(self, warehouse_id: str, sku: str) -> list[tuple[str, int]]:
+        """What picked orders not yet delivered hold of the SKU on the dock, by order."""
+        async with self._db.transaction() as s:
+            picked = await SqlWarehouseRepository(s).picked_for(warehouse_id, sku)
+        return [(ref, n) for ref, n in picked if (await self._orders.get(ref)).status in ON_DOCK]
 
     async def pick_list(
         self, warehouse_id: str, order_reference: str, wave: str | None = None
