@@ -280,6 +280,18 @@ class SqlWarehouseRepository:
         ).first()
         return None if row is None else await self._pick_list(row)
 
+    async def open_pick_lists(self, warehouse_id: str) -> list[PickList]:
+        """The warehouse's pick lists still to be picked, oldest first."""
+        rows = await self._s.execute(
+            select(wms_pick_lists)
+            .where(
+                wms_pick_lists.c.warehouse_id == warehouse_id,
+                wms_pick_lists.c.status == PickListStatus.OPEN.value,
+            )
+            .order_by(wms_pick_lists.c.created_at, wms_pick_lists.c.order_reference)
+        )
+        return [await self._pick_list(row) for row in rows.all()]
+
     async def _pick_list(self, row: Any) -> PickList:
         lines = await self._s.execute(
             select(wms_pick_lines)

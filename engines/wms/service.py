@@ -293,6 +293,23 @@ class WarehouseService:
             raise UnknownPickError(pick_id)
         return found
 
+    async def find_pick_list(self, key: str) -> PickList:
+        """A pick list by its id, or by its order's reference (what a picker's slip shows)."""
+        async with self._db.transaction() as s:
+            repo = SqlWarehouseRepository(s)
+            found = await repo.pick_list(key) or await repo.pick_list_for(key.strip().upper())
+        if found is None:
+            raise UnknownPickError(key)
+        return found
+
+    async def open_pick_lists(self, warehouse_id: str) -> list[PickList]:
+        """The warehouse's pick lists still to be picked, oldest first."""
+        async with self._db.transaction() as s:
+            repo = SqlWarehouseRepository(s)
+            if await repo.layout(warehouse_id) is None:
+                raise UnknownWarehouseError(warehouse_id)
+            return await repo.open_pick_lists(warehouse_id)
+
     async def path(
         self, pick_id: str, policy: PathPolicy = PathPolicy.OPTIMAL
     ) -> tuple[PickPath, list[PickListLine]]:
