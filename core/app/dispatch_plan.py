@@ -69,7 +69,7 @@ from engines.routing import (
     Vehicle,
 )
 from engines.routing import Order as Stop
-from engines.wms import Departure, WarehouseService, WavePlan, WavePolicy
+from engines.wms import Departure, HoldReason, WarehouseService, Wave, WavePlan, WavePolicy
 
 NO_LOCATION = "no_location"  # the customer has no delivery point: nowhere to drive to
 SERVICE_MINUTES = 10.0  # unloading and the code at each door
@@ -365,7 +365,9 @@ class DispatchPlanner:
         departures = {ref: d for ref, d in riding.items() if ref not in waved}
         waves = WavePlan(())
         if departures:
-            planned = await self._warehouse.plan_waves(departures, self._waves)
+            planned = _too_big_alone(
+                await self._warehouse.plan_waves(departures, self._waves), departures
+            )
             waves = await self._warehouse.release_waves(_depot_id(region), planned)
         offers = await self._gig.allocate()
         by_task = {t.id: t.reference for t in tasks}
@@ -461,6 +463,25 @@ class DispatchPlanner:
             )
         dropped = [UnassignedOrder(u.order_id, u.reason.value) for u in plan.unassigned]
         return routes, dropped
+
+
+def _too_big_alone(plan: WavePlan, departures: dict[str, Departure]) -> WavePlan:
+    """An order with more lines than one picker carries in a wave still rides its route, so it
+    is picked in a wave of its own (after the others) rather than held without a pick list."""
+    big = sorted(
+        (departures[ref].at, departures[ref].route, ref)
+        for ref, why in plan.held
+        if why is HoldReason.TOO_BIG
+    )
+    if not big:
+        return plan
+    alone = tuple(
+        Wave(number=number, routes=(route,), due=at, batches=((ref,),))
+        for number, (at, route, ref) in enumerate(big, start=len(plan.waves) + 1)
+    )
+    return WavePlan(
+        (*plan.waves, *alone), tuple(h for h in plan.held if h[1] is not HoldReason.TOO_BIG)
+    )
 
 
 def _plan_stops(

@@ -15,8 +15,8 @@ from core.region import RegionCode, local_date
 from engines.customers import DeliveryPoint
 from engines.customers.tables import customers
 from engines.gig import GeoPoint, TaskStatus
-from engines.orders import OrderStatus
-from engines.wms import Layout, Zone, grid
+from engines.orders import CartLine, OrderStatus, PaymentMethod, PlaceOrder
+from engines.wms import Layout, WavePolicy, Zone, grid
 from tests.support.gig import BAYO, CHIDI, EMEKA, NGOZI, driver, order
 
 NOWHERE = Phone("+2348030000777")  # a retailer who never gave a delivery address
@@ -96,6 +96,52 @@ async def test_orders_without_a_point_or_too_big_are_left_out_with_the_reason(
         (lost, NO_LOCATION),
         (huge, "over_capacity"),
     }
+
+
+async def test_an_order_too_big_for_one_picker_rides_its_route_with_a_pick_list(
+    services: Services,
+) -> None:
+    """An order of more lines than a picker carries in a wave was held from the waves as
+    too_big yet left on its route: the truck would have left without its goods."""
+    await lagos_warehouse(services)
+    await services.warehouse.put_away("WH-LAGOS", "RCE-LONG-25K", 20)
+    emeka = await driver(services, EMEKA, "Emeka", capacity=40)
+    tomorrow = (services.clock.now() + timedelta(days=1)).date()
+    seven = datetime(tomorrow.year, tomorrow.month, tomorrow.day, 7, tzinfo=UTC)
+    await services.gig.add_shift(emeka.id, seven, seven + timedelta(hours=10))
+    small = await order(services, CHIDI, "big-0")
+    big = (
+        await services.orders.place(
+            PlaceOrder(
+                NGOZI,
+                RegionCode.LAGOS,
+                (CartLine("NDL-INDO-CHK", 2), CartLine("RCE-LONG-25K", 2)),
+                PaymentMethod.ON_DELIVERY,
+                "big-1",
+            )
+        )
+    ).reference
+    one_line_each = WavePolicy(cutoff_minutes=60, pickers=2, lines_per_picker=1)
+    planner = DispatchPlanner(
+        services.orders,
+        services.customers,
+        services.warehouse,
+        services.gig,
+        services.clock,
+        one_line_each,
+        plans=services.route_plans,
+    )
+
+    report = await planner.plan(RegionCode.LAGOS, tomorrow, time_limit_s=1)
+
+    [route] = report.routes
+    assert {s.order for s in route.stops} == {small, big}
+    assert report.waves.held == ()
+    assert [w.batches for w in report.waves.waves] == [((small,),), ((big,),)]
+    assert await services.warehouse.pick_listed([small, big]) == {small, big}
+    pick = await services.warehouse.find_pick_list(big)
+    assert sorted(line.sku for line in pick.lines) == ["NDL-INDO-CHK", "RCE-LONG-25K"]
+    assert (await services.orders.get(big)).status is OrderStatus.PICKING
 
 
 async def test_an_order_its_workflow_already_sent_to_the_warehouse_is_still_routed(
