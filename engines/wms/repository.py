@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from engines.catalogue.tables import warehouses
 from engines.wms.model import (
     InsufficientStockError,
     Layout,
@@ -17,6 +18,7 @@ from engines.wms.model import (
     PickList,
     PickListLine,
     PickListStatus,
+    Site,
     StockAt,
     Zone,
 )
@@ -279,6 +281,18 @@ class SqlWarehouseRepository:
             )
         ).first()
         return None if row is None else await self._pick_list(row)
+
+    async def site(self, region: str) -> Site | None:
+        """The region's warehouse (the first by id, should it have several)."""
+        row = (
+            await self._s.execute(
+                select(warehouses.c.id, warehouses.c.lat, warehouses.c.lon)
+                .where(warehouses.c.region == region)
+                .order_by(warehouses.c.id)
+                .limit(1)
+            )
+        ).first()
+        return None if row is None else Site(row.id, row.lat, row.lon)
 
     async def open_pick_lists(self, warehouse_id: str) -> list[PickList]:
         """The warehouse's pick lists still to be picked, oldest first."""

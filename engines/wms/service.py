@@ -32,6 +32,7 @@ from engines.wms.model import (
     PickList,
     PickListLine,
     PickListStatus,
+    Site,
     StockAt,
     StockDrift,
     UnknownLocationError,
@@ -301,6 +302,11 @@ class WarehouseService:
         if found is None:
             raise UnknownPickError(key)
         return found
+
+    async def site(self, region: str) -> Site | None:
+        """The region's warehouse and where it stands (None: the region has none)."""
+        async with self._db.transaction() as s:
+            return await SqlWarehouseRepository(s).site(region)
 
     async def open_pick_lists(self, warehouse_id: str) -> list[PickList]:
         """The warehouse's pick lists still to be picked, oldest first."""
