@@ -10,6 +10,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from engines.catalogue.tables import warehouses
+from engines.orders.tables import orders
 from engines.wms.model import (
     InsufficientStockError,
     Layout,
@@ -211,16 +212,21 @@ class SqlWarehouseRepository:
         )
         return [(r[0], int(r[1])) for r in rows if r[1]]
 
-    async def picked_for(self, warehouse_id: str, sku: str) -> list[tuple[str, int]]:
-        """The orders whose pick lists (not cancelled) took the SKU to the dock, and how many
-        each, by order reference; whether it is still there is the order's status."""
+    async def picked_for(
+        self, warehouse_id: str, sku: str, statuses: Sequence[str]
+    ) -> list[tuple[str, int]]:
+        """The orders in one of `statuses` whose pick lists (not cancelled) took the SKU to the
+        dock, and how many each, by order reference. Read in the orders' table: a warehouse's
+        history of pick lists is long, its orders still in it are few."""
         rows = await self._s.execute(
             select(wms_pick_lists.c.order_reference, func.sum(wms_pick_lines.c.picked))
             .join(wms_pick_lists, wms_pick_lists.c.id == wms_pick_lines.c.pick_list_id)
+            .join(orders, orders.c.reference == wms_pick_lists.c.order_reference)
             .where(
                 wms_pick_lists.c.warehouse_id == warehouse_id,
                 wms_pick_lines.c.sku == sku,
                 wms_pick_lists.c.status != PickListStatus.CANCELLED.value,
+                orders.c.status.in_(list(statuses)),
             )
             .group_by(wms_pick_lists.c.order_reference)
             .order_by(wms_pick_lists.c.order_reference)

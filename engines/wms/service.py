@@ -166,11 +166,6 @@ class WarehouseService:
         could never pick them, their trucks would be loaded from the shelves again)."""
         if counted < 0:
             raise CountError(f"a count is 0 or more, not {counted}")
-        waiting = (
-            await self._waiting_on_dock(warehouse_id, sku)
-            if location_id == dock_id(warehouse_id)
-            else []
-        )
 
         async def work(s: AsyncSession) -> Counted:
             repo = SqlWarehouseRepository(s)
@@ -193,8 +188,14 @@ class WarehouseService:
             held = {a.sku for a in await repo.stock(warehouse_id) if a.location_id == location_id}
             if location_id != dock and counted and held - {sku}:
                 raise BinHoldsOtherSkuError(location_id, min(held - {sku}))
+            # what picked orders not yet delivered hold of it there
+            waiting = (
+                await repo.picked_for(warehouse_id, sku, [st.value for st in ON_DOCK])
+                if location_id == dock
+                else []
+            )
             if counted < sum(n for _, n in waiting):
-                # their cartons are there, or were never picked: the truck needs them
+                # their cartons, counted away, would be shipped from the shelves again
                 orders = ", ".join(f"{ref} ({n})" for ref, n in waiting)
                 raise CountError(
                     f"dock: {counted} x {sku} is less than the {sum(n for _, n in waiting)}"
@@ -230,12 +231,6 @@ class WarehouseService:
             on_hand=done.on_hand,
         )
         return done
-
-    async def _waiting_on_dock(self, warehouse_id: str, sku: str) -> list[tuple[str, int]]:
-        """What picked orders not yet delivered hold of the SKU on the dock, by order."""
-        async with self._db.transaction() as s:
-            picked = await SqlWarehouseRepository(s).picked_for(warehouse_id, sku)
-        return [(ref, n) for ref, n in picked if (await self._orders.get(ref)).status in ON_DOCK]
 
     async def pick_list(
         self, warehouse_id: str, order_reference: str, wave: str | None = None
