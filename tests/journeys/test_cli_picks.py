@@ -142,3 +142,27 @@ def test_a_confirmation_that_cannot_be_right_is_one_line_and_exit_2(
     assert status_of(database_url, ref) is OrderStatus.PICKING  # nothing changed
     assert main(["picks", "list", "--warehouse", WH]) == 0
     assert len(capsys.readouterr().out.splitlines()) == 1 + len(pick.lines)
+
+
+def test_a_pick_list_cancelled_with_its_order_is_not_confirmed(
+    database_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("OMNIROUTE_DATABASE_URL", database_url)
+    pick = waved(database_url)
+    ref = pick.order_reference
+
+    async def cancelled() -> None:
+        services = build_services(Settings(env="test", database_url=database_url, _env_file=None))
+        try:
+            await services.orders.advance(ref, OrderStatus.CANCELLED, reason="customer")
+        finally:
+            await services.close()
+
+    asyncio.run(cancelled())
+
+    assert main(["picks", "confirm", ref]) == 2
+    assert capsys.readouterr().err == (
+        f"omniroute picks confirm: pick list of order {ref} was cancelled with its order: put"
+        " what was taken for it back (it is no longer wanted)\n"
+    )
+    assert status_of(database_url, ref) is OrderStatus.CANCELLED
