@@ -43,6 +43,7 @@ RUNNERS: dict[str, str] = {
     "customers": "core.app.customer_cli",
     "deliveries": "core.app.deliveries_cli",
     "stock": "core.app.stock_cli",
+    "picks": "core.app.picks_cli",
 }
 # Light commands, which log nothing of their own: configuring logging would import the server.
 UNLOGGED = frozenset({"simulate", "migrate", "seed"})

@@ -299,6 +299,23 @@ def _records(commands: Commands) -> None:
     resolve.add_argument("reference", metavar="ORDER_REF", help="the order's reference")
     resolve.add_argument("outcome", choices=DELIVERY_OUTCOMES, help="what became of the goods")
 
+    picks = commands.add_parser("picks", help="the warehouse's pick lists: list, confirm")
+    pick_actions = picks.add_subparsers(dest="picks_command", required=True, parser_class=Parser)
+    listing = pick_actions.add_parser("list", help="the open pick lists' lines (CSV)")
+    listing.add_argument("--warehouse", required=True, metavar="W", help="e.g. WH-LAGOS")
+    confirm = pick_actions.add_parser(
+        "confirm", help="the pick list was picked: its order is packed (or left open, short)"
+    )
+    confirm.add_argument("pick_list", metavar="PICKLIST", help="its id, or its order's reference")
+    confirm.add_argument(
+        "--short",
+        type=short_pick,
+        action="append",
+        default=[],
+        metavar="SKU=QTY",
+        help="QTY of SKU were not found in its bin (repeat for more SKUs)",
+    )
+
     stock = commands.add_parser("stock", help="the warehouse's bins against the catalogue")
     stock_actions = stock.add_subparsers(dest="stock_command", required=True, parser_class=Parser)
     check = stock_actions.add_parser("check", help="list the SKUs whose bins differ from on hand")
@@ -319,6 +336,13 @@ def positive_int(raw: str) -> int:
     if not raw.isdigit() or int(raw) <= 0:
         raise argparse.ArgumentTypeError(f"not a positive whole number: {raw!r}")
     return int(raw)
+
+
+def short_pick(raw: str) -> tuple[str, int]:
+    sku, sep, quantity = raw.partition("=")
+    if not sep or not sku.strip() or not quantity.isdigit() or int(quantity) <= 0:
+        raise argparse.ArgumentTypeError(f"not SKU=QTY with QTY a positive whole number: {raw!r}")
+    return sku.strip().upper(), int(quantity)
 
 
 # The largest count a quantity column holds (INTEGER, 32 bits on PostgreSQL).

@@ -178,7 +178,15 @@ def rows_for(market: Region, now: datetime) -> dict[Table, list[dict[str, Any]]]
             }
         )
     return {
-        warehouses: [{"id": warehouse, "region": code.value, "name": f"{market.name} DC"}],
+        warehouses: [
+            {
+                "id": warehouse,
+                "region": code.value,
+                "name": f"{market.name} DC",
+                "lat": DEPOTS[code][0],
+                "lon": DEPOTS[code][1],
+            }
+        ],
         categories: [
             {"region": code.value, "id": cid, "names": {"en": en, "sw": sw}, "position": i}
             for i, (cid, en, sw) in enumerate(CATEGORIES)

@@ -35,7 +35,6 @@ from decimal import Decimal
 from typing import Any
 
 from core.app.bootstrap import Services, build_services
-from core.app.demo import DEPOTS
 from core.clock import Clock
 from core.config import Settings
 from core.phone import Phone
@@ -69,7 +68,7 @@ from engines.routing import (
     Vehicle,
 )
 from engines.routing import Order as Stop
-from engines.wms import Departure, WarehouseService, WavePlan, WavePolicy
+from engines.wms import Departure, HoldReason, WarehouseService, Wave, WavePlan, WavePolicy
 
 NO_LOCATION = "no_location"  # the customer has no delivery point: nowhere to drive to
 SERVICE_MINUTES = 10.0  # unloading and the code at each door
@@ -81,6 +80,14 @@ UNTAKEN = frozenset({TaskStatus.OPEN, TaskStatus.OFFERED})
 # How long a planning run holds its region beyond the solver's time limit: a run that died
 # (killed, its machine gone) leaves its claim, and the next run takes it over after this.
 PLAN_LEASE = timedelta(minutes=15)
+
+
+@dataclass(frozen=True, slots=True)
+class RouteDepot:
+    """The region's warehouse: where its routes load, start and end."""
+
+    id: str
+    point: GeoPoint
 
 
 @dataclass(frozen=True, slots=True)
@@ -246,6 +253,7 @@ class DispatchPlanner:
     ) -> DispatchReport:
         start, day_end = day_bounds(region, day)
         day_minutes = _minutes(day_end, start)
+        depot = await self._depot(region)
         prefix = f"R-{region.value.upper()}-{day:%Y%m%d}-"
         # a past day's route nobody started is closed first: its orders are routed again here
         await self._gig.expire_stale_tasks()
@@ -284,7 +292,7 @@ class DispatchPlanner:
                 vehicles.append(
                     Vehicle(
                         id=str(worker.id),
-                        depot=_depot_id(region),
+                        depot=depot.id,
                         capacity=worker.vehicle.capacity_units,
                         shift=TimeWindow(begin, end),
                         # What a route costs is what its driver earns beyond the per-stop pay.
@@ -341,7 +349,7 @@ class DispatchPlanner:
         vehicle_of: dict[str, str] = dict(planned_on)
         if candidates:
             routes, dropped = await self._solve(
-                region, candidates, free, (start, day_minutes), time_limit_s, current
+                region, depot, candidates, free, (start, day_minutes), time_limit_s, current
             )
             unassigned += dropped
             number = 1 + max((_number(t.route_id) for t in of_day), default=0)
@@ -365,8 +373,10 @@ class DispatchPlanner:
         departures = {ref: d for ref, d in riding.items() if ref not in waved}
         waves = WavePlan(())
         if departures:
-            planned = await self._warehouse.plan_waves(departures, self._waves)
-            waves = await self._warehouse.release_waves(_depot_id(region), planned)
+            planned = _too_big_alone(
+                await self._warehouse.plan_waves(departures, self._waves), departures
+            )
+            waves = await self._warehouse.release_waves(depot.id, planned)
         offers = await self._gig.allocate()
         by_task = {t.id: t.reference for t in tasks}
         phones = {o.worker_id: (await self._gig.worker(o.worker_id)).phone.e164 for o in offers}
@@ -394,9 +404,22 @@ class DispatchPlanner:
             withdrawn=tuple(t.reference for t in withdrawn),
         )
 
+    async def _depot(self, region: RegionCode) -> RouteDepot:
+        """The region's warehouse, where its routes start and end, as the database has it."""
+        site = await self._warehouse.site(region.value)
+        if site is None:
+            raise NoDepotError(f"{region.value} has no warehouse: nowhere to load the trucks")
+        if site.lat is None or site.lon is None:
+            raise NoDepotError(
+                f"warehouse {site.warehouse_id} has no location (its lat and lon in the"
+                " warehouses table): routes start and end there, so record it first"
+            )
+        return RouteDepot(site.warehouse_id, GeoPoint(site.lat, site.lon))
+
     async def _solve(  # noqa: PLR0917
         self,
         region: RegionCode,
+        site: RouteDepot,
         candidates: Sequence[Candidate],
         vehicles: list[Vehicle],
         day: tuple[datetime, float],
@@ -407,13 +430,12 @@ class DispatchPlanner:
         the routes as the gig platform takes them (ids to set), with their vehicles."""
         if not vehicles:
             return [], [UnassignedOrder(c.reference, "no_vehicle") for c in candidates]
-        lat, lon = DEPOTS[region]
-        depot = GeoPoint(lat, lon)
+        depot = site.point
         start, day_minutes = day
         whole_day = TimeWindow(0.0, day_minutes)
         by_ref = {c.reference: c for c in candidates}
         problem = Problem(
-            depots=(Depot(_depot_id(region), Point(lon, lat), whole_day),),
+            depots=(Depot(site.id, Point(depot.lon, depot.lat), whole_day),),
             orders=tuple(
                 Stop(
                     id=c.reference,
@@ -438,7 +460,7 @@ class DispatchPlanner:
         for route in sorted(plan.routes, key=lambda r: (r.departure, r.vehicle_id)):
             if not route.stops:
                 continue
-            here = problem.depot_index(_depot_id(region))
+            here = problem.depot_index(site.id)
             stops = []
             for stop in route.stops:
                 there = problem.order_index(stop.order_id)
@@ -461,6 +483,25 @@ class DispatchPlanner:
             )
         dropped = [UnassignedOrder(u.order_id, u.reason.value) for u in plan.unassigned]
         return routes, dropped
+
+
+def _too_big_alone(plan: WavePlan, departures: dict[str, Departure]) -> WavePlan:
+    """An order with more lines than one picker carries in a wave still rides its route, so it
+    is picked in a wave of its own (after the others) rather than held without a pick list."""
+    big = sorted(
+        (departures[ref].at, departures[ref].route, ref)
+        for ref, why in plan.held
+        if why is HoldReason.TOO_BIG
+    )
+    if not big:
+        return plan
+    alone = tuple(
+        Wave(number=number, routes=(route,), due=at, batches=((ref,),))
+        for number, (at, route, ref) in enumerate(big, start=len(plan.waves) + 1)
+    )
+    return WavePlan(
+        (*plan.waves, *alone), tuple(h for h in plan.held if h[1] is not HoldReason.TOO_BIG)
+    )
 
 
 def _plan_stops(
@@ -514,11 +555,6 @@ def _still_free(
 
 def _units(order: Order) -> int:
     return sum(line.quantity for line in order.lines)
-
-
-def _depot_id(region: RegionCode) -> str:
-    """The region's warehouse: the demo data's `WH-<REGION>`, where the routes start."""
-    return f"WH-{region.value.upper()}"
 
 
 def _minutes(at: datetime, start: datetime) -> float:
@@ -589,6 +625,10 @@ class DayOverError(ValueError):
     """The day asked for is over in the region: there is nobody left to drive it."""
 
 
+class NoDepotError(LookupError):
+    """The region's warehouse is not in the database, or has no location: no route can start."""
+
+
 class PlanInProgressError(RuntimeError):
     """Another run (a cron, an operator, another replica) is planning the region right now."""
 
@@ -599,7 +639,7 @@ def plan_day_command(region: RegionCode, day: date | None, time_limit_s: float) 
     refused, one line on stderr, exit 2."""
     try:
         report = asyncio.run(_plan_day(region, day, time_limit_s))
-    except (DayOverError, PlanInProgressError) as exc:
+    except (DayOverError, NoDepotError, PlanInProgressError) as exc:
         print(f"omniroute routes plan: {exc}", file=sys.stderr)
         return 2
     print(json.dumps(report.as_json(), indent=2))

@@ -1,6 +1,6 @@
 """SQL tables of the catalogue context."""
 
-from sqlalchemy import JSON, CheckConstraint, Column, ForeignKey, Integer, String, Table
+from sqlalchemy import JSON, CheckConstraint, Column, Float, ForeignKey, Integer, String, Table
 
 from core.db import metadata
 
@@ -29,6 +29,9 @@ warehouses = Table(
     Column("id", String(40), primary_key=True),
     Column("region", String(20), nullable=False, index=True),
     Column("name", String(80), nullable=False),
+    # where it stands: the day's delivery routes start and end there
+    Column("lat", Float, nullable=True),
+    Column("lon", Float, nullable=True),
 )
 
 stock_levels = Table(

@@ -27,6 +27,9 @@ MAX_DOCUMENT_BYTES = 5 * 1024 * 1024
 DOCUMENT_TYPES = {"image/jpeg": "jpg", "image/png": "png", "application/pdf": "pdf"}
 _NATIONAL_ID = re.compile(r"^[A-Z0-9]{5,20}$")
 _PLATE = re.compile(r"^[A-Z0-9][A-Z0-9 -]{1,10}[A-Z0-9]$")
+# Roads are not straight: a leg is the great-circle distance times this, as the day planner
+# measures it (`engines.routing.GreatCircleMatrix`'s default).
+ROAD_FACTOR = 1.3
 
 
 class GigError(Exception):
@@ -107,6 +110,10 @@ class GeoPoint:
         dp, dl = p2 - p1, math.radians(other.lon - self.lon)
         a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
         return 2 * 6371.0 * math.asin(math.sqrt(a))
+
+    def leg_km(self, other: GeoPoint) -> Decimal:
+        """The drive to `other` as a route's leg is paid: by road, to 100 m."""
+        return Decimal(f"{self.km_to(other) * ROAD_FACTOR:.1f}")
 
 
 @dataclass(frozen=True, slots=True)

@@ -305,7 +305,8 @@ class GigService:
         so its customer gets no delivery code and nobody is paid for it, and the driver on the
         route is told by SMS and hears the stop after it next. The other stops keep their order
         and numbers. A route left with no stop is cancelled (its offer closed, the driver
-        offered or driving it told); one whose other doors are all done is finished.
+        offered or driving it told); one whose other doors are all done is finished. The stop
+        after it is paid for the drive from the stop before it (or from the depot).
 
         The task as it is now, or None when the order was on no open stop of a live route (not
         planned, at its door already settled, or taken off already: a redelivered event
@@ -324,6 +325,17 @@ class GigService:
             ):
                 return None
             left = [st for st in task.stops if st.position != stop.position]
+            # the stop after it is driven to from the stop before it now (or from the depot),
+            # and paid for that drive
+            after = next((st for st in left if st.position > stop.position), None)
+            if after is not None and after.open:
+                before = [st.point for st in left if st.position < stop.position]
+                await repo.update_stop(
+                    task.id,
+                    after.position,
+                    [StopStatus.PENDING, StopStatus.ARRIVED],
+                    leg_km=(before[-1] if before else task.depot).leg_km(after.point),
+                )
             told = task.worker_id
             if not left:
                 await repo.move_task(task.id, task.status, TaskStatus.CANCELLED)

@@ -110,6 +110,15 @@ class StockAt:
 
 
 @dataclass(frozen=True, slots=True)
+class Site:
+    """A region's warehouse and where it stands (None: no location recorded)."""
+
+    warehouse_id: str
+    lat: float | None
+    lon: float | None
+
+
+@dataclass(frozen=True, slots=True)
 class StockDrift:
     """A SKU whose bins (the dock included) do not hold what the catalogue says is on hand."""
 

@@ -9,6 +9,8 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from engines.catalogue.tables import warehouses
+from engines.orders.tables import orders
 from engines.wms.model import (
     InsufficientStockError,
     Layout,
@@ -17,6 +19,7 @@ from engines.wms.model import (
     PickList,
     PickListLine,
     PickListStatus,
+    Site,
     StockAt,
     Zone,
 )
@@ -209,6 +212,27 @@ class SqlWarehouseRepository:
         )
         return [(r[0], int(r[1])) for r in rows if r[1]]
 
+    async def picked_for(
+        self, warehouse_id: str, sku: str, statuses: Sequence[str]
+    ) -> list[tuple[str, int]]:
+        """The orders in one of `statuses` whose pick lists (not cancelled) took the SKU to the
+        dock, and how many each, by order reference. Read in the orders' table: a warehouse's
+        history of pick lists is long, its orders still in it are few."""
+        rows = await self._s.execute(
+            select(wms_pick_lists.c.order_reference, func.sum(wms_pick_lines.c.picked))
+            .join(wms_pick_lists, wms_pick_lists.c.id == wms_pick_lines.c.pick_list_id)
+            .join(orders, orders.c.reference == wms_pick_lists.c.order_reference)
+            .where(
+                wms_pick_lists.c.warehouse_id == warehouse_id,
+                wms_pick_lines.c.sku == sku,
+                wms_pick_lists.c.status != PickListStatus.CANCELLED.value,
+                orders.c.status.in_(list(statuses)),
+            )
+            .group_by(wms_pick_lists.c.order_reference)
+            .order_by(wms_pick_lists.c.order_reference)
+        )
+        return [(r[0], int(r[1])) for r in rows if r[1]]
+
     async def add_pick_list(self, pick: PickList, pick_id: uuid.UUID) -> None:
         await self._s.execute(
             wms_pick_lists.insert().values(
@@ -263,6 +287,30 @@ class SqlWarehouseRepository:
             )
         ).first()
         return None if row is None else await self._pick_list(row)
+
+    async def site(self, region: str) -> Site | None:
+        """The region's warehouse (the first by id, should it have several)."""
+        row = (
+            await self._s.execute(
+                select(warehouses.c.id, warehouses.c.lat, warehouses.c.lon)
+                .where(warehouses.c.region == region)
+                .order_by(warehouses.c.id)
+                .limit(1)
+            )
+        ).first()
+        return None if row is None else Site(row.id, row.lat, row.lon)
+
+    async def open_pick_lists(self, warehouse_id: str) -> list[PickList]:
+        """The warehouse's pick lists still to be picked, oldest first."""
+        rows = await self._s.execute(
+            select(wms_pick_lists)
+            .where(
+                wms_pick_lists.c.warehouse_id == warehouse_id,
+                wms_pick_lists.c.status == PickListStatus.OPEN.value,
+            )
+            .order_by(wms_pick_lists.c.created_at, wms_pick_lists.c.order_reference)
+        )
+        return [await self._pick_list(row) for row in rows.all()]
 
     async def _pick_list(self, row: Any) -> PickList:
         lines = await self._s.execute(

@@ -32,6 +32,7 @@ from engines.wms.model import (
     PickList,
     PickListLine,
     PickListStatus,
+    Site,
     StockAt,
     StockDrift,
     UnknownLocationError,
@@ -66,6 +67,9 @@ class UnknownWarehouseError(WarehouseError):
 
 # Orders a wave may pick (the workflow moves a released order to PICKING before its wave).
 TO_PICK = frozenset({OrderStatus.PLACED, OrderStatus.CONFIRMED, OrderStatus.PICKING})
+# Orders whose picked goods the dock holds: the warehouse's stock until delivered (an order
+# delivered, cancelled or returned took them off it, or back to a shelf).
+ON_DOCK = frozenset({OrderStatus.PICKING, OrderStatus.PACKED, OrderStatus.DISPATCHED})
 
 
 class WarehouseService:
@@ -157,16 +161,22 @@ class WarehouseService:
         all its bins and the dock hold. Refused, changing nothing, when that would leave less
         on hand than orders reserved (BelowReservedError), when the bin holds another SKU, or
         when the warehouse's catalogue has no such SKU, the bin has no room for the count or
-        the count is less than open pick lists still take from the bin (CountError, naming
-        their orders: their pickers could never pick them)."""
+        the count is less than open pick lists still take from the bin, or, on the dock, less
+        than picked orders wait there with (CountError, naming their orders: their pickers
+        could never pick them, their trucks would be loaded from the shelves again)."""
         if counted < 0:
             raise CountError(f"a count is 0 or more, not {counted}")
 
         async def work(s: AsyncSession) -> Counted:
             repo = SqlWarehouseRepository(s)
-            if await repo.layout(warehouse_id) is None:
+            layout = await repo.layout(warehouse_id)
+            if layout is None:
                 raise UnknownWarehouseError(warehouse_id)
             dock = dock_id(warehouse_id)
+            if location_id == dock:
+                # a warehouse laid out before docks were made with the layout (the demo's) has
+                # none until its first pick: goods found there are counted all the same
+                await repo.ensure_dock(layout)
             bins = {loc.id: loc for loc in await repo.locations(warehouse_id)}
             if location_id != dock and location_id not in bins:
                 raise UnknownLocationError(warehouse_id, location_id)
@@ -183,6 +193,20 @@ class WarehouseService:
             held = {a.sku for a in await repo.stock(warehouse_id) if a.location_id == location_id}
             if location_id != dock and counted and held - {sku}:
                 raise BinHoldsOtherSkuError(location_id, min(held - {sku}))
+            # what picked orders not yet delivered hold of it there
+            waiting = (
+                await repo.picked_for(warehouse_id, sku, [st.value for st in ON_DOCK])
+                if location_id == dock
+                else []
+            )
+            if counted < sum(n for _, n in waiting):
+                # their cartons, counted away, would be shipped from the shelves again
+                orders = ", ".join(f"{ref} ({n})" for ref, n in waiting)
+                raise CountError(
+                    f"dock: {counted} x {sku} is less than the {sum(n for _, n in waiting)}"
+                    f" picked for orders {orders} and not delivered yet (on the dock, or on"
+                    " their truck): count again, or cancel those orders first"
+                )
             promised = [] if location_id == dock else await repo.promised_from(location_id, sku)
             if counted < sum(n for _, n in promised):
                 # the pickers sent there would find less than their lists say, for ever
@@ -269,6 +293,28 @@ class WarehouseService:
         if found is None:
             raise UnknownPickError(pick_id)
         return found
+
+    async def find_pick_list(self, key: str) -> PickList:
+        """A pick list by its id, or by its order's reference (what a picker's slip shows)."""
+        async with self._db.transaction() as s:
+            repo = SqlWarehouseRepository(s)
+            found = await repo.pick_list(key) or await repo.pick_list_for(key.strip().upper())
+        if found is None:
+            raise UnknownPickError(key)
+        return found
+
+    async def site(self, region: str) -> Site | None:
+        """The region's warehouse and where it stands (None: the region has none)."""
+        async with self._db.transaction() as s:
+            return await SqlWarehouseRepository(s).site(region)
+
+    async def open_pick_lists(self, warehouse_id: str) -> list[PickList]:
+        """The warehouse's pick lists still to be picked, oldest first."""
+        async with self._db.transaction() as s:
+            repo = SqlWarehouseRepository(s)
+            if await repo.layout(warehouse_id) is None:
+                raise UnknownWarehouseError(warehouse_id)
+            return await repo.open_pick_lists(warehouse_id)
 
     async def path(
         self, pick_id: str, policy: PathPolicy = PathPolicy.OPTIMAL

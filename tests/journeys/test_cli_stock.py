@@ -238,3 +238,21 @@ def test_a_count_below_what_open_pick_lists_take_from_the_bin_is_refused(
     )
     assert main(["stock", "check", WH]) == 0  # nothing changed
     assert main(["stock", "count", WH, label, RICE, "3"]) == 0  # enough for the pickers
+
+
+def test_goods_found_on_the_dock_before_anything_was_picked_are_counted(
+    database_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The demo warehouse has no dock location until its first pick: counting two bags found
+    there printed an IntegrityError traceback (the dock's stock row had no location)."""
+    monkeypatch.setenv("OMNIROUTE_DATABASE_URL", database_url)
+    shelf = demo_with_rice_received_outside_the_wms(database_url, 0)
+
+    assert main(["stock", "count", WH, "dock", RICE, "2"]) == 0
+
+    said = capsys.readouterr().out
+    assert said == (
+        f"{WH}:dock: 2 x {RICE} (+2 against the record of 0);"
+        f" on hand {shelf.quantity + 2}, 0 reserved\n"
+    )
+    assert main(["stock", "check", WH]) == 0  # the bins and the dock hold what is on hand

@@ -4,19 +4,24 @@ creates nothing twice."""
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 
 import pytest
+from sqlalchemy import update
 
 from core.app.bootstrap import Services
 from core.app.demo import load_demo
-from core.app.dispatch_plan import NO_LOCATION, DispatchPlanner, tomorrow
+from core.app.dispatch_plan import NO_LOCATION, DispatchPlanner, NoDepotError, tomorrow
 from core.phone import Phone
 from core.region import RegionCode, local_date
+from engines.catalogue.tables import warehouses
 from engines.customers import DeliveryPoint
 from engines.customers.tables import customers
 from engines.gig import GeoPoint, TaskStatus
-from engines.orders import OrderStatus
-from engines.wms import Layout, Zone, grid
+from engines.orders import CartLine, OrderStatus, PaymentMethod, PlaceOrder
+from engines.routing import Point
+from engines.routing.matrix import haversine_km
+from engines.wms import Layout, WavePolicy, Zone, grid
 from tests.support.gig import BAYO, CHIDI, EMEKA, NGOZI, driver, order
 
 NOWHERE = Phone("+2348030000777")  # a retailer who never gave a delivery address
@@ -96,6 +101,105 @@ async def test_orders_without_a_point_or_too_big_are_left_out_with_the_reason(
         (lost, NO_LOCATION),
         (huge, "over_capacity"),
     }
+
+
+async def test_an_order_too_big_for_one_picker_rides_its_route_with_a_pick_list(
+    services: Services,
+) -> None:
+    """An order of more lines than a picker carries in a wave was held from the waves as
+    too_big yet left on its route: the truck would have left without its goods."""
+    await lagos_warehouse(services)
+    await services.warehouse.put_away("WH-LAGOS", "RCE-LONG-25K", 20)
+    emeka = await driver(services, EMEKA, "Emeka", capacity=40)
+    tomorrow = (services.clock.now() + timedelta(days=1)).date()
+    seven = datetime(tomorrow.year, tomorrow.month, tomorrow.day, 7, tzinfo=UTC)
+    await services.gig.add_shift(emeka.id, seven, seven + timedelta(hours=10))
+    small = await order(services, CHIDI, "big-0")
+    big = (
+        await services.orders.place(
+            PlaceOrder(
+                NGOZI,
+                RegionCode.LAGOS,
+                (CartLine("NDL-INDO-CHK", 2), CartLine("RCE-LONG-25K", 2)),
+                PaymentMethod.ON_DELIVERY,
+                "big-1",
+            )
+        )
+    ).reference
+    one_line_each = WavePolicy(cutoff_minutes=60, pickers=2, lines_per_picker=1)
+    planner = DispatchPlanner(
+        services.orders,
+        services.customers,
+        services.warehouse,
+        services.gig,
+        services.clock,
+        one_line_each,
+        plans=services.route_plans,
+    )
+
+    report = await planner.plan(RegionCode.LAGOS, tomorrow, time_limit_s=1)
+
+    [route] = report.routes
+    assert {s.order for s in route.stops} == {small, big}
+    assert report.waves.held == ()
+    assert [w.batches for w in report.waves.waves] == [((small,),), ((big,),)]
+    assert await services.warehouse.pick_listed([small, big]) == {small, big}
+    pick = await services.warehouse.find_pick_list(big)
+    assert sorted(line.sku for line in pick.lines) == ["NDL-INDO-CHK", "RCE-LONG-25K"]
+    assert (await services.orders.get(big)).status is OrderStatus.PICKING
+
+
+async def test_routes_start_and_end_at_the_warehouse_where_the_database_has_it(
+    services: Services,
+) -> None:
+    """The planner started every Lagos route from the demo's depot on Lagos Island, wherever
+    the region's warehouse stood: a warehouse in Ikeja had its first legs (and pay) wrong."""
+    await lagos_warehouse(services)
+    emeka = await driver(services, EMEKA, "Emeka", capacity=40)
+    tomorrow = (services.clock.now() + timedelta(days=1)).date()
+    seven = datetime(tomorrow.year, tomorrow.month, tomorrow.day, 7, tzinfo=UTC)
+    await services.gig.add_shift(emeka.id, seven, seven + timedelta(hours=10))
+    ikeja = GeoPoint(6.6018, 3.3515)
+    async with services.db.transaction() as s:
+        await s.execute(
+            update(warehouses)
+            .where(warehouses.c.id == "WH-LAGOS")
+            .values(lat=ikeja.lat, lon=ikeja.lon)
+        )
+    ngozi = await order(services, NGOZI, "site-1")  # 14 Balogun Street, Lagos Island
+
+    report = await planner(services).plan(RegionCode.LAGOS, tomorrow, time_limit_s=1)
+
+    [route] = report.routes
+    task = await services.gig.task_by_reference(route.task)
+    assert task is not None
+    assert task.depot == ikeja
+    [stop] = task.stops
+    assert stop.order_reference == ngozi
+    by_road = haversine_km(Point(ikeja.lon, ikeja.lat), Point(3.3890, 6.4541)) * 1.3
+    assert stop.leg_km == Decimal(f"{by_road:.1f}") > Decimal(20)  # Ikeja to Lagos Island
+    assert (await services.warehouse.find_pick_list(ngozi)).warehouse_id == "WH-LAGOS"
+
+
+async def test_a_warehouse_without_a_location_is_named_and_nothing_is_planned(
+    services: Services,
+) -> None:
+    await lagos_warehouse(services)
+    await order(services, NGOZI, "site-2")
+    async with services.db.transaction() as s:
+        await s.execute(
+            update(warehouses).where(warehouses.c.id == "WH-LAGOS").values(lat=None, lon=None)
+        )
+    tomorrow = (services.clock.now() + timedelta(days=1)).date()
+
+    with pytest.raises(NoDepotError) as refused:
+        await planner(services).plan(RegionCode.LAGOS, tomorrow, time_limit_s=1)
+
+    assert str(refused.value) == (
+        "warehouse WH-LAGOS has no location (its lat and lon in the warehouses table): routes"
+        " start and end there, so record it first"
+    )
+    assert await services.gig.tasks() == []
 
 
 async def test_an_order_its_workflow_already_sent_to_the_warehouse_is_still_routed(

@@ -373,3 +373,50 @@ async def test_a_failed_queueing_of_the_drivers_cancelled_stop_sms_is_sent_on_re
         f"OmniRoute: order {second} was cancelled. Skip stop 2 on route {task.reference}"
         " (4 Marina): do not deliver it."
     ]
+
+
+async def test_a_stop_cancelled_mid_route_pays_the_next_leg_from_the_stop_before_it(
+    services: Services,
+) -> None:
+    """Three doors due north of the Lagos depot; the middle one cancels while Emeka drives.
+    He drives from the first door straight to the third, and is paid for that drive, not for
+    the leg from a door he never went to."""
+    gig = services.gig
+    emeka = await driver(services, EMEKA, "Emeka")
+    wale = Phone("+2348030000003")
+    refs = [await order(services, who, f"k-leg-{i}") for i, who in enumerate((NGOZI, CHIDI, wale))]
+    north = [GeoPoint(lat, 3.3841) for lat in (6.50, 6.55, 6.60)]
+    # as the planner measures legs: great-circle km times 1.3, to 100 m
+    legs = [Decimal("6.5"), Decimal("7.2"), Decimal("7.2")]
+    task = await gig.create_task(
+        DeliveryRoute(
+            "R-leg",
+            RegionCode.LAGOS,
+            GeoPoint(6.4550, 3.3841),
+            services.clock.now() + timedelta(minutes=30),
+            tuple(
+                RouteStop(ref, who, f"{n} Ikorodu Road", point, 2, leg)
+                for n, (ref, who, point, leg) in enumerate(
+                    zip(refs, (NGOZI, CHIDI, wale), north, legs, strict=True), start=1
+                )
+            ),
+        )
+    )
+    [offer] = await gig.allocate()
+    await gig.accept(offer.id)
+    first = await gig.confirm_delivery(task.id, emeka.id, await code_for(services, NGOZI, refs[0]))
+    assert first.earned == Money(Decimal("500") + Decimal("120") * Decimal("6.5"), "NGN")
+
+    await services.orders.advance(refs[1], OrderStatus.CANCELLED, reason="customer")
+    await services.relay.drain()
+    now = await gig.task(task.id)
+    assert [(s.order_reference, s.leg_km) for s in now.stops] == [
+        (refs[0], Decimal("6.5")),
+        (refs[2], Decimal("14.5")),  # 0.10 degrees of latitude, by road
+    ]
+    assert now.km == Decimal("21.0")
+    last = await gig.confirm_delivery(task.id, emeka.id, await code_for(services, wale, refs[2]))
+    assert last.task_completed
+    assert last.earned == Money(
+        Decimal("500") + Decimal("120") * Decimal("14.5") + Decimal("1500"), "NGN"
+    )

@@ -138,3 +138,39 @@ async def test_a_bin_holds_one_sku_and_a_count_must_name_a_bin_of_the_warehouse(
     assert await services.warehouse.count(WH, shelf, OIL, 0)  # nothing of it there: fine
     assert await in_bin(services, shelf, RICE) == 10
     assert await on_hand(services, OIL) == (0, 0)
+
+
+async def test_the_dock_is_not_counted_below_what_picked_orders_hold_there(
+    services: Services,
+) -> None:
+    """Rice picked for an order waits on the dock; a dock count missing it would leave the
+    truck's cartons off the books, and its delivery would take them from the shelves again."""
+    await start_empty(services, RICE)
+    shelf = (await services.warehouse.put_away(WH, RICE, 100)).location_id
+    placed = await services.orders.place(
+        PlaceOrder(
+            Phone("+2348030000001"),
+            RegionCode.LAGOS,
+            (CartLine(RICE, 8),),
+            PaymentMethod.ON_DELIVERY,
+            "count-dock",
+        )
+    )
+    pick = await services.warehouse.pick_list(WH, placed.reference)
+    for line in pick.lines:
+        await services.warehouse.confirm_pick(pick.id, line.position, line.quantity)
+    dock = f"{WH}:dock"
+    assert await in_bin(services, dock, RICE) == 8
+
+    with pytest.raises(CountError) as refused:
+        await services.warehouse.count(WH, dock, RICE, 3)
+
+    assert str(refused.value) == (
+        f"dock: 3 x {RICE} is less than the 8 picked for orders {placed.reference} (8) and not"
+        " delivered yet (on the dock, or on their truck): count again, or cancel those orders"
+        " first"
+    )
+    assert await in_bin(services, dock, RICE) == 8
+    assert await in_bin(services, shelf, RICE) == 92
+    assert await on_hand(services, RICE) == (100, 8)
+    assert (await services.warehouse.count(WH, dock, RICE, 9)).on_hand == 101  # one found
