@@ -171,6 +171,7 @@ AcceptTaskError = Annotated[
     TaskNotFound | NotOfferedToYou | OfferExpired | AlreadyOnARoute,
     strawberry.union("AcceptTaskError"),
 ]
+DeclineTaskError = Annotated[TaskNotFound | NotOfferedToYou, strawberry.union("DeclineTaskError")]
 ConfirmDeliveryError = Annotated[
     TaskNotFound | TaskNotInProgress | InvalidCode | WrongStop | WrongCode | Escalated,
     strawberry.union("ConfirmDeliveryError"),
@@ -181,6 +182,15 @@ ConfirmDeliveryError = Annotated[
 class AcceptTaskPayload:
     task: DriverTask | None
     errors: list[AcceptTaskError]
+
+
+@strawberry.type(description="The offer declined (it goes to the next driver), or `errors`")
+class DeclineTaskPayload:
+    task: str | None = strawberry.field(description="The reference of the task declined")
+    already: bool = strawberry.field(
+        description="True when it was no longer on offer to you: declined before, or lapsed"
+    )
+    errors: list[DeclineTaskError]
 
 
 @strawberry.type(description="The stop proved delivered, or `errors` saying why not")
@@ -369,6 +379,42 @@ class DriversMutation:
                 expired_at=latest.expires_at,
             )
         )
+
+    @strawberry.mutation(
+        description="Say no to the route on offer to you, as pressing 2 on the IVR: it is offered"
+        " to the next driver at once, and never to you again. Declining again changes nothing."
+    )
+    async def decline_task(self, info: Info, task: str) -> DeclineTaskPayload:
+        worker = await _me(info)
+        gig = info.context.services.gig
+        found = await gig.task_by_reference(task.strip().upper())
+        missing = DeclineTaskPayload(
+            task=None, already=False, errors=[TaskNotFound(message=f"no task {task}", task=task)]
+        )
+        if found is None:
+            return missing
+        await gig.expire_offers()
+        mine = [o for o in await gig.offers(found.id) if o.worker_id == worker.id]
+        if not mine:  # never offered to you: answered as a missing task, word for word
+            return missing
+        if found.worker_id == worker.id or any(o.status is OfferStatus.ACCEPTED for o in mine):
+            return DeclineTaskPayload(
+                task=None,
+                already=False,
+                errors=[
+                    NotOfferedToYou(
+                        message=f"you took {found.reference}: it is yours to drive", task=task
+                    )
+                ],
+            )
+        latest = max(mine, key=lambda o: o.offered_at)
+        if latest.status is OfferStatus.OPEN:
+            try:
+                await gig.decline(latest.id)
+            except OfferClosedError:  # lapsed or declined by another tap meanwhile
+                return DeclineTaskPayload(task=found.reference, already=True, errors=[])
+            return DeclineTaskPayload(task=found.reference, already=False, errors=[])
+        return DeclineTaskPayload(task=found.reference, already=True, errors=[])
 
     @strawberry.mutation(
         description="Prove the next stop with the customer's 4-digit code; three wrong codes "
