@@ -172,6 +172,9 @@ AcceptTaskError = Annotated[
     strawberry.union("AcceptTaskError"),
 ]
 DeclineTaskError = Annotated[TaskNotFound | NotOfferedToYou, strawberry.union("DeclineTaskError")]
+ArriveAtStopError = Annotated[
+    TaskNotFound | TaskNotInProgress | WrongStop, strawberry.union("ArriveAtStopError")
+]
 ConfirmDeliveryError = Annotated[
     TaskNotFound | TaskNotInProgress | InvalidCode | WrongStop | WrongCode | Escalated,
     strawberry.union("ConfirmDeliveryError"),
@@ -191,6 +194,13 @@ class DeclineTaskPayload:
         description="True when it was no longer on offer to you: declined before, or lapsed"
     )
     errors: list[DeclineTaskError]
+
+
+@strawberry.type(description="The stop you are at (ARRIVED), or `errors` saying why not")
+class ArriveAtStopPayload:
+    task: DriverTask | None
+    stop: DriverStop | None
+    errors: list[ArriveAtStopError]
 
 
 @strawberry.type(description="The stop proved delivered, or `errors` saying why not")
@@ -417,6 +427,56 @@ class DriversMutation:
         return DeclineTaskPayload(task=found.reference, already=True, errors=[])
 
     @strawberry.mutation(
+        description="Say you are at the next stop's door, as pressing 1 on the IVR: its "
+        "customer's order shows the driver at the door. `order` (optional) names the stop you "
+        "are at. Saying it again changes nothing."
+    )
+    async def arrive_at_stop(
+        self, info: Info, task: str, order: str | None = None
+    ) -> ArriveAtStopPayload:
+        worker = await _me(info)
+        gig = info.context.services.gig
+        found = await gig.task_by_reference(task.strip().upper())
+        if found is None or not await _yours(info, found, worker):
+            # Another driver's task answers as a missing one: references tell nothing.
+            return _not_there(TaskNotFound(message=f"no task {task}", task=task))
+        at_door = found.next_stop
+        if found.status is not TaskStatus.ASSIGNED or at_door is None:
+            return _not_there(
+                TaskNotInProgress(
+                    message=f"{found.reference} is {found.status.value}",
+                    task=task,
+                    status=found.status,
+                )
+            )
+        named = _named_stop(found, order)
+        if order is not None and (named is None or named.position != at_door.position):
+            return _not_there(
+                WrongStop(
+                    message=f"the next stop is order {at_door.order_reference}",
+                    order=order,
+                    next_order=at_door.order_reference,
+                )
+            )
+        try:
+            await gig.arrive(found.id, worker.id, position=at_door.position)
+        except TaskStateError as exc:  # proved, taken off or expired meanwhile
+            after = await gig.task(found.id)
+            if after.status is TaskStatus.ASSIGNED and after.next_stop is not None:
+                return _not_there(
+                    WrongStop(
+                        message=f"the next stop is order {after.next_stop.order_reference}",
+                        order=order or at_door.order_reference,
+                        next_order=after.next_stop.order_reference,
+                    )
+                )
+            return _not_there(TaskNotInProgress(message=str(exc), task=task, status=after.status))
+        after = await gig.task(found.id)
+        view = await _view(info, after, viewer=worker)
+        stop = next((s for s in view.stops if s.position == at_door.position), None)
+        return ArriveAtStopPayload(task=view, stop=stop, errors=[])
+
+    @strawberry.mutation(
         description="Prove the next stop with the customer's 4-digit code; three wrong codes "
         "hand the stop to an operator. `order` (optional) names the stop you are at."
     )
@@ -531,6 +591,10 @@ def _named_stop(task: Task, order: str | None) -> TaskStop | None:
 
 def _refused(error: AcceptTaskError) -> AcceptTaskPayload:
     return AcceptTaskPayload(task=None, errors=[error])
+
+
+def _not_there(error: ArriveAtStopError) -> ArriveAtStopPayload:
+    return ArriveAtStopPayload(task=None, stop=None, errors=[error])
 
 
 def _unproved(error: ConfirmDeliveryError) -> ConfirmDeliveryPayload:

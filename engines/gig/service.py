@@ -726,11 +726,18 @@ class GigService:
 
     # --- at the door --------------------------------------------------------------------------
 
-    async def arrive(self, task_id: uuid.UUID, worker_id: uuid.UUID) -> TaskStop:
+    async def arrive(
+        self, task_id: uuid.UUID, worker_id: uuid.UUID, *, position: int | None = None
+    ) -> TaskStop:
+        """The driver is at the next door: its customer's order shows the driver there (once,
+        however often he says so). `position`: the stop the driver's app meant; when it is no
+        longer the next one (proved or taken off meanwhile), TaskStateError."""
         task = await self._own_task(task_id, worker_id)
         stop = task.next_stop
         if stop is None:
             raise TaskStateError(f"{task.reference} has no stop left")
+        if position is not None and stop.position != position:
+            raise TaskStateError(f"{task.reference} stop {position} is no longer the next")
         async with self._db.transaction() as s:
             repo = SqlGigRepository(s)
             await self._hold_own_task(repo, task.id, worker_id)

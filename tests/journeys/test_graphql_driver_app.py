@@ -8,11 +8,14 @@ from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient
+from sqlalchemy import select
 
 from core.app.bootstrap import Services
-from engines.gig import OfferStatus, TaskStatus
-from tests.journeys.test_graphql_driver import ACCEPT, TASKS, code_of, offered_to_emeka
-from tests.support.gig import BAYO, EMEKA, NGOZI
+from core.bus.tables import outbox
+from engines.gig import OfferStatus, StopStatus, TaskStatus
+from engines.gig.events import StopArrived
+from tests.journeys.test_graphql_driver import ACCEPT, CONFIRM, TASKS, code_of, offered_to_emeka
+from tests.support.gig import BAYO, CHIDI, EMEKA, NGOZI, code_for
 from tests.support.graphql import bearer, post_graphql
 
 DECLINE = """mutation($t: String!) {
@@ -63,7 +66,74 @@ async def test_a_declined_offer_goes_to_the_next_driver_and_declining_again_is_h
     assert (await services.gig.task(task.id)).status is TaskStatus.ASSIGNED
 
 
-@pytest.mark.parametrize(("query", "variables"), [(DECLINE, {"t": "T-1"})])
+ARRIVE = """mutation($t: String!, $o: String) {
+  arriveAtStop(task: $t, order: $o) {
+    task { status stops { orderReference status } }
+    stop { position orderReference status }
+    errors {
+      __typename
+      ... on UserError { message }
+      ... on WrongStop { order nextOrder }
+      ... on TaskNotInProgress { status }
+    }
+  }
+}"""
+
+
+async def arrivals(services: Services) -> int:
+    """StopArrived events recorded: each tells the order's workflow the driver is at the door
+    (My orders then shows "Driver at your door")."""
+    async with services.db.transaction() as s:
+        rows = await s.execute(select(outbox.c.event_type))
+        return sum(1 for (kind,) in rows if kind == StopArrived.event_type())
+
+
+async def test_a_driver_says_he_is_at_the_door_once_and_only_at_his_next_stop(
+    client: TestClient[Any, Any], services: Services
+) -> None:
+    _, task = await offered_to_emeka(services, NGOZI, CHIDI)
+    first, second = (s.order_reference for s in task.stops)
+    emeka = bearer(services.settings, EMEKA.e164, "driver")
+    bayo = bearer(services.settings, BAYO.e164, "driver")
+
+    _, early = await post_graphql(client, ARRIVE, {"t": task.reference}, emeka)
+    [not_yet] = early["data"]["arriveAtStop"]["errors"]
+    assert not_yet["__typename"] == "TaskNotInProgress"
+    assert not_yet["status"] == "OFFERED"
+    _, body = await post_graphql(client, ACCEPT, {"t": task.reference}, emeka)
+    assert body["data"]["acceptTask"]["errors"] == []
+
+    _, skipped = await post_graphql(client, ARRIVE, {"t": task.reference, "o": second}, emeka)
+    assert skipped["data"]["arriveAtStop"]["errors"] == [
+        {
+            "__typename": "WrongStop",
+            "message": f"the next stop is order {first}",
+            "order": second,
+            "nextOrder": first,
+        }
+    ]
+    _, theirs = await post_graphql(client, ARRIVE, {"t": task.reference}, bayo)
+    assert theirs["data"]["arriveAtStop"]["errors"][0]["message"] == f"no task {task.reference}"
+    assert await arrivals(services) == 0
+
+    for _ in range(2):  # a retried mutation: the customer's order is told once
+        _, body = await post_graphql(client, ARRIVE, {"t": task.reference, "o": first}, emeka)
+        arrived = body["data"]["arriveAtStop"]
+        assert arrived["errors"] == []
+        assert arrived["stop"] == {"position": 1, "orderReference": first, "status": "ARRIVED"}
+        assert [s["status"] for s in arrived["task"]["stops"]] == ["ARRIVED", "PENDING"]
+    assert await arrivals(services) == 1
+
+    code = await code_for(services, NGOZI, first)
+    _, body = await post_graphql(client, CONFIRM, {"t": task.reference, "c": code}, emeka)
+    assert body["data"]["confirmDelivery"]["stop"]["status"] == "DELIVERED"
+    _, next_door = await post_graphql(client, ARRIVE, {"t": task.reference}, emeka)
+    assert next_door["data"]["arriveAtStop"]["stop"]["orderReference"] == second
+    stops = (await services.gig.task(task.id)).stops
+    assert [s.status for s in stops] == [StopStatus.DELIVERED, StopStatus.ARRIVED]
+
+
+@pytest.mark.parametrize(("query", "variables"), [(DECLINE, {"t": "T-1"}), (ARRIVE, {"t": "T-1"})])
 async def test_the_drivers_operations_refuse_anonymous_callers_and_customers(
     client: TestClient[Any, Any], services: Services, query: str, variables: dict[str, Any]
 ) -> None:
