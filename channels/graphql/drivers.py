@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
+from enum import Enum
 from typing import Annotated
 
 import strawberry
@@ -25,6 +26,7 @@ from engines.access import Principal, Role
 from engines.gig import (
     CodeCheck,
     DriverBusyError,
+    IncidentKind,
     OfferClosedError,
     OfferStatus,
     StopStatus,
@@ -43,6 +45,14 @@ strawberry.enum(TaskStatus, name="DriverTaskStatus")
 strawberry.enum(StopStatus, name="DriverStopStatus")
 
 CODE_DIGITS = 4
+
+
+@strawberry.enum(description="What a driver reports at a stop: the IVR's problem menu")
+class DriverProblem(Enum):
+    CUSTOMER_ABSENT = IncidentKind.CUSTOMER_ABSENT.value
+    WRONG_ADDRESS = IncidentKind.WRONG_ADDRESS.value
+    VEHICLE = IncidentKind.VEHICLE.value
+    OTHER = IncidentKind.OTHER.value
 
 
 @strawberry.type(description="One door of a task, in visiting order")
@@ -167,6 +177,15 @@ class Escalated(UserError):
     order: str
 
 
+@strawberry.type(
+    description="Another problem was reported at this stop first: an operator has it already"
+)
+class ProblemAlreadyReported(UserError):
+    order: str
+    reason: DriverProblem
+    reported_at: datetime
+
+
 AcceptTaskError = Annotated[
     TaskNotFound | NotOfferedToYou | OfferExpired | AlreadyOnARoute,
     strawberry.union("AcceptTaskError"),
@@ -174,6 +193,10 @@ AcceptTaskError = Annotated[
 DeclineTaskError = Annotated[TaskNotFound | NotOfferedToYou, strawberry.union("DeclineTaskError")]
 ArriveAtStopError = Annotated[
     TaskNotFound | TaskNotInProgress | WrongStop, strawberry.union("ArriveAtStopError")
+]
+ReportProblemError = Annotated[
+    TaskNotFound | TaskNotInProgress | WrongStop | ProblemAlreadyReported,
+    strawberry.union("ReportProblemError"),
 ]
 ConfirmDeliveryError = Annotated[
     TaskNotFound | TaskNotInProgress | InvalidCode | WrongStop | WrongCode | Escalated,
@@ -201,6 +224,18 @@ class ArriveAtStopPayload:
     task: DriverTask | None
     stop: DriverStop | None
     errors: list[ArriveAtStopError]
+
+
+@strawberry.type(description="The problem on record for the stop, or `errors` saying why not")
+class ReportProblemPayload:
+    task: DriverTask | None
+    stop: DriverStop | None
+    reason: DriverProblem | None
+    reported_at: datetime | None
+    already: bool = strawberry.field(
+        description="True when this problem was reported at this stop before: nobody is told again"
+    )
+    errors: list[ReportProblemError]
 
 
 @strawberry.type(description="The stop proved delivered, or `errors` saying why not")
@@ -477,6 +512,74 @@ class DriversMutation:
         return ArriveAtStopPayload(task=view, stop=stop, errors=[])
 
     @strawberry.mutation(
+        description="Report a problem at the next stop, as the IVR's problem menu: an operator "
+        "is told and will call you. Once per stop: reporting it again changes nothing. `order` "
+        "(optional) names the stop you are at."
+    )
+    async def report_problem(
+        self, info: Info, task: str, reason: DriverProblem, order: str | None = None
+    ) -> ReportProblemPayload:
+        worker = await _me(info)
+        gig = info.context.services.gig
+        found = await gig.task_by_reference(task.strip().upper())
+        if found is None or not await _yours(info, found, worker):
+            # Another driver's task answers as a missing one: references tell nothing.
+            return _unreported(TaskNotFound(message=f"no task {task}", task=task))
+        at_door = found.next_stop
+        if found.status is not TaskStatus.ASSIGNED or at_door is None:
+            return _unreported(
+                TaskNotInProgress(
+                    message=f"{found.reference} is {found.status.value}",
+                    task=task,
+                    status=found.status,
+                )
+            )
+        named = _named_stop(found, order)
+        if order is not None and (named is None or named.position != at_door.position):
+            return _unreported(
+                WrongStop(
+                    message=f"the next stop is order {at_door.order_reference}",
+                    order=order,
+                    next_order=at_door.order_reference,
+                )
+            )
+        try:
+            report = await gig.report_problem(
+                found.id, worker.id, IncidentKind(reason.value), position=at_door.position
+            )
+        except TaskStateError as exc:  # proved, taken off or expired meanwhile
+            after = await gig.task(found.id)
+            if after.status is TaskStatus.ASSIGNED and after.next_stop is not None:
+                return _unreported(
+                    WrongStop(
+                        message=f"the next stop is order {after.next_stop.order_reference}",
+                        order=order or at_door.order_reference,
+                        next_order=after.next_stop.order_reference,
+                    )
+                )
+            return _unreported(TaskNotInProgress(message=str(exc), task=task, status=after.status))
+        first = report.incident
+        on_record = DriverProblem(first.kind.value)
+        if on_record is not reason:
+            return _unreported(
+                ProblemAlreadyReported(
+                    message=f"{on_record.value} was reported at this stop already",
+                    order=at_door.order_reference,
+                    reason=on_record,
+                    reported_at=first.reported_at,
+                )
+            )
+        view = await _view(info, await gig.task(found.id), viewer=worker)
+        return ReportProblemPayload(
+            task=view,
+            stop=next((s for s in view.stops if s.position == at_door.position), None),
+            reason=on_record,
+            reported_at=first.reported_at,
+            already=report.already,
+            errors=[],
+        )
+
+    @strawberry.mutation(
         description="Prove the next stop with the customer's 4-digit code; three wrong codes "
         "hand the stop to an operator. `order` (optional) names the stop you are at."
     )
@@ -595,6 +698,12 @@ def _refused(error: AcceptTaskError) -> AcceptTaskPayload:
 
 def _not_there(error: ArriveAtStopError) -> ArriveAtStopPayload:
     return ArriveAtStopPayload(task=None, stop=None, errors=[error])
+
+
+def _unreported(error: ReportProblemError) -> ReportProblemPayload:
+    return ReportProblemPayload(
+        task=None, stop=None, reason=None, reported_at=None, already=False, errors=[error]
+    )
 
 
 def _unproved(error: ConfirmDeliveryError) -> ConfirmDeliveryPayload:

@@ -2,6 +2,7 @@
 
 from engines.gig.allocation import TaskCandidate, WorkerCandidate, allocate
 from engines.gig.model import (
+    DRIVER_PROBLEMS,
     MAX_CODE_ATTEMPTS,
     TARIFFS,
     CodeCheck,
@@ -25,6 +26,7 @@ from engines.gig.model import (
     Onboard,
     Payout,
     PayoutStatus,
+    ProblemReport,
     Proof,
     Resolution,
     RouteStop,
@@ -46,6 +48,7 @@ from engines.gig.ports import GigNotifier
 from engines.gig.service import DayEarnings, GigService
 
 __all__ = [
+    "DRIVER_PROBLEMS",
     "MAX_CODE_ATTEMPTS",
     "TARIFFS",
     "CodeCheck",
@@ -72,6 +75,7 @@ __all__ = [
     "Onboard",
     "Payout",
     "PayoutStatus",
+    "ProblemReport",
     "Proof",
     "Resolution",
     "RouteStop",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -464,6 +464,33 @@ class SqlGigRepository:
             )
         ).first()
         return row is not None
+
+    async def first_incident(
+        self, task_id: uuid.UUID, position: int, kinds: Iterable[IncidentKind]
+    ) -> Incident | None:
+        """The stop's earliest incident of one of `kinds`, if any."""
+        row = (
+            await self._s.execute(
+                select(gig_incidents)
+                .where(
+                    gig_incidents.c.task_id == task_id,
+                    gig_incidents.c.position == position,
+                    gig_incidents.c.kind.in_([k.value for k in kinds]),
+                )
+                .order_by(gig_incidents.c.reported_at, gig_incidents.c.id)
+                .limit(1)
+            )
+        ).first()
+        if row is None:
+            return None
+        return Incident(
+            row.id,
+            row.task_id,
+            row.worker_id,
+            row.position,
+            IncidentKind(row.kind),
+            row.reported_at,
+        )
 
     async def escalated(self) -> list[Escalation]:
         """Every stop waiting for an operator, oldest route first, with why and since when it

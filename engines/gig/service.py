@@ -38,6 +38,7 @@ from engines.gig.events import (
 from engines.gig.model import (
     CODE_DIGITS,
     DOCUMENT_TYPES,
+    DRIVER_PROBLEMS,
     ESCALATIONS,
     LIVE,
     MAX_CODE_ATTEMPTS,
@@ -66,6 +67,7 @@ from engines.gig.model import (
     Onboard,
     Payout,
     PayoutStatus,
+    ProblemReport,
     Proof,
     Resolution,
     Shift,
@@ -914,10 +916,25 @@ class GigService:
         return resolution
 
     async def report_problem(
-        self, task_id: uuid.UUID, worker_id: uuid.UUID, kind: IncidentKind
-    ) -> Incident:
+        self,
+        task_id: uuid.UUID,
+        worker_id: uuid.UUID,
+        kind: IncidentKind,
+        *,
+        position: int | None = None,
+    ) -> ProblemReport:
+        """The driver has a problem at his next stop (one of DRIVER_PROBLEMS): an operator is
+        told. Once per stop: a report repeated (a retried request, a second press) answers the
+        first one and tells nobody again.
+
+        `position`: the stop the driver's app meant; when it is no longer the next one,
+        TaskStateError."""
+        if kind not in DRIVER_PROBLEMS:
+            raise ValueError(f"a driver reports one of {[k.value for k in DRIVER_PROBLEMS]}")
         task = await self._own_task(task_id, worker_id)
         stop = task.next_stop
+        if position is not None and (stop is None or stop.position != position):
+            raise TaskStateError(f"{task.reference} stop {position} is no longer the next")
         incident = Incident(
             self._ids.uuid(),
             task.id,
@@ -927,9 +944,16 @@ class GigService:
             self._clock.now(),
         )
         async with self._db.transaction() as s:
-            await SqlGigRepository(s).add_incident(incident)
+            repo = SqlGigRepository(s)
+            # under the task's lock: two reports at once record one
+            await self._hold_own_task(repo, task.id, worker_id)
+            if stop is not None:
+                first = await repo.first_incident(task.id, stop.position, DRIVER_PROBLEMS)
+                if first is not None:
+                    return ProblemReport(first, already=True)
+            await repo.add_incident(incident)
         await self._notifier.incident(incident, task, await self.worker(worker_id))
-        return incident
+        return ProblemReport(incident)
 
     async def incidents(self, task_id: uuid.UUID) -> list[str]:
         async with self._db.transaction() as s:

@@ -12,11 +12,31 @@ from sqlalchemy import select
 
 from core.app.bootstrap import Services
 from core.bus.tables import outbox
+from core.config import Settings
+from core.phone import Phone
 from engines.gig import OfferStatus, StopStatus, TaskStatus
 from engines.gig.events import StopArrived
 from tests.journeys.test_graphql_driver import ACCEPT, CONFIRM, TASKS, code_of, offered_to_emeka
 from tests.support.gig import BAYO, CHIDI, EMEKA, NGOZI, code_for
 from tests.support.graphql import bearer, post_graphql
+
+OPERATOR = Phone("+2348039990000")
+
+
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    """An operator on call: the drivers' problems are texted to this phone."""
+    return settings.model_copy(update={"operator_phone": OPERATOR.e164})
+
+
+async def operator_texts(services: Services) -> list[str]:
+    found = []
+    for delivery in await services.notifications.for_recipient(OPERATOR):
+        reply = delivery.payload["reply"]
+        assert isinstance(reply, dict)
+        found.append(str(reply["text"]))
+    return found
+
 
 DECLINE = """mutation($t: String!) {
   declineTask(task: $t) {
@@ -133,7 +153,86 @@ async def test_a_driver_says_he_is_at_the_door_once_and_only_at_his_next_stop(
     assert [s.status for s in stops] == [StopStatus.DELIVERED, StopStatus.ARRIVED]
 
 
-@pytest.mark.parametrize(("query", "variables"), [(DECLINE, {"t": "T-1"}), (ARRIVE, {"t": "T-1"})])
+REPORT = """mutation($t: String!, $r: DriverProblem!, $o: String) {
+  reportProblem(task: $t, reason: $r, order: $o) {
+    stop { orderReference status }
+    reason reportedAt already
+    errors {
+      __typename
+      ... on UserError { message }
+      ... on WrongStop { nextOrder }
+      ... on ProblemAlreadyReported { order reason reportedAt }
+    }
+  }
+}"""
+
+
+async def test_a_problem_at_a_stop_reaches_the_operator_once(
+    client: TestClient[Any, Any], services: Services
+) -> None:
+    _, task = await offered_to_emeka(services, NGOZI, CHIDI)
+    first, second = (s.order_reference for s in task.stops)
+    emeka = bearer(services.settings, EMEKA.e164, "driver")
+    bayo = bearer(services.settings, BAYO.e164, "driver")
+    _, body = await post_graphql(client, ACCEPT, {"t": task.reference}, emeka)
+    assert body["data"]["acceptTask"]["errors"] == []
+
+    absent = {"t": task.reference, "r": "CUSTOMER_ABSENT"}
+    _, theirs = await post_graphql(client, REPORT, absent, bayo)
+    assert theirs["data"]["reportProblem"]["errors"][0]["message"] == f"no task {task.reference}"
+    _, ahead = await post_graphql(client, REPORT, {**absent, "o": second}, emeka)
+    assert ahead["data"]["reportProblem"]["errors"][0]["nextOrder"] == first
+    _, made_up = await post_graphql(client, REPORT, {**absent, "r": "REFUSED"}, emeka)
+    assert made_up["data"] is None
+    assert "REFUSED" in made_up["errors"][0]["message"]
+    assert await operator_texts(services) == []
+
+    _, body = await post_graphql(client, REPORT, {**absent, "o": first}, emeka)
+    reported = body["data"]["reportProblem"]
+    assert reported["errors"] == []
+    assert reported["stop"] == {"orderReference": first, "status": "PENDING"}
+    assert reported["reason"] == "CUSTOMER_ABSENT"
+    assert reported["already"] is False
+    [told] = await operator_texts(services)
+    assert "Emeka" in told
+    assert task.reference in told
+
+    # The answer was lost and the app sends it again: the operator is not texted twice.
+    _, body = await post_graphql(client, REPORT, absent, emeka)
+    again = body["data"]["reportProblem"]
+    assert again["already"] is True
+    assert again["reportedAt"] == reported["reportedAt"]
+    _, body = await post_graphql(client, REPORT, {**absent, "r": "WRONG_ADDRESS"}, emeka)
+    assert body["data"]["reportProblem"]["errors"] == [
+        {
+            "__typename": "ProblemAlreadyReported",
+            "message": "customer_absent was reported at this stop already",
+            "order": first,
+            "reason": "CUSTOMER_ABSENT",
+            "reportedAt": reported["reportedAt"],
+        }
+    ]
+    assert await services.gig.incidents(task.id) == ["customer_absent"]
+    assert len(await operator_texts(services)) == 1
+
+    # Once per stop, not per route: the next door's problem is told too.
+    code = await code_for(services, NGOZI, first)
+    _, body = await post_graphql(client, CONFIRM, {"t": task.reference, "c": code}, emeka)
+    assert body["data"]["confirmDelivery"]["errors"] == []
+    _, body = await post_graphql(client, REPORT, {**absent, "r": "VEHICLE"}, emeka)
+    assert body["data"]["reportProblem"]["stop"]["orderReference"] == second
+    assert await services.gig.incidents(task.id) == ["customer_absent", "vehicle"]
+    assert len(await operator_texts(services)) == 2
+
+
+@pytest.mark.parametrize(
+    ("query", "variables"),
+    [
+        (DECLINE, {"t": "T-1"}),
+        (ARRIVE, {"t": "T-1"}),
+        (REPORT, {"t": "T-1", "r": "OTHER"}),
+    ],
+)
 async def test_the_drivers_operations_refuse_anonymous_callers_and_customers(
     client: TestClient[Any, Any], services: Services, query: str, variables: dict[str, Any]
 ) -> None:
