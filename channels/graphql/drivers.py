@@ -8,7 +8,7 @@ wrong code) come back as typed errors; who may call comes back as FORBIDDEN/UNAU
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from enum import Enum
 from typing import Annotated
@@ -29,6 +29,7 @@ from engines.gig import (
     IncidentKind,
     OfferClosedError,
     OfferStatus,
+    PeriodEarnings,
     StopStatus,
     Task,
     TaskStateError,
@@ -45,6 +46,8 @@ strawberry.enum(TaskStatus, name="DriverTaskStatus")
 strawberry.enum(StopStatus, name="DriverStopStatus")
 
 CODE_DIGITS = 4
+# The longest period one earnings query adds up: a year of days.
+MAX_EARNINGS_DAYS = 366
 
 
 @strawberry.enum(description="What a driver reports at a stop: the IVR's problem menu")
@@ -123,6 +126,43 @@ class DriverTask:
                 continue
             found.append(_order(order, stop))
         return found
+
+
+@strawberry.type(description="What one route paid: its proved stops, kilometres and bonus")
+class DriverTaskEarnings:
+    reference: str
+    departure: datetime
+    stops: int = strawberry.field(description="Stops proved and paid")
+    total: MoneyType
+
+
+@strawberry.type(description="What you earned on your region's days `from` to `to`")
+class DriverEarnings:
+    from_: date = strawberry.field(name="from")
+    to: date
+    total: MoneyType
+    stops: int = strawberry.field(description="Stops proved and paid")
+    tasks: list[DriverTaskEarnings] = strawberry.field(
+        description="Route by route, newest departure first"
+    )
+
+    @classmethod
+    def of(cls, period: PeriodEarnings) -> DriverEarnings:
+        return cls(
+            from_=period.first,
+            to=period.last,
+            total=MoneyType.of(period.total),
+            stops=period.stops,
+            tasks=[
+                DriverTaskEarnings(
+                    reference=t.reference,
+                    departure=t.departure,
+                    stops=t.stops,
+                    total=MoneyType.of(t.total),
+                )
+                for t in period.tasks
+            ],
+        )
 
 
 @strawberry.type(description="No such task for you: none by that reference, or another driver's")
@@ -368,6 +408,29 @@ class DriversQuery:
                 )
             start = index + 1
         return [await _view(info, t, expires, viewer) for t, expires in found[start : start + size]]
+
+    @strawberry.field(
+        description="What you earned, as the IVR's earnings line: in total and per route, on "
+        "your region's days `from` to `to` (both included; each today unless said, at most "
+        f"{MAX_EARNINGS_DAYS} days)"
+    )
+    async def earnings(
+        self,
+        info: Info,
+        from_: Annotated[date | None, strawberry.argument(name="from")] = None,
+        to: date | None = None,
+    ) -> DriverEarnings:
+        worker = await _me(info)
+        gig = info.context.services.gig
+        last = to or await gig.local_today(worker.id)
+        first = from_ or last
+        if first > last:
+            raise ClientError("BAD_USER_INPUT", f"from ({first}) is after to ({last})")
+        if last - first >= timedelta(days=MAX_EARNINGS_DAYS):
+            raise ClientError(
+                "BAD_USER_INPUT", f"from {first} to {last} is over {MAX_EARNINGS_DAYS} days"
+            )
+        return DriverEarnings.of(await gig.earned(worker.id, first, last))
 
 
 @strawberry.type

@@ -45,7 +45,7 @@ from engines.gig.model import (
     WorkerStatus,
 )
 from engines.gig.ports import GigNotifier
-from engines.gig.service import DayEarnings, GigService
+from engines.gig.service import DayEarnings, GigService, PeriodEarnings, TaskEarnings
 
 __all__ = [
     "DRIVER_PROBLEMS",
@@ -75,6 +75,7 @@ __all__ = [
     "Onboard",
     "Payout",
     "PayoutStatus",
+    "PeriodEarnings",
     "ProblemReport",
     "Proof",
     "Resolution",
@@ -84,6 +85,7 @@ __all__ = [
     "Tariff",
     "Task",
     "TaskCandidate",
+    "TaskEarnings",
     "TaskStateError",
     "TaskStatus",
     "TaskStop",

@@ -569,6 +569,32 @@ class SqlGigRepository:
             for r in rows
         ]
 
+    async def earnings_between(
+        self, worker_id: uuid.UUID, first: date, last: date
+    ) -> list[Earning]:
+        """The worker's earnings on the days `first` to `last`, both included."""
+        rows = await self._s.execute(
+            select(gig_earnings)
+            .where(
+                gig_earnings.c.worker_id == worker_id,
+                gig_earnings.c.earned_on >= first,
+                gig_earnings.c.earned_on <= last,
+            )
+            .order_by(gig_earnings.c.id)
+        )
+        return [
+            Earning(
+                r.id,
+                r.worker_id,
+                r.task_id,
+                EarningKind(r.kind),
+                Money(r.amount, r.currency),
+                r.earned_on,
+                r.payout_id,
+            )
+            for r in rows
+        ]
+
     async def earned_on(self, day: date) -> dict[uuid.UUID, Decimal]:
         """Each worker's earnings on `day` (one currency per region, so amounts add up)."""
         rows = await self._s.execute(

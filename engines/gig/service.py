@@ -105,6 +105,28 @@ class DayEarnings:
     stops: int
 
 
+@dataclass(frozen=True, slots=True)
+class TaskEarnings:
+    """What one route paid the driver over a period: its proved stops, km and bonus."""
+
+    reference: str
+    departure: datetime
+    total: Money
+    stops: int
+
+
+@dataclass(frozen=True, slots=True)
+class PeriodEarnings:
+    """What the driver earned on the region's days `first` to `last`, both included, route
+    by route (newest departure first)."""
+
+    first: date
+    last: date
+    total: Money
+    stops: int
+    tasks: tuple[TaskEarnings, ...]
+
+
 class GigService:
     def __init__(  # noqa: PLR0917 - the ports a composition root hands over, in one order
         self,
@@ -967,10 +989,44 @@ class GigService:
 
     async def today(self, worker_id: uuid.UUID) -> DayEarnings:
         worker = await self.worker(worker_id)
+        day = local_date(worker.region, self._clock.now())
+        period = await self.earned(worker_id, day, day)
+        return DayEarnings(period.total, period.stops)
+
+    async def local_today(self, worker_id: uuid.UUID) -> date:
+        """The worker's calendar day now (his region's), the day earnings are counted on."""
+        worker = await self.worker(worker_id)
+        return local_date(worker.region, self._clock.now())
+
+    async def earned(self, worker_id: uuid.UUID, first: date, last: date) -> PeriodEarnings:
+        """What the worker earned on the days `first` to `last` (his region's calendar days,
+        as `today`), in total and per route."""
+        worker = await self.worker(worker_id)
         currency = region_of(worker.region).currency
-        found = await self.earnings(worker_id, local_date(worker.region, self._clock.now()))
-        stops = sum(1 for e in found if e.kind is EarningKind.STOP)
-        return DayEarnings(total([e.amount for e in found], currency), stops)
+        async with self._db.transaction() as s:
+            repo = SqlGigRepository(s)
+            found = await repo.earnings_between(worker_id, first, last)
+            tasks = {t: await repo.task(t) for t in dict.fromkeys(e.task_id for e in found)}
+        per_task = []
+        for task_id, task in tasks.items():
+            assert task is not None  # an earning is always of a task
+            mine = [e for e in found if e.task_id == task_id]
+            per_task.append(
+                TaskEarnings(
+                    task.reference,
+                    task.departure,
+                    total([e.amount for e in mine], currency),
+                    sum(1 for e in mine if e.kind is EarningKind.STOP),
+                )
+            )
+        per_task.sort(key=lambda t: (t.departure, t.reference), reverse=True)
+        return PeriodEarnings(
+            first,
+            last,
+            total([e.amount for e in found], currency),
+            sum(t.stops for t in per_task),
+            tuple(per_task),
+        )
 
     async def settle(self, worker_id: uuid.UUID, day: date) -> Payout | None:
         """Record a payout of the day's unpaid earnings (None when nothing is owed). The money

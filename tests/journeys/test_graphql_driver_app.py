@@ -12,12 +12,22 @@ from sqlalchemy import select
 
 from core.app.bootstrap import Services
 from core.bus.tables import outbox
+from core.clock import SteppedClock
 from core.config import Settings
+from core.money import Money
 from core.phone import Phone
-from engines.gig import OfferStatus, StopStatus, TaskStatus
+from core.region import RegionCode, local_date
+from engines.gig import OfferStatus, StopStatus, TaskStatus, Worker
 from engines.gig.events import StopArrived
-from tests.journeys.test_graphql_driver import ACCEPT, CONFIRM, TASKS, code_of, offered_to_emeka
-from tests.support.gig import BAYO, CHIDI, EMEKA, NGOZI, code_for
+from tests.journeys.test_graphql_driver import (
+    ACCEPT,
+    CONFIRM,
+    TASKS,
+    code_of,
+    offered_to_emeka,
+    packed,
+)
+from tests.support.gig import BAYO, CHIDI, EMEKA, NGOZI, code_for, driver, order, route
 from tests.support.graphql import bearer, post_graphql
 
 OPERATOR = Phone("+2348039990000")
@@ -225,12 +235,91 @@ async def test_a_problem_at_a_stop_reaches_the_operator_once(
     assert len(await operator_texts(services)) == 2
 
 
+EARNINGS = """query($from: Date, $to: Date) {
+  earnings(from: $from, to: $to) {
+    from to stops total { amount currency }
+    tasks { reference stops total { amount currency } }
+  }
+}"""
+
+
+async def a_route_driven(services: Services, emeka: Worker, key: str) -> tuple[str, Money]:
+    """Today's one-stop route, offered to Emeka, taken and proved: its reference and its pay."""
+    reference = await order(services, NGOZI, key)
+    await packed(services, reference)
+    task = await services.gig.create_task(
+        route(f"R-{key}", [(reference, NGOZI, "1 Broad Street")], services=services)
+    )
+    [offer] = await services.gig.allocate()
+    assert offer.worker_id == emeka.id
+    await services.gig.accept(offer.id)
+    code = await code_for(services, NGOZI, reference)
+    proved = await services.gig.confirm_delivery(task.id, emeka.id, code)
+    assert proved.earned is not None
+    return task.reference, proved.earned
+
+
+async def test_a_driver_reads_what_he_earned_today_and_route_by_route_over_days(
+    client: TestClient[Any, Any], services: Services, clock: SteppedClock
+) -> None:
+    await services.sweeper.stop()  # the test offers routes itself
+    emeka = await driver(services, EMEKA, "Emeka")
+    yesterday = local_date(RegionCode.LAGOS, services.clock.now()).isoformat()
+    first, first_pay = await a_route_driven(services, emeka, "earn-1")
+    clock.advance(24 * 3600)
+    emeka = await driver(services, EMEKA, "Emeka")  # on shift again today
+    today = local_date(RegionCode.LAGOS, services.clock.now()).isoformat()
+    second, second_pay = await a_route_driven(services, emeka, "earn-2")
+    headers = bearer(services.settings, EMEKA.e164, "driver")
+
+    _, body = await post_graphql(client, EARNINGS, None, headers)
+    heard = await services.gig.today(emeka.id)  # what the IVR reads out
+    assert body["data"]["earnings"] == {
+        "from": today,
+        "to": today,
+        "stops": heard.stops,
+        "total": {"amount": str(heard.total.amount), "currency": "NGN"},
+        "tasks": [
+            {
+                "reference": second,
+                "stops": 1,
+                "total": {"amount": str(second_pay.amount), "currency": "NGN"},
+            }
+        ],
+    }
+    assert heard.total == second_pay
+
+    _, body = await post_graphql(client, EARNINGS, {"from": yesterday, "to": today}, headers)
+    both = body["data"]["earnings"]
+    assert [t["reference"] for t in both["tasks"]] == [second, first]  # newest first
+    assert both["total"] == {"amount": str((first_pay + second_pay).amount), "currency": "NGN"}
+    assert both["stops"] == 2
+
+    # Bayo drove nothing: his earnings are his own, not Emeka's.
+    bayo = await driver(services, BAYO, "Bayo")
+    assert bayo.id != emeka.id
+    _, body = await post_graphql(
+        client, EARNINGS, {"from": yesterday}, bearer(services.settings, BAYO.e164, "driver")
+    )
+    assert body["data"]["earnings"]["tasks"] == []
+    assert body["data"]["earnings"]["total"] == {"amount": "0.00", "currency": "NGN"}
+
+    for bad in ({"from": today, "to": yesterday}, {"from": "2020-01-01", "to": today}):
+        status, body = await post_graphql(client, EARNINGS, bad, headers)
+        assert status == 200
+        assert code_of(body) == "BAD_USER_INPUT", body
+    _, body = await post_graphql(client, EARNINGS, {"from": "yesterday"}, headers)
+    assert body["data"] is None
+    assert "yesterday" in body["errors"][0]["message"]
+
+
 @pytest.mark.parametrize(
     ("query", "variables"),
     [
         (DECLINE, {"t": "T-1"}),
         (ARRIVE, {"t": "T-1"}),
         (REPORT, {"t": "T-1", "r": "OTHER"}),
+        (EARNINGS, {}),
     ],
 )
 async def test_the_drivers_operations_refuse_anonymous_callers_and_customers(
