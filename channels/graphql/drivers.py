@@ -8,8 +8,9 @@ wrong code) come back as typed errors; who may call comes back as FORBIDDEN/UNAU
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
+from enum import Enum
 from typing import Annotated
 
 import strawberry
@@ -25,8 +26,10 @@ from engines.access import Principal, Role
 from engines.gig import (
     CodeCheck,
     DriverBusyError,
+    IncidentKind,
     OfferClosedError,
     OfferStatus,
+    PeriodEarnings,
     StopStatus,
     Task,
     TaskStateError,
@@ -43,6 +46,16 @@ strawberry.enum(TaskStatus, name="DriverTaskStatus")
 strawberry.enum(StopStatus, name="DriverStopStatus")
 
 CODE_DIGITS = 4
+# The longest period one earnings query adds up: a year of days.
+MAX_EARNINGS_DAYS = 366
+
+
+@strawberry.enum(description="What a driver reports at a stop: the IVR's problem menu")
+class DriverProblem(Enum):
+    CUSTOMER_ABSENT = IncidentKind.CUSTOMER_ABSENT.value
+    WRONG_ADDRESS = IncidentKind.WRONG_ADDRESS.value
+    VEHICLE = IncidentKind.VEHICLE.value
+    OTHER = IncidentKind.OTHER.value
 
 
 @strawberry.type(description="One door of a task, in visiting order")
@@ -115,6 +128,43 @@ class DriverTask:
         return found
 
 
+@strawberry.type(description="What one route paid: its proved stops, kilometres and bonus")
+class DriverTaskEarnings:
+    reference: str
+    departure: datetime
+    stops: int = strawberry.field(description="Stops proved and paid")
+    total: MoneyType
+
+
+@strawberry.type(description="What you earned on your region's days `from` to `to`")
+class DriverEarnings:
+    from_: date = strawberry.field(name="from")
+    to: date
+    total: MoneyType
+    stops: int = strawberry.field(description="Stops proved and paid")
+    tasks: list[DriverTaskEarnings] = strawberry.field(
+        description="Route by route, newest departure first"
+    )
+
+    @classmethod
+    def of(cls, period: PeriodEarnings) -> DriverEarnings:
+        return cls(
+            from_=period.first,
+            to=period.last,
+            total=MoneyType.of(period.total),
+            stops=period.stops,
+            tasks=[
+                DriverTaskEarnings(
+                    reference=t.reference,
+                    departure=t.departure,
+                    stops=t.stops,
+                    total=MoneyType.of(t.total),
+                )
+                for t in period.tasks
+            ],
+        )
+
+
 @strawberry.type(description="No such task for you: none by that reference, or another driver's")
 class TaskNotFound(UserError):
     task: str
@@ -167,9 +217,26 @@ class Escalated(UserError):
     order: str
 
 
+@strawberry.type(
+    description="Another problem was reported at this stop first: an operator has it already"
+)
+class ProblemAlreadyReported(UserError):
+    order: str
+    reason: DriverProblem
+    reported_at: datetime
+
+
 AcceptTaskError = Annotated[
     TaskNotFound | NotOfferedToYou | OfferExpired | AlreadyOnARoute,
     strawberry.union("AcceptTaskError"),
+]
+DeclineTaskError = Annotated[TaskNotFound | NotOfferedToYou, strawberry.union("DeclineTaskError")]
+ArriveAtStopError = Annotated[
+    TaskNotFound | TaskNotInProgress | WrongStop, strawberry.union("ArriveAtStopError")
+]
+ReportProblemError = Annotated[
+    TaskNotFound | TaskNotInProgress | WrongStop | ProblemAlreadyReported,
+    strawberry.union("ReportProblemError"),
 ]
 ConfirmDeliveryError = Annotated[
     TaskNotFound | TaskNotInProgress | InvalidCode | WrongStop | WrongCode | Escalated,
@@ -181,6 +248,34 @@ ConfirmDeliveryError = Annotated[
 class AcceptTaskPayload:
     task: DriverTask | None
     errors: list[AcceptTaskError]
+
+
+@strawberry.type(description="The offer declined (it goes to the next driver), or `errors`")
+class DeclineTaskPayload:
+    task: str | None = strawberry.field(description="The reference of the task declined")
+    already: bool = strawberry.field(
+        description="True when it was no longer on offer to you: declined before, or lapsed"
+    )
+    errors: list[DeclineTaskError]
+
+
+@strawberry.type(description="The stop you are at (ARRIVED), or `errors` saying why not")
+class ArriveAtStopPayload:
+    task: DriverTask | None
+    stop: DriverStop | None
+    errors: list[ArriveAtStopError]
+
+
+@strawberry.type(description="The problem on record for the stop, or `errors` saying why not")
+class ReportProblemPayload:
+    task: DriverTask | None
+    stop: DriverStop | None
+    reason: DriverProblem | None
+    reported_at: datetime | None
+    already: bool = strawberry.field(
+        description="True when this problem was reported at this stop before: nobody is told again"
+    )
+    errors: list[ReportProblemError]
 
 
 @strawberry.type(description="The stop proved delivered, or `errors` saying why not")
@@ -314,6 +409,29 @@ class DriversQuery:
             start = index + 1
         return [await _view(info, t, expires, viewer) for t, expires in found[start : start + size]]
 
+    @strawberry.field(
+        description="What you earned, as the IVR's earnings line: in total and per route, on "
+        "your region's days `from` to `to` (both included; each today unless said, at most "
+        f"{MAX_EARNINGS_DAYS} days)"
+    )
+    async def earnings(
+        self,
+        info: Info,
+        from_: Annotated[date | None, strawberry.argument(name="from")] = None,
+        to: date | None = None,
+    ) -> DriverEarnings:
+        worker = await _me(info)
+        gig = info.context.services.gig
+        last = to or await gig.local_today(worker.id)
+        first = from_ or last
+        if first > last:
+            raise ClientError("BAD_USER_INPUT", f"from ({first}) is after to ({last})")
+        if last - first >= timedelta(days=MAX_EARNINGS_DAYS):
+            raise ClientError(
+                "BAD_USER_INPUT", f"from {first} to {last} is over {MAX_EARNINGS_DAYS} days"
+            )
+        return DriverEarnings.of(await gig.earned(worker.id, first, last))
+
 
 @strawberry.type
 class DriversMutation:
@@ -368,6 +486,160 @@ class DriversMutation:
                 task=task,
                 expired_at=latest.expires_at,
             )
+        )
+
+    @strawberry.mutation(
+        description="Say no to the route on offer to you, as pressing 2 on the IVR: it is offered"
+        " to the next driver at once, and never to you again. Declining again changes nothing."
+    )
+    async def decline_task(self, info: Info, task: str) -> DeclineTaskPayload:
+        worker = await _me(info)
+        gig = info.context.services.gig
+        found = await gig.task_by_reference(task.strip().upper())
+        missing = DeclineTaskPayload(
+            task=None, already=False, errors=[TaskNotFound(message=f"no task {task}", task=task)]
+        )
+        if found is None:
+            return missing
+        await gig.expire_offers()
+        mine = [o for o in await gig.offers(found.id) if o.worker_id == worker.id]
+        if not mine:  # never offered to you: answered as a missing task, word for word
+            return missing
+        if found.worker_id == worker.id or any(o.status is OfferStatus.ACCEPTED for o in mine):
+            return DeclineTaskPayload(
+                task=None,
+                already=False,
+                errors=[
+                    NotOfferedToYou(
+                        message=f"you took {found.reference}: it is yours to drive", task=task
+                    )
+                ],
+            )
+        latest = max(mine, key=lambda o: o.offered_at)
+        if latest.status is OfferStatus.OPEN:
+            try:
+                await gig.decline(latest.id)
+            except OfferClosedError:  # lapsed or declined by another tap meanwhile
+                return DeclineTaskPayload(task=found.reference, already=True, errors=[])
+            return DeclineTaskPayload(task=found.reference, already=False, errors=[])
+        return DeclineTaskPayload(task=found.reference, already=True, errors=[])
+
+    @strawberry.mutation(
+        description="Say you are at the next stop's door, as pressing 1 on the IVR: its "
+        "customer's order shows the driver at the door. `order` (optional) names the stop you "
+        "are at. Saying it again changes nothing."
+    )
+    async def arrive_at_stop(
+        self, info: Info, task: str, order: str | None = None
+    ) -> ArriveAtStopPayload:
+        worker = await _me(info)
+        gig = info.context.services.gig
+        found = await gig.task_by_reference(task.strip().upper())
+        if found is None or not await _yours(info, found, worker):
+            # Another driver's task answers as a missing one: references tell nothing.
+            return _not_there(TaskNotFound(message=f"no task {task}", task=task))
+        at_door = found.next_stop
+        if found.status is not TaskStatus.ASSIGNED or at_door is None:
+            return _not_there(
+                TaskNotInProgress(
+                    message=f"{found.reference} is {found.status.value}",
+                    task=task,
+                    status=found.status,
+                )
+            )
+        named = _named_stop(found, order)
+        if order is not None and (named is None or named.position != at_door.position):
+            return _not_there(
+                WrongStop(
+                    message=f"the next stop is order {at_door.order_reference}",
+                    order=order,
+                    next_order=at_door.order_reference,
+                )
+            )
+        try:
+            await gig.arrive(found.id, worker.id, position=at_door.position)
+        except TaskStateError as exc:  # proved, taken off or expired meanwhile
+            after = await gig.task(found.id)
+            if after.status is TaskStatus.ASSIGNED and after.next_stop is not None:
+                return _not_there(
+                    WrongStop(
+                        message=f"the next stop is order {after.next_stop.order_reference}",
+                        order=order or at_door.order_reference,
+                        next_order=after.next_stop.order_reference,
+                    )
+                )
+            return _not_there(TaskNotInProgress(message=str(exc), task=task, status=after.status))
+        after = await gig.task(found.id)
+        view = await _view(info, after, viewer=worker)
+        stop = next((s for s in view.stops if s.position == at_door.position), None)
+        return ArriveAtStopPayload(task=view, stop=stop, errors=[])
+
+    @strawberry.mutation(
+        description="Report a problem at the next stop, as the IVR's problem menu: an operator "
+        "is told and will call you. Once per stop: reporting it again changes nothing. `order` "
+        "(optional) names the stop you are at."
+    )
+    async def report_problem(
+        self, info: Info, task: str, reason: DriverProblem, order: str | None = None
+    ) -> ReportProblemPayload:
+        worker = await _me(info)
+        gig = info.context.services.gig
+        found = await gig.task_by_reference(task.strip().upper())
+        if found is None or not await _yours(info, found, worker):
+            # Another driver's task answers as a missing one: references tell nothing.
+            return _unreported(TaskNotFound(message=f"no task {task}", task=task))
+        at_door = found.next_stop
+        if found.status is not TaskStatus.ASSIGNED or at_door is None:
+            return _unreported(
+                TaskNotInProgress(
+                    message=f"{found.reference} is {found.status.value}",
+                    task=task,
+                    status=found.status,
+                )
+            )
+        named = _named_stop(found, order)
+        if order is not None and (named is None or named.position != at_door.position):
+            return _unreported(
+                WrongStop(
+                    message=f"the next stop is order {at_door.order_reference}",
+                    order=order,
+                    next_order=at_door.order_reference,
+                )
+            )
+        try:
+            report = await gig.report_problem(
+                found.id, worker.id, IncidentKind(reason.value), position=at_door.position
+            )
+        except TaskStateError as exc:  # proved, taken off or expired meanwhile
+            after = await gig.task(found.id)
+            if after.status is TaskStatus.ASSIGNED and after.next_stop is not None:
+                return _unreported(
+                    WrongStop(
+                        message=f"the next stop is order {after.next_stop.order_reference}",
+                        order=order or at_door.order_reference,
+                        next_order=after.next_stop.order_reference,
+                    )
+                )
+            return _unreported(TaskNotInProgress(message=str(exc), task=task, status=after.status))
+        first = report.incident
+        on_record = DriverProblem(first.kind.value)
+        if on_record is not reason:
+            return _unreported(
+                ProblemAlreadyReported(
+                    message=f"{on_record.value} was reported at this stop already",
+                    order=at_door.order_reference,
+                    reason=on_record,
+                    reported_at=first.reported_at,
+                )
+            )
+        view = await _view(info, await gig.task(found.id), viewer=worker)
+        return ReportProblemPayload(
+            task=view,
+            stop=next((s for s in view.stops if s.position == at_door.position), None),
+            reason=on_record,
+            reported_at=first.reported_at,
+            already=report.already,
+            errors=[],
         )
 
     @strawberry.mutation(
@@ -485,6 +757,16 @@ def _named_stop(task: Task, order: str | None) -> TaskStop | None:
 
 def _refused(error: AcceptTaskError) -> AcceptTaskPayload:
     return AcceptTaskPayload(task=None, errors=[error])
+
+
+def _not_there(error: ArriveAtStopError) -> ArriveAtStopPayload:
+    return ArriveAtStopPayload(task=None, stop=None, errors=[error])
+
+
+def _unreported(error: ReportProblemError) -> ReportProblemPayload:
+    return ReportProblemPayload(
+        task=None, stop=None, reason=None, reported_at=None, already=False, errors=[error]
+    )
 
 
 def _unproved(error: ConfirmDeliveryError) -> ConfirmDeliveryPayload:

@@ -10,6 +10,7 @@ from decimal import Decimal
 
 from dialogs.machine import Choice, Go, Outcome, Reject, Screen, State, Turn
 from engines.gig import (
+    DRIVER_PROBLEMS,
     CodeCheck,
     DriverBusyError,
     GigService,
@@ -24,12 +25,6 @@ HOME = "drv.home"
 CODE = "drv.code"
 PROBLEM = "drv.problem"
 EARNINGS = "drv.earnings"
-PROBLEMS = (
-    IncidentKind.CUSTOMER_ABSENT,
-    IncidentKind.WRONG_ADDRESS,
-    IncidentKind.VEHICLE,
-    IncidentKind.OTHER,
-)
 
 
 class DriverState(State):
@@ -188,7 +183,7 @@ class Problem(DriverState):
     async def screen(self, turn: Turn) -> Screen:
         return Screen(
             turn.t("drv.problem_title"),
-            tuple(Choice(turn.t(f"drv.problem_{k.value}"), k.value) for k in PROBLEMS),
+            tuple(Choice(turn.t(f"drv.problem_{k.value}"), k.value) for k in DRIVER_PROBLEMS),
         )
 
     async def choose(self, turn: Turn, value: str) -> Outcome:

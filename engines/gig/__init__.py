@@ -2,6 +2,7 @@
 
 from engines.gig.allocation import TaskCandidate, WorkerCandidate, allocate
 from engines.gig.model import (
+    DRIVER_PROBLEMS,
     MAX_CODE_ATTEMPTS,
     TARIFFS,
     CodeCheck,
@@ -25,6 +26,7 @@ from engines.gig.model import (
     Onboard,
     Payout,
     PayoutStatus,
+    ProblemReport,
     Proof,
     Resolution,
     RouteStop,
@@ -43,9 +45,10 @@ from engines.gig.model import (
     WorkerStatus,
 )
 from engines.gig.ports import GigNotifier
-from engines.gig.service import DayEarnings, GigService
+from engines.gig.service import DayEarnings, GigService, PeriodEarnings, TaskEarnings
 
 __all__ = [
+    "DRIVER_PROBLEMS",
     "MAX_CODE_ATTEMPTS",
     "TARIFFS",
     "CodeCheck",
@@ -72,6 +75,8 @@ __all__ = [
     "Onboard",
     "Payout",
     "PayoutStatus",
+    "PeriodEarnings",
+    "ProblemReport",
     "Proof",
     "Resolution",
     "RouteStop",
@@ -80,6 +85,7 @@ __all__ = [
     "Tariff",
     "Task",
     "TaskCandidate",
+    "TaskEarnings",
     "TaskStateError",
     "TaskStatus",
     "TaskStop",

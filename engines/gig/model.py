@@ -375,6 +375,14 @@ class IncidentKind(StrEnum):
 
 # What hands a stop to an operator (it becomes ESCALATED, resolved by hand).
 ESCALATIONS = (IncidentKind.CODE_FAILED, IncidentKind.ROUTE_UNFINISHED)
+# What a driver reports at a stop himself (the IVR's problem menu, the app's reportProblem),
+# in the order the IVR reads them out.
+DRIVER_PROBLEMS = (
+    IncidentKind.CUSTOMER_ABSENT,
+    IncidentKind.WRONG_ADDRESS,
+    IncidentKind.VEHICLE,
+    IncidentKind.OTHER,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -385,6 +393,15 @@ class Incident:
     position: int | None
     kind: IncidentKind
     reported_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ProblemReport:
+    """A driver's problem at a stop, reported once: `already` when it was reported before
+    (the incident then is that first report, and nobody is told again)."""
+
+    incident: Incident
+    already: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -465,6 +465,33 @@ class SqlGigRepository:
         ).first()
         return row is not None
 
+    async def first_incident(
+        self, task_id: uuid.UUID, position: int, kinds: Iterable[IncidentKind]
+    ) -> Incident | None:
+        """The stop's earliest incident of one of `kinds`, if any."""
+        row = (
+            await self._s.execute(
+                select(gig_incidents)
+                .where(
+                    gig_incidents.c.task_id == task_id,
+                    gig_incidents.c.position == position,
+                    gig_incidents.c.kind.in_([k.value for k in kinds]),
+                )
+                .order_by(gig_incidents.c.reported_at, gig_incidents.c.id)
+                .limit(1)
+            )
+        ).first()
+        if row is None:
+            return None
+        return Incident(
+            row.id,
+            row.task_id,
+            row.worker_id,
+            row.position,
+            IncidentKind(row.kind),
+            row.reported_at,
+        )
+
     async def escalated(self) -> list[Escalation]:
         """Every stop waiting for an operator, oldest route first, with why and since when it
         was handed over (its latest escalating incident)."""
@@ -529,6 +556,32 @@ class SqlGigRepository:
         if unpaid:
             query = query.where(gig_earnings.c.payout_id.is_(None))
         rows = await self._s.execute(query.order_by(gig_earnings.c.id))
+        return [
+            Earning(
+                r.id,
+                r.worker_id,
+                r.task_id,
+                EarningKind(r.kind),
+                Money(r.amount, r.currency),
+                r.earned_on,
+                r.payout_id,
+            )
+            for r in rows
+        ]
+
+    async def earnings_between(
+        self, worker_id: uuid.UUID, first: date, last: date
+    ) -> list[Earning]:
+        """The worker's earnings on the days `first` to `last`, both included."""
+        rows = await self._s.execute(
+            select(gig_earnings)
+            .where(
+                gig_earnings.c.worker_id == worker_id,
+                gig_earnings.c.earned_on >= first,
+                gig_earnings.c.earned_on <= last,
+            )
+            .order_by(gig_earnings.c.id)
+        )
         return [
             Earning(
                 r.id,

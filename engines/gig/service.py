@@ -38,6 +38,7 @@ from engines.gig.events import (
 from engines.gig.model import (
     CODE_DIGITS,
     DOCUMENT_TYPES,
+    DRIVER_PROBLEMS,
     ESCALATIONS,
     LIVE,
     MAX_CODE_ATTEMPTS,
@@ -66,6 +67,7 @@ from engines.gig.model import (
     Onboard,
     Payout,
     PayoutStatus,
+    ProblemReport,
     Proof,
     Resolution,
     Shift,
@@ -101,6 +103,28 @@ SETTLE_ATTEMPTS = 3
 class DayEarnings:
     total: Money
     stops: int
+
+
+@dataclass(frozen=True, slots=True)
+class TaskEarnings:
+    """What one route paid the driver over a period: its proved stops, km and bonus."""
+
+    reference: str
+    departure: datetime
+    total: Money
+    stops: int
+
+
+@dataclass(frozen=True, slots=True)
+class PeriodEarnings:
+    """What the driver earned on the region's days `first` to `last`, both included, route
+    by route (newest departure first)."""
+
+    first: date
+    last: date
+    total: Money
+    stops: int
+    tasks: tuple[TaskEarnings, ...]
 
 
 class GigService:
@@ -740,11 +764,18 @@ class GigService:
 
     # --- at the door --------------------------------------------------------------------------
 
-    async def arrive(self, task_id: uuid.UUID, worker_id: uuid.UUID) -> TaskStop:
+    async def arrive(
+        self, task_id: uuid.UUID, worker_id: uuid.UUID, *, position: int | None = None
+    ) -> TaskStop:
+        """The driver is at the next door: its customer's order shows the driver there (once,
+        however often he says so). `position`: the stop the driver's app meant; when it is no
+        longer the next one (proved or taken off meanwhile), TaskStateError."""
         task = await self._own_task(task_id, worker_id)
         stop = task.next_stop
         if stop is None:
             raise TaskStateError(f"{task.reference} has no stop left")
+        if position is not None and stop.position != position:
+            raise TaskStateError(f"{task.reference} stop {position} is no longer the next")
         async with self._db.transaction() as s:
             repo = SqlGigRepository(s)
             await self._hold_own_task(repo, task.id, worker_id)
@@ -921,10 +952,25 @@ class GigService:
         return resolution
 
     async def report_problem(
-        self, task_id: uuid.UUID, worker_id: uuid.UUID, kind: IncidentKind
-    ) -> Incident:
+        self,
+        task_id: uuid.UUID,
+        worker_id: uuid.UUID,
+        kind: IncidentKind,
+        *,
+        position: int | None = None,
+    ) -> ProblemReport:
+        """The driver has a problem at his next stop (one of DRIVER_PROBLEMS): an operator is
+        told. Once per stop: a report repeated (a retried request, a second press) answers the
+        first one and tells nobody again.
+
+        `position`: the stop the driver's app meant; when it is no longer the next one,
+        TaskStateError."""
+        if kind not in DRIVER_PROBLEMS:
+            raise ValueError(f"a driver reports one of {[k.value for k in DRIVER_PROBLEMS]}")
         task = await self._own_task(task_id, worker_id)
         stop = task.next_stop
+        if position is not None and (stop is None or stop.position != position):
+            raise TaskStateError(f"{task.reference} stop {position} is no longer the next")
         incident = Incident(
             self._ids.uuid(),
             task.id,
@@ -934,9 +980,16 @@ class GigService:
             self._clock.now(),
         )
         async with self._db.transaction() as s:
-            await SqlGigRepository(s).add_incident(incident)
+            repo = SqlGigRepository(s)
+            # under the task's lock: two reports at once record one
+            await self._hold_own_task(repo, task.id, worker_id)
+            if stop is not None:
+                first = await repo.first_incident(task.id, stop.position, DRIVER_PROBLEMS)
+                if first is not None:
+                    return ProblemReport(first, already=True)
+            await repo.add_incident(incident)
         await self._notifier.incident(incident, task, await self.worker(worker_id))
-        return incident
+        return ProblemReport(incident)
 
     async def incidents(self, task_id: uuid.UUID) -> list[str]:
         async with self._db.transaction() as s:
@@ -950,10 +1003,44 @@ class GigService:
 
     async def today(self, worker_id: uuid.UUID) -> DayEarnings:
         worker = await self.worker(worker_id)
+        day = local_date(worker.region, self._clock.now())
+        period = await self.earned(worker_id, day, day)
+        return DayEarnings(period.total, period.stops)
+
+    async def local_today(self, worker_id: uuid.UUID) -> date:
+        """The worker's calendar day now (his region's), the day earnings are counted on."""
+        worker = await self.worker(worker_id)
+        return local_date(worker.region, self._clock.now())
+
+    async def earned(self, worker_id: uuid.UUID, first: date, last: date) -> PeriodEarnings:
+        """What the worker earned on the days `first` to `last` (his region's calendar days,
+        as `today`), in total and per route."""
+        worker = await self.worker(worker_id)
         currency = region_of(worker.region).currency
-        found = await self.earnings(worker_id, local_date(worker.region, self._clock.now()))
-        stops = sum(1 for e in found if e.kind is EarningKind.STOP)
-        return DayEarnings(total([e.amount for e in found], currency), stops)
+        async with self._db.transaction() as s:
+            repo = SqlGigRepository(s)
+            found = await repo.earnings_between(worker_id, first, last)
+            tasks = {t: await repo.task(t) for t in dict.fromkeys(e.task_id for e in found)}
+        per_task = []
+        for task_id, task in tasks.items():
+            assert task is not None  # an earning is always of a task
+            mine = [e for e in found if e.task_id == task_id]
+            per_task.append(
+                TaskEarnings(
+                    task.reference,
+                    task.departure,
+                    total([e.amount for e in mine], currency),
+                    sum(1 for e in mine if e.kind is EarningKind.STOP),
+                )
+            )
+        per_task.sort(key=lambda t: (t.departure, t.reference), reverse=True)
+        return PeriodEarnings(
+            first,
+            last,
+            total([e.amount for e in found], currency),
+            sum(t.stops for t in per_task),
+            tuple(per_task),
+        )
 
     async def settle(self, worker_id: uuid.UUID, day: date) -> Payout | None:
         """Record a payout of the day's unpaid earnings (None when nothing is owed). The money

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import Sequence
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -45,7 +46,7 @@ from tests.support.gig import BAYO, CHIDI, EMEKA, NGOZI, code_for, driver, order
 OPERATOR = Phone("+2348039999999")
 
 
-def texts_to(deliveries: list[object]) -> list[str]:
+def texts_to(deliveries: Sequence[object]) -> list[str]:
     return [str(d.payload["reply"]["text"]) for d in deliveries]  # type: ignore[attr-defined]
 
 
@@ -420,3 +421,47 @@ async def test_a_stop_cancelled_mid_route_pays_the_next_leg_from_the_stop_before
     assert last.earned == Money(
         Decimal("500") + Decimal("120") * Decimal("14.5") + Decimal("1500"), "NGN"
     )
+
+
+async def test_a_problem_reported_twice_at_once_reaches_the_operator_once(
+    services: Services,
+) -> None:
+    """Two presses (the IVR and the app, or a retried request) at the same moment: one
+    report on record, one SMS to the operator."""
+    gig = services.gig
+    emeka = await driver(services, EMEKA, "Emeka")
+    ref = await order(services, NGOZI, "k-problem")
+    task = await gig.create_task(route("R-pb", [(ref, NGOZI, "12 Broad St")], services=services))
+    [offer] = await gig.allocate()
+    await gig.accept(offer.id)
+    reports = await asyncio.gather(
+        *(gig.report_problem(task.id, emeka.id, IncidentKind.CUSTOMER_ABSENT) for _ in range(2))
+    )
+    assert sorted(r.already for r in reports) == [False, True]
+    assert reports[0].incident == reports[1].incident
+    assert await gig.incidents(task.id) == [IncidentKind.CUSTOMER_ABSENT.value]
+    [alert] = texts_to(await services.notifications.for_recipient(OPERATOR))
+    assert "Emeka" in alert
+    with pytest.raises(ValueError, match="a driver reports one of"):
+        await gig.report_problem(task.id, emeka.id, IncidentKind.CODE_FAILED)
+
+
+async def test_a_drivers_earnings_add_up_by_route_over_his_regions_days(
+    services: Services,
+) -> None:
+    gig = services.gig
+    emeka = await driver(services, EMEKA, "Emeka")
+    ref = await order(services, NGOZI, "k-earned")
+    task = await gig.create_task(route("R-ea", [(ref, NGOZI, "12 Broad St")], services=services))
+    [offer] = await gig.allocate()
+    await gig.accept(offer.id)
+    proved = await gig.confirm_delivery(task.id, emeka.id, await code_for(services, NGOZI, ref))
+    assert proved.earned is not None
+    day = local_date(RegionCode.LAGOS, services.clock.now())
+
+    period = await gig.earned(emeka.id, day - timedelta(days=7), day)
+    assert (period.total, period.stops) == (proved.earned, 1)
+    [one] = period.tasks
+    assert (one.reference, one.total, one.stops) == (task.reference, proved.earned, 1)
+    before = await gig.earned(emeka.id, day - timedelta(days=7), day - timedelta(days=1))
+    assert (before.total, before.tasks) == (Money(Decimal(0), "NGN"), ())

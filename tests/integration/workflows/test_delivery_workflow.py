@@ -46,6 +46,9 @@ _CODE = re.compile(r"code is (\d{4})")
 ACCEPT = """mutation($t: String!) {
   acceptTask(task: $t) { task { status } errors { __typename } }
 }"""
+ARRIVE = """mutation($t: String!) {
+  arriveAtStop(task: $t) { stop { status } errors { __typename } }
+}"""
 CONFIRM = """mutation($t: String!, $c: String!) {
   confirmDelivery(task: $t, code: $c) { taskCompleted errors { __typename } }
 }"""
@@ -231,6 +234,11 @@ async def test_a_driver_app_accepting_and_confirming_over_graphql_moves_the_work
         assert accepted["errors"] == []
         out = await until_stage(handle, Stage.OUT_FOR_DELIVERY)
         assert (out.driver_id, out.route_id) == (str(driver.id), task.route_id)
+        # At the door: the customer's order says so, as when a driver presses 1 on the IVR.
+        arrived = (await run(session, ARRIVE, {"t": task.reference}))["arriveAtStop"]
+        assert arrived["errors"] == []
+        await until_stage(handle, Stage.DRIVER_ARRIVED)
+        assert "Driver at your door" in await my_orders(http, NGOZI)
         code = await code_for(services, Phone(NGOZI), reference)
         done = await run(session, CONFIRM, {"t": task.reference, "c": code})
         assert done["confirmDelivery"]["errors"] == []

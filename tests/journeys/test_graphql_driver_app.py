@@ -1,0 +1,332 @@
+"""The drivers' app does what a driver can do on the IVR: decline an offer, say he is at the
+door, report a problem at a stop, read what he earned — through the same GigService calls, and
+each driver only on his own tasks."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from aiohttp.test_utils import TestClient
+from sqlalchemy import select
+
+from core.app.bootstrap import Services
+from core.bus.tables import outbox
+from core.clock import SteppedClock
+from core.config import Settings
+from core.money import Money
+from core.phone import Phone
+from core.region import RegionCode, local_date
+from engines.gig import OfferStatus, StopStatus, TaskStatus, Worker
+from engines.gig.events import StopArrived
+from tests.journeys.test_graphql_driver import (
+    ACCEPT,
+    CONFIRM,
+    TASKS,
+    code_of,
+    offered_to_emeka,
+    packed,
+)
+from tests.support.gig import BAYO, CHIDI, EMEKA, NGOZI, code_for, driver, order, route
+from tests.support.graphql import bearer, post_graphql
+
+OPERATOR = Phone("+2348039990000")
+
+
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    """An operator on call: the drivers' problems are texted to this phone."""
+    return settings.model_copy(update={"operator_phone": OPERATOR.e164})
+
+
+async def operator_texts(services: Services) -> list[str]:
+    found = []
+    for delivery in await services.notifications.for_recipient(OPERATOR):
+        reply = delivery.payload["reply"]
+        assert isinstance(reply, dict)
+        found.append(str(reply["text"]))
+    return found
+
+
+DECLINE = """mutation($t: String!) {
+  declineTask(task: $t) {
+    task already
+    errors { __typename ... on UserError { message } ... on TaskNotFound { task } }
+  }
+}"""
+
+
+async def test_a_declined_offer_goes_to_the_next_driver_and_declining_again_is_harmless(
+    client: TestClient[Any, Any], services: Services
+) -> None:
+    _, task = await offered_to_emeka(services, NGOZI)
+    emeka = bearer(services.settings, EMEKA.e164, "driver")
+    bayo = bearer(services.settings, BAYO.e164, "driver")
+
+    # Bayo was never offered it: answered word for word as a reference no task has.
+    _, theirs = await post_graphql(client, DECLINE, {"t": task.reference}, bayo)
+    _, nothing = await post_graphql(client, DECLINE, {"t": "NOPE01"}, bayo)
+    assert theirs["data"]["declineTask"]["errors"][0]["__typename"] == "TaskNotFound"
+    assert theirs["data"]["declineTask"]["errors"][0]["message"] == f"no task {task.reference}"
+    assert nothing["data"]["declineTask"]["errors"][0]["message"] == "no task NOPE01"
+    _, still = await post_graphql(client, TASKS, None, emeka)
+    assert [t["status"] for t in still["data"]["tasks"]] == ["OFFERED"]
+
+    _, body = await post_graphql(client, DECLINE, {"t": task.reference.lower()}, emeka)
+    assert body["data"]["declineTask"] == {
+        "task": task.reference,
+        "already": False,
+        "errors": [],
+    }
+    # As pressing 2 on the IVR: offered to the next driver at once, no longer to Emeka.
+    _, mine = await post_graphql(client, TASKS, None, emeka)
+    assert mine["data"]["tasks"] == []
+    _, next_driver = await post_graphql(client, TASKS, None, bayo)
+    assert [t["reference"] for t in next_driver["data"]["tasks"]] == [task.reference]
+
+    _, again = await post_graphql(client, DECLINE, {"t": task.reference}, emeka)
+    assert again["data"]["declineTask"] == {"task": task.reference, "already": True, "errors": []}
+    offers = await services.gig.offers(task.id)
+    assert sorted(o.status for o in offers) == [OfferStatus.DECLINED, OfferStatus.OPEN]
+    _, taken = await post_graphql(client, ACCEPT, {"t": task.reference}, bayo)
+    assert taken["data"]["acceptTask"]["errors"] == []
+    # Taken by Bayo: he cannot decline a route he drives (he calls the operator instead).
+    _, refused = await post_graphql(client, DECLINE, {"t": task.reference}, bayo)
+    assert refused["data"]["declineTask"]["errors"][0]["__typename"] == "NotOfferedToYou"
+    assert (await services.gig.task(task.id)).status is TaskStatus.ASSIGNED
+
+
+ARRIVE = """mutation($t: String!, $o: String) {
+  arriveAtStop(task: $t, order: $o) {
+    task { status stops { orderReference status } }
+    stop { position orderReference status }
+    errors {
+      __typename
+      ... on UserError { message }
+      ... on WrongStop { order nextOrder }
+      ... on TaskNotInProgress { status }
+    }
+  }
+}"""
+
+
+async def arrivals(services: Services) -> int:
+    """StopArrived events recorded: each tells the order's workflow the driver is at the door
+    (My orders then shows "Driver at your door")."""
+    async with services.db.transaction() as s:
+        rows = await s.execute(select(outbox.c.event_type))
+        return sum(1 for (kind,) in rows if kind == StopArrived.event_type())
+
+
+async def test_a_driver_says_he_is_at_the_door_once_and_only_at_his_next_stop(
+    client: TestClient[Any, Any], services: Services
+) -> None:
+    _, task = await offered_to_emeka(services, NGOZI, CHIDI)
+    first, second = (s.order_reference for s in task.stops)
+    emeka = bearer(services.settings, EMEKA.e164, "driver")
+    bayo = bearer(services.settings, BAYO.e164, "driver")
+
+    _, early = await post_graphql(client, ARRIVE, {"t": task.reference}, emeka)
+    [not_yet] = early["data"]["arriveAtStop"]["errors"]
+    assert not_yet["__typename"] == "TaskNotInProgress"
+    assert not_yet["status"] == "OFFERED"
+    _, body = await post_graphql(client, ACCEPT, {"t": task.reference}, emeka)
+    assert body["data"]["acceptTask"]["errors"] == []
+
+    _, skipped = await post_graphql(client, ARRIVE, {"t": task.reference, "o": second}, emeka)
+    assert skipped["data"]["arriveAtStop"]["errors"] == [
+        {
+            "__typename": "WrongStop",
+            "message": f"the next stop is order {first}",
+            "order": second,
+            "nextOrder": first,
+        }
+    ]
+    _, theirs = await post_graphql(client, ARRIVE, {"t": task.reference}, bayo)
+    assert theirs["data"]["arriveAtStop"]["errors"][0]["message"] == f"no task {task.reference}"
+    assert await arrivals(services) == 0
+
+    for _ in range(2):  # a retried mutation: the customer's order is told once
+        _, body = await post_graphql(client, ARRIVE, {"t": task.reference, "o": first}, emeka)
+        arrived = body["data"]["arriveAtStop"]
+        assert arrived["errors"] == []
+        assert arrived["stop"] == {"position": 1, "orderReference": first, "status": "ARRIVED"}
+        assert [s["status"] for s in arrived["task"]["stops"]] == ["ARRIVED", "PENDING"]
+    assert await arrivals(services) == 1
+
+    code = await code_for(services, NGOZI, first)
+    _, body = await post_graphql(client, CONFIRM, {"t": task.reference, "c": code}, emeka)
+    assert body["data"]["confirmDelivery"]["stop"]["status"] == "DELIVERED"
+    _, next_door = await post_graphql(client, ARRIVE, {"t": task.reference}, emeka)
+    assert next_door["data"]["arriveAtStop"]["stop"]["orderReference"] == second
+    stops = (await services.gig.task(task.id)).stops
+    assert [s.status for s in stops] == [StopStatus.DELIVERED, StopStatus.ARRIVED]
+
+
+REPORT = """mutation($t: String!, $r: DriverProblem!, $o: String) {
+  reportProblem(task: $t, reason: $r, order: $o) {
+    stop { orderReference status }
+    reason reportedAt already
+    errors {
+      __typename
+      ... on UserError { message }
+      ... on WrongStop { nextOrder }
+      ... on ProblemAlreadyReported { order reason reportedAt }
+    }
+  }
+}"""
+
+
+async def test_a_problem_at_a_stop_reaches_the_operator_once(
+    client: TestClient[Any, Any], services: Services
+) -> None:
+    _, task = await offered_to_emeka(services, NGOZI, CHIDI)
+    first, second = (s.order_reference for s in task.stops)
+    emeka = bearer(services.settings, EMEKA.e164, "driver")
+    bayo = bearer(services.settings, BAYO.e164, "driver")
+    _, body = await post_graphql(client, ACCEPT, {"t": task.reference}, emeka)
+    assert body["data"]["acceptTask"]["errors"] == []
+
+    absent = {"t": task.reference, "r": "CUSTOMER_ABSENT"}
+    _, theirs = await post_graphql(client, REPORT, absent, bayo)
+    assert theirs["data"]["reportProblem"]["errors"][0]["message"] == f"no task {task.reference}"
+    _, ahead = await post_graphql(client, REPORT, {**absent, "o": second}, emeka)
+    assert ahead["data"]["reportProblem"]["errors"][0]["nextOrder"] == first
+    _, made_up = await post_graphql(client, REPORT, {**absent, "r": "REFUSED"}, emeka)
+    assert made_up["data"] is None
+    assert "REFUSED" in made_up["errors"][0]["message"]
+    assert await operator_texts(services) == []
+
+    _, body = await post_graphql(client, REPORT, {**absent, "o": first}, emeka)
+    reported = body["data"]["reportProblem"]
+    assert reported["errors"] == []
+    assert reported["stop"] == {"orderReference": first, "status": "PENDING"}
+    assert reported["reason"] == "CUSTOMER_ABSENT"
+    assert reported["already"] is False
+    [told] = await operator_texts(services)
+    assert "Emeka" in told
+    assert task.reference in told
+
+    # The answer was lost and the app sends it again: the operator is not texted twice.
+    _, body = await post_graphql(client, REPORT, absent, emeka)
+    again = body["data"]["reportProblem"]
+    assert again["already"] is True
+    assert again["reportedAt"] == reported["reportedAt"]
+    _, body = await post_graphql(client, REPORT, {**absent, "r": "WRONG_ADDRESS"}, emeka)
+    assert body["data"]["reportProblem"]["errors"] == [
+        {
+            "__typename": "ProblemAlreadyReported",
+            "message": "customer_absent was reported at this stop already",
+            "order": first,
+            "reason": "CUSTOMER_ABSENT",
+            "reportedAt": reported["reportedAt"],
+        }
+    ]
+    assert await services.gig.incidents(task.id) == ["customer_absent"]
+    assert len(await operator_texts(services)) == 1
+
+    # Once per stop, not per route: the next door's problem is told too.
+    code = await code_for(services, NGOZI, first)
+    _, body = await post_graphql(client, CONFIRM, {"t": task.reference, "c": code}, emeka)
+    assert body["data"]["confirmDelivery"]["errors"] == []
+    _, body = await post_graphql(client, REPORT, {**absent, "r": "VEHICLE"}, emeka)
+    assert body["data"]["reportProblem"]["stop"]["orderReference"] == second
+    assert await services.gig.incidents(task.id) == ["customer_absent", "vehicle"]
+    assert len(await operator_texts(services)) == 2
+
+
+EARNINGS = """query($from: Date, $to: Date) {
+  earnings(from: $from, to: $to) {
+    from to stops total { amount currency }
+    tasks { reference stops total { amount currency } }
+  }
+}"""
+
+
+async def a_route_driven(services: Services, emeka: Worker, key: str) -> tuple[str, Money]:
+    """Today's one-stop route, offered to Emeka, taken and proved: its reference and its pay."""
+    reference = await order(services, NGOZI, key)
+    await packed(services, reference)
+    task = await services.gig.create_task(
+        route(f"R-{key}", [(reference, NGOZI, "1 Broad Street")], services=services)
+    )
+    [offer] = await services.gig.allocate()
+    assert offer.worker_id == emeka.id
+    await services.gig.accept(offer.id)
+    code = await code_for(services, NGOZI, reference)
+    proved = await services.gig.confirm_delivery(task.id, emeka.id, code)
+    assert proved.earned is not None
+    return task.reference, proved.earned
+
+
+async def test_a_driver_reads_what_he_earned_today_and_route_by_route_over_days(
+    client: TestClient[Any, Any], services: Services, clock: SteppedClock
+) -> None:
+    await services.sweeper.stop()  # the test offers routes itself
+    emeka = await driver(services, EMEKA, "Emeka")
+    yesterday = local_date(RegionCode.LAGOS, services.clock.now()).isoformat()
+    first, first_pay = await a_route_driven(services, emeka, "earn-1")
+    clock.advance(24 * 3600)
+    emeka = await driver(services, EMEKA, "Emeka")  # on shift again today
+    today = local_date(RegionCode.LAGOS, services.clock.now()).isoformat()
+    second, second_pay = await a_route_driven(services, emeka, "earn-2")
+    headers = bearer(services.settings, EMEKA.e164, "driver")
+
+    _, body = await post_graphql(client, EARNINGS, None, headers)
+    heard = await services.gig.today(emeka.id)  # what the IVR reads out
+    assert body["data"]["earnings"] == {
+        "from": today,
+        "to": today,
+        "stops": heard.stops,
+        "total": {"amount": str(heard.total.amount), "currency": "NGN"},
+        "tasks": [
+            {
+                "reference": second,
+                "stops": 1,
+                "total": {"amount": str(second_pay.amount), "currency": "NGN"},
+            }
+        ],
+    }
+    assert heard.total == second_pay
+
+    _, body = await post_graphql(client, EARNINGS, {"from": yesterday, "to": today}, headers)
+    both = body["data"]["earnings"]
+    assert [t["reference"] for t in both["tasks"]] == [second, first]  # newest first
+    assert both["total"] == {"amount": str((first_pay + second_pay).amount), "currency": "NGN"}
+    assert both["stops"] == 2
+
+    # Bayo drove nothing: his earnings are his own, not Emeka's.
+    bayo = await driver(services, BAYO, "Bayo")
+    assert bayo.id != emeka.id
+    _, body = await post_graphql(
+        client, EARNINGS, {"from": yesterday}, bearer(services.settings, BAYO.e164, "driver")
+    )
+    assert body["data"]["earnings"]["tasks"] == []
+    assert body["data"]["earnings"]["total"] == {"amount": "0.00", "currency": "NGN"}
+
+    for bad in ({"from": today, "to": yesterday}, {"from": "2020-01-01", "to": today}):
+        status, body = await post_graphql(client, EARNINGS, bad, headers)
+        assert status == 200
+        assert code_of(body) == "BAD_USER_INPUT", body
+    _, body = await post_graphql(client, EARNINGS, {"from": "yesterday"}, headers)
+    assert body["data"] is None
+    assert "yesterday" in body["errors"][0]["message"]
+
+
+@pytest.mark.parametrize(
+    ("query", "variables"),
+    [
+        (DECLINE, {"t": "T-1"}),
+        (ARRIVE, {"t": "T-1"}),
+        (REPORT, {"t": "T-1", "r": "OTHER"}),
+        (EARNINGS, {}),
+    ],
+)
+async def test_the_drivers_operations_refuse_anonymous_callers_and_customers(
+    client: TestClient[Any, Any], services: Services, query: str, variables: dict[str, Any]
+) -> None:
+    _, body = await post_graphql(client, query, variables)
+    assert code_of(body) == "UNAUTHENTICATED"
+    customer = bearer(services.settings, NGOZI.e164, "customer")
+    _, body = await post_graphql(client, query, variables, customer)
+    assert code_of(body) == "FORBIDDEN"
