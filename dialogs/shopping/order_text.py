@@ -2,7 +2,8 @@
 
 "nataka katoni 5 za Indomie", "5 cartons indomie", "indomie 5", "I want five packs of sugar",
 "tano indomie na mbili spaghetti": a quantity (digits, or a number word up to twenty), unit words
-(ignored: the catalogue sells each product in its own unit) and the words naming the product.
+(ignored: the catalogue sells each product in its own unit, which the confirmation names) and
+the words naming the product. "2 dozen" is not read at all: 2 would be wrong, and 24 of what?
 Deterministic on purpose: the same text always reads the same, and what it cannot read is left
 to the menu. These are words people write, not words they read, so they live here, not in
 locales/.
@@ -100,11 +101,9 @@ UNIT_WORDS = frozenset(
         "bale",
         "bales",
         "bando",
-        "dozen",
-        "dozens",
-        "dazeni",
     }
 )
+MULTIPLIER_WORDS = frozenset({"dozen", "dozens", "dazeni", "hundred", "thousand", "mia", "elfu"})
 FILLER_WORDS = frozenset(
     {
         # English
@@ -186,6 +185,8 @@ def _read_item(text: str) -> OrderRequest | None:
     quantities: list[int] = []
     words: list[str] = []
     for token in TOKEN.findall(text):
+        if token in MULTIPLIER_WORDS:
+            return None
         number = _quantity(token)
         if number is not None:
             quantities.append(number)

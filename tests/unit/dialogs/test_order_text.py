@@ -113,6 +113,8 @@ def test_orders_in_english_and_swahili_word_orders(
         "indomie",  # no quantity
         "5 indomie 3",  # which number is it?
         "0 indomie",
+        "2 dozen indomie",  # 24, not 2: a multiplier is not read
+        "mia tano indomie",  # 500 in Swahili: beyond the words this reader knows
         "1234567 indomie",  # no one orders a million cartons by SMS; the menu says how many
         "location 6.454100,3.394700",
         "６ indomie",  # full-width digits are no quantity the stock checks can read
