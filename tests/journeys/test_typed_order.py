@@ -142,6 +142,20 @@ class TestAfricasTalkingSms:
         )
         fits_one_sms(*ngozi.inbox, *juma.inbox)
 
+    async def test_the_typing_hint_on_a_product_list_and_in_swahili_fits_one_sms(
+        self, ngozi: SmsPhone, juma: SmsPhone
+    ) -> None:
+        await ngozi.text("Hi")
+        await ngozi.text("1")
+        await ngozi.text("1")
+        hint = await ngozi.text("what do you have")
+        assert hint.startswith("Choose a number, or type an order, e.g. 5 cartons Indomie.\n")
+        assert "1. Indomie Chicken 40x70g NGN 9,300" in hint
+        await juma.text("Habari")
+        unknown = await juma.text("nataka katoni 5 za mchelewapishiwakubwa sana")
+        assert unknown.startswith('Hakuna bidhaa "mchelewapishiwakubwa". Andika mf. katoni 5 za')
+        fits_one_sms(*ngozi.inbox, *juma.inbox)
+
     async def test_more_than_the_stock_is_refused_as_on_the_menu_and_the_cart_is_untouched(
         self, ngozi: SmsPhone, services: Services
     ) -> None:
