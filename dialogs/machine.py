@@ -143,6 +143,11 @@ class State:
     async def enter(self, turn: Turn, text: str) -> Outcome:
         raise NotImplementedError(f"{self.name} takes no input")
 
+    async def read(self, turn: Turn, text: str) -> Outcome | None:
+        """Typed text that is none of the screen's choices: an outcome when the state makes
+        sense of it (an order typed in an SMS), None for "choose a number from the list"."""
+        return None
+
 
 class Machine:
     def __init__(self, states: Sequence[State], home: str, translate: Translator) -> None:
@@ -195,6 +200,9 @@ class Machine:
             return await self._back(turn, session)
         index = _choice_index(raw, len(shown.values))
         if index is None:
+            understood = await state.read(turn, raw)
+            if understood is not None:
+                return await self._apply(turn, session, understood)
             return await self.show(turn, session, error=turn.t("error.choice"))
         return await self._apply(turn, session, await state.choose(turn, shown.values[index]))
 

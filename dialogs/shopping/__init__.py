@@ -8,8 +8,9 @@ from core.intents import Intent, IntentKind, resolve_intent
 from core.messages import InboundMessage, Reply
 from core.region import UnsupportedRegionError, region_for_phone
 from dialogs.machine import Machine, Turn
+from dialogs.shopping.order_text import read_order
 from dialogs.shopping.services import ShopServices
-from dialogs.shopping.states import CART_MEMO, recheck_cart, shopping_states
+from dialogs.shopping.states import CART_MEMO, TYPED_ORDER_KINDS, recheck_cart, shopping_states
 
 __all__ = ["ShopServices", "ShoppingDialog"]
 
@@ -102,6 +103,12 @@ class ShoppingDialog:
             resume = Session("resume", locale)
             error = lines(check.notice(turn), self._t(locale, "error.choice"))
             return await self.machine.show(turn, resume, error=error)
+        if msg.transcript is None and msg.kind in TYPED_ORDER_KINDS and read_order(msg.text):
+            # A first text that is an order ("5 cartons indomie"): read as if typed at the menu.
+            home = Session("main", locale)
+            turn = Turn(msg, home, self._t)
+            turn.memo[CART_MEMO] = cart
+            return await self.machine.step(turn, home, Intent(IntentKind.INPUT, msg.text.strip()))
         session = Session("resume" if not cart.is_empty else "main", locale)
         turn = Turn(msg, session, self._t)
         turn.memo[CART_MEMO] = cart

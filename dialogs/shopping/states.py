@@ -14,8 +14,9 @@ from core.phone import Phone
 from core.region import Region, region_for_phone
 from dialogs.machine import Choice, Finish, Go, Home, Outcome, Reject, Screen, State, Turn
 from dialogs.paging import BACK_KEY
+from dialogs.shopping.order_text import read_order
 from dialogs.shopping.services import ShopServices
-from engines.catalogue import OutOfStockError
+from engines.catalogue import OutOfStockError, Product
 from engines.credit import (
     CreditOrder,
     CreditRefusedError,
@@ -96,6 +97,22 @@ class ShopState(State):
         turn.memo.pop(CART_MEMO, None)  # read again after the write, as the service keeps it
         await self.svc.orders.save_cart(cart)
 
+    async def put_in_cart(
+        self, turn: Turn, sku: str, quantity: int, *, editing: bool = False
+    ) -> Reject | None:
+        """Add `quantity` to the cart (or set the line to it when `editing`), or say why not:
+        the same stock and quantity limits however the quantity was asked for."""
+        cart = await self.cart(turn)
+        wanted = quantity if editing else cart.quantity_of(sku) + quantity
+        available = await self.available(turn, sku)
+        if wanted > available:
+            in_cart = cart.quantity_of(sku) if not editing else 0
+            return Reject("error.quantity.stock", {"available": max(0, available - in_cart)})
+        if wanted > MAX_LINE_QUANTITY:
+            return Reject("error.quantity.max", {"max": MAX_LINE_QUANTITY - cart.quantity_of(sku)})
+        await self.save_cart(turn, cart.with_quantity(sku, wanted))
+        return None
+
     async def quote(self, turn: Turn, cart: Cart, *, voucher: str | None = None) -> Quote:
         """The customer's quote: their prices, zone and limits, the same on every channel."""
         lines = [(line.sku, line.quantity) for line in cart.lines]
@@ -159,6 +176,9 @@ class MainMenu(ShopState):
 
     async def choose(self, turn: Turn, value: str) -> Outcome:
         return Go(value)
+
+    async def read(self, turn: Turn, text: str) -> Outcome | None:
+        return await read_typed_order(self, turn, text)
 
 
 class Resume(ShopState):
@@ -269,6 +289,9 @@ class Products(ShopState):
         turn.vars.pop("edit", None)
         return Go("quantity")
 
+    async def read(self, turn: Turn, text: str) -> Outcome | None:
+        return await read_typed_order(self, turn, text)
+
 
 class Quantity(ShopState):
     """Free input: how many units. Adds to the cart, or sets the line when changing it."""
@@ -306,16 +329,10 @@ class Quantity(ShopState):
         quantity = int(cleaned)
         if quantity < 1:
             return Reject("error.quantity.min")
-        cart = await self.cart(turn)
         editing = bool(turn.vars.get("edit"))
-        wanted = quantity if editing else cart.quantity_of(sku) + quantity
-        available = await self.available(turn, sku)
-        if wanted > available:
-            in_cart = cart.quantity_of(sku) if not editing else 0
-            return Reject("error.quantity.stock", {"available": max(0, available - in_cart)})
-        if wanted > MAX_LINE_QUANTITY:
-            return Reject("error.quantity.max", {"max": MAX_LINE_QUANTITY - cart.quantity_of(sku)})
-        await self.save_cart(turn, cart.with_quantity(sku, wanted))
+        refused = await self.put_in_cart(turn, sku, quantity, editing=editing)
+        if refused is not None:
+            return refused
         turn.vars["added"] = quantity
         if editing:
             turn.vars.pop("edit", None)
@@ -987,6 +1004,175 @@ class Help(ShopState):
         return Screen(turn.t("help.body"))
 
 
+TYPED_ORDER_KINDS = frozenset({ChannelKind.SMS, ChannelKind.WHATSAPP})
+TYPED_VAR = "typed"  # the items of a typed order still to confirm: [[quantity, words], ...]
+TYPED_FROM_VAR = "typed_from"  # the screen she typed it on, where No and the end return
+TYPED_SKU_VAR = "typed_sku"  # the product the first item is taken to mean
+TYPED_CHOICES_VAR = "typed_skus"  # the products it may mean, when it is not clear which
+TYPED_VARS = (TYPED_VAR, TYPED_FROM_VAR, TYPED_SKU_VAR, TYPED_CHOICES_VAR)
+SHOWN_WORDS = 20  # of the words she typed, as many are echoed in "No product called …"
+
+
+def reads_typed_orders(turn: Turn) -> bool:
+    """SMS and WhatsApp users type sentences; a keypad (USSD, voice) cannot, and apps have
+    their own search."""
+    return turn.msg.kind in TYPED_ORDER_KINDS
+
+
+async def read_typed_order(state: ShopState, turn: Turn, text: str) -> Outcome | None:
+    """An order typed instead of a choice ("5 cartons indomie"): its first item to confirm,
+    or the screen again with a line saying what she can type. Nothing changes until Yes."""
+    if not reads_typed_orders(turn) or not text.strip():
+        return None  # a photo without a caption is no attempt at an order
+    items = read_order(text)
+    if not items:
+        return Reject("typed.hint")
+    turn.vars[TYPED_FROM_VAR] = state.name
+    turn.vars[TYPED_VAR] = [[item.quantity, item.words] for item in items]
+    first = await next_typed_item(state, turn, remember=True)
+    if first is None:
+        words = items[0].words
+        return Reject("typed.not_found", {"words": shown_code(turn, words[:SHOWN_WORDS])})
+    return first
+
+
+async def typed_products(state: ShopState, turn: Turn, words: str) -> list[Product]:
+    """The priced products of her region the words may mean, best first."""
+    region = state.region(turn).code
+    found = await state.svc.catalogue.match(region, words)
+    prices = await state.svc.pricing.list_prices(
+        region, [p.sku for p in found], customer=state.phone(turn)
+    )
+    return [p for p in found if p.sku in prices]
+
+
+async def next_typed_item(
+    state: ShopState, turn: Turn, *, remember: bool = False, notice: str | None = None
+) -> Outcome | None:
+    """The screen for the typed order's next item: Yes/No when it names one product, a list
+    when several. An item naming none is skipped, with a line saying so (above the next item,
+    or the screen she typed on). None when no item names a product and there is no screen to
+    go back to (`remember`: still on the screen she typed on)."""
+    queue = list(turn.vars.get(TYPED_VAR, []))
+    missing: list[str] = []
+    found: list[Product] = []
+    while queue:
+        found = await typed_products(state, turn, str(queue[0][1]))
+        if found:
+            break
+        missing.append(str(queue.pop(0)[1]))
+    if missing:
+        skipped = turn.t("typed.skipped", words=shown_code(turn, missing[0][:SHOWN_WORDS]))
+        notice = skipped if notice is None else f"{notice}\n{skipped}"
+    if not queue:
+        back = str(turn.vars.get(TYPED_FROM_VAR, "main"))
+        end_typed_order(turn)
+        return None if remember else Go(back, notice=notice)
+    turn.vars[TYPED_VAR] = queue
+    if len(found) == 1:
+        turn.vars[TYPED_SKU_VAR] = found[0].sku
+        return Go(TypedConfirm.name, remember=remember, notice=notice)
+    turn.vars[TYPED_CHOICES_VAR] = [p.sku for p in found]
+    return Go(TypedPick.name, remember=remember, notice=notice)
+
+
+def end_typed_order(turn: Turn) -> None:
+    for name in TYPED_VARS:
+        turn.vars.pop(name, None)
+
+
+class TypedPick(ShopState):
+    """The products a typed item may mean, when it is not clear which: she picks one."""
+
+    name = "typed_pick"
+
+    async def screen(self, turn: Turn) -> Screen:
+        region = self.region(turn).code
+        skus = [str(s) for s in turn.vars.get(TYPED_CHOICES_VAR, [])]
+        prices = await self.svc.pricing.list_prices(region, skus, customer=self.phone(turn))
+        products = [await self.svc.catalogue.product(region, sku) for sku in skus]
+        quantity, words = turn.vars.get(TYPED_VAR, [[0, ""]])[0]
+        return Screen(
+            turn.t(
+                "typed.pick", quantity=quantity, words=shown_code(turn, str(words)[:SHOWN_WORDS])
+            ),
+            tuple(
+                Choice(f"{p.name} {prices[p.sku].short()}", p.sku)
+                for p in products
+                if p.sku in prices
+            ),
+        )
+
+    async def choose(self, turn: Turn, value: str) -> Outcome:
+        turn.vars[TYPED_SKU_VAR] = value
+        turn.vars.pop(TYPED_CHOICES_VAR, None)
+        return Go(TypedConfirm.name, remember=False)
+
+
+class TypedConfirm(ShopState):
+    """Add 5 x Indomie Chicken 40x70g (NGN 46,500.00)? 1. Yes 2. No. The cart changes on Yes
+    only, through the same checks as a quantity typed on the menu journey."""
+
+    name = "typed_confirm"
+
+    async def screen(self, turn: Turn) -> Screen:
+        region = self.region(turn).code
+        sku = str(turn.vars[TYPED_SKU_VAR])
+        quantity = int(turn.vars[TYPED_VAR][0][0])
+        product = await self.svc.catalogue.product(region, sku)
+        # The pricing engine's amount for that many (its tier), not a sum made here.
+        [line] = (
+            await self.svc.pricing.quote(region, [(sku, quantity)], customer=self.phone(turn))
+        ).lines
+        total = Money(line.total_amount, line.currency)
+        return Screen(
+            turn.t("typed.confirm", quantity=quantity, name=product.name, total=total.format()),
+            (Choice(turn.t("typed.yes"), "yes"), Choice(turn.t("typed.no"), "no")),
+            back=False,
+        )
+
+    async def choose(self, turn: Turn, value: str) -> Outcome:
+        queue = list(turn.vars.get(TYPED_VAR, []))
+        if not queue or TYPED_SKU_VAR not in turn.vars:
+            end_typed_order(turn)
+            return Home()
+        quantity = int(queue[0][0])
+        sku = str(turn.vars.pop(TYPED_SKU_VAR))
+        turn.vars[TYPED_VAR] = queue[1:]
+        if value != "yes":
+            return await self.after(turn, notice=None)
+        product = await self.svc.catalogue.product(self.region(turn).code, sku)
+        turn.vars["cat"] = product.category_id  # "Add more products" opens its shelf
+        turn.vars["sku"] = sku
+        turn.vars.pop("edit", None)
+        refused = await self.put_in_cart(turn, sku, quantity)
+        if refused is not None:
+            # The quantity screen says how many there are; the rest of the order is dropped.
+            end_typed_order(turn)
+            return Go(Quantity.name, remember=False, notice=turn.t(refused.msgid, **refused.values))
+        turn.vars["added"] = quantity
+        if not turn.vars[TYPED_VAR]:
+            end_typed_order(turn)
+            return Go(Added.name, remember=False)
+        added = turn.t("typed.added", quantity=quantity, name=product.name)
+        return await self.after(turn, notice=added)
+
+    async def read(self, turn: Turn, text: str) -> Outcome | None:
+        """Yes or No typed as a word ("yes", "ndio") rather than its number."""
+        word = text.strip().casefold()
+        for value in ("yes", "no"):
+            words = {turn.t(f"typed.{value}").casefold(), value}
+            words |= {w.strip().casefold() for w in turn.t(f"keyword.{value}").split(",")}
+            if word in words:
+                return await self.choose(turn, value)
+        return None
+
+    async def after(self, turn: Turn, notice: str | None) -> Outcome:
+        following = await next_typed_item(self, turn, notice=notice)
+        assert following is not None  # not `remember`: the screen she typed on, at the end
+        return following
+
+
 def shopping_states(services: ShopServices) -> list[State]:
     kinds: list[type[ShopState]] = [
         MainMenu,
@@ -1006,6 +1192,8 @@ def shopping_states(services: ShopServices) -> list[State]:
         BalanceCredits,
         Language,
         Help,
+        TypedPick,
+        TypedConfirm,
     ]
     return [kind(services) for kind in kinds]
 

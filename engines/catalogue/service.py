@@ -14,6 +14,7 @@ from cachetools import TTLCache
 from core.clock import Clock, SystemClock
 from core.db import Database
 from core.region import RegionCode
+from engines.catalogue.matching import match_products
 from engines.catalogue.model import Category, Product, UnknownProductError
 from engines.catalogue.repository import SqlCatalogueRepository, stock_available
 
@@ -82,6 +83,11 @@ class CatalogueService:
         if found is None:
             raise UnknownProductError(sku)
         return found
+
+    async def match(self, region: RegionCode, words: str) -> list[Product]:
+        """The region's products a retailer's words name (typos forgiven), best first; several
+        when they are equally close, none when nothing is."""
+        return match_products(words, (await self.shelf(region)).products.values())
 
     async def available(self, region: RegionCode, sku: str) -> int:
         return await stock_available(self._db, region, sku)

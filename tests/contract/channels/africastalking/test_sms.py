@@ -17,6 +17,7 @@ from core.app.bootstrap import Services
 from core.config import Settings
 from core.conversation import Session
 from core.phone import Phone
+from core.region import region_for_phone
 from engines.notifications import Delivery, DeliveryStatus
 from tests.support.phone import database_rows
 from tests.support.providers.africastalking import (
@@ -148,6 +149,41 @@ async def test_redelivery_after_the_reply_was_sent_sends_nothing_more(
 
     assert await flush_outbox(services) == 0
     assert len(fake_at.requests) == 1
+
+
+@pytest.mark.parametrize(
+    ("fixture", "phone", "reply"),
+    [
+        (
+            "typed_order",
+            NGOZI,
+            "Add 5 x Indomie Chicken 40x70g (NGN 46,500.00)?\n1. Yes\n2. No",
+        ),
+        (
+            "typed_order_swahili",
+            JUMA,
+            "Ongeza 5 x Indomie Chicken 40x70g (KES 4,025.00)?\n1. Ndiyo\n2. Hapana",
+        ),
+    ],
+)
+async def test_order_typed_in_words_is_read_back_to_confirm_and_adds_nothing_yet(
+    gateway: Client,
+    services: Services,
+    fake_at: FakeAfricasTalking,
+    fixture: str,
+    phone: Phone,
+    reply: str,
+) -> None:
+    await accepted(await post(gateway, stored(fixture)))
+
+    assert await flush_outbox(services) == 1
+    [sent] = fake_at.sent
+    assert (sent.to, sent.message) == (phone.e164, reply)
+    session = await session_of(services, phone)
+    assert session is not None
+    assert session.state == "typed_confirm"
+    cart = await services.orders.cart(phone, region_for_phone(phone).code)
+    assert cart.is_empty
 
 
 @dataclass(frozen=True)

@@ -231,12 +231,21 @@ CASES = [
     IncomingCase(
         "quick_reply", after=("text",), replies=("You have no orders yet.",), session_state="orders"
     ),
-    # No dialog step takes a location yet: it is read as text, so the menu is shown again.
+    # No dialog step takes a location yet: it is read as text (no order), so the menu again.
     IncomingCase(
         "location",
         after=("text",),
-        replies=("Please choose a number from the list.\nWelcome to OmniRoute",),
+        replies=(
+            "Choose a number, or type an order, e.g. 5 cartons Indomie.\nWelcome to OmniRoute",
+        ),
         session_state="main",
+    ),
+    # An order typed in words: asked to confirm, with the pricing engine's amount.
+    IncomingCase(
+        "typed_order",
+        after=("text",),
+        replies=("Add 5 x Indomie Chicken 40x70g (NGN 46,500.00)?",),
+        session_state="typed_confirm",
     ),
     IncomingCase("image", replies=(ATTACHMENT_NOTICE,)),
     IncomingCase("audio", replies=(ATTACHMENT_NOTICE,)),

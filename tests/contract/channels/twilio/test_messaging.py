@@ -50,6 +50,8 @@ INDOMIE = "NDL-INDO-CHK"
 WELCOME = "Welcome to OmniRoute\n1. Shop\n2. Cart (0)\n3. My orders\n4. Language\n5. Help"
 CATEGORIES = "Choose a category:\n1. Noodles & Pasta"
 NOT_A_CHOICE = "Please choose a number from the list.\n" + WELCOME
+TYPED_ORDER = "Add 5 x Indomie Chicken 40x70g (NGN 46,500.00)?\n1. Yes\n2. No"
+NOT_AN_ORDER = "Choose a number, or type an order, e.g. 5 cartons Indomie.\n" + WELCOME
 
 Client = TestClient[web.Request, web.Application]
 
@@ -103,6 +105,8 @@ CASES = [
     IncomingCase(
         "sms", "menu_choice", 200, CATEGORIES, after=("first_message",), session_state="categories"
     ),
+    # An order typed in words, as the first text: asked to confirm, nothing added yet.
+    IncomingCase("sms", "typed_order", 200, TYPED_ORDER, session_state="typed_confirm"),
     IncomingCase("sms", "missing_from", 400, "Bad request: From is required"),
     IncomingCase(
         "sms", "invalid_from", 400, "Bad request: From: '+2340000' is not a valid phone number"
@@ -132,9 +136,17 @@ CASES = [
         after=("first_message",),
         session_state="categories",
     ),
-    # No step takes a location yet: it reads as "6.4541,3.3947", which is not a menu choice.
+    # No step takes a location yet: it reads as "6.4541,3.3947", neither a choice nor an order.
     IncomingCase(
-        "whatsapp", "location", 200, NOT_A_CHOICE, after=("first_message",), session_state="main"
+        "whatsapp", "location", 200, NOT_AN_ORDER, after=("first_message",), session_state="main"
+    ),
+    IncomingCase(
+        "whatsapp",
+        "typed_order",
+        200,
+        TYPED_ORDER,
+        after=("first_message",),
+        session_state="typed_confirm",
     ),
     IncomingCase(
         "whatsapp", "image", 200, NOT_A_CHOICE, after=("first_message",), session_state="main"

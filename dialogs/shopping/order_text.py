@@ -1,0 +1,204 @@
+"""Reading an order a retailer typed instead of choosing from a menu, in English or Swahili.
+
+"nataka katoni 5 za Indomie", "5 cartons indomie", "indomie 5", "I want five packs of sugar",
+"tano indomie na mbili spaghetti": a quantity (digits, or a number word up to twenty), unit words
+(ignored: the catalogue sells each product in its own unit, which the confirmation names) and
+the words naming the product. "2 dozen" is not read at all: 2 would be wrong, and 24 of what?
+Deterministic on purpose: the same text always reads the same, and what it cannot read is left
+to the menu. These are words people write, not words they read, so they live here, not in
+locales/.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+MAX_QUANTITY_DIGITS = 6
+
+NUMBER_WORDS: dict[str, int] = {
+    # English
+    "one": 1,
+    "two": 2,
+    "three": 3,
+    "four": 4,
+    "five": 5,
+    "six": 6,
+    "seven": 7,
+    "eight": 8,
+    "nine": 9,
+    "ten": 10,
+    "eleven": 11,
+    "twelve": 12,
+    "thirteen": 13,
+    "fourteen": 14,
+    "fifteen": 15,
+    "sixteen": 16,
+    "seventeen": 17,
+    "eighteen": 18,
+    "nineteen": 19,
+    "twenty": 20,
+    # Swahili (and the forms the noun class gives them: katoni mbili, vipande viwili)
+    "moja": 1,
+    "mmoja": 1,
+    "mbili": 2,
+    "wili": 2,
+    "viwili": 2,
+    "mawili": 2,
+    "tatu": 3,
+    "vitatu": 3,
+    "matatu": 3,
+    "nne": 4,
+    "vinne": 4,
+    "manne": 4,
+    "tano": 5,
+    "vitano": 5,
+    "matano": 5,
+    "sita": 6,
+    "saba": 7,
+    "nane": 8,
+    "vinane": 8,
+    "tisa": 9,
+    "kumi": 10,
+    "ishirini": 20,
+}
+SWAHILI_TEENS = re.compile(
+    r"\bkumi\s+na\s+(moja|mmoja|mbili|wili|tatu|nne|tano|sita|saba|nane|tisa)\b"
+)
+
+UNIT_WORDS = frozenset(
+    {
+        "carton",
+        "cartons",
+        "ctn",
+        "ctns",
+        "katoni",
+        "pack",
+        "packs",
+        "packet",
+        "packets",
+        "pakiti",
+        "bag",
+        "bags",
+        "mfuko",
+        "mifuko",
+        "gunia",
+        "piece",
+        "pieces",
+        "pcs",
+        "pc",
+        "kipande",
+        "vipande",
+        "box",
+        "boxes",
+        "boksi",
+        "crate",
+        "crates",
+        "kreti",
+        "bottle",
+        "bottles",
+        "chupa",
+        "bale",
+        "bales",
+        "bando",
+    }
+)
+MULTIPLIER_WORDS = frozenset({"dozen", "dozens", "dazeni", "hundred", "thousand", "mia", "elfu"})
+FILLER_WORDS = frozenset(
+    {
+        # English
+        "i",
+        "we",
+        "want",
+        "wants",
+        "would",
+        "like",
+        "need",
+        "to",
+        "order",
+        "buy",
+        "get",
+        "add",
+        "send",
+        "give",
+        "me",
+        "us",
+        "please",
+        "pls",
+        "plz",
+        "of",
+        "the",
+        "some",
+        "x",
+        # Swahili
+        "nataka",
+        "ninataka",
+        "tunataka",
+        "naomba",
+        "tafadhali",
+        "nipe",
+        "tupe",
+        "niletee",
+        "tuletee",
+        "nahitaji",
+        "ninahitaji",
+        "agiza",
+        "nunua",
+        "ongeza",
+        "za",
+        "ya",
+        "wa",
+        "la",
+        "cha",
+        "vya",
+    }
+)
+# Items of one message: "5 indomie and 2 spaghetti", "tano indomie na mbili spaghetti", commas.
+ITEM_SEPARATORS = re.compile(r"\s*(?:[,;\n+&]|\band\b|\bna\b)\s*")
+# Digits glued to letters name the product ("40x70g", "5l", "500ml"), they are no quantity;
+# "5x" and "x5" are a quantity written as on an invoice.
+TOKEN = re.compile(r"x\d+\b|\d+x\b|\d+[^\W\d_][\w]*|\d+|[^\W\d_]+")
+
+
+@dataclass(frozen=True, slots=True)
+class OrderRequest:
+    """One item she asked for: how many, and the words naming the product (lower case)."""
+
+    quantity: int
+    words: str
+
+
+def read_order(text: str) -> tuple[OrderRequest, ...]:
+    """The items the text asks for; empty when it is not an order this reader understands
+    (no quantity, two quantities for one product, no product words)."""
+    cleaned = SWAHILI_TEENS.sub(lambda m: str(10 + NUMBER_WORDS[m.group(1)]), text.casefold())
+    parts = [p for p in ITEM_SEPARATORS.split(cleaned) if p.strip()]
+    if len(parts) > 1:
+        items = [_read_item(part) for part in parts]
+        if all(item is not None for item in items):
+            return tuple(item for item in items if item is not None)
+    whole = _read_item(cleaned)
+    return (whole,) if whole is not None else ()
+
+
+def _read_item(text: str) -> OrderRequest | None:
+    quantities: list[int] = []
+    words: list[str] = []
+    for token in TOKEN.findall(text):
+        if token in MULTIPLIER_WORDS:
+            return None
+        number = _quantity(token)
+        if number is not None:
+            quantities.append(number)
+        elif token not in UNIT_WORDS and token not in FILLER_WORDS:
+            words.append(token)
+    if len(quantities) != 1 or not words or quantities[0] < 1:
+        return None
+    return OrderRequest(quantities[0], " ".join(words))
+
+
+def _quantity(token: str) -> int | None:
+    digits = token.strip("x")
+    if digits.isascii() and digits.isdigit():
+        return int(digits) if len(digits) <= MAX_QUANTITY_DIGITS else None
+    return NUMBER_WORDS.get(token)

@@ -1,0 +1,324 @@
+"""Retailers type their order in a text instead of walking the menu: "nataka katoni 5 za
+Indomie", "5 cartons indomie", "indomie 5". Each message goes in as the provider's own webhook
+(Africa's Talking and Twilio SMS, Twilio and Meta WhatsApp); the cart changes only on Yes, through
+the same stock and quantity checks as the menu journey."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestClient
+from sqlalchemy import update
+
+from core.app.bootstrap import Services
+from core.clock import SteppedClock
+from core.config import Settings
+from core.gsm7 import gsm7_length
+from core.phone import Phone
+from core.region import RegionCode
+from engines.catalogue.tables import stock_levels
+from tests.support.ports import free_port
+from tests.support.providers.africastalking import FakeAfricasTalking, SmsPhone
+from tests.support.providers.meta import FakeGraphApi, WhatsAppUser
+from tests.support.providers.twilio import (
+    TwilioChat,
+    TwilioWebhooks,
+    twilio_gateway,
+    twilio_settings,
+)
+
+NGOZI = Phone("+2348030000001")
+JUMA = Phone("+254711000001")
+INDOMIE = "NDL-INDO-CHK"
+MAIN_MENU = "Welcome to OmniRoute\n1. Shop\n2. Cart (0)\n3. My orders\n4. Language\n5. Help"
+
+Client = TestClient[web.Request, web.Application]
+
+
+async def cart_of(services: Services, phone: Phone = NGOZI) -> dict[str, int]:
+    region = RegionCode.LAGOS if phone == NGOZI else RegionCode.NAIROBI
+    cart = await services.orders.cart(phone, region)
+    return {line.sku: line.quantity for line in cart.lines}
+
+
+def fits_one_sms(*texts: str) -> None:
+    for sms in texts:
+        assert gsm7_length(sms) <= 160, sms
+
+
+# --- Africa's Talking SMS --------------------------------------------------------------------
+
+
+class TestAfricasTalkingSms:
+    @pytest.fixture
+    def settings(self, database_url: str, fake_at: FakeAfricasTalking) -> Settings:
+        return fake_at.settings(database_url)
+
+    @pytest.fixture
+    async def ngozi(
+        self, client: Client, services: Services, fake_at: FakeAfricasTalking
+    ) -> SmsPhone:
+        await services.delivery.stop()
+        return SmsPhone(client, services, fake_at, NGOZI.e164)
+
+    @pytest.fixture
+    async def juma(
+        self, client: Client, services: Services, fake_at: FakeAfricasTalking
+    ) -> SmsPhone:
+        await services.delivery.stop()
+        return SmsPhone(client, services, fake_at, JUMA.e164, network_code="63902")
+
+    async def test_first_text_5_cartons_indomie_chicken_asks_to_add_and_yes_adds_five(
+        self, ngozi: SmsPhone, services: Services
+    ) -> None:
+        confirm = await ngozi.text("5 cartons indomie chicken")
+        assert confirm == ("Add 5 x Indomie Chicken 40x70g (NGN 46,500.00)?\n1. Yes\n2. No")
+        assert await cart_of(services) == {}  # nothing changes until Yes
+
+        added = await ngozi.text("1")
+
+        assert added.startswith("Added 5 x Indomie Chicken 40x70g.\nCart: 5 items.")
+        assert await cart_of(services) == {INDOMIE: 5}
+        fits_one_sms(*ngozi.inbox)
+
+    async def test_order_typed_at_the_main_menu_in_swahili_word_order(
+        self, juma: SmsPhone, services: Services
+    ) -> None:
+        menu = await juma.text("Habari")
+        assert menu.startswith("Karibu")
+
+        pick = await juma.text("nataka katoni tano za Indomie")
+        assert pick.startswith('Ipi kwa 5 x "indomie"?\n1. Indomie Chicken 40x70g KES ')
+        assert pick.endswith("\n0. Rudi")
+        confirm = await juma.text("1")
+
+        assert confirm.startswith("Ongeza 5 x Indomie Chicken 40x70g (KES ")
+        assert confirm.endswith("?\n1. Ndiyo\n2. Hapana")
+        await juma.text("1")
+        assert await cart_of(services, JUMA) == {INDOMIE: 5}
+        fits_one_sms(*juma.inbox)
+
+    async def test_no_returns_to_the_menu_and_changes_nothing(
+        self, ngozi: SmsPhone, services: Services
+    ) -> None:
+        await ngozi.text("Hi")
+        await ngozi.text("indomie chicken 3")
+
+        back = await ngozi.text("2")
+
+        assert back == MAIN_MENU
+        assert await cart_of(services) == {}
+
+    async def test_a_name_several_products_share_gets_a_numbered_choice(
+        self, ngozi: SmsPhone, services: Services
+    ) -> None:
+        await ngozi.text("Hi")
+        pick = await ngozi.text("I want 2 bags of rice")
+        assert pick.startswith('Which one for 2 x "rice"?\n1. Basmati Rice 10kg NGN ')
+        assert "2. Long Grain Rice 25kg NGN " in pick
+
+        confirm = await ngozi.text("2")
+        assert confirm.startswith("Add 2 x Long Grain Rice 25kg (NGN ")
+        await ngozi.text("1")
+
+        assert await cart_of(services) == {"RCE-LONG-25K": 2}
+        fits_one_sms(*ngozi.inbox)
+
+    async def test_words_naming_nothing_get_the_menu_again_with_what_to_type(
+        self, ngozi: SmsPhone, juma: SmsPhone
+    ) -> None:
+        await ngozi.text("Hi")
+        assert await ngozi.text("5 cartons of caviar") == (
+            'No product called "caviar". Type e.g. 5 cartons Indomie.\n' + MAIN_MENU
+        )
+        assert await ngozi.text("hello there") == (
+            "Choose a number, or type an order, e.g. 5 cartons Indomie.\n" + MAIN_MENU
+        )
+        await juma.text("Habari")
+        assert (await juma.text("hujambo")).startswith(
+            "Chagua namba, au andika agizo, mf. katoni 5 za Indomie.\nKaribu"
+        )
+        fits_one_sms(*ngozi.inbox, *juma.inbox)
+
+    async def test_the_typing_hint_on_a_product_list_and_in_swahili_fits_one_sms(
+        self, ngozi: SmsPhone, juma: SmsPhone
+    ) -> None:
+        await ngozi.text("Hi")
+        await ngozi.text("1")
+        await ngozi.text("1")
+        hint = await ngozi.text("what do you have")
+        assert hint.startswith("Choose a number, or type an order, e.g. 5 cartons Indomie.\n")
+        assert "1. Indomie Chicken 40x70g NGN 9,300" in hint
+        await juma.text("Habari")
+        unknown = await juma.text("nataka katoni 5 za mchelewapishiwakubwa sana")
+        assert unknown.startswith('Hakuna bidhaa "mchelewapishiwakubwa". Andika mf. katoni 5 za')
+        fits_one_sms(*ngozi.inbox, *juma.inbox)
+
+    async def test_more_than_the_stock_is_refused_as_on_the_menu_and_the_cart_is_untouched(
+        self, ngozi: SmsPhone, services: Services
+    ) -> None:
+        async with services.db.transaction() as s:
+            await s.execute(
+                update(stock_levels)
+                .where(stock_levels.c.sku == INDOMIE)
+                .values(on_hand=stock_levels.c.reserved + 4)
+            )
+        await ngozi.text("5 indomie chicken")
+
+        refused = await ngozi.text("1")
+
+        assert refused.startswith("Only 4 left in stock.\nIndomie Chicken 40x70g")
+        assert await cart_of(services) == {}
+        assert (await ngozi.text("4")).startswith("Added 4 x Indomie Chicken 40x70g.")
+        assert await cart_of(services) == {INDOMIE: 4}
+
+    async def test_yes_and_no_may_be_typed_as_words(
+        self, ngozi: SmsPhone, juma: SmsPhone, services: Services
+    ) -> None:
+        await ngozi.text("2 cola")
+        assert (await ngozi.text("No")) == MAIN_MENU
+        await ngozi.text("2 cola")
+        assert (await ngozi.text("yes")).startswith("Added 2 x Cola 24x35cl.")
+        await juma.text("katoni 3 za cola")
+        assert (await juma.text("Ndio")).startswith("Umeongeza 3 x Cola 24x35cl.")
+        assert await cart_of(services) == {"DRK-COLA-35": 2}
+        assert await cart_of(services, JUMA) == {"DRK-COLA-35": 3}
+
+    async def test_two_items_in_one_text_are_confirmed_one_after_the_other(
+        self, ngozi: SmsPhone, services: Services
+    ) -> None:
+        first = await ngozi.text("5 indomie chicken and 2 spaghetti")
+        assert first.startswith("Add 5 x Indomie Chicken 40x70g (NGN ")
+
+        second = await ngozi.text("1")
+        assert second.startswith(
+            "Added 5 x Indomie Chicken 40x70g.\nAdd 2 x Spaghetti 20x500g (NGN "
+        )
+        added = await ngozi.text("1")
+
+        assert added.startswith("Added 2 x Spaghetti 20x500g.\nCart: 7 items.")
+        assert await cart_of(services) == {INDOMIE: 5, "NDL-SPAG-500": 2}
+        fits_one_sms(*ngozi.inbox)
+
+    async def test_an_item_naming_no_product_is_skipped_with_a_line_saying_so(
+        self, ngozi: SmsPhone, services: Services
+    ) -> None:
+        confirm = await ngozi.text("2 caviar, 3 cola")
+        assert confirm.startswith('No product called "caviar".\nAdd 3 x Cola 24x35cl (NGN ')
+
+        assert (await ngozi.text("1")).startswith("Added 3 x Cola 24x35cl.\nCart: 3 items.")
+        assert await ngozi.text("00") == MAIN_MENU.replace("Cart (0)", "Cart (3)")
+        assert (await ngozi.text("1 cola and 2 truffles")).startswith("Add 1 x Cola")
+        back = await ngozi.text("1")
+
+        assert back == (
+            'Added 1 x Cola 24x35cl.\nNo product called "truffles".\n'
+            + MAIN_MENU.replace("Cart (0)", "Cart (4)")
+        )
+        assert await cart_of(services) == {"DRK-COLA-35": 4}
+        fits_one_sms(*ngozi.inbox)
+
+    async def test_an_order_typed_on_a_product_list_is_read_there(
+        self, ngozi: SmsPhone, services: Services
+    ) -> None:
+        await ngozi.text("Hi")
+        await ngozi.text("1")
+        noodles = await ngozi.text("1")
+        assert noodles.startswith("Noodles & Pasta:\n1. Indomie Chicken")
+
+        confirm = await ngozi.text("macaroni 3")
+        assert confirm.startswith("Add 3 x Macaroni 20x500g (NGN ")
+        assert await ngozi.text("2") == noodles  # No: the list she typed it on
+        assert await cart_of(services) == {}
+
+
+# --- Twilio SMS and WhatsApp -----------------------------------------------------------------
+
+
+class TestTwilio:
+    @pytest.fixture
+    def port(self) -> int:
+        return free_port()
+
+    @pytest.fixture
+    def settings(self, database_url: str, port: int) -> Settings:
+        return twilio_settings(database_url, public_url=f"http://127.0.0.1:{port}")
+
+    @pytest.fixture
+    async def twilio(self, services: Services, port: int) -> AsyncIterator[TwilioWebhooks]:
+        async with twilio_gateway(services, port) as webhooks:
+            yield webhooks
+
+    @pytest.mark.parametrize("kind", ["sms", "whatsapp"])
+    async def test_indomie_5_typed_to_the_twilio_number_is_added_on_yes(
+        self, twilio: TwilioWebhooks, services: Services, kind: str
+    ) -> None:
+        ngozi = TwilioChat(twilio, NGOZI.e164, kind="sms" if kind == "sms" else "whatsapp")
+        assert await ngozi.send("hi") == MAIN_MENU
+
+        confirm = await ngozi.send("indomie chicken 5")
+        assert confirm == "Add 5 x Indomie Chicken 40x70g (NGN 46,500.00)?\n1. Yes\n2. No"
+        added = await ngozi.send("1")
+
+        assert added.startswith("Added 5 x Indomie Chicken 40x70g.\nCart: 5 items.")
+        assert await cart_of(services) == {INDOMIE: 5}
+        fits_one_sms(*ngozi.replies)
+
+
+# --- Meta WhatsApp Cloud ---------------------------------------------------------------------
+
+
+class TestMetaWhatsApp:
+    @pytest.fixture
+    async def fake_graph(self) -> AsyncIterator[FakeGraphApi]:
+        fake = FakeGraphApi()
+        await fake.start()
+        yield fake
+        await fake.close()
+
+    @pytest.fixture
+    def settings(self, database_url: str, fake_graph: FakeGraphApi) -> Settings:
+        return fake_graph.settings(database_url)
+
+    @pytest.fixture
+    async def ngozi(
+        self, client: Client, services: Services, fake_graph: FakeGraphApi, clock: SteppedClock
+    ) -> WhatsAppUser:
+        await services.delivery.stop()
+        return WhatsAppUser(
+            client,
+            fake_graph,
+            flush=services.delivery.send_due,
+            now=lambda: int(clock.now().timestamp()),
+            number=NGOZI.e164,
+        )
+
+    async def test_typed_order_gets_yes_no_buttons_and_yes_adds_it(
+        self, ngozi: WhatsAppUser, services: Services
+    ) -> None:
+        confirm = await ngozi.say("Please send 5 cartons of Indomie Chicken")
+        assert confirm.text == "Add 5 x Indomie Chicken 40x70g (NGN 46,500.00)?"
+        assert confirm.body["interactive"]["type"] == "button"
+        assert [c["title"] for c in confirm.choices] == ["Yes", "No"]
+        assert await cart_of(services) == {}
+
+        added = await ngozi.tap("Yes")
+
+        assert added.text == "Added 5 x Indomie Chicken 40x70g.\nCart: 5 items."
+        assert await cart_of(services) == {INDOMIE: 5}
+
+    async def test_several_matches_are_a_list_within_metas_limits(
+        self, ngozi: WhatsAppUser, services: Services
+    ) -> None:
+        await ngozi.say("hi")
+        pick = await ngozi.say("4 oil")
+        assert pick.text == 'Which one for 4 x "oil"?'
+        assert pick.body["interactive"]["type"] == "list"
+        titles = [c["title"] for c in pick.choices]
+        assert len(titles) == 5  # four oils and Back
+        confirm = await ngozi.tap("Palm Oil")
+        assert confirm.text.startswith("Add 4 x Palm Oil 4x5L (NGN ")
+        await ngozi.tap("Yes")
+        assert await cart_of(services) == {"OIL-PALM-5L": 4}

@@ -1,0 +1,124 @@
+"""Reading an order typed in an SMS or a WhatsApp message, in English and Swahili."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from dialogs.shopping.order_text import OrderRequest, read_order
+
+ENGLISH = [
+    "one",
+    "two",
+    "three",
+    "four",
+    "five",
+    "six",
+    "seven",
+    "eight",
+    "nine",
+    "ten",
+    "eleven",
+    "twelve",
+    "thirteen",
+    "fourteen",
+    "fifteen",
+    "sixteen",
+    "seventeen",
+    "eighteen",
+    "nineteen",
+    "twenty",
+]
+SWAHILI = [
+    "moja",
+    "mbili",
+    "tatu",
+    "nne",
+    "tano",
+    "sita",
+    "saba",
+    "nane",
+    "tisa",
+    "kumi",
+    *(f"kumi na {unit}" for unit in ["moja", "mbili", "tatu", "nne", "tano"]),
+    *(f"kumi na {unit}" for unit in ["sita", "saba", "nane", "tisa"]),
+    "ishirini",
+]
+TEMPLATES = [
+    "{n} {product}",
+    "{product} {n}",
+    "{n} cartons {product}",
+    "{n} cartons of {product}",
+    "I want {n} cartons of {product}",
+    "please send {n} packs of {product}",
+    "{product} {n} pcs",
+    "nataka katoni {n} za {product}",
+    "Nataka {product} {n}",
+    "naomba mifuko {n} ya {product}",
+    "nipe vipande {n} vya {product}",
+]
+
+
+def spellings(n: int) -> list[str]:
+    return [str(n), ENGLISH[n - 1], ENGLISH[n - 1].upper(), SWAHILI[n - 1]]
+
+
+@given(
+    n=st.integers(min_value=1, max_value=20),
+    spelling=st.integers(min_value=0, max_value=3),
+    template=st.sampled_from(TEMPLATES),
+    product=st.sampled_from(["indomie", "Indomie Chicken", "basmati rice", "cola"]),
+)
+def test_a_quantity_written_any_supported_way_reads_as_the_same_number(
+    n: int, spelling: int, template: str, product: str
+) -> None:
+    text = template.format(n=spellings(n)[spelling], product=product)
+
+    assert read_order(text) == (OrderRequest(n, product.casefold()),)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("nataka katoni 5 za Indomie", [(5, "indomie")]),
+        ("5 cartons indomie", [(5, "indomie")]),
+        ("indomie 5", [(5, "indomie")]),
+        ("I want five packs of Indomie Chicken 40x70g", [(5, "indomie chicken 40x70g")]),
+        ("3 Vegetable Oil 4x5L", [(3, "vegetable oil 4x5l")]),
+        ("5 indomie and 2 spaghetti", [(5, "indomie"), (2, "spaghetti")]),
+        ("tano indomie na mbili spaghetti", [(5, "indomie"), (2, "spaghetti")]),
+        ("5 indomie, 2 spaghetti, 1 cola", [(5, "indomie"), (2, "spaghetti"), (1, "cola")]),
+        ("kumi na mbili indomie", [(12, "indomie")]),
+        ("10 chin chin", [(10, "chin chin")]),
+        ("indomie x5", [(5, "indomie")]),
+        ("5x indomie", [(5, "indomie")]),
+        ("2 salt & pepper", [(2, "salt pepper")]),
+    ],
+)
+def test_orders_in_english_and_swahili_word_orders(
+    text: str, expected: list[tuple[int, str]]
+) -> None:
+    assert read_order(text) == tuple(OrderRequest(q, words) for q, words in expected)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "hi",
+        "Habari",
+        "7",  # a key, not an order
+        "5 cartons",  # no product
+        "indomie",  # no quantity
+        "5 indomie 3",  # which number is it?
+        "0 indomie",
+        "2 dozen indomie",  # 24, not 2: a multiplier is not read
+        "mia tano indomie",  # 500 in Swahili: beyond the words this reader knows
+        "1234567 indomie",  # no one orders a million cartons by SMS; the menu says how many
+        "location 6.454100,3.394700",
+        "６ indomie",  # full-width digits are no quantity the stock checks can read
+    ],
+)
+def test_what_is_not_an_order_reads_as_nothing(text: str) -> None:
+    assert read_order(text) == ()
