@@ -12,9 +12,10 @@ from engines.gig.model import Incident, Task, TaskStop, Worker
 
 class GigNotifier(Protocol):
     async def delivery_code(
-        self, customer: Phone, order_reference: str, code: str, worker: Worker
+        self, s: AsyncSession, customer: Phone, order_reference: str, code: str, worker: Worker
     ) -> None:
-        """Give the customer the one-time code they read to the driver (an SMS)."""
+        """Give the customer the one-time code they read to the driver (an SMS), queued in `s`,
+        the transaction that takes the route: a route is never taken without its codes."""
         ...
 
     async def delivery_code_withdrawn(self, order_reference: str) -> None:
