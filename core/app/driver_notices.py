@@ -67,9 +67,9 @@ class DriverNotices:
             ),
         )
 
-    async def delivery_code_withdrawn(self, order_reference: str) -> None:
-        withdrawn = await self._notifications.withdraw(
-            f"{CODE_KEY}{order_reference}:", "withdrawn: order cancelled"
+    async def delivery_code_withdrawn(self, s: AsyncSession, order_reference: str) -> None:
+        withdrawn = await self._notifications.withdraw_in(
+            s, f"{CODE_KEY}{order_reference}:", "withdrawn: order cancelled"
         )
         if withdrawn:
             log.info("gig.delivery_code_withdrawn", order=order_reference)

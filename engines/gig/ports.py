@@ -18,8 +18,9 @@ class GigNotifier(Protocol):
         the transaction that takes the route: a route is never taken without its codes."""
         ...
 
-    async def delivery_code_withdrawn(self, order_reference: str) -> None:
-        """The order's stop came off its route: its code, if not sent yet, is not sent."""
+    async def delivery_code_withdrawn(self, s: AsyncSession, order_reference: str) -> None:
+        """The order's stop came off its route: its code, if not sent yet, is not sent
+        (withdrawn in `s`, the transaction that takes the stop off)."""
         ...
 
     async def incident(self, incident: Incident, task: Task, worker: Worker) -> None:

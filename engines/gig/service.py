@@ -341,9 +341,10 @@ class GigService:
                 await self._notifier.task_cancelled(s, worker, now)
             elif worker is not None and task.status is TaskStatus.ASSIGNED:
                 await self._notifier.stop_cancelled(s, worker, now, stop)
+            # The route may have been taken just before: its code, queued then, is not sent
+            # now. Withdrawn with the stop's removal, as the driver's SMS above.
+            await self._notifier.delivery_code_withdrawn(s, stop.order_reference)
         log.info("gig.stop_cancelled", order=order_reference, task=task.reference, left=len(left))
-        # the route may have been taken just before: its code, queued then, is not sent now
-        await self._notifier.delivery_code_withdrawn(stop.order_reference)
         return now
 
     async def task(self, task_id: uuid.UUID) -> Task:
