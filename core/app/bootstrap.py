@@ -315,11 +315,19 @@ def build_services(
         if sender is not None:
             senders[name] = sender
     delivery = DeliveryWorker(notifications, senders)
+    whatsapp = whatsapp_senders(settings)
     OrderConfirmationSms(
-        notifications, customers, translate, settings.sms_provider, orders
+        notifications, customers, translate, settings.sms_provider, orders, whatsapp=whatsapp
     ).subscribe(bus)
     CancelledOrderStops(gig).subscribe(bus)
-    PaymentReceiptSms(notifications, customers, translate, settings.sms_provider).subscribe(bus)
+    PaymentReceiptSms(
+        notifications,
+        customers,
+        translate,
+        settings.sms_provider,
+        orders=orders,
+        whatsapp=whatsapp,
+    ).subscribe(bus)
     LateMoneyRefunder(
         notifications, customers, translate, settings.sms_provider, payments=payments, orders=orders
     ).subscribe(bus)

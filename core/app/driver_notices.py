@@ -44,7 +44,7 @@ class DriverNotices:
         self._operator = operator
 
     async def delivery_code(
-        self, customer: Phone, order_reference: str, code: str, worker: Worker
+        self, s: AsyncSession, customer: Phone, order_reference: str, code: str, worker: Worker
     ) -> None:
         found = await self._customers.get(customer)
         locale = (found.locale if found else None) or market_locale(customer) or "en"
@@ -56,19 +56,20 @@ class DriverNotices:
             code=code,
         )
         # Not suppressed by STOP: without the code the customer cannot receive the goods.
-        await self._notifications.queue(
+        await self._notifications.queue_in(
+            s,
             OutboundMessage(
                 provider=self._provider,
                 kind=ChannelKind.SMS,
                 to=customer,
                 reply=Reply(text, end=True, locale=locale),
                 dedupe_key=f"{CODE_KEY}{order_reference}:{code}",
-            )
+            ),
         )
 
-    async def delivery_code_withdrawn(self, order_reference: str) -> None:
-        withdrawn = await self._notifications.withdraw(
-            f"{CODE_KEY}{order_reference}:", "withdrawn: order cancelled"
+    async def delivery_code_withdrawn(self, s: AsyncSession, order_reference: str) -> None:
+        withdrawn = await self._notifications.withdraw_in(
+            s, f"{CODE_KEY}{order_reference}:", "withdrawn: order cancelled"
         )
         if withdrawn:
             log.info("gig.delivery_code_withdrawn", order=order_reference)

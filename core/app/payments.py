@@ -11,8 +11,12 @@ from core.app.subscribers import CustomerSms
 from core.bus import EventBus, EventEnvelope
 from core.clock import Clock
 from core.config import SettingError, Settings
+from core.i18n import Translator
 from core.money import Money
 from core.phone import Phone
+from engines.customers import CustomerService
+from engines.notifications import NotificationService
+from engines.orders import OrderService, UnknownOrderError
 from engines.payments import (
     Method,
     PaymentRail,
@@ -116,10 +120,33 @@ def build_rails(settings: Settings, clock: Clock) -> dict[str, PaymentRail]:
 
 
 class PaymentReceiptSms(CustomerSms):
-    """When money arrives for an order, the customer gets an SMS receipt in their language.
+    """When money arrives for an order, the customer gets an SMS receipt in their language (on
+    WhatsApp for an order placed there, as `CustomerSms` says).
 
     Queued once per event (its dedupe key), so a redelivered event sends nothing twice.
     """
+
+    def __init__(
+        self,
+        notifications: NotificationService,
+        customers: CustomerService,
+        translate: Translator,
+        provider: str,
+        *,
+        orders: OrderService | None = None,
+        whatsapp: frozenset[str] = frozenset(),
+    ) -> None:
+        super().__init__(notifications, customers, translate, provider, whatsapp=whatsapp)
+        self._orders = orders
+
+    async def _order_key(self, reference: str) -> str | None:
+        """The idempotency key of the order paid (None when it is not known here)."""
+        if self._orders is None:
+            return None
+        try:
+            return (await self._orders.get(reference)).idempotency_key
+        except UnknownOrderError:
+            return None
 
     def subscribe(self, bus: EventBus) -> None:
         bus.subscribe(PaymentSucceeded.topic, "payment-receipt-sms", self)
@@ -140,11 +167,13 @@ class PaymentReceiptSms(CustomerSms):
         amount = Money(Decimal(event.received), event.currency).format()
         key = f"payment-receipt-sms:{event.event_id}"
         phone = Phone(event.customer)
+        order_key = await self._order_key(event.order_reference) if event.order_reference else None
         if event.order_reference:
             await self.send(
                 phone,
                 key,
                 "sms.payment_received",
+                order_key=order_key,
                 amount=amount,
                 reference=event.order_reference,
                 receipt=event.receipt or "-",
@@ -165,6 +194,7 @@ class PaymentReceiptSms(CustomerSms):
                 phone,
                 f"overpayment-credit-sms:{event.intent_id}",
                 "sms.overpayment_credited",
+                order_key=order_key,
                 amount=extra.format(),
                 reference=event.order_reference,
             )

@@ -1,9 +1,9 @@
 """In-process reactions to domain events, wired by the composition root.
 
 An order gets an SMS confirmation in the customer's language, unless it was placed in an SMS
-conversation, whose closing text already said it, or was cancelled before the confirmation went
-(a credit checkout the line refused); the delivery is queued once per event (its dedupe key), so
-a redelivered event sends nothing twice. An order cancelled or brought back
+or WhatsApp conversation, whose closing text already said it, or was cancelled before the
+confirmation went (a credit checkout the line refused); the delivery is queued once per event
+(its dedupe key), so a redelivered event sends nothing twice. An order cancelled or brought back
 before its door comes off its driver's route (`GigService.drop_order`, once).
 """
 
@@ -25,9 +25,27 @@ from engines.orders import OrderService, OrderStatus
 from engines.orders.events import OrderPlaced, OrderStatusChanged
 
 
+async def whatsapp_of(
+    notifications: NotificationService, able: frozenset[str], order_key: str, phone: Phone
+) -> str | None:
+    """The WhatsApp provider an order placed in a WhatsApp conversation came in on, when it is
+    one of `able` (set up to send a message nobody asked for); None for any other order.
+
+    The dialog keys an order by its conversation's session key, which WhatsApp's edges (Meta
+    and Twilio alike) begin with `whatsapp:`; which of the two it was is the one she last wrote
+    to us on."""
+    if not order_key.startswith(f"{ChannelKind.WHATSAPP.value}:"):
+        return None
+    provider = await notifications.whatsapp_provider(phone)
+    return provider if provider in able else None
+
+
 class CustomerSms:
     """Texts a customer in their language (theirs, else their region's, else English), queued
-    once per dedupe key and held back when they opted out. Subclasses react to one event."""
+    once per dedupe key and held back when they opted out. Subclasses react to one event.
+
+    A message about an order placed on WhatsApp goes there instead, through a provider of
+    `whatsapp` (those able to send it), and by SMS once her 24-hour window has closed."""
 
     def __init__(
         self,
@@ -35,13 +53,25 @@ class CustomerSms:
         customers: CustomerService,
         translate: Translator,
         provider: str,
+        *,
+        whatsapp: frozenset[str] = frozenset(),
     ) -> None:
         self._notifications = notifications
         self._customers = customers
         self._t = translate
         self._provider = provider
+        self._whatsapp = whatsapp
 
-    async def send(self, phone: Phone, dedupe_key: str, key: str, **values: object) -> None:
+    async def send(
+        self,
+        phone: Phone,
+        dedupe_key: str,
+        key: str,
+        *,
+        order_key: str | None = None,
+        **values: object,
+    ) -> None:
+        """`order_key`: the idempotency key of the order the message is about, if any."""
         customer = await self._customers.get(phone)
         try:
             default = region_for_phone(phone).default_locale
@@ -51,13 +81,28 @@ class CustomerSms:
         words = {
             k: self._t(locale, v.key) if isinstance(v, Words) else v for k, v in values.items()
         }
+        reply = Reply(self._t(locale, key, **words), end=True, locale=locale)
+        whatsapp = (
+            await whatsapp_of(self._notifications, self._whatsapp, order_key, phone)
+            if order_key is not None
+            else None
+        )
         await self._notifications.queue(
             OutboundMessage(
                 provider=self._provider,
                 kind=ChannelKind.SMS,
                 to=phone,
-                reply=Reply(self._t(locale, key, **words), end=True, locale=locale),
+                reply=reply,
                 dedupe_key=dedupe_key,
+            )
+            if whatsapp is None
+            else OutboundMessage(
+                provider=whatsapp,
+                kind=ChannelKind.WHATSAPP,
+                to=phone,
+                reply=reply,
+                dedupe_key=dedupe_key,
+                sms_fallback=self._provider,
             ),
             suppressed=bool(customer and customer.opted_out),
         )
@@ -78,8 +123,10 @@ class OrderConfirmationSms(CustomerSms):
         translate: Translator,
         provider: str,
         orders: OrderService,
+        *,
+        whatsapp: frozenset[str] = frozenset(),
     ) -> None:
-        super().__init__(notifications, customers, translate, provider)
+        super().__init__(notifications, customers, translate, provider, whatsapp=whatsapp)
         self._orders = orders
 
     def subscribe(self, bus: EventBus) -> None:
@@ -88,13 +135,15 @@ class OrderConfirmationSms(CustomerSms):
     async def __call__(self, envelope: EventEnvelope) -> None:
         event = OrderPlaced.model_validate(envelope.data)
         if event.customer_texted:
-            return  # an SMS order: the conversation's closing text was its confirmation
-        if (await self._orders.get(event.reference)).status is OrderStatus.CANCELLED:
+            return  # an SMS or WhatsApp order: the conversation's closing text confirmed it
+        order = await self._orders.get(event.reference)
+        if order.status is OrderStatus.CANCELLED:
             return  # cancelled at checkout (the credit line refused it): the screen said so
         await self.send(
             Phone(event.customer),
             f"order-placed-sms:{event.event_id}",
             "sms.order_placed",
+            order_key=order.idempotency_key,
             reference=event.reference,
             total=Money(Decimal(event.total), event.currency).format(),
             method=Words(f"method.{event.payment_method}"),

@@ -21,6 +21,7 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxR
 
 from core.app.money import DISTRIBUTORS
 from core.app.refunds import RefundDesk
+from core.app.subscribers import whatsapp_of
 from core.app.workflow_dispatch import CreditLine, DispatchDesk, GigSignals
 from core.app.workflow_payments import IntentRail, PaymentSignals
 from core.app.workflow_settlement import LedgerSettlement
@@ -130,15 +131,7 @@ class SmsNotifier:
         )
 
     async def _whatsapp_of(self, order_key: str, phone: Phone) -> str | None:
-        """The WhatsApp provider an order placed in a WhatsApp conversation came in on.
-
-        The dialog keys an order by its conversation's session key, which WhatsApp's edges
-        (Meta and Twilio alike) begin with `whatsapp:`; which of the two it was is the one she
-        last wrote to us on."""
-        if not order_key.startswith(f"{ChannelKind.WHATSAPP.value}:"):
-            return None
-        provider = await self._notifications.whatsapp_provider(phone)
-        return provider if provider in self._whatsapp else None
+        return await whatsapp_of(self._notifications, self._whatsapp, order_key, phone)
 
     async def service_published(
         self, operator: str, definition: ServiceDefinition, *, key: str

@@ -620,8 +620,9 @@ class Confirm(ShopState):
                     idempotency_key=key,
                     voucher=cart.voucher,
                     price_lock_id=turn.vars.get(LOCK_VAR),
-                    # Over SMS, the text this turn answers with is the order's confirmation.
-                    customer_texted=turn.msg.kind is ChannelKind.SMS,
+                    # Over SMS and WhatsApp, the text this turn answers with is the order's
+                    # confirmation: it names the order, its total and how it is paid.
+                    customer_texted=turn.msg.kind in (ChannelKind.SMS, ChannelKind.WHATSAPP),
                 )
             )
         except (PriceLockError, PromotionExhaustedError, InvalidVoucherError):

@@ -12,13 +12,15 @@ from engines.gig.model import Incident, Task, TaskStop, Worker
 
 class GigNotifier(Protocol):
     async def delivery_code(
-        self, customer: Phone, order_reference: str, code: str, worker: Worker
+        self, s: AsyncSession, customer: Phone, order_reference: str, code: str, worker: Worker
     ) -> None:
-        """Give the customer the one-time code they read to the driver (an SMS)."""
+        """Give the customer the one-time code they read to the driver (an SMS), queued in `s`,
+        the transaction that takes the route: a route is never taken without its codes."""
         ...
 
-    async def delivery_code_withdrawn(self, order_reference: str) -> None:
-        """The order's stop came off its route: its code, if not sent yet, is not sent."""
+    async def delivery_code_withdrawn(self, s: AsyncSession, order_reference: str) -> None:
+        """The order's stop came off its route: its code, if not sent yet, is not sent
+        (withdrawn in `s`, the transaction that takes the stop off)."""
         ...
 
     async def incident(self, incident: Incident, task: Task, worker: Worker) -> None:

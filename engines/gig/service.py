@@ -377,9 +377,10 @@ class GigService:
                 await self._notifier.task_cancelled(s, worker, now)
             elif worker is not None and task.status is TaskStatus.ASSIGNED:
                 await self._notifier.stop_cancelled(s, worker, now, stop)
+            # The route may have been taken just before: its code, queued then, is not sent
+            # now. Withdrawn with the stop's removal, as the driver's SMS above.
+            await self._notifier.delivery_code_withdrawn(s, stop.order_reference)
         log.info("gig.stop_cancelled", order=order_reference, task=task.reference, left=len(left))
-        # the route may have been taken just before: its code, queued then, is not sent now
-        await self._notifier.delivery_code_withdrawn(stop.order_reference)
         return now
 
     async def task(self, task_id: uuid.UUID) -> Task:
@@ -666,23 +667,22 @@ class GigService:
             taken = None
             if busy is None:
                 taken = await self._take(s, repo, offer, codes, now)
+                # Queued with the acceptance: a failure here leaves the offer open, so the
+                # driver's retry takes the route and queues the codes once (a code queued after
+                # the commit could be lost, the retry then refused as the offer is closed).
+                for stop, code in codes:
+                    await self._notifier.delivery_code(
+                        s, stop.customer, stop.order_reference, code, taken[1]
+                    )
             elif await repo.close_offer(offer_id, OfferStatus.DECLINED):
                 await repo.move_task(offer.task_id, TaskStatus.OFFERED, TaskStatus.OPEN)
         if taken is None:
             assert busy is not None
             log.info("gig.accept_refused", offer=str(offer_id), busy_with=busy.reference)
             raise DriverBusyError(str(offer_id), busy.reference)
-        task, worker = taken
-        for stop, code in codes:
-            await self._notifier.delivery_code(stop.customer, stop.order_reference, code, worker)
+        task, _worker = taken
+        for stop, _code in codes:
             await self._move_order(stop.order_reference, OrderStatus.DISPATCHED)
-        if codes:
-            # an order cancelled while its code was being queued came off the route before
-            # drop_order could withdraw the code: withdrawn here, so it is not sent either way
-            on_route = {s.order_reference for s in (await self.task(task.id)).stops}
-            for stop, _code in codes:
-                if stop.order_reference not in on_route:
-                    await self._notifier.delivery_code_withdrawn(stop.order_reference)
         return task
 
     @staticmethod

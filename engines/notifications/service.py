@@ -132,18 +132,22 @@ class NotificationService:
         """Deliveries not sent yet whose dedupe key begins with `dedupe_prefix` will not be:
         what they say no longer holds. How many were withdrawn."""
         async with self._db.transaction() as s:
-            result = await s.execute(
-                update(deliveries)
-                .where(
-                    deliveries.c.status == DeliveryStatus.QUEUED.value,
-                    deliveries.c.dedupe_key.startswith(dedupe_prefix, autoescape=True),
-                )
-                .values(
-                    status=DeliveryStatus.SUPPRESSED.value,
-                    last_error=reason,
-                    updated_at=self._clock.now(),
-                )
+            return await self.withdraw_in(s, dedupe_prefix, reason)
+
+    async def withdraw_in(self, s: AsyncSession, dedupe_prefix: str, reason: str) -> int:
+        """`withdraw` in the caller's transaction, with the change that makes them untrue."""
+        result = await s.execute(
+            update(deliveries)
+            .where(
+                deliveries.c.status == DeliveryStatus.QUEUED.value,
+                deliveries.c.dedupe_key.startswith(dedupe_prefix, autoescape=True),
             )
+            .values(
+                status=DeliveryStatus.SUPPRESSED.value,
+                last_error=reason,
+                updated_at=self._clock.now(),
+            )
+        )
         return int(result.rowcount)  # type: ignore[attr-defined]
 
     async def due(self, limit: int = 50) -> list[Delivery]:

@@ -465,3 +465,49 @@ async def test_a_drivers_earnings_add_up_by_route_over_his_regions_days(
     assert (one.reference, one.total, one.stops) == (task.reference, proved.earned, 1)
     before = await gig.earned(emeka.id, day - timedelta(days=7), day - timedelta(days=1))
     assert (before.total, before.tasks) == (Money(Decimal(0), "NGN"), ())
+
+
+async def test_a_failed_queueing_of_a_delivery_code_is_sent_when_the_driver_accepts_again(
+    services: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The outbox refuses Chidi's code once (a database blip as Emeka takes the route): the
+    route is not taken, Emeka's retry takes it, and each customer gets one code, which proves
+    the delivery."""
+    gig = services.gig
+    emeka = await driver(services, EMEKA, "Emeka")
+    first = await order(services, NGOZI, "code-blip-a")
+    second = await order(services, CHIDI, "code-blip-b")
+    task = await gig.create_task(
+        route(
+            "R-code-blip",
+            [(first, NGOZI, "12 Broad St"), (second, CHIDI, "4 Marina")],
+            services=services,
+        )
+    )
+    [offer] = await gig.allocate()
+
+    queue_in = services.notifications.queue_in
+    refused: list[str] = []
+
+    async def refusing_once(s: object, message: Any, **kwargs: Any) -> bool:
+        if message.to == CHIDI and not refused:
+            refused.append(message.dedupe_key)
+            raise ConnectionResetError("connection reset by peer")
+        return await queue_in(s, message, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(services.notifications, "queue_in", refusing_once)
+    with pytest.raises(ConnectionResetError):
+        await gig.accept(offer.id)
+    assert refused
+    assert (await gig.task(task.id)).status is TaskStatus.OFFERED
+    assert (await gig.accept(offer.id)).worker_id == emeka.id  # the driver taps accept again
+
+    for customer, reference in ((NGOZI, first), (CHIDI, second)):
+        told: list[object] = [*await services.notifications.for_recipient(customer)]
+        [sms] = [t for t in texts_to(told) if "code" in t]
+        assert reference in sms
+    await gig.arrive(task.id, emeka.id)
+    hit = await gig.confirm_delivery(task.id, emeka.id, await code_for(services, NGOZI, first))
+    assert hit.outcome is CodeCheck.DELIVERED
+    last = await gig.confirm_delivery(task.id, emeka.id, await code_for(services, CHIDI, second))
+    assert last.outcome is CodeCheck.DELIVERED
