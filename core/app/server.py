@@ -55,7 +55,13 @@ def create_app(
             provider=settings.sms_provider,
             hint=f"set {SMS_SENDER_VARIABLES[settings.sms_provider]} to send SMS",
         )
-    metrics = HttpMetrics()
+    token = settings.metrics_token
+    metrics = HttpMetrics(None if token is None else token.get_secret_value())
+    if token is None and settings.production:
+        log.warning(
+            "metrics.open",
+            hint="GET /metrics answers anyone: set OMNIROUTE_METRICS_TOKEN to require a token",
+        )
     metrics.count_failed_turns(services.pipeline.failures)
     app = web.Application(
         client_max_size=settings.max_body_bytes * 128, middlewares=[metrics.middleware]
