@@ -113,6 +113,10 @@ class InboundMessage:
     # provider does not say. A message older than the conversation's newest one, or than
     # WhatsApp's 24-hour window, arrived late: it changes nothing.
     sent_at: datetime | None = None
+    # Voice: the channel hangs up after this turn, the caller having said nothing to several
+    # prompts in a row. A dialog may answer with its own goodbye (end=True) and do what that
+    # needs; otherwise the channel says a plain one.
+    hanging_up: bool = False
 
 
 Handler = Callable[[InboundMessage], Awaitable[Reply]]

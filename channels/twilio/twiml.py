@@ -11,6 +11,11 @@ from channels.render.voice import VoicePrompt
 CONTENT_TYPE = "application/xml"
 # <Say>/<Gather> language per reply locale; a locale without a voice is read in English.
 SPEECH_LANGUAGES = {"en": "en-GB", "sw": "sw-KE", "fr": "fr-FR"}
+# Seconds a <Gather> waits for a key (Twilio's default is 5). A driver at a door waits for the
+# customer to find the code: three silent prompts of ~5-15 s each plus this make about two
+# minutes before the call ends (MAX_SILENCES), not the 35-60 s the default gave. A menu key
+# still ends the gather at once (numDigits); a code ends on '#', as its prompt says.
+GATHER_TIMEOUT_SECONDS = 30
 
 
 def twiml_response(document: object) -> web.Response:
@@ -41,6 +46,9 @@ def voice_twiml(prompt: VoicePrompt, locale: str, action: str, on_silence: str) 
         action=action,
         method="POST",
         language=language,
+        timeout=GATHER_TIMEOUT_SECONDS,
+        # Without it speech would wait `timeout` after the caller stops talking, too.
+        speech_timeout="auto",
         **_digits(prompt),
     )
     gather.say(prompt.say, language=language)

@@ -64,6 +64,8 @@ def gather(twilio: TwilioWebhooks, turn: int, **extra: str) -> dict[str, str]:
         "input": "dtmf speech",
         "language": "en-GB",
         "method": "POST",
+        "timeout": "30",
+        "speechTimeout": "auto",
         **extra,
     }
 
@@ -255,6 +257,23 @@ async def test_three_silences_in_a_row_end_the_call_with_a_goodbye(
     session = await session_of(services, caller.call_sid)
     assert session is not None
     assert session.state == "categories"
+
+
+async def test_a_silent_caller_is_waited_for_about_two_minutes_before_the_goodbye(
+    twilio: TwilioWebhooks, services: Services
+) -> None:
+    """Twilio's <Gather> waits 5 s by default: three silences hung up on a driver waiting at a
+    door for the customer's code within a minute. Each prompt now waits 30 s for a key."""
+    caller = TwilioCaller(twilio, NGOZI.e164)
+    turns = [await caller.call()]
+    while not turns[-1].hangup:
+        turns.append(await caller.stay_silent())
+
+    waits = [int(turn.gather["timeout"]) for turn in turns if turn.gather is not None]
+    assert len(waits) == 3
+    assert 90 <= sum(waits) <= 120  # plus the prompts read out: about two minutes
+    assert turns[0].gather is not None
+    assert turns[0].gather["speechTimeout"] == "auto"  # a spoken answer is not kept waiting
 
 
 async def test_a_key_between_silences_starts_the_count_again(
