@@ -27,6 +27,15 @@ class Capabilities:
     max_options: int
     interactive: bool = False
     charset: str = "gsm7"
+    # The languages its words can be in (a voice line has a text-to-speech voice for only
+    # some); empty: any language we speak.
+    languages: tuple[str, ...] = ()
+
+    def in_language(self, locale: str) -> str:
+        """`locale` when the words can be in it, else the first language they can be in."""
+        if not self.languages or locale in self.languages:
+            return locale
+        return self.languages[0]
 
 
 USSD_CAPABILITIES = Capabilities(screen_chars=182, max_options=9)

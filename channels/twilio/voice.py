@@ -13,6 +13,7 @@ instead of repeating the screen for as long as a phone is left off the hook. The
 from __future__ import annotations
 
 import hashlib
+from dataclasses import replace
 
 from aiohttp import web
 from pydantic import ValidationError
@@ -30,10 +31,12 @@ from channels.render.voice import (
 from channels.twilio.forms import VoiceForm
 from channels.twilio.keys import BODY, CONTEXT, PROVIDER, PUBLIC_URL
 from channels.twilio.signature import origin
-from channels.twilio.twiml import twiml_response, voice_twiml
+from channels.twilio.twiml import SAY_VOICES, twiml_response, voice_twiml
 from core.i18n import DEFAULT_LOCALE
 from core.messages import VOICE_CAPABILITIES, ChannelKind, InboundMessage
 
+# Prompts only in the languages Twilio has a documented <Say> voice for (twiml.SAY_VOICES).
+TWILIO_VOICE_CAPABILITIES = replace(VOICE_CAPABILITIES, languages=tuple(SAY_VOICES))
 TURN = "turn"
 SILENT = "silent"
 MAX_TURN = 100_000
@@ -56,7 +59,7 @@ def to_message(form: VoiceForm, turn: int, *, hanging_up: bool = False) -> Inbou
         phone=form.phone,
         session_key=f"twilio-voice:{form.call_sid}",
         text=answer,
-        capabilities=VOICE_CAPABILITIES,
+        capabilities=TWILIO_VOICE_CAPABILITIES,
         idempotency_key=f"twilio-voice:{digest}",
         raw=form.model_dump(by_alias=True),
         hanging_up=hanging_up,

@@ -61,8 +61,9 @@ class DriverDialog:
                 dedupe_key=f"driver-silent:{msg.session_key}",
             )
         )
-        goodbye = self._t(session.locale, "drv.silent_goodbye")
-        return session, Reply(goodbye, end=True, locale=session.locale)
+        spoken = msg.capabilities.in_language(session.locale)  # the SMS is in his own language
+        goodbye = self._t(spoken, "drv.silent_goodbye")
+        return session, Reply(goodbye, end=True, locale=spoken)
 
     async def _locale(self, msg: InboundMessage) -> str:
         """The driver's own language, else their region's, else English."""
