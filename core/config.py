@@ -61,6 +61,8 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("s3_secret_access_key", "AWS_SECRET_ACCESS_KEY"),
     )
     public_url: str | None = None
+    # When set, GET /metrics needs `Authorization: Bearer <token>`; unset, it is open.
+    metrics_token: SecretStr | None = None
 
     ussd_session_ttl_seconds: int = Field(default=180, gt=0)
     cart_ttl_seconds: int = Field(default=86_400, gt=0)

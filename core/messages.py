@@ -27,6 +27,15 @@ class Capabilities:
     max_options: int
     interactive: bool = False
     charset: str = "gsm7"
+    # The languages its words can be in (a voice line has a text-to-speech voice for only
+    # some); empty: any language we speak.
+    languages: tuple[str, ...] = ()
+
+    def in_language(self, locale: str) -> str:
+        """`locale` when the words can be in it, else the first language they can be in."""
+        if not self.languages or locale in self.languages:
+            return locale
+        return self.languages[0]
 
 
 USSD_CAPABILITIES = Capabilities(screen_chars=182, max_options=9)
@@ -113,6 +122,10 @@ class InboundMessage:
     # provider does not say. A message older than the conversation's newest one, or than
     # WhatsApp's 24-hour window, arrived late: it changes nothing.
     sent_at: datetime | None = None
+    # Voice: the channel hangs up after this turn, the caller having said nothing to several
+    # prompts in a row. A dialog may answer with its own goodbye (end=True) and do what that
+    # needs; otherwise the channel says a plain one.
+    hanging_up: bool = False
 
 
 Handler = Callable[[InboundMessage], Awaitable[Reply]]

@@ -108,7 +108,8 @@ class Turn:
 
     def __init__(self, msg: InboundMessage, session: Session, translate: Translator) -> None:
         self.msg = msg
-        self.locale = session.locale
+        # The user's language, unless the channel cannot say it (Twilio has no Swahili voice).
+        self.locale = msg.capabilities.in_language(session.locale)
         self.vars: dict[str, Any] = dict(session.vars)
         # Reads a state makes more than once in one turn (the machine shows the current screen
         # to read the input, then the state handles it): asked once per turn, kept here.

@@ -9,8 +9,17 @@ from twilio.twiml.voice_response import VoiceResponse  # type: ignore[import-unt
 from channels.render.voice import VoicePrompt
 
 CONTENT_TYPE = "application/xml"
-# <Say>/<Gather> language per reply locale; a locale without a voice is read in English.
-SPEECH_LANGUAGES = {"en": "en-GB", "sw": "sw-KE", "fr": "fr-FR"}
+# <Say> language and voice per reply locale: only pairs Twilio documents for <Say> (the <Say>
+# reference's own example, Google.en-GB-Standard-A). Twilio documents no Swahili text-to-speech
+# voice (Amazon Polly has none, and no Google voice for sw-KE is listed), and sw-KE on <Say>
+# fails the verb, so its callers were read nothing: prompts on this line are in English
+# (TWILIO_VOICE_CAPABILITIES), and a locale without a voice is read in English.
+SAY_VOICES = {"en": ("en-GB", "Google.en-GB-Standard-A")}
+# Seconds a <Gather> waits for a key (Twilio's default is 5). A driver at a door waits for the
+# customer to find the code: three silent prompts of ~5-15 s each plus this make about two
+# minutes before the call ends (MAX_SILENCES), not the 35-60 s the default gave. A menu key
+# still ends the gather at once (numDigits); a code ends on '#', as its prompt says.
+GATHER_TIMEOUT_SECONDS = 30
 
 
 def twiml_response(document: object) -> web.Response:
@@ -30,10 +39,10 @@ def voice_twiml(prompt: VoicePrompt, locale: str, action: str, on_silence: str) 
     `on_silence` (the action, counting the silence) without digits: the dialog repeats its
     screen with a line saying why.
     """
-    language = SPEECH_LANGUAGES.get(locale, SPEECH_LANGUAGES["en"])
+    language, voice = SAY_VOICES.get(locale, SAY_VOICES["en"])
     response = VoiceResponse()
     if prompt.end:
-        response.say(prompt.say, language=language)
+        response.say(prompt.say, language=language, voice=voice)
         response.hangup()
         return response
     gather = response.gather(
@@ -41,9 +50,12 @@ def voice_twiml(prompt: VoicePrompt, locale: str, action: str, on_silence: str) 
         action=action,
         method="POST",
         language=language,
+        timeout=GATHER_TIMEOUT_SECONDS,
+        # Without it speech would wait `timeout` after the caller stops talking, too.
+        speech_timeout="auto",
         **_digits(prompt),
     )
-    gather.say(prompt.say, language=language)
+    gather.say(prompt.say, language=language, voice=voice)
     response.redirect(on_silence, method="POST")
     return response
 

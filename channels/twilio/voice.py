@@ -6,12 +6,14 @@ on the next screen. The first webhook of a call has no turn and no digits: it st
 
 The `<Redirect>` that silence follows also counts the silences in a row (`&silent=2`): a key
 pressed resets it (the `<Gather>` action has none), and the third ends the call with a goodbye
-instead of repeating the screen for as long as a phone is left off the hook.
+instead of repeating the screen for as long as a phone is left off the hook. The dialog is told
+(`hanging_up`), so the drivers' IVR can say its own goodbye and text the driver how to go on.
 """
 
 from __future__ import annotations
 
 import hashlib
+from dataclasses import replace
 
 from aiohttp import web
 from pydantic import ValidationError
@@ -29,10 +31,12 @@ from channels.render.voice import (
 from channels.twilio.forms import VoiceForm
 from channels.twilio.keys import BODY, CONTEXT, PROVIDER, PUBLIC_URL
 from channels.twilio.signature import origin
-from channels.twilio.twiml import twiml_response, voice_twiml
+from channels.twilio.twiml import SAY_VOICES, twiml_response, voice_twiml
 from core.i18n import DEFAULT_LOCALE
 from core.messages import VOICE_CAPABILITIES, ChannelKind, InboundMessage
 
+# Prompts only in the languages Twilio has a documented <Say> voice for (twiml.SAY_VOICES).
+TWILIO_VOICE_CAPABILITIES = replace(VOICE_CAPABILITIES, languages=tuple(SAY_VOICES))
 TURN = "turn"
 SILENT = "silent"
 MAX_TURN = 100_000
@@ -46,7 +50,7 @@ def answer_of(form: VoiceForm) -> str:
     return form.speech_result.strip(SPOKEN_PUNCTUATION)
 
 
-def to_message(form: VoiceForm, turn: int) -> InboundMessage:
+def to_message(form: VoiceForm, turn: int, *, hanging_up: bool = False) -> InboundMessage:
     answer = answer_of(form)
     digest = hashlib.sha256(f"{form.call_sid}\x00{turn}\x00{answer}".encode()).hexdigest()[:32]
     return InboundMessage(
@@ -55,9 +59,10 @@ def to_message(form: VoiceForm, turn: int) -> InboundMessage:
         phone=form.phone,
         session_key=f"twilio-voice:{form.call_sid}",
         text=answer,
-        capabilities=VOICE_CAPABILITIES,
+        capabilities=TWILIO_VOICE_CAPABILITIES,
         idempotency_key=f"twilio-voice:{digest}",
         raw=form.model_dump(by_alias=True),
+        hanging_up=hanging_up,
     )
 
 
@@ -98,8 +103,9 @@ async def voice(request: web.Request) -> web.Response:
             status=400, text=f"Bad request: {SILENT} must be a whole number up to {MAX_SILENCES}\n"
         )
     ctx = request.app[CONTEXT]
-    reply = await ctx.handle(to_message(form, turn))
-    if silences >= MAX_SILENCES:
+    hanging_up = silences >= MAX_SILENCES
+    reply = await ctx.handle(to_message(form, turn, hanging_up=hanging_up))
+    if hanging_up and not reply.end:  # the dialog has no goodbye of its own
         prompt = spoken_end(ctx.translate, reply.locale, NO_ANSWER)
     else:
         prompt = render_voice(reply, ctx.translate)

@@ -2,7 +2,8 @@
 
 The page holds no business logic: its script posts the same provider-shaped forms a real phone's
 provider would (Africa's Talking USSD, Twilio SMS/WhatsApp/voice) to the gateway's own channel
-endpoints, so what it shows is exactly what a customer would get.
+endpoints, so what it shows is exactly what a customer would get. It posts them through
+`/simulator/channels/…` (core/app/simulator.py), which signs them with the configured secrets.
 """
 
 from __future__ import annotations

@@ -298,7 +298,8 @@ def build_services(
         ),
         translate,
     )
-    roles = RoleDialog(dialog, DriverDialog(gig, translate), gig.is_driver)
+    drivers = DriverDialog(gig, translate, notifications, settings.sms_provider)
+    roles = RoleDialog(dialog, drivers, gig.is_driver)
     pipeline = Pipeline(
         store,
         roles,

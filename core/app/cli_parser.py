@@ -174,7 +174,12 @@ def _planning(commands: Commands) -> None:
     plan.add_argument("file", help='JSON {"orders": [{"reference", "route", "departure"}]}')
     plan.add_argument("--pickers", type=positive_int, default=4)
     plan.add_argument("--lines-per-picker", type=positive_int, default=40)
-    plan.add_argument("--cutoff-minutes", type=positive_int, default=120)
+    plan.add_argument(
+        "--cutoff-minutes",
+        type=whole_number,
+        default=120,
+        help="how long before its departure an order must be in (120; 0: every order so far)",
+    )
 
     routes = commands.add_parser("routes", help="plan vehicle routes")
     actions = routes.add_subparsers(dest="routes_command", required=True, parser_class=Parser)

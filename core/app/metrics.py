@@ -12,15 +12,31 @@ subscription put the queries' p99 in the +Inf bucket.
 A channel answers a broken backend with a polite apology and HTTP 200 (providers retry or show a
 network error otherwise), so the status codes cannot show that outage:
 `omniroute_pipeline_failures_total{kind}` counts those turns.
+
+Our own registry means prometheus_client's default process collectors are not in it unless
+registered here: `process_*` (CPU, resident memory, open files), `python_gc_*` and
+`python_info`, what an operator looks at first when a pod misbehaves.
+
+With `OMNIROUTE_METRICS_TOKEN` set, a scrape must carry `Authorization: Bearer <token>` (401
+otherwise): the route labels and failure counts map the deployment for whoever can reach it.
 """
 
 from __future__ import annotations
 
+import hmac
 import time
 from collections.abc import Awaitable, Callable, Iterator, Mapping
 
 from aiohttp import web
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    GCCollector,
+    Histogram,
+    PlatformCollector,
+    ProcessCollector,
+    generate_latest,
+)
 from prometheus_client.core import CounterMetricFamily
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
@@ -32,8 +48,12 @@ LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
 
 
 class HttpMetrics:
-    def __init__(self) -> None:
+    def __init__(self, token: str | None = None) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
+        self._expected = None if token is None else f"Bearer {token}".encode()
+        ProcessCollector(registry=self.registry)
+        PlatformCollector(registry=self.registry)
+        GCCollector(registry=self.registry)
         self.requests = Counter(
             "omniroute_http_requests",
             "HTTP requests answered, by route template, method and status",
@@ -83,7 +103,14 @@ class HttpMetrics:
         """Events set aside after their last attempt (`EventBus.dead_letters`), read at scrape."""
         self.registry.register(DeadLetters(dead_letters))
 
-    async def expose(self, _request: web.Request) -> web.Response:
+    async def expose(self, request: web.Request) -> web.Response:
+        if self._expected is not None:
+            given = request.headers.get("Authorization", "").encode()
+            if not hmac.compare_digest(given, self._expected):
+                raise web.HTTPUnauthorized(
+                    text="/metrics needs Authorization: Bearer <OMNIROUTE_METRICS_TOKEN>",
+                    headers={"WWW-Authenticate": 'Bearer realm="metrics"'},
+                )
         response = web.Response(body=generate_latest(self.registry))
         response.headers["Content-Type"] = CONTENT_TYPE_LATEST
         return response

@@ -20,6 +20,7 @@ from core.app.cors import allow_origins
 from core.app.gc_metrics import GcPauses
 from core.app.keys import SERVICES
 from core.app.metrics import HttpMetrics
+from core.app.simulator import SimulatorForwarder
 from core.config import Settings
 from core.db.migrate import migrated
 
@@ -55,7 +56,13 @@ def create_app(
             provider=settings.sms_provider,
             hint=f"set {SMS_SENDER_VARIABLES[settings.sms_provider]} to send SMS",
         )
-    metrics = HttpMetrics()
+    token = settings.metrics_token
+    metrics = HttpMetrics(None if token is None else token.get_secret_value())
+    if token is None and settings.production:
+        log.warning(
+            "metrics.open",
+            hint="GET /metrics answers anyone: set OMNIROUTE_METRICS_TOKEN to require a token",
+        )
     metrics.count_failed_turns(services.pipeline.failures)
     metrics.count_dead_letters(services.bus.dead_letters)
     app = web.Application(
@@ -74,8 +81,9 @@ def create_app(
     app.router.add_get("/readyz", readyz)
     app.router.add_get("/metrics", metrics.expose)
     if not settings.production:
-        # The simulator posts unsigned provider forms: a dev and staging tool, not for production.
+        # The simulator signs whatever it is given: a dev and staging tool, not for production.
         app.router.add_get("/", simulator_page)
+        SimulatorForwarder(settings).mount(app)
     buckets = open_buckets(settings, services)
     api = graphql_services(settings, services, buckets)
     context = guard_channels(settings, services, buckets)

@@ -18,7 +18,7 @@ from pydantic import AwareDatetime, BaseModel, Field, ValidationError
 from core.app.bootstrap import build_services
 from core.config import Settings
 from engines.orders import UnknownOrderError
-from engines.wms import Departure, WavePlan, WavePolicy
+from engines.wms import Departure, MixedRegionsError, WavePlan, WavePolicy
 
 
 class _Line(BaseModel):
@@ -57,6 +57,9 @@ def plan_command(path: str, policy: WavePolicy) -> int:
         plan = asyncio.run(_plan(departures, policy))
     except UnknownOrderError as exc:
         print(f"omniroute waves plan: no order {exc}", file=sys.stderr)
+        return 2
+    except MixedRegionsError as exc:
+        print(f"omniroute waves plan: {path}: {exc}", file=sys.stderr)
         return 2
     print(json.dumps(as_json(plan), indent=2))
     return 0

@@ -5,11 +5,12 @@ from __future__ import annotations
 from core.conversation import Session
 from core.i18n import Translator
 from core.intents import Intent
-from core.messages import InboundMessage, Reply
+from core.messages import ChannelKind, InboundMessage, OutboundMessage, Reply
 from core.region import UnsupportedRegionError, region_for_phone
 from dialogs.driver.states import HOME, driver_states
 from dialogs.machine import Machine, Turn
 from engines.gig import GigService
+from engines.notifications import NotificationService
 
 __all__ = ["DRIVER_STATE_PREFIX", "DriverDialog"]
 
@@ -19,18 +20,50 @@ DRIVER_STATE_PREFIX = "drv."
 class DriverDialog:
     """Implements the pipeline's Dialog port for registered drivers."""
 
-    def __init__(self, gig: GigService, translate: Translator) -> None:
+    def __init__(
+        self,
+        gig: GigService,
+        translate: Translator,
+        notifications: NotificationService,
+        sms_provider: str,
+    ) -> None:
         self._gig = gig
         self._t = translate
+        self._notifications = notifications
+        self._sms_provider = sms_provider
         self.machine = Machine(driver_states(gig), home=HOME, translate=translate)
 
     async def step(
         self, msg: InboundMessage, session: Session | None, intent: Intent
     ) -> tuple[Session, Reply]:
+        if msg.hanging_up:
+            return await self._let_go(msg, session)
         if session is None:
             session = Session(HOME, await self._locale(msg))
             return await self.machine.show(Turn(msg, session, self._t), session)
         return await self.machine.step(Turn(msg, session, self._t), session, intent)
+
+    async def _let_go(self, msg: InboundMessage, session: Session | None) -> tuple[Session, Reply]:
+        """A driver silent at a door (waiting for the customer's code) is hung up on after a
+        couple of minutes: he is texted how to carry on, his route and stop stay as they are,
+        and the goodbye says so. Once per call, however often the provider retries."""
+        session = session or Session(HOME, await self._locale(msg))
+        await self._notifications.queue(
+            OutboundMessage(
+                provider=self._sms_provider,
+                kind=ChannelKind.SMS,
+                to=msg.phone,
+                reply=Reply(
+                    self._t(session.locale, "sms.driver_call_again"),
+                    end=True,
+                    locale=session.locale,
+                ),
+                dedupe_key=f"driver-silent:{msg.session_key}",
+            )
+        )
+        spoken = msg.capabilities.in_language(session.locale)  # the SMS is in his own language
+        goodbye = self._t(spoken, "drv.silent_goodbye")
+        return session, Reply(goodbye, end=True, locale=spoken)
 
     async def _locale(self, msg: InboundMessage) -> str:
         """The driver's own language, else their region's, else English."""

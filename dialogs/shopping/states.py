@@ -993,7 +993,7 @@ class Language(ShopState):
         )
 
     async def choose(self, turn: Turn, value: str) -> Outcome:
-        turn.locale = value
+        turn.locale = turn.capabilities.in_language(value)  # kept for the other channels
         await self.svc.customers.set_locale(self.phone(turn), value)
         return Home(notice=turn.t("language.set"))
 

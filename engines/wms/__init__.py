@@ -31,7 +31,12 @@ from engines.wms.model import (
 )
 from engines.wms.paths import PathPolicy, PickPath, pick_path, tour_length
 from engines.wms.repository import dock_id
-from engines.wms.service import Departure, UnknownWarehouseError, WarehouseService
+from engines.wms.service import (
+    Departure,
+    MixedRegionsError,
+    UnknownWarehouseError,
+    WarehouseService,
+)
 from engines.wms.stock import SqlBinStock
 
 __all__ = [
@@ -43,6 +48,7 @@ __all__ = [
     "InsufficientStockError",
     "Layout",
     "Location",
+    "MixedRegionsError",
     "NoLocationError",
     "OverPickError",
     "PathPolicy",

@@ -386,8 +386,9 @@ class WaveOrder:
 
 @dataclass(frozen=True, slots=True)
 class WavePolicy:
-    """`cutoff` is how long before its departure an order must be in to ride it; `pickers`
-    people each pick at most `lines_per_picker` lines in one wave."""
+    """`cutoff` is how long before its departure an order must be in to ride it (0: no cut-off,
+    every order placed so far rides); `pickers` people each pick at most `lines_per_picker`
+    lines in one wave."""
 
     cutoff_minutes: int
     pickers: int
@@ -439,7 +440,7 @@ def plan_waves(orders: Iterable[WaveOrder], policy: WavePolicy) -> WavePlan:
     routes: dict[tuple[datetime, str], list[WaveOrder]] = {}
     for order in sorted(orders, key=lambda o: (o.departure, o.route, o.placed_at, o.reference)):
         cutoff = order.departure.timestamp() - policy.cutoff_minutes * 60
-        if order.placed_at.timestamp() > cutoff:
+        if policy.cutoff_minutes and order.placed_at.timestamp() > cutoff:
             held.append((order.reference, HoldReason.MISSED_CUTOFF))
         elif order.lines > policy.lines_per_picker:
             held.append((order.reference, HoldReason.TOO_BIG))

@@ -65,6 +65,17 @@ class UnknownWarehouseError(WarehouseError):
     pass
 
 
+class MixedRegionsError(WarehouseError):
+    """One wave plan is one warehouse's pickers: orders of another region are not theirs."""
+
+    def __init__(self, first: tuple[str, str], other: tuple[str, str]) -> None:
+        super().__init__(
+            f"order {other[0]} is in {other[1]} but order {first[0]} is in {first[1]}: "
+            "plan each region's waves on their own"
+        )
+        self.regions = (first[1], other[1])
+
+
 # Orders a wave may pick (the workflow moves a released order to PICKING before its wave).
 TO_PICK = frozenset({OrderStatus.PLACED, OrderStatus.CONFIRMED, OrderStatus.PICKING})
 # Orders whose picked goods the dock holds: the warehouse's stock until delivered (an order
@@ -388,15 +399,21 @@ class WarehouseService:
         return pick
 
     async def plan_waves(self, departures: Mapping[str, Departure], policy: WavePolicy) -> WavePlan:
-        """Waves for the given orders (order reference -> its departure), see `plan_waves`.
+        """Waves for the given orders (order reference -> its departure), see `plan_waves`,
+        all of one region (MixedRegionsError otherwise).
 
         An order cancelled, or with a pick list already (or past picking), is held with the
         reason instead: a departures file can be older than the orders it names."""
         orders = []
         held: list[tuple[str, HoldReason]] = []
         waved = await self.pick_listed(departures)
+        first: tuple[str, str] | None = None
         for reference, departure in departures.items():
             order = await self._orders.get(reference)
+            here = (order.reference, order.region.value)
+            first = first or here
+            if here[1] != first[1]:
+                raise MixedRegionsError(first, here)
             if order.status is OrderStatus.CANCELLED:
                 held.append((order.reference, HoldReason.CANCELLED))
                 continue

@@ -20,7 +20,12 @@ from core.region import RegionCode
 from engines.orders import CartLine, OrderStatus, PaymentMethod, PlaceOrder
 
 
-def place_orders(database_url: str, count: int) -> list[str]:
+def place_orders(
+    database_url: str,
+    count: int,
+    phone: str = "+2348030000001",
+    region: RegionCode = RegionCode.LAGOS,
+) -> list[str]:
     async def run() -> list[str]:
         services = build_services(
             Settings(env="test", database_url=database_url, _env_file=None),
@@ -33,11 +38,11 @@ def place_orders(database_url: str, count: int) -> list[str]:
             for n in range(count):
                 order = await services.orders.place(
                     PlaceOrder(
-                        Phone("+2348030000001"),
-                        RegionCode.LAGOS,
+                        Phone(phone),
+                        region,
                         (CartLine("NDL-INDO-CHK", 1), CartLine("OIL-VEG-5L", 1)),
                         PaymentMethod.ON_DELIVERY,
-                        f"cli-{n}",
+                        f"cli-{region}-{n}",
                     )
                 )
                 refs.append(order.reference)
@@ -193,4 +198,82 @@ def test_an_order_listed_on_two_departures_is_refused_with_one_line(
     assert err == (
         f"omniroute waves plan: {plan_file}: orders.1: order {ref} is on route R-1 already; "
         "an order rides one departure\n"
+    )
+
+
+def test_a_zero_cutoff_waves_every_order_placed_so_far(
+    database_url: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The orders were placed at 09:00; a truck leaving at 09:30, or already gone at 08:00 and
+    coming back for a second run, should take them all when the warehouse says so."""
+    monkeypatch.setenv("OMNIROUTE_DATABASE_URL", database_url)
+    early, late = place_orders(database_url, 2)
+    plan_file = tmp_path / "departures.json"
+    plan_file.write_text(
+        json.dumps(
+            {
+                "orders": [
+                    {"reference": early, "route": "R-1", "departure": "2026-12-02T08:00:00Z"},
+                    {"reference": late, "route": "R-2", "departure": "2026-12-02T09:30:00Z"},
+                ]
+            }
+        )
+    )
+
+    assert main(["waves", "plan", str(plan_file)]) == 0
+    default = json.loads(capsys.readouterr().out)
+    assert main(["waves", "plan", str(plan_file), "--cutoff-minutes", "0"]) == 0
+    zero = json.loads(capsys.readouterr().out)
+
+    assert {h["reason"] for h in default["held"]} == {"missed_cutoff"}
+    assert zero["held"] == []
+    assert sorted(ref for wave in zero["waves"] for batch in wave["pickers"] for ref in batch) == (
+        sorted([early, late])
+    )
+
+
+def test_a_file_mixing_regions_is_refused_with_one_line(
+    database_url: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Lagos's pickers were given a Nairobi order in the same wave: one plan is one warehouse."""
+    monkeypatch.setenv("OMNIROUTE_DATABASE_URL", database_url)
+    [lagos] = place_orders(database_url, 1)
+    [nairobi] = place_orders(database_url, 1, "+254711000001", RegionCode.NAIROBI)
+    plan_file = tmp_path / "departures.json"
+    departs = "2026-12-03T07:00:00Z"
+    plan_file.write_text(
+        json.dumps(
+            {
+                "orders": [
+                    {"reference": lagos, "route": "R-1", "departure": departs},
+                    {"reference": nairobi, "route": "R-1", "departure": departs},
+                ]
+            }
+        )
+    )
+
+    assert main(["waves", "plan", str(plan_file)]) == 2
+
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err == (
+        f"omniroute waves plan: {plan_file}: order {nairobi} is in nairobi but order {lagos} is "
+        "in lagos: plan each region's waves on their own\n"
+    )
+
+
+def test_a_negative_cutoff_is_refused_with_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["waves", "plan", str(tmp_path / "any.json"), "--cutoff-minutes", "-5"])
+    assert exited.value.code == 2
+    assert capsys.readouterr().err.splitlines()[-1] == (
+        "omniroute waves plan: argument --cutoff-minutes: not a whole number of 0 or more: '-5'"
     )

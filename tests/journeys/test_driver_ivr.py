@@ -353,6 +353,62 @@ async def test_waiting_silently_at_the_door_on_africas_talking_keeps_the_call(
     assert (await gig.today(emeka.id)).stops == 1
 
 
+async def test_a_driver_silent_at_the_door_on_twilio_is_texted_how_to_carry_on(
+    services: Services, twilio: TwilioWebhooks, fake_at: FakeAfricasTalking
+) -> None:
+    """Emeka waits at the door for Ngozi to find her code and says nothing: after three silent
+    prompts the call ends, but he hears why, gets one SMS saying how to go on, and his stop is
+    as he left it: he calls again and delivers it."""
+    gig = services.gig
+    emeka = await driver(services, EMEKA, "Emeka")
+    placed = await order(services, NGOZI, "door-2")
+    await picked_and_packed(services, placed)
+    task = await gig.create_task(
+        DeliveryRoute(
+            "R-LAG-3",
+            RegionCode.LAGOS,
+            LAGOS_DEPOT,
+            services.clock.now() + timedelta(minutes=30),
+            (RouteStop(placed, NGOZI, "12 Broad Street", LAGOS_DEPOT, 2, Decimal("4.0")),),
+        )
+    )
+    await gig.allocate()
+    caller = TwilioCaller(twilio, EMEKA.e164)
+    await caller.call()
+    await caller.choose("Accept")
+    await flush_outbox(services)
+    code = code_in(fake_at, NGOZI, placed)
+    await caller.choose("Arrived")
+    before = await gig.task(task.id)
+
+    for _ in range(2):
+        assert not (await caller.stay_silent()).hangup
+    goodbye = await caller.stay_silent()
+    assert await caller.retry() == goodbye  # Twilio retrying: the same goodbye, one SMS
+
+    assert goodbye.hangup
+    assert goodbye.say == (
+        "We heard nothing for two minutes, so this call ends now. Your stop stays as it is, "
+        "and we are texting you how to carry on. Goodbye."
+    )
+    await flush_outbox(services)
+    [texted] = fake_at.sent_to(EMEKA.e164)
+    assert texted.message == (
+        "OmniRoute: call ended after 2 minutes of silence. Your route and stops are unchanged. "
+        "Call the driver line again, press Arrived and enter the code."
+    )
+    assert await gig.task(task.id) == before
+    assert await gig.incidents(task.id) == []
+
+    again = TwilioCaller(twilio, EMEKA.e164)
+    heard = await again.call()
+    assert heard.say.startswith("Stop 1 of 1: 12 Broad Street")
+    await again.choose("Arrived")
+    delivered = await again.press(code)
+    assert delivered.say.startswith("Delivered. You earned NGN ")
+    assert (await gig.today(emeka.id)).stops == 1
+
+
 async def test_a_shopper_calling_still_reaches_the_shop(
     services: Services, twilio: TwilioWebhooks
 ) -> None:

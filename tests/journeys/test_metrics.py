@@ -7,14 +7,19 @@ import gc
 
 from aiohttp.test_utils import TestClient
 from prometheus_client.parser import text_string_to_metric_families
+from pydantic import SecretStr
+from structlog.testing import capture_logs
 
 from core.app.bootstrap import Services
+from core.app.server import create_app
 from core.bus import EventEnvelope
 from core.clock import SteppedClock
+from core.config import Settings
 from core.phone import Phone
 from core.region import RegionCode
 from engines.orders import CartLine, PaymentMethod, PlaceOrder
 from engines.orders.events import OrderPlaced
+from tests.support.graphql import gateway
 from tests.support.phone import UssdPhone
 
 
@@ -142,3 +147,58 @@ async def test_an_event_set_aside_as_a_dead_letter_is_counted_by_topic_and_group
         (("group", "test-broken"), ("topic", OrderPlaced.topic)),
     )
     assert found[key] == 1
+
+
+async def test_process_memory_cpu_and_python_runtime_are_exported(
+    client: TestClient[object, object],
+) -> None:
+    """What an operator looks at first when a pod misbehaves: its memory, CPU, open files."""
+    found = {name for name, _labels in await samples(client)}
+    for name in (
+        "process_resident_memory_bytes",
+        "process_cpu_seconds_total",
+        "process_open_fds",
+        "python_gc_objects_collected_total",
+        "python_info",
+    ):
+        assert name in found
+
+
+async def test_with_a_metrics_token_a_scrape_without_it_gets_401(
+    database_url: str, clock: SteppedClock
+) -> None:
+    settings = Settings(
+        env="test",
+        database_url=database_url,
+        channels="",
+        metrics_token=SecretStr("scrape-me-please"),
+        _env_file=None,
+    )
+    async with gateway(settings, clock) as (client, _services):
+        bare = await client.get("/metrics")
+        wrong = await client.get("/metrics", headers={"Authorization": "Bearer guess"})
+        right = await client.get("/metrics", headers={"Authorization": "Bearer scrape-me-please"})
+        assert bare.status == 401
+        assert bare.headers["WWW-Authenticate"].startswith("Bearer")
+        assert "omniroute_http_requests" not in await bare.text()
+        assert wrong.status == 401
+        assert right.status == 200
+        assert "omniroute_http_requests_total" in await right.text()
+        assert (await client.get("/healthz")).status == 200  # only /metrics is guarded
+
+
+async def test_production_warns_once_at_start_that_metrics_are_open(database_url: str) -> None:
+    def started(token: str | None) -> list[str]:
+        settings = Settings(
+            env="production",
+            database_url=database_url,
+            channels="",
+            metrics_token=None if token is None else SecretStr(token),
+            _env_file=None,
+        )
+        with capture_logs() as logs:
+            create_app(settings)
+        return [line["event"] for line in logs if line["log_level"] == "warning"]
+
+    assert started(None).count("metrics.open") == 1
+    assert "metrics.open" not in started("scrape-me-please")

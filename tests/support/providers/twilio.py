@@ -297,6 +297,7 @@ class VoiceTurn:
     gather: dict[str, str] | None
     redirect: str | None
     hangup: bool
+    voice: str = ""
 
     @property
     def action(self) -> str:
@@ -324,6 +325,7 @@ def voice_turn(root: ET.Element) -> VoiceTurn:
         gather=dict(gather.attrib) if gather is not None else None,
         redirect=redirect.text if redirect is not None else None,
         hangup=hangup,
+        voice=says[0].get("voice", ""),
     )
 
 

@@ -1,0 +1,138 @@
+"""The simulator page on staging: with provider secrets set, its forms still get answers.
+
+The real endpoints keep refusing unsigned forms; the page posts through `/simulator/…`, which
+signs each form as its provider would and forwards it to that endpoint over HTTP.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+from xml.etree import ElementTree
+
+import pytest
+from aiohttp.test_utils import TestClient
+from pydantic import SecretStr
+
+from core.app.server import create_app
+from core.clock import SteppedClock
+from core.config import Settings
+from tests.support.graphql import gateway
+
+NGOZI = "+2348030000001"
+
+
+def staging(database_url: str, **extra: Any) -> Settings:
+    return Settings(
+        env="test",
+        database_url=database_url,
+        africastalking_callback_token=SecretStr("at-callback-secret"),
+        twilio_account_sid="ACstaging",
+        twilio_auth_token=SecretStr("twilio-auth-secret"),
+        rate_limit_phone_burst=1_000,
+        _env_file=None,
+        **extra,
+    )
+
+
+# Behind a proxy Twilio signs the public URL, and the endpoint checks against it.
+@pytest.fixture(params=[None, "https://staging.example.com"], ids=["direct", "behind-proxy"])
+async def staged(
+    request: pytest.FixtureRequest, database_url: str, clock: SteppedClock
+) -> AsyncIterator[TestClient[Any, Any]]:
+    settings = staging(database_url, public_url=request.param)
+    async with gateway(settings, clock) as (client, _services):
+        yield client
+
+
+def sms_form(body: str) -> dict[str, str]:
+    return {
+        "MessageSid": "SMsim1",
+        "AccountSid": "ACsimulator",
+        "From": NGOZI,
+        "To": "+15005550006",
+        "Body": body,
+        "NumMedia": "0",
+    }
+
+
+async def test_the_page_posts_through_the_signing_route(staged: TestClient[Any, Any]) -> None:
+    page = await (await staged.get("/")).text()
+    assert "fetch(`/simulator${path}`" in page
+
+
+async def test_unsigned_forms_are_still_refused_at_the_real_endpoints(
+    staged: TestClient[Any, Any],
+) -> None:
+    assert (await staged.post("/channels/twilio/sms", data=sms_form("MENU"))).status == 403
+    ussd = {"sessionId": "s1", "serviceCode": "*384*123#", "phoneNumber": NGOZI, "text": ""}
+    assert (await staged.post("/channels/africastalking/ussd", data=ussd)).status == 403
+
+
+async def test_a_ussd_session_from_the_simulator_is_answered_on_staging(
+    staged: TestClient[Any, Any],
+) -> None:
+    form = {
+        "sessionId": "sim-1",
+        "serviceCode": "*384*123#",
+        "phoneNumber": NGOZI,
+        "networkCode": "62130",
+        "text": "",
+    }
+    first = await staged.post("/simulator/channels/africastalking/ussd", data=form)
+    assert first.status == 200
+    assert (await first.text()).startswith("CON ")
+    second = await staged.post(
+        "/simulator/channels/africastalking/ussd", data={**form, "text": "1"}
+    )
+    assert second.status == 200
+    assert (await second.text()).startswith("CON ")
+
+
+async def test_an_sms_from_the_simulator_is_answered_on_staging(
+    staged: TestClient[Any, Any],
+) -> None:
+    answer = await staged.post("/simulator/channels/twilio/sms", data=sms_form("MENU"))
+    assert answer.status == 200
+    assert answer.content_type == "application/xml"
+    messages = ElementTree.fromstring(await answer.text()).iter("Message")
+    assert any((m.text or "").strip() for m in messages)
+
+
+async def test_a_call_from_the_simulator_follows_the_gathers_on_staging(
+    staged: TestClient[Any, Any],
+) -> None:
+    """The voice action carries a query string (`?turn=1`): it is signed as well."""
+    call = {
+        "CallSid": "CAsim1",
+        "AccountSid": "ACsimulator",
+        "From": NGOZI,
+        "To": "+15005550006",
+        "CallStatus": "in-progress",
+        "Digits": "",
+    }
+    first = await staged.post("/simulator/channels/twilio/voice", data=call)
+    assert first.status == 200
+    gather = ElementTree.fromstring(await first.text()).find("Gather")
+    assert gather is not None
+    action = gather.attrib["action"]
+    path = action[action.index("/channels/") :]
+    assert "?turn=" in path
+    second = await staged.post(f"/simulator{path}", data={**call, "Digits": "1"})
+    assert second.status == 200
+    assert ElementTree.fromstring(await second.text()).find(".//Say") is not None
+
+
+async def test_the_simulator_route_signs_only_provider_forms(
+    staged: TestClient[Any, Any],
+) -> None:
+    assert (await staged.post("/simulator/channels/web/messages", json={})).status == 404
+    assert (await staged.post("/simulator/channels/meta/whatsapp", json={})).status == 404
+
+
+async def test_production_has_no_signing_route(database_url: str) -> None:
+    settings = staging(database_url).model_copy(update={"env": "production"})
+    app = create_app(settings.model_copy(update={"channels": ""}))
+    assert not any(
+        r.resource and r.resource.canonical.startswith("/simulator") for r in app.router.routes()
+    )
