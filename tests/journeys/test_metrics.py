@@ -8,8 +8,8 @@ import gc
 from aiohttp.test_utils import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 from pydantic import SecretStr
-from structlog.testing import capture_logs
 
+import core.app.server as app_server
 from core.app.bootstrap import Services
 from core.app.server import create_app
 from core.bus import EventEnvelope
@@ -20,6 +20,7 @@ from core.region import RegionCode
 from engines.orders import CartLine, PaymentMethod, PlaceOrder
 from engines.orders.events import OrderPlaced
 from tests.support.graphql import gateway
+from tests.support.logs import captured_logs
 from tests.support.phone import UssdPhone
 
 
@@ -196,7 +197,7 @@ async def test_production_warns_once_at_start_that_metrics_are_open(database_url
             metrics_token=None if token is None else SecretStr(token),
             _env_file=None,
         )
-        with capture_logs() as logs:
+        with captured_logs(app_server) as logs:
             create_app(settings)
         return [line["event"] for line in logs if line["log_level"] == "warning"]
 

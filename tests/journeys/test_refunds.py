@@ -11,8 +11,8 @@ from decimal import ROUND_UP, Decimal
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
-from structlog.testing import capture_logs
 
+import engines.payments.service as payments_service
 from core.app.bootstrap import Services
 from core.app.money import DISTRIBUTORS
 from core.app.refunds import NothingToRefundError, pending_lines
@@ -35,6 +35,7 @@ from engines.payments import (
     RefundRefusedError,
 )
 from engines.settlement import Match, parse_statement
+from tests.support.logs import captured_logs
 from tests.support.providers.africastalking import flush_outbox
 from tests.support.providers.payments import PaymentFakes
 
@@ -315,7 +316,7 @@ async def test_a_paystack_refund_needing_attention_is_shown_to_operators_and_set
     [refund_id] = fakes.paystack.refunds
     fakes.paystack.refund_needs_attention(refund_id)
 
-    with capture_logs() as logs:
+    with captured_logs(payments_service) as logs:
         for _ in range(3):
             clock.advance(180)
             await services.payments.requery()
