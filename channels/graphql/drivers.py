@@ -232,7 +232,9 @@ AcceptTaskError = Annotated[
     TaskNotFound | NotOfferedToYou | OfferExpired | AlreadyOnARoute,
     strawberry.union("AcceptTaskError"),
 ]
-DeclineTaskError = Annotated[TaskNotFound | NotOfferedToYou, strawberry.union("DeclineTaskError")]
+DeclineTaskError = Annotated[
+    TaskNotFound | NotOfferedToYou | TaskNotInProgress, strawberry.union("DeclineTaskError")
+]
 ArriveAtStopError = Annotated[
     TaskNotFound | TaskNotInProgress | WrongStop, strawberry.union("ArriveAtStopError")
 ]
@@ -508,15 +510,7 @@ class DriversMutation:
         if not mine:  # never offered to you: answered as a missing task, word for word
             return missing
         if found.worker_id == worker.id or any(o.status is OfferStatus.ACCEPTED for o in mine):
-            return DeclineTaskPayload(
-                task=None,
-                already=False,
-                errors=[
-                    NotOfferedToYou(
-                        message=f"you took {found.reference}: it is yours to drive", task=task
-                    )
-                ],
-            )
+            return DeclineTaskPayload(task=None, already=False, errors=[_taken_by_you(found, task)])
         latest = max(mine, key=lambda o: o.offered_at)
         if latest.status is OfferStatus.OPEN:
             try:
@@ -763,6 +757,23 @@ def _off_the_route(task: str, order: str, after: Task) -> ConfirmDeliveryPayload
             status=after.status,
         )
     )
+
+
+def _taken_by_you(found: Task, task: str) -> DeclineTaskError:
+    """Why a route the driver took cannot be declined: it is his to drive, or, no longer in
+    progress, what became of it."""
+    match found.status:
+        case TaskStatus.EXPIRED:
+            said = f"{found.reference} expired when its day ended: nobody drives it now"
+        case TaskStatus.CANCELLED:
+            said = f"{found.reference} was cancelled: no order is left on it"
+        case TaskStatus.COMPLETED:
+            said = f"you drove {found.reference}: it is finished"
+        case _:
+            return NotOfferedToYou(
+                message=f"you took {found.reference}: it is yours to drive", task=task
+            )
+    return TaskNotInProgress(message=said, task=task, status=found.status)
 
 
 async def _yours(info: Info, task: Task, worker: Worker) -> bool:

@@ -99,6 +99,82 @@ async def test_a_declined_offer_goes_to_the_next_driver_and_declining_again_is_h
     assert (await services.gig.task(task.id)).status is TaskStatus.ASSIGNED
 
 
+DECLINE_WHY = """mutation($t: String!) {
+  declineTask(task: $t) {
+    task already
+    errors {
+      __typename
+      ... on UserError { message }
+      ... on TaskNotInProgress { task status }
+    }
+  }
+}"""
+
+
+async def test_declining_a_route_taken_then_expired_or_cancelled_says_what_became_of_it(
+    client: TestClient[Any, Any], services: Services, clock: SteppedClock
+) -> None:
+    """Emeka took a route and never set out: once its day is over it expires. Another he took
+    lost every order. Declining either is not answered "it is yours to drive"."""
+    _, task = await offered_to_emeka(services, NGOZI)
+    emeka = bearer(services.settings, EMEKA.e164, "driver")
+    _, body = await post_graphql(client, ACCEPT, {"t": task.reference}, emeka)
+    assert body["data"]["acceptTask"]["errors"] == []
+    _, body = await post_graphql(client, DECLINE_WHY, {"t": task.reference}, emeka)
+    [taken] = body["data"]["declineTask"]["errors"]
+    assert (taken["__typename"], taken["message"]) == (
+        "NotOfferedToYou",
+        f"you took {task.reference}: it is yours to drive",
+    )
+
+    clock.advance(24 * 3600)
+    [expired] = await services.gig.expire_stale_tasks()
+    assert expired.status is TaskStatus.EXPIRED
+    _, body = await post_graphql(client, DECLINE_WHY, {"t": task.reference}, emeka)
+    assert body["data"]["declineTask"] == {
+        "task": None,
+        "already": False,
+        "errors": [
+            {
+                "__typename": "TaskNotInProgress",
+                "message": f"{task.reference} expired when its day ended: nobody drives it now",
+                "task": task.reference,
+                "status": "EXPIRED",
+            }
+        ],
+    }
+
+    emeka_worker = await driver(services, EMEKA, "Emeka")  # on shift again today
+    gone = await order(services, CHIDI, "decline-gone")
+    await packed(services, gone)
+    other = await services.gig.create_task(
+        route("R-gone", [(gone, CHIDI, "4 Marina Road")], services=services)
+    )
+    [offer] = await services.gig.allocate()
+    assert offer.worker_id == emeka_worker.id
+    _, body = await post_graphql(client, ACCEPT, {"t": other.reference}, emeka)
+    assert body["data"]["acceptTask"]["errors"] == []
+    await services.orders.advance(gone, OrderStatus.RETURNED, reason="customer refused")
+    await services.relay.drain()
+    assert (await services.gig.task(other.id)).status is TaskStatus.CANCELLED
+    _, body = await post_graphql(client, DECLINE_WHY, {"t": other.reference}, emeka)
+    [cancelled] = body["data"]["declineTask"]["errors"]
+    assert cancelled == {
+        "__typename": "TaskNotInProgress",
+        "message": f"{other.reference} was cancelled: no order is left on it",
+        "task": other.reference,
+        "status": "CANCELLED",
+    }
+
+    done, _pay = await a_route_driven(services, emeka_worker, "decline-done")
+    _, body = await post_graphql(client, DECLINE_WHY, {"t": done}, emeka)
+    [finished] = body["data"]["declineTask"]["errors"]
+    assert (finished["message"], finished["status"]) == (
+        f"you drove {done}: it is finished",
+        "COMPLETED",
+    )
+
+
 ARRIVE = """mutation($t: String!, $o: String) {
   arriveAtStop(task: $t, order: $o) {
     task { status stops { orderReference status } }
