@@ -478,7 +478,8 @@ class GigService:
         return incidents
 
     async def escalations(self) -> list[Escalation]:
-        """The deliveries waiting for an operator (three wrong codes, or a route not finished)."""
+        """The deliveries waiting for an operator (three wrong codes, a problem the driver
+        reported at the door, or a route not finished)."""
         async with self._db.transaction() as s:
             return await SqlGigRepository(s).escalated()
 
@@ -890,9 +891,9 @@ class GigService:
         return DeliveryResult(outcome, left, earned, completed)
 
     async def resolve_escalation(self, order_reference: str, outcome: StopStatus) -> Resolution:
-        """An operator settles an escalated stop (three wrong codes, or its route not finished
-        on its day): the customer confirmed the goods arrived (DELIVERED) or they came back to
-        the warehouse (RETURNED).
+        """An operator settles an escalated stop (three wrong codes, a problem reported at its
+        door, or its route not finished on its day): the customer confirmed the goods arrived
+        (DELIVERED) or they came back to the warehouse (RETURNED).
 
         The stop and its order move in one transaction (the order's status event tells its
         workflow, as a status set by a driver app would); the driver's pay is not changed. Asked
