@@ -977,6 +977,14 @@ class GigService:
                 raise UnknownTaskError(str(task_id))
             first = await repo.first_incident(task.id, door, DRIVER_PROBLEMS)
             if first is not None:
+                # reported before a report handed the stop over: the driver is not kept there
+                if fresh.status is TaskStatus.ASSIGNED and await repo.update_stop(
+                    fresh.id,
+                    door,
+                    [StopStatus.PENDING, StopStatus.ARRIVED],
+                    status=StopStatus.ESCALATED.value,
+                ):
+                    await self._maybe_complete(repo, fresh, worker_id, door)
                 return ProblemReport(first, already=True)
             _in_progress_for(fresh, worker_id)
             at_door = fresh.next_stop

@@ -24,6 +24,7 @@ from engines.gig import (
     Earning,
     EarningKind,
     GeoPoint,
+    Incident,
     IncidentKind,
     InvalidWorkerError,
     OfferClosedError,
@@ -364,6 +365,35 @@ async def test_a_problem_reported_twice_at_once_reaches_the_operator_once(
     assert (waiting.order_reference, waiting.reason) == (ref, IncidentKind.CUSTOMER_ABSENT)
     with pytest.raises(ValueError, match="a driver reports one of"):
         await gig.report_problem(task.id, emeka.id, IncidentKind.CODE_FAILED)
+
+
+async def test_a_stop_reported_before_reports_handed_stops_over_lets_the_driver_go_on(
+    services: Services,
+) -> None:
+    """A report on record from before this release left its stop open: reporting it again
+    texts nobody, and hands the stop over now."""
+    gig = services.gig
+    emeka = await driver(services, EMEKA, "Emeka")
+    ref = await order(services, NGOZI, "k-old-report")
+    later = await order(services, CHIDI, "k-old-report-2")
+    task = await gig.create_task(
+        route("R-old", [(ref, NGOZI, "12 Broad St"), (later, CHIDI, "4 Marina")], services=services)
+    )
+    [offer] = await gig.allocate()
+    await gig.accept(offer.id)
+    earlier = Incident(
+        uuid.uuid4(), task.id, emeka.id, 1, IncidentKind.CUSTOMER_ABSENT, services.clock.now()
+    )
+    async with services.db.transaction() as s:
+        await SqlGigRepository(s).add_incident(earlier)
+
+    again = await gig.report_problem(task.id, emeka.id, IncidentKind.CUSTOMER_ABSENT, position=1)
+
+    assert (again.already, again.incident.id) == (True, earlier.id)
+    stops = (await gig.task(task.id)).stops
+    assert [s.status for s in stops] == [StopStatus.ESCALATED, StopStatus.PENDING]
+    assert [e.order_reference for e in await gig.escalations()] == [ref]
+    assert texts_to(await services.notifications.for_recipient(OPERATOR)) == []
 
 
 async def test_a_vehicle_problem_hands_every_open_door_over_and_frees_the_driver(
