@@ -8,6 +8,7 @@ wrong code) come back as typed errors; who may call comes back as FORBIDDEN/UNAU
 
 from __future__ import annotations
 
+from contextlib import suppress
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from enum import Enum
@@ -30,6 +31,7 @@ from engines.gig import (
     OfferClosedError,
     OfferStatus,
     PeriodEarnings,
+    ProblemReport,
     StopStatus,
     Task,
     TaskStateError,
@@ -230,7 +232,9 @@ AcceptTaskError = Annotated[
     TaskNotFound | NotOfferedToYou | OfferExpired | AlreadyOnARoute,
     strawberry.union("AcceptTaskError"),
 ]
-DeclineTaskError = Annotated[TaskNotFound | NotOfferedToYou, strawberry.union("DeclineTaskError")]
+DeclineTaskError = Annotated[
+    TaskNotFound | NotOfferedToYou | TaskNotInProgress, strawberry.union("DeclineTaskError")
+]
 ArriveAtStopError = Annotated[
     TaskNotFound | TaskNotInProgress | WrongStop, strawberry.union("ArriveAtStopError")
 ]
@@ -506,15 +510,7 @@ class DriversMutation:
         if not mine:  # never offered to you: answered as a missing task, word for word
             return missing
         if found.worker_id == worker.id or any(o.status is OfferStatus.ACCEPTED for o in mine):
-            return DeclineTaskPayload(
-                task=None,
-                already=False,
-                errors=[
-                    NotOfferedToYou(
-                        message=f"you took {found.reference}: it is yours to drive", task=task
-                    )
-                ],
-            )
+            return DeclineTaskPayload(task=None, already=False, errors=[_taken_by_you(found, task)])
         latest = max(mine, key=lambda o: o.offered_at)
         if latest.status is OfferStatus.OPEN:
             try:
@@ -576,8 +572,10 @@ class DriversMutation:
 
     @strawberry.mutation(
         description="Report a problem at the next stop, as the IVR's problem menu: an operator "
-        "is told and will call you. Once per stop: reporting it again changes nothing. `order` "
-        "(optional) names the stop you are at."
+        "takes the stop over (ESCALATED; VEHICLE: every open stop of the route) and will call "
+        "you, and your next stop becomes current. Once per stop: reporting it again changes "
+        "nothing. `order` (optional) names the stop you are at; send it, so that a retry is "
+        "answered rather than taken for a problem at the next door."
     )
     async def report_problem(
         self, info: Info, task: str, reason: DriverProblem, order: str | None = None
@@ -588,7 +586,17 @@ class DriversMutation:
         if found is None or not await _yours(info, found, worker):
             # Another driver's task answers as a missing one: references tell nothing.
             return _unreported(TaskNotFound(message=f"no task {task}", task=task))
+        kind = IncidentKind(reason.value)
         at_door = found.next_stop
+        named = _named_stop(found, order)
+        if named is not None and not named.open:
+            # A retry after the answer was lost: the report handed the stop to an operator
+            # (and may have finished the route); the report on record answers it.
+            with suppress(TaskStateError):
+                report = await gig.report_problem(
+                    found.id, worker.id, kind, position=named.position
+                )
+                return await _reported(info, found, worker, named, reason, report)
         if found.status is not TaskStatus.ASSIGNED or at_door is None:
             return _unreported(
                 TaskNotInProgress(
@@ -597,7 +605,6 @@ class DriversMutation:
                     status=found.status,
                 )
             )
-        named = _named_stop(found, order)
         if order is not None and (named is None or named.position != at_door.position):
             return _unreported(
                 WrongStop(
@@ -607,9 +614,7 @@ class DriversMutation:
                 )
             )
         try:
-            report = await gig.report_problem(
-                found.id, worker.id, IncidentKind(reason.value), position=at_door.position
-            )
+            report = await gig.report_problem(found.id, worker.id, kind, position=at_door.position)
         except TaskStateError as exc:  # proved, taken off or expired meanwhile
             after = await gig.task(found.id)
             if after.status is TaskStatus.ASSIGNED and after.next_stop is not None:
@@ -621,26 +626,7 @@ class DriversMutation:
                     )
                 )
             return _unreported(TaskNotInProgress(message=str(exc), task=task, status=after.status))
-        first = report.incident
-        on_record = DriverProblem(first.kind.value)
-        if on_record is not reason:
-            return _unreported(
-                ProblemAlreadyReported(
-                    message=f"{on_record.value} was reported at this stop already",
-                    order=at_door.order_reference,
-                    reason=on_record,
-                    reported_at=first.reported_at,
-                )
-            )
-        view = await _view(info, await gig.task(found.id), viewer=worker)
-        return ReportProblemPayload(
-            task=view,
-            stop=next((s for s in view.stops if s.position == at_door.position), None),
-            reason=on_record,
-            reported_at=first.reported_at,
-            already=report.already,
-            errors=[],
-        )
+        return await _reported(info, found, worker, at_door, reason, report)
 
     @strawberry.mutation(
         description="Prove the next stop with the customer's 4-digit code; three wrong codes "
@@ -720,6 +706,38 @@ class DriversMutation:
         )
 
 
+async def _reported(  # noqa: PLR0917 - one answer built from the resolver's reads
+    info: Info,
+    found: Task,
+    worker: Worker,
+    door: TaskStop,
+    reason: DriverProblem,
+    report: ProblemReport,
+) -> ReportProblemPayload:
+    """The report on record for `door`: the stop as it is now (handed to an operator), or
+    ProblemAlreadyReported when another reason was reported there first."""
+    first = report.incident
+    on_record = DriverProblem(first.kind.value)
+    if on_record is not reason:
+        return _unreported(
+            ProblemAlreadyReported(
+                message=f"{on_record.value} was reported at this stop already",
+                order=door.order_reference,
+                reason=on_record,
+                reported_at=first.reported_at,
+            )
+        )
+    view = await _view(info, await info.context.services.gig.task(found.id), viewer=worker)
+    return ReportProblemPayload(
+        task=view,
+        stop=next((s for s in view.stops if s.position == door.position), None),
+        reason=on_record,
+        reported_at=first.reported_at,
+        already=report.already,
+        errors=[],
+    )
+
+
 def _off_the_route(task: str, order: str, after: Task) -> ConfirmDeliveryPayload:
     """The stop's order was cancelled after the route was read: answered as a stop taken off
     before, the next stop at the door, or the route no longer in progress."""
@@ -739,6 +757,23 @@ def _off_the_route(task: str, order: str, after: Task) -> ConfirmDeliveryPayload
             status=after.status,
         )
     )
+
+
+def _taken_by_you(found: Task, task: str) -> DeclineTaskError:
+    """Why a route the driver took cannot be declined: it is his to drive, or, no longer in
+    progress, what became of it."""
+    match found.status:
+        case TaskStatus.EXPIRED:
+            said = f"{found.reference} expired when its day ended: nobody drives it now"
+        case TaskStatus.CANCELLED:
+            said = f"{found.reference} was cancelled: no order is left on it"
+        case TaskStatus.COMPLETED:
+            said = f"you drove {found.reference}: it is finished"
+        case _:
+            return NotOfferedToYou(
+                message=f"you took {found.reference}: it is yours to drive", task=task
+            )
+    return TaskNotInProgress(message=said, task=task, status=found.status)
 
 
 async def _yours(info: Info, task: Task, worker: Worker) -> bool:

@@ -2,7 +2,8 @@
 """Deliveries an operator takes over, over GraphQL: the same GigService calls as
 `omniroute deliveries escalated|resolve`, for the operators' dashboard.
 
-A stop is escalated after three wrong codes, or when its route's day ended with it still open.
+A stop is escalated after three wrong codes, when the driver reports a problem at its door, or
+when its route's day ended with it still open.
 Operators and admins list them and settle each as delivered (confirmed with the customer) or
 returned (the goods came back); the order's status event carries the outcome to its workflow.
 """
@@ -41,8 +42,9 @@ class EscalatedDelivery:
     customer: str = strawberry.field(description="The customer's E.164 phone number")
     address: str
     reason: IncidentKind = strawberry.field(
-        description="CODE_FAILED (three wrong codes) or ROUTE_UNFINISHED (still open at 04:00 "
-        "local after its route's day)"
+        description="CODE_FAILED (three wrong codes), ROUTE_UNFINISHED (still open at 04:00 "
+        "local after its route's day), or the problem the driver reported at the door "
+        "(CUSTOMER_ABSENT, WRONG_ADDRESS, VEHICLE, OTHER)"
     )
     since: datetime = strawberry.field(description="When it was handed to an operator")
 

@@ -1,6 +1,7 @@
 """`omniroute deliveries escalated` and `deliveries resolve ORDER_REF delivered|returned`: an
-operator takes over a delivery the driver could not prove (three wrong codes on the IVR), or one
-still open at 04:00 local after its route's day: either way the stop is escalated.
+operator takes over a delivery the driver could not prove (three wrong codes), one he reported a
+problem at (customer not there, wrong address, vehicle, other), or one still open at 04:00 local
+after its route's day: each way the stop is escalated.
 
 `escalated` lists them as CSV (`order,route,stop,customer,address,reason,since`; `since` is when
 it was handed over, ISO 8601 in UTC), oldest route first.

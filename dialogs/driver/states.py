@@ -187,11 +187,30 @@ class Problem(DriverState):
         )
 
     async def choose(self, turn: Turn, value: str) -> Outcome:
+        """The door he was sent to goes to an operator and he hears his next stop (a vehicle
+        problem hands over the rest of the route)."""
         worker = await self.worker(turn)
         task = await self.gig.current_task(worker.id)
-        if task is not None:
-            await self.gig.report_problem(task.id, worker.id, IncidentKind(value))
-        return Go(HOME, remember=False, notice=turn.t("drv.problem_reported"))
+        if task is None:
+            return Go(HOME, remember=False)
+        if (gone := _taken_off(turn, task)) is not None:
+            return gone
+        door = turn.vars.get("stop")
+        try:
+            await self.gig.report_problem(
+                task.id,
+                worker.id,
+                IncidentKind(value),
+                position=door if isinstance(door, int) else None,
+            )
+        except TaskStateError:  # that door was closed meanwhile (proved on his app)
+            return Go(HOME, remember=False)
+        kind = "vehicle" if value == IncidentKind.VEHICLE.value else "stop"
+        notice = turn.t(f"drv.problem_reported_{kind}")
+        after = await self.gig.current_task(worker.id)
+        if after is not None and after.next_stop is not None:
+            notice = f"{notice} {turn.t('drv.go_on')}"
+        return Go(HOME, remember=False, notice=notice)
 
 
 class Earnings(DriverState):

@@ -263,7 +263,7 @@ class StopStatus(StrEnum):
     PENDING = "pending"
     ARRIVED = "arrived"
     DELIVERED = "delivered"
-    ESCALATED = "escalated"  # three wrong codes: an operator takes over
+    ESCALATED = "escalated"  # three wrong codes, or a problem reported: an operator takes over
     RETURNED = "returned"  # escalated, and the operator had the goods brought back
 
 
@@ -373,8 +373,6 @@ class IncidentKind(StrEnum):
     OTHER = "other"
 
 
-# What hands a stop to an operator (it becomes ESCALATED, resolved by hand).
-ESCALATIONS = (IncidentKind.CODE_FAILED, IncidentKind.ROUTE_UNFINISHED)
 # What a driver reports at a stop himself (the IVR's problem menu, the app's reportProblem),
 # in the order the IVR reads them out.
 DRIVER_PROBLEMS = (
@@ -383,6 +381,9 @@ DRIVER_PROBLEMS = (
     IncidentKind.VEHICLE,
     IncidentKind.OTHER,
 )
+# What hands a stop to an operator (it becomes ESCALATED, resolved by hand): three wrong codes,
+# the route's day over, or the driver's own report at the door (VEHICLE: every open door).
+ESCALATIONS = (IncidentKind.CODE_FAILED, IncidentKind.ROUTE_UNFINISHED, *DRIVER_PROBLEMS)
 
 
 @dataclass(frozen=True, slots=True)

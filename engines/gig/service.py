@@ -493,7 +493,8 @@ class GigService:
         return incidents
 
     async def escalations(self) -> list[Escalation]:
-        """The deliveries waiting for an operator (three wrong codes, or a route not finished)."""
+        """The deliveries waiting for an operator (three wrong codes, a problem the driver
+        reported at the door, or a route not finished)."""
         async with self._db.transaction() as s:
             return await SqlGigRepository(s).escalated()
 
@@ -904,9 +905,9 @@ class GigService:
         return DeliveryResult(outcome, left, earned, completed)
 
     async def resolve_escalation(self, order_reference: str, outcome: StopStatus) -> Resolution:
-        """An operator settles an escalated stop (three wrong codes, or its route not finished
-        on its day): the customer confirmed the goods arrived (DELIVERED) or they came back to
-        the warehouse (RETURNED).
+        """An operator settles an escalated stop (three wrong codes, a problem reported at its
+        door, or its route not finished on its day): the customer confirmed the goods arrived
+        (DELIVERED) or they came back to the warehouse (RETURNED).
 
         The stop and its order move in one transaction (the order's status event tells its
         workflow, as a status set by a driver app would); the driver's pay is not changed. Asked
@@ -959,37 +960,82 @@ class GigService:
         *,
         position: int | None = None,
     ) -> ProblemReport:
-        """The driver has a problem at his next stop (one of DRIVER_PROBLEMS): an operator is
-        told. Once per stop: a report repeated (a retried request, a second press) answers the
-        first one and tells nobody again.
+        """The driver has a problem at his next stop (one of DRIVER_PROBLEMS): the stop is
+        handed to an operator, as after three wrong codes (ESCALATED, told by SMS, listed in
+        `escalations`, settled by `resolve_escalation`), and his next stop becomes current. A
+        VEHICLE problem hands over every open stop of the route: the vehicle cannot go on. A
+        route with no open stop left closes, without its bonus.
 
-        `position`: the stop the driver's app meant; when it is no longer the next one,
-        TaskStateError."""
+        Once per stop: a report repeated (a retried request, a second press) answers the
+        first one and tells nobody again. `position`: the stop the driver meant (the app's
+        `order`, the door the IVR read out); a repeat naming it is answered even once the
+        route is finished, and a stop no longer the next one (proved or taken off meanwhile)
+        is TaskStateError."""
         if kind not in DRIVER_PROBLEMS:
             raise ValueError(f"a driver reports one of {[k.value for k in DRIVER_PROBLEMS]}")
-        task = await self._own_task(task_id, worker_id)
-        stop = task.next_stop
-        if position is not None and (stop is None or stop.position != position):
-            raise TaskStateError(f"{task.reference} stop {position} is no longer the next")
-        incident = Incident(
-            self._ids.uuid(),
-            task.id,
-            worker_id,
-            stop.position if stop else None,
-            kind,
-            self._clock.now(),
-        )
+        task = await self.task(task_id)
+        if task.worker_id != worker_id:
+            raise TaskStateError(f"{task.reference} is not this worker's task")
+        # The stop as first read: a report racing another (under the lock below) finds the
+        # first one at this stop, not the stop after it.
+        stop = task.next_stop if task.status is TaskStatus.ASSIGNED else None
+        door = position if position is not None else stop.position if stop else None
+        if door is None:
+            raise TaskStateError(f"{task.reference} is not this worker's task in progress")
+        now = self._clock.now()
+        incidents: list[Incident] = []
         async with self._db.transaction() as s:
             repo = SqlGigRepository(s)
-            # under the task's lock: two reports at once record one
-            await self._hold_own_task(repo, task.id, worker_id)
-            if stop is not None:
-                first = await repo.first_incident(task.id, stop.position, DRIVER_PROBLEMS)
+            fresh = await repo.lock_task(task.id)
+            if fresh is None:
+                raise UnknownTaskError(str(task_id))
+            first = await repo.first_incident(task.id, door, DRIVER_PROBLEMS)
+            if first is not None:
+                # reported before a report handed the stop over: the driver is not kept there
+                if fresh.status is TaskStatus.ASSIGNED and await repo.update_stop(
+                    fresh.id,
+                    door,
+                    [StopStatus.PENDING, StopStatus.ARRIVED],
+                    status=StopStatus.ESCALATED.value,
+                ):
+                    await self._maybe_complete(repo, fresh, worker_id, door)
+                return ProblemReport(first, already=True)
+            _in_progress_for(fresh, worker_id)
+            at_door = fresh.next_stop
+            if at_door is None or at_door.position != door:
+                raise TaskStateError(f"{task.reference} stop {door} is no longer the next")
+            doors = [at_door]
+            if kind is IncidentKind.VEHICLE:
+                doors = [st for st in fresh.stops if st.open]
+            for handed in doors:
+                if await repo.update_stop(
+                    fresh.id,
+                    handed.position,
+                    [StopStatus.PENDING, StopStatus.ARRIVED],
+                    status=StopStatus.ESCALATED.value,
+                ):
+                    incident = Incident(
+                        self._ids.uuid(), fresh.id, worker_id, handed.position, kind, now
+                    )
+                    await repo.add_incident(incident)
+                    incidents.append(incident)
+            if not incidents:
+                # closed while this waited to write (SQLite locks on the first write, not on
+                # lock_task): by the same report at once, or by a code
+                first = await repo.first_incident(task.id, door, DRIVER_PROBLEMS)
                 if first is not None:
                     return ProblemReport(first, already=True)
-            await repo.add_incident(incident)
-        await self._notifier.incident(incident, task, await self.worker(worker_id))
-        return ProblemReport(incident)
+                raise TaskStateError(f"{task.reference} stop {door} was closed meanwhile")
+            await self._maybe_complete(repo, fresh, worker_id, door)
+        log.warning(
+            "gig.problem_reported",
+            task=task.reference,
+            kind=kind.value,
+            doors=[i.position for i in incidents],
+        )
+        # One alert, at the door he reported from, however many doors it hands over.
+        await self._notifier.incident(incidents[0], task, await self.worker(worker_id))
+        return ProblemReport(incidents[0])
 
     async def incidents(self, task_id: uuid.UUID) -> list[str]:
         async with self._db.transaction() as s:

@@ -2,9 +2,9 @@
 
 The warehouse picks two orders, the route becomes a task, Bayo declines it on Twilio, Emeka
 takes it on Africa's Talking; the customers get their codes by SMS (through Africa's Talking's
-SMS API), Emeka keys them in at each door, reports a problem, finishes on Twilio and hears
-what he earned. Every request is the provider's own callback format; every answer is parsed as
-the provider parses it.
+SMS API), Emeka keys the first in at its door, reports the second customer absent on Twilio
+(an operator takes that delivery over) and hears what he earned. Every request is the
+provider's own callback format; every answer is parsed as the provider parses it.
 """
 
 from __future__ import annotations
@@ -28,9 +28,10 @@ from engines.gig import (
     GeoPoint,
     IncidentKind,
     RouteStop,
+    StopStatus,
     TaskStatus,
 )
-from engines.orders import CartLine, OrderStatus, PlaceOrder
+from engines.orders import CartLine, OrderStatus, PaymentMethod, PlaceOrder
 from engines.wms import Layout, PathPolicy, Zone, grid
 from tests.support.at_voice import AtCaller
 from tests.support.gig import (
@@ -171,7 +172,7 @@ async def test_a_delivery_day_over_both_voice_providers(
     # The customers' codes go out by SMS through Africa's Talking.
     await flush_outbox(services)
     code_1 = code_in(fake_at, NGOZI, first)
-    code_2 = code_in(fake_at, CHIDI, second)
+    assert code_in(fake_at, CHIDI, second)  # Chidi has his code too
     [sms] = [s for s in fake_at.sent_to(NGOZI.e164) if "delivery code" in s.message]
     assert sms.message.startswith(f"OmniRoute: Emeka is on the way with order {first}.")
 
@@ -191,33 +192,35 @@ async def test_a_delivery_day_over_both_voice_providers(
     assert (await services.orders.get(first)).status is OrderStatus.DELIVERED
     await emeka_at.hang_up()
 
-    # Later, on Twilio: Chidi is not in; Emeka reports it, then Chidi comes back.
+    # Later, on Twilio: Chidi is not in; Emeka reports it and the operator takes it over.
     emeka_tw = TwilioCaller(twilio, EMEKA.e164)
     resumed = await emeka_tw.call()
     assert resumed.say.startswith("Stop 2 of 2: 4 Marina Road")
     problems = await emeka_tw.choose("Report a problem")
     assert "Press 1 for Customer not there." in problems.say
     reported = await emeka_tw.choose("Customer not there")
-    assert reported.say.startswith("Thank you. An operator will call you. Stop 2 of 2")
+    # His last door: the route is over (no bonus: a door was handed over), he is free.
+    assert reported.say.startswith(
+        "Thank you. An operator takes this delivery over and will call you. "
+        "Hello Emeka. No deliveries for you right now."
+    )
     assert await gig.incidents(task.id) == [IncidentKind.CUSTOMER_ABSENT.value]
+    assert (await gig.task(task.id)).status is TaskStatus.COMPLETED
     await flush_outbox(services)
     [alert] = fake_at.sent_to(OPERATOR)
     assert alert.message.startswith("OmniRoute alert: customer not there. Driver Emeka")
+    [waiting] = await gig.escalations()
+    assert (waiting.order_reference, waiting.reason) == (second, IncidentKind.CUSTOMER_ABSENT)
 
-    await emeka_tw.choose("Arrived")
-    finished = await emeka_tw.press(code_2)
-    assert finished.say.startswith(
-        "Delivered. You earned NGN 2,300.00. Route finished, bonus included. Thank you! "
-        "Hello Emeka. No deliveries for you right now."
-    )
-    assert (await gig.task(task.id)).status is TaskStatus.COMPLETED
+    # Chidi comes back and tells the operator he has his goods.
+    await gig.resolve_escalation(second, StopStatus.DELIVERED)
     assert (await services.orders.get(second)).status is OrderStatus.DELIVERED
     earnings = await emeka_tw.choose("Today's earnings")
-    assert earnings.say.startswith("Today you earned NGN 3,280.00 for 2 deliveries.")
+    assert earnings.say.startswith("Today you earned NGN 980.00 for 1 delivery.")
 
     payout = await gig.settle(emeka.id, services.clock.now().date())
     assert payout is not None
-    assert payout.amount.format() == "NGN 3,280.00"
+    assert payout.amount.format() == "NGN 980.00"
 
 
 async def test_a_driver_on_a_route_hears_so_when_pressing_accept_on_another(
@@ -314,6 +317,75 @@ async def test_three_wrong_codes_in_swahili_call_an_operator(
     [alert] = fake_at.sent_to(OPERATOR)
     assert "three wrong delivery codes" in alert.message
     assert WANJIKU.e164 in alert.message
+    assert (await gig.today(wanjiku.id)).stops == 0
+
+
+async def test_a_problem_at_the_door_in_swahili_hands_it_over_and_sends_her_on(
+    services: Services, twilio: TwilioWebhooks, fake_at: FakeAfricasTalking
+) -> None:
+    """Wanjiku cannot find the first address: the operator takes that delivery and she hears
+    her next stop. At the second her van breaks down: the operator takes the rest of the route,
+    one SMS each time, and she is free."""
+    gig = services.gig
+    nairobi = GeoPoint(-1.2864, 36.8172)
+    wanjiku = await driver(services, WANJIKU, "Wanjiku", at=nairobi, region=RegionCode.NAIROBI)
+    references = []
+    for i in range(3):
+        placed = await services.orders.place(
+            PlaceOrder(
+                customer=JUMA,
+                region=RegionCode.NAIROBI,
+                lines=(CartLine("NDL-INDO-CHK", 1),),
+                payment_method=PaymentMethod.ON_DELIVERY,
+                idempotency_key=f"nbo-problem-{i}",
+            )
+        )
+        references.append(placed.reference)
+    task = await gig.create_task(
+        DeliveryRoute(
+            "R-NBO-P",
+            RegionCode.NAIROBI,
+            nairobi,
+            services.clock.now(),
+            tuple(
+                RouteStop(ref, JUMA, f"Moi Avenue {i + 1}", nairobi, 1, Decimal("1.0"))
+                for i, ref in enumerate(references)
+            ),
+        )
+    )
+    [offer] = await gig.allocate()
+    assert offer.worker_id == wanjiku.id
+    caller = AtCaller(twilio.client, WANJIKU.e164, "ATVId_wanjiku_problem")
+    await caller.dial()
+    await caller.choose("Kubali")
+
+    await caller.choose("Ripoti tatizo")
+    heard = await caller.choose("Anwani si sahihi")
+    assert heard.say.startswith(
+        "Asante. Msimamizi atashughulikia usafirishaji huu na atakupigia. "
+        "Endelea na kituo kinachofuata. Kituo 2 kati ya 3: Moi Avenue 2"
+    )
+    [waiting] = await gig.escalations()
+    assert (waiting.order_reference, waiting.reason) == (references[0], IncidentKind.WRONG_ADDRESS)
+
+    await caller.choose("Ripoti tatizo")
+    broke_down = await caller.choose("Tatizo la gari")
+    assert broke_down.say.startswith(
+        "Asante. Msimamizi atashughulikia safari yako iliyobaki na atakupigia. "
+        "Habari Wanjiku. Huna safari kwa sasa."
+    )
+    assert [(e.order_reference, e.reason) for e in await gig.escalations()] == [
+        (references[0], IncidentKind.WRONG_ADDRESS),
+        (references[1], IncidentKind.VEHICLE),
+        (references[2], IncidentKind.VEHICLE),
+    ]
+    assert (await gig.task(task.id)).status is TaskStatus.COMPLETED
+    await flush_outbox(services)
+    alerts = [sms.message for sms in fake_at.sent_to(OPERATOR)]
+    assert [a.split(".")[0] for a in alerts] == [
+        "OmniRoute alert: wrong address",
+        "OmniRoute alert: vehicle problem",
+    ]
     assert (await gig.today(wanjiku.id)).stops == 0
 
 

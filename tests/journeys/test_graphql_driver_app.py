@@ -19,9 +19,12 @@ from core.phone import Phone
 from core.region import RegionCode, local_date
 from engines.gig import OfferStatus, StopStatus, TaskStatus, Worker
 from engines.gig.events import StopArrived
+from engines.orders import OrderStatus
 from tests.journeys.test_graphql_driver import (
     ACCEPT,
     CONFIRM,
+    ESCALATIONS,
+    RESOLVE,
     TASKS,
     code_of,
     offered_to_emeka,
@@ -94,6 +97,82 @@ async def test_a_declined_offer_goes_to_the_next_driver_and_declining_again_is_h
     _, refused = await post_graphql(client, DECLINE, {"t": task.reference}, bayo)
     assert refused["data"]["declineTask"]["errors"][0]["__typename"] == "NotOfferedToYou"
     assert (await services.gig.task(task.id)).status is TaskStatus.ASSIGNED
+
+
+DECLINE_WHY = """mutation($t: String!) {
+  declineTask(task: $t) {
+    task already
+    errors {
+      __typename
+      ... on UserError { message }
+      ... on TaskNotInProgress { task status }
+    }
+  }
+}"""
+
+
+async def test_declining_a_route_taken_then_expired_or_cancelled_says_what_became_of_it(
+    client: TestClient[Any, Any], services: Services, clock: SteppedClock
+) -> None:
+    """Emeka took a route and never set out: once its day is over it expires. Another he took
+    lost every order. Declining either is not answered "it is yours to drive"."""
+    _, task = await offered_to_emeka(services, NGOZI)
+    emeka = bearer(services.settings, EMEKA.e164, "driver")
+    _, body = await post_graphql(client, ACCEPT, {"t": task.reference}, emeka)
+    assert body["data"]["acceptTask"]["errors"] == []
+    _, body = await post_graphql(client, DECLINE_WHY, {"t": task.reference}, emeka)
+    [taken] = body["data"]["declineTask"]["errors"]
+    assert (taken["__typename"], taken["message"]) == (
+        "NotOfferedToYou",
+        f"you took {task.reference}: it is yours to drive",
+    )
+
+    clock.advance(24 * 3600)
+    [expired] = await services.gig.expire_stale_tasks()
+    assert expired.status is TaskStatus.EXPIRED
+    _, body = await post_graphql(client, DECLINE_WHY, {"t": task.reference}, emeka)
+    assert body["data"]["declineTask"] == {
+        "task": None,
+        "already": False,
+        "errors": [
+            {
+                "__typename": "TaskNotInProgress",
+                "message": f"{task.reference} expired when its day ended: nobody drives it now",
+                "task": task.reference,
+                "status": "EXPIRED",
+            }
+        ],
+    }
+
+    emeka_worker = await driver(services, EMEKA, "Emeka")  # on shift again today
+    gone = await order(services, CHIDI, "decline-gone")
+    await packed(services, gone)
+    other = await services.gig.create_task(
+        route("R-gone", [(gone, CHIDI, "4 Marina Road")], services=services)
+    )
+    [offer] = await services.gig.allocate()
+    assert offer.worker_id == emeka_worker.id
+    _, body = await post_graphql(client, ACCEPT, {"t": other.reference}, emeka)
+    assert body["data"]["acceptTask"]["errors"] == []
+    await services.orders.advance(gone, OrderStatus.RETURNED, reason="customer refused")
+    await services.relay.drain()
+    assert (await services.gig.task(other.id)).status is TaskStatus.CANCELLED
+    _, body = await post_graphql(client, DECLINE_WHY, {"t": other.reference}, emeka)
+    [cancelled] = body["data"]["declineTask"]["errors"]
+    assert cancelled == {
+        "__typename": "TaskNotInProgress",
+        "message": f"{other.reference} was cancelled: no order is left on it",
+        "task": other.reference,
+        "status": "CANCELLED",
+    }
+
+    done, _pay = await a_route_driven(services, emeka_worker, "decline-done")
+    _, body = await post_graphql(client, DECLINE_WHY, {"t": done}, emeka)
+    [finished] = body["data"]["declineTask"]["errors"]
+    assert (finished["message"], finished["status"]) == (
+        f"you drove {done}: it is finished",
+        "COMPLETED",
+    )
 
 
 ARRIVE = """mutation($t: String!, $o: String) {
@@ -177,13 +256,16 @@ REPORT = """mutation($t: String!, $r: DriverProblem!, $o: String) {
 }"""
 
 
-async def test_a_problem_at_a_stop_reaches_the_operator_once(
+async def test_a_problem_at_a_stop_hands_it_to_an_operator_once_and_the_driver_goes_on(
     client: TestClient[Any, Any], services: Services
 ) -> None:
+    """Ngozi is not in: Emeka reports it, the operator is texted once and has the delivery
+    (`escalations`, then `resolveDelivery`), and Emeka's next door is Chidi's."""
     _, task = await offered_to_emeka(services, NGOZI, CHIDI)
     first, second = (s.order_reference for s in task.stops)
     emeka = bearer(services.settings, EMEKA.e164, "driver")
     bayo = bearer(services.settings, BAYO.e164, "driver")
+    operator = bearer(services.settings, "ops-1", "operator")
     _, body = await post_graphql(client, ACCEPT, {"t": task.reference}, emeka)
     assert body["data"]["acceptTask"]["errors"] == []
 
@@ -200,19 +282,25 @@ async def test_a_problem_at_a_stop_reaches_the_operator_once(
     _, body = await post_graphql(client, REPORT, {**absent, "o": first}, emeka)
     reported = body["data"]["reportProblem"]
     assert reported["errors"] == []
-    assert reported["stop"] == {"orderReference": first, "status": "PENDING"}
+    assert reported["stop"] == {"orderReference": first, "status": "ESCALATED"}
     assert reported["reason"] == "CUSTOMER_ABSENT"
     assert reported["already"] is False
     [told] = await operator_texts(services)
     assert "Emeka" in told
     assert task.reference in told
+    # The operator has it, as after three wrong codes.
+    _, body = await post_graphql(client, ESCALATIONS, None, operator)
+    assert [(e["orderReference"], e["reason"]) for e in body["data"]["escalations"]] == [
+        (first, "CUSTOMER_ABSENT")
+    ]
 
     # The answer was lost and the app sends it again: the operator is not texted twice.
-    _, body = await post_graphql(client, REPORT, absent, emeka)
+    _, body = await post_graphql(client, REPORT, {**absent, "o": first}, emeka)
     again = body["data"]["reportProblem"]
     assert again["already"] is True
     assert again["reportedAt"] == reported["reportedAt"]
-    _, body = await post_graphql(client, REPORT, {**absent, "r": "WRONG_ADDRESS"}, emeka)
+    assert again["stop"] == {"orderReference": first, "status": "ESCALATED"}
+    _, body = await post_graphql(client, REPORT, {**absent, "o": first, "r": "OTHER"}, emeka)
     assert body["data"]["reportProblem"]["errors"] == [
         {
             "__typename": "ProblemAlreadyReported",
@@ -225,14 +313,58 @@ async def test_a_problem_at_a_stop_reaches_the_operator_once(
     assert await services.gig.incidents(task.id) == ["customer_absent"]
     assert len(await operator_texts(services)) == 1
 
-    # Once per stop, not per route: the next door's problem is told too.
-    code = await code_for(services, NGOZI, first)
+    # He goes on: Chidi's door is the next one, and it can be proved.
+    _, body = await post_graphql(client, ARRIVE, {"t": task.reference}, emeka)
+    assert body["data"]["arriveAtStop"]["stop"]["orderReference"] == second
+    code = await code_for(services, CHIDI, second)
     _, body = await post_graphql(client, CONFIRM, {"t": task.reference, "c": code}, emeka)
-    assert body["data"]["confirmDelivery"]["errors"] == []
-    _, body = await post_graphql(client, REPORT, {**absent, "r": "VEHICLE"}, emeka)
-    assert body["data"]["reportProblem"]["stop"]["orderReference"] == second
-    assert await services.gig.incidents(task.id) == ["customer_absent", "vehicle"]
-    assert len(await operator_texts(services)) == 2
+    proved = body["data"]["confirmDelivery"]
+    assert (proved["errors"], proved["taskCompleted"]) == ([], True)
+    assert (await services.gig.task(task.id)).status is TaskStatus.COMPLETED
+
+    _, body = await post_graphql(client, RESOLVE, {"o": first, "r": "RETURNED"}, operator)
+    assert body["data"]["resolveDelivery"]["errors"] == []
+    assert (await services.orders.get(first)).status is OrderStatus.RETURNED
+
+
+async def test_a_vehicle_problem_hands_the_rest_of_the_route_to_an_operator(
+    client: TestClient[Any, Any], services: Services
+) -> None:
+    """The van breaks down at Ngozi's door: both open doors go to the operator in one SMS,
+    the route closes without its bonus and Emeka is free."""
+    emeka_worker, task = await offered_to_emeka(services, NGOZI, CHIDI)
+    first, second = (s.order_reference for s in task.stops)
+    emeka = bearer(services.settings, EMEKA.e164, "driver")
+    operator = bearer(services.settings, "ops-1", "operator")
+    _, body = await post_graphql(client, ACCEPT, {"t": task.reference}, emeka)
+    assert body["data"]["acceptTask"]["errors"] == []
+
+    vehicle = {"t": task.reference, "r": "VEHICLE", "o": first}
+    _, body = await post_graphql(client, REPORT, vehicle, emeka)
+    reported = body["data"]["reportProblem"]
+    assert (reported["errors"], reported["already"]) == ([], False)
+    assert reported["stop"] == {"orderReference": first, "status": "ESCALATED"}
+    [told] = await operator_texts(services)
+    assert told.startswith("OmniRoute alert: vehicle problem. Driver Emeka")
+    _, body = await post_graphql(client, ESCALATIONS, None, operator)
+    assert [(e["orderReference"], e["reason"]) for e in body["data"]["escalations"]] == [
+        (first, "VEHICLE"),
+        (second, "VEHICLE"),
+    ]
+    after = await services.gig.task(task.id)
+    assert after.status is TaskStatus.COMPLETED
+    assert [s.status for s in after.stops] == [StopStatus.ESCALATED, StopStatus.ESCALATED]
+    assert await services.gig.current_task(emeka_worker.id) is None
+    assert (await services.gig.today(emeka_worker.id)).total == Money.zero("NGN")  # no bonus
+
+    # A retry of the lost answer, after the route closed: the same report, nobody told again.
+    _, body = await post_graphql(client, REPORT, vehicle, emeka)
+    again = body["data"]["reportProblem"]
+    assert (again["errors"], again["already"]) == ([], True)
+    assert again["reportedAt"] == reported["reportedAt"]
+    assert len(await operator_texts(services)) == 1
+    _, body = await post_graphql(client, REPORT, {**vehicle, "o": None}, emeka)
+    assert body["data"]["reportProblem"]["errors"][0]["__typename"] == "TaskNotInProgress"
 
 
 EARNINGS = """query($from: Date, $to: Date) {

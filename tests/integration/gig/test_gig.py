@@ -25,6 +25,7 @@ from engines.gig import (
     Earning,
     EarningKind,
     GeoPoint,
+    Incident,
     IncidentKind,
     InvalidWorkerError,
     OfferClosedError,
@@ -41,6 +42,7 @@ from engines.gig import (
 )
 from engines.gig.repository import SqlGigRepository
 from engines.orders import CartLine, OrderStatus, PaymentMethod, PlaceOrder
+from tests.integration.gig.test_days import packed
 from tests.support.gig import BAYO, CHIDI, EMEKA, NGOZI, code_for, driver, order, route
 
 OPERATOR = Phone("+2348039999999")
@@ -426,24 +428,111 @@ async def test_a_stop_cancelled_mid_route_pays_the_next_leg_from_the_stop_before
 async def test_a_problem_reported_twice_at_once_reaches_the_operator_once(
     services: Services,
 ) -> None:
-    """Two presses (the IVR and the app, or a retried request) at the same moment: one
-    report on record, one SMS to the operator."""
+    """Two presses (the IVR and the app, or a retried request, each naming the door) at the
+    same moment: one report on record, one SMS to the operator, one door handed over and the
+    door after it still Emeka's."""
     gig = services.gig
     emeka = await driver(services, EMEKA, "Emeka")
     ref = await order(services, NGOZI, "k-problem")
-    task = await gig.create_task(route("R-pb", [(ref, NGOZI, "12 Broad St")], services=services))
+    later = await order(services, CHIDI, "k-problem-2")
+    task = await gig.create_task(
+        route("R-pb", [(ref, NGOZI, "12 Broad St"), (later, CHIDI, "4 Marina")], services=services)
+    )
     [offer] = await gig.allocate()
     await gig.accept(offer.id)
     reports = await asyncio.gather(
-        *(gig.report_problem(task.id, emeka.id, IncidentKind.CUSTOMER_ABSENT) for _ in range(2))
+        *(
+            gig.report_problem(task.id, emeka.id, IncidentKind.CUSTOMER_ABSENT, position=1)
+            for _ in range(2)
+        )
     )
     assert sorted(r.already for r in reports) == [False, True]
     assert reports[0].incident == reports[1].incident
     assert await gig.incidents(task.id) == [IncidentKind.CUSTOMER_ABSENT.value]
     [alert] = texts_to(await services.notifications.for_recipient(OPERATOR))
     assert "Emeka" in alert
+    stops = (await gig.task(task.id)).stops
+    assert [s.status for s in stops] == [StopStatus.ESCALATED, StopStatus.PENDING]
+    [waiting] = await gig.escalations()
+    assert (waiting.order_reference, waiting.reason) == (ref, IncidentKind.CUSTOMER_ABSENT)
     with pytest.raises(ValueError, match="a driver reports one of"):
         await gig.report_problem(task.id, emeka.id, IncidentKind.CODE_FAILED)
+
+
+async def test_a_stop_reported_before_reports_handed_stops_over_lets_the_driver_go_on(
+    services: Services,
+) -> None:
+    """A report on record from before this release left its stop open: reporting it again
+    texts nobody, and hands the stop over now."""
+    gig = services.gig
+    emeka = await driver(services, EMEKA, "Emeka")
+    ref = await order(services, NGOZI, "k-old-report")
+    later = await order(services, CHIDI, "k-old-report-2")
+    task = await gig.create_task(
+        route("R-old", [(ref, NGOZI, "12 Broad St"), (later, CHIDI, "4 Marina")], services=services)
+    )
+    [offer] = await gig.allocate()
+    await gig.accept(offer.id)
+    earlier = Incident(
+        uuid.uuid4(), task.id, emeka.id, 1, IncidentKind.CUSTOMER_ABSENT, services.clock.now()
+    )
+    async with services.db.transaction() as s:
+        await SqlGigRepository(s).add_incident(earlier)
+
+    again = await gig.report_problem(task.id, emeka.id, IncidentKind.CUSTOMER_ABSENT, position=1)
+
+    assert (again.already, again.incident.id) == (True, earlier.id)
+    stops = (await gig.task(task.id)).stops
+    assert [s.status for s in stops] == [StopStatus.ESCALATED, StopStatus.PENDING]
+    assert [e.order_reference for e in await gig.escalations()] == [ref]
+    assert texts_to(await services.notifications.for_recipient(OPERATOR)) == []
+
+
+async def test_a_vehicle_problem_hands_every_open_door_over_and_frees_the_driver(
+    services: Services,
+) -> None:
+    """The van breaks down after the first door: the two doors left go to the operator (one
+    SMS), the route closes without its bonus, and each is settled as three wrong codes are."""
+    gig = services.gig
+    emeka = await driver(services, EMEKA, "Emeka")
+    refs = [await order(services, c, f"k-van-{i}") for i, c in enumerate((NGOZI, CHIDI, NGOZI))]
+    for ref in refs:
+        await packed(services, ref)
+    task = await gig.create_task(
+        route("R-van", [(r, NGOZI, f"{i} Broad St") for i, r in enumerate(refs)], services=services)
+    )
+    [offer] = await gig.allocate()
+    await gig.accept(offer.id)
+    proved = await gig.confirm_delivery(task.id, emeka.id, await code_for(services, NGOZI, refs[0]))
+    assert proved.outcome is CodeCheck.DELIVERED
+
+    report = await gig.report_problem(task.id, emeka.id, IncidentKind.VEHICLE)
+
+    assert (report.already, report.incident.position) == (False, 2)
+    after = await gig.task(task.id)
+    assert after.status is TaskStatus.COMPLETED
+    assert [s.status for s in after.stops] == [
+        StopStatus.DELIVERED,
+        StopStatus.ESCALATED,
+        StopStatus.ESCALATED,
+    ]
+    assert await gig.current_task(emeka.id) is None
+    assert [(e.order_reference, e.reason) for e in await gig.escalations()] == [
+        (refs[1], IncidentKind.VEHICLE),
+        (refs[2], IncidentKind.VEHICLE),
+    ]
+    assert len(texts_to(await services.notifications.for_recipient(OPERATOR))) == 1
+    assert [e.kind for e in await gig.earnings(emeka.id)] == [
+        EarningKind.STOP,
+        EarningKind.DISTANCE,
+    ]
+    # Asked again for the door it was reported at, after the route closed: the same report.
+    again = await gig.report_problem(task.id, emeka.id, IncidentKind.VEHICLE, position=2)
+    assert (again.already, again.incident) == (True, report.incident)
+
+    resolved = await gig.resolve_escalation(refs[2], StopStatus.RETURNED)
+    assert resolved.already is False
+    assert (await services.orders.get(refs[2])).status is OrderStatus.RETURNED
 
 
 async def test_a_drivers_earnings_add_up_by_route_over_his_regions_days(
