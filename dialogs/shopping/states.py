@@ -42,6 +42,7 @@ from engines.pricing import (
 )
 
 CART_MEMO = "cart"  # Turn.memo key of the cart read this turn
+CHECK_MEMO = "cart_check"  # Turn.memo key of this turn's re-check of the cart (a CartCheck)
 DROPPED_CODE_MEMO = "dropped_code"  # Turn.memo key of why this turn took the promo code off
 LOCK_VAR = "lock"
 
@@ -85,6 +86,17 @@ class ShopState(State):
             found = await self.svc.orders.cart(self.phone(turn), self.region(turn).code)
             turn.memo[CART_MEMO] = found
         return found
+
+    async def checked_cart(self, turn: Turn) -> CartCheck:
+        """The cart re-checked, once per turn, before a screen shows or prices it: a product
+        withdrawn or sold out during the session is taken out, a line above the stock left is
+        cut to it (the check's notice says so), so no quote of it fails."""
+        check = turn.memo.get(CHECK_MEMO)
+        if not isinstance(check, CartCheck):
+            check = await recheck_cart(self.svc, await self.cart(turn))
+            turn.memo[CHECK_MEMO] = check
+            turn.memo[CART_MEMO] = check.cart
+        return check
 
     async def save_cart(self, turn: Turn, cart: Cart) -> None:
         turn.memo.pop(CART_MEMO, None)  # read again after the write, as the service keeps it
@@ -193,6 +205,11 @@ class CartCheck:
         if self.reduced:
             return turn.t("resume.reduced", count=self.reduced)
         return None
+
+    def above(self, turn: Turn, text: str) -> str:
+        """`text` with the notice on a line above it, when the check changed the cart."""
+        notice = self.notice(turn)
+        return f"{notice}\n{text}" if notice else text
 
 
 async def recheck_cart(services: ShopServices, cart: Cart) -> CartCheck:
@@ -348,11 +365,15 @@ class CartView(ShopState):
     name = "cart"
 
     async def screen(self, turn: Turn) -> Screen:
+        check = await self.checked_cart(turn)
         cart = await self.cart(turn)
         if cart.is_empty:
-            return Screen(turn.t("cart.empty"), (Choice(turn.t("menu.shop"), "!shop"),))
+            text = check.above(turn, turn.t("cart.empty"))
+            return Screen(text, (Choice(turn.t("menu.shop"), "!shop"),))
         quote = await self.cart_quote(turn, cart)
-        text = turn.t("cart.body", count=cart.item_count, total=quote.total.format())
+        text = check.above(
+            turn, turn.t("cart.body", count=cart.item_count, total=quote.total.format())
+        )
         choices = [
             Choice(turn.t("cart.line", quantity=line.quantity, name=line.name), line.sku)
             for line in quote.lines
@@ -365,6 +386,8 @@ class CartView(ShopState):
             return Go("categories", remember=False)
         if value == "!checkout":
             return Go("quote")
+        if not (await self.checked_cart(turn)).cart.quantity_of(value):
+            return Go(self.name, remember=False)  # withdrawn since the list was shown: it says so
         turn.vars["sku"] = value
         return Go("cart_line")
 
@@ -611,8 +634,13 @@ class Confirm(ShopState):
             notice = turn.t("error.prices_changed") if changed else None
             return Go("quote", remember=False, notice=notice)
         except OutOfStockError as exc:
-            product = await self.svc.catalogue.product(self.region(turn).code, exc.sku)
-            notice = turn.t("error.stock_changed", name=product.name, available=exc.available)
+            # Bought by someone else first: the cart screen, checked again, cuts the line to
+            # what is left and says so; only when nothing needs cutting now is the reason given.
+            turn.memo.pop(CHECK_MEMO, None)
+            notice = None
+            if (await self.checked_cart(turn)).notice(turn) is None:
+                product = await self.svc.catalogue.product(self.region(turn).code, exc.sku)
+                notice = turn.t("error.stock_changed", name=product.name, available=exc.available)
             return Go("cart", remember=False, notice=notice)
         turn.vars.pop("checkout", None)
         turn.vars.pop(LOCK_VAR, None)

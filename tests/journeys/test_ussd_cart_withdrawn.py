@@ -1,0 +1,157 @@
+"""A product withdrawn, or running low, while it sits in a live session's cart: the cart and the
+checkout drop or cut the line and say so, never the apology screen."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp.test_utils import TestClient
+from sqlalchemy import delete, func, select, update
+
+from core.app.bootstrap import Services
+from core.phone import Phone
+from core.region import RegionCode
+from engines.catalogue.tables import products, stock_levels
+from engines.orders.tables import orders
+from engines.pricing.tables import prices
+from tests.support.phone import UssdPhone
+
+NGOZI = Phone("+2348030000001")
+LAGOS = RegionCode.LAGOS
+CHICKEN = "NDL-INDO-CHK"
+SPAGHETTI = "NDL-SPAG-500"
+
+
+async def noodles_and_spaghetti(phone: UssdPhone) -> None:
+    """3 Indomie Chicken and 5 Spaghetti in the cart; the session goes on."""
+    await phone.dial()
+    await phone.walk("1", "1", "1")
+    assert (await phone.press("3")).lines[0] == "Added 3 x Indomie Chicken 40x70g."
+    await phone.choose("Add more products")
+    await phone.choose("Spaghetti")
+    assert (await phone.press("5")).lines[0] == "Added 5 x Spaghetti 20x500g."
+
+
+async def unpriced(services: Services, sku: str) -> None:
+    """The product loses its price in Lagos: it is no longer sold there."""
+    async with services.db.transaction() as session:
+        await session.execute(delete(prices).where(prices.c.region == "lagos", prices.c.sku == sku))
+    services.pricing.forget()
+
+
+async def off_the_shelf(services: Services, sku: str) -> None:
+    """The product is taken out of the Lagos catalogue."""
+    async with services.db.transaction() as session:
+        await session.execute(
+            delete(products).where(products.c.region == "lagos", products.c.sku == sku)
+        )
+    services.catalogue.forget()
+    services.pricing.forget()
+
+
+async def stock(services: Services, sku: str, on_hand: int) -> None:
+    async with services.db.transaction() as session:
+        await session.execute(
+            update(stock_levels)
+            .where(stock_levels.c.warehouse_id == "WH-LAGOS", stock_levels.c.sku == sku)
+            .values(on_hand=on_hand, reserved=0)
+        )
+
+
+async def order_count(services: Services) -> int:
+    async with services.db.transaction() as session:
+        return int((await session.execute(select(func.count()).select_from(orders))).scalar_one())
+
+
+async def test_cart_opened_after_a_product_lost_its_price_drops_it_and_says_so(
+    ngozi: UssdPhone, services: Services
+) -> None:
+    await noodles_and_spaghetti(ngozi)
+    await unpriced(services, CHICKEN)
+
+    cart = await ngozi.choose("View cart")
+
+    assert cart.kind == "CON"
+    assert cart.lines[0] == "Cart updated: 1 product removed, no longer available."
+    assert cart.lines[1].startswith("Cart (5 items, NGN ")
+    assert cart.labels == ["Checkout", "5 x Spaghetti 20x500g", "Back"]
+    saved = await services.orders.cart(NGOZI, LAGOS)
+    assert [(line.sku, line.quantity) for line in saved.lines] == [(SPAGHETTI, 5)]
+
+
+async def test_cart_opened_after_a_product_left_the_catalogue_drops_it_and_says_so(
+    ngozi: UssdPhone, services: Services
+) -> None:
+    await noodles_and_spaghetti(ngozi)
+    await off_the_shelf(services, CHICKEN)
+
+    cart = await ngozi.choose("View cart")
+
+    assert cart.kind == "CON"
+    assert cart.lines[0] == "Cart updated: 1 product removed, no longer available."
+    assert cart.labels == ["Checkout", "5 x Spaghetti 20x500g", "Back"]
+
+
+async def test_cart_from_the_main_menu_whose_only_product_went_is_empty_and_says_why(
+    ngozi: UssdPhone, services: Services
+) -> None:
+    await ngozi.dial()
+    await ngozi.walk("1", "1", "1", "3")
+    await ngozi.choose("Add more products")
+    assert "Cart (3)" in await ngozi.walk("0", "0", "0")  # the main menu
+    await unpriced(services, CHICKEN)
+
+    cart = await ngozi.press("2")
+
+    assert cart.lines[0] == "Cart updated: 1 product removed, no longer available."
+    assert cart.lines[1] == "Your cart is empty."
+    assert (await services.orders.cart(NGOZI, LAGOS)).is_empty
+
+
+async def test_cart_opened_after_stock_fell_cuts_the_line_and_says_so(
+    ngozi: UssdPhone, services: Services
+) -> None:
+    await noodles_and_spaghetti(ngozi)
+    await stock(services, SPAGHETTI, 2)
+
+    cart = await ngozi.choose("View cart")
+
+    assert cart.lines[0] == "Cart updated: 1 product cut to the stock left."
+    assert cart.labels == [
+        "Checkout",
+        "3 x Indomie Chicken 40x70g",
+        "2 x Spaghetti 20x500g",
+        "Back",
+    ]
+
+
+async def test_cart_notice_is_in_swahili_for_juma(
+    services: Services, client: TestClient[Any, Any]
+) -> None:
+    juma = UssdPhone(client, "+254711000001")
+    await juma.dial()
+    await juma.walk("1", "1", "1", "3")
+    async with services.db.transaction() as session:
+        await session.execute(
+            delete(prices).where(prices.c.region == "nairobi", prices.c.sku == CHICKEN)
+        )
+    services.pricing.forget()
+
+    cart = await juma.press("2")
+
+    assert cart.kind == "CON"
+    assert cart.lines[0] == "Kikapu kimesasishwa: bidhaa 1 imeondolewa, haipatikani."
+
+
+async def test_a_cart_line_picked_after_its_product_went_is_the_cart_saying_so(
+    ngozi: UssdPhone, services: Services
+) -> None:
+    await noodles_and_spaghetti(ngozi)
+    await ngozi.choose("View cart")
+    await unpriced(services, CHICKEN)
+
+    cart = await ngozi.choose("Indomie Chicken")
+
+    assert cart.kind == "CON"
+    assert cart.lines[0] == "Cart updated: 1 product removed, no longer available."
+    assert cart.labels == ["Checkout", "5 x Spaghetti 20x500g", "Back"]
