@@ -15,7 +15,7 @@ from core.region import Region, region_for_phone
 from dialogs.machine import Choice, Finish, Go, Home, Outcome, Reject, Screen, State, Turn
 from dialogs.paging import BACK_KEY
 from dialogs.shopping.services import ShopServices
-from engines.catalogue import OutOfStockError
+from engines.catalogue import OutOfStockError, UnknownProductError
 from engines.credit import CreditOrder, CreditRefusedError, CreditStatus, late_fee_owed
 from engines.orders import (
     MAX_LINE_QUANTITY,
@@ -36,6 +36,7 @@ from engines.payments import (
 )
 from engines.pricing import (
     InvalidVoucherError,
+    NoPriceError,
     PriceLockError,
     PromotionExhaustedError,
     Quote,
@@ -196,6 +197,22 @@ class CartCheck:
     cart: Cart
     removed: int = 0  # lines no longer sold (no product or no price in the region) or sold out
     reduced: int = 0  # lines cut to the stock left
+    # The one line changed, when only one was and the shelf still names it: the product's name
+    # and what is left of it in the cart (0: taken out).
+    named: tuple[str, int] | None = None
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.removed or self.reduced)
+
+    def checkout_notice(self, turn: Turn) -> str | None:
+        """At checkout, whose screens list no lines, the line is named when only one changed."""
+        if self.named is None:
+            return self.notice(turn)
+        name, left = self.named
+        if left:
+            return turn.t("checkout.reduced", name=name, available=left)
+        return turn.t("checkout.removed", name=name)
 
     def notice(self, turn: Turn) -> str | None:
         if self.removed and self.reduced:
@@ -206,9 +223,9 @@ class CartCheck:
             return turn.t("resume.reduced", count=self.reduced)
         return None
 
-    def above(self, turn: Turn, text: str) -> str:
+    def above(self, turn: Turn, text: str, *, checkout: bool = False) -> str:
         """`text` with the notice on a line above it, when the check changed the cart."""
-        notice = self.notice(turn)
+        notice = self.checkout_notice(turn) if checkout else self.notice(turn)
         return f"{notice}\n{text}" if notice else text
 
 
@@ -222,20 +239,27 @@ async def recheck_cart(services: ShopServices, cart: Cart) -> CartCheck:
     shelf = (await services.catalogue.shelf(cart.region)).products
     priced = await services.pricing.list_prices(cart.region, skus, customer=cart.customer)
     checked, removed, reduced = cart, 0, 0
+    changed: list[tuple[str, int]] = []
     for line in cart.lines:
         available = 0
         if line.sku in shelf and line.sku in priced:
             available = await services.catalogue.available(cart.region, line.sku)
         if available <= 0:
             checked, removed = checked.with_quantity(line.sku, 0), removed + 1
+            changed.append((line.sku, 0))
         elif available < line.quantity:
             checked, reduced = checked.with_quantity(line.sku, available), reduced + 1
+            changed.append((line.sku, available))
     if checked == cart:
         return CartCheck(cart)
     if checked.is_empty:
         checked = checked.cleared()  # the promo code goes with the cart
     await services.orders.save_cart(checked)
-    return CartCheck(checked, removed, reduced)
+    named = None
+    if len(changed) == 1 and changed[0][0] in shelf:
+        sku, left = changed[0]
+        named = (shelf[sku].name, left)
+    return CartCheck(checked, removed, reduced, named)
 
 
 class Categories(ShopState):
@@ -421,20 +445,28 @@ class QuoteView(ShopState):
     name = "quote"
 
     async def screen(self, turn: Turn) -> Screen:
+        check = await self.checked_cart(turn)
         cart = await self.cart(turn)
         if cart.is_empty:
-            return Screen(turn.t("cart.empty"), (Choice(turn.t("menu.shop"), "!shop"),))
-        quote, notice = await self.checkout_quote(turn, cart)
+            text = check.above(turn, turn.t("cart.empty"), checkout=True)
+            return Screen(text, (Choice(turn.t("menu.shop"), "!shop"),))
+        quote, dropped = await self.checkout_quote(turn, cart)
+        named = "\n".join(n for n in (check.checkout_notice(turn), dropped) if n) or None
+        counted = "\n".join(n for n in (check.notice(turn), dropped) if n) or None
         choices: tuple[Choice, ...] = (Choice(turn.t("quote.pay"), "payment"),)
         if turn.msg.kind is not ChannelKind.VOICE:  # a keypad in a call cannot spell a code
             choices += (Choice(turn.t("quote.promo_code"), "voucher"),)
-        return Screen(quote_text(turn, quote, choices, notice), choices)
+        return Screen(quote_text(turn, quote, choices, named, shorter=counted), choices)
 
     async def choose(self, turn: Turn, value: str) -> Outcome:
         if value == "!shop":
             return Go("categories", remember=False)
         if value == "voucher":
             return Go("voucher")
+        if (await self.checked_cart(turn)).changed:
+            # A product withdrawn or sold down since this quote was shown: the new quote says
+            # which, and its total is the one locked.
+            return Go("quote", remember=False)
         # The turn that opened checkout names the order: a retried confirm places it once.
         turn.vars["checkout"] = turn.msg.idempotency_key
         # The price shown is the price charged: it is locked while the customer pays.
@@ -450,12 +482,21 @@ class QuoteView(ShopState):
             except InvalidVoucherError:
                 # The code ran out or ended on this screen: the quote drops it and says why.
                 return Go("quote", remember=False)
+            except (NoPriceError, UnknownProductError):
+                # Withdrawn this very moment: the quote, checked again, takes it out.
+                turn.memo.pop(CHECK_MEMO, None)
+                return Go("quote", remember=False)
             turn.vars[LOCK_VAR] = str(lock.id)
         return Go("payment")
 
 
 def quote_text(
-    turn: Turn, quote: Quote, choices: tuple[Choice, ...] = (), notice: str | None = None
+    turn: Turn,
+    quote: Quote,
+    choices: tuple[Choice, ...] = (),
+    notice: str | None = None,
+    *,
+    shorter: str | None = None,
 ) -> str:
     """Subtotal, promotions, the promo code's saving, delivery, VAT and total, one per line.
 
@@ -499,7 +540,14 @@ def quote_text(
         text = "\n".join([*head, *parts, *tail])
         shown = layout("\n".join([*above, text]), options)
         if measure(shown, turn.capabilities) <= turn.capabilities.screen_chars:
-            break
+            return text
+    if (
+        notice
+        and measure(layout(text, options), turn.capabilities) > turn.capabilities.screen_chars
+    ):
+        # A line above that leaves no room for the total (a long product name in one SMS)
+        # gives way to its shorter form (the count, not the name), then to none: not the screen.
+        return quote_text(turn, quote, choices, None if shorter == notice else shorter)
     return text
 
 
@@ -519,6 +567,7 @@ class Voucher(ShopState):
             if cart.voucher:
                 await self.save_cart(turn, cart.with_voucher(None))
             return Go("quote", notice=turn.t("voucher.removed"))
+        cart = (await self.checked_cart(turn)).cart  # the quote screen says what the check did
         if cart.is_empty:
             return Go("quote")
         try:
@@ -549,7 +598,7 @@ class Payment(ShopState):
         """What is left of the customer's credit line, when it covers this checkout."""
         if self.svc.credit is None:
             return None
-        cart = await self.cart(turn)
+        cart = (await self.checked_cart(turn)).cart
         if cart.is_empty:
             return None
         left = await self.svc.credit.available(self.phone(turn))
@@ -570,6 +619,10 @@ class Payment(ShopState):
         return Screen(turn.t("payment.title"), tuple(choices))
 
     async def choose(self, turn: Turn, value: str) -> Outcome:
+        if (await self.checked_cart(turn)).changed:
+            # The locked quote holds a line no longer sold as it was: a new quote says which.
+            turn.vars.pop(LOCK_VAR, None)
+            return Go("quote", remember=False)
         turn.vars["pay"] = value
         return Go("confirm")
 
@@ -589,14 +642,16 @@ class Confirm(ShopState):
         return lock.quote.total
 
     async def screen(self, turn: Turn) -> Screen:
+        check = await self.checked_cart(turn)
         cart = await self.cart(turn)
         if cart.is_empty:
-            return Screen(turn.t("cart.empty"), (Choice(turn.t("menu.shop"), "!shop"),))
-        total = await self.locked_total(turn)
+            text = check.above(turn, turn.t("cart.empty"), checkout=True)
+            return Screen(text, (Choice(turn.t("menu.shop"), "!shop"),))
+        total = None if check.changed else await self.locked_total(turn)
         if total is None:
             total = (await self.checkout_quote(turn, cart))[0].total
         method = turn.t(f"method.{turn.vars.get('pay', PaymentMethod.ON_DELIVERY.value)}")
-        text = turn.t("confirm.body", total=total.format(), method=method)
+        text = check.above(turn, turn.t("confirm.body", total=total.format(), method=method))
         return Screen(
             text, (Choice(turn.t("confirm.yes"), "yes"), Choice(turn.t("confirm.no"), "no"))
         )
@@ -606,6 +661,11 @@ class Confirm(ShopState):
             return Go("categories", remember=False)
         if value == "no":
             return Home(notice=turn.t("confirm.cancelled"))
+        if (await self.checked_cart(turn)).changed:
+            # Withdrawn or sold down since the quote: nothing is placed; the new quote says
+            # which line went and shows the new total, to be confirmed again.
+            turn.vars.pop(LOCK_VAR, None)
+            return Go("quote", remember=False)
         cart = await self.cart(turn)
         method = PaymentMethod(str(turn.vars.get("pay", PaymentMethod.ON_DELIVERY.value)))
         key = f"{turn.msg.session_key}:{turn.vars.get('checkout', turn.msg.idempotency_key)}"
@@ -633,14 +693,15 @@ class Confirm(ShopState):
             changed = held is None or (await self.cart_quote(turn, cart)).total != held
             notice = turn.t("error.prices_changed") if changed else None
             return Go("quote", remember=False, notice=notice)
-        except OutOfStockError as exc:
-            # Bought by someone else first: the cart screen, checked again, cuts the line to
-            # what is left and says so; only when nothing needs cutting now is the reason given.
+        except (NoPriceError, UnknownProductError, OutOfStockError) as exc:
+            # Withdrawn, or bought by someone else, after the check above: checked again, the
+            # quote names the line taken out or cut to what is left, with the new total.
             turn.memo.pop(CHECK_MEMO, None)
-            notice = None
-            if (await self.checked_cart(turn)).notice(turn) is None:
-                product = await self.svc.catalogue.product(self.region(turn).code, exc.sku)
-                notice = turn.t("error.stock_changed", name=product.name, available=exc.available)
+            if (await self.checked_cart(turn)).changed or not isinstance(exc, OutOfStockError):
+                turn.vars.pop(LOCK_VAR, None)
+                return Go("quote", remember=False)
+            product = await self.svc.catalogue.product(self.region(turn).code, exc.sku)
+            notice = turn.t("error.stock_changed", name=product.name, available=exc.available)
             return Go("cart", remember=False, notice=notice)
         turn.vars.pop("checkout", None)
         turn.vars.pop(LOCK_VAR, None)

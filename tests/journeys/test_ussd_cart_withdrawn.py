@@ -155,3 +155,80 @@ async def test_a_cart_line_picked_after_its_product_went_is_the_cart_saying_so(
     assert cart.kind == "CON"
     assert cart.lines[0] == "Cart updated: 1 product removed, no longer available."
     assert cart.labels == ["Checkout", "5 x Spaghetti 20x500g", "Back"]
+
+
+async def at_the_quote(phone: UssdPhone) -> None:
+    await noodles_and_spaghetti(phone)
+    quote = await phone.choose("Checkout")
+    assert quote.lines[-4].startswith("Total NGN "), quote.body
+
+
+async def test_a_product_withdrawn_on_the_quote_screen_is_named_with_the_new_total(
+    ngozi: UssdPhone, services: Services
+) -> None:
+    await at_the_quote(ngozi)
+    await unpriced(services, CHICKEN)
+
+    quote = await ngozi.choose("Choose payment")
+
+    assert quote.kind == "CON"
+    assert quote.lines[0] == "Indomie Chicken 40x70g removed: no longer sold."
+    spaghetti = await services.pricing.quote(LAGOS, [(SPAGHETTI, 5)], customer=NGOZI)
+    assert f"Total {spaghetti.total.format()}" in quote.lines
+    await ngozi.choose("Choose payment")
+    await ngozi.choose("Pay on delivery")
+    done = await ngozi.choose("Confirm")
+    assert done.kind == "END"
+    assert f"Total {spaghetti.total.format()}" in done.body
+    [order] = await services.orders.recent(NGOZI)
+    assert [(line.sku, line.quantity) for line in order.lines] == [(SPAGHETTI, 5)]
+
+
+async def test_a_product_withdrawn_before_confirm_places_nothing_and_shows_the_new_total(
+    ngozi: UssdPhone, services: Services
+) -> None:
+    await at_the_quote(ngozi)
+    await ngozi.choose("Choose payment")
+    confirm = await ngozi.choose("Pay on delivery")
+    assert confirm.lines[0].startswith("Place order for NGN ")
+    await off_the_shelf(services, CHICKEN)
+
+    quote = await ngozi.choose("Confirm")
+
+    assert quote.kind == "CON"
+    assert quote.lines[0] == "Cart updated: 1 product removed, no longer available."
+    assert await order_count(services) == 0
+    spaghetti = await services.pricing.quote(LAGOS, [(SPAGHETTI, 5)], customer=NGOZI)
+    assert f"Total {spaghetti.total.format()}" in quote.lines
+    await ngozi.choose("Choose payment")
+    assert (await ngozi.choose("Pay on delivery")).lines[0] == (
+        f"Place order for {spaghetti.total.format()}, pay on delivery?"
+    )
+    done = await ngozi.choose("Confirm")
+    assert done.kind == "END"
+    [order] = await services.orders.recent(NGOZI)
+    assert [(line.sku, line.quantity) for line in order.lines] == [(SPAGHETTI, 5)]
+    assert order.total == spaghetti.total
+
+
+async def test_stock_fallen_before_confirm_cuts_the_line_and_reserves_only_what_is_left(
+    ngozi: UssdPhone, services: Services
+) -> None:
+    await at_the_quote(ngozi)
+    await ngozi.choose("Choose payment")
+    await ngozi.choose("Pay on delivery")
+    await stock(services, SPAGHETTI, 2)
+
+    quote = await ngozi.choose("Confirm")
+
+    assert quote.lines[0] == "Only 2 of Spaghetti 20x500g left: cart cut to 2."
+    assert await order_count(services) == 0
+    await ngozi.choose("Choose payment")
+    await ngozi.choose("Pay on delivery")
+    assert (await ngozi.choose("Confirm")).kind == "END"
+    [order] = await services.orders.recent(NGOZI)
+    assert sorted((line.sku, line.quantity) for line in order.lines) == [
+        (CHICKEN, 3),
+        (SPAGHETTI, 2),
+    ]
+    assert await services.catalogue.available(LAGOS, SPAGHETTI) == 0
