@@ -9,7 +9,7 @@ from core.messages import InboundMessage, Reply
 from core.region import UnsupportedRegionError, region_for_phone
 from dialogs.machine import Machine, Turn
 from dialogs.shopping.services import ShopServices
-from dialogs.shopping.states import CART_MEMO, recheck_cart, shopping_states
+from dialogs.shopping.states import CART_MEMO, CHECK_MEMO, recheck_cart, shopping_states
 
 __all__ = ["ShopServices", "ShoppingDialog"]
 
@@ -96,6 +96,7 @@ class ShoppingDialog:
             home = Session("main", locale)
             turn = Turn(msg, home, self._t)
             turn.memo[CART_MEMO] = cart
+            turn.memo[CHECK_MEMO] = check
             intent = resolve_intent(msg.transcript, locale, self._t)
             if cart.is_empty or await self._on_main_menu(turn, home, intent):
                 return await self.machine.step(turn, home, intent)

@@ -165,6 +165,12 @@ class MainMenu(ShopState):
         )
 
     async def choose(self, turn: Turn, value: str) -> Outcome:
+        # A shortcut dial (*384*123*3#) picks a key here on the first request, which checks
+        # the saved cart: what that changed is said above the screen the key opens (the
+        # cart's own screen says it itself).
+        check = turn.memo.get(CHECK_MEMO)
+        if isinstance(check, CartCheck) and value != CartView.name:
+            return Go(value, notice=check.notice(turn))
         return Go(value)
 
 
