@@ -88,6 +88,14 @@ class ShopState(State):
             turn.memo[CART_MEMO] = found
         return found
 
+    async def sold(self, turn: Turn, sku: str) -> bool:
+        """Whether the product is still sold in the region (on its shelf, with a price): a
+        list or a prompt shown before it was withdrawn may still name it."""
+        region = self.region(turn).code
+        if sku not in (await self.svc.catalogue.shelf(region)).products:
+            return False
+        return sku in await self.svc.pricing.list_prices(region, [sku], customer=self.phone(turn))
+
     async def checked_cart(self, turn: Turn) -> CartCheck:
         """The cart re-checked, once per turn, before a screen shows or prices it: a product
         withdrawn or sold out during the session is taken out, a line above the stock left is
@@ -306,6 +314,8 @@ class Products(ShopState):
         )
 
     async def choose(self, turn: Turn, value: str) -> Outcome:
+        if not await self.sold(turn, value):
+            return Reject("error.product_gone")  # the list, drawn again, no longer has it
         turn.vars["sku"] = value
         turn.vars.pop("edit", None)
         return Go("quantity")
@@ -337,6 +347,12 @@ class Quantity(ShopState):
 
     async def enter(self, turn: Turn, text: str) -> Outcome:
         sku = str(turn.vars["sku"])
+        if not await self.sold(turn, sku):
+            # Withdrawn while the prompt was read: nothing is added; the cart, checked again,
+            # takes out a line being changed.
+            if turn.vars.pop("edit", None):
+                return Go("cart", remember=False)
+            return Go("products", remember=False, notice=turn.t("error.product_gone"))
         cleaned = text.strip().replace(",", "")
         if cleaned.startswith("-") and cleaned[1:].isdigit():
             return Reject("error.quantity.min")
@@ -347,8 +363,8 @@ class Quantity(ShopState):
         quantity = int(cleaned)
         if quantity < 1:
             return Reject("error.quantity.min")
-        cart = await self.cart(turn)
         editing = bool(turn.vars.get("edit"))
+        cart = await self.cart(turn)
         wanted = quantity if editing else cart.quantity_of(sku) + quantity
         available = await self.available(turn, sku)
         if wanted > available:
@@ -440,6 +456,8 @@ class CartLineView(ShopState):
 
     async def choose(self, turn: Turn, value: str) -> Outcome:
         if value == "change":
+            if not await self.sold(turn, str(turn.vars["sku"])):
+                return Go("cart", remember=False)  # checked again, it takes the line out
             turn.vars["edit"] = 1
             return Go("quantity")
         cart = await self.cart(turn)

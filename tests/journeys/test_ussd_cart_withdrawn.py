@@ -232,3 +232,49 @@ async def test_stock_fallen_before_confirm_cuts_the_line_and_reserves_only_what_
         (SPAGHETTI, 2),
     ]
     assert await services.catalogue.available(LAGOS, SPAGHETTI) == 0
+
+
+async def test_a_product_picked_from_a_list_shown_before_it_was_withdrawn_is_refused_kindly(
+    ngozi: UssdPhone, services: Services
+) -> None:
+    await ngozi.dial()
+    await ngozi.walk("1", "1")
+    await unpriced(services, CHICKEN)
+
+    products = await ngozi.choose("Indomie Chicken")
+
+    assert products.kind == "CON"
+    assert products.lines[0] == "That product is no longer available."
+    assert "Indomie Chicken" not in products
+
+
+async def test_a_quantity_typed_for_a_product_withdrawn_meanwhile_adds_nothing(
+    ngozi: UssdPhone, services: Services
+) -> None:
+    await ngozi.dial()
+    await ngozi.walk("1", "1", "1")
+    await off_the_shelf(services, CHICKEN)
+
+    products = await ngozi.press("three")
+
+    assert products.kind == "CON"
+    assert products.lines[0] == "That product is no longer available."
+    assert "Indomie Chicken" not in products
+    assert (await services.orders.cart(NGOZI, LAGOS)).is_empty
+    assert (await ngozi.choose("Indomie Onion")).lines[-2] == "Enter quantity:"
+    assert (await ngozi.press("3")).lines[0] == "Added 3 x Indomie Onion 40x70g."
+
+
+async def test_changing_a_cart_line_whose_product_went_is_the_cart_saying_so(
+    ngozi: UssdPhone, services: Services
+) -> None:
+    await noodles_and_spaghetti(ngozi)
+    await ngozi.choose("View cart")
+    await ngozi.choose("Indomie Chicken")
+    await unpriced(services, CHICKEN)
+
+    cart = await ngozi.choose("Change quantity")
+
+    assert cart.kind == "CON"
+    assert cart.lines[0] == "Cart updated: 1 product removed, no longer available."
+    assert cart.labels == ["Checkout", "5 x Spaghetti 20x500g", "Back"]
