@@ -98,11 +98,15 @@ class ShoppingDialog:
             turn.memo[CART_MEMO] = cart
             turn.memo[CHECK_MEMO] = check
             intent = resolve_intent(msg.transcript, locale, self._t)
-            if cart.is_empty or await self._on_main_menu(turn, home, intent):
+            if (cart.is_empty and not check.changed) or await self._on_main_menu(
+                turn, home, intent
+            ):
                 return await self.machine.step(turn, home, intent)
-            resume = Session("resume", locale)
+            # Any other key gets the cart's offer (the main menu when the check emptied the
+            # cart), with what the check changed.
+            offer = home if cart.is_empty else Session("resume", locale)
             error = lines(check.notice(turn), self._t(locale, "error.choice"))
-            return await self.machine.show(turn, resume, error=error)
+            return await self.machine.show(turn, offer, error=error)
         session = Session("resume" if not cart.is_empty else "main", locale)
         turn = Turn(msg, session, self._t)
         turn.memo[CART_MEMO] = cart

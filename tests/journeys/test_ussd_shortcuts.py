@@ -156,3 +156,24 @@ async def test_every_main_menu_shortcut_says_what_the_check_of_the_saved_cart_ch
     assert screen.lines[0] == "Cart updated: 1 removed (unavailable), 1 cut to stock."
     assert screen.lines[1] == title
     assert "interrupted" not in screen
+
+
+async def test_a_shortcut_key_not_on_the_menu_says_the_saved_cart_was_emptied(
+    ngozi: UssdPhone, services: Services
+) -> None:
+    await ngozi.dial("1")
+    await ngozi.walk("1", "1", "3")
+    async with services.db.transaction() as session:
+        await session.execute(
+            delete(prices).where(prices.c.region == "lagos", prices.c.sku == "NDL-INDO-CHK")
+        )
+    services.pricing.forget()
+
+    screen = await ngozi.dial("9")
+
+    assert screen.lines[:3] == [
+        "Cart updated: 1 product removed, no longer available.",
+        "Please choose a number from the list.",
+        "Welcome to OmniRoute",
+    ]
+    assert "Cart (0)" in screen.labels
