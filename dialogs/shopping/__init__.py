@@ -9,7 +9,13 @@ from core.messages import InboundMessage, Reply
 from core.region import UnsupportedRegionError, region_for_phone
 from dialogs.machine import Machine, Turn
 from dialogs.shopping.services import ShopServices
-from dialogs.shopping.states import CART_MEMO, CHECK_MEMO, recheck_cart, shopping_states
+from dialogs.shopping.states import (
+    CART_MEMO,
+    CHECK_MEMO,
+    CartCheck,
+    recheck_cart,
+    shopping_states,
+)
 
 __all__ = ["ShopServices", "ShoppingDialog"]
 
@@ -106,10 +112,12 @@ class ShoppingDialog:
             # cart), with what the check changed.
             offer = home if cart.is_empty else Session("resume", locale)
             error = lines(check.notice(turn), self._t(locale, "error.choice"))
+            turn.memo[CHECK_MEMO] = CartCheck(cart)  # checked, and said here
             return await self.machine.show(turn, offer, error=error)
         session = Session("resume" if not cart.is_empty else "main", locale)
         turn = Turn(msg, session, self._t)
         turn.memo[CART_MEMO] = cart
+        turn.memo[CHECK_MEMO] = CartCheck(cart)  # checked, and said here
         # Several inputs and no session: the store lost it (expiry or restart). Replaying them
         # could add to the cart twice, so the retailer starts again from the top.
         lost = self._t(locale, "notice.lost") if msg.transcript else None

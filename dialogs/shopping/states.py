@@ -188,9 +188,15 @@ class Resume(ShopState):
     name = "resume"
 
     async def screen(self, turn: Turn) -> Screen:
-        cart = await self.cart(turn)
+        # Checked by the dial that offers it, which says what changed; checked again when the
+        # offer is drawn once more, so a product withdrawn since is taken out, saying so.
+        check = await self.checked_cart(turn)
+        cart = check.cart
         total = (await self.cart_quote(turn, cart)).total if not cart.is_empty else None
-        text = turn.t("resume.body", count=cart.item_count, total=total.format() if total else "")
+        text = check.above(
+            turn,
+            turn.t("resume.body", count=cart.item_count, total=total.format() if total else ""),
+        )
         return Screen(
             text,
             (Choice(turn.t("resume.continue"), "cart"), Choice(turn.t("resume.fresh"), "fresh")),
