@@ -369,8 +369,8 @@ class Quantity(ShopState):
         quantity = int(cleaned)
         if quantity < 1:
             return Reject("error.quantity.min")
-        editing = bool(turn.vars.get("edit"))
         cart = await self.cart(turn)
+        editing = bool(turn.vars.get("edit"))
         wanted = quantity if editing else cart.quantity_of(sku) + quantity
         available = await self.available(turn, sku)
         if wanted > available:
@@ -677,11 +677,16 @@ class Confirm(ShopState):
         if cart.is_empty:
             text = check.above(turn, turn.t("cart.empty"), checkout=True)
             return Screen(text, (Choice(turn.t("menu.shop"), "!shop"),))
-        total = None if check.changed else await self.locked_total(turn)
+        if check.changed:
+            # The held quote has a line no longer sold as it was: the total shown (and then
+            # charged) is a fresh quote of the cart as it is.
+            turn.vars.pop(LOCK_VAR, None)
+        total = await self.locked_total(turn)
         if total is None:
             total = (await self.checkout_quote(turn, cart))[0].total
         method = turn.t(f"method.{turn.vars.get('pay', PaymentMethod.ON_DELIVERY.value)}")
-        text = check.above(turn, turn.t("confirm.body", total=total.format(), method=method))
+        body = turn.t("confirm.body", total=total.format(), method=method)
+        text = check.above(turn, body, checkout=True)
         return Screen(
             text, (Choice(turn.t("confirm.yes"), "yes"), Choice(turn.t("confirm.no"), "no"))
         )

@@ -278,3 +278,25 @@ async def test_changing_a_cart_line_whose_product_went_is_the_cart_saying_so(
     assert cart.kind == "CON"
     assert cart.lines[0] == "Cart updated: 1 product removed, no longer available."
     assert cart.labels == ["Checkout", "5 x Spaghetti 20x500g", "Back"]
+
+
+async def test_the_confirm_screen_drawn_again_after_a_withdrawal_names_it_with_the_new_total(
+    ngozi: UssdPhone, services: Services
+) -> None:
+    await at_the_quote(ngozi)
+    await ngozi.choose("Choose payment")
+    await ngozi.choose("Pay on delivery")
+    await unpriced(services, CHICKEN)
+
+    confirm = await ngozi.press("7")
+
+    spaghetti = await services.pricing.quote(LAGOS, [(SPAGHETTI, 5)], customer=NGOZI)
+    assert confirm.lines[:3] == [
+        "Please choose a number from the list.",
+        "Indomie Chicken 40x70g removed: no longer sold.",
+        f"Place order for {spaghetti.total.format()}, pay on delivery?",
+    ]
+    assert await order_count(services) == 0
+    done = await ngozi.choose("Confirm")
+    assert done.kind == "END"
+    assert f"Total {spaghetti.total.format()}" in done.body
