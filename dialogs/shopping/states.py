@@ -335,6 +335,8 @@ class Quantity(ShopState):
     async def screen(self, turn: Turn) -> Screen:
         region = self.region(turn)
         sku = str(turn.vars["sku"])
+        if not await self.sold(turn, sku):  # withdrawn while this screen was read
+            return Screen(turn.t("error.product_gone"), (Choice(turn.t("line.remove"), "remove"),))
         product = await self.svc.catalogue.product(region.code, sku)
         price = (await self.svc.pricing.list_prices(region.code, [sku], customer=self.phone(turn)))[
             sku
@@ -450,6 +452,8 @@ class CartLineView(ShopState):
     async def screen(self, turn: Turn) -> Screen:
         region = self.region(turn)
         sku = str(turn.vars["sku"])
+        if not await self.sold(turn, sku):  # withdrawn while this screen was read
+            return Screen(turn.t("error.product_gone"), (Choice(turn.t("line.remove"), "remove"),))
         product = await self.svc.catalogue.product(region.code, sku)
         price = (await self.svc.pricing.list_prices(region.code, [sku], customer=self.phone(turn)))[
             sku

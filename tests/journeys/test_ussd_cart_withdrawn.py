@@ -300,3 +300,22 @@ async def test_the_confirm_screen_drawn_again_after_a_withdrawal_names_it_with_t
     done = await ngozi.choose("Confirm")
     assert done.kind == "END"
     assert f"Total {spaghetti.total.format()}" in done.body
+
+
+async def test_a_cart_line_screen_drawn_again_after_its_product_went_offers_to_remove_it(
+    ngozi: UssdPhone, services: Services
+) -> None:
+    await noodles_and_spaghetti(ngozi)
+    await ngozi.choose("View cart")
+    await ngozi.choose("Indomie Chicken")
+    await off_the_shelf(services, CHICKEN)
+
+    line = await ngozi.press("7")
+
+    assert line.kind == "CON"
+    assert line.lines[:2] == [
+        "Please choose a number from the list.",
+        "That product is no longer available.",
+    ]
+    cart = await ngozi.choose("Remove")
+    assert cart.labels == ["Checkout", "5 x Spaghetti 20x500g", "Back"]
