@@ -10,7 +10,14 @@ from core.region import UnsupportedRegionError, region_for_phone
 from dialogs.machine import Machine, Turn
 from dialogs.shopping.order_text import read_order
 from dialogs.shopping.services import ShopServices
-from dialogs.shopping.states import CART_MEMO, TYPED_ORDER_KINDS, recheck_cart, shopping_states
+from dialogs.shopping.states import (
+    CART_MEMO,
+    CHECK_MEMO,
+    TYPED_ORDER_KINDS,
+    CartCheck,
+    recheck_cart,
+    shopping_states,
+)
 
 __all__ = ["ShopServices", "ShoppingDialog"]
 
@@ -97,21 +104,29 @@ class ShoppingDialog:
             home = Session("main", locale)
             turn = Turn(msg, home, self._t)
             turn.memo[CART_MEMO] = cart
+            turn.memo[CHECK_MEMO] = check
             intent = resolve_intent(msg.transcript, locale, self._t)
-            if cart.is_empty or await self._on_main_menu(turn, home, intent):
+            if (cart.is_empty and not check.changed) or await self._on_main_menu(
+                turn, home, intent
+            ):
                 return await self.machine.step(turn, home, intent)
-            resume = Session("resume", locale)
+            # Any other key gets the cart's offer (the main menu when the check emptied the
+            # cart), with what the check changed.
+            offer = home if cart.is_empty else Session("resume", locale)
             error = lines(check.notice(turn), self._t(locale, "error.choice"))
-            return await self.machine.show(turn, resume, error=error)
+            turn.memo[CHECK_MEMO] = CartCheck(cart)  # checked, and said here
+            return await self.machine.show(turn, offer, error=error)
         if msg.transcript is None and msg.kind in TYPED_ORDER_KINDS and read_order(msg.text):
             # A first text that is an order ("5 cartons indomie"): read as if typed at the menu.
             home = Session("main", locale)
             turn = Turn(msg, home, self._t)
             turn.memo[CART_MEMO] = cart
+            turn.memo[CHECK_MEMO] = check
             return await self.machine.step(turn, home, Intent(IntentKind.INPUT, msg.text.strip()))
         session = Session("resume" if not cart.is_empty else "main", locale)
         turn = Turn(msg, session, self._t)
         turn.memo[CART_MEMO] = cart
+        turn.memo[CHECK_MEMO] = CartCheck(cart)  # checked, and said here
         # Several inputs and no session: the store lost it (expiry or restart). Replaying them
         # could add to the cart twice, so the retailer starts again from the top.
         lost = self._t(locale, "notice.lost") if msg.transcript else None

@@ -16,7 +16,7 @@ from dialogs.machine import Choice, Finish, Go, Home, Outcome, Reject, Screen, S
 from dialogs.paging import BACK_KEY
 from dialogs.shopping.order_text import read_order
 from dialogs.shopping.services import ShopServices
-from engines.catalogue import OutOfStockError, Product
+from engines.catalogue import OutOfStockError, Product, UnknownProductError
 from engines.credit import (
     CreditOrder,
     CreditRefusedError,
@@ -43,12 +43,14 @@ from engines.payments import (
 )
 from engines.pricing import (
     InvalidVoucherError,
+    NoPriceError,
     PriceLockError,
     PromotionExhaustedError,
     Quote,
 )
 
 CART_MEMO = "cart"  # Turn.memo key of the cart read this turn
+CHECK_MEMO = "cart_check"  # Turn.memo key of this turn's re-check of the cart (a CartCheck)
 DROPPED_CODE_MEMO = "dropped_code"  # Turn.memo key of why this turn took the promo code off
 LOCK_VAR = "lock"
 
@@ -92,6 +94,25 @@ class ShopState(State):
             found = await self.svc.orders.cart(self.phone(turn), self.region(turn).code)
             turn.memo[CART_MEMO] = found
         return found
+
+    async def sold(self, turn: Turn, sku: str) -> bool:
+        """Whether the product is still sold in the region (on its shelf, with a price): a
+        list or a prompt shown before it was withdrawn may still name it."""
+        region = self.region(turn).code
+        if sku not in (await self.svc.catalogue.shelf(region)).products:
+            return False
+        return sku in await self.svc.pricing.list_prices(region, [sku], customer=self.phone(turn))
+
+    async def checked_cart(self, turn: Turn) -> CartCheck:
+        """The cart re-checked, once per turn, before a screen shows or prices it: a product
+        withdrawn or sold out during the session is taken out, a line above the stock left is
+        cut to it (the check's notice says so), so no quote of it fails."""
+        check = turn.memo.get(CHECK_MEMO)
+        if not isinstance(check, CartCheck):
+            check = await recheck_cart(self.svc, await self.cart(turn))
+            turn.memo[CHECK_MEMO] = check
+            turn.memo[CART_MEMO] = check.cart
+        return check
 
     async def save_cart(self, turn: Turn, cart: Cart) -> None:
         turn.memo.pop(CART_MEMO, None)  # read again after the write, as the service keeps it
@@ -175,6 +196,12 @@ class MainMenu(ShopState):
         )
 
     async def choose(self, turn: Turn, value: str) -> Outcome:
+        # A shortcut dial (*384*123*3#) picks a key here on the first request, which checks
+        # the saved cart: what that changed is said above the screen the key opens (the
+        # cart's own screen says it itself).
+        check = turn.memo.get(CHECK_MEMO)
+        if isinstance(check, CartCheck) and value != CartView.name:
+            return Go(value, notice=check.notice(turn))
         return Go(value)
 
     async def read(self, turn: Turn, text: str) -> Outcome | None:
@@ -187,9 +214,15 @@ class Resume(ShopState):
     name = "resume"
 
     async def screen(self, turn: Turn) -> Screen:
-        cart = await self.cart(turn)
+        # Checked by the dial that offers it, which says what changed; checked again when the
+        # offer is drawn once more, so a product withdrawn since is taken out, saying so.
+        check = await self.checked_cart(turn)
+        cart = check.cart
         total = (await self.cart_quote(turn, cart)).total if not cart.is_empty else None
-        text = turn.t("resume.body", count=cart.item_count, total=total.format() if total else "")
+        text = check.above(
+            turn,
+            turn.t("resume.body", count=cart.item_count, total=total.format() if total else ""),
+        )
         return Screen(
             text,
             (Choice(turn.t("resume.continue"), "cart"), Choice(turn.t("resume.fresh"), "fresh")),
@@ -210,6 +243,22 @@ class CartCheck:
     cart: Cart
     removed: int = 0  # lines no longer sold (no product or no price in the region) or sold out
     reduced: int = 0  # lines cut to the stock left
+    # The one line changed, when only one was and the shelf still names it: the product's name
+    # and what is left of it in the cart (0: taken out).
+    named: tuple[str, int] | None = None
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.removed or self.reduced)
+
+    def checkout_notice(self, turn: Turn) -> str | None:
+        """At checkout, whose screens list no lines, the line is named when only one changed."""
+        if self.named is None:
+            return self.notice(turn)
+        name, left = self.named
+        if left:
+            return turn.t("checkout.reduced", name=name, available=left)
+        return turn.t("checkout.removed", name=name)
 
     def notice(self, turn: Turn) -> str | None:
         if self.removed and self.reduced:
@@ -219,6 +268,11 @@ class CartCheck:
         if self.reduced:
             return turn.t("resume.reduced", count=self.reduced)
         return None
+
+    def above(self, turn: Turn, text: str, *, checkout: bool = False) -> str:
+        """`text` with the notice on a line above it, when the check changed the cart."""
+        notice = self.checkout_notice(turn) if checkout else self.notice(turn)
+        return f"{notice}\n{text}" if notice else text
 
 
 async def recheck_cart(services: ShopServices, cart: Cart) -> CartCheck:
@@ -231,20 +285,27 @@ async def recheck_cart(services: ShopServices, cart: Cart) -> CartCheck:
     shelf = (await services.catalogue.shelf(cart.region)).products
     priced = await services.pricing.list_prices(cart.region, skus, customer=cart.customer)
     checked, removed, reduced = cart, 0, 0
+    changed: list[tuple[str, int]] = []
     for line in cart.lines:
         available = 0
         if line.sku in shelf and line.sku in priced:
             available = await services.catalogue.available(cart.region, line.sku)
         if available <= 0:
             checked, removed = checked.with_quantity(line.sku, 0), removed + 1
+            changed.append((line.sku, 0))
         elif available < line.quantity:
             checked, reduced = checked.with_quantity(line.sku, available), reduced + 1
+            changed.append((line.sku, available))
     if checked == cart:
         return CartCheck(cart)
     if checked.is_empty:
         checked = checked.cleared()  # the promo code goes with the cart
     await services.orders.save_cart(checked)
-    return CartCheck(checked, removed, reduced)
+    named = None
+    if len(changed) == 1 and changed[0][0] in shelf:
+        sku, left = changed[0]
+        named = (shelf[sku].name, left)
+    return CartCheck(checked, removed, reduced, named)
 
 
 class Categories(ShopState):
@@ -285,6 +346,8 @@ class Products(ShopState):
         )
 
     async def choose(self, turn: Turn, value: str) -> Outcome:
+        if not await self.sold(turn, value):
+            return Reject("error.product_gone")  # the list, drawn again, no longer has it
         turn.vars["sku"] = value
         turn.vars.pop("edit", None)
         return Go("quantity")
@@ -301,6 +364,8 @@ class Quantity(ShopState):
     async def screen(self, turn: Turn) -> Screen:
         region = self.region(turn)
         sku = str(turn.vars["sku"])
+        if not await self.sold(turn, sku):  # withdrawn while this screen was read
+            return Screen(turn.t("error.product_gone"), (Choice(turn.t("line.remove"), "remove"),))
         product = await self.svc.catalogue.product(region.code, sku)
         price = (await self.svc.pricing.list_prices(region.code, [sku], customer=self.phone(turn)))[
             sku
@@ -319,6 +384,12 @@ class Quantity(ShopState):
 
     async def enter(self, turn: Turn, text: str) -> Outcome:
         sku = str(turn.vars["sku"])
+        if not await self.sold(turn, sku):
+            # Withdrawn while the prompt was read: nothing is added; the cart, checked again,
+            # takes out a line being changed.
+            if turn.vars.pop("edit", None):
+                return Go("cart", remember=False)
+            return Go("products", remember=False, notice=turn.t("error.product_gone"))
         cleaned = text.strip().replace(",", "")
         if cleaned.startswith("-") and cleaned[1:].isdigit():
             return Reject("error.quantity.min")
@@ -371,11 +442,15 @@ class CartView(ShopState):
     name = "cart"
 
     async def screen(self, turn: Turn) -> Screen:
+        check = await self.checked_cart(turn)
         cart = await self.cart(turn)
         if cart.is_empty:
-            return Screen(turn.t("cart.empty"), (Choice(turn.t("menu.shop"), "!shop"),))
+            text = check.above(turn, turn.t("cart.empty"))
+            return Screen(text, (Choice(turn.t("menu.shop"), "!shop"),))
         quote = await self.cart_quote(turn, cart)
-        text = turn.t("cart.body", count=cart.item_count, total=quote.total.format())
+        text = check.above(
+            turn, turn.t("cart.body", count=cart.item_count, total=quote.total.format())
+        )
         choices = [
             Choice(turn.t("cart.line", quantity=line.quantity, name=line.name), line.sku)
             for line in quote.lines
@@ -388,6 +463,8 @@ class CartView(ShopState):
             return Go("categories", remember=False)
         if value == "!checkout":
             return Go("quote")
+        if not (await self.checked_cart(turn)).cart.quantity_of(value):
+            return Go(self.name, remember=False)  # withdrawn since the list was shown: it says so
         turn.vars["sku"] = value
         return Go("cart_line")
 
@@ -398,6 +475,8 @@ class CartLineView(ShopState):
     async def screen(self, turn: Turn) -> Screen:
         region = self.region(turn)
         sku = str(turn.vars["sku"])
+        if not await self.sold(turn, sku):  # withdrawn while this screen was read
+            return Screen(turn.t("error.product_gone"), (Choice(turn.t("line.remove"), "remove"),))
         product = await self.svc.catalogue.product(region.code, sku)
         price = (await self.svc.pricing.list_prices(region.code, [sku], customer=self.phone(turn)))[
             sku
@@ -410,6 +489,8 @@ class CartLineView(ShopState):
 
     async def choose(self, turn: Turn, value: str) -> Outcome:
         if value == "change":
+            if not await self.sold(turn, str(turn.vars["sku"])):
+                return Go("cart", remember=False)  # checked again, it takes the line out
             turn.vars["edit"] = 1
             return Go("quantity")
         cart = await self.cart(turn)
@@ -421,20 +502,28 @@ class QuoteView(ShopState):
     name = "quote"
 
     async def screen(self, turn: Turn) -> Screen:
+        check = await self.checked_cart(turn)
         cart = await self.cart(turn)
         if cart.is_empty:
-            return Screen(turn.t("cart.empty"), (Choice(turn.t("menu.shop"), "!shop"),))
-        quote, notice = await self.checkout_quote(turn, cart)
+            text = check.above(turn, turn.t("cart.empty"), checkout=True)
+            return Screen(text, (Choice(turn.t("menu.shop"), "!shop"),))
+        quote, dropped = await self.checkout_quote(turn, cart)
+        named = "\n".join(n for n in (check.checkout_notice(turn), dropped) if n) or None
+        counted = "\n".join(n for n in (check.notice(turn), dropped) if n) or None
         choices: tuple[Choice, ...] = (Choice(turn.t("quote.pay"), "payment"),)
         if turn.msg.kind is not ChannelKind.VOICE:  # a keypad in a call cannot spell a code
             choices += (Choice(turn.t("quote.promo_code"), "voucher"),)
-        return Screen(quote_text(turn, quote, choices, notice), choices)
+        return Screen(quote_text(turn, quote, choices, named, shorter=counted), choices)
 
     async def choose(self, turn: Turn, value: str) -> Outcome:
         if value == "!shop":
             return Go("categories", remember=False)
         if value == "voucher":
             return Go("voucher")
+        if (await self.checked_cart(turn)).changed:
+            # A product withdrawn or sold down since this quote was shown: the new quote says
+            # which, and its total is the one locked.
+            return Go("quote", remember=False)
         # The turn that opened checkout names the order: a retried confirm places it once.
         turn.vars["checkout"] = turn.msg.idempotency_key
         # The price shown is the price charged: it is locked while the customer pays.
@@ -450,12 +539,21 @@ class QuoteView(ShopState):
             except InvalidVoucherError:
                 # The code ran out or ended on this screen: the quote drops it and says why.
                 return Go("quote", remember=False)
+            except (NoPriceError, UnknownProductError):
+                # Withdrawn this very moment: the quote, checked again, takes it out.
+                turn.memo.pop(CHECK_MEMO, None)
+                return Go("quote", remember=False)
             turn.vars[LOCK_VAR] = str(lock.id)
         return Go("payment")
 
 
 def quote_text(
-    turn: Turn, quote: Quote, choices: tuple[Choice, ...] = (), notice: str | None = None
+    turn: Turn,
+    quote: Quote,
+    choices: tuple[Choice, ...] = (),
+    notice: str | None = None,
+    *,
+    shorter: str | None = None,
 ) -> str:
     """Subtotal, promotions, the promo code's saving, delivery, VAT and total, one per line.
 
@@ -499,7 +597,14 @@ def quote_text(
         text = "\n".join([*head, *parts, *tail])
         shown = layout("\n".join([*above, text]), options)
         if measure(shown, turn.capabilities) <= turn.capabilities.screen_chars:
-            break
+            return text
+    if (
+        notice
+        and measure(layout(text, options), turn.capabilities) > turn.capabilities.screen_chars
+    ):
+        # A line above that leaves no room for the total (a long product name in one SMS)
+        # gives way to its shorter form (the count, not the name), then to none: not the screen.
+        return quote_text(turn, quote, choices, None if shorter == notice else shorter)
     return text
 
 
@@ -519,6 +624,7 @@ class Voucher(ShopState):
             if cart.voucher:
                 await self.save_cart(turn, cart.with_voucher(None))
             return Go("quote", notice=turn.t("voucher.removed"))
+        cart = (await self.checked_cart(turn)).cart  # the quote screen says what the check did
         if cart.is_empty:
             return Go("quote")
         try:
@@ -549,7 +655,7 @@ class Payment(ShopState):
         """What is left of the customer's credit line, when it covers this checkout."""
         if self.svc.credit is None:
             return None
-        cart = await self.cart(turn)
+        cart = (await self.checked_cart(turn)).cart
         if cart.is_empty:
             return None
         left = await self.svc.credit.available(self.phone(turn))
@@ -570,6 +676,10 @@ class Payment(ShopState):
         return Screen(turn.t("payment.title"), tuple(choices))
 
     async def choose(self, turn: Turn, value: str) -> Outcome:
+        if (await self.checked_cart(turn)).changed:
+            # The locked quote holds a line no longer sold as it was: a new quote says which.
+            turn.vars.pop(LOCK_VAR, None)
+            return Go("quote", remember=False)
         turn.vars["pay"] = value
         return Go("confirm")
 
@@ -589,14 +699,21 @@ class Confirm(ShopState):
         return lock.quote.total
 
     async def screen(self, turn: Turn) -> Screen:
+        check = await self.checked_cart(turn)
         cart = await self.cart(turn)
         if cart.is_empty:
-            return Screen(turn.t("cart.empty"), (Choice(turn.t("menu.shop"), "!shop"),))
+            text = check.above(turn, turn.t("cart.empty"), checkout=True)
+            return Screen(text, (Choice(turn.t("menu.shop"), "!shop"),))
+        if check.changed:
+            # The held quote has a line no longer sold as it was: the total shown (and then
+            # charged) is a fresh quote of the cart as it is.
+            turn.vars.pop(LOCK_VAR, None)
         total = await self.locked_total(turn)
         if total is None:
             total = (await self.checkout_quote(turn, cart))[0].total
         method = turn.t(f"method.{turn.vars.get('pay', PaymentMethod.ON_DELIVERY.value)}")
-        text = turn.t("confirm.body", total=total.format(), method=method)
+        body = turn.t("confirm.body", total=total.format(), method=method)
+        text = check.above(turn, body, checkout=True)
         return Screen(
             text, (Choice(turn.t("confirm.yes"), "yes"), Choice(turn.t("confirm.no"), "no"))
         )
@@ -606,6 +723,11 @@ class Confirm(ShopState):
             return Go("categories", remember=False)
         if value == "no":
             return Home(notice=turn.t("confirm.cancelled"))
+        if (await self.checked_cart(turn)).changed:
+            # Withdrawn or sold down since the quote: nothing is placed; the new quote says
+            # which line went and shows the new total, to be confirmed again.
+            turn.vars.pop(LOCK_VAR, None)
+            return Go("quote", remember=False)
         cart = await self.cart(turn)
         method = PaymentMethod(str(turn.vars.get("pay", PaymentMethod.ON_DELIVERY.value)))
         key = f"{turn.msg.session_key}:{turn.vars.get('checkout', turn.msg.idempotency_key)}"
@@ -634,7 +756,13 @@ class Confirm(ShopState):
             changed = held is None or (await self.cart_quote(turn, cart)).total != held
             notice = turn.t("error.prices_changed") if changed else None
             return Go("quote", remember=False, notice=notice)
-        except OutOfStockError as exc:
+        except (NoPriceError, UnknownProductError, OutOfStockError) as exc:
+            # Withdrawn, or bought by someone else, after the check above: checked again, the
+            # quote names the line taken out or cut to what is left, with the new total.
+            turn.memo.pop(CHECK_MEMO, None)
+            if (await self.checked_cart(turn)).changed or not isinstance(exc, OutOfStockError):
+                turn.vars.pop(LOCK_VAR, None)
+                return Go("quote", remember=False)
             product = await self.svc.catalogue.product(self.region(turn).code, exc.sku)
             notice = turn.t("error.stock_changed", name=product.name, available=exc.available)
             return Go("cart", remember=False, notice=notice)

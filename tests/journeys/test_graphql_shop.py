@@ -7,12 +7,13 @@ from decimal import Decimal
 from typing import Any
 
 from aiohttp.test_utils import TestClient
+from sqlalchemy import delete
 
 from core.app.bootstrap import Services
 from core.app.demo import WHOLESALE
 from core.phone import Phone
 from core.region import RegionCode
-from engines.pricing.tables import promotion_spend
+from engines.pricing.tables import prices, promotion_spend
 from tests.support.graphql import bearer, gql_session, place_for, post_graphql, run
 from tests.support.phone import UssdPhone
 
@@ -635,3 +636,34 @@ async def test_a_nairobi_customer_gets_the_categories_in_swahili_in_the_order_us
     assert [c["name"] for c in english][:2] == ["Noodles & Pasta", "Rice & Grains"]
     assert [c["id"] for c in english] == [c["id"] for c in swahili]
     assert browsed == swahili  # an anonymous app browsing Nairobi reads it in Swahili too
+
+
+async def test_a_product_withdrawn_after_the_quote_is_a_typed_error_naming_it_not_an_order(
+    client: TestClient[Any, Any], services: Services
+) -> None:
+    lines = [{"sku": "NDL-INDO-CHK", "quantity": 3}, {"sku": "NDL-SPAG-500", "quantity": 5}]
+    headers = bearer(services.settings, NGOZI, "customer")
+    async with gql_session(client, headers) as session:
+        quoted = await run(session, QUOTE, {"input": {"customer": NGOZI, "lines": lines}})
+        assert quoted["quote"]["errors"] == []
+        async with services.db.transaction() as s:
+            await s.execute(
+                delete(prices).where(prices.c.region == "lagos", prices.c.sku == "NDL-INDO-CHK")
+            )
+        services.pricing.forget()
+        order_input = {
+            "customer": NGOZI,
+            "lines": lines,
+            "payment": {"method": "ON_DELIVERY"},
+            "idempotencyKey": "withdrawn-0001",
+        }
+        result = await run(session, PLACE, {"input": order_input})
+        requoted = await run(session, QUOTE, {"input": {"customer": NGOZI, "lines": lines[1:]}})
+
+    assert result["placeOrder"]["order"] is None
+    (error,) = result["placeOrder"]["errors"]
+    assert error == {"__typename": "UnknownProduct", "message": "no product NDL-INDO-CHK"}
+    assert await services.orders.recent(Phone(NGOZI)) == []
+    assert Decimal(requoted["quote"]["total"]["amount"]) < Decimal(
+        quoted["quote"]["total"]["amount"]
+    )

@@ -11,7 +11,7 @@ from decimal import Decimal
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
-from sqlalchemy import update
+from sqlalchemy import delete, update
 
 from core.app.bootstrap import Services
 from core.clock import SteppedClock
@@ -19,6 +19,7 @@ from core.config import Settings
 from core.gsm7 import gsm7_length
 from core.phone import Phone
 from core.region import RegionCode
+from engines.catalogue.tables import products
 from engines.notifications import DeliveryStatus
 from engines.orders import CartLine, PaymentMethod, PlaceOrder
 from engines.pricing.tables import prices
@@ -247,4 +248,59 @@ async def test_a_code_used_up_while_its_price_was_held_says_so_in_one_sms(
     [requote] = [text for text in answers if "Total NGN" in text]
     assert requote.startswith("Code WELCOME has been used up.\n")
     assert "Total NGN 11,610.00" in requote
+    assert gsm7_length(requote) <= 160, requote
+
+
+async def test_a_product_withdrawn_during_an_sms_checkout_is_named_with_the_new_total(
+    gateway: Client, services: Services, fake_at: FakeAfricasTalking
+) -> None:
+    """Bola (who pays for delivery: the longest quote) has Indomie and Spaghetti in the cart;
+    Indomie loses its Lagos price while he reads the quote."""
+    bola = SmsPhone(gateway, services, fake_at, "+2348030000002")
+    for key in ("Hi", "1", "1", "1", "1"):
+        await bola.text(key)
+    cart = await services.orders.cart(Phone("+2348030000002"), RegionCode.LAGOS)
+    await services.orders.save_cart(cart.with_quantity("NDL-SPAG-500", 1))
+    assert "Total NGN" in await bola.text("3")  # Checkout
+    async with services.db.transaction() as s:
+        await s.execute(
+            delete(prices).where(prices.c.region == "lagos", prices.c.sku == "NDL-INDO-CHK")
+        )
+    services.pricing.forget()
+
+    requote = await bola.text("1")  # Choose payment
+
+    assert requote.startswith("Indomie Chicken 40x70g removed: no longer sold.\n")
+    assert "Total NGN" in requote
+    assert requote.endswith("1. Choose payment\n2. Promo code\n0. Back")
+    assert gsm7_length(requote) <= 160, requote
+    assert "Pay on delivery" in await bola.text("1")  # Choose payment
+    assert "Place order for NGN" in await bola.text("1")
+
+
+async def test_a_withdrawn_product_too_long_to_name_in_one_sms_still_gets_the_new_quote(
+    gateway: Client, services: Services, fake_at: FakeAfricasTalking
+) -> None:
+    bola = SmsPhone(gateway, services, fake_at, "+2348030000002")
+    for key in ("Hi", "1", "1", "1", "1"):
+        await bola.text(key)
+    cart = await services.orders.cart(Phone("+2348030000002"), RegionCode.LAGOS)
+    await services.orders.save_cart(cart.with_quantity("NDL-SPAG-500", 1))
+    await bola.text("3")  # Checkout
+    async with services.db.transaction() as s:
+        await s.execute(
+            update(products)
+            .where(products.c.region == "lagos", products.c.sku == "NDL-INDO-CHK")
+            .values(name="Indomie Instant Noodles Chicken Flavour Family Carton 40 x 70 g")
+        )
+        await s.execute(
+            delete(prices).where(prices.c.region == "lagos", prices.c.sku == "NDL-INDO-CHK")
+        )
+    services.catalogue.forget()
+    services.pricing.forget()
+
+    requote = await bola.text("1")  # Choose payment
+
+    assert requote.startswith("Cart updated: 1 product removed, no longer available.\n")
+    assert requote.endswith("1. Choose payment\n2. Promo code\n0. Back")
     assert gsm7_length(requote) <= 160, requote

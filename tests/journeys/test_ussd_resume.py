@@ -188,3 +188,22 @@ async def test_resume_notice_is_in_swahili_for_juma(
 
     assert offer.lines[0] == "Kikapu kimesasishwa: bidhaa 1 imepunguzwa hadi kilichopo."
     assert offer.lines[1].startswith("Karibu tena! Kikapu chako kina bidhaa 1, KES ")
+
+
+async def test_a_product_withdrawn_while_the_offer_is_read_does_not_fail_it(
+    ngozi: UssdPhone, services: Services
+) -> None:
+    await drop_with_noodles_and_spaghetti(ngozi)
+    await ngozi.dial()
+    await withdraw(services, "NDL-INDO-CHK")
+
+    offer = await ngozi.press("7")
+
+    assert offer.kind == "CON"
+    assert offer.lines[:2] == [
+        "Please choose a number from the list.",
+        "Cart updated: 1 product removed, no longer available.",
+    ]
+    assert offer.lines[2].startswith("Welcome back! Your cart has 5 items, NGN ")
+    cart = await ngozi.choose("Continue with cart")
+    assert cart.labels == ["Checkout", "5 x Spaghetti 20x500g", "Back"]

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import delete, update
 
 from core.app.bootstrap import Services
 from core.phone import Phone
 from core.region import RegionCode
+from engines.catalogue.tables import stock_levels
+from engines.pricing.tables import prices
 from tests.support.phone import UssdPhone
 
 NGOZI = Phone("+2348030000001")
@@ -102,3 +105,75 @@ async def test_shortcuts_answer_in_swahili(
 
     assert screen.text == services.translate("sw", msgid)
     assert screen.labels[-1] == services.translate("sw", "nav.back")
+
+
+async def cart_of_noodles_and_spaghetti_left(phone: UssdPhone) -> None:
+    """3 Indomie Chicken and 5 Spaghetti in the cart, then the call drops."""
+    await phone.dial("1")
+    await phone.walk("1", "1", "3")
+    await phone.choose("Add more products")
+    await phone.choose("Spaghetti")
+    await phone.press("5")
+
+
+async def withdraw_chicken_and_cut_spaghetti(services: Services) -> None:
+    async with services.db.transaction() as session:
+        await session.execute(
+            delete(prices).where(prices.c.region == "lagos", prices.c.sku == "NDL-INDO-CHK")
+        )
+        await session.execute(
+            update(stock_levels)
+            .where(stock_levels.c.warehouse_id == "WH-LAGOS", stock_levels.c.sku == "NDL-SPAG-500")
+            .values(on_hand=2, reserved=0)
+        )
+    services.pricing.forget()
+
+
+async def test_the_cart_shortcut_says_what_the_check_of_the_saved_cart_changed(
+    ngozi: UssdPhone, services: Services
+) -> None:
+    await cart_of_noodles_and_spaghetti_left(ngozi)
+    await withdraw_chicken_and_cut_spaghetti(services)
+
+    cart = await ngozi.dial("2")
+
+    assert cart.lines[0] == "Cart updated: 1 removed (unavailable), 1 cut to stock."
+    assert cart.lines[1] == "Cart (2 items, NGN 30,315.00):"
+    assert cart.labels == ["Checkout", "2 x Spaghetti 20x500g", "Back"]
+
+
+@pytest.mark.parametrize(
+    ("key", "title"), [("1", "Choose a category:"), ("3", "You have no orders yet.")]
+)
+async def test_every_main_menu_shortcut_says_what_the_check_of_the_saved_cart_changed(
+    ngozi: UssdPhone, services: Services, key: str, title: str
+) -> None:
+    await cart_of_noodles_and_spaghetti_left(ngozi)
+    await withdraw_chicken_and_cut_spaghetti(services)
+
+    screen = await ngozi.dial(key)
+
+    assert screen.lines[0] == "Cart updated: 1 removed (unavailable), 1 cut to stock."
+    assert screen.lines[1] == title
+    assert "interrupted" not in screen
+
+
+async def test_a_shortcut_key_not_on_the_menu_says_the_saved_cart_was_emptied(
+    ngozi: UssdPhone, services: Services
+) -> None:
+    await ngozi.dial("1")
+    await ngozi.walk("1", "1", "3")
+    async with services.db.transaction() as session:
+        await session.execute(
+            delete(prices).where(prices.c.region == "lagos", prices.c.sku == "NDL-INDO-CHK")
+        )
+    services.pricing.forget()
+
+    screen = await ngozi.dial("9")
+
+    assert screen.lines[:3] == [
+        "Cart updated: 1 product removed, no longer available.",
+        "Please choose a number from the list.",
+        "Welcome to OmniRoute",
+    ]
+    assert "Cart (0)" in screen.labels
