@@ -44,6 +44,7 @@ RUNNERS: dict[str, str] = {
     "deliveries": "core.app.deliveries_cli",
     "stock": "core.app.stock_cli",
     "picks": "core.app.picks_cli",
+    "warehouses": "core.app.warehouses_cli",
 }
 # Light commands, which log nothing of their own: configuring logging would import the server.
 UNLOGGED = frozenset({"simulate", "migrate", "seed"})

@@ -321,6 +321,18 @@ def _records(commands: Commands) -> None:
         help="QTY of SKU were not found in its bin (repeat for more SKUs)",
     )
 
+    warehouses = commands.add_parser("warehouses", help="the warehouses and where they stand")
+    warehouse_actions = warehouses.add_subparsers(
+        dest="warehouses_command", required=True, parser_class=Parser
+    )
+    warehouse_actions.add_parser("list", help="every warehouse as CSV id,region,name,lat,lon")
+    place = warehouse_actions.add_parser(
+        "locate", help="set where a warehouse stands (its region's routes start there)"
+    )
+    place.add_argument("warehouse", metavar="WAREHOUSE", help="its id, e.g. WH-LAGOS")
+    place.add_argument("--lat", required=True, help="latitude, decimal degrees")
+    place.add_argument("--lon", required=True, help="longitude, decimal degrees")
+
     stock = commands.add_parser("stock", help="the warehouse's bins against the catalogue")
     stock_actions = stock.add_subparsers(dest="stock_command", required=True, parser_class=Parser)
     check = stock_actions.add_parser("check", help="list the SKUs whose bins differ from on hand")
