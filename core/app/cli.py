@@ -37,6 +37,7 @@ RUNNERS: dict[str, str] = {
     "apikey": "core.app.credentials",
     "apikeys": "core.app.credentials",  # `apikeys list`, as operators also say it
     "client": "core.app.credentials",
+    "clients": "core.app.credentials",
     "token": "core.app.credentials",
     "drivers": "core.app.payout_cli",
     "agents": "core.app.payout_cli",

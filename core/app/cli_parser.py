@@ -210,7 +210,7 @@ def _planning(commands: Commands) -> None:
 
 def _credentials(commands: Commands) -> None:
     for name, what in (("apikey", "an API key"), ("client", "an OAuth 2.0 client")):
-        aliases = ["apikeys"] if name == "apikey" else []
+        aliases = [f"{name}s"]  # `apikeys list`, `clients list`, as operators also say it
         parser = commands.add_parser(
             name, aliases=aliases, help=f"manage {what} for the GraphQL API"
         )
@@ -230,6 +230,19 @@ def _credentials(commands: Commands) -> None:
                 "revoke", help="refuse a key from the next request on (the gateway's too)"
             )
             revoke.add_argument("key_id", metavar="KEY_ID", help="as `apikey list` shows it")
+        else:
+            actions.add_parser(
+                "list",
+                help="every client as CSV client_id,role,subject,name,created_at,revoked_at"
+                " (never the secret)",
+            )
+            revoke = actions.add_parser(
+                "revoke",
+                help="refuse a client new tokens, and the tokens it holds from the next request",
+            )
+            revoke.add_argument(
+                "client_id", metavar="CLIENT_ID", help="as `client list` shows it (omr-…)"
+            )
 
     token = commands.add_parser("token", help="sign a JWT bearer token with the configured key")
     token.add_argument("--sub", required=True, help="the user's E.164 phone or an operator id")
