@@ -1,5 +1,8 @@
 """Who is calling: JWT bearer tokens (HS256/RS256), API keys, and the role checks.
 
+API keys are read on every request, and so is the OAuth client a token was issued to (its
+`client_id` claim): revoking either refuses the very next request.
+
 The algorithm is fixed by configuration, never by the token: a token whose header names an
 algorithm without a configured key is refused (no `alg: none`, no RS256/HS256 confusion).
 """
@@ -7,16 +10,15 @@ algorithm without a configured key is refused (no `alg: none`, no RS256/HS256 co
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any, Final, Protocol
 
 import jwt
 import structlog
 from graphql import GraphQLError
 
 from core.config import SettingError, Settings
-from engines.access import API_KEY_PREFIX, Principal, Role
+from engines.access import API_KEY_PREFIX, CLIENT_CREDENTIAL, Principal, Role
 
 log = structlog.get_logger(__name__)
 
@@ -92,7 +94,13 @@ class TokenKeys:
                 leeway=LEEWAY_SECONDS,
                 options={"require": ["exp", "sub"], "verify_aud": self.audience is not None},
             )
-            return Principal(str(claims["sub"]), Role(str(claims.get("role"))))
+            client = claims.get("client_id")
+            # Only a client of ours (`client:<id>`, as `issue` writes it); another issuer's
+            # client_id names its app, which every one of its users shares.
+            ours = (
+                client if isinstance(client, str) and client.startswith(CLIENT_CREDENTIAL) else None
+            )
+            return Principal(str(claims["sub"]), Role(str(claims.get("role"))), credential=ours)
         except (jwt.PyJWTError, ValueError) as exc:
             raise InvalidTokenError(str(exc)) from exc
 
@@ -115,15 +123,20 @@ class TokenKeys:
         return jwt.encode(claims, self.sign_key, algorithm=self.sign_algorithm)
 
 
-ApiKeyCheck = Callable[[str], Awaitable[Principal | None]]
+class CredentialCheck(Protocol):
+    """What the gateway asks the stored credentials on every request (engines.access)."""
+
+    async def authenticate_api_key(self, key: str) -> Principal | None: ...
+
+    async def client_revoked(self, credential: str) -> bool: ...
 
 
 async def authenticate(
-    authorization: str | None, api_key: str | None, keys: TokenKeys, check_key: ApiKeyCheck
+    authorization: str | None, api_key: str | None, keys: TokenKeys, check: CredentialCheck
 ) -> Principal | None:
     """None for an anonymous call; raises InvalidTokenError for bad credentials."""
     if api_key:
-        found = await check_key(api_key.strip())
+        found = await check.authenticate_api_key(api_key.strip())
         if found is None:
             raise InvalidTokenError("unknown or revoked API key")
         return found
@@ -132,10 +145,13 @@ async def authenticate(
     scheme, _, credentials = authorization.strip().partition(" ")
     credentials = credentials.strip()
     if scheme.lower() == "bearer" and credentials.startswith(API_KEY_PREFIX):
-        return await authenticate(None, credentials, keys, check_key)
+        return await authenticate(None, credentials, keys, check)
     if scheme.lower() != "bearer" or not credentials:
         raise InvalidTokenError("expected Authorization: Bearer <token>")
-    return keys.decode(credentials)
+    principal = keys.decode(credentials)
+    if principal.credential and await check.client_revoked(principal.credential):
+        raise InvalidTokenError("the OAuth client this token was issued to is revoked")
+    return principal
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,10 +169,10 @@ class Credentials:
         api_key = params.get("X-API-Key") or params.get("apiKey")
         return cls(str(authorization) if authorization else None, str(api_key) if api_key else None)
 
-    async def authenticate(self, keys: TokenKeys, check_key: ApiKeyCheck) -> Principal | None:
-        """The caller now: raises InvalidTokenError once the token expired or the key was
-        revoked."""
-        return await authenticate(self.authorization, self.api_key, keys, check_key)
+    async def authenticate(self, keys: TokenKeys, check: CredentialCheck) -> Principal | None:
+        """The caller now: raises InvalidTokenError once the token expired or the key (or the
+        token's OAuth client) was revoked."""
+        return await authenticate(self.authorization, self.api_key, keys, check)
 
     def expires_at(self) -> float | None:
         """When a bearer JWT stops being accepted (its `exp` and the leeway); None for keys."""
@@ -174,10 +190,10 @@ class Credentials:
 
 
 async def authenticate_params(
-    params: dict[str, Any], keys: TokenKeys, check_key: ApiKeyCheck
+    params: dict[str, Any], keys: TokenKeys, check: CredentialCheck
 ) -> Principal | None:
     """The caller signed in by connection_init's payload (see `Credentials.from_params`)."""
-    return await Credentials.from_params(params).authenticate(keys, check_key)
+    return await Credentials.from_params(params).authenticate(keys, check)
 
 
 class ClientError(GraphQLError):

@@ -100,12 +100,13 @@ class GraphQLContext:
         return cls(services, principal, loaders, request, response)
 
     async def still_signed_in(self) -> None:
-        """UNAUTHENTICATED once the socket's token has expired or its API key was revoked."""
+        """UNAUTHENTICATED once the socket's token has expired or its API key (or OAuth client)
+        was revoked."""
         if self.credentials is None:
             return
         services = self.services
         try:
-            await self.credentials.authenticate(services.keys, services.access.authenticate_api_key)
+            await self.credentials.authenticate(services.keys, services.access)
         except InvalidTokenError as exc:
             raise unauthenticated(f"sign in again, then resubscribe: {exc}") from exc
 

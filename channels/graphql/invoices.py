@@ -1,4 +1,5 @@
-"""Invoices over GraphQL: a customer reads their own, operators and admins any."""
+"""Invoices over GraphQL: read as orders are, a customer her own and staff (agents, operators,
+admins) anyone's."""
 
 from __future__ import annotations
 
@@ -7,18 +8,14 @@ from typing import Annotated
 
 import strawberry
 
-from channels.graphql.auth import require
+from channels.graphql.auth import may_act_for, require
 from channels.graphql.context import GraphQLContext
 from channels.graphql.errors import NotFound
 from channels.graphql.scalars import MoneyType
-from engines.access import Principal, Role
 from engines.invoices import CreditNote as CreditNoteModel
 from engines.invoices import Invoice as InvoiceModel
 
 Info = strawberry.Info[GraphQLContext, None]
-
-# Who reads every invoice: the books are not an agent's (agents see their retailers' orders).
-READS_ANY = frozenset({Role.OPERATOR, Role.ADMIN})
 
 
 @strawberry.type(name="InvoiceLine")
@@ -122,15 +119,11 @@ def _of(invoice: InvoiceModel, notes: list[CreditNoteModel]) -> InvoiceType:
     )
 
 
-def _may_read(principal: Principal, invoice: InvoiceModel) -> bool:
-    return principal.role in READS_ANY or principal.subject == invoice.customer.e164
-
-
 @strawberry.type
 class InvoicesQuery:
     @strawberry.field(
         description="An invoice by its number (NG-2026-000123) or its order's reference: "
-        "your own, or any for operators and admins"
+        "your own, or any for agents, operators and admins (as `order`)"
     )
     async def invoice(self, info: Info, reference: str) -> InvoiceResult:
         principal = require(info.context.principal)
@@ -138,6 +131,6 @@ class InvoicesQuery:
         found = None if service is None else await service.find(reference)
         # Someone else's invoice answers as a missing one, word for word: a stranger guessing
         # numbers learns nothing.
-        if service is None or found is None or not _may_read(principal, found):
+        if service is None or found is None or not may_act_for(principal, found.customer.e164):
             return NotFound(message=f"no invoice {reference}", reference=reference)
         return _of(found, await service.credit_notes(found.order_reference))

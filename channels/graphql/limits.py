@@ -245,7 +245,7 @@ def api_guard(services: GraphQLServices) -> Middleware:
                     request.headers.get("Authorization"),
                     request.headers.get("X-API-Key"),
                     services.keys,
-                    services.access.authenticate_api_key,
+                    services.access,
                 )
             except InvalidTokenError as exc:
                 # 200 with the error, as GraphQL clients (Apollo, gql, urql) expect it.

@@ -578,7 +578,7 @@ async def _subscriber(info: Info) -> Principal:
     services = context.services
     try:
         principal = await authenticate_params(
-            context.connection_params or {}, services.keys, services.access.authenticate_api_key
+            context.connection_params or {}, services.keys, services.access
         )
     except InvalidTokenError as exc:
         raise ClientError("UNAUTHENTICATED", str(exc)) from exc

@@ -50,9 +50,7 @@ class OmniRouteGraphQLView(GraphQLView[GraphQLContext, None]):
             services = self.services
             credentials = Credentials.from_params(context.connection_params)
             try:
-                principal = await credentials.authenticate(
-                    services.keys, services.access.authenticate_api_key
-                )
+                principal = await credentials.authenticate(services.keys, services.access)
             except InvalidTokenError:
                 principal = None
             if principal is not None:

@@ -74,7 +74,7 @@ def web_chat_authorize(api: GraphQLServices) -> Authorize:
                 authorization,
                 request.headers.get("X-API-Key"),
                 api.keys,
-                api.access.authenticate_api_key,
+                api.access,
             )
         except InvalidTokenError as exc:
             return Denied(401, f"invalid credentials: {exc}")

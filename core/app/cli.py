@@ -37,6 +37,7 @@ RUNNERS: dict[str, str] = {
     "apikey": "core.app.credentials",
     "apikeys": "core.app.credentials",  # `apikeys list`, as operators also say it
     "client": "core.app.credentials",
+    "clients": "core.app.credentials",
     "token": "core.app.credentials",
     "drivers": "core.app.payout_cli",
     "agents": "core.app.payout_cli",
@@ -44,6 +45,7 @@ RUNNERS: dict[str, str] = {
     "deliveries": "core.app.deliveries_cli",
     "stock": "core.app.stock_cli",
     "picks": "core.app.picks_cli",
+    "warehouses": "core.app.warehouses_cli",
 }
 # Light commands, which log nothing of their own: configuring logging would import the server.
 UNLOGGED = frozenset({"simulate", "migrate", "seed"})

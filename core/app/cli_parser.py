@@ -210,7 +210,7 @@ def _planning(commands: Commands) -> None:
 
 def _credentials(commands: Commands) -> None:
     for name, what in (("apikey", "an API key"), ("client", "an OAuth 2.0 client")):
-        aliases = ["apikeys"] if name == "apikey" else []
+        aliases = [f"{name}s"]  # `apikeys list`, `clients list`, as operators also say it
         parser = commands.add_parser(
             name, aliases=aliases, help=f"manage {what} for the GraphQL API"
         )
@@ -230,6 +230,19 @@ def _credentials(commands: Commands) -> None:
                 "revoke", help="refuse a key from the next request on (the gateway's too)"
             )
             revoke.add_argument("key_id", metavar="KEY_ID", help="as `apikey list` shows it")
+        else:
+            actions.add_parser(
+                "list",
+                help="every client as CSV client_id,role,subject,name,created_at,revoked_at"
+                " (never the secret)",
+            )
+            revoke = actions.add_parser(
+                "revoke",
+                help="refuse a client new tokens, and the tokens it holds from the next request",
+            )
+            revoke.add_argument(
+                "client_id", metavar="CLIENT_ID", help="as `client list` shows it (omr-…)"
+            )
 
     token = commands.add_parser("token", help="sign a JWT bearer token with the configured key")
     token.add_argument("--sub", required=True, help="the user's E.164 phone or an operator id")
@@ -320,6 +333,18 @@ def _records(commands: Commands) -> None:
         metavar="SKU=QTY",
         help="QTY of SKU were not found in its bin (repeat for more SKUs)",
     )
+
+    warehouses = commands.add_parser("warehouses", help="the warehouses and where they stand")
+    warehouse_actions = warehouses.add_subparsers(
+        dest="warehouses_command", required=True, parser_class=Parser
+    )
+    warehouse_actions.add_parser("list", help="every warehouse as CSV id,region,name,lat,lon")
+    place = warehouse_actions.add_parser(
+        "locate", help="set where a warehouse stands (its region's routes start there)"
+    )
+    place.add_argument("warehouse", metavar="WAREHOUSE", help="its id, e.g. WH-LAGOS")
+    place.add_argument("--lat", required=True, help="latitude, decimal degrees")
+    place.add_argument("--lon", required=True, help="longitude, decimal degrees")
 
     stock = commands.add_parser("stock", help="the warehouse's bins against the catalogue")
     stock_actions = stock.add_subparsers(dest="stock_command", required=True, parser_class=Parser)

@@ -1,4 +1,5 @@
-"""`omniroute apikey create|list|revoke`, `client create`, `token`: credentials for apps.
+"""`omniroute apikey create|list|revoke`, `client create|list|revoke`, `token`: credentials for
+apps.
 
 A secret is printed once: only its hash is stored, so a lost key is replaced, not recovered.
 """
@@ -22,6 +23,7 @@ from engines.access import (
     API_KEY_PREFIX,
     AccessService,
     ApiKeyRecord,
+    ClientRecord,
     IssuedSecret,
     Principal,
     Role,
@@ -31,6 +33,7 @@ from engines.access import (
 # driver's own tasks): any other spelling makes a credential that is refused everything.
 PHONE_ROLES = (Role.CUSTOMER, Role.DRIVER)
 KEY_COLUMNS = ("key_id", "role", "subject", "name", "created_at", "revoked_at")
+CLIENT_COLUMNS = ("client_id", "role", "subject", "name", "created_at", "revoked_at")
 
 T = TypeVar("T")
 
@@ -57,6 +60,8 @@ def run(args: argparse.Namespace) -> int:
     settings = Settings()
     if args.command == "apikey" and args.action in ("list", "revoke"):
         return _manage_keys(settings, args)
+    if args.command == "client" and args.action in ("list", "revoke"):
+        return _manage_clients(settings, args)
     role = Role(args.role)
     option, raw = ("--sub", args.sub) if args.command == "token" else ("--subject", args.subject)
     try:
@@ -141,9 +146,42 @@ def _manage_keys(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-def _row(record: ApiKeyRecord) -> tuple[str, ...]:
+def _manage_clients(settings: Settings, args: argparse.Namespace) -> int:
+    """`client list` as CSV; `client revoke CLIENT_ID`: the client gets no new token, and the
+    gateway, which looks up a token's client on every request, refuses those it holds."""
+    if args.action == "list":
+        found = _with_access(settings, lambda access: access.clients())
+        out = csv.writer(sys.stdout, lineterminator="\n")
+        out.writerow(CLIENT_COLUMNS)
+        out.writerows(_row(record) for record in found)
+        return 0
+    # The id, or the line `client create` printed pasted whole (client_id=omr-…).
+    client_id = args.client_id.strip().removeprefix("client_id=")
+
+    async def revoke(access: AccessService) -> tuple[ClientRecord | None, ClientRecord | None]:
+        was = next((r for r in await access.clients() if r.client_id == client_id), None)
+        if was is None or was.revoked_at is not None:
+            return was, was
+        return was, await access.revoke_client(client_id)
+
+    was, now = _with_access(settings, revoke)
+    if was is None or now is None:
+        print(
+            f"omniroute client revoke: no OAuth client {client_id!r} (see client list)",
+            file=sys.stderr,
+        )
+        return 2
+    at = now.revoked_at.isoformat() if now.revoked_at else ""
+    if was.revoked_at is not None:
+        print(f"OAuth client {client_id} was already revoked at {at}")
+    else:
+        print(f"OAuth client {client_id} ({was.role.value}, {was.subject}) revoked at {at}")
+    return 0
+
+
+def _row(record: ApiKeyRecord | ClientRecord) -> tuple[str, ...]:
     return (
-        record.key_id,
+        record.key_id if isinstance(record, ApiKeyRecord) else record.client_id,
         record.role.value,
         record.subject,
         record.name,

@@ -59,11 +59,7 @@ def checked(phone: str, lat: str, lon: str, address: str | None) -> tuple[Phone,
         market = region_for_phone(who)
     except UnsupportedRegionError:
         raise LocateError(f"--phone {who.e164}: country {who.country} is not served") from None
-    y, x = _degrees("--lat", lat, 90), _degrees("--lon", lon, 180)
-    if not COUNTRY_BOXES[market.country].holds(y, x):
-        raise LocateError(
-            f"--lat/--lon {y}, {x} is outside {market.country}, the country of {who.e164}"
-        )
+    y, x = point_in(market.country, lat, lon, whose=f"the country of {who.e164}")
     text = who.e164 if address is None else address
     try:
         return who, DeliveryPoint(text, GeoPoint(y, x))
@@ -80,6 +76,15 @@ def run(args: argparse.Namespace) -> int:
     where = asyncio.run(_locate(phone, where, keep_address=args.address is None))
     print(f"{phone.e164}: delivery point {where.point.lat}, {where.point.lon} ({where.address})")
     return 0
+
+
+def point_in(country: str, lat: str, lon: str, *, whose: str) -> tuple[float, float]:
+    """--lat and --lon as degrees inside `country` (also a warehouse's: `warehouses locate`),
+    or a LocateError naming `whose` country it should be."""
+    y, x = _degrees("--lat", lat, 90), _degrees("--lon", lon, 180)
+    if not COUNTRY_BOXES[country].holds(y, x):
+        raise LocateError(f"--lat/--lon {y}, {x} is outside {country}, {whose}")
+    return y, x
 
 
 def _degrees(flag: str, text: str, limit: int) -> float:

@@ -411,8 +411,9 @@ class DispatchPlanner:
             raise NoDepotError(f"{region.value} has no warehouse: nowhere to load the trucks")
         if site.lat is None or site.lon is None:
             raise NoDepotError(
-                f"warehouse {site.warehouse_id} has no location (its lat and lon in the"
-                " warehouses table): routes start and end there, so record it first"
+                f"warehouse {site.warehouse_id} has no location: routes start and end there,"
+                f" so record it first (omniroute warehouses locate {site.warehouse_id}"
+                " --lat X --lon Y)"
             )
         return RouteDepot(site.warehouse_id, GeoPoint(site.lat, site.lon))
 

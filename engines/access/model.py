@@ -66,6 +66,18 @@ class ApiKeyRecord:
     revoked_at: datetime | None
 
 
+@dataclass(frozen=True, slots=True)
+class ClientRecord:
+    """An OAuth client as operators see it: never its secret, which is not kept."""
+
+    client_id: str
+    role: Role
+    subject: str
+    name: str
+    created_at: datetime
+    revoked_at: datetime | None
+
+
 def secret_hash(secret: str) -> str:
     """SHA-256 of a random 256-bit secret: a slow password hash adds nothing to that entropy."""
     return hashlib.sha256(secret.encode()).hexdigest()

@@ -1,4 +1,4 @@
-"""Access use cases: issue API keys and OAuth clients (shown once), and check them."""
+"""Access use cases: issue API keys and OAuth clients (shown once), check and revoke them."""
 
 from __future__ import annotations
 
@@ -11,10 +11,19 @@ from sqlalchemy import Row, insert, select, update
 from core.clock import Clock
 from core.db import Database
 from core.ids import IdGenerator
-from engines.access.model import ApiKeyRecord, IssuedSecret, Principal, Role, secret_hash
+from engines.access.model import (
+    ApiKeyRecord,
+    ClientRecord,
+    IssuedSecret,
+    Principal,
+    Role,
+    secret_hash,
+)
 from engines.access.tables import api_keys, oauth_clients
 
 API_KEY_PREFIX = "omr_"
+# How a principal names the OAuth client it came through (its tokens' `client_id` claim).
+CLIENT_CREDENTIAL = "client:"
 
 
 class AccessService:
@@ -113,12 +122,60 @@ class AccessService:
         expected = row.secret_hash if row is not None else secret_hash("")
         if not hmac.compare_digest(expected, secret_hash(secret)) or row is None:
             return None
-        return Principal(row.subject, Role(row.role), credential=f"client:{client_id}")
+        return Principal(row.subject, Role(row.role), credential=f"{CLIENT_CREDENTIAL}{client_id}")
+
+    async def clients(self) -> list[ClientRecord]:
+        """Every OAuth client issued, revoked ones too, oldest first."""
+        async with self._db.transaction() as s:
+            rows = (
+                await s.execute(select(oauth_clients).order_by(oauth_clients.c.created_at))
+            ).all()
+        return [_client(row) for row in rows]
+
+    async def revoke_client(self, client_id: str) -> ClientRecord | None:
+        """Refuse the client a token from now on, and the tokens it was issued (the gateway
+        asks `client_revoked` on every request); None when no client has that id. Revoking
+        again keeps the first revocation's time."""
+        async with self._db.transaction() as s:
+            await s.execute(
+                update(oauth_clients)
+                .where(oauth_clients.c.client_id == client_id, oauth_clients.c.revoked_at.is_(None))
+                .values(revoked_at=self._clock.now())
+            )
+            row = (
+                await s.execute(select(oauth_clients).where(oauth_clients.c.client_id == client_id))
+            ).first()
+        return None if row is None else _client(row)
+
+    async def client_revoked(self, credential: str) -> bool:
+        """Whether a token's `client_id` claim (`client:<id>`) names a client revoked since. A
+        claim naming no client of ours (another issuer's) is not ours to refuse."""
+        if not credential.startswith(CLIENT_CREDENTIAL):
+            return False
+        client_id = credential.removeprefix(CLIENT_CREDENTIAL)
+        async with self._db.transaction() as s:
+            revoked = (
+                await s.execute(
+                    select(oauth_clients.c.revoked_at).where(oauth_clients.c.client_id == client_id)
+                )
+            ).scalar()
+        return revoked is not None
 
 
 def _record(row: Row[Any]) -> ApiKeyRecord:
     return ApiKeyRecord(
         key_id=row.key_id,
+        role=Role(row.role),
+        subject=row.subject,
+        name=row.name,
+        created_at=row.created_at,
+        revoked_at=row.revoked_at,
+    )
+
+
+def _client(row: Row[Any]) -> ClientRecord:
+    return ClientRecord(
+        client_id=row.client_id,
         role=Role(row.role),
         subject=row.subject,
         name=row.name,

@@ -119,6 +119,17 @@ class Site:
 
 
 @dataclass(frozen=True, slots=True)
+class Warehouse:
+    """A warehouse as operators see it: its region, name and where it stands (None: unknown)."""
+
+    id: str
+    region: str
+    name: str
+    lat: float | None
+    lon: float | None
+
+
+@dataclass(frozen=True, slots=True)
 class StockDrift:
     """A SKU whose bins (the dock included) do not hold what the catalogue says is on hand."""
 

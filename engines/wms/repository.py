@@ -21,6 +21,7 @@ from engines.wms.model import (
     PickListStatus,
     Site,
     StockAt,
+    Warehouse,
     Zone,
 )
 from engines.wms.tables import (
@@ -299,6 +300,17 @@ class SqlWarehouseRepository:
             )
         ).first()
         return None if row is None else Site(row.id, row.lat, row.lon)
+
+    async def warehouses(self) -> list[Warehouse]:
+        rows = await self._s.execute(select(warehouses).order_by(warehouses.c.id))
+        return [Warehouse(r.id, r.region, r.name, r.lat, r.lon) for r in rows]
+
+    async def locate(self, warehouse_id: str, lat: float, lon: float) -> bool:
+        """Set where the warehouse stands; False when there is no such warehouse."""
+        done = await self._s.execute(
+            update(warehouses).where(warehouses.c.id == warehouse_id).values(lat=lat, lon=lon)
+        )
+        return bool(done.rowcount)  # type: ignore[attr-defined]
 
     async def open_pick_lists(self, warehouse_id: str) -> list[PickList]:
         """The warehouse's pick lists still to be picked, oldest first."""

@@ -37,6 +37,7 @@ from engines.wms.model import (
     StockDrift,
     UnknownLocationError,
     UnknownPickError,
+    Warehouse,
     WarehouseError,
     Wave,
     WaveOrder,
@@ -318,6 +319,20 @@ class WarehouseService:
         """The region's warehouse and where it stands (None: the region has none)."""
         async with self._db.transaction() as s:
             return await SqlWarehouseRepository(s).site(region)
+
+    async def warehouses(self) -> list[Warehouse]:
+        """Every warehouse, by id."""
+        async with self._db.transaction() as s:
+            return await SqlWarehouseRepository(s).warehouses()
+
+    async def locate(self, warehouse_id: str, lat: float, lon: float) -> Warehouse:
+        """Set where the warehouse stands: the next day plan of its region starts its routes
+        there. Raises UnknownWarehouseError for an id no warehouse has."""
+        async with self._db.transaction() as s:
+            repo = SqlWarehouseRepository(s)
+            if not await repo.locate(warehouse_id, lat, lon):
+                raise UnknownWarehouseError(warehouse_id)
+            return next(w for w in await repo.warehouses() if w.id == warehouse_id)
 
     async def open_pick_lists(self, warehouse_id: str) -> list[PickList]:
         """The warehouse's pick lists still to be picked, oldest first."""

@@ -16,7 +16,7 @@ from core.clock import SystemClock
 from core.config import Settings
 from core.db import Database
 from core.ids import RandomIds
-from engines.access import AccessService, Role
+from engines.access import AccessService, Principal, Role
 from tests.support.graphql import post_graphql
 
 
@@ -150,3 +150,58 @@ async def test_a_revoked_key_is_refused_by_the_running_gateway_at_once(
     assert capsys.readouterr().err == (
         "omniroute apikey revoke: no API key '0123456789ab' (see apikey list)\n"
     )
+
+
+async def test_a_revoked_oauth_client_and_the_tokens_it_holds_are_refused_at_once(
+    env: str, client: TestClient[Any, Any], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A partner's client secret leaks: the operator lists the clients, revokes it by its id,
+    and the running gateway refuses the token the partner already holds on its very next
+    request (it would otherwise have worked until it expired), and gives it no new one."""
+    argv = ["client", "create", "--role", "operator", "--name", "partner"]
+    assert await asyncio.to_thread(main, argv) == 0
+    made = dict(line.split("=", 1) for line in capsys.readouterr().out.split())
+    form = {"grant_type": "client_credentials", **made}
+    response = await client.post("/oauth/token", data=form)
+    assert response.status == 200
+    headers = {"Authorization": f"Bearer {(await response.json())['access_token']}"}
+    status, body = await post_graphql(client, ME, headers=headers)
+    assert (status, body.get("errors")) == (200, None)
+
+    assert await asyncio.to_thread(main, ["clients", "list"]) == 0
+    rows = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
+    [row] = [r for r in rows if r["name"] == "partner"]
+    assert row["client_id"] == made["client_id"]
+    assert (row["role"], row["revoked_at"]) == ("operator", "")
+    assert made["client_secret"] not in "".join(",".join(r.values()) for r in rows)
+
+    assert await asyncio.to_thread(main, ["client", "revoke", row["client_id"]]) == 0
+    assert f"OAuth client {row['client_id']} (operator, " in capsys.readouterr().out
+
+    status, body = await post_graphql(client, ME, headers=headers)
+    assert body["data"] is None
+    assert body["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+    response = await client.post("/oauth/token", data=form)
+    assert (response.status, (await response.json())["error"]) == (401, "invalid_client")
+    assert await asyncio.to_thread(main, ["client", "list"]) == 0
+    [row] = [
+        r for r in csv.DictReader(io.StringIO(capsys.readouterr().out)) if r["name"] == "partner"
+    ]
+    assert row["revoked_at"]  # when, for the audit
+    # revoking again changes nothing; an id no client has is one line and exit 2
+    assert await asyncio.to_thread(main, ["client", "revoke", row["client_id"]]) == 0
+    assert "already revoked" in capsys.readouterr().out
+    assert await asyncio.to_thread(main, ["client", "revoke", "omr-0123456789abcdef"]) == 2
+    assert capsys.readouterr().err == (
+        "omniroute client revoke: no OAuth client 'omr-0123456789abcdef' (see client list)\n"
+    )
+
+
+async def test_a_token_whose_client_id_is_another_issuers_is_not_refused(
+    env: str, client: TestClient[Any, Any]
+) -> None:
+    """An identity provider's tokens name its app in client_id: no client of ours to revoke."""
+    keys = TokenKeys.from_settings(Settings())
+    token = keys.issue(Principal("ops-1", Role.OPERATOR, credential="mobile-app"))
+    status, body = await post_graphql(client, ME, headers={"Authorization": f"Bearer {token}"})
+    assert (status, body.get("errors")) == (200, None)

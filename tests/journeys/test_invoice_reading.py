@@ -123,6 +123,29 @@ async def test_an_operator_reads_any_invoice_with_its_credit_notes(
     assert note["total"] == {"amount": seen["total"]["amount"]}
 
 
+async def test_an_agent_reads_a_retailers_invoice_as_he_reads_her_orders(
+    client: Client, services: Services
+) -> None:
+    reference = await _ngozis_order(services, "inv-read-agent")
+    query = "query($r: String!) { order(reference: $r) { __typename } }"
+    async with gql_session(client, bearer(services.settings, "agent-7", "agent")) as session:
+        order = (await run(session, query, {"r": reference}))["order"]
+        seen = (await run(session, INVOICE, {"reference": reference}))["invoice"]
+    assert order == {"__typename": "Order"}
+    assert seen["__typename"] == "Invoice"
+    assert seen["customer"] == NGOZI
+    assert seen["orderReference"] == reference
+
+
+async def test_a_driver_whose_phone_bought_reads_no_invoice_as_a_driver(
+    client: Client, services: Services
+) -> None:
+    reference = await _ngozis_order(services, "inv-read-driver")
+    async with gql_session(client, bearer(services.settings, NGOZI, "driver")) as session:
+        seen = (await run(session, INVOICE, {"reference": reference}))["invoice"]
+    assert seen["__typename"] == "NotFound"
+
+
 @pytest.fixture
 def cli_database(database_url: str, monkeypatch: pytest.MonkeyPatch) -> str:
     monkeypatch.setenv("OMNIROUTE_DATABASE_URL", database_url)

@@ -196,8 +196,8 @@ async def test_a_warehouse_without_a_location_is_named_and_nothing_is_planned(
         await planner(services).plan(RegionCode.LAGOS, tomorrow, time_limit_s=1)
 
     assert str(refused.value) == (
-        "warehouse WH-LAGOS has no location (its lat and lon in the warehouses table): routes"
-        " start and end there, so record it first"
+        "warehouse WH-LAGOS has no location: routes start and end there, so record it first"
+        " (omniroute warehouses locate WH-LAGOS --lat X --lon Y)"
     )
     assert await services.gig.tasks() == []
 
