@@ -6,8 +6,8 @@ Credit limit (decided from the retailer's delivered orders, re-decided whenever 
   * otherwise LIMIT_SHARE (50 %) of the average monthly delivered value over the last
     WINDOW_DAYS (90) days — i.e. half of one month's usual buying — rounded down to the
     currency's step and capped at the currency's ceiling;
-  * halved for every repayment that was late in the last 180 days; nil while anything is
-    overdue.
+  * halved for every repayment that was late (made after its due date) in the last 180 days,
+    counted from the day it was made; nil while anything is overdue.
 Terms: 7 days for everyone with a limit, 14 days from 5 delivered orders, 30 days from 10.
 Due date: the day the goods were delivered (in the region's time zone) plus the term; a credit
 order not delivered yet has no due date (it is "due N days after delivery"), so nothing about it
@@ -77,7 +77,7 @@ class DeliveredOrder:
 @dataclass(frozen=True, slots=True)
 class CreditHistory:
     orders: Sequence[DeliveredOrder]
-    late_repayments: Sequence[date] = ()  # due dates of credits repaid late
+    late_repayments: Sequence[date] = ()  # the days credits were repaid late on
     overdue_now: bool = False
 
 

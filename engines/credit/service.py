@@ -98,17 +98,24 @@ class CreditService:
         tz = ZoneInfo(region_for_phone(customer).timezone)
         async with self._db.transaction() as s:
             delivered = await s.execute(
-                select(orders.c.created_at, orders.c.total, orders.c.currency).where(
-                    and_(orders.c.customer == customer.e164, orders.c.status == "delivered")
-                )
+                select(
+                    orders.c.created_at, orders.c.updated_at, orders.c.total, orders.c.currency
+                ).where(and_(orders.c.customer == customer.e164, orders.c.status == "delivered"))
             )
+            # dated by the day the goods arrived (a delivered order's last change), as its
+            # credit's due date is; an order from before changes were dated, by its order day
             history = [
-                DeliveredOrder(r.created_at.astimezone(tz).date(), Money(r.total, r.currency))
+                DeliveredOrder(
+                    (r.updated_at or r.created_at).astimezone(tz).date(),
+                    Money(r.total, r.currency),
+                )
                 for r in delivered
             ]
             credits = await self._credits(s, customer)
         today = self._today(customer)
-        late = [c.due_on for c in credits if c.due_on is not None and c.repaid_late]
+        # late = repaid after the due date (its term after delivery), counted from the day it
+        # was repaid: a repayment months late still counts for LATE_LOOKBACK_DAYS after it
+        late = [c.repaid_on for c in credits if c.repaid_on is not None and c.repaid_late]
         overdue = any(is_overdue(c, today) for c in credits)
         return CreditHistory(history, late, overdue)
 
