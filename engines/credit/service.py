@@ -68,6 +68,7 @@ class Repayment:
 class DailyRun:
     reminders: list[tuple[str, ReminderKind]] = field(default_factory=list)
     late_fees: list[tuple[str, Money]] = field(default_factory=list)
+    fee_notices: list[str] = field(default_factory=list)  # fees owed but never texted, told
     later: list[str] = field(default_factory=list)  # before the reminder hour where they are
 
 
@@ -419,6 +420,8 @@ class CreditService:
                 credit = await self._credit(s, reference, lock=True)
                 if credit is None:
                     continue
+                if await self._fee_told(s, customer, credit):
+                    run.fee_notices.append(reference)
                 kind = reminder_due(credit, today)
                 if kind is not None and await self._claim(s, reference, _flag(kind)):
                     locale, opted_out = await self._recipient(s, customer)
@@ -461,6 +464,29 @@ class CreditService:
                     )
                     run.late_fees.append((reference, fee))
         return run
+
+    async def _fee_told(self, s: AsyncSession, customer: Phone, credit: CreditOrder) -> bool:
+        """A late fee owed on the credit that its retailer was never texted about (charged by
+        the first fee code, brought into what the credit owes by migration 0022, which made
+        her overdue at once): she is told what it is and what she owes, once (a fee charged
+        since was texted as it was charged, under the same key), before any reminder."""
+        fee = late_fee_owed(credit)
+        if not credit.late_fee_charged or fee.amount <= 0:
+            return False
+        locale, opted_out = await self._recipient(s, customer)
+        return await self._notifications.queue_in(
+            s,
+            self._sms(
+                customer,
+                locale,
+                "credit.late_fee",
+                f"credit-late_fee:{credit.order_reference}",
+                reference=credit.order_reference,
+                fee=fee.format(),
+                amount=credit.outstanding.format(),
+            ),
+            suppressed=opted_out,
+        )
 
     async def _recipient(self, s: AsyncSession, customer: Phone) -> tuple[str, bool]:
         """The language the retailer chose, else their market's, and whether they sent STOP:
