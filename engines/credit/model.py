@@ -180,6 +180,19 @@ def reduced_to(credit: CreditOrder, total: Money, today: date) -> CreditOrder:
     )
 
 
+def returned(credit: CreditOrder) -> CreditOrder:
+    """The goods of a delivered credit order all came back: nothing is owed for them. What was
+    repaid of it stays on the credit line (for the next credit, as a repayment's rest does); a
+    late fee charged on it is still owed (it was for paying late, not for the goods)."""
+    zero = Money.zero(credit.amount.currency)
+    if credit.status is not CreditStatus.OPEN:
+        return replace(credit, amount=zero)
+    fee = late_fee_owed(credit)
+    if fee.amount > 0:
+        return replace(credit, amount=zero, outstanding=min(credit.outstanding, fee))
+    return replace(credit, amount=zero, outstanding=zero, status=CreditStatus.CANCELLED)
+
+
 def is_overdue(credit: CreditOrder, today: date) -> bool:
     return (
         credit.status is CreditStatus.OPEN and credit.due_on is not None and today > credit.due_on

@@ -41,6 +41,7 @@ from engines.credit.model import (
     reduced_to,
     reminder_due,
     repayment_order,
+    returned,
 )
 from engines.credit.tables import credit_accounts, credit_orders, credit_repayments
 from engines.customers.tables import customers
@@ -269,6 +270,78 @@ class CreditService:
                 .values(due_on=due.due_on)
             )
             return await self._credit(s, order_reference)
+
+    async def returned(self, order_reference: str, tax: Money) -> CreditOrder | None:
+        """A delivered credit order's goods all came back: what they cost is released from the
+        credit (see `model.returned`), once, with the sale reversed on the ledger (the credit
+        line, sales, and its `tax`), and the retailer is told by SMS what she now owes. None
+        for an order not bought on credit."""
+        async with self._db.transaction() as s:
+            row = (
+                await s.execute(
+                    select(credit_orders.c.customer, credit_orders.c.currency).where(
+                        credit_orders.c.order_reference == order_reference
+                    )
+                )
+            ).first()
+        if row is None:
+            return None
+        customer, currency = Phone(row.customer), str(row.currency)
+        # opened first: opening one is a transaction of its own (SQLite has one writer)
+        line = await self._books.account(chart.credit_line(customer, currency))
+        sales = await self._books.account(chart.sales(currency))
+        vat = await self._books.account(chart.vat_payable(currency))
+        async with self._db.transaction() as s:
+            credit = await self._credit(s, order_reference, lock=True)
+            if credit is None or credit.status is CreditStatus.CANCELLED:
+                return credit
+            released = returned(credit)
+            others = [
+                c for c in await self._credits(s, customer) if c.order_reference != order_reference
+            ]
+            owed = sum(
+                (c.outstanding for c in [*others, released] if c.status is CreditStatus.OPEN),
+                Money.zero(currency),
+            )
+            locale, opted_out = await self._recipient(s, customer)
+            told = await self._notifications.queue_in(
+                s,
+                self._sms(
+                    customer,
+                    locale,
+                    "credit.returned",
+                    f"credit-returned:{order_reference}",  # once: it marks the release too
+                    reference=order_reference,
+                    amount=credit.amount.format(),
+                    owed=owed.format(),
+                ),
+                suppressed=opted_out,
+            )
+            if not told:
+                return credit  # released already (a redelivered event)
+            await s.execute(
+                update(credit_orders)
+                .where(credit_orders.c.order_reference == order_reference)
+                .values(amount=released.amount.amount)
+            )
+            await self._save(s, released)
+            reversal = [(sales, line, credit.amount, "order", "returned")]
+            if tax.amount > 0:
+                reversal.append((vat, sales, tax, "vat", "returned-vat"))
+            for debit, to, amount, code, what in reversal:
+                if amount.amount > 0:
+                    await self._books.ledger.transfer_in(
+                        s,
+                        TransferRequest.posted(
+                            chart.transfer_id("order", order_reference, what),
+                            debit.id,
+                            to.id,
+                            amount,
+                            code=code,
+                            reference=order_reference,
+                        ),
+                    )
+            return released
 
     async def credit(self, order_reference: str) -> CreditOrder | None:
         """The order's credit, if it was bought on credit."""
