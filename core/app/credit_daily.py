@@ -36,11 +36,12 @@ class CreditDaily(Periodic):
 
     async def run_once(self) -> DailyRun:
         run = await self._credit.run_daily(not_before=self._not_before)
-        if run.reminders or run.late_fees:
+        if run.reminders or run.late_fees or run.fee_notices:
             log.info(
                 "credit.daily",
                 reminders=[(ref, kind.value) for ref, kind in run.reminders],
                 late_fees=[(ref, str(fee)) for ref, fee in run.late_fees],
+                fee_notices=run.fee_notices,
             )
         return run
 

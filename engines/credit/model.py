@@ -6,8 +6,8 @@ Credit limit (decided from the retailer's delivered orders, re-decided whenever 
   * otherwise LIMIT_SHARE (50 %) of the average monthly delivered value over the last
     WINDOW_DAYS (90) days — i.e. half of one month's usual buying — rounded down to the
     currency's step and capped at the currency's ceiling;
-  * halved for every repayment that was late in the last 180 days; nil while anything is
-    overdue.
+  * halved for every repayment that was late (made after its due date) in the last 180 days,
+    counted from the day it was made; nil while anything is overdue.
 Terms: 7 days for everyone with a limit, 14 days from 5 delivered orders, 30 days from 10.
 Due date: the day the goods were delivered (in the region's time zone) plus the term; a credit
 order not delivered yet has no due date (it is "due N days after delivery"), so nothing about it
@@ -77,7 +77,7 @@ class DeliveredOrder:
 @dataclass(frozen=True, slots=True)
 class CreditHistory:
     orders: Sequence[DeliveredOrder]
-    late_repayments: Sequence[date] = ()  # due dates of credits repaid late
+    late_repayments: Sequence[date] = ()  # the days credits were repaid late on
     overdue_now: bool = False
 
 
@@ -178,6 +178,19 @@ def reduced_to(credit: CreditOrder, total: Money, today: date) -> CreditOrder:
         status=CreditStatus.REPAID,
         repaid_on=today,
     )
+
+
+def returned(credit: CreditOrder) -> CreditOrder:
+    """The goods of a delivered credit order all came back: nothing is owed for them. What was
+    repaid of it stays on the credit line (for the next credit, as a repayment's rest does); a
+    late fee charged on it is still owed (it was for paying late, not for the goods)."""
+    zero = Money.zero(credit.amount.currency)
+    if credit.status is not CreditStatus.OPEN:
+        return replace(credit, amount=zero)
+    fee = late_fee_owed(credit)
+    if fee.amount > 0:
+        return replace(credit, amount=zero, outstanding=min(credit.outstanding, fee))
+    return replace(credit, amount=zero, outstanding=zero, status=CreditStatus.CANCELLED)
 
 
 def is_overdue(credit: CreditOrder, today: date) -> bool:

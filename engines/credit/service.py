@@ -41,6 +41,7 @@ from engines.credit.model import (
     reduced_to,
     reminder_due,
     repayment_order,
+    returned,
 )
 from engines.credit.tables import credit_accounts, credit_orders, credit_repayments
 from engines.customers.tables import customers
@@ -68,6 +69,7 @@ class Repayment:
 class DailyRun:
     reminders: list[tuple[str, ReminderKind]] = field(default_factory=list)
     late_fees: list[tuple[str, Money]] = field(default_factory=list)
+    fee_notices: list[str] = field(default_factory=list)  # fees owed but never texted, told
     later: list[str] = field(default_factory=list)  # before the reminder hour where they are
 
 
@@ -98,17 +100,24 @@ class CreditService:
         tz = ZoneInfo(region_for_phone(customer).timezone)
         async with self._db.transaction() as s:
             delivered = await s.execute(
-                select(orders.c.created_at, orders.c.total, orders.c.currency).where(
-                    and_(orders.c.customer == customer.e164, orders.c.status == "delivered")
-                )
+                select(
+                    orders.c.created_at, orders.c.updated_at, orders.c.total, orders.c.currency
+                ).where(and_(orders.c.customer == customer.e164, orders.c.status == "delivered"))
             )
+            # dated by the day the goods arrived (a delivered order's last change), as its
+            # credit's due date is; an order from before changes were dated, by its order day
             history = [
-                DeliveredOrder(r.created_at.astimezone(tz).date(), Money(r.total, r.currency))
+                DeliveredOrder(
+                    (r.updated_at or r.created_at).astimezone(tz).date(),
+                    Money(r.total, r.currency),
+                )
                 for r in delivered
             ]
             credits = await self._credits(s, customer)
         today = self._today(customer)
-        late = [c.due_on for c in credits if c.due_on is not None and c.repaid_late]
+        # late = repaid after the due date (its term after delivery), counted from the day it
+        # was repaid: a repayment months late still counts for LATE_LOOKBACK_DAYS after it
+        late = [c.repaid_on for c in credits if c.repaid_on is not None and c.repaid_late]
         overdue = any(is_overdue(c, today) for c in credits)
         return CreditHistory(history, late, overdue)
 
@@ -262,6 +271,78 @@ class CreditService:
             )
             return await self._credit(s, order_reference)
 
+    async def returned(self, order_reference: str, tax: Money) -> CreditOrder | None:
+        """A delivered credit order's goods all came back: what they cost is released from the
+        credit (see `model.returned`), once, with the sale reversed on the ledger (the credit
+        line, sales, and its `tax`), and the retailer is told by SMS what she now owes. None
+        for an order not bought on credit."""
+        async with self._db.transaction() as s:
+            row = (
+                await s.execute(
+                    select(credit_orders.c.customer, credit_orders.c.currency).where(
+                        credit_orders.c.order_reference == order_reference
+                    )
+                )
+            ).first()
+        if row is None:
+            return None
+        customer, currency = Phone(row.customer), str(row.currency)
+        # opened first: opening one is a transaction of its own (SQLite has one writer)
+        line = await self._books.account(chart.credit_line(customer, currency))
+        sales = await self._books.account(chart.sales(currency))
+        vat = await self._books.account(chart.vat_payable(currency))
+        async with self._db.transaction() as s:
+            credit = await self._credit(s, order_reference, lock=True)
+            if credit is None or credit.status is CreditStatus.CANCELLED:
+                return credit
+            released = returned(credit)
+            others = [
+                c for c in await self._credits(s, customer) if c.order_reference != order_reference
+            ]
+            owed = sum(
+                (c.outstanding for c in [*others, released] if c.status is CreditStatus.OPEN),
+                Money.zero(currency),
+            )
+            locale, opted_out = await self._recipient(s, customer)
+            told = await self._notifications.queue_in(
+                s,
+                self._sms(
+                    customer,
+                    locale,
+                    "credit.returned",
+                    f"credit-returned:{order_reference}",  # once: it marks the release too
+                    reference=order_reference,
+                    amount=credit.amount.format(),
+                    owed=owed.format(),
+                ),
+                suppressed=opted_out,
+            )
+            if not told:
+                return credit  # released already (a redelivered event)
+            await s.execute(
+                update(credit_orders)
+                .where(credit_orders.c.order_reference == order_reference)
+                .values(amount=released.amount.amount)
+            )
+            await self._save(s, released)
+            reversal = [(sales, line, credit.amount, "order", "returned")]
+            if tax.amount > 0:
+                reversal.append((vat, sales, tax, "vat", "returned-vat"))
+            for debit, to, amount, code, what in reversal:
+                if amount.amount > 0:
+                    await self._books.ledger.transfer_in(
+                        s,
+                        TransferRequest.posted(
+                            chart.transfer_id("order", order_reference, what),
+                            debit.id,
+                            to.id,
+                            amount,
+                            code=code,
+                            reference=order_reference,
+                        ),
+                    )
+            return released
+
     async def credit(self, order_reference: str) -> CreditOrder | None:
         """The order's credit, if it was bought on credit."""
         async with self._db.transaction() as s:
@@ -412,6 +493,8 @@ class CreditService:
                 credit = await self._credit(s, reference, lock=True)
                 if credit is None:
                     continue
+                if await self._fee_told(s, customer, credit):
+                    run.fee_notices.append(reference)
                 kind = reminder_due(credit, today)
                 if kind is not None and await self._claim(s, reference, _flag(kind)):
                     locale, opted_out = await self._recipient(s, customer)
@@ -454,6 +537,29 @@ class CreditService:
                     )
                     run.late_fees.append((reference, fee))
         return run
+
+    async def _fee_told(self, s: AsyncSession, customer: Phone, credit: CreditOrder) -> bool:
+        """A late fee owed on the credit that its retailer was never texted about (charged by
+        the first fee code, brought into what the credit owes by migration 0022, which made
+        her overdue at once): she is told what it is and what she owes, once (a fee charged
+        since was texted as it was charged, under the same key), before any reminder."""
+        fee = late_fee_owed(credit)
+        if not credit.late_fee_charged or fee.amount <= 0:
+            return False
+        locale, opted_out = await self._recipient(s, customer)
+        return await self._notifications.queue_in(
+            s,
+            self._sms(
+                customer,
+                locale,
+                "credit.late_fee",
+                f"credit-late_fee:{credit.order_reference}",
+                reference=credit.order_reference,
+                fee=fee.format(),
+                amount=credit.outstanding.format(),
+            ),
+            suppressed=opted_out,
+        )
 
     async def _recipient(self, s: AsyncSession, customer: Phone) -> tuple[str, bool]:
         """The language the retailer chose, else their market's, and whether they sent STOP:

@@ -1,6 +1,7 @@
 """Orders meet the money: an order placed gets its invoice and its hold on the ledger (on the
 credit line when bought on credit), delivery makes the debt final, cancellation (or the goods
-coming back undelivered) releases it.
+coming back undelivered) releases it, and a credit order's goods coming back after delivery
+release its credit.
 An invoice is never changed: a cancelled order's invoice is credited in full, and what did not
 arrive of a partly delivered order is credited, each by a credit note.
 
@@ -83,6 +84,11 @@ class OrderBilling:
             await self._books.order_delivered(
                 event.reference, order.tax, order.total if partly else None
             )
+        elif event.status == "returned" and event.previous == "delivered":
+            if self._credit is not None:
+                # delivered on credit, then all brought back: the credit is released
+                order = await self._orders.get(event.reference)
+                await self._credit.returned(event.reference, order.tax)
         elif event.status == "cancelled" or (
             event.status == "returned" and event.previous == "dispatched"
         ):

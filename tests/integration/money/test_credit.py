@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+from dataclasses import replace
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -16,7 +17,13 @@ from core.clock import SteppedClock
 from core.money import Money
 from core.phone import Phone
 from core.region import RegionCode
-from engines.credit import CreditRefusedError, CreditRefusedReason, CreditService, CreditStatus
+from engines.credit import (
+    CreditRefusedError,
+    CreditRefusedReason,
+    CreditService,
+    CreditStatus,
+    decide_limit,
+)
 from engines.ledger import Books, LedgerService, chart
 from engines.orders import CartLine, OrderStatus, PaymentMethod, PlaceOrder
 
@@ -323,3 +330,59 @@ async def test_credit_daily_by_hand_at_night_waits_for_the_reminder_hour(
         "reminder due_soon: NIGHT1",
         "1 reminders, 0 late fees",
     ]
+
+
+async def test_the_limit_counts_orders_from_the_day_their_goods_arrived(
+    services: Services, clock: SteppedClock, credit: CreditService
+) -> None:
+    """Ngozi's three orders sat dispatched for three months and arrived five days ago: she was
+    given credit for a month's history she did not have (dated by when she ordered), while her
+    credits fall due from delivery. The first goods came five days ago: no credit yet."""
+    placed = []
+    for _ in range(3):
+        order = await services.orders.place(
+            PlaceOrder(
+                NGOZI,
+                RegionCode.LAGOS,
+                (CartLine("NDL-INDO-CHK", 4),),
+                PaymentMethod.ON_DELIVERY,
+                f"history-{next(_keys)}",
+            )
+        )
+        for status in LIFECYCLE[:-1]:
+            await services.orders.advance(order.reference, status)
+        placed.append(order.reference)
+        clock.advance(10 * DAY)
+    clock.advance(60 * DAY)
+    for reference in placed:
+        await services.orders.advance(reference, OrderStatus.DELIVERED)
+    clock.advance(5 * DAY)
+
+    decision = await credit.decide(NGOZI)
+    assert decision.limit == ngn(0)
+    assert decision.reason == "history of 5 days"
+
+
+async def test_a_credit_repaid_months_late_halves_the_limit_after_it_is_repaid(
+    services: Services, clock: SteppedClock, credit: CreditService
+) -> None:
+    """Due 184 days before she repaid it, her credit was not counted as late at all once she
+    paid (the 180 days were counted from its due date): the worst payer got the full limit.
+    Counted from the day she repaid it, it halves her limit for 180 days."""
+    await _history(services, clock)
+    await credit.decide(NGOZI)
+    await credit.authorise("SLOW01", NGOZI, ngn(5_000))
+    await credit.delivered("SLOW01", clock.now())  # due in 7 days
+    clock.advance(190 * DAY)
+    for _ in range(3):
+        await _delivered_order(services, 10)
+    await credit.repay(NGOZI, ngn(5_000), "mpesa", "QK-SLOW")
+    [repaid] = await credit.credits(NGOZI)
+    assert repaid.repaid_late
+
+    history = await credit.history(NGOZI)
+    on_time = decide_limit(replace(history, late_repayments=()), "NGN", clock.now().date())
+    assert on_time.limit > ngn(0)
+    decision = await credit.decide(NGOZI)
+    assert decision.limit < on_time.limit
+    assert decision.reason.endswith(", 1 late")

@@ -120,3 +120,44 @@ async def test_late_fees_charged_before_they_were_owed_are_owed_once_and_repaid_
     line = await ledger.account(chart.credit_line(JUMA, "KES").code)
     assert line.balance == Money.zero("KES")
     assert (await ledger.check()).balanced
+
+
+async def test_the_next_daily_run_texts_a_fee_brought_in_by_the_migration_once(
+    services: Services, clock: SteppedClock, any_database_url: str
+) -> None:
+    """The migration made Juma owe his early late fees (overdue at once, one credit open again
+    after he had repaid it) without a word to him about them. The next credit run tells him, in
+    his language, once per credit: what the fee is and what he owes; a fee texted when it was
+    charged is not texted again."""
+    assert services.money is not None
+    credit = services.money.credit
+    await credit_history(services, clock, JUMA.e164)
+    await credit.decide(JUMA)
+    old, repaid, new = [await _on_credit(services, f"fee-sms-{n}") for n in range(3)]
+    clock.advance(11 * DAY)
+    await credit.run_daily()
+    charged = {c.order_reference: c for c in await credit.credits(JUMA)}
+    await _as_the_first_fee_code_left_it(services, charged[old])
+    await _as_the_first_fee_code_left_it(services, charged[repaid], repaid=True)
+    config = alembic_config(any_database_url)
+    await asyncio.to_thread(command.downgrade, config, "0021")
+    await asyncio.to_thread(command.upgrade, config, "head")
+    owed = {c.order_reference: c for c in await credit.credits(JUMA)}
+
+    first, second = await credit.run_daily(), await credit.run_daily()
+    texts = {
+        d.dedupe_key: d.payload["reply"]
+        for d in await services.notifications.for_recipient(JUMA)
+        if d.dedupe_key.startswith("credit-late_fee:")
+    }
+    assert set(texts) == {f"credit-late_fee:{ref}" for ref in (old, repaid, new)}
+    for ref in (old, repaid):
+        reply = texts[f"credit-late_fee:{ref}"]
+        assert isinstance(reply, dict)
+        assert reply["locale"] == "sw"
+        assert reply["text"] == (
+            f"Oda {ref} imechelewa: ada ya kuchelewa ya {late_fee_owed(owed[ref]).format()} "
+            f"imeongezwa. Sasa unadaiwa {owed[ref].outstanding.format()}. Tuma BAL kulipa."
+        )
+    assert sorted(first.fee_notices) == sorted([old, repaid])
+    assert second.fee_notices == []  # once

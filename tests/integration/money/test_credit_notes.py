@@ -221,3 +221,64 @@ async def test_a_credit_order_brought_back_undelivered_gives_its_credit_back(
     (note,) = await money.invoices.credit_notes(order.reference)
     assert (note.reason, note.total) == (CreditReason.CANCELLED, order.total)
     assert (await money.ledger.check()).balanced
+
+
+async def test_a_credit_order_returned_after_delivery_releases_its_credit_once(
+    services: Services, clock: SteppedClock
+) -> None:
+    """Delivered on credit, then all brought back: billing released only orders returned while
+    dispatched, so Ngozi still owed the whole credit for goods she no longer had (reminders,
+    then a late fee and a block). The credit is released once, the sale reversed on the
+    ledger, and she is told by SMS what she now owes."""
+    assert services.money is not None
+    money = services.money
+    await credit_history(services, clock, NGOZI.e164)
+    await money.credit.decide(NGOZI)
+    order = await services.orders.place(
+        PlaceOrder(
+            NGOZI,
+            RegionCode.LAGOS,
+            (CartLine("NDL-INDO-CHK", 4),),
+            PaymentMethod.CREDIT,
+            f"cn-{next(_keys)}",
+        )
+    )
+    await services.relay.drain()
+    for status in [*TO_DISPATCHED, OrderStatus.DELIVERED]:
+        await services.orders.advance(order.reference, status)
+    await services.relay.drain()
+    sales = (await money.ledger.account("sales:NGN")).balance
+    vat = (await money.ledger.account("vat:NGN")).balance
+    await money.credit.repay(NGOZI, Money(Decimal(1_000), "NGN"), "mpesa", "QK-PART-RET")
+
+    await services.orders.advance(order.reference, OrderStatus.RETURNED)
+    await services.relay.drain()
+
+    (credit,) = [
+        c for c in await money.credit.credits(NGOZI) if c.order_reference == order.reference
+    ]
+    assert credit.outstanding.amount == 0
+    assert await money.credit.returned(order.reference, order.tax) == credit  # again: no change
+    # what she repaid of it stays on her line: NGN 1,000 more to spend
+    terms = await money.credit.terms(NGOZI)
+    assert terms is not None
+    assert await money.credit.available(NGOZI) == terms.limit + Money(Decimal(1_000), "NGN")
+    clock.advance(30 * 86_400)
+    run = await money.credit.run_daily()
+    assert (run.reminders, run.late_fees) == ([], [])
+    assert not await money.credit.blocked(NGOZI)
+    line = await money.ledger.account("customer:+2348030000001:credit:NGN")
+    assert line.balance == Money(Decimal(-1_000), "NGN")
+    assert (await money.ledger.account("sales:NGN")).balance == sales - order.total + order.tax
+    assert (await money.ledger.account("vat:NGN")).balance == vat - order.tax
+    assert (await money.ledger.check()).balanced
+    [sms] = [
+        d.payload["reply"]
+        for d in await services.notifications.for_recipient(NGOZI)
+        if d.dedupe_key.startswith("credit-returned:")
+    ]
+    assert isinstance(sms, dict)
+    assert sms["text"] == (
+        f"Order {order.reference} was returned: {order.total.format()} is taken off what you"
+        " owe on credit. You now owe NGN 0.00."
+    )

@@ -26,7 +26,7 @@ from engines.credit import (
     reduced_to,
     reminder_due,
 )
-from engines.credit.model import is_overdue
+from engines.credit.model import is_overdue, returned
 
 TODAY = date(2026, 6, 1)
 
@@ -197,3 +197,17 @@ def test_a_fee_owed_on_a_credit_partly_paid_is_still_paid_before_the_principal()
     assert (late_fee_owed(rest), rest.outstanding) == (ngn(0), ngn(2_050))
     charged = charge_late_fee(_credit(date(2026, 5, 1)), ngn(200))
     assert (late_fee_owed(charged), charged.outstanding) == (ngn(200), ngn(10_200))
+
+
+def test_a_whole_return_releases_the_goods_but_not_a_late_fee() -> None:
+    due = date(2026, 6, 10)
+    released = returned(_credit(due, 4_000))
+    assert (released.amount, released.outstanding) == (ngn(0), ngn(0))
+    assert released.status is CreditStatus.CANCELLED
+    assert not is_overdue(released, date(2026, 7, 1))
+    charged = charge_late_fee(_credit(due), ngn(200))
+    with_fee = returned(charged)
+    assert (with_fee.outstanding, late_fee_owed(with_fee)) == (ngn(200), ngn(200))
+    assert with_fee.status is CreditStatus.OPEN
+    repaid = replace(_credit(due, 0), status=CreditStatus.REPAID, repaid_on=due)
+    assert returned(repaid) == replace(repaid, amount=ngn(0))
