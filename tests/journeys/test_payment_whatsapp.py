@@ -59,6 +59,8 @@ async def test_juma_pays_by_mpesa_on_whatsapp(
 
     [order] = await services.orders.recent(JUMA)
     assert placed.startswith(f"Oda {order.reference} imewekwa. Jumla KES 2,521.26. Weka PIN")
+    # the receipt comes here while his 24-hour window is open, by SMS once it has closed
+    assert placed.endswith(" Tutakutumia risiti hapa, au kwa SMS.")
     push = fakes.daraja.push_for("254711000001")
     target, body = fakes.daraja.pay(push)
     response = await webhooks.client.post(
