@@ -86,7 +86,10 @@ def voice_xml(prompt: VoicePrompt, next_url: str, on_silence: str) -> str:
         SubElement(response, "Say").text = prompt.say
     else:
         attributes = {"timeout": str(DIGITS_TIMEOUT_SECONDS), "finishOnKey": "#"}
-        if prompt.keys and not prompt.free_input:
+        if prompt.free_input and prompt.input_length:
+            # a fixed-length answer (a delivery code) goes as soon as it is keyed, '#' or not
+            attributes["numDigits"] = str(prompt.input_length)
+        elif prompt.keys and not prompt.free_input:
             attributes["numDigits"] = str(prompt.max_digits)
         attributes["callbackUrl"] = next_url
         digits = SubElement(response, "GetDigits", attributes)

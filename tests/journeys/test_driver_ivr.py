@@ -177,12 +177,11 @@ async def test_a_delivery_day_over_both_voice_providers(
 
     # At Ngozi's door: a wrong code, then the right one.
     asked = await emeka_at.choose("Arrived")
-    assert asked.say.startswith(
-        "Enter the customer's 4-digit delivery code, then press the hash key."
-    )
+    assert asked.say.startswith("Enter the customer's 4-digit delivery code. Press 0 0 for Back.")
     getter = asked.get_digits
     assert getter is not None
-    assert "numDigits" not in getter.attrib  # any length, ended by '#'
+    # sent as soon as the fourth digit is keyed; '#' still ends a shorter one
+    assert (getter.attrib["numDigits"], getter.attrib["finishOnKey"]) == ("4", "#")
     wrong = "0000" if code_1 != "0000" else "1111"
     again = await emeka_at.press(wrong)
     assert again.say.startswith("Wrong code. 2 tries left. Enter the customer's 4-digit")
@@ -204,7 +203,11 @@ async def test_a_delivery_day_over_both_voice_providers(
     [alert] = fake_at.sent_to(OPERATOR)
     assert alert.message.startswith("OmniRoute alert: customer not there. Driver Emeka")
 
-    await emeka_tw.choose("Arrived")
+    at_door = await emeka_tw.choose("Arrived")
+    assert at_door.gather is not None
+    # Twilio sends the code once its fourth digit is keyed, not 30 s later for want of '#'
+    assert at_door.gather["numDigits"] == "4"
+    assert at_door.gather.get("finishOnKey", "#") == "#"
     finished = await emeka_tw.press(code_2)
     assert finished.say.startswith(
         "Delivered. You earned NGN 2,300.00. Route finished, bonus included. Thank you! "
