@@ -68,6 +68,9 @@ class Reply:
     end: bool = False
     locale: str = "en"
     expects_input: bool = False  # a free answer (a quantity), not one of the options
+    # A free answer that always has this many characters (a delivery code): a voice channel
+    # takes it as soon as it is keyed, without waiting for '#'.
+    input_length: int | None = None
     # Names the screen these options belong to, so a channel whose choices are tapped later
     # (a WhatsApp list scrolled back to) can say which screen a tap came from.
     screen: str | None = None
@@ -82,6 +85,8 @@ class Reply:
         }
         if self.screen is not None:
             data["screen"] = self.screen
+        if self.input_length is not None:
+            data["input_length"] = self.input_length
         return data
 
     @classmethod
@@ -93,6 +98,9 @@ class Reply:
             locale=str(data.get("locale", "en")),
             expects_input=bool(data.get("expects_input", False)),
             screen=str(data["screen"]) if data.get("screen") is not None else None,
+            input_length=(
+                int(data["input_length"]) if data.get("input_length") is not None else None
+            ),
         )
 
 

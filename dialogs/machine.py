@@ -38,6 +38,7 @@ class Screen:
     choices: tuple[Choice, ...] = ()
     prompt: bool = False
     back: bool = True
+    length: int | None = None  # a prompt whose answer always has this many characters
 
 
 @dataclass(frozen=True, slots=True)
@@ -239,6 +240,7 @@ class Machine:
                 options,
                 locale=turn.locale,
                 expects_input=True,
+                input_length=screen.length,
                 screen=screen_name(session.state, turn.vars),
             )
         starts = _page_starts(turn.vars, session.page)

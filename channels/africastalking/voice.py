@@ -5,6 +5,8 @@ the next callback in this call. A retried callback repeats its step (and digits)
 idempotency key repeats and it applies once; the same digits pressed later in the call arrive
 with a higher step and are a new turn. The Redirect that silence follows also counts the
 silences in a row (`silent`): keys pressed reset it, and the third ends the call with a goodbye.
+The dialog is told (`hanging_up`), so the drivers' IVR can say its own goodbye and text the driver
+how to go on, as on Twilio.
 """
 
 from __future__ import annotations
@@ -34,11 +36,14 @@ from core.messages import VOICE_CAPABILITIES, ChannelKind, InboundMessage
 
 PROVIDER = "africastalking"
 XML_DECLARATION = '<?xml version="1.0" encoding="UTF-8"?>'
-DIGITS_TIMEOUT_SECONDS = 20
+# Seconds a GetDigits waits for keys (Africa's Talking's documented default, set so it is ours):
+# a driver at a door waits for the customer to find the code, about two minutes over the three
+# silent prompts before the call ends (MAX_SILENCES), as Twilio's <Gather> waits.
+DIGITS_TIMEOUT_SECONDS = 30
 MAX_STEP = 10_000
 
 
-def to_message(form: VoiceForm, step: int) -> InboundMessage:
+def to_message(form: VoiceForm, step: int, *, hanging_up: bool = False) -> InboundMessage:
     digest = hashlib.sha256(f"{form.sessionId}\x00{step}\x00{form.dtmfDigits}".encode())
     return InboundMessage(
         kind=ChannelKind.VOICE,
@@ -49,6 +54,7 @@ def to_message(form: VoiceForm, step: int) -> InboundMessage:
         capabilities=VOICE_CAPABILITIES,
         idempotency_key=f"at-voice:{digest.hexdigest()[:32]}",
         raw=form.model_dump(),
+        hanging_up=hanging_up,
     )
 
 
@@ -80,7 +86,10 @@ def voice_xml(prompt: VoicePrompt, next_url: str, on_silence: str) -> str:
         SubElement(response, "Say").text = prompt.say
     else:
         attributes = {"timeout": str(DIGITS_TIMEOUT_SECONDS), "finishOnKey": "#"}
-        if prompt.keys and not prompt.free_input:
+        if prompt.free_input and prompt.input_length:
+            # a fixed-length answer (a delivery code) goes as soon as it is keyed, '#' or not
+            attributes["numDigits"] = str(prompt.input_length)
+        elif prompt.keys and not prompt.free_input:
             attributes["numDigits"] = str(prompt.max_digits)
         attributes["callbackUrl"] = next_url
         digits = SubElement(response, "GetDigits", attributes)
@@ -123,9 +132,10 @@ async def voice(request: web.Request) -> web.Response:
         return web.Response(
             status=400, text=f"Bad request: silent must be a whole number up to {MAX_SILENCES}\n"
         )
-    reply = await request.app[HANDLE](to_message(form, step))
+    hanging_up = silences >= MAX_SILENCES
+    reply = await request.app[HANDLE](to_message(form, step, hanging_up=hanging_up))
     translate = request.app[TRANSLATE]
-    if silences >= MAX_SILENCES:
+    if hanging_up and not reply.end:  # the dialog has no goodbye of its own
         prompt = spoken_end(translate, reply.locale, NO_ANSWER)
     else:
         prompt = render_voice(reply, translate)

@@ -24,6 +24,7 @@ class VoicePrompt:
     keys: tuple[str, ...]
     end: bool
     free_input: bool = False  # any number of digits, ended by '#' or the timeout
+    input_length: int | None = None  # a free input of this many digits: taken once keyed
 
     @property
     def max_digits(self) -> int:
@@ -42,6 +43,7 @@ def render_voice(reply: Reply, translate: Callable[..., str]) -> VoicePrompt:
         keys=tuple(o.key for o in reply.options),
         end=reply.end,
         free_input=reply.expects_input,
+        input_length=reply.input_length,
     )
 
 

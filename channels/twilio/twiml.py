@@ -64,8 +64,12 @@ def _digits(prompt: VoicePrompt) -> dict[str, int]:
     """numDigits ends the gather as soon as a whole key is pressed.
 
     A free-input screen (a quantity: its only key is "00" for Back) takes any number of digits,
-    so it has no numDigits and ends on '#' or the timeout, as Twilio's default does.
+    so it has no numDigits and ends on '#' or the timeout, as Twilio's default does; one whose
+    answer has a fixed length (a delivery code) ends as soon as that many digits are keyed, so a
+    driver who forgets '#' is not kept waiting for the timeout ('#' still ends it).
     """
-    if not prompt.keys or prompt.free_input:
+    if prompt.free_input:
+        return {"num_digits": prompt.input_length} if prompt.input_length else {}
+    if not prompt.keys:
         return {}
     return {"num_digits": prompt.max_digits}

@@ -4,12 +4,15 @@ Each channel posts exactly what its provider would (Africa's Talking's USSD form
 Messaging and Voice webhook forms) to a running gateway and shows what comes back, so the
 terminal phone exercises the same edge code as a real one. SMS and WhatsApp go through the Twilio
 endpoints because those answer in the HTTP response (TwiML); in production Twilio signs its
-requests, so point this at a gateway without `OMNIROUTE_TWILIO_AUTH_TOKEN` (dev, staging).
+requests: with the gateway's secrets in its environment (`OMNIROUTE_TWILIO_AUTH_TOKEN`,
+`OMNIROUTE_AFRICASTALKING_CALLBACK_TOKEN`, and `OMNIROUTE_PUBLIC_URL` behind a proxy) it signs
+them as the simulator page's route does, so it also talks to a staging gateway.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import secrets
 import sys
 import urllib.error
@@ -17,24 +20,31 @@ import urllib.parse
 import urllib.request
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from http import HTTPStatus
 from xml.etree import ElementTree
 
+from core.app.form_signer import FormSigner
+
 CHANNELS = ("ussd", "sms", "whatsapp", "voice")
+FORBIDDEN_HINT = (
+    "the gateway checks its providers' signatures: run this with its secrets in the environment"
+    " (OMNIROUTE_AFRICASTALKING_CALLBACK_TOKEN, OMNIROUTE_TWILIO_AUTH_TOKEN, and"
+    " OMNIROUTE_PUBLIC_URL behind a proxy) and it signs its requests"
+)
 TWILIO_NUMBER = "+15005550006"
 TWILIO_WHATSAPP_NUMBER = "+14155238886"
 
 
-def post_form(url: str, path: str, form: dict[str, str]) -> str:
+def post_form(url: str, path: str, form: dict[str, str], signer: FormSigner | None) -> str:
     data = urllib.parse.urlencode(form).encode()
+    headers: dict[str, str] = {}
+    if signer is not None:
+        path, headers = signer.sign(path, data, url)
     request = urllib.request.Request(  # noqa: S310 - the gateway's own URL, given by the user
-        f"{url.rstrip('/')}{path}", data=data, method="POST"
+        f"{url.rstrip('/')}{path}", data=data, headers=headers, method="POST"
     )
     with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
         return str(response.read().decode())
-
-
-def post_ussd(url: str, form: dict[str, str]) -> str:
-    return post_form(url, "/channels/africastalking/ussd", form)
 
 
 @dataclass
@@ -75,12 +85,14 @@ class UssdPhone:
     session_id: str = field(default_factory=lambda: f"sim-{secrets.token_hex(6)}")
     inputs: list[str] = field(default_factory=list)
     greeting: str = "Dialling {code} from {phone} (empty line or Ctrl+D to hang up)"
+    signer: FormSigner | None = None
 
     def send(self, answer: str | None) -> Turn:
         if answer is not None:
             self.inputs.append(answer)
-        screen = post_ussd(
+        screen = post_form(
             self.url,
+            "/channels/africastalking/ussd",
             {
                 "sessionId": self.session_id,
                 "serviceCode": self.service_code,
@@ -88,6 +100,7 @@ class UssdPhone:
                 "networkCode": "62130",
                 "text": "*".join(self.inputs),
             },
+            self.signer,
         )
         kind, _, body = screen.partition(" ")
         return Turn(body.splitlines(), ended=kind == "END")
@@ -101,6 +114,7 @@ class MessagingPhone:
     phone: str
     whatsapp: bool
     greeting: str = "Texting the shop from {phone} (try MENU; empty line or Ctrl+D to stop)"
+    signer: FormSigner | None = None
 
     def send(self, answer: str | None) -> Turn:
         if answer is None:
@@ -121,6 +135,7 @@ class MessagingPhone:
                 "Body": answer,
                 "NumMedia": "0",
             },
+            self.signer,
         )
         lines = [
             line for m in _twiml(document).iter("Message") for line in (m.text or "").splitlines()
@@ -137,6 +152,7 @@ class VoicePhone:
     call_sid: str = field(default_factory=lambda: f"CA{secrets.token_hex(16)}")
     action: str = "/channels/twilio/voice"
     greeting: str = "Calling the shop from {phone} (type keys; empty line or Ctrl+D to hang up)"
+    signer: FormSigner | None = None
 
     def send(self, answer: str | None) -> Turn:
         document = _twiml(
@@ -151,6 +167,7 @@ class VoicePhone:
                     "CallStatus": "in-progress",
                     "Digits": answer or "",
                 },
+                self.signer,
             )
         )
         gather = document.find("Gather")
@@ -165,15 +182,21 @@ Phone = UssdPhone | MessagingPhone | VoicePhone
 
 
 def phone_for(
-    channel: str, url: str, phone: str, service_code: str, shortcut: Sequence[str] = ()
+    channel: str,
+    url: str,
+    phone: str,
+    service_code: str,
+    shortcut: Sequence[str] = (),
+    *,
+    signer: FormSigner | None = None,
 ) -> Phone:
     match channel:
         case "ussd":
-            return UssdPhone(url, phone, service_code, inputs=list(shortcut))
+            return UssdPhone(url, phone, service_code, inputs=list(shortcut), signer=signer)
         case "sms" | "whatsapp":
-            return MessagingPhone(url, phone, whatsapp=channel == "whatsapp")
+            return MessagingPhone(url, phone, whatsapp=channel == "whatsapp", signer=signer)
         case _:
-            return VoicePhone(url, phone)
+            return VoicePhone(url, phone, signer=signer)
 
 
 def simulate(
@@ -184,11 +207,13 @@ def simulate(
     ask: Callable[[str], str] = input,
     *,
     dial: str | None = None,
+    signer: FormSigner | None = None,
 ) -> int:
     """Talk to the gateway until the user hangs up or the gateway ends the session.
 
     `dial` (USSD) is what the retailer dials, a shortcut such as `*384*123*3#`: its keys after
-    the service code go with the first request, as Africa's Talking sends them.
+    the service code go with the first request, as Africa's Talking sends them. `signer` signs
+    each form as its provider would (a gateway with provider secrets refuses unsigned ones).
     """
     if dial and channel != "ussd":
         print(f"omniroute simulate: --dial is for ussd, not {channel}", file=sys.stderr)
@@ -198,7 +223,7 @@ def simulate(
     except DialError as exc:
         print(f"omniroute simulate: {exc}", file=sys.stderr)
         return 2
-    terminal = phone_for(channel, url, phone, service_code, shortcut)
+    terminal = phone_for(channel, url, phone, service_code, shortcut, signer=signer)
     print(terminal.greeting.format(code=dial if shortcut else service_code, phone=phone) + "\n")
     answer: str | None = None
     while True:
@@ -208,6 +233,8 @@ def simulate(
             with exc:  # the error is the response: closing it closes the socket
                 said = exc.read().decode().strip()
             print(f"gateway answered {exc.code}: {said}", file=sys.stderr)
+            if exc.code == HTTPStatus.FORBIDDEN:
+                print(FORBIDDEN_HINT, file=sys.stderr)
             return 1
         except urllib.error.URLError as exc:
             print(
@@ -237,4 +264,7 @@ def simulate(
 
 def run(args: argparse.Namespace) -> int:
     """`omniroute simulate CHANNEL`."""
-    return simulate(args.channel, args.url, args.phone, args.service_code, dial=args.dial)
+    signer = FormSigner.from_environment(os.environ)
+    return simulate(
+        args.channel, args.url, args.phone, args.service_code, dial=args.dial, signer=signer
+    )

@@ -9,51 +9,34 @@ what it sends. Like the page, it is never mounted in production: it signs anythi
 
 from __future__ import annotations
 
-from urllib.parse import parse_qsl, quote
-
 from aiohttp import ClientSession, ClientTimeout, web
-from multidict import MultiDict
-from twilio.request_validator import RequestValidator  # type: ignore[import-untyped]
 from yarl import URL
 
-from channels.twilio.signature import SIGNATURE_HEADER
+from core.app.form_signer import AFRICASTALKING, TWILIO, FormSigner
 from core.config import Settings
 
 PREFIX = "/simulator"
-# Only the providers whose forms the page posts; anything else is not the simulator's business.
-AFRICASTALKING = "/channels/africastalking/"
-TWILIO = "/channels/twilio/"
 FORWARD_SECONDS = 30
 
 
 class SimulatorForwarder:
     def __init__(self, settings: Settings) -> None:
-        at_token = settings.africastalking_callback_token
-        self._at_token = at_token.get_secret_value() if at_token is not None else ""
-        twilio_token = settings.twilio_auth_token
-        secret = twilio_token.get_secret_value() if twilio_token is not None else ""
-        self._twilio = RequestValidator(secret) if secret else None
-        self._public_url = settings.public_url.rstrip("/") if settings.public_url else None
+        self._signer = FormSigner.of(settings)
 
     def mount(self, app: web.Application) -> None:
         app.router.add_post(PREFIX + "/{target:channels/.+}", self.forward)
 
     async def forward(self, request: web.Request) -> web.Response:
         target = request.raw_path.removeprefix(PREFIX)  # path and query, encoded as received
+        # Only the providers whose forms the page posts; anything else is not its business.
         if not target.startswith((AFRICASTALKING, TWILIO)):
             raise web.HTTPNotFound(
                 text="The simulator only posts Africa's Talking and Twilio forms\n"
             )
         body = await request.read()
-        headers = {"Content-Type": request.headers.get("Content-Type", "")}
-        if target.startswith(AFRICASTALKING) and self._at_token:
-            separator = "&" if "?" in target else "?"
-            target = f"{target}{separator}token={quote(self._at_token, safe='')}"
         local = _local_origin(request)
-        if target.startswith(TWILIO) and self._twilio is not None:
-            fields = MultiDict(parse_qsl(body.decode("utf-8"), keep_blank_values=True))
-            signed = (self._public_url or local) + target
-            headers[SIGNATURE_HEADER] = self._twilio.compute_signature(signed, fields)
+        target, signature = self._signer.sign(target, body, local)
+        headers = {"Content-Type": request.headers.get("Content-Type", ""), **signature}
         async with (
             ClientSession(timeout=ClientTimeout(total=FORWARD_SECONDS)) as session,
             session.post(URL(local + target, encoded=True), data=body, headers=headers) as answer,

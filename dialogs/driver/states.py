@@ -10,6 +10,7 @@ from decimal import Decimal
 
 from dialogs.machine import Choice, Go, Outcome, Reject, Screen, State, Turn
 from engines.gig import (
+    CODE_DIGITS,
     DRIVER_PROBLEMS,
     CodeCheck,
     DriverBusyError,
@@ -148,11 +149,11 @@ class DeliveryCode(DriverState):
     name = CODE
 
     async def screen(self, turn: Turn) -> Screen:
-        return Screen(turn.t("drv.enter_code"), prompt=True)
+        return Screen(turn.t("drv.enter_code"), prompt=True, length=CODE_DIGITS)
 
     async def enter(self, turn: Turn, text: str) -> Outcome:
         code = text.strip().rstrip("#")
-        if len(code) != 4 or not code.isascii() or not code.isdigit():
+        if len(code) != CODE_DIGITS or not code.isascii() or not code.isdigit():
             return Reject("drv.code_format")
         worker = await self.worker(turn)
         task = await self.gig.current_task(worker.id)

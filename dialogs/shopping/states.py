@@ -844,18 +844,25 @@ async def start_payment(svc: ShopServices, turn: Turn, order: Order, key: str, p
         return turn.t(f"{prefix}.payment_failed", **values)
     if intent.method is Method.BANK_TRANSFER and "account_number" in intent.details:
         return turn.t(
-            f"{prefix}.bank_transfer",
+            later(turn, f"{prefix}.bank_transfer"),
             bank=intent.details.get("bank", ""),
             account=intent.details["account_number"],
             **values,
         )
     if intent.method is Method.PAYSTACK and "ussd_code" in intent.details:
-        return turn.t(f"{prefix}.paystack", code=intent.details["ussd_code"], **values)
+        return turn.t(later(turn, f"{prefix}.paystack"), code=intent.details["ussd_code"], **values)
     if intent.method is Method.MOMO:
         return turn.t(f"{prefix}.momo", **values)
     if intent.method is Method.MPESA:
-        return turn.t(f"{prefix}.mpesa", **values)
+        return turn.t(later(turn, f"{prefix}.mpesa"), **values)
     return turn.t(f"{prefix}.payment_failed", **values)
+
+
+def later(turn: Turn, msgid: str) -> str:
+    """The closing text promising a message later (a receipt, a transfer arrived): over WhatsApp
+    it comes in the conversation while her 24-hour window is open, by SMS once it has closed, so
+    the text there names both."""
+    return f"{msgid}.whatsapp" if turn.msg.kind is ChannelKind.WHATSAPP else msgid
 
 
 def payable_again(order: Order, intents: list[PaymentIntent]) -> bool:
@@ -1068,15 +1075,19 @@ class Balance(ShopState):
         if intent.method is Method.BANK_TRANSFER and "account_number" in intent.details:
             return Finish(
                 turn.t(
-                    "done.repay_bank_transfer",
+                    later(turn, "done.repay_bank_transfer"),
                     bank=intent.details.get("bank", ""),
                     account=intent.details["account_number"],
                     **values,
                 )
             )
         if intent.method is Method.PAYSTACK and "ussd_code" in intent.details:
-            return Finish(turn.t("done.repay_paystack", code=intent.details["ussd_code"], **values))
-        return Finish(turn.t("done.repay", method=turn.t(f"method.{value}"), **values))
+            return Finish(
+                turn.t(
+                    later(turn, "done.repay_paystack"), code=intent.details["ussd_code"], **values
+                )
+            )
+        return Finish(turn.t(later(turn, "done.repay"), method=turn.t(f"method.{value}"), **values))
 
     async def repayment_key(self, owed: CreditOrder) -> str:
         """One repayment per credit and amount, so a retried screen asks once; one the customer

@@ -2,6 +2,7 @@
 
 from engines.gig.allocation import TaskCandidate, WorkerCandidate, allocate
 from engines.gig.model import (
+    CODE_DIGITS,
     DRIVER_PROBLEMS,
     MAX_CODE_ATTEMPTS,
     TARIFFS,
@@ -48,6 +49,7 @@ from engines.gig.ports import GigNotifier
 from engines.gig.service import DayEarnings, GigService, PeriodEarnings, TaskEarnings
 
 __all__ = [
+    "CODE_DIGITS",
     "DRIVER_PROBLEMS",
     "MAX_CODE_ATTEMPTS",
     "TARIFFS",

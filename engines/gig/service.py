@@ -675,16 +675,17 @@ class GigService:
                     await self._notifier.delivery_code(
                         s, stop.customer, stop.order_reference, code, taken[1]
                     )
+                # Dispatched with the acceptance too, for the same reason: a failure after the
+                # commit left the orders behind and the driver's retry was refused.
+                for stop, _code in codes:
+                    await self._move_order_in(s, stop.order_reference, OrderStatus.DISPATCHED)
             elif await repo.close_offer(offer_id, OfferStatus.DECLINED):
                 await repo.move_task(offer.task_id, TaskStatus.OFFERED, TaskStatus.OPEN)
         if taken is None:
             assert busy is not None
             log.info("gig.accept_refused", offer=str(offer_id), busy_with=busy.reference)
             raise DriverBusyError(str(offer_id), busy.reference)
-        task, _worker = taken
-        for stop, _code in codes:
-            await self._move_order(stop.order_reference, OrderStatus.DISPATCHED)
-        return task
+        return taken[0]
 
     @staticmethod
     async def _busy_with(repo: SqlGigRepository, offer: Offer, now: datetime) -> Task | None:
@@ -1209,6 +1210,14 @@ class GigService:
         is gone) is logged, not allowed to stop the driver."""
         try:
             await self._orders.advance(reference, target)
+        except OrderError as exc:
+            log.warning("gig.order_not_moved", reference=reference, target=target, error=repr(exc))
+
+    async def _move_order_in(self, s: AsyncSession, reference: str, target: OrderStatus) -> None:
+        """`_move_order` in the caller's transaction. An order refused (not released, gone, or
+        moved meanwhile) is refused before anything of it is written, so the rest commits."""
+        try:
+            await self._orders.advance_in(s, reference, target)
         except OrderError as exc:
             log.warning("gig.order_not_moved", reference=reference, target=target, error=repr(exc))
 

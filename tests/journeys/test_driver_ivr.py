@@ -178,12 +178,11 @@ async def test_a_delivery_day_over_both_voice_providers(
 
     # At Ngozi's door: a wrong code, then the right one.
     asked = await emeka_at.choose("Arrived")
-    assert asked.say.startswith(
-        "Enter the customer's 4-digit delivery code, then press the hash key."
-    )
+    assert asked.say.startswith("Enter the customer's 4-digit delivery code. Press 0 0 for Back.")
     getter = asked.get_digits
     assert getter is not None
-    assert "numDigits" not in getter.attrib  # any length, ended by '#'
+    # sent as soon as the fourth digit is keyed; '#' still ends a shorter one
+    assert (getter.attrib["numDigits"], getter.attrib["finishOnKey"]) == ("4", "#")
     wrong = "0000" if code_1 != "0000" else "1111"
     again = await emeka_at.press(wrong)
     assert again.say.startswith("Wrong code. 2 tries left. Enter the customer's 4-digit")
@@ -479,6 +478,59 @@ async def test_a_driver_silent_at_the_door_on_twilio_is_texted_how_to_carry_on(
     delivered = await again.press(code)
     assert delivered.say.startswith("Delivered. You earned NGN ")
     assert (await gig.today(emeka.id)).stops == 1
+
+
+async def test_a_driver_silent_at_the_door_on_africas_talking_is_texted_how_to_carry_on(
+    services: Services, twilio: TwilioWebhooks, fake_at: FakeAfricasTalking
+) -> None:
+    """The same wait at the door on Africa's Talking voice: each GetDigits waits 30 s (about two
+    minutes over three silent prompts), then Emeka hears why the call ends, gets one SMS on how
+    to go on, and his stop is as he left it."""
+    gig = services.gig
+    await driver(services, EMEKA, "Emeka")
+    placed = await order(services, NGOZI, "door-3")
+    await picked_and_packed(services, placed)
+    task = await gig.create_task(
+        DeliveryRoute(
+            "R-LAG-4",
+            RegionCode.LAGOS,
+            LAGOS_DEPOT,
+            services.clock.now() + timedelta(minutes=30),
+            (RouteStop(placed, NGOZI, "12 Broad Street", LAGOS_DEPOT, 2, Decimal("4.0")),),
+        )
+    )
+    await gig.allocate()
+    caller = AtCaller(twilio.client, EMEKA.e164, "ATVId_emeka_silent")
+    await caller.dial()
+    await caller.choose("Accept")
+    await flush_outbox(services)
+    await caller.choose("Arrived")
+    before = await gig.task(task.id)
+
+    waits = []
+    for _ in range(2):
+        getter = caller.prompt.get_digits
+        assert getter is not None
+        waits.append(int(getter.attrib["timeout"]))
+        assert not (await caller.stay_silent()).ends_call
+    getter = caller.prompt.get_digits
+    assert getter is not None
+    waits.append(int(getter.attrib["timeout"]))
+    goodbye = await caller.stay_silent()
+
+    assert 90 <= sum(waits) <= 120  # plus the prompts read out: about two minutes
+    assert goodbye.ends_call
+    assert goodbye.say == (
+        "We heard nothing for two minutes, so this call ends now. Your stop stays as it is, "
+        "and we are texting you how to carry on. Goodbye."
+    )
+    await flush_outbox(services)
+    [texted] = fake_at.sent_to(EMEKA.e164)
+    assert texted.message == (
+        "OmniRoute: call ended after 2 minutes of silence. Your route and stops are unchanged. "
+        "Call the driver line again, press Arrived and enter the code."
+    )
+    assert await gig.task(task.id) == before
 
 
 async def test_a_shopper_calling_still_reaches_the_shop(

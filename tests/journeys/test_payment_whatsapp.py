@@ -1,5 +1,5 @@
 """Juma on WhatsApp (through Twilio) pays his order by M-Pesa: the same dialog, the same STK
-push, and the receipt by SMS when Daraja's callback comes."""
+push, and the receipt on WhatsApp (his 24-hour window is open) when Daraja's callback comes."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from tests.support.ports import free_port
 from tests.support.providers import twilio
 from tests.support.providers.africastalking import flush_outbox
 from tests.support.providers.payments import PaymentFakes
-from tests.support.providers.twilio import TwilioChat, TwilioWebhooks, twilio_gateway
+from tests.support.providers.twilio import FakeTwilio, TwilioChat, TwilioWebhooks, twilio_gateway
 
 JUMA = Phone("+254711000001")
 
@@ -26,10 +26,21 @@ def port() -> int:
 
 
 @pytest.fixture
-def settings(database_url: str, fakes: PaymentFakes, port: int) -> Settings:
+async def fake_twilio() -> AsyncIterator[FakeTwilio]:
+    fake = FakeTwilio()
+    await fake.start()
+    yield fake
+    await fake.close()
+
+
+@pytest.fixture
+def settings(
+    database_url: str, fakes: PaymentFakes, port: int, fake_twilio: FakeTwilio
+) -> Settings:
     return fakes.settings(
         database_url,
         public_url=f"http://127.0.0.1:{port}",
+        twilio_base_url=fake_twilio.url,
         twilio_account_sid=twilio.ACCOUNT_SID,
         twilio_auth_token=SecretStr(twilio.AUTH_TOKEN),
         twilio_sms_from=twilio.SMS_NUMBER,
@@ -45,7 +56,7 @@ async def webhooks(services: Services, port: int) -> AsyncIterator[TwilioWebhook
 
 
 async def test_juma_pays_by_mpesa_on_whatsapp(
-    webhooks: TwilioWebhooks, services: Services, fakes: PaymentFakes
+    webhooks: TwilioWebhooks, services: Services, fakes: PaymentFakes, fake_twilio: FakeTwilio
 ) -> None:
     juma = TwilioChat(webhooks, JUMA.e164, kind="whatsapp")
     assert (await juma.send("habari")).startswith("Karibu OmniRoute")
@@ -59,6 +70,8 @@ async def test_juma_pays_by_mpesa_on_whatsapp(
 
     [order] = await services.orders.recent(JUMA)
     assert placed.startswith(f"Oda {order.reference} imewekwa. Jumla KES 2,521.26. Weka PIN")
+    # the receipt comes here while his 24-hour window is open, by SMS once it has closed
+    assert placed.endswith(" Tutakutumia risiti hapa, au kwa SMS.")
     push = fakes.daraja.push_for("254711000001")
     target, body = fakes.daraja.pay(push)
     response = await webhooks.client.post(
@@ -67,4 +80,7 @@ async def test_juma_pays_by_mpesa_on_whatsapp(
     assert response.status == 200
     assert (await services.orders.get(order.reference)).paid_at is not None
     await flush_outbox(services)
-    assert fakes.sms.sent_to(JUMA.e164)[-1].message.startswith("OmniRoute: tumepokea KES 2,522.00")
+    assert fakes.sms.sent_to(JUMA.e164) == []
+    receipt = fake_twilio.sent_to(f"whatsapp:{JUMA.e164}")[-1]
+    assert receipt.sender == f"whatsapp:{twilio.WHATSAPP_NUMBER}"
+    assert (receipt.body or "").startswith("OmniRoute: tumepokea KES 2,522.00")

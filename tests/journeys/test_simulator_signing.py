@@ -6,6 +6,8 @@ signs each form as its provider would and forwards it to that endpoint over HTTP
 
 from __future__ import annotations
 
+import asyncio
+import io
 from collections.abc import AsyncIterator
 from typing import Any
 from xml.etree import ElementTree
@@ -14,6 +16,7 @@ import pytest
 from aiohttp.test_utils import TestClient
 from pydantic import SecretStr
 
+from core.app.cli import main
 from core.app.server import create_app
 from core.clock import SteppedClock
 from core.config import Settings
@@ -37,10 +40,15 @@ def staging(database_url: str, **extra: Any) -> Settings:
 
 # Behind a proxy Twilio signs the public URL, and the endpoint checks against it.
 @pytest.fixture(params=[None, "https://staging.example.com"], ids=["direct", "behind-proxy"])
+def public_url(request: pytest.FixtureRequest) -> str | None:
+    return request.param  # type: ignore[no-any-return]
+
+
+@pytest.fixture
 async def staged(
-    request: pytest.FixtureRequest, database_url: str, clock: SteppedClock
+    public_url: str | None, database_url: str, clock: SteppedClock
 ) -> AsyncIterator[TestClient[Any, Any]]:
-    settings = staging(database_url, public_url=request.param)
+    settings = staging(database_url, public_url=public_url)
     async with gateway(settings, clock) as (client, _services):
         yield client
 
@@ -136,3 +144,61 @@ async def test_production_has_no_signing_route(database_url: str) -> None:
     assert not any(
         r.resource and r.resource.canonical.startswith("/simulator") for r in app.router.routes()
     )
+
+
+SECRETS = {
+    "OMNIROUTE_AFRICASTALKING_CALLBACK_TOKEN": "at-callback-secret",
+    "OMNIROUTE_TWILIO_AUTH_TOKEN": "twilio-auth-secret",
+}
+
+
+@pytest.mark.parametrize(
+    ("channel", "keys", "seen"),
+    [
+        ("ussd", ("1", ""), "| Choose a category:"),
+        ("sms", ("MENU", "1"), "Choose a category"),
+        ("whatsapp", ("MENU", "1"), "Choose a category"),
+        ("voice", ("1", ""), "category"),
+    ],
+)
+async def test_the_terminal_phone_is_answered_on_staging_with_its_secrets_in_the_environment(
+    staged: TestClient[Any, Any],
+    public_url: str | None,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    channel: str,
+    keys: tuple[str, ...],
+    seen: str,
+) -> None:
+    for name, value in SECRETS.items():
+        monkeypatch.setenv(name, value)
+    if public_url:
+        monkeypatch.setenv("OMNIROUTE_PUBLIC_URL", public_url)
+    else:
+        monkeypatch.delenv("OMNIROUTE_PUBLIC_URL", raising=False)
+    monkeypatch.setattr("sys.stdin", io.StringIO("".join(f"{key}\n" for key in keys)))
+    url = str(staged.make_url("")).rstrip("/")
+
+    code = await asyncio.to_thread(main, ["simulate", channel, "--phone", NGOZI, "--url", url])
+
+    out = capsys.readouterr()
+    assert (code, out.err) == (0, "")
+    assert seen in out.out
+
+
+async def test_the_terminal_phone_without_the_secrets_says_how_to_sign_when_refused(
+    staged: TestClient[Any, Any],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    for name in SECRETS:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setattr("sys.stdin", io.StringIO("MENU\n"))
+    url = str(staged.make_url("")).rstrip("/")
+
+    code = await asyncio.to_thread(main, ["simulate", "sms", "--phone", NGOZI, "--url", url])
+
+    said = capsys.readouterr().err
+    assert code == 1
+    assert said.startswith("gateway answered 403")
+    assert "run this with its secrets in the environment" in said

@@ -58,6 +58,8 @@ async def order_by_mpesa(juma: WhatsAppUser, services: Services) -> str:
     done = await juma.tap("Thibitisha")
     [order] = await services.orders.recent(JUMA)
     assert f"Oda {order.reference} imewekwa. Jumla KES 2,521.26." in done.text
+    # the receipt comes here while his window is open, by SMS once it has closed
+    assert done.text.endswith(" Tutakutumia risiti hapa, au kwa SMS.")
     return order.reference
 
 
@@ -121,6 +123,7 @@ async def test_a_transfer_landing_after_the_window_closed_is_receipted_by_sms(
     done = await ngozi.tap("Confirm")
     [order] = await services.orders.recent(NGOZI)
     assert f"Order {order.reference}: transfer NGN 26,993.25" in done.text
+    assert done.text.endswith(" We will tell you here, or by SMS, when it arrives.")
     await flush_outbox(services)
     assert fakes.sms.sent_to(NGOZI.e164) == []  # the closing message was the confirmation
 

@@ -42,6 +42,7 @@ from engines.gig import (
 )
 from engines.gig.repository import SqlGigRepository
 from engines.orders import CartLine, OrderStatus, PaymentMethod, PlaceOrder
+from engines.orders.repository import SqlOrderRepository
 from tests.integration.gig.test_days import packed
 from tests.support.gig import BAYO, CHIDI, EMEKA, NGOZI, code_for, driver, order, route
 
@@ -600,3 +601,50 @@ async def test_a_failed_queueing_of_a_delivery_code_is_sent_when_the_driver_acce
     assert hit.outcome is CodeCheck.DELIVERED
     last = await gig.confirm_delivery(task.id, emeka.id, await code_for(services, CHIDI, second))
     assert last.outcome is CodeCheck.DELIVERED
+
+
+async def test_orders_left_behind_by_a_blip_as_the_driver_accepts_are_dispatched_on_his_retry(
+    services: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The database drops the connection once as Chidi's order is moved to dispatched, after
+    Emeka took the route: the acceptance is undone with it, so his retry is not refused (offer
+    closed) and both customers' orders read 'dispatched', each with one code."""
+    gig = services.gig
+    emeka = await driver(services, EMEKA, "Emeka")
+    first = await order(services, NGOZI, "dispatch-blip-a")
+    second = await order(services, CHIDI, "dispatch-blip-b")
+    for reference in (first, second):
+        for status in (OrderStatus.CONFIRMED, OrderStatus.PICKING, OrderStatus.PACKED):
+            await services.orders.advance(reference, status)
+    task = await gig.create_task(
+        route(
+            "R-dispatch-blip",
+            [(first, NGOZI, "12 Broad St"), (second, CHIDI, "4 Marina")],
+            services=services,
+        )
+    )
+    [offer] = await gig.allocate()
+
+    set_status = SqlOrderRepository.set_status
+    refused: list[str] = []
+
+    async def refusing_once(
+        repo: SqlOrderRepository, moved: Any, was: OrderStatus, now: Any = None
+    ) -> None:
+        if moved.reference == second and moved.status is OrderStatus.DISPATCHED and not refused:
+            refused.append(moved.reference)
+            raise ConnectionResetError("connection reset by peer")
+        await set_status(repo, moved, was, now)
+
+    monkeypatch.setattr(SqlOrderRepository, "set_status", refusing_once)
+    with pytest.raises(ConnectionResetError):
+        await gig.accept(offer.id)
+    assert refused
+    assert (await gig.accept(offer.id)).worker_id == emeka.id  # the driver taps accept again
+
+    assert (await gig.task(task.id)).status is TaskStatus.ASSIGNED
+    for customer, reference in ((NGOZI, first), (CHIDI, second)):
+        assert (await services.orders.get(reference)).status is OrderStatus.DISPATCHED
+        told: list[object] = [*await services.notifications.for_recipient(customer)]
+        [sms] = [t for t in texts_to(told) if "code" in t]
+        assert reference in sms

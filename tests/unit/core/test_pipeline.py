@@ -306,3 +306,12 @@ async def test_a_channel_without_transcript_passes_its_text(
     await handle(replace(sms, text="3*4", idempotency_key="at-sms:2"))
 
     assert dialog.calls[-1][1] == Intent(IntentKind.INPUT, "3*4")
+
+
+def test_a_stored_code_prompt_keeps_its_length_so_a_retried_call_gets_the_same_gather() -> None:
+    """A provider's retry is answered from the stored reply: a delivery-code prompt must still
+    say its answer has 4 digits, or the retried call waits for '#' again."""
+    prompt = Reply("Enter the code.", (Option("00", "Back"),), expects_input=True, input_length=4)
+
+    assert Reply.from_dict(prompt.to_dict()) == prompt
+    assert Reply.from_dict(MENU.to_dict()).input_length is None

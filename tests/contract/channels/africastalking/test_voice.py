@@ -158,7 +158,7 @@ async def test_call_start_is_answered_with_the_main_menu_as_get_digits(
     getter = prompt.get_digits
     assert getter is not None
     assert getter.attrib == {
-        "timeout": "20",
+        "timeout": "30",
         "finishOnKey": "#",
         "numDigits": "1",
         "callbackUrl": str(gateway.make_url(f"{VOICE}?step=1")),
