@@ -391,6 +391,11 @@ class CartView(ShopState):
         turn.vars["sku"] = value
         return Go("cart_line")
 
+    async def read(self, turn: Turn, text: str) -> Outcome | None:
+        """An item typed at the cart ("2 cola") is added from here, after Yes, as from the
+        menu; not on the quote, payment or confirm screens, where a slip would cost more."""
+        return await read_typed_order(self, turn, text)
+
 
 class CartLineView(ShopState):
     name = "cart_line"

@@ -233,6 +233,37 @@ class TestAfricasTalkingSms:
         assert await ngozi.text("2") == noodles  # No: the list she typed it on
         assert await cart_of(services) == {}
 
+    async def test_an_order_typed_at_the_cart_is_added_from_there(
+        self, ngozi: SmsPhone, services: Services
+    ) -> None:
+        await ngozi.text("3 cola")
+        await ngozi.text("1")
+        cart = await ngozi.text("2")  # View cart
+        assert cart.startswith("Cart (3 items, NGN ")
+
+        confirm = await ngozi.text("2 indomie chicken")
+        assert confirm.startswith("Add 2 x Indomie Chicken 40x70g (NGN ")
+        assert await ngozi.text("2") == cart  # No: the cart she typed it on
+        await ngozi.text("2 indomie chicken")
+        added = await ngozi.text("1")
+
+        assert added.startswith("Added 2 x Indomie Chicken 40x70g.\nCart: 5 items.")
+        assert await cart_of(services) == {"DRK-COLA-35": 3, INDOMIE: 2}
+        fits_one_sms(*ngozi.inbox)
+
+    async def test_an_order_typed_at_checkout_is_not_read(
+        self, ngozi: SmsPhone, services: Services
+    ) -> None:
+        await ngozi.text("3 cola")
+        await ngozi.text("1")
+        quote = await ngozi.text("3")  # Checkout
+        assert quote.startswith("Subtotal NGN ")
+
+        again = await ngozi.text("2 indomie chicken")
+
+        assert again.startswith("Please choose a number from the list.\nSubtotal NGN ")
+        assert await cart_of(services) == {"DRK-COLA-35": 3}
+
 
 # --- Twilio SMS and WhatsApp -----------------------------------------------------------------
 
