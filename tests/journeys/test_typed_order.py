@@ -233,6 +233,51 @@ class TestAfricasTalkingSms:
         assert await ngozi.text("2") == noodles  # No: the list she typed it on
         assert await cart_of(services) == {}
 
+    async def test_a_product_named_without_a_quantity_asks_how_many(
+        self, ngozi: SmsPhone, services: Services
+    ) -> None:
+        how_many = await ngozi.text("Indomie Chicken please")
+        assert how_many.startswith("Indomie Chicken 40x70g\nNGN 9,300 per carton, ")
+        assert how_many.endswith(" in stock.\nEnter quantity:\n00. Back")
+        assert await cart_of(services) == {}
+
+        added = await ngozi.text("3")
+
+        assert added.startswith("Added 3 x Indomie Chicken 40x70g.\nCart: 3 items.")
+        assert await cart_of(services) == {INDOMIE: 3}
+        fits_one_sms(*ngozi.inbox)
+
+    async def test_a_name_several_products_share_asks_which_then_how_many(
+        self, ngozi: SmsPhone, juma: SmsPhone, services: Services
+    ) -> None:
+        await ngozi.text("Hi")
+        pick = await ngozi.text("indomie")
+        assert pick.startswith('Which one for "indomie"?\n1. Indomie Chicken 40x70g NGN ')
+        how_many = await ngozi.text("2")
+        assert how_many.startswith("Indomie Onion 40x70g\nNGN ")
+        await ngozi.text("4")
+        assert await cart_of(services) == {"NDL-INDO-ONP": 4}
+
+        await juma.text("Habari")
+        pick = await juma.text("nataka indomie")
+        assert pick.startswith('Ipi kwa "indomie"?\n1. Indomie Chicken 40x70g KES ')
+        how_many = await juma.text("1")
+        assert how_many.startswith("Indomie Chicken 40x70g\nKES ")
+        assert "\nWeka idadi:" in how_many
+        fits_one_sms(*ngozi.inbox, *juma.inbox)
+
+    async def test_a_carton_of_indomie_is_one_carton(
+        self, ngozi: SmsPhone, services: Services
+    ) -> None:
+        await ngozi.text("Hi")
+        confirm = await ngozi.text("a carton of indomie chicken")
+        assert confirm == "Add 1 x Indomie Chicken 40x70g (NGN 9,300.00)?\n1. Yes\n2. No"
+        await ngozi.text("1")
+        assert await cart_of(services) == {INDOMIE: 1}
+
+    async def test_a_greeting_is_still_no_product(self, ngozi: SmsPhone) -> None:
+        assert await ngozi.text("Hello") == MAIN_MENU
+
     async def test_an_order_typed_at_the_cart_is_added_from_there(
         self, ngozi: SmsPhone, services: Services
     ) -> None:
@@ -297,6 +342,22 @@ class TestTwilio:
         assert await cart_of(services) == {INDOMIE: 5}
         fits_one_sms(*ngozi.replies)
 
+    @pytest.mark.parametrize("kind", ["sms", "whatsapp"])
+    async def test_one_carton_or_none_said_on_twilio(
+        self, twilio: TwilioWebhooks, services: Services, kind: str
+    ) -> None:
+        ngozi = TwilioChat(twilio, NGOZI.e164, kind="sms" if kind == "sms" else "whatsapp")
+        confirm = await ngozi.send("an indomie chicken")
+        assert confirm == "Add 1 x Indomie Chicken 40x70g (NGN 9,300.00)?\n1. Yes\n2. No"
+        await ngozi.send("1")
+        assert (await ngozi.send("2")).startswith("Cart (1 item, NGN ")
+        how_many = await ngozi.send("spaghetti")
+        assert how_many.startswith("Spaghetti 20x500g\nNGN ")
+        await ngozi.send("2")
+
+        assert await cart_of(services) == {INDOMIE: 1, "NDL-SPAG-500": 2}
+        fits_one_sms(*ngozi.replies)
+
 
 # --- Meta WhatsApp Cloud ---------------------------------------------------------------------
 
@@ -353,3 +414,14 @@ class TestMetaWhatsApp:
         assert confirm.text.startswith("Add 4 x Palm Oil 4x5L (NGN ")
         await ngozi.tap("Yes")
         assert await cart_of(services) == {"OIL-PALM-5L": 4}
+
+    async def test_a_product_named_without_a_quantity_asks_how_many(
+        self, ngozi: WhatsAppUser, services: Services
+    ) -> None:
+        await ngozi.say("hi")
+        how_many = await ngozi.say("Cola")
+        assert how_many.text.startswith("Cola 24x35cl\nNGN ")
+        assert "\nEnter quantity:" in how_many.text
+        added = await ngozi.say("6")
+        assert added.text.startswith("Added 6 x Cola 24x35cl.")
+        assert await cart_of(services) == {"DRK-COLA-35": 6}
