@@ -103,7 +103,8 @@ class ShoppingDialog:
             resume = Session("resume", locale)
             error = lines(check.notice(turn), self._t(locale, "error.choice"))
             return await self.machine.show(turn, resume, error=error)
-        if msg.transcript is None and msg.kind in TYPED_ORDER_KINDS and await self._is_order(msg):
+        typed = msg.transcript is None and msg.kind in TYPED_ORDER_KINDS
+        if typed and await self._is_order(msg, locale):
             # A first text that is an order ("5 cartons indomie", or a product's name): read as
             # if typed at the menu.
             home = Session("main", locale)
@@ -118,7 +119,7 @@ class ShoppingDialog:
         lost = self._t(locale, "notice.lost") if msg.transcript else None
         return await self.machine.show(turn, session, error=lines(check.notice(turn), lost))
 
-    async def _is_order(self, msg: InboundMessage) -> bool:
+    async def _is_order(self, msg: InboundMessage, locale: str) -> bool:
         """Items with quantities, or words naming a product of her region ("indomie"); not a
         greeting, which gets the menu."""
         if read_order(msg.text):
@@ -126,7 +127,8 @@ class ShoppingDialog:
         words = read_product_name(msg.text)
         if not words:
             return False
-        return bool(await self._svc.catalogue.match(region_for_phone(msg.phone).code, words))
+        region = region_for_phone(msg.phone).code
+        return bool(await self._svc.catalogue.match(region, words, locale))
 
     async def _on_main_menu(self, turn: Turn, home: Session, intent: Intent) -> bool:
         """Whether `intent` picks one of the main menu's choices."""

@@ -1068,7 +1068,7 @@ def go_to_quantity(turn: Turn, product: Product, *, remember: bool) -> Outcome:
 async def typed_products(state: ShopState, turn: Turn, words: str) -> list[Product]:
     """The priced products of her region the words may mean, best first."""
     region = state.region(turn).code
-    found = await state.svc.catalogue.match(region, words)
+    found = await state.svc.catalogue.match(region, words, turn.locale)
     prices = await state.svc.pricing.list_prices(
         region, [p.sku for p in found], customer=state.phone(turn)
     )

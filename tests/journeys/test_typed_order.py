@@ -278,6 +278,50 @@ class TestAfricasTalkingSms:
     async def test_a_greeting_is_still_no_product(self, ngozi: SmsPhone) -> None:
         assert await ngozi.text("Hello") == MAIN_MENU
 
+    async def test_swahili_product_words_find_the_products_they_name(
+        self, juma: SmsPhone, services: Services
+    ) -> None:
+        await juma.text("Habari")
+        pick = await juma.text("nataka mifuko 2 ya mchele")
+        assert pick.startswith('Ipi kwa 2 x "mchele"?\n1. Basmati Rice 10kg KES ')
+        assert "\n2. Long Grain Rice 25kg KES " in pick
+        await juma.text("2")
+        assert (await juma.text("1")).startswith("Umeongeza 2 x Long Grain Rice 25kg.")
+
+        await juma.text("00")
+        confirm = await juma.text("unga wa mahindi 3")
+        assert confirm.startswith("Ongeza 3 x Maize Flour 10kg (KES ")
+        await juma.text("Ndio")
+        await juma.text("00")
+        confirm = await juma.text("katoni moja ya indomie ya kuku")
+        assert confirm.startswith("Ongeza 1 x Indomie Chicken 40x70g (KES ")
+        await juma.text("1")
+
+        assert await cart_of(services, JUMA) == {"RCE-LONG-25K": 2, "GRN-MAIZ-10K": 3, INDOMIE: 1}
+        fits_one_sms(*juma.inbox)
+
+    async def test_mafuta_asks_which_oil_and_a_name_without_a_number_asks_how_many(
+        self, juma: SmsPhone
+    ) -> None:
+        await juma.text("Habari")
+        pick = await juma.text("mafuta")
+        assert pick.startswith('Ipi kwa "mafuta"?\n1. Groundnut Oil 12x1L KES ')
+        assert "\n2. Palm Oil 4x5L KES " in pick
+        assert (await juma.text("2")).startswith("Palm Oil 4x5L\nKES ")
+        await juma.text("00")
+        await juma.text("0")
+        how_many = await juma.text("naomba mafuta ya alizeti")
+        assert how_many.startswith("Sunflower Oil 12x1L\nKES ")
+        fits_one_sms(*juma.inbox)
+
+    async def test_swahili_words_are_read_for_a_swahili_speaker_only(
+        self, ngozi: SmsPhone, juma: SmsPhone
+    ) -> None:
+        await ngozi.text("Hi")
+        assert (await ngozi.text("5 mchele")).startswith('No product called "mchele".')
+        await juma.text("Habari")
+        assert (await juma.text("2 cooking oil")).startswith("Ongeza 2 x Vegetable Oil 4x5L")
+
     async def test_an_order_typed_at_the_cart_is_added_from_there(
         self, ngozi: SmsPhone, services: Services
     ) -> None:
@@ -358,6 +402,19 @@ class TestTwilio:
         assert await cart_of(services) == {INDOMIE: 1, "NDL-SPAG-500": 2}
         fits_one_sms(*ngozi.replies)
 
+    @pytest.mark.parametrize("kind", ["sms", "whatsapp"])
+    async def test_swahili_words_on_twilio(
+        self, twilio: TwilioWebhooks, services: Services, kind: str
+    ) -> None:
+        juma = TwilioChat(twilio, JUMA.e164, kind="sms" if kind == "sms" else "whatsapp")
+        confirm = await juma.send("nataka katoni 4 za mafuta ya alizeti")
+        assert confirm.startswith("Ongeza 4 x Sunflower Oil 12x1L (KES ")
+        assert confirm.endswith("?\n1. Ndiyo\n2. Hapana")
+        await juma.send("1")
+
+        assert await cart_of(services, JUMA) == {"OIL-SUNF-1L": 4}
+        fits_one_sms(*juma.replies)
+
 
 # --- Meta WhatsApp Cloud ---------------------------------------------------------------------
 
@@ -425,3 +482,24 @@ class TestMetaWhatsApp:
         added = await ngozi.say("6")
         assert added.text.startswith("Added 6 x Cola 24x35cl.")
         assert await cart_of(services) == {"DRK-COLA-35": 6}
+
+    async def test_swahili_words_on_meta(
+        self,
+        client: Client,
+        services: Services,
+        fake_graph: FakeGraphApi,
+        clock: SteppedClock,
+    ) -> None:
+        await services.delivery.stop()
+        juma = WhatsAppUser(
+            client,
+            fake_graph,
+            flush=services.delivery.send_due,
+            now=lambda: int(clock.now().timestamp()),
+            number=JUMA.e164,
+        )
+        confirm = await juma.say("Nataka mfuko 1 wa unga wa ngano")
+        assert confirm.text.startswith("Ongeza 1 x Wheat Flour 10kg (KES ")
+        assert [c["title"] for c in confirm.choices] == ["Ndiyo", "Hapana"]
+        await juma.tap("Ndiyo")
+        assert await cart_of(services, JUMA) == {"GRN-WHEA-10K": 1}
