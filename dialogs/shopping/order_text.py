@@ -3,11 +3,11 @@
 "nataka katoni 5 za Indomie", "5 cartons indomie", "indomie 5", "I want five packs of sugar",
 "tano indomie na mbili spaghetti": a quantity (digits, a number word up to twenty, or "a"/"an"
 for one), unit words (ignored: the catalogue sells each product in its own unit, which the
-confirmation names) and the words naming the product. "2 dozen" is not read at all: 2 would be
-wrong, and 24 of what? Deterministic on purpose: the same text always reads the same, and what
-it cannot read is left to the menu, or, when the text is a product's name and nothing else
-("indomie"), to that product's quantity screen. These are words people write, not words they
-read, so they live here, not in locales/.
+confirmation names) and the words naming the product. "2 dozen" and "5 kg" are not read at all:
+2 or 5 cartons would be wrong, and 24 of what? Deterministic on purpose: the same text always
+reads the same, and what it cannot read is left to the menu, or, when the text is a product's
+name and nothing else ("indomie"), to that product's quantity screen. These are words people
+write, not words they read, so they live here, not in locales/.
 """
 
 from __future__ import annotations
@@ -107,6 +107,14 @@ UNIT_WORDS = frozenset(
 # "a carton of indomie": one, unless a number says otherwise ("a 5 cartons" is five).
 ARTICLE_WORDS = frozenset({"a", "an"})
 MULTIPLIER_WORDS = frozenset({"dozen", "dozens", "dazeni", "hundred", "thousand", "mia", "elfu"})
+# "5 kg rice" is five kilos, not five 25 kg bags: a weight or a volume is no count of the
+# catalogue's units, so such a text is not read either.
+MEASURE_WORDS = frozenset(
+    {
+        *("kg", "kgs", "kilo", "kilos", "kilogram", "kilograms", "g", "gram", "grams", "gramu"),
+        *("l", "litre", "litres", "liter", "liters", "lita", "ml", "ton", "tons", "tonne", "tani"),
+    }
+)
 FILLER_WORDS = frozenset(
     {
         # English
@@ -214,7 +222,7 @@ def _read_words(text: str) -> tuple[list[int], list[str]] | None:
     words: list[str] = []
     article = False
     for token in TOKEN.findall(text):
-        if token in MULTIPLIER_WORDS:
+        if token in MULTIPLIER_WORDS or token in MEASURE_WORDS:
             return None
         number = _quantity(token)
         if number is not None:

@@ -275,6 +275,15 @@ class TestAfricasTalkingSms:
         await ngozi.text("1")
         assert await cart_of(services) == {INDOMIE: 1}
 
+    async def test_kilos_of_rice_are_not_offered_as_bags(
+        self, ngozi: SmsPhone, services: Services
+    ) -> None:
+        await ngozi.text("Hi")
+        assert await ngozi.text("5 kg rice") == (
+            "Choose a number, or type an order, e.g. 5 cartons Indomie.\n" + MAIN_MENU
+        )
+        assert await cart_of(services) == {}
+
     async def test_a_greeting_is_still_no_product(self, ngozi: SmsPhone) -> None:
         assert await ngozi.text("Hello") == MAIN_MENU
 

@@ -122,6 +122,10 @@ def test_orders_in_english_and_swahili_word_orders(
         "0 indomie",
         "2 dozen indomie",  # 24, not 2: a multiplier is not read
         "mia tano indomie",  # 500 in Swahili: beyond the words this reader knows
+        "5 kg rice",  # five kilos, not five 25 kg bags
+        "mchele kilo 5",
+        "3 litres of oil",
+        "lita 2 za mafuta",
         "1234567 indomie",  # no one orders a million cartons by SMS; the menu says how many
         "location 6.454100,3.394700",
         "６ indomie",  # full-width digits are no quantity the stock checks can read
