@@ -215,6 +215,16 @@ def read_product_name(text: str) -> str | None:
     return " ".join(read[1])
 
 
+def read_quantity(text: str) -> int | None:
+    """How many, typed in words at a quantity prompt ("five", "tano", "5 cartons", "katoni
+    kumi na mbili"); None when the text holds anything but one count and unit words."""
+    cleaned = SWAHILI_TEENS.sub(lambda m: str(10 + NUMBER_WORDS[m.group(1)]), text.casefold())
+    read = _read_words(cleaned)
+    if read is None or len(read[0]) != 1 or read[1]:
+        return None
+    return read[0][0]
+
+
 def _read_words(text: str) -> tuple[list[int], list[str]] | None:
     """The quantities and the product words of one item; None when a multiplier makes its
     quantity unreadable."""

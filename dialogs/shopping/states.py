@@ -14,7 +14,7 @@ from core.phone import Phone
 from core.region import Region, region_for_phone
 from dialogs.machine import Choice, Finish, Go, Home, Outcome, Reject, Screen, State, Turn
 from dialogs.paging import BACK_KEY
-from dialogs.shopping.order_text import read_order, read_product_name
+from dialogs.shopping.order_text import read_order, read_product_name, read_quantity
 from dialogs.shopping.services import ShopServices
 from engines.catalogue import OutOfStockError, Product
 from engines.credit import (
@@ -320,6 +320,10 @@ class Quantity(ShopState):
     async def enter(self, turn: Turn, text: str) -> Outcome:
         sku = str(turn.vars["sku"])
         cleaned = text.strip().replace(",", "")
+        if reads_typed_orders(turn) and not (cleaned.isascii() and cleaned.isdigit()):
+            # In a text, "5 cartons" or "tano" answers "how many" as well as 5 does.
+            spoken = read_quantity(cleaned)
+            cleaned = cleaned if spoken is None else str(spoken)
         if cleaned.startswith("-") and cleaned[1:].isdigit():
             return Reject("error.quantity.min")
         if not cleaned.isdigit() or not cleaned.isascii():

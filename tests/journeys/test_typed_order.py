@@ -275,6 +275,21 @@ class TestAfricasTalkingSms:
         await ngozi.text("1")
         assert await cart_of(services) == {INDOMIE: 1}
 
+    async def test_how_many_may_be_answered_in_words(
+        self, ngozi: SmsPhone, juma: SmsPhone, services: Services
+    ) -> None:
+        await ngozi.text("Cola")
+        assert (await ngozi.text("5 crates")).startswith("Added 5 x Cola 24x35cl.")
+        await juma.text("Cola")
+        assert (await juma.text("tano")).startswith("Umeongeza 5 x Cola 24x35cl.")
+        await juma.text("1")  # Add more products: the drinks
+        await juma.text("1")  # Cola
+        assert (await juma.text("katoni kumi na mbili")).startswith("Umeongeza 12 x Cola")
+
+        assert await cart_of(services) == {"DRK-COLA-35": 5}
+        assert await cart_of(services, JUMA) == {"DRK-COLA-35": 17}
+        fits_one_sms(*ngozi.inbox, *juma.inbox)
+
     async def test_kilos_of_rice_are_not_offered_as_bags(
         self, ngozi: SmsPhone, services: Services
     ) -> None:

@@ -6,7 +6,12 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from dialogs.shopping.order_text import OrderRequest, read_order, read_product_name
+from dialogs.shopping.order_text import (
+    OrderRequest,
+    read_order,
+    read_product_name,
+    read_quantity,
+)
 
 ENGLISH = [
     "one",
@@ -175,3 +180,21 @@ def test_a_text_with_a_quantity_names_no_product_to_ask_about(
 )
 def test_what_names_no_single_product_is_no_name(text: str) -> None:
     assert read_product_name(text) is None
+
+
+@given(
+    n=st.integers(min_value=1, max_value=20),
+    spelling=st.integers(min_value=0, max_value=3),
+    template=st.sampled_from(["{n}", "{n} cartons", "katoni {n}", "{n} pcs please", "nipe {n}"]),
+)
+def test_a_count_typed_at_the_quantity_prompt_reads_as_that_number(
+    n: int, spelling: int, template: str
+) -> None:
+    assert read_quantity(template.format(n=spellings(n)[spelling])) == n
+
+
+@pytest.mark.parametrize(
+    "text", ["", "hi", "5 indomie", "5 3", "2 dozen", "5 kg", "1234567", "cartons", "tano tatu"]
+)
+def test_what_is_no_count_at_the_quantity_prompt_reads_as_none(text: str) -> None:
+    assert read_quantity(text) is None
