@@ -370,6 +370,10 @@ class Added(ShopState):
     async def choose(self, turn: Turn, value: str) -> Outcome:
         return Go(value, remember=value != "products")
 
+    async def read(self, turn: Turn, text: str) -> Outcome | None:
+        """The next item typed right after one was added ("2 cola"): read as at the menu."""
+        return await read_typed_order(self, turn, text)
+
 
 class CartView(ShopState):
     name = "cart"

@@ -364,6 +364,22 @@ class TestAfricasTalkingSms:
         assert await cart_of(services) == {"DRK-COLA-35": 3, INDOMIE: 2}
         fits_one_sms(*ngozi.inbox)
 
+    async def test_the_next_item_may_be_typed_right_after_one_was_added(
+        self, ngozi: SmsPhone, services: Services
+    ) -> None:
+        await ngozi.text("3 cola")
+        added = await ngozi.text("1")
+        assert added.startswith("Added 3 x Cola 24x35cl.\nCart: 3 items.")
+
+        confirm = await ngozi.text("2 spaghetti")
+        assert confirm.startswith("Add 2 x Spaghetti 20x500g (NGN ")
+        assert await ngozi.text("2") == added  # No: the screen she typed it on
+        assert (await ngozi.text("macaroni")).startswith("Macaroni 20x500g\nNGN ")
+        await ngozi.text("4")
+
+        assert await cart_of(services) == {"DRK-COLA-35": 3, "NDL-MACA-500": 4}
+        fits_one_sms(*ngozi.inbox)
+
     async def test_an_order_typed_at_checkout_is_not_read(
         self, ngozi: SmsPhone, services: Services
     ) -> None:
