@@ -219,15 +219,16 @@ def read_quantity(text: str) -> int | None:
     """How many, typed in words at a quantity prompt ("five", "tano", "5 cartons", "katoni
     kumi na mbili"); None when the text holds anything but one count and unit words."""
     cleaned = SWAHILI_TEENS.sub(lambda m: str(10 + NUMBER_WORDS[m.group(1)]), text.casefold())
-    read = _read_words(cleaned)
+    read = _read_words(cleaned, articles=False)  # a slip of "a" adds nothing
     if read is None or len(read[0]) != 1 or read[1]:
         return None
     return read[0][0]
 
 
-def _read_words(text: str) -> tuple[list[int], list[str]] | None:
-    """The quantities and the product words of one item; None when a multiplier makes its
-    quantity unreadable."""
+def _read_words(text: str, *, articles: bool = True) -> tuple[list[int], list[str]] | None:
+    """The quantities and the product words of one item ("a"/"an" one when no number says
+    how many, unless not `articles`); None when a multiplier or a measure makes its quantity
+    unreadable."""
     quantities: list[int] = []
     words: list[str] = []
     article = False
@@ -237,7 +238,7 @@ def _read_words(text: str) -> tuple[list[int], list[str]] | None:
         number = _quantity(token)
         if number is not None:
             quantities.append(number)
-        elif token in ARTICLE_WORDS:
+        elif articles and token in ARTICLE_WORDS:
             article = True
         elif token not in UNIT_WORDS and token not in FILLER_WORDS:
             words.append(token)

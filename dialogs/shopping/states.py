@@ -1145,7 +1145,7 @@ class TypedPick(ShopState):
         )
 
     async def choose(self, turn: Turn, value: str) -> Outcome:
-        if turn.vars.get(TYPED_VAR, [[0]])[0][0] is None:  # no quantity typed: she is asked
+        if (turn.vars.get(TYPED_VAR) or [[0]])[0][0] is None:  # no quantity typed: asked next
             product = await self.svc.catalogue.product(self.region(turn).code, value)
             return go_to_quantity(turn, product, remember=False)
         turn.vars[TYPED_SKU_VAR] = value

@@ -194,7 +194,8 @@ def test_a_count_typed_at_the_quantity_prompt_reads_as_that_number(
 
 
 @pytest.mark.parametrize(
-    "text", ["", "hi", "5 indomie", "5 3", "2 dozen", "5 kg", "1234567", "cartons", "tano tatu"]
+    "text",
+    ["", "hi", "a", "an", "5 indomie", "5 3", "2 dozen", "5 kg", "1234567", "cartons", "tano tatu"],
 )
 def test_what_is_no_count_at_the_quantity_prompt_reads_as_none(text: str) -> None:
     assert read_quantity(text) is None
