@@ -16,7 +16,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.db import Database
 from core.region import REGIONS, Region, RegionCode, local_date
-from engines.catalogue.tables import categories, products, stock_levels, warehouses
+from engines.catalogue.tables import (
+    categories,
+    product_aliases,
+    products,
+    stock_levels,
+    warehouses,
+)
 from engines.customers.tables import customers
 from engines.gig.tables import gig_shifts, gig_workers
 from engines.pricing.tables import (
@@ -89,6 +95,43 @@ PRODUCTS: list[DemoProduct] = [
     _p("SNK-PNUT-24", "snacks", "Roasted Peanuts 24x100g", "carton", "7.60"),
     _p("SNK-SWEE-50", "snacks", "Sweets 50 pieces", "pack", "1.80"),
 ]
+
+# Other words retailers type for the demo's products (typed orders read them): Swahili as
+# written in Nairobi's dukas, and English the names do not spell. An alias shared by several
+# products ("mchele", "unga", "mafuta") gets her a choice between them.
+ALIASES: dict[str, dict[str, tuple[str, ...]]] = {
+    "NDL-INDO-CHK": {"sw": ("indomie ya kuku", "tambi za kuku"), "en": ("chicken noodles",)},
+    "NDL-INDO-ONP": {"sw": ("indomie ya kitunguu", "tambi za kitunguu"), "en": ("onion noodles",)},
+    "NDL-SPAG-500": {"sw": ("spageti",), "en": ("pasta",)},
+    "NDL-MACA-500": {"sw": ("makaroni",), "en": ("pasta",)},
+    "RCE-LONG-25K": {"sw": ("mchele",)},
+    "RCE-BASM-10K": {"sw": ("mchele basmati", "mchele wa basmati")},
+    "GRN-MAIZ-10K": {"sw": ("unga wa mahindi", "unga wa sembe"), "en": ("maize meal",)},
+    "GRN-WHEA-10K": {"sw": ("unga wa ngano",), "en": ("flour",)},
+    "OIL-VEG-5L": {"sw": ("mafuta ya kupikia", "mafuta ya mboga"), "en": ("cooking oil",)},
+    "OIL-PALM-5L": {"sw": ("mafuta ya mawese",)},
+    "OIL-SUNF-1L": {"sw": ("mafuta ya alizeti",)},
+    "OIL-GNUT-1L": {"sw": ("mafuta ya karanga",), "en": ("peanut oil",)},
+    "DRK-COLA-35": {"sw": ("soda ya kola",), "en": ("coke", "soda")},
+    "DRK-ORNG-35": {"sw": ("soda ya machungwa",), "en": ("fanta",)},
+    "DRK-WATR-75": {"sw": ("maji",), "en": ("bottled water",)},
+    "DRK-MALT-33": {"sw": ("kinywaji cha malt",), "en": ("malta",)},
+    "DRY-MILK-400": {"sw": ("maziwa ya poda",), "en": ("milk powder",)},
+    "DRY-EVAP-160": {"sw": ("maziwa ya kopo",), "en": ("tinned milk",)},
+    "DRY-YOGH-500": {"sw": ("mtindi", "maziwa mgando"), "en": ("yogurt",)},
+    "DRY-TEA-100": {"sw": ("majani ya chai", "chai"), "en": ("tea bags",)},
+    "CAR-SOAP-150": {"sw": ("sabuni ya kuogea",), "en": ("soap",)},
+    "CAR-PAST-100": {"sw": ("dawa ya meno",)},
+    "CAR-LOTN-400": {"sw": ("losheni",), "en": ("cream",)},
+    "CAR-SANI-10": {"sw": ("pedi", "sodo"), "en": ("sanitary towels",)},
+    "CLN-DETG-1K": {"sw": ("sabuni ya kufulia",), "en": ("washing powder", "omo")},
+    "CLN-BLCH-1L": {"sw": ("jik",), "en": ("jik",)},
+    "CLN-DISH-750": {"sw": ("sabuni ya vyombo",), "en": ("dishwashing liquid",)},
+    "CLN-TISS-10": {"sw": ("karatasi ya choo", "tishu"), "en": ("toilet paper", "toilet roll")},
+    "SNK-BISC-24": {"sw": ("biskuti",), "en": ("biscuit",)},
+    "SNK-PNUT-24": {"sw": ("karanga",), "en": ("groundnuts",)},
+    "SNK-SWEE-50": {"sw": ("pipi",), "en": ("candy",)},
+}
 
 # Rough retail conversion and the step prices are rounded to, per currency.
 FX: dict[RegionCode, tuple[Decimal, Decimal]] = {
@@ -192,6 +235,12 @@ def rows_for(market: Region, now: datetime) -> dict[Table, list[dict[str, Any]]]
             for i, (cid, en, sw) in enumerate(CATEGORIES)
         ],
         products: product_rows,
+        product_aliases: [
+            {"region": code.value, "sku": sku, "locale": locale, "alias": alias}
+            for sku, by_locale in ALIASES.items()
+            for locale, aliases in by_locale.items()
+            for alias in aliases
+        ],
         prices: price_rows,
         stock_levels: stock_rows,
         promotions: [

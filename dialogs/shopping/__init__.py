@@ -8,7 +8,7 @@ from core.intents import Intent, IntentKind, resolve_intent
 from core.messages import InboundMessage, Reply
 from core.region import UnsupportedRegionError, region_for_phone
 from dialogs.machine import Machine, Turn
-from dialogs.shopping.order_text import read_order
+from dialogs.shopping.order_text import read_order, read_product_name
 from dialogs.shopping.services import ShopServices
 from dialogs.shopping.states import (
     CART_MEMO,
@@ -116,8 +116,10 @@ class ShoppingDialog:
             error = lines(check.notice(turn), self._t(locale, "error.choice"))
             turn.memo[CHECK_MEMO] = CartCheck(cart)  # checked, and said here
             return await self.machine.show(turn, offer, error=error)
-        if msg.transcript is None and msg.kind in TYPED_ORDER_KINDS and read_order(msg.text):
-            # A first text that is an order ("5 cartons indomie"): read as if typed at the menu.
+        typed = msg.transcript is None and msg.kind in TYPED_ORDER_KINDS
+        if typed and await self._is_order(msg, locale):
+            # A first text that is an order ("5 cartons indomie", or a product's name): read as
+            # if typed at the menu.
             home = Session("main", locale)
             turn = Turn(msg, home, self._t)
             turn.memo[CART_MEMO] = cart
@@ -131,6 +133,17 @@ class ShoppingDialog:
         # could add to the cart twice, so the retailer starts again from the top.
         lost = self._t(locale, "notice.lost") if msg.transcript else None
         return await self.machine.show(turn, session, error=lines(check.notice(turn), lost))
+
+    async def _is_order(self, msg: InboundMessage, locale: str) -> bool:
+        """Items with quantities, or words naming a product of her region ("indomie"); not a
+        greeting, which gets the menu."""
+        if read_order(msg.text):
+            return True
+        words = read_product_name(msg.text)
+        if not words:
+            return False
+        region = region_for_phone(msg.phone).code
+        return bool(await self._svc.catalogue.match(region, words, locale))
 
     async def _on_main_menu(self, turn: Turn, home: Session, intent: Intent) -> bool:
         """Whether `intent` picks one of the main menu's choices."""

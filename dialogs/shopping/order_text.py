@@ -1,12 +1,13 @@
 """Reading an order a retailer typed instead of choosing from a menu, in English or Swahili.
 
 "nataka katoni 5 za Indomie", "5 cartons indomie", "indomie 5", "I want five packs of sugar",
-"tano indomie na mbili spaghetti": a quantity (digits, or a number word up to twenty), unit words
-(ignored: the catalogue sells each product in its own unit, which the confirmation names) and
-the words naming the product. "2 dozen" is not read at all: 2 would be wrong, and 24 of what?
-Deterministic on purpose: the same text always reads the same, and what it cannot read is left
-to the menu. These are words people write, not words they read, so they live here, not in
-locales/.
+"tano indomie na mbili spaghetti": a quantity (digits, a number word up to twenty, or "a"/"an"
+for one), unit words (ignored: the catalogue sells each product in its own unit, which the
+confirmation names) and the words naming the product. "2 dozen" and "5 kg" are not read at all:
+2 or 5 cartons would be wrong, and 24 of what? Deterministic on purpose: the same text always
+reads the same, and what it cannot read is left to the menu, or, when the text is a product's
+name and nothing else ("indomie"), to that product's quantity screen. These are words people
+write, not words they read, so they live here, not in locales/.
 """
 
 from __future__ import annotations
@@ -103,7 +104,17 @@ UNIT_WORDS = frozenset(
         "bando",
     }
 )
+# "a carton of indomie": one, unless a number says otherwise ("a 5 cartons" is five).
+ARTICLE_WORDS = frozenset({"a", "an"})
 MULTIPLIER_WORDS = frozenset({"dozen", "dozens", "dazeni", "hundred", "thousand", "mia", "elfu"})
+# "5 kg rice" is five kilos, not five 25 kg bags: a weight or a volume is no count of the
+# catalogue's units, so such a text is not read either.
+MEASURE_WORDS = frozenset(
+    {
+        *("kg", "kgs", "kilo", "kilos", "kilogram", "kilograms", "g", "gram", "grams", "gramu"),
+        *("l", "litre", "litres", "liter", "liters", "lita", "ml", "ton", "tons", "tonne", "tani"),
+    }
+)
 FILLER_WORDS = frozenset(
     {
         # English
@@ -182,19 +193,58 @@ def read_order(text: str) -> tuple[OrderRequest, ...]:
 
 
 def _read_item(text: str) -> OrderRequest | None:
+    read = _read_words(text)
+    if read is None:
+        return None
+    quantities, words = read
+    if len(quantities) != 1 or not words or quantities[0] < 1:
+        return None
+    return OrderRequest(quantities[0], " ".join(words))
+
+
+def read_product_name(text: str) -> str | None:
+    """The words of a text that names one product and no quantity ("indomie", "sukari
+    tafadhali"): she is asked how many. None for anything with a number, a unit's multiplier,
+    several items, or no words left once the filler is gone."""
+    cleaned = text.casefold()
+    if len([p for p in ITEM_SEPARATORS.split(cleaned) if p.strip()]) != 1:
+        return None
+    read = _read_words(cleaned)
+    if read is None or read[0] or not read[1]:
+        return None
+    return " ".join(read[1])
+
+
+def read_quantity(text: str) -> int | None:
+    """How many, typed in words at a quantity prompt ("five", "tano", "5 cartons", "katoni
+    kumi na mbili"); None when the text holds anything but one count and unit words."""
+    cleaned = SWAHILI_TEENS.sub(lambda m: str(10 + NUMBER_WORDS[m.group(1)]), text.casefold())
+    read = _read_words(cleaned, articles=False)  # a slip of "a" adds nothing
+    if read is None or len(read[0]) != 1 or read[1]:
+        return None
+    return read[0][0]
+
+
+def _read_words(text: str, *, articles: bool = True) -> tuple[list[int], list[str]] | None:
+    """The quantities and the product words of one item ("a"/"an" one when no number says
+    how many, unless not `articles`); None when a multiplier or a measure makes its quantity
+    unreadable."""
     quantities: list[int] = []
     words: list[str] = []
+    article = False
     for token in TOKEN.findall(text):
-        if token in MULTIPLIER_WORDS:
+        if token in MULTIPLIER_WORDS or token in MEASURE_WORDS:
             return None
         number = _quantity(token)
         if number is not None:
             quantities.append(number)
+        elif articles and token in ARTICLE_WORDS:
+            article = True
         elif token not in UNIT_WORDS and token not in FILLER_WORDS:
             words.append(token)
-    if len(quantities) != 1 or not words or quantities[0] < 1:
-        return None
-    return OrderRequest(quantities[0], " ".join(words))
+    if article and not quantities:
+        quantities.append(1)
+    return quantities, words
 
 
 def _quantity(token: str) -> int | None:

@@ -14,7 +14,7 @@ from core.phone import Phone
 from core.region import Region, region_for_phone
 from dialogs.machine import Choice, Finish, Go, Home, Outcome, Reject, Screen, State, Turn
 from dialogs.paging import BACK_KEY
-from dialogs.shopping.order_text import read_order
+from dialogs.shopping.order_text import read_order, read_product_name, read_quantity
 from dialogs.shopping.services import ShopServices
 from engines.catalogue import OutOfStockError, Product, UnknownProductError
 from engines.credit import (
@@ -391,6 +391,10 @@ class Quantity(ShopState):
                 return Go("cart", remember=False)
             return Go("products", remember=False, notice=turn.t("error.product_gone"))
         cleaned = text.strip().replace(",", "")
+        if reads_typed_orders(turn) and not (cleaned.isascii() and cleaned.isdigit()):
+            # In a text, "5 cartons" or "tano" answers "how many" as well as 5 does.
+            spoken = read_quantity(cleaned)
+            cleaned = cleaned if spoken is None else str(spoken)
         if cleaned.startswith("-") and cleaned[1:].isdigit():
             return Reject("error.quantity.min")
         if not cleaned.isdigit() or not cleaned.isascii():
@@ -437,6 +441,10 @@ class Added(ShopState):
     async def choose(self, turn: Turn, value: str) -> Outcome:
         return Go(value, remember=value != "products")
 
+    async def read(self, turn: Turn, text: str) -> Outcome | None:
+        """The next item typed right after one was added ("2 cola"): read as at the menu."""
+        return await read_typed_order(self, turn, text)
+
 
 class CartView(ShopState):
     name = "cart"
@@ -467,6 +475,11 @@ class CartView(ShopState):
             return Go(self.name, remember=False)  # withdrawn since the list was shown: it says so
         turn.vars["sku"] = value
         return Go("cart_line")
+
+    async def read(self, turn: Turn, text: str) -> Outcome | None:
+        """An item typed at the cart ("2 cola") is added from here, after Yes, as from the
+        menu; not on the quote, payment or confirm screens, where a slip would cost more."""
+        return await read_typed_order(self, turn, text)
 
 
 class CartLineView(ShopState):
@@ -1166,7 +1179,7 @@ async def read_typed_order(state: ShopState, turn: Turn, text: str) -> Outcome |
         return None  # a photo without a caption is no attempt at an order
     items = read_order(text)
     if not items:
-        return Reject("typed.hint")
+        return await read_typed_product(state, turn, text)
     turn.vars[TYPED_FROM_VAR] = state.name
     turn.vars[TYPED_VAR] = [[item.quantity, item.words] for item in items]
     first = await next_typed_item(state, turn, remember=True)
@@ -1176,10 +1189,33 @@ async def read_typed_order(state: ShopState, turn: Turn, text: str) -> Outcome |
     return first
 
 
+async def read_typed_product(state: ShopState, turn: Turn, text: str) -> Outcome:
+    """A product named without a quantity ("indomie"): its quantity screen, as if picked from
+    its list (a choice first when the name fits several); the typing hint when it names none."""
+    words = read_product_name(text)
+    found = await typed_products(state, turn, words) if words else []
+    if not found:
+        return Reject("typed.hint")
+    if len(found) == 1:
+        return go_to_quantity(turn, found[0], remember=True)
+    turn.vars[TYPED_FROM_VAR] = state.name
+    turn.vars[TYPED_VAR] = [[None, words]]
+    turn.vars[TYPED_CHOICES_VAR] = [p.sku for p in found]
+    return Go(TypedPick.name)
+
+
+def go_to_quantity(turn: Turn, product: Product, *, remember: bool) -> Outcome:
+    end_typed_order(turn)
+    turn.vars["cat"] = product.category_id  # "Add more products" opens its shelf
+    turn.vars["sku"] = product.sku
+    turn.vars.pop("edit", None)
+    return Go(Quantity.name, remember=remember)
+
+
 async def typed_products(state: ShopState, turn: Turn, words: str) -> list[Product]:
     """The priced products of her region the words may mean, best first."""
     region = state.region(turn).code
-    found = await state.svc.catalogue.match(region, words)
+    found = await state.svc.catalogue.match(region, words, turn.locale)
     prices = await state.svc.pricing.list_prices(
         region, [p.sku for p in found], customer=state.phone(turn)
     )
@@ -1232,10 +1268,14 @@ class TypedPick(ShopState):
         prices = await self.svc.pricing.list_prices(region, skus, customer=self.phone(turn))
         products = [await self.svc.catalogue.product(region, sku) for sku in skus]
         quantity, words = turn.vars.get(TYPED_VAR, [[0, ""]])[0]
+        shown = shown_code(turn, str(words)[:SHOWN_WORDS])
+        title = (
+            turn.t("typed.pick_named", words=shown)
+            if quantity is None
+            else turn.t("typed.pick", quantity=quantity, words=shown)
+        )
         return Screen(
-            turn.t(
-                "typed.pick", quantity=quantity, words=shown_code(turn, str(words)[:SHOWN_WORDS])
-            ),
+            title,
             tuple(
                 Choice(f"{p.name} {prices[p.sku].short()}", p.sku)
                 for p in products
@@ -1244,6 +1284,9 @@ class TypedPick(ShopState):
         )
 
     async def choose(self, turn: Turn, value: str) -> Outcome:
+        if (turn.vars.get(TYPED_VAR) or [[0]])[0][0] is None:  # no quantity typed: asked next
+            product = await self.svc.catalogue.product(self.region(turn).code, value)
+            return go_to_quantity(turn, product, remember=False)
         turn.vars[TYPED_SKU_VAR] = value
         turn.vars.pop(TYPED_CHOICES_VAR, None)
         return Go(TypedConfirm.name, remember=False)

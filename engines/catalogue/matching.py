@@ -3,7 +3,7 @@ the region's product names, so a typo or a shortened name still finds the produc
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 
 from rapidfuzz import fuzz, utils
 
@@ -13,13 +13,23 @@ CLOSE_ENOUGH = 75.0  # below this score a name is not what she meant
 TIE = 5.0  # names within this of the best one are as likely as it: she is asked which
 
 
-def match_products(words: str, products: Iterable[Product]) -> list[Product]:
+def match_products(
+    words: str,
+    products: Iterable[Product],
+    aliases: Mapping[str, Sequence[str]] | None = None,
+) -> list[Product]:
     """The products `words` name, best first: one when it is clear, the few equally close ones
-    when it is not ("rice": both rices), none when nothing is close."""
+    when it is not ("rice": both rices), none when nothing is close. A product is as close as
+    the closest of its name and its `aliases` (by sku: "mchele" for a rice)."""
     typed = utils.default_process(words).split()
     if not typed:
         return []
-    scores = {p.sku: name_score(typed, p.name) for p in products}
+    products = list(products)
+    other = aliases or {}
+    scores = {
+        p.sku: max(name_score(typed, name) for name in (p.name, *other.get(p.sku, ())))
+        for p in products
+    }
     by_sku = {p.sku: p for p in products}
     close = {sku: score for sku, score in scores.items() if score >= CLOSE_ENOUGH}
     if not close:

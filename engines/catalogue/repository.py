@@ -18,7 +18,13 @@ from engines.catalogue.model import (
     StockLevel,
 )
 from engines.catalogue.ports import BinStock
-from engines.catalogue.tables import categories, products, stock_levels, warehouses
+from engines.catalogue.tables import (
+    categories,
+    product_aliases,
+    products,
+    stock_levels,
+    warehouses,
+)
 
 
 class SqlCatalogueRepository:
@@ -39,6 +45,19 @@ class SqlCatalogueRepository:
             query = query.where(products.c.category_id == category_id)
         rows = await self._s.execute(query.order_by(products.c.name, products.c.sku))
         return [_product(r) for r in rows]
+
+    async def aliases(self, region: RegionCode) -> dict[str, dict[str, tuple[str, ...]]]:
+        """sku -> locale -> the other words retailers use for the product."""
+        rows = await self._s.execute(
+            select(product_aliases)
+            .where(product_aliases.c.region == region.value)
+            .order_by(product_aliases.c.sku, product_aliases.c.locale, product_aliases.c.alias)
+        )
+        found: dict[str, dict[str, tuple[str, ...]]] = {}
+        for r in rows:
+            by_locale = found.setdefault(r.sku, {})
+            by_locale[r.locale] = (*by_locale.get(r.locale, ()), r.alias)
+        return found
 
     async def products_by_sku(self, region: RegionCode, skus: Sequence[str]) -> dict[str, Product]:
         rows = await self._s.execute(

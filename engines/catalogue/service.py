@@ -7,8 +7,8 @@ shelf is kept in memory for a short while (`shelf_ttl_seconds`); stock is always
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 
 from cachetools import TTLCache
 
@@ -20,11 +20,22 @@ from engines.catalogue.matching import match_products
 from engines.catalogue.model import Category, Product, UnknownProductError
 from engines.catalogue.repository import SqlCatalogueRepository, stock_available
 
+ENGLISH = "en"  # the language of the catalogue's own names
+
 
 @dataclass(frozen=True, slots=True)
 class Shelf:
     categories: tuple[Category, ...]
     products: dict[str, Product]
+    # sku -> locale -> other words for the product ("mchele"), for typed orders
+    aliases: Mapping[str, Mapping[str, tuple[str, ...]]] = field(default_factory=dict)
+
+    def names(self, sku: str, locale: str | None) -> tuple[str, ...]:
+        """The words a retailer may use for a product: its aliases in her language and in
+        English (the catalogue's own names are English)."""
+        by_locale = self.aliases.get(sku, {})
+        languages = dict.fromkeys([locale or ENGLISH, ENGLISH])
+        return tuple(alias for lang in languages for alias in by_locale.get(lang, ()))
 
     def in_category(self, category_id: str) -> list[Product]:
         return sorted(
@@ -65,6 +76,7 @@ class CatalogueService:
             shelf = Shelf(
                 tuple(await repo.categories(region)),
                 {p.sku: p for p in await repo.products(region)},
+                await repo.aliases(region),
             )
         self._shelves[region] = shelf
         return shelf
@@ -86,10 +98,15 @@ class CatalogueService:
             raise UnknownProductError(sku)
         return found
 
-    async def match(self, region: RegionCode, words: str) -> list[Product]:
-        """The region's products a retailer's words name (typos forgiven), best first; several
-        when they are equally close, none when nothing is."""
-        return match_products(words, (await self.shelf(region)).products.values())
+    async def match(
+        self, region: RegionCode, words: str, locale: str | None = None
+    ) -> list[Product]:
+        """The region's products a retailer's words name (typos forgiven), by name or by an
+        alias in her language (`locale`) or English, best first; several when they are equally
+        close, none when nothing is."""
+        shelf = await self.shelf(region)
+        aliases = {sku: shelf.names(sku, locale) for sku in shelf.products}
+        return match_products(words, shelf.products.values(), aliases)
 
     async def available(self, region: RegionCode, sku: str) -> int:
         return await stock_available(self._db, region, sku)

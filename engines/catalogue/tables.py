@@ -1,6 +1,16 @@
 """SQL tables of the catalogue context."""
 
-from sqlalchemy import JSON, CheckConstraint, Column, Float, ForeignKey, Integer, String, Table
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    Column,
+    Float,
+    ForeignKey,
+    ForeignKeyConstraint,
+    Integer,
+    String,
+    Table,
+)
 
 from core.db import metadata
 
@@ -21,6 +31,18 @@ products = Table(
     Column("category_id", String(40), nullable=False),
     Column("name", String(80), nullable=False),
     Column("unit", String(20), nullable=False),
+)
+
+# Other words retailers use for a product, per language ("mchele" for Long Grain Rice 25kg):
+# a product's name is in one language only, and typed orders are matched against both.
+product_aliases = Table(
+    "product_aliases",
+    metadata,
+    Column("region", String(20), primary_key=True),
+    Column("sku", String(40), primary_key=True),
+    Column("locale", String(10), primary_key=True),
+    Column("alias", String(80), primary_key=True),
+    ForeignKeyConstraint(["region", "sku"], ["products.region", "products.sku"]),
 )
 
 warehouses = Table(

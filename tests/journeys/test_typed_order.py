@@ -233,6 +233,166 @@ class TestAfricasTalkingSms:
         assert await ngozi.text("2") == noodles  # No: the list she typed it on
         assert await cart_of(services) == {}
 
+    async def test_a_product_named_without_a_quantity_asks_how_many(
+        self, ngozi: SmsPhone, services: Services
+    ) -> None:
+        how_many = await ngozi.text("Indomie Chicken please")
+        assert how_many.startswith("Indomie Chicken 40x70g\nNGN 9,300 per carton, ")
+        assert how_many.endswith(" in stock.\nEnter quantity:\n00. Back")
+        assert await cart_of(services) == {}
+
+        added = await ngozi.text("3")
+
+        assert added.startswith("Added 3 x Indomie Chicken 40x70g.\nCart: 3 items.")
+        assert await cart_of(services) == {INDOMIE: 3}
+        fits_one_sms(*ngozi.inbox)
+
+    async def test_a_name_several_products_share_asks_which_then_how_many(
+        self, ngozi: SmsPhone, juma: SmsPhone, services: Services
+    ) -> None:
+        await ngozi.text("Hi")
+        pick = await ngozi.text("indomie")
+        assert pick.startswith('Which one for "indomie"?\n1. Indomie Chicken 40x70g NGN ')
+        how_many = await ngozi.text("2")
+        assert how_many.startswith("Indomie Onion 40x70g\nNGN ")
+        await ngozi.text("4")
+        assert await cart_of(services) == {"NDL-INDO-ONP": 4}
+
+        await juma.text("Habari")
+        pick = await juma.text("nataka indomie")
+        assert pick.startswith('Ipi kwa "indomie"?\n1. Indomie Chicken 40x70g KES ')
+        how_many = await juma.text("1")
+        assert how_many.startswith("Indomie Chicken 40x70g\nKES ")
+        assert "\nWeka idadi:" in how_many
+        fits_one_sms(*ngozi.inbox, *juma.inbox)
+
+    async def test_a_carton_of_indomie_is_one_carton(
+        self, ngozi: SmsPhone, services: Services
+    ) -> None:
+        await ngozi.text("Hi")
+        confirm = await ngozi.text("a carton of indomie chicken")
+        assert confirm == "Add 1 x Indomie Chicken 40x70g (NGN 9,300.00)?\n1. Yes\n2. No"
+        await ngozi.text("1")
+        assert await cart_of(services) == {INDOMIE: 1}
+
+    async def test_how_many_may_be_answered_in_words(
+        self, ngozi: SmsPhone, juma: SmsPhone, services: Services
+    ) -> None:
+        await ngozi.text("Cola")
+        assert (await ngozi.text("5 crates")).startswith("Added 5 x Cola 24x35cl.")
+        await juma.text("Cola")
+        assert (await juma.text("tano")).startswith("Umeongeza 5 x Cola 24x35cl.")
+        await juma.text("1")  # Add more products: the drinks
+        await juma.text("1")  # Cola
+        assert (await juma.text("katoni kumi na mbili")).startswith("Umeongeza 12 x Cola")
+
+        assert await cart_of(services) == {"DRK-COLA-35": 5}
+        assert await cart_of(services, JUMA) == {"DRK-COLA-35": 17}
+        fits_one_sms(*ngozi.inbox, *juma.inbox)
+
+    async def test_kilos_of_rice_are_not_offered_as_bags(
+        self, ngozi: SmsPhone, services: Services
+    ) -> None:
+        await ngozi.text("Hi")
+        assert await ngozi.text("5 kg rice") == (
+            "Choose a number, or type an order, e.g. 5 cartons Indomie.\n" + MAIN_MENU
+        )
+        assert await cart_of(services) == {}
+
+    async def test_a_greeting_is_still_no_product(self, ngozi: SmsPhone) -> None:
+        assert await ngozi.text("Hello") == MAIN_MENU
+
+    async def test_swahili_product_words_find_the_products_they_name(
+        self, juma: SmsPhone, services: Services
+    ) -> None:
+        await juma.text("Habari")
+        pick = await juma.text("nataka mifuko 2 ya mchele")
+        assert pick.startswith('Ipi kwa 2 x "mchele"?\n1. Basmati Rice 10kg KES ')
+        assert "\n2. Long Grain Rice 25kg KES " in pick
+        await juma.text("2")
+        assert (await juma.text("1")).startswith("Umeongeza 2 x Long Grain Rice 25kg.")
+
+        await juma.text("00")
+        confirm = await juma.text("unga wa mahindi 3")
+        assert confirm.startswith("Ongeza 3 x Maize Flour 10kg (KES ")
+        await juma.text("Ndio")
+        await juma.text("00")
+        confirm = await juma.text("katoni moja ya indomie ya kuku")
+        assert confirm.startswith("Ongeza 1 x Indomie Chicken 40x70g (KES ")
+        await juma.text("1")
+
+        assert await cart_of(services, JUMA) == {"RCE-LONG-25K": 2, "GRN-MAIZ-10K": 3, INDOMIE: 1}
+        fits_one_sms(*juma.inbox)
+
+    async def test_mafuta_asks_which_oil_and_a_name_without_a_number_asks_how_many(
+        self, juma: SmsPhone
+    ) -> None:
+        await juma.text("Habari")
+        pick = await juma.text("mafuta")
+        assert pick.startswith('Ipi kwa "mafuta"?\n1. Groundnut Oil 12x1L KES ')
+        assert "\n2. Palm Oil 4x5L KES " in pick
+        assert (await juma.text("2")).startswith("Palm Oil 4x5L\nKES ")
+        await juma.text("00")
+        await juma.text("0")
+        how_many = await juma.text("naomba mafuta ya alizeti")
+        assert how_many.startswith("Sunflower Oil 12x1L\nKES ")
+        fits_one_sms(*juma.inbox)
+
+    async def test_swahili_words_are_read_for_a_swahili_speaker_only(
+        self, ngozi: SmsPhone, juma: SmsPhone
+    ) -> None:
+        await ngozi.text("Hi")
+        assert (await ngozi.text("5 mchele")).startswith('No product called "mchele".')
+        await juma.text("Habari")
+        assert (await juma.text("2 cooking oil")).startswith("Ongeza 2 x Vegetable Oil 4x5L")
+
+    async def test_an_order_typed_at_the_cart_is_added_from_there(
+        self, ngozi: SmsPhone, services: Services
+    ) -> None:
+        await ngozi.text("3 cola")
+        await ngozi.text("1")
+        cart = await ngozi.text("2")  # View cart
+        assert cart.startswith("Cart (3 items, NGN ")
+
+        confirm = await ngozi.text("2 indomie chicken")
+        assert confirm.startswith("Add 2 x Indomie Chicken 40x70g (NGN ")
+        assert await ngozi.text("2") == cart  # No: the cart she typed it on
+        await ngozi.text("2 indomie chicken")
+        added = await ngozi.text("1")
+
+        assert added.startswith("Added 2 x Indomie Chicken 40x70g.\nCart: 5 items.")
+        assert await cart_of(services) == {"DRK-COLA-35": 3, INDOMIE: 2}
+        fits_one_sms(*ngozi.inbox)
+
+    async def test_the_next_item_may_be_typed_right_after_one_was_added(
+        self, ngozi: SmsPhone, services: Services
+    ) -> None:
+        await ngozi.text("3 cola")
+        added = await ngozi.text("1")
+        assert added.startswith("Added 3 x Cola 24x35cl.\nCart: 3 items.")
+
+        confirm = await ngozi.text("2 spaghetti")
+        assert confirm.startswith("Add 2 x Spaghetti 20x500g (NGN ")
+        assert await ngozi.text("2") == added  # No: the screen she typed it on
+        assert (await ngozi.text("macaroni")).startswith("Macaroni 20x500g\nNGN ")
+        await ngozi.text("4")
+
+        assert await cart_of(services) == {"DRK-COLA-35": 3, "NDL-MACA-500": 4}
+        fits_one_sms(*ngozi.inbox)
+
+    async def test_an_order_typed_at_checkout_is_not_read(
+        self, ngozi: SmsPhone, services: Services
+    ) -> None:
+        await ngozi.text("3 cola")
+        await ngozi.text("1")
+        quote = await ngozi.text("3")  # Checkout
+        assert quote.startswith("Subtotal NGN ")
+
+        again = await ngozi.text("2 indomie chicken")
+
+        assert again.startswith("Please choose a number from the list.\nSubtotal NGN ")
+        assert await cart_of(services) == {"DRK-COLA-35": 3}
+
 
 # --- Twilio SMS and WhatsApp -----------------------------------------------------------------
 
@@ -265,6 +425,35 @@ class TestTwilio:
         assert added.startswith("Added 5 x Indomie Chicken 40x70g.\nCart: 5 items.")
         assert await cart_of(services) == {INDOMIE: 5}
         fits_one_sms(*ngozi.replies)
+
+    @pytest.mark.parametrize("kind", ["sms", "whatsapp"])
+    async def test_one_carton_or_none_said_on_twilio(
+        self, twilio: TwilioWebhooks, services: Services, kind: str
+    ) -> None:
+        ngozi = TwilioChat(twilio, NGOZI.e164, kind="sms" if kind == "sms" else "whatsapp")
+        confirm = await ngozi.send("an indomie chicken")
+        assert confirm == "Add 1 x Indomie Chicken 40x70g (NGN 9,300.00)?\n1. Yes\n2. No"
+        await ngozi.send("1")
+        assert (await ngozi.send("2")).startswith("Cart (1 item, NGN ")
+        how_many = await ngozi.send("spaghetti")
+        assert how_many.startswith("Spaghetti 20x500g\nNGN ")
+        await ngozi.send("2")
+
+        assert await cart_of(services) == {INDOMIE: 1, "NDL-SPAG-500": 2}
+        fits_one_sms(*ngozi.replies)
+
+    @pytest.mark.parametrize("kind", ["sms", "whatsapp"])
+    async def test_swahili_words_on_twilio(
+        self, twilio: TwilioWebhooks, services: Services, kind: str
+    ) -> None:
+        juma = TwilioChat(twilio, JUMA.e164, kind="sms" if kind == "sms" else "whatsapp")
+        confirm = await juma.send("nataka katoni 4 za mafuta ya alizeti")
+        assert confirm.startswith("Ongeza 4 x Sunflower Oil 12x1L (KES ")
+        assert confirm.endswith("?\n1. Ndiyo\n2. Hapana")
+        await juma.send("1")
+
+        assert await cart_of(services, JUMA) == {"OIL-SUNF-1L": 4}
+        fits_one_sms(*juma.replies)
 
 
 # --- Meta WhatsApp Cloud ---------------------------------------------------------------------
@@ -322,3 +511,35 @@ class TestMetaWhatsApp:
         assert confirm.text.startswith("Add 4 x Palm Oil 4x5L (NGN ")
         await ngozi.tap("Yes")
         assert await cart_of(services) == {"OIL-PALM-5L": 4}
+
+    async def test_a_product_named_without_a_quantity_asks_how_many(
+        self, ngozi: WhatsAppUser, services: Services
+    ) -> None:
+        await ngozi.say("hi")
+        how_many = await ngozi.say("Cola")
+        assert how_many.text.startswith("Cola 24x35cl\nNGN ")
+        assert "\nEnter quantity:" in how_many.text
+        added = await ngozi.say("6")
+        assert added.text.startswith("Added 6 x Cola 24x35cl.")
+        assert await cart_of(services) == {"DRK-COLA-35": 6}
+
+    async def test_swahili_words_on_meta(
+        self,
+        client: Client,
+        services: Services,
+        fake_graph: FakeGraphApi,
+        clock: SteppedClock,
+    ) -> None:
+        await services.delivery.stop()
+        juma = WhatsAppUser(
+            client,
+            fake_graph,
+            flush=services.delivery.send_due,
+            now=lambda: int(clock.now().timestamp()),
+            number=JUMA.e164,
+        )
+        confirm = await juma.say("Nataka mfuko 1 wa unga wa ngano")
+        assert confirm.text.startswith("Ongeza 1 x Wheat Flour 10kg (KES ")
+        assert [c["title"] for c in confirm.choices] == ["Ndiyo", "Hapana"]
+        await juma.tap("Ndiyo")
+        assert await cart_of(services, JUMA) == {"GRN-WHEA-10K": 1}

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection, inspect, text
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import create_async_engine
 
 # Imported for their side effect: each registers its tables on the shared metadata.
@@ -90,3 +92,56 @@ async def test_warehouses_keep_the_depot_their_routes_started_from(at_0021: str)
         ("WH-LAGOS", 6.4550, 3.3841),
         ("WH-NAIROBI", -1.2864, 36.8172),
     ]
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.real)])
+def at_0025(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A database migrated up to 0025, before products had aliases."""
+    if request.param == "sqlite":
+        url = sqlite_url(tmp_path / "omniroute.db")
+    else:
+        server: PostgresServer = request.getfixturevalue("postgres_server")
+        url = server.create_database("products_before_0026")
+    command.upgrade(alembic_config(url), "0025")
+    return url
+
+
+async def test_product_aliases_are_added_to_a_catalogue_and_taken_away_again(
+    at_0025: str,
+) -> None:
+    """0026 adds the aliases typed orders read to an existing catalogue (its products kept);
+    an alias must name a product there, and going back to 0025 drops them, products kept."""
+    engine = create_async_engine(at_0025)
+    product = text(
+        "INSERT INTO products (region, sku, category_id, name, unit) "
+        "VALUES ('nairobi', 'RCE-LONG-25K', 'rice', 'Long Grain Rice 25kg', 'bag')"
+    )
+    alias = text(
+        "INSERT INTO product_aliases (region, sku, locale, alias) "
+        "VALUES ('nairobi', :sku, 'sw', 'mchele')"
+    )
+    try:
+        async with engine.begin() as conn:
+            await conn.execute(product)
+        await upgrade_async(at_0025)
+        async with engine.connect() as conn:
+            if engine.dialect.name == "sqlite":
+                await conn.execute(text("PRAGMA foreign_keys = ON"))
+            await conn.execute(alias, {"sku": "RCE-LONG-25K"})
+            await conn.commit()
+            with pytest.raises(IntegrityError):
+                await conn.execute(alias, {"sku": "NO-SUCH-SKU"})
+            await conn.rollback()
+        async with engine.connect() as conn:
+            aliases = (await conn.execute(text("SELECT sku, alias FROM product_aliases"))).all()
+        await engine.dispose()
+        # Alembic's env runs its own event loop: from a thread, as upgrade_async does.
+        await asyncio.to_thread(command.downgrade, alembic_config(at_0025), "0025")
+        async with engine.connect() as conn:
+            tables = await conn.run_sync(lambda c: inspect(c).get_table_names())
+            names = (await conn.execute(text("SELECT name FROM products"))).scalars().all()
+    finally:
+        await engine.dispose()
+    assert [tuple(r) for r in aliases] == [("RCE-LONG-25K", "mchele")]
+    assert "product_aliases" not in tables
+    assert names == ["Long Grain Rice 25kg"]

@@ -6,7 +6,12 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from dialogs.shopping.order_text import OrderRequest, read_order
+from dialogs.shopping.order_text import (
+    OrderRequest,
+    read_order,
+    read_product_name,
+    read_quantity,
+)
 
 ENGLISH = [
     "one",
@@ -94,6 +99,12 @@ def test_a_quantity_written_any_supported_way_reads_as_the_same_number(
         ("indomie x5", [(5, "indomie")]),
         ("5x indomie", [(5, "indomie")]),
         ("2 salt & pepper", [(2, "salt pepper")]),
+        ("a carton of indomie", [(1, "indomie")]),
+        ("an indomie", [(1, "indomie")]),
+        ("one indomie", [(1, "indomie")]),
+        ("katoni moja ya indomie", [(1, "indomie")]),
+        ("a 5 cartons of indomie", [(5, "indomie")]),  # the number says how many
+        ("a carton of indomie and 2 cola", [(1, "indomie"), (2, "cola")]),
     ],
 )
 def test_orders_in_english_and_swahili_word_orders(
@@ -110,11 +121,16 @@ def test_orders_in_english_and_swahili_word_orders(
         "Habari",
         "7",  # a key, not an order
         "5 cartons",  # no product
-        "indomie",  # no quantity
+        "indomie",  # no quantity: read_product_name's
+        "a dozen indomie",  # 12, not 1
         "5 indomie 3",  # which number is it?
         "0 indomie",
         "2 dozen indomie",  # 24, not 2: a multiplier is not read
         "mia tano indomie",  # 500 in Swahili: beyond the words this reader knows
+        "5 kg rice",  # five kilos, not five 25 kg bags
+        "mchele kilo 5",
+        "3 litres of oil",
+        "lita 2 za mafuta",
         "1234567 indomie",  # no one orders a million cartons by SMS; the menu says how many
         "location 6.454100,3.394700",
         "６ indomie",  # full-width digits are no quantity the stock checks can read
@@ -122,3 +138,64 @@ def test_orders_in_english_and_swahili_word_orders(
 )
 def test_what_is_not_an_order_reads_as_nothing(text: str) -> None:
     assert read_order(text) == ()
+
+
+NAME_TEMPLATES = [
+    "{product}",
+    "{product} please",
+    "I want {product}",
+    "cartons of {product}",
+    "nataka {product}",
+    "naomba {product} tafadhali",
+    "nipe katoni za {product}",
+]
+
+
+@given(
+    template=st.sampled_from(NAME_TEMPLATES),
+    product=st.sampled_from(["indomie", "Indomie Chicken", "mchele", "sukari", "mafuta"]),
+)
+def test_a_product_named_without_a_quantity_is_its_name_and_no_order(
+    template: str, product: str
+) -> None:
+    text = template.format(product=product)
+
+    assert read_order(text) == ()
+    assert read_product_name(text) == product.casefold()
+
+
+@given(
+    template=st.sampled_from(TEMPLATES),
+    n=st.integers(min_value=1, max_value=20),
+    product=st.sampled_from(["indomie", "cola"]),
+)
+def test_a_text_with_a_quantity_names_no_product_to_ask_about(
+    template: str, n: int, product: str
+) -> None:
+    assert read_product_name(template.format(n=n, product=product)) is None
+
+
+@pytest.mark.parametrize(
+    "text", ["", "7", "5 cartons", "indomie and cola", "a dozen", "please", "nataka katoni"]
+)
+def test_what_names_no_single_product_is_no_name(text: str) -> None:
+    assert read_product_name(text) is None
+
+
+@given(
+    n=st.integers(min_value=1, max_value=20),
+    spelling=st.integers(min_value=0, max_value=3),
+    template=st.sampled_from(["{n}", "{n} cartons", "katoni {n}", "{n} pcs please", "nipe {n}"]),
+)
+def test_a_count_typed_at_the_quantity_prompt_reads_as_that_number(
+    n: int, spelling: int, template: str
+) -> None:
+    assert read_quantity(template.format(n=spellings(n)[spelling])) == n
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["", "hi", "a", "an", "5 indomie", "5 3", "2 dozen", "5 kg", "1234567", "cartons", "tano tatu"],
+)
+def test_what_is_no_count_at_the_quantity_prompt_reads_as_none(text: str) -> None:
+    assert read_quantity(text) is None

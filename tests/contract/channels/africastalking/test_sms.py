@@ -186,6 +186,43 @@ async def test_order_typed_in_words_is_read_back_to_confirm_and_adds_nothing_yet
     assert cart.is_empty
 
 
+@pytest.mark.parametrize(
+    ("fixture", "reply", "state"),
+    [
+        # Swahili words for a product (its aliases), a Swahili speaker's first text.
+        (
+            "typed_alias_swahili",
+            "Ongeza 1 x Maize Flour 10kg (KES 1,015.00)?\n1. Ndiyo\n2. Hapana",
+            "typed_confirm",
+        ),
+        # "mchele" is either rice, and no quantity: which one, then how many.
+        (
+            "typed_name_swahili",
+            'Ipi kwa "mchele"?\n1. Basmati Rice 10kg KES 2,145\n'
+            "2. Long Grain Rice 25kg KES 3,120\n0. Rudi",
+            "typed_pick",
+        ),
+    ],
+)
+async def test_swahili_product_words_are_read_for_a_swahili_speaker(
+    gateway: Client,
+    services: Services,
+    fake_at: FakeAfricasTalking,
+    fixture: str,
+    reply: str,
+    state: str,
+) -> None:
+    await accepted(await post(gateway, stored(fixture)))
+
+    assert await flush_outbox(services) == 1
+    [sent] = fake_at.sent
+    assert (sent.to, sent.message) == (JUMA.e164, reply)
+    session = await session_of(services, JUMA)
+    assert session is not None
+    assert session.state == state
+    assert (await services.orders.cart(JUMA, region_for_phone(JUMA).code)).is_empty
+
+
 @dataclass(frozen=True)
 class RejectCase:
     fixture: str

@@ -247,6 +247,19 @@ CASES = [
         replies=("Add 5 x Indomie Chicken 40x70g (NGN 46,500.00)?",),
         session_state="typed_confirm",
     ),
+    IncomingCase(
+        "typed_carton",
+        after=("text",),
+        replies=("Add 1 x Indomie Chicken 40x70g (NGN 9,300.00)?",),
+        session_state="typed_confirm",
+    ),
+    # A product's name and no quantity: its quantity screen.
+    IncomingCase(
+        "typed_name",
+        after=("text",),
+        replies=("Cola 24x35cl\nNGN 10,800 per crate, ",),
+        session_state="quantity",
+    ),
     IncomingCase("image", replies=(ATTACHMENT_NOTICE,)),
     IncomingCase("audio", replies=(ATTACHMENT_NOTICE,)),
     IncomingCase("document", replies=(ATTACHMENT_NOTICE,)),

@@ -107,6 +107,14 @@ CASES = [
     ),
     # An order typed in words, as the first text: asked to confirm, nothing added yet.
     IncomingCase("sms", "typed_order", 200, TYPED_ORDER, session_state="typed_confirm"),
+    # "a carton of …" is one carton.
+    IncomingCase(
+        "sms",
+        "typed_carton",
+        200,
+        "Add 1 x Indomie Chicken 40x70g (NGN 9,300.00)?\n1. Yes\n2. No",
+        session_state="typed_confirm",
+    ),
     IncomingCase("sms", "missing_from", 400, "Bad request: From is required"),
     IncomingCase(
         "sms", "invalid_from", 400, "Bad request: From: '+2340000' is not a valid phone number"
@@ -147,6 +155,15 @@ CASES = [
         TYPED_ORDER,
         after=("first_message",),
         session_state="typed_confirm",
+    ),
+    # A product's name and no quantity: its quantity screen.
+    IncomingCase(
+        "whatsapp",
+        "typed_name",
+        200,
+        "Cola 24x35cl\nNGN 10,800 per crate, ",
+        after=("first_message",),
+        session_state="quantity",
     ),
     IncomingCase(
         "whatsapp", "image", 200, NOT_A_CHOICE, after=("first_message",), session_state="main"
