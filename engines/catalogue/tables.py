@@ -42,7 +42,10 @@ product_aliases = Table(
     Column("sku", String(40), primary_key=True),
     Column("locale", String(10), primary_key=True),
     Column("alias", String(80), primary_key=True),
-    ForeignKeyConstraint(["region", "sku"], ["products.region", "products.sku"]),
+    # a product taken out of the catalogue takes its aliases with it
+    ForeignKeyConstraint(
+        ["region", "sku"], ["products.region", "products.sku"], ondelete="CASCADE"
+    ),
 )
 
 warehouses = Table(

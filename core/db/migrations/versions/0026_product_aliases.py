@@ -30,6 +30,7 @@ def upgrade() -> None:
             ["region", "sku"],
             ["products.region", "products.sku"],
             name=op.f("fk_product_aliases_region_products"),
+            ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint(
             "region", "sku", "locale", "alias", name=op.f("pk_product_aliases")
