@@ -284,12 +284,12 @@ async def recheck_cart(services: ShopServices, cart: Cart) -> CartCheck:
     skus = [line.sku for line in cart.lines]
     shelf = (await services.catalogue.shelf(cart.region)).products
     priced = await services.pricing.list_prices(cart.region, skus, customer=cart.customer)
-    sold = [sku for sku in skus if sku in shelf and sku in priced]
-    stock = await services.catalogue.available_many(cart.region, sold)
     checked, removed, reduced = cart, 0, 0
     changed: list[tuple[str, int]] = []
     for line in cart.lines:
-        available = stock.get(line.sku, 0)
+        available = 0
+        if line.sku in shelf and line.sku in priced:
+            available = await services.catalogue.available(cart.region, line.sku)
         if available <= 0:
             checked, removed = checked.with_quantity(line.sku, 0), removed + 1
             changed.append((line.sku, 0))

@@ -7,7 +7,7 @@ shelf is kept in memory for a short while (`shelf_ttl_seconds`); stock is always
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from cachetools import TTLCache
@@ -15,7 +15,6 @@ from cachetools import TTLCache
 from core.clock import Clock, SystemClock
 from core.db import Database
 from core.region import RegionCode
-from engines.catalogue.availability import available_many as stock_available_many
 from engines.catalogue.matching import match_products
 from engines.catalogue.model import Category, Product, UnknownProductError
 from engines.catalogue.repository import SqlCatalogueRepository, stock_available
@@ -110,8 +109,3 @@ class CatalogueService:
 
     async def available(self, region: RegionCode, sku: str) -> int:
         return await stock_available(self._db, region, sku)
-
-    async def available_many(self, region: RegionCode, skus: Sequence[str]) -> dict[str, int]:
-        """Units available per sku in one query (0 for a sku with no stock row): a cart's
-        re-check reads all its lines at once."""
-        return await stock_available_many(self._db, region, skus) if skus else {}
