@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 
 from core.gsm7 import is_gsm7
@@ -1184,15 +1184,18 @@ def reads_typed_orders(turn: Turn) -> bool:
     return turn.msg.kind in TYPED_ORDER_KINDS
 
 
-async def read_typed_order(state: ShopState, turn: Turn, text: str) -> Outcome | None:
+async def read_typed_order(
+    state: ShopState, turn: Turn, text: str, *, origin: str | None = None
+) -> Outcome | None:
     """An order typed instead of a choice ("5 cartons indomie"): its first item to confirm,
-    or the screen again with a line saying what she can type. Nothing changes until Yes."""
+    or the screen again with a line saying what she can type. Nothing changes until Yes.
+    No and the order's end return to `origin` (this screen unless given)."""
     if not reads_typed_orders(turn) or not text.strip():
         return None  # a photo without a caption is no attempt at an order
     items = read_order(text)
     if not items:
-        return await read_typed_product(state, turn, text)
-    turn.vars[TYPED_FROM_VAR] = state.name
+        return await read_typed_product(state, turn, text, origin=origin)
+    turn.vars[TYPED_FROM_VAR] = origin or state.name
     turn.vars[TYPED_VAR] = [[item.quantity, item.words] for item in items]
     first = await next_typed_item(state, turn, remember=True)
     if first is None:
@@ -1201,7 +1204,9 @@ async def read_typed_order(state: ShopState, turn: Turn, text: str) -> Outcome |
     return first
 
 
-async def read_typed_product(state: ShopState, turn: Turn, text: str) -> Outcome:
+async def read_typed_product(
+    state: ShopState, turn: Turn, text: str, *, origin: str | None = None
+) -> Outcome:
     """A product named without a quantity ("indomie"): its quantity screen, as if picked from
     its list (a choice first when the name fits several); the typing hint when it names none."""
     words = read_product_name(text)
@@ -1210,7 +1215,7 @@ async def read_typed_product(state: ShopState, turn: Turn, text: str) -> Outcome
         return Reject("typed.hint")
     if len(found) == 1:
         return go_to_quantity(turn, found[0], remember=True)
-    turn.vars[TYPED_FROM_VAR] = state.name
+    turn.vars[TYPED_FROM_VAR] = origin or state.name
     turn.vars[TYPED_VAR] = [[None, words]]
     turn.vars[TYPED_CHOICES_VAR] = [p.sku for p in found]
     return Go(TypedPick.name)
@@ -1319,6 +1324,19 @@ class TypedPick(ShopState):
         turn.vars.pop(TYPED_CHOICES_VAR, None)
         product = await self.svc.catalogue.product(self.region(turn).code, value)
         return await confirm_typed_item(self, turn, product, remember=False, notice=None)
+
+    async def read(self, turn: Turn, text: str) -> Outcome | None:
+        """Another order typed instead of a choice ("2 spaghetti"): read as on the screen the
+        first was typed on, and in its place; this list again, with the line saying why, when
+        the text names nothing."""
+        pending = {name: turn.vars[name] for name in TYPED_VARS if name in turn.vars}
+        origin = str(turn.vars.get(TYPED_FROM_VAR, MainMenu.name))
+        outcome = await read_typed_order(self, turn, text, origin=origin)
+        if isinstance(outcome, Reject):
+            turn.vars.update(pending)
+        if isinstance(outcome, Go):
+            return replace(outcome, remember=False)  # Back leads where it led from this list
+        return outcome
 
 
 class TypedConfirm(ShopState):

@@ -211,6 +211,26 @@ class TestAfricasTalkingSms:
         assert await cart_of(services) == {}
         fits_one_sms(*ngozi.inbox)
 
+    async def test_another_order_typed_at_which_one_is_read_in_its_place(
+        self, ngozi: SmsPhone, services: Services
+    ) -> None:
+        await ngozi.text("Hi")
+        pick = await ngozi.text("2 bags of rice")
+        assert pick.startswith('Which one for 2 x "rice"?')
+        assert await ngozi.text("hello there") == (
+            "Choose a number, or type an order, e.g. 5 cartons Indomie.\n" + pick
+        )
+
+        confirm = await ngozi.text("3 spaghetti")
+
+        assert confirm.startswith("Add 3 x Spaghetti 20x500g (NGN ")
+        assert await ngozi.text("2") == MAIN_MENU  # No: the screen the first was typed on
+        await ngozi.text("2 bags of rice")
+        assert (await ngozi.text("macaroni")).startswith("Macaroni 20x500g\nNGN ")
+        assert (await ngozi.text("4")).startswith("Added 4 x Macaroni 20x500g.")
+        assert await cart_of(services) == {"NDL-MACA-500": 4}
+        fits_one_sms(*ngozi.inbox)
+
     async def test_yes_and_no_may_be_typed_as_words(
         self, ngozi: SmsPhone, juma: SmsPhone, services: Services
     ) -> None:
