@@ -109,7 +109,11 @@ class CatalogueQuery:
             for c in shelf.categories
         ]
 
-    @strawberry.field(description="Products of a region (the caller's own by default), by name")
+    @strawberry.field(
+        description="Products of a region (the caller's own by default), by name; `search` "
+        "matches the name, the sku and the product's other words in the caller's language "
+        'and English ("mchele", "coke")'
+    )
     async def products(
         self,
         info: Info,
@@ -120,13 +124,22 @@ class CatalogueQuery:
         search: str | None = None,
         region: RegionCode | None = None,
     ) -> Connection[Product]:
-        shelf = await info.context.services.catalogue.shelf(_shelf_region(info, region))
+        code = _shelf_region(info, region)
+        shelf = await info.context.services.catalogue.shelf(code)
         found = sorted(shelf.products.values(), key=lambda p: (p.name, p.sku))
         if category:
             found = [p for p in found if p.category_id == category]
         if search:
             needle = search.strip().casefold()
-            found = [p for p in found if needle in p.name.casefold() or needle in p.sku.casefold()]
+            locale = await _locale(info, code)
+            found = [
+                p
+                for p in found
+                if any(
+                    needle in word.casefold()
+                    for word in (p.name, p.sku, *shelf.names(p.sku, locale))
+                )
+            ]
         start = 0
         if after:
             try:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 
 from core.gsm7 import is_gsm7
@@ -123,6 +123,19 @@ class ShopState(State):
     ) -> Reject | None:
         """Add `quantity` to the cart (or set the line to it when `editing`), or say why not:
         the same stock and quantity limits however the quantity was asked for."""
+        refused = await self.cart_refusal(turn, sku, quantity, editing=editing)
+        if refused is not None:
+            return refused
+        cart = await self.cart(turn)
+        wanted = quantity if editing else cart.quantity_of(sku) + quantity
+        await self.save_cart(turn, cart.with_quantity(sku, wanted))
+        return None
+
+    async def cart_refusal(
+        self, turn: Turn, sku: str, quantity: int, *, editing: bool = False
+    ) -> Reject | None:
+        """Why `quantity` cannot go in the cart (more than the stock left, or than a line may
+        hold), or None when it can."""
         cart = await self.cart(turn)
         wanted = quantity if editing else cart.quantity_of(sku) + quantity
         available = await self.available(turn, sku)
@@ -131,7 +144,6 @@ class ShopState(State):
             return Reject("error.quantity.stock", {"available": max(0, available - in_cart)})
         if wanted > MAX_LINE_QUANTITY:
             return Reject("error.quantity.max", {"max": MAX_LINE_QUANTITY - cart.quantity_of(sku)})
-        await self.save_cart(turn, cart.with_quantity(sku, wanted))
         return None
 
     async def quote(self, turn: Turn, cart: Cart, *, voucher: str | None = None) -> Quote:
@@ -1172,15 +1184,18 @@ def reads_typed_orders(turn: Turn) -> bool:
     return turn.msg.kind in TYPED_ORDER_KINDS
 
 
-async def read_typed_order(state: ShopState, turn: Turn, text: str) -> Outcome | None:
+async def read_typed_order(
+    state: ShopState, turn: Turn, text: str, *, origin: str | None = None
+) -> Outcome | None:
     """An order typed instead of a choice ("5 cartons indomie"): its first item to confirm,
-    or the screen again with a line saying what she can type. Nothing changes until Yes."""
+    or the screen again with a line saying what she can type. Nothing changes until Yes.
+    No and the order's end return to `origin` (this screen unless given)."""
     if not reads_typed_orders(turn) or not text.strip():
         return None  # a photo without a caption is no attempt at an order
     items = read_order(text)
     if not items:
-        return await read_typed_product(state, turn, text)
-    turn.vars[TYPED_FROM_VAR] = state.name
+        return await read_typed_product(state, turn, text, origin=origin)
+    turn.vars[TYPED_FROM_VAR] = origin or state.name
     turn.vars[TYPED_VAR] = [[item.quantity, item.words] for item in items]
     first = await next_typed_item(state, turn, remember=True)
     if first is None:
@@ -1189,7 +1204,9 @@ async def read_typed_order(state: ShopState, turn: Turn, text: str) -> Outcome |
     return first
 
 
-async def read_typed_product(state: ShopState, turn: Turn, text: str) -> Outcome:
+async def read_typed_product(
+    state: ShopState, turn: Turn, text: str, *, origin: str | None = None
+) -> Outcome:
     """A product named without a quantity ("indomie"): its quantity screen, as if picked from
     its list (a choice first when the name fits several); the typing hint when it names none."""
     words = read_product_name(text)
@@ -1198,18 +1215,36 @@ async def read_typed_product(state: ShopState, turn: Turn, text: str) -> Outcome
         return Reject("typed.hint")
     if len(found) == 1:
         return go_to_quantity(turn, found[0], remember=True)
-    turn.vars[TYPED_FROM_VAR] = state.name
+    turn.vars[TYPED_FROM_VAR] = origin or state.name
     turn.vars[TYPED_VAR] = [[None, words]]
     turn.vars[TYPED_CHOICES_VAR] = [p.sku for p in found]
     return Go(TypedPick.name)
 
 
-def go_to_quantity(turn: Turn, product: Product, *, remember: bool) -> Outcome:
+def go_to_quantity(
+    turn: Turn, product: Product, *, remember: bool, notice: str | None = None
+) -> Outcome:
     end_typed_order(turn)
     turn.vars["cat"] = product.category_id  # "Add more products" opens its shelf
     turn.vars["sku"] = product.sku
     turn.vars.pop("edit", None)
-    return Go(Quantity.name, remember=remember)
+    return Go(Quantity.name, remember=remember, notice=notice)
+
+
+async def confirm_typed_item(
+    state: ShopState, turn: Turn, product: Product, *, remember: bool, notice: str | None
+) -> Outcome:
+    """Yes/No for the typed order's next item, unless more is asked than can go in the cart:
+    then the line the quantity screen gives ("Only 4 left in stock.") above that product's
+    quantity screen, nothing asked, and the rest of the order dropped (as a refused Yes)."""
+    quantity = int(turn.vars[TYPED_VAR][0][0])
+    refused = await state.cart_refusal(turn, product.sku, quantity)
+    if refused is not None:
+        line = turn.t(refused.msgid, **refused.values)
+        said = line if notice is None else f"{notice}\n{line}"
+        return go_to_quantity(turn, product, remember=remember, notice=said)
+    turn.vars[TYPED_SKU_VAR] = product.sku
+    return Go(TypedConfirm.name, remember=remember, notice=notice)
 
 
 async def typed_products(state: ShopState, turn: Turn, words: str) -> list[Product]:
@@ -1246,8 +1281,7 @@ async def next_typed_item(
         return None if remember else Go(back, notice=notice)
     turn.vars[TYPED_VAR] = queue
     if len(found) == 1:
-        turn.vars[TYPED_SKU_VAR] = found[0].sku
-        return Go(TypedConfirm.name, remember=remember, notice=notice)
+        return await confirm_typed_item(state, turn, found[0], remember=remember, notice=notice)
     turn.vars[TYPED_CHOICES_VAR] = [p.sku for p in found]
     return Go(TypedPick.name, remember=remember, notice=notice)
 
@@ -1287,9 +1321,22 @@ class TypedPick(ShopState):
         if (turn.vars.get(TYPED_VAR) or [[0]])[0][0] is None:  # no quantity typed: asked next
             product = await self.svc.catalogue.product(self.region(turn).code, value)
             return go_to_quantity(turn, product, remember=False)
-        turn.vars[TYPED_SKU_VAR] = value
         turn.vars.pop(TYPED_CHOICES_VAR, None)
-        return Go(TypedConfirm.name, remember=False)
+        product = await self.svc.catalogue.product(self.region(turn).code, value)
+        return await confirm_typed_item(self, turn, product, remember=False, notice=None)
+
+    async def read(self, turn: Turn, text: str) -> Outcome | None:
+        """Another order typed instead of a choice ("2 spaghetti"): read as on the screen the
+        first was typed on, and in its place; this list again, with the line saying why, when
+        the text names nothing."""
+        pending = {name: turn.vars[name] for name in TYPED_VARS if name in turn.vars}
+        origin = str(turn.vars.get(TYPED_FROM_VAR, MainMenu.name))
+        outcome = await read_typed_order(self, turn, text, origin=origin)
+        if isinstance(outcome, Reject):
+            turn.vars.update(pending)
+        if isinstance(outcome, Go):
+            return replace(outcome, remember=False)  # Back leads where it led from this list
+        return outcome
 
 
 class TypedConfirm(ShopState):

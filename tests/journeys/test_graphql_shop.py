@@ -667,3 +667,32 @@ async def test_a_product_withdrawn_after_the_quote_is_a_typed_error_naming_it_no
     assert Decimal(requoted["quote"]["total"]["amount"]) < Decimal(
         quoted["quote"]["total"]["amount"]
     )
+
+
+async def test_search_finds_products_by_their_words_in_the_callers_language_and_english(
+    client: TestClient[Any, Any], services: Services
+) -> None:
+    """Juma searches his app as he types his orders: "mchele" finds the rices for him (and
+    for anyone browsing Nairobi), "coke" the cola; an English speaker's "mchele" finds none."""
+    juma = "+254711000001"
+    document = """query($s: String, $r: Region) {
+      products(search: $s, region: $r) { edges { node { sku name } } totalCount } }"""
+
+    def skus(result: dict[str, Any]) -> list[str]:
+        return [e["node"]["sku"] for e in result["products"]["edges"]]
+
+    async with gql_session(client, bearer(services.settings, juma, "customer")) as session:
+        rice = await run(session, document, {"s": "Mchele"})
+        coke = await run(session, document, {"s": "coke"})
+        await services.customers.set_locale(Phone(juma), "en")
+        english = await run(session, document, {"s": "mchele"})
+    async with gql_session(client) as anonymous:
+        nairobi = await run(anonymous, document, {"s": "mchele", "r": "NAIROBI"})
+        lagos = await run(anonymous, document, {"s": "mchele"})
+        by_name = await run(anonymous, document, {"s": "rice"})
+    assert skus(rice) == ["RCE-BASM-10K", "RCE-LONG-25K"]  # by name, as any search
+    assert skus(coke) == ["DRK-COLA-35"]
+    assert skus(english) == []
+    assert skus(nairobi) == skus(rice)
+    assert skus(lagos) == []
+    assert skus(by_name) == ["RCE-BASM-10K", "RCE-LONG-25K"]

@@ -43,6 +43,15 @@ async def cart_of(services: Services, phone: Phone = NGOZI) -> dict[str, int]:
     return {line.sku: line.quantity for line in cart.lines}
 
 
+async def set_stock(services: Services, sku: str, available: int) -> None:
+    async with services.db.transaction() as s:
+        await s.execute(
+            update(stock_levels)
+            .where(stock_levels.c.sku == sku)
+            .values(on_hand=stock_levels.c.reserved + available)
+        )
+
+
 def fits_one_sms(*texts: str) -> None:
     for sms in texts:
         assert gsm7_length(sms) <= 160, sms
@@ -156,16 +165,11 @@ class TestAfricasTalkingSms:
         assert unknown.startswith('Hakuna bidhaa "mchelewapishiwakubwa". Andika mf. katoni 5 za')
         fits_one_sms(*ngozi.inbox, *juma.inbox)
 
-    async def test_more_than_the_stock_is_refused_as_on_the_menu_and_the_cart_is_untouched(
+    async def test_stock_sold_before_yes_is_refused_as_on_the_menu_and_the_cart_is_untouched(
         self, ngozi: SmsPhone, services: Services
     ) -> None:
-        async with services.db.transaction() as s:
-            await s.execute(
-                update(stock_levels)
-                .where(stock_levels.c.sku == INDOMIE)
-                .values(on_hand=stock_levels.c.reserved + 4)
-            )
-        await ngozi.text("5 indomie chicken")
+        assert (await ngozi.text("5 indomie chicken")).startswith("Add 5 x Indomie Chicken")
+        await set_stock(services, INDOMIE, 4)
 
         refused = await ngozi.text("1")
 
@@ -173,6 +177,59 @@ class TestAfricasTalkingSms:
         assert await cart_of(services) == {}
         assert (await ngozi.text("4")).startswith("Added 4 x Indomie Chicken 40x70g.")
         assert await cart_of(services) == {INDOMIE: 4}
+
+    async def test_more_than_the_stock_typed_is_refused_at_once_and_nothing_is_asked(
+        self, ngozi: SmsPhone, services: Services
+    ) -> None:
+        await set_stock(services, INDOMIE, 40)
+        await ngozi.text("Hi")
+
+        refused = await ngozi.text("999999 indomie chicken")
+
+        assert refused.startswith("Only 40 left in stock.\nIndomie Chicken 40x70g\nNGN ")
+        assert refused.endswith("Enter quantity:\n00. Back")
+        assert "Add" not in refused
+        assert "8,749,991,250" not in refused
+        assert await cart_of(services) == {}
+        assert await ngozi.text("00") == MAIN_MENU  # Back: the screen she typed on
+        assert (await ngozi.text("41 indomie chicken")).startswith("Only 40 left in stock.")
+        assert (await ngozi.text("40")).startswith("Added 40 x Indomie Chicken 40x70g.")
+        assert await cart_of(services) == {INDOMIE: 40}
+        fits_one_sms(*ngozi.inbox)
+
+    async def test_more_than_a_line_holds_is_refused_at_once_after_the_choice_too(
+        self, ngozi: SmsPhone, services: Services
+    ) -> None:
+        await set_stock(services, "RCE-LONG-25K", 50_000)
+        await ngozi.text("Hi")
+        await ngozi.text("10000 bags of rice")
+
+        refused = await ngozi.text("2")  # Long Grain Rice, from "Which one for 10000 x rice?"
+
+        assert refused.startswith("Enter at most 9999.\nLong Grain Rice 25kg\nNGN ")
+        assert "Add" not in refused
+        assert await cart_of(services) == {}
+        fits_one_sms(*ngozi.inbox)
+
+    async def test_another_order_typed_at_which_one_is_read_in_its_place(
+        self, ngozi: SmsPhone, services: Services
+    ) -> None:
+        await ngozi.text("Hi")
+        pick = await ngozi.text("2 bags of rice")
+        assert pick.startswith('Which one for 2 x "rice"?')
+        assert await ngozi.text("hello there") == (
+            "Choose a number, or type an order, e.g. 5 cartons Indomie.\n" + pick
+        )
+
+        confirm = await ngozi.text("3 spaghetti")
+
+        assert confirm.startswith("Add 3 x Spaghetti 20x500g (NGN ")
+        assert await ngozi.text("2") == MAIN_MENU  # No: the screen the first was typed on
+        await ngozi.text("2 bags of rice")
+        assert (await ngozi.text("macaroni")).startswith("Macaroni 20x500g\nNGN ")
+        assert (await ngozi.text("4")).startswith("Added 4 x Macaroni 20x500g.")
+        assert await cart_of(services) == {"NDL-MACA-500": 4}
+        fits_one_sms(*ngozi.inbox)
 
     async def test_yes_and_no_may_be_typed_as_words(
         self, ngozi: SmsPhone, juma: SmsPhone, services: Services
