@@ -1,7 +1,7 @@
 """Orders meet the money: an order placed gets its invoice and its hold on the ledger (on the
 credit line when bought on credit), delivery makes the debt final, cancellation (or the goods
 coming back undelivered) releases it, and goods coming back after delivery release a credit
-order's credit.
+order's credit and reverse any order's VAT.
 An invoice is never changed: a cancelled order's invoice is credited in full, what did not
 arrive of a partly delivered order is credited, and what arrived and came back, each by a
 credit note.
@@ -87,9 +87,12 @@ class OrderBilling:
             )
         elif event.status == "returned" and event.previous == "delivered":
             order = await self._orders.get(event.reference)
-            if self._credit is not None:
-                # delivered on credit, then all brought back: the credit is released
-                await self._credit.returned(event.reference, order.tax)
+            # delivered on credit, then all brought back: the credit is released (its VAT too)
+            on_credit = self._credit is not None and (
+                await self._credit.returned(event.reference, order.tax) is not None
+            )
+            if not on_credit:
+                await self._books.order_returned(event.reference, order.tax)
             # what she had (a short delivery's note credited the rest) is credited, once
             note = await self._invoices.credit_returned(
                 event.reference, _kept(order), _totals(order), event.occurred_at
