@@ -39,7 +39,7 @@ class VatType:
 @strawberry.type(name="CreditNote", description="What was credited back of the invoice")
 class CreditNoteType:
     number: str
-    reason: str = strawberry.field(description="cancelled or undelivered")
+    reason: str = strawberry.field(description="cancelled, undelivered or returned")
     issued_on: date
     total: MoneyType
 

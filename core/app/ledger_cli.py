@@ -176,12 +176,15 @@ def _credit_daily(*, now: bool, clock: Clock | None) -> int:
             print(f"reminder {kind.value}: {reference}")
         for reference, fee in run.late_fees:
             print(f"late fee {fee}: {reference}")
+        for reference in run.fee_notices:
+            print(f"late fee texted: {reference}")
         if run.later:
             print(
                 f"{len(run.later)} credits left for later: before {hour:02d}:00 where the "
                 "retailer is (--now to run them now)"
             )
-        print(f"{len(run.reminders)} reminders, {len(run.late_fees)} late fees")
+        told = f", {len(run.fee_notices)} earlier late fees texted" if run.fee_notices else ""
+        print(f"{len(run.reminders)} reminders, {len(run.late_fees)} late fees{told}")
         return 0
 
     return _with_money(work, clock)

@@ -19,6 +19,7 @@ from engines.invoices.model import (
     render_credit_note_text,
     render_sms,
     render_text,
+    returned_credit,
     shortfall_credit,
     vat_breakdown,
 )
@@ -52,6 +53,7 @@ __all__ = [
     "render_credit_note_text",
     "render_sms",
     "render_text",
+    "returned_credit",
     "shortfall_credit",
     "vat_breakdown",
 ]

@@ -1,9 +1,10 @@
 """Orders meet the money: an order placed gets its invoice and its hold on the ledger (on the
 credit line when bought on credit), delivery makes the debt final, cancellation (or the goods
-coming back undelivered) releases it, and a credit order's goods coming back after delivery
-release its credit.
-An invoice is never changed: a cancelled order's invoice is credited in full, and what did not
-arrive of a partly delivered order is credited, each by a credit note.
+coming back undelivered) releases it, and goods coming back after delivery release a credit
+order's credit and reverse any order's VAT.
+An invoice is never changed: a cancelled order's invoice is credited in full, what did not
+arrive of a partly delivered order is credited, and what arrived and came back, each by a
+credit note.
 
 A bus subscriber (events arrive at least once): every step is idempotent by the order
 reference, so a redelivered event changes nothing.
@@ -22,7 +23,7 @@ from engines.credit import CreditError, CreditService
 from engines.invoices.model import KeptLine
 from engines.invoices.service import InvoiceService, issue_for_order, issue_for_order_placed
 from engines.ledger import Books, TransferRefusedError, TransferResult
-from engines.orders import OrderService, OrderStatus
+from engines.orders import Order, OrderService, OrderStatus
 from engines.orders.events import OrderDelivered, OrderPlaced, OrderStatusChanged
 
 log = structlog.get_logger(__name__)
@@ -85,10 +86,19 @@ class OrderBilling:
                 event.reference, order.tax, order.total if partly else None
             )
         elif event.status == "returned" and event.previous == "delivered":
-            if self._credit is not None:
-                # delivered on credit, then all brought back: the credit is released
-                order = await self._orders.get(event.reference)
-                await self._credit.returned(event.reference, order.tax)
+            order = await self._orders.get(event.reference)
+            # delivered on credit, then all brought back: the credit is released (its VAT too)
+            on_credit = self._credit is not None and (
+                await self._credit.returned(event.reference, order.tax) is not None
+            )
+            if not on_credit:
+                await self._books.order_returned(event.reference, order.tax)
+            # what she had (a short delivery's note credited the rest) is credited, once
+            note = await self._invoices.credit_returned(
+                event.reference, _kept(order), _totals(order), event.occurred_at
+            )
+            if note is None:
+                log.warning("billing.return_without_invoice", order=event.reference)
         elif event.status == "cancelled" or (
             event.status == "returned" and event.previous == "dispatched"
         ):
@@ -121,18 +131,23 @@ class OrderBilling:
         if all(line.delivered >= line.ordered for line in event.lines):
             return
         order = await self._orders.get(event.reference)
-        kept = {
-            line.sku: KeptLine(
-                line.quantity if line.delivered_quantity is None else line.delivered_quantity,
-                line.discount,
-            )
-            for line in order.lines
-        }
         note = await self._invoices.credit_undelivered(
-            event.reference,
-            kept,
-            (order.subtotal, order.discount, order.tax, order.total),
-            event.occurred_at,
+            event.reference, _kept(order), _totals(order), event.occurred_at
         )
         if note is None:
             log.warning("billing.partial_delivery_without_invoice", order=event.reference)
+
+
+def _kept(order: Order) -> dict[str, KeptLine]:
+    """What the customer kept of each line (by sku): the quantity delivered and its discount."""
+    return {
+        line.sku: KeptLine(
+            line.quantity if line.delivered_quantity is None else line.delivered_quantity,
+            line.discount,
+        )
+        for line in order.lines
+    }
+
+
+def _totals(order: Order) -> tuple[Money, Money, Money, Money]:
+    return (order.subtotal, order.discount, order.tax, order.total)

@@ -200,14 +200,16 @@ def render_sms(invoice: Invoice, t: Words) -> str:
 
 # --- credit notes ---------------------------------------------------------------------------
 #
-# An invoice is never edited: what the customer no longer owes (the order was cancelled, or
-# only part of it arrived) is credited by a credit note in its own gapless series per country
-# and year, referencing the invoice, with its VAT broken out the same way.
+# An invoice is never edited: what the customer no longer owes (the order was cancelled, only
+# part of it arrived, or what arrived was brought back) is credited by a credit note in its own
+# gapless series per country and year, referencing the invoice, with its VAT broken out the
+# same way.
 
 
 class CreditReason(StrEnum):
     CANCELLED = "cancelled"  # the whole invoice
     UNDELIVERED = "undelivered"  # what did not arrive of a partly delivered order
+    RETURNED = "returned"  # what was delivered, brought back after delivery
 
 
 def credit_note_prefix(region_code: RegionCode, year: int) -> str:
@@ -266,6 +268,25 @@ def shortfall_credit(
         invoice.tax - tax,
         invoice.total - total,
     )
+
+
+def returned_credit(
+    invoice: Invoice,
+    kept: Mapping[str, KeptLine],
+    kept_totals: tuple[Money, Money, Money, Money],
+) -> Credit | None:
+    """What the customer had kept of the invoice (the delivered order), all brought back; None
+    when she kept nothing. A short delivery's credit note took the rest already, so the two
+    together credit the invoice exactly, whichever is issued first."""
+    lines = []
+    for line in invoice.lines:
+        have = kept.get(line.sku, KeptLine(line.quantity, line.discount))
+        if have.quantity > 0:
+            lines.append(replace(line, quantity=have.quantity, discount=have.discount))
+    subtotal, discount, tax, total = kept_totals
+    if not lines and total.amount <= 0:
+        return None
+    return Credit(tuple(lines), subtotal, discount, tax, total)
 
 
 @dataclass(frozen=True, slots=True)

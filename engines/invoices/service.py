@@ -35,6 +35,7 @@ from engines.invoices.model import (
     full_credit,
     invoice_number,
     number_prefix,
+    returned_credit,
     shortfall_credit,
     vat_breakdown,
 )
@@ -202,6 +203,24 @@ class InvoiceService:
             reference,
             CreditReason.UNDELIVERED,
             lambda invoice: shortfall_credit(invoice, kept, kept_totals),
+            issued_at,
+        )
+
+    async def credit_returned(
+        self,
+        reference: str,
+        kept: Mapping[str, KeptLine],
+        kept_totals: tuple[Money, Money, Money, Money],
+        issued_at: datetime,
+    ) -> CreditNote | None:
+        """What a delivered order's customer kept, brought back after delivery, credited once
+        (a short delivery's note credited the rest); None if the order has no invoice. `kept`
+        and `kept_totals` are the delivered order's lines and totals, as for
+        `credit_undelivered`."""
+        return await self._credit(
+            reference,
+            CreditReason.RETURNED,
+            lambda invoice: returned_credit(invoice, kept, kept_totals),
             issued_at,
         )
 

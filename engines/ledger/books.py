@@ -92,6 +92,25 @@ class Books:
             )
         return posted
 
+    async def order_returned(self, reference: str, tax: Money) -> Transfer | None:
+        """Goods delivered and then brought back: the VAT posted on delivery (`tax`, what was
+        delivered) is no longer owed, so it goes back, once (the id the credit line's return
+        uses too). None when there was no VAT."""
+        if tax.amount <= 0:
+            return None
+        revenue = await self.account(chart.sales(tax.currency))
+        vat = await self.account(chart.vat_payable(tax.currency))
+        return await self.ledger.transfer(
+            TransferRequest.posted(
+                chart.transfer_id("order", reference, "returned-vat"),
+                vat.id,
+                revenue.id,
+                tax,
+                code="vat",
+                reference=reference,
+            )
+        )
+
     async def order_cancelled(self, reference: str) -> Transfer:
         """Release the hold (and the credit it took)."""
         return await self.ledger.transfer(

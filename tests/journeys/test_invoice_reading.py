@@ -223,3 +223,24 @@ DUE = """
       invoice(reference: $reference) { ... on Invoice { paymentMethod dueOn dueDaysAfterDelivery } }
     }
     """
+
+
+async def test_an_order_returned_after_delivery_reads_with_its_credit_note(
+    client: Client, services: Services, cli_database: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Delivered, then brought back: the invoice read as sold and owed, with no credit note.
+    The app and the terminal now show the note crediting it."""
+    reference = await _ngozis_order(services, "inv-read-returned")
+    for status in [*DELIVERED, OrderStatus.RETURNED]:
+        await services.orders.advance(reference, status)
+    await services.relay.drain()
+    async with gql_session(client, bearer(services.settings, NGOZI, "customer")) as session:
+        seen = (await run(session, INVOICE, {"reference": reference}))["invoice"]
+    [note] = seen["creditNotes"]
+    assert note["reason"] == "returned"
+    assert note["total"] == {"amount": seen["total"]["amount"]}
+
+    assert await _cli(["invoices", "show", reference]) == 0
+    text = capsys.readouterr().out
+    assert f"CREDIT NOTE {note['number']}" in text
+    assert "Returned after delivery: credited below" in text

@@ -103,3 +103,39 @@ async def test_a_cancellation_handled_before_the_placement_still_releases_the_ho
     assert receivable.available.amount == 0
     assert receivable.balance.amount == 0
     assert (await money.ledger.check()).balanced
+
+
+async def test_a_paid_order_returned_after_delivery_owes_no_vat_once(services: Services) -> None:
+    """Paid by M-Pesa, delivered, then all brought back: the VAT posted on delivery stayed owed
+    to the tax office for goods no longer sold (a credit order's was reversed). It is reversed
+    once, however often the return's event comes, with the ledger balanced."""
+    money = services.money
+    assert money is not None
+    order = await services.orders.place(
+        PlaceOrder(
+            NGOZI, RegionCode.LAGOS, (CartLine("NDL-INDO-CHK", 3),), PaymentMethod.MPESA, "ret-1"
+        )
+    )
+    await services.relay.drain()
+    await money.books.post_payment_received(NGOZI, order.total, "mpesa", "QKRET1")
+    for status in TO_DELIVERED:
+        await services.orders.advance(order.reference, status)
+    await services.relay.drain()
+    sales = (await money.ledger.account("sales:NGN")).balance
+    assert (await money.ledger.account("vat:NGN")).balance == order.tax
+
+    await services.orders.advance(order.reference, OrderStatus.RETURNED)
+    await services.relay.drain()
+    async with services.db.transaction() as s:
+        rows = (await s.execute(select(outbox.c.envelope).order_by(outbox.c.id))).all()
+    returned = [
+        e
+        for e in (EventEnvelope.model_validate(r.envelope) for r in rows)
+        if e.topic == OrderStatusChanged.topic and e.data["status"] == "returned"
+    ]
+    billing = OrderBilling(money.invoices, money.books, services.orders, money.credit)
+    await billing.on_status_changed(returned[0])  # redelivered
+
+    assert (await money.ledger.account("vat:NGN")).balance.amount == 0
+    assert (await money.ledger.account("sales:NGN")).balance == sales + order.tax
+    assert (await money.ledger.check()).balanced

@@ -7,10 +7,13 @@ from __future__ import annotations
 import asyncio
 from decimal import Decimal
 
+import pytest
 from alembic import command
 from sqlalchemy import delete, update
 
+from core.app import ledger_cli
 from core.app.bootstrap import Services
+from core.app.cli_parser import build_parser
 from core.clock import SteppedClock
 from core.db.migrate import alembic_config
 from core.money import Money
@@ -161,3 +164,39 @@ async def test_the_next_daily_run_texts_a_fee_brought_in_by_the_migration_once(
         )
     assert sorted(first.fee_notices) == sorted([old, repaid])
     assert second.fee_notices == []  # once
+
+
+async def test_credit_daily_by_hand_prints_the_fees_it_texted(
+    services: Services,
+    clock: SteppedClock,
+    any_database_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """An operator's `omniroute credit daily` that texted Juma a fee the migration brought in
+    printed only 'N reminders, N late fees': nothing said which retailers had just been told
+    of a fee. It now prints each, and how many."""
+    assert services.money is not None
+    monkeypatch.setenv("OMNIROUTE_DATABASE_URL", any_database_url)
+    credit = services.money.credit
+    await credit_history(services, clock, JUMA.e164)
+    await credit.decide(JUMA)
+    old = await _on_credit(services, "fee-cli-1")
+    clock.advance(11 * DAY)
+    await credit.run_daily()
+    (charged,) = [c for c in await credit.credits(JUMA) if c.order_reference == old]
+    await _as_the_first_fee_code_left_it(services, charged)
+    config = alembic_config(any_database_url)
+    await asyncio.to_thread(command.downgrade, config, "0021")
+    await asyncio.to_thread(command.upgrade, config, "head")
+
+    def credit_daily() -> int:
+        args = build_parser().parse_args(["credit", "daily", "--now"])
+        return ledger_cli.run(args, clock=clock)
+
+    assert await asyncio.to_thread(credit_daily) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert f"late fee texted: {old}" in out
+    assert out[-1] == "0 reminders, 0 late fees, 1 earlier late fees texted"
+    assert await asyncio.to_thread(credit_daily) == 0
+    assert capsys.readouterr().out.splitlines()[-1] == "0 reminders, 0 late fees"  # once

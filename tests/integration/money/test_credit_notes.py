@@ -282,3 +282,67 @@ async def test_a_credit_order_returned_after_delivery_releases_its_credit_once(
         f"Order {order.reference} was returned: {order.total.format()} is taken off what you"
         " owe on credit. You now owe NGN 0.00."
     )
+
+
+async def test_goods_returned_after_a_short_delivery_are_credited_for_the_rest_once(
+    services: Services,
+) -> None:
+    """Delivered in part, then all brought back: the invoice still showed what arrived as
+    sold and owed. What arrived is credited by one more note, so invoice less its notes is
+    nothing, however often the return's event comes."""
+    invoices = _money(services)
+    reference = await _placed(services, ("NDL-INDO-CHK", 4), ("DRK-COLA-35", 12))
+    invoice = await invoices.for_order(reference)
+    assert invoice is not None
+    for status in TO_DISPATCHED:
+        await services.orders.advance(reference, status)
+    delivered = await services.orders.deliver(reference, {"NDL-INDO-CHK": 1})
+    await services.relay.drain()
+
+    await services.orders.advance(reference, OrderStatus.RETURNED)
+    await services.relay.drain()
+    await services.relay.drain()
+
+    short, back = await invoices.credit_notes(reference)
+    assert (short.reason, back.reason) == (CreditReason.UNDELIVERED, CreditReason.RETURNED)
+    assert back.invoice_number == invoice.number
+    assert [(li.sku, li.quantity) for li in back.lines] == [
+        ("NDL-INDO-CHK", 1),
+        ("DRK-COLA-35", 12),
+    ]
+    assert (back.tax, back.total) == (delivered.tax, delivered.total)
+    assert invoice.total - short.total - back.total == Money.zero("NGN")
+    assert sum((v.tax for v in back.vat), Money.zero("NGN")) == back.tax
+    again = await invoices.credit_returned(
+        reference,
+        {},
+        (delivered.subtotal, delivered.discount, delivered.tax, delivered.total),
+        services.clock.now(),
+    )
+    assert again == back
+    assert len(await invoices.credit_notes(reference)) == 2
+
+
+async def test_a_delivered_order_returned_is_credited_in_full_whatever_its_payment(
+    services: Services, clock: SteppedClock
+) -> None:
+    assert services.money is not None
+    invoices = _money(services)
+    await credit_history(services, clock, NGOZI.e164)
+    await services.money.credit.decide(NGOZI)
+    for method in (PaymentMethod.ON_DELIVERY, PaymentMethod.CREDIT):
+        order = await services.orders.place(
+            PlaceOrder(
+                NGOZI, RegionCode.LAGOS, (CartLine("NDL-INDO-CHK", 2),), method, f"cn-{next(_keys)}"
+            )
+        )
+        await services.relay.drain()
+        for status in [*TO_DISPATCHED, OrderStatus.DELIVERED, OrderStatus.RETURNED]:
+            await services.orders.advance(order.reference, status)
+        await services.relay.drain()
+        (note,) = await invoices.credit_notes(order.reference)
+        assert (note.reason, note.total, note.tax) == (
+            CreditReason.RETURNED,
+            order.total,
+            order.tax,
+        )
