@@ -535,23 +535,10 @@ class DriversMutation:
             # Another driver's task answers as a missing one: references tell nothing.
             return _not_there(TaskNotFound(message=f"no task {task}", task=task))
         at_door = found.next_stop
-        if found.status is not TaskStatus.ASSIGNED or at_door is None:
-            return _not_there(
-                TaskNotInProgress(
-                    message=f"{found.reference} is {found.status.value}",
-                    task=task,
-                    status=found.status,
-                )
-            )
         named = _named_stop(found, order)
-        if order is not None and (named is None or named.position != at_door.position):
-            return _not_there(
-                WrongStop(
-                    message=f"the next stop is order {at_door.order_reference}",
-                    order=order,
-                    next_order=at_door.order_reference,
-                )
-            )
+        refused = _not_at_next_door(found, named, order, task)
+        if refused is not None or at_door is None:
+            return _not_there(refused or _idle(found, task))
         try:
             await gig.arrive(found.id, worker.id, position=at_door.position)
         except TaskStateError as exc:  # proved, taken off or expired meanwhile
@@ -597,22 +584,9 @@ class DriversMutation:
                     found.id, worker.id, kind, position=named.position
                 )
                 return await _reported(info, found, worker, named, reason, report)
-        if found.status is not TaskStatus.ASSIGNED or at_door is None:
-            return _unreported(
-                TaskNotInProgress(
-                    message=f"{found.reference} is {found.status.value}",
-                    task=task,
-                    status=found.status,
-                )
-            )
-        if order is not None and (named is None or named.position != at_door.position):
-            return _unreported(
-                WrongStop(
-                    message=f"the next stop is order {at_door.order_reference}",
-                    order=order,
-                    next_order=at_door.order_reference,
-                )
-            )
+        refused = _not_at_next_door(found, named, order, task)
+        if refused is not None or at_door is None:
+            return _unreported(refused or _idle(found, task))
         try:
             report = await gig.report_problem(found.id, worker.id, kind, position=at_door.position)
         except TaskStateError as exc:  # proved, taken off or expired meanwhile
@@ -648,22 +622,9 @@ class DriversMutation:
             if named.status in (StopStatus.ESCALATED, StopStatus.RETURNED):
                 return _unproved(Escalated(message="an operator has this stop", order=order))
             return _proved(await _view(info, found, viewer=worker), named, None, not at_door)
-        if found.status is not TaskStatus.ASSIGNED or at_door is None:
-            return _unproved(
-                TaskNotInProgress(
-                    message=f"{found.reference} is {found.status.value}",
-                    task=task,
-                    status=found.status,
-                )
-            )
-        if order is not None and (named is None or named.position != at_door.position):
-            return _unproved(
-                WrongStop(
-                    message=f"the next stop is order {at_door.order_reference}",
-                    order=order,
-                    next_order=at_door.order_reference,
-                )
-            )
+        refused = _not_at_next_door(found, named, order, task)
+        if refused is not None or at_door is None:
+            return _unproved(refused or _idle(found, task))
         digits = code.strip()
         if len(digits) != CODE_DIGITS or not digits.isascii() or not digits.isdigit():
             return _unproved(InvalidCode(message="the delivery code is four digits"))
@@ -788,6 +749,29 @@ def _named_stop(task: Task, order: str | None) -> TaskStop | None:
         return None
     wanted = order.strip().upper()
     return next((s for s in task.stops if s.order_reference.upper() == wanted), None)
+
+
+def _not_at_next_door(
+    found: Task, named: TaskStop | None, order: str | None, task: str
+) -> TaskNotInProgress | WrongStop | None:
+    """Why a door operation (arrive, report, confirm) cannot run now, if it cannot: the route
+    is not being driven, or the app names another stop than the next one."""
+    at_door = found.next_stop
+    if found.status is not TaskStatus.ASSIGNED or at_door is None:
+        return _idle(found, task)
+    if order is not None and (named is None or named.position != at_door.position):
+        return WrongStop(
+            message=f"the next stop is order {at_door.order_reference}",
+            order=order,
+            next_order=at_door.order_reference,
+        )
+    return None
+
+
+def _idle(found: Task, task: str) -> TaskNotInProgress:
+    return TaskNotInProgress(
+        message=f"{found.reference} is {found.status.value}", task=task, status=found.status
+    )
 
 
 def _refused(error: AcceptTaskError) -> AcceptTaskPayload:
