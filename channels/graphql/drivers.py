@@ -543,15 +543,7 @@ class DriversMutation:
             await gig.arrive(found.id, worker.id, position=at_door.position)
         except TaskStateError as exc:  # proved, taken off or expired meanwhile
             after = await gig.task(found.id)
-            if after.status is TaskStatus.ASSIGNED and after.next_stop is not None:
-                return _not_there(
-                    WrongStop(
-                        message=f"the next stop is order {after.next_stop.order_reference}",
-                        order=order or at_door.order_reference,
-                        next_order=after.next_stop.order_reference,
-                    )
-                )
-            return _not_there(TaskNotInProgress(message=str(exc), task=task, status=after.status))
+            return _not_there(_moved_on(after, exc, order or at_door.order_reference, task))
         after = await gig.task(found.id)
         view = await _view(info, after, viewer=worker)
         stop = next((s for s in view.stops if s.position == at_door.position), None)
@@ -591,15 +583,7 @@ class DriversMutation:
             report = await gig.report_problem(found.id, worker.id, kind, position=at_door.position)
         except TaskStateError as exc:  # proved, taken off or expired meanwhile
             after = await gig.task(found.id)
-            if after.status is TaskStatus.ASSIGNED and after.next_stop is not None:
-                return _unreported(
-                    WrongStop(
-                        message=f"the next stop is order {after.next_stop.order_reference}",
-                        order=order or at_door.order_reference,
-                        next_order=after.next_stop.order_reference,
-                    )
-                )
-            return _unreported(TaskNotInProgress(message=str(exc), task=task, status=after.status))
+            return _unreported(_moved_on(after, exc, order or at_door.order_reference, task))
         return await _reported(info, found, worker, at_door, reason, report)
 
     @strawberry.mutation(
@@ -766,6 +750,20 @@ def _not_at_next_door(
             next_order=at_door.order_reference,
         )
     return None
+
+
+def _moved_on(
+    after: Task, exc: TaskStateError, order: str, task: str
+) -> TaskNotInProgress | WrongStop:
+    """What a door operation answers when the route moved on under it (a stop proved, taken
+    off or the route expired meanwhile): the stop that is next now, or why there is none."""
+    if after.status is TaskStatus.ASSIGNED and after.next_stop is not None:
+        return WrongStop(
+            message=f"the next stop is order {after.next_stop.order_reference}",
+            order=order,
+            next_order=after.next_stop.order_reference,
+        )
+    return TaskNotInProgress(message=str(exc), task=task, status=after.status)
 
 
 def _idle(found: Task, task: str) -> TaskNotInProgress:
