@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import select
-from temporalio.client import WorkflowHandle
+from temporalio.client import Client, WorkflowHandle
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
@@ -27,9 +27,9 @@ from core.phone import Phone
 from core.region import RegionCode
 from engines.fulfilment.activities import FulfilmentActivities
 from engines.fulfilment.effects import SqlEffectLog
-from engines.fulfilment.model import FulfilmentStatus, Stage
+from engines.fulfilment.model import FulfilmentInput, FulfilmentStatus, Stage
 from engines.fulfilment.tables import workflow_effects
-from engines.fulfilment.workflows import OrderFulfilmentWorkflow
+from engines.fulfilment.workflows import OrderFulfilmentWorkflow, order_workflow_id
 from engines.orders import CartLine, Order, PaymentMethod, PlaceOrder
 
 NGOZI = Phone("+2348030000001")
@@ -97,6 +97,18 @@ async def place(
 
 async def available(services: Services, sku: str = RICE) -> int:
     return await services.catalogue.available(RegionCode.LAGOS, sku)
+
+
+async def start_fulfilment(
+    client: Client, task_queue: str, reference: str, **given: Any
+) -> WorkflowHandle[Any, Any]:
+    """Start an order's fulfilment workflow as the gateway does: its id is the order's."""
+    return await client.start_workflow(
+        OrderFulfilmentWorkflow.run,
+        FulfilmentInput(reference, **given),
+        id=order_workflow_id(reference),
+        task_queue=task_queue,
+    )
 
 
 async def until_stage(

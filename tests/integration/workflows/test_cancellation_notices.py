@@ -18,11 +18,11 @@ from core.phone import Phone
 from core.region import RegionCode
 from engines.fulfilment.activities import FulfilmentActivities
 from engines.fulfilment.gateway import TemporalFulfilment
-from engines.fulfilment.model import CancelReason, FulfilmentInput, Stage
-from engines.fulfilment.workflows import OrderFulfilmentWorkflow, order_workflow_id
+from engines.fulfilment.model import CancelReason, Stage
+from engines.fulfilment.workflows import OrderFulfilmentWorkflow
 from engines.orders import CartLine, Order, OrderStatus, PaymentMethod, PlaceOrder
 from engines.orders.events import OrderStatusChanged
-from tests.integration.workflows.conftest import texts_to, until_stage
+from tests.integration.workflows.conftest import start_fulfilment, texts_to, until_stage
 
 pytestmark = [pytest.mark.real, pytest.mark.slow]
 
@@ -83,12 +83,7 @@ async def test_a_credit_checkout_cancelled_by_the_line_is_texted_as_credit_refus
     listening(services, skipping, activities, task_queue)
     order = await place(services, customer, PaymentMethod.ON_DELIVERY)
     async with make_worker(skipping.client, task_queue, activities):
-        handle = await skipping.client.start_workflow(
-            OrderFulfilmentWorkflow.run,
-            FulfilmentInput(order.reference),
-            id=order_workflow_id(order.reference),
-            task_queue=task_queue,
-        )
+        handle = await start_fulfilment(skipping.client, task_queue, order.reference)
         await until_stage(handle, Stage.IN_WAVE)
         # what checkout does when the credit line refuses the order it placed
         await services.orders.advance(order.reference, OrderStatus.CANCELLED, reason="credit")
@@ -109,11 +104,8 @@ async def test_an_unpaid_hold_the_sweeper_lapsed_is_texted_as_no_payment_in_time
     listening(services, skipping, activities, task_queue)
     order = await place(services, JUMA, PaymentMethod.MPESA)
     async with make_worker(skipping.client, task_queue, activities):
-        handle = await skipping.client.start_workflow(
-            OrderFulfilmentWorkflow.run,
-            FulfilmentInput(order.reference, payment_window_seconds=3600),
-            id=order_workflow_id(order.reference),
-            task_queue=task_queue,
+        handle = await start_fulfilment(
+            skipping.client, task_queue, order.reference, payment_window_seconds=3600
         )
         await until_stage(handle, Stage.AWAITING_PAYMENT)
         clock.advance(timedelta(minutes=11).total_seconds())
@@ -135,12 +127,7 @@ async def test_an_operator_cancelling_is_not_texted_as_the_customers_request(
 ) -> None:
     order = await place(services, NGOZI, PaymentMethod.ON_DELIVERY)
     async with make_worker(skipping.client, task_queue, activities):
-        handle = await skipping.client.start_workflow(
-            OrderFulfilmentWorkflow.run,
-            FulfilmentInput(order.reference),
-            id=order_workflow_id(order.reference),
-            task_queue=task_queue,
-        )
+        handle = await start_fulfilment(skipping.client, task_queue, order.reference)
         await until_stage(handle, Stage.IN_WAVE)
         # `temporal workflow signal --name cancel`: an operator, who gives no reason
         await handle.signal(OrderFulfilmentWorkflow.cancel)

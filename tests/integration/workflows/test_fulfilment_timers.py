@@ -41,7 +41,14 @@ from engines.fulfilment.workflows import (
     payment_workflow_id,
 )
 from engines.orders import OrderStatus
-from tests.integration.workflows.conftest import available, effects, place, texts_to, until_stage
+from tests.integration.workflows.conftest import (
+    available,
+    effects,
+    place,
+    start_fulfilment,
+    texts_to,
+    until_stage,
+)
 
 pytestmark = [pytest.mark.real, pytest.mark.slow]
 
@@ -60,12 +67,7 @@ async def test_on_delivery_order_goes_from_reservation_to_settlement_by_signals(
 ) -> None:
     order = await place(services)
     async with make_worker(skipping.client, task_queue, activities):
-        handle = await skipping.client.start_workflow(
-            OrderFulfilmentWorkflow.run,
-            FulfilmentInput(order.reference),
-            id=order_workflow_id(order.reference),
-            task_queue=task_queue,
-        )
+        handle = await start_fulfilment(skipping.client, task_queue, order.reference)
         await until_stage(handle, Stage.IN_WAVE)
         assert (await services.orders.get(order.reference)).status is OrderStatus.PICKING
         await handle.signal(OrderFulfilmentWorkflow.wave_picked)
@@ -101,11 +103,8 @@ async def test_unpaid_order_is_unwound_after_the_payment_window(
     order = await place(services)
     assert await available(services) == before - 3
     async with make_worker(skipping.client, task_queue, activities):
-        handle = await skipping.client.start_workflow(
-            OrderFulfilmentWorkflow.run,
-            FulfilmentInput(order.reference, payment_method="MPESA"),
-            id=order_workflow_id(order.reference),
-            task_queue=task_queue,
+        handle = await start_fulfilment(
+            skipping.client, task_queue, order.reference, payment_method="MPESA"
         )
         result = await handle.result()  # the 15-minute window passes in skipped time
         history = await skipping.client.get_workflow_handle(
@@ -166,11 +165,8 @@ async def test_a_short_payment_fails_and_what_came_is_refunded(
     order = await place(services)
     short = Money(order.total.amount - Decimal(1), order.total.currency)
     async with make_worker(skipping.client, task_queue, activities):
-        handle = await skipping.client.start_workflow(
-            OrderFulfilmentWorkflow.run,
-            FulfilmentInput(order.reference, payment_method="MPESA"),
-            id=order_workflow_id(order.reference),
-            task_queue=task_queue,
+        handle = await start_fulfilment(
+            skipping.client, task_queue, order.reference, payment_method="MPESA"
         )
         await until_stage(handle, Stage.AWAITING_PAYMENT)
         await handle.signal(
@@ -197,12 +193,7 @@ async def test_next_day_settlement_waits_for_the_day_to_close(
 ) -> None:
     order = await place(services)
     async with make_worker(skipping.client, task_queue, activities):
-        handle = await skipping.client.start_workflow(
-            OrderFulfilmentWorkflow.run,
-            FulfilmentInput(order.reference),
-            id=order_workflow_id(order.reference),
-            task_queue=task_queue,
-        )
+        handle = await start_fulfilment(skipping.client, task_queue, order.reference)
         await until_stage(handle, Stage.IN_WAVE)
         for signal, args in (
             (OrderFulfilmentWorkflow.wave_picked, []),
@@ -303,12 +294,7 @@ async def test_an_activity_retried_after_its_effect_has_no_second_effect(
     ports = dataclasses.replace(activities.ports, orders=desk)
     order = await place(services)
     async with make_worker(skipping.client, task_queue, FulfilmentActivities(ports)):
-        handle = await skipping.client.start_workflow(
-            OrderFulfilmentWorkflow.run,
-            FulfilmentInput(order.reference),
-            id=order_workflow_id(order.reference),
-            task_queue=task_queue,
-        )
+        handle = await start_fulfilment(skipping.client, task_queue, order.reference)
         await until_stage(handle, Stage.IN_WAVE)
         await handle.signal(OrderFulfilmentWorkflow.wave_picked)
         await until_stage(handle, Stage.PICKED)
@@ -333,12 +319,7 @@ async def test_cancelling_the_workflow_itself_unwinds_the_order_first(
     before = await available(services)
     order = await place(services)
     async with make_worker(skipping.client, task_queue, activities):
-        handle = await skipping.client.start_workflow(
-            OrderFulfilmentWorkflow.run,
-            FulfilmentInput(order.reference),
-            id=order_workflow_id(order.reference),
-            task_queue=task_queue,
-        )
+        handle = await start_fulfilment(skipping.client, task_queue, order.reference)
         await until_stage(handle, Stage.IN_WAVE)
         await handle.cancel()
         with pytest.raises(WorkflowFailureError):
@@ -383,12 +364,7 @@ async def test_word_of_the_pick_coming_after_the_goods_left_carries_the_order_on
     (refused in turn, so the run failed), the refund of anything paid, and no settlement."""
     order = await place(services)
     async with make_worker(skipping.client, task_queue, activities):
-        handle = await skipping.client.start_workflow(
-            OrderFulfilmentWorkflow.run,
-            FulfilmentInput(order.reference),
-            id=order_workflow_id(order.reference),
-            task_queue=task_queue,
-        )
+        handle = await start_fulfilment(skipping.client, task_queue, order.reference)
         await until_stage(handle, Stage.IN_WAVE)
         for status in (OrderStatus.PACKED, OrderStatus.DISPATCHED):  # the WMS, then the gig
             await services.orders.advance(order.reference, status)
@@ -413,12 +389,7 @@ async def test_an_order_recalled_and_dispatched_again_is_on_its_way_again_once(
     customer is told it is on its way again — once, however often the dispatch is redelivered."""
     order = await place(services)
     async with make_worker(skipping.client, task_queue, activities):
-        handle = await skipping.client.start_workflow(
-            OrderFulfilmentWorkflow.run,
-            FulfilmentInput(order.reference),
-            id=order_workflow_id(order.reference),
-            task_queue=task_queue,
-        )
+        handle = await start_fulfilment(skipping.client, task_queue, order.reference)
         await until_stage(handle, Stage.IN_WAVE)
         await handle.signal(OrderFulfilmentWorkflow.wave_picked)
         await handle.signal(OrderFulfilmentWorkflow.route_planned, RoutePlanned("R-7", 1))
