@@ -24,6 +24,7 @@ from core.app.refunds import (
     LateMoneyRefunder,
     RefundDesk,
     RefundPosting,
+    ReturnedOrderRefunder,
     UnwoundOrderRefunder,
 )
 from core.app.reservations import ReservationSweeper
@@ -331,6 +332,15 @@ def build_services(
     ).subscribe(bus)
     LateMoneyRefunder(
         notifications, customers, translate, settings.sms_provider, payments=payments, orders=orders
+    ).subscribe(bus)
+    ReturnedOrderRefunder(
+        notifications,
+        customers,
+        translate,
+        settings.sms_provider,
+        payments=payments,
+        orders=orders,
+        whatsapp=whatsapp,
     ).subscribe(bus)
     PaymentPosting(money.books, money.credit, orders).subscribe(bus)
     return Services(

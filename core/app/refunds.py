@@ -10,6 +10,7 @@ posts once.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from decimal import Decimal
 
 import structlog
@@ -35,6 +36,8 @@ from engines.payments import (
 from engines.payments.events import PaymentSucceeded
 
 log = structlog.get_logger(__name__)
+
+DELIVERED = OrderStatus.DELIVERED.value
 
 
 def pending_lines(refunds: list[PaymentIntent]) -> list[str]:
@@ -154,9 +157,9 @@ async def refund_what_is_left(
 
 class UnwoundOrderRefunder:
     """With workflows off (`OMNIROUTE_TEMPORAL=off`) no workflow unwinds an order, so a paid order
-    that is cancelled or returned is refunded here: each collected checkout payment, all of it
-    that was not given back yet, on its own rail, once (keyed on that payment; a redelivered
-    event asks nothing twice)."""
+    that is cancelled, or returned before delivery, is refunded here: each collected checkout
+    payment, all of it that was not given back yet, on its own rail, once (keyed on that
+    payment; a redelivered event asks nothing twice)."""
 
     UNWOUND = frozenset({"cancelled", "returned"})
 
@@ -168,12 +171,88 @@ class UnwoundOrderRefunder:
 
     async def on_status_changed(self, envelope: EventEnvelope) -> None:
         event = OrderStatusChanged.model_validate(envelope.data)
-        if event.status not in self.UNWOUND:
-            return
+        if event.status not in self.UNWOUND or event.previous == DELIVERED:
+            return  # brought back after delivery: ReturnedOrderRefunder gives back what came back
         intents = await self._payments.for_order(event.reference)
         for paid in checkout_payments(intents, event.reference):
             why = f"Order {event.reference} {event.status}"
             await refund_what_is_left(self._payments, paid, f"refund:unwound:{paid.id}", why)
+
+
+def return_refunds(due: Money, left: Sequence[Money]) -> list[Money]:
+    """What each payment (oldest first, with what is `left` of it to give back) refunds of a
+    return worth `due`: the oldest first, never more than is left of one, never more than
+    `due` in all."""
+    parts = []
+    for each in left:
+        part = min(max(each, Money.zero(due.currency)), due)
+        parts.append(part)
+        due = due - part
+    return parts
+
+
+class ReturnedOrderRefunder(CustomerSms):
+    """A paid order delivered and then brought back: what was paid for the goods that came back
+    (what was delivered: the whole order, or the rest after a short delivery's credit note) is
+    refunded on the rail it was paid on, the oldest checkout payment first, once (each refund
+    keyed on its payment, so a redelivered event or a crash between steps asks no rail twice).
+    Its order workflow has ended at delivery, so this runs with workflows on or off. Where the
+    rail cannot give it back (MTN MoMo has no refund; the rail refused), it stays on the
+    customer's account, where the return's reversal of the sale put it, and she is told so by
+    SMS (on WhatsApp when she ordered there and her window is open), once."""
+
+    def __init__(
+        self,
+        notifications: NotificationService,
+        customers: CustomerService,
+        translate: Translator,
+        provider: str,
+        *,
+        payments: PaymentService,
+        orders: OrderService,
+        whatsapp: frozenset[str] = frozenset(),
+    ) -> None:
+        super().__init__(notifications, customers, translate, provider, whatsapp=whatsapp)
+        self._payments = payments
+        self._orders = orders
+
+    def subscribe(self, bus: EventBus) -> None:
+        bus.subscribe(OrderStatusChanged.topic, "returned-order-refund", self.on_status_changed)
+
+    async def on_status_changed(self, envelope: EventEnvelope) -> None:
+        event = OrderStatusChanged.model_validate(envelope.data)
+        if event.status != OrderStatus.RETURNED.value or event.previous != DELIVERED:
+            return
+        order = await self._orders.get(event.reference)
+        paid = checkout_payments(await self._payments.for_order(order.reference), order.reference)
+        keys = [f"refund:returned:{p.id}" for p in paid]
+        # what a key's refund took already counts as left for it: a redelivery asks the same
+        left = [
+            await self._payments.left_to_refund(p.id, key=k)
+            for p, k in zip(paid, keys, strict=True)
+        ]
+        why = f"Order {order.reference} returned after delivery"
+        for payment, key, part in zip(paid, keys, return_refunds(order.total, left), strict=True):
+            if part.amount <= 0:
+                continue
+            try:
+                refund = await self._payments.refund(payment.id, part, key=key, reason=why)
+            except RefundRefusedError:
+                log.warning("payments.return_refund_raced", intent=str(payment.id))
+                continue  # another refund (an operator's) took it meanwhile
+            except PaymentError as exc:
+                log.error("payments.return_refund_not_sent", intent=str(payment.id), error=str(exc))
+            else:
+                if refund.status is not IntentStatus.FAILED:
+                    continue
+            await self.send(
+                payment.customer,
+                f"return-credit:{payment.id}",
+                "sms.return_credited",
+                order_key=order.idempotency_key,
+                amount=part.format(),
+                reference=order.reference,
+            )
 
 
 class LateMoneyRefunder(CustomerSms):

@@ -92,7 +92,9 @@ class OrderBilling:
                 await self._credit.returned(event.reference, order.tax) is not None
             )
             if not on_credit:
-                await self._books.order_returned(event.reference, order.tax)
+                await self._books.order_returned(
+                    event.reference, order.customer, order.total, order.tax
+                )
             # what she had (a short delivery's note credited the rest) is credited, once
             note = await self._invoices.credit_returned(
                 event.reference, _kept(order), _totals(order), event.occurred_at

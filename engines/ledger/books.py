@@ -92,24 +92,34 @@ class Books:
             )
         return posted
 
-    async def order_returned(self, reference: str, tax: Money) -> Transfer | None:
-        """Goods delivered and then brought back: the VAT posted on delivery (`tax`, what was
-        delivered) is no longer owed, so it goes back, once (the id the credit line's return
-        uses too). None when there was no VAT."""
-        if tax.amount <= 0:
-            return None
-        revenue = await self.account(chart.sales(tax.currency))
+    async def order_returned(
+        self, reference: str, customer: Phone, total: Money, tax: Money
+    ) -> Transfer | None:
+        """Goods delivered and then brought back: the sale is reversed. What was delivered
+        (`total`, as the delivery posted it) is owed back to the customer's account, where a
+        payment for it stands (the refund takes it from there, or it stays hers as credit),
+        and its VAT (`tax`) is no longer owed. Once each (the ids the credit line's return uses
+        too). None when there was nothing to reverse."""
+        revenue = await self.account(chart.sales(total.currency))
+        debtor = await self.customer_account(customer, total.currency, on_credit=False)
         vat = await self.account(chart.vat_payable(tax.currency))
-        return await self.ledger.transfer(
-            TransferRequest.posted(
-                chart.transfer_id("order", reference, "returned-vat"),
-                vat.id,
-                revenue.id,
-                tax,
-                code="vat",
-                reference=reference,
-            )
-        )
+        last = None
+        for debit, credit, amount, code, what in (
+            (revenue, debtor, total, "order", "returned"),
+            (vat, revenue, tax, "vat", "returned-vat"),
+        ):
+            if amount.amount > 0:
+                last = await self.ledger.transfer(
+                    TransferRequest.posted(
+                        chart.transfer_id("order", reference, what),
+                        debit.id,
+                        credit.id,
+                        amount,
+                        code=code,
+                        reference=reference,
+                    )
+                )
+        return last
 
     async def order_cancelled(self, reference: str) -> Transfer:
         """Release the hold (and the credit it took)."""

@@ -1,0 +1,50 @@
+"""A paid order brought back after delivery is refunded from its payments, the oldest first:
+whatever was charged, given back before, or is due for the goods that came back, the refunds
+never give back more than was charged (nor more than the return is worth), and the same return
+handled again asks for the same refunds."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from core.app.refunds import return_refunds
+from core.money import Money
+
+CENT = Decimal("0.01")
+
+
+def ngn(cents: int) -> Money:
+    return Money(Decimal(cents) * CENT, "NGN")
+
+
+payments = st.lists(
+    st.integers(min_value=1, max_value=10**9).flatmap(
+        lambda charged: st.tuples(st.just(charged), st.integers(min_value=0, max_value=charged))
+    ),
+    max_size=4,
+)
+
+
+@given(payments, st.integers(min_value=0, max_value=4 * 10**9))
+def test_a_return_never_refunds_more_than_was_charged(
+    paid: list[tuple[int, int]], due_cents: int
+) -> None:
+    charged = sum(c for c, _ in paid)
+    given_back = sum(g for _, g in paid)
+    left = [ngn(c - g) for c, g in paid]
+    due = ngn(due_cents)
+
+    parts = return_refunds(due, left)
+
+    assert all(Money.zero("NGN") <= part <= rest for part, rest in zip(parts, left, strict=True))
+    refunded = sum((p.amount for p in parts), Decimal(0))
+    assert refunded + given_back * CENT <= charged * CENT
+    assert refunded == min(due.amount, sum((r.amount for r in left), Decimal(0)))
+    # handled again (a redelivered event): each payment's refund counts as what is left of it
+    again = [part if part.amount > 0 else rest for part, rest in zip(parts, left, strict=True)]
+    assert [p for p in return_refunds(due, again) if p.amount > 0] == [
+        p for p in parts if p.amount > 0
+    ]
