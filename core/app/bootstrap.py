@@ -28,7 +28,7 @@ from core.app.refunds import (
     UnwoundOrderRefunder,
 )
 from core.app.reservations import ReservationSweeper
-from core.app.subscribers import CancelledOrderStops, OrderConfirmationSms
+from core.app.subscribers import CancelledOrderStops, CreditNoteSms, OrderConfirmationSms
 from core.app.workflows import (
     SmsNotifier,
     WorkflowRuntime,
@@ -233,6 +233,14 @@ def build_services(
         notifications=notifications,
         translate=translate,
         sms_provider=settings.sms_provider,
+        credit_notes=CreditNoteSms(
+            notifications,
+            customers,
+            translate,
+            settings.sms_provider,
+            orders,
+            whatsapp=whatsapp_senders(settings),
+        ),
     )
     operator = Phone.parse(settings.operator_phone) if settings.operator_phone else None
     notices = DriverNotices(notifications, customers, translate, settings.sms_provider, operator)

@@ -15,7 +15,7 @@ from core.i18n import Translator
 from core.ids import IdGenerator
 from engines.atc import AtcService
 from engines.credit import CreditService
-from engines.invoices import InvoiceService, OrderBilling
+from engines.invoices import CreditNoteNotice, InvoiceService, OrderBilling
 from engines.ledger import Books, LedgerService
 from engines.notifications import NotificationService
 from engines.orders import OrderService
@@ -77,12 +77,14 @@ def build_money(
     notifications: NotificationService,
     translate: Translator,
     sms_provider: str,
+    credit_notes: CreditNoteNotice | None = None,
 ) -> MoneyServices:
+    """`credit_notes` tells retailers of the credit notes billing issues (the gateway's)."""
     ledger = LedgerService(db, clock, ids)
     books = Books(ledger)
     invoices = InvoiceService(db, ids)
     credit = CreditService(db, books, notifications, translate, clock, sms_provider=sms_provider)
-    OrderBilling(invoices, books, orders, credit).subscribe(bus)
+    OrderBilling(invoices, books, orders, credit, told=credit_notes).subscribe(bus)
     return MoneyServices(
         ledger,
         books,

@@ -20,6 +20,7 @@ from core.phone import Phone
 from core.region import UnsupportedRegionError, region_for_phone
 from engines.customers import CustomerService
 from engines.gig import GigService
+from engines.invoices import CreditNote, credit_note_sms_values
 from engines.notifications import NotificationService
 from engines.orders import OrderService, OrderStatus
 from engines.orders.events import OrderPlaced, OrderStatusChanged
@@ -166,3 +167,33 @@ class CancelledOrderStops:
         event = OrderStatusChanged.model_validate(envelope.data)
         if event.status in self.ENDED:
             await self._gig.drop_order(event.reference)
+
+
+class CreditNoteSms(CustomerSms):
+    """A credit note for goods that did not arrive or came back is texted to the retailer, in
+    her language, naming it, the invoice it corrects and the amount; once per note (its number
+    is the dedupe key). On WhatsApp when she ordered there and her window is open, as the
+    order's notices are."""
+
+    def __init__(
+        self,
+        notifications: NotificationService,
+        customers: CustomerService,
+        translate: Translator,
+        provider: str,
+        orders: OrderService,
+        *,
+        whatsapp: frozenset[str] = frozenset(),
+    ) -> None:
+        super().__init__(notifications, customers, translate, provider, whatsapp=whatsapp)
+        self._orders = orders
+
+    async def __call__(self, note: CreditNote) -> None:
+        order = await self._orders.get(note.order_reference)
+        await self.send(
+            note.customer,
+            f"credit-note-sms:{note.number}",
+            "credit_note.sms",
+            order_key=order.idempotency_key,
+            **credit_note_sms_values(note),
+        )

@@ -1,6 +1,6 @@
 """Invoices: one per order, numbered per country and year without gaps, VAT per rate."""
 
-from engines.invoices.billing import OrderBilling
+from engines.invoices.billing import CreditNoteNotice, OrderBilling
 from engines.invoices.model import (
     Credit,
     CreditNote,
@@ -12,6 +12,7 @@ from engines.invoices.model import (
     UnknownInvoiceError,
     VatLine,
     credit_note_prefix,
+    credit_note_sms_values,
     full_credit,
     invoice_number,
     number_prefix,
@@ -33,6 +34,7 @@ from engines.invoices.service import (
 __all__ = [
     "Credit",
     "CreditNote",
+    "CreditNoteNotice",
     "CreditReason",
     "Invoice",
     "InvoiceError",
@@ -44,6 +46,7 @@ __all__ = [
     "UnknownInvoiceError",
     "VatLine",
     "credit_note_prefix",
+    "credit_note_sms_values",
     "full_credit",
     "invoice_number",
     "issue_for_order",

@@ -13,6 +13,7 @@ reference, so a redelivered event changes nothing.
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Protocol
 
 import structlog
 
@@ -20,7 +21,7 @@ from core.bus import EventBus, EventEnvelope
 from core.money import Money
 from core.phone import Phone
 from engines.credit import CreditError, CreditService
-from engines.invoices.model import KeptLine
+from engines.invoices.model import CreditNote, KeptLine
 from engines.invoices.service import InvoiceService, issue_for_order, issue_for_order_placed
 from engines.ledger import Books, TransferRefusedError, TransferResult
 from engines.orders import Order, OrderService, OrderStatus
@@ -31,6 +32,13 @@ log = structlog.get_logger(__name__)
 CREDIT_METHOD = "CREDIT"
 
 
+class CreditNoteNotice(Protocol):
+    """Tells the retailer of a credit note for goods she did not get or gave back, once per
+    note (it is called again with the same note when an event is redelivered)."""
+
+    async def __call__(self, note: CreditNote) -> None: ...
+
+
 class OrderBilling:
     def __init__(
         self,
@@ -38,11 +46,14 @@ class OrderBilling:
         books: Books,
         orders: OrderService,
         credit: CreditService | None = None,
+        *,
+        told: CreditNoteNotice | None = None,
     ) -> None:
         self._invoices = invoices
         self._books = books
         self._orders = orders
         self._credit = credit
+        self._told = told
 
     def subscribe(self, bus: EventBus) -> None:
         bus.subscribe(OrderPlaced.topic, "order-billing", self.on_placed)
@@ -101,6 +112,8 @@ class OrderBilling:
             )
             if note is None:
                 log.warning("billing.return_without_invoice", order=event.reference)
+            else:
+                await self._tell(note)
         elif event.status == "cancelled" or (
             event.status == "returned" and event.previous == "dispatched"
         ):
@@ -138,6 +151,13 @@ class OrderBilling:
         )
         if note is None:
             log.warning("billing.partial_delivery_without_invoice", order=event.reference)
+        else:
+            await self._tell(note)
+
+    async def _tell(self, note: CreditNote) -> None:
+        # after the note is committed: a crash before it is told is told on the redelivery
+        if self._told is not None and note.total.amount > 0:
+            await self._told(note)
 
 
 def _kept(order: Order) -> dict[str, KeptLine]:

@@ -331,14 +331,18 @@ def render_credit_note_text(note: CreditNote, t: Words) -> str:
     return "\n".join(out)
 
 
+def credit_note_sms_values(note: CreditNote) -> dict[str, str]:
+    """What the credit note's SMS (`credit_note.sms`) names: its number, the invoice it
+    corrects, the order, the amount and its VAT."""
+    return {
+        "number": note.number,
+        "invoice": note.invoice_number,
+        "reference": note.order_reference,
+        "total": note.total.format(),
+        "vat": ", ".join(f"{_pct(v.rate)} {v.tax.format()}" for v in note.vat),
+    }
+
+
 def render_credit_note_sms(note: CreditNote, t: Words) -> str:
     """One SMS: the credit note's number, the invoice it corrects, the amount and its VAT."""
-    vat = ", ".join(f"{_pct(v.rate)} {v.tax.format()}" for v in note.vat)
-    return t(
-        "credit_note.sms",
-        number=note.number,
-        invoice=note.invoice_number,
-        reference=note.order_reference,
-        total=note.total.format(),
-        vat=vat,
-    )
+    return t("credit_note.sms", **credit_note_sms_values(note))

@@ -1,0 +1,173 @@
+"""A credit note for goods that did not arrive or came back is texted to the retailer, in her
+language, naming the note, the invoice it corrects and the amount: once per note, however often
+its event comes; on WhatsApp when she ordered there and her window is open."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from aiohttp.test_utils import TestClient
+from pydantic import SecretStr
+from sqlalchemy import select
+
+from core.app.bootstrap import Services
+from core.bus import EventEnvelope
+from core.bus.tables import outbox
+from core.clock import SteppedClock
+from core.config import Settings
+from core.phone import Phone
+from core.region import RegionCode
+from engines.invoices import CreditNote, CreditReason
+from engines.orders import CartLine, Order, OrderStatus, PaymentMethod, PlaceOrder
+from engines.orders.events import OrderDelivered, OrderStatusChanged
+from tests.support.providers.africastalking import SHORTCODE, FakeAfricasTalking, flush_outbox
+from tests.support.providers.meta import FakeGraphApi, WhatsAppUser
+
+NGOZI = Phone("+2348030000001")
+JUMA = Phone("+254711000001")
+TO_DISPATCHED = [
+    OrderStatus.CONFIRMED,
+    OrderStatus.PICKING,
+    OrderStatus.PACKED,
+    OrderStatus.DISPATCHED,
+]
+
+
+@pytest.fixture
+def settings(database_url: str, fake_at: FakeAfricasTalking) -> Settings:
+    return fake_at.settings(database_url)
+
+
+async def short_delivered(services: Services, reference: str) -> None:
+    """2 of its 3 cartons arrive."""
+    for status in TO_DISPATCHED:
+        await services.orders.advance(reference, status)
+    await services.orders.deliver(reference, {"NDL-INDO-CHK": 2})
+    await flush_outbox(services)
+
+
+async def notes(services: Services, reference: str) -> dict[CreditReason, CreditNote]:
+    assert services.money is not None
+    return {n.reason: n for n in await services.money.invoices.credit_notes(reference)}
+
+
+async def redelivered(services: Services, reference: str) -> None:
+    """The bus hands the order's delivery and return out again (delivery is at least once)."""
+    async with services.db.transaction() as s:
+        rows = (await s.execute(select(outbox.c.envelope).order_by(outbox.c.id))).all()
+    again = [
+        e
+        for e in (EventEnvelope.model_validate(r.envelope) for r in rows)
+        if e.topic in (OrderDelivered.topic, OrderStatusChanged.topic)
+        and e.data["reference"] == reference
+    ]
+    await services.bus.publish(again)
+    await flush_outbox(services)
+
+
+async def ordered(services: Services, who: Phone, region: RegionCode, key: str) -> Order:
+    order = await services.orders.place(
+        PlaceOrder(who, region, (CartLine("NDL-INDO-CHK", 3),), PaymentMethod.ON_DELIVERY, key)
+    )
+    await flush_outbox(services)
+    return order
+
+
+async def test_a_short_delivery_and_a_return_each_text_their_credit_note_once(
+    services: Services, fake_at: FakeAfricasTalking
+) -> None:
+    assert services.money is not None
+    order = await ordered(services, NGOZI, RegionCode.LAGOS, "cn-sms-1")
+    invoice = await services.money.invoices.for_order(order.reference)
+    assert invoice is not None
+    await short_delivered(services, order.reference)
+    await services.orders.advance(order.reference, OrderStatus.RETURNED)
+    await flush_outbox(services)
+    await redelivered(services, order.reference)
+
+    short, back = (await notes(services, order.reference)).values()
+    told = [s.message for s in fake_at.sent_to(NGOZI.e164) if "Credit note" in s.message]
+    assert told == [
+        f"Credit note {note.number} for order {order.reference} (invoice {invoice.number}): "
+        f"{note.total.format()} credited incl. VAT 7.5% {note.tax.format()}."
+        for note in (short, back)
+    ]
+    assert all(len(text) <= 160 for text in told)
+
+
+async def test_a_swahili_speakers_credit_note_is_texted_in_swahili(
+    services: Services, fake_at: FakeAfricasTalking
+) -> None:
+    order = await ordered(services, JUMA, RegionCode.NAIROBI, "cn-sms-sw")
+    await short_delivered(services, order.reference)
+
+    [short] = (await notes(services, order.reference)).values()
+    [told] = [s.message for s in fake_at.sent_to(JUMA.e164) if short.number in s.message]
+    assert told.startswith(f"Hati ya marejesho {short.number} ya oda {order.reference} (ankara ")
+    assert short.total.format() in told
+
+
+async def test_a_full_delivery_texts_no_credit_note(
+    services: Services, fake_at: FakeAfricasTalking
+) -> None:
+    order = await ordered(services, NGOZI, RegionCode.LAGOS, "cn-sms-full")
+    for status in TO_DISPATCHED:
+        await services.orders.advance(order.reference, status)
+    await services.orders.deliver(order.reference)
+    await flush_outbox(services)
+    assert [s for s in fake_at.sent_to(NGOZI.e164) if "Credit note" in s.message] == []
+
+
+class TestWhatsApp:
+    @pytest.fixture
+    async def fake_graph(self) -> AsyncIterator[FakeGraphApi]:
+        fake = FakeGraphApi()
+        await fake.start()
+        yield fake
+        await fake.close()
+
+    @pytest.fixture
+    def settings(
+        self, database_url: str, fake_graph: FakeGraphApi, fake_at: FakeAfricasTalking
+    ) -> Settings:
+        return fake_graph.settings(
+            database_url,
+            africastalking_base_url=fake_at.url,
+            africastalking_username=fake_at.username,
+            africastalking_api_key=SecretStr(fake_at.api_key),
+            africastalking_sender_id=SHORTCODE,
+        )
+
+    async def test_a_whatsapp_order_gets_its_credit_note_on_whatsapp(
+        self,
+        client: TestClient[Any, Any],
+        services: Services,
+        fake_graph: FakeGraphApi,
+        fake_at: FakeAfricasTalking,
+        clock: SteppedClock,
+    ) -> None:
+        await services.delivery.stop()  # the test sends the outbox itself
+        ngozi = WhatsAppUser(
+            client,
+            fake_graph,
+            flush=services.delivery.send_due,
+            now=lambda: int(clock.now().timestamp()),
+            number=NGOZI.e164,
+        )
+        await ngozi.say("hi")
+        for label in ("Shop", "Noodles", "Indomie Chicken"):
+            await ngozi.tap(label)
+        await ngozi.say("3")
+        for label in ("Checkout", "Choose payment", "Pay on delivery", "Confirm"):
+            await ngozi.tap(label)
+        [order] = await services.orders.recent(NGOZI)
+        await flush_outbox(services)
+
+        await short_delivered(services, order.reference)
+
+        [short] = (await notes(services, order.reference)).values()
+        [told] = [m for m in fake_graph.sent_to(ngozi.wa_id) if short.number in (m.text or "")]
+        assert told.type == "text"
+        assert [s for s in fake_at.sent_to(NGOZI.e164) if short.number in s.message] == []
