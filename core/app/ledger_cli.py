@@ -27,6 +27,7 @@ from engines.pricing import PricingService
 from engines.settlement import (
     CatchUpTooLongError,
     DayNotOverError,
+    SettlementBusyError,
     StatementFormatError,
     parse_statement,
 )
@@ -142,6 +143,9 @@ def _payout_outcome(args: argparse.Namespace) -> int:
     except TransferRefusedError as exc:
         print(f"omniroute settle: {name} {args.day}: {_refusal(exc.result)}", file=sys.stderr)
         return 2
+    except SettlementBusyError as exc:
+        print(f"omniroute settle: {exc}", file=sys.stderr)
+        return 1
     amount = transfer.amount.format()
     if paid:
         print(f"{name} {args.day}: payout {amount} posted")

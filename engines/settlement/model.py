@@ -39,6 +39,11 @@ class CatchUpTooLongError(SettlementError):
         self.settle_first = settle_first
 
 
+class SettlementBusyError(SettlementError):
+    """A settlement run (or another payout answer) of the distributor is in progress: a payout
+    answer is recorded only when none is, so it cannot land in the middle of a run."""
+
+
 class StatementFormatError(SettlementError):
     """A provider statement row that cannot be read; the message names the line."""
 

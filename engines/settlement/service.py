@@ -35,6 +35,7 @@ from engines.settlement.model import (
     DayNotOverError,
     Distributor,
     Reconciliation,
+    SettlementBusyError,
     StatementRow,
     batch_for,
     reconcile,
@@ -163,13 +164,32 @@ class SettlementService:
         try:
             yield
         finally:
-            async with self._db.transaction() as s:
-                await s.execute(
-                    delete(settlement_claims).where(
-                        settlement_claims.c.distributor == distributor,
-                        settlement_claims.c.holder == holder,
-                    )
+            await self._unclaim(distributor, holder)
+
+    @contextlib.asynccontextmanager
+    async def _answering(self, distributor: str, day: date) -> AsyncIterator[None]:
+        """A payout answer takes the run's claim: it never lands while a run of the distributor
+        holds its payouts (or another answer is being recorded). It does not wait: refused
+        with SettlementBusyError, to be given again once the run is done."""
+        holder = self._ids.uuid()
+        if not await self._claim(distributor, holder):
+            raise SettlementBusyError(
+                f"{distributor} {day}: a settlement of {distributor} is running (or another "
+                "payout answer); nothing recorded, answer again once it is done"
+            )
+        try:
+            yield
+        finally:
+            await self._unclaim(distributor, holder)
+
+    async def _unclaim(self, distributor: str, holder: uuid.UUID) -> None:
+        async with self._db.transaction() as s:
+            await s.execute(
+                delete(settlement_claims).where(
+                    settlement_claims.c.distributor == distributor,
+                    settlement_claims.c.holder == holder,
                 )
+            )
 
     async def _claim(self, distributor: str, holder: uuid.UUID) -> bool:
         now = self._clock.now()
@@ -359,26 +379,30 @@ class SettlementService:
         return held.amount if held is not None else None
 
     async def payout_confirmed(self, distributor: str, day: date) -> Transfer:
-        """The bank confirmed the transfer to the distributor: post the held payout."""
-        return await self._books.ledger.transfer(
-            TransferRequest.post(
-                chart.transfer_id("settlement", distributor, day.isoformat(), "payout", "post"),
-                chart.transfer_id("settlement", distributor, day.isoformat(), "payout"),
-                code="payout",
-                reference=f"{distributor}:{day.isoformat()}",
+        """The bank confirmed the transfer to the distributor: post the held payout (refused
+        with SettlementBusyError while a settlement of the distributor runs)."""
+        async with self._answering(distributor, day):
+            return await self._books.ledger.transfer(
+                TransferRequest.post(
+                    chart.transfer_id("settlement", distributor, day.isoformat(), "payout", "post"),
+                    chart.transfer_id("settlement", distributor, day.isoformat(), "payout"),
+                    code="payout",
+                    reference=f"{distributor}:{day.isoformat()}",
+                )
             )
-        )
 
     async def payout_failed(self, distributor: str, day: date) -> Transfer:
-        """The bank refused it: release the hold; the money is owed still."""
-        return await self._books.ledger.transfer(
-            TransferRequest.void(
-                chart.transfer_id("settlement", distributor, day.isoformat(), "payout", "void"),
-                chart.transfer_id("settlement", distributor, day.isoformat(), "payout"),
-                code="payout",
-                reference=f"{distributor}:{day.isoformat()}",
+        """The bank refused it: release the hold; the money is owed still (refused with
+        SettlementBusyError while a settlement of the distributor runs)."""
+        async with self._answering(distributor, day):
+            return await self._books.ledger.transfer(
+                TransferRequest.void(
+                    chart.transfer_id("settlement", distributor, day.isoformat(), "payout", "void"),
+                    chart.transfer_id("settlement", distributor, day.isoformat(), "payout"),
+                    code="payout",
+                    reference=f"{distributor}:{day.isoformat()}",
+                )
             )
-        )
 
     async def reconcile(
         self,

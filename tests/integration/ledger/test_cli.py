@@ -11,7 +11,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from sqlalchemy import update
+from sqlalchemy import delete, update
 
 from core.app.cli import main
 from core.clock import SteppedClock
@@ -21,6 +21,7 @@ from core.money import Money
 from core.phone import Phone
 from engines.ledger import AccountType, Books, LedgerService, TransferRequest
 from engines.ledger.tables import ledger_accounts
+from engines.settlement.tables import settlement_claims
 
 
 @contextlib.asynccontextmanager
@@ -269,6 +270,61 @@ def test_a_refused_payout_is_released_and_still_owed(
     )
     owed = Money(Decimal("1164.00"), "KES")
     assert asyncio.run(_owed_to(database_url, "nairobi", "KES")) == (owed, Money(Decimal(0), "KES"))
+
+
+async def _run_holds(url: str, distributor: str, *, held: bool) -> None:
+    """A settlement run of the distributor in another process takes (or lets go of) its claim,
+    as `SettlementService.settle_through` does while it settles and holds payouts."""
+    db = Database(url)
+    try:
+        async with db.transaction() as s:
+            if held:
+                now = dt.datetime.now(dt.UTC)
+                await s.execute(
+                    settlement_claims.insert().values(
+                        distributor=distributor,
+                        holder=uuid.uuid4(),
+                        claimed_at=now,
+                        expires_at=now + dt.timedelta(minutes=30),
+                    )
+                )
+            else:
+                await s.execute(
+                    delete(settlement_claims).where(settlement_claims.c.distributor == distributor)
+                )
+    finally:
+        await db.dispose()
+
+
+@pytest.mark.parametrize("answer", ["--paid", "--unpaid"])
+def test_a_payout_answer_while_its_distributor_is_being_settled_is_refused_in_one_line(
+    database_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    answer: str,
+) -> None:
+    """An answer landing in the middle of a run of the same distributor (which is reading what
+    is held and paid to hold its own payout) is refused, nothing recorded, and told in one
+    line; given again once the run is done, it is recorded."""
+    monkeypatch.setenv("OMNIROUTE_DATABASE_URL", database_url)
+    asyncio.run(_payments(database_url))
+    assert main(["settle", "--day", "2026-01-05"]) == 0
+    capsys.readouterr()
+    owed = Money(Decimal("1164.00"), "KES")
+
+    asyncio.run(_run_holds(database_url, "nairobi", held=True))
+    assert main(["settle", "--day", "2026-01-05", answer, "nairobi"]) == 1
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err == (
+        "omniroute settle: nairobi 2026-01-05: a settlement of nairobi is running (or another "
+        "payout answer); nothing recorded, answer again once it is done\n"
+    )
+    assert asyncio.run(_owed_to(database_url, "nairobi", "KES")) == (owed, owed)
+
+    asyncio.run(_run_holds(database_url, "nairobi", held=False))
+    assert main(["settle", "--day", "2026-01-05", answer, "nairobi"]) == 0
+    assert asyncio.run(_owed_to(database_url, "nairobi", "KES")) != (owed, owed)
 
 
 @pytest.mark.parametrize(
