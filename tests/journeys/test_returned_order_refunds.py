@@ -3,7 +3,7 @@ back on the rail it was paid on, once however often the return's event or the re
 comes (an M-Pesa reversal, a Paystack refund of what a short delivery left), and the sale is
 reversed on a balanced ledger; MTN MoMo, which cannot refund, keeps it as credit on the
 retailer's account and tells her so by SMS, once. With the order workflows on or off: the
-order's workflow ended at delivery."""
+order's workflow ended at delivery. On SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -35,6 +35,11 @@ from tests.support.providers.payments import PaymentFakes
 
 Client = TestClient[web.Request, web.Application]
 TO_DISPATCHED = [OrderStatus.CONFIRMED, OrderStatus.PICKING, OrderStatus.PACKED]
+
+
+@pytest.fixture
+def database_url(any_database_url: str) -> str:
+    return any_database_url
 
 
 @pytest.fixture(params=["on", "off"])
