@@ -1186,13 +1186,16 @@ class GigService:
     async def _maybe_complete(
         self, repo: SqlGigRepository, task: Task, worker_id: uuid.UUID, closed: int
     ) -> tuple[bool, Money | None]:
-        """Close the task after its last stop; a route with no escalation earns the bonus."""
+        """Close the task after its last stop; a route with no escalation earns the bonus.
+
+        An escalation is read from the incidents, not from the stops' status: a door an
+        operator already resolved (delivered or returned) was still handed over."""
         fresh = await repo.task(task.id)
         assert fresh is not None
         if any(s.open for s in fresh.stops):
             return False, None
         await repo.move_task(task.id, TaskStatus.ASSIGNED, TaskStatus.COMPLETED)
-        if any(s.status is StopStatus.ESCALATED for s in fresh.stops):
+        if await repo.incidents(task.id):
             return True, None
         bonus = TARIFFS[region_of(task.region).currency].completion_bonus
         await self._earn(repo, task, worker_id, None, kind=EarningKind.BONUS, amount=bonus)
