@@ -244,3 +244,26 @@ async def test_a_route_with_a_door_resolved_by_an_operator_earns_no_bonus(
     assert task.worker_id is not None
     kinds = [e.kind for e in await services.gig.earnings(task.worker_id) if e.task_id == task.id]
     assert EarningKind.BONUS not in kinds
+
+
+async def test_a_driver_finishing_a_route_with_an_escalated_door_is_not_told_of_a_bonus(
+    services: Services,
+    gateway: TestClient[object, object],
+    fake_at: FakeAfricasTalking,
+    clock: SteppedClock,
+) -> None:
+    """Three wrong codes at the first door hand it to an operator; the driver proves the last
+    one and the route is finished without its bonus, which is what he hears."""
+    await load_distribution_demo(services.db, tomorrow_at_seven(clock) + timedelta(hours=1))
+    task, caller = await out_on_the_road(services, gateway, clock)
+    first, second = task.stops
+    right = code_in(fake_at, first.customer.e164, first.order_reference)
+    assert (await three_wrong_codes(caller, right)).startswith("Three wrong codes.")
+
+    await caller.choose("Arrived")
+    said = (await caller.press(code_in(fake_at, second.customer.e164, second.order_reference))).say
+    per_stop, per_km = TARIFFS["NGN"].for_stop(second.leg_km)
+    assert f"Delivered. You earned {(per_stop + per_km).format()}. Route finished. Thank you!" in (
+        said
+    )
+    assert "bonus" not in said
