@@ -17,6 +17,7 @@ from core.bank import BankAccount, InvalidBankAccountError
 from core.config import Settings
 from core.phone import InvalidPhoneError, Phone
 from core.region import RegionCode
+from core.region import region as region_of
 from engines.atc import Agent, UnknownAgentError
 from engines.gig import InvalidWorkerError, UnknownWorkerError
 
@@ -30,6 +31,8 @@ def run(args: argparse.Namespace) -> int:
         phone = Phone.parse(args.phone)
     except InvalidPhoneError as exc:
         return _bad(f"--phone: {exc}")
+    if action == "add" and (mismatch := _outside(phone, RegionCode(args.region))) is not None:
+        return _bad(mismatch)
     try:
         answer = asyncio.run(_record(role, action, phone, args))
     except (InvalidBankAccountError, InvalidWorkerError) as exc:
@@ -81,6 +84,18 @@ async def _record(
         }
     finally:
         await services.close()
+
+
+def _outside(phone: Phone, region: RegionCode) -> str | None:
+    """Why an agent with this phone cannot be recorded in `region` (None: it can). It is paid
+    on the region's rail (M-Pesa at its phone in Kenya), in the region's currency."""
+    country = region_of(region).country
+    if phone.country == country:
+        return None
+    return (
+        f"--phone {phone.e164} is a {phone.country} number: an agent in {region} needs a"
+        f" {country} one"
+    )
 
 
 def _bad(reason: str) -> int:

@@ -451,6 +451,7 @@ class DeliveryResult:
     attempts_left: int
     earned: Money | None = None
     task_completed: bool = False
+    bonus: Money | None = None  # the route's completion bonus, included in `earned`
 
 
 # --- pay ----------------------------------------------------------------------------------------

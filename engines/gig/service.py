@@ -826,6 +826,7 @@ class GigService:
         tariff = TARIFFS[region_of(task.region).currency]
         earned: Money | None = None
         completed = False
+        bonus: Money | None = None
         incident: Incident | None = None
         async with self._db.transaction() as s:
             repo = SqlGigRepository(s)
@@ -903,7 +904,7 @@ class GigService:
             await self._move_order(stop.order_reference, OrderStatus.DELIVERED)
         if incident is not None:
             await self._notifier.incident(incident, task, await self.worker(worker_id))
-        return DeliveryResult(outcome, left, earned, completed)
+        return DeliveryResult(outcome, left, earned, completed, bonus)
 
     async def resolve_escalation(self, order_reference: str, outcome: StopStatus) -> Resolution:
         """An operator settles an escalated stop (three wrong codes, a problem reported at its
@@ -1186,13 +1187,16 @@ class GigService:
     async def _maybe_complete(
         self, repo: SqlGigRepository, task: Task, worker_id: uuid.UUID, closed: int
     ) -> tuple[bool, Money | None]:
-        """Close the task after its last stop; a route with no escalation earns the bonus."""
+        """Close the task after its last stop; a route with no escalation earns the bonus.
+
+        An escalation is read from the incidents, not from the stops' status: a door an
+        operator already resolved (delivered or returned) was still handed over."""
         fresh = await repo.task(task.id)
         assert fresh is not None
         if any(s.open for s in fresh.stops):
             return False, None
         await repo.move_task(task.id, TaskStatus.ASSIGNED, TaskStatus.COMPLETED)
-        if any(s.status is StopStatus.ESCALATED for s in fresh.stops):
+        if await repo.incidents(task.id):
             return True, None
         bonus = TARIFFS[region_of(task.region).currency].completion_bonus
         await self._earn(repo, task, worker_id, None, kind=EarningKind.BONUS, amount=bonus)

@@ -21,7 +21,7 @@ from core.app.dispatch_plan import DispatchPlanner
 from core.clock import SteppedClock
 from core.config import Settings
 from core.region import RegionCode
-from engines.gig import StopStatus, Task, TaskStatus
+from engines.gig import TARIFFS, EarningKind, StopStatus, Task, TaskStatus
 from engines.orders import OrderStatus
 from engines.wms import PathPolicy
 from tests.journeys.test_delivery_day import BOLA, NGOZI, code_in, order_over_ussd
@@ -215,3 +215,55 @@ async def test_an_operator_resolves_escalated_deliveries_as_delivered_and_return
         StopStatus.DELIVERED,
         StopStatus.RETURNED,
     ]
+
+
+async def test_a_route_with_a_door_resolved_by_an_operator_earns_no_bonus(
+    services: Services,
+    gateway: TestClient[object, object],
+    fake_at: FakeAfricasTalking,
+    clock: SteppedClock,
+    database_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The bonus is for a route finished without an operator. An operator who resolves the
+    first door's three wrong codes before the driver proves his last door does not earn the
+    driver the bonus: the route closes with the stops' pay alone."""
+    monkeypatch.setenv("OMNIROUTE_DATABASE_URL", database_url)
+    await load_distribution_demo(services.db, tomorrow_at_seven(clock) + timedelta(hours=1))
+    task, caller = await out_on_the_road(services, gateway, clock)
+    first, second = task.stops
+    right = code_in(fake_at, first.customer.e164, first.order_reference)
+    assert (await three_wrong_codes(caller, right)).startswith("Three wrong codes.")
+    assert await resolve(first.order_reference, "delivered") == 0  # the operator, at once
+
+    await caller.choose("Arrived")
+    said = (await caller.press(code_in(fake_at, second.customer.e164, second.order_reference))).say
+    assert (await services.gig.task(task.id)).status is TaskStatus.COMPLETED
+    per_stop, per_km = TARIFFS["NGN"].for_stop(second.leg_km)
+    assert f"You earned {(per_stop + per_km).format()}." in said
+    assert task.worker_id is not None
+    kinds = [e.kind for e in await services.gig.earnings(task.worker_id) if e.task_id == task.id]
+    assert EarningKind.BONUS not in kinds
+
+
+async def test_a_driver_finishing_a_route_with_an_escalated_door_is_not_told_of_a_bonus(
+    services: Services,
+    gateway: TestClient[object, object],
+    fake_at: FakeAfricasTalking,
+    clock: SteppedClock,
+) -> None:
+    """Three wrong codes at the first door hand it to an operator; the driver proves the last
+    one and the route is finished without its bonus, which is what he hears."""
+    await load_distribution_demo(services.db, tomorrow_at_seven(clock) + timedelta(hours=1))
+    task, caller = await out_on_the_road(services, gateway, clock)
+    first, second = task.stops
+    right = code_in(fake_at, first.customer.e164, first.order_reference)
+    assert (await three_wrong_codes(caller, right)).startswith("Three wrong codes.")
+
+    await caller.choose("Arrived")
+    said = (await caller.press(code_in(fake_at, second.customer.e164, second.order_reference))).say
+    per_stop, per_km = TARIFFS["NGN"].for_stop(second.leg_km)
+    assert f"Delivered. You earned {(per_stop + per_km).format()}. Route finished. Thank you!" in (
+        said
+    )
+    assert "bonus" not in said

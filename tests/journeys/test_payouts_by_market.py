@@ -438,3 +438,22 @@ def test_bank_accounts_are_checked_at_the_edge_of_the_cli(
     assert (recorded["bank_code"], recorded["account"]) == ("000014", "0345678912")
     assert main(["drivers", "bank", *bank]) == 2
     assert "no driver with phone +2348051000001" in capsys.readouterr().err
+
+
+def test_an_agent_is_recorded_only_in_the_region_of_its_phone(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, database_url: str
+) -> None:
+    """A Kenyan agent is paid on M-Pesa at its phone, a Nigerian one on NIP in naira: an agent
+    recorded in a region its phone is not from could never be paid there, so it is refused."""
+    from core.app.cli import main  # noqa: PLC0415
+
+    monkeypatch.setenv("OMNIROUTE_DATABASE_URL", database_url)
+    args = ["agents", "add", "--phone", "+2348051000001", "--name", "Tunde Bakare"]
+    assert main([*args, "--region", "nairobi"]) == 2
+    assert capsys.readouterr().err == (
+        "omniroute: --phone +2348051000001 is a NG number: an agent in nairobi needs a KE one\n"
+    )
+    assert main(["agents", "pay", "--region", "nairobi"]) == 0
+    assert json.loads(capsys.readouterr().out)["pending"] == []  # nobody was recorded
+    assert main([*args, "--region", "lagos"]) == 0
+    assert json.loads(capsys.readouterr().out)["region"] == "lagos"
