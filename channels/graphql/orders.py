@@ -32,6 +32,7 @@ from channels.graphql.errors import (
     PlaceOrderError,
     PromotionUsedUp,
     UnknownProduct,
+    UserError,
 )
 from channels.graphql.quotes import LineInput, check_lines, invalid_voucher, promo_code
 from channels.graphql.scalars import (
@@ -62,7 +63,16 @@ from engines.orders import Order as OrderModel
 from engines.orders import OrderStatus as OrderStatusModel
 from engines.orders import PaymentMethod as PaymentMethodModel
 from engines.orders.history import HistoryCursor
-from engines.payments import CreatePayment, Direction, Method, PaymentError, PaymentIntent
+from engines.payments import (
+    PAYABLE,
+    CreatePayment,
+    Direction,
+    Method,
+    PaymentError,
+    PaymentIntent,
+    again_key,
+    payable_again,
+)
 from engines.pricing import (
     InvalidQuantityError,
     InvalidVoucherError,
@@ -127,7 +137,9 @@ class Payment:
         intents = await loader.load(self.reference)
         wanted = Method(self.method.value)
         mine = [i for i in intents if i.method is wanted and i.direction is Direction.COLLECT]
-        return max(mine, key=lambda i: i.created_at) if mine else None
+        # Oldest first (by creation, then id): the last is the latest, also when two were
+        # made in the same instant (Pay again right after a prompt failed).
+        return mine[-1] if mine else None
 
     @strawberry.field
     async def status(self, info: Info) -> PaymentStatus:
@@ -244,6 +256,29 @@ class PlaceOrderInput:
 class PlaceOrderPayload:
     order: Order | None
     errors: list[PlaceOrderError]
+
+
+@strawberry.type(
+    description="The order is closed (cancelled, delivered or returned): nothing is asked for"
+)
+class OrderNotPayable(UserError):  # noqa: N818 - a GraphQL result type, not an exception
+    reference: str
+    status: OrderStatusModel
+
+
+PayOrderError = Annotated[
+    NotFound | PaymentMethodUnavailable | InvalidCustomer | OrderNotPayable,
+    strawberry.union("PayOrderError"),
+]
+
+
+@strawberry.type(
+    description="The order, its `payment` as it stands now (PROCESSING while a new prompt is "
+    "open), or `errors` saying why nothing was asked for"
+)
+class PayOrderPayload:
+    order: Order | None
+    errors: list[PayOrderError]
 
 
 @strawberry.type(description="A status change of an order, as it happens")
@@ -382,6 +417,58 @@ class OrdersMutation:
                 )
             )
         return await _settle(info, order, payer)
+
+    @strawberry.mutation(
+        description="Ask for an order's payment again, as Pay again in My orders on USSD: on "
+        "its rail, once every earlier payment of it failed or was cancelled (an M-Pesa prompt "
+        "declined or timed out). While one is open, or once one succeeded, nothing is asked "
+        "and the order is answered as it stands, so a double tap charges once. `phone` pays "
+        "mobile money when it is not the customer's."
+    )
+    async def pay_order(
+        self, info: Info, reference: str, phone: str | None = None
+    ) -> PayOrderPayload:
+        principal = require(info.context.principal)
+        services = info.context.services
+        try:
+            order: OrderModel | None = await services.orders.get(reference.strip())
+        except UnknownOrderError:
+            order = None
+        if order is None or not may_act_for(principal, order.customer.e164):
+            # Someone else's order answers as a missing one, as `order` does.
+            return _unpaid(NotFound(message=f"no order {reference}", reference=reference))
+        _phone, market = customer_of(order.customer.e164)
+        method = order.payment_method
+        if method not in RAILS or not _offered(info, method, market):
+            return _unpaid(
+                PaymentMethodUnavailable(
+                    message=f"order {order.reference} is paid {method.value}, not on a rail",
+                    method=method.value,
+                )
+            )
+        payer = _payer(phone, order.customer, market)
+        if isinstance(payer, InvalidCustomer):
+            return _unpaid(payer)
+        if order.status not in PAYABLE:
+            return _unpaid(
+                OrderNotPayable(
+                    message=f"order {order.reference} is {order.status.value}: nothing to pay",
+                    reference=order.reference,
+                    status=order.status,
+                )
+            )
+        assert services.payments is not None  # _offered
+        found = await services.payments.for_orders([order.reference])
+        intents = found.get(order.reference.upper(), [])
+        if not intents:  # the checkout's own ask never reached the rail: made under its key
+            await _pay(info, order, payer)
+        elif payable_again(order, intents):
+            await _pay(info, order, payer, again_key(order, intents))
+        return PayOrderPayload(order=Order.of(order), errors=[])
+
+
+def _unpaid(error: PayOrderError) -> PayOrderPayload:
+    return PayOrderPayload(order=None, errors=[error])
 
 
 async def _place(info: Info, command: PlaceOrder, market: Region) -> OrderModel | PlaceOrderError:
@@ -544,8 +631,9 @@ async def _on_credit(info: Info, order: OrderModel) -> CreditRefused | None:
     return None
 
 
-async def _pay(info: Info, order: OrderModel, payer: Phone) -> None:
-    """Ask the rail for the money, keyed by the order's reference: a retry pays once.
+async def _pay(info: Info, order: OrderModel, payer: Phone, key: str | None = None) -> None:
+    """Ask the rail for the money, keyed by the order's reference (or `key`, to pay again): a
+    retry pays once.
 
     A failure leaves the order placed; `payment { status }` says what the rail said.
     """
@@ -554,7 +642,7 @@ async def _pay(info: Info, order: OrderModel, payer: Phone) -> None:
     try:
         await payments.pay(
             CreatePayment(
-                idempotency_key=f"order:{order.reference}",
+                idempotency_key=key or f"order:{order.reference}",
                 method=Method(order.payment_method.value),
                 amount=order.total,
                 customer=payer if order.payment_method in PHONE_RAILS else order.customer,
