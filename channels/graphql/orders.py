@@ -102,7 +102,8 @@ class PaymentMethod(Enum):
 
 
 @strawberry.enum(
-    description="Pay on delivery and credit: PENDING, PAID or CANCELLED with the order. "
+    description="Pay on delivery: PENDING until delivered (PAID), CANCELLED when the order is "
+    "cancelled or returned. Credit: PENDING (owed) until repaid (PAID), delivered or not. "
     "A rail payment: its intent's status (PROCESSING while the customer approves, "
     "REQUIRES_ACTION for a transfer or a code to dial, SUCCEEDED, FAILED...)"
 )
@@ -221,10 +222,18 @@ class Order:
 
 
 def _payment_status(order: OrderModel) -> PaymentStatus:
-    """Paid on delivery: due until the goods arrive, void if the order is cancelled."""
-    if order.status is OrderStatusModel.CANCELLED:
+    """Paid when a payment for it succeeded (a credit's repayment too), as My orders says on
+    USSD. Pay on delivery is also paid once the goods arrive; credit is owed until repaid,
+    delivered or not. Otherwise void once the order is cancelled or returned (what a return
+    after delivery gives back is the invoice's credit note)."""
+    if order.paid_at is not None:
+        return PaymentStatus.PAID
+    if order.status in (OrderStatusModel.CANCELLED, OrderStatusModel.RETURNED):
         return PaymentStatus.CANCELLED
-    if order.status is OrderStatusModel.DELIVERED or order.paid_at is not None:
+    if (
+        order.status is OrderStatusModel.DELIVERED
+        and order.payment_method is PaymentMethodModel.ON_DELIVERY
+    ):
         return PaymentStatus.PAID
     return PaymentStatus.PENDING
 

@@ -385,3 +385,44 @@ async def test_paying_again_a_closed_a_cash_or_someone_elses_order_asks_nobody(
         {"__typename": "NotFound", "message": "no order ZZZZZZ"}
     ]
     assert len(fakes.daraja.pushes) == 1
+
+
+async def _deliver(services: Services, reference: str, *, returned: bool = False) -> None:
+    for status in (
+        OrderStatus.CONFIRMED,
+        OrderStatus.PICKING,
+        OrderStatus.PACKED,
+        OrderStatus.DISPATCHED,
+        OrderStatus.RETURNED if returned else OrderStatus.DELIVERED,
+    ):
+        await services.orders.advance(reference, status)
+
+
+async def test_a_credit_order_delivered_shows_its_payment_owed_not_paid(
+    gateway: Client, services: Services, fakes: PaymentFakes, clock: SteppedClock
+) -> None:
+    """Juma's goods on credit arrive: his app must still show the order owed (it falls due a
+    week later, with a late fee after), not PAID; a pay-on-delivery order brought back at the
+    door owes nothing, so it shows CANCELLED, not PENDING."""
+    assert services.money is not None
+    await credit_history(services, clock, JUMA, SKU)
+    headers = bearer(services.settings, JUMA, "customer")
+    async with gql_session(gateway, headers) as session:
+        on_credit = await run(session, PLACE, _order(JUMA, "CREDIT", "app-owed-0001"))
+        cash = await run(session, PLACE, _order(JUMA, "ON_DELIVERY", "app-owed-0002"))
+        credit_ref = on_credit["placeOrder"]["order"]["reference"]
+        cash_ref = cash["placeOrder"]["order"]["reference"]
+        await _deliver(services, credit_ref)
+        await _deliver(services, cash_ref, returned=True)
+        delivered = await run(session, ORDER, {"reference": credit_ref})
+        returned = await run(session, ORDER, {"reference": cash_ref})
+    assert delivered["order"]["status"] == "DELIVERED"
+    assert delivered["order"]["payment"] == {"method": "CREDIT", "status": "PENDING"}
+    [owed] = [
+        c
+        for c in await services.money.credit.credits(Phone(JUMA))
+        if c.order_reference == credit_ref
+    ]
+    assert owed.outstanding.amount > 0
+    assert returned["order"]["status"] == "RETURNED"
+    assert returned["order"]["payment"] == {"method": "ON_DELIVERY", "status": "CANCELLED"}
