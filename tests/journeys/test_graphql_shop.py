@@ -696,3 +696,38 @@ async def test_search_finds_products_by_their_words_in_the_callers_language_and_
     assert skus(nairobi) == skus(rice)
     assert skus(lagos) == []
     assert skus(by_name) == ["RCE-BASM-10K", "RCE-LONG-25K"]
+
+
+async def test_a_product_no_longer_sold_in_the_region_is_not_listed_as_on_ussd(
+    client: TestClient[Any, Any], services: Services
+) -> None:
+    """Indomie Chicken loses its Lagos price (no longer sold there): the USSD list drops it,
+    and the app's catalogue must too, rather than show it without a price for a cart that
+    every quote then refuses."""
+    async with services.db.transaction() as s:
+        await s.execute(
+            delete(prices).where(prices.c.region == "lagos", prices.c.sku == "NDL-INDO-CHK")
+        )
+    services.pricing.forget()
+    query = """{
+      categories { id productCount }
+      noodles: products(category: "noodles", first: 50) {
+        edges { node { sku price { amount } } } totalCount
+      }
+      found: products(search: "indomie") { edges { node { sku } } totalCount }
+    }"""
+    status, body = await post_graphql(client, query)
+    assert status == 200
+    data = body["data"]
+    noodles = [e["node"] for e in data["noodles"]["edges"]]
+    assert "NDL-INDO-CHK" not in [n["sku"] for n in noodles]
+    assert all(n["price"] is not None for n in noodles)
+    assert data["noodles"]["totalCount"] == len(noodles) == 3
+    assert {"id": "noodles", "productCount": 3} in data["categories"]
+    assert [e["node"]["sku"] for e in data["found"]["edges"]] == ["NDL-INDO-ONP"]
+
+    ngozi = UssdPhone(client, NGOZI)
+    await ngozi.dial()
+    await ngozi.press("1")
+    listed = await ngozi.press("1")
+    assert len(listed.labels) - 1 == len(noodles)  # the products, and Back
