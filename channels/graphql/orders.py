@@ -157,14 +157,17 @@ class Payment:
         return [PaymentDetail(name=k, value=v) for k, v in sorted(intent.details.items())]
 
 
-@strawberry.type
+@strawberry.type(description="One line as the quote showed it: lineTotal less discount is net")
 class OrderLine:
     sku: str
     name: str
     quantity: int
     unit_price: MoneyType
     discount: MoneyType
-    line_total: MoneyType
+    line_total: MoneyType = strawberry.field(
+        description="quantity x unit price, before the discount (the lines add up to subtotal)"
+    )
+    net: MoneyType = strawberry.field(description="lineTotal less the discount")
 
 
 @strawberry.type
@@ -204,7 +207,9 @@ class Order:
                     quantity=line.quantity,
                     unit_price=MoneyType.of(line.unit_price),
                     discount=MoneyType.of(line.discount),
-                    line_total=MoneyType.of(line.line_total),
+                    # As the quote's line: its net is the orders engine's line_total.
+                    line_total=MoneyType.of(line.unit_price * line.quantity),
+                    net=MoneyType.of(line.line_total),
                 )
                 for line in order.lines
             ],

@@ -731,3 +731,50 @@ async def test_a_product_no_longer_sold_in_the_region_is_not_listed_as_on_ussd(
     await ngozi.press("1")
     listed = await ngozi.press("1")
     assert len(listed.labels) - 1 == len(noodles)  # the products, and Back
+
+
+async def test_an_orders_lines_add_up_as_its_quotes_did(
+    client: TestClient[Any, Any], services: Services
+) -> None:
+    """The app draws the order confirmation as it drew the quote: each line's lineTotal
+    (quantity x unit price), its discount and net, adding up to subtotal and discount. The
+    order's lineTotal was the net, so a screen adding lineTotals then taking the discount off
+    showed Ngozi NGN 22,320.00 for an order of NGN 25,110.00 before VAT."""
+    lines = [{"sku": "NDL-INDO-CHK", "quantity": 3}, {"sku": "NDL-SPAG-500", "quantity": 5}]
+    shape = "sku lineTotal { amount } discount { amount } net { amount }"
+    headers = bearer(services.settings, NGOZI, "customer")
+    async with gql_session(client, headers) as session:
+        quoted = await run(
+            session,
+            "query($input: QuoteInput!) { quote(input: $input) { lines { "
+            + shape
+            + " } subtotal { amount } discount { amount } } }",
+            {"input": {"customer": NGOZI, "lines": lines}},
+        )
+        placed = await run(
+            session,
+            "mutation($input: PlaceOrderInput!) { placeOrder(input: $input) { order { lines { "
+            + shape
+            + " } subtotal { amount } discount { amount } } } }",
+            {
+                "input": {
+                    "customer": NGOZI,
+                    "lines": lines,
+                    "payment": {"method": "ON_DELIVERY"},
+                    "idempotencyKey": "lines-add-up-0001",
+                }
+            },
+        )
+    quote, order = quoted["quote"], placed["placeOrder"]["order"]
+    assert order["lines"] == quote["lines"]
+    assert sum(Decimal(li["lineTotal"]["amount"]) for li in order["lines"]) == Decimal(
+        order["subtotal"]["amount"]
+    )
+    assert sum(Decimal(li["discount"]["amount"]) for li in order["lines"]) == Decimal(
+        order["discount"]["amount"]
+    )
+    indomie = order["lines"][0]
+    assert (indomie["lineTotal"], indomie["net"]) == (
+        {"amount": "27900.00"},
+        {"amount": "25110.00"},
+    )
