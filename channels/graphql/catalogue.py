@@ -159,10 +159,13 @@ class CatalogueQuery:
                 sku = decode_cursor("product", after)
             except BadCursorError:
                 sku = None
-            index = next((i for i, p in enumerate(found) if p.sku == sku), None)
-            if index is None:
+            # The page goes on after the product the cursor names, by its place in the order,
+            # also when it was withdrawn (no longer listed, still on the shelf) meanwhile.
+            mark = shelf.products.get(sku) if sku else None
+            if mark is None:
                 raise ClientError("BAD_USER_INPUT", f"unknown cursor {after!r}")
-            start = index + 1
+            key = (mark.name, mark.sku)
+            start = next((i for i, p in enumerate(found) if (p.name, p.sku) > key), len(found))
         size = page_size(first)
         page = found[start : start + size]
         edges = [Edge(cursor=encode_cursor("product", p.sku), node=Product.of(p)) for p in page]

@@ -778,3 +778,28 @@ async def test_an_orders_lines_add_up_as_its_quotes_did(
         {"amount": "27900.00"},
         {"amount": "25110.00"},
     )
+
+
+async def test_paging_goes_on_after_the_last_product_seen_is_withdrawn(
+    client: TestClient[Any, Any], services: Services
+) -> None:
+    """Ngozi's app has shown the first two noodles when the second is withdrawn in Lagos:
+    'load more' goes on from where she was, not with an unknown cursor."""
+    page = """query($after: String) {
+      products(category: "noodles", first: 2, after: $after) {
+        edges { cursor node { sku } } pageInfo { hasNextPage hasPreviousPage }
+      }
+    }"""
+    _, first = await post_graphql(client, page)
+    edges = first["data"]["products"]["edges"]
+    seen = [e["node"]["sku"] for e in edges]
+    async with services.db.transaction() as s:
+        await s.execute(delete(prices).where(prices.c.region == "lagos", prices.c.sku == seen[-1]))
+    services.pricing.forget()
+    _, rest = await post_graphql(client, page, {"after": edges[-1]["cursor"]})
+    assert "errors" not in rest
+    products = rest["data"]["products"]
+    shown = [e["node"]["sku"] for e in products["edges"]]
+    assert shown == ["NDL-MACA-500", "NDL-SPAG-500"]
+    assert not set(shown) & set(seen)
+    assert products["pageInfo"] == {"hasNextPage": False, "hasPreviousPage": True}
