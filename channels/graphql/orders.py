@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncGenerator, AsyncIterator
 from datetime import UTC, datetime
+from decimal import Decimal
 from enum import Enum
 from typing import Annotated
 
@@ -67,6 +68,7 @@ from engines.payments import (
     PAYABLE,
     CreatePayment,
     Direction,
+    IntentStatus,
     Method,
     PaymentError,
     PaymentIntent,
@@ -105,7 +107,8 @@ class PaymentMethod(Enum):
     description="Pay on delivery: PENDING until delivered (PAID), CANCELLED when the order is "
     "cancelled or returned. Credit: PENDING (owed) until repaid (PAID), delivered or not. "
     "A rail payment: its intent's status (PROCESSING while the customer approves, "
-    "REQUIRES_ACTION for a transfer or a code to dial, SUCCEEDED, FAILED...)"
+    "REQUIRES_ACTION for a transfer or a code to dial, SUCCEEDED, FAILED...); REFUNDED once "
+    "all that was paid came back (`refunded`)"
 )
 class PaymentStatus(Enum):
     PENDING = "PENDING"
@@ -116,6 +119,7 @@ class PaymentStatus(Enum):
     PROCESSING = "PROCESSING"
     SUCCEEDED = "SUCCEEDED"
     FAILED = "FAILED"
+    REFUNDED = "REFUNDED"
 
 
 @strawberry.type(description="What the customer needs to pay: an account number, a code to dial")
@@ -129,15 +133,19 @@ class Payment:
     method: PaymentMethod
     order_status: strawberry.Private[PaymentStatus]
     reference: strawberry.Private[str]
+    currency: strawberry.Private[str]
 
-    async def _intent(self, info: Info) -> PaymentIntent | None:
-        """The order's latest collection on its rail (none for delivery or credit)."""
+    async def _intents(self, info: Info) -> list[PaymentIntent]:
+        """The order's payments on its rail, oldest first (none for delivery or credit)."""
         loader = info.context.loaders.intents
         if loader is None or self.method in (PaymentMethod.ON_DELIVERY, PaymentMethod.CREDIT):
-            return None
-        intents = await loader.load(self.reference)
+            return []
         wanted = Method(self.method.value)
-        mine = [i for i in intents if i.method is wanted and i.direction is Direction.COLLECT]
+        return [i for i in await loader.load(self.reference) if i.method is wanted]
+
+    async def _intent(self, info: Info) -> PaymentIntent | None:
+        """The order's latest collection on its rail."""
+        mine = [i for i in await self._intents(info) if i.direction is Direction.COLLECT]
         # Oldest first (by creation, then id): the last is the latest, also when two were
         # made in the same instant (Pay again right after a prompt failed).
         return mine[-1] if mine else None
@@ -147,7 +155,32 @@ class Payment:
         intent = await self._intent(info)
         if intent is None:
             return self.order_status
+        intents = await self._intents(info)
+        paid = [
+            i
+            for i in intents
+            if i.direction is Direction.COLLECT and i.status is IntentStatus.SUCCEEDED
+        ]
+        # Every payment that succeeded was given back in full: nothing of it is kept.
+        if paid and all(_given_back(intents, i) >= i.amount.amount for i in paid):
+            return PaymentStatus.REFUNDED
         return PaymentStatus[intent.status.name]
+
+    @strawberry.field(
+        description="What came back to the customer of what was paid: the refunds the rail "
+        "confirmed (zero while one is asked for, and for delivery or credit)"
+    )
+    async def refunded(self, info: Info) -> MoneyType:
+        intents = await self._intents(info)
+        given = sum(
+            (
+                _given_back(intents, i)
+                for i in intents
+                if i.direction is Direction.COLLECT and i.status is IntentStatus.SUCCEEDED
+            ),
+            Decimal(0),
+        )
+        return MoneyType.of(Money(given, self.currency))
 
     @strawberry.field(description="How to pay, for transfers and bank USSD codes")
     async def details(self, info: Info) -> list[PaymentDetail]:
@@ -155,6 +188,20 @@ class Payment:
         if intent is None:
             return []
         return [PaymentDetail(name=k, value=v) for k, v in sorted(intent.details.items())]
+
+
+def _given_back(intents: list[PaymentIntent], paid: PaymentIntent) -> Decimal:
+    """How much of `paid` its refunds gave back, as the rail confirmed."""
+    return sum(
+        (
+            r.amount.amount
+            for r in intents
+            if r.direction is Direction.REFUND
+            and r.refund_of == paid.id
+            and r.status is IntentStatus.SUCCEEDED
+        ),
+        Decimal(0),
+    )
 
 
 @strawberry.type(description="One line as the quote showed it: lineTotal less discount is net")
@@ -222,6 +269,7 @@ class Order:
                 method=PaymentMethod(order.payment_method.value),
                 order_status=_payment_status(order),
                 reference=order.reference,
+                currency=order.total.currency,
             ),
         )
 

@@ -426,3 +426,39 @@ async def test_a_credit_order_delivered_shows_its_payment_owed_not_paid(
     assert owed.outstanding.amount > 0
     assert returned["order"]["status"] == "RETURNED"
     assert returned["order"]["payment"] == {"method": "ON_DELIVERY", "status": "CANCELLED"}
+
+
+async def test_a_paid_order_given_back_shows_its_payment_refunded_not_succeeded(
+    gateway: Client, services: Services, fakes: PaymentFakes
+) -> None:
+    """Juma paid by M-Pesa, then his order was cancelled and the money sent back: his app
+    showed the payment SUCCEEDED beside the cancelled order, as if it had been kept. It shows
+    what came back (`refunded`) once M-Pesa confirms it, and REFUNDED when all did."""
+    assert services.refunds is not None
+    query = """query($r: String!) { order(reference: $r) { ... on Order {
+        status payment { method status refunded { amount currency } } } } }"""
+    headers = bearer(services.settings, JUMA, "customer")
+    async with gql_session(gateway, headers) as session:
+        placed = await run(session, PLACE, _order(JUMA, "MPESA", "app-refund-0001"))
+        reference = placed["placeOrder"]["order"]["reference"]
+        target, body = fakes.daraja.pay(fakes.daraja.pushes[0])
+        assert (await gateway.post(target, data=body, headers=JSON)).status == 200
+        paid = await run(session, query, {"r": reference})
+        await services.orders.advance(reference, OrderStatus.CANCELLED, reason="out of stock")
+        order = await services.orders.get(reference)
+        refund = await services.refunds.refund_order(reference, order.total, key="app-r1")
+        asked = await run(session, query, {"r": reference})
+        [reversal] = fakes.daraja.reversals
+        target, body = fakes.daraja.reversal_result(reversal)
+        assert (await gateway.post(target, data=body, headers=JSON)).status == 200
+        given_back = await run(session, query, {"r": reference})
+    zero = {"amount": "0.00", "currency": "KES"}
+    assert paid["order"]["payment"] == {"method": "MPESA", "status": "SUCCEEDED", "refunded": zero}
+    # Asked of M-Pesa, not confirmed yet: nothing is shown as given back.
+    assert asked["order"]["payment"]["refunded"] == zero
+    assert given_back["order"]["status"] == "CANCELLED"
+    assert given_back["order"]["payment"] == {
+        "method": "MPESA",
+        "status": "REFUNDED",
+        "refunded": {"amount": str(refund.amount.amount), "currency": "KES"},
+    }
