@@ -164,9 +164,15 @@ class Credentials:
     @classmethod
     def from_params(cls, params: dict[str, Any]) -> Credentials:
         """The credentials a WebSocket client sends in connection_init's payload (a browser
-        cannot set a socket's headers): `Authorization` and `X-API-Key`, or `apiKey`."""
-        authorization = params.get("Authorization") or params.get("authorization")
-        api_key = params.get("X-API-Key") or params.get("apiKey")
+        cannot set a socket's headers): `Authorization` and `X-API-Key`, or `apiKey`, named in
+        any case, at the top or under `headers` as Hasura's and gql-dart's clients send them
+        (the top wins)."""
+        fields = {str(name).lower(): value for name, value in params.items()}
+        nested = fields.get("headers")
+        if isinstance(nested, dict):
+            fields = {str(name).lower(): value for name, value in nested.items()} | fields
+        authorization = fields.get("authorization")
+        api_key = fields.get("x-api-key") or fields.get("apikey")
         return cls(str(authorization) if authorization else None, str(api_key) if api_key else None)
 
     async def authenticate(self, keys: TokenKeys, check: CredentialCheck) -> Principal | None:

@@ -4,6 +4,7 @@ connection."""
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterable
 
 import strawberry
 
@@ -93,6 +94,16 @@ async def _locale(info: Info, shelf: RegionCode) -> str:
     return (found.locale if found else None) or home.default_locale
 
 
+async def _on_sale(
+    info: Info, code: RegionCode, shelved: Iterable[ProductModel]
+) -> list[ProductModel]:
+    """The shelf's products sold in the region, as the USSD lists show them: one without a
+    price there (withdrawn) is not listed, as no quote or order can take it."""
+    found = list(shelved)
+    priced = await info.context.services.pricing.list_prices(code, [p.sku for p in found])
+    return [p for p in found if p.sku in priced]
+
+
 @strawberry.type
 class CatalogueQuery:
     @strawberry.field(
@@ -103,7 +114,7 @@ class CatalogueQuery:
         code = _shelf_region(info, region)
         shelf = await info.context.services.catalogue.shelf(code)
         locale = await _locale(info, code)
-        counts = Counter(p.category_id for p in shelf.products.values())
+        counts = Counter(p.category_id for p in await _on_sale(info, code, shelf.products.values()))
         return [
             Category(id=c.id, name=c.name(locale), region=code, product_count=counts[c.id])
             for c in shelf.categories
@@ -126,7 +137,9 @@ class CatalogueQuery:
     ) -> Connection[Product]:
         code = _shelf_region(info, region)
         shelf = await info.context.services.catalogue.shelf(code)
-        found = sorted(shelf.products.values(), key=lambda p: (p.name, p.sku))
+        found = sorted(
+            await _on_sale(info, code, shelf.products.values()), key=lambda p: (p.name, p.sku)
+        )
         if category:
             found = [p for p in found if p.category_id == category]
         if search:
@@ -146,10 +159,13 @@ class CatalogueQuery:
                 sku = decode_cursor("product", after)
             except BadCursorError:
                 sku = None
-            index = next((i for i, p in enumerate(found) if p.sku == sku), None)
-            if index is None:
+            # The page goes on after the product the cursor names, by its place in the order,
+            # also when it was withdrawn (no longer listed, still on the shelf) meanwhile.
+            mark = shelf.products.get(sku) if sku else None
+            if mark is None:
                 raise ClientError("BAD_USER_INPUT", f"unknown cursor {after!r}")
-            start = index + 1
+            key = (mark.name, mark.sku)
+            start = next((i for i, p in enumerate(found) if (p.name, p.sku) > key), len(found))
         size = page_size(first)
         page = found[start : start + size]
         edges = [Edge(cursor=encode_cursor("product", p.sku), node=Product.of(p)) for p in page]

@@ -239,6 +239,7 @@ def api_guard(services: GraphQLServices) -> Middleware:
             # A browser's CORS preflight: no credentials, no query; it costs no token.
             return await handler(request)
         principal: Principal | None = None
+        refused: InvalidTokenError | None = None
         if request.path == "/graphql":
             try:
                 principal = await authenticate(
@@ -248,8 +249,9 @@ def api_guard(services: GraphQLServices) -> Middleware:
                     services.access,
                 )
             except InvalidTokenError as exc:
-                # 200 with the error, as GraphQL clients (Apollo, gql, urql) expect it.
-                return _error("UNAUTHENTICATED", f"invalid credentials: {exc}")
+                refused = exc
+        # A refused credential spends the address's budget too: guessing keys is limited as
+        # guessing client secrets at /oauth/token is.
         decision = await services.buckets.take(_buckets(settings, request.remote, principal))
         if not decision.allowed:
             return _error(
@@ -258,6 +260,9 @@ def api_guard(services: GraphQLServices) -> Middleware:
                 status=429,
                 **{"Retry-After": decision.retry_after_header},
             )
+        if refused is not None:
+            # 200 with the error, as GraphQL clients (Apollo, gql, urql) expect it.
+            return _error("UNAUTHENTICATED", f"invalid credentials: {refused}")
         if principal is not None:
             request[PRINCIPAL] = principal
         return await handler(request)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncGenerator, AsyncIterator
 from datetime import UTC, datetime
+from decimal import Decimal
 from enum import Enum
 from typing import Annotated
 
@@ -32,6 +33,7 @@ from channels.graphql.errors import (
     PlaceOrderError,
     PromotionUsedUp,
     UnknownProduct,
+    UserError,
 )
 from channels.graphql.quotes import LineInput, check_lines, invalid_voucher, promo_code
 from channels.graphql.scalars import (
@@ -62,7 +64,17 @@ from engines.orders import Order as OrderModel
 from engines.orders import OrderStatus as OrderStatusModel
 from engines.orders import PaymentMethod as PaymentMethodModel
 from engines.orders.history import HistoryCursor
-from engines.payments import CreatePayment, Direction, Method, PaymentError, PaymentIntent
+from engines.payments import (
+    PAYABLE,
+    CreatePayment,
+    Direction,
+    IntentStatus,
+    Method,
+    PaymentError,
+    PaymentIntent,
+    again_key,
+    payable_again,
+)
 from engines.pricing import (
     InvalidQuantityError,
     InvalidVoucherError,
@@ -92,9 +104,11 @@ class PaymentMethod(Enum):
 
 
 @strawberry.enum(
-    description="Pay on delivery and credit: PENDING, PAID or CANCELLED with the order. "
+    description="Pay on delivery: PENDING until delivered (PAID), CANCELLED when the order is "
+    "cancelled or returned. Credit: PENDING (owed) until repaid (PAID), delivered or not. "
     "A rail payment: its intent's status (PROCESSING while the customer approves, "
-    "REQUIRES_ACTION for a transfer or a code to dial, SUCCEEDED, FAILED...)"
+    "REQUIRES_ACTION for a transfer or a code to dial, SUCCEEDED, FAILED...); REFUNDED once "
+    "all that was paid came back (`refunded`)"
 )
 class PaymentStatus(Enum):
     PENDING = "PENDING"
@@ -105,6 +119,7 @@ class PaymentStatus(Enum):
     PROCESSING = "PROCESSING"
     SUCCEEDED = "SUCCEEDED"
     FAILED = "FAILED"
+    REFUNDED = "REFUNDED"
 
 
 @strawberry.type(description="What the customer needs to pay: an account number, a code to dial")
@@ -118,23 +133,54 @@ class Payment:
     method: PaymentMethod
     order_status: strawberry.Private[PaymentStatus]
     reference: strawberry.Private[str]
+    currency: strawberry.Private[str]
 
-    async def _intent(self, info: Info) -> PaymentIntent | None:
-        """The order's latest collection on its rail (none for delivery or credit)."""
+    async def _intents(self, info: Info) -> list[PaymentIntent]:
+        """The order's payments on its rail, oldest first (none for delivery or credit)."""
         loader = info.context.loaders.intents
         if loader is None or self.method in (PaymentMethod.ON_DELIVERY, PaymentMethod.CREDIT):
-            return None
-        intents = await loader.load(self.reference)
+            return []
         wanted = Method(self.method.value)
-        mine = [i for i in intents if i.method is wanted and i.direction is Direction.COLLECT]
-        return max(mine, key=lambda i: i.created_at) if mine else None
+        return [i for i in await loader.load(self.reference) if i.method is wanted]
+
+    async def _intent(self, info: Info) -> PaymentIntent | None:
+        """The order's latest collection on its rail."""
+        mine = [i for i in await self._intents(info) if i.direction is Direction.COLLECT]
+        # Oldest first (by creation, then id): the last is the latest, also when two were
+        # made in the same instant (Pay again right after a prompt failed).
+        return mine[-1] if mine else None
 
     @strawberry.field
     async def status(self, info: Info) -> PaymentStatus:
         intent = await self._intent(info)
         if intent is None:
             return self.order_status
+        intents = await self._intents(info)
+        paid = [
+            i
+            for i in intents
+            if i.direction is Direction.COLLECT and i.status is IntentStatus.SUCCEEDED
+        ]
+        # Every payment that succeeded was given back in full: nothing of it is kept.
+        if paid and all(_given_back(intents, i) >= i.amount.amount for i in paid):
+            return PaymentStatus.REFUNDED
         return PaymentStatus[intent.status.name]
+
+    @strawberry.field(
+        description="What came back to the customer of what was paid: the refunds the rail "
+        "confirmed (zero while one is asked for, and for delivery or credit)"
+    )
+    async def refunded(self, info: Info) -> MoneyType:
+        intents = await self._intents(info)
+        given = sum(
+            (
+                _given_back(intents, i)
+                for i in intents
+                if i.direction is Direction.COLLECT and i.status is IntentStatus.SUCCEEDED
+            ),
+            Decimal(0),
+        )
+        return MoneyType.of(Money(given, self.currency))
 
     @strawberry.field(description="How to pay, for transfers and bank USSD codes")
     async def details(self, info: Info) -> list[PaymentDetail]:
@@ -144,14 +190,31 @@ class Payment:
         return [PaymentDetail(name=k, value=v) for k, v in sorted(intent.details.items())]
 
 
-@strawberry.type
+def _given_back(intents: list[PaymentIntent], paid: PaymentIntent) -> Decimal:
+    """How much of `paid` its refunds gave back, as the rail confirmed."""
+    return sum(
+        (
+            r.amount.amount
+            for r in intents
+            if r.direction is Direction.REFUND
+            and r.refund_of == paid.id
+            and r.status is IntentStatus.SUCCEEDED
+        ),
+        Decimal(0),
+    )
+
+
+@strawberry.type(description="One line as the quote showed it: lineTotal less discount is net")
 class OrderLine:
     sku: str
     name: str
     quantity: int
     unit_price: MoneyType
     discount: MoneyType
-    line_total: MoneyType
+    line_total: MoneyType = strawberry.field(
+        description="quantity x unit price, before the discount (the lines add up to subtotal)"
+    )
+    net: MoneyType = strawberry.field(description="lineTotal less the discount")
 
 
 @strawberry.type
@@ -191,7 +254,9 @@ class Order:
                     quantity=line.quantity,
                     unit_price=MoneyType.of(line.unit_price),
                     discount=MoneyType.of(line.discount),
-                    line_total=MoneyType.of(line.line_total),
+                    # As the quote's line: its net is the orders engine's line_total.
+                    line_total=MoneyType.of(line.unit_price * line.quantity),
+                    net=MoneyType.of(line.line_total),
                 )
                 for line in order.lines
             ],
@@ -204,15 +269,24 @@ class Order:
                 method=PaymentMethod(order.payment_method.value),
                 order_status=_payment_status(order),
                 reference=order.reference,
+                currency=order.total.currency,
             ),
         )
 
 
 def _payment_status(order: OrderModel) -> PaymentStatus:
-    """Paid on delivery: due until the goods arrive, void if the order is cancelled."""
-    if order.status is OrderStatusModel.CANCELLED:
+    """Paid when a payment for it succeeded (a credit's repayment too), as My orders says on
+    USSD. Pay on delivery is also paid once the goods arrive; credit is owed until repaid,
+    delivered or not. Otherwise void once the order is cancelled or returned (what a return
+    after delivery gives back is the invoice's credit note)."""
+    if order.paid_at is not None:
+        return PaymentStatus.PAID
+    if order.status in (OrderStatusModel.CANCELLED, OrderStatusModel.RETURNED):
         return PaymentStatus.CANCELLED
-    if order.status is OrderStatusModel.DELIVERED or order.paid_at is not None:
+    if (
+        order.status is OrderStatusModel.DELIVERED
+        and order.payment_method is PaymentMethodModel.ON_DELIVERY
+    ):
         return PaymentStatus.PAID
     return PaymentStatus.PENDING
 
@@ -244,6 +318,29 @@ class PlaceOrderInput:
 class PlaceOrderPayload:
     order: Order | None
     errors: list[PlaceOrderError]
+
+
+@strawberry.type(
+    description="The order is closed (cancelled, delivered or returned): nothing is asked for"
+)
+class OrderNotPayable(UserError):  # noqa: N818 - a GraphQL result type, not an exception
+    reference: str
+    status: OrderStatusModel
+
+
+PayOrderError = Annotated[
+    NotFound | PaymentMethodUnavailable | InvalidCustomer | OrderNotPayable,
+    strawberry.union("PayOrderError"),
+]
+
+
+@strawberry.type(
+    description="The order, its `payment` as it stands now (PROCESSING while a new prompt is "
+    "open), or `errors` saying why nothing was asked for"
+)
+class PayOrderPayload:
+    order: Order | None
+    errors: list[PayOrderError]
 
 
 @strawberry.type(description="A status change of an order, as it happens")
@@ -382,6 +479,58 @@ class OrdersMutation:
                 )
             )
         return await _settle(info, order, payer)
+
+    @strawberry.mutation(
+        description="Ask for an order's payment again, as Pay again in My orders on USSD: on "
+        "its rail, once every earlier payment of it failed or was cancelled (an M-Pesa prompt "
+        "declined or timed out). While one is open, or once one succeeded, nothing is asked "
+        "and the order is answered as it stands, so a double tap charges once. `phone` pays "
+        "mobile money when it is not the customer's."
+    )
+    async def pay_order(
+        self, info: Info, reference: str, phone: str | None = None
+    ) -> PayOrderPayload:
+        principal = require(info.context.principal)
+        services = info.context.services
+        try:
+            order: OrderModel | None = await services.orders.get(reference.strip())
+        except UnknownOrderError:
+            order = None
+        if order is None or not may_act_for(principal, order.customer.e164):
+            # Someone else's order answers as a missing one, as `order` does.
+            return _unpaid(NotFound(message=f"no order {reference}", reference=reference))
+        _phone, market = customer_of(order.customer.e164)
+        method = order.payment_method
+        if method not in RAILS or not _offered(info, method, market):
+            return _unpaid(
+                PaymentMethodUnavailable(
+                    message=f"order {order.reference} is paid {method.value}, not on a rail",
+                    method=method.value,
+                )
+            )
+        payer = _payer(phone, order.customer, market)
+        if isinstance(payer, InvalidCustomer):
+            return _unpaid(payer)
+        if order.status not in PAYABLE:
+            return _unpaid(
+                OrderNotPayable(
+                    message=f"order {order.reference} is {order.status.value}: nothing to pay",
+                    reference=order.reference,
+                    status=order.status,
+                )
+            )
+        assert services.payments is not None  # _offered
+        found = await services.payments.for_orders([order.reference])
+        intents = found.get(order.reference.upper(), [])
+        if not intents:  # the checkout's own ask never reached the rail: made under its key
+            await _pay(info, order, payer)
+        elif payable_again(order, intents):
+            await _pay(info, order, payer, again_key(order, intents))
+        return PayOrderPayload(order=Order.of(order), errors=[])
+
+
+def _unpaid(error: PayOrderError) -> PayOrderPayload:
+    return PayOrderPayload(order=None, errors=[error])
 
 
 async def _place(info: Info, command: PlaceOrder, market: Region) -> OrderModel | PlaceOrderError:
@@ -544,8 +693,9 @@ async def _on_credit(info: Info, order: OrderModel) -> CreditRefused | None:
     return None
 
 
-async def _pay(info: Info, order: OrderModel, payer: Phone) -> None:
-    """Ask the rail for the money, keyed by the order's reference: a retry pays once.
+async def _pay(info: Info, order: OrderModel, payer: Phone, key: str | None = None) -> None:
+    """Ask the rail for the money, keyed by the order's reference (or `key`, to pay again): a
+    retry pays once.
 
     A failure leaves the order placed; `payment { status }` says what the rail said.
     """
@@ -554,7 +704,7 @@ async def _pay(info: Info, order: OrderModel, payer: Phone) -> None:
     try:
         await payments.pay(
             CreatePayment(
-                idempotency_key=f"order:{order.reference}",
+                idempotency_key=key or f"order:{order.reference}",
                 method=Method(order.payment_method.value),
                 amount=order.total,
                 customer=payer if order.payment_method in PHONE_RAILS else order.customer,

@@ -55,10 +55,12 @@ class QuoteLine:
     tier_min_quantity: int | None = strawberry.field(
         description="The quantity tier that set the unit price (null: the list price)"
     )
-    line_total: MoneyType
+    line_total: MoneyType = strawberry.field(
+        description="quantity x unit price, before the discount (the lines add up to subtotal)"
+    )
     discount: MoneyType
     promotion: AppliedPromotion | None
-    net: MoneyType
+    net: MoneyType = strawberry.field(description="lineTotal less the discount")
 
 
 @strawberry.type(description="A discount on the quote, and the promotion it came from")

@@ -34,12 +34,14 @@ from engines.orders import (
     PlaceOrder,
 )
 from engines.payments import (
+    GAVE_UP,
+    PAYABLE,
     CreatePayment,
-    Direction,
     IntentStatus,
     Method,
     PaymentError,
-    PaymentIntent,
+    again_key,
+    payable_again,
 )
 from engines.pricing import (
     InvalidVoucherError,
@@ -55,17 +57,6 @@ DROPPED_CODE_MEMO = "dropped_code"  # Turn.memo key of why this turn took the pr
 LOCK_VAR = "lock"
 
 LANGUAGES = (("en", "English"), ("sw", "Kiswahili"))
-# Orders that may still be paid (not cancelled, delivered, or returned).
-PAYABLE = frozenset(
-    {
-        OrderStatus.PLACED,
-        OrderStatus.CONFIRMED,
-        OrderStatus.PICKING,
-        OrderStatus.PACKED,
-        OrderStatus.DISPATCHED,
-    }
-)
-GAVE_UP = frozenset({IntentStatus.FAILED, IntentStatus.CANCELLED})
 
 
 class ShopState(State):
@@ -890,25 +881,6 @@ def later(turn: Turn, msgid: str) -> str:
     return f"{msgid}.whatsapp" if turn.msg.kind is ChannelKind.WHATSAPP else msgid
 
 
-def payable_again(order: Order, intents: list[PaymentIntent]) -> bool:
-    """An open, unpaid order whose every checkout payment failed or expired: a new payment
-    may be asked for. While one is still open (or one succeeded) none is offered, so an
-    order is never charged twice by this menu."""
-    key = f"order:{order.reference}"
-    collected = [
-        i
-        for i in intents
-        if i.direction is Direction.COLLECT
-        and (i.idempotency_key == key or i.idempotency_key.startswith(f"{key}:"))
-    ]
-    return (
-        order.status in PAYABLE
-        and order.paid_at is None
-        and bool(collected)
-        and all(i.status in GAVE_UP for i in collected)
-    )
-
-
 class Orders(ShopState):
     name = "orders"
 
@@ -977,7 +949,7 @@ class Orders(ShopState):
         intents = (await self.svc.payments.for_orders([order.reference])).get(order.reference, [])
         if not payable_again(order, intents):
             return Home(notice=turn.t("orders.not_payable", reference=order.reference))
-        key = f"order:{order.reference}:again:{len(intents)}"
+        key = again_key(order, intents)
         return Finish(await start_payment(self.svc, turn, order, key, "again"))
 
     async def stages(self, references: list[str]) -> list[str | None]:

@@ -1,5 +1,6 @@
 """Payments: intents created once per idempotency key, settled once on the provider's word."""
 
+from engines.payments.again import GAVE_UP, PAYABLE, again_key, payable_again
 from engines.payments.events import (
     PaymentFailed,
     PaymentIntentChanged,
@@ -34,6 +35,8 @@ from engines.payments.ports import AccountNameRail, PaymentRail, RefundRail, Vir
 from engines.payments.service import PaymentService, RequeryReport
 
 __all__ = [
+    "GAVE_UP",
+    "PAYABLE",
     "PROVIDER_OF",
     "AccountNameRail",
     "CallbackAnswer",
@@ -66,4 +69,6 @@ __all__ = [
     "UnmatchedFundsReceived",
     "VirtualAccount",
     "VirtualAccountRail",
+    "again_key",
+    "payable_again",
 ]

@@ -230,6 +230,23 @@ async def test_guessing_client_secrets_is_rate_limited_per_address(
     assert statuses == [401] * 6 + [429]
 
 
+async def test_guessing_api_keys_and_tokens_is_rate_limited_per_address(
+    strict: tuple[TestClient[Any, Any], Services],
+) -> None:
+    """A refused credential still spends the address's budget: otherwise anyone could try
+    keys (each one a database read) as fast as the gateway answers."""
+    client, _ = strict
+    guesses = [{"X-API-Key": f"omr_guess{n}"} for n in range(4)] + [
+        {"Authorization": f"Bearer not.a.token{n}"} for n in range(3)
+    ]
+    answers = [await post_graphql(client, PRODUCTS, headers=h) for h in guesses]
+    assert [status for status, _ in answers] == [200] * 6 + [429]
+    codes = [body["errors"][0]["extensions"]["code"] for _, body in answers]
+    assert codes == ["UNAUTHENTICATED"] * 6 + ["RATE_LIMITED"]
+    # The address is spent for everyone behind it, signed in or not.
+    assert (await post_graphql(client, PRODUCTS))[0] == 429
+
+
 async def test_an_sms_flood_gets_one_short_reply_in_twiml_not_an_error(
     database_url: str, clock: SteppedClock
 ) -> None:

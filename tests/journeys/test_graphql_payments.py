@@ -17,6 +17,7 @@ from core.money import Money
 from core.phone import Phone
 from core.region import RegionCode
 from engines.credit import CreditStatus
+from engines.orders import OrderStatus
 from tests.support.credit import DELIVERED, credit_history
 from tests.support.graphql import bearer, gql_session, run
 from tests.support.providers.payments import PaymentFakes
@@ -26,6 +27,7 @@ JUMA = "+254711000001"
 WANJIRU = "+254722000002"
 NGOZI = "+2348030000001"
 SKU = "NDL-INDO-CHK"
+JSON = {"Content-Type": "application/json"}
 
 PLACE = """
     mutation Place($input: PlaceOrderInput!) {
@@ -295,3 +297,168 @@ async def test_the_order_list_shows_each_payment_as_its_rail_left_it(
         {"method": "MPESA", "status": "PROCESSING"},
         {"method": "MPESA", "status": "SUCCEEDED"},
     ]
+
+
+PAY_AGAIN = """
+    mutation PayAgain($reference: String!) {
+      payOrder(reference: $reference) {
+        order { reference status payment { method status } }
+        errors {
+          __typename
+          ... on UserError { message }
+          ... on OrderNotPayable { status }
+          ... on PaymentMethodUnavailable { method }
+        }
+      }
+    }
+    """
+
+
+async def test_an_app_pays_again_after_the_mpesa_prompt_was_cancelled_once(
+    gateway: Client, services: Services, fakes: PaymentFakes
+) -> None:
+    """Juma cancels the M-Pesa prompt by mistake: his app asks for the money again, as Pay
+    again on USSD does, and a double tap rings his phone once."""
+    headers = bearer(services.settings, JUMA, "customer")
+    async with gql_session(gateway, headers) as session:
+        placed = await run(session, PLACE, _order(JUMA, "MPESA", "app-again-0001"))
+        reference = placed["placeOrder"]["order"]["reference"]
+        # While the first prompt is open, asking again rings nobody.
+        early = await run(session, PAY_AGAIN, {"reference": reference})
+        assert early["payOrder"]["errors"] == []
+        assert early["payOrder"]["order"]["payment"] == {"method": "MPESA", "status": "PROCESSING"}
+        assert len(fakes.daraja.pushes) == 1
+
+        target, body = fakes.daraja.cancel(fakes.daraja.pushes[0])
+        assert (await gateway.post(target, data=body, headers=JSON)).status == 200
+        again = await run(session, PAY_AGAIN, {"reference": reference})
+        twice = await run(session, PAY_AGAIN, {"reference": reference})
+        assert again["payOrder"]["errors"] == twice["payOrder"]["errors"] == []
+        assert again["payOrder"]["order"]["payment"] == {"method": "MPESA", "status": "PROCESSING"}
+        first, second = fakes.daraja.pushes
+        assert second.checkout_id != first.checkout_id
+        assert second.body["AccountReference"] == reference
+        assert second.body["Amount"] == first.body["Amount"] == 2522
+
+        target, body = fakes.daraja.pay(second)
+        assert (await gateway.post(target, data=body, headers=JSON)).status == 200
+        paid = await run(session, PAY_AGAIN, {"reference": reference})
+        assert paid["payOrder"]["order"]["payment"] == {"method": "MPESA", "status": "SUCCEEDED"}
+    assert len(fakes.daraja.pushes) == 2
+    assert (await services.orders.get(reference)).paid_at is not None
+
+
+async def test_paying_again_a_closed_a_cash_or_someone_elses_order_asks_nobody(
+    gateway: Client, services: Services, fakes: PaymentFakes
+) -> None:
+    juma = bearer(services.settings, JUMA, "customer")
+    async with gql_session(gateway, juma) as session:
+        placed = await run(session, PLACE, _order(JUMA, "MPESA", "app-again-0002"))
+        cash = await run(session, PLACE, _order(JUMA, "ON_DELIVERY", "app-again-0003"))
+        reference = placed["placeOrder"]["order"]["reference"]
+        target, body = fakes.daraja.cancel(fakes.daraja.pushes[0])
+        assert (await gateway.post(target, data=body, headers=JSON)).status == 200
+        await services.orders.advance(reference, OrderStatus.CANCELLED, reason="customer")
+        closed = await run(session, PAY_AGAIN, {"reference": reference})
+        on_delivery = await run(
+            session, PAY_AGAIN, {"reference": cash["placeOrder"]["order"]["reference"]}
+        )
+    async with gql_session(gateway, bearer(services.settings, WANJIRU, "customer")) as session:
+        stranger = await run(session, PAY_AGAIN, {"reference": reference})
+        nobody = await run(session, PAY_AGAIN, {"reference": "ZZZZZZ"})
+    assert closed["payOrder"]["order"] is None
+    assert closed["payOrder"]["errors"] == [
+        {
+            "__typename": "OrderNotPayable",
+            "message": f"order {reference} is cancelled: nothing to pay",
+            "status": "CANCELLED",
+        }
+    ]
+    assert [e["__typename"] for e in on_delivery["payOrder"]["errors"]] == [
+        "PaymentMethodUnavailable"
+    ]
+    # Someone else's order answers as one that does not exist.
+    assert stranger["payOrder"]["errors"] == [
+        {"__typename": "NotFound", "message": f"no order {reference}"}
+    ]
+    assert nobody["payOrder"]["errors"] == [
+        {"__typename": "NotFound", "message": "no order ZZZZZZ"}
+    ]
+    assert len(fakes.daraja.pushes) == 1
+
+
+async def _deliver(services: Services, reference: str, *, returned: bool = False) -> None:
+    for status in (
+        OrderStatus.CONFIRMED,
+        OrderStatus.PICKING,
+        OrderStatus.PACKED,
+        OrderStatus.DISPATCHED,
+        OrderStatus.RETURNED if returned else OrderStatus.DELIVERED,
+    ):
+        await services.orders.advance(reference, status)
+
+
+async def test_a_credit_order_delivered_shows_its_payment_owed_not_paid(
+    gateway: Client, services: Services, fakes: PaymentFakes, clock: SteppedClock
+) -> None:
+    """Juma's goods on credit arrive: his app must still show the order owed (it falls due a
+    week later, with a late fee after), not PAID; a pay-on-delivery order brought back at the
+    door owes nothing, so it shows CANCELLED, not PENDING."""
+    assert services.money is not None
+    await credit_history(services, clock, JUMA, SKU)
+    headers = bearer(services.settings, JUMA, "customer")
+    async with gql_session(gateway, headers) as session:
+        on_credit = await run(session, PLACE, _order(JUMA, "CREDIT", "app-owed-0001"))
+        cash = await run(session, PLACE, _order(JUMA, "ON_DELIVERY", "app-owed-0002"))
+        credit_ref = on_credit["placeOrder"]["order"]["reference"]
+        cash_ref = cash["placeOrder"]["order"]["reference"]
+        await _deliver(services, credit_ref)
+        await _deliver(services, cash_ref, returned=True)
+        delivered = await run(session, ORDER, {"reference": credit_ref})
+        returned = await run(session, ORDER, {"reference": cash_ref})
+    assert delivered["order"]["status"] == "DELIVERED"
+    assert delivered["order"]["payment"] == {"method": "CREDIT", "status": "PENDING"}
+    [owed] = [
+        c
+        for c in await services.money.credit.credits(Phone(JUMA))
+        if c.order_reference == credit_ref
+    ]
+    assert owed.outstanding.amount > 0
+    assert returned["order"]["status"] == "RETURNED"
+    assert returned["order"]["payment"] == {"method": "ON_DELIVERY", "status": "CANCELLED"}
+
+
+async def test_a_paid_order_given_back_shows_its_payment_refunded_not_succeeded(
+    gateway: Client, services: Services, fakes: PaymentFakes
+) -> None:
+    """Juma paid by M-Pesa, then his order was cancelled and the money sent back: his app
+    showed the payment SUCCEEDED beside the cancelled order, as if it had been kept. It shows
+    what came back (`refunded`) once M-Pesa confirms it, and REFUNDED when all did."""
+    assert services.refunds is not None
+    query = """query($r: String!) { order(reference: $r) { ... on Order {
+        status payment { method status refunded { amount currency } } } } }"""
+    headers = bearer(services.settings, JUMA, "customer")
+    async with gql_session(gateway, headers) as session:
+        placed = await run(session, PLACE, _order(JUMA, "MPESA", "app-refund-0001"))
+        reference = placed["placeOrder"]["order"]["reference"]
+        target, body = fakes.daraja.pay(fakes.daraja.pushes[0])
+        assert (await gateway.post(target, data=body, headers=JSON)).status == 200
+        paid = await run(session, query, {"r": reference})
+        await services.orders.advance(reference, OrderStatus.CANCELLED, reason="out of stock")
+        order = await services.orders.get(reference)
+        refund = await services.refunds.refund_order(reference, order.total, key="app-r1")
+        asked = await run(session, query, {"r": reference})
+        [reversal] = fakes.daraja.reversals
+        target, body = fakes.daraja.reversal_result(reversal)
+        assert (await gateway.post(target, data=body, headers=JSON)).status == 200
+        given_back = await run(session, query, {"r": reference})
+    zero = {"amount": "0.00", "currency": "KES"}
+    assert paid["order"]["payment"] == {"method": "MPESA", "status": "SUCCEEDED", "refunded": zero}
+    # Asked of M-Pesa, not confirmed yet: nothing is shown as given back.
+    assert asked["order"]["payment"]["refunded"] == zero
+    assert given_back["order"]["status"] == "CANCELLED"
+    assert given_back["order"]["payment"] == {
+        "method": "MPESA",
+        "status": "REFUNDED",
+        "refunded": {"amount": str(refund.amount.amount), "currency": "KES"},
+    }

@@ -696,3 +696,110 @@ async def test_search_finds_products_by_their_words_in_the_callers_language_and_
     assert skus(nairobi) == skus(rice)
     assert skus(lagos) == []
     assert skus(by_name) == ["RCE-BASM-10K", "RCE-LONG-25K"]
+
+
+async def test_a_product_no_longer_sold_in_the_region_is_not_listed_as_on_ussd(
+    client: TestClient[Any, Any], services: Services
+) -> None:
+    """Indomie Chicken loses its Lagos price (no longer sold there): the USSD list drops it,
+    and the app's catalogue must too, rather than show it without a price for a cart that
+    every quote then refuses."""
+    async with services.db.transaction() as s:
+        await s.execute(
+            delete(prices).where(prices.c.region == "lagos", prices.c.sku == "NDL-INDO-CHK")
+        )
+    services.pricing.forget()
+    query = """{
+      categories { id productCount }
+      noodles: products(category: "noodles", first: 50) {
+        edges { node { sku price { amount } } } totalCount
+      }
+      found: products(search: "indomie") { edges { node { sku } } totalCount }
+    }"""
+    status, body = await post_graphql(client, query)
+    assert status == 200
+    data = body["data"]
+    noodles = [e["node"] for e in data["noodles"]["edges"]]
+    assert "NDL-INDO-CHK" not in [n["sku"] for n in noodles]
+    assert all(n["price"] is not None for n in noodles)
+    assert data["noodles"]["totalCount"] == len(noodles) == 3
+    assert {"id": "noodles", "productCount": 3} in data["categories"]
+    assert [e["node"]["sku"] for e in data["found"]["edges"]] == ["NDL-INDO-ONP"]
+
+    ngozi = UssdPhone(client, NGOZI)
+    await ngozi.dial()
+    await ngozi.press("1")
+    listed = await ngozi.press("1")
+    assert len(listed.labels) - 1 == len(noodles)  # the products, and Back
+
+
+async def test_an_orders_lines_add_up_as_its_quotes_did(
+    client: TestClient[Any, Any], services: Services
+) -> None:
+    """The app draws the order confirmation as it drew the quote: each line's lineTotal
+    (quantity x unit price), its discount and net, adding up to subtotal and discount. The
+    order's lineTotal was the net, so a screen adding lineTotals then taking the discount off
+    showed Ngozi NGN 22,320.00 for an order of NGN 25,110.00 before VAT."""
+    lines = [{"sku": "NDL-INDO-CHK", "quantity": 3}, {"sku": "NDL-SPAG-500", "quantity": 5}]
+    shape = "sku lineTotal { amount } discount { amount } net { amount }"
+    headers = bearer(services.settings, NGOZI, "customer")
+    async with gql_session(client, headers) as session:
+        quoted = await run(
+            session,
+            "query($input: QuoteInput!) { quote(input: $input) { lines { "
+            + shape
+            + " } subtotal { amount } discount { amount } } }",
+            {"input": {"customer": NGOZI, "lines": lines}},
+        )
+        placed = await run(
+            session,
+            "mutation($input: PlaceOrderInput!) { placeOrder(input: $input) { order { lines { "
+            + shape
+            + " } subtotal { amount } discount { amount } } } }",
+            {
+                "input": {
+                    "customer": NGOZI,
+                    "lines": lines,
+                    "payment": {"method": "ON_DELIVERY"},
+                    "idempotencyKey": "lines-add-up-0001",
+                }
+            },
+        )
+    quote, order = quoted["quote"], placed["placeOrder"]["order"]
+    assert order["lines"] == quote["lines"]
+    assert sum(Decimal(li["lineTotal"]["amount"]) for li in order["lines"]) == Decimal(
+        order["subtotal"]["amount"]
+    )
+    assert sum(Decimal(li["discount"]["amount"]) for li in order["lines"]) == Decimal(
+        order["discount"]["amount"]
+    )
+    indomie = order["lines"][0]
+    assert (indomie["lineTotal"], indomie["net"]) == (
+        {"amount": "27900.00"},
+        {"amount": "25110.00"},
+    )
+
+
+async def test_paging_goes_on_after_the_last_product_seen_is_withdrawn(
+    client: TestClient[Any, Any], services: Services
+) -> None:
+    """Ngozi's app has shown the first two noodles when the second is withdrawn in Lagos:
+    'load more' goes on from where she was, not with an unknown cursor."""
+    page = """query($after: String) {
+      products(category: "noodles", first: 2, after: $after) {
+        edges { cursor node { sku } } pageInfo { hasNextPage hasPreviousPage }
+      }
+    }"""
+    _, first = await post_graphql(client, page)
+    edges = first["data"]["products"]["edges"]
+    seen = [e["node"]["sku"] for e in edges]
+    async with services.db.transaction() as s:
+        await s.execute(delete(prices).where(prices.c.region == "lagos", prices.c.sku == seen[-1]))
+    services.pricing.forget()
+    _, rest = await post_graphql(client, page, {"after": edges[-1]["cursor"]})
+    assert "errors" not in rest
+    products = rest["data"]["products"]
+    shown = [e["node"]["sku"] for e in products["edges"]]
+    assert shown == ["NDL-MACA-500", "NDL-SPAG-500"]
+    assert not set(shown) & set(seen)
+    assert products["pageInfo"] == {"hasNextPage": False, "hasPreviousPage": True}

@@ -133,6 +133,24 @@ async def test_the_token_sent_in_connection_init_signs_in_queries_on_the_socket_
     assert refused["extensions"]["code"] == "UNAUTHENTICATED"
 
 
+async def test_an_app_that_sends_its_token_under_headers_in_connection_init_follows_its_order(
+    client: TestClient[Any, Any], services: Services
+) -> None:
+    """Apps written for Hasura (and gql-dart's Flutter clients) put the socket's credentials
+    under `headers` in connection_init, in any case: Ngozi's app follows her order, not told
+    to sign in with the token it sent."""
+    reference = await place_for(services, NGOZI, "k-live-0006")
+    token = bearer(services.settings, NGOZI, "customer")["Authorization"]
+    init = {"headers": {"authorization": token}}
+    task = asyncio.create_task(follow_order(client, init, reference, 1))
+    await wait_until_watching(client)
+    await services.orders.advance(reference, OrderStatus.CONFIRMED)
+    received = await asyncio.wait_for(task, timeout=10)
+    assert [(u["previousStatus"], u["status"]) for u in received] == [("PLACED", "CONFIRMED")]
+    async with Client(transport=ws_transport(client, init)) as session:
+        assert await session.execute(GraphQLRequest("{ me { phone } }")) == {"me": {"phone": NGOZI}}
+
+
 async def test_a_subscription_posted_over_http_is_told_to_use_the_websocket(
     client: TestClient[Any, Any], services: Services
 ) -> None:

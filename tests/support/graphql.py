@@ -97,7 +97,7 @@ ORDER_UPDATES = """subscription($r: String!) {
 }"""
 
 
-def ws_transport(client: TestClient[Any, Any], headers: dict[str, str]) -> WebsocketsTransport:
+def ws_transport(client: TestClient[Any, Any], headers: dict[str, Any]) -> WebsocketsTransport:
     url = str(client.make_url("/graphql")).replace("http://", "ws://")
     return WebsocketsTransport(
         url=url,
@@ -125,7 +125,7 @@ def order_updates_hub(client: TestClient[Any, Any]) -> OrderUpdates:
 
 
 async def follow_order(
-    client: TestClient[Any, Any], headers: dict[str, str], reference: str, count: int
+    client: TestClient[Any, Any], headers: dict[str, Any], reference: str, count: int
 ) -> list[dict[str, Any]]:
     """Subscribe over graphql-transport-ws and return the first `count` updates."""
     received: list[dict[str, Any]] = []
