@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from core.bus import EventEnvelope
 from core.bus.kafka import KafkaEventBus
@@ -203,3 +204,38 @@ async def test_a_poison_event_goes_to_the_dead_letter_topic_and_the_partition_mo
         assert await member.committed(partition) == 3
     finally:
         await member.stop()
+
+
+async def test_a_subscribed_topic_has_its_dead_letter_topic_before_any_event_fails(
+    kafka_server: KafkaServer,
+) -> None:
+    """On a broker with topic auto-creation off, the first dead letter would be refused and its
+    partition would stall: the bus creates `<topic>.dlq` when it starts, partitioned as its
+    source (Tansu would auto-create it with its default of 4), and a second start is fine."""
+    topic = f"omniroute.test.dlq-{uuid.uuid4().hex[:8]}.v1"
+    admin = AIOKafkaAdminClient(bootstrap_servers=kafka_server.bootstrap)
+    await admin.start()
+    try:
+        await admin.create_topics([NewTopic(topic, num_partitions=3, replication_factor=1)])
+        for _ in range(2):  # the second start finds it there
+            bus = KafkaEventBus(f"kafka://{kafka_server.bootstrap}?idempotent=false")
+
+            async def ignore(envelope: EventEnvelope) -> None:
+                return None
+
+            bus.subscribe(topic, f"test-{uuid.uuid4().hex[:8]}", ignore)
+            await bus.start()
+            try:
+                async with asyncio.timeout(30):
+                    # Listing topics never creates one (a describe would, on Tansu).
+                    while True:
+                        if f"{topic}.dlq" in await admin.list_topics():
+                            break
+                        await asyncio.sleep(0.1)
+            finally:
+                await bus.close()
+        (described,) = await admin.describe_topics([f"{topic}.dlq"])
+    finally:
+        await admin.close()
+    assert described["error_code"] == 0
+    assert len(described["partitions"]) == 3
