@@ -13,7 +13,9 @@ is handled up to `max_attempts` times with a doubling back-off; then it goes, as
 `<topic>.dlq` with headers saying why (`dlq.error`) and whose it was (`dlq.group`, `dlq.topic`,
 `dlq.partition`, `dlq.offset`, `dlq.attempts`), is logged as an error and counted
 (`dead_letters`), and its offset is committed. A message that is not an envelope goes there at
-once: no retry can parse it.
+once: no retry can parse it. A failure because a backend could not be reached (`is_outage`: the
+database restarting, a connection refused) is no fault of the message and is not counted: the
+message is tried again, with the same capped back-off, until the backend answers.
 
 A broker with topic auto-creation off (as production clusters often run) would refuse that
 first dead letter, and the partition would stall on it after all: so when the bus starts it
@@ -38,6 +40,7 @@ from aiokafka.errors import KafkaError, TopicAlreadyExistsError, for_code
 from pydantic import ValidationError
 
 from core.bus.events import EventEnvelope
+from core.bus.outages import is_outage
 from core.bus.port import DEAD_LETTER_SUFFIX, MAX_ATTEMPTS, Subscriber
 
 log = structlog.get_logger(__name__)
@@ -289,10 +292,13 @@ class KafkaEventBus:
             await self._dead_letter(message, group, exc, attempts=1)
             return
         backoff = self._retry_backoff
-        for attempt in range(1, self._max_attempts + 1):
+        attempt = 0
+        while True:
             try:
                 await handler(envelope)
             except Exception as exc:
+                outage = is_outage(exc)  # tried again until the backend is back, uncounted
+                attempt += 0 if outage else 1
                 if attempt == self._max_attempts:
                     await self._dead_letter(message, group, exc, attempts=attempt)
                     return
@@ -302,6 +308,7 @@ class KafkaEventBus:
                     topic=message.topic,
                     event_id=str(envelope.event_id),
                     attempt=attempt,
+                    outage=outage,
                     error=str(exc),
                     retry_in=backoff,
                 )

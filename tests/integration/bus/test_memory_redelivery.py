@@ -2,14 +2,24 @@
 
 from __future__ import annotations
 
+import uuid
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import text
+
 from core.app.bootstrap import Services
 from core.bus import EventEnvelope
+from core.bus.memory import MemoryEventBus
 from core.bus.outbox import OutboxRelay
+from core.bus.port import UndeliveredError
 from core.clock import SteppedClock
+from core.db import Database
 from core.phone import Phone
 from core.region import RegionCode
 from engines.orders import CartLine, OrderStatus, PaymentMethod, PlaceOrder
 from engines.orders.events import OrderPlaced, OrderStatusChanged
+from tests.support.servers import PostgresServer
 
 NGOZI = Phone("+2348030000001")
 
@@ -111,3 +121,44 @@ async def test_an_event_a_subscriber_always_fails_on_is_set_aside_and_its_next_o
     assert seen == ["picking"]
     assert services.bus.dead_letters == {(OrderStatusChanged.topic, "test-fussy"): 1}
     assert await services.relay.unsent() == 0
+
+
+@pytest.mark.real
+async def test_an_event_met_by_a_database_outage_is_not_set_aside_and_is_handled_once_back(
+    postgres_server: PostgresServer, pg_database_url: str
+) -> None:
+    """The database a subscriber writes to restarts for longer than the event's retries: the
+    event is not set aside as a dead letter (lost to the subscriber), it is delivered again
+    until the database answers."""
+    db = Database(pg_database_url)
+    bus = MemoryEventBus(max_attempts=2)
+    handled: list[uuid.UUID] = []
+
+    async def handler(envelope: EventEnvelope) -> None:
+        async with db.transaction() as s:
+            await s.execute(text("SELECT 1"))
+        handled.append(envelope.event_id)
+
+    bus.subscribe(OrderStatusChanged.topic, "test", handler)
+    event = OrderStatusChanged(
+        event_id=uuid.uuid4(),
+        occurred_at=datetime.now(UTC),
+        aggregate_id="OUTAGE1",
+        reference="OUTAGE1",
+        customer=str(NGOZI),
+        previous="placed",
+        status="confirmed",
+    ).envelope()
+    try:
+        postgres_server.stop()
+        try:
+            for _ in range(4):  # twice the attempts a poison event is given
+                with pytest.raises(UndeliveredError):
+                    await bus.publish([event])
+        finally:
+            postgres_server.start()
+        assert bus.dead_letters == {}
+        await bus.publish([event])
+    finally:
+        await db.dispose()
+    assert handled == [event.event_id]
