@@ -51,7 +51,8 @@ CLAIM_SECONDS = 120.0
 # The longest an event waits between deliveries to an in-process subscriber that keeps failing.
 REDELIVER_MAX_SECONDS = 60.0
 # How long a key's counter (`outbox_sequences`) is kept after its last event, and how often the
-# relay looks for such counters to drop, in batches of this many (OMNIROUTE_OUTBOX_...).
+# relay looks for such counters to drop, in batches of this many (the first is
+# OMNIROUTE_OUTBOX_SEQUENCE_RETENTION_SECONDS).
 SEQUENCE_RETENTION_SECONDS = 7 * 86_400
 HOUSEKEEPING_SECONDS = 3_600.0
 PRUNE_BATCH = 1_000
@@ -326,7 +327,8 @@ class OutboxRelay:
                 .returning(outbox_sequences.c.key)
             )
             dropped = len(gone.all())
-        log.info("outbox.sequences_pruned", keys=dropped)
+        if dropped:
+            log.info("outbox.sequences_pruned", keys=dropped)
         return len(keys), dropped
 
     async def _housekeeping(self) -> None:
