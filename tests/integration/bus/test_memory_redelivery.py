@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 from sqlalchemy import text
+from temporalio.client import Client
+from temporalio.service import RetryConfig
 
 from core.app.bootstrap import Services
 from core.bus import EventEnvelope
@@ -19,7 +22,8 @@ from core.phone import Phone
 from core.region import RegionCode
 from engines.orders import CartLine, OrderStatus, PaymentMethod, PlaceOrder
 from engines.orders.events import OrderPlaced, OrderStatusChanged
-from tests.support.servers import PostgresServer
+from tests.support.ports import free_port
+from tests.support.servers import PostgresServer, _temporal_process
 
 NGOZI = Phone("+2348030000001")
 
@@ -161,4 +165,46 @@ async def test_an_event_met_by_a_database_outage_is_not_set_aside_and_is_handled
         await bus.publish([event])
     finally:
         await db.dispose()
+    assert handled == [event.event_id]
+
+
+@pytest.mark.real
+async def test_an_event_met_by_a_temporal_restart_is_not_set_aside_and_is_handled_once_back(
+    tmp_path: Path,
+) -> None:
+    """Temporal restarts (an upgrade, a crashed frontend) for longer than the retries of the
+    subscriber that starts an order's workflow: the order's event must not be set aside as a
+    dead letter, or the order is never fulfilled; it waits for Temporal to answer again."""
+    temporal = _temporal_process(tmp_path / "temporal", free_port(), "default")
+    temporal.start()
+    try:
+        client = await Client.connect(
+            f"127.0.0.1:{temporal.port}", retry_config=RetryConfig(max_retries=1)
+        )
+        bus = MemoryEventBus(max_attempts=2)
+        handled: list[uuid.UUID] = []
+
+        async def start_workflow(envelope: EventEnvelope) -> None:
+            await client.count_workflows()
+            handled.append(envelope.event_id)
+
+        bus.subscribe(OrderStatusChanged.topic, "test", start_workflow)
+        event = OrderStatusChanged(
+            event_id=uuid.uuid4(),
+            occurred_at=datetime.now(UTC),
+            aggregate_id="OUTAGE2",
+            reference="OUTAGE2",
+            customer=str(NGOZI),
+            previous="placed",
+            status="confirmed",
+        ).envelope()
+        temporal.stop()
+        for _ in range(4):  # twice the attempts a poison event is given
+            with pytest.raises(UndeliveredError):
+                await bus.publish([event])
+        assert bus.dead_letters == {}
+        temporal.start()
+        await bus.publish([event])
+    finally:
+        temporal.stop()
     assert handled == [event.event_id]
