@@ -47,6 +47,9 @@ class Settings(BaseSettings):
     events_url: str = "memory://"
     # How many times a subscriber is given one event before it goes to `<topic>.dlq`.
     events_max_attempts: int = Field(default=MAX_ATTEMPTS, ge=1)
+    # How long the outbox keeps a quiet aggregate's event counter (nothing unsent) before the
+    # relay drops it.
+    outbox_sequence_retention_seconds: int = Field(default=7 * 86_400, gt=0)
     temporal_address: str | None = None
     object_store_url: str = "file://var/objects"
     # For an s3:// object store: S3 itself (endpoint unset) or MinIO and other S3-compatible

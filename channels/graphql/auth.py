@@ -1,7 +1,9 @@
 """Who is calling: JWT bearer tokens (HS256/RS256), API keys, and the role checks.
 
 API keys are read on every request, and so is the OAuth client a token was issued to (its
-`client_id` claim): revoking either refuses the very next request.
+`client_id` claim): revoking either refuses the very next request. That holds for an outside
+identity provider's token too when its `client_id` is one of our clients; an id we never issued
+is not ours to refuse.
 
 The algorithm is fixed by configuration, never by the token: a token whose header names an
 algorithm without a configured key is refused (no `alg: none`, no RS256/HS256 confusion).
@@ -80,6 +82,12 @@ class TokenKeys:
         )
 
     def decode(self, token: str) -> Principal:
+        return self.decode_with_client(token)[0]
+
+    def decode_with_client(self, token: str) -> tuple[Principal, str | None]:
+        """The caller, and the OAuth client its `client_id` claim names, as `client:<id>`
+        (ours as `issue` writes it, or an identity provider's bare id): the gateway refuses a
+        token of a client of ours that was revoked, whoever issued it."""
         try:
             algorithm = jwt.get_unverified_header(token).get("alg")
             key = self.verify.get(str(algorithm))
@@ -100,7 +108,11 @@ class TokenKeys:
             ours = (
                 client if isinstance(client, str) and client.startswith(CLIENT_CREDENTIAL) else None
             )
-            return Principal(str(claims["sub"]), Role(str(claims.get("role"))), credential=ours)
+            principal = Principal(
+                str(claims["sub"]), Role(str(claims.get("role"))), credential=ours
+            )
+            named = f"{CLIENT_CREDENTIAL}{client}" if isinstance(client, str) and client else None
+            return principal, ours or named
         except (jwt.PyJWTError, ValueError) as exc:
             raise InvalidTokenError(str(exc)) from exc
 
@@ -148,8 +160,8 @@ async def authenticate(
         return await authenticate(None, credentials, keys, check)
     if scheme.lower() != "bearer" or not credentials:
         raise InvalidTokenError("expected Authorization: Bearer <token>")
-    principal = keys.decode(credentials)
-    if principal.credential and await check.client_revoked(principal.credential):
+    principal, client = keys.decode_with_client(credentials)
+    if client and await check.client_revoked(client):
         raise InvalidTokenError("the OAuth client this token was issued to is revoked")
     return principal
 

@@ -200,7 +200,9 @@ def build_services(
     )
     store = open_session_store(settings.session_url, clock)
     bus = open_event_bus(settings.events_url, max_attempts=settings.events_max_attempts)
-    relay = OutboxRelay(db, bus, clock)
+    relay = OutboxRelay(
+        db, bus, clock, sequence_retention_seconds=settings.outbox_sequence_retention_seconds
+    )
     translate = Translator.load()
     catalogue = CatalogueService(db, clock)
     pricing = PricingService(db, clock, catalogue, ids=ids)

@@ -13,7 +13,15 @@ is handled up to `max_attempts` times with a doubling back-off; then it goes, as
 `<topic>.dlq` with headers saying why (`dlq.error`) and whose it was (`dlq.group`, `dlq.topic`,
 `dlq.partition`, `dlq.offset`, `dlq.attempts`), is logged as an error and counted
 (`dead_letters`), and its offset is committed. A message that is not an envelope goes there at
-once: no retry can parse it.
+once: no retry can parse it. A failure because a backend could not be reached (`is_outage`: the
+database restarting, a connection refused) is no fault of the message and is not counted: the
+message is tried again, with the same capped back-off, until the backend answers.
+
+A broker with topic auto-creation off (as production clusters often run) would refuse that
+first dead letter, and the partition would stall on it after all: so when the bus starts it
+creates each subscribed topic's `<topic>.dlq`, with its source topic's partitions and
+replication ("already exists" is fine). A creation that fails is logged once as an error naming
+the topic, and the consumers run anyway.
 """
 
 from __future__ import annotations
@@ -27,10 +35,12 @@ from urllib.parse import parse_qs, urlsplit
 
 import structlog
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
-from aiokafka.errors import KafkaError
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import KafkaError, TopicAlreadyExistsError, for_code
 from pydantic import ValidationError
 
 from core.bus.events import EventEnvelope
+from core.bus.outages import is_outage
 from core.bus.port import DEAD_LETTER_SUFFIX, MAX_ATTEMPTS, Subscriber
 
 log = structlog.get_logger(__name__)
@@ -159,12 +169,53 @@ class KafkaEventBus:
                     name=f"kafka:{group}",
                 )
             )
+        for topic in dict.fromkeys(topic for topic, *_ in self._subscriptions):
+            self._consumers.append(
+                asyncio.create_task(self._create_dead_letter_topic(topic), name=f"kafka:{topic}")
+            )
         if not joined:
             return
         try:
             await asyncio.wait_for(asyncio.gather(*(e.wait() for e in joined)), live_join_timeout)
         except TimeoutError:
             log.warning("kafka.live_groups_not_joined", timeout_s=live_join_timeout)
+
+    async def _create_dead_letter_topic(self, topic: str) -> None:
+        """Create `<topic>.dlq` like `topic`; log (never raise) when that cannot be done."""
+        dead_letter_topic = topic + DEAD_LETTER_SUFFIX
+        admin = AIOKafkaAdminClient(
+            bootstrap_servers=self._bootstrap, request_timeout_ms=self._timeout_ms
+        )
+        try:
+            await admin.start()
+            (source,) = await admin.describe_topics([topic])
+            if source["error_code"]:
+                raise for_code(source["error_code"])(f"describing {topic}")
+            partitions = source["partitions"]
+            created = await admin.create_topics(
+                [
+                    NewTopic(
+                        dead_letter_topic,
+                        num_partitions=len(partitions),
+                        replication_factor=len(partitions[0]["replicas"]),
+                    )
+                ]
+            )
+            for _, code, message in created.topic_errors:
+                if code and for_code(code) is not TopicAlreadyExistsError:
+                    raise for_code(code)(message)
+        except Exception as exc:
+            log.error(
+                "kafka.dead_letter_topic_not_created",
+                topic=dead_letter_topic,
+                source_topic=topic,
+                error=f"{type(exc).__name__}: {exc}",
+                hint="create it (as many partitions as the source topic), or poison events "
+                "will stall their partitions",
+            )
+        finally:
+            with contextlib.suppress(Exception):
+                await admin.close()
 
     async def _consume(
         self,
@@ -241,10 +292,13 @@ class KafkaEventBus:
             await self._dead_letter(message, group, exc, attempts=1)
             return
         backoff = self._retry_backoff
-        for attempt in range(1, self._max_attempts + 1):
+        attempt = 0
+        while True:
             try:
                 await handler(envelope)
             except Exception as exc:
+                outage = is_outage(exc)  # tried again until the backend is back, uncounted
+                attempt += 0 if outage else 1
                 if attempt == self._max_attempts:
                     await self._dead_letter(message, group, exc, attempts=attempt)
                     return
@@ -254,6 +308,7 @@ class KafkaEventBus:
                     topic=message.topic,
                     event_id=str(envelope.event_id),
                     attempt=attempt,
+                    outage=outage,
                     error=str(exc),
                     retry_in=backoff,
                 )

@@ -11,7 +11,9 @@ subscribers again (what has no second effect is each consumer's to ensure, as wi
 As on Kafka, a subscriber fails on one event at most `max_attempts` times: then the event is set
 aside for it as a dead letter (logged as an error with the whole envelope, counted in
 `dead_letters`), and its aggregate's later events reach it again. Without that, one poison
-event would hold them back for good and its row would be published every minute for ever.
+event would hold them back for good and its row would be published every minute for ever. A
+failure because a backend could not be reached (`is_outage`) is not counted: it is redelivered
+until the backend answers.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from collections.abc import Sequence
 import structlog
 
 from core.bus.events import EventEnvelope
+from core.bus.outages import is_outage
 from core.bus.port import MAX_ATTEMPTS, Subscriber, UndeliveredError
 
 log = structlog.get_logger(__name__)
@@ -53,7 +56,8 @@ class MemoryEventBus:
                         await handler(envelope)
                     except Exception as exc:
                         failed = self._failed.setdefault(envelope.event_id, Counter())
-                        failed[place] += 1
+                        # A backend out of reach: tried again, uncounted, until it is back.
+                        failed[place] += 0 if is_outage(exc) else 1
                         if failed[place] >= self._max_attempts:
                             self._dead_letter(envelope, group, exc, failed[place])
                             handled.add(place)

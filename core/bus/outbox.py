@@ -24,13 +24,14 @@ first (fair between aggregates); within a key, by seq.
 from __future__ import annotations
 
 import asyncio
+import time
 import uuid
 from collections.abc import Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Protocol, TypeVar
 
 import structlog
-from sqlalchemy import or_, select, update
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -49,17 +50,28 @@ log = structlog.get_logger(__name__)
 CLAIM_SECONDS = 120.0
 # The longest an event waits between deliveries to an in-process subscriber that keeps failing.
 REDELIVER_MAX_SECONDS = 60.0
+# How long a key's counter (`outbox_sequences`) is kept after its last event, and how often the
+# relay looks for such counters to drop, in batches of this many (the first is
+# OMNIROUTE_OUTBOX_SEQUENCE_RETENTION_SECONDS).
+SEQUENCE_RETENTION_SECONDS = 7 * 86_400
+HOUSEKEEPING_SECONDS = 3_600.0
+PRUNE_BATCH = 1_000
 
 
 async def record(session: AsyncSession, *events: DomainEvent) -> None:
     """Add events to the outbox inside the caller's transaction, each numbered after the last
     of its key (see the module's docstring)."""
     numbers: dict[str, int] = {}
+    latest: dict[str, datetime] = {}
     for event in events:
         numbers[event.aggregate_id] = numbers.get(event.aggregate_id, 0) + 1
+        latest[event.aggregate_id] = max(
+            event.occurred_at, latest.get(event.aggregate_id, event.occurred_at)
+        )
     for key in sorted(numbers):  # every transaction locks counters in one order: no deadlock
         # The last number this transaction takes for the key; its events count up to it.
-        numbers[key] = await _take_numbers(session, key, numbers[key]) - numbers[key]
+        last = await _take_numbers(session, key, numbers[key], latest[key])
+        numbers[key] = last - numbers[key]
     for event in events:
         envelope = event.envelope()
         numbers[envelope.key] += 1
@@ -79,15 +91,15 @@ async def record(session: AsyncSession, *events: DomainEvent) -> None:
         )
 
 
-async def _take_numbers(session: AsyncSession, key: str, count: int) -> int:
+async def _take_numbers(session: AsyncSession, key: str, count: int, at: datetime) -> int:
     """Move `key`'s counter on by `count` (created at `count`); returns where it now stands."""
     dialect = session.get_bind().dialect.name
     upsert = (pg_insert if dialect == "postgresql" else sqlite_insert)(outbox_sequences).values(
-        key=key, seq=count
+        key=key, seq=count, touched_at=at
     )
     upsert = upsert.on_conflict_do_update(
         index_elements=[outbox_sequences.c.key],
-        set_={"seq": outbox_sequences.c.seq + count},
+        set_={"seq": outbox_sequences.c.seq + count, "touched_at": at},
     )
     last = await session.scalar(upsert.returning(outbox_sequences.c.seq))
     assert last is not None  # an upsert's RETURNING always has its row
@@ -143,6 +155,8 @@ class OutboxRelay:
         max_backoff_seconds: float = 5.0,
         claim_seconds: float = CLAIM_SECONDS,
         redeliver_max_seconds: float = REDELIVER_MAX_SECONDS,
+        sequence_retention_seconds: float = SEQUENCE_RETENTION_SECONDS,
+        housekeeping_seconds: float = HOUSEKEEPING_SECONDS,
     ) -> None:
         self._db = db
         self._bus = bus
@@ -152,6 +166,9 @@ class OutboxRelay:
         self._max_backoff = max_backoff_seconds
         self._claim_seconds = claim_seconds
         self._redeliver_max = redeliver_max_seconds
+        self._sequence_retention = timedelta(seconds=sequence_retention_seconds)
+        self._housekeeping_seconds = housekeeping_seconds
+        self._next_housekeeping = time.monotonic()
         self._loop = BackgroundLoop("outbox-relay")
         # One batch at a time in this process: `drain` waits for a batch the background loop is
         # publishing (it would skip the claimed rows and return at once, before their
@@ -265,6 +282,68 @@ class OutboxRelay:
                 )
         return [(r.id, EventEnvelope.model_validate(r.envelope)) for r in rows]
 
+    async def prune_sequences(self) -> int:
+        """Drop the counters of keys with nothing unsent and no event for the retention;
+        returns how many went. Such a key's next event is numbered 1 again, which keeps its
+        order: the relay orders a key's *unsent* rows, and it has none."""
+        pruned = 0
+        while True:
+            taken, dropped = await self._prune_batch()
+            pruned += dropped
+            if taken < PRUNE_BATCH:
+                return pruned
+
+    async def _prune_batch(self) -> tuple[int, int]:
+        """One batch of `prune_sequences`: how many counters it looked at, and dropped.
+
+        A writer numbering the key's next event meanwhile holds the counter's row locked till
+        it commits. PostgreSQL: the counters are locked first, skipping the locked ones, so no
+        writer is in flight on those taken, and the delete (a fresh snapshot) sees every event
+        committed before; a writer coming after waits for the delete and starts at 1, with
+        nothing of the key unsent. SQLite: the delete runs under the one write lock, after the
+        writer's commit or before its write.
+        """
+        cutoff = self._clock.now() - self._sequence_retention
+        quiet = or_(outbox_sequences.c.touched_at.is_(None), outbox_sequences.c.touched_at < cutoff)
+        unsent = select(outbox.c.key).where(outbox.c.sent_at.is_(None))
+        async with self._db.transaction() as s:
+            query = (
+                select(outbox_sequences.c.key)
+                .where(quiet, outbox_sequences.c.key.not_in(unsent))
+                .limit(PRUNE_BATCH)
+            )
+            if self._db.dialect == "postgresql":
+                query = query.with_for_update(skip_locked=True)
+            keys = list((await s.scalars(query)).all())
+            if not keys:
+                return 0, 0
+            gone = await s.scalars(
+                delete(outbox_sequences)
+                .where(
+                    outbox_sequences.c.key.in_(keys),
+                    quiet,
+                    outbox_sequences.c.key.not_in(unsent.where(outbox.c.key.in_(keys))),
+                )
+                .returning(outbox_sequences.c.key)
+            )
+            dropped = len(gone.all())
+        if dropped:
+            log.info("outbox.sequences_pruned", keys=dropped)
+        return len(keys), dropped
+
+    async def _housekeeping(self) -> None:
+        """One batch per idle pass, so a big first prune never holds up publishing; the next
+        batch at the next idle pass while there are more, else in `housekeeping_seconds`."""
+        if time.monotonic() < self._next_housekeeping:
+            return
+        try:
+            taken, _ = await self._prune_batch()
+        except Exception as exc:  # the next pass tries again; publishing goes on meanwhile
+            log.warning("outbox.housekeeping_failed", error=str(exc))
+            taken = 0
+        if taken < PRUNE_BATCH:
+            self._next_housekeeping = time.monotonic() + self._housekeeping_seconds
+
     async def drain(self) -> int:
         """Publish everything unsent now (tests, shutdown)."""
         total = 0
@@ -291,6 +370,7 @@ class OutboxRelay:
                 backoff = min(self._max_backoff, backoff * 2)
                 continue
             if not sent:
+                await self._housekeeping()
                 await self._loop.pause(self._poll)
 
     def start(self) -> None:

@@ -27,11 +27,15 @@ outbox = Table(
 
 # Each key's last `outbox.seq`, moved on in the transaction that records its next event: the
 # row stays locked till that commits, so a key's events take their numbers in commit order.
+# `touched_at` (the last numbered event's time; None before 0027) lets the relay drop the row
+# of a key long quiet with nothing unsent: its next event starts again at 1.
 outbox_sequences = Table(
     "outbox_sequences",
     metadata,
     Column("key", String(120), primary_key=True),
     Column("seq", BigInteger, nullable=False),
+    Column("touched_at", UTCDateTime),
+    Index("ix_outbox_sequences_touched_at", "touched_at"),
 )
 
 processed_events = Table(

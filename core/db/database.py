@@ -66,6 +66,25 @@ def is_retryable(exc: BaseException) -> bool:
     return False
 
 
+# The server could not be reached or went away: SQLSTATE class 08 (connection exception), and
+# the server shutting down (57P01, 57P02) or not up yet (57P03), as in a restart or failover.
+UNAVAILABLE_CLASS = "08"
+UNAVAILABLE_SQLSTATES = frozenset({"57P01", "57P02", "57P03"})
+
+
+def is_unavailable(exc: BaseException) -> bool:
+    """The database could not be reached (down, restarting, failing over): the statement was
+    not at fault, and the same one succeeds once the server is back."""
+    if isinstance(exc, DBAPIError):
+        if exc.connection_invalidated:
+            return True
+        code = _sqlstate(exc)
+        return code is not None and (
+            code.startswith(UNAVAILABLE_CLASS) or code in UNAVAILABLE_SQLSTATES
+        )
+    return False
+
+
 class Database:
     def __init__(
         self,

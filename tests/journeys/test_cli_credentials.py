@@ -5,8 +5,10 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
+import time
 from typing import Any
 
+import jwt
 import pytest
 from aiohttp.test_utils import TestClient
 
@@ -195,6 +197,31 @@ async def test_a_revoked_oauth_client_and_the_tokens_it_holds_are_refused_at_onc
     assert capsys.readouterr().err == (
         "omniroute client revoke: no OAuth client 'omr-0123456789abcdef' (see client list)\n"
     )
+
+
+async def test_an_identity_providers_token_for_a_revoked_client_of_ours_is_refused(
+    env: str, client: TestClient[Any, Any], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A partner signs its users in at the identity provider with the client id we issued it
+    (RFC 9068's bare `client_id` claim, no `client:` prefix). Once that client is revoked, its
+    IdP tokens are refused from the next request, as the tokens we issued it are."""
+    assert await asyncio.to_thread(main, ["client", "create", "--role", "operator"]) == 0
+    made = dict(line.split("=", 1) for line in capsys.readouterr().out.split())
+    claims = {"sub": "ops-7", "role": "operator", "client_id": made["client_id"]}
+    claims |= {"iat": int(time.time()), "exp": int(time.time()) + 600}
+    keys = TokenKeys.from_settings(Settings())  # the key the gateway trusts the IdP's with
+    claims |= {"iss": keys.issuer} if keys.issuer else {}
+    claims |= {"aud": keys.audience} if keys.audience else {}
+    headers = {"Authorization": f"Bearer {jwt.encode(claims, keys.sign_key, algorithm='HS256')}"}
+    status, body = await post_graphql(client, ME, headers=headers)
+    assert (status, body.get("errors")) == (200, None)
+
+    assert await asyncio.to_thread(main, ["client", "revoke", made["client_id"]]) == 0
+    status, body = await post_graphql(client, ME, headers=headers)
+    assert body["data"] is None
+    [error] = body["errors"]
+    assert error["extensions"]["code"] == "UNAUTHENTICATED"
+    assert error["message"].endswith("the OAuth client this token was issued to is revoked")
 
 
 async def test_a_token_whose_client_id_is_another_issuers_is_not_refused(

@@ -9,11 +9,14 @@ from datetime import UTC, datetime
 
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from sqlalchemy import text
 
 from core.bus import EventEnvelope
 from core.bus.kafka import KafkaEventBus
+from core.db import Database
 from engines.orders.events import OrderStatusChanged
-from tests.support.servers import KafkaServer
+from tests.support.servers import KafkaServer, PostgresServer
 
 pytestmark = pytest.mark.real
 
@@ -203,3 +206,88 @@ async def test_a_poison_event_goes_to_the_dead_letter_topic_and_the_partition_mo
         assert await member.committed(partition) == 3
     finally:
         await member.stop()
+
+
+async def test_a_subscribed_topic_has_its_dead_letter_topic_before_any_event_fails(
+    kafka_server: KafkaServer,
+) -> None:
+    """On a broker with topic auto-creation off, the first dead letter would be refused and its
+    partition would stall: the bus creates `<topic>.dlq` when it starts, partitioned as its
+    source (Tansu would auto-create it with its default of 4), and a second start is fine."""
+    topic = f"omniroute.test.dlq-{uuid.uuid4().hex[:8]}.v1"
+    admin = AIOKafkaAdminClient(bootstrap_servers=kafka_server.bootstrap)
+    await admin.start()
+    try:
+        await admin.create_topics([NewTopic(topic, num_partitions=3, replication_factor=1)])
+        for _ in range(2):  # the second start finds it there
+            bus = KafkaEventBus(f"kafka://{kafka_server.bootstrap}?idempotent=false")
+
+            async def ignore(envelope: EventEnvelope) -> None:
+                return None
+
+            bus.subscribe(topic, f"test-{uuid.uuid4().hex[:8]}", ignore)
+            await bus.start()
+            try:
+                async with asyncio.timeout(30):
+                    # Listing topics never creates one (a describe would, on Tansu).
+                    while True:
+                        if f"{topic}.dlq" in await admin.list_topics():
+                            break
+                        await asyncio.sleep(0.1)
+            finally:
+                await bus.close()
+        (described,) = await admin.describe_topics([f"{topic}.dlq"])
+    finally:
+        await admin.close()
+    assert described["error_code"] == 0
+    assert len(described["partitions"]) == 3
+
+
+async def test_an_event_met_by_a_database_outage_waits_for_it_and_is_not_dead_lettered(
+    kafka_server: KafkaServer, postgres_server: PostgresServer, pg_database_url: str
+) -> None:
+    """PostgreSQL fails over (or restarts) for longer than a handler's retries last. Every
+    event consumed meanwhile failed as often as a poison one and went to `<topic>.dlq`, lost
+    to its group: an order placed then never had its workflow started or its SMS sent. A
+    handler failing because a backend cannot be reached is now tried again until it can, and
+    the event is handled once the database is back."""
+    topic = f"omniroute.test.outage-{uuid.uuid4().hex[:8]}.v1"
+    group = f"test-{uuid.uuid4().hex[:8]}"
+    event = status_event(f"D{uuid.uuid4().hex[:5]}".upper()).model_copy(update={"topic": topic})
+    db = Database(pg_database_url)
+    failures: list[str] = []
+    handled = asyncio.Event()
+
+    async def handler(envelope: EventEnvelope) -> None:
+        try:
+            async with db.transaction() as s:
+                await s.execute(text("SELECT 1"))
+        except Exception as exc:
+            failures.append(type(exc).__name__)
+            raise
+        handled.set()
+
+    bus = KafkaEventBus(
+        f"kafka://{kafka_server.bootstrap}?idempotent=false",
+        max_attempts=2,
+        retry_backoff_seconds=0.05,
+    )
+    bus.subscribe(topic, group, handler)
+    await bus.start()
+    try:
+        postgres_server.stop()
+        try:
+            await bus.publish([event])
+            async with asyncio.timeout(30):
+                # twice the attempts a poison event is given, or set aside
+                while True:
+                    if len(failures) >= 4 or bus.dead_letters:
+                        break
+                    await asyncio.sleep(0.05)
+        finally:
+            postgres_server.start()
+        assert bus.dead_letters == {}
+        await asyncio.wait_for(handled.wait(), 40)
+    finally:
+        await bus.close()
+        await db.dispose()

@@ -2,14 +2,28 @@
 
 from __future__ import annotations
 
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+from temporalio.client import Client
+from temporalio.service import RetryConfig
+
 from core.app.bootstrap import Services
 from core.bus import EventEnvelope
+from core.bus.memory import MemoryEventBus
 from core.bus.outbox import OutboxRelay
+from core.bus.port import UndeliveredError
 from core.clock import SteppedClock
+from core.db import Database
 from core.phone import Phone
 from core.region import RegionCode
 from engines.orders import CartLine, OrderStatus, PaymentMethod, PlaceOrder
 from engines.orders.events import OrderPlaced, OrderStatusChanged
+from tests.support.ports import free_port
+from tests.support.servers import PostgresServer, _temporal_process
 
 NGOZI = Phone("+2348030000001")
 
@@ -111,3 +125,86 @@ async def test_an_event_a_subscriber_always_fails_on_is_set_aside_and_its_next_o
     assert seen == ["picking"]
     assert services.bus.dead_letters == {(OrderStatusChanged.topic, "test-fussy"): 1}
     assert await services.relay.unsent() == 0
+
+
+@pytest.mark.real
+async def test_an_event_met_by_a_database_outage_is_not_set_aside_and_is_handled_once_back(
+    postgres_server: PostgresServer, pg_database_url: str
+) -> None:
+    """The database a subscriber writes to restarts for longer than the event's retries: the
+    event is not set aside as a dead letter (lost to the subscriber), it is delivered again
+    until the database answers."""
+    db = Database(pg_database_url)
+    bus = MemoryEventBus(max_attempts=2)
+    handled: list[uuid.UUID] = []
+
+    async def handler(envelope: EventEnvelope) -> None:
+        async with db.transaction() as s:
+            await s.execute(text("SELECT 1"))
+        handled.append(envelope.event_id)
+
+    bus.subscribe(OrderStatusChanged.topic, "test", handler)
+    event = OrderStatusChanged(
+        event_id=uuid.uuid4(),
+        occurred_at=datetime.now(UTC),
+        aggregate_id="OUTAGE1",
+        reference="OUTAGE1",
+        customer=str(NGOZI),
+        previous="placed",
+        status="confirmed",
+    ).envelope()
+    try:
+        postgres_server.stop()
+        try:
+            for _ in range(4):  # twice the attempts a poison event is given
+                with pytest.raises(UndeliveredError):
+                    await bus.publish([event])
+        finally:
+            postgres_server.start()
+        assert bus.dead_letters == {}
+        await bus.publish([event])
+    finally:
+        await db.dispose()
+    assert handled == [event.event_id]
+
+
+@pytest.mark.real
+async def test_an_event_met_by_a_temporal_restart_is_not_set_aside_and_is_handled_once_back(
+    tmp_path: Path,
+) -> None:
+    """Temporal restarts (an upgrade, a crashed frontend) for longer than the retries of the
+    subscriber that starts an order's workflow: the order's event must not be set aside as a
+    dead letter, or the order is never fulfilled; it waits for Temporal to answer again."""
+    temporal = _temporal_process(tmp_path / "temporal", free_port(), "default")
+    temporal.start()
+    try:
+        client = await Client.connect(
+            f"127.0.0.1:{temporal.port}", retry_config=RetryConfig(max_retries=1)
+        )
+        bus = MemoryEventBus(max_attempts=2)
+        handled: list[uuid.UUID] = []
+
+        async def start_workflow(envelope: EventEnvelope) -> None:
+            await client.count_workflows()
+            handled.append(envelope.event_id)
+
+        bus.subscribe(OrderStatusChanged.topic, "test", start_workflow)
+        event = OrderStatusChanged(
+            event_id=uuid.uuid4(),
+            occurred_at=datetime.now(UTC),
+            aggregate_id="OUTAGE2",
+            reference="OUTAGE2",
+            customer=str(NGOZI),
+            previous="placed",
+            status="confirmed",
+        ).envelope()
+        temporal.stop()
+        for _ in range(4):  # twice the attempts a poison event is given
+            with pytest.raises(UndeliveredError):
+                await bus.publish([event])
+        assert bus.dead_letters == {}
+        temporal.start()
+        await bus.publish([event])
+    finally:
+        temporal.stop()
+    assert handled == [event.event_id]

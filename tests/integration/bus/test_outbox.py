@@ -20,8 +20,8 @@ from core.app.demo import load_demo
 from core.bus import EventEnvelope
 from core.bus.inbox import handle_once
 from core.bus.memory import MemoryEventBus
-from core.bus.outbox import OutboxRelay
-from core.bus.tables import outbox
+from core.bus.outbox import OutboxRelay, record
+from core.bus.tables import outbox, outbox_sequences
 from core.clock import Clock, SystemClock
 from core.config import Settings
 from core.ids import RandomIds
@@ -422,3 +422,125 @@ async def test_an_orders_changes_from_two_processes_leave_in_order_though_their_
     applied = [e for e in seen if first_seen.get(e.event_id) is e]
     ours = [e.data["status"] for e in applied if e.data["reference"] == order.reference]
     assert ours == ["confirmed", "picking"]
+
+
+def _status(reference: str, status: str, at: datetime) -> OrderStatusChanged:
+    return OrderStatusChanged(
+        event_id=uuid.uuid4(),
+        occurred_at=at,
+        aggregate_id=reference,
+        reference=reference,
+        customer=str(NGOZI),
+        previous="placed",
+        status=status,
+    )
+
+
+async def _counters(services: Services, *keys: str) -> dict[str, int]:
+    async with services.db.transaction() as s:
+        rows = await s.execute(
+            select(outbox_sequences.c.key, outbox_sequences.c.seq).where(
+                outbox_sequences.c.key.in_(keys)
+            )
+        )
+        return {key: int(seq) for key, seq in rows.all()}
+
+
+async def test_a_quiet_orders_event_counter_is_dropped_and_its_next_event_still_leaves(
+    any_database_url: str,
+) -> None:
+    """outbox_sequences kept one row per order for ever. The relay's housekeeping drops the
+    counter of an order quiet for the retention with nothing unsent; one with an event still
+    waiting, or changed within the retention, keeps it. The quiet order's next change is
+    numbered 1 again and is published."""
+    services = await make_services(any_database_url, "memory://")
+    heard: list[tuple[str, str]] = []
+
+    async def collect(envelope: EventEnvelope) -> None:
+        heard.append((str(envelope.data["reference"]), str(envelope.data["status"])))
+
+    bus = MemoryEventBus()
+    bus.subscribe(OrderStatusChanged.topic, "test", collect)
+    relay = OutboxRelay(services.db, bus, services.clock, sequence_retention_seconds=7 * 86_400)
+    now = services.clock.now()
+    tag = uuid.uuid4().hex[:5].upper()
+    quiet, recent, waiting = f"Q{tag}", f"R{tag}", f"W{tag}"
+    try:
+        async with services.db.transaction() as s:
+            await record(s, _status(quiet, "delivered", now - timedelta(days=8)))
+            await record(s, _status(recent, "confirmed", now - timedelta(days=1)))
+        await relay.drain()
+        async with services.db.transaction() as s:  # another replica is publishing it
+            await record(s, _status(waiting, "confirmed", now - timedelta(days=30)))
+            await s.execute(
+                update(outbox)
+                .where(outbox.c.key == waiting)
+                .values(claimed_until=now + timedelta(hours=1))
+            )
+
+        relay.start()  # its first idle pass does the housekeeping
+        try:
+            async with asyncio.timeout(10):
+                while True:
+                    if quiet not in await _counters(services, quiet):
+                        break
+                    await asyncio.sleep(0.05)
+        finally:
+            await relay.stop()
+        assert await _counters(services, quiet, recent, waiting) == {recent: 1, waiting: 1}
+
+        async with services.db.transaction() as s:
+            await record(s, _status(quiet, "returned", now))
+        assert await _counters(services, quiet) == {quiet: 1}
+        await relay.drain()
+    finally:
+        await services.close()
+    assert (quiet, "returned") in heard
+
+
+async def test_an_order_changed_while_its_counter_is_pruned_keeps_its_events_in_order(
+    any_database_url: str,
+) -> None:
+    """Housekeeping looks at an order quiet for a month just as a worker (its clock far behind)
+    records the order's next change. Dropping the counter under that uncommitted change would
+    number the change after it 1, and the relay would publish the two the wrong way round."""
+    services = await make_services(any_database_url, "memory://")
+    heard: list[str] = []
+    tag = uuid.uuid4().hex[:5].upper()
+    order = f"O{tag}"
+
+    async def collect(envelope: EventEnvelope) -> None:
+        if envelope.data["reference"] == order:
+            heard.append(str(envelope.data["status"]))
+
+    bus = MemoryEventBus()
+    bus.subscribe(OrderStatusChanged.topic, "test", collect)
+    relay = OutboxRelay(services.db, bus, services.clock, sequence_retention_seconds=7 * 86_400)
+    month_ago = services.clock.now() - timedelta(days=30)
+    recorded, commit = asyncio.Event(), asyncio.Event()
+
+    async def slow_worker() -> None:
+        async with services.db.transaction() as s:
+            await record(s, _status(order, "picking", month_ago))
+            recorded.set()
+            await commit.wait()
+
+    try:
+        async with services.db.transaction() as s:
+            await record(s, _status(order, "confirmed", month_ago))
+        await relay.drain()
+        heard.clear()
+        worker = asyncio.create_task(slow_worker())
+        await asyncio.wait_for(recorded.wait(), 10)
+        pruning = asyncio.create_task(relay.prune_sequences())
+        await asyncio.sleep(0.5)  # the pruner reaches the counter the worker holds
+        commit.set()
+        await asyncio.wait_for(worker, 10)
+        await asyncio.wait_for(pruning, 40)
+        async with services.db.transaction() as s:
+            await record(s, _status(order, "packed", services.clock.now()))
+        await relay.drain()
+    finally:
+        commit.set()
+        await services.close()
+    assert heard == ["picking", "packed"]
