@@ -174,7 +174,9 @@ class DeliveryCode(DriverState):
         assert result.earned is not None
         notice = turn.t("drv.delivered", amount=result.earned.format())
         if result.task_completed:
-            notice = f"{notice}\n{turn.t('drv.route_done')}"
+            # no completion bonus for a route with a door handed to an operator
+            done = "drv.route_done" if result.bonus is not None else "drv.route_done_no_bonus"
+            notice = f"{notice}\n{turn.t(done)}"
         return Go(HOME, remember=False, notice=notice)
 
 

@@ -451,6 +451,8 @@ class DeliveryResult:
     attempts_left: int
     earned: Money | None = None
     task_completed: bool = False
+    # the route's completion bonus, in `earned`; None when a door went to an operator
+    bonus: Money | None = None
 
 
 # --- pay ----------------------------------------------------------------------------------------

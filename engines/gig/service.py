@@ -826,6 +826,7 @@ class GigService:
         tariff = TARIFFS[region_of(task.region).currency]
         earned: Money | None = None
         completed = False
+        bonus: Money | None = None
         incident: Incident | None = None
         async with self._db.transaction() as s:
             repo = SqlGigRepository(s)
@@ -893,7 +894,7 @@ class GigService:
                         now,
                     )
                     await repo.add_incident(incident)
-                    completed, _bonus = await self._maybe_complete(
+                    completed, _none = await self._maybe_complete(
                         repo, task, worker_id, stop.position
                     )
                     outcome, left = CodeCheck.ESCALATED, 0
@@ -903,7 +904,7 @@ class GigService:
             await self._move_order(stop.order_reference, OrderStatus.DELIVERED)
         if incident is not None:
             await self._notifier.incident(incident, task, await self.worker(worker_id))
-        return DeliveryResult(outcome, left, earned, completed)
+        return DeliveryResult(outcome, left, earned, completed, bonus)
 
     async def resolve_escalation(self, order_reference: str, outcome: StopStatus) -> Resolution:
         """An operator settles an escalated stop (three wrong codes, a problem reported at its

@@ -319,6 +319,47 @@ async def test_three_wrong_codes_in_swahili_call_an_operator(
     assert (await gig.today(wanjiku.id)).stops == 0
 
 
+async def test_a_route_finished_after_a_door_went_to_an_operator_is_not_said_to_pay_a_bonus(
+    services: Services, twilio: TwilioWebhooks, fake_at: FakeAfricasTalking
+) -> None:
+    """Three wrong codes hand Ngozi's door to an operator; Emeka proves Chidi's, his last. The
+    route pays no completion bonus then, and he must not hear that it did."""
+    gig = services.gig
+    emeka = await driver(services, EMEKA, "Emeka")
+    first = await order(services, NGOZI, "no-bonus-1")
+    second = await order(services, CHIDI, "no-bonus-2")
+    await picked_and_packed(services, first, second)
+    await gig.create_task(
+        route(
+            "R-LAG-NOBONUS",
+            [(first, NGOZI, "12 Broad Street"), (second, CHIDI, "4 Marina Road")],
+            services=services,
+        )
+    )
+    await gig.allocate()
+    caller = AtCaller(twilio.client, EMEKA.e164, "ATVId_emeka_no_bonus")
+    await caller.dial()
+    await caller.choose("Accept")
+    await flush_outbox(services)
+    code_1 = code_in(fake_at, NGOZI, first)
+    code_2 = code_in(fake_at, CHIDI, second)
+    await caller.choose("Arrived")
+    wrong = "0000" if code_1 != "0000" else "1111"
+    for _ in range(3):
+        await caller.press(wrong)
+    await caller.choose("Arrived")
+
+    finished = await caller.press(code_2)
+
+    today = await gig.today(emeka.id)
+    assert [e.kind.value for e in await gig.earnings(emeka.id)] == ["stop", "distance"]
+    assert finished.say.startswith(
+        f"Delivered. You earned {today.total.format()}. "
+        "Route finished. No bonus: a delivery went to an operator. Thank you!"
+    )
+    assert "bonus included" not in finished.say
+
+
 async def test_a_problem_at_the_door_in_swahili_hands_it_over_and_sends_her_on(
     services: Services, twilio: TwilioWebhooks, fake_at: FakeAfricasTalking
 ) -> None:
