@@ -46,8 +46,15 @@ class DriverDialog:
     async def _let_go(self, msg: InboundMessage, session: Session | None) -> tuple[Session, Reply]:
         """A driver silent at a door (waiting for the customer's code) is hung up on after a
         couple of minutes: he is texted how to carry on, his route and stop stay as they are,
-        and the goodbye says so. Once per call, however often the provider retries."""
+        and the goodbye says so. Once per call, however often the provider retries. A driver
+        with no route in progress (none, or one on offer) has no stop to carry on with: a plain
+        goodbye, and no SMS."""
         session = session or Session(HOME, await self._locale(msg))
+        spoken = msg.capabilities.in_language(session.locale)  # an SMS is in his own language
+        worker = await self._gig.worker_by_phone(msg.phone)
+        task = await self._gig.current_task(worker.id) if worker is not None else None
+        if task is None:
+            return session, Reply(self._t(spoken, "voice.no_answer"), end=True, locale=spoken)
         await self._notifications.queue(
             OutboundMessage(
                 provider=self._sms_provider,
@@ -61,7 +68,6 @@ class DriverDialog:
                 dedupe_key=f"driver-silent:{msg.session_key}",
             )
         )
-        spoken = msg.capabilities.in_language(session.locale)  # the SMS is in his own language
         goodbye = self._t(spoken, "drv.silent_goodbye")
         return session, Reply(goodbye, end=True, locale=spoken)
 

@@ -574,6 +574,39 @@ async def test_a_driver_silent_at_the_door_on_africas_talking_is_texted_how_to_c
     assert await gig.task(task.id) == before
 
 
+async def test_a_driver_with_no_route_silent_on_the_line_is_not_texted_about_a_stop(
+    services: Services, twilio: TwilioWebhooks, fake_at: FakeAfricasTalking
+) -> None:
+    """Emeka, with no route, calls and leaves the phone: the call ends with a plain goodbye.
+    He is not told his stop stays as it is, nor texted to press Arrived and enter a code: he
+    has no stop. Nor when he calls again and is silent while a route is offered to him."""
+    await driver(services, EMEKA, "Emeka")
+    caller = AtCaller(twilio.client, EMEKA.e164, "ATVId_emeka_idle")
+    heard = await caller.dial()
+    assert heard.say.startswith("Hello Emeka. No deliveries for you right now.")
+    for _ in range(2):
+        assert not (await caller.stay_silent()).ends_call
+    goodbye = await caller.stay_silent()
+
+    assert goodbye.ends_call
+    assert goodbye.say == "We did not hear anything. Goodbye."
+
+    placed = await order(services, NGOZI, "idle-offer-1")
+    await services.gig.create_task(
+        route("R-LAG-IDLE", [(placed, NGOZI, "12 Broad Street")], services=services)
+    )
+    again = TwilioCaller(twilio, EMEKA.e164)
+    assert (await again.call()).say.startswith("New route")
+    for _ in range(2):
+        assert not (await again.stay_silent()).hangup
+    hung_up = await again.stay_silent()
+
+    assert hung_up.hangup
+    assert hung_up.say == "We did not hear anything. Goodbye."
+    await flush_outbox(services)
+    assert fake_at.sent_to(EMEKA.e164) == []
+
+
 async def test_a_shopper_calling_still_reaches_the_shop(
     services: Services, twilio: TwilioWebhooks
 ) -> None:
