@@ -71,8 +71,9 @@ class DriverHome(DriverState):
         offered = await self.gig.open_offer(worker.id)
         if offered is None and task is None:
             # A free driver on the line pulls work: open routes are offered now, not at the
-            # next sweep (the allocation still picks the best driver, maybe someone else).
-            await self.gig.allocate()
+            # next sweep (the allocation still picks the best driver, maybe someone else), a
+            # route whose offer to him lapsed while he was not on the line included.
+            await self.gig.allocate(calling=worker.id)
             offered = await self.gig.open_offer(worker.id)
         if offered is not None:
             offer, task = offered

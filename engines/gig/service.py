@@ -546,9 +546,14 @@ class GigService:
         )
         return replace(task, status=TaskStatus.EXPIRED)
 
-    async def allocate(self) -> list[Offer]:
+    async def allocate(self, *, calling: uuid.UUID | None = None) -> list[Offer]:
         """Offer open tasks to the best free worker (see `allocation`); one offer per task and
         per worker at a time, never again to a worker who declined or let it lapse.
+
+        `calling`: a worker asking for work himself (on the line). An offer the sweeper made him
+        while he was not there lapsed unheard, so a task of it still open may go to him now:
+        the lapse barred him from it only for the sweeper (the route moves on to the next best
+        worker), not for ever, which left a route nobody else could take unoffered all day.
 
         Only the tasks of the region's day (its local calendar day, now) are offered, and only
         to a worker of that region on shift now whose shift lasts until the route is planned to
@@ -586,6 +591,7 @@ class GigService:
             excluded = {
                 (o.worker_id, o.task_id)
                 for o in await repo.offers(OfferStatus.DECLINED, OfferStatus.EXPIRED)
+                if o.status is OfferStatus.DECLINED or o.worker_id != calling
             }
             excluded |= {
                 (w.id, t.id)

@@ -20,6 +20,7 @@ from pydantic import SecretStr
 
 from core.app.bootstrap import Services
 from core.app.demo import load_distribution_demo
+from core.clock import SteppedClock
 from core.config import Settings
 from core.phone import Phone
 from core.region import RegionCode
@@ -264,6 +265,33 @@ async def test_a_driver_on_a_route_hears_so_when_pressing_accept_on_another(
     )
     assert (await gig.task(a.id)).status is TaskStatus.OPEN
     assert (await gig.task(b.id)).worker_id == emeka.id
+
+
+async def test_a_route_whose_offer_lapsed_unheard_is_offered_when_the_driver_calls(
+    services: Services, twilio: TwilioWebhooks, fake_at: FakeAfricasTalking, clock: SteppedClock
+) -> None:
+    """The sweeper offers Emeka a route while he is not on the line (nothing tells him), and
+    the offer lapses. When he then calls, the route still waiting in the pool is offered to
+    him, rather than 'No deliveries for you right now' with the route left for nobody."""
+    gig = services.gig
+    emeka = await driver(services, EMEKA, "Emeka")
+    placed = await order(services, NGOZI, "lapsed-1")
+    await picked_and_packed(services, placed)
+    task = await gig.create_task(
+        route("R-LAG-LAPSED", [(placed, NGOZI, "12 Broad Street")], services=services)
+    )
+    [offer] = await gig.allocate()  # the sweeper, while Emeka is not calling
+    assert offer.worker_id == emeka.id
+    clock.advance(services.settings.gig_offer_ttl_seconds + 1)
+    assert await gig.allocate() == []  # the sweeper does not offer it to him again
+
+    caller = AtCaller(twilio.client, EMEKA.e164, "ATVId_emeka_lapsed")
+    heard = await caller.dial()
+
+    assert heard.say.startswith(f"New route {' '.join(task.reference)}: 1 stop")
+    taken = await caller.choose("Accept")
+    assert taken.say.startswith(f"Route {' '.join(task.reference)} is yours.")
+    assert (await gig.task(task.id)).worker_id == emeka.id
 
 
 async def test_three_wrong_codes_in_swahili_call_an_operator(
