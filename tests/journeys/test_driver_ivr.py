@@ -326,7 +326,8 @@ async def test_three_wrong_codes_in_swahili_call_an_operator(
 
     caller = AtCaller(twilio.client, WANJIKU.e164, "ATVId_wanjiku")
     heard = await caller.dial()
-    assert heard.say.startswith(f"Safari mpya {' '.join(task.reference)}: vituo 1, kilomita 3.0.")
+    # one stop, one try: Swahili's singular ("kituo 1", "jaribio 1"), not "vituo 1"
+    assert heard.say.startswith(f"Safari mpya {' '.join(task.reference)}: kituo 1, kilomita 3.0.")
     assert "Bonyeza 1 kwa Kubali." in heard.say
     await caller.choose("Kubali")
     await flush_outbox(services)
@@ -335,7 +336,8 @@ async def test_three_wrong_codes_in_swahili_call_an_operator(
     await caller.choose("Nimefika")
     first = await caller.press(wrong)
     assert first.say.startswith("Namba si sahihi. Umebakiza majaribio 2.")
-    await caller.press(wrong)
+    second = await caller.press(wrong)
+    assert second.say.startswith("Namba si sahihi. Umebakiza jaribio 1.")
     third = await caller.press(wrong)
     assert third.say.startswith("Namba imekosewa mara tatu. Msimamizi atampigia mteja.")
     assert "kituo kinachofuata" not in third.say  # her only stop: no "go on to your next stop"
