@@ -11,6 +11,7 @@ from dialogs.driver.states import HOME, driver_states
 from dialogs.machine import Machine, Turn
 from engines.gig import GigService
 from engines.notifications import NotificationService
+from engines.orders import OrderService
 
 __all__ = ["DRIVER_STATE_PREFIX", "DriverDialog"]
 
@@ -23,6 +24,7 @@ class DriverDialog:
     def __init__(
         self,
         gig: GigService,
+        orders: OrderService,
         translate: Translator,
         notifications: NotificationService,
         sms_provider: str,
@@ -31,7 +33,7 @@ class DriverDialog:
         self._t = translate
         self._notifications = notifications
         self._sms_provider = sms_provider
-        self.machine = Machine(driver_states(gig), home=HOME, translate=translate)
+        self.machine = Machine(driver_states(gig, orders), home=HOME, translate=translate)
 
     async def step(
         self, msg: InboundMessage, session: Session | None, intent: Intent

@@ -6,8 +6,10 @@ Every screen works with DTMF alone: single-key choices, and the code keyed as fo
 from __future__ import annotations
 
 import uuid
+from contextlib import suppress
 from decimal import Decimal
 
+from core.money import Money
 from dialogs.machine import Choice, Go, Outcome, Reject, Screen, State, Turn
 from engines.gig import (
     CODE_DIGITS,
@@ -21,11 +23,13 @@ from engines.gig import (
     TaskStateError,
     Worker,
 )
+from engines.orders import Order, OrderService, OrderStatus, PaymentMethod, UnknownOrderError
 
 HOME = "drv.home"
 CODE = "drv.code"
 PROBLEM = "drv.problem"
 EARNINGS = "drv.earnings"
+SETTLED = frozenset({OrderStatus.CANCELLED, OrderStatus.RETURNED, OrderStatus.DELIVERED})
 
 
 class DriverState(State):
@@ -145,12 +149,23 @@ class DriverHome(DriverState):
 
 
 class DeliveryCode(DriverState):
-    """Four digits from the customer; three wrong tries hand the stop to an operator."""
+    """Four digits from the customer; three wrong tries hand the stop to an operator. At a
+    pay-on-delivery door the driver is told first how much cash to take (the app's `collect`)."""
 
     name = CODE
 
+    def __init__(self, gig: GigService, orders: OrderService) -> None:
+        super().__init__(gig)
+        self.orders = orders
+
     async def screen(self, turn: Turn) -> Screen:
-        return Screen(turn.t("drv.enter_code"), prompt=True, length=CODE_DIGITS)
+        text = turn.t("drv.enter_code")
+        reference = turn.vars.get("stop_order")
+        if isinstance(reference, str) and reference:
+            with suppress(UnknownOrderError):
+                if (due := _cash_due(await self.orders.get(reference))) is not None:
+                    text = f"{turn.t('drv.collect_cash', amount=due.format())}\n{text}"
+        return Screen(text, prompt=True, length=CODE_DIGITS)
 
     async def enter(self, turn: Turn, text: str) -> Outcome:
         code = text.strip().rstrip("#")
@@ -230,8 +245,20 @@ def _km(km: Decimal) -> str:
     return f"{km.quantize(Decimal('0.1'))}"
 
 
-def driver_states(gig: GigService) -> list[State]:
-    return [DriverHome(gig), DeliveryCode(gig), Problem(gig), Earnings(gig)]
+def _cash_due(order: Order) -> Money | None:
+    """The cash the driver takes at the door: a pay-on-delivery order's total, unless it was
+    paid meanwhile or is settled (as the drivers' app's `collect`)."""
+    if (
+        order.payment_method is not PaymentMethod.ON_DELIVERY
+        or order.paid_at is not None
+        or order.status in SETTLED
+    ):
+        return None
+    return order.total
+
+
+def driver_states(gig: GigService, orders: OrderService) -> list[State]:
+    return [DriverHome(gig), DeliveryCode(gig, orders), Problem(gig), Earnings(gig)]
 
 
 def _taken_off(turn: Turn, task: Task) -> Outcome | None:

@@ -179,14 +179,17 @@ async def test_a_delivery_day_over_both_voice_providers(
 
     # At Ngozi's door: a wrong code, then the right one.
     asked = await emeka_at.choose("Arrived")
-    assert asked.say.startswith("Enter the customer's 4-digit delivery code. Press 0 0 for Back.")
+    cash = (await services.orders.get(first)).total.format()  # Ngozi pays on delivery
+    assert asked.say.startswith(
+        f"Collect {cash} in cash. Enter the customer's 4-digit delivery code. Press 0 0 for Back."
+    )
     getter = asked.get_digits
     assert getter is not None
     # sent as soon as the fourth digit is keyed; '#' still ends a shorter one
     assert (getter.attrib["numDigits"], getter.attrib["finishOnKey"]) == ("4", "#")
     wrong = "0000" if code_1 != "0000" else "1111"
     again = await emeka_at.press(wrong)
-    assert again.say.startswith("Wrong code. 2 tries left. Enter the customer's 4-digit")
+    assert again.say.startswith(f"Wrong code. 2 tries left. Collect {cash} in cash. Enter the")
     delivered = await emeka_at.press(code_1)
     assert delivered.say.startswith("Delivered. You earned NGN 980.00. Stop 2 of 2: 4 Marina Road")
     assert (await services.orders.get(first)).status is OrderStatus.DELIVERED
@@ -265,6 +268,51 @@ async def test_a_driver_on_a_route_hears_so_when_pressing_accept_on_another(
     )
     assert (await gig.task(a.id)).status is TaskStatus.OPEN
     assert (await gig.task(b.id)).worker_id == emeka.id
+
+
+async def test_at_a_pay_on_delivery_door_the_driver_hears_the_cash_to_collect(
+    services: Services, twilio: TwilioWebhooks, fake_at: FakeAfricasTalking
+) -> None:
+    """Ngozi pays on delivery: at her door Emeka hears how much cash to take before he keys her
+    code (the drivers' app shows it as `collect`). Chidi's order is paid by M-Pesa: nothing to
+    collect, and nothing is said."""
+    gig = services.gig
+    await driver(services, EMEKA, "Emeka")
+    cash = await order(services, NGOZI, "cash-1")
+    mpesa = await services.orders.place(
+        PlaceOrder(
+            customer=CHIDI,
+            region=RegionCode.LAGOS,
+            lines=(CartLine("NDL-INDO-CHK", 1),),
+            payment_method=PaymentMethod.MPESA,
+            idempotency_key="cash-2",
+        )
+    )
+    await gig.create_task(
+        route(
+            "R-LAG-CASH",
+            [(cash, NGOZI, "12 Broad Street"), (mpesa.reference, CHIDI, "4 Marina Road")],
+            services=services,
+        )
+    )
+    await gig.allocate()
+    caller = AtCaller(twilio.client, EMEKA.e164, "ATVId_emeka_cash")
+    await caller.dial()
+    await caller.choose("Accept")
+    await flush_outbox(services)
+    total = (await services.orders.get(cash)).total
+
+    at_ngozi = await caller.choose("Arrived")
+
+    assert at_ngozi.say.startswith(
+        f"Collect {total.format()} in cash. Enter the customer's 4-digit delivery code."
+    )
+    again = await caller.press("12")  # a slip: the cash is said again with the code
+    assert again.say.startswith(f"The code has 4 digits. Collect {total.format()} in cash.")
+    await caller.press(code_in(fake_at, NGOZI, cash))
+    at_chidi = await caller.choose("Arrived")
+    assert at_chidi.say.startswith("Enter the customer's 4-digit delivery code.")
+    assert "cash" not in at_chidi.say
 
 
 async def test_a_route_whose_offer_lapsed_unheard_is_offered_when_the_driver_calls(
@@ -488,7 +536,7 @@ async def test_waiting_silently_at_the_door_on_africas_talking_keeps_the_call(
     asked_again = await caller.stay_silent()
 
     assert asked_again.say.startswith(
-        "The code has 4 digits. Enter the customer's 4-digit delivery code"
+        "The code has 4 digits. Collect NGN 19,995.00 in cash. Enter the customer's 4-digit"
     )
     delivered = await caller.press(code)
     assert delivered.say.startswith("Delivered. You earned NGN ")
@@ -761,7 +809,7 @@ async def test_a_code_keyed_at_a_door_whose_order_was_just_cancelled_costs_the_n
     await flush_outbox(services)
     code_1 = code_in(fake_at, NGOZI, first)
     asked = await emeka.choose("Arrived")
-    assert asked.say.startswith("Enter the customer's 4-digit delivery code")
+    assert "Enter the customer's 4-digit delivery code" in asked.say
 
     # Ngozi cancels while Emeka is at her door; he keys the code she read out anyway.
     await services.orders.advance(first, OrderStatus.CANCELLED, reason="customer")
