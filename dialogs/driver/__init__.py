@@ -52,21 +52,20 @@ class DriverDialog:
         with no route in progress (none, or one on offer) has no stop to carry on with: a plain
         goodbye, and no SMS."""
         session = session or Session(HOME, await self._locale(msg))
-        spoken = msg.capabilities.in_language(session.locale)  # an SMS is in his own language
+        spoken = msg.capabilities.in_language(session.locale)
         worker = await self._gig.worker_by_phone(msg.phone)
         task = await self._gig.current_task(worker.id) if worker is not None else None
         if task is None:
             return session, Reply(self._t(spoken, "voice.no_answer"), end=True, locale=spoken)
+        # His own language, not the session's: on a line without his language's voice (Twilio
+        # has no Swahili) the session took the language the line speaks.
+        own = await self._locale(msg)
         await self._notifications.queue(
             OutboundMessage(
                 provider=self._sms_provider,
                 kind=ChannelKind.SMS,
                 to=msg.phone,
-                reply=Reply(
-                    self._t(session.locale, "sms.driver_call_again"),
-                    end=True,
-                    locale=session.locale,
-                ),
+                reply=Reply(self._t(own, "sms.driver_call_again"), end=True, locale=own),
                 dedupe_key=f"driver-silent:{msg.session_key}",
             )
         )

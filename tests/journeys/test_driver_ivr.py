@@ -652,6 +652,51 @@ async def test_a_driver_silent_at_the_door_on_africas_talking_is_texted_how_to_c
     assert await gig.task(task.id) == before
 
 
+async def test_a_swahili_driver_silent_at_the_door_on_twilio_is_texted_in_swahili(
+    services: Services, twilio: TwilioWebhooks, fake_at: FakeAfricasTalking
+) -> None:
+    """Wanjiku hears English on Twilio (it has no Swahili voice), but the SMS on how to carry
+    on after a silent wait at the door is hers to read: in Swahili, as her other texts."""
+    gig = services.gig
+    nairobi = GeoPoint(-1.2864, 36.8172)
+    await driver(services, WANJIKU, "Wanjiku", at=nairobi, region=RegionCode.NAIROBI)
+    placed = await services.orders.place(
+        PlaceOrder(
+            customer=JUMA,
+            region=RegionCode.NAIROBI,
+            lines=(CartLine("NDL-INDO-CHK", 1),),
+            payment_method=PaymentMethod.ON_DELIVERY,
+            idempotency_key="nbo-silent-1",
+        )
+    )
+    await gig.create_task(
+        DeliveryRoute(
+            "R-NBO-SILENT",
+            RegionCode.NAIROBI,
+            nairobi,
+            services.clock.now(),
+            (RouteStop(placed.reference, JUMA, "Moi Avenue 10", nairobi, 1, Decimal("3.0")),),
+        )
+    )
+    await gig.allocate()
+    caller = TwilioCaller(twilio, WANJIKU.e164)
+    assert (await caller.call()).say.startswith("New route")  # English on Twilio
+    await caller.choose("Accept")
+    await caller.choose("Arrived")
+    for _ in range(2):
+        await caller.stay_silent()
+    goodbye = await caller.stay_silent()
+
+    assert goodbye.hangup
+    assert goodbye.say.startswith("We heard nothing for two minutes")
+    await flush_outbox(services)
+    [texted] = fake_at.sent_to(WANJIKU.e164)
+    assert texted.message == (
+        "OmniRoute: simu imekatika baada ya dakika 2 za kimya. Safari na vituo vyako "
+        "havijabadilika. Piga laini ya madereva tena, bonyeza Nimefika, weka namba."
+    )
+
+
 async def test_a_driver_with_no_route_silent_on_the_line_is_not_texted_about_a_stop(
     services: Services, twilio: TwilioWebhooks, fake_at: FakeAfricasTalking
 ) -> None:
