@@ -21,6 +21,7 @@ from engines.gig import (
     OfferClosedError,
     Task,
     TaskStateError,
+    UnknownTaskError,
     Worker,
 )
 from engines.orders import Order, OrderService, OrderStatus, PaymentMethod, UnknownOrderError
@@ -42,6 +43,18 @@ class DriverState(State):
             raise TaskStateError(f"{turn.msg.phone} is not a driver")
         return found
 
+    async def ended(self, turn: Turn) -> Outcome:
+        """His route is no longer in progress: the order of the door he was sent to (or is at)
+        was cancelled and took the route's last open door with it, so the route finished or was
+        cancelled under him. He hears so, then what he has now; else just the latter."""
+        raw = turn.vars.get("task")
+        if isinstance(raw, str):
+            with suppress(ValueError, UnknownTaskError):
+                gone = _taken_off(turn, await self.gig.task(uuid.UUID(raw)))
+                if gone is not None:
+                    return gone
+        return Go(HOME, remember=False)
+
 
 class DriverHome(DriverState):
     """What the driver needs now: a route on offer, else the next stop, else nothing to do."""
@@ -56,6 +69,7 @@ class DriverHome(DriverState):
             # the door he is sent to: its order may be cancelled before he gets there
             turn.vars["stop"] = stop.position
             turn.vars["stop_order"] = stop.order_reference
+            turn.vars["task"] = str(task.id)
             return Screen(
                 turn.t(
                     "drv.next_stop",
@@ -114,7 +128,7 @@ class DriverHome(DriverState):
                 worker = await self.worker(turn)
                 task = await self.gig.current_task(worker.id)
                 if task is None:
-                    return Go(HOME, remember=False)
+                    return await self.ended(turn)
                 if (gone := _taken_off(turn, task)) is not None:
                     return gone
                 stop = await self.gig.arrive(task.id, worker.id)
@@ -174,7 +188,7 @@ class DeliveryCode(DriverState):
         worker = await self.worker(turn)
         task = await self.gig.current_task(worker.id)
         if task is None:
-            return Go(HOME, remember=False)
+            return await self.ended(turn)
         if (gone := _taken_off(turn, task)) is not None:
             return gone
         result = await self.gig.confirm_delivery(task.id, worker.id, code)
@@ -211,7 +225,7 @@ class Problem(DriverState):
         worker = await self.worker(turn)
         task = await self.gig.current_task(worker.id)
         if task is None:
-            return Go(HOME, remember=False)
+            return await self.ended(turn)
         if (gone := _taken_off(turn, task)) is not None:
             return gone
         door = turn.vars.get("stop")

@@ -869,6 +869,45 @@ async def test_a_code_keyed_at_a_door_whose_order_was_just_cancelled_costs_the_n
     assert stop.code_attempts == 0  # Chidi's code still has its three tries
 
 
+async def test_a_code_keyed_at_the_last_door_whose_order_was_just_cancelled_says_so(
+    services: Services, twilio: TwilioWebhooks, fake_at: FakeAfricasTalking
+) -> None:
+    """Chidi's is Emeka's last door, and Chidi cancels while Emeka is there: the route finishes
+    under him. The code he keys gets 'Order … was cancelled: do not deliver it', not a bare
+    'No deliveries for you right now' that leaves him wondering what became of the goods."""
+    gig = services.gig
+    await driver(services, EMEKA, "Emeka", at=GeoPoint(6.60, 3.50))
+    first = await order(services, NGOZI, "last-door-1")
+    second = await order(services, CHIDI, "last-door-2")  # not packed yet when the route is taken
+    await picked_and_packed(services, first)
+    task = await gig.create_task(
+        route(
+            "R-LAG-LAST",
+            [(first, NGOZI, "12 Broad Street"), (second, CHIDI, "4 Marina Road")],
+            services=services,
+        )
+    )
+    await gig.allocate()
+    emeka = AtCaller(twilio.client, EMEKA.e164, "ATVId_emeka_last_door")
+    await emeka.dial()
+    await emeka.choose("Accept")
+    await flush_outbox(services)
+    await emeka.choose("Arrived")
+    await emeka.press(code_in(fake_at, NGOZI, first))
+    code_2 = code_in(fake_at, CHIDI, second)
+    await emeka.choose("Arrived")
+
+    await services.orders.advance(second, OrderStatus.CANCELLED, reason="customer")
+    await services.relay.drain()
+    heard = await emeka.press(code_2)
+
+    assert heard.say.startswith(
+        f"Order {' '.join(second)} was cancelled: do not deliver it. "
+        "Hello Emeka. No deliveries for you right now."
+    )
+    assert (await gig.task(task.id)).status is TaskStatus.COMPLETED
+
+
 async def test_arriving_after_the_door_he_was_sent_to_was_cancelled_marks_no_other_door(
     services: Services, twilio: TwilioWebhooks, fake_at: FakeAfricasTalking
 ) -> None:
