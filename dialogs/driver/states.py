@@ -10,6 +10,7 @@ from contextlib import suppress
 from decimal import Decimal
 
 from core.money import Money
+from core.region import zone
 from dialogs.machine import Choice, Go, Outcome, Reject, Screen, State, Turn
 from engines.gig import (
     CODE_DIGITS,
@@ -96,14 +97,19 @@ class DriverHome(DriverState):
         if offered is not None:
             offer, task = offered
             turn.vars["offer"] = str(offer.id)
+            text = turn.t(
+                "drv.offer",
+                reference=" ".join(task.reference),
+                stops=len(task.stops),
+                km=_km(task.km),
+                address=task.stops[0].address,
+            )
+            if task.departure > offer.offered_at:
+                # when to be at the warehouse to load (local time): not at once, when it is later
+                leaves = task.departure.astimezone(zone(task.region))
+                text = f"{text}\n{turn.t('drv.departs', time=f'{leaves:%H:%M}')}"
             return Screen(
-                turn.t(
-                    "drv.offer",
-                    reference=" ".join(task.reference),
-                    stops=len(task.stops),
-                    km=_km(task.km),
-                    address=task.stops[0].address,
-                ),
+                text,
                 (
                     Choice(turn.t("drv.accept"), "accept"),
                     Choice(turn.t("drv.decline"), "decline"),

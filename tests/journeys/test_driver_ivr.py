@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from pydantic import SecretStr
@@ -148,8 +149,11 @@ async def test_a_delivery_day_over_both_voice_providers(
     bayo = TwilioCaller(twilio, BAYO.e164)
     heard = await bayo.call()
     spelled = " ".join(task.reference)
+    # when to be at the warehouse: the route leaves in half an hour, Lagos time
+    leaves = f"{task.departure.astimezone(ZoneInfo('Africa/Lagos')):%H:%M}"
     assert heard.say.startswith(
         f"New route {spelled}: 2 stops, 6.5 kilometres. First stop: 12 Broad Street. "
+        f"It leaves the warehouse at {leaves}. "
         "Press 1 for Accept. Press 2 for Decline. Press 3 for Today's earnings."
     )
     assert heard.gather is not None
