@@ -157,7 +157,9 @@ class DriverHome(DriverState):
         try:
             if value == "accept":
                 task = await self.gig.accept(offer_id)
-                notice = turn.t("drv.accepted", reference=" ".join(task.reference))
+                notice = turn.t(
+                    "drv.accepted", reference=" ".join(task.reference), stops=len(task.stops)
+                )
             else:
                 await self.gig.decline(offer_id)
                 notice = turn.t("drv.declined")

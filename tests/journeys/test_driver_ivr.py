@@ -342,7 +342,9 @@ async def test_a_route_whose_offer_lapsed_unheard_is_offered_when_the_driver_cal
 
     assert heard.say.startswith(f"New route {' '.join(task.reference)}: 1 stop")
     taken = await caller.choose("Accept")
-    assert taken.say.startswith(f"Route {' '.join(task.reference)} is yours.")
+    assert taken.say.startswith(
+        f"Route {' '.join(task.reference)} is yours. The customer has their code."
+    )
     assert (await gig.task(task.id)).worker_id == emeka.id
 
 
