@@ -387,7 +387,10 @@ async def test_three_wrong_codes_in_swahili_call_an_operator(
     await flush_outbox(services)
     code = code_in(fake_at, JUMA, placed.reference)
     wrong = "0000" if code != "0000" else "1111"
-    await caller.choose("Nimefika")
+    asked = await caller.choose("Nimefika")
+    # Juma pays on delivery: the cash to take, in Swahili, before his code
+    due = (await services.orders.get(placed.reference)).total.format()
+    assert asked.say.startswith(f"Pokea {due} taslimu. Weka namba ya mteja ya tarakimu 4.")
     first = await caller.press(wrong)
     assert first.say.startswith("Namba si sahihi. Umebakiza majaribio 2.")
     second = await caller.press(wrong)
