@@ -117,8 +117,13 @@ class DriverHome(DriverState):
                 ),
                 back=False,
             )
+        text = turn.t("drv.idle", name=worker.name)
+        if missing := await self.gig.missing_documents(worker.id):
+            # a pending driver is never offered a route: say why, and what to hand in
+            papers = ", ".join(turn.t(f"drv.document_{kind.value}") for kind in missing)
+            text = turn.t("drv.idle_papers", name=worker.name, missing=papers)
         return Screen(
-            turn.t("drv.idle", name=worker.name),
+            text,
             (
                 Choice(turn.t("drv.refresh"), "refresh"),
                 Choice(turn.t("drv.earnings"), "earnings"),

@@ -219,6 +219,16 @@ class GigService:
         async with self._db.transaction() as s:
             return await SqlGigRepository(s).documents(worker_id)
 
+    async def missing_documents(self, worker_id: uuid.UUID) -> list[DocumentKind]:
+        """What a pending worker has still to hand in before a route can be offered to him
+        (nothing for one already active), in DocumentKind's order."""
+        worker = await self.worker(worker_id)
+        if worker.status is not WorkerStatus.PENDING:
+            return []
+        have = {d.kind for d in await self.documents(worker_id)}
+        needed = required_documents(worker.vehicle)
+        return [kind for kind in DocumentKind if kind in needed and kind not in have]
+
     async def add_shift(
         self, worker_id: uuid.UUID, starts_at: datetime, ends_at: datetime
     ) -> Shift:

@@ -27,11 +27,15 @@ from core.phone import Phone
 from core.region import RegionCode
 from engines.gig import (
     DeliveryRoute,
+    DocumentKind,
     GeoPoint,
     IncidentKind,
+    Onboard,
     RouteStop,
     StopStatus,
     TaskStatus,
+    Vehicle,
+    VehicleKind,
 )
 from engines.orders import CartLine, OrderStatus, PaymentMethod, PlaceOrder
 from engines.wms import Layout, PathPolicy, Zone, grid
@@ -737,6 +741,36 @@ async def test_a_driver_with_no_route_silent_on_the_line_is_not_texted_about_a_s
     assert hung_up.say == "We did not hear anything. Goodbye."
     await flush_outbox(services)
     assert fake_at.sent_to(EMEKA.e164) == []
+
+
+async def test_a_driver_whose_papers_are_not_in_hears_why_no_route_comes(
+    services: Services, twilio: TwilioWebhooks
+) -> None:
+    """Emeka is registered with a motorbike but only his ID is in: no route can be offered to
+    him until his driving licence is. He hears that, not 'No deliveries for you right now'
+    for ever; once it is in, he hears the usual screen."""
+    gig = services.gig
+    emeka = await gig.onboard(
+        Onboard(
+            EMEKA,
+            "Emeka",
+            "NIN12345678",
+            RegionCode.LAGOS,
+            Vehicle(VehicleKind.MOTORBIKE, "LAG-123-XY", 40),
+        )
+    )
+    await gig.upload_document(emeka.id, DocumentKind.NATIONAL_ID, b"%PDF-1.4", "application/pdf")
+
+    heard = await AtCaller(twilio.client, EMEKA.e164, "ATVId_emeka_papers").dial()
+
+    assert heard.say.startswith(
+        "Hello Emeka. No route can be offered to you until your papers are in: driving licence."
+    )
+    await gig.upload_document(
+        emeka.id, DocumentKind.DRIVING_LICENCE, b"%PDF-1.4", "application/pdf"
+    )
+    again = await AtCaller(twilio.client, EMEKA.e164, "ATVId_emeka_papers_in").dial()
+    assert again.say.startswith("Hello Emeka. No deliveries for you right now.")
 
 
 async def test_a_shopper_calling_still_reaches_the_shop(
