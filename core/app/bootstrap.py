@@ -309,7 +309,7 @@ def build_services(
         ),
         translate,
     )
-    drivers = DriverDialog(gig, translate, notifications, settings.sms_provider)
+    drivers = DriverDialog(gig, orders, translate, notifications, settings.sms_provider)
     roles = RoleDialog(dialog, drivers, gig.is_driver)
     pipeline = Pipeline(
         store,

@@ -11,6 +11,7 @@ from dialogs.driver.states import HOME, driver_states
 from dialogs.machine import Machine, Turn
 from engines.gig import GigService
 from engines.notifications import NotificationService
+from engines.orders import OrderService
 
 __all__ = ["DRIVER_STATE_PREFIX", "DriverDialog"]
 
@@ -23,6 +24,7 @@ class DriverDialog:
     def __init__(
         self,
         gig: GigService,
+        orders: OrderService,
         translate: Translator,
         notifications: NotificationService,
         sms_provider: str,
@@ -31,7 +33,7 @@ class DriverDialog:
         self._t = translate
         self._notifications = notifications
         self._sms_provider = sms_provider
-        self.machine = Machine(driver_states(gig), home=HOME, translate=translate)
+        self.machine = Machine(driver_states(gig, orders), home=HOME, translate=translate)
 
     async def step(
         self, msg: InboundMessage, session: Session | None, intent: Intent
@@ -46,22 +48,27 @@ class DriverDialog:
     async def _let_go(self, msg: InboundMessage, session: Session | None) -> tuple[Session, Reply]:
         """A driver silent at a door (waiting for the customer's code) is hung up on after a
         couple of minutes: he is texted how to carry on, his route and stop stay as they are,
-        and the goodbye says so. Once per call, however often the provider retries."""
+        and the goodbye says so. Once per call, however often the provider retries. A driver
+        with no route in progress (none, or one on offer) has no stop to carry on with: a plain
+        goodbye, and no SMS."""
         session = session or Session(HOME, await self._locale(msg))
+        spoken = msg.capabilities.in_language(session.locale)
+        worker = await self._gig.worker_by_phone(msg.phone)
+        task = await self._gig.current_task(worker.id) if worker is not None else None
+        if task is None:
+            return session, Reply(self._t(spoken, "voice.no_answer"), end=True, locale=spoken)
+        # His own language, not the session's: on a line without his language's voice (Twilio
+        # has no Swahili) the session took the language the line speaks.
+        own = await self._locale(msg)
         await self._notifications.queue(
             OutboundMessage(
                 provider=self._sms_provider,
                 kind=ChannelKind.SMS,
                 to=msg.phone,
-                reply=Reply(
-                    self._t(session.locale, "sms.driver_call_again"),
-                    end=True,
-                    locale=session.locale,
-                ),
+                reply=Reply(self._t(own, "sms.driver_call_again"), end=True, locale=own),
                 dedupe_key=f"driver-silent:{msg.session_key}",
             )
         )
-        spoken = msg.capabilities.in_language(session.locale)  # the SMS is in his own language
         goodbye = self._t(spoken, "drv.silent_goodbye")
         return session, Reply(goodbye, end=True, locale=spoken)
 

@@ -6,8 +6,11 @@ Every screen works with DTMF alone: single-key choices, and the code keyed as fo
 from __future__ import annotations
 
 import uuid
+from contextlib import suppress
 from decimal import Decimal
 
+from core.money import Money
+from core.region import zone
 from dialogs.machine import Choice, Go, Outcome, Reject, Screen, State, Turn
 from engines.gig import (
     CODE_DIGITS,
@@ -19,13 +22,16 @@ from engines.gig import (
     OfferClosedError,
     Task,
     TaskStateError,
+    UnknownTaskError,
     Worker,
 )
+from engines.orders import Order, OrderService, OrderStatus, PaymentMethod, UnknownOrderError
 
 HOME = "drv.home"
 CODE = "drv.code"
 PROBLEM = "drv.problem"
 EARNINGS = "drv.earnings"
+SETTLED = frozenset({OrderStatus.CANCELLED, OrderStatus.RETURNED, OrderStatus.DELIVERED})
 
 
 class DriverState(State):
@@ -37,6 +43,18 @@ class DriverState(State):
         if found is None:  # only registered drivers are routed here
             raise TaskStateError(f"{turn.msg.phone} is not a driver")
         return found
+
+    async def ended(self, turn: Turn) -> Outcome:
+        """His route is no longer in progress: the order of the door he was sent to (or is at)
+        was cancelled and took the route's last open door with it, so the route finished or was
+        cancelled under him. He hears so, then what he has now; else just the latter."""
+        raw = turn.vars.get("task")
+        if isinstance(raw, str):
+            with suppress(ValueError, UnknownTaskError):
+                gone = _taken_off(turn, await self.gig.task(uuid.UUID(raw)))
+                if gone is not None:
+                    return gone
+        return Go(HOME, remember=False)
 
 
 class DriverHome(DriverState):
@@ -52,6 +70,7 @@ class DriverHome(DriverState):
             # the door he is sent to: its order may be cancelled before he gets there
             turn.vars["stop"] = stop.position
             turn.vars["stop_order"] = stop.order_reference
+            turn.vars["task"] = str(task.id)
             return Screen(
                 turn.t(
                     "drv.next_stop",
@@ -71,20 +90,26 @@ class DriverHome(DriverState):
         offered = await self.gig.open_offer(worker.id)
         if offered is None and task is None:
             # A free driver on the line pulls work: open routes are offered now, not at the
-            # next sweep (the allocation still picks the best driver, maybe someone else).
-            await self.gig.allocate()
+            # next sweep (the allocation still picks the best driver, maybe someone else), a
+            # route whose offer to him lapsed while he was not on the line included.
+            await self.gig.allocate(calling=worker.id)
             offered = await self.gig.open_offer(worker.id)
         if offered is not None:
             offer, task = offered
             turn.vars["offer"] = str(offer.id)
+            text = turn.t(
+                "drv.offer",
+                reference=" ".join(task.reference),
+                stops=len(task.stops),
+                km=_km(task.km),
+                address=task.stops[0].address,
+            )
+            if task.departure > offer.offered_at:
+                # when to be at the warehouse to load (local time): not at once, when it is later
+                leaves = task.departure.astimezone(zone(task.region))
+                text = f"{text}\n{turn.t('drv.departs', time=f'{leaves:%H:%M}')}"
             return Screen(
-                turn.t(
-                    "drv.offer",
-                    reference=" ".join(task.reference),
-                    stops=len(task.stops),
-                    km=_km(task.km),
-                    address=task.stops[0].address,
-                ),
+                text,
                 (
                     Choice(turn.t("drv.accept"), "accept"),
                     Choice(turn.t("drv.decline"), "decline"),
@@ -92,8 +117,13 @@ class DriverHome(DriverState):
                 ),
                 back=False,
             )
+        text = turn.t("drv.idle", name=worker.name)
+        if missing := await self.gig.missing_documents(worker.id):
+            # a pending driver is never offered a route: say why, and what to hand in
+            papers = ", ".join(turn.t(f"drv.document_{kind.value}") for kind in missing)
+            text = turn.t("drv.idle_papers", name=worker.name, missing=papers)
         return Screen(
-            turn.t("drv.idle", name=worker.name),
+            text,
             (
                 Choice(turn.t("drv.refresh"), "refresh"),
                 Choice(turn.t("drv.earnings"), "earnings"),
@@ -109,7 +139,7 @@ class DriverHome(DriverState):
                 worker = await self.worker(turn)
                 task = await self.gig.current_task(worker.id)
                 if task is None:
-                    return Go(HOME, remember=False)
+                    return await self.ended(turn)
                 if (gone := _taken_off(turn, task)) is not None:
                     return gone
                 stop = await self.gig.arrive(task.id, worker.id)
@@ -132,7 +162,9 @@ class DriverHome(DriverState):
         try:
             if value == "accept":
                 task = await self.gig.accept(offer_id)
-                notice = turn.t("drv.accepted", reference=" ".join(task.reference))
+                notice = turn.t(
+                    "drv.accepted", reference=" ".join(task.reference), stops=len(task.stops)
+                )
             else:
                 await self.gig.decline(offer_id)
                 notice = turn.t("drv.declined")
@@ -144,12 +176,23 @@ class DriverHome(DriverState):
 
 
 class DeliveryCode(DriverState):
-    """Four digits from the customer; three wrong tries hand the stop to an operator."""
+    """Four digits from the customer; three wrong tries hand the stop to an operator. At a
+    pay-on-delivery door the driver is told first how much cash to take (the app's `collect`)."""
 
     name = CODE
 
+    def __init__(self, gig: GigService, orders: OrderService) -> None:
+        super().__init__(gig)
+        self.orders = orders
+
     async def screen(self, turn: Turn) -> Screen:
-        return Screen(turn.t("drv.enter_code"), prompt=True, length=CODE_DIGITS)
+        text = turn.t("drv.enter_code")
+        reference = turn.vars.get("stop_order")
+        if isinstance(reference, str) and reference:
+            with suppress(UnknownOrderError):
+                if (due := _cash_due(await self.orders.get(reference))) is not None:
+                    text = f"{turn.t('drv.collect_cash', amount=due.format())}\n{text}"
+        return Screen(text, prompt=True, length=CODE_DIGITS)
 
     async def enter(self, turn: Turn, text: str) -> Outcome:
         code = text.strip().rstrip("#")
@@ -158,7 +201,7 @@ class DeliveryCode(DriverState):
         worker = await self.worker(turn)
         task = await self.gig.current_task(worker.id)
         if task is None:
-            return Go(HOME, remember=False)
+            return await self.ended(turn)
         if (gone := _taken_off(turn, task)) is not None:
             return gone
         result = await self.gig.confirm_delivery(task.id, worker.id, code)
@@ -174,6 +217,7 @@ class DeliveryCode(DriverState):
         assert result.earned is not None
         notice = turn.t("drv.delivered", amount=result.earned.format())
         if result.task_completed:
+            # no completion bonus for a route with a door handed to an operator
             done = "drv.route_done" if result.bonus is not None else "drv.route_done_no_bonus"
             notice = f"{notice}\n{turn.t(done)}"
         return Go(HOME, remember=False, notice=notice)
@@ -194,7 +238,7 @@ class Problem(DriverState):
         worker = await self.worker(turn)
         task = await self.gig.current_task(worker.id)
         if task is None:
-            return Go(HOME, remember=False)
+            return await self.ended(turn)
         if (gone := _taken_off(turn, task)) is not None:
             return gone
         door = turn.vars.get("stop")
@@ -228,8 +272,20 @@ def _km(km: Decimal) -> str:
     return f"{km.quantize(Decimal('0.1'))}"
 
 
-def driver_states(gig: GigService) -> list[State]:
-    return [DriverHome(gig), DeliveryCode(gig), Problem(gig), Earnings(gig)]
+def _cash_due(order: Order) -> Money | None:
+    """The cash the driver takes at the door: a pay-on-delivery order's total, unless it was
+    paid meanwhile or is settled (as the drivers' app's `collect`)."""
+    if (
+        order.payment_method is not PaymentMethod.ON_DELIVERY
+        or order.paid_at is not None
+        or order.status in SETTLED
+    ):
+        return None
+    return order.total
+
+
+def driver_states(gig: GigService, orders: OrderService) -> list[State]:
+    return [DriverHome(gig), DeliveryCode(gig, orders), Problem(gig), Earnings(gig)]
 
 
 def _taken_off(turn: Turn, task: Task) -> Outcome | None:

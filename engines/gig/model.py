@@ -451,7 +451,8 @@ class DeliveryResult:
     attempts_left: int
     earned: Money | None = None
     task_completed: bool = False
-    bonus: Money | None = None  # the route's completion bonus, included in `earned`
+    # the route's completion bonus, in `earned`; None when a door went to an operator
+    bonus: Money | None = None
 
 
 # --- pay ----------------------------------------------------------------------------------------

@@ -219,6 +219,16 @@ class GigService:
         async with self._db.transaction() as s:
             return await SqlGigRepository(s).documents(worker_id)
 
+    async def missing_documents(self, worker_id: uuid.UUID) -> list[DocumentKind]:
+        """What a pending worker has still to hand in before a route can be offered to him
+        (nothing for one already active), in DocumentKind's order."""
+        worker = await self.worker(worker_id)
+        if worker.status is not WorkerStatus.PENDING:
+            return []
+        have = {d.kind for d in await self.documents(worker_id)}
+        needed = required_documents(worker.vehicle)
+        return [kind for kind in DocumentKind if kind in needed and kind not in have]
+
     async def add_shift(
         self, worker_id: uuid.UUID, starts_at: datetime, ends_at: datetime
     ) -> Shift:
@@ -546,9 +556,14 @@ class GigService:
         )
         return replace(task, status=TaskStatus.EXPIRED)
 
-    async def allocate(self) -> list[Offer]:
+    async def allocate(self, *, calling: uuid.UUID | None = None) -> list[Offer]:
         """Offer open tasks to the best free worker (see `allocation`); one offer per task and
         per worker at a time, never again to a worker who declined or let it lapse.
+
+        `calling`: a worker asking for work himself (on the line). An offer the sweeper made him
+        while he was not there lapsed unheard, so a task of it still open may go to him now:
+        the lapse barred him from it only for the sweeper (the route moves on to the next best
+        worker), not for ever, which left a route nobody else could take unoffered all day.
 
         Only the tasks of the region's day (its local calendar day, now) are offered, and only
         to a worker of that region on shift now whose shift lasts until the route is planned to
@@ -586,6 +601,7 @@ class GigService:
             excluded = {
                 (o.worker_id, o.task_id)
                 for o in await repo.offers(OfferStatus.DECLINED, OfferStatus.EXPIRED)
+                if o.status is OfferStatus.DECLINED or o.worker_id != calling
             }
             excluded |= {
                 (w.id, t.id)
@@ -894,7 +910,7 @@ class GigService:
                         now,
                     )
                     await repo.add_incident(incident)
-                    completed, _bonus = await self._maybe_complete(
+                    completed, _none = await self._maybe_complete(
                         repo, task, worker_id, stop.position
                     )
                     outcome, left = CodeCheck.ESCALATED, 0

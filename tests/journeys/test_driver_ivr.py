@@ -14,22 +14,28 @@ from collections.abc import AsyncIterator
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from pydantic import SecretStr
 
 from core.app.bootstrap import Services
 from core.app.demo import load_distribution_demo
+from core.clock import SteppedClock
 from core.config import Settings
 from core.phone import Phone
 from core.region import RegionCode
 from engines.gig import (
     DeliveryRoute,
+    DocumentKind,
     GeoPoint,
     IncidentKind,
+    Onboard,
     RouteStop,
     StopStatus,
     TaskStatus,
+    Vehicle,
+    VehicleKind,
 )
 from engines.orders import CartLine, OrderStatus, PaymentMethod, PlaceOrder
 from engines.wms import Layout, PathPolicy, Zone, grid
@@ -147,8 +153,11 @@ async def test_a_delivery_day_over_both_voice_providers(
     bayo = TwilioCaller(twilio, BAYO.e164)
     heard = await bayo.call()
     spelled = " ".join(task.reference)
+    # when to be at the warehouse: the route leaves in half an hour, Lagos time
+    leaves = f"{task.departure.astimezone(ZoneInfo('Africa/Lagos')):%H:%M}"
     assert heard.say.startswith(
         f"New route {spelled}: 2 stops, 6.5 kilometres. First stop: 12 Broad Street. "
+        f"It leaves the warehouse at {leaves}. "
         "Press 1 for Accept. Press 2 for Decline. Press 3 for Today's earnings."
     )
     assert heard.gather is not None
@@ -178,14 +187,17 @@ async def test_a_delivery_day_over_both_voice_providers(
 
     # At Ngozi's door: a wrong code, then the right one.
     asked = await emeka_at.choose("Arrived")
-    assert asked.say.startswith("Enter the customer's 4-digit delivery code. Press 0 0 for Back.")
+    cash = (await services.orders.get(first)).total.format()  # Ngozi pays on delivery
+    assert asked.say.startswith(
+        f"Collect {cash} in cash. Enter the customer's 4-digit delivery code. Press 0 0 for Back."
+    )
     getter = asked.get_digits
     assert getter is not None
     # sent as soon as the fourth digit is keyed; '#' still ends a shorter one
     assert (getter.attrib["numDigits"], getter.attrib["finishOnKey"]) == ("4", "#")
     wrong = "0000" if code_1 != "0000" else "1111"
     again = await emeka_at.press(wrong)
-    assert again.say.startswith("Wrong code. 2 tries left. Enter the customer's 4-digit")
+    assert again.say.startswith(f"Wrong code. 2 tries left. Collect {cash} in cash. Enter the")
     delivered = await emeka_at.press(code_1)
     assert delivered.say.startswith("Delivered. You earned NGN 980.00. Stop 2 of 2: 4 Marina Road")
     assert (await services.orders.get(first)).status is OrderStatus.DELIVERED
@@ -266,6 +278,80 @@ async def test_a_driver_on_a_route_hears_so_when_pressing_accept_on_another(
     assert (await gig.task(b.id)).worker_id == emeka.id
 
 
+async def test_at_a_pay_on_delivery_door_the_driver_hears_the_cash_to_collect(
+    services: Services, twilio: TwilioWebhooks, fake_at: FakeAfricasTalking
+) -> None:
+    """Ngozi pays on delivery: at her door Emeka hears how much cash to take before he keys her
+    code (the drivers' app shows it as `collect`). Chidi's order is paid by M-Pesa: nothing to
+    collect, and nothing is said."""
+    gig = services.gig
+    await driver(services, EMEKA, "Emeka")
+    cash = await order(services, NGOZI, "cash-1")
+    mpesa = await services.orders.place(
+        PlaceOrder(
+            customer=CHIDI,
+            region=RegionCode.LAGOS,
+            lines=(CartLine("NDL-INDO-CHK", 1),),
+            payment_method=PaymentMethod.MPESA,
+            idempotency_key="cash-2",
+        )
+    )
+    await gig.create_task(
+        route(
+            "R-LAG-CASH",
+            [(cash, NGOZI, "12 Broad Street"), (mpesa.reference, CHIDI, "4 Marina Road")],
+            services=services,
+        )
+    )
+    await gig.allocate()
+    caller = AtCaller(twilio.client, EMEKA.e164, "ATVId_emeka_cash")
+    await caller.dial()
+    await caller.choose("Accept")
+    await flush_outbox(services)
+    total = (await services.orders.get(cash)).total
+
+    at_ngozi = await caller.choose("Arrived")
+
+    assert at_ngozi.say.startswith(
+        f"Collect {total.format()} in cash. Enter the customer's 4-digit delivery code."
+    )
+    again = await caller.press("12")  # a slip: the cash is said again with the code
+    assert again.say.startswith(f"The code has 4 digits. Collect {total.format()} in cash.")
+    await caller.press(code_in(fake_at, NGOZI, cash))
+    at_chidi = await caller.choose("Arrived")
+    assert at_chidi.say.startswith("Enter the customer's 4-digit delivery code.")
+    assert "cash" not in at_chidi.say
+
+
+async def test_a_route_whose_offer_lapsed_unheard_is_offered_when_the_driver_calls(
+    services: Services, twilio: TwilioWebhooks, fake_at: FakeAfricasTalking, clock: SteppedClock
+) -> None:
+    """The sweeper offers Emeka a route while he is not on the line (nothing tells him), and
+    the offer lapses. When he then calls, the route still waiting in the pool is offered to
+    him, rather than 'No deliveries for you right now' with the route left for nobody."""
+    gig = services.gig
+    emeka = await driver(services, EMEKA, "Emeka")
+    placed = await order(services, NGOZI, "lapsed-1")
+    await picked_and_packed(services, placed)
+    task = await gig.create_task(
+        route("R-LAG-LAPSED", [(placed, NGOZI, "12 Broad Street")], services=services)
+    )
+    [offer] = await gig.allocate()  # the sweeper, while Emeka is not calling
+    assert offer.worker_id == emeka.id
+    clock.advance(services.settings.gig_offer_ttl_seconds + 1)
+    assert await gig.allocate() == []  # the sweeper does not offer it to him again
+
+    caller = AtCaller(twilio.client, EMEKA.e164, "ATVId_emeka_lapsed")
+    heard = await caller.dial()
+
+    assert heard.say.startswith(f"New route {' '.join(task.reference)}: 1 stop")
+    taken = await caller.choose("Accept")
+    assert taken.say.startswith(
+        f"Route {' '.join(task.reference)} is yours. The customer has their code."
+    )
+    assert (await gig.task(task.id)).worker_id == emeka.id
+
+
 async def test_three_wrong_codes_in_swahili_call_an_operator(
     services: Services, twilio: TwilioWebhooks, fake_at: FakeAfricasTalking
 ) -> None:
@@ -298,16 +384,21 @@ async def test_three_wrong_codes_in_swahili_call_an_operator(
 
     caller = AtCaller(twilio.client, WANJIKU.e164, "ATVId_wanjiku")
     heard = await caller.dial()
-    assert heard.say.startswith(f"Safari mpya {' '.join(task.reference)}: vituo 1, kilomita 3.0.")
+    # one stop, one try: Swahili's singular ("kituo 1", "jaribio 1"), not "vituo 1"
+    assert heard.say.startswith(f"Safari mpya {' '.join(task.reference)}: kituo 1, kilomita 3.0.")
     assert "Bonyeza 1 kwa Kubali." in heard.say
     await caller.choose("Kubali")
     await flush_outbox(services)
     code = code_in(fake_at, JUMA, placed.reference)
     wrong = "0000" if code != "0000" else "1111"
-    await caller.choose("Nimefika")
+    asked = await caller.choose("Nimefika")
+    # Juma pays on delivery: the cash to take, in Swahili, before his code
+    due = (await services.orders.get(placed.reference)).total.format()
+    assert asked.say.startswith(f"Pokea {due} taslimu. Weka namba ya mteja ya tarakimu 4.")
     first = await caller.press(wrong)
     assert first.say.startswith("Namba si sahihi. Umebakiza majaribio 2.")
-    await caller.press(wrong)
+    second = await caller.press(wrong)
+    assert second.say.startswith("Namba si sahihi. Umebakiza jaribio 1.")
     third = await caller.press(wrong)
     assert third.say.startswith("Namba imekosewa mara tatu. Msimamizi atampigia mteja.")
     assert "kituo kinachofuata" not in third.say  # her only stop: no "go on to your next stop"
@@ -317,6 +408,47 @@ async def test_three_wrong_codes_in_swahili_call_an_operator(
     assert "three wrong delivery codes" in alert.message
     assert WANJIKU.e164 in alert.message
     assert (await gig.today(wanjiku.id)).stops == 0
+
+
+async def test_a_route_finished_after_a_door_went_to_an_operator_is_not_said_to_pay_a_bonus(
+    services: Services, twilio: TwilioWebhooks, fake_at: FakeAfricasTalking
+) -> None:
+    """Three wrong codes hand Ngozi's door to an operator; Emeka proves Chidi's, his last. The
+    route pays no completion bonus then, and he must not hear that it did."""
+    gig = services.gig
+    emeka = await driver(services, EMEKA, "Emeka")
+    first = await order(services, NGOZI, "no-bonus-1")
+    second = await order(services, CHIDI, "no-bonus-2")
+    await picked_and_packed(services, first, second)
+    await gig.create_task(
+        route(
+            "R-LAG-NOBONUS",
+            [(first, NGOZI, "12 Broad Street"), (second, CHIDI, "4 Marina Road")],
+            services=services,
+        )
+    )
+    await gig.allocate()
+    caller = AtCaller(twilio.client, EMEKA.e164, "ATVId_emeka_no_bonus")
+    await caller.dial()
+    await caller.choose("Accept")
+    await flush_outbox(services)
+    code_1 = code_in(fake_at, NGOZI, first)
+    code_2 = code_in(fake_at, CHIDI, second)
+    await caller.choose("Arrived")
+    wrong = "0000" if code_1 != "0000" else "1111"
+    for _ in range(3):
+        await caller.press(wrong)
+    await caller.choose("Arrived")
+
+    finished = await caller.press(code_2)
+
+    today = await gig.today(emeka.id)
+    assert [e.kind.value for e in await gig.earnings(emeka.id)] == ["stop", "distance"]
+    assert finished.say.startswith(
+        f"Delivered. You earned {today.total.format()}. "
+        "Route finished. No bonus: a delivery went to an operator. Thank you!"
+    )
+    assert "bonus included" not in finished.say
 
 
 async def test_a_problem_at_the_door_in_swahili_hands_it_over_and_sends_her_on(
@@ -417,7 +549,7 @@ async def test_waiting_silently_at_the_door_on_africas_talking_keeps_the_call(
     asked_again = await caller.stay_silent()
 
     assert asked_again.say.startswith(
-        "The code has 4 digits. Enter the customer's 4-digit delivery code"
+        "The code has 4 digits. Collect NGN 19,995.00 in cash. Enter the customer's 4-digit"
     )
     delivered = await caller.press(code)
     assert delivered.say.startswith("Delivered. You earned NGN ")
@@ -531,6 +663,114 @@ async def test_a_driver_silent_at_the_door_on_africas_talking_is_texted_how_to_c
         "Call the driver line again, press Arrived and enter the code."
     )
     assert await gig.task(task.id) == before
+
+
+async def test_a_swahili_driver_silent_at_the_door_on_twilio_is_texted_in_swahili(
+    services: Services, twilio: TwilioWebhooks, fake_at: FakeAfricasTalking
+) -> None:
+    """Wanjiku hears English on Twilio (it has no Swahili voice), but the SMS on how to carry
+    on after a silent wait at the door is hers to read: in Swahili, as her other texts."""
+    gig = services.gig
+    nairobi = GeoPoint(-1.2864, 36.8172)
+    await driver(services, WANJIKU, "Wanjiku", at=nairobi, region=RegionCode.NAIROBI)
+    placed = await services.orders.place(
+        PlaceOrder(
+            customer=JUMA,
+            region=RegionCode.NAIROBI,
+            lines=(CartLine("NDL-INDO-CHK", 1),),
+            payment_method=PaymentMethod.ON_DELIVERY,
+            idempotency_key="nbo-silent-1",
+        )
+    )
+    await gig.create_task(
+        DeliveryRoute(
+            "R-NBO-SILENT",
+            RegionCode.NAIROBI,
+            nairobi,
+            services.clock.now(),
+            (RouteStop(placed.reference, JUMA, "Moi Avenue 10", nairobi, 1, Decimal("3.0")),),
+        )
+    )
+    await gig.allocate()
+    caller = TwilioCaller(twilio, WANJIKU.e164)
+    assert (await caller.call()).say.startswith("New route")  # English on Twilio
+    await caller.choose("Accept")
+    await caller.choose("Arrived")
+    for _ in range(2):
+        await caller.stay_silent()
+    goodbye = await caller.stay_silent()
+
+    assert goodbye.hangup
+    assert goodbye.say.startswith("We heard nothing for two minutes")
+    await flush_outbox(services)
+    [texted] = fake_at.sent_to(WANJIKU.e164)
+    assert texted.message == (
+        "OmniRoute: simu imekatika baada ya dakika 2 za kimya. Safari na vituo vyako "
+        "havijabadilika. Piga laini ya madereva tena, bonyeza Nimefika, weka namba."
+    )
+
+
+async def test_a_driver_with_no_route_silent_on_the_line_is_not_texted_about_a_stop(
+    services: Services, twilio: TwilioWebhooks, fake_at: FakeAfricasTalking
+) -> None:
+    """Emeka, with no route, calls and leaves the phone: the call ends with a plain goodbye.
+    He is not told his stop stays as it is, nor texted to press Arrived and enter a code: he
+    has no stop. Nor when he calls again and is silent while a route is offered to him."""
+    await driver(services, EMEKA, "Emeka")
+    caller = AtCaller(twilio.client, EMEKA.e164, "ATVId_emeka_idle")
+    heard = await caller.dial()
+    assert heard.say.startswith("Hello Emeka. No deliveries for you right now.")
+    for _ in range(2):
+        assert not (await caller.stay_silent()).ends_call
+    goodbye = await caller.stay_silent()
+
+    assert goodbye.ends_call
+    assert goodbye.say == "We did not hear anything. Goodbye."
+
+    placed = await order(services, NGOZI, "idle-offer-1")
+    await services.gig.create_task(
+        route("R-LAG-IDLE", [(placed, NGOZI, "12 Broad Street")], services=services)
+    )
+    again = TwilioCaller(twilio, EMEKA.e164)
+    assert (await again.call()).say.startswith("New route")
+    for _ in range(2):
+        assert not (await again.stay_silent()).hangup
+    hung_up = await again.stay_silent()
+
+    assert hung_up.hangup
+    assert hung_up.say == "We did not hear anything. Goodbye."
+    await flush_outbox(services)
+    assert fake_at.sent_to(EMEKA.e164) == []
+
+
+async def test_a_driver_whose_papers_are_not_in_hears_why_no_route_comes(
+    services: Services, twilio: TwilioWebhooks
+) -> None:
+    """Emeka is registered with a motorbike but only his ID is in: no route can be offered to
+    him until his driving licence is. He hears that, not 'No deliveries for you right now'
+    for ever; once it is in, he hears the usual screen."""
+    gig = services.gig
+    emeka = await gig.onboard(
+        Onboard(
+            EMEKA,
+            "Emeka",
+            "NIN12345678",
+            RegionCode.LAGOS,
+            Vehicle(VehicleKind.MOTORBIKE, "LAG-123-XY", 40),
+        )
+    )
+    await gig.upload_document(emeka.id, DocumentKind.NATIONAL_ID, b"%PDF-1.4", "application/pdf")
+
+    heard = await AtCaller(twilio.client, EMEKA.e164, "ATVId_emeka_papers").dial()
+
+    assert heard.say.startswith(
+        "Hello Emeka. No route can be offered to you until your papers are in: driving licence."
+    )
+    await gig.upload_document(
+        emeka.id, DocumentKind.DRIVING_LICENCE, b"%PDF-1.4", "application/pdf"
+    )
+    again = await AtCaller(twilio.client, EMEKA.e164, "ATVId_emeka_papers_in").dial()
+    assert again.say.startswith("Hello Emeka. No deliveries for you right now.")
 
 
 async def test_a_shopper_calling_still_reaches_the_shop(
@@ -657,7 +897,7 @@ async def test_a_code_keyed_at_a_door_whose_order_was_just_cancelled_costs_the_n
     await flush_outbox(services)
     code_1 = code_in(fake_at, NGOZI, first)
     asked = await emeka.choose("Arrived")
-    assert asked.say.startswith("Enter the customer's 4-digit delivery code")
+    assert "Enter the customer's 4-digit delivery code" in asked.say
 
     # Ngozi cancels while Emeka is at her door; he keys the code she read out anyway.
     await services.orders.advance(first, OrderStatus.CANCELLED, reason="customer")
@@ -670,6 +910,45 @@ async def test_a_code_keyed_at_a_door_whose_order_was_just_cancelled_costs_the_n
     )
     [stop] = (await gig.task(task.id)).stops
     assert stop.code_attempts == 0  # Chidi's code still has its three tries
+
+
+async def test_a_code_keyed_at_the_last_door_whose_order_was_just_cancelled_says_so(
+    services: Services, twilio: TwilioWebhooks, fake_at: FakeAfricasTalking
+) -> None:
+    """Chidi's is Emeka's last door, and Chidi cancels while Emeka is there: the route finishes
+    under him. The code he keys gets 'Order … was cancelled: do not deliver it', not a bare
+    'No deliveries for you right now' that leaves him wondering what became of the goods."""
+    gig = services.gig
+    await driver(services, EMEKA, "Emeka", at=GeoPoint(6.60, 3.50))
+    first = await order(services, NGOZI, "last-door-1")
+    second = await order(services, CHIDI, "last-door-2")  # not packed yet when the route is taken
+    await picked_and_packed(services, first)
+    task = await gig.create_task(
+        route(
+            "R-LAG-LAST",
+            [(first, NGOZI, "12 Broad Street"), (second, CHIDI, "4 Marina Road")],
+            services=services,
+        )
+    )
+    await gig.allocate()
+    emeka = AtCaller(twilio.client, EMEKA.e164, "ATVId_emeka_last_door")
+    await emeka.dial()
+    await emeka.choose("Accept")
+    await flush_outbox(services)
+    await emeka.choose("Arrived")
+    await emeka.press(code_in(fake_at, NGOZI, first))
+    code_2 = code_in(fake_at, CHIDI, second)
+    await emeka.choose("Arrived")
+
+    await services.orders.advance(second, OrderStatus.CANCELLED, reason="customer")
+    await services.relay.drain()
+    heard = await emeka.press(code_2)
+
+    assert heard.say.startswith(
+        f"Order {' '.join(second)} was cancelled: do not deliver it. "
+        "Hello Emeka. No deliveries for you right now."
+    )
+    assert (await gig.task(task.id)).status is TaskStatus.COMPLETED
 
 
 async def test_arriving_after_the_door_he_was_sent_to_was_cancelled_marks_no_other_door(
