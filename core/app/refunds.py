@@ -23,7 +23,7 @@ from core.phone import Phone
 from engines.customers import CustomerService
 from engines.ledger import Books
 from engines.notifications import NotificationService
-from engines.orders import OrderService, OrderStatus, UnknownOrderError
+from engines.orders import Order, OrderService, OrderStatus, UnknownOrderError
 from engines.orders.events import OrderStatusChanged
 from engines.payments import (
     Direction,
@@ -191,6 +191,23 @@ def return_refunds(due: Money, left: Sequence[Money]) -> list[Money]:
     return parts
 
 
+def can_refund(payments: PaymentService, provider: str) -> bool:
+    """Whether the rail a payment came by can give money back (MTN MoMo cannot)."""
+    return hasattr(payments.rail(provider), "refund")
+
+
+async def returned_refunds(
+    payments: PaymentService, order: Order
+) -> list[tuple[PaymentIntent, str, Money]]:
+    """What a return after delivery gives back of each checkout payment (oldest first): the
+    payment, the refund's key and the amount (zero: nothing of that one). Read again for a
+    redelivery, it answers the same (what a key's refund took already counts as left for it)."""
+    paid = checkout_payments(await payments.for_order(order.reference), order.reference)
+    keys = [f"refund:returned:{p.id}" for p in paid]
+    left = [await payments.left_to_refund(p.id, key=k) for p, k in zip(paid, keys, strict=True)]
+    return list(zip(paid, keys, return_refunds(order.total, left), strict=True))
+
+
 class ReturnedOrderRefunder(CustomerSms):
     """A paid order delivered and then brought back: what was paid for the goods that came back
     (what was delivered: the whole order, or the rest after a short delivery's credit note) is
@@ -224,15 +241,8 @@ class ReturnedOrderRefunder(CustomerSms):
         if event.status != OrderStatus.RETURNED.value or event.previous != DELIVERED:
             return
         order = await self._orders.get(event.reference)
-        paid = checkout_payments(await self._payments.for_order(order.reference), order.reference)
-        keys = [f"refund:returned:{p.id}" for p in paid]
-        # what a key's refund took already counts as left for it: a redelivery asks the same
-        left = [
-            await self._payments.left_to_refund(p.id, key=k)
-            for p, k in zip(paid, keys, strict=True)
-        ]
         why = f"Order {order.reference} returned after delivery"
-        for payment, key, part in zip(paid, keys, return_refunds(order.total, left), strict=True):
+        for payment, key, part in await returned_refunds(self._payments, order):
             if part.amount <= 0:
                 continue
             try:
