@@ -25,6 +25,7 @@ from core.app.refunds import (
     RefundDesk,
     RefundPosting,
     ReturnedOrderRefunder,
+    ShortDeliveryRefunder,
     UnwoundOrderRefunder,
 )
 from core.app.reservations import ReservationSweeper
@@ -340,6 +341,15 @@ def build_services(
     ).subscribe(bus)
     LateMoneyRefunder(
         notifications, customers, translate, settings.sms_provider, payments=payments, orders=orders
+    ).subscribe(bus)
+    ShortDeliveryRefunder(
+        notifications,
+        customers,
+        translate,
+        settings.sms_provider,
+        payments=payments,
+        orders=orders,
+        whatsapp=whatsapp,
     ).subscribe(bus)
     ReturnedOrderRefunder(
         notifications,

@@ -23,8 +23,8 @@ from core.phone import Phone
 from engines.customers import CustomerService
 from engines.ledger import Books
 from engines.notifications import NotificationService
-from engines.orders import Order, OrderService, OrderStatus, UnknownOrderError
-from engines.orders.events import OrderStatusChanged
+from engines.orders import Order, OrderService, OrderStatus, RestPolicy, UnknownOrderError
+from engines.orders.events import OrderDelivered, OrderStatusChanged
 from engines.payments import (
     Direction,
     IntentStatus,
@@ -259,6 +259,79 @@ class ReturnedOrderRefunder(CustomerSms):
                 payment.customer,
                 f"return-credit:{payment.id}",
                 "sms.return_credited",
+                order_key=order.idempotency_key,
+                amount=part.format(),
+                reference=order.reference,
+            )
+
+
+def short_refund_due(charged: Money, delivered: Money) -> Money:
+    """What a short delivery gives back of an order paid upfront: what it was `charged` (its
+    first checkout payment; a second is a double charge, given back whole) less what arrived
+    costs (`delivered`, the order's total after the delivery); never below zero."""
+    return max(charged - delivered, Money.zero(delivered.currency))
+
+
+class ShortDeliveryRefunder(CustomerSms):
+    """A paid order delivered short: what was paid for the goods that did not arrive (what it
+    was charged less what the delivery says arrived costs) is refunded on the rail it was paid
+    on, the oldest checkout payment first, once (keyed `refund:short:<payment>`; a redelivered
+    event or a crash between steps asks no rail twice). A return later gives back the rest
+    (ReturnedOrderRefunder): never more than was charged. Where the rail cannot give it back
+    (MTN MoMo has no refund; the rail refused) it stays on her account, where the delivery's
+    posting of only what arrived left it, and she is told so by SMS, once. The undelivered rest
+    kept for a back-order is not refunded: its money is the back-order's."""
+
+    def __init__(
+        self,
+        notifications: NotificationService,
+        customers: CustomerService,
+        translate: Translator,
+        provider: str,
+        *,
+        payments: PaymentService,
+        orders: OrderService,
+        whatsapp: frozenset[str] = frozenset(),
+    ) -> None:
+        super().__init__(notifications, customers, translate, provider, whatsapp=whatsapp)
+        self._payments = payments
+        self._orders = orders
+
+    def subscribe(self, bus: EventBus) -> None:
+        bus.subscribe(OrderDelivered.topic, "short-delivery-refund", self.on_delivered)
+
+    async def on_delivered(self, envelope: EventEnvelope) -> None:
+        event = OrderDelivered.model_validate(envelope.data)
+        if event.rest != RestPolicy.RELEASE.value:
+            return  # delivered in full, or the rest kept for its back-order
+        order = await self._orders.get(event.reference)
+        paid = checkout_payments(await self._payments.for_order(order.reference), order.reference)
+        if not paid:
+            return  # nothing paid upfront: she owes only what arrived
+        due = short_refund_due(paid[0].amount, Money(Decimal(event.total), order.total.currency))
+        keys = [f"refund:short:{p.id}" for p in paid]
+        left = [
+            await self._payments.left_to_refund(p.id, key=k)
+            for p, k in zip(paid, keys, strict=True)
+        ]
+        why = f"Order {order.reference} delivered short"
+        for payment, key, part in zip(paid, keys, return_refunds(due, left), strict=True):
+            if part.amount <= 0:
+                continue
+            try:
+                refund = await self._payments.refund(payment.id, part, key=key, reason=why)
+            except RefundRefusedError:
+                log.warning("payments.short_refund_raced", intent=str(payment.id))
+                continue  # another refund (an operator's) took it meanwhile
+            except PaymentError as exc:
+                log.error("payments.short_refund_not_sent", intent=str(payment.id), error=str(exc))
+            else:
+                if refund.status is not IntentStatus.FAILED:
+                    continue
+            await self.send(
+                payment.customer,
+                f"short-credit:{payment.id}",
+                "sms.short_credited",
                 order_key=order.idempotency_key,
                 amount=part.format(),
                 reference=order.reference,
