@@ -240,6 +240,7 @@ def build_services(
             translate,
             settings.sms_provider,
             orders,
+            payments=payments,
             whatsapp=whatsapp_senders(settings),
         ),
     )

@@ -18,7 +18,8 @@ import sys
 from dataclasses import dataclass
 
 from core.app.bootstrap import Services, build_services
-from core.app.refunds import can_refund, returned_refunds
+from core.app.order_payments import can_refund
+from core.app.refunds import returned_refunds
 from core.config import Settings
 from engines.orders import (
     InvalidTransitionError,

@@ -15,6 +15,7 @@ from decimal import Decimal
 
 import structlog
 
+from core.app.order_payments import can_refund, checkout_payments
 from core.app.subscribers import CustomerSms
 from core.bus import EventBus, EventEnvelope
 from core.i18n import Translator
@@ -122,21 +123,6 @@ class DoubleChargeRefunder:
                 log.warning("payments.double_charge_refunded", intent=str(extra.id))
 
 
-def checkout_payments(intents: list[PaymentIntent], reference: str) -> list[PaymentIntent]:
-    """The order's collected checkout payments (and their Pay again), not credit repayments."""
-    key = f"order:{reference}"
-    return sorted(
-        (
-            i
-            for i in intents
-            if i.direction is Direction.COLLECT
-            and i.status is IntentStatus.SUCCEEDED
-            and (i.idempotency_key == key or i.idempotency_key.startswith(f"{key}:"))
-        ),
-        key=lambda i: (i.created_at, str(i.id)),
-    )
-
-
 async def refund_what_is_left(
     payments: PaymentService, paid: PaymentIntent, key: str, reason: str
 ) -> bool:
@@ -191,11 +177,6 @@ def return_refunds(due: Money, left: Sequence[Money]) -> list[Money]:
     return parts
 
 
-def can_refund(payments: PaymentService, provider: str) -> bool:
-    """Whether the rail a payment came by can give money back (MTN MoMo cannot)."""
-    return hasattr(payments.rail(provider), "refund")
-
-
 async def returned_refunds(
     payments: PaymentService, order: Order
 ) -> list[tuple[PaymentIntent, str, Money]]:
@@ -215,8 +196,10 @@ class ReturnedOrderRefunder(CustomerSms):
     keyed on its payment, so a redelivered event or a crash between steps asks no rail twice).
     Its order workflow has ended at delivery, so this runs with workflows on or off. Where the
     rail cannot give it back (MTN MoMo has no refund; the rail refused), it stays on the
-    customer's account, where the return's reversal of the sale put it, and she is told so by
-    SMS (on WhatsApp when she ordered there and her window is open), once."""
+    customer's account, where the return's reversal of the sale put it. A rail that has no
+    refund is said so in the return's credit-note text (CreditNoteSms: one text per return); a
+    rail that refused is told by its own SMS (on WhatsApp when she ordered there and her window
+    is open), once."""
 
     def __init__(
         self,
@@ -255,6 +238,8 @@ class ReturnedOrderRefunder(CustomerSms):
             else:
                 if refund.status is not IntentStatus.FAILED:
                     continue
+            if not can_refund(self._payments, payment.provider):
+                continue  # the credit note's text says it stays her credit: one text, not two
             await self.send(
                 payment.customer,
                 f"return-credit:{payment.id}",
@@ -279,8 +264,9 @@ class ShortDeliveryRefunder(CustomerSms):
     event or a crash between steps asks no rail twice). A return later gives back the rest
     (ReturnedOrderRefunder): never more than was charged. Where the rail cannot give it back
     (MTN MoMo has no refund; the rail refused) it stays on her account, where the delivery's
-    posting of only what arrived left it, and she is told so by SMS, once. The undelivered rest
-    kept for a back-order is not refunded: its money is the back-order's."""
+    posting of only what arrived left it: the short delivery's credit-note text says so for a
+    rail without refunds, a refusal gets its own SMS, once. The undelivered rest kept for a
+    back-order is not refunded: its money is the back-order's."""
 
     def __init__(
         self,
@@ -328,6 +314,8 @@ class ShortDeliveryRefunder(CustomerSms):
             else:
                 if refund.status is not IntentStatus.FAILED:
                     continue
+            if not can_refund(self._payments, payment.provider):
+                continue  # the credit note's text says it stays her credit: one text, not two
             await self.send(
                 payment.customer,
                 f"short-credit:{payment.id}",

@@ -22,6 +22,7 @@ from tests.journeys.test_refunds import JUMA, NGOZI, held_at, place
 from tests.journeys.test_returned_order_refunds import (
     TO_DISPATCHED,
     Client,
+    about_her_money,
     books_balanced,
     refunds_of,
 )
@@ -101,6 +102,14 @@ async def test_a_short_delivered_paystack_order_gets_back_what_did_not_arrive_on
     arrived = await delivered_short(services, order)
 
     rest = order.total - arrived.total
+    assert services.money is not None
+    [note] = await services.money.invoices.credit_notes(order.reference)
+    told = [s.message for s in fakes.sms.sent_to(NGOZI.e164) if about_her_money(s.message)]
+    assert told == [
+        f"Credit note {note.number} for order {order.reference} (invoice {note.invoice_number}):"
+        f" {note.total.format()} credited incl. VAT 7.5% {note.tax.format()}."
+        " It is being refunded to you."
+    ]
     sent = [r.json for r in fakes.paystack.requests if r.path == "/refund"]
     assert [(r["transaction"], r["amount"]) for r in sent] == [
         (intent.reference, int(rest.amount * 100))
@@ -131,27 +140,37 @@ async def test_a_short_delivered_paystack_order_gets_back_what_did_not_arrive_on
     [
         (
             NGOZI,
-            "OmniRoute: part of order {ref} did not arrive. We could not send back the"
-            " {amount} you paid for it, so it is kept as credit on your account.",
+            "Credit note {number} for order {ref} (invoice {invoice}): {total} credited incl."
+            " VAT 7.5% {tax}. Kept as credit on your account.",
         ),
         (
             JUMA,
-            "OmniRoute: sehemu ya oda {ref} haikufika. Hatukuweza kukurudishia {amount}"
-            " ulizolipa, kwa hivyo zimewekwa kama salio kwenye akaunti yako.",
+            "Hati ya marejesho {number} ya oda {ref} (ankara {invoice}): {total} imerejeshwa"
+            " pamoja na VAT 16% {tax}. Ni salio lako sasa.",
         ),
     ],
 )
 async def test_a_short_delivered_momo_order_keeps_the_rest_as_credit_and_tells_her_once(
     gateway: Client, services: Services, fakes: PaymentFakes, who: Phone, told: str
 ) -> None:
+    """One text for the short delivery, in her language: its credit note, saying the money
+    for what did not arrive stays hers."""
     order, _intent = await paid(gateway, services, fakes, Method.MOMO, who)
     arrived = await delivered_short(services, order)
 
-    rest = order.total - arrived.total
-    texts = [s.message for s in fakes.sms.sent_to(who.e164) if "OmniRoute: " in s.message]
-    expected = told.format(ref=order.reference, amount=rest.format())
-    assert [t for t in texts if t == expected] == [expected]
+    assert services.money is not None
+    [note] = await services.money.invoices.credit_notes(order.reference)
+    texts = [s.message for s in fakes.sms.sent_to(who.e164) if about_her_money(s.message)]
+    expected = told.format(
+        number=note.number,
+        ref=order.reference,
+        invoice=note.invoice_number,
+        total=note.total.format(),
+        tax=note.tax.format(),
+    )
+    assert texts == [expected]
     assert len(expected) <= 160
+    rest = order.total - arrived.total
     currency = order.total.currency
     assert await held_at(services, f"customer:{who.e164}:receivable:{currency}") == -rest.amount
     assert await books_balanced(services)
