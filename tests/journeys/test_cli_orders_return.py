@@ -12,9 +12,10 @@ from pydantic import SecretStr
 
 from core.app.bootstrap import Services
 from core.app.cli import main
+from core.clock import SteppedClock
 from core.config import Settings
 from core.region import RegionCode
-from engines.orders import Order, OrderStatus
+from engines.orders import CartLine, Order, OrderStatus, PaymentMethod, PlaceOrder
 from engines.payments import CreatePayment, Method
 from tests.journeys.test_refunds import NGOZI, place
 from tests.journeys.test_returned_order_refunds import (
@@ -24,6 +25,7 @@ from tests.journeys.test_returned_order_refunds import (
     books_balanced,
     refunds_of,
 )
+from tests.support.credit import credit_history
 from tests.support.providers.africastalking import flush_outbox
 from tests.support.providers.payments import PaymentFakes
 
@@ -131,6 +133,43 @@ async def test_a_returned_momo_order_is_said_to_stay_her_credit(
     told = [s.message for s in fakes.sms.sent_to(NGOZI.e164) if about_her_money(s.message)]
     assert len(told) == 1
     assert told[0].endswith("Kept as credit on your account.")
+
+
+@pytest.mark.usefixtures("operator_env")
+async def test_a_returned_credit_order_is_said_to_release_her_credit(
+    services: Services,
+    fakes: PaymentFakes,
+    clock: SteppedClock,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert services.money is not None
+    await credit_history(services, clock, NGOZI.e164)
+    await services.money.credit.decide(NGOZI)
+    order = await services.orders.place(
+        PlaceOrder(
+            NGOZI, RegionCode.LAGOS, (CartLine("NDL-INDO-CHK", 3),), PaymentMethod.CREDIT, "cli-c"
+        )
+    )
+    await flush_outbox(services)
+    for status in [*TO_DISPATCHED, OrderStatus.DISPATCHED, OrderStatus.DELIVERED]:
+        await services.orders.advance(order.reference, status)
+    await flush_outbox(services)
+
+    assert await give_back(order.reference) == 0
+    assert last_line(capsys.readouterr().out) == (
+        f"order {order.reference} returned, its goods back on the shelves: "
+        f"her credit of {order.total.format()} released"
+    )
+    await flush_outbox(services)
+    told = [s.message for s in fakes.sms.sent_to(NGOZI.e164) if about_her_money(s.message)]
+    assert len(told) == 1
+    assert told[0].endswith("You now owe NGN 0.00 on credit.")
+    (credit,) = [
+        c
+        for c in await services.money.credit.credits(NGOZI)
+        if c.order_reference == order.reference
+    ]
+    assert credit.outstanding.amount == 0
 
 
 @pytest.mark.usefixtures("operator_env")
