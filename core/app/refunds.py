@@ -191,9 +191,10 @@ async def returned_refunds(
 
 class ReturnedOrderRefunder(CustomerSms):
     """A paid order delivered and then brought back: what was paid for the goods that came back
-    (what was delivered: the whole order, or the rest after a short delivery's credit note) is
-    refunded on the rail it was paid on, the oldest checkout payment first, once (each refund
-    keyed on its payment, so a redelivered event or a crash between steps asks no rail twice).
+    (what was delivered: the whole order, or what arrived of a short delivery, whose rest
+    ShortDeliveryRefunder gave back) is refunded on the rail it was paid on, the oldest
+    checkout payment first, once (each refund keyed on its payment, so a redelivered event or
+    a crash between steps asks no rail twice).
     Its order workflow has ended at delivery, so this runs with workflows on or off. Where the
     rail cannot give it back (MTN MoMo has no refund; the rail refused), it stays on the
     customer's account, where the return's reversal of the sale put it. A rail that has no
