@@ -25,6 +25,7 @@ from core.app.refunds import (
     RefundDesk,
     RefundPosting,
     ReturnedOrderRefunder,
+    ShortDeliveryRefunder,
     UnwoundOrderRefunder,
 )
 from core.app.reservations import ReservationSweeper
@@ -241,6 +242,7 @@ def build_services(
             translate,
             settings.sms_provider,
             orders,
+            payments=payments,
             whatsapp=whatsapp_senders(settings),
         ),
     )
@@ -342,6 +344,15 @@ def build_services(
     ).subscribe(bus)
     LateMoneyRefunder(
         notifications, customers, translate, settings.sms_provider, payments=payments, orders=orders
+    ).subscribe(bus)
+    ShortDeliveryRefunder(
+        notifications,
+        customers,
+        translate,
+        settings.sms_provider,
+        payments=payments,
+        orders=orders,
+        whatsapp=whatsapp,
     ).subscribe(bus)
     ReturnedOrderRefunder(
         notifications,

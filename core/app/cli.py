@@ -1,5 +1,5 @@
-"""`omniroute`: serve, migrate, seed, simulate, worker, routes, customers, deliveries — the command
-line of interfaces.md.
+"""`omniroute`: serve, migrate, seed, simulate, worker, routes, customers, deliveries, orders —
+the command line of interfaces.md.
 
 Parsing imports no service (core.app.cli_parser); the module that runs the chosen command is
 imported after, so `--help`, a bad argument or the terminal phone answer in a blink, and only
@@ -43,6 +43,7 @@ RUNNERS: dict[str, str] = {
     "agents": "core.app.payout_cli",
     "customers": "core.app.customer_cli",
     "deliveries": "core.app.deliveries_cli",
+    "orders": "core.app.orders_cli",
     "stock": "core.app.stock_cli",
     "picks": "core.app.picks_cli",
     "warehouses": "core.app.warehouses_cli",

@@ -317,6 +317,14 @@ def _records(commands: Commands) -> None:
     resolve.add_argument("reference", metavar="ORDER_REF", help="the order's reference")
     resolve.add_argument("outcome", choices=DELIVERY_OUTCOMES, help="what became of the goods")
 
+    orders = commands.add_parser("orders", help="orders an operator acts on")
+    order_actions = orders.add_subparsers(dest="orders_command", required=True, parser_class=Parser)
+    give_back = order_actions.add_parser(
+        "return", help="a delivered order's goods came back: return it (refund or credit)"
+    )
+    give_back.add_argument("reference", metavar="REF", help="the order's reference")
+    give_back.add_argument("--reason", default=None, help="why they came back (carried by its status event)")
+
     picks = commands.add_parser("picks", help="the warehouse's pick lists: list, confirm")
     pick_actions = picks.add_subparsers(dest="picks_command", required=True, parser_class=Parser)
     listing = pick_actions.add_parser("list", help="the open pick lists' lines (CSV)")

@@ -15,6 +15,7 @@ from decimal import Decimal
 
 import structlog
 
+from core.app.order_payments import can_refund, checkout_payments
 from core.app.subscribers import CustomerSms
 from core.bus import EventBus, EventEnvelope
 from core.i18n import Translator
@@ -23,8 +24,8 @@ from core.phone import Phone
 from engines.customers import CustomerService
 from engines.ledger import Books
 from engines.notifications import NotificationService
-from engines.orders import OrderService, OrderStatus, UnknownOrderError
-from engines.orders.events import OrderStatusChanged
+from engines.orders import Order, OrderService, OrderStatus, RestPolicy, UnknownOrderError
+from engines.orders.events import OrderDelivered, OrderStatusChanged
 from engines.payments import (
     Direction,
     IntentStatus,
@@ -122,21 +123,6 @@ class DoubleChargeRefunder:
                 log.warning("payments.double_charge_refunded", intent=str(extra.id))
 
 
-def checkout_payments(intents: list[PaymentIntent], reference: str) -> list[PaymentIntent]:
-    """The order's collected checkout payments (and their Pay again), not credit repayments."""
-    key = f"order:{reference}"
-    return sorted(
-        (
-            i
-            for i in intents
-            if i.direction is Direction.COLLECT
-            and i.status is IntentStatus.SUCCEEDED
-            and (i.idempotency_key == key or i.idempotency_key.startswith(f"{key}:"))
-        ),
-        key=lambda i: (i.created_at, str(i.id)),
-    )
-
-
 async def refund_what_is_left(
     payments: PaymentService, paid: PaymentIntent, key: str, reason: str
 ) -> bool:
@@ -191,15 +177,30 @@ def return_refunds(due: Money, left: Sequence[Money]) -> list[Money]:
     return parts
 
 
+async def returned_refunds(
+    payments: PaymentService, order: Order
+) -> list[tuple[PaymentIntent, str, Money]]:
+    """What a return after delivery gives back of each checkout payment (oldest first): the
+    payment, the refund's key and the amount (zero: nothing of that one). Read again for a
+    redelivery, it answers the same (what a key's refund took already counts as left for it)."""
+    paid = checkout_payments(await payments.for_order(order.reference), order.reference)
+    keys = [f"refund:returned:{p.id}" for p in paid]
+    left = [await payments.left_to_refund(p.id, key=k) for p, k in zip(paid, keys, strict=True)]
+    return list(zip(paid, keys, return_refunds(order.total, left), strict=True))
+
+
 class ReturnedOrderRefunder(CustomerSms):
     """A paid order delivered and then brought back: what was paid for the goods that came back
-    (what was delivered: the whole order, or the rest after a short delivery's credit note) is
-    refunded on the rail it was paid on, the oldest checkout payment first, once (each refund
-    keyed on its payment, so a redelivered event or a crash between steps asks no rail twice).
+    (what was delivered: the whole order, or what arrived of a short delivery, whose rest
+    ShortDeliveryRefunder gave back) is refunded on the rail it was paid on, the oldest
+    checkout payment first, once (each refund keyed on its payment, so a redelivered event or
+    a crash between steps asks no rail twice).
     Its order workflow has ended at delivery, so this runs with workflows on or off. Where the
     rail cannot give it back (MTN MoMo has no refund; the rail refused), it stays on the
-    customer's account, where the return's reversal of the sale put it, and she is told so by
-    SMS (on WhatsApp when she ordered there and her window is open), once."""
+    customer's account, where the return's reversal of the sale put it. A rail that has no
+    refund is said so in the return's credit-note text (CreditNoteSms: one text per return); a
+    rail that refused is told by its own SMS (on WhatsApp when she ordered there and her window
+    is open), once."""
 
     def __init__(
         self,
@@ -224,15 +225,8 @@ class ReturnedOrderRefunder(CustomerSms):
         if event.status != OrderStatus.RETURNED.value or event.previous != DELIVERED:
             return
         order = await self._orders.get(event.reference)
-        paid = checkout_payments(await self._payments.for_order(order.reference), order.reference)
-        keys = [f"refund:returned:{p.id}" for p in paid]
-        # what a key's refund took already counts as left for it: a redelivery asks the same
-        left = [
-            await self._payments.left_to_refund(p.id, key=k)
-            for p, k in zip(paid, keys, strict=True)
-        ]
         why = f"Order {order.reference} returned after delivery"
-        for payment, key, part in zip(paid, keys, return_refunds(order.total, left), strict=True):
+        for payment, key, part in await returned_refunds(self._payments, order):
             if part.amount <= 0:
                 continue
             try:
@@ -245,10 +239,88 @@ class ReturnedOrderRefunder(CustomerSms):
             else:
                 if refund.status is not IntentStatus.FAILED:
                     continue
+            if not can_refund(self._payments, payment.provider):
+                continue  # the credit note's text says it stays her credit: one text, not two
             await self.send(
                 payment.customer,
                 f"return-credit:{payment.id}",
                 "sms.return_credited",
+                order_key=order.idempotency_key,
+                amount=part.format(),
+                reference=order.reference,
+            )
+
+
+def short_refund_due(charged: Money, delivered: Money) -> Money:
+    """What a short delivery gives back of an order paid upfront: what it was `charged` (its
+    first checkout payment; a second is a double charge, given back whole) less what arrived
+    costs (`delivered`, the order's total after the delivery); never below zero."""
+    return max(charged - delivered, Money.zero(delivered.currency))
+
+
+class ShortDeliveryRefunder(CustomerSms):
+    """A paid order delivered short: what was paid for the goods that did not arrive (what it
+    was charged less what the delivery says arrived costs) is refunded on the rail it was paid
+    on, the oldest checkout payment first, once (keyed `refund:short:<payment>`; a redelivered
+    event or a crash between steps asks no rail twice). A return later gives back the rest
+    (ReturnedOrderRefunder): never more than was charged. Where the rail cannot give it back
+    (MTN MoMo has no refund; the rail refused) it stays on her account, where the delivery's
+    posting of only what arrived left it: the short delivery's credit-note text says so for a
+    rail without refunds, a refusal gets its own SMS, once. The undelivered rest kept for a
+    back-order is not refunded: its money is the back-order's."""
+
+    def __init__(
+        self,
+        notifications: NotificationService,
+        customers: CustomerService,
+        translate: Translator,
+        provider: str,
+        *,
+        payments: PaymentService,
+        orders: OrderService,
+        whatsapp: frozenset[str] = frozenset(),
+    ) -> None:
+        super().__init__(notifications, customers, translate, provider, whatsapp=whatsapp)
+        self._payments = payments
+        self._orders = orders
+
+    def subscribe(self, bus: EventBus) -> None:
+        bus.subscribe(OrderDelivered.topic, "short-delivery-refund", self.on_delivered)
+
+    async def on_delivered(self, envelope: EventEnvelope) -> None:
+        event = OrderDelivered.model_validate(envelope.data)
+        if event.rest != RestPolicy.RELEASE.value:
+            return  # delivered in full, or the rest kept for its back-order
+        order = await self._orders.get(event.reference)
+        paid = checkout_payments(await self._payments.for_order(order.reference), order.reference)
+        if not paid:
+            return  # nothing paid upfront: she owes only what arrived
+        due = short_refund_due(paid[0].amount, Money(Decimal(event.total), order.total.currency))
+        keys = [f"refund:short:{p.id}" for p in paid]
+        left = [
+            await self._payments.left_to_refund(p.id, key=k)
+            for p, k in zip(paid, keys, strict=True)
+        ]
+        why = f"Order {order.reference} delivered short"
+        for payment, key, part in zip(paid, keys, return_refunds(due, left), strict=True):
+            if part.amount <= 0:
+                continue
+            try:
+                refund = await self._payments.refund(payment.id, part, key=key, reason=why)
+            except RefundRefusedError:
+                log.warning("payments.short_refund_raced", intent=str(payment.id))
+                continue  # another refund (an operator's) took it meanwhile
+            except PaymentError as exc:
+                log.error("payments.short_refund_not_sent", intent=str(payment.id), error=str(exc))
+            else:
+                if refund.status is not IntentStatus.FAILED:
+                    continue
+            if not can_refund(self._payments, payment.provider):
+                continue  # the credit note's text says it stays her credit: one text, not two
+            await self.send(
+                payment.customer,
+                f"short-credit:{payment.id}",
+                "sms.short_credited",
                 order_key=order.idempotency_key,
                 amount=part.format(),
                 reference=order.reference,

@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
+from core.app.order_payments import can_refund, checkout_payments
 from core.bus import EventBus, EventEnvelope
 from core.i18n import Translator
 from core.messages import ChannelKind, OutboundMessage, Reply
@@ -24,6 +25,7 @@ from engines.invoices import CreditNote, credit_note_sms_values
 from engines.notifications import NotificationService
 from engines.orders import OrderService, OrderStatus
 from engines.orders.events import OrderPlaced, OrderStatusChanged
+from engines.payments import PaymentService
 
 
 async def whatsapp_of(
@@ -173,7 +175,12 @@ class CreditNoteSms(CustomerSms):
     """A credit note for goods that did not arrive or came back is texted to the retailer, in
     her language, naming it, the invoice it corrects and the amount; once per note (its number
     is the dedupe key). On WhatsApp when she ordered there and her window is open, as the
-    order's notices are."""
+    order's notices are.
+
+    It is the one text of its event, so it also says what becomes of her money: refunded (a
+    checkout payment on a rail that gives money back), kept as her credit (a rail without
+    refunds, MTN MoMo), or what she now owes on credit (`owed`: a credit order's return). The
+    refunders and the credit line say nothing more of it."""
 
     def __init__(
         self,
@@ -183,17 +190,33 @@ class CreditNoteSms(CustomerSms):
         provider: str,
         orders: OrderService,
         *,
+        payments: PaymentService | None = None,
         whatsapp: frozenset[str] = frozenset(),
     ) -> None:
         super().__init__(notifications, customers, translate, provider, whatsapp=whatsapp)
         self._orders = orders
+        self._payments = payments
 
-    async def __call__(self, note: CreditNote) -> None:
+    async def __call__(
+        self, note: CreditNote, *, owed: Money | None = None, refunds: bool = True
+    ) -> None:
         order = await self._orders.get(note.order_reference)
+        key, more = "credit_note.sms", {}
+        if owed is not None:
+            key, more = "credit_note.sms_credit", {"owed": owed.format()}
+        elif refunds and self._payments is not None:
+            paid = checkout_payments(
+                await self._payments.for_order(order.reference), order.reference
+            )
+            if paid and can_refund(self._payments, paid[0].provider):
+                key = "credit_note.sms_refunded"
+            elif paid:
+                key = "credit_note.sms_kept"
         await self.send(
             note.customer,
             f"credit-note-sms:{note.number}",
-            "credit_note.sms",
+            key,
             order_key=order.idempotency_key,
             **credit_note_sms_values(note),
+            **more,
         )

@@ -271,11 +271,14 @@ class CreditService:
             )
             return await self._credit(s, order_reference)
 
-    async def returned(self, order_reference: str, tax: Money) -> CreditOrder | None:
+    async def returned(
+        self, order_reference: str, tax: Money, *, quiet: bool = False
+    ) -> CreditOrder | None:
         """A delivered credit order's goods all came back: what they cost is released from the
         credit (see `model.returned`), once, with the sale reversed on the ledger (the credit
         line, sales, and its `tax`), and the retailer is told by SMS what she now owes. None
-        for an order not bought on credit."""
+        for an order not bought on credit. `quiet`: the caller tells her (the return's credit
+        note); the SMS is recorded, not sent, as it still marks the release done."""
         async with self._db.transaction() as s:
             row = (
                 await s.execute(
@@ -315,7 +318,7 @@ class CreditService:
                     amount=credit.amount.format(),
                     owed=owed.format(),
                 ),
-                suppressed=opted_out,
+                suppressed=opted_out or quiet,
             )
             if not told:
                 return credit  # released already (a redelivered event)

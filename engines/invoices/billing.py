@@ -20,11 +20,11 @@ import structlog
 from core.bus import EventBus, EventEnvelope
 from core.money import Money
 from core.phone import Phone
-from engines.credit import CreditError, CreditService
+from engines.credit import CreditError, CreditService, CreditStatus
 from engines.invoices.model import CreditNote, KeptLine
 from engines.invoices.service import InvoiceService, issue_for_order, issue_for_order_placed
 from engines.ledger import Books, TransferRefusedError, TransferResult
-from engines.orders import Order, OrderService, OrderStatus
+from engines.orders import Order, OrderService, OrderStatus, RestPolicy
 from engines.orders.events import OrderDelivered, OrderPlaced, OrderStatusChanged
 
 log = structlog.get_logger(__name__)
@@ -34,9 +34,14 @@ CREDIT_METHOD = "CREDIT"
 
 class CreditNoteNotice(Protocol):
     """Tells the retailer of a credit note for goods she did not get or gave back, once per
-    note (it is called again with the same note when an event is redelivered)."""
+    note (it is called again with the same note when an event is redelivered), with what
+    becomes of her money: `owed`, what she owes on credit now (a credit order's return);
+    `refunds`, whether what she paid for the note's goods is given back (not for a rest kept
+    for its back-order)."""
 
-    async def __call__(self, note: CreditNote) -> None: ...
+    async def __call__(
+        self, note: CreditNote, *, owed: Money | None = None, refunds: bool = True
+    ) -> None: ...
 
 
 class OrderBilling:
@@ -98,9 +103,13 @@ class OrderBilling:
             )
         elif event.status == "returned" and event.previous == "delivered":
             order = await self._orders.get(event.reference)
-            # delivered on credit, then all brought back: the credit is released (its VAT too)
+            # delivered on credit, then all brought back: the credit is released (its VAT too);
+            # the credit note's text tells her what she owes now (one text for the return)
             on_credit = self._credit is not None and (
-                await self._credit.returned(event.reference, order.tax) is not None
+                await self._credit.returned(
+                    event.reference, order.tax, quiet=self._told is not None
+                )
+                is not None
             )
             if not on_credit:
                 await self._books.order_returned(
@@ -113,7 +122,7 @@ class OrderBilling:
             if note is None:
                 log.warning("billing.return_without_invoice", order=event.reference)
             else:
-                await self._tell(note)
+                await self._tell(note, owed=await self._owed(order) if on_credit else None)
         elif event.status == "cancelled" or (
             event.status == "returned" and event.previous == "dispatched"
         ):
@@ -152,12 +161,26 @@ class OrderBilling:
         if note is None:
             log.warning("billing.partial_delivery_without_invoice", order=event.reference)
         else:
-            await self._tell(note)
+            await self._tell(note, refunds=event.rest != RestPolicy.BACKORDER.value)
 
-    async def _tell(self, note: CreditNote) -> None:
+    async def _tell(
+        self, note: CreditNote, *, owed: Money | None = None, refunds: bool = True
+    ) -> None:
         # after the note is committed: a crash before it is told is told on the redelivery
         if self._told is not None and note.total.amount > 0:
-            await self._told(note)
+            await self._told(note, owed=owed, refunds=refunds)
+
+    async def _owed(self, order: Order) -> Money:
+        """What the customer owes on credit, all her open credits together."""
+        assert self._credit is not None
+        return sum(
+            (
+                c.outstanding
+                for c in await self._credit.credits(order.customer)
+                if c.status is CreditStatus.OPEN
+            ),
+            Money.zero(order.total.currency),
+        )
 
 
 def _kept(order: Order) -> dict[str, KeptLine]:

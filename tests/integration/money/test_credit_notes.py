@@ -13,6 +13,7 @@ from core.money import Money
 from core.phone import Phone
 from core.region import RegionCode
 from engines.invoices import CreditReason, InvoiceService
+from engines.notifications import DeliveryStatus
 from engines.orders import CartLine, OrderStatus, PaymentMethod, PlaceOrder, RestPolicy
 from tests.support.credit import credit_history
 
@@ -272,15 +273,20 @@ async def test_a_credit_order_returned_after_delivery_releases_its_credit_once(
     assert (await money.ledger.account("sales:NGN")).balance == sales - order.total + order.tax
     assert (await money.ledger.account("vat:NGN")).balance == vat - order.tax
     assert (await money.ledger.check()).balanced
-    [sms] = [
-        d.payload["reply"]
-        for d in await services.notifications.for_recipient(NGOZI)
-        if d.dedupe_key.startswith("credit-returned:")
-    ]
-    assert isinstance(sms, dict)
-    assert sms["text"] == (
-        f"Order {order.reference} was returned: {order.total.format()} is taken off what you"
-        " owe on credit. You now owe NGN 0.00."
+    # One text for the return: its credit note, with what she owes now (the credit line's
+    # own text marks the release, and is not sent).
+    texts = {
+        d.dedupe_key.split(":")[0]: d for d in await services.notifications.for_recipient(NGOZI)
+    }
+    assert texts["credit-returned"].status is DeliveryStatus.SUPPRESSED
+    (note,) = await money.invoices.credit_notes(order.reference)
+    told = texts["credit-note-sms"]
+    assert told.status is not DeliveryStatus.SUPPRESSED
+    assert isinstance(told.payload["reply"], dict)
+    assert told.payload["reply"]["text"] == (
+        f"Credit note {note.number} for order {order.reference} (invoice {note.invoice_number}):"
+        f" {note.total.format()} credited incl. VAT 7.5% {note.tax.format()}."
+        " You now owe NGN 0.00 on credit."
     )
 
 

@@ -10,7 +10,7 @@ from decimal import Decimal
 from hypothesis import given
 from hypothesis import strategies as st
 
-from core.app.refunds import return_refunds
+from core.app.refunds import return_refunds, short_refund_due
 from core.money import Money
 
 CENT = Decimal("0.01")
@@ -48,3 +48,31 @@ def test_a_return_never_refunds_more_than_was_charged(
     assert [p for p in return_refunds(due, again) if p.amount > 0] == [
         p for p in parts if p.amount > 0
     ]
+
+
+@given(payments, st.data())
+def test_a_short_delivery_then_a_return_never_refund_more_than_was_charged(
+    paid: list[tuple[int, int]], data: st.DataObject
+) -> None:
+    """The first payment is the order's charge (any other a double charge); what arrived costs
+    up to all of it. The short delivery gives back the rest, the return what arrived: together
+    never more than was charged, of each payment or in all, and all of it when nothing else
+    was given back."""
+    if not paid:
+        return
+    charge = ngn(paid[0][0])
+    arrived = ngn(data.draw(st.integers(min_value=0, max_value=paid[0][0])))
+    left = [ngn(c - g) for c, g in paid]
+
+    short = return_refunds(short_refund_due(charge, arrived), left)
+    left_after = [rest - part for rest, part in zip(left, short, strict=True)]
+    back = return_refunds(arrived, left_after)
+
+    for (c, g), s, b in zip(paid, short, back, strict=True):
+        assert Money.zero("NGN") <= s
+        assert Money.zero("NGN") <= b
+        assert (s + b).amount + g * CENT <= c * CENT
+    refunded = sum((s.amount + b.amount for s, b in zip(short, back, strict=True)), Decimal(0))
+    assert refunded <= charge.amount
+    if all(g == 0 for _, g in paid):
+        assert refunded == charge.amount  # she gets back all she paid for the order
