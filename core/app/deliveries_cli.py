@@ -37,6 +37,10 @@ def run(args: argparse.Namespace) -> int:
     if args.deliveries_command == "escalated":
         return _list_escalated()
     reference = args.reference.strip().upper()
+    if not reference:
+        return _refused(
+            "an order reference is needed (the order column of 'omniroute deliveries escalated')"
+        )
     try:
         done = asyncio.run(_resolve(reference, OUTCOMES[args.outcome]))
     except UnknownOrderError:

@@ -144,6 +144,11 @@ async def test_an_operator_resolves_escalated_deliveries_as_delivered_and_return
     )
     assert await resolve("ZZZZ99", "returned") == 2
     assert last_line(capsys.readouterr().err) == "omniroute deliveries resolve: no order ZZZZ99"
+    assert await resolve(" ", "returned") == 2
+    assert last_line(capsys.readouterr().err) == (
+        "omniroute deliveries resolve: an order reference is needed (the order column of"
+        " 'omniroute deliveries escalated')"
+    )
     assert (await services.orders.get(first.order_reference)).status is OrderStatus.DISPATCHED
     assert (await services.gig.task(task.id)).stops[0].status is StopStatus.PENDING
 
