@@ -163,14 +163,16 @@ class DriverNotices:
         self, locale: str, text: str, incidents: Sequence[Incident], task: Task
     ) -> str:
         """The orders to settle with `deliveries resolve`: all of them while the alert stays
-        one SMS, else how many (one is always named: the operator needs it)."""
+        one SMS, else how many, unless naming them is shorter still (a long alert, two orders:
+        the provider splits it, and the operator has the references)."""
         by_door = {stop.position: stop.order_reference for stop in task.stops}
         orders = [by_door[i.position] for i in incidents if i.position in by_door]
         key = "alert.order" if len(orders) == 1 else "alert.orders"
         named = self._t(locale, key, orders=", ".join(orders))
         if len(orders) <= 1 or _one_sms(f"{text} {named}"):
             return named
-        return self._t(locale, "alert.orders_counted", count=len(orders))
+        counted = self._t(locale, "alert.orders_counted", count=len(orders))
+        return counted if len(counted) < len(named) else named
 
     async def _text_operator(self, operator: Phone, text: str, locale: str, key: str) -> bool:
         """One SMS to the operator per dedupe `key`; False when it was already queued."""
