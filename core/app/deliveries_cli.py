@@ -3,8 +3,8 @@ operator takes over a delivery the driver could not prove (three wrong codes), o
 problem at (customer not there, wrong address, vehicle, other), or one still open at 04:00 local
 after its route's day: each way the stop is escalated.
 
-`escalated` lists them as CSV (`order,route,stop,customer,address,reason,since`; `since` is when
-it was handed over, ISO 8601 in UTC), oldest route first.
+`escalated` lists them as CSV (`order,task,stop,customer,address,reason,since`; `task` is the
+driver's task reference; `since` is when it was handed over, ISO 8601 in UTC), oldest route first.
 
 `delivered`: the operator confirmed with the customer; the order is delivered as if the code had
 been keyed, and its workflow goes on to settlement. `returned`: the goods came back; the order is
@@ -37,6 +37,10 @@ def run(args: argparse.Namespace) -> int:
     if args.deliveries_command == "escalated":
         return _list_escalated()
     reference = args.reference.strip().upper()
+    if not reference:
+        return _refused(
+            "an order reference is needed (the order column of 'omniroute deliveries escalated')"
+        )
     try:
         done = asyncio.run(_resolve(reference, OUTCOMES[args.outcome]))
     except UnknownOrderError:
@@ -77,7 +81,9 @@ def _list_escalated() -> int:
         print("no delivery is waiting for an operator", file=sys.stderr)
         return 0
     out = csv.writer(sys.stdout, lineterminator="\n")
-    out.writerow(["order", "route", "stop", "customer", "address", "reason", "since"])
+    # `task`: the driver's task reference (as GraphQL's escalations name it), not the `R-…`
+    # route of `routes plan`
+    out.writerow(["order", "task", "stop", "customer", "address", "reason", "since"])
     for e in waiting:
         out.writerow(
             [

@@ -14,6 +14,7 @@ from typing import Final
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core.gsm7 import gsm7_length, is_gsm7
 from core.i18n import Translator
 from core.messages import ChannelKind, OutboundMessage, Reply
 from core.phone import Phone
@@ -25,6 +26,8 @@ from engines.notifications import NotificationService
 log = structlog.get_logger(__name__)
 
 NAMED: Final = 5  # order references a reminder names; the rest are counted
+SMS_GSM7: Final = 160  # one SMS: 160 GSM-7 characters, or 70 in UCS-2
+SMS_UCS2: Final = 70
 CODE_KEY: Final = "delivery-code:"  # then the order reference, ':' and the code
 
 
@@ -127,12 +130,14 @@ class DriverNotices:
             self._operator, text, locale, f"escalations-waiting:{day.isoformat()}"
         )
 
-    async def incident(self, incident: Incident, task: Task, worker: Worker) -> None:
+    async def incident(self, incidents: Sequence[Incident], task: Task, worker: Worker) -> None:
+        first = incidents[0]
         log.warning(
             "gig.incident",
-            kind=incident.kind.value,
+            kind=first.kind.value,
             task=task.reference,
-            stop=incident.position,
+            stop=first.position,
+            doors=[i.position for i in incidents],
             driver=worker.phone.e164,
         )
         if self._operator is None:
@@ -141,13 +146,33 @@ class DriverNotices:
         text = self._t(
             locale,
             "sms.driver_incident",
-            problem=self._t(locale, f"incident.{incident.kind.value}"),
+            problem=self._t(locale, f"incident.{first.kind.value}"),
             driver=worker.name,
             phone=worker.phone.e164,
             task=task.reference,
-            stop=incident.position or "-",
+            stop=first.position or "-",
         )
-        await self._text_operator(self._operator, text, locale, f"gig-incident:{incident.id}")
+        await self._text_operator(
+            self._operator,
+            f"{text} {self._handed_over(locale, text, incidents, task)}",
+            locale,
+            f"gig-incident:{first.id}",
+        )
+
+    def _handed_over(
+        self, locale: str, text: str, incidents: Sequence[Incident], task: Task
+    ) -> str:
+        """The orders to settle with `deliveries resolve`: all of them while the alert stays
+        one SMS, else how many, unless naming them is shorter still (a long alert, two orders:
+        the provider splits it, and the operator has the references)."""
+        by_door = {stop.position: stop.order_reference for stop in task.stops}
+        orders = [by_door[i.position] for i in incidents if i.position in by_door]
+        key = "alert.order" if len(orders) == 1 else "alert.orders"
+        named = self._t(locale, key, orders=", ".join(orders))
+        if len(orders) <= 1 or _one_sms(f"{text} {named}"):
+            return named
+        counted = self._t(locale, "alert.orders_counted", count=len(orders))
+        return counted if len(counted) < len(named) else named
 
     async def _text_operator(self, operator: Phone, text: str, locale: str, key: str) -> bool:
         """One SMS to the operator per dedupe `key`; False when it was already queued."""
@@ -160,3 +185,9 @@ class DriverNotices:
                 dedupe_key=key,
             )
         )
+
+
+def _one_sms(text: str) -> bool:
+    if is_gsm7(text):
+        return gsm7_length(text) <= SMS_GSM7
+    return len(text) <= SMS_UCS2

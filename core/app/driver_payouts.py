@@ -12,7 +12,13 @@ from datetime import date
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
-from core.app.payouts import PAYOUT_METHODS, Payee, PayoutDesk
+from core.app.payouts import (
+    PAYOUT_METHODS,
+    Payee,
+    PayoutDesk,
+    pays_whole_units,
+    whole_units_due,
+)
 from core.config import Settings
 from core.money import Money
 from core.region import RegionCode, local_date
@@ -88,11 +94,20 @@ async def pay_drivers(services: Services, region: RegionCode, day: date) -> PayR
     for worker in await gig.workers(region):
         await gig.settle(worker.id, day)
         payee = Payee("driver", worker.phone, worker.name, worker.region, worker.bank)
-        for payout_id, amount, earned_on, status in await gig.payouts(worker.id):
+        earned_before = Decimal(0)
+        for payout_id, earned, earned_on, status in await gig.payouts(worker.id):
+            amount, carried = earned, Money(Decimal(0), earned.currency)
+            if pays_whole_units(worker.region):
+                amount, carried = whole_units_due(earned_before, earned)
+            earned_before += earned.amount
             if status != PayoutStatus.PENDING.value or earned_on > day:
                 continue
             source = f"gig:{payout_id}"
-            row = _row(str(worker.id), payee, amount) | {"earned_on": earned_on.isoformat()}
+            row = _row(str(worker.id), payee, amount) | {
+                "earned_on": earned_on.isoformat(),
+                "earned": str(earned.amount),
+                "carried": str(carried.amount),
+            }
             if earned_on < day:
                 # Only one recorded before (a payout from before payout orders may still be
                 # on its way: never sent a second time from here).
@@ -102,7 +117,7 @@ async def pay_drivers(services: Services, region: RegionCode, day: date) -> PayR
                 if order.status not in SENDABLE:
                     report.add(order, row)
                     continue
-            order = await desk.pay(payee, amount, source, earn=True)
+            order = await desk.pay(payee, amount, source, earn=True, earned=earned)
             report.add(order, row)
     return report
 

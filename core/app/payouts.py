@@ -69,6 +69,7 @@ PAYOUT_METHODS: dict[RegionCode, Method] = {
 KEY_PREFIX = "payout:"
 NO_ANSWER = "the rail did not answer in time"
 RETURNED = "returned by the payee's bank"
+CARRIED = "nothing to send: carried into the next payout"
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +81,27 @@ class Payee:
     name: str
     region: RegionCode
     bank: BankAccount | None
+
+
+def pays_whole_units(region: RegionCode) -> bool:
+    """M-Pesa B2C pays whole shillings; NIP pays kobo and Paystack Transfers pay cents."""
+    return PAYOUT_METHODS.get(region) is Method.MPESA_B2C
+
+
+def whole_units_due(earned_before: Decimal, earned: Money) -> tuple[Money, Money]:
+    """What a payout on a whole-units rail sends, and what it leaves carried to the next one,
+    given all the payee earned in payouts before it: together they pay the whole units of
+    everything earned so far, so the cents of one day go out with a later day's payout.
+
+    Decided by the payouts' order alone (not by what a run happens to see), so two runs at
+    once send the same amount, and a carried cent is never sent twice."""
+    whole = Decimal(1)
+    through = earned_before + earned.amount
+    sent = through.quantize(whole, rounding=ROUND_FLOOR) - earned_before.quantize(
+        whole, rounding=ROUND_FLOOR
+    )
+    carried = through - through.quantize(whole, rounding=ROUND_FLOOR)
+    return Money(sent, earned.currency), Money(carried, earned.currency)
 
 
 def sendable(amount: Money, method: Method) -> Money:
@@ -131,11 +153,21 @@ class PayoutDesk:
 
     # --- sending ------------------------------------------------------------------------------
 
-    async def pay(self, payee: Payee, amount: Money, source: str, *, earn: bool) -> PayoutOrder:
-        """Record what `source` owes the payee (crediting the wallet when `earn`) and send it,
-        unless it was sent before; answers where the payout stands."""
+    async def pay(
+        self,
+        payee: Payee,
+        amount: Money,
+        source: str,
+        *,
+        earn: bool,
+        earned: Money | None = None,
+    ) -> PayoutOrder:
+        """Record what `source` sends the payee (crediting the wallet with `earned`, or the
+        amount, when `earn`) and send it, unless it was sent before; answers where the payout
+        stands. What was earned and not sent stays in the wallet for a later payout."""
         if earn:
-            await self._ledger.earn(payee.role, payee.phone, amount, reference=source)
+            credit = amount if earned is None else earned
+            await self._ledger.earn(payee.role, payee.phone, credit, reference=source)
         now = self._clock.now()
         order = await self.orders.add(
             PayoutOrder(
@@ -160,6 +192,9 @@ class PayoutDesk:
         if method is None or not self._payments.offers(method):
             return await self._wait(order, PayoutOrderStatus.QUEUED, "no payout rail configured")
         send = sendable(order.amount, method)
+        if order.amount.amount == 0:
+            # All of it carried into the next payout (a day of less than one shilling).
+            return await self._close(order, PayoutOrderStatus.PAID, CARRIED)
         if send.amount <= 0:
             return await self._wait(order, PayoutOrderStatus.QUEUED, "less than the rail pays")
         if method is not Method.MPESA_B2C:

@@ -9,7 +9,7 @@ not found: its lines are picked that much short, and the list stays open with th
 as the engine keeps a line picked in part; running `confirm` again when the rest turns up picks
 it. Refused with one line and exit 2, nothing changed: an unknown warehouse or pick list, one
 cancelled with its order, a short of a SKU the list does not have still to pick, or of more than
-it has.
+it has, or a bin holding less than its line needs (the lines are confirmed all or none).
 """
 
 from __future__ import annotations
@@ -85,12 +85,14 @@ async def confirm(services: Services, key: str, short: dict[str, int]) -> tuple[
                 f" {remaining[sku]} still to pick"
             )
     left = dict(short)
+    taken: dict[int, int] = {}
     for line in reversed(pick.lines):
         cut = min(left.get(line.sku, 0), line.remaining)
         left[line.sku] = left.get(line.sku, 0) - cut
-        take = line.remaining - cut
-        if take:
-            await wms.confirm_pick(pick.id, line.position, take)
+        if take := line.remaining - cut:
+            taken[line.position] = take
+    if taken:
+        await wms.confirm_picks(pick.id, taken)  # all or nothing: a bin short refuses them all
     return pick, await wms.get_pick_list(pick.id)
 
 

@@ -39,8 +39,11 @@ def plan_command(path: str, policy: WavePolicy) -> int:
         return 2
     except ValidationError as exc:
         first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"])
-        print(f"omniroute waves plan: {path}: {where}: {first['msg']}", file=sys.stderr)
+        if first["type"] == "json_invalid":  # no field to name: the parser's line and column
+            why = f"not valid JSON: {first.get('ctx', {}).get('error', first['msg'])}"
+        else:
+            why = f"{'.'.join(str(p) for p in first['loc'])}: {first['msg']}"
+        print(f"omniroute waves plan: {path}: {why}", file=sys.stderr)
         return 2
     departures: dict[str, Departure] = {}
     for n, line in enumerate(data.orders):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -23,8 +24,9 @@ class GigNotifier(Protocol):
         (withdrawn in `s`, the transaction that takes the stop off)."""
         ...
 
-    async def incident(self, incident: Incident, task: Task, worker: Worker) -> None:
-        """Tell an operator that a driver needs help (three wrong codes, a problem)."""
+    async def incident(self, incidents: Sequence[Incident], task: Task, worker: Worker) -> None:
+        """Tell an operator that a driver needs help (three wrong codes, a problem): one alert
+        for the doors one report handed over (at least one; the first is where it happened)."""
         ...
 
     async def stop_cancelled(

@@ -499,7 +499,7 @@ class GigService:
             driver=str(fresh.worker_id),
         )
         # One alert per route (at its first open door), not one per door.
-        await self._notifier.incident(incidents[0], fresh, await self.worker(fresh.worker_id))
+        await self._notifier.incident(incidents, fresh, await self.worker(fresh.worker_id))
         return incidents
 
     async def escalations(self) -> list[Escalation]:
@@ -919,7 +919,7 @@ class GigService:
         if outcome is CodeCheck.DELIVERED:
             await self._move_order(stop.order_reference, OrderStatus.DELIVERED)
         if incident is not None:
-            await self._notifier.incident(incident, task, await self.worker(worker_id))
+            await self._notifier.incident([incident], task, await self.worker(worker_id))
         return DeliveryResult(outcome, left, earned, completed, bonus)
 
     async def resolve_escalation(self, order_reference: str, outcome: StopStatus) -> Resolution:
@@ -1052,7 +1052,7 @@ class GigService:
             doors=[i.position for i in incidents],
         )
         # One alert, at the door he reported from, however many doors it hands over.
-        await self._notifier.incident(incidents[0], task, await self.worker(worker_id))
+        await self._notifier.incident(incidents, task, await self.worker(worker_id))
         return ProblemReport(incidents[0])
 
     async def incidents(self, task_id: uuid.UUID) -> list[str]:

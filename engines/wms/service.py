@@ -379,27 +379,35 @@ class WarehouseService:
     async def confirm_pick(self, pick_id: str, position: int, quantity: int) -> PickList:
         """A picker took `quantity` from a line's bin: the bin's stock falls (never below zero);
         when the last line is picked the pick list closes and the order is PACKED."""
-        if quantity <= 0:
-            raise ValueError(f"quantity must be positive: {quantity}")
+        return await self.confirm_picks(pick_id, {position: quantity})
+
+    async def confirm_picks(self, pick_id: str, taken: Mapping[int, int]) -> PickList:
+        """A picker took each line's quantity (line position -> quantity) from its bin, all in
+        one transaction: when one line cannot be (its bin holds less, say) none is, so a
+        refused confirmation leaves every bin and the dock as they were."""
+        if any(quantity <= 0 for quantity in taken.values()):
+            raise ValueError(f"quantities must be positive: {dict(taken)}")
 
         async def work(s: AsyncSession) -> PickList:
             repo = SqlWarehouseRepository(s)
             pick = await repo.pick_list(pick_id)
             if pick is None:
                 raise UnknownPickError(pick_id)
-            line = next((ln for ln in pick.lines if ln.position == position), None)
-            if line is None:
-                raise UnknownPickError(f"{pick_id} line {position}")
             if pick.status is PickListStatus.CANCELLED:
                 raise WarehouseError(f"pick list {pick_id} was cancelled with its order")
-            if quantity > line.remaining:
-                raise OverPickError(position, quantity, line.remaining)
             layout = await repo.layout(pick.warehouse_id)
             assert layout is not None
-            # from the bin to the dock: still the warehouse's stock until it leaves on its truck
-            await repo.take(line.location_id, line.sku, quantity)
-            await repo.put(await repo.ensure_dock(layout), line.sku, quantity)
-            await repo.record_pick(pick_id, position, quantity)
+            for position, quantity in taken.items():
+                line = next((ln for ln in pick.lines if ln.position == position), None)
+                if line is None:
+                    raise UnknownPickError(f"{pick_id} line {position}")
+                if quantity > line.remaining:
+                    raise OverPickError(position, quantity, line.remaining)
+                # from the bin to the dock: still the warehouse's stock until it leaves on its
+                # truck
+                await repo.take(line.location_id, line.sku, quantity)
+                await repo.put(await repo.ensure_dock(layout), line.sku, quantity)
+                await repo.record_pick(pick_id, position, quantity)
             updated = await repo.pick_list(pick_id)
             assert updated is not None
             if updated.complete:

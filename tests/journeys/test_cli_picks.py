@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+from sqlalchemy import update
 
 from core.app.bootstrap import build_services
 from core.app.cli import main
@@ -17,6 +18,7 @@ from core.phone import Phone
 from core.region import RegionCode
 from engines.orders import CartLine, OrderStatus, PaymentMethod, PlaceOrder
 from engines.wms import PickList
+from engines.wms.tables import wms_stock
 
 WH = "WH-LAGOS"
 RICE = "RCE-LONG-25K"
@@ -166,3 +168,41 @@ def test_a_pick_list_cancelled_with_its_order_is_not_confirmed(
         " what was taken for it back (it is no longer wanted)\n"
     )
     assert status_of(database_url, ref) is OrderStatus.CANCELLED
+
+
+def test_a_confirmation_refused_for_a_bin_holding_less_moves_no_line_to_the_dock(
+    database_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The rice bin holds 1 bag (two went missing unrecorded) though the slip says 3: the
+    noodles, confirmed before the rice, must not be on the dock while the command says no."""
+    monkeypatch.setenv("OMNIROUTE_DATABASE_URL", database_url)
+    pick = waved(database_url)
+    ref = pick.order_reference
+    [rice] = [line for line in pick.lines if line.sku == RICE]
+    assert pick.lines[-1].sku == NOODLES  # confirmed first, from the last line up
+
+    async def stock(bin_holds: int | None = None) -> list[tuple[str, str, int]]:
+        services = build_services(Settings(env="test", database_url=database_url, _env_file=None))
+        try:
+            if bin_holds is not None:
+                async with services.db.transaction() as s:
+                    await s.execute(
+                        update(wms_stock)
+                        .where(wms_stock.c.location_id == rice.location_id, wms_stock.c.sku == RICE)
+                        .values(quantity=bin_holds)
+                    )
+            held = await services.warehouse.stock(WH, dock=True)
+            return sorted((at.location_id, at.sku, at.quantity) for at in held)
+        finally:
+            await services.close()
+
+    before = asyncio.run(stock(bin_holds=1))
+
+    assert main(["picks", "confirm", ref]) == 2
+    assert capsys.readouterr().err == f"omniroute picks confirm: {RICE}: wanted 3, 1 available\n"
+    assert asyncio.run(stock()) == before  # no bin emptied, nothing on the dock
+    assert status_of(database_url, ref) is OrderStatus.PICKING
+    assert main(["picks", "list", "--warehouse", WH]) == 0
+    assert [row.rsplit(",", 1)[1] for row in capsys.readouterr().out.splitlines()[1:]] == [
+        "0" for _ in pick.lines
+    ]

@@ -122,6 +122,18 @@ def test_waves_plan_refuses_a_bad_file_with_one_line(
     assert exited.value.code == 2
 
 
+def test_waves_plan_names_where_a_file_stops_being_json(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    cut = tmp_path / "cut.json"
+    cut.write_text('{"orders": [\n  {"reference": "W62ACJ", "route": "R-LAG-1"\n')
+    assert main(["waves", "plan", str(cut)]) == 2
+    assert capsys.readouterr().err == (
+        f"omniroute waves plan: {cut}: not valid JSON: EOF while parsing an object at line 3"
+        " column 0\n"
+    )
+
+
 def test_an_order_cancelled_or_already_waved_is_held_not_picked_again(
     database_url: str,
     tmp_path: Path,

@@ -220,6 +220,7 @@ async def test_a_delivery_day_over_both_voice_providers(
     await flush_outbox(services)
     [alert] = fake_at.sent_to(OPERATOR)
     assert alert.message.startswith("OmniRoute alert: customer not there. Driver Emeka")
+    assert alert.message.endswith(f" Order: {second}.")  # what `deliveries resolve` takes
     [waiting] = await gig.escalations()
     assert (waiting.order_reference, waiting.reason) == (second, IncidentKind.CUSTOMER_ABSENT)
 

@@ -42,7 +42,9 @@ def settings(database_url: str, fakes: PaymentFakes) -> Settings:
     return fakes.settings(database_url)
 
 
-async def a_day_of_deliveries(services: Services) -> None:
+async def a_day_of_deliveries(
+    services: Services, km: Decimal = Decimal("3.0"), day: int = 1
+) -> None:
     """Wanjiku delivers one order 3 km out: KES 50 + 3 x 15 for the stop, 150 route bonus."""
     gig = services.gig
     wanjiku = await driver(services, WANJIKU, "Wanjiku", at=NAIROBI, region=RegionCode.NAIROBI)
@@ -52,16 +54,16 @@ async def a_day_of_deliveries(services: Services) -> None:
             region=RegionCode.NAIROBI,
             lines=(CartLine("NDL-INDO-CHK", 1),),
             payment_method=PaymentMethod.ON_DELIVERY,
-            idempotency_key="nbo-pay-1",
+            idempotency_key=f"nbo-pay-{day}",
         )
     )
     task = await gig.create_task(
         DeliveryRoute(
-            "R-NBO-PAY",
+            f"R-NBO-PAY-{day}",
             RegionCode.NAIROBI,
             NAIROBI,
             services.clock.now(),
-            (RouteStop(placed.reference, JUMA, "Moi Avenue 10", NAIROBI, 1, Decimal("3.0")),),
+            (RouteStop(placed.reference, JUMA, "Moi Avenue 10", NAIROBI, 1, km),),
         )
     )
     [offer] = await gig.allocate()
@@ -117,6 +119,39 @@ async def test_a_nairobi_driver_is_paid_by_mpesa_b2c_once(
     assert len(fakes.daraja.payouts) == 1
     wallet = await services.money.payouts.wallet("driver", WANJIKU, "KES")
     assert wallet.balances.debits_posted == Decimal("245.00")
+
+
+async def test_the_shillings_cents_are_carried_into_the_next_payout_not_lost(
+    gateway: Client, services: Services, fakes: PaymentFakes, clock: SteppedClock
+) -> None:
+    """0.7 km pays KES 10.50: M-Pesa sends whole shillings, so the 0.50 waits in the wallet
+    and goes out with the next day's payout; the report says what was sent and carried."""
+    assert services.money is not None
+    sent: list[int] = []
+    for n in (1, 2):
+        await a_day_of_deliveries(services, Decimal("0.7"), day=n)  # 50 + 10.50 + 150
+        day = services.clock.now().date()
+        runs = await asyncio.gather(
+            *(pay_drivers(services, RegionCode.NAIROBI, day) for _ in range(2))
+        )
+        [row], [other] = runs[0].sent, runs[1].sent
+        assert (other["payout"], other["amount"]) == (row["payout"], row["amount"])
+        b2c = fakes.daraja.payouts[-1]
+        sent.append(b2c.body["Amount"])
+        assert row["amount"] == f"{b2c.body['Amount']}.00"  # what M-Pesa was asked to send
+        assert row["earned"] == "210.50"
+        assert row["carried"] == ("0.50" if n == 1 else "0.00")
+        target, body = fakes.daraja.b2c_result(b2c)
+        await gateway.post(target, data=body, headers={"Content-Type": "application/json"})
+        await flush_outbox(services)
+        clock.advance(86_400)
+
+    assert sent == [210, 211]  # 421.00 earned, 421 sent, each once
+    assert len(fakes.daraja.payouts) == 2
+    wallet = await services.money.payouts.wallet("driver", WANJIKU, "KES")
+    assert wallet.balance == Money(Decimal("0.00"), "KES")
+    assert wallet.balances.debits_posted == Decimal(421)
+    assert (await services.money.ledger.check()).balanced
 
 
 async def test_running_twice_before_the_result_sends_one_payout(

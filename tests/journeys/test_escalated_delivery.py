@@ -144,6 +144,11 @@ async def test_an_operator_resolves_escalated_deliveries_as_delivered_and_return
     )
     assert await resolve("ZZZZ99", "returned") == 2
     assert last_line(capsys.readouterr().err) == "omniroute deliveries resolve: no order ZZZZ99"
+    assert await resolve(" ", "returned") == 2
+    assert last_line(capsys.readouterr().err) == (
+        "omniroute deliveries resolve: an order reference is needed (the order column of"
+        " 'omniroute deliveries escalated')"
+    )
     assert (await services.orders.get(first.order_reference)).status is OrderStatus.DISPATCHED
     assert (await services.gig.task(task.id)).stops[0].status is StopStatus.PENDING
 
@@ -159,7 +164,7 @@ async def test_an_operator_resolves_escalated_deliveries_as_delivered_and_return
     listed = list(csv.reader(capsys.readouterr().out.strip().splitlines()[-3:]))
     since = clock.now().isoformat(timespec="seconds")  # the third wrong code at each door
     assert listed == [
-        ["order", "route", "stop", "customer", "address", "reason", "since"],
+        ["order", "task", "stop", "customer", "address", "reason", "since"],
         *(
             [
                 s.order_reference,
@@ -195,7 +200,7 @@ async def test_an_operator_resolves_escalated_deliveries_as_delivered_and_return
     assert [s.status for s in stops] == [StopStatus.DELIVERED, StopStatus.RETURNED]
     assert await escalated() == 0
     out, err = capsys.readouterr()
-    assert "order,route" not in out
+    assert "order,task" not in out
     assert last_line(err) == "no delivery is waiting for an operator"
 
     # Run again by a tired operator: the effect of once.

@@ -14,6 +14,7 @@ from core.app.bootstrap import Services
 from core.bus.tables import outbox
 from core.clock import SteppedClock
 from core.config import Settings
+from core.gsm7 import gsm7_length
 from core.money import Money
 from core.phone import Phone
 from core.region import RegionCode, local_date
@@ -346,6 +347,9 @@ async def test_a_vehicle_problem_hands_the_rest_of_the_route_to_an_operator(
     assert reported["stop"] == {"orderReference": first, "status": "ESCALATED"}
     [told] = await operator_texts(services)
     assert told.startswith("OmniRoute alert: vehicle problem. Driver Emeka")
+    # both orders, for `deliveries resolve`, in one SMS
+    assert told.endswith(f" Orders: {first}, {second}.")
+    assert gsm7_length(told) <= 160
     _, body = await post_graphql(client, ESCALATIONS, None, operator)
     assert [(e["orderReference"], e["reason"]) for e in body["data"]["escalations"]] == [
         (first, "VEHICLE"),
@@ -365,6 +369,25 @@ async def test_a_vehicle_problem_hands_the_rest_of_the_route_to_an_operator(
     assert len(await operator_texts(services)) == 1
     _, body = await post_graphql(client, REPORT, {**vehicle, "o": None}, emeka)
     assert body["data"]["reportProblem"]["errors"][0]["__typename"] == "TaskNotInProgress"
+
+
+async def test_a_vehicle_problem_on_a_long_route_counts_the_orders_in_one_sms(
+    client: TestClient[Any, Any], services: Services
+) -> None:
+    """Twelve doors handed over at once: their references would not fit one SMS, so the alert
+    says how many and where to see them."""
+    _, task = await offered_to_emeka(services, *[NGOZI, CHIDI] * 6)
+    emeka = bearer(services.settings, EMEKA.e164, "driver")
+    _, body = await post_graphql(client, ACCEPT, {"t": task.reference}, emeka)
+    assert body["data"]["acceptTask"]["errors"] == []
+    first = task.stops[0].order_reference
+    vehicle = {"t": task.reference, "r": "VEHICLE", "o": first}
+    _, body = await post_graphql(client, REPORT, vehicle, emeka)
+    assert body["data"]["reportProblem"]["errors"] == []
+
+    [told] = await operator_texts(services)
+    assert told.endswith(" 12 orders: see omniroute deliveries escalated.")
+    assert gsm7_length(told) <= 160
 
 
 EARNINGS = """query($from: Date, $to: Date) {

@@ -225,6 +225,7 @@ async def test_a_route_started_but_not_finished_on_its_day_is_handed_to_an_opera
     [alert] = texts_to(await services.notifications.for_recipient(OPERATOR))
     assert "route not finished on its day" in alert
     assert f"route {task.reference}, stop 2" in alert
+    assert alert.endswith(f" Order: {second}.")  # what `deliveries resolve` takes
     assert await gig.escalations() == [
         Escalation(
             second, task.reference, 2, CHIDI, "9 Marina", IncidentKind.ROUTE_UNFINISHED, clock.now()
@@ -293,6 +294,8 @@ async def test_the_operator_is_reminded_once_a_day_of_deliveries_waiting_over_12
     assert len(await gig.escalations()) == 6
     [alert] = await operator_texts()
     assert "route not finished on its day" in alert
+    # six references would not fit one SMS with it: counted, and where to see them
+    assert alert.endswith(" 6 orders: see omniroute deliveries escalated.")
 
     clock.advance(4 * 3600)  # 08:00: they have waited four hours
     await services.sweeper.tick()
