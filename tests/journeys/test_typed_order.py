@@ -356,6 +356,38 @@ class TestAfricasTalkingSms:
         )
         assert await cart_of(services) == {}
 
+    async def test_pieces_of_a_product_sold_by_the_carton_are_asked_again_in_cartons(
+        self, ngozi: SmsPhone, juma: SmsPhone, services: Services
+    ) -> None:
+        """'5 pieces indomie' is five packets, not five cartons of 40: nothing is offered,
+        she is told it is sold by the carton, on its quantity screen."""
+        await ngozi.text("Hi")
+        asked = await ngozi.text("5 pieces indomie chicken")
+        assert asked.startswith(
+            "Sold by the carton: enter how many cartons.\nIndomie Chicken 40x70g\n"
+            "NGN 9,300 per carton, "
+        ), asked
+        assert asked.endswith("\nEnter quantity:\n00. Back")
+        assert await cart_of(services) == {}
+        # Answered in pieces again, the same; in cartons (or no unit), added.
+        assert (await ngozi.text("5 pcs")).startswith("Sold by the carton: enter how many cartons.")
+        assert (await ngozi.text("2 cartons")).startswith("Added 2 x Indomie Chicken 40x70g.")
+
+        await juma.text("Habari")
+        pick = await juma.text("nipe vipande 5 vya indomie")
+        assert pick.startswith('Ipi kwa 5 x "indomie"?\n1. Indomie Chicken 40x70g KES ')
+        asked = await juma.text("1")
+        assert asked.startswith(
+            "Huuzwa kwa katoni: weka idadi ya katoni.\nIndomie Chicken 40x70g\nKES "
+        ), asked
+        await juma.text("00")
+        bottles = await juma.text("chupa 6 za soda ya kola")
+        assert bottles.startswith("Huuzwa kwa kreti: weka idadi ya kreti.\nCola 24x35cl\n"), bottles
+
+        assert await cart_of(services) == {INDOMIE: 2}
+        assert await cart_of(services, JUMA) == {}
+        fits_one_sms(*ngozi.inbox, *juma.inbox)
+
     async def test_a_greeting_is_still_no_product(self, ngozi: SmsPhone) -> None:
         assert await ngozi.text("Hello") == MAIN_MENU
 

@@ -7,10 +7,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from dialogs.shopping.order_text import (
-    OrderRequest,
+    read_count,
     read_order,
     read_product_name,
     read_quantity,
+    unit_fits,
 )
 
 ENGLISH = [
@@ -80,7 +81,7 @@ def test_a_quantity_written_any_supported_way_reads_as_the_same_number(
 ) -> None:
     text = template.format(n=spellings(n)[spelling], product=product)
 
-    assert read_order(text) == (OrderRequest(n, product.casefold()),)
+    assert [(item.quantity, item.words) for item in read_order(text)] == [(n, product.casefold())]
 
 
 @pytest.mark.parametrize(
@@ -110,7 +111,67 @@ def test_a_quantity_written_any_supported_way_reads_as_the_same_number(
 def test_orders_in_english_and_swahili_word_orders(
     text: str, expected: list[tuple[int, str]]
 ) -> None:
-    assert read_order(text) == tuple(OrderRequest(q, words) for q, words in expected)
+    assert [(item.quantity, item.words) for item in read_order(text)] == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "unit"),
+    [
+        ("5 pieces indomie", "piece"),
+        ("indomie 5 pcs", "piece"),
+        ("nipe vipande 5 vya indomie", "piece"),
+        ("I want five packets of indomie", "pack"),
+        ("pakiti tano za indomie", "pack"),
+        ("nataka mifuko 2 ya mchele", "bag"),
+        ("3 bottles of coke", "bottle"),
+        ("chupa 6 za soda", "bottle"),
+        ("a bag of indomie", "bag"),
+        ("5 cartons indomie", "case"),
+        ("nataka katoni tano za Indomie", "case"),
+        ("katoni 3 za cola", "case"),
+        ("5 crates cola", "case"),
+        ("2 boxes of indomie", "case"),
+        ("5 indomie", None),
+        ("2 tea bags", None),  # a word of the name, not beside the quantity
+    ],
+)
+def test_the_unit_word_beside_the_quantity_says_what_is_counted(
+    text: str, unit: str | None
+) -> None:
+    [item] = read_order(text)
+    assert item.unit == unit
+
+
+@pytest.mark.parametrize(
+    ("unit", "selling_unit", "fits"),
+    [
+        (None, "carton", True),
+        ("case", "carton", True),
+        ("case", "crate", True),  # a "katoni" of cola is its crate
+        ("piece", "carton", False),
+        ("pack", "carton", False),
+        ("bag", "carton", False),
+        ("bottle", "crate", False),
+        ("bag", "bag", True),
+        ("case", "bag", False),
+        ("pack", "pack", True),
+        ("case", "pack", False),
+        ("bale", "bale", True),
+    ],
+)
+def test_only_a_count_in_the_products_own_unit_is_read_as_that_many(
+    unit: str | None, selling_unit: str, fits: bool
+) -> None:
+    assert unit_fits(unit, selling_unit) is fits
+
+
+def test_a_count_at_the_quantity_prompt_keeps_its_unit() -> None:
+    count = read_count("5 pieces")
+    assert count is not None
+    assert (count.quantity, count.unit) == (5, "piece")
+    tano = read_count("tano")
+    assert tano is not None
+    assert (tano.quantity, tano.unit) == (5, None)
 
 
 @pytest.mark.parametrize(
