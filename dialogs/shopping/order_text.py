@@ -16,8 +16,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-MAX_QUANTITY_DIGITS = 6
-
 NUMBER_WORDS: dict[str, int] = {
     # English
     "one": 1,
@@ -258,5 +256,6 @@ def _read_words(
 def _quantity(token: str) -> int | None:
     digits = token.strip("x")
     if digits.isascii() and digits.isdigit():
-        return int(digits) if len(digits) <= MAX_QUANTITY_DIGITS else None
+        # However long: "1000000 indomie" is more than a line holds, and is refused as such.
+        return int(digits)
     return NUMBER_WORDS.get(token)

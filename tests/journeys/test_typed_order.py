@@ -211,6 +211,24 @@ class TestAfricasTalkingSms:
         assert await cart_of(services) == {}
         fits_one_sms(*ngozi.inbox)
 
+    async def test_a_quantity_of_seven_digits_is_refused_as_more_than_a_line_holds(
+        self, ngozi: SmsPhone, services: Services
+    ) -> None:
+        """'1000000 indomie' got only the typing hint, as if no number had been typed."""
+        await set_stock(services, INDOMIE, 100_000_000)
+        await ngozi.text("Hi")
+
+        refused = await ngozi.text("1000000 indomie chicken")
+
+        assert refused.startswith("Enter at most 9999.\nIndomie Chicken 40x70g\nNGN "), refused
+        assert refused.endswith("Enter quantity:\n00. Back")
+        assert (await ngozi.text("1000000 cartons")).startswith("Enter at most 9999.\nIndomie")
+        await ngozi.text("00")
+        again = await ngozi.text("nataka katoni 12345678 za indomie chicken")
+        assert again.startswith("Enter at most 9999.\nIndomie Chicken 40x70g\n"), again
+        assert await cart_of(services) == {}
+        fits_one_sms(*ngozi.inbox)
+
     async def test_another_order_typed_at_which_one_is_read_in_its_place(
         self, ngozi: SmsPhone, services: Services
     ) -> None:
