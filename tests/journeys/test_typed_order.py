@@ -431,6 +431,25 @@ class TestAfricasTalkingSms:
         assert await cart_of(services, JUMA) == {"RCE-LONG-25K": 2, "GRN-MAIZ-10K": 3, INDOMIE: 1}
         fits_one_sms(*juma.inbox)
 
+    async def test_sukari_and_sugar_find_the_demos_sugar(
+        self, ngozi: SmsPhone, juma: SmsPhone, services: Services
+    ) -> None:
+        await juma.text("Habari")
+        pick = await juma.text("nataka mifuko 2 ya sukari")
+        assert pick.startswith('Ipi kwa 2 x "sukari"?\n1. White Sugar 24x1kg KES 3,430\n'), pick
+        assert "\n2. White Sugar 50kg KES 6,240\n" in pick
+        confirm = await juma.text("2")
+        assert confirm.startswith("Ongeza 2 x White Sugar 50kg (KES 12,480.00)?"), confirm
+        await juma.text("1")
+
+        await ngozi.text("Hi")
+        which = await ngozi.text("sugar")
+        assert which.startswith('Which one for "sugar"?\n1. White Sugar 24x1kg NGN 39,600\n')
+        assert (await ngozi.text("1")).startswith("White Sugar 24x1kg\nNGN 39,600 per bale, ")
+
+        assert await cart_of(services, JUMA) == {"SUG-WHTE-50K": 2}
+        fits_one_sms(*ngozi.inbox, *juma.inbox)
+
     async def test_mafuta_asks_which_oil_and_a_name_without_a_number_asks_how_many(
         self, juma: SmsPhone
     ) -> None:
