@@ -51,6 +51,7 @@ from engines.pricing import (
 
 CART_MEMO = "cart"  # Turn.memo key of the cart read this turn
 CHECK_MEMO = "cart_check"  # Turn.memo key of this turn's re-check of the cart (a CartCheck)
+CHECKED_VAR = "checked"  # session var: the lines of the cart as the session last checked it
 DROPPED_CODE_MEMO = "dropped_code"  # Turn.memo key of why this turn took the promo code off
 LOCK_VAR = "lock"
 
@@ -112,6 +113,7 @@ class ShopState(State):
             check = await recheck_cart(self.svc, await self.cart(turn))
             turn.memo[CHECK_MEMO] = check
             turn.memo[CART_MEMO] = check.cart
+        turn.vars[CHECKED_VAR] = cart_lines(check.cart)
         return check
 
     async def save_cart(self, turn: Turn, cart: Cart) -> None:
@@ -194,9 +196,24 @@ class MainMenu(ShopState):
     name = "main"
 
     async def screen(self, turn: Turn) -> Screen:
+        # "Cart (n)" counts the cart the cart screen will show: one changed since the session
+        # last checked it, or holding a product withdrawn since (read from the shelf and price
+        # book kept in memory), is checked here as there, saying what went. A cart checked as
+        # it is reads no stock: a line sold down meanwhile is cut by the cart screen.
         cart = await self.cart(turn)
+        title = turn.t("main.title")
+        check = turn.memo.get(CHECK_MEMO)
+        checked = isinstance(check, CartCheck) and check.cart == cart  # this turn
+        if checked or (
+            not cart.is_empty
+            and (turn.vars.get(CHECKED_VAR) != cart_lines(cart) or await self.withdrawn(turn, cart))
+        ):
+            if not checked:
+                turn.memo.pop(CHECK_MEMO, None)  # one of an earlier cart this turn
+            check = await self.checked_cart(turn)
+            cart, title = check.cart, check.above(turn, title)
         return Screen(
-            turn.t("main.title"),
+            title,
             (
                 Choice(turn.t("menu.shop"), "categories"),
                 Choice(turn.t("menu.cart", count=cart.item_count), "cart"),
@@ -206,6 +223,14 @@ class MainMenu(ShopState):
             ),
             back=False,
         )
+
+    async def withdrawn(self, turn: Turn, cart: Cart) -> bool:
+        """Whether a line's product left the region's shelf or lost its price (no query)."""
+        region = self.region(turn).code
+        shelf = (await self.svc.catalogue.shelf(region)).products
+        skus = [line.sku for line in cart.lines]
+        priced = await self.svc.pricing.list_prices(region, skus)  # the book's: no customer
+        return any(sku not in shelf or sku not in priced for sku in skus)
 
     async def choose(self, turn: Turn, value: str) -> Outcome:
         # A shortcut dial (*384*123*3#) picks a key here on the first request, which checks
@@ -285,6 +310,11 @@ class CartCheck:
         """`text` with the notice on a line above it, when the check changed the cart."""
         notice = self.checkout_notice(turn) if checkout else self.notice(turn)
         return f"{notice}\n{text}" if notice else text
+
+
+def cart_lines(cart: Cart) -> str:
+    """The cart's lines in a few characters ("SKU:3,SKU:5"), to tell whether it changed."""
+    return ",".join(sorted(f"{line.sku}:{line.quantity}" for line in cart.lines))
 
 
 async def recheck_cart(services: ShopServices, cart: Cart) -> CartCheck:
