@@ -135,8 +135,9 @@ ALIASES: dict[str, dict[str, tuple[str, ...]]] = {
     "SNK-BISC-24": {"sw": ("biskuti",), "en": ("biscuit",)},
     "SNK-PNUT-24": {"sw": ("karanga",), "en": ("groundnuts",)},
     "SNK-SWEE-50": {"sw": ("pipi",), "en": ("candy",)},
-    "SUG-WHTE-1K": {"sw": ("sukari", "sukari ya kilo"), "en": ("table sugar",)},
-    "SUG-WHTE-50K": {"sw": ("sukari", "sukari ya gunia"), "en": ("bulk sugar",)},
+    # Not "sukari ya kilo" nor "ya gunia": a weight makes a text no order, a unit word is no name.
+    "SUG-WHTE-1K": {"sw": ("sukari", "sukari nyeupe"), "en": ("table sugar",)},
+    "SUG-WHTE-50K": {"sw": ("sukari", "sukari nyeupe"), "en": ("bulk sugar",)},
 }
 
 # Rough retail conversion and the step prices are rounded to, per currency.

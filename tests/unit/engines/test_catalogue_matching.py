@@ -60,7 +60,7 @@ def aliases_for(locale: str) -> dict[str, tuple[str, ...]]:
         ("indomie kuku", ["Indomie Chicken 40x70g"]),
         ("cooking oil", ["Vegetable Oil 4x5L"]),  # English aliases are read too
         ("sukari", ["White Sugar 24x1kg", "White Sugar 50kg"]),
-        ("sukari ya gunia", ["White Sugar 50kg"]),
+        ("sukari nyeupe", ["White Sugar 24x1kg", "White Sugar 50kg"]),
     ],
 )
 def test_swahili_words_find_products_by_their_aliases(words: str, names: list[str]) -> None:
