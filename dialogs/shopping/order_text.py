@@ -76,7 +76,9 @@ UNIT_WORDS: dict[str, str] = {
     **dict.fromkeys(("bag", "bags", "mfuko", "mifuko", "gunia"), "bag"),
     **dict.fromkeys(("piece", "pieces", "pcs", "pc", "kipande", "vipande"), "piece"),
     **dict.fromkeys(("bottle", "bottles", "chupa"), "bottle"),
-    **dict.fromkeys(("bale", "bales", "bando"), "bale"),
+    **dict.fromkeys(("bale", "bales", "bando", "robota", "marobota"), "bale"),
+    **dict.fromkeys(("tin", "tins"), "tin"),  # not "kopo": "maziwa ya kopo" names tinned milk
+    **dict.fromkeys(("tray", "trays", "trei"), "tray"),
 }
 # The catalogue's selling units (`Product.unit`) as the words above count them.
 SELLING_UNITS: dict[str, str] = {"carton": "case", "crate": "case"}

@@ -450,6 +450,20 @@ class TestAfricasTalkingSms:
         assert await cart_of(services, JUMA) == {"SUG-WHTE-50K": 2}
         fits_one_sms(*ngozi.inbox, *juma.inbox)
 
+    async def test_asked_in_robota_she_may_answer_in_robota(
+        self, juma: SmsPhone, services: Services
+    ) -> None:
+        await juma.text("Habari")
+        assert (await juma.text("vipande 3 vya sukari")).startswith('Ipi kwa 3 x "sukari"?')
+        asked = await juma.text("1")
+        assert asked.startswith("Huuzwa kwa robota: weka idadi ya robota.\nWhite Sugar 24x1kg\n")
+
+        added = await juma.text("robota 3")
+
+        assert added.startswith("Umeongeza 3 x White Sugar 24x1kg."), added
+        assert await cart_of(services, JUMA) == {"SUG-WHTE-1K": 3}
+        fits_one_sms(*juma.inbox)
+
     async def test_mafuta_asks_which_oil_and_a_name_without_a_number_asks_how_many(
         self, juma: SmsPhone
     ) -> None:

@@ -159,12 +159,42 @@ def test_the_unit_word_beside_the_quantity_says_what_is_counted(
         ("pack", "pack", True),
         ("case", "pack", False),
         ("bale", "bale", True),
+        ("tin", "tin", True),
+        ("tray", "carton", False),
     ],
 )
 def test_only_a_count_in_the_products_own_unit_is_read_as_that_many(
     unit: str | None, selling_unit: str, fits: bool
 ) -> None:
     assert unit_fits(unit, selling_unit) is fits
+
+
+@pytest.mark.parametrize(
+    ("locale_unit", "unit"),
+    [
+        ("carton", "case"),
+        ("katoni", "case"),
+        ("bag", "bag"),
+        ("mfuko", "bag"),
+        ("crate", "case"),
+        ("kreti", "case"),
+        ("pack", "pack"),
+        ("pakiti", "pack"),
+        ("bottle", "bottle"),
+        ("chupa", "bottle"),
+        ("tin", "tin"),
+        ("tray", "tray"),
+        ("trei", "tray"),
+        ("bale", "bale"),
+        ("robota", "bale"),
+    ],
+)
+def test_the_unit_a_sold_by_line_names_is_read_back(locale_unit: str, unit: str) -> None:
+    """'Sold by the bale' / 'Huuzwa kwa robota': her '2 robota' is then two of them (every
+    unit.* word of locales/en and sw but 'kopo', which names tinned milk)."""
+    count = read_count(f"{locale_unit} 2")
+    assert count is not None
+    assert (count.quantity, count.unit) == (2, unit)
 
 
 def test_a_count_of_seven_digits_is_that_count() -> None:
