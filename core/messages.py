@@ -134,6 +134,11 @@ class InboundMessage:
     # prompts in a row. A dialog may answer with its own goodbye (end=True) and do what that
     # needs; otherwise the channel says a plain one.
     hanging_up: bool = False
+    # The provider's own opt-out list changed with this message (Twilio's Advanced Opt-Out on a
+    # "CANCEL" or "YES"): True, it blocks further messages to her; False, it lets them through
+    # again; None when the provider does not say. The text may be any of its keywords, so this
+    # is honoured whatever the text and wherever the conversation is.
+    opt_out: bool | None = None
 
 
 Handler = Callable[[InboundMessage], Awaitable[Reply]]

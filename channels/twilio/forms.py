@@ -38,10 +38,20 @@ class MessageForm(BaseModel):
     longitude: float | None = Field(default=None, alias="Longitude", ge=-180, le=180)
     address: str | None = Field(default=None, alias="Address", max_length=1024)
     label: str | None = Field(default=None, alias="Label", max_length=1024)
+    # Advanced Opt-Out (a Messaging Service's): STOP, START or HELP when Body was one of its
+    # keywords, after Twilio itself blocked or unblocked the sender.
+    opt_out_type: str | None = Field(default=None, alias="OptOutType", max_length=16)
 
     @property
     def phone(self) -> Phone:
         return Phone.parse(self.sender.removeprefix(WHATSAPP_PREFIX))
+
+    @property
+    def opt_out(self) -> bool | None:
+        """True once Twilio blocks messages to the sender (OptOutType STOP), False once it lets
+        them through again (START); None for HELP, or when Twilio does not say."""
+        kind = (self.opt_out_type or "").strip().upper()
+        return {"STOP": True, "START": False}.get(kind)
 
     @property
     def location(self) -> tuple[float, float] | None:

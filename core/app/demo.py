@@ -1,4 +1,4 @@
-"""The demo catalogue: three regions, eight categories, 32 products each, stock and a promotion.
+"""The demo catalogue: three regions, eight categories, 34 products each, stock and a promotion.
 
 Loading is idempotent: existing rows are left as they are, so `make run` can seed every time.
 """
@@ -94,6 +94,10 @@ PRODUCTS: list[DemoProduct] = [
     _p("SNK-CHIN-24", "snacks", "Chin Chin 24x150g", "carton", "10.20"),
     _p("SNK-PNUT-24", "snacks", "Roasted Peanuts 24x100g", "carton", "7.60"),
     _p("SNK-SWEE-50", "snacks", "Sweets 50 pieces", "pack", "1.80"),
+    # Last, so the products above keep their stock figures and bins; named to list after
+    # Wheat Flour, so the shelf's first four keep their keys.
+    _p("SUG-WHTE-1K", "rice", "White Sugar 24x1kg", "bale", "26.40"),
+    _p("SUG-WHTE-50K", "rice", "White Sugar 50kg", "bag", "48.00"),
 ]
 
 # Other words retailers type for the demo's products (typed orders read them): Swahili as
@@ -131,6 +135,9 @@ ALIASES: dict[str, dict[str, tuple[str, ...]]] = {
     "SNK-BISC-24": {"sw": ("biskuti",), "en": ("biscuit",)},
     "SNK-PNUT-24": {"sw": ("karanga",), "en": ("groundnuts",)},
     "SNK-SWEE-50": {"sw": ("pipi",), "en": ("candy",)},
+    # Not "sukari ya kilo" nor "ya gunia": a weight makes a text no order, a unit word is no name.
+    "SUG-WHTE-1K": {"sw": ("sukari", "sukari nyeupe"), "en": ("table sugar",)},
+    "SUG-WHTE-50K": {"sw": ("sukari", "sukari nyeupe"), "en": ("bulk sugar",)},
 }
 
 # Rough retail conversion and the step prices are rounded to, per currency.

@@ -35,6 +35,12 @@ class ShoppingDialog:
     async def step(
         self, msg: InboundMessage, session: Session | None, intent: Intent
     ) -> tuple[Session, Reply]:
+        if msg.opt_out is True:
+            # The provider already stopped messaging her, whatever word she used ("CANCEL" on
+            # the confirm screen): she is opted out here too, as by our STOP.
+            return await self._command(msg, session, "stop")
+        if msg.opt_out is False and await self._opted_out(msg):
+            return await self._command(msg, session, "start")
         if intent.kind is IntentKind.LATE:
             return await self._late(msg, session)
         if session is not None:
@@ -67,6 +73,12 @@ class ShoppingDialog:
             return await self.machine.show(turn, base, error=self._t(locale, "start.done"))
         target = COMMAND_STATES[command]
         return await self.machine.show(turn, base.evolve(state=target, stack=("main",)))
+
+    async def _opted_out(self, msg: InboundMessage) -> bool:
+        """Whether she is opted out here. Only then does the provider's opt-in ("YES", which is
+        also an answer at Yes/No) replace her turn with START's welcome back."""
+        customer = await self._svc.customers.get(msg.phone)
+        return customer is not None and customer.opted_out
 
     async def _late(self, msg: InboundMessage, session: Session | None) -> tuple[Session, Reply]:
         """A message that arrived after a newer one (or a day late): the main menu as it is

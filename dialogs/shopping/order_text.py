@@ -2,8 +2,9 @@
 
 "nataka katoni 5 za Indomie", "5 cartons indomie", "indomie 5", "I want five packs of sugar",
 "tano indomie na mbili spaghetti": a quantity (digits, a number word up to twenty, or "a"/"an"
-for one), unit words (ignored: the catalogue sells each product in its own unit, which the
-confirmation names) and the words naming the product. "2 dozen" and "5 kg" are not read at all:
+for one), unit words (the one beside the quantity says what is counted: `unit_fits` tells
+whether that is the product's selling unit, which the confirmation names) and the words naming
+the product. "2 dozen" and "5 kg" are not read at all:
 2 or 5 cartons would be wrong, and 24 of what? Deterministic on purpose: the same text always
 reads the same, and what it cannot read is left to the menu, or, when the text is a product's
 name and nothing else ("indomie"), to that product's quantity screen. These are words people
@@ -14,8 +15,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-
-MAX_QUANTITY_DIGITS = 6
 
 NUMBER_WORDS: dict[str, int] = {
     # English
@@ -67,43 +66,22 @@ SWAHILI_TEENS = re.compile(
     r"\bkumi\s+na\s+(moja|mmoja|mbili|wili|tatu|nne|tano|sita|saba|nane|tisa)\b"
 )
 
-UNIT_WORDS = frozenset(
-    {
-        "carton",
-        "cartons",
-        "ctn",
-        "ctns",
-        "katoni",
-        "pack",
-        "packs",
-        "packet",
-        "packets",
-        "pakiti",
-        "bag",
-        "bags",
-        "mfuko",
-        "mifuko",
-        "gunia",
-        "piece",
-        "pieces",
-        "pcs",
-        "pc",
-        "kipande",
-        "vipande",
-        "box",
-        "boxes",
-        "boksi",
-        "crate",
-        "crates",
-        "kreti",
-        "bottle",
-        "bottles",
-        "chupa",
-        "bale",
-        "bales",
-        "bando",
-    }
-)
+# The unit each word counts in. A carton, a box and a crate are one case of the product (a
+# "katoni" of cola is its crate); a piece, a packet, a bag or a bottle is not a case: "5 pieces
+# indomie" is not five cartons.
+UNIT_WORDS: dict[str, str] = {
+    **dict.fromkeys(("carton", "cartons", "ctn", "ctns", "katoni"), "case"),
+    **dict.fromkeys(("box", "boxes", "boksi", "crate", "crates", "kreti"), "case"),
+    **dict.fromkeys(("pack", "packs", "packet", "packets", "pakiti"), "pack"),
+    **dict.fromkeys(("bag", "bags", "mfuko", "mifuko", "gunia"), "bag"),
+    **dict.fromkeys(("piece", "pieces", "pcs", "pc", "kipande", "vipande"), "piece"),
+    **dict.fromkeys(("bottle", "bottles", "chupa"), "bottle"),
+    **dict.fromkeys(("bale", "bales", "bando", "robota", "marobota"), "bale"),
+    **dict.fromkeys(("tin", "tins"), "tin"),  # not "kopo": "maziwa ya kopo" names tinned milk
+    **dict.fromkeys(("tray", "trays", "trei"), "tray"),
+}
+# The catalogue's selling units (`Product.unit`) as the words above count them.
+SELLING_UNITS: dict[str, str] = {"carton": "case", "crate": "case"}
 # "a carton of indomie": one, unless a number says otherwise ("a 5 cartons" is five).
 ARTICLE_WORDS = frozenset({"a", "an"})
 MULTIPLIER_WORDS = frozenset({"dozen", "dozens", "dazeni", "hundred", "thousand", "mia", "elfu"})
@@ -173,10 +151,19 @@ TOKEN = re.compile(r"x\d+\b|\d+x\b|\d+[^\W\d_][\w]*|\d+|[^\W\d_]+")
 
 @dataclass(frozen=True, slots=True)
 class OrderRequest:
-    """One item she asked for: how many, and the words naming the product (lower case)."""
+    """One item she asked for: how many, the words naming the product (lower case), and what
+    the unit word beside the quantity counts ("case", "piece", …; None when there is none)."""
 
     quantity: int
     words: str
+    unit: str | None = None
+
+
+def unit_fits(unit: str | None, selling_unit: str) -> bool:
+    """Whether a quantity counted in `unit` (a kind from UNIT_WORDS) counts the product's
+    selling units: no unit word, or one for that unit ("5 cartons" of a product sold by the
+    carton or the crate; "5 pieces" of nothing the catalogue sells)."""
+    return unit is None or unit == SELLING_UNITS.get(selling_unit, selling_unit)
 
 
 def read_order(text: str) -> tuple[OrderRequest, ...]:
@@ -196,10 +183,10 @@ def _read_item(text: str) -> OrderRequest | None:
     read = _read_words(text)
     if read is None:
         return None
-    quantities, words = read
+    quantities, words, unit = read
     if len(quantities) != 1 or not words or quantities[0] < 1:
         return None
-    return OrderRequest(quantities[0], " ".join(words))
+    return OrderRequest(quantities[0], " ".join(words), unit)
 
 
 def read_product_name(text: str) -> str | None:
@@ -218,24 +205,36 @@ def read_product_name(text: str) -> str | None:
 def read_quantity(text: str) -> int | None:
     """How many, typed in words at a quantity prompt ("five", "tano", "5 cartons", "katoni
     kumi na mbili"); None when the text holds anything but one count and unit words."""
+    count = read_count(text)
+    return None if count is None else count.quantity
+
+
+def read_count(text: str) -> OrderRequest | None:
+    """A count typed at a quantity prompt, with the unit it is counted in (no words)."""
     cleaned = SWAHILI_TEENS.sub(lambda m: str(10 + NUMBER_WORDS[m.group(1)]), text.casefold())
     read = _read_words(cleaned, articles=False)  # a slip of "a" adds nothing
     if read is None or len(read[0]) != 1 or read[1]:
         return None
-    return read[0][0]
+    return OrderRequest(read[0][0], "", read[2])
 
 
-def _read_words(text: str, *, articles: bool = True) -> tuple[list[int], list[str]] | None:
-    """The quantities and the product words of one item ("a"/"an" one when no number says
-    how many, unless not `articles`); None when a multiplier or a measure makes its quantity
-    unreadable."""
+def _read_words(
+    text: str, *, articles: bool = True
+) -> tuple[list[int], list[str], str | None] | None:
+    """The quantities, the product words and the unit of one item ("a"/"an" one when no
+    number says how many, unless not `articles`); None when a multiplier or a measure makes its
+    quantity unreadable. The unit is a unit word's beside a quantity ("katoni 5", "5 pieces",
+    "a bag"): one elsewhere is part of a name ("2 tea bags")."""
     quantities: list[int] = []
     words: list[str] = []
     article = False
-    for token in TOKEN.findall(text):
+    counts: list[bool] = []  # per token: a quantity (or a counted article)?
+    tokens = TOKEN.findall(text)
+    for token in tokens:
         if token in MULTIPLIER_WORDS or token in MEASURE_WORDS:
             return None
         number = _quantity(token)
+        counts.append(number is not None or (articles and token in ARTICLE_WORDS))
         if number is not None:
             quantities.append(number)
         elif articles and token in ARTICLE_WORDS:
@@ -244,11 +243,21 @@ def _read_words(text: str, *, articles: bool = True) -> tuple[list[int], list[st
             words.append(token)
     if article and not quantities:
         quantities.append(1)
-    return quantities, words
+    unit = next(
+        (
+            UNIT_WORDS[token]
+            for i, token in enumerate(tokens)
+            if token in UNIT_WORDS
+            and any(counts[j] for j in (i - 1, i + 1) if 0 <= j < len(tokens))
+        ),
+        None,
+    )
+    return quantities, words, unit
 
 
 def _quantity(token: str) -> int | None:
     digits = token.strip("x")
     if digits.isascii() and digits.isdigit():
-        return int(digits) if len(digits) <= MAX_QUANTITY_DIGITS else None
+        # However long: "1000000 indomie" is more than a line holds, and is refused as such.
+        return int(digits)
     return NUMBER_WORDS.get(token)

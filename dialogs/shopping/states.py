@@ -14,7 +14,7 @@ from core.phone import Phone
 from core.region import Region, region_for_phone
 from dialogs.machine import Choice, Finish, Go, Home, Outcome, Reject, Screen, State, Turn
 from dialogs.paging import BACK_KEY
-from dialogs.shopping.order_text import read_order, read_product_name, read_quantity
+from dialogs.shopping.order_text import read_count, read_order, read_product_name, unit_fits
 from dialogs.shopping.services import ShopServices
 from engines.catalogue import OutOfStockError, Product, UnknownProductError
 from engines.credit import (
@@ -53,6 +53,7 @@ from engines.pricing import (
 
 CART_MEMO = "cart"  # Turn.memo key of the cart read this turn
 CHECK_MEMO = "cart_check"  # Turn.memo key of this turn's re-check of the cart (a CartCheck)
+CHECKED_VAR = "checked"  # session var: the lines of the cart as the session last checked it
 DROPPED_CODE_MEMO = "dropped_code"  # Turn.memo key of why this turn took the promo code off
 LOCK_VAR = "lock"
 
@@ -103,6 +104,7 @@ class ShopState(State):
             check = await recheck_cart(self.svc, await self.cart(turn))
             turn.memo[CHECK_MEMO] = check
             turn.memo[CART_MEMO] = check.cart
+        turn.vars[CHECKED_VAR] = cart_lines(check.cart)
         return check
 
     async def save_cart(self, turn: Turn, cart: Cart) -> None:
@@ -185,9 +187,24 @@ class MainMenu(ShopState):
     name = "main"
 
     async def screen(self, turn: Turn) -> Screen:
+        # "Cart (n)" counts the cart the cart screen will show: one changed since the session
+        # last checked it, or holding a product withdrawn since (read from the shelf and price
+        # book kept in memory), is checked here as there, saying what went. A cart checked as
+        # it is reads no stock: a line sold down meanwhile is cut by the cart screen.
         cart = await self.cart(turn)
+        title = turn.t("main.title")
+        check = turn.memo.get(CHECK_MEMO)
+        checked = isinstance(check, CartCheck) and check.cart == cart  # this turn
+        if checked or (
+            not cart.is_empty
+            and (turn.vars.get(CHECKED_VAR) != cart_lines(cart) or await self.withdrawn(turn, cart))
+        ):
+            if not checked:
+                turn.memo.pop(CHECK_MEMO, None)  # one of an earlier cart this turn
+            check = await self.checked_cart(turn)
+            cart, title = check.cart, check.above(turn, title)
         return Screen(
-            turn.t("main.title"),
+            title,
             (
                 Choice(turn.t("menu.shop"), "categories"),
                 Choice(turn.t("menu.cart", count=cart.item_count), "cart"),
@@ -197,6 +214,14 @@ class MainMenu(ShopState):
             ),
             back=False,
         )
+
+    async def withdrawn(self, turn: Turn, cart: Cart) -> bool:
+        """Whether a line's product left the region's shelf or lost its price (no query)."""
+        region = self.region(turn).code
+        shelf = (await self.svc.catalogue.shelf(region)).products
+        skus = [line.sku for line in cart.lines]
+        priced = await self.svc.pricing.list_prices(region, skus)  # the book's: no customer
+        return any(sku not in shelf or sku not in priced for sku in skus)
 
     async def choose(self, turn: Turn, value: str) -> Outcome:
         # A shortcut dial (*384*123*3#) picks a key here on the first request, which checks
@@ -276,6 +301,11 @@ class CartCheck:
         """`text` with the notice on a line above it, when the check changed the cart."""
         notice = self.checkout_notice(turn) if checkout else self.notice(turn)
         return f"{notice}\n{text}" if notice else text
+
+
+def cart_lines(cart: Cart) -> str:
+    """The cart's lines in a few characters ("SKU:3,SKU:5"), to tell whether it changed."""
+    return ",".join(sorted(f"{line.sku}:{line.quantity}" for line in cart.lines))
 
 
 async def recheck_cart(services: ShopServices, cart: Cart) -> CartCheck:
@@ -395,9 +425,14 @@ class Quantity(ShopState):
             return Go("products", remember=False, notice=turn.t("error.product_gone"))
         cleaned = text.strip().replace(",", "")
         if reads_typed_orders(turn) and not (cleaned.isascii() and cleaned.isdigit()):
-            # In a text, "5 cartons" or "tano" answers "how many" as well as 5 does.
-            spoken = read_quantity(cleaned)
-            cleaned = cleaned if spoken is None else str(spoken)
+            # In a text, "5 cartons" or "tano" answers "how many" as well as 5 does; "5 pieces"
+            # of a product sold by the carton does not.
+            spoken = read_count(cleaned)
+            if spoken is not None and spoken.unit is not None:
+                product = await self.svc.catalogue.product(self.region(turn).code, sku)
+                if not unit_fits(spoken.unit, product.unit):
+                    return Reject("typed.sold_by", {"unit": turn.t(f"unit.{product.unit}")})
+            cleaned = cleaned if spoken is None else str(spoken.quantity)
         if cleaned.startswith("-") and cleaned[1:].isdigit():
             return Reject("error.quantity.min")
         if not cleaned.isdigit() or not cleaned.isascii():
@@ -1142,7 +1177,7 @@ class Help(ShopState):
 
 
 TYPED_ORDER_KINDS = frozenset({ChannelKind.SMS, ChannelKind.WHATSAPP})
-TYPED_VAR = "typed"  # the items of a typed order still to confirm: [[quantity, words], ...]
+TYPED_VAR = "typed"  # the items of a typed order still to confirm: [[quantity, words, unit], ...]
 TYPED_FROM_VAR = "typed_from"  # the screen she typed it on, where No and the end return
 TYPED_SKU_VAR = "typed_sku"  # the product the first item is taken to mean
 TYPED_CHOICES_VAR = "typed_skus"  # the products it may mean, when it is not clear which
@@ -1168,7 +1203,7 @@ async def read_typed_order(
     if not items:
         return await read_typed_product(state, turn, text, origin=origin)
     turn.vars[TYPED_FROM_VAR] = origin or state.name
-    turn.vars[TYPED_VAR] = [[item.quantity, item.words] for item in items]
+    turn.vars[TYPED_VAR] = [[item.quantity, item.words, item.unit] for item in items]
     first = await next_typed_item(state, turn, remember=True)
     if first is None:
         words = items[0].words
@@ -1206,11 +1241,18 @@ def go_to_quantity(
 async def confirm_typed_item(
     state: ShopState, turn: Turn, product: Product, *, remember: bool, notice: str | None
 ) -> Outcome:
-    """Yes/No for the typed order's next item, unless more is asked than can go in the cart:
-    then the line the quantity screen gives ("Only 4 left in stock.") above that product's
-    quantity screen, nothing asked, and the rest of the order dropped (as a refused Yes)."""
-    quantity = int(turn.vars[TYPED_VAR][0][0])
-    refused = await state.cart_refusal(turn, product.sku, quantity)
+    """Yes/No for the typed order's next item, unless more is asked than can go in the cart, or
+    it is counted in a unit the product is not sold by ("5 pieces" of cartons): then the line
+    the quantity screen gives ("Only 4 left in stock.", "Sold by the carton: …") above that
+    product's quantity screen, nothing asked, and the rest of the order dropped (as a refused
+    Yes)."""
+    item = turn.vars[TYPED_VAR][0]
+    quantity = int(item[0])
+    if not unit_fits(item[2] if len(item) > 2 else None, product.unit):
+        # "5 pieces" of what is sold by the carton: not 5 cartons; she is asked in cartons.
+        refused: Reject | None = Reject("typed.sold_by", {"unit": turn.t(f"unit.{product.unit}")})
+    else:
+        refused = await state.cart_refusal(turn, product.sku, quantity)
     if refused is not None:
         line = turn.t(refused.msgid, **refused.values)
         said = line if notice is None else f"{notice}\n{line}"
@@ -1273,7 +1315,7 @@ class TypedPick(ShopState):
         skus = [str(s) for s in turn.vars.get(TYPED_CHOICES_VAR, [])]
         prices = await self.svc.pricing.list_prices(region, skus, customer=self.phone(turn))
         products = [await self.svc.catalogue.product(region, sku) for sku in skus]
-        quantity, words = turn.vars.get(TYPED_VAR, [[0, ""]])[0]
+        quantity, words = turn.vars.get(TYPED_VAR, [[0, ""]])[0][:2]
         shown = shown_code(turn, str(words)[:SHOWN_WORDS])
         title = (
             turn.t("typed.pick_named", words=shown)

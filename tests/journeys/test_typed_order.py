@@ -211,6 +211,24 @@ class TestAfricasTalkingSms:
         assert await cart_of(services) == {}
         fits_one_sms(*ngozi.inbox)
 
+    async def test_a_quantity_of_seven_digits_is_refused_as_more_than_a_line_holds(
+        self, ngozi: SmsPhone, services: Services
+    ) -> None:
+        """'1000000 indomie' got only the typing hint, as if no number had been typed."""
+        await set_stock(services, INDOMIE, 100_000_000)
+        await ngozi.text("Hi")
+
+        refused = await ngozi.text("1000000 indomie chicken")
+
+        assert refused.startswith("Enter at most 9999.\nIndomie Chicken 40x70g\nNGN "), refused
+        assert refused.endswith("Enter quantity:\n00. Back")
+        assert (await ngozi.text("1000000 cartons")).startswith("Enter at most 9999.\nIndomie")
+        await ngozi.text("00")
+        again = await ngozi.text("nataka katoni 12345678 za indomie chicken")
+        assert again.startswith("Enter at most 9999.\nIndomie Chicken 40x70g\n"), again
+        assert await cart_of(services) == {}
+        fits_one_sms(*ngozi.inbox)
+
     async def test_another_order_typed_at_which_one_is_read_in_its_place(
         self, ngozi: SmsPhone, services: Services
     ) -> None:
@@ -356,6 +374,38 @@ class TestAfricasTalkingSms:
         )
         assert await cart_of(services) == {}
 
+    async def test_pieces_of_a_product_sold_by_the_carton_are_asked_again_in_cartons(
+        self, ngozi: SmsPhone, juma: SmsPhone, services: Services
+    ) -> None:
+        """'5 pieces indomie' is five packets, not five cartons of 40: nothing is offered,
+        she is told it is sold by the carton, on its quantity screen."""
+        await ngozi.text("Hi")
+        asked = await ngozi.text("5 pieces indomie chicken")
+        assert asked.startswith(
+            "Sold by the carton: enter how many cartons.\nIndomie Chicken 40x70g\n"
+            "NGN 9,300 per carton, "
+        ), asked
+        assert asked.endswith("\nEnter quantity:\n00. Back")
+        assert await cart_of(services) == {}
+        # Answered in pieces again, the same; in cartons (or no unit), added.
+        assert (await ngozi.text("5 pcs")).startswith("Sold by the carton: enter how many cartons.")
+        assert (await ngozi.text("2 cartons")).startswith("Added 2 x Indomie Chicken 40x70g.")
+
+        await juma.text("Habari")
+        pick = await juma.text("nipe vipande 5 vya indomie")
+        assert pick.startswith('Ipi kwa 5 x "indomie"?\n1. Indomie Chicken 40x70g KES ')
+        asked = await juma.text("1")
+        assert asked.startswith(
+            "Huuzwa kwa katoni: weka idadi ya katoni.\nIndomie Chicken 40x70g\nKES "
+        ), asked
+        await juma.text("00")
+        bottles = await juma.text("chupa 6 za soda ya kola")
+        assert bottles.startswith("Huuzwa kwa kreti: weka idadi ya kreti.\nCola 24x35cl\n"), bottles
+
+        assert await cart_of(services) == {INDOMIE: 2}
+        assert await cart_of(services, JUMA) == {}
+        fits_one_sms(*ngozi.inbox, *juma.inbox)
+
     async def test_a_greeting_is_still_no_product(self, ngozi: SmsPhone) -> None:
         assert await ngozi.text("Hello") == MAIN_MENU
 
@@ -379,6 +429,39 @@ class TestAfricasTalkingSms:
         await juma.text("1")
 
         assert await cart_of(services, JUMA) == {"RCE-LONG-25K": 2, "GRN-MAIZ-10K": 3, INDOMIE: 1}
+        fits_one_sms(*juma.inbox)
+
+    async def test_sukari_and_sugar_find_the_demos_sugar(
+        self, ngozi: SmsPhone, juma: SmsPhone, services: Services
+    ) -> None:
+        await juma.text("Habari")
+        pick = await juma.text("nataka mifuko 2 ya sukari")
+        assert pick.startswith('Ipi kwa 2 x "sukari"?\n1. White Sugar 24x1kg KES 3,430\n'), pick
+        assert "\n2. White Sugar 50kg KES 6,240\n" in pick
+        confirm = await juma.text("2")
+        assert confirm.startswith("Ongeza 2 x White Sugar 50kg (KES 12,480.00)?"), confirm
+        await juma.text("1")
+
+        await ngozi.text("Hi")
+        which = await ngozi.text("sugar")
+        assert which.startswith('Which one for "sugar"?\n1. White Sugar 24x1kg NGN 39,600\n')
+        assert (await ngozi.text("1")).startswith("White Sugar 24x1kg\nNGN 39,600 per bale, ")
+
+        assert await cart_of(services, JUMA) == {"SUG-WHTE-50K": 2}
+        fits_one_sms(*ngozi.inbox, *juma.inbox)
+
+    async def test_asked_in_robota_she_may_answer_in_robota(
+        self, juma: SmsPhone, services: Services
+    ) -> None:
+        await juma.text("Habari")
+        assert (await juma.text("vipande 3 vya sukari")).startswith('Ipi kwa 3 x "sukari"?')
+        asked = await juma.text("1")
+        assert asked.startswith("Huuzwa kwa robota: weka idadi ya robota.\nWhite Sugar 24x1kg\n")
+
+        added = await juma.text("robota 3")
+
+        assert added.startswith("Umeongeza 3 x White Sugar 24x1kg."), added
+        assert await cart_of(services, JUMA) == {"SUG-WHTE-1K": 3}
         fits_one_sms(*juma.inbox)
 
     async def test_mafuta_asks_which_oil_and_a_name_without_a_number_asks_how_many(

@@ -108,6 +108,45 @@ async def test_cart_from_the_main_menu_whose_only_product_went_is_empty_and_says
     assert (await services.orders.cart(NGOZI, LAGOS)).is_empty
 
 
+async def test_main_menu_counts_the_cart_the_cart_screen_will_show(
+    ngozi: UssdPhone, services: Services
+) -> None:
+    """'Cart (8)' on the menu opened a cart of 5 once a product went during the session: the
+    menu now checks a cart changed since it was last checked, and says what went."""
+    await noodles_and_spaghetti(ngozi)
+    assert "Cart (8)" in (await ngozi.press("00")).labels  # the main menu
+    await ngozi.press("1")  # Shop
+    await unpriced(services, CHICKEN)
+    await stock(services, SPAGHETTI, 2)
+
+    menu = await ngozi.press("00")
+
+    assert menu.lines[0] == "Cart updated: 1 removed (unavailable), 1 cut to stock."
+    assert "Cart (2)" in menu.labels
+    cart = await ngozi.press("2")
+    assert cart.lines[0].startswith("Cart (2 items, NGN "), cart.body
+    assert cart.labels == ["Checkout", "2 x Spaghetti 20x500g", "Back"]
+
+
+async def test_main_menu_after_adding_counts_without_a_line_sold_out_meanwhile(
+    ngozi: UssdPhone, services: Services
+) -> None:
+    """A cart changed since the session last checked it is checked by the menu, stock too."""
+    await ngozi.dial()
+    await ngozi.walk("1", "1", "1")
+    await ngozi.press("3")  # 3 Indomie Chicken
+    await stock(services, CHICKEN, 0)  # sold out to other retailers
+    await ngozi.choose("Add more products")
+    await ngozi.choose("Spaghetti")
+    await ngozi.press("5")
+
+    menu = await ngozi.press("00")
+
+    assert menu.lines[0] == "Cart updated: 1 product removed, no longer available."
+    assert "Cart (5)" in menu.labels
+    assert (await ngozi.press("2")).labels == ["Checkout", "5 x Spaghetti 20x500g", "Back"]
+
+
 async def test_cart_opened_after_stock_fell_cuts_the_line_and_says_so(
     ngozi: UssdPhone, services: Services
 ) -> None:

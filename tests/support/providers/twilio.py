@@ -73,6 +73,9 @@ def new_call_sid() -> str:
     return sid("CA", f"call-{next(_call_numbers)}")
 
 
+MESSAGING_SERVICE_SID = sid("MG", "messaging-service")  # the Messaging Service holding SMS_NUMBER
+
+
 def twilio_settings(database_url: str, **overrides: Any) -> Settings:
     """Test settings with the Twilio account configured (webhooks are signature-checked)."""
     values: dict[str, Any] = {
@@ -101,9 +104,19 @@ async def twilio_gateway(services: Services, port: int) -> AsyncIterator[TwilioW
 
 
 def sms_body(
-    text: str, *, phone: str, message_sid: str, to: str = SMS_NUMBER, country: str = "NG"
+    text: str,
+    *,
+    phone: str,
+    message_sid: str,
+    to: str = SMS_NUMBER,
+    country: str = "NG",
+    opt_out_type: str | None = None,
 ) -> bytes:
-    """An incoming SMS as Twilio's Messaging webhook posts it."""
+    """An incoming SMS as Twilio's Messaging webhook posts it. `opt_out_type` (STOP, START,
+    HELP): the number is in a Messaging Service with Advanced Opt-Out, and Body was one of its
+    keywords; Twilio then adds `OptOutType` and the service's `MessagingServiceSid`."""
+    opt_out = [] if opt_out_type is None else [("OptOutType", opt_out_type)]
+    service = [] if opt_out_type is None else [("MessagingServiceSid", MESSAGING_SERVICE_SID)]
     fields = [
         ("ToCountry", "US"),
         ("ToState", "CA"),
@@ -112,12 +125,14 @@ def sms_body(
         ("ToCity", ""),
         ("FromZip", ""),
         ("SmsSid", message_sid),
+        *opt_out,
         ("FromState", ""),
         ("SmsStatus", "received"),
         ("FromCity", ""),
         ("Body", text),
         ("FromCountry", country),
         ("To", to),
+        *service,
         ("ToZip", ""),
         ("NumSegments", "1"),
         ("MessageSid", message_sid),
@@ -352,8 +367,11 @@ class TwilioChat:
         """The last reply, read like a menu screen (`N. Label` lines)."""
         return Screen("MSG", self.replies[-1])
 
-    async def send(self, text: str, *, message_sid: str | None = None) -> str:
-        return await self._post(self._body(text, message_sid or new_message_sid()))
+    async def send(
+        self, text: str, *, message_sid: str | None = None, opt_out_type: str | None = None
+    ) -> str:
+        """`opt_out_type`: Twilio's Advanced Opt-Out read `text` as one of its keywords (SMS)."""
+        return await self._post(self._body(text, message_sid or new_message_sid(), opt_out_type))
 
     async def choose(self, label_part: str) -> str:
         return await self.send(self.screen.key_for(label_part))
@@ -393,12 +411,12 @@ class TwilioChat:
         assert self.last is not None
         return await self._post(self.last[1])
 
-    def _body(self, text: str, message_sid: str) -> bytes:
+    def _body(self, text: str, message_sid: str, opt_out_type: str | None = None) -> bytes:
         if self.kind == "whatsapp":
             return whatsapp_body(
                 text, phone=self.number, message_sid=message_sid, profile_name=self.profile_name
             )
-        return sms_body(text, phone=self.number, message_sid=message_sid)
+        return sms_body(text, phone=self.number, message_sid=message_sid, opt_out_type=opt_out_type)
 
     async def _post(self, body: bytes) -> str:
         self.last = (self.path, body)

@@ -28,6 +28,7 @@ SHELF = [Product(p.sku, RegionCode.LAGOS, p.category, p.name, p.unit) for p in P
             "oil",
             ["Groundnut Oil 12x1L", "Palm Oil 4x5L", "Sunflower Oil 12x1L", "Vegetable Oil 4x5L"],
         ),
+        ("sugar", ["White Sugar 24x1kg", "White Sugar 50kg"]),
         ("caviar", []),
         ("", []),
     ],
@@ -58,7 +59,8 @@ def aliases_for(locale: str) -> dict[str, tuple[str, ...]]:
         ("kuku", ["Indomie Chicken 40x70g"]),
         ("indomie kuku", ["Indomie Chicken 40x70g"]),
         ("cooking oil", ["Vegetable Oil 4x5L"]),  # English aliases are read too
-        ("sukari", []),  # no sugar on the demo shelf
+        ("sukari", ["White Sugar 24x1kg", "White Sugar 50kg"]),
+        ("sukari nyeupe", ["White Sugar 24x1kg", "White Sugar 50kg"]),
     ],
 )
 def test_swahili_words_find_products_by_their_aliases(words: str, names: list[str]) -> None:

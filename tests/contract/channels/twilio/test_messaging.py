@@ -82,6 +82,12 @@ def test_generated_bodies_match_the_stored_fixtures_byte_for_byte() -> None:
         message_type="button",
         extra=button,
     ) == stored("whatsapp", "button_reply")
+    assert sms_body(
+        "CANCEL",
+        phone=NGOZI.e164,
+        message_sid=sid("SM", "fixture-sms-opt-out"),
+        opt_out_type="STOP",
+    ) == stored("sms", "opt_out_cancel")
 
 
 @dataclass(frozen=True)
@@ -231,6 +237,71 @@ async def test_a_kenyans_first_message_may_be_a_keyword_in_swahili(
     chat = TwilioChat(twilio, JUMA.e164, kind=kind, profile_name="Juma")
 
     assert await chat.send(word) == reply
+
+
+# --- Twilio's Advanced Opt-Out ------------------------------------------------------------------
+
+STOPPED = "You will get no more messages from OmniRoute. Send START to get them again."
+
+
+async def test_cancel_that_twilio_reads_as_stop_opts_her_out_on_the_confirm_screen(
+    twilio: TwilioWebhooks, services: Services
+) -> None:
+    """Twilio blocks every later SMS to her once she texts CANCEL (OptOutType=STOP): she is
+    opted out here too, and the order she was asked to confirm is not added."""
+    asked = message_text(await twiml_of(await twilio.post(SMS_PATH, stored("sms", "typed_order"))))
+    assert asked == TYPED_ORDER
+
+    reply = message_text(
+        await twiml_of(await twilio.post(SMS_PATH, stored("sms", "opt_out_cancel")))
+    )
+
+    assert reply == STOPPED
+    customer = await services.customers.get(NGOZI)
+    assert customer is not None
+    assert customer.opted_out
+    assert (await services.orders.cart(NGOZI, LAGOS)).is_empty
+    assert await session_of(services, "sms") is None
+
+
+async def test_yes_that_twilio_reads_as_start_opts_her_back_in(
+    twilio: TwilioWebhooks, services: Services
+) -> None:
+    await twilio.post(SMS_PATH, stored("sms", "opt_out_cancel"))
+
+    reply = message_text(await twiml_of(await twilio.post(SMS_PATH, stored("sms", "opt_in_yes"))))
+
+    assert reply == "Welcome back: you will get order updates again.\n" + WELCOME
+    customer = await services.customers.get(NGOZI)
+    assert customer is not None
+    assert not customer.opted_out
+
+
+async def test_yes_with_opt_in_from_a_retailer_never_opted_out_still_answers_yes(
+    twilio: TwilioWebhooks, services: Services
+) -> None:
+    """Twilio marks every YES as an opt-in: for a retailer receiving messages it stays the
+    answer to 'Add 5 x …? 1. Yes 2. No'."""
+    await twilio.post(SMS_PATH, stored("sms", "typed_order"))
+
+    reply = message_text(await twiml_of(await twilio.post(SMS_PATH, stored("sms", "opt_in_yes"))))
+
+    assert reply.startswith("Added 5 x Indomie Chicken 40x70g."), reply
+    assert (await services.orders.cart(NGOZI, LAGOS)).quantity_of(INDOMIE) == 5
+
+
+async def test_cancel_without_twilios_opt_out_type_does_not_opt_her_out(
+    twilio: TwilioWebhooks, services: Services
+) -> None:
+    """A number outside a Messaging Service with Advanced Opt-Out: no OptOutType, nothing
+    new."""
+    chat = TwilioChat(twilio, NGOZI.e164, kind="sms")
+    await chat.send("Hi")
+
+    await chat.send("CANCEL")
+
+    customer = await services.customers.get(NGOZI)
+    assert customer is None or not customer.opted_out
 
 
 # --- a webhook delivered twice -----------------------------------------------------------------
