@@ -340,3 +340,29 @@ async def test_a_message_older_than_the_window_is_recorded_and_changes_nothing(
     customer = await services.customers.get(NGOZI)
     assert customer is not None
     assert customer.opted_out
+
+
+JUMA = Phone("+254711000001")
+KARIBU = ["Nunua", "Kikapu (0)", "Oda zangu", "Lugha", "Msaada"]
+
+
+@pytest.fixture
+def juma(ngozi: WhatsAppUser) -> WhatsAppUser:
+    return WhatsAppUser(
+        ngozi.client, ngozi.fake, ngozi.flush, ngozi.now, number=JUMA.e164, name="Juma Otieno"
+    )
+
+
+@pytest.mark.parametrize("words", ["sawa", "poa", "vipi", "menu", "oda", "back", "price"])
+async def test_an_everyday_word_is_no_product_one_letter_away(
+    juma: WhatsAppUser, words: str
+) -> None:
+    """Juma opens the chat with "sawa" (OK) or "poa" (cool): he got the toothpaste's quantity
+    screen ("dawa ya meno") or the powdered milk's ("maziwa ya poda"), as a short word one letter
+    off a product word was read as a typo of it. He gets the main menu; at the menu too."""
+    opened = await juma.say(words)
+    assert opened.text == "Karibu OmniRoute"
+    assert [c["title"] for c in opened.choices] == KARIBU
+    at_menu = await juma.say(words)  # "menu" and "back" are keywords there: the menu alone
+    assert at_menu.text.endswith("Karibu OmniRoute")
+    assert [c["title"] for c in at_menu.choices] == KARIBU
