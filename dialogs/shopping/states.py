@@ -53,6 +53,7 @@ CART_MEMO = "cart"  # Turn.memo key of the cart read this turn
 CHECK_MEMO = "cart_check"  # Turn.memo key of this turn's re-check of the cart (a CartCheck)
 DROPPED_CODE_MEMO = "dropped_code"  # Turn.memo key of why this turn took the promo code off
 LOCK_VAR = "lock"
+ADDED_SKU_VAR = "added_sku"  # the product the Added screen names (not the cart line opened since)
 
 LANGUAGES = (("en", "English"), ("sw", "Kiswahili"))
 # Orders that may still be paid (not cancelled, delivered, or returned).
@@ -421,6 +422,7 @@ class Quantity(ShopState):
         if refused is not None:
             return refused
         turn.vars["added"] = quantity
+        turn.vars[ADDED_SKU_VAR] = sku
         if editing:
             turn.vars.pop("edit", None)
             return Go("cart", notice=turn.t("cart.updated"))
@@ -432,7 +434,9 @@ class Added(ShopState):
 
     async def screen(self, turn: Turn) -> Screen:
         region = self.region(turn)
-        product = await self.svc.catalogue.product(region.code, str(turn.vars["sku"]))
+        # What was added, not the cart line looked at since (Back from the cart comes here).
+        sku = str(turn.vars.get(ADDED_SKU_VAR, turn.vars["sku"]))
+        product = await self.svc.catalogue.product(region.code, sku)
         cart = await self.cart(turn)
         text = turn.t(
             "added.body",
@@ -1381,6 +1385,7 @@ class TypedConfirm(ShopState):
             end_typed_order(turn)
             return Go(Quantity.name, remember=False, notice=turn.t(refused.msgid, **refused.values))
         turn.vars["added"] = quantity
+        turn.vars[ADDED_SKU_VAR] = sku
         if not turn.vars[TYPED_VAR]:
             end_typed_order(turn)
             return Go(Added.name, remember=False)

@@ -366,3 +366,25 @@ async def test_an_everyday_word_is_no_product_one_letter_away(
     at_menu = await juma.say(words)  # "menu" and "back" are keywords there: the menu alone
     assert at_menu.text.endswith("Karibu OmniRoute")
     assert [c["title"] for c in at_menu.choices] == KARIBU
+
+
+async def test_back_from_the_cart_says_what_was_added_not_the_line_looked_at(
+    juma: WhatsAppUser, services: Services
+) -> None:
+    """Juma added cola after indomie, opened the cart, took the indomie out and tapped Back:
+    the screen read "Umeongeza 2 x Indomie Chicken" (the line he had just removed, with the
+    cola's count). It says again what he added."""
+    await juma.say("habari")
+    await juma.say("katoni 5 za indomie ya kuku na katoni 2 za cola")
+    await juma.tap("Ndiyo")
+    added = await juma.tap("Ndiyo")
+    assert added.text == "Umeongeza 2 x Cola 24x35cl.\nKikapu: bidhaa 7."
+    await juma.tap("Tazama kikapu")
+    await juma.tap("Indomie Chicken")
+    await juma.tap("Ondoa")
+
+    back = await juma.tap("Rudi")
+
+    assert back.text == "Umeongeza 2 x Cola 24x35cl.\nKikapu: bidhaa 2."
+    cart = await services.orders.cart(JUMA, RegionCode.NAIROBI)
+    assert [(line.sku, line.quantity) for line in cart.lines] == [("DRK-COLA-35", 2)]
