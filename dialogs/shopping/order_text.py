@@ -162,6 +162,10 @@ FILLER_WORDS = frozenset(
         "la",
         "cha",
         "vya",
+        # Greetings and thanks around the order ("Habari, nataka …", "Hello, I need …, thanks")
+        *("hi", "hello", "hey", "good", "morning", "afternoon", "evening", "thanks", "thank"),
+        *("habari", "jambo", "hujambo", "mambo", "salaam", "salamu", "shikamoo", "asante"),
+        *("asubuhi", "mchana", "jioni", "sana"),
     }
 )
 # Items of one message: "5 indomie and 2 spaghetti", "tano indomie na mbili spaghetti", commas.

@@ -388,3 +388,30 @@ async def test_back_from_the_cart_says_what_was_added_not_the_line_looked_at(
     assert back.text == "Umeongeza 2 x Cola 24x35cl.\nKikapu: bidhaa 2."
     cart = await services.orders.cart(JUMA, RegionCode.NAIROBI)
     assert [(line.sku, line.quantity) for line in cart.lines] == [("DRK-COLA-35", 2)]
+
+
+INDOMIE_5 = "Ongeza 5 x Indomie Chicken 40x70g (KES 4,025.00)?"
+
+
+@pytest.mark.parametrize(
+    ("words", "asks"),
+    [
+        ("Habari, nataka katoni 5 za cola", "Ongeza 5 x Cola 24x35cl (KES 4,675.00)?"),
+        ("Habari za asubuhi. Nataka katoni 5 za indomie ya kuku, asante", INDOMIE_5),
+        ("Mambo, nipe indomie kuku 5", INDOMIE_5),
+        ("Good morning, 5 cartons indomie chicken please", INDOMIE_5),
+        ("Hello, I need 5 cartons of cola", "Ongeza 5 x Cola 24x35cl (KES 4,675.00)?"),
+    ],
+)
+async def test_an_order_opened_with_a_greeting_is_read(
+    juma: WhatsAppUser, words: str, asks: str
+) -> None:
+    """Juma writes "Habari, nataka katoni 5 za cola" (hello, I want …): it got
+    'Hakuna bidhaa "habari cola"' above the menu, the greeting read as part of the product's
+    name. A greeting is passed over as "nataka" and "please" are."""
+    await juma.say("habari")
+
+    asked = await juma.say(words)
+
+    assert asked.text == asks
+    assert [c["title"] for c in asked.choices] == ["Ndiyo", "Hapana"]

@@ -105,6 +105,10 @@ def test_a_quantity_written_any_supported_way_reads_as_the_same_number(
         ("katoni moja ya indomie", [(1, "indomie")]),
         ("a 5 cartons of indomie", [(5, "indomie")]),  # the number says how many
         ("a carton of indomie and 2 cola", [(1, "indomie"), (2, "cola")]),
+        # a greeting or thanks around the order is no part of the product's name
+        ("Habari, nataka katoni 5 za cola", [(5, "cola")]),
+        ("Habari za asubuhi. Nataka katoni 5 za indomie, asante sana", [(5, "indomie")]),
+        ("Hello, I need 5 cartons of cola, thanks", [(5, "cola")]),
     ],
 )
 def test_orders_in_english_and_swahili_word_orders(
