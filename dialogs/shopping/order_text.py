@@ -166,6 +166,8 @@ FILLER_WORDS = frozenset(
         *("hi", "hello", "hey", "good", "morning", "afternoon", "evening", "thanks", "thank"),
         *("habari", "jambo", "hujambo", "mambo", "salaam", "salamu", "shikamoo", "asante"),
         *("asubuhi", "mchana", "jioni", "sana"),
+        # … and the word that opens a reply ("Sawa, nataka …", "OK, 5 cartons of …")
+        *("ok", "okay", "yes", "sawa", "poa", "vipi", "sasa", "niaje", "ndio", "ndiyo"),
     }
 )
 # Items of one message: "5 indomie and 2 spaghetti", "tano indomie na mbili spaghetti", commas.

@@ -401,6 +401,9 @@ INDOMIE_5 = "Ongeza 5 x Indomie Chicken 40x70g (KES 4,025.00)?"
         ("Mambo, nipe indomie kuku 5", INDOMIE_5),
         ("Good morning, 5 cartons indomie chicken please", INDOMIE_5),
         ("Hello, I need 5 cartons of cola", "Ongeza 5 x Cola 24x35cl (KES 4,675.00)?"),
+        ("Sawa, nataka katoni 5 za cola", "Ongeza 5 x Cola 24x35cl (KES 4,675.00)?"),
+        ("Vipi, nipe cola 5", "Ongeza 5 x Cola 24x35cl (KES 4,675.00)?"),
+        ("ok, 5 cartons of cola", "Ongeza 5 x Cola 24x35cl (KES 4,675.00)?"),
     ],
 )
 async def test_an_order_opened_with_a_greeting_is_read(
