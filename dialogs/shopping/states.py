@@ -1330,9 +1330,13 @@ class TypedPick(ShopState):
         return await confirm_typed_item(self, turn, product, remember=False, notice=None)
 
     async def read(self, turn: Turn, text: str) -> Outcome | None:
-        """Another order typed instead of a choice ("2 spaghetti"): read as on the screen the
+        """One of the listed products named alone ("kuku", "onion") picks it, as a tap does.
+        Another order typed instead of a choice ("2 spaghetti"): read as on the screen the
         first was typed on, and in its place; this list again, with the line saying why, when
         the text names nothing."""
+        named = await self.named(turn, text)
+        if named is not None:
+            return await self.choose(turn, named)
         pending = {name: turn.vars[name] for name in TYPED_VARS if name in turn.vars}
         origin = str(turn.vars.get(TYPED_FROM_VAR, MainMenu.name))
         outcome = await read_typed_order(self, turn, text, origin=origin)
@@ -1341,6 +1345,16 @@ class TypedPick(ShopState):
         if isinstance(outcome, Go):
             return replace(outcome, remember=False)  # Back leads where it led from this list
         return outcome
+
+    async def named(self, turn: Turn, text: str) -> str | None:
+        """The listed product that words without a quantity name, when they name one of them
+        only (the quantity already typed stands)."""
+        words = read_product_name(text)
+        if words is None:
+            return None
+        listed = {str(sku) for sku in turn.vars.get(TYPED_CHOICES_VAR, [])}
+        found = [p.sku for p in await typed_products(self, turn, words) if p.sku in listed]
+        return found[0] if len(found) == 1 else None
 
 
 class TypedConfirm(ShopState):

@@ -418,3 +418,27 @@ async def test_an_order_opened_with_a_greeting_is_read(
 
     assert asked.text == asks
     assert [c["title"] for c in asked.choices] == ["Ndiyo", "Hapana"]
+
+
+@pytest.mark.parametrize(
+    ("answer", "asks"),
+    [
+        ("kuku", "Ongeza 5 x Indomie Chicken 40x70g (KES 4,025.00)?"),
+        ("ya kitunguu", "Ongeza 5 x Indomie Onion 40x70g (KES 4,025.00)?"),
+        ("chicken", "Ongeza 5 x Indomie Chicken 40x70g (KES 4,025.00)?"),
+    ],
+)
+async def test_which_one_is_answered_by_naming_it(
+    juma: WhatsAppUser, answer: str, asks: str
+) -> None:
+    """At 'Ipi kwa 5 x "indomie"?' Juma writes "kuku" (chicken) rather than tapping: he got
+    the chicken noodles' quantity screen, the 5 he had asked for forgotten. Naming one of the
+    products listed picks it, as a tap does."""
+    await juma.say("habari")
+    which = await juma.say("nataka katoni 5 za indomie")
+    assert which.text == 'Ipi kwa 5 x "indomie"?'
+
+    asked = await juma.say(answer)
+
+    assert asked.text == asks
+    assert [c["title"] for c in asked.choices] == ["Ndiyo", "Hapana"]
