@@ -442,3 +442,20 @@ async def test_which_one_is_answered_by_naming_it(
 
     assert asked.text == asks
     assert [c["title"] for c in asked.choices] == ["Ndiyo", "Hapana"]
+
+
+async def test_a_tap_on_a_conversation_that_ended_says_the_list_is_out_of_date(
+    juma: WhatsAppUser, services: Services, clock: SteppedClock
+) -> None:
+    """Juma left 'Ongeza 5 x Cola…? Ndiyo / Hapana' for an hour (the conversation lapsed after
+    30 minutes) and then tapped Ndiyo: he got the main menu as if he had said hello, and could
+    only guess that nothing was added. He is told the list is out of date above the menu."""
+    await juma.say("habari")
+    await juma.say("katoni 5 za cola")
+    clock.advance(3600)
+
+    answer = await juma.tap("Ndiyo")
+
+    assert answer.text == "Orodha hiyo imepitwa na wakati. Chagua kwenye hii.\nKaribu OmniRoute"
+    assert [c["title"] for c in answer.choices] == KARIBU
+    assert (await services.orders.cart(JUMA, RegionCode.NAIROBI)).is_empty
