@@ -174,6 +174,7 @@ FILLER_WORDS = frozenset(
 ITEM_SEPARATORS = re.compile(r"\s*(?:[,;\n+&]|\band\b|\bna\b)\s*")
 # Digits glued to letters name the product ("40x70g", "5l", "500ml"), they are no quantity;
 # "5x" and "x5" are a quantity written as on an invoice.
+LETTERS = re.compile(r"[^\W\d_]+")
 TOKEN = re.compile(r"x\d+\b|\d+x\b|\d+[^\W\d_][\w]*|\d+|[^\W\d_]+")
 
 
@@ -229,6 +230,12 @@ def read_quantity(text: str) -> int | None:
     if read is None or len(read[0]) != 1 or read[1]:
         return None
     return read[0][0]
+
+
+def said_words(text: str) -> list[str]:
+    """The words of a text, lower case, without its digits and punctuation ("Ndiyo." is
+    "ndiyo", "Sawa, tafadhali!" is "sawa", "tafadhali")."""
+    return LETTERS.findall(text.casefold())
 
 
 def _read_words(text: str, *, articles: bool = True) -> tuple[list[int], list[str]] | None:

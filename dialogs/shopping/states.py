@@ -14,7 +14,13 @@ from core.phone import Phone
 from core.region import Region, region_for_phone
 from dialogs.machine import Choice, Finish, Go, Home, Outcome, Reject, Screen, State, Turn
 from dialogs.paging import BACK_KEY
-from dialogs.shopping.order_text import read_order, read_product_name, read_quantity
+from dialogs.shopping.order_text import (
+    FILLER_WORDS,
+    read_order,
+    read_product_name,
+    read_quantity,
+    said_words,
+)
 from dialogs.shopping.services import ShopServices
 from engines.catalogue import OutOfStockError, Product, UnknownProductError
 from engines.credit import (
@@ -1407,12 +1413,16 @@ class TypedConfirm(ShopState):
         return await self.after(turn, notice=added)
 
     async def read(self, turn: Turn, text: str) -> Outcome | None:
-        """Yes or No typed as a word ("yes", "ndio") rather than its number."""
+        """Yes or No typed as a word ("yes", "ndio") rather than its number, as people write
+        it: "Ndiyo.", "Sawa!", "ndio tafadhali", "no thanks"."""
         word = text.strip().casefold()
+        said = said_words(text)
         for value in ("yes", "no"):
             words = {turn.t(f"typed.{value}").casefold(), value}
             words |= {w.strip().casefold() for w in turn.t(f"keyword.{value}").split(",")}
-            if word in words:
+            if word in words or (
+                said and said[0] in words and all(w in FILLER_WORDS for w in said[1:])
+            ):
                 return await self.choose(turn, value)
         return None
 

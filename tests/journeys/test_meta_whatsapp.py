@@ -459,3 +459,32 @@ async def test_a_tap_on_a_conversation_that_ended_says_the_list_is_out_of_date(
     assert answer.text == "Orodha hiyo imepitwa na wakati. Chagua kwenye hii.\nKaribu OmniRoute"
     assert [c["title"] for c in answer.choices] == KARIBU
     assert (await services.orders.cart(JUMA, RegionCode.NAIROBI)).is_empty
+
+
+@pytest.mark.parametrize("yes", ["Ndiyo.", "Sawa!", "ndio tafadhali", "Yes please", "OK."])
+async def test_yes_written_as_people_write_it_adds_the_typed_order(
+    juma: WhatsAppUser, services: Services, yes: str
+) -> None:
+    """'Ndiyo.' or 'Sawa!' (a full stop, an exclamation mark, a please) answered 'Ongeza 5 x
+    Cola…?' with 'Tafadhali chagua namba kwenye orodha.', so nothing was added."""
+    await juma.say("habari")
+    await juma.say("katoni 5 za cola")
+
+    added = await juma.say(yes)
+
+    assert added.text == "Umeongeza 5 x Cola 24x35cl.\nKikapu: bidhaa 5."
+    cart = await services.orders.cart(JUMA, RegionCode.NAIROBI)
+    assert [(line.sku, line.quantity) for line in cart.lines] == [("DRK-COLA-35", 5)]
+
+
+@pytest.mark.parametrize("no", ["Hapana.", "hapana asante", "No!"])
+async def test_no_written_as_people_write_it_adds_nothing(
+    juma: WhatsAppUser, services: Services, no: str
+) -> None:
+    await juma.say("habari")
+    await juma.say("katoni 5 za cola")
+
+    back = await juma.say(no)
+
+    assert back.text.endswith("Karibu OmniRoute")
+    assert (await services.orders.cart(JUMA, RegionCode.NAIROBI)).is_empty
