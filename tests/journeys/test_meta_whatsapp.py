@@ -488,3 +488,15 @@ async def test_no_written_as_people_write_it_adds_nothing(
 
     assert back.text.endswith("Karibu OmniRoute")
     assert (await services.orders.cart(JUMA, RegionCode.NAIROBI)).is_empty
+
+
+@pytest.mark.parametrize("keyword", ["Hali?", "HALI.", "Msaada!", "status?"])
+async def test_a_keyword_with_a_question_mark_is_still_the_keyword(
+    juma: WhatsAppUser, keyword: str
+) -> None:
+    """'Hali?' (status?) got 'Hakuna bidhaa "hali"' (no product "hali") above the menu."""
+    await juma.say("habari")
+
+    answer = await juma.say(keyword)
+
+    assert answer.text.startswith(("Bado huna oda.", "Agiza bidhaa kwa simu yako"))
