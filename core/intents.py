@@ -36,6 +36,8 @@ class Intent:
 
 
 HOME_KEYS = frozenset({"00"})
+# Around a typed keyword, as people write one in a message: "Status?", "HALI.", "Msaada!"
+KEYWORD_PUNCTUATION = ".!?,;:"
 COMMANDS = ("order", "status", "balance", "help", "stop", "start")
 # Understood even where any text is an answer (a promo code): opting out always works.
 OPT_OUT = "stop"
@@ -49,7 +51,7 @@ def resolve_intent(
     cleaned = text.strip()
     if cleaned in HOME_KEYS:
         return Intent(IntentKind.HOME, cleaned)
-    word = cleaned.casefold()
+    word = keyword_of(cleaned)
     if word and word in _keywords(translate, locale, "keyword.home"):
         return Intent(IntentKind.HOME, cleaned)
     if word and word in _keywords(translate, locale, "keyword.back"):
@@ -65,7 +67,7 @@ def resolve_command(
 ) -> str | None:
     """A keyword command in the user's language, in any of `also`, or in English (which every
     locale accepts)."""
-    word = text.strip().casefold()
+    word = keyword_of(text)
     if not word or word.isdigit():
         return None
     locales = dict.fromkeys([locale, *(extra for extra in also if extra), DEFAULT_LOCALE])
@@ -73,6 +75,11 @@ def resolve_command(
         if any(word in _keywords(translate, each, f"keyword.{command}") for each in locales):
             return command
     return None
+
+
+def keyword_of(text: str) -> str:
+    """The text as a keyword is looked up: lower case, without the punctuation around it."""
+    return text.strip().casefold().strip(KEYWORD_PUNCTUATION).strip()
 
 
 def _keywords(translate: Translator, locale: str, msgid: str) -> frozenset[str]:

@@ -340,6 +340,7 @@ def build_services(
         translate,
         settings.sms_provider,
         orders=orders,
+        payments=payments,
         whatsapp=whatsapp,
     ).subscribe(bus)
     LateMoneyRefunder(

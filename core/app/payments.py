@@ -14,11 +14,13 @@ from core.config import SettingError, Settings
 from core.i18n import Translator
 from core.money import Money
 from core.phone import Phone
+from dialogs.shopping.states import payable_again
 from engines.customers import CustomerService
 from engines.notifications import NotificationService
 from engines.orders import OrderService, UnknownOrderError
 from engines.payments import (
     Method,
+    PaymentFailed,
     PaymentRail,
     PaymentService,
     PaymentSucceeded,
@@ -121,7 +123,9 @@ def build_rails(settings: Settings, clock: Clock) -> dict[str, PaymentRail]:
 
 class PaymentReceiptSms(CustomerSms):
     """When money arrives for an order, the customer gets an SMS receipt in their language (on
-    WhatsApp for an order placed there, as `CustomerSms` says).
+    WhatsApp for an order placed there, as `CustomerSms` says); when the provider took an
+    order's payment and then said it failed (the M-Pesa prompt cancelled or unanswered), that
+    it did not go through and STATUS pays it again.
 
     Queued once per event (its dedupe key), so a redelivered event sends nothing twice.
     """
@@ -134,10 +138,12 @@ class PaymentReceiptSms(CustomerSms):
         provider: str,
         *,
         orders: OrderService | None = None,
+        payments: PaymentService | None = None,
         whatsapp: frozenset[str] = frozenset(),
     ) -> None:
         super().__init__(notifications, customers, translate, provider, whatsapp=whatsapp)
         self._orders = orders
+        self._payments = payments
 
     async def _order_key(self, reference: str) -> str | None:
         """The idempotency key of the order paid (None when it is not known here)."""
@@ -151,6 +157,37 @@ class PaymentReceiptSms(CustomerSms):
     def subscribe(self, bus: EventBus) -> None:
         bus.subscribe(PaymentSucceeded.topic, "payment-receipt-sms", self)
         bus.subscribe(UnmatchedFundsReceived.topic, "payment-receipt-sms", self.on_unmatched)
+        bus.subscribe(PaymentFailed.topic, "payment-failed-sms", self.on_failed)
+
+    async def on_failed(self, envelope: EventEnvelope) -> None:
+        """An order's payment the provider accepted and then refused: without a word she waits
+        for a prompt that is gone, and the order is cancelled unpaid a day later. Told once per
+        payment, only while My orders offers to pay it again (no other payment open, the order
+        open and unpaid); one refused when asked was said on the checkout's closing screen."""
+        event = PaymentFailed.model_validate(envelope.data)
+        reference = event.order_reference
+        if event.direction != "collect" or reference is None:
+            return
+        if self._orders is None or self._payments is None:
+            return
+        intents = (await self._payments.for_orders([reference])).get(reference, [])
+        failed = next((i for i in intents if str(i.id) == event.intent_id), None)
+        if failed is None or failed.provider_reference is None:
+            return
+        try:
+            order = await self._orders.get(reference)
+        except UnknownOrderError:
+            return
+        if not self._payments.offers(failed.method) or not payable_again(order, intents):
+            return
+        await self.send(
+            Phone(event.customer),
+            f"payment-failed-sms:{event.intent_id}",
+            "sms.payment_failed",
+            order_key=order.idempotency_key,
+            reference=reference,
+            total=order.total.format(),
+        )
 
     async def on_unmatched(self, envelope: EventEnvelope) -> None:
         """Money that paid no order (less than it, or none open) is still acknowledged: the

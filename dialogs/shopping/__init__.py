@@ -144,7 +144,11 @@ class ShoppingDialog:
         # Several inputs and no session: the store lost it (expiry or restart). Replaying them
         # could add to the cart twice, so the retailer starts again from the top.
         lost = self._t(locale, "notice.lost") if msg.transcript else None
-        return await self.machine.show(turn, session, error=lines(check.notice(turn), lost))
+        # A tap on a list of a conversation that has ended (an order placed, or left longer
+        # than a chat is kept): nothing of that list applies here, and she is told so.
+        stale = self._t(locale, "error.stale_choice") if msg.screen else None
+        notices = lines(check.notice(turn), lost, stale)
+        return await self.machine.show(turn, session, error=notices)
 
     async def _is_order(self, msg: InboundMessage, locale: str) -> bool:
         """Items with quantities, or words naming a product of her region ("indomie"); not a

@@ -140,12 +140,19 @@ FILLER_WORDS = frozenset(
         "la",
         "cha",
         "vya",
+        # Greetings and thanks around the order ("Habari, nataka …", "Hello, I need …, thanks")
+        *("hi", "hello", "hey", "good", "morning", "afternoon", "evening", "thanks", "thank"),
+        *("habari", "jambo", "hujambo", "mambo", "salaam", "salamu", "shikamoo", "asante"),
+        *("asubuhi", "mchana", "jioni", "sana"),
+        # … and the word that opens a reply ("Sawa, nataka …", "OK, 5 cartons of …")
+        *("ok", "okay", "yes", "sawa", "poa", "vipi", "sasa", "niaje", "ndio", "ndiyo"),
     }
 )
 # Items of one message: "5 indomie and 2 spaghetti", "tano indomie na mbili spaghetti", commas.
 ITEM_SEPARATORS = re.compile(r"\s*(?:[,;\n+&]|\band\b|\bna\b)\s*")
 # Digits glued to letters name the product ("40x70g", "5l", "500ml"), they are no quantity;
 # "5x" and "x5" are a quantity written as on an invoice.
+LETTERS = re.compile(r"[^\W\d_]+")
 TOKEN = re.compile(r"x\d+\b|\d+x\b|\d+[^\W\d_][\w]*|\d+|[^\W\d_]+")
 
 
@@ -216,6 +223,12 @@ def read_count(text: str) -> OrderRequest | None:
     if read is None or len(read[0]) != 1 or read[1]:
         return None
     return OrderRequest(read[0][0], "", read[2])
+
+
+def said_words(text: str) -> list[str]:
+    """The words of a text, lower case, without its digits and punctuation ("Ndiyo." is
+    "ndiyo", "Sawa, tafadhali!" is "sawa", "tafadhali")."""
+    return LETTERS.findall(text.casefold())
 
 
 def _read_words(

@@ -14,7 +14,14 @@ from core.phone import Phone
 from core.region import Region, region_for_phone
 from dialogs.machine import Choice, Finish, Go, Home, Outcome, Reject, Screen, State, Turn
 from dialogs.paging import BACK_KEY
-from dialogs.shopping.order_text import read_count, read_order, read_product_name, unit_fits
+from dialogs.shopping.order_text import (
+    FILLER_WORDS,
+    read_count,
+    read_order,
+    read_product_name,
+    said_words,
+    unit_fits,
+)
 from dialogs.shopping.services import ShopServices
 from engines.catalogue import OutOfStockError, Product, UnknownProductError
 from engines.credit import (
@@ -56,6 +63,7 @@ CHECK_MEMO = "cart_check"  # Turn.memo key of this turn's re-check of the cart (
 CHECKED_VAR = "checked"  # session var: the lines of the cart as the session last checked it
 DROPPED_CODE_MEMO = "dropped_code"  # Turn.memo key of why this turn took the promo code off
 LOCK_VAR = "lock"
+ADDED_SKU_VAR = "added_sku"  # the product the Added screen names (not the cart line opened since)
 
 LANGUAGES = (("en", "English"), ("sw", "Kiswahili"))
 
@@ -447,6 +455,7 @@ class Quantity(ShopState):
         if refused is not None:
             return refused
         turn.vars["added"] = quantity
+        turn.vars[ADDED_SKU_VAR] = sku
         if editing:
             turn.vars.pop("edit", None)
             return Go("cart", notice=turn.t("cart.updated"))
@@ -458,7 +467,9 @@ class Added(ShopState):
 
     async def screen(self, turn: Turn) -> Screen:
         region = self.region(turn)
-        product = await self.svc.catalogue.product(region.code, str(turn.vars["sku"]))
+        # What was added, not the cart line looked at since (Back from the cart comes here).
+        sku = str(turn.vars.get(ADDED_SKU_VAR, turn.vars["sku"]))
+        product = await self.svc.catalogue.product(region.code, sku)
         cart = await self.cart(turn)
         text = turn.t(
             "added.body",
@@ -1340,9 +1351,13 @@ class TypedPick(ShopState):
         return await confirm_typed_item(self, turn, product, remember=False, notice=None)
 
     async def read(self, turn: Turn, text: str) -> Outcome | None:
-        """Another order typed instead of a choice ("2 spaghetti"): read as on the screen the
+        """One of the listed products named alone ("kuku", "onion") picks it, as a tap does.
+        Another order typed instead of a choice ("2 spaghetti"): read as on the screen the
         first was typed on, and in its place; this list again, with the line saying why, when
         the text names nothing."""
+        named = await self.named(turn, text)
+        if named is not None:
+            return await self.choose(turn, named)
         pending = {name: turn.vars[name] for name in TYPED_VARS if name in turn.vars}
         origin = str(turn.vars.get(TYPED_FROM_VAR, MainMenu.name))
         outcome = await read_typed_order(self, turn, text, origin=origin)
@@ -1351,6 +1366,16 @@ class TypedPick(ShopState):
         if isinstance(outcome, Go):
             return replace(outcome, remember=False)  # Back leads where it led from this list
         return outcome
+
+    async def named(self, turn: Turn, text: str) -> str | None:
+        """The listed product that words without a quantity name, when they name one of them
+        only (the quantity already typed stands)."""
+        words = read_product_name(text)
+        if words is None:
+            return None
+        listed = {str(sku) for sku in turn.vars.get(TYPED_CHOICES_VAR, [])}
+        found = [p.sku for p in await typed_products(self, turn, words) if p.sku in listed]
+        return found[0] if len(found) == 1 else None
 
 
 class TypedConfirm(ShopState):
@@ -1395,6 +1420,7 @@ class TypedConfirm(ShopState):
             end_typed_order(turn)
             return Go(Quantity.name, remember=False, notice=turn.t(refused.msgid, **refused.values))
         turn.vars["added"] = quantity
+        turn.vars[ADDED_SKU_VAR] = sku
         if not turn.vars[TYPED_VAR]:
             end_typed_order(turn)
             return Go(Added.name, remember=False)
@@ -1402,12 +1428,16 @@ class TypedConfirm(ShopState):
         return await self.after(turn, notice=added)
 
     async def read(self, turn: Turn, text: str) -> Outcome | None:
-        """Yes or No typed as a word ("yes", "ndio") rather than its number."""
+        """Yes or No typed as a word ("yes", "ndio") rather than its number, as people write
+        it: "Ndiyo.", "Sawa!", "ndio tafadhali", "no thanks"."""
         word = text.strip().casefold()
+        said = said_words(text)
         for value in ("yes", "no"):
             words = {turn.t(f"typed.{value}").casefold(), value}
             words |= {w.strip().casefold() for w in turn.t(f"keyword.{value}").split(",")}
-            if word in words:
+            if word in words or (
+                said and said[0] in words and all(w in FILLER_WORDS for w in said[1:])
+            ):
                 return await self.choose(turn, value)
         return None
 

@@ -11,6 +11,10 @@ from engines.catalogue.model import Product
 
 CLOSE_ENOUGH = 75.0  # below this score a name is not what she meant
 TIE = 5.0  # names within this of the best one are as likely as it: she is asked which
+# A word shorter than this, one letter off a product's word, is as likely another word she
+# meant ("sawa", OK, is one letter from "dawa" of "dawa ya meno"; "price" from "rice"): it
+# must be spelled right to name a product on its own.
+TYPO_MIN_LETTERS = 5
 
 
 def match_products(
@@ -45,4 +49,13 @@ def name_score(typed: list[str], name: str) -> float:
     words = utils.default_process(name).split()
     if not words:
         return 0.0
-    return sum(max(fuzz.ratio(t, w) for w in words) for t in typed) / len(typed)
+    return sum(max(word_score(t, w) for w in words) for t in typed) / len(typed)
+
+
+def word_score(typed: str, word: str) -> float:
+    """How close one typed word is to one word of a name (0-100); a short word not spelled as
+    the name's scores below CLOSE_ENOUGH, so it cannot name a product alone."""
+    score = fuzz.ratio(typed, word)
+    if typed == word or min(len(typed), len(word)) >= TYPO_MIN_LETTERS:
+        return score
+    return min(score, CLOSE_ENOUGH - 1)

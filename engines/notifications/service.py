@@ -320,6 +320,10 @@ class NotificationService:
         if status is None:
             return False
         async with self._db.transaction() as s:
+            if status is DeliveryStatus.FAILED and await self._fall_back_in(
+                s, provider, provider_message_id
+            ):
+                return True
             result = await s.execute(
                 update(deliveries)
                 .where(
@@ -331,6 +335,40 @@ class NotificationService:
                 .values(status=status.value, updated_at=self._clock.now())
             )
             return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    async def _fall_back_in(self, s: AsyncSession, provider: str, provider_message_id: str) -> bool:
+        """A WhatsApp message the provider took, then reported failed (its window closed by its
+        count, the phone unreachable): one with an SMS provider to fall back on (a notice, a
+        receipt) is queued again by SMS, due now, as it would have gone had the window been
+        seen closed; True when it was."""
+        row = (
+            await s.execute(
+                select(deliveries.c.id, deliveries.c.payload).where(
+                    deliveries.c.provider == provider,
+                    deliveries.c.provider_message_id == provider_message_id,
+                    deliveries.c.kind.in_(WINDOWED_KINDS),
+                    deliveries.c.status.in_(_may_become(DeliveryStatus.FAILED)),
+                )
+            )
+        ).first()
+        fallback = row.payload.get("sms_fallback") if row is not None else None
+        if row is None or not isinstance(fallback, str):
+            return False
+        now = self._clock.now()
+        await s.execute(
+            update(deliveries)
+            .where(deliveries.c.id == row.id)
+            .values(
+                provider=fallback,
+                kind=ChannelKind.SMS.value,
+                status=DeliveryStatus.QUEUED.value,
+                provider_message_id=None,
+                next_attempt_at=now,
+                last_error=f"{provider} reported it failed; sent by SMS instead",
+                updated_at=now,
+            )
+        )
+        return True
 
     async def for_recipient(self, to: Phone) -> list[Delivery]:
         async with self._db.transaction() as s:

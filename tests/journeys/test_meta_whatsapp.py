@@ -340,3 +340,163 @@ async def test_a_message_older_than_the_window_is_recorded_and_changes_nothing(
     customer = await services.customers.get(NGOZI)
     assert customer is not None
     assert customer.opted_out
+
+
+JUMA = Phone("+254711000001")
+KARIBU = ["Nunua", "Kikapu (0)", "Oda zangu", "Lugha", "Msaada"]
+
+
+@pytest.fixture
+def juma(ngozi: WhatsAppUser) -> WhatsAppUser:
+    return WhatsAppUser(
+        ngozi.client, ngozi.fake, ngozi.flush, ngozi.now, number=JUMA.e164, name="Juma Otieno"
+    )
+
+
+@pytest.mark.parametrize("words", ["sawa", "poa", "vipi", "menu", "oda", "back", "price"])
+async def test_an_everyday_word_is_no_product_one_letter_away(
+    juma: WhatsAppUser, words: str
+) -> None:
+    """Juma opens the chat with "sawa" (OK) or "poa" (cool): he got the toothpaste's quantity
+    screen ("dawa ya meno") or the powdered milk's ("maziwa ya poda"), as a short word one letter
+    off a product word was read as a typo of it. He gets the main menu; at the menu too."""
+    opened = await juma.say(words)
+    assert opened.text == "Karibu OmniRoute"
+    assert [c["title"] for c in opened.choices] == KARIBU
+    at_menu = await juma.say(words)  # "menu" and "back" are keywords there: the menu alone
+    assert at_menu.text.endswith("Karibu OmniRoute")
+    assert [c["title"] for c in at_menu.choices] == KARIBU
+
+
+async def test_back_from_the_cart_says_what_was_added_not_the_line_looked_at(
+    juma: WhatsAppUser, services: Services
+) -> None:
+    """Juma added cola after indomie, opened the cart, took the indomie out and tapped Back:
+    the screen read "Umeongeza 2 x Indomie Chicken" (the line he had just removed, with the
+    cola's count). It says again what he added."""
+    await juma.say("habari")
+    await juma.say("katoni 5 za indomie ya kuku na katoni 2 za cola")
+    await juma.tap("Ndiyo")
+    added = await juma.tap("Ndiyo")
+    assert added.text == "Umeongeza 2 x Cola 24x35cl.\nKikapu: bidhaa 7."
+    await juma.tap("Tazama kikapu")
+    await juma.tap("Indomie Chicken")
+    await juma.tap("Ondoa")
+
+    back = await juma.tap("Rudi")
+
+    assert back.text == "Umeongeza 2 x Cola 24x35cl.\nKikapu: bidhaa 2."
+    cart = await services.orders.cart(JUMA, RegionCode.NAIROBI)
+    assert [(line.sku, line.quantity) for line in cart.lines] == [("DRK-COLA-35", 2)]
+
+
+INDOMIE_5 = "Ongeza 5 x Indomie Chicken 40x70g (KES 4,025.00)?"
+
+
+@pytest.mark.parametrize(
+    ("words", "asks"),
+    [
+        ("Habari, nataka katoni 5 za cola", "Ongeza 5 x Cola 24x35cl (KES 4,675.00)?"),
+        ("Habari za asubuhi. Nataka katoni 5 za indomie ya kuku, asante", INDOMIE_5),
+        ("Mambo, nipe indomie kuku 5", INDOMIE_5),
+        ("Good morning, 5 cartons indomie chicken please", INDOMIE_5),
+        ("Hello, I need 5 cartons of cola", "Ongeza 5 x Cola 24x35cl (KES 4,675.00)?"),
+        ("Sawa, nataka katoni 5 za cola", "Ongeza 5 x Cola 24x35cl (KES 4,675.00)?"),
+        ("Vipi, nipe cola 5", "Ongeza 5 x Cola 24x35cl (KES 4,675.00)?"),
+        ("ok, 5 cartons of cola", "Ongeza 5 x Cola 24x35cl (KES 4,675.00)?"),
+    ],
+)
+async def test_an_order_opened_with_a_greeting_is_read(
+    juma: WhatsAppUser, words: str, asks: str
+) -> None:
+    """Juma writes "Habari, nataka katoni 5 za cola" (hello, I want …): it got
+    'Hakuna bidhaa "habari cola"' above the menu, the greeting read as part of the product's
+    name. A greeting is passed over as "nataka" and "please" are."""
+    await juma.say("habari")
+
+    asked = await juma.say(words)
+
+    assert asked.text == asks
+    assert [c["title"] for c in asked.choices] == ["Ndiyo", "Hapana"]
+
+
+@pytest.mark.parametrize(
+    ("answer", "asks"),
+    [
+        ("kuku", "Ongeza 5 x Indomie Chicken 40x70g (KES 4,025.00)?"),
+        ("ya kitunguu", "Ongeza 5 x Indomie Onion 40x70g (KES 4,025.00)?"),
+        ("chicken", "Ongeza 5 x Indomie Chicken 40x70g (KES 4,025.00)?"),
+    ],
+)
+async def test_which_one_is_answered_by_naming_it(
+    juma: WhatsAppUser, answer: str, asks: str
+) -> None:
+    """At 'Ipi kwa 5 x "indomie"?' Juma writes "kuku" (chicken) rather than tapping: he got
+    the chicken noodles' quantity screen, the 5 he had asked for forgotten. Naming one of the
+    products listed picks it, as a tap does."""
+    await juma.say("habari")
+    which = await juma.say("nataka katoni 5 za indomie")
+    assert which.text == 'Ipi kwa 5 x "indomie"?'
+
+    asked = await juma.say(answer)
+
+    assert asked.text == asks
+    assert [c["title"] for c in asked.choices] == ["Ndiyo", "Hapana"]
+
+
+async def test_a_tap_on_a_conversation_that_ended_says_the_list_is_out_of_date(
+    juma: WhatsAppUser, services: Services, clock: SteppedClock
+) -> None:
+    """Juma left 'Ongeza 5 x Cola…? Ndiyo / Hapana' for an hour (the conversation lapsed after
+    30 minutes) and then tapped Ndiyo: he got the main menu as if he had said hello, and could
+    only guess that nothing was added. He is told the list is out of date above the menu."""
+    await juma.say("habari")
+    await juma.say("katoni 5 za cola")
+    clock.advance(3600)
+
+    answer = await juma.tap("Ndiyo")
+
+    assert answer.text == "Orodha hiyo imepitwa na wakati. Chagua kwenye hii.\nKaribu OmniRoute"
+    assert [c["title"] for c in answer.choices] == KARIBU
+    assert (await services.orders.cart(JUMA, RegionCode.NAIROBI)).is_empty
+
+
+@pytest.mark.parametrize("yes", ["Ndiyo.", "Sawa!", "ndio tafadhali", "Yes please", "OK."])
+async def test_yes_written_as_people_write_it_adds_the_typed_order(
+    juma: WhatsAppUser, services: Services, yes: str
+) -> None:
+    """'Ndiyo.' or 'Sawa!' (a full stop, an exclamation mark, a please) answered 'Ongeza 5 x
+    Cola…?' with 'Tafadhali chagua namba kwenye orodha.', so nothing was added."""
+    await juma.say("habari")
+    await juma.say("katoni 5 za cola")
+
+    added = await juma.say(yes)
+
+    assert added.text == "Umeongeza 5 x Cola 24x35cl.\nKikapu: bidhaa 5."
+    cart = await services.orders.cart(JUMA, RegionCode.NAIROBI)
+    assert [(line.sku, line.quantity) for line in cart.lines] == [("DRK-COLA-35", 5)]
+
+
+@pytest.mark.parametrize("no", ["Hapana.", "hapana asante", "No!"])
+async def test_no_written_as_people_write_it_adds_nothing(
+    juma: WhatsAppUser, services: Services, no: str
+) -> None:
+    await juma.say("habari")
+    await juma.say("katoni 5 za cola")
+
+    back = await juma.say(no)
+
+    assert back.text.endswith("Karibu OmniRoute")
+    assert (await services.orders.cart(JUMA, RegionCode.NAIROBI)).is_empty
+
+
+@pytest.mark.parametrize("keyword", ["Hali?", "HALI.", "Msaada!", "status?"])
+async def test_a_keyword_with_a_question_mark_is_still_the_keyword(
+    juma: WhatsAppUser, keyword: str
+) -> None:
+    """'Hali?' (status?) got 'Hakuna bidhaa "hali"' (no product "hali") above the menu."""
+    await juma.say("habari")
+
+    answer = await juma.say(keyword)
+
+    assert answer.text.startswith(("Bado huna oda.", "Agiza bidhaa kwa simu yako"))

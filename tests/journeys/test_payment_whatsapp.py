@@ -84,3 +84,38 @@ async def test_juma_pays_by_mpesa_on_whatsapp(
     receipt = fake_twilio.sent_to(f"whatsapp:{JUMA.e164}")[-1]
     assert receipt.sender == f"whatsapp:{twilio.WHATSAPP_NUMBER}"
     assert (receipt.body or "").startswith("OmniRoute: tumepokea KES 2,522.00")
+
+
+async def test_juma_is_told_when_the_mpesa_prompt_did_not_go_through_and_pays_again(
+    webhooks: TwilioWebhooks, services: Services, fakes: PaymentFakes, fake_twilio: FakeTwilio
+) -> None:
+    """Juma cancels the PIN prompt (or it times out on his phone, 1037): the order sat unpaid
+    and nothing told him, until it was cancelled a day later. He is told once, on WhatsApp,
+    that the payment did not go through and that HALI pays it again, which it does."""
+    juma = TwilioChat(webhooks, JUMA.e164, kind="whatsapp")
+    await juma.send("habari")
+    for key in ("1", "1", "1", "3"):
+        await juma.send(key)
+    for label in ("Lipia", "Chagua malipo", "M-Pesa", "Thibitisha"):
+        await juma.choose(label)
+    [order] = await services.orders.recent(JUMA)
+    told = len(fake_twilio.sent_to(f"whatsapp:{JUMA.e164}"))
+
+    target, body = fakes.daraja.cancel(fakes.daraja.push_for("254711000001"))
+    for _ in range(2):  # Daraja delivers its callback again
+        response = await webhooks.client.post(
+            target, data=body, headers={"Content-Type": "application/json"}
+        )
+        assert response.status == 200
+        await flush_outbox(services)
+
+    notices = fake_twilio.sent_to(f"whatsapp:{JUMA.e164}")[told:]
+    assert [n.body for n in notices] == [
+        f"OmniRoute: malipo ya oda {order.reference} (KES 2,521.26) hayakukamilika. "
+        "Tuma HALI kulipa tena."
+    ]
+    assert fakes.sms.sent_to(JUMA.e164) == []
+    assert f"Lipa {order.reference} tena" in await juma.send("HALI")
+    again = await juma.choose(f"Lipa {order.reference}")
+    assert again.startswith(f"Oda {order.reference}: weka PIN yako ya M-Pesa")
+    assert len(fakes.daraja.pushes) == 2

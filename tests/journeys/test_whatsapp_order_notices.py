@@ -21,7 +21,7 @@ from engines.notifications import DeliveryStatus
 from tests.support.phone import UssdPhone
 from tests.support.ports import free_port
 from tests.support.providers.africastalking import SHORTCODE, FakeAfricasTalking
-from tests.support.providers.meta import FakeGraphApi, WhatsAppUser
+from tests.support.providers.meta import FakeGraphApi, WhatsAppUser, status_body, webhook_headers
 from tests.support.providers.twilio import FakeTwilio, TwilioChat, twilio_gateway
 
 NGOZI = Phone("+2348030000001")
@@ -116,6 +116,58 @@ class TestMeta:
         )
         delivered = (await services.notifications.for_recipient(NGOZI))[-1]
         assert (delivered.provider, delivered.kind, delivered.status) == (
+            "africastalking",
+            "sms",
+            DeliveryStatus.SENT,
+        )
+
+    async def test_a_notice_whatsapp_reports_failed_is_texted_instead(
+        self,
+        client: TestClient[Any, Any],
+        services: Services,
+        fake_graph: FakeGraphApi,
+        fake_at: FakeAfricasTalking,
+        clock: SteppedClock,
+    ) -> None:
+        """Meta took the notice, then posted its status `failed` (131047: by its count her
+        window had closed). She was never told her order was on its way; it now goes by SMS,
+        as a notice does when the window has closed, once however often Meta says so."""
+        await services.delivery.stop()
+        ngozi = WhatsAppUser(
+            client,
+            fake_graph,
+            flush=services.delivery.send_due,
+            now=lambda: int(clock.now().timestamp()),
+            number=NGOZI.e164,
+        )
+        await ngozi.say("hi")
+        for label in ("Shop", "Noodles", "Indomie Chicken"):
+            await ngozi.tap(label)
+        await ngozi.say("3")
+        for label in ("Checkout", "Choose payment", "Pay on delivery", "Confirm"):
+            await ngozi.tap(label)
+        reference = await placed(services, NGOZI)
+        texted = len(fake_at.sent_to(NGOZI.e164))
+        await tell(services, reference, NoticeKind.OUT_FOR_DELIVERY)
+        on_its_way = fake_graph.sent_to(ngozi.wa_id)[-1]
+        assert on_its_way.text == f"OmniRoute: order {reference} is on its way to you."
+
+        failed = [{"code": 131047, "title": "Re-engagement message"}]
+        body = status_body(
+            on_its_way.id, "failed", recipient=ngozi.wa_id, timestamp=ngozi.now(), errors=failed
+        )
+        for _ in range(2):  # Meta may post a status twice
+            response = await client.post(
+                "/channels/meta/whatsapp", data=body, headers=webhook_headers(body)
+            )
+            assert response.status == 200
+            await services.delivery.send_due()
+
+        assert [m.message for m in fake_at.sent_to(NGOZI.e164)[texted:]] == [
+            f"OmniRoute: order {reference} is on its way to you."
+        ]
+        told = (await services.notifications.for_recipient(NGOZI))[-1]
+        assert (told.provider, told.kind, told.status) == (
             "africastalking",
             "sms",
             DeliveryStatus.SENT,

@@ -108,6 +108,10 @@ def test_a_quantity_written_any_supported_way_reads_as_the_same_number(
         ("a carton of indomie and 2 cola", [(1, "indomie"), (2, "cola")]),
         # More than a line holds, however many digits: refused as such, not read as a name.
         ("1234567 indomie", [(1234567, "indomie")]),
+        # a greeting or thanks around the order is no part of the product's name
+        ("Habari, nataka katoni 5 za cola", [(5, "cola")]),
+        ("Habari za asubuhi. Nataka katoni 5 za indomie, asante sana", [(5, "indomie")]),
+        ("Hello, I need 5 cartons of cola, thanks", [(5, "cola")]),
     ],
 )
 def test_orders_in_english_and_swahili_word_orders(
