@@ -88,6 +88,11 @@ class PriceChanged(UserError):
     total: MoneyType
 
 
+@strawberry.type(description="No credit of the customer's is owed: nothing was asked for")
+class NothingOwed(UserError):
+    pass
+
+
 @strawberry.type
 class NotFound(UserError):
     reference: str

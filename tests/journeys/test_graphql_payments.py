@@ -19,7 +19,8 @@ from core.region import RegionCode
 from engines.credit import CreditStatus
 from engines.orders import OrderStatus
 from tests.support.credit import DELIVERED, credit_history
-from tests.support.graphql import bearer, gql_session, run
+from tests.support.graphql import bearer, gql_session, post_graphql, run
+from tests.support.providers.africastalking import flush_outbox
 from tests.support.providers.payments import PaymentFakes
 
 Client = TestClient[web.Request, web.Application]
@@ -462,3 +463,58 @@ async def test_a_paid_order_given_back_shows_its_payment_refunded_not_succeeded(
         "status": "REFUNDED",
         "refunded": {"amount": str(refund.amount.amount), "currency": "KES"},
     }
+
+
+REPAY = """
+    mutation Repay($customer: String!, $method: PaymentMethod!) {
+      repayCredit(customer: $customer, method: $method) {
+        repayment { orderReference amount { amount currency } method status }
+        errors { __typename ... on UserError { message } }
+      }
+    }
+    """
+
+
+async def test_an_app_repays_credit_by_mpesa_once_however_often_it_is_tapped(
+    gateway: Client, services: Services, fakes: PaymentFakes, clock: SteppedClock
+) -> None:
+    """Juma owes for goods bought on credit: his app repays it as Balance -> Repay does on
+    USSD, a double tap rings his phone once, and once paid there is nothing left to repay."""
+    assert services.money is not None
+    await credit_history(services, clock, JUMA, SKU)
+    juma = bearer(services.settings, JUMA, "customer")
+    repay = {"customer": JUMA, "method": "MPESA"}
+    async with gql_session(gateway, juma) as session:
+        placed = await run(session, PLACE, _order(JUMA, "CREDIT", "app-repay-0001"))
+        reference = placed["placeOrder"]["order"]["reference"]
+        first = await run(session, REPAY, repay)
+        twice = await run(session, REPAY, repay)
+        cash = await run(session, REPAY, {**repay, "method": "ON_DELIVERY"})
+        assert first["repayCredit"]["errors"] == twice["repayCredit"]["errors"] == []
+        assert first["repayCredit"]["repayment"] == {
+            "orderReference": reference,
+            "amount": {"amount": "2521.26", "currency": "KES"},
+            "method": "MPESA",
+            "status": "PROCESSING",
+        }
+        [push] = fakes.daraja.pushes
+        assert push.body["Amount"] == 2522
+        assert push.body["PhoneNumber"] == "254711000001"
+        target, body = fakes.daraja.pay(push)
+        assert (await gateway.post(target, data=body, headers=JSON)).status == 200
+        await flush_outbox(services)  # the repayment reaches the credit line
+        after = await run(session, REPAY, repay)
+    assert [e["__typename"] for e in cash["repayCredit"]["errors"]] == ["PaymentMethodUnavailable"]
+    assert after["repayCredit"]["repayment"] is None
+    assert [e["__typename"] for e in after["repayCredit"]["errors"]] == ["NothingOwed"]
+    [repaid] = [
+        c
+        for c in await services.money.credit.credits(Phone(JUMA))
+        if c.order_reference == reference
+    ]
+    assert repaid.outstanding.amount == 0
+    assert len(fakes.daraja.pushes) == 1
+    _status, answer = await post_graphql(
+        gateway, REPAY, repay, bearer(services.settings, WANJIRU, "customer")
+    )
+    assert answer["errors"][0]["extensions"]["code"] == "FORBIDDEN"
