@@ -38,6 +38,7 @@ from engines.gig import (
     TaskStatus,
     TaskStop,
     Worker,
+    WorkerStatus,
 )
 from engines.orders import Order, OrderStatus, UnknownOrderError
 from engines.orders import PaymentMethod as PaymentMethodModel
@@ -350,7 +351,18 @@ async def _me(info: Info) -> Worker:
     worker = await _worker(info, principal.subject)
     if worker is None:
         raise forbidden(f"{principal.subject} is not a registered driver")
+    _not_suspended(worker)
     return worker
+
+
+def _not_suspended(worker: Worker) -> None:
+    """A suspended driver works no more, as the drivers' IVR no longer answers him: every
+    driver operation is FORBIDDEN, with `reason` DRIVER_SUSPENDED so his app can say why."""
+    if worker.status is WorkerStatus.SUSPENDED:
+        error = forbidden(f"{worker.phone.e164} is suspended: call the operator")
+        assert error.extensions is not None
+        error.extensions["reason"] = "DRIVER_SUSPENDED"
+        raise error
 
 
 async def _worker(info: Info, raw: str) -> Worker | None:
@@ -392,6 +404,8 @@ class DriversQuery:
             if principal.role is Role.DRIVER:
                 raise forbidden(f"{principal.subject} is not a registered driver")
             return []
+        if principal.role is Role.DRIVER:
+            _not_suspended(worker)
         gig = info.context.services.gig
         viewer = worker if principal.role is Role.DRIVER else None
         # A driver's history grows by a route a day: today's work comes first, and each page

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from core.app.bootstrap import Services
 from core.bus.tables import outbox
@@ -17,8 +17,9 @@ from core.config import Settings
 from core.money import Money
 from core.phone import Phone
 from core.region import RegionCode, local_date
-from engines.gig import OfferStatus, StopStatus, TaskStatus, Worker
+from engines.gig import OfferStatus, StopStatus, TaskStatus, Worker, WorkerStatus
 from engines.gig.events import StopArrived
+from engines.gig.tables import gig_workers
 from engines.orders import OrderStatus
 from tests.journeys.test_graphql_driver import (
     ACCEPT,
@@ -462,3 +463,34 @@ async def test_the_drivers_operations_refuse_anonymous_callers_and_customers(
     customer = bearer(services.settings, NGOZI.e164, "customer")
     _, body = await post_graphql(client, query, variables, customer)
     assert code_of(body) == "FORBIDDEN"
+
+
+async def test_a_suspended_driver_is_refused_every_driver_operation_as_by_the_ivr(
+    client: TestClient[Any, Any], services: Services
+) -> None:
+    """Emeka is suspended with a route on offer: his app may neither take it nor work, as the
+    drivers' IVR no longer answers him; an operator still reads his tasks."""
+    emeka, task = await offered_to_emeka(services, NGOZI)
+    async with services.db.transaction() as s:
+        await s.execute(
+            update(gig_workers)
+            .where(gig_workers.c.id == emeka.id)
+            .values(status=WorkerStatus.SUSPENDED.value)
+        )
+    headers = bearer(services.settings, EMEKA.e164, "driver")
+    answers = [
+        await post_graphql(client, ACCEPT, {"t": task.reference}, headers),
+        await post_graphql(client, DECLINE, {"t": task.reference}, headers),
+        await post_graphql(client, TASKS, {}, headers),
+        await post_graphql(client, "{ earnings { total { amount } } }", {}, headers),
+    ]
+    operator = bearer(services.settings, "ops-1", "operator")
+    _, seen = await post_graphql(client, TASKS, {"d": EMEKA.e164}, operator)
+
+    for _, body in answers:
+        assert body["data"] is None
+        [error] = body["errors"]
+        assert error["extensions"] == {"code": "FORBIDDEN", "reason": "DRIVER_SUSPENDED"}
+        assert error["message"] == f"{EMEKA.e164} is suspended: call the operator"
+    assert [t["reference"] for t in seen["data"]["tasks"]] == [task.reference]
+    assert (await services.gig.task(task.id)).status is TaskStatus.OFFERED
