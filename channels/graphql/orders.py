@@ -58,6 +58,7 @@ from engines.orders import (
     FINAL_STATUSES,
     RAILS_BY_COUNTRY,
     CartLine,
+    InvalidTransitionError,
     PlaceOrder,
     UnknownOrderError,
 )
@@ -354,6 +355,24 @@ class PayOrderPayload:
     errors: list[PayOrderError]
 
 
+@strawberry.type(
+    description="The order has left the warehouse (dispatched, delivered or returned): it can "
+    "no longer be cancelled; nothing changed"
+)
+class OrderNotCancellable(UserError):  # noqa: N818 - a GraphQL result type, not an exception
+    reference: str
+    status: OrderStatusModel
+
+
+CancelOrderError = Annotated[NotFound | OrderNotCancellable, strawberry.union("CancelOrderError")]
+
+
+@strawberry.type(description="The order cancelled (also when it already was), or `errors`")
+class CancelOrderPayload:
+    order: Order | None
+    errors: list[CancelOrderError]
+
+
 @strawberry.type(description="A status change of an order, as it happens")
 class OrderStatusUpdate:
     reference: str
@@ -539,6 +558,44 @@ class OrdersMutation:
         elif payable_again(order, intents):
             await _pay(info, order, payer, again_key(order, intents))
         return PayOrderPayload(order=Order.of(order), errors=[])
+
+    @strawberry.mutation(
+        description="Cancel an order until it leaves the warehouse (placed, confirmed, picking "
+        "or packed), as an operator does: its stock goes back, what was paid is refunded on "
+        "its rail, a credit hold is released and the customer is texted. Cancelling a "
+        "cancelled order again answers it as it stands"
+    )
+    async def cancel_order(self, info: Info, reference: str) -> CancelOrderPayload:
+        principal = require(info.context.principal)
+        orders = info.context.services.orders
+        try:
+            order: OrderModel | None = await orders.get(reference.strip())
+        except UnknownOrderError:
+            order = None
+        if order is None or not may_act_for(principal, order.customer.e164):
+            # Someone else's order answers as a missing one, as `order` does.
+            return CancelOrderPayload(
+                order=None, errors=[NotFound(message=f"no order {reference}", reference=reference)]
+            )
+        if order.status is not OrderStatusModel.CANCELLED:
+            try:
+                # "customer": her text says "as requested", as the workflow's customer cancel.
+                order = await orders.advance(
+                    order.reference, OrderStatusModel.CANCELLED, reason="customer"
+                )
+            except InvalidTransitionError as exc:
+                return CancelOrderPayload(
+                    order=None,
+                    errors=[
+                        OrderNotCancellable(
+                            message=f"order {order.reference} is {exc.current.value}: too late "
+                            "to cancel",
+                            reference=order.reference,
+                            status=exc.current,
+                        )
+                    ],
+                )
+        return CancelOrderPayload(order=Order.of(order), errors=[])
 
 
 def _unpaid(error: PayOrderError) -> PayOrderPayload:

@@ -518,3 +518,76 @@ async def test_an_app_repays_credit_by_mpesa_once_however_often_it_is_tapped(
         gateway, REPAY, repay, bearer(services.settings, WANJIRU, "customer")
     )
     assert answer["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+
+
+CANCEL = """
+    mutation Cancel($reference: String!) {
+      cancelOrder(reference: $reference) {
+        order { reference status payment { method status } }
+        errors {
+          __typename
+          ... on UserError { message }
+          ... on OrderNotCancellable { status }
+        }
+      }
+    }
+    """
+
+
+async def test_an_app_cancels_an_order_before_it_leaves_and_the_credit_it_held_comes_back(
+    gateway: Client, services: Services, fakes: PaymentFakes, clock: SteppedClock
+) -> None:
+    """Juma changes his mind about an order on credit: his app cancels it, as an operator
+    would, the goods go back on the shelf and his credit line is free again; tapping twice
+    is harmless, an order already on its way cannot be, and nobody cancels his for him."""
+    assert services.money is not None
+    credit = services.money.credit
+    await credit_history(services, clock, JUMA, SKU)
+    juma = bearer(services.settings, JUMA, "customer")
+    async with gql_session(gateway, juma) as session:
+        shelf = await _on_shelf(services, RegionCode.NAIROBI)
+        placed = await run(session, PLACE, _order(JUMA, "CREDIT", "app-cancel-0001"))
+        reference = placed["placeOrder"]["order"]["reference"]
+        await flush_outbox(services)
+        available = await credit.available(Phone(JUMA))
+        first = await run(session, CANCEL, {"reference": reference})
+        twice = await run(session, CANCEL, {"reference": reference})
+        gone = await run(session, PLACE, _order(JUMA, "ON_DELIVERY", "app-cancel-0002"))
+        late = gone["placeOrder"]["order"]["reference"]
+        for status in (
+            OrderStatus.CONFIRMED,
+            OrderStatus.PICKING,
+            OrderStatus.PACKED,
+            OrderStatus.DISPATCHED,
+        ):
+            await services.orders.advance(late, status)
+        too_late = await run(session, CANCEL, {"reference": late})
+    await flush_outbox(services)
+    _status, stranger = await post_graphql(
+        gateway, CANCEL, {"reference": late}, bearer(services.settings, WANJIRU, "customer")
+    )
+
+    for answer in (first, twice):
+        assert answer["cancelOrder"]["errors"] == []
+        assert answer["cancelOrder"]["order"] == {
+            "reference": reference,
+            "status": "CANCELLED",
+            "payment": {"method": "CREDIT", "status": "CANCELLED"},
+        }
+    assert too_late["cancelOrder"] == {
+        "order": None,
+        "errors": [
+            {
+                "__typename": "OrderNotCancellable",
+                "message": f"order {late} is dispatched: too late to cancel",
+                "status": "DISPATCHED",
+            }
+        ],
+    }
+    assert stranger["data"]["cancelOrder"]["errors"] == [
+        {"__typename": "NotFound", "message": f"no order {late}"}
+    ]
+    assert (await services.orders.get(late)).status is OrderStatus.DISPATCHED
+    # The cancelled order's goods are back; the dispatched one's are on the van.
+    assert await _on_shelf(services, RegionCode.NAIROBI) == shelf - 3
+    assert await credit.available(Phone(JUMA)) > available
