@@ -591,3 +591,44 @@ async def test_an_app_cancels_an_order_before_it_leaves_and_the_credit_it_held_c
     # The cancelled order's goods are back; the dispatched one's are on the van.
     assert await _on_shelf(services, RegionCode.NAIROBI) == shelf - 3
     assert await credit.available(Phone(JUMA)) > available
+
+
+LOCKED_QUOTE = """
+    query Quote($input: QuoteInput!) {
+      quote(input: $input) { total { amount currency } priceLock { id } }
+    }
+    """
+
+
+async def test_a_credit_order_placed_with_a_price_lock_is_held_at_the_locked_total_once(
+    gateway: Client, services: Services, fakes: PaymentFakes, clock: SteppedClock
+) -> None:
+    """Juma's app holds the quote and orders on credit with it: placed and held on his line at
+    the quoted total. A second order with the same lock (another key) places nothing."""
+    assert services.money is not None
+    await credit_history(services, clock, JUMA, SKU)
+    juma = bearer(services.settings, JUMA, "customer")
+    lines = [{"sku": SKU, "quantity": 3}]
+    async with gql_session(gateway, juma) as session:
+        quoted = await run(session, LOCKED_QUOTE, {"input": {"customer": JUMA, "lines": lines}})
+        lock = quoted["quote"]["priceLock"]["id"]
+        first = _order(JUMA, "CREDIT", "app-lock-0001")
+        first["input"]["priceLock"] = lock
+        second = _order(JUMA, "ON_DELIVERY", "app-lock-0002")
+        second["input"]["priceLock"] = lock
+        placed = await run(session, PLACE, first)
+        again = await run(session, PLACE, second)
+    assert placed["placeOrder"]["errors"] == []
+    assert placed["placeOrder"]["order"]["total"] == quoted["quote"]["total"]
+    assert again["placeOrder"]["order"] is None
+    assert again["placeOrder"]["errors"] == [
+        {
+            "__typename": "PriceChanged",
+            "message": f"price lock {lock} was used for another order; quote again",
+        }
+    ]
+    assert await services.orders.placed_with(f"gql:{JUMA}:app-lock-0002") is None
+    [held] = [
+        c for c in await services.money.credit.credits(Phone(JUMA)) if c.status is CreditStatus.OPEN
+    ]
+    assert str(held.amount.amount) == quoted["quote"]["total"]["amount"]
