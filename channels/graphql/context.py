@@ -11,7 +11,12 @@ from typing import Any, Final, TypeVar
 from aiohttp import web
 
 from channels.graphql.auth import Credentials, InvalidTokenError, TokenKeys, unauthenticated
-from channels.graphql.loaders import AvailableBySkuLoader, IntentsByOrderLoader, PriceBySkuLoader
+from channels.graphql.loaders import (
+    AvailableBySkuLoader,
+    IntentsByOrderLoader,
+    OrderByReferenceLoader,
+    PriceBySkuLoader,
+)
 from channels.graphql.updates import OrderUpdates
 from core.clock import Clock
 from core.config import Settings
@@ -64,6 +69,7 @@ class GraphQLServices:
 class Loaders:
     price: PriceBySkuLoader
     available: AvailableBySkuLoader
+    orders: OrderByReferenceLoader
     intents: IntentsByOrderLoader | None = None
 
 
@@ -94,6 +100,7 @@ class GraphQLContext:
         loaders = Loaders(
             PriceBySkuLoader(services.pricing, customer, home, cache=cache),
             AvailableBySkuLoader(services.db, cache=cache),
+            OrderByReferenceLoader(services.orders, cache=cache),
         )
         if services.payments is not None:
             loaders.intents = IntentsByOrderLoader(services.payments, cache=cache)

@@ -38,8 +38,9 @@ from engines.gig import (
     TaskStatus,
     TaskStop,
     Worker,
+    WorkerStatus,
 )
-from engines.orders import Order, OrderStatus, UnknownOrderError
+from engines.orders import Order, OrderStatus
 from engines.orders import PaymentMethod as PaymentMethodModel
 
 Info = strawberry.Info[GraphQLContext, None]
@@ -120,14 +121,15 @@ class DriverTask:
     async def orders(self, info: Info) -> list[DriverOrder] | None:
         if not self.yours:
             return None
-        found: list[DriverOrder] = []
-        for stop in self.stops:
-            try:
-                order = await info.context.services.orders.get(stop.order_reference)
-            except UnknownOrderError:
-                continue
-            found.append(_order(order, stop))
-        return found
+        # Every task's orders on the page come in one read (the loader batches them).
+        orders = await info.context.loaders.orders.load_many(
+            [stop.order_reference for stop in self.stops]
+        )
+        return [
+            _order(order, stop)
+            for order, stop in zip(orders, self.stops, strict=True)
+            if order is not None
+        ]
 
 
 @strawberry.type(description="What one route paid: its proved stops, kilometres and bonus")
@@ -311,16 +313,24 @@ def _order(order: Order, stop: DriverStop) -> DriverOrder:
     )
 
 
+async def _names(info: Info, tasks: list[Task]) -> dict[Phone, str | None]:
+    """The names of the customers at these tasks' doors, in one read for the whole page."""
+    phones = {stop.customer for task in tasks for stop in task.stops}
+    found = await info.context.services.customers.many(phones)
+    return {phone: found[phone].name if phone in found else None for phone in phones}
+
+
 async def _view(
-    info: Info, task: Task, expires: datetime | None = None, viewer: Worker | None = None
+    info: Info,
+    task: Task,
+    expires: datetime | None = None,
+    viewer: Worker | None = None,
+    names: dict[Phone, str | None] | None = None,
 ) -> DriverTask:
-    """`viewer`: the driver asking, who alone reads the orders of a task assigned to him."""
-    customers = info.context.services.customers
-    names: dict[Phone, str | None] = {}
-    for stop in task.stops:
-        if stop.customer not in names:
-            found = await customers.get(stop.customer)
-            names[stop.customer] = found.name if found else None
+    """`viewer`: the driver asking, who alone reads the orders of a task assigned to him.
+    `names`: the page's customer names, read once for all its tasks (else this task's)."""
+    if names is None:
+        names = await _names(info, [task])
     return DriverTask(
         reference=task.reference,
         status=task.status,
@@ -350,7 +360,18 @@ async def _me(info: Info) -> Worker:
     worker = await _worker(info, principal.subject)
     if worker is None:
         raise forbidden(f"{principal.subject} is not a registered driver")
+    _not_suspended(worker)
     return worker
+
+
+def _not_suspended(worker: Worker) -> None:
+    """A suspended driver works no more, as the drivers' IVR no longer answers him: every
+    driver operation is FORBIDDEN, with `reason` DRIVER_SUSPENDED so his app can say why."""
+    if worker.status is WorkerStatus.SUSPENDED:
+        error = forbidden(f"{worker.phone.e164} is suspended: call the operator")
+        assert error.extensions is not None
+        error.extensions["reason"] = "DRIVER_SUSPENDED"
+        raise error
 
 
 async def _worker(info: Info, raw: str) -> Worker | None:
@@ -392,6 +413,8 @@ class DriversQuery:
             if principal.role is Role.DRIVER:
                 raise forbidden(f"{principal.subject} is not a registered driver")
             return []
+        if principal.role is Role.DRIVER:
+            _not_suspended(worker)
         gig = info.context.services.gig
         viewer = worker if principal.role is Role.DRIVER else None
         # A driver's history grows by a route a day: today's work comes first, and each page
@@ -411,7 +434,9 @@ class DriversQuery:
                     "BAD_USER_INPUT", f"unknown cursor {after!r}: not a task of yours"
                 )
             start = index + 1
-        return [await _view(info, t, expires, viewer) for t, expires in found[start : start + size]]
+        page = found[start : start + size]
+        names = await _names(info, [t for t, _ in page])
+        return [await _view(info, t, expires, viewer, names) for t, expires in page]
 
     @strawberry.field(
         description="What you earned, as the IVR's earnings line: in total and per route, on "

@@ -6,6 +6,7 @@ GraphQL errors with `extensions.code` (UNAUTHENTICATED, FORBIDDEN) and no data.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated
 
 import strawberry
@@ -75,6 +76,23 @@ class PromotionUsedUp(UserError):
     promotion: str
 
 
+@strawberry.type(
+    description="The priceLock given to placeOrder does not hold for this order: it expired "
+    "(`expiredAt`, `lockedTotal` what it held), served another order, or was given for another "
+    "cart or customer. Nothing was placed: `total` is what the cart costs now; quote again"
+)
+class PriceChanged(UserError):
+    price_lock: strawberry.ID
+    expired_at: datetime | None
+    locked_total: MoneyType | None
+    total: MoneyType
+
+
+@strawberry.type(description="No credit of the customer's is owed: nothing was asked for")
+class NothingOwed(UserError):
+    pass
+
+
 @strawberry.type
 class NotFound(UserError):
     reference: str
@@ -95,6 +113,7 @@ PlaceOrderError = Annotated[
     | PaymentMethodUnavailable
     | CreditRefused
     | InvalidIdempotencyKey
-    | PromotionUsedUp,
+    | PromotionUsedUp
+    | PriceChanged,
     strawberry.union("PlaceOrderError"),
 ]

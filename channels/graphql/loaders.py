@@ -13,6 +13,7 @@ from core.money import Money
 from core.phone import Phone
 from core.region import RegionCode
 from engines.catalogue.availability import available_many
+from engines.orders import Order, OrderService
 from engines.payments import PaymentIntent, PaymentService
 from engines.pricing import PricingService
 
@@ -71,5 +72,16 @@ class IntentsByOrderLoader(DataLoader[str, list[PaymentIntent]]):
         async def load(references: list[str]) -> list[list[PaymentIntent]]:
             found = await payments.for_orders(references)
             return [found.get(r.upper(), []) for r in references]
+
+        super().__init__(load_fn=load, cache=cache)
+
+
+class OrderByReferenceLoader(DataLoader[str, Order | None]):
+    """The orders of every stop on a page of a driver's tasks: one read, not one per stop."""
+
+    def __init__(self, orders: OrderService, *, cache: bool = True) -> None:
+        async def load(references: list[str]) -> list[Order | None]:
+            found = await orders.many(references)
+            return [found.get(r.upper()) for r in references]
 
         super().__init__(load_fn=load, cache=cache)

@@ -31,6 +31,7 @@ from channels.graphql.errors import (
     OutOfStock,
     PaymentMethodUnavailable,
     PlaceOrderError,
+    PriceChanged,
     PromotionUsedUp,
     UnknownProduct,
     UserError,
@@ -57,6 +58,7 @@ from engines.orders import (
     FINAL_STATUSES,
     RAILS_BY_COUNTRY,
     CartLine,
+    InvalidTransitionError,
     PlaceOrder,
     UnknownOrderError,
 )
@@ -79,6 +81,10 @@ from engines.pricing import (
     InvalidQuantityError,
     InvalidVoucherError,
     NoPriceError,
+    PriceLockError,
+    PriceLockExpiredError,
+    PriceLockMismatchError,
+    PriceLockUsedError,
     PromotionExhaustedError,
     VoucherProblem,
     normalise_code,
@@ -312,6 +318,12 @@ class PlaceOrderInput:
         "same order"
     )
     promo_code: str | None = None
+    price_lock: strawberry.ID | None = strawberry.field(
+        default=None,
+        description="`quote { priceLock { id } }` of this cart: the order is placed at that "
+        "quote's prices while it holds; past `expiresAt` (or for another cart) nothing is "
+        "placed and the error is PriceChanged with today's total",
+    )
 
 
 @strawberry.type(description="The order placed, or `errors` saying why none was")
@@ -341,6 +353,24 @@ PayOrderError = Annotated[
 class PayOrderPayload:
     order: Order | None
     errors: list[PayOrderError]
+
+
+@strawberry.type(
+    description="The order has left the warehouse (dispatched, delivered or returned): it can "
+    "no longer be cancelled; nothing changed"
+)
+class OrderNotCancellable(UserError):  # noqa: N818 - a GraphQL result type, not an exception
+    reference: str
+    status: OrderStatusModel
+
+
+CancelOrderError = Annotated[NotFound | OrderNotCancellable, strawberry.union("CancelOrderError")]
+
+
+@strawberry.type(description="The order cancelled (also when it already was), or `errors`")
+class CancelOrderPayload:
+    order: Order | None
+    errors: list[CancelOrderError]
 
 
 @strawberry.type(description="A status change of an order, as it happens")
@@ -465,6 +495,7 @@ class OrdersMutation:
             idempotency_key=f"gql:{phone.e164}:{key}",
             clear_cart=False,
             voucher=promo_code(input.promo_code),
+            price_lock_id=(input.price_lock or "").strip() or None,
         )
         order = await _place(info, command, market)
         if not isinstance(order, OrderModel):
@@ -528,6 +559,44 @@ class OrdersMutation:
             await _pay(info, order, payer, again_key(order, intents))
         return PayOrderPayload(order=Order.of(order), errors=[])
 
+    @strawberry.mutation(
+        description="Cancel an order until it leaves the warehouse (placed, confirmed, picking "
+        "or packed), as an operator does: its stock goes back, what was paid is refunded on "
+        "its rail, a credit hold is released and the customer is texted. Cancelling a "
+        "cancelled order again answers it as it stands"
+    )
+    async def cancel_order(self, info: Info, reference: str) -> CancelOrderPayload:
+        principal = require(info.context.principal)
+        orders = info.context.services.orders
+        try:
+            order: OrderModel | None = await orders.get(reference.strip())
+        except UnknownOrderError:
+            order = None
+        if order is None or not may_act_for(principal, order.customer.e164):
+            # Someone else's order answers as a missing one, as `order` does.
+            return CancelOrderPayload(
+                order=None, errors=[NotFound(message=f"no order {reference}", reference=reference)]
+            )
+        if order.status is not OrderStatusModel.CANCELLED:
+            try:
+                # "customer": her text says "as requested", as the workflow's customer cancel.
+                order = await orders.advance(
+                    order.reference, OrderStatusModel.CANCELLED, reason="customer"
+                )
+            except InvalidTransitionError as exc:
+                return CancelOrderPayload(
+                    order=None,
+                    errors=[
+                        OrderNotCancellable(
+                            message=f"order {order.reference} is {exc.current.value}: too late "
+                            "to cancel",
+                            reference=order.reference,
+                            status=exc.current,
+                        )
+                    ],
+                )
+        return CancelOrderPayload(order=Order.of(order), errors=[])
+
 
 def _unpaid(error: PayOrderError) -> PayOrderPayload:
     return PayOrderPayload(order=None, errors=[error])
@@ -536,6 +605,8 @@ def _unpaid(error: PayOrderError) -> PayOrderPayload:
 async def _place(info: Info, command: PlaceOrder, market: Region) -> OrderModel | PlaceOrderError:
     """Place the order, or say why not: the engines' refusals as typed errors."""
     try:
+        if command.price_lock_id is not None and not await _lock_fits(info, command):
+            raise PriceLockMismatchError(str(command.price_lock_id))
         if command.payment_method is PaymentMethodModel.CREDIT:
             short = await _credit_short(info, command, market)
             if short is not None:
@@ -556,6 +627,58 @@ async def _place(info: Info, command: PlaceOrder, market: Region) -> OrderModel 
         return InvalidQuantity(message="invalid quantity", sku=exc.sku, quantity=exc.quantity)
     except PromotionExhaustedError as exc:
         return await _used_up(info, market, exc.promotion_id)
+    except PriceLockError as exc:
+        try:
+            return await _price_changed(info, command, exc)
+        except InvalidVoucherError as voucher:
+            return invalid_voucher(voucher)
+        except (UnknownProductError, NoPriceError) as gone:
+            return UnknownProduct(message=f"no product {gone.sku}", sku=gone.sku)
+
+
+async def _lock_fits(info: Info, command: PlaceOrder) -> bool:
+    """Whether the lock was given for this promo code too (the engine checks the customer and
+    lines; the lock's own code would otherwise price the order). A retry of a placed order
+    answers as its first attempt did, whatever the lock does now."""
+    services = info.context.services
+    if await services.orders.placed_with(command.idempotency_key) is not None:
+        return True
+    try:
+        lock = await services.pricing.locked(str(command.price_lock_id))
+    except PriceLockError:
+        return True  # the engine refuses it, and says why
+    return lock.voucher == (normalise_code(command.voucher) if command.voucher else None)
+
+
+async def _price_changed(info: Info, command: PlaceOrder, exc: PriceLockError) -> PriceChanged:
+    """Nothing placed at a price the app did not show: what the cart costs now, and what the
+    customer's own lock held when it simply ran out."""
+    services = info.context.services
+    now = await services.pricing.quote(
+        command.region,
+        [(line.sku, line.quantity) for line in command.lines],
+        customer=command.customer,
+        voucher=command.voucher,
+    )
+    lock_id = str(command.price_lock_id)
+    message = f"price lock {lock_id} is not for this cart; quote again"
+    held: MoneyType | None = None
+    expired_at: datetime | None = None
+    if isinstance(exc, PriceLockExpiredError):
+        lock = await services.pricing.locked(lock_id)
+        # Someone else's lock tells nothing of what it held, expired or not.
+        if lock.customer == command.customer.e164:
+            message = f"price lock {lock_id} expired at {exc.expired_at.isoformat()}; quote again"
+            held, expired_at = MoneyType.of(lock.quote.total), exc.expired_at
+    elif isinstance(exc, PriceLockUsedError):
+        message = f"price lock {lock_id} was used for another order; quote again"
+    return PriceChanged(
+        message=message,
+        price_lock=strawberry.ID(lock_id),
+        expired_at=expired_at,
+        locked_total=held,
+        total=MoneyType.of(now.total),
+    )
 
 
 def _same_request(order: OrderModel, command: PlaceOrder) -> bool:
@@ -647,19 +770,26 @@ async def _credit_short(info: Info, command: PlaceOrder, market: Region) -> Cred
             available=MoneyType.of(Money.zero(market.currency)),
         )
     left = await credit.available(command.customer)
-    quote = await services.pricing.quote(
-        command.region,
-        [(line.sku, line.quantity) for line in command.lines],
-        customer=command.customer,
-        voucher=command.voucher,
-    )
-    if left >= quote.total:
+    if left >= await _to_pay(info, command):
         return None  # the hold decides (an overdue credit still cancels the order)
     return CreditRefused(
         message="credit refused: insufficient; nothing was placed",
         reason=CreditRefusedReason.INSUFFICIENT.value,
         available=MoneyType.of(left),
     )
+
+
+async def _to_pay(info: Info, command: PlaceOrder) -> Money:
+    """The order's total: its price lock's while it holds, else the cart's quote."""
+    pricing = info.context.services.pricing
+    lines = [(line.sku, line.quantity) for line in command.lines]
+    if command.price_lock_id is not None:
+        lock = await pricing.locked(command.price_lock_id)  # refused: _place says why
+        return lock.check(command.customer.e164, lines, info.context.services.clock.now()).total
+    quote = await pricing.quote(
+        command.region, lines, customer=command.customer, voucher=command.voucher
+    )
+    return quote.total
 
 
 async def _on_credit(info: Info, order: OrderModel) -> CreditRefused | None:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
+
 import strawberry
 
 from channels.graphql.auth import may_act_for
@@ -16,6 +19,8 @@ from channels.graphql.errors import (
     UnknownProduct,
 )
 from channels.graphql.scalars import MoneyType
+from core.phone import Phone
+from core.region import RegionCode
 from engines.catalogue import UnknownProductError
 from engines.orders import MAX_LINE_QUANTITY
 from engines.pricing import EmptyCartError, InvalidQuantityError, InvalidVoucherError, NoPriceError
@@ -71,6 +76,26 @@ class Discount:
 
 
 @strawberry.type(
+    description="This quote's prices held for the customer: placeOrder with `priceLock: id` "
+    "before `expiresAt` is charged exactly this total, whatever the prices do meanwhile"
+)
+class PriceLock:
+    id: strawberry.ID
+    expires_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class _Lockable:
+    """What `priceLock` keeps: the customer's own quote of these lines, as shown."""
+
+    region: RegionCode
+    customer: Phone
+    lines: tuple[tuple[str, int], ...]
+    voucher: str | None
+    quote: QuoteModel
+
+
+@strawberry.type(
     description="A quote; on an expected failure `errors` says why and totals are null"
 )
 class Quote:
@@ -85,6 +110,25 @@ class Quote:
     tax: MoneyType | None
     total: MoneyType | None
     errors: list[QuoteError]
+    lockable: strawberry.Private[_Lockable | None] = None
+
+    @strawberry.field(
+        description="Hold these prices for the customer (15 minutes, as the USSD checkout "
+        "does) and pass the id to placeOrder: asked for, the quote is kept. Only the "
+        "customer's own quote (her token or staff's) can be held; null otherwise"
+    )
+    async def price_lock(self, info: Info) -> PriceLock | None:
+        held = self.lockable
+        if held is None:
+            return None
+        lock = await info.context.services.pricing.lock(
+            held.region,
+            held.lines,
+            customer=held.customer,
+            voucher=held.voucher,
+            quoted=held.quote,
+        )
+        return PriceLock(id=strawberry.ID(str(lock.id)), expires_at=lock.expires_at)
 
     @classmethod
     def failed(cls, *errors: QuoteError) -> Quote:
@@ -206,4 +250,13 @@ class PricingQuery:
             return Quote.failed(InvalidCart(message="a cart needs at least one line"))
         # Promotion names in the language the customer chose on any channel (`me { locale }`).
         found = await info.context.services.customers.get(_phone)
-        return Quote.of(quote, (found.locale if found else None) or market.default_locale)
+        shown = Quote.of(quote, (found.locale if found else None) or market.default_locale)
+        if own:  # the public price list is nobody's to hold
+            shown.lockable = _Lockable(
+                region=market.code,
+                customer=_phone,
+                lines=tuple((line.sku, line.quantity) for line in input.lines),
+                voucher=quote.voucher,
+                quote=quote,
+            )
+        return shown

@@ -13,6 +13,7 @@ from strawberry.types import ExecutionContext, ExecutionResult
 from strawberry.types.graphql import OperationType
 
 from channels.graphql.catalogue import CatalogueQuery
+from channels.graphql.credit import CreditMutation
 from channels.graphql.customers import CustomersQuery
 from channels.graphql.drivers import DriversMutation, DriversQuery
 from channels.graphql.errors import (
@@ -44,7 +45,9 @@ Query = merge_types(
         InvoicesQuery,
     ),
 )
-Mutation = merge_types("Mutation", (OrdersMutation, DriversMutation, EscalationsMutation))
+Mutation = merge_types(
+    "Mutation", (OrdersMutation, CreditMutation, DriversMutation, EscalationsMutation)
+)
 Subscription = merge_types("Subscription", (OrdersSubscription,))
 
 ERROR_TYPES = (

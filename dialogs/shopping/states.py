@@ -49,6 +49,7 @@ from engines.payments import (
     PaymentError,
     again_key,
     payable_again,
+    repayment_key,
 )
 from engines.pricing import (
     InvalidVoucherError,
@@ -1133,18 +1134,11 @@ class Balance(ShopState):
         return Finish(turn.t(later(turn, "done.repay"), method=turn.t(f"method.{value}"), **values))
 
     async def repayment_key(self, owed: CreditOrder) -> str:
-        """One repayment per credit and amount, so a retried screen asks once; one the customer
-        cancelled (or that failed) is asked again under the next key, as Pay again does."""
         assert self.svc.payments is not None
-        key = f"repay:{owed.order_reference}:{owed.outstanding.amount}"
         intents = (await self.svc.payments.for_orders([owed.order_reference])).get(
             owed.order_reference.upper(), []
         )
-        tried = [i for i in intents if i.idempotency_key.split(":again:")[0] == key]
-        still_open = [i for i in tried if i.status not in GAVE_UP]
-        if still_open:
-            return still_open[-1].idempotency_key
-        return f"{key}:again:{len(tried)}" if tried else key
+        return repayment_key(owed.order_reference, owed.outstanding, intents)
 
 
 class BalanceCredits(Balance):

@@ -158,6 +158,15 @@ class SqlOrderRepository:
     async def by_reference(self, reference: str) -> Order | None:
         return await self._one(orders.c.reference == reference)
 
+    async def by_references(self, references: Sequence[str]) -> list[Order]:
+        """Many orders at once (a page's): one read of the orders, one of their lines."""
+        if not references:
+            return []
+        rows = (
+            await self._s.execute(select(orders).where(orders.c.reference.in_(set(references))))
+        ).all()
+        return await self._hydrate(rows)
+
     async def recent(self, customer: Phone, limit: int) -> list[Order]:
         rows = (
             await self._s.execute(

@@ -353,6 +353,12 @@ class OrderService:
         async with self._db.transaction() as s:
             return await SqlOrderRepository(s).by_idempotency_key(idempotency_key)
 
+    async def many(self, references: Sequence[str]) -> dict[str, Order]:
+        """The orders found among `references`, by reference (upper case): a page at once."""
+        async with self._db.transaction() as s:
+            found = await SqlOrderRepository(s).by_references([r.upper() for r in references])
+        return {o.reference: o for o in found}
+
     async def get(self, reference: str) -> Order:
         async with self._db.transaction() as s:
             order = await SqlOrderRepository(s).by_reference(reference.upper())

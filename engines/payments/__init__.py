@@ -1,6 +1,6 @@
 """Payments: intents created once per idempotency key, settled once on the provider's word."""
 
-from engines.payments.again import GAVE_UP, PAYABLE, again_key, payable_again
+from engines.payments.again import GAVE_UP, PAYABLE, again_key, payable_again, repayment_key
 from engines.payments.events import (
     PaymentFailed,
     PaymentIntentChanged,
@@ -71,4 +71,5 @@ __all__ = [
     "VirtualAccountRail",
     "again_key",
     "payable_again",
+    "repayment_key",
 ]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from core.money import Money
 from engines.orders.model import Order, OrderStatus
 from engines.payments.model import Direction, IntentStatus, PaymentIntent
 
@@ -47,3 +48,15 @@ def payable_again(order: Order, intents: Sequence[PaymentIntent]) -> bool:
 def again_key(order: Order, intents: Sequence[PaymentIntent]) -> str:
     """Keyed by how many payments came before: a repeated request asks once."""
     return f"order:{order.reference}:again:{len(intents)}"
+
+
+def repayment_key(order_reference: str, owed: Money, intents: Sequence[PaymentIntent]) -> str:
+    """One repayment per credit and amount, so a retried screen (or a double tap) asks once;
+    one the customer cancelled (or that failed) is asked again under the next key, as Pay
+    again does. `intents` are the credit order's payments."""
+    key = f"repay:{order_reference}:{owed.amount}"
+    tried = [i for i in intents if i.idempotency_key.split(":again:")[0] == key]
+    still_open = [i for i in tried if i.status not in GAVE_UP]
+    if still_open:
+        return still_open[-1].idempotency_key
+    return f"{key}:again:{len(tried)}" if tried else key

@@ -228,11 +228,16 @@ class PricingService:
         customer: Phone,
         voucher: str | None = None,
         minutes: int = DEFAULT_LOCK_MINUTES,
+        quoted: Quote | None = None,
     ) -> PriceLock:
-        """Quote and keep that quote for `minutes`: an order placed with the lock pays it."""
+        """Quote and keep that quote for `minutes`: an order placed with the lock pays it.
+
+        `quoted` is the quote of these lines the customer was just shown (by `quote`), kept as
+        it is: quoting again could hold another total than the one on her screen.
+        """
         if minutes <= 0:
             raise ValueError("a price lock lasts at least one minute")
-        priced = await self.quote(region_code, lines, customer=customer, voucher=voucher)
+        priced = quoted or await self.quote(region_code, lines, customer=customer, voucher=voucher)
         now = self._clock.now()
         held = PriceLock(
             id=self._ids.uuid(),

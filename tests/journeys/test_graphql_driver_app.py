@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient
-from sqlalchemy import select
+from sqlalchemy import event, insert, select, update
 
 from core.app.bootstrap import Services
 from core.bus.tables import outbox
@@ -18,8 +18,10 @@ from core.gsm7 import gsm7_length
 from core.money import Money
 from core.phone import Phone
 from core.region import RegionCode, local_date
-from engines.gig import OfferStatus, StopStatus, TaskStatus, Worker
+from engines.customers.tables import customers
+from engines.gig import OfferStatus, StopStatus, TaskStatus, Worker, WorkerStatus
 from engines.gig.events import StopArrived
+from engines.gig.tables import gig_workers
 from engines.orders import OrderStatus
 from tests.journeys.test_graphql_driver import (
     ACCEPT,
@@ -33,6 +35,7 @@ from tests.journeys.test_graphql_driver import (
 )
 from tests.support.gig import BAYO, CHIDI, EMEKA, NGOZI, code_for, driver, order, route
 from tests.support.graphql import bearer, post_graphql
+from tests.support.providers.africastalking import flush_outbox
 
 OPERATOR = Phone("+2348039990000")
 
@@ -485,3 +488,101 @@ async def test_the_drivers_operations_refuse_anonymous_callers_and_customers(
     customer = bearer(services.settings, NGOZI.e164, "customer")
     _, body = await post_graphql(client, query, variables, customer)
     assert code_of(body) == "FORBIDDEN"
+
+
+async def test_a_suspended_driver_is_refused_every_driver_operation_as_by_the_ivr(
+    client: TestClient[Any, Any], services: Services
+) -> None:
+    """Emeka is suspended with a route on offer: his app may neither take it nor work, as the
+    drivers' IVR no longer answers him; an operator still reads his tasks."""
+    emeka, task = await offered_to_emeka(services, NGOZI)
+    async with services.db.transaction() as s:
+        await s.execute(
+            update(gig_workers)
+            .where(gig_workers.c.id == emeka.id)
+            .values(status=WorkerStatus.SUSPENDED.value)
+        )
+    headers = bearer(services.settings, EMEKA.e164, "driver")
+    answers = [
+        await post_graphql(client, ACCEPT, {"t": task.reference}, headers),
+        await post_graphql(client, DECLINE, {"t": task.reference}, headers),
+        await post_graphql(client, TASKS, {}, headers),
+        await post_graphql(client, "{ earnings { total { amount } } }", {}, headers),
+    ]
+    operator = bearer(services.settings, "ops-1", "operator")
+    _, seen = await post_graphql(client, TASKS, {"d": EMEKA.e164}, operator)
+
+    for _, body in answers:
+        assert body["data"] is None
+        [error] = body["errors"]
+        assert error["extensions"] == {"code": "FORBIDDEN", "reason": "DRIVER_SUSPENDED"}
+        assert error["message"] == f"{EMEKA.e164} is suspended: call the operator"
+    assert [t["reference"] for t in seen["data"]["tasks"]] == [task.reference]
+    assert (await services.gig.task(task.id)).status is TaskStatus.OFFERED
+
+
+HISTORY = """query {
+  tasks(first: 50) {
+    reference stops { orderReference customerName }
+    orders { reference position customerName lines { sku quantity } collect { amount } }
+  }
+}"""
+
+
+async def test_a_long_route_is_read_in_a_few_queries_not_one_per_stop(
+    client: TestClient[Any, Any], services: Services
+) -> None:
+    """Emeka's route has 22 doors, each a different shop: his app's task list reads their
+    names and orders a kind at a time, not one database round trip per stop."""
+    await services.sweeper.stop()  # the test offers the route itself
+    emeka = await driver(services, EMEKA, "Emeka")
+    shops = [Phone(f"+2348030001{n:03d}") for n in range(22)]
+    now = services.clock.now()
+    stops = []
+    async with services.db.transaction() as s:
+        await s.execute(
+            insert(customers),
+            [
+                {"phone": p.e164, "region": "lagos", "name": f"Shop {n}", "created_at": now}
+                for n, p in enumerate(shops)
+            ],
+        )
+    for n, shop in enumerate(shops):
+        reference = await order(services, shop, f"long-route-{n}", quantity=1)
+        await packed(services, reference)
+        stops.append((reference, shop, f"{n + 1} Marina"))
+    task = await services.gig.create_task(route("R-long", stops, units=1, services=services))
+    [offer] = await services.gig.allocate()
+    assert offer.worker_id == emeka.id
+    await services.gig.accept(offer.id)
+    await flush_outbox(services)  # what the orders set going (invoices, texts) is done
+
+    statements: list[str] = []
+
+    def count(*args: Any) -> None:
+        statements.append(str(args[2]))
+
+    engine = services.db.engine.sync_engine
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        _, body = await post_graphql(
+            client, HISTORY, None, bearer(services.settings, EMEKA.e164, "driver")
+        )
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+
+    [seen] = body["data"]["tasks"]
+    assert seen["reference"] == task.reference
+    assert [s["customerName"] for s in seen["stops"]] == [f"Shop {n}" for n in range(22)]
+    assert [(o["reference"], o["customerName"]) for o in seen["orders"]] == [
+        (reference, f"Shop {n}") for n, (reference, _, _) in enumerate(stops)
+    ]
+    assert all(o["lines"] == [{"sku": "NDL-INDO-CHK", "quantity": 1}] for o in seen["orders"])
+    # One read of the customers, one of the orders and one of their lines, for the page.
+    reads = [
+        table
+        for sql in statements
+        for table in ("customers", "orders", "order_lines")
+        if f" FROM {table} " in f"{' '.join(sql.split())} "
+    ]
+    assert sorted(reads) == ["customers", "order_lines", "orders"], statements

@@ -19,7 +19,8 @@ from core.region import RegionCode
 from engines.credit import CreditStatus
 from engines.orders import OrderStatus
 from tests.support.credit import DELIVERED, credit_history
-from tests.support.graphql import bearer, gql_session, run
+from tests.support.graphql import bearer, gql_session, post_graphql, run
+from tests.support.providers.africastalking import flush_outbox
 from tests.support.providers.payments import PaymentFakes
 
 Client = TestClient[web.Request, web.Application]
@@ -462,3 +463,172 @@ async def test_a_paid_order_given_back_shows_its_payment_refunded_not_succeeded(
         "status": "REFUNDED",
         "refunded": {"amount": str(refund.amount.amount), "currency": "KES"},
     }
+
+
+REPAY = """
+    mutation Repay($customer: String!, $method: PaymentMethod!) {
+      repayCredit(customer: $customer, method: $method) {
+        repayment { orderReference amount { amount currency } method status }
+        errors { __typename ... on UserError { message } }
+      }
+    }
+    """
+
+
+async def test_an_app_repays_credit_by_mpesa_once_however_often_it_is_tapped(
+    gateway: Client, services: Services, fakes: PaymentFakes, clock: SteppedClock
+) -> None:
+    """Juma owes for goods bought on credit: his app repays it as Balance -> Repay does on
+    USSD, a double tap rings his phone once, and once paid there is nothing left to repay."""
+    assert services.money is not None
+    await credit_history(services, clock, JUMA, SKU)
+    juma = bearer(services.settings, JUMA, "customer")
+    repay = {"customer": JUMA, "method": "MPESA"}
+    async with gql_session(gateway, juma) as session:
+        placed = await run(session, PLACE, _order(JUMA, "CREDIT", "app-repay-0001"))
+        reference = placed["placeOrder"]["order"]["reference"]
+        first = await run(session, REPAY, repay)
+        twice = await run(session, REPAY, repay)
+        cash = await run(session, REPAY, {**repay, "method": "ON_DELIVERY"})
+        assert first["repayCredit"]["errors"] == twice["repayCredit"]["errors"] == []
+        assert first["repayCredit"]["repayment"] == {
+            "orderReference": reference,
+            "amount": {"amount": "2521.26", "currency": "KES"},
+            "method": "MPESA",
+            "status": "PROCESSING",
+        }
+        [push] = fakes.daraja.pushes
+        assert push.body["Amount"] == 2522
+        assert push.body["PhoneNumber"] == "254711000001"
+        target, body = fakes.daraja.pay(push)
+        assert (await gateway.post(target, data=body, headers=JSON)).status == 200
+        await flush_outbox(services)  # the repayment reaches the credit line
+        after = await run(session, REPAY, repay)
+    assert [e["__typename"] for e in cash["repayCredit"]["errors"]] == ["PaymentMethodUnavailable"]
+    assert after["repayCredit"]["repayment"] is None
+    assert [e["__typename"] for e in after["repayCredit"]["errors"]] == ["NothingOwed"]
+    [repaid] = [
+        c
+        for c in await services.money.credit.credits(Phone(JUMA))
+        if c.order_reference == reference
+    ]
+    assert repaid.outstanding.amount == 0
+    assert len(fakes.daraja.pushes) == 1
+    _status, answer = await post_graphql(
+        gateway, REPAY, repay, bearer(services.settings, WANJIRU, "customer")
+    )
+    assert answer["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+
+
+CANCEL = """
+    mutation Cancel($reference: String!) {
+      cancelOrder(reference: $reference) {
+        order { reference status payment { method status } }
+        errors {
+          __typename
+          ... on UserError { message }
+          ... on OrderNotCancellable { status }
+        }
+      }
+    }
+    """
+
+
+async def test_an_app_cancels_an_order_before_it_leaves_and_the_credit_it_held_comes_back(
+    gateway: Client, services: Services, fakes: PaymentFakes, clock: SteppedClock
+) -> None:
+    """Juma changes his mind about an order on credit: his app cancels it, as an operator
+    would, the goods go back on the shelf and his credit line is free again; tapping twice
+    is harmless, an order already on its way cannot be, and nobody cancels his for him."""
+    assert services.money is not None
+    credit = services.money.credit
+    await credit_history(services, clock, JUMA, SKU)
+    juma = bearer(services.settings, JUMA, "customer")
+    async with gql_session(gateway, juma) as session:
+        shelf = await _on_shelf(services, RegionCode.NAIROBI)
+        placed = await run(session, PLACE, _order(JUMA, "CREDIT", "app-cancel-0001"))
+        reference = placed["placeOrder"]["order"]["reference"]
+        await flush_outbox(services)
+        available = await credit.available(Phone(JUMA))
+        first = await run(session, CANCEL, {"reference": reference})
+        twice = await run(session, CANCEL, {"reference": reference})
+        gone = await run(session, PLACE, _order(JUMA, "ON_DELIVERY", "app-cancel-0002"))
+        late = gone["placeOrder"]["order"]["reference"]
+        for status in (
+            OrderStatus.CONFIRMED,
+            OrderStatus.PICKING,
+            OrderStatus.PACKED,
+            OrderStatus.DISPATCHED,
+        ):
+            await services.orders.advance(late, status)
+        too_late = await run(session, CANCEL, {"reference": late})
+    await flush_outbox(services)
+    _status, stranger = await post_graphql(
+        gateway, CANCEL, {"reference": late}, bearer(services.settings, WANJIRU, "customer")
+    )
+
+    for answer in (first, twice):
+        assert answer["cancelOrder"]["errors"] == []
+        assert answer["cancelOrder"]["order"] == {
+            "reference": reference,
+            "status": "CANCELLED",
+            "payment": {"method": "CREDIT", "status": "CANCELLED"},
+        }
+    assert too_late["cancelOrder"] == {
+        "order": None,
+        "errors": [
+            {
+                "__typename": "OrderNotCancellable",
+                "message": f"order {late} is dispatched: too late to cancel",
+                "status": "DISPATCHED",
+            }
+        ],
+    }
+    assert stranger["data"]["cancelOrder"]["errors"] == [
+        {"__typename": "NotFound", "message": f"no order {late}"}
+    ]
+    assert (await services.orders.get(late)).status is OrderStatus.DISPATCHED
+    # The cancelled order's goods are back; the dispatched one's are on the van.
+    assert await _on_shelf(services, RegionCode.NAIROBI) == shelf - 3
+    assert await credit.available(Phone(JUMA)) > available
+
+
+LOCKED_QUOTE = """
+    query Quote($input: QuoteInput!) {
+      quote(input: $input) { total { amount currency } priceLock { id } }
+    }
+    """
+
+
+async def test_a_credit_order_placed_with_a_price_lock_is_held_at_the_locked_total_once(
+    gateway: Client, services: Services, fakes: PaymentFakes, clock: SteppedClock
+) -> None:
+    """Juma's app holds the quote and orders on credit with it: placed and held on his line at
+    the quoted total. A second order with the same lock (another key) places nothing."""
+    assert services.money is not None
+    await credit_history(services, clock, JUMA, SKU)
+    juma = bearer(services.settings, JUMA, "customer")
+    lines = [{"sku": SKU, "quantity": 3}]
+    async with gql_session(gateway, juma) as session:
+        quoted = await run(session, LOCKED_QUOTE, {"input": {"customer": JUMA, "lines": lines}})
+        lock = quoted["quote"]["priceLock"]["id"]
+        first = _order(JUMA, "CREDIT", "app-lock-0001")
+        first["input"]["priceLock"] = lock
+        second = _order(JUMA, "ON_DELIVERY", "app-lock-0002")
+        second["input"]["priceLock"] = lock
+        placed = await run(session, PLACE, first)
+        again = await run(session, PLACE, second)
+    assert placed["placeOrder"]["errors"] == []
+    assert placed["placeOrder"]["order"]["total"] == quoted["quote"]["total"]
+    assert again["placeOrder"]["order"] is None
+    assert again["placeOrder"]["errors"] == [
+        {
+            "__typename": "PriceChanged",
+            "message": f"price lock {lock} was used for another order; quote again",
+        }
+    ]
+    assert await services.orders.placed_with(f"gql:{JUMA}:app-lock-0002") is None
+    [held] = [
+        c for c in await services.money.credit.credits(Phone(JUMA)) if c.status is CreditStatus.OPEN
+    ]
+    assert str(held.amount.amount) == quoted["quote"]["total"]["amount"]

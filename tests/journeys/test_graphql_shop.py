@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 from aiohttp.test_utils import TestClient
-from sqlalchemy import delete
+from sqlalchemy import delete, update
 
 from core.app.bootstrap import Services
 from core.app.demo import WHOLESALE
+from core.clock import SteppedClock
 from core.phone import Phone
 from core.region import RegionCode
 from engines.pricing.tables import prices, promotion_spend
@@ -18,6 +20,7 @@ from tests.support.graphql import bearer, gql_session, place_for, post_graphql, 
 from tests.support.phone import UssdPhone
 
 NGOZI = "+2348030000001"
+BOLA = "+2348030000002"
 
 PRODUCTS = """
     query Products($first: Int, $after: String, $search: String) {
@@ -803,3 +806,109 @@ async def test_paging_goes_on_after_the_last_product_seen_is_withdrawn(
     assert shown == ["NDL-MACA-500", "NDL-SPAG-500"]
     assert not set(shown) & set(seen)
     assert products["pageInfo"] == {"hasNextPage": False, "hasPreviousPage": True}
+
+
+LOCKED_QUOTE = """
+    query Quote($input: QuoteInput!) {
+      quote(input: $input) { total { amount currency } priceLock { id expiresAt } errors {
+        __typename } }
+    }
+    """
+
+PLACE_LOCKED = """
+    mutation Place($input: PlaceOrderInput!) {
+      placeOrder(input: $input) {
+        order { reference total { amount currency } }
+        errors {
+          __typename
+          ... on UserError { message }
+          ... on PriceChanged { priceLock expiredAt lockedTotal { amount } total { amount } }
+        }
+      }
+    }
+    """
+
+
+async def _raise_price(services: Services, sku: str) -> None:
+    """The region's list price goes up a third between the app's quote and its order."""
+    async with services.db.transaction() as s:
+        await s.execute(
+            update(prices)
+            .where(prices.c.region == "lagos", prices.c.sku == sku)
+            .values(unit_price=prices.c.unit_price * Decimal("1.33"))
+        )
+    services.pricing.forget()
+
+
+async def test_an_order_placed_with_the_quotes_price_lock_costs_what_the_quote_said(
+    client: TestClient[Any, Any], services: Services
+) -> None:
+    lines = [{"sku": "NDL-INDO-CHK", "quantity": 3}]
+    async with gql_session(client, bearer(services.settings, NGOZI, "customer")) as session:
+        quoted = (await run(session, LOCKED_QUOTE, {"input": {"customer": NGOZI, "lines": lines}}))[
+            "quote"
+        ]
+        await _raise_price(services, "NDL-INDO-CHK")
+        order_input = {
+            "customer": NGOZI,
+            "lines": lines,
+            "payment": {"method": "ON_DELIVERY"},
+            "idempotencyKey": "locked-0001",
+        }
+        locked = await run(
+            session,
+            PLACE_LOCKED,
+            {"input": {**order_input, "priceLock": quoted["priceLock"]["id"]}},
+        )
+        unlocked = await run(
+            session, PLACE_LOCKED, {"input": {**order_input, "idempotencyKey": "unlocked-01"}}
+        )
+
+    assert locked["placeOrder"]["errors"] == []
+    assert locked["placeOrder"]["order"]["total"] == quoted["total"]
+    # Without the lock the cart is priced as it is now (the app that passes none, as before).
+    assert Decimal(unlocked["placeOrder"]["order"]["total"]["amount"]) > Decimal(
+        quoted["total"]["amount"]
+    )
+
+
+async def test_an_expired_or_someone_elses_price_lock_places_nothing_and_says_the_new_total(
+    client: TestClient[Any, Any], services: Services, clock: SteppedClock
+) -> None:
+    lines = [{"sku": "NDL-INDO-CHK", "quantity": 3}]
+    async with gql_session(client, bearer(services.settings, NGOZI, "customer")) as session:
+        quoted = (await run(session, LOCKED_QUOTE, {"input": {"customer": NGOZI, "lines": lines}}))[
+            "quote"
+        ]
+    lock = quoted["priceLock"]
+    assert datetime.fromisoformat(lock["expiresAt"]) == clock.now() + timedelta(minutes=15)
+    await _raise_price(services, "NDL-INDO-CHK")
+    clock.advance(16 * 60)
+    order_input = {
+        "lines": lines,
+        "payment": {"method": "ON_DELIVERY"},
+        "idempotencyKey": "locked-0002",
+        "priceLock": lock["id"],
+    }
+    async with gql_session(client, bearer(services.settings, NGOZI, "customer")) as session:
+        expired = await run(session, PLACE_LOCKED, {"input": {**order_input, "customer": NGOZI}})
+    async with gql_session(client, bearer(services.settings, BOLA, "customer")) as session:
+        foreign = await run(session, PLACE_LOCKED, {"input": {**order_input, "customer": BOLA}})
+    async with gql_session(client) as session:
+        anonymous = await run(session, LOCKED_QUOTE, {"input": {"customer": NGOZI, "lines": lines}})
+
+    assert expired["placeOrder"]["order"] is None
+    (error,) = expired["placeOrder"]["errors"]
+    assert error["__typename"] == "PriceChanged"
+    assert datetime.fromisoformat(error["expiredAt"]) == datetime.fromisoformat(lock["expiresAt"])
+    assert error["lockedTotal"] == {"amount": quoted["total"]["amount"]}
+    assert Decimal(error["total"]["amount"]) > Decimal(quoted["total"]["amount"])
+    (other,) = foreign["placeOrder"]["errors"]
+    # Bola is told nothing of what Ngozi's lock held.
+    assert other["__typename"] == "PriceChanged"
+    assert other["lockedTotal"] is None
+    assert other["expiredAt"] is None
+    assert foreign["placeOrder"]["order"] is None
+    assert await services.orders.recent(Phone(NGOZI)) == []
+    # The public price list is nobody's to hold.
+    assert anonymous["quote"]["priceLock"] is None
