@@ -41,6 +41,7 @@ from core.phone import Phone
 from core.region import RegionCode, day_bounds, local_date
 from core.region import region as region_of
 from engines.customers import CustomerService
+from engines.fulfilment.model import paid_before_release
 from engines.fulfilment.requests import SqlDispatchRequests
 from engines.gig import (
     TARIFFS,
@@ -71,6 +72,10 @@ from engines.routing import Order as Stop
 from engines.wms import Departure, HoldReason, WarehouseService, Wave, WavePlan, WavePolicy
 
 NO_LOCATION = "no_location"  # the customer has no delivery point: nowhere to drive to
+# Not released by its workflow: a prepaid order whose money has not come in, or any other
+# (on delivery, credit) its workflow has not sent on: not started, or stuck before the warehouse.
+AWAITING_PAYMENT = "awaiting_payment"
+NOT_RELEASED = "not_released"
 SERVICE_MINUTES = 10.0  # unloading and the code at each door
 DEFAULT_WAVES = WavePolicy(cutoff_minutes=60, pickers=4, lines_per_picker=40)
 # Tasks that carry nothing any more: withdrawn for a re-plan, or closed with their day.
@@ -124,7 +129,7 @@ class PlannedRoute:
 @dataclass(frozen=True, slots=True)
 class UnassignedOrder:
     order: str
-    reason: str  # NO_LOCATION or a routing UnassignedReason value
+    reason: str  # NO_LOCATION, AWAITING_PAYMENT, NOT_RELEASED or a routing UnassignedReason value
 
 
 @dataclass(frozen=True, slots=True)
@@ -266,10 +271,14 @@ class DispatchPlanner:
         todo = [
             o for o in await self._orders.awaiting_dispatch(region) if o.reference not in on_tasks
         ]
+        waiting: list[UnassignedOrder] = []
         if self._released is not None:
             # With workflows on, an order is planned once its workflow released it (paid, or
-            # its credit drawn): never an order still waiting for its money.
+            # its credit drawn): never an order still waiting for its money. The others are
+            # listed with why, not left out without a word (but not stored as the plan's:
+            # released later, they are news that re-plans the routes nobody took).
             released = await self._released.released(o.reference for o in todo)
+            waiting = [_not_released(o) for o in todo if o.reference not in released]
             todo = [o for o in todo if o.reference in released]
         points = await self._customers.delivery_points([o.customer for o in todo])
         unassigned = [
@@ -392,7 +401,7 @@ class DispatchPlanner:
             region=region,
             day=day,
             routes=tuple(_planned(t, t.id in fresh, t.id in offered) for t in tasks),
-            unassigned=tuple(unassigned),
+            unassigned=tuple(sorted([*unassigned, *waiting], key=lambda u: u.order)),
             waves=waves,
             offers=tuple(
                 OfferMade(by_task.get(o.task_id, str(o.task_id)), phones[o.worker_id], o.expires_at)
@@ -552,6 +561,11 @@ def _still_free(
         if fitting:
             free.remove(min(fitting, key=lambda v: (v.capacity, v.id)))
     return free
+
+
+def _not_released(order: Order) -> UnassignedOrder:
+    prepaid = paid_before_release(order.payment_method.value) and order.paid_at is None
+    return UnassignedOrder(order.reference, AWAITING_PAYMENT if prepaid else NOT_RELEASED)
 
 
 def _units(order: Order) -> int:

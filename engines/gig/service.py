@@ -88,7 +88,7 @@ from engines.gig.model import (
 )
 from engines.gig.ports import GigNotifier
 from engines.gig.repository import SqlGigRepository
-from engines.orders import OrderError, OrderService, OrderStatus
+from engines.orders import OrderError, OrderService, OrderStatus, UnknownOrderError
 
 log = structlog.get_logger(__name__)
 
@@ -97,6 +97,9 @@ REFERENCE_ATTEMPTS = 8
 # operator only once its day has been over this long (04:00 local the next morning).
 NIGHT_GRACE = timedelta(hours=4)
 SETTLE_ATTEMPTS = 3
+# An order in one of these was released to the warehouse and is not packed yet: a route
+# carrying it is not offered until it is.
+TO_BE_PACKED = frozenset({OrderStatus.CONFIRMED, OrderStatus.PICKING})
 
 
 @dataclass(frozen=True, slots=True)
@@ -609,6 +612,11 @@ class GigService:
                 for t in tasks
                 if not offerable(t, w.region, shifts[w.id], now)
             }
+        # A route leaves with its goods: it waits in the pool until the warehouse has packed
+        # every order on it (the sweeper, or the order's workflow asking for a driver, offers
+        # it then). Offered earlier, a driver took it and rang at doors with goods never
+        # picked, and the orders never left "picking".
+        tasks = [t for t in tasks if await self._packed(t)]
         plan = allocate(
             [
                 WorkerCandidate(
@@ -1224,6 +1232,18 @@ class GigService:
             if not await repo.reference_taken(reference):
                 return reference
         raise RuntimeError("could not find a free task reference")
+
+    async def _packed(self, task: Task) -> bool:
+        """Nothing on the route is still to be picked or packed (an order the orders engine
+        does not know holds nothing in the warehouse)."""
+        for stop in task.stops:
+            try:
+                order = await self._orders.get(stop.order_reference)
+            except UnknownOrderError:
+                continue
+            if order.status in TO_BE_PACKED:
+                return False
+        return True
 
     async def _move_order(self, reference: str, target: OrderStatus) -> None:
         """Keep the order's status in step; an order the warehouse has not released (or that

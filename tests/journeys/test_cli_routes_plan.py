@@ -82,7 +82,7 @@ def test_routes_plan_prints_tomorrows_routes_and_plans_once(
 
     assert report["region"] == "lagos"
     assert report["date"] == tomorrow.isoformat()
-    assert report["unassigned"] == []
+    assert report["unassigned"] == [{"order": unpaid, "reason": "awaiting_payment"}]
     stops = [s["order"] for r in report["routes"] for s in r["stops"]]
     assert sorted(stops) == sorted(refs)  # not the unpaid one
     assert unpaid not in stops
@@ -227,3 +227,45 @@ def test_an_order_held_for_short_bins_is_waved_once_they_are_counted(
     assert again["tasks_created"] == 0
     assert [ref for w in again["waves"] for p in w["pickers"] for ref in p] == [held["order"]]
     assert again["held"] == []
+
+
+def test_an_order_its_workflow_never_released_is_listed_as_not_released(
+    database_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A pay-on-delivery order whose workflow never sent it to the warehouse (its stage still
+    "Reserved") was left out of the plan without a word: neither routed nor listed under
+    unassigned or held, so nobody looked for it. It is listed, with why, on every run."""
+    monkeypatch.setenv("OMNIROUTE_DATABASE_URL", database_url)
+    tomorrow = local_date(RegionCode.LAGOS, SystemClock().now()) + timedelta(days=1)
+    refs, unpaid = seeded(database_url, datetime(*tomorrow.timetuple()[:3], 7, tzinfo=UTC))
+
+    async def placed_but_never_released() -> str:
+        services = build_services(Settings(env="test", database_url=database_url, _env_file=None))
+        try:
+            placed = await services.orders.place(
+                PlaceOrder(
+                    Phone(RETAILERS[1]),
+                    RegionCode.LAGOS,
+                    (CartLine("NDL-INDO-CHK", 2),),
+                    PaymentMethod.ON_DELIVERY,
+                    "cli-plan-reserved",
+                )
+            )
+            return placed.reference
+        finally:
+            await services.close()
+
+    stuck = asyncio.run(placed_but_never_released())
+
+    for _run in range(2):  # the second run says so too: nothing of it was stored as planned
+        assert main(["routes", "plan", "--region", "lagos", "--time-limit", "1"]) == 0
+        report = json.loads(capsys.readouterr().out)
+        stops = sorted(s["order"] for r in report["routes"] for s in r["stops"])
+        assert stops == sorted(refs)
+        assert report["unassigned"] == sorted(
+            [
+                {"order": unpaid, "reason": "awaiting_payment"},
+                {"order": stuck, "reason": "not_released"},
+            ],
+            key=lambda u: u["order"],
+        )

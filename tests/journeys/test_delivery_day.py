@@ -24,6 +24,7 @@ from engines.gig import TARIFFS, TaskStatus
 from engines.orders import OrderStatus
 from engines.wms import PathPolicy
 from tests.support.at_voice import AtCaller
+from tests.support.gig import pick_and_pack
 from tests.support.phone import UssdPhone
 from tests.support.providers.africastalking import FakeAfricasTalking, flush_outbox
 
@@ -158,3 +159,49 @@ async def test_tomorrows_routes_are_planned_picked_driven_and_paid(
     earnings = await caller.choose("Today's earnings")
     assert earnings.say.startswith(f"Today you earned {expected.format()} for 2 deliveries.")
     assert expected.amount > Decimal(2500)
+
+
+async def test_a_route_planned_for_today_is_offered_once_its_goods_are_packed(
+    services: Services,
+    gateway: TestClient[object, object],
+    fake_at: FakeAfricasTalking,
+    clock: SteppedClock,
+) -> None:
+    """`routes plan --date today` offered the route at once, while its order was being
+    picked: the driver took it on the IVR and keyed the customer's code, the stop was paid as
+    delivered, but the order stayed "picking" (picking -> dispatched and -> delivered refused),
+    so it never completed. The route now waits for its goods: offered once they are packed,
+    and the order is dispatched on acceptance and delivered at the door."""
+    await load_distribution_demo(services.db, clock.now())  # the demo drivers on shift now
+    today = clock.now().date()
+    ngozi = await order_over_ussd(gateway, NGOZI, 3)
+    planner = DispatchPlanner(
+        services.orders, services.customers, services.warehouse, services.gig, clock
+    )
+
+    planned = await planner.plan(RegionCode.LAGOS, today, time_limit_s=1)
+
+    [route] = planned.routes
+    assert [s.order for s in route.stops] == [ngozi]
+    assert (await services.orders.get(ngozi)).status is OrderStatus.PICKING
+    assert planned.offers == ()  # the goods are still on the shelves
+    assert route.status == "open"
+    assert await services.gig.allocate() == []  # nor does the dispatcher's sweep offer it
+
+    [wave] = planned.waves.waves
+    await pick_and_pack(services, wave.orders)
+    assert (await services.orders.get(ngozi)).status is OrderStatus.PACKED
+    [offer] = await services.gig.allocate()  # the sweep after the packing
+
+    driver = await services.gig.worker(offer.worker_id)
+    caller = AtCaller(gateway, driver.phone.e164, "ATVId_packed_first")
+    await caller.dial()
+    taken = await caller.choose("Accept")
+    assert taken.say.startswith(f"Route {' '.join(route.task)} is yours.")
+    assert (await services.orders.get(ngozi)).status is OrderStatus.DISPATCHED
+    await flush_outbox(services)
+    code = code_in(fake_at, NGOZI, ngozi)
+    await caller.choose("Arrived")
+    delivered = await caller.press(code)
+    assert delivered.say.startswith("Delivered. You earned NGN")
+    assert (await services.orders.get(ngozi)).status is OrderStatus.DELIVERED

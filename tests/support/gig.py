@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Iterable
 from datetime import timedelta
 from decimal import Decimal
 
@@ -26,6 +27,7 @@ from engines.gig import (
 )
 from engines.gig.repository import SqlGigRepository
 from engines.orders import CartLine, PaymentMethod, PlaceOrder
+from engines.wms import PathPolicy
 
 LAGOS_DEPOT = GeoPoint(6.4550, 3.3841)
 EMEKA = Phone("+2348031000001")
@@ -75,6 +77,19 @@ async def order(services: Services, customer: Phone, key: str, quantity: int = 2
         )
     )
     return placed.reference
+
+
+async def pick_and_pack(
+    services: Services, references: Iterable[str], warehouse: str = "WH-LAGOS"
+) -> None:
+    """The warehouse walks each order's pick list to the end: the order is packed, and its
+    route may be offered to a driver."""
+    wms = services.warehouse
+    for reference in references:
+        pick = await wms.pick_list(warehouse, reference)
+        _path, lines = await wms.path(pick.id, PathPolicy.OPTIMAL)
+        for line in lines:
+            await wms.confirm_pick(pick.id, line.position, line.quantity)
 
 
 def route(

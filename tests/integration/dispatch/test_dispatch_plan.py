@@ -22,7 +22,7 @@ from engines.orders import CartLine, OrderStatus, PaymentMethod, PlaceOrder
 from engines.routing import Point
 from engines.routing.matrix import haversine_km
 from engines.wms import Layout, WavePolicy, Zone, grid
-from tests.support.gig import BAYO, CHIDI, EMEKA, NGOZI, driver, order
+from tests.support.gig import BAYO, CHIDI, EMEKA, NGOZI, driver, order, pick_and_pack
 
 NOWHERE = Phone("+2348030000777")  # a retailer who never gave a delivery address
 BIG = Phone("+2348030000778")
@@ -92,7 +92,9 @@ async def test_orders_without_a_point_or_too_big_are_left_out_with_the_reason(
     assert again.offers == ()
     assert len(await services.gig.tasks(TaskStatus.OPEN)) == len(report.routes)
 
-    # Tomorrow at 08:30 in Lagos the dispatcher (the offer sweeper) offers them: one per task.
+    # Tomorrow at 08:30 in Lagos, picked and packed overnight, the dispatcher (the offer
+    # sweeper) offers them: one per task.
+    await pick_and_pack(services, routed)
     services.clock.advance((seven + timedelta(minutes=30) - services.clock.now()).total_seconds())
     offers = await services.gig.allocate()
     assert len(offers) == len(report.routes)
@@ -266,21 +268,27 @@ async def test_seeding_again_gives_older_demo_retailers_their_points(services: S
 
 
 async def test_a_later_order_gets_a_driver_not_yet_given_a_route(services: Services) -> None:
-    """Planned the same day (10:00 in Lagos): the route is offered at once and stands."""
+    """Planned the same day (10:00 in Lagos): the route is offered once packed, and stands."""
     await lagos_warehouse(services)
     await driver(services, EMEKA, "Emeka", capacity=40)  # on shift now
     today = local_date(RegionCode.LAGOS, services.clock.now())
     first = await order(services, NGOZI, "r-1")
     report = await planner(services).plan(RegionCode.LAGOS, today, time_limit_s=1)
     assert [s.order for r in report.routes for s in r.stops] == [first]
-    assert [o.driver for o in report.offers] == [EMEKA.e164]  # today's route, offered now
+    assert report.offers == ()  # today's route, offered once its goods are packed
     # It leaves once the warehouse can have picked it, so the order is picked, not held.
     [route] = report.routes
-    assert route.status == "offered"  # as its stops say (in progress), not "open"
-    assert {s.status for s in route.stops} == {"in_progress"}
+    assert route.status == "open"
+    assert {s.status for s in route.stops} == {"planned"}
     assert route.departure >= services.clock.now() + timedelta(minutes=60)
     assert [w.orders for w in report.waves.waves] == [(first,)]
     assert report.waves.held == ()
+    await pick_and_pack(services, (first,))
+    packed = await planner(services).plan(RegionCode.LAGOS, today, time_limit_s=1)
+    assert [o.driver for o in packed.offers] == [EMEKA.e164]
+    [route] = packed.routes
+    assert route.status == "offered"  # as its stops say (in progress), not "open"
+    assert {s.status for s in route.stops} == {"in_progress"}
 
     late = await order(services, CHIDI, "r-2")
     again = await planner(services).plan(RegionCode.LAGOS, today, time_limit_s=1)
@@ -291,7 +299,10 @@ async def test_a_later_order_gets_a_driver_not_yet_given_a_route(services: Servi
     third = await planner(services).plan(RegionCode.LAGOS, today, time_limit_s=1)
     assert third.tasks_created == 1
     assert third.unassigned == ()
-    assert [o.driver for o in third.offers] == [BAYO.e164]
+    assert third.offers == ()  # until its goods are packed
+    await pick_and_pack(services, (late,))
+    [offer] = await services.gig.allocate()
+    assert (await services.gig.worker(offer.worker_id)).phone == BAYO
     assert sorted(r.route_id[-2:] for r in third.routes) == ["-1", "-2"]
 
 
@@ -319,6 +330,7 @@ async def test_at_half_past_eleven_in_lagos_tomorrow_is_the_lagos_tomorrow(
     assert report.waves.held == ()  # in an hour before it leaves: picked
     assert report.offers == ()  # 23:30 in Lagos: not its day yet
 
+    await pick_and_pack(services, (first,))
     services.clock.advance(45 * 60)  # 23:15 UTC, 00:15 in Lagos
     [offer] = await services.gig.allocate()
     assert offer.worker_id == night.id

@@ -15,7 +15,7 @@ from engines.gig import CodeCheck, GeoPoint, TaskStatus, Worker
 from engines.gig.tables import gig_workers
 from engines.routing import PlanStopStatus, RoutePlanStore
 from tests.integration.dispatch.test_dispatch_plan import lagos_warehouse
-from tests.support.gig import BAYO, CHIDI, EMEKA, NGOZI, code_for, driver, order
+from tests.support.gig import BAYO, CHIDI, EMEKA, NGOZI, code_for, driver, order, pick_and_pack
 
 TUNDE = Phone("+2348030000779")  # a third retailer, with a delivery point in Yaba
 
@@ -161,7 +161,9 @@ async def test_served_and_in_progress_stops_stay_where_they_are_when_orders_come
     second = await order(services, CHIDI, "v-2")
     morning = await planner(services).plan(RegionCode.LAGOS, today, time_limit_s=1)
     (route,) = morning.routes
-    assert _statuses(morning) == dict.fromkeys((first, second), "in_progress")  # offered
+    assert _statuses(morning) == dict.fromkeys((first, second), "planned")  # being picked
+    await pick_and_pack(services, (first, second))
+    assert len(await services.gig.allocate()) == 1  # the dispatcher's sweep, once packed
     offer = await services.gig.open_offer(emeka.id)
     assert offer is not None
     task = await services.gig.accept(offer[0].id)
@@ -186,8 +188,8 @@ async def test_served_and_in_progress_stops_stay_where_they_are_when_orders_come
     assert stored[task.stops[1].order_reference].status is PlanStopStatus.IN_PROGRESS
     assert stored[served.order_reference].vehicle_id == str(emeka.id)
     assert stored[late].vehicle_id == str(bayo.id)
-    assert stored[late].status is PlanStopStatus.IN_PROGRESS  # offered to Bayo at once
+    assert stored[late].status is PlanStopStatus.PLANNED  # Bayo's, offered once it is packed
     assert await _on_exactly_one_live_task(services, today) == Counter([first, second, late])
     revisions = await plans(services).revisions("lagos", today)
     assert [p.revision for p in revisions] == [1, 2]
-    assert {s.status for s in revisions[0].stops} == {PlanStopStatus.IN_PROGRESS}
+    assert {s.status for s in revisions[0].stops} == {PlanStopStatus.PLANNED}

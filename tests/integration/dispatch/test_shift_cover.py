@@ -11,7 +11,7 @@ from core.clock import SteppedClock
 from core.region import RegionCode
 from engines.gig import GeoPoint, TaskStatus
 from tests.integration.dispatch.test_dispatch_plan import lagos_warehouse
-from tests.support.gig import BAYO, CHIDI, EMEKA, NGOZI, driver, order
+from tests.support.gig import BAYO, CHIDI, EMEKA, NGOZI, driver, order, pick_and_pack
 
 
 def advance_to(services: Services, at: datetime) -> None:
@@ -46,6 +46,7 @@ async def test_a_route_is_not_offered_to_a_driver_whose_shift_ends_mid_route(
     # Bayo, at the depot and idle, is on an early shift that ends 15 minutes into the route.
     bayo = await driver(services, BAYO, "Bayo", capacity=40)
     await services.gig.add_shift(bayo.id, seven - timedelta(hours=2), seven + timedelta(minutes=15))
+    await pick_and_pack(services, placed)
     advance_to(services, seven)
     [offer] = await services.gig.allocate()
     assert offer.worker_id == emeka.id  # far away, but on shift until the route is back
@@ -57,8 +58,7 @@ async def test_nobody_whose_shift_covers_it_gets_no_offer(services: Services) ->
     day = (services.clock.now() + timedelta(days=1)).date()
     seven = datetime(day.year, day.month, day.day, 7, tzinfo=UTC)
     await services.gig.add_shift(bayo.id, seven, seven + timedelta(hours=8))
-    await order(services, NGOZI, "n-1")
-    await order(services, CHIDI, "n-2")
+    placed = [await order(services, NGOZI, "n-1"), await order(services, CHIDI, "n-2")]
     planner = DispatchPlanner(
         services.orders,
         services.customers,
@@ -69,6 +69,7 @@ async def test_nobody_whose_shift_covers_it_gets_no_offer(services: Services) ->
     )
     await planner.plan(RegionCode.LAGOS, day, time_limit_s=1)
     # Late in Bayo's shift, the route would run past its end: it waits for a driver who can.
+    await pick_and_pack(services, placed)
     [task] = await services.gig.tasks(TaskStatus.OPEN)
     assert task.returns_at is not None
     late = seven + timedelta(hours=8) - (task.returns_at - task.departure) + timedelta(minutes=5)

@@ -47,14 +47,17 @@ async def in_bins_and_at_dock(services: Services) -> tuple[int, int]:
 async def planned_and_packed(
     services: Services, key: str
 ) -> tuple[Worker, str, DispatchReport, str]:
-    """Today: Emeka on shift, Ngozi's order planned onto a route and packed at the dock.
-    The driver, the order's reference, the plan and the order's pick list id."""
+    """Today: Emeka on shift, Ngozi's order planned onto a route and packed at the dock, and
+    the route offered to him by the next plan (a route waits for its goods to be offered).
+    The driver, the order's reference, that plan and the order's pick list id."""
     await lagos_warehouse(services)
     emeka = await driver(services, EMEKA, "Emeka", capacity=40)
     ngozi = await order(services, NGOZI, key)
     today = local_date(RegionCode.LAGOS, services.clock.now())
+    await planner(services).plan(RegionCode.LAGOS, today, time_limit_s=1)
+    pick_id = await pick_and_pack(services, ngozi)
     plan = await planner(services).plan(RegionCode.LAGOS, today, time_limit_s=1)
-    return emeka, ngozi, plan, await pick_and_pack(services, ngozi)
+    return emeka, ngozi, plan, pick_id
 
 
 async def plan_next_morning(services: Services, worker: Worker) -> DispatchReport:
