@@ -54,6 +54,7 @@ class SqlOrderRepository:
                 price_lock_id=order.price_lock_id,
                 reserved_until=order.reserved_until,
                 back_order_of=order.back_order_of,
+                paid_at=order.paid_at,
                 updated_at=order.created_at,
             )
         )
