@@ -20,6 +20,7 @@ from core.app.payment_posting import PaymentPosting
 from core.app.payments import PaymentReceiptSms, PaymentRequery, build_rails
 from core.app.payouts import PayoutDesk, PayoutSweeper
 from core.app.refunds import (
+    CancelledBackOrderRefunder,
     DoubleChargeRefunder,
     LateMoneyRefunder,
     RefundDesk,
@@ -344,6 +345,15 @@ def build_services(
         notifications, customers, translate, settings.sms_provider, payments=payments, orders=orders
     ).subscribe(bus)
     ShortDeliveryRefunder(
+        notifications,
+        customers,
+        translate,
+        settings.sms_provider,
+        payments=payments,
+        orders=orders,
+        whatsapp=whatsapp,
+    ).subscribe(bus)
+    CancelledBackOrderRefunder(
         notifications,
         customers,
         translate,

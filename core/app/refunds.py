@@ -15,7 +15,7 @@ from decimal import Decimal
 
 import structlog
 
-from core.app.order_payments import can_refund, checkout_payments
+from core.app.order_payments import can_refund, checkout_payments, paid_for
 from core.app.subscribers import CustomerSms
 from core.bus import EventBus, EventEnvelope
 from core.i18n import Translator
@@ -178,13 +178,15 @@ def return_refunds(due: Money, left: Sequence[Money]) -> list[Money]:
 
 
 async def returned_refunds(
-    payments: PaymentService, order: Order
+    payments: PaymentService, orders: OrderService, order: Order
 ) -> list[tuple[PaymentIntent, str, Money]]:
-    """What a return after delivery gives back of each checkout payment (oldest first): the
-    payment, the refund's key and the amount (zero: nothing of that one). Read again for a
-    redelivery, it answers the same (what a key's refund took already counts as left for it)."""
-    paid = checkout_payments(await payments.for_order(order.reference), order.reference)
-    keys = [f"refund:returned:{p.id}" for p in paid]
+    """What a return after delivery gives back of each checkout payment that paid for it
+    (oldest first; a back-order born paid: its original's): the payment, the refund's key and
+    the amount (zero: nothing of that one). Read again for a redelivery, it answers the same
+    (what a key's refund took already counts as left for it)."""
+    paid_by = await paid_for(payments, orders, order)
+    paid = paid_by.payments
+    keys = [f"refund:returned:{paid_by.tag}{p.id}" for p in paid]
     left = [await payments.left_to_refund(p.id, key=k) for p, k in zip(paid, keys, strict=True)]
     return list(zip(paid, keys, return_refunds(order.total, left), strict=True))
 
@@ -226,7 +228,7 @@ class ReturnedOrderRefunder(CustomerSms):
             return
         order = await self._orders.get(event.reference)
         why = f"Order {order.reference} returned after delivery"
-        for payment, key, part in await returned_refunds(self._payments, order):
+        for payment, key, part in await returned_refunds(self._payments, self._orders, order):
             if part.amount <= 0:
                 continue
             try:
@@ -243,7 +245,7 @@ class ReturnedOrderRefunder(CustomerSms):
                 continue  # the credit note's text says it stays her credit: one text, not two
             await self.send(
                 payment.customer,
-                f"return-credit:{payment.id}",
+                f"return-credit:{key.removeprefix('refund:returned:')}",
                 "sms.return_credited",
                 order_key=order.idempotency_key,
                 amount=part.format(),
@@ -292,11 +294,14 @@ class ShortDeliveryRefunder(CustomerSms):
         if event.rest != RestPolicy.RELEASE.value:
             return  # delivered in full, or the rest kept for its back-order
         order = await self._orders.get(event.reference)
-        paid = checkout_payments(await self._payments.for_order(order.reference), order.reference)
+        paid_by = await paid_for(self._payments, self._orders, order)
+        paid = paid_by.payments
         if not paid:
             return  # nothing paid upfront: she owes only what arrived
-        due = short_refund_due(paid[0].amount, Money(Decimal(event.total), order.total.currency))
-        keys = [f"refund:short:{p.id}" for p in paid]
+        # a back-order born paid: its original's payment paid for what arrived of both
+        arrived = Money(Decimal(event.total), order.total.currency)
+        due = short_refund_due(paid[0].amount, sum((o.total for o in paid_by.earlier), arrived))
+        keys = [f"refund:short:{paid_by.tag}{p.id}" for p in paid]
         left = [
             await self._payments.left_to_refund(p.id, key=k)
             for p, k in zip(paid, keys, strict=True)
@@ -319,8 +324,77 @@ class ShortDeliveryRefunder(CustomerSms):
                 continue  # the credit note's text says it stays her credit: one text, not two
             await self.send(
                 payment.customer,
-                f"short-credit:{payment.id}",
+                f"short-credit:{paid_by.tag}{payment.id}",
                 "sms.short_credited",
+                order_key=order.idempotency_key,
+                amount=part.format(),
+                reference=order.reference,
+            )
+
+
+class CancelledBackOrderRefunder(CustomerSms):
+    """A back-order born paid (its original's payment paid for it) that is cancelled, or comes
+    back before it was delivered: what was paid for it (its total) goes back on the rail the
+    original was paid on, the oldest checkout payment first, once (keyed
+    `refund:cancelled:<back-order>:<payment>`; a redelivered event asks no rail twice). Neither
+    its workflow nor UnwoundOrderRefunder refunds it (it has no payment of its own), so this
+    runs with workflows on or off. Where the rail cannot give it back (MTN MoMo; a refusal) it
+    stays her credit, where the original's payment left it, and she is told so once by SMS."""
+
+    UNWOUND = frozenset({OrderStatus.CANCELLED.value, OrderStatus.RETURNED.value})
+
+    def __init__(
+        self,
+        notifications: NotificationService,
+        customers: CustomerService,
+        translate: Translator,
+        provider: str,
+        *,
+        payments: PaymentService,
+        orders: OrderService,
+        whatsapp: frozenset[str] = frozenset(),
+    ) -> None:
+        super().__init__(notifications, customers, translate, provider, whatsapp=whatsapp)
+        self._payments = payments
+        self._orders = orders
+
+    def subscribe(self, bus: EventBus) -> None:
+        bus.subscribe(OrderStatusChanged.topic, "back-order-refund", self.on_status_changed)
+
+    async def on_status_changed(self, envelope: EventEnvelope) -> None:
+        event = OrderStatusChanged.model_validate(envelope.data)
+        if event.status not in self.UNWOUND or event.previous == DELIVERED:
+            return  # brought back after delivery: ReturnedOrderRefunder gives back what came back
+        order = await self._orders.get(event.reference)
+        if not order.paid_by_original:
+            return  # an order's own payments: its workflow or UnwoundOrderRefunder
+        paid_by = await paid_for(self._payments, self._orders, order)
+        keys = [f"refund:cancelled:{paid_by.tag}{p.id}" for p in paid_by.payments]
+        left = [
+            await self._payments.left_to_refund(p.id, key=k)
+            for p, k in zip(paid_by.payments, keys, strict=True)
+        ]
+        why = f"Back-order {order.reference} {event.status}"
+        parts = return_refunds(order.total, left)
+        for payment, key, part in zip(paid_by.payments, keys, parts, strict=True):
+            if part.amount <= 0:
+                continue
+            try:
+                refund = await self._payments.refund(payment.id, part, key=key, reason=why)
+            except RefundRefusedError:
+                log.warning("payments.back_order_refund_raced", intent=str(payment.id))
+                continue  # another refund (an operator's) took it meanwhile
+            except PaymentError as exc:
+                log.error(
+                    "payments.back_order_refund_not_sent", intent=str(payment.id), error=str(exc)
+                )
+            else:
+                if refund.status is not IntentStatus.FAILED:
+                    continue
+            await self.send(
+                payment.customer,
+                f"back-order-credit:{paid_by.tag}{payment.id}",
+                "sms.back_order_credited",
                 order_key=order.idempotency_key,
                 amount=part.format(),
                 reference=order.reference,

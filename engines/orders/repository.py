@@ -159,6 +159,9 @@ class SqlOrderRepository:
     async def by_reference(self, reference: str) -> Order | None:
         return await self._one(orders.c.reference == reference)
 
+    async def by_id(self, order_id: uuid.UUID) -> Order | None:
+        return await self._one(orders.c.id == order_id)
+
     async def recent(self, customer: Phone, limit: int) -> list[Order]:
         rows = (
             await self._s.execute(

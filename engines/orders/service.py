@@ -363,6 +363,19 @@ class OrderService:
             raise UnknownOrderError(reference)
         return order
 
+    async def lineage(self, order: Order) -> list[Order]:
+        """The order and the orders it is the back-order of, the first placed first: whose
+        payment paid for a back-order born paid (Order.paid_by_original)."""
+        line = [order]
+        async with self._db.transaction() as s:
+            repo = SqlOrderRepository(s)
+            while line[0].back_order_of is not None:
+                before = await repo.by_id(line[0].back_order_of)
+                if before is None:
+                    break
+                line.insert(0, before)
+        return line
+
     async def advance(
         self, reference: str, target: OrderStatus, *, reason: str | None = None
     ) -> Order:

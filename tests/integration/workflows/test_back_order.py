@@ -138,3 +138,37 @@ async def test_a_back_order_of_a_paid_order_asks_for_no_money_again(
     assert await held_at(services, f"customer:{JUMA.e164}:receivable:KES") == goods - charged
     assert services.money is not None
     assert (await services.money.ledger.check()).balanced
+
+
+async def test_a_cancelled_back_order_of_a_paid_order_is_paid_back_once(
+    paid_services: Services, fakes: PaymentFakes
+) -> None:
+    """Cancelled by an operator while its workflow waits for the warehouse: the workflow's
+    unwind has nothing of its own to refund, and the back-order's money goes back once, by
+    B2C to Juma's phone (a part of his M-Pesa payment)."""
+    services = paid_services
+    app = create_app(services.settings, build=lambda _s: services)
+    async with TestClient(TestServer(app)) as http:
+        _order, back = await delivered_with_back_order(services, http, fakes)
+        assert services.workflows is not None
+        handle = services.workflows.fulfilment.order(back.reference)
+        await _until_started(services, back.reference)
+        await until_stage(handle, Stage.IN_WAVE)
+
+        await services.orders.advance(back.reference, OrderStatus.CANCELLED)
+        assert (await asyncio.wait_for(handle.result(), 30)).stage is Stage.CANCELLED
+        for _ in range(50):
+            if fakes.daraja.payouts:
+                break
+            await asyncio.sleep(0.1)
+        [b2c] = fakes.daraja.payouts
+        assert (b2c.body["PartyB"], b2c.body["Amount"]) == ("254711000001", int(back.total.amount))
+        target, body = fakes.daraja.b2c_result(b2c)
+        for _ in range(2):  # Daraja's result delivered twice
+            assert (await http.post(target, data=body, headers=JSON)).status == 200
+        await asyncio.sleep(1)  # what else the cancellation might still ask of a rail
+
+    assert len(fakes.daraja.payouts) == 1
+    assert fakes.daraja.reversals == []
+    assert services.money is not None
+    assert (await services.money.ledger.check()).balanced
