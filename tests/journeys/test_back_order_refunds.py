@@ -163,3 +163,28 @@ async def test_a_cancelled_back_order_of_a_momo_order_stays_her_credit_told_once
         order.total.amount - arrived.total.amount
     )
     assert await books_balanced(services)
+
+
+async def test_a_back_order_delivered_then_returned_gives_back_what_came_back_once(
+    gateway: Client, services: Services, fakes: PaymentFakes
+) -> None:
+    """Both deliveries' goods are paid by the one payment; the back-order's carton brought
+    back is refunded on it, once, and no more than it cost."""
+    order, intent = await paid(gateway, services, fakes, Method.PAYSTACK, NGOZI)
+    await shipped(services, order, 2, RestPolicy.BACKORDER)
+    back = await back_order_of(services, order)
+    delivered = await shipped(services, back, 1, RestPolicy.RELEASE)  # all of it
+    assert [r for r in fakes.paystack.requests if r.path == "/refund"] == []
+
+    await services.orders.advance(back.reference, OrderStatus.RETURNED)
+    await flush_outbox(services)
+    await redelivered(services, OrderStatusChanged.topic, back.reference)
+
+    sent = [r.json for r in fakes.paystack.requests if r.path == "/refund"]
+    assert [(r["transaction"], r["amount"]) for r in sent] == [
+        (intent.reference, int(delivered.total.amount * 100))
+    ]
+    await paystack_settles(gateway, services, fakes)
+    [refund] = await refunds_of(services, order)
+    assert (refund.status, refund.amount) == (IntentStatus.SUCCEEDED, delivered.total)
+    assert await books_balanced(services)
