@@ -260,6 +260,13 @@ def short_refund_due(charged: Money, delivered: Money) -> Money:
     return max(charged - delivered, Money.zero(delivered.currency))
 
 
+def unwound_back_order_due(charged: Money, earlier: Sequence[Money], total: Money) -> Money:
+    """What a back-order born paid gives back when none of it arrives: what it costs (`total`),
+    but never more than the original payment (`charged`) less what arrived of the orders
+    before it (`earlier`, their delivered totals; VAT is rounded on each part)."""
+    return min(total, short_refund_due(charged, sum(earlier, Money.zero(total.currency))))
+
+
 class ShortDeliveryRefunder(CustomerSms):
     """A paid order delivered short: what was paid for the goods that did not arrive (what it
     was charged less what the delivery says arrived costs) is refunded on the rail it was paid
@@ -375,7 +382,11 @@ class CancelledBackOrderRefunder(CustomerSms):
             for p, k in zip(paid_by.payments, keys, strict=True)
         ]
         why = f"Back-order {order.reference} {event.status}"
-        parts = return_refunds(order.total, left)
+        if not paid_by.payments:
+            return
+        earlier = [o.total for o in paid_by.earlier]
+        due = unwound_back_order_due(paid_by.payments[0].amount, earlier, order.total)
+        parts = return_refunds(due, left)
         for payment, key, part in zip(paid_by.payments, keys, parts, strict=True):
             if part.amount <= 0:
                 continue
