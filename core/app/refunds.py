@@ -12,6 +12,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from decimal import Decimal
+from typing import ClassVar
 
 import structlog
 
@@ -34,7 +35,7 @@ from engines.payments import (
     PaymentService,
     RefundRefusedError,
 )
-from engines.payments.events import PaymentSucceeded
+from engines.payments.events import PaymentFailed, PaymentSucceeded
 
 log = structlog.get_logger(__name__)
 
@@ -473,6 +474,65 @@ class LateMoneyRefunder(CustomerSms):
             f"late-money-credit:{paid.id}",
             "sms.late_payment_credited",
             amount=left.format(),
+            reference=order.reference,
+        )
+
+
+class FailedRefundSms(CustomerSms):
+    """A refund the rail took and then failed (an M-Pesa B2C or reversal whose result says it
+    did not go, a Paystack refund that failed): the money stays on her account, where the
+    refund's posting never moved it, while the credit note told her it was being refunded. She
+    is told it is kept as her credit, with the text the refunder sends for a refund refused at
+    once (the same dedupe key, so a refusal, or a failure told twice, is one text). A rail
+    without refunds (MoMo) is said so in the credit note's text: nothing more."""
+
+    TEXTS: ClassVar[dict[str, tuple[str, str]]] = {
+        "refund:short:": ("short-credit:", "sms.short_credited"),
+        "refund:returned:": ("return-credit:", "sms.return_credited"),
+        "refund:cancelled:": ("back-order-credit:", "sms.back_order_credited"),
+        "refund:late:": ("late-money-credit:", "sms.late_payment_credited"),
+    }
+
+    def __init__(
+        self,
+        notifications: NotificationService,
+        customers: CustomerService,
+        translate: Translator,
+        provider: str,
+        *,
+        payments: PaymentService,
+        orders: OrderService,
+        whatsapp: frozenset[str] = frozenset(),
+    ) -> None:
+        super().__init__(notifications, customers, translate, provider, whatsapp=whatsapp)
+        self._payments = payments
+        self._orders = orders
+
+    def subscribe(self, bus: EventBus) -> None:
+        bus.subscribe(PaymentFailed.topic, "failed-refund-sms", self.on_failed)
+
+    async def on_failed(self, envelope: EventEnvelope) -> None:
+        event = PaymentFailed.model_validate(envelope.data)
+        if event.direction != Direction.REFUND.value or not can_refund(
+            self._payments, event.provider
+        ):
+            return
+        refund = await self._payments.get(uuid.UUID(event.intent_id))
+        key = refund.idempotency_key
+        known = next(((p, t) for p, t in self.TEXTS.items() if key.startswith(p)), None)
+        if known is None or refund.order_reference is None:
+            return  # not a refund the customer was told of
+        prefix, (dedupe, text) = known[0], known[1]
+        rest = key.removeprefix(prefix)
+        # a back-order's refund of its original's payment is keyed "<back-order>:<payment>"
+        reference = rest.split(":")[0] if ":" in rest else refund.order_reference
+        order = await self._orders.get(reference)
+        await self.send(
+            refund.customer,
+            f"{dedupe}{rest}",
+            text,
+            order_key=order.idempotency_key,
+            amount=refund.amount.format(),
             reference=order.reference,
         )
 

@@ -231,3 +231,33 @@ async def test_a_short_delivered_mpesa_order_gets_back_what_did_not_arrive_by_b2
     assert await held_at(services, f"customer:{JUMA.e164}:receivable:KES") == 0
     assert await held_at(services, "sales:KES") == 0
     assert await books_balanced(services)
+
+
+async def test_a_short_delivery_refund_mpesa_failed_stays_his_credit_and_he_is_told_once(
+    gateway: Client, services: Services, fakes: PaymentFakes
+) -> None:
+    """Daraja took the B2C payment and its result says it did not go: the money for what did
+    not arrive stays his credit, and he, told by the credit note it was being refunded, is told
+    in his language that it is kept, once however often the result comes."""
+    order = await paid_by_mpesa(gateway, services, fakes, checkout=True)
+    arrived = await delivered_short(services, order)
+    [b2c] = fakes.daraja.payouts
+    target, body = fakes.daraja.b2c_result(b2c, ok=False)
+    for _ in range(2):  # Daraja's result delivered twice
+        assert (await gateway.post(target, data=body, headers=JSON)).status == 200
+        await flush_outbox(services)
+
+    [refund] = await refunds_of(services, order)
+    assert refund.status is IntentStatus.FAILED
+    told = [s.message for s in fakes.sms.sent_to(JUMA.e164) if about_her_money(s.message)]
+    assert told[1:] == [
+        f"OmniRoute: sehemu ya oda {order.reference} haikufika. Hatukuweza kukurudishia"
+        f" {refund.amount.format()} ulizolipa, kwa hivyo zimewekwa kama salio kwenye akaunti"
+        " yako."
+    ]
+    charged = Decimal(fakes.daraja.pushes[0].body["Amount"])
+    assert await held_at(services, "rail:mpesa:KES") == charged  # nothing left the rail
+    assert await held_at(services, f"customer:{JUMA.e164}:receivable:KES") == -(
+        charged - arrived.total.amount
+    )
+    assert await books_balanced(services)
