@@ -20,7 +20,9 @@ from core.app.payment_posting import PaymentPosting
 from core.app.payments import PaymentReceiptSms, PaymentRequery, build_rails
 from core.app.payouts import PayoutDesk, PayoutSweeper
 from core.app.refunds import (
+    CancelledBackOrderRefunder,
     DoubleChargeRefunder,
+    FailedRefundSms,
     LateMoneyRefunder,
     RefundDesk,
     RefundPosting,
@@ -346,24 +348,22 @@ def build_services(
     LateMoneyRefunder(
         notifications, customers, translate, settings.sms_provider, payments=payments, orders=orders
     ).subscribe(bus)
-    ShortDeliveryRefunder(
-        notifications,
-        customers,
-        translate,
-        settings.sms_provider,
-        payments=payments,
-        orders=orders,
-        whatsapp=whatsapp,
-    ).subscribe(bus)
-    ReturnedOrderRefunder(
-        notifications,
-        customers,
-        translate,
-        settings.sms_provider,
-        payments=payments,
-        orders=orders,
-        whatsapp=whatsapp,
-    ).subscribe(bus)
+    # what was paid for goods she did not get (or gave back) goes back on its rail, or she is told
+    for refunder in (
+        ShortDeliveryRefunder,
+        CancelledBackOrderRefunder,
+        ReturnedOrderRefunder,
+        FailedRefundSms,
+    ):
+        refunder(
+            notifications,
+            customers,
+            translate,
+            settings.sms_provider,
+            payments=payments,
+            orders=orders,
+            whatsapp=whatsapp,
+        ).subscribe(bus)
     PaymentPosting(money.books, money.credit, orders).subscribe(bus)
     return Services(
         settings,

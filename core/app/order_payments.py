@@ -4,6 +4,9 @@ all read the same way."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
+from engines.orders import Order, OrderService
 from engines.payments import Direction, IntentStatus, PaymentIntent, PaymentService
 
 
@@ -25,3 +28,25 @@ def checkout_payments(intents: list[PaymentIntent], reference: str) -> list[Paym
 def can_refund(payments: PaymentService, provider: str) -> bool:
     """Whether the rail a payment came by can give money back (MTN MoMo cannot)."""
     return hasattr(payments.rail(provider), "refund")
+
+
+@dataclass(frozen=True, slots=True)
+class PaidFor:
+    """The checkout payments that paid for an order: its own, or, for a back-order born paid,
+    its original's (`earlier`: the delivered orders before it, first placed first). `tag`
+    keeps a back-order's refunds of those payments apart from the original's ("" for an
+    order's own payments, "<REF>:" for a back-order's)."""
+
+    payments: list[PaymentIntent]
+    tag: str
+    earlier: list[Order]
+
+
+async def paid_for(payments: PaymentService, orders: OrderService, order: Order) -> PaidFor:
+    if not order.paid_by_original:
+        own = checkout_payments(await payments.for_order(order.reference), order.reference)
+        return PaidFor(own, "", [])
+    *earlier, _ = await orders.lineage(order)
+    first = earlier[0] if earlier else order
+    paid = checkout_payments(await payments.for_order(first.reference), first.reference)
+    return PaidFor(paid, f"{order.reference}:", earlier)

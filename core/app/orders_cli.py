@@ -93,7 +93,7 @@ async def _where_the_money_goes(services: Services, order: Order) -> tuple[str, 
     if services.payments is None:
         return ()
     said = []
-    for payment, _key, part in await returned_refunds(services.payments, order):
+    for payment, _key, part in await returned_refunds(services.payments, services.orders, order):
         if part.amount <= 0:
             continue
         if can_refund(services.payments, payment.provider):

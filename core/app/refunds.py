@@ -12,10 +12,11 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from decimal import Decimal
+from typing import ClassVar
 
 import structlog
 
-from core.app.order_payments import can_refund, checkout_payments
+from core.app.order_payments import can_refund, checkout_payments, paid_for
 from core.app.subscribers import CustomerSms
 from core.bus import EventBus, EventEnvelope
 from core.i18n import Translator
@@ -34,7 +35,7 @@ from engines.payments import (
     PaymentService,
     RefundRefusedError,
 )
-from engines.payments.events import PaymentSucceeded
+from engines.payments.events import PaymentFailed, PaymentSucceeded
 
 log = structlog.get_logger(__name__)
 
@@ -178,13 +179,15 @@ def return_refunds(due: Money, left: Sequence[Money]) -> list[Money]:
 
 
 async def returned_refunds(
-    payments: PaymentService, order: Order
+    payments: PaymentService, orders: OrderService, order: Order
 ) -> list[tuple[PaymentIntent, str, Money]]:
-    """What a return after delivery gives back of each checkout payment (oldest first): the
-    payment, the refund's key and the amount (zero: nothing of that one). Read again for a
-    redelivery, it answers the same (what a key's refund took already counts as left for it)."""
-    paid = checkout_payments(await payments.for_order(order.reference), order.reference)
-    keys = [f"refund:returned:{p.id}" for p in paid]
+    """What a return after delivery gives back of each checkout payment that paid for it
+    (oldest first; a back-order born paid: its original's): the payment, the refund's key and
+    the amount (zero: nothing of that one). Read again for a redelivery, it answers the same
+    (what a key's refund took already counts as left for it)."""
+    paid_by = await paid_for(payments, orders, order)
+    paid = paid_by.payments
+    keys = [f"refund:returned:{paid_by.tag}{p.id}" for p in paid]
     left = [await payments.left_to_refund(p.id, key=k) for p, k in zip(paid, keys, strict=True)]
     return list(zip(paid, keys, return_refunds(order.total, left), strict=True))
 
@@ -226,7 +229,7 @@ class ReturnedOrderRefunder(CustomerSms):
             return
         order = await self._orders.get(event.reference)
         why = f"Order {order.reference} returned after delivery"
-        for payment, key, part in await returned_refunds(self._payments, order):
+        for payment, key, part in await returned_refunds(self._payments, self._orders, order):
             if part.amount <= 0:
                 continue
             try:
@@ -243,7 +246,7 @@ class ReturnedOrderRefunder(CustomerSms):
                 continue  # the credit note's text says it stays her credit: one text, not two
             await self.send(
                 payment.customer,
-                f"return-credit:{payment.id}",
+                f"return-credit:{key.removeprefix('refund:returned:')}",
                 "sms.return_credited",
                 order_key=order.idempotency_key,
                 amount=part.format(),
@@ -256,6 +259,13 @@ def short_refund_due(charged: Money, delivered: Money) -> Money:
     first checkout payment; a second is a double charge, given back whole) less what arrived
     costs (`delivered`, the order's total after the delivery); never below zero."""
     return max(charged - delivered, Money.zero(delivered.currency))
+
+
+def unwound_back_order_due(charged: Money, earlier: Sequence[Money], total: Money) -> Money:
+    """What a back-order born paid gives back when none of it arrives: what it costs (`total`),
+    but never more than the original payment (`charged`) less what arrived of the orders
+    before it (`earlier`, their delivered totals; VAT is rounded on each part)."""
+    return min(total, short_refund_due(charged, sum(earlier, Money.zero(total.currency))))
 
 
 class ShortDeliveryRefunder(CustomerSms):
@@ -292,11 +302,14 @@ class ShortDeliveryRefunder(CustomerSms):
         if event.rest != RestPolicy.RELEASE.value:
             return  # delivered in full, or the rest kept for its back-order
         order = await self._orders.get(event.reference)
-        paid = checkout_payments(await self._payments.for_order(order.reference), order.reference)
+        paid_by = await paid_for(self._payments, self._orders, order)
+        paid = paid_by.payments
         if not paid:
             return  # nothing paid upfront: she owes only what arrived
-        due = short_refund_due(paid[0].amount, Money(Decimal(event.total), order.total.currency))
-        keys = [f"refund:short:{p.id}" for p in paid]
+        # a back-order born paid: its original's payment paid for what arrived of both
+        arrived = Money(Decimal(event.total), order.total.currency)
+        due = short_refund_due(paid[0].amount, sum((o.total for o in paid_by.earlier), arrived))
+        keys = [f"refund:short:{paid_by.tag}{p.id}" for p in paid]
         left = [
             await self._payments.left_to_refund(p.id, key=k)
             for p, k in zip(paid, keys, strict=True)
@@ -319,8 +332,81 @@ class ShortDeliveryRefunder(CustomerSms):
                 continue  # the credit note's text says it stays her credit: one text, not two
             await self.send(
                 payment.customer,
-                f"short-credit:{payment.id}",
+                f"short-credit:{paid_by.tag}{payment.id}",
                 "sms.short_credited",
+                order_key=order.idempotency_key,
+                amount=part.format(),
+                reference=order.reference,
+            )
+
+
+class CancelledBackOrderRefunder(CustomerSms):
+    """A back-order born paid (its original's payment paid for it) that is cancelled, or comes
+    back before it was delivered: what was paid for it (its total) goes back on the rail the
+    original was paid on, the oldest checkout payment first, once (keyed
+    `refund:cancelled:<back-order>:<payment>`; a redelivered event asks no rail twice). Neither
+    its workflow nor UnwoundOrderRefunder refunds it (it has no payment of its own), so this
+    runs with workflows on or off. Where the rail cannot give it back (MTN MoMo; a refusal) it
+    stays her credit, where the original's payment left it, and she is told so once by SMS."""
+
+    UNWOUND = frozenset({OrderStatus.CANCELLED.value, OrderStatus.RETURNED.value})
+
+    def __init__(
+        self,
+        notifications: NotificationService,
+        customers: CustomerService,
+        translate: Translator,
+        provider: str,
+        *,
+        payments: PaymentService,
+        orders: OrderService,
+        whatsapp: frozenset[str] = frozenset(),
+    ) -> None:
+        super().__init__(notifications, customers, translate, provider, whatsapp=whatsapp)
+        self._payments = payments
+        self._orders = orders
+
+    def subscribe(self, bus: EventBus) -> None:
+        bus.subscribe(OrderStatusChanged.topic, "back-order-refund", self.on_status_changed)
+
+    async def on_status_changed(self, envelope: EventEnvelope) -> None:
+        event = OrderStatusChanged.model_validate(envelope.data)
+        if event.status not in self.UNWOUND or event.previous == DELIVERED:
+            return  # brought back after delivery: ReturnedOrderRefunder gives back what came back
+        order = await self._orders.get(event.reference)
+        if not order.paid_by_original:
+            return  # an order's own payments: its workflow or UnwoundOrderRefunder
+        paid_by = await paid_for(self._payments, self._orders, order)
+        keys = [f"refund:cancelled:{paid_by.tag}{p.id}" for p in paid_by.payments]
+        left = [
+            await self._payments.left_to_refund(p.id, key=k)
+            for p, k in zip(paid_by.payments, keys, strict=True)
+        ]
+        why = f"Back-order {order.reference} {event.status}"
+        if not paid_by.payments:
+            return
+        earlier = [o.total for o in paid_by.earlier]
+        due = unwound_back_order_due(paid_by.payments[0].amount, earlier, order.total)
+        parts = return_refunds(due, left)
+        for payment, key, part in zip(paid_by.payments, keys, parts, strict=True):
+            if part.amount <= 0:
+                continue
+            try:
+                refund = await self._payments.refund(payment.id, part, key=key, reason=why)
+            except RefundRefusedError:
+                log.warning("payments.back_order_refund_raced", intent=str(payment.id))
+                continue  # another refund (an operator's) took it meanwhile
+            except PaymentError as exc:
+                log.error(
+                    "payments.back_order_refund_not_sent", intent=str(payment.id), error=str(exc)
+                )
+            else:
+                if refund.status is not IntentStatus.FAILED:
+                    continue
+            await self.send(
+                payment.customer,
+                f"back-order-credit:{paid_by.tag}{payment.id}",
+                "sms.back_order_credited",
                 order_key=order.idempotency_key,
                 amount=part.format(),
                 reference=order.reference,
@@ -388,6 +474,65 @@ class LateMoneyRefunder(CustomerSms):
             f"late-money-credit:{paid.id}",
             "sms.late_payment_credited",
             amount=left.format(),
+            reference=order.reference,
+        )
+
+
+class FailedRefundSms(CustomerSms):
+    """A refund the rail took and then failed (an M-Pesa B2C or reversal whose result says it
+    did not go, a Paystack refund that failed): the money stays on her account, where the
+    refund's posting never moved it, while the credit note told her it was being refunded. She
+    is told it is kept as her credit, with the text the refunder sends for a refund refused at
+    once (the same dedupe key, so a refusal, or a failure told twice, is one text). A rail
+    without refunds (MoMo) is said so in the credit note's text: nothing more."""
+
+    TEXTS: ClassVar[dict[str, tuple[str, str]]] = {
+        "refund:short:": ("short-credit:", "sms.short_credited"),
+        "refund:returned:": ("return-credit:", "sms.return_credited"),
+        "refund:cancelled:": ("back-order-credit:", "sms.back_order_credited"),
+        "refund:late:": ("late-money-credit:", "sms.late_payment_credited"),
+    }
+
+    def __init__(
+        self,
+        notifications: NotificationService,
+        customers: CustomerService,
+        translate: Translator,
+        provider: str,
+        *,
+        payments: PaymentService,
+        orders: OrderService,
+        whatsapp: frozenset[str] = frozenset(),
+    ) -> None:
+        super().__init__(notifications, customers, translate, provider, whatsapp=whatsapp)
+        self._payments = payments
+        self._orders = orders
+
+    def subscribe(self, bus: EventBus) -> None:
+        bus.subscribe(PaymentFailed.topic, "failed-refund-sms", self.on_failed)
+
+    async def on_failed(self, envelope: EventEnvelope) -> None:
+        event = PaymentFailed.model_validate(envelope.data)
+        if event.direction != Direction.REFUND.value or not can_refund(
+            self._payments, event.provider
+        ):
+            return
+        refund = await self._payments.get(uuid.UUID(event.intent_id))
+        key = refund.idempotency_key
+        known = next(((p, t) for p, t in self.TEXTS.items() if key.startswith(p)), None)
+        if known is None or refund.order_reference is None:
+            return  # not a refund the customer was told of
+        prefix, (dedupe, text) = known[0], known[1]
+        rest = key.removeprefix(prefix)
+        # a back-order's refund of its original's payment is keyed "<back-order>:<payment>"
+        reference = rest.split(":")[0] if ":" in rest else refund.order_reference
+        order = await self._orders.get(reference)
+        await self.send(
+            refund.customer,
+            f"{dedupe}{rest}",
+            text,
+            order_key=order.idempotency_key,
+            amount=refund.amount.format(),
             reference=order.reference,
         )
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
-from core.app.order_payments import can_refund, checkout_payments
+from core.app.order_payments import can_refund, paid_for
 from core.bus import EventBus, EventEnvelope
 from core.i18n import Translator
 from core.messages import ChannelKind, OutboundMessage, Reply
@@ -205,9 +205,7 @@ class CreditNoteSms(CustomerSms):
         if owed is not None:
             key, more = "credit_note.sms_credit", {"owed": owed.format()}
         elif refunds and self._payments is not None:
-            paid = checkout_payments(
-                await self._payments.for_order(order.reference), order.reference
-            )
+            paid = (await paid_for(self._payments, self._orders, order)).payments
             if paid and can_refund(self._payments, paid[0].provider):
                 key = "credit_note.sms_refunded"
             elif paid:

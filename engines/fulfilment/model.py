@@ -114,6 +114,8 @@ class OrderSnapshot:
     total: Money
     payment_method: str
     status: str
+    # A back-order of an order paid upfront: paid already, by the original's payment.
+    paid_by_original: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -79,6 +79,7 @@ OVERPAYMENT_ACCEPTED = "accept-rounded-up-payment"
 CREDIT_CHECKED = "draw-credit-before-release"
 GOODS_RETURNED = "take-back-returned-goods"
 NOTICE_EACH_DISPATCH = "notify-each-dispatch"
+BACK_ORDER_PAID = "back-order-paid-by-original"
 SETTLEMENT_CUTOFF = time(1, 0)  # the day's settlement runs at 01:00 UTC the next day
 
 
@@ -287,7 +288,11 @@ class OrderFulfilmentWorkflow:
 
     async def _fulfil(self, order: OrderSnapshot, start: FulfilmentInput) -> FulfilmentResult:
         ref = OrderRef(order.reference)
-        if paid_before_release(order.payment_method):
+        if paid_before_release(order.payment_method) and not (
+            # a back-order of a paid order: its money came with the original's payment (given
+            # back from there, core.app.refunds, if it is not delivered)
+            order.paid_by_original and workflow.patched(BACK_ORDER_PAID)
+        ):
             self._enter(Stage.AWAITING_PAYMENT)
             self._payment = await self._collect_payment(order, start)
             if self._payment.status is not PaymentStatus.PAID:

@@ -214,6 +214,13 @@ class Order:
         return target in _NEXT[self.status]
 
     @property
+    def paid_by_original(self) -> bool:
+        """A back-order of an order paid upfront: born paid, its money the original payment's
+        (asked for no money again; given back from the original payment if it is not
+        delivered)."""
+        return self.back_order_of is not None and self.paid_at is not None
+
+    @property
     def holds_stock(self) -> bool:
         return self.status in HOLDS_STOCK
 

@@ -54,6 +54,7 @@ class SqlOrderRepository:
                 price_lock_id=order.price_lock_id,
                 reserved_until=order.reserved_until,
                 back_order_of=order.back_order_of,
+                paid_at=order.paid_at,
                 updated_at=order.created_at,
             )
         )
@@ -166,6 +167,9 @@ class SqlOrderRepository:
             await self._s.execute(select(orders).where(orders.c.reference.in_(set(references))))
         ).all()
         return await self._hydrate(rows)
+
+    async def by_id(self, order_id: uuid.UUID) -> Order | None:
+        return await self._one(orders.c.id == order_id)
 
     async def recent(self, customer: Phone, limit: int) -> list[Order]:
         rows = (

@@ -45,6 +45,7 @@ from engines.orders.model import (
     Order,
     OrderLine,
     OrderStatus,
+    PaymentMethod,
     PlaceOrder,
     ReservationExpiredError,
     RestPolicy,
@@ -62,6 +63,8 @@ from engines.orders.repository import (
 from engines.pricing import PriceLockMismatchError, PricingService, Quote, line_doc
 
 REFERENCE_ATTEMPTS = 8
+# Paid through engines.payments before delivery (not on delivery, not on credit).
+PREPAID = frozenset(set(PaymentMethod) - {PaymentMethod.ON_DELIVERY, PaymentMethod.CREDIT})
 
 
 class _Miss(enum.Enum):
@@ -366,6 +369,19 @@ class OrderService:
             raise UnknownOrderError(reference)
         return order
 
+    async def lineage(self, order: Order) -> list[Order]:
+        """The order and the orders it is the back-order of, the first placed first: whose
+        payment paid for a back-order born paid (Order.paid_by_original)."""
+        line = [order]
+        async with self._db.transaction() as s:
+            repo = SqlOrderRepository(s)
+            while line[0].back_order_of is not None:
+                before = await repo.by_id(line[0].back_order_of)
+                if before is None:
+                    break
+                line.insert(0, before)
+        return line
+
     async def advance(
         self, reference: str, target: OrderStatus, *, reason: str | None = None
     ) -> Order:
@@ -621,7 +637,8 @@ class OrderService:
     async def _back_order(
         self, s: AsyncSession, order: Order, split: Split, now: datetime
     ) -> Order:
-        """The undelivered rest as a new placed order; its stock stays reserved for it."""
+        """The undelivered rest as a new placed order; its stock stays reserved for it. Of an
+        order paid upfront it is born paid: what was paid for the rest is its payment."""
         orders = SqlOrderRepository(s)
         subtotal, discount, tax, total = split.rest_amounts
         back = Order(
@@ -641,6 +658,8 @@ class OrderService:
             delivery_fee=Money.zero(order.total.currency),
             voucher=order.voucher,
             back_order_of=order.id,
+            # paid upfront for all of it: the rest is paid already, from the same payment
+            paid_at=now if order.paid_at is not None and order.payment_method in PREPAID else None,
         )
         await orders.add(back)
         await record(s, self._placed(back))

@@ -6,6 +6,8 @@ what she was charged, never more. With the order workflows on or off."""
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import pytest
 from sqlalchemy import select
 
@@ -18,7 +20,7 @@ from core.region import RegionCode
 from engines.orders import Order, OrderStatus
 from engines.orders.events import OrderDelivered
 from engines.payments import CreatePayment, IntentStatus, Method, PaymentIntent
-from tests.journeys.test_refunds import JUMA, NGOZI, held_at, place
+from tests.journeys.test_refunds import JSON, JUMA, NGOZI, held_at, paid_by_mpesa, place
 from tests.journeys.test_returned_order_refunds import (
     TO_DISPATCHED,
     Client,
@@ -173,4 +175,89 @@ async def test_a_short_delivered_momo_order_keeps_the_rest_as_credit_and_tells_h
     rest = order.total - arrived.total
     currency = order.total.currency
     assert await held_at(services, f"customer:{who.e164}:receivable:{currency}") == -rest.amount
+    assert await books_balanced(services)
+
+
+async def test_a_short_delivered_mpesa_order_gets_back_what_did_not_arrive_by_b2c_once(
+    gateway: Client, services: Services, fakes: PaymentFakes
+) -> None:
+    """A part of an M-Pesa payment cannot be reversed (a reversal gives back whole
+    transactions): the rest goes back to Juma's phone by one B2C payment, in whole shillings,
+    however often the delivery's event or Daraja's result comes. The 2 cartons returned
+    afterwards are given back by B2C too: in all, what he was charged, never more."""
+    order = await paid_by_mpesa(gateway, services, fakes, checkout=True)
+    charged = Decimal(fakes.daraja.pushes[0].body["Amount"])  # whole shillings, rounded up
+    arrived = await delivered_short(services, order)
+
+    assert fakes.daraja.reversals == []
+    [b2c] = fakes.daraja.payouts
+    rest = order.total.amount - arrived.total.amount
+    assert (b2c.body["PartyB"], b2c.body["CommandID"]) == ("254711000001", "BusinessPayment")
+    assert b2c.body["Amount"] == int(rest)  # whole shillings, the cents carried to a later part
+    target, body = fakes.daraja.b2c_result(b2c)
+    for _ in range(2):  # Daraja's result delivered twice
+        assert (await gateway.post(target, data=body, headers=JSON)).status == 200
+        await flush_outbox(services)
+
+    [refund] = await refunds_of(services, order)
+    assert refund.status is IntentStatus.SUCCEEDED
+    assert services.money is not None
+    [note] = await services.money.invoices.credit_notes(order.reference)
+    told = [s.message for s in fakes.sms.sent_to(JUMA.e164) if about_her_money(s.message)]
+    assert told == [
+        f"Hati ya marejesho {note.number} ya oda {order.reference} (ankara"
+        f" {note.invoice_number}): {note.total.format()} imerejeshwa pamoja na VAT 16%"
+        f" {note.tax.format()}. Pesa zako zinarudishwa."
+    ]
+    assert await held_at(services, "rail:mpesa:KES") == charged - int(rest)
+    # what stays his credit: the cents M-Pesa cannot send, and the push's rounding up
+    credit = charged - arrived.total.amount - int(rest)
+    assert 0 <= credit < 2
+    assert await held_at(services, f"customer:{JUMA.e164}:receivable:KES") == -credit
+    assert await books_balanced(services)
+
+    # The 2 cartons come back too: the rest of what he paid goes back by B2C, and no more.
+    await services.orders.advance(order.reference, OrderStatus.RETURNED)
+    for _ in range(2):
+        await flush_outbox(services)
+    assert fakes.daraja.reversals == []
+    assert len(fakes.daraja.payouts) == 2
+    back = fakes.daraja.payouts[-1]
+    target, body = fakes.daraja.b2c_result(back)
+    assert (await gateway.post(target, data=body, headers=JSON)).status == 200
+    await flush_outbox(services)
+    assert b2c.body["Amount"] + back.body["Amount"] == charged
+    assert await held_at(services, "rail:mpesa:KES") == 0
+    assert await held_at(services, f"customer:{JUMA.e164}:receivable:KES") == 0
+    assert await held_at(services, "sales:KES") == 0
+    assert await books_balanced(services)
+
+
+async def test_a_short_delivery_refund_mpesa_failed_stays_his_credit_and_he_is_told_once(
+    gateway: Client, services: Services, fakes: PaymentFakes
+) -> None:
+    """Daraja took the B2C payment and its result says it did not go: the money for what did
+    not arrive stays his credit, and he, told by the credit note it was being refunded, is told
+    in his language that it is kept, once however often the result comes."""
+    order = await paid_by_mpesa(gateway, services, fakes, checkout=True)
+    arrived = await delivered_short(services, order)
+    [b2c] = fakes.daraja.payouts
+    target, body = fakes.daraja.b2c_result(b2c, ok=False)
+    for _ in range(2):  # Daraja's result delivered twice
+        assert (await gateway.post(target, data=body, headers=JSON)).status == 200
+        await flush_outbox(services)
+
+    [refund] = await refunds_of(services, order)
+    assert refund.status is IntentStatus.FAILED
+    told = [s.message for s in fakes.sms.sent_to(JUMA.e164) if about_her_money(s.message)]
+    assert told[1:] == [
+        f"OmniRoute: sehemu ya oda {order.reference} haikufika. Hatukuweza kukurudishia"
+        f" {refund.amount.format()} ulizolipa, kwa hivyo zimewekwa kama salio kwenye akaunti"
+        " yako."
+    ]
+    charged = Decimal(fakes.daraja.pushes[0].body["Amount"])
+    assert await held_at(services, "rail:mpesa:KES") == charged  # nothing left the rail
+    assert await held_at(services, f"customer:{JUMA.e164}:receivable:KES") == -(
+        charged - arrived.total.amount
+    )
     assert await books_balanced(services)
