@@ -323,7 +323,9 @@ def _records(commands: Commands) -> None:
         "return", help="a delivered order's goods came back: return it (refund or credit)"
     )
     give_back.add_argument("reference", metavar="REF", help="the order's reference")
-    give_back.add_argument("--reason", default=None, help="why they came back (carried by its status event)")
+    give_back.add_argument(
+        "--reason", default=None, help="why they came back (carried by its status event)"
+    )
 
     picks = commands.add_parser("picks", help="the warehouse's pick lists: list, confirm")
     pick_actions = picks.add_subparsers(dest="picks_command", required=True, parser_class=Parser)

@@ -14,7 +14,6 @@ from core.config import SettingError, Settings
 from core.i18n import Translator
 from core.money import Money
 from core.phone import Phone
-from dialogs.shopping.states import payable_again
 from engines.customers import CustomerService
 from engines.notifications import NotificationService
 from engines.orders import OrderService, UnknownOrderError
@@ -25,6 +24,7 @@ from engines.payments import (
     PaymentService,
     PaymentSucceeded,
     UnmatchedFundsReceived,
+    payable_again,
 )
 from engines.payments.rails.callbacks import CallbackUrls
 from engines.payments.rails.flutterwave import FlutterwaveRail
