@@ -41,7 +41,7 @@ from pydantic import ValidationError
 
 from core.bus.events import EventEnvelope
 from core.bus.outages import is_outage
-from core.bus.port import DEAD_LETTER_SUFFIX, MAX_ATTEMPTS, Subscriber
+from core.bus.port import DEAD_LETTER_SUFFIX, MAX_ATTEMPTS, Joined, Subscriber
 
 log = structlog.get_logger(__name__)
 
@@ -90,7 +90,7 @@ class KafkaEventBus:
         self.dead_letters: Counter[tuple[str, str]] = Counter()
         self._producer: AIOKafkaProducer | None = None
         self._lock = asyncio.Lock()
-        self._subscriptions: list[tuple[str, str, Subscriber, bool]] = []
+        self._subscriptions: list[tuple[str, str, Subscriber, bool, Joined | None]] = []
         self._consumers: list[asyncio.Task[None]] = []
 
     async def _ensure_producer(self) -> AIOKafkaProducer:
@@ -148,8 +148,16 @@ class KafkaEventBus:
                 await self._reset_producer()
                 raise
 
-    def subscribe(self, topic: str, group: str, handler: Subscriber, *, live: bool = False) -> None:
-        self._subscriptions.append((topic, group, handler, live))
+    def subscribe(
+        self,
+        topic: str,
+        group: str,
+        handler: Subscriber,
+        *,
+        live: bool = False,
+        on_join: Joined | None = None,
+    ) -> None:
+        self._subscriptions.append((topic, group, handler, live, on_join))
 
     async def start(self, *, live_join_timeout: float = LIVE_JOIN_TIMEOUT) -> None:
         """Start every consumer; return once the live groups listen from the topic's end.
@@ -159,13 +167,13 @@ class KafkaEventBus:
         once would never hear its order's next status).
         """
         joined: list[asyncio.Event] = []
-        for topic, group, handler, live in self._subscriptions:
+        for topic, group, handler, live, on_join in self._subscriptions:
             ready = asyncio.Event()
             if live:
                 joined.append(ready)
             self._consumers.append(
                 asyncio.create_task(
-                    self._consume(topic, group, handler, live=live, ready=ready),
+                    self._consume(topic, group, handler, live=live, ready=ready, on_join=on_join),
                     name=f"kafka:{group}",
                 )
             )
@@ -225,12 +233,14 @@ class KafkaEventBus:
         *,
         live: bool = False,
         ready: asyncio.Event | None = None,
+        on_join: Joined | None = None,
     ) -> None:
         """At-least-once: commit after the handler; each handler's effect is keyed.
 
         A live group starts at the end of the topic and commits nothing: a replica's fan-out
         group would otherwise read the whole topic's history on every start. `ready` is set
-        once the group has its partitions and (live) knows where the topic ends.
+        once the group has its partitions and (live) knows where the topic ends; `on_join` runs
+        then, on every (re)start of the consumer, before its first message.
         """
         backoff = 0.2
         while True:
@@ -255,6 +265,8 @@ class KafkaEventBus:
                 if live:
                     for partition in consumer.assignment():
                         await consumer.position(partition)  # resolves "latest" now, not later
+                if on_join is not None:
+                    await on_join()  # what was published while it was away: read, not lost
                 if ready is not None:
                     ready.set()
                 backoff = 0.2

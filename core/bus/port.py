@@ -9,6 +9,7 @@ from typing import Protocol
 from core.bus.events import EventEnvelope
 
 Subscriber = Callable[[EventEnvelope], Awaitable[None]]
+Joined = Callable[[], Awaitable[None]]
 
 # How many times a subscriber is given one event before it is set aside as a dead letter
 # (OMNIROUTE_EVENTS_MAX_ATTEMPTS), and the topic that takes it: `<topic>.dlq`.
@@ -36,11 +37,22 @@ class EventBus(Protocol):
         """
         ...
 
-    def subscribe(self, topic: str, group: str, handler: Subscriber, *, live: bool = False) -> None:
+    def subscribe(
+        self,
+        topic: str,
+        group: str,
+        handler: Subscriber,
+        *,
+        live: bool = False,
+        on_join: Joined | None = None,
+    ) -> None:
         """Deliver the topic's events to `handler` (at least once: key its effect).
 
         A `live` subscriber gets only what is published after it starts, and its place is not
         kept: a fan-out to connected clients (GraphQL subscriptions) has no use for history.
+        A live group that reconnects starts again at the topic's end, so what was published
+        meanwhile never reaches it: `on_join` runs each time it has (re)joined, once it knows
+        where the topic ends and before the next event, for it to read what it missed.
         """
         ...
 
