@@ -29,7 +29,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import struct
-from collections import Counter
+import uuid
+from collections import Counter, deque
 from collections.abc import Sequence
 from urllib.parse import parse_qs, urlsplit
 
@@ -41,7 +42,7 @@ from pydantic import ValidationError
 
 from core.bus.events import EventEnvelope
 from core.bus.outages import is_outage
-from core.bus.port import DEAD_LETTER_SUFFIX, MAX_ATTEMPTS, Joined, Subscriber
+from core.bus.port import DEAD_LETTER_SUFFIX, MAX_ATTEMPTS, Joined, Subscriber, UndeliveredError
 
 log = structlog.get_logger(__name__)
 
@@ -117,36 +118,81 @@ class KafkaEventBus:
                 await producer.stop()
 
     async def publish(self, envelopes: Sequence[EventEnvelope]) -> None:
-        for attempt in range(RETRIABLE_ATTEMPTS):
-            try:
-                await self._publish(envelopes)
-                return
-            except KafkaError as exc:
-                # e.g. NotLeaderForPartition while a new topic's leader is elected.
-                if not exc.retriable or attempt == RETRIABLE_ATTEMPTS - 1:
-                    raise
-                await asyncio.sleep(0.2 * (attempt + 1))
+        """Publish in waves: each aggregate's next event only once its previous one is
+        acknowledged, the other aggregates' meanwhile.
 
-    async def _publish(self, envelopes: Sequence[EventEnvelope]) -> None:
+        The producer keeps a partition's order only while nothing fails: a send that failed
+        (its batch timed out) does not stop a later one of the same aggregate, already queued
+        behind it, from reaching the topic, and sending the failed one again puts it after.
+        So one event of an aggregate is in flight at a time; one that failed is tried again
+        (a retriable error) before its aggregate goes on, or, failing still, its aggregate's
+        later events are not sent at all: `UndeliveredError` names what was not acknowledged
+        when the rest was (the relay marks the rest sent), else the error is raised.
+        """
+        queues: dict[str, deque[EventEnvelope]] = {}
+        for envelope in envelopes:
+            queues.setdefault(envelope.key, deque()).append(envelope)
+        acknowledged: set[uuid.UUID] = set()
+        failures: list[BaseException] = []
+        while wave := [queue.popleft() for queue in queues.values() if queue]:
+            for envelope, error in zip(wave, await self._send_wave(wave), strict=True):
+                if error is None:
+                    acknowledged.add(envelope.event_id)
+                else:
+                    failures.append(error)
+                    del queues[envelope.key]  # its later events wait for it
+        if not failures:
+            return
+        if not acknowledged:
+            raise failures[0]
+        unsent = frozenset(e.event_id for e in envelopes) - acknowledged
+        log.warning("kafka.publish_partly_failed", unsent=len(unsent), error=str(failures[0]))
+        raise UndeliveredError(unsent)
+
+    async def _send_wave(self, wave: Sequence[EventEnvelope]) -> list[BaseException | None]:
+        """Send the envelopes (one per aggregate); what became of each, a retriable failure
+        tried again up to RETRIABLE_ATTEMPTS times."""
+        results: list[BaseException | None] = [None] * len(wave)
+        pending = list(range(len(wave)))
+        for attempt in range(RETRIABLE_ATTEMPTS):
+            if attempt:
+                await asyncio.sleep(0.2 * attempt)
+            errors = await self._send([wave[i] for i in pending])
+            for i, error in zip(pending, errors, strict=True):
+                results[i] = error
+            # e.g. NotLeaderForPartition while a new topic's leader is elected.
+            pending = [i for i in pending if _retriable(results[i])]
+            if not pending:
+                break
+        return results
+
+    async def _send(self, envelopes: Sequence[EventEnvelope]) -> list[BaseException | None]:
         async with self._lock:
+            futures: list[asyncio.Future[object]] = []
+            errors: list[BaseException | None] = []
             try:
                 producer = await self._ensure_producer()
-                futures = [
-                    await producer.send(
-                        e.topic,
-                        value=e.to_bytes(),
-                        key=e.key.encode(),
-                        headers=[
-                            ("event_type", e.event_type.encode()),
-                            ("version", str(e.version).encode()),
-                        ],
+                for e in envelopes:
+                    futures.append(
+                        await producer.send(
+                            e.topic,
+                            value=e.to_bytes(),
+                            key=e.key.encode(),
+                            headers=[
+                                ("event_type", e.event_type.encode()),
+                                ("version", str(e.version).encode()),
+                            ],
+                        )
                     )
-                    for e in envelopes
-                ]
-                await asyncio.gather(*futures)
-            except Exception:
+            except Exception as exc:
+                errors = [exc] * (len(envelopes) - len(futures))
+            sent = await asyncio.gather(*futures, return_exceptions=True)
+            results: list[BaseException | None] = [
+                r if isinstance(r, BaseException) else None for r in sent
+            ] + errors
+            if any(r is not None for r in results):
                 await self._reset_producer()
-                raise
+            return results
 
     def subscribe(
         self,
@@ -386,6 +432,10 @@ class KafkaEventBus:
                 await task
         self._consumers.clear()
         await self._reset_producer()
+
+
+def _retriable(error: BaseException | None) -> bool:
+    return isinstance(error, KafkaError) and error.retriable
 
 
 # ApiVersions v0 (api key 18), which every broker answers, even one that no longer serves v0

@@ -191,7 +191,8 @@ class OutboxRelay:
         try:
             await self._bus.publish([envelope for _, envelope in claimed])
         except UndeliveredError as exc:
-            # The rest were handled: sent. One a subscriber failed on is published again once
+            # The rest were handled: sent. One a subscriber failed on (or, on Kafka, one whose
+            # send failed, with its aggregate's later ones: never sent) is published again once
             # its back-off has passed (held as claimed till then, with its aggregate's later
             # rows), and meanwhile the rows after it go on: it blocks no one else.
             waiting = [row_id for row_id in ids if row_id in exc.event_ids]

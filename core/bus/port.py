@@ -21,7 +21,8 @@ class UndeliveredError(RuntimeError):
     """Some envelopes of a batch still wait for a subscriber that failed; the rest were handled.
 
     The in-process bus raises it: those rows stay unsent and are published again, and only the
-    subscribers that have not handled them yet run (the others are not run twice).
+    subscribers that have not handled them yet run (the others are not run twice). Kafka raises
+    it when some sends failed: those events, and their aggregates' later ones, were not sent.
     """
 
     def __init__(self, event_ids: frozenset[uuid.UUID]) -> None:
