@@ -608,3 +608,38 @@ async def test_a_send_that_fails_mid_batch_leaves_no_orders_events_out_of_order(
     for order in (first, second):
         statuses = [e.data["status"] for e in applied if e.data["reference"] == order.reference]
         assert statuses == ["confirmed", "picking", "packed"], order.reference
+
+
+@pytest.mark.real
+async def test_a_batch_the_database_could_not_mark_sent_holds_up_no_later_event(
+    postgres_server: PostgresServer, pg_database_url: str
+) -> None:
+    """The database restarts while a batch is being published: marking it sent fails. The
+    relay asks again once the database is back, so the order's next status change leaves at
+    once, not two minutes later when the batch's claim runs out (and the batch again)."""
+    services = await make_services(pg_database_url, "memory://")
+    seen: list[str] = []
+    restarted = False
+
+    async def restart_the_database_once(envelope: EventEnvelope) -> None:
+        nonlocal restarted
+        seen.append(envelope.data["status"])
+        if not restarted:
+            restarted = True
+            await asyncio.to_thread(postgres_server.stop)
+            asyncio.get_running_loop().call_later(
+                1.0, lambda: asyncio.ensure_future(asyncio.to_thread(postgres_server.start))
+            )
+
+    try:
+        order = await services.orders.place(an_order("mark-retry"))
+        await services.relay.drain()
+        services.bus.subscribe(OrderStatusChanged.topic, "test", restart_the_database_once)
+        await services.orders.advance(order.reference, OrderStatus.CONFIRMED)
+        assert await services.relay.relay_once() == 1  # published; marked once it is back
+        await services.orders.advance(order.reference, OrderStatus.PICKING)
+        await services.relay.drain()
+        assert seen == ["confirmed", "picking"]
+        assert await services.relay.unsent() == 0
+    finally:
+        await services.close()
