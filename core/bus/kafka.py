@@ -35,7 +35,13 @@ from collections.abc import Sequence
 from urllib.parse import parse_qs, urlsplit
 
 import structlog
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
+from aiokafka import (
+    AIOKafkaConsumer,
+    AIOKafkaProducer,
+    ConsumerRebalanceListener,
+    ConsumerRecord,
+    TopicPartition,
+)
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaError, TopicAlreadyExistsError, for_code
 from pydantic import ValidationError
@@ -286,12 +292,12 @@ class KafkaEventBus:
         A live group starts at the end of the topic and commits nothing: a replica's fan-out
         group would otherwise read the whole topic's history on every start. `ready` is set
         once the group has its partitions and (live) knows where the topic ends; `on_join` runs
-        then, on every (re)start of the consumer, before its first message.
+        then, on every assignment (the consumer started again, or a rebalance inside it),
+        before the next message.
         """
         backoff = 0.2
         while True:
             consumer = AIOKafkaConsumer(
-                topic,
                 bootstrap_servers=self._bootstrap,
                 group_id=group,
                 enable_auto_commit=False,
@@ -306,13 +312,16 @@ class KafkaEventBus:
                 # partition away meanwhile (then the retries would start over, for ever).
                 max_poll_interval_ms=self._max_poll_interval_ms(),
             )
+            # A live group rejoining (a rebalance inside the consumer, or this loop starting it
+            # again) starts at the topic's end: `on_join` reads what it missed meanwhile.
+            consumer.subscribe(
+                [topic], listener=_Joined(consumer, on_join) if live and on_join else None
+            )
             try:
                 await consumer.start()  # returns once the group has assigned the partitions
                 if live:
                     for partition in consumer.assignment():
                         await consumer.position(partition)  # resolves "latest" now, not later
-                if on_join is not None:
-                    await on_join()  # what was published while it was away: read, not lost
                 if ready is not None:
                     ready.set()
                 backoff = 0.2
@@ -432,6 +441,23 @@ class KafkaEventBus:
                 await task
         self._consumers.clear()
         await self._reset_producer()
+
+
+class _Joined(ConsumerRebalanceListener):  # type: ignore[misc]
+    """Runs `on_join` each time the group has its partitions, once it knows where they end
+    (positions resolved first: a change published between the read and that would be lost)."""
+
+    def __init__(self, consumer: AIOKafkaConsumer, on_join: Joined) -> None:
+        self._consumer = consumer
+        self._on_join = on_join
+
+    async def on_partitions_revoked(self, revoked: object) -> None:
+        return None
+
+    async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
+        for partition in assigned:
+            await self._consumer.position(partition)
+        await self._on_join()
 
 
 def _retriable(error: BaseException | None) -> bool:
