@@ -872,6 +872,7 @@ async def _order_updates(info: Info, reference: str) -> AsyncGenerator[OrderStat
         found = await _visible_order(info, reference, principal)
         if isinstance(found, NotFound):
             raise ClientError("NOT_FOUND", found.message)
+        changes.since(found.status.value)
         # An order already cancelled or returned will not change again: what reached it while
         # the order was read is sent, then the subscription completes.
         updates = (

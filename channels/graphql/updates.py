@@ -5,6 +5,14 @@ and serves the subscribers connected to it; the group is live (it starts at the 
 nobody is watching the changes made before the replica started. The outbox publishes at least
 once (a relay that died before marking a batch sent publishes it again): an event already
 passed on is recognised by its id and not sent twice.
+
+A live group that reconnects (its broker connection lost, the consumer restarted) starts again
+at the topic's end: the changes published meanwhile never reach it. So each time the group has
+joined, every open subscription reads its order's status from the database and is sent it when
+it is later in the order's life than the last status it was sent (`OrderUpdate.previous` is
+then that last status). A status is never sent twice, nor after a later one: an order's
+statuses only move forward (the enum is declared in that order), so an event that comes after
+the read with a status already sent, or an earlier one, is dropped.
 """
 
 from __future__ import annotations
@@ -12,16 +20,26 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections import OrderedDict, defaultdict
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
+
+import structlog
 
 from core.bus.events import EventEnvelope
 from core.bus.port import EventBus
 from engines.orders.events import OrderStatusChanged
+from engines.orders.model import OrderStatus
+
+log = structlog.get_logger(__name__)
 
 QUEUE_SIZE = 64
 # Event ids remembered to drop a republished one: far more than a relay batch (200 rows).
 SEEN_EVENTS = 4096
+# Where a status stands in an order's life: every transition moves to a later one.
+_RANK = {status.value: place for place, status in enumerate(OrderStatus)}
+
+# An order's customer and current status, or None when there is no such order.
+StatusReader = Callable[[str], Awaitable[tuple[str, str] | None]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,13 +51,16 @@ class OrderUpdate:
 
 
 class OrderUpdates:
-    def __init__(self) -> None:
-        self._watchers: dict[str, set[asyncio.Queue[OrderUpdate]]] = defaultdict(set)
+    def __init__(self, read_status: StatusReader | None = None) -> None:
+        self._watchers: dict[str, set[Watch]] = defaultdict(set)
         self._seen: OrderedDict[uuid.UUID, None] = OrderedDict()
+        self._read_status = read_status
 
     def subscribe_to(self, bus: EventBus) -> None:
         group = f"graphql-{uuid.uuid4().hex[:12]}"
-        bus.subscribe(OrderStatusChanged.topic, group, self.deliver, live=True)
+        bus.subscribe(
+            OrderStatusChanged.topic, group, self.deliver, live=True, on_join=self.catch_up
+        )
 
     async def deliver(self, envelope: EventEnvelope) -> None:
         if envelope.event_id in self._seen:
@@ -54,29 +75,44 @@ class OrderUpdates:
             str(data["previous"]),
             str(data["status"]),
         )
-        for queue in list(self._watchers.get(update.reference, ())):
-            if queue.full():
-                queue.get_nowait()  # a slow client keeps the latest statuses, not the oldest
-            queue.put_nowait(update)
+        for watch in list(self._watchers.get(update.reference, ())):
+            watch.offer(update)
+
+    async def catch_up(self) -> None:
+        """The live group has (re)joined at the topic's end: send each subscription the status
+        its order reached meanwhile, if it has not been sent it."""
+        if self._read_status is None:
+            return
+        for reference in list(self._watchers):
+            try:
+                found = await self._read_status(reference)
+            except Exception as exc:  # the next join, or the next event, tells them
+                log.warning("graphql.updates_catch_up_failed", order=reference, error=str(exc))
+                continue
+            if found is None:
+                continue
+            customer, status = found
+            for watch in list(self._watchers.get(reference, ())):
+                watch.catch_up(customer, status)
 
     def watch(self, reference: str) -> Watch:
         """Changes of one order from now on: registered at once, before the caller reads the
         order, so a change made while it checks who may see the order is not missed."""
-        queue: asyncio.Queue[OrderUpdate] = asyncio.Queue(QUEUE_SIZE)
-        self._watchers[reference].add(queue)
-        return Watch(self, reference, queue)
+        watch = Watch(self, reference, asyncio.Queue(QUEUE_SIZE))
+        self._watchers[reference].add(watch)
+        return watch
 
-    def _forget(self, reference: str, queue: asyncio.Queue[OrderUpdate]) -> None:
-        watchers = self._watchers.get(reference)
+    def _forget(self, watch: Watch) -> None:
+        watchers = self._watchers.get(watch.reference)
         if watchers is None:
             return
-        watchers.discard(queue)
+        watchers.discard(watch)
         if not watchers:
-            del self._watchers[reference]
+            del self._watchers[watch.reference]
 
     @property
     def watching(self) -> int:
-        return sum(len(queues) for queues in self._watchers.values())
+        return sum(len(watches) for watches in self._watchers.values())
 
 
 class Watch:
@@ -86,8 +122,29 @@ class Watch:
         self, updates: OrderUpdates, reference: str, queue: asyncio.Queue[OrderUpdate]
     ) -> None:
         self._updates = updates
-        self._reference = reference
+        self.reference = reference
         self._queue = queue
+        # The latest status queued for the subscriber, or read when it subscribed.
+        self._last: str | None = None
+
+    def since(self, status: str) -> None:
+        """The subscriber has the order at `status` (read when it subscribed)."""
+        if self._last is None or _RANK.get(status, -1) > _RANK.get(self._last, -1):
+            self._last = status
+
+    def offer(self, update: OrderUpdate) -> None:
+        """Queue a change unless the subscriber has it, or a later status, already."""
+        if self._last is not None and _RANK.get(update.status, -1) <= _RANK.get(self._last, -1):
+            return
+        self._last = update.status
+        if self._queue.full():
+            self._queue.get_nowait()  # a slow client keeps the latest statuses, not the oldest
+        self._queue.put_nowait(update)
+
+    def catch_up(self, customer: str, status: str) -> None:
+        """The order is at `status` now: queue it if the subscriber is behind."""
+        if self._last is not None and status != self._last:
+            self.offer(OrderUpdate(self.reference, customer, self._last, status))
 
     async def __aenter__(self) -> Watch:
         return self
@@ -96,7 +153,7 @@ class Watch:
         self.close()
 
     def close(self) -> None:
-        self._updates._forget(self._reference, self._queue)
+        self._updates._forget(self)
 
     def queued(self) -> list[OrderUpdate]:
         """The changes received and not read yet, without waiting for more."""

@@ -21,6 +21,7 @@ from core.messages import ChannelContext
 from core.phone import Phone
 from core.throttle import RateLimit, TokenBuckets
 from engines.access import AccessService
+from engines.orders import UnknownOrderError
 from engines.orders.history import OrderHistory
 
 
@@ -28,7 +29,15 @@ def graphql_services(
     settings: Settings, services: Services, buckets: TokenBuckets
 ) -> GraphQLServices:
     """`settings` are create_app's (tests build services with other settings than the app's)."""
-    updates = OrderUpdates()
+
+    async def read_status(reference: str) -> tuple[str, str] | None:
+        try:
+            order = await services.orders.get(reference)
+        except UnknownOrderError:
+            return None
+        return str(order.customer), order.status.value
+
+    updates = OrderUpdates(read_status)
     updates.subscribe_to(services.bus)
     return GraphQLServices(
         settings=settings,

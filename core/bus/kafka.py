@@ -29,19 +29,26 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import struct
-from collections import Counter
+import uuid
+from collections import Counter, deque
 from collections.abc import Sequence
 from urllib.parse import parse_qs, urlsplit
 
 import structlog
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
+from aiokafka import (
+    AIOKafkaConsumer,
+    AIOKafkaProducer,
+    ConsumerRebalanceListener,
+    ConsumerRecord,
+    TopicPartition,
+)
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaError, TopicAlreadyExistsError, for_code
 from pydantic import ValidationError
 
 from core.bus.events import EventEnvelope
 from core.bus.outages import is_outage
-from core.bus.port import DEAD_LETTER_SUFFIX, MAX_ATTEMPTS, Subscriber
+from core.bus.port import DEAD_LETTER_SUFFIX, MAX_ATTEMPTS, Joined, Subscriber, UndeliveredError
 
 log = structlog.get_logger(__name__)
 
@@ -90,7 +97,7 @@ class KafkaEventBus:
         self.dead_letters: Counter[tuple[str, str]] = Counter()
         self._producer: AIOKafkaProducer | None = None
         self._lock = asyncio.Lock()
-        self._subscriptions: list[tuple[str, str, Subscriber, bool]] = []
+        self._subscriptions: list[tuple[str, str, Subscriber, bool, Joined | None]] = []
         self._consumers: list[asyncio.Task[None]] = []
 
     async def _ensure_producer(self) -> AIOKafkaProducer:
@@ -117,39 +124,92 @@ class KafkaEventBus:
                 await producer.stop()
 
     async def publish(self, envelopes: Sequence[EventEnvelope]) -> None:
-        for attempt in range(RETRIABLE_ATTEMPTS):
-            try:
-                await self._publish(envelopes)
-                return
-            except KafkaError as exc:
-                # e.g. NotLeaderForPartition while a new topic's leader is elected.
-                if not exc.retriable or attempt == RETRIABLE_ATTEMPTS - 1:
-                    raise
-                await asyncio.sleep(0.2 * (attempt + 1))
+        """Publish in waves: each aggregate's next event only once its previous one is
+        acknowledged, the other aggregates' meanwhile.
 
-    async def _publish(self, envelopes: Sequence[EventEnvelope]) -> None:
+        The producer keeps a partition's order only while nothing fails: a send that failed
+        (its batch timed out) does not stop a later one of the same aggregate, already queued
+        behind it, from reaching the topic, and sending the failed one again puts it after.
+        So one event of an aggregate is in flight at a time; one that failed is tried again
+        (a retriable error) before its aggregate goes on, or, failing still, its aggregate's
+        later events are not sent at all: `UndeliveredError` names what was not acknowledged
+        when the rest was (the relay marks the rest sent), else the error is raised.
+        """
+        queues: dict[str, deque[EventEnvelope]] = {}
+        for envelope in envelopes:
+            queues.setdefault(envelope.key, deque()).append(envelope)
+        acknowledged: set[uuid.UUID] = set()
+        failures: list[BaseException] = []
+        while wave := [queue.popleft() for queue in queues.values() if queue]:
+            for envelope, error in zip(wave, await self._send_wave(wave), strict=True):
+                if error is None:
+                    acknowledged.add(envelope.event_id)
+                else:
+                    failures.append(error)
+                    del queues[envelope.key]  # its later events wait for it
+        if not failures:
+            return
+        if not acknowledged:
+            raise failures[0]
+        unsent = frozenset(e.event_id for e in envelopes) - acknowledged
+        log.warning("kafka.publish_partly_failed", unsent=len(unsent), error=str(failures[0]))
+        raise UndeliveredError(unsent)
+
+    async def _send_wave(self, wave: Sequence[EventEnvelope]) -> list[BaseException | None]:
+        """Send the envelopes (one per aggregate); what became of each, a retriable failure
+        tried again up to RETRIABLE_ATTEMPTS times."""
+        results: list[BaseException | None] = [None] * len(wave)
+        pending = list(range(len(wave)))
+        for attempt in range(RETRIABLE_ATTEMPTS):
+            if attempt:
+                await asyncio.sleep(0.2 * attempt)
+            errors = await self._send([wave[i] for i in pending])
+            for i, error in zip(pending, errors, strict=True):
+                results[i] = error
+            # e.g. NotLeaderForPartition while a new topic's leader is elected.
+            pending = [i for i in pending if _retriable(results[i])]
+            if not pending:
+                break
+        return results
+
+    async def _send(self, envelopes: Sequence[EventEnvelope]) -> list[BaseException | None]:
         async with self._lock:
+            futures: list[asyncio.Future[object]] = []
+            errors: list[BaseException | None] = []
             try:
                 producer = await self._ensure_producer()
-                futures = [
-                    await producer.send(
-                        e.topic,
-                        value=e.to_bytes(),
-                        key=e.key.encode(),
-                        headers=[
-                            ("event_type", e.event_type.encode()),
-                            ("version", str(e.version).encode()),
-                        ],
+                for e in envelopes:
+                    futures.append(
+                        await producer.send(
+                            e.topic,
+                            value=e.to_bytes(),
+                            key=e.key.encode(),
+                            headers=[
+                                ("event_type", e.event_type.encode()),
+                                ("version", str(e.version).encode()),
+                            ],
+                        )
                     )
-                    for e in envelopes
-                ]
-                await asyncio.gather(*futures)
-            except Exception:
+            except Exception as exc:
+                errors = [exc] * (len(envelopes) - len(futures))
+            sent = await asyncio.gather(*futures, return_exceptions=True)
+            results: list[BaseException | None] = [
+                r if isinstance(r, BaseException) else None for r in sent
+            ] + errors
+            if any(r is not None for r in results):
                 await self._reset_producer()
-                raise
+            return results
 
-    def subscribe(self, topic: str, group: str, handler: Subscriber, *, live: bool = False) -> None:
-        self._subscriptions.append((topic, group, handler, live))
+    def subscribe(
+        self,
+        topic: str,
+        group: str,
+        handler: Subscriber,
+        *,
+        live: bool = False,
+        on_join: Joined | None = None,
+    ) -> None:
+        self._subscriptions.append((topic, group, handler, live, on_join))
 
     async def start(self, *, live_join_timeout: float = LIVE_JOIN_TIMEOUT) -> None:
         """Start every consumer; return once the live groups listen from the topic's end.
@@ -159,13 +219,13 @@ class KafkaEventBus:
         once would never hear its order's next status).
         """
         joined: list[asyncio.Event] = []
-        for topic, group, handler, live in self._subscriptions:
+        for topic, group, handler, live, on_join in self._subscriptions:
             ready = asyncio.Event()
             if live:
                 joined.append(ready)
             self._consumers.append(
                 asyncio.create_task(
-                    self._consume(topic, group, handler, live=live, ready=ready),
+                    self._consume(topic, group, handler, live=live, ready=ready, on_join=on_join),
                     name=f"kafka:{group}",
                 )
             )
@@ -225,17 +285,19 @@ class KafkaEventBus:
         *,
         live: bool = False,
         ready: asyncio.Event | None = None,
+        on_join: Joined | None = None,
     ) -> None:
         """At-least-once: commit after the handler; each handler's effect is keyed.
 
         A live group starts at the end of the topic and commits nothing: a replica's fan-out
         group would otherwise read the whole topic's history on every start. `ready` is set
-        once the group has its partitions and (live) knows where the topic ends.
+        once the group has its partitions and (live) knows where the topic ends; `on_join` runs
+        then, on every assignment (the consumer started again, or a rebalance inside it),
+        before the next message.
         """
         backoff = 0.2
         while True:
             consumer = AIOKafkaConsumer(
-                topic,
                 bootstrap_servers=self._bootstrap,
                 group_id=group,
                 enable_auto_commit=False,
@@ -249,6 +311,11 @@ class KafkaEventBus:
                 # A message's retries happen between two polls: the group must not give the
                 # partition away meanwhile (then the retries would start over, for ever).
                 max_poll_interval_ms=self._max_poll_interval_ms(),
+            )
+            # A live group rejoining (a rebalance inside the consumer, or this loop starting it
+            # again) starts at the topic's end: `on_join` reads what it missed meanwhile.
+            consumer.subscribe(
+                [topic], listener=_Joined(consumer, on_join) if live and on_join else None
             )
             try:
                 await consumer.start()  # returns once the group has assigned the partitions
@@ -374,6 +441,27 @@ class KafkaEventBus:
                 await task
         self._consumers.clear()
         await self._reset_producer()
+
+
+class _Joined(ConsumerRebalanceListener):  # type: ignore[misc]
+    """Runs `on_join` each time the group has its partitions, once it knows where they end
+    (positions resolved first: a change published between the read and that would be lost)."""
+
+    def __init__(self, consumer: AIOKafkaConsumer, on_join: Joined) -> None:
+        self._consumer = consumer
+        self._on_join = on_join
+
+    async def on_partitions_revoked(self, revoked: object) -> None:
+        return None
+
+    async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
+        for partition in assigned:
+            await self._consumer.position(partition)
+        await self._on_join()
+
+
+def _retriable(error: BaseException | None) -> bool:
+    return isinstance(error, KafkaError) and error.retriable
 
 
 # ApiVersions v0 (api key 18), which every broker answers, even one that no longer serves v0

@@ -26,7 +26,7 @@ import structlog
 
 from core.bus.events import EventEnvelope
 from core.bus.outages import is_outage
-from core.bus.port import MAX_ATTEMPTS, Subscriber, UndeliveredError
+from core.bus.port import MAX_ATTEMPTS, Joined, Subscriber, UndeliveredError
 
 log = structlog.get_logger(__name__)
 
@@ -95,8 +95,17 @@ class MemoryEventBus:
             envelope=envelope.model_dump(mode="json"),
         )
 
-    def subscribe(self, topic: str, group: str, handler: Subscriber, *, live: bool = False) -> None:
-        # In process, every subscriber is live: it sees what is published once it is there.
+    def subscribe(
+        self,
+        topic: str,
+        group: str,
+        handler: Subscriber,
+        *,
+        live: bool = False,
+        on_join: Joined | None = None,
+    ) -> None:
+        # In process, every subscriber is live: it sees what is published once it is there,
+        # and never reconnects (nothing is missed: `on_join` has nothing to catch up).
         self._subscribers[topic].append((group, handler))
 
     async def start(self) -> None:

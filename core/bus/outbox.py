@@ -26,7 +26,7 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Protocol, TypeVar
 
@@ -48,6 +48,10 @@ log = structlog.get_logger(__name__)
 # Longer than any publish takes (Kafka's retries give up well within it): a claim runs out only
 # when its relay died, and then another publishes the rows again (consumers absorb repeats).
 CLAIM_SECONDS = 120.0
+# How long the relay keeps asking the database to mark a published batch sent (it restarting,
+# failing over) before giving up and leaving the rows to their claim: well within the claim, so
+# the rows are still this relay's while it asks. Marking rows sent twice is harmless.
+MARK_RETRY_SECONDS = 30.0
 # The longest an event waits between deliveries to an in-process subscriber that keeps failing.
 REDELIVER_MAX_SECONDS = 60.0
 # How long a key's counter (`outbox_sequences`) is kept after its last event, and how often the
@@ -154,6 +158,7 @@ class OutboxRelay:
         poll_seconds: float = 0.2,
         max_backoff_seconds: float = 5.0,
         claim_seconds: float = CLAIM_SECONDS,
+        mark_retry_seconds: float = MARK_RETRY_SECONDS,
         redeliver_max_seconds: float = REDELIVER_MAX_SECONDS,
         sequence_retention_seconds: float = SEQUENCE_RETENTION_SECONDS,
         housekeeping_seconds: float = HOUSEKEEPING_SECONDS,
@@ -165,6 +170,7 @@ class OutboxRelay:
         self._poll = poll_seconds
         self._max_backoff = max_backoff_seconds
         self._claim_seconds = claim_seconds
+        self._mark_retry = mark_retry_seconds
         self._redeliver_max = redeliver_max_seconds
         self._sequence_retention = timedelta(seconds=sequence_retention_seconds)
         self._housekeeping_seconds = housekeeping_seconds
@@ -191,12 +197,14 @@ class OutboxRelay:
         try:
             await self._bus.publish([envelope for _, envelope in claimed])
         except UndeliveredError as exc:
-            # The rest were handled: sent. One a subscriber failed on is published again once
+            # The rest were handled: sent. One a subscriber failed on (or, on Kafka, one whose
+            # send failed, with its aggregate's later ones: never sent) is published again once
             # its back-off has passed (held as claimed till then, with its aggregate's later
             # rows), and meanwhile the rows after it go on: it blocks no one else.
             waiting = [row_id for row_id in ids if row_id in exc.event_ids]
             now = self._clock.now()
-            async with self._db.transaction() as s:
+
+            async def mark(s: AsyncSession) -> None:
                 await s.execute(
                     update(outbox)
                     .where(outbox.c.id.in_(ids), outbox.c.id.not_in(waiting))
@@ -212,6 +220,8 @@ class OutboxRelay:
                         .where(outbox.c.id == row_id)
                         .values(attempts=attempts + 1, claimed_until=now + timedelta(seconds=wait))
                     )
+
+            await self._mark(mark)
             log.warning("outbox.redelivery_due", events=len(waiting))
             return len(ids)
         except BaseException as exc:
@@ -227,13 +237,37 @@ class OutboxRelay:
             if failed:
                 raise PublishFailedError(len(ids)) from exc
             raise
-        async with self._db.transaction() as s:
+
+        async def sent(s: AsyncSession) -> None:
             await s.execute(
                 update(outbox)
                 .where(outbox.c.id.in_(ids))
                 .values(sent_at=self._clock.now(), claimed_until=None)
             )
+
+        await self._mark(sent)
         return len(ids)
+
+    async def _mark(self, write: Callable[[AsyncSession], Awaitable[None]]) -> None:
+        """Record what became of a published batch, asking again while the database fails.
+
+        Left claimed, its rows (and their aggregates' later rows) would wait for the claim to
+        run out, minutes, and then be published again; a shorter claim would let another relay
+        publish a batch still in flight. So the write is retried, within `mark_retry_seconds`.
+        """
+        deadline = time.monotonic() + self._mark_retry
+        backoff = self._poll
+        while True:
+            try:
+                async with self._db.transaction() as s:
+                    await write(s)
+                return
+            except Exception as exc:
+                if time.monotonic() + backoff > deadline:
+                    raise
+                log.warning("outbox.mark_failed", error=str(exc), retry_in=backoff)
+                await asyncio.sleep(backoff)
+                backoff = min(self._max_backoff, backoff * 2)
 
     async def _claim(self) -> list[tuple[uuid.UUID, EventEnvelope]]:
         """The oldest unsent rows nobody is publishing, claimed for `claim_seconds`."""

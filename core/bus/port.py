@@ -9,6 +9,7 @@ from typing import Protocol
 from core.bus.events import EventEnvelope
 
 Subscriber = Callable[[EventEnvelope], Awaitable[None]]
+Joined = Callable[[], Awaitable[None]]
 
 # How many times a subscriber is given one event before it is set aside as a dead letter
 # (OMNIROUTE_EVENTS_MAX_ATTEMPTS), and the topic that takes it: `<topic>.dlq`.
@@ -20,7 +21,8 @@ class UndeliveredError(RuntimeError):
     """Some envelopes of a batch still wait for a subscriber that failed; the rest were handled.
 
     The in-process bus raises it: those rows stay unsent and are published again, and only the
-    subscribers that have not handled them yet run (the others are not run twice).
+    subscribers that have not handled them yet run (the others are not run twice). Kafka raises
+    it when some sends failed: those events, and their aggregates' later ones, were not sent.
     """
 
     def __init__(self, event_ids: frozenset[uuid.UUID]) -> None:
@@ -36,11 +38,22 @@ class EventBus(Protocol):
         """
         ...
 
-    def subscribe(self, topic: str, group: str, handler: Subscriber, *, live: bool = False) -> None:
+    def subscribe(
+        self,
+        topic: str,
+        group: str,
+        handler: Subscriber,
+        *,
+        live: bool = False,
+        on_join: Joined | None = None,
+    ) -> None:
         """Deliver the topic's events to `handler` (at least once: key its effect).
 
         A `live` subscriber gets only what is published after it starts, and its place is not
         kept: a fan-out to connected clients (GraphQL subscriptions) has no use for history.
+        A live group that reconnects starts again at the topic's end, so what was published
+        meanwhile never reaches it: `on_join` runs each time it has (re)joined, once it knows
+        where the topic ends and before the next event, for it to read what it missed.
         """
         ...
 

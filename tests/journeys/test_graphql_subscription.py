@@ -240,3 +240,72 @@ async def test_an_event_the_relay_publishes_again_reaches_the_app_once(
         ("PLACED", "CONFIRMED"),
         ("CONFIRMED", "PICKING"),
     ]
+
+
+async def test_statuses_the_live_group_missed_while_reconnecting_reach_the_app_once(
+    client: TestClient[Any, Any], services: Services
+) -> None:
+    """The gateway's live consumer group lost its broker and joined again at the topic's end:
+    the order was packed and then cancelled meanwhile, events it never got. Once it has
+    joined, Ngozi's app is sent the cancellation (from packed, the last she had, to cancelled)
+    and the subscription completes; the events coming late after that send nothing twice."""
+    reference = await place_for(services, NGOZI, "k-live-0010")
+    headers = bearer(services.settings, NGOZI, "customer")
+    task = asyncio.create_task(every_update(client, headers, reference))
+    await wait_until_watching(client)
+    hub = order_updates_hub(client)
+    await services.orders.advance(reference, OrderStatus.CONFIRMED)
+    await services.orders.advance(reference, OrderStatus.PICKING)
+    await services.orders.advance(reference, OrderStatus.PACKED)
+    await services.relay.drain()
+
+    missed: list[EventEnvelope] = []
+
+    async def away(envelope: EventEnvelope) -> None:
+        missed.append(envelope)  # the group was reconnecting: it never saw these
+
+    subscribers = services.bus._subscribers[OrderStatusChanged.topic]  # type: ignore[attr-defined]
+    (place,) = [i for i, (group, _) in enumerate(subscribers) if group.startswith("graphql-")]
+    group, deliver = subscribers[place]
+    subscribers[place] = (group, away)
+    await services.orders.advance(reference, OrderStatus.CANCELLED)
+    await services.relay.drain()
+    subscribers[place] = (group, deliver)
+    assert [e.data["status"] for e in missed] == ["cancelled"]
+    await hub.catch_up()  # the group has joined again
+    for envelope in missed:  # a late copy, as a group that read them after all would
+        await deliver(envelope)
+
+    received = await asyncio.wait_for(task, timeout=10)
+    assert [(u["previousStatus"], u["status"]) for u in received] == [
+        ("PLACED", "CONFIRMED"),
+        ("CONFIRMED", "PICKING"),
+        ("PICKING", "PACKED"),
+        ("PACKED", "CANCELLED"),
+    ]
+    assert hub.watching == 0
+
+
+async def test_a_rejoin_with_nothing_missed_sends_nothing_and_keeps_the_order(
+    client: TestClient[Any, Any], services: Services
+) -> None:
+    """The group rejoins after the app was sent PICKING, with nothing missed: nothing is sent
+    then; the next change (PACKED) follows as usual, once, after PICKING."""
+    reference = await place_for(services, NGOZI, "k-live-0011")
+    headers = bearer(services.settings, NGOZI, "customer")
+    task = asyncio.create_task(follow_order(client, headers, reference, 3))
+    await wait_until_watching(client)
+    hub = order_updates_hub(client)
+    await services.orders.advance(reference, OrderStatus.CONFIRMED)
+    await services.orders.advance(reference, OrderStatus.PICKING)
+    await services.relay.drain()
+    await hub.catch_up()
+    await services.orders.advance(reference, OrderStatus.PACKED)
+    await services.relay.drain()
+    await hub.catch_up()
+    received = await asyncio.wait_for(task, timeout=10)
+    assert [(u["previousStatus"], u["status"]) for u in received] == [
+        ("PLACED", "CONFIRMED"),
+        ("CONFIRMED", "PICKING"),
+        ("PICKING", "PACKED"),
+    ]

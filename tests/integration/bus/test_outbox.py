@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import secrets
 import time
 import uuid
 from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import pytest
+from aiokafka import AIOKafkaProducer
+from aiokafka.errors import KafkaError
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -20,7 +24,7 @@ from core.app.demo import load_demo
 from core.bus import EventEnvelope
 from core.bus.inbox import handle_once
 from core.bus.memory import MemoryEventBus
-from core.bus.outbox import OutboxRelay, record
+from core.bus.outbox import OutboxRelay, PublishFailedError, record
 from core.bus.tables import outbox, outbox_sequences
 from core.clock import Clock, SystemClock
 from core.config import Settings
@@ -544,3 +548,98 @@ async def test_an_order_changed_while_its_counter_is_pruned_keeps_its_events_in_
         commit.set()
         await services.close()
     assert heard == ["picking", "packed"]
+
+
+@pytest.mark.real
+async def test_a_send_that_fails_mid_batch_leaves_no_orders_events_out_of_order(
+    kafka_server: KafkaServer,
+    sqlite_template: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """One send of a batch fails (its request timed out, the broker never took it) while the
+    rest of the batch goes through: the order's later status changes must not reach the topic
+    before it, nor another order's be held back. A consumer applying each event once (its
+    first copy) sees every order's statuses in the order they happened."""
+    url = migrated_sqlite(sqlite_template, tmp_path / "partial.db")
+    services = await make_services(url, kafka_server.url)
+    try:
+        first = await services.orders.place(an_order("partial-1"))
+        second = await services.orders.place(an_order("partial-2"))
+        for status in (OrderStatus.CONFIRMED, OrderStatus.PICKING, OrderStatus.PACKED):
+            await services.orders.advance(first.reference, status)
+            await services.orders.advance(second.reference, status)
+        async with services.db.transaction() as s:
+            [failing] = (
+                await s.scalars(
+                    select(outbox.c.id).where(
+                        outbox.c.topic == OrderStatusChanged.topic,
+                        outbox.c.envelope["data"]["reference"].as_string() == first.reference,
+                        outbox.c.envelope["data"]["status"].as_string() == "confirmed",
+                    )
+                )
+            ).all()
+        send = AIOKafkaProducer.send
+        failed: list[bytes] = []
+
+        async def send_failing_once(self: AIOKafkaProducer, topic: str, **kwargs: Any) -> Any:
+            value: bytes = kwargs["value"]
+            if str(failing).encode() in value and not failed:
+                failed.append(value)
+                lost: asyncio.Future[object] = asyncio.get_running_loop().create_future()
+                lost.set_exception(KafkaError("the broker never took this batch"))
+                return lost
+            return await send(self, topic, **kwargs)
+
+        monkeypatch.setattr(AIOKafkaProducer, "send", send_failing_once)
+        for _ in range(100):
+            with contextlib.suppress(PublishFailedError):  # the whole batch given back
+                await services.relay.relay_once()
+            if not await services.relay.unsent():
+                break
+            await asyncio.sleep(0.1)
+        assert failed
+        assert await services.relay.unsent() == 0
+        seen = await read_topic(kafka_server.bootstrap, OrderStatusChanged.topic, timeout=5)
+    finally:
+        await services.close()
+    first_seen = {e.event_id: e for e in reversed(seen)}
+    applied = [e for e in seen if first_seen.get(e.event_id) is e]
+    for order in (first, second):
+        statuses = [e.data["status"] for e in applied if e.data["reference"] == order.reference]
+        assert statuses == ["confirmed", "picking", "packed"], order.reference
+
+
+@pytest.mark.real
+async def test_a_batch_the_database_could_not_mark_sent_holds_up_no_later_event(
+    postgres_server: PostgresServer, pg_database_url: str
+) -> None:
+    """The database restarts while a batch is being published: marking it sent fails. The
+    relay asks again once the database is back, so the order's next status change leaves at
+    once, not two minutes later when the batch's claim runs out (and the batch again)."""
+    services = await make_services(pg_database_url, "memory://")
+    seen: list[str] = []
+    restarted = False
+
+    async def restart_the_database_once(envelope: EventEnvelope) -> None:
+        nonlocal restarted
+        seen.append(envelope.data["status"])
+        if not restarted:
+            restarted = True
+            await asyncio.to_thread(postgres_server.stop)
+            asyncio.get_running_loop().call_later(
+                1.0, lambda: asyncio.ensure_future(asyncio.to_thread(postgres_server.start))
+            )
+
+    try:
+        order = await services.orders.place(an_order("mark-retry"))
+        await services.relay.drain()
+        services.bus.subscribe(OrderStatusChanged.topic, "test", restart_the_database_once)
+        await services.orders.advance(order.reference, OrderStatus.CONFIRMED)
+        assert await services.relay.relay_once() == 1  # published; marked once it is back
+        await services.orders.advance(order.reference, OrderStatus.PICKING)
+        await services.relay.drain()
+        assert seen == ["confirmed", "picking"]
+        assert await services.relay.unsent() == 0
+    finally:
+        await services.close()
