@@ -304,6 +304,38 @@ async def test_cancel_without_twilios_opt_out_type_does_not_opt_her_out(
     assert customer is None or not customer.opted_out
 
 
+async def test_cancel_that_twilio_reads_as_stop_on_whatsapp_opts_her_out(
+    twilio: TwilioWebhooks, services: Services
+) -> None:
+    """Advanced Opt-Out covers a Messaging Service's WhatsApp senders too: after CANCEL
+    (OptOutType=STOP) Twilio sends her nothing more, yet she was asked the same question again
+    and every notice to her failed. She is opted out here too, nothing added."""
+    chat = TwilioChat(twilio, NGOZI.e164, kind="whatsapp")
+    assert await chat.send("I want 5 cartons of Indomie Chicken") == TYPED_ORDER
+
+    assert await chat.send("CANCEL", opt_out_type="STOP") == STOPPED
+
+    customer = await services.customers.get(NGOZI)
+    assert customer is not None
+    assert customer.opted_out
+    assert (await services.orders.cart(NGOZI, LAGOS)).is_empty
+    assert await session_of(services, "whatsapp") is None
+
+
+async def test_yes_that_twilio_reads_as_start_on_whatsapp_opts_her_back_in(
+    twilio: TwilioWebhooks, services: Services
+) -> None:
+    chat = TwilioChat(twilio, NGOZI.e164, kind="whatsapp")
+    await chat.send("CANCEL", opt_out_type="STOP")
+
+    reply = await chat.send("YES", opt_out_type="START")
+
+    assert reply == "Welcome back: you will get order updates again.\n" + WELCOME
+    customer = await services.customers.get(NGOZI)
+    assert customer is not None
+    assert not customer.opted_out
+
+
 # --- a webhook delivered twice -----------------------------------------------------------------
 
 
