@@ -15,10 +15,12 @@ from typing import Any
 from core.conversation import Session
 from core.i18n import Translator
 from core.intents import OPT_OUT, Intent, IntentKind
-from core.messages import Capabilities, InboundMessage, Option, Reply
+from core.messages import Capabilities, ChannelKind, InboundMessage, Option, Reply
 from dialogs.paging import BACK_KEY, MORE_KEY, ScreenTooLongError, page_from
 
 INPUT_BACK_KEY = "00"
+MENU_KEY_ENDS = ".)"
+MESSAGE_KINDS = frozenset({ChannelKind.SMS, ChannelKind.WHATSAPP})
 PAGE_STARTS_VAR = "_pg"
 PAGE_END_VAR = "_pe"
 SHOWN_VAR = "_sh"  # what `show` put on the screen: kind flags, then the page's choice values
@@ -191,16 +193,18 @@ class Machine:
             if raw == INPUT_BACK_KEY and shown.back:
                 return await self._back(turn, session)
             return await self._apply(turn, session, await state.enter(turn, raw))
+        # In a message people number a choice as a list is numbered ("1."); a keypad sends keys.
+        key = menu_key(raw) if turn.msg.kind in MESSAGE_KINDS else raw
         starts = _page_starts(session.vars, session.page)
-        if raw == MORE_KEY and shown.more:
+        if key == MORE_KEY and shown.more:
             turn.vars[PAGE_STARTS_VAR] = [*starts, int(session.vars[PAGE_END_VAR])]
             return await self.show(turn, session.evolve(page=session.page + 1))
-        if raw == BACK_KEY and session.page > 0:
+        if key == BACK_KEY and session.page > 0:
             turn.vars[PAGE_STARTS_VAR] = starts[:-1]
             return await self.show(turn, session.evolve(page=session.page - 1))
-        if raw == BACK_KEY and shown.back:
+        if key == BACK_KEY and shown.back:
             return await self._back(turn, session)
-        index = _choice_index(raw, len(shown.values))
+        index = _choice_index(key, len(shown.values))
         if index is None:
             understood = await state.read(turn, raw)
             if understood is not None:
@@ -321,6 +325,14 @@ def _page_starts(variables: Mapping[str, Any], page: int) -> list[int]:
     if page == 0 or len(starts) <= page:
         return [0]
     return starts[: page + 1]
+
+
+def menu_key(raw: str) -> str:
+    """A key typed as people number a list in a message ("1.", "1)", " 2 "), as the key."""
+    key = raw.strip()
+    if key[-1:] in MENU_KEY_ENDS and key[:-1].strip().isdigit():
+        return key[:-1].strip()
+    return key
 
 
 def _choice_index(raw: str, count: int) -> int | None:

@@ -119,7 +119,8 @@ class PermanentGraphApiError(GraphApiError, PermanentSendError):
 
 
 # Meta's error codes that no retry can fix (developers.facebook.com, Cloud API error codes).
-PERMANENT_CODES = frozenset({100, 131008, 131009, 131021, 131026, 131051, 132000, 132001})
+# 131047: more than 24 hours since she last wrote, by Meta's count; only she can reopen it.
+PERMANENT_CODES = frozenset({100, 131008, 131009, 131021, 131026, 131047, 131051, 132000, 132001})
 
 
 def _error(status: int, text: str) -> GraphApiError:

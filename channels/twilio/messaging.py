@@ -52,9 +52,10 @@ def to_message(form: MessageForm, kind: ChannelKind) -> InboundMessage:
         idempotency_key=f"twilio-message:{form.message_sid}",
         locale_hint=market_locale(phone),
         raw=form.model_dump(by_alias=True),
-        # Twilio blocks an SMS sender who texts STOP, CANCEL, END… and unblocks one who texts
-        # START or YES: we follow it, or every later SMS to her would fail.
-        opt_out=form.opt_out if kind is ChannelKind.SMS else None,
+        # Twilio blocks a sender who texts STOP, CANCEL, END… and unblocks one who texts START
+        # or YES (a Messaging Service's Advanced Opt-Out, its WhatsApp senders included): we
+        # follow it, or every later message to her would fail.
+        opt_out=form.opt_out,
     )
 
 

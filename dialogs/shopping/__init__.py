@@ -39,7 +39,7 @@ class ShoppingDialog:
             # The provider already stopped messaging her, whatever word she used ("CANCEL" on
             # the confirm screen): she is opted out here too, as by our STOP.
             return await self._command(msg, session, "stop")
-        if msg.opt_out is False and await self._opted_out(msg):
+        if msg.opt_out is False and await self._blocked_by_provider(msg):
             return await self._command(msg, session, "start")
         if intent.kind is IntentKind.LATE:
             return await self._late(msg, session)
@@ -66,7 +66,9 @@ class ShoppingDialog:
         base = Session("main", locale, vars=dict(session.vars) if session else {})
         turn = Turn(msg, base, self._t)
         if command == "stop":
-            await self._svc.customers.set_opted_out(msg.phone, opted_out=True)
+            # Remembered: only the provider that blocked her has its opt-in ("YES") undo it.
+            by = msg.provider if msg.opt_out is True else None
+            await self._svc.customers.set_opted_out(msg.phone, opted_out=True, by=by)
             return base, Reply(self._t(locale, "stop.done"), end=True, locale=locale)
         if command == "start":
             await self._svc.customers.set_opted_out(msg.phone, opted_out=False)
@@ -74,11 +76,13 @@ class ShoppingDialog:
         target = COMMAND_STATES[command]
         return await self.machine.show(turn, base.evolve(state=target, stack=("main",)))
 
-    async def _opted_out(self, msg: InboundMessage) -> bool:
-        """Whether she is opted out here. Only then does the provider's opt-in ("YES", which is
-        also an answer at Yes/No) replace her turn with START's welcome back."""
+    async def _blocked_by_provider(self, msg: InboundMessage) -> bool:
+        """Whether she is opted out here through this provider's own opt-out keyword. Only
+        then does its opt-in ("YES", which is also an answer at Yes/No) replace her turn with
+        START's welcome back: after our ACHA, which it never saw, her YES is an answer, and a
+        START word of ours (ANZA, START) opts her back in."""
         customer = await self._svc.customers.get(msg.phone)
-        return customer is not None and customer.opted_out
+        return customer is not None and customer.opted_out and customer.opted_out_by == msg.provider
 
     async def _late(self, msg: InboundMessage, session: Session | None) -> tuple[Session, Reply]:
         """A message that arrived after a newer one (or a day late): the main menu as it is

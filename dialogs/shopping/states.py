@@ -917,7 +917,11 @@ async def start_payment(svc: ShopServices, turn: Turn, order: Order, key: str, p
     if intent.method is Method.MOMO:
         return turn.t(f"{prefix}.momo", **values)
     if intent.method is Method.MPESA:
-        return turn.t(later(turn, f"{prefix}.mpesa"), **values)
+        # Her PIN prompt asks whole shillings: a total with cents is named as it will ask it.
+        asks = (
+            "" if intent.asked == order.total else turn.t("mpesa.asks", amount=intent.asked.short())
+        )
+        return turn.t(later(turn, f"{prefix}.mpesa"), asks=asks, **values)
     return turn.t(f"{prefix}.payment_failed", **values)
 
 

@@ -28,6 +28,8 @@ class Customer:
     name: str | None
     locale: str | None
     opted_out: bool = False
+    # The provider that also stopped messaging her (its opt-out keyword), None when only we did.
+    opted_out_by: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,9 +47,9 @@ class DeliveryPoint:
 CACHE_SECONDS = 3600
 # A new caller's first screen asks for them: prepared, no ORM session.
 CUSTOMER_BY_PHONE: Final = Prepared(
-    lambda _dialect: select(customers.c.name, customers.c.locale, customers.c.opted_out).where(
-        customers.c.phone == bindparam("phone")
-    )
+    lambda _dialect: select(
+        customers.c.name, customers.c.locale, customers.c.opted_out, customers.c.opted_out_by
+    ).where(customers.c.phone == bindparam("phone"))
 )
 
 
@@ -63,11 +65,20 @@ class CustomerService:
         raw = await self._cache.recall(key)
         if raw is not None:
             doc = json.loads(raw)
-            return Customer(phone, doc["name"], doc["locale"], doc["opted_out"]) if doc else None
+            if not doc:
+                return None
+            return Customer(
+                phone, doc["name"], doc["locale"], doc["opted_out"], doc.get("opted_out_by")
+            )
         rows = await self._db.fetch(CUSTOMER_BY_PHONE, phone=phone.e164)
         found = None if not rows else Customer(phone, *rows[0])
         doc = (
-            {"name": found.name, "locale": found.locale, "opted_out": found.opted_out}
+            {
+                "name": found.name,
+                "locale": found.locale,
+                "opted_out": found.opted_out,
+                "opted_out_by": found.opted_out_by,
+            }
             if found
             else {}
         )
@@ -94,9 +105,10 @@ class CustomerService:
         """Remember the language a customer picked, for every channel and later sessions."""
         await self._upsert(phone, locale=locale)
 
-    async def set_opted_out(self, phone: Phone, opted_out: bool) -> None:
-        """STOP / START: whether the customer receives notifications they did not ask for."""
-        await self._upsert(phone, opted_out=opted_out)
+    async def set_opted_out(self, phone: Phone, opted_out: bool, *, by: str | None = None) -> None:
+        """STOP / START: whether the customer receives notifications they did not ask for;
+        `by`: the provider that stopped messaging her too (its own opt-out keyword)."""
+        await self._upsert(phone, opted_out=opted_out, opted_out_by=by if opted_out else None)
 
     async def set_delivery_point(self, phone: Phone, where: DeliveryPoint) -> None:
         """Where this customer's orders are delivered from now on (routes need a point)."""

@@ -283,7 +283,17 @@ class NotificationService:
             )
 
     async def mark_failed_permanently(self, delivery: Delivery, error: str) -> None:
+        """The provider refused it for good. A WhatsApp message with an SMS provider to fall
+        back on (a notice, a receipt) is queued again by SMS, due now, as when its failure is
+        reported later: a refusal at send time (131047, her window closed by Meta's count;
+        131026, undeliverable) must not leave her untold."""
         async with self._db.transaction() as s:
+            fallback = delivery.payload.get("sms_fallback")
+            if delivery.kind in WINDOWED_KINDS and isinstance(fallback, str):
+                await self._requeue_by_sms_in(
+                    s, delivery.id, fallback, f"{delivery.provider} refused it: {error}"[:1000]
+                )
+                return
             await s.execute(
                 update(deliveries)
                 .where(deliveries.c.id == delivery.id)
@@ -354,21 +364,26 @@ class NotificationService:
         fallback = row.payload.get("sms_fallback") if row is not None else None
         if row is None or not isinstance(fallback, str):
             return False
+        await self._requeue_by_sms_in(s, row.id, fallback, f"{provider} reported it failed")
+        return True
+
+    async def _requeue_by_sms_in(
+        self, s: AsyncSession, delivery_id: uuid.UUID, fallback: str, why: str
+    ) -> None:
         now = self._clock.now()
         await s.execute(
             update(deliveries)
-            .where(deliveries.c.id == row.id)
+            .where(deliveries.c.id == delivery_id)
             .values(
                 provider=fallback,
                 kind=ChannelKind.SMS.value,
                 status=DeliveryStatus.QUEUED.value,
                 provider_message_id=None,
                 next_attempt_at=now,
-                last_error=f"{provider} reported it failed; sent by SMS instead",
+                last_error=f"{why}; sent by SMS instead",
                 updated_at=now,
             )
         )
-        return True
 
     async def for_recipient(self, to: Phone) -> list[Delivery]:
         async with self._db.transaction() as s:

@@ -321,6 +321,15 @@ class PaymentIntent:
         return self.id.hex
 
     @property
+    def asked(self) -> Money:
+        """What the customer's own prompt asks her to pay: M-Pesa's STK push takes whole
+        shillings, so a total with cents is asked rounded up (rails/mpesa.py)."""
+        if self.method is Method.MPESA and self.direction is Direction.COLLECT:
+            whole = self.amount.amount.to_integral_value(rounding=ROUND_CEILING)
+            return Money(whole, self.amount.currency)
+        return self.amount
+
+    @property
     def refund_of(self) -> uuid.UUID | None:
         found = self.details.get("refund_of")
         return uuid.UUID(found) if found else None

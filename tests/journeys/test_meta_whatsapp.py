@@ -500,3 +500,15 @@ async def test_a_keyword_with_a_question_mark_is_still_the_keyword(
     answer = await juma.say(keyword)
 
     assert answer.text.startswith(("Bado huna oda.", "Agiza bidhaa kwa simu yako"))
+
+
+@pytest.mark.parametrize("typed", ["1.", "1)", " 1 "])
+async def test_a_number_typed_as_a_list_is_numbered_is_the_choice(
+    juma: WhatsAppUser, typed: str
+) -> None:
+    """'1.' typed under the menu got 'Tafadhali chagua namba kwenye orodha.' above it."""
+    await juma.say("habari")
+
+    answer = await juma.say(typed)
+
+    assert "Tambi na Pasta" in [choice["title"] for choice in answer.choices]

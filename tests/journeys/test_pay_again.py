@@ -67,8 +67,8 @@ async def test_a_cancelled_mpesa_prompt_is_paid_again_from_my_orders_once(
     again = await juma.choose("tena")
     assert again.kind == "END"
     assert again.body == (
-        f"Oda {order.reference}: weka PIN yako ya M-Pesa kwenye ujumbe kulipa KES 2,521.26. "
-        "Tutakutumia risiti kwa SMS."
+        f"Oda {order.reference}: weka PIN yako ya M-Pesa kwenye ujumbe kulipa KES 2,521.26 "
+        "(M-Pesa itaomba KES 2,522). Tutakutumia risiti kwa SMS."
     )
     # Africa's Talking repeats the request: the same answer, no third prompt.
     assert (await juma.resend()).body == again.body

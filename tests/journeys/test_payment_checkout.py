@@ -48,8 +48,8 @@ async def test_a_kenyan_retailer_pays_by_mpesa_end_to_end(
     [order] = await services.orders.recent(Phone(JUMA))
     assert done.kind == "END"
     assert done.body == (
-        f"Oda {order.reference} imewekwa. Jumla KES 2,521.26. Weka PIN yako ya M-Pesa kwenye "
-        "ujumbe kulipa. Tutakutumia risiti kwa SMS."
+        f"Oda {order.reference} imewekwa. Jumla KES 2,521.26 (M-Pesa itaomba KES 2,522). Weka "
+        "PIN yako ya M-Pesa kwenye ujumbe kulipa. Tutakutumia risiti kwa SMS."
     )
     # Africa's Talking retries the last request: the same screen, no second STK push.
     assert (await juma.resend()).body == done.body
@@ -168,7 +168,9 @@ async def test_sms_checkout_shares_the_dialog_and_pays_by_mpesa(
     # One text places and confirms it; no separate order confirmation SMS follows it.
     [placed] = await juma.send("1")
     [order] = await services.orders.recent(Phone(JUMA))
-    assert placed.startswith(f"Oda {order.reference} imewekwa. Jumla KES 2,521.26. Weka PIN")
+    assert placed.startswith(
+        f"Oda {order.reference} imewekwa. Jumla KES 2,521.26 (M-Pesa itaomba KES 2,522). Weka PIN"
+    )
 
     target, body = fakes.daraja.pay(fakes.daraja.push_for("254711000001"))
     await gateway.post(target, data=body, headers={"Content-Type": "application/json"})

@@ -69,7 +69,9 @@ async def test_juma_pays_by_mpesa_on_whatsapp(
     placed = await juma.choose("Thibitisha")
 
     [order] = await services.orders.recent(JUMA)
-    assert placed.startswith(f"Oda {order.reference} imewekwa. Jumla KES 2,521.26. Weka PIN")
+    assert placed.startswith(
+        f"Oda {order.reference} imewekwa. Jumla KES 2,521.26 (M-Pesa itaomba KES 2,522). Weka PIN"
+    )
     # the receipt comes here while his 24-hour window is open, by SMS once it has closed
     assert placed.endswith(" Tutakutumia risiti hapa, au kwa SMS.")
     push = fakes.daraja.push_for("254711000001")

@@ -119,6 +119,27 @@ async def test_ngozi_orders_by_sms_and_gets_one_text_confirming_it_not_two(
     assert (await ngozi_sms.text("Hi")).startswith("Welcome to OmniRoute")
 
 
+async def test_a_number_written_as_a_list_is_numbered_is_the_choice(
+    ngozi_sms: SmsPhone, services: Services
+) -> None:
+    """'1.' or '1)' (a choice as people number a list in a message) got 'Choose a number
+    from the list' above the same menu; at the promo-code prompt the text stays as typed."""
+    assert (await ngozi_sms.text("Hi")).startswith("Welcome to OmniRoute")
+    assert "1. Noodles & Pasta" in await ngozi_sms.text("1.")
+    assert "1. Indomie Chicken 40x70g NGN 9,300" in await ngozi_sms.text(" 1) ")
+    assert "Enter quantity:" in await ngozi_sms.text("1 .")
+    assert (await ngozi_sms.text("3")).startswith("Added 3 x Indomie Chicken 40x70g.")
+    assert f"Total {TOTAL}" in await ngozi_sms.text("3)")
+    assert "promo code" in (await ngozi_sms.text("2.")).lower()
+    assert (await ngozi_sms.text("1.")).startswith("Code 1. is not valid.")
+    assert f"Total {TOTAL}" in await ngozi_sms.text("0")
+    assert "1. Pay on delivery" in await ngozi_sms.text("1.")
+    assert f"Place order for {TOTAL}, pay on delivery?" in await ngozi_sms.text("1)")
+    [placed] = await ngozi_sms.send("1.")
+    [order] = await services.orders.recent(Phone(NGOZI))
+    assert placed.startswith(f"Order {order.reference} placed.")
+
+
 async def test_ussd_order_gets_its_sms_confirmation_through_africastalking(
     gateway: Client, services: Services, fake_at: FakeAfricasTalking
 ) -> None:

@@ -173,6 +173,104 @@ class TestMeta:
             DeliveryStatus.SENT,
         )
 
+    @pytest.mark.parametrize(
+        ("code", "title", "details"),
+        [
+            (
+                131047,
+                "Re-engagement message",
+                "Message failed to send because more than 24 hours have passed since the"
+                " customer last replied to this number.",
+            ),
+            (131026, "Message Undeliverable", "Message Undeliverable."),
+        ],
+    )
+    async def test_a_notice_whatsapp_refuses_when_sent_is_texted_instead(
+        self,
+        client: TestClient[Any, Any],
+        services: Services,
+        fake_graph: FakeGraphApi,
+        fake_at: FakeAfricasTalking,
+        clock: SteppedClock,
+        code: int,
+        title: str,
+        details: str,
+    ) -> None:
+        """The Graph API refused the notice outright (HTTP 400 with Meta's error: 131047, by
+        its count her window had closed; 131026, undeliverable). It was marked failed and she
+        was never told her order was on its way; it now goes by SMS once, as when Meta
+        reports the failure later."""
+        await services.delivery.stop()
+        ngozi = WhatsAppUser(
+            client,
+            fake_graph,
+            flush=services.delivery.send_due,
+            now=lambda: int(clock.now().timestamp()),
+            number=NGOZI.e164,
+        )
+        await ngozi.say("hi")
+        for label in ("Shop", "Noodles", "Indomie Chicken"):
+            await ngozi.tap(label)
+        await ngozi.say("3")
+        for label in ("Checkout", "Choose payment", "Pay on delivery", "Confirm"):
+            await ngozi.tap(label)
+        reference = await placed(services, NGOZI)
+        texted = len(fake_at.sent_to(NGOZI.e164))
+        sent = len(fake_graph.sent)
+
+        fake_graph.fail_next(400, code, f"(#{code}) {title}", details)
+        await tell(services, reference, NoticeKind.OUT_FOR_DELIVERY)
+        await services.delivery.send_due()
+        await services.delivery.send_due()
+
+        assert len(fake_graph.sent) == sent
+        assert [m.message for m in fake_at.sent_to(NGOZI.e164)[texted:]] == [
+            f"OmniRoute: order {reference} is on its way to you."
+        ]
+        told = (await services.notifications.for_recipient(NGOZI))[-1]
+        assert (told.provider, told.kind, told.status) == (
+            "africastalking",
+            "sms",
+            DeliveryStatus.SENT,
+        )
+
+    async def test_a_notice_whatsapp_cannot_take_for_now_is_retried_on_whatsapp(
+        self,
+        client: TestClient[Any, Any],
+        services: Services,
+        fake_graph: FakeGraphApi,
+        fake_at: FakeAfricasTalking,
+        clock: SteppedClock,
+    ) -> None:
+        """A temporary refusal (130429, the throughput limit) is tried again on WhatsApp,
+        not texted."""
+        await services.delivery.stop()
+        ngozi = WhatsAppUser(
+            client,
+            fake_graph,
+            flush=services.delivery.send_due,
+            now=lambda: int(clock.now().timestamp()),
+            number=NGOZI.e164,
+        )
+        await ngozi.say("hi")
+        for label in ("Shop", "Noodles", "Indomie Chicken"):
+            await ngozi.tap(label)
+        await ngozi.say("3")
+        for label in ("Checkout", "Choose payment", "Pay on delivery", "Confirm"):
+            await ngozi.tap(label)
+        reference = await placed(services, NGOZI)
+        texted = len(fake_at.sent_to(NGOZI.e164))
+
+        fake_graph.fail_next(400, 130429, "(#130429) Rate limit hit")
+        await tell(services, reference, NoticeKind.OUT_FOR_DELIVERY)
+        clock.advance(60)
+        await services.delivery.send_due()
+
+        assert fake_graph.sent_to(ngozi.wa_id)[-1].text == (
+            f"OmniRoute: order {reference} is on its way to you."
+        )
+        assert len(fake_at.sent_to(NGOZI.e164)) == texted
+
     async def test_a_ussd_order_of_someone_who_also_writes_on_whatsapp_is_told_by_sms(
         self,
         client: TestClient[Any, Any],

@@ -57,7 +57,9 @@ async def order_by_mpesa(juma: WhatsAppUser, services: Services) -> str:
         await juma.tap(label)
     done = await juma.tap("Thibitisha")
     [order] = await services.orders.recent(JUMA)
-    assert f"Oda {order.reference} imewekwa. Jumla KES 2,521.26." in done.text
+    # his PIN prompt asks whole shillings, rounded up: the text names what it will ask
+    placed = f"Oda {order.reference} imewekwa. Jumla KES 2,521.26 (M-Pesa itaomba KES 2,522)."
+    assert placed in done.text
     # the receipt comes here while his window is open, by SMS once it has closed
     assert done.text.endswith(" Tutakutumia risiti hapa, au kwa SMS.")
     return order.reference

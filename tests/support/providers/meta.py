@@ -256,14 +256,19 @@ class FakeGraphApi(LoopbackFake):
         }
         return Settings(_env_file=None, **values)
 
-    def fail_next(self, http_status: int = 500, code: int = 2, message: str = "") -> None:
-        """The next send gets this Graph error (code 2: "Service temporarily unavailable")."""
-        error = {
+    def fail_next(
+        self, http_status: int = 500, code: int = 2, message: str = "", details: str = ""
+    ) -> None:
+        """The next send gets this Graph error (code 2: "Service temporarily unavailable");
+        `details` is Meta's `error_data.details`, as WhatsApp's errors carry."""
+        error: dict[str, Any] = {
             "message": message or "(#2) Service temporarily unavailable",
             "type": "OAuthException",
             "code": code,
             "fbtrace_id": "AbCdEfGhIjKlMnOpQrStUv",
         }
+        if details:
+            error["error_data"] = {"messaging_product": "whatsapp", "details": details}
         self._failures.append((http_status, {"error": error}))
 
     async def wait_for(self, count: int, timeout: float = 5.0) -> list[SentWhatsApp]:

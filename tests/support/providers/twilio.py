@@ -152,10 +152,14 @@ def whatsapp_body(
     message_type: str = "text",
     extra: tuple[tuple[str, str], ...] = (),
     media: tuple[str, str] | None = None,
+    opt_out_type: str | None = None,
 ) -> bytes:
     """An incoming WhatsApp message as Twilio's Messaging webhook posts it (`whatsapp:` addresses;
     `extra` carries a button's or a location's fields, placed before `Body`; `media` is one
-    attachment's content type and URL)."""
+    attachment's content type and URL; `opt_out_type` as for `sms_body`: a WhatsApp sender in a
+    Messaging Service with Advanced Opt-Out)."""
+    opt_out = [] if opt_out_type is None else [("OptOutType", opt_out_type)]
+    service = [] if opt_out_type is None else [("MessagingServiceSid", MESSAGING_SERVICE_SID)]
     fields = [
         *([("MediaContentType0", media[0])] if media else []),
         ("SmsMessageSid", message_sid),
@@ -165,9 +169,11 @@ def whatsapp_body(
         ("SmsSid", message_sid),
         ("WaId", phone.removeprefix("+")),
         ("SmsStatus", "received"),
+        *opt_out,
         *extra,
         ("Body", text),
         ("To", f"whatsapp:{WHATSAPP_NUMBER}"),
+        *service,
         ("NumSegments", "1"),
         ("ReferralNumMedia", "0"),
         ("MessageSid", message_sid),
@@ -370,7 +376,7 @@ class TwilioChat:
     async def send(
         self, text: str, *, message_sid: str | None = None, opt_out_type: str | None = None
     ) -> str:
-        """`opt_out_type`: Twilio's Advanced Opt-Out read `text` as one of its keywords (SMS)."""
+        """`opt_out_type`: Twilio's Advanced Opt-Out read `text` as one of its keywords."""
         return await self._post(self._body(text, message_sid or new_message_sid(), opt_out_type))
 
     async def choose(self, label_part: str) -> str:
@@ -414,7 +420,11 @@ class TwilioChat:
     def _body(self, text: str, message_sid: str, opt_out_type: str | None = None) -> bytes:
         if self.kind == "whatsapp":
             return whatsapp_body(
-                text, phone=self.number, message_sid=message_sid, profile_name=self.profile_name
+                text,
+                phone=self.number,
+                message_sid=message_sid,
+                profile_name=self.profile_name,
+                opt_out_type=opt_out_type,
             )
         return sms_body(text, phone=self.number, message_sid=message_sid, opt_out_type=opt_out_type)
 

@@ -290,6 +290,33 @@ async def test_yes_with_opt_in_from_a_retailer_never_opted_out_still_answers_yes
     assert (await services.orders.cart(NGOZI, LAGOS)).quantity_of(INDOMIE) == 5
 
 
+async def test_yes_after_opting_out_with_acha_only_answers_yes(
+    twilio: TwilioWebhooks, services: Services
+) -> None:
+    """Juma opted out with our Swahili ACHA, a word Twilio does not know (it never blocked
+    him). Answering 'Ongeza 5 x …? 1. Ndiyo 2. Hapana' with YES, which Twilio tags as an
+    opt-in, he got 'Karibu tena' above the menu, his answer dropped. Twilio's tag means
+    nothing to an opt-out it never saw: YES is his answer, and he stays opted out until he
+    sends a START word (ANZA, START)."""
+    chat = TwilioChat(twilio, JUMA.e164, kind="sms")
+    await chat.send("ACHA")
+    assert (await services.customers.get(JUMA)).opted_out  # type: ignore[union-attr]
+    await chat.send("habari")
+    asked = await chat.send("nataka katoni 5 za indomie chicken")
+    assert asked.endswith("1. Ndiyo\n2. Hapana"), asked
+
+    answer = await chat.send("YES", opt_out_type="START")
+
+    assert answer.startswith("Umeongeza 5 x Indomie Chicken 40x70g."), answer
+    assert (await services.orders.cart(JUMA, RegionCode.NAIROBI)).quantity_of(INDOMIE) == 5
+    customer = await services.customers.get(JUMA)
+    assert customer is not None
+    assert customer.opted_out
+    back = await chat.send("ANZA", opt_out_type=None)
+    assert back.startswith("Karibu tena"), back
+    assert not (await services.customers.get(JUMA)).opted_out  # type: ignore[union-attr]
+
+
 async def test_cancel_without_twilios_opt_out_type_does_not_opt_her_out(
     twilio: TwilioWebhooks, services: Services
 ) -> None:
@@ -302,6 +329,38 @@ async def test_cancel_without_twilios_opt_out_type_does_not_opt_her_out(
 
     customer = await services.customers.get(NGOZI)
     assert customer is None or not customer.opted_out
+
+
+async def test_cancel_that_twilio_reads_as_stop_on_whatsapp_opts_her_out(
+    twilio: TwilioWebhooks, services: Services
+) -> None:
+    """Advanced Opt-Out covers a Messaging Service's WhatsApp senders too: after CANCEL
+    (OptOutType=STOP) Twilio sends her nothing more, yet she was asked the same question again
+    and every notice to her failed. She is opted out here too, nothing added."""
+    chat = TwilioChat(twilio, NGOZI.e164, kind="whatsapp")
+    assert await chat.send("I want 5 cartons of Indomie Chicken") == TYPED_ORDER
+
+    assert await chat.send("CANCEL", opt_out_type="STOP") == STOPPED
+
+    customer = await services.customers.get(NGOZI)
+    assert customer is not None
+    assert customer.opted_out
+    assert (await services.orders.cart(NGOZI, LAGOS)).is_empty
+    assert await session_of(services, "whatsapp") is None
+
+
+async def test_yes_that_twilio_reads_as_start_on_whatsapp_opts_her_back_in(
+    twilio: TwilioWebhooks, services: Services
+) -> None:
+    chat = TwilioChat(twilio, NGOZI.e164, kind="whatsapp")
+    await chat.send("CANCEL", opt_out_type="STOP")
+
+    reply = await chat.send("YES", opt_out_type="START")
+
+    assert reply == "Welcome back: you will get order updates again.\n" + WELCOME
+    customer = await services.customers.get(NGOZI)
+    assert customer is not None
+    assert not customer.opted_out
 
 
 # --- a webhook delivered twice -----------------------------------------------------------------
