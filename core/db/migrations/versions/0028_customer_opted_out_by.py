@@ -2,7 +2,7 @@
 (Twilio's Advanced Opt-Out), None when she opted out only with us (ACHA), so that provider's
 opt-in tag on a later YES opts her back in only when it had blocked her
 
-Revision ID: 0037
+Revision ID: 0028
 Revises: 0027
 Create Date: 2026-12-05 07:15:00.000000
 """
@@ -12,7 +12,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0037"
+revision: str = "0028"
 down_revision: str | None = "0027"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
