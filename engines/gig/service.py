@@ -7,6 +7,7 @@ workers accepting, a worker accepting while the offer expires) leave exactly one
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 import uuid
 from collections.abc import Sequence
@@ -609,7 +610,10 @@ class GigService:
                 for t in tasks
                 if not offerable(t, w.region, shifts[w.id], now)
             }
-        plan = allocate(
+        # The solve takes up to seconds: in a thread, so that the event loop (every channel's
+        # requests) goes on meanwhile; CP-SAT lets go of the GIL while it searches.
+        plan = await asyncio.to_thread(
+            allocate,
             [
                 WorkerCandidate(
                     w.id,
@@ -622,7 +626,7 @@ class GigService:
                 for w in workers
             ],
             [TaskCandidate(t.id, t.first_point, t.units) for t in tasks],
-            excluded,
+            frozenset(excluded),
         )
         made: list[Offer] = []
         for task_id, worker_id in plan.items():
