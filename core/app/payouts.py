@@ -70,6 +70,7 @@ KEY_PREFIX = "payout:"
 NO_ANSWER = "the rail did not answer in time"
 RETURNED = "returned by the payee's bank"
 CARRIED = "nothing to send: carried into the next payout"
+LEDGER_REFUSED = "ledger: "
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,13 +108,16 @@ def whole_units_due(
 
 
 def really_sent(order: PayoutOrder | None, earned: Money, *, failed: bool) -> Decimal:
-    """What an earlier M-Pesa payout sent (or may still send): nothing when it failed for good
-    (the rail refused every attempt, or the wallet could not hold it: its money is still in the
-    wallet), else the whole shillings of its amount. A payout given up unanswered counts as
-    sent: the rail may still have paid it."""
+    """What an earlier M-Pesa payout sent (or may still send): nothing when the rail refused it
+    for good (every attempt: its money is still in the wallet, to go with the next payout), else
+    the whole shillings of its amount. Not sent again either: a payout given up unanswered (the
+    rail may still have paid it) or one the wallet could not hold (the money is not there: asked
+    for again, it would take the next day's payout down with it)."""
     if order is None:  # sent before payout orders existed: settled as it was then
         return Decimal(0) if failed else sendable(earned, Method.MPESA_B2C).amount
-    if order.status is PayoutOrderStatus.FAILED and order.reason != NO_ANSWER:
+    if order.status is PayoutOrderStatus.FAILED and not (
+        order.reason == NO_ANSWER or (order.reason or "").startswith(LEDGER_REFUSED)
+    ):
         return Decimal(0)
     return sendable(order.amount, Method.MPESA_B2C).amount
 
@@ -239,7 +243,9 @@ class PayoutDesk:
             )
         except TransferRefusedError as refused:
             # The wallet holds less than the payout (paid some other way meanwhile).
-            return await self._close(claimed, PayoutOrderStatus.FAILED, f"ledger: {refused}")
+            return await self._close(
+                claimed, PayoutOrderStatus.FAILED, f"{LEDGER_REFUSED}{refused}"
+            )
         intent = await self._payments.pay(
             CreatePayment(
                 idempotency_key=claimed.intent_key(attempt),

@@ -362,6 +362,32 @@ async def test_a_status_query_about_a_b2c_daraja_never_got_settles_nothing(
     assert await events(services, "PaymentSucceeded") == []
 
 
+async def test_a_payout_given_up_unanswered_is_not_sent_again_with_the_next_one(
+    gateway: Client, services: Services, fakes: PaymentFakes, clock: SteppedClock
+) -> None:
+    """Daraja never answered day 1's B2C (given up: it may yet have paid): day 2's payout sends
+    day 2's pay alone, and the late success of day 1 then leaves nothing owed twice."""
+    assert services.money is not None
+    assert services.payouts is not None
+    desk = services.payouts
+    await a_day_of_deliveries(services, day=1)
+    await pay_drivers(services, RegionCode.NAIROBI, services.clock.now().date())
+    clock.advance(desk.answer_within.total_seconds() + 60)
+    assert await desk.sweep() == (0, 1)
+
+    await a_day_of_deliveries(services, day=2)
+    [row] = (await pay_drivers(services, RegionCode.NAIROBI, services.clock.now().date())).sent
+    assert (row["amount"], "resends" in row) == ("245.00", False)
+    assert [b2c.body["Amount"] for b2c in fakes.daraja.payouts] == [245, 245]
+    for b2c in fakes.daraja.payouts:
+        target, body = fakes.daraja.b2c_result(b2c)
+        await gateway.post(target, data=body, headers={"Content-Type": "application/json"})
+    await flush_outbox(services)
+    wallet = await services.money.payouts.wallet("driver", WANJIKU, "KES")
+    assert wallet.balance == Money(Decimal("0.00"), "KES")
+    assert wallet.balances.debits_posted == Decimal(490)
+
+
 async def test_a_b2c_the_rail_never_answers_is_given_up_and_its_hold_released(
     gateway: Client, services: Services, fakes: PaymentFakes, clock: SteppedClock
 ) -> None:
