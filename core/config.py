@@ -11,6 +11,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from core.bus.port import MAX_ATTEMPTS
 from core.db.database import MAX_OVERFLOW, POOL_SIZE
+from core.phone import Phone
+from core.region import RegionCode
 
 # What each backend URL may start with: the database layer's async drivers only (a managed
 # PostgreSQL's `postgres://` or `postgresql://` would load a driver that is not installed).
@@ -113,6 +115,9 @@ class Settings(BaseSettings):
     # Who is told by SMS when a driver needs help (three wrong codes, a reported problem).
     operator_phone: str | None = None
     gig_offer_ttl_seconds: int = Field(default=300, gt=0)
+    # The voice number each region's drivers call for the IVR, named in the SMS of a route
+    # offered while they are not on the line: {"nairobi": "+254709000000", ...}.
+    driver_lines: dict[str, str] = Field(default_factory=dict)
     gig_sweep_seconds: float = Field(default=30.0, gt=0)
     # Credit reminders and late fees: a pass every so often on every gateway, each credit's
     # reminder once (see core/app/credit_daily.py); none before this local hour.
@@ -159,6 +164,18 @@ class Settings(BaseSettings):
                 )
             found.append(origin.lower())
         return ",".join(found)
+
+    @field_validator("driver_lines")
+    @classmethod
+    def _driver_lines(cls, lines: dict[str, str]) -> dict[str, str]:
+        """Checked at start-up: a wrong number would be texted to every driver offered a route."""
+        checked = {}
+        for name, number in lines.items():
+            if name not in {r.value for r in RegionCode}:
+                known = ", ".join(r.value for r in RegionCode)
+                raise ValueError(f"{name!r} is not a region: expected one of {known}")
+            checked[name] = Phone.parse(number).e164  # refused unless E.164
+        return checked
 
     @property
     def allowed_origins(self) -> tuple[str, ...]:

@@ -52,7 +52,7 @@ from core.messages import ChannelContext, MessageSender, OutboundMessage
 from core.objects import ObjectStore
 from core.phone import Phone
 from core.pipeline import Pipeline
-from core.region import UnsupportedRegionError, region_for_phone
+from core.region import RegionCode, UnsupportedRegionError, region_for_phone
 from dialogs.driver import DriverDialog
 from dialogs.roles import RoleDialog
 from dialogs.shopping import ShoppingDialog, ShopServices
@@ -249,7 +249,10 @@ def build_services(
         ),
     )
     operator = Phone.parse(settings.operator_phone) if settings.operator_phone else None
-    notices = DriverNotices(notifications, customers, translate, settings.sms_provider, operator)
+    lines = {RegionCode(r): Phone.parse(n) for r, n in settings.driver_lines.items()}
+    notices = DriverNotices(
+        notifications, customers, translate, settings.sms_provider, operator, lines=lines
+    )
     gig = GigService(
         db,
         clock,

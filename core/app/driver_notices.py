@@ -7,7 +7,7 @@ the deliveries outbox like every other notification, once per dedupe key.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date
 from typing import Final
 
@@ -18,9 +18,9 @@ from core.gsm7 import gsm7_length, is_gsm7
 from core.i18n import Translator
 from core.messages import ChannelKind, OutboundMessage, Reply
 from core.phone import Phone
-from core.region import market_locale
+from core.region import RegionCode, market_locale, zone
 from engines.customers import CustomerService
-from engines.gig import Incident, Task, TaskStop, Worker
+from engines.gig import Incident, Offer, Task, TaskStop, Worker
 from engines.notifications import NotificationService
 
 log = structlog.get_logger(__name__)
@@ -39,7 +39,10 @@ class DriverNotices:
         translate: Translator,
         provider: str,
         operator: Phone | None,
+        *,
+        lines: Mapping[RegionCode, Phone] | None = None,
     ) -> None:
+        self._lines = dict(lines or {})
         self._notifications = notifications
         self._customers = customers
         self._t = translate
@@ -96,6 +99,23 @@ class DriverNotices:
         locale = worker.locale or market_locale(worker.phone) or "en"
         text = self._t(locale, "sms.route_cancelled", task=task.reference)
         await self._text_driver(s, worker, text, locale, f"route-cancelled:{task.id}")
+
+    async def route_offered(
+        self, s: AsyncSession, worker: Worker, task: Task, offer: Offer
+    ) -> None:
+        locale = worker.locale or market_locale(worker.phone) or "en"
+        line = self._lines.get(task.region)
+        leaves = max(task.departure, offer.offered_at).astimezone(zone(task.region))
+        text = self._t(
+            locale,
+            "sms.route_offered",
+            reference=task.reference,
+            count=len(task.stops),
+            time=f"{leaves:%H:%M}",
+            line=line.e164 if line else self._t(locale, "sms.drivers_line"),
+            minutes=round((offer.expires_at - offer.offered_at).total_seconds() / 60),
+        )
+        await self._text_driver(s, worker, text, locale, f"route-offered:{offer.id}")
 
     async def _text_driver(
         self, s: AsyncSession, worker: Worker, text: str, locale: str, key: str

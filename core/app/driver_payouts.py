@@ -17,6 +17,7 @@ from core.app.payouts import (
     Payee,
     PayoutDesk,
     pays_whole_units,
+    really_sent,
     whole_units_due,
 )
 from core.config import Settings
@@ -78,6 +79,55 @@ class PayReport:
         }
 
 
+@dataclass(slots=True)
+class _Account:
+    """A driver's payouts in their order: what they earned and what they really sent, so that
+    on M-Pesa (whole shillings) each payout sends the whole shillings not sent yet, the money of
+    a payout that failed for good included (once: the next payout counts what this one sends)."""
+
+    whole_units: bool
+    earned: Decimal = Decimal(0)
+    paid: Decimal = Decimal(0)
+    unsent: list[str] = field(default_factory=list)  # failed for good, not yet sent again
+
+    def due(self, earned: Money) -> tuple[Money, Money]:
+        if not self.whole_units:
+            return earned, Money(Decimal(0), earned.currency)
+        return whole_units_due(self.earned, self.paid, earned)
+
+    def closed(
+        self, source: str, order: PayoutOrder | None, earned: Money, *, failed: bool
+    ) -> None:
+        """A payout not sent from this run: paid, failed, or on its way."""
+        self.earned += earned.amount
+        if not self.whole_units:
+            return
+        sent = really_sent(order, earned, failed=failed)
+        self.paid += sent
+        if failed and sent == 0:
+            self.unsent.append(source)
+        elif sent > 0:
+            self.unsent.clear()
+
+    def sent(
+        self, order: PayoutOrder, earned: Money, due: Money, row: dict[str, str]
+    ) -> dict[str, str]:
+        """The payout this run sends (or an earlier run recorded): the report's row for it."""
+        self.earned += earned.amount
+        if not self.whole_units:
+            return row
+        row = dict(row)
+        if order.amount != due:  # recorded by an earlier run: it stands
+            carried = self.earned - self.paid - order.amount.amount
+            row["carried"] = str(Money(carried, earned.currency).amount)
+        elif self.unsent and due.amount > 0:
+            # what they did not send goes out with this one; the report says so
+            row["resends"] = " ".join(self.unsent)
+            self.unsent.clear()
+        self.paid += really_sent(order, earned, failed=False)
+        return row
+
+
 def _desk(services: Services) -> PayoutDesk:
     assert services.payouts is not None, "payouts need the payments and money services"
     return services.payouts
@@ -94,31 +144,32 @@ async def pay_drivers(services: Services, region: RegionCode, day: date) -> PayR
     for worker in await gig.workers(region):
         await gig.settle(worker.id, day)
         payee = Payee("driver", worker.phone, worker.name, worker.region, worker.bank)
-        earned_before = Decimal(0)
+        account = _Account(pays_whole_units(worker.region))
         for payout_id, earned, earned_on, status in await gig.payouts(worker.id):
-            amount, carried = earned, Money(Decimal(0), earned.currency)
-            if pays_whole_units(worker.region):
-                amount, carried = whole_units_due(earned_before, earned)
-            earned_before += earned.amount
-            if status != PayoutStatus.PENDING.value or earned_on > day:
-                continue
             source = f"gig:{payout_id}"
-            row = _row(str(worker.id), payee, amount) | {
+            known = await desk.orders.by_source(source)
+            amount, carried = account.due(earned)
+            row = {
                 "earned_on": earned_on.isoformat(),
                 "earned": str(earned.amount),
                 "carried": str(carried.amount),
             }
-            if earned_on < day:
-                # Only one recorded before (a payout from before payout orders may still be
-                # on its way: never sent a second time from here).
-                order = await desk.orders.by_source(source)
-                if order is None:
-                    continue
-                if order.status not in SENDABLE:
-                    report.add(order, row)
-                    continue
+            if status != PayoutStatus.PENDING.value or earned_on > day:
+                account.closed(source, known, earned, failed=status == PayoutStatus.FAILED.value)
+                continue
+            # An earlier day's: only one recorded before (a payout from before payout orders
+            # may still be on its way: never sent a second time from here).
+            if earned_on < day and (known is None or known.status not in SENDABLE):
+                if known is not None:
+                    report.add(known, _row(str(worker.id), payee, known.amount) | row)
+                account.closed(source, known, earned, failed=False)
+                continue
             order = await desk.pay(payee, amount, source, earn=True, earned=earned)
-            report.add(order, row)
+            report.add(
+                order,
+                _row(str(worker.id), payee, order.amount)
+                | account.sent(order, earned, amount, row),
+            )
     return report
 
 

@@ -70,6 +70,7 @@ KEY_PREFIX = "payout:"
 NO_ANSWER = "the rail did not answer in time"
 RETURNED = "returned by the payee's bank"
 CARRIED = "nothing to send: carried into the next payout"
+LEDGER_REFUSED = "ledger: "
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,20 +89,37 @@ def pays_whole_units(region: RegionCode) -> bool:
     return PAYOUT_METHODS.get(region) is Method.MPESA_B2C
 
 
-def whole_units_due(earned_before: Decimal, earned: Money) -> tuple[Money, Money]:
+def whole_units_due(
+    earned_before: Decimal, sent_before: Decimal, earned: Money
+) -> tuple[Money, Money]:
     """What a payout on a whole-units rail sends, and what it leaves carried to the next one,
-    given all the payee earned in payouts before it: together they pay the whole units of
-    everything earned so far, so the cents of one day go out with a later day's payout.
+    given all the payee earned in payouts before it and what those payouts really sent: together
+    they pay the whole units of everything earned so far, so the cents of one day go out with a
+    later day's payout, and so does the money of a payout that failed for good (it sent
+    nothing) or of one that rounded down its own cents (before cents were carried).
 
-    Decided by the payouts' order alone (not by what a run happens to see), so two runs at
-    once send the same amount, and a carried cent is never sent twice."""
-    whole = Decimal(1)
+    Decided by the payouts' order and the earlier payouts alone (not by what a run happens to
+    see), so two runs at once send the same amount, and a carried cent is never sent twice."""
     through = earned_before + earned.amount
-    sent = through.quantize(whole, rounding=ROUND_FLOOR) - earned_before.quantize(
-        whole, rounding=ROUND_FLOOR
-    )
-    carried = through - through.quantize(whole, rounding=ROUND_FLOOR)
+    whole = through.quantize(Decimal(1), rounding=ROUND_FLOOR)
+    sent = max(whole - sent_before, Decimal(0))
+    carried = through - sent_before - sent
     return Money(sent, earned.currency), Money(carried, earned.currency)
+
+
+def really_sent(order: PayoutOrder | None, earned: Money, *, failed: bool) -> Decimal:
+    """What an earlier M-Pesa payout sent (or may still send): nothing when the rail refused it
+    for good (every attempt: its money is still in the wallet, to go with the next payout), else
+    the whole shillings of its amount. Not sent again either: a payout given up unanswered (the
+    rail may still have paid it) or one the wallet could not hold (the money is not there: asked
+    for again, it would take the next day's payout down with it)."""
+    if order is None:  # sent before payout orders existed: settled as it was then
+        return Decimal(0) if failed else sendable(earned, Method.MPESA_B2C).amount
+    if order.status is PayoutOrderStatus.FAILED and not (
+        order.reason == NO_ANSWER or (order.reason or "").startswith(LEDGER_REFUSED)
+    ):
+        return Decimal(0)
+    return sendable(order.amount, Method.MPESA_B2C).amount
 
 
 def sendable(amount: Money, method: Method) -> Money:
@@ -225,7 +243,9 @@ class PayoutDesk:
             )
         except TransferRefusedError as refused:
             # The wallet holds less than the payout (paid some other way meanwhile).
-            return await self._close(claimed, PayoutOrderStatus.FAILED, f"ledger: {refused}")
+            return await self._close(
+                claimed, PayoutOrderStatus.FAILED, f"{LEDGER_REFUSED}{refused}"
+            )
         intent = await self._payments.pay(
             CreatePayment(
                 idempotency_key=claimed.intent_key(attempt),

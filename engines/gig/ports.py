@@ -8,7 +8,7 @@ from typing import Protocol
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.phone import Phone
-from engines.gig.model import Incident, Task, TaskStop, Worker
+from engines.gig.model import Incident, Offer, Task, TaskStop, Worker
 
 
 class GigNotifier(Protocol):
@@ -40,4 +40,12 @@ class GigNotifier(Protocol):
     async def task_cancelled(self, s: AsyncSession, worker: Worker, task: Task) -> None:
         """Tell the driver offered or driving the route that it is withdrawn: every order on it
         was cancelled (queued in `s`, as `stop_cancelled`)."""
+        ...
+
+    async def route_offered(
+        self, s: AsyncSession, worker: Worker, task: Task, offer: Offer
+    ) -> None:
+        """Tell a driver who is not on the line of the route offered him (an SMS: how to take it
+        before the offer lapses), queued in `s`, the transaction that makes the offer; once per
+        offer."""
         ...

@@ -7,6 +7,7 @@ workers accepting, a worker accepting while the offer expires) leave exactly one
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 import uuid
 from collections.abc import Sequence
@@ -559,7 +560,9 @@ class GigService:
         )
         return replace(task, status=TaskStatus.EXPIRED)
 
-    async def allocate(self, *, calling: uuid.UUID | None = None) -> list[Offer]:
+    async def allocate(
+        self, *, calling: uuid.UUID | None = None, on_line: uuid.UUID | None = None
+    ) -> list[Offer]:
         """Offer open tasks to the best free worker (see `allocation`); one offer per task and
         per worker at a time, never again to a worker who declined or let it lapse.
 
@@ -572,7 +575,11 @@ class GigService:
         to a worker of that region on shift now whose shift lasts until the route is planned to
         be back (`offerable`; a driver whose shift ends mid-route is not sent): a task
         planned for tomorrow waits in the pool until its day comes (the offer sweeper), and one
-        of a day that is over is closed if nobody started it (`expire_stale_tasks`)."""
+        of a day that is over is closed if nobody started it (`expire_stale_tasks`).
+
+        A driver offered a route is texted how to take it (`GigNotifier.route_offered`),
+        unless he is on the line (`calling`, or `on_line`: the driver who just declined),
+        hearing the offer already: else it lapsed unheard after the offer's minutes."""
         await self.expire_stale_tasks()
         await self.expire_offers()
         now = self._clock.now()
@@ -617,7 +624,10 @@ class GigService:
         # it then). Offered earlier, a driver took it and rang at doors with goods never
         # picked, and the orders never left "picking".
         tasks = [t for t in tasks if await self._packed(t)]
-        plan = allocate(
+        # The solve takes up to seconds: in a thread, so that the event loop (every channel's
+        # requests) goes on meanwhile; CP-SAT lets go of the GIL while it searches.
+        plan = await asyncio.to_thread(
+            allocate,
             [
                 WorkerCandidate(
                     w.id,
@@ -630,8 +640,10 @@ class GigService:
                 for w in workers
             ],
             [TaskCandidate(t.id, t.first_point, t.units) for t in tasks],
-            excluded,
+            frozenset(excluded),
         )
+        by_worker = {w.id: w for w in workers}
+        by_task = {t.id: t for t in tasks}
         made: list[Offer] = []
         for task_id, worker_id in plan.items():
             async with self._db.transaction() as s:
@@ -656,6 +668,10 @@ class GigService:
                     now + self._offer_ttl,
                 )
                 await repo.add_offer(offer)
+                if worker_id not in (calling, on_line):
+                    await self._notifier.route_offered(
+                        s, by_worker[worker_id], by_task[task_id], offer
+                    )
                 made.append(offer)
         return made
 
@@ -771,7 +787,8 @@ class GigService:
             if offer is None or not await repo.close_offer(offer_id, OfferStatus.DECLINED):
                 raise OfferClosedError(str(offer_id))
             await repo.move_task(offer.task_id, TaskStatus.OFFERED, TaskStatus.OPEN)
-        return await self.allocate()
+        # he is on the line (or in the app): a route offered him next is heard there
+        return await self.allocate(on_line=offer.worker_id)
 
     async def current_task(self, worker_id: uuid.UUID) -> Task | None:
         async with self._db.transaction() as s:

@@ -154,6 +154,52 @@ async def test_the_shillings_cents_are_carried_into_the_next_payout_not_lost(
     assert (await services.money.ledger.check()).balanced
 
 
+async def test_a_payout_that_failed_for_good_goes_out_with_the_next_one_once(
+    gateway: Client, services: Services, fakes: PaymentFakes, clock: SteppedClock
+) -> None:
+    """Day 1's KES 210.50 is refused by M-Pesa at every attempt: it stays in her wallet, and
+    day 2's payout sends it with day 2's (421, cents and all), once though two runs race, and
+    the report names the payout it sends again."""
+    assert services.money is not None
+    assert services.payouts is not None
+    desk = services.payouts
+    await a_day_of_deliveries(services, Decimal("0.7"), day=1)
+    await pay_drivers(services, RegionCode.NAIROBI, services.clock.now().date())
+    for attempt in range(1, desk.max_attempts + 1):
+        target, body = fakes.daraja.b2c_result(fakes.daraja.payouts[-1], ok=False)
+        await gateway.post(target, data=body, headers={"Content-Type": "application/json"})
+        await flush_outbox(services)
+        if attempt < desk.max_attempts:
+            clock.advance(desk.retry_after.total_seconds() * 2 ** (attempt - 1))
+            assert await desk.sweep() == (1, 0)
+    [first] = await desk.orders.of_person(WANJIKU)
+    assert first.status is PayoutOrderStatus.FAILED
+    assert [b2c.body["Amount"] for b2c in fakes.daraja.payouts] == [210, 210, 210]
+
+    clock.advance(86_400)
+    await a_day_of_deliveries(services, Decimal("0.7"), day=2)
+    day = services.clock.now().date()
+    runs = await asyncio.gather(*(pay_drivers(services, RegionCode.NAIROBI, day) for _ in range(2)))
+    [row], [other] = runs[0].sent, runs[1].sent
+    assert (row["amount"], other["amount"]) == ("421.00", "421.00")
+    assert row["resends"] == first.source
+    assert row["carried"] == "0.00"
+    [b2c] = fakes.daraja.payouts[3:]
+    assert b2c.body["Amount"] == 421
+    target, body = fakes.daraja.b2c_result(b2c)
+    await gateway.post(target, data=body, headers={"Content-Type": "application/json"})
+    await flush_outbox(services)
+
+    clock.advance(86_400)
+    again = await pay_drivers(services, RegionCode.NAIROBI, services.clock.now().date())
+    assert again.sent == []
+    assert len(fakes.daraja.payouts) == 4  # nothing sent a second time
+    wallet = await services.money.payouts.wallet("driver", WANJIKU, "KES")
+    assert wallet.balance == Money(Decimal("0.00"), "KES")
+    assert wallet.balances.debits_posted == Decimal(421)
+    assert (await services.money.ledger.check()).balanced
+
+
 async def test_running_twice_before_the_result_sends_one_payout(
     gateway: Client, services: Services, fakes: PaymentFakes
 ) -> None:
@@ -314,6 +360,32 @@ async def test_a_status_query_about_a_b2c_daraja_never_got_settles_nothing(
     [order] = await services.payouts.orders.of_person(WANJIKU)
     assert order.status is PayoutOrderStatus.SENDING
     assert await events(services, "PaymentSucceeded") == []
+
+
+async def test_a_payout_given_up_unanswered_is_not_sent_again_with_the_next_one(
+    gateway: Client, services: Services, fakes: PaymentFakes, clock: SteppedClock
+) -> None:
+    """Daraja never answered day 1's B2C (given up: it may yet have paid): day 2's payout sends
+    day 2's pay alone, and the late success of day 1 then leaves nothing owed twice."""
+    assert services.money is not None
+    assert services.payouts is not None
+    desk = services.payouts
+    await a_day_of_deliveries(services, day=1)
+    await pay_drivers(services, RegionCode.NAIROBI, services.clock.now().date())
+    clock.advance(desk.answer_within.total_seconds() + 60)
+    assert await desk.sweep() == (0, 1)
+
+    await a_day_of_deliveries(services, day=2)
+    [row] = (await pay_drivers(services, RegionCode.NAIROBI, services.clock.now().date())).sent
+    assert (row["amount"], "resends" in row) == ("245.00", False)
+    assert [b2c.body["Amount"] for b2c in fakes.daraja.payouts] == [245, 245]
+    for b2c in fakes.daraja.payouts:
+        target, body = fakes.daraja.b2c_result(b2c)
+        await gateway.post(target, data=body, headers={"Content-Type": "application/json"})
+    await flush_outbox(services)
+    wallet = await services.money.payouts.wallet("driver", WANJIKU, "KES")
+    assert wallet.balance == Money(Decimal("0.00"), "KES")
+    assert wallet.balances.debits_posted == Decimal(490)
 
 
 async def test_a_b2c_the_rail_never_answers_is_given_up_and_its_hold_released(

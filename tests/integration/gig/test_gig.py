@@ -16,7 +16,7 @@ from sqlalchemy import text
 from core.app.bootstrap import Services
 from core.money import Money
 from core.phone import Phone
-from core.region import RegionCode, local_date
+from core.region import RegionCode, local_date, zone
 from engines.gig import (
     CodeCheck,
     DeliveryResult,
@@ -353,6 +353,7 @@ async def test_a_failed_queueing_of_the_drivers_cancelled_stop_sms_is_sent_on_re
     )
     [offer] = await gig.allocate()
     await gig.accept(offer.id)
+    leaves = f"{task.departure.astimezone(zone(RegionCode.LAGOS)):%H:%M}"
 
     queue_in = services.notifications.queue_in
     refused: list[str] = []
@@ -374,8 +375,10 @@ async def test_a_failed_queueing_of_the_drivers_cancelled_stop_sms_is_sent_on_re
     assert [s.order_reference for s in (await gig.task(task.id)).stops] == [first]
     told: list[object] = [*await services.notifications.for_recipient(EMEKA)]
     assert texts_to(told) == [
+        f"OmniRoute: route {task.reference} (2 stops, leaves {leaves}): call the drivers' line"
+        " and press 1 to accept within 5 minutes.",  # offered while he was not on the line
         f"OmniRoute: order {second} was cancelled. Skip stop 2 on route {task.reference}"
-        " (4 Marina): do not deliver it."
+        " (4 Marina): do not deliver it.",
     ]
 
 
