@@ -371,6 +371,10 @@ class PayoutDesk:
     async def _succeeded(
         self, order: PayoutOrder, attempt: int, intent: PaymentIntent, *, current: bool
     ) -> None:
+        if order.status is PayoutOrderStatus.PAID and order.attempts == attempt:
+            # Booked when it was paid: at once (NIP answers the transfer), or by an earlier
+            # delivery of this event. Not "paid late": that would take it from the wallet again.
+            return
         reference = order.hold_reference(attempt)
         if current:
             try:

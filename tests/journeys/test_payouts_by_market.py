@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import uuid
 from decimal import Decimal
 
 import pytest
@@ -267,6 +268,39 @@ async def test_a_nip_payout_refused_for_good_goes_out_with_the_next_one_once(
     again = await pay_drivers(services, RegionCode.LAGOS, services.clock.now().date())
     assert again.sent == []
     assert len(nip(fakes, "/nip/fundstransfer")) == 4  # nothing sent a second time
+
+
+async def test_a_nip_payout_paid_at_once_is_not_taken_from_the_wallet_again_by_its_event(
+    gateway: Client, services: Services, fakes: PaymentFakes, clock: SteppedClock
+) -> None:
+    """NIP pays day 1 at once (posted then); its success event reaches the desk (again: the bus
+    delivers at least once) while day 2's pay waits in the wallet (the account on file is
+    someone else's): day 2's money stays his, and is sent once the account is fixed."""
+    assert services.payouts is not None
+    assert services.payments is not None
+    desk = services.payouts
+    await a_day_of_work(services, EMEKA, "Emeka Obi", NGOZI, RegionCode.LAGOS, LAGOS, "lag-e1")
+    await services.gig.set_bank_account(EMEKA, "000013", "0123456789")
+    [paid] = (await pay_drivers(services, RegionCode.LAGOS, services.clock.now().date())).sent
+    assert paid["status"] == "paid"
+
+    clock.advance(86_400)
+    await a_day_of_work(services, EMEKA, "Emeka Obi", NGOZI, RegionCode.LAGOS, LAGOS, "lag-e2")
+    await services.gig.set_bank_account(EMEKA, "000013", "0234567891")  # Adaeze's account
+    day = services.clock.now().date()
+    [held] = (await pay_drivers(services, RegionCode.LAGOS, day)).held
+    assert held["amount"] == "2360.00"
+    # day 1's PaymentSucceeded reaches the payout desk now
+    await desk.settled(await services.payments.get(uuid.UUID(paid["intent"])))
+    await flush_outbox(services)
+    assert await wallet_of(services, "driver", EMEKA, "NGN") == dec("2360.00", "0", "2360.00")
+
+    await services.gig.set_bank_account(EMEKA, "000013", "0123456789")
+    [sent] = (await pay_drivers(services, RegionCode.LAGOS, day)).sent
+    assert (sent["amount"], sent["status"]) == ("2360.00", "paid")
+    await flush_outbox(services)
+    assert [t["amount"] for t in nip(fakes, "/nip/fundstransfer")] == ["2360.00", "2360.00"]
+    assert await wallet_of(services, "driver", EMEKA, "NGN") == dec("0.00", "0", "4720.00")
 
 
 # --- Cape Town: Paystack Transfers --------------------------------------------------------------
