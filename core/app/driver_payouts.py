@@ -16,9 +16,9 @@ from core.app.payouts import (
     PAYOUT_METHODS,
     Payee,
     PayoutDesk,
+    payout_due,
     pays_whole_units,
     really_sent,
-    whole_units_due,
 )
 from core.config import Settings
 from core.money import Money
@@ -82,8 +82,8 @@ class PayReport:
 @dataclass(slots=True)
 class _Account:
     """A driver's payouts in their order: what they earned and what they really sent, so that
-    on M-Pesa (whole shillings) each payout sends the whole shillings not sent yet, the money of
-    a payout that failed for good included (once: the next payout counts what this one sends)."""
+    each payout sends what was not sent yet (on M-Pesa its whole shillings), the money of a
+    payout that failed for good included (once: the next payout counts what this one sends)."""
 
     whole_units: bool
     earned: Decimal = Decimal(0)
@@ -91,18 +91,14 @@ class _Account:
     unsent: list[str] = field(default_factory=list)  # failed for good, not yet sent again
 
     def due(self, earned: Money) -> tuple[Money, Money]:
-        if not self.whole_units:
-            return earned, Money(Decimal(0), earned.currency)
-        return whole_units_due(self.earned, self.paid, earned)
+        return payout_due(self.earned, self.paid, earned, whole_units=self.whole_units)
 
     def closed(
         self, source: str, order: PayoutOrder | None, earned: Money, *, failed: bool
     ) -> None:
         """A payout not sent from this run: paid, failed, or on its way."""
         self.earned += earned.amount
-        if not self.whole_units:
-            return
-        sent = really_sent(order, earned, failed=failed)
+        sent = really_sent(order, earned, failed=failed, whole_units=self.whole_units)
         self.paid += sent
         if failed and sent == 0:
             self.unsent.append(source)
@@ -114,8 +110,6 @@ class _Account:
     ) -> dict[str, str]:
         """The payout this run sends (or an earlier run recorded): the report's row for it."""
         self.earned += earned.amount
-        if not self.whole_units:
-            return row
         row = dict(row)
         if order.amount != due:  # recorded by an earlier run: it stands
             carried = self.earned - self.paid - order.amount.amount
@@ -124,7 +118,7 @@ class _Account:
             # what they did not send goes out with this one; the report says so
             row["resends"] = " ".join(self.unsent)
             self.unsent.clear()
-        self.paid += really_sent(order, earned, failed=False)
+        self.paid += really_sent(order, earned, failed=False, whole_units=self.whole_units)
         return row
 
 

@@ -89,37 +89,49 @@ def pays_whole_units(region: RegionCode) -> bool:
     return PAYOUT_METHODS.get(region) is Method.MPESA_B2C
 
 
-def whole_units_due(
-    earned_before: Decimal, sent_before: Decimal, earned: Money
+def payout_due(
+    earned_before: Decimal, sent_before: Decimal, earned: Money, *, whole_units: bool
 ) -> tuple[Money, Money]:
-    """What a payout on a whole-units rail sends, and what it leaves carried to the next one,
-    given all the payee earned in payouts before it and what those payouts really sent: together
-    they pay the whole units of everything earned so far, so the cents of one day go out with a
-    later day's payout, and so does the money of a payout that failed for good (it sent
-    nothing) or of one that rounded down its own cents (before cents were carried).
+    """What a driver's payout sends, and what it leaves carried to the next one, given all the
+    payee earned in payouts before it and what those payouts really sent: together they pay
+    everything earned so far (its whole units on a whole-units rail, so the cents of one day go
+    out with a later day's payout), so the money of a payout that failed for good (it sent
+    nothing) goes out with the next one, as does what one rounded down (before cents were
+    carried).
 
     Decided by the payouts' order and the earlier payouts alone (not by what a run happens to
-    see), so two runs at once send the same amount, and a carried cent is never sent twice."""
+    see), so two runs at once send the same amount, and nothing is sent twice."""
     through = earned_before + earned.amount
-    whole = through.quantize(Decimal(1), rounding=ROUND_FLOOR)
-    sent = max(whole - sent_before, Decimal(0))
+    owed = through.quantize(Decimal(1), rounding=ROUND_FLOOR) if whole_units else through
+    sent = max(owed - sent_before, Decimal(0))
     carried = through - sent_before - sent
     return Money(sent, earned.currency), Money(carried, earned.currency)
 
 
-def really_sent(order: PayoutOrder | None, earned: Money, *, failed: bool) -> Decimal:
-    """What an earlier M-Pesa payout sent (or may still send): nothing when the rail refused it
-    for good (every attempt: its money is still in the wallet, to go with the next payout), else
-    the whole shillings of its amount. Not sent again either: a payout given up unanswered (the
-    rail may still have paid it) or one the wallet could not hold (the money is not there: asked
-    for again, it would take the next day's payout down with it)."""
+def whole_units_due(
+    earned_before: Decimal, sent_before: Decimal, earned: Money
+) -> tuple[Money, Money]:
+    """`payout_due` on a whole-units rail (M-Pesa)."""
+    return payout_due(earned_before, sent_before, earned, whole_units=True)
+
+
+def really_sent(
+    order: PayoutOrder | None, earned: Money, *, failed: bool, whole_units: bool = True
+) -> Decimal:
+    """What an earlier payout sent (or may still send): nothing when the rail refused it for
+    good (every attempt: its money is still in the wallet, to go with the next payout), else
+    its amount (the whole shillings of it on M-Pesa). Not sent again either: a payout given up
+    unanswered (the rail may still have paid it) or one the wallet could not hold (the money is
+    not there: asked for again, it would take the next day's payout down with it)."""
     if order is None:  # sent before payout orders existed: settled as it was then
-        return Decimal(0) if failed else sendable(earned, Method.MPESA_B2C).amount
-    if order.status is PayoutOrderStatus.FAILED and not (
+        amount = Money(Decimal(0) if failed else earned.amount, earned.currency)
+    elif order.status is PayoutOrderStatus.FAILED and not (
         order.reason == NO_ANSWER or (order.reason or "").startswith(LEDGER_REFUSED)
     ):
         return Decimal(0)
-    return sendable(order.amount, Method.MPESA_B2C).amount
+    else:
+        amount = order.amount
+    return sendable(amount, Method.MPESA_B2C).amount if whole_units else amount.amount
 
 
 def sendable(amount: Money, method: Method) -> Money:
@@ -359,6 +371,10 @@ class PayoutDesk:
     async def _succeeded(
         self, order: PayoutOrder, attempt: int, intent: PaymentIntent, *, current: bool
     ) -> None:
+        if order.status is PayoutOrderStatus.PAID and order.attempts == attempt:
+            # Booked when it was paid: at once (NIP answers the transfer), or by an earlier
+            # delivery of this event. Not "paid late": that would take it from the wallet again.
+            return
         reference = order.hold_reference(attempt)
         if current:
             try:

@@ -150,6 +150,9 @@ class GigService:
         self._notifier = notifier
         self._orders = orders
         self._offer_ttl = offer_ttl
+        # One offer solve at a time (it covers every region's drivers and routes at once, and
+        # takes the machine's cores for seconds): see `allocate`.
+        self._allocating = asyncio.Lock()
 
     # --- workers ------------------------------------------------------------------------------
 
@@ -579,7 +582,19 @@ class GigService:
 
         A driver offered a route is texted how to take it (`GigNotifier.route_offered`),
         unless he is on the line (`calling`, or `on_line`: the driver who just declined),
-        hearing the offer already: else it lapsed unheard after the offer's minutes."""
+        hearing the offer already: else it lapsed unheard after the offer's minutes.
+
+        One solve at a time: a call arriving while one runs waits for it, and a driver it
+        offered a route meanwhile (`calling`) hears that offer, with no second solve for him."""
+        waited = self._allocating.locked()
+        async with self._allocating:
+            if waited and calling is not None:
+                async with self._db.transaction() as s:
+                    if await SqlGigRepository(s).offers(OfferStatus.OPEN, worker_id=calling):
+                        return []
+            return await self._allocate(calling, on_line)
+
+    async def _allocate(self, calling: uuid.UUID | None, on_line: uuid.UUID | None) -> list[Offer]:
         await self.expire_stale_tasks()
         await self.expire_offers()
         now = self._clock.now()

@@ -4,7 +4,9 @@ each sent once, retried when refused, and posted on the ledger once."""
 
 from __future__ import annotations
 
+import asyncio
 import json
+import uuid
 from decimal import Decimal
 
 import pytest
@@ -231,6 +233,76 @@ async def test_a_refused_nip_transfer_is_retried_with_a_new_session_and_paid_onc
     assert len(fakes.nibss.transfers) == 1  # credited once
 
 
+async def test_a_nip_payout_refused_for_good_goes_out_with_the_next_one_once(
+    gateway: Client, services: Services, fakes: PaymentFakes, clock: SteppedClock
+) -> None:
+    """Day 1's NGN 2,360 is refused by NIP at every attempt: it stays in Emeka's wallet, and
+    day 2's payout sends both days, once though two runs race, naming the day it sends again."""
+    assert services.payouts is not None
+    desk = services.payouts
+    await a_day_of_work(services, EMEKA, "Emeka Obi", NGOZI, RegionCode.LAGOS, LAGOS, "lag-f1")
+    await services.gig.set_bank_account(EMEKA, "000013", "0123456789")
+    fakes.nibss.fail_next_transfer = "51"
+    await pay_drivers(services, RegionCode.LAGOS, services.clock.now().date())
+    for attempt in range(1, desk.max_attempts):
+        clock.advance(desk.retry_after.total_seconds() * 2 ** (attempt - 1))
+        fakes.nibss.fail_next_transfer = "51"
+        assert await desk.sweep() == (1, 0)
+    [first] = await desk.orders.of_person(EMEKA)
+    assert first.status is PayoutOrderStatus.FAILED
+    assert [t["amount"] for t in nip(fakes, "/nip/fundstransfer")] == ["2360.00"] * 3
+    assert await wallet_of(services, "driver", EMEKA, "NGN") == dec("2360.00", "0", "0")
+
+    clock.advance(86_400)
+    await a_day_of_work(services, EMEKA, "Emeka Obi", NGOZI, RegionCode.LAGOS, LAGOS, "lag-f2")
+    day = services.clock.now().date()
+    runs = await asyncio.gather(*(pay_drivers(services, RegionCode.LAGOS, day) for _ in range(2)))
+    [row], [other] = runs[0].sent, runs[1].sent
+    assert (row["amount"], other["amount"]) == ("4720.00", "4720.00")
+    assert row["resends"] == first.source
+    assert [t["amount"] for t in nip(fakes, "/nip/fundstransfer")][3:] == ["4720.00"]
+    await flush_outbox(services)
+    assert await wallet_of(services, "driver", EMEKA, "NGN") == dec("0.00", "0", "4720.00")
+
+    clock.advance(86_400)
+    again = await pay_drivers(services, RegionCode.LAGOS, services.clock.now().date())
+    assert again.sent == []
+    assert len(nip(fakes, "/nip/fundstransfer")) == 4  # nothing sent a second time
+
+
+async def test_a_nip_payout_paid_at_once_is_not_taken_from_the_wallet_again_by_its_event(
+    gateway: Client, services: Services, fakes: PaymentFakes, clock: SteppedClock
+) -> None:
+    """NIP pays day 1 at once (posted then); its success event reaches the desk (again: the bus
+    delivers at least once) while day 2's pay waits in the wallet (the account on file is
+    someone else's): day 2's money stays his, and is sent once the account is fixed."""
+    assert services.payouts is not None
+    assert services.payments is not None
+    desk = services.payouts
+    await a_day_of_work(services, EMEKA, "Emeka Obi", NGOZI, RegionCode.LAGOS, LAGOS, "lag-e1")
+    await services.gig.set_bank_account(EMEKA, "000013", "0123456789")
+    [paid] = (await pay_drivers(services, RegionCode.LAGOS, services.clock.now().date())).sent
+    assert paid["status"] == "paid"
+
+    clock.advance(86_400)
+    await a_day_of_work(services, EMEKA, "Emeka Obi", NGOZI, RegionCode.LAGOS, LAGOS, "lag-e2")
+    await services.gig.set_bank_account(EMEKA, "000013", "0234567891")  # Adaeze's account
+    day = services.clock.now().date()
+    [held] = (await pay_drivers(services, RegionCode.LAGOS, day)).held
+    assert held["amount"] == "2360.00"
+    # day 1's PaymentSucceeded reaches the payout desk now
+    await desk.settled(await services.payments.get(uuid.UUID(paid["intent"])))
+    await flush_outbox(services)
+    assert await wallet_of(services, "driver", EMEKA, "NGN") == dec("2360.00", "0", "2360.00")
+
+    await services.gig.set_bank_account(EMEKA, "000013", "0123456789")
+    [sent] = (await pay_drivers(services, RegionCode.LAGOS, day)).sent
+    assert (sent["amount"], sent["status"]) == ("2360.00", "paid")
+    await flush_outbox(services)
+    assert [t["amount"] for t in nip(fakes, "/nip/fundstransfer")] == ["2360.00", "2360.00"]
+    assert await wallet_of(services, "driver", EMEKA, "NGN") == dec("0.00", "0", "4720.00")
+
+
 # --- Cape Town: Paystack Transfers --------------------------------------------------------------
 
 
@@ -379,6 +451,55 @@ async def test_a_transfer_reversed_before_we_heard_it_succeeded_is_retried(
     [order] = await services.payouts.orders.of_person(THANDI)
     assert order.status is PayoutOrderStatus.RETRYING
     assert await wallet_of(services, "driver", THANDI, "ZAR") == dec("61.00", "0", "0")
+
+
+async def test_a_paystack_payout_failed_for_good_goes_out_with_the_next_one_once(
+    gateway: Client, services: Services, fakes: PaymentFakes, clock: SteppedClock
+) -> None:
+    """Day 1's ZAR 61 fails at every attempt (`transfer.failed`): it stays in Thandi's wallet,
+    and day 2's payout sends both days, once though two runs race."""
+    assert services.payouts is not None
+    desk = services.payouts
+    await a_day_of_work(
+        services, THANDI, "Thandi Mokoena", SIPHO, RegionCode.CAPE_TOWN, CAPE_TOWN, "cpt-f1"
+    )
+    await services.gig.set_bank_account(THANDI, "632005", "4081234567")
+    await pay_drivers(services, RegionCode.CAPE_TOWN, services.clock.now().date())
+    for attempt in range(1, desk.max_attempts + 1):
+        [reference] = list(fakes.paystack.transfers)[attempt - 1 :]
+        body, headers = fakes.paystack.transfer_result(reference, "transfer.failed")
+        assert (await gateway.post("/webhooks/paystack", data=body, headers=headers)).status == 200
+        await flush_outbox(services)
+        if attempt < desk.max_attempts:
+            clock.advance(desk.retry_after.total_seconds() * 2 ** (attempt - 1))
+            assert await desk.sweep() == (1, 0)
+    [first] = await desk.orders.of_person(THANDI)
+    assert first.status is PayoutOrderStatus.FAILED
+    assert await wallet_of(services, "driver", THANDI, "ZAR") == dec("61.00", "0", "0")
+
+    clock.advance(86_400)
+    await a_day_of_work(
+        services, THANDI, "Thandi Mokoena", SIPHO, RegionCode.CAPE_TOWN, CAPE_TOWN, "cpt-f2"
+    )
+    day = services.clock.now().date()
+    runs = await asyncio.gather(
+        *(pay_drivers(services, RegionCode.CAPE_TOWN, day) for _ in range(2))
+    )
+    [row], [other] = runs[0].sent, runs[1].sent
+    assert (row["amount"], other["amount"]) == ("122.00", "122.00")
+    assert row["resends"] == first.source
+    [reference] = list(fakes.paystack.transfers)[3:]
+    transfer = fakes.paystack.transfers[reference]
+    assert (transfer["amount"], transfer["currency"]) == (12200, "ZAR")
+    body, headers = fakes.paystack.transfer_result(reference)
+    assert (await gateway.post("/webhooks/paystack", data=body, headers=headers)).status == 200
+    await flush_outbox(services)
+    assert await wallet_of(services, "driver", THANDI, "ZAR") == dec("0.00", "0", "122.00")
+
+    clock.advance(86_400)
+    again = await pay_drivers(services, RegionCode.CAPE_TOWN, services.clock.now().date())
+    assert again.sent == []
+    assert len(fakes.paystack.transfers) == 4  # nothing sent a second time
 
 
 # --- agents' commissions ------------------------------------------------------------------------
