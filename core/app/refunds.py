@@ -492,6 +492,14 @@ class FailedRefundSms(CustomerSms):
         "refund:cancelled:": ("back-order-credit:", "sms.back_order_credited"),
         "refund:late:": ("late-money-credit:", "sms.late_payment_credited"),
     }
+    # Refunds no customer text announced, each told under its own key (once per refund):
+    # an unwound order's (workflows off: UnwoundOrderRefunder; on: the workflow's refund, keyed
+    # on its activity, "order-<REF>:refund") and a second payment's (DoubleChargeRefunder).
+    OWN_TEXTS: ClassVar[dict[str, tuple[str, str]]] = {
+        "refund:unwound:": ("unwound-credit:", "sms.unwound_credited"),
+        "refund:order-": ("unwound-credit:order-", "sms.unwound_credited"),
+        "refund:double:": ("double-charge-credit:", "sms.double_charge_credited"),
+    }
 
     def __init__(
         self,
@@ -519,13 +527,20 @@ class FailedRefundSms(CustomerSms):
             return
         refund = await self._payments.get(uuid.UUID(event.intent_id))
         key = refund.idempotency_key
+        if refund.order_reference is None:
+            return
         known = next(((p, t) for p, t in self.TEXTS.items() if key.startswith(p)), None)
-        if known is None or refund.order_reference is None:
-            return  # not a refund the customer was told of
-        prefix, (dedupe, text) = known[0], known[1]
-        rest = key.removeprefix(prefix)
-        # a back-order's refund of its original's payment is keyed "<back-order>:<payment>"
-        reference = rest.split(":")[0] if ":" in rest else refund.order_reference
+        own = next(((p, t) for p, t in self.OWN_TEXTS.items() if key.startswith(p)), None)
+        if known is not None:
+            prefix, (dedupe, text) = known
+            rest = key.removeprefix(prefix)
+            # a back-order's refund of its original's payment is keyed "<back-order>:<payment>"
+            reference = rest.split(":")[0] if ":" in rest else refund.order_reference
+        elif own is not None:
+            prefix, (dedupe, text) = own
+            rest, reference = key.removeprefix(prefix), refund.order_reference
+        else:
+            return  # not a refund the customer is told of
         order = await self._orders.get(reference)
         await self.send(
             refund.customer,

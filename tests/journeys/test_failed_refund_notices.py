@@ -1,0 +1,115 @@
+"""A refund the rail took and later failed leaves the money as her credit: an unwound order's
+(workflows off, or the workflow's own refund) and a second payment's are told too, in her
+language, once however often the failure comes, as a short delivery's or a return's are."""
+
+from __future__ import annotations
+
+import pytest
+
+from core.app.bootstrap import Services
+from core.app.workflow_payments import IntentRail
+from core.config import Settings
+from engines.fulfilment.adapters import PendingEngines
+from engines.fulfilment.effects import SqlEffectLog
+from engines.fulfilment.model import RefundRequest
+from engines.fulfilment.workflows import order_workflow_id
+from engines.orders import Order, OrderStatus
+from engines.payments import CreatePayment, IntentStatus, Method
+from tests.journeys.test_refunds import JSON, JUMA, paid_by_mpesa
+from tests.journeys.test_returned_order_refunds import Client, about_her_money, refunds_of
+from tests.support.providers.africastalking import flush_outbox
+from tests.support.providers.payments import PaymentFakes
+
+
+@pytest.fixture
+def database_url(any_database_url: str) -> str:
+    return any_database_url
+
+
+@pytest.fixture
+def settings(database_url: str, fakes: PaymentFakes) -> Settings:
+    return fakes.settings(database_url, temporal="off")
+
+
+async def reversal_fails_twice(gateway: Client, services: Services, fakes: PaymentFakes) -> None:
+    [reversal] = fakes.daraja.reversals
+    target, body = fakes.daraja.reversal_result(reversal, ok=False)
+    for _ in range(2):  # Daraja's result delivered twice
+        assert (await gateway.post(target, data=body, headers=JSON)).status == 200
+        await flush_outbox(services)
+
+
+def told(fakes: PaymentFakes) -> list[str]:
+    return [s.message for s in fakes.sms.sent_to(JUMA.e164) if about_her_money(s.message)]
+
+
+def kept(order: Order, amount: str) -> str:
+    return (
+        f"OmniRoute: oda {order.reference} haitaletwa. Hatukuweza kukurudishia {amount}"
+        " ulizolipa, kwa hivyo zimewekwa kama salio kwenye akaunti yako."
+    )
+
+
+async def test_an_unwound_orders_failed_reversal_is_told_once(
+    gateway: Client, services: Services, fakes: PaymentFakes
+) -> None:
+    order = await paid_by_mpesa(gateway, services, fakes, checkout=True)
+    await services.orders.advance(order.reference, OrderStatus.CANCELLED, reason="out of stock")
+    await flush_outbox(services)
+
+    await reversal_fails_twice(gateway, services, fakes)
+
+    [refund] = await refunds_of(services, order)
+    assert refund.status is IntentStatus.FAILED
+    assert told(fakes) == [kept(order, refund.amount.format())]
+    assert all(len(text) <= 160 for text in told(fakes))
+
+
+async def test_the_workflows_failed_refund_is_told_once(
+    gateway: Client, services: Services, fakes: PaymentFakes
+) -> None:
+    assert services.payments is not None
+    assert services.refunds is not None
+    order = await paid_by_mpesa(gateway, services, fakes, checkout=True)
+    port = IntentRail(
+        services.payments,
+        PendingEngines(SqlEffectLog(services.db, services.clock), services.clock),
+        services.refunds,
+    )
+    key = f"{order_workflow_id(order.reference)}:refund"  # the unwinding activity's key
+    await port.refund(RefundRequest(order.reference, order.total), key=key)
+
+    await reversal_fails_twice(gateway, services, fakes)
+
+    [refund] = await refunds_of(services, order)
+    assert refund.status is IntentStatus.FAILED
+    assert told(fakes) == [kept(order, refund.amount.format())]
+
+
+async def test_a_second_payments_failed_reversal_is_told_once(
+    gateway: Client, services: Services, fakes: PaymentFakes
+) -> None:
+    assert services.payments is not None
+    order = await paid_by_mpesa(gateway, services, fakes, checkout=True)
+    await services.payments.pay(  # Pay again, while the first was still unanswered
+        CreatePayment(
+            idempotency_key=f"order:{order.reference}:2",
+            method=Method.MPESA,
+            amount=order.total,
+            customer=JUMA,
+            order_reference=order.reference,
+        )
+    )
+    target, body = fakes.daraja.pay(fakes.daraja.pushes[1])
+    assert (await gateway.post(target, data=body, headers=JSON)).status == 200
+    await flush_outbox(services)
+
+    await reversal_fails_twice(gateway, services, fakes)
+
+    [refund] = await refunds_of(services, order)
+    assert refund.status is IntentStatus.FAILED
+    assert told(fakes) == [
+        f"OmniRoute: oda {order.reference} ililipwa mara mbili. Hatukuweza kukurudishia"
+        f" {refund.amount.format()} za ziada, kwa hivyo zimewekwa kama salio kwenye akaunti"
+        " yako."
+    ]
