@@ -12,10 +12,13 @@ from decimal import Decimal
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
+from sqlalchemy import select
 
 from core.app.bootstrap import Services
 from core.app.driver_payouts import pay_agents, pay_drivers
 from core.bank import BankAccount
+from core.bus import EventEnvelope
+from core.bus.tables import outbox
 from core.clock import SteppedClock
 from core.config import Settings
 from core.money import Money
@@ -24,6 +27,7 @@ from core.region import RegionCode
 from engines.atc import Agent
 from engines.gig import DeliveryRoute, GeoPoint, PayoutStatus, RouteStop
 from engines.orders import CartLine, PaymentMethod, PlaceOrder
+from engines.payments.events import PaymentSucceeded
 from engines.settlement import PayoutOrderStatus
 from tests.support.gig import code_for, driver
 from tests.support.providers.africastalking import flush_outbox
@@ -431,6 +435,64 @@ async def test_a_paystack_transfer_reversed_after_success_goes_back_to_the_walle
     assert rail.balance == Money(Decimal("-61.00"), "ZAR")
     [(_, _, _, status)] = await services.gig.payouts(worker.id)
     assert status == PayoutStatus.PAID.value
+
+
+async def success_again(
+    gateway: Client, services: Services, paid: tuple[bytes, dict[str, str]]
+) -> None:
+    """Attempt 1's success comes again: Paystack's webhook, and the desk's event from the bus."""
+    body, headers = paid
+    assert (await gateway.post("/webhooks/paystack", data=body, headers=headers)).status == 200
+    async with services.db.transaction() as s:
+        rows = (await s.execute(select(outbox.c.envelope).order_by(outbox.c.id))).all()
+    again = [
+        e
+        for e in (EventEnvelope.model_validate(r.envelope) for r in rows)
+        if e.topic == PaymentSucceeded.topic and e.data.get("direction") == "payout"
+    ]
+    assert again
+    await services.bus.publish(again)
+    await flush_outbox(services)
+
+
+async def test_a_reversed_payouts_success_delivered_again_takes_nothing_from_the_wallet(
+    gateway: Client, services: Services, fakes: PaymentFakes, clock: SteppedClock
+) -> None:
+    """Attempt 1 paid, then returned by the bank, waiting to be sent again: its success,
+    delivered again then and after attempt 2 is paid, is no 'paid late': the 61.00 the bank
+    sent back stays hers until attempt 2 sends it, and leaves the wallet once."""
+    assert services.payouts is not None
+    assert services.money is not None
+    await a_day_of_work(
+        services, THANDI, "Thandi Mokoena", SIPHO, RegionCode.CAPE_TOWN, CAPE_TOWN, "cpt-4"
+    )
+    await services.gig.set_bank_account(THANDI, "632005", "4081234567")
+    await pay_drivers(services, RegionCode.CAPE_TOWN, services.clock.now().date())
+    [first] = fakes.paystack.transfers
+    paid = fakes.paystack.transfer_result(first)
+    for body, headers in (paid, fakes.paystack.transfer_result(first, "transfer.reversed")):
+        assert (await gateway.post("/webhooks/paystack", data=body, headers=headers)).status == 200
+        await flush_outbox(services)
+
+    await success_again(gateway, services, paid)
+
+    [order] = await services.payouts.orders.of_person(THANDI)
+    assert (order.status, order.attempts) == (PayoutOrderStatus.RETRYING, 1)
+    assert await wallet_of(services, "driver", THANDI, "ZAR") == dec("61.00", "0", "61.00")
+
+    clock.advance(services.payouts.retry_after.total_seconds())
+    assert await services.payouts.sweep() == (1, 0)
+    [second] = [r for r in fakes.paystack.transfers if r != first]
+    body, headers = fakes.paystack.transfer_result(second)
+    assert (await gateway.post("/webhooks/paystack", data=body, headers=headers)).status == 200
+    await flush_outbox(services)
+    await success_again(gateway, services, paid)
+
+    [order] = await services.payouts.orders.of_person(THANDI)
+    assert (order.status, order.attempts) == (PayoutOrderStatus.PAID, 2)
+    assert await wallet_of(services, "driver", THANDI, "ZAR") == dec("0.00", "0", "122.00")
+    rail = await services.money.ledger.account("rail:paystack:ZAR")
+    assert rail.balance == Money(Decimal("-61.00"), "ZAR")
 
 
 async def test_a_transfer_reversed_before_we_heard_it_succeeded_is_retried(
