@@ -11,8 +11,10 @@ import pytest
 from sqlalchemy import select
 
 from core.app.bootstrap import Services
+from core.app.money import DISTRIBUTORS
 from core.bus import EventEnvelope
 from core.bus.tables import outbox
+from core.clock import SteppedClock
 from core.config import Settings
 from core.phone import Phone
 from engines.orders import Order, OrderStatus, RestPolicy
@@ -187,4 +189,26 @@ async def test_a_back_order_delivered_then_returned_gives_back_what_came_back_on
     await paystack_settles(gateway, services, fakes)
     [refund] = await refunds_of(services, order)
     assert (refund.status, refund.amount) == (IntentStatus.SUCCEEDED, delivered.total)
+    assert await books_balanced(services)
+
+
+async def test_a_back_orders_goods_are_settled_to_the_distributor_once(
+    gateway: Client, services: Services, fakes: PaymentFakes, clock: SteppedClock
+) -> None:
+    """2 of her 3 cartons arrive, the third comes with the back-order: the distributor's day is
+    settled on her one payment, once, not on the order's total and the back-order's again."""
+    assert services.money is not None
+    order, _ = await paid(gateway, services, fakes, Method.PAYSTACK, NGOZI)
+    await shipped(services, order, 2, RestPolicy.BACKORDER)
+    back = await back_order_of(services, order)
+    await shipped(services, back, 1, RestPolicy.RELEASE)
+    lagos = next(d for d in DISTRIBUTORS if d.currency == "NGN")
+    day = services.clock.now().date()
+    clock.advance(24 * 3600)  # the next night's run
+
+    batch = await services.money.settlement.settle_day(lagos, day)
+
+    assert (batch.payments, batch.gross) == (1, order.total)
+    assert batch.refunds.amount == 0
+    assert await held_at(services, f"customer:{NGOZI.e164}:receivable:NGN") == 0
     assert await books_balanced(services)
