@@ -8,6 +8,7 @@ answering on the port (a previous run, or one the developer started) is used as 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import shutil
 import signal
@@ -17,6 +18,8 @@ import sysconfig
 import time
 from collections.abc import Iterator
 from pathlib import Path
+
+from sqlalchemy.engine import make_url
 
 from core.config import Settings
 
@@ -75,7 +78,13 @@ def embedded_temporal(settings: Settings, state_dir: Path = Path("var")) -> Iter
         return
     binary = temporal_binary()
     address = f"{LOOPBACK}:{settings.temporal_dev_port}"
-    embedded = settings.model_copy(update={"temporal_address": address, "temporal_worker": True})
+    embedded = settings.model_copy(
+        update={
+            "temporal_address": address,
+            "temporal_worker": True,
+            "temporal_task_queue": own_task_queue(settings),
+        }
+    )
     if _answers(binary, address, settings.temporal_namespace):
         yield embedded
         return
@@ -106,6 +115,22 @@ def embedded_temporal(settings: Settings, state_dir: Path = Path("var")) -> Iter
         yield embedded
     finally:
         _stop(process)
+
+
+def own_task_queue(settings: Settings) -> str:
+    """The embedded gateway's task queue: the configured one, named after its database unless
+    it was set. Another gateway on this machine (another checkout, a previous run's server) may
+    be the one answering on the port: on a shared queue its worker would take this gateway's
+    orders' steps, find no such order in its own database and fail them, leaving them reserved."""
+    if "temporal_task_queue" in settings.model_fields_set:
+        return settings.temporal_task_queue
+    url = make_url(settings.database_url)
+    if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
+        where = str(Path(url.database).resolve())
+    else:
+        where = url.render_as_string(hide_password=True)
+    digest = hashlib.sha256(where.encode()).hexdigest()[:10]
+    return f"{settings.temporal_task_queue}-{digest}"
 
 
 def _stop(process: subprocess.Popen[bytes]) -> None:
