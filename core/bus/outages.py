@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from core.db.database import is_unavailable
 
-# gRPC's status for "the service is currently unavailable", a transient condition (Temporal's
-# client raises it once its own retries of a call ran out).
-UNAVAILABLE = "UNAVAILABLE"
+# gRPC's statuses of a server that did not answer in time or at all, or asks to slow down:
+# transient conditions (Temporal's client raises them once its own retries of a call ran out),
+# true of every event alike until the server is back.
+TRANSIENT_GRPC = frozenset({"UNAVAILABLE", "DEADLINE_EXCEEDED", "RESOURCE_EXHAUSTED"})
 
 
 def is_outage(error: BaseException) -> bool:
@@ -27,7 +28,7 @@ def is_outage(error: BaseException) -> bool:
         seen.add(id(exc))
         if isinstance(exc, ConnectionError | TimeoutError) or is_unavailable(exc):
             return True
-        if getattr(getattr(exc, "status", None), "name", None) == UNAVAILABLE:
+        if getattr(getattr(exc, "status", None), "name", None) in TRANSIENT_GRPC:
             return True  # a gRPC call's (Temporal's RPCError): the server is not answering
         linked = (exc.__cause__, exc.__context__, getattr(exc, "orig", None))
         stack.extend(e for e in linked if isinstance(e, BaseException))
