@@ -10,7 +10,7 @@ posts once.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from decimal import Decimal
 from typing import ClassVar
 
@@ -192,18 +192,11 @@ async def returned_refunds(
     return list(zip(paid, keys, return_refunds(order.total, left), strict=True))
 
 
-class ReturnedOrderRefunder(CustomerSms):
-    """A paid order delivered and then brought back: what was paid for the goods that came back
-    (what was delivered: the whole order, or what arrived of a short delivery, whose rest
-    ShortDeliveryRefunder gave back) is refunded on the rail it was paid on, the oldest
-    checkout payment first, once (each refund keyed on its payment, so a redelivered event or
-    a crash between steps asks no rail twice).
-    Its order workflow has ended at delivery, so this runs with workflows on or off. Where the
-    rail cannot give it back (MTN MoMo has no refund; the rail refused), it stays on the
-    customer's account, where the return's reversal of the sale put it. A rail that has no
-    refund is said so in the return's credit-note text (CreditNoteSms: one text per return); a
-    rail that refused is told by its own SMS (on WhatsApp when she ordered there and her window
-    is open), once."""
+class OrderMoneySubscriber(CustomerSms):
+    """What the subscribers over an order's money share: the payments and orders they read, and
+    giving back parts of an order's payments on the rails they came in on, once per refund key,
+    telling the customer by SMS what a rail refused (and, `only_refundable` off, what a rail
+    without refunds keeps as her credit)."""
 
     def __init__(
         self,
@@ -220,6 +213,60 @@ class ReturnedOrderRefunder(CustomerSms):
         self._payments = payments
         self._orders = orders
 
+    async def _give_back(
+        self,
+        order: Order,
+        refunds: Iterable[tuple[PaymentIntent, str, Money]],
+        *,
+        why: str,
+        kind: str,
+        message: str,
+        key_prefix: str,
+        tell_prefix: str,
+        only_refundable: bool = True,
+    ) -> None:
+        """Refund each (payment, key, part); a part refused or failed at once stays her credit
+        and is told (`message`, keyed `tell_prefix:` + the refund key after `key_prefix`), once."""
+        for payment, key, part in refunds:
+            if part.amount <= 0:
+                continue
+            try:
+                refund = await self._payments.refund(payment.id, part, key=key, reason=why)
+            except RefundRefusedError:
+                log.warning(f"payments.{kind}_refund_raced", intent=str(payment.id))
+                continue  # another refund (an operator's) took it meanwhile
+            except PaymentError as exc:
+                log.error(
+                    f"payments.{kind}_refund_not_sent", intent=str(payment.id), error=str(exc)
+                )
+            else:
+                if refund.status is not IntentStatus.FAILED:
+                    continue
+            if only_refundable and not can_refund(self._payments, payment.provider):
+                continue  # the credit note's text says it stays her credit: one text, not two
+            await self.send(
+                payment.customer,
+                f"{tell_prefix}:{key.removeprefix(key_prefix)}",
+                message,
+                order_key=order.idempotency_key,
+                amount=part.format(),
+                reference=order.reference,
+            )
+
+
+class ReturnedOrderRefunder(OrderMoneySubscriber):
+    """A paid order delivered and then brought back: what was paid for the goods that came back
+    (what was delivered: the whole order, or what arrived of a short delivery, whose rest
+    ShortDeliveryRefunder gave back) is refunded on the rail it was paid on, the oldest
+    checkout payment first, once (each refund keyed on its payment, so a redelivered event or
+    a crash between steps asks no rail twice).
+    Its order workflow has ended at delivery, so this runs with workflows on or off. Where the
+    rail cannot give it back (MTN MoMo has no refund; the rail refused), it stays on the
+    customer's account, where the return's reversal of the sale put it. A rail that has no
+    refund is said so in the return's credit-note text (CreditNoteSms: one text per return); a
+    rail that refused is told by its own SMS (on WhatsApp when she ordered there and her window
+    is open), once."""
+
     def subscribe(self, bus: EventBus) -> None:
         bus.subscribe(OrderStatusChanged.topic, "returned-order-refund", self.on_status_changed)
 
@@ -228,30 +275,15 @@ class ReturnedOrderRefunder(CustomerSms):
         if event.status != OrderStatus.RETURNED.value or event.previous != DELIVERED:
             return
         order = await self._orders.get(event.reference)
-        why = f"Order {order.reference} returned after delivery"
-        for payment, key, part in await returned_refunds(self._payments, self._orders, order):
-            if part.amount <= 0:
-                continue
-            try:
-                refund = await self._payments.refund(payment.id, part, key=key, reason=why)
-            except RefundRefusedError:
-                log.warning("payments.return_refund_raced", intent=str(payment.id))
-                continue  # another refund (an operator's) took it meanwhile
-            except PaymentError as exc:
-                log.error("payments.return_refund_not_sent", intent=str(payment.id), error=str(exc))
-            else:
-                if refund.status is not IntentStatus.FAILED:
-                    continue
-            if not can_refund(self._payments, payment.provider):
-                continue  # the credit note's text says it stays her credit: one text, not two
-            await self.send(
-                payment.customer,
-                f"return-credit:{key.removeprefix('refund:returned:')}",
-                "sms.return_credited",
-                order_key=order.idempotency_key,
-                amount=part.format(),
-                reference=order.reference,
-            )
+        await self._give_back(
+            order,
+            await returned_refunds(self._payments, self._orders, order),
+            why=f"Order {order.reference} returned after delivery",
+            kind="return",
+            message="sms.return_credited",
+            key_prefix="refund:returned:",
+            tell_prefix="return-credit",
+        )
 
 
 def short_refund_due(charged: Money, delivered: Money) -> Money:
@@ -268,7 +300,7 @@ def unwound_back_order_due(charged: Money, earlier: Sequence[Money], total: Mone
     return min(total, short_refund_due(charged, sum(earlier, Money.zero(total.currency))))
 
 
-class ShortDeliveryRefunder(CustomerSms):
+class ShortDeliveryRefunder(OrderMoneySubscriber):
     """A paid order delivered short: what was paid for the goods that did not arrive (what it
     was charged less what the delivery says arrived costs) is refunded on the rail it was paid
     on, the oldest checkout payment first, once (keyed `refund:short:<payment>`; a redelivered
@@ -278,21 +310,6 @@ class ShortDeliveryRefunder(CustomerSms):
     posting of only what arrived left it: the short delivery's credit-note text says so for a
     rail without refunds, a refusal gets its own SMS, once. The undelivered rest kept for a
     back-order is not refunded: its money is the back-order's."""
-
-    def __init__(
-        self,
-        notifications: NotificationService,
-        customers: CustomerService,
-        translate: Translator,
-        provider: str,
-        *,
-        payments: PaymentService,
-        orders: OrderService,
-        whatsapp: frozenset[str] = frozenset(),
-    ) -> None:
-        super().__init__(notifications, customers, translate, provider, whatsapp=whatsapp)
-        self._payments = payments
-        self._orders = orders
 
     def subscribe(self, bus: EventBus) -> None:
         bus.subscribe(OrderDelivered.topic, "short-delivery-refund", self.on_delivered)
@@ -314,33 +331,18 @@ class ShortDeliveryRefunder(CustomerSms):
             await self._payments.left_to_refund(p.id, key=k)
             for p, k in zip(paid, keys, strict=True)
         ]
-        why = f"Order {order.reference} delivered short"
-        for payment, key, part in zip(paid, keys, return_refunds(due, left), strict=True):
-            if part.amount <= 0:
-                continue
-            try:
-                refund = await self._payments.refund(payment.id, part, key=key, reason=why)
-            except RefundRefusedError:
-                log.warning("payments.short_refund_raced", intent=str(payment.id))
-                continue  # another refund (an operator's) took it meanwhile
-            except PaymentError as exc:
-                log.error("payments.short_refund_not_sent", intent=str(payment.id), error=str(exc))
-            else:
-                if refund.status is not IntentStatus.FAILED:
-                    continue
-            if not can_refund(self._payments, payment.provider):
-                continue  # the credit note's text says it stays her credit: one text, not two
-            await self.send(
-                payment.customer,
-                f"short-credit:{paid_by.tag}{payment.id}",
-                "sms.short_credited",
-                order_key=order.idempotency_key,
-                amount=part.format(),
-                reference=order.reference,
-            )
+        await self._give_back(
+            order,
+            zip(paid, keys, return_refunds(due, left), strict=True),
+            why=f"Order {order.reference} delivered short",
+            kind="short",
+            message="sms.short_credited",
+            key_prefix="refund:short:",
+            tell_prefix="short-credit",
+        )
 
 
-class CancelledBackOrderRefunder(CustomerSms):
+class CancelledBackOrderRefunder(OrderMoneySubscriber):
     """A back-order born paid (its original's payment paid for it) that is cancelled, or comes
     back before it was delivered: what was paid for it (its total) goes back on the rail the
     original was paid on, the oldest checkout payment first, once (keyed
@@ -350,21 +352,6 @@ class CancelledBackOrderRefunder(CustomerSms):
     stays her credit, where the original's payment left it, and she is told so once by SMS."""
 
     UNWOUND = frozenset({OrderStatus.CANCELLED.value, OrderStatus.RETURNED.value})
-
-    def __init__(
-        self,
-        notifications: NotificationService,
-        customers: CustomerService,
-        translate: Translator,
-        provider: str,
-        *,
-        payments: PaymentService,
-        orders: OrderService,
-        whatsapp: frozenset[str] = frozenset(),
-    ) -> None:
-        super().__init__(notifications, customers, translate, provider, whatsapp=whatsapp)
-        self._payments = payments
-        self._orders = orders
 
     def subscribe(self, bus: EventBus) -> None:
         bus.subscribe(OrderStatusChanged.topic, "back-order-refund", self.on_status_changed)
@@ -387,30 +374,16 @@ class CancelledBackOrderRefunder(CustomerSms):
             return
         earlier = [o.total for o in paid_by.earlier]
         due = unwound_back_order_due(paid_by.payments[0].amount, earlier, order.total)
-        parts = return_refunds(due, left)
-        for payment, key, part in zip(paid_by.payments, keys, parts, strict=True):
-            if part.amount <= 0:
-                continue
-            try:
-                refund = await self._payments.refund(payment.id, part, key=key, reason=why)
-            except RefundRefusedError:
-                log.warning("payments.back_order_refund_raced", intent=str(payment.id))
-                continue  # another refund (an operator's) took it meanwhile
-            except PaymentError as exc:
-                log.error(
-                    "payments.back_order_refund_not_sent", intent=str(payment.id), error=str(exc)
-                )
-            else:
-                if refund.status is not IntentStatus.FAILED:
-                    continue
-            await self.send(
-                payment.customer,
-                f"back-order-credit:{paid_by.tag}{payment.id}",
-                "sms.back_order_credited",
-                order_key=order.idempotency_key,
-                amount=part.format(),
-                reference=order.reference,
-            )
+        await self._give_back(
+            order,
+            zip(paid_by.payments, keys, return_refunds(due, left), strict=True),
+            why=why,
+            kind="back_order",
+            message="sms.back_order_credited",
+            key_prefix="refund:cancelled:",
+            tell_prefix="back-order-credit",
+            only_refundable=False,
+        )
 
 
 class LateMoneyRefunder(CustomerSms):
@@ -478,7 +451,7 @@ class LateMoneyRefunder(CustomerSms):
         )
 
 
-class FailedRefundSms(CustomerSms):
+class FailedRefundSms(OrderMoneySubscriber):
     """A refund the rail took and then failed (an M-Pesa B2C or reversal whose result says it
     did not go, a Paystack refund that failed): the money stays on her account, where the
     refund's posting never moved it, while the credit note told her it was being refunded. She
@@ -500,21 +473,6 @@ class FailedRefundSms(CustomerSms):
         "refund:order-": ("unwound-credit:order-", "sms.unwound_credited"),
         "refund:double:": ("double-charge-credit:", "sms.double_charge_credited"),
     }
-
-    def __init__(
-        self,
-        notifications: NotificationService,
-        customers: CustomerService,
-        translate: Translator,
-        provider: str,
-        *,
-        payments: PaymentService,
-        orders: OrderService,
-        whatsapp: frozenset[str] = frozenset(),
-    ) -> None:
-        super().__init__(notifications, customers, translate, provider, whatsapp=whatsapp)
-        self._payments = payments
-        self._orders = orders
 
     def subscribe(self, bus: EventBus) -> None:
         bus.subscribe(PaymentFailed.topic, "failed-refund-sms", self.on_failed)
