@@ -125,6 +125,8 @@ class PlannedRoute:
     units: int
     stops: tuple[PlannedStop, ...]
     new: bool  # made by this run (False: an earlier run planned it)
+    # why a route still open is not offered (`GigService.waiting_for`); None once it is
+    waiting_for: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,6 +178,7 @@ class DispatchReport:
                     "km": str(r.km),
                     "units": r.units,
                     "new": r.new,
+                    "waiting_for": r.waiting_for,
                     "stops": [
                         {
                             "order": s.order,
@@ -395,6 +398,7 @@ class DispatchPlanner:
         phones = {o.worker_id: (await self._gig.worker(o.worker_id)).phone.e164 for o in offers}
         offered = {o.task_id for o in offers}
         offered_to |= {o.task_id: str(o.worker_id) for o in offers}
+        not_offered = {t.id: await self._gig.waiting_for(t) for t in tasks if t.id not in offered}
         unassigned = sorted(unassigned, key=lambda u: u.order)
         plan = None
         if self._plans is not None:
@@ -405,7 +409,9 @@ class DispatchPlanner:
         return DispatchReport(
             region=region,
             day=day,
-            routes=tuple(_planned(t, t.id in fresh, t.id in offered) for t in tasks),
+            routes=tuple(
+                _planned(t, t.id in fresh, t.id in offered, not_offered.get(t.id)) for t in tasks
+            ),
             unassigned=tuple(sorted([*unassigned, *waiting], key=lambda u: u.order)),
             waves=waves,
             offers=tuple(
@@ -608,7 +614,7 @@ def _with_id(route: DeliveryRoute, route_id: str) -> DeliveryRoute:
     )
 
 
-def _planned(task: Task, new: bool, offered: bool) -> PlannedRoute:
+def _planned(task: Task, new: bool, offered: bool, waiting_for: str | None) -> PlannedRoute:
     # `task` was read before this run's offers went out: one it offered is on offer now.
     status = TaskStatus.OFFERED if offered and task.status is TaskStatus.OPEN else task.status
     return PlannedRoute(
@@ -625,6 +631,7 @@ def _planned(task: Task, new: bool, offered: bool) -> PlannedRoute:
             for s in task.stops
         ),
         new=new,
+        waiting_for=waiting_for,
     )
 
 
