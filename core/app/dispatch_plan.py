@@ -28,7 +28,7 @@ import json
 import re
 import sys
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -48,6 +48,7 @@ from engines.gig import (
     DeliveryRoute,
     GeoPoint,
     GigService,
+    OfferStatus,
     RouteStop,
     StopStatus,
     Task,
@@ -124,6 +125,8 @@ class PlannedRoute:
     units: int
     stops: tuple[PlannedStop, ...]
     new: bool  # made by this run (False: an earlier run planned it)
+    # why a route still open is not offered (`GigService.waiting_for`); None once it is
+    waiting_for: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,6 +178,7 @@ class DispatchReport:
                     "km": str(r.km),
                     "units": r.units,
                     "new": r.new,
+                    "waiting_for": r.waiting_for,
                     "stops": [
                         {
                             "order": s.order,
@@ -334,7 +338,10 @@ class DispatchPlanner:
                     withdrawn.append(task)
         gone = {t.id for t in withdrawn}
         standing = [t for t in earlier if t.id not in gone]
-        free = _still_free(vehicles, standing, planned_on)
+        # A route on offer is the offered driver's, whoever it was planned for: the allocator
+        # gives a route to the best driver free when it is packed, not always the planned one.
+        offered_to = await self._offered_to(t for t in standing if t.status is TaskStatus.OFFERED)
+        free = _still_free(vehicles, standing, planned_on, offered_to)
         candidates = [
             Candidate(s.order_reference, s.customer, s.address, s.point, s.units)
             for t in withdrawn
@@ -390,17 +397,21 @@ class DispatchPlanner:
         by_task = {t.id: t.reference for t in tasks}
         phones = {o.worker_id: (await self._gig.worker(o.worker_id)).phone.e164 for o in offers}
         offered = {o.task_id for o in offers}
+        offered_to |= {o.task_id: str(o.worker_id) for o in offers}
+        not_offered = {t.id: await self._gig.waiting_for(t) for t in tasks if t.id not in offered}
         unassigned = sorted(unassigned, key=lambda u: u.order)
         plan = None
         if self._plans is not None:
-            stops = _plan_stops(tasks, offered, vehicle_of, unassigned)
+            stops = _plan_stops(tasks, offered, vehicle_of, offered_to, unassigned)
             plan = stored
             if stored is None or not stored.same_as(stops):
                 plan = await self._plans.save(region.value, day, stops, now)
         return DispatchReport(
             region=region,
             day=day,
-            routes=tuple(_planned(t, t.id in fresh, t.id in offered) for t in tasks),
+            routes=tuple(
+                _planned(t, t.id in fresh, t.id in offered, not_offered.get(t.id)) for t in tasks
+            ),
             unassigned=tuple(sorted([*unassigned, *waiting], key=lambda u: u.order)),
             waves=waves,
             offers=tuple(
@@ -412,6 +423,15 @@ class DispatchPlanner:
             plan=plan,
             withdrawn=tuple(t.reference for t in withdrawn),
         )
+
+    async def _offered_to(self, tasks: Iterable[Task]) -> dict[uuid.UUID, str]:
+        """task id -> the worker (id) its open offer went to."""
+        return {
+            o.task_id: str(o.worker_id)
+            for t in tasks
+            for o in await self._gig.offers(t.id)
+            if o.status is OfferStatus.OPEN
+        }
 
     async def _depot(self, region: RegionCode) -> RouteDepot:
         """The region's warehouse, where its routes start and end, as the database has it."""
@@ -518,6 +538,7 @@ def _plan_stops(
     tasks: Sequence[Task],
     offered: set[uuid.UUID],
     vehicle_of: dict[str, str],
+    offered_to: dict[uuid.UUID, str],
     unassigned: Sequence[UnassignedOrder],
 ) -> list[PlanStop]:
     stops = [
@@ -526,7 +547,9 @@ def _plan_stops(
             status=_stop_status(t, s.status, t.id in offered),
             route_id=t.route_id,
             task_reference=t.reference,
-            vehicle_id=str(t.worker_id) if t.worker_id else vehicle_of.get(t.route_id),
+            vehicle_id=str(t.worker_id)
+            if t.worker_id
+            else offered_to.get(t.id, vehicle_of.get(t.route_id)),
             position=s.position,
         )
         for t in tasks
@@ -545,17 +568,21 @@ def _stop_status(task: Task, stop: StopStatus, offered: bool) -> PlanStopStatus:
 
 
 def _still_free(
-    vehicles: list[Vehicle], standing: Sequence[Task], planned_on: dict[str, str]
+    vehicles: list[Vehicle],
+    standing: Sequence[Task],
+    planned_on: dict[str, str],
+    offered_to: dict[uuid.UUID, str],
 ) -> list[Vehicle]:
     """The fleet left once the day's standing routes have their vehicles: a taken route keeps
-    its driver; an untaken one keeps the vehicle it was planned for (or, planned before plans
-    were stored, the smallest vehicle that carries it: one route per driver)."""
+    its driver, and one on offer the driver offered it; an untaken one keeps the vehicle it was
+    planned for (or, planned before plans were stored, the smallest vehicle that carries it:
+    one route per driver)."""
     held = {str(t.worker_id) for t in standing if t.worker_id is not None}
-    held |= {
-        planned_on[t.route_id] for t in standing if t.worker_id is None and t.route_id in planned_on
-    }
+    held |= set(offered_to.values())
+    waiting = [t for t in standing if t.worker_id is None and t.id not in offered_to]
+    held |= {planned_on[t.route_id] for t in waiting if t.route_id in planned_on}
     free = [v for v in vehicles if v.id not in held]
-    unknown = [t for t in standing if t.worker_id is None and t.route_id not in planned_on]
+    unknown = [t for t in waiting if t.route_id not in planned_on]
     for task in sorted(unknown, key=lambda t: -t.units):
         fitting = [v for v in free if v.capacity >= task.units]
         if fitting:
@@ -587,7 +614,7 @@ def _with_id(route: DeliveryRoute, route_id: str) -> DeliveryRoute:
     )
 
 
-def _planned(task: Task, new: bool, offered: bool) -> PlannedRoute:
+def _planned(task: Task, new: bool, offered: bool, waiting_for: str | None) -> PlannedRoute:
     # `task` was read before this run's offers went out: one it offered is on offer now.
     status = TaskStatus.OFFERED if offered and task.status is TaskStatus.OPEN else task.status
     return PlannedRoute(
@@ -604,6 +631,7 @@ def _planned(task: Task, new: bool, offered: bool) -> PlannedRoute:
             for s in task.stops
         ),
         new=new,
+        waiting_for=waiting_for,
     )
 
 

@@ -101,6 +101,14 @@ SETTLE_ATTEMPTS = 3
 # An order in one of these was released to the warehouse and is not packed yet: a route
 # carrying it is not offered until it is.
 TO_BE_PACKED = frozenset({OrderStatus.CONFIRMED, OrderStatus.PICKING})
+# Why an open task is not on offer (`GigService.waiting_for`): its region's day has not come,
+# its goods are still to be packed, no driver on shift now could take it (his shift covering it,
+# his vehicle big enough), or every such driver is busy (on a route or an offer, unavailable)
+# or said no to it.
+WAITING_DAY = "its_day"
+WAITING_PACKING = "packing"
+WAITING_DRIVER_ON_SHIFT = "driver_on_shift"
+WAITING_FREE_DRIVER = "free_driver"
 
 
 @dataclass(frozen=True, slots=True)
@@ -689,6 +697,28 @@ class GigService:
                     )
                 made.append(offer)
         return made
+
+    async def waiting_for(self, task: Task) -> str | None:
+        """Why `task` is not on offer now (see WAITING_*), or None when it is not open."""
+        if task.status is not TaskStatus.OPEN:
+            return None
+        now = self._clock.now()
+        if local_date(task.region, task.departure) > local_date(task.region, now):
+            return WAITING_DAY
+        if not await self._packed(task):
+            return WAITING_PACKING
+        async with self._db.transaction() as s:
+            repo = SqlGigRepository(s)
+            shifts = await repo.shifts_at(now)
+            able = [
+                w
+                for w in await repo.workers(task.region)
+                if w.status is WorkerStatus.ACTIVE
+                and w.id in shifts
+                and w.vehicle.capacity_units >= task.units
+                and offerable(task, w.region, shifts[w.id], now)
+            ]
+        return WAITING_FREE_DRIVER if able else WAITING_DRIVER_ON_SHIFT
 
     async def open_offer(self, worker_id: uuid.UUID) -> tuple[Offer, Task] | None:
         """The worker's live offer, if any (a lapsed one is expired first)."""

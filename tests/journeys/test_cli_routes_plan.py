@@ -94,6 +94,7 @@ def test_routes_plan_prints_tomorrows_routes_and_plans_once(
     assert "14 Balogun Street, Lagos Island" in addresses
     assert sorted(ref for w in report["waves"] for p in w["pickers"] for ref in p) == sorted(refs)
     assert report["offers"] == []  # nobody is on shift yet: the dispatcher offers in the morning
+    assert {r["waiting_for"] for r in report["routes"]} == {"its_day"}
 
     day = tomorrow.isoformat()
     assert main(["routes", "plan", "--region", "lagos", "--date", day, "--time-limit", "1"]) == 0

@@ -18,6 +18,7 @@ from engines.catalogue.tables import warehouses
 from engines.customers import DeliveryPoint
 from engines.customers.tables import customers
 from engines.gig import GeoPoint, TaskStatus
+from engines.gig.tables import gig_shifts
 from engines.orders import CartLine, OrderStatus, PaymentMethod, PlaceOrder
 from engines.routing import Point
 from engines.routing.matrix import haversine_km
@@ -279,6 +280,8 @@ async def test_a_later_order_gets_a_driver_not_yet_given_a_route(services: Servi
     # It leaves once the warehouse can have picked it, so the order is picked, not held.
     [route] = report.routes
     assert route.status == "open"
+    assert route.waiting_for == "packing"
+    assert report.as_json()["routes"][0]["waiting_for"] == "packing"
     assert {s.status for s in route.stops} == {"planned"}
     assert route.departure >= services.clock.now() + timedelta(minutes=60)
     assert [w.orders for w in report.waves.waves] == [(first,)]
@@ -288,6 +291,7 @@ async def test_a_later_order_gets_a_driver_not_yet_given_a_route(services: Servi
     assert [o.driver for o in packed.offers] == [EMEKA.e164]
     [route] = packed.routes
     assert route.status == "offered"  # as its stops say (in progress), not "open"
+    assert route.waiting_for is None
     assert {s.status for s in route.stops} == {"in_progress"}
 
     late = await order(services, CHIDI, "r-2")
@@ -300,6 +304,7 @@ async def test_a_later_order_gets_a_driver_not_yet_given_a_route(services: Servi
     assert third.tasks_created == 1
     assert third.unassigned == ()
     assert third.offers == ()  # until its goods are packed
+    assert [r.waiting_for for r in third.routes if r.new] == ["packing"]
     await pick_and_pack(services, (late,))
     [offer] = await services.gig.allocate()
     assert (await services.gig.worker(offer.worker_id)).phone == BAYO
@@ -334,3 +339,38 @@ async def test_at_half_past_eleven_in_lagos_tomorrow_is_the_lagos_tomorrow(
     services.clock.advance(45 * 60)  # 23:15 UTC, 00:15 in Lagos
     [offer] = await services.gig.allocate()
     assert offer.worker_id == night.id
+
+
+async def test_a_packed_route_not_offered_says_it_waits_for_a_driver(services: Services) -> None:
+    """Today's route, packed: nobody is on shift yet to take it; then the one driver on shift
+    said no to it: the plan says what it waits for."""
+    await lagos_warehouse(services)
+    emeka = await driver(services, EMEKA, "Emeka", capacity=40)
+    now = services.clock.now()
+    async with services.db.transaction() as s:  # his shift starts in two hours
+        await s.execute(
+            update(gig_shifts)
+            .where(gig_shifts.c.worker_id == emeka.id)
+            .values(starts_at=now + timedelta(hours=2), ends_at=now + timedelta(hours=9))
+        )
+    today = local_date(RegionCode.LAGOS, now)
+    first = await order(services, NGOZI, "x-1")
+    await planner(services).plan(RegionCode.LAGOS, today, time_limit_s=1)
+    await pick_and_pack(services, (first,))
+
+    report = await planner(services).plan(RegionCode.LAGOS, today, time_limit_s=1)
+
+    assert report.offers == ()
+    assert [r["waiting_for"] for r in report.as_json()["routes"]] == ["driver_on_shift"]
+
+    bayo = await driver(services, BAYO, "Bayo", capacity=40)  # on shift now
+    second = await order(services, CHIDI, "x-2")
+    await planner(services).plan(RegionCode.LAGOS, today, time_limit_s=1)
+    await pick_and_pack(services, (second,))
+    [offer] = await services.gig.allocate()
+    assert offer.worker_id == bayo.id
+    assert await services.gig.decline(offer.id) == []  # nobody else on shift now
+
+    declined = await planner(services).plan(RegionCode.LAGOS, today, time_limit_s=1)
+
+    assert {r.waiting_for for r in declined.routes} == {"free_driver"}

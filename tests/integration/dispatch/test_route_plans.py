@@ -193,3 +193,51 @@ async def test_served_and_in_progress_stops_stay_where_they_are_when_orders_come
     revisions = await plans(services).revisions("lagos", today)
     assert [p.revision for p in revisions] == [1, 2]
     assert {s.status for s in revisions[0].stops} == {PlanStopStatus.PLANNED}
+
+
+async def test_a_route_offered_to_another_driver_than_planned_leaves_the_planned_one_free(
+    services: Services,
+) -> None:
+    """R-2 was planned for Bayo but, Bayo saying no, offered to Emeka (back from R-1): while
+    that offer is open Emeka is the one it takes, so a new order goes to Bayo, idle."""
+    await lagos_warehouse(services)
+    await services.customers.set_delivery_point(
+        TUNDE, DeliveryPoint("12 Herbert Macaulay Way, Yaba", GeoPoint(6.5095, 3.3711))
+    )
+    emeka = await driver(services, EMEKA, "Emeka", capacity=40)  # on shift now
+    today = services.clock.now().date()
+    first = await order(services, NGOZI, "w-1")
+    await planner(services).plan(RegionCode.LAGOS, today, time_limit_s=1)
+    await pick_and_pack(services, (first,))
+    [offer] = await services.gig.allocate()
+    task = await services.gig.accept(offer.id)
+    code = await code_for(services, NGOZI, first)
+    assert (await services.gig.confirm_delivery(task.id, emeka.id, code)).outcome is (
+        CodeCheck.DELIVERED
+    )
+
+    bayo = await driver(services, BAYO, "Bayo", capacity=40)
+    second = await order(services, CHIDI, "w-2")
+    report = await planner(services).plan(RegionCode.LAGOS, today, time_limit_s=1)
+    assert report.plan is not None
+    assert {s.vehicle_id for s in report.plan.stops if s.order_reference == second} == {
+        str(bayo.id)
+    }
+    await pick_and_pack(services, (second,))
+    [to_bayo] = await services.gig.allocate()
+    assert to_bayo.worker_id == bayo.id
+    [to_emeka] = await services.gig.decline(to_bayo.id)
+    assert to_emeka.worker_id == emeka.id
+
+    late = await order(services, TUNDE, "w-3")
+    replanned = await planner(services).plan(RegionCode.LAGOS, today, time_limit_s=1)
+
+    assert replanned.unassigned == ()  # not "no_vehicle": Bayo sits idle
+    (added,) = [r for r in replanned.routes if r.new]
+    assert [s.order for s in added.stops] == [late]
+    assert replanned.plan is not None
+    stored = {s.order_reference: s.vehicle_id for s in replanned.plan.stops}
+    assert stored[late] == str(bayo.id)
+    await pick_and_pack(services, (late,))
+    [offer] = await services.gig.allocate()
+    assert offer.worker_id == bayo.id
