@@ -272,7 +272,17 @@ class OrderFulfilmentWorkflow:
     async def run(self, start: FulfilmentInput) -> FulfilmentResult:
         self._reference = start.reference.upper()
         ref = OrderRef(self._reference)
-        order = await _step(FulfilmentActivities.load_order, ref)
+        try:
+            order = await _step(FulfilmentActivities.load_order, ref)
+        except ActivityError as error:
+            # Nothing read, nothing to unwind (no order to cancel, no payment yet): the run fails
+            # untouched, but loudly. Only a log line (not replayed, no command): no patch needed.
+            workflow.logger.error(
+                "order %s could not be read (%s): its fulfilment failed, nothing was unwound",
+                self._reference,
+                error.cause or error,
+            )
+            raise
         if start.payment_method is not None:
             order = dataclasses.replace(order, payment_method=start.payment_method)
         self._enter(Stage.RESERVED)
