@@ -499,6 +499,10 @@ class FailedRefundSms(OrderMoneySubscriber):
         elif own is not None:
             prefix, (dedupe, text) = own
             rest, reference = key.removeprefix(prefix), refund.order_reference
+            if not can_refund(self._payments, event.provider):
+                # every refund of it fails the same way: the payment kept is told once, whether
+                # as a second payment or, later, as the cancelled order's
+                dedupe, rest = "kept-credit:", str(refund.refund_of)
         else:
             return  # not a refund the customer is told of
         order = await self._orders.get(reference)

@@ -170,3 +170,22 @@ async def test_a_momo_order_paid_twice_is_told_the_extra_is_kept_once(
         f"OmniRoute: order {order.reference} was paid twice. We could not send back the extra "
         f"{order.total.format()}, so it is kept as credit on your account."
     ]
+
+
+async def test_a_momo_order_paid_twice_then_cancelled_tells_each_payment_once(
+    gateway: Client, services: Services, fakes: PaymentFakes
+) -> None:
+    """Both payments stay her credit: one text for each, not a second one for the extra."""
+    order = await place(services, NGOZI, RegionCode.LAGOS, "double-then-cancel-momo")
+    await paid_by_momo(gateway, services, fakes, order, f"order:{order.reference}")
+    await paid_by_momo(gateway, services, fakes, order, f"order:{order.reference}:2")
+    await services.orders.advance(order.reference, OrderStatus.CANCELLED, reason="out of stock")
+    await flush_outbox(services)
+    await flush_outbox(services)
+
+    assert told_ngozi(fakes) == [
+        f"OmniRoute: order {order.reference} was paid twice. We could not send back the extra "
+        f"{order.total.format()}, so it is kept as credit on your account.",
+        f"OmniRoute: order {order.reference} will not be delivered. We could not send back the "
+        f"{order.total.format()} you paid for it, so it is kept as credit on your account.",
+    ]
