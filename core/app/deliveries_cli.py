@@ -62,7 +62,7 @@ async def resolve(services: Services, reference: str, outcome: StopStatus) -> Re
 
 
 def said(done: Resolution) -> str:
-    where = f"route {done.task_reference} stop {done.position}"
+    where = f"task {done.task_reference} stop {done.position}"
     if done.already:
         return (
             f"order {done.order_reference} was already resolved as {done.outcome.value} ({where})"

@@ -9,7 +9,8 @@ not found: its lines are picked that much short, and the list stays open with th
 as the engine keeps a line picked in part; running `confirm` again when the rest turns up picks
 it. Refused with one line and exit 2, nothing changed: an unknown warehouse or pick list, one
 cancelled with its order, a short of a SKU the list does not have still to pick, or of more than
-it has, or a bin holding less than its line needs (the lines are confirmed all or none).
+it has, or a bin holding less than its line needs (named, with the order; the lines are
+confirmed all or none).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from typing import TypeVar
 from core.app.bootstrap import Services, build_services
 from core.config import Settings
 from engines.wms import (
+    InsufficientStockError,
     PickList,
     PickListStatus,
     UnknownPickError,
@@ -92,7 +94,14 @@ async def confirm(services: Services, key: str, short: dict[str, int]) -> tuple[
         if take := line.remaining - cut:
             taken[line.position] = take
     if taken:
-        await wms.confirm_picks(pick.id, taken)  # all or nothing: a bin short refuses them all
+        try:
+            await wms.confirm_picks(pick.id, taken)  # all or nothing: a bin short refuses them all
+        except InsufficientStockError as exc:
+            where = f"bin {_label(pick, exc.location_id)}" if exc.location_id else "its bin"
+            raise RefusedError(
+                f"order {pick.order_reference}: {where} holds {exc.available} x {exc.sku},"
+                f" {exc.wanted} to pick; nothing confirmed"
+            ) from exc
     return pick, await wms.get_pick_list(pick.id)
 
 

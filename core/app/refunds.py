@@ -457,7 +457,9 @@ class FailedRefundSms(OrderMoneySubscriber):
     refund's posting never moved it, while the credit note told her it was being refunded. She
     is told it is kept as her credit, with the text the refunder sends for a refund refused at
     once (the same dedupe key, so a refusal, or a failure told twice, is one text). A rail
-    without refunds (MoMo) is said so in the credit note's text: nothing more."""
+    without refunds (MoMo) is said so in the credit note's text: nothing more; but an unwound
+    order's or a second payment's money, which no other text announces, is told here on such a
+    rail too (the same one text, once per payment)."""
 
     TEXTS: ClassVar[dict[str, tuple[str, str]]] = {
         "refund:short:": ("short-credit:", "sms.short_credited"),
@@ -479,9 +481,7 @@ class FailedRefundSms(OrderMoneySubscriber):
 
     async def on_failed(self, envelope: EventEnvelope) -> None:
         event = PaymentFailed.model_validate(envelope.data)
-        if event.direction != Direction.REFUND.value or not can_refund(
-            self._payments, event.provider
-        ):
+        if event.direction != Direction.REFUND.value:
             return
         refund = await self._payments.get(uuid.UUID(event.intent_id))
         key = refund.idempotency_key
@@ -490,6 +490,8 @@ class FailedRefundSms(OrderMoneySubscriber):
         known = next(((p, t) for p, t in self.TEXTS.items() if key.startswith(p)), None)
         own = next(((p, t) for p, t in self.OWN_TEXTS.items() if key.startswith(p)), None)
         if known is not None:
+            if not can_refund(self._payments, event.provider):
+                return  # the credit note's (or the late refunder's) text said it stays her credit
             prefix, (dedupe, text) = known
             rest = key.removeprefix(prefix)
             # a back-order's refund of its original's payment is keyed "<back-order>:<payment>"
@@ -497,6 +499,10 @@ class FailedRefundSms(OrderMoneySubscriber):
         elif own is not None:
             prefix, (dedupe, text) = own
             rest, reference = key.removeprefix(prefix), refund.order_reference
+            if not can_refund(self._payments, event.provider):
+                # every refund of it fails the same way: the payment kept is told once, whether
+                # as a second payment or, later, as the cancelled order's
+                dedupe, rest = "kept-credit:", str(refund.refund_of)
         else:
             return  # not a refund the customer is told of
         order = await self._orders.get(reference)

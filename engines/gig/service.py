@@ -1023,7 +1023,7 @@ class GigService:
                         f"order {reference} was already resolved as {stop.status.value}"
                     )
                 raise EscalationError(
-                    f"order {reference} is not escalated (its stop on route {task.reference} is"
+                    f"order {reference} is not escalated (its stop on task {task.reference} is"
                     f" {stop.status.value}): only an escalated delivery is resolved by hand"
                 )
             moved = await repo.update_stop(

@@ -19,11 +19,16 @@ class WarehouseError(Exception):
 
 
 class InsufficientStockError(WarehouseError):
-    def __init__(self, sku: str, wanted: int, available: int) -> None:
+    """`location_id`: the bin that holds too little, when one bin was asked."""
+
+    def __init__(
+        self, sku: str, wanted: int, available: int, location_id: str | None = None
+    ) -> None:
         super().__init__(f"{sku}: wanted {wanted}, {available} available")
         self.sku = sku
         self.wanted = wanted
         self.available = available
+        self.location_id = location_id
 
 
 class NoLocationError(WarehouseError):

@@ -175,7 +175,7 @@ class SqlWarehouseRepository:
                     wms_stock.c.location_id == location_id, wms_stock.c.sku == sku
                 )
             )
-            raise InsufficientStockError(sku, quantity, int(have or 0))
+            raise InsufficientStockError(sku, quantity, int(have or 0), location_id)
 
     async def allocated(self, warehouse_id: str) -> dict[tuple[str, str], int]:
         """What open pick lists will still take from each bin: not free for a new pick list."""

@@ -199,7 +199,10 @@ def test_a_confirmation_refused_for_a_bin_holding_less_moves_no_line_to_the_dock
     before = asyncio.run(stock(bin_holds=1))
 
     assert main(["picks", "confirm", ref]) == 2
-    assert capsys.readouterr().err == f"omniroute picks confirm: {RICE}: wanted 3, 1 available\n"
+    assert capsys.readouterr().err == (
+        f"omniroute picks confirm: order {ref}: bin {rice.location_id.removeprefix(WH + ':')}"
+        f" holds 1 x {RICE}, 3 to pick; nothing confirmed\n"
+    )
     assert asyncio.run(stock()) == before  # no bin emptied, nothing on the dock
     assert status_of(database_url, ref) is OrderStatus.PICKING
     assert main(["picks", "list", "--warehouse", WH]) == 0

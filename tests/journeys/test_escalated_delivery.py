@@ -139,7 +139,7 @@ async def test_an_operator_resolves_escalated_deliveries_as_delivered_and_return
     assert await resolve(first.order_reference, "delivered") == 2
     assert last_line(capsys.readouterr().err) == (
         "omniroute deliveries resolve: "
-        f"order {first.order_reference} is not escalated (its stop on route {task.reference}"
+        f"order {first.order_reference} is not escalated (its stop on task {task.reference}"
         " is pending): only an escalated delivery is resolved by hand"
     )
     assert await resolve("ZZZZ99", "returned") == 2
@@ -183,7 +183,7 @@ async def test_an_operator_resolves_escalated_deliveries_as_delivered_and_return
     assert await resolve(first.order_reference.lower(), "delivered") == 0
     assert last_line(capsys.readouterr().out) == (
         f"order {first.order_reference} delivered (confirmed by an operator); its workflow"
-        f" settles it (route {task.reference} stop {first.position})"
+        f" settles it (task {task.reference} stop {first.position})"
     )
     assert (await services.orders.get(first.order_reference)).status is OrderStatus.DELIVERED
     assert f"{first.order_reference} Delivered" in await my_orders(gateway, first.customer.e164)

@@ -224,7 +224,7 @@ async def test_a_route_started_but_not_finished_on_its_day_is_handed_to_an_opera
     assert {e.kind for e in await gig.earnings(bayo.id)} == {EarningKind.STOP, EarningKind.DISTANCE}
     [alert] = texts_to(await services.notifications.for_recipient(OPERATOR))
     assert "route not finished on its day" in alert
-    assert f"route {task.reference}, stop 2" in alert
+    assert f"task {task.reference}, stop 2" in alert  # as `deliveries escalated` names it
     assert alert.endswith(f" Order: {second}.")  # what `deliveries resolve` takes
     assert await gig.escalations() == [
         Escalation(

@@ -218,6 +218,14 @@ def test_a_driver_with_one_try_left_is_told_so_in_the_singular() -> None:
     )
 
 
+def test_the_operators_incident_alert_names_the_task_as_deliveries_escalated_does() -> None:
+    translate = Translator.load()
+    fields = {"problem": "x", "driver": "Bayo", "phone": "+2348030000009", "stop": 2}
+
+    assert "task 22224X, stop 2" in translate("en", "sms.driver_incident", task="22224X", **fields)
+    assert "kazi 22224X, kituo 2" in translate("sw", "sms.driver_incident", task="22224X", **fields)
+
+
 def test_the_shipped_cart_lines_say_item_for_one() -> None:
     translate = Translator.load()
 
