@@ -97,7 +97,7 @@ async def _where_the_money_goes(services: Services, order: Order) -> tuple[str, 
         if part.amount <= 0:
             continue
         if can_refund(services.payments, payment.provider):
-            said.append(f"{part.format()} refunded on {payment.provider}")
+            said.append(f"a refund of {part.format()} is being asked on {payment.provider}")
         else:
             said.append(f"{part.format()} kept as her credit ({payment.provider} cannot refund)")
     return tuple(said)

@@ -97,7 +97,7 @@ async def test_an_operator_returns_a_delivered_paystack_order_and_it_is_refunded
     assert await give_back(order.reference.lower(), "--reason", "cartons crushed") == 0
     assert last_line(capsys.readouterr().out) == (
         f"order {order.reference} returned, its goods back on the shelves: "
-        f"{order.total.format()} refunded on paystack"
+        f"a refund of {order.total.format()} is being asked on paystack"
     )
     await flush_outbox(services)
     assert (await services.orders.get(order.reference)).status is OrderStatus.RETURNED
