@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import uuid
 from decimal import Decimal
 
 import pytest
@@ -295,7 +294,9 @@ async def test_a_nip_payout_paid_at_once_is_not_taken_from_the_wallet_again_by_i
     [held] = (await pay_drivers(services, RegionCode.LAGOS, day)).held
     assert held["amount"] == "2360.00"
     # day 1's PaymentSucceeded reaches the payout desk now
-    await desk.settled(await services.payments.get(uuid.UUID(paid["intent"])))
+    [day_one] = [o for o in await desk.orders.of_person(EMEKA) if o.source == paid["payout"]]
+    assert day_one.intent_id is not None
+    await desk.settled(await services.payments.get(day_one.intent_id))
     await flush_outbox(services)
     assert await wallet_of(services, "driver", EMEKA, "NGN") == dec("2360.00", "0", "2360.00")
 

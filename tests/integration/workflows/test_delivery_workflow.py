@@ -165,7 +165,13 @@ async def routed_and_offered(services: Services, http: Http) -> tuple[str, Task,
 
     # The workflow's driver request offered the route to one driver.
     [task] = [t for t in await services.gig.tasks() if t.route_id == route.route_id]
-    [offer] = [o for o in await services.gig.offers(task.id) if o.status is OfferStatus.OPEN]
+    # The request is recorded as it starts; its solve runs in a thread (one at a time): wait.
+    for _ in range(300):
+        offers = [o for o in await services.gig.offers(task.id) if o.status is OfferStatus.OPEN]
+        if offers:
+            break
+        await asyncio.sleep(0.1)
+    [offer] = offers
     return reference, task, await services.gig.worker(offer.worker_id)
 
 
