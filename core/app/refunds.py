@@ -386,7 +386,7 @@ class CancelledBackOrderRefunder(OrderMoneySubscriber):
         )
 
 
-class LateMoneyRefunder(CustomerSms):
+class LateMoneyRefunder(OrderMoneySubscriber):
     """Money for an order that was already cancelled (or returned) when it came — an M-Pesa
     prompt paid after the cancel, a card or a transfer that landed late — is not kept: it goes
     back in full on its own rail, once (keyed on the payment, so a callback delivered twice or a
@@ -395,20 +395,6 @@ class LateMoneyRefunder(CustomerSms):
     posted, and they are told so by SMS, once."""
 
     ENDED = frozenset({OrderStatus.CANCELLED, OrderStatus.RETURNED})
-
-    def __init__(
-        self,
-        notifications: NotificationService,
-        customers: CustomerService,
-        translate: Translator,
-        provider: str,
-        *,
-        payments: PaymentService,
-        orders: OrderService,
-    ) -> None:
-        super().__init__(notifications, customers, translate, provider)
-        self._payments = payments
-        self._orders = orders
 
     def subscribe(self, bus: EventBus) -> None:
         bus.subscribe(PaymentSucceeded.topic, "late-money-refund", self.on_succeeded)
