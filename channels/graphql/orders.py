@@ -188,6 +188,15 @@ class Payment:
         )
         return MoneyType.of(Money(given, self.currency))
 
+    @strawberry.field(
+        description="What the customer is asked to pay on the rail (the latest ask): M-Pesa's "
+        "prompt asks whole shillings, so a total with cents is asked rounded up (KES 2521.26 "
+        "asks 2522.00); null when no rail asks anything (pay on delivery, credit)"
+    )
+    async def requested_amount(self, info: Info) -> MoneyType | None:
+        intent = await self._intent(info)
+        return None if intent is None else MoneyType.of(intent.asked)
+
     @strawberry.field(description="How to pay, for transfers and bank USSD codes")
     async def details(self, info: Info) -> list[PaymentDetail]:
         intent = await self._intent(info)

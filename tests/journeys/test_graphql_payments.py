@@ -349,6 +349,48 @@ async def test_an_app_pays_again_after_the_mpesa_prompt_was_cancelled_once(
     assert (await services.orders.get(reference)).paid_at is not None
 
 
+ASKED = """
+    mutation Place($input: PlaceOrderInput!) {
+      placeOrder(input: $input) {
+        order { reference total { amount } payment { requestedAmount { amount currency } } }
+      }
+    }
+    """
+
+PAY_AGAIN_ASKED = """
+    mutation PayAgain($reference: String!) {
+      payOrder(reference: $reference) {
+        order { payment { status requestedAmount { amount currency } } }
+      }
+    }
+    """
+
+
+async def test_an_app_is_told_the_whole_shillings_the_mpesa_prompt_asks(
+    gateway: Client, services: Services, fakes: PaymentFakes
+) -> None:
+    """Juma's total is KES 2,521.26: his phone's M-Pesa prompt asks KES 2,522, as USSD's closing
+    screen says, so the app can say so too, on placing and on paying again. Cash asks nothing."""
+    headers = bearer(services.settings, JUMA, "customer")
+    async with gql_session(gateway, headers) as session:
+        placed = (await run(session, ASKED, _order(JUMA, "MPESA", "app-asked-0001")))["placeOrder"]
+        cash = (await run(session, ASKED, _order(JUMA, "ON_DELIVERY", "app-asked-0002")))[
+            "placeOrder"
+        ]
+        target, body = fakes.daraja.cancel(fakes.daraja.pushes[0])
+        assert (await gateway.post(target, data=body, headers=JSON)).status == 200
+        again = await run(session, PAY_AGAIN_ASKED, {"reference": placed["order"]["reference"]})
+    assert placed["order"]["total"] == {"amount": "2521.26"}
+    asked = {"amount": "2522.00", "currency": "KES"}
+    assert placed["order"]["payment"] == {"requestedAmount": asked}
+    assert again["payOrder"]["order"]["payment"] == {
+        "status": "PROCESSING",
+        "requestedAmount": asked,
+    }
+    assert [p.body["Amount"] for p in fakes.daraja.pushes] == [2522, 2522]
+    assert cash["order"]["payment"] == {"requestedAmount": None}
+
+
 async def test_paying_again_a_closed_a_cash_or_someone_elses_order_asks_nobody(
     gateway: Client, services: Services, fakes: PaymentFakes
 ) -> None:
