@@ -127,6 +127,7 @@ class Quote:
             customer=held.customer,
             voucher=held.voucher,
             quoted=held.quote,
+            reuse=True,  # the same quote asked again holds the same lock: no row per query
         )
         return PriceLock(id=strawberry.ID(str(lock.id)), expires_at=lock.expires_at)
 

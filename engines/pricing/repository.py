@@ -387,16 +387,39 @@ class SqlPriceRepository:
         row = (
             await self._s.execute(select(price_locks).where(price_locks.c.id == lock_id))
         ).first()
-        if row is None:
-            return None
-        quote: Quote = quote_from_doc(row.quote)
-        return PriceLock(
-            id=row.id,
-            customer=row.customer,
-            region=row.region,
-            lines=tuple((str(sku), int(qty)) for sku, qty in row.lines),
-            voucher=row.voucher,
-            quote=quote,
-            created_at=row.created_at,
-            expires_at=row.expires_at,
+        return None if row is None else _lock_of(row)
+
+    async def held_lock(self, wanted: PriceLock, now: datetime) -> PriceLock | None:
+        """A lock still live and unused that holds what `wanted` would: the same customer,
+        region, lines, promo code and quote, prices and all (lines in the same order, as the
+        order placed with it lists them)."""
+        rows = await self._s.execute(
+            select(price_locks)
+            .where(
+                price_locks.c.customer == wanted.customer,
+                price_locks.c.region == wanted.region,
+                price_locks.c.order_id.is_(None),
+                price_locks.c.expires_at > now,
+            )
+            .order_by(price_locks.c.expires_at.desc())
         )
+        quote = quote_to_doc(wanted.quote)
+        lines = [[sku, qty] for sku, qty in wanted.lines]
+        for row in rows:
+            if row.voucher == wanted.voucher and row.lines == lines and row.quote == quote:
+                return _lock_of(row)
+        return None
+
+
+def _lock_of(row: Any) -> PriceLock:
+    quote: Quote = quote_from_doc(row.quote)
+    return PriceLock(
+        id=row.id,
+        customer=row.customer,
+        region=row.region,
+        lines=tuple((str(sku), int(qty)) for sku, qty in row.lines),
+        voucher=row.voucher,
+        quote=quote,
+        created_at=row.created_at,
+        expires_at=row.expires_at,
+    )

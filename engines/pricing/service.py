@@ -229,11 +229,14 @@ class PricingService:
         voucher: str | None = None,
         minutes: int = DEFAULT_LOCK_MINUTES,
         quoted: Quote | None = None,
+        reuse: bool = False,
     ) -> PriceLock:
         """Quote and keep that quote for `minutes`: an order placed with the lock pays it.
 
         `quoted` is the quote of these lines the customer was just shown (by `quote`), kept as
-        it is: quoting again could hold another total than the one on her screen.
+        it is: quoting again could hold another total than the one on her screen. `reuse`
+        gives back her live, unused lock that holds this very quote (same lines, code and
+        prices) instead of a new one: an app asking for the same quote again makes no new row.
         """
         if minutes <= 0:
             raise ValueError("a price lock lasts at least one minute")
@@ -250,7 +253,12 @@ class PricingService:
             expires_at=now + timedelta(minutes=minutes),
         )
         async with self._db.transaction() as s:
-            await SqlPriceRepository(s).add_lock(held)
+            repository = SqlPriceRepository(s)
+            if reuse:
+                found = await repository.held_lock(held, now)
+                if found is not None:
+                    return found
+            await repository.add_lock(held)
         return held
 
     async def locked(self, lock_id: uuid.UUID | str) -> PriceLock:

@@ -8,14 +8,14 @@ from decimal import Decimal
 from typing import Any
 
 from aiohttp.test_utils import TestClient
-from sqlalchemy import delete, update
+from sqlalchemy import delete, func, select, update
 
 from core.app.bootstrap import Services
 from core.app.demo import WHOLESALE
 from core.clock import SteppedClock
 from core.phone import Phone
 from core.region import RegionCode
-from engines.pricing.tables import prices, promotion_spend
+from engines.pricing.tables import price_locks, prices, promotion_spend
 from tests.support.graphql import bearer, gql_session, place_for, post_graphql, run
 from tests.support.phone import UssdPhone
 
@@ -870,6 +870,58 @@ async def test_an_order_placed_with_the_quotes_price_lock_costs_what_the_quote_s
     assert Decimal(unlocked["placeOrder"]["order"]["total"]["amount"]) > Decimal(
         quoted["total"]["amount"]
     )
+
+
+async def _locks(services: Services) -> int:
+    async with services.db.transaction() as s:
+        return int(await s.scalar(select(func.count()).select_from(price_locks)) or 0)
+
+
+async def test_the_same_quote_asked_again_holds_the_same_price_lock_and_a_changed_one_a_new(
+    client: TestClient[Any, Any], services: Services
+) -> None:
+    """Ngozi's app asks for her cart's quote on every screen: each ask held a new lock row. The
+    same cart at the same prices now holds the same lock; another cart, code or price a new one,
+    and each places its order at the total it showed."""
+    three = [{"sku": "NDL-INDO-CHK", "quantity": 3}]
+    four = [{"sku": "NDL-INDO-CHK", "quantity": 4}]
+
+    async def quoted(session: Any, lines: list[dict[str, Any]], code: str | None = None) -> Any:
+        wanted = {"customer": NGOZI, "lines": lines, "promoCode": code}
+        return (await run(session, LOCKED_QUOTE, {"input": wanted}))["quote"]
+
+    async with gql_session(client, bearer(services.settings, NGOZI, "customer")) as session:
+        first = await quoted(session, three)
+        again = await quoted(session, three)
+        assert await _locks(services) == 1
+        bigger = await quoted(session, four)
+        coded = await quoted(session, three, "WELCOME")
+        await _raise_price(services, "NDL-INDO-CHK")
+        dearer = await quoted(session, three)
+        ids = [q["priceLock"]["id"] for q in (first, bigger, coded, dearer)]
+        placed = [
+            await run(
+                session,
+                PLACE_LOCKED,
+                {
+                    "input": {
+                        "customer": NGOZI,
+                        "lines": lines,
+                        "payment": {"method": "ON_DELIVERY"},
+                        "idempotencyKey": f"same-lock-000{n}",
+                        "priceLock": q["priceLock"]["id"],
+                    }
+                },
+            )
+            for n, (lines, q) in enumerate(((three, first), (four, bigger)))
+        ]
+
+    assert again["priceLock"] == first["priceLock"]
+    assert len(set(ids)) == 4
+    assert await _locks(services) == 4
+    assert Decimal(dearer["total"]["amount"]) > Decimal(first["total"]["amount"])
+    assert [p["placeOrder"]["errors"] for p in placed] == [[], []]
+    assert [p["placeOrder"]["order"]["total"] for p in placed] == [first["total"], bigger["total"]]
 
 
 async def test_an_expired_or_someone_elses_price_lock_places_nothing_and_says_the_new_total(

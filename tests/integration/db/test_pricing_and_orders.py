@@ -45,6 +45,7 @@ from engines.pricing.tables import (
     contract_prices,
     customer_terms,
     delivery_zones,
+    price_locks,
     promotions,
     segment_prices,
 )
@@ -351,6 +352,33 @@ async def test_an_order_from_a_locked_quote_gets_the_locked_price(services: Serv
     with pytest.raises(PriceLockUsedError):
         await services.orders.place(order_of((INDOMIE, 3), key="lk-2", price_lock_id=lock.id))
     assert len(await services.orders.recent(NGOZI)) == 1
+
+
+async def test_the_same_quote_locked_again_is_the_same_lock_until_used_or_changed(
+    services: Services,
+) -> None:
+    lock = await services.pricing.lock(LAGOS, [(INDOMIE, 3), (SOAP, 1)], customer=NGOZI)
+    again = await services.pricing.lock(
+        LAGOS, [(INDOMIE, 3), (SOAP, 1)], customer=NGOZI, reuse=True
+    )
+    other = await services.pricing.lock(LAGOS, [(INDOMIE, 3)], customer=NGOZI, reuse=True)
+    hers = await services.pricing.lock(LAGOS, [(INDOMIE, 3)], customer=BOLA, reuse=True)
+    assert again.id == lock.id
+    assert again.expires_at == lock.expires_at
+    assert len({lock.id, other.id, hers.id}) == 3
+
+    await services.orders.place(
+        order_of((INDOMIE, 3), (SOAP, 1), key="reused", price_lock_id=again.id)
+    )
+    fresh = await services.pricing.lock(
+        LAGOS, [(INDOMIE, 3), (SOAP, 1)], customer=NGOZI, reuse=True
+    )
+    clock_of(services).advance(15 * 60)
+    later = await services.pricing.lock(LAGOS, [(INDOMIE, 3)], customer=NGOZI, reuse=True)
+    assert fresh.id != lock.id  # a lock serves one order
+    assert later.id != other.id  # nor outlives its time
+    async with services.db.transaction() as s:
+        assert len((await s.execute(select(price_locks.c.id))).all()) == 5
 
 
 async def test_an_expired_price_lock_is_refused_with_its_expiry(services: Services) -> None:
