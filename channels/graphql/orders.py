@@ -614,8 +614,8 @@ def _unpaid(error: PayOrderError) -> PayOrderPayload:
 async def _place(info: Info, command: PlaceOrder, market: Region) -> OrderModel | PlaceOrderError:
     """Place the order, or say why not: the engines' refusals as typed errors."""
     try:
-        if command.price_lock_id is not None and not await _lock_fits(info, command):
-            raise PriceLockMismatchError(str(command.price_lock_id))
+        if command.price_lock_id is not None:
+            await _check_lock(info, command)
         if command.payment_method is PaymentMethodModel.CREDIT:
             short = await _credit_short(info, command, market)
             if short is not None:
@@ -645,18 +645,21 @@ async def _place(info: Info, command: PlaceOrder, market: Region) -> OrderModel 
             return UnknownProduct(message=f"no product {gone.sku}", sku=gone.sku)
 
 
-async def _lock_fits(info: Info, command: PlaceOrder) -> bool:
-    """Whether the lock was given for this promo code too (the engine checks the customer and
-    lines; the lock's own code would otherwise price the order). A retry of a placed order
-    answers as its first attempt did, whatever the lock does now."""
+async def _check_lock(info: Info, command: PlaceOrder) -> None:
+    """The lock's own refusal (PriceLockError) before anything else is checked: an expired or
+    used lock is told as such, so the app quotes again, rather than, say, a credit refusal of
+    a price it no longer holds. Also the promo code the lock was given for (the lock's own code
+    would otherwise price the order). A retry of a placed order answers as its first attempt
+    did, whatever the lock does now."""
     services = info.context.services
     if await services.orders.placed_with(command.idempotency_key) is not None:
-        return True
-    try:
-        lock = await services.pricing.locked(str(command.price_lock_id))
-    except PriceLockError:
-        return True  # the engine refuses it, and says why
-    return lock.voucher == (normalise_code(command.voucher) if command.voucher else None)
+        return
+    lock = await services.pricing.locked(str(command.price_lock_id))
+    lines = [(line.sku, line.quantity) for line in command.lines]
+    lock.check(command.customer.e164, lines, services.clock.now())
+    voucher = normalise_code(command.voucher) if command.voucher else None
+    if lock.region != command.region.value or lock.voucher != voucher:
+        raise PriceLockMismatchError(str(lock.id))
 
 
 async def _price_changed(info: Info, command: PlaceOrder, exc: PriceLockError) -> PriceChanged:

@@ -17,6 +17,7 @@ from core.money import Money
 from engines.pricing.model import (
     PriceLockExpiredError,
     PriceLockMismatchError,
+    PriceLockUsedError,
     PriceSource,
     PriceTier,
     PromotionKind,
@@ -35,13 +36,16 @@ class PriceLock:
     quote: Quote
     created_at: datetime
     expires_at: datetime
+    order_id: uuid.UUID | None = None  # the one order placed at this price
 
     def check(self, customer: str, lines: Sequence[tuple[str, int]], now: datetime) -> Quote:
-        """The locked quote for this order, or why it cannot be used."""
+        """The locked quote for a new order, or why it cannot be used."""
         if now >= self.expires_at:
             raise PriceLockExpiredError(str(self.id), self.expires_at)
         if customer != self.customer or sorted(lines) != sorted(self.lines):
             raise PriceLockMismatchError(str(self.id))
+        if self.order_id is not None:
+            raise PriceLockUsedError(str(self.id))
         return self.quote
 
 

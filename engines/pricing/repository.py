@@ -422,4 +422,5 @@ def _lock_of(row: Any) -> PriceLock:
         quote=quote,
         created_at=row.created_at,
         expires_at=row.expires_at,
+        order_id=row.order_id,
     )

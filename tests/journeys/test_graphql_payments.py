@@ -674,3 +674,49 @@ async def test_a_credit_order_placed_with_a_price_lock_is_held_at_the_locked_tot
         c for c in await services.money.credit.credits(Phone(JUMA)) if c.status is CreditStatus.OPEN
     ]
     assert str(held.amount.amount) == quoted["quote"]["total"]["amount"]
+
+
+async def test_a_credit_order_with_a_used_or_expired_price_lock_is_told_to_quote_again(
+    gateway: Client, services: Services, fakes: PaymentFakes, clock: SteppedClock
+) -> None:
+    """Juma's app reuses the price lock of the credit order it just placed, then one that ran
+    out: each is told the lock is used or expired (the app quotes again), not that his credit
+    is refused, and nothing more is held on his line."""
+    assert services.money is not None
+    await credit_history(services, clock, JUMA, SKU)
+    juma = bearer(services.settings, JUMA, "customer")
+    lines = [{"sku": SKU, "quantity": 3}]
+    async with gql_session(gateway, juma) as session:
+        quoted = await run(session, LOCKED_QUOTE, {"input": {"customer": JUMA, "lines": lines}})
+        lock = quoted["quote"]["priceLock"]["id"]
+        first = _order(JUMA, "CREDIT", "app-used-0001")
+        first["input"]["priceLock"] = lock
+        second = _order(JUMA, "CREDIT", "app-used-0002")
+        second["input"]["priceLock"] = lock
+        placed = await run(session, PLACE, first)
+        again = await run(session, PLACE, second)
+        later = await run(
+            session,
+            LOCKED_QUOTE,
+            {"input": {"customer": JUMA, "lines": [{**lines[0], "quantity": 1}]}},
+        )
+        clock.advance(16 * 60)
+        late = _order(JUMA, "CREDIT", "app-used-0003")
+        late["input"]["lines"] = [{**lines[0], "quantity": 1}]
+        late["input"]["priceLock"] = later["quote"]["priceLock"]["id"]
+        expired = await run(session, PLACE, late)
+    assert placed["placeOrder"]["errors"] == []
+    assert again["placeOrder"]["order"] is None
+    assert again["placeOrder"]["errors"] == [
+        {
+            "__typename": "PriceChanged",
+            "message": f"price lock {lock} was used for another order; quote again",
+        }
+    ]
+    assert expired["placeOrder"]["order"] is None
+    assert [e["__typename"] for e in expired["placeOrder"]["errors"]] == ["PriceChanged"]
+    assert "expired" in expired["placeOrder"]["errors"][0]["message"]
+    held = [
+        c for c in await services.money.credit.credits(Phone(JUMA)) if c.status is CreditStatus.OPEN
+    ]
+    assert [str(c.amount.amount) for c in held] == [quoted["quote"]["total"]["amount"]]
