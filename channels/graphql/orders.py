@@ -248,8 +248,9 @@ class Order:
 
     @strawberry.field(
         description="Where the order's fulfilment workflow is (reserved, awaiting_payment, "
-        "in_wave, picked, routed, out_for_delivery, delivered, settled, cancelled…); null when "
-        "no workflow carries it"
+        "in_wave, picked, routed, out_for_delivery, delivered, settled, cancelled…; failed "
+        "when its run failed before it ended the order: `status` says where it stands); null "
+        "when no workflow carries it"
     )
     async def stage(self, info: Info) -> str | None:
         stage_of = info.context.services.stage_of

@@ -932,6 +932,9 @@ def later(turn: Turn, msgid: str) -> str:
     return f"{msgid}.whatsapp" if turn.msg.kind is ChannelKind.WHATSAPP else msgid
 
 
+WORKFLOW_FAILED = "failed"  # the stage an order's workflow answers once its run failed
+
+
 class Orders(ShopState):
     name = "orders"
 
@@ -1007,7 +1010,9 @@ class Orders(ShopState):
         stage_of = self.svc.stage_of
         if stage_of is None:
             return [None] * len(references)
-        return list(await asyncio.gather(*(stage_of(ref) for ref in references)))
+        stages = await asyncio.gather(*(stage_of(ref) for ref in references))
+        # A workflow that failed carries its order no more: the stored status says where it is.
+        return [None if stage == WORKFLOW_FAILED else stage for stage in stages]
 
 
 DETAILS = "details"

@@ -6,6 +6,7 @@ harmless (the second start finds the first) and anyone holding a reference can s
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import timedelta
 
 from temporalio.client import (
@@ -16,6 +17,7 @@ from temporalio.client import (
     ScheduleOverlapPolicy,
     SchedulePolicy,
     ScheduleSpec,
+    WorkflowExecutionStatus,
     WorkflowHandle,
 )
 from temporalio.common import WorkflowIDReusePolicy
@@ -32,6 +34,7 @@ from engines.fulfilment.model import (
     PaymentNotice,
     RoutePlanned,
     SettlementInput,
+    Stage,
 )
 from engines.fulfilment.workflows import (
     TASK_QUEUE,
@@ -41,6 +44,16 @@ from engines.fulfilment.workflows import (
 )
 
 SETTLEMENT_SCHEDULE_ID = "daily-settlement"
+# Where an order's story ended: the run that got there said so itself.
+ENDED = frozenset({Stage.SETTLED, Stage.CANCELLED, Stage.RETURNED})
+# A run closed by these never moves its order again, whatever stage it last reached.
+BROKEN = frozenset(
+    {
+        WorkflowExecutionStatus.FAILED,
+        WorkflowExecutionStatus.TERMINATED,
+        WorkflowExecutionStatus.TIMED_OUT,
+    }
+)
 
 
 class OrderNotWaitingError(Exception):
@@ -86,9 +99,17 @@ class TemporalFulfilment:
     async def status(
         self, reference: str, *, rpc_timeout: timedelta | None = None
     ) -> FulfilmentStatus:
-        return await self.order(reference).query(
-            OrderFulfilmentWorkflow.status, rpc_timeout=rpc_timeout
-        )
+        """Where the order's workflow says it is; FAILED when its run failed, timed out or was
+        terminated before it ended the order (its last stage, `awaiting_payment` say, would
+        otherwise stand for ever while nothing carries the order on)."""
+        handle = self.order(reference)
+        status = await handle.query(OrderFulfilmentWorkflow.status, rpc_timeout=rpc_timeout)
+        if status.stage in ENDED:
+            return status  # an order it unwound on failing is cancelled (reason "failed")
+        run = await handle.describe(rpc_timeout=rpc_timeout)
+        if run.status in BROKEN:
+            return dataclasses.replace(status, stage=Stage.FAILED)
+        return status
 
     async def payment_received(self, reference: str, notice: PaymentNotice) -> None:
         """Raises OrderNotWaitingError when the order's story is over (expired, cancelled): the

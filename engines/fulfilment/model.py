@@ -41,6 +41,10 @@ class Stage(StrEnum):
     COMPENSATING = "compensating"
     CANCELLED = "cancelled"
     RETURNED = "returned"  # out for delivery, then brought back (an operator resolved it so)
+    # Its workflow failed, timed out or was terminated before it ended the order (an order it
+    # unwound first is CANCELLED): no workflow carries it, its stored status says where it is.
+    # Never entered by the workflow; the gateway's status answers it for such a run.
+    FAILED = "failed"
 
 
 class CancelReason(StrEnum):

@@ -313,3 +313,23 @@ async def test_no_workflow_answering_means_no_stage_and_the_stored_status_stands
     # (tests/journeys/test_ussd_orders.py walks that screen without Temporal at all).
     assert await stage_reader(services.workflows)("ZZZZ99") is None
     assert await stage_reader(None)("ZZZZ99") is None
+
+
+async def test_an_order_whose_workflow_failed_shows_its_stored_status_and_stage_failed(
+    carried: tuple[Services, Http],
+) -> None:
+    """Ngozi's order was being picked when its workflow was stopped (terminated: nothing
+    unwound it). My orders kept saying "Being picked", the app's stage `in_wave`, for ever; the
+    app is now told `failed` and My orders shows where the order stands (Picking)."""
+    services, http = carried
+    assert services.workflows is not None
+    reference = await order_over_ussd(http, NGOZI)
+    await started(services, reference)
+    handle = services.workflows.fulfilment.order(reference)
+    await until_stage(handle, Stage.IN_WAVE)
+    assert f"{reference} Being picked" in await my_orders(http, NGOZI)
+    await handle.terminate(reason="stuck")
+
+    assert f"{reference} Picking" in await my_orders(http, NGOZI)
+    async with gql_session(http, bearer(services.settings, NGOZI, "customer")) as session:
+        assert (await run(session, STAGE, {"r": reference}))["order"]["stage"] == "failed"

@@ -333,6 +333,38 @@ async def test_cancelling_the_workflow_itself_unwinds_the_order_first(
     )
 
 
+async def test_an_order_whose_workflow_was_stopped_is_said_failed_not_awaiting_payment(
+    services: Services,
+    skipping: WorkflowEnvironment,
+    activities: FulfilmentActivities,
+    task_queue: str,
+) -> None:
+    """Its workflow terminated (a failure nothing unwound) while it waited for the M-Pesa
+    money: where the order is no longer comes from it. The status query said
+    `awaiting_payment` for ever (My orders and GraphQL's stage with it); it says `failed`, and
+    My orders shows the stored status. An order its workflow unwound is still `cancelled`."""
+    order = await place(services)
+    other = await place(services)
+    fulfilment = TemporalFulfilment(skipping.client, task_queue)
+    async with make_worker(skipping.client, task_queue, activities):
+        handle = await start_fulfilment(
+            skipping.client, task_queue, order.reference, payment_method="MPESA"
+        )
+        await until_stage(handle, Stage.AWAITING_PAYMENT)
+        running = await fulfilment.status(order.reference)
+        await handle.terminate(reason="stuck")
+        stopped = await fulfilment.status(order.reference)
+        await fulfilment.start_order(other.reference)
+        await until_stage(fulfilment.order(other.reference), Stage.IN_WAVE)
+        await fulfilment.cancel(other.reference)
+        await fulfilment.order(other.reference).result()
+        unwound = await fulfilment.status(other.reference)
+
+    assert running.stage is Stage.AWAITING_PAYMENT
+    assert stopped.stage is Stage.FAILED
+    assert (unwound.stage, unwound.cancel_reason) == (Stage.CANCELLED, CancelReason.CUSTOMER)
+
+
 async def test_money_for_an_order_that_stopped_waiting_is_reported_for_a_refund(
     services: Services,
     skipping: WorkflowEnvironment,
