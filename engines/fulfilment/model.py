@@ -8,6 +8,7 @@ No `from __future__ import annotations` here: pydantic resolves these annotation
 Temporal's workflow sandbox, where string annotations cannot be looked up.
 """
 
+import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
@@ -294,6 +295,8 @@ class ServiceDefinition:
     version: int
     start: str
     states: tuple[ServiceState, ...]
+    # The USSD code it answers on (`*384*77#`); None: published, but no code reaches it.
+    service_code: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -322,6 +325,7 @@ class ServiceCreationResult:
 REQUIRED_LOCALES = ("en", "sw")
 KNOWN_ACTIONS = frozenset({"catalogue.browse", "pricing.quote", "orders.place", "orders.status"})
 MAX_PATHS = 10_000
+SERVICE_CODE = re.compile(r"\*\d{1,6}(\*\d{1,6})*#")
 
 
 def validate_service(definition: ServiceDefinition) -> tuple[str, ...]:
@@ -333,6 +337,9 @@ def validate_service(definition: ServiceDefinition) -> tuple[str, ...]:
         problems.append("the service has no name")
     if definition.version < 1:
         problems.append("version must be 1 or more")
+    code = definition.service_code
+    if code is not None and not SERVICE_CODE.fullmatch(code):
+        problems.append(f"service code {code!r} is not a USSD code like *384*77#")
     if len(known) != len(ids):
         problems.append("state ids repeat")
     if definition.start not in known:
