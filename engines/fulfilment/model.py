@@ -280,11 +280,13 @@ class SettlementReport:
 
 @dataclass(frozen=True, slots=True)
 class ServiceState:
-    """One screen of an operator's service: prompts per locale, key -> next state, an action."""
+    """One screen of an operator's service: prompts per locale, key -> next state (each key's
+    label per locale, shown as `N. Label`), an action."""
 
     id: str
     prompts: dict[str, str]
     transitions: dict[str, str] = field(default_factory=dict)
+    labels: dict[str, dict[str, str]] = field(default_factory=dict)
     action: str | None = None
     end: bool = False
 
