@@ -1,5 +1,12 @@
 """The service registry: operators' published conversational services, by name and version."""
 
+from engines.fulfilment.model import (
+    CATALOGUE_BROWSE,
+    ORDERS_STATUS,
+    ServiceDefinition,
+    ServiceState,
+    choice_keys,
+)
 from engines.registry.model import (
     DefinitionShapeError,
     PublishedService,
@@ -11,11 +18,16 @@ from engines.registry.model import (
 from engines.registry.service import ServiceRegistry
 
 __all__ = [
+    "CATALOGUE_BROWSE",
+    "ORDERS_STATUS",
     "DefinitionShapeError",
     "PublishedService",
     "ServiceCodeTakenError",
+    "ServiceDefinition",
     "ServiceRegistry",
+    "ServiceState",
     "VersionTakenError",
+    "choice_keys",
     "definition_from",
     "document_of",
 ]

@@ -227,6 +227,7 @@ def _definition(*, broken: bool = False) -> ServiceDefinition:
                 "menu",
                 {"en": "Buy airtime?", "sw": "Nunua muda wa maongezi?"},
                 {"1": "done", "2": "nowhere" if broken else "menu"},
+                {"1": {"en": "Yes", "sw": "Ndiyo"}, "2": {"en": "Again", "sw": "Tena"}},
             ),
             ServiceState("done", {"en": "Done", "sw": "Imekamilika"}, end=True),
         ),

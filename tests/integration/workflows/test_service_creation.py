@@ -34,7 +34,12 @@ def airtime(*, prompt: str = "Buy airtime?", code: str | None = "*384*77#") -> S
         start="menu",
         service_code=code,
         states=(
-            ServiceState("menu", {"en": prompt, "sw": "Nunua muda wa maongezi?"}, {"1": "done"}),
+            ServiceState(
+                "menu",
+                {"en": prompt, "sw": "Nunua muda wa maongezi?"},
+                {"1": "done"},
+                {"1": {"en": "Yes", "sw": "Ndiyo"}},
+            ),
             ServiceState("done", {"en": "Done", "sw": "Imekamilika"}, end=True),
         ),
     )
