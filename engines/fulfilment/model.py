@@ -341,6 +341,9 @@ MAX_CHOICES = 9  # one key each, on one page
 BACK_ROOM = 10
 ACTION_ROOM = {ORDERS_STATUS: 60, CATALOGUE_BROWSE: 60}
 MAX_PATHS = 10_000
+MAX_NAME = 80  # the registry's columns: name, version (a 32-bit integer), service code
+MAX_VERSION = 2**31 - 1
+MAX_CODE = 64
 SERVICE_CODE = re.compile(r"\*\d{1,6}(\*\d{1,6})*#")
 
 
@@ -349,13 +352,7 @@ def validate_service(definition: ServiceDefinition) -> tuple[str, ...]:
     problems: list[str] = []
     ids = [state.id for state in definition.states]
     known = set(ids)
-    if not definition.name.strip():
-        problems.append("the service has no name")
-    if definition.version < 1:
-        problems.append("version must be 1 or more")
-    code = definition.service_code
-    if code is not None and not SERVICE_CODE.fullmatch(code):
-        problems.append(f"service code {code!r} is not a USSD code like *384*77#")
+    problems.extend(_identity_problems(definition))
     if len(known) != len(ids):
         problems.append("state ids repeat")
     if definition.start not in known:
@@ -372,6 +369,21 @@ def validate_service(definition: ServiceDefinition) -> tuple[str, ...]:
             problems.append(f"state {state.id!r} is a dead end (no choices and not an end)")
         problems.extend(_screen_problems(state, first=state.id == definition.start))
     return tuple(problems)
+
+
+def _identity_problems(definition: ServiceDefinition) -> list[str]:
+    """Name, version and service code, as the registry keeps them."""
+    problems = []
+    if not definition.name.strip():
+        problems.append("the service has no name")
+    elif len(definition.name) > MAX_NAME:
+        problems.append(f"the service name is over {MAX_NAME} characters")
+    if not 1 <= definition.version <= MAX_VERSION:
+        problems.append(f"version must be 1 to {MAX_VERSION}")
+    code = definition.service_code
+    if code is not None and (len(code) > MAX_CODE or not SERVICE_CODE.fullmatch(code)):
+        problems.append(f"service code {code!r} is not a USSD code like *384*77#")
+    return problems
 
 
 def _action_problems(state: ServiceState) -> list[str]:

@@ -117,6 +117,15 @@ def test_a_service_code_must_be_a_ussd_code() -> None:
     )
 
 
+def test_a_name_or_version_the_registry_cannot_keep_is_refused_not_a_crash() -> None:
+    definition = menu("Menu", "Yes")
+    assert validate_service(replace(definition, name="x" * 81, version=2**31)) == (
+        "the service name is over 80 characters",
+        "version must be 1 to 2147483647",
+    )
+    assert validate_service(replace(definition, version=0)) == ("version must be 1 to 2147483647",)
+
+
 def test_simulation_finds_unreachable_states_and_loops_without_an_end() -> None:
     definition = ServiceDefinition(
         "loop",
