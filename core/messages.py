@@ -139,6 +139,9 @@ class InboundMessage:
     # again; None when the provider does not say. The text may be any of its keywords, so this
     # is honoured whatever the text and wherever the conversation is.
     opt_out: bool | None = None
+    # The USSD code the caller dialled (`*384*77#`): a service an operator published on it
+    # answers instead of the shopping dialog. None on every other channel.
+    service_code: str | None = None
 
 
 Handler = Callable[[InboundMessage], Awaitable[Reply]]

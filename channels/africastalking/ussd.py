@@ -29,6 +29,7 @@ def to_message(form: UssdForm) -> InboundMessage:
         capabilities=USSD_CAPABILITIES,
         idempotency_key=f"at-ussd:{digest}",
         raw=form.model_dump(),
+        service_code=form.serviceCode,
     )
 
 

@@ -54,6 +54,7 @@ from core.phone import Phone
 from core.pipeline import Pipeline
 from core.region import RegionCode, UnsupportedRegionError, region_for_phone
 from dialogs.driver import DriverDialog
+from dialogs.published import PublishedDialog, ServiceEngines
 from dialogs.roles import RoleDialog
 from dialogs.shopping import ShoppingDialog, ShopServices
 from engines.catalogue import CatalogueService
@@ -64,6 +65,7 @@ from engines.notifications import NotificationService
 from engines.orders import OrderService
 from engines.payments import PaymentService
 from engines.pricing import PricingService
+from engines.registry import ServiceRegistry
 from engines.routing import RoutePlanStore
 from engines.settlement import PayoutOrders
 from engines.wms import SqlBinStock, WarehouseService
@@ -78,6 +80,23 @@ def chosen_locale_reader(customers: CustomerService) -> Callable[[Phone], Awaita
         return customer.locale if customer is not None else None
 
     return chosen_locale
+
+
+def chosen_or_market_locale(
+    customers: CustomerService, translate: Translator
+) -> Callable[[Phone], Awaitable[str]]:
+    """The language the customer chose, else their market's (English outside them)."""
+
+    async def locale_of(phone: Phone) -> str:
+        customer = await customers.get(phone)
+        if customer is not None and customer.locale and translate.supports(customer.locale):
+            return customer.locale
+        try:
+            return region_for_phone(phone).default_locale
+        except UnsupportedRegionError:
+            return "en"
+
+    return locale_of
 
 
 SENDERS = (
@@ -132,13 +151,7 @@ class Services:
 
     async def locale_of(self, phone: Phone) -> str:
         """The language the customer chose, else their market's (English outside them)."""
-        customer = await self.customers.get(phone)
-        if customer is not None and customer.locale and self.translate.supports(customer.locale):
-            return customer.locale
-        try:
-            return region_for_phone(phone).default_locale
-        except UnsupportedRegionError:
-            return "en"
+        return await chosen_or_market_locale(self.customers, self.translate)(phone)
 
     async def queue_outbound(self, message: OutboundMessage) -> None:
         """For channels that answer through an API: the reply goes out via the deliveries."""
@@ -317,7 +330,13 @@ def build_services(
         translate,
     )
     drivers = DriverDialog(gig, orders, translate, notifications, settings.sms_provider)
-    roles = RoleDialog(dialog, drivers, gig.is_driver)
+    published = PublishedDialog(
+        ServiceRegistry(db, clock),
+        ServiceEngines(catalogue, pricing, orders, stage_of=stage_reader(workflows)),
+        translate,
+        chosen_or_market_locale(customers, translate),
+    )
+    roles = RoleDialog(dialog, drivers, gig.is_driver, published)
     pipeline = Pipeline(
         store,
         roles,

@@ -47,6 +47,7 @@ RUNNERS: dict[str, str] = {
     "stock": "core.app.stock_cli",
     "picks": "core.app.picks_cli",
     "warehouses": "core.app.warehouses_cli",
+    "services": "core.app.services_cli",
 }
 # Light commands, which log nothing of their own: configuring logging would import the server.
 UNLOGGED = frozenset({"simulate", "migrate", "seed"})

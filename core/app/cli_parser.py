@@ -356,6 +356,19 @@ def _records(commands: Commands) -> None:
     place.add_argument("--lat", required=True, help="latitude, decimal degrees")
     place.add_argument("--lon", required=True, help="longitude, decimal degrees")
 
+    services = commands.add_parser("services", help="operators' conversational services")
+    service_actions = services.add_subparsers(
+        dest="services_command", required=True, parser_class=Parser
+    )
+    publish = service_actions.add_parser(
+        "publish", help="validate, simulate and publish a service definition (JSON)"
+    )
+    publish.add_argument("file", metavar="FILE", help="the definition, a JSON file")
+    publish.add_argument("--operator", default=None, help="E.164 phone told by SMS when live")
+    service_actions.add_parser(
+        "list", help="each service as CSV name,version,published_at,service_code (newest version)"
+    )
+
     stock = commands.add_parser("stock", help="the warehouse's bins against the catalogue")
     stock_actions = stock.add_subparsers(dest="stock_command", required=True, parser_class=Parser)
     check = stock_actions.add_parser("check", help="list the SKUs whose bins differ from on hand")

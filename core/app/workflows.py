@@ -21,6 +21,7 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxR
 
 from core.app.money import DISTRIBUTORS
 from core.app.refunds import RefundDesk
+from core.app.service_creation import RegistryPublisher
 from core.app.subscribers import whatsapp_of
 from core.app.workflow_dispatch import CreditLine, DispatchDesk, GigSignals
 from core.app.workflow_payments import IntentRail, PaymentSignals
@@ -53,6 +54,7 @@ from engines.notifications import NotificationService
 from engines.orders import OrderService
 from engines.orders.events import OrderPlaced, OrderStatusChanged
 from engines.payments import PaymentService
+from engines.registry import ServiceRegistry
 from engines.settlement import SettlementService
 
 log = structlog.get_logger(__name__)
@@ -182,7 +184,7 @@ def fulfilment_activities(
             routes=desk,
             dispatch=desk,
             settlement=settles,
-            registry=pending,
+            registry=RegistryPublisher(ServiceRegistry(effects.db, clock)),
             operators=notifier,
             credit=CreditLine(credit, effects) if credit is not None else None,
         )

@@ -167,8 +167,8 @@ class FulfilmentActivities:
         return simulate_service(definition)
 
     @activity.defn
-    async def publish_service(self, definition: ServiceDefinition) -> None:
-        await self._p.registry.publish(definition, key=effect_key())
+    async def publish_service(self, creation: ServiceCreationInput) -> tuple[str, ...]:
+        return await self._p.registry.publish(creation, key=effect_key())
 
     @activity.defn
     async def notify_operator(self, created: ServiceCreationInput) -> None:

@@ -1,7 +1,7 @@
 """Port adapters over the orders engine (status and stock, SQL), and the pending engines.
 
-`PendingEngines` stands in where no engine answers yet: refunds (recorded for an operator), the
-service registry, and the rail and settlement when the gateway runs without payments or ledger.
+`PendingEngines` stands in where no engine answers yet: refunds (recorded for an operator), and
+the rail and settlement when the gateway runs without payments or ledger.
 Each request is recorded once in the effects table (visible, never repeated) and answered as
 pending. The warehouse, route and driver steps are real (core.app.workflow_dispatch).
 """
@@ -22,7 +22,6 @@ from engines.fulfilment.model import (
     OrderSnapshot,
     PaymentStatus,
     RefundRequest,
-    ServiceDefinition,
     SettlementReport,
 )
 from engines.orders import (
@@ -125,7 +124,7 @@ def _money(doc: Result) -> Money:
 
 
 class PendingEngines:
-    """Rail, refunds, settlement and registry where no engine answers them."""
+    """Rail, refunds and settlement where no engine answers them."""
 
     def __init__(self, effects: SqlEffectLog, clock: Clock) -> None:
         self._effects = effects
@@ -203,16 +202,4 @@ class PendingEngines:
             day=date.fromisoformat(str(done["day"])),
             orders=int(done["orders"]),
             totals=tuple(Money(Decimal(a), c) for a, c in done["totals"]),
-        )
-
-    # ServicePublisher ---------------------------------------------------------------------
-    async def publish(self, definition: ServiceDefinition, *, key: str) -> None:
-        await self._record(
-            key,
-            {
-                "name": definition.name,
-                "version": definition.version,
-                "start": definition.start,
-                "states": [state.id for state in definition.states],
-            },
         )

@@ -8,10 +8,14 @@ No `from __future__ import annotations` here: pydantic resolves these annotation
 Temporal's workflow sandbox, where string annotations cannot be looked up.
 """
 
+import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
 
+from core.gsm7 import gsm7_length, is_gsm7
+from core.layout import layout
+from core.messages import Option
 from core.money import Money
 
 # Paid before anything leaves the warehouse; the rest (on delivery, on credit) is collected later.
@@ -283,11 +287,13 @@ class SettlementReport:
 
 @dataclass(frozen=True, slots=True)
 class ServiceState:
-    """One screen of an operator's service: prompts per locale, key -> next state, an action."""
+    """One screen of an operator's service: prompts per locale, key -> next state (each key's
+    label per locale, shown as `N. Label`), an action."""
 
     id: str
     prompts: dict[str, str]
     transitions: dict[str, str] = field(default_factory=dict)
+    labels: dict[str, dict[str, str]] = field(default_factory=dict)
     action: str | None = None
     end: bool = False
 
@@ -298,6 +304,8 @@ class ServiceDefinition:
     version: int
     start: str
     states: tuple[ServiceState, ...]
+    # The USSD code it answers on (`*384*77#`); None: published, but no code reaches it.
+    service_code: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -325,7 +333,22 @@ class ServiceCreationResult:
 
 REQUIRED_LOCALES = ("en", "sw")
 KNOWN_ACTIONS = frozenset({"catalogue.browse", "pricing.quote", "orders.place", "orders.status"})
+# What the USSD endpoint can serve today: the caller's latest orders (added below the prompt),
+# and the region's catalogue (categories, then products with their prices; ends on a price).
+ORDERS_STATUS = "orders.status"
+CATALOGUE_BROWSE = "catalogue.browse"
+SERVABLE_ACTIONS = frozenset({ORDERS_STATUS, CATALOGUE_BROWSE})
+USSD_SCREEN = 182  # GSM-7 characters on one USSD page (interfaces.md)
+MAX_CHOICES = 9  # one key each, on one page
+# Room a screen keeps for what the machine and the action add: the "0. Back" line of every
+# screen but the first, one order line and its title, a category and "98. More" under the title.
+BACK_ROOM = 10
+ACTION_ROOM = {ORDERS_STATUS: 60, CATALOGUE_BROWSE: 60}
 MAX_PATHS = 10_000
+MAX_NAME = 80  # the registry's columns: name, version (a 32-bit integer), service code
+MAX_VERSION = 2**31 - 1
+MAX_CODE = 64
+SERVICE_CODE = re.compile(r"\*\d{1,6}(\*\d{1,6})*#")
 
 
 def validate_service(definition: ServiceDefinition) -> tuple[str, ...]:
@@ -333,10 +356,7 @@ def validate_service(definition: ServiceDefinition) -> tuple[str, ...]:
     problems: list[str] = []
     ids = [state.id for state in definition.states]
     known = set(ids)
-    if not definition.name.strip():
-        problems.append("the service has no name")
-    if definition.version < 1:
-        problems.append("version must be 1 or more")
+    problems.extend(_identity_problems(definition))
     if len(known) != len(ids):
         problems.append("state ids repeat")
     if definition.start not in known:
@@ -348,11 +368,79 @@ def validate_service(definition: ServiceDefinition) -> tuple[str, ...]:
         for key, target in state.transitions.items():
             if target not in known:
                 problems.append(f"state {state.id!r} key {key!r} goes to unknown {target!r}")
-        if state.action is not None and state.action not in KNOWN_ACTIONS:
-            problems.append(f"state {state.id!r} names unknown action {state.action!r}")
+        problems.extend(_action_problems(state))
         if not state.end and not state.transitions:
             problems.append(f"state {state.id!r} is a dead end (no choices and not an end)")
+        problems.extend(_screen_problems(state, first=state.id == definition.start))
     return tuple(problems)
+
+
+def _identity_problems(definition: ServiceDefinition) -> list[str]:
+    """Name, version and service code, as the registry keeps them."""
+    problems = []
+    if not definition.name.strip():
+        problems.append("the service has no name")
+    elif len(definition.name) > MAX_NAME:
+        problems.append(f"the service name is over {MAX_NAME} characters")
+    if not 1 <= definition.version <= MAX_VERSION:
+        problems.append(f"version must be 1 to {MAX_VERSION}")
+    code = definition.service_code
+    if code is not None and (len(code) > MAX_CODE or not SERVICE_CODE.fullmatch(code)):
+        problems.append(f"service code {code!r} is not a USSD code like *384*77#")
+    return problems
+
+
+def _action_problems(state: ServiceState) -> list[str]:
+    if state.action is None:
+        return []
+    if state.action not in KNOWN_ACTIONS:
+        return [f"state {state.id!r} names unknown action {state.action!r}"]
+    if state.action not in SERVABLE_ACTIONS:
+        servable = " and ".join(sorted(SERVABLE_ACTIONS))
+        return [
+            f"state {state.id!r} action {state.action!r} cannot be served yet (only {servable} can)"
+        ]
+    return []
+
+
+def choice_keys(state: ServiceState) -> list[str]:
+    """The state's keys in the order its screen numbers them."""
+    return sorted(state.transitions, key=lambda key: int(key) if key.isdigit() else 0)
+
+
+def _screen_problems(state: ServiceState, *, first: bool) -> list[str]:
+    """What keeps the state's screen off a feature phone: choices that are not keys 1 to N with
+    a label in each language, an end with choices, text a handset cannot show, or a screen
+    (with the room its Back line and its action need) longer than a USSD page."""
+    sid = state.id
+    problems: list[str] = []
+    keys = choice_keys(state)
+    if keys != [str(n) for n in range(1, len(keys) + 1)] or len(keys) > MAX_CHOICES:
+        problems.append(f"state {sid!r} keys must be 1 to {MAX_CHOICES} in order, as shown")
+    if state.end and state.transitions:
+        problems.append(f"state {sid!r} is an end: it offers no choices")
+    if state.action == CATALOGUE_BROWSE and state.transitions:
+        problems.append(f"state {sid!r} lists the catalogue: its choices are the catalogue's")
+    for key in keys:
+        for locale in REQUIRED_LOCALES:
+            if not state.labels.get(key, {}).get(locale, "").strip():
+                problems.append(f"state {sid!r} key {key!r} has no {locale} label")
+    room = (0 if first else BACK_ROOM) + ACTION_ROOM.get(state.action or "", 0)
+    for locale, prompt in sorted(state.prompts.items()):
+        labels = [state.labels.get(key, {}).get(locale, "") for key in keys]
+        options = [Option(key, label) for key, label in zip(keys, labels, strict=True)]
+        text = layout(prompt, options)
+        if not is_gsm7(text):
+            odd = "".join(sorted({ch for ch in text if not is_gsm7(ch)}))
+            problems.append(f"state {sid!r} {locale} text has characters USSD cannot show: {odd}")
+            continue
+        length = gsm7_length(text) + room
+        if length > USSD_SCREEN:
+            problems.append(
+                f"state {sid!r} {locale} screen needs {length} characters "
+                f"(with room for Back and its action), over USSD's {USSD_SCREEN}"
+            )
+    return problems
 
 
 def simulate_service(definition: ServiceDefinition) -> SimulationReport:

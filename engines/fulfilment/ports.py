@@ -6,7 +6,8 @@ most once per key and answers a repeat with the first answer. The orders, stock 
 notification adapters are in engines.fulfilment.adapters; the payment rail, credit line,
 warehouse, routing, driver and settlement ones join other engines and live in core.app
 (`workflow_payments`, `workflow_dispatch`, `workflow_settlement`). `PendingEngines` still
-records what has no engine behind it (refunds, the service registry).
+records what has no engine behind it (refunds); the service registry is engines.registry's
+(core.app.services).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from engines.fulfilment.model import (
     CustomerNotice,
     OrderSnapshot,
     RefundRequest,
+    ServiceCreationInput,
     ServiceDefinition,
     SettlementReport,
 )
@@ -91,7 +93,10 @@ class Settlement(Protocol):
 
 
 class ServicePublisher(Protocol):
-    async def publish(self, definition: ServiceDefinition, *, key: str) -> None: ...
+    async def publish(self, creation: ServiceCreationInput, *, key: str) -> tuple[str, ...]:
+        """Put the definition in the registry, once; why it cannot be (a version already
+        published differently, a service code taken), as problems, else nothing."""
+        ...
 
 
 class OperatorNotifier(Protocol):

@@ -147,6 +147,11 @@ def order_workflow_id(reference: str) -> str:
     return f"order-{reference.upper()}"
 
 
+def service_workflow_id(name: str, version: int) -> str:
+    """One ServiceCreation per name and version: a second publish of it waits on the first."""
+    return f"service-{name}-v{version}"
+
+
 def payment_workflow_id(payment_id: str) -> str:
     return f"payment-{payment_id.upper()}"
 
@@ -585,11 +590,12 @@ class ServiceCreationWorkflow:
             self._stage = "simulating"
             report = await _step(FulfilmentActivities.simulate_service, definition, PURE)
             problems = simulation_problems(definition, report)
+        if not problems:
+            self._stage = "publishing"
+            problems = await _step(FulfilmentActivities.publish_service, creation)
         if problems:
             self._stage = "rejected"
             return ServiceCreationResult(definition.name, definition.version, False, problems)
-        self._stage = "publishing"
-        await _step(FulfilmentActivities.publish_service, definition)
         await _step(FulfilmentActivities.notify_operator, creation)
         self._stage = "published"
         return ServiceCreationResult(definition.name, definition.version, True)

@@ -22,6 +22,7 @@ import engines.invoices.tables
 import engines.notifications.tables
 import engines.orders.tables
 import engines.pricing.tables
+import engines.registry.tables
 import engines.routing.tables  # noqa: F401
 from core.db import metadata
 from core.db.migrate import alembic_config, upgrade_async

@@ -41,6 +41,7 @@ from engines.fulfilment.workflows import (
     payment_workflow_id,
 )
 from engines.orders import OrderStatus
+from engines.registry import ServiceRegistry
 from tests.integration.workflows.conftest import (
     available,
     effects,
@@ -226,6 +227,7 @@ def _definition(*, broken: bool = False) -> ServiceDefinition:
                 "menu",
                 {"en": "Buy airtime?", "sw": "Nunua muda wa maongezi?"},
                 {"1": "done", "2": "nowhere" if broken else "menu"},
+                {"1": {"en": "Yes", "sw": "Ndiyo"}, "2": {"en": "Again", "sw": "Tena"}},
             ),
             ServiceState("done", {"en": "Done", "sw": "Imekamilika"}, end=True),
         ),
@@ -254,7 +256,10 @@ async def test_a_sound_service_is_published_and_a_broken_one_is_refused(
     assert published.published
     assert not refused.published
     assert refused.problems == ("state 'menu' key '2' goes to unknown 'nowhere'",)
-    assert "service-airtime-1:publish_service" in await effects(services)
+    live = await ServiceRegistry(services.db, services.clock).version("airtime", 1)
+    assert live is not None
+    assert live.definition == _definition()
+    assert live.published_by == "+2348030000002"
     from core.phone import Phone  # noqa: PLC0415
 
     assert any("airtime" in t for t in await texts_to(services, Phone("+2348030000002")))

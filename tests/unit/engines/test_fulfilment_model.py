@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -21,6 +23,7 @@ from engines.fulfilment.model import (
 )
 
 PROMPTS = {"en": "Choose", "sw": "Chagua"}
+LABELS = {"1": {"en": "Yes", "sw": "Ndiyo"}}
 
 
 def test_prepaid_rails_wait_for_payment_and_delivery_or_credit_do_not() -> None:
@@ -36,7 +39,7 @@ def test_a_definition_missing_swahili_and_pointing_nowhere_is_refused_with_reaso
         1,
         "menu",
         (
-            ServiceState("menu", {"en": "Buy?"}, {"1": "gone"}),
+            ServiceState("menu", {"en": "Buy?"}, {"1": "gone"}, LABELS),
             ServiceState("done", PROMPTS, end=True, action="airtime.sell"),
         ),
     )
@@ -45,6 +48,82 @@ def test_a_definition_missing_swahili_and_pointing_nowhere_is_refused_with_reaso
         "state 'menu' key '1' goes to unknown 'gone'",
         "state 'done' names unknown action 'airtime.sell'",
     )
+
+
+def menu(prompt: str, *labels: str, action: str | None = None) -> ServiceDefinition:
+    """A first screen with one choice per label (each in both languages), to a last one."""
+    keys = {str(n): "done" for n in range(1, len(labels) + 1)}
+    named = {str(n): {"en": label, "sw": label} for n, label in enumerate(labels, 1)}
+    return ServiceDefinition(
+        "check",
+        1,
+        "menu",
+        (
+            ServiceState("menu", {"en": prompt, "sw": "Chagua"}, keys, named),
+            ServiceState("done", {"en": "Done", "sw": "Tayari"}, end=True, action=action),
+        ),
+        service_code="*384*77#",
+    )
+
+
+def test_a_screen_longer_than_a_ussd_page_is_refused_before_it_reaches_a_phone() -> None:
+    fits = menu("Prices", *(f"Product number {n}" for n in range(1, 8)))
+    assert validate_service(fits) == ()
+    over = menu("Prices", *(f"Product number {n}" for n in range(1, 10)))
+    assert validate_service(over) == tuple(
+        f"state 'menu' {locale} screen needs 186 characters (with room for Back and its "
+        "action), over USSD's 182"
+        for locale in ("en", "sw")
+    )
+
+
+def test_text_a_feature_phone_cannot_show_is_refused() -> None:
+    assert validate_service(menu("Ẹ kú", "Yes")) == (
+        "state 'menu' en text has characters USSD cannot show: úẸ",
+    )
+
+
+def test_choices_are_keys_one_to_n_each_labelled_in_english_and_swahili() -> None:
+    definition = ServiceDefinition(
+        "check",
+        1,
+        "menu",
+        (
+            ServiceState("menu", PROMPTS, {"1": "done", "3": "done"}, {"1": {"en": "Yes"}}),
+            ServiceState("done", PROMPTS, end=True),
+        ),
+    )
+    assert validate_service(definition) == (
+        "state 'menu' keys must be 1 to 9 in order, as shown",
+        "state 'menu' key '1' has no sw label",
+        "state 'menu' key '3' has no en label",
+        "state 'menu' key '3' has no sw label",
+    )
+
+
+def test_only_actions_the_ussd_endpoint_serves_may_publish() -> None:
+    assert validate_service(menu("Menu", "Status", action="orders.status")) == ()
+    assert validate_service(menu("Menu", "Prices", action="catalogue.browse")) == ()
+    assert validate_service(menu("Menu", "Buy", action="orders.place")) == (
+        "state 'done' action 'orders.place' cannot be served yet "
+        "(only catalogue.browse and orders.status can)",
+    )
+
+
+def test_a_service_code_must_be_a_ussd_code() -> None:
+    definition = menu("Menu", "Yes")
+    assert validate_service(replace(definition, service_code="384*77")) == (
+        "service code '384*77' is not a USSD code like *384*77#",
+    )
+
+
+def test_a_name_or_version_the_registry_cannot_keep_is_refused_not_a_crash() -> None:
+    definition = menu("Menu", "Yes")
+    assert validate_service(replace(definition, name="x" * 81, version=2**31)) == (
+        "the service name is over 80 characters",
+        "version must be 1 to 2147483647",
+    )
+    assert validate_service(replace(definition, version=0)) == ("version must be 1 to 2147483647",)
 
 
 def test_simulation_finds_unreachable_states_and_loops_without_an_end() -> None:

@@ -1,0 +1,141 @@
+"""`omniroute services publish|list`: operators' conversational services, without a deploy.
+
+`publish FILE [--operator PHONE]` runs the ServiceCreation workflow (on Temporal when
+OMNIROUTE_TEMPORAL_ADDRESS is set, else the same steps here) and prints `published NAME vN`, or
+each problem on its own line and exits 2; a file that is not JSON, or not shaped like a
+definition, is one line and exit 2 too. `list` prints CSV `name,version,published_at,
+service_code`, the newest version of each service. The gateway serves what is published at
+once: nothing restarts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import csv
+import json
+import sys
+from pathlib import Path
+
+from core.app.bootstrap import Services, build_services
+from core.app.service_creation import (
+    NoWorkerError,
+    RegistryPublisher,
+    create_in_process,
+    create_on_temporal,
+)
+from core.app.workflows import SmsNotifier, connect
+from core.config import Settings
+from core.phone import InvalidPhoneError, Phone
+from engines.fulfilment.model import (
+    ServiceCreationInput,
+    ServiceCreationResult,
+    ServiceDefinition,
+)
+from engines.registry import (
+    DefinitionShapeError,
+    PublishedService,
+    ServiceRegistry,
+    definition_from,
+)
+
+COLUMNS = ("name", "version", "published_at", "service_code")
+
+
+class DefinitionFileError(Exception):
+    """The file cannot be read as a definition; the message is the operator's one line."""
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.services_command == "list":
+        return _list()
+    prog = "omniroute services publish"
+    try:
+        definition = read_definition(Path(args.file))
+        operator = Phone.parse(args.operator).e164 if args.operator else None
+    except DefinitionFileError as exc:
+        print(f"{prog}: {exc}", file=sys.stderr)
+        return 2
+    except InvalidPhoneError as exc:
+        print(f"{prog}: --operator {args.operator}: {exc}", file=sys.stderr)
+        return 2
+    try:
+        result = asyncio.run(_publish(ServiceCreationInput(definition, operator)))
+    except NoWorkerError as exc:
+        print(f"{prog}: {exc}", file=sys.stderr)
+        return 1
+    if not result.published:
+        for problem in result.problems:
+            print(problem, file=sys.stderr)
+        return 2
+    print(f"published {result.name} v{result.version}")
+    return 0
+
+
+def read_definition(path: Path) -> ServiceDefinition:
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except OSError as exc:
+        raise DefinitionFileError(f"cannot read {path}: {exc.strerror or exc}") from None
+    except UnicodeDecodeError:
+        raise DefinitionFileError(f"{path} is not valid JSON (not UTF-8 text)") from None
+    try:
+        document = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise DefinitionFileError(
+            f"{path} is not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno})"
+        ) from None
+    if not isinstance(document, dict):
+        raise DefinitionFileError(f"{path} is not a service definition (not a JSON object)")
+    try:
+        return definition_from(document)
+    except DefinitionShapeError as exc:
+        raise DefinitionFileError(f"{path} is not a service definition: {exc}") from None
+
+
+async def _publish(creation: ServiceCreationInput) -> ServiceCreationResult:
+    settings = Settings()
+    if settings.temporal == "on" and settings.temporal_address:
+        client = await connect(settings)
+        return await create_on_temporal(client, settings.temporal_task_queue, creation)
+    services = build_services(settings)
+    try:
+        return await create_in_process(
+            creation,
+            RegistryPublisher(ServiceRegistry(services.db, services.clock)),
+            _notifier(services),
+        )
+    finally:
+        await services.close()
+
+
+def _notifier(services: Services) -> SmsNotifier:
+    return SmsNotifier(
+        services.notifications,
+        services.customers,
+        services.orders,
+        services.translate,
+        services.settings.sms_provider,
+    )
+
+
+def _list() -> int:
+    async def latest() -> list[PublishedService]:
+        services = build_services(Settings())
+        try:
+            return await ServiceRegistry(services.db, services.clock).latest()
+        finally:
+            await services.close()
+
+    out = csv.writer(sys.stdout, lineterminator="\n")
+    out.writerow(COLUMNS)
+    for service in asyncio.run(latest()):
+        out.writerow(
+            (
+                service.name,
+                service.version,
+                service.published_at.isoformat(timespec="seconds"),
+                service.definition.service_code or "",
+            )
+        )
+    return 0

@@ -1,0 +1,33 @@
+"""The service registry: operators' published conversational services, by name and version."""
+
+from engines.fulfilment.model import (
+    CATALOGUE_BROWSE,
+    ORDERS_STATUS,
+    ServiceDefinition,
+    ServiceState,
+    choice_keys,
+)
+from engines.registry.model import (
+    DefinitionShapeError,
+    PublishedService,
+    ServiceCodeTakenError,
+    VersionTakenError,
+    definition_from,
+    document_of,
+)
+from engines.registry.service import ServiceRegistry
+
+__all__ = [
+    "CATALOGUE_BROWSE",
+    "ORDERS_STATUS",
+    "DefinitionShapeError",
+    "PublishedService",
+    "ServiceCodeTakenError",
+    "ServiceDefinition",
+    "ServiceRegistry",
+    "ServiceState",
+    "VersionTakenError",
+    "choice_keys",
+    "definition_from",
+    "document_of",
+]

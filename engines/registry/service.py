@@ -1,0 +1,131 @@
+"""The service registry: what the ServiceCreation workflow publishes and the channels serve.
+
+A published version never changes: publishing it again with the same definition does nothing,
+with another definition is refused. The newest version of a service is what a new session gets.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+from sqlalchemy import Row, bindparam, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core.clock import Clock
+from core.db import Database, Prepared
+from engines.fulfilment.model import ServiceDefinition
+from engines.registry.model import (
+    PublishedService,
+    ServiceCodeTakenError,
+    VersionTakenError,
+    definition_from,
+    document_of,
+)
+from engines.registry.tables import services
+
+NEWEST_ON_CODE: Final = Prepared(
+    lambda _dialect: (
+        select(services.c.definition, services.c.published_at, services.c.published_by)
+        .where(services.c.service_code == bindparam("code"))
+        .order_by(services.c.version.desc())
+        .limit(1)
+    )
+)
+
+
+class ServiceRegistry:
+    def __init__(self, db: Database, clock: Clock) -> None:
+        self._db = db
+        self._clock = clock
+
+    async def publish(
+        self, definition: ServiceDefinition, *, by: str | None = None
+    ) -> PublishedService:
+        """Publish `definition` (already validated); the row already there when it is the same.
+
+        Raises VersionTakenError for another definition under the same name and version, and
+        ServiceCodeTakenError when another service answers on its service code.
+        """
+        try:
+            async with self._db.transaction() as s:
+                kept = await self._version(s, definition.name, definition.version)
+                if kept is not None:
+                    return _same_or_refused(kept, definition)
+                code = definition.service_code
+                if code is not None:
+                    holder = await s.scalar(
+                        select(services.c.name).where(
+                            services.c.service_code == code, services.c.name != definition.name
+                        )
+                    )
+                    if holder is not None:
+                        raise ServiceCodeTakenError(code, holder)
+                published = PublishedService(definition, self._clock.now(), by)
+                await s.execute(
+                    services.insert().values(
+                        name=definition.name,
+                        version=definition.version,
+                        definition=document_of(definition),
+                        service_code=code,
+                        published_at=published.published_at,
+                        published_by=by,
+                    )
+                )
+                return published
+        except IntegrityError:
+            # Published by someone else at the same moment: theirs stands.
+            async with self._db.transaction() as s:
+                kept = await self._version(s, definition.name, definition.version)
+            if kept is None:
+                raise
+            return _same_or_refused(kept, definition)
+
+    async def latest(self) -> list[PublishedService]:
+        """The newest version of every service, by name."""
+        async with self._db.transaction() as s:
+            rows = await s.execute(
+                select(services).order_by(services.c.name, services.c.version.desc())
+            )
+            newest: dict[str, PublishedService] = {}
+            for row in rows:
+                newest.setdefault(row.name, _published(row))
+        return list(newest.values())
+
+    async def answering(self, service_code: str) -> PublishedService | None:
+        """The newest version of the service that answers on `service_code`, if one does.
+
+        Asked on every USSD session's first dial (mostly of codes no service answers on): one
+        prepared statement, no ORM session."""
+        rows = await self._db.fetch(NEWEST_ON_CODE, code=service_code)
+        if not rows:
+            return None
+        document, published_at, published_by = rows[0]
+        return PublishedService(definition_from(document), published_at, published_by)
+
+    async def version(self, name: str, version: int) -> PublishedService | None:
+        async with self._db.transaction() as s:
+            return await self._version(s, name, version)
+
+    async def _version(self, s: AsyncSession, name: str, version: int) -> PublishedService | None:
+        row = (
+            await s.execute(
+                select(services).where(services.c.name == name, services.c.version == version)
+            )
+        ).first()
+        return _published(row) if row is not None else None
+
+
+def _same_or_refused(kept: PublishedService, definition: ServiceDefinition) -> PublishedService:
+    if kept.definition != definition:
+        raise VersionTakenError(definition.name, definition.version)
+    return kept
+
+
+def _published(row: Row[tuple[object, ...]]) -> PublishedService:
+    mapping = row._mapping
+    return PublishedService(
+        definition_from(mapping["definition"]),
+        mapping["published_at"],
+        mapping["published_by"],
+    )

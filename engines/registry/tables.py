@@ -1,0 +1,17 @@
+"""The published services: one row per name and version, never changed once written."""
+
+from sqlalchemy import JSON, Column, Integer, String, Table
+
+from core.db import UTCDateTime, metadata
+
+services = Table(
+    "services",
+    metadata,
+    Column("name", String(80), primary_key=True),
+    Column("version", Integer, primary_key=True),
+    Column("definition", JSON, nullable=False),
+    # The USSD code the service answers on (`*384*77#`), None when it answers on none.
+    Column("service_code", String(64), index=True),
+    Column("published_at", UTCDateTime, nullable=False),
+    Column("published_by", String(40)),
+)

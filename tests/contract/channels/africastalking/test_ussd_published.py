@@ -1,0 +1,186 @@
+"""A service an operator published answers Africa's Talking USSD sessions dialled on its code,
+through the real endpoint, in the caller's language, without a restart; other codes keep the
+shopping dialog, and a session keeps the version it began with."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import replace
+from pathlib import Path
+from urllib.parse import urlencode
+
+from aiohttp import web
+from aiohttp.test_utils import TestClient
+
+from core.app.bootstrap import Services
+from core.app.service_creation import RegistryPublisher, create_in_process
+from core.app.workflows import SmsNotifier
+from core.phone import Phone
+from core.region import RegionCode
+from engines.fulfilment.model import ServiceCreationInput, ServiceDefinition
+from engines.orders import CartLine, PaymentMethod, PlaceOrder
+from engines.registry import ServiceRegistry, definition_from
+from tests.contract.channels.africastalking.test_ussd import (
+    FORM,
+    USSD,
+    screen_of,
+    stored,
+)
+
+Client = TestClient[web.Request, web.Application]
+EXAMPLE = Path(__file__).parents[4] / "deploy" / "services" / "order-status.json"
+SESSION_ID = "ATUid_7d2e9a41c6b84f03a5e1d2c3b4a59687"
+CODE = "*384*77#"
+NGOZI = "+2348030000001"
+JUMA = "+254711000001"  # Nairobi: Swahili by default
+ORDER_STATUS = definition_from(json.loads(EXAMPLE.read_text()))
+
+
+def at_body(text: str = "", *, session_id: str = SESSION_ID, phone: str = NGOZI) -> bytes:
+    """A callback on the published code, laid out as the stored fixtures are."""
+    fields = [
+        ("sessionId", session_id),
+        ("serviceCode", CODE),
+        ("phoneNumber", phone),
+        ("networkCode", "62130"),
+        ("text", text),
+    ]
+    return urlencode(fields).encode()
+
+
+async def dial(
+    client: Client, *texts: str, session_id: str = SESSION_ID, phone: str = NGOZI
+) -> str:
+    """One callback per cumulative `text`, as the network sends them; the last screen."""
+    screen = ""
+    for text in texts:
+        body = at_body(text, session_id=session_id, phone=phone)
+        screen = await screen_of(await client.post(USSD, data=body, headers=FORM))
+        assert len(screen) - len("CON ") <= 182
+    return screen
+
+
+async def publish(services: Services, definition: ServiceDefinition = ORDER_STATUS) -> None:
+    """As `omniroute services publish` does with workflows off, into the gateway's database."""
+    notifier = SmsNotifier(
+        services.notifications,
+        services.customers,
+        services.orders,
+        services.translate,
+        services.settings.sms_provider,
+    )
+    registry = RegistryPublisher(ServiceRegistry(services.db, services.clock))
+    result = await create_in_process(ServiceCreationInput(definition), registry, notifier)
+    assert result.published, result.problems
+
+
+def test_generated_bodies_match_the_stored_fixture_byte_for_byte() -> None:
+    assert at_body("") == stored("published_first_dial")
+
+
+async def test_a_dial_on_a_published_code_gets_that_service_published_after_the_gateway_started(
+    client: Client, services: Services
+) -> None:
+    # The gateway is already serving: the first dial is the shopping menu's "no such service"
+    # no more than any other code's; once published, the very next session gets the service.
+    assert (await dial(client, "", session_id="ATUid_before")).startswith(
+        "CON Welcome to OmniRoute"
+    )
+    await publish(services)
+
+    response = await client.post(USSD, data=stored("published_first_dial"), headers=FORM)
+
+    assert await screen_of(response) == (
+        "CON OmniRoute orders\n1. Where is my order?\n2. Check a price\n3. Help"
+    )
+
+
+async def test_the_service_speaks_the_callers_language(client: Client, services: Services) -> None:
+    await publish(services)
+    assert await dial(client, "", phone=JUMA, session_id="ATUid_juma") == (
+        "CON Oda za OmniRoute\n1. Oda yangu iko wapi?\n2. Angalia bei\n3. Msaada"
+    )
+    assert await dial(client, "", "3", phone=JUMA, session_id="ATUid_juma_help") == (
+        "END Piga *384*123# kuagiza, au jibu MSAADA kwa SMS yetu yoyote."
+    )
+
+
+async def test_where_is_my_order_ends_on_her_latest_orders(
+    client: Client, services: Services
+) -> None:
+    order = await services.orders.place(
+        PlaceOrder(
+            customer=Phone(NGOZI),
+            region=RegionCode.LAGOS,
+            lines=(CartLine("RCE-LONG-25K", 2),),
+            payment_method=PaymentMethod.ON_DELIVERY,
+            idempotency_key=uuid.uuid4().hex,
+            clear_cart=False,
+        )
+    )
+    await publish(services)
+
+    screen = await dial(client, "", "1")
+
+    assert screen.startswith("END Thank you for ordering.\nYour last orders (NGN):\n")
+    assert order.reference in screen
+
+
+async def test_check_a_price_walks_the_catalogue_and_ends_on_her_price(
+    client: Client, services: Services
+) -> None:
+    await publish(services)
+    categories = await dial(client, "", "2")
+    assert categories.startswith("CON Prices today\n1. Noodles & Pasta\n2. ")
+    assert categories.endswith("\n0. Back")
+
+    products = await dial(client, "", "2", "2*1")
+    first = products.splitlines()[1]  # "1. <name> NGN <price>"
+    assert first.startswith("1. ")
+    assert " NGN " in first
+
+    price = await dial(client, "", "2", "2*1", "2*1*1")
+    name = first.removeprefix("1. ").rsplit(" NGN ", 1)[0]
+    assert price.startswith(f"END {name}\nNGN ")
+
+
+async def test_back_returns_to_the_services_menu(client: Client, services: Services) -> None:
+    await publish(services)
+    assert await dial(client, "", "2", "2*0") == (
+        "CON OmniRoute orders\n1. Where is my order?\n2. Check a price\n3. Help"
+    )
+
+
+async def test_a_session_keeps_its_version_and_the_next_session_gets_the_new_one(
+    client: Client, services: Services
+) -> None:
+    await publish(services)
+    assert (await dial(client, "")).startswith("CON OmniRoute orders")
+
+    menu, *rest = ORDER_STATUS.states
+    renamed = replace(menu, prompts={"en": "OmniRoute v2", "sw": "OmniRoute v2"})
+    await publish(services, replace(ORDER_STATUS, version=2, states=(renamed, *rest)))
+
+    # the session in progress goes on with v1: Back to its own menu
+    assert (await dial(client, "", "2", "2*0")).startswith("CON OmniRoute orders")
+    # the next session gets v2
+    assert (await dial(client, "", session_id="ATUid_next")).startswith("CON OmniRoute v2")
+
+
+async def test_other_service_codes_keep_the_shopping_dialog(
+    client: Client, services: Services
+) -> None:
+    await publish(services)
+    response = await client.post(USSD, data=stored("first_dial"), headers=FORM)
+    assert (await screen_of(response)).startswith("CON Welcome to OmniRoute\n1. Shop")
+
+
+async def test_a_shortcut_dial_applies_its_key_on_the_services_first_screen(
+    client: Client, services: Services
+) -> None:
+    await publish(services)
+    # The shortcut dial *384*77*3# arrives as a new session whose first text is 3.
+    assert await dial(client, "3") == (
+        "END Dial *384*123# to order, or reply HELP to any of our SMS."
+    )

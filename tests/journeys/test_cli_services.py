@@ -1,0 +1,131 @@
+"""`omniroute services publish|list`: an operator publishes a service from a JSON file and
+sees it listed; a refused definition prints its problems one per line, a file that is not a
+definition one clear line, each with exit 2 and nothing published."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from core.app.cli import main
+
+EXAMPLE = Path(__file__).parents[2] / "deploy" / "services" / "order-status.json"
+
+
+@pytest.fixture
+def cli_database(database_url: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    """An operator's database, with workflows off (no Temporal to run them)."""
+    monkeypatch.setenv("OMNIROUTE_DATABASE_URL", database_url)
+    monkeypatch.setenv("OMNIROUTE_TEMPORAL", "off")
+    return database_url
+
+
+def listed(capsys: pytest.CaptureFixture[str]) -> list[list[str]]:
+    assert main(["services", "list"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == "name,version,published_at,service_code"
+    return [line.split(",") for line in lines[1:]]
+
+
+def test_the_example_service_is_published_and_listed_with_its_code(
+    cli_database: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["services", "publish", str(EXAMPLE), "--operator", "+2348030000002"]) == 0
+    assert capsys.readouterr().out == "published order-status v1\n"
+    [(name, version, published_at, code)] = listed(capsys)
+    assert (name, version, code) == ("order-status", "1", "*384*77#")
+    assert published_at.startswith("20")
+
+    # the same file again: nothing changes, and it says it is live
+    assert main(["services", "publish", str(EXAMPLE)]) == 0
+    assert capsys.readouterr().out == "published order-status v1\n"
+    assert listed(capsys) == [[name, version, published_at, code]]
+
+
+def test_a_changed_definition_needs_a_new_version_and_the_list_shows_the_newest(
+    cli_database: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["services", "publish", str(EXAMPLE)]) == 0
+    document = json.loads(EXAMPLE.read_text())
+    document["states"][0]["prompts"]["en"] = "Orders"
+    changed = tmp_path / "changed.json"
+    changed.write_text(json.dumps(document))
+    capsys.readouterr()
+
+    assert main(["services", "publish", str(changed)]) == 2
+    said = capsys.readouterr()
+    assert said.err == "order-status v1 is already published with a different definition\n"
+    assert said.out == ""
+
+    document["version"] = 2
+    changed.write_text(json.dumps(document))
+    assert main(["services", "publish", str(changed)]) == 0
+    assert capsys.readouterr().out == "published order-status v2\n"
+    assert [row[:2] for row in listed(capsys)] == [["order-status", "2"]]
+
+
+def test_a_refused_definition_prints_each_problem_and_publishes_nothing(
+    cli_database: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    document = json.loads(EXAMPLE.read_text())
+    document["states"][0]["transitions"]["3"] = "nowhere"
+    del document["states"][2]["prompts"]["sw"]
+    broken = tmp_path / "broken.json"
+    broken.write_text(json.dumps(document))
+
+    assert main(["services", "publish", str(broken)]) == 2
+    said = capsys.readouterr()
+    assert said.err.splitlines() == [
+        "state 'menu' key '3' goes to unknown 'nowhere'",
+        "state 'prices' has no sw prompt",
+    ]
+    assert listed(capsys) == []
+
+
+@pytest.mark.parametrize(
+    ("content", "reason"),
+    [
+        ('{"name": "x",', "is not valid JSON (Expecting property name enclosed in double"),
+        ("[1, 2]", "is not a service definition (not a JSON object)"),
+        (
+            json.dumps({"name": "x", "version": 1, "start": "a"}),
+            "is not a service definition: states: Field required",
+        ),
+        (
+            json.dumps({"name": "x", "version": "one", "start": "a", "states": []}),
+            "is not a service definition: version: Input should be a valid integer",
+        ),
+    ],
+)
+def test_a_file_that_is_not_a_definition_is_one_line_and_exit_2(
+    cli_database: str,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    content: str,
+    reason: str,
+) -> None:
+    bad = tmp_path / "bad.json"
+    bad.write_text(content)
+    assert main(["services", "publish", str(bad)]) == 2
+    said = capsys.readouterr()
+    assert said.err.startswith(f"omniroute services publish: {bad} {reason}")
+    assert said.err.count("\n") == 1
+    assert "Traceback" not in said.err
+    assert listed(capsys) == []
+
+
+def test_a_missing_file_or_a_wrong_operator_phone_is_one_line_and_exit_2(
+    cli_database: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    missing = tmp_path / "missing.json"
+    assert main(["services", "publish", str(missing)]) == 2
+    assert capsys.readouterr().err == (
+        f"omniroute services publish: cannot read {missing}: No such file or directory\n"
+    )
+    assert main(["services", "publish", str(EXAMPLE), "--operator", "0803"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("omniroute services publish: --operator 0803: ")
+    assert err.count("\n") == 1
+    assert listed(capsys) == []
