@@ -21,7 +21,15 @@ from dialogs.shopping.states import (
 
 __all__ = ["ShopServices", "ShoppingDialog"]
 
-COMMAND_STATES = {"order": "categories", "status": "orders", "help": "help", "balance": "balance"}
+COMMAND_STATES = {
+    "order": "categories",
+    "status": "orders",
+    "help": "help",
+    "balance": "balance",
+    # No customer cancels an order in a conversation today (apps have cancelOrder): "cancel my
+    # order" gets the help screen, with the help line to call.
+    "cancel": "help",
+}
 
 
 class ShoppingDialog:
