@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Protocol
 
 from core.i18n import DEFAULT_LOCALE, Translator
 from core.sentences import MENU, read_sentence
@@ -34,6 +35,14 @@ class Intent:
     def as_answer(self) -> Intent:
         """The same words read as typed input."""
         return Intent(IntentKind.INPUT, self.text if self.typed is None else self.typed)
+
+
+class IntentMatcher(Protocol):
+    """Free-text understanding behind the built-in steps (Rasa NLU): the intent a sentence asks
+    for (one of `core.sentences.SENTENCE_INTENTS`), or None when it cannot say. Never raises:
+    not knowing leaves the built-in answer."""
+
+    async def match(self, text: str, locale: str, *, message_id: str) -> str | None: ...
 
 
 HOME_KEYS = frozenset({"00"})
