@@ -77,6 +77,12 @@ class Settings(BaseSettings):
     event_loop: Literal["uvloop", "asyncio"] = "uvloop"
 
     chat_session_ttl_seconds: int = Field(default=1800, gt=0)
+    # Rasa NLU's server (`http://rasa:5005`): texts the built-in steps do not read are asked
+    # there; unset, none is asked. Its intent counts from this confidence; a parse slower than
+    # the timeout is given up (the built-in answer stands).
+    rasa_url: str | None = None
+    rasa_confidence: float = Field(default=0.7, ge=0, le=1)
+    rasa_timeout_seconds: float = Field(default=1.0, gt=0)
     sms_provider: Literal["africastalking", "twilio"] = "africastalking"
     # Which provider sub-apps to mount; in production each mounted one needs its secret.
     channels: str = "africastalking,twilio,meta,web"

@@ -1,7 +1,7 @@
 """Intent resolution: what the user meant by their input, before any dialog sees it.
 
-Menus answer with numbers; typed words for Back/Home come from each locale's keyword list.
-Free-text understanding (a matcher, Rasa NLU) plugs in behind the same function later.
+Menus answer with numbers; typed words for Back/Home come from each locale's keyword list;
+in a text, a sentence the built-in matcher knows ("where is my order") reads as its keyword.
 """
 
 from __future__ import annotations
@@ -9,8 +9,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Protocol
 
 from core.i18n import DEFAULT_LOCALE, Translator
+from core.sentences import MENU, read_sentence
 
 
 class IntentKind(StrEnum):
@@ -35,6 +37,14 @@ class Intent:
         return Intent(IntentKind.INPUT, self.text if self.typed is None else self.typed)
 
 
+class IntentMatcher(Protocol):
+    """Free-text understanding behind the built-in steps (Rasa NLU): the intent a sentence asks
+    for (one of `core.sentences.SENTENCE_INTENTS`), or None when it cannot say. Never raises:
+    not knowing leaves the built-in answer."""
+
+    async def match(self, text: str, locale: str, *, message_id: str) -> str | None: ...
+
+
 HOME_KEYS = frozenset({"00"})
 # Around a typed keyword, as people write one in a message: "Status?", "HALI.", "Msaada!"
 KEYWORD_PUNCTUATION = ".!?,;:"
@@ -44,10 +54,16 @@ OPT_OUT = "stop"
 
 
 def resolve_intent(
-    text: str, locale: str, translate: Translator, *, also: Iterable[str | None] = ()
+    text: str,
+    locale: str,
+    translate: Translator,
+    *,
+    also: Iterable[str | None] = (),
+    sentences: bool = False,
 ) -> Intent:
     """`also`: other languages whose command keywords count (the market's, for a retailer who
-    chose another); Back and Home are read in the user's language."""
+    chose another); Back and Home are read in the user's language. `sentences`: a typed
+    message, where a sentence the matcher knows counts as its keyword."""
     cleaned = text.strip()
     if cleaned in HOME_KEYS:
         return Intent(IntentKind.HOME, cleaned)
@@ -59,7 +75,22 @@ def resolve_intent(
     command = resolve_command(cleaned, locale, translate, also=also)
     if command is not None:
         return Intent(IntentKind.COMMAND, command, typed=cleaned)
+    if sentences:
+        meant = sentence_intent(cleaned, [locale, *(extra for extra in also if extra)])
+        if meant is not None:
+            return meant
     return Intent(IntentKind.INPUT, cleaned)
+
+
+def sentence_intent(text: str, locales: Iterable[str]) -> Intent | None:
+    """A sentence read as the keyword it means ("where is my order" as STATUS, "show me the
+    menu" as MENU), the words kept for a prompt that takes any text; None when unknown."""
+    meant = read_sentence(text, locales)
+    if meant is None:
+        return None
+    if meant == MENU:
+        return Intent(IntentKind.HOME, text)
+    return Intent(IntentKind.COMMAND, meant, typed=text)
 
 
 def resolve_command(

@@ -20,7 +20,14 @@ import structlog
 
 from core.conversation import Session, SessionConflictError, SessionStore
 from core.i18n import DEFAULT_LOCALE, Translator
-from core.intents import OPT_OUT, Intent, IntentKind, resolve_command, resolve_intent
+from core.intents import (
+    OPT_OUT,
+    Intent,
+    IntentKind,
+    resolve_command,
+    resolve_intent,
+    sentence_intent,
+)
 from core.messages import ChannelKind, InboundMessage, Reply
 from core.phone import Phone
 from core.region import market_locale
@@ -30,6 +37,8 @@ log = structlog.get_logger(__name__)
 # WhatsApp's customer service window: a message older than this is past answering, and past
 # acting on.
 SERVICE_WINDOW = timedelta(hours=24)
+# Where people type sentences: the built-in matcher reads them there (a keypad sends keys).
+SENTENCE_KINDS = frozenset({ChannelKind.SMS, ChannelKind.WHATSAPP})
 SAVE_ATTEMPTS = 4
 CLAIM_SECONDS = 15
 DUPLICATE_POLL_SECONDS = 0.02
@@ -182,12 +191,19 @@ class Pipeline:
             # the first two do not know the word).
             if msg.transcript is None:
                 command = resolve_command(msg.text, first_locale(msg), self._t)
+                chosen = None
                 if command is None and self._chosen_locale is not None and msg.text.strip():
                     chosen = await self._chosen_locale(msg.phone)
                     if chosen is not None:
                         command = resolve_command(msg.text, chosen, self._t)
                 if command is not None:
                     return Intent(IntentKind.COMMAND, command)
+                # "where is my order" as the first text is STATUS; "show me the menu" starts.
+                if msg.kind in SENTENCE_KINDS:
+                    languages = [each for each in (chosen, first_locale(msg)) if each]
+                    meant = sentence_intent(msg.text.strip(), languages)
+                    if meant is not None and meant.kind is IntentKind.COMMAND:
+                        return Intent(IntentKind.COMMAND, meant.text)
             return Intent(IntentKind.START)
         if msg.transcript is not None:
             text = newest_input(msg.transcript, session.transcript)
@@ -196,7 +212,13 @@ class Pipeline:
         else:
             text = msg.text
         # The session speaks the customer's language; the market's keywords count too.
-        return resolve_intent(text, session.locale, self._t, also=(first_locale(msg),))
+        return resolve_intent(
+            text,
+            session.locale,
+            self._t,
+            also=(first_locale(msg),),
+            sentences=msg.kind in SENTENCE_KINDS,
+        )
 
 
 def newest(applied: int | None, sent_at: datetime | None) -> int | None:

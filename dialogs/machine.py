@@ -8,7 +8,7 @@ transitions are data, so service creation can later compile definitions into the
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Hashable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -58,10 +58,12 @@ class Go:
 
 @dataclass(frozen=True, slots=True)
 class Reject:
-    """Stay on the same screen with one line saying why."""
+    """Stay on the same screen with one line saying why. `unclear`: the text meant nothing to
+    the screen (no choice, no order), so free-text understanding may still read it."""
 
     msgid: str
     values: Mapping[str, Any] = field(default_factory=dict)
+    unclear: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +79,9 @@ class Finish:
 
 
 Outcome = Go | Reject | Home | Finish
+# Free-text understanding behind a screen's own reading: the outcome a text the screen could not
+# read asks for (the orders screen for "nimeagiza lini?"), or None to answer as without it.
+Understand = Callable[["Turn", str], Awaitable["Outcome | None"]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,12 +159,20 @@ class State:
 
 
 class Machine:
-    def __init__(self, states: Sequence[State], home: str, translate: Translator) -> None:
+    def __init__(
+        self,
+        states: Sequence[State],
+        home: str,
+        translate: Translator,
+        *,
+        understand: Understand | None = None,
+    ) -> None:
         self.states = {s.name: s for s in states}
         if home not in self.states:
             raise ValueError(f"unknown home state {home!r}")
         self.home = home
         self._t = translate
+        self._understand = understand
 
     def reads(self, session: Session, intent: Intent) -> Intent:
         """`intent` as the session's state reads it: at a free-text prompt a keyword is the
@@ -207,10 +220,22 @@ class Machine:
         index = _choice_index(key, len(shown.values))
         if index is None:
             understood = await state.read(turn, raw)
+            if understood is None or (isinstance(understood, Reject) and understood.unclear):
+                # Neither a choice nor anything the screen reads: NLU may know what it asks.
+                guessed = await self._guess(turn, raw)
+                understood = guessed or understood
             if understood is not None:
                 return await self._apply(turn, session, understood)
             return await self.show(turn, session, error=turn.t("error.choice"))
         return await self._apply(turn, session, await state.choose(turn, shown.values[index]))
+
+    async def _guess(self, turn: Turn, raw: str) -> Outcome | None:
+        """What free-text understanding makes of a typed text (words, not keys)."""
+        if self._understand is None or turn.msg.kind not in MESSAGE_KINDS:
+            return None
+        if not any(ch.isalpha() for ch in raw):
+            return None
+        return await self._understand(turn, raw.strip())
 
     async def _shown(self, turn: Turn, session: Session, state: State) -> Shown:
         """What the user was shown, as `show` recorded it: keys are read against that page.

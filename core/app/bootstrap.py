@@ -52,6 +52,7 @@ from core.messages import ChannelContext, MessageSender, OutboundMessage
 from core.objects import ObjectStore
 from core.phone import Phone
 from core.pipeline import Pipeline
+from core.rasa import RasaIntentMatcher
 from core.region import RegionCode, UnsupportedRegionError, region_for_phone
 from dialogs.driver import DriverDialog
 from dialogs.published import PublishedDialog, ServiceEngines
@@ -137,6 +138,7 @@ class Services:
     refunds: RefundDesk | None = None
     credit_daily: CreditDaily | None = None
     route_plans: RoutePlanStore | None = None
+    nlu: RasaIntentMatcher | None = None
 
     def channel_context(self) -> ChannelContext:
         return ChannelContext(
@@ -199,6 +201,8 @@ class Services:
             await self.payments.close()
         if self.money is not None:
             await self.money.close()
+        if self.nlu is not None:
+            await self.nlu.close()
         await self.objects.close()
         await self.store.close()
         await self.db.dispose()
@@ -317,6 +321,15 @@ def build_services(
         )
         workflows = WorkflowRuntime(settings, activities, gig)
         workflows.subscribe(bus)
+    nlu = (
+        RasaIntentMatcher(
+            settings.rasa_url,
+            threshold=settings.rasa_confidence,
+            timeout_seconds=settings.rasa_timeout_seconds,
+        )
+        if settings.rasa_url
+        else None
+    )
     dialog = ShoppingDialog(
         ShopServices(
             catalogue,
@@ -328,6 +341,7 @@ def build_services(
             stage_of=stage_reader(workflows),
         ),
         translate,
+        nlu=nlu,
     )
     drivers = DriverDialog(gig, orders, translate, notifications, settings.sms_provider)
     published = PublishedDialog(
@@ -420,6 +434,7 @@ def build_services(
         payout_sweeper=PayoutSweeper(payouts),
         refunds=refunds,
         route_plans=RoutePlanStore(db, ids),
+        nlu=nlu,
         credit_daily=CreditDaily(
             money.credit,
             every_seconds=settings.credit_daily_every_seconds,

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from core.conversation import Session
 from core.i18n import Translator
-from core.intents import Intent, IntentKind, resolve_intent
+from core.intents import Intent, IntentKind, IntentMatcher, resolve_intent
 from core.messages import InboundMessage, Reply
 from core.region import UnsupportedRegionError, region_for_phone
-from dialogs.machine import Machine, Turn
-from dialogs.shopping.order_text import read_order, read_product_name
+from core.sentences import MENU
+from dialogs.machine import Go, Home, Machine, Outcome, Turn
+from dialogs.shopping.order_text import FILLER_WORDS, read_order, read_product_name, said_words
 from dialogs.shopping.services import ShopServices
 from dialogs.shopping.states import (
     CART_MEMO,
@@ -21,16 +22,34 @@ from dialogs.shopping.states import (
 
 __all__ = ["ShopServices", "ShoppingDialog"]
 
-COMMAND_STATES = {"order": "categories", "status": "orders", "help": "help", "balance": "balance"}
+COMMAND_STATES = {
+    "order": "categories",
+    "status": "orders",
+    "help": "help",
+    "balance": "balance",
+    # No customer cancels an order in a conversation today (apps have cancelOrder): "cancel my
+    # order" gets the help screen, with the help line to call.
+    "cancel": "help",
+}
 
 
 class ShoppingDialog:
     """Implements the pipeline's Dialog port over the shopping state machine."""
 
-    def __init__(self, services: ShopServices, translate: Translator) -> None:
+    def __init__(
+        self, services: ShopServices, translate: Translator, *, nlu: IntentMatcher | None = None
+    ) -> None:
         self._svc = services
         self._t = translate
-        self.machine = Machine(shopping_states(services), home="main", translate=translate)
+        # Asked what a text means only once the menu, keywords, the built-in matcher and the
+        # order reader have not read it.
+        self._nlu = nlu
+        self.machine = Machine(
+            shopping_states(services),
+            home="main",
+            translate=translate,
+            understand=self._understood if nlu is not None else None,
+        )
 
     async def step(
         self, msg: InboundMessage, session: Session | None, intent: Intent
@@ -75,6 +94,18 @@ class ShoppingDialog:
             return await self.machine.show(turn, base, error=self._t(locale, "start.done"))
         target = COMMAND_STATES[command]
         return await self.machine.show(turn, base.evolve(state=target, stack=("main",)))
+
+    async def _understood(self, turn: Turn, text: str) -> Outcome | None:
+        """The screen NLU says a text the screen did not read asks for, as its keyword's."""
+        assert self._nlu is not None
+        if not worth_asking(text):
+            return None
+        meant = await self._nlu.match(text, turn.locale, message_id=turn.msg.idempotency_key)
+        if meant == MENU:
+            return Home()
+        if meant in COMMAND_STATES:
+            return Go(COMMAND_STATES[meant])
+        return None
 
     async def _blocked_by_provider(self, msg: InboundMessage) -> bool:
         """Whether she is opted out here through this provider's own opt-out keyword. Only
@@ -141,6 +172,11 @@ class ShoppingDialog:
             turn.memo[CART_MEMO] = cart
             turn.memo[CHECK_MEMO] = check
             return await self.machine.step(turn, home, Intent(IntentKind.INPUT, msg.text.strip()))
+        if typed and self._nlu is not None and worth_asking(msg.text):
+            # A first text nothing built in reads: NLU may know it ("nimeagiza lini?").
+            meant = await self._nlu.match(msg.text.strip(), locale, message_id=msg.idempotency_key)
+            if meant in COMMAND_STATES:
+                return await self._command(msg, None, meant)
         session = Session("resume" if not cart.is_empty else "main", locale)
         turn = Turn(msg, session, self._t)
         turn.memo[CART_MEMO] = cart
@@ -188,6 +224,12 @@ class ShoppingDialog:
             return region_for_phone(msg.phone).default_locale
         except UnsupportedRegionError:
             return "en"
+
+
+def worth_asking(text: str) -> bool:
+    """Whether NLU is asked about a text: words beyond a greeting ("Hi", "Habari, sawa"),
+    which the menu answers."""
+    return any(word not in FILLER_WORDS for word in said_words(text))
 
 
 def lines(*notices: str | None) -> str | None:

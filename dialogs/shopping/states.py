@@ -1233,7 +1233,7 @@ async def read_typed_product(
     words = read_product_name(text)
     found = await typed_products(state, turn, words) if words else []
     if not found:
-        return Reject("typed.hint")
+        return Reject("typed.hint", unclear=True)
     if len(found) == 1:
         return go_to_quantity(turn, found[0], remember=True)
     turn.vars[TYPED_FROM_VAR] = origin or state.name

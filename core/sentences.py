@@ -1,0 +1,91 @@
+"""The built-in matcher: sentences retailers type for what the menu offers, in English and Swahili.
+
+"where is my order", "order yangu iko wapi", "how much do I owe", "deni langu", "help me",
+"nataka kuongea na mtu", "cancel my last order", "show me the menu". Each is read as the intent
+its menu entry or keyword answers (`status`, `balance`, `help`, `cancel`, `menu`), by cue words
+that an order never needs ("where", "owe", "deni", "msaada"), so a typed order ("nataka katoni
+5 za Indomie") is left to the order reader. Deterministic on purpose: the same text always reads
+the same, and a sentence it does not know keeps today's answer (or goes to Rasa, when one is
+configured). These are words people write, not words they read, so they live here, not in
+locales/, one table per language.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+# What the matchers (built-in and Rasa) answer: an intent the dialogs know.
+STATUS = "status"
+BALANCE = "balance"
+HELP = "help"
+CANCEL = "cancel"
+MENU = "menu"
+SENTENCE_INTENTS = (STATUS, BALANCE, HELP, CANCEL, MENU)
+
+_EN_ORDER = r"(?:orders?|deliver(?:y|ies)|goods|stock|parcel|package|items)"
+_SW_ORDER = r"(?:oda|order|orders|agizo|maagizo|mzigo|mizigo|bidhaa|vitu)"
+# Only an order is cancelled: "I don't want this product" at Yes/No is her No.
+_EN_CANCELLED = r"(?:orders?)"
+_SW_CANCELLED = r"(?:oda|order|agizo)"
+
+# Checked in this order: "cancel my order" is no question about where it is, and "help me, where
+# is my order" is best answered with where it is.
+_EN: tuple[tuple[str, str], ...] = (
+    (CANCEL, rf"\bcancel\w*\b.*\b{_EN_CANCELLED}\b"),
+    (CANCEL, r"\b(?:do\s*n[o']?t|no\s+longer)\s+(?:want|need)\s+(?:my|the|that)\s+order\b"),
+    (BALANCE, r"\b(?:owe|owing|debts?|balance|arrears)\b"),
+    (BALANCE, r"\bhow\s+much\b.*\b(?:credit|to\s+pay|must\s+i\s+pay|should\s+i\s+pay)\b"),
+    (BALANCE, r"\b(?:my|our)\s+(?:credit|loan|account)\b"),
+    (STATUS, rf"\b(?:where|track\w*|status)\b.*\b(?:my|our|the|this|that)\s+{_EN_ORDER}\b"),
+    (STATUS, rf"\bwhere\s*(?:'s|is|are)\b.*\b{_EN_ORDER}\b"),
+    (STATUS, rf"\b{_EN_ORDER}\s+status\b|\bstatus\s+of\b|\bstatus\b.*\b{_EN_ORDER}\b"),
+    (
+        STATUS,
+        rf"\b(?:my|our)\s+{_EN_ORDER}\b.*\b(?:arriv\w*|come|coming|came|delivered|reach\w*)\b",
+    ),
+    (STATUS, r"\bwhen\b.*\b(?:arriv\w*|deliver\w*|coming|come|reach)\b"),
+    (STATUS, rf"\b(?:check|show|see|view|list)\b.*\b(?:my|our)\s+{_EN_ORDER}\b"),
+    (HELP, r"\b(?:help|assist\w*|support|complain\w*|complaint)\b|\b(?:a|my)\s+problem\b"),
+    (HELP, r"\b(?:talk|speak|chat)\b.*\b(?:person|human|agent|someone|somebody|staff|people)\b"),
+    (HELP, r"\b(?:customer\s+(?:care|service)|human|agent)\b"),
+    (MENU, r"\b(?:menu|start\s+(?:over|again)|main\s+page)\b"),
+)
+_SW: tuple[tuple[str, str], ...] = (
+    (
+        CANCEL,
+        rf"\b(?:ghairi|kughairi|sitisha|kusitisha|futa|kufuta|batilisha)\w*\b.*\b{_SW_CANCELLED}\b",
+    ),
+    (CANCEL, rf"\b(?:cancel\w*|sitaki)\b.*\b{_SW_CANCELLED}\b"),
+    (BALANCE, r"\b(?:deni|madeni|salio|mkopo|mikopo|\w*daiwa)\b"),
+    (STATUS, r"\b(?:iko|uko|ziko|liko|yako|yuko|ipo|upo|zipo|lipo)\s+wapi\b"),
+    (STATUS, rf"\bwapi\b.*\b{_SW_ORDER}\b|\b{_SW_ORDER}\b.*\bwapi\b"),
+    (STATUS, rf"\b(?:hali|status)\b.*\b{_SW_ORDER}\b"),
+    (STATUS, r"\b(?:i|u|zi|li|ha|haiku|hauku|haziku|haliku)\w*fika\b|\bfuatilia\b"),
+    (STATUS, rf"\b(?:ona|kuona|angalia|kuangalia|nionyeshe|onyesha)\b.*\b{_SW_ORDER}\b"),
+    (HELP, r"\b(?:msaada|usaidizi|nisaidie|tusaidie|saidia|nisaidia|malalamiko)\b"),
+    (HELP, r"\b(?:nina|tuna|kuna)\s+(?:shida|tatizo)\b"),
+    (HELP, r"\b(?:ongea|kuongea|zungumza|kuzungumza|piga\s+simu)\b.*\b(?:mtu|binadamu|wakala)\b"),
+    (HELP, r"\bhuduma\s+kwa\s+wateja\b|\bwakala\b"),
+    (MENU, r"\b(?:menyu|menu)\b|\brudi\s+mwanzo\b"),
+)
+SENTENCES: dict[str, tuple[tuple[str, re.Pattern[str]], ...]] = {
+    language: tuple((intent, re.compile(pattern)) for intent, pattern in table)
+    for language, table in (("en", _EN), ("sw", _SW))
+}
+# Letters and apostrophes only: "Where's my order??" reads as "where's my order".
+_NOISE = re.compile(r"[^\w']+")
+
+
+def read_sentence(text: str, locales: Iterable[str]) -> str | None:
+    """The intent a sentence asks for, read in each of `locales` in turn (English always
+    last); None for what these tables do not know, or a number."""
+    words = _NOISE.sub(" ", text.casefold().replace("\u2019", "'")).split()
+    if not any(w.isalpha() for w in words):
+        return None
+    sentence = " ".join(words)
+    for language in dict.fromkeys([*locales, "en"]):
+        for intent, pattern in SENTENCES.get(language, ()):
+            if pattern.search(sentence):
+                return intent
+    return None

@@ -1,0 +1,236 @@
+"""Sentences retailers type for what the menu offers, in English and Swahili: "where is my
+order", "order yangu iko wapi", "how much do I owe", "deni langu", "help me", "cancel my last
+order", "show me the menu". Each gets the screen its menu entry answers. Each message goes in as
+the provider's own webhook: Africa's Talking's SMS form, Meta's WhatsApp Cloud JSON."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import pytest
+from aiohttp.test_utils import TestClient
+
+from core.app.bootstrap import Services
+from core.clock import SteppedClock
+from core.config import Settings
+from core.phone import Phone
+from core.region import RegionCode
+from tests.support.phone import UssdPhone
+from tests.support.providers.africastalking import FakeAfricasTalking, SmsPhone
+from tests.support.providers.meta import FakeGraphApi, WhatsAppUser
+
+NGOZI = "+2348030000001"
+JUMA = "+254711000001"
+MAIN_MENU = "Welcome to OmniRoute\n1. Shop\n2. Cart (0)\n3. My orders\n4. Language\n5. Help"
+HELP = (
+    "Order stock and pay on delivery. 0 goes back, 00 to the main menu; where you type a number "
+    "or code, 00 goes back. Help line: 0800 123 456.\n0. Back"
+)
+MSAADA = "Agiza bidhaa kwa simu yako na ulipe ukipokea."
+HINT = "Choose a number, or type an order, e.g. 5 cartons Indomie.\n"
+
+Client = TestClient[Any, Any]
+
+
+async def place_order_over_ussd(gateway: Client, phone: str = NGOZI) -> str:
+    """Three cartons of Indomie, paid on delivery: the order's reference."""
+    english = phone == NGOZI
+    ussd = UssdPhone(gateway, phone)
+    await ussd.dial()
+    await ussd.choose("Shop" if english else "Nunua")
+    await ussd.press("1")  # noodles
+    await ussd.choose("Indomie Chicken")
+    await ussd.press("3")
+    labels = ("Checkout", "Choose payment", "Pay on delivery", "Confirm")
+    for label in labels if english else ("Lipia", "Chagua malipo", "Lipa ukipokea", "Thibitisha"):
+        await ussd.choose(label)
+    return ussd.screens[-1].body.split()[1]
+
+
+class TestAfricasTalkingSms:
+    @pytest.fixture
+    def settings(self, database_url: str, fake_at: FakeAfricasTalking) -> Settings:
+        return fake_at.settings(database_url)
+
+    @pytest.fixture
+    async def gateway(self, client: Client, services: Services) -> Client:
+        await services.delivery.stop()
+        return client
+
+    @pytest.fixture
+    def ngozi(self, gateway: Client, services: Services, fake_at: FakeAfricasTalking) -> SmsPhone:
+        return SmsPhone(gateway, services, fake_at, NGOZI)
+
+    @pytest.fixture
+    def juma(self, gateway: Client, services: Services, fake_at: FakeAfricasTalking) -> SmsPhone:
+        return SmsPhone(gateway, services, fake_at, JUMA, network_code="63902")
+
+    @pytest.mark.parametrize(
+        "sentence",
+        ["Where is my order?", "where's my order", "When will my order arrive?", "order status"],
+    )
+    async def test_where_is_my_order_as_the_first_text_lists_her_orders(
+        self, ngozi: SmsPhone, gateway: Client, sentence: str
+    ) -> None:
+        reference = await place_order_over_ussd(gateway)
+        await ngozi.receive()  # the order confirmation
+
+        status = await ngozi.text(sentence)
+
+        assert status == f"Your last orders (NGN):\n{reference} Placed 26,993.25\n0. Back"
+
+    async def test_status_of_an_order_by_its_reference_in_the_middle_of_a_conversation(
+        self, ngozi: SmsPhone, gateway: Client
+    ) -> None:
+        reference = await place_order_over_ussd(gateway)
+        await ngozi.receive()
+        assert await ngozi.text("Hi") == MAIN_MENU
+        await ngozi.text("1")  # the categories
+
+        status = await ngozi.text(f"What is the status of order {reference}")
+
+        assert status == f"Your last orders (NGN):\n{reference} Placed 26,993.25\n0. Back"
+        assert (await ngozi.text("0")).startswith("Welcome to OmniRoute")
+
+    @pytest.mark.parametrize(
+        "sentence", ["order yangu iko wapi", "Oda yangu iko wapi?", "status ya order"]
+    )
+    async def test_order_yangu_iko_wapi_lists_his_orders_in_swahili(
+        self, juma: SmsPhone, sentence: str
+    ) -> None:
+        assert await juma.text(sentence) == "Bado huna oda.\n0. Rudi"
+
+    async def test_status_ya_order_with_its_reference_at_the_main_menu(
+        self, juma: SmsPhone, gateway: Client
+    ) -> None:
+        reference = await place_order_over_ussd(gateway, JUMA)
+        await juma.receive()
+        await juma.text("Habari")
+
+        status = await juma.text(f"status ya order {reference}")
+
+        assert status.startswith(f"Oda zako za mwisho (KES):\n{reference} "), status
+
+    async def test_how_much_do_i_owe_is_her_balance(self, ngozi: SmsPhone, gateway: Client) -> None:
+        await place_order_over_ussd(gateway)
+        await ngozi.receive()
+
+        balance = await ngozi.text("How much do I owe?")
+
+        assert balance == "You owe NGN 26,993.25 for 1 order to pay on delivery.\n0. Back"
+
+    @pytest.mark.parametrize("sentence", ["deni langu", "Nadaiwa kiasi gani?", "salio langu"])
+    async def test_deni_langu_is_his_balance_in_swahili(
+        self, juma: SmsPhone, sentence: str
+    ) -> None:
+        await juma.text("Habari")
+
+        assert await juma.text(sentence) == "Huna deni. Asante!\n0. Rudi"
+
+    @pytest.mark.parametrize(
+        "sentence", ["help me", "I want to talk to a person", "Can I speak to an agent?"]
+    )
+    async def test_help_me_gets_the_help_screen(self, ngozi: SmsPhone, sentence: str) -> None:
+        await ngozi.text("Hi")
+
+        assert await ngozi.text(sentence) == HELP
+
+    @pytest.mark.parametrize("sentence", ["msaada tafadhali", "nisaidie", "nataka kuongea na mtu"])
+    async def test_msaada_gets_the_help_screen_in_swahili(
+        self, juma: SmsPhone, sentence: str
+    ) -> None:
+        assert (await juma.text(sentence)).startswith(MSAADA)
+
+    async def test_cancel_my_last_order_gets_the_help_line_and_cancels_nothing(
+        self, ngozi: SmsPhone, gateway: Client, services: Services
+    ) -> None:
+        """No customer cancels an order in a conversation today: she is given the help line."""
+        reference = await place_order_over_ussd(gateway)
+        await ngozi.receive()
+
+        assert await ngozi.text("Please cancel my last order") == HELP
+
+        [order] = await services.orders.recent(Phone(NGOZI), limit=5)
+        assert (order.reference, order.status.value) == (reference, "placed")
+
+    async def test_ghairi_oda_yangu_gets_the_help_line_in_swahili(self, juma: SmsPhone) -> None:
+        assert (await juma.text("Naomba kughairi oda yangu")).startswith(MSAADA)
+
+    async def test_show_me_the_menu_goes_to_the_main_menu(self, ngozi: SmsPhone) -> None:
+        await ngozi.text("Hi")
+        await ngozi.text("1")
+        await ngozi.text("1")  # a product list
+
+        assert await ngozi.text("show me the menu please") == MAIN_MENU
+
+    async def test_an_unclear_sentence_keeps_the_typing_hint(self, ngozi: SmsPhone) -> None:
+        await ngozi.text("Hi")
+
+        assert await ngozi.text("the weather is nice today") == HINT + MAIN_MENU
+
+    async def test_a_typed_order_is_still_an_order(
+        self, juma: SmsPhone, services: Services
+    ) -> None:
+        which = await juma.text("nataka katoni 5 za Indomie")
+
+        assert which.startswith('Ipi kwa 5 x "indomie"?\n1. Indomie Chicken'), which
+        cart = await services.orders.cart(Phone(JUMA), RegionCode.NAIROBI)
+        assert cart.is_empty
+
+
+class TestMetaWhatsApp:
+    @pytest.fixture
+    async def fake_graph(self) -> AsyncIterator[FakeGraphApi]:
+        fake = FakeGraphApi()
+        await fake.start()
+        yield fake
+        await fake.close()
+
+    @pytest.fixture
+    def settings(self, database_url: str, fake_graph: FakeGraphApi) -> Settings:
+        return fake_graph.settings(database_url)
+
+    @pytest.fixture
+    def user(
+        self, client: Client, services: Services, fake_graph: FakeGraphApi, clock: SteppedClock
+    ) -> Callable[[str], WhatsAppUser]:
+        def make(number: str) -> WhatsAppUser:
+            return WhatsAppUser(
+                client,
+                fake_graph,
+                flush=services.delivery.send_due,
+                now=lambda: int(clock.now().timestamp()),
+                number=number,
+            )
+
+        return make
+
+    @pytest.fixture
+    async def ngozi(self, user: Callable[[str], WhatsAppUser], services: Services) -> WhatsAppUser:
+        await services.delivery.stop()
+        return user(NGOZI)
+
+    @pytest.fixture
+    async def juma(self, user: Callable[[str], WhatsAppUser], services: Services) -> WhatsAppUser:
+        await services.delivery.stop()
+        return user(JUMA)
+
+    async def test_order_yangu_iko_wapi_on_whatsapp(
+        self, juma: WhatsAppUser, client: Client
+    ) -> None:
+        reference = await place_order_over_ussd(client, JUMA)
+
+        status = await juma.say("Order yangu iko wapi?")
+
+        assert status.text.startswith(f"Oda zako za mwisho (KES):\n{reference} "), status.text
+
+    async def test_how_much_do_i_owe_on_whatsapp(self, ngozi: WhatsAppUser) -> None:
+        await ngozi.say("Hi")
+
+        assert (await ngozi.say("how much do I owe")).text == "You owe nothing. Thank you!"
+
+    async def test_help_me_on_whatsapp(self, ngozi: WhatsAppUser) -> None:
+        help_screen = await ngozi.say("Hello, please help me")
+
+        assert help_screen.text.startswith("Order stock and pay on delivery."), help_screen.text

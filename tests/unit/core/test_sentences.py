@@ -1,0 +1,79 @@
+"""The built-in matcher reads what retailers type for the menu's entries, and leaves orders,
+greetings and answers to the screens that read them."""
+
+from __future__ import annotations
+
+import pytest
+
+from core.sentences import BALANCE, CANCEL, HELP, MENU, STATUS, read_sentence
+
+
+@pytest.mark.parametrize(
+    ("text", "intent"),
+    [
+        ("Where is my order?", STATUS),
+        ("where's my order", STATUS),
+        ("Where is order W62ACJ", STATUS),
+        ("When will my order arrive?", STATUS),
+        ("has my delivery come", STATUS),
+        ("track my order", STATUS),
+        ("order status", STATUS),
+        ("What is the status of W62ACJ", STATUS),
+        ("How much do I owe?", BALANCE),
+        ("what is my balance", BALANCE),
+        ("help me", HELP),
+        ("I want to talk to a person", HELP),
+        ("customer care please", HELP),
+        ("Please cancel my last order", CANCEL),
+        ("I don't want my order anymore", CANCEL),
+        ("show me the menu", MENU),
+    ],
+)
+def test_english_sentences_are_read_as_their_menu_entry(text: str, intent: str) -> None:
+    assert read_sentence(text, ["en"]) == intent
+
+
+@pytest.mark.parametrize(
+    ("text", "intent"),
+    [
+        ("order yangu iko wapi", STATUS),
+        ("Oda yangu iko wapi?", STATUS),
+        ("mzigo wangu uko wapi", STATUS),
+        ("status ya order W62ACJ", STATUS),
+        ("hali ya oda yangu", STATUS),
+        ("oda yangu itafika lini", STATUS),
+        ("deni langu", BALANCE),
+        ("Nadaiwa kiasi gani?", BALANCE),
+        ("msaada tafadhali", HELP),
+        ("nisaidie", HELP),
+        ("nataka kuongea na mtu", HELP),
+        ("naomba kughairi oda yangu", CANCEL),
+        ("sitaki oda yangu tena", CANCEL),
+        ("nionyeshe menyu", MENU),
+        ("rudi mwanzo", MENU),
+    ],
+)
+def test_swahili_sentences_are_read_as_their_menu_entry(text: str, intent: str) -> None:
+    assert read_sentence(text, ["sw"]) == intent
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "nataka katoni 5 za Indomie",
+        "5 cartons indomie",
+        "I want to order 5 bags of rice",
+        "Please send 5 cartons of Indomie Chicken",
+        "where can I order sugar",
+        "hello there",
+        "Habari",
+        "no problem",
+        "hakuna shida",
+        "ndiyo tafadhali",
+        "I don't want this one",
+        "3",
+        "",
+    ],
+)
+def test_orders_greetings_and_answers_are_no_sentence_it_knows(text: str) -> None:
+    assert read_sentence(text, ["sw"]) is None
