@@ -126,6 +126,29 @@ async def test_voice_keypad_keys_a_quantity_of_several_digits_then_hash(page: Pa
     await expect(screen).to_contain_text("Added 12 x Indomie Chicken")
 
 
+async def test_voice_call_left_silent_hears_the_screen_again_then_goodbye(page: Page) -> None:
+    """A <Gather> that times out with no key falls through to its <Redirect>, as on Twilio:
+    the screen again with a line saying why, and the third silence ends the call."""
+
+    async def short_gather(route: Route) -> None:  # 1 s instead of 30 s, so the test is quick
+        response = await route.fetch()
+        body = (await response.text()).replace('timeout="30"', 'timeout="1"')
+        await route.fulfill(response=response, body=body)
+
+    await page.route("**/simulator/channels/twilio/voice*", short_gather)
+    await page.select_option("#channel", "voice")
+    await page.click("#start")
+    screen = page.locator("#screen")
+    await expect(screen).to_contain_text("Press 1 for Shop")
+
+    heard = page.locator("#screen .them")
+    await expect(heard.nth(1)).to_contain_text("Please choose a number", timeout=10_000)
+    await expect(heard.nth(1)).to_contain_text("Press 1 for Shop")
+    await expect(screen).to_contain_text("We did not hear anything. Goodbye.", timeout=10_000)
+    await expect(screen).to_contain_text("(call ended)")
+    await expect(heard).to_have_count(4)
+
+
 async def test_invalid_phone_is_refused_with_the_gateways_reason(page: Page) -> None:
     await page.fill("#phone", "not-a-number")
     await page.click("#start")
