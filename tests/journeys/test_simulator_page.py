@@ -149,6 +149,22 @@ async def test_voice_call_left_silent_hears_the_screen_again_then_goodbye(page: 
     await expect(heard).to_have_count(4)
 
 
+async def test_voice_hash_alone_is_no_answer_and_hears_the_screen_again(page: Page) -> None:
+    """'#' before any digit sends nothing to the <Gather>'s action: Twilio goes on to the
+    <Redirect>, as after a silence (the page did nothing, and the call hung there)."""
+    await page.select_option("#channel", "voice")
+    await page.click("#start")
+    screen = page.locator("#screen")
+    await expect(screen).to_contain_text("Press 1 for Shop")
+
+    await page.click("#keypad button:text-is('#')")
+
+    heard = page.locator("#screen .them")
+    await expect(heard.nth(1)).to_contain_text("Please choose a number")
+    await expect(screen).to_contain_text("(# alone: no answer)")
+    await expect(screen).not_to_contain_text("pressed")
+
+
 async def test_invalid_phone_is_refused_with_the_gateways_reason(page: Page) -> None:
     await page.fill("#phone", "not-a-number")
     await page.click("#start")
