@@ -150,7 +150,12 @@ class MessagingPhone:
 
 @dataclass
 class VoicePhone:
-    """A call through Twilio's Voice webhook: prompts are the `<Say>`s, answers go as `Digits`."""
+    """A call through Twilio's Voice webhook: prompts are the `<Say>`s, answers go as `Digits`.
+
+    Keys end as on Twilio: the `<Gather>`'s finishOnKey (`#`) ends the digits and is not sent,
+    and alone it is no answer: the call goes on to the `<Redirect>` after the gather, posted
+    without Digits, as after a silence (the gateway counts those and ends the call at three).
+    """
 
     url: str
     phone: str
@@ -158,29 +163,40 @@ class VoicePhone:
     action: str = "/channels/twilio/voice"
     greeting: str = "Calling the shop from {phone} (type keys; empty line or Ctrl+D to hang up)"
     signer: FormSigner | None = None
+    finish_on_key: str = "#"
+    on_silence: str | None = None
 
     def send(self, answer: str | None) -> Turn:
-        document = _twiml(
-            post_form(
-                self.url,
-                self.action,
-                {
-                    "CallSid": self.call_sid,
-                    "AccountSid": "ACsimulator",
-                    "From": self.phone,
-                    "To": TWILIO_NUMBER,
-                    "CallStatus": "in-progress",
-                    "Digits": answer or "",
-                },
-                self.signer,
-            )
-        )
+        form = {
+            "CallSid": self.call_sid,
+            "AccountSid": "ACsimulator",
+            "From": self.phone,
+            "To": TWILIO_NUMBER,
+            "CallStatus": "in-progress",
+        }
+        digits = answer or ""
+        if self.finish_on_key and self.finish_on_key in digits:
+            digits = digits.split(self.finish_on_key, 1)[0]
+        target = self.action
+        if answer and not digits and self.on_silence is not None:
+            target = self.on_silence
+        else:
+            form["Digits"] = digits
+        document = _twiml(post_form(self.url, target, form, self.signer))
         gather = document.find("Gather")
         if gather is not None and gather.get("action"):
-            parts = urllib.parse.urlsplit(gather.get("action", ""))
-            self.action = parts.path + (f"?{parts.query}" if parts.query else "")
+            self.action = _local(gather.get("action", ""))
+        self.finish_on_key = gather.get("finishOnKey", "#") if gather is not None else "#"
+        redirect = document.find("Redirect")
+        self.on_silence = _local((redirect.text or "").strip()) if redirect is not None else None
         lines = [s.text or "" for s in document.iter("Say")]
         return Turn(lines, ended=document.find("Hangup") is not None)
+
+
+def _local(url: str) -> str:
+    """A TwiML URL (absolute, on the public URL) as the path and query to post to the gateway."""
+    parts = urllib.parse.urlsplit(url)
+    return parts.path + (f"?{parts.query}" if parts.query else "")
 
 
 Phone = UssdPhone | MessagingPhone | VoicePhone

@@ -139,6 +139,39 @@ async def test_voice_in_the_terminal_reads_prompts_and_sends_digits(
     assert "category" in out.lower()
 
 
+async def test_voice_in_the_terminal_ends_digits_on_hash_as_twilio_does(
+    client: TestClient[object, object], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """'12#' keys 12, as on a phone: Twilio never sends the finishOnKey to the action."""
+    code = await asyncio.to_thread(
+        simulate,
+        "voice",
+        base(client),
+        "+2348030000001",
+        "*384*123#",
+        typing("1", "1", "1", "12#"),
+    )
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "Added 12 x Indomie Chicken" in out
+    assert "Enter a number" not in out
+
+
+async def test_voice_in_the_terminal_hash_alone_is_no_answer_and_the_third_ends_the_call(
+    client: TestClient[object, object], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """'#' before any digit is no answer: Twilio follows the <Redirect>, which counts the
+    silences, and the third in a row ends the call with the goodbye."""
+    code = await asyncio.to_thread(
+        simulate, "voice", base(client), "+2348030000001", "*384*123#", typing("#", "#", "#")
+    )
+    out = capsys.readouterr().out
+    assert code == 0
+    assert out.count("Please choose a number") == 2
+    assert "We did not hear anything. Goodbye." in out
+    assert "(hung up)" not in out
+
+
 async def test_unreachable_gateway_is_one_clear_line_and_exit_1(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
