@@ -165,6 +165,21 @@ async def test_voice_hash_alone_is_no_answer_and_hears_the_screen_again(page: Pa
     await expect(screen).not_to_contain_text("pressed")
 
 
+async def test_voice_digits_typed_with_a_hash_are_sent_without_it(page: Page) -> None:
+    """Typed in the reply box, '12#' is keyed as on the keypad: Twilio sends 12."""
+    await page.select_option("#channel", "voice")
+    await page.click("#start")
+    screen = page.locator("#screen")
+    for heard in ("Choose a category", "Indomie Chicken", "Enter quantity"):
+        await send(page, "1")
+        await expect(screen).to_contain_text(heard)
+
+    await send(page, "12#")
+
+    await expect(screen).to_contain_text("Added 12 x Indomie Chicken")
+    await expect(screen).not_to_contain_text("Enter a number")
+
+
 async def test_invalid_phone_is_refused_with_the_gateways_reason(page: Page) -> None:
     await page.fill("#phone", "not-a-number")
     await page.click("#start")
