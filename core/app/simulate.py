@@ -26,6 +26,7 @@ from xml.etree import ElementTree
 from dotenv import dotenv_values
 
 from core.app.form_signer import FormSigner
+from core.phone import InvalidPhoneError, Phone
 
 CHANNELS = ("ussd", "sms", "whatsapp", "voice")
 FORBIDDEN_HINT = (
@@ -36,6 +37,8 @@ FORBIDDEN_HINT = (
 # Where the gateway's settings are read from besides the environment (core.config.Settings's
 # env_file; not imported, to keep the terminal phone quick to start).
 ENV_FILE = ".env"
+# What Twilio sends as `From` for a caller whose number is withheld (the IVR says to call again).
+WITHHELD = "anonymous"
 TWILIO_NUMBER = "+15005550006"
 TWILIO_WHATSAPP_NUMBER = "+14155238886"
 
@@ -63,7 +66,11 @@ def _twiml(document: str) -> ElementTree.Element:
     return ElementTree.fromstring(document)  # noqa: S314
 
 
-class DialError(ValueError):
+class ArgumentError(ValueError):
+    """An argument the gateway could not take: one line, exit 2, nothing dialled."""
+
+
+class DialError(ArgumentError):
     """A `--dial` string that is not the service code with an extension."""
 
 
@@ -199,7 +206,7 @@ def _local(url: str) -> str:
     return parts.path + (f"?{parts.query}" if parts.query else "")
 
 
-Phone = UssdPhone | MessagingPhone | VoicePhone
+TerminalPhone = UssdPhone | MessagingPhone | VoicePhone
 
 
 def phone_for(
@@ -210,7 +217,7 @@ def phone_for(
     shortcut: Sequence[str] = (),
     *,
     signer: FormSigner | None = None,
-) -> Phone:
+) -> TerminalPhone:
     match channel:
         case "ussd":
             return UssdPhone(url, phone, service_code, inputs=list(shortcut), signer=signer)
@@ -218,6 +225,27 @@ def phone_for(
             return MessagingPhone(url, phone, whatsapp=channel == "whatsapp", signer=signer)
         case _:
             return VoicePhone(url, phone, signer=signer)
+
+
+def checked_shortcut(
+    channel: str, url: str, phone: str, service_code: str, dial: str | None
+) -> list[str]:
+    """The keys `dial` adds to the service code, once every argument is one the gateway can
+    take; else ArgumentError, said before dialling (it dialled, then read 'gateway answered
+    400' or 'unknown url type' and exited 1). A voice call may come from a withheld number."""
+    parts = urllib.parse.urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ArgumentError(f"--url must be the gateway's http:// or https:// address: {url!r}")
+    if not (channel == "voice" and phone == WITHHELD):
+        if not phone.startswith("+"):
+            raise ArgumentError(f"--phone must be E.164 (+ and country code): {phone!r}")
+        try:
+            Phone.parse(phone)
+        except InvalidPhoneError:
+            raise ArgumentError(f"--phone is not a valid E.164 number: {phone!r}") from None
+    if dial and channel != "ussd":
+        raise ArgumentError(f"--dial is for ussd, not {channel}")
+    return shortcut_of(dial, service_code) if dial else []
 
 
 def simulate(
@@ -236,12 +264,9 @@ def simulate(
     the service code go with the first request, as Africa's Talking sends them. `signer` signs
     each form as its provider would (a gateway with provider secrets refuses unsigned ones).
     """
-    if dial and channel != "ussd":
-        print(f"omniroute simulate: --dial is for ussd, not {channel}", file=sys.stderr)
-        return 2
     try:
-        shortcut = shortcut_of(dial, service_code) if dial else []
-    except DialError as exc:
+        shortcut = checked_shortcut(channel, url, phone, service_code, dial)
+    except ArgumentError as exc:
         print(f"omniroute simulate: {exc}", file=sys.stderr)
         return 2
     terminal = phone_for(channel, url, phone, service_code, shortcut, signer=signer)

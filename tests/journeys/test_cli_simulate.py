@@ -86,6 +86,35 @@ def test_a_dial_that_is_not_a_shortcut_of_the_service_code_is_one_line_and_exit_
     assert said.count("\n") == 1
 
 
+@pytest.mark.parametrize(
+    ("arguments", "reason"),
+    [
+        (
+            ["ussd", "--phone", "08030000001", "--url", "http://127.0.0.1:9"],
+            "--phone must be E.164 (+ and country code): '08030000001'",
+        ),
+        (
+            ["sms", "--phone", "+23480300", "--url", "http://127.0.0.1:9"],
+            "--phone is not a valid E.164 number: '+23480300'",
+        ),
+        (
+            ["ussd", "--url", "127.0.0.1:8080"],
+            "--url must be the gateway's http:// or https:// address: '127.0.0.1:8080'",
+        ),
+    ],
+)
+def test_a_phone_or_url_the_gateway_cannot_take_is_one_line_and_exit_2(
+    capsys: pytest.CaptureFixture[str], arguments: list[str], reason: str
+) -> None:
+    """A bad argument, as interfaces.md says: one line and exit 2, before anything is dialled
+    (it dialled, then said 'gateway answered 400' or 'unknown url type' and exited 1)."""
+    code = main(["simulate", *arguments])
+    captured = capsys.readouterr()
+    assert code == 2
+    assert captured.err == f"omniroute simulate: {reason}\n"
+    assert captured.out == ""
+
+
 async def test_ctrl_c_in_the_terminal_hangs_up_without_a_traceback(
     client: TestClient[object, object], capsys: pytest.CaptureFixture[str]
 ) -> None:
