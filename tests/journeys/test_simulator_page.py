@@ -186,6 +186,16 @@ async def test_invalid_phone_is_refused_with_the_gateways_reason(page: Page) -> 
     await expect(page.locator("#screen")).to_contain_text("The gateway refused: 400")
 
 
+async def test_a_gateway_that_cannot_be_reached_is_not_called_a_refusal(page: Page) -> None:
+    """The gateway stopped (or the network dropped): the page says it cannot reach it, not
+    'The gateway refused: Failed to fetch', which sent people looking for a 4xx."""
+    await page.route("**/simulator/channels/**", lambda route: route.abort("connectionrefused"))
+    await page.click("#start")
+    screen = page.locator("#screen")
+    await expect(screen).to_contain_text("Cannot reach the gateway")
+    await expect(screen).not_to_contain_text("refused")
+
+
 async def test_production_serves_no_simulator(database_url: str) -> None:
     settings = Settings(env="production", database_url=database_url, channels="", _env_file=None)
     app = create_app(settings)
