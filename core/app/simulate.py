@@ -4,7 +4,7 @@ Each channel posts exactly what its provider would (Africa's Talking's USSD form
 Messaging and Voice webhook forms) to a running gateway and shows what comes back, so the
 terminal phone exercises the same edge code as a real one. SMS and WhatsApp go through the Twilio
 endpoints because those answer in the HTTP response (TwiML); in production Twilio signs its
-requests: with the gateway's secrets in its environment (`OMNIROUTE_TWILIO_AUTH_TOKEN`,
+requests: with the gateway's secrets in its environment or `.env` (`OMNIROUTE_TWILIO_AUTH_TOKEN`,
 `OMNIROUTE_AFRICASTALKING_CALLBACK_TOKEN`, and `OMNIROUTE_PUBLIC_URL` behind a proxy) it signs
 them as the simulator page's route does, so it also talks to a staging gateway.
 """
@@ -23,14 +23,22 @@ from dataclasses import dataclass, field
 from http import HTTPStatus
 from xml.etree import ElementTree
 
+from dotenv import dotenv_values
+
 from core.app.form_signer import FormSigner
+from core.phone import InvalidPhoneError, Phone
 
 CHANNELS = ("ussd", "sms", "whatsapp", "voice")
 FORBIDDEN_HINT = (
     "the gateway checks its providers' signatures: run this with its secrets in the environment"
-    " (OMNIROUTE_AFRICASTALKING_CALLBACK_TOKEN, OMNIROUTE_TWILIO_AUTH_TOKEN, and"
-    " OMNIROUTE_PUBLIC_URL behind a proxy) and it signs its requests"
+    " or the .env file here (OMNIROUTE_AFRICASTALKING_CALLBACK_TOKEN, OMNIROUTE_TWILIO_AUTH_TOKEN,"
+    " and OMNIROUTE_PUBLIC_URL behind a proxy) and it signs its requests"
 )
+# Where the gateway's settings are read from besides the environment (core.config.Settings's
+# env_file; not imported, to keep the terminal phone quick to start).
+ENV_FILE = ".env"
+# What Twilio sends as `From` for a caller whose number is withheld (the IVR says to call again).
+WITHHELD = "anonymous"
 TWILIO_NUMBER = "+15005550006"
 TWILIO_WHATSAPP_NUMBER = "+14155238886"
 
@@ -58,7 +66,11 @@ def _twiml(document: str) -> ElementTree.Element:
     return ElementTree.fromstring(document)  # noqa: S314
 
 
-class DialError(ValueError):
+class ArgumentError(ValueError):
+    """An argument the gateway could not take: one line, exit 2, nothing dialled."""
+
+
+class DialError(ArgumentError):
     """A `--dial` string that is not the service code with an extension."""
 
 
@@ -145,7 +157,12 @@ class MessagingPhone:
 
 @dataclass
 class VoicePhone:
-    """A call through Twilio's Voice webhook: prompts are the `<Say>`s, answers go as `Digits`."""
+    """A call through Twilio's Voice webhook: prompts are the `<Say>`s, answers go as `Digits`.
+
+    Keys end as on Twilio: the `<Gather>`'s finishOnKey (`#`) ends the digits and is not sent,
+    and alone it is no answer: the call goes on to the `<Redirect>` after the gather, posted
+    without Digits, as after a silence (the gateway counts those and ends the call at three).
+    """
 
     url: str
     phone: str
@@ -153,32 +170,43 @@ class VoicePhone:
     action: str = "/channels/twilio/voice"
     greeting: str = "Calling the shop from {phone} (type keys; empty line or Ctrl+D to hang up)"
     signer: FormSigner | None = None
+    finish_on_key: str = "#"
+    on_silence: str | None = None
 
     def send(self, answer: str | None) -> Turn:
-        document = _twiml(
-            post_form(
-                self.url,
-                self.action,
-                {
-                    "CallSid": self.call_sid,
-                    "AccountSid": "ACsimulator",
-                    "From": self.phone,
-                    "To": TWILIO_NUMBER,
-                    "CallStatus": "in-progress",
-                    "Digits": answer or "",
-                },
-                self.signer,
-            )
-        )
+        form = {
+            "CallSid": self.call_sid,
+            "AccountSid": "ACsimulator",
+            "From": self.phone,
+            "To": TWILIO_NUMBER,
+            "CallStatus": "in-progress",
+        }
+        digits = answer or ""
+        if self.finish_on_key and self.finish_on_key in digits:
+            digits = digits.split(self.finish_on_key, 1)[0]
+        target = self.action
+        if answer and not digits and self.on_silence is not None:
+            target = self.on_silence
+        else:
+            form["Digits"] = digits
+        document = _twiml(post_form(self.url, target, form, self.signer))
         gather = document.find("Gather")
         if gather is not None and gather.get("action"):
-            parts = urllib.parse.urlsplit(gather.get("action", ""))
-            self.action = parts.path + (f"?{parts.query}" if parts.query else "")
+            self.action = _local(gather.get("action", ""))
+        self.finish_on_key = gather.get("finishOnKey", "#") if gather is not None else "#"
+        redirect = document.find("Redirect")
+        self.on_silence = _local((redirect.text or "").strip()) if redirect is not None else None
         lines = [s.text or "" for s in document.iter("Say")]
         return Turn(lines, ended=document.find("Hangup") is not None)
 
 
-Phone = UssdPhone | MessagingPhone | VoicePhone
+def _local(url: str) -> str:
+    """A TwiML URL (absolute, on the public URL) as the path and query to post to the gateway."""
+    parts = urllib.parse.urlsplit(url)
+    return parts.path + (f"?{parts.query}" if parts.query else "")
+
+
+TerminalPhone = UssdPhone | MessagingPhone | VoicePhone
 
 
 def phone_for(
@@ -189,7 +217,7 @@ def phone_for(
     shortcut: Sequence[str] = (),
     *,
     signer: FormSigner | None = None,
-) -> Phone:
+) -> TerminalPhone:
     match channel:
         case "ussd":
             return UssdPhone(url, phone, service_code, inputs=list(shortcut), signer=signer)
@@ -197,6 +225,27 @@ def phone_for(
             return MessagingPhone(url, phone, whatsapp=channel == "whatsapp", signer=signer)
         case _:
             return VoicePhone(url, phone, signer=signer)
+
+
+def checked_shortcut(
+    channel: str, url: str, phone: str, service_code: str, dial: str | None
+) -> list[str]:
+    """The keys `dial` adds to the service code, once every argument is one the gateway can
+    take; else ArgumentError, said before dialling (it dialled, then read 'gateway answered
+    400' or 'unknown url type' and exited 1). A voice call may come from a withheld number."""
+    parts = urllib.parse.urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ArgumentError(f"--url must be the gateway's http:// or https:// address: {url!r}")
+    if not (channel == "voice" and phone == WITHHELD):
+        if not phone.startswith("+"):
+            raise ArgumentError(f"--phone must be E.164 (+ and country code): {phone!r}")
+        try:
+            Phone.parse(phone)
+        except InvalidPhoneError:
+            raise ArgumentError(f"--phone is not a valid E.164 number: {phone!r}") from None
+    if dial and channel != "ussd":
+        raise ArgumentError(f"--dial is for ussd, not {channel}")
+    return shortcut_of(dial, service_code) if dial else []
 
 
 def simulate(
@@ -215,12 +264,9 @@ def simulate(
     the service code go with the first request, as Africa's Talking sends them. `signer` signs
     each form as its provider would (a gateway with provider secrets refuses unsigned ones).
     """
-    if dial and channel != "ussd":
-        print(f"omniroute simulate: --dial is for ussd, not {channel}", file=sys.stderr)
-        return 2
     try:
-        shortcut = shortcut_of(dial, service_code) if dial else []
-    except DialError as exc:
+        shortcut = checked_shortcut(channel, url, phone, service_code, dial)
+    except ArgumentError as exc:
         print(f"omniroute simulate: {exc}", file=sys.stderr)
         return 2
     terminal = phone_for(channel, url, phone, service_code, shortcut, signer=signer)
@@ -262,9 +308,17 @@ def simulate(
             return 0
 
 
+def gateway_environment() -> dict[str, str]:
+    """The variables as `omniroute serve` started here reads them: the environment over the
+    `.env` file. With the secrets only in `.env` the gateway checked signatures that the
+    terminal, reading the environment alone, never made: every form got 403."""
+    from_file = {name: value for name, value in dotenv_values(ENV_FILE).items() if value}
+    return {**from_file, **os.environ}
+
+
 def run(args: argparse.Namespace) -> int:
     """`omniroute simulate CHANNEL`."""
-    signer = FormSigner.from_environment(os.environ)
+    signer = FormSigner.from_environment(gateway_environment())
     return simulate(
         args.channel, args.url, args.phone, args.service_code, dial=args.dial, signer=signer
     )

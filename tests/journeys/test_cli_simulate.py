@@ -86,6 +86,35 @@ def test_a_dial_that_is_not_a_shortcut_of_the_service_code_is_one_line_and_exit_
     assert said.count("\n") == 1
 
 
+@pytest.mark.parametrize(
+    ("arguments", "reason"),
+    [
+        (
+            ["ussd", "--phone", "08030000001", "--url", "http://127.0.0.1:9"],
+            "--phone must be E.164 (+ and country code): '08030000001'",
+        ),
+        (
+            ["sms", "--phone", "+23480300", "--url", "http://127.0.0.1:9"],
+            "--phone is not a valid E.164 number: '+23480300'",
+        ),
+        (
+            ["ussd", "--url", "127.0.0.1:8080"],
+            "--url must be the gateway's http:// or https:// address: '127.0.0.1:8080'",
+        ),
+    ],
+)
+def test_a_phone_or_url_the_gateway_cannot_take_is_one_line_and_exit_2(
+    capsys: pytest.CaptureFixture[str], arguments: list[str], reason: str
+) -> None:
+    """A bad argument, as interfaces.md says: one line and exit 2, before anything is dialled
+    (it dialled, then said 'gateway answered 400' or 'unknown url type' and exited 1)."""
+    code = main(["simulate", *arguments])
+    captured = capsys.readouterr()
+    assert code == 2
+    assert captured.err == f"omniroute simulate: {reason}\n"
+    assert captured.out == ""
+
+
 async def test_ctrl_c_in_the_terminal_hangs_up_without_a_traceback(
     client: TestClient[object, object], capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -137,6 +166,39 @@ async def test_voice_in_the_terminal_reads_prompts_and_sends_digits(
     assert code == 0
     assert out.count("Press 1") >= 1
     assert "category" in out.lower()
+
+
+async def test_voice_in_the_terminal_ends_digits_on_hash_as_twilio_does(
+    client: TestClient[object, object], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """'12#' keys 12, as on a phone: Twilio never sends the finishOnKey to the action."""
+    code = await asyncio.to_thread(
+        simulate,
+        "voice",
+        base(client),
+        "+2348030000001",
+        "*384*123#",
+        typing("1", "1", "1", "12#"),
+    )
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "Added 12 x Indomie Chicken" in out
+    assert "Enter a number" not in out
+
+
+async def test_voice_in_the_terminal_hash_alone_is_no_answer_and_the_third_ends_the_call(
+    client: TestClient[object, object], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """'#' before any digit is no answer: Twilio follows the <Redirect>, which counts the
+    silences, and the third in a row ends the call with the goodbye."""
+    code = await asyncio.to_thread(
+        simulate, "voice", base(client), "+2348030000001", "*384*123#", typing("#", "#", "#")
+    )
+    out = capsys.readouterr().out
+    assert code == 0
+    assert out.count("Please choose a number") == 2
+    assert "We did not hear anything. Goodbye." in out
+    assert "(hung up)" not in out
 
 
 async def test_unreachable_gateway_is_one_clear_line_and_exit_1(

@@ -126,10 +126,74 @@ async def test_voice_keypad_keys_a_quantity_of_several_digits_then_hash(page: Pa
     await expect(screen).to_contain_text("Added 12 x Indomie Chicken")
 
 
+async def test_voice_call_left_silent_hears_the_screen_again_then_goodbye(page: Page) -> None:
+    """A <Gather> that times out with no key falls through to its <Redirect>, as on Twilio:
+    the screen again with a line saying why, and the third silence ends the call."""
+
+    async def short_gather(route: Route) -> None:  # 1 s instead of 30 s, so the test is quick
+        response = await route.fetch()
+        body = (await response.text()).replace('timeout="30"', 'timeout="1"')
+        await route.fulfill(response=response, body=body)
+
+    await page.route("**/simulator/channels/twilio/voice*", short_gather)
+    await page.select_option("#channel", "voice")
+    await page.click("#start")
+    screen = page.locator("#screen")
+    await expect(screen).to_contain_text("Press 1 for Shop")
+
+    heard = page.locator("#screen .them")
+    await expect(heard.nth(1)).to_contain_text("Please choose a number", timeout=10_000)
+    await expect(heard.nth(1)).to_contain_text("Press 1 for Shop")
+    await expect(screen).to_contain_text("We did not hear anything. Goodbye.", timeout=10_000)
+    await expect(screen).to_contain_text("(call ended)")
+    await expect(heard).to_have_count(4)
+
+
+async def test_voice_hash_alone_is_no_answer_and_hears_the_screen_again(page: Page) -> None:
+    """'#' before any digit sends nothing to the <Gather>'s action: Twilio goes on to the
+    <Redirect>, as after a silence (the page did nothing, and the call hung there)."""
+    await page.select_option("#channel", "voice")
+    await page.click("#start")
+    screen = page.locator("#screen")
+    await expect(screen).to_contain_text("Press 1 for Shop")
+
+    await page.click("#keypad button:text-is('#')")
+
+    heard = page.locator("#screen .them")
+    await expect(heard.nth(1)).to_contain_text("Please choose a number")
+    await expect(screen).to_contain_text("(# alone: no answer)")
+    await expect(screen).not_to_contain_text("pressed")
+
+
+async def test_voice_digits_typed_with_a_hash_are_sent_without_it(page: Page) -> None:
+    """Typed in the reply box, '12#' is keyed as on the keypad: Twilio sends 12."""
+    await page.select_option("#channel", "voice")
+    await page.click("#start")
+    screen = page.locator("#screen")
+    for heard in ("Choose a category", "Indomie Chicken", "Enter quantity"):
+        await send(page, "1")
+        await expect(screen).to_contain_text(heard)
+
+    await send(page, "12#")
+
+    await expect(screen).to_contain_text("Added 12 x Indomie Chicken")
+    await expect(screen).not_to_contain_text("Enter a number")
+
+
 async def test_invalid_phone_is_refused_with_the_gateways_reason(page: Page) -> None:
     await page.fill("#phone", "not-a-number")
     await page.click("#start")
     await expect(page.locator("#screen")).to_contain_text("The gateway refused: 400")
+
+
+async def test_a_gateway_that_cannot_be_reached_is_not_called_a_refusal(page: Page) -> None:
+    """The gateway stopped (or the network dropped): the page says it cannot reach it, not
+    'The gateway refused: Failed to fetch', which sent people looking for a 4xx."""
+    await page.route("**/simulator/channels/**", lambda route: route.abort("connectionrefused"))
+    await page.click("#start")
+    screen = page.locator("#screen")
+    await expect(screen).to_contain_text("Cannot reach the gateway")
+    await expect(screen).not_to_contain_text("refused")
 
 
 async def test_production_serves_no_simulator(database_url: str) -> None:

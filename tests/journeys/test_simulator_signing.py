@@ -10,6 +10,7 @@ import asyncio
 import io
 import re
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree
 
@@ -185,6 +186,30 @@ async def test_the_terminal_phone_is_answered_on_staging_with_its_secrets_in_the
     out = capsys.readouterr()
     assert (code, out.err) == (0, "")
     assert seen in out.out
+
+
+async def test_the_terminal_phone_reads_the_secrets_from_the_env_file_as_the_gateway_does(
+    staged: TestClient[Any, Any],
+    public_url: str | None,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+) -> None:
+    """A gateway configured by its `.env` (README: "a .env file is read too"): the terminal
+    phone run beside it signs with the same secrets instead of getting 403."""
+    variables = {**SECRETS, "OMNIROUTE_PUBLIC_URL": public_url or ""}
+    for name in variables:
+        monkeypatch.delenv(name, raising=False)
+    (tmp_path / ".env").write_text("".join(f"{k}={v}\n" for k, v in variables.items() if v))
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr("sys.stdin", io.StringIO("MENU\n"))
+    url = str(staged.make_url("")).rstrip("/")
+
+    code = await asyncio.to_thread(main, ["simulate", "sms", "--phone", NGOZI, "--url", url])
+
+    out = capsys.readouterr()
+    assert code == 0, out.err
+    assert "1. Shop" in out.out
 
 
 async def test_the_terminal_phone_without_the_secrets_says_how_to_sign_when_refused(
