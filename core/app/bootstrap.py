@@ -208,6 +208,28 @@ class Services:
         await self.db.dispose()
 
 
+def build_senders(settings: Settings) -> dict[str, MessageSender]:
+    """The outbound providers whose credentials are configured, by name."""
+    senders: dict[str, MessageSender] = {}
+    for name, provider in SENDERS:
+        sender = provider.make_sender(settings)
+        if sender is not None:
+            senders[name] = sender
+    return senders
+
+
+def build_nlu(settings: Settings) -> RasaIntentMatcher | None:
+    """Rasa behind the intent port when OMNIROUTE_RASA_URL names one; the built-in steps alone
+    otherwise."""
+    if not settings.rasa_url:
+        return None
+    return RasaIntentMatcher(
+        settings.rasa_url,
+        threshold=settings.rasa_confidence,
+        timeout_seconds=settings.rasa_timeout_seconds,
+    )
+
+
 def build_services(
     settings: Settings, *, clock: Clock | None = None, ids: IdGenerator | None = None
 ) -> Services:
@@ -321,15 +343,7 @@ def build_services(
         )
         workflows = WorkflowRuntime(settings, activities, gig)
         workflows.subscribe(bus)
-    nlu = (
-        RasaIntentMatcher(
-            settings.rasa_url,
-            threshold=settings.rasa_confidence,
-            timeout_seconds=settings.rasa_timeout_seconds,
-        )
-        if settings.rasa_url
-        else None
-    )
+    nlu = build_nlu(settings)
     dialog = ShoppingDialog(
         ShopServices(
             catalogue,
@@ -361,11 +375,7 @@ def build_services(
         chosen_locale=chosen_locale_reader(customers),
         now=clock.now,
     )
-    senders: dict[str, MessageSender] = {}
-    for name, provider in SENDERS:
-        sender = provider.make_sender(settings)
-        if sender is not None:
-            senders[name] = sender
+    senders = build_senders(settings)
     delivery = DeliveryWorker(notifications, senders)
     whatsapp = whatsapp_senders(settings)
     OrderConfirmationSms(
