@@ -4,6 +4,7 @@ The page holds no business logic: its script posts the same provider-shaped form
 provider would (Africa's Talking USSD, Twilio SMS/WhatsApp/voice) to the gateway's own channel
 endpoints, so what it shows is exactly what a customer would get. It posts them through
 `/simulator/channels/…` (core/app/simulator.py), which signs them with the configured secrets.
+Its inbox shows what the gateway sent the page's number later, from `GET /simulator/inbox`.
 """
 
 from __future__ import annotations

@@ -20,7 +20,7 @@ from core.app.cors import allow_origins
 from core.app.gc_metrics import GcPauses
 from core.app.keys import SERVICES
 from core.app.metrics import HttpMetrics
-from core.app.simulator import SimulatorForwarder
+from core.app.simulator import SimulatorForwarder, SimulatorInbox
 from core.config import Settings
 from core.db.migrate import migrated
 
@@ -84,6 +84,7 @@ def create_app(
         # The simulator signs whatever it is given: a dev and staging tool, not for production.
         app.router.add_get("/", simulator_page)
         SimulatorForwarder(settings).mount(app)
+        SimulatorInbox(services.notifications).mount(app)  # it reads anyone's messages
     buckets = open_buckets(settings, services)
     api = graphql_services(settings, services, buckets)
     context = guard_channels(settings, services, buckets)

@@ -394,6 +394,17 @@ class NotificationService:
             )
             return [_delivery(r) for r in rows]
 
+    async def latest_for(self, to: Phone, limit: int) -> list[Delivery]:
+        """What was queued for `to`, newest first: at most `limit` of them."""
+        async with self._db.transaction() as s:
+            rows = await s.execute(
+                select(deliveries)
+                .where(deliveries.c.to == to.e164)
+                .order_by(deliveries.c.created_at.desc(), deliveries.c.id.desc())
+                .limit(limit)
+            )
+            return [_delivery(r) for r in rows]
+
 
 def _may_become(status: DeliveryStatus) -> Sequence[str]:
     if status is DeliveryStatus.SENT:

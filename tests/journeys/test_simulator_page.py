@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import shutil
 from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient
@@ -31,7 +33,7 @@ async def browser() -> AsyncIterator[Browser]:
 
 
 @pytest.fixture
-async def page(browser: Browser, client: TestClient[object, object]) -> Page:
+async def page(browser: Browser, client: TestClient[Any, Any]) -> Page:
     page = await browser.new_page()
     await page.goto(str(client.make_url("/")))
     return page
@@ -178,6 +180,36 @@ async def test_voice_digits_typed_with_a_hash_are_sent_without_it(page: Page) ->
 
     await expect(screen).to_contain_text("Added 12 x Indomie Chicken")
     await expect(screen).not_to_contain_text("Enter a number")
+
+
+async def test_the_order_sms_of_an_order_placed_on_the_page_arrives_in_its_inbox(
+    page: Page,
+) -> None:
+    """Without provider keys the order's SMS reaches no phone: the page's inbox shows it, with
+    its reference, its channel and its provider, for the number on the page."""
+    inbox = page.locator("#inbox")
+    await expect(inbox).to_contain_text("Nothing sent to this number yet.")
+    await page.click("#start")
+    screen = page.locator("#screen")
+    await expect(screen).to_contain_text("1. Shop")
+    for key in ("1", "1", "1", "3", "3", "1", "1"):  # Indomie x3, checkout, pay on delivery
+        await send(page, key)
+    await expect(screen).to_contain_text("Confirm")
+    await send(page, "1")
+    await expect(screen).to_contain_text("placed")
+    found = re.search(r"Order (\w{6}) placed", await screen.inner_text())
+    assert found is not None
+    reference = found.group(1)
+
+    message = inbox.locator("li").first
+    await expect(message).to_contain_text(f"OmniRoute: order {reference} placed", timeout=10_000)
+    await expect(message.locator(".meta")).to_contain_text("SMS · Africa's Talking")
+    await expect(page.locator("#inbox-phone")).to_have_text("+2348030000001")
+
+    await page.fill("#phone", "+254711000001")  # another number: another inbox
+    await page.locator("#phone").dispatch_event("change")
+    await expect(inbox).to_contain_text("Nothing sent to this number yet.")
+    await expect(inbox).not_to_contain_text(reference)
 
 
 async def test_invalid_phone_is_refused_with_the_gateways_reason(page: Page) -> None:
