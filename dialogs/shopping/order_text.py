@@ -146,6 +146,8 @@ FILLER_WORDS = frozenset(
         *("asubuhi", "mchana", "jioni", "sana"),
         # … and the word that opens a reply ("Sawa, nataka …", "OK, 5 cartons of …")
         *("ok", "okay", "yes", "sawa", "poa", "vipi", "sasa", "niaje", "ndio", "ndiyo"),
+        # Hausa (typed without its hooked letters) around a reply: "Toh, don Allah", "Eh, na gode"
+        *("sannu", "barka", "nagode", "gode", "na", "don", "allah", "eh", "toh"),
     }
 )
 # Items of one message: "5 indomie and 2 spaghetti", "tano indomie na mbili spaghetti", commas.
