@@ -148,6 +148,8 @@ FILLER_WORDS = frozenset(
         *("ok", "okay", "yes", "sawa", "poa", "vipi", "sasa", "niaje", "ndio", "ndiyo"),
         # Hausa (typed without its hooked letters) around a reply: "Toh, don Allah", "Eh, na gode"
         *("sannu", "barka", "nagode", "gode", "na", "don", "allah", "eh", "toh"),
+        # Yoruba (typed without tone marks or dots) around a reply: "Beeni, e se", "Bee ni o"
+        *("e", "se", "ese", "jowo", "ejowo", "pele", "ekaaro", "ekaasan", "ekurole", "ni", "o"),
     }
 )
 # Items of one message: "5 indomie and 2 spaghetti", "tano indomie na mbili spaghetti", commas.

@@ -32,6 +32,12 @@ WORDS = [
         ["Eh", "eh.", "Toh, don Allah", "Eh na gode", "Na'am"],
         ["A'a", "Aa, na gode", "No"],
     ),
+    (
+        "yo",
+        "?\n1. Beeni\n2. Rara",
+        ["Beeni", "beeni!", "Bee ni.", "O daa", "Beeni, e se"],
+        ["Rara", "Rara o, e se"],
+    ),
 ]
 
 
@@ -99,6 +105,12 @@ COMMANDS = [
     ("ha", "DAINA", "stop"),
     ("ha", "Fara", "start"),
     ("ha", "Bashi?", "balance"),
+    ("yo", "Oda", "order"),
+    ("yo", "IPO", "status"),
+    ("yo", "Iranlowo", "help"),
+    ("yo", "DURO", "stop"),
+    ("yo", "Bere", "start"),
+    ("yo", "Gbese", "balance"),
 ]
 
 
@@ -112,7 +124,7 @@ def test_a_keyword_in_her_language_is_read_as_its_command(
 
 @pytest.mark.parametrize(
     ("locale", "back", "home"),
-    [("ha", "Koma", "Farko")],
+    [("ha", "Koma", "Farko"), ("yo", "Pada", "Ibere")],
 )
 def test_back_and_home_typed_in_her_language(locale: str, back: str, home: str) -> None:
     translate = Translator.load()
