@@ -150,6 +150,8 @@ FILLER_WORDS = frozenset(
         *("sannu", "barka", "nagode", "gode", "na", "don", "allah", "eh", "toh"),
         # Yoruba (typed without tone marks or dots) around a reply: "Beeni, e se", "Bee ni o"
         *("e", "se", "ese", "jowo", "ejowo", "pele", "ekaaro", "ekaasan", "ekurole", "ni", "o"),
+        # Igbo (typed without tone marks or dots) around a reply: "Ee, daalu", "Mba, biko"
+        *("biko", "daalu", "ndewo", "nnoo", "ee"),
     }
 )
 # Items of one message: "5 indomie and 2 spaghetti", "tano indomie na mbili spaghetti", commas.

@@ -38,6 +38,7 @@ WORDS = [
         ["Beeni", "beeni!", "Bee ni.", "O daa", "Beeni, e se"],
         ["Rara", "Rara o, e se"],
     ),
+    ("ig", "?\n1. Ee\n2. Mba", ["Ee", "ee!", "O di mma", "Ee, daalu", "Eh"], ["Mba", "Mba, daalu"]),
 ]
 
 
@@ -111,6 +112,12 @@ COMMANDS = [
     ("yo", "DURO", "stop"),
     ("yo", "Bere", "start"),
     ("yo", "Gbese", "balance"),
+    ("ig", "Zuo", "order"),
+    ("ig", "ONODU", "status"),
+    ("ig", "Enyemaka", "help"),
+    ("ig", "KWUSI", "stop"),
+    ("ig", "Bido", "start"),
+    ("ig", "Ugwo", "balance"),
 ]
 
 
@@ -124,7 +131,7 @@ def test_a_keyword_in_her_language_is_read_as_its_command(
 
 @pytest.mark.parametrize(
     ("locale", "back", "home"),
-    [("ha", "Koma", "Farko"), ("yo", "Pada", "Ibere")],
+    [("ha", "Koma", "Farko"), ("yo", "Pada", "Ibere"), ("ig", "Laghachi", "Mbido")],
 )
 def test_back_and_home_typed_in_her_language(locale: str, back: str, home: str) -> None:
     translate = Translator.load()
