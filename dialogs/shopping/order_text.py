@@ -79,6 +79,14 @@ UNIT_WORDS: dict[str, str] = {
     **dict.fromkeys(("bale", "bales", "bando", "robota", "marobota"), "bale"),
     **dict.fromkeys(("tin", "tins"), "tin"),  # not "kopo": "maziwa ya kopo" names tinned milk
     **dict.fromkeys(("tray", "trays", "trei"), "tray"),
+    # Hausa, Yoruba and Igbo: the unit words their screens use (locales/*/unit.*, no tone marks)
+    **dict.fromkeys(("kwali", "paali", "katon", "kiret", "kireti", "kreeti"), "case"),
+    **dict.fromkeys(("fakiti", "pakeeti", "paketi"), "pack"),
+    **dict.fromkeys(("buhu", "apo", "akpa"), "bag"),
+    **dict.fromkeys(("kwalba", "igo", "karama"), "bottle"),
+    **dict.fromkeys(("bandir", "idi", "ngwugwu"), "bale"),
+    **dict.fromkeys(("gwangwani", "agolo", "kom"), "tin"),
+    **dict.fromkeys(("tire", "ate"), "tray"),
 }
 # The catalogue's selling units (`Product.unit`) as the words above count them.
 SELLING_UNITS: dict[str, str] = {"carton": "case", "crate": "case"}

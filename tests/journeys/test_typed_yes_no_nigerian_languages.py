@@ -138,3 +138,37 @@ def test_back_and_home_typed_in_her_language(locale: str, back: str, home: str) 
 
     assert resolve_intent(back, locale, translate).kind is IntentKind.BACK
     assert resolve_intent(home, locale, translate).kind is IntentKind.HOME
+
+
+# (language, the unit word her screens use for a carton, for a bag)
+UNITS = [("ha", "kwali", "buhu"), ("yo", "paali", "apo"), ("ig", "katon", "akpa")]
+
+
+@pytest.mark.parametrize(("locale", "carton", "bag"), UNITS)
+async def test_an_order_typed_in_her_screens_unit_word_is_read(
+    ngozi: SmsPhone, services: Services, locale: str, carton: str, bag: str
+) -> None:
+    """Her quantity screen says "NGN 9,300 kowane kwali" and a wrong unit is answered "Ana
+    sayarwa ta kwali: shigar da adadin kwali": "5 kwali" is five cartons, "5 buhu" no count of
+    cartons, as "5 cartons" and "5 bags" are in English."""
+    await services.customers.set_locale(NGOZI, locale)
+    t = services.translate
+
+    confirm = await ngozi.text(f"{carton} 5 indomie chicken")
+    assert confirm.startswith(
+        t(locale, "typed.confirm", quantity=5, name="Indomie Chicken 40x70g", total="NGN 46,500.00")
+    ), confirm
+
+    await ngozi.text("1")
+    assert await cart_of(services) == {INDOMIE: 5}
+
+    asked = await ngozi.text("indomie chicken")
+    assert "\n" + t(locale, "error.quantity.number") not in asked
+    refused = await ngozi.text(f"2 {bag}")
+    assert refused.startswith(t(locale, "typed.sold_by", unit=carton)), refused
+    added = await ngozi.text(f"2 {carton}")
+
+    assert added.startswith(
+        t(locale, "added.body", quantity=2, name="Indomie Chicken 40x70g", count=7)
+    ), added
+    assert await cart_of(services) == {INDOMIE: 7}
