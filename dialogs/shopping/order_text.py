@@ -79,6 +79,14 @@ UNIT_WORDS: dict[str, str] = {
     **dict.fromkeys(("bale", "bales", "bando", "robota", "marobota"), "bale"),
     **dict.fromkeys(("tin", "tins"), "tin"),  # not "kopo": "maziwa ya kopo" names tinned milk
     **dict.fromkeys(("tray", "trays", "trei"), "tray"),
+    # Hausa, Yoruba and Igbo: the unit words their screens use (locales/*/unit.*, no tone marks)
+    **dict.fromkeys(("kwali", "paali", "katon", "kiret", "kireti", "kreeti"), "case"),
+    **dict.fromkeys(("fakiti", "pakeeti", "paketi"), "pack"),
+    **dict.fromkeys(("buhu", "apo", "akpa"), "bag"),
+    **dict.fromkeys(("kwalba", "igo", "karama"), "bottle"),
+    **dict.fromkeys(("bandir", "idi", "ngwugwu"), "bale"),
+    **dict.fromkeys(("gwangwani", "agolo", "kom"), "tin"),
+    **dict.fromkeys(("tire", "ate"), "tray"),
 }
 # The catalogue's selling units (`Product.unit`) as the words above count them.
 SELLING_UNITS: dict[str, str] = {"carton": "case", "crate": "case"}
@@ -146,6 +154,12 @@ FILLER_WORDS = frozenset(
         *("asubuhi", "mchana", "jioni", "sana"),
         # … and the word that opens a reply ("Sawa, nataka …", "OK, 5 cartons of …")
         *("ok", "okay", "yes", "sawa", "poa", "vipi", "sasa", "niaje", "ndio", "ndiyo"),
+        # Hausa (typed without its hooked letters) around a reply: "Toh, don Allah", "Eh, na gode"
+        *("sannu", "barka", "nagode", "gode", "na", "don", "allah", "eh", "toh"),
+        # Yoruba (typed without tone marks or dots) around a reply: "Beeni, e se", "Bee ni o"
+        *("e", "se", "ese", "jowo", "ejowo", "pele", "ekaaro", "ekaasan", "ekurole", "ni", "o"),
+        # Igbo (typed without tone marks or dots) around a reply: "Ee, daalu", "Mba, biko"
+        *("biko", "daalu", "ndewo", "nnoo", "ee"),
     }
 )
 # Items of one message: "5 indomie and 2 spaghetti", "tano indomie na mbili spaghetti", commas.

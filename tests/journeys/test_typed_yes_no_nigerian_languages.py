@@ -1,0 +1,174 @@
+"""A Lagos, Kano or Onitsha retailer who reads OmniRoute in Hausa, Yoruba or Igbo answers
+"Saka 5 x Indomie…? 1. Eh 2. A'a" with the word, as people text it: "Eh", "Beeni", "Ee".
+
+Each message goes in as Africa's Talking's SMS callback. The language is set on the customer as
+the Language menu sets it, so these tests do not depend on which languages the menu lists.
+"""
+
+from __future__ import annotations
+
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestClient
+
+from core.app.bootstrap import Services
+from core.config import Settings
+from core.i18n import Translator
+from core.intents import IntentKind, resolve_command, resolve_intent
+from core.phone import Phone
+from core.region import RegionCode
+from tests.support.providers.africastalking import FakeAfricasTalking, SmsPhone
+
+NGOZI = Phone("+2348030000001")
+INDOMIE = "NDL-INDO-CHK"
+
+Client = TestClient[web.Request, web.Application]
+
+# (language, what the confirmation ends with, words read as Yes, words read as No)
+WORDS = [
+    (
+        "ha",
+        "?\n1. Eh\n2. A'a",
+        ["Eh", "eh.", "Toh, don Allah", "Eh na gode", "Na'am"],
+        ["A'a", "Aa, na gode", "No"],
+    ),
+    (
+        "yo",
+        "?\n1. Beeni\n2. Rara",
+        ["Beeni", "beeni!", "Bee ni.", "O daa", "Beeni, e se"],
+        ["Rara", "Rara o, e se"],
+    ),
+    ("ig", "?\n1. Ee\n2. Mba", ["Ee", "ee!", "O di mma", "Ee, daalu", "Eh"], ["Mba", "Mba, daalu"]),
+]
+
+
+@pytest.fixture
+def settings(database_url: str, fake_at: FakeAfricasTalking) -> Settings:
+    return fake_at.settings(database_url)
+
+
+@pytest.fixture
+async def ngozi(client: Client, services: Services, fake_at: FakeAfricasTalking) -> SmsPhone:
+    await services.delivery.stop()
+    return SmsPhone(client, services, fake_at, NGOZI.e164)
+
+
+async def cart_of(services: Services) -> dict[str, int]:
+    cart = await services.orders.cart(NGOZI, RegionCode.LAGOS)
+    return {line.sku: line.quantity for line in cart.lines}
+
+
+def yes_cases() -> list[tuple[str, str, str]]:
+    return [(locale, ending, word) for locale, ending, yes, _ in WORDS for word in yes]
+
+
+def no_cases() -> list[tuple[str, str, str]]:
+    return [(locale, ending, word) for locale, ending, _, no in WORDS for word in no]
+
+
+@pytest.mark.parametrize(("locale", "ending", "word"), yes_cases())
+async def test_yes_typed_in_her_language_adds_the_typed_order(
+    ngozi: SmsPhone, services: Services, locale: str, ending: str, word: str
+) -> None:
+    await services.customers.set_locale(NGOZI, locale)
+    t = services.translate
+
+    confirm = await ngozi.text("5 cartons indomie chicken")
+    assert confirm.endswith(ending), confirm
+    assert await cart_of(services) == {}
+
+    added = await ngozi.text(word)
+
+    assert added.startswith(t(locale, "typed.added", quantity=5, name="Indomie Chicken 40x70g"))
+    assert await cart_of(services) == {INDOMIE: 5}
+
+
+@pytest.mark.parametrize(("locale", "ending", "word"), no_cases())
+async def test_no_typed_in_her_language_changes_nothing(
+    ngozi: SmsPhone, services: Services, locale: str, ending: str, word: str
+) -> None:
+    await services.customers.set_locale(NGOZI, locale)
+
+    confirm = await ngozi.text("5 cartons indomie chicken")
+    assert confirm.endswith(ending), confirm
+
+    back = await ngozi.text(word)
+
+    assert back.startswith(services.translate(locale, "main.title")), back
+    assert await cart_of(services) == {}
+
+
+# (language, what she texts, the command it is read as)
+COMMANDS = [
+    ("ha", "Oda", "order"),
+    ("ha", "HALI", "status"),
+    ("ha", "Taimako", "help"),
+    ("ha", "DAINA", "stop"),
+    ("ha", "Fara", "start"),
+    ("ha", "Bashi?", "balance"),
+    ("yo", "Oda", "order"),
+    ("yo", "IPO", "status"),
+    ("yo", "Iranlowo", "help"),
+    ("yo", "DURO", "stop"),
+    ("yo", "Bere", "start"),
+    ("yo", "Gbese", "balance"),
+    ("ig", "Zuo", "order"),
+    ("ig", "ONODU", "status"),
+    ("ig", "Enyemaka", "help"),
+    ("ig", "KWUSI", "stop"),
+    ("ig", "Bido", "start"),
+    ("ig", "Ugwo", "balance"),
+]
+
+
+@pytest.mark.parametrize(("locale", "typed", "command"), COMMANDS)
+def test_a_keyword_in_her_language_is_read_as_its_command(
+    locale: str, typed: str, command: str
+) -> None:
+    """The words the messages tell her to send ("Tura HALI", "E fi GBESE ranse") work."""
+    assert resolve_command(typed, locale, Translator.load()) == command
+
+
+@pytest.mark.parametrize(
+    ("locale", "back", "home"),
+    [("ha", "Koma", "Farko"), ("yo", "Pada", "Ibere"), ("ig", "Laghachi", "Mbido")],
+)
+def test_back_and_home_typed_in_her_language(locale: str, back: str, home: str) -> None:
+    translate = Translator.load()
+
+    assert resolve_intent(back, locale, translate).kind is IntentKind.BACK
+    assert resolve_intent(home, locale, translate).kind is IntentKind.HOME
+
+
+# (language, the unit word her screens use for a carton, for a bag)
+UNITS = [("ha", "kwali", "buhu"), ("yo", "paali", "apo"), ("ig", "katon", "akpa")]
+
+
+@pytest.mark.parametrize(("locale", "carton", "bag"), UNITS)
+async def test_an_order_typed_in_her_screens_unit_word_is_read(
+    ngozi: SmsPhone, services: Services, locale: str, carton: str, bag: str
+) -> None:
+    """Her quantity screen says "NGN 9,300 kowane kwali" and a wrong unit is answered "Ana
+    sayarwa ta kwali: shigar da adadin kwali": "5 kwali" is five cartons, "5 buhu" no count of
+    cartons, as "5 cartons" and "5 bags" are in English."""
+    await services.customers.set_locale(NGOZI, locale)
+    t = services.translate
+
+    confirm = await ngozi.text(f"{carton} 5 indomie chicken")
+    assert confirm.startswith(
+        t(locale, "typed.confirm", quantity=5, name="Indomie Chicken 40x70g", total="NGN 46,500.00")
+    ), confirm
+
+    await ngozi.text("1")
+    assert await cart_of(services) == {INDOMIE: 5}
+
+    asked = await ngozi.text("indomie chicken")
+    assert "\n" + t(locale, "error.quantity.number") not in asked
+    refused = await ngozi.text(f"2 {bag}")
+    assert refused.startswith(t(locale, "typed.sold_by", unit=carton)), refused
+    added = await ngozi.text(f"2 {carton}")
+
+    assert added.startswith(
+        t(locale, "added.body", quantity=2, name="Indomie Chicken 40x70g", count=7)
+    ), added
+    assert await cart_of(services) == {INDOMIE: 7}
