@@ -104,6 +104,7 @@ class SqlOrderRepository:
                 "tax": order.tax.amount,
                 "total": order.total.amount,
                 "reserved_until": order.reserved_until,
+                "paid_at": order.paid_at,
                 "updated_at": now,
             },
         )
