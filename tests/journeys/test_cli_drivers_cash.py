@@ -2,7 +2,7 @@
 sees the cash each driver took at pay-on-delivery doors (one CSV row per driver, a decimal with
 its currency) and records what a driver hands in at the depot: it leaves his cash for the
 distributor's, once per hand-over slip (`--key`). More than he holds, a bad amount or an unknown
-driver is refused in one line, exit 2, and moves nothing."""
+driver is refused in one line, exit 2, and moves nothing. On SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -22,6 +22,11 @@ from engines.gig import CodeCheck
 from engines.ledger import chart
 from tests.integration.gig.test_days import packed
 from tests.support.gig import BAYO, CHIDI, EMEKA, NGOZI, code_for, driver, order, route
+
+
+@pytest.fixture
+def database_url(any_database_url: str) -> str:
+    return any_database_url
 
 
 @pytest.fixture
