@@ -12,7 +12,7 @@ from core.bus import EventEnvelope
 from core.bus.tables import outbox
 from core.money import Money
 from core.phone import Phone
-from engines.gig import CodeCheck
+from engines.gig import CodeCheck, StopStatus
 from engines.ledger import chart
 from engines.orders.events import OrderDelivered
 from tests.integration.gig.test_days import packed
@@ -80,4 +80,35 @@ async def test_the_cash_taken_at_the_door_clears_her_debt_into_the_drivers_cash_
     assert short.total < full.total
     held = await balance(services, chart.driver_cash(EMEKA, "NGN"))
     assert held == full.total + short.total
+    assert (await services.money.ledger.check()).balanced
+
+
+async def test_a_door_an_operator_settles_as_delivered_puts_her_cash_with_the_driver(
+    services: Services,
+) -> None:
+    """Three wrong codes hand the door to an operator; she confirms by phone that the goods
+    arrived, and she paid the driver: his cash holds it, her receivable is clear."""
+    assert services.money is not None
+    gig = services.gig
+    emeka = await driver(services, EMEKA, "Emeka")
+    reference = await order(services, NGOZI, "cash-escalated", quantity=3)
+    await packed(services, reference)
+    task = await gig.create_task(
+        route("R-cash-x", [(reference, NGOZI, "12 Broad St")], services=services)
+    )
+    [offer] = await gig.allocate()
+    await gig.accept(offer.id)
+    code = await code_for(services, NGOZI, reference)
+    wrong = "0000" if code != "0000" else "1111"
+    for _ in range(3):
+        await gig.confirm_delivery(task.id, emeka.id, wrong)
+    await services.relay.drain()
+    assert await balance(services, chart.driver_cash(EMEKA, "NGN")) == Money.zero("NGN")
+
+    await gig.resolve_escalation(reference, StopStatus.DELIVERED)
+    await services.relay.drain()
+    delivered = await services.orders.get(reference)
+    assert delivered.paid_at is not None
+    assert await balance(services, chart.driver_cash(EMEKA, "NGN")) == delivered.total
+    assert await owes(services, NGOZI) == Money.zero("NGN")
     assert (await services.money.ledger.check()).balanced
