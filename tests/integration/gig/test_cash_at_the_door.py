@@ -74,6 +74,7 @@ async def test_the_cash_taken_at_the_door_clears_her_debt_into_the_drivers_cash_
 
     full = await services.orders.get(first)
     assert full.paid_at is not None
+    assert full.paid_at.utcoffset() is not None  # a moment, as every paid time is
     assert short.paid_at is not None
     assert await owes(services, NGOZI) == Money.zero("NGN")
     assert await owes(services, CHIDI) == Money.zero("NGN")
