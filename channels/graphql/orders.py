@@ -292,18 +292,14 @@ class Order:
 
 def _payment_status(order: OrderModel) -> PaymentStatus:
     """Paid when a payment for it succeeded (a credit's repayment too), as My orders says on
-    USSD. Pay on delivery is also paid once the goods arrive; credit is owed until repaid,
-    delivered or not. Otherwise void once the order is cancelled or returned (what a return
-    after delivery gives back is the invoice's credit note)."""
+    USSD: pay on delivery once the driver took the cash at the door (recorded with the
+    delivery); credit is owed until repaid, delivered or not. Otherwise void once the order is
+    cancelled or returned (what a return after delivery gives back is the invoice's credit
+    note)."""
     if order.paid_at is not None:
         return PaymentStatus.PAID
     if order.status in (OrderStatusModel.CANCELLED, OrderStatusModel.RETURNED):
         return PaymentStatus.CANCELLED
-    if (
-        order.status is OrderStatusModel.DELIVERED
-        and order.payment_method is PaymentMethodModel.ON_DELIVERY
-    ):
-        return PaymentStatus.PAID
     return PaymentStatus.PENDING
 
 

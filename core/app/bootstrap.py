@@ -9,6 +9,7 @@ from datetime import timedelta
 import channels.africastalking
 import channels.meta
 import channels.twilio
+from core.app.cash import CashCollection
 from core.app.credit_daily import CreditDaily
 from core.app.delivery import DeliveryWorker
 from core.app.dispatch import OfferSweeper
@@ -411,6 +412,7 @@ def build_services(
             whatsapp=whatsapp,
         ).subscribe(bus)
     PaymentPosting(money.books, money.credit, orders).subscribe(bus)
+    CashCollection(money.books, orders, gig).subscribe(bus)
     return Services(
         settings,
         clock,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 from datetime import date
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any, NoReturn
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -269,6 +270,27 @@ def _payouts(commands: Commands) -> None:
         " branch code + account)",
     )
     _bank_arguments(bank)
+    cash = driver_actions.add_parser(
+        "cash",
+        help="the cash each driver took at pay-on-delivery doors and has not handed in at the"
+        " depot (CSV: driver, name, region, cash, currency)",
+    )
+    cash.add_argument("--driver", default=None, metavar="PHONE", help="E.164: only this driver")
+    cash.add_argument("--region", default=None, choices=REGIONS)
+    cash_in = driver_actions.add_parser(
+        "cash-in",
+        help="a driver handed cash in at the depot: it leaves what he holds for the"
+        " distributor's cash (never more than he holds)",
+    )
+    cash_in.add_argument("phone", metavar="PHONE", help="the driver's E.164 number")
+    cash_in.add_argument(
+        "amount", metavar="AMOUNT", type=cash_amount, help="in his currency, e.g. 26993.25"
+    )
+    cash_in.add_argument(
+        "--key",
+        default=None,
+        help="the hand-over slip's number: run again with the same key, it is recorded once",
+    )
 
     agents = commands.add_parser("agents", help="ATC agents: records, bank accounts, commissions")
     agent_actions = agents.add_subparsers(dest="agents_command", required=True, parser_class=Parser)
@@ -383,6 +405,17 @@ def _records(commands: Commands) -> None:
 
 
 # --- argument types: a bad value is one line saying why, and exit 2 ----------------------------
+
+
+def cash_amount(raw: str) -> Decimal:
+    """A positive amount of cash, as a decimal (its currency's places are checked later)."""
+    try:
+        amount = Decimal(raw.strip())
+    except InvalidOperation:
+        amount = Decimal(0)
+    if not amount.is_finite() or amount <= 0:
+        raise argparse.ArgumentTypeError(f"not an amount of cash: {raw!r}")
+    return amount
 
 
 def positive_int(raw: str) -> int:

@@ -1,12 +1,12 @@
-"""An order's checkout payments and whether their rail gives money back: what the refunders
-(core.app.refunds), the credit-note texts (core.app.subscribers) and `omniroute orders return`
-all read the same way."""
+"""An order's checkout payments (or the cash taken at its door) and whether their rail gives
+money back: what the refunders (core.app.refunds), the credit-note texts (core.app.subscribers)
+and `omniroute orders return` all read the same way."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from engines.orders import Order, OrderService
+from engines.orders import Order, OrderService, PaymentMethod
 from engines.payments import Direction, IntentStatus, PaymentIntent, PaymentService
 
 
@@ -23,6 +23,12 @@ def checkout_payments(intents: list[PaymentIntent], reference: str) -> list[Paym
         ),
         key=lambda i: (i.created_at, str(i.id)),
     )
+
+
+def cash_taken(order: Order) -> bool:
+    """Whether she paid a pay-on-delivery order in cash at its door (it was delivered): no
+    rail gives that back, so what she gives back of it stays on her account as credit."""
+    return order.payment_method is PaymentMethod.ON_DELIVERY and order.paid_at is not None
 
 
 def can_refund(payments: PaymentService, provider: str) -> bool:

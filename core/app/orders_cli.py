@@ -5,9 +5,10 @@ The order moves through `OrderService.advance`, so what a return does runs from 
 event, wherever the gateway relays the outbox: the goods go back on hand, the sale and its VAT
 are reversed, the invoice gets its credit note, what was paid for the goods goes back on the rail
 it came by (core.app.refunds.ReturnedOrderRefunder), or stays her credit where the rail cannot
-give it back, and a credit order's credit is released. The command says so in one line. Run
-again, it says the order is returned already and does nothing (exit 0); an unknown reference or
-an order that is not delivered is refused in one line, exit 2.
+give it back (as the cash she paid at the door does), and a credit order's credit is released.
+The command says so in one line. Run again, it says the order is returned already and does
+nothing (exit 0); an unknown reference or an order that is not delivered is refused in one
+line, exit 2.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import sys
 from dataclasses import dataclass
 
 from core.app.bootstrap import Services, build_services
-from core.app.order_payments import can_refund
+from core.app.order_payments import can_refund, cash_taken
 from core.app.refunds import returned_refunds
 from core.config import Settings
 from engines.orders import (
@@ -90,6 +91,8 @@ async def give_back(services: Services, reference: str, reason: str | None = Non
 async def _where_the_money_goes(services: Services, order: Order) -> tuple[str, ...]:
     if order.payment_method is PaymentMethod.CREDIT:
         return (f"her credit of {order.total.format()} released",)
+    if cash_taken(order):
+        return (f"her cash of {order.total.format()} kept as her credit",)
     if services.payments is None:
         return ()
     said = []

@@ -27,6 +27,10 @@ def run(args: argparse.Namespace) -> int:
     action = args.drivers_command if role == "driver" else args.agents_command
     if action == "pay":
         return pay_command(role, RegionCode(args.region), args.date)
+    if action in ("cash", "cash-in"):
+        from core.app import cash_cli  # noqa: PLC0415 - it builds the services it needs
+
+        return cash_cli.run(args)
     try:
         phone = Phone.parse(args.phone)
     except InvalidPhoneError as exc:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
-from core.app.order_payments import can_refund, paid_for
+from core.app.order_payments import can_refund, cash_taken, paid_for
 from core.bus import EventBus, EventEnvelope
 from core.i18n import Translator
 from core.messages import ChannelKind, OutboundMessage, Reply
@@ -21,7 +21,7 @@ from core.phone import Phone
 from core.region import UnsupportedRegionError, region_for_phone
 from engines.customers import CustomerService
 from engines.gig import GigService
-from engines.invoices import CreditNote, credit_note_sms_values
+from engines.invoices import CreditNote, CreditReason, credit_note_sms_values
 from engines.notifications import NotificationService
 from engines.orders import OrderService, OrderStatus
 from engines.orders.events import OrderPlaced, OrderStatusChanged
@@ -180,7 +180,8 @@ class CreditNoteSms(CustomerSms):
     It is the one text of its event, so it also says what becomes of her money: refunded (a
     checkout payment on a rail that gives money back), kept as her credit (a rail without
     refunds, MTN MoMo), or what she now owes on credit (`owed`: a credit order's return). The
-    refunders and the credit line say nothing more of it."""
+    refunders and the credit line say nothing more of it. The cash she paid at the door for
+    goods she gave back is kept as her credit, as on a rail that cannot refund."""
 
     def __init__(
         self,
@@ -204,6 +205,8 @@ class CreditNoteSms(CustomerSms):
         key, more = "credit_note.sms", {}
         if owed is not None:
             key, more = "credit_note.sms_credit", {"owed": owed.format()}
+        elif note.reason is CreditReason.RETURNED and cash_taken(order):
+            key = "credit_note.sms_kept"
         elif refunds and self._payments is not None:
             paid = (await paid_for(self._payments, self._orders, order)).payments
             if paid and can_refund(self._payments, paid[0].provider):

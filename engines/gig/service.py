@@ -189,6 +189,16 @@ class GigService:
         async with self._db.transaction() as s:
             return await SqlGigRepository(s).worker_by_phone(phone)
 
+    async def carrier(self, order_reference: str) -> Worker | None:
+        """The driver whose route carried the order to its door (None: no driver's route did,
+        or nobody took it): the one who took a pay-on-delivery order's cash there."""
+        async with self._db.transaction() as s:
+            repo = SqlGigRepository(s)
+            found = await repo.stop_of_order(order_reference)
+            if found is None or found[0].worker_id is None:
+                return None
+            return await repo.worker(found[0].worker_id)
+
     async def set_bank_account(self, phone: Phone, bank_code: str, number: str) -> Worker:
         """Where the worker's payouts go from now on (checked for the worker's region)."""
         async with self._db.transaction() as s:

@@ -132,6 +132,44 @@ class Books:
             )
         )
 
+    async def cash_collected(
+        self, reference: str, customer: Phone, amount: Money, holder: chart.AccountSpec
+    ) -> Transfer:
+        """A pay-on-delivery order's cash taken at its door: she owes it no more, and `holder`
+        (the driver's cash, or the depot's) has it. Once per order: its reference names the
+        transfer, so a delivered event relayed again posts nothing twice."""
+        held = await self.account(holder)
+        debtor = await self.customer_account(customer, amount.currency, on_credit=False)
+        return await self.ledger.transfer(
+            TransferRequest.posted(
+                chart.transfer_id("cash", reference, "collected"),
+                held.id,
+                debtor.id,
+                amount,
+                code="cash",
+                reference=reference,
+            )
+        )
+
+    async def cash_handed_in(
+        self, driver: Phone, distributor: str, amount: Money, key: str
+    ) -> Transfer:
+        """A driver hands cash he collected to the distributor's depot, once per `key` (the
+        same key again answers the first hand-over). Refused (EXCEEDS_DEBITS) past what he
+        holds."""
+        held = await self.account(chart.driver_cash(driver, amount.currency))
+        depot = await self.account(chart.depot_cash(distributor, amount.currency))
+        return await self.ledger.transfer(
+            TransferRequest.posted(
+                chart.transfer_id("cash", driver.e164, "handed-in", key),
+                depot.id,
+                held.id,
+                amount,
+                code="cash_in",
+                reference=key,
+            )
+        )
+
     async def post_payment_received(
         self,
         customer: Phone,

@@ -115,3 +115,17 @@ def agent_receivable(agent: Phone, customer: Phone, currency: str) -> AccountSpe
     return AccountSpec(
         f"atc:{agent.e164}:{customer.e164}:{currency}", AccountType.ASSET, currency, _FLOORED
     )
+
+
+def driver_cash(driver: Phone, currency: str) -> AccountSpec:
+    """Cash a driver took at customers' doors (pay on delivery) and has not yet handed in at
+    the depot: he can never hand in more than he holds."""
+    return AccountSpec(
+        f"driver:{driver.e164}:cash:{currency}", AccountType.ASSET, currency, _FLOORED
+    )
+
+
+def depot_cash(distributor: str, currency: str) -> AccountSpec:
+    """Cash handed in at a distributor's depot: the drivers' takings at pay-on-delivery doors
+    (and a delivery's cash no driver carried, taken at the depot itself)."""
+    return AccountSpec(f"depot:{distributor}:cash:{currency}", AccountType.ASSET, currency)

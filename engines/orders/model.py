@@ -217,8 +217,12 @@ class Order:
     def paid_by_original(self) -> bool:
         """A back-order of an order paid upfront: born paid, its money the original payment's
         (asked for no money again; given back from the original payment if it is not
-        delivered)."""
-        return self.back_order_of is not None and self.paid_at is not None
+        delivered). A pay-on-delivery back-order paid at its own door is not one."""
+        return (
+            self.back_order_of is not None
+            and self.paid_at is not None
+            and self.payment_method is not PaymentMethod.ON_DELIVERY
+        )
 
     @property
     def holds_stock(self) -> bool:

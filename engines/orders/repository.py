@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, Final
 
-from sqlalchemy import bindparam, delete, insert, select, update
+from sqlalchemy import bindparam, delete, func, insert, literal, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -93,20 +93,22 @@ class SqlOrderRepository:
         await self._swap(order, was, values)
 
     async def save_delivery(self, order: Order, was: OrderStatus, now: datetime) -> None:
-        """Store delivered quantities, the re-shared discounts and the amounts now owed."""
-        await self._swap(
-            order,
-            was,
-            {
-                "status": order.status.value,
-                "subtotal": order.subtotal.amount,
-                "discount": order.discount.amount,
-                "tax": order.tax.amount,
-                "total": order.total.amount,
-                "reserved_until": order.reserved_until,
-                "updated_at": now,
-            },
-        )
+        """Store delivered quantities, the re-shared discounts and the amounts now owed, and
+        the paid time a cash payment at the door gives it (an order not paid at its delivery
+        keeps the column as it is: a payment recorded meanwhile is not undone)."""
+        values: dict[str, Any] = {
+            "status": order.status.value,
+            "subtotal": order.subtotal.amount,
+            "discount": order.discount.amount,
+            "tax": order.tax.amount,
+            "total": order.total.amount,
+            "reserved_until": order.reserved_until,
+            "updated_at": now,
+        }
+        if order.paid_at is not None:
+            paid = literal(order.paid_at, orders.c.paid_at.type)  # stored as the column stores
+            values["paid_at"] = func.coalesce(orders.c.paid_at, paid)
+        await self._swap(order, was, values)
         for position, line in enumerate(order.lines):
             await self._s.execute(
                 update(order_lines)

@@ -499,6 +499,10 @@ class OrderService:
             tax=tax,
             total=total,
             reserved_until=None,
+            # pay on delivery: the driver took the cash for what arrived at this door (its
+            # posting on the ledger follows the delivered event, core.app.cash)
+            paid_at=order.paid_at
+            or (now if order.payment_method is PaymentMethod.ON_DELIVERY else None),
         )
         await repo.save_delivery(done, order.status, now)  # first: a lost race ships nothing
         moves = SqlStockMovements(s, self._bins)

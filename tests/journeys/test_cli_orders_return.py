@@ -14,10 +14,13 @@ from core.app.bootstrap import Services
 from core.app.cli import main
 from core.clock import SteppedClock
 from core.config import Settings
+from core.money import Money
+from core.phone import Phone
 from core.region import RegionCode
+from engines.ledger import chart
 from engines.orders import CartLine, Order, OrderStatus, PaymentMethod, PlaceOrder
 from engines.payments import CreatePayment, Method
-from tests.journeys.test_refunds import NGOZI, place
+from tests.journeys.test_refunds import JUMA, NGOZI, place
 from tests.journeys.test_returned_order_refunds import (
     TO_DISPATCHED,
     Client,
@@ -193,3 +196,46 @@ async def test_an_unknown_or_undelivered_order_is_refused_in_one_line(
         " (goods that came back undelivered: `omniroute deliveries resolve`)"
     )
     assert (await services.orders.get(order.reference)).status is OrderStatus.DISPATCHED
+
+
+@pytest.mark.usefixtures("operator_env")
+@pytest.mark.parametrize(
+    ("who", "market", "kept"),
+    [
+        (NGOZI, RegionCode.LAGOS, "Kept as credit on your account."),
+        (JUMA, RegionCode.NAIROBI, "Ni salio lako sasa."),
+    ],
+)
+async def test_a_returned_cash_order_keeps_the_cash_she_paid_at_the_door_as_her_credit(
+    services: Services,
+    fakes: PaymentFakes,
+    capsys: pytest.CaptureFixture[str],
+    who: Phone,
+    market: RegionCode,
+    kept: str,
+) -> None:
+    assert services.money is not None
+    order = await services.orders.place(
+        PlaceOrder(
+            who, market, (CartLine("NDL-INDO-CHK", 3),), PaymentMethod.ON_DELIVERY, "cli-cash"
+        )
+    )
+    await flush_outbox(services)
+    for status in [*TO_DISPATCHED, OrderStatus.DISPATCHED]:
+        await services.orders.advance(order.reference, status)
+    delivered = await services.orders.deliver(order.reference)  # she pays in cash at the door
+    await flush_outbox(services)
+
+    assert await give_back(order.reference) == 0
+    assert last_line(capsys.readouterr().out) == (
+        f"order {order.reference} returned, its goods back on the shelves: "
+        f"her cash of {delivered.total.format()} kept as her credit"
+    )
+    await flush_outbox(services)
+    told = [s.message for s in fakes.sms.sent_to(who.e164) if about_her_money(s.message)]
+    assert len(told) == 1
+    assert told[0].endswith(kept)
+    currency = delivered.total.currency
+    mine = await services.money.ledger.account(chart.receivable(who, currency).code)
+    assert mine.balance == Money.zero(currency) - delivered.total  # hers: we owe it to her
+    assert await books_balanced(services)

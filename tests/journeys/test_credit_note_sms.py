@@ -89,10 +89,11 @@ async def test_a_short_delivery_and_a_return_each_text_their_credit_note_once(
 
     short, back = (await notes(services, order.reference)).values()
     told = [s.message for s in fake_at.sent_to(NGOZI.e164) if "Credit note" in s.message]
+    # what did not arrive she never paid for; what came back she paid in cash at the door
     assert told == [
         f"Credit note {note.number} for order {order.reference} (invoice {invoice.number}): "
-        f"{note.total.format()} credited incl. VAT 7.5% {note.tax.format()}."
-        for note in (short, back)
+        f"{note.total.format()} credited incl. VAT 7.5% {note.tax.format()}.{kept}"
+        for note, kept in ((short, ""), (back, " Kept as credit on your account."))
     ]
     assert all(len(text) <= 160 for text in told)
 

@@ -1,6 +1,7 @@
 """An order's money end to end through the real bus: placed -> invoice and hold on the ledger,
-delivered -> the debt is final and the VAT owed, paid by M-Pesa -> nothing owed; cancelled ->
-released. Redelivered events change nothing."""
+delivered -> the debt is final and the VAT owed, paid by Paystack -> nothing owed; cancelled ->
+released. Redelivered events change nothing. (Pay on delivery is paid in cash at the door:
+tests/integration/gig/test_cash_at_the_door.py.)"""
 
 from __future__ import annotations
 
@@ -28,20 +29,14 @@ TO_DELIVERED = [
 ]
 
 
-def _order(key: str) -> PlaceOrder:
-    return PlaceOrder(
-        NGOZI,
-        RegionCode.LAGOS,
-        (CartLine("NDL-INDO-CHK", 3),),
-        PaymentMethod.ON_DELIVERY,
-        key,
-    )
+def _order(key: str, method: PaymentMethod = PaymentMethod.ON_DELIVERY) -> PlaceOrder:
+    return PlaceOrder(NGOZI, RegionCode.LAGOS, (CartLine("NDL-INDO-CHK", 3),), method, key)
 
 
 async def test_an_order_is_invoiced_held_posted_and_paid(services: Services) -> None:
     money = services.money
     assert money is not None
-    order = await services.orders.place(_order("money-1"))
+    order = await services.orders.place(_order("money-1", PaymentMethod.PAYSTACK))
     await services.relay.drain()
     invoice = await money.invoices.for_order(order.reference)
     assert invoice is not None
@@ -58,8 +53,8 @@ async def test_an_order_is_invoiced_held_posted_and_paid(services: Services) -> 
     assert receivable.balance == order.total
     assert (await money.ledger.account("vat:NGN")).balance == order.tax
 
-    await money.books.post_payment_received(NGOZI, order.total, "mpesa", "QK7H2XYZ")
-    await money.books.post_payment_received(NGOZI, order.total, "mpesa", "QK7H2XYZ")
+    await money.books.post_payment_received(NGOZI, order.total, "paystack", "T7H2XYZ")
+    await money.books.post_payment_received(NGOZI, order.total, "paystack", "T7H2XYZ")
     assert (await money.ledger.account(receivable.code)).balance.amount == 0
     report = await money.ledger.check()
     assert report.balanced

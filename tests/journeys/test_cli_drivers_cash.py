@@ -1,0 +1,156 @@
+"""`omniroute drivers cash` and `omniroute drivers cash-in`: at the end of the day an operator
+sees the cash each driver took at pay-on-delivery doors (one CSV row per driver, a decimal with
+its currency) and records what a driver hands in at the depot: it leaves his cash for the
+distributor's, once per hand-over slip (`--key`). More than he holds, a bad amount or an unknown
+driver is refused in one line, exit 2, and moves nothing. On SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import io
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from core.app.bootstrap import Services
+from core.app.cli import main
+from core.config import Settings
+from core.money import Money
+from engines.gig import CodeCheck
+from engines.ledger import chart
+from tests.integration.gig.test_days import packed
+from tests.support.gig import BAYO, CHIDI, EMEKA, NGOZI, code_for, driver, order, route
+
+
+@pytest.fixture
+def database_url(any_database_url: str) -> str:
+    return any_database_url
+
+
+@pytest.fixture
+def settings(database_url: str, tmp_path: Path) -> Settings:
+    return Settings(
+        env="test",
+        database_url=database_url,
+        object_store_url=f"file://{tmp_path / 'objects'}",
+        _env_file=None,
+    )
+
+
+@pytest.fixture
+def operator_env(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The commands run in their own process, on the gateway's database."""
+    monkeypatch.setenv("OMNIROUTE_DATABASE_URL", settings.database_url)
+
+
+async def drivers(*argv: str) -> int:
+    """`omniroute drivers …` as an operator runs it."""
+    return await asyncio.to_thread(main, ["drivers", *argv])
+
+
+def held(out: str) -> dict[str, tuple[str, str, Money]]:
+    """The CSV's rows by driver: name, region and the cash he holds."""
+    rows = list(csv.DictReader(io.StringIO(out)))
+    assert len({r["driver"] for r in rows}) == len(rows)  # one row per driver
+    return {
+        r["driver"]: (r["name"], r["region"], Money(Decimal(r["cash"]), r["currency"]))
+        for r in rows
+    }
+
+
+def last_line(text: str) -> str:
+    return text.strip().splitlines()[-1]
+
+
+async def a_day_of_cash(services: Services) -> Money:
+    """Emeka delivers Ngozi's 3 cartons and 1 of Chidi's 3, both paid in cash at the door;
+    Bayo drives nothing. What Emeka took."""
+    gig = services.gig
+    emeka = await driver(services, EMEKA, "Emeka")
+    await driver(services, BAYO, "Bayo", capacity=1)
+    first = await order(services, NGOZI, "cash-in-a", quantity=3)
+    second = await order(services, CHIDI, "cash-in-b", quantity=3)
+    for reference in (first, second):
+        await packed(services, reference)
+    task = await gig.create_task(
+        route(
+            "R-cash-in",
+            [(first, NGOZI, "12 Broad St"), (second, CHIDI, "4 Marina")],
+            services=services,
+        )
+    )
+    [offer] = await gig.allocate()
+    await gig.accept(offer.id)
+    hit = await gig.confirm_delivery(task.id, emeka.id, await code_for(services, NGOZI, first))
+    assert hit.outcome is CodeCheck.DELIVERED
+    short = await services.orders.deliver(second, {"NDL-INDO-CHK": 1})
+    await services.relay.drain()
+    return (await services.orders.get(first)).total + short.total
+
+
+@pytest.mark.usefixtures("operator_env")
+async def test_an_operator_sees_the_drivers_cash_and_records_a_hand_over_once(
+    services: Services, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert services.money is not None
+    took = await a_day_of_cash(services)
+    capsys.readouterr()
+
+    assert await drivers("cash", "--region", "lagos") == 0
+    rows = held(capsys.readouterr().out)
+    assert rows[EMEKA.e164] == ("Emeka", "lagos", took)
+    assert rows[BAYO.e164] == ("Bayo", "lagos", Money.zero("NGN"))
+
+    part = Money(Decimal(20_000), "NGN")
+    for _ in range(2):  # the slip keyed twice: recorded once
+        assert await drivers("cash-in", EMEKA.e164, "20000", "--key", "SLIP-1") == 0
+    said = capsys.readouterr().out.strip().splitlines()
+    assert said[-2] == (
+        f"Emeka ({EMEKA.e164}) handed in NGN 20,000.00 at the lagos depot:"
+        f" he still holds {(took - part).format()}"
+    )
+    assert said[-1] == (
+        f"hand-over SLIP-1 was already recorded (NGN 20,000.00 from {EMEKA.e164}): nothing done"
+    )
+
+    assert await drivers("cash", "--driver", EMEKA.e164) == 0
+    assert held(capsys.readouterr().out) == {EMEKA.e164: ("Emeka", "lagos", took - part)}
+    depot = await services.money.ledger.account(chart.depot_cash("lagos", "NGN").code)
+    assert depot.balance == part
+    assert (await services.money.ledger.check()).balanced
+
+
+@pytest.mark.usefixtures("operator_env")
+async def test_a_hand_over_he_cannot_make_is_refused_in_one_line(
+    services: Services, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert services.money is not None
+    took = await a_day_of_cash(services)
+    capsys.readouterr()
+    more = (took + Money(Decimal("0.01"), "NGN")).amount
+
+    refusals = [
+        (
+            (EMEKA.e164, str(more)),
+            f"{EMEKA.e164} holds {took.format()}: cannot hand in NGN {more:,.2f}",
+        ),
+        ((EMEKA.e164, "12.345"), "12.345 is not an amount of NGN cash"),
+        (("+2348039999998", "100"), "no driver with phone +2348039999998"),
+        (("08031000001x", "100"), "PHONE: "),
+    ]
+    for argv, reason in refusals:
+        assert await drivers("cash-in", *argv) == 2
+        assert last_line(capsys.readouterr().err).startswith(f"omniroute drivers cash-in: {reason}")
+    with pytest.raises(SystemExit) as bad:  # argparse's exit, as for every bad argument
+        await drivers("cash-in", EMEKA.e164, "ten")
+    assert bad.value.code == 2
+    assert last_line(capsys.readouterr().err).endswith("not an amount of cash: 'ten'")
+    assert await drivers("cash", "--driver", "+2348039999998") == 2
+    assert last_line(capsys.readouterr().err) == (
+        "omniroute drivers cash: no driver with phone +2348039999998"
+    )
+
+    emeka = await services.money.ledger.account(chart.driver_cash(EMEKA, "NGN").code)
+    assert emeka.balance == took  # nothing moved
