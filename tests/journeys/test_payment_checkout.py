@@ -178,3 +178,43 @@ async def test_sms_checkout_shares_the_dialog_and_pays_by_mpesa(
     assert receipt.startswith(f"OmniRoute: tumepokea KES 2,522.00 kwa oda {order.reference}.")
     for sms in juma.inbox:
         assert gsm7_length(sms) <= 160, sms
+
+
+async def test_a_transfer_sent_in_two_parts_pays_her_order(
+    gateway: Client, services: Services, fakes: PaymentFakes
+) -> None:
+    """Ngozi's bank lets her send NGN 20,000 at a time: she sends the rest in a second
+    transfer. Together they pay the order (before, each was kept as her credit and the order
+    stayed unpaid until it was cancelled a day later), and the first part's text says what is
+    still to pay."""
+    ngozi = UssdPhone(gateway, NGOZI)
+    await ngozi.dial()
+    await ngozi.walk("1", "1", "1", "3")
+    await ngozi.choose("Checkout")
+    await ngozi.choose("Choose payment")
+    await ngozi.choose("Bank transfer")
+    await ngozi.choose("Confirm")
+    [order] = await services.orders.recent(Phone(NGOZI))
+    [account] = fakes.paystack.accounts
+
+    body, headers = fakes.paystack.transfer_to_account(account.account_number, 2_000_000)
+    assert (await gateway.post("/webhooks/paystack", data=body, headers=headers)).status == 200
+    # The same part delivered again counts once.
+    assert (await gateway.post("/webhooks/paystack", data=body, headers=headers)).status == 200
+    await flush_outbox(services)
+    assert (await services.orders.get(order.reference)).paid_at is None
+    assert fakes.sms.sent_to(NGOZI)[-1].message == (
+        f"OmniRoute: we received NGN 20,000.00 for order {order.reference}. "
+        "NGN 6,993.25 is still to pay."
+    )
+
+    body, headers = fakes.paystack.transfer_to_account(account.account_number, 699_325)
+    assert (await gateway.post("/webhooks/paystack", data=body, headers=headers)).status == 200
+    assert (await services.orders.get(order.reference)).paid_at is not None
+    await flush_outbox(services)
+    receipt = fakes.sms.sent_to(NGOZI)[-1].message
+    assert receipt.startswith(f"OmniRoute: we received NGN 6,993.25 for order {order.reference}.")
+    # Both parts are on the books once, as her payment: the order's total, no more.
+    assert services.money is not None
+    owed = await services.money.ledger.account(f"customer:{NGOZI}:receivable:NGN")
+    assert owed.balance == Money(Decimal("-26993.25"), "NGN")

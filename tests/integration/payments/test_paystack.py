@@ -253,11 +253,12 @@ async def test_money_with_no_open_order_is_credited_to_the_customer_on_the_ledge
     assert (await money.ledger.check()).balanced
 
 
-async def test_money_with_no_open_order_is_acknowledged_by_sms_once(
+async def test_money_short_of_her_order_is_acknowledged_by_sms_once(
     gateway: Client, services: Services, fakes: PaymentFakes
 ) -> None:
     """The checkout told her she would get an SMS when her transfer arrived: she does, even
-    when it pays no order, once however often the webhook comes."""
+    when it does not pay the order yet (what is still to pay is said), once however often the
+    webhook comes."""
     order = await ngozi_order(services)
     intent = await payments(services).pay(pay(order, Method.BANK_TRANSFER))
     body, headers = fakes.paystack.transfer_to_account(intent.details["account_number"], 50_000)
@@ -265,8 +266,9 @@ async def test_money_with_no_open_order_is_acknowledged_by_sms_once(
         assert await deliver(gateway, body, headers) == 200
         await flush_outbox(services)
     texts = [s.message for s in fakes.sms.sent_to(NGOZI.e164)]
+    due = (order.total - Money(Decimal(500), "NGN")).format()
     assert [t for t in texts if "received" in t] == [
-        "OmniRoute: we received NGN 500.00. Thank you!"
+        f"OmniRoute: we received NGN 500.00 for order {order.reference}. {due} is still to pay."
     ]
 
 
