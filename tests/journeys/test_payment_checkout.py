@@ -4,6 +4,7 @@ Daraja, Paystack and Africa's Talking."""
 
 from __future__ import annotations
 
+import asyncio
 from decimal import Decimal
 
 import pytest
@@ -15,6 +16,9 @@ from core.config import Settings
 from core.gsm7 import gsm7_length
 from core.money import Money
 from core.phone import Phone
+from core.region import RegionCode
+from engines.orders import CartLine, PaymentMethod, PlaceOrder
+from engines.payments import CreatePayment, Method
 from tests.support.phone import UssdPhone
 from tests.support.providers.africastalking import SmsPhone, flush_outbox
 from tests.support.providers.payments import PaymentFakes, events
@@ -218,3 +222,81 @@ async def test_a_transfer_sent_in_two_parts_pays_her_order(
     assert services.money is not None
     owed = await services.money.ledger.account(f"customer:{NGOZI}:receivable:NGN")
     assert owed.balance == Money(Decimal("-26993.25"), "NGN")
+
+
+async def test_her_order_sms_says_where_to_transfer_and_what_to_dial(
+    gateway: Client, services: Services, fakes: PaymentFakes
+) -> None:
+    """The closing USSD screen with her account number (or the bank code to dial) is gone
+    once read: the order's SMS says it again, once, in her language (it said only 'pay by bank
+    transfer', and she had to remember ten digits)."""
+    ngozi = UssdPhone(gateway, NGOZI)
+    for method in ("Bank transfer", "Paystack"):
+        await ngozi.dial()
+        await ngozi.walk("1", "1", "1", "3")
+        await ngozi.choose("Checkout")
+        await ngozi.choose("Choose payment")
+        await ngozi.choose(method)
+        await ngozi.choose("Confirm")
+    await flush_outbox(services)
+    await ngozi.dial()
+    await ngozi.choose("Language")
+    await ngozi.choose("Kiswahili")
+    await ngozi.walk("1", "1", "1", "3", "3", "1", "1", "1")
+    await flush_outbox(services)
+
+    transfer, code, swahili = reversed(await services.orders.recent(Phone(NGOZI)))
+    [account] = fakes.paystack.accounts
+    [charge] = fakes.paystack.charges.values()
+    total = "NGN 26,993.25"
+    assert [sms.message for sms in fakes.sms.sent_to(NGOZI)] == [
+        f"OmniRoute: order {transfer.reference} placed, total {total}. Transfer it to Wema Bank "
+        f"{account.account_number}, your own account. Reply STATUS for updates.",
+        f"OmniRoute: order {code.reference} placed, total {total}. Dial {charge.ussd_code} to "
+        "pay. Reply STATUS for updates.",
+        f"OmniRoute: oda {swahili.reference} imewekwa, jumla {total}. Hamisha kwenda Wema Bank "
+        f"{account.account_number}, akaunti yako. Tuma HALI kwa taarifa.",
+    ]
+    for sms in fakes.sms.sent_to(NGOZI):
+        assert gsm7_length(sms.message) <= 160, sms.message
+
+
+async def test_her_order_sms_waits_for_the_account_being_opened(
+    gateway: Client, services: Services, fakes: PaymentFakes
+) -> None:
+    """The order's event is relayed while Paystack is still opening her account (the usual
+    case: the relay looks every 0.2 s, the bank's answer takes longer): the SMS goes once the
+    account is known, with it, and once."""
+    order = await services.orders.place(
+        PlaceOrder(
+            customer=Phone(NGOZI),
+            region=RegionCode.LAGOS,
+            lines=(CartLine("NDL-INDO-CHK", 3),),
+            payment_method=PaymentMethod.BANK_TRANSFER,
+            idempotency_key="at-ussd:race:1",
+        )
+    )
+    assert services.payments is not None
+    slow = fakes.paystack.delay_next_account()
+    paying = asyncio.create_task(
+        services.payments.pay(
+            CreatePayment(
+                idempotency_key=f"order:{order.reference}",
+                method=Method.BANK_TRANSFER,
+                amount=order.total,
+                customer=order.customer,
+                order_reference=order.reference,
+                description=f"Order {order.reference}",
+            )
+        )
+    )
+    await slow.asked.wait()  # the intent is claimed, Paystack asked, no answer yet
+    await flush_outbox(services)
+    assert fakes.sms.sent_to(NGOZI) == []
+    slow.answer.set()
+    await paying
+    await flush_outbox(services)
+    await flush_outbox(services)
+    [account] = fakes.paystack.accounts
+    [sms] = fakes.sms.sent_to(NGOZI)
+    assert f"Transfer it to Wema Bank {account.account_number}" in sms.message
