@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from decimal import Decimal
 
 import structlog
@@ -233,6 +234,10 @@ class PaymentReceiptSms(CustomerSms):
         extra = Money(Decimal(event.received), event.currency) - Money(
             Decimal(event.amount), event.currency
         )
+        if event.method == Method.BANK_TRANSFER.value and self._payments is not None:
+            # What earlier transfers, each short of the order, brought towards it counts too.
+            paid = await self._payments.get(uuid.UUID(event.intent_id))
+            extra = extra + paid.received_in_parts
         if (
             event.method == Method.BANK_TRANSFER.value
             and event.order_reference

@@ -293,6 +293,28 @@ async def test_a_transfer_of_more_than_the_order_says_by_sms_once_what_was_kept_
     ]
 
 
+async def test_parts_adding_up_to_more_than_the_order_say_once_what_was_kept_as_credit(
+    gateway: Client, services: Services, fakes: PaymentFakes
+) -> None:
+    """Ngozi sends NGN 500, then the rest and NGN 1,000 more: the second pays the order and she
+    is told the NGN 1,000 is kept as credit, as if she had sent it all at once."""
+    order = await ngozi_order(services)
+    intent = await payments(services).pay(pay(order, Method.BANK_TRANSFER))
+    account = intent.details["account_number"]
+    rest = int(order.total.amount * 100) - 50_000 + 100_000
+    for kobo in (50_000, rest):
+        body, headers = fakes.paystack.transfer_to_account(account, kobo)
+        assert await deliver(gateway, body, headers) == 200
+        await flush_outbox(services)
+
+    assert (await payments(services).get(intent.id)).status is IntentStatus.SUCCEEDED
+    texts = [s.message for s in fakes.sms.sent_to(NGOZI.e164)]
+    assert [t for t in texts if "more than" in t] == [
+        f"OmniRoute: you sent NGN 1,000.00 more than order {order.reference} cost. It is kept"
+        " as credit on your account."
+    ]
+
+
 async def test_a_transfer_of_exactly_the_order_total_says_nothing_of_credit(
     gateway: Client, services: Services, fakes: PaymentFakes
 ) -> None:
