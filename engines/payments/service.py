@@ -65,6 +65,7 @@ from engines.payments.ports import (
     RefundRail,
     VirtualAccountRail,
 )
+from engines.payments.rails.paystack import PaystackRail
 from engines.payments.repository import SqlPaymentRepository
 
 log = structlog.get_logger(__name__)
@@ -114,6 +115,12 @@ class PaymentService:
     def offers(self, method: Method) -> bool:
         """Whether the rail for `method` is configured (the checkout offers only those)."""
         return PROVIDER_OF[method] in self._rails
+
+    def ussd_bank(self) -> tuple[str, str] | None:
+        """The bank whose customers can dial a bank USSD code (PAYSTACK) and its code, when
+        offered: a code works only in that bank's menu, so the checkout names it."""
+        rail = self._rails.get(PROVIDER_OF[Method.PAYSTACK])
+        return rail.ussd_bank if isinstance(rail, PaystackRail) else None
 
     async def create(
         self,

@@ -102,7 +102,7 @@ async def test_a_nigerian_retailer_pays_by_transfer_to_her_own_virtual_account(
     payment = await ngozi.choose("Choose payment")
     assert payment.labels == [
         "Bank transfer",
-        "Bank USSD code (Paystack)",
+        "GTBank USSD code (*737#)",
         "Pay on delivery",
         "Back",
     ]
@@ -141,11 +141,31 @@ async def test_a_nigerian_retailer_gets_a_bank_ussd_code_to_dial(
     await ngozi.walk("1", "1", "1", "3")
     await ngozi.choose("Checkout")
     await ngozi.choose("Choose payment")
-    await ngozi.choose("Paystack")
+    await ngozi.choose("USSD code")
     done = await ngozi.choose("Confirm")
     [charge] = fakes.paystack.charges.values()
     assert charge.ussd_code in done.body
     assert done.body.startswith("Order ")
+
+
+async def test_the_bank_ussd_code_is_offered_naming_the_bank_whose_customers_can_dial_it(
+    gateway: Client, services: Services, fakes: PaymentFakes
+) -> None:
+    """A Paystack USSD code (*737*…#) is dialled in GTBank's menu: only its customers can pay
+    with it. The option said 'Bank USSD code (Paystack)', so a First Bank customer chose it and
+    got a code her bank does not know; it names the bank and its code now, in her language."""
+    ngozi = UssdPhone(gateway, NGOZI)
+    await ngozi.dial()
+    await ngozi.choose("Language")
+    await ngozi.choose("Kiswahili")
+    await ngozi.walk("1", "1", "1", "3", "3")
+    payment = await ngozi.choose("Chagua malipo")
+    assert payment.labels == [
+        "Uhamisho wa benki",
+        "Msimbo wa USSD wa GTBank (*737#)",
+        "Lipa ukipokea",
+        "Rudi",
+    ]
 
 
 async def test_pay_on_delivery_is_offered_alone_where_no_rail_serves(
@@ -231,7 +251,7 @@ async def test_her_order_sms_says_where_to_transfer_and_what_to_dial(
     once read: the order's SMS says it again, once, in her language (it said only 'pay by bank
     transfer', and she had to remember ten digits)."""
     ngozi = UssdPhone(gateway, NGOZI)
-    for method in ("Bank transfer", "Paystack"):
+    for method in ("Bank transfer", "USSD code"):
         await ngozi.dial()
         await ngozi.walk("1", "1", "1", "3")
         await ngozi.choose("Checkout")
