@@ -607,7 +607,12 @@ class PaymentService:
         for intent in open_:
             await repo.hold(intent.id)  # two of her transfers at once: each part counted once
         open_ = await repo.open_for_customer(account.customer, Method.BANK_TRANSFER, provider)
-        same = [i for i in open_ if i.amount.currency == seen.amount.currency]
+        # Her payments waiting, not a refund to her on the same rail, which money in never pays.
+        same = [
+            i
+            for i in open_
+            if i.direction is Direction.COLLECT and i.amount.currency == seen.amount.currency
+        ]
         candidates = [i for i in same if i.still_due <= seen.amount]
         # An order cancelled while its transfer was awaited keeps its intent open (money may
         # still come for it), but a transfer pays an order still waiting first: the customer

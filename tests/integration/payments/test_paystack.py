@@ -381,3 +381,33 @@ async def test_a_transfer_pays_the_order_still_waiting_not_one_that_was_cancelle
     assert (await services.orders.get(again.reference)).paid_at is not None
     assert (await payments(services).get(first.id)).status is IntentStatus.REQUIRES_ACTION
     assert [r for r in fakes.paystack.requests if r.path == "/refund"] == []
+
+
+async def test_money_sent_while_a_refund_of_hers_is_pending_is_hers_not_the_refund(
+    gateway: Client, services: Services, fakes: PaymentFakes
+) -> None:
+    """Ngozi's paid order is being refunded (Paystack takes days to settle a refund); she sends
+    NGN 5,000 into her account meanwhile. It is her money, acknowledged and on her account: it
+    is not taken as Paystack's word that the refund went (which marked the refund done, and
+    left her NGN 5,000 off the books, a refund being nobody's payment)."""
+    order = await ngozi_order(services)
+    intent = await payments(services).pay(pay(order, Method.BANK_TRANSFER))
+    account = intent.details["account_number"]
+    kobo = int(order.total.amount * 100)
+    body, headers = fakes.paystack.transfer_to_account(account, kobo)
+    assert await deliver(gateway, body, headers) == 200
+    refund = await payments(services).refund(intent.id, Money(Decimal(1000), "NGN"), key="r-1")
+    assert refund.is_open
+    await flush_outbox(services)
+
+    body, headers = fakes.paystack.transfer_to_account(account, 500_000)
+    assert await deliver(gateway, body, headers) == 200
+    await flush_outbox(services)
+
+    assert (await payments(services).get(refund.id)).is_open
+    assert fakes.sms.sent_to(NGOZI.e164)[-1].message == (
+        "OmniRoute: we received NGN 5,000.00. Thank you!"
+    )
+    assert services.money is not None
+    owed = await services.money.ledger.account(f"customer:{NGOZI.e164}:receivable:NGN")
+    assert owed.balance == Money(-order.total.amount - Decimal(5000), "NGN")
