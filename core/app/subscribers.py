@@ -186,28 +186,24 @@ class OrderConfirmationSms(CustomerSms):
         return next((i for i in intents if i.direction is Direction.COLLECT), None)
 
     async def _confirm(self, order: Order, payment: PaymentIntent | None) -> None:
-        values: dict[str, object] = {
-            "reference": order.reference,
-            "total": order.total.format(),
-        }
-        details = payment.details if payment is not None else {}
-        if payment is not None and payment.status is IntentStatus.REQUIRES_ACTION:
-            if payment.method is Method.BANK_TRANSFER and "account_number" in details:
-                key = "sms.order_placed_bank_transfer"
-                values |= {"bank": details.get("bank", ""), "account": details["account_number"]}
-            elif payment.method is Method.PAYSTACK and "ussd_code" in details:
-                key, values["code"] = "sms.order_placed_paystack", details["ussd_code"]
-            else:
-                key = "sms.order_placed"
-        else:
-            key = "sms.order_placed"
-        if key == "sms.order_placed":
-            values["method"] = Words(f"method.{order.payment_method.value}")
+        """The confirmation, naming where to pay when the rail told us (her account, a code)."""
+        waiting = payment is not None and payment.status is IntentStatus.REQUIRES_ACTION
+        details = payment.details if payment is not None and waiting else {}  # else: paid, failed
+        method = order.payment_method.value
+        key = "sms.order_placed"
+        values: dict[str, object] = {"method": Words(f"method.{method}")}
+        if method == Method.BANK_TRANSFER.value and "account_number" in details:
+            key = "sms.order_placed_bank_transfer"
+            values = {"bank": details.get("bank", ""), "account": details["account_number"]}
+        elif method == Method.PAYSTACK.value and "ussd_code" in details:
+            key, values = "sms.order_placed_paystack", {"code": details["ussd_code"]}
         await self.send(
             order.customer,
             f"order-placed-sms:{order.reference}",
             key,
             order_key=order.idempotency_key,
+            reference=order.reference,
+            total=order.total.format(),
             **values,
         )
 
