@@ -380,7 +380,13 @@ def build_services(
     delivery = DeliveryWorker(notifications, senders)
     whatsapp = whatsapp_senders(settings)
     OrderConfirmationSms(
-        notifications, customers, translate, settings.sms_provider, orders, whatsapp=whatsapp
+        notifications,
+        customers,
+        translate,
+        settings.sms_provider,
+        orders,
+        payments=payments,
+        whatsapp=whatsapp,
     ).subscribe(bus)
     CancelledOrderStops(gig).subscribe(bus)
     PaymentReceiptSms(

@@ -49,12 +49,18 @@ class PaymentPosting:
     async def on_unmatched(self, envelope: EventEnvelope) -> None:
         """A transfer into a customer's account that paid no order is still theirs: it repays
         what they owe on credit (oldest first, what is left kept on the line), else it is held
-        at the rail, owed back to them (their account goes into credit)."""
+        at the rail, owed back to them (their account goes into credit). A part of an order's
+        payment is posted as that order's payment (a credit order's repays its credit)."""
         event = UnmatchedFundsReceived.model_validate(envelope.data)
         customer = Phone(event.customer)
         received = Money(Decimal(event.amount), event.currency)
         receipt = event.receipt or str(event.event_id)
-        if await self._repays_credit(customer, received.currency, event.provider, receipt):
+        if event.order_reference is not None:
+            # A part of an order's payment: it pays that order, as the part completing it will.
+            repays = await self._on_credit(event.order_reference)
+        else:
+            repays = await self._repays_credit(customer, received.currency, event.provider, receipt)
+        if repays:
             await self._credit.repay(customer, received, event.provider, receipt)
         else:
             await self._books.post_payment_received(customer, received, event.provider, receipt)

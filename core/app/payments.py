@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from decimal import Decimal
 
 import structlog
@@ -191,10 +192,23 @@ class PaymentReceiptSms(CustomerSms):
 
     async def on_unmatched(self, envelope: EventEnvelope) -> None:
         """Money that paid no order (less than it, or none open) is still acknowledged: the
-        customer was told they would hear when their transfer arrived."""
+        customer was told they would hear when their transfer arrived. A part of an order's
+        payment says what is still to pay for it."""
         event = UnmatchedFundsReceived.model_validate(envelope.data)
         amount = Money(Decimal(event.amount), event.currency).format()
         key = f"payment-receipt-sms:{event.event_id}"
+        if event.order_reference is not None and event.still_due is not None:
+            # A part of the order's payment: she is told what is still to send for it.
+            await self.send(
+                Phone(event.customer),
+                key,
+                "sms.payment_part_received",
+                order_key=await self._order_key(event.order_reference),
+                amount=amount,
+                reference=event.order_reference,
+                due=Money(Decimal(event.still_due), event.currency).format(),
+            )
+            return
         await self.send(Phone(event.customer), key, "sms.payment_received_plain", amount=amount)
 
     async def __call__(self, envelope: EventEnvelope) -> None:
@@ -220,6 +234,10 @@ class PaymentReceiptSms(CustomerSms):
         extra = Money(Decimal(event.received), event.currency) - Money(
             Decimal(event.amount), event.currency
         )
+        if event.method == Method.BANK_TRANSFER.value and self._payments is not None:
+            # What earlier transfers, each short of the order, brought towards it counts too.
+            paid = await self._payments.get(uuid.UUID(event.intent_id))
+            extra = extra + paid.received_in_parts
         if (
             event.method == Method.BANK_TRANSFER.value
             and event.order_reference

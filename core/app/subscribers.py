@@ -10,7 +10,6 @@ before its door comes off its driver's route (`GigService.drop_order`, once).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import Decimal
 
 from core.app.order_payments import can_refund, cash_taken, paid_for
 from core.bus import EventBus, EventEnvelope
@@ -23,9 +22,10 @@ from engines.customers import CustomerService
 from engines.gig import GigService
 from engines.invoices import CreditNote, CreditReason, credit_note_sms_values
 from engines.notifications import NotificationService
-from engines.orders import OrderService, OrderStatus
+from engines.orders import Order, OrderService, OrderStatus, UnknownOrderError
 from engines.orders.events import OrderPlaced, OrderStatusChanged
-from engines.payments import PaymentService
+from engines.payments import Direction, IntentStatus, Method, PaymentIntent, PaymentService
+from engines.payments.events import PaymentIntentChanged
 
 
 async def whatsapp_of(
@@ -119,6 +119,12 @@ class Words:
 
 
 class OrderConfirmationSms(CustomerSms):
+    """The order's SMS confirmation. Paid by a transfer to her account or a bank code to dial,
+    it says where to send the money or what to dial, as the closing screen did: a USSD screen is
+    gone once read. That is known once the rail has answered the checkout's payment, which is
+    often after the order's event is relayed (opening her account takes longer than the relay
+    waits): then the payment's answer sends it. Either way under one key per order, so once."""
+
     def __init__(
         self,
         notifications: NotificationService,
@@ -127,13 +133,16 @@ class OrderConfirmationSms(CustomerSms):
         provider: str,
         orders: OrderService,
         *,
+        payments: PaymentService | None = None,
         whatsapp: frozenset[str] = frozenset(),
     ) -> None:
         super().__init__(notifications, customers, translate, provider, whatsapp=whatsapp)
         self._orders = orders
+        self._payments = payments
 
     def subscribe(self, bus: EventBus) -> None:
         bus.subscribe(OrderPlaced.topic, "order-confirmation-sms", self)
+        bus.subscribe(PaymentIntentChanged.topic, "order-confirmation-sms", self.on_payment)
 
     async def __call__(self, envelope: EventEnvelope) -> None:
         event = OrderPlaced.model_validate(envelope.data)
@@ -142,15 +151,75 @@ class OrderConfirmationSms(CustomerSms):
         order = await self._orders.get(event.reference)
         if order.status is OrderStatus.CANCELLED:
             return  # cancelled at checkout (the credit line refused it): the screen said so
+        payment = await self._checkout_payment(order)
+        if payment is not None and payment.status in ASKING:
+            return  # the rail is being asked: its answer (on_payment) sends the confirmation
+        await self._confirm(order, payment)
+
+    async def on_payment(self, envelope: EventEnvelope) -> None:
+        """The rail answered the checkout's payment of an order told by SMS: confirm it now."""
+        event = PaymentIntentChanged.model_validate(envelope.data)
+        if (
+            event.direction != Direction.COLLECT.value
+            or event.order_reference is None
+            or event.method not in TOLD_WHERE
+            or event.previous not in ASKING
+            or event.status in ASKING
+        ):
+            return
+        try:
+            order = await self._orders.get(event.order_reference)
+        except UnknownOrderError:
+            return
+        if order.status is OrderStatus.CANCELLED or conversation_texted(order):
+            return
+        payment = await self._checkout_payment(order)
+        if payment is not None and str(payment.id) == event.intent_id:
+            await self._confirm(order, payment)
+
+    async def _checkout_payment(self, order: Order) -> PaymentIntent | None:
+        """The payment the checkout asked for an order paid by transfer or bank code: its
+        first (Pay again's come after it)."""
+        if self._payments is None or order.payment_method.value not in TOLD_WHERE:
+            return None
+        intents = await self._payments.for_order(order.reference)
+        return next((i for i in intents if i.direction is Direction.COLLECT), None)
+
+    async def _confirm(self, order: Order, payment: PaymentIntent | None) -> None:
+        """The confirmation, naming where to pay when the rail told us (her account, a code)."""
+        waiting = payment is not None and payment.status is IntentStatus.REQUIRES_ACTION
+        details = payment.details if payment is not None and waiting else {}  # else: paid, failed
+        method = order.payment_method.value
+        key = "sms.order_placed"
+        values: dict[str, object] = {"method": Words(f"method.{method}")}
+        if method == Method.BANK_TRANSFER.value and "account_number" in details:
+            key = "sms.order_placed_bank_transfer"
+            values = {"bank": details.get("bank", ""), "account": details["account_number"]}
+        elif method == Method.PAYSTACK.value and "ussd_code" in details:
+            key, values = "sms.order_placed_paystack", {"code": details["ussd_code"]}
         await self.send(
-            Phone(event.customer),
-            f"order-placed-sms:{event.event_id}",
-            "sms.order_placed",
+            order.customer,
+            f"order-placed-sms:{order.reference}",
+            key,
             order_key=order.idempotency_key,
-            reference=event.reference,
-            total=Money(Decimal(event.total), event.currency).format(),
-            method=Words(f"method.{event.payment_method}"),
+            reference=order.reference,
+            total=order.total.format(),
+            **values,
         )
+
+
+# The checkout payments whose closing screen said where to pay (an account, a code to dial).
+TOLD_WHERE = frozenset({Method.BANK_TRANSFER.value, Method.PAYSTACK.value})
+# A payment the rail is being asked for: what to tell her is not known yet.
+ASKING = frozenset({IntentStatus.PENDING.value, IntentStatus.UNKNOWN.value})
+
+
+def conversation_texted(order: Order) -> bool:
+    """Whether the order was placed in an SMS or WhatsApp conversation, whose closing text
+    confirmed it (the dialog keys an order by its conversation's session key)."""
+    return order.idempotency_key.startswith(
+        (f"{ChannelKind.SMS.value}:", f"{ChannelKind.WHATSAPP.value}:")
+    )
 
 
 class CancelledOrderStops:

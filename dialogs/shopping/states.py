@@ -730,7 +730,7 @@ class Payment(ShopState):
     async def screen(self, turn: Turn) -> Screen:
         choices = []
         for m in await self.methods(turn):
-            label = turn.t(f"payment.{m.value}")
+            label = method_label(self.svc, turn, m)
             if m is PaymentMethod.CREDIT:
                 left = await self.credit_left(turn)
                 assert left is not None
@@ -925,6 +925,17 @@ async def start_payment(svc: ShopServices, turn: Turn, order: Order, key: str, p
     return turn.t(f"{prefix}.payment_failed", **values)
 
 
+def method_label(svc: ShopServices, turn: Turn, method: PaymentMethod) -> str:
+    """A payment method as offered; a bank USSD code names the bank whose customers can dial
+    it (a GTBank code is no use to a First Bank customer)."""
+    if method is PaymentMethod.PAYSTACK and svc.payments is not None:
+        found = svc.payments.ussd_bank()
+        if found is not None:
+            bank, code = found
+            return turn.t("payment.PAYSTACK", bank=bank or turn.t("payment.a_bank"), code=code)
+    return turn.t(f"payment.{method.value}")
+
+
 def later(turn: Turn, msgid: str) -> str:
     """The closing text promising a message later (a receipt, a transfer arrived): over WhatsApp
     it comes in the conversation while her 24-hour window is open, by SMS once it has closed, so
@@ -1050,7 +1061,7 @@ class Balance(ShopState):
         choices: tuple[Choice, ...] = ()
         if owed:
             choices = tuple(
-                Choice(turn.t("balance.repay", method=turn.t(f"payment.{m.value}")), m.value)
+                Choice(turn.t("balance.repay", method=method_label(self.svc, turn, m)), m.value)
                 for m in self.repay_methods(turn)
             )
         # every credit still open, oldest first (the one a repayment pays first): all is owed

@@ -79,7 +79,8 @@ class PaymentReversed(DomainEvent):
 
 
 class UnmatchedFundsReceived(DomainEvent):
-    """Money arrived in a customer's virtual account with no open payment to match it.
+    """Money arrived in a customer's virtual account with no open payment to match it: none
+    open, or each asks more (then it is a part of the oldest order's, `order_reference`).
 
     It is the customer's money all the same: the ledger credits it to them.
     """
@@ -93,3 +94,7 @@ class UnmatchedFundsReceived(DomainEvent):
     amount: str
     receipt: str | None
     fee: str | None = None  # what the provider kept of `amount`
+    # A part of an order's payment (less than it, the rest to come): the order, and what is
+    # still to pay for it once this part is counted.
+    order_reference: str | None = None
+    still_due: str | None = None

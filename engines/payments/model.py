@@ -291,6 +291,8 @@ class CreatePayment:
 
 # An intent's detail naming what an operator must do before the provider goes on (empty: none).
 ATTENTION = "attention"
+# What earlier transfers into her virtual account, each short of it, brought towards an intent.
+IN_PARTS = "received_in_parts"
 
 
 @dataclass(frozen=True, slots=True)
@@ -352,6 +354,22 @@ class PaymentIntent:
         """What the rail is to move: a refund part paid in whole units says so (`pays`)."""
         pays = self.details.get("pays")
         return Money(Decimal(pays), self.amount.currency) if pays is not None else self.amount
+
+    @property
+    def received_in_parts(self) -> Money:
+        """What earlier transfers, each less than it, brought towards this intent: a bank's
+        daily limit makes a retailer send an order's total in parts."""
+        return Money(Decimal(self.details.get(IN_PARTS, "0")), self.amount.currency)
+
+    @property
+    def still_due(self) -> Money:
+        """What pays it now: what the rail is to move, less what came in parts."""
+        return self.payable - self.received_in_parts
+
+    def with_part(self, part: Money) -> PaymentIntent:
+        """The intent with one more transfer short of it counted towards it."""
+        received = self.received_in_parts + part
+        return replace(self, details={**self.details, IN_PARTS: str(received.amount)})
 
     def move(self, target: IntentStatus, now: datetime) -> PaymentIntent:
         if not can_move(self.status, target):

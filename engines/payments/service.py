@@ -65,6 +65,7 @@ from engines.payments.ports import (
     RefundRail,
     VirtualAccountRail,
 )
+from engines.payments.rails.paystack import PaystackRail
 from engines.payments.repository import SqlPaymentRepository
 
 log = structlog.get_logger(__name__)
@@ -114,6 +115,12 @@ class PaymentService:
     def offers(self, method: Method) -> bool:
         """Whether the rail for `method` is configured (the checkout offers only those)."""
         return PROVIDER_OF[method] in self._rails
+
+    def ussd_bank(self) -> tuple[str, str] | None:
+        """The bank whose customers can dial a bank USSD code (PAYSTACK) and its code, when
+        offered: a code works only in that bank's menu, so the checkout names it."""
+        rail = self._rails.get(PROVIDER_OF[Method.PAYSTACK])
+        return rail.ussd_bank if isinstance(rail, PaystackRail) else None
 
     async def create(
         self,
@@ -523,7 +530,7 @@ class PaymentService:
         if (
             target is IntentStatus.SUCCEEDED
             and seen.amount is not None
-            and (seen.amount.currency != intent.amount.currency or seen.amount < intent.payable)
+            and (seen.amount.currency != intent.amount.currency or seen.amount < intent.still_due)
         ):
             # Less than asked is not payment of this intent; keep waiting, say why.
             log.warning("payments.short_payment", intent=str(intent.id), seen=str(seen.amount))
@@ -586,7 +593,9 @@ class PaymentService:
         )
 
     async def _credit_account(self, s: AsyncSession, provider: str, notice: CallbackNotice) -> bool:
-        """A transfer into a customer's virtual account pays their oldest matching intent."""
+        """A transfer into a customer's virtual account pays their oldest matching intent; one
+        short of every order still waiting counts as a part of the oldest (her bank's daily
+        limit: she sends the rest later), which the part that completes it pays."""
         repo = SqlPaymentRepository(s)
         now = self._clock.now()
         account = await repo.virtual_account_by_number(provider, notice.account_number or "")
@@ -594,41 +603,61 @@ class PaymentService:
         if account is None or seen.amount is None or seen.status is not ProviderStatus.SUCCEEDED:
             await repo.claim_callback(provider, notice.event_id, None, now)
             return False
-        candidates = [
+        open_ = await repo.open_for_customer(account.customer, Method.BANK_TRANSFER, provider)
+        for intent in open_:
+            await repo.hold(intent.id)  # two of her transfers at once: each part counted once
+        open_ = await repo.open_for_customer(account.customer, Method.BANK_TRANSFER, provider)
+        # Her payments waiting, not a refund to her on the same rail, which money in never pays.
+        same = [
             i
-            for i in await repo.open_for_customer(account.customer, Method.BANK_TRANSFER, provider)
-            if i.amount.currency == seen.amount.currency and i.amount <= seen.amount
+            for i in open_
+            if i.direction is Direction.COLLECT and i.amount.currency == seen.amount.currency
         ]
+        candidates = [i for i in same if i.still_due <= seen.amount]
         # An order cancelled while its transfer was awaited keeps its intent open (money may
         # still come for it), but a transfer pays an order still waiting first: the customer
         # who cancelled and ordered the same again pays the new order, not the dead one.
         waiting = [i for i in candidates if not await _order_closed(s, i)]
         pool = waiting or candidates
-        exact = [i for i in pool if i.amount == seen.amount]
+        exact = [i for i in pool if i.still_due == seen.amount]
         matches = exact or pool
         chosen = matches[0] if matches else None
+        part_of = None
+        if chosen is None:
+            for intent in same:
+                if intent.order_reference is not None and not await _order_closed(s, intent):
+                    part_of = intent
+                    break
+        paid = chosen or part_of
         if not await repo.claim_callback(
-            provider, notice.event_id, chosen.id if chosen else None, now
+            provider, notice.event_id, paid.id if paid is not None else None, now
         ):
             return False
-        if chosen is None:
-            await record(
-                s,
-                UnmatchedFundsReceived(
-                    event_id=self._ids.uuid(),
-                    occurred_at=now,
-                    aggregate_id=account.customer.e164,
-                    provider=provider,
-                    customer=account.customer.e164,
-                    account_number=account.account_number,
-                    currency=seen.amount.currency,
-                    amount=str(seen.amount.amount),
-                    receipt=seen.receipt,
-                    fee=str(seen.fee.amount) if seen.fee is not None else None,
-                ),
-            )
+        if chosen is not None:
+            await self._apply(s, chosen, seen)
             return True
-        await self._apply(s, chosen, seen)
+        still_due = None
+        if part_of is not None:
+            counted = part_of.with_part(seen.amount)
+            await self._save(s, part_of, counted)  # its status unchanged: no event of its own
+            still_due = str(counted.still_due.amount)
+        await record(
+            s,
+            UnmatchedFundsReceived(
+                event_id=self._ids.uuid(),
+                occurred_at=now,
+                aggregate_id=account.customer.e164,
+                provider=provider,
+                customer=account.customer.e164,
+                account_number=account.account_number,
+                currency=seen.amount.currency,
+                amount=str(seen.amount.amount),
+                receipt=seen.receipt,
+                fee=str(seen.fee.amount) if seen.fee is not None else None,
+                order_reference=part_of.order_reference if part_of else None,
+                still_due=still_due,
+            ),
+        )
         return True
 
     async def _find(self, provider: str, notice: CallbackNotice) -> PaymentIntent | None:

@@ -295,7 +295,7 @@ async def test_a_nigerian_retailer_repays_credit_by_transfer_to_her_own_account(
 async def test_a_nigerian_retailer_repays_credit_with_a_bank_ussd_code(
     gateway: Client, services: Services, fakes: PaymentFakes, clock: SteppedClock
 ) -> None:
-    owed, started = await _ngozi_repays(gateway, services, fakes, clock, "Paystack")
+    owed, started = await _ngozi_repays(gateway, services, fakes, clock, "USSD code")
 
     [charge] = fakes.paystack.charges.values()
     assert started == (

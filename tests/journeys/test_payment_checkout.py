@@ -4,6 +4,7 @@ Daraja, Paystack and Africa's Talking."""
 
 from __future__ import annotations
 
+import asyncio
 from decimal import Decimal
 
 import pytest
@@ -15,6 +16,9 @@ from core.config import Settings
 from core.gsm7 import gsm7_length
 from core.money import Money
 from core.phone import Phone
+from core.region import RegionCode
+from engines.orders import CartLine, PaymentMethod, PlaceOrder
+from engines.payments import CreatePayment, Method
 from tests.support.phone import UssdPhone
 from tests.support.providers.africastalking import SmsPhone, flush_outbox
 from tests.support.providers.payments import PaymentFakes, events
@@ -98,7 +102,7 @@ async def test_a_nigerian_retailer_pays_by_transfer_to_her_own_virtual_account(
     payment = await ngozi.choose("Choose payment")
     assert payment.labels == [
         "Bank transfer",
-        "Bank USSD code (Paystack)",
+        "GTBank USSD code (*737#)",
         "Pay on delivery",
         "Back",
     ]
@@ -137,11 +141,31 @@ async def test_a_nigerian_retailer_gets_a_bank_ussd_code_to_dial(
     await ngozi.walk("1", "1", "1", "3")
     await ngozi.choose("Checkout")
     await ngozi.choose("Choose payment")
-    await ngozi.choose("Paystack")
+    await ngozi.choose("USSD code")
     done = await ngozi.choose("Confirm")
     [charge] = fakes.paystack.charges.values()
     assert charge.ussd_code in done.body
     assert done.body.startswith("Order ")
+
+
+async def test_the_bank_ussd_code_is_offered_naming_the_bank_whose_customers_can_dial_it(
+    gateway: Client, services: Services, fakes: PaymentFakes
+) -> None:
+    """A Paystack USSD code (*737*…#) is dialled in GTBank's menu: only its customers can pay
+    with it. The option said 'Bank USSD code (Paystack)', so a First Bank customer chose it and
+    got a code her bank does not know; it names the bank and its code now, in her language."""
+    ngozi = UssdPhone(gateway, NGOZI)
+    await ngozi.dial()
+    await ngozi.choose("Language")
+    await ngozi.choose("Kiswahili")
+    await ngozi.walk("1", "1", "1", "3", "3")
+    payment = await ngozi.choose("Chagua malipo")
+    assert payment.labels == [
+        "Uhamisho wa benki",
+        "Msimbo wa USSD wa GTBank (*737#)",
+        "Lipa ukipokea",
+        "Rudi",
+    ]
 
 
 async def test_pay_on_delivery_is_offered_alone_where_no_rail_serves(
@@ -178,3 +202,121 @@ async def test_sms_checkout_shares_the_dialog_and_pays_by_mpesa(
     assert receipt.startswith(f"OmniRoute: tumepokea KES 2,522.00 kwa oda {order.reference}.")
     for sms in juma.inbox:
         assert gsm7_length(sms) <= 160, sms
+
+
+async def test_a_transfer_sent_in_two_parts_pays_her_order(
+    gateway: Client, services: Services, fakes: PaymentFakes
+) -> None:
+    """Ngozi's bank lets her send NGN 20,000 at a time: she sends the rest in a second
+    transfer. Together they pay the order (before, each was kept as her credit and the order
+    stayed unpaid until it was cancelled a day later), and the first part's text says what is
+    still to pay."""
+    ngozi = UssdPhone(gateway, NGOZI)
+    await ngozi.dial()
+    await ngozi.walk("1", "1", "1", "3")
+    await ngozi.choose("Checkout")
+    await ngozi.choose("Choose payment")
+    await ngozi.choose("Bank transfer")
+    await ngozi.choose("Confirm")
+    [order] = await services.orders.recent(Phone(NGOZI))
+    [account] = fakes.paystack.accounts
+
+    body, headers = fakes.paystack.transfer_to_account(account.account_number, 2_000_000)
+    assert (await gateway.post("/webhooks/paystack", data=body, headers=headers)).status == 200
+    # The same part delivered again counts once.
+    assert (await gateway.post("/webhooks/paystack", data=body, headers=headers)).status == 200
+    await flush_outbox(services)
+    assert (await services.orders.get(order.reference)).paid_at is None
+    assert fakes.sms.sent_to(NGOZI)[-1].message == (
+        f"OmniRoute: we received NGN 20,000.00 for order {order.reference}. "
+        "NGN 6,993.25 is still to pay."
+    )
+
+    body, headers = fakes.paystack.transfer_to_account(account.account_number, 699_325)
+    assert (await gateway.post("/webhooks/paystack", data=body, headers=headers)).status == 200
+    assert (await services.orders.get(order.reference)).paid_at is not None
+    await flush_outbox(services)
+    receipt = fakes.sms.sent_to(NGOZI)[-1].message
+    assert receipt.startswith(f"OmniRoute: we received NGN 6,993.25 for order {order.reference}.")
+    # Both parts are on the books once, as her payment: the order's total, no more.
+    assert services.money is not None
+    owed = await services.money.ledger.account(f"customer:{NGOZI}:receivable:NGN")
+    assert owed.balance == Money(Decimal("-26993.25"), "NGN")
+
+
+async def test_her_order_sms_says_where_to_transfer_and_what_to_dial(
+    gateway: Client, services: Services, fakes: PaymentFakes
+) -> None:
+    """The closing USSD screen with her account number (or the bank code to dial) is gone
+    once read: the order's SMS says it again, once, in her language (it said only 'pay by bank
+    transfer', and she had to remember ten digits)."""
+    ngozi = UssdPhone(gateway, NGOZI)
+    for method in ("Bank transfer", "USSD code"):
+        await ngozi.dial()
+        await ngozi.walk("1", "1", "1", "3")
+        await ngozi.choose("Checkout")
+        await ngozi.choose("Choose payment")
+        await ngozi.choose(method)
+        await ngozi.choose("Confirm")
+    await flush_outbox(services)
+    await ngozi.dial()
+    await ngozi.choose("Language")
+    await ngozi.choose("Kiswahili")
+    await ngozi.walk("1", "1", "1", "3", "3", "1", "1", "1")
+    await flush_outbox(services)
+
+    transfer, code, swahili = reversed(await services.orders.recent(Phone(NGOZI)))
+    [account] = fakes.paystack.accounts
+    [charge] = fakes.paystack.charges.values()
+    total = "NGN 26,993.25"
+    assert [sms.message for sms in fakes.sms.sent_to(NGOZI)] == [
+        f"OmniRoute: order {transfer.reference} placed, total {total}. Transfer it to Wema Bank "
+        f"{account.account_number}, your own account. Reply STATUS for updates.",
+        f"OmniRoute: order {code.reference} placed, total {total}. Dial {charge.ussd_code} to "
+        "pay. Reply STATUS for updates.",
+        f"OmniRoute: oda {swahili.reference} imewekwa, jumla {total}. Hamisha kwenda Wema Bank "
+        f"{account.account_number}, akaunti yako. Tuma HALI kwa taarifa.",
+    ]
+    for sms in fakes.sms.sent_to(NGOZI):
+        assert gsm7_length(sms.message) <= 160, sms.message
+
+
+async def test_her_order_sms_waits_for_the_account_being_opened(
+    gateway: Client, services: Services, fakes: PaymentFakes
+) -> None:
+    """The order's event is relayed while Paystack is still opening her account (the usual
+    case: the relay looks every 0.2 s, the bank's answer takes longer): the SMS goes once the
+    account is known, with it, and once."""
+    order = await services.orders.place(
+        PlaceOrder(
+            customer=Phone(NGOZI),
+            region=RegionCode.LAGOS,
+            lines=(CartLine("NDL-INDO-CHK", 3),),
+            payment_method=PaymentMethod.BANK_TRANSFER,
+            idempotency_key="at-ussd:race:1",
+        )
+    )
+    assert services.payments is not None
+    slow = fakes.paystack.delay_next_account()
+    paying = asyncio.create_task(
+        services.payments.pay(
+            CreatePayment(
+                idempotency_key=f"order:{order.reference}",
+                method=Method.BANK_TRANSFER,
+                amount=order.total,
+                customer=order.customer,
+                order_reference=order.reference,
+                description=f"Order {order.reference}",
+            )
+        )
+    )
+    await slow.asked.wait()  # the intent is claimed, Paystack asked, no answer yet
+    await flush_outbox(services)
+    assert fakes.sms.sent_to(NGOZI) == []
+    slow.answer.set()
+    await paying
+    await flush_outbox(services)
+    await flush_outbox(services)
+    [account] = fakes.paystack.accounts
+    [sms] = fakes.sms.sent_to(NGOZI)
+    assert f"Transfer it to Wema Bank {account.account_number}" in sms.message

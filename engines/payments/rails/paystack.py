@@ -110,6 +110,11 @@ def customer_email(phone: Phone) -> str:
     return f"{phone.digits}@customers.omniroute.africa"
 
 
+# The bank whose USSD menu a Paystack USSD charge of each `ussd.type` is dialled in: only that
+# bank's customers can pay with its code.
+USSD_BANKS = {"737": "GTBank", "919": "UBA", "822": "Sterling Bank", "966": "Zenith Bank"}
+
+
 class PaystackRail:
     name = "paystack"
 
@@ -126,6 +131,12 @@ class PaystackRail:
         self._bank = dva_bank
         self._ussd = ussd_type
         self._customer_ids: dict[str, int] = {}
+
+    @property
+    def ussd_bank(self) -> tuple[str, str]:
+        """The bank whose customers can dial the codes this rail asks for ("" when not known)
+        and its USSD code (`*737#`)."""
+        return USSD_BANKS.get(self._ussd, ""), f"*{self._ussd}#"
 
     @property
     def _auth(self) -> dict[str, str]:

@@ -253,11 +253,12 @@ async def test_money_with_no_open_order_is_credited_to_the_customer_on_the_ledge
     assert (await money.ledger.check()).balanced
 
 
-async def test_money_with_no_open_order_is_acknowledged_by_sms_once(
+async def test_money_short_of_her_order_is_acknowledged_by_sms_once(
     gateway: Client, services: Services, fakes: PaymentFakes
 ) -> None:
     """The checkout told her she would get an SMS when her transfer arrived: she does, even
-    when it pays no order, once however often the webhook comes."""
+    when it does not pay the order yet (what is still to pay is said), once however often the
+    webhook comes."""
     order = await ngozi_order(services)
     intent = await payments(services).pay(pay(order, Method.BANK_TRANSFER))
     body, headers = fakes.paystack.transfer_to_account(intent.details["account_number"], 50_000)
@@ -265,8 +266,9 @@ async def test_money_with_no_open_order_is_acknowledged_by_sms_once(
         assert await deliver(gateway, body, headers) == 200
         await flush_outbox(services)
     texts = [s.message for s in fakes.sms.sent_to(NGOZI.e164)]
+    due = (order.total - Money(Decimal(500), "NGN")).format()
     assert [t for t in texts if "received" in t] == [
-        "OmniRoute: we received NGN 500.00. Thank you!"
+        f"OmniRoute: we received NGN 500.00 for order {order.reference}. {due} is still to pay."
     ]
 
 
@@ -280,6 +282,28 @@ async def test_a_transfer_of_more_than_the_order_says_by_sms_once_what_was_kept_
     kobo = int(order.total.amount * 100) + 100_000
     body, headers = fakes.paystack.transfer_to_account(intent.details["account_number"], kobo)
     for _ in range(2):
+        assert await deliver(gateway, body, headers) == 200
+        await flush_outbox(services)
+
+    assert (await payments(services).get(intent.id)).status is IntentStatus.SUCCEEDED
+    texts = [s.message for s in fakes.sms.sent_to(NGOZI.e164)]
+    assert [t for t in texts if "more than" in t] == [
+        f"OmniRoute: you sent NGN 1,000.00 more than order {order.reference} cost. It is kept"
+        " as credit on your account."
+    ]
+
+
+async def test_parts_adding_up_to_more_than_the_order_say_once_what_was_kept_as_credit(
+    gateway: Client, services: Services, fakes: PaymentFakes
+) -> None:
+    """Ngozi sends NGN 500, then the rest and NGN 1,000 more: the second pays the order and she
+    is told the NGN 1,000 is kept as credit, as if she had sent it all at once."""
+    order = await ngozi_order(services)
+    intent = await payments(services).pay(pay(order, Method.BANK_TRANSFER))
+    account = intent.details["account_number"]
+    rest = int(order.total.amount * 100) - 50_000 + 100_000
+    for kobo in (50_000, rest):
+        body, headers = fakes.paystack.transfer_to_account(account, kobo)
         assert await deliver(gateway, body, headers) == 200
         await flush_outbox(services)
 
@@ -357,3 +381,33 @@ async def test_a_transfer_pays_the_order_still_waiting_not_one_that_was_cancelle
     assert (await services.orders.get(again.reference)).paid_at is not None
     assert (await payments(services).get(first.id)).status is IntentStatus.REQUIRES_ACTION
     assert [r for r in fakes.paystack.requests if r.path == "/refund"] == []
+
+
+async def test_money_sent_while_a_refund_of_hers_is_pending_is_hers_not_the_refund(
+    gateway: Client, services: Services, fakes: PaymentFakes
+) -> None:
+    """Ngozi's paid order is being refunded (Paystack takes days to settle a refund); she sends
+    NGN 5,000 into her account meanwhile. It is her money, acknowledged and on her account: it
+    is not taken as Paystack's word that the refund went (which marked the refund done, and
+    left her NGN 5,000 off the books, a refund being nobody's payment)."""
+    order = await ngozi_order(services)
+    intent = await payments(services).pay(pay(order, Method.BANK_TRANSFER))
+    account = intent.details["account_number"]
+    kobo = int(order.total.amount * 100)
+    body, headers = fakes.paystack.transfer_to_account(account, kobo)
+    assert await deliver(gateway, body, headers) == 200
+    refund = await payments(services).refund(intent.id, Money(Decimal(1000), "NGN"), key="r-1")
+    assert refund.is_open
+    await flush_outbox(services)
+
+    body, headers = fakes.paystack.transfer_to_account(account, 500_000)
+    assert await deliver(gateway, body, headers) == 200
+    await flush_outbox(services)
+
+    assert (await payments(services).get(refund.id)).is_open
+    assert fakes.sms.sent_to(NGOZI.e164)[-1].message == (
+        "OmniRoute: we received NGN 5,000.00. Thank you!"
+    )
+    assert services.money is not None
+    owed = await services.money.ledger.account(f"customer:{NGOZI.e164}:receivable:NGN")
+    assert owed.balance == Money(-order.total.amount - Decimal(5000), "NGN")

@@ -26,6 +26,7 @@ than is left of it; `GET /refund/<id>`; `refund_result` builds refund.processed 
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import itertools
@@ -71,6 +72,14 @@ class Account:
 
 
 @dataclass
+class Gate:
+    """Holds the fake's answer to one request: `asked` once it came, `answer` lets it go."""
+
+    asked: asyncio.Event = field(default_factory=asyncio.Event)
+    answer: asyncio.Event = field(default_factory=asyncio.Event)
+
+
+@dataclass
 class FakePaystack(LoopbackFake):
     secret_key: str = SECRET_KEY
     requests: list[ReceivedRequest] = field(default_factory=list)
@@ -81,6 +90,7 @@ class FakePaystack(LoopbackFake):
     transfers: dict[str, dict[str, Any]] = field(default_factory=dict)
     refunds: dict[int, dict[str, Any]] = field(default_factory=dict)
     fail_next_transfer: str | None = None  # a message: the next transfer is refused with it
+    account_gate: Gate | None = None  # the next POST /dedicated_account waits on it
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(4099260516))
 
     def __hash__(self) -> int:
@@ -214,6 +224,11 @@ class FakePaystack(LoopbackFake):
             }
         )
 
+    def delay_next_account(self) -> Gate:
+        """The next account opened is answered only once the test says so (a slow bank)."""
+        self.account_gate = Gate()
+        return self.account_gate
+
     # --- the API ----------------------------------------------------------------------------
 
     async def _handle(self, request: web.Request) -> web.Response:
@@ -240,6 +255,10 @@ class FakePaystack(LoopbackFake):
         if request.method == "GET" and request.path == "/transaction":
             return self._list(dict(request.query))
         if request.method == "POST" and request.path == "/dedicated_account":
+            gate, self.account_gate = self.account_gate, None
+            if gate is not None:
+                gate.asked.set()
+                await gate.answer.wait()
             return self._dedicated_account(body)
         if request.method == "GET" and request.path.startswith("/transaction/verify/"):
             return self._verify(request.path.rsplit("/", 1)[-1])
