@@ -6,6 +6,7 @@ with another definition is refused. The newest version of a service is what a ne
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Final
 
 from sqlalchemy import Row, bindparam, func, select
@@ -18,6 +19,7 @@ from engines.fulfilment.model import ServiceDefinition
 from engines.registry.model import (
     PublishedService,
     ServiceCodeTakenError,
+    UnknownServiceError,
     VersionTakenError,
     definition_from,
     document_of,
@@ -93,21 +95,53 @@ class ServiceRegistry:
             )
             if holder is not None:
                 raise ServiceCodeTakenError(code, holder)
+        # Publishing a retired service puts it back on the air.
         claimed = await s.execute(
-            service_claims.update().where(service_claims.c.name == name).values(service_code=code)
+            service_claims.update()
+            .where(service_claims.c.name == name)
+            .values(service_code=code, retired_at=None)
         )
         if claimed.rowcount == 0:  # type: ignore[attr-defined]
             await s.execute(service_claims.insert().values(name=name, service_code=code))
 
+    async def retire(self, name: str) -> PublishedService:
+        """Take the service off the air: its code answers no service from the next dial (a
+        session in progress finishes on its version). Retiring it again changes nothing.
+
+        Returns its newest version with when it was retired; raises UnknownServiceError."""
+        async with self._db.transaction() as s:
+            await s.execute(
+                service_claims.update()
+                .where(service_claims.c.name == name, service_claims.c.retired_at.is_(None))
+                .values(service_code=None, retired_at=self._clock.now())
+            )
+            retired_at = await s.scalar(
+                select(service_claims.c.retired_at).where(service_claims.c.name == name)
+            )
+            newest = (
+                await s.execute(
+                    select(services)
+                    .where(services.c.name == name)
+                    .order_by(services.c.version.desc())
+                    .limit(1)
+                )
+            ).first()
+        if newest is None or retired_at is None:
+            raise UnknownServiceError(name)
+        return replace(_published(newest), retired_at=retired_at)
+
     async def latest(self) -> list[PublishedService]:
-        """The newest version of every service, by name."""
+        """The newest version of every service, by name, retired ones with when they were."""
         async with self._db.transaction() as s:
             rows = await s.execute(
-                select(services).order_by(services.c.name, services.c.version.desc())
+                select(services, service_claims.c.retired_at)
+                .outerjoin(service_claims, service_claims.c.name == services.c.name)
+                .order_by(services.c.name, services.c.version.desc())
             )
             newest: dict[str, PublishedService] = {}
             for row in rows:
-                newest.setdefault(row.name, _published(row))
+                if row.name not in newest:
+                    newest[row.name] = replace(_published(row), retired_at=row.retired_at)
         return list(newest.values())
 
     async def answering(self, service_code: str) -> PublishedService | None:

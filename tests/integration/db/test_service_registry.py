@@ -16,6 +16,7 @@ from engines.registry import (
     ServiceDefinition,
     ServiceRegistry,
     ServiceState,
+    UnknownServiceError,
     VersionTakenError,
 )
 
@@ -109,3 +110,23 @@ async def test_a_new_version_on_another_code_frees_the_old_one(registry: Service
     taken = await registry.answering("*384*77#")
     assert taken is not None
     assert taken.name == "data"
+
+
+async def test_a_retired_service_answers_nothing_and_frees_its_code(
+    registry: ServiceRegistry,
+) -> None:
+    await registry.publish(AIRTIME)
+    retired = await registry.retire("airtime")
+    again = await registry.retire("airtime")
+
+    assert retired.retired_at is not None
+    assert again.retired_at == retired.retired_at
+    assert await registry.answering("*384*77#") is None
+    [listed] = await registry.latest()
+    assert listed.retired_at == retired.retired_at
+    await registry.publish(replace(AIRTIME, name="data"))
+    taken = await registry.answering("*384*77#")
+    assert taken is not None
+    assert taken.name == "data"
+    with pytest.raises(UnknownServiceError):
+        await registry.retire("nothing")

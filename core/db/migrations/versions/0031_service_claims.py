@@ -1,6 +1,7 @@
 """service_claims: one row per published service, holding the USSD code its newest version
 answers on, unique, so that two services publishing one code at the same moment cannot both
-take it (the services table's own check read before it wrote)
+take it (the services table's own check read before it wrote); retired_at, when an operator
+took the service off the air (its code freed)
 
 Revision ID: 0031
 Revises: 0029
@@ -11,6 +12,8 @@ from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
+
+import core.db.types
 
 revision: str = "0031"
 down_revision: str | None = "0029"
@@ -23,6 +26,7 @@ def upgrade() -> None:
         "service_claims",
         sa.Column("name", sa.String(length=80), nullable=False),
         sa.Column("service_code", sa.String(length=64), nullable=True),
+        sa.Column("retired_at", core.db.types.UTCDateTime(timezone=True), nullable=True),
         sa.PrimaryKeyConstraint("name", name=op.f("pk_service_claims")),
         sa.UniqueConstraint("service_code", name=op.f("uq_service_claims_service_code")),
     )

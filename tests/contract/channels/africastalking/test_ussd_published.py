@@ -171,6 +171,22 @@ async def test_a_session_keeps_its_version_and_the_next_session_gets_the_new_one
     assert (await dial(client, "", session_id="ATUid_next")).startswith("CON OmniRoute v2")
 
 
+async def test_a_retired_service_lets_its_session_finish_and_the_next_dial_gets_shopping(
+    client: Client, services: Services
+) -> None:
+    await publish(services)
+    assert (await dial(client, "", "2")).startswith("CON Prices today")
+
+    await ServiceRegistry(services.db, services.clock).retire("order-status")
+
+    # the session in progress finishes on its version: Back to the service's menu
+    assert (await dial(client, "", "2", "2*0")).startswith("CON OmniRoute orders")
+    # the next dial on the code is the shopping dialog's
+    assert (await dial(client, "", session_id="ATUid_after")).startswith(
+        "CON Welcome to OmniRoute\n1. Shop"
+    )
+
+
 async def test_other_service_codes_keep_the_shopping_dialog(
     client: Client, services: Services
 ) -> None:
