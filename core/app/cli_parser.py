@@ -388,8 +388,14 @@ def _records(commands: Commands) -> None:
     publish.add_argument("file", metavar="FILE", help="the definition, a JSON file")
     publish.add_argument("--operator", default=None, help="E.164 phone told by SMS when live")
     service_actions.add_parser(
-        "list", help="each service as CSV name,version,published_at,service_code (newest version)"
+        "list",
+        help="each service as CSV name,version,published_at,service_code,retired_at "
+        "(newest version)",
     )
+    retire = service_actions.add_parser(
+        "retire", help="take a service off the air: its code gets the shopping dialog again"
+    )
+    retire.add_argument("name", metavar="NAME", help="the service's name, as `list` shows it")
 
     stock = commands.add_parser("stock", help="the warehouse's bins against the catalogue")
     stock_actions = stock.add_subparsers(dest="stock_command", required=True, parser_class=Parser)

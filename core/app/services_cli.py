@@ -4,8 +4,9 @@
 OMNIROUTE_TEMPORAL_ADDRESS is set, else the same steps here) and prints `published NAME vN`, or
 each problem on its own line and exits 2; a file that is not JSON, or not shaped like a
 definition, is one line and exit 2 too. `list` prints CSV `name,version,published_at,
-service_code`, the newest version of each service. The gateway serves what is published at
-once: nothing restarts.
+service_code,retired_at`, the newest version of each service. `retire NAME` takes a service off
+the air (its code gets the shopping dialog again; publishing it again puts it back). The gateway
+serves what is published or retired at once: nothing restarts.
 """
 
 from __future__ import annotations
@@ -36,10 +37,11 @@ from engines.registry import (
     DefinitionShapeError,
     PublishedService,
     ServiceRegistry,
+    UnknownServiceError,
     definition_from,
 )
 
-COLUMNS = ("name", "version", "published_at", "service_code")
+COLUMNS = ("name", "version", "published_at", "service_code", "retired_at")
 
 
 class DefinitionFileError(Exception):
@@ -49,6 +51,8 @@ class DefinitionFileError(Exception):
 def run(args: argparse.Namespace) -> int:
     if args.services_command == "list":
         return _list()
+    if args.services_command == "retire":
+        return _retire(args.name)
     prog = "omniroute services publish"
     try:
         definition = read_definition(Path(args.file))
@@ -136,6 +140,26 @@ def _list() -> int:
                 service.version,
                 service.published_at.isoformat(timespec="seconds"),
                 service.definition.service_code or "",
+                service.retired_at.isoformat(timespec="seconds") if service.retired_at else "",
             )
         )
+    return 0
+
+
+def _retire(name: str) -> int:
+    async def retire() -> PublishedService:
+        services = build_services(Settings())
+        try:
+            return await ServiceRegistry(services.db, services.clock).retire(name)
+        finally:
+            await services.close()
+
+    try:
+        retired = asyncio.run(retire())
+    except UnknownServiceError as exc:
+        print(f"omniroute services retire: {exc}", file=sys.stderr)
+        return 2
+    code = retired.definition.service_code
+    freed = f": {code} gets the shopping dialog" if code else ""
+    print(f"retired {retired.name}{freed}")
     return 0

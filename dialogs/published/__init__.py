@@ -14,6 +14,7 @@ from core.i18n import Translator
 from core.intents import Intent, IntentKind, resolve_intent
 from core.messages import ChannelKind, InboundMessage, Reply
 from core.phone import Phone
+from core.region import UnsupportedRegionError, region_for_phone
 from dialogs.machine import Machine, Turn
 from dialogs.published.states import (
     STATE_PREFIX,
@@ -57,6 +58,11 @@ class PublishedDialog:
         machine = self._machine(service)
         locale = await self._locale_of(msg.phone)
         session = Session(machine.home, locale, vars={SERVICE_VAR: [service.name, service.version]})
+        try:
+            region_for_phone(msg.phone)
+        except UnsupportedRegionError:
+            # Turned away at once, as the shopping dialog does: no engine serves her market.
+            return session, Reply(self._t(locale, "error.region"), end=True, locale=locale)
         turn = Turn(msg, session, self._t)
         first = machine.states[machine.home]
         assert isinstance(first, ServiceStep)

@@ -39,11 +39,21 @@ class ServiceCodeTakenError(Exception):
         self.holder = holder
 
 
+class UnknownServiceError(LookupError):
+    """No service of this name was ever published."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(f"no service named {name} is published")
+        self.name = name
+
+
 @dataclass(frozen=True, slots=True)
 class PublishedService:
     definition: ServiceDefinition
     published_at: datetime
     published_by: str | None = None
+    # When the service was taken off the air (its code answers the shopping dialog again).
+    retired_at: datetime | None = None
 
     @property
     def name(self) -> str:

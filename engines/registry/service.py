@@ -6,9 +6,10 @@ with another definition is refused. The newest version of a service is what a ne
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Final
 
-from sqlalchemy import Row, bindparam, select
+from sqlalchemy import Row, bindparam, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -18,16 +19,18 @@ from engines.fulfilment.model import ServiceDefinition
 from engines.registry.model import (
     PublishedService,
     ServiceCodeTakenError,
+    UnknownServiceError,
     VersionTakenError,
     definition_from,
     document_of,
 )
-from engines.registry.tables import services
+from engines.registry.tables import service_claims, services
 
 NEWEST_ON_CODE: Final = Prepared(
     lambda _dialect: (
         select(services.c.definition, services.c.published_at, services.c.published_by)
-        .where(services.c.service_code == bindparam("code"))
+        .join(service_claims, service_claims.c.name == services.c.name)
+        .where(service_claims.c.service_code == bindparam("code"))
         .order_by(services.c.version.desc())
         .limit(1)
     )
@@ -49,47 +52,96 @@ class ServiceRegistry:
         """
         try:
             async with self._db.transaction() as s:
-                kept = await self._version(s, definition.name, definition.version)
-                if kept is not None:
-                    return _same_or_refused(kept, definition)
-                code = definition.service_code
-                if code is not None:
-                    holder = await s.scalar(
-                        select(services.c.name).where(
-                            services.c.service_code == code, services.c.name != definition.name
-                        )
-                    )
-                    if holder is not None:
-                        raise ServiceCodeTakenError(code, holder)
-                published = PublishedService(definition, self._clock.now(), by)
-                await s.execute(
-                    services.insert().values(
-                        name=definition.name,
-                        version=definition.version,
-                        definition=document_of(definition),
-                        service_code=code,
-                        published_at=published.published_at,
-                        published_by=by,
-                    )
-                )
-                return published
+                return await self._publish(s, definition, by)
         except IntegrityError:
-            # Published by someone else at the same moment: theirs stands.
+            # Another publish committed at the same moment (this version, or a claim on this
+            # code): once more, reading what it wrote, so theirs stands and this one is told why.
             async with self._db.transaction() as s:
-                kept = await self._version(s, definition.name, definition.version)
-            if kept is None:
-                raise
-            return _same_or_refused(kept, definition)
+                return await self._publish(s, definition, by)
+
+    async def _publish(
+        self, s: AsyncSession, definition: ServiceDefinition, by: str | None
+    ) -> PublishedService:
+        kept = await self._version(s, definition.name, definition.version)
+        if kept is not None:
+            published = _same_or_refused(kept, definition)
+        else:
+            published = PublishedService(definition, self._clock.now(), by)
+            await s.execute(
+                services.insert().values(
+                    name=definition.name,
+                    version=definition.version,
+                    definition=document_of(definition),
+                    service_code=definition.service_code,
+                    published_at=published.published_at,
+                    published_by=by,
+                )
+            )
+        newest = await s.scalar(
+            select(func.max(services.c.version)).where(services.c.name == definition.name)
+        )
+        if newest == definition.version:
+            await self._claim(s, definition.name, definition.service_code)
+        return published
+
+    async def _claim(self, s: AsyncSession, name: str, code: str | None) -> None:
+        """The service answers on `code` (its newest version's) and on no other. The code is
+        unique in service_claims: a claim written at the same moment makes this one fail."""
+        if code is not None:
+            holder = await s.scalar(
+                select(service_claims.c.name).where(
+                    service_claims.c.service_code == code, service_claims.c.name != name
+                )
+            )
+            if holder is not None:
+                raise ServiceCodeTakenError(code, holder)
+        # Publishing a retired service puts it back on the air.
+        claimed = await s.execute(
+            service_claims.update()
+            .where(service_claims.c.name == name)
+            .values(service_code=code, retired_at=None)
+        )
+        if claimed.rowcount == 0:  # type: ignore[attr-defined]
+            await s.execute(service_claims.insert().values(name=name, service_code=code))
+
+    async def retire(self, name: str) -> PublishedService:
+        """Take the service off the air: its code answers no service from the next dial (a
+        session in progress finishes on its version). Retiring it again changes nothing.
+
+        Returns its newest version with when it was retired; raises UnknownServiceError."""
+        async with self._db.transaction() as s:
+            await s.execute(
+                service_claims.update()
+                .where(service_claims.c.name == name, service_claims.c.retired_at.is_(None))
+                .values(service_code=None, retired_at=self._clock.now())
+            )
+            retired_at = await s.scalar(
+                select(service_claims.c.retired_at).where(service_claims.c.name == name)
+            )
+            newest = (
+                await s.execute(
+                    select(services)
+                    .where(services.c.name == name)
+                    .order_by(services.c.version.desc())
+                    .limit(1)
+                )
+            ).first()
+        if newest is None or retired_at is None:
+            raise UnknownServiceError(name)
+        return replace(_published(newest), retired_at=retired_at)
 
     async def latest(self) -> list[PublishedService]:
-        """The newest version of every service, by name."""
+        """The newest version of every service, by name, retired ones with when they were."""
         async with self._db.transaction() as s:
             rows = await s.execute(
-                select(services).order_by(services.c.name, services.c.version.desc())
+                select(services, service_claims.c.retired_at)
+                .outerjoin(service_claims, service_claims.c.name == services.c.name)
+                .order_by(services.c.name, services.c.version.desc())
             )
             newest: dict[str, PublishedService] = {}
             for row in rows:
-                newest.setdefault(row.name, _published(row))
+                if row.name not in newest:
+                    newest[row.name] = replace(_published(row), retired_at=row.retired_at)
         return list(newest.values())
 
     async def answering(self, service_code: str) -> PublishedService | None:

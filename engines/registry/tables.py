@@ -15,3 +15,14 @@ services = Table(
     Column("published_at", UTCDateTime, nullable=False),
     Column("published_by", String(40)),
 )
+
+# One row per service: the USSD code its newest version answers on. The code is unique here, so
+# two services publishing one code at the same moment cannot both have it: the database refuses
+# the second claim, whatever each publish read before. A retired service answers on none.
+service_claims = Table(
+    "service_claims",
+    metadata,
+    Column("name", String(80), primary_key=True),
+    Column("service_code", String(64), unique=True),
+    Column("retired_at", UTCDateTime),
+)

@@ -25,7 +25,7 @@ def cli_database(database_url: str, monkeypatch: pytest.MonkeyPatch) -> str:
 def listed(capsys: pytest.CaptureFixture[str]) -> list[list[str]]:
     assert main(["services", "list"]) == 0
     lines = capsys.readouterr().out.splitlines()
-    assert lines[0] == "name,version,published_at,service_code"
+    assert lines[0] == "name,version,published_at,service_code,retired_at"
     return [line.split(",") for line in lines[1:]]
 
 
@@ -34,14 +34,14 @@ def test_the_example_service_is_published_and_listed_with_its_code(
 ) -> None:
     assert main(["services", "publish", str(EXAMPLE), "--operator", "+2348030000002"]) == 0
     assert capsys.readouterr().out == "published order-status v1\n"
-    [(name, version, published_at, code)] = listed(capsys)
-    assert (name, version, code) == ("order-status", "1", "*384*77#")
+    [(name, version, published_at, code, retired_at)] = listed(capsys)
+    assert (name, version, code, retired_at) == ("order-status", "1", "*384*77#", "")
     assert published_at.startswith("20")
 
     # the same file again: nothing changes, and it says it is live
     assert main(["services", "publish", str(EXAMPLE)]) == 0
     assert capsys.readouterr().out == "published order-status v1\n"
-    assert listed(capsys) == [[name, version, published_at, code]]
+    assert listed(capsys) == [[name, version, published_at, code, ""]]
 
 
 def test_a_changed_definition_needs_a_new_version_and_the_list_shows_the_newest(
@@ -129,3 +129,33 @@ def test_a_missing_file_or_a_wrong_operator_phone_is_one_line_and_exit_2(
     assert err.startswith("omniroute services publish: --operator 0803: ")
     assert err.count("\n") == 1
     assert listed(capsys) == []
+
+
+def test_a_retired_service_is_listed_as_such_and_retiring_it_again_changes_nothing(
+    cli_database: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["services", "publish", str(EXAMPLE)]) == 0
+    capsys.readouterr()
+
+    for _ in range(2):
+        assert main(["services", "retire", "order-status"]) == 0
+        said = capsys.readouterr()
+        assert said.out == "retired order-status: *384*77# gets the shopping dialog\n"
+        assert said.err == ""
+    [(name, version, _published_at, code, retired_at)] = listed(capsys)
+    assert (name, version, code) == ("order-status", "1", "*384*77#")
+    assert retired_at.startswith("20")
+
+    # publishing it again puts it back on the air
+    assert main(["services", "publish", str(EXAMPLE)]) == 0
+    capsys.readouterr()
+    assert listed(capsys)[0][4] == ""
+
+
+def test_retiring_a_service_never_published_is_one_line_and_exit_2(
+    cli_database: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["services", "retire", "order-stauts"]) == 2
+    said = capsys.readouterr()
+    assert said.err == "omniroute services retire: no service named order-stauts is published\n"
+    assert said.out == ""

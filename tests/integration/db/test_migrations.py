@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -26,6 +27,7 @@ import engines.registry.tables
 import engines.routing.tables  # noqa: F401
 from core.db import metadata
 from core.db.migrate import alembic_config, upgrade_async
+from engines.registry.tables import services
 from tests.support.databases import sqlite_url
 from tests.support.servers import PostgresServer
 
@@ -146,3 +148,57 @@ async def test_product_aliases_are_added_to_a_catalogue_and_taken_away_again(
     assert [tuple(r) for r in aliases] == [("RCE-LONG-25K", "mchele")]
     assert "product_aliases" not in tables
     assert names == ["Long Grain Rice 25kg"]
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.real)])
+def at_0029(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A database migrated up to 0029, before service codes were claimed."""
+    if request.param == "sqlite":
+        url = sqlite_url(tmp_path / "omniroute.db")
+    else:
+        server: PostgresServer = request.getfixturevalue("postgres_server")
+        url = server.create_database("services_before_0031")
+    command.upgrade(alembic_config(url), "0029")
+    return url
+
+
+async def test_published_services_keep_answering_their_codes_once_claimed(at_0029: str) -> None:
+    """0031 claims each service's newest code: what answered before answers after, and of two
+    that published one code at once before it, the first keeps it."""
+    engine = create_async_engine(at_0029)
+    published = datetime(2026, 12, 5, 9, 30, tzinfo=UTC)
+    rows = [
+        ("airtime", 1, "*384*77#", 0),
+        ("airtime", 2, "*384*78#", 5),
+        ("data", 1, "*384*78#", 6),  # the race 0031 closes: the same code, a moment later
+        ("quiz", 1, None, 7),
+    ]
+    try:
+        async with engine.begin() as conn:
+            await conn.execute(
+                services.insert(),
+                [
+                    {
+                        "name": name,
+                        "version": version,
+                        "definition": {},
+                        "service_code": code,
+                        "published_at": published + timedelta(minutes=minutes),
+                    }
+                    for name, version, code, minutes in rows
+                ],
+            )
+        await upgrade_async(at_0029)
+        async with engine.connect() as conn:
+            claims = (
+                await conn.execute(
+                    text("SELECT name, service_code, retired_at FROM service_claims ORDER BY name")
+                )
+            ).all()
+    finally:
+        await engine.dispose()
+    assert [tuple(r) for r in claims] == [
+        ("airtime", "*384*78#", None),
+        ("data", None, None),
+        ("quiz", None, None),
+    ]

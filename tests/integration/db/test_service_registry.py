@@ -16,6 +16,7 @@ from engines.registry import (
     ServiceDefinition,
     ServiceRegistry,
     ServiceState,
+    UnknownServiceError,
     VersionTakenError,
 )
 
@@ -76,3 +77,56 @@ async def test_the_newest_version_answers_its_code_and_another_service_may_not_t
     with pytest.raises(ServiceCodeTakenError):
         await registry.publish(replace(AIRTIME, name="data"))
     assert [(s.name, s.version) for s in await registry.latest()] == [("airtime", 2)]
+
+
+async def test_two_services_publishing_one_code_at_once_leave_one_answering_it(
+    registry: ServiceRegistry,
+) -> None:
+    results = await asyncio.gather(
+        registry.publish(AIRTIME, by="+2348030000002"),
+        registry.publish(replace(AIRTIME, name="data"), by="+2348030000003"),
+        return_exceptions=True,
+    )
+
+    refused = [r for r in results if isinstance(r, BaseException)]
+    [kept] = [r for r in results if not isinstance(r, BaseException)]
+    assert [type(r) for r in refused] == [ServiceCodeTakenError]
+    # the refused one is not published at all, and the code answers the one that was
+    assert [s.name for s in await registry.latest()] == [kept.name]
+    answering = await registry.answering("*384*77#")
+    assert answering is not None
+    assert answering.name == kept.name
+
+
+async def test_a_new_version_on_another_code_frees_the_old_one(registry: ServiceRegistry) -> None:
+    await registry.publish(AIRTIME)
+    await registry.publish(replace(AIRTIME, version=2, service_code="*384*78#"))
+
+    assert await registry.answering("*384*77#") is None
+    moved = await registry.answering("*384*78#")
+    assert moved is not None
+    assert moved.version == 2
+    await registry.publish(replace(AIRTIME, name="data"))
+    taken = await registry.answering("*384*77#")
+    assert taken is not None
+    assert taken.name == "data"
+
+
+async def test_a_retired_service_answers_nothing_and_frees_its_code(
+    registry: ServiceRegistry,
+) -> None:
+    await registry.publish(AIRTIME)
+    retired = await registry.retire("airtime")
+    again = await registry.retire("airtime")
+
+    assert retired.retired_at is not None
+    assert again.retired_at == retired.retired_at
+    assert await registry.answering("*384*77#") is None
+    [listed] = await registry.latest()
+    assert listed.retired_at == retired.retired_at
+    await registry.publish(replace(AIRTIME, name="data"))
+    taken = await registry.answering("*384*77#")
+    assert taken is not None
+    assert taken.name == "data"
+    with pytest.raises(UnknownServiceError):
+        await registry.retire("nothing")

@@ -3,13 +3,18 @@ steps in process when workflows are off, both into the service registry."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 
 import pytest
+from temporalio.client import Client, WorkflowExecutionStatus
+from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from core.app.bootstrap import Services
+from core.app.cli import main
 from core.app.service_creation import RegistryPublisher, create_in_process, create_on_temporal
 from core.app.workflows import make_worker
 from core.phone import Phone
@@ -20,10 +25,13 @@ from engines.fulfilment.model import (
     ServiceDefinition,
     ServiceState,
 )
+from engines.fulfilment.workflows import service_workflow_id
 from engines.registry import ServiceRegistry
 from tests.integration.workflows.conftest import texts_to
+from tests.support.servers import TemporalServer
 
 OPERATOR = "+2348030000002"
+EXAMPLE = Path(__file__).parents[3] / "deploy" / "services" / "order-status.json"
 Publish = Callable[[ServiceCreationInput], Awaitable[ServiceCreationResult]]
 
 
@@ -109,3 +117,45 @@ async def test_a_service_code_another_service_answers_on_is_refused(
     assert [s.name for s in await ServiceRegistry(services.db, services.clock).latest()] == [
         "airtime"
     ]
+
+
+@pytest.mark.real
+async def test_services_publish_runs_the_workflow_on_a_real_temporal_server(
+    services: Services,
+    activities: FulfilmentActivities,
+    temporal_server: TemporalServer,
+    task_queue: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """`omniroute services publish` as an operator runs it against a cluster: the workflow on
+    the server, run by a worker, and the code answering the service once it says so."""
+    monkeypatch.setenv("OMNIROUTE_DATABASE_URL", services.settings.database_url)
+    monkeypatch.setenv("OMNIROUTE_TEMPORAL_ADDRESS", temporal_server.address)
+    monkeypatch.setenv("OMNIROUTE_TEMPORAL_NAMESPACE", temporal_server.namespace)
+    monkeypatch.setenv("OMNIROUTE_TEMPORAL_TASK_QUEUE", task_queue)
+    client = await Client.connect(
+        temporal_server.address,
+        namespace=temporal_server.namespace,
+        data_converter=pydantic_data_converter,
+    )
+    publish = ["services", "publish", str(EXAMPLE), "--operator", OPERATOR]
+
+    async with make_worker(client, task_queue, activities):
+        # The command runs its own event loop (asyncio.run), as from a shell: in a thread.
+        assert await asyncio.to_thread(main, publish) == 0
+        assert capsys.readouterr().out == "published order-status v1\n"
+        assert await asyncio.to_thread(main, publish) == 0  # again: no change
+        assert capsys.readouterr().out == "published order-status v1\n"
+
+    workflow = client.get_workflow_handle(service_workflow_id("order-status", 1))
+    assert (await workflow.describe()).status is WorkflowExecutionStatus.COMPLETED
+    answering = await ServiceRegistry(services.db, services.clock).answering("*384*77#")
+    assert answering is not None
+    assert (answering.name, answering.version, answering.published_by) == (
+        "order-status",
+        1,
+        OPERATOR,
+    )
+    told = [t for t in await texts_to(services, Phone(OPERATOR)) if "order-status" in t]
+    assert len(told) == 1  # told once, though published twice

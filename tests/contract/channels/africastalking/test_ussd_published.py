@@ -34,14 +34,17 @@ SESSION_ID = "ATUid_7d2e9a41c6b84f03a5e1d2c3b4a59687"
 CODE = "*384*77#"
 NGOZI = "+2348030000001"
 JUMA = "+254711000001"  # Nairobi: Swahili by default
+US_CALLER = "+12025550123"  # none of our markets
 ORDER_STATUS = definition_from(json.loads(EXAMPLE.read_text()))
 
 
-def at_body(text: str = "", *, session_id: str = SESSION_ID, phone: str = NGOZI) -> bytes:
+def at_body(
+    text: str = "", *, session_id: str = SESSION_ID, phone: str = NGOZI, code: str = CODE
+) -> bytes:
     """A callback on the published code, laid out as the stored fixtures are."""
     fields = [
         ("sessionId", session_id),
-        ("serviceCode", CODE),
+        ("serviceCode", code),
         ("phoneNumber", phone),
         ("networkCode", "62130"),
         ("text", text),
@@ -168,6 +171,22 @@ async def test_a_session_keeps_its_version_and_the_next_session_gets_the_new_one
     assert (await dial(client, "", session_id="ATUid_next")).startswith("CON OmniRoute v2")
 
 
+async def test_a_retired_service_lets_its_session_finish_and_the_next_dial_gets_shopping(
+    client: Client, services: Services
+) -> None:
+    await publish(services)
+    assert (await dial(client, "", "2")).startswith("CON Prices today")
+
+    await ServiceRegistry(services.db, services.clock).retire("order-status")
+
+    # the session in progress finishes on its version: Back to the service's menu
+    assert (await dial(client, "", "2", "2*0")).startswith("CON OmniRoute orders")
+    # the next dial on the code is the shopping dialog's
+    assert (await dial(client, "", session_id="ATUid_after")).startswith(
+        "CON Welcome to OmniRoute\n1. Shop"
+    )
+
+
 async def test_other_service_codes_keep_the_shopping_dialog(
     client: Client, services: Services
 ) -> None:
@@ -184,3 +203,17 @@ async def test_a_shortcut_dial_applies_its_key_on_the_services_first_screen(
     assert await dial(client, "3") == (
         "END Dial *384*123# to order, or reply HELP to any of our SMS."
     )
+
+
+async def test_a_caller_outside_our_markets_is_turned_away_as_the_shopping_dialog_does(
+    client: Client, services: Services
+) -> None:
+    await publish(services)
+    shop_dial = at_body(phone=US_CALLER, session_id="ATUid_us_shop", code="*384*123#")
+    shopping = await screen_of(await client.post(USSD, data=shop_dial, headers=FORM))
+    assert shopping == "END Sorry, OmniRoute is not available in your country yet."
+
+    # the service's first screen, and a shortcut dial straight to its orders
+    for text in ("", "1"):
+        screen = await dial(client, text, phone=US_CALLER, session_id=f"ATUid_us_{text}")
+        assert screen == shopping
