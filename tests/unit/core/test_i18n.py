@@ -7,11 +7,18 @@ import string
 from pathlib import Path
 
 import pytest
-from babel.messages.pofile import read_po
+from babel.messages.catalog import Catalog
+from babel.messages.pofile import read_po, write_po
 
 from core.app import demo
 from core.gsm7 import is_gsm7
-from core.i18n import DEFAULT_LOCALE, MissingTranslationError, Translator, locales_dir
+from core.i18n import (
+    DEFAULT_LOCALE,
+    LANGUAGE_NAME,
+    MissingTranslationError,
+    Translator,
+    locales_dir,
+)
 from engines.orders import OrderStatus, PaymentMethod
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -237,3 +244,64 @@ def test_the_shipped_cart_lines_say_item_for_one() -> None:
 def test_loaded_catalogues_contain_every_shipped_locale(translator: Translator) -> None:
     assert translator.locales == tuple(sorted(LOCALES))
     assert translator("sw", "nav.back") != translator("en", "nav.back")
+
+
+def test_the_language_menu_offers_every_shipped_catalogue_in_its_own_name(
+    translator: Translator,
+) -> None:
+    """The catalogues under locales/ decide which languages exist: a new .po file is offered
+    without a code change, named as its speakers write it."""
+    offered = dict(translator.languages)
+
+    assert sorted(offered) == sorted(LOCALES)
+    assert translator.languages[0] == (DEFAULT_LOCALE, "English")
+    assert offered["sw"] == "Kiswahili"
+    assert all(offered[code] == translator(code, LANGUAGE_NAME) for code in offered)
+    assert len(set(offered.values())) == len(offered)
+
+
+def _catalogue(directory: Path, locale: str, messages: dict[str, str]) -> None:
+    folder = directory / locale / "LC_MESSAGES"
+    folder.mkdir(parents=True)
+    catalogue = Catalog(locale=locale)
+    for msgid, text in messages.items():
+        catalogue.add(msgid, text)
+    with (folder / "omniroute.po").open("wb") as handle:
+        write_po(handle, catalogue)
+
+
+@pytest.fixture
+def half_done(tmp_path: Path) -> Translator:
+    """English as shipped, Hausa begun (two messages, not yet its own name), no Yoruba."""
+    english = _po_messages(DEFAULT_LOCALE)
+    _catalogue(tmp_path, DEFAULT_LOCALE, english)
+    _catalogue(tmp_path, "ha", {"main.title": "Barka da zuwa OmniRoute", "menu.shop": "Saya"})
+    return Translator.load(tmp_path)
+
+
+def test_a_language_whose_catalogue_is_missing_or_unfinished_reads_english_per_message(
+    half_done: Translator,
+) -> None:
+    assert half_done("ha", "main.title") == "Barka da zuwa OmniRoute"
+    assert half_done("ha", "menu.help") == "Help"
+    assert half_done("yo", "main.title") == "Welcome to OmniRoute"
+    assert half_done("ig", "menu.cart", count=0) == "Cart (0)"
+
+
+def test_a_message_missing_from_a_catalogue_keeps_englishs_singular(
+    half_done: Translator,
+) -> None:
+    """Read in English, it is English's grammar: not "1 items"."""
+    cart = half_done("ha", "cart.body", count=1, total="NGN 9.30")
+    added = half_done("pcm", "added.body", quantity=1, name="Indomie", count=1)
+
+    assert cart == "Cart (1 item, NGN 9.30):"
+    assert added == "Added 1 x Indomie.\nCart: 1 item."
+
+
+def test_a_catalogue_that_does_not_name_its_language_is_not_offered(
+    half_done: Translator,
+) -> None:
+    """Under the English fallback it would be listed as a second "English"."""
+    assert half_done.supports("ha")
+    assert half_done.languages == ((DEFAULT_LOCALE, "English"),)
