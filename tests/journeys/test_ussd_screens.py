@@ -286,3 +286,46 @@ async def test_a_customer_whose_language_has_no_catalogue_yet_is_served_in_engli
     assert main.labels[0] == t(locale, "menu.shop")
     categories = await phone.press("1")
     assert categories.text == t(locale, "categories.title")
+
+
+async def test_the_language_menu_names_each_language_in_its_own_words_on_one_screen(
+    client: TestClient[object, object], services: Services
+) -> None:
+    phone = UssdPhone(client, PHONES["Ngozi"])
+    await phone.dial()
+
+    menu = await phone.choose("Language")
+
+    assert menu.kind == "CON"
+    assert menu.text == "Choose your language:"
+    assert menu.labels[: len(LANGUAGE_NAMES)] == [name for _code, name in LANGUAGE_NAMES]
+    assert {"English", "Francais", "Kiswahili", "Pidgin"} <= set(menu.labels)
+    assert menu.labels[:2] == ["English", "Francais"]
+
+
+@pytest.mark.parametrize(
+    ("name", "locale", "changed", "welcome"),
+    [
+        ("Francais", "fr", "Langue changée.", "Bienvenue chez OmniRoute"),
+        ("Pidgin", "pcm", "Language don change.", "Welcome to OmniRoute"),
+    ],
+)
+async def test_a_language_chosen_sticks_to_her_and_her_next_dial_speaks_it(
+    client: TestClient[object, object],
+    services: Services,
+    name: str,
+    locale: str,
+    changed: str,
+    welcome: str,
+) -> None:
+    phone = UssdPhone(client, PHONES["Ngozi"])
+    await phone.dial()
+    await phone.choose("Language")
+
+    assert (await phone.choose(name)).lines[0] == changed
+    customer = await services.customers.get(Phone(PHONES["Ngozi"]))
+    assert customer is not None
+    assert customer.locale == locale
+    again = await UssdPhone(client, PHONES["Ngozi"]).dial()
+    assert again.text == welcome
+    assert again.labels[0] == services.translate(locale, "menu.shop")

@@ -11,7 +11,7 @@ from babel.messages.catalog import Catalog
 from babel.messages.pofile import read_po, write_po
 
 from core.app import demo
-from core.gsm7 import is_gsm7
+from core.gsm7 import gsm7_length, is_gsm7
 from core.i18n import (
     DEFAULT_LOCALE,
     LANGUAGE_NAME,
@@ -59,9 +59,8 @@ def _msgids_in_source() -> tuple[set[str], set[str]]:
     return literals, prefixes
 
 
-def test_english_and_at_least_one_other_language_ship() -> None:
-    assert DEFAULT_LOCALE in LOCALES
-    assert "sw" in LOCALES
+def test_english_french_swahili_and_pidgin_ship() -> None:
+    assert {DEFAULT_LOCALE, "fr", "sw", "pcm"} <= set(LOCALES)
 
 
 PLURAL_FORMS = ("zero", "one", "two", "few", "many")
@@ -305,3 +304,69 @@ def test_a_catalogue_that_does_not_name_its_language_is_not_offered(
     """Under the English fallback it would be listed as a second "English"."""
     assert half_done.supports("ha")
     assert half_done.languages == ((DEFAULT_LOCALE, "English"),)
+
+
+# Messages sent as one SMS (notices, receipts, the closing text of a conversation), filled with
+# values as long as real ones; a placeholder filled by other words (a reason, a payment method)
+# takes that language's longest.
+ONE_SMS = 160
+SMS_PREFIXES = ("sms.", "credit.", "invoice.sms", "credit_note.sms", "stop.", "start.")
+SMS_PREFIXES += ("done.", "again.")
+SMS_VALUES: dict[str, object] = {
+    "reference": "W62ACJ",
+    "order": "W62ACJ",
+    "amount": "NGN 126,993.25",
+    "total": "NGN 126,993.25",
+    "owed": "NGN 126,993.25",
+    "fee": "NGN 1,350.00",
+    "vat": "NGN 11,883.25",
+    "receipt": "QKJ4H7X2ZP",
+    "number": "INV-000123",
+    "invoice": "INV-000123",
+    "date": "2026-12-05",
+    "days": 30,
+    "count": 3,
+    "bank": "Providus Bank",
+    "account": "9912345678",
+    "code": "*737*000*1234#",
+    "driver": "Bayo",
+    "time": "14:30",
+    "minutes": 10,
+    "name": "Breakfast",
+    "version": 2,
+    "phone": "+2348030000009",
+    "task": "22224X",
+    "stop": 2,
+    "position": 2,
+    "address": "12 Allen Avenue, Ikeja",
+    "orders": "W62ACJ, X7QK2M",
+    "asks": "",
+}
+FILLED_BY = {"reason": "cancel_reason.", "problem": "incident.", "method": "method."}
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_every_text_message_fits_one_sms(translator: Translator, locale: str) -> None:
+    """A longer one is split and charged as two (and a letter outside GSM-7 would make it
+    UCS-2, 70 characters a part): what fits in English must fit in every language."""
+    longest = {
+        field: max(
+            (
+                translator(locale, m)
+                for m in translator.message_ids(DEFAULT_LOCALE)
+                if m.startswith(p)
+            ),
+            key=len,
+        )
+        for field, p in FILLED_BY.items()
+    }
+    values = {**SMS_VALUES, **longest, "line": translator(locale, "sms.drivers_line")}
+    english = set(translator.message_ids(DEFAULT_LOCALE))
+    over = {}
+    for msgid in sorted(english):
+        if msgid.startswith(SMS_PREFIXES) and not _is_plural_variant(msgid, english):
+            text = translator(locale, msgid, **values)
+            if gsm7_length(text) > ONE_SMS:
+                over[msgid] = text
+
+    assert over == {}
