@@ -355,6 +355,39 @@ async def test_swahili_caller_is_read_english_prompts_by_a_documented_voice(
     assert "Press" in language.say
 
 
+async def test_french_caller_hears_french_prompts_in_a_documented_french_voice(
+    twilio: TwilioWebhooks, services: Services
+) -> None:
+    """Twilio reads French (Google.fr-FR-Standard-A): a retailer who chose French heard
+    English on this line only; now she hears her menu in French, and is heard in French."""
+    await services.customers.set_locale(NGOZI, "fr")
+    caller = TwilioCaller(twilio, NGOZI.e164)
+
+    turn = await caller.call()
+
+    assert [(turn.language, turn.voice)] == [("fr-FR", "Google.fr-FR-Standard-A")]
+    assert turn.gather is not None
+    assert turn.gather["language"] == "fr-FR"
+    assert turn.say.startswith("Bienvenue chez OmniRoute. Tapez 1 pour Acheter.")
+
+
+@pytest.mark.parametrize("locale", ["pcm", "ha", "yo", "ig"])
+async def test_a_caller_whose_language_has_no_twilio_voice_hears_english(
+    twilio: TwilioWebhooks, services: Services, locale: str
+) -> None:
+    """Twilio documents no Pidgin, Hausa, Yoruba or Igbo voice: English prompts, by a voice it
+    has, and her language kept for SMS, USSD and WhatsApp."""
+    await services.customers.set_locale(NGOZI, locale)
+
+    turn = await TwilioCaller(twilio, NGOZI.e164).call()
+
+    assert [(turn.language, turn.voice)] == DOCUMENTED_SAY
+    assert turn.say == WELCOME
+    customer = await services.customers.get(NGOZI)
+    assert customer is not None
+    assert customer.locale == locale
+
+
 async def test_answer_without_a_valid_signature_is_403_and_changes_nothing(
     twilio: TwilioWebhooks, services: Services
 ) -> None:
