@@ -36,15 +36,16 @@ from engines.pricing.tables import (
 from engines.wms import grid
 from engines.wms.tables import wms_layouts, wms_locations, wms_stock, wms_zones
 
-CATEGORIES: list[tuple[str, str, str]] = [
-    ("noodles", "Noodles & Pasta", "Tambi na Pasta"),
-    ("rice", "Rice & Grains", "Mchele na Nafaka"),
-    ("oil", "Cooking Oil", "Mafuta ya Kupikia"),
-    ("drinks", "Drinks", "Vinywaji"),
-    ("dairy", "Milk & Dairy", "Maziwa"),
-    ("care", "Personal Care", "Usafi wa Mwili"),
-    ("cleaning", "Household Cleaning", "Usafi wa Nyumba"),
-    ("snacks", "Snacks & Biscuits", "Vitafunio na Biskuti"),
+# (id, English, Swahili, French): Pidgin reads the English names; GSM-7 has no â, so "pates".
+CATEGORIES: list[tuple[str, str, str, str]] = [
+    ("noodles", "Noodles & Pasta", "Tambi na Pasta", "Nouilles et pates"),
+    ("rice", "Rice & Grains", "Mchele na Nafaka", "Riz et céréales"),
+    ("oil", "Cooking Oil", "Mafuta ya Kupikia", "Huile de cuisine"),
+    ("drinks", "Drinks", "Vinywaji", "Boissons"),
+    ("dairy", "Milk & Dairy", "Maziwa", "Lait et laitages"),
+    ("care", "Personal Care", "Usafi wa Mwili", "Hygiène"),
+    ("cleaning", "Household Cleaning", "Usafi wa Nyumba", "Entretien maison"),
+    ("snacks", "Snacks & Biscuits", "Vitafunio na Biskuti", "Snacks et biscuits"),
 ]
 
 
@@ -238,8 +239,13 @@ def rows_for(market: Region, now: datetime) -> dict[Table, list[dict[str, Any]]]
             }
         ],
         categories: [
-            {"region": code.value, "id": cid, "names": {"en": en, "sw": sw}, "position": i}
-            for i, (cid, en, sw) in enumerate(CATEGORIES)
+            {
+                "region": code.value,
+                "id": cid,
+                "names": {"en": en, "sw": sw, "fr": fr},
+                "position": i,
+            }
+            for i, (cid, en, sw, fr) in enumerate(CATEGORIES)
         ],
         products: product_rows,
         product_aliases: [
@@ -254,7 +260,7 @@ def rows_for(market: Region, now: datetime) -> dict[Table, list[dict[str, Any]]]
             {
                 "id": f"NOODLE-WEEK-{code.value.upper()}",
                 "region": code.value,
-                "names": {"en": "Noodle week", "sw": "Wiki ya tambi"},
+                "names": {"en": "Noodle week", "sw": "Wiki ya tambi", "fr": "Semaine des nouilles"},
                 "percent_off": Decimal(10),
                 "category_id": "noodles",
                 "sku": None,
@@ -457,7 +463,7 @@ def promotion_rows(market: Region, now: datetime) -> list[dict[str, Any]]:
         base
         | {
             "id": f"COLA-10-1-{tag}",
-            "names": {"en": "Cola 10+1", "sw": "Cola 10+1"},
+            "names": {"en": "Cola 10+1", "sw": "Cola 10+1", "fr": "Cola 10+1"},
             "kind": "buy_x_get_y",
             "sku": "DRK-COLA-35",
             "buy_quantity": 10,
@@ -466,7 +472,11 @@ def promotion_rows(market: Region, now: datetime) -> list[dict[str, Any]]:
         base
         | {
             "id": f"BREAKFAST-{tag}",
-            "names": {"en": "Breakfast bundle", "sw": "Kifurushi cha kifungua kinywa"},
+            "names": {
+                "en": "Breakfast bundle",
+                "sw": "Kifurushi cha kifungua kinywa",
+                "fr": "Lot petit-déjeuner",
+            },
             "kind": "bundle",
             "bundle": {"DRY-MILK-400": 1, "DRY-TEA-100": 1},
             "bundle_price": tiered(milk + tea, "0.08", code),
@@ -474,7 +484,7 @@ def promotion_rows(market: Region, now: datetime) -> list[dict[str, Any]]:
         base
         | {
             "id": f"FREE-DELIVERY-{tag}",
-            "names": {"en": "Free delivery", "sw": "Usafirishaji bure"},
+            "names": {"en": "Free delivery", "sw": "Usafirishaji bure", "fr": "Livraison offerte"},
             "kind": "free_delivery",
             "min_order": ZONES[code][3] / 2,
             "budget": ZONES[code][2] * 100,
@@ -482,7 +492,7 @@ def promotion_rows(market: Region, now: datetime) -> list[dict[str, Any]]:
         base
         | {
             "id": f"WELCOME-{tag}",
-            "names": {"en": "Welcome code", "sw": "Msimbo wa karibu"},
+            "names": {"en": "Welcome code", "sw": "Msimbo wa karibu", "fr": "Code de bienvenue"},
             "percent_off": Decimal(5),
             "category_id": "noodles",
             "code": "WELCOME",

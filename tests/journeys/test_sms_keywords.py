@@ -254,7 +254,7 @@ async def test_a_cart_resumed_by_sms_says_in_one_line_what_changed_and_fits_one_
         ("SUIVI", "Vous n'avez pas encore de commande.\n0. Retour"),
         ("solde", "Vous ne devez rien. Merci!\n0. Retour"),
         ("Aide", "Commandez et payez à la livraison. 0 pour revenir"),
-        ("COMMANDE", "Choisissez une catégorie:\n1. "),
+        ("COMMANDE", "Choisissez une catégorie:\n1. Nouilles et pates\n2. Riz et céréales"),
         ("arret", "Vous ne recevrez plus de messages d'OmniRoute. Envoyez START"),
         # English keywords work in every language; the answer is in hers.
         ("STATUS", "Vous n'avez pas encore de commande.\n0. Retour"),
