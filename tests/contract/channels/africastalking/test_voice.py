@@ -178,9 +178,15 @@ async def test_a_french_caller_hears_her_prompts_in_french(
 ) -> None:
     await services.customers.set_locale(NGOZI, "fr")
 
-    prompt = await Caller(gateway).dial()
+    caller = Caller(gateway)
+    prompt = await caller.dial()
 
     assert prompt.say.startswith("Bienvenue chez OmniRoute. Tapez 1 pour Acheter.")
+    for key in ("1", "1", "1", "3", "3", "1", "1"):  # Acheter > Nouilles > Indomie, 3, …
+        assert not (await caller.press(key)).ends_call
+    done = await caller.press("1")  # Confirmer
+    [order] = await services.orders.recent(NGOZI)
+    assert done.say.startswith(f"Commande {order.reference} passée. Total NGN 26,993.25")
 
 
 @pytest.mark.parametrize("locale", ["pcm", "ha", "yo", "ig"])
