@@ -276,6 +276,22 @@ class TestAfricasTalkingSms:
         assert (await ngozi.text("non")).startswith("5 x Indomie Chicken 40x70g ajouté.")
         fits_one_sms(*ngozi.inbox)
 
+    async def test_a_french_speaker_names_products_in_french(
+        self, ngozi: SmsPhone, services: Services
+    ) -> None:
+        await services.customers.set_locale(NGOZI, "fr")
+
+        rice = await ngozi.text("Bonjour, 2 sacs de riz svp")  # "riz": both rices
+        assert rice.startswith('Lequel pour 2 x "riz"?\n1. Basmati Rice 10kg'), rice
+        assert (await ngozi.text("2")).startswith("Ajouter 2 x Long Grain Rice 25kg (NGN ")
+        await ngozi.text("oui")
+        soap = await ngozi.text("3 cartons de savon")
+        assert soap.startswith("Ajouter 3 x Bath Soap 72x150g (NGN "), soap
+        await ngozi.text("oui")
+
+        assert await cart_of(services) == {"RCE-LONG-25K": 2, "CAR-SOAP-150": 3}
+        fits_one_sms(*ngozi.inbox)
+
     async def test_a_pidgin_speaker_says_abeg_and_oya(
         self, ngozi: SmsPhone, services: Services
     ) -> None:
