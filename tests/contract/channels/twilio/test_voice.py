@@ -19,6 +19,7 @@ from core.app.server import create_app
 from core.conversation import Session
 from core.phone import Phone
 from core.region import RegionCode
+from engines.customers.tables import customers
 from tests.contract.channels.twilio.bodies import stored
 from tests.support.phone import database_rows
 from tests.support.providers.twilio import (
@@ -386,6 +387,26 @@ async def test_a_caller_whose_language_has_no_twilio_voice_hears_english(
     customer = await services.customers.get(NGOZI)
     assert customer is not None
     assert customer.locale == locale
+
+
+async def test_a_caller_from_a_country_not_served_is_told_so_in_a_language_the_line_speaks(
+    twilio: TwilioWebhooks, services: Services
+) -> None:
+    """A number recorded in Swahili calling from abroad: the closing line was Swahili read by
+    the English voice."""
+    abroad = "+12025550123"
+    async with services.db.transaction() as session:
+        await session.execute(
+            customers.insert().values(
+                phone=abroad, region="nairobi", locale="sw", created_at=services.clock.now()
+            )
+        )
+
+    turn = await TwilioCaller(twilio, abroad).call()
+
+    assert turn.say == "Sorry, OmniRoute is not available in your country yet."
+    assert [(turn.language, turn.voice)] == DOCUMENTED_SAY
+    assert turn.hangup
 
 
 async def test_answer_without_a_valid_signature_is_403_and_changes_nothing(
