@@ -11,6 +11,12 @@ from babel.messages.pofile import read_po
 
 DEFAULT_LOCALE = "en"
 DOMAIN = "omniroute"
+# The order the Language menu lists the languages in. Which languages exist is decided by the
+# catalogues under locales/ alone: a language listed here without one is not offered, and a
+# catalogue not listed here is offered after these.
+LANGUAGE_ORDER = ("en", "fr", "sw", "ha", "yo", "ig", "pcm")
+# Each catalogue's name for its own language ("Kiswahili"), as the Language menu shows it.
+LANGUAGE_NAME = "language.name"
 
 
 def locales_dir() -> Path:
@@ -57,6 +63,19 @@ class Translator:
     def locales(self) -> tuple[str, ...]:
         return tuple(sorted(self._catalogues))
 
+    @property
+    def languages(self) -> tuple[tuple[str, str], ...]:
+        """(locale, its own name) for the Language menu, in LANGUAGE_ORDER. A catalogue that
+        does not name its language is left out: under the English fallback it would be listed
+        as "English"."""
+        known = {code: i for i, code in enumerate(LANGUAGE_ORDER)}
+        ordered = sorted(self._catalogues, key=lambda code: (known.get(code, len(known)), code))
+        return tuple(
+            (code, self._catalogues[code][LANGUAGE_NAME])
+            for code in ordered
+            if LANGUAGE_NAME in self._catalogues[code]
+        )
+
     def message_ids(self, locale: str) -> frozenset[str]:
         return frozenset(self._catalogues[locale])
 
@@ -67,14 +86,21 @@ class Translator:
         if not self.supports(locale):
             locale = DEFAULT_LOCALE
         count = _plural_count(values)
-        if count is not None:
-            msgid = self._plural_variant(locale, msgid, count)
-        text = self._catalogues[locale].get(msgid)
+        text = self._text(locale, msgid, count)
         if text is None:
-            text = self._catalogues[DEFAULT_LOCALE].get(msgid)
+            # English's own plural variant: a message missing from a catalogue ("1 item")
+            text = self._text(DEFAULT_LOCALE, msgid, count)
         if text is None:
             raise MissingTranslationError(msgid)
         return text.format(**values) if values else text
+
+    def _text(self, locale: str, msgid: str, count: int | None) -> str | None:
+        catalogue = self._catalogues[locale]
+        if msgid not in catalogue:
+            return None
+        if count is not None:
+            msgid = self._plural_variant(locale, msgid, count)
+        return catalogue[msgid]
 
     def _plural_variant(self, locale: str, msgid: str, count: int) -> str:
         rule = self._plural_forms[locale]

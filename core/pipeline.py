@@ -107,7 +107,7 @@ class Pipeline:
         except Exception:
             log.exception("pipeline.failed", session_key=msg.session_key, kind=msg.kind)
             self.failures[msg.kind.value] += 1
-            locale = first_locale(msg)
+            locale = msg.capabilities.in_language(first_locale(msg))  # one the line can say
             return Reply(self._t(locale, "error.unavailable"), end=True, locale=locale)
 
     async def _handle(self, msg: InboundMessage) -> Reply:

@@ -134,6 +134,11 @@ class Turn:
     def capabilities(self) -> Capabilities:
         return self.msg.capabilities
 
+    @property
+    def languages(self) -> tuple[tuple[str, str], ...]:
+        """The languages we speak, each in its own name (Translator.languages)."""
+        return self._t.languages
+
 
 class State:
     """Base of a dialog state. Subclasses set `name` and override what they need."""

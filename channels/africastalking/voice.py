@@ -12,6 +12,7 @@ how to go on, as on Twilio.
 from __future__ import annotations
 
 import hashlib
+from dataclasses import replace
 from xml.etree.ElementTree import Element, SubElement, tostring
 
 from aiohttp import web
@@ -41,6 +42,12 @@ XML_DECLARATION = '<?xml version="1.0" encoding="UTF-8"?>'
 # silent prompts before the call ends (MAX_SILENCES), as Twilio's <Gather> waits.
 DIGITS_TIMEOUT_SECONDS = 30
 MAX_STEP = 10_000
+# The languages Africa's Talking's <Say> reads: English, Swahili and French. A caller whose
+# language it has no voice for (Nigerian Pidgin, Hausa, Yoruba, Igbo) would hear her words
+# spelled out by an English voice, so her prompts are in English; SMS, USSD and WhatsApp keep
+# her language.
+SAY_LANGUAGES = ("en", "sw", "fr")
+AT_VOICE_CAPABILITIES = replace(VOICE_CAPABILITIES, languages=SAY_LANGUAGES)
 
 
 def to_message(form: VoiceForm, step: int, *, hanging_up: bool = False) -> InboundMessage:
@@ -51,7 +58,7 @@ def to_message(form: VoiceForm, step: int, *, hanging_up: bool = False) -> Inbou
         phone=form.phone,
         session_key=f"at-voice:{form.sessionId}",
         text=form.dtmfDigits,
-        capabilities=VOICE_CAPABILITIES,
+        capabilities=AT_VOICE_CAPABILITIES,
         idempotency_key=f"at-voice:{digest.hexdigest()[:32]}",
         raw=form.model_dump(),
         hanging_up=hanging_up,

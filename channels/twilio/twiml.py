@@ -10,11 +10,16 @@ from channels.render.voice import VoicePrompt
 
 CONTENT_TYPE = "application/xml"
 # <Say> language and voice per reply locale: only pairs Twilio documents for <Say> (the <Say>
-# reference's own example, Google.en-GB-Standard-A). Twilio documents no Swahili text-to-speech
-# voice (Amazon Polly has none, and no Google voice for sw-KE is listed), and sw-KE on <Say>
-# fails the verb, so its callers were read nothing: prompts on this line are in English
-# (TWILIO_VOICE_CAPABILITIES), and a locale without a voice is read in English.
-SAY_VOICES = {"en": ("en-GB", "Google.en-GB-Standard-A")}
+# reference's own example, Google.en-GB-Standard-A; its text-to-speech list's Google French
+# voices, fr-FR). Twilio documents no Swahili, Nigerian Pidgin, Hausa, Yoruba or Igbo
+# text-to-speech voice (Amazon Polly has none, and no Google voice for them is listed), and
+# sw-KE on <Say> fails the verb, so its callers were read nothing: prompts on this line are in
+# one of these languages (TWILIO_VOICE_CAPABILITIES), and a locale without a voice is read in
+# English.
+SAY_VOICES = {
+    "en": ("en-GB", "Google.en-GB-Standard-A"),
+    "fr": ("fr-FR", "Google.fr-FR-Standard-A"),
+}
 # Seconds a <Gather> waits for a key (Twilio's default is 5). A driver at a door waits for the
 # customer to find the code: three silent prompts of ~5-15 s each plus this make about two
 # minutes before the call ends (MAX_SILENCES), not the 35-60 s the default gave. A menu key

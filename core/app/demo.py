@@ -36,15 +36,16 @@ from engines.pricing.tables import (
 from engines.wms import grid
 from engines.wms.tables import wms_layouts, wms_locations, wms_stock, wms_zones
 
-CATEGORIES: list[tuple[str, str, str]] = [
-    ("noodles", "Noodles & Pasta", "Tambi na Pasta"),
-    ("rice", "Rice & Grains", "Mchele na Nafaka"),
-    ("oil", "Cooking Oil", "Mafuta ya Kupikia"),
-    ("drinks", "Drinks", "Vinywaji"),
-    ("dairy", "Milk & Dairy", "Maziwa"),
-    ("care", "Personal Care", "Usafi wa Mwili"),
-    ("cleaning", "Household Cleaning", "Usafi wa Nyumba"),
-    ("snacks", "Snacks & Biscuits", "Vitafunio na Biskuti"),
+# (id, English, Swahili, French): Pidgin reads the English names; GSM-7 has no â, so "pates".
+CATEGORIES: list[tuple[str, str, str, str]] = [
+    ("noodles", "Noodles & Pasta", "Tambi na Pasta", "Nouilles et pates"),
+    ("rice", "Rice & Grains", "Mchele na Nafaka", "Riz et céréales"),
+    ("oil", "Cooking Oil", "Mafuta ya Kupikia", "Huile de cuisine"),
+    ("drinks", "Drinks", "Vinywaji", "Boissons"),
+    ("dairy", "Milk & Dairy", "Maziwa", "Lait et laitages"),
+    ("care", "Personal Care", "Usafi wa Mwili", "Hygiène"),
+    ("cleaning", "Household Cleaning", "Usafi wa Nyumba", "Entretien maison"),
+    ("snacks", "Snacks & Biscuits", "Vitafunio na Biskuti", "Snacks et biscuits"),
 ]
 
 
@@ -101,43 +102,80 @@ PRODUCTS: list[DemoProduct] = [
 ]
 
 # Other words retailers type for the demo's products (typed orders read them): Swahili as
-# written in Nairobi's dukas, and English the names do not spell. An alias shared by several
-# products ("mchele", "unga", "mafuta") gets her a choice between them.
+# written in Nairobi's dukas, French as in a boutique's order book, and English the names do
+# not spell. An alias shared by several products ("mchele", "unga", "mafuta", "huile") gets her
+# a choice between them.
 ALIASES: dict[str, dict[str, tuple[str, ...]]] = {
-    "NDL-INDO-CHK": {"sw": ("indomie ya kuku", "tambi za kuku"), "en": ("chicken noodles",)},
-    "NDL-INDO-ONP": {"sw": ("indomie ya kitunguu", "tambi za kitunguu"), "en": ("onion noodles",)},
-    "NDL-SPAG-500": {"sw": ("spageti",), "en": ("pasta",)},
-    "NDL-MACA-500": {"sw": ("makaroni",), "en": ("pasta",)},
-    "RCE-LONG-25K": {"sw": ("mchele",)},
-    "RCE-BASM-10K": {"sw": ("mchele basmati", "mchele wa basmati")},
-    "GRN-MAIZ-10K": {"sw": ("unga wa mahindi", "unga wa sembe"), "en": ("maize meal",)},
-    "GRN-WHEA-10K": {"sw": ("unga wa ngano",), "en": ("flour",)},
-    "OIL-VEG-5L": {"sw": ("mafuta ya kupikia", "mafuta ya mboga"), "en": ("cooking oil",)},
-    "OIL-PALM-5L": {"sw": ("mafuta ya mawese",)},
-    "OIL-SUNF-1L": {"sw": ("mafuta ya alizeti",)},
-    "OIL-GNUT-1L": {"sw": ("mafuta ya karanga",), "en": ("peanut oil",)},
-    "DRK-COLA-35": {"sw": ("soda ya kola",), "en": ("coke", "soda")},
-    "DRK-ORNG-35": {"sw": ("soda ya machungwa",), "en": ("fanta",)},
-    "DRK-WATR-75": {"sw": ("maji",), "en": ("bottled water",)},
+    "NDL-INDO-CHK": {
+        "sw": ("indomie ya kuku", "tambi za kuku"),
+        "en": ("chicken noodles",),
+        "fr": ("nouilles poulet",),
+    },
+    "NDL-INDO-ONP": {
+        "sw": ("indomie ya kitunguu", "tambi za kitunguu"),
+        "en": ("onion noodles",),
+        "fr": ("nouilles oignon",),
+    },
+    "NDL-SPAG-500": {"sw": ("spageti",), "en": ("pasta",), "fr": ("pates", "spaghettis")},
+    "NDL-MACA-500": {"sw": ("makaroni",), "en": ("pasta",), "fr": ("pates", "macaronis")},
+    "RCE-LONG-25K": {"sw": ("mchele",), "fr": ("riz",)},
+    "RCE-BASM-10K": {"sw": ("mchele basmati", "mchele wa basmati"), "fr": ("riz basmati",)},
+    "GRN-MAIZ-10K": {
+        "sw": ("unga wa mahindi", "unga wa sembe"),
+        "en": ("maize meal",),
+        "fr": ("farine de mais",),
+    },
+    "GRN-WHEA-10K": {"sw": ("unga wa ngano",), "en": ("flour",), "fr": ("farine", "farine de blé")},
+    "OIL-VEG-5L": {
+        "sw": ("mafuta ya kupikia", "mafuta ya mboga"),
+        "en": ("cooking oil",),
+        "fr": ("huile", "huile végétale"),
+    },
+    "OIL-PALM-5L": {"sw": ("mafuta ya mawese",), "fr": ("huile de palme", "huile rouge")},
+    "OIL-SUNF-1L": {"sw": ("mafuta ya alizeti",), "fr": ("huile de tournesol",)},
+    "OIL-GNUT-1L": {
+        "sw": ("mafuta ya karanga",),
+        "en": ("peanut oil",),
+        "fr": ("huile d'arachide",),
+    },
+    "DRK-COLA-35": {"sw": ("soda ya kola",), "en": ("coke", "soda"), "fr": ("coca",)},
+    "DRK-ORNG-35": {"sw": ("soda ya machungwa",), "en": ("fanta",), "fr": ("orange",)},
+    "DRK-WATR-75": {"sw": ("maji",), "en": ("bottled water",), "fr": ("eau", "eau minérale")},
     "DRK-MALT-33": {"sw": ("kinywaji cha malt",), "en": ("malta",)},
-    "DRY-MILK-400": {"sw": ("maziwa ya poda",), "en": ("milk powder",)},
-    "DRY-EVAP-160": {"sw": ("maziwa ya kopo",), "en": ("tinned milk",)},
-    "DRY-YOGH-500": {"sw": ("mtindi", "maziwa mgando"), "en": ("yogurt",)},
-    "DRY-TEA-100": {"sw": ("majani ya chai", "chai"), "en": ("tea bags",)},
-    "CAR-SOAP-150": {"sw": ("sabuni ya kuogea",), "en": ("soap",)},
-    "CAR-PAST-100": {"sw": ("dawa ya meno",)},
-    "CAR-LOTN-400": {"sw": ("losheni",), "en": ("cream",)},
-    "CAR-SANI-10": {"sw": ("pedi", "sodo"), "en": ("sanitary towels",)},
-    "CLN-DETG-1K": {"sw": ("sabuni ya kufulia",), "en": ("washing powder", "omo")},
-    "CLN-BLCH-1L": {"sw": ("jik",), "en": ("jik",)},
-    "CLN-DISH-750": {"sw": ("sabuni ya vyombo",), "en": ("dishwashing liquid",)},
-    "CLN-TISS-10": {"sw": ("karatasi ya choo", "tishu"), "en": ("toilet paper", "toilet roll")},
-    "SNK-BISC-24": {"sw": ("biskuti",), "en": ("biscuit",)},
-    "SNK-PNUT-24": {"sw": ("karanga",), "en": ("groundnuts",)},
-    "SNK-SWEE-50": {"sw": ("pipi",), "en": ("candy",)},
+    "DRY-MILK-400": {"sw": ("maziwa ya poda",), "en": ("milk powder",), "fr": ("lait en poudre",)},
+    "DRY-EVAP-160": {"sw": ("maziwa ya kopo",), "en": ("tinned milk",), "fr": ("lait concentré",)},
+    "DRY-YOGH-500": {"sw": ("mtindi", "maziwa mgando"), "en": ("yogurt",), "fr": ("yaourt",)},
+    "DRY-TEA-100": {"sw": ("majani ya chai", "chai"), "en": ("tea bags",), "fr": ("thé",)},
+    "CAR-SOAP-150": {"sw": ("sabuni ya kuogea",), "en": ("soap",), "fr": ("savon",)},
+    "CAR-PAST-100": {"sw": ("dawa ya meno",), "fr": ("dentifrice",)},
+    "CAR-LOTN-400": {"sw": ("losheni",), "en": ("cream",), "fr": ("crème", "lotion")},
+    "CAR-SANI-10": {
+        "sw": ("pedi", "sodo"),
+        "en": ("sanitary towels",),
+        "fr": ("serviettes hygiéniques",),
+    },
+    "CLN-DETG-1K": {
+        "sw": ("sabuni ya kufulia",),
+        "en": ("washing powder", "omo"),
+        "fr": ("lessive",),
+    },
+    "CLN-BLCH-1L": {"sw": ("jik",), "en": ("jik",), "fr": ("eau de javel", "javel")},
+    "CLN-DISH-750": {
+        "sw": ("sabuni ya vyombo",),
+        "en": ("dishwashing liquid",),
+        "fr": ("liquide vaisselle",),
+    },
+    "CLN-TISS-10": {
+        "sw": ("karatasi ya choo", "tishu"),
+        "en": ("toilet paper", "toilet roll"),
+        "fr": ("papier toilette", "papier hygiénique"),
+    },
+    "SNK-BISC-24": {"sw": ("biskuti",), "en": ("biscuit",), "fr": ("biscuits",)},
+    "SNK-PNUT-24": {"sw": ("karanga",), "en": ("groundnuts",), "fr": ("arachides", "cacahuètes")},
+    "SNK-SWEE-50": {"sw": ("pipi",), "en": ("candy",), "fr": ("bonbons",)},
     # Not "sukari ya kilo" nor "ya gunia": a weight makes a text no order, a unit word is no name.
-    "SUG-WHTE-1K": {"sw": ("sukari", "sukari nyeupe"), "en": ("table sugar",)},
-    "SUG-WHTE-50K": {"sw": ("sukari", "sukari nyeupe"), "en": ("bulk sugar",)},
+    "SUG-WHTE-1K": {"sw": ("sukari", "sukari nyeupe"), "en": ("table sugar",), "fr": ("sucre",)},
+    "SUG-WHTE-50K": {"sw": ("sukari", "sukari nyeupe"), "en": ("bulk sugar",), "fr": ("sucre",)},
 }
 
 # Rough retail conversion and the step prices are rounded to, per currency.
@@ -238,8 +276,13 @@ def rows_for(market: Region, now: datetime) -> dict[Table, list[dict[str, Any]]]
             }
         ],
         categories: [
-            {"region": code.value, "id": cid, "names": {"en": en, "sw": sw}, "position": i}
-            for i, (cid, en, sw) in enumerate(CATEGORIES)
+            {
+                "region": code.value,
+                "id": cid,
+                "names": {"en": en, "sw": sw, "fr": fr},
+                "position": i,
+            }
+            for i, (cid, en, sw, fr) in enumerate(CATEGORIES)
         ],
         products: product_rows,
         product_aliases: [
@@ -254,7 +297,7 @@ def rows_for(market: Region, now: datetime) -> dict[Table, list[dict[str, Any]]]
             {
                 "id": f"NOODLE-WEEK-{code.value.upper()}",
                 "region": code.value,
-                "names": {"en": "Noodle week", "sw": "Wiki ya tambi"},
+                "names": {"en": "Noodle week", "sw": "Wiki ya tambi", "fr": "Semaine des nouilles"},
                 "percent_off": Decimal(10),
                 "category_id": "noodles",
                 "sku": None,
@@ -457,7 +500,7 @@ def promotion_rows(market: Region, now: datetime) -> list[dict[str, Any]]:
         base
         | {
             "id": f"COLA-10-1-{tag}",
-            "names": {"en": "Cola 10+1", "sw": "Cola 10+1"},
+            "names": {"en": "Cola 10+1", "sw": "Cola 10+1", "fr": "Cola 10+1"},
             "kind": "buy_x_get_y",
             "sku": "DRK-COLA-35",
             "buy_quantity": 10,
@@ -466,7 +509,11 @@ def promotion_rows(market: Region, now: datetime) -> list[dict[str, Any]]:
         base
         | {
             "id": f"BREAKFAST-{tag}",
-            "names": {"en": "Breakfast bundle", "sw": "Kifurushi cha kifungua kinywa"},
+            "names": {
+                "en": "Breakfast bundle",
+                "sw": "Kifurushi cha kifungua kinywa",
+                "fr": "Lot petit-déjeuner",
+            },
             "kind": "bundle",
             "bundle": {"DRY-MILK-400": 1, "DRY-TEA-100": 1},
             "bundle_price": tiered(milk + tea, "0.08", code),
@@ -474,7 +521,7 @@ def promotion_rows(market: Region, now: datetime) -> list[dict[str, Any]]:
         base
         | {
             "id": f"FREE-DELIVERY-{tag}",
-            "names": {"en": "Free delivery", "sw": "Usafirishaji bure"},
+            "names": {"en": "Free delivery", "sw": "Usafirishaji bure", "fr": "Livraison offerte"},
             "kind": "free_delivery",
             "min_order": ZONES[code][3] / 2,
             "budget": ZONES[code][2] * 100,
@@ -482,7 +529,7 @@ def promotion_rows(market: Region, now: datetime) -> list[dict[str, Any]]:
         base
         | {
             "id": f"WELCOME-{tag}",
-            "names": {"en": "Welcome code", "sw": "Msimbo wa karibu"},
+            "names": {"en": "Welcome code", "sw": "Msimbo wa karibu", "fr": "Code de bienvenue"},
             "percent_off": Decimal(5),
             "category_id": "noodles",
             "code": "WELCOME",

@@ -158,7 +158,8 @@ class PhoneThrottle:
         if decision.allowed:
             return await self._handle(msg)
         log.warning("throttle.phone_refused", kind=msg.kind, phone=msg.phone.e164)
-        locale = msg.locale_hint or market_locale(msg.phone) or "en"
+        # In a language the channel can say (Twilio's voice line has no Swahili voice)
+        locale = msg.capabilities.in_language(msg.locale_hint or market_locale(msg.phone) or "en")
         return Reply(self._translate(locale, "throttle.slow_down"), end=True, locale=locale)
 
     def guard(self, context: ChannelContext) -> ChannelContext:

@@ -214,7 +214,11 @@ class ShoppingDialog:
 
     async def _locale(self, msg: InboundMessage) -> str:
         """The language chosen on any channel (Language, for good), else the channel's hint (an
-        app's own language setting) when we speak it, else the phone's market's."""
+        app's own language setting) when we speak it, else the phone's market's; on a line
+        that cannot say it (a voice line without its voice), one it can."""
+        return msg.capabilities.in_language(await self._wanted_locale(msg))
+
+    async def _wanted_locale(self, msg: InboundMessage) -> str:
         customer = await self._svc.customers.get(msg.phone)
         if customer is not None and customer.locale and self._t.supports(customer.locale):
             return customer.locale

@@ -1,4 +1,5 @@
-"""Reading an order a retailer typed instead of choosing from a menu, in English or Swahili.
+"""Reading an order a retailer typed instead of choosing from a menu, in English, Swahili,
+French or Nigerian Pidgin.
 
 "nataka katoni 5 za Indomie", "5 cartons indomie", "indomie 5", "I want five packs of sugar",
 "tano indomie na mbili spaghetti": a quantity (digits, a number word up to twenty, or "a"/"an"
@@ -61,6 +62,24 @@ NUMBER_WORDS: dict[str, int] = {
     "tisa": 9,
     "kumi": 10,
     "ishirini": 20,
+    # French ("six" is spelled as in English; 17 to 19 are written with a hyphen, two words)
+    "un": 1,
+    "une": 1,
+    "deux": 2,
+    "trois": 3,
+    "quatre": 4,
+    "cinq": 5,
+    "sept": 7,
+    "huit": 8,
+    "neuf": 9,
+    "dix": 10,
+    "onze": 11,
+    "douze": 12,
+    "treize": 13,
+    "quatorze": 14,
+    "quinze": 15,
+    "seize": 16,
+    "vingt": 20,
 }
 SWAHILI_TEENS = re.compile(
     r"\bkumi\s+na\s+(moja|mmoja|mbili|wili|tatu|nne|tano|sita|saba|nane|tisa)\b"
@@ -87,6 +106,14 @@ UNIT_WORDS: dict[str, str] = {
     **dict.fromkeys(("bandir", "idi", "ngwugwu"), "bale"),
     **dict.fromkeys(("gwangwani", "agolo", "kom"), "tin"),
     **dict.fromkeys(("tire", "ate"), "tray"),
+    # French
+    **dict.fromkeys(("casier", "casiers"), "case"),
+    **dict.fromkeys(("paquet", "paquets"), "pack"),
+    **dict.fromkeys(("sac", "sacs"), "bag"),
+    **dict.fromkeys(("pièce", "pièces"), "piece"),
+    **dict.fromkeys(("bouteille", "bouteilles"), "bottle"),
+    **dict.fromkeys(("balle", "balles"), "bale"),
+    **dict.fromkeys(("plateau", "plateaux"), "tray"),
 }
 # The catalogue's selling units (`Product.unit`) as the words above count them.
 SELLING_UNITS: dict[str, str] = {"carton": "case", "crate": "case"}
@@ -148,6 +175,12 @@ FILLER_WORDS = frozenset(
         "la",
         "cha",
         "vya",
+        # French
+        *("je", "veux", "voudrais", "aimerais", "commande", "commander", "ajoute", "ajouter"),
+        *("envoyez", "envoie", "donnez", "moi", "de", "des", "du", "svp", "stp", "merci"),
+        *("bonjour", "bonsoir", "salut", "oui", "ouais"),
+        # Nigerian Pidgin ("Abeg, I wan buy 5 carton Indomie", "Oya send 2 cola o")
+        *("abeg", "wan", "make", "una", "oya", "o", "ehen", "biko"),
         # Greetings and thanks around the order ("Habari, nataka …", "Hello, I need …, thanks")
         *("hi", "hello", "hey", "good", "morning", "afternoon", "evening", "thanks", "thank"),
         *("habari", "jambo", "hujambo", "mambo", "salaam", "salamu", "shikamoo", "asante"),

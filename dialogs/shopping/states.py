@@ -66,8 +66,6 @@ DROPPED_CODE_MEMO = "dropped_code"  # Turn.memo key of why this turn took the pr
 LOCK_VAR = "lock"
 ADDED_SKU_VAR = "added_sku"  # the product the Added screen names (not the cart line opened since)
 
-LANGUAGES = (("en", "English"), ("sw", "Kiswahili"))
-
 
 class ShopState(State):
     def __init__(self, services: ShopServices) -> None:
@@ -1185,7 +1183,7 @@ class Language(ShopState):
 
     async def screen(self, turn: Turn) -> Screen:
         return Screen(
-            turn.t("language.title"), tuple(Choice(label, code) for code, label in LANGUAGES)
+            turn.t("language.title"), tuple(Choice(name, code) for code, name in turn.languages)
         )
 
     async def choose(self, turn: Turn, value: str) -> Outcome:

@@ -16,6 +16,7 @@ from core.app.bootstrap import Services
 from core.clock import SteppedClock
 from core.config import Settings
 from core.gsm7 import gsm7_length
+from core.i18n import Translator
 from core.money import Money
 from core.phone import Phone
 from core.region import region_for_phone
@@ -523,7 +524,7 @@ async def test_credit_refused_gives_the_promo_code_back_for_the_next_try(
     assert order.voucher == "WELCOME"
 
 
-@pytest.mark.parametrize("locale", ["en", "sw"])
+@pytest.mark.parametrize("locale", Translator.load().locales)
 async def test_every_balance_screen_fits_with_many_credits_in_naira(
     gateway: Client, services: Services, fakes: PaymentFakes, clock: SteppedClock, locale: str
 ) -> None:

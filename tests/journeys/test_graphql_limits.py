@@ -25,6 +25,7 @@ from tests.support.graphql import bearer, gateway, post_graphql, ws_transport
 from tests.support.phone import UssdPhone
 from tests.support.ports import free_port
 from tests.support.providers.twilio import (
+    TwilioCaller,
     new_message_sid,
     sms_body,
     twilio_gateway,
@@ -274,3 +275,28 @@ async def test_an_sms_flood_gets_one_short_reply_in_twiml_not_an_error(
     assert "wait a minute" not in replies[0]
     assert "wait a minute" in replies[2]
     assert "<Message>" in replies[2]
+
+
+async def test_a_kenyan_caller_throttled_on_twilio_voice_is_told_in_english_not_swahili(
+    database_url: str, clock: SteppedClock
+) -> None:
+    """Twilio has no Swahili voice: the refusal was Swahili words read by the English voice.
+    It is in the language the line speaks, as every other prompt on it."""
+    port = free_port()
+    settings = twilio_settings(
+        database_url,
+        public_url=f"http://127.0.0.1:{port}",
+        rate_limit_phone_burst=2,
+        rate_limit_phone_per_second=0.01,
+    )
+    services = build_services(settings, clock=clock, ids=SeededIds())
+    await load_demo(services.db, clock.now())
+    try:
+        async with twilio_gateway(services, port) as twilio:
+            turns = [await TwilioCaller(twilio, "+254711000001").call() for _ in range(3)]
+    finally:
+        await services.close()
+    refused = turns[2]
+    assert refused.say == "You are going a little fast. Please wait a minute and try again."
+    assert (refused.language, refused.voice) == ("en-GB", "Google.en-GB-Standard-A")
+    assert refused.hangup

@@ -10,6 +10,8 @@ from sqlalchemy import delete, update
 
 from core.app.bootstrap import Services
 from core.config import Settings
+from core.gsm7 import gsm7_length
+from core.i18n import Translator
 from core.phone import Phone
 from core.region import RegionCode
 from engines.catalogue.tables import stock_levels
@@ -244,3 +246,63 @@ async def test_a_cart_resumed_by_sms_says_in_one_line_what_changed_and_fits_one_
     ), offer
     assert offer.endswith("1. Continue with cart\n2. Start a new cart")
     assert len(offer) <= 160
+
+
+@pytest.mark.parametrize(
+    ("keyword", "answer"),
+    [
+        ("SUIVI", "Vous n'avez pas encore de commande.\n0. Retour"),
+        ("solde", "Vous ne devez rien. Merci!\n0. Retour"),
+        ("Aide", "Commandez et payez à la livraison. 0 pour revenir"),
+        ("COMMANDE", "Choisissez une catégorie:\n1. Nouilles et pates\n2. Riz et céréales"),
+        ("arret", "Vous ne recevrez plus de messages d'OmniRoute. Envoyez START"),
+        # English keywords work in every language; the answer is in hers.
+        ("STATUS", "Vous n'avez pas encore de commande.\n0. Retour"),
+    ],
+)
+async def test_french_keyword_from_a_retailer_who_chose_french_is_answered_in_french(
+    ngozi: SmsPhone, services: Services, keyword: str, answer: str
+) -> None:
+    await services.customers.set_locale(Phone(NGOZI), "fr")
+
+    reply = await ngozi.text(keyword)
+
+    assert reply.startswith(answer), reply
+
+
+async def test_a_pidgin_speaker_is_answered_in_pidgin_and_her_english_keywords_work(
+    ngozi: SmsPhone, services: Services
+) -> None:
+    await services.customers.set_locale(Phone(NGOZI), "pcm")
+
+    assert await ngozi.text("BAL") == "You no owe anything. Thank you!\n0. Go back"
+    assert (await ngozi.text("status")).startswith("You never order anything yet.\n0. Go back")
+
+
+@pytest.mark.parametrize("locale", Translator.load().locales)
+async def test_a_whole_order_by_sms_fits_one_sms_a_reply_in_every_language(
+    ngozi: SmsPhone, services: Services, locale: str
+) -> None:
+    """Each reply is one SMS: a screen over 160 GSM-7 characters is refused by the renderer,
+    and she would read "Sorry, the service is not available" instead."""
+    await services.customers.set_locale(Phone(NGOZI), locale)
+    t = services.translate
+    sent = ["Hi", "1", "1", "1", "abc", "0", "3", "2", "1", "3", "3", "2", "nope", "0"]
+    sent += [
+        "1",
+        "1",
+        "2",
+        "00",
+        "3",
+        t(locale, "keyword.help").split(",")[0],
+        "00",
+        "BAL",
+        "00",
+        "STATUS",
+    ]
+
+    replies = [await ngozi.text(text) for text in sent]
+
+    unavailable = t(locale, "error.unavailable")
+    assert [r for r in replies if unavailable in r or gsm7_length(r) > 160] == []
+    assert any(t(locale, "confirm.cancelled") in r for r in replies), replies

@@ -261,6 +261,52 @@ class TestAfricasTalkingSms:
         assert await cart_of(services) == {"DRK-COLA-35": 2}
         assert await cart_of(services, JUMA) == {"DRK-COLA-35": 3}
 
+    async def test_a_french_speaker_orders_in_french_words_and_says_oui(
+        self, ngozi: SmsPhone, services: Services
+    ) -> None:
+        await services.customers.set_locale(NGOZI, "fr")
+
+        confirm = await ngozi.text("Bonjour, je veux cinq cartons de indomie chicken svp")
+        assert confirm == ("Ajouter 5 x Indomie Chicken 40x70g (NGN 46,500.00)?\n1. Oui\n2. Non")
+        added = await ngozi.text("Oui merci")
+
+        assert added.startswith("5 x Indomie Chicken 40x70g ajouté.\nPanier: 5 articles.")
+        assert await cart_of(services) == {INDOMIE: 5}
+        assert (await ngozi.text("2 casiers cola")).startswith("Ajouter 2 x Cola 24x35cl")
+        assert (await ngozi.text("non")).startswith("5 x Indomie Chicken 40x70g ajouté.")
+        fits_one_sms(*ngozi.inbox)
+
+    async def test_a_french_speaker_names_products_in_french(
+        self, ngozi: SmsPhone, services: Services
+    ) -> None:
+        await services.customers.set_locale(NGOZI, "fr")
+
+        rice = await ngozi.text("Bonjour, 2 sacs de riz svp")  # "riz": both rices
+        assert rice.startswith('Lequel pour 2 x "riz"?\n1. Basmati Rice 10kg'), rice
+        assert (await ngozi.text("2")).startswith("Ajouter 2 x Long Grain Rice 25kg (NGN ")
+        await ngozi.text("oui")
+        soap = await ngozi.text("3 cartons de savon")
+        assert soap.startswith("Ajouter 3 x Bath Soap 72x150g (NGN "), soap
+        await ngozi.text("oui")
+
+        assert await cart_of(services) == {"RCE-LONG-25K": 2, "CAR-SOAP-150": 3}
+        fits_one_sms(*ngozi.inbox)
+
+    async def test_a_pidgin_speaker_says_abeg_and_oya(
+        self, ngozi: SmsPhone, services: Services
+    ) -> None:
+        await services.customers.set_locale(NGOZI, "pcm")
+
+        confirm = await ngozi.text("Abeg I wan buy 5 carton indomie chicken")
+        assert confirm == ("Make I add 5 x Indomie Chicken 40x70g (NGN 46,500.00)?\n1. Yes\n2. No")
+        added = await ngozi.text("Oya")
+
+        assert added.startswith("5 x Indomie Chicken 40x70g don enter.\nCart: 5 item.")
+        await ngozi.text("2 cola")
+        assert (await ngozi.text("no o")).startswith("5 x Indomie Chicken 40x70g don enter.")
+        assert await cart_of(services) == {INDOMIE: 5}
+        fits_one_sms(*ngozi.inbox)
+
     async def test_two_items_in_one_text_are_confirmed_one_after_the_other(
         self, ngozi: SmsPhone, services: Services
     ) -> None:

@@ -2,7 +2,7 @@
 
 `UssdPhone` asserts the 182 GSM-7 character limit on every response; these walks make sure every
 state of the shopping dialog (and every notice and reason line above one) is actually shown, in
-English and Swahili, for each region's currency.
+every language the Language menu offers, for each region's currency.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from sqlalchemy import update
 from core.app.bootstrap import Services
 from core.clock import SteppedClock
 from core.conversation import SessionStore
+from core.i18n import Translator
 from core.phone import Phone
 from core.region import region_for_phone
 from dialogs.shopping import ShopServices
@@ -25,7 +26,9 @@ from engines.customers.tables import customers
 from tests.support.phone import Screen, UssdPhone
 
 PHONES = {"Ngozi": "+2348030000001", "Juma": "+254711000001", "Thandi": "+27821000001"}
-LOCALES = ("en", "sw")
+# Every language the Language menu offers: every catalogue shipped under locales/.
+LANGUAGE_NAMES = Translator.load().languages
+LOCALES = tuple(code for code, _name in LANGUAGE_NAMES)
 COMBOS = [(who, locale) for who in PHONES for locale in LOCALES]
 
 
@@ -94,7 +97,6 @@ WORDS = {
     "none": "orders.none",
     "owe_nothing": "balance.none",
 }
-LANGUAGE_NAMES = (("en", "English"), ("sw", "Kiswahili"))
 
 
 @pytest.mark.parametrize(("who", "locale"), COMBOS)
@@ -256,3 +258,74 @@ async def test_every_product_list_prompt_and_a_full_cart_fit(
     await phone.press("2")
     await phone.choose(w["checkout"])
     assert (await phone.choose(w["pay"])).kind == "CON"
+
+
+@pytest.mark.parametrize("locale", ["ha", "yo", "ig"])
+async def test_a_customer_whose_language_has_no_catalogue_yet_is_served_in_english_per_message(
+    client: TestClient[object, object], services: Services, locale: str
+) -> None:
+    """Hausa, Yoruba and Igbo come as catalogues of their own: until one is shipped (or while
+    it is unfinished), a customer recorded in it reads each missing message in English."""
+    number = "+2348030000077"
+    async with services.db.transaction() as session:
+        await session.execute(
+            customers.insert().values(
+                phone=number,
+                region="lagos",
+                name=None,
+                locale=locale,
+                created_at=services.clock.now(),
+            )
+        )
+    phone = UssdPhone(client, number)
+    t = services.translate
+
+    main = await phone.dial()
+    assert main.kind == "CON"
+    assert main.text == t(locale, "main.title")
+    assert main.labels[0] == t(locale, "menu.shop")
+    categories = await phone.press("1")
+    assert categories.text == t(locale, "categories.title")
+
+
+async def test_the_language_menu_names_each_language_in_its_own_words_on_one_screen(
+    client: TestClient[object, object], services: Services
+) -> None:
+    phone = UssdPhone(client, PHONES["Ngozi"])
+    await phone.dial()
+
+    menu = await phone.choose("Language")
+
+    assert menu.kind == "CON"
+    assert menu.text == "Choose your language:"
+    assert menu.labels[: len(LANGUAGE_NAMES)] == [name for _code, name in LANGUAGE_NAMES]
+    assert {"English", "Francais", "Kiswahili", "Pidgin"} <= set(menu.labels)
+    assert menu.labels[:2] == ["English", "Francais"]
+
+
+@pytest.mark.parametrize(
+    ("name", "locale", "changed", "welcome"),
+    [
+        ("Francais", "fr", "Langue changée.", "Bienvenue chez OmniRoute"),
+        ("Pidgin", "pcm", "Language don change.", "Welcome to OmniRoute"),
+    ],
+)
+async def test_a_language_chosen_sticks_to_her_and_her_next_dial_speaks_it(
+    client: TestClient[object, object],
+    services: Services,
+    name: str,
+    locale: str,
+    changed: str,
+    welcome: str,
+) -> None:
+    phone = UssdPhone(client, PHONES["Ngozi"])
+    await phone.dial()
+    await phone.choose("Language")
+
+    assert (await phone.choose(name)).lines[0] == changed
+    customer = await services.customers.get(Phone(PHONES["Ngozi"]))
+    assert customer is not None
+    assert customer.locale == locale
+    again = await UssdPhone(client, PHONES["Ngozi"]).dial()
+    assert again.text == welcome
+    assert again.labels[0] == services.translate(locale, "menu.shop")

@@ -234,7 +234,9 @@ async def test_a_typed_answer_that_is_not_an_option_asks_again(chat: WebChat) ->
         (NGOZI.e164, "sw", "Karibu OmniRoute"),  # a Lagos phone, an app set to Swahili
         (NGOZI.e164, "sw-KE", "Karibu OmniRoute"),
         ("+254711000001", "en-GB", "Welcome to OmniRoute"),  # a Nairobi phone, in English
-        ("+254711000001", "fr", "Karibu OmniRoute"),  # not spoken yet: the market's language
+        ("+254711000001", "fr-FR", "Bienvenue chez OmniRoute"),
+        ("+254711000001", "de", "Karibu OmniRoute"),  # not spoken: the market's language
+        (NGOZI.e164, "zu", "Welcome to OmniRoute"),
         (NGOZI.e164, "yo", "E kaabo si OmniRoute"),  # a Lagos phone, an app set to Yoruba
     ],
 )

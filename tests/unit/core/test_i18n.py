@@ -7,11 +7,18 @@ import string
 from pathlib import Path
 
 import pytest
-from babel.messages.pofile import read_po
+from babel.messages.catalog import Catalog
+from babel.messages.pofile import read_po, write_po
 
 from core.app import demo
-from core.gsm7 import is_gsm7
-from core.i18n import DEFAULT_LOCALE, MissingTranslationError, Translator, locales_dir
+from core.gsm7 import gsm7_length, is_gsm7
+from core.i18n import (
+    DEFAULT_LOCALE,
+    LANGUAGE_NAME,
+    MissingTranslationError,
+    Translator,
+    locales_dir,
+)
 from engines.orders import OrderStatus, PaymentMethod
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -52,9 +59,8 @@ def _msgids_in_source() -> tuple[set[str], set[str]]:
     return literals, prefixes
 
 
-def test_english_and_at_least_one_other_language_ship() -> None:
-    assert DEFAULT_LOCALE in LOCALES
-    assert "sw" in LOCALES
+def test_english_french_swahili_and_pidgin_ship() -> None:
+    assert {DEFAULT_LOCALE, "fr", "sw", "pcm"} <= set(LOCALES)
 
 
 PLURAL_FORMS = ("zero", "one", "two", "few", "many")
@@ -237,3 +243,130 @@ def test_the_shipped_cart_lines_say_item_for_one() -> None:
 def test_loaded_catalogues_contain_every_shipped_locale(translator: Translator) -> None:
     assert translator.locales == tuple(sorted(LOCALES))
     assert translator("sw", "nav.back") != translator("en", "nav.back")
+
+
+def test_the_language_menu_offers_every_shipped_catalogue_in_its_own_name(
+    translator: Translator,
+) -> None:
+    """The catalogues under locales/ decide which languages exist: a new .po file is offered
+    without a code change, named as its speakers write it."""
+    offered = dict(translator.languages)
+
+    assert sorted(offered) == sorted(LOCALES)
+    assert translator.languages[0] == (DEFAULT_LOCALE, "English")
+    assert offered["sw"] == "Kiswahili"
+    assert all(offered[code] == translator(code, LANGUAGE_NAME) for code in offered)
+    assert len(set(offered.values())) == len(offered)
+
+
+def _catalogue(directory: Path, locale: str, messages: dict[str, str]) -> None:
+    folder = directory / locale / "LC_MESSAGES"
+    folder.mkdir(parents=True)
+    catalogue = Catalog(locale=locale)
+    for msgid, text in messages.items():
+        catalogue.add(msgid, text)
+    with (folder / "omniroute.po").open("wb") as handle:
+        write_po(handle, catalogue)
+
+
+@pytest.fixture
+def half_done(tmp_path: Path) -> Translator:
+    """English as shipped, Hausa begun (two messages, not yet its own name), no Yoruba."""
+    english = _po_messages(DEFAULT_LOCALE)
+    _catalogue(tmp_path, DEFAULT_LOCALE, english)
+    _catalogue(tmp_path, "ha", {"main.title": "Barka da zuwa OmniRoute", "menu.shop": "Saya"})
+    return Translator.load(tmp_path)
+
+
+def test_a_language_whose_catalogue_is_missing_or_unfinished_reads_english_per_message(
+    half_done: Translator,
+) -> None:
+    assert half_done("ha", "main.title") == "Barka da zuwa OmniRoute"
+    assert half_done("ha", "menu.help") == "Help"
+    assert half_done("yo", "main.title") == "Welcome to OmniRoute"
+    assert half_done("ig", "menu.cart", count=0) == "Cart (0)"
+
+
+def test_a_message_missing_from_a_catalogue_keeps_englishs_singular(
+    half_done: Translator,
+) -> None:
+    """Read in English, it is English's grammar: not "1 items"."""
+    cart = half_done("ha", "cart.body", count=1, total="NGN 9.30")
+    added = half_done("pcm", "added.body", quantity=1, name="Indomie", count=1)
+
+    assert cart == "Cart (1 item, NGN 9.30):"
+    assert added == "Added 1 x Indomie.\nCart: 1 item."
+
+
+def test_a_catalogue_that_does_not_name_its_language_is_not_offered(
+    half_done: Translator,
+) -> None:
+    """Under the English fallback it would be listed as a second "English"."""
+    assert half_done.supports("ha")
+    assert half_done.languages == ((DEFAULT_LOCALE, "English"),)
+
+
+# Messages sent as one SMS (notices, receipts, the closing text of a conversation), filled with
+# values as long as real ones; a placeholder filled by other words (a reason, a payment method)
+# takes that language's longest.
+ONE_SMS = 160
+SMS_PREFIXES = ("sms.", "credit.", "invoice.sms", "credit_note.sms", "stop.", "start.")
+SMS_PREFIXES += ("done.", "again.")
+SMS_VALUES: dict[str, object] = {
+    "reference": "W62ACJ",
+    "order": "W62ACJ",
+    "amount": "NGN 126,993.25",
+    "total": "NGN 126,993.25",
+    "owed": "NGN 126,993.25",
+    "fee": "NGN 1,350.00",
+    "vat": "NGN 11,883.25",
+    "receipt": "QKJ4H7X2ZP",
+    "number": "INV-000123",
+    "invoice": "INV-000123",
+    "date": "2026-12-05",
+    "days": 30,
+    "count": 3,
+    "bank": "Providus Bank",
+    "account": "9912345678",
+    "code": "*737*000*1234#",
+    "driver": "Bayo",
+    "time": "14:30",
+    "minutes": 10,
+    "name": "Breakfast",
+    "version": 2,
+    "phone": "+2348030000009",
+    "task": "22224X",
+    "stop": 2,
+    "position": 2,
+    "address": "12 Allen Avenue, Ikeja",
+    "orders": "W62ACJ, X7QK2M",
+    "asks": "",
+}
+FILLED_BY = {"reason": "cancel_reason.", "problem": "incident.", "method": "method."}
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_every_text_message_fits_one_sms(translator: Translator, locale: str) -> None:
+    """A longer one is split and charged as two (and a letter outside GSM-7 would make it
+    UCS-2, 70 characters a part): what fits in English must fit in every language."""
+    longest = {
+        field: max(
+            (
+                translator(locale, m)
+                for m in translator.message_ids(DEFAULT_LOCALE)
+                if m.startswith(p)
+            ),
+            key=len,
+        )
+        for field, p in FILLED_BY.items()
+    }
+    values = {**SMS_VALUES, **longest, "line": translator(locale, "sms.drivers_line")}
+    english = set(translator.message_ids(DEFAULT_LOCALE))
+    over = {}
+    for msgid in sorted(english):
+        if msgid.startswith(SMS_PREFIXES) and not _is_plural_variant(msgid, english):
+            text = translator(locale, msgid, **values)
+            if gsm7_length(text) > ONE_SMS:
+                over[msgid] = text
+
+    assert over == {}

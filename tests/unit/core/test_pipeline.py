@@ -10,7 +10,14 @@ from core.clock import SteppedClock
 from core.conversation import Session
 from core.i18n import Translator
 from core.intents import Intent, IntentKind
-from core.messages import USSD_CAPABILITIES, ChannelKind, InboundMessage, Option, Reply
+from core.messages import (
+    USSD_CAPABILITIES,
+    VOICE_CAPABILITIES,
+    ChannelKind,
+    InboundMessage,
+    Option,
+    Reply,
+)
 from core.phone import Phone
 from core.pipeline import Pipeline, newest_input
 from sessions.memory import MemorySessionStore
@@ -225,6 +232,21 @@ async def test_a_failure_on_a_kenyan_phone_is_regretted_in_swahili(
     reply = await pipeline(store, dialog, translator).handle(ussd("", phone="+254711000001"))
 
     assert reply == Reply(translator("sw", "error.unavailable"), end=True, locale="sw")
+
+
+async def test_a_failure_on_a_voice_line_without_swahili_is_regretted_in_english(
+    store: MemorySessionStore, translator: Translator
+) -> None:
+    """Twilio reads no Swahili: Juma's apology in Swahili would be read by the English voice."""
+    dialog = ScriptedDialog(error=RuntimeError("database is down"))
+    english_and_french = replace(VOICE_CAPABILITIES, languages=("en", "fr"))
+    call = replace(
+        ussd("", phone="+254711000001"), kind=ChannelKind.VOICE, capabilities=english_and_french
+    )
+
+    reply = await pipeline(store, dialog, translator).handle(call)
+
+    assert reply == Reply(translator("en", "error.unavailable"), end=True, locale="en")
 
 
 async def test_a_transcript_that_does_not_extend_the_session_starts_over(

@@ -185,7 +185,7 @@ def test_workflows_can_be_switched_off_and_default_to_the_embedded_server() -> N
         Settings(_env_file=None, temporal="maybe")  # type: ignore[arg-type]
 
 
-@pytest.mark.parametrize("locale", ["en", "sw"])
+@pytest.mark.parametrize("locale", Translator.load().locales)
 @pytest.mark.parametrize("reason", list(CancelReason))
 def test_every_cancellation_reason_is_named_in_one_sms_in_each_language(
     translator: Translator, locale: str, reason: CancelReason

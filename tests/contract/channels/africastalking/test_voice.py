@@ -173,6 +173,38 @@ async def test_call_start_is_answered_with_the_main_menu_as_get_digits(
     assert session.state == "main"
 
 
+async def test_a_french_caller_hears_her_prompts_in_french(
+    gateway: Client, services: Services
+) -> None:
+    await services.customers.set_locale(NGOZI, "fr")
+
+    caller = Caller(gateway)
+    prompt = await caller.dial()
+
+    assert prompt.say.startswith("Bienvenue chez OmniRoute. Tapez 1 pour Acheter.")
+    for key in ("1", "1", "1", "3", "3", "1", "1"):  # Acheter > Nouilles > Indomie, 3, …
+        assert not (await caller.press(key)).ends_call
+    done = await caller.press("1")  # Confirmer
+    [order] = await services.orders.recent(NGOZI)
+    assert done.say.startswith(f"Commande {order.reference} passée. Total NGN 26,993.25")
+
+
+@pytest.mark.parametrize("locale", ["pcm", "ha", "yo", "ig"])
+async def test_a_caller_whose_language_has_no_voice_hears_english_prompts(
+    gateway: Client, services: Services, locale: str
+) -> None:
+    """Africa's Talking reads no Pidgin, Hausa, Yoruba or Igbo: her words spelled out by an
+    English voice were no prompt. She hears English; her language stays hers elsewhere."""
+    await services.customers.set_locale(NGOZI, locale)
+
+    prompt = await Caller(gateway).dial()
+
+    assert prompt.say.startswith("Welcome to OmniRoute. Press 1 for Shop. Press 2 for Cart (0).")
+    customer = await services.customers.get(NGOZI)
+    assert customer is not None
+    assert customer.locale == locale
+
+
 async def test_whole_order_by_dtmf_ends_the_call_with_the_order_reference(
     gateway: Client, services: Services
 ) -> None:

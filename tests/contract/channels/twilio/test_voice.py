@@ -19,6 +19,7 @@ from core.app.server import create_app
 from core.conversation import Session
 from core.phone import Phone
 from core.region import RegionCode
+from engines.customers.tables import customers
 from tests.contract.channels.twilio.bodies import stored
 from tests.support.phone import database_rows
 from tests.support.providers.twilio import (
@@ -353,6 +354,59 @@ async def test_swahili_caller_is_read_english_prompts_by_a_documented_voice(
     assert customer is not None
     assert customer.locale == "sw"  # chosen for good: SMS, USSD and WhatsApp speak it
     assert "Press" in language.say
+
+
+async def test_french_caller_hears_french_prompts_in_a_documented_french_voice(
+    twilio: TwilioWebhooks, services: Services
+) -> None:
+    """Twilio reads French (Google.fr-FR-Standard-A): a retailer who chose French heard
+    English on this line only; now she hears her menu in French, and is heard in French."""
+    await services.customers.set_locale(NGOZI, "fr")
+    caller = TwilioCaller(twilio, NGOZI.e164)
+
+    turn = await caller.call()
+
+    assert [(turn.language, turn.voice)] == [("fr-FR", "Google.fr-FR-Standard-A")]
+    assert turn.gather is not None
+    assert turn.gather["language"] == "fr-FR"
+    assert turn.say.startswith("Bienvenue chez OmniRoute. Tapez 1 pour Acheter.")
+
+
+@pytest.mark.parametrize("locale", ["pcm", "ha", "yo", "ig"])
+async def test_a_caller_whose_language_has_no_twilio_voice_hears_english(
+    twilio: TwilioWebhooks, services: Services, locale: str
+) -> None:
+    """Twilio documents no Pidgin, Hausa, Yoruba or Igbo voice: English prompts, by a voice it
+    has, and her language kept for SMS, USSD and WhatsApp."""
+    await services.customers.set_locale(NGOZI, locale)
+
+    turn = await TwilioCaller(twilio, NGOZI.e164).call()
+
+    assert [(turn.language, turn.voice)] == DOCUMENTED_SAY
+    assert turn.say == WELCOME
+    customer = await services.customers.get(NGOZI)
+    assert customer is not None
+    assert customer.locale == locale
+
+
+async def test_a_caller_from_a_country_not_served_is_told_so_in_a_language_the_line_speaks(
+    twilio: TwilioWebhooks, services: Services
+) -> None:
+    """A number recorded in Swahili calling from abroad: the closing line was Swahili read by
+    the English voice."""
+    abroad = "+12025550123"
+    async with services.db.transaction() as session:
+        await session.execute(
+            customers.insert().values(
+                phone=abroad, region="nairobi", locale="sw", created_at=services.clock.now()
+            )
+        )
+
+    turn = await TwilioCaller(twilio, abroad).call()
+
+    assert turn.say == "Sorry, OmniRoute is not available in your country yet."
+    assert [(turn.language, turn.voice)] == DOCUMENTED_SAY
+    assert turn.hangup
 
 
 async def test_answer_without_a_valid_signature_is_403_and_changes_nothing(
