@@ -318,6 +318,7 @@ SMS_VALUES: dict[str, object] = {
     "amount": "NGN 126,993.25",
     "total": "NGN 126,993.25",
     "owed": "NGN 126,993.25",
+    "due": "NGN 126,993.25",
     "fee": "NGN 1,350.00",
     "vat": "NGN 11,883.25",
     "receipt": "QKJ4H7X2ZP",
