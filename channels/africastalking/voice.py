@@ -23,6 +23,7 @@ from channels.africastalking.keys import CALLBACK_TOKEN, HANDLE, MAX_BODY, PUBLI
 from channels.edge import BodyTooLargeError, bad_request, parse_form, read_bounded, too_large
 from channels.render.voice import (
     CALLER_WITHHELD,
+    FINISH_KEY,
     MAX_SILENCES,
     NO_ANSWER,
     VoicePrompt,
@@ -50,7 +51,8 @@ def to_message(form: VoiceForm, step: int, *, hanging_up: bool = False) -> Inbou
         provider=PROVIDER,
         phone=form.phone,
         session_key=f"at-voice:{form.sessionId}",
-        text=form.dtmfDigits,
+        # the '#' that sent the keys is not one of them (as Twilio leaves it out of Digits)
+        text=form.dtmfDigits.removesuffix(FINISH_KEY),
         capabilities=VOICE_CAPABILITIES,
         idempotency_key=f"at-voice:{digest.hexdigest()[:32]}",
         raw=form.model_dump(),
@@ -85,12 +87,11 @@ def voice_xml(prompt: VoicePrompt, next_url: str, on_silence: str) -> str:
     if prompt.end:
         SubElement(response, "Say").text = prompt.say
     else:
-        attributes = {"timeout": str(DIGITS_TIMEOUT_SECONDS), "finishOnKey": "#"}
-        if prompt.free_input and prompt.input_length:
-            # a fixed-length answer (a delivery code) goes as soon as it is keyed, '#' or not
-            attributes["numDigits"] = str(prompt.input_length)
-        elif prompt.keys and not prompt.free_input:
-            attributes["numDigits"] = str(prompt.max_digits)
+        attributes = {"timeout": str(DIGITS_TIMEOUT_SECONDS), "finishOnKey": FINISH_KEY}
+        if prompt.num_digits is not None:
+            # a menu key, or a fixed-length answer (a delivery code), goes as soon as it is
+            # keyed, '#' or not; a shorter key ("00" for Back) goes on the '#' its prompt asks
+            attributes["numDigits"] = str(prompt.num_digits)
         attributes["callbackUrl"] = next_url
         digits = SubElement(response, "GetDigits", attributes)
         SubElement(digits, "Say").text = prompt.say

@@ -189,7 +189,8 @@ async def test_a_delivery_day_over_both_voice_providers(
     asked = await emeka_at.choose("Arrived")
     cash = (await services.orders.get(first)).total.format()  # Ngozi pays on delivery
     assert asked.say.startswith(
-        f"Collect {cash} in cash. Enter the customer's 4-digit delivery code. Press 0 0 for Back."
+        f"Collect {cash} in cash. Enter the customer's 4-digit delivery code. "
+        "Press 0 0 then hash for Back."
     )
     getter = asked.get_digits
     assert getter is not None
@@ -555,6 +556,70 @@ async def test_waiting_silently_at_the_door_on_africas_talking_keeps_the_call(
     delivered = await caller.press(code)
     assert delivered.say.startswith("Delivered. You earned NGN ")
     assert (await gig.today(emeka.id)).stops == 1
+
+
+def told_keys(say: str, label: str) -> str:
+    """The keys a prompt tells the caller to press for `label`, '#' included when it says so."""
+    found = re.search(rf"Press ([\d ]+?)( then hash)? for {re.escape(label)}\.", say)
+    assert found is not None, say
+    return found.group(1).replace(" ", "") + ("#" if found.group(2) else "")
+
+
+def sent_at_once(gather: dict[str, str], keys: str) -> bool:
+    """Whether keying `keys` sends them at once: numDigits reached, or the finish key pressed
+    (Twilio's default is '#'). Otherwise they wait for the 30 s timeout, and on Africa's
+    Talking, which moves on to the Redirect then, are lost."""
+    finish = gather.get("finishOnKey", "#")
+    if finish and finish in keys:
+        return True
+    return "numDigits" in gather and len(keys) >= int(gather["numDigits"])
+
+
+async def test_back_at_the_code_prompt_goes_back_at_once_as_the_prompt_says(
+    services: Services, twilio: TwilioWebhooks, fake_at: FakeAfricasTalking
+) -> None:
+    """The code prompt waits for 4 digits: "Press 0 0 for Back" sent nothing until the 30 s
+    timeout on Twilio, and on Africa's Talking the 00 was dropped for silence. The prompt now
+    says to end Back with '#', which sends it at once; the code still goes without '#'."""
+    gig = services.gig
+    await driver(services, EMEKA, "Emeka")
+    placed = await order(services, NGOZI, "back-1")
+    await picked_and_packed(services, placed)
+    await gig.create_task(
+        DeliveryRoute(
+            "R-LAG-BK",
+            RegionCode.LAGOS,
+            LAGOS_DEPOT,
+            services.clock.now() + timedelta(minutes=30),
+            (RouteStop(placed, NGOZI, "12 Broad Street", LAGOS_DEPOT, 2, Decimal("4.0")),),
+        )
+    )
+    await gig.allocate()
+    at = AtCaller(twilio.client, EMEKA.e164, "ATVId_emeka_back")
+    await at.dial()
+    await at.choose("Accept")
+    await flush_outbox(services)
+    code = code_in(fake_at, NGOZI, placed)
+
+    asked = await at.choose("Arrived")
+    getter = asked.get_digits
+    assert getter is not None
+    assert asked.say.endswith(
+        "Enter the customer's 4-digit delivery code. Press 0 0 then hash for Back."
+    )
+    assert sent_at_once(dict(getter.attrib), told_keys(asked.say, "Back"))
+    assert sent_at_once(dict(getter.attrib), code)  # the code goes without '#'
+    back = await at.press("00")  # Africa's Talking posts the keys the '#' sent
+    assert back.say.startswith("Stop 1 of 1: 12 Broad Street")
+
+    tw = TwilioCaller(twilio, EMEKA.e164)
+    await tw.call()
+    asked_tw = await tw.choose("Arrived")
+    assert asked_tw.gather is not None
+    assert asked_tw.say.endswith("Press 0 0 then hash for Back.")
+    assert sent_at_once(asked_tw.gather, told_keys(asked_tw.say, "Back"))
+    assert sent_at_once(asked_tw.gather, code)
+    assert (await tw.choose("Back")).say.startswith("Stop 1 of 1: 12 Broad Street")
 
 
 async def test_a_driver_silent_at_the_door_on_twilio_is_texted_how_to_carry_on(

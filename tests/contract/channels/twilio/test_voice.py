@@ -323,7 +323,7 @@ async def test_quantity_is_gathered_until_hash_or_timeout_not_cut_at_two_digits(
 
     prompt = await caller.choose("Indomie Chicken")
 
-    assert "Enter quantity. Press 0 0 for Back." in prompt.say
+    assert "Enter quantity. Then press hash. Press 0 0 then hash for Back." in prompt.say
     assert prompt.gather == gather(twilio, 4)  # no numDigits: 120 cartons is three digits
     added = await caller.press("120")
     assert added.say.startswith("Added 120 x Indomie Chicken 40x70g.")
