@@ -44,7 +44,9 @@ DIGITS_TIMEOUT_SECONDS = 30
 MAX_STEP = 10_000
 
 
-def to_message(form: VoiceForm, step: int, *, hanging_up: bool = False) -> InboundMessage:
+def to_message(
+    form: VoiceForm, step: int, *, hanging_up: bool = False, silent: bool = False
+) -> InboundMessage:
     digest = hashlib.sha256(f"{form.sessionId}\x00{step}\x00{form.dtmfDigits}".encode())
     return InboundMessage(
         kind=ChannelKind.VOICE,
@@ -57,6 +59,7 @@ def to_message(form: VoiceForm, step: int, *, hanging_up: bool = False) -> Inbou
         idempotency_key=f"at-voice:{digest.hexdigest()[:32]}",
         raw=form.model_dump(),
         hanging_up=hanging_up,
+        silent=silent,
     )
 
 
@@ -134,7 +137,8 @@ async def voice(request: web.Request) -> web.Response:
             status=400, text=f"Bad request: silent must be a whole number up to {MAX_SILENCES}\n"
         )
     hanging_up = silences >= MAX_SILENCES
-    reply = await request.app[HANDLE](to_message(form, step, hanging_up=hanging_up))
+    message = to_message(form, step, hanging_up=hanging_up, silent=silences > 0)
+    reply = await request.app[HANDLE](message)
     translate = request.app[TRANSLATE]
     if hanging_up and not reply.end:  # the dialog has no goodbye of its own
         prompt = spoken_end(translate, reply.locale, NO_ANSWER)

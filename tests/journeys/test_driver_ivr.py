@@ -551,7 +551,7 @@ async def test_waiting_silently_at_the_door_on_africas_talking_keeps_the_call(
     asked_again = await caller.stay_silent()
 
     assert asked_again.say.startswith(
-        "The code has 4 digits. Collect NGN 19,995.00 in cash. Enter the customer's 4-digit"
+        "We did not hear a key. Collect NGN 19,995.00 in cash. Enter the customer's 4-digit"
     )
     delivered = await caller.press(code)
     assert delivered.say.startswith("Delivered. You earned NGN ")

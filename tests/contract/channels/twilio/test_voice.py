@@ -227,9 +227,7 @@ async def test_silence_repeats_the_screen_with_a_reason(
 
     repeated = await caller.stay_silent()
 
-    assert repeated.say.startswith(
-        "Please choose a number from the list. Choose a category. Press 1 for Noodles"
-    )
+    assert repeated.say.startswith("We did not hear a key. Choose a category. Press 1 for Noodles")
     assert repeated.gather == gather(twilio, 3, numDigits="1")
     session = await session_of(services, caller.call_sid)
     assert session is not None
@@ -247,7 +245,7 @@ async def test_three_silences_in_a_row_end_the_call_with_a_goodbye(
     second = await caller.stay_silent()
     third = await caller.stay_silent()
 
-    assert first.say.startswith("Please choose a number from the list. Choose a category.")
+    assert first.say.startswith("We did not hear a key. Choose a category.")
     assert second.say == first.say
     assert third.say == "We did not hear anything. Goodbye."
     assert third.hangup
@@ -288,7 +286,7 @@ async def test_a_key_between_silences_starts_the_count_again(
     await caller.stay_silent()
     still = await caller.stay_silent()
 
-    assert still.say.startswith("Please choose a number from the list. Choose a category.")
+    assert still.say.startswith("We did not hear a key. Choose a category.")
     assert not still.hangup
     assert still.gather is not None
 
