@@ -134,6 +134,9 @@ class InboundMessage:
     # prompts in a row. A dialog may answer with its own goodbye (end=True) and do what that
     # needs; otherwise the channel says a plain one.
     hanging_up: bool = False
+    # Voice: the prompt before heard no key (its <Gather>/GetDigits timed out): the dialog
+    # repeats its screen saying so, rather than reading the empty answer as a wrong one.
+    silent: bool = False
     # The provider's own opt-out list changed with this message (Twilio's Advanced Opt-Out on a
     # "CANCEL" or "YES"): True, it blocks further messages to her; False, it lets them through
     # again; None when the provider does not say. The text may be any of its keywords, so this

@@ -194,10 +194,8 @@ class Machine:
         return intent
 
     async def step(self, turn: Turn, session: Session, intent: Intent) -> tuple[Session, Reply]:
-        tapped_on, current = turn.msg.screen, screen_name(session.state, session.vars)
-        if tapped_on is not None and current is not None and tapped_on != current:
-            # A tap on a list scrolled back to: its "3" meant an option of that list.
-            return await self.show(turn, session, error=turn.t("error.stale_choice"))
+        if (unread := _not_an_answer(turn, session)) is not None:
+            return await self.show(turn, session, error=unread)
         state = self.states[session.state]
         if intent.kind is IntentKind.BACK:
             return await self._back(turn, session)
@@ -336,6 +334,18 @@ class Machine:
             return await self.show(turn, session.evolve(state=self.home, page=0))
         *rest, previous = session.stack
         return await self.show(turn, session.evolve(state=previous, stack=tuple(rest), page=0))
+
+
+def _not_an_answer(turn: Turn, session: Session) -> str | None:
+    """Why this turn is not read against the screen (which is shown again, saying so): a voice
+    prompt that heard no key, or a tap on a list scrolled back to (its "3" meant an option of
+    that list). None: it is an answer."""
+    if turn.msg.silent:
+        return turn.t("voice.no_key")
+    tapped_on, current = turn.msg.screen, screen_name(session.state, session.vars)
+    if tapped_on is not None and current is not None and tapped_on != current:
+        return turn.t("error.stale_choice")
+    return None
 
 
 def screen_name(state: str, variables: Mapping[str, Any]) -> str | None:

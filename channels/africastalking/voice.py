@@ -24,6 +24,7 @@ from channels.africastalking.keys import CALLBACK_TOKEN, HANDLE, MAX_BODY, PUBLI
 from channels.edge import BodyTooLargeError, bad_request, parse_form, read_bounded, too_large
 from channels.render.voice import (
     CALLER_WITHHELD,
+    FINISH_KEY,
     MAX_SILENCES,
     NO_ANSWER,
     VoicePrompt,
@@ -50,18 +51,22 @@ SAY_LANGUAGES = ("en", "sw", "fr")
 AT_VOICE_CAPABILITIES = replace(VOICE_CAPABILITIES, languages=SAY_LANGUAGES)
 
 
-def to_message(form: VoiceForm, step: int, *, hanging_up: bool = False) -> InboundMessage:
+def to_message(
+    form: VoiceForm, step: int, *, hanging_up: bool = False, silent: bool = False
+) -> InboundMessage:
     digest = hashlib.sha256(f"{form.sessionId}\x00{step}\x00{form.dtmfDigits}".encode())
     return InboundMessage(
         kind=ChannelKind.VOICE,
         provider=PROVIDER,
         phone=form.phone,
         session_key=f"at-voice:{form.sessionId}",
-        text=form.dtmfDigits,
+        # the '#' that sent the keys is not one of them (as Twilio leaves it out of Digits)
+        text=form.dtmfDigits.removesuffix(FINISH_KEY),
         capabilities=AT_VOICE_CAPABILITIES,
         idempotency_key=f"at-voice:{digest.hexdigest()[:32]}",
         raw=form.model_dump(),
         hanging_up=hanging_up,
+        silent=silent,
     )
 
 
@@ -92,12 +97,11 @@ def voice_xml(prompt: VoicePrompt, next_url: str, on_silence: str) -> str:
     if prompt.end:
         SubElement(response, "Say").text = prompt.say
     else:
-        attributes = {"timeout": str(DIGITS_TIMEOUT_SECONDS), "finishOnKey": "#"}
-        if prompt.free_input and prompt.input_length:
-            # a fixed-length answer (a delivery code) goes as soon as it is keyed, '#' or not
-            attributes["numDigits"] = str(prompt.input_length)
-        elif prompt.keys and not prompt.free_input:
-            attributes["numDigits"] = str(prompt.max_digits)
+        attributes = {"timeout": str(DIGITS_TIMEOUT_SECONDS), "finishOnKey": FINISH_KEY}
+        if prompt.num_digits is not None:
+            # a menu key, or a fixed-length answer (a delivery code), goes as soon as it is
+            # keyed, '#' or not; a shorter key ("00" for Back) goes on the '#' its prompt asks
+            attributes["numDigits"] = str(prompt.num_digits)
         attributes["callbackUrl"] = next_url
         digits = SubElement(response, "GetDigits", attributes)
         SubElement(digits, "Say").text = prompt.say
@@ -140,7 +144,8 @@ async def voice(request: web.Request) -> web.Response:
             status=400, text=f"Bad request: silent must be a whole number up to {MAX_SILENCES}\n"
         )
     hanging_up = silences >= MAX_SILENCES
-    reply = await request.app[HANDLE](to_message(form, step, hanging_up=hanging_up))
+    message = to_message(form, step, hanging_up=hanging_up, silent=silences > 0)
+    reply = await request.app[HANDLE](message)
     translate = request.app[TRANSLATE]
     if hanging_up and not reply.end:  # the dialog has no goodbye of its own
         prompt = spoken_end(translate, reply.locale, NO_ANSWER)

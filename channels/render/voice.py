@@ -16,6 +16,8 @@ CALLER_WITHHELD = "voice.caller_withheld"
 NO_ANSWER = "voice.no_answer"
 # Screens repeated for silence before the call is ended: a phone left off the hook hangs up.
 MAX_SILENCES = 3
+# The key that sends the digits keyed so far (finishOnKey; Twilio's default, set on both lines).
+FINISH_KEY = "#"
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,20 +29,42 @@ class VoicePrompt:
     input_length: int | None = None  # a free input of this many digits: taken once keyed
 
     @property
-    def max_digits(self) -> int:
-        """How many digits the longest key has ("98" for More): the Gather's numDigits."""
-        return max((len(k) for k in self.keys), default=1)
+    def num_digits(self) -> int | None:
+        """The GetDigits/Gather numDigits: keyed that many digits, the answer goes at once;
+        None: it goes on '#' (FINISH_KEY) or the timeout. A menu's is its longest key ("98"
+        for More); a free input's is its fixed length (a delivery code), if it has one."""
+        return gather_digits(self.keys, free_input=self.free_input, input_length=self.input_length)
+
+
+def gather_digits(
+    keys: tuple[str, ...], *, free_input: bool, input_length: int | None
+) -> int | None:
+    if free_input:
+        return input_length
+    return max((len(k) for k in keys), default=0) or None
 
 
 def render_voice(reply: Reply, translate: Callable[..., str]) -> VoicePrompt:
+    keys = tuple(o.key for o in reply.options)
+    digits = gather_digits(keys, free_input=reply.expects_input, input_length=reply.input_length)
     sentences = reply.text.splitlines()
+    if reply.expects_input and digits is None:
+        # any number of digits (a quantity): only '#' sends them before the timeout
+        sentences.append(translate(reply.locale, "voice.then_hash"))
+    # A key shorter than numDigits ("00" for Back under a 4-digit code) is sent by '#', or
+    # after the whole timeout (or lost, on Africa's Talking): the caller is told to press it.
     sentences.extend(
-        translate(reply.locale, "voice.press", key=" ".join(o.key), label=o.label)
+        translate(
+            reply.locale,
+            "voice.press" if len(o.key) == digits else "voice.press_then_hash",
+            key=" ".join(o.key),
+            label=o.label,
+        )
         for o in reply.options
     )
     return VoicePrompt(
         say=" ".join(_sentence(s) for s in sentences if s.strip()),
-        keys=tuple(o.key for o in reply.options),
+        keys=keys,
         end=reply.end,
         free_input=reply.expects_input,
         input_length=reply.input_length,

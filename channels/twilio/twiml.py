@@ -23,7 +23,7 @@ SAY_VOICES = {
 # Seconds a <Gather> waits for a key (Twilio's default is 5). A driver at a door waits for the
 # customer to find the code: three silent prompts of ~5-15 s each plus this make about two
 # minutes before the call ends (MAX_SILENCES), not the 35-60 s the default gave. A menu key
-# still ends the gather at once (numDigits); a code ends on '#', as its prompt says.
+# still ends the gather at once (numDigits); a key shorter than that on '#', as its prompt says.
 GATHER_TIMEOUT_SECONDS = 30
 
 
@@ -68,13 +68,10 @@ def voice_twiml(prompt: VoicePrompt, locale: str, action: str, on_silence: str) 
 def _digits(prompt: VoicePrompt) -> dict[str, int]:
     """numDigits ends the gather as soon as a whole key is pressed.
 
-    A free-input screen (a quantity: its only key is "00" for Back) takes any number of digits,
-    so it has no numDigits and ends on '#' or the timeout, as Twilio's default does; one whose
-    answer has a fixed length (a delivery code) ends as soon as that many digits are keyed, so a
-    driver who forgets '#' is not kept waiting for the timeout ('#' still ends it).
+    A free-input screen (a quantity) takes any number of digits, so it has no numDigits and
+    ends on '#' (Twilio's default finishOnKey) or the timeout; one whose answer has a fixed
+    length (a delivery code) ends as soon as that many digits are keyed, so a driver who
+    forgets '#' is not kept waiting for the timeout. Where a key is shorter ("00" for Back),
+    its prompt says to end it with '#' (render_voice).
     """
-    if prompt.free_input:
-        return {"num_digits": prompt.input_length} if prompt.input_length else {}
-    if not prompt.keys:
-        return {}
-    return {"num_digits": prompt.max_digits}
+    return {} if prompt.num_digits is None else {"num_digits": prompt.num_digits}

@@ -50,7 +50,9 @@ def answer_of(form: VoiceForm) -> str:
     return form.speech_result.strip(SPOKEN_PUNCTUATION)
 
 
-def to_message(form: VoiceForm, turn: int, *, hanging_up: bool = False) -> InboundMessage:
+def to_message(
+    form: VoiceForm, turn: int, *, hanging_up: bool = False, silent: bool = False
+) -> InboundMessage:
     answer = answer_of(form)
     digest = hashlib.sha256(f"{form.call_sid}\x00{turn}\x00{answer}".encode()).hexdigest()[:32]
     return InboundMessage(
@@ -63,6 +65,7 @@ def to_message(form: VoiceForm, turn: int, *, hanging_up: bool = False) -> Inbou
         idempotency_key=f"twilio-voice:{digest}",
         raw=form.model_dump(by_alias=True),
         hanging_up=hanging_up,
+        silent=silent,
     )
 
 
@@ -104,7 +107,7 @@ async def voice(request: web.Request) -> web.Response:
         )
     ctx = request.app[CONTEXT]
     hanging_up = silences >= MAX_SILENCES
-    reply = await ctx.handle(to_message(form, turn, hanging_up=hanging_up))
+    reply = await ctx.handle(to_message(form, turn, hanging_up=hanging_up, silent=silences > 0))
     if hanging_up and not reply.end:  # the dialog has no goodbye of its own
         prompt = spoken_end(ctx.translate, reply.locale, NO_ANSWER)
     else:

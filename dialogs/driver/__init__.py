@@ -7,9 +7,9 @@ from core.i18n import Translator
 from core.intents import Intent
 from core.messages import ChannelKind, InboundMessage, OutboundMessage, Reply
 from core.region import UnsupportedRegionError, region_for_phone
-from dialogs.driver.states import HOME, driver_states
+from dialogs.driver.states import CODE, HOME, at_door, driver_states
 from dialogs.machine import Machine, Turn
-from engines.gig import GigService
+from engines.gig import GigService, StopStatus
 from engines.notifications import NotificationService
 from engines.orders import OrderService
 
@@ -42,7 +42,11 @@ class DriverDialog:
             return await self._let_go(msg, session)
         if session is None:
             session = Session(HOME, await self._locale(msg))
-            return await self.machine.show(Turn(msg, session, self._t), session)
+            turn = Turn(msg, session, self._t)
+            if await at_door(self._gig, turn):
+                # he pressed Arrived before this call: the code at once, Back to his stop
+                session = session.evolve(state=CODE, stack=(HOME,))
+            return await self.machine.show(turn, session)
         return await self.machine.step(Turn(msg, session, self._t), session, intent)
 
     async def _let_go(self, msg: InboundMessage, session: Session | None) -> tuple[Session, Reply]:
@@ -60,12 +64,19 @@ class DriverDialog:
         # His own language, not the session's: on a line without his language's voice (Twilio
         # has no Swahili) the session took the language the line speaks.
         own = await self._locale(msg)
+        stop = task.next_stop
+        # at a door he said he reached, his next call starts at the code: no Arrived to press
+        told = (
+            "sms.driver_call_again_at_door"
+            if stop is not None and stop.status is StopStatus.ARRIVED
+            else "sms.driver_call_again"
+        )
         await self._notifications.queue(
             OutboundMessage(
                 provider=self._sms_provider,
                 kind=ChannelKind.SMS,
                 to=msg.phone,
-                reply=Reply(self._t(own, "sms.driver_call_again"), end=True, locale=own),
+                reply=Reply(self._t(own, told), end=True, locale=own),
                 dedupe_key=f"driver-silent:{msg.session_key}",
             )
         )

@@ -20,6 +20,7 @@ from engines.gig import (
     GigService,
     IncidentKind,
     OfferClosedError,
+    StopStatus,
     Task,
     TaskStateError,
     UnknownTaskError,
@@ -71,6 +72,8 @@ class DriverHome(DriverState):
             turn.vars["stop"] = stop.position
             turn.vars["stop_order"] = stop.order_reference
             turn.vars["task"] = str(task.id)
+            # at a door he already said he reached, 1 takes him back to the code
+            at_door = stop.status is StopStatus.ARRIVED
             return Screen(
                 turn.t(
                     "drv.next_stop",
@@ -81,7 +84,7 @@ class DriverHome(DriverState):
                     order=" ".join(stop.order_reference),
                 ),
                 (
-                    Choice(turn.t("drv.arrived"), "arrived"),
+                    Choice(turn.t("drv.key_code" if at_door else "drv.arrived"), "arrived"),
                     Choice(turn.t("drv.problem"), "problem"),
                     Choice(turn.t("drv.earnings"), "earnings"),
                 ),
@@ -282,6 +285,18 @@ def _cash_due(order: Order) -> Money | None:
     ):
         return None
     return order.total
+
+
+async def at_door(gig: GigService, turn: Turn) -> bool:
+    """Whether the caller's next stop is one he already said he reached (Arrived on an earlier
+    call, or in his app): then the call starts at its code, that door's as Arrived sets it."""
+    worker = await gig.worker_by_phone(turn.msg.phone)
+    task = await gig.current_task(worker.id) if worker is not None else None
+    stop = task.next_stop if task is not None else None
+    if task is None or stop is None or stop.status is not StopStatus.ARRIVED:
+        return False
+    turn.vars.update(task=str(task.id), stop=stop.position, stop_order=stop.order_reference)
+    return True
 
 
 def driver_states(gig: GigService, orders: OrderService) -> list[State]:

@@ -196,7 +196,7 @@ async def test_voice_in_the_terminal_hash_alone_is_no_answer_and_the_third_ends_
     )
     out = capsys.readouterr().out
     assert code == 0
-    assert out.count("Please choose a number") == 2
+    assert out.count("We did not hear a key.") == 2
     assert "We did not hear anything. Goodbye." in out
     assert "(hung up)" not in out
 

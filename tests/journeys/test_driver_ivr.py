@@ -18,9 +18,11 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from pydantic import SecretStr
+from sqlalchemy import select
 
 from core.app.bootstrap import Services
 from core.app.demo import load_distribution_demo
+from core.bus.tables import outbox
 from core.clock import SteppedClock
 from core.config import Settings
 from core.phone import Phone
@@ -37,6 +39,7 @@ from engines.gig import (
     Vehicle,
     VehicleKind,
 )
+from engines.gig.events import StopArrived
 from engines.orders import CartLine, OrderStatus, PaymentMethod, PlaceOrder
 from engines.wms import Layout, PathPolicy, Zone, grid
 from tests.support.at_voice import AtCaller
@@ -189,7 +192,8 @@ async def test_a_delivery_day_over_both_voice_providers(
     asked = await emeka_at.choose("Arrived")
     cash = (await services.orders.get(first)).total.format()  # Ngozi pays on delivery
     assert asked.say.startswith(
-        f"Collect {cash} in cash. Enter the customer's 4-digit delivery code. Press 0 0 for Back."
+        f"Collect {cash} in cash. Enter the customer's 4-digit delivery code. "
+        "Press 0 0 then hash for Back."
     )
     getter = asked.get_digits
     assert getter is not None
@@ -550,9 +554,126 @@ async def test_waiting_silently_at_the_door_on_africas_talking_keeps_the_call(
     asked_again = await caller.stay_silent()
 
     assert asked_again.say.startswith(
-        "The code has 4 digits. Collect NGN 19,995.00 in cash. Enter the customer's 4-digit"
+        "We did not hear a key. Collect NGN 19,995.00 in cash. Enter the customer's 4-digit"
     )
     delivered = await caller.press(code)
+    assert delivered.say.startswith("Delivered. You earned NGN ")
+    assert (await gig.today(emeka.id)).stops == 1
+
+
+async def arrivals(services: Services) -> int:
+    """StopArrived events recorded: each tells the order's workflow the driver is at the door."""
+    async with services.db.transaction() as s:
+        rows = await s.execute(select(outbox.c.event_type))
+        return sum(1 for (kind,) in rows if kind == StopArrived.event_type())
+
+
+def told_keys(say: str, label: str) -> str:
+    """The keys a prompt tells the caller to press for `label`, '#' included when it says so."""
+    found = re.search(rf"Press ([\d ]+?)( then hash)? for {re.escape(label)}\.", say)
+    assert found is not None, say
+    return found.group(1).replace(" ", "") + ("#" if found.group(2) else "")
+
+
+def sent_at_once(gather: dict[str, str], keys: str) -> bool:
+    """Whether keying `keys` sends them at once: numDigits reached, or the finish key pressed
+    (Twilio's default is '#'). Otherwise they wait for the 30 s timeout, and on Africa's
+    Talking, which moves on to the Redirect then, are lost."""
+    finish = gather.get("finishOnKey", "#")
+    if finish and finish in keys:
+        return True
+    return "numDigits" in gather and len(keys) >= int(gather["numDigits"])
+
+
+async def test_back_at_the_code_prompt_goes_back_at_once_as_the_prompt_says(
+    services: Services, twilio: TwilioWebhooks, fake_at: FakeAfricasTalking
+) -> None:
+    """The code prompt waits for 4 digits: "Press 0 0 for Back" sent nothing until the 30 s
+    timeout on Twilio, and on Africa's Talking the 00 was dropped for silence. The prompt now
+    says to end Back with '#', which sends it at once; the code still goes without '#'."""
+    gig = services.gig
+    await driver(services, EMEKA, "Emeka")
+    placed = await order(services, NGOZI, "back-1")
+    await picked_and_packed(services, placed)
+    await gig.create_task(
+        DeliveryRoute(
+            "R-LAG-BK",
+            RegionCode.LAGOS,
+            LAGOS_DEPOT,
+            services.clock.now() + timedelta(minutes=30),
+            (RouteStop(placed, NGOZI, "12 Broad Street", LAGOS_DEPOT, 2, Decimal("4.0")),),
+        )
+    )
+    await gig.allocate()
+    at = AtCaller(twilio.client, EMEKA.e164, "ATVId_emeka_back")
+    await at.dial()
+    await at.choose("Accept")
+    await flush_outbox(services)
+    code = code_in(fake_at, NGOZI, placed)
+
+    asked = await at.choose("Arrived")
+    getter = asked.get_digits
+    assert getter is not None
+    assert asked.say.endswith(
+        "Enter the customer's 4-digit delivery code. Press 0 0 then hash for Back."
+    )
+    assert sent_at_once(dict(getter.attrib), told_keys(asked.say, "Back"))
+    assert sent_at_once(dict(getter.attrib), code)  # the code goes without '#'
+    back = await at.press("00")  # Africa's Talking posts the keys the '#' sent
+    assert back.say.startswith("Stop 1 of 1: 12 Broad Street")
+
+    tw = TwilioCaller(twilio, EMEKA.e164)
+    asked_tw = await tw.call()  # at the door he reached: the code at once
+    assert asked_tw.gather is not None
+    assert asked_tw.say.endswith("Press 0 0 then hash for Back.")
+    assert sent_at_once(asked_tw.gather, told_keys(asked_tw.say, "Back"))
+    assert sent_at_once(asked_tw.gather, code)
+    assert (await tw.choose("Back")).say.startswith("Stop 1 of 1: 12 Broad Street")
+
+
+async def test_a_driver_calling_back_at_a_door_he_reached_is_asked_the_code_at_once(
+    services: Services, twilio: TwilioWebhooks, fake_at: FakeAfricasTalking
+) -> None:
+    """Emeka pressed Arrived (Ngozi's order shows "Driver at your door"), then the call dropped.
+    Calling back, he heard "Press 1 for Arrived" again. Now the call starts at the code; Back
+    leads to his stop, whose first choice is the code, and his arrival is recorded once."""
+    gig = services.gig
+    emeka = await driver(services, EMEKA, "Emeka")
+    placed = await order(services, NGOZI, "again-1")
+    await picked_and_packed(services, placed)
+    await gig.create_task(
+        DeliveryRoute(
+            "R-LAG-AG",
+            RegionCode.LAGOS,
+            LAGOS_DEPOT,
+            services.clock.now() + timedelta(minutes=30),
+            (RouteStop(placed, NGOZI, "12 Broad Street", LAGOS_DEPOT, 2, Decimal("4.0")),),
+        )
+    )
+    await gig.allocate()
+    first = AtCaller(twilio.client, EMEKA.e164, "ATVId_emeka_dropped")
+    await first.dial()
+    await first.choose("Accept")
+    await flush_outbox(services)
+    code = code_in(fake_at, NGOZI, placed)
+    await first.choose("Arrived")
+    await first.hang_up()  # the network drops the call
+
+    again = AtCaller(twilio.client, EMEKA.e164, "ATVId_emeka_back_again")
+    heard = await again.dial()
+
+    assert heard.say.startswith(
+        "Collect NGN 19,995.00 in cash. Enter the customer's 4-digit delivery code."
+    )
+    assert "Arrived" not in heard.say
+    stop = await again.press("00")  # Back: his stop, the code its first choice
+    assert stop.say.startswith(
+        f"Stop 1 of 1: 12 Broad Street, order {' '.join(placed)}. Press 1 for Enter the code. "
+        "Press 2 for Report a problem."
+    )
+    assert (await again.press("1")).say.startswith("Collect NGN 19,995.00 in cash.")
+    assert await arrivals(services) == 1  # told to Ngozi's order once
+    delivered = await again.press(code)
     assert delivered.say.startswith("Delivered. You earned NGN ")
     assert (await gig.today(emeka.id)).stops == 1
 
@@ -600,15 +721,14 @@ async def test_a_driver_silent_at_the_door_on_twilio_is_texted_how_to_carry_on(
     assert offer_sms.message.startswith(("OmniRoute: route ", "OmniRoute: safari "))
     assert texted.message == (
         "OmniRoute: call ended after 2 minutes of silence. Your route and stops are unchanged. "
-        "Call the driver line again, press Arrived and enter the code."
+        "Call the driver line again and enter the code."
     )
     assert await gig.task(task.id) == before
     assert await gig.incidents(task.id) == []
 
     again = TwilioCaller(twilio, EMEKA.e164)
     heard = await again.call()
-    assert heard.say.startswith("Stop 1 of 1: 12 Broad Street")
-    await again.choose("Arrived")
+    assert heard.say.startswith("Collect NGN 19,995.00 in cash. Enter the customer's 4-digit")
     delivered = await again.press(code)
     assert delivered.say.startswith("Delivered. You earned NGN ")
     assert (await gig.today(emeka.id)).stops == 1
@@ -663,7 +783,7 @@ async def test_a_driver_silent_at_the_door_on_africas_talking_is_texted_how_to_c
     assert offer_sms.message.startswith(("OmniRoute: route ", "OmniRoute: safari "))
     assert texted.message == (
         "OmniRoute: call ended after 2 minutes of silence. Your route and stops are unchanged. "
-        "Call the driver line again, press Arrived and enter the code."
+        "Call the driver line again and enter the code."
     )
     assert await gig.task(task.id) == before
 
@@ -710,7 +830,7 @@ async def test_a_swahili_driver_silent_at_the_door_on_twilio_is_texted_in_swahil
     assert offer_sms.message.startswith(("OmniRoute: route ", "OmniRoute: safari "))
     assert texted.message == (
         "OmniRoute: simu imekatika baada ya dakika 2 za kimya. Safari na vituo vyako "
-        "havijabadilika. Piga laini ya madereva tena, bonyeza Nimefika, weka namba."
+        "havijabadilika. Piga laini ya madereva tena, weka namba."
     )
 
 

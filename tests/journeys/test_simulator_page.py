@@ -144,7 +144,7 @@ async def test_voice_call_left_silent_hears_the_screen_again_then_goodbye(page: 
     await expect(screen).to_contain_text("Press 1 for Shop")
 
     heard = page.locator("#screen .them")
-    await expect(heard.nth(1)).to_contain_text("Please choose a number", timeout=10_000)
+    await expect(heard.nth(1)).to_contain_text("We did not hear a key.", timeout=10_000)
     await expect(heard.nth(1)).to_contain_text("Press 1 for Shop")
     await expect(screen).to_contain_text("We did not hear anything. Goodbye.", timeout=10_000)
     await expect(screen).to_contain_text("(call ended)")
@@ -162,7 +162,7 @@ async def test_voice_hash_alone_is_no_answer_and_hears_the_screen_again(page: Pa
     await page.click("#keypad button:text-is('#')")
 
     heard = page.locator("#screen .them")
-    await expect(heard.nth(1)).to_contain_text("Please choose a number")
+    await expect(heard.nth(1)).to_contain_text("We did not hear a key.")
     await expect(screen).to_contain_text("(# alone: no answer)")
     await expect(screen).not_to_contain_text("pressed")
 

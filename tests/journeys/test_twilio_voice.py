@@ -59,7 +59,7 @@ async def test_ngozi_orders_noodles_by_pressing_keys(
     products = await ngozi.press("1")
     assert "Press 1 for Indomie Chicken 40x70g NGN 9,300." in products.say
     prompt = await ngozi.press("1")
-    assert "Enter quantity. Press 0 0 for Back." in prompt.say
+    assert "Enter quantity. Then press hash. Press 0 0 then hash for Back." in prompt.say
     added = await ngozi.press("3")
     assert added.say.startswith("Added 3 x Indomie Chicken 40x70g.")
     quote = await ngozi.choose("Checkout")

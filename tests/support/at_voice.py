@@ -16,7 +16,11 @@ VOICE = "/channels/africastalking/voice"
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 DECLARATION = '<?xml version="1.0" encoding="UTF-8"?>'
 DESTINATION = "+2342017001234"
-_PRESS = re.compile(r"(?:Press|Bonyeza) ([\d ]+) (?:for|kwa) (.*?)\.(?= (?:Press|Bonyeza) |$)")
+# "Press 0 0 then hash for Back": the keys (the '#' that sends them is not posted) and label
+_PRESS = re.compile(
+    r"(?:Press|Bonyeza) ([\d ]+?)(?: then hash| kisha alama ya reli)? (?:for|kwa) (.*?)\."
+    r"(?= (?:Press|Bonyeza) |$)"
+)
 
 
 def callback_body(

@@ -493,7 +493,8 @@ def key_in(say: str, label_part: str) -> str:
     for sentence in re.split(r"(?<=[.?!]) ", say):
         head, sep, label = sentence.partition(" for ")
         if sep and head.startswith("Press ") and label_part in label:
-            return head.removeprefix("Press ").replace(" ", "")
+            # "Press 0 0 then hash for Back": Twilio posts the keys without the '#'
+            return head.removeprefix("Press ").removesuffix(" then hash").replace(" ", "")
     raise AssertionError(f"no choice {label_part!r} in: {say}")
 
 

@@ -255,12 +255,27 @@ async def test_silence_repeats_the_screen_instead_of_hanging_up(
     response = await gateway.post(_relative(redirect.text), data=voice_body(), headers=FORM)
 
     again = await prompt_of(response)
-    assert again.say.startswith("Please choose a number from the list. Welcome to OmniRoute.")
+    assert again.say.startswith("We did not hear a key. Welcome to OmniRoute.")
     assert again.get_digits is not None
     assert URL(again.get_digits.attrib["callbackUrl"]).query["step"] == "2"
     session = await session_of(services)
     assert session is not None
     assert session.state == "main"
+
+
+async def test_silence_is_said_in_swahili_to_a_swahili_caller(
+    gateway: Client, services: Services
+) -> None:
+    """What the caller notices of a silence is that no key was heard (not a wrong one), in her
+    language: Africa's Talking reads Swahili."""
+    caller = AtCaller(gateway, "+254711000001", "ATVId_juma_silent")
+    welcome = await caller.dial()
+
+    again = await caller.stay_silent()
+
+    assert again.say.startswith("Hatukusikia kitufe chochote. ")
+    assert again.say.removeprefix("Hatukusikia kitufe chochote. ") == welcome.say
+    assert not again.ends_call
 
 
 async def test_three_silences_in_a_row_end_the_call_with_a_goodbye(
@@ -274,7 +289,7 @@ async def test_three_silences_in_a_row_end_the_call_with_a_goodbye(
     second = await caller.stay_silent()
     third = await caller.stay_silent()
 
-    assert first.say.startswith("Please choose a number from the list. Choose a category.")
+    assert first.say.startswith("We did not hear a key. Choose a category.")
     assert second.say == first.say
     assert third.say == "We did not hear anything. Goodbye."
     assert [child.tag for child in third.root] == ["Say"]  # the call hangs up after it
@@ -303,7 +318,7 @@ async def test_a_key_between_silences_starts_the_count_again(
     await caller.stay_silent()
     still = await caller.stay_silent()
 
-    assert still.say.startswith("Please choose a number from the list. Choose a category.")
+    assert still.say.startswith("We did not hear a key. Choose a category.")
     assert not still.ends_call
 
 

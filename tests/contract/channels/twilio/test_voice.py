@@ -228,9 +228,7 @@ async def test_silence_repeats_the_screen_with_a_reason(
 
     repeated = await caller.stay_silent()
 
-    assert repeated.say.startswith(
-        "Please choose a number from the list. Choose a category. Press 1 for Noodles"
-    )
+    assert repeated.say.startswith("We did not hear a key. Choose a category. Press 1 for Noodles")
     assert repeated.gather == gather(twilio, 3, numDigits="1")
     session = await session_of(services, caller.call_sid)
     assert session is not None
@@ -248,7 +246,7 @@ async def test_three_silences_in_a_row_end_the_call_with_a_goodbye(
     second = await caller.stay_silent()
     third = await caller.stay_silent()
 
-    assert first.say.startswith("Please choose a number from the list. Choose a category.")
+    assert first.say.startswith("We did not hear a key. Choose a category.")
     assert second.say == first.say
     assert third.say == "We did not hear anything. Goodbye."
     assert third.hangup
@@ -289,7 +287,7 @@ async def test_a_key_between_silences_starts_the_count_again(
     await caller.stay_silent()
     still = await caller.stay_silent()
 
-    assert still.say.startswith("Please choose a number from the list. Choose a category.")
+    assert still.say.startswith("We did not hear a key. Choose a category.")
     assert not still.hangup
     assert still.gather is not None
 
@@ -324,7 +322,7 @@ async def test_quantity_is_gathered_until_hash_or_timeout_not_cut_at_two_digits(
 
     prompt = await caller.choose("Indomie Chicken")
 
-    assert "Enter quantity. Press 0 0 for Back." in prompt.say
+    assert "Enter quantity. Then press hash. Press 0 0 then hash for Back." in prompt.say
     assert prompt.gather == gather(twilio, 4)  # no numDigits: 120 cartons is three digits
     added = await caller.press("120")
     assert added.say.startswith("Added 120 x Indomie Chicken 40x70g.")
