@@ -204,6 +204,8 @@ class Settings(BaseSettings):
     payouts_max_attempts: int = Field(default=3, ge=1, le=10)
     payouts_retry_after_seconds: int = Field(default=600, gt=0)
     payouts_answer_within_seconds: int = Field(default=86_400, gt=0)
+    # Cash a driver took at a door and has held longer than this is overdue at the depot.
+    driver_cash_hold_hours: int = Field(default=24, gt=0)
     mpesa_base_url: str = "https://api.safaricom.co.ke"
     mpesa_consumer_key: str | None = None
     mpesa_consumer_secret: SecretStr | None = None

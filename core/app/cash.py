@@ -15,12 +15,14 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 import structlog
 
 from core.app.money import DISTRIBUTORS
 from core.bus import EventBus, EventEnvelope
+from core.clock import Clock
 from core.money import Money, round_half_up
 from core.phone import Phone
 from core.region import RegionCode
@@ -74,6 +76,8 @@ class CashHandOverError(Exception):
 class CashHeld:
     driver: Worker
     cash: Money  # taken at doors, not yet handed in
+    held_since: datetime | None = None  # when he took the oldest of it (None: he holds none)
+    overdue: bool = False  # held longer than the depot allows
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,14 +93,20 @@ class HandedIn:
 class DriverCash:
     """What each driver holds, and his hand-overs at the depot (the operators' commands)."""
 
-    def __init__(self, books: Books, gig: GigService) -> None:
+    def __init__(
+        self, books: Books, gig: GigService, clock: Clock, hold: timedelta = timedelta(hours=24)
+    ) -> None:
         self._books = books
         self._gig = gig
+        self._clock = clock
+        self._hold = hold  # how long a driver may hold cash before it is overdue
 
     async def held(
         self, *, region: RegionCode | None = None, driver: Phone | None = None
     ) -> list[CashHeld]:
-        """One row per driver (of `region`, or the one named), by region then phone."""
+        """One row per driver (of `region`, or the one named), by region then phone; with
+        when he took the oldest cash he still holds (he hands his oldest in first), overdue
+        once that is longer ago than the depot allows."""
         if driver is not None:
             worker = await self._gig.worker_by_phone(driver)
             if worker is None or (region is not None and worker.region is not region):
@@ -109,7 +119,35 @@ class DriverCash:
                 for w in await self._gig.workers(r)
             ]
         workers.sort(key=lambda w: (w.region.value, w.phone.e164))
-        return [CashHeld(w, await self._holds(w)) for w in workers]
+        now = self._clock.now()
+        rows = []
+        for worker in workers:
+            cash = await self._holds(worker)
+            since = await self._held_since(worker, cash)
+            overdue = since is not None and now - since > self._hold
+            rows.append(CashHeld(worker, cash, since, overdue))
+        return rows
+
+    async def _held_since(self, worker: Worker, cash: Money) -> datetime | None:
+        """When he took the oldest cash he still holds: his hand-overs paid off his oldest
+        takings first, so what he holds is his latest, back to the one that makes it up."""
+        if cash.amount <= 0:
+            return None
+        account = await self._books.ledger.find_account(
+            chart.driver_cash(worker.phone, cash.currency).code
+        )
+        assert account is not None  # he holds cash on it
+        journal = await self._books.ledger.transfers(account_ids=[account.id], codes=["cash"])
+        counted = Money.zero(cash.currency)
+        since = None
+        for taken in reversed(journal):
+            if taken.debit_account_id != account.id:
+                continue
+            counted += taken.amount
+            since = taken.created_at
+            if counted >= cash:
+                break
+        return since
 
     async def hand_in(self, driver: Phone, amount: Decimal, key: str | None = None) -> HandedIn:
         """Move `amount` of his cash to his region's depot, once per `key` (none: a new

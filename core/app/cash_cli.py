@@ -2,7 +2,9 @@
 AMOUNT [--key KEY]`: the cash drivers took at pay-on-delivery doors, and its hand-over at the
 depot (core.app.cash.DriverCash).
 
-`cash` prints CSV, one row per driver: what he holds, a decimal in his region's currency.
+`cash` prints CSV, one row per driver: what he holds, a decimal in his region's currency, since
+when (the oldest cash he still holds, in his region's time) and whether that is overdue (held
+longer than `OMNIROUTE_DRIVER_CASH_HOLD_HOURS`), so operators know whom to chase.
 `cash-in` says in one line what was handed in and what he still holds; run again with the same
 `--key` (the hand-over slip's number) it records nothing twice. More than he holds, an amount
 his currency cannot hold, an unknown driver or a bad phone is refused in one line, exit 2.
@@ -14,16 +16,17 @@ import argparse
 import asyncio
 import csv
 import sys
+from datetime import timedelta
 from decimal import Decimal
 
 from core.app.bootstrap import build_services
 from core.app.cash import CashHandOverError, CashHeld, DriverCash, HandedIn
 from core.config import Settings
 from core.phone import InvalidPhoneError, Phone
-from core.region import RegionCode
+from core.region import RegionCode, zone
 from engines.gig import UnknownWorkerError
 
-COLUMNS = ("driver", "name", "region", "cash", "currency")
+COLUMNS = ("driver", "name", "region", "cash", "currency", "held_since", "overdue")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -76,15 +79,25 @@ def _print_held(rows: list[CashHeld]) -> None:
                 driver.region.value,
                 row.cash.amount,
                 row.cash.currency,
+                "" if row.held_since is None else _local(row),
+                "yes" if row.overdue else "no",
             )
         )
 
 
+def _local(row: CashHeld) -> str:
+    assert row.held_since is not None
+    at = row.held_since.astimezone(zone(row.driver.region)).replace(microsecond=0)
+    return at.isoformat()
+
+
 async def _held(region: RegionCode | None, phone: Phone | None) -> list[CashHeld]:
-    services = build_services(Settings())
+    settings = Settings()
+    services = build_services(settings)
     try:
         assert services.money is not None
-        return await DriverCash(services.money.books, services.gig).held(
+        hold = timedelta(hours=settings.driver_cash_hold_hours)
+        return await DriverCash(services.money.books, services.gig, services.clock, hold).held(
             region=region, driver=phone
         )
     finally:
@@ -95,7 +108,8 @@ async def _hand_in(phone: Phone, amount: Decimal, key: str | None) -> HandedIn:
     services = build_services(Settings())
     try:
         assert services.money is not None
-        return await DriverCash(services.money.books, services.gig).hand_in(phone, amount, key)
+        cash = DriverCash(services.money.books, services.gig, services.clock)
+        return await cash.hand_in(phone, amount, key)
     finally:
         await services.close()
 

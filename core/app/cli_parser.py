@@ -273,7 +273,7 @@ def _payouts(commands: Commands) -> None:
     cash = driver_actions.add_parser(
         "cash",
         help="the cash each driver took at pay-on-delivery doors and has not handed in at the"
-        " depot (CSV: driver, name, region, cash, currency)",
+        " depot (CSV: driver, name, region, cash, currency, held_since, overdue)",
     )
     cash.add_argument("--driver", default=None, metavar="PHONE", help="E.164: only this driver")
     cash.add_argument("--region", default=None, choices=REGIONS)

@@ -114,9 +114,12 @@ def _settle(day: dt.date | None) -> int:
                 continue
             for batch in batches:
                 payout = await money.settlement.payout_held(batch.distributor, batch.day)
+                cash = await money.settlement.cash_day(distributor, batch.day)
                 print(
                     f"{batch.distributor} {batch.day}: {batch.payments} payments, gross "
-                    f"{batch.gross}, refunds {batch.refunds}, fees {batch.fees}, commission "
+                    f"{batch.gross}, cash {batch.cash} from {batch.cash_orders} orders (held by "
+                    f"drivers {cash.held_by_drivers}, handed in {cash.handed_in}), refunds "
+                    f"{batch.refunds}, fees {batch.fees}, commission "
                     f"{batch.commission}, carried {batch.carried}, net {batch.net}, payout "
                     f"{payout or Money.zero(distributor.currency)}"
                 )

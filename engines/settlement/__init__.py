@@ -2,6 +2,7 @@
 
 from engines.settlement.model import (
     Batch,
+    CashDay,
     CatchUpTooLongError,
     Collected,
     DayNotOverError,
@@ -16,6 +17,7 @@ from engines.settlement.model import (
     batch_for,
     parse_statement,
     reconcile,
+    still_held,
 )
 from engines.settlement.payout_orders import (
     PayoutOrder,
@@ -29,6 +31,7 @@ from engines.settlement.service import CATCH_UP_DAYS, SettlementService, day_bou
 __all__ = [
     "CATCH_UP_DAYS",
     "Batch",
+    "CashDay",
     "CatchUpTooLongError",
     "Collected",
     "DayNotOverError",
@@ -50,4 +53,5 @@ __all__ = [
     "day_bounds",
     "parse_statement",
     "reconcile",
+    "still_held",
 ]

@@ -1,7 +1,8 @@
 """Settlement: what a distributor is owed for a day, and whether a provider's records agree.
 
 A day's batch is the customer payments (and credit repayments) received in the distributor's
-currency on that local day, less the refunds the rails gave back that day (whichever day their
+currency on that local day, and the cash its drivers took at pay-on-delivery doors that day,
+less the refunds the rails gave back that day (whichever day their
 payment was received), the rail fees the providers kept and the platform's commission on what is
 left; a day whose refunds exceed what came in owes the difference, carried into the next day's
 batch. Reconciliation compares the payments and refunds we recorded on a rail with the rows of
@@ -78,6 +79,27 @@ class Batch:
     payments: int
     refunds: Money
     carried: Money  # what the days before still owed back (negative), netted out of this one
+    cash: Money  # taken at pay-on-delivery doors that day (its rail payments are `gross`)
+    cash_orders: int
+
+
+@dataclass(frozen=True, slots=True)
+class CashDay:
+    """Where a day's cash taken at the doors is now: what the drivers still hold is on the road;
+    the rest was handed in at the depot (or taken there)."""
+
+    collected: Money
+    held_by_drivers: Money
+    handed_in: Money
+
+
+def still_held(day: Money, later: Money, holds: Money) -> Money:
+    """Of what a driver took on a day, what he still holds: he hands his oldest cash in first,
+    so what he holds is his latest takings — those after the day (`later`) before any of it."""
+    left = holds - later
+    if left.amount <= 0:
+        return Money.zero(day.currency)
+    return left if left.amount < day.amount else day
 
 
 def batch_for(
@@ -88,18 +110,21 @@ def batch_for(
     *,
     refunds: Iterable[Money] = (),
     carried: Money | None = None,
+    cash: Sequence[Money] = (),
 ) -> Batch:
-    """Gross in less refunds, less fees and the commission on what was kept (rounded half-up
-    once), plus what the previous day carried (zero or negative), is what is paid out.
+    """Gross in on the rails and the cash taken at the doors (one amount per order), less
+    refunds, less fees and the commission on what was kept (rounded half-up once), plus what
+    the previous day carried (zero or negative), is what is paid out.
 
     A refund takes its commission back with it: the platform keeps no share of a sale it
     gave back, so the commission is on gross less refunds (negative when refunds exceed it)."""
     zero = Money.zero(distributor.currency)
     gross = sum((p.amount for p in payments), zero)
+    at_doors = sum(cash, zero)
     refunded = sum(refunds, zero)
     fee_total = sum(fees, zero)
     carry = carried or zero
-    kept = gross - refunded
+    kept = gross + at_doors - refunded
     commission = Money(kept.amount * distributor.commission_rate, distributor.currency)
     return Batch(
         distributor.name,
@@ -111,6 +136,8 @@ def batch_for(
         len(payments),
         refunded,
         carry,
+        at_doors,
+        len(cash),
     )
 
 

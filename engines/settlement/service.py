@@ -20,6 +20,7 @@ from core.db import Database
 from core.ids import IdGenerator
 from core.money import Money
 from engines.ledger import (
+    Account,
     AccountType,
     Books,
     Transfer,
@@ -30,6 +31,7 @@ from engines.ledger import (
 )
 from engines.settlement.model import (
     Batch,
+    CashDay,
     CatchUpTooLongError,
     Collected,
     DayNotOverError,
@@ -39,6 +41,7 @@ from engines.settlement.model import (
     StatementRow,
     batch_for,
     reconcile,
+    still_held,
 )
 from engines.settlement.tables import settlement_batches, settlement_claims
 
@@ -108,6 +111,54 @@ class SettlementService:
             if t.credit_account_id in rails and _posted(t)
         ]
 
+    async def cash_taken(self, currency: str, day: date, timezone: str) -> list[Money]:
+        """The cash taken at pay-on-delivery doors in `currency` during the local day, one
+        amount per order (posted once per delivery, when it was delivered)."""
+        holders = await self._cash_accounts(currency)
+        start, end = day_bounds(day, timezone)
+        journal = await self._books.ledger.transfers(
+            account_ids=list(holders), since=start, until=end, codes=["cash"]
+        )
+        return [t.amount for t in journal if t.debit_account_id in holders and _posted(t)]
+
+    async def cash_day(self, distributor: Distributor, day: date) -> CashDay:
+        """Where the day's cash is now: each driver hands his oldest cash in first, so of what
+        he took that day he still holds what his balance has beyond his takings since."""
+        cur = distributor.currency
+        holders = await self._cash_accounts(cur)
+        start, end = day_bounds(day, distributor.timezone)
+        journal = await self._books.ledger.transfers(
+            account_ids=list(holders), since=start, codes=["cash"]
+        )
+        zero = Money.zero(cur)
+        that_day: dict[uuid.UUID, Money] = {}
+        later: dict[uuid.UUID, Money] = {}
+        for t in journal:
+            if t.debit_account_id not in holders or not _posted(t):
+                continue
+            into = that_day if t.created_at < end else later
+            into[t.debit_account_id] = into.get(t.debit_account_id, zero) + t.amount
+        collected = sum(that_day.values(), zero)
+        on_the_road = sum(
+            (
+                still_held(took, later.get(account, zero), holders[account].balance)
+                for account, took in that_day.items()
+                if holders[account].code.startswith("driver:")
+            ),
+            zero,
+        )
+        return CashDay(collected, on_the_road, collected - on_the_road)
+
+    async def _cash_accounts(self, currency: str) -> dict[uuid.UUID, Account]:
+        """The drivers' cash accounts and the depots' (`driver:<phone>:cash:<ccy>`,
+        `depot:<distributor>:cash:<ccy>`) in `currency`."""
+        return {
+            a.id: a
+            for prefix in ("driver:", "depot:")
+            for a in await self._books.ledger.accounts(prefix)
+            if a.currency == currency and a.code.split(":")[2:] == ["cash", currency]
+        }
+
     async def _rail_accounts(self, currency: str, rail: str | None) -> dict[uuid.UUID, str]:
         accounts = await self._books.ledger.accounts("rail:")
         return {
@@ -136,7 +187,7 @@ class SettlementService:
     async def _settle_through(self, distributor: Distributor, day: date) -> list[Batch]:
         row = await self._recorded(distributor.name, day)
         if row is not None:
-            return [_batch(row)]
+            return [await self._batch(row, distributor)]
         if day_bounds(day, distributor.timezone)[1] > self._clock.now():
             raise DayNotOverError(
                 f"{distributor.name} {day}: the day is not over yet in {distributor.timezone}"
@@ -254,7 +305,7 @@ class SettlementService:
         """
         row = await self._recorded(distributor.name, day)
         if row is not None:
-            return _batch(row)
+            return await self._batch(row, distributor)
         owed_back = await self._owed_back(distributor)
         carried = owed_back if owed_back.amount < 0 else None
         payments = await self.collected(distributor.currency, day, distributor.timezone)
@@ -268,7 +319,13 @@ class SettlementService:
             )
         ]
         batch = batch_for(
-            distributor, day, payments, fees, refunds=(-r.amount for r in refunds), carried=carried
+            distributor,
+            day,
+            payments,
+            fees,
+            refunds=(-r.amount for r in refunds),
+            carried=carried,
+            cash=await self.cash_taken(distributor.currency, day, distributor.timezone),
         )
         if batch.net.amount > 0:
             await self._accrue(distributor, batch)
@@ -294,6 +351,25 @@ class SettlementService:
         except IntegrityError:
             pass  # a concurrent run recorded the same batch (same transfers, by id)
         return batch
+
+    async def _batch(self, r: Any, distributor: Distributor) -> Batch:
+        """A recorded batch; its cash read again from the ledger (what a day over took at the
+        doors never changes), as its net counted it."""
+        cur = r.currency
+        cash = await self.cash_taken(cur, r.day, distributor.timezone)
+        return Batch(
+            r.distributor,
+            r.day,
+            Money(r.gross, cur),
+            Money(r.fees, cur),
+            Money(r.commission, cur),
+            Money(r.net, cur),
+            r.payments,
+            Money(r.refunds, cur),
+            Money(r.carried, cur),
+            sum(cash, Money.zero(cur)),
+            len(cash),
+        )
 
     async def _recorded(self, distributor: str, day: date) -> Any:
         async with self._db.transaction() as s:
@@ -427,18 +503,3 @@ class SettlementService:
 
 def _posted(t: Transfer) -> bool:
     return t.kind is TransferKind.POSTED and t.status is TransferStatus.POSTED
-
-
-def _batch(r: Any) -> Batch:
-    cur = r.currency
-    return Batch(
-        r.distributor,
-        r.day,
-        Money(r.gross, cur),
-        Money(r.fees, cur),
-        Money(r.commission, cur),
-        Money(r.net, cur),
-        r.payments,
-        Money(r.refunds, cur),
-        Money(r.carried, cur),
-    )
