@@ -40,6 +40,10 @@ SERVICE_WINDOW = timedelta(hours=24)
 # Where people type sentences: the built-in matcher reads them there (a keypad sends keys).
 SENTENCE_KINDS = frozenset({ChannelKind.SMS, ChannelKind.WHATSAPP})
 SAVE_ATTEMPTS = 4
+# How long the language a customer chose is kept in the store for a refused request that has no
+# session to say it: a flood costs one database read a phone, and a change shows within it.
+CHOSEN_LOCALE_TTL_SECONDS = 300
+NO_CHOICE = b"-"  # kept for a customer who never chose: the next refusal asks no database
 CLAIM_SECONDS = 15
 DUPLICATE_POLL_SECONDS = 0.02
 
@@ -165,6 +169,25 @@ class Pipeline:
                 continue
             return reply
         raise SessionConflictError(msg.session_key)
+
+    async def customer_locale(self, msg: InboundMessage) -> str:
+        """The language to answer `msg` in without running a turn (a refusal): the session's,
+        which is the language she chose (else the app's, else her market's); without a session,
+        the one she chose, kept in the store for a while, else the channel's hint or market's.
+        One store read with a session; a database read a phone per few minutes without."""
+        session = await self._store.load(msg.session_key)
+        if session is not None:
+            return msg.capabilities.in_language(session.locale)
+        chosen = None
+        if self._chosen_locale is not None:
+            key = f"locale:{msg.phone.e164}"
+            kept = await self._store.recall(key)
+            if kept is None:
+                chosen = await self._chosen_locale(msg.phone)
+                kept = chosen.encode() if chosen else NO_CHOICE
+                await self._store.remember(key, kept, CHOSEN_LOCALE_TTL_SECONDS)
+            chosen = kept.decode() if kept != NO_CHOICE else None
+        return msg.capabilities.in_language(chosen or first_locale(msg))
 
     def _late(self, msg: InboundMessage, session: Session | None) -> bool:
         """Whether the provider received `msg` before the newest message the conversation has
