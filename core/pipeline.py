@@ -226,7 +226,7 @@ class Pipeline:
                     languages = [each for each in (chosen, first_locale(msg)) if each]
                     meant = sentence_intent(msg.text.strip(), languages)
                     if meant is not None and meant.kind is IntentKind.COMMAND:
-                        return Intent(IntentKind.COMMAND, meant.text)
+                        return meant
             return Intent(IntentKind.START)
         if msg.transcript is not None:
             text = newest_input(msg.transcript, session.transcript)

@@ -142,6 +142,9 @@ class State:
     # A prompt whose answer is any text (a promo code): words that are keywords elsewhere
     # (MENU, HELP, START) are the answer here; only opting out (STOP) keeps its meaning.
     free_text: bool = False
+    # A screen awaiting one specific answer (Yes/No at Confirm, a quantity): a sentence typed
+    # there is read as a request only when it clearly asks for status, balance or help.
+    awaits_answer: bool = False
 
     async def screen(self, turn: Turn) -> Screen:
         raise NotImplementedError

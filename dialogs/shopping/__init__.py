@@ -7,7 +7,7 @@ from core.i18n import Translator
 from core.intents import Intent, IntentKind, IntentMatcher, resolve_intent
 from core.messages import InboundMessage, Reply
 from core.region import UnsupportedRegionError, region_for_phone
-from core.sentences import MENU
+from core.sentences import BALANCE, HELP, MENU, STATUS
 from dialogs.machine import Go, Home, Machine, Outcome, Turn
 from dialogs.shopping.order_text import FILLER_WORDS, read_order, read_product_name, said_words
 from dialogs.shopping.services import ShopServices
@@ -31,6 +31,10 @@ COMMAND_STATES = {
     # order" gets the help screen, with the help line to call.
     "cancel": "help",
 }
+# What a sentence typed at a screen awaiting one specific answer may still ask for: "cancel the
+# order" or "show me the menu" at Confirm is no Yes or No, and leaving the checkout for Help or
+# the menu would drop the quote she was about to confirm.
+CLEAR_ASKS = frozenset({STATUS, BALANCE, HELP})
 
 
 class ShoppingDialog:
@@ -64,6 +68,8 @@ class ShoppingDialog:
             return await self._late(msg, session)
         if session is not None:
             intent = self.machine.reads(session, intent)
+        if intent.sentence and await self._answers_screen(msg, session, intent):
+            intent = intent.as_answer()
         if intent.kind is IntentKind.COMMAND:
             return await self._command(msg, session, intent.text)
         if session is None:
@@ -94,6 +100,28 @@ class ShoppingDialog:
             return await self.machine.show(turn, base, error=self._t(locale, "start.done"))
         target = COMMAND_STATES[command]
         return await self.machine.show(turn, base.evolve(state=target, stack=("main",)))
+
+    async def _answers_screen(
+        self, msg: InboundMessage, session: Session | None, intent: Intent
+    ) -> bool:
+        """Whether a sentence the matcher read is rather what she typed for the screen: an
+        order naming a product ("help me order 5 indomie"), or, at a screen awaiting one
+        specific answer, anything but a clear ask for status, balance or help."""
+        text = intent.as_answer().text
+        items = read_order(text)
+        if items:
+            locale = session.locale if session is not None else await self._locale(msg)
+            try:
+                region = region_for_phone(msg.phone).code
+            except UnsupportedRegionError:
+                return False
+            for item in items:
+                if await self._svc.catalogue.match(region, item.words, locale):
+                    return True
+        if session is None:
+            return False
+        state = self.machine.states.get(session.state)
+        return state is not None and state.awaits_answer and intent.text not in CLEAR_ASKS
 
     async def _understood(self, turn: Turn, text: str) -> Outcome | None:
         """The screen NLU says a text the screen did not read asks for, as its keyword's."""

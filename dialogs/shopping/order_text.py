@@ -140,6 +140,8 @@ FILLER_WORDS = frozenset(
         "la",
         "cha",
         "vya",
+        # Asking for help with it ("help me order 5 indomie", "nisaidie kuagiza katoni 5 …")
+        *("help", "nisaidie", "tusaidie", "kuagiza", "kununua"),
         # Greetings and thanks around the order ("Habari, nataka …", "Hello, I need …, thanks")
         *("hi", "hello", "hey", "good", "morning", "afternoon", "evening", "thanks", "thank"),
         *("habari", "jambo", "hujambo", "mambo", "salaam", "salamu", "shikamoo", "asante"),

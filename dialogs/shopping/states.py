@@ -402,6 +402,7 @@ class Quantity(ShopState):
     """Free input: how many units. Adds to the cart, or sets the line when changing it."""
 
     name = "quantity"
+    awaits_answer = True
 
     async def screen(self, turn: Turn) -> Screen:
         region = self.region(turn)
@@ -534,6 +535,7 @@ class CartView(ShopState):
 
 class CartLineView(ShopState):
     name = "cart_line"
+    awaits_answer = True
 
     async def screen(self, turn: Turn) -> Screen:
         region = self.region(turn)
@@ -703,6 +705,7 @@ class Voucher(ShopState):
 
 class Payment(ShopState):
     name = "payment"
+    awaits_answer = True
 
     async def methods(self, turn: Turn) -> list[PaymentMethod]:
         offered = [
@@ -749,6 +752,7 @@ class Payment(ShopState):
 
 class Confirm(ShopState):
     name = "confirm"
+    awaits_answer = True
 
     async def locked_total(self, turn: Turn) -> Money | None:
         """The total of the price lock taken at checkout, while it holds."""
@@ -1323,6 +1327,7 @@ class TypedPick(ShopState):
     """The products a typed item may mean, when it is not clear which: she picks one."""
 
     name = "typed_pick"
+    awaits_answer = True
 
     async def screen(self, turn: Turn) -> Screen:
         region = self.region(turn).code
@@ -1386,6 +1391,7 @@ class TypedConfirm(ShopState):
     only, through the same checks as a quantity typed on the menu journey."""
 
     name = "typed_confirm"
+    awaits_answer = True
 
     async def screen(self, turn: Turn) -> Screen:
         region = self.region(turn).code

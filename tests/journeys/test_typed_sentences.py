@@ -178,6 +178,76 @@ class TestAfricasTalkingSms:
         cart = await services.orders.cart(Phone(JUMA), RegionCode.NAIROBI)
         assert cart.is_empty
 
+    @pytest.mark.parametrize("first", [True, False])
+    async def test_help_me_order_5_indomie_is_an_order(
+        self, ngozi: SmsPhone, services: Services, first: bool
+    ) -> None:
+        if not first:
+            await ngozi.text("Hi")
+
+        which = await ngozi.text("help me order 5 indomie")
+
+        assert which.startswith('Which one for 5 x "indomie"?\n1. Indomie Chicken'), which
+        assert (await ngozi.text("1")).startswith("Add 5 x Indomie Chicken 40x70g (")
+        assert (await ngozi.text("1")).startswith("Added 5 x Indomie Chicken 40x70g.")
+        cart = await services.orders.cart(Phone(NGOZI), RegionCode.LAGOS)
+        assert [(line.sku, line.quantity) for line in cart.lines] == [("NDL-INDO-CHK", 5)]
+
+    async def test_nisaidie_kuagiza_katoni_5_za_indomie_is_an_order(
+        self, juma: SmsPhone, services: Services
+    ) -> None:
+        which = await juma.text("Nisaidie kuagiza katoni 5 za Indomie")
+
+        assert which.startswith('Ipi kwa 5 x "indomie"?\n1. Indomie Chicken'), which
+        cart = await services.orders.cart(Phone(JUMA), RegionCode.NAIROBI)
+        assert cart.is_empty
+
+    async def test_how_much_do_i_owe_for_3_orders_is_still_her_balance(
+        self, ngozi: SmsPhone
+    ) -> None:
+        await ngozi.text("Hi")
+
+        balance = await ngozi.text("how much do I owe for 3 orders")
+
+        assert balance == "You owe nothing. Thank you!\n0. Back"
+
+    @pytest.mark.parametrize("sentence", ["cancel the order", "show me the menu"])
+    async def test_a_sentence_at_confirm_keeps_her_checkout(
+        self, ngozi: SmsPhone, services: Services, sentence: str
+    ) -> None:
+        await ngozi.text("Hi")
+        await ngozi.text("5 cartons indomie chicken")
+        await ngozi.text("1")  # Yes
+        await ngozi.text("3")  # Checkout
+        await ngozi.text("1")  # Choose payment
+        confirm = await ngozi.text("1")  # Pay on delivery
+        assert confirm.startswith("Place order for NGN "), confirm
+
+        again = await ngozi.text(sentence)
+
+        assert again == f"Please choose a number from the list.\n{confirm}"
+        placed = await ngozi.text("1")
+        assert placed.startswith("Order "), placed
+        [order] = await services.orders.recent(Phone(NGOZI), limit=5)
+        assert [(line.sku, line.quantity) for line in order.lines] == [("NDL-INDO-CHK", 5)]
+
+    async def test_where_is_my_order_at_confirm_still_lists_her_orders(
+        self, ngozi: SmsPhone, gateway: Client, services: Services
+    ) -> None:
+        reference = await place_order_over_ussd(gateway)
+        await ngozi.receive()
+        await ngozi.text("5 cartons indomie chicken")
+        await ngozi.text("1")  # Yes
+        await ngozi.text("3")  # Checkout
+        await ngozi.text("1")  # Choose payment
+        assert (await ngozi.text("1")).startswith("Place order for NGN ")
+
+        status = await ngozi.text("where is my order?")
+
+        assert status.startswith(f"Your last orders (NGN):\n{reference} "), status
+        cart = await services.orders.cart(Phone(NGOZI), RegionCode.LAGOS)
+        assert [(line.sku, line.quantity) for line in cart.lines] == [("NDL-INDO-CHK", 5)]
+
 
 class TestMetaWhatsApp:
     @pytest.fixture
