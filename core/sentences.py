@@ -15,6 +15,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
+from core.ids import REFERENCE_ALPHABET, REFERENCE_LENGTH
+
 # What the matchers (built-in and Rasa) answer: an intent the dialogs know.
 STATUS = "status"
 BALANCE = "balance"
@@ -75,6 +77,12 @@ SENTENCES: dict[str, tuple[tuple[str, re.Pattern[str]], ...]] = {
 }
 # Letters and apostrophes only: "Where's my order??" reads as "where's my order".
 _NOISE = re.compile(r"[^\w']+")
+# An order's reference as people type it ("W62ACJ", "w62acj", "222227"): a word of the
+# references' letters and digits. One without a digit must be in capitals, as it was printed,
+# in a text not all in capitals: "update" and "ACCEPT" are spelt with those letters too.
+_REFERENCE = re.compile(
+    rf"(?<!\w)[{REFERENCE_ALPHABET}]{{{REFERENCE_LENGTH}}}(?!\w)", re.IGNORECASE
+)
 
 
 def read_sentence(text: str, locales: Iterable[str]) -> str | None:
@@ -88,4 +96,15 @@ def read_sentence(text: str, locales: Iterable[str]) -> str | None:
         for intent, pattern in SENTENCES.get(language, ()):
             if pattern.search(sentence):
                 return intent
+    return None
+
+
+def read_reference(text: str) -> str | None:
+    """The order reference a sentence names ("status ya order W62ACJ"), in capitals; None when
+    it names none."""
+    shouted = text.isupper()
+    for found in _REFERENCE.finditer(text):
+        word = found.group()
+        if any(ch.isdigit() for ch in word) or (word.isupper() and not shouted):
+            return word.upper()
     return None

@@ -7,18 +7,20 @@ from core.i18n import Translator
 from core.intents import Intent, IntentKind, IntentMatcher, resolve_intent
 from core.messages import InboundMessage, Reply
 from core.region import UnsupportedRegionError, region_for_phone
-from core.sentences import BALANCE, HELP, MENU, STATUS
+from core.sentences import BALANCE, HELP, MENU, STATUS, read_reference
 from dialogs.machine import Go, Home, Machine, Outcome, Turn
 from dialogs.shopping.order_text import FILLER_WORDS, read_order, read_product_name, said_words
 from dialogs.shopping.services import ShopServices
 from dialogs.shopping.states import (
     CART_MEMO,
     CHECK_MEMO,
+    ORDER_VAR,
     TYPED_ORDER_KINDS,
     CartCheck,
     recheck_cart,
     shopping_states,
 )
+from engines.orders import UnknownOrderError
 
 __all__ = ["ShopServices", "ShoppingDialog"]
 
@@ -71,6 +73,9 @@ class ShoppingDialog:
         if intent.sentence and await self._answers_screen(msg, session, intent):
             intent = intent.as_answer()
         if intent.kind is IntentKind.COMMAND:
+            reference = named_reference(intent)
+            if reference is not None:
+                return await self._order(msg, session, reference)
             return await self._command(msg, session, intent.text)
         if session is None:
             return await self._begin(msg)
@@ -100,6 +105,34 @@ class ShoppingDialog:
             return await self.machine.show(turn, base, error=self._t(locale, "start.done"))
         target = COMMAND_STATES[command]
         return await self.machine.show(turn, base.evolve(state=target, stack=("main",)))
+
+    async def _order(
+        self, msg: InboundMessage, session: Session | None, reference: str
+    ) -> tuple[Session, Reply]:
+        """A sentence naming an order ("where is order W62ACJ"): that order's own screen, when
+        it is hers; otherwise the screen she was on (the main menu, for a first text) with one
+        line saying none was found, word for word for another's order and for no order."""
+        locale = session.locale if session is not None else await self._locale(msg)
+        try:
+            region_for_phone(msg.phone)
+        except UnsupportedRegionError:
+            return Session("main", locale), Reply(
+                self._t(locale, "error.region"), end=True, locale=locale
+            )
+        try:
+            order = await self._svc.orders.get(reference)
+        except UnknownOrderError:
+            order = None
+        if order is not None and order.customer == msg.phone:
+            base = Session("main", locale, vars=dict(session.vars) if session else {})
+            turn = Turn(msg, base, self._t)
+            turn.vars[ORDER_VAR] = order.reference
+            return await self.machine.show(turn, base.evolve(state="order", stack=("main",)))
+        current = session if session is not None else Session("main", locale)
+        turn = Turn(msg, current, self._t)
+        return await self.machine.show(
+            turn, current, error=turn.t("order.not_found", reference=reference)
+        )
 
     async def _answers_screen(
         self, msg: InboundMessage, session: Session | None, intent: Intent
@@ -252,6 +285,13 @@ class ShoppingDialog:
             return region_for_phone(msg.phone).default_locale
         except UnsupportedRegionError:
             return "en"
+
+
+def named_reference(intent: Intent) -> str | None:
+    """The order reference a status sentence names ("status ya order W62ACJ")."""
+    if intent.text != STATUS or not intent.sentence or intent.typed is None:
+        return None
+    return read_reference(intent.typed)
 
 
 def worth_asking(text: str) -> bool:

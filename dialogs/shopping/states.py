@@ -950,14 +950,11 @@ class Orders(ShopState):
         stages = await self.stages([o.reference for o in orders])
         lines = []
         for o, stage in zip(orders, stages, strict=True):
-            # The workflow knows more than the stored status (awaiting payment, routed, the
-            # driver at the door); without an answer from it, the stored status stands.
-            where = turn.t(f"stage.{stage}") if stage else turn.t(f"status.{o.status.value}")
             lines.append(
                 turn.t(
                     "orders.line",
                     reference=o.reference,
-                    status=turn.t("orders.paid", status=where) if o.paid_at is not None else where,
+                    status=where_is(turn, o, stage),
                     total=f"{o.total.amount:,.2f}"
                     if o.total.amount % 1
                     else f"{o.total.amount:,.0f}",
@@ -1017,6 +1014,36 @@ class Orders(ShopState):
         stages = await asyncio.gather(*(stage_of(ref) for ref in references))
         # A workflow that failed carries its order no more: the stored status says where it is.
         return [None if stage == WORKFLOW_FAILED else stage for stage in stages]
+
+
+def where_is(turn: Turn, order: Order, stage: str | None) -> str:
+    """Where an order is, in words: the workflow knows more than the stored status (awaiting
+    payment, routed, the driver at the door); without an answer from it, the status stands."""
+    where = turn.t(f"stage.{stage}") if stage else turn.t(f"status.{order.status.value}")
+    return turn.t("orders.paid", status=where) if order.paid_at is not None else where
+
+
+ORDER_VAR = "order_ref"  # the reference of the order a sentence asked about
+
+
+class OrderView(Orders):
+    """One order, asked for by its reference ("where is order W62ACJ"), however far back it
+    is: where it is, its total and how it is paid. Only the customer's own is shown."""
+
+    name = "order"
+
+    async def screen(self, turn: Turn) -> Screen:
+        order = await self.svc.orders.get(str(turn.vars[ORDER_VAR]))
+        [stage] = await self.stages([order.reference])
+        return Screen(
+            turn.t(
+                "order.status",
+                reference=order.reference,
+                status=where_is(turn, order, stage),
+                total=order.total.format(),
+                method=turn.t(f"method.{order.payment_method.value}"),
+            )
+        )
 
 
 DETAILS = "details"
@@ -1471,6 +1498,7 @@ def shopping_states(services: ShopServices) -> list[State]:
         Payment,
         Confirm,
         Orders,
+        OrderView,
         Balance,
         BalanceCredits,
         Language,

@@ -35,7 +35,7 @@ Client = TestClient[Any, Any]
 
 async def place_order_over_ussd(gateway: Client, phone: str = NGOZI) -> str:
     """Three cartons of Indomie, paid on delivery: the order's reference."""
-    english = phone == NGOZI
+    english = not phone.startswith("+254")
     ussd = UssdPhone(gateway, phone)
     await ussd.dial()
     await ussd.choose("Shop" if english else "Nunua")
@@ -90,8 +90,44 @@ class TestAfricasTalkingSms:
 
         status = await ngozi.text(f"What is the status of order {reference}")
 
-        assert status == f"Your last orders (NGN):\n{reference} Placed 26,993.25\n0. Back"
+        assert status == (
+            f"Order {reference}: Placed\nTotal NGN 26,993.25, pay on delivery.\n0. Back"
+        )
         assert (await ngozi.text("0")).startswith("Welcome to OmniRoute")
+
+    @pytest.mark.parametrize("sentence", ["where is order {}", "Where is my order {}?"])
+    async def test_where_is_order_by_its_reference_as_the_first_text(
+        self, ngozi: SmsPhone, gateway: Client, sentence: str
+    ) -> None:
+        """Her sixth order back is not on My orders: its reference still finds it."""
+        reference = await place_order_over_ussd(gateway)
+        for _ in range(5):
+            await place_order_over_ussd(gateway)
+        await ngozi.receive()
+
+        status = await ngozi.text(sentence.format(reference.lower()))
+
+        assert status == (
+            f"Order {reference}: Placed\nTotal NGN 26,993.25, pay on delivery.\n0. Back"
+        )
+
+    async def test_someone_elses_reference_is_not_found_and_changes_nothing(
+        self, ngozi: SmsPhone, gateway: Client
+    ) -> None:
+        theirs = await place_order_over_ussd(gateway, "+2348030000002")
+        await ngozi.text("Hi")
+        categories = await ngozi.text("1")
+
+        status = await ngozi.text(f"where is order {theirs}")
+
+        assert status.startswith(f"No order {theirs} found.\nChoose a category:\n1. "), status
+        assert await ngozi.text("0") == MAIN_MENU  # Back from the categories, where she was
+        assert await ngozi.text("1") == categories
+
+    async def test_an_unknown_reference_is_not_found_as_the_first_text(
+        self, ngozi: SmsPhone
+    ) -> None:
+        assert await ngozi.text("where is order W62ACJ") == f"No order W62ACJ found.\n{MAIN_MENU}"
 
     @pytest.mark.parametrize(
         "sentence", ["order yangu iko wapi", "Oda yangu iko wapi?", "status ya order"]
@@ -110,7 +146,13 @@ class TestAfricasTalkingSms:
 
         status = await juma.text(f"status ya order {reference}")
 
-        assert status.startswith(f"Oda zako za mwisho (KES):\n{reference} "), status
+        assert status.startswith(f"Oda {reference}: Imewekwa\nJumla KES "), status
+        assert status.endswith(", kulipa ukipokea.\n0. Rudi"), status
+
+    async def test_status_ya_order_of_an_unknown_reference_in_swahili(self, juma: SmsPhone) -> None:
+        menu = await juma.text("Habari")
+
+        assert await juma.text("status ya order W62ACJ") == f"Hakuna oda W62ACJ.\n{menu}"
 
     async def test_how_much_do_i_owe_is_her_balance(self, ngozi: SmsPhone, gateway: Client) -> None:
         await place_order_over_ussd(gateway)
@@ -294,6 +336,15 @@ class TestMetaWhatsApp:
         status = await juma.say("Order yangu iko wapi?")
 
         assert status.text.startswith(f"Oda zako za mwisho (KES):\n{reference} "), status.text
+
+    async def test_oda_by_its_reference_iko_wapi_on_whatsapp(
+        self, juma: WhatsAppUser, client: Client
+    ) -> None:
+        reference = await place_order_over_ussd(client, JUMA)
+
+        status = await juma.say(f"Oda {reference} iko wapi?")
+
+        assert status.text.startswith(f"Oda {reference}: Imewekwa\nJumla KES "), status.text
 
     async def test_how_much_do_i_owe_on_whatsapp(self, ngozi: WhatsAppUser) -> None:
         await ngozi.say("Hi")
