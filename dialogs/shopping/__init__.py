@@ -8,7 +8,7 @@ from core.intents import Intent, IntentKind, IntentMatcher, resolve_intent
 from core.messages import InboundMessage, Reply
 from core.region import UnsupportedRegionError, region_for_phone
 from core.sentences import BALANCE, HELP, MENU, STATUS, read_reference
-from dialogs.machine import Go, Home, Machine, Outcome, Turn
+from dialogs.machine import Go, Home, Machine, Outcome, State, Turn
 from dialogs.shopping.order_text import FILLER_WORDS, read_order, read_product_name, said_words
 from dialogs.shopping.services import ShopServices
 from dialogs.shopping.states import (
@@ -156,12 +156,15 @@ class ShoppingDialog:
         state = self.machine.states.get(session.state)
         return state is not None and state.awaits_answer and intent.text not in CLEAR_ASKS
 
-    async def _understood(self, turn: Turn, text: str) -> Outcome | None:
-        """The screen NLU says a text the screen did not read asks for, as its keyword's."""
+    async def _understood(self, turn: Turn, text: str, state: State) -> Outcome | None:
+        """The screen NLU says a text the screen did not read asks for, as its keyword's; on a
+        screen awaiting one answer, only status, balance or help, as the built-in matcher."""
         assert self._nlu is not None
         if not worth_asking(text):
             return None
         meant = await self._nlu.match(text, turn.locale, message_id=turn.msg.idempotency_key)
+        if state.awaits_answer and meant not in CLEAR_ASKS:
+            return None
         if meant == MENU:
             return Home()
         if meant in COMMAND_STATES:

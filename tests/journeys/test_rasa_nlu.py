@@ -95,6 +95,24 @@ class TestAfricasTalkingSms:
 
         assert rasa.parsed == []
 
+    async def test_a_cancel_rasa_reads_at_confirm_keeps_her_checkout(
+        self, ngozi: SmsPhone, rasa: FakeRasa
+    ) -> None:
+        """At Confirm only a clear ask for status, balance or help leaves the screen."""
+        rasa.understands("drop it, I changed my mind", "cancel_order", 0.95)
+        await ngozi.text("5 cartons indomie chicken")
+        await ngozi.text("1")  # Yes
+        await ngozi.text("3")  # Checkout
+        await ngozi.text("1")  # Choose payment
+        confirm = await ngozi.text("1")  # Pay on delivery
+        assert confirm.startswith("Place order for NGN "), confirm
+
+        again = await ngozi.text("drop it, I changed my mind")
+
+        assert again == f"Please choose a number from the list.\n{confirm}"
+        assert [p["text"] for p in rasa.parsed] == ["drop it, I changed my mind"]
+        assert (await ngozi.text("1")).startswith("Order ")
+
     async def test_a_slow_rasa_is_given_up_and_she_gets_the_built_in_answer(
         self, ngozi: SmsPhone, rasa: FakeRasa
     ) -> None:
