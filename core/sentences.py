@@ -42,6 +42,8 @@ _EN: tuple[tuple[str, str], ...] = (
     (STATUS, rf"\b(?:where|track\w*|status)\b.*\b(?:my|our|the|this|that)\s+{_EN_ORDER}\b"),
     (STATUS, rf"\bwhere\s*(?:'s|is|are)\b.*\b{_EN_ORDER}\b"),
     (STATUS, rf"\b{_EN_ORDER}\s+status\b|\bstatus\s+of\b|\bstatus\b.*\b{_EN_ORDER}\b"),
+    # The keyword with a reference, as the confirmation's "Reply STATUS" is answered: STATUS W62ACJ
+    (STATUS, r"^(?:status|track)\s+\w{6}$"),
     (
         STATUS,
         rf"\b(?:my|our)\s+{_EN_ORDER}\b.*\b(?:arriv\w*|come|coming|came|delivered|reach\w*)\b",
@@ -63,6 +65,7 @@ _SW: tuple[tuple[str, str], ...] = (
     (STATUS, r"\b(?:iko|uko|ziko|liko|yako|yuko|ipo|upo|zipo|lipo)\s+wapi\b"),
     (STATUS, rf"\bwapi\b.*\b{_SW_ORDER}\b|\b{_SW_ORDER}\b.*\bwapi\b"),
     (STATUS, rf"\b(?:hali|status)\b.*\b{_SW_ORDER}\b"),
+    (STATUS, r"^(?:hali|status)\s+(?:ya\s+)?\w{6}$"),
     (STATUS, r"\b(?:i|u|zi|li|ha|haiku|hauku|haziku|haliku)\w*fika\b|\bfuatilia\b"),
     (STATUS, rf"\b(?:ona|kuona|angalia|kuangalia|nionyeshe|onyesha)\b.*\b{_SW_ORDER}\b"),
     (HELP, r"\b(?:msaada|usaidizi|nisaidie|tusaidie|saidia|nisaidia|malalamiko)\b"),

@@ -111,6 +111,21 @@ class TestAfricasTalkingSms:
             f"Order {reference}: Placed\nTotal NGN 26,993.25, pay on delivery.\n0. Back"
         )
 
+    async def test_status_with_a_reference_answers_that_order(
+        self, ngozi: SmsPhone, juma: SmsPhone, gateway: Client
+    ) -> None:
+        """The confirmation says "Reply STATUS"; she replies with the order's reference too."""
+        hers = await place_order_over_ussd(gateway)
+        his = await place_order_over_ussd(gateway, JUMA)
+        await ngozi.receive()
+        await juma.receive()  # the confirmations
+
+        status = await ngozi.text(f"STATUS {hers}")
+        hali = await juma.text(f"Hali {his}")
+
+        assert status == f"Order {hers}: Placed\nTotal NGN 26,993.25, pay on delivery.\n0. Back"
+        assert hali.startswith(f"Oda {his}: Imewekwa\nJumla KES "), hali
+
     async def test_someone_elses_reference_is_not_found_and_changes_nothing(
         self, ngozi: SmsPhone, gateway: Client
     ) -> None:
