@@ -146,6 +146,9 @@ class State:
     # A screen awaiting one specific answer (Yes/No at Confirm, a quantity): a sentence typed
     # there is read as a request only when it clearly asks for status, balance or help.
     awaits_answer: bool = False
+    # A screen that reads an order typed in a message ("5 cartons indomie"): a sentence that is
+    # also an order ("help me order 5 indomie") is the order there.
+    reads_orders: bool = False
 
     async def screen(self, turn: Turn) -> Screen:
         raise NotImplementedError

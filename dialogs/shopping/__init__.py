@@ -138,22 +138,21 @@ class ShoppingDialog:
         self, msg: InboundMessage, session: Session | None, intent: Intent
     ) -> bool:
         """Whether a sentence the matcher read is rather what she typed for the screen: an
-        order naming a product ("help me order 5 indomie"), or, at a screen awaiting one
-        specific answer, anything but a clear ask for status, balance or help."""
-        text = intent.as_answer().text
-        items = read_order(text)
-        if items:
-            locale = session.locale if session is not None else await self._locale(msg)
-            try:
-                region = region_for_phone(msg.phone).code
-            except UnsupportedRegionError:
-                return False
-            for item in items:
-                if await self._svc.catalogue.match(region, item.words, locale):
-                    return True
-        if session is None:
-            return False
-        state = self.machine.states.get(session.state)
+        order naming a product ("help me order 5 indomie") where orders are read (a first text,
+        the menu, a product list, the cart), or, at a screen awaiting one specific answer,
+        anything but a clear ask for status, balance or help."""
+        state = self.machine.states.get(session.state) if session is not None else None
+        if session is None or (state is not None and state.reads_orders):
+            items = read_order(intent.as_answer().text)
+            if items:
+                locale = session.locale if session is not None else await self._locale(msg)
+                try:
+                    region = region_for_phone(msg.phone).code
+                except UnsupportedRegionError:
+                    return False
+                for item in items:
+                    if await self._svc.catalogue.match(region, item.words, locale):
+                        return True
         return state is not None and state.awaits_answer and intent.text not in CLEAR_ASKS
 
     async def _understood(self, turn: Turn, text: str, state: State) -> Outcome | None:

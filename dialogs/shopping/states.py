@@ -194,6 +194,7 @@ def shown_code(turn: Turn, code: str) -> str:
 
 class MainMenu(ShopState):
     name = "main"
+    reads_orders = True
 
     async def screen(self, turn: Turn) -> Screen:
         # "Cart (n)" counts the cart the cart screen will show: one changed since the session
@@ -367,6 +368,7 @@ class Categories(ShopState):
 
 class Products(ShopState):
     name = "products"
+    reads_orders = True
 
     async def screen(self, turn: Turn) -> Screen:
         region = self.region(turn)
@@ -466,6 +468,7 @@ class Quantity(ShopState):
 
 class Added(ShopState):
     name = "added"
+    reads_orders = True
 
     async def screen(self, turn: Turn) -> Screen:
         region = self.region(turn)
@@ -499,6 +502,7 @@ class Added(ShopState):
 
 class CartView(ShopState):
     name = "cart"
+    reads_orders = True
 
     async def screen(self, turn: Turn) -> Screen:
         check = await self.checked_cart(turn)
@@ -1355,6 +1359,7 @@ class TypedPick(ShopState):
 
     name = "typed_pick"
     awaits_answer = True
+    reads_orders = True
 
     async def screen(self, turn: Turn) -> Screen:
         region = self.region(turn).code

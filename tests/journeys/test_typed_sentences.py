@@ -250,6 +250,16 @@ class TestAfricasTalkingSms:
         cart = await services.orders.cart(Phone(NGOZI), RegionCode.LAGOS)
         assert [(line.sku, line.quantity) for line in cart.lines] == [("NDL-INDO-CHK", 5)]
 
+    async def test_help_me_order_5_indomie_where_no_order_is_read_is_help(
+        self, ngozi: SmsPhone
+    ) -> None:
+        """My orders reads no typed order ("5 cartons indomie" there is no choice): the
+        sentence keeps its meaning."""
+        await ngozi.text("Hi")
+        await ngozi.text("3")  # My orders
+
+        assert await ngozi.text("help me order 5 indomie") == HELP
+
     async def test_nisaidie_kuagiza_katoni_5_za_indomie_is_an_order(
         self, juma: SmsPhone, services: Services
     ) -> None:
