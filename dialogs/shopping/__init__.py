@@ -8,7 +8,7 @@ from core.intents import Intent, IntentKind, IntentMatcher, resolve_intent
 from core.messages import InboundMessage, Reply
 from core.region import UnsupportedRegionError, region_for_phone
 from core.sentences import BALANCE, HELP, MENU, STATUS, read_reference
-from dialogs.machine import Go, Home, Machine, Outcome, State, Turn
+from dialogs.machine import Go, Home, Machine, Outcome, Reject, State, Turn
 from dialogs.shopping.order_text import FILLER_WORDS, read_order, read_product_name, said_words
 from dialogs.shopping.services import ShopServices
 from dialogs.shopping.states import (
@@ -17,10 +17,11 @@ from dialogs.shopping.states import (
     ORDER_VAR,
     TYPED_ORDER_KINDS,
     CartCheck,
+    OrderView,
     recheck_cart,
     shopping_states,
 )
-from engines.orders import UnknownOrderError
+from engines.orders import Order, UnknownOrderError
 
 __all__ = ["ShopServices", "ShoppingDialog"]
 
@@ -119,20 +120,25 @@ class ShoppingDialog:
             return Session("main", locale), Reply(
                 self._t(locale, "error.region"), end=True, locale=locale
             )
-        try:
-            order = await self._svc.orders.get(reference)
-        except UnknownOrderError:
-            order = None
-        if order is not None and order.customer == msg.phone:
+        order = await self._own_order(msg, reference)
+        if order is not None:
             base = Session("main", locale, vars=dict(session.vars) if session else {})
             turn = Turn(msg, base, self._t)
             turn.vars[ORDER_VAR] = order.reference
-            return await self.machine.show(turn, base.evolve(state="order", stack=("main",)))
+            return await self.machine.show(turn, base.evolve(state=OrderView.name, stack=("main",)))
         current = session if session is not None else Session("main", locale)
         turn = Turn(msg, current, self._t)
         return await self.machine.show(
             turn, current, error=turn.t("order.not_found", reference=reference)
         )
+
+    async def _own_order(self, msg: InboundMessage, reference: str) -> Order | None:
+        """The order with `reference` when it is hers; None for another's, as for none."""
+        try:
+            order = await self._svc.orders.get(reference)
+        except UnknownOrderError:
+            return None
+        return order if order.customer == msg.phone else None
 
     async def _answers_screen(
         self, msg: InboundMessage, session: Session | None, intent: Intent
@@ -164,6 +170,13 @@ class ShoppingDialog:
         meant = await self._nlu.match(text, turn.locale, message_id=turn.msg.idempotency_key)
         if state.awaits_answer and meant not in CLEAR_ASKS:
             return None
+        reference = read_reference(text) if meant == STATUS else None
+        if reference is not None:
+            order = await self._own_order(turn.msg, reference)
+            if order is None:
+                return Reject("order.not_found", {"reference": reference})
+            turn.vars[ORDER_VAR] = order.reference
+            return Go(OrderView.name)
         if meant == MENU:
             return Home()
         if meant in COMMAND_STATES:

@@ -16,6 +16,9 @@ import core.rasa
 from core.app.bootstrap import Services
 from core.clock import SteppedClock
 from core.config import Settings
+from core.phone import Phone
+from core.region import RegionCode
+from engines.orders import CartLine, PaymentMethod, PlaceOrder
 from tests.support.logs import captured_logs
 from tests.support.providers.africastalking import FakeAfricasTalking, SmsPhone
 from tests.support.providers.meta import FakeGraphApi, WhatsAppUser
@@ -94,6 +97,35 @@ class TestAfricasTalkingSms:
         await ngozi.text("2")
 
         assert rasa.parsed == []
+
+    async def test_a_sentence_rasa_reads_as_status_naming_a_reference_shows_that_order(
+        self, ngozi: SmsPhone, rasa: FakeRasa, services: Services
+    ) -> None:
+        order = await services.orders.place(
+            PlaceOrder(
+                Phone(NGOZI),
+                RegionCode.LAGOS,
+                (CartLine("NDL-INDO-CHK", 3),),
+                PaymentMethod.ON_DELIVERY,
+                "rasa-reference",
+            )
+        )
+        asked = f"any news on {order.reference}?"
+        rasa.understands(asked, "order_status", 0.93)
+        rasa.understands("any news on W62ACJ?", "order_status", 0.93)
+        await ngozi.receive()  # the confirmation
+        await ngozi.text("Hi")
+        orders = await ngozi.text("3")  # My orders, which reads no typed order
+
+        status = await ngozi.text(asked)
+        back = await ngozi.text("0")
+        unknown = await ngozi.text("any news on W62ACJ?")
+
+        assert status == (
+            f"Order {order.reference}: Placed\nTotal NGN 26,993.25, pay on delivery.\n0. Back"
+        )
+        assert back == orders
+        assert unknown == f"No order W62ACJ found.\n{orders}"
 
     async def test_a_cancel_rasa_reads_at_confirm_keeps_her_checkout(
         self, ngozi: SmsPhone, rasa: FakeRasa
