@@ -167,6 +167,9 @@ class Pipeline:
             except SessionConflictError:
                 log.info("session.conflict", session_key=msg.session_key)
                 continue
+            if session is not None and new_session.locale != session.locale:
+                # She chose another language: a refusal kept in the old one is forgotten.
+                await self._store.forget(chosen_locale_key(msg.phone))
             return reply
         raise SessionConflictError(msg.session_key)
 
@@ -180,7 +183,7 @@ class Pipeline:
             return msg.capabilities.in_language(session.locale)
         chosen = None
         if self._chosen_locale is not None:
-            key = f"locale:{msg.phone.e164}"
+            key = chosen_locale_key(msg.phone)
             kept = await self._store.recall(key)
             if kept is None:
                 chosen = await self._chosen_locale(msg.phone)
@@ -242,6 +245,11 @@ class Pipeline:
             also=(first_locale(msg),),
             sentences=msg.kind in SENTENCE_KINDS,
         )
+
+
+def chosen_locale_key(phone: Phone) -> str:
+    """Where the language a customer chose is kept for refusals without a session."""
+    return f"locale:{phone.e164}"
 
 
 def newest(applied: int | None, sent_at: datetime | None) -> int | None:
