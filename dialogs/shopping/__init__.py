@@ -251,6 +251,9 @@ class ShoppingDialog:
         if typed and self._nlu is not None and worth_asking(msg.text):
             # A first text nothing built in reads: NLU may know it ("nimeagiza lini?").
             meant = await self._nlu.match(msg.text.strip(), locale, message_id=msg.idempotency_key)
+            reference = read_reference(msg.text) if meant == STATUS else None
+            if reference is not None:
+                return await self._order(msg, None, reference)
             if meant in COMMAND_STATES:
                 return await self._command(msg, None, meant)
         session = Session("resume" if not cart.is_empty else "main", locale)

@@ -127,6 +127,13 @@ class TestAfricasTalkingSms:
         assert back == orders
         assert unknown == f"No order W62ACJ found.\n{orders}"
 
+    async def test_a_first_text_rasa_reads_as_status_of_an_unknown_reference(
+        self, ngozi: SmsPhone, rasa: FakeRasa
+    ) -> None:
+        rasa.understands("any news on W62ACJ?", "order_status", 0.93)
+
+        assert await ngozi.text("any news on W62ACJ?") == f"No order W62ACJ found.\n{MAIN_MENU}"
+
     async def test_a_cancel_rasa_reads_at_confirm_keeps_her_checkout(
         self, ngozi: SmsPhone, rasa: FakeRasa
     ) -> None:
