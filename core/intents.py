@@ -31,6 +31,9 @@ class Intent:
     # What was typed, for a keyword read as a command (`text` is then the command's name): a
     # prompt that takes any text (a promo code) reads it as the answer instead.
     typed: str | None = None
+    # Read from a sentence by the matcher ("help me order 5 indomie"), not typed as a keyword: the
+    # dialog may still read it as an order, or as the answer its screen awaits.
+    sentence: bool = False
 
     def as_answer(self) -> Intent:
         """The same words read as typed input."""
@@ -89,8 +92,8 @@ def sentence_intent(text: str, locales: Iterable[str]) -> Intent | None:
     if meant is None:
         return None
     if meant == MENU:
-        return Intent(IntentKind.HOME, text)
-    return Intent(IntentKind.COMMAND, meant, typed=text)
+        return Intent(IntentKind.HOME, text, sentence=True)
+    return Intent(IntentKind.COMMAND, meant, typed=text, sentence=True)
 
 
 def resolve_command(

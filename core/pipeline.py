@@ -40,6 +40,10 @@ SERVICE_WINDOW = timedelta(hours=24)
 # Where people type sentences: the built-in matcher reads them there (a keypad sends keys).
 SENTENCE_KINDS = frozenset({ChannelKind.SMS, ChannelKind.WHATSAPP})
 SAVE_ATTEMPTS = 4
+# How long the language a customer chose is kept in the store for a refused request that has no
+# session to say it: a flood costs one database read a phone, and a change shows within it.
+CHOSEN_LOCALE_TTL_SECONDS = 300
+NO_CHOICE = b"-"  # kept for a customer who never chose: the next refusal asks no database
 CLAIM_SECONDS = 15
 DUPLICATE_POLL_SECONDS = 0.02
 
@@ -163,8 +167,30 @@ class Pipeline:
             except SessionConflictError:
                 log.info("session.conflict", session_key=msg.session_key)
                 continue
+            if session is not None and new_session.locale != session.locale:
+                # She chose another language: a refusal kept in the old one is forgotten.
+                await self._store.forget(chosen_locale_key(msg.phone))
             return reply
         raise SessionConflictError(msg.session_key)
+
+    async def customer_locale(self, msg: InboundMessage) -> str:
+        """The language to answer `msg` in without running a turn (a refusal): the session's,
+        which is the language she chose (else the app's, else her market's); without a session,
+        the one she chose, kept in the store for a while, else the channel's hint or market's.
+        One store read with a session; a database read a phone per few minutes without."""
+        session = await self._store.load(msg.session_key)
+        if session is not None:
+            return msg.capabilities.in_language(session.locale)
+        chosen = None
+        if self._chosen_locale is not None:
+            key = chosen_locale_key(msg.phone)
+            kept = await self._store.recall(key)
+            if kept is None:
+                chosen = await self._chosen_locale(msg.phone)
+                kept = chosen.encode() if chosen else NO_CHOICE
+                await self._store.remember(key, kept, CHOSEN_LOCALE_TTL_SECONDS)
+            chosen = kept.decode() if kept != NO_CHOICE else None
+        return msg.capabilities.in_language(chosen or first_locale(msg))
 
     def _late(self, msg: InboundMessage, session: Session | None) -> bool:
         """Whether the provider received `msg` before the newest message the conversation has
@@ -203,7 +229,7 @@ class Pipeline:
                     languages = [each for each in (chosen, first_locale(msg)) if each]
                     meant = sentence_intent(msg.text.strip(), languages)
                     if meant is not None and meant.kind is IntentKind.COMMAND:
-                        return Intent(IntentKind.COMMAND, meant.text)
+                        return meant
             return Intent(IntentKind.START)
         if msg.transcript is not None:
             text = newest_input(msg.transcript, session.transcript)
@@ -219,6 +245,11 @@ class Pipeline:
             also=(first_locale(msg),),
             sentences=msg.kind in SENTENCE_KINDS,
         )
+
+
+def chosen_locale_key(phone: Phone) -> str:
+    """Where the language a customer chose is kept for refusals without a session."""
+    return f"locale:{phone.e164}"
 
 
 def newest(applied: int | None, sent_at: datetime | None) -> int | None:

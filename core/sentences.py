@@ -15,6 +15,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
+from core.ids import REFERENCE_ALPHABET, REFERENCE_LENGTH
+
 # What the matchers (built-in and Rasa) answer: an intent the dialogs know.
 STATUS = "status"
 BALANCE = "balance"
@@ -40,6 +42,8 @@ _EN: tuple[tuple[str, str], ...] = (
     (STATUS, rf"\b(?:where|track\w*|status)\b.*\b(?:my|our|the|this|that)\s+{_EN_ORDER}\b"),
     (STATUS, rf"\bwhere\s*(?:'s|is|are)\b.*\b{_EN_ORDER}\b"),
     (STATUS, rf"\b{_EN_ORDER}\s+status\b|\bstatus\s+of\b|\bstatus\b.*\b{_EN_ORDER}\b"),
+    # The keyword with a reference, as the confirmation's "Reply STATUS" is answered: STATUS W62ACJ
+    (STATUS, r"^(?:status|track)\s+\w{6}$"),
     (
         STATUS,
         rf"\b(?:my|our)\s+{_EN_ORDER}\b.*\b(?:arriv\w*|come|coming|came|delivered|reach\w*)\b",
@@ -61,6 +65,7 @@ _SW: tuple[tuple[str, str], ...] = (
     (STATUS, r"\b(?:iko|uko|ziko|liko|yako|yuko|ipo|upo|zipo|lipo)\s+wapi\b"),
     (STATUS, rf"\bwapi\b.*\b{_SW_ORDER}\b|\b{_SW_ORDER}\b.*\bwapi\b"),
     (STATUS, rf"\b(?:hali|status)\b.*\b{_SW_ORDER}\b"),
+    (STATUS, r"^(?:hali|status)\s+(?:ya\s+)?\w{6}$"),
     (STATUS, r"\b(?:i|u|zi|li|ha|haiku|hauku|haziku|haliku)\w*fika\b|\bfuatilia\b"),
     (STATUS, rf"\b(?:ona|kuona|angalia|kuangalia|nionyeshe|onyesha)\b.*\b{_SW_ORDER}\b"),
     (HELP, r"\b(?:msaada|usaidizi|nisaidie|tusaidie|saidia|nisaidia|malalamiko)\b"),
@@ -75,6 +80,12 @@ SENTENCES: dict[str, tuple[tuple[str, re.Pattern[str]], ...]] = {
 }
 # Letters and apostrophes only: "Where's my order??" reads as "where's my order".
 _NOISE = re.compile(r"[^\w']+")
+# An order's reference as people type it ("W62ACJ", "w62acj", "222227"): a word of the
+# references' letters and digits. One without a digit must be in capitals, as it was printed,
+# in a text not all in capitals: "update" and "ACCEPT" are spelt with those letters too.
+_REFERENCE = re.compile(
+    rf"(?<!\w)[{REFERENCE_ALPHABET}]{{{REFERENCE_LENGTH}}}(?!\w)", re.IGNORECASE
+)
 
 
 def read_sentence(text: str, locales: Iterable[str]) -> str | None:
@@ -88,4 +99,15 @@ def read_sentence(text: str, locales: Iterable[str]) -> str | None:
         for intent, pattern in SENTENCES.get(language, ()):
             if pattern.search(sentence):
                 return intent
+    return None
+
+
+def read_reference(text: str) -> str | None:
+    """The order reference a sentence names ("status ya order W62ACJ"), in capitals; None when
+    it names none."""
+    shouted = text.isupper()
+    for found in _REFERENCE.finditer(text):
+        word = found.group()
+        if any(ch.isdigit() for ch in word) or (word.isupper() and not shouted):
+            return word.upper()
     return None

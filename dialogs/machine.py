@@ -79,9 +79,10 @@ class Finish:
 
 
 Outcome = Go | Reject | Home | Finish
-# Free-text understanding behind a screen's own reading: the outcome a text the screen could not
-# read asks for (the orders screen for "nimeagiza lini?"), or None to answer as without it.
-Understand = Callable[["Turn", str], Awaitable["Outcome | None"]]
+# Free-text understanding behind a screen's own reading: the outcome a text the screen (the
+# state) could not read asks for (the orders screen for "nimeagiza lini?"), or None to answer as
+# without it.
+Understand = Callable[["Turn", str, "State"], Awaitable["Outcome | None"]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,6 +148,12 @@ class State:
     # A prompt whose answer is any text (a promo code): words that are keywords elsewhere
     # (MENU, HELP, START) are the answer here; only opting out (STOP) keeps its meaning.
     free_text: bool = False
+    # A screen awaiting one specific answer (Yes/No at Confirm, a quantity): a sentence typed
+    # there is read as a request only when it clearly asks for status, balance or help.
+    awaits_answer: bool = False
+    # A screen that reads an order typed in a message ("5 cartons indomie"): a sentence that is
+    # also an order ("help me order 5 indomie") is the order there.
+    reads_orders: bool = False
 
     async def screen(self, turn: Turn) -> Screen:
         raise NotImplementedError
@@ -225,20 +232,20 @@ class Machine:
             understood = await state.read(turn, raw)
             if understood is None or (isinstance(understood, Reject) and understood.unclear):
                 # Neither a choice nor anything the screen reads: NLU may know what it asks.
-                guessed = await self._guess(turn, raw)
+                guessed = await self._guess(turn, raw, state)
                 understood = guessed or understood
             if understood is not None:
                 return await self._apply(turn, session, understood)
             return await self.show(turn, session, error=turn.t("error.choice"))
         return await self._apply(turn, session, await state.choose(turn, shown.values[index]))
 
-    async def _guess(self, turn: Turn, raw: str) -> Outcome | None:
+    async def _guess(self, turn: Turn, raw: str, state: State) -> Outcome | None:
         """What free-text understanding makes of a typed text (words, not keys)."""
         if self._understand is None or turn.msg.kind not in MESSAGE_KINDS:
             return None
         if not any(ch.isalpha() for ch in raw):
             return None
-        return await self._understand(turn, raw.strip())
+        return await self._understand(turn, raw.strip(), state)
 
     async def _shown(self, turn: Turn, session: Session, state: State) -> Shown:
         """What the user was shown, as `show` recorded it: keys are read against that page.

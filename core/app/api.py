@@ -117,7 +117,13 @@ def open_buckets(settings: Settings, services: Services) -> TokenBuckets:
 def guard_channels(settings: Settings, services: Services, buckets: TokenBuckets) -> ChannelContext:
     """The channels' context, with `handle` limited per phone number."""
     per_phone = RateLimit(settings.rate_limit_phone_per_second, settings.rate_limit_phone_burst)
-    throttle = PhoneThrottle(services.pipeline.handle, buckets, per_phone, services.translate)
+    throttle = PhoneThrottle(
+        services.pipeline.handle,
+        buckets,
+        per_phone,
+        services.translate,
+        locale_of=services.pipeline.customer_locale,
+    )
     return throttle.guard(services.channel_context())
 
 

@@ -8,7 +8,7 @@ argument, so the script stays deterministic and replicates as written.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
 from typing import Final
 
@@ -146,12 +146,20 @@ class PhoneThrottle:
     """
 
     def __init__(
-        self, handle: Handler, buckets: TokenBuckets, limit: RateLimit, translate: Translator
+        self,
+        handle: Handler,
+        buckets: TokenBuckets,
+        limit: RateLimit,
+        translate: Translator,
+        *,
+        locale_of: Callable[[InboundMessage], Awaitable[str]] | None = None,
     ) -> None:
         self._handle = handle
         self._buckets = buckets
         self._limit = limit
         self._translate = translate
+        # The language she chose (the pipeline's session knows it), asked only on a refusal.
+        self._locale_of = locale_of
 
     async def __call__(self, msg: InboundMessage) -> Reply:
         decision = await self._buckets.take([(f"phone:{msg.phone.e164}", self._limit)])
@@ -159,8 +167,17 @@ class PhoneThrottle:
             return await self._handle(msg)
         log.warning("throttle.phone_refused", kind=msg.kind, phone=msg.phone.e164)
         # In a language the channel can say (Twilio's voice line has no Swahili voice)
-        locale = msg.capabilities.in_language(msg.locale_hint or market_locale(msg.phone) or "en")
+        locale = msg.capabilities.in_language(await self._locale(msg))
         return Reply(self._translate(locale, "throttle.slow_down"), end=True, locale=locale)
+
+    async def _locale(self, msg: InboundMessage) -> str:
+        if self._locale_of is not None:
+            try:
+                return await self._locale_of(msg)
+            except Exception:
+                # The refusal is still owed, in the language the message itself suggests.
+                log.exception("throttle.locale_unavailable", phone=msg.phone.e164)
+        return msg.locale_hint or market_locale(msg.phone) or "en"
 
     def guard(self, context: ChannelContext) -> ChannelContext:
         return replace(context, handle=self)

@@ -7,18 +7,21 @@ from core.i18n import Translator
 from core.intents import Intent, IntentKind, IntentMatcher, resolve_intent
 from core.messages import InboundMessage, Reply
 from core.region import UnsupportedRegionError, region_for_phone
-from core.sentences import MENU
-from dialogs.machine import Go, Home, Machine, Outcome, Turn
+from core.sentences import BALANCE, HELP, MENU, STATUS, read_reference
+from dialogs.machine import Go, Home, Machine, Outcome, Reject, State, Turn
 from dialogs.shopping.order_text import FILLER_WORDS, read_order, read_product_name, said_words
 from dialogs.shopping.services import ShopServices
 from dialogs.shopping.states import (
     CART_MEMO,
     CHECK_MEMO,
+    ORDER_VAR,
     TYPED_ORDER_KINDS,
     CartCheck,
+    OrderView,
     recheck_cart,
     shopping_states,
 )
+from engines.orders import Order, UnknownOrderError
 
 __all__ = ["ShopServices", "ShoppingDialog"]
 
@@ -31,6 +34,10 @@ COMMAND_STATES = {
     # order" gets the help screen, with the help line to call.
     "cancel": "help",
 }
+# What a sentence typed at a screen awaiting one specific answer may still ask for: "cancel the
+# order" or "show me the menu" at Confirm is no Yes or No, and leaving the checkout for Help or
+# the menu would drop the quote she was about to confirm.
+CLEAR_ASKS = frozenset({STATUS, BALANCE, HELP})
 
 
 class ShoppingDialog:
@@ -64,7 +71,12 @@ class ShoppingDialog:
             return await self._late(msg, session)
         if session is not None:
             intent = self.machine.reads(session, intent)
+        if intent.sentence and await self._answers_screen(msg, session, intent):
+            intent = intent.as_answer()
         if intent.kind is IntentKind.COMMAND:
+            reference = named_reference(intent)
+            if reference is not None:
+                return await self._order(msg, session, reference)
             return await self._command(msg, session, intent.text)
         if session is None:
             return await self._begin(msg)
@@ -95,12 +107,76 @@ class ShoppingDialog:
         target = COMMAND_STATES[command]
         return await self.machine.show(turn, base.evolve(state=target, stack=("main",)))
 
-    async def _understood(self, turn: Turn, text: str) -> Outcome | None:
-        """The screen NLU says a text the screen did not read asks for, as its keyword's."""
+    async def _order(
+        self, msg: InboundMessage, session: Session | None, reference: str
+    ) -> tuple[Session, Reply]:
+        """A sentence naming an order ("where is order W62ACJ"): that order's own screen, when
+        it is hers; otherwise the screen she was on (the main menu, for a first text) with one
+        line saying none was found, word for word for another's order and for no order."""
+        locale = session.locale if session is not None else await self._locale(msg)
+        try:
+            region_for_phone(msg.phone)
+        except UnsupportedRegionError:
+            return Session("main", locale), Reply(
+                self._t(locale, "error.region"), end=True, locale=locale
+            )
+        order = await self._own_order(msg, reference)
+        if order is not None:
+            base = Session("main", locale, vars=dict(session.vars) if session else {})
+            turn = Turn(msg, base, self._t)
+            turn.vars[ORDER_VAR] = order.reference
+            return await self.machine.show(turn, base.evolve(state=OrderView.name, stack=("main",)))
+        current = session if session is not None else Session("main", locale)
+        turn = Turn(msg, current, self._t)
+        return await self.machine.show(
+            turn, current, error=turn.t("order.not_found", reference=reference)
+        )
+
+    async def _own_order(self, msg: InboundMessage, reference: str) -> Order | None:
+        """The order with `reference` when it is hers; None for another's, as for none."""
+        try:
+            order = await self._svc.orders.get(reference)
+        except UnknownOrderError:
+            return None
+        return order if order.customer == msg.phone else None
+
+    async def _answers_screen(
+        self, msg: InboundMessage, session: Session | None, intent: Intent
+    ) -> bool:
+        """Whether a sentence the matcher read is rather what she typed for the screen: an
+        order naming a product ("help me order 5 indomie") where orders are read (a first text,
+        the menu, a product list, the cart), or, at a screen awaiting one specific answer,
+        anything but a clear ask for status, balance or help."""
+        state = self.machine.states.get(session.state) if session is not None else None
+        if session is None or (state is not None and state.reads_orders):
+            items = read_order(intent.as_answer().text)
+            if items:
+                locale = session.locale if session is not None else await self._locale(msg)
+                try:
+                    region = region_for_phone(msg.phone).code
+                except UnsupportedRegionError:
+                    return False
+                for item in items:
+                    if await self._svc.catalogue.match(region, item.words, locale):
+                        return True
+        return state is not None and state.awaits_answer and intent.text not in CLEAR_ASKS
+
+    async def _understood(self, turn: Turn, text: str, state: State) -> Outcome | None:
+        """The screen NLU says a text the screen did not read asks for, as its keyword's; on a
+        screen awaiting one answer, only status, balance or help, as the built-in matcher."""
         assert self._nlu is not None
         if not worth_asking(text):
             return None
         meant = await self._nlu.match(text, turn.locale, message_id=turn.msg.idempotency_key)
+        if state.awaits_answer and meant not in CLEAR_ASKS:
+            return None
+        reference = read_reference(text) if meant == STATUS else None
+        if reference is not None:
+            order = await self._own_order(turn.msg, reference)
+            if order is None:
+                return Reject("order.not_found", {"reference": reference})
+            turn.vars[ORDER_VAR] = order.reference
+            return Go(OrderView.name)
         if meant == MENU:
             return Home()
         if meant in COMMAND_STATES:
@@ -175,6 +251,9 @@ class ShoppingDialog:
         if typed and self._nlu is not None and worth_asking(msg.text):
             # A first text nothing built in reads: NLU may know it ("nimeagiza lini?").
             meant = await self._nlu.match(msg.text.strip(), locale, message_id=msg.idempotency_key)
+            reference = read_reference(msg.text) if meant == STATUS else None
+            if reference is not None:
+                return await self._order(msg, None, reference)
             if meant in COMMAND_STATES:
                 return await self._command(msg, None, meant)
         session = Session("resume" if not cart.is_empty else "main", locale)
@@ -228,6 +307,13 @@ class ShoppingDialog:
             return region_for_phone(msg.phone).default_locale
         except UnsupportedRegionError:
             return "en"
+
+
+def named_reference(intent: Intent) -> str | None:
+    """The order reference a status sentence names ("status ya order W62ACJ")."""
+    if intent.text != STATUS or not intent.sentence or intent.typed is None:
+        return None
+    return read_reference(intent.typed)
 
 
 def worth_asking(text: str) -> bool:

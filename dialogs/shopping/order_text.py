@@ -181,6 +181,8 @@ FILLER_WORDS = frozenset(
         *("bonjour", "bonsoir", "salut", "oui", "ouais"),
         # Nigerian Pidgin ("Abeg, I wan buy 5 carton Indomie", "Oya send 2 cola o")
         *("abeg", "wan", "make", "una", "oya", "o", "ehen", "biko"),
+        # Asking for help with it ("help me order 5 indomie", "nisaidie kuagiza katoni 5 …")
+        *("help", "nisaidie", "tusaidie", "kuagiza", "kununua"),
         # Greetings and thanks around the order ("Habari, nataka …", "Hello, I need …, thanks")
         *("hi", "hello", "hey", "good", "morning", "afternoon", "evening", "thanks", "thank"),
         *("habari", "jambo", "hujambo", "mambo", "salaam", "salamu", "shikamoo", "asante"),

@@ -192,6 +192,7 @@ def shown_code(turn: Turn, code: str) -> str:
 
 class MainMenu(ShopState):
     name = "main"
+    reads_orders = True
 
     async def screen(self, turn: Turn) -> Screen:
         # "Cart (n)" counts the cart the cart screen will show: one changed since the session
@@ -365,6 +366,7 @@ class Categories(ShopState):
 
 class Products(ShopState):
     name = "products"
+    reads_orders = True
 
     async def screen(self, turn: Turn) -> Screen:
         region = self.region(turn)
@@ -400,6 +402,7 @@ class Quantity(ShopState):
     """Free input: how many units. Adds to the cart, or sets the line when changing it."""
 
     name = "quantity"
+    awaits_answer = True
 
     async def screen(self, turn: Turn) -> Screen:
         region = self.region(turn)
@@ -463,6 +466,7 @@ class Quantity(ShopState):
 
 class Added(ShopState):
     name = "added"
+    reads_orders = True
 
     async def screen(self, turn: Turn) -> Screen:
         region = self.region(turn)
@@ -496,6 +500,7 @@ class Added(ShopState):
 
 class CartView(ShopState):
     name = "cart"
+    reads_orders = True
 
     async def screen(self, turn: Turn) -> Screen:
         check = await self.checked_cart(turn)
@@ -532,6 +537,7 @@ class CartView(ShopState):
 
 class CartLineView(ShopState):
     name = "cart_line"
+    awaits_answer = True
 
     async def screen(self, turn: Turn) -> Screen:
         region = self.region(turn)
@@ -701,6 +707,7 @@ class Voucher(ShopState):
 
 class Payment(ShopState):
     name = "payment"
+    awaits_answer = True
 
     async def methods(self, turn: Turn) -> list[PaymentMethod]:
         offered = [
@@ -747,6 +754,7 @@ class Payment(ShopState):
 
 class Confirm(ShopState):
     name = "confirm"
+    awaits_answer = True
 
     async def locked_total(self, turn: Turn) -> Money | None:
         """The total of the price lock taken at checkout, while it holds."""
@@ -955,14 +963,11 @@ class Orders(ShopState):
         stages = await self.stages([o.reference for o in orders])
         lines = []
         for o, stage in zip(orders, stages, strict=True):
-            # The workflow knows more than the stored status (awaiting payment, routed, the
-            # driver at the door); without an answer from it, the stored status stands.
-            where = turn.t(f"stage.{stage}") if stage else turn.t(f"status.{o.status.value}")
             lines.append(
                 turn.t(
                     "orders.line",
                     reference=o.reference,
-                    status=turn.t("orders.paid", status=where) if o.paid_at is not None else where,
+                    status=where_is(turn, o, stage),
                     total=f"{o.total.amount:,.2f}"
                     if o.total.amount % 1
                     else f"{o.total.amount:,.0f}",
@@ -1022,6 +1027,36 @@ class Orders(ShopState):
         stages = await asyncio.gather(*(stage_of(ref) for ref in references))
         # A workflow that failed carries its order no more: the stored status says where it is.
         return [None if stage == WORKFLOW_FAILED else stage for stage in stages]
+
+
+def where_is(turn: Turn, order: Order, stage: str | None) -> str:
+    """Where an order is, in words: the workflow knows more than the stored status (awaiting
+    payment, routed, the driver at the door); without an answer from it, the status stands."""
+    where = turn.t(f"stage.{stage}") if stage else turn.t(f"status.{order.status.value}")
+    return turn.t("orders.paid", status=where) if order.paid_at is not None else where
+
+
+ORDER_VAR = "order_ref"  # the reference of the order a sentence asked about
+
+
+class OrderView(Orders):
+    """One order, asked for by its reference ("where is order W62ACJ"), however far back it
+    is: where it is, its total and how it is paid. Only the customer's own is shown."""
+
+    name = "order"
+
+    async def screen(self, turn: Turn) -> Screen:
+        order = await self.svc.orders.get(str(turn.vars[ORDER_VAR]))
+        [stage] = await self.stages([order.reference])
+        return Screen(
+            turn.t(
+                "order.status",
+                reference=order.reference,
+                status=where_is(turn, order, stage),
+                total=order.total.format(),
+                method=turn.t(f"method.{order.payment_method.value}"),
+            )
+        )
 
 
 DETAILS = "details"
@@ -1332,6 +1367,8 @@ class TypedPick(ShopState):
     """The products a typed item may mean, when it is not clear which: she picks one."""
 
     name = "typed_pick"
+    awaits_answer = True
+    reads_orders = True
 
     async def screen(self, turn: Turn) -> Screen:
         region = self.region(turn).code
@@ -1395,6 +1432,7 @@ class TypedConfirm(ShopState):
     only, through the same checks as a quantity typed on the menu journey."""
 
     name = "typed_confirm"
+    awaits_answer = True
 
     async def screen(self, turn: Turn) -> Screen:
         region = self.region(turn).code
@@ -1474,6 +1512,7 @@ def shopping_states(services: ShopServices) -> list[State]:
         Payment,
         Confirm,
         Orders,
+        OrderView,
         Balance,
         BalanceCredits,
         Language,

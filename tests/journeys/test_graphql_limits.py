@@ -148,6 +148,49 @@ async def test_a_ussd_caller_who_goes_too_fast_gets_a_polite_closing_screen(
     assert (await UssdPhone(client, "+2348030000002").dial()).kind == "CON"
 
 
+async def test_a_kenyan_who_chose_english_is_told_to_slow_down_in_english(
+    strict: tuple[TestClient[Any, Any], Services],
+) -> None:
+    """Her market speaks Swahili, but she chose English: the refusal is in English, in the
+    session she is in and on a new dial alike."""
+    client, _ = strict
+    juma = UssdPhone(client, "+254711000001")
+    assert (await juma.dial()).body.startswith("Karibu")
+    await juma.choose("Lugha")
+    assert (await juma.choose("English")).body.startswith("Language changed.")
+
+    in_session = await juma.press("1")
+    again = await juma.dial()
+
+    slow_down = "You are going a little fast. Please wait a minute and try again."
+    assert (in_session.kind, in_session.body) == ("END", slow_down)
+    assert (again.kind, again.body) == ("END", slow_down)
+
+
+async def test_the_slow_down_follows_a_language_changed_since(
+    strict: tuple[TestClient[Any, Any], Services], clock: SteppedClock
+) -> None:
+    """Refused on a new dial she is told in the language she chose: still so once she has
+    chosen another."""
+    client, _ = strict
+    juma = UssdPhone(client, "+254711000001")
+    await juma.dial()
+    await juma.choose("Lugha")
+    await juma.choose("English")
+    assert (await juma.dial()).body.startswith("You are going a little fast.")
+    clock.advance(60)  # the bucket full again
+    await juma.dial()
+    await juma.choose("Language")
+    assert (await juma.choose("Kiswahili")).body.startswith("Lugha imebadilishwa.")
+
+    refused = await juma.dial()
+
+    assert (refused.kind, refused.body) == (
+        "END",
+        "Unaenda haraka kidogo. Tafadhali subiri dakika moja kisha ujaribu tena.",
+    )
+
+
 BACKGROUND_TABLES = ("outbox", "deliveries", "processed_events")
 
 

@@ -16,6 +16,9 @@ import core.rasa
 from core.app.bootstrap import Services
 from core.clock import SteppedClock
 from core.config import Settings
+from core.phone import Phone
+from core.region import RegionCode
+from engines.orders import CartLine, PaymentMethod, PlaceOrder
 from tests.support.logs import captured_logs
 from tests.support.providers.africastalking import FakeAfricasTalking, SmsPhone
 from tests.support.providers.meta import FakeGraphApi, WhatsAppUser
@@ -41,7 +44,7 @@ async def rasa() -> AsyncIterator[FakeRasa]:
 class TestAfricasTalkingSms:
     @pytest.fixture
     def settings(self, database_url: str, fake_at: FakeAfricasTalking, rasa: FakeRasa) -> Settings:
-        return fake_at.settings(database_url, rasa_url=rasa.url, rasa_timeout_seconds=0.3)
+        return fake_at.settings(database_url, rasa_url=rasa.url, rasa_timeout_seconds=1.5)
 
     @pytest.fixture
     async def ngozi(
@@ -95,12 +98,66 @@ class TestAfricasTalkingSms:
 
         assert rasa.parsed == []
 
+    async def test_a_sentence_rasa_reads_as_status_naming_a_reference_shows_that_order(
+        self, ngozi: SmsPhone, rasa: FakeRasa, services: Services
+    ) -> None:
+        order = await services.orders.place(
+            PlaceOrder(
+                Phone(NGOZI),
+                RegionCode.LAGOS,
+                (CartLine("NDL-INDO-CHK", 3),),
+                PaymentMethod.ON_DELIVERY,
+                "rasa-reference",
+            )
+        )
+        asked = f"any news on {order.reference}?"
+        rasa.understands(asked, "order_status", 0.93)
+        rasa.understands("any news on W62ACJ?", "order_status", 0.93)
+        await ngozi.receive()  # the confirmation
+        await ngozi.text("Hi")
+        orders = await ngozi.text("3")  # My orders, which reads no typed order
+
+        status = await ngozi.text(asked)
+        back = await ngozi.text("0")
+        unknown = await ngozi.text("any news on W62ACJ?")
+
+        assert status == (
+            f"Order {order.reference}: Placed\nTotal NGN 26,993.25, pay on delivery.\n0. Back"
+        )
+        assert back == orders
+        assert unknown == f"No order W62ACJ found.\n{orders}"
+
+    async def test_a_first_text_rasa_reads_as_status_of_an_unknown_reference(
+        self, ngozi: SmsPhone, rasa: FakeRasa
+    ) -> None:
+        rasa.understands("any news on W62ACJ?", "order_status", 0.93)
+
+        assert await ngozi.text("any news on W62ACJ?") == f"No order W62ACJ found.\n{MAIN_MENU}"
+
+    async def test_a_cancel_rasa_reads_at_confirm_keeps_her_checkout(
+        self, ngozi: SmsPhone, rasa: FakeRasa
+    ) -> None:
+        """At Confirm only a clear ask for status, balance or help leaves the screen."""
+        rasa.understands("drop it, I changed my mind", "cancel_order", 0.95)
+        await ngozi.text("5 cartons indomie chicken")
+        await ngozi.text("1")  # Yes
+        await ngozi.text("3")  # Checkout
+        await ngozi.text("1")  # Choose payment
+        confirm = await ngozi.text("1")  # Pay on delivery
+        assert confirm.startswith("Place order for NGN "), confirm
+
+        again = await ngozi.text("drop it, I changed my mind")
+
+        assert again == f"Please choose a number from the list.\n{confirm}"
+        assert [p["text"] for p in rasa.parsed] == ["drop it, I changed my mind"]
+        assert (await ngozi.text("1")).startswith("Order ")
+
     async def test_a_slow_rasa_is_given_up_and_she_gets_the_built_in_answer(
         self, ngozi: SmsPhone, rasa: FakeRasa
     ) -> None:
         rasa.understands(ASKED, "order_status", 0.93)
         await ngozi.text("Hi")
-        rasa.delay = 2.0
+        rasa.delay = 5.0
 
         with captured_logs(core.rasa) as logs:
             assert await ngozi.text(ASKED) == HINT + MAIN_MENU

@@ -35,7 +35,7 @@ Client = TestClient[Any, Any]
 
 async def place_order_over_ussd(gateway: Client, phone: str = NGOZI) -> str:
     """Three cartons of Indomie, paid on delivery: the order's reference."""
-    english = phone == NGOZI
+    english = not phone.startswith("+254")
     ussd = UssdPhone(gateway, phone)
     await ussd.dial()
     await ussd.choose("Shop" if english else "Nunua")
@@ -90,8 +90,59 @@ class TestAfricasTalkingSms:
 
         status = await ngozi.text(f"What is the status of order {reference}")
 
-        assert status == f"Your last orders (NGN):\n{reference} Placed 26,993.25\n0. Back"
+        assert status == (
+            f"Order {reference}: Placed\nTotal NGN 26,993.25, pay on delivery.\n0. Back"
+        )
         assert (await ngozi.text("0")).startswith("Welcome to OmniRoute")
+
+    @pytest.mark.parametrize("sentence", ["where is order {}", "Where is my order {}?"])
+    async def test_where_is_order_by_its_reference_as_the_first_text(
+        self, ngozi: SmsPhone, gateway: Client, sentence: str
+    ) -> None:
+        """Her sixth order back is not on My orders: its reference still finds it."""
+        reference = await place_order_over_ussd(gateway)
+        for _ in range(5):
+            await place_order_over_ussd(gateway)
+        await ngozi.receive()
+
+        status = await ngozi.text(sentence.format(reference.lower()))
+
+        assert status == (
+            f"Order {reference}: Placed\nTotal NGN 26,993.25, pay on delivery.\n0. Back"
+        )
+
+    async def test_status_with_a_reference_answers_that_order(
+        self, ngozi: SmsPhone, juma: SmsPhone, gateway: Client
+    ) -> None:
+        """The confirmation says "Reply STATUS"; she replies with the order's reference too."""
+        hers = await place_order_over_ussd(gateway)
+        his = await place_order_over_ussd(gateway, JUMA)
+        await ngozi.receive()
+        await juma.receive()  # the confirmations
+
+        status = await ngozi.text(f"STATUS {hers}")
+        hali = await juma.text(f"Hali {his}")
+
+        assert status == f"Order {hers}: Placed\nTotal NGN 26,993.25, pay on delivery.\n0. Back"
+        assert hali.startswith(f"Oda {his}: Imewekwa\nJumla KES "), hali
+
+    async def test_someone_elses_reference_is_not_found_and_changes_nothing(
+        self, ngozi: SmsPhone, gateway: Client
+    ) -> None:
+        theirs = await place_order_over_ussd(gateway, "+2348030000002")
+        await ngozi.text("Hi")
+        categories = await ngozi.text("1")
+
+        status = await ngozi.text(f"where is order {theirs}")
+
+        assert status.startswith(f"No order {theirs} found.\nChoose a category:\n1. "), status
+        assert await ngozi.text("0") == MAIN_MENU  # Back from the categories, where she was
+        assert await ngozi.text("1") == categories
+
+    async def test_an_unknown_reference_is_not_found_as_the_first_text(
+        self, ngozi: SmsPhone
+    ) -> None:
+        assert await ngozi.text("where is order W62ACJ") == f"No order W62ACJ found.\n{MAIN_MENU}"
 
     @pytest.mark.parametrize(
         "sentence", ["order yangu iko wapi", "Oda yangu iko wapi?", "status ya order"]
@@ -110,7 +161,13 @@ class TestAfricasTalkingSms:
 
         status = await juma.text(f"status ya order {reference}")
 
-        assert status.startswith(f"Oda zako za mwisho (KES):\n{reference} "), status
+        assert status.startswith(f"Oda {reference}: Imewekwa\nJumla KES "), status
+        assert status.endswith(", kulipa ukipokea.\n0. Rudi"), status
+
+    async def test_status_ya_order_of_an_unknown_reference_in_swahili(self, juma: SmsPhone) -> None:
+        menu = await juma.text("Habari")
+
+        assert await juma.text("status ya order W62ACJ") == f"Hakuna oda W62ACJ.\n{menu}"
 
     async def test_how_much_do_i_owe_is_her_balance(self, ngozi: SmsPhone, gateway: Client) -> None:
         await place_order_over_ussd(gateway)
@@ -178,6 +235,86 @@ class TestAfricasTalkingSms:
         cart = await services.orders.cart(Phone(JUMA), RegionCode.NAIROBI)
         assert cart.is_empty
 
+    @pytest.mark.parametrize("first", [True, False])
+    async def test_help_me_order_5_indomie_is_an_order(
+        self, ngozi: SmsPhone, services: Services, first: bool
+    ) -> None:
+        if not first:
+            await ngozi.text("Hi")
+
+        which = await ngozi.text("help me order 5 indomie")
+
+        assert which.startswith('Which one for 5 x "indomie"?\n1. Indomie Chicken'), which
+        assert (await ngozi.text("1")).startswith("Add 5 x Indomie Chicken 40x70g (")
+        assert (await ngozi.text("1")).startswith("Added 5 x Indomie Chicken 40x70g.")
+        cart = await services.orders.cart(Phone(NGOZI), RegionCode.LAGOS)
+        assert [(line.sku, line.quantity) for line in cart.lines] == [("NDL-INDO-CHK", 5)]
+
+    async def test_help_me_order_5_indomie_where_no_order_is_read_is_help(
+        self, ngozi: SmsPhone
+    ) -> None:
+        """My orders reads no typed order ("5 cartons indomie" there is no choice): the
+        sentence keeps its meaning."""
+        await ngozi.text("Hi")
+        await ngozi.text("3")  # My orders
+
+        assert await ngozi.text("help me order 5 indomie") == HELP
+
+    async def test_nisaidie_kuagiza_katoni_5_za_indomie_is_an_order(
+        self, juma: SmsPhone, services: Services
+    ) -> None:
+        which = await juma.text("Nisaidie kuagiza katoni 5 za Indomie")
+
+        assert which.startswith('Ipi kwa 5 x "indomie"?\n1. Indomie Chicken'), which
+        cart = await services.orders.cart(Phone(JUMA), RegionCode.NAIROBI)
+        assert cart.is_empty
+
+    async def test_how_much_do_i_owe_for_3_orders_is_still_her_balance(
+        self, ngozi: SmsPhone
+    ) -> None:
+        await ngozi.text("Hi")
+
+        balance = await ngozi.text("how much do I owe for 3 orders")
+
+        assert balance == "You owe nothing. Thank you!\n0. Back"
+
+    @pytest.mark.parametrize("sentence", ["cancel the order", "show me the menu"])
+    async def test_a_sentence_at_confirm_keeps_her_checkout(
+        self, ngozi: SmsPhone, services: Services, sentence: str
+    ) -> None:
+        await ngozi.text("Hi")
+        await ngozi.text("5 cartons indomie chicken")
+        await ngozi.text("1")  # Yes
+        await ngozi.text("3")  # Checkout
+        await ngozi.text("1")  # Choose payment
+        confirm = await ngozi.text("1")  # Pay on delivery
+        assert confirm.startswith("Place order for NGN "), confirm
+
+        again = await ngozi.text(sentence)
+
+        assert again == f"Please choose a number from the list.\n{confirm}"
+        placed = await ngozi.text("1")
+        assert placed.startswith("Order "), placed
+        [order] = await services.orders.recent(Phone(NGOZI), limit=5)
+        assert [(line.sku, line.quantity) for line in order.lines] == [("NDL-INDO-CHK", 5)]
+
+    async def test_where_is_my_order_at_confirm_still_lists_her_orders(
+        self, ngozi: SmsPhone, gateway: Client, services: Services
+    ) -> None:
+        reference = await place_order_over_ussd(gateway)
+        await ngozi.receive()
+        await ngozi.text("5 cartons indomie chicken")
+        await ngozi.text("1")  # Yes
+        await ngozi.text("3")  # Checkout
+        await ngozi.text("1")  # Choose payment
+        assert (await ngozi.text("1")).startswith("Place order for NGN ")
+
+        status = await ngozi.text("where is my order?")
+
+        assert status.startswith(f"Your last orders (NGN):\n{reference} "), status
+        cart = await services.orders.cart(Phone(NGOZI), RegionCode.LAGOS)
+        assert [(line.sku, line.quantity) for line in cart.lines] == [("NDL-INDO-CHK", 5)]
+
 
 class TestMetaWhatsApp:
     @pytest.fixture
@@ -224,6 +361,15 @@ class TestMetaWhatsApp:
         status = await juma.say("Order yangu iko wapi?")
 
         assert status.text.startswith(f"Oda zako za mwisho (KES):\n{reference} "), status.text
+
+    async def test_oda_by_its_reference_iko_wapi_on_whatsapp(
+        self, juma: WhatsAppUser, client: Client
+    ) -> None:
+        reference = await place_order_over_ussd(client, JUMA)
+
+        status = await juma.say(f"Oda {reference} iko wapi?")
+
+        assert status.text.startswith(f"Oda {reference}: Imewekwa\nJumla KES "), status.text
 
     async def test_how_much_do_i_owe_on_whatsapp(self, ngozi: WhatsAppUser) -> None:
         await ngozi.say("Hi")

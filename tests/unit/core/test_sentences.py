@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from core.sentences import BALANCE, CANCEL, HELP, MENU, STATUS, read_sentence
+from core.sentences import BALANCE, CANCEL, HELP, MENU, STATUS, read_reference, read_sentence
 
 
 @pytest.mark.parametrize(
@@ -19,6 +19,8 @@ from core.sentences import BALANCE, CANCEL, HELP, MENU, STATUS, read_sentence
         ("track my order", STATUS),
         ("order status", STATUS),
         ("What is the status of W62ACJ", STATUS),
+        ("STATUS W62ACJ", STATUS),
+        ("status #w62acj.", STATUS),
         ("How much do I owe?", BALANCE),
         ("what is my balance", BALANCE),
         ("help me", HELP),
@@ -41,6 +43,8 @@ def test_english_sentences_are_read_as_their_menu_entry(text: str, intent: str) 
         ("mzigo wangu uko wapi", STATUS),
         ("status ya order W62ACJ", STATUS),
         ("hali ya oda yangu", STATUS),
+        ("HALI W62ACJ", STATUS),
+        ("hali ya W62ACJ", STATUS),
         ("oda yangu itafika lini", STATUS),
         ("deni langu", BALANCE),
         ("Nadaiwa kiasi gani?", BALANCE),
@@ -77,3 +81,21 @@ def test_swahili_sentences_are_read_as_their_menu_entry(text: str, intent: str) 
 )
 def test_orders_greetings_and_answers_are_no_sentence_it_knows(text: str) -> None:
     assert read_sentence(text, ["sw"]) is None
+
+
+@pytest.mark.parametrize(
+    ("text", "reference"),
+    [
+        ("status ya order W62ACJ", "W62ACJ"),
+        ("where is order w62acj?", "W62ACJ"),
+        ("Where is my order 222227?", "222227"),
+        ("What is the status of order ACDEFG", "ACDEFG"),
+        ("order #W62ACJ.", "W62ACJ"),
+        ("please update me on my order", None),  # spelt with a reference's letters
+        ("PLEASE UPDATE ME ON MY ORDER", None),
+        ("where is my order", None),
+        ("order W62ACJX", None),
+    ],
+)
+def test_the_reference_a_sentence_names(text: str, reference: str | None) -> None:
+    assert read_reference(text) == reference
