@@ -414,12 +414,12 @@ class WarehouseService:
                 await repo.set_status(pick_id, PickListStatus.PICKED)
                 updated = await repo.pick_list(pick_id)
                 assert updated is not None
+                # Packed with the last pick: a failure after the commit left the order in
+                # picking for good, the picker's retry refused as the line was picked.
+                await self._pack_in(s, updated.order_reference)
             return updated
 
-        pick = await self._db.retrying(work)
-        if pick.status is PickListStatus.PICKED:
-            await self._move_order(pick.order_reference, OrderStatus.PACKED)
-        return pick
+        return await self._db.retrying(work)
 
     async def plan_waves(self, departures: Mapping[str, Departure], policy: WavePolicy) -> WavePlan:
         """Waves for the given orders (order reference -> its departure), see `plan_waves`,
@@ -487,6 +487,13 @@ class WarehouseService:
             if batches:
                 waves.append(replace(wave, batches=tuple(batches)))
         return WavePlan(tuple(waves), (*plan.held, *short))
+
+    async def _pack_in(self, s: AsyncSession, reference: str) -> None:
+        """The order is packed, in the caller's transaction (unless already beyond picking)."""
+        try:
+            await self._orders.advance_in(s, reference, OrderStatus.PACKED)
+        except InvalidTransitionError as exc:
+            log.info("wms.order_not_moved", reference=reference, error=str(exc))
 
     async def _move_order(self, reference: str, *targets: OrderStatus) -> None:
         """Advance the order through `targets`, skipping steps it has already passed."""
