@@ -192,3 +192,27 @@ async def test_the_last_pick_confirmed_as_the_connection_drops_still_packs_the_o
 
     assert (await services.orders.get(reference)).status is OrderStatus.PACKED
     assert sum(s.quantity for s in await wms.stock(WH, RICE)) == 30 - 5
+
+
+async def test_a_pick_list_made_as_the_connection_drops_still_puts_the_order_in_picking(
+    services: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The wave makes the order's pick list and the connection drops before the order's own
+    write. Asked again the pick list is the same one, and once its lines are picked the order
+    is packed: not left confirmed for good, never routed."""
+    wms = services.warehouse
+    await wms.put_away(WH, RICE, 30)
+    reference = await place(services, "k-list-drop", (RICE, 5))
+
+    async def connection_dropped(*args: Any, **kwargs: Any) -> None:
+        raise ConnectionResetError("connection to the database lost")
+
+    monkeypatch.setattr(services.orders, "advance", connection_dropped)
+    with contextlib.suppress(ConnectionResetError):
+        await wms.pick_list(WH, reference)
+    monkeypatch.undo()
+    pick = await wms.pick_list(WH, reference)  # the wave's retry
+    for line in pick.lines:
+        await wms.confirm_pick(pick.id, line.position, line.quantity)
+
+    assert (await services.orders.get(reference)).status is OrderStatus.PACKED
