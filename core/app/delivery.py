@@ -33,7 +33,11 @@ class DeliveryWorker:
     async def send_due(self) -> int:
         """One pass over the due deliveries; returns how many a provider accepted."""
         accepted = 0
-        for delivery in await self._notifications.due():
+        for claimed in await self._notifications.due():
+            delivery = await self._notifications.renew(claimed)
+            if delivery is None:
+                log.info("delivery.lease_lost", provider=claimed.provider)
+                continue  # its lease ran out while the batch went out: another worker sends it
             sender = self._senders.get(delivery.provider)
             if sender is None:
                 log.warning("delivery.no_sender", provider=delivery.provider)

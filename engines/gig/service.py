@@ -967,6 +967,9 @@ class GigService:
                 completed, bonus = await self._maybe_complete(repo, task, worker_id, stop.position)
                 if bonus is not None:
                     earned = earned + bonus
+                # Delivered with the proof: a failure after the commit left the order out for
+                # delivery for good, the driver's retry refused as the stop was closed.
+                await self._move_order_in(s, stop.order_reference, OrderStatus.DELIVERED)
                 outcome, left = CodeCheck.DELIVERED, MAX_CODE_ATTEMPTS - stop.code_attempts
             else:
                 # Counted in the database, not from what was read: codes keyed at the same
@@ -996,8 +999,6 @@ class GigService:
                     outcome, left = CodeCheck.ESCALATED, 0
                 else:
                     outcome, left = CodeCheck.WRONG, MAX_CODE_ATTEMPTS - attempts
-        if outcome is CodeCheck.DELIVERED:
-            await self._move_order(stop.order_reference, OrderStatus.DELIVERED)
         if incident is not None:
             await self._notifier.incident([incident], task, await self.worker(worker_id))
         return DeliveryResult(outcome, left, earned, completed, bonus)
@@ -1317,17 +1318,10 @@ class GigService:
                 return False
         return True
 
-    async def _move_order(self, reference: str, target: OrderStatus) -> None:
-        """Keep the order's status in step; an order the warehouse has not released (or that
-        is gone) is logged, not allowed to stop the driver."""
-        try:
-            await self._orders.advance(reference, target)
-        except OrderError as exc:
-            log.warning("gig.order_not_moved", reference=reference, target=target, error=repr(exc))
-
     async def _move_order_in(self, s: AsyncSession, reference: str, target: OrderStatus) -> None:
-        """`_move_order` in the caller's transaction. An order refused (not released, gone, or
-        moved meanwhile) is refused before anything of it is written, so the rest commits."""
+        """Keep the order's status in step, in the caller's transaction; an order refused (not
+        released, gone, or moved meanwhile) is logged, not allowed to stop the driver: it is
+        refused before anything of it is written, so the rest commits."""
         try:
             await self._orders.advance_in(s, reference, target)
         except OrderError as exc:

@@ -177,8 +177,31 @@ class NotificationService:
                     .values(next_attempt_at=now + SEND_LEASE)
                 )
                 if result.rowcount == 1:  # type: ignore[attr-defined]
-                    claimed.append(delivery)
+                    claimed.append(dataclasses.replace(delivery, next_attempt_at=now + SEND_LEASE))
             return [d for d in [await self._within_window(s, d) for d in claimed] if d is not None]
+
+    async def renew(self, delivery: Delivery) -> Delivery | None:
+        """`delivery` (as `due` claimed it) with its lease renewed from now, just before it is
+        sent; None when the lease ran out and another worker took it meanwhile.
+
+        A batch is claimed at once, but sent one message at a time: behind a slow provider (a
+        backlog after an outage) its last messages fall due again before their turn, and the
+        replica that claims them would text the customer the same message twice.
+        """
+        lease = self._clock.now() + SEND_LEASE
+        async with self._db.transaction() as s:
+            result = await s.execute(
+                update(deliveries)
+                .where(
+                    deliveries.c.id == delivery.id,
+                    deliveries.c.status == DeliveryStatus.QUEUED.value,
+                    deliveries.c.next_attempt_at == delivery.next_attempt_at,
+                )
+                .values(next_attempt_at=lease)
+            )
+        if result.rowcount != 1:  # type: ignore[attr-defined]
+            return None
+        return dataclasses.replace(delivery, next_attempt_at=lease)
 
     async def record_inbound(
         self, provider: str, contact: Phone, at: datetime | None = None

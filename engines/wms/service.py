@@ -18,7 +18,7 @@ from core.clock import Clock
 from core.db import Database
 from core.ids import IdGenerator
 from engines.catalogue import SqlStockMovements
-from engines.orders import InvalidTransitionError, OrderService, OrderStatus
+from engines.orders import InvalidTransitionError, Order, OrderService, OrderStatus
 from engines.wms.model import (
     BinHoldsOtherSkuError,
     Counted,
@@ -288,7 +288,9 @@ class WarehouseService:
                 created_at=self._clock.now(),
             )
             await repo.add_pick_list(pick, pick_id)
-        await self._move_order(order.reference, OrderStatus.CONFIRMED, OrderStatus.PICKING)
+            # In picking with its pick list: a failure after the commit left the order behind,
+            # and as a wave never makes an order a second pick list, it was never packed.
+            await self._move_order_in(s, order, OrderStatus.CONFIRMED, OrderStatus.PICKING)
         return pick
 
     async def pick_listed(self, order_references: Iterable[str]) -> set[str]:
@@ -414,12 +416,12 @@ class WarehouseService:
                 await repo.set_status(pick_id, PickListStatus.PICKED)
                 updated = await repo.pick_list(pick_id)
                 assert updated is not None
+                # Packed with the last pick: a failure after the commit left the order in
+                # picking for good, the picker's retry refused as the line was picked.
+                await self._pack_in(s, updated.order_reference)
             return updated
 
-        pick = await self._db.retrying(work)
-        if pick.status is PickListStatus.PICKED:
-            await self._move_order(pick.order_reference, OrderStatus.PACKED)
-        return pick
+        return await self._db.retrying(work)
 
     async def plan_waves(self, departures: Mapping[str, Departure], policy: WavePolicy) -> WavePlan:
         """Waves for the given orders (order reference -> its departure), see `plan_waves`,
@@ -488,14 +490,22 @@ class WarehouseService:
                 waves.append(replace(wave, batches=tuple(batches)))
         return WavePlan(tuple(waves), (*plan.held, *short))
 
-    async def _move_order(self, reference: str, *targets: OrderStatus) -> None:
-        """Advance the order through `targets`, skipping steps it has already passed."""
+    async def _pack_in(self, s: AsyncSession, reference: str) -> None:
+        """The order is packed, in the caller's transaction (unless already beyond picking)."""
+        try:
+            await self._orders.advance_in(s, reference, OrderStatus.PACKED)
+        except InvalidTransitionError as exc:
+            log.info("wms.order_not_moved", reference=reference, error=str(exc))
+
+    async def _move_order_in(self, s: AsyncSession, order: Order, *targets: OrderStatus) -> None:
+        """Advance the order through `targets` in the caller's transaction, skipping steps it
+        has already passed."""
+        status = order.status
         for target in targets:
-            order = await self._orders.get(reference)
-            if order.status is target:
+            if status is target:
                 continue
             try:
-                await self._orders.advance(reference, target)
+                status = (await self._orders.advance_in(s, order.reference, target)).status
             except InvalidTransitionError as exc:
                 # Already beyond this step (confirmed by payment, say): nothing to move.
-                log.info("wms.order_not_moved", reference=reference, error=str(exc))
+                log.info("wms.order_not_moved", reference=order.reference, error=str(exc))

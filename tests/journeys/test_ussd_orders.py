@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient
@@ -159,3 +160,41 @@ async def test_a_key_not_on_my_orders_shows_them_again_under_the_reason(
     assert again.lines[:2] == ["Please choose a number from the list.", "Your last orders (NGN):"]
     assert placed[-1].reference in again
     assert again.options == [("0", "Back")]
+
+
+async def test_a_confirm_whose_answer_was_lost_places_one_order_when_resent(
+    ngozi: UssdPhone, services: Services, clock: SteppedClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The order is placed, then the session store fails before the turn is saved (a Valkey
+    failover; a gateway killed there leaves the same): Ngozi is told to try later and Africa's
+    Talking sends the confirm again (same sessionId and text) once the turn's claim has run
+    out. The one order placed is the answer; nothing is placed twice."""
+    await ngozi.dial()
+    for label in ("Shop", "Noodles", "Indomie Chicken"):
+        await ngozi.choose(label)
+    await ngozi.press("3")
+    for label in ("Checkout", "Choose payment", "Pay on delivery"):
+        await ngozi.choose(label)
+    store = services.store
+    close_turn = store.close_turn
+    failures = ["the store failed over"]
+
+    async def failing_once(*args: Any, **kwargs: Any) -> None:
+        if failures:
+            raise ConnectionError(failures.pop())
+        await close_turn(*args, **kwargs)
+
+    monkeypatch.setattr(store, "close_turn", failing_once)
+    lost = await ngozi.choose("Confirm")
+    clock.advance(20)  # past the 15 s claim of the turn that failed
+    again = await ngozi.resend()
+
+    assert lost.kind == "END"
+    assert "not available" in lost
+    [order] = await services.orders.recent(NGOZI)
+    assert again.kind == "END"
+    assert again.body == (
+        f"Order {order.reference} placed. Total NGN 26,993.25, pay on delivery. Thank you!"
+    )
+    assert await ngozi.resend() == again
+    assert len(await services.orders.recent(NGOZI)) == 1

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from core.app.delivery import DeliveryWorker
-from core.clock import SystemClock
+from core.clock import SteppedClock, SystemClock
 from core.db import Database
 from core.ids import RandomIds
 from core.messages import ChannelKind, OutboundMessage, Reply
@@ -51,4 +51,56 @@ async def test_two_workers_racing_send_each_message_once(any_database_url: str) 
         await db.dispose()
     assert sorted(sender.sent) == [f"m-{n}" for n in range(5)]
     assert sum(accepted) == 5
+    assert statuses == {DeliveryStatus.SENT}
+
+
+class BacklogSender:
+    """A provider answering slowly while a backlog goes out (25 s a message, on the stepped
+    clock); while it is sending the third, another replica's worker takes its own pass."""
+
+    def __init__(self, clock: SteppedClock) -> None:
+        self.clock = clock
+        self.sent: list[str] = []
+        self.other_replica: DeliveryWorker | None = None
+
+    async def send(self, message: OutboundMessage) -> str:
+        self.clock.advance(25)
+        self.sent.append(message.dedupe_key)
+        if len(self.sent) == 3 and self.other_replica is not None:
+            replica, self.other_replica = self.other_replica, None
+            await replica.send_due()
+        return f"id-{len(self.sent)}"
+
+    async def close(self) -> None:
+        return None
+
+
+async def test_a_backlog_sent_slower_than_the_lease_still_goes_out_once(
+    any_database_url: str,
+) -> None:
+    """After an outage the queue is long and the provider slow: a batch outlives its 60 s
+    lease. The replica that finds those messages due must not text the customer a second
+    time the receipt or order notice the first worker is about to send."""
+    db = Database(any_database_url)
+    clock = SteppedClock()
+    try:
+        notifications = NotificationService(db, clock, RandomIds())
+        for n in range(5):
+            await notifications.queue(
+                OutboundMessage(
+                    provider="fake",
+                    kind=ChannelKind.SMS,
+                    to=Phone("+2348030000001"),
+                    reply=Reply(f"message {n}", end=True),
+                    dedupe_key=f"m-{n}",
+                )
+            )
+        sender = BacklogSender(clock)
+        first = DeliveryWorker(notifications, {"fake": sender})
+        sender.other_replica = DeliveryWorker(notifications, {"fake": sender})
+        await first.send_due()
+        statuses = {d.status for d in await notifications.for_recipient(Phone("+2348030000001"))}
+    finally:
+        await db.dispose()
+    assert sorted(sender.sent) == [f"m-{n}" for n in range(5)]
     assert statuses == {DeliveryStatus.SENT}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import uuid
 from collections.abc import Sequence
 from datetime import timedelta
@@ -651,3 +652,34 @@ async def test_orders_left_behind_by_a_blip_as_the_driver_accepts_are_dispatched
         told: list[object] = [*await services.notifications.for_recipient(customer)]
         [sms] = [t for t in texts_to(told) if "code" in t]
         assert reference in sms
+
+
+async def test_a_door_proved_as_the_database_connection_drops_still_delivers_the_order(
+    services: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The right code is keyed and the stop's proof commits; the order's own write comes next,
+    and the connection drops there (a failover; a gateway killed there leaves the same). Keyed
+    again, the code is refused as the stop is closed: the order must not be left out for
+    delivery for good (no invoice made final, no delivered SMS, no credit term started)."""
+    gig = services.gig
+    emeka = await driver(services, EMEKA, "Emeka")
+    ref = await order(services, NGOZI, "k-door-drop")
+    await packed(services, ref)
+    task = await gig.create_task(route("R-drop", [(ref, NGOZI, "12 Broad St")], services=services))
+    [offer] = await gig.allocate()
+    await gig.accept(offer.id)
+    assert (await services.orders.get(ref)).status is OrderStatus.DISPATCHED
+    code = await code_for(services, NGOZI, ref)
+
+    async def connection_dropped(*args: Any, **kwargs: Any) -> None:
+        raise ConnectionResetError("connection to the database lost")
+
+    monkeypatch.setattr(services.orders, "advance", connection_dropped)
+    with contextlib.suppress(ConnectionResetError):
+        await gig.confirm_delivery(task.id, emeka.id, code)
+    monkeypatch.undo()
+    with pytest.raises(TaskStateError):
+        await gig.confirm_delivery(task.id, emeka.id, code)  # his app's retry
+
+    assert (await gig.task(task.id)).status is TaskStatus.COMPLETED
+    assert (await services.orders.get(ref)).status is OrderStatus.DELIVERED

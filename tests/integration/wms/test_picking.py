@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -163,3 +165,54 @@ async def test_bin_stock_never_goes_negative_however_picks_are_confirmed(
         lowest = await s.scalar(text("SELECT MIN(quantity) FROM wms_stock"))
     assert lowest is None or lowest >= 0
     assert sum(s.quantity for s in await wms.stock(WH, OIL)) == before + moved
+
+
+async def test_the_last_pick_confirmed_as_the_connection_drops_still_packs_the_order(
+    services: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The picker confirms the last line: the bins and the pick list commit, and the connection
+    drops before the order's own write (a failover; a gateway killed there leaves the same).
+    Confirmed again, the line is refused as picked: the order must not stay in picking for good,
+    never routed, never sent."""
+    wms = services.warehouse
+    await wms.put_away(WH, RICE, 30)
+    reference = await place(services, "k-pick-drop", (RICE, 5))
+    pick = await wms.pick_list(WH, reference)
+    [line] = pick.lines
+
+    async def connection_dropped(*args: Any, **kwargs: Any) -> None:
+        raise ConnectionResetError("connection to the database lost")
+
+    monkeypatch.setattr(services.orders, "advance", connection_dropped)
+    with contextlib.suppress(ConnectionResetError):
+        await wms.confirm_pick(pick.id, line.position, line.quantity)
+    monkeypatch.undo()
+    with pytest.raises(OverPickError):
+        await wms.confirm_pick(pick.id, line.position, line.quantity)  # the scanner's retry
+
+    assert (await services.orders.get(reference)).status is OrderStatus.PACKED
+    assert sum(s.quantity for s in await wms.stock(WH, RICE)) == 30 - 5
+
+
+async def test_a_pick_list_made_as_the_connection_drops_still_puts_the_order_in_picking(
+    services: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The wave makes the order's pick list and the connection drops before the order's own
+    write. Asked again the pick list is the same one, and once its lines are picked the order
+    is packed: not left confirmed for good, never routed."""
+    wms = services.warehouse
+    await wms.put_away(WH, RICE, 30)
+    reference = await place(services, "k-list-drop", (RICE, 5))
+
+    async def connection_dropped(*args: Any, **kwargs: Any) -> None:
+        raise ConnectionResetError("connection to the database lost")
+
+    monkeypatch.setattr(services.orders, "advance", connection_dropped)
+    with contextlib.suppress(ConnectionResetError):
+        await wms.pick_list(WH, reference)
+    monkeypatch.undo()
+    pick = await wms.pick_list(WH, reference)  # the wave's retry
+    for line in pick.lines:
+        await wms.confirm_pick(pick.id, line.position, line.quantity)
+
+    assert (await services.orders.get(reference)).status is OrderStatus.PACKED
