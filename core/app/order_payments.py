@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from core.money import Money
 from engines.orders import Order, OrderService, PaymentMethod
 from engines.payments import Direction, IntentStatus, PaymentIntent, PaymentService
 
@@ -24,25 +23,6 @@ def checkout_payments(intents: list[PaymentIntent], reference: str) -> list[Paym
         ),
         key=lambda i: (i.created_at, str(i.id)),
     )
-
-
-def sent_in_parts(intents: list[PaymentIntent]) -> Money | None:
-    """What her transfers, each short of the order, brought towards a payment that never
-    completed (None: nothing). No rail can give them back (each part is only counted on the
-    intent, not kept as a payment of its own): they stay on her account as her credit."""
-    parts = [
-        i.received_in_parts
-        for i in intents
-        if i.direction is Direction.COLLECT
-        and i.status is not IntentStatus.SUCCEEDED
-        and i.received_in_parts.amount > 0
-    ]
-    if not parts:
-        return None
-    total = parts[0]
-    for part in parts[1:]:
-        total = total + part
-    return total
 
 
 def cash_taken(order: Order) -> bool:

@@ -20,7 +20,6 @@ from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from core.app.money import DISTRIBUTORS
-from core.app.order_payments import sent_in_parts
 from core.app.refunds import RefundDesk
 from core.app.service_creation import RegistryPublisher
 from core.app.subscribers import whatsapp_of
@@ -54,7 +53,7 @@ from engines.gig import GigService, TaskStatus
 from engines.notifications import NotificationService
 from engines.orders import OrderService
 from engines.orders.events import OrderPlaced, OrderStatusChanged
-from engines.payments import PaymentService
+from engines.payments import PaymentService, sent_in_parts
 from engines.registry import ServiceRegistry
 from engines.settlement import SettlementService
 
