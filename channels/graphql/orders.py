@@ -76,6 +76,7 @@ from engines.payments import (
     PaymentIntent,
     again_key,
     payable_again,
+    sent_in_parts,
 )
 from engines.pricing import (
     InvalidQuantityError,
@@ -187,6 +188,21 @@ class Payment:
             Decimal(0),
         )
         return MoneyType.of(Money(given, self.currency))
+
+    @strawberry.field(
+        description="What came in for the order so far on its rail: what its payment asked once "
+        "one succeeded, else what transfers short of it brought towards it (a bank's daily "
+        "limit makes a retailer send the total in parts: 20000.00 of 26993.25); zero for "
+        "delivery and credit"
+    )
+    async def received(self, info: Info) -> MoneyType:
+        collected = [i for i in await self._intents(info) if i.direction is Direction.COLLECT]
+        came = sum(
+            (i.payable.amount for i in collected if i.status is IntentStatus.SUCCEEDED),
+            Decimal(0),
+        )
+        parts = sent_in_parts(collected)
+        return MoneyType.of(Money(came, self.currency) + (parts or Money.zero(self.currency)))
 
     @strawberry.field(
         description="What the customer is asked to pay on the rail (the latest ask): M-Pesa's "

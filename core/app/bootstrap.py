@@ -329,6 +329,7 @@ def build_services(
             translate,
             settings.sms_provider,
             whatsapp=whatsapp_senders(settings),
+            payments=payments,
         )
         effects = SqlEffectLog(db, clock)
         activities = fulfilment_activities(

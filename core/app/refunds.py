@@ -412,6 +412,21 @@ class LateMoneyRefunder(OrderMoneySubscriber):
         paid = await self._payments.get(uuid.UUID(event.intent_id))
         if not checkout_payments([paid], order.reference):
             return  # a credit repayment pays the customer's credit line down, not this order
+        if paid.received_in_parts.amount > 0:
+            # Sent in parts: the earlier ones are only counted on this payment (no rail gives
+            # them back) and a refund takes no more than the last transfer brought, so a refund
+            # of the order is refused. All she sent for it stays on her account, where each part
+            # was posted, as her parts do when the order is cancelled before the last: the
+            # order's price told here, anything beyond it by the overpayment text.
+            # "In all": the cancellation text may have named the parts already.
+            await self.send(
+                paid.customer,
+                f"late-money-credit:{paid.id}",
+                "sms.late_parts_credited",
+                amount=paid.payable.format(),
+                reference=order.reference,
+            )
+            return
         key = f"refund:late:{paid.id}"
         left = await self._payments.left_to_refund(paid.id, key=key)
         if left.amount <= 0:

@@ -53,7 +53,7 @@ from engines.gig import GigService, TaskStatus
 from engines.notifications import NotificationService
 from engines.orders import OrderService
 from engines.orders.events import OrderPlaced, OrderStatusChanged
-from engines.payments import PaymentService
+from engines.payments import PaymentService, sent_in_parts
 from engines.registry import ServiceRegistry
 from engines.settlement import SettlementService
 
@@ -85,7 +85,8 @@ class SmsNotifier:
     """Customer and operator messages, in their language, queued once per activity key.
 
     By SMS on `provider`; a customer's order placed on WhatsApp is told there instead, when its
-    provider is one of `whatsapp` (those able to send it)."""
+    provider is one of `whatsapp` (those able to send it). With `payments`, a cancelled order
+    she had paid in parts says what she sent is kept as her credit (not refunded)."""
 
     def __init__(
         self,
@@ -96,8 +97,10 @@ class SmsNotifier:
         provider: str,
         *,
         whatsapp: frozenset[str] = frozenset(),
+        payments: PaymentService | None = None,
     ) -> None:
         self._notifications = notifications
+        self._payments = payments
         self._customers = customers
         self._orders = orders
         self._t = translate
@@ -110,10 +113,17 @@ class SmsNotifier:
         customer = await self._customers.get(phone)
         locale = (customer.locale if customer else None) or region_for_phone(phone).default_locale
         values: dict[str, object] = {"reference": order.reference}
+        message = f"sms.order_{notice.kind.value}"
         if notice.kind is NoticeKind.CANCELLED:
             reason = notice.reason.value if notice.reason else "failed"
             values["reason"] = self._t(locale, f"cancel_reason.{reason}")
-        text = self._t(locale, f"sms.order_{notice.kind.value}", **values)
+            if self._payments is not None:
+                # Transfers short of the order were counted towards it and posted as her money:
+                # no rail gives them back, so they stay her credit, and she is told so.
+                parts = sent_in_parts(await self._payments.for_order(order.reference))
+                if parts is not None:
+                    message, values["amount"] = "sms.order_cancelled_parts_kept", parts.format()
+        text = self._t(locale, message, **values)
         suppressed = bool(customer and customer.opted_out)
         whatsapp = await self._whatsapp_of(order.idempotency_key, phone)
         if whatsapp is None:

@@ -50,6 +50,7 @@ from engines.payments import (
     again_key,
     payable_again,
     repayment_key,
+    sent_in_parts,
 )
 from engines.pricing import (
     InvalidVoucherError,
@@ -961,18 +962,19 @@ class Orders(ShopState):
             return Screen(turn.t("orders.none"))
         title = turn.t("orders.title", currency=orders[0].total.currency)
         stages = await self.stages([o.reference for o in orders])
+        parts = await self.paid_in_parts(orders)
         lines = []
         for o, stage in zip(orders, stages, strict=True):
-            lines.append(
-                turn.t(
-                    "orders.line",
-                    reference=o.reference,
-                    status=where_is(turn, o, stage),
-                    total=f"{o.total.amount:,.2f}"
-                    if o.total.amount % 1
-                    else f"{o.total.amount:,.0f}",
-                )
-            )
+            values = {"reference": o.reference, "total": _amount(o.total)}
+            if o.reference in parts:
+                # Part of it came by transfer (her bank's daily limit): how much, of how much.
+                # The workflow knows more than the stored status (awaiting payment, routed, the
+                # driver at the door); without an answer from it, the stored status stands.
+                where = turn.t(f"stage.{stage}") if stage else turn.t(f"status.{o.status.value}")
+                values["received"] = _amount(parts[o.reference])
+                lines.append(turn.t("orders.line_part_paid", status=where, **values))
+                continue
+            lines.append(turn.t("orders.line", status=where_is(turn, o, stage), **values))
         again = await self.payable_again(orders)
         choices = tuple(
             Choice(turn.t("orders.pay_again", reference=o.reference), o.reference) for o in again
@@ -989,6 +991,16 @@ class Orders(ShopState):
         ):
             lines.pop()
         return Screen("\n".join([title, *lines]), choices)
+
+    async def paid_in_parts(self, orders: list[Order]) -> dict[str, Money]:
+        """What transfers short of each open, unpaid order brought towards it so far."""
+        payments = self.svc.payments
+        waiting = [o.reference for o in orders if o.paid_at is None and o.status in PAYABLE]
+        if payments is None or not waiting:
+            return {}
+        intents = await payments.for_orders(waiting)
+        found = {ref: sent_in_parts(intents.get(ref, [])) for ref in waiting}
+        return {ref: part for ref, part in found.items() if part is not None}
 
     async def payable_again(self, orders: list[Order]) -> list[Order]:
         payments = self.svc.payments
@@ -1057,6 +1069,11 @@ class OrderView(Orders):
                 method=turn.t(f"method.{order.payment_method.value}"),
             )
         )
+
+
+def _amount(money: Money) -> str:
+    """An amount on the orders screen, whose title names the currency: cents only when any."""
+    return f"{money.amount:,.2f}" if money.amount % 1 else f"{money.amount:,.0f}"
 
 
 DETAILS = "details"

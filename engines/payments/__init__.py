@@ -30,6 +30,7 @@ from engines.payments.model import (
     RefundRefusedError,
     UnknownPaymentError,
     VirtualAccount,
+    sent_in_parts,
 )
 from engines.payments.ports import AccountNameRail, PaymentRail, RefundRail, VirtualAccountRail
 from engines.payments.service import PaymentService, RequeryReport
@@ -72,4 +73,5 @@ __all__ = [
     "again_key",
     "payable_again",
     "repayment_key",
+    "sent_in_parts",
 ]

@@ -433,3 +433,22 @@ def target_status(current: IntentStatus, seen: ProviderStatus) -> IntentStatus |
     if wanted is None or wanted == current or not can_move(current, wanted):
         return None
     return wanted
+
+
+def sent_in_parts(intents: Sequence[PaymentIntent]) -> Money | None:
+    """What her transfers, each short of the order, brought towards a payment not completed
+    (None: nothing): counted on the intent, each posted as her money. No rail gives them back
+    (none is a payment of its own), so a cancelled order leaves them as her credit."""
+    parts = [
+        i.received_in_parts
+        for i in intents
+        if i.direction is Direction.COLLECT
+        and i.status is not IntentStatus.SUCCEEDED
+        and i.received_in_parts.amount > 0
+    ]
+    if not parts:
+        return None
+    total = parts[0]
+    for part in parts[1:]:
+        total = total + part
+    return total

@@ -19,6 +19,7 @@ from core.phone import Phone
 from core.region import RegionCode
 from engines.orders import CartLine, PaymentMethod, PlaceOrder
 from engines.payments import CreatePayment, Method
+from tests.support.graphql import bearer, post_graphql
 from tests.support.phone import UssdPhone
 from tests.support.providers.africastalking import SmsPhone, flush_outbox
 from tests.support.providers.payments import PaymentFakes, events
@@ -320,3 +321,45 @@ async def test_her_order_sms_waits_for_the_account_being_opened(
     [account] = fakes.paystack.accounts
     [sms] = fakes.sms.sent_to(NGOZI)
     assert f"Transfer it to Wema Bank {account.account_number}" in sms.message
+
+
+async def test_my_orders_shows_what_came_of_an_order_paid_in_parts(
+    gateway: Client, services: Services, fakes: PaymentFakes
+) -> None:
+    """Ngozi sent NGN 20,000 of her NGN 26,993.25 order (her bank's daily limit): My orders,
+    on USSD and by SMS, and her app's `payment { received }` say how much came of how much,
+    where before the order looked as if nothing had (no more than 'Placed')."""
+    ngozi = UssdPhone(gateway, NGOZI)
+    await ngozi.dial()
+    await ngozi.walk("1", "1", "1", "3")
+    await ngozi.choose("Checkout")
+    await ngozi.choose("Choose payment")
+    await ngozi.choose("Bank transfer")
+    await ngozi.choose("Confirm")
+    [order] = await services.orders.recent(Phone(NGOZI))
+    [account] = fakes.paystack.accounts
+    body, headers = fakes.paystack.transfer_to_account(account.account_number, 2_000_000)
+    assert (await gateway.post("/webhooks/paystack", data=body, headers=headers)).status == 200
+    await flush_outbox(services)
+
+    await ngozi.dial()
+    orders = await ngozi.choose("My orders")
+    line = f"{order.reference} Placed, paid 20,000 of 26,993.25"
+    assert orders.body.splitlines()[:2] == ["Your last orders (NGN):", line]
+
+    by_sms = SmsPhone(gateway, services, fakes.sms, NGOZI)
+    await by_sms.receive()  # what reached her phone before
+    await by_sms.text("Hello")
+    assert line in (await by_sms.text("3")).splitlines()
+
+    query = """query($r: String!) {
+      order(reference: $r) { ... on Order { payment { received { amount currency } } } }
+    }"""
+    status, answer = await post_graphql(
+        gateway, query, {"r": order.reference}, bearer(services.settings, NGOZI, "customer")
+    )
+    assert status == 200, answer
+    assert answer["data"]["order"]["payment"]["received"] == {
+        "amount": "20000.00",
+        "currency": "NGN",
+    }

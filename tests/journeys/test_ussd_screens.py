@@ -190,8 +190,9 @@ async def test_every_state_fits_a_screen(
     shop = ShopServices(services.catalogue, services.pricing, services.orders, services.customers)
     # each credit of a long balance (only with credit lines, which this gateway has not):
     # test_every_balance_screen_fits_with_many_credits_in_naira walks it; an order typed in
-    # words is read on SMS and WhatsApp only: test_typed_order.py fits those screens to an SMS
-    typed = {"typed_pick", "typed_confirm"}
+    # words is read on SMS and WhatsApp only: test_typed_order.py fits those screens to an SMS;
+    # so is a sentence asking for one order by its reference (test_typed_sentences.py)
+    typed = {"typed_pick", "typed_confirm", "order"}
     assert phone.visited == {s.name for s in shopping_states(shop)} - {"balance_credits", *typed}
 
 

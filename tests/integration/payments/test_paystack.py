@@ -16,7 +16,7 @@ from core.money import Money
 from core.phone import Phone
 from core.region import RegionCode
 from engines.orders import CartLine, Order, OrderStatus, PaymentMethod, PlaceOrder
-from engines.payments import CreatePayment, IntentStatus, Method, PaymentService
+from engines.payments import CreatePayment, Direction, IntentStatus, Method, PaymentService
 from engines.payments.rails.paystack import customer_email
 from tests.support.providers import paystack
 from tests.support.providers.africastalking import flush_outbox
@@ -411,3 +411,46 @@ async def test_money_sent_while_a_refund_of_hers_is_pending_is_hers_not_the_refu
     assert services.money is not None
     owed = await services.money.ledger.account(f"customer:{NGOZI.e164}:receivable:NGN")
     assert owed.balance == Money(-order.total.amount - Decimal(5000), "NGN")
+
+
+async def test_the_rest_of_an_order_paid_in_parts_coming_after_its_cancel_keeps_all_as_credit(
+    gateway: Client, services: Services, fakes: PaymentFakes
+) -> None:
+    """Ngozi sends NGN 10,000 twice towards her NGN 26,993.25 order, it is cancelled, and then
+    the rest comes. None of it can go back (the parts are only counted on the payment, and
+    Paystack refunds no more than one transaction): all she sent for it stays her credit, and
+    she is told so once (what went beyond the order's price by its own text, as ever). Before,
+    a refund of the whole order was asked against the last transfer alone, which Paystack
+    refuses (it refunds no more than a transaction brought), leaving a failed refund."""
+    order = await ngozi_order(services)
+    intent = await payments(services).pay(
+        pay(order, Method.BANK_TRANSFER, key=f"order:{order.reference}")
+    )
+    account = intent.details["account_number"]
+    for kobo in (1_000_000, 1_000_000):
+        body, headers = fakes.paystack.transfer_to_account(account, kobo)
+        assert await deliver(gateway, body, headers) == 200
+        await flush_outbox(services)
+    await services.orders.advance(order.reference, OrderStatus.CANCELLED)
+    await flush_outbox(services)
+    rest = int(order.total.amount * 100) - 2_000_000 + 100_000  # NGN 1,000 more than is due
+    body, headers = fakes.paystack.transfer_to_account(account, rest)
+    for _ in range(2):
+        assert await deliver(gateway, body, headers) == 200
+        await flush_outbox(services)
+
+    assert [r for r in fakes.paystack.requests if r.path == "/refund"] == []
+    assert [i.direction for i in await payments(services).for_order(order.reference)] == [
+        Direction.COLLECT
+    ]
+    texts = [s.message for s in fakes.sms.sent_to(NGOZI.e164)]
+    assert [t for t in texts if "closed" in t or "more than" in t] == [
+        f"OmniRoute: you sent NGN 1,000.00 more than order {order.reference} cost. It is kept"
+        " as credit on your account.",
+        f"OmniRoute: we received NGN 26,993.25 in all for order {order.reference}, which is"
+        " closed. It is kept as credit on your account.",
+    ]
+    sent = order.total + Money(Decimal(1000), "NGN")
+    assert services.money is not None
+    mine = await services.money.ledger.account(f"customer:{NGOZI.e164}:receivable:NGN")
+    assert mine.balance == Money(-sent.amount, "NGN")

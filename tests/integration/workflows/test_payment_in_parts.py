@@ -1,0 +1,141 @@
+"""An order paid by bank transfer in parts whose rest never came: the workflow cancels it when
+its window closes, and its text says what she sent is kept as her credit (no rail gives the
+parts back), as her ledger account shows it — not that it is refunded."""
+
+from __future__ import annotations
+
+import uuid
+from decimal import Decimal
+
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestClient
+from temporalio.testing import WorkflowEnvironment
+
+from core.app.bootstrap import Services
+from core.app.workflows import SmsNotifier, fulfilment_activities, make_worker
+from core.config import Settings
+from core.gsm7 import gsm7_length
+from core.money import Money
+from core.phone import Phone
+from core.region import RegionCode
+from engines.fulfilment.activities import FulfilmentActivities
+from engines.fulfilment.effects import SqlEffectLog
+from engines.fulfilment.model import CancelReason, Stage
+from engines.orders import CartLine, Order, OrderStatus, PaymentMethod, PlaceOrder
+from engines.payments import CreatePayment, Method, PaymentIntent
+from tests.integration.workflows.conftest import start_fulfilment, texts_to
+from tests.support.providers.africastalking import flush_outbox
+from tests.support.providers.payments import PaymentFakes
+
+pytestmark = [pytest.mark.real, pytest.mark.slow]
+
+Client = TestClient[web.Request, web.Application]
+NGOZI = Phone("+2348030000001")
+DAY = 24 * 3600
+
+
+@pytest.fixture
+def settings(database_url: str, fakes: PaymentFakes) -> Settings:
+    return fakes.settings(database_url)
+
+
+@pytest.fixture
+def activities(services: Services) -> FulfilmentActivities:
+    """The activities as `serve` builds them: the rail and the notifier over the payments."""
+    assert services.money is not None
+    assert services.payments is not None
+    notifier = SmsNotifier(
+        services.notifications,
+        services.customers,
+        services.orders,
+        services.translate,
+        services.settings.sms_provider,
+        payments=services.payments,
+    )
+    return fulfilment_activities(
+        SqlEffectLog(services.db, services.clock),
+        services.clock,
+        services.orders,
+        notifier,
+        services.payments,
+        settlement=services.money.settlement,
+        refunds=services.refunds,
+        gig=services.gig,
+        credit=services.money.credit,
+    )
+
+
+async def bank_transfer_order(services: Services) -> tuple[Order, PaymentIntent]:
+    """Ngozi's NGN order to pay by transfer into her own account, as the checkout makes it."""
+    assert services.payments is not None
+    order = await services.orders.place(
+        PlaceOrder(
+            customer=NGOZI,
+            region=RegionCode.LAGOS,
+            lines=(CartLine("NDL-INDO-CHK", 3),),
+            payment_method=PaymentMethod.BANK_TRANSFER,
+            idempotency_key=uuid.uuid4().hex,
+            clear_cart=False,
+        )
+    )
+    intent = await services.payments.pay(
+        CreatePayment(
+            idempotency_key=f"order:{order.reference}",
+            method=Method.BANK_TRANSFER,
+            amount=order.total,
+            customer=NGOZI,
+            order_reference=order.reference,
+        )
+    )
+    return order, intent
+
+
+async def send(
+    gateway: Client, services: Services, fakes: PaymentFakes, account: str, kobo: int
+) -> None:
+    """Her bank's transfer into her account: Paystack's charge.success, posted twice."""
+    body, headers = fakes.paystack.transfer_to_account(account, kobo)
+    for _ in range(2):
+        response = await gateway.post("/webhooks/paystack", data=body, headers=headers)
+        assert response.status == 200
+    await flush_outbox(services)
+
+
+async def test_an_order_paid_in_part_and_cancelled_says_what_she_sent_is_kept_as_credit(
+    gateway: Client,
+    services: Services,
+    fakes: PaymentFakes,
+    skipping: WorkflowEnvironment,
+    activities: FulfilmentActivities,
+    task_queue: str,
+) -> None:
+    assert services.money is not None
+    order, intent = await bank_transfer_order(services)
+    account = intent.details["account_number"]
+    await send(gateway, services, fakes, account, 1_000_000)
+    await send(gateway, services, fakes, account, 500_000)
+
+    async with make_worker(skipping.client, task_queue, activities):
+        handle = await start_fulfilment(
+            skipping.client,
+            task_queue,
+            order.reference,
+            payment_method="BANK_TRANSFER",
+            payment_window_seconds=DAY,
+        )
+        result = await handle.result()  # the day passes in skipped time; the rest never comes
+    await flush_outbox(services)
+
+    assert (result.stage, result.cancel_reason) == (Stage.CANCELLED, CancelReason.PAYMENT_EXPIRED)
+    assert (await services.orders.get(order.reference)).status is OrderStatus.CANCELLED
+    told = [t for t in await texts_to(services) if "cancelled" in t]
+    assert told == [
+        f"OmniRoute: order {order.reference} is cancelled: no payment arrived in time. The"
+        " NGN 15,000.00 you sent for it is kept as credit on your account."
+    ]
+    assert gsm7_length(told[0]) <= 160
+    # Her ledger account holds it as her credit: nothing of the order is owed, nothing refunded.
+    mine = await services.money.ledger.account(f"customer:{NGOZI}:receivable:NGN")
+    assert mine.balance == Money(Decimal("-15000.00"), "NGN")
+    assert not fakes.paystack.refunds
