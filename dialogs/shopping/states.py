@@ -1045,6 +1045,9 @@ class Balance(ShopState):
         lines = []
         if total is not None:
             lines.append(turn.t("balance.owed", total=total.format(), count=count))
+        kept = await self.account_credit(turn)
+        if kept.amount > 0:
+            lines.append(turn.t("balance.account_credit", total=kept.format()))
         if not lines and not owed:
             return Screen(turn.t("balance.none"))
         choices: tuple[Choice, ...] = ()
@@ -1078,6 +1081,13 @@ class Balance(ShopState):
         )
         details = Choice(turn.t("balance.details"), DETAILS)
         return Screen("\n".join(lines), (details, *choices))
+
+    async def account_credit(self, turn: Turn) -> Money:
+        """Her money kept as credit on her account, in her region's currency."""
+        currency = self.region(turn).currency
+        if self.svc.books is None:
+            return Money.zero(currency)
+        return await self.svc.books.account_credit(self.phone(turn), currency)
 
     async def credits_owed(self, turn: Turn) -> list[CreditOrder]:
         """The credits still open, oldest first: repayments pay the oldest first."""

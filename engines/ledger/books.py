@@ -45,6 +45,16 @@ class Books:
         )
         return await self.account(spec)
 
+    async def account_credit(self, customer: Phone, currency: str) -> Money:
+        """Her money kept on her account (an overpaid transfer, a refund a rail could not make,
+        the cash she paid at the door for goods that came back): what her receivable holds
+        beyond everything she owes, orders on hold included, so money already paid for an order
+        on its way is not counted as hers to spend again. Zero when she has none."""
+        account = await self.ledger.find_account(chart.receivable(customer, currency).code)
+        if account is None or account.available.amount >= 0:
+            return Money.zero(currency)
+        return -account.available
+
     async def order_placed(
         self, reference: str, customer: Phone, total: Money, *, on_credit: bool = False
     ) -> OrderPosting:
