@@ -84,3 +84,54 @@ async def test_bal_with_nothing_kept_still_says_she_owes_nothing(
     ngozi = SmsPhone(gateway, services, fake_at, NGOZI)
 
     assert await ngozi.text("BAL") == "You owe nothing. Thank you!\n0. Back"
+
+
+async def to_payment(juma: UssdPhone) -> list[str]:
+    await juma.dial()
+    for label in ("Nunua", "Tambi na Pasta", "Indomie Chicken"):
+        await juma.choose(label)
+    await juma.press("3")
+    await juma.choose("Lipia")
+    return (await juma.choose("Chagua malipo")).labels
+
+
+async def test_credit_on_her_account_pays_a_ussd_order_at_once_and_is_spent_once(
+    gateway: Client, services: Services, fake_at: FakeAfricasTalking
+) -> None:
+    assert services.money is not None
+    await kept_as_credit(services, JUMA, "5000", "KES")
+    juma = UssdPhone(gateway, JUMA, network_code="63902")
+
+    labels = await to_payment(juma)
+    await juma.choose("Lipa kwa salio lako")
+    done = await juma.choose("Thibitisha")
+    again = await juma._send()  # Africa's Talking sends the confirm again
+    order = (await services.orders.recent(Phone(JUMA), limit=1))[0]
+    sms = SmsPhone(gateway, services, fake_at, JUMA, network_code="63902")
+    confirmation = await sms.receive()
+
+    assert "Lipa kwa salio lako (KES 5,000.00)" in labels
+    assert done.body == (
+        f"Oda {order.reference} imewekwa na kulipwa kwa salio lako: KES 2,521.26. "
+        "Salio lililobaki: KES 2,478.74. Asante!"
+    )
+    assert again.body == done.body
+    assert order.payment_method.value == "ACCOUNT_CREDIT"
+    assert order.paid_at is not None
+    assert confirmation == [
+        f"OmniRoute: oda {order.reference} imewekwa, jumla KES 2,521.26, kulipwa kwa salio lako. "
+        "Tuma HALI kwa taarifa."
+    ]
+    assert await services.money.books.account_credit(Phone(JUMA), "KES") == Money(
+        Decimal("2478.74"), "KES"
+    )
+
+
+async def test_credit_smaller_than_the_order_is_not_offered(
+    gateway: Client, services: Services
+) -> None:
+    await kept_as_credit(services, JUMA, "2000", "KES")
+
+    labels = await to_payment(UssdPhone(gateway, JUMA, network_code="63902"))
+
+    assert not any("salio" in label.lower() for label in labels), labels
