@@ -14,8 +14,9 @@ from core.app.bootstrap import Services
 from core.config import Settings
 from core.money import Money
 from core.phone import Phone
+from engines.orders import OrderStatus
 from tests.support.phone import UssdPhone
-from tests.support.providers.africastalking import FakeAfricasTalking, SmsPhone
+from tests.support.providers.africastalking import FakeAfricasTalking, SmsPhone, flush_outbox
 
 NGOZI = "+2348030000001"
 JUMA = "+254711000001"
@@ -135,3 +136,26 @@ async def test_credit_smaller_than_the_order_is_not_offered(
     labels = await to_payment(UssdPhone(gateway, JUMA, network_code="63902"))
 
     assert not any("salio" in label.lower() for label in labels), labels
+
+
+async def test_a_cancelled_order_paid_from_credit_gives_her_credit_back_once(
+    gateway: Client, services: Services
+) -> None:
+    assert services.money is not None
+    await kept_as_credit(services, JUMA, "5000", "KES")
+    juma = UssdPhone(gateway, JUMA, network_code="63902")
+    await to_payment(juma)
+    await juma.choose("Lipa kwa salio lako")
+    await juma.choose("Thibitisha")
+    order = (await services.orders.recent(Phone(JUMA), limit=1))[0]
+    await flush_outbox(services)
+
+    await services.orders.advance(order.reference, OrderStatus.CANCELLED, reason="customer")
+    await flush_outbox(services)
+    await flush_outbox(services)  # relayed again: nothing twice
+
+    books = services.money.books
+    assert await books.account_credit(Phone(JUMA), "KES") == Money(Decimal(5000), "KES")
+    # back on her account, not sent to a rail
+    assert await books.ledger.transfers(codes=["refund"]) == []
+    assert (await books.ledger.check()).balanced
