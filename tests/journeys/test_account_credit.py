@@ -159,3 +159,38 @@ async def test_a_cancelled_order_paid_from_credit_gives_her_credit_back_once(
     # back on her account, not sent to a rail
     assert await books.ledger.transfers(codes=["refund"]) == []
     assert (await books.ledger.check()).balanced
+
+
+async def test_an_order_paid_from_credit_and_returned_puts_it_back_and_says_so(
+    gateway: Client, services: Services, fake_at: FakeAfricasTalking
+) -> None:
+    assert services.money is not None
+    await kept_as_credit(services, JUMA, "5000", "KES")
+    juma = UssdPhone(gateway, JUMA, network_code="63902")
+    await to_payment(juma)
+    await juma.choose("Lipa kwa salio lako")
+    await juma.choose("Thibitisha")
+    order = (await services.orders.recent(Phone(JUMA), limit=1))[0]
+    sms = SmsPhone(gateway, services, fake_at, JUMA, network_code="63902")
+    await sms.receive()  # the order's confirmation
+    for status in (
+        OrderStatus.CONFIRMED,
+        OrderStatus.PICKING,
+        OrderStatus.PACKED,
+        OrderStatus.DISPATCHED,
+        OrderStatus.DELIVERED,
+    ):
+        await services.orders.advance(order.reference, status)
+    await flush_outbox(services)
+
+    await services.orders.advance(order.reference, OrderStatus.RETURNED)
+    texts = await sms.receive()
+
+    assert texts == [
+        "Hati ya marejesho KE-CN-2026-000001 ya oda "
+        f"{order.reference} (ankara KE-2026-000001): KES 2,521.26 imerejeshwa pamoja na VAT 16% "
+        "KES 347.76. Ni salio lako sasa."
+    ]
+    assert await services.money.books.account_credit(Phone(JUMA), "KES") == Money(
+        Decimal(5000), "KES"
+    )
