@@ -12,6 +12,7 @@ from aiohttp.test_utils import TestClient
 
 from core.app.bootstrap import Services
 from core.config import Settings
+from core.gsm7 import gsm7_length
 from core.money import Money
 from core.phone import Phone
 from engines.orders import OrderStatus
@@ -194,3 +195,25 @@ async def test_an_order_paid_from_credit_and_returned_puts_it_back_and_says_so(
     assert await services.money.books.account_credit(Phone(JUMA), "KES") == Money(
         Decimal(5000), "KES"
     )
+
+
+async def test_ngozi_pays_by_sms_from_her_credit_in_one_text(
+    gateway: Client, services: Services, fake_at: FakeAfricasTalking
+) -> None:
+    await kept_as_credit(services, NGOZI, "50000", "NGN")
+    ngozi = SmsPhone(gateway, services, fake_at, NGOZI)
+    for step in ("Hi", "1", "1", "1", "3", "3"):  # Shop, Noodles, Indomie, 3 of them, Checkout
+        await ngozi.text(step)
+    payment = await ngozi.text("1")  # Choose payment
+    assert "1. Pay from your credit (NGN 50,000.00)" in payment, payment
+
+    await ngozi.text("1")
+    [placed] = await ngozi.send("1")  # Confirm
+
+    [order] = await services.orders.recent(Phone(NGOZI))
+    assert placed == (
+        f"Order {order.reference} placed and paid from your credit: NGN 26,993.25. "
+        "Credit left: NGN 23,006.75. Thank you! Reply STATUS for updates."
+    )
+    assert gsm7_length(placed) <= 160
+    assert order.paid_at is not None
