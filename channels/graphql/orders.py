@@ -114,6 +114,7 @@ class PaymentMethod(Enum):
 @strawberry.enum(
     description="Pay on delivery: PENDING until delivered (PAID), CANCELLED when the order is "
     "cancelled or returned. Credit: PENDING (owed) until repaid (PAID), delivered or not. "
+    "From the credit on her account: PAID at once, REFUNDED once cancelled or returned. "
     "A rail payment: its intent's status (PROCESSING while the customer approves, "
     "REQUIRES_ACTION for a transfer or a code to dial, SUCCEEDED, FAILED...); REFUNDED once "
     "all that was paid came back (`refunded`)"
@@ -297,10 +298,14 @@ def _payment_status(order: OrderModel) -> PaymentStatus:
     USSD: pay on delivery once the driver took the cash at the door (recorded with the
     delivery); credit is owed until repaid, delivered or not. Otherwise void once the order is
     cancelled or returned (what a return after delivery gives back is the invoice's credit
-    note)."""
+    note). Paid from the credit on her account and then cancelled or returned, it is back
+    there: refunded."""
+    ended = order.status in (OrderStatusModel.CANCELLED, OrderStatusModel.RETURNED)
+    if order.payment_method is PaymentMethodModel.ACCOUNT_CREDIT and ended:
+        return PaymentStatus.REFUNDED if order.paid_at is not None else PaymentStatus.CANCELLED
     if order.paid_at is not None:
         return PaymentStatus.PAID
-    if order.status in (OrderStatusModel.CANCELLED, OrderStatusModel.RETURNED):
+    if ended:
         return PaymentStatus.CANCELLED
     return PaymentStatus.PENDING
 

@@ -17,6 +17,7 @@ from core.money import Money
 from core.phone import Phone
 from core.region import RegionCode
 from tests.support.graphql import bearer, gql_session, run
+from tests.support.providers.africastalking import flush_outbox
 from tests.support.providers.payments import PaymentFakes
 
 Client = TestClient[web.Request, web.Application]
@@ -95,3 +96,37 @@ async def test_credit_on_his_account_short_of_the_order_is_refused_unplaced(
     assert error["available"] == {"amount": "2000.00", "currency": "KES"}
     assert await services.orders.recent(Phone(JUMA)) == []
     assert await services.catalogue.available(RegionCode.NAIROBI, SKU) == before
+
+
+CANCEL = """
+    mutation Cancel($reference: String!) {
+      cancelOrder(reference: $reference) {
+        order { reference status payment { method status } }
+        errors { __typename }
+      }
+    }
+    """
+
+
+async def test_an_order_paid_from_his_credit_and_cancelled_shows_its_payment_refunded(
+    gateway: Client, services: Services
+) -> None:
+    """Juma cancels an order he paid from his credit: the money is back on his account, so his
+    app must not still show the payment PAID beside the cancelled order."""
+    assert services.money is not None
+    await _kept(services, "5000")
+    headers = bearer(services.settings, JUMA, "customer")
+    async with gql_session(gateway, headers) as session:
+        placed = await run(session, PLACE, _order("app-kept-0003"))
+        reference = placed["placeOrder"]["order"]["reference"]
+        await flush_outbox(services)
+        cancelled = await run(session, CANCEL, {"reference": reference})
+        await flush_outbox(services)
+
+    assert cancelled["cancelOrder"]["order"] == {
+        "reference": reference,
+        "status": "CANCELLED",
+        "payment": {"method": "ACCOUNT_CREDIT", "status": "REFUNDED"},
+    }
+    left = await services.money.books.account_credit(Phone(JUMA), "KES")
+    assert left == Money(Decimal(5000), "KES")
