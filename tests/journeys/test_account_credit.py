@@ -15,7 +15,9 @@ from core.config import Settings
 from core.gsm7 import gsm7_length
 from core.money import Money
 from core.phone import Phone
-from engines.orders import OrderStatus
+from core.region import RegionCode
+from engines.ledger import TransferRefusedError
+from engines.orders import CartLine, OrderStatus, PaymentMethod, PlaceOrder
 from tests.support.phone import UssdPhone
 from tests.support.providers.africastalking import FakeAfricasTalking, SmsPhone, flush_outbox
 
@@ -217,3 +219,40 @@ async def test_ngozi_pays_by_sms_from_her_credit_in_one_text(
     )
     assert gsm7_length(placed) <= 160
     assert order.paid_at is not None
+
+
+async def test_orders_billed_before_their_checkout_pays_still_spend_her_credit_once(
+    gateway: Client, services: Services
+) -> None:
+    """The order's placed event may be billed before the checkout takes its payment from her
+    credit (the relay is quick): two orders each worth most of her credit are both placed and
+    billed, then both checkouts pay. One is paid; the other is refused, and her credit never
+    goes below zero."""
+    assert services.money is not None
+    books = services.money.books
+    await kept_as_credit(services, JUMA, "3000", "KES")
+    placed = [
+        await services.orders.place(
+            PlaceOrder(
+                Phone(JUMA),
+                RegionCode.NAIROBI,
+                (CartLine("NDL-INDO-CHK", 3),),
+                PaymentMethod.ACCOUNT_CREDIT,
+                f"billed-first-{n}",
+            )
+        )
+        for n in range(2)
+    ]
+    await flush_outbox(services)  # billed
+
+    answers = []
+    for order in placed:
+        try:
+            await books.order_paid_from_credit(order.reference, order.customer, order.total)
+            answers.append("paid")
+        except TransferRefusedError:
+            answers.append("refused")
+
+    assert answers == ["paid", "refused"]
+    left = await books.account_credit(Phone(JUMA), "KES")
+    assert left == Money(Decimal("478.74"), "KES")
