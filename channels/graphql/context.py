@@ -30,6 +30,7 @@ from engines.credit import CreditService
 from engines.customers import CustomerService
 from engines.gig import GigService
 from engines.invoices import InvoiceService
+from engines.ledger import Books
 from engines.orders import OrderService
 from engines.orders.history import OrderHistory
 from engines.payments import PaymentService
@@ -61,6 +62,8 @@ class GraphQLServices:
     payments: PaymentService | None = None
     credit: CreditService | None = None
     invoices: InvoiceService | None = None
+    # The books: the credit kept on a customer's account pays an order (ACCOUNT_CREDIT).
+    books: Books | None = None
     # Where an order's fulfilment workflow is (Temporal's query), when workflows run.
     stage_of: Callable[[str], Awaitable[str | None]] | None = None
 

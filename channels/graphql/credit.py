@@ -11,6 +11,7 @@ from channels.graphql.context import GraphQLContext
 from channels.graphql.customers import BadCustomerError, customer_of
 from channels.graphql.errors import InvalidCustomer, NothingOwed, PaymentMethodUnavailable
 from channels.graphql.orders import (
+    RAILS,
     PaymentDetail,
     PaymentMethod,
     PaymentStatus,
@@ -73,9 +74,7 @@ class CreditMutation:
             raise forbidden("you may repay only your own credit")
         services = info.context.services
         rail = PaymentMethodModel(method.value)
-        if rail in (PaymentMethodModel.ON_DELIVERY, PaymentMethodModel.CREDIT) or not _offered(
-            info, rail, market
-        ):
+        if rail not in RAILS or not _offered(info, rail, market):
             return _refused(
                 PaymentMethodUnavailable(
                     message=f"credit is repaid on {market.name}'s rails, not {method.value}",

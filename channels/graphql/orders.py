@@ -54,6 +54,7 @@ from core.region import Region
 from engines.access import Principal
 from engines.catalogue import OutOfStockError, UnknownProductError
 from engines.credit import CreditRefusedError, CreditRefusedReason
+from engines.ledger import TransferRefusedError
 from engines.orders import (
     FINAL_STATUSES,
     RAILS_BY_COUNTRY,
@@ -108,11 +109,13 @@ class PaymentMethod(Enum):
     BANK_TRANSFER = "BANK_TRANSFER"
     PAYSTACK = "PAYSTACK"
     CREDIT = "CREDIT"
+    ACCOUNT_CREDIT = "ACCOUNT_CREDIT"
 
 
 @strawberry.enum(
     description="Pay on delivery: PENDING until delivered (PAID), CANCELLED when the order is "
     "cancelled or returned. Credit: PENDING (owed) until repaid (PAID), delivered or not. "
+    "From the credit on her account: PAID at once, REFUNDED once cancelled or returned. "
     "A rail payment: its intent's status (PROCESSING while the customer approves, "
     "REQUIRES_ACTION for a transfer or a code to dial, SUCCEEDED, FAILED...); REFUNDED once "
     "all that was paid came back (`refunded`)"
@@ -145,8 +148,8 @@ class Payment:
     async def _intents(self, info: Info) -> list[PaymentIntent]:
         """The order's payments on its rail, oldest first (none for delivery or credit)."""
         loader = info.context.loaders.intents
-        if loader is None or self.method in (PaymentMethod.ON_DELIVERY, PaymentMethod.CREDIT):
-            return []
+        if loader is None or self.method.value not in Method.__members__:
+            return []  # paid on no rail: on delivery, on credit, from her account's credit
         wanted = Method(self.method.value)
         return [i for i in await loader.load(self.reference) if i.method is wanted]
 
@@ -311,10 +314,14 @@ def _payment_status(order: OrderModel) -> PaymentStatus:
     USSD: pay on delivery once the driver took the cash at the door (recorded with the
     delivery); credit is owed until repaid, delivered or not. Otherwise void once the order is
     cancelled or returned (what a return after delivery gives back is the invoice's credit
-    note)."""
+    note). Paid from the credit on her account and then cancelled or returned, it is back
+    there: refunded."""
+    ended = order.status in (OrderStatusModel.CANCELLED, OrderStatusModel.RETURNED)
+    if order.payment_method is PaymentMethodModel.ACCOUNT_CREDIT and ended:
+        return PaymentStatus.REFUNDED if order.paid_at is not None else PaymentStatus.CANCELLED
     if order.paid_at is not None:
         return PaymentStatus.PAID
-    if order.status in (OrderStatusModel.CANCELLED, OrderStatusModel.RETURNED):
+    if ended:
         return PaymentStatus.CANCELLED
     return PaymentStatus.PENDING
 
@@ -629,10 +636,9 @@ async def _place(info: Info, command: PlaceOrder, market: Region) -> OrderModel 
     try:
         if command.price_lock_id is not None:
             await _check_lock(info, command)
-        if command.payment_method is PaymentMethodModel.CREDIT:
-            short = await _credit_short(info, command, market)
-            if short is not None:
-                return short
+        short = await _short(info, command, market)
+        if short is not None:
+            return short
         return await info.context.services.orders.place(command)
     except InvalidVoucherError as exc:
         return invalid_voucher(exc)
@@ -722,6 +728,11 @@ async def _settle(info: Info, order: OrderModel, payer: Phone) -> PlaceOrderPayl
         refused = await _on_credit(info, order)
         if refused is not None:
             return _failed(refused)
+    elif order.payment_method is PaymentMethodModel.ACCOUNT_CREDIT:
+        paid = await _from_kept_credit(info, order)
+        if isinstance(paid, CreditRefused):
+            return _failed(paid)
+        order = paid
     elif order.payment_method in RAILS and order.status is not OrderStatusModel.CANCELLED:
         await _pay(info, order, payer)
     return PlaceOrderPayload(order=Order.of(order), errors=[])
@@ -766,6 +777,8 @@ def _offered(info: Info, method: PaymentMethodModel, market: Region) -> bool:
         return True
     if method is PaymentMethodModel.CREDIT:
         return services.credit is not None
+    if method is PaymentMethodModel.ACCOUNT_CREDIT:
+        return services.books is not None
     return (
         method in RAILS_BY_COUNTRY.get(market.country, ())
         and services.payments is not None
@@ -815,6 +828,60 @@ async def _to_pay(info: Info, command: PlaceOrder) -> Money:
         command.region, lines, customer=command.customer, voucher=command.voucher
     )
     return quote.total
+
+
+async def _short(info: Info, command: PlaceOrder, market: Region) -> CreditRefused | None:
+    """What cannot pay the order, said before it is placed: the credit line or the credit kept
+    on her account."""
+    if command.payment_method is PaymentMethodModel.CREDIT:
+        return await _credit_short(info, command, market)
+    if command.payment_method is PaymentMethodModel.ACCOUNT_CREDIT:
+        return await _kept_short(info, command, market)
+    return None
+
+
+async def _kept_short(info: Info, command: PlaceOrder, market: Region) -> CreditRefused | None:
+    """Refused before placing when the credit kept on her account does not pay the whole order
+    (USSD offers it only when it does; no part payment from it). A retry of a placed order
+    answers as its first attempt did."""
+    services = info.context.services
+    if services.books is None or await services.orders.placed_with(command.idempotency_key):
+        return None
+    kept = await services.books.account_credit(command.customer, market.currency)
+    if kept >= await _to_pay(info, command):
+        return None
+    return CreditRefused(
+        message="the credit on your account does not cover the order; nothing was placed",
+        reason=CreditRefusedReason.INSUFFICIENT.value,
+        available=MoneyType.of(kept),
+    )
+
+
+async def _from_kept_credit(info: Info, order: OrderModel) -> OrderModel | CreditRefused:
+    """Pay the order at once from the credit kept on her account (once, however often the
+    request comes); spent meanwhile by another order, it is cancelled (stock back)."""
+    services = info.context.services
+    books = services.books
+    if order.status is not OrderStatusModel.CANCELLED and books is not None:
+        try:
+            await books.order_paid_from_credit(order.reference, order.customer, order.total)
+        except TransferRefusedError:
+            await services.orders.advance(
+                order.reference, OrderStatusModel.CANCELLED, reason="credit"
+            )
+        else:
+            await services.orders.paid_from_credit(order.reference)
+            return await services.orders.get(order.reference)
+    left = (
+        await books.account_credit(order.customer, order.total.currency)
+        if books is not None
+        else Money.zero(order.total.currency)
+    )
+    return CreditRefused(
+        message="the credit on your account no longer covers the order; it was cancelled",
+        reason=CreditRefusedReason.INSUFFICIENT.value,
+        available=MoneyType.of(left),
+    )
 
 
 async def _on_credit(info: Info, order: OrderModel) -> CreditRefused | None:

@@ -56,6 +56,7 @@ def graphql_services(
         payments=services.payments,
         credit=services.money.credit if services.money is not None else None,
         invoices=services.money.invoices if services.money is not None else None,
+        books=services.money.books if services.money is not None else None,
         stage_of=stage_reader(services.workflows),
     )
 

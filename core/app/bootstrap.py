@@ -354,6 +354,7 @@ def build_services(
             customers,
             payments,
             money.credit,
+            money.books,
             stage_of=stage_reader(workflows),
         ),
         translate,

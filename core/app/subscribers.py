@@ -22,7 +22,7 @@ from engines.customers import CustomerService
 from engines.gig import GigService
 from engines.invoices import CreditNote, CreditReason, credit_note_sms_values
 from engines.notifications import NotificationService
-from engines.orders import Order, OrderService, OrderStatus, UnknownOrderError
+from engines.orders import Order, OrderService, OrderStatus, PaymentMethod, UnknownOrderError
 from engines.orders.events import OrderPlaced, OrderStatusChanged
 from engines.payments import Direction, IntentStatus, Method, PaymentIntent, PaymentService
 from engines.payments.events import PaymentIntentChanged
@@ -276,6 +276,8 @@ class CreditNoteSms(CustomerSms):
             key, more = "credit_note.sms_credit", {"owed": owed.format()}
         elif note.reason is CreditReason.RETURNED and cash_taken(order):
             key = "credit_note.sms_kept"
+        elif refunds and order.payment_method is PaymentMethod.ACCOUNT_CREDIT:
+            key = "credit_note.sms_kept"  # paid from the credit on her account: back there
         elif refunds and self._payments is not None:
             paid = (await paid_for(self._payments, self._orders, order)).payments
             if paid and can_refund(self._payments, paid[0].provider):

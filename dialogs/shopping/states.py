@@ -31,6 +31,7 @@ from engines.credit import (
     late_fee_owed,
     repayment_order,
 )
+from engines.ledger import TransferRefusedError
 from engines.orders import (
     MAX_LINE_QUANTITY,
     RAILS_BY_COUNTRY,
@@ -75,6 +76,13 @@ class ShopState(State):
     @staticmethod
     def phone(turn: Turn) -> Phone:
         return turn.msg.phone
+
+    async def account_credit(self, turn: Turn) -> Money:
+        """Her money kept as credit on her account, in her region's currency."""
+        currency = self.region(turn).currency
+        if self.svc.books is None:
+            return Money.zero(currency)
+        return await self.svc.books.account_credit(self.phone(turn), currency)
 
     @staticmethod
     def region(turn: Turn) -> Region:
@@ -716,9 +724,23 @@ class Payment(ShopState):
             for method in RAILS_BY_COUNTRY.get(self.region(turn).country, ())
             if self.svc.payments is not None and self.svc.payments.offers(Method(method.value))
         ]
+        if await self.kept_covers(turn) is not None:
+            offered.append(PaymentMethod.ACCOUNT_CREDIT)
         if await self.credit_left(turn) is not None:
             offered.append(PaymentMethod.CREDIT)
         return [*offered, PaymentMethod.ON_DELIVERY]
+
+    async def kept_covers(self, turn: Turn) -> Money | None:
+        """The credit kept on her account, when it pays this whole checkout (a part payment
+        from it is not offered)."""
+        cart = (await self.checked_cart(turn)).cart
+        if cart.is_empty:
+            return None
+        kept = await self.account_credit(turn)
+        total = (await self.checkout_quote(turn, cart))[0].total
+        if kept.amount <= 0 or kept.currency != total.currency or kept.amount < total.amount:
+            return None
+        return kept
 
     async def credit_left(self, turn: Turn) -> Money | None:
         """What is left of the customer's credit line, when it covers this checkout."""
@@ -741,6 +763,10 @@ class Payment(ShopState):
                 left = await self.credit_left(turn)
                 assert left is not None
                 label = turn.t("payment.CREDIT_left", left=left.format())
+            if m is PaymentMethod.ACCOUNT_CREDIT:
+                kept = await self.kept_covers(turn)
+                assert kept is not None
+                label = turn.t("payment.ACCOUNT_CREDIT_left", credit=kept.format())
             choices.append(Choice(label, m.value))
         return Screen(turn.t("payment.title"), tuple(choices))
 
@@ -801,6 +827,10 @@ class Confirm(ShopState):
         cart = await self.cart(turn)
         method = PaymentMethod(str(turn.vars.get("pay", PaymentMethod.ON_DELIVERY.value)))
         key = f"{turn.msg.session_key}:{turn.vars.get('checkout', turn.msg.idempotency_key)}"
+        if method is PaymentMethod.ACCOUNT_CREDIT and await self.kept_short(turn, cart, key):
+            # spent meanwhile (another order): nothing placed, nothing texted; she pays another way
+            left = await self.account_credit(turn)
+            return Go("payment", notice=turn.t("error.account_credit_short", left=left.format()))
         turn.memo.pop(CART_MEMO, None)  # placing the order empties the cart
         try:
             order = await self.svc.orders.place(
@@ -843,6 +873,17 @@ class Confirm(ShopState):
             return Finish(self.with_status_hint(turn, outcome.text))
         return outcome
 
+    async def kept_short(self, turn: Turn, cart: Cart, key: str) -> bool:
+        """Whether the credit on her account no longer pays this checkout (a retried confirm of
+        an order it paid is not short: that order answers)."""
+        if await self.svc.orders.placed_with(key) is not None:
+            return False
+        total = await self.locked_total(turn)
+        if total is None:
+            total = (await self.checkout_quote(turn, cart))[0].total
+        kept = await self.account_credit(turn)
+        return kept.currency != total.currency or kept.amount < total.amount
+
     @staticmethod
     def with_status_hint(turn: Turn, text: str) -> str:
         """Over SMS the closing text is the order's only confirmation, so it says what the
@@ -857,6 +898,8 @@ class Confirm(ShopState):
         method."""
         if order.payment_method is PaymentMethod.CREDIT:
             return await self.on_credit(turn, order, cart)
+        if order.payment_method is PaymentMethod.ACCOUNT_CREDIT:
+            return await self.from_kept_credit(turn, order, cart)
         if order.payment_method is PaymentMethod.ON_DELIVERY or self.svc.payments is None:
             return Finish(
                 turn.t(
@@ -880,6 +923,29 @@ class Confirm(ShopState):
             return await self.credit_refused(turn, order, cart)
         # not delivered yet: the term runs from delivery
         return Finish(turn.t("done.credit", days=credit.term_days, **values))
+
+    async def from_kept_credit(self, turn: Turn, order: Order, cart: Cart) -> Outcome:
+        """Pay it at once from the credit kept on her account. Another order that spent it
+        meanwhile leaves too little: the order is cancelled (stock back) and the cart put back,
+        so she can pay another way. A retried confirm finds the same order and pays it once."""
+        values = {"reference": order.reference, "total": order.total.format()}
+        if self.svc.books is None:
+            return await self.kept_credit_short(turn, order, cart)
+        try:
+            await self.svc.books.order_paid_from_credit(
+                order.reference, order.customer, order.total
+            )
+        except TransferRefusedError:
+            return await self.kept_credit_short(turn, order, cart)
+        await self.svc.orders.paid_from_credit(order.reference)
+        left = await self.account_credit(turn)
+        return Finish(turn.t("done.account_credit", left=left.format(), **values))
+
+    async def kept_credit_short(self, turn: Turn, order: Order, cart: Cart) -> Outcome:
+        await self.svc.orders.advance(order.reference, OrderStatus.CANCELLED, reason="credit")
+        await self.save_cart(turn, cart)
+        left = await self.account_credit(turn)
+        return Home(notice=turn.t("error.account_credit_short", left=left.format()))
 
     async def credit_refused(self, turn: Turn, order: Order, cart: Cart) -> Outcome:
         await self.svc.orders.advance(order.reference, OrderStatus.CANCELLED, reason="credit")
@@ -1106,6 +1172,9 @@ class Balance(ShopState):
         lines = []
         if total is not None:
             lines.append(turn.t("balance.owed", total=total.format(), count=count))
+        kept = await self.account_credit(turn)
+        if kept.amount > 0:
+            lines.append(turn.t("balance.account_credit", total=kept.format()))
         if not lines and not owed:
             return Screen(turn.t("balance.none"))
         choices: tuple[Choice, ...] = ()

@@ -30,6 +30,7 @@ from engines.orders.events import OrderDelivered, OrderPlaced, OrderStatusChange
 log = structlog.get_logger(__name__)
 
 CREDIT_METHOD = "CREDIT"
+ACCOUNT_CREDIT_METHOD = "ACCOUNT_CREDIT"
 
 
 class CreditNoteNotice(Protocol):
@@ -76,6 +77,15 @@ class OrderBilling:
                 due = (await self._credit.authorise(event.reference, customer, total)).due_on
             except CreditError:
                 log.warning("billing.credit_refused_after_placement", order=event.reference)
+        elif event.payment_method == ACCOUNT_CREDIT_METHOD and event.back_order_of is None:
+            # Paid from the credit on her account: its hold is that payment, so it is taken only
+            # where her credit covers it, whether this or the checkout comes first (a plain hold
+            # here would let the checkout find it taken and spend her credit twice). Refused, the
+            # checkout finds it so too and cancels the order.
+            try:
+                await self._books.order_paid_from_credit(event.reference, customer, total)
+            except TransferRefusedError:
+                log.warning("billing.account_credit_short", order=event.reference)
         else:
             await self._books.order_placed(event.reference, customer, total)
         await self._invoices.issue(issue_for_order_placed(event, due_on=due))

@@ -45,23 +45,48 @@ class Books:
         )
         return await self.account(spec)
 
+    async def account_credit(self, customer: Phone, currency: str) -> Money:
+        """Her money kept on her account (an overpaid transfer, a refund a rail could not make,
+        the cash she paid at the door for goods that came back): what her receivable holds
+        beyond everything she owes, orders on hold included, so money already paid for an order
+        on its way is not counted as hers to spend again. Zero when she has none."""
+        account = await self.ledger.find_account(chart.receivable(customer, currency).code)
+        if account is None or account.available.amount >= 0:
+            return Money.zero(currency)
+        return -account.available
+
     async def order_placed(
         self, reference: str, customer: Phone, total: Money, *, on_credit: bool = False
     ) -> OrderPosting:
         """Hold the order's total against the customer (refused past a credit limit)."""
         debtor = await self.customer_account(customer, total.currency, on_credit=on_credit)
-        revenue = await self.account(chart.sales(total.currency))
-        transfer = await self.ledger.transfer(
-            TransferRequest.pending(
-                chart.transfer_id("order", reference, "hold"),
-                debtor.id,
-                revenue.id,
-                total,
-                code="order",
-                reference=reference,
-            )
-        )
+        transfer = await self.ledger.transfer(await self._hold(reference, debtor, total))
         return OrderPosting(transfer, debtor)
+
+    async def order_paid_from_credit(
+        self, reference: str, customer: Phone, total: Money
+    ) -> OrderPosting:
+        """An order paid from the credit kept on her account: its hold is taken on her
+        receivable only where her credit covers it (holds of her other orders counted), so her
+        credit never goes below zero and two orders cannot spend it twice. The same hold as
+        `order_placed` (its id and body), so placement's posting, delivery and a cancel's void
+        treat it as any order's: delivered, her credit is spent on the sale; cancelled, it is
+        hers again. A retry answers the first. Refused (EXCEEDS_CREDITS) when it does not
+        cover the total: nothing held."""
+        debtor = await self.customer_account(customer, total.currency, on_credit=False)
+        transfer = await self.ledger.transfer_covered(await self._hold(reference, debtor, total))
+        return OrderPosting(transfer, debtor)
+
+    async def _hold(self, reference: str, debtor: Account, total: Money) -> TransferRequest:
+        revenue = await self.account(chart.sales(total.currency))
+        return TransferRequest.pending(
+            chart.transfer_id("order", reference, "hold"),
+            debtor.id,
+            revenue.id,
+            total,
+            code="order",
+            reference=reference,
+        )
 
     async def order_delivered(
         self, reference: str, tax: Money, amount: Money | None = None

@@ -199,6 +199,33 @@ class LedgerService:
         except IntegrityError:
             return await self._db.retrying(work)  # a concurrent twin won: answer as retries
 
+    async def transfer_covered(self, request: TransferRequest) -> Transfer:
+        """Record `request` only where its debit account's credits cover it, what pending
+        debits already hold included: the rule of an account that must stay in credit, for one
+        transfer on an account that may otherwise go into debt (a retailer spending the credit
+        kept on her receivable). The account is locked first, so two such transfers racing for
+        the same credit cannot both pass. A retried id answers as its first attempt did.
+
+        Raises TransferRefusedError (EXCEEDS_CREDITS, nothing moved) when they do not cover it.
+        """
+        assert request.amount is not None
+        assert request.debit_account_id is not None
+        debtor, amount = request.debit_account_id, request.amount.amount
+
+        async def work(s: AsyncSession) -> Transfer:
+            repo = SqlLedgerRepository(s)
+            account = (await repo.lock_accounts([debtor]))[debtor]
+            if await repo.transfer(request.id) is None:
+                b = account.balances
+                if b.debits_posted + b.debits_pending + amount > b.credits_posted:
+                    raise TransferRefusedError(request.id, TransferResult.EXCEEDS_CREDITS)
+            return await self.transfer_in(s, request)
+
+        try:
+            return await self._db.retrying(work)
+        except IntegrityError:
+            return await self._answer_twin(request)
+
     async def transfer_in(self, s: AsyncSession, request: TransferRequest) -> Transfer:
         """Record a transfer inside the caller's unit of work (several transfers commit as one)."""
         if self._pg:

@@ -103,6 +103,9 @@ class PaymentMethod(StrEnum):
     PAYSTACK = "PAYSTACK"
     # On the retailer's credit line (engines.credit): authorised at checkout, repaid later.
     CREDIT = "CREDIT"
+    # From the money kept as credit on her account (overpaid, or a refund that could not go
+    # back): paid at checkout, at once, where it covers the whole total (ledger.Books).
+    ACCOUNT_CREDIT = "ACCOUNT_CREDIT"
 
 
 # The rails each country's checkout offers, in order, on every channel and over GraphQL (pay on

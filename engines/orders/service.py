@@ -325,6 +325,12 @@ class OrderService:
         async with self._db.transaction() as s:
             return await SqlOrderRepository(s).recent(customer, limit)
 
+    async def paid_from_credit(self, reference: str) -> bool:
+        """The books took the order's total from the credit on her account: it is paid now.
+        False when it was already (a retried confirm)."""
+        async with self._db.transaction() as s:
+            return await SqlOrderRepository(s).mark_paid(reference, self._clock.now())
+
     async def outstanding(self, customer: Phone) -> tuple[int, Money | None]:
         """Orders still to be paid on delivery, and their total (None when nothing is owed)."""
         async with self._db.transaction() as s:

@@ -319,6 +319,8 @@ SMS_VALUES: dict[str, object] = {
     "total": "NGN 126,993.25",
     "owed": "NGN 126,993.25",
     "due": "NGN 126,993.25",
+    "left": "NGN 126,993.25",
+    "credit": "NGN 126,993.25",
     "fee": "NGN 1,350.00",
     "vat": "NGN 11,883.25",
     "receipt": "QKJ4H7X2ZP",
