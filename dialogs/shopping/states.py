@@ -7,6 +7,7 @@ from dataclasses import dataclass, replace
 from decimal import Decimal
 
 from core.gsm7 import is_gsm7
+from core.intents import keyword_of
 from core.layout import layout, measure
 from core.messages import ChannelKind, Option
 from core.money import Money
@@ -1441,8 +1442,9 @@ class TypedConfirm(ShopState):
 
     async def read(self, turn: Turn, text: str) -> Outcome | None:
         """Yes or No typed as a word ("yes", "ndio") rather than its number, as people write
-        it: "Ndiyo.", "Sawa!", "ndio tafadhali", "no thanks"."""
-        word = text.strip().casefold()
+        it: "Ndiyo.", "Sawa!", "ndio tafadhali", "no thanks", "A'a!" (whose apostrophe
+        `said_words` would split at)."""
+        word = keyword_of(text)
         said = said_words(text)
         for value in ("yes", "no"):
             words = {turn.t(f"typed.{value}").casefold(), value}
