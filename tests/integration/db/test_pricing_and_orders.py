@@ -607,8 +607,10 @@ async def test_the_workflows_unpaid_cancel_releases_the_orders_stock_once(
     await services.orders.advance(cancelled_by_operator.reference, S.CANCELLED)
     assert await available(services, INDOMIE) == 200 - 5 - 7
 
-    await desk.cancel_and_release(unpaid.reference, key="cancel-w1")
-    await desk.cancel_and_release(cancelled_by_operator.reference, key="cancel-w3")
+    await desk.cancel_and_release(unpaid.reference, reason="payment_expired", key="cancel-w1")
+    await desk.cancel_and_release(
+        cancelled_by_operator.reference, reason="payment_expired", key="cancel-w3"
+    )
 
     assert (await services.orders.get(unpaid.reference)).status is S.CANCELLED
     assert (await services.orders.get(other.reference)).status is S.PLACED
