@@ -1444,8 +1444,8 @@ class TypedConfirm(ShopState):
         """Yes or No typed as a word ("yes", "ndio") rather than its number, as people write
         it: "Ndiyo.", "Sawa!", "ndio tafadhali", "no thanks", "A'a!" (whose apostrophe
         `said_words` would split at)."""
-        word = keyword_of(text)
-        said = said_words(text)
+        word = keyword_of(text.replace("\u2019", "'"))  # a phone's typographic apostrophe
+        said = said_words(text, apostrophes=True)
         for value in ("yes", "no"):
             words = {turn.t(f"typed.{value}").casefold(), value}
             words |= {w.strip().casefold() for w in turn.t(f"keyword.{value}").split(",")}

@@ -179,6 +179,8 @@ async def test_an_order_typed_in_her_screens_unit_word_is_read(
     [
         ("ha", "A'a!", False),
         ("ha", "A'a.", False),
+        ("ha", "A\u2019a!", False),  # as a phone's keyboard types the apostrophe
+        ("ha", "A'a, na gode", False),
         ("ha", "Na'am!", True),
         ("fr", "Non !", False),
         ("fr", "D'accord !", True),
