@@ -39,6 +39,28 @@ class InvalidTokenError(Exception):
     """A bearer token that is malformed, expired, wrongly signed or lacks sub/role."""
 
 
+def refusal(error: jwt.PyJWTError) -> str:
+    """Why a token was refused, said to the app's developer (and the person behind the app)
+    rather than in PyJWT's words ("Not enough segments", "Signature has expired")."""
+    match error:
+        case jwt.ExpiredSignatureError():
+            return "the token has expired"
+        case jwt.ImmatureSignatureError():
+            return "the token is not valid yet"
+        case jwt.InvalidSignatureError():
+            return "the token's signature does not match"
+        case jwt.DecodeError():
+            return "the token is not a valid JWT"
+        case jwt.MissingRequiredClaimError(claim=claim):
+            return f"the token has no {claim} claim"
+        case jwt.InvalidAudienceError():
+            return "the token was issued for another audience"
+        case jwt.InvalidIssuerError():
+            return "the token was issued by another issuer"
+        case _:
+            return "the token is not valid"
+
+
 @dataclass(frozen=True, slots=True)
 class TokenKeys:
     """Verification keys per algorithm, and the key this gateway signs its own tokens with."""
@@ -113,7 +135,9 @@ class TokenKeys:
             )
             named = f"{CLIENT_CREDENTIAL}{client}" if isinstance(client, str) and client else None
             return principal, ours or named
-        except (jwt.PyJWTError, ValueError) as exc:
+        except jwt.PyJWTError as exc:
+            raise InvalidTokenError(refusal(exc)) from exc
+        except ValueError as exc:
             raise InvalidTokenError(str(exc)) from exc
 
     def issue(self, principal: Principal, *, now: float | None = None) -> str:

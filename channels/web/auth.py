@@ -17,10 +17,12 @@ from core.phone import Phone
 
 @dataclass(frozen=True, slots=True)
 class Denied:
-    """Why a message was refused: 401 without valid credentials, 403 for someone else's phone."""
+    """Why a message was refused: 401 without valid credentials, 403 for someone else's phone.
+    `challenge` is a 401's WWW-Authenticate (RFC 9110 §11.6.1: a 401 carries one)."""
 
     status: int
     reason: str
+    challenge: str | None = None
 
 
 Authorize = Callable[[web.Request, Phone | None], Awaitable[Denied | None]]

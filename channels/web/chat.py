@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from aiohttp import web
 
@@ -23,10 +23,12 @@ PROVIDER = "web"
 
 @dataclass(frozen=True, slots=True)
 class Answer:
-    """What to send back: the reply (200) or `{"error": …}` with its HTTP status."""
+    """What to send back: the reply (200) or `{"error": …}` with its HTTP status (and a 401's
+    WWW-Authenticate)."""
 
     status: int
     body: ChatReply | dict[str, str]
+    headers: dict[str, str] = field(default_factory=dict)
 
 
 def session_key(message: ChatMessage) -> str:
@@ -63,6 +65,7 @@ async def answer(request: web.Request, body: bytes | str) -> Answer:
         return Answer(400, error_body(exc.reason))
     denied = await request.app[AUTHORIZE](request, message.phone)
     if denied is not None:
-        return Answer(denied.status, error_body(denied.reason))
+        challenge = {} if denied.challenge is None else {"WWW-Authenticate": denied.challenge}
+        return Answer(denied.status, error_body(denied.reason), challenge)
     reply = await request.app[HANDLE](to_message(message))
     return Answer(200, render_reply(reply))

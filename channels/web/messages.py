@@ -17,4 +17,4 @@ async def post_message(request: web.Request) -> web.Response:
     except BodyTooLargeError:
         return web.json_response(error_body(f"the body is larger than {limit} bytes"), status=413)
     result = await answer(request, body)
-    return web.json_response(result.body, status=result.status)
+    return web.json_response(result.body, status=result.status, headers=result.headers)

@@ -65,6 +65,13 @@ def graphql_services(
 SIGN_IN = "sign in: send Authorization: Bearer <token> (a WebSocket: ?access_token=<token>)"
 
 
+def invalid_token(why: str) -> str:
+    """RFC 6750 §3's challenge for a refused token; its error_description holds printable
+    ASCII without a quote or backslash (the reason may quote the token's own claims)."""
+    description = "".join(c if " " <= c <= "~" and c not in '"\\' else "?" for c in why)
+    return f'Bearer error="invalid_token", error_description="{description}"'
+
+
 def web_chat_authorize(api: GraphQLServices) -> Authorize:
     """Web chat speaks for a phone: a token must be that phone's (or staff's).
 
@@ -87,9 +94,10 @@ def web_chat_authorize(api: GraphQLServices) -> Authorize:
                 api.access,
             )
         except InvalidTokenError as exc:
-            return Denied(401, f"invalid credentials: {exc}")
+            return Denied(401, f"invalid credentials: {exc}", invalid_token(str(exc)))
         if principal is None:
-            return Denied(401, SIGN_IN) if production else None
+            # RFC 6750 §3.1: no credentials at all, no error code.
+            return Denied(401, SIGN_IN, "Bearer") if production else None
         # The phone's own token, whatever its role (a driver chats as the shop's customer
         # too, as on USSD), or staff's: GraphQL's may_act_for refused a driver their own phone.
         if user is not None and principal.subject != user.e164 and not principal.is_staff:

@@ -1,7 +1,9 @@
 """`omniroute services publish|list`: operators' conversational services, without a deploy.
 
 `publish FILE [--operator PHONE]` runs the ServiceCreation workflow (on Temporal when
-OMNIROUTE_TEMPORAL_ADDRESS is set, else the same steps here) and prints `published NAME vN`, or
+OMNIROUTE_TEMPORAL_ADDRESS is set, else the same steps here) and prints `published NAME vN`
+(`NAME vN recorded; …` when an older version was published: what stays on the air, or that the
+service is retired), or
 each problem on its own line and exits 2; a file that is not JSON, or not shaped like a
 definition, is one line and exit 2 too. `list` prints CSV `name,version,published_at,
 service_code,retired_at`, the newest version of each service. `retire NAME` takes a service off
@@ -72,8 +74,30 @@ def run(args: argparse.Namespace) -> int:
         for problem in result.problems:
             print(problem, file=sys.stderr)
         return 2
-    print(f"published {result.name} v{result.version}")
+    print(_published_line(result.name, result.version, asyncio.run(_newest(result.name))))
     return 0
+
+
+def _published_line(name: str, version: int, newest: PublishedService | None) -> str:
+    """What the publish changed on the air: an older version is kept, but the service answers
+    on its newest version's claim, or on none once retired (a rollback is a newer version)."""
+    if newest is not None and newest.retired_at is not None:
+        return (
+            f"{name} v{version} recorded; {name} is retired — publish v{newest.version} or a "
+            "newer version to put it back on the air"
+        )
+    if newest is not None and newest.version > version:
+        return f"{name} v{version} recorded; {name} v{newest.version} stays on the air"
+    return f"published {name} v{version}"
+
+
+async def _newest(name: str) -> PublishedService | None:
+    services = build_services(Settings())
+    try:
+        latest = await ServiceRegistry(services.db, services.clock).latest()
+    finally:
+        await services.close()
+    return next((service for service in latest if service.name == name), None)
 
 
 def read_definition(path: Path) -> ServiceDefinition:

@@ -202,6 +202,8 @@ ITEM_SEPARATORS = re.compile(r"\s*(?:[,;\n+&]|\band\b|\bna\b)\s*")
 # Digits glued to letters name the product ("40x70g", "5l", "500ml"), they are no quantity;
 # "5x" and "x5" are a quantity written as on an invoice.
 LETTERS = re.compile(r"[^\W\d_]+")
+# A word that an apostrophe holds together: Hausa's "a'a" (no) and "na'am" (yes), "d'accord".
+APOSTROPHE_WORD = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)*")
 TOKEN = re.compile(r"x\d+\b|\d+x\b|\d+[^\W\d_][\w]*|\d+|[^\W\d_]+")
 
 
@@ -274,9 +276,12 @@ def read_count(text: str) -> OrderRequest | None:
     return OrderRequest(read[0][0], "", read[2])
 
 
-def said_words(text: str) -> list[str]:
+def said_words(text: str, *, apostrophes: bool = False) -> list[str]:
     """The words of a text, lower case, without its digits and punctuation ("Ndiyo." is
-    "ndiyo", "Sawa, tafadhali!" is "sawa", "tafadhali")."""
+    "ndiyo", "Sawa, tafadhali!" is "sawa", "tafadhali"); with `apostrophes` a word keeps its
+    apostrophe, a phone's typographic one too (U+2019): "A'a, na gode" is "a'a", "na", "gode"."""
+    if apostrophes:
+        return APOSTROPHE_WORD.findall(text.casefold().replace("\u2019", "'"))
     return LETTERS.findall(text.casefold())
 
 

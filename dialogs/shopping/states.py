@@ -7,6 +7,7 @@ from dataclasses import dataclass, replace
 from decimal import Decimal
 
 from core.gsm7 import is_gsm7
+from core.intents import keyword_of
 from core.layout import layout, measure
 from core.messages import ChannelKind, Option
 from core.money import Money
@@ -1565,9 +1566,10 @@ class TypedConfirm(ShopState):
 
     async def read(self, turn: Turn, text: str) -> Outcome | None:
         """Yes or No typed as a word ("yes", "ndio") rather than its number, as people write
-        it: "Ndiyo.", "Sawa!", "ndio tafadhali", "no thanks"."""
-        word = text.strip().casefold()
-        said = said_words(text)
+        it: "Ndiyo.", "Sawa!", "ndio tafadhali", "no thanks", "A'a!" (whose apostrophe
+        `said_words` would split at)."""
+        word = keyword_of(text.replace("\u2019", "'"))  # a phone's typographic apostrophe
+        said = said_words(text, apostrophes=True)
         for value in ("yes", "no"):
             words = {turn.t(f"typed.{value}").casefold(), value}
             words |= {w.strip().casefold() for w in turn.t(f"keyword.{value}").split(",")}

@@ -18,6 +18,7 @@ from engines.fulfilment.model import (
     ChargeRequest,
     CreditDraw,
     CustomerNotice,
+    OrderCancellation,
     OrderRef,
     OrderSnapshot,
     OrderStep,
@@ -106,9 +107,11 @@ class FulfilmentActivities:
         )
 
     @activity.defn
-    async def cancel_order(self, ref: OrderRef) -> OrderSnapshot:
+    async def cancel_order(self, cancel: OrderCancellation) -> OrderSnapshot:
         """Compensation: cancel and give the reserved stock back."""
-        return await self._p.orders.cancel_and_release(ref.reference, key=effect_key())
+        return await self._p.orders.cancel_and_release(
+            cancel.reference, reason=cancel.reason, key=effect_key()
+        )
 
     @activity.defn
     async def notify_customer(self, notice: CustomerNotice) -> bool:

@@ -92,7 +92,9 @@ class SqlOrderDesk:
         await self._effects.once(key, work)
         return await self.snapshot(reference)
 
-    async def cancel_and_release(self, reference: str, *, key: str) -> OrderSnapshot:
+    async def cancel_and_release(
+        self, reference: str, *, reason: str | None, key: str
+    ) -> OrderSnapshot:
         async def work(s: AsyncSession) -> Result:
             order = await _order_in(s, reference)
             if order.status is OrderStatus.CANCELLED:
@@ -101,7 +103,7 @@ class SqlOrderDesk:
                 return {"released": []}
             # Cancelling releases the order's reserved stock (OrderService.advance_in).
             try:
-                await self._orders.advance_in(s, reference, OrderStatus.CANCELLED, reason="unpaid")
+                await self._orders.advance_in(s, reference, OrderStatus.CANCELLED, reason=reason)
             except InvalidTransitionError as lost:
                 if lost.current is not OrderStatus.CANCELLED:
                     raise

@@ -132,6 +132,16 @@ class OrderRef:
 
 
 @dataclass(frozen=True, slots=True)
+class OrderCancellation:
+    """Cancel an order and give its stock back, saying why (a `CancelReason` value, carried by
+    its `OrderStatusChanged` event). An activity scheduled before the reason was passed has
+    none: its event says none rather than a wrong one."""
+
+    reference: str
+    reason: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class OrderStep:
     """Move an order to `status` (an `engines.orders.OrderStatus` value), once."""
 

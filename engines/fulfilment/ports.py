@@ -36,8 +36,11 @@ class OrderDesk(Protocol):
         before the workflow heard) is not an error."""
         ...
 
-    async def cancel_and_release(self, reference: str, *, key: str) -> OrderSnapshot:
-        """Cancel the order and give its reserved stock back, in one transaction."""
+    async def cancel_and_release(
+        self, reference: str, *, reason: str | None, key: str
+    ) -> OrderSnapshot:
+        """Cancel the order and give its reserved stock back, in one transaction; `reason` goes
+        into its cancelled event."""
         ...
 
 

@@ -48,6 +48,7 @@ with workflow.unsafe.imports_passed_through():
         FulfilmentResult,
         FulfilmentStatus,
         NoticeKind,
+        OrderCancellation,
         OrderRef,
         OrderSnapshot,
         OrderStep,
@@ -418,7 +419,11 @@ class OrderFulfilmentWorkflow:
         self._cancel = reason
         self._enter(Stage.COMPENSATING)
         await self._refund_what_was_paid(order)
-        await _step(FulfilmentActivities.cancel_order, OrderRef(order.reference), COMPENSATION)
+        await _step(
+            FulfilmentActivities.cancel_order,
+            OrderCancellation(order.reference, reason.value),
+            COMPENSATION,
+        )
         await _step(
             FulfilmentActivities.notify_customer,
             CustomerNotice(order.reference, NoticeKind.CANCELLED, reason),

@@ -359,7 +359,8 @@ class SqlPriceRepository:
         if result.rowcount != 1:  # type: ignore[attr-defined]
             raise PromotionExhaustedError(pid)
 
-    async def add_lock(self, lock: PriceLock) -> None:
+    async def add_lock(self, lock: PriceLock, *, reusable: bool = False) -> None:
+        """`reusable`: the lock may be handed to the same quote asked again (`held_lock`)."""
         await self._s.execute(
             insert(price_locks).values(
                 id=lock.id,
@@ -370,6 +371,7 @@ class SqlPriceRepository:
                 quote=quote_to_doc(lock.quote),
                 created_at=lock.created_at,
                 expires_at=lock.expires_at,
+                reusable=reusable,
             )
         )
 
@@ -390,14 +392,16 @@ class SqlPriceRepository:
         return None if row is None else _lock_of(row)
 
     async def held_lock(self, wanted: PriceLock, now: datetime) -> PriceLock | None:
-        """A lock still live and unused that holds what `wanted` would: the same customer,
-        region, lines, promo code and quote, prices and all (lines in the same order, as the
-        order placed with it lists them)."""
+        """A reusable lock still live and unused that holds what `wanted` would: the same
+        customer, region, lines, promo code and quote, prices and all (lines in the same order,
+        as the order placed with it lists them). A checkout's lock is never one: the order it
+        was taken for would find it used."""
         rows = await self._s.execute(
             select(price_locks)
             .where(
                 price_locks.c.customer == wanted.customer,
                 price_locks.c.region == wanted.region,
+                price_locks.c.reusable.is_(True),
                 price_locks.c.order_id.is_(None),
                 price_locks.c.expires_at > now,
             )

@@ -236,7 +236,8 @@ class PricingService:
         `quoted` is the quote of these lines the customer was just shown (by `quote`), kept as
         it is: quoting again could hold another total than the one on her screen. `reuse`
         gives back her live, unused lock that holds this very quote (same lines, code and
-        prices) instead of a new one: an app asking for the same quote again makes no new row.
+        prices) and that a reusing call made, instead of a new one: an app asking for the same
+        quote again makes no new row, and never takes a checkout's lock from its order.
         """
         if minutes <= 0:
             raise ValueError("a price lock lasts at least one minute")
@@ -258,7 +259,7 @@ class PricingService:
                 found = await repository.held_lock(held, now)
                 if found is not None:
                     return found
-            await repository.add_lock(held)
+            await repository.add_lock(held, reusable=reuse)
         return held
 
     async def locked(self, lock_id: uuid.UUID | str) -> PriceLock:

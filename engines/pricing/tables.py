@@ -1,6 +1,6 @@
 """SQL tables of the pricing context."""
 
-from sqlalchemy import JSON, Boolean, Column, Integer, String, Table, Uuid, true
+from sqlalchemy import JSON, Boolean, Column, Integer, String, Table, Uuid, false, true
 
 from core.db import DecimalAmount, UTCDateTime, metadata
 
@@ -124,4 +124,7 @@ price_locks = Table(
     Column("created_at", UTCDateTime, nullable=False),
     Column("expires_at", UTCDateTime, nullable=False),
     Column("order_id", Uuid),  # the one order placed at this price
+    # Made by a reusing quote (GraphQL), so the same quote asked again may be handed it; a
+    # checkout's lock is its own.
+    Column("reusable", Boolean, nullable=False, server_default=false()),
 )

@@ -152,6 +152,35 @@ def test_a_retired_service_is_listed_as_such_and_retiring_it_again_changes_nothi
     assert listed(capsys)[0][4] == ""
 
 
+def test_an_older_version_published_after_retiring_says_the_service_stays_retired(
+    cli_database: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The operator retired order-status (v2 newest) and published v1 again: told "published
+    order-status v1", she expected *384*77# to answer it, but the service stayed retired (it
+    answers on its newest version's claim). Told what happened, exit 0: v1 is kept."""
+    document = json.loads(EXAMPLE.read_text())
+    document["version"] = 2
+    newer = tmp_path / "v2.json"
+    newer.write_text(json.dumps(document))
+    assert main(["services", "publish", str(EXAMPLE)]) == 0
+    assert main(["services", "publish", str(newer)]) == 0
+    capsys.readouterr()
+    assert main(["services", "publish", str(EXAMPLE)]) == 0
+    assert capsys.readouterr().out == "order-status v1 recorded; order-status v2 stays on the air\n"
+    assert main(["services", "retire", "order-status"]) == 0
+    capsys.readouterr()
+
+    assert main(["services", "publish", str(EXAMPLE)]) == 0
+
+    assert capsys.readouterr().out == (
+        "order-status v1 recorded; order-status is retired — publish v2 or a newer version to"
+        " put it back on the air\n"
+    )
+    [(name, version, _published_at, _code, retired_at)] = listed(capsys)
+    assert (name, version) == ("order-status", "2")
+    assert retired_at.startswith("20")
+
+
 def test_retiring_a_service_never_published_is_one_line_and_exit_2(
     cli_database: str, capsys: pytest.CaptureFixture[str]
 ) -> None:

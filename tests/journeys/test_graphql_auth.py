@@ -166,6 +166,15 @@ async def test_a_bad_token_is_refused_even_for_the_public_catalogue(
     assert code_of(body) == "UNAUTHENTICATED"
 
 
+async def test_a_token_that_is_no_jwt_is_refused_in_plain_words(
+    client: TestClient[Any, Any],
+) -> None:
+    """The app's error said "invalid credentials: Not enough segments" (PyJWT's words)."""
+    _, body = await post_graphql(client, PRODUCTS, headers={"Authorization": "Bearer nope"})
+    assert code_of(body) == "UNAUTHENTICATED"
+    assert body["errors"][0]["message"] == "invalid credentials: the token is not a valid JWT"
+
+
 async def test_an_expired_token_is_unauthenticated(
     client: TestClient[Any, Any], services: Services
 ) -> None:
@@ -175,7 +184,7 @@ async def test_an_expired_token_is_unauthenticated(
     token = jwt.encode(claims, key, algorithm="HS256")
     _, body = await post_graphql(client, ORDERS, headers={"Authorization": f"Bearer {token}"})
     assert code_of(body) == "UNAUTHENTICATED"
-    assert "expired" in body["errors"][0]["message"]
+    assert body["errors"][0]["message"] == "invalid credentials: the token has expired"
 
 
 @pytest.fixture

@@ -172,3 +172,41 @@ async def test_an_order_typed_in_her_screens_unit_word_is_read(
         t(locale, "added.body", quantity=2, name="Indomie Chicken 40x70g", count=7)
     ), added
     assert await cart_of(services) == {INDOMIE: 7}
+
+
+@pytest.mark.parametrize(
+    ("locale", "word", "adds"),
+    [
+        ("ha", "A'a!", False),
+        ("ha", "A'a.", False),
+        ("ha", "A\u2019a!", False),  # as a phone's keyboard types the apostrophe
+        ("ha", "A'a, na gode", False),
+        ("ha", "Na'am!", True),
+        ("fr", "Non !", False),
+        ("fr", "D'accord !", True),
+        ("sw", "Hapana.", False),
+        ("en", "No!", False),
+        ("yo", "Rara.", False),
+        ("ig", "Mba!", False),
+        ("pcm", "No o!", False),
+    ],
+)
+async def test_yes_or_no_with_punctuation_is_read_in_every_language(
+    ngozi: SmsPhone, services: Services, locale: str, word: str, adds: bool
+) -> None:
+    """Hausa No with an exclamation mark ("A'a!") answered 'Saka 5 x Indomie…? 1. Eh 2. A'a'
+    with the list's choose-a-number notice, though "A'a" alone was read: a word with an
+    apostrophe was split at it, and the whole text was compared punctuation and all."""
+    await services.customers.set_locale(NGOZI, locale)
+    t = services.translate
+    await ngozi.text("5 cartons indomie chicken")
+
+    answer = await ngozi.text(word)
+
+    if adds:
+        added = t(locale, "typed.added", quantity=5, name="Indomie Chicken 40x70g")
+        assert answer.startswith(added), answer
+        assert await cart_of(services) == {INDOMIE: 5}
+    else:
+        assert answer.startswith(t(locale, "main.title")), answer
+        assert await cart_of(services) == {}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -11,10 +12,12 @@ from aiohttp import WSMsgType
 from aiohttp.test_utils import TestClient
 
 import channels.web.ws
+from channels.graphql.auth import TokenKeys
 from core.app.api import SIGN_IN
 from core.app.bootstrap import Services
 from core.clock import SteppedClock
 from core.config import Settings
+from engines.access import Principal, Role
 from tests.contract.channels.web.chat import MESSAGES, WS, message_body
 from tests.support.graphql import bearer, gateway
 
@@ -64,6 +67,42 @@ async def test_a_browser_websocket_passes_its_token_in_the_query(
         assert served["options"]
 
 
+def expired_token(settings: Settings) -> str:
+    ten_days_ago = time.time() - 10 * 24 * 3600
+    return TokenKeys.from_settings(settings).issue(
+        Principal(NGOZI, Role.CUSTOMER), now=ten_days_ago
+    )
+
+
+@pytest.mark.parametrize(
+    ("token", "why"),
+    [(lambda _: "nope", "the token is not a valid JWT"), (expired_token, "the token has expired")],
+    ids=["not-a-jwt", "expired"],
+)
+async def test_a_refused_token_is_told_in_plain_words_with_a_bearer_challenge(
+    client: TestClient[Any, Any], services: Services, token: Any, why: str
+) -> None:
+    """An app sent a stale or mangled token: the 401 had no WWW-Authenticate (RFC 6750), so
+    its HTTP client never knew to refresh the token, and said "invalid credentials: Not enough
+    segments", PyJWT's words, which the app showed its user. The socket closed with them too."""
+    bad = token(services.settings)
+
+    refused = await client.post(
+        MESSAGES, json=message_body(NGOZI, "hi"), headers={"Authorization": f"Bearer {bad}"}
+    )
+
+    assert refused.status == 401
+    assert refused.headers["WWW-Authenticate"] == (
+        f'Bearer error="invalid_token", error_description="{why}"'
+    )
+    assert await refused.json() == {"error": f"invalid credentials: {why}"}
+    async with client.ws_connect(f"{WS}?access_token={bad}") as ws:
+        await ws.send_json(message_body(NGOZI, "hi"))
+        assert await ws.receive_json(timeout=5) == {"error": f"invalid credentials: {why}"}
+        closing = await ws.receive(timeout=5)
+        assert (closing.data, closing.extra) == (4401, f"invalid credentials: {why}")
+
+
 @pytest.fixture
 async def production(
     database_url: str, clock: SteppedClock
@@ -85,6 +124,7 @@ async def test_production_web_chat_needs_a_token(
     client, services = production
     anonymous = await client.post(MESSAGES, json=message_body(NGOZI, "hi"))
     assert anonymous.status == 401
+    assert anonymous.headers["WWW-Authenticate"] == "Bearer"  # RFC 6750 §3.1: no error code
     signed = await client.post(
         MESSAGES,
         json=message_body(NGOZI, "hi"),

@@ -152,7 +152,7 @@ async def test_the_workflows_unwind_and_a_cancel_at_the_same_moment_both_end_can
 
     services.orders.advance_in = cancelled_meanwhile  # type: ignore[method-assign]
     unwound = await desk.cancel_and_release(
-        order.reference, key=f"order-{order.reference}:cancel_order"
+        order.reference, reason="payment_failed", key=f"order-{order.reference}:cancel_order"
     )
     assert unwound.status == "cancelled"
     assert await services.catalogue.available(RegionCode.LAGOS, "NDL-INDO-CHK") == 200 - 5

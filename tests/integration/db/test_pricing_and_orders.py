@@ -357,7 +357,7 @@ async def test_an_order_from_a_locked_quote_gets_the_locked_price(services: Serv
 async def test_the_same_quote_locked_again_is_the_same_lock_until_used_or_changed(
     services: Services,
 ) -> None:
-    lock = await services.pricing.lock(LAGOS, [(INDOMIE, 3), (SOAP, 1)], customer=NGOZI)
+    lock = await services.pricing.lock(LAGOS, [(INDOMIE, 3), (SOAP, 1)], customer=NGOZI, reuse=True)
     again = await services.pricing.lock(
         LAGOS, [(INDOMIE, 3), (SOAP, 1)], customer=NGOZI, reuse=True
     )
@@ -379,6 +379,27 @@ async def test_the_same_quote_locked_again_is_the_same_lock_until_used_or_change
     assert later.id != other.id  # nor outlives its time
     async with services.db.transaction() as s:
         assert len((await s.execute(select(price_locks.c.id))).all()) == 5
+
+
+async def test_a_checkouts_lock_is_never_handed_to_an_app_quote(services: Services) -> None:
+    """Ngozi's USSD checkout locked her cart; her app, quoting the same cart, was handed that
+    very lock, so when the USSD order was placed with it the app's placeOrder was told the lock
+    was used. Only a lock a reusing quote made is reused: both orders are placed."""
+    checkout = await services.pricing.lock(LAGOS, [(INDOMIE, 3)], customer=NGOZI)
+    app = await services.pricing.lock(LAGOS, [(INDOMIE, 3)], customer=NGOZI, reuse=True)
+    assert app.id != checkout.id
+    assert (
+        await services.pricing.lock(LAGOS, [(INDOMIE, 3)], customer=NGOZI, reuse=True)
+    ).id == app.id
+
+    ussd = await services.orders.place(
+        order_of((INDOMIE, 3), key="ussd", price_lock_id=checkout.id)
+    )
+    placed = await services.orders.place(order_of((INDOMIE, 3), key="app", price_lock_id=app.id))
+
+    assert ussd.reference != placed.reference
+    assert placed.total == ussd.total == app.quote.total
+    assert len(await services.orders.recent(NGOZI)) == 2
 
 
 async def test_an_expired_price_lock_is_refused_with_its_expiry(services: Services) -> None:
@@ -586,8 +607,10 @@ async def test_the_workflows_unpaid_cancel_releases_the_orders_stock_once(
     await services.orders.advance(cancelled_by_operator.reference, S.CANCELLED)
     assert await available(services, INDOMIE) == 200 - 5 - 7
 
-    await desk.cancel_and_release(unpaid.reference, key="cancel-w1")
-    await desk.cancel_and_release(cancelled_by_operator.reference, key="cancel-w3")
+    await desk.cancel_and_release(unpaid.reference, reason="payment_expired", key="cancel-w1")
+    await desk.cancel_and_release(
+        cancelled_by_operator.reference, reason="payment_expired", key="cancel-w3"
+    )
 
     assert (await services.orders.get(unpaid.reference)).status is S.CANCELLED
     assert (await services.orders.get(other.reference)).status is S.PLACED

@@ -8,10 +8,12 @@ import uuid
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import select
 from temporalio.testing import WorkflowEnvironment
 
 from core.app.bootstrap import Services
 from core.app.workflows import WorkflowRuntime, make_worker
+from core.bus.tables import outbox
 from core.clock import SteppedClock
 from core.gsm7 import gsm7_length
 from core.phone import Phone
@@ -137,3 +139,36 @@ async def test_an_operator_cancelling_is_not_texted_as_the_customers_request(
     text = await cancelled_text(services, NGOZI)
     assert f"order {order.reference} is cancelled: our team stopped it." in text
     assert "as requested" not in text
+
+
+@pytest.mark.parametrize(
+    ("signalled", "written"), [(None, "operator"), ("customer", "customer"), ("failed", "failed")]
+)
+async def test_the_cancelled_event_names_why_the_workflow_cancelled(
+    services: Services,
+    skipping: WorkflowEnvironment,
+    activities: FulfilmentActivities,
+    task_queue: str,
+    signalled: str | None,
+    written: str,
+) -> None:
+    """The order's cancelled event (OrderStatusChanged, read by the workflows, the reports and
+    the partners' consumers) said "unpaid" whoever cancelled it: an operator's or a customer's
+    cancel read as a payment that never came. It names the reason the customer is told."""
+    order = await place(services, NGOZI, PaymentMethod.ON_DELIVERY)
+    async with make_worker(skipping.client, task_queue, activities):
+        handle = await start_fulfilment(skipping.client, task_queue, order.reference)
+        await until_stage(handle, Stage.IN_WAVE)
+        await handle.signal(OrderFulfilmentWorkflow.cancel, signalled)
+        result = await handle.result()
+
+    assert result.cancel_reason == CancelReason(written)
+    async with services.db.transaction() as s:
+        data = [
+            row.envelope["data"]
+            for row in await s.execute(
+                select(outbox).where(outbox.c.topic == OrderStatusChanged.topic)
+            )
+        ]
+    [cancelled] = [d for d in data if d["status"] == "cancelled"]
+    assert cancelled["reason"] == written

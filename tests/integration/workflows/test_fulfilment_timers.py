@@ -284,8 +284,10 @@ class DiesAfterItsEffect:
                 raise ConnectionResetError("worker lost after the commit")
         return moved
 
-    async def cancel_and_release(self, reference: str, *, key: str) -> OrderSnapshot:
-        return await self._real.cancel_and_release(reference, key=key)
+    async def cancel_and_release(
+        self, reference: str, *, reason: str | None, key: str
+    ) -> OrderSnapshot:
+        return await self._real.cancel_and_release(reference, reason=reason, key=key)
 
 
 async def test_an_activity_retried_after_its_effect_has_no_second_effect(
