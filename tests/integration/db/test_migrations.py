@@ -157,20 +157,20 @@ def at_0029(request: pytest.FixtureRequest, tmp_path: Path) -> str:
         url = sqlite_url(tmp_path / "omniroute.db")
     else:
         server: PostgresServer = request.getfixturevalue("postgres_server")
-        url = server.create_database("services_before_0031")
+        url = server.create_database("services_before_0030")
     command.upgrade(alembic_config(url), "0029")
     return url
 
 
 async def test_published_services_keep_answering_their_codes_once_claimed(at_0029: str) -> None:
-    """0031 claims each service's newest code: what answered before answers after, and of two
+    """0030 claims each service's newest code: what answered before answers after, and of two
     that published one code at once before it, the first keeps it."""
     engine = create_async_engine(at_0029)
     published = datetime(2026, 12, 5, 9, 30, tzinfo=UTC)
     rows = [
         ("airtime", 1, "*384*77#", 0),
         ("airtime", 2, "*384*78#", 5),
-        ("data", 1, "*384*78#", 6),  # the race 0031 closes: the same code, a moment later
+        ("data", 1, "*384*78#", 6),  # the race 0030 closes: the same code, a moment later
         ("quiz", 1, None, 7),
     ]
     try:

@@ -3,7 +3,7 @@ answers on, unique, so that two services publishing one code at the same moment 
 take it (the services table's own check read before it wrote); retired_at, when an operator
 took the service off the air (its code freed)
 
-Revision ID: 0031
+Revision ID: 0030
 Revises: 0029
 Create Date: 2026-12-05 10:00:00.000000
 """
@@ -15,7 +15,7 @@ from alembic import op
 
 import core.db.types
 
-revision: str = "0031"
+revision: str = "0030"
 down_revision: str | None = "0029"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None

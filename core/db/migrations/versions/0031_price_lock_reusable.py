@@ -2,8 +2,8 @@
 same quote asked again may be handed; a checkout's lock is never handed to anyone else, so an
 order placed with it cannot leave another screen holding a used lock
 
-Revision ID: 0086
-Revises: 0031
+Revision ID: 0031
+Revises: 0030
 Create Date: 2026-12-05 10:20:00.000000
 """
 
@@ -12,8 +12,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0086"
-down_revision: str | None = "0031"
+revision: str = "0031"
+down_revision: str | None = "0030"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
