@@ -373,3 +373,21 @@ def test_every_text_message_fits_one_sms(translator: Translator, locale: str) ->
                 over[msgid] = text
 
     assert over == {}
+
+
+def _words(text: str) -> set[str]:
+    return {w for w in re.findall(r"[^\W\d_]+", text.casefold()) if len(w) > 2}
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_the_credit_left_after_paying_from_it_is_named_as_her_credit(
+    translator: Translator, locale: str
+) -> None:
+    """'Order W62ACJ placed and paid from your credit: NGN 26,993.25. Credit left: NGN 2,478.74'
+    names what is left with the words BAL uses for her account's credit, so she does not read a
+    bare 'what remains' as money still to pay (which is how the part-payment text says it)."""
+    done = translator(locale, "done.account_credit", reference="W", total="{total}", left="{left}")
+    credit_left = done.split("{total}", 1)[1].split("{left}", 1)[0]
+    balance = translator(locale, "balance.account_credit", total="")
+
+    assert _words(credit_left) & _words(balance), (credit_left, balance)
