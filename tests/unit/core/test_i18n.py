@@ -391,3 +391,30 @@ def test_the_credit_left_after_paying_from_it_is_named_as_her_credit(
     balance = translator(locale, "balance.account_credit", total="")
 
     assert _words(credit_left) & _words(balance), (credit_left, balance)
+
+
+# What a native reader expects where a hurried translation read wrong: (language, message,
+# values, the words she should read).
+NATIVE_WORDING: list[tuple[str, str, dict[str, object], str]] = [
+    # "choose another way to pay" to a retailer, as "Ku zabi wata hanyar biya" says it elsewhere
+    (
+        "ha",
+        "error.account_credit_short",
+        {"left": "NGN 2,000.00"},
+        "Kudin ajiyarku (NGN 2,000.00) bai isa wannan oda ba yanzu. Ku zabi wata hanyar biya.",
+    ),
+    # "press 0 0 then press hash": the second key is pressed too, as "Sannan danna hash" says
+    (
+        "ha",
+        "voice.press_then_hash",
+        {"key": "0 0", "label": "Koma"},
+        "Danna 0 0 sannan danna hash don Koma",
+    ),
+]
+
+
+@pytest.mark.parametrize(("locale", "msgid", "values", "expected"), NATIVE_WORDING)
+def test_the_words_a_native_reader_expects(
+    translator: Translator, locale: str, msgid: str, values: dict[str, object], expected: str
+) -> None:
+    assert translator(locale, msgid, **values) == expected
