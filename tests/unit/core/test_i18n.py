@@ -410,6 +410,15 @@ NATIVE_WORDING: list[tuple[str, str, dict[str, object], str]] = [
         {"key": "0 0", "label": "Koma"},
         "Danna 0 0 sannan danna hash don Koma",
     ),
+    # Yoruba: "Te 0 0 lehin naa hash" left the hash key without its verb
+    (
+        "yo",
+        "voice.press_then_hash",
+        {"key": "0 0", "label": "Pada"},
+        "Te 0 0, lehin naa te hash fun Pada",
+    ),
+    # a phone's key is a "botini" (button); "bokini" is no Yoruba word
+    ("yo", "voice.no_key", {}, "A ko gbo botini kankan."),
 ]
 
 
