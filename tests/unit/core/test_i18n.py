@@ -419,6 +419,19 @@ NATIVE_WORDING: list[tuple[str, str, dict[str, object], str]] = [
     ),
     # a phone's key is a "botini" (button); "bokini" is no Yoruba word
     ("yo", "voice.no_key", {}, "A ko gbo botini kankan."),
+    # Igbo: "Zigaa ya" is no imperative; "zipu" (send it off) as the closing screen says it
+    (
+        "ig",
+        "sms.order_placed_bank_transfer",
+        {
+            "reference": "W62ACJ",
+            "total": "NGN 26,993.25",
+            "bank": "Wema Bank",
+            "account": "9930000000",
+        },
+        "OmniRoute: etinyere oda W62ACJ, ngukota NGN 26,993.25. Zipu ya na Wema Bank 9930000000,"
+        " akaunti gi. Ziga ONODU maka ozi.",
+    ),
 ]
 
 
