@@ -13,10 +13,10 @@ from aiohttp.test_utils import TestClient
 
 from core.app.bootstrap import Services
 from core.config import Settings
-from core.i18n import Translator
+from core.i18n import DEFAULT_LOCALE, Translator
 from core.intents import IntentKind, resolve_command, resolve_intent
 from core.phone import Phone
-from core.region import RegionCode
+from core.region import REGIONS, RegionCode
 from tests.support.providers.africastalking import FakeAfricasTalking, SmsPhone
 
 NGOZI = Phone("+2348030000001")
@@ -210,3 +210,28 @@ async def test_yes_or_no_with_punctuation_is_read_in_every_language(
     else:
         assert answer.startswith(t(locale, "main.title")), answer
         assert await cart_of(services) == {}
+
+
+KINDS = ("order", "status", "balance", "help", "stop", "start", "back", "home", "yes", "no")
+MARKET_LOCALES = sorted({DEFAULT_LOCALE, *(region.default_locale for region in REGIONS.values())})
+
+
+@pytest.mark.parametrize("locale", [code for code, _name in Translator.load().languages])
+@pytest.mark.parametrize("market", MARKET_LOCALES)
+def test_no_word_she_may_type_means_two_things(locale: str, market: str) -> None:
+    """A word is read in her chosen language, her market's and English (commands), Back, Home,
+    Yes and No in hers: none of them may be one thing in one and another in another ("oda" is
+    Order in Hausa, Yoruba and Igbo alike; Yes in one language must not be Stop in the next)."""
+    translate = Translator.load()
+    meanings: dict[str, set[str]] = {}
+    for each in dict.fromkeys([locale, market, DEFAULT_LOCALE]):
+        for kind in KINDS:
+            if kind in ("back", "home", "yes", "no") and each != locale:
+                continue
+            words = {w.strip().casefold() for w in translate(each, f"keyword.{kind}").split(",")}
+            if kind in ("yes", "no"):
+                words |= {translate(each, f"typed.{kind}").casefold(), kind}
+            for word in words - {""}:
+                meanings.setdefault(word, set()).add(kind)
+
+    assert {word: kinds for word, kinds in meanings.items() if len(kinds) > 1} == {}
