@@ -47,6 +47,18 @@ CATEGORIES: list[tuple[str, str, str, str]] = [
     ("cleaning", "Household Cleaning", "Usafi wa Nyumba", "Entretien maison"),
     ("snacks", "Snacks & Biscuits", "Vitafunio na Biskuti", "Snacks et biscuits"),
 ]
+# Hausa, Yoruba and Igbo names, in the plain GSM-7 letters their catalogues use (no hooked,
+# dotted or tone-marked letters); Indomie is what Lagos calls noodles.
+CATEGORY_NAMES_NG: dict[str, dict[str, str]] = {
+    "noodles": {"ha": "Taliya da Indomie", "yo": "Indomie ati Pasita", "ig": "Indomie na Pasta"},
+    "rice": {"ha": "Shinkafa da Hatsi", "yo": "Iresi ati Oka", "ig": "Osikapa na Mkpuru"},
+    "oil": {"ha": "Man Girki", "yo": "Epo Idana", "ig": "Mmanu Esi Nri"},
+    "drinks": {"ha": "Abin Sha", "yo": "Ohun Mimu", "ig": "Ihe Onunu"},
+    "dairy": {"ha": "Madara", "yo": "Wara", "ig": "Mmiri Ara Ehi"},
+    "care": {"ha": "Kula da Jiki", "yo": "Itoju Ara", "ig": "Nlekota Ahu"},
+    "cleaning": {"ha": "Tsaftar Gida", "yo": "Imototo Ile", "ig": "Nhicha Ulo"},
+    "snacks": {"ha": "Ciye-ciye da Biskit", "yo": "Ipanu ati Biskiti", "ig": "Nri Nta na Biskit"},
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -279,7 +291,7 @@ def rows_for(market: Region, now: datetime) -> dict[Table, list[dict[str, Any]]]
             {
                 "region": code.value,
                 "id": cid,
-                "names": {"en": en, "sw": sw, "fr": fr},
+                "names": {"en": en, "sw": sw, "fr": fr, **CATEGORY_NAMES_NG[cid]},
                 "position": i,
             }
             for i, (cid, en, sw, fr) in enumerate(CATEGORIES)

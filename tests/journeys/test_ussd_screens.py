@@ -13,6 +13,7 @@ import pytest
 from aiohttp.test_utils import TestClient
 from sqlalchemy import update
 
+from core.app import demo
 from core.app.bootstrap import Services
 from core.clock import SteppedClock
 from core.conversation import SessionStore
@@ -330,3 +331,28 @@ async def test_a_language_chosen_sticks_to_her_and_her_next_dial_speaks_it(
     again = await UssdPhone(client, PHONES["Ngozi"]).dial()
     assert again.text == welcome
     assert again.labels[0] == services.translate(locale, "menu.shop")
+
+
+@pytest.mark.parametrize(
+    ("locale", "first_aisles"),
+    [
+        ("ha", ["Taliya da Indomie", "Shinkafa da Hatsi", "Man Girki"]),
+        ("yo", ["Indomie ati Pasita", "Iresi ati Oka", "Epo Idana"]),
+        ("ig", ["Indomie na Pasta", "Osikapa na Mkpuru", "Mmanu Esi Nri"]),
+    ],
+)
+async def test_a_lagos_retailer_reads_the_aisles_in_her_language(
+    client: TestClient[object, object],
+    services: Services,
+    locale: str,
+    first_aisles: list[str],
+) -> None:
+    """Hausa, Yoruba and Igbo screens listed the demo's aisles in English ('Ku zabi rukuni:'
+    above 'Noodles & Pasta, Rice & Grains…'), as French ones did before they had names."""
+    phone, w = await speaking(client, services, "Ngozi", locale)
+
+    aisles = await phone.choose(w["shop"])
+
+    assert aisles.labels[:3] == first_aisles
+    english = {en for _cid, en, _sw, _fr in demo.CATEGORIES}
+    assert english.isdisjoint(aisles.labels), aisles.body
