@@ -49,6 +49,16 @@ def state_name(state_id: str) -> str:
     return f"{STATE_PREFIX}{state_id}"
 
 
+def speaks(definition: ServiceDefinition, locale: str) -> bool:
+    """Whether every prompt and label of the definition is written in `locale`: a session in
+    another language is served in English throughout, not English prompts among its lines."""
+    return all(
+        state.prompts.get(locale, "").strip()
+        and all(labels.get(locale, "").strip() for labels in state.labels.values())
+        for state in definition.states
+    )
+
+
 def in_language(texts: dict[str, str], locale: str) -> str:
     """The text in the caller's language, else English."""
     return texts.get(locale) or texts[FALLBACK_LOCALE]
