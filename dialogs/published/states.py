@@ -16,6 +16,7 @@ from core.messages import Option
 from core.region import UnsupportedRegionError, region_for_phone
 from dialogs.machine import Choice, Finish, Go, Outcome, Screen, State, Turn
 from dialogs.paging import BACK_KEY
+from dialogs.shopping.states import WORKFLOW_FAILED, where_is
 from engines.catalogue import CatalogueService, UnknownProductError
 from engines.orders import OrderService
 from engines.pricing import PricingService
@@ -119,9 +120,7 @@ class ServiceStep(State):
         stages = await self._stages([o.reference for o in orders])
         lines = []
         for order, stage in zip(orders, stages, strict=True):
-            where = turn.t(f"stage.{stage}") if stage else turn.t(f"status.{order.status.value}")
-            if order.paid_at is not None:
-                where = turn.t("orders.paid", status=where)
+            where = where_is(turn, order, stage)
             amount = order.total.amount
             total = f"{amount:,.2f}" if amount % 1 else f"{amount:,.0f}"
             lines.append(
@@ -140,7 +139,9 @@ class ServiceStep(State):
         stage_of = self._engines.stage_of
         if stage_of is None:
             return [None] * len(references)
-        return list(await asyncio.gather(*(stage_of(ref) for ref in references)))
+        stages = await asyncio.gather(*(stage_of(ref) for ref in references))
+        # A workflow that failed carries its order no more: the stored status says where it is.
+        return [None if stage == WORKFLOW_FAILED else stage for stage in stages]
 
     async def _categories(self, turn: Turn) -> Screen:
         try:
