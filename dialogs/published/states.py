@@ -16,9 +16,10 @@ from core.messages import Option
 from core.region import UnsupportedRegionError, region_for_phone
 from dialogs.machine import Choice, Finish, Go, Outcome, Screen, State, Turn
 from dialogs.paging import BACK_KEY
-from dialogs.shopping.states import WORKFLOW_FAILED, where_is
+from dialogs.shopping.states import WORKFLOW_FAILED, order_line, paid_in_parts
 from engines.catalogue import CatalogueService, UnknownProductError
 from engines.orders import OrderService
+from engines.payments import PaymentService
 from engines.pricing import PricingService
 from engines.registry import (
     CATALOGUE_BROWSE,
@@ -44,6 +45,8 @@ class ServiceEngines:
     orders: OrderService
     # Where the order's fulfilment workflow says it is (a stage name), None when none answers.
     stage_of: Callable[[str], Awaitable[str | None]] | None = None
+    # What transfers short of an unpaid order brought towards it (None: no rails configured).
+    payments: PaymentService | None = None
 
 
 def state_name(state_id: str) -> str:
@@ -118,14 +121,11 @@ class ServiceStep(State):
             return f"{prompt}\n{turn.t('orders.none')}"
         title = turn.t("orders.title", currency=orders[0].total.currency)
         stages = await self._stages([o.reference for o in orders])
-        lines = []
-        for order, stage in zip(orders, stages, strict=True):
-            where = where_is(turn, order, stage)
-            amount = order.total.amount
-            total = f"{amount:,.2f}" if amount % 1 else f"{amount:,.0f}"
-            lines.append(
-                turn.t("orders.line", reference=order.reference, status=where, total=total)
-            )
+        parts = await paid_in_parts(self._engines.payments, orders)
+        lines = [
+            order_line(turn, order, stage, parts.get(order.reference))
+            for order, stage in zip(orders, stages, strict=True)
+        ]
         above = [turn.notice] if turn.notice else []
         # Newest first; on a small screen the oldest give way.
         while len(lines) > 1 and (
