@@ -363,7 +363,9 @@ def build_services(
     drivers = DriverDialog(gig, orders, translate, notifications, settings.sms_provider)
     published = PublishedDialog(
         ServiceRegistry(db, clock),
-        ServiceEngines(catalogue, pricing, orders, stage_of=stage_reader(workflows)),
+        ServiceEngines(
+            catalogue, pricing, orders, stage_of=stage_reader(workflows), payments=payments
+        ),
         translate,
         chosen_or_market_locale(customers, translate),
     )

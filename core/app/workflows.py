@@ -33,7 +33,7 @@ from core.i18n import Translator
 from core.messages import ChannelKind, OutboundMessage, Reply
 from core.money import Money
 from core.phone import Phone
-from core.region import region_for_phone
+from core.region import UnsupportedRegionError, region_for_phone
 from engines.credit import CreditService
 from engines.customers import CustomerService
 from engines.fulfilment.activities import FulfilmentActivities, Ports
@@ -149,7 +149,10 @@ class SmsNotifier:
         self, operator: str, definition: ServiceDefinition, *, key: str
     ) -> None:
         phone = Phone(operator)
-        locale = region_for_phone(phone).default_locale
+        try:
+            locale = region_for_phone(phone).default_locale
+        except UnsupportedRegionError:
+            locale = "en"  # an operator's phone outside our markets (head office abroad)
         text = self._t(
             locale, "sms.service_published", name=definition.name, version=definition.version
         )

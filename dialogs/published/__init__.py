@@ -17,10 +17,12 @@ from core.phone import Phone
 from core.region import UnsupportedRegionError, region_for_phone
 from dialogs.machine import Machine, Turn
 from dialogs.published.states import (
+    FALLBACK_LOCALE,
     STATE_PREFIX,
     ServiceEngines,
     ServiceStep,
     compile_service,
+    speaks,
     state_name,
 )
 from engines.registry import CATALOGUE_BROWSE, PublishedService, ServiceRegistry
@@ -57,6 +59,9 @@ class PublishedDialog:
             return None
         machine = self._machine(service)
         locale = await self._locale_of(msg.phone)
+        if not speaks(service.definition, locale):
+            # Its prompts would fall back to English: the lines the gateway adds follow them.
+            locale = FALLBACK_LOCALE
         session = Session(machine.home, locale, vars={SERVICE_VAR: [service.name, service.version]})
         try:
             region_for_phone(msg.phone)

@@ -16,8 +16,10 @@ from core.messages import Option
 from core.region import UnsupportedRegionError, region_for_phone
 from dialogs.machine import Choice, Finish, Go, Outcome, Screen, State, Turn
 from dialogs.paging import BACK_KEY
+from dialogs.shopping.states import WORKFLOW_FAILED, order_line, paid_in_parts
 from engines.catalogue import CatalogueService, UnknownProductError
 from engines.orders import OrderService
+from engines.payments import PaymentService
 from engines.pricing import PricingService
 from engines.registry import (
     CATALOGUE_BROWSE,
@@ -43,10 +45,22 @@ class ServiceEngines:
     orders: OrderService
     # Where the order's fulfilment workflow says it is (a stage name), None when none answers.
     stage_of: Callable[[str], Awaitable[str | None]] | None = None
+    # What transfers short of an unpaid order brought towards it (None: no rails configured).
+    payments: PaymentService | None = None
 
 
 def state_name(state_id: str) -> str:
     return f"{STATE_PREFIX}{state_id}"
+
+
+def speaks(definition: ServiceDefinition, locale: str) -> bool:
+    """Whether every prompt and label of the definition is written in `locale`: a session in
+    another language is served in English throughout, not English prompts among its lines."""
+    return all(
+        state.prompts.get(locale, "").strip()
+        and all(labels.get(locale, "").strip() for labels in state.labels.values())
+        for state in definition.states
+    )
 
 
 def in_language(texts: dict[str, str], locale: str) -> str:
@@ -107,16 +121,11 @@ class ServiceStep(State):
             return f"{prompt}\n{turn.t('orders.none')}"
         title = turn.t("orders.title", currency=orders[0].total.currency)
         stages = await self._stages([o.reference for o in orders])
-        lines = []
-        for order, stage in zip(orders, stages, strict=True):
-            where = turn.t(f"stage.{stage}") if stage else turn.t(f"status.{order.status.value}")
-            if order.paid_at is not None:
-                where = turn.t("orders.paid", status=where)
-            amount = order.total.amount
-            total = f"{amount:,.2f}" if amount % 1 else f"{amount:,.0f}"
-            lines.append(
-                turn.t("orders.line", reference=order.reference, status=where, total=total)
-            )
+        parts = await paid_in_parts(self._engines.payments, orders)
+        lines = [
+            order_line(turn, order, stage, parts.get(order.reference))
+            for order, stage in zip(orders, stages, strict=True)
+        ]
         above = [turn.notice] if turn.notice else []
         # Newest first; on a small screen the oldest give way.
         while len(lines) > 1 and (
@@ -130,7 +139,9 @@ class ServiceStep(State):
         stage_of = self._engines.stage_of
         if stage_of is None:
             return [None] * len(references)
-        return list(await asyncio.gather(*(stage_of(ref) for ref in references)))
+        stages = await asyncio.gather(*(stage_of(ref) for ref in references))
+        # A workflow that failed carries its order no more: the stored status says where it is.
+        return [None if stage == WORKFLOW_FAILED else stage for stage in stages]
 
     async def _categories(self, turn: Turn) -> Screen:
         try:

@@ -49,6 +49,7 @@ from engines.payments import (
     IntentStatus,
     Method,
     PaymentError,
+    PaymentService,
     again_key,
     payable_again,
     repayment_key,
@@ -1029,19 +1030,11 @@ class Orders(ShopState):
             return Screen(turn.t("orders.none"))
         title = turn.t("orders.title", currency=orders[0].total.currency)
         stages = await self.stages([o.reference for o in orders])
-        parts = await self.paid_in_parts(orders)
-        lines = []
-        for o, stage in zip(orders, stages, strict=True):
-            values = {"reference": o.reference, "total": _amount(o.total)}
-            if o.reference in parts:
-                # Part of it came by transfer (her bank's daily limit): how much, of how much.
-                # The workflow knows more than the stored status (awaiting payment, routed, the
-                # driver at the door); without an answer from it, the stored status stands.
-                where = turn.t(f"stage.{stage}") if stage else turn.t(f"status.{o.status.value}")
-                values["received"] = _amount(parts[o.reference])
-                lines.append(turn.t("orders.line_part_paid", status=where, **values))
-                continue
-            lines.append(turn.t("orders.line", status=where_is(turn, o, stage), **values))
+        parts = await paid_in_parts(self.svc.payments, orders)
+        lines = [
+            order_line(turn, o, stage, parts.get(o.reference))
+            for o, stage in zip(orders, stages, strict=True)
+        ]
         again = await self.payable_again(orders)
         choices = tuple(
             Choice(turn.t("orders.pay_again", reference=o.reference), o.reference) for o in again
@@ -1058,16 +1051,6 @@ class Orders(ShopState):
         ):
             lines.pop()
         return Screen("\n".join([title, *lines]), choices)
-
-    async def paid_in_parts(self, orders: list[Order]) -> dict[str, Money]:
-        """What transfers short of each open, unpaid order brought towards it so far."""
-        payments = self.svc.payments
-        waiting = [o.reference for o in orders if o.paid_at is None and o.status in PAYABLE]
-        if payments is None or not waiting:
-            return {}
-        intents = await payments.for_orders(waiting)
-        found = {ref: sent_in_parts(intents.get(ref, [])) for ref in waiting}
-        return {ref: part for ref, part in found.items() if part is not None}
 
     async def payable_again(self, orders: list[Order]) -> list[Order]:
         payments = self.svc.payments
@@ -1106,6 +1089,28 @@ class Orders(ShopState):
         stages = await asyncio.gather(*(stage_of(ref) for ref in references))
         # A workflow that failed carries its order no more: the stored status says where it is.
         return [None if stage == WORKFLOW_FAILED else stage for stage in stages]
+
+
+async def paid_in_parts(payments: PaymentService | None, orders: list[Order]) -> dict[str, Money]:
+    """What transfers short of each open, unpaid order brought towards it so far."""
+    waiting = [o.reference for o in orders if o.paid_at is None and o.status in PAYABLE]
+    if payments is None or not waiting:
+        return {}
+    intents = await payments.for_orders(waiting)
+    found = {ref: sent_in_parts(intents.get(ref, [])) for ref in waiting}
+    return {ref: part for ref, part in found.items() if part is not None}
+
+
+def order_line(turn: Turn, order: Order, stage: str | None, received: Money | None) -> str:
+    """An order's line on an orders screen: where it is and its total, and, when part of it
+    came by transfer (her bank's daily limit), how much of how much."""
+    values = {"reference": order.reference, "total": _amount(order.total)}
+    if received is None:
+        return turn.t("orders.line", status=where_is(turn, order, stage), **values)
+    # The workflow knows more than the stored status (awaiting payment, routed, the driver at
+    # the door); without an answer from it, the stored status stands.
+    where = turn.t(f"stage.{stage}") if stage else turn.t(f"status.{order.status.value}")
+    return turn.t("orders.line_part_paid", status=where, received=_amount(received), **values)
 
 
 def where_is(turn: Turn, order: Order, stage: str | None) -> str:

@@ -4,12 +4,16 @@ definition one clear line, each with exit 2 and nothing published."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import create_async_engine
 
 from core.app.cli import main
+from engines.notifications.tables import deliveries
 
 EXAMPLE = Path(__file__).parents[2] / "deploy" / "services" / "order-status.json"
 
@@ -188,3 +192,34 @@ def test_retiring_a_service_never_published_is_one_line_and_exit_2(
     said = capsys.readouterr()
     assert said.err == "omniroute services retire: no service named order-stauts is published\n"
     assert said.out == ""
+
+
+def test_an_operator_outside_our_markets_is_texted_in_english(
+    cli_database: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The operator's phone is American (head office): publishing crashed with a traceback and
+    exit 1 after the service was already on the air, and no SMS went; it is published, said so,
+    and the operator texted in English."""
+    assert main(["services", "publish", str(EXAMPLE), "--operator", "+12025550123"]) == 0
+    assert capsys.readouterr().out == "published order-status v1\n"
+    assert [row[:2] for row in listed(capsys)] == [["order-status", "1"]]
+    assert texts_to("+12025550123", cli_database) == [
+        "OmniRoute: service order-status version 1 is live."
+    ]
+
+
+def texts_to(phone: str, database_url: str) -> list[str]:
+    """The SMS queued for `phone` in the gateway's outbox."""
+
+    async def read() -> list[str]:
+        engine = create_async_engine(database_url)
+        try:
+            async with engine.connect() as conn:
+                rows = await conn.execute(
+                    select(deliveries.c.payload).where(deliveries.c.to == phone)
+                )
+                return [row.payload["reply"]["text"] for row in rows]
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(read())

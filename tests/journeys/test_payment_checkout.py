@@ -19,6 +19,7 @@ from core.phone import Phone
 from core.region import RegionCode
 from engines.orders import CartLine, PaymentMethod, PlaceOrder
 from engines.payments import CreatePayment, Method
+from tests.contract.channels.africastalking.test_ussd_published import publish
 from tests.support.graphql import bearer, post_graphql
 from tests.support.phone import UssdPhone
 from tests.support.providers.africastalking import SmsPhone, flush_outbox
@@ -351,6 +352,13 @@ async def test_my_orders_shows_what_came_of_an_order_paid_in_parts(
     await by_sms.receive()  # what reached her phone before
     await by_sms.text("Hello")
     assert line in (await by_sms.text("3")).splitlines()
+
+    # the operators' order-status service (*384*77#) says the same on "Where is my order?"
+    await publish(services)
+    on_service = UssdPhone(gateway, NGOZI, service_code="*384*77#")
+    await on_service.dial()
+    where = await on_service.choose("Where is my order?")
+    assert where.body.splitlines()[1:3] == ["Your last orders (NGN):", line]
 
     query = """query($r: String!) {
       order(reference: $r) { ... on Order { payment { received { amount currency } } } }

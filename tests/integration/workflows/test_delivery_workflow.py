@@ -30,6 +30,7 @@ from engines.fulfilment.requests import DispatchStep, SqlDispatchRequests
 from engines.gig import OfferStatus, Task, TaskStatus, Worker
 from engines.orders import CartLine, OrderStatus, PaymentMethod, PlaceOrder
 from engines.wms import PathPolicy
+from tests.contract.channels.africastalking.test_ussd_published import publish
 from tests.integration.workflows.conftest import texts_to, until_stage
 from tests.support.at_voice import AtCaller
 from tests.support.gig import code_for
@@ -333,3 +334,26 @@ async def test_an_order_whose_workflow_failed_shows_its_stored_status_and_stage_
     assert f"{reference} Picking" in await my_orders(http, NGOZI)
     async with gql_session(http, bearer(services.settings, NGOZI, "customer")) as session:
         assert (await run(session, STAGE, {"r": reference}))["order"]["stage"] == "failed"
+
+
+async def test_where_is_my_order_on_a_published_service_reads_a_failed_workflow_as_my_orders(
+    carried: tuple[Services, Http],
+) -> None:
+    """The same order, stopped the same way, asked about on the operators' order-status service
+    (*384*77#, "Where is my order?"): that screen read the stage `failed` as words of its own,
+    which no language has, and the dial got no answer; it shows the stored status, as My
+    orders does."""
+    services, http = carried
+    assert services.workflows is not None
+    await publish(services)
+    reference = await order_over_ussd(http, NGOZI)
+    await started(services, reference)
+    handle = services.workflows.fulfilment.order(reference)
+    await until_stage(handle, Stage.IN_WAVE)
+    await handle.terminate(reason="stuck")
+
+    retailer = UssdPhone(http, NGOZI, service_code="*384*77#")
+    await retailer.dial()
+    screen = await retailer.choose("Where is my order?")
+    assert screen.text.startswith("Thank you for ordering.\nYour last orders (NGN):\n")
+    assert f"{reference} Picking" in screen.text

@@ -217,3 +217,48 @@ async def test_a_caller_outside_our_markets_is_turned_away_as_the_shopping_dialo
     for text in ("", "1"):
         screen = await dial(client, text, phone=US_CALLER, session_id=f"ATUid_us_{text}")
         assert screen == shopping
+
+
+async def test_a_caller_whose_language_the_service_lacks_gets_it_all_in_english(
+    client: Client, services: Services
+) -> None:
+    # Ngozi chose Hausa; the definition speaks English and Swahili only. Its prompts fall back
+    # to English, and the lines the gateway adds (her orders, Back) must not be in Hausa
+    # beside them: one screen, one language.
+    await services.customers.set_locale(Phone(NGOZI), "ha")
+    order = await services.orders.place(
+        PlaceOrder(
+            customer=Phone(NGOZI),
+            region=RegionCode.LAGOS,
+            lines=(CartLine("RCE-LONG-25K", 2),),
+            payment_method=PaymentMethod.ON_DELIVERY,
+            idempotency_key=uuid.uuid4().hex,
+            clear_cart=False,
+        )
+    )
+    await publish(services)
+
+    orders = await dial(client, "", "1", session_id="ATUid_ha_orders")
+    assert orders == (
+        f"END Thank you for ordering.\nYour last orders (NGN):\n{order.reference} Placed 72,000"
+    )
+    prices = await dial(client, "", "2", session_id="ATUid_ha_prices")
+    assert prices.startswith("CON Prices today\n1. Noodles & Pasta\n")
+    assert prices.endswith("\n0. Back")
+
+
+async def test_a_service_that_speaks_her_language_answers_in_it(
+    client: Client, services: Services
+) -> None:
+    await services.customers.set_locale(Phone(NGOZI), "ha")
+    hausa = json.loads(EXAMPLE.read_text())
+    for state in hausa["states"]:
+        state["prompts"]["ha"] = {"menu": "Odar OmniRoute", "prices": "Farashin yau"}.get(
+            state["id"], state["prompts"]["en"]
+        )
+        for labels in state.get("labels", {}).values():
+            labels["ha"] = labels["en"]
+    await publish(services, definition_from(hausa))
+
+    assert (await dial(client, "", session_id="ATUid_ha_menu")).startswith("CON Odar OmniRoute\n")
+    assert (await dial(client, "", "2", session_id="ATUid_ha_menu2")).endswith("\n0. Koma")
