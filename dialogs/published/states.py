@@ -16,7 +16,7 @@ from core.messages import Option
 from core.region import UnsupportedRegionError, region_for_phone
 from dialogs.machine import Choice, Finish, Go, Outcome, Screen, State, Turn
 from dialogs.paging import BACK_KEY
-from dialogs.shopping.states import WORKFLOW_FAILED, order_line, paid_in_parts
+from dialogs.shopping.states import WORKFLOW_FAILED, order_line, paid_in_parts, products_screen
 from engines.catalogue import CatalogueService, UnknownProductError
 from engines.orders import OrderService
 from engines.payments import PaymentService
@@ -164,22 +164,13 @@ class CatalogueProducts(State):
         self._engines = engines
 
     async def screen(self, turn: Turn) -> Screen:
-        region = region_for_phone(turn.msg.phone).code
-        category_id = str(turn.vars.get(CATEGORY_VAR, ""))
-        categories = {c.id: c for c in await self._engines.catalogue.categories(region)}
-        products = await self._engines.catalogue.products(region, category_id)
-        prices = await self._engines.pricing.list_prices(
-            region, [p.sku for p in products], customer=turn.msg.phone
-        )
-        category = categories.get(category_id)
-        title = category.name(turn.locale) if category else ""
-        return Screen(
-            turn.t("products.title", category=title),
-            tuple(
-                Choice(f"{p.name} {prices[p.sku].short()}", p.sku)
-                for p in products
-                if p.sku in prices
-            ),
+        return await products_screen(
+            turn,
+            self._engines.catalogue,
+            self._engines.pricing,
+            region=region_for_phone(turn.msg.phone).code,
+            category_id=str(turn.vars.get(CATEGORY_VAR, "")),
+            customer=turn.msg.phone,
         )
 
     async def choose(self, turn: Turn, value: str) -> Outcome:

@@ -12,7 +12,7 @@ from core.layout import layout, measure
 from core.messages import ChannelKind, Option
 from core.money import Money
 from core.phone import Phone
-from core.region import Region, region_for_phone
+from core.region import Region, RegionCode, region_for_phone
 from dialogs.machine import Choice, Finish, Go, Home, Outcome, Reject, Screen, State, Turn
 from dialogs.paging import BACK_KEY
 from dialogs.shopping.order_text import (
@@ -24,7 +24,7 @@ from dialogs.shopping.order_text import (
     unit_fits,
 )
 from dialogs.shopping.services import ShopServices
-from engines.catalogue import OutOfStockError, Product, UnknownProductError
+from engines.catalogue import CatalogueService, OutOfStockError, Product, UnknownProductError
 from engines.credit import (
     CreditOrder,
     CreditRefusedError,
@@ -59,6 +59,7 @@ from engines.pricing import (
     InvalidVoucherError,
     NoPriceError,
     PriceLockError,
+    PricingService,
     PromotionExhaustedError,
     Quote,
 )
@@ -380,22 +381,13 @@ class Products(ShopState):
     reads_orders = True
 
     async def screen(self, turn: Turn) -> Screen:
-        region = self.region(turn)
-        category_id = str(turn.vars.get("cat", ""))
-        categories = {c.id: c for c in await self.svc.catalogue.categories(region.code)}
-        products = await self.svc.catalogue.products(region.code, category_id)
-        prices = await self.svc.pricing.list_prices(
-            region.code, [p.sku for p in products], customer=self.phone(turn)
-        )
-        category = categories.get(category_id)
-        title = category.name(turn.locale) if category else ""
-        return Screen(
-            turn.t("products.title", category=title),
-            tuple(
-                Choice(f"{p.name} {prices[p.sku].short()}", p.sku)
-                for p in products
-                if p.sku in prices
-            ),
+        return await products_screen(
+            turn,
+            self.svc.catalogue,
+            self.svc.pricing,
+            region=self.region(turn).code,
+            category_id=str(turn.vars.get("cat", "")),
+            customer=self.phone(turn),
         )
 
     async def choose(self, turn: Turn, value: str) -> Outcome:
@@ -1617,3 +1609,26 @@ def shopping_states(services: ShopServices) -> list[State]:
 
 
 __all__ = ["Finish", "shopping_states"]
+
+
+async def products_screen(
+    turn: Turn,
+    catalogue: CatalogueService,
+    pricing: PricingService,
+    *,
+    region: RegionCode,
+    category_id: str,
+    customer: Phone,
+) -> Screen:
+    """A category's products with her price, as the shop and operators' services list them."""
+    categories = {c.id: c for c in await catalogue.categories(region)}
+    products = await catalogue.products(region, category_id)
+    prices = await pricing.list_prices(region, [p.sku for p in products], customer=customer)
+    category = categories.get(category_id)
+    title = category.name(turn.locale) if category else ""
+    return Screen(
+        turn.t("products.title", category=title),
+        tuple(
+            Choice(f"{p.name} {prices[p.sku].short()}", p.sku) for p in products if p.sku in prices
+        ),
+    )
