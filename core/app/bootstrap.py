@@ -350,6 +350,7 @@ def build_services(
             settings.sms_provider,
             whatsapp=whatsapp_senders(settings),
             payments=payments,
+            registry=ServiceRegistry(db, clock),
         )
         effects = SqlEffectLog(db, clock)
         activities = fulfilment_activities(
