@@ -6,9 +6,12 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+import structlog
+
 import channels.africastalking
 import channels.meta
 import channels.twilio
+from core.app.alone import AloneLock
 from core.app.cash import CashCollection
 from core.app.credit_daily import CreditDaily
 from core.app.delivery import DeliveryWorker
@@ -72,6 +75,8 @@ from engines.routing import RoutePlanStore
 from engines.settlement import PayoutOrders
 from engines.wms import SqlBinStock, WarehouseService
 from sessions import open_session_store
+
+log = structlog.get_logger(__name__)
 
 
 def chosen_locale_reader(customers: CustomerService) -> Callable[[Phone], Awaitable[str | None]]:
@@ -140,6 +145,7 @@ class Services:
     credit_daily: CreditDaily | None = None
     route_plans: RoutePlanStore | None = None
     nlu: RasaIntentMatcher | None = None
+    _alone: AloneLock = field(default_factory=AloneLock, init=False, repr=False)
 
     def channel_context(self) -> ChannelContext:
         return ChannelContext(
@@ -166,6 +172,7 @@ class Services:
         if self.workflows is not None:
             await self.workflows.start()
         await self.bus.start()
+        await self._take_back_claims()
         self.relay.start()
         self.delivery.start()
         if self.requery is not None:
@@ -177,6 +184,18 @@ class Services:
             self.payout_sweeper.start()
         if self.credit_daily is not None:
             self.credit_daily.start()
+
+    async def _take_back_claims(self) -> None:
+        """Alone on its database (the embedded SQLite file: `core/app/alone.py`), the gateway
+        takes back at start-up what a killed run of it had claimed, so its events and messages
+        go now, not when the claim (2 minutes) or the send lease (1 minute) runs out. Where
+        another replica may be sending them (PostgreSQL), nothing is touched."""
+        if not self._alone.take(self.db.url):
+            return
+        events = await self.relay.release_claims()
+        messages = await self.notifications.release_leases()
+        if events or messages:
+            log.info("gateway.claims_taken_back", events=events, deliveries=messages)
 
     async def close(self) -> None:
         """Stop what does work first (loops, relay, consumers, workflows: each lets its pass
@@ -207,6 +226,7 @@ class Services:
         await self.objects.close()
         await self.store.close()
         await self.db.dispose()
+        self._alone.release()
 
 
 def build_senders(settings: Settings) -> dict[str, MessageSender]:
@@ -330,6 +350,7 @@ def build_services(
             settings.sms_provider,
             whatsapp=whatsapp_senders(settings),
             payments=payments,
+            registry=ServiceRegistry(db, clock),
         )
         effects = SqlEffectLog(db, clock)
         activities = fulfilment_activities(

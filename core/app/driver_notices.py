@@ -150,7 +150,9 @@ class DriverNotices:
             self._operator, text, locale, f"escalations-waiting:{day.isoformat()}"
         )
 
-    async def incident(self, incidents: Sequence[Incident], task: Task, worker: Worker) -> None:
+    async def incident(
+        self, s: AsyncSession, incidents: Sequence[Incident], task: Task, worker: Worker
+    ) -> None:
         first = incidents[0]
         log.warning(
             "gig.incident",
@@ -172,11 +174,19 @@ class DriverNotices:
             task=task.reference,
             stop=first.position or "-",
         )
-        await self._text_operator(
-            self._operator,
-            f"{text} {self._handed_over(locale, text, incidents, task)}",
-            locale,
-            f"gig-incident:{first.id}",
+        await self._notifications.queue_in(
+            s,
+            OutboundMessage(
+                provider=self._provider,
+                kind=ChannelKind.SMS,
+                to=self._operator,
+                reply=Reply(
+                    f"{text} {self._handed_over(locale, text, incidents, task)}",
+                    end=True,
+                    locale=locale,
+                ),
+                dedupe_key=f"gig-incident:{first.id}",
+            ),
         )
 
     def _handed_over(

@@ -144,6 +144,7 @@ def _notifier(services: Services) -> SmsNotifier:
         services.orders,
         services.translate,
         services.settings.sms_provider,
+        registry=ServiceRegistry(services.db, services.clock),
     )
 
 

@@ -54,7 +54,7 @@ from engines.notifications import NotificationService
 from engines.orders import OrderService
 from engines.orders.events import OrderPlaced, OrderStatusChanged
 from engines.payments import PaymentService, sent_in_parts
-from engines.registry import ServiceRegistry
+from engines.registry import PublishedService, ServiceRegistry
 from engines.settlement import SettlementService
 
 log = structlog.get_logger(__name__)
@@ -86,7 +86,10 @@ class SmsNotifier:
 
     By SMS on `provider`; a customer's order placed on WhatsApp is told there instead, when its
     provider is one of `whatsapp` (those able to send it). With `payments`, a cancelled order
-    she had paid in parts says what she sent is kept as her credit (not refunded)."""
+    she had paid in parts says what she sent is kept as her credit (not refunded). With
+    `registry`, an operator who published an older version of a service is told it is recorded
+    and what answers instead (a newer version, or nothing: the service is retired), not that it
+    is live."""
 
     def __init__(
         self,
@@ -98,9 +101,11 @@ class SmsNotifier:
         *,
         whatsapp: frozenset[str] = frozenset(),
         payments: PaymentService | None = None,
+        registry: ServiceRegistry | None = None,
     ) -> None:
         self._notifications = notifications
         self._payments = payments
+        self._registry = registry
         self._customers = customers
         self._orders = orders
         self._t = translate
@@ -153,10 +158,34 @@ class SmsNotifier:
             locale = region_for_phone(phone).default_locale
         except UnsupportedRegionError:
             locale = "en"  # an operator's phone outside our markets (head office abroad)
-        text = self._t(
-            locale, "sms.service_published", name=definition.name, version=definition.version
-        )
+        name, version = definition.name, definition.version
+        newest = await self._newest(name)
+        # The service answers on its newest version's claim, or on none once retired: an older
+        # version published is kept, not put on the air (services_cli prints the same).
+        if newest is not None and newest.retired_at is not None:
+            text = self._t(
+                locale,
+                "sms.service_recorded_retired",
+                name=name,
+                version=version,
+                newest=newest.version,
+            )
+        elif newest is not None and newest.version > version:
+            text = self._t(
+                locale,
+                "sms.service_recorded_older",
+                name=name,
+                version=version,
+                newest=newest.version,
+            )
+        else:
+            text = self._t(locale, "sms.service_published", name=name, version=version)
         await self._send(phone, text, key)
+
+    async def _newest(self, name: str) -> PublishedService | None:
+        if self._registry is None:
+            return None
+        return next((s for s in await self._registry.latest() if s.name == name), None)
 
     async def _send(self, phone: Phone, text: str, key: str, *, suppressed: bool = False) -> bool:
         return await self._notifications.queue(

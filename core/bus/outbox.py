@@ -385,6 +385,18 @@ class OutboxRelay:
             total += sent
         return total
 
+    async def release_claims(self) -> int:
+        """Give back every claim on an unsent row (a relay killed mid-batch, or a redelivery's
+        back-off), so the next pass publishes them now; returns how many. Only for a relay that
+        knows no other is running on its database (`Services.start`)."""
+        async with self._db.transaction() as s:
+            result = await s.execute(
+                update(outbox)
+                .where(outbox.c.sent_at.is_(None), outbox.c.claimed_until.is_not(None))
+                .values(claimed_until=None)
+            )
+        return int(result.rowcount)  # type: ignore[attr-defined]
+
     async def unsent(self) -> int:
         async with self._db.transaction() as s:
             rows = await s.execute(select(outbox.c.id).where(outbox.c.sent_at.is_(None)))

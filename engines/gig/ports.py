@@ -24,9 +24,12 @@ class GigNotifier(Protocol):
         (withdrawn in `s`, the transaction that takes the stop off)."""
         ...
 
-    async def incident(self, incidents: Sequence[Incident], task: Task, worker: Worker) -> None:
+    async def incident(
+        self, s: AsyncSession, incidents: Sequence[Incident], task: Task, worker: Worker
+    ) -> None:
         """Tell an operator that a driver needs help (three wrong codes, a problem): one alert
-        for the doors one report handed over (at least one; the first is where it happened)."""
+        for the doors one report handed over (at least one; the first is where it happened),
+        queued in `s`, the transaction that hands them over: one never goes without the other."""
         ...
 
     async def stop_cancelled(

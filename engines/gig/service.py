@@ -517,14 +517,15 @@ class GigService:
             if not incidents:
                 return []
             await self._maybe_complete(repo, fresh, fresh.worker_id, incidents[-1].position or 0)
+            # One alert per route (at its first open door), not one per door; queued with the
+            # hand-over, as after three wrong codes.
+            await self._tell_operator(s, repo, incidents, fresh, fresh.worker_id)
         log.warning(
             "gig.route_unfinished",
             task=fresh.reference,
             doors=[i.position for i in incidents],
             driver=str(fresh.worker_id),
         )
-        # One alert per route (at its first open door), not one per door.
-        await self._notifier.incident(incidents, fresh, await self.worker(fresh.worker_id))
         return incidents
 
     async def escalations(self) -> list[Escalation]:
@@ -996,12 +997,26 @@ class GigService:
                     completed, _none = await self._maybe_complete(
                         repo, task, worker_id, stop.position
                     )
+                    # Queued with the escalation: a failure after the commit would leave the
+                    # stop escalated and the operator never told.
+                    await self._tell_operator(s, repo, [incident], task, worker_id)
                     outcome, left = CodeCheck.ESCALATED, 0
                 else:
                     outcome, left = CodeCheck.WRONG, MAX_CODE_ATTEMPTS - attempts
-        if incident is not None:
-            await self._notifier.incident([incident], task, await self.worker(worker_id))
         return DeliveryResult(outcome, left, earned, completed, bonus)
+
+    async def _tell_operator(
+        self,
+        s: AsyncSession,
+        repo: SqlGigRepository,
+        incidents: Sequence[Incident],
+        task: Task,
+        worker_id: uuid.UUID,
+    ) -> None:
+        worker = await repo.worker(worker_id)
+        if worker is None:
+            raise UnknownWorkerError(str(worker_id))
+        await self._notifier.incident(s, incidents, task, worker)
 
     async def resolve_escalation(self, order_reference: str, outcome: StopStatus) -> Resolution:
         """An operator settles an escalated stop (three wrong codes, a problem reported at its
@@ -1126,14 +1141,15 @@ class GigService:
                     return ProblemReport(first, already=True)
                 raise TaskStateError(f"{task.reference} stop {door} was closed meanwhile")
             await self._maybe_complete(repo, fresh, worker_id, door)
+            # One alert, at the door he reported from, however many doors it hands over;
+            # queued with the hand-over, as after three wrong codes.
+            await self._tell_operator(s, repo, incidents, task, worker_id)
         log.warning(
             "gig.problem_reported",
             task=task.reference,
             kind=kind.value,
             doors=[i.position for i in incidents],
         )
-        # One alert, at the door he reported from, however many doors it hands over.
-        await self._notifier.incident(incidents, task, await self.worker(worker_id))
         return ProblemReport(incidents[0])
 
     async def incidents(self, task_id: uuid.UUID) -> list[str]:

@@ -203,6 +203,40 @@ class NotificationService:
             return None
         return dataclasses.replace(delivery, next_attempt_at=lease)
 
+    async def release_leases(self) -> int:
+        """Make every queued delivery held by a send lease (`due`, `renew`) due now: a worker
+        killed mid-batch left them to wait out the lease; returns how many. A retry waiting out
+        its back-off (`next_attempt_at` its failure's time plus `retry_delay`) keeps its wait.
+        Only for a worker that knows no other is sending from its database (`Services.start`)."""
+        now = self._clock.now()
+        async with self._db.transaction() as s:
+            held = await s.execute(
+                select(
+                    deliveries.c.id,
+                    deliveries.c.attempts,
+                    deliveries.c.next_attempt_at,
+                    deliveries.c.updated_at,
+                ).where(
+                    deliveries.c.status == DeliveryStatus.QUEUED.value,
+                    deliveries.c.next_attempt_at > now,
+                )
+            )
+            leased = [
+                r.id
+                for r in held
+                if not r.attempts or r.next_attempt_at != r.updated_at + retry_delay(r.attempts)
+            ]
+            if leased:
+                await s.execute(
+                    update(deliveries)
+                    .where(
+                        deliveries.c.id.in_(leased),
+                        deliveries.c.status == DeliveryStatus.QUEUED.value,
+                    )
+                    .values(next_attempt_at=now)
+                )
+        return len(leased)
+
     async def record_inbound(
         self, provider: str, contact: Phone, at: datetime | None = None
     ) -> None:

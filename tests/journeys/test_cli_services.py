@@ -9,11 +9,13 @@ import json
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import create_async_engine
 
 from core.app.cli import main
-from engines.notifications.tables import deliveries
+from core.clock import SystemClock
+from core.db import Database
+from core.ids import RandomIds
+from core.phone import Phone
+from engines.notifications import NotificationService, message_of
 
 EXAMPLE = Path(__file__).parents[2] / "deploy" / "services" / "order-status.json"
 
@@ -185,6 +187,55 @@ def test_an_older_version_published_after_retiring_says_the_service_stays_retire
     assert retired_at.startswith("20")
 
 
+def texts_to(database_url: str, phone: str) -> list[str]:
+    """What the gateway queued for `phone`, oldest first."""
+
+    async def read() -> list[str]:
+        db = Database(database_url)
+        try:
+            found = await NotificationService(db, SystemClock(), RandomIds()).for_recipient(
+                Phone(phone)
+            )
+        finally:
+            await db.dispose()
+        ordered = sorted(found, key=lambda d: d.created_at)
+        return [message_of(d).reply.text for d in ordered]
+
+    return asyncio.run(read())
+
+
+def test_an_older_version_published_texts_the_operator_what_stays_on_the_air(
+    cli_database: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """order-status v3 is on the air; v1 published with --operator was texted "service
+    order-status version 1 is live", and so was v2 once the service was retired: neither was.
+    She is told it was recorded and what answers instead, in her market's language."""
+    document = json.loads(EXAMPLE.read_text())
+    files = {}
+    for version in (2, 3):
+        document["version"] = version
+        files[version] = tmp_path / f"v{version}.json"
+        files[version].write_text(json.dumps(document))
+    lagos, nairobi = "+2348030000002", "+254711000009"
+    assert main(["services", "publish", str(files[3]), "--operator", lagos]) == 0
+    assert main(["services", "publish", str(EXAMPLE), "--operator", lagos]) == 0
+    assert texts_to(cli_database, lagos) == [
+        "OmniRoute: service order-status version 3 is live.",
+        "OmniRoute: service order-status version 1 recorded, not put on the air:"
+        " version 3 stays live.",
+    ]
+    assert main(["services", "retire", "order-status"]) == 0
+
+    assert main(["services", "publish", str(files[2]), "--operator", nairobi]) == 0
+    assert main(["services", "publish", str(files[2]), "--operator", nairobi]) == 0  # again
+
+    assert texts_to(cli_database, nairobi) == [
+        "OmniRoute: huduma order-status toleo 2 imehifadhiwa, lakini order-status imesitishwa:"
+        " chapisha toleo 3 au jipya zaidi kuirudisha hewani."
+    ]
+    capsys.readouterr()
+
+
 def test_retiring_a_service_never_published_is_one_line_and_exit_2(
     cli_database: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -203,23 +254,6 @@ def test_an_operator_outside_our_markets_is_texted_in_english(
     assert main(["services", "publish", str(EXAMPLE), "--operator", "+12025550123"]) == 0
     assert capsys.readouterr().out == "published order-status v1\n"
     assert [row[:2] for row in listed(capsys)] == [["order-status", "1"]]
-    assert texts_to("+12025550123", cli_database) == [
+    assert texts_to(cli_database, "+12025550123") == [
         "OmniRoute: service order-status version 1 is live."
     ]
-
-
-def texts_to(phone: str, database_url: str) -> list[str]:
-    """The SMS queued for `phone` in the gateway's outbox."""
-
-    async def read() -> list[str]:
-        engine = create_async_engine(database_url)
-        try:
-            async with engine.connect() as conn:
-                rows = await conn.execute(
-                    select(deliveries.c.payload).where(deliveries.c.to == phone)
-                )
-                return [row.payload["reply"]["text"] for row in rows]
-        finally:
-            await engine.dispose()
-
-    return asyncio.run(read())

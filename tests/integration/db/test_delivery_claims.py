@@ -104,3 +104,35 @@ async def test_a_backlog_sent_slower_than_the_lease_still_goes_out_once(
         await db.dispose()
     assert sorted(sender.sent) == [f"m-{n}" for n in range(5)]
     assert statuses == {DeliveryStatus.SENT}
+
+
+async def test_leases_taken_back_at_start_up_leave_a_retry_waiting_its_back_off(
+    any_database_url: str,
+) -> None:
+    """A gateway alone on its database takes back the send leases a killed run of it held
+    (`Services.start`): the message it was sending is due at once. One whose send failed
+    keeps waiting out its back-off: the provider that refused it is not asked again sooner."""
+    db = Database(any_database_url)
+    clock = SteppedClock()
+    try:
+        notifications = NotificationService(db, clock, RandomIds())
+        for key in ("leased", "refused"):
+            await notifications.queue(
+                OutboundMessage(
+                    provider="fake",
+                    kind=ChannelKind.SMS,
+                    to=Phone("+2348030000001"),
+                    reply=Reply(key, end=True),
+                    dedupe_key=key,
+                )
+            )
+        [_leased, refused] = sorted(await notifications.due(), key=lambda d: d.dedupe_key)
+        await notifications.mark_failed_attempt(refused, "the provider hung up")
+        clock.advance(1)  # the process is killed with `leased` in flight, and started again
+        assert await notifications.release_leases() == 1
+        again = await notifications.due()
+        assert [d.dedupe_key for d in again] == ["leased"]
+        clock.advance(2)  # the refused message's first back-off
+        assert [d.dedupe_key for d in await notifications.due()] == ["refused"]
+    finally:
+        await db.dispose()

@@ -292,6 +292,44 @@ async def test_three_wrong_codes_escalate_to_an_operator(services: Services) -> 
     assert [e.kind for e in await gig.earnings(emeka.id)] == []  # no proof, no pay
 
 
+async def test_three_wrong_codes_as_the_database_connection_drops_still_text_the_operator_once(
+    services: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The third wrong code escalates the stop and that commits; the connection drops right
+    after (a failover; a gateway killed there leaves the same). The operator's SMS went with
+    the escalation, and the driver's app keying again neither escalates nor texts twice."""
+    gig = services.gig
+    emeka = await driver(services, EMEKA, "Emeka")
+    ref = await order(services, NGOZI, "k-x-drop")
+    task = await gig.create_task(
+        route("R-x-drop", [(ref, NGOZI, "12 Broad St")], services=services)
+    )
+    [offer] = await gig.allocate()
+    await gig.accept(offer.id)
+    code = await code_for(services, NGOZI, ref)
+    wrong = "0000" if code != "0000" else "1111"
+    for _ in range(2):
+        await gig.confirm_delivery(task.id, emeka.id, wrong)
+
+    async def connection_dropped(*args: Any, **kwargs: Any) -> bool:
+        raise ConnectionResetError("connection to the database lost")
+
+    # Anything opening a fresh transaction after the escalation's commit finds no database.
+    monkeypatch.setattr(services.notifications, "queue", connection_dropped)
+    monkeypatch.setattr(gig, "worker", connection_dropped)
+    with contextlib.suppress(ConnectionResetError):
+        await gig.confirm_delivery(task.id, emeka.id, wrong)
+    monkeypatch.undo()
+    with pytest.raises(TaskStateError):
+        await gig.confirm_delivery(task.id, emeka.id, wrong)  # his app's retry
+
+    assert (await gig.task(task.id)).stops[0].status is StopStatus.ESCALATED
+    assert [e.order_reference for e in await gig.escalations()] == [ref]
+    [alert] = texts_to(await services.notifications.for_recipient(OPERATOR))
+    assert "three wrong delivery codes" in alert
+    assert ref in alert
+
+
 async def test_a_burst_of_guessed_codes_counts_every_guess_and_escalates_at_the_third(
     services: Services,
 ) -> None:

@@ -337,6 +337,7 @@ SMS_VALUES: dict[str, object] = {
     "minutes": 10,
     "name": "Breakfast",
     "version": 2,
+    "newest": 3,
     "phone": "+2348030000009",
     "task": "22224X",
     "stop": 2,
