@@ -59,6 +59,9 @@ class CancelReason(StrEnum):
     CUSTOMER = "customer"
     FAILED = "failed"
     CREDIT_REFUSED = "credit_refused"
+    # Paid from the credit on her account, which another order spent between her confirm and
+    # its payment (she has no credit line to blame).
+    ACCOUNT_CREDIT_SHORT = "account_credit_short"
     OPERATOR = "operator"  # our operations team cancelled it (not the customer)
 
 
@@ -66,6 +69,7 @@ class CancelReason(StrEnum):
 # unwinds it tells the customer.
 _ORDER_REASONS = {
     "credit": CancelReason.CREDIT_REFUSED,  # the credit line refused it at checkout
+    "account_credit": CancelReason.ACCOUNT_CREDIT_SHORT,  # her account credit no longer paid it
     "reservation_expired": CancelReason.PAYMENT_EXPIRED,  # unpaid, its hold lapsed
 }
 
