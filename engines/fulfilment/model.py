@@ -21,6 +21,8 @@ from core.money import Money
 # Paid before anything leaves the warehouse; the rest (on delivery, on credit) is collected later.
 PREPAID_METHODS = frozenset({"MPESA", "MOMO", "BANK_TRANSFER", "PAYSTACK", "FLUTTERWAVE"})
 CREDIT_METHOD = "CREDIT"  # drawn on the retailer's credit line before the warehouse may pick
+# Paid at checkout from the credit kept on her account (no rail): picked only once it is paid.
+ACCOUNT_CREDIT_METHOD = "ACCOUNT_CREDIT"
 PAYMENT_WINDOW_SECONDS = 15 * 60
 
 
@@ -128,6 +130,7 @@ class OrderSnapshot:
     status: str
     # A back-order of an order paid upfront: paid already, by the original's payment.
     paid_by_original: bool = False
+    paid: bool = False  # its money is in (the order's paid time is set)
 
 
 @dataclass(frozen=True, slots=True)
