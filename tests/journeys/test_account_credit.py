@@ -5,6 +5,7 @@ language, on USSD and on SMS's BAL."""
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -13,6 +14,7 @@ from aiohttp.test_utils import TestClient
 
 from core.app.bootstrap import Services
 from core.bus import EventEnvelope
+from core.clock import SteppedClock
 from core.config import Settings
 from core.gsm7 import gsm7_length
 from core.i18n import Translator
@@ -305,3 +307,35 @@ async def test_credit_spent_between_her_confirm_and_its_payment_cancels_it_namin
         translate("en", f"cancel_reason.{why.value}") == "your account credit no longer covers it"
     )
     assert translate("sw", f"cancel_reason.{why.value}") == "salio la akaunti yako halitoshi tena"
+
+
+async def test_an_order_its_checkout_never_paid_from_her_credit_lapses_and_a_paid_one_stays(
+    services: Services, clock: SteppedClock
+) -> None:
+    """With workflows off as on: the checkout placed the order and died before paying it from
+    her credit, and nobody retried. It is not left placed and unpaid to be picked: it lapses when
+    its payment window ends (stock back), as an unpaid prepaid order's hold does. One the
+    checkout paid never lapses."""
+    assert services.money is not None
+    await kept_as_credit(services, JUMA, "3000", "KES")
+    unpaid, paid = [
+        await services.orders.place(
+            PlaceOrder(
+                Phone(JUMA),
+                RegionCode.NAIROBI,
+                (CartLine("NDL-INDO-CHK", 1),),
+                PaymentMethod.ACCOUNT_CREDIT,
+                f"lapses-{n}",
+            )
+        )
+        for n in range(2)
+    ]
+    await services.money.books.order_paid_from_credit(paid.reference, paid.customer, paid.total)
+    await services.orders.paid_from_credit(paid.reference)
+
+    clock.advance(timedelta(minutes=14).total_seconds())
+    assert await services.orders.expire_reservations() == []
+    clock.advance(timedelta(minutes=2).total_seconds())
+    assert await services.orders.expire_reservations() == [unpaid.reference]
+    assert (await services.orders.get(unpaid.reference)).status is OrderStatus.CANCELLED
+    assert (await services.orders.get(paid.reference)).status is OrderStatus.PLACED
