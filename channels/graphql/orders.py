@@ -867,7 +867,7 @@ async def _from_kept_credit(info: Info, order: OrderModel) -> OrderModel | Credi
             await books.order_paid_from_credit(order.reference, order.customer, order.total)
         except TransferRefusedError:
             await services.orders.advance(
-                order.reference, OrderStatusModel.CANCELLED, reason="credit"
+                order.reference, OrderStatusModel.CANCELLED, reason="account_credit"
             )
         else:
             await services.orders.paid_from_credit(order.reference)

@@ -54,7 +54,7 @@ from engines.gig import (
     Task,
     TaskStatus,
 )
-from engines.orders import Order, OrderService
+from engines.orders import Order, OrderService, PaymentMethod
 from engines.routing import (
     Depot,
     GreatCircleMatrix,
@@ -284,6 +284,12 @@ class DispatchPlanner:
             released = await self._released.released(o.reference for o in todo)
             waiting = [_not_released(o) for o in todo if o.reference not in released]
             todo = [o for o in todo if o.reference in released]
+        else:
+            # Nothing releases without workflows, but an order to be paid from her account
+            # credit that its checkout never paid is not sent out with nothing collected: it
+            # waits for its money, and lapses unpaid (OrderService.expire_reservations).
+            waiting = [_not_released(o) for o in todo if _unpaid_from_credit(o)]
+            todo = [o for o in todo if not _unpaid_from_credit(o)]
         points = await self._customers.delivery_points([o.customer for o in todo])
         unassigned = [
             UnassignedOrder(o.reference, NO_LOCATION) for o in todo if o.customer not in points
@@ -590,9 +596,14 @@ def _still_free(
     return free
 
 
+def _unpaid_from_credit(order: Order) -> bool:
+    return order.payment_method is PaymentMethod.ACCOUNT_CREDIT and order.paid_at is None
+
+
 def _not_released(order: Order) -> UnassignedOrder:
     prepaid = paid_before_release(order.payment_method.value) and order.paid_at is None
-    return UnassignedOrder(order.reference, AWAITING_PAYMENT if prepaid else NOT_RELEASED)
+    unpaid = prepaid or _unpaid_from_credit(order)
+    return UnassignedOrder(order.reference, AWAITING_PAYMENT if unpaid else NOT_RELEASED)
 
 
 def _units(order: Order) -> int:

@@ -936,7 +936,9 @@ class Confirm(ShopState):
         return Finish(turn.t("done.account_credit", left=left.format(), **values))
 
     async def kept_credit_short(self, turn: Turn, order: Order, cart: Cart) -> Outcome:
-        await self.svc.orders.advance(order.reference, OrderStatus.CANCELLED, reason="credit")
+        await self.svc.orders.advance(
+            order.reference, OrderStatus.CANCELLED, reason="account_credit"
+        )
         await self.save_cart(turn, cart)
         left = await self.account_credit(turn)
         return Home(notice=turn.t("error.account_credit_short", left=left.format()))

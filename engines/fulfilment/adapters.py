@@ -62,6 +62,7 @@ def snapshot_of(order: Order) -> OrderSnapshot:
         payment_method=order.payment_method.value,
         status=order.status.value,
         paid_by_original=order.paid_by_original,
+        paid=order.paid_at is not None,
     )
 
 

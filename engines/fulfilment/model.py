@@ -21,6 +21,8 @@ from core.money import Money
 # Paid before anything leaves the warehouse; the rest (on delivery, on credit) is collected later.
 PREPAID_METHODS = frozenset({"MPESA", "MOMO", "BANK_TRANSFER", "PAYSTACK", "FLUTTERWAVE"})
 CREDIT_METHOD = "CREDIT"  # drawn on the retailer's credit line before the warehouse may pick
+# Paid at checkout from the credit kept on her account (no rail): picked only once it is paid.
+ACCOUNT_CREDIT_METHOD = "ACCOUNT_CREDIT"
 PAYMENT_WINDOW_SECONDS = 15 * 60
 
 
@@ -59,6 +61,9 @@ class CancelReason(StrEnum):
     CUSTOMER = "customer"
     FAILED = "failed"
     CREDIT_REFUSED = "credit_refused"
+    # Paid from the credit on her account, which another order spent between her confirm and
+    # its payment (she has no credit line to blame).
+    ACCOUNT_CREDIT_SHORT = "account_credit_short"
     OPERATOR = "operator"  # our operations team cancelled it (not the customer)
 
 
@@ -66,6 +71,7 @@ class CancelReason(StrEnum):
 # unwinds it tells the customer.
 _ORDER_REASONS = {
     "credit": CancelReason.CREDIT_REFUSED,  # the credit line refused it at checkout
+    "account_credit": CancelReason.ACCOUNT_CREDIT_SHORT,  # her account credit no longer paid it
     "reservation_expired": CancelReason.PAYMENT_EXPIRED,  # unpaid, its hold lapsed
 }
 
@@ -124,6 +130,7 @@ class OrderSnapshot:
     status: str
     # A back-order of an order paid upfront: paid already, by the original's payment.
     paid_by_original: bool = False
+    paid: bool = False  # its money is in (the order's paid time is set)
 
 
 @dataclass(frozen=True, slots=True)

@@ -24,6 +24,7 @@ wait for their signal without a deadline but can be cancelled until the goods le
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -37,6 +38,7 @@ from temporalio.exceptions import ActivityError, ChildWorkflowError
 with workflow.unsafe.imports_passed_through():
     from engines.fulfilment.activities import FulfilmentActivities
     from engines.fulfilment.model import (
+        ACCOUNT_CREDIT_METHOD,
         CREDIT_METHOD,
         CancelReason,
         Charge,
@@ -81,6 +83,10 @@ CREDIT_CHECKED = "draw-credit-before-release"
 GOODS_RETURNED = "take-back-returned-goods"
 NOTICE_EACH_DISPATCH = "notify-each-dispatch"
 BACK_ORDER_PAID = "back-order-paid-by-original"
+ACCOUNT_CREDIT_PAID = "account-credit-paid-before-release"
+# How soon an order to be paid from her account credit is looked at again (doubling to a minute)
+# while its payment window is open: the checkout pays it a moment after placing it.
+CREDIT_LOOK_SECONDS = 5
 SETTLEMENT_CUTOFF = time(1, 0)  # the day's settlement runs at 01:00 UTC the next day
 
 
@@ -142,6 +148,14 @@ async def _step(
         retry_policy=policy.retry,
     )
     return result
+
+
+def _from_account_credit(order: OrderSnapshot) -> bool:
+    """Paid from the credit kept on her account (runs started before this was checked go on
+    without waiting, as they did)."""
+    return order.payment_method.upper() == ACCOUNT_CREDIT_METHOD and workflow.patched(
+        ACCOUNT_CREDIT_PAID
+    )
 
 
 def order_workflow_id(reference: str) -> str:
@@ -319,6 +333,11 @@ class OrderFulfilmentWorkflow:
             draw = await _step(FulfilmentActivities.draw_credit, order)
             if not draw.approved:
                 return await self._unwind(order, CancelReason.CREDIT_REFUSED)
+        elif _from_account_credit(order) and not await self._paid_from_credit(order, start):
+            # Paid at checkout from the credit kept on her account, as a prepaid rail is paid
+            # before anything is picked: a checkout that died after placing it (or found her
+            # credit spent) leaves it unpaid, and it is unwound when the payment window ends.
+            return await self._unwind(order, self._cancel or CancelReason.PAYMENT_EXPIRED)
         if self._cancel is not None:
             return await self._unwind(order, self._cancel)
         await self._advance(ref, "confirmed", Stage.CONFIRMED)
@@ -402,6 +421,27 @@ class OrderFulfilmentWorkflow:
         if not handle.done():
             await handle.signal(PaymentWorkflow.abandon)
         return await handle
+
+    async def _paid_from_credit(self, order: OrderSnapshot, start: FulfilmentInput) -> bool:
+        """Whether the order is paid from her account credit within its payment window (False
+        when the window ends first, or it is cancelled meanwhile). No rail tells us: the order
+        is read again, soon and then less often."""
+        if order.paid:
+            return True
+        self._enter(Stage.AWAITING_PAYMENT)
+        ends = workflow.now() + timedelta(seconds=start.payment_window_seconds)
+        look = CREDIT_LOOK_SECONDS
+        ref = OrderRef(order.reference)
+        while workflow.now() < ends:
+            wait = min(timedelta(seconds=look), ends - workflow.now())
+            with contextlib.suppress(TimeoutError):
+                await workflow.wait_condition(lambda: self._cancel is not None, timeout=wait)
+            if self._cancel is not None:
+                return False
+            if (await _step(FulfilmentActivities.load_order, ref)).paid:
+                return True
+            look = min(look * 2, 60)
+        return False
 
     async def _advance(self, ref: OrderRef, status: str, stage: Stage) -> None:
         await _step(FulfilmentActivities.advance_order, OrderStep(ref.reference, status))

@@ -108,6 +108,12 @@ class PaymentMethod(StrEnum):
     ACCOUNT_CREDIT = "ACCOUNT_CREDIT"
 
 
+# An order to be paid from the credit on her account is paid by its checkout a moment after it is
+# placed; one its checkout never paid (it died, or found the credit spent) lapses then, as an
+# unpaid prepaid order does at its payment window's end, and is never picked.
+ACCOUNT_CREDIT_WINDOW = timedelta(minutes=15)
+
+
 # The rails each country's checkout offers, in order, on every channel and over GraphQL (pay on
 # delivery is offered everywhere, last, so its key never moves for people who always choose it;
 # credit where the retailer's line covers the checkout). Each only while its rail is configured.

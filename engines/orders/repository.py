@@ -143,11 +143,12 @@ class SqlOrderRepository:
         return await self._hydrate(rows)
 
     async def mark_paid(self, reference: str, at: datetime) -> bool:
-        """Record that the order is paid; False when it already was (or does not exist)."""
+        """Record that the order is paid; False when it already was (or does not exist). Paid,
+        its hold no longer lapses."""
         result = await self._s.execute(
             update(orders)
             .where(orders.c.reference == reference, orders.c.paid_at.is_(None))
-            .values(paid_at=at)
+            .values(paid_at=at, reserved_until=None)
         )
         return bool(result.rowcount)  # type: ignore[attr-defined]
 

@@ -39,6 +39,7 @@ from engines.orders.events import (
     OrderStatusChanged,
 )
 from engines.orders.model import (
+    ACCOUNT_CREDIT_WINDOW,
     Cart,
     CartLine,
     InvalidTransitionError,
@@ -227,6 +228,9 @@ class OrderService:
             await inventory.reserve(level, quantity)
             reserved.append((level, quantity))
         now = self._clock.now()
+        ttl = command.reservation_ttl
+        if ttl is None and command.payment_method is PaymentMethod.ACCOUNT_CREDIT:
+            ttl = ACCOUNT_CREDIT_WINDOW  # paid at once by its checkout, or it lapses
         order = Order(
             id=self._ids.uuid(),
             reference=await self._free_reference(orders),
@@ -255,7 +259,7 @@ class OrderService:
             delivery_fee=quote.delivery,
             voucher=quote.voucher,
             price_lock_id=lock_id,
-            reserved_until=now + command.reservation_ttl if command.reservation_ttl else None,
+            reserved_until=now + ttl if ttl else None,
         )
         await orders.add(order)
         if lock_id is not None:

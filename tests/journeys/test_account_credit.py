@@ -4,6 +4,8 @@ language, on USSD and on SMS's BAL."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -11,13 +13,18 @@ import pytest
 from aiohttp.test_utils import TestClient
 
 from core.app.bootstrap import Services
+from core.bus import EventEnvelope
+from core.clock import SteppedClock
 from core.config import Settings
 from core.gsm7 import gsm7_length
+from core.i18n import Translator
 from core.money import Money
 from core.phone import Phone
 from core.region import RegionCode
+from engines.fulfilment.model import cancel_reason
 from engines.ledger import TransferRefusedError
-from engines.orders import CartLine, OrderStatus, PaymentMethod, PlaceOrder
+from engines.orders import CartLine, Order, OrderStatus, PaymentMethod, PlaceOrder
+from engines.orders.events import OrderStatusChanged
 from tests.support.phone import UssdPhone
 from tests.support.providers.africastalking import FakeAfricasTalking, SmsPhone, flush_outbox
 
@@ -256,3 +263,79 @@ async def test_orders_billed_before_their_checkout_pays_still_spend_her_credit_o
     assert answers == ["paid", "refused"]
     left = await books.account_credit(Phone(JUMA), "KES")
     assert left == Money(Decimal("478.74"), "KES")
+
+
+async def test_credit_spent_between_her_confirm_and_its_payment_cancels_it_naming_her_credit(
+    gateway: Client, services: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Her credit covered the order when she confirmed; another order spent it before this one
+    was paid from it. The order is cancelled, and the cancellation text her order's workflow
+    sends names her account credit, not a credit line she does not have."""
+    assert services.money is not None
+    books = services.money.books
+    await kept_as_credit(services, JUMA, "3000", "KES")
+    changes: list[OrderStatusChanged] = []
+
+    async def heard(envelope: EventEnvelope) -> None:
+        changes.append(OrderStatusChanged.model_validate(envelope.data))
+
+    services.bus.subscribe(OrderStatusChanged.topic, "test-cancellations", heard)
+    place = services.orders.place
+
+    async def placed_then_spent(command: PlaceOrder) -> Order:
+        order = await place(command)
+        other = await place(
+            replace(command, idempotency_key="spent", price_lock_id=None, clear_cart=False)
+        )
+        await books.order_paid_from_credit(other.reference, other.customer, other.total)
+        return order
+
+    monkeypatch.setattr(services.orders, "place", placed_then_spent)
+    juma = UssdPhone(gateway, JUMA, network_code="63902")
+    await to_payment(juma)
+    await juma.choose("Lipa kwa salio lako")
+    await juma.choose("Thibitisha")
+    await services.relay.drain()
+    orders = await services.orders.recent(Phone(JUMA), limit=2)
+    cancelled = [o for o in orders if o.status is OrderStatus.CANCELLED]
+    [change] = [c for c in changes if c.status == OrderStatus.CANCELLED.value]
+    why = cancel_reason(change.reason)
+    translate = Translator.load()
+
+    assert [o.reference for o in cancelled] == [change.reference]
+    assert (
+        translate("en", f"cancel_reason.{why.value}") == "your account credit no longer covers it"
+    )
+    assert translate("sw", f"cancel_reason.{why.value}") == "salio la akaunti yako halitoshi tena"
+
+
+async def test_an_order_its_checkout_never_paid_from_her_credit_lapses_and_a_paid_one_stays(
+    services: Services, clock: SteppedClock
+) -> None:
+    """With workflows off as on: the checkout placed the order and died before paying it from
+    her credit, and nobody retried. It is not left placed and unpaid to be picked: it lapses when
+    its payment window ends (stock back), as an unpaid prepaid order's hold does. One the
+    checkout paid never lapses."""
+    assert services.money is not None
+    await kept_as_credit(services, JUMA, "3000", "KES")
+    unpaid, paid = [
+        await services.orders.place(
+            PlaceOrder(
+                Phone(JUMA),
+                RegionCode.NAIROBI,
+                (CartLine("NDL-INDO-CHK", 1),),
+                PaymentMethod.ACCOUNT_CREDIT,
+                f"lapses-{n}",
+            )
+        )
+        for n in range(2)
+    ]
+    await services.money.books.order_paid_from_credit(paid.reference, paid.customer, paid.total)
+    await services.orders.paid_from_credit(paid.reference)
+
+    clock.advance(timedelta(minutes=14).total_seconds())
+    assert await services.orders.expire_reservations() == []
+    clock.advance(timedelta(minutes=2).total_seconds())
+    assert await services.orders.expire_reservations() == [unpaid.reference]
+    assert (await services.orders.get(unpaid.reference)).status is OrderStatus.CANCELLED
+    assert (await services.orders.get(paid.reference)).status is OrderStatus.PLACED

@@ -374,3 +374,38 @@ async def test_a_packed_route_not_offered_says_it_waits_for_a_driver(services: S
     declined = await planner(services).plan(RegionCode.LAGOS, today, time_limit_s=1)
 
     assert {r.waiting_for for r in declined.routes} == {"free_driver"}
+
+
+async def test_without_workflows_an_order_unpaid_from_her_credit_is_not_routed(
+    services: Services,
+) -> None:
+    """With workflows off every open order is planned, but one to be paid from the credit on
+    her account that its checkout never paid (it died after placing it) would be delivered with
+    nothing collected: it is listed as awaiting payment; once paid it is routed."""
+    await lagos_warehouse(services)
+    emeka = await driver(services, EMEKA, "Emeka", capacity=40)
+    tomorrow = (services.clock.now() + timedelta(days=1)).date()
+    seven = datetime(tomorrow.year, tomorrow.month, tomorrow.day, 7, tzinfo=UTC)
+    await services.gig.add_shift(emeka.id, seven, seven + timedelta(hours=10))
+    on_delivery = await order(services, CHIDI, "c-1")
+    from_credit = await services.orders.place(
+        PlaceOrder(
+            NGOZI,
+            RegionCode.LAGOS,
+            (CartLine("NDL-INDO-CHK", 2),),
+            PaymentMethod.ACCOUNT_CREDIT,
+            "c-2",
+        )
+    )
+
+    report = await planner(services).plan(RegionCode.LAGOS, tomorrow, time_limit_s=1)
+
+    assert {(u.order, u.reason) for u in report.unassigned} == {
+        (from_credit.reference, "awaiting_payment")
+    }
+    assert {s.order for r in report.routes for s in r.stops} == {on_delivery}
+    assert (await services.orders.get(from_credit.reference)).status is OrderStatus.PLACED
+
+    await services.orders.paid_from_credit(from_credit.reference)
+    again = await planner(services).plan(RegionCode.LAGOS, tomorrow, time_limit_s=1)
+    assert {s.order for r in again.routes for s in r.stops} == {on_delivery, from_credit.reference}

@@ -323,3 +323,23 @@ async def test_two_days_of_one_distributor_settled_at_once_carry_a_shortfall_onc
     owed = await ledger.account("distributor:nairobi-central:KES")
     assert owed.balance == kes("2425") + kes("-2425") + kes("2910") + kes("970")
     assert (await ledger.check()).balanced
+
+
+async def test_an_order_paid_from_her_account_credit_is_not_settled_again(
+    books: Books, clock: SteppedClock, settlement: SettlementService
+) -> None:
+    """The credit on her account came in on a rail (an overpaid transfer) and was settled to
+    the distributor the day it arrived; the order it pays the next day brings no money in, so
+    that day's batch owes nothing for it: counted once, never twice, never short."""
+    await books.post_payment_received(JUMA, kes("5000"), "mpesa", "QKC1")  # paid no order
+    clock.advance(24 * HOUR)  # Tuesday
+    await books.order_paid_from_credit("R1", JUMA, kes("2521.26"))
+    await books.order_delivered("R1", kes("347.76"))
+    clock.advance(24 * HOUR)
+
+    monday = await settlement.settle_day(NAIROBI, MONDAY)
+    tuesday = await settlement.settle_day(NAIROBI, date(2026, 1, 6))
+
+    assert (monday.payments, monday.gross) == (1, kes("5000"))
+    assert (tuesday.payments, tuesday.gross, tuesday.net) == (0, kes(0), kes(0))
+    assert await books.account_credit(JUMA, "KES") == kes("2478.74")

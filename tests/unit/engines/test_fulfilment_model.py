@@ -197,6 +197,7 @@ def test_every_cancellation_reason_is_named_in_one_sms_in_each_language(
 
 def test_an_order_cancelled_with_no_reason_or_an_unknown_one_is_not_the_customers_request() -> None:
     assert cancel_reason("credit") is CancelReason.CREDIT_REFUSED
+    assert cancel_reason("account_credit") is CancelReason.ACCOUNT_CREDIT_SHORT
     assert cancel_reason("reservation_expired") is CancelReason.PAYMENT_EXPIRED
     assert cancel_reason("customer") is CancelReason.CUSTOMER
     assert cancel_reason(None) is CancelReason.OPERATOR
