@@ -12,8 +12,10 @@ import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
+from functools import cache
 
 from core.gsm7 import gsm7_length, is_gsm7
+from core.i18n import Translator
 from core.layout import layout
 from core.messages import Option
 from core.money import Money
@@ -371,7 +373,14 @@ def validate_service(definition: ServiceDefinition) -> tuple[str, ...]:
         problems.append("state ids repeat")
     if definition.start not in known:
         problems.append(f"start state {definition.start!r} is not defined")
+    spoken = spoken_languages()
     for state in definition.states:
+        written = set(state.prompts).union(*state.labels.values())
+        for locale in sorted(written - set(spoken)):
+            problems.append(
+                f"state {state.id!r} is written in {locale!r}, a language the gateway does not "
+                f"speak ({', '.join(spoken)})"
+            )
         for locale in REQUIRED_LOCALES:
             if not state.prompts.get(locale, "").strip():
                 problems.append(f"state {state.id!r} has no {locale} prompt")
@@ -383,6 +392,17 @@ def validate_service(definition: ServiceDefinition) -> tuple[str, ...]:
             problems.append(f"state {state.id!r} is a dead end (no choices and not an end)")
         problems.extend(_screen_problems(state, first=state.id == definition.start))
     return tuple(problems)
+
+
+@cache
+def _catalogues() -> Translator:
+    # Read on first use, in the activity that validates: never at import, in the sandbox.
+    return Translator.load()
+
+
+def spoken_languages() -> tuple[str, ...]:
+    """The languages the gateway speaks (one catalogue each), in its Language menu's order."""
+    return tuple(code for code, _name in _catalogues().languages)
 
 
 def _identity_problems(definition: ServiceDefinition) -> list[str]:

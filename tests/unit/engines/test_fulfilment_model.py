@@ -126,6 +126,57 @@ def test_a_name_or_version_the_registry_cannot_keep_is_refused_not_a_crash() -> 
     assert validate_service(replace(definition, version=0)) == ("version must be 1 to 2147483647",)
 
 
+SEVEN = {
+    "en": "Choose",
+    "sw": "Chagua",
+    "fr": "Choisissez",
+    "pcm": "Pick one",
+    "ha": "Zaba",
+    "yo": "Yan",
+    "ig": "Horo",
+}
+
+
+def test_a_definition_may_speak_the_gateways_seven_languages_and_no_other() -> None:
+    """A German screen was accepted and published: no caller could ever be served it."""
+    spoken = ServiceDefinition(
+        "check",
+        1,
+        "menu",
+        (
+            ServiceState("menu", SEVEN, {"1": "done"}, {"1": dict(SEVEN)}),
+            ServiceState("done", SEVEN, end=True),
+        ),
+    )
+    assert validate_service(spoken) == ()
+    german = ServiceDefinition(
+        "check",
+        1,
+        "menu",
+        (
+            ServiceState("menu", {**PROMPTS, "de": "Wählen"}, {"1": "done"}, LABELS),
+            ServiceState("done", PROMPTS, end=True),
+        ),
+    )
+    assert validate_service(german) == (
+        "state 'menu' is written in 'de', a language the gateway does not speak "
+        "(en, fr, sw, ha, yo, ig, pcm)",
+    )
+    label_only = replace(
+        german,
+        states=(
+            ServiceState(
+                "menu", PROMPTS, {"1": "done"}, {"1": {"en": "Yes", "sw": "Ndiyo", "DE": "Ja"}}
+            ),
+            ServiceState("done", PROMPTS, end=True),
+        ),
+    )
+    assert validate_service(label_only) == (
+        "state 'menu' is written in 'DE', a language the gateway does not speak "
+        "(en, fr, sw, ha, yo, ig, pcm)",
+    )
+
+
 def test_simulation_finds_unreachable_states_and_loops_without_an_end() -> None:
     definition = ServiceDefinition(
         "loop",
