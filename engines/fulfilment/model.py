@@ -352,9 +352,11 @@ CATALOGUE_BROWSE = "catalogue.browse"
 SERVABLE_ACTIONS = frozenset({ORDERS_STATUS, CATALOGUE_BROWSE})
 USSD_SCREEN = 182  # GSM-7 characters on one USSD page (interfaces.md)
 MAX_CHOICES = 9  # one key each, on one page
-# Room a screen keeps for what the machine and the action add: the "0. Back" line of every
-# screen but the first, one order line and its title, a category and "98. More" under the title.
-BACK_ROOM = 10
+# Every screen but the first ends on a Back line, worded as the caller's language words it.
+BACK_KEY = "0"  # dialogs.paging.BACK_KEY
+BACK_LABEL = "nav.back"
+# Room a screen keeps for what its action adds: one order line and its title, a category and
+# "98. More" under the title.
 ACTION_ROOM = {ORDERS_STATUS: 60, CATALOGUE_BROWSE: 60}
 MAX_PATHS = 10_000
 MAX_NAME = 80  # the registry's columns: name, version (a 32-bit integer), service code
@@ -455,10 +457,12 @@ def _screen_problems(state: ServiceState, *, first: bool) -> list[str]:
         for locale in REQUIRED_LOCALES:
             if not state.labels.get(key, {}).get(locale, "").strip():
                 problems.append(f"state {sid!r} key {key!r} has no {locale} label")
-    room = (0 if first else BACK_ROOM) + ACTION_ROOM.get(state.action or "", 0)
+    room = ACTION_ROOM.get(state.action or "", 0)
     for locale, prompt in sorted(state.prompts.items()):
         labels = [state.labels.get(key, {}).get(locale, "") for key in keys]
         options = [Option(key, label) for key, label in zip(keys, labels, strict=True)]
+        if not first:
+            options.append(Option(BACK_KEY, _catalogues()(locale, BACK_LABEL)))
         text = layout(prompt, options)
         if not is_gsm7(text):
             odd = "".join(sorted({ch for ch in text if not is_gsm7(ch)}))
