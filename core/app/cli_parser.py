@@ -9,6 +9,7 @@ checked against the engine in tests/unit/core/test_cli_parser.py.
 from __future__ import annotations
 
 import argparse
+from collections.abc import Sequence
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -48,6 +49,16 @@ class Parser(argparse.ArgumentParser):
                     missing[missing.index(action.dest)] = named
             message = MISSING + ", ".join(missing)
         self.exit(2, f"{self.prog}: {message}\n")
+
+    def parse_known_args(  # type: ignore[override]
+        self, args: Sequence[str] | None = None, namespace: argparse.Namespace | None = None
+    ) -> tuple[argparse.Namespace, list[str]]:
+        """Words left over are refused by the (sub)command they were given to, which names
+        itself ("omniroute services list: …"), not passed up for `omniroute` to refuse."""
+        parsed, extras = super().parse_known_args(args, namespace)
+        if extras:
+            self.error("unrecognized arguments: " + " ".join(extras))
+        return parsed, extras
 
 
 MISSING = "the following arguments are required: "

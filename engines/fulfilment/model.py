@@ -12,8 +12,10 @@ import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
+from functools import cache
 
 from core.gsm7 import gsm7_length, is_gsm7
+from core.i18n import Translator
 from core.layout import layout
 from core.messages import Option
 from core.money import Money
@@ -357,9 +359,11 @@ CATALOGUE_BROWSE = "catalogue.browse"
 SERVABLE_ACTIONS = frozenset({ORDERS_STATUS, CATALOGUE_BROWSE})
 USSD_SCREEN = 182  # GSM-7 characters on one USSD page (interfaces.md)
 MAX_CHOICES = 9  # one key each, on one page
-# Room a screen keeps for what the machine and the action add: the "0. Back" line of every
-# screen but the first, one order line and its title, a category and "98. More" under the title.
-BACK_ROOM = 10
+# Every screen but the first ends on a Back line, worded as the caller's language words it.
+BACK_KEY = "0"  # dialogs.paging.BACK_KEY
+BACK_LABEL = "nav.back"
+# Room a screen keeps for what its action adds: one order line and its title, a category and
+# "98. More" under the title.
 ACTION_ROOM = {ORDERS_STATUS: 60, CATALOGUE_BROWSE: 60}
 MAX_PATHS = 10_000
 MAX_NAME = 80  # the registry's columns: name, version (a 32-bit integer), service code
@@ -378,7 +382,14 @@ def validate_service(definition: ServiceDefinition) -> tuple[str, ...]:
         problems.append("state ids repeat")
     if definition.start not in known:
         problems.append(f"start state {definition.start!r} is not defined")
+    spoken = spoken_languages()
     for state in definition.states:
+        written = set(state.prompts).union(*state.labels.values())
+        for locale in sorted(written - set(spoken)):
+            problems.append(
+                f"state {state.id!r} is written in {locale!r}, a language the gateway does not "
+                f"speak ({', '.join(spoken)})"
+            )
         for locale in REQUIRED_LOCALES:
             if not state.prompts.get(locale, "").strip():
                 problems.append(f"state {state.id!r} has no {locale} prompt")
@@ -390,6 +401,17 @@ def validate_service(definition: ServiceDefinition) -> tuple[str, ...]:
             problems.append(f"state {state.id!r} is a dead end (no choices and not an end)")
         problems.extend(_screen_problems(state, first=state.id == definition.start))
     return tuple(problems)
+
+
+@cache
+def _catalogues() -> Translator:
+    # Read on first use, in the activity that validates: never at import, in the sandbox.
+    return Translator.load()
+
+
+def spoken_languages() -> tuple[str, ...]:
+    """The languages the gateway speaks (one catalogue each), in its Language menu's order."""
+    return tuple(code for code, _name in _catalogues().languages)
 
 
 def _identity_problems(definition: ServiceDefinition) -> list[str]:
@@ -442,10 +464,12 @@ def _screen_problems(state: ServiceState, *, first: bool) -> list[str]:
         for locale in REQUIRED_LOCALES:
             if not state.labels.get(key, {}).get(locale, "").strip():
                 problems.append(f"state {sid!r} key {key!r} has no {locale} label")
-    room = (0 if first else BACK_ROOM) + ACTION_ROOM.get(state.action or "", 0)
+    room = ACTION_ROOM.get(state.action or "", 0)
     for locale, prompt in sorted(state.prompts.items()):
         labels = [state.labels.get(key, {}).get(locale, "") for key in keys]
         options = [Option(key, label) for key, label in zip(keys, labels, strict=True)]
+        if not first:
+            options.append(Option(BACK_KEY, _catalogues()(locale, BACK_LABEL)))
         text = layout(prompt, options)
         if not is_gsm7(text):
             odd = "".join(sorted({ch for ch in text if not is_gsm7(ch)}))

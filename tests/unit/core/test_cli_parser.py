@@ -116,6 +116,33 @@ def test_a_missing_subcommand_is_named_by_its_choices(
     assert capsys.readouterr().err == said + "\n"
 
 
+@pytest.mark.parametrize(
+    ("argv", "said"),
+    [
+        (["services", "list", "extra"], "omniroute services list: unrecognized arguments: extra"),
+        (["migrate", "now"], "omniroute migrate: unrecognized arguments: now"),
+        (
+            ["deliveries", "escalated", "--all"],
+            "omniroute deliveries escalated: unrecognized arguments: --all",
+        ),
+        (
+            ["services", "retire", "shop", "again"],
+            "omniroute services retire: unrecognized arguments: again",
+        ),
+        (["payments", "requery", "x"], "omniroute payments requery: unrecognized arguments: x"),
+    ],
+)
+def test_an_extra_argument_is_refused_by_the_subcommand_it_was_given_to(
+    argv: list[str], said: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`omniroute services list extra` once said 'omniroute: unrecognized arguments: extra',
+    leaving the operator to guess which command would not take it."""
+    with pytest.raises(SystemExit) as exited:
+        main(argv)
+    assert exited.value.code == 2
+    assert capsys.readouterr().err == said + "\n"
+
+
 def test_the_terminal_phone_starts_without_the_services() -> None:
     # Nothing listens on port 9: the phone says so and ends, having imported no engine.
     answer, output = _probe("simulate", "ussd", "--url", "http://127.0.0.1:9")

@@ -11,7 +11,9 @@ from hypothesis import strategies as st
 from core.config import Settings
 from core.gsm7 import gsm7_length
 from core.i18n import Translator
+from dialogs import paging
 from engines.fulfilment.model import (
+    BACK_KEY,
     CancelReason,
     ServiceDefinition,
     ServiceState,
@@ -124,6 +126,88 @@ def test_a_name_or_version_the_registry_cannot_keep_is_refused_not_a_crash() -> 
         "version must be 1 to 2147483647",
     )
     assert validate_service(replace(definition, version=0)) == ("version must be 1 to 2147483647",)
+
+
+SEVEN = {
+    "en": "Choose",
+    "sw": "Chagua",
+    "fr": "Choisissez",
+    "pcm": "Pick one",
+    "ha": "Zaba",
+    "yo": "Yan",
+    "ig": "Horo",
+}
+
+
+def test_a_definition_may_speak_the_gateways_seven_languages_and_no_other() -> None:
+    """A German screen was accepted and published: no caller could ever be served it."""
+    spoken = ServiceDefinition(
+        "check",
+        1,
+        "menu",
+        (
+            ServiceState("menu", SEVEN, {"1": "done"}, {"1": dict(SEVEN)}),
+            ServiceState("done", SEVEN, end=True),
+        ),
+    )
+    assert validate_service(spoken) == ()
+    german = ServiceDefinition(
+        "check",
+        1,
+        "menu",
+        (
+            ServiceState("menu", {**PROMPTS, "de": "Wählen"}, {"1": "done"}, LABELS),
+            ServiceState("done", PROMPTS, end=True),
+        ),
+    )
+    assert validate_service(german) == (
+        "state 'menu' is written in 'de', a language the gateway does not speak "
+        "(en, fr, sw, ha, yo, ig, pcm)",
+    )
+    label_only = replace(
+        german,
+        states=(
+            ServiceState(
+                "menu", PROMPTS, {"1": "done"}, {"1": {"en": "Yes", "sw": "Ndiyo", "DE": "Ja"}}
+            ),
+            ServiceState("done", PROMPTS, end=True),
+        ),
+    )
+    assert validate_service(label_only) == (
+        "state 'menu' is written in 'DE', a language the gateway does not speak "
+        "(en, fr, sw, ha, yo, ig, pcm)",
+    )
+
+
+def test_a_second_screen_keeps_room_for_its_back_line_as_each_language_words_it() -> None:
+    """An Igbo screen at the limit published, then showed its last choice on a "98. More"
+    page: 10 characters were kept for Back, and "0. Laghachi" takes 12 with its line break."""
+    words = Translator.load()
+
+    def second(ig_length: int) -> ServiceDefinition:
+        label = {"en": "Prices", "sw": "Bei", "ig": "Onu ahia"}
+        ig = "Horo " + "x" * (ig_length - len("Horo \n1. Onu ahia"))
+        return ServiceDefinition(
+            "check",
+            1,
+            "menu",
+            (
+                ServiceState("menu", {**PROMPTS, "ig": "Horo"}, {"1": "prices"}, {"1": label}),
+                ServiceState("prices", {**PROMPTS, "ig": ig}, {"1": "done"}, {"1": label}),
+                ServiceState("done", {**PROMPTS, "ig": "Emechara"}, end=True),
+            ),
+        )
+
+    assert BACK_KEY == paging.BACK_KEY  # the key the published dialog's Back line shows
+    back = f"\n0. {words('ig', 'nav.back')}"
+    assert len(back) == 12
+    fits = second(182 - len(back))
+    assert validate_service(fits) == ()
+    over = second(182 - len(back) + 1)
+    assert validate_service(over) == (
+        "state 'prices' ig screen needs 183 characters (with room for Back and its action), "
+        "over USSD's 182",
+    )
 
 
 def test_simulation_finds_unreachable_states_and_loops_without_an_end() -> None:
