@@ -52,6 +52,7 @@ from engines.payments import (
     PaymentService,
     again_key,
     payable_again,
+    refunded_in_full,
     repayment_key,
     sent_in_parts,
 )
@@ -1023,8 +1024,9 @@ class Orders(ShopState):
         title = turn.t("orders.title", currency=orders[0].total.currency)
         stages = await self.stages([o.reference for o in orders])
         parts = await paid_in_parts(self.svc.payments, orders)
+        back = await money_back(self.svc.payments, orders)
         lines = [
-            order_line(turn, o, stage, parts.get(o.reference))
+            order_line(turn, o, stage, parts.get(o.reference), back.get(o.reference))
             for o, stage in zip(orders, stages, strict=True)
         ]
         again = await self.payable_again(orders)
@@ -1093,22 +1095,49 @@ async def paid_in_parts(payments: PaymentService | None, orders: list[Order]) ->
     return {ref: part for ref, part in found.items() if part is not None}
 
 
-def order_line(turn: Turn, order: Order, stage: str | None, received: Money | None) -> str:
+ENDED = (OrderStatus.CANCELLED, OrderStatus.RETURNED)
+REFUNDED = "orders.refunded"  # the money went back on the rail it was paid on
+KEPT = "orders.kept"  # the money is back on her account, as credit
+
+
+async def money_back(payments: PaymentService | None, orders: list[Order]) -> dict[str, str]:
+    """Where the money of each paid order that was cancelled or returned went, as GraphQL's
+    REFUNDED says: back on her account (paid from its credit), or back on its rail once every
+    payment was given back in full (one read for all of them)."""
+    ended = [o for o in orders if o.paid_at is not None and o.status in ENDED]
+    back = {o.reference: KEPT for o in ended if o.payment_method is PaymentMethod.ACCOUNT_CREDIT}
+    on_rail = [o.reference for o in ended if o.payment_method.value in Method.__members__]
+    if payments is None or not on_rail:
+        return back
+    intents = await payments.for_orders(on_rail)
+    return back | {ref: REFUNDED for ref in on_rail if refunded_in_full(intents.get(ref, []))}
+
+
+def order_line(
+    turn: Turn,
+    order: Order,
+    stage: str | None,
+    received: Money | None,
+    back: str | None = None,
+) -> str:
     """An order's line on an orders screen: where it is and its total, and, when part of it
     came by transfer (her bank's daily limit), how much of how much."""
     values = {"reference": order.reference, "total": _amount(order.total)}
     if received is None:
-        return turn.t("orders.line", status=where_is(turn, order, stage), **values)
+        return turn.t("orders.line", status=where_is(turn, order, stage, back), **values)
     # The workflow knows more than the stored status (awaiting payment, routed, the driver at
     # the door); without an answer from it, the stored status stands.
     where = turn.t(f"stage.{stage}") if stage else turn.t(f"status.{order.status.value}")
     return turn.t("orders.line_part_paid", status=where, received=_amount(received), **values)
 
 
-def where_is(turn: Turn, order: Order, stage: str | None) -> str:
+def where_is(turn: Turn, order: Order, stage: str | None, back: str | None = None) -> str:
     """Where an order is, in words: the workflow knows more than the stored status (awaiting
-    payment, routed, the driver at the door); without an answer from it, the status stands."""
+    payment, routed, the driver at the door); without an answer from it, the status stands.
+    `back`: where the money of a paid order cancelled or returned went (`money_back`)."""
     where = turn.t(f"stage.{stage}") if stage else turn.t(f"status.{order.status.value}")
+    if back is not None:
+        return turn.t(back, status=where)
     return turn.t("orders.paid", status=where) if order.paid_at is not None else where
 
 
@@ -1124,11 +1153,12 @@ class OrderView(Orders):
     async def screen(self, turn: Turn) -> Screen:
         order = await self.svc.orders.get(str(turn.vars[ORDER_VAR]))
         [stage] = await self.stages([order.reference])
+        back = await money_back(self.svc.payments, [order])
         return Screen(
             turn.t(
                 "order.status",
                 reference=order.reference,
-                status=where_is(turn, order, stage),
+                status=where_is(turn, order, stage, back.get(order.reference)),
                 total=order.total.format(),
                 method=turn.t(f"method.{order.payment_method.value}"),
             )
