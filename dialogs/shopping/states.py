@@ -7,7 +7,7 @@ from dataclasses import dataclass, replace
 from decimal import Decimal
 
 from core.gsm7 import is_gsm7
-from core.intents import keyword_of
+from core.intents import keyword_of, yes_no_locales
 from core.layout import layout, measure
 from core.messages import ChannelKind, Option
 from core.money import Money
@@ -1594,16 +1594,19 @@ class TypedConfirm(ShopState):
     async def read(self, turn: Turn, text: str) -> Outcome | None:
         """Yes or No typed as a word ("yes", "ndio") rather than its number, as people write
         it: "Ndiyo.", "Sawa!", "ndio tafadhali", "no thanks", "A'a!" (whose apostrophe
-        `said_words` would split at)."""
+        `said_words` would split at). Read in her language, then English, then her market's
+        (a Lagos retailer on English types Pidgin's "Oya" or "No o")."""
         word = keyword_of(text.replace("\u2019", "'"))  # a phone's typographic apostrophe
         said = said_words(text, apostrophes=True)
-        for value in ("yes", "no"):
-            words = {turn.t(f"typed.{value}").casefold(), value}
-            words |= {w.strip().casefold() for w in turn.t(f"keyword.{value}").split(",")}
-            if word in words or (
-                said and said[0] in words and all(w in FILLER_WORDS for w in said[1:])
-            ):
-                return await self.choose(turn, value)
+        for locale in yes_no_locales(turn.locale, self.region(turn).country):
+            for value in ("yes", "no"):
+                words = {turn.t_in(locale, f"typed.{value}").casefold(), value}
+                keywords = turn.t_in(locale, f"keyword.{value}").split(",")
+                words |= {w.strip().casefold() for w in keywords}
+                if word in words or (
+                    said and said[0] in words and all(w in FILLER_WORDS for w in said[1:])
+                ):
+                    return await self.choose(turn, value)
         return None
 
     async def after(self, turn: Turn, notice: str | None) -> Outcome:
