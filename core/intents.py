@@ -111,6 +111,18 @@ def resolve_command(
     return None
 
 
+# Besides her own language and English, the languages whose Yes and No a retailer in a market
+# types at a Yes/No screen whatever language she chose: Nigerian Pidgin ("Oya", "No o") in
+# Nigeria.
+YES_NO_SPOKEN: dict[str, tuple[str, ...]] = {"NG": ("pcm",)}
+
+
+def yes_no_locales(locale: str, country: str) -> list[str]:
+    """The languages Yes and No are read in at a Yes/No screen, hers first: hers, English,
+    then those spoken in her market (`YES_NO_SPOKEN`)."""
+    return list(dict.fromkeys([locale, DEFAULT_LOCALE, *YES_NO_SPOKEN.get(country, ())]))
+
+
 def keyword_of(text: str) -> str:
     """The text as a keyword is looked up: lower case, without the punctuation around it."""
     return text.strip().casefold().strip(KEYWORD_PUNCTUATION).strip()

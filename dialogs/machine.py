@@ -131,6 +131,10 @@ class Turn:
     def t(self, msgid: str, /, **values: object) -> str:
         return self._t(self.locale, msgid, **values)
 
+    def t_in(self, locale: str, msgid: str, /, **values: object) -> str:
+        """A message in another language than hers (words she may type in it)."""
+        return self._t(locale, msgid, **values)
+
     @property
     def capabilities(self) -> Capabilities:
         return self.msg.capabilities

@@ -76,7 +76,9 @@ from engines.payments import (
     PaymentError,
     PaymentIntent,
     again_key,
+    given_back,
     payable_again,
+    refunded_in_full,
     sent_in_parts,
 )
 from engines.pricing import (
@@ -165,14 +167,8 @@ class Payment:
         intent = await self._intent(info)
         if intent is None:
             return self.order_status
-        intents = await self._intents(info)
-        paid = [
-            i
-            for i in intents
-            if i.direction is Direction.COLLECT and i.status is IntentStatus.SUCCEEDED
-        ]
         # Every payment that succeeded was given back in full: nothing of it is kept.
-        if paid and all(_given_back(intents, i) >= i.amount.amount for i in paid):
+        if refunded_in_full(await self._intents(info)):
             return PaymentStatus.REFUNDED
         return PaymentStatus[intent.status.name]
 
@@ -184,7 +180,7 @@ class Payment:
         intents = await self._intents(info)
         given = sum(
             (
-                _given_back(intents, i)
+                given_back(intents, i)
                 for i in intents
                 if i.direction is Direction.COLLECT and i.status is IntentStatus.SUCCEEDED
             ),
@@ -222,20 +218,6 @@ class Payment:
         if intent is None:
             return []
         return [PaymentDetail(name=k, value=v) for k, v in sorted(intent.details.items())]
-
-
-def _given_back(intents: list[PaymentIntent], paid: PaymentIntent) -> Decimal:
-    """How much of `paid` its refunds gave back, as the rail confirmed."""
-    return sum(
-        (
-            r.amount.amount
-            for r in intents
-            if r.direction is Direction.REFUND
-            and r.refund_of == paid.id
-            and r.status is IntentStatus.SUCCEEDED
-        ),
-        Decimal(0),
-    )
 
 
 @strawberry.type(description="One line as the quote showed it: lineTotal less discount is net")

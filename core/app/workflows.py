@@ -180,6 +180,10 @@ class SmsNotifier:
             )
         else:
             text = self._t(locale, "sms.service_published", name=name, version=version)
+            # Each time it goes on the air is news, a retried publish is not: put back on the
+            # air after it was retired, the same version is live again.
+            if newest is not None and newest.on_air_since is not None:
+                key = f"{key}:{newest.on_air_since.isoformat()}"
         await self._send(phone, text, key)
 
     async def _newest(self, name: str) -> PublishedService | None:

@@ -16,7 +16,13 @@ from core.messages import Option
 from core.region import UnsupportedRegionError, region_for_phone
 from dialogs.machine import Choice, Finish, Go, Outcome, Screen, State, Turn
 from dialogs.paging import BACK_KEY
-from dialogs.shopping.states import WORKFLOW_FAILED, order_line, paid_in_parts, products_screen
+from dialogs.shopping.states import (
+    WORKFLOW_FAILED,
+    money_back,
+    order_line,
+    paid_in_parts,
+    products_screen,
+)
 from engines.catalogue import CatalogueService, UnknownProductError
 from engines.orders import OrderService
 from engines.payments import PaymentService
@@ -122,8 +128,9 @@ class ServiceStep(State):
         title = turn.t("orders.title", currency=orders[0].total.currency)
         stages = await self._stages([o.reference for o in orders])
         parts = await paid_in_parts(self._engines.payments, orders)
+        back = await money_back(self._engines.payments, orders)
         lines = [
-            order_line(turn, order, stage, parts.get(order.reference))
+            order_line(turn, order, stage, parts.get(order.reference), back.get(order.reference))
             for order, stage in zip(orders, stages, strict=True)
         ]
         above = [turn.notice] if turn.notice else []

@@ -7,7 +7,7 @@ from dataclasses import dataclass, replace
 from decimal import Decimal
 
 from core.gsm7 import is_gsm7
-from core.intents import keyword_of
+from core.intents import keyword_of, yes_no_locales
 from core.layout import layout, measure
 from core.messages import ChannelKind, Option
 from core.money import Money
@@ -52,6 +52,7 @@ from engines.payments import (
     PaymentService,
     again_key,
     payable_again,
+    refunded_in_full,
     repayment_key,
     sent_in_parts,
 )
@@ -1025,8 +1026,9 @@ class Orders(ShopState):
         title = turn.t("orders.title", currency=orders[0].total.currency)
         stages = await self.stages([o.reference for o in orders])
         parts = await paid_in_parts(self.svc.payments, orders)
+        back = await money_back(self.svc.payments, orders)
         lines = [
-            order_line(turn, o, stage, parts.get(o.reference))
+            order_line(turn, o, stage, parts.get(o.reference), back.get(o.reference))
             for o, stage in zip(orders, stages, strict=True)
         ]
         again = await self.payable_again(orders)
@@ -1095,22 +1097,49 @@ async def paid_in_parts(payments: PaymentService | None, orders: list[Order]) ->
     return {ref: part for ref, part in found.items() if part is not None}
 
 
-def order_line(turn: Turn, order: Order, stage: str | None, received: Money | None) -> str:
+ENDED = (OrderStatus.CANCELLED, OrderStatus.RETURNED)
+REFUNDED = "orders.refunded"  # the money went back on the rail it was paid on
+KEPT = "orders.kept"  # the money is back on her account, as credit
+
+
+async def money_back(payments: PaymentService | None, orders: list[Order]) -> dict[str, str]:
+    """Where the money of each paid order that was cancelled or returned went, as GraphQL's
+    REFUNDED says: back on her account (paid from its credit), or back on its rail once every
+    payment was given back in full (one read for all of them)."""
+    ended = [o for o in orders if o.paid_at is not None and o.status in ENDED]
+    back = {o.reference: KEPT for o in ended if o.payment_method is PaymentMethod.ACCOUNT_CREDIT}
+    on_rail = [o.reference for o in ended if o.payment_method.value in Method.__members__]
+    if payments is None or not on_rail:
+        return back
+    intents = await payments.for_orders(on_rail)
+    return back | {ref: REFUNDED for ref in on_rail if refunded_in_full(intents.get(ref, []))}
+
+
+def order_line(
+    turn: Turn,
+    order: Order,
+    stage: str | None,
+    received: Money | None,
+    back: str | None = None,
+) -> str:
     """An order's line on an orders screen: where it is and its total, and, when part of it
     came by transfer (her bank's daily limit), how much of how much."""
     values = {"reference": order.reference, "total": _amount(order.total)}
     if received is None:
-        return turn.t("orders.line", status=where_is(turn, order, stage), **values)
+        return turn.t("orders.line", status=where_is(turn, order, stage, back), **values)
     # The workflow knows more than the stored status (awaiting payment, routed, the driver at
     # the door); without an answer from it, the stored status stands.
     where = turn.t(f"stage.{stage}") if stage else turn.t(f"status.{order.status.value}")
     return turn.t("orders.line_part_paid", status=where, received=_amount(received), **values)
 
 
-def where_is(turn: Turn, order: Order, stage: str | None) -> str:
+def where_is(turn: Turn, order: Order, stage: str | None, back: str | None = None) -> str:
     """Where an order is, in words: the workflow knows more than the stored status (awaiting
-    payment, routed, the driver at the door); without an answer from it, the status stands."""
+    payment, routed, the driver at the door); without an answer from it, the status stands.
+    `back`: where the money of a paid order cancelled or returned went (`money_back`)."""
     where = turn.t(f"stage.{stage}") if stage else turn.t(f"status.{order.status.value}")
+    if back is not None:
+        return turn.t(back, status=where)
     return turn.t("orders.paid", status=where) if order.paid_at is not None else where
 
 
@@ -1126,11 +1155,12 @@ class OrderView(Orders):
     async def screen(self, turn: Turn) -> Screen:
         order = await self.svc.orders.get(str(turn.vars[ORDER_VAR]))
         [stage] = await self.stages([order.reference])
+        back = await money_back(self.svc.payments, [order])
         return Screen(
             turn.t(
                 "order.status",
                 reference=order.reference,
-                status=where_is(turn, order, stage),
+                status=where_is(turn, order, stage, back.get(order.reference)),
                 total=order.total.format(),
                 method=turn.t(f"method.{order.payment_method.value}"),
             )
@@ -1566,16 +1596,19 @@ class TypedConfirm(ShopState):
     async def read(self, turn: Turn, text: str) -> Outcome | None:
         """Yes or No typed as a word ("yes", "ndio") rather than its number, as people write
         it: "Ndiyo.", "Sawa!", "ndio tafadhali", "no thanks", "A'a!" (whose apostrophe
-        `said_words` would split at)."""
+        `said_words` would split at). Read in her language, then English, then her market's
+        (a Lagos retailer on English types Pidgin's "Oya" or "No o")."""
         word = keyword_of(text.replace("\u2019", "'"))  # a phone's typographic apostrophe
         said = said_words(text, apostrophes=True)
-        for value in ("yes", "no"):
-            words = {turn.t(f"typed.{value}").casefold(), value}
-            words |= {w.strip().casefold() for w in turn.t(f"keyword.{value}").split(",")}
-            if word in words or (
-                said and said[0] in words and all(w in FILLER_WORDS for w in said[1:])
-            ):
-                return await self.choose(turn, value)
+        for locale in yes_no_locales(turn.locale, self.region(turn).country):
+            for value in ("yes", "no"):
+                words = {turn.t_in(locale, f"typed.{value}").casefold(), value}
+                keywords = turn.t_in(locale, f"keyword.{value}").split(",")
+                words |= {w.strip().casefold() for w in keywords}
+                if word in words or (
+                    said and said[0] in words and all(w in FILLER_WORDS for w in said[1:])
+                ):
+                    return await self.choose(turn, value)
         return None
 
     async def after(self, turn: Turn, notice: str | None) -> Outcome:

@@ -30,6 +30,8 @@ from engines.payments.model import (
     RefundRefusedError,
     UnknownPaymentError,
     VirtualAccount,
+    given_back,
+    refunded_in_full,
     sent_in_parts,
 )
 from engines.payments.ports import AccountNameRail, PaymentRail, RefundRail, VirtualAccountRail
@@ -71,7 +73,9 @@ __all__ = [
     "VirtualAccount",
     "VirtualAccountRail",
     "again_key",
+    "given_back",
     "payable_again",
+    "refunded_in_full",
     "repayment_key",
     "sent_in_parts",
 ]

@@ -435,6 +435,31 @@ def target_status(current: IntentStatus, seen: ProviderStatus) -> IntentStatus |
     return wanted
 
 
+def given_back(intents: Sequence[PaymentIntent], paid: PaymentIntent) -> Decimal:
+    """How much of `paid` its refunds gave back, as the rail confirmed."""
+    return sum(
+        (
+            r.amount.amount
+            for r in intents
+            if r.direction is Direction.REFUND
+            and r.refund_of == paid.id
+            and r.status is IntentStatus.SUCCEEDED
+        ),
+        Decimal(0),
+    )
+
+
+def refunded_in_full(intents: Sequence[PaymentIntent]) -> bool:
+    """Every payment of an order that succeeded was given back in full: nothing of it is kept
+    (False when none succeeded)."""
+    paid = [
+        i
+        for i in intents
+        if i.direction is Direction.COLLECT and i.status is IntentStatus.SUCCEEDED
+    ]
+    return bool(paid) and all(given_back(intents, i) >= i.amount.amount for i in paid)
+
+
 def sent_in_parts(intents: Sequence[PaymentIntent]) -> Money | None:
     """What her transfers, each short of the order, brought towards a payment not completed
     (None: nothing): counted on the intent, each posted as her money. No rail gives them back

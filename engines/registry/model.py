@@ -54,6 +54,8 @@ class PublishedService:
     published_by: str | None = None
     # When the service was taken off the air (its code answers the shopping dialog again).
     retired_at: datetime | None = None
+    # When it was last put on the air (None: never, or read without its claim).
+    on_air_since: datetime | None = None
 
     @property
     def name(self) -> str:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Final
 
-from sqlalchemy import Row, bindparam, func, select
+from sqlalchemy import Row, bindparam, case, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -95,14 +95,23 @@ class ServiceRegistry:
             )
             if holder is not None:
                 raise ServiceCodeTakenError(code, holder)
-        # Publishing a retired service puts it back on the air.
+        # Publishing a retired service puts it back on the air, from now; one on the air stays
+        # on it since when it went on.
+        now = self._clock.now()
+        still = service_claims.c.retired_at.is_(None) & service_claims.c.on_air_since.is_not(None)
         claimed = await s.execute(
             service_claims.update()
             .where(service_claims.c.name == name)
-            .values(service_code=code, retired_at=None)
+            .values(
+                service_code=code,
+                retired_at=None,
+                on_air_since=case((still, service_claims.c.on_air_since), else_=now),
+            )
         )
         if claimed.rowcount == 0:  # type: ignore[attr-defined]
-            await s.execute(service_claims.insert().values(name=name, service_code=code))
+            await s.execute(
+                service_claims.insert().values(name=name, service_code=code, on_air_since=now)
+            )
 
     async def retire(self, name: str) -> PublishedService:
         """Take the service off the air: its code answers no service from the next dial (a
@@ -134,14 +143,16 @@ class ServiceRegistry:
         """The newest version of every service, by name, retired ones with when they were."""
         async with self._db.transaction() as s:
             rows = await s.execute(
-                select(services, service_claims.c.retired_at)
+                select(services, service_claims.c.retired_at, service_claims.c.on_air_since)
                 .outerjoin(service_claims, service_claims.c.name == services.c.name)
                 .order_by(services.c.name, services.c.version.desc())
             )
             newest: dict[str, PublishedService] = {}
             for row in rows:
                 if row.name not in newest:
-                    newest[row.name] = replace(_published(row), retired_at=row.retired_at)
+                    newest[row.name] = replace(
+                        _published(row), retired_at=row.retired_at, on_air_since=row.on_air_since
+                    )
         return list(newest.values())
 
     async def answering(self, service_code: str) -> PublishedService | None:

@@ -25,4 +25,6 @@ service_claims = Table(
     Column("name", String(80), primary_key=True),
     Column("service_code", String(64), unique=True),
     Column("retired_at", UTCDateTime),
+    # When it was last put on the air: its first publish, or the first publish after retiring.
+    Column("on_air_since", UTCDateTime),
 )

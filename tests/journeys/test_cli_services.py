@@ -257,3 +257,22 @@ def test_an_operator_outside_our_markets_is_texted_in_english(
     assert texts_to(cli_database, "+12025550123") == [
         "OmniRoute: service order-status version 1 is live."
     ]
+
+
+def test_putting_a_retired_service_back_on_the_air_texts_the_operator_once_more(
+    cli_database: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """order-status v1 was live, then retired; publishing v1 again puts it back on the air, and
+    the operator was texted nothing (the same name and version as the first text). She is told
+    it is live again, once: publishing it once more changes nothing and texts no one."""
+    lagos = "+2348030000002"
+    assert main(["services", "publish", str(EXAMPLE), "--operator", lagos]) == 0
+    assert main(["services", "retire", "order-status"]) == 0
+    assert main(["services", "publish", str(EXAMPLE), "--operator", lagos]) == 0
+    assert main(["services", "publish", str(EXAMPLE), "--operator", lagos]) == 0  # again
+
+    assert capsys.readouterr().out.splitlines()[-1] == "published order-status v1"
+    assert texts_to(cli_database, lagos) == [
+        "OmniRoute: service order-status version 1 is live.",
+        "OmniRoute: service order-status version 1 is live.",
+    ]

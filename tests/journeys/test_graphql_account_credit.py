@@ -17,6 +17,7 @@ from core.money import Money
 from core.phone import Phone
 from core.region import RegionCode
 from tests.support.graphql import bearer, gql_session, run
+from tests.support.phone import UssdPhone
 from tests.support.providers.africastalking import flush_outbox
 from tests.support.providers.payments import PaymentFakes
 
@@ -130,3 +131,25 @@ async def test_an_order_paid_from_his_credit_and_cancelled_shows_its_payment_ref
     }
     left = await services.money.books.account_credit(Phone(JUMA), "KES")
     assert left == Money(Decimal(5000), "KES")
+
+
+async def test_my_orders_says_a_cancelled_order_paid_from_his_credit_was_kept_as_credit(
+    gateway: Client, services: Services
+) -> None:
+    """The app says REFUNDED; My orders on USSD must not still say "Cancelled, paid" beside
+    it: the money is back on his account, as credit (Swahili, his default)."""
+    await _kept(services, "5000")
+    headers = bearer(services.settings, JUMA, "customer")
+    async with gql_session(gateway, headers) as session:
+        placed = await run(session, PLACE, _order("app-kept-0004"))
+        reference = placed["placeOrder"]["order"]["reference"]
+        await flush_outbox(services)
+        await run(session, CANCEL, {"reference": reference})
+        await flush_outbox(services)
+
+    juma = UssdPhone(gateway, JUMA)
+    await juma.dial()
+    orders = await juma.choose("Oda zangu")  # My orders, in Swahili: a Kenyan number
+
+    [line] = [line for line in orders.body.splitlines() if line.startswith(reference)]
+    assert line.startswith(f"{reference} Imeghairiwa, imerudi kwenye salio ")

@@ -25,7 +25,7 @@ from core.region import RegionCode
 from engines.fulfilment.adapters import PendingEngines
 from engines.fulfilment.effects import SqlEffectLog
 from engines.fulfilment.model import PaymentStatus, RefundRequest
-from engines.orders import CartLine, Order, PaymentMethod, PlaceOrder
+from engines.orders import CartLine, Order, OrderStatus, PaymentMethod, PlaceOrder
 from engines.payments import (
     CreatePayment,
     Direction,
@@ -36,6 +36,7 @@ from engines.payments import (
 )
 from engines.settlement import Match, parse_statement
 from tests.support.logs import captured_logs
+from tests.support.phone import UssdPhone
 from tests.support.providers.africastalking import flush_outbox
 from tests.support.providers.payments import PaymentFakes
 
@@ -527,3 +528,25 @@ async def test_a_refund_is_netted_out_of_the_distributors_settlement_and_reconci
     report = await settlement.reconcile("mpesa", "KES", tuesday, nairobi.timezone, statement)
     assert [(line.status, line.external_ref) for line in report.lines] == [(Match.MATCHED, receipt)]
     assert report.clean
+
+
+async def test_my_orders_says_a_cancelled_order_given_back_by_mpesa_was_refunded(
+    gateway: Client, services: Services, fakes: PaymentFakes
+) -> None:
+    """Juma's order paid by M-Pesa, cancelled and reversed: the app says REFUNDED, and My
+    orders on USSD said "Cancelled, paid" (in Swahili, his default); it says refunded."""
+    assert services.refunds is not None
+    order = await paid_by_mpesa(gateway, services, fakes)
+    await services.orders.advance(order.reference, OrderStatus.CANCELLED, reason="customer")
+    await services.refunds.refund_order(order.reference, order.total, key="cancelled")
+    [reversal] = fakes.daraja.reversals
+    target, body = fakes.daraja.reversal_result(reversal)
+    assert (await gateway.post(target, data=body, headers=JSON)).status == 200
+    await flush_outbox(services)
+
+    juma = UssdPhone(gateway, JUMA.e164)
+    await juma.dial()
+    orders = await juma.choose("Oda zangu")  # My orders
+
+    [line] = [line for line in orders.body.splitlines() if line.startswith(order.reference)]
+    assert line.startswith(f"{order.reference} Imeghairiwa, imerudishwa "), line

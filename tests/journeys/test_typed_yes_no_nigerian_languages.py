@@ -14,7 +14,7 @@ from aiohttp.test_utils import TestClient
 from core.app.bootstrap import Services
 from core.config import Settings
 from core.i18n import DEFAULT_LOCALE, Translator
-from core.intents import IntentKind, resolve_command, resolve_intent
+from core.intents import IntentKind, resolve_command, resolve_intent, yes_no_locales
 from core.phone import Phone
 from core.region import REGIONS, RegionCode
 from tests.support.providers.africastalking import FakeAfricasTalking, SmsPhone
@@ -174,6 +174,28 @@ async def test_an_order_typed_in_her_screens_unit_word_is_read(
     assert await cart_of(services) == {INDOMIE: 7}
 
 
+@pytest.mark.parametrize(("word", "adds"), [("Oya", True), ("Ehen!", True), ("No o", False)])
+async def test_a_lagos_retailer_on_english_answers_in_pidgin(
+    ngozi: SmsPhone, services: Services, word: str, adds: bool
+) -> None:
+    """Ngozi reads OmniRoute in English, Lagos's default, and answers "Add 5 x Indomie…?
+    1. Yes 2. No" as she speaks: "Oya", "Ehen" (yes) or "No o". She was told to choose a
+    number; Pidgin's Yes and No are read in Nigeria after hers and English's."""
+    t = services.translate
+    confirm = await ngozi.text("5 cartons indomie chicken")
+    assert confirm.endswith("?\n1. Yes\n2. No"), confirm
+
+    answer = await ngozi.text(word)
+
+    if adds:
+        added = t("en", "typed.added", quantity=5, name="Indomie Chicken 40x70g")
+        assert answer.startswith(added), answer
+        assert await cart_of(services) == {INDOMIE: 5}
+    else:
+        assert answer.startswith(t("en", "main.title")), answer
+        assert await cart_of(services) == {}
+
+
 @pytest.mark.parametrize(
     ("locale", "word", "adds"),
     [
@@ -213,20 +235,28 @@ async def test_yes_or_no_with_punctuation_is_read_in_every_language(
 
 
 KINDS = ("order", "status", "balance", "help", "stop", "start", "back", "home", "yes", "no")
-MARKET_LOCALES = sorted({DEFAULT_LOCALE, *(region.default_locale for region in REGIONS.values())})
+# (country, its default language)
+MARKETS = sorted({(region.country, region.default_locale) for region in REGIONS.values()})
 
 
 @pytest.mark.parametrize("locale", [code for code, _name in Translator.load().languages])
-@pytest.mark.parametrize("market", MARKET_LOCALES)
-def test_no_word_she_may_type_means_two_things(locale: str, market: str) -> None:
-    """A word is read in her chosen language, her market's and English (commands), Back, Home,
-    Yes and No in hers: none of them may be one thing in one and another in another ("oda" is
-    Order in Hausa, Yoruba and Igbo alike; Yes in one language must not be Stop in the next)."""
+@pytest.mark.parametrize(("country", "market"), MARKETS)
+def test_no_word_she_may_type_means_two_things(locale: str, country: str, market: str) -> None:
+    """A word is read in her chosen language, her market's and English (commands), Back and
+    Home in hers, Yes and No in hers, English and her market's (Pidgin in Nigeria): none of
+    them may be one thing in one and another in another ("oda" is Order in Hausa, Yoruba and
+    Igbo alike; Yes in one language must not be Stop in the next)."""
     translate = Translator.load()
+    commands = dict.fromkeys([locale, market, DEFAULT_LOCALE])
+    yes_no = yes_no_locales(locale, country)
     meanings: dict[str, set[str]] = {}
-    for each in dict.fromkeys([locale, market, DEFAULT_LOCALE]):
+    for each in dict.fromkeys([*commands, *yes_no]):
         for kind in KINDS:
-            if kind in ("back", "home", "yes", "no") and each != locale:
+            if kind in ("back", "home") and each != locale:
+                continue
+            if kind in ("yes", "no") and each not in yes_no:
+                continue
+            if kind not in ("back", "home", "yes", "no") and each not in commands:
                 continue
             words = {w.strip().casefold() for w in translate(each, f"keyword.{kind}").split(",")}
             if kind in ("yes", "no"):
