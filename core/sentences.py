@@ -1,6 +1,6 @@
-"""The built-in matcher: sentences retailers type for what the menu offers, in English and Swahili.
+"""The built-in matcher: sentences retailers type for what the menu offers, in seven languages.
 
-"where is my order", "order yangu iko wapi", "how much do I owe", "deni langu", "help me",
+"where is my order", "order yangu iko wapi", "où est ma commande", "how much do I owe", "deni langu", "help me",
 "nataka kuongea na mtu", "cancel my last order", "show me the menu". Each is read as the intent
 its menu entry or keyword answers (`status`, `balance`, `help`, `cancel`, `menu`), by cue words
 that an order never needs ("where", "owe", "deni", "msaada"), so a typed order ("nataka katoni
@@ -74,9 +74,29 @@ _SW: tuple[tuple[str, str], ...] = (
     (HELP, r"\bhuduma\s+kwa\s+wateja\b|\bwakala\b"),
     (MENU, r"\b(?:menyu|menu)\b|\brudi\s+mwanzo\b"),
 )
+_FR_ORDER = r"(?:commandes?|livraisons?|colis|marchandises?)"
+_FR: tuple[tuple[str, str], ...] = (
+    (CANCEL, r"\bannul\w*\b.*\bcommandes?\b"),
+    (BALANCE, r"\bcombien\b.*\b(?:dois|doit|devons)\b|\b(?:dois|doit|devons)\s+combien\b"),
+    (BALANCE, r"\bdettes?\b|\b(?:mon|ma|notre)\s+(?:solde|crédit|credit)\b"),
+    # "où est ma commande", typed "ou est" without its accent ("ou" alone is "or")
+    (STATUS, rf"\bo[uù]\s+(?:est|sont|en\s+est)\b.*\b{_FR_ORDER}\b"),
+    (STATUS, rf"\b(?:suivi|statut|état|etat)\b.*\b{_FR_ORDER}\b"),
+    (STATUS, r"^(?:suivi|statut)\s+\w{6}$"),
+    (STATUS, rf"\b{_FR_ORDER}\b.*\b(?:arriv\w*|livr\w*|vient|viendra)\b"),
+    (STATUS, r"\bquand\b.*\b(?:arriv\w*|livr\w*|viendra)\b"),
+    (STATUS, rf"\b(?:voir|montre\w*|affiche\w*)\b.*\b(?:mes|ma)\s+{_FR_ORDER}\b"),
+    (HELP, r"\b(?:aide|aidez|aider|assistance|réclamation|plainte)\b|\b(?:un|mon)\s+probl[eè]me\b"),
+    (
+        HELP,
+        r"\b(?:parler|joindre|appeler)\b.*\b(?:quelqu'un|personne|humain|agent|conseiller)\b",
+    ),
+    (HELP, r"\bservice\s+client\w*\b"),
+    (MENU, r"\bmenu\b|\brecommencer\b|\bpage\s+d'accueil\b"),
+)
 SENTENCES: dict[str, tuple[tuple[str, re.Pattern[str]], ...]] = {
     language: tuple((intent, re.compile(pattern)) for intent, pattern in table)
-    for language, table in (("en", _EN), ("sw", _SW))
+    for language, table in (("en", _EN), ("sw", _SW), ("fr", _FR))
 }
 # Letters and apostrophes only: "Where's my order??" reads as "where's my order".
 _NOISE = re.compile(r"[^\w']+")
