@@ -1,13 +1,14 @@
 """The built-in matcher: sentences retailers type for what the menu offers, in seven languages.
 
-"where is my order", "order yangu iko wapi", "où est ma commande", "how much do I owe", "deni langu", "help me",
-"nataka kuongea na mtu", "cancel my last order", "show me the menu". Each is read as the intent
-its menu entry or keyword answers (`status`, `balance`, `help`, `cancel`, `menu`), by cue words
-that an order never needs ("where", "owe", "deni", "msaada"), so a typed order ("nataka katoni
-5 za Indomie") is left to the order reader. Deterministic on purpose: the same text always reads
-the same, and a sentence it does not know keeps today's answer (or goes to Rasa, when one is
-configured). These are words people write, not words they read, so they live here, not in
-locales/, one table per language.
+"where is my order", "order yangu iko wapi", "où est ma commande", "wetin happen to my order",
+"how much do I owe", "deni langu", "help me", "nataka kuongea na mtu", "cancel my last order",
+"show me the menu". Each is read as the intent its menu entry or keyword answers (`status`,
+`balance`, `help`, `cancel`, `menu`), by cue words that neither a Yes or No in words ("pas de
+problème", "no wahala") nor an order needs ("where", "owe", "deni", "msaada"), so a typed order
+("nataka katoni 5 za Indomie") is left to the order reader. Deterministic on purpose: the same
+text always reads the same, and a sentence it does not know keeps today's answer (or goes to
+Rasa, when one is configured). These are words people write, not words they read, so they live
+here, not in locales/, one table per language.
 """
 
 from __future__ import annotations
@@ -94,9 +95,22 @@ _FR: tuple[tuple[str, str], ...] = (
     (HELP, r"\bservice\s+client\w*\b"),
     (MENU, r"\bmenu\b|\brecommencer\b|\bpage\s+d'accueil\b"),
 )
+# Nigerian Pidgin: English words read too ("where my order dey", "how much I owe", "abeg help
+# me"); these are the Pidgin ones. "no wahala" is a Yes: a problem is "I get wahala".
+_PCM: tuple[tuple[str, str], ...] = (
+    (STATUS, rf"\bwetin\s+(?:dey\s+)?happen\b.*\b{_EN_ORDER}\b"),
+    (STATUS, rf"\bhow\s+far\b.*\b{_EN_ORDER}\b"),
+    (STATUS, rf"\b{_EN_ORDER}\b.*\b(?:never|neva|don|go|still)\s+(?:land|reach|come|arrive)\b"),
+    (STATUS, rf"\bwhere\b.*\b{_EN_ORDER}\b.*\bdey\b"),
+    (BALANCE, r"\bhow\s+much\b.*\b(?:i|we)\s+(?:never|neva)\s+pay\b"),
+    (BALANCE, r"\b(?:my|our)\s+gbese\b"),
+    (HELP, r"\b(?:i|we)\s+(?:get|dey\s+get)\s+wahala\b"),
+    (HELP, r"\b(?:i|we)\s+wan\s+(?:talk|yarn|see)\b.*\b(?:person|somebody|una\s+people)\b"),
+    (HELP, r"\bmake\s+(?:person|somebody|una)\b.*\b(?:call|help)\s+(?:me|us)\b"),
+)
 SENTENCES: dict[str, tuple[tuple[str, re.Pattern[str]], ...]] = {
     language: tuple((intent, re.compile(pattern)) for intent, pattern in table)
-    for language, table in (("en", _EN), ("sw", _SW), ("fr", _FR))
+    for language, table in (("en", _EN), ("sw", _SW), ("fr", _FR), ("pcm", _PCM))
 }
 # Letters and apostrophes only: "Where's my order??" reads as "where's my order".
 _NOISE = re.compile(r"[^\w']+")

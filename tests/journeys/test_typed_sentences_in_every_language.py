@@ -26,10 +26,25 @@ STATUS = [
     ("fr", "où est ma commande"),
     ("fr", "Ou est ma commande ?"),
     ("fr", "Quand ma commande arrive-t-elle ?"),
+    ("pcm", "Abeg where my order dey?"),
+    ("pcm", "Wetin happen to my order?"),
+    ("pcm", "how far my goods"),
+    ("pcm", "my order never land"),
 ]
-BALANCE = [("fr", "combien je dois"), ("fr", "Je dois combien ?")]
-HELP = [("fr", "aidez-moi"), ("fr", "Je veux parler à quelqu'un")]
-MENU = [("fr", "le menu svp")]
+BALANCE = [
+    ("fr", "combien je dois"),
+    ("fr", "Je dois combien ?"),
+    ("pcm", "how much I owe"),
+    ("pcm", "How much I never pay?"),
+]
+HELP = [
+    ("fr", "aidez-moi"),
+    ("fr", "Je veux parler à quelqu'un"),
+    ("pcm", "abeg help me"),
+    ("pcm", "I get wahala"),
+    ("pcm", "make una call me abeg"),
+]
+MENU = [("fr", "le menu svp"), ("pcm", "abeg show me the menu")]
 
 
 @pytest.fixture
@@ -98,6 +113,11 @@ NOT_SENTENCES = [
     ("fr", "Non merci"),
     ("fr", "je veux commander 5 cartons indomie chicken"),
     ("fr", "5 cartons indomie ou 2 spaghetti"),
+    ("pcm", "No wahala"),
+    ("pcm", "Yes abeg"),
+    ("pcm", "No o"),
+    ("pcm", "Abeg I wan buy 5 carton indomie"),
+    ("pcm", "make una send 5 carton indomie"),
 ]
 
 
