@@ -108,9 +108,60 @@ _PCM: tuple[tuple[str, str], ...] = (
     (HELP, r"\b(?:i|we)\s+wan\s+(?:talk|yarn|see)\b.*\b(?:person|somebody|una\s+people)\b"),
     (HELP, r"\bmake\s+(?:person|somebody|una)\b.*\b(?:call|help)\s+(?:me|us)\b"),
 )
+# Hausa, Yoruba and Igbo as people text them, without hooked letters, tone marks or dots. "ina"
+# is also "I am" ("ina son kwali 5": I want five cartons): it asks where only before "my order".
+# "babu matsala", "ko si isoro", "o nweghi nsogbu" ("no problem") are a Yes, so a problem is
+# only "I have a problem".
+_HA_ORDER = r"(?:oda\w*|kaya\w*)"
+_HA_MINE = r"(?:odata|odana|odarmu|odar\s+(?:ta|na|mu)|kayana|kayata|kayanmu|kayan\s+(?:na|mu))"
+_HA: tuple[tuple[str, str], ...] = (
+    (CANCEL, rf"\b(?:soke|soka|fasa)\b.*\b{_HA_ORDER}\b"),
+    (BALANCE, r"\bnawa\b.*\b(?:bi|bina|bashi\w*)\b|\bbashi(?:na|ta|nmu|n\s+da\s+ake)\b"),
+    (STATUS, rf"\bina\s+{_HA_MINE}\b|\b{_HA_MINE}\s+(?:tana\s+)?ina\b"),
+    (STATUS, rf"\b(?:hali|matsayi)\b.*\b{_HA_ORDER}\b"),
+    (STATUS, r"^hali\s+\w{6}$"),
+    (STATUS, r"\byaushe\b.*\b(?:zo|iso|isa|kawo)\b"),
+    (HELP, r"\b(?:taimak\w*|agaza)\b|\bina\s+da\s+matsala\b"),
+    (HELP, r"\bmagana\b.*\b(?:mutum|wani|ma'aikaci|wakili)\b"),
+    (MENU, r"\bmenu\b"),
+)
+_YO_ORDER = r"(?:oda|eru|oja|ijawe)"
+_YO: tuple[tuple[str, str], ...] = (
+    (CANCEL, rf"\bfagile\b.*\b{_YO_ORDER}\b"),
+    # "elo ni mo je" is what I owe; "elo ni o je" is a price
+    (BALANCE, r"\belo\b.*\b(?:mo|a|n)\s+je\b|\bgbese\b"),
+    (STATUS, rf"\bnibo\b.*\b{_YO_ORDER}\b|\b{_YO_ORDER}\b.*\bnibo\b"),
+    (STATUS, rf"\bipo\b.*\b{_YO_ORDER}\b"),
+    (STATUS, r"^ipo\s+\w{6}$"),
+    (STATUS, r"\bigba\s+wo\b.*\bde\b"),
+    (HELP, r"\bran\s+(?:mi|wa)\s+(?:l'?owo)\b|\biranlowo\b|\bmo\s+ni\s+isoro\b"),
+    (HELP, r"\bsoro\b.*\b(?:eniyan|enikan|osise)\b|\b(?:eniyan|enikan|osise)\b.*\bsoro\b"),
+    (MENU, r"\bmenu\b"),
+)
+_IG_ORDER = r"(?:oda|ngwa|ngwongwo|ngwaahia)"
+_IG: tuple[tuple[str, str], ...] = (
+    (CANCEL, rf"\bkagbuo\b.*\b{_IG_ORDER}\b"),
+    # "ego ole ka m ji" is what I owe; "ego ole" alone is a price
+    (BALANCE, r"\bego\s+ole\b.*\b(?:m|anyi)\s+ji\b|\bugwo\s+(?:m|anyi)\b"),
+    (STATUS, rf"\bebee\b.*\b{_IG_ORDER}\b|\b{_IG_ORDER}\b.*\bebee\b"),
+    (STATUS, rf"\bonodu\b.*\b{_IG_ORDER}\b"),
+    (STATUS, r"^onodu\s+\w{6}$"),
+    (STATUS, r"\bole\s+mgbe\b.*\b(?:abia|eru)\b"),
+    (HELP, r"\bnyere\s+(?:m|anyi)\s+aka\b|\benyemaka\b|\benwere\s+m\s+nsogbu\b"),
+    (HELP, r"\b(?:kwuo|kwurita|gwa\w*)\b.*\b(?:mmadu|onye)\b"),
+    (MENU, r"\bmenu\b"),
+)
 SENTENCES: dict[str, tuple[tuple[str, re.Pattern[str]], ...]] = {
     language: tuple((intent, re.compile(pattern)) for intent, pattern in table)
-    for language, table in (("en", _EN), ("sw", _SW), ("fr", _FR), ("pcm", _PCM))
+    for language, table in (
+        ("en", _EN),
+        ("sw", _SW),
+        ("fr", _FR),
+        ("pcm", _PCM),
+        ("ha", _HA),
+        ("yo", _YO),
+        ("ig", _IG),
+    )
 }
 # Letters and apostrophes only: "Where's my order??" reads as "where's my order".
 _NOISE = re.compile(r"[^\w']+")

@@ -30,12 +30,21 @@ STATUS = [
     ("pcm", "Wetin happen to my order?"),
     ("pcm", "how far my goods"),
     ("pcm", "my order never land"),
+    ("ha", "ina odata"),
+    ("ha", "Don Allah, ina odar ta?"),
+    ("yo", "nibo ni oda mi wa"),
+    ("yo", "Igba wo ni oda mi maa de?"),
+    ("ig", "ebee ka oda m di"),
+    ("ig", "Biko, ebee ka oda m di?"),
 ]
 BALANCE = [
     ("fr", "combien je dois"),
     ("fr", "Je dois combien ?"),
     ("pcm", "how much I owe"),
     ("pcm", "How much I never pay?"),
+    ("ha", "nawa nake bi"),
+    ("yo", "elo ni mo je"),
+    ("ig", "ego ole ka m ji"),
 ]
 HELP = [
     ("fr", "aidez-moi"),
@@ -43,8 +52,14 @@ HELP = [
     ("pcm", "abeg help me"),
     ("pcm", "I get wahala"),
     ("pcm", "make una call me abeg"),
+    ("ha", "Don Allah ina bukatar taimako"),
+    ("ha", "ina son magana da mutum"),
+    ("yo", "e ran mi lowo"),
+    ("yo", "Mo fe ba eniyan soro"),
+    ("ig", "nyere m aka"),
+    ("ig", "Biko nyere m aka"),
 ]
-MENU = [("fr", "le menu svp"), ("pcm", "abeg show me the menu")]
+MENU = [("fr", "le menu svp"), ("pcm", "abeg show me the menu"), ("ha", "menu"), ("ig", "menu")]
 
 
 @pytest.fixture
@@ -118,6 +133,22 @@ NOT_SENTENCES = [
     ("pcm", "No o"),
     ("pcm", "Abeg I wan buy 5 carton indomie"),
     ("pcm", "make una send 5 carton indomie"),
+    # "ina" is "where" and "I am"; "nawa", "elo ni … je", "ego ole" ask a price
+    ("ha", "ina son kwali 5 na indomie"),
+    ("ha", "Eh, babu matsala"),
+    ("ha", "Toh, don Allah"),
+    ("ha", "A'a, na gode"),
+    ("ha", "nawa ne indomie"),
+    ("yo", "mo fe ra paali 5 indomie"),
+    ("yo", "Beeni, ko si isoro"),
+    ("yo", "O daa"),
+    ("yo", "Rara o, e se"),
+    ("yo", "elo ni indomie je"),
+    ("ig", "achoro m katon 5 indomie"),
+    ("ig", "Ee, o nweghi nsogbu"),
+    ("ig", "O di mma"),
+    ("ig", "Mba, daalu"),
+    ("ig", "ego ole ka indomie di"),
 ]
 
 
@@ -128,14 +159,24 @@ def test_a_reply_or_an_order_in_her_language_is_no_sentence(locale: str, typed: 
     assert read_sentence(typed, [locale, DEFAULT_LOCALE]) is None
 
 
+@pytest.mark.parametrize(
+    ("locale", "order", "yes"),
+    [
+        ("fr", "je veux commander 5 cartons indomie chicken", "Oui, merci"),
+        ("pcm", "Abeg I wan buy 5 carton indomie chicken", "Yes abeg"),
+        ("ha", "Don Allah kwali 5 indomie chicken", "Toh, don Allah"),
+        ("yo", "Jowo paali 5 indomie chicken", "Beeni, e se"),
+        ("ig", "Biko katon 5 indomie chicken", "Ee, daalu"),
+    ],
+)
 async def test_a_typed_order_in_her_language_is_still_an_order(
-    ngozi: SmsPhone, services: Services
+    ngozi: SmsPhone, services: Services, locale: str, order: str, yes: str
 ) -> None:
-    await services.customers.set_locale(NGOZI, "fr")
+    await services.customers.set_locale(NGOZI, locale)
 
-    confirm = await ngozi.text("je veux commander 5 cartons indomie chicken")
-    added = await ngozi.text("Oui, merci")
+    confirm = await ngozi.text(order)
+    added = await ngozi.text(yes)
 
     assert added.startswith(
-        services.translate("fr", "typed.added", quantity=5, name="Indomie Chicken 40x70g")
+        services.translate(locale, "typed.added", quantity=5, name="Indomie Chicken 40x70g")
     ), (confirm, added)
