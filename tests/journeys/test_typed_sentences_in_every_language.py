@@ -180,3 +180,30 @@ async def test_a_typed_order_in_her_language_is_still_an_order(
     assert added.startswith(
         services.translate(locale, "typed.added", quantity=5, name="Indomie Chicken 40x70g")
     ), (confirm, added)
+
+
+@pytest.mark.parametrize(
+    ("locale", "sentence"),
+    [
+        ("fr", "Où est ma commande W62ACJ ?"),
+        ("fr", "SUIVI W62ACJ"),
+        ("ha", "HALI W62ACJ"),
+        ("ha", "ina odata W62ACJ"),
+        ("yo", "IPO W62ACJ"),
+        ("yo", "nibo ni oda W62ACJ wa"),
+        ("ig", "ONODU W62ACJ"),
+        ("ig", "ebee ka oda W62ACJ di"),
+    ],
+)
+async def test_status_naming_a_reference_in_her_language_looks_it_up(
+    ngozi: SmsPhone, services: Services, locale: str, sentence: str
+) -> None:
+    """The confirmation's "Reply STATUS" answered with the reference, in her language's
+    keyword or a sentence: no such order of hers, said above the main menu."""
+    await services.customers.set_locale(NGOZI, locale)
+    t = services.translate
+
+    answer = await ngozi.text(sentence)
+
+    assert answer.startswith(t(locale, "order.not_found", reference="W62ACJ") + "\n"), answer
+    assert t(locale, "main.title") in answer, answer
