@@ -1,13 +1,14 @@
-"""The built-in matcher: sentences retailers type for what the menu offers, in English and Swahili.
+"""The built-in matcher: sentences retailers type for what the menu offers, in seven languages.
 
-"where is my order", "order yangu iko wapi", "how much do I owe", "deni langu", "help me",
-"nataka kuongea na mtu", "cancel my last order", "show me the menu". Each is read as the intent
-its menu entry or keyword answers (`status`, `balance`, `help`, `cancel`, `menu`), by cue words
-that an order never needs ("where", "owe", "deni", "msaada"), so a typed order ("nataka katoni
-5 za Indomie") is left to the order reader. Deterministic on purpose: the same text always reads
-the same, and a sentence it does not know keeps today's answer (or goes to Rasa, when one is
-configured). These are words people write, not words they read, so they live here, not in
-locales/, one table per language.
+"where is my order", "order yangu iko wapi", "où est ma commande", "wetin happen to my order",
+"how much do I owe", "deni langu", "help me", "nataka kuongea na mtu", "cancel my last order",
+"show me the menu". Each is read as the intent its menu entry or keyword answers (`status`,
+`balance`, `help`, `cancel`, `menu`), by cue words that neither a Yes or No in words ("pas de
+problème", "no wahala") nor an order needs ("where", "owe", "deni", "msaada"), so a typed order
+("nataka katoni 5 za Indomie") is left to the order reader. Deterministic on purpose: the same
+text always reads the same, and a sentence it does not know keeps today's answer (or goes to
+Rasa, when one is configured). These are words people write, not words they read, so they live
+here, not in locales/, one table per language.
 """
 
 from __future__ import annotations
@@ -74,9 +75,93 @@ _SW: tuple[tuple[str, str], ...] = (
     (HELP, r"\bhuduma\s+kwa\s+wateja\b|\bwakala\b"),
     (MENU, r"\b(?:menyu|menu)\b|\brudi\s+mwanzo\b"),
 )
+_FR_ORDER = r"(?:commandes?|livraisons?|colis|marchandises?)"
+_FR: tuple[tuple[str, str], ...] = (
+    (CANCEL, r"\bannul\w*\b.*\bcommandes?\b"),
+    (BALANCE, r"\bcombien\b.*\b(?:dois|doit|devons)\b|\b(?:dois|doit|devons)\s+combien\b"),
+    (BALANCE, r"\bdettes?\b|\b(?:mon|ma|notre)\s+(?:solde|crédit|credit)\b"),
+    # "où est ma commande", typed "ou est" without its accent ("ou" alone is "or")
+    (STATUS, rf"\bo[uù]\s+(?:est|sont|en\s+est)\b.*\b{_FR_ORDER}\b"),
+    (STATUS, rf"\b(?:suivi|statut|état|etat)\b.*\b{_FR_ORDER}\b"),
+    (STATUS, r"^(?:suivi|statut)\s+\w{6}$"),
+    (STATUS, rf"\b{_FR_ORDER}\b.*\b(?:arriv\w*|livr\w*|vient|viendra)\b"),
+    (STATUS, r"\bquand\b.*\b(?:arriv\w*|livr\w*|viendra)\b"),
+    (STATUS, rf"\b(?:voir|montre\w*|affiche\w*)\b.*\b(?:mes|ma)\s+{_FR_ORDER}\b"),
+    (HELP, r"\b(?:aide|aidez|aider|assistance|réclamation|plainte)\b|\b(?:un|mon)\s+probl[eè]me\b"),
+    (
+        HELP,
+        r"\b(?:parler|joindre|appeler)\b.*\b(?:quelqu'un|personne|humain|agent|conseiller)\b",
+    ),
+    (HELP, r"\bservice\s+client\w*\b"),
+    (MENU, r"\bmenu\b|\brecommencer\b|\bpage\s+d'accueil\b"),
+)
+# Nigerian Pidgin: English words read too ("where my order dey", "how much I owe", "abeg help
+# me"); these are the Pidgin ones. "no wahala" is a Yes: a problem is "I get wahala".
+_PCM: tuple[tuple[str, str], ...] = (
+    (STATUS, rf"\bwetin\s+(?:dey\s+)?happen\b.*\b{_EN_ORDER}\b"),
+    (STATUS, rf"\bhow\s+far\b.*\b{_EN_ORDER}\b"),
+    (STATUS, rf"\b{_EN_ORDER}\b.*\b(?:never|neva|don|go|still)\s+(?:land|reach|come|arrive)\b"),
+    (STATUS, rf"\bwhere\b.*\b{_EN_ORDER}\b.*\bdey\b"),
+    (BALANCE, r"\bhow\s+much\b.*\b(?:i|we)\s+(?:never|neva)\s+pay\b"),
+    (BALANCE, r"\b(?:my|our)\s+gbese\b"),
+    (HELP, r"\b(?:i|we)\s+(?:get|dey\s+get)\s+wahala\b"),
+    (HELP, r"\b(?:i|we)\s+wan\s+(?:talk|yarn|see)\b.*\b(?:person|somebody|una\s+people)\b"),
+    (HELP, r"\bmake\s+(?:person|somebody|una)\b.*\b(?:call|help)\s+(?:me|us)\b"),
+)
+# Hausa, Yoruba and Igbo as people text them, without hooked letters, tone marks or dots. "ina"
+# is also "I am" ("ina son kwali 5": I want five cartons): it asks where only before "my order".
+# "babu matsala", "ko si isoro", "o nweghi nsogbu" ("no problem") are a Yes, so a problem is
+# only "I have a problem".
+_HA_ORDER = r"(?:oda\w*|kaya\w*)"
+_HA_MINE = r"(?:odata|odana|odarmu|odar\s+(?:ta|na|mu)|kayana|kayata|kayanmu|kayan\s+(?:na|mu))"
+_HA: tuple[tuple[str, str], ...] = (
+    (CANCEL, rf"\b(?:soke|soka|fasa)\b.*\b{_HA_ORDER}\b"),
+    (BALANCE, r"\bnawa\b.*\b(?:bi|bina|bashi\w*)\b|\bbashi(?:na|ta|nmu|n\s+da\s+ake)\b"),
+    (STATUS, rf"\bina\s+{_HA_MINE}\b|\b{_HA_MINE}\s+(?:tana\s+)?ina\b"),
+    (STATUS, rf"\b(?:hali|matsayi)\b.*\b{_HA_ORDER}\b"),
+    (STATUS, r"^hali\s+\w{6}$"),
+    (STATUS, r"\byaushe\b.*\b(?:zo|iso|isa|kawo)\b"),
+    (HELP, r"\b(?:taimak\w*|agaza)\b|\bina\s+da\s+matsala\b"),
+    (HELP, r"\bmagana\b.*\b(?:mutum|wani|ma'aikaci|wakili)\b"),
+    (MENU, r"\bmenu\b"),
+)
+_YO_ORDER = r"(?:oda|eru|oja|ijawe)"
+_YO: tuple[tuple[str, str], ...] = (
+    (CANCEL, rf"\bfagile\b.*\b{_YO_ORDER}\b"),
+    # "elo ni mo je" is what I owe; "elo ni o je" is a price
+    (BALANCE, r"\belo\b.*\b(?:mo|a|n)\s+je\b|\bgbese\b"),
+    (STATUS, rf"\bnibo\b.*\b{_YO_ORDER}\b|\b{_YO_ORDER}\b.*\bnibo\b"),
+    (STATUS, rf"\bipo\b.*\b{_YO_ORDER}\b"),
+    (STATUS, r"^ipo\s+\w{6}$"),
+    (STATUS, r"\bigba\s+wo\b.*\bde\b"),
+    (HELP, r"\bran\s+(?:mi|wa)\s+(?:l'?owo)\b|\biranlowo\b|\bmo\s+ni\s+isoro\b"),
+    (HELP, r"\bsoro\b.*\b(?:eniyan|enikan|osise)\b|\b(?:eniyan|enikan|osise)\b.*\bsoro\b"),
+    (MENU, r"\bmenu\b"),
+)
+_IG_ORDER = r"(?:oda|ngwa|ngwongwo|ngwaahia)"
+_IG: tuple[tuple[str, str], ...] = (
+    (CANCEL, rf"\bkagbuo\b.*\b{_IG_ORDER}\b"),
+    # "ego ole ka m ji" is what I owe; "ego ole" alone is a price
+    (BALANCE, r"\bego\s+ole\b.*\b(?:m|anyi)\s+ji\b|\bugwo\s+(?:m|anyi)\b"),
+    (STATUS, rf"\bebee\b.*\b{_IG_ORDER}\b|\b{_IG_ORDER}\b.*\bebee\b"),
+    (STATUS, rf"\bonodu\b.*\b{_IG_ORDER}\b"),
+    (STATUS, r"^onodu\s+\w{6}$"),
+    (STATUS, r"\bole\s+mgbe\b.*\b(?:abia|eru)\b"),
+    (HELP, r"\bnyere\s+(?:m|anyi)\s+aka\b|\benyemaka\b|\benwere\s+m\s+nsogbu\b"),
+    (HELP, r"\b(?:kwuo|kwurita|gwa\w*)\b.*\b(?:mmadu|onye)\b"),
+    (MENU, r"\bmenu\b"),
+)
 SENTENCES: dict[str, tuple[tuple[str, re.Pattern[str]], ...]] = {
     language: tuple((intent, re.compile(pattern)) for intent, pattern in table)
-    for language, table in (("en", _EN), ("sw", _SW))
+    for language, table in (
+        ("en", _EN),
+        ("sw", _SW),
+        ("fr", _FR),
+        ("pcm", _PCM),
+        ("ha", _HA),
+        ("yo", _YO),
+        ("ig", _IG),
+    )
 }
 # Letters and apostrophes only: "Where's my order??" reads as "where's my order".
 _NOISE = re.compile(r"[^\w']+")
