@@ -6,21 +6,23 @@ clock (the command's), on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
-import asyncio
 import csv
 import io
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 
 from core.app.bootstrap import Services
-from core.app.cli import main
 from core.clock import SteppedClock
-from core.config import Settings
 from engines.gig import CodeCheck
 from tests.integration.gig.test_days import packed
+from tests.journeys.test_cli_drivers_cash import (  # the same operator set-up
+    database_url,  # noqa: F401 (a fixture)
+    drivers,
+    operator_env,  # noqa: F401 (a fixture)
+    settings,  # noqa: F401 (a fixture)
+)
 from tests.support.gig import BAYO, CHIDI, EMEKA, NGOZI, code_for, driver, order, route
 
 HOUR = 3600
@@ -30,30 +32,6 @@ HOUR = 3600
 def clock() -> SteppedClock:
     """30 hours ago: Emeka's first door."""
     return SteppedClock(datetime.now(UTC) - timedelta(hours=30))
-
-
-@pytest.fixture
-def database_url(any_database_url: str) -> str:
-    return any_database_url
-
-
-@pytest.fixture
-def settings(database_url: str, tmp_path: Path) -> Settings:
-    return Settings(
-        env="test",
-        database_url=database_url,
-        object_store_url=f"file://{tmp_path / 'objects'}",
-        _env_file=None,
-    )
-
-
-@pytest.fixture
-def operator_env(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("OMNIROUTE_DATABASE_URL", settings.database_url)
-
-
-async def drivers(*argv: str) -> int:
-    return await asyncio.to_thread(main, ["drivers", *argv])
 
 
 def rows(out: str) -> dict[str, tuple[str, str, str]]:
