@@ -159,12 +159,14 @@ def _list() -> int:
     out = csv.writer(sys.stdout, lineterminator="\n")
     out.writerow(COLUMNS)
     for service in asyncio.run(latest()):
+        # A retired service's code is free (another service may hold it now): shown on the air only.
+        on_air = service.retired_at is None
         out.writerow(
             (
                 service.name,
                 service.version,
                 service.published_at.isoformat(timespec="seconds"),
-                service.definition.service_code or "",
+                (service.definition.service_code or "") if on_air else "",
                 service.retired_at.isoformat(timespec="seconds") if service.retired_at else "",
             )
         )
@@ -172,19 +174,23 @@ def _list() -> int:
 
 
 def _retire(name: str) -> int:
-    async def retire() -> PublishedService:
+    async def retire() -> tuple[PublishedService, PublishedService | None]:
         services = build_services(Settings())
         try:
-            return await ServiceRegistry(services.db, services.clock).retire(name)
+            registry = ServiceRegistry(services.db, services.clock)
+            retired = await registry.retire(name)
+            code = retired.definition.service_code
+            return retired, await registry.answering(code) if code else None
         finally:
             await services.close()
 
     try:
-        retired = asyncio.run(retire())
+        retired, holder = asyncio.run(retire())
     except UnknownServiceError as exc:
         print(f"omniroute services retire: {exc}", file=sys.stderr)
         return 2
     code = retired.definition.service_code
-    freed = f": {code} gets the shopping dialog" if code else ""
+    # Retired again after another service took its code: that code is the other's, not shopping's.
+    freed = f": {code} gets the shopping dialog" if code and holder is None else ""
     print(f"retired {retired.name}{freed}")
     return 0

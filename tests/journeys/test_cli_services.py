@@ -137,8 +137,8 @@ def test_a_missing_file_or_a_wrong_operator_phone_is_one_line_and_exit_2(
     assert listed(capsys) == []
 
 
-def test_a_retired_service_is_listed_as_such_and_retiring_it_again_changes_nothing(
-    cli_database: str, capsys: pytest.CaptureFixture[str]
+def test_a_retired_service_is_listed_without_its_code_and_gets_it_back_only_if_free(
+    cli_database: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert main(["services", "publish", str(EXAMPLE)]) == 0
     capsys.readouterr()
@@ -148,14 +148,29 @@ def test_a_retired_service_is_listed_as_such_and_retiring_it_again_changes_nothi
         said = capsys.readouterr()
         assert said.out == "retired order-status: *384*77# gets the shopping dialog\n"
         assert said.err == ""
+    # its code answers the shopping dialog now: the row holds it no more
     [(name, version, _published_at, code, retired_at)] = listed(capsys)
-    assert (name, version, code) == ("order-status", "1", "*384*77#")
+    assert (name, version, code) == ("order-status", "1", "")
     assert retired_at.startswith("20")
 
-    # publishing it again puts it back on the air
+    # another service took the code meanwhile: putting it back is refused, saying by whom
+    airtime = tmp_path / "airtime.json"
+    airtime.write_text(json.dumps({**json.loads(EXAMPLE.read_text()), "name": "airtime"}))
+    assert main(["services", "publish", str(airtime)]) == 0
+    assert main(["services", "retire", "order-status"]) == 0
+    assert capsys.readouterr().out.splitlines()[-1] == "retired order-status"
+    assert main(["services", "publish", str(EXAMPLE)]) == 2
+    assert capsys.readouterr().err == "service code *384*77# is already answered by airtime\n"
+    assert [[row[0], *row[3:]] for row in listed(capsys)] == [
+        ["airtime", "*384*77#", ""],
+        ["order-status", "", retired_at],
+    ]
+
+    # once free, publishing it again puts it back on the air, on its code
+    assert main(["services", "retire", "airtime"]) == 0
     assert main(["services", "publish", str(EXAMPLE)]) == 0
     capsys.readouterr()
-    assert listed(capsys)[0][4] == ""
+    assert listed(capsys)[1][3:] == ["*384*77#", ""]
 
 
 def test_an_older_version_published_after_retiring_says_the_service_stays_retired(
