@@ -1,8 +1,10 @@
 """An operator's published service compiled into the dialog machine's states.
 
 Each definition state becomes one `State` (`svc:<id>`): its prompt in the caller's language,
-its choices as `N. Label`, and its action's engine call; a catalogue state adds one for the
-products of the category picked (`svc:<id>:products`). Nothing here is written per service.
+its choices as `N. Label` (or the quantity typed), and its action's engine call; a catalogue
+state adds one for the products of the category picked (`svc:<id>:products`). A quote prices the
+product and quantity picked on the way as the shop's quote screen does. Nothing here is written
+per service.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from dataclasses import dataclass
 from core.layout import layout, measure
 from core.messages import Option
 from core.region import UnsupportedRegionError, region_for_phone
-from dialogs.machine import Choice, Finish, Go, Outcome, Screen, State, Turn
+from dialogs.machine import Choice, Finish, Go, Outcome, Reject, Screen, State, Turn
 from dialogs.paging import BACK_KEY
 from dialogs.shopping.states import (
     WORKFLOW_FAILED,
@@ -22,14 +24,17 @@ from dialogs.shopping.states import (
     order_line,
     paid_in_parts,
     products_screen,
+    quote_text,
 )
 from engines.catalogue import CatalogueService, UnknownProductError
 from engines.orders import OrderService
 from engines.payments import PaymentService
-from engines.pricing import PricingService
+from engines.pricing import NoPriceError, PricingService
 from engines.registry import (
     CATALOGUE_BROWSE,
     ORDERS_STATUS,
+    PRICING_QUOTE,
+    QUANTITY_INPUT,
     ServiceDefinition,
     ServiceState,
     choice_keys,
@@ -38,6 +43,9 @@ from engines.registry import (
 STATE_PREFIX = "svc:"
 PRODUCTS_SUFFIX = ":products"
 CATEGORY_VAR = "svc_cat"
+PRODUCT_VAR = "svc_sku"  # the product picked for a quote (a catalogue pick, a choice's product)
+QUANTITY_VAR = "svc_qty"  # the quantity typed for it
+MAX_QUANTITY = 999  # what a quantity input takes: a whole number 1 to 999
 FALLBACK_LOCALE = "en"  # every definition has English (and Swahili)
 ORDERS_SHOWN = 5
 
@@ -108,6 +116,8 @@ class ServiceStep(State):
     async def text(self, turn: Turn, options: list[Option]) -> str:
         """The prompt, and what its action adds, fitted with `options` to one screen."""
         prompt = self.prompt(turn)
+        if self.spec.action == PRICING_QUOTE:
+            return await self._quote(turn, prompt)
         if self.spec.action != ORDERS_STATUS:
             return prompt
         return await self._orders(turn, prompt, options)
@@ -116,10 +126,31 @@ class ServiceStep(State):
         if self.spec.action == CATALOGUE_BROWSE:
             turn.vars[CATEGORY_VAR] = value
             return Go(f"{self.name}{PRODUCTS_SUFFIX}")
-        target = self._compiled[self.spec.transitions[value]]
+        if value in self.spec.products:
+            turn.vars[PRODUCT_VAR] = self.spec.products[value]
+        return await self.go_on(turn, self.spec.transitions[value])
+
+    async def go_on(self, turn: Turn, state_id: str) -> Outcome:
+        """To the definition's state `state_id`: an end (but a catalogue's) ends on its text."""
+        target = self._compiled[state_id]
         if target.spec.end and target.spec.action != CATALOGUE_BROWSE:
             return Finish(await target.text(turn, []))
         return Go(target.name)
+
+    async def _quote(self, turn: Turn, prompt: str) -> str:
+        """The quote of the product and quantity picked, as the shop's quote screen words it:
+        the same engine call (her prices, the promotions, VAT, her currency), so one price."""
+        phone = turn.msg.phone
+        region = region_for_phone(phone).code
+        sku, quantity = str(turn.vars.get(PRODUCT_VAR, "")), int(turn.vars.get(QUANTITY_VAR, 0))
+        if sku not in (await self._engines.catalogue.shelf(region)).products:
+            return turn.t("error.product_gone")  # withdrawn, or not sold in her market
+        try:
+            quote = await self._engines.pricing.quote(region, [(sku, quantity)], customer=phone)
+        except (UnknownProductError, NoPriceError):
+            return turn.t("error.product_gone")
+        line = turn.t("cart.line", quantity=quantity, name=quote.lines[0].name)
+        return quote_text(turn, quote, (), f"{prompt}\n{line}", shorter=prompt)
 
     async def _orders(self, turn: Turn, prompt: str, options: list[Option]) -> str:
         orders = await self._engines.orders.recent(turn.msg.phone, limit=ORDERS_SHOWN)
@@ -163,11 +194,36 @@ class ServiceStep(State):
         )
 
 
+class QuantityStep(ServiceStep):
+    """A quantity typed: a whole number 1 to 999; anything else is asked again, saying why."""
+
+    awaits_answer = True
+
+    async def screen(self, turn: Turn) -> Screen:
+        return Screen(self.prompt(turn), prompt=True, back=not self._first)
+
+    async def enter(self, turn: Turn, text: str) -> Outcome:
+        cleaned = text.strip().replace(",", "")
+        if cleaned.startswith("-") and cleaned[1:].isdigit():
+            return Reject("error.quantity.min")
+        if not cleaned.isdigit() or not cleaned.isascii():
+            return Reject("error.quantity.number")
+        if len(cleaned) > 6 or int(cleaned) > MAX_QUANTITY:
+            return Reject("error.quantity.max", {"max": MAX_QUANTITY})
+        if int(cleaned) < 1:
+            return Reject("error.quantity.min")
+        turn.vars[QUANTITY_VAR] = int(cleaned)
+        assert self.spec.next is not None  # validated at publish
+        return await self.go_on(turn, self.spec.next)
+
+
 class CatalogueProducts(State):
-    """The products of the category picked, with the caller's price; a pick ends on its price."""
+    """The products of the category picked, with the caller's price; a pick ends on its price,
+    or, where the catalogue state names a next state, is the product taken there."""
 
     def __init__(self, browse: ServiceStep, engines: ServiceEngines) -> None:
         self.name = f"{browse.name}{PRODUCTS_SUFFIX}"
+        self._browse = browse
         self._engines = engines
 
     async def screen(self, turn: Turn) -> Screen:
@@ -189,6 +245,10 @@ class CatalogueProducts(State):
         prices = await self._engines.pricing.list_prices(region, [value], customer=turn.msg.phone)
         if value not in prices:
             return Finish(turn.t("error.product_gone"))
+        onward = self._browse.spec.next
+        if onward is not None:
+            turn.vars[PRODUCT_VAR] = value
+            return await self._browse.go_on(turn, onward)
         return Finish(f"{product.name}\n{prices[value].format()}")
 
 
@@ -196,7 +256,8 @@ def compile_service(definition: ServiceDefinition, engines: ServiceEngines) -> l
     """The definition's states as the machine runs them."""
     compiled: dict[str, ServiceStep] = {}
     for spec in definition.states:
-        compiled[spec.id] = ServiceStep(spec, definition, engines, compiled)
+        kind = QuantityStep if spec.input == QUANTITY_INPUT else ServiceStep
+        compiled[spec.id] = kind(spec, definition, engines, compiled)
     states: list[State] = list(compiled.values())
     states.extend(
         CatalogueProducts(step, engines)

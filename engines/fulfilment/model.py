@@ -315,6 +315,12 @@ class ServiceState:
     labels: dict[str, dict[str, str]] = field(default_factory=dict)
     action: str | None = None
     end: bool = False
+    # What the caller types here instead of choosing (only "quantity": a whole number 1-999).
+    input: str | None = None
+    # Where an input, or a catalogue.browse state's product pick, goes next.
+    next: str | None = None
+    # key -> SKU: the product a choice picks (the one a pricing.quote state then quotes).
+    products: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -340,6 +346,9 @@ class SimulationReport:
     reached: tuple[str, ...]
     ends: tuple[str, ...]
     paths: int
+    # pricing.quote states some path reaches before a product, or a quantity, was picked.
+    without_product: tuple[str, ...] = ()
+    without_quantity: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -353,18 +362,25 @@ class ServiceCreationResult:
 REQUIRED_LOCALES = ("en", "sw")
 KNOWN_ACTIONS = frozenset({"catalogue.browse", "pricing.quote", "orders.place", "orders.status"})
 # What the USSD endpoint can serve today: the caller's latest orders (added below the prompt),
-# and the region's catalogue (categories, then products with their prices; ends on a price).
+# the region's catalogue (categories, then products with their prices; ends on a price, or picks
+# the product for what comes `next`), and the quote of the product and quantity picked.
 ORDERS_STATUS = "orders.status"
 CATALOGUE_BROWSE = "catalogue.browse"
-SERVABLE_ACTIONS = frozenset({ORDERS_STATUS, CATALOGUE_BROWSE})
+PRICING_QUOTE = "pricing.quote"
+SERVABLE_ACTIONS = frozenset({ORDERS_STATUS, CATALOGUE_BROWSE, PRICING_QUOTE})
+QUANTITY_INPUT = "quantity"
+INPUTS = frozenset({QUANTITY_INPUT})
+INPUT_BACK_KEY = "00"  # dialogs.machine.INPUT_BACK_KEY: a prompt's Back
 USSD_SCREEN = 182  # GSM-7 characters on one USSD page (interfaces.md)
 MAX_CHOICES = 9  # one key each, on one page
 # Every screen but the first ends on a Back line, worded as the caller's language words it.
 BACK_KEY = "0"  # dialogs.paging.BACK_KEY
 BACK_LABEL = "nav.back"
 # Room a screen keeps for what its action adds: one order line and its title, a category and
-# "98. More" under the title.
-ACTION_ROOM = {ORDERS_STATUS: 60, CATALOGUE_BROWSE: 60}
+# "98. More" under the title, the product and the quote's VAT and total lines.
+ACTION_ROOM = {ORDERS_STATUS: 60, CATALOGUE_BROWSE: 60, PRICING_QUOTE: 110}
+# Room an input keeps for the line saying why an entry was refused ("Enter a number, e.g. 3.").
+INPUT_ROOM = 40
 MAX_PATHS = 10_000
 MAX_NAME = 80  # the registry's columns: name, version (a 32-bit integer), service code
 MAX_VERSION = 2**31 - 1
@@ -397,7 +413,8 @@ def validate_service(definition: ServiceDefinition) -> tuple[str, ...]:
             if target not in known:
                 problems.append(f"state {state.id!r} key {key!r} goes to unknown {target!r}")
         problems.extend(_action_problems(state))
-        if not state.end and not state.transitions:
+        problems.extend(_onward_problems(state, known))
+        if not state.end and not state.transitions and state.next is None:
             problems.append(f"state {state.id!r} is a dead end (no choices and not an end)")
         problems.extend(_screen_problems(state, first=state.id == definition.start))
     return tuple(problems)
@@ -435,11 +452,40 @@ def _action_problems(state: ServiceState) -> list[str]:
     if state.action not in KNOWN_ACTIONS:
         return [f"state {state.id!r} names unknown action {state.action!r}"]
     if state.action not in SERVABLE_ACTIONS:
-        servable = " and ".join(sorted(SERVABLE_ACTIONS))
+        *most, last = sorted(SERVABLE_ACTIONS)
+        servable = f"{', '.join(most)} and {last}"
         return [
             f"state {state.id!r} action {state.action!r} cannot be served yet (only {servable} can)"
         ]
     return []
+
+
+def _onward_problems(state: ServiceState, known: set[str]) -> list[str]:
+    """An input, a catalogue pick going on, a product per choice and a quote, as each is served:
+    an input asks and goes `next`; a quote is an end."""
+    sid = state.id
+    problems = []
+    if state.input is not None and state.input not in INPUTS:
+        problems.append(f"state {sid!r} input {state.input!r} is not one of: quantity")
+    if state.input is not None and (state.transitions or state.action or state.end):
+        problems.append(f"state {sid!r} takes an input: it has no choices, action or end")
+    if state.input is not None and state.next is None:
+        problems.append(f"state {sid!r} takes an input but names no next state")
+    if state.next is not None:
+        if state.input is None and state.action != CATALOGUE_BROWSE:
+            problems.append(f"state {sid!r} has a next state but no input or catalogue.browse")
+        if state.next not in known:
+            problems.append(f"state {sid!r} next goes to unknown {state.next!r}")
+        if state.end:
+            problems.append(f"state {sid!r} is an end: it goes nowhere next")
+    for key, sku in sorted(state.products.items()):
+        if key not in state.transitions:
+            problems.append(f"state {sid!r} product key {key!r} is not one of its choices")
+        if not sku.strip():
+            problems.append(f"state {sid!r} key {key!r} names no product")
+    if state.action == PRICING_QUOTE and not state.end:
+        problems.append(f"state {sid!r} shows a quote: mark it end")
+    return problems
 
 
 def choice_keys(state: ServiceState) -> list[str]:
@@ -464,12 +510,13 @@ def _screen_problems(state: ServiceState, *, first: bool) -> list[str]:
         for locale in REQUIRED_LOCALES:
             if not state.labels.get(key, {}).get(locale, "").strip():
                 problems.append(f"state {sid!r} key {key!r} has no {locale} label")
-    room = ACTION_ROOM.get(state.action or "", 0)
+    room = ACTION_ROOM.get(state.action or "", INPUT_ROOM if state.input else 0)
     for locale, prompt in sorted(state.prompts.items()):
         labels = [state.labels.get(key, {}).get(locale, "") for key in keys]
         options = [Option(key, label) for key, label in zip(keys, labels, strict=True)]
         if not first:
-            options.append(Option(BACK_KEY, _catalogues()(locale, BACK_LABEL)))
+            back = INPUT_BACK_KEY if state.input else BACK_KEY
+            options.append(Option(back, _catalogues()(locale, BACK_LABEL)))
         text = layout(prompt, options)
         if not is_gsm7(text):
             odd = "".join(sorted({ch for ch in text if not is_gsm7(ch)}))
@@ -488,14 +535,15 @@ def simulate_service(definition: ServiceDefinition) -> SimulationReport:
     """What a caller pressing every key could reach from the start, and how many ways there are
     (simple paths to an end or a dead end, counted up to MAX_PATHS)."""
     states = {state.id: state for state in definition.states}
-    reached: set[str] = set()
-    frontier = [definition.start] if definition.start in states else []
+    # Walked with what the caller has picked so far (a product, a quantity): a quote needs both.
+    reached: set[tuple[str, bool, bool]] = set()
+    frontier = [(definition.start, False, False)] if definition.start in states else []
     while frontier:
-        current = frontier.pop()
-        if current in reached:
+        here = frontier.pop()
+        if here in reached:
             continue
-        reached.add(current)
-        frontier.extend(t for t in states[current].transitions.values() if t in states)
+        reached.add(here)
+        frontier.extend(step for step in _onward(states[here[0]], *here[1:]) if step[0] in states)
     paths = 0
     stack: list[tuple[str, frozenset[str]]] = [(definition.start, frozenset())]
     while stack and paths < MAX_PATHS:
@@ -503,12 +551,35 @@ def simulate_service(definition: ServiceDefinition) -> SimulationReport:
         state = states.get(current)
         if state is None:
             continue
-        onward = [t for t in state.transitions.values() if t not in seen and t != current]
+        onward = [t for t, *_ in _onward(state) if t not in seen and t != current]
         if state.end or not onward:
             paths += 1
         stack.extend((target, seen | {current}) for target in onward)
-    ends = sorted(sid for sid in reached if states[sid].end)
-    return SimulationReport(tuple(sorted(reached)), tuple(ends), paths)
+    ids = {sid for sid, *_ in reached}
+    ends = sorted(sid for sid in ids if states[sid].end)
+    quotes = [(sid, p, q) for sid, p, q in reached if states[sid].action == PRICING_QUOTE]
+    return SimulationReport(
+        tuple(sorted(ids)),
+        tuple(ends),
+        paths,
+        without_product=tuple(sorted({sid for sid, p, _ in quotes if not p})),
+        without_quantity=tuple(sorted({sid for sid, _, q in quotes if not q})),
+    )
+
+
+def _onward(
+    state: ServiceState, product: bool = False, quantity: bool = False
+) -> list[tuple[str, bool, bool]]:
+    """Where a caller can go from `state`, with whether a product and a quantity are picked."""
+    onward = [
+        (target, product or key in state.products, quantity)
+        for key, target in state.transitions.items()
+    ]
+    if state.next is not None and state.input == QUANTITY_INPUT:
+        onward.append((state.next, product, True))
+    elif state.next is not None and state.action == CATALOGUE_BROWSE:
+        onward.append((state.next, True, quantity))
+    return onward
 
 
 def simulation_problems(definition: ServiceDefinition, report: SimulationReport) -> tuple[str, ...]:
@@ -518,4 +589,14 @@ def simulation_problems(definition: ServiceDefinition, report: SimulationReport)
         problems.append(f"unreachable states: {', '.join(unreachable)}")
     if not report.ends:
         problems.append("no path from the start reaches an end")
+    for sid in report.without_product:
+        problems.append(
+            f"state {sid!r} quotes a price, but a path reaches it before a product is picked "
+            "(a catalogue.browse with next, or a choice in products)"
+        )
+    for sid in report.without_quantity:
+        problems.append(
+            f"state {sid!r} quotes a price, but a path reaches it before a quantity is asked "
+            '(a state with "input": "quantity")'
+        )
     return tuple(problems)

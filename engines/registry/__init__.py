@@ -3,6 +3,8 @@
 from engines.fulfilment.model import (
     CATALOGUE_BROWSE,
     ORDERS_STATUS,
+    PRICING_QUOTE,
+    QUANTITY_INPUT,
     ServiceDefinition,
     ServiceState,
     choice_keys,
@@ -21,6 +23,8 @@ from engines.registry.service import ServiceRegistry
 __all__ = [
     "CATALOGUE_BROWSE",
     "ORDERS_STATUS",
+    "PRICING_QUOTE",
+    "QUANTITY_INPUT",
     "DefinitionShapeError",
     "PublishedService",
     "ServiceCodeTakenError",

@@ -108,7 +108,40 @@ def test_only_actions_the_ussd_endpoint_serves_may_publish() -> None:
     assert validate_service(menu("Menu", "Prices", action="catalogue.browse")) == ()
     assert validate_service(menu("Menu", "Buy", action="orders.place")) == (
         "state 'done' action 'orders.place' cannot be served yet "
-        "(only catalogue.browse and orders.status can)",
+        "(only catalogue.browse, orders.status and pricing.quote can)",
+    )
+
+
+def test_a_quote_a_caller_could_reach_before_picking_a_product_and_quantity_is_refused() -> None:
+    """A price check whose 'Cola' choice names no product, or that skips the quantity on one
+    path, would end on a quote of nothing: the simulation at publish walks every path."""
+    ask = ServiceState("qty", {"en": "How many?", "sw": "Ngapi?"}, input="quantity", next="quote")
+    quote = ServiceState("quote", PROMPTS, action="pricing.quote", end=True)
+    browse = ServiceState("shelf", PROMPTS, action="catalogue.browse", next="qty")
+    labels = {key: {"en": "Cola", "sw": "Kola"} for key in "123"}
+    choices = ServiceState("menu", PROMPTS, {"1": "qty", "2": "shelf", "3": "quote"}, labels)
+    sound = ServiceDefinition(
+        "price", 1, "menu", (replace(choices, products={"1": "DRK-COLA-35"}), browse, ask, quote)
+    )
+    assert validate_service(sound) == ()
+    assert simulation_problems(sound, simulate_service(sound)) == (
+        "state 'quote' quotes a price, but a path reaches it before a product is picked "
+        "(a catalogue.browse with next, or a choice in products)",
+        "state 'quote' quotes a price, but a path reaches it before a quantity is asked "
+        '(a state with "input": "quantity")',
+    )
+    two_keys = replace(choices, transitions={"1": "qty", "2": "shelf"}, products={"1": "COLA"})
+    sound = replace(sound, states=(two_keys, browse, ask, quote))
+    assert simulation_problems(sound, simulate_service(sound)) == ()
+    # an input that goes nowhere, and a quote that offers more, are refused before that
+    lost = replace(
+        sound, states=(two_keys, browse, replace(ask, next=None), replace(quote, end=False))
+    )
+    assert validate_service(lost) == (
+        "state 'qty' takes an input but names no next state",
+        "state 'qty' is a dead end (no choices and not an end)",
+        "state 'quote' shows a quote: mark it end",
+        "state 'quote' is a dead end (no choices and not an end)",
     )
 
 

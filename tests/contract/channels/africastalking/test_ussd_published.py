@@ -36,6 +36,8 @@ NGOZI = "+2348030000001"
 JUMA = "+254711000001"  # Nairobi: Swahili by default
 US_CALLER = "+12025550123"  # none of our markets
 ORDER_STATUS = definition_from(json.loads(EXAMPLE.read_text()))
+PRICE_CHECK = definition_from(json.loads((EXAMPLE.parent / "price-check.json").read_text()))
+PRICE_CODE = "*384*78#"
 
 
 def at_body(
@@ -53,12 +55,16 @@ def at_body(
 
 
 async def dial(
-    client: Client, *texts: str, session_id: str = SESSION_ID, phone: str = NGOZI
+    client: Client,
+    *texts: str,
+    session_id: str = SESSION_ID,
+    phone: str = NGOZI,
+    code: str = CODE,
 ) -> str:
     """One callback per cumulative `text`, as the network sends them; the last screen."""
     screen = ""
     for text in texts:
-        body = at_body(text, session_id=session_id, phone=phone)
+        body = at_body(text, session_id=session_id, phone=phone, code=code)
         screen = await screen_of(await client.post(USSD, data=body, headers=FORM))
         assert len(screen) - len("CON ") <= 182
     return screen
@@ -262,3 +268,43 @@ async def test_a_service_that_speaks_her_language_answers_in_it(
 
     assert (await dial(client, "", session_id="ATUid_ha_menu")).startswith("CON Odar OmniRoute\n")
     assert (await dial(client, "", "2", session_id="ATUid_ha_menu2")).endswith("\n0. Koma")
+
+
+async def test_a_price_check_asks_how_many_and_quotes_it_as_the_shop_does(
+    client: Client, services: Services
+) -> None:
+    """Juma, in Swahili, checks 11 crates of cola: a wrong entry is asked again in Swahili, and
+    the quote is the shop's (the cola 10+1 promotion, VAT, the total in KES). Ngozi picks her
+    product from the catalogue instead and gets hers in NGN."""
+    await publish(services, PRICE_CHECK)
+    juma = {"phone": JUMA, "session_id": "ATUid_pc_juma", "code": PRICE_CODE}
+    assert await dial(client, "", **juma) == (
+        "CON Bei za OmniRoute\n1. Kola 24x35cl\n2. Bidhaa nyingine"
+    )
+    assert await dial(client, "1", "1*x", **juma) == (
+        "CON Weka namba, mfano 3.\nNgapi? (1-999)\n00. Rudi"
+    )
+    assert await dial(client, "1*x*1000", **juma) == (
+        "CON Weka isiyozidi 999.\nNgapi? (1-999)\n00. Rudi"
+    )
+    cola = await services.pricing.quote(
+        RegionCode.NAIROBI, [("DRK-COLA-35", 11)], customer=Phone(JUMA)
+    )
+    quoted = await dial(client, "1*x*1000*11", **juma)
+    assert cola.discount.amount > 0
+    assert quoted.startswith("END Bei yako ya leo\n11 x Cola 24x35cl\n")
+    assert f"\nPunguzo -{cola.discount.format()}\n" in quoted
+    assert quoted.endswith(f"\nJumla {cola.total.format()}")
+
+    ngozi = {"session_id": "ATUid_pc_ngozi", "code": PRICE_CODE}
+    products = await dial(client, "", "2", "2*1", **ngozi)
+    assert products.splitlines()[1].startswith("1. Indomie Chicken 40x70g NGN ")
+    assert await dial(client, "2*1*1", **ngozi) == "CON How many? (1-999)\n00. Back"
+    noodles = await services.pricing.quote(
+        RegionCode.LAGOS, [("NDL-INDO-CHK", 3)], customer=Phone(NGOZI)
+    )
+    assert await dial(client, "2*1*1*3", **ngozi) == (
+        "END Your price today\n3 x Indomie Chicken 40x70g\n"
+        f"Subtotal {noodles.subtotal.format()}\nPromotion -{noodles.discount.format()}\n"
+        f"VAT 7.5% {noodles.tax.format()}\nTotal {noodles.total.format()}"
+    )
