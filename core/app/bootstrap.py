@@ -385,7 +385,12 @@ def build_services(
     published = PublishedDialog(
         ServiceRegistry(db, clock),
         ServiceEngines(
-            catalogue, pricing, orders, stage_of=stage_reader(workflows), payments=payments
+            catalogue,
+            pricing,
+            orders,
+            stage_of=stage_reader(workflows),
+            payments=payments,
+            books=money.books,
         ),
         translate,
         chosen_or_market_locale(customers, translate),

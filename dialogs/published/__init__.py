@@ -17,6 +17,7 @@ from core.phone import Phone
 from core.region import UnsupportedRegionError, region_for_phone
 from dialogs.machine import Machine, Turn
 from dialogs.published.states import (
+    CHOOSING,
     FALLBACK_LOCALE,
     STATE_PREFIX,
     ServiceEngines,
@@ -25,7 +26,7 @@ from dialogs.published.states import (
     speaks,
     state_name,
 )
-from engines.registry import CATALOGUE_BROWSE, PublishedService, ServiceRegistry
+from engines.registry import PublishedService, ServiceRegistry
 
 __all__ = ["STATE_PREFIX", "PublishedDialog", "ServiceEngines"]
 
@@ -71,7 +72,7 @@ class PublishedDialog:
         turn = Turn(msg, session, self._t)
         first = machine.states[machine.home]
         assert isinstance(first, ServiceStep)
-        if first.spec.end and first.spec.action != CATALOGUE_BROWSE:
+        if first.spec.end and first.spec.action not in CHOOSING:
             return session, Reply(await first.text(turn, []), end=True, locale=turn.locale)
         shown, reply = await machine.show(turn, session)
         if msg.transcript and "*" not in msg.transcript:

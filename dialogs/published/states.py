@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from core.layout import layout, measure
 from core.messages import Option
+from core.money import Money
 from core.region import UnsupportedRegionError, region_for_phone
 from dialogs.machine import Choice, Finish, Go, Outcome, Reject, Screen, State, Turn
 from dialogs.paging import BACK_KEY
@@ -26,12 +27,21 @@ from dialogs.shopping.states import (
     products_screen,
     quote_text,
 )
-from engines.catalogue import CatalogueService, UnknownProductError
-from engines.orders import OrderService
+from engines.catalogue import CatalogueService, OutOfStockError, UnknownProductError
+from engines.ledger import Books, TransferRefusedError
+from engines.orders import CartLine, Order, OrderService, OrderStatus, PaymentMethod, PlaceOrder
 from engines.payments import PaymentService
-from engines.pricing import NoPriceError, PricingService
+from engines.pricing import (
+    InvalidVoucherError,
+    NoPriceError,
+    PriceLockError,
+    PricingService,
+    PromotionExhaustedError,
+    Quote,
+)
 from engines.registry import (
     CATALOGUE_BROWSE,
+    ORDERS_PLACE,
     ORDERS_STATUS,
     PRICING_QUOTE,
     QUANTITY_INPUT,
@@ -46,6 +56,12 @@ CATEGORY_VAR = "svc_cat"
 PRODUCT_VAR = "svc_sku"  # the product picked for a quote (a catalogue pick, a choice's product)
 QUANTITY_VAR = "svc_qty"  # the quantity typed for it
 MAX_QUANTITY = 999  # what a quantity input takes: a whole number 1 to 999
+TOTAL_VAR = "svc_total"  # the order total her payment choice was shown with
+TRIES_VAR = "svc_tries"  # orders of this session cancelled as her credit fell short
+# Actions whose end state shows choices of its own (categories; how she pays).
+CHOOSING = frozenset({CATALOGUE_BROWSE, ORDERS_PLACE})
+# How an order of a published service may be paid: no rail, so nothing to wait for.
+PAYABLE = (PaymentMethod.ACCOUNT_CREDIT, PaymentMethod.ON_DELIVERY)
 FALLBACK_LOCALE = "en"  # every definition has English (and Swahili)
 ORDERS_SHOWN = 5
 
@@ -61,6 +77,8 @@ class ServiceEngines:
     stage_of: Callable[[str], Awaitable[str | None]] | None = None
     # What transfers short of an unpaid order brought towards it (None: no rails configured).
     payments: PaymentService | None = None
+    # Her money kept as credit on her account, which may pay an order (None: not offered).
+    books: Books | None = None
 
 
 def state_name(state_id: str) -> str:
@@ -104,6 +122,8 @@ class ServiceStep(State):
     async def screen(self, turn: Turn) -> Screen:
         if self.spec.action == CATALOGUE_BROWSE:
             return await self._categories(turn)
+        if self.spec.action == ORDERS_PLACE:
+            return await self._checkout(turn)
         choices = tuple(
             Choice(in_language(self.spec.labels[key], turn.locale), key)
             for key in choice_keys(self.spec)
@@ -126,6 +146,8 @@ class ServiceStep(State):
         if self.spec.action == CATALOGUE_BROWSE:
             turn.vars[CATEGORY_VAR] = value
             return Go(f"{self.name}{PRODUCTS_SUFFIX}")
+        if self.spec.action == ORDERS_PLACE:
+            return await self._place(turn, PaymentMethod(value))
         if value in self.spec.products:
             turn.vars[PRODUCT_VAR] = self.spec.products[value]
         return await self.go_on(turn, self.spec.transitions[value])
@@ -133,24 +155,138 @@ class ServiceStep(State):
     async def go_on(self, turn: Turn, state_id: str) -> Outcome:
         """To the definition's state `state_id`: an end (but a catalogue's) ends on its text."""
         target = self._compiled[state_id]
-        if target.spec.end and target.spec.action != CATALOGUE_BROWSE:
+        if target.spec.end and target.spec.action not in CHOOSING:
             return Finish(await target.text(turn, []))
         return Go(target.name)
 
-    async def _quote(self, turn: Turn, prompt: str) -> str:
-        """The quote of the product and quantity picked, as the shop's quote screen words it:
-        the same engine call (her prices, the promotions, VAT, her currency), so one price."""
+    async def _picked_quote(self, turn: Turn) -> Quote | None:
+        """The quote of the product and quantity picked on the way (the shop's engine call:
+        her prices, the promotions, VAT, her currency); None when it is no longer sold."""
         phone = turn.msg.phone
         region = region_for_phone(phone).code
         sku, quantity = str(turn.vars.get(PRODUCT_VAR, "")), int(turn.vars.get(QUANTITY_VAR, 0))
         if sku not in (await self._engines.catalogue.shelf(region)).products:
-            return turn.t("error.product_gone")  # withdrawn, or not sold in her market
+            return None  # withdrawn, or not sold in her market
         try:
-            quote = await self._engines.pricing.quote(region, [(sku, quantity)], customer=phone)
+            return await self._engines.pricing.quote(region, [(sku, quantity)], customer=phone)
         except (UnknownProductError, NoPriceError):
+            return None
+
+    async def _quote(self, turn: Turn, prompt: str) -> str:
+        """The quote of the product and quantity picked, as the shop's quote screen words it."""
+        quote = await self._picked_quote(turn)
+        if quote is None:
             return turn.t("error.product_gone")
-        line = turn.t("cart.line", quantity=quantity, name=quote.lines[0].name)
+        line = turn.t("cart.line", quantity=quote.lines[0].quantity, name=quote.lines[0].name)
         return quote_text(turn, quote, (), f"{prompt}\n{line}", shorter=prompt)
+
+    async def _kept_covers(self, turn: Turn, total: Money) -> Money | None:
+        """The credit kept on her account, when it pays the whole order."""
+        if self._engines.books is None:
+            return None
+        kept = await self._engines.books.account_credit(turn.msg.phone, total.currency)
+        return kept if kept.amount > 0 and kept.amount >= total.amount else None
+
+    async def _checkout(self, turn: Turn) -> Screen:
+        """The order of what was picked: its total, then how she pays; her choice places it."""
+        quote = await self._picked_quote(turn)
+        if quote is None:
+            return Screen(turn.t("error.product_gone"), back=not self._first)
+        line = turn.t("cart.line", quantity=quote.lines[0].quantity, name=quote.lines[0].name)
+        total = turn.t("quote.total", amount=quote.total.format())
+        choices = [Choice(turn.t(f"payment.{PaymentMethod.ON_DELIVERY.value}"), "ON_DELIVERY")]
+        kept = await self._kept_covers(turn, quote.total)
+        if kept is not None:
+            label = turn.t("payment.ACCOUNT_CREDIT_left", credit=kept.format())
+            choices.insert(0, Choice(label, PaymentMethod.ACCOUNT_CREDIT.value))
+        turn.vars[TOTAL_VAR] = str(quote.total.amount)
+        return Screen(
+            "\n".join([self.prompt(turn), line, total]), tuple(choices), back=not self._first
+        )
+
+    async def _place(self, turn: Turn, method: PaymentMethod) -> Outcome:
+        """Place the order of what was picked, paid as she chose. The session names it: a
+        choice sent again (a retried request, a second press) places it once."""
+        phone = turn.msg.phone
+        key = f"{turn.msg.session_key}:{self.name}:{int(turn.vars.get(TRIES_VAR, 0))}"
+        placed = await self._engines.orders.placed_with(key)
+        if placed is None:
+            quote = await self._picked_quote(turn)
+            if quote is None:
+                return Finish(turn.t("error.product_gone"))
+            if str(quote.total.amount) != turn.vars.get(TOTAL_VAR):
+                # The total she chose on is not what she would pay: shown again, saying so.
+                return Go(self.name, remember=False, notice=turn.t("error.prices_changed"))
+            if method is PaymentMethod.ACCOUNT_CREDIT and not await self._kept_covers(
+                turn, quote.total
+            ):
+                return await self._credit_short(turn, quote.total.currency)
+        sku, quantity = str(turn.vars[PRODUCT_VAR]), int(turn.vars[QUANTITY_VAR])
+        try:
+            order = await self._engines.orders.place(
+                PlaceOrder(
+                    customer=phone,
+                    region=region_for_phone(phone).code,
+                    lines=(CartLine(sku, quantity),),
+                    payment_method=method,
+                    idempotency_key=key,
+                    clear_cart=False,  # her shop cart is hers: this order is of the steps
+                )
+            )
+        except OutOfStockError as exc:
+            notice = turn.t("error.quantity.stock", available=exc.available)
+            return Go(self.name, remember=False, notice=notice)
+        except (NoPriceError, UnknownProductError):
+            return Finish(turn.t("error.product_gone"))
+        except (PriceLockError, PromotionExhaustedError, InvalidVoucherError):
+            return Go(self.name, remember=False, notice=turn.t("error.prices_changed"))
+        if order.payment_method is PaymentMethod.ACCOUNT_CREDIT:
+            return await self._pay_from_credit(turn, order)
+        method_words = turn.t(f"method.{order.payment_method.value}")
+        return Finish(
+            turn.t(
+                "done.body",
+                reference=order.reference,
+                total=order.total.format(),
+                method=method_words,
+            )
+        )
+
+    async def _pay_from_credit(self, turn: Turn, order: Order) -> Outcome:
+        """Paid at once from the credit kept on her account (once, by its reference); spent
+        meanwhile by another order, this one is cancelled (stock back) and she chooses again."""
+        books = self._engines.books
+        if books is None:  # not offered without the books
+            return await self._cancelled_short(turn, order)
+        try:
+            await books.order_paid_from_credit(order.reference, order.customer, order.total)
+        except TransferRefusedError:
+            return await self._cancelled_short(turn, order)
+        await self._engines.orders.paid_from_credit(order.reference)
+        left = await books.account_credit(order.customer, order.total.currency)
+        return Finish(
+            turn.t(
+                "done.account_credit",
+                reference=order.reference,
+                total=order.total.format(),
+                left=left.format(),
+            )
+        )
+
+    async def _cancelled_short(self, turn: Turn, order: Order) -> Outcome:
+        await self._engines.orders.advance(
+            order.reference, OrderStatus.CANCELLED, reason="account_credit"
+        )
+        # She chooses again: that is another order, not this cancelled one.
+        turn.vars[TRIES_VAR] = int(turn.vars.get(TRIES_VAR, 0)) + 1
+        return await self._credit_short(turn, order.total.currency)
+
+    async def _credit_short(self, turn: Turn, currency: str) -> Outcome:
+        left = Money.zero(currency)
+        if self._engines.books is not None:
+            left = await self._engines.books.account_credit(turn.msg.phone, currency)
+        notice = turn.t("error.account_credit_short", left=left.format())
+        return Go(self.name, remember=False, notice=notice)
 
     async def _orders(self, turn: Turn, prompt: str, options: list[Option]) -> str:
         orders = await self._engines.orders.recent(turn.msg.phone, limit=ORDERS_SHOWN)

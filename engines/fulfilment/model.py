@@ -346,7 +346,8 @@ class SimulationReport:
     reached: tuple[str, ...]
     ends: tuple[str, ...]
     paths: int
-    # pricing.quote states some path reaches before a product, or a quantity, was picked.
+    # pricing.quote and orders.place states some path reaches before a product, or a quantity,
+    # was picked.
     without_product: tuple[str, ...] = ()
     without_quantity: tuple[str, ...] = ()
 
@@ -360,14 +361,18 @@ class ServiceCreationResult:
 
 
 REQUIRED_LOCALES = ("en", "sw")
-KNOWN_ACTIONS = frozenset({"catalogue.browse", "pricing.quote", "orders.place", "orders.status"})
-# What the USSD endpoint can serve today: the caller's latest orders (added below the prompt),
+# What the USSD endpoint serves: the caller's latest orders (added below the prompt),
 # the region's catalogue (categories, then products with their prices; ends on a price, or picks
 # the product for what comes `next`), and the quote of the product and quantity picked.
 ORDERS_STATUS = "orders.status"
 CATALOGUE_BROWSE = "catalogue.browse"
 PRICING_QUOTE = "pricing.quote"
-SERVABLE_ACTIONS = frozenset({ORDERS_STATUS, CATALOGUE_BROWSE, PRICING_QUOTE})
+# The product and quantity picked, as an order: its total, then how she pays (on delivery, or
+# from the credit kept on her account when it covers it); the choice places it.
+ORDERS_PLACE = "orders.place"
+KNOWN_ACTIONS = frozenset({ORDERS_STATUS, CATALOGUE_BROWSE, PRICING_QUOTE, ORDERS_PLACE})
+# What an action needing the product and quantity picked on the way does with them.
+PICKED_FOR = {PRICING_QUOTE: "quotes a price", ORDERS_PLACE: "places an order"}
 QUANTITY_INPUT = "quantity"
 INPUTS = frozenset({QUANTITY_INPUT})
 INPUT_BACK_KEY = "00"  # dialogs.machine.INPUT_BACK_KEY: a prompt's Back
@@ -378,7 +383,7 @@ BACK_KEY = "0"  # dialogs.paging.BACK_KEY
 BACK_LABEL = "nav.back"
 # Room a screen keeps for what its action adds: one order line and its title, a category and
 # "98. More" under the title, the product and the quote's VAT and total lines.
-ACTION_ROOM = {ORDERS_STATUS: 60, CATALOGUE_BROWSE: 60, PRICING_QUOTE: 110}
+ACTION_ROOM = {ORDERS_STATUS: 60, CATALOGUE_BROWSE: 60, PRICING_QUOTE: 110, ORDERS_PLACE: 110}
 # Room an input keeps for the line saying why an entry was refused ("Enter a number, e.g. 3.").
 INPUT_ROOM = 40
 MAX_PATHS = 10_000
@@ -451,12 +456,6 @@ def _action_problems(state: ServiceState) -> list[str]:
         return []
     if state.action not in KNOWN_ACTIONS:
         return [f"state {state.id!r} names unknown action {state.action!r}"]
-    if state.action not in SERVABLE_ACTIONS:
-        *most, last = sorted(SERVABLE_ACTIONS)
-        servable = f"{', '.join(most)} and {last}"
-        return [
-            f"state {state.id!r} action {state.action!r} cannot be served yet (only {servable} can)"
-        ]
     return []
 
 
@@ -485,6 +484,8 @@ def _onward_problems(state: ServiceState, known: set[str]) -> list[str]:
             problems.append(f"state {sid!r} key {key!r} names no product")
     if state.action == PRICING_QUOTE and not state.end:
         problems.append(f"state {sid!r} shows a quote: mark it end")
+    if state.action == ORDERS_PLACE and not state.end:
+        problems.append(f"state {sid!r} places an order: mark it end")
     return problems
 
 
@@ -557,7 +558,7 @@ def simulate_service(definition: ServiceDefinition) -> SimulationReport:
         stack.extend((target, seen | {current}) for target in onward)
     ids = {sid for sid, *_ in reached}
     ends = sorted(sid for sid in ids if states[sid].end)
-    quotes = [(sid, p, q) for sid, p, q in reached if states[sid].action == PRICING_QUOTE]
+    quotes = [(sid, p, q) for sid, p, q in reached if states[sid].action in PICKED_FOR]
     return SimulationReport(
         tuple(sorted(ids)),
         tuple(ends),
@@ -589,14 +590,15 @@ def simulation_problems(definition: ServiceDefinition, report: SimulationReport)
         problems.append(f"unreachable states: {', '.join(unreachable)}")
     if not report.ends:
         problems.append("no path from the start reaches an end")
+    states = {state.id: state for state in definition.states}
     for sid in report.without_product:
         problems.append(
-            f"state {sid!r} quotes a price, but a path reaches it before a product is picked "
-            "(a catalogue.browse with next, or a choice in products)"
+            f"state {sid!r} {PICKED_FOR[states[sid].action or '']}, but a path reaches it before "
+            "a product is picked (a catalogue.browse with next, or a choice in products)"
         )
     for sid in report.without_quantity:
         problems.append(
-            f"state {sid!r} quotes a price, but a path reaches it before a quantity is asked "
-            '(a state with "input": "quantity")'
+            f"state {sid!r} {PICKED_FOR[states[sid].action or '']}, but a path reaches it before "
+            'a quantity is asked (a state with "input": "quantity")'
         )
     return tuple(problems)

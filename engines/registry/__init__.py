@@ -2,6 +2,7 @@
 
 from engines.fulfilment.model import (
     CATALOGUE_BROWSE,
+    ORDERS_PLACE,
     ORDERS_STATUS,
     PRICING_QUOTE,
     QUANTITY_INPUT,
@@ -22,6 +23,7 @@ from engines.registry.service import ServiceRegistry
 
 __all__ = [
     "CATALOGUE_BROWSE",
+    "ORDERS_PLACE",
     "ORDERS_STATUS",
     "PRICING_QUOTE",
     "QUANTITY_INPUT",

@@ -106,9 +106,14 @@ def test_choices_are_keys_one_to_n_each_labelled_in_english_and_swahili() -> Non
 def test_only_actions_the_ussd_endpoint_serves_may_publish() -> None:
     assert validate_service(menu("Menu", "Status", action="orders.status")) == ()
     assert validate_service(menu("Menu", "Prices", action="catalogue.browse")) == ()
-    assert validate_service(menu("Menu", "Buy", action="orders.place")) == (
-        "state 'done' action 'orders.place' cannot be served yet "
-        "(only catalogue.browse, orders.status and pricing.quote can)",
+    buy = menu("Menu", "Buy", action="orders.place")
+    assert validate_service(buy) == ()
+    # but not an order of nothing: no product or quantity is picked on the way
+    assert simulation_problems(buy, simulate_service(buy)) == (
+        "state 'done' places an order, but a path reaches it before a product is picked "
+        "(a catalogue.browse with next, or a choice in products)",
+        "state 'done' places an order, but a path reaches it before a quantity is asked "
+        '(a state with "input": "quantity")',
     )
 
 

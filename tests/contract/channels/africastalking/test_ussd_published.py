@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import uuid
 from dataclasses import replace
+from decimal import Decimal
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -16,6 +17,7 @@ from aiohttp.test_utils import TestClient
 from core.app.bootstrap import Services
 from core.app.service_creation import RegistryPublisher, create_in_process
 from core.app.workflows import SmsNotifier
+from core.money import Money
 from core.phone import Phone
 from core.region import RegionCode
 from engines.fulfilment.model import ServiceCreationInput, ServiceDefinition
@@ -308,3 +310,72 @@ async def test_a_price_check_asks_how_many_and_quotes_it_as_the_shop_does(
         f"Subtotal {noodles.subtotal.format()}\nPromotion -{noodles.discount.format()}\n"
         f"VAT 7.5% {noodles.tax.format()}\nTotal {noodles.total.format()}"
     )
+
+
+async def test_a_service_places_the_order_picked_once_paid_as_she_chooses(
+    client: Client, services: Services
+) -> None:
+    """Ngozi orders 3 crates of cola on an operator's service: its total, then pay on delivery
+    or from the NGN 50,000 kept on her account. The choice sent twice places one order; a
+    session offering credit another order has spent says so and she pays on delivery; each
+    order is one her shop's My orders shows, and her shop cart is left as it was."""
+    steps = {state.id: state for state in PRICE_CHECK.states}
+    order_state = replace(steps["quote"], prompts={"en": "Your order", "sw": "Oda yako"})
+    order_state = replace(order_state, action="orders.place")
+    ordering = replace(
+        PRICE_CHECK,
+        name="quick-order",
+        service_code="*384*79#",
+        states=(*(steps[sid] for sid in ("menu", "categories", "quantity")), order_state),
+    )
+    await publish(services, ordering)
+    assert services.money is not None
+    await services.money.books.post_payment_received(
+        Phone(NGOZI), Money(Decimal(50000), "NGN"), "paystack", "KEPT-NGOZI"
+    )
+    cola = await services.pricing.quote(
+        RegionCode.LAGOS, [("DRK-COLA-35", 3)], customer=Phone(NGOZI)
+    )
+    first = {"session_id": "ATUid_order_1", "code": "*384*79#"}
+
+    assert await dial(client, "", "1", "1*3", **first) == (
+        f"CON Your order\n3 x Cola 24x35cl\nTotal {cola.total.format()}\n"
+        "1. Pay from your credit (NGN 50,000.00)\n2. Pay on delivery\n0. Back"
+    )
+    placed = await dial(client, "1*3*2", **first)
+    assert await dial(client, "1*3*2", **first) == placed  # sent again: the same order
+    [on_delivery] = await services.orders.recent(Phone(NGOZI), limit=5)
+    assert placed == (
+        f"END Order {on_delivery.reference} placed. Total {cola.total.format()}, "
+        "pay on delivery. Thank you!"
+    )
+
+    second = {"session_id": "ATUid_order_2", "code": "*384*79#"}
+    assert (await dial(client, "", "1", "1*3", **second)).endswith(
+        "\n1. Pay from your credit (NGN 50,000.00)\n2. Pay on delivery\n0. Back"
+    )
+    third = {"session_id": "ATUid_order_3", "code": "*384*79#"}
+    paid = await dial(client, "", "1", "1*3", "1*3*1", **third)
+    from_credit, _ = await services.orders.recent(Phone(NGOZI), limit=5)
+    assert from_credit.payment_method is PaymentMethod.ACCOUNT_CREDIT
+    left = Money(Decimal(50000), "NGN") - cola.total
+    assert paid == (
+        f"END Order {from_credit.reference} placed and paid from your credit: "
+        f"{cola.total.format()}. Credit left: {left.format()}. Thank you!"
+    )
+    # the session still offering that credit is told it no longer covers, and pays otherwise
+    assert await dial(client, "1*3*1", **second) == (
+        f"CON Your credit ({left.format()}) no longer covers this order. Choose another way to"
+        f" pay.\nYour order\n3 x Cola 24x35cl\nTotal {cola.total.format()}\n"
+        "1. Pay on delivery\n0. Back"
+    )
+    assert (await dial(client, "1*3*1*1", **second)).endswith(", pay on delivery. Thank you!")
+    assert len(await services.orders.recent(Phone(NGOZI), limit=5)) == 3
+
+    shop = {"session_id": "ATUid_shop", "code": "*384*123#"}
+    menu = await dial(client, "", **shop)
+    key = next(line[0] for line in menu.splitlines() if line.endswith("My orders"))
+    my_orders = await dial(client, key, **shop)
+    assert from_credit.reference in my_orders
+    assert on_delivery.reference in my_orders
+    assert (await services.orders.cart(Phone(NGOZI), RegionCode.LAGOS)).is_empty
