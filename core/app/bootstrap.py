@@ -38,6 +38,7 @@ from core.app.reservations import ReservationSweeper
 from core.app.subscribers import CancelledOrderStops, CreditNoteSms, OrderConfirmationSms
 from core.app.workflows import (
     SmsNotifier,
+    UnwoundOrderNotice,
     WorkflowRuntime,
     fulfilment_activities,
     stage_reader,
@@ -338,8 +339,19 @@ def build_services(
     RefundPosting(money.books, payments).subscribe(bus)
     DoubleChargeRefunder(payments).subscribe(bus)
     refunds = RefundDesk(payments)
-    if settings.temporal == "off":
-        UnwoundOrderRefunder(payments).subscribe(bus)  # what the order workflow does otherwise
+    if settings.temporal == "off":  # what the order workflow does otherwise
+        UnwoundOrderRefunder(payments).subscribe(bus)
+        UnwoundOrderNotice(
+            SmsNotifier(
+                notifications,
+                customers,
+                orders,
+                translate,
+                settings.sms_provider,
+                whatsapp=whatsapp_senders(settings),
+                payments=payments,
+            )
+        ).subscribe(bus)
     workflows = None
     if settings.temporal == "on" and settings.temporal_address:
         notifier = SmsNotifier(
