@@ -92,8 +92,12 @@ class OrderService:
         cart_ttl: timedelta = timedelta(days=1),
         cache: KeyValueCache | None = None,
         bins: BinStock | None = None,
+        payment_window: timedelta | None = None,
     ) -> None:
         self._db = db
+        # With workflows off nothing else waits for a prepaid order's money: placed unpaid, its
+        # hold lapses after this window (as the workflow unwinds it then). None: its workflow's.
+        self._payment_window = payment_window
         self._bins = bins  # the WMS's bins, kept to the catalogue's on_hand (see BinStock)
         self._pricing = pricing
         self._clock = clock
@@ -231,6 +235,8 @@ class OrderService:
         ttl = command.reservation_ttl
         if ttl is None and command.payment_method is PaymentMethod.ACCOUNT_CREDIT:
             ttl = ACCOUNT_CREDIT_WINDOW  # paid at once by its checkout, or it lapses
+        elif ttl is None and command.payment_method in PREPAID:
+            ttl = self._payment_window  # paid within it (mark_paid ends the hold), or it lapses
         order = Order(
             id=self._ids.uuid(),
             reference=await self._free_reference(orders),
