@@ -42,7 +42,6 @@ from engines.orders.model import (
     ACCOUNT_CREDIT_WINDOW,
     Cart,
     CartLine,
-    InvalidTransitionError,
     Order,
     OrderLine,
     OrderStatus,
@@ -456,8 +455,9 @@ class OrderService:
         repo = SqlOrderRepository(s)
         order = await self._load(repo, reference)
         if target is OrderStatus.CONFIRMED and order.hold_expired(now):
-            await self._expire(s, order, now)
-            return order, order
+            if await self._expire(s, order, now):
+                return order, order
+            order = await self._load(repo, reference)  # paid or moved meanwhile: as it is now
         moved = order.advance(target)
         if target is OrderStatus.CONFIRMED:
             moved = replace(moved, reserved_until=None)
@@ -579,18 +579,17 @@ class OrderService:
         expired = []
         async with self._db.transaction() as s:
             for order in await SqlOrderRepository(s).lapsed_holds(now, limit):
-                try:
-                    await self._expire(s, order, now)
-                except InvalidTransitionError:
-                    # Another replica's pass (or a payment confirming it) moved it first; the
-                    # status is `_expire`'s first write, so nothing of this order was written.
-                    continue
-                expired.append(order.reference)
+                if await self._expire(s, order, now):
+                    expired.append(order.reference)
         return expired
 
-    async def _expire(self, s: AsyncSession, order: Order, now: datetime) -> None:
+    async def _expire(self, s: AsyncSession, order: Order, now: datetime) -> bool:
+        """Cancel the order whose hold lapsed, its stock back; False when another replica's
+        pass moved it first, or its money landed since it was read (the status is the first
+        write, so nothing of this order was written)."""
         cancelled = order.advance(OrderStatus.CANCELLED)
-        await SqlOrderRepository(s).set_status(cancelled, order.status, now)
+        if not await SqlOrderRepository(s).lapse(order, now):
+            return False
         await self._release(
             s, order, [(ln, ln.quantity) for ln in order.lines], now, "reservation_expired"
         )
@@ -608,6 +607,7 @@ class OrderService:
             ),
             self._changed(order, cancelled, now, "reservation_expired"),
         )
+        return True
 
     async def _release(
         self,
