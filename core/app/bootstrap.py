@@ -38,6 +38,7 @@ from core.app.reservations import ReservationSweeper
 from core.app.subscribers import CancelledOrderStops, CreditNoteSms, OrderConfirmationSms
 from core.app.workflows import (
     SmsNotifier,
+    UnwoundOrderNotice,
     WorkflowRuntime,
     fulfilment_activities,
     stage_reader,
@@ -65,6 +66,7 @@ from dialogs.shopping import ShoppingDialog, ShopServices
 from engines.catalogue import CatalogueService
 from engines.customers import CustomerService
 from engines.fulfilment.effects import SqlEffectLog
+from engines.fulfilment.model import PAYMENT_WINDOW_SECONDS
 from engines.gig import GigService
 from engines.notifications import NotificationService
 from engines.orders import OrderService
@@ -77,6 +79,9 @@ from engines.wms import SqlBinStock, WarehouseService
 from sessions import open_session_store
 
 log = structlog.get_logger(__name__)
+
+# The order workflow's payment window: with workflows off an unpaid prepaid order lapses after it.
+PAYMENT_WINDOW = timedelta(seconds=PAYMENT_WINDOW_SECONDS)
 
 
 def chosen_locale_reader(customers: CustomerService) -> Callable[[Phone], Awaitable[str | None]]:
@@ -277,6 +282,8 @@ def build_services(
         cart_ttl=timedelta(seconds=settings.cart_ttl_seconds),
         cache=store,
         bins=SqlBinStock(),  # the WMS's bins follow on_hand, in the same transaction
+        # with workflows off an unpaid prepaid order lapses as its workflow would unwind it
+        payment_window=PAYMENT_WINDOW if settings.temporal == "off" else None,
     )
     customers = CustomerService(db, clock, cache=store)
     objects = build_object_store(settings)
@@ -338,8 +345,19 @@ def build_services(
     RefundPosting(money.books, payments).subscribe(bus)
     DoubleChargeRefunder(payments).subscribe(bus)
     refunds = RefundDesk(payments)
-    if settings.temporal == "off":
-        UnwoundOrderRefunder(payments).subscribe(bus)  # what the order workflow does otherwise
+    if settings.temporal == "off":  # what the order workflow does otherwise
+        UnwoundOrderRefunder(payments).subscribe(bus)
+        UnwoundOrderNotice(
+            SmsNotifier(
+                notifications,
+                customers,
+                orders,
+                translate,
+                settings.sms_provider,
+                whatsapp=whatsapp_senders(settings),
+                payments=payments,
+            )
+        ).subscribe(bus)
     workflows = None
     if settings.temporal == "on" and settings.temporal_address:
         notifier = SmsNotifier(

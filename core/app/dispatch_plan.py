@@ -285,11 +285,12 @@ class DispatchPlanner:
             waiting = [_not_released(o) for o in todo if o.reference not in released]
             todo = [o for o in todo if o.reference in released]
         else:
-            # Nothing releases without workflows, but an order to be paid from her account
-            # credit that its checkout never paid is not sent out with nothing collected: it
-            # waits for its money, and lapses unpaid (OrderService.expire_reservations).
-            waiting = [_not_released(o) for o in todo if _unpaid_from_credit(o)]
-            todo = [o for o in todo if not _unpaid_from_credit(o)]
+            # Nothing releases without workflows, but an order to be paid before it leaves (a
+            # prepaid rail, or the credit on her account) is not sent out with nothing
+            # collected: it waits for its money, and lapses unpaid at its payment window's end
+            # (OrderService.expire_reservations), as its workflow would hold and unwind it.
+            waiting = [_not_released(o) for o in todo if _awaiting_payment(o)]
+            todo = [o for o in todo if not _awaiting_payment(o)]
         points = await self._customers.delivery_points([o.customer for o in todo])
         unassigned = [
             UnassignedOrder(o.reference, NO_LOCATION) for o in todo if o.customer not in points
@@ -596,14 +597,18 @@ def _still_free(
     return free
 
 
-def _unpaid_from_credit(order: Order) -> bool:
-    return order.payment_method is PaymentMethod.ACCOUNT_CREDIT and order.paid_at is None
+def _awaiting_payment(order: Order) -> bool:
+    """Paid before it may leave (a prepaid rail, or her account credit), and not paid yet."""
+    before = order.payment_method is PaymentMethod.ACCOUNT_CREDIT or paid_before_release(
+        order.payment_method.value
+    )
+    return before and order.paid_at is None
 
 
 def _not_released(order: Order) -> UnassignedOrder:
-    prepaid = paid_before_release(order.payment_method.value) and order.paid_at is None
-    unpaid = prepaid or _unpaid_from_credit(order)
-    return UnassignedOrder(order.reference, AWAITING_PAYMENT if unpaid else NOT_RELEASED)
+    return UnassignedOrder(
+        order.reference, AWAITING_PAYMENT if _awaiting_payment(order) else NOT_RELEASED
+    )
 
 
 def _units(order: Order) -> int:

@@ -46,9 +46,10 @@ from engines.fulfilment.model import (
     NoticeKind,
     RoutePlanned,
     ServiceDefinition,
+    cancel_reason,
 )
 from engines.fulfilment.requests import SqlDispatchRequests
-from engines.fulfilment.workflows import WORKFLOWS
+from engines.fulfilment.workflows import WORKFLOWS, order_workflow_id
 from engines.gig import GigService, TaskStatus
 from engines.notifications import NotificationService
 from engines.orders import OrderService
@@ -65,7 +66,7 @@ SIGNALLED_STATUSES = frozenset({"cancelled", "delivered", "returned"})
 # platform dispatches when a driver accepts the route): each tells the workflow its step is done.
 # The gig platform's own events carry the driver (GigSignals); a dispatch set by hand is told
 # with the driver of the order's task when there is one, else marked "status".
-PACKED, DISPATCHED = "packed", "dispatched"
+PACKED, DISPATCHED, CANCELLED = "packed", "dispatched", "cancelled"
 BY_STATUS = "status"
 
 
@@ -202,6 +203,28 @@ class SmsNotifier:
             ),
             suppressed=suppressed,
         )
+
+
+class UnwoundOrderNotice:
+    """With workflows off (`OMNIROUTE_TEMPORAL=off`) no order workflow unwinds a cancelled order,
+    so the customer is told here, as its workflow tells her: the same text in her language, the
+    same reason (hers, our team's, no payment in time, credit refused), however it was cancelled
+    (an operator, an app, a lapsed hold). Queued under the workflow's own notice key, so a
+    redelivered event tells her once."""
+
+    def __init__(self, notifier: SmsNotifier) -> None:
+        self._notifier = notifier
+
+    def subscribe(self, bus: EventBus) -> None:
+        bus.subscribe(OrderStatusChanged.topic, "unwound-order-notice", self.on_status_changed)
+
+    async def on_status_changed(self, envelope: EventEnvelope) -> None:
+        event = OrderStatusChanged.model_validate(envelope.data)
+        if event.status != CANCELLED:
+            return
+        notice = CustomerNotice(event.reference, NoticeKind.CANCELLED, cancel_reason(event.reason))
+        key = f"{order_workflow_id(event.reference)}:notify_customer:{NoticeKind.CANCELLED.value}"
+        await self._notifier.notify(notice, key=key)
 
 
 def fulfilment_activities(

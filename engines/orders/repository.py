@@ -142,6 +142,21 @@ class SqlOrderRepository:
         ).all()
         return await self._hydrate(rows)
 
+    async def lapse(self, order: Order, now: datetime) -> bool:
+        """Cancel the placed order whose unconfirmed hold has run out, unless it moved or was
+        paid since it was read (the payment ends the hold): False then, and nothing written."""
+        result = await self._s.execute(
+            update(orders)
+            .where(
+                orders.c.id == order.id,
+                orders.c.status == OrderStatus.PLACED.value,
+                orders.c.paid_at.is_(None),
+                orders.c.reserved_until <= now,
+            )
+            .values(status=OrderStatus.CANCELLED.value, updated_at=now)
+        )
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
     async def mark_paid(self, reference: str, at: datetime) -> bool:
         """Record that the order is paid; False when it already was (or does not exist). Paid,
         its hold no longer lapses."""

@@ -42,7 +42,6 @@ from engines.orders.model import (
     ACCOUNT_CREDIT_WINDOW,
     Cart,
     CartLine,
-    InvalidTransitionError,
     Order,
     OrderLine,
     OrderStatus,
@@ -92,8 +91,12 @@ class OrderService:
         cart_ttl: timedelta = timedelta(days=1),
         cache: KeyValueCache | None = None,
         bins: BinStock | None = None,
+        payment_window: timedelta | None = None,
     ) -> None:
         self._db = db
+        # With workflows off nothing else waits for a prepaid order's money: placed unpaid, its
+        # hold lapses after this window (as the workflow unwinds it then). None: its workflow's.
+        self._payment_window = payment_window
         self._bins = bins  # the WMS's bins, kept to the catalogue's on_hand (see BinStock)
         self._pricing = pricing
         self._clock = clock
@@ -231,6 +234,8 @@ class OrderService:
         ttl = command.reservation_ttl
         if ttl is None and command.payment_method is PaymentMethod.ACCOUNT_CREDIT:
             ttl = ACCOUNT_CREDIT_WINDOW  # paid at once by its checkout, or it lapses
+        elif ttl is None and command.payment_method in PREPAID:
+            ttl = self._payment_window  # paid within it (mark_paid ends the hold), or it lapses
         order = Order(
             id=self._ids.uuid(),
             reference=await self._free_reference(orders),
@@ -450,8 +455,9 @@ class OrderService:
         repo = SqlOrderRepository(s)
         order = await self._load(repo, reference)
         if target is OrderStatus.CONFIRMED and order.hold_expired(now):
-            await self._expire(s, order, now)
-            return order, order
+            if await self._expire(s, order, now):
+                return order, order
+            order = await self._load(repo, reference)  # paid or moved meanwhile: as it is now
         moved = order.advance(target)
         if target is OrderStatus.CONFIRMED:
             moved = replace(moved, reserved_until=None)
@@ -573,18 +579,17 @@ class OrderService:
         expired = []
         async with self._db.transaction() as s:
             for order in await SqlOrderRepository(s).lapsed_holds(now, limit):
-                try:
-                    await self._expire(s, order, now)
-                except InvalidTransitionError:
-                    # Another replica's pass (or a payment confirming it) moved it first; the
-                    # status is `_expire`'s first write, so nothing of this order was written.
-                    continue
-                expired.append(order.reference)
+                if await self._expire(s, order, now):
+                    expired.append(order.reference)
         return expired
 
-    async def _expire(self, s: AsyncSession, order: Order, now: datetime) -> None:
+    async def _expire(self, s: AsyncSession, order: Order, now: datetime) -> bool:
+        """Cancel the order whose hold lapsed, its stock back; False when another replica's
+        pass moved it first, or its money landed since it was read (the status is the first
+        write, so nothing of this order was written)."""
         cancelled = order.advance(OrderStatus.CANCELLED)
-        await SqlOrderRepository(s).set_status(cancelled, order.status, now)
+        if not await SqlOrderRepository(s).lapse(order, now):
+            return False
         await self._release(
             s, order, [(ln, ln.quantity) for ln in order.lines], now, "reservation_expired"
         )
@@ -602,6 +607,7 @@ class OrderService:
             ),
             self._changed(order, cancelled, now, "reservation_expired"),
         )
+        return True
 
     async def _release(
         self,

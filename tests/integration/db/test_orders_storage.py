@@ -30,6 +30,7 @@ from engines.orders import (
     PaymentMethod,
     PlaceOrder,
 )
+from engines.orders.repository import SqlOrderRepository
 
 NGOZI = Phone("+2348030000001")
 
@@ -132,6 +133,36 @@ async def test_two_replicas_sweeping_lapsed_holds_at_once_cancel_each_order_once
     assert sorted(ref for expired in passes for ref in expired) == [unpaid.reference]
     assert (await services.orders.get(unpaid.reference)).status is OrderStatus.CANCELLED
     assert await services.catalogue.available(RegionCode.LAGOS, "NDL-INDO-CHK") == 200 - 5
+
+
+async def test_an_order_paid_as_its_lapsed_hold_is_swept_stays_placed_and_paid(
+    services: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Her M-Pesa money lands between the sweeper reading the lapsed hold and cancelling it:
+    the order she paid for stays, its stock held, not cancelled as unpaid (and refunded)."""
+    unpaid = await services.orders.place(
+        replace(
+            order_of("NDL-INDO-CHK", 3, "k-paid-late"),
+            payment_method=PaymentMethod.MPESA,
+            reservation_ttl=timedelta(minutes=15),
+        )
+    )
+    assert isinstance(services.clock, SteppedClock)
+    services.clock.advance(16 * 60)
+    read = SqlOrderRepository.lapsed_holds
+
+    async def paid_meanwhile(self: SqlOrderRepository, *args: Any) -> list[Order]:
+        found = await read(self, *args)
+        async with services.db.transaction() as s:  # the payments engine, as the money lands
+            assert await SqlOrderRepository(s).mark_paid(unpaid.reference, services.clock.now())
+        return found
+
+    monkeypatch.setattr(SqlOrderRepository, "lapsed_holds", paid_meanwhile)
+    assert await services.orders.expire_reservations() == []
+
+    kept = await services.orders.get(unpaid.reference)
+    assert (kept.status, kept.paid_at is not None) == (OrderStatus.PLACED, True)
+    assert await services.catalogue.available(RegionCode.LAGOS, "NDL-INDO-CHK") == 200 - 3
 
 
 async def test_the_workflows_unwind_and_a_cancel_at_the_same_moment_both_end_cancelled(

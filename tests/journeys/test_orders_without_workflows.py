@@ -1,0 +1,118 @@
+"""With workflows off (`OMNIROUTE_TEMPORAL=off`) no order workflow carries an order: the gateway
+still holds an unpaid prepaid order back from the warehouse and lapses it when its payment window
+ends, and tells a customer her order is cancelled, as the workflow would, once and in her
+language."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestClient
+
+from core.app.bootstrap import Services
+from core.app.dispatch_plan import operators_planner, tomorrow
+from core.clock import SteppedClock
+from core.config import Settings
+from core.phone import Phone
+from core.region import RegionCode
+from engines.orders import CartLine, Order, OrderStatus, PaymentMethod, PlaceOrder
+from tests.journeys.test_refunds import JUMA, NGOZI, paid_by_mpesa, place
+from tests.support.providers.africastalking import flush_outbox
+from tests.support.providers.payments import PaymentFakes
+
+Client = TestClient[web.Request, web.Application]
+
+
+@pytest.fixture
+def settings(database_url: str, fakes: PaymentFakes) -> Settings:
+    return fakes.settings(database_url, temporal="off")
+
+
+def texts_to(fakes: PaymentFakes, who: Phone, order: Order) -> list[str]:
+    return [sms.message for sms in fakes.sms.sent_to(who.e164) if order.reference in sms.message]
+
+
+async def on_delivery(services: Services, who: Phone, region: RegionCode, key: str) -> Order:
+    return await services.orders.place(
+        PlaceOrder(
+            who,
+            region,
+            (CartLine("NDL-INDO-CHK", 3),),
+            PaymentMethod.ON_DELIVERY,
+            key,
+            clear_cart=False,
+        )
+    )
+
+
+async def test_a_cancelled_order_is_told_once_in_her_language_with_why(
+    services: Services, fakes: PaymentFakes
+) -> None:
+    """Juma asked for his order to be cancelled (an app's `cancelOrder`), our team stopped
+    Ngozi's (no reason given): each gets the text the order's workflow sends, once."""
+    his = await on_delivery(services, JUMA, RegionCode.NAIROBI, "juma-1")
+    hers = await on_delivery(services, NGOZI, RegionCode.LAGOS, "ngozi-1")
+    await flush_outbox(services)
+    fakes.sms.sent.clear()  # the order confirmations
+
+    await services.orders.advance(his.reference, OrderStatus.CANCELLED, reason="customer")
+    await services.orders.advance(hers.reference, OrderStatus.CANCELLED)
+    for _ in range(2):
+        await flush_outbox(services)
+
+    assert texts_to(fakes, JUMA, his) == [
+        f"OmniRoute: oda {his.reference} imeghairiwa: kama ulivyoomba. Ulicholipia kitarejeshwa."
+    ]
+    assert texts_to(fakes, NGOZI, hers) == [
+        f"OmniRoute: order {hers.reference} is cancelled: our team stopped it. "
+        "Anything you paid for it is refunded."
+    ]
+
+
+class TestUnpaidPrepaidOrder:
+    @pytest.fixture
+    def database_url(self, any_database_url: str) -> str:
+        return any_database_url
+
+    async def test_is_never_planned_and_lapses_once_at_its_payment_windows_end(
+        self, gateway: Client, services: Services, fakes: PaymentFakes, clock: SteppedClock
+    ) -> None:
+        """Juma's M-Pesa order left unpaid is not routed nor picked while it waits for its
+        money; when the 15-minute window ends it is cancelled as its workflow cancels it: stock
+        back, "no payment arrived in time" in Swahili, once, though two gateway replicas sweep
+        at the same moment. His order paid in time stays and is planned."""
+        assert services.reservations is not None
+        await services.reservations.stop()  # the test sweeps, as two replicas do
+        paid = await paid_by_mpesa(gateway, services, fakes, checkout=True)
+        unpaid = await place(services, JUMA, RegionCode.NAIROBI, "unpaid-mpesa")
+        assert unpaid.payment_method is PaymentMethod.MPESA
+        on_hand = await services.catalogue.available(RegionCode.NAIROBI, "NDL-INDO-CHK")
+
+        day = tomorrow(RegionCode.NAIROBI, clock.now())
+        report = await operators_planner(services).plan(RegionCode.NAIROBI, day, time_limit_s=1)
+        waiting = {u.order: u.reason for u in report.unassigned}
+        assert waiting.get(unpaid.reference) == "awaiting_payment"
+        assert waiting.get(paid.reference) != "awaiting_payment"
+
+        await flush_outbox(services)
+        fakes.sms.sent.clear()  # the order confirmations
+        clock.advance(timedelta(minutes=14).total_seconds())
+        assert await services.reservations.sweep() == []
+        clock.advance(timedelta(minutes=2).total_seconds())
+        swept = await asyncio.gather(services.reservations.sweep(), services.reservations.sweep())
+        for _ in range(2):
+            await flush_outbox(services)
+
+        assert sorted(ref for refs in swept for ref in refs) == [unpaid.reference]
+        assert (await services.orders.get(unpaid.reference)).status is OrderStatus.CANCELLED
+        assert (await services.orders.get(paid.reference)).status is OrderStatus.PLACED
+        assert await services.catalogue.available(RegionCode.NAIROBI, "NDL-INDO-CHK") == (
+            on_hand + 3
+        )
+        assert texts_to(fakes, JUMA, unpaid) == [
+            f"OmniRoute: oda {unpaid.reference} imeghairiwa: malipo hayakufika kwa wakati. "
+            "Ulicholipia kitarejeshwa."
+        ]
