@@ -23,6 +23,12 @@ pytestmark = [
 
 
 @pytest.fixture
+def settings(settings: Settings) -> Settings:
+    """A developer's own gateway (`make run`), whose page shows the inbox."""
+    return settings.model_copy(update={"env": "dev"})
+
+
+@pytest.fixture
 async def browser() -> AsyncIterator[Browser]:
     async with async_playwright() as playwright:
         launched = await playwright.chromium.launch(
