@@ -105,6 +105,9 @@ class ShoppingDialog:
             by = msg.provider if msg.opt_out is True else None
             await self._svc.customers.set_opted_out(msg.phone, opted_out=True, by=by)
             return base, Reply(self._t(locale, "stop.done"), end=True, locale=locale)
+        if command == "start" and msg.phone_claimed:
+            # Nor are they started again: she may have stopped them, and this may not be her.
+            return await self.machine.show(turn, base, error=self._t(locale, "start.by_sms"))
         if command == "start":
             await self._svc.customers.set_opted_out(msg.phone, opted_out=False)
             return await self.machine.show(turn, base, error=self._t(locale, "start.done"))

@@ -187,3 +187,27 @@ async def test_stop_in_a_web_chat_stops_her_sms_only_with_her_own_token(
     customer = await services.customers.get(Phone(NGOZI))
     assert customer is not None
     assert customer.opted_out
+
+
+async def test_start_in_a_web_chat_starts_her_sms_again_only_with_her_own_token(
+    client: TestClient[Any, Any], services: Services
+) -> None:
+    """She stopped our SMS: a chat that only claims her number cannot start them again."""
+    await services.customers.set_opted_out(Phone(NGOZI), opted_out=True)
+
+    claimed = await client.post(MESSAGES, json=message_body(NGOZI, "START"))
+
+    reply = await claimed.json()
+    assert reply["text"].startswith("To get texts again, send START to our SMS number.\n"), reply
+    customer = await services.customers.get(Phone(NGOZI))
+    assert customer is not None
+    assert customer.opted_out
+    own = await client.post(
+        MESSAGES,
+        json=message_body(NGOZI, "START"),
+        headers=bearer(services.settings, NGOZI, "customer"),
+    )
+    assert (await own.json())["text"].startswith("Welcome back: you will get order updates again.")
+    customer = await services.customers.get(Phone(NGOZI))
+    assert customer is not None
+    assert not customer.opted_out
