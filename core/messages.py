@@ -145,6 +145,10 @@ class InboundMessage:
     # The USSD code the caller dialled (`*384*77#`): a service an operator published on it
     # answers instead of the shopping dialog. None on every other channel.
     service_code: str | None = None
+    # Web chat without the phone's own token (none outside production, or staff's): the phone
+    # is only claimed, proven by no network or token, so nothing is done to its other channels
+    # (STOP does not stop its SMS).
+    phone_claimed: bool = False
 
 
 Handler = Callable[[InboundMessage], Awaitable[Reply]]

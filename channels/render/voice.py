@@ -53,6 +53,18 @@ def render_voice(reply: Reply, translate: Callable[..., str]) -> VoicePrompt:
         sentences.append(translate(reply.locale, "voice.then_hash"))
     # A key shorter than numDigits ("00" for Back under a 4-digit code) is sent by '#', or
     # after the whole timeout (or lost, on Africa's Talking): the caller is told to press it.
+    # Several such keys (a paged menu's 1-7 and 0 beside 98) are told so once, not on each line;
+    # a whole-length key ("98") keeps its own "Press", as a '#' after it would reach the next
+    # prompt as an empty answer.
+    hashed = [o for o in reply.options if len(o.key) != digits]
+    if len(hashed) > 1:
+        sentences.append(translate(reply.locale, "voice.number_then_hash"))
+        sentences.append(
+            ", ".join(
+                translate(reply.locale, "voice.key_for", key=" ".join(o.key), label=o.label)
+                for o in hashed
+            )
+        )
     sentences.extend(
         translate(
             reply.locale,
@@ -61,6 +73,7 @@ def render_voice(reply: Reply, translate: Callable[..., str]) -> VoicePrompt:
             label=o.label,
         )
         for o in reply.options
+        if len(o.key) == digits or len(hashed) == 1
     )
     return VoicePrompt(
         say=" ".join(_sentence(s) for s in sentences if s.strip()),

@@ -9,14 +9,14 @@ import weakref
 
 from aiohttp import web
 
-from channels.web.auth import Authorize, Denied, anyone
+from channels.web.auth import PROVEN, Authorize, Denied, Proven, anyone
 from channels.web.keys import AUTHORIZE, HANDLE, MAX_BODY, SOCKETS
 from channels.web.messages import post_message
 from channels.web.ws import close_sockets, websocket
 from core.config import Settings
 from core.messages import ChannelContext, MessageSender
 
-__all__ = ["Authorize", "Denied", "make_app", "make_sender"]
+__all__ = ["PROVEN", "Authorize", "Denied", "Proven", "make_app", "make_sender"]
 
 
 def make_app(

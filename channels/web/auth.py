@@ -25,11 +25,21 @@ class Denied:
     challenge: str | None = None
 
 
-Authorize = Callable[[web.Request, Phone | None], Awaitable[Denied | None]]
-"""(the HTTP request or WebSocket handshake, the phone the message claims) -> None to allow.
-Without a phone (a WebSocket's handshake) it says only whether the credentials may chat at all."""
+@dataclass(frozen=True, slots=True)
+class Proven:
+    """Allowed, and the credentials are the phone's own (its token's subject is that number):
+    what the message asks of the phone's other channels (STOP for its SMS) may be done. A
+    message merely allowed (no token outside production, staff's) claims the phone, no more."""
 
 
-async def anyone(_request: web.Request, _user: Phone | None) -> Denied | None:
+PROVEN = Proven()
+
+Authorize = Callable[[web.Request, Phone | None], Awaitable[Denied | Proven | None]]
+"""(the HTTP request or WebSocket handshake, the phone the message claims) -> None to allow,
+PROVEN to allow as that phone's own. Without a phone (a WebSocket's handshake) it says only
+whether the credentials may chat at all."""
+
+
+async def anyone(_request: web.Request, _user: Phone | None) -> Denied | Proven | None:
     """Every claimed phone is accepted (a sub-app built without the gateway's check)."""
     return None

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from aiohttp import web
 
+from channels.web.auth import Denied, Proven
 from channels.web.keys import AUTHORIZE, HANDLE
 from channels.web.payloads import (
     ChatMessage,
@@ -43,7 +44,9 @@ def idempotency_key(message: ChatMessage) -> str:
     return f"web:{uuid.uuid4()}"
 
 
-def to_message(message: ChatMessage) -> InboundMessage:
+def to_message(message: ChatMessage, *, proven: bool = False) -> InboundMessage:
+    """`proven`: the credentials are the phone's own token; otherwise the phone is only
+    claimed, and nothing is done to its SMS (STOP)."""
     return InboundMessage(
         kind=ChannelKind.WEB,
         provider=PROVIDER,
@@ -54,6 +57,7 @@ def to_message(message: ChatMessage) -> InboundMessage:
         idempotency_key=idempotency_key(message),
         locale_hint=message.locale,
         raw=message.model_dump(),
+        phone_claimed=not proven,
     )
 
 
@@ -63,9 +67,9 @@ async def answer(request: web.Request, body: bytes | str) -> Answer:
         message = parse_message(body)
     except InvalidMessageError as exc:
         return Answer(400, error_body(exc.reason))
-    denied = await request.app[AUTHORIZE](request, message.phone)
-    if denied is not None:
-        challenge = {} if denied.challenge is None else {"WWW-Authenticate": denied.challenge}
-        return Answer(denied.status, error_body(denied.reason), challenge)
-    reply = await request.app[HANDLE](to_message(message))
+    verdict = await request.app[AUTHORIZE](request, message.phone)
+    if isinstance(verdict, Denied):
+        challenge = {} if verdict.challenge is None else {"WWW-Authenticate": verdict.challenge}
+        return Answer(verdict.status, error_body(verdict.reason), challenge)
+    reply = await request.app[HANDLE](to_message(message, proven=isinstance(verdict, Proven)))
     return Answer(200, render_reply(reply))

@@ -18,6 +18,7 @@ from __future__ import annotations
 import structlog
 from aiohttp import WSCloseCode, WSMsgType, web
 
+from channels.web.auth import Denied
 from channels.web.chat import answer
 from channels.web.keys import AUTHORIZE, MAX_BODY, SOCKETS
 from channels.web.payloads import error_body
@@ -46,7 +47,8 @@ async def websocket(request: web.Request) -> web.StreamResponse:
         )
     await ws.prepare(request)
     request.app[SOCKETS].add(ws)
-    refused = await request.app[AUTHORIZE](request, None)
+    verdict = await request.app[AUTHORIZE](request, None)
+    refused = verdict if isinstance(verdict, Denied) else None
     grace = SIGN_IN_GRACE_SECONDS if refused is not None else None
     while True:
         try:

@@ -11,7 +11,7 @@ import channels.graphql
 import channels.web
 from channels.graphql import GraphQLServices, OrderUpdates, TokenKeys
 from channels.graphql.auth import InvalidTokenError, authenticate
-from channels.web import Authorize, Denied
+from channels.web import PROVEN, Authorize, Denied, Proven
 from core.app.bootstrap import Services
 from core.app.throttle import PhoneThrottle, open_token_buckets
 from core.app.workflows import stage_reader
@@ -81,7 +81,7 @@ def web_chat_authorize(api: GraphQLServices) -> Authorize:
     """
     production = api.settings.production
 
-    async def authorize(request: web.Request, user: Phone | None) -> Denied | None:
+    async def authorize(request: web.Request, user: Phone | None) -> Denied | Proven | None:
         authorization = request.headers.get("Authorization")
         token = request.query.get("access_token")
         if token and not authorization:
@@ -100,7 +100,9 @@ def web_chat_authorize(api: GraphQLServices) -> Authorize:
             return Denied(401, SIGN_IN, "Bearer") if production else None
         # The phone's own token, whatever its role (a driver chats as the shop's customer
         # too, as on USSD), or staff's: GraphQL's may_act_for refused a driver their own phone.
-        if user is not None and principal.subject != user.e164 and not principal.is_staff:
+        if user is not None and principal.subject == user.e164:
+            return PROVEN
+        if user is not None and not principal.is_staff:
             return Denied(403, "this token speaks for another phone number")
         return None
 

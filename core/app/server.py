@@ -84,7 +84,10 @@ def create_app(
         # The simulator signs whatever it is given: a dev and staging tool, not for production.
         app.router.add_get("/", simulator_page)
         SimulatorForwarder(settings).mount(app)
-        SimulatorInbox(services.notifications).mount(app)  # it reads anyone's messages
+    if settings.env == "dev":
+        # It reads anyone's messages (delivery codes too): only on a developer's own gateway,
+        # not on a staging one others can reach.
+        SimulatorInbox(services.notifications).mount(app)
     buckets = open_buckets(settings, services)
     api = graphql_services(settings, services, buckets)
     context = guard_channels(settings, services, buckets)

@@ -9,8 +9,9 @@ what it sends. Like the page, it is never mounted in production: it signs anythi
 GET /simulator/inbox?phone=… is the page's inbox: what the gateway sent that phone later, not as
 a webhook's answer (the order's SMS, the driver's delivery code, every notice), read from the
 deliveries outbox the senders work from. Without a provider's keys (a laptop) those messages
-never reach a phone, so the page is the only place a newcomer can read them. Never mounted in
-production either: it reads anyone's messages.
+never reach a phone, so the page is the only place a newcomer can read them. Mounted only when
+OMNIROUTE_ENV is `dev` (the default, `make run`): it reads anyone's messages, delivery codes too,
+so a gateway others can reach (staging, `test`) answers 404.
 """
 
 from __future__ import annotations

@@ -96,11 +96,18 @@ class ShoppingDialog:
             )
         base = Session("main", locale, vars=dict(session.vars) if session else {})
         turn = Turn(msg, base, self._t)
+        if command == "stop" and msg.phone_claimed:
+            # A web chat that proved no phone: whoever typed it may not be her, so her SMS are
+            # not stopped from here; she is told where her STOP works.
+            return await self.machine.show(turn, base, error=self._t(locale, "stop.by_sms"))
         if command == "stop":
             # Remembered: only the provider that blocked her has its opt-in ("YES") undo it.
             by = msg.provider if msg.opt_out is True else None
             await self._svc.customers.set_opted_out(msg.phone, opted_out=True, by=by)
             return base, Reply(self._t(locale, "stop.done"), end=True, locale=locale)
+        if command == "start" and msg.phone_claimed:
+            # Nor are they started again: she may have stopped them, and this may not be her.
+            return await self.machine.show(turn, base, error=self._t(locale, "start.by_sms"))
         if command == "start":
             await self._svc.customers.set_opted_out(msg.phone, opted_out=False)
             return await self.machine.show(turn, base, error=self._t(locale, "start.done"))

@@ -63,6 +63,7 @@ from tests.support.providers.twilio import (
     TwilioWebhooks,
     twilio_gateway,
 )
+from tests.support.spoken_menu import spoken_choices
 
 OPERATOR = "+2348039999999"
 JUMA = Phone("+254711000001")
@@ -570,9 +571,8 @@ async def arrivals(services: Services) -> int:
 
 def told_keys(say: str, label: str) -> str:
     """The keys a prompt tells the caller to press for `label`, '#' included when it says so."""
-    found = re.search(rf"Press ([\d ]+?)( then hash)? for {re.escape(label)}\.", say)
-    assert found is not None, say
-    return found.group(1).replace(" ", "") + ("#" if found.group(2) else "")
+    [choice] = [c for c in spoken_choices(say) if c.label == label]
+    return choice.keys + ("#" if choice.hashed else "")
 
 
 def sent_at_once(gather: dict[str, str], keys: str) -> bool:

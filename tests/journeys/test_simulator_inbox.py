@@ -6,8 +6,9 @@ wait in the deliveries outbox and reach no phone; the page reads them here inste
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
+import pytest
 from aiohttp.test_utils import TestClient
 
 from core.app.bootstrap import Services
@@ -20,6 +21,12 @@ from tests.support.phone import UssdPhone
 
 NGOZI = "+2348030000001"
 INBOX = "/simulator/inbox"
+
+
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    """A developer's own gateway (`make run`): the only one that serves the inbox."""
+    return settings.model_copy(update={"env": "dev"})
 
 
 async def order_by_ussd(phone: UssdPhone) -> str:
@@ -92,9 +99,13 @@ async def test_an_inbox_asked_without_a_phone_number_is_refused_with_the_reason(
     assert (await client.get(INBOX)).status == 400
 
 
-async def test_production_serves_no_inbox(database_url: str, clock: SteppedClock) -> None:
-    """It reads anyone's messages: a dev tool, never served in production."""
-    settings = Settings(env="production", database_url=database_url, channels="", _env_file=None)
+@pytest.mark.parametrize("env", ["test", "production"])
+async def test_only_a_developers_gateway_serves_the_inbox(
+    database_url: str, clock: SteppedClock, env: Literal["test", "production"]
+) -> None:
+    """It reads anyone's messages, delivery codes too: a staging gateway others can reach
+    (`test`) answers 404, as production does; only `dev`, the default, serves it."""
+    settings = Settings(env=env, database_url=database_url, channels="", _env_file=None)
     async with gateway(settings, clock) as (client, services):
         await services.notifications.queue(
             OutboundMessage(

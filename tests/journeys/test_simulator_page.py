@@ -7,6 +7,7 @@ import re
 import shutil
 from collections.abc import AsyncIterator
 from typing import Any
+from urllib.parse import parse_qsl
 
 import pytest
 from aiohttp.test_utils import TestClient
@@ -20,6 +21,12 @@ pytestmark = [
     pytest.mark.slow,
     pytest.mark.skipif(CHROMIUM is None, reason="needs the Debian `chromium` package"),
 ]
+
+
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    """A developer's own gateway (`make run`), whose page shows the inbox."""
+    return settings.model_copy(update={"env": "dev"})
 
 
 @pytest.fixture
@@ -93,6 +100,27 @@ async def test_ussd_dialled_with_an_extension_opens_that_menu_entry(page: Page) 
     await expect(screen).to_contain_text("You have no orders yet")
     await send(page, "0")
     await expect(screen).to_contain_text("1. Shop")
+
+
+async def test_a_dedicated_code_dialled_with_an_extension_is_sent_as_africas_talking_does(
+    page: Page,
+) -> None:
+    """*123*3# under a dedicated code *123#: serviceCode=*123# and text=3, My orders (the
+    shared code's shape read it as a code *123*3# dialled bare: the main menu)."""
+    posted: list[str] = []
+
+    async def record(route: Route) -> None:
+        posted.append(route.request.post_data or "")
+        await route.continue_()
+
+    await page.route("**/channels/africastalking/ussd", record)
+    await page.fill("#service", "*123#")
+    await page.fill("#code", "*123*3#")
+    await page.click("#start")
+
+    await expect(page.locator("#screen")).to_contain_text("You have no orders yet")
+    form = dict(parse_qsl(posted[0]))
+    assert (form["serviceCode"], form["text"]) == ("*123#", "3")
 
 
 async def test_sms_on_the_page_gets_the_twilio_reply(page: Page) -> None:

@@ -17,6 +17,7 @@ from core.app.api import SIGN_IN
 from core.app.bootstrap import Services
 from core.clock import SteppedClock
 from core.config import Settings
+from core.phone import Phone
 from engines.access import Principal, Role
 from tests.contract.channels.web.chat import MESSAGES, WS, message_body
 from tests.support.graphql import bearer, gateway
@@ -159,3 +160,54 @@ async def test_production_closes_a_web_chat_socket_opened_without_a_token(
         await asyncio.sleep(0.6)
         await ws.send_json(message_body(NGOZI, "hi"))
         assert (await ws.receive_json(timeout=5))["options"]
+
+
+async def test_stop_in_a_web_chat_stops_her_sms_only_with_her_own_token(
+    client: TestClient[Any, Any], services: Services
+) -> None:
+    """Without a token (outside production) or with staff's, the chat only claims her number:
+    anyone could type STOP for it, so her SMS go on and she is told where STOP works."""
+    for headers in ({}, bearer(services.settings, "ops-1", "operator")):
+        claimed = await client.post(MESSAGES, json=message_body(NGOZI, "STOP"), headers=headers)
+        reply = await claimed.json()
+        assert reply["text"].startswith("To stop texts, reply STOP to our SMS.\n"), reply
+        assert reply["options"]  # the chat goes on, at the main menu
+        customer = await services.customers.get(Phone(NGOZI))
+        assert customer is None or not customer.opted_out
+
+    own = await client.post(
+        MESSAGES,
+        json=message_body(NGOZI, "STOP"),
+        headers=bearer(services.settings, NGOZI, "customer"),
+    )
+
+    assert (await own.json())["text"] == (
+        "You will get no more messages from OmniRoute. Send START to get them again."
+    )
+    customer = await services.customers.get(Phone(NGOZI))
+    assert customer is not None
+    assert customer.opted_out
+
+
+async def test_start_in_a_web_chat_starts_her_sms_again_only_with_her_own_token(
+    client: TestClient[Any, Any], services: Services
+) -> None:
+    """She stopped our SMS: a chat that only claims her number cannot start them again."""
+    await services.customers.set_opted_out(Phone(NGOZI), opted_out=True)
+
+    claimed = await client.post(MESSAGES, json=message_body(NGOZI, "START"))
+
+    reply = await claimed.json()
+    assert reply["text"].startswith("To get texts again, send START to our SMS number.\n"), reply
+    customer = await services.customers.get(Phone(NGOZI))
+    assert customer is not None
+    assert customer.opted_out
+    own = await client.post(
+        MESSAGES,
+        json=message_body(NGOZI, "START"),
+        headers=bearer(services.settings, NGOZI, "customer"),
+    )
+    assert (await own.json())["text"].startswith("Welcome back: you will get order updates again.")
+    customer = await services.customers.get(Phone(NGOZI))
+    assert customer is not None
+    assert not customer.opted_out

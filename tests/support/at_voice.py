@@ -3,7 +3,6 @@ field order), following each GetDigits' callbackUrl, and reads the voice XML it 
 
 from __future__ import annotations
 
-import re
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from urllib.parse import urlencode
@@ -12,15 +11,12 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient
 from yarl import URL
 
+from tests.support.spoken_menu import key_spoken_for
+
 VOICE = "/channels/africastalking/voice"
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 DECLARATION = '<?xml version="1.0" encoding="UTF-8"?>'
 DESTINATION = "+2342017001234"
-# "Press 0 0 then hash for Back": the keys (the '#' that sends them is not posted) and label
-_PRESS = re.compile(
-    r"(?:Press|Bonyeza) ([\d ]+?)(?: then hash| kisha alama ya reli)? (?:for|kwa) (.*?)\."
-    r"(?= (?:Press|Bonyeza) |$)"
-)
 
 
 def callback_body(
@@ -58,9 +54,7 @@ class AtPrompt:
         return self.get_digits is None
 
     def key_for(self, label_part: str) -> str:
-        keys = [k.replace(" ", "") for k, label in _PRESS.findall(self.say) if label_part in label]
-        assert keys, f"no choice {label_part!r} in: {self.say}"
-        return keys[0]
+        return key_spoken_for(self.say, label_part)
 
 
 @dataclass

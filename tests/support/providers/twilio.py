@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import hashlib
 import itertools
-import re
 import xml.etree.ElementTree as ET
 from collections import deque
 from collections.abc import AsyncIterator
@@ -38,6 +37,7 @@ from core.app.server import create_app
 from core.config import Settings
 from tests.support.phone import Screen
 from tests.support.providers.loopback import LoopbackFake, ReceivedRequest
+from tests.support.spoken_menu import key_spoken_for
 
 ACCOUNT_SID = "ACa1b2c3d4e5f60718293a4b5c6d7e8f90"
 AUTH_TOKEN = "9f2c71d04be38a6615c2e7f0a94d13b8"  # a test account's token, never a real one
@@ -490,12 +490,7 @@ class TwilioCaller:
 
 def key_in(say: str, label_part: str) -> str:
     """The key a spoken prompt offers for a label: "… Press 9 8 for More." -> "98"."""
-    for sentence in re.split(r"(?<=[.?!]) ", say):
-        head, sep, label = sentence.partition(" for ")
-        if sep and head.startswith("Press ") and label_part in label:
-            # "Press 0 0 then hash for Back": Twilio posts the keys without the '#'
-            return head.removeprefix("Press ").removesuffix(" then hash").replace(" ", "")
-    raise AssertionError(f"no choice {label_part!r} in: {say}")
+    return key_spoken_for(say, label_part)
 
 
 # --- the REST API -------------------------------------------------------------------------------
