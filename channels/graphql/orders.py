@@ -73,10 +73,12 @@ from engines.payments import (
     Direction,
     IntentStatus,
     Method,
+    MoneyBack,
     PaymentError,
     PaymentIntent,
     again_key,
     given_back,
+    money_back,
     payable_again,
     refunded_in_full,
     sent_in_parts,
@@ -134,6 +136,30 @@ class PaymentStatus(Enum):
     REFUNDED = "REFUNDED"
 
 
+@strawberry.enum(
+    description="Where the money paid for an order cancelled or returned is: PENDING while its "
+    "refund is asked of the rail and not confirmed, REFUNDED once the rail gave it all back, "
+    "KEPT_AS_CREDIT when it is back on her account, as credit"
+)
+class RefundStatus(Enum):
+    PENDING = "PENDING"
+    REFUNDED = "REFUNDED"
+    KEPT_AS_CREDIT = "KEPT_AS_CREDIT"
+
+
+REFUND_STATUS = {
+    MoneyBack.ON_ITS_WAY: RefundStatus.PENDING,
+    MoneyBack.REFUNDED: RefundStatus.REFUNDED,
+    MoneyBack.KEPT: RefundStatus.KEPT_AS_CREDIT,
+}
+
+
+@strawberry.type(description="What became of the money paid for an order cancelled or returned")
+class Refund:
+    status: RefundStatus
+    amount: MoneyType = strawberry.field(description="What was paid for the order")
+
+
 @strawberry.type(description="What the customer needs to pay: an account number, a code to dial")
 class PaymentDetail:
     name: str
@@ -146,6 +172,7 @@ class Payment:
     order_status: strawberry.Private[PaymentStatus]
     reference: strawberry.Private[str]
     currency: strawberry.Private[str]
+    order: strawberry.Private[OrderModel]
 
     async def _intents(self, info: Info) -> list[PaymentIntent]:
         """The order's payments on its rail, oldest first (none for delivery or credit)."""
@@ -187,6 +214,23 @@ class Payment:
             Decimal(0),
         )
         return MoneyType.of(Money(given, self.currency))
+
+    @strawberry.field(
+        description="Once a paid order is cancelled or returned, where its money is (the "
+        "payment's `status` stays what the payment did: SUCCEEDED); null for any other order"
+    )
+    async def refund(self, info: Info) -> Refund | None:
+        intents = await self._intents(info)
+        back = money_back(self.order, intents)
+        if back is None:
+            return None
+        paid = [
+            i.amount.amount
+            for i in intents
+            if i.direction is Direction.COLLECT and i.status is IntentStatus.SUCCEEDED
+        ]
+        amount = Money(sum(paid, Decimal(0)), self.currency) if paid else self.order.total
+        return Refund(status=REFUND_STATUS[back], amount=MoneyType.of(amount))
 
     @strawberry.field(
         description="What came in for the order so far on its rail: what its payment asked once "
@@ -287,6 +331,7 @@ class Order:
                 order_status=_payment_status(order),
                 reference=order.reference,
                 currency=order.total.currency,
+                order=order,
             ),
         )
 

@@ -48,14 +48,15 @@ from engines.payments import (
     CreatePayment,
     IntentStatus,
     Method,
+    MoneyBack,
     PaymentError,
     PaymentService,
     again_key,
     payable_again,
-    refunded_in_full,
     repayment_key,
     sent_in_parts,
 )
+from engines.payments import money_back as back_of
 from engines.pricing import (
     InvalidVoucherError,
     NoPriceError,
@@ -1098,21 +1099,23 @@ async def paid_in_parts(payments: PaymentService | None, orders: list[Order]) ->
 
 
 ENDED = (OrderStatus.CANCELLED, OrderStatus.RETURNED)
-REFUNDED = "orders.refunded"  # the money went back on the rail it was paid on
-KEPT = "orders.kept"  # the money is back on her account, as credit
+# What a paid order cancelled or returned says of its money (engines.payments.money_back).
+BACK_WORDS = {
+    MoneyBack.ON_ITS_WAY: "orders.refunding",  # asked of its rail, not confirmed yet
+    MoneyBack.REFUNDED: "orders.refunded",  # the money went back on the rail it was paid on
+    MoneyBack.KEPT: "orders.kept",  # the money is back on her account, as credit
+}
 
 
 async def money_back(payments: PaymentService | None, orders: list[Order]) -> dict[str, str]:
-    """Where the money of each paid order that was cancelled or returned went, as GraphQL's
-    REFUNDED says: back on her account (paid from its credit), or back on its rail once every
-    payment was given back in full (one read for all of them)."""
+    """Where the money of each paid order that was cancelled or returned is, as GraphQL's
+    `payment { refund }` says: back on her account, on its way back on its rail, or given
+    back by it (one read for all of them)."""
     ended = [o for o in orders if o.paid_at is not None and o.status in ENDED]
-    back = {o.reference: KEPT for o in ended if o.payment_method is PaymentMethod.ACCOUNT_CREDIT}
     on_rail = [o.reference for o in ended if o.payment_method.value in Method.__members__]
-    if payments is None or not on_rail:
-        return back
-    intents = await payments.for_orders(on_rail)
-    return back | {ref: REFUNDED for ref in on_rail if refunded_in_full(intents.get(ref, []))}
+    intents = await payments.for_orders(on_rail) if payments is not None and on_rail else {}
+    found = {o.reference: back_of(o, intents.get(o.reference, [])) for o in ended}
+    return {ref: BACK_WORDS[back] for ref, back in found.items() if back is not None}
 
 
 def order_line(
