@@ -138,17 +138,21 @@ class PaymentStatus(Enum):
 
 @strawberry.enum(
     description="Where the money paid for an order cancelled or returned is: PENDING while its "
-    "refund is asked of the rail and not confirmed, REFUNDED once the rail gave it all back, "
-    "KEPT_AS_CREDIT when it is back on her account, as credit"
+    "refund is asked of the rail and not confirmed, DELAYED while the rail holds it until "
+    "someone acts (she should call us), REFUNDED once the rail gave it all back, "
+    "KEPT_AS_CREDIT when it is on her account, as credit (paid from it, cash paid at the door, "
+    "transfers short of the order, or a refund the rail could not make)"
 )
 class RefundStatus(Enum):
     PENDING = "PENDING"
+    DELAYED = "DELAYED"
     REFUNDED = "REFUNDED"
     KEPT_AS_CREDIT = "KEPT_AS_CREDIT"
 
 
 REFUND_STATUS = {
     MoneyBack.ON_ITS_WAY: RefundStatus.PENDING,
+    MoneyBack.DELAYED: RefundStatus.DELAYED,
     MoneyBack.REFUNDED: RefundStatus.REFUNDED,
     MoneyBack.KEPT: RefundStatus.KEPT_AS_CREDIT,
 }
@@ -216,8 +220,9 @@ class Payment:
         return MoneyType.of(Money(given, self.currency))
 
     @strawberry.field(
-        description="Once a paid order is cancelled or returned, where its money is (the "
-        "payment's `status` stays what the payment did: SUCCEEDED); null for any other order"
+        description="Once an order she paid for (or paid part of) is cancelled or returned, "
+        "where its money is (the payment's `status` stays what the payment did: SUCCEEDED); "
+        "null for any other order"
     )
     async def refund(self, info: Info) -> Refund | None:
         intents = await self._intents(info)
@@ -225,11 +230,14 @@ class Payment:
         if back is None:
             return None
         paid = [
-            i.amount.amount
+            i.amount
             for i in intents
             if i.direction is Direction.COLLECT and i.status is IntentStatus.SUCCEEDED
         ]
-        amount = Money(sum(paid, Decimal(0)), self.currency) if paid else self.order.total
+        parts = sent_in_parts(intents)
+        if parts is not None:
+            paid.append(parts)
+        amount = sum(paid, Money.zero(self.currency)) if paid else self.order.total
         return Refund(status=REFUND_STATUS[back], amount=MoneyType.of(amount))
 
     @strawberry.field(

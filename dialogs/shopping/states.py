@@ -1102,16 +1102,17 @@ ENDED = (OrderStatus.CANCELLED, OrderStatus.RETURNED)
 # What a paid order cancelled or returned says of its money (engines.payments.money_back).
 BACK_WORDS = {
     MoneyBack.ON_ITS_WAY: "orders.refunding",  # asked of its rail, not confirmed yet
+    MoneyBack.DELAYED: "orders.refund_delayed",  # the rail waits on someone: she should call
     MoneyBack.REFUNDED: "orders.refunded",  # the money went back on the rail it was paid on
     MoneyBack.KEPT: "orders.kept",  # the money is back on her account, as credit
 }
 
 
 async def money_back(payments: PaymentService | None, orders: list[Order]) -> dict[str, str]:
-    """Where the money of each paid order that was cancelled or returned is, as GraphQL's
-    `payment { refund }` says: back on her account, on its way back on its rail, or given
-    back by it (one read for all of them)."""
-    ended = [o for o in orders if o.paid_at is not None and o.status in ENDED]
+    """Where the money of each order that was cancelled or returned is, as GraphQL's
+    `payment { refund }` says: on her account, on its way back on its rail (or held there until
+    someone acts), or given back by it (one read for all of them)."""
+    ended = [o for o in orders if o.status in ENDED]
     on_rail = [o.reference for o in ended if o.payment_method.value in Method.__members__]
     intents = await payments.for_orders(on_rail) if payments is not None and on_rail else {}
     found = {o.reference: back_of(o, intents.get(o.reference, [])) for o in ended}

@@ -10,23 +10,37 @@ from collections.abc import Sequence
 from enum import StrEnum
 
 from engines.orders.model import Order, OrderStatus, PaymentMethod
-from engines.payments.model import Direction, IntentStatus, PaymentIntent, refunded_in_full
+from engines.payments.model import (
+    Direction,
+    IntentStatus,
+    PaymentIntent,
+    refunded_in_full,
+    sent_in_parts,
+)
 
 ENDED = frozenset({OrderStatus.CANCELLED, OrderStatus.RETURNED})
 
 
 class MoneyBack(StrEnum):
     ON_ITS_WAY = "on_its_way"  # a refund is asked of the rail (or about to be), not confirmed
+    DELAYED = "delayed"  # the rail holds the refund until someone acts (`attention`)
     REFUNDED = "refunded"  # every payment that succeeded was given back in full, as confirmed
-    KEPT = "kept"  # back on her account, as credit (paid from it)
+    KEPT = "kept"  # on her account, as credit: paid from it, or no rail gives it back
 
 
 def money_back(order: Order, intents: Sequence[PaymentIntent]) -> MoneyBack | None:
-    """Where the money of a paid order that was cancelled or returned is (None: the order is
-    not one, or nothing shows it was paid on its rail). `intents`: the order's payments."""
-    if order.paid_at is None or order.status not in ENDED:
+    """Where the money of an order cancelled or returned is (None: the order is not one, or
+    nothing shows she paid for it). `intents`: the order's payments.
+
+    Kept as her credit: paid from it; cash paid at the door (no rail gives it back); what
+    transfers short of the order brought (none is a payment of its own); a payment whose
+    refund failed (MTN MoMo has none) with no other asked since: the refund's posting never
+    moved it off her account."""
+    if order.status not in ENDED:
         return None
-    if order.payment_method is PaymentMethod.ACCOUNT_CREDIT:
+    if order.paid_at is None:
+        return MoneyBack.KEPT if sent_in_parts(intents) is not None else None
+    if order.payment_method in (PaymentMethod.ACCOUNT_CREDIT, PaymentMethod.ON_DELIVERY):
         return MoneyBack.KEPT
     paid = [
         i
@@ -37,4 +51,13 @@ def money_back(order: Order, intents: Sequence[PaymentIntent]) -> MoneyBack | No
         return None
     if refunded_in_full(intents):
         return MoneyBack.REFUNDED
+    refunds = [i for i in intents if i.direction is Direction.REFUND]
+    asked = [r for r in refunds if r.is_open]
+    if any(r.attention for r in asked):
+        return MoneyBack.DELAYED
+    if asked:
+        return MoneyBack.ON_ITS_WAY
+    failed = any(r.status is IntentStatus.FAILED for r in refunds)
+    if failed or any(p.received_in_parts.amount > 0 for p in paid):
+        return MoneyBack.KEPT
     return MoneyBack.ON_ITS_WAY
