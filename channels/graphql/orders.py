@@ -178,13 +178,14 @@ class Payment:
     currency: strawberry.Private[str]
     order: strawberry.Private[OrderModel]
 
-    async def _intents(self, info: Info) -> list[PaymentIntent]:
-        """The order's payments on its rail, oldest first (none for delivery or credit)."""
+    async def _intents(self, info: Info, reference: str | None = None) -> list[PaymentIntent]:
+        """The order's payments on its rail (or `reference`'s), oldest first (none for
+        delivery or credit)."""
         loader = info.context.loaders.intents
         if loader is None or self.method.value not in Method.__members__:
             return []  # paid on no rail: on delivery, on credit, from her account's credit
         wanted = Method(self.method.value)
-        return [i for i in await loader.load(self.reference) if i.method is wanted]
+        return [i for i in await loader.load(reference or self.reference) if i.method is wanted]
 
     async def _intent(self, info: Info) -> PaymentIntent | None:
         """The order's latest collection on its rail."""
@@ -225,10 +226,17 @@ class Payment:
         "null for any other order"
     )
     async def refund(self, info: Info) -> Refund | None:
-        intents = await self._intents(info)
+        if self.order.status not in (OrderStatusModel.CANCELLED, OrderStatusModel.RETURNED):
+            return None
+        paid_as = self.order.reference
+        if self.order.paid_by_original:  # a back-order born paid: its first order's payment
+            paid_as = (await info.context.services.orders.lineage(self.order))[0].reference
+        intents = await self._intents(info, paid_as)
         back = money_back(self.order, intents)
         if back is None:
             return None
+        if self.order.paid_by_original:
+            return Refund(status=REFUND_STATUS[back], amount=MoneyType.of(self.order.total))
         paid = [
             i.amount
             for i in intents

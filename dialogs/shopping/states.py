@@ -38,6 +38,7 @@ from engines.orders import (
     RAILS_BY_COUNTRY,
     Cart,
     Order,
+    OrderService,
     OrderStatus,
     PaymentMethod,
     PlaceOrder,
@@ -1027,7 +1028,7 @@ class Orders(ShopState):
         title = turn.t("orders.title", currency=orders[0].total.currency)
         stages = await self.stages([o.reference for o in orders])
         parts = await paid_in_parts(self.svc.payments, orders)
-        back = await money_back(self.svc.payments, orders)
+        back = await money_back(self.svc.payments, orders, self.svc.orders)
         lines = [
             order_line(turn, o, stage, parts.get(o.reference), back.get(o.reference))
             for o, stage in zip(orders, stages, strict=True)
@@ -1108,14 +1109,21 @@ BACK_WORDS = {
 }
 
 
-async def money_back(payments: PaymentService | None, orders: list[Order]) -> dict[str, str]:
+async def money_back(
+    payments: PaymentService | None, orders: list[Order], history: OrderService
+) -> dict[str, str]:
     """Where the money of each order that was cancelled or returned is, as GraphQL's
     `payment { refund }` says: on her account, on its way back on its rail (or held there until
-    someone acts), or given back by it (one read for all of them)."""
+    someone acts), or given back by it (one read of the payments for all of them)."""
     ended = [o for o in orders if o.status in ENDED]
-    on_rail = [o.reference for o in ended if o.payment_method.value in Method.__members__]
+    # a back-order born paid: its money is its first order's payment's
+    paid_as = {
+        o.reference: (await history.lineage(o))[0].reference if o.paid_by_original else o.reference
+        for o in ended
+    }
+    on_rail = [paid_as[o.reference] for o in ended if o.payment_method.value in Method.__members__]
     intents = await payments.for_orders(on_rail) if payments is not None and on_rail else {}
-    found = {o.reference: back_of(o, intents.get(o.reference, [])) for o in ended}
+    found = {o.reference: back_of(o, intents.get(paid_as[o.reference], [])) for o in ended}
     return {ref: BACK_WORDS[back] for ref, back in found.items() if back is not None}
 
 
@@ -1159,7 +1167,7 @@ class OrderView(Orders):
     async def screen(self, turn: Turn) -> Screen:
         order = await self.svc.orders.get(str(turn.vars[ORDER_VAR]))
         [stage] = await self.stages([order.reference])
-        back = await money_back(self.svc.payments, [order])
+        back = await money_back(self.svc.payments, [order], self.svc.orders)
         return Screen(
             turn.t(
                 "order.status",

@@ -30,7 +30,9 @@ class MoneyBack(StrEnum):
 
 def money_back(order: Order, intents: Sequence[PaymentIntent]) -> MoneyBack | None:
     """Where the money of an order cancelled or returned is (None: the order is not one, or
-    nothing shows she paid for it). `intents`: the order's payments.
+    nothing shows she paid for it). `intents`: the order's payments; for a back-order born
+    paid, its first order's (`Order.paid_by_original`: those paid for it, and its refunds are
+    theirs, keyed `refund:<why>:<back-order>:<payment>`).
 
     Kept as her credit: paid from it; cash paid at the door (no rail gives it back); what
     transfers short of the order brought (none is a payment of its own); a payment whose
@@ -42,6 +44,16 @@ def money_back(order: Order, intents: Sequence[PaymentIntent]) -> MoneyBack | No
         return MoneyBack.KEPT if sent_in_parts(intents) is not None else None
     if order.payment_method in (PaymentMethod.ACCOUNT_CREDIT, PaymentMethod.ON_DELIVERY):
         return MoneyBack.KEPT
+    if order.paid_by_original:
+        mine = [
+            i
+            for i in intents
+            if i.direction is Direction.REFUND
+            and i.idempotency_key.split(":")[2:3] == [order.reference]
+        ]
+        if mine and all(r.status is IntentStatus.SUCCEEDED for r in mine):
+            return MoneyBack.REFUNDED
+        return _waiting(mine, kept=False)
     paid = [
         i
         for i in intents
@@ -52,12 +64,18 @@ def money_back(order: Order, intents: Sequence[PaymentIntent]) -> MoneyBack | No
     if refunded_in_full(intents):
         return MoneyBack.REFUNDED
     refunds = [i for i in intents if i.direction is Direction.REFUND]
+    return _waiting(refunds, kept=any(p.received_in_parts.amount > 0 for p in paid))
+
+
+def _waiting(refunds: Sequence[PaymentIntent], *, kept: bool) -> MoneyBack:
+    """Money not all given back yet: on its way while a refund is open (delayed while the rail
+    waits on someone), kept as her credit once one failed with none asked since (or when no
+    rail can give it back, `kept`), on its way while none was asked yet."""
     asked = [r for r in refunds if r.is_open]
     if any(r.attention for r in asked):
         return MoneyBack.DELAYED
     if asked:
         return MoneyBack.ON_ITS_WAY
-    failed = any(r.status is IntentStatus.FAILED for r in refunds)
-    if failed or any(p.received_in_parts.amount > 0 for p in paid):
+    if kept or any(r.status is IntentStatus.FAILED for r in refunds):
         return MoneyBack.KEPT
     return MoneyBack.ON_ITS_WAY

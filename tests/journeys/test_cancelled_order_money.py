@@ -14,9 +14,12 @@ from core.app.bootstrap import Services
 from core.clock import SteppedClock
 from core.config import Settings
 from core.phone import Phone
-from engines.orders import Order, OrderStatus
+from engines.orders import Order, OrderStatus, RestPolicy
+from engines.payments import Method
+from tests.journeys.test_back_order_refunds import back_order_of, cancelled, shipped
 from tests.journeys.test_failed_refund_notices import reversal_fails_twice
 from tests.journeys.test_refunds import JSON, JUMA, NGOZI, paid_by_mpesa, paid_by_paystack
+from tests.journeys.test_short_delivery_refunds import paid
 from tests.support.graphql import bearer, gql_session, run
 from tests.support.phone import UssdPhone
 from tests.support.providers.africastalking import flush_outbox
@@ -124,3 +127,22 @@ async def test_a_cancelled_order_whose_refund_waits_on_someone_says_to_call_us(
     assert line.startswith(f"{order.reference} Cancelled, refund delayed, call us "), line
     payment = await app_payment(gateway, services, order, NGOZI)
     assert payment["refund"]["status"] == "DELAYED"
+
+
+async def test_a_cancelled_back_order_born_paid_says_its_refund_is_on_its_way(
+    gateway: Client, services: Services, fakes: PaymentFakes
+) -> None:
+    """Its money is its original's Paystack payment, refunded in part for it: until Paystack
+    confirms, it is on its way (it read "Cancelled, paid")."""
+    order, _ = await paid(gateway, services, fakes, Method.PAYSTACK, NGOZI)
+    await shipped(services, order, 2, RestPolicy.BACKORDER)
+    back = await back_order_of(services, order)
+    await cancelled(services, back)
+
+    line = await my_orders_line(gateway, back, NGOZI)
+    assert line.startswith(f"{back.reference} Cancelled, refund on its way "), line
+    payment = await app_payment(gateway, services, back, NGOZI)
+    assert payment["refund"] == {
+        "status": "PENDING",
+        "amount": {"amount": f"{back.total.amount:f}", "currency": "NGN"},
+    }
