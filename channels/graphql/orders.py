@@ -73,10 +73,12 @@ from engines.payments import (
     Direction,
     IntentStatus,
     Method,
+    MoneyBack,
     PaymentError,
     PaymentIntent,
     again_key,
     given_back,
+    money_back,
     payable_again,
     refunded_in_full,
     sent_in_parts,
@@ -134,6 +136,34 @@ class PaymentStatus(Enum):
     REFUNDED = "REFUNDED"
 
 
+@strawberry.enum(
+    description="Where the money paid for an order cancelled or returned is: PENDING while its "
+    "refund is asked of the rail and not confirmed, DELAYED while the rail holds it until "
+    "someone acts (she should call us), REFUNDED once the rail gave it all back, "
+    "KEPT_AS_CREDIT when it is on her account, as credit (paid from it, cash paid at the door, "
+    "transfers short of the order, or a refund the rail could not make)"
+)
+class RefundStatus(Enum):
+    PENDING = "PENDING"
+    DELAYED = "DELAYED"
+    REFUNDED = "REFUNDED"
+    KEPT_AS_CREDIT = "KEPT_AS_CREDIT"
+
+
+REFUND_STATUS = {
+    MoneyBack.ON_ITS_WAY: RefundStatus.PENDING,
+    MoneyBack.DELAYED: RefundStatus.DELAYED,
+    MoneyBack.REFUNDED: RefundStatus.REFUNDED,
+    MoneyBack.KEPT: RefundStatus.KEPT_AS_CREDIT,
+}
+
+
+@strawberry.type(description="What became of the money paid for an order cancelled or returned")
+class Refund:
+    status: RefundStatus
+    amount: MoneyType = strawberry.field(description="What was paid for the order")
+
+
 @strawberry.type(description="What the customer needs to pay: an account number, a code to dial")
 class PaymentDetail:
     name: str
@@ -146,14 +176,16 @@ class Payment:
     order_status: strawberry.Private[PaymentStatus]
     reference: strawberry.Private[str]
     currency: strawberry.Private[str]
+    order: strawberry.Private[OrderModel]
 
-    async def _intents(self, info: Info) -> list[PaymentIntent]:
-        """The order's payments on its rail, oldest first (none for delivery or credit)."""
+    async def _intents(self, info: Info, reference: str | None = None) -> list[PaymentIntent]:
+        """The order's payments on its rail (or `reference`'s), oldest first (none for
+        delivery or credit)."""
         loader = info.context.loaders.intents
         if loader is None or self.method.value not in Method.__members__:
             return []  # paid on no rail: on delivery, on credit, from her account's credit
         wanted = Method(self.method.value)
-        return [i for i in await loader.load(self.reference) if i.method is wanted]
+        return [i for i in await loader.load(reference or self.reference) if i.method is wanted]
 
     async def _intent(self, info: Info) -> PaymentIntent | None:
         """The order's latest collection on its rail."""
@@ -187,6 +219,34 @@ class Payment:
             Decimal(0),
         )
         return MoneyType.of(Money(given, self.currency))
+
+    @strawberry.field(
+        description="Once an order she paid for (or paid part of) is cancelled or returned, "
+        "where its money is (the payment's `status` stays what the payment did: SUCCEEDED); "
+        "null for any other order"
+    )
+    async def refund(self, info: Info) -> Refund | None:
+        if self.order.status not in (OrderStatusModel.CANCELLED, OrderStatusModel.RETURNED):
+            return None
+        paid_as = self.order.reference
+        if self.order.paid_by_original:  # a back-order born paid: its first order's payment
+            paid_as = (await info.context.services.orders.lineage(self.order))[0].reference
+        intents = await self._intents(info, paid_as)
+        back = money_back(self.order, intents)
+        if back is None:
+            return None
+        if self.order.paid_by_original:
+            return Refund(status=REFUND_STATUS[back], amount=MoneyType.of(self.order.total))
+        paid = [
+            i.amount
+            for i in intents
+            if i.direction is Direction.COLLECT and i.status is IntentStatus.SUCCEEDED
+        ]
+        parts = sent_in_parts(intents)
+        if parts is not None:
+            paid.append(parts)
+        amount = sum(paid, Money.zero(self.currency)) if paid else self.order.total
+        return Refund(status=REFUND_STATUS[back], amount=MoneyType.of(amount))
 
     @strawberry.field(
         description="What came in for the order so far on its rail: what its payment asked once "
@@ -287,6 +347,7 @@ class Order:
                 order_status=_payment_status(order),
                 reference=order.reference,
                 currency=order.total.currency,
+                order=order,
             ),
         )
 

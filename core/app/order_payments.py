@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from engines.orders import Order, OrderService, PaymentMethod
+from engines.orders import Order, OrderService, OrderStatus, PaymentMethod
 from engines.payments import Direction, IntentStatus, PaymentIntent, PaymentService
 
 
@@ -23,6 +23,16 @@ def checkout_payments(intents: list[PaymentIntent], reference: str) -> list[Paym
         ),
         key=lambda i: (i.created_at, str(i.id)),
     )
+
+
+ENDED = frozenset({OrderStatus.CANCELLED, OrderStatus.RETURNED})
+
+
+def late_money(order: Order, paid: PaymentIntent) -> bool:
+    """A checkout payment that came for an order already cancelled or returned: the late money
+    refunder gives it back, or tells her it is kept as her credit (a credit repayment that
+    names the order is not one: it pays her credit line down)."""
+    return order.status in ENDED and bool(checkout_payments([paid], order.reference))
 
 
 def cash_taken(order: Order) -> bool:

@@ -7,6 +7,7 @@ from decimal import Decimal
 
 import structlog
 
+from core.app.order_payments import late_money
 from core.app.periodic import Periodic
 from core.app.subscribers import CustomerSms
 from core.bus import EventBus, EventEnvelope
@@ -211,6 +212,18 @@ class PaymentReceiptSms(CustomerSms):
             return
         await self.send(Phone(event.customer), key, "sms.payment_received_plain", amount=amount)
 
+    async def _late(self, event: PaymentSucceeded) -> bool:
+        """Money for an order already cancelled or returned: the late money refunder's text
+        (kept as her credit) is the one she gets, or none when it goes back on its rail, as the
+        cancellation said; a receipt thanking her for the order would be wrong."""
+        if self._orders is None or self._payments is None or event.order_reference is None:
+            return False
+        try:
+            order = await self._orders.get(event.order_reference)
+        except UnknownOrderError:
+            return False
+        return late_money(order, await self._payments.get(uuid.UUID(event.intent_id)))
+
     async def __call__(self, envelope: EventEnvelope) -> None:
         event = PaymentSucceeded.model_validate(envelope.data)
         if event.direction != "collect":
@@ -220,15 +233,16 @@ class PaymentReceiptSms(CustomerSms):
         phone = Phone(event.customer)
         order_key = await self._order_key(event.order_reference) if event.order_reference else None
         if event.order_reference:
-            await self.send(
-                phone,
-                key,
-                "sms.payment_received",
-                order_key=order_key,
-                amount=amount,
-                reference=event.order_reference,
-                receipt=event.receipt or "-",
-            )
+            if not await self._late(event):
+                await self.send(
+                    phone,
+                    key,
+                    "sms.payment_received",
+                    order_key=order_key,
+                    amount=amount,
+                    reference=event.order_reference,
+                    receipt=event.receipt or "-",
+                )
         else:
             await self.send(phone, key, "sms.payment_received_plain", amount=amount)
         extra = Money(Decimal(event.received), event.currency) - Money(

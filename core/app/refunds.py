@@ -16,7 +16,7 @@ from typing import ClassVar
 
 import structlog
 
-from core.app.order_payments import can_refund, checkout_payments, paid_for
+from core.app.order_payments import can_refund, checkout_payments, late_money, paid_for
 from core.app.subscribers import CustomerSms
 from core.bus import EventBus, EventEnvelope
 from core.i18n import Translator
@@ -394,8 +394,6 @@ class LateMoneyRefunder(OrderMoneySubscriber):
     no refund; the rail refused), it stays on the customer's account, where the payment was
     posted, and they are told so by SMS, once."""
 
-    ENDED = frozenset({OrderStatus.CANCELLED, OrderStatus.RETURNED})
-
     def subscribe(self, bus: EventBus) -> None:
         bus.subscribe(PaymentSucceeded.topic, "late-money-refund", self.on_succeeded)
 
@@ -407,11 +405,9 @@ class LateMoneyRefunder(OrderMoneySubscriber):
             order = await self._orders.get(event.order_reference)
         except UnknownOrderError:
             return
-        if order.status not in self.ENDED:
-            return  # an open order: its workflow (or the unwind refunder) takes it from here
         paid = await self._payments.get(uuid.UUID(event.intent_id))
-        if not checkout_payments([paid], order.reference):
-            return  # a credit repayment pays the customer's credit line down, not this order
+        if not late_money(order, paid):
+            return  # an open order's (its workflow takes it from here), or a credit repayment
         if paid.received_in_parts.amount > 0:
             # Sent in parts: the earlier ones are only counted on this payment (no rail gives
             # them back) and a refund takes no more than the last transfer brought, so a refund

@@ -295,7 +295,7 @@ class ServiceStep(State):
         title = turn.t("orders.title", currency=orders[0].total.currency)
         stages = await self._stages([o.reference for o in orders])
         parts = await paid_in_parts(self._engines.payments, orders)
-        back = await money_back(self._engines.payments, orders)
+        back = await money_back(self._engines.payments, orders, self._engines.orders)
         lines = [
             order_line(turn, order, stage, parts.get(order.reference), back.get(order.reference))
             for order, stage in zip(orders, stages, strict=True)

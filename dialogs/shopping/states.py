@@ -38,6 +38,7 @@ from engines.orders import (
     RAILS_BY_COUNTRY,
     Cart,
     Order,
+    OrderService,
     OrderStatus,
     PaymentMethod,
     PlaceOrder,
@@ -48,14 +49,15 @@ from engines.payments import (
     CreatePayment,
     IntentStatus,
     Method,
+    MoneyBack,
     PaymentError,
     PaymentService,
     again_key,
     payable_again,
-    refunded_in_full,
     repayment_key,
     sent_in_parts,
 )
+from engines.payments import money_back as back_of
 from engines.pricing import (
     InvalidVoucherError,
     NoPriceError,
@@ -1026,7 +1028,7 @@ class Orders(ShopState):
         title = turn.t("orders.title", currency=orders[0].total.currency)
         stages = await self.stages([o.reference for o in orders])
         parts = await paid_in_parts(self.svc.payments, orders)
-        back = await money_back(self.svc.payments, orders)
+        back = await money_back(self.svc.payments, orders, self.svc.orders)
         lines = [
             order_line(turn, o, stage, parts.get(o.reference), back.get(o.reference))
             for o, stage in zip(orders, stages, strict=True)
@@ -1098,21 +1100,31 @@ async def paid_in_parts(payments: PaymentService | None, orders: list[Order]) ->
 
 
 ENDED = (OrderStatus.CANCELLED, OrderStatus.RETURNED)
-REFUNDED = "orders.refunded"  # the money went back on the rail it was paid on
-KEPT = "orders.kept"  # the money is back on her account, as credit
+# What a paid order cancelled or returned says of its money (engines.payments.money_back).
+BACK_WORDS = {
+    MoneyBack.ON_ITS_WAY: "orders.refunding",  # asked of its rail, not confirmed yet
+    MoneyBack.DELAYED: "orders.refund_delayed",  # the rail waits on someone: she should call
+    MoneyBack.REFUNDED: "orders.refunded",  # the money went back on the rail it was paid on
+    MoneyBack.KEPT: "orders.kept",  # the money is back on her account, as credit
+}
 
 
-async def money_back(payments: PaymentService | None, orders: list[Order]) -> dict[str, str]:
-    """Where the money of each paid order that was cancelled or returned went, as GraphQL's
-    REFUNDED says: back on her account (paid from its credit), or back on its rail once every
-    payment was given back in full (one read for all of them)."""
-    ended = [o for o in orders if o.paid_at is not None and o.status in ENDED]
-    back = {o.reference: KEPT for o in ended if o.payment_method is PaymentMethod.ACCOUNT_CREDIT}
-    on_rail = [o.reference for o in ended if o.payment_method.value in Method.__members__]
-    if payments is None or not on_rail:
-        return back
-    intents = await payments.for_orders(on_rail)
-    return back | {ref: REFUNDED for ref in on_rail if refunded_in_full(intents.get(ref, []))}
+async def money_back(
+    payments: PaymentService | None, orders: list[Order], history: OrderService
+) -> dict[str, str]:
+    """Where the money of each order that was cancelled or returned is, as GraphQL's
+    `payment { refund }` says: on her account, on its way back on its rail (or held there until
+    someone acts), or given back by it (one read of the payments for all of them)."""
+    ended = [o for o in orders if o.status in ENDED]
+    # a back-order born paid: its money is its first order's payment's
+    paid_as = {
+        o.reference: (await history.lineage(o))[0].reference if o.paid_by_original else o.reference
+        for o in ended
+    }
+    on_rail = [paid_as[o.reference] for o in ended if o.payment_method.value in Method.__members__]
+    intents = await payments.for_orders(on_rail) if payments is not None and on_rail else {}
+    found = {o.reference: back_of(o, intents.get(paid_as[o.reference], [])) for o in ended}
+    return {ref: BACK_WORDS[back] for ref, back in found.items() if back is not None}
 
 
 def order_line(
@@ -1155,7 +1167,7 @@ class OrderView(Orders):
     async def screen(self, turn: Turn) -> Screen:
         order = await self.svc.orders.get(str(turn.vars[ORDER_VAR]))
         [stage] = await self.stages([order.reference])
-        back = await money_back(self.svc.payments, [order])
+        back = await money_back(self.svc.payments, [order], self.svc.orders)
         return Screen(
             turn.t(
                 "order.status",

@@ -1,6 +1,7 @@
 """Payments: intents created once per idempotency key, settled once on the provider's word."""
 
 from engines.payments.again import GAVE_UP, PAYABLE, again_key, payable_again, repayment_key
+from engines.payments.back import MoneyBack, money_back
 from engines.payments.events import (
     PaymentFailed,
     PaymentIntentChanged,
@@ -53,6 +54,7 @@ __all__ = [
     "IntentStatus",
     "InvalidPaymentTransitionError",
     "Method",
+    "MoneyBack",
     "Observation",
     "PaymentError",
     "PaymentFailed",
@@ -74,6 +76,7 @@ __all__ = [
     "VirtualAccountRail",
     "again_key",
     "given_back",
+    "money_back",
     "payable_again",
     "refunded_in_full",
     "repayment_key",
