@@ -17,16 +17,23 @@ Our own registry means prometheus_client's default process collectors are not in
 registered here: `process_*` (CPU, resident memory, open files), `python_gc_*` and
 `python_info`, what an operator looks at first when a pod misbehaves.
 
+What is waiting to leave is read from the database at each scrape (`Backlogs`): the events the
+outbox relay has not published yet and how long the oldest has waited (the relay's lag), the
+SMS and WhatsApp messages queued for their provider and those given up on. Nothing else shows a
+relay or a sender that has stopped: the requests keep being answered 200 meanwhile.
+
 With `OMNIROUTE_METRICS_TOKEN` set, a scrape must carry `Authorization: Bearer <token>` (401
 otherwise): the route labels and failure counts map the deployment for whoever can reach it.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import time
 from collections.abc import Awaitable, Callable, Iterator, Mapping
 
+import structlog
 from aiohttp import web
 from prometheus_client import (
     CollectorRegistry,
@@ -37,20 +44,35 @@ from prometheus_client import (
     ProcessCollector,
     generate_latest,
 )
-from prometheus_client.core import CounterMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
+from sqlalchemy import func, select
+from sqlalchemy.exc import SQLAlchemyError
+
+from core.bus.tables import outbox
+from core.clock import Clock
+from core.db import Database
+from engines.notifications import DeliveryStatus
+from engines.notifications.tables import deliveries
+
+log = structlog.get_logger(__name__)
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 UNMATCHED = "unmatched"
 SWITCHING_PROTOCOLS = 101
 # USSD gateways give up after a few seconds; the buckets resolve the range where that matters.
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
+# A scrape waits this long for the backlog counts; Prometheus' own scrape timeout is 10 s.
+BACKLOG_SECONDS = 2.0
+QUEUED, FAILED = DeliveryStatus.QUEUED.value, DeliveryStatus.FAILED.value
+GROUPS = (deliveries.c.status, deliveries.c.provider, deliveries.c.kind)
 
 
 class HttpMetrics:
     def __init__(self, token: str | None = None) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
         self._expected = None if token is None else f"Bearer {token}".encode()
+        self._backlogs: Backlogs | None = None
         ProcessCollector(registry=self.registry)
         PlatformCollector(registry=self.registry)
         GCCollector(registry=self.registry)
@@ -103,6 +125,11 @@ class HttpMetrics:
         """Events set aside after their last attempt (`EventBus.dead_letters`), read at scrape."""
         self.registry.register(DeadLetters(dead_letters))
 
+    def count_backlogs(self, db: Database, clock: Clock) -> None:
+        """The outbox's unsent events and the messages waiting for a provider, read at scrape."""
+        self._backlogs = Backlogs(db, clock)
+        self.registry.register(self._backlogs)
+
     async def expose(self, request: web.Request) -> web.Response:
         if self._expected is not None:
             given = request.headers.get("Authorization", "").encode()
@@ -111,6 +138,8 @@ class HttpMetrics:
                     text="/metrics needs Authorization: Bearer <OMNIROUTE_METRICS_TOKEN>",
                     headers={"WWW-Authenticate": 'Bearer realm="metrics"'},
                 )
+        if self._backlogs is not None:
+            await self._backlogs.refresh()
         response = web.Response(body=generate_latest(self.registry))
         response.headers["Content-Type"] = CONTENT_TYPE_LATEST
         return response
@@ -148,6 +177,68 @@ class DeadLetters:
         for (topic, group), count in sorted(self._dead_letters.items()):
             family.add_metric([topic, group], count)
         yield family
+
+
+class Backlogs:
+    """What the database holds that has not left yet, counted at each scrape (every pod reads the
+    same tables: graph their max, not their sum). A database that does not answer in time leaves
+    these out of that scrape rather than holding the rest of it; `/readyz` names the outage."""
+
+    def __init__(self, db: Database, clock: Clock) -> None:
+        self._db = db
+        self._clock = clock
+        self._families: list[GaugeMetricFamily] = []
+
+    async def refresh(self) -> None:
+        try:
+            self._families = await asyncio.wait_for(self._count(), BACKLOG_SECONDS)
+        except (TimeoutError, OSError, SQLAlchemyError) as exc:
+            log.warning("metrics.backlog_unavailable", error=repr(exc))
+            self._families = []
+
+    async def _count(self) -> list[GaugeMetricFamily]:
+        unsent = GaugeMetricFamily(
+            "omniroute_outbox_unsent_events",
+            "Events recorded with their change and not yet published by the outbox relay",
+        )
+        lag = GaugeMetricFamily(
+            "omniroute_outbox_oldest_unsent_seconds",
+            "How long the oldest unpublished event has waited for the relay (0 when none waits)",
+        )
+        waiting = GaugeMetricFamily(
+            "omniroute_deliveries_queued",
+            "SMS and WhatsApp messages waiting for their (next) attempt, by provider and kind",
+            labels=["provider", "kind"],
+        )
+        failed = GaugeMetricFamily(
+            "omniroute_deliveries_failed",
+            "Messages the provider refused or that were given up on, by provider and kind",
+            labels=["provider", "kind"],
+        )
+        async with self._db.transaction() as s:
+            count, oldest = (
+                await s.execute(
+                    select(func.count(), func.min(outbox.c.created_at)).where(
+                        outbox.c.sent_at.is_(None)
+                    )
+                )
+            ).one()
+            by_status = (
+                await s.execute(
+                    select(*GROUPS, func.count())
+                    .where(deliveries.c.status.in_((QUEUED, FAILED)))
+                    .group_by(*GROUPS)
+                )
+            ).all()
+        unsent.add_metric([], count)
+        waited = 0.0 if oldest is None else (self._clock.now() - oldest).total_seconds()
+        lag.add_metric([], max(0.0, waited))
+        for status, provider, kind, n in sorted(by_status):
+            (waiting if status == QUEUED else failed).add_metric([provider, kind], n)
+        return [unsent, lag, waiting, failed]
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        yield from self._families
 
 
 def _route_of(request: web.Request) -> str:

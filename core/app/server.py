@@ -65,6 +65,7 @@ def create_app(
         )
     metrics.count_failed_turns(services.pipeline.failures)
     metrics.count_dead_letters(services.bus.dead_letters)
+    metrics.count_backlogs(services.db, services.clock)
     app = web.Application(
         client_max_size=settings.max_body_bytes * 128, middlewares=[metrics.middleware]
     )

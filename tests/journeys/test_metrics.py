@@ -11,10 +11,12 @@ from pydantic import SecretStr
 
 import core.app.server as app_server
 from core.app.bootstrap import Services
+from core.app.metrics import Backlogs
 from core.app.server import create_app
 from core.bus import EventEnvelope
 from core.clock import SteppedClock
 from core.config import Settings
+from core.messages import ChannelKind, OutboundMessage, Reply
 from core.phone import Phone
 from core.region import RegionCode
 from engines.orders import CartLine, PaymentMethod, PlaceOrder
@@ -22,6 +24,14 @@ from engines.orders.events import OrderPlaced
 from tests.support.graphql import gateway
 from tests.support.logs import captured_logs
 from tests.support.phone import UssdPhone
+
+
+def backlog_of(backlogs: Backlogs) -> dict[tuple[str, tuple[str, ...]], float]:
+    return {
+        (sample.name, tuple(sample.labels.values())): sample.value
+        for family in backlogs.collect()
+        for sample in family.samples
+    }
 
 
 async def samples(
@@ -203,3 +213,51 @@ async def test_production_warns_once_at_start_that_metrics_are_open(database_url
 
     assert started(None).count("metrics.open") == 1
     assert "metrics.open" not in started("scrape-me-please")
+
+
+async def test_unpublished_events_and_unsent_messages_are_counted_with_the_relays_lag(
+    services: Services, clock: SteppedClock
+) -> None:
+    """A stopped outbox relay or SMS sender keeps every request answered 200: only these show
+    the order's events and the retailer's SMS piling up, and for how long (alerted on)."""
+    backlogs = Backlogs(services.db, clock)
+    await backlogs.refresh()
+    assert backlog_of(backlogs) == {
+        ("omniroute_outbox_unsent_events", ()): 0,
+        ("omniroute_outbox_oldest_unsent_seconds", ()): 0,
+    }
+    await services.orders.place(
+        PlaceOrder(
+            customer=Phone("+2348030000001"),
+            region=RegionCode.LAGOS,
+            lines=(CartLine("DRK-WATR-75", 1),),
+            payment_method=PaymentMethod.ON_DELIVERY,
+            idempotency_key="backlog-metric",
+        )
+    )
+    for n in (1, 2):
+        await services.notifications.queue(
+            OutboundMessage(
+                provider="africastalking",
+                kind=ChannelKind.SMS,
+                to=Phone("+2348030000001"),
+                reply=Reply("Order W62ACJ placed."),
+                dedupe_key=f"backlog-metric-{n}",
+            )
+        )
+    (given_up, *_) = await services.notifications.due()
+    await services.notifications.mark_failed_permanently(given_up, "blacklisted")
+    clock.advance(300)  # the relay has not run for five minutes
+
+    await backlogs.refresh()
+    found = backlog_of(backlogs)
+    assert found[("omniroute_outbox_unsent_events", ())] >= 1
+    assert found[("omniroute_outbox_oldest_unsent_seconds", ())] == 300
+    assert found[("omniroute_deliveries_queued", ("africastalking", "sms"))] == 1
+    assert found[("omniroute_deliveries_failed", ("africastalking", "sms"))] == 1
+
+    await services.relay.drain()
+    await backlogs.refresh()
+    found = backlog_of(backlogs)
+    assert found[("omniroute_outbox_unsent_events", ())] == 0
+    assert found[("omniroute_outbox_oldest_unsent_seconds", ())] == 0
