@@ -121,6 +121,10 @@ class HttpMetrics:
         """The pipeline's failed turns by channel kind (`Pipeline.failures`), read at scrape."""
         self.registry.register(FailedTurns(failures))
 
+    def count_refused_turns(self, refused: Mapping[str, int]) -> None:
+        """Turns the per-phone rate limit refused (`PhoneThrottle.refused`), read at scrape."""
+        self.registry.register(RefusedTurns(refused))
+
     def count_dead_letters(self, dead_letters: Mapping[tuple[str, str], int]) -> None:
         """Events set aside after their last attempt (`EventBus.dead_letters`), read at scrape."""
         self.registry.register(DeadLetters(dead_letters))
@@ -158,6 +162,24 @@ class FailedTurns:
             labels=["kind"],
         )
         for kind, count in sorted(self._failures.items()):
+            family.add_metric([kind], count)
+        yield family
+
+
+class RefusedTurns:
+    """The channels' rate-limit refusals: a polite closing reply with HTTP 200 (providers show a
+    non-200 as a network error), so the status codes cannot show them either."""
+
+    def __init__(self, refused: Mapping[str, int]) -> None:
+        self._refused = refused
+
+    def collect(self) -> Iterator[CounterMetricFamily]:
+        family = CounterMetricFamily(
+            "omniroute_rate_limited_turns",
+            "Channel turns refused by the per-phone rate limit, by channel kind",
+            labels=["kind"],
+        )
+        for kind, count in sorted(self._refused.items()):
             family.add_metric([kind], count)
         yield family
 

@@ -88,7 +88,8 @@ def create_app(
         SimulatorInbox(services.notifications).mount(app)  # it reads anyone's messages
     buckets = open_buckets(settings, services)
     api = graphql_services(settings, services, buckets)
-    context = guard_channels(settings, services, buckets)
+    context, throttle = guard_channels(settings, services, buckets)
+    metrics.count_refused_turns(throttle.refused)
     enabled = settings.enabled_channels
     origins = settings.allowed_origins
     for prefix, provider in CHANNELS:
