@@ -31,6 +31,7 @@ from __future__ import annotations
 import asyncio
 import hmac
 import time
+from collections import Counter as Tally
 from collections.abc import Awaitable, Callable, Iterator, Mapping
 
 import structlog
@@ -49,11 +50,13 @@ from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
 
+from core.bus import EventBus, EventEnvelope
 from core.bus.tables import outbox
 from core.clock import Clock
 from core.db import Database
 from engines.notifications import DeliveryStatus
 from engines.notifications.tables import deliveries
+from engines.payments.events import PaymentIntentChanged
 
 log = structlog.get_logger(__name__)
 
@@ -125,6 +128,12 @@ class HttpMetrics:
         """Turns the per-phone rate limit refused (`PhoneThrottle.refused`), read at scrape."""
         self.registry.register(RefusedTurns(refused))
 
+    def count_payments(self, bus: EventBus) -> None:
+        """Every payment's changes of status, by provider and direction, from its own events."""
+        outcomes = PaymentOutcomes()
+        bus.subscribe(PaymentIntentChanged.topic, PaymentOutcomes.GROUP, outcomes.on_changed)
+        self.registry.register(outcomes)
+
     def count_dead_letters(self, dead_letters: Mapping[tuple[str, str], int]) -> None:
         """Events set aside after their last attempt (`EventBus.dead_letters`), read at scrape."""
         self.registry.register(DeadLetters(dead_letters))
@@ -181,6 +190,33 @@ class RefusedTurns:
         )
         for kind, count in sorted(self._refused.items()):
             family.add_metric([kind], count)
+        yield family
+
+
+class PaymentOutcomes:
+    """What became of the payments on each rail: collected, failed, cancelled, reversed…
+
+    One subscriber group for every gateway, as the other subscribers: each change is counted by
+    one of them (graph their sum), and a rail whose payments fail or stop coming back shows.
+    """
+
+    GROUP = "payment-metrics"
+
+    def __init__(self) -> None:
+        self._counts: Tally[tuple[str, str, str]] = Tally()
+
+    async def on_changed(self, envelope: EventEnvelope) -> None:
+        event = PaymentIntentChanged.model_validate(envelope.data)
+        self._counts[(event.provider, event.direction, event.status)] += 1
+
+    def collect(self) -> Iterator[CounterMetricFamily]:
+        family = CounterMetricFamily(
+            "omniroute_payments",
+            "Payments that reached a status, by provider (rail), direction and status",
+            labels=["provider", "direction", "status"],
+        )
+        for labels, count in sorted(self._counts.items()):
+            family.add_metric(list(labels), count)
         yield family
 
 

@@ -66,6 +66,8 @@ def create_app(
     metrics.count_failed_turns(services.pipeline.failures)
     metrics.count_dead_letters(services.bus.dead_letters)
     metrics.count_backlogs(services.db, services.clock)
+    if services.payments is not None:
+        metrics.count_payments(services.bus)
     app = web.Application(
         client_max_size=settings.max_body_bytes * 128, middlewares=[metrics.middleware]
     )
