@@ -134,6 +134,10 @@ class HttpMetrics:
         bus.subscribe(PaymentIntentChanged.topic, PaymentOutcomes.GROUP, outcomes.on_changed)
         self.registry.register(outcomes)
 
+    def count_deliveries(self, outcomes: Mapping[tuple[str, str, str], int]) -> None:
+        """Each attempt to send an SMS or WhatsApp message (`DeliveryWorker.outcomes`)."""
+        self.registry.register(DeliveryAttempts(outcomes))
+
     def count_dead_letters(self, dead_letters: Mapping[tuple[str, str], int]) -> None:
         """Events set aside after their last attempt (`EventBus.dead_letters`), read at scrape."""
         self.registry.register(DeadLetters(dead_letters))
@@ -216,6 +220,25 @@ class PaymentOutcomes:
             labels=["provider", "direction", "status"],
         )
         for labels, count in sorted(self._counts.items()):
+            family.add_metric(list(labels), count)
+        yield family
+
+
+class DeliveryAttempts:
+    """The senders' attempts: a provider refusing SMS or a sender left unconfigured shows here
+    long before a retailer calls to ask where her order confirmation went."""
+
+    def __init__(self, outcomes: Mapping[tuple[str, str, str], int]) -> None:
+        self._outcomes = outcomes
+
+    def collect(self) -> Iterator[CounterMetricFamily]:
+        family = CounterMetricFamily(
+            "omniroute_delivery_attempts",
+            "Attempts to send an SMS or WhatsApp message, by provider, kind and outcome "
+            "(sent, refused, retrying, gave_up)",
+            labels=["provider", "kind", "outcome"],
+        )
+        for labels, count in sorted(self._outcomes.items()):
             family.add_metric(list(labels), count)
         yield family
 

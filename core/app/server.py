@@ -66,6 +66,7 @@ def create_app(
     metrics.count_failed_turns(services.pipeline.failures)
     metrics.count_dead_letters(services.bus.dead_letters)
     metrics.count_backlogs(services.db, services.clock)
+    metrics.count_deliveries(services.delivery.outcomes)
     if services.payments is not None:
         metrics.count_payments(services.bus)
     app = web.Application(
