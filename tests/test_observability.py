@@ -19,6 +19,8 @@ from tests.support.phone import UssdPhone
 OBSERVABILITY = Path(__file__).resolve().parent.parent / "deploy" / "k8s" / "observability"
 DASHBOARD = OBSERVABILITY / "grafana-dashboard.json"
 RULES = OBSERVABILITY / "prometheus-rules.yaml"
+SCRAPE = OBSERVABILITY / "prometheus-scrape.yaml"
+GATEWAY = OBSERVABILITY.parent / "base" / "gateway-deployment.yaml"
 METRIC = re.compile(r"\b(?:omniroute|process|python)_[a-z0-9_]+\b")
 # What the lead asked to be woken for, each by the metric its alert must read.
 PAGED = {
@@ -115,3 +117,17 @@ def test_kustomize_ships_the_dashboard_and_the_rules() -> None:
     assert shipped == {DASHBOARD.name, RULES.name}
     base = yaml.safe_load((OBSERVABILITY.parent / "base" / "kustomization.yaml").read_text())
     assert "../observability" in base["resources"]
+
+
+def test_the_scrape_job_sends_the_metrics_token_to_the_pods_the_gateway_annotates() -> None:
+    """With OMNIROUTE_METRICS_TOKEN set, a scrape without it gets 401 and every panel goes
+    blank: the annotations cannot carry the token, so the documented job must send it."""
+    (job,) = yaml.safe_load(SCRAPE.read_text())["scrape_configs"]
+    assert job["authorization"]["type"] == "Bearer"
+    assert job["authorization"]["credentials_file"]
+    (deployment,) = yaml.safe_load_all(GATEWAY.read_text())
+    pod = deployment["spec"]["template"]["metadata"]
+    assert pod["annotations"]["prometheus.io/scrape"] == "true"
+    assert pod["annotations"]["prometheus.io/path"] == "/metrics"
+    kept = {r["regex"] for r in job["relabel_configs"] if r.get("action") == "keep"}
+    assert pod["labels"]["app.kubernetes.io/name"] in kept
