@@ -4,18 +4,22 @@ from __future__ import annotations
 
 import asyncio
 import gc
+from collections.abc import AsyncIterator
 
+import pytest
 from aiohttp.test_utils import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 from pydantic import SecretStr
 
 import core.app.server as app_server
-from core.app.bootstrap import Services
+from core.app.bootstrap import Services, build_services
+from core.app.demo import load_demo
 from core.app.metrics import Backlogs
 from core.app.server import create_app
 from core.bus import EventEnvelope
 from core.clock import SteppedClock
 from core.config import Settings
+from core.ids import SeededIds
 from core.messages import ChannelKind, OutboundMessage, Reply
 from core.phone import Phone
 from core.region import RegionCode
@@ -215,11 +219,22 @@ async def test_production_warns_once_at_start_that_metrics_are_open(database_url
     assert "metrics.open" not in started("scrape-me-please")
 
 
+@pytest.fixture
+async def on_any_database(any_database_url: str, clock: SteppedClock) -> AsyncIterator[Services]:
+    """The backlog is counted in SQL: on SQLite and on PostgreSQL alike."""
+    settings = Settings(env="test", database_url=any_database_url, _env_file=None)
+    built = build_services(settings, clock=clock, ids=SeededIds())
+    await load_demo(built.db, clock.now())
+    yield built
+    await built.close()
+
+
 async def test_unpublished_events_and_unsent_messages_are_counted_with_the_relays_lag(
-    services: Services, clock: SteppedClock
+    on_any_database: Services, clock: SteppedClock
 ) -> None:
     """A stopped outbox relay or SMS sender keeps every request answered 200: only these show
     the order's events and the retailer's SMS piling up, and for how long (alerted on)."""
+    services = on_any_database
     backlogs = Backlogs(services.db, clock)
     await backlogs.refresh()
     assert backlog_of(backlogs) == {
