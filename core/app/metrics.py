@@ -49,7 +49,9 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
+from temporalio.service import RPCError
 
+from core.app.workflows import WorkflowRuntime
 from core.bus import EventBus, EventEnvelope
 from core.bus.tables import outbox
 from core.clock import Clock
@@ -65,7 +67,8 @@ UNMATCHED = "unmatched"
 SWITCHING_PROTOCOLS = 101
 # USSD gateways give up after a few seconds; the buckets resolve the range where that matters.
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
-# A scrape waits this long for the backlog counts; Prometheus' own scrape timeout is 10 s.
+# A scrape waits this long for what it reads from the database and Temporal; Prometheus' own
+# scrape timeout is 10 s.
 BACKLOG_SECONDS = 2.0
 QUEUED, FAILED = DeliveryStatus.QUEUED.value, DeliveryStatus.FAILED.value
 GROUPS = (deliveries.c.status, deliveries.c.provider, deliveries.c.kind)
@@ -75,7 +78,7 @@ class HttpMetrics:
     def __init__(self, token: str | None = None) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
         self._expected = None if token is None else f"Bearer {token}".encode()
-        self._backlogs: Backlogs | None = None
+        self._read_at_scrape: list[Backlogs | WorkflowEnds] = []
         ProcessCollector(registry=self.registry)
         PlatformCollector(registry=self.registry)
         GCCollector(registry=self.registry)
@@ -144,8 +147,13 @@ class HttpMetrics:
 
     def count_backlogs(self, db: Database, clock: Clock) -> None:
         """The outbox's unsent events and the messages waiting for a provider, read at scrape."""
-        self._backlogs = Backlogs(db, clock)
-        self.registry.register(self._backlogs)
+        self._read_at_scrape.append(Backlogs(db, clock))
+        self.registry.register(self._read_at_scrape[-1])
+
+    def count_workflows(self, runtime: WorkflowRuntime) -> None:
+        """The gateway's workflows that ended unfinished, as Temporal counts them, at scrape."""
+        self._read_at_scrape.append(WorkflowEnds(runtime))
+        self.registry.register(self._read_at_scrape[-1])
 
     async def expose(self, request: web.Request) -> web.Response:
         if self._expected is not None:
@@ -155,8 +163,7 @@ class HttpMetrics:
                     text="/metrics needs Authorization: Bearer <OMNIROUTE_METRICS_TOKEN>",
                     headers={"WWW-Authenticate": 'Bearer realm="metrics"'},
                 )
-        if self._backlogs is not None:
-            await self._backlogs.refresh()
+        await asyncio.gather(*(read.refresh() for read in self._read_at_scrape))
         response = web.Response(body=generate_latest(self.registry))
         response.headers["Content-Type"] = CONTENT_TYPE_LATEST
         return response
@@ -317,6 +324,52 @@ class Backlogs:
         for status, provider, kind, n in sorted(by_status):
             (waiting if status == QUEUED else failed).add_metric([provider, kind], n)
         return [unsent, lag, waiting, failed]
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        yield from self._families
+
+
+class WorkflowEnds:
+    """The workflows on the gateway's task queue that ended without finishing, as Temporal's
+    visibility counts them (within the namespace's retention): an order whose workflow failed or
+    timed out stays where it was, unpicked or undelivered, and nothing else says so. Terminated
+    ones are an operator's doing, shown beside them. Temporal not answering in time leaves the
+    gauge out of that scrape (`/readyz` names it)."""
+
+    NAME = "omniroute_workflows_ended"
+    ENDS = (("failed", "Failed"), ("timed_out", "TimedOut"), ("terminated", "Terminated"))
+
+    def __init__(self, runtime: WorkflowRuntime) -> None:
+        self._runtime = runtime
+        self._families: list[GaugeMetricFamily] = []
+
+    async def refresh(self) -> None:
+        try:
+            self._families = [await asyncio.wait_for(self._count(), BACKLOG_SECONDS)]
+        except (TimeoutError, RPCError, RuntimeError) as exc:  # RuntimeError: not started yet
+            log.warning("metrics.workflows_unavailable", error=repr(exc))
+            self._families = []
+
+    async def _count(self) -> GaugeMetricFamily:
+        fulfilment = self._runtime.fulfilment
+        queue = fulfilment.task_queue
+        counts = await asyncio.gather(
+            *(
+                fulfilment.client.count_workflows(
+                    f'TaskQueue = "{queue}" AND ExecutionStatus = "{status}"'
+                )
+                for _label, status in self.ENDS
+            )
+        )
+        family = GaugeMetricFamily(
+            self.NAME,
+            "Workflows on the gateway's task queue that ended unfinished (failed, timed_out, "
+            "terminated), within Temporal's retention",
+            labels=["status"],
+        )
+        for (label, _status), counted in zip(self.ENDS, counts, strict=True):
+            family.add_metric([label], counted.count)
+        return family
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
         yield from self._families

@@ -67,6 +67,8 @@ def create_app(
     metrics.count_dead_letters(services.bus.dead_letters)
     metrics.count_backlogs(services.db, services.clock)
     metrics.count_deliveries(services.delivery.outcomes)
+    if services.workflows is not None:
+        metrics.count_workflows(services.workflows)
     if services.payments is not None:
         metrics.count_payments(services.bus)
     app = web.Application(
