@@ -264,14 +264,17 @@ async def test_the_nightly_settlement_is_a_schedule_that_runs_the_settlement(
 
 
 async def test_an_order_workflow_that_ended_unfinished_shows_on_metrics(
-    real_services: Services,
+    real_settings: Settings,
 ) -> None:
     """An order whose workflow ended before its delivery stays unpicked or undelivered, and
     nothing else shows it: the operators' dashboard counts such ends from Temporal."""
-    app = create_app(real_services.settings, build=lambda _s: real_services)
+    # No worker: the order's workflow waits in its task queue until it is ended.
+    settings = real_settings.model_copy(update={"temporal_worker": False})
+    services = build_services(settings, clock=SteppedClock(), ids=RandomIds())
+    app = create_app(settings, build=lambda _s: services)
     async with TestClient(TestServer(app)) as http:
-        assert real_services.workflows is not None
-        fulfilment = real_services.workflows.fulfilment
+        assert services.workflows is not None
+        fulfilment = services.workflows.fulfilment
         assert await ended(http) == {"failed": 0, "timed_out": 0, "terminated": 0}
         await fulfilment.start_order("ENDED1")
         await fulfilment.order("ENDED1").terminate("an operator stopped it by hand")
