@@ -19,7 +19,7 @@ registered here: `process_*` (CPU, resident memory, open files), `python_gc_*` a
 
 What is waiting to leave is read from the database at each scrape (`Backlogs`): the events the
 outbox relay has not published yet and how long the oldest has waited (the relay's lag), the
-SMS and WhatsApp messages queued for their provider and those given up on. Nothing else shows a
+SMS and WhatsApp messages queued for their provider. Nothing else shows a
 relay or a sender that has stopped: the requests keep being answered 200 meanwhile.
 
 With `OMNIROUTE_METRICS_TOKEN` set, a scrape must carry `Authorization: Bearer <token>` (401
@@ -70,8 +70,7 @@ LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
 # A scrape waits this long for what it reads from the database and Temporal; Prometheus' own
 # scrape timeout is 10 s.
 BACKLOG_SECONDS = 2.0
-QUEUED, FAILED = DeliveryStatus.QUEUED.value, DeliveryStatus.FAILED.value
-GROUPS = (deliveries.c.status, deliveries.c.provider, deliveries.c.kind)
+QUEUED = DeliveryStatus.QUEUED.value
 
 
 class HttpMetrics:
@@ -298,11 +297,6 @@ class Backlogs:
             "SMS and WhatsApp messages waiting for their (next) attempt, by provider and kind",
             labels=["provider", "kind"],
         )
-        failed = GaugeMetricFamily(
-            "omniroute_deliveries_failed",
-            "Messages the provider refused or that were given up on, by provider and kind",
-            labels=["provider", "kind"],
-        )
         async with self._db.transaction() as s:
             count, oldest = (
                 await s.execute(
@@ -311,19 +305,21 @@ class Backlogs:
                     )
                 )
             ).one()
-            by_status = (
+            # Only the queue: failed rows are kept for good, and counting them at every scrape
+            # would grow with the years (their attempts are counted as they happen instead).
+            queued = (
                 await s.execute(
-                    select(*GROUPS, func.count())
-                    .where(deliveries.c.status.in_((QUEUED, FAILED)))
-                    .group_by(*GROUPS)
+                    select(deliveries.c.provider, deliveries.c.kind, func.count())
+                    .where(deliveries.c.status == QUEUED)
+                    .group_by(deliveries.c.provider, deliveries.c.kind)
                 )
             ).all()
         unsent.add_metric([], count)
         waited = 0.0 if oldest is None else (self._clock.now() - oldest).total_seconds()
         lag.add_metric([], max(0.0, waited))
-        for status, provider, kind, n in sorted(by_status):
-            (waiting if status == QUEUED else failed).add_metric([provider, kind], n)
-        return [unsent, lag, waiting, failed]
+        for provider, kind, n in sorted(queued):
+            waiting.add_metric([provider, kind], n)
+        return [unsent, lag, waiting]
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
         yield from self._families
