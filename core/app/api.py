@@ -125,8 +125,11 @@ def open_buckets(settings: Settings, services: Services) -> TokenBuckets:
     return open_token_buckets(settings.session_url, services.clock)
 
 
-def guard_channels(settings: Settings, services: Services, buckets: TokenBuckets) -> ChannelContext:
-    """The channels' context, with `handle` limited per phone number."""
+def guard_channels(
+    settings: Settings, services: Services, buckets: TokenBuckets
+) -> tuple[ChannelContext, PhoneThrottle]:
+    """The channels' context, with `handle` limited per phone number, and that limit (whose
+    refusals /metrics counts)."""
     per_phone = RateLimit(settings.rate_limit_phone_per_second, settings.rate_limit_phone_burst)
     throttle = PhoneThrottle(
         services.pipeline.handle,
@@ -135,7 +138,7 @@ def guard_channels(settings: Settings, services: Services, buckets: TokenBuckets
         services.translate,
         locale_of=services.pipeline.customer_locale,
     )
-    return throttle.guard(services.channel_context())
+    return throttle.guard(services.channel_context()), throttle
 
 
 def mount_api(app: web.Application, api: GraphQLServices) -> None:

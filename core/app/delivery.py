@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+from collections import Counter
 from collections.abc import Mapping
 
 import structlog
 
 from core.loops import BackgroundLoop
 from core.messages import MessageSender, PermanentSendError
-from engines.notifications import NotificationService, message_of
+from engines.notifications import Delivery, DeliveryStatus, NotificationService, message_of
 
 log = structlog.get_logger(__name__)
 
@@ -26,6 +27,9 @@ class DeliveryWorker:
         self._senders = senders
         self._poll = poll_seconds
         self._loop = BackgroundLoop("delivery-worker")
+        # Each attempt's outcome by (provider, kind, outcome): sent, refused (for good),
+        # retrying, gave_up (its last attempt failed). /metrics reads it.
+        self.outcomes: Counter[tuple[str, str, str]] = Counter()
 
     def wake(self) -> None:
         self._loop.wake()
@@ -41,23 +45,30 @@ class DeliveryWorker:
             sender = self._senders.get(delivery.provider)
             if sender is None:
                 log.warning("delivery.no_sender", provider=delivery.provider)
-                await self._notifications.mark_failed_attempt(
+                status = await self._notifications.mark_failed_attempt(
                     delivery, f"no sender configured for {delivery.provider}"
                 )
+                self._count(delivery, _failed(status))
                 continue
             try:
                 provider_id = await sender.send(message_of(delivery))
             except PermanentSendError as exc:
                 await self._notifications.mark_failed_permanently(delivery, repr(exc))
                 log.warning("delivery.refused", provider=delivery.provider, error=str(exc))
+                self._count(delivery, "refused")
                 continue
             except Exception as exc:
                 status = await self._notifications.mark_failed_attempt(delivery, repr(exc))
                 log.warning("delivery.failed", provider=delivery.provider, status=status)
+                self._count(delivery, _failed(status))
                 continue
             await self._notifications.mark_sent(delivery.id, provider_id)
+            self._count(delivery, "sent")
             accepted += 1
         return accepted
+
+    def _count(self, delivery: Delivery, outcome: str) -> None:
+        self.outcomes[(delivery.provider, delivery.kind, outcome)] += 1
 
     async def run(self) -> None:
         while self._loop.running:
@@ -75,3 +86,8 @@ class DeliveryWorker:
     async def stop(self) -> None:
         """Lets a pass in flight finish: a message handed to a provider is also marked sent."""
         await self._loop.stop()
+
+
+def _failed(status: DeliveryStatus) -> str:
+    """A failed attempt's outcome: tried again later, or the last one (the message is lost)."""
+    return "gave_up" if status is DeliveryStatus.FAILED else "retrying"

@@ -65,6 +65,12 @@ def create_app(
         )
     metrics.count_failed_turns(services.pipeline.failures)
     metrics.count_dead_letters(services.bus.dead_letters)
+    metrics.count_backlogs(services.db, services.clock)
+    metrics.count_deliveries(services.delivery.outcomes)
+    if services.workflows is not None:
+        metrics.count_workflows(services.workflows)
+    if services.payments is not None:
+        metrics.count_payments(services.bus)
     app = web.Application(
         client_max_size=settings.max_body_bytes * 128, middlewares=[metrics.middleware]
     )
@@ -90,7 +96,8 @@ def create_app(
         SimulatorInbox(services.notifications).mount(app)
     buckets = open_buckets(settings, services)
     api = graphql_services(settings, services, buckets)
-    context = guard_channels(settings, services, buckets)
+    context, throttle = guard_channels(settings, services, buckets)
+    metrics.count_refused_turns(throttle.refused)
     enabled = settings.enabled_channels
     origins = settings.allowed_origins
     for prefix, provider in CHANNELS:

@@ -8,6 +8,7 @@ argument, so the script stays deterministic and replicates as written.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
 from typing import Final
@@ -142,7 +143,8 @@ class PhoneThrottle:
     (HTTP 200), never a 429: Africa's Talking and Twilio show a non-200 to a USSD or voice
     caller as a network error, and Meta, Twilio and Africa's Talking retry a non-200 SMS or
     WhatsApp callback, which would only add load. The SMS/WhatsApp refusal is a short message
-    and costs no pipeline work. GraphQL, an HTTP API, answers 429 with Retry-After.
+    and costs no pipeline work. GraphQL, an HTTP API, answers 429 with Retry-After. Behind a
+    200 the refusals are invisible to the status codes: `refused` counts them for /metrics.
     """
 
     def __init__(
@@ -160,12 +162,14 @@ class PhoneThrottle:
         self._translate = translate
         # The language she chose (the pipeline's session knows it), asked only on a refusal.
         self._locale_of = locale_of
+        self.refused: Counter[str] = Counter()
 
     async def __call__(self, msg: InboundMessage) -> Reply:
         decision = await self._buckets.take([(f"phone:{msg.phone.e164}", self._limit)])
         if decision.allowed:
             return await self._handle(msg)
         log.warning("throttle.phone_refused", kind=msg.kind, phone=msg.phone.e164)
+        self.refused[msg.kind.value] += 1
         # In a language the channel can say (Twilio's voice line has no Swahili voice)
         locale = msg.capabilities.in_language(await self._locale(msg))
         return Reply(self._translate(locale, "throttle.slow_down"), end=True, locale=locale)

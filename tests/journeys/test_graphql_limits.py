@@ -146,6 +146,9 @@ async def test_a_ussd_caller_who_goes_too_fast_gets_a_polite_closing_screen(
     assert "wait a minute" in refused.body
     # Another caller is not affected.
     assert (await UssdPhone(client, "+2348030000002").dial()).kind == "CON"
+    # Answered 200, the refusal is counted for the operators' dashboard and alerts.
+    scrape = await (await client.get("/metrics")).text()
+    assert 'omniroute_rate_limited_turns_total{kind="ussd"} 1.0' in scrape
 
 
 async def test_a_kenyan_who_chose_english_is_told_to_slow_down_in_english(

@@ -4,17 +4,23 @@ from __future__ import annotations
 
 import asyncio
 import gc
+from collections.abc import AsyncIterator
 
+import pytest
 from aiohttp.test_utils import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 from pydantic import SecretStr
 
 import core.app.server as app_server
-from core.app.bootstrap import Services
+from core.app.bootstrap import Services, build_services
+from core.app.demo import load_demo
+from core.app.metrics import Backlogs
 from core.app.server import create_app
 from core.bus import EventEnvelope
 from core.clock import SteppedClock
 from core.config import Settings
+from core.ids import SeededIds
+from core.messages import ChannelKind, OutboundMessage, Reply
 from core.phone import Phone
 from core.region import RegionCode
 from engines.orders import CartLine, PaymentMethod, PlaceOrder
@@ -22,6 +28,14 @@ from engines.orders.events import OrderPlaced
 from tests.support.graphql import gateway
 from tests.support.logs import captured_logs
 from tests.support.phone import UssdPhone
+
+
+def backlog_of(backlogs: Backlogs) -> dict[tuple[str, tuple[str, ...]], float]:
+    return {
+        (sample.name, tuple(sample.labels.values())): sample.value
+        for family in backlogs.collect()
+        for sample in family.samples
+    }
 
 
 async def samples(
@@ -203,3 +217,63 @@ async def test_production_warns_once_at_start_that_metrics_are_open(database_url
 
     assert started(None).count("metrics.open") == 1
     assert "metrics.open" not in started("scrape-me-please")
+
+
+@pytest.fixture
+async def on_any_database(any_database_url: str, clock: SteppedClock) -> AsyncIterator[Services]:
+    """The backlog is counted in SQL: on SQLite and on PostgreSQL alike."""
+    settings = Settings(env="test", database_url=any_database_url, _env_file=None)
+    built = build_services(settings, clock=clock, ids=SeededIds())
+    await load_demo(built.db, clock.now())
+    yield built
+    await built.close()
+
+
+async def test_unpublished_events_and_unsent_messages_are_counted_with_the_relays_lag(
+    on_any_database: Services, clock: SteppedClock
+) -> None:
+    """A stopped outbox relay or SMS sender keeps every request answered 200: only these show
+    the order's events and the retailer's SMS piling up, and for how long (alerted on)."""
+    services = on_any_database
+    backlogs = Backlogs(services.db, clock)
+    await backlogs.refresh()
+    assert backlog_of(backlogs) == {
+        ("omniroute_outbox_unsent_events", ()): 0,
+        ("omniroute_outbox_oldest_unsent_seconds", ()): 0,
+    }
+    await services.orders.place(
+        PlaceOrder(
+            customer=Phone("+2348030000001"),
+            region=RegionCode.LAGOS,
+            lines=(CartLine("DRK-WATR-75", 1),),
+            payment_method=PaymentMethod.ON_DELIVERY,
+            idempotency_key="backlog-metric",
+        )
+    )
+    for n in (1, 2):
+        await services.notifications.queue(
+            OutboundMessage(
+                provider="africastalking",
+                kind=ChannelKind.SMS,
+                to=Phone("+2348030000001"),
+                reply=Reply("Order W62ACJ placed."),
+                dedupe_key=f"backlog-metric-{n}",
+            )
+        )
+    (given_up, *_) = await services.notifications.due()
+    await services.notifications.mark_failed_permanently(given_up, "blacklisted")
+    clock.advance(300)  # the relay has not run for five minutes
+
+    await backlogs.refresh()
+    found = backlog_of(backlogs)
+    assert found[("omniroute_outbox_unsent_events", ())] >= 1
+    assert found[("omniroute_outbox_oldest_unsent_seconds", ())] == 300
+    assert (
+        found[("omniroute_deliveries_queued", ("africastalking", "sms"))] == 1
+    )  # not the lost one
+
+    await services.relay.drain()
+    await backlogs.refresh()
+    found = backlog_of(backlogs)
+    assert found[("omniroute_outbox_unsent_events", ())] == 0
+    assert found[("omniroute_outbox_oldest_unsent_seconds", ())] == 0

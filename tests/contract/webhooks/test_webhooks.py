@@ -86,6 +86,11 @@ async def test_daraja_cancelled_callback(client: Client, services: Services) -> 
     failed = await payments(services).get(intent.id)
     assert failed.status is IntentStatus.FAILED
     assert failed.failure_reason == "1032: Request cancelled by user"
+    # The operators' dashboard shows M-Pesa's collections failing (and alerts on it).
+    await services.relay.drain()
+    scrape = await (await client.get("/metrics")).text()
+    labels = 'direction="collect",provider="mpesa",status="failed"'
+    assert f"omniroute_payments_total{{{labels}}} 1.0" in scrape
 
 
 async def test_daraja_callback_to_an_unsigned_url_changes_nothing(

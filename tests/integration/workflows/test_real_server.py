@@ -13,9 +13,11 @@ import subprocess
 import sys
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
+from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import select
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
@@ -259,6 +261,38 @@ async def test_the_nightly_settlement_is_a_schedule_that_runs_the_settlement(
         assert report["orders"] == 0
     finally:
         await real_services.close()
+
+
+async def test_an_order_workflow_that_ended_unfinished_shows_on_metrics(
+    real_settings: Settings,
+) -> None:
+    """An order whose workflow ended before its delivery stays unpicked or undelivered, and
+    nothing else shows it: the operators' dashboard counts such ends from Temporal."""
+    # No worker: the order's workflow waits in its task queue until it is ended.
+    settings = real_settings.model_copy(update={"temporal_worker": False})
+    services = build_services(settings, clock=SteppedClock(), ids=RandomIds())
+    app = create_app(settings, build=lambda _s: services)
+    async with TestClient(TestServer(app)) as http:
+        assert services.workflows is not None
+        fulfilment = services.workflows.fulfilment
+        assert await ended(http) == {"failed": 0, "timed_out": 0, "terminated": 0}
+        await fulfilment.start_order("ENDED1")
+        await fulfilment.order("ENDED1").terminate("an operator stopped it by hand")
+        deadline = asyncio.get_running_loop().time() + 10
+        while (counted := await ended(http))["terminated"] == 0:  # visibility catches up
+            assert asyncio.get_running_loop().time() < deadline, counted
+            await asyncio.sleep(0.1)
+        assert counted == {"failed": 0, "timed_out": 0, "terminated": 1}
+
+
+async def ended(http: TestClient[Any, Any]) -> dict[str, float]:
+    scraped = await (await http.get("/metrics")).text()
+    return {
+        sample.labels["status"]: sample.value
+        for family in text_string_to_metric_families(scraped)
+        for sample in family.samples
+        if sample.name == "omniroute_workflows_ended"
+    }
 
 
 def test_the_worker_command_needs_a_cluster_address() -> None:

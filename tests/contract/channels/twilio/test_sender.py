@@ -133,6 +133,11 @@ async def test_refused_send_is_retried_with_back_off_and_then_sent(
     assert (await only_delivery(services)).status is DeliveryStatus.SENT
     assert len(fake_twilio.requests) == 2
     assert len(fake_twilio.sent) == 1
+    # what the operators' dashboard graphs (and alerts on) for Twilio's SMS
+    assert services.delivery.outcomes == {
+        ("twilio", "sms", "retrying"): 1,
+        ("twilio", "sms", "sent"): 1,
+    }
 
 
 @pytest.mark.parametrize(
@@ -158,6 +163,7 @@ async def test_a_refusal_no_retry_can_change_fails_the_delivery_at_once(
     clock.advance(retry_delay(1).total_seconds())
     assert await services.delivery.send_due() == 0
     assert len(fake_twilio.requests) == 1
+    assert services.delivery.outcomes == {("twilio", "sms", "refused"): 1}
 
 
 async def test_wrong_auth_token_is_refused_by_twilio_and_the_delivery_retried(
