@@ -1598,23 +1598,64 @@ class TypedConfirm(ShopState):
         it: "Ndiyo.", "Sawa!", "ndio tafadhali", "no thanks", "A'a!" (whose apostrophe
         `said_words` would split at). Read in her language, then English, then her market's
         (a Lagos retailer on English types Pidgin's "Oya" or "No o")."""
-        word = keyword_of(text.replace("\u2019", "'"))  # a phone's typographic apostrophe
-        said = said_words(text, apostrophes=True)
-        for locale in yes_no_locales(turn.locale, self.region(turn).country):
-            for value in ("yes", "no"):
-                words = {turn.t_in(locale, f"typed.{value}").casefold(), value}
-                keywords = turn.t_in(locale, f"keyword.{value}").split(",")
-                words |= {w.strip().casefold() for w in keywords}
-                if word in words or (
-                    said and said[0] in words and all(w in FILLER_WORDS for w in said[1:])
-                ):
-                    return await self.choose(turn, value)
-        return None
+        answer = yes_or_no(turn, text, self.region(turn).country)
+        return None if answer is None else await self.choose(turn, answer)
 
     async def after(self, turn: Turn, notice: str | None) -> Outcome:
         following = await next_typed_item(self, turn, notice=notice)
         assert following is not None  # not `remember`: the screen she typed on, at the end
         return following
+
+
+def yes_or_no(turn: Turn, text: str, country: str) -> str | None:
+    """Yes ("yes") or No ("no") as her reply says it, read in her language, English and her
+    market's; None when it says neither, or both ("yes no", "oui non"): she is asked again."""
+    word = keyword_of(text.replace("\u2019", "'"))  # a phone's typographic apostrophe
+    said = said_words(text, apostrophes=True)
+    answers: set[str] = set()
+    for locale in yes_no_locales(turn.locale, country):
+        phrases = {value: yes_no_words(turn, locale, value) for value in ("yes", "no")}
+        whole = {value for value, words in phrases.items() if word in words}
+        answers |= whole or read_yes_no(said, phrases)
+    return answers.pop() if len(answers) == 1 else None
+
+
+def yes_no_words(turn: Turn, locale: str, value: str) -> set[str]:
+    """Yes (or No) as she may type it in `locale`: its button's label, the word itself and the
+    language's keywords ("oui", "pas de problème"), lower case."""
+    words = {turn.t_in(locale, f"typed.{value}").casefold(), value}
+    keywords = turn.t_in(locale, f"keyword.{value}").split(",")
+    return words | {w.strip().casefold() for w in keywords if w.strip()}
+
+
+def read_yes_no(said: list[str], phrases: dict[str, set[str]]) -> set[str]:
+    """The answers (`phrases`' keys) a reply's words give, read phrase by phrase, the longest
+    first, with polite filler around them: "Oui, pas de problème" and "Eh, no wahala" are a
+    Yes, "Mba, daalu" a No. Empty when a word is neither an answer nor filler ("yes, but only
+    two"); both when it says both ("yes no"), which is no answer either."""
+    spelt = sorted(
+        ((tuple(phrase.split()), value) for value, words in phrases.items() for phrase in words),
+        key=lambda pair: -len(pair[0]),
+    )
+    found: set[str] = set()
+    at = 0
+    while at < len(said):
+        match = next(
+            (
+                (len(words), value)
+                for words, value in spelt
+                if tuple(said[at : at + len(words)]) == words
+            ),
+            None,
+        )
+        if match is not None:
+            at += match[0]
+            found.add(match[1])
+        elif said[at] in FILLER_WORDS:
+            at += 1
+        else:
+            return set()
+    return found
 
 
 def shopping_states(services: ShopServices) -> list[State]:
