@@ -1066,10 +1066,12 @@ class Orders(ShopState):
         return [o for o in candidates if payable_again(o, intents.get(o.reference, []))]
 
     async def choose(self, turn: Turn, value: str) -> Outcome:
+        orders = await self.svc.orders.recent(self.phone(turn), limit=5)
+        return await self.pay_again(turn, next((o for o in orders if o.reference == value), None))
+
+    async def pay_again(self, turn: Turn, order: Order | None) -> Outcome:
         """Pay again: a new payment on the same rail, keyed by how many came before, so a
         repeated request asks once and an open payment is never doubled."""
-        orders = await self.svc.orders.recent(self.phone(turn), limit=5)
-        order = next((o for o in orders if o.reference == value), None)
         if order is None or self.svc.payments is None:
             return Reject("error.choice")
         intents = (await self.svc.payments.for_orders([order.reference])).get(order.reference, [])
@@ -1148,7 +1150,8 @@ ORDER_VAR = "order_ref"  # the reference of the order a sentence asked about
 
 class OrderView(Orders):
     """One order, asked for by its reference ("where is order W62ACJ"), however far back it
-    is: where it is, its total and how it is paid. Only the customer's own is shown."""
+    is: where it is, its total and how it is paid, and Pay again when its payment failed or
+    timed out, as on My orders. Only the customer's own is shown."""
 
     name = "order"
 
@@ -1156,6 +1159,7 @@ class OrderView(Orders):
         order = await self.svc.orders.get(str(turn.vars[ORDER_VAR]))
         [stage] = await self.stages([order.reference])
         back = await money_back(self.svc.payments, [order])
+        again = await self.payable_again([order])
         return Screen(
             turn.t(
                 "order.status",
@@ -1163,8 +1167,17 @@ class OrderView(Orders):
                 status=where_is(turn, order, stage, back.get(order.reference)),
                 total=order.total.format(),
                 method=turn.t(f"method.{order.payment_method.value}"),
-            )
+            ),
+            tuple(
+                Choice(turn.t("orders.pay_again", reference=o.reference), o.reference)
+                for o in again
+            ),
         )
+
+    async def choose(self, turn: Turn, value: str) -> Outcome:
+        """Pay again, for the order shown (which may be older than My orders' five)."""
+        order = await self.svc.orders.get(str(turn.vars[ORDER_VAR]))
+        return await self.pay_again(turn, order if order.reference == value else None)
 
 
 def _amount(money: Money) -> str:
