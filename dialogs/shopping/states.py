@@ -13,6 +13,7 @@ from core.messages import ChannelKind, Option
 from core.money import Money
 from core.phone import Phone
 from core.region import Region, RegionCode, region_for_phone
+from core.sentences import read_reference
 from dialogs.machine import Choice, Finish, Go, Home, Outcome, Reject, Screen, State, Turn
 from dialogs.paging import BACK_KEY
 from dialogs.shopping.order_text import (
@@ -41,6 +42,7 @@ from engines.orders import (
     OrderStatus,
     PaymentMethod,
     PlaceOrder,
+    UnknownOrderError,
 )
 from engines.payments import (
     GAVE_UP,
@@ -1079,6 +1081,21 @@ class Orders(ShopState):
             return Home(notice=turn.t("orders.not_payable", reference=order.reference))
         key = again_key(order, intents)
         return Finish(await start_payment(self.svc, turn, order, key, "again"))
+
+    async def read(self, turn: Turn, text: str) -> Outcome | None:
+        """An order's reference typed here ("W62ACJ", or all digits as some are: "222227",
+        which is no choice and no quantity here): that order's own screen when it is hers."""
+        reference = read_reference(text.strip())
+        if reference is None:
+            return None
+        try:
+            order = await self.svc.orders.get(reference)
+        except UnknownOrderError:
+            order = None
+        if order is None or order.customer != self.phone(turn):
+            return Reject("order.not_found", {"reference": reference})
+        turn.vars[ORDER_VAR] = order.reference
+        return Go(OrderView.name)
 
     async def stages(self, references: list[str]) -> list[str | None]:
         stage_of = self.svc.stage_of
