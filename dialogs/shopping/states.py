@@ -18,6 +18,7 @@ from dialogs.machine import Choice, Finish, Go, Home, Outcome, Reject, Screen, S
 from dialogs.paging import BACK_KEY
 from dialogs.shopping.order_text import (
     FILLER_WORDS,
+    named_choice,
     read_count,
     read_order,
     read_product_name,
@@ -766,6 +767,19 @@ class Payment(ShopState):
                 label = turn.t("payment.ACCOUNT_CREDIT_left", credit=kept.format())
             choices.append(Choice(label, m.value))
         return Screen(turn.t("payment.title"), tuple(choices))
+
+    async def read(self, turn: Turn, text: str) -> Outcome | None:
+        value = await self.named(turn, text)
+        return None if value is None else await self.choose(turn, value)
+
+    async def names_choice(self, turn: Turn, text: str) -> bool:
+        return await self.named(turn, text) is not None
+
+    async def named(self, turn: Turn, text: str) -> str | None:
+        """The option a text names by its words: "Gbese" or "Mo fe san ni gbese" is paying on
+        credit (whose Yoruba is also the balance keyword), "Pay on delivery" paying on delivery."""
+        labels = {m.value: method_label(self.svc, turn, m) for m in await self.methods(turn)}
+        return named_choice(text, labels)
 
     async def choose(self, turn: Turn, value: str) -> Outcome:
         if (await self.checked_cart(turn)).changed:
