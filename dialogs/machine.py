@@ -173,6 +173,12 @@ class State:
         sense of it (an order typed in an SMS), None for "choose a number from the list"."""
         return None
 
+    async def names_choice(self, turn: Turn, text: str) -> bool:
+        """Whether a text that is a keyword or a sentence elsewhere names one of this screen's
+        choices by its words, and so is the answer here (`read` reads it): "Gbese", Yoruba's
+        balance keyword, is paying on credit at Payment."""
+        return False
+
 
 class Machine:
     def __init__(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from core.conversation import Session
 from core.i18n import Translator
-from core.intents import Intent, IntentKind, IntentMatcher, resolve_intent
+from core.intents import OPT_OUT, Intent, IntentKind, IntentMatcher, resolve_intent
 from core.messages import InboundMessage, Reply
 from core.region import UnsupportedRegionError, region_for_phone
 from core.sentences import BALANCE, HELP, MENU, STATUS, read_reference
@@ -71,6 +71,8 @@ class ShoppingDialog:
             return await self._late(msg, session)
         if session is not None:
             intent = self.machine.reads(session, intent)
+            if intent.kind is IntentKind.COMMAND and await self._names_choice(msg, session, intent):
+                intent = intent.as_answer()
         if intent.sentence and await self._answers_screen(msg, session, intent):
             intent = intent.as_answer()
         if intent.kind is IntentKind.COMMAND:
@@ -146,6 +148,14 @@ class ShoppingDialog:
         except UnknownOrderError:
             return None
         return order if order.customer == msg.phone else None
+
+    async def _names_choice(self, msg: InboundMessage, session: Session, intent: Intent) -> bool:
+        """Whether a keyword or a sentence names one of the screen's choices by its words
+        ("Gbese" at Payment: paying on credit, not the balance); opting out always opts out."""
+        state = self.machine.states.get(session.state)
+        if state is None or intent.typed is None or intent.text == OPT_OUT:
+            return False
+        return await state.names_choice(Turn(msg, session, self._t), intent.typed)
 
     async def _answers_screen(
         self, msg: InboundMessage, session: Session | None, intent: Intent

@@ -15,6 +15,7 @@ write, not words they read, so they live here, not in locales/.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 NUMBER_WORDS: dict[str, int] = {
@@ -197,6 +198,18 @@ FILLER_WORDS = frozenset(
         *("biko", "daalu", "ndewo", "nnoo", "ee"),
     }
 )
+# Around a payment option named by its words rather than its number ("pay on credit", "mo fe
+# san ni gbese", "zan biya a bashi", "nilipe kwa mkopo"): the verb to pay and its little words.
+PAYING_WORDS = frozenset(
+    {
+        *("pay", "paying", "with", "by", "on", "use", "will", "ll", "go"),  # English, Pidgin
+        *("payer", "paie", "paye", "payez", "vais", "avec", "par", "à", "a", "en"),  # French
+        *("lipa", "kulipa", "nitalipa", "nilipe", "tulipe", "kwa"),  # Swahili
+        *("biya", "zan", "za", "in", "so", "da", "ina"),  # Hausa
+        *("san", "sanwo", "mo", "fe", "maa", "pelu", "yoo"),  # Yoruba
+        *("kwuo", "akwuo", "ga", "n"),  # Igbo ("n'ugwo": on credit)
+    }
+)
 # Items of one message: "5 indomie and 2 spaghetti", "tano indomie na mbili spaghetti", commas.
 ITEM_SEPARATORS = re.compile(r"\s*(?:[,;\n+&]|\band\b|\bna\b)\s*")
 # Digits glued to letters name the product ("40x70g", "5l", "500ml"), they are no quantity;
@@ -328,3 +341,18 @@ def _quantity(token: str) -> int | None:
         # However long: "1000000 indomie" is more than a line holds, and is refused as such.
         return int(digits)
     return NUMBER_WORDS.get(token)
+
+
+def named_choice(text: str, labels: Mapping[str, str]) -> str | None:
+    """The choice (a key of `labels`) a text names by its label's words, with only filler and
+    paying words around them: "Gbese" or "mo fe san ni gbese" is "Gbese" (on credit), "pay on
+    delivery" is "Pay on delivery". None when it names none, or several; a word of anything
+    else ("elo ni mo je gbese": how much do I owe) makes it no choice."""
+    said = set(said_words(text))
+    found = []
+    for value, label in labels.items():
+        words = set(said_words(label))
+        names = words - FILLER_WORDS - PAYING_WORDS
+        if names and names <= said and said <= words | FILLER_WORDS | PAYING_WORDS:
+            found.append(value)
+    return found[0] if len(found) == 1 else None

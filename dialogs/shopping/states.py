@@ -13,10 +13,12 @@ from core.messages import ChannelKind, Option
 from core.money import Money
 from core.phone import Phone
 from core.region import Region, RegionCode, region_for_phone
+from core.sentences import read_reference
 from dialogs.machine import Choice, Finish, Go, Home, Outcome, Reject, Screen, State, Turn
 from dialogs.paging import BACK_KEY
 from dialogs.shopping.order_text import (
     FILLER_WORDS,
+    named_choice,
     read_count,
     read_order,
     read_product_name,
@@ -42,6 +44,7 @@ from engines.orders import (
     OrderStatus,
     PaymentMethod,
     PlaceOrder,
+    UnknownOrderError,
 )
 from engines.payments import (
     GAVE_UP,
@@ -767,6 +770,19 @@ class Payment(ShopState):
             choices.append(Choice(label, m.value))
         return Screen(turn.t("payment.title"), tuple(choices))
 
+    async def read(self, turn: Turn, text: str) -> Outcome | None:
+        value = await self.named(turn, text)
+        return None if value is None else await self.choose(turn, value)
+
+    async def names_choice(self, turn: Turn, text: str) -> bool:
+        return await self.named(turn, text) is not None
+
+    async def named(self, turn: Turn, text: str) -> str | None:
+        """The option a text names by its words: "Gbese" or "Mo fe san ni gbese" is paying on
+        credit (whose Yoruba is also the balance keyword), "Pay on delivery" paying on delivery."""
+        labels = {m.value: method_label(self.svc, turn, m) for m in await self.methods(turn)}
+        return named_choice(text, labels)
+
     async def choose(self, turn: Turn, value: str) -> Outcome:
         if (await self.checked_cart(turn)).changed:
             # The locked quote holds a line no longer sold as it was: a new quote says which.
@@ -1068,10 +1084,12 @@ class Orders(ShopState):
         return [o for o in candidates if payable_again(o, intents.get(o.reference, []))]
 
     async def choose(self, turn: Turn, value: str) -> Outcome:
+        orders = await self.svc.orders.recent(self.phone(turn), limit=5)
+        return await self.pay_again(turn, next((o for o in orders if o.reference == value), None))
+
+    async def pay_again(self, turn: Turn, order: Order | None) -> Outcome:
         """Pay again: a new payment on the same rail, keyed by how many came before, so a
         repeated request asks once and an open payment is never doubled."""
-        orders = await self.svc.orders.recent(self.phone(turn), limit=5)
-        order = next((o for o in orders if o.reference == value), None)
         if order is None or self.svc.payments is None:
             return Reject("error.choice")
         intents = (await self.svc.payments.for_orders([order.reference])).get(order.reference, [])
@@ -1079,6 +1097,21 @@ class Orders(ShopState):
             return Home(notice=turn.t("orders.not_payable", reference=order.reference))
         key = again_key(order, intents)
         return Finish(await start_payment(self.svc, turn, order, key, "again"))
+
+    async def read(self, turn: Turn, text: str) -> Outcome | None:
+        """An order's reference typed here ("W62ACJ", or all digits as some are: "222227",
+        which is no choice and no quantity here): that order's own screen when it is hers."""
+        reference = read_reference(text.strip())
+        if reference is None:
+            return None
+        try:
+            order = await self.svc.orders.get(reference)
+        except UnknownOrderError:
+            order = None
+        if order is None or order.customer != self.phone(turn):
+            return Reject("order.not_found", {"reference": reference})
+        turn.vars[ORDER_VAR] = order.reference
+        return Go(OrderView.name)
 
     async def stages(self, references: list[str]) -> list[str | None]:
         stage_of = self.svc.stage_of
@@ -1160,7 +1193,8 @@ ORDER_VAR = "order_ref"  # the reference of the order a sentence asked about
 
 class OrderView(Orders):
     """One order, asked for by its reference ("where is order W62ACJ"), however far back it
-    is: where it is, its total and how it is paid. Only the customer's own is shown."""
+    is: where it is, its total and how it is paid, and Pay again when its payment failed or
+    timed out, as on My orders. Only the customer's own is shown."""
 
     name = "order"
 
@@ -1168,6 +1202,7 @@ class OrderView(Orders):
         order = await self.svc.orders.get(str(turn.vars[ORDER_VAR]))
         [stage] = await self.stages([order.reference])
         back = await money_back(self.svc.payments, [order], self.svc.orders)
+        again = await self.payable_again([order])
         return Screen(
             turn.t(
                 "order.status",
@@ -1175,8 +1210,17 @@ class OrderView(Orders):
                 status=where_is(turn, order, stage, back.get(order.reference)),
                 total=order.total.format(),
                 method=turn.t(f"method.{order.payment_method.value}"),
-            )
+            ),
+            tuple(
+                Choice(turn.t("orders.pay_again", reference=o.reference), o.reference)
+                for o in again
+            ),
         )
+
+    async def choose(self, turn: Turn, value: str) -> Outcome:
+        """Pay again, for the order shown (which may be older than My orders' five)."""
+        order = await self.svc.orders.get(str(turn.vars[ORDER_VAR]))
+        return await self.pay_again(turn, order if order.reference == value else None)
 
 
 def _amount(money: Money) -> str:
@@ -1610,23 +1654,64 @@ class TypedConfirm(ShopState):
         it: "Ndiyo.", "Sawa!", "ndio tafadhali", "no thanks", "A'a!" (whose apostrophe
         `said_words` would split at). Read in her language, then English, then her market's
         (a Lagos retailer on English types Pidgin's "Oya" or "No o")."""
-        word = keyword_of(text.replace("\u2019", "'"))  # a phone's typographic apostrophe
-        said = said_words(text, apostrophes=True)
-        for locale in yes_no_locales(turn.locale, self.region(turn).country):
-            for value in ("yes", "no"):
-                words = {turn.t_in(locale, f"typed.{value}").casefold(), value}
-                keywords = turn.t_in(locale, f"keyword.{value}").split(",")
-                words |= {w.strip().casefold() for w in keywords}
-                if word in words or (
-                    said and said[0] in words and all(w in FILLER_WORDS for w in said[1:])
-                ):
-                    return await self.choose(turn, value)
-        return None
+        answer = yes_or_no(turn, text, self.region(turn).country)
+        return None if answer is None else await self.choose(turn, answer)
 
     async def after(self, turn: Turn, notice: str | None) -> Outcome:
         following = await next_typed_item(self, turn, notice=notice)
         assert following is not None  # not `remember`: the screen she typed on, at the end
         return following
+
+
+def yes_or_no(turn: Turn, text: str, country: str) -> str | None:
+    """Yes ("yes") or No ("no") as her reply says it, read in her language, English and her
+    market's; None when it says neither, or both ("yes no", "oui non"): she is asked again."""
+    word = keyword_of(text.replace("\u2019", "'"))  # a phone's typographic apostrophe
+    said = said_words(text, apostrophes=True)
+    answers: set[str] = set()
+    for locale in yes_no_locales(turn.locale, country):
+        phrases = {value: yes_no_words(turn, locale, value) for value in ("yes", "no")}
+        whole = {value for value, words in phrases.items() if word in words}
+        answers |= whole or read_yes_no(said, phrases)
+    return answers.pop() if len(answers) == 1 else None
+
+
+def yes_no_words(turn: Turn, locale: str, value: str) -> set[str]:
+    """Yes (or No) as she may type it in `locale`: its button's label, the word itself and the
+    language's keywords ("oui", "pas de problème"), lower case."""
+    words = {turn.t_in(locale, f"typed.{value}").casefold(), value}
+    keywords = turn.t_in(locale, f"keyword.{value}").split(",")
+    return words | {w.strip().casefold() for w in keywords if w.strip()}
+
+
+def read_yes_no(said: list[str], phrases: dict[str, set[str]]) -> set[str]:
+    """The answers (`phrases`' keys) a reply's words give, read phrase by phrase, the longest
+    first, with polite filler around them: "Oui, pas de problème" and "Eh, no wahala" are a
+    Yes, "Mba, daalu" a No. Empty when a word is neither an answer nor filler ("yes, but only
+    two"); both when it says both ("yes no"), which is no answer either."""
+    spelt = sorted(
+        ((tuple(phrase.split()), value) for value, words in phrases.items() for phrase in words),
+        key=lambda pair: -len(pair[0]),
+    )
+    found: set[str] = set()
+    at = 0
+    while at < len(said):
+        match = next(
+            (
+                (len(words), value)
+                for words, value in spelt
+                if tuple(said[at : at + len(words)]) == words
+            ),
+            None,
+        )
+        if match is not None:
+            at += match[0]
+            found.add(match[1])
+        elif said[at] in FILLER_WORDS:
+            at += 1
+        else:
+            return set()
+    return found
 
 
 def shopping_states(services: ShopServices) -> list[State]:

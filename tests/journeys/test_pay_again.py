@@ -16,7 +16,7 @@ from core.phone import Phone
 from engines.orders import Order
 from engines.payments import Direction, IntentStatus, PaymentService
 from tests.support.phone import UssdPhone
-from tests.support.providers.africastalking import flush_outbox
+from tests.support.providers.africastalking import SmsPhone, flush_outbox
 from tests.support.providers.payments import PaymentFakes, events
 
 Client = TestClient[web.Request, web.Application]
@@ -138,3 +138,32 @@ async def test_a_late_success_of_the_expired_payment_is_refunded_not_kept(
     assert services.money is not None
     held = await services.money.ledger.account("rail:mpesa:KES")
     assert held.balance.amount == 2522  # the order's money, once
+
+
+async def test_an_order_asked_for_by_its_reference_offers_to_pay_it_again_once(
+    gateway: Client, services: Services, fakes: PaymentFakes
+) -> None:
+    """Juma cancelled his M-Pesa prompt and texted "HALI <reference>", as the confirmation
+    says: the order's own screen said where it was and nothing more, so he could not pay it
+    from there. It now offers Pay again, which asks M-Pesa once more, once."""
+    await services.delivery.stop()  # the test flushes the SMS
+    order = await checkout_by_mpesa(UssdPhone(gateway, JUMA), services)
+    target, body = fakes.daraja.cancel(fakes.daraja.pushes[0])
+    assert (await gateway.post(target, data=body, headers=JSON)).status == 200
+    juma = SmsPhone(gateway, services, fakes.sms, JUMA, network_code="63902")
+    await juma.receive()  # the order's SMS, and that its payment did not go through
+
+    shown = await juma.text(f"HALI {order.reference}")
+    assert shown.endswith(f"\n1. Lipa {order.reference} tena\n0. Rudi"), shown
+    again = await juma.text("1")
+
+    assert again.startswith(f"Oda {order.reference}: weka PIN yako ya M-Pesa"), again
+    _first, second = fakes.daraja.pushes
+    assert second.body["AccountReference"] == order.reference
+    intents = await payments(services).for_order(order.reference)
+    assert [i.idempotency_key for i in intents] == [
+        f"order:{order.reference}",
+        f"order:{order.reference}:again:1",
+    ]
+    shown = await juma.text(f"HALI {order.reference}")  # the new prompt is open: not offered
+    assert shown.endswith("Jumla KES 2,521.26, kulipa kwa M-Pesa.\n0. Rudi"), shown

@@ -15,6 +15,7 @@ from core.i18n import Translator
 from core.phone import Phone
 from core.region import RegionCode
 from engines.catalogue.tables import stock_levels
+from engines.orders import CartLine, PaymentMethod, PlaceOrder
 from engines.pricing.tables import prices, promotions
 from tests.support.phone import UssdPhone
 from tests.support.providers.africastalking import FakeAfricasTalking, SmsPhone
@@ -106,6 +107,31 @@ async def test_status_lists_the_order_placed_over_ussd(ngozi: SmsPhone, gateway:
 
     assert status == f"Your last orders (NGN):\n{reference} Placed 26,993.25\n0. Back"
     assert balance == "You owe NGN 26,993.25 for 1 order to pay on delivery.\n0. Back"
+
+
+async def test_a_reference_typed_at_my_orders_opens_that_order(
+    ngozi: SmsPhone, services: Services
+) -> None:
+    """Ngozi texted STATUS, then the reference of the order she meant, as printed: all digits
+    ("222227", as some references are). She was told to choose a number; it is her order."""
+    order = await services.orders.place(
+        PlaceOrder(
+            Phone(NGOZI),
+            RegionCode.LAGOS,
+            (CartLine("NDL-INDO-CHK", 3),),
+            PaymentMethod.ON_DELIVERY,
+            "ngozi-1",
+        )
+    )
+    assert order.reference.isdigit(), order.reference  # the test ids' first reference
+    await ngozi.receive()  # the order confirmation
+    await ngozi.text("STATUS")
+
+    shown = await ngozi.text(order.reference)
+    other = await ngozi.text("234679")
+
+    assert shown.startswith(f"Order {order.reference}: Placed\n"), shown
+    assert other.startswith("No order 234679 found.\n"), other
 
 
 async def test_keyword_in_the_middle_of_a_conversation_jumps_to_its_screen(

@@ -11,10 +11,12 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient
 
 from core.app.bootstrap import Services
+from core.clock import SteppedClock
 from core.config import Settings
 from core.i18n import DEFAULT_LOCALE
 from core.phone import Phone
 from core.sentences import read_sentence
+from tests.support.credit import credit_history
 from tests.support.providers.africastalking import FakeAfricasTalking, SmsPhone
 
 NGOZI = Phone("+2348030000001")
@@ -207,3 +209,33 @@ async def test_status_naming_a_reference_in_her_language_looks_it_up(
 
     assert answer.startswith(t(locale, "order.not_found", reference="W62ACJ") + "\n"), answer
     assert t(locale, "main.title") in answer, answer
+
+
+@pytest.mark.parametrize(
+    ("locale", "typed", "credit"),
+    [("yo", "Mo fe san ni gbese", True), ("ha", "Bashi", True), ("yo", "elo ni mo je", False)],
+)
+async def test_paying_on_credit_by_its_word_chooses_it_and_a_balance_question_is_still_one(
+    ngozi: SmsPhone, services: Services, clock: SteppedClock, locale: str, typed: str, credit: bool
+) -> None:
+    """Yoruba and Hausa name paying on credit by the word for a debt ("Gbese", "Bashi"), which
+    is also the balance keyword: at 'Choose payment', "Bashi" or "Mo fe san ni gbese" (I want
+    to pay on credit) opened her balance instead of choosing it. It is her choice there now; a
+    question about what she owes ("elo ni mo je") still gets her balance."""
+    await credit_history(services, clock, NGOZI.e164)
+    await services.customers.set_locale(NGOZI, locale)
+    await ngozi.receive()  # those orders' SMS
+    t = services.translate
+    await ngozi.text("3 paali indomie chicken" if locale == "yo" else "kwali 3 indomie chicken")
+    await ngozi.text(t(locale, "typed.yes"))
+    await ngozi.text("3")  # checkout
+    payment = await ngozi.text("1")  # choose payment
+    assert f"\n1. {t(locale, 'payment.CREDIT')} (" in payment, payment
+
+    answer = await ngozi.text(typed)
+
+    if credit:
+        body = t(locale, "confirm.body", total="NGN 26,993.25", method=t(locale, "method.CREDIT"))
+        assert answer.startswith(body + "\n"), answer
+    else:
+        assert answer.startswith(t(locale, "balance.none")), answer

@@ -206,6 +206,7 @@ async def test_a_lagos_retailer_on_english_answers_in_pidgin(
         ("ha", "Na'am!", True),
         ("fr", "Non !", False),
         ("fr", "D'accord !", True),
+        ("fr", "Oui, pas de problème", True),
         ("sw", "Hapana.", False),
         ("en", "No!", False),
         ("yo", "Rara.", False),

@@ -6,7 +6,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from core.i18n import Translator
 from dialogs.shopping.order_text import (
+    named_choice,
     read_count,
     read_order,
     read_product_name,
@@ -299,3 +301,33 @@ def test_a_count_typed_at_the_quantity_prompt_reads_as_that_number(
 )
 def test_what_is_no_count_at_the_quantity_prompt_reads_as_none(text: str) -> None:
     assert read_quantity(text) is None
+
+
+@pytest.mark.parametrize(
+    ("locale", "text", "named"),
+    [
+        ("yo", "Gbese", "CREDIT"),
+        ("yo", "Mo fe san ni gbese", "CREDIT"),
+        ("yo", "elo ni mo je ni gbese", None),  # how much do I owe
+        ("yo", "gbese mi", None),  # my debt
+        ("ha", "Zan biya a bashi", "CREDIT"),
+        ("ha", "nawa ne bashina", None),
+        ("ig", "Kwuo n'ugwo", "CREDIT"),
+        ("ig", "ugwo m", None),
+        ("sw", "nilipe kwa mkopo", "CREDIT"),
+        ("sw", "mkopo wangu", None),
+        ("en", "pay on credit", "CREDIT"),
+        ("en", "Pay from your credit", "ACCOUNT_CREDIT"),
+        ("en", "how much credit do I have", None),
+        ("en", "Pay on delivery", "ON_DELIVERY"),
+        ("fr", "je vais payer à crédit", "CREDIT"),
+    ],
+)
+def test_a_payment_option_is_named_by_its_words(
+    translator: Translator, locale: str, text: str, named: str | None
+) -> None:
+    labels = {
+        value: translator(locale, f"payment.{value}")
+        for value in ("CREDIT", "ACCOUNT_CREDIT", "ON_DELIVERY", "BANK_TRANSFER", "MPESA")
+    }
+    assert named_choice(text, labels) == named
