@@ -356,7 +356,8 @@ def build_services(
                 settings.sms_provider,
                 whatsapp=whatsapp_senders(settings),
                 payments=payments,
-            )
+            ),
+            notifications,
         ).subscribe(bus)
     workflows = None
     if settings.temporal == "on" and settings.temporal_address:

@@ -72,6 +72,50 @@ async def test_a_cancelled_order_is_told_once_in_her_language_with_why(
     ]
 
 
+async def test_her_order_on_its_way_delivered_or_brought_back_is_told_once_each(
+    services: Services, fakes: PaymentFakes, clock: SteppedClock
+) -> None:
+    """Juma's order goes out, is recalled (its route expired at the dock), goes out again and
+    arrives; Ngozi's goes out and comes back to the warehouse: each is told what the order's
+    workflow tells, in his or her language, once each, under the workflow's own notice keys (so
+    workflows turned on never tell it again)."""
+    his = await on_delivery(services, JUMA, RegionCode.NAIROBI, "juma-1")
+    hers = await on_delivery(services, NGOZI, RegionCode.LAGOS, "ngozi-1")
+    for order in (his, hers):
+        for status in (OrderStatus.CONFIRMED, OrderStatus.PICKING, OrderStatus.PACKED):
+            await services.orders.advance(order.reference, status)
+    await flush_outbox(services)
+    fakes.sms.sent.clear()  # the order confirmations
+
+    for order in (his, hers):
+        await services.orders.advance(order.reference, OrderStatus.DISPATCHED)
+    await flush_outbox(services)
+    clock.advance(timedelta(hours=2).total_seconds())
+    async with services.db.transaction() as s:  # as the gig platform recalls it
+        assert await services.orders.recall_in(s, his.reference, "task expired: not_started")
+    await services.orders.advance(his.reference, OrderStatus.DISPATCHED)
+    await flush_outbox(services)
+    await services.orders.advance(his.reference, OrderStatus.DELIVERED)
+    await services.orders.advance(hers.reference, OrderStatus.RETURNED)
+    for _ in range(2):
+        await flush_outbox(services)
+
+    assert texts_to(fakes, JUMA, his) == [
+        f"OmniRoute: oda {his.reference} iko njiani kukufikia.",
+        f"OmniRoute: oda {his.reference} iko njiani kukufikia.",
+        f"OmniRoute: oda {his.reference} imefikishwa. Asante!",
+    ]
+    assert texts_to(fakes, NGOZI, hers) == [
+        f"OmniRoute: order {hers.reference} is on its way to you.",
+        f"OmniRoute: order {hers.reference} came back to our warehouse and is closed. "
+        "Anything you paid for it is refunded.",
+    ]
+    keys = {d.dedupe_key for d in await services.notifications.for_recipient(JUMA)}
+    workflow = f"order-{his.reference}:notify_customer"
+    told = {f"{workflow}:out_for_delivery", f"{workflow}:out_for_delivery:2"}
+    assert told | {f"{workflow}:delivered"} <= keys
+
+
 class TestUnpaidPrepaidOrder:
     @pytest.fixture
     def database_url(self, any_database_url: str) -> str:
