@@ -40,6 +40,7 @@ from engines.orders.events import (
 )
 from engines.orders.model import (
     ACCOUNT_CREDIT_WINDOW,
+    LAPSED_UNPAID,
     Cart,
     CartLine,
     Order,
@@ -590,9 +591,7 @@ class OrderService:
         cancelled = order.advance(OrderStatus.CANCELLED)
         if not await SqlOrderRepository(s).lapse(order, now):
             return False
-        await self._release(
-            s, order, [(ln, ln.quantity) for ln in order.lines], now, "reservation_expired"
-        )
+        await self._release(s, order, [(ln, ln.quantity) for ln in order.lines], now, LAPSED_UNPAID)
         await self._pricing.give_back(s, order.id)
         assert order.reserved_until is not None
         await record(
@@ -605,7 +604,7 @@ class OrderService:
                 customer=order.customer.e164,
                 reserved_until=order.reserved_until,
             ),
-            self._changed(order, cancelled, now, "reservation_expired"),
+            self._changed(order, cancelled, now, LAPSED_UNPAID),
         )
         return True
 

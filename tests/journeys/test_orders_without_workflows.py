@@ -14,11 +14,13 @@ from aiohttp.test_utils import TestClient
 
 from core.app.bootstrap import Services
 from core.app.dispatch_plan import operators_planner, tomorrow
+from core.bus import EventEnvelope
 from core.clock import SteppedClock
 from core.config import Settings
 from core.phone import Phone
 from core.region import RegionCode
 from engines.orders import CartLine, Order, OrderStatus, PaymentMethod, PlaceOrder
+from engines.orders.events import OrderStatusChanged
 from tests.journeys.test_refunds import JUMA, NGOZI, paid_by_mpesa, place
 from tests.support.providers.africastalking import flush_outbox
 from tests.support.providers.payments import PaymentFakes
@@ -33,6 +35,17 @@ def settings(database_url: str, fakes: PaymentFakes) -> Settings:
 
 def texts_to(fakes: PaymentFakes, who: Phone, order: Order) -> list[str]:
     return [sms.message for sms in fakes.sms.sent_to(who.e164) if order.reference in sms.message]
+
+
+def heard(services: Services) -> list[OrderStatusChanged]:
+    """The order status changes published from now on."""
+    changes: list[OrderStatusChanged] = []
+
+    async def hear(envelope: EventEnvelope) -> None:
+        changes.append(OrderStatusChanged.model_validate(envelope.data))
+
+    services.bus.subscribe(OrderStatusChanged.topic, "test-status-changes", hear)
+    return changes
 
 
 async def on_delivery(services: Services, who: Phone, region: RegionCode, key: str) -> Order:
@@ -143,6 +156,7 @@ class TestUnpaidPrepaidOrder:
 
         await flush_outbox(services)
         fakes.sms.sent.clear()  # the order confirmations
+        changes = heard(services)
         clock.advance(timedelta(minutes=14).total_seconds())
         assert await services.reservations.sweep() == []
         clock.advance(timedelta(minutes=2).total_seconds())
@@ -159,4 +173,8 @@ class TestUnpaidPrepaidOrder:
         assert texts_to(fakes, JUMA, unpaid) == [
             f"OmniRoute: oda {unpaid.reference} imeghairiwa: malipo hayakufika kwa wakati. "
             "Ulicholipia kitarejeshwa."
+        ]
+        # its cancellation event says why in the workflow's word (as a Kafka consumer reads it)
+        assert [(c.reference, c.reason) for c in changes if c.status == "cancelled"] == [
+            (unpaid.reference, "payment_expired")
         ]
