@@ -496,7 +496,7 @@ def build_services(
             reminder=EscalationReminder(gig, notices, clock),
         ),
         objects=objects,
-        reservations=ReservationSweeper(orders),
+        reservations=ReservationSweeper(orders, payments),
         payouts=payouts,
         payout_sweeper=PayoutSweeper(payouts),
         refunds=refunds,

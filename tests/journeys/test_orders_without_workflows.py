@@ -21,7 +21,8 @@ from core.phone import Phone
 from core.region import RegionCode
 from engines.orders import CartLine, Order, OrderStatus, PaymentMethod, PlaceOrder
 from engines.orders.events import OrderStatusChanged
-from tests.journeys.test_refunds import JUMA, NGOZI, paid_by_mpesa, place
+from engines.payments import CreatePayment, Method
+from tests.journeys.test_refunds import JSON, JUMA, NGOZI, paid_by_mpesa, place
 from tests.support.providers.africastalking import flush_outbox
 from tests.support.providers.payments import PaymentFakes
 
@@ -127,6 +128,47 @@ async def test_her_order_on_its_way_delivered_or_brought_back_is_told_once_each(
     workflow = f"order-{his.reference}:notify_customer"
     told = {f"{workflow}:out_for_delivery", f"{workflow}:out_for_delivery:2"}
     assert told | {f"{workflow}:delivered"} <= keys
+
+
+async def test_an_order_whose_payment_failed_may_be_paid_till_its_window_ends_then_lapses_so(
+    gateway: Client, services: Services, fakes: PaymentFakes, clock: SteppedClock
+) -> None:
+    """Juma declined the M-Pesa prompt. As with the order's workflow, his order waits out its
+    payment window (he may pay it again meanwhile); at its end it is cancelled because the
+    payment did not go through, not because none arrived in time."""
+    assert services.payments is not None
+    assert services.reservations is not None
+    await services.reservations.stop()  # the test sweeps
+    order = await place(services, JUMA, RegionCode.NAIROBI, "declined-mpesa")
+    await services.payments.pay(
+        CreatePayment(
+            idempotency_key=f"order:{order.reference}",  # as the checkout asks
+            method=Method.MPESA,
+            amount=order.total,
+            customer=JUMA,
+            order_reference=order.reference,
+        )
+    )
+    target, body = fakes.daraja.cancel(fakes.daraja.pushes[0])
+    assert (await gateway.post(target, data=body, headers=JSON)).status == 200
+    await flush_outbox(services)
+    fakes.sms.sent.clear()  # the confirmation, and that his payment did not go through
+    changes = heard(services)
+
+    clock.advance(timedelta(minutes=14).total_seconds())
+    assert await services.reservations.sweep() == []
+    clock.advance(timedelta(minutes=2).total_seconds())
+    assert await services.reservations.sweep() == [order.reference]
+    for _ in range(2):
+        await flush_outbox(services)
+
+    assert texts_to(fakes, JUMA, order) == [
+        f"OmniRoute: oda {order.reference} imeghairiwa: malipo hayakufaulu. "
+        "Ulicholipia kitarejeshwa."
+    ]
+    assert [(c.reference, c.reason) for c in changes if c.status == "cancelled"] == [
+        (order.reference, "payment_failed")
+    ]
 
 
 class TestUnpaidPrepaidOrder:
