@@ -356,7 +356,8 @@ def build_services(
                 settings.sms_provider,
                 whatsapp=whatsapp_senders(settings),
                 payments=payments,
-            )
+            ),
+            notifications,
         ).subscribe(bus)
     workflows = None
     if settings.temporal == "on" and settings.temporal_address:
@@ -495,7 +496,7 @@ def build_services(
             reminder=EscalationReminder(gig, notices, clock),
         ),
         objects=objects,
-        reservations=ReservationSweeper(orders),
+        reservations=ReservationSweeper(orders, payments),
         payouts=payouts,
         payout_sweeper=PayoutSweeper(payouts),
         refunds=refunds,

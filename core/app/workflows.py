@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from datetime import timedelta
 
 import structlog
@@ -67,6 +68,7 @@ SIGNALLED_STATUSES = frozenset({"cancelled", "delivered", "returned"})
 # The gig platform's own events carry the driver (GigSignals); a dispatch set by hand is told
 # with the driver of the order's task when there is one, else marked "status".
 PACKED, DISPATCHED, CANCELLED = "packed", "dispatched", "cancelled"
+DELIVERED, RETURNED = "delivered", "returned"
 BY_STATUS = "status"
 
 
@@ -206,25 +208,49 @@ class SmsNotifier:
 
 
 class UnwoundOrderNotice:
-    """With workflows off (`OMNIROUTE_TEMPORAL=off`) no order workflow unwinds a cancelled order,
-    so the customer is told here, as its workflow tells her: the same text in her language, the
-    same reason (hers, our team's, no payment in time, credit refused), however it was cancelled
-    (an operator, an app, a lapsed hold). Queued under the workflow's own notice key, so a
-    redelivered event tells her once."""
+    """With workflows off (`OMNIROUTE_TEMPORAL=off`) no order workflow tells the customer where
+    her order is, so she is told here, as its workflow tells her: on its way (each dispatch, a
+    second one after a recall too), delivered, brought back before delivery (returned from
+    dispatched; one returned after delivery is past the workflow's end), and cancelled with its
+    reason (hers, our team's, no payment in time, credit refused), however it was cancelled (an
+    operator, an app, a lapsed hold). The same text in her language on the channel the
+    workflow would use, queued under the workflow's own notice key, so a redelivered event
+    tells her once."""
 
-    def __init__(self, notifier: SmsNotifier) -> None:
+    def __init__(self, notifier: SmsNotifier, notifications: NotificationService) -> None:
         self._notifier = notifier
+        self._notifications = notifications
 
     def subscribe(self, bus: EventBus) -> None:
         bus.subscribe(OrderStatusChanged.topic, "unwound-order-notice", self.on_status_changed)
 
     async def on_status_changed(self, envelope: EventEnvelope) -> None:
         event = OrderStatusChanged.model_validate(envelope.data)
-        if event.status != CANCELLED:
+        notice = _notice_of(event)
+        if notice is None:
             return
-        notice = CustomerNotice(event.reference, NoticeKind.CANCELLED, cancel_reason(event.reason))
-        key = f"{order_workflow_id(event.reference)}:notify_customer:{NoticeKind.CANCELLED.value}"
+        key = f"{order_workflow_id(event.reference)}:notify_customer:{notice.kind.value}"
+        if notice.kind is NoticeKind.OUT_FOR_DELIVERY:
+            # The workflow numbers a dispatch after a recall (`:2`, `:3`…): this one's number is
+            # one more than the dispatches told before it happened (the same on a redelivery).
+            told = await self._notifications.queued_before(key, envelope.occurred_at)
+            if told:
+                notice = replace(notice, dispatch=told + 1)
+                key = f"{key}:{told + 1}"
         await self._notifier.notify(notice, key=key)
+
+
+def _notice_of(event: OrderStatusChanged) -> CustomerNotice | None:
+    """What the order workflow tells her when its order reaches `event.status`, if anything."""
+    if event.status == CANCELLED:
+        return CustomerNotice(event.reference, NoticeKind.CANCELLED, cancel_reason(event.reason))
+    if event.status == DISPATCHED and event.previous == PACKED:
+        return CustomerNotice(event.reference, NoticeKind.OUT_FOR_DELIVERY)
+    if event.status == DELIVERED:
+        return CustomerNotice(event.reference, NoticeKind.DELIVERED)
+    if event.status == RETURNED and event.previous == DISPATCHED:
+        return CustomerNotice(event.reference, NoticeKind.RETURNED)
+    return None
 
 
 def fulfilment_activities(

@@ -74,7 +74,8 @@ class CancelReason(StrEnum):
 _ORDER_REASONS = {
     "credit": CancelReason.CREDIT_REFUSED,  # the credit line refused it at checkout
     "account_credit": CancelReason.ACCOUNT_CREDIT_SHORT,  # her account credit no longer paid it
-    "reservation_expired": CancelReason.PAYMENT_EXPIRED,  # unpaid, its hold lapsed
+    # unpaid, its hold lapsed (as the orders engine said it before it used the workflow's word)
+    "reservation_expired": CancelReason.PAYMENT_EXPIRED,
 }
 
 

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import case, select, update
+from sqlalchemy import case, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -149,6 +149,20 @@ class NotificationService:
             )
         )
         return int(result.rowcount)  # type: ignore[attr-defined]
+
+    async def queued_before(self, dedupe_prefix: str, before: datetime) -> int:
+        """How many deliveries whose dedupe key begins with `dedupe_prefix` were queued before
+        `before` (sent, suppressed or not): how often something was said already."""
+        async with self._db.transaction() as s:
+            count = await s.scalar(
+                select(func.count())
+                .select_from(deliveries)
+                .where(
+                    deliveries.c.dedupe_key.startswith(dedupe_prefix, autoescape=True),
+                    deliveries.c.created_at < before,
+                )
+            )
+        return int(count or 0)
 
     async def due(self, limit: int = 50) -> list[Delivery]:
         async with self._db.transaction() as s:

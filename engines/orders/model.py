@@ -112,6 +112,9 @@ class PaymentMethod(StrEnum):
 # placed; one its checkout never paid (it died, or found the credit spent) lapses then, as an
 # unpaid prepaid order does at its payment window's end, and is never picked.
 ACCOUNT_CREDIT_WINDOW = timedelta(minutes=15)
+# Why an order whose unpaid hold lapsed is cancelled (`OrderStatusChanged.reason`, the stock
+# released), in the words its workflow cancels it with: no payment arrived in time.
+LAPSED_UNPAID = "payment_expired"
 
 
 # The rails each country's checkout offers, in order, on every channel and over GraphQL (pay on

@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 import json
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -40,6 +40,7 @@ from engines.orders.events import (
 )
 from engines.orders.model import (
     ACCOUNT_CREDIT_WINDOW,
+    LAPSED_UNPAID,
     Cart,
     CartLine,
     Order,
@@ -569,30 +570,41 @@ class OrderService:
         )
         return done
 
-    async def expire_reservations(self, limit: int = 100) -> list[str]:
+    async def expire_reservations(
+        self,
+        limit: int = 100,
+        *,
+        why: Callable[[list[str]], Awaitable[Mapping[str, str]]] | None = None,
+    ) -> list[str]:
         """Cancel placed orders whose unconfirmed (unpaid) hold has lapsed; their stock returns.
 
         Safe to run from several replicas: each order moves once (its status changes only from
-        placed; a pass that finds it already moved skips it). Returns the references that expired.
+        placed, still unpaid; a pass that finds it already moved or paid skips it). `why` names,
+        of the lapsed orders' references, those cancelled for another reason than no payment in
+        time (its payments all failed). Returns the references that expired.
         """
         now = self._clock.now()
+        async with self._db.transaction() as s:
+            lapsed = await SqlOrderRepository(s).lapsed_holds(now, limit)
+        reasons = await why([o.reference for o in lapsed]) if lapsed and why is not None else {}
         expired = []
         async with self._db.transaction() as s:
-            for order in await SqlOrderRepository(s).lapsed_holds(now, limit):
-                if await self._expire(s, order, now):
+            for order in lapsed:
+                reason = reasons.get(order.reference, LAPSED_UNPAID)
+                if await self._expire(s, order, now, reason):
                     expired.append(order.reference)
         return expired
 
-    async def _expire(self, s: AsyncSession, order: Order, now: datetime) -> bool:
+    async def _expire(
+        self, s: AsyncSession, order: Order, now: datetime, reason: str = LAPSED_UNPAID
+    ) -> bool:
         """Cancel the order whose hold lapsed, its stock back; False when another replica's
         pass moved it first, or its money landed since it was read (the status is the first
         write, so nothing of this order was written)."""
         cancelled = order.advance(OrderStatus.CANCELLED)
         if not await SqlOrderRepository(s).lapse(order, now):
             return False
-        await self._release(
-            s, order, [(ln, ln.quantity) for ln in order.lines], now, "reservation_expired"
-        )
+        await self._release(s, order, [(ln, ln.quantity) for ln in order.lines], now, reason)
         await self._pricing.give_back(s, order.id)
         assert order.reserved_until is not None
         await record(
@@ -605,7 +617,7 @@ class OrderService:
                 customer=order.customer.e164,
                 reserved_until=order.reserved_until,
             ),
-            self._changed(order, cancelled, now, "reservation_expired"),
+            self._changed(order, cancelled, now, reason),
         )
         return True
 

@@ -14,12 +14,15 @@ from aiohttp.test_utils import TestClient
 
 from core.app.bootstrap import Services
 from core.app.dispatch_plan import operators_planner, tomorrow
+from core.bus import EventEnvelope
 from core.clock import SteppedClock
 from core.config import Settings
 from core.phone import Phone
 from core.region import RegionCode
 from engines.orders import CartLine, Order, OrderStatus, PaymentMethod, PlaceOrder
-from tests.journeys.test_refunds import JUMA, NGOZI, paid_by_mpesa, place
+from engines.orders.events import OrderStatusChanged
+from engines.payments import CreatePayment, Method
+from tests.journeys.test_refunds import JSON, JUMA, NGOZI, paid_by_mpesa, place
 from tests.support.providers.africastalking import flush_outbox
 from tests.support.providers.payments import PaymentFakes
 
@@ -33,6 +36,17 @@ def settings(database_url: str, fakes: PaymentFakes) -> Settings:
 
 def texts_to(fakes: PaymentFakes, who: Phone, order: Order) -> list[str]:
     return [sms.message for sms in fakes.sms.sent_to(who.e164) if order.reference in sms.message]
+
+
+def heard(services: Services) -> list[OrderStatusChanged]:
+    """The order status changes published from now on."""
+    changes: list[OrderStatusChanged] = []
+
+    async def hear(envelope: EventEnvelope) -> None:
+        changes.append(OrderStatusChanged.model_validate(envelope.data))
+
+    services.bus.subscribe(OrderStatusChanged.topic, "test-status-changes", hear)
+    return changes
 
 
 async def on_delivery(services: Services, who: Phone, region: RegionCode, key: str) -> Order:
@@ -72,6 +86,91 @@ async def test_a_cancelled_order_is_told_once_in_her_language_with_why(
     ]
 
 
+async def test_her_order_on_its_way_delivered_or_brought_back_is_told_once_each(
+    services: Services, fakes: PaymentFakes, clock: SteppedClock
+) -> None:
+    """Juma's order goes out, is recalled (its route expired at the dock), goes out again and
+    arrives; Ngozi's goes out and comes back to the warehouse: each is told what the order's
+    workflow tells, in his or her language, once each, under the workflow's own notice keys (so
+    workflows turned on never tell it again)."""
+    his = await on_delivery(services, JUMA, RegionCode.NAIROBI, "juma-1")
+    hers = await on_delivery(services, NGOZI, RegionCode.LAGOS, "ngozi-1")
+    for order in (his, hers):
+        for status in (OrderStatus.CONFIRMED, OrderStatus.PICKING, OrderStatus.PACKED):
+            await services.orders.advance(order.reference, status)
+    await flush_outbox(services)
+    fakes.sms.sent.clear()  # the order confirmations
+
+    for order in (his, hers):
+        await services.orders.advance(order.reference, OrderStatus.DISPATCHED)
+    await flush_outbox(services)
+    clock.advance(timedelta(hours=2).total_seconds())
+    async with services.db.transaction() as s:  # as the gig platform recalls it
+        assert await services.orders.recall_in(s, his.reference, "task expired: not_started")
+    await services.orders.advance(his.reference, OrderStatus.DISPATCHED)
+    await flush_outbox(services)
+    await services.orders.advance(his.reference, OrderStatus.DELIVERED)
+    await services.orders.advance(hers.reference, OrderStatus.RETURNED)
+    for _ in range(2):
+        await flush_outbox(services)
+
+    assert texts_to(fakes, JUMA, his) == [
+        f"OmniRoute: oda {his.reference} iko njiani kukufikia.",
+        f"OmniRoute: oda {his.reference} iko njiani kukufikia.",
+        f"OmniRoute: oda {his.reference} imefikishwa. Asante!",
+    ]
+    assert texts_to(fakes, NGOZI, hers) == [
+        f"OmniRoute: order {hers.reference} is on its way to you.",
+        f"OmniRoute: order {hers.reference} came back to our warehouse and is closed. "
+        "Anything you paid for it is refunded.",
+    ]
+    keys = {d.dedupe_key for d in await services.notifications.for_recipient(JUMA)}
+    workflow = f"order-{his.reference}:notify_customer"
+    told = {f"{workflow}:out_for_delivery", f"{workflow}:out_for_delivery:2"}
+    assert told | {f"{workflow}:delivered"} <= keys
+
+
+async def test_an_order_whose_payment_failed_may_be_paid_till_its_window_ends_then_lapses_so(
+    gateway: Client, services: Services, fakes: PaymentFakes, clock: SteppedClock
+) -> None:
+    """Juma declined the M-Pesa prompt. As with the order's workflow, his order waits out its
+    payment window (he may pay it again meanwhile); at its end it is cancelled because the
+    payment did not go through, not because none arrived in time."""
+    assert services.payments is not None
+    assert services.reservations is not None
+    await services.reservations.stop()  # the test sweeps
+    order = await place(services, JUMA, RegionCode.NAIROBI, "declined-mpesa")
+    await services.payments.pay(
+        CreatePayment(
+            idempotency_key=f"order:{order.reference}",  # as the checkout asks
+            method=Method.MPESA,
+            amount=order.total,
+            customer=JUMA,
+            order_reference=order.reference,
+        )
+    )
+    target, body = fakes.daraja.cancel(fakes.daraja.pushes[0])
+    assert (await gateway.post(target, data=body, headers=JSON)).status == 200
+    await flush_outbox(services)
+    fakes.sms.sent.clear()  # the confirmation, and that his payment did not go through
+    changes = heard(services)
+
+    clock.advance(timedelta(minutes=14).total_seconds())
+    assert await services.reservations.sweep() == []
+    clock.advance(timedelta(minutes=2).total_seconds())
+    assert await services.reservations.sweep() == [order.reference]
+    for _ in range(2):
+        await flush_outbox(services)
+
+    assert texts_to(fakes, JUMA, order) == [
+        f"OmniRoute: oda {order.reference} imeghairiwa: malipo hayakufaulu. "
+        "Ulicholipia kitarejeshwa."
+    ]
+    assert [(c.reference, c.reason) for c in changes if c.status == "cancelled"] == [
+        (order.reference, "payment_failed")
+    ]
+
+
 class TestUnpaidPrepaidOrder:
     @pytest.fixture
     def database_url(self, any_database_url: str) -> str:
@@ -99,6 +198,7 @@ class TestUnpaidPrepaidOrder:
 
         await flush_outbox(services)
         fakes.sms.sent.clear()  # the order confirmations
+        changes = heard(services)
         clock.advance(timedelta(minutes=14).total_seconds())
         assert await services.reservations.sweep() == []
         clock.advance(timedelta(minutes=2).total_seconds())
@@ -115,4 +215,8 @@ class TestUnpaidPrepaidOrder:
         assert texts_to(fakes, JUMA, unpaid) == [
             f"OmniRoute: oda {unpaid.reference} imeghairiwa: malipo hayakufika kwa wakati. "
             "Ulicholipia kitarejeshwa."
+        ]
+        # its cancellation event says why in the workflow's word (as a Kafka consumer reads it)
+        assert [(c.reference, c.reason) for c in changes if c.status == "cancelled"] == [
+            (unpaid.reference, "payment_expired")
         ]
