@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
@@ -50,13 +51,12 @@ class Translator:
     @classmethod
     def load(cls, directory: Path | None = None) -> Translator:
         base = directory or locales_dir()
-        catalogues: dict[str, dict[str, str]] = {}
+        catalogues: dict[str, Mapping[str, str]] = {}
         for po_path in sorted(base.glob(f"*/LC_MESSAGES/{DOMAIN}.po")):
-            with po_path.open("rb") as handle:
-                catalogue = read_po(handle)
-            catalogues[po_path.parent.parent.name] = {
-                str(m.id): str(m.string) for m in catalogue if m.id and m.string
-            }
+            stat = po_path.stat()
+            catalogues[po_path.parent.parent.name] = _read_catalogue(
+                po_path, stat.st_mtime_ns, stat.st_size
+            )
         return cls(catalogues)
 
     @property
@@ -108,6 +108,17 @@ class Translator:
             return msgid
         variant = f"{msgid}.{rule(count)}"
         return variant if variant in self._catalogues[locale] else msgid
+
+
+@functools.lru_cache(maxsize=64)
+def _read_catalogue(po_path: Path, mtime_ns: int, size: int) -> Mapping[str, str]:
+    """One .po file's texts, parsed once per process while the file is unchanged (its
+    modification time and size are part of the key): Babel's parser takes tens of
+    milliseconds a catalogue, and every gateway, worker and command builds a Translator."""
+    del mtime_ns, size  # the cache key only
+    with po_path.open("rb") as handle:
+        catalogue = read_po(handle)
+    return {str(m.id): str(m.string) for m in catalogue if m.id and m.string}
 
 
 def _plural_count(values: Mapping[str, object]) -> int | None:

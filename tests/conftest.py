@@ -8,11 +8,11 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
 from core.app.bootstrap import Services, build_services
-from core.app.demo import load_demo
 from core.app.server import create_app
 from core.clock import SteppedClock
 from core.config import Settings
 from core.ids import SeededIds
+from tests.support.demo_template import seed_demo
 from tests.support.phone import UssdPhone
 
 pytest_plugins = [
@@ -43,7 +43,7 @@ def settings(database_url: str) -> Settings:
 @pytest.fixture
 async def services(settings: Settings, clock: SteppedClock) -> AsyncIterator[Services]:
     built = build_services(settings, clock=clock, ids=SeededIds())
-    await load_demo(built.db, clock.now())
+    await seed_demo(built.db, clock.now())
     yield built
     await built.close()
 

@@ -10,11 +10,11 @@ import pytest
 
 from core.app.bootstrap import build_services
 from core.app.cli import main
-from core.app.demo import load_demo
 from core.clock import SystemClock
 from core.config import Settings
 from core.ids import RandomIds
 from tests.journeys.test_driver_payouts import WANJIKU, a_day_of_deliveries
+from tests.support.demo_template import seed_demo
 
 
 def test_drivers_pay_without_a_payout_rail_reports_the_payout_pending(
@@ -27,7 +27,7 @@ def test_drivers_pay_without_a_payout_rail_reports_the_payout_pending(
             ids=RandomIds(),
         )
         try:
-            await load_demo(services.db, services.clock.now())
+            await seed_demo(services.db, services.clock.now())
             await a_day_of_deliveries(services)
         finally:
             await services.close()

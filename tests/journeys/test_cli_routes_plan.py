@@ -12,7 +12,7 @@ from sqlalchemy import update
 
 from core.app.bootstrap import build_services
 from core.app.cli import main
-from core.app.demo import load_demo, load_distribution_demo
+from core.app.demo import load_distribution_demo
 from core.clock import SteppedClock, SystemClock
 from core.config import Settings
 from core.ids import RandomIds
@@ -21,6 +21,7 @@ from core.region import RegionCode, local_date
 from engines.fulfilment.requests import DispatchStep, SqlDispatchRequests
 from engines.orders import CartLine, OrderStatus, PaymentMethod, PlaceOrder
 from engines.wms.tables import wms_stock
+from tests.support.demo_template import seed_demo
 
 RETAILERS = ("+2348030000001", "+2348030000002")  # the demo's, with delivery points
 
@@ -33,7 +34,7 @@ def seeded(database_url: str, tomorrow_morning: datetime) -> tuple[list[str], st
             ids=RandomIds(),
         )
         try:
-            await load_demo(services.db, services.clock.now())
+            await seed_demo(services.db, services.clock.now())
             # The demo drivers' shifts start an hour before the `now` they are loaded at.
             await load_distribution_demo(services.db, tomorrow_morning + timedelta(hours=1))
             refs = []

@@ -11,13 +11,14 @@ import pytest
 
 from core.app.bootstrap import build_services
 from core.app.cli import main
-from core.app.demo import load_demo, load_distribution_demo
+from core.app.demo import load_distribution_demo
 from core.clock import SteppedClock
 from core.config import Settings
 from core.ids import RandomIds
 from core.phone import Phone
 from core.region import RegionCode
 from engines.orders import CartLine, OrderStatus, PaymentMethod, PlaceOrder
+from tests.support.demo_template import seed_demo
 
 
 def place_orders(
@@ -33,7 +34,7 @@ def place_orders(
             ids=RandomIds(),
         )
         try:
-            await load_demo(services.db, services.clock.now())
+            await seed_demo(services.db, services.clock.now())
             refs = []
             for n in range(count):
                 order = await services.orders.place(

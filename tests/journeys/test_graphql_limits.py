@@ -14,13 +14,13 @@ from gql.transport.exceptions import TransportQueryError
 from sqlalchemy import event
 
 from core.app.bootstrap import Services, build_services
-from core.app.demo import load_demo
 from core.clock import SteppedClock
 from core.config import Settings
 from core.ids import SeededIds
 from core.phone import Phone
 from core.region import RegionCode
 from engines.orders import CartLine, PaymentMethod, PlaceOrder
+from tests.support.demo_template import seed_demo
 from tests.support.graphql import bearer, gateway, post_graphql, ws_transport
 from tests.support.phone import UssdPhone
 from tests.support.ports import free_port
@@ -307,7 +307,7 @@ async def test_an_sms_flood_gets_one_short_reply_in_twiml_not_an_error(
         rate_limit_phone_per_second=0.01,
     )
     services = build_services(settings, clock=clock, ids=SeededIds())
-    await load_demo(services.db, clock.now())
+    await seed_demo(services.db, clock.now())
     try:
         async with twilio_gateway(services, port) as twilio:
             replies = []
@@ -336,7 +336,7 @@ async def test_a_kenyan_caller_throttled_on_twilio_voice_is_told_in_english_not_
         rate_limit_phone_per_second=0.01,
     )
     services = build_services(settings, clock=clock, ids=SeededIds())
-    await load_demo(services.db, clock.now())
+    await seed_demo(services.db, clock.now())
     try:
         async with twilio_gateway(services, port) as twilio:
             turns = [await TwilioCaller(twilio, "+254711000001").call() for _ in range(3)]

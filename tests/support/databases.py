@@ -9,14 +9,13 @@ tests/integration/db.
 
 from __future__ import annotations
 
-import contextlib
 import itertools
-import sqlite3
 from pathlib import Path
 
 import pytest
 
 from core.db.migrate import upgrade
+from tests.support.demo_template import copy_sqlite, keep_demo_templates_in, remember_untouched
 from tests.support.servers import PostgresServer
 
 _db_numbers = itertools.count(1)
@@ -28,6 +27,7 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A SQLite file the migrations ran on, once per session; copied, never used."""
     path = tmp_path_factory.mktemp("template") / "omniroute.db"
     upgrade(sqlite_url(path))
+    keep_demo_templates_in(path.parent)
     return path
 
 
@@ -37,11 +37,8 @@ def sqlite_url(path: Path) -> str:
 
 def migrated_sqlite(template: Path, path: Path) -> str:
     """Copy the migrated template to `path` and return its URL."""
-    with (
-        contextlib.closing(sqlite3.connect(template)) as source,
-        contextlib.closing(sqlite3.connect(path)) as target,
-    ):
-        source.backup(target)
+    copy_sqlite(template, path)
+    remember_untouched(path)
     return sqlite_url(path)
 
 

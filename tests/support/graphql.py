@@ -16,7 +16,6 @@ from gql.transport.websockets import WebsocketsTransport
 from channels.graphql import OrderUpdates, TokenKeys
 from channels.graphql.view import OmniRouteGraphQLView
 from core.app.bootstrap import Services, build_services
-from core.app.demo import load_demo
 from core.app.server import create_app
 from core.clock import SteppedClock
 from core.config import Settings
@@ -25,6 +24,7 @@ from core.phone import Phone
 from core.region import RegionCode
 from engines.access import Principal, Role
 from engines.orders import CartLine, PaymentMethod, PlaceOrder
+from tests.support.demo_template import seed_demo
 
 
 def bearer(settings: Settings, subject: str, role: Role | str) -> dict[str, str]:
@@ -54,7 +54,7 @@ async def gateway(
 ) -> AsyncIterator[tuple[TestClient[Any, Any], Services]]:
     """A gateway on its own settings (keys, limits), on the demo data, behind a test server."""
     services = build_services(settings, clock=clock, ids=SeededIds())
-    await load_demo(services.db, clock.now())
+    await seed_demo(services.db, clock.now())
     app = create_app(settings, build=lambda _s: services)
     try:
         async with TestClient(TestServer(app)) as client:

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from core.app.bootstrap import Services, build_services
-from core.app.demo import load_demo
 from core.clock import SteppedClock
 from core.config import Settings
 from core.ids import RandomIds
 from engines.wms import Layout, Zone, grid
+from tests.support.demo_template import seed_demo
 
 WH = "WH-LAGOS"
 
@@ -20,7 +20,7 @@ async def lagos_with_racks(database_url: str, *, aisles: int, bays: int, capacit
         clock=SteppedClock(),
         ids=RandomIds(),
     )
-    await load_demo(built.db, built.clock.now())
+    await seed_demo(built.db, built.clock.now())
     await built.warehouse.define(
         Layout(WH, depth=20.0),
         [Zone(f"{WH}:dry", WH, "Dry goods")],

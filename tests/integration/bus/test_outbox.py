@@ -20,7 +20,6 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.app.bootstrap import Services, build_services
-from core.app.demo import load_demo
 from core.bus import EventEnvelope
 from core.bus.inbox import handle_once
 from core.bus.memory import MemoryEventBus
@@ -34,6 +33,7 @@ from core.region import RegionCode
 from engines.orders import CartLine, OrderStatus, PaymentMethod, PlaceOrder
 from engines.orders.events import OrderPlaced, OrderStatusChanged
 from tests.support.databases import migrated_sqlite
+from tests.support.demo_template import seed_demo
 from tests.support.kafka import read_topic
 from tests.support.servers import KafkaServer, PostgresServer
 
@@ -46,7 +46,7 @@ async def make_services(database_url: str, events_url: str) -> Services:
         env="test", database_url=database_url, events_url=events_url, _env_file=None
     )
     built = build_services(settings, clock=clock, ids=RandomIds())
-    await load_demo(built.db, clock.now())
+    await seed_demo(built.db, clock.now())
     return built
 
 

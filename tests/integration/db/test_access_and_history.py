@@ -7,7 +7,6 @@ from collections.abc import AsyncIterator
 import pytest
 
 from core.app.bootstrap import Services, build_services
-from core.app.demo import load_demo
 from core.clock import SteppedClock
 from core.config import Settings
 from core.ids import RandomIds
@@ -16,6 +15,7 @@ from core.region import RegionCode
 from engines.access import AccessService, Role
 from engines.orders import CartLine, PaymentMethod, PlaceOrder
 from engines.orders.history import HistoryCursor, OrderHistory
+from tests.support.demo_template import seed_demo
 
 NGOZI = Phone("+2348030000001")
 
@@ -25,7 +25,7 @@ async def services(any_database_url: str) -> AsyncIterator[Services]:
     clock = SteppedClock()
     settings = Settings(env="test", database_url=any_database_url, _env_file=None)
     built = build_services(settings, clock=clock, ids=RandomIds())
-    await load_demo(built.db, clock.now())
+    await seed_demo(built.db, clock.now())
     yield built
     await built.close()
 

@@ -13,7 +13,6 @@ import pytest
 from sqlalchemy import text
 
 from core.app.bootstrap import Services, build_services
-from core.app.demo import load_demo
 from core.clock import SteppedClock
 from core.config import Settings
 from core.ids import RandomIds
@@ -31,6 +30,7 @@ from engines.orders import (
     PlaceOrder,
 )
 from engines.orders.repository import SqlOrderRepository
+from tests.support.demo_template import seed_demo
 
 NGOZI = Phone("+2348030000001")
 
@@ -40,7 +40,7 @@ async def services(any_database_url: str) -> AsyncIterator[Services]:
     clock = SteppedClock()
     settings = Settings(env="test", database_url=any_database_url, _env_file=None)
     built = build_services(settings, clock=clock, ids=RandomIds())
-    await load_demo(built.db, clock.now())
+    await seed_demo(built.db, clock.now())
     yield built
     await built.close()
 

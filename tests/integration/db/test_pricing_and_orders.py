@@ -12,7 +12,6 @@ import pytest
 from sqlalchemy import select
 
 from core.app.bootstrap import Services, build_services
-from core.app.demo import load_demo
 from core.bus.tables import outbox
 from core.clock import SteppedClock
 from core.config import Settings
@@ -49,6 +48,7 @@ from engines.pricing.tables import (
     promotions,
     segment_prices,
 )
+from tests.support.demo_template import seed_demo
 
 NGOZI = Phone("+2348030000001")
 BOLA = Phone("+2348030000002")
@@ -65,7 +65,7 @@ async def services(any_database_url: str) -> AsyncIterator[Services]:
     clock = SteppedClock()
     settings = Settings(env="test", database_url=any_database_url, _env_file=None)
     built = build_services(settings, clock=clock, ids=RandomIds())
-    await load_demo(built.db, clock.now())
+    await seed_demo(built.db, clock.now())
     yield built
     await built.close()
 

@@ -6,10 +6,10 @@ from pathlib import Path
 import pytest
 
 from core.app.bootstrap import Services, build_services
-from core.app.demo import load_demo
 from core.clock import SteppedClock
 from core.config import Settings
 from core.ids import RandomIds
+from tests.support.demo_template import seed_demo
 
 
 @pytest.fixture
@@ -23,6 +23,6 @@ async def services(any_database_url: str, tmp_path: Path) -> AsyncIterator[Servi
         _env_file=None,
     )
     built = build_services(settings, clock=clock, ids=RandomIds())
-    await load_demo(built.db, clock.now())
+    await seed_demo(built.db, clock.now())
     yield built
     await built.close()

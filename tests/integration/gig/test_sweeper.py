@@ -11,13 +11,13 @@ from pathlib import Path
 import pytest
 
 from core.app.bootstrap import Services, build_services
-from core.app.demo import load_demo
 from core.clock import SteppedClock
 from core.config import Settings
 from core.ids import RandomIds
 from core.phone import Phone
 from core.region import RegionCode, zone
 from engines.gig import DeliveryRoute, GeoPoint, Offer, OfferStatus, RouteStop
+from tests.support.demo_template import seed_demo
 from tests.support.gig import BAYO, EMEKA, NGOZI, driver, order, route
 
 
@@ -33,7 +33,7 @@ async def services(database_url: str, tmp_path: Path) -> AsyncIterator[Services]
         _env_file=None,
     )
     built = build_services(settings, clock=clock, ids=RandomIds())
-    await load_demo(built.db, clock.now())
+    await seed_demo(built.db, clock.now())
     yield built
     await built.close()
 

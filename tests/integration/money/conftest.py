@@ -7,13 +7,13 @@ from collections.abc import AsyncIterator
 import pytest
 
 from core.app.bootstrap import Services, build_services
-from core.app.demo import load_demo
 from core.clock import SteppedClock
 from core.config import Settings
 from core.ids import RandomIds
 from engines.credit import CreditService
 from engines.invoices import InvoiceService
 from engines.ledger import Books, LedgerService
+from tests.support.demo_template import seed_demo
 
 
 @pytest.fixture
@@ -25,7 +25,7 @@ def clock() -> SteppedClock:
 async def services(any_database_url: str, clock: SteppedClock) -> AsyncIterator[Services]:
     settings = Settings(env="test", database_url=any_database_url, _env_file=None)
     built = build_services(settings, clock=clock, ids=RandomIds())
-    await load_demo(built.db, clock.now())
+    await seed_demo(built.db, clock.now())
     yield built
     await built.close()
 

@@ -9,13 +9,13 @@ from decimal import Decimal
 import pytest
 
 from core.app.bootstrap import Services, build_services
-from core.app.demo import load_demo
 from core.clock import SteppedClock
 from core.config import Settings
 from core.ids import RandomIds
 from core.money import Money
 from core.phone import Phone
 from tests.support.credit import DAY, credit_history
+from tests.support.demo_template import seed_demo
 
 NGOZI = Phone("+2348030000001")
 HOUR = 3600
@@ -44,7 +44,7 @@ async def gateway(any_database_url: str) -> AsyncIterator[tuple[Services, Steppe
         _env_file=None,
     )
     built = build_services(settings, clock=clock, ids=RandomIds())
-    await load_demo(built.db, clock.now())
+    await seed_demo(built.db, clock.now())
     yield built, clock
     await built.close()
 

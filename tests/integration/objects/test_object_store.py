@@ -17,7 +17,6 @@ from aiobotocore.session import get_session
 
 from core.app.bootstrap import Services, build_services
 from core.app.cli import main
-from core.app.demo import load_demo
 from core.app.objects import MissingObjectStoreSettingError, build_object_store
 from core.app.server import create_app
 from core.clock import SteppedClock
@@ -27,6 +26,7 @@ from core.objects import InvalidObjectKeyError, ObjectStore, ObjectStoreConfigEr
 from core.phone import Phone
 from core.region import RegionCode
 from engines.gig import DocumentKind, Onboard, Vehicle, VehicleKind, WorkerStatus
+from tests.support.demo_template import seed_demo
 from tests.support.ports import free_port
 from tests.support.servers import S3Server
 
@@ -105,7 +105,7 @@ async def services(
     clock = SteppedClock()
     settings = Settings(env="test", database_url=any_database_url, _env_file=None, **store_settings)
     built = build_services(settings, clock=clock, ids=RandomIds())
-    await load_demo(built.db, clock.now())
+    await seed_demo(built.db, clock.now())
     yield built
     await built.close()
 

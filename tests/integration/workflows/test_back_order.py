@@ -14,7 +14,6 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
 from core.app.bootstrap import Services, build_services
-from core.app.demo import load_demo
 from core.app.server import create_app
 from core.clock import SteppedClock
 from core.config import Settings
@@ -26,6 +25,7 @@ from engines.orders import CartLine, Order, OrderStatus, PaymentMethod, PlaceOrd
 from engines.payments import CreatePayment, Direction, Method
 from tests.integration.workflows.conftest import until_stage
 from tests.integration.workflows.test_paid_order import _until_started
+from tests.support.demo_template import seed_demo
 from tests.support.graphql import bearer, post_graphql
 from tests.support.providers.payments import PaymentFakes
 from tests.support.servers import TemporalServer
@@ -52,7 +52,7 @@ async def paid_services(
     )
     clock = SteppedClock()
     built = build_services(settings, clock=clock, ids=RandomIds())
-    await load_demo(built.db, clock.now())
+    await seed_demo(built.db, clock.now())
     yield built
     await built.close()
 

@@ -16,7 +16,7 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
 from core.app.bootstrap import Services, build_services
-from core.app.demo import load_demo, load_distribution_demo
+from core.app.demo import load_distribution_demo
 from core.app.dispatch_plan import operators_planner
 from core.app.server import create_app
 from core.app.workflows import stage_reader
@@ -33,6 +33,7 @@ from engines.wms import PathPolicy
 from tests.contract.channels.africastalking.test_ussd_published import publish
 from tests.integration.workflows.conftest import texts_to, until_stage
 from tests.support.at_voice import AtCaller
+from tests.support.demo_template import seed_demo
 from tests.support.gig import code_for
 from tests.support.graphql import bearer, gql_session, run
 from tests.support.phone import UssdPhone
@@ -76,7 +77,7 @@ async def carried(
         }
     )
     services = build_services(real, clock=clock, ids=RandomIds())
-    await load_demo(services.db, clock.now())
+    await seed_demo(services.db, clock.now())
     await load_distribution_demo(services.db, clock.now())
     app = create_app(real, build=lambda _s: services)
     async with TestClient(TestServer(app)) as http:

@@ -12,7 +12,6 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
 from core.app.bootstrap import build_services
-from core.app.demo import load_demo
 from core.app.server import create_app
 from core.app.temporal_dev import embedded_temporal
 from core.clock import SteppedClock
@@ -21,6 +20,7 @@ from core.ids import RandomIds
 from engines.fulfilment.model import Stage
 from tests.integration.workflows.conftest import until_stage
 from tests.support.databases import migrated_sqlite
+from tests.support.demo_template import seed_demo
 from tests.support.phone import UssdPhone
 
 pytestmark = [pytest.mark.real, pytest.mark.slow]
@@ -39,11 +39,11 @@ async def test_pay_on_delivery_orders_are_picked_while_another_gateway_shares_th
     ):
         # Another engineer's gateway, its worker running, on the same dev server.
         other = build_services(their_settings, clock=SteppedClock(), ids=RandomIds())
-        await load_demo(other.db, other.clock.now())
+        await seed_demo(other.db, other.clock.now())
         await other.start()
         try:
             services = build_services(my_settings, clock=SteppedClock(), ids=RandomIds())
-            await load_demo(services.db, services.clock.now())
+            await seed_demo(services.db, services.clock.now())
             app = create_app(my_settings, build=lambda _s: services)
             async with TestClient(TestServer(app)) as http:
                 references = []

@@ -17,7 +17,7 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from core.app.bootstrap import Services, build_services
 from core.app.deliveries_cli import resolve
-from core.app.demo import load_demo, load_distribution_demo
+from core.app.demo import load_distribution_demo
 from core.app.dispatch_plan import operators_planner
 from core.app.server import create_app
 from core.clock import SteppedClock
@@ -33,6 +33,7 @@ from engines.wms import PathPolicy
 from tests.integration.workflows.conftest import texts_to, until_stage
 from tests.integration.workflows.test_delivery_workflow import my_orders, started
 from tests.support.at_voice import AtCaller
+from tests.support.demo_template import seed_demo
 from tests.support.gig import code_for
 from tests.support.providers.payments import PaymentFakes
 from tests.support.servers import TemporalServer
@@ -61,7 +62,7 @@ async def carried(
         }
     )
     services = build_services(settings, clock=clock, ids=RandomIds())
-    await load_demo(services.db, clock.now())
+    await seed_demo(services.db, clock.now())
     await load_distribution_demo(services.db, clock.now())
     app = create_app(settings, build=lambda _s: services)
     async with TestClient(TestServer(app)) as http:

@@ -10,7 +10,6 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
 from core.app.bootstrap import Services, build_services
-from core.app.demo import load_demo
 from core.app.server import create_app
 from core.clock import SteppedClock
 from core.config import Settings
@@ -21,6 +20,7 @@ from engines.fulfilment.model import Stage
 from engines.fulfilment.workflows import order_workflow_id
 from engines.orders import CartLine, OrderStatus, PaymentMethod, PlaceOrder
 from tests.integration.workflows.conftest import until_stage
+from tests.support.demo_template import seed_demo
 from tests.support.graphql import bearer, post_graphql
 from tests.support.phone import UssdPhone
 from tests.support.providers.payments import PaymentFakes
@@ -44,7 +44,7 @@ async def paid_services(
     )
     clock = SteppedClock()
     built = build_services(settings, clock=clock, ids=RandomIds())
-    await load_demo(built.db, clock.now())
+    await seed_demo(built.db, clock.now())
     yield built
     await built.close()
 

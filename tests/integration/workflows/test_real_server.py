@@ -23,7 +23,6 @@ from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 
 from core.app.bootstrap import Services, build_services
-from core.app.demo import load_demo
 from core.app.server import create_app
 from core.app.temporal_dev import embedded_temporal
 from core.bus.tables import outbox
@@ -41,6 +40,7 @@ from engines.fulfilment.model import (
 from engines.fulfilment.workflows import order_workflow_id
 from engines.orders import OrderStatus
 from tests.integration.workflows.conftest import available, place, texts_to, until_stage
+from tests.support.demo_template import seed_demo
 from tests.support.phone import UssdPhone
 from tests.support.servers import TemporalServer
 
@@ -64,7 +64,7 @@ def real_settings(settings: Settings, temporal_server: TemporalServer, task_queu
 async def real_services(real_settings: Settings) -> AsyncIterator[Services]:
     clock = SteppedClock()
     built = build_services(real_settings, clock=clock, ids=RandomIds())
-    await load_demo(built.db, clock.now())
+    await seed_demo(built.db, clock.now())
     yield built
     await built.close()
 
@@ -169,7 +169,7 @@ async def test_a_killed_worker_is_replaced_and_the_order_completes_with_every_ef
     clock = SteppedClock()
     settings = real_settings.model_copy(update={"temporal_worker": False})
     services = build_services(settings, clock=clock, ids=RandomIds())
-    await load_demo(services.db, clock.now())
+    await seed_demo(services.db, clock.now())
     client = await Client.connect(
         str(settings.temporal_address), data_converter=pydantic_data_converter
     )
