@@ -73,7 +73,7 @@ class MemoryEventBus:
                 # Its record is kept while another caller waits to publish it (and skips
                 # whom this one reached); forgotten with the last.
                 if not delivery.callers:
-                    del self._delivering[envelope.event_id]
+                    self._delivering.pop(envelope.event_id, None)  # gone if the bus closed
                     if envelope.event_id not in waiting:
                         self._handled.pop(envelope.event_id, None)
                         self._failed.pop(envelope.event_id, None)
