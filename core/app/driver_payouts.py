@@ -190,7 +190,9 @@ async def pay_agents(services: Services, region: RegionCode, day: date) -> PayRe
         if owed.amount <= Decimal(0):
             continue
         order = await desk.pay(payee, owed, f"atc:{agent.phone.e164}:{day.isoformat()}", earn=False)
-        report.add(order, _row(agent.phone.e164, payee, owed))
+        # The day's payout as recorded: paid earlier that day, it stands (what was earned since
+        # goes with the next day's), and the row says what it sent, not what is owed now.
+        report.add(order, _row(agent.phone.e164, payee, order.amount))
     return report
 
 

@@ -117,8 +117,9 @@ def _settle(day: dt.date | None) -> int:
                 cash = await money.settlement.cash_day(distributor, batch.day)
                 print(
                     f"{batch.distributor} {batch.day}: {batch.payments} payments, gross "
-                    f"{batch.gross}, cash {batch.cash} from {batch.cash_orders} orders (held by "
-                    f"drivers {cash.held_by_drivers}, handed in {cash.handed_in}), refunds "
+                    f"{batch.gross}, cash {batch.cash} in at the depot ({batch.hand_ins} "
+                    f"hand-overs; taken at doors {cash.collected} from {cash.orders} orders, held "
+                    f"by drivers {cash.held_by_drivers}, handed in {cash.handed_in}), refunds "
                     f"{batch.refunds}, fees {batch.fees}, commission "
                     f"{batch.commission}, carried {batch.carried}, net {batch.net}, payout "
                     f"{payout or Money.zero(distributor.currency)}"

@@ -48,7 +48,7 @@ class PaymentPosting:
 
     async def on_unmatched(self, envelope: EventEnvelope) -> None:
         """A transfer into a customer's account that paid no order is still theirs: it repays
-        what they owe on credit (oldest first, what is left kept on the line), else it is held
+        what they owe on credit (oldest first, what is left kept on their account), else it is held
         at the rail, owed back to them (their account goes into credit). A part of an order's
         payment is posted as that order's payment (a credit order's repays its credit)."""
         event = UnmatchedFundsReceived.model_validate(envelope.data)

@@ -51,12 +51,12 @@ class LedgerSettlement:
         net: dict[str, Money] = {}
         for batch in batches:
             own = batch.net - batch.carried
-            if batch.payments or batch.cash_orders or own.amount:
+            if batch.payments or batch.hand_ins or own.amount:
                 currency = batch.net.currency
                 net[currency] = net.get(currency, Money.zero(currency)) + own
         return SettlementReport(
             day=day,
-            orders=sum(b.payments + b.cash_orders for b in batches),
+            orders=sum(b.payments + b.hand_ins for b in batches),
             totals=tuple(net.values()),
             days=tuple(sorted({b.day for b in batches})),
         )

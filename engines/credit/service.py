@@ -58,7 +58,7 @@ from engines.orders.tables import orders
 
 @dataclass(frozen=True, slots=True)
 class Repayment:
-    """What a repayment paid off, and what was left over (kept on the credit line)."""
+    """What a repayment paid off, and what was left over (kept as credit on her account)."""
 
     credits: list[CreditOrder]
     unapplied: Money
@@ -415,10 +415,18 @@ class CreditService:
                 if after != before:
                     fees = fees + late_fee_owed(before) - late_fee_owed(after)
                     await self._save(s, after)
-            # one payment on the rail: the principal (and any rest) to the credit line, the
-            # late fees to the receivable they were charged on; the first under the payment's id
-            parts = [(line, amount - fees), (receivable, fees)]
-            ids = iter((transfer_id, chart.transfer_id("payment", rail, external_ref, "fee")))
+            # one payment on the rail: the principal to the credit line, the late fees to the
+            # receivable they were charged on, and what it paid beyond everything owed to the
+            # receivable too, as her credit (BAL shows it, a checkout spends it; on the line it
+            # would only have raised her credit past its limit); the first under the payment's id
+            parts = [(line, amount - fees - left), (receivable, fees), (receivable, left)]
+            ids = iter(
+                (
+                    transfer_id,
+                    chart.transfer_id("payment", rail, external_ref, "fee"),
+                    chart.transfer_id("payment", rail, external_ref, "rest"),
+                )
+            )
             for account, part in parts:
                 if part.amount > 0:
                     await self._books.ledger.transfer_in(

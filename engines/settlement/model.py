@@ -1,13 +1,14 @@
 """Settlement: what a distributor is owed for a day, and whether a provider's records agree.
 
 A day's batch is the customer payments (and credit repayments) received in the distributor's
-currency on that local day, and the cash its drivers took at pay-on-delivery doors that day,
-less the refunds the rails gave back that day (whichever day their
-payment was received), the rail fees the providers kept and the platform's commission on what is
-left; a day whose refunds exceed what came in owes the difference, carried into the next day's
-batch. Reconciliation compares the payments and refunds we recorded on a rail with the rows of
-the provider's statement, by the provider's own reference (a refund: the payment it gives back,
-with a negative amount).
+currency on that local day, and the cash taken at pay-on-delivery doors that reached its depot
+that day (handed in by a driver, or taken at the depot itself; what a driver still holds is on
+the road, not money we hold, so it is paid out the day he hands it in), less the refunds the
+rails gave back that day (whichever day their payment was received), the rail fees the providers
+kept and the platform's commission on what is left; a day whose refunds exceed what came in owes
+the difference, carried into the next day's batch. Reconciliation compares the payments and
+refunds we recorded on a rail with the rows of the provider's statement, by the provider's own
+reference (a refund: the payment it gives back, with a negative amount).
 """
 
 from __future__ import annotations
@@ -79,8 +80,8 @@ class Batch:
     payments: int
     refunds: Money
     carried: Money  # what the days before still owed back (negative), netted out of this one
-    cash: Money  # taken at pay-on-delivery doors that day (its rail payments are `gross`)
-    cash_orders: int
+    cash: Money  # door cash that reached the depot that day (its rail payments are `gross`)
+    hand_ins: int  # how many arrivals made it up (a driver's hand-over, a door at the depot)
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,6 +92,7 @@ class CashDay:
     collected: Money
     held_by_drivers: Money
     handed_in: Money
+    orders: int = 0  # the doors it was taken at
 
 
 def still_held(day: Money, later: Money, holds: Money) -> Money:
@@ -112,7 +114,7 @@ def batch_for(
     carried: Money | None = None,
     cash: Sequence[Money] = (),
 ) -> Batch:
-    """Gross in on the rails and the cash taken at the doors (one amount per order), less
+    """Gross in on the rails and the door cash that reached the depot (one amount per arrival), less
     refunds, less fees and the commission on what was kept (rounded half-up once), plus what
     the previous day carried (zero or negative), is what is paid out.
 

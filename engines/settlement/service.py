@@ -111,15 +111,20 @@ class SettlementService:
             if t.credit_account_id in rails and _posted(t)
         ]
 
-    async def cash_taken(self, currency: str, day: date, timezone: str) -> list[Money]:
-        """The cash taken at pay-on-delivery doors in `currency` during the local day, one
-        amount per order (posted once per delivery, when it was delivered)."""
-        holders = await self._cash_accounts(currency)
-        start, end = day_bounds(day, timezone)
-        journal = await self._books.ledger.transfers(
-            account_ids=list(holders), since=start, until=end, codes=["cash"]
+    async def cash_in(self, distributor: Distributor, day: date) -> list[Money]:
+        """The door cash that reached the distributor's depot during the local day, one amount
+        per arrival: a driver's hand-over, or a door taken at the depot itself. What a driver
+        still holds is not counted until he hands it in: only money we hold is paid out."""
+        depot = await self._books.ledger.find_account(
+            chart.depot_cash(distributor.name, distributor.currency).code
         )
-        return [t.amount for t in journal if t.debit_account_id in holders and _posted(t)]
+        if depot is None:
+            return []
+        start, end = day_bounds(day, distributor.timezone)
+        journal = await self._books.ledger.transfers(
+            account_ids=[depot.id], since=start, until=end, codes=["cash", "cash_in"]
+        )
+        return [t.amount for t in journal if t.debit_account_id == depot.id and _posted(t)]
 
     async def cash_day(self, distributor: Distributor, day: date) -> CashDay:
         """Where the day's cash is now: each driver hands his oldest cash in first, so of what
@@ -133,11 +138,13 @@ class SettlementService:
         zero = Money.zero(cur)
         that_day: dict[uuid.UUID, Money] = {}
         later: dict[uuid.UUID, Money] = {}
+        doors = 0
         for t in journal:
             if t.debit_account_id not in holders or not _posted(t):
                 continue
             into = that_day if t.created_at < end else later
             into[t.debit_account_id] = into.get(t.debit_account_id, zero) + t.amount
+            doors += into is that_day
         collected = sum(that_day.values(), zero)
         on_the_road = sum(
             (
@@ -147,7 +154,7 @@ class SettlementService:
             ),
             zero,
         )
-        return CashDay(collected, on_the_road, collected - on_the_road)
+        return CashDay(collected, on_the_road, collected - on_the_road, doors)
 
     async def _cash_accounts(self, currency: str) -> dict[uuid.UUID, Account]:
         """The drivers' cash accounts and the depots' (`driver:<phone>:cash:<ccy>`,
@@ -325,7 +332,7 @@ class SettlementService:
             fees,
             refunds=(-r.amount for r in refunds),
             carried=carried,
-            cash=await self.cash_taken(distributor.currency, day, distributor.timezone),
+            cash=await self.cash_in(distributor, day),
         )
         if batch.net.amount > 0:
             await self._accrue(distributor, batch)
@@ -353,10 +360,10 @@ class SettlementService:
         return batch
 
     async def _batch(self, r: Any, distributor: Distributor) -> Batch:
-        """A recorded batch; its cash read again from the ledger (what a day over took at the
-        doors never changes), as its net counted it."""
+        """A recorded batch; its cash read again from the ledger (what reached the depot on a
+        day over never changes), as its net counted it."""
         cur = r.currency
-        cash = await self.cash_taken(cur, r.day, distributor.timezone)
+        cash = await self.cash_in(distributor, r.day)
         return Batch(
             r.distributor,
             r.day,

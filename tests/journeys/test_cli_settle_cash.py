@@ -1,7 +1,8 @@
 """`omniroute settle` counts the cash drivers took at pay-on-delivery doors: a distributor is
-owed its cash sales as its rail payments, and the day's line says apart what came on the rails
-and what came at the doors, and of that how much the drivers still hold (on the road) and how
-much was handed in at the depot. Settled once, however often it runs."""
+owed its cash sales as its rail payments, on the day the cash reaches the depot (what a driver
+still holds is not money we hold), and the day's line says apart what came on the rails and
+what came in at the depot, and of the cash taken at the doors that day how much the drivers
+still hold (on the road) and how much was handed in. Settled once, however often it runs."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from pydantic import SecretStr
 
 from core.app.bootstrap import Services
 from core.app.cli import main
+from core.clock import SteppedClock
 from core.config import Settings
 from core.money import Money
 from core.region import RegionCode
@@ -26,6 +28,7 @@ from tests.support.providers.africastalking import flush_outbox
 from tests.support.providers.payments import PaymentFakes
 
 MONDAY = "2026-01-05"  # the services' clock: 10:00 in Lagos
+TUESDAY = "2026-01-06"
 
 
 @pytest.fixture
@@ -73,45 +76,62 @@ async def paid_by_paystack(gateway: Client, services: Services, fakes: PaymentFa
     return order.total
 
 
-def lagos_line(out: str) -> str:
-    [line] = [x for x in out.splitlines() if x.startswith(f"lagos {MONDAY}:")]
+def lagos_line(day: str, out: str) -> str:
+    [line] = [x for x in out.splitlines() if x.startswith(f"lagos {day}:")]
     return line
 
 
 @pytest.mark.usefixtures("operator_env")
-async def test_the_days_settlement_owes_the_cash_taken_at_the_doors_once_and_says_where_it_is(
-    gateway: Client, services: Services, fakes: PaymentFakes, capsys: pytest.CaptureFixture[str]
+async def test_the_days_settlement_pays_the_cash_handed_in_that_day_not_the_cash_on_the_road(
+    gateway: Client,
+    services: Services,
+    clock: SteppedClock,
+    fakes: PaymentFakes,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     assert services.money is not None
     paid = await paid_by_paystack(gateway, services, fakes)
     took = await a_day_of_cash(services)  # Emeka's two doors, one of them short
-    assert await omniroute("drivers", "cash-in", EMEKA.e164, "20000", "--key", "SLIP-1") == 0
+    # He hands part in on Monday evening (the slip recorded at the depot that day).
     part = Money(Decimal(20_000), "NGN")
+    await services.money.books.cash_handed_in(EMEKA, "lagos", part, "SLIP-1")
     capsys.readouterr()
 
     assert await omniroute("settle", "--day", MONDAY) == 0
-    kept = paid + took
+    kept = paid + part  # what we hold: the rest is still in his pocket
     commission = Money(kept.amount * Decimal("0.03"), "NGN")
-    net = kept - commission
-    assert lagos_line(capsys.readouterr().out) == (
-        f"lagos {MONDAY}: 1 payments, gross {paid}, cash {took} from 2 orders (held by drivers "
-        f"{took - part}, handed in {part}), refunds NGN 0.00, fees NGN 0.00, commission "
-        f"{commission}, carried NGN 0.00, net {net}, payout {net}"
+    monday = kept - commission
+    assert lagos_line(MONDAY, capsys.readouterr().out) == (
+        f"lagos {MONDAY}: 1 payments, gross {paid}, cash {part} in at the depot (1 hand-overs; "
+        f"taken at doors {took} from 2 orders, held by drivers {took - part}, handed in "
+        f"{part}), refunds NGN 0.00, fees NGN 0.00, commission {commission}, carried NGN 0.00, "
+        f"net {monday}, payout {monday}"
     )
 
-    # He hands the rest in on Tuesday; settled again, Monday owes nothing more, and its line
-    # shows no cash left on the road.
-    rest = (took - part).amount
-    assert await omniroute("drivers", "cash-in", EMEKA.e164, str(rest), "--key", "SLIP-2") == 0
-    capsys.readouterr()
+    # He hands the rest in on Tuesday: Tuesday's settlement pays it, Monday's stays as it was
+    # (its line now shows none of its takings left on the road).
+    clock.advance(24 * 3600)
+    rest = took - part
+    await services.money.books.cash_handed_in(EMEKA, "lagos", rest, "SLIP-2")
+    assert await omniroute("settle", "--day", TUESDAY) == 0
     assert await omniroute("settle", "--day", MONDAY) == 0
-    assert lagos_line(capsys.readouterr().out) == (
-        f"lagos {MONDAY}: 1 payments, gross {paid}, cash {took} from 2 orders (held by drivers "
-        f"NGN 0.00, handed in {took}), refunds NGN 0.00, fees NGN 0.00, commission "
-        f"{commission}, carried NGN 0.00, net {net}, payout {net}"
+    out = capsys.readouterr().out
+    assert lagos_line(MONDAY, out) == (
+        f"lagos {MONDAY}: 1 payments, gross {paid}, cash {part} in at the depot (1 hand-overs; "
+        f"taken at doors {took} from 2 orders, held by drivers NGN 0.00, handed in {took}), "
+        f"refunds NGN 0.00, fees NGN 0.00, commission {commission}, carried NGN 0.00, "
+        f"net {monday}, payout {monday}"
+    )
+    commission = Money(rest.amount * Decimal("0.03"), "NGN")
+    tuesday = rest - commission
+    assert lagos_line(TUESDAY, out) == (
+        f"lagos {TUESDAY}: 0 payments, gross NGN 0.00, cash {rest} in at the depot (1 "
+        "hand-overs; taken at doors NGN 0.00 from 0 orders, held by drivers NGN 0.00, handed "
+        f"in NGN 0.00), refunds NGN 0.00, fees NGN 0.00, commission {commission}, carried "
+        f"NGN 0.00, net {tuesday}, payout {tuesday}"
     )
     owed = await services.money.ledger.account(chart.distributor("lagos", "NGN").code)
-    assert owed.balance == net  # accrued once, its payout held until the bank confirms
+    assert owed.balance == monday + tuesday  # each day accrued once, paid when the bank says
     depot = await services.money.ledger.account(chart.depot_cash("lagos", "NGN").code)
     assert depot.balance == took
     assert (await services.money.ledger.check()).balanced

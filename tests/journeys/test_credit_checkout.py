@@ -123,9 +123,10 @@ async def test_buy_on_credit_over_ussd_and_repay_by_mpesa_over_sms(
     await _daraja_pays_twice(gateway, services, fakes, push)
     [repaid] = await credit.credits(Phone(JUMA))
     assert repaid.status is CreditStatus.REPAID
-    # M-Pesa took whole shillings: the 0.74 change stays on Juma's line for next time
+    # M-Pesa took whole shillings: the 0.74 change is his, kept as credit on his account
     change = Money(Decimal("0.74"), "KES")
-    assert await credit.available(Phone(JUMA)) == decision.limit + change
+    assert await credit.available(Phone(JUMA)) == decision.limit
+    assert await services.money.books.account_credit(Phone(JUMA), "KES") == change
     held_at_mpesa = await services.money.ledger.account("rail:mpesa:KES")
     assert held_at_mpesa.balance == Money(Decimal("2522.00"), "KES")
     assert (await services.money.ledger.check()).balanced
@@ -442,11 +443,13 @@ async def test_a_late_fee_is_texted_shown_on_bal_and_settled_by_the_repayment(
 
     [repaid] = await credit.credits(Phone(JUMA))
     assert repaid.status is CreditStatus.REPAID
-    assert (await ledger.account(receivable)).balance == before  # the fee is paid
+    # the fee is paid, and the 0.31 M-Pesa's whole shillings brought over is his credit
+    change = Money(Decimal("0.31"), "KES")
+    assert (await ledger.account(receivable)).balance == before - change
     assert (await ledger.account("late_fees:KES")).balance == fee
     assert (await ledger.account("rail:mpesa:KES")).balance == Money(Decimal(2572), "KES")
     assert (await ledger.check()).balanced
-    assert (await sms.send("BAL"))[-1] == "Huna deni. Asante!\n0. Rudi"
+    assert (await sms.send("BAL"))[-1] == "Salio kwenye akaunti yako: KES 0.31\n0. Rudi"
 
 
 async def test_a_retailer_who_sent_stop_gets_no_credit_sms(

@@ -596,7 +596,12 @@ async def test_an_agents_commissions_are_paid_out_once_by_the_same_path(
     assert again.sent == []
     assert len(nip(fakes, "/nip/fundstransfer")) == 1
 
+    # A collection later that day earns 100.00: run again that day, the report says what the
+    # day's payout sent (200.00), not that the new 100.00 went (it goes with tomorrow's).
     await atc.collect(TUNDE, NGOZI, Money(Decimal(5_000), "NGN"), "RCPT-2")
+    later = await pay_agents(services, RegionCode.LAGOS, day)
+    assert [(row["amount"], row["status"]) for row in later.sent] == [("200.00", "paid")]
+    assert len(nip(fakes, "/nip/fundstransfer")) == 1
     clock.advance(86_400)
     tomorrow = await pay_agents(services, RegionCode.LAGOS, services.clock.now().date())
     assert [row["amount"] for row in tomorrow.sent] == ["100.00"]

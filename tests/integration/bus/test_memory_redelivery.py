@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
@@ -15,7 +16,7 @@ from core.app.bootstrap import Services
 from core.bus import EventEnvelope
 from core.bus.memory import MemoryEventBus
 from core.bus.outbox import OutboxRelay
-from core.bus.port import UndeliveredError
+from core.bus.port import Subscriber, UndeliveredError
 from core.clock import SteppedClock
 from core.db import Database
 from core.phone import Phone
@@ -208,3 +209,33 @@ async def test_an_event_met_by_a_temporal_restart_is_not_set_aside_and_is_handle
     finally:
         temporal.stop()
     assert handled == [event.event_id]
+
+
+async def test_one_event_published_twice_at_once_reaches_each_subscriber_once() -> None:
+    """Two relays publishing the same outbox row at once (a claim that ran out while the first
+    was still in flight) must not send the order's SMS twice, nor fail either relay."""
+    bus = MemoryEventBus()
+    sent: list[tuple[str, str]] = []
+
+    def subscriber(group: str) -> Subscriber:
+        async def handle(envelope: EventEnvelope) -> None:
+            await asyncio.sleep(0)  # a database write: the other publish runs meanwhile
+            sent.append((group, envelope.key))
+
+        return handle
+
+    bus.subscribe(OrderPlaced.topic, "sms", subscriber("sms"))
+    bus.subscribe(OrderPlaced.topic, "ledger", subscriber("ledger"))
+    placed = EventEnvelope(
+        event_id=uuid.uuid4(),
+        event_type=OrderPlaced.event_type(),
+        version=OrderPlaced.version,
+        topic=OrderPlaced.topic,
+        key="W62ACJ",
+        occurred_at=datetime(2026, 12, 5, 9, tzinfo=UTC),
+        data={"reference": "W62ACJ"},
+    )
+
+    await asyncio.gather(bus.publish([placed]), bus.publish([placed]), bus.publish([placed]))
+
+    assert sorted(sent) == [("ledger", "W62ACJ"), ("sms", "W62ACJ")]

@@ -103,8 +103,9 @@ def test_settle_credit_and_reconcile_from_the_command_line(
     assert main(["settle", "--day", "2026-01-05"]) == 0
     out = capsys.readouterr().out
     assert (
-        "nairobi 2026-01-05: 2 payments, gross KES 1,250.00, cash KES 0.00 from 0 orders (held "
-        "by drivers KES 0.00, handed in KES 0.00), refunds KES 50.00, fees KES 0.00, "
+        "nairobi 2026-01-05: 2 payments, gross KES 1,250.00, cash KES 0.00 in at the depot (0 "
+        "hand-overs; taken at doors KES 0.00 from 0 orders, held by drivers KES 0.00, handed in "
+        "KES 0.00), refunds KES 50.00, fees KES 0.00, "
         "commission KES 36.00, carried KES 0.00, net KES 1,164.00, payout KES 1,164.00"
     ) in out
     assert main(["credit", "daily"]) == 0

@@ -124,6 +124,28 @@ async def test_buy_on_credit_within_the_limit_and_repay_by_any_rail(
     assert report.balanced
 
 
+async def test_a_repayment_of_more_than_she_owes_keeps_the_rest_as_credit_on_her_account(
+    services: Services, clock: SteppedClock, credit: CreditService, books: Books
+) -> None:
+    """Ngozi owes NGN 5,000 on credit and sends NGN 9,000 into her account: the NGN 4,000 over
+    is hers to spend (Balance shows it, checkout offers it), not hidden on her credit line,
+    where it raised her credit past its limit and her next credit order still asked it all."""
+    await _history(services, clock)
+    limit = (await credit.decide(NGOZI)).limit
+    await credit.authorise("CRED10", NGOZI, ngn(5_000))
+    await credit.delivered("CRED10", clock.now())
+    await books.order_delivered("CRED10", ngn(0))
+    kept = await books.account_credit(NGOZI, "NGN")
+
+    paid = await credit.repay(NGOZI, ngn(9_000), "paystack", "T-OVER")
+
+    assert paid.unapplied == ngn(4_000)
+    assert await books.account_credit(NGOZI, "NGN") == kept + ngn(4_000)
+    assert await credit.available(NGOZI) == limit
+    assert (await books.account(chart.credit_line(NGOZI, "NGN"))).balance == ngn(0)
+    assert (await books.ledger.check()).balanced
+
+
 async def test_reminders_then_overdue_blocks_credit_and_charges_a_late_fee_once(
     services: Services, clock: SteppedClock, credit: CreditService, ledger: LedgerService
 ) -> None:
