@@ -44,6 +44,9 @@ class PaymentPosting:
             await self._credit.repay(customer, received, event.provider, receipt)
         else:
             await self._books.post_payment_received(customer, received, event.provider, receipt)
+            if received.amount > Decimal(event.amount):
+                # paid more than the order: the rest is her credit, and repays what she owes
+                await self._credit.spend_account_credit(customer, received.currency)
         await self._fee(event.provider, event.fee, event.currency, receipt)
 
     async def on_unmatched(self, envelope: EventEnvelope) -> None:

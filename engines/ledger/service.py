@@ -226,6 +226,11 @@ class LedgerService:
         except IntegrityError:
             return await self._answer_twin(request)
 
+    async def locked_in(self, s: AsyncSession, account_id: uuid.UUID) -> Account:
+        """The account as it stands, locked for the caller's unit of work: what it reads of the
+        balances holds until it commits (a decision on them, then its transfer, as one)."""
+        return (await SqlLedgerRepository(s).lock_accounts([account_id]))[account_id]
+
     async def transfer_in(self, s: AsyncSession, request: TransferRequest) -> Transfer:
         """Record a transfer inside the caller's unit of work (several transfers commit as one)."""
         if self._pg:
