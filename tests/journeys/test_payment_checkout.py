@@ -371,3 +371,45 @@ async def test_my_orders_shows_what_came_of_an_order_paid_in_parts(
         "amount": "20000.00",
         "currency": "NGN",
     }
+
+
+async def test_credit_on_his_account_pays_part_and_mpesa_asks_only_the_rest(
+    gateway: Client, services: Services, fakes: PaymentFakes
+) -> None:
+    """Juma has KES 200 of his own on his account, less than the order: M-Pesa is offered
+    for what is left, his PIN prompt asks only that, and the order is paid; his credit is
+    taken when the order is placed, once."""
+    assert services.money is not None
+    await services.money.books.post_payment_received(
+        Phone(JUMA), Money(Decimal(200), "KES"), "mpesa", "KEPT-JUMA"
+    )
+    juma = UssdPhone(gateway, JUMA)
+    await juma.dial()
+    for label in ("Nunua", "Tambi na Pasta", "Indomie Chicken"):
+        await juma.choose(label)
+    await juma.press("3")
+    await juma.choose("Lipia")
+    payment = await juma.choose("Chagua malipo")
+    after = "M-Pesa: KES 2,321.26 baada ya salio lako la KES 200.00"
+    assert payment.labels == [after, "Lipa ukipokea", "Rudi"]
+    await juma.choose(after)
+    done = await juma.choose("Thibitisha")
+    assert (await juma.resend()).body == done.body  # the confirm again: one push
+
+    [order] = await services.orders.recent(Phone(JUMA))
+    assert done.body == (
+        f"Oda {order.reference} imewekwa. Jumla KES 2,321.26 (M-Pesa itaomba KES 2,322). Weka "
+        "PIN yako ya M-Pesa kwenye ujumbe kulipa. Tutakutumia risiti kwa SMS."
+    )
+    [push] = fakes.daraja.pushes
+    assert push.body["Amount"] == 2322
+    assert await services.money.books.account_credit(Phone(JUMA), "KES") == Money.zero("KES")
+    target, body = fakes.daraja.pay(fakes.daraja.push_for("254711000001"))
+    await gateway.post(target, data=body, headers={"Content-Type": "application/json"})
+    assert (await services.orders.get(order.reference)).paid_at is not None
+    await flush_outbox(services)  # the payment posted
+    # 200 of his and 2,322 by M-Pesa for 2,521.26: what M-Pesa rounded up is his again
+    assert await services.money.books.account_credit(Phone(JUMA), "KES") == Money(
+        Decimal("0.74"), "KES"
+    )
+    assert (await services.money.ledger.check()).balanced
