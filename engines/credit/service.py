@@ -3,7 +3,7 @@ and the daily run (reminders, late fees, overdue blocks). The money is on the le
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time
 from decimal import Decimal
@@ -86,8 +86,11 @@ class CreditService:
         clock: Clock,
         *,
         sms_provider: str = "africastalking",
+        refunds_in_flight: Callable[[Phone, str], Awaitable[Money]] | None = None,
     ) -> None:
         self._db = db
+        # money her account shows that a rail is still giving back: not hers to spend
+        self._refunds_in_flight = refunds_in_flight
         self._books = books
         self._notifications = notifications
         self._t = translate
@@ -461,6 +464,9 @@ class CreditService:
         receivable = await self._books.account(chart.receivable(customer, currency))
         line = await self._books.account(chart.credit_line(customer, currency))
         today = self._today(customer)
+        giving_back = zero
+        if self._refunds_in_flight is not None:
+            giving_back = await self._refunds_in_flight(customer, currency)
 
         async def work(s: AsyncSession) -> Money:
             # her credits locked first, as a repayment locks them (a no-op update: SQLite's
@@ -481,7 +487,7 @@ class CreditService:
             fees = sum((late_fee_owed(c) for c in credits), zero)
             # late fees are booked on her receivable: what it holds for her is net of them
             held = await self._books.ledger.locked_in(s, receivable.id)
-            spendable = fees - held.available
+            spendable = fees - held.available - giving_back
             if spendable.amount <= 0:
                 return zero
             spent = min(spendable, owed)

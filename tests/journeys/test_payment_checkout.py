@@ -12,12 +12,13 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient
 
 from core.app.bootstrap import Services
+from core.clock import SteppedClock
 from core.config import Settings
 from core.gsm7 import gsm7_length
 from core.money import Money
 from core.phone import Phone
 from core.region import RegionCode
-from engines.orders import CartLine, PaymentMethod, PlaceOrder
+from engines.orders import CartLine, OrderStatus, PaymentMethod, PlaceOrder
 from engines.payments import CreatePayment, Method
 from tests.contract.channels.africastalking.test_ussd_published import publish
 from tests.support.graphql import bearer, post_graphql
@@ -28,6 +29,13 @@ from tests.support.providers.payments import PaymentFakes, events
 Client = TestClient[web.Request, web.Application]
 JUMA = "+254711000001"
 NGOZI = "+2348030000001"
+DELIVERED = [
+    OrderStatus.CONFIRMED,
+    OrderStatus.PICKING,
+    OrderStatus.PACKED,
+    OrderStatus.DISPATCHED,
+    OrderStatus.DELIVERED,
+]
 
 
 @pytest.fixture
@@ -412,4 +420,68 @@ async def test_credit_on_his_account_pays_part_and_mpesa_asks_only_the_rest(
     assert await services.money.books.account_credit(Phone(JUMA), "KES") == Money(
         Decimal("0.74"), "KES"
     )
+    assert (await services.money.ledger.check()).balanced
+
+
+async def test_money_mpesa_is_still_giving_back_does_not_repay_his_credit_too(
+    gateway: Client, services: Services, fakes: PaymentFakes, clock: SteppedClock
+) -> None:
+    """Juma's cancelled M-Pesa order is being reversed (its result not in yet) while he owes
+    on credit: his account shows that money until the reversal is confirmed, but it is not his
+    to spend on his debt, or he would have it twice (back on M-Pesa and off his debt)."""
+    assert services.money is not None
+    assert services.payments is not None
+    assert services.refunds is not None
+    for i in range(3):  # a history that earns him credit
+        bought = await services.orders.place(
+            PlaceOrder(
+                Phone(JUMA),
+                RegionCode.NAIROBI,
+                (CartLine("NDL-INDO-CHK", 40),),
+                PaymentMethod.ON_DELIVERY,
+                f"history-{i}",
+                clear_cart=False,
+            )
+        )
+        for status in DELIVERED:
+            await services.orders.advance(bought.reference, status)
+        clock.advance(20 * 86_400)
+    credit = services.money.credit
+    await credit.authorise("OWEJ01", Phone(JUMA), Money(Decimal(1000), "KES"))
+    order = await services.orders.place(
+        PlaceOrder(
+            Phone(JUMA),
+            RegionCode.NAIROBI,
+            (CartLine("NDL-INDO-CHK", 3),),
+            PaymentMethod.MPESA,
+            "paid-then-cancelled",
+            clear_cart=False,
+        )
+    )
+    await services.payments.pay(
+        CreatePayment(
+            idempotency_key=f"order:{order.reference}",
+            method=Method.MPESA,
+            amount=order.total,
+            customer=Phone(JUMA),
+            order_reference=order.reference,
+        )
+    )
+    target, body = fakes.daraja.pay(fakes.daraja.pushes[0])
+    await gateway.post(target, data=body, headers={"Content-Type": "application/json"})
+    await services.orders.advance(order.reference, OrderStatus.CANCELLED)
+    await flush_outbox(services)
+    if not await services.payments.pending_refunds():
+        await services.refunds.refund_order(order.reference, order.total, key="back")
+    [reversal] = fakes.daraja.reversals  # asked; its result not in yet
+
+    await credit.run_daily()  # the gateway's pass
+
+    [owed] = await credit.credits(Phone(JUMA))
+    assert owed.outstanding == Money(Decimal(1000), "KES")
+    target, body = fakes.daraja.reversal_result(reversal)
+    await gateway.post(target, data=body, headers={"Content-Type": "application/json"})
+    await flush_outbox(services)
+    receivable = await services.money.ledger.account(f"customer:{JUMA}:receivable:KES")
+    assert receivable.available.amount <= 0  # he owes nothing there: given back once
     assert (await services.money.ledger.check()).balanced
