@@ -1018,7 +1018,11 @@ async def start_payment(
     `key`; the text says what the customer does next (`prefix` "done" at checkout, "again"
     for Pay again) and how much the rail asks."""
     assert svc.payments is not None
-    asked = order.total if amount is None else amount
+    if amount is None:
+        # a retried confirm asks what the first asked (the rest, when her credit paid a part)
+        first = await svc.payments.by_key(key)
+        amount = order.total if first is None else first.amount
+    asked = amount
     values = {"reference": order.reference, "total": asked.format()}
     try:
         intent = await svc.payments.pay(
