@@ -534,15 +534,19 @@ class CreditService:
                     ),
                 )
             locale, opted_out = await self._recipient(s, customer)
+            left = owed - spent
             await self._notifications.queue_in(
                 s,
                 self._sms(
                     customer,
                     locale,
-                    "credit.account_credit_repaid",
+                    "credit.account_credit_repaid"
+                    if left.amount > 0
+                    else "credit.account_credit_repaid_all",
                     f"credit-account_credit:{customer.e164}:{n}",
                     amount=spent.format(),
-                    owed=(owed - spent).format(),
+                    owed=left.format(),
+                    credit=(spendable - spent).format(),  # what stays hers
                 ),
                 suppressed=opted_out,
             )

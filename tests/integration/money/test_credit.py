@@ -476,4 +476,15 @@ async def test_credit_on_her_account_repays_her_credit_debt_and_the_reminder_nam
     assert last.payload["reply"]["text"] == (  # type: ignore[index]
         "OmniRoute: NGN 2,000.00 of your credit paid your debt; you now owe NGN 12,000.00."
     )
+
+    # more than she owes: all of it paid, the rest hers
+    await books.post_payment_received(NGOZI, ngn(13_000), "paystack", "KEPT-3")
+    await credit.run_daily()
+    assert all(c.status is CreditStatus.REPAID for c in await credit.credits(NGOZI))
+    assert await books.account_credit(NGOZI, "NGN") == ngn(1_000)
+    last = (await services.notifications.for_recipient(NGOZI))[-1]
+    assert last.payload["reply"]["text"] == (  # type: ignore[index]
+        "OmniRoute: NGN 12,000.00 of your credit paid all you owed on credit."
+        " Credit left on your account: NGN 1,000.00."
+    )
     assert (await ledger.check()).balanced
