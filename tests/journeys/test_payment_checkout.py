@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from aiohttp import web
@@ -423,12 +424,11 @@ async def test_credit_on_his_account_pays_part_and_mpesa_asks_only_the_rest(
     assert (await services.money.ledger.check()).balanced
 
 
-async def test_money_mpesa_is_still_giving_back_does_not_repay_his_credit_too(
+async def owing_while_mpesa_gives_back(
     gateway: Client, services: Services, fakes: PaymentFakes, clock: SteppedClock
-) -> None:
-    """Juma's cancelled M-Pesa order is being reversed (its result not in yet) while he owes
-    on credit: his account shows that money until the reversal is confirmed, but it is not his
-    to spend on his debt, or he would have it twice (back on M-Pesa and off his debt)."""
+) -> Any:
+    """Juma owes KES 1,000 on credit; his M-Pesa order, paid (KES 2,522) and cancelled, is being
+    reversed: the reversal is asked, its result not in yet. Its request, for the result."""
     assert services.money is not None
     assert services.payments is not None
     assert services.refunds is not None
@@ -446,8 +446,7 @@ async def test_money_mpesa_is_still_giving_back_does_not_repay_his_credit_too(
         for status in DELIVERED:
             await services.orders.advance(bought.reference, status)
         clock.advance(20 * 86_400)
-    credit = services.money.credit
-    await credit.authorise("OWEJ01", Phone(JUMA), Money(Decimal(1000), "KES"))
+    await services.money.credit.authorise("OWEJ01", Phone(JUMA), Money(Decimal(1000), "KES"))
     order = await services.orders.place(
         PlaceOrder(
             Phone(JUMA),
@@ -474,6 +473,18 @@ async def test_money_mpesa_is_still_giving_back_does_not_repay_his_credit_too(
     if not await services.payments.pending_refunds():
         await services.refunds.refund_order(order.reference, order.total, key="back")
     [reversal] = fakes.daraja.reversals  # asked; its result not in yet
+    return reversal
+
+
+async def test_money_mpesa_is_still_giving_back_does_not_repay_his_credit_too(
+    gateway: Client, services: Services, fakes: PaymentFakes, clock: SteppedClock
+) -> None:
+    """His account shows the money being reversed until the reversal is confirmed, but it is
+    not his to spend on his debt, or he would have it twice (back on M-Pesa and off his
+    debt)."""
+    assert services.money is not None
+    reversal = await owing_while_mpesa_gives_back(gateway, services, fakes, clock)
+    credit = services.money.credit
 
     await credit.run_daily()  # the gateway's pass
 
@@ -484,4 +495,28 @@ async def test_money_mpesa_is_still_giving_back_does_not_repay_his_credit_too(
     await flush_outbox(services)
     receivable = await services.money.ledger.account(f"customer:{JUMA}:receivable:KES")
     assert receivable.available.amount <= 0  # he owes nothing there: given back once
+    assert (await services.money.ledger.check()).balanced
+
+
+async def test_money_mpesa_failed_to_give_back_repays_his_credit_at_once(
+    gateway: Client, services: Services, fakes: PaymentFakes, clock: SteppedClock
+) -> None:
+    """The reversal failed: the KES 2,522 stays his credit, and repays the KES 1,000 he owes
+    on credit at once, not at the next pass."""
+    assert services.money is not None
+    reversal = await owing_while_mpesa_gives_back(gateway, services, fakes, clock)
+
+    target, body = fakes.daraja.reversal_result(reversal, ok=False)
+    await gateway.post(target, data=body, headers={"Content-Type": "application/json"})
+    await flush_outbox(services)
+
+    [owed] = await services.money.credit.credits(Phone(JUMA))
+    assert owed.outstanding == Money.zero("KES")
+    kept = await services.money.books.account_credit(Phone(JUMA), "KES")
+    assert kept == Money(Decimal(1522), "KES")
+    texts = [sms.message for sms in fakes.sms.sent_to(JUMA)]
+    assert texts[-1] == (
+        "OmniRoute: KES 1,000.00 ya salio lako imelipa deni lako lote. Salio lililobaki kwenye"
+        " akaunti yako: KES 1,522.00."
+    )
     assert (await services.money.ledger.check()).balanced
