@@ -391,6 +391,8 @@ async def test_a_credit_repaid_months_late_halves_the_limit_after_it_is_repaid(
     assert decision.reason.endswith(", 1 late")
 
 
+# what is spent, told and reminded, not the database: the race is the property test's, on both
+@pytest.mark.parametrize("any_database_url", ["sqlite"], indirect=True)
 async def test_credit_on_her_account_repays_her_credit_debt_and_the_reminder_names_the_rest(
     services: Services,
     clock: SteppedClock,
