@@ -569,6 +569,7 @@ class OrdersMutation:
             voucher=promo_code(input.promo_code),
             price_lock_id=(input.price_lock or "").strip() or None,
         )
+        part = await _kept_part(info, command, market)
         order = await _place(info, command, market)
         if not isinstance(order, OrderModel):
             return _failed(order)
@@ -581,7 +582,7 @@ class OrdersMutation:
                     f"({order.reference}); use a new key for a new order"
                 )
             )
-        return await _settle(info, order, payer)
+        return await _settle(info, order, payer, part)
 
     @strawberry.mutation(
         description="Ask for an order's payment again, as Pay again in My orders on USSD: on "
@@ -765,8 +766,11 @@ def _same_request(order: OrderModel, command: PlaceOrder) -> bool:
     )
 
 
-async def _settle(info: Info, order: OrderModel, payer: Phone) -> PlaceOrderPayload:
-    """After placing, as the USSD checkout does: hold the credit, or ask the rail."""
+async def _settle(
+    info: Info, order: OrderModel, payer: Phone, part: Money | None = None
+) -> PlaceOrderPayload:
+    """After placing, as the USSD checkout does: hold the credit, or ask the rail (for what is
+    left after `part`, the credit kept on her account that pays part of it)."""
     if order.payment_method is PaymentMethodModel.CREDIT:
         refused = await _on_credit(info, order)
         if refused is not None:
@@ -777,7 +781,11 @@ async def _settle(info: Info, order: OrderModel, payer: Phone) -> PlaceOrderPayl
             return _failed(paid)
         order = paid
     elif order.payment_method in RAILS and order.status is not OrderStatusModel.CANCELLED:
-        await _pay(info, order, payer)
+        if part is not None:
+            refused = await _part_from_kept_credit(info, order, part)
+            if refused is not None:
+                return _failed(refused)
+        await _pay(info, order, payer, amount=None if part is None else order.total - part)
     return PlaceOrderPayload(order=Order.of(order), errors=[])
 
 
@@ -885,8 +893,8 @@ async def _short(info: Info, command: PlaceOrder, market: Region) -> CreditRefus
 
 async def _kept_short(info: Info, command: PlaceOrder, market: Region) -> CreditRefused | None:
     """Refused before placing when the credit kept on her account does not pay the whole order
-    (USSD offers it only when it does; no part payment from it). A retry of a placed order
-    answers as its first attempt did."""
+    (a part of one is paid with a rail: `_kept_part`). A retry of a placed order answers as
+    its first attempt did."""
     services = info.context.services
     if services.books is None or await services.orders.placed_with(command.idempotency_key):
         return None
@@ -898,6 +906,45 @@ async def _kept_short(info: Info, command: PlaceOrder, market: Region) -> Credit
         reason=CreditRefusedReason.INSUFFICIENT.value,
         available=MoneyType.of(kept),
     )
+
+
+async def _kept_part(info: Info, command: PlaceOrder, market: Region) -> Money | None:
+    """The credit kept on her account when it pays part of a rail's order (the rail is asked
+    the rest), read before the order is placed (its hold then takes it). None otherwise, and
+    for a retry of a placed order, whose rail answers what it asked the first time."""
+    services = info.context.services
+    if command.payment_method not in RAILS or services.books is None:
+        return None
+    if await services.orders.placed_with(command.idempotency_key):
+        return None
+    kept = await services.books.account_credit(command.customer, market.currency)
+    if kept.amount <= 0 or kept >= await _to_pay(info, command):
+        return None
+    return kept
+
+
+async def _part_from_kept_credit(
+    info: Info, order: OrderModel, part: Money
+) -> CreditRefused | None:
+    """Take `part` of the order from the credit kept on her account (by the order's hold);
+    spent meanwhile by another order, the order is cancelled (stock back)."""
+    services = info.context.services
+    assert services.books is not None  # _kept_part
+    try:
+        await services.books.order_part_paid_from_credit(
+            order.reference, order.customer, order.total, part
+        )
+    except TransferRefusedError:
+        await services.orders.advance(
+            order.reference, OrderStatusModel.CANCELLED, reason="account_credit"
+        )
+        left = await services.books.account_credit(order.customer, order.total.currency)
+        return CreditRefused(
+            message="the credit on your account no longer covers its part; it was cancelled",
+            reason=CreditRefusedReason.INSUFFICIENT.value,
+            available=MoneyType.of(left),
+        )
+    return None
 
 
 async def _from_kept_credit(info: Info, order: OrderModel) -> OrderModel | CreditRefused:
@@ -958,20 +1005,31 @@ async def _on_credit(info: Info, order: OrderModel) -> CreditRefused | None:
     return None
 
 
-async def _pay(info: Info, order: OrderModel, payer: Phone, key: str | None = None) -> None:
-    """Ask the rail for the money, keyed by the order's reference (or `key`, to pay again): a
-    retry pays once.
+async def _pay(
+    info: Info,
+    order: OrderModel,
+    payer: Phone,
+    key: str | None = None,
+    *,
+    amount: Money | None = None,
+) -> None:
+    """Ask the rail for the money (`amount`: what her account credit left to pay), keyed by
+    the order's reference (or `key`, to pay again): a retry pays once, asking what the
+    checkout asked.
 
     A failure leaves the order placed; `payment { status }` says what the rail said.
     """
     payments = info.context.services.payments
     assert payments is not None
+    if amount is None:
+        first = await payments.by_key(f"order:{order.reference}")
+        amount = order.total if first is None else first.amount
     try:
         await payments.pay(
             CreatePayment(
                 idempotency_key=key or f"order:{order.reference}",
                 method=Method(order.payment_method.value),
-                amount=order.total,
+                amount=amount,
                 customer=payer if order.payment_method in PHONE_RAILS else order.customer,
                 order_reference=order.reference,
                 description=f"Order {order.reference}",

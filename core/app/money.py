@@ -6,13 +6,15 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import ROUND_CEILING, Decimal
 
 from core.bus.port import EventBus
 from core.clock import Clock
 from core.db import Database
 from core.i18n import Translator
 from core.ids import IdGenerator
+from core.money import Money
+from core.phone import Phone
 from engines.atc import AtcService
 from engines.credit import CreditService
 from engines.invoices import CreditNoteNotice, InvoiceService, OrderBilling
@@ -53,6 +55,32 @@ class IntentReceipts:
         return {ref: found[i] for ref, i in ids.items() if i in found}
 
 
+class RefundsInFlight:
+    """What the rails are still giving back to a customer: her account shows it as hers until
+    the refund is confirmed (its posting takes it off), so it is not hers to spend on a debt
+    meanwhile, or she would have it twice."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def __call__(self, customer: Phone, currency: str) -> Money:
+        async with self._db.transaction() as s:
+            refunds = await SqlPaymentRepository(s).open_refunds()
+        # in whole units, rounded up: an M-Pesa reversal gives back all the payment, which
+        # was asked in whole shillings (what is left over is spent once it is confirmed)
+        return Money(
+            sum(
+                (
+                    r.payable.amount.to_integral_value(rounding=ROUND_CEILING)
+                    for r in refunds
+                    if r.customer == customer and r.amount.currency == currency
+                ),
+                Decimal(0),
+            ),
+            currency,
+        )
+
+
 @dataclass(frozen=True, slots=True)
 class MoneyServices:
     ledger: LedgerService
@@ -83,7 +111,15 @@ def build_money(
     ledger = LedgerService(db, clock, ids)
     books = Books(ledger)
     invoices = InvoiceService(db, ids)
-    credit = CreditService(db, books, notifications, translate, clock, sms_provider=sms_provider)
+    credit = CreditService(
+        db,
+        books,
+        notifications,
+        translate,
+        clock,
+        sms_provider=sms_provider,
+        refunds_in_flight=RefundsInFlight(db),
+    )
     OrderBilling(invoices, books, orders, credit, told=credit_notes).subscribe(bus)
     return MoneyServices(
         ledger,

@@ -15,9 +15,10 @@ from core.phone import Phone
 from engines.credit import CreditService, CreditStatus
 from engines.ledger import Books, chart
 from engines.orders import OrderService, PaymentMethod, UnknownOrderError
-from engines.payments.events import PaymentSucceeded, UnmatchedFundsReceived
+from engines.payments.events import PaymentFailed, PaymentSucceeded, UnmatchedFundsReceived
 
 COLLECT = "collect"
+REFUND = "refund"
 
 
 class PaymentPosting:
@@ -33,6 +34,14 @@ class PaymentPosting:
     def subscribe(self, bus: EventBus) -> None:
         bus.subscribe(PaymentSucceeded.topic, "payment-posting", self.on_succeeded)
         bus.subscribe(UnmatchedFundsReceived.topic, "payment-posting", self.on_unmatched)
+        bus.subscribe(PaymentFailed.topic, "refund-failed-credit", self.on_failed)
+
+    async def on_failed(self, envelope: EventEnvelope) -> None:
+        """A refund the rail refused or failed leaves the money on her account, as her credit
+        (it was never posted off it): while she owes on credit, it repays that at once."""
+        event = PaymentFailed.model_validate(envelope.data)
+        if event.direction == REFUND:
+            await self._credit.spend_account_credit(Phone(event.customer), event.currency)
 
     async def on_succeeded(self, envelope: EventEnvelope) -> None:
         event = PaymentSucceeded.model_validate(envelope.data)
@@ -44,6 +53,9 @@ class PaymentPosting:
             await self._credit.repay(customer, received, event.provider, receipt)
         else:
             await self._books.post_payment_received(customer, received, event.provider, receipt)
+            if received.amount > Decimal(event.amount):
+                # paid more than the order: the rest is her credit, and repays what she owes
+                await self._credit.spend_account_credit(customer, received.currency)
         await self._fee(event.provider, event.fee, event.currency, receipt)
 
     async def on_unmatched(self, envelope: EventEnvelope) -> None:

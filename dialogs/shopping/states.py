@@ -76,6 +76,7 @@ CHECKED_VAR = "checked"  # session var: the lines of the cart as the session las
 DROPPED_CODE_MEMO = "dropped_code"  # Turn.memo key of why this turn took the promo code off
 LOCK_VAR = "lock"
 ADDED_SKU_VAR = "added_sku"  # the product the Added screen names (not the cart line opened since)
+CREDIT_PART_MEMO = "credit_part"  # Turn.memo key: her account credit paying part of this order
 
 
 class ShopState(State):
@@ -742,6 +743,18 @@ class Payment(ShopState):
             return None
         return kept
 
+    async def kept_pays_part(self, turn: Turn) -> tuple[Money, Money] | None:
+        """The credit kept on her account and what is left to pay, when it pays part of this
+        checkout: a rail asks only for the rest."""
+        cart = (await self.checked_cart(turn)).cart
+        if cart.is_empty:
+            return None
+        kept = await self.account_credit(turn)
+        total = (await self.checkout_quote(turn, cart))[0].total
+        if kept.amount <= 0 or kept.currency != total.currency or kept.amount >= total.amount:
+            return None
+        return kept, total - kept
+
     async def credit_left(self, turn: Turn) -> Money | None:
         """What is left of the customer's credit line, when it covers this checkout."""
         if self.svc.credit is None:
@@ -757,8 +770,17 @@ class Payment(ShopState):
 
     async def screen(self, turn: Turn) -> Screen:
         choices = []
+        rails = RAILS_BY_COUNTRY.get(self.region(turn).country, ())
+        part = await self.kept_pays_part(turn)
         for m in await self.methods(turn):
             label = method_label(self.svc, turn, m)
+            if m in rails and part is not None:
+                label = turn.t(
+                    "payment.after_credit",
+                    method=label,
+                    rest=part[1].format(),
+                    credit=part[0].format(),
+                )
             if m is PaymentMethod.CREDIT:
                 left = await self.credit_left(turn)
                 assert left is not None
@@ -844,6 +866,8 @@ class Confirm(ShopState):
             # spent meanwhile (another order): nothing placed, nothing texted; she pays another way
             left = await self.account_credit(turn)
             return Go("payment", notice=turn.t("error.account_credit_short", left=left.format()))
+        if method in RAILS_BY_COUNTRY.get(self.region(turn).country, ()):
+            await self.remember_credit_part(turn, cart, key)
         turn.memo.pop(CART_MEMO, None)  # placing the order empties the cart
         try:
             order = await self.svc.orders.place(
@@ -886,6 +910,19 @@ class Confirm(ShopState):
             return Finish(self.with_status_hint(turn, outcome.text))
         return outcome
 
+    async def remember_credit_part(self, turn: Turn, cart: Cart, key: str) -> None:
+        """The credit kept on her account that pays part of this order, read before it is
+        placed (its hold then takes it); a retried confirm of a placed order asks its rail
+        again under the same key, which answers as the first time."""
+        if self.svc.books is None or await self.svc.orders.placed_with(key) is not None:
+            return
+        total = await self.locked_total(turn)
+        if total is None:
+            total = (await self.checkout_quote(turn, cart))[0].total
+        kept = await self.account_credit(turn)
+        if 0 < kept.amount < total.amount and kept.currency == total.currency:
+            turn.memo[CREDIT_PART_MEMO] = kept
+
     async def kept_short(self, turn: Turn, cart: Cart, key: str) -> bool:
         """Whether the credit on her account no longer pays this checkout (a retried confirm of
         an order it paid is not short: that order answers)."""
@@ -922,6 +959,16 @@ class Confirm(ShopState):
                     method=turn.t(f"method.{order.payment_method.value}"),
                 )
             )
+        part = turn.memo.get(CREDIT_PART_MEMO)
+        if isinstance(part, Money):
+            assert self.svc.books is not None
+            try:
+                await self.svc.books.order_part_paid_from_credit(
+                    order.reference, order.customer, order.total, part
+                )
+            except TransferRefusedError:
+                return await self.kept_credit_short(turn, order, cart)
+            return Finish(await self.pay(turn, order, order.total - part))
         return Finish(await self.pay(turn, order))
 
     async def on_credit(self, turn: Turn, order: Order, cart: Cart) -> Outcome:
@@ -968,22 +1015,39 @@ class Confirm(ShopState):
         values = {"reference": order.reference, "total": order.total.format()}
         return Home(notice=turn.t("error.credit_refused", **values))
 
-    async def pay(self, turn: Turn, order: Order) -> str:
-        """Ask the rail for the money; the order's reference keys it, so a retry pays once."""
-        return await start_payment(self.svc, turn, order, f"order:{order.reference}", "done")
+    async def pay(self, turn: Turn, order: Order, amount: Money | None = None) -> str:
+        """Ask the rail for the money (`amount`: the rest her credit left to pay); the order's
+        reference keys it, so a retry pays once."""
+        return await start_payment(
+            self.svc, turn, order, f"order:{order.reference}", "done", amount=amount
+        )
 
 
-async def start_payment(svc: ShopServices, turn: Turn, order: Order, key: str, prefix: str) -> str:
-    """Ask the order's rail for its total under `key`; the text says what the customer does
-    next (`prefix` "done" at checkout, "again" for Pay again)."""
+async def start_payment(
+    svc: ShopServices,
+    turn: Turn,
+    order: Order,
+    key: str,
+    prefix: str,
+    *,
+    amount: Money | None = None,
+) -> str:
+    """Ask the order's rail for its total (or `amount`, what is left after her credit) under
+    `key`; the text says what the customer does next (`prefix` "done" at checkout, "again"
+    for Pay again) and how much the rail asks."""
     assert svc.payments is not None
-    values = {"reference": order.reference, "total": order.total.format()}
+    if amount is None:
+        # a retried confirm asks what the first asked (the rest, when her credit paid a part)
+        first = await svc.payments.by_key(key)
+        amount = order.total if first is None else first.amount
+    asked = amount
+    values = {"reference": order.reference, "total": asked.format()}
     try:
         intent = await svc.payments.pay(
             CreatePayment(
                 idempotency_key=key,
                 method=Method(order.payment_method.value),
-                amount=order.total,
+                amount=asked,
                 customer=order.customer,
                 order_reference=order.reference,
                 description=f"Order {order.reference}",
@@ -1006,9 +1070,7 @@ async def start_payment(svc: ShopServices, turn: Turn, order: Order, key: str, p
         return turn.t(f"{prefix}.momo", **values)
     if intent.method is Method.MPESA:
         # Her PIN prompt asks whole shillings: a total with cents is named as it will ask it.
-        asks = (
-            "" if intent.asked == order.total else turn.t("mpesa.asks", amount=intent.asked.short())
-        )
+        asks = "" if intent.asked == asked else turn.t("mpesa.asks", amount=intent.asked.short())
         return turn.t(later(turn, f"{prefix}.mpesa"), asks=asks, **values)
     return turn.t(f"{prefix}.payment_failed", **values)
 
@@ -1096,7 +1158,10 @@ class Orders(ShopState):
         if not payable_again(order, intents):
             return Home(notice=turn.t("orders.not_payable", reference=order.reference))
         key = again_key(order, intents)
-        return Finish(await start_payment(self.svc, turn, order, key, "again"))
+        # what the checkout asked: the rest, when her account credit paid a part
+        first = next((i for i in intents if i.idempotency_key == f"order:{order.reference}"), None)
+        amount = None if first is None else first.amount
+        return Finish(await start_payment(self.svc, turn, order, key, "again", amount=amount))
 
     async def read(self, turn: Turn, text: str) -> Outcome | None:
         """An order's reference typed here ("W62ACJ", or all digits as some are: "222227",

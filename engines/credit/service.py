@@ -3,7 +3,7 @@ and the daily run (reminders, late fees, overdue blocks). The money is on the le
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time
 from decimal import Decimal
@@ -55,6 +55,9 @@ from engines.ledger import (
 from engines.notifications import NotificationService
 from engines.orders.tables import orders
 
+# the repayments her account credit made, as a rail's name in the repayments' record
+ACCOUNT_CREDIT = "account_credit"
+
 
 @dataclass(frozen=True, slots=True)
 class Repayment:
@@ -83,8 +86,11 @@ class CreditService:
         clock: Clock,
         *,
         sms_provider: str = "africastalking",
+        refunds_in_flight: Callable[[Phone, str], Awaitable[Money]] | None = None,
     ) -> None:
         self._db = db
+        # money her account shows that a rail is still giving back: not hers to spend
+        self._refunds_in_flight = refunds_in_flight
         self._books = books
         self._notifications = notifications
         self._t = translate
@@ -230,6 +236,8 @@ class CreditService:
             if twin is None:
                 raise
             return twin
+        # a debt while she holds credit on her account: it pays what it can at once
+        await self.spend_account_credit(customer, total.currency)
         return credit
 
     async def cancel(self, order_reference: str) -> None:
@@ -451,6 +459,112 @@ class CreditService:
             await self.decide(customer)
         return repayment
 
+    async def spend_account_credit(self, customer: Phone, currency: str) -> Money:
+        """Money kept on her account (an overpaid transfer, a refund a rail could not make, the
+        cash she paid at the door for goods that came back) repays what she owes on credit,
+        oldest first, each credit's late fee before its principal, as a repayment does: asked
+        when credit arrives while she owes and when she draws on credit while she holds some.
+        One transaction under her credits' and her receivable's locks, so concurrent or
+        repeated calls spend it once; she is texted what it paid and what she still owes. The
+        amount spent (zero when she has not both)."""
+        zero = Money.zero(currency)
+        # opened first: opening one is a transaction of its own (SQLite has one writer)
+        receivable = await self._books.account(chart.receivable(customer, currency))
+        line = await self._books.account(chart.credit_line(customer, currency))
+        today = self._today(customer)
+        giving_back = zero
+        if self._refunds_in_flight is not None:
+            giving_back = await self._refunds_in_flight(customer, currency)
+
+        async def work(s: AsyncSession) -> Money:
+            # her credits locked first, as a repayment locks them (a no-op update: SQLite's
+            # write lock at once, so what is read below is what this transaction changes)
+            await s.execute(
+                update(credit_orders)
+                .where(credit_orders.c.customer == customer.e164)
+                .values(customer=credit_orders.c.customer)
+            )
+            credits = [
+                c
+                for c in await self._credits(s, customer, lock=True)
+                if c.status is CreditStatus.OPEN and c.outstanding.currency == currency
+            ]
+            owed = sum((c.outstanding for c in credits), zero)
+            if owed.amount <= 0:
+                return zero
+            fees = sum((late_fee_owed(c) for c in credits), zero)
+            # late fees are booked on her receivable: what it holds for her is net of them
+            held = await self._books.ledger.locked_in(s, receivable.id)
+            spendable = fees - held.available - giving_back
+            if spendable.amount <= 0:
+                return zero
+            spent = min(spendable, owed)
+            updated, _ = apply_repayment(credits, spent, today)
+            paid_fees = zero
+            for before, after in zip(credits, sorted(updated, key=repayment_order), strict=True):
+                if after != before:
+                    paid_fees = paid_fees + late_fee_owed(before) - late_fee_owed(after)
+                    await self._save(s, after)
+            n = 1 + len(
+                (
+                    await s.execute(
+                        select(credit_repayments.c.transfer_id).where(
+                            credit_repayments.c.customer == customer.e164,
+                            credit_repayments.c.rail == ACCOUNT_CREDIT,
+                        )
+                    )
+                ).all()
+            )
+            ref = f"{ACCOUNT_CREDIT}:{n}"
+            transfer_id = chart.transfer_id("payment", ACCOUNT_CREDIT, customer.e164, str(n))
+            await s.execute(
+                credit_repayments.insert().values(
+                    transfer_id=transfer_id,
+                    customer=customer.e164,
+                    currency=currency,
+                    amount=spent.amount,
+                    rail=ACCOUNT_CREDIT,
+                    external_ref=ref,
+                    created_at=self._clock.now(),
+                )
+            )
+            principal = spent - paid_fees  # the fees were taken on the receivable already
+            if principal.amount > 0:
+                await self._books.ledger.transfer_in(
+                    s,
+                    TransferRequest.posted(
+                        transfer_id,
+                        receivable.id,
+                        line.id,
+                        principal,
+                        code="repayment",
+                        reference=ref,
+                    ),
+                )
+            locale, opted_out = await self._recipient(s, customer)
+            left = owed - spent
+            await self._notifications.queue_in(
+                s,
+                self._sms(
+                    customer,
+                    locale,
+                    "credit.account_credit_repaid"
+                    if left.amount > 0
+                    else "credit.account_credit_repaid_all",
+                    f"credit-account_credit:{customer.e164}:{n}",
+                    amount=spent.format(),
+                    owed=left.format(),
+                    credit=(spendable - spent).format(),  # what stays hers
+                ),
+                suppressed=opted_out,
+            )
+            return spent
+
+        spent = await self._db.retrying(work)
+        if spent.amount > 0:
+            await self.decide(customer)  # paid up, an overdue block lifts at once
+        return spent
+
     async def credits(self, customer: Phone) -> list[CreditOrder]:
         async with self._db.transaction() as s:
             return await self._credits(s, customer)
@@ -470,6 +584,21 @@ class CreditService:
         reminder at night); a later run the same day picks them up.
         """
         run = DailyRun()
+        async with self._db.transaction() as s:
+            owing = await s.execute(
+                select(credit_orders.c.customer, credit_orders.c.currency)
+                .where(credit_orders.c.status == CreditStatus.OPEN.value)
+                .distinct()
+            )
+            debtors = [(Phone(r.customer), str(r.currency)) for r in owing]
+        for customer, currency in debtors:
+            local = self._clock.now().astimezone(ZoneInfo(region_for_phone(customer).timezone))
+            if not_before is not None and local.time() < not_before:
+                continue  # its text waits for the morning, as a reminder does
+            # credit kept on her account that no event spent yet (one that came back with her
+            # goods, a refund a rail refused) repays first: a reminder names what is left
+            if (await self._books.account_credit(customer, currency)).amount > 0:
+                await self.spend_account_credit(customer, currency)
         async with self._db.transaction() as s:
             rows = await s.execute(
                 select(

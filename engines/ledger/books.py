@@ -77,6 +77,21 @@ class Books:
         transfer = await self.ledger.transfer_covered(await self._hold(reference, debtor, total))
         return OrderPosting(transfer, debtor)
 
+    async def order_part_paid_from_credit(
+        self, reference: str, customer: Phone, total: Money, part: Money
+    ) -> OrderPosting:
+        """An order whose `part` the credit kept on her account pays (a rail asked for the
+        rest): its hold is taken at once, only where her credit still covers `part` (holds of
+        her other orders counted), so that part is hers no more while the order stands; the
+        same hold as `order_placed`, so its billing, delivery and a cancel's void treat it as
+        any order's (cancelled, her credit is hers again). A retry answers the first. Refused
+        (EXCEEDS_CREDITS) when her credit no longer covers `part`: nothing held."""
+        debtor = await self.customer_account(customer, total.currency, on_credit=False)
+        transfer = await self.ledger.transfer_covered(
+            await self._hold(reference, debtor, total), covering=part
+        )
+        return OrderPosting(transfer, debtor)
+
     async def _hold(self, reference: str, debtor: Account, total: Money) -> TransferRequest:
         revenue = await self.account(chart.sales(total.currency))
         return TransferRequest.pending(

@@ -199,18 +199,22 @@ class LedgerService:
         except IntegrityError:
             return await self._db.retrying(work)  # a concurrent twin won: answer as retries
 
-    async def transfer_covered(self, request: TransferRequest) -> Transfer:
-        """Record `request` only where its debit account's credits cover it, what pending
-        debits already hold included: the rule of an account that must stay in credit, for one
-        transfer on an account that may otherwise go into debt (a retailer spending the credit
-        kept on her receivable). The account is locked first, so two such transfers racing for
-        the same credit cannot both pass. A retried id answers as its first attempt did.
+    async def transfer_covered(
+        self, request: TransferRequest, *, covering: Money | None = None
+    ) -> Transfer:
+        """Record `request` only where its debit account's credits cover it (or `covering`,
+        the part of it they must cover), what pending debits already hold included: the rule
+        of an account that must stay in credit, for one transfer on an account that may
+        otherwise go into debt (a retailer spending the credit kept on her receivable). The
+        account is locked first, so two such transfers racing for the same credit cannot both
+        pass. A retried id answers as its first attempt did.
 
         Raises TransferRefusedError (EXCEEDS_CREDITS, nothing moved) when they do not cover it.
         """
         assert request.amount is not None
         assert request.debit_account_id is not None
-        debtor, amount = request.debit_account_id, request.amount.amount
+        debtor = request.debit_account_id
+        amount = (request.amount if covering is None else covering).amount
 
         async def work(s: AsyncSession) -> Transfer:
             repo = SqlLedgerRepository(s)
@@ -225,6 +229,11 @@ class LedgerService:
             return await self._db.retrying(work)
         except IntegrityError:
             return await self._answer_twin(request)
+
+    async def locked_in(self, s: AsyncSession, account_id: uuid.UUID) -> Account:
+        """The account as it stands, locked for the caller's unit of work: what it reads of the
+        balances holds until it commits (a decision on them, then its transfer, as one)."""
+        return (await SqlLedgerRepository(s).lock_accounts([account_id]))[account_id]
 
     async def transfer_in(self, s: AsyncSession, request: TransferRequest) -> Transfer:
         """Record a transfer inside the caller's unit of work (several transfers commit as one)."""

@@ -153,3 +153,33 @@ async def test_my_orders_says_a_cancelled_order_paid_from_his_credit_was_kept_as
 
     [line] = [line for line in orders.body.splitlines() if line.startswith(reference)]
     assert line.startswith(f"{reference} Imeghairiwa, imerudi kwenye salio ")
+
+
+async def test_an_app_paying_by_mpesa_is_asked_only_what_his_credit_leaves(
+    gateway: Client, services: Services, fakes: PaymentFakes
+) -> None:
+    """KES 200 of his on his account, a KES 2,521.26 order paid by M-Pesa: the prompt asks
+    only the rest (2,322, whole shillings), and the app reads it as `requestedAmount`; asked
+    again with the same key, nothing more is asked."""
+    assert services.money is not None
+    await _kept(services, "200")
+    order = _order("app-part-0001")
+    order["input"]["payment"] = {"method": "MPESA"}
+    query = PLACE.replace(
+        "payment { method status }", "payment { method requestedAmount { amount } }"
+    )
+    headers = bearer(services.settings, JUMA, "customer")
+    async with gql_session(gateway, headers) as session:
+        result = await run(session, query, order)
+        again = await run(session, query, order)
+
+    placed = result["placeOrder"]
+    assert placed["errors"] == []
+    assert placed["order"]["payment"] == {
+        "method": "MPESA",
+        "requestedAmount": {"amount": "2322.00"},
+    }
+    assert again["placeOrder"] == placed
+    [push] = fakes.daraja.pushes
+    assert push.body["Amount"] == 2322
+    assert await services.money.books.account_credit(Phone(JUMA), "KES") == Money.zero("KES")

@@ -6,18 +6,20 @@ from __future__ import annotations
 
 import asyncio
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 
 from core.app.bootstrap import Services
+from core.clock import SteppedClock
 from core.config import Settings
 from core.gsm7 import gsm7_length
 from core.money import Money
 from core.phone import Phone
 from core.region import RegionCode
-from engines.orders import CartLine, PaymentMethod, PlaceOrder
+from engines.orders import CartLine, OrderStatus, PaymentMethod, PlaceOrder
 from engines.payments import CreatePayment, Method
 from tests.contract.channels.africastalking.test_ussd_published import publish
 from tests.support.graphql import bearer, post_graphql
@@ -28,6 +30,13 @@ from tests.support.providers.payments import PaymentFakes, events
 Client = TestClient[web.Request, web.Application]
 JUMA = "+254711000001"
 NGOZI = "+2348030000001"
+DELIVERED = [
+    OrderStatus.CONFIRMED,
+    OrderStatus.PICKING,
+    OrderStatus.PACKED,
+    OrderStatus.DISPATCHED,
+    OrderStatus.DELIVERED,
+]
 
 
 @pytest.fixture
@@ -371,3 +380,143 @@ async def test_my_orders_shows_what_came_of_an_order_paid_in_parts(
         "amount": "20000.00",
         "currency": "NGN",
     }
+
+
+async def test_credit_on_his_account_pays_part_and_mpesa_asks_only_the_rest(
+    gateway: Client, services: Services, fakes: PaymentFakes
+) -> None:
+    """Juma has KES 200 of his own on his account, less than the order: M-Pesa is offered
+    for what is left, his PIN prompt asks only that, and the order is paid; his credit is
+    taken when the order is placed, once."""
+    assert services.money is not None
+    await services.money.books.post_payment_received(
+        Phone(JUMA), Money(Decimal(200), "KES"), "mpesa", "KEPT-JUMA"
+    )
+    juma = UssdPhone(gateway, JUMA)
+    await juma.dial()
+    for label in ("Nunua", "Tambi na Pasta", "Indomie Chicken"):
+        await juma.choose(label)
+    await juma.press("3")
+    await juma.choose("Lipia")
+    payment = await juma.choose("Chagua malipo")
+    after = "M-Pesa: KES 2,321.26 baada ya salio lako la KES 200.00"
+    assert payment.labels == [after, "Lipa ukipokea", "Rudi"]
+    await juma.choose(after)
+    done = await juma.choose("Thibitisha")
+    assert (await juma.resend()).body == done.body  # the confirm again: one push
+
+    [order] = await services.orders.recent(Phone(JUMA))
+    assert done.body == (
+        f"Oda {order.reference} imewekwa. Jumla KES 2,321.26 (M-Pesa itaomba KES 2,322). Weka "
+        "PIN yako ya M-Pesa kwenye ujumbe kulipa. Tutakutumia risiti kwa SMS."
+    )
+    [push] = fakes.daraja.pushes
+    assert push.body["Amount"] == 2322
+    assert await services.money.books.account_credit(Phone(JUMA), "KES") == Money.zero("KES")
+    target, body = fakes.daraja.pay(fakes.daraja.push_for("254711000001"))
+    await gateway.post(target, data=body, headers={"Content-Type": "application/json"})
+    assert (await services.orders.get(order.reference)).paid_at is not None
+    await flush_outbox(services)  # the payment posted
+    # 200 of his and 2,322 by M-Pesa for 2,521.26: what M-Pesa rounded up is his again
+    assert await services.money.books.account_credit(Phone(JUMA), "KES") == Money(
+        Decimal("0.74"), "KES"
+    )
+    assert (await services.money.ledger.check()).balanced
+
+
+async def owing_while_mpesa_gives_back(
+    gateway: Client, services: Services, fakes: PaymentFakes, clock: SteppedClock
+) -> Any:
+    """Juma owes KES 1,000 on credit; his M-Pesa order, paid (KES 2,522) and cancelled, is being
+    reversed: the reversal is asked, its result not in yet. Its request, for the result."""
+    assert services.money is not None
+    assert services.payments is not None
+    assert services.refunds is not None
+    for i in range(3):  # a history that earns him credit
+        bought = await services.orders.place(
+            PlaceOrder(
+                Phone(JUMA),
+                RegionCode.NAIROBI,
+                (CartLine("NDL-INDO-CHK", 40),),
+                PaymentMethod.ON_DELIVERY,
+                f"history-{i}",
+                clear_cart=False,
+            )
+        )
+        for status in DELIVERED:
+            await services.orders.advance(bought.reference, status)
+        clock.advance(20 * 86_400)
+    await services.money.credit.authorise("OWEJ01", Phone(JUMA), Money(Decimal(1000), "KES"))
+    order = await services.orders.place(
+        PlaceOrder(
+            Phone(JUMA),
+            RegionCode.NAIROBI,
+            (CartLine("NDL-INDO-CHK", 3),),
+            PaymentMethod.MPESA,
+            "paid-then-cancelled",
+            clear_cart=False,
+        )
+    )
+    await services.payments.pay(
+        CreatePayment(
+            idempotency_key=f"order:{order.reference}",
+            method=Method.MPESA,
+            amount=order.total,
+            customer=Phone(JUMA),
+            order_reference=order.reference,
+        )
+    )
+    target, body = fakes.daraja.pay(fakes.daraja.pushes[0])
+    await gateway.post(target, data=body, headers={"Content-Type": "application/json"})
+    await services.orders.advance(order.reference, OrderStatus.CANCELLED)
+    await flush_outbox(services)
+    if not await services.payments.pending_refunds():
+        await services.refunds.refund_order(order.reference, order.total, key="back")
+    [reversal] = fakes.daraja.reversals  # asked; its result not in yet
+    return reversal
+
+
+async def test_money_mpesa_is_still_giving_back_does_not_repay_his_credit_too(
+    gateway: Client, services: Services, fakes: PaymentFakes, clock: SteppedClock
+) -> None:
+    """His account shows the money being reversed until the reversal is confirmed, but it is
+    not his to spend on his debt, or he would have it twice (back on M-Pesa and off his
+    debt)."""
+    assert services.money is not None
+    reversal = await owing_while_mpesa_gives_back(gateway, services, fakes, clock)
+    credit = services.money.credit
+
+    await credit.run_daily()  # the gateway's pass
+
+    [owed] = await credit.credits(Phone(JUMA))
+    assert owed.outstanding == Money(Decimal(1000), "KES")
+    target, body = fakes.daraja.reversal_result(reversal)
+    await gateway.post(target, data=body, headers={"Content-Type": "application/json"})
+    await flush_outbox(services)
+    receivable = await services.money.ledger.account(f"customer:{JUMA}:receivable:KES")
+    assert receivable.available.amount <= 0  # he owes nothing there: given back once
+    assert (await services.money.ledger.check()).balanced
+
+
+async def test_money_mpesa_failed_to_give_back_repays_his_credit_at_once(
+    gateway: Client, services: Services, fakes: PaymentFakes, clock: SteppedClock
+) -> None:
+    """The reversal failed: the KES 2,522 stays his credit, and repays the KES 1,000 he owes
+    on credit at once, not at the next pass."""
+    assert services.money is not None
+    reversal = await owing_while_mpesa_gives_back(gateway, services, fakes, clock)
+
+    target, body = fakes.daraja.reversal_result(reversal, ok=False)
+    await gateway.post(target, data=body, headers={"Content-Type": "application/json"})
+    await flush_outbox(services)
+
+    [owed] = await services.money.credit.credits(Phone(JUMA))
+    assert owed.outstanding == Money.zero("KES")
+    kept = await services.money.books.account_credit(Phone(JUMA), "KES")
+    assert kept == Money(Decimal(1522), "KES")
+    texts = [sms.message for sms in fakes.sms.sent_to(JUMA)]
+    assert texts[-1] == (
+        "OmniRoute: KES 1,000.00 ya salio lako imelipa deni lako lote. Salio lililobaki kwenye"
+        " akaunti yako: KES 1,522.00."
+    )
+    assert (await services.money.ledger.check()).balanced

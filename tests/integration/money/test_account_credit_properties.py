@@ -93,3 +93,40 @@ def test_credit_on_her_account_is_never_overspent_nor_spent_twice(
     any_database_url: str, kept: Decimal, orders: list[tuple[Decimal, int]]
 ) -> None:
     asyncio.run(_scenario(any_database_url, kept, orders))
+
+
+async def test_two_orders_racing_for_the_part_her_credit_pays_take_it_once(
+    any_database_url: str,
+) -> None:
+    """KES 200 of hers, two checkouts at once each counting on it for part of an order (one
+    confirmed twice): one order's hold takes it, the other is refused, and a retry answers as
+    the first confirm did."""
+    db = Database(any_database_url)
+    ledger = LedgerService(db, SteppedClock(), RandomIds())
+    books = Books(ledger)
+    her = Phone("+254719999001")
+    kept = kes(Decimal(200))
+
+    async def part(reference: str, total: Decimal) -> TransferResult | None:
+        try:
+            await books.order_part_paid_from_credit(reference, her, kes(total), kept)
+        except TransferRefusedError as refused:
+            return refused.result
+        return None
+
+    try:
+        await books.post_payment_received(her, kept, "mpesa", "KEPT-PART")
+        first, second, again = await asyncio.gather(
+            part("PART1", Decimal("2521.26")),
+            part("PART2", Decimal("1000.00")),
+            part("PART1", Decimal("2521.26")),
+        )
+        assert first == again
+        assert sorted([first, second], key=str) == sorted(
+            [None, TransferResult.EXCEEDS_CREDITS], key=str
+        )
+        assert await books.account_credit(her, "KES") == kes(Decimal(0))
+        assert (await ledger.check()).balanced
+    finally:
+        await ledger.close()
+        await db.dispose()

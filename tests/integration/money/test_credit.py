@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import uuid
 from dataclasses import replace
 from decimal import Decimal
 from zoneinfo import ZoneInfo
@@ -13,6 +14,7 @@ import pytest
 from core.app import ledger_cli
 from core.app.bootstrap import Services
 from core.app.cli_parser import build_parser
+from core.app.payment_posting import PaymentPosting
 from core.clock import SteppedClock
 from core.money import Money
 from core.phone import Phone
@@ -26,6 +28,7 @@ from engines.credit import (
 )
 from engines.ledger import Books, LedgerService, chart
 from engines.orders import CartLine, OrderStatus, PaymentMethod, PlaceOrder
+from engines.payments.events import PaymentSucceeded
 
 NGOZI = Phone("+2348030000001")
 DAY = 86_400
@@ -408,3 +411,104 @@ async def test_a_credit_repaid_months_late_halves_the_limit_after_it_is_repaid(
     decision = await credit.decide(NGOZI)
     assert decision.limit < on_time.limit
     assert decision.reason.endswith(", 1 late")
+
+
+# what is spent, told and reminded, not the database: the race is the property test's, on both
+@pytest.mark.parametrize("any_database_url", ["sqlite"], indirect=True)
+async def test_credit_on_her_account_repays_her_credit_debt_and_the_reminder_names_the_rest(
+    services: Services,
+    clock: SteppedClock,
+    credit: CreditService,
+    ledger: LedgerService,
+    books: Books,
+) -> None:
+    """Ngozi was owed NGN 5,000 (kept on her account) while she owed NGN 20,000 on credit, and
+    was reminded of all 20,000. Her credit repays the oldest debt first, once, she is told what
+    it paid and what is left, and the reminder names what is left; drawing on credit while she
+    holds credit spends it at once."""
+    for _ in range(3):
+        await _delivered_order(services, 8)
+        clock.advance(20 * DAY)
+    assert (await credit.decide(NGOZI)).limit >= ngn(22_000)
+    await credit.authorise("OWE001", NGOZI, ngn(20_000))
+    await credit.delivered("OWE001", clock.now())
+    await books.post_payment_received(NGOZI, ngn(5_000), "paystack", "KEPT-1")  # hers, kept
+    clock.advance(5 * DAY)  # due in two days
+
+    await credit.run_daily()
+    await credit.run_daily()
+
+    texts = [
+        d.payload["reply"]["text"]  # type: ignore[index]
+        for d in await services.notifications.for_recipient(NGOZI)
+        if d.dedupe_key.startswith("credit-")
+    ]
+    assert texts == [
+        "OmniRoute: NGN 5,000.00 of your credit paid your debt; you now owe NGN 15,000.00.",
+        "Reminder: NGN 15,000.00 for order OWE001 is due on 2026-03-13. Send BAL to repay,"
+        " or pay your agent.",
+    ]
+    assert await books.account_credit(NGOZI, "NGN") == ngn(0)
+
+    # more credit kept, then a new order on credit: spent at once on the oldest first
+    await books.post_payment_received(NGOZI, ngn(3_000), "paystack", "KEPT-2")
+    await credit.authorise("OWE002", NGOZI, ngn(2_000))
+    owed = {c.order_reference: c.outstanding for c in await credit.credits(NGOZI)}
+    assert owed == {"OWE001": ngn(12_000), "OWE002": ngn(2_000)}
+    assert await books.account_credit(NGOZI, "NGN") == ngn(0)
+    line = await ledger.account(chart.credit_line(NGOZI, "NGN").code)
+    assert line.available == ngn(14_000)  # OWE001 delivered, OWE002 held, 8,000 repaid
+    last = (await services.notifications.for_recipient(NGOZI))[-1]
+    assert last.payload["reply"]["text"] == (  # type: ignore[index]
+        "OmniRoute: NGN 3,000.00 of your credit paid your debt; you now owe NGN 14,000.00."
+    )
+
+    # a bank transfer of NGN 2,000 more than her order cost: the rest repays her debt, once
+    order = await services.orders.place(
+        PlaceOrder(
+            NGOZI,
+            RegionCode.LAGOS,
+            (CartLine("NDL-INDO-CHK", 1),),
+            PaymentMethod.BANK_TRANSFER,
+            "overpaid-1",
+        )
+    )
+    await books.order_placed(order.reference, NGOZI, order.total)  # as billing holds it
+    paid = PaymentSucceeded(
+        event_id=uuid.uuid4(),
+        occurred_at=clock.now(),
+        aggregate_id=order.reference,
+        intent_id=str(uuid.uuid4()),
+        direction="collect",
+        method="bank_transfer",
+        provider="paystack",
+        customer=NGOZI.e164,
+        order_reference=order.reference,
+        currency="NGN",
+        amount=str(order.total.amount),
+        received=str(order.total.amount + 2_000),
+        receipt="T-OVER-1",
+        late=False,
+    ).envelope()
+    posting = PaymentPosting(books, credit, services.orders)
+    await posting.on_succeeded(paid)
+    await posting.on_succeeded(paid)  # redelivered
+    owed = {c.order_reference: c.outstanding for c in await credit.credits(NGOZI)}
+    assert owed == {"OWE001": ngn(10_000), "OWE002": ngn(2_000)}
+    assert await books.account_credit(NGOZI, "NGN") == ngn(0)  # her order's money stays its own
+    last = (await services.notifications.for_recipient(NGOZI))[-1]
+    assert last.payload["reply"]["text"] == (  # type: ignore[index]
+        "OmniRoute: NGN 2,000.00 of your credit paid your debt; you now owe NGN 12,000.00."
+    )
+
+    # more than she owes: all of it paid, the rest hers
+    await books.post_payment_received(NGOZI, ngn(13_000), "paystack", "KEPT-3")
+    await credit.run_daily()
+    assert all(c.status is CreditStatus.REPAID for c in await credit.credits(NGOZI))
+    assert await books.account_credit(NGOZI, "NGN") == ngn(1_000)
+    last = (await services.notifications.for_recipient(NGOZI))[-1]
+    assert last.payload["reply"]["text"] == (  # type: ignore[index]
+        "OmniRoute: NGN 12,000.00 of your credit paid all you owed on credit."
+        " Credit left on your account: NGN 1,000.00."
+    )
+    assert (await ledger.check()).balanced
