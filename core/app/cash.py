@@ -163,16 +163,18 @@ class DriverCash:
         cash = Money(amount, currency)
         depot = distributor_for(currency).name
         key = key or uuid.uuid4().hex
-        earlier = await self._books.ledger.get_transfer(
-            chart.transfer_id("cash", driver.e164, "handed-in", key)
-        )
+        slip = chart.transfer_id("cash", driver.e164, "handed-in", key)
+        earlier = await self._books.ledger.get_transfer(slip)
         if earlier is not None and earlier.amount != cash:
-            raise CashHandOverError(
-                f"--key {key} was used for another hand-over ({earlier.amount.format()})"
-            )
+            raise _slip_used(key, earlier.amount)
         try:
             await self._books.cash_handed_in(driver, depot, cash, key)
         except TransferRefusedError as refused:
+            if refused.result is TransferResult.EXISTS_WITH_DIFFERENT_FIELDS:
+                # Another operator recorded this slip, for another amount, since we looked.
+                first = await self._books.ledger.get_transfer(slip)
+                assert first is not None  # the ledger refused it for clashing with this one
+                raise _slip_used(key, first.amount) from refused
             if refused.result is not TransferResult.EXCEEDS_DEBITS:
                 raise
             held = await self._holds(worker)
@@ -187,3 +189,7 @@ class DriverCash:
             chart.driver_cash(worker.phone, currency).code
         )
         return account.balance if account is not None else Money.zero(currency)
+
+
+def _slip_used(key: str, amount: Money) -> CashHandOverError:
+    return CashHandOverError(f"--key {key} was used for another hand-over ({amount.format()})")

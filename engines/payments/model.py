@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
@@ -214,6 +215,15 @@ class CallbackNotice:
     account_number: str | None = None
     refund_of_reference: str | None = None  # the refunded payment's provider reference
     verify: bool = False  # the body is not proof: ask the provider before believing it
+    narration: str = ""  # what the sender wrote on a bank transfer (its description)
+
+    def names(self, reference: str) -> bool:
+        """Whether the sender wrote `reference` on the transfer, as a word of its own in any
+        case ("NIP: NGOZI OKAFOR -order w62acj"): a longer word that holds it names nothing."""
+        return reference.upper() in _WORD.findall(self.narration.upper())
+
+
+_WORD = re.compile(r"[0-9A-Z]+")
 
 
 @dataclass(frozen=True, slots=True)

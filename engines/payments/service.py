@@ -595,7 +595,8 @@ class PaymentService:
     async def _credit_account(self, s: AsyncSession, provider: str, notice: CallbackNotice) -> bool:
         """A transfer into a customer's virtual account pays their oldest matching intent; one
         short of every order still waiting counts as a part of the oldest (her bank's daily
-        limit: she sends the rest later), which the part that completes it pays."""
+        limit: she sends the rest later), which the part that completes it pays. One whose
+        description names an order of hers still waiting goes to that order, whole or part."""
         repo = SqlPaymentRepository(s)
         now = self._clock.now()
         account = await repo.virtual_account_by_number(provider, notice.account_number or "")
@@ -613,21 +614,20 @@ class PaymentService:
             for i in open_
             if i.direction is Direction.COLLECT and i.amount.currency == seen.amount.currency
         ]
-        candidates = [i for i in same if i.still_due <= seen.amount]
-        # An order cancelled while its transfer was awaited keeps its intent open (money may
-        # still come for it), but a transfer pays an order still waiting first: the customer
-        # who cancelled and ordered the same again pays the new order, not the dead one.
-        waiting = [i for i in candidates if not await _order_closed(s, i)]
-        pool = waiting or candidates
-        exact = [i for i in pool if i.still_due == seen.amount]
-        matches = exact or pool
-        chosen = matches[0] if matches else None
-        part_of = None
-        if chosen is None:
-            for intent in same:
-                if intent.order_reference is not None and not await _order_closed(s, intent):
-                    part_of = intent
-                    break
+        named = [
+            i
+            for i in same
+            if i.order_reference is not None
+            and notice.names(i.order_reference)
+            and not await _order_closed(s, i)
+        ]
+        if named:
+            # She wrote the order's number on the transfer: it is for that order, not the
+            # one its amount happens to cover.
+            whole = named[0].still_due <= seen.amount
+            chosen, part_of = (named[0], None) if whole else (None, named[0])
+        else:
+            chosen, part_of = await _by_amount(s, same, seen.amount)
         paid = chosen or part_of
         if not await repo.claim_callback(
             provider, notice.event_id, paid.id if paid is not None else None, now
@@ -732,6 +732,27 @@ def _about(intent: PaymentIntent) -> dict[str, object]:
         "currency": intent.amount.currency,
         "amount": str(intent.amount.amount),
     }
+
+
+async def _by_amount(
+    s: AsyncSession, same: list[PaymentIntent], amount: Money
+) -> tuple[PaymentIntent | None, PaymentIntent | None]:
+    """For a transfer naming no order of hers: the oldest of her payments it covers (one of
+    exactly its amount first), else the oldest order still waiting, of which it is a part."""
+    candidates = [i for i in same if i.still_due <= amount]
+    # An order cancelled while its transfer was awaited keeps its intent open (money may
+    # still come for it), but a transfer pays an order still waiting first: the customer
+    # who cancelled and ordered the same again pays the new order, not the dead one.
+    waiting = [i for i in candidates if not await _order_closed(s, i)]
+    pool = waiting or candidates
+    exact = [i for i in pool if i.still_due == amount]
+    matches = exact or pool
+    if matches:
+        return matches[0], None
+    for intent in same:
+        if intent.order_reference is not None and not await _order_closed(s, intent):
+            return None, intent
+    return None, None
 
 
 async def _order_closed(s: AsyncSession, intent: PaymentIntent) -> bool:

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from core.app.bootstrap import Services
+from core.app.cash import CashHandOverError, DriverCash, HandedIn
 from core.app.cli import main
 from core.config import Settings
 from core.money import Money
@@ -154,3 +155,27 @@ async def test_a_hand_over_he_cannot_make_is_refused_in_one_line(
 
     emeka = await services.money.ledger.account(chart.driver_cash(EMEKA, "NGN").code)
     assert emeka.balance == took  # nothing moved
+
+
+async def test_one_slip_keyed_at_once_with_two_amounts_is_refused_in_one_line(
+    services: Services,
+) -> None:
+    """Two operators key the same slip number with different amounts at the same moment: one
+    hand-over is recorded, the other gets the one-line refusal the second of two in turn gets
+    (it ended in a traceback: the ledger's clash with the first was not its refusal)."""
+    assert services.money is not None
+    await a_day_of_cash(services)
+    cash = DriverCash(services.money.books, services.gig, services.clock)
+
+    results = await asyncio.gather(
+        cash.hand_in(EMEKA, Decimal(20_000), "SLIP-7"),
+        cash.hand_in(EMEKA, Decimal(15_000), "SLIP-7"),
+        return_exceptions=True,
+    )
+
+    [done] = [r for r in results if isinstance(r, HandedIn)]
+    [refused] = [r for r in results if not isinstance(r, HandedIn)]
+    assert isinstance(refused, CashHandOverError), refused
+    assert str(refused) == f"--key SLIP-7 was used for another hand-over ({done.amount.format()})"
+    depot = await services.money.ledger.account(chart.depot_cash("lagos", "NGN").code)
+    assert depot.balance == done.amount

@@ -260,7 +260,8 @@ async def test_her_order_sms_says_where_to_transfer_and_what_to_dial(
 ) -> None:
     """The closing USSD screen with her account number (or the bank code to dial) is gone
     once read: the order's SMS says it again, once, in her language (it said only 'pay by bank
-    transfer', and she had to remember ten digits)."""
+    transfer', and she had to remember ten digits), and to write the order's number in the
+    transfer's description, so a transfer meant for it goes to it."""
     ngozi = UssdPhone(gateway, NGOZI)
     for method in ("Bank transfer", "USSD code"):
         await ngozi.dial()
@@ -282,11 +283,13 @@ async def test_her_order_sms_says_where_to_transfer_and_what_to_dial(
     total = "NGN 26,993.25"
     assert [sms.message for sms in fakes.sms.sent_to(NGOZI)] == [
         f"OmniRoute: order {transfer.reference} placed, total {total}. Transfer it to Wema Bank "
-        f"{account.account_number}, your own account. Reply STATUS for updates.",
+        f"{account.account_number}, your own account, description {transfer.reference}. Reply "
+        "STATUS for updates.",
         f"OmniRoute: order {code.reference} placed, total {total}. Dial {charge.ussd_code} to "
         "pay. Reply STATUS for updates.",
         f"OmniRoute: oda {swahili.reference} imewekwa, jumla {total}. Hamisha kwenda Wema Bank "
-        f"{account.account_number}, akaunti yako. Tuma HALI kwa taarifa.",
+        f"{account.account_number}, akaunti yako, andika {swahili.reference} kama maelezo. Tuma "
+        "HALI kwa taarifa.",
     ]
     for sms in fakes.sms.sent_to(NGOZI):
         assert gsm7_length(sms.message) <= 160, sms.message

@@ -13,7 +13,8 @@
   &status=success&from=&to=&perPage=&page=`) and reads the `dedicated_nuban` ones exactly as
   the webhook would, under the same event id, so whichever comes second changes nothing.
 - Webhooks are signed `x-paystack-signature` = hex HMAC-SHA512 of the raw body with the secret
-  key; `charge.success` on channel `dedicated_nuban` names the credited account.
+  key; `charge.success` on channel `dedicated_nuban` names the credited account and, in
+  `authorization.narration`, what the sender wrote on the transfer (it may name her order).
 - Payouts (PAYSTACK_TRANSFER, South Africa): `POST /transferrecipient` (`type` "basa", name,
   account number, bank code, ZAR) gives a recipient code; `POST /transfer` from the balance with
   our reference (Paystack refuses a reference twice, so a retried request cannot pay twice);
@@ -422,7 +423,9 @@ def _charge_notice(event: str, data: dict[str, Any], *, strict: bool = True) -> 
             if strict:
                 raise CallbackMalformedError("a dedicated_nuban charge without its account")
             account = ""
-        return CallbackNotice(event_id, seen, account_number=str(account))
+        # What she wrote on the transfer (her bank's description): it may name her order.
+        narration = authorization.get("narration") or ""
+        return CallbackNotice(event_id, seen, account_number=str(account), narration=str(narration))
     return CallbackNotice(event_id, seen, provider_reference=str(data.get("reference")))
 
 

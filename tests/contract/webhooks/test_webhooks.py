@@ -129,6 +129,50 @@ async def test_paystack_dedicated_nuban_charge_success(client: Client, services:
     assert (paid.status, paid.receipt) == (IntentStatus.SUCCEEDED, "1504248187")
 
 
+async def test_a_transfer_naming_her_order_pays_that_order_not_the_one_its_amount_covers(
+    client: Client, services: Services
+) -> None:
+    """Ngozi has orders of NGN 26,993.25 and NGN 5,000 waiting and sends NGN 20,000 as a part
+    of the older, writing its number in the transfer's description (Paystack's `narration`):
+    it is a part of that order, not the payment of the NGN 5,000 one with NGN 15,000 kept as
+    her credit."""
+    async with services.db.transaction() as s:
+        await SqlPaymentRepository(s).add_virtual_account(
+            VirtualAccount(NGOZI, "paystack", "1234567890", "Ngozi Okafor", "Wema Bank", "CUS_x"),
+            services.clock.now(),
+        )
+    older, newer = [
+        await payments(services).pay(
+            CreatePayment(
+                idempotency_key=f"order:{reference}",
+                method=Method.BANK_TRANSFER,
+                amount=Money(Decimal(total), "NGN"),
+                customer=NGOZI,
+                order_reference=reference,
+            )
+        )
+        for reference, total in (("W62ACJ", "26993.25"), ("X7QK2M", "5000"))
+    ]
+    body = (FIXTURES / "paystack_dva_charge_success_naming_order.json").read_bytes()
+    headers = {
+        "x-paystack-signature": signature(paystack.SECRET_KEY, body),
+        "Content-Type": "application/json",
+    }
+    assert (await client.post("/webhooks/paystack", data=body, headers=headers)).status == 200
+
+    part = await payments(services).get(older.id)
+    assert (part.status, part.still_due) == (older.status, Money(Decimal("6993.25"), "NGN"))
+    untouched = await payments(services).get(newer.id)
+    assert (untouched.status, untouched.still_due) == (newer.status, newer.amount)
+    assert await events(services, "PaymentSucceeded") == []
+    [received] = await events(services, "UnmatchedFundsReceived")
+    assert (received["order_reference"], received["amount"], received["still_due"]) == (
+        "W62ACJ",
+        "20000.00",
+        "6993.25",
+    )
+
+
 async def test_a_forged_signature_in_any_characters_is_refused_403_and_changes_nothing(
     client: Client, services: Services
 ) -> None:

@@ -431,7 +431,7 @@ NATIVE_WORDING: list[tuple[str, str, dict[str, object], str]] = [
             "account": "9930000000",
         },
         "OmniRoute: etinyere oda W62ACJ, ngukota NGN 26,993.25. Zipu ya na Wema Bank 9930000000,"
-        " akaunti gi. Ziga ONODU maka ozi.",
+        " akaunti gi, dee W62ACJ na nkowa. Ziga ONODU maka ozi.",
     ),
     # French: how an order is paid reads "Total …, paiement par M-Pesa"; "Total …, payée avec
     # votre avoir" agreed with no word on the screen
