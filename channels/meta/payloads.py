@@ -72,6 +72,12 @@ class QuickReply(_Model):
     text: str | None = None
 
 
+class Media(_Model):
+    """An image, video or document: what OmniRoute reads of it is the words typed with it."""
+
+    caption: str | None = None
+
+
 class Location(_Model):
     latitude: float
     longitude: float
@@ -89,6 +95,18 @@ class Message(_Model):
     interactive: Interactive | None = None
     button: QuickReply | None = None
     location: Location | None = None
+    image: Media | None = None
+    video: Media | None = None
+    document: Media | None = None
+
+    @property
+    def caption(self) -> str | None:
+        """The words typed with a picture, video or document; None without any."""
+        media = {"image": self.image, "video": self.video, "document": self.document}
+        attached = media.get(self.type)
+        if attached is None or attached.caption is None or not attached.caption.strip():
+            return None
+        return attached.caption
 
 
 class StatusError(_Model):

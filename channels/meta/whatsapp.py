@@ -115,7 +115,8 @@ def text_of(message: Message) -> str | None:
     A tapped list row or reply button arrives as its id, the option's key (and the screen it
     was offered on, see `screen_of`), so a tap and typing the number are the same input. A
     shared location arrives as a line describing it: the dialog has no step that takes a
-    location yet, so it answers as to any other text.
+    location yet, so it answers as to any other text. A picture, video or document sent with a
+    caption is its caption ("5 cartons of this"); without one it is not read.
     """
     if message.type == "text" and message.text is not None:
         return message.text.body
@@ -130,6 +131,8 @@ def text_of(message: Message) -> str | None:
         return f"location {place.latitude:.6f},{place.longitude:.6f}" + (
             f" ({where})" if where else ""
         )
+    if message.caption is not None:
+        return message.caption  # typed with a picture, as Twilio's Body is: read as a text
     if message.type == "request_welcome":
         return ""  # the user opened the chat for the first time: greet them
     return None
