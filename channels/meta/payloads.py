@@ -85,6 +85,12 @@ class Location(_Model):
     address: str | None = None
 
 
+class Context(_Model):
+    """On a reply to one of our messages (a swipe-reply, a tap): the id of the message quoted."""
+
+    id: str | None = None
+
+
 class Message(_Model):
     from_: str | None = Field(default=None, alias="from")
     from_user_id: str | None = None
@@ -98,6 +104,7 @@ class Message(_Model):
     image: Media | None = None
     video: Media | None = None
     document: Media | None = None
+    context: Context | None = None
 
     @property
     def caption(self) -> str | None:

@@ -147,7 +147,11 @@ def screen_of(message: Message) -> str | None:
 
 
 def to_message(
-    message: Message, phone: Phone, text: str, sent_at: datetime | None = None
+    message: Message,
+    phone: Phone,
+    text: str,
+    sent_at: datetime | None = None,
+    quoted: str | None = None,
 ) -> InboundMessage:
     return InboundMessage(
         kind=ChannelKind.WHATSAPP,
@@ -159,7 +163,7 @@ def to_message(
         idempotency_key=message.id,
         locale_hint=market_locale(phone),
         raw=message.model_dump(mode="json", by_alias=True, exclude_none=True),
-        screen=screen_of(message),
+        screen=screen_of(message) or quoted,
         sent_at=sent_at,
     )
 
@@ -189,7 +193,8 @@ async def _answer(
         locale = await ctx.locale_of(phone) if ctx.locale_of else _default_locale(phone)
         reply = Reply(words(ctx.translate, locale, ATTACHMENT), locale=locale)
     else:
-        reply = await ctx.handle(to_message(message, phone, text, sent_at))
+        quoted = await _quoted_screen(ctx, message, text)
+        reply = await ctx.handle(to_message(message, phone, text, sent_at, quoted))
     await ctx.queue_outbound(
         OutboundMessage(
             provider=PROVIDER,
@@ -201,6 +206,19 @@ async def _answer(
             received_at=sent_at,
         )
     )
+
+
+async def _quoted_screen(ctx: ChannelContext, message: Message, text: str) -> str | None:
+    """The screen of our message she swipe-replied to with a number ("2", "2."): the number
+    is that list's choice, as a tap on it is, so a list scrolled back to is not read against
+    the screen shown since. None for anything else (words keep their meaning)."""
+    quoted = message.context.id if message.context is not None else None
+    if message.type != "text" or not quoted or ctx.screen_sent is None:
+        return None
+    key = text.strip().rstrip(".)").strip()
+    if not (key.isascii() and key.isdigit()):
+        return None
+    return await ctx.screen_sent(PROVIDER, quoted)
 
 
 def received_at(message: Message) -> datetime | None:
