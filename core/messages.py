@@ -214,3 +214,6 @@ class ChannelContext:
     # The language a customer reads: the one they chose, else their market's. For words a
     # channel writes itself (a WhatsApp picture it cannot read); None: the market's.
     locale_of: Callable[[Phone], Awaitable[str]] | None = None
+    # (provider, provider message id): the `Reply.screen` a message we sent showed, for a
+    # message that quotes it (a WhatsApp swipe-reply); None when unknown.
+    screen_sent: Callable[[str, str], Awaitable[str | None]] | None = None

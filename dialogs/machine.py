@@ -24,6 +24,9 @@ MESSAGE_KINDS = frozenset({ChannelKind.SMS, ChannelKind.WHATSAPP})
 PAGE_STARTS_VAR = "_pg"
 PAGE_END_VAR = "_pe"
 SHOWN_VAR = "_sh"  # what `show` put on the screen: kind flags, then the page's choice values
+# On a screen whose choices are buttons and list rows (WhatsApp), which show no numbers: each
+# choice's words, as typed, and its key.
+LABELS_VAR = "_lb"
 
 
 @dataclass(frozen=True, slots=True)
@@ -228,6 +231,7 @@ class Machine:
             return await self._apply(turn, session, await state.enter(turn, raw))
         # In a message people number a choice as a list is numbered ("1."); a keypad sends keys.
         key = menu_key(raw) if turn.msg.kind in MESSAGE_KINDS else raw
+        key = _labelled(session.vars, raw) or key
         starts = _page_starts(session.vars, session.page)
         if key == MORE_KEY and shown.more:
             turn.vars[PAGE_STARTS_VAR] = [*starts, int(session.vars[PAGE_END_VAR])]
@@ -283,6 +287,7 @@ class Machine:
         if screen.prompt:
             options = (Option(INPUT_BACK_KEY, turn.t("nav.back")),) if screen.back else ()
             turn.vars[SHOWN_VAR] = Shown(prompt=True, back=screen.back).encode()
+            turn.vars.pop(LABELS_VAR, None)
             kept = session.evolve(vars=dict(turn.vars), locale=turn.locale)
             return kept, Reply(
                 text,
@@ -319,6 +324,10 @@ class Machine:
             values=tuple(screen.choices[i].value for i in page.items),
         )
         turn.vars[SHOWN_VAR] = shown.encode()
+        if turn.capabilities.interactive and turn.msg.kind in MESSAGE_KINDS:
+            turn.vars[LABELS_VAR] = {_words(o.label): o.key for o in page.options}
+        else:
+            turn.vars.pop(LABELS_VAR, None)
         kept = session.evolve(vars=dict(turn.vars), locale=turn.locale)
         return kept, Reply(
             text, page.options, locale=turn.locale, screen=screen_name(session.state, turn.vars)
@@ -390,6 +399,20 @@ def menu_key(raw: str) -> str:
     if key[-1:] in MENU_KEY_ENDS and key[:-1].strip().isdigit():
         return key[:-1].strip()
     return key
+
+
+def _labelled(variables: Mapping[str, Any], raw: str) -> str | None:
+    """The key of the button or row whose words were typed ("Checkout" for tapping it), on a
+    screen that showed its choices without numbers; None for anything else."""
+    labels = variables.get(LABELS_VAR)
+    if not isinstance(labels, dict):
+        return None
+    key = labels.get(_words(raw))
+    return key if isinstance(key, str) else None
+
+
+def _words(text: str) -> str:
+    return " ".join(text.split()).casefold()
 
 
 def _choice_index(raw: str, count: int) -> int | None:

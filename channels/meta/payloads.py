@@ -72,11 +72,23 @@ class QuickReply(_Model):
     text: str | None = None
 
 
+class Media(_Model):
+    """An image, video or document: what OmniRoute reads of it is the words typed with it."""
+
+    caption: str | None = None
+
+
 class Location(_Model):
     latitude: float
     longitude: float
     name: str | None = None
     address: str | None = None
+
+
+class Context(_Model):
+    """On a reply to one of our messages (a swipe-reply, a tap): the id of the message quoted."""
+
+    id: str | None = None
 
 
 class Message(_Model):
@@ -89,6 +101,19 @@ class Message(_Model):
     interactive: Interactive | None = None
     button: QuickReply | None = None
     location: Location | None = None
+    image: Media | None = None
+    video: Media | None = None
+    document: Media | None = None
+    context: Context | None = None
+
+    @property
+    def caption(self) -> str | None:
+        """The words typed with a picture, video or document; None without any."""
+        media = {"image": self.image, "video": self.video, "document": self.document}
+        attached = media.get(self.type)
+        if attached is None or attached.caption is None or not attached.caption.strip():
+            return None
+        return attached.caption
 
 
 class StatusError(_Model):

@@ -115,7 +115,8 @@ def text_of(message: Message) -> str | None:
     A tapped list row or reply button arrives as its id, the option's key (and the screen it
     was offered on, see `screen_of`), so a tap and typing the number are the same input. A
     shared location arrives as a line describing it: the dialog has no step that takes a
-    location yet, so it answers as to any other text.
+    location yet, so it answers as to any other text. A picture, video or document sent with a
+    caption is its caption ("5 cartons of this"); without one it is not read.
     """
     if message.type == "text" and message.text is not None:
         return message.text.body
@@ -130,6 +131,8 @@ def text_of(message: Message) -> str | None:
         return f"location {place.latitude:.6f},{place.longitude:.6f}" + (
             f" ({where})" if where else ""
         )
+    if message.caption is not None:
+        return message.caption  # typed with a picture, as Twilio's Body is: read as a text
     if message.type == "request_welcome":
         return ""  # the user opened the chat for the first time: greet them
     return None
@@ -144,7 +147,11 @@ def screen_of(message: Message) -> str | None:
 
 
 def to_message(
-    message: Message, phone: Phone, text: str, sent_at: datetime | None = None
+    message: Message,
+    phone: Phone,
+    text: str,
+    sent_at: datetime | None = None,
+    quoted: str | None = None,
 ) -> InboundMessage:
     return InboundMessage(
         kind=ChannelKind.WHATSAPP,
@@ -156,7 +163,7 @@ def to_message(
         idempotency_key=message.id,
         locale_hint=market_locale(phone),
         raw=message.model_dump(mode="json", by_alias=True, exclude_none=True),
-        screen=screen_of(message),
+        screen=screen_of(message) or quoted,
         sent_at=sent_at,
     )
 
@@ -186,7 +193,8 @@ async def _answer(
         locale = await ctx.locale_of(phone) if ctx.locale_of else _default_locale(phone)
         reply = Reply(words(ctx.translate, locale, ATTACHMENT), locale=locale)
     else:
-        reply = await ctx.handle(to_message(message, phone, text, sent_at))
+        quoted = await _quoted_screen(ctx, message, text)
+        reply = await ctx.handle(to_message(message, phone, text, sent_at, quoted))
     await ctx.queue_outbound(
         OutboundMessage(
             provider=PROVIDER,
@@ -198,6 +206,19 @@ async def _answer(
             received_at=sent_at,
         )
     )
+
+
+async def _quoted_screen(ctx: ChannelContext, message: Message, text: str) -> str | None:
+    """The screen of our message she swipe-replied to with a number ("2", "2."): the number
+    is that list's choice, as a tap on it is, so a list scrolled back to is not read against
+    the screen shown since. None for anything else (words keep their meaning)."""
+    quoted = message.context.id if message.context is not None else None
+    if message.type != "text" or not quoted or ctx.screen_sent is None:
+        return None
+    key = text.strip().rstrip(".)").strip()
+    if not (key.isascii() and key.isdigit()):
+        return None
+    return await ctx.screen_sent(PROVIDER, quoted)
 
 
 def received_at(message: Message) -> datetime | None:

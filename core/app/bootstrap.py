@@ -161,6 +161,7 @@ class Services:
             translate=self.translate,
             record_inbound=self.notifications.record_inbound,
             locale_of=self.locale_of,
+            screen_sent=self.notifications.screen_sent,
         )
 
     async def locale_of(self, phone: Phone) -> str:

@@ -192,6 +192,12 @@ FILLER_WORDS = frozenset(
         *("ok", "okay", "yes", "sawa", "poa", "vipi", "sasa", "niaje", "ndio", "ndiyo"),
         # Hausa (typed without its hooked letters) around a reply: "Toh, don Allah", "Eh, na gode"
         *("sannu", "barka", "nagode", "gode", "na", "don", "allah", "eh", "toh"),
+        # … and asking for it: "ina son kwali 5 na indomie", "muna bukatar", "sayi", "kawo", "bani"
+        *("ina", "son", "muna", "bukatar", "sayi", "saya", "kawo", "bani"),
+        # Yoruba asking for it: "mo fe ra paali 5 indomie" (I want to buy), "fun mi" (give me)
+        *("mo", "fe", "ra", "fun", "mi"),
+        # Igbo asking for it: "achoro m katon 5 indomie" (I want), "zuta" (buy), "nye m" (give me)
+        *("achoro", "choro", "m", "zuta", "nye", "anyi"),
         # Yoruba (typed without tone marks or dots) around a reply: "Beeni, e se", "Bee ni o"
         *("e", "se", "ese", "jowo", "ejowo", "pele", "ekaaro", "ekaasan", "ekurole", "ni", "o"),
         # Igbo (typed without tone marks or dots) around a reply: "Ee, daalu", "Mba, biko"

@@ -417,6 +417,22 @@ class NotificationService:
             )
             return bool(result.rowcount)  # type: ignore[attr-defined]
 
+    async def screen_sent(self, provider: str, provider_message_id: str) -> str | None:
+        """The screen a message we sent showed (its reply's `screen`): a message quoting it
+        answers that screen. None for one that is not ours or showed none."""
+        async with self._db.transaction() as s:
+            payload = (
+                await s.execute(
+                    select(deliveries.c.payload).where(
+                        deliveries.c.provider == provider,
+                        deliveries.c.provider_message_id == provider_message_id,
+                    )
+                )
+            ).scalar()
+        reply = payload.get("reply") if isinstance(payload, dict) else None
+        screen = reply.get("screen") if isinstance(reply, dict) else None
+        return screen if isinstance(screen, str) else None
+
     async def _fall_back_in(self, s: AsyncSession, provider: str, provider_message_id: str) -> bool:
         """A WhatsApp message the provider took, then reported failed (its window closed by its
         count, the phone unreachable): one with an SMS provider to fall back on (a notice, a

@@ -142,6 +142,23 @@ async def test_a_tap_on_a_list_scrolled_back_to_is_not_read_against_the_newer_on
     assert (await ngozi.tap("Indomie Chicken")).text.endswith("Enter quantity:")
 
 
+async def test_a_number_swipe_replied_to_a_list_scrolled_back_to_is_that_lists_choice(
+    ngozi: WhatsAppUser, services: Services
+) -> None:
+    """Ngozi swipe-replies "2" to the first menu (Cart there) while the products list is open
+    (the second product here): as a tap on that old menu, she is told the list is old and
+    nothing is added; a number quoting the current list is its choice."""
+    menu = await ngozi.say("hi")
+    await ngozi.tap("Shop")
+    products = await ngozi.tap("Noodles")
+
+    answer = await ngozi.say("2", quoting=menu)
+
+    assert answer.text == f"That list is out of date. Choose from this one.\n{products.text}"
+    assert (await services.orders.cart(NGOZI, RegionCode.LAGOS)).is_empty
+    assert (await ngozi.say("1", quoting=ngozi.screen)).text.endswith("Enter quantity:")
+
+
 async def test_typing_the_number_works_like_tapping(ngozi: WhatsAppUser) -> None:
     await ngozi.say("hi")
     categories = await ngozi.say("1")

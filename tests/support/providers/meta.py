@@ -436,24 +436,35 @@ class WhatsAppUser:
         assert self.inbox, "nothing received yet"
         return self.inbox[-1]
 
-    async def send(self, content: Mapping[str, Any], *, message_id: str | None = None) -> None:
-        """Post one message as Meta does and answer-check the 200 (nothing flushed yet)."""
+    async def send(
+        self,
+        content: Mapping[str, Any],
+        *,
+        message_id: str | None = None,
+        quoting: SentWhatsApp | None = None,
+    ) -> None:
+        """Post one message as Meta does and answer-check the 200 (nothing flushed yet);
+        `quoting`: a message of ours she swipe-replied to."""
         self.last_id = message_id or wamid(self.number, f"user-{next(_message_numbers)}")
         context = self.inbox[-1].id if self.inbox else None
+        if quoting is not None:
+            context = quoting.id
+        elif content.get("type") != "interactive":
+            context = None
         body = message_body(
             content,
             wa_id=self.wa_id,
             name=self.name,
             message_id=self.last_id,
             timestamp=self.now(),
-            context_id=context if content.get("type") == "interactive" else None,
+            context_id=context,
         )
         response = await self.client.post(WEBHOOK_PATH, data=body, headers=webhook_headers(body))
         assert response.status == 200, await response.text()
 
-    async def say(self, words: str) -> SentWhatsApp:
-        """Type a message; the one reply it gets."""
-        await self.send(text(words))
+    async def say(self, words: str, *, quoting: SentWhatsApp | None = None) -> SentWhatsApp:
+        """Type a message (swipe-replying to `quoting`); the one reply it gets."""
+        await self.send(text(words), quoting=quoting)
         return await self.reply()
 
     async def tap(self, label_part: str) -> SentWhatsApp:

@@ -14,7 +14,14 @@ import pytest
 from core.conversation import Session
 from core.i18n import Translator
 from core.intents import Intent, IntentKind, resolve_intent
-from core.messages import USSD_CAPABILITIES, ChannelKind, InboundMessage, Option, Reply
+from core.messages import (
+    USSD_CAPABILITIES,
+    WHATSAPP_INTERACTIVE_CAPABILITIES,
+    ChannelKind,
+    InboundMessage,
+    Option,
+    Reply,
+)
 from core.phone import Phone
 from dialogs.machine import (
     SHOWN_VAR,
@@ -114,14 +121,14 @@ class Help(State):
         return Screen("Call 0800 123 456.")
 
 
-def message(text: str, screen: str | None = None) -> InboundMessage:
+def message(text: str, screen: str | None = None, *, whatsapp: bool = False) -> InboundMessage:
     return InboundMessage(
-        kind=ChannelKind.USSD,
-        provider="africastalking",
+        kind=ChannelKind.WHATSAPP if whatsapp else ChannelKind.USSD,
+        provider="meta" if whatsapp else "africastalking",
         phone=Phone.parse("+2348030000001"),
-        session_key="at-ussd:ATUid_1",
+        session_key="whatsapp:+2348030000001" if whatsapp else "at-ussd:ATUid_1",
         text=text,
-        capabilities=USSD_CAPABILITIES,
+        capabilities=WHATSAPP_INTERACTIVE_CAPABILITIES if whatsapp else USSD_CAPABILITIES,
         idempotency_key=f"k:{text}",
         screen=screen,
     )
@@ -130,8 +137,11 @@ def message(text: str, screen: str | None = None) -> InboundMessage:
 class Handset:
     """Drives the machine one typed input at a time, as the pipeline and ShoppingDialog do."""
 
-    def __init__(self, translator: Translator, locale: str = "en") -> None:
+    def __init__(
+        self, translator: Translator, locale: str = "en", *, whatsapp: bool = False
+    ) -> None:
         self.t = translator
+        self.whatsapp = whatsapp
         self.amount = Amount()
         self.machine = Machine(
             [Menu(), Fruits(), self.amount, Confirm(), Help()], "home", translator
@@ -140,7 +150,7 @@ class Handset:
         self.reply = Reply("")
 
     async def dial(self) -> Reply:
-        turn = Turn(message(""), self.session, self.t)
+        turn = Turn(message("", whatsapp=self.whatsapp), self.session, self.t)
         self.session, self.reply = await self.machine.show(turn, self.session)
         return self.reply
 
@@ -152,7 +162,7 @@ class Handset:
         return await self.send(text, resolve_intent(text, self.session.locale, self.t), on.screen)
 
     async def send(self, text: str, intent: Intent, screen: str | None = None) -> Reply:
-        turn = Turn(message(text, screen), self.session, self.t)
+        turn = Turn(message(text, screen, whatsapp=self.whatsapp), self.session, self.t)
         self.session, self.reply = await self.machine.step(turn, self.session, intent)
         return self.reply
 
@@ -555,3 +565,24 @@ async def test_a_tap_on_the_current_screen_or_an_identical_one_is_its_choice(
     await phone.tap(phone.key_for("Fruits"), on=home)
     assert phone.session.state == "list"
     assert phone.reply.screen != home.screen
+
+
+async def test_typing_the_words_of_a_whatsapp_button_or_row_is_tapping_it(
+    translator: Translator,
+) -> None:
+    """WhatsApp shows choices as buttons and rows without numbers: a customer who types what
+    one says ("Fruits", "fruits ") chose it, as a tap would; a keypad's screen reads keys."""
+    chat = Handset(translator, whatsapp=True)
+    await chat.dial()
+
+    fruits = await chat.press("fruits ")
+    assert chat.session.state == "list"
+    await chat.press("Fruit number 03 NGN 8,500")
+    assert (chat.session.state, chat.session.vars["picked"]) == ("amount", "f03")
+    assert fruits.text == "Fruits:"
+
+    ussd = Handset(translator)
+    await ussd.dial()
+    again = await ussd.press("Fruits")
+    assert again.text.startswith(translator("en", "error.choice"))
+    assert ussd.session.state == "home"

@@ -114,6 +114,10 @@ def test_a_quantity_written_any_supported_way_reads_as_the_same_number(
         ("Habari, nataka katoni 5 za cola", [(5, "cola")]),
         ("Habari za asubuhi. Nataka katoni 5 za indomie, asante sana", [(5, "indomie")]),
         ("Hello, I need 5 cartons of cola, thanks", [(5, "cola")]),
+        # "I want (to buy)" in Hausa, Yoruba and Igbo, as Nigerians type them
+        ("ina son kwali 5 na indomie chicken", [(5, "indomie chicken")]),
+        ("mo fe ra paali 5 indomie", [(5, "indomie")]),
+        ("achoro m katon 5 indomie", [(5, "indomie")]),
     ],
 )
 def test_orders_in_english_and_swahili_word_orders(

@@ -260,9 +260,21 @@ CASES = [
         replies=("Cola 24x35cl\nNGN 10,800 per crate, ",),
         session_state="quantity",
     ),
-    IncomingCase("image", replies=(ATTACHMENT_NOTICE,)),
+    # A caption is words she typed, read as a text is (as Twilio's Body with a picture).
+    IncomingCase("image", replies=("Welcome to OmniRoute",), session_state="main"),
+    IncomingCase(
+        "image_order",
+        after=("text",),
+        replies=("Add 5 x Indomie Chicken 40x70g (NGN 46,500.00)?",),
+        session_state="typed_confirm",
+    ),
     IncomingCase("audio", replies=(ATTACHMENT_NOTICE,)),
-    IncomingCase("document", replies=(ATTACHMENT_NOTICE,)),
+    IncomingCase(
+        "document",
+        after=("text",),
+        replies=("Choose a number, or type an order",),
+        session_state="main",
+    ),
     IncomingCase("reaction", after=("text",), session_state="main"),
     IncomingCase("duplicate", replies=("Welcome to OmniRoute",), session_state="main"),
     IncomingCase("other_number"),
