@@ -140,6 +140,11 @@ class HttpMetrics:
         """Each attempt to send an SMS or WhatsApp message (`DeliveryWorker.outcomes`)."""
         self.registry.register(DeliveryAttempts(outcomes))
 
+    def count_delivery_reports(self, reports: Mapping[tuple[str, str, str], int]) -> None:
+        """What the providers reported later of the messages they took
+        (`NotificationService.reports`), read at scrape."""
+        self.registry.register(DeliveryReports(reports))
+
     def count_dead_letters(self, dead_letters: Mapping[tuple[str, str], int]) -> None:
         """Events set aside after their last attempt (`EventBus.dead_letters`), read at scrape."""
         self.registry.register(DeadLetters(dead_letters))
@@ -245,6 +250,26 @@ class DeliveryAttempts:
             labels=["provider", "kind", "outcome"],
         )
         for labels, count in sorted(self._outcomes.items()):
+            family.add_metric(list(labels), count)
+        yield family
+
+
+class DeliveryReports:
+    """The providers' delivery reports: a message the provider accepted and then could not
+    deliver (a phone off for days, a number barred, WhatsApp's window closed by its count) is
+    sent as far as the attempts can tell; only its report says the retailer never got it."""
+
+    def __init__(self, reports: Mapping[tuple[str, str, str], int]) -> None:
+        self._reports = reports
+
+    def collect(self) -> Iterator[CounterMetricFamily]:
+        family = CounterMetricFamily(
+            "omniroute_delivery_reports",
+            "Providers' delivery reports that changed a message's status, by provider, kind "
+            "and status (delivered, failed); a report sent again is counted once",
+            labels=["provider", "kind", "status"],
+        )
+        for labels, count in sorted(self._reports.items()):
             family.add_metric(list(labels), count)
         yield family
 
