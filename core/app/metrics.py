@@ -19,8 +19,8 @@ registered here: `process_*` (CPU, resident memory, open files), `python_gc_*` a
 
 What is waiting to leave is read from the database at each scrape (`Backlogs`): the events the
 outbox relay has not published yet and how long the oldest has waited (the relay's lag), the
-SMS and WhatsApp messages queued for their provider. Nothing else shows a
-relay or a sender that has stopped: the requests keep being answered 200 meanwhile.
+SMS and WhatsApp messages queued for their provider and how long the oldest has waited. Nothing
+else shows a relay or a sender that has stopped: the requests keep being answered 200 meanwhile.
 
 With `OMNIROUTE_METRICS_TOKEN` set, a scrape must carry `Authorization: Bearer <token>` (401
 otherwise): the route labels and failure counts map the deployment for whoever can reach it.
@@ -322,6 +322,12 @@ class Backlogs:
             "SMS and WhatsApp messages waiting for their (next) attempt, by provider and kind",
             labels=["provider", "kind"],
         )
+        oldest_queued = GaugeMetricFamily(
+            "omniroute_deliveries_oldest_queued_seconds",
+            "How long the oldest SMS or WhatsApp message still waiting to be sent has waited "
+            "since it was queued, by provider and kind",
+            labels=["provider", "kind"],
+        )
         async with self._db.transaction() as s:
             count, oldest = (
                 await s.execute(
@@ -334,17 +340,24 @@ class Backlogs:
             # would grow with the years (their attempts are counted as they happen instead).
             queued = (
                 await s.execute(
-                    select(deliveries.c.provider, deliveries.c.kind, func.count())
+                    select(
+                        deliveries.c.provider,
+                        deliveries.c.kind,
+                        func.count(),
+                        func.min(deliveries.c.created_at),
+                    )
                     .where(deliveries.c.status == QUEUED)
                     .group_by(deliveries.c.provider, deliveries.c.kind)
                 )
             ).all()
+        now = self._clock.now()
         unsent.add_metric([], count)
-        waited = 0.0 if oldest is None else (self._clock.now() - oldest).total_seconds()
+        waited = 0.0 if oldest is None else (now - oldest).total_seconds()
         lag.add_metric([], max(0.0, waited))
-        for provider, kind, n in sorted(queued):
+        for provider, kind, n, first in sorted(queued):
             waiting.add_metric([provider, kind], n)
-        return [unsent, lag, waiting]
+            oldest_queued.add_metric([provider, kind], max(0.0, (now - first).total_seconds()))
+        return [unsent, lag, waiting, oldest_queued]
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
         yield from self._families

@@ -230,7 +230,7 @@ async def on_any_database(any_database_url: str, clock: SteppedClock) -> AsyncIt
     await built.close()
 
 
-async def test_unpublished_events_and_unsent_messages_are_counted_with_the_relays_lag(
+async def test_unpublished_events_and_unsent_messages_are_counted_with_how_long_they_waited(
     on_any_database: Services, clock: SteppedClock
 ) -> None:
     """A stopped outbox relay or SMS sender keeps every request answered 200: only these show
@@ -272,6 +272,8 @@ async def test_unpublished_events_and_unsent_messages_are_counted_with_the_relay
     assert (
         found[("omniroute_deliveries_queued", ("africastalking", "sms"))] == 1
     )  # not the lost one
+    # Claimed by a sender that never sent it: waiting since it was queued, not since its lease.
+    assert found[("omniroute_deliveries_oldest_queued_seconds", ("africastalking", "sms"))] == 300
 
     await services.relay.drain()
     await backlogs.refresh()
