@@ -133,7 +133,9 @@ class HttpMetrics:
     def count_payments(self, bus: EventBus) -> None:
         """Every payment's changes of status, by provider and direction, from its own events."""
         outcomes = PaymentOutcomes()
-        bus.subscribe(PaymentIntentChanged.topic, PaymentOutcomes.GROUP, outcomes.on_changed)
+        bus.subscribe(
+            PaymentIntentChanged.topic, PaymentOutcomes.GROUP, outcomes.on_changed, from_end=True
+        )
         self.registry.register(outcomes)
 
     def count_deliveries(self, outcomes: Mapping[tuple[str, str, str], int]) -> None:
@@ -212,7 +214,9 @@ class PaymentOutcomes:
     """What became of the payments on each rail: collected, failed, cancelled, reversed…
 
     One subscriber group for every gateway, as the other subscribers: each change is counted by
-    one of them (graph their sum), and a rail whose payments fail or stop coming back shows.
+    one of them (graph their sum), and a rail whose payments fail or stop coming back shows. The
+    group begins at the topic's end on its first deploy: read from the topic's beginning, the
+    counter would leap by every payment the topic retains, and `increase()` with it.
     """
 
     GROUP = "payment-metrics"
