@@ -29,6 +29,7 @@ PAGED = {
     "p99 over 100 ms": "omniroute_http_request_seconds_bucket",
     "outbox backlog": "omniroute_outbox_unsent_events",
     "relay lag": "omniroute_outbox_oldest_unsent_seconds",
+    "messages waiting to be sent": "omniroute_deliveries_oldest_queued_seconds",
     "dead letters": "omniroute_events_dead_lettered_total",
     "payment callbacks": 'route="/webhooks/{provider}"',
     "readiness": 'route="/readyz"',

@@ -19,8 +19,8 @@ registered here: `process_*` (CPU, resident memory, open files), `python_gc_*` a
 
 What is waiting to leave is read from the database at each scrape (`Backlogs`): the events the
 outbox relay has not published yet and how long the oldest has waited (the relay's lag), the
-SMS and WhatsApp messages queued for their provider. Nothing else shows a
-relay or a sender that has stopped: the requests keep being answered 200 meanwhile.
+SMS and WhatsApp messages queued for their provider and how long the oldest has waited. Nothing
+else shows a relay or a sender that has stopped: the requests keep being answered 200 meanwhile.
 
 With `OMNIROUTE_METRICS_TOKEN` set, a scrape must carry `Authorization: Bearer <token>` (401
 otherwise): the route labels and failure counts map the deployment for whoever can reach it.
@@ -133,12 +133,19 @@ class HttpMetrics:
     def count_payments(self, bus: EventBus) -> None:
         """Every payment's changes of status, by provider and direction, from its own events."""
         outcomes = PaymentOutcomes()
-        bus.subscribe(PaymentIntentChanged.topic, PaymentOutcomes.GROUP, outcomes.on_changed)
+        bus.subscribe(
+            PaymentIntentChanged.topic, PaymentOutcomes.GROUP, outcomes.on_changed, from_end=True
+        )
         self.registry.register(outcomes)
 
     def count_deliveries(self, outcomes: Mapping[tuple[str, str, str], int]) -> None:
         """Each attempt to send an SMS or WhatsApp message (`DeliveryWorker.outcomes`)."""
         self.registry.register(DeliveryAttempts(outcomes))
+
+    def count_delivery_reports(self, reports: Mapping[tuple[str, str, str], int]) -> None:
+        """What the providers reported later of the messages they took
+        (`NotificationService.reports`), read at scrape."""
+        self.registry.register(DeliveryReports(reports))
 
     def count_dead_letters(self, dead_letters: Mapping[tuple[str, str], int]) -> None:
         """Events set aside after their last attempt (`EventBus.dead_letters`), read at scrape."""
@@ -207,7 +214,9 @@ class PaymentOutcomes:
     """What became of the payments on each rail: collected, failed, cancelled, reversed…
 
     One subscriber group for every gateway, as the other subscribers: each change is counted by
-    one of them (graph their sum), and a rail whose payments fail or stop coming back shows.
+    one of them (graph their sum), and a rail whose payments fail or stop coming back shows. The
+    group begins at the topic's end on its first deploy: read from the topic's beginning, the
+    counter would leap by every payment the topic retains, and `increase()` with it.
     """
 
     GROUP = "payment-metrics"
@@ -245,6 +254,26 @@ class DeliveryAttempts:
             labels=["provider", "kind", "outcome"],
         )
         for labels, count in sorted(self._outcomes.items()):
+            family.add_metric(list(labels), count)
+        yield family
+
+
+class DeliveryReports:
+    """The providers' delivery reports: a message the provider accepted and then could not
+    deliver (a phone off for days, a number barred, WhatsApp's window closed by its count) is
+    sent as far as the attempts can tell; only its report says the retailer never got it."""
+
+    def __init__(self, reports: Mapping[tuple[str, str, str], int]) -> None:
+        self._reports = reports
+
+    def collect(self) -> Iterator[CounterMetricFamily]:
+        family = CounterMetricFamily(
+            "omniroute_delivery_reports",
+            "Providers' delivery reports that changed a message's status, by provider, kind "
+            "and status (delivered, failed); a report sent again is counted once",
+            labels=["provider", "kind", "status"],
+        )
+        for labels, count in sorted(self._reports.items()):
             family.add_metric(list(labels), count)
         yield family
 
@@ -297,6 +326,12 @@ class Backlogs:
             "SMS and WhatsApp messages waiting for their (next) attempt, by provider and kind",
             labels=["provider", "kind"],
         )
+        oldest_queued = GaugeMetricFamily(
+            "omniroute_deliveries_oldest_queued_seconds",
+            "How long the oldest SMS or WhatsApp message still waiting to be sent has waited "
+            "since it was queued, by provider and kind",
+            labels=["provider", "kind"],
+        )
         async with self._db.transaction() as s:
             count, oldest = (
                 await s.execute(
@@ -309,17 +344,24 @@ class Backlogs:
             # would grow with the years (their attempts are counted as they happen instead).
             queued = (
                 await s.execute(
-                    select(deliveries.c.provider, deliveries.c.kind, func.count())
+                    select(
+                        deliveries.c.provider,
+                        deliveries.c.kind,
+                        func.count(),
+                        func.min(deliveries.c.created_at),
+                    )
                     .where(deliveries.c.status == QUEUED)
                     .group_by(deliveries.c.provider, deliveries.c.kind)
                 )
             ).all()
+        now = self._clock.now()
         unsent.add_metric([], count)
-        waited = 0.0 if oldest is None else (self._clock.now() - oldest).total_seconds()
+        waited = 0.0 if oldest is None else (now - oldest).total_seconds()
         lag.add_metric([], max(0.0, waited))
-        for provider, kind, n in sorted(queued):
+        for provider, kind, n, first in sorted(queued):
             waiting.add_metric([provider, kind], n)
-        return [unsent, lag, waiting]
+            oldest_queued.add_metric([provider, kind], max(0.0, (now - first).total_seconds()))
+        return [unsent, lag, waiting, oldest_queued]
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
         yield from self._families

@@ -67,6 +67,7 @@ def create_app(
     metrics.count_dead_letters(services.bus.dead_letters)
     metrics.count_backlogs(services.db, services.clock)
     metrics.count_deliveries(services.delivery.outcomes)
+    metrics.count_delivery_reports(services.notifications.reports)
     if services.workflows is not None:
         metrics.count_workflows(services.workflows)
     if services.payments is not None:

@@ -98,6 +98,8 @@ class KafkaEventBus:
         self._producer: AIOKafkaProducer | None = None
         self._lock = asyncio.Lock()
         self._subscriptions: list[tuple[str, str, Subscriber, bool, Joined | None]] = []
+        # (topic, group) of the subscriptions that begin at the topic's end (`from_end`).
+        self._from_end: set[tuple[str, str]] = set()
         self._consumers: list[asyncio.Task[None]] = []
 
     async def _ensure_producer(self) -> AIOKafkaProducer:
@@ -208,11 +210,15 @@ class KafkaEventBus:
         *,
         live: bool = False,
         on_join: Joined | None = None,
+        from_end: bool = False,
     ) -> None:
         self._subscriptions.append((topic, group, handler, live, on_join))
+        if from_end:
+            self._from_end.add((topic, group))
 
     async def start(self, *, live_join_timeout: float = LIVE_JOIN_TIMEOUT) -> None:
-        """Start every consumer; return once the live groups listen from the topic's end.
+        """Start every consumer; return once the live and `from_end` groups listen from the
+        topic's end.
 
         A live group reads from where the topic ends when it joins, and a join takes seconds:
         serving before that would miss the changes made meanwhile (a subscription opened at
@@ -221,14 +227,13 @@ class KafkaEventBus:
         joined: list[asyncio.Event] = []
         for topic, group, handler, live, on_join in self._subscriptions:
             ready = asyncio.Event()
-            if live:
+            from_end = (topic, group) in self._from_end
+            if live or from_end:
                 joined.append(ready)
-            self._consumers.append(
-                asyncio.create_task(
-                    self._consume(topic, group, handler, live=live, ready=ready, on_join=on_join),
-                    name=f"kafka:{group}",
-                )
+            consume = self._consume(
+                topic, group, handler, live=live, ready=ready, on_join=on_join, from_end=from_end
             )
+            self._consumers.append(asyncio.create_task(consume, name=f"kafka:{group}"))
         for topic in dict.fromkeys(topic for topic, *_ in self._subscriptions):
             self._consumers.append(
                 asyncio.create_task(self._create_dead_letter_topic(topic), name=f"kafka:{topic}")
@@ -286,14 +291,17 @@ class KafkaEventBus:
         live: bool = False,
         ready: asyncio.Event | None = None,
         on_join: Joined | None = None,
+        from_end: bool = False,
     ) -> None:
         """At-least-once: commit after the handler; each handler's effect is keyed.
 
         A live group starts at the end of the topic and commits nothing: a replica's fan-out
-        group would otherwise read the whole topic's history on every start. `ready` is set
-        once the group has its partitions and (live) knows where the topic ends; `on_join` runs
-        then, on every assignment (the consumer started again, or a rebalance inside it),
-        before the next message.
+        group would otherwise read the whole topic's history on every start. A `from_end` group
+        new to the broker starts at the end too, and commits that place at once: from then on it
+        resumes where it stopped, as any other group. `ready` is set once the group has its
+        partitions and (live, from_end) knows where the topic ends; `on_join` runs then, on
+        every assignment (the consumer started again, or a rebalance inside it), before the
+        next message.
         """
         backoff = 0.2
         while True:
@@ -301,7 +309,7 @@ class KafkaEventBus:
                 bootstrap_servers=self._bootstrap,
                 group_id=group,
                 enable_auto_commit=False,
-                auto_offset_reset="latest" if live else "earliest",
+                auto_offset_reset="latest" if live or from_end else "earliest",
                 # A JoinGroup request is answered only when the group's rebalance settles (the
                 # broker may hold it for seconds): the producer's short outage timeout would
                 # abandon every join and the consumer would never get partitions.
@@ -319,9 +327,11 @@ class KafkaEventBus:
             )
             try:
                 await consumer.start()  # returns once the group has assigned the partitions
-                if live:
+                if live or from_end:
                     for partition in consumer.assignment():
                         await consumer.position(partition)  # resolves "latest" now, not later
+                if from_end:
+                    await consumer.commit()  # its place, where a restart takes it up
                 if ready is not None:
                     ready.set()
                 backoff = 0.2

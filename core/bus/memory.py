@@ -134,6 +134,7 @@ class MemoryEventBus:
         *,
         live: bool = False,
         on_join: Joined | None = None,
+        from_end: bool = False,
     ) -> None:
         # In process, every subscriber is live: it sees what is published once it is there,
         # and never reconnects (nothing is missed: `on_join` has nothing to catch up).

@@ -46,6 +46,7 @@ class EventBus(Protocol):
         *,
         live: bool = False,
         on_join: Joined | None = None,
+        from_end: bool = False,
     ) -> None:
         """Deliver the topic's events to `handler` (at least once: key its effect).
 
@@ -54,6 +55,10 @@ class EventBus(Protocol):
         A live group that reconnects starts again at the topic's end, so what was published
         meanwhile never reaches it: `on_join` runs each time it has (re)joined, once it knows
         where the topic ends and before the next event, for it to read what it missed.
+
+        A `from_end` group new to the broker begins at the topic's end, not its beginning, and
+        then keeps its place as any group: a counter of what happens (/metrics) must not count
+        the topic's whole retained history on its first deploy.
         """
         ...
 

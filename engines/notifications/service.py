@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import uuid
+from collections import Counter
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
@@ -86,6 +87,10 @@ class NotificationService:
         self._db = db
         self._clock = clock
         self._ids = ids
+        # Delivery reports that changed a message's status, by (provider, kind, status): the
+        # failures a provider finds after it took the message show only here. A report the
+        # provider sends again changes nothing and is not counted again. /metrics reads it.
+        self.reports: Counter[tuple[str, str, str]] = Counter()
 
     async def queue(self, message: OutboundMessage, *, suppressed: bool = False) -> bool:
         """Queue once per dedupe key; False when it was already queued."""
@@ -401,21 +406,33 @@ class NotificationService:
         if status is None:
             return False
         async with self._db.transaction() as s:
-            if status is DeliveryStatus.FAILED and await self._fall_back_in(
-                s, provider, provider_message_id
-            ):
-                return True
-            result = await s.execute(
-                update(deliveries)
-                .where(
+            changed = None
+            if status is DeliveryStatus.FAILED:
+                changed = await self._fall_back_in(s, provider, provider_message_id)
+            if changed is None:
+                ours = (
                     deliveries.c.provider == provider,
                     deliveries.c.provider_message_id == provider_message_id,
-                    # A late "sent" never overwrites "delivered" or "failed".
-                    deliveries.c.status.in_(_may_become(status)),
                 )
-                .values(status=status.value, updated_at=self._clock.now())
-            )
-            return bool(result.rowcount)  # type: ignore[attr-defined]
+                # A late "sent" never overwrites "delivered" or "failed"; the same report
+                # again (providers retry until answered) finds the status already there.
+                changed = await s.scalar(
+                    update(deliveries)
+                    .where(
+                        *ours,
+                        deliveries.c.status.in_(_may_become(status)),
+                        deliveries.c.status != status.value,
+                    )
+                    .values(status=status.value, updated_at=self._clock.now())
+                    .returning(deliveries.c.kind)
+                )
+                if changed is None:
+                    repeated = await s.scalar(
+                        select(deliveries.c.id).where(*ours, deliveries.c.status == status.value)
+                    )
+                    return repeated is not None
+        self.reports[(provider, changed, status.value)] += 1
+        return True
 
     async def screen_sent(self, provider: str, provider_message_id: str) -> str | None:
         """The screen a message we sent showed (its reply's `screen`): a message quoting it
@@ -433,14 +450,16 @@ class NotificationService:
         screen = reply.get("screen") if isinstance(reply, dict) else None
         return screen if isinstance(screen, str) else None
 
-    async def _fall_back_in(self, s: AsyncSession, provider: str, provider_message_id: str) -> bool:
+    async def _fall_back_in(
+        self, s: AsyncSession, provider: str, provider_message_id: str
+    ) -> str | None:
         """A WhatsApp message the provider took, then reported failed (its window closed by its
         count, the phone unreachable): one with an SMS provider to fall back on (a notice, a
         receipt) is queued again by SMS, due now, as it would have gone had the window been
-        seen closed; True when it was."""
+        seen closed; its kind (the one that failed) when it was."""
         row = (
             await s.execute(
-                select(deliveries.c.id, deliveries.c.payload).where(
+                select(deliveries.c.id, deliveries.c.kind, deliveries.c.payload).where(
                     deliveries.c.provider == provider,
                     deliveries.c.provider_message_id == provider_message_id,
                     deliveries.c.kind.in_(WINDOWED_KINDS),
@@ -450,9 +469,9 @@ class NotificationService:
         ).first()
         fallback = row.payload.get("sms_fallback") if row is not None else None
         if row is None or not isinstance(fallback, str):
-            return False
+            return None
         await self._requeue_by_sms_in(s, row.id, fallback, f"{provider} reported it failed")
-        return True
+        return str(row.kind)
 
     async def _requeue_by_sms_in(
         self, s: AsyncSession, delivery_id: uuid.UUID, fallback: str, why: str

@@ -7,6 +7,7 @@ import gc
 from collections.abc import AsyncIterator
 
 import pytest
+from aiohttp import web
 from aiohttp.test_utils import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 from pydantic import SecretStr
@@ -39,7 +40,7 @@ def backlog_of(backlogs: Backlogs) -> dict[tuple[str, tuple[str, ...]], float]:
 
 
 async def samples(
-    client: TestClient[object, object],
+    client: TestClient[web.Request, web.Application],
 ) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
     response = await client.get("/metrics")
     assert response.status == 200
@@ -52,7 +53,7 @@ async def samples(
 
 
 async def test_ussd_hops_are_counted_by_route_and_status(
-    client: TestClient[object, object], ngozi: UssdPhone
+    client: TestClient[web.Request, web.Application], ngozi: UssdPhone
 ) -> None:
     await ngozi.dial()
     await ngozi.press("1")
@@ -68,7 +69,7 @@ async def test_ussd_hops_are_counted_by_route_and_status(
 
 
 async def test_bad_requests_and_unknown_paths_are_counted_without_their_raw_path(
-    client: TestClient[object, object],
+    client: TestClient[web.Request, web.Application],
 ) -> None:
     await client.post("/channels/africastalking/ussd", data={"sessionId": "x"})
     await client.get("/wp-admin/setup.php")
@@ -88,7 +89,7 @@ async def test_bad_requests_and_unknown_paths_are_counted_without_their_raw_path
 
 
 async def test_garbage_collector_pauses_are_timed_per_generation(
-    client: TestClient[object, object],
+    client: TestClient[web.Request, web.Application],
 ) -> None:
     before = await samples(client)
     full = ("omniroute_gc_pause_seconds_count", (("generation", "2"),))
@@ -100,7 +101,7 @@ async def test_garbage_collector_pauses_are_timed_per_generation(
 
 
 async def test_a_websocket_is_counted_but_not_timed_as_a_request(
-    client: TestClient[object, object],
+    client: TestClient[web.Request, web.Application],
 ) -> None:
     """An app's socket stays open for minutes: as a latency it would swamp the route's p99."""
     await client.post("/graphql", json={"query": "{ __typename }"})
@@ -134,7 +135,7 @@ async def test_a_websocket_is_counted_but_not_timed_as_a_request(
 
 
 async def test_an_event_set_aside_as_a_dead_letter_is_counted_by_topic_and_group(
-    client: TestClient[object, object], services: Services, clock: SteppedClock
+    client: TestClient[web.Request, web.Application], services: Services, clock: SteppedClock
 ) -> None:
     """A subscriber that fails on an event every time stops holding it after its attempts:
     operators must see that it happened (and alert on it), since nothing else shows it."""
@@ -165,7 +166,7 @@ async def test_an_event_set_aside_as_a_dead_letter_is_counted_by_topic_and_group
 
 
 async def test_process_memory_cpu_and_python_runtime_are_exported(
-    client: TestClient[object, object],
+    client: TestClient[web.Request, web.Application],
 ) -> None:
     """What an operator looks at first when a pod misbehaves: its memory, CPU, open files."""
     found = {name for name, _labels in await samples(client)}
@@ -229,7 +230,7 @@ async def on_any_database(any_database_url: str, clock: SteppedClock) -> AsyncIt
     await built.close()
 
 
-async def test_unpublished_events_and_unsent_messages_are_counted_with_the_relays_lag(
+async def test_unpublished_events_and_unsent_messages_are_counted_with_how_long_they_waited(
     on_any_database: Services, clock: SteppedClock
 ) -> None:
     """A stopped outbox relay or SMS sender keeps every request answered 200: only these show
@@ -271,9 +272,47 @@ async def test_unpublished_events_and_unsent_messages_are_counted_with_the_relay
     assert (
         found[("omniroute_deliveries_queued", ("africastalking", "sms"))] == 1
     )  # not the lost one
+    # Claimed by a sender that never sent it: waiting since it was queued, not since its lease.
+    assert found[("omniroute_deliveries_oldest_queued_seconds", ("africastalking", "sms"))] == 300
 
     await services.relay.drain()
     await backlogs.refresh()
     found = backlog_of(backlogs)
     assert found[("omniroute_outbox_unsent_events", ())] == 0
     assert found[("omniroute_outbox_oldest_unsent_seconds", ())] == 0
+
+
+async def test_a_message_the_provider_reports_failed_is_counted_once_though_reported_twice(
+    client: TestClient[web.Request, web.Application], services: Services
+) -> None:
+    """Africa's Talking took the SMS (the attempt counts it sent), then could not deliver it:
+    only its delivery report says so, and it sends that again until answered."""
+    await services.notifications.queue(
+        OutboundMessage(
+            provider="africastalking",
+            kind=ChannelKind.SMS,
+            to=Phone("+2348030000001"),
+            reply=Reply("Order W62ACJ placed."),
+            dedupe_key="report-metric",
+        )
+    )
+    (delivery,) = await services.notifications.due()
+    await services.notifications.mark_sent(delivery.id, "ATXid_1e7e3d91fff6f45e959d3887c28b766c")
+    report = (
+        "id=ATXid_1e7e3d91fff6f45e959d3887c28b766c&status=Failed&phoneNumber=%2B2348030000001"
+        "&networkCode=62130&failureReason=AbsentSubscriber&retryCount=2"
+    )
+    for _ in range(2):
+        response = await client.post(
+            "/channels/africastalking/sms/delivery",
+            data=report,
+            headers={"Content-Type": "application/x-www-form-urlencoded"},
+        )
+        assert response.status == 200
+
+    found = await samples(client)
+    failed = (
+        "omniroute_delivery_reports_total",
+        (("kind", "sms"), ("provider", "africastalking"), ("status", "failed")),
+    )
+    assert found[failed] == 1

@@ -92,6 +92,45 @@ async def test_a_live_subscriber_gets_what_is_published_after_it_starts_not_the_
     assert got == [f"NEW{tag}"]
 
 
+async def test_a_from_end_group_skips_the_history_on_its_first_start_and_keeps_its_place(
+    kafka_server: KafkaServer,
+) -> None:
+    """/metrics' payment-metrics group: its first deploy must not count every payment the topic
+    retains, and what is published while its gateways restart must still be counted."""
+    topic = OrderStatusChanged.topic
+    group = f"from-end-{uuid.uuid4().hex[:8]}"
+    bus = KafkaEventBus(f"kafka://{kafka_server.bootstrap}?idempotent=false")
+    tag = uuid.uuid4().hex[:5].upper()
+    got: list[str] = []
+    heard = asyncio.Event()
+
+    async def handler(envelope: EventEnvelope) -> None:
+        if str(envelope.data["reference"]).endswith(tag):
+            got.append(str(envelope.data["reference"]))
+            heard.set()
+
+    await bus.publish([status_event(f"OLD{tag}")])  # before the group's first deploy
+    bus.subscribe(topic, group, handler, from_end=True)
+    await bus.start()
+    try:
+        # Its place is kept from the first join, before any event reached it: a gateway
+        # restarted now resumes there, not at the end again (losing what came meanwhile).
+        member = AIOKafkaConsumer(bootstrap_servers=kafka_server.bootstrap, group_id=group)
+        await member.start()
+        try:
+            await member.topics()
+            partitions = [TopicPartition(topic, p) for p in member.partitions_for_topic(topic)]
+            ends = await member.end_offsets(partitions)
+            assert {p: await member.committed(p) for p in partitions} == ends
+        finally:
+            await member.stop()
+        await bus.publish([status_event(f"NEW{tag}")])
+        await asyncio.wait_for(heard.wait(), 30)
+    finally:
+        await bus.close()
+    assert got == [f"NEW{tag}"]
+
+
 def _closed_port() -> int:
     """A local port nothing listens on (bound, then let go)."""
     with socket.socket() as probe:
