@@ -149,6 +149,24 @@ class DriverCash:
                 break
         return since
 
+    async def overdue(self, worker: Worker) -> Money:
+        """Of the cash he holds, what he took longer ago than the depot allows: he hands his
+        oldest in first, so it is what he holds beyond what he took since then (zero when he
+        holds none of it)."""
+        cash = await self._holds(worker)
+        zero = Money.zero(cash.currency)
+        if cash.amount <= 0:
+            return zero
+        account = await self._books.ledger.find_account(
+            chart.driver_cash(worker.phone, cash.currency).code
+        )
+        assert account is not None  # he holds cash on it
+        recent = await self._books.ledger.transfers(
+            account_ids=[account.id], since=self._clock.now() - self._hold, codes=["cash"]
+        )
+        late = cash - sum((t.amount for t in recent if t.debit_account_id == account.id), zero)
+        return late if late.amount > 0 else zero
+
     async def hand_in(self, driver: Phone, amount: Decimal, key: str | None = None) -> HandedIn:
         """Move `amount` of his cash to his region's depot, once per `key` (none: a new
         hand-over). Refused (CashHandOverError) for more than he holds, an amount his currency

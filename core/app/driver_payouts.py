@@ -8,10 +8,11 @@ from __future__ import annotations
 import asyncio
 import json
 from dataclasses import dataclass, field
-from datetime import date
-from decimal import Decimal
+from datetime import date, timedelta
+from decimal import ROUND_CEILING, Decimal
 from typing import TYPE_CHECKING
 
+from core.app.cash import DriverCash
 from core.app.payouts import (
     PAYOUT_METHODS,
     Payee,
@@ -132,13 +133,20 @@ async def pay_drivers(services: Services, region: RegionCode, day: date) -> PayR
 
     An earlier day's payout still owed is in the report too, and sent again when it waits for
     a person or a rail (held: no bank account then, or one in another name; queued: no rail),
-    as an agent's is: fixing the account the next day and paying that day pays both days."""
+    as an agent's is: fixing the account the next day and paying that day pays both days.
+    A driver holding cash overdue at the depot (`drivers cash` says so) is sent his pay less
+    that cash (the row's `withheld`), the rest carried: handed in, it goes with his next
+    payout, once."""
     desk, gig = _desk(services), services.gig
+    assert services.money is not None, "drivers' cash is on the ledger"
+    hold = timedelta(hours=services.settings.driver_cash_hold_hours)
+    cash = DriverCash(services.money.books, gig, services.clock, hold)
     report = PayReport(region.value, day.isoformat())
     for worker in await gig.workers(region):
         await gig.settle(worker.id, day)
         payee = Payee("driver", worker.phone, worker.name, worker.region, worker.bank)
         account = _Account(pays_whole_units(worker.region))
+        overdue = await cash.overdue(worker)  # kept back from what this run sends
         for payout_id, earned, earned_on, status in await gig.payouts(worker.id):
             source = f"gig:{payout_id}"
             known = await desk.orders.by_source(source)
@@ -158,6 +166,14 @@ async def pay_drivers(services: Services, region: RegionCode, day: date) -> PayR
                     report.add(known, _row(str(worker.id), payee, known.amount) | row)
                 account.closed(source, known, earned, failed=False)
                 continue
+            if overdue.amount > 0 and amount.amount > 0:
+                # He still holds cash he should have handed in: it is netted out of his pay,
+                # which stays in his wallet and goes with the first payout after he hands it
+                # in (the carry rule sends all he earned less what payouts really sent).
+                kept = min(_whole(overdue) if account.whole_units else overdue, amount)
+                amount, overdue = amount - kept, overdue - kept
+                row["carried"] = str((carried + kept).amount)
+                row["withheld"] = str(kept.amount)
             order = await desk.pay(payee, amount, source, earn=True, earned=earned)
             report.add(
                 order,
@@ -194,6 +210,11 @@ async def pay_agents(services: Services, region: RegionCode, day: date) -> PayRe
         # goes with the next day's), and the row says what it sent, not what is owed now.
         report.add(order, _row(agent.phone.e164, payee, order.amount))
     return report
+
+
+def _whole(amount: Money) -> Money:
+    """Cash kept back from a whole-units payout (M-Pesa), rounded up to a whole unit."""
+    return Money(amount.amount.quantize(Decimal(1), rounding=ROUND_CEILING), amount.currency)
 
 
 def _row(who: str, payee: Payee, amount: Money) -> dict[str, str]:

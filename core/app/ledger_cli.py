@@ -112,6 +112,7 @@ def _settle(day: dt.date | None) -> int:
                 print(f"omniroute settle: {exc}", file=sys.stderr)
                 refused += 1
                 continue
+            zero = Money.zero(distributor.currency)
             for batch in batches:
                 payout = await money.settlement.payout_held(batch.distributor, batch.day)
                 cash = await money.settlement.cash_day(distributor, batch.day)
@@ -122,7 +123,12 @@ def _settle(day: dt.date | None) -> int:
                     f"by drivers {cash.held_by_drivers}, handed in {cash.handed_in}), refunds "
                     f"{batch.refunds}, fees {batch.fees}, commission "
                     f"{batch.commission}, carried {batch.carried}, net {batch.net}, payout "
-                    f"{payout or Money.zero(distributor.currency)}"
+                    f"{payout or zero}"
+                    + (
+                        f", owes {zero - batch.net} (carried into the next payout)"
+                        if batch.net.amount < 0
+                        else ""
+                    )
                 )
         return 2 if refused else 0
 

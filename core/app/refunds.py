@@ -390,9 +390,10 @@ class LateMoneyRefunder(OrderMoneySubscriber):
     """Money for an order that was already cancelled (or returned) when it came — an M-Pesa
     prompt paid after the cancel, a card or a transfer that landed late — is not kept: it goes
     back in full on its own rail, once (keyed on the payment, so a callback delivered twice or a
-    redelivered event refunds nothing twice). Where the rail cannot give it back (MTN MoMo has
-    no refund; the rail refused), it stays on the customer's account, where the payment was
-    posted, and they are told so by SMS, once."""
+    redelivered event refunds nothing twice), and they are told it is being sent back, once per
+    payment. Where the rail cannot give it back (MTN MoMo has no refund; the rail refused), it
+    stays on the customer's account, where the payment was posted, and they are told so by SMS,
+    once."""
 
     def subscribe(self, bus: EventBus) -> None:
         bus.subscribe(PaymentSucceeded.topic, "late-money-refund", self.on_succeeded)
@@ -437,6 +438,13 @@ class LateMoneyRefunder(OrderMoneySubscriber):
         else:
             if refund.status is not IntentStatus.FAILED:
                 log.warning("payments.late_payment_refunded", intent=str(paid.id))
+                await self.send(
+                    paid.customer,
+                    f"late-money-refund:{paid.id}",
+                    "sms.late_payment_refunding",
+                    amount=left.format(),
+                    reference=order.reference,
+                )
                 return
         # Kept on the customer's account (the payment's posting credited it): say so, once.
         await self.send(

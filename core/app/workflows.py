@@ -55,7 +55,7 @@ from engines.gig import GigService, TaskStatus
 from engines.notifications import NotificationService
 from engines.orders import OrderService
 from engines.orders.events import OrderPlaced, OrderStatusChanged
-from engines.payments import PaymentService, sent_in_parts
+from engines.payments import MoneyBack, PaymentService, money_back, sent_in_parts
 from engines.registry import PublishedService, ServiceRegistry
 from engines.settlement import SettlementService
 
@@ -63,6 +63,14 @@ log = structlog.get_logger(__name__)
 
 # Statuses someone else may set that the order's workflow must hear about.
 SIGNALLED_STATUSES = frozenset({"cancelled", "delivered", "returned"})
+# A cancelled order's text says where her money is, as My orders does (engines.payments.money_back)
+CANCELLED_MONEY = {
+    None: "sms.order_cancelled_unpaid",  # nothing shows she paid for it
+    MoneyBack.REFUNDED: "sms.order_cancelled",
+    MoneyBack.ON_ITS_WAY: "sms.order_cancelled_refunding",
+    MoneyBack.DELAYED: "sms.order_cancelled_refunding",  # on its way, the rail waits on someone
+    MoneyBack.KEPT: "sms.order_cancelled_kept",  # a rail that cannot refund (MoMo), her credit
+}
 # Set by the engines that do the work (the WMS packs after the pick is confirmed, the gig
 # platform dispatches when a driver accepts the route): each tells the workflow its step is done.
 # The gig platform's own events carry the driver (GigSignals); a dispatch set by hand is told
@@ -89,7 +97,8 @@ class SmsNotifier:
 
     By SMS on `provider`; a customer's order placed on WhatsApp is told there instead, when its
     provider is one of `whatsapp` (those able to send it). With `payments`, a cancelled order
-    she had paid in parts says what she sent is kept as her credit (not refunded). With
+    says where her money is, as My orders does: refunded, on its way back, kept as her credit
+    (what she sent in parts, with its amount), or nothing when she paid nothing. With
     `registry`, an operator who published an older version of a service is told it is recorded
     and what answers instead (a newer version, or nothing: the service is retired), not that it
     is live."""
@@ -128,9 +137,15 @@ class SmsNotifier:
             if self._payments is not None:
                 # Transfers short of the order were counted towards it and posted as her money:
                 # no rail gives them back, so they stay her credit, and she is told so.
-                parts = sent_in_parts(await self._payments.for_order(order.reference))
+                paid_as = order.reference
+                if order.paid_by_original:  # a back-order born paid: its first order's payment
+                    paid_as = (await self._orders.lineage(order))[0].reference
+                intents = await self._payments.for_order(paid_as)
+                parts = sent_in_parts(intents) if paid_as == order.reference else None
                 if parts is not None:
                     message, values["amount"] = "sms.order_cancelled_parts_kept", parts.format()
+                else:
+                    message = CANCELLED_MONEY[money_back(order, intents)]
         text = self._t(locale, message, **values)
         suppressed = bool(customer and customer.opted_out)
         whatsapp = await self._whatsapp_of(order.idempotency_key, phone)

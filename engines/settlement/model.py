@@ -1,14 +1,16 @@
 """Settlement: what a distributor is owed for a day, and whether a provider's records agree.
 
 A day's batch is the customer payments (and credit repayments) received in the distributor's
-currency on that local day, and the cash taken at pay-on-delivery doors that reached its depot
-that day (handed in by a driver, or taken at the depot itself; what a driver still holds is on
-the road, not money we hold, so it is paid out the day he hands it in), less the refunds the
-rails gave back that day (whichever day their payment was received), the rail fees the providers
-kept and the platform's commission on what is left; a day whose refunds exceed what came in owes
-the difference, carried into the next day's batch. Reconciliation compares the payments and
-refunds we recorded on a rail with the rows of the provider's statement, by the provider's own
-reference (a refund: the payment it gives back, with a negative amount).
+currency on that local day, less the refunds the rails gave back that day (whichever day their
+payment was received), the rail fees the providers kept and the platform's commission on what is
+left and on the cash taken at pay-on-delivery doors that reached its depot that day (handed in
+by a driver, or taken at the depot itself; what a driver still holds is on the road, and is
+counted the day he hands it in). The depot is the distributor's own: it keeps those notes, so
+they are never paid out again by bank. A day whose refunds and commission exceed what came in on
+the rails owes the difference, carried into the next day's batch (never a negative payout).
+Reconciliation compares the payments and refunds we recorded on a rail with the rows of the
+provider's statement, by the provider's own reference (a refund: the payment it gives back, with
+a negative amount).
 """
 
 from __future__ import annotations
@@ -76,11 +78,12 @@ class Batch:
     gross: Money
     fees: Money
     commission: Money
-    net: Money  # what the day owes the distributor; negative: what it owes back (carried)
+    net: Money  # what the day's payout owes the distributor; negative: what it owes (carried)
     payments: int
     refunds: Money
     carried: Money  # what the days before still owed back (negative), netted out of this one
-    cash: Money  # door cash that reached the depot that day (its rail payments are `gross`)
+    cash: Money  # door cash that reached its depot that day: kept there, only its commission
+    # counted (its rail payments are `gross`)
     hand_ins: int  # how many arrivals made it up (a driver's hand-over, a door at the depot)
 
 
@@ -114,12 +117,14 @@ def batch_for(
     carried: Money | None = None,
     cash: Sequence[Money] = (),
 ) -> Batch:
-    """Gross in on the rails and the door cash that reached the depot (one amount per arrival), less
-    refunds, less fees and the commission on what was kept (rounded half-up once), plus what
-    the previous day carried (zero or negative), is what is paid out.
+    """Gross in on the rails less refunds, less fees and the commission on what was kept on
+    the rails and at the depot (`cash`, one amount per arrival; rounded half-up once), plus what
+    the previous day carried (zero or negative), is what is paid out: the depot's cash is
+    already the distributor's, so only its commission comes out of the payout.
 
     A refund takes its commission back with it: the platform keeps no share of a sale it
-    gave back, so the commission is on gross less refunds (negative when refunds exceed it)."""
+    gave back, so the commission is on gross and cash less refunds (negative when refunds
+    exceed them)."""
     zero = Money.zero(distributor.currency)
     gross = sum((p.amount for p in payments), zero)
     at_doors = sum(cash, zero)
@@ -134,7 +139,7 @@ def batch_for(
         gross,
         fee_total,
         commission,
-        kept - fee_total - commission + carry,
+        gross - refunded - fee_total - commission + carry,
         len(payments),
         refunded,
         carry,

@@ -114,7 +114,8 @@ class SettlementService:
     async def cash_in(self, distributor: Distributor, day: date) -> list[Money]:
         """The door cash that reached the distributor's depot during the local day, one amount
         per arrival: a driver's hand-over, or a door taken at the depot itself. What a driver
-        still holds is not counted until he hands it in: only money we hold is paid out."""
+        still holds is not counted until he hands it in: the depot keeps what it took, and the
+        day's payout pays its commission."""
         depot = await self._books.ledger.find_account(
             chart.depot_cash(distributor.name, distributor.currency).code
         )
@@ -336,6 +337,8 @@ class SettlementService:
         )
         if batch.net.amount > 0:
             await self._accrue(distributor, batch)
+        if batch.cash.amount > 0:
+            await self._cash_kept(distributor, batch)
         await self._hold_payout(distributor, day)
         try:
             async with self._db.transaction() as s:
@@ -404,6 +407,25 @@ class SettlementService:
                 owed.id,
                 batch.net,
                 code="settlement",
+                reference=f"{distributor.name}:{day}",
+            )
+        )
+
+    async def _cash_kept(self, distributor: Distributor, batch: Batch) -> None:
+        """The door cash its depot took that day stays with the distributor (the depot is its
+        own): it leaves our books as paid to it in notes, never again by bank; the commission
+        on it came out of the day's payout."""
+        cur = distributor.currency
+        sales = await self._books.account(chart.sales(cur))
+        depot = await self._books.account(chart.depot_cash(distributor.name, cur))
+        day = batch.day.isoformat()
+        await self._books.ledger.transfer(
+            TransferRequest.posted(
+                chart.transfer_id("settlement", distributor.name, day, "cash"),
+                sales.id,
+                depot.id,
+                batch.cash,
+                code="cash_kept",
                 reference=f"{distributor.name}:{day}",
             )
         )

@@ -1,8 +1,10 @@
-"""`omniroute settle` counts the cash drivers took at pay-on-delivery doors: a distributor is
-owed its cash sales as its rail payments, on the day the cash reaches the depot (what a driver
-still holds is not money we hold), and the day's line says apart what came on the rails and
-what came in at the depot, and of the cash taken at the doors that day how much the drivers
-still hold (on the road) and how much was handed in. Settled once, however often it runs."""
+"""`omniroute settle` counts the cash drivers took at pay-on-delivery doors: the distributor's
+depot keeps the cash it took, so the day it arrives (what a driver still holds is on the road)
+its commission comes out of the day's payout and the cash is never paid out again by bank; a day
+whose commission exceeds what came in on the rails owes the rest, carried into the next payout.
+The day's line says apart what came on the rails and what came in at the depot, and of the cash
+taken at the doors that day how much the drivers still hold (on the road) and how much was
+handed in. Settled once, however often it runs."""
 
 from __future__ import annotations
 
@@ -82,7 +84,7 @@ def lagos_line(day: str, out: str) -> str:
 
 
 @pytest.mark.usefixtures("operator_env")
-async def test_the_days_settlement_pays_the_cash_handed_in_that_day_not_the_cash_on_the_road(
+async def test_the_depot_keeps_the_cash_handed_in_and_the_payout_only_takes_its_commission(
     gateway: Client,
     services: Services,
     clock: SteppedClock,
@@ -98,9 +100,9 @@ async def test_the_days_settlement_pays_the_cash_handed_in_that_day_not_the_cash
     capsys.readouterr()
 
     assert await omniroute("settle", "--day", MONDAY) == 0
-    kept = paid + part  # what we hold: the rest is still in his pocket
+    kept = paid + part  # the sales that came in: the rest is still in his pocket
     commission = Money(kept.amount * Decimal("0.03"), "NGN")
-    monday = kept - commission
+    monday = paid - commission  # the depot has the cash already: not sent again by bank
     assert lagos_line(MONDAY, capsys.readouterr().out) == (
         f"lagos {MONDAY}: 1 payments, gross {paid}, cash {part} in at the depot (1 hand-overs; "
         f"taken at doors {took} from 2 orders, held by drivers {took - part}, handed in "
@@ -108,8 +110,9 @@ async def test_the_days_settlement_pays_the_cash_handed_in_that_day_not_the_cash
         f"net {monday}, payout {monday}"
     )
 
-    # He hands the rest in on Tuesday: Tuesday's settlement pays it, Monday's stays as it was
-    # (its line now shows none of its takings left on the road).
+    # He hands the rest in on Tuesday: nothing came on the rails, so the distributor owes the
+    # commission on it, carried into the next payout; Monday's stays as it was (its line now
+    # shows none of its takings left on the road).
     clock.advance(24 * 3600)
     rest = took - part
     await services.money.books.cash_handed_in(EMEKA, "lagos", rest, "SLIP-2")
@@ -123,15 +126,15 @@ async def test_the_days_settlement_pays_the_cash_handed_in_that_day_not_the_cash
         f"net {monday}, payout {monday}"
     )
     commission = Money(rest.amount * Decimal("0.03"), "NGN")
-    tuesday = rest - commission
     assert lagos_line(TUESDAY, out) == (
         f"lagos {TUESDAY}: 0 payments, gross NGN 0.00, cash {rest} in at the depot (1 "
         "hand-overs; taken at doors NGN 0.00 from 0 orders, held by drivers NGN 0.00, handed "
         f"in NGN 0.00), refunds NGN 0.00, fees NGN 0.00, commission {commission}, carried "
-        f"NGN 0.00, net {tuesday}, payout {tuesday}"
+        f"NGN 0.00, net {Money.zero('NGN') - commission}, payout NGN 0.00, owes {commission} "
+        "(carried into the next payout)"
     )
     owed = await services.money.ledger.account(chart.distributor("lagos", "NGN").code)
-    assert owed.balance == monday + tuesday  # each day accrued once, paid when the bank says
+    assert owed.balance == monday  # accrued once, paid when the bank says; Tuesday sends none
     depot = await services.money.ledger.account(chart.depot_cash("lagos", "NGN").code)
-    assert depot.balance == took
+    assert depot.balance == Money.zero("NGN")  # the distributor has its notes
     assert (await services.money.ledger.check()).balanced

@@ -18,7 +18,8 @@ from core.money import Money
 from core.phone import Phone
 from core.region import RegionCode
 from engines.gig import DeliveryRoute, GeoPoint, PayoutStatus, RouteStop
-from engines.orders import CartLine, PaymentMethod, PlaceOrder
+from engines.ledger import chart
+from engines.orders import CartLine, OrderStatus, PaymentMethod, PlaceOrder
 from engines.payments import CreatePayment, Direction, Method
 from engines.settlement import PayoutOrderStatus
 from tests.support.gig import code_for, driver
@@ -43,9 +44,10 @@ def settings(database_url: str, fakes: PaymentFakes) -> Settings:
 
 
 async def a_day_of_deliveries(
-    services: Services, km: Decimal = Decimal("3.0"), day: int = 1
+    services: Services, km: Decimal = Decimal("3.0"), day: int = 1, *, packed: bool = False
 ) -> None:
-    """Wanjiku delivers one order 3 km out: KES 50 + 3 x 15 for the stop, 150 route bonus."""
+    """Wanjiku delivers one order 3 km out: KES 50 + 3 x 15 for the stop, 150 route bonus
+    (`packed`: released by the warehouse first, so Juma pays her at the door)."""
     gig = services.gig
     wanjiku = await driver(services, WANJIKU, "Wanjiku", at=NAIROBI, region=RegionCode.NAIROBI)
     placed = await services.orders.place(
@@ -57,6 +59,9 @@ async def a_day_of_deliveries(
             idempotency_key=f"nbo-pay-{day}",
         )
     )
+    for status in (OrderStatus.CONFIRMED, OrderStatus.PICKING, OrderStatus.PACKED):
+        if packed:
+            await services.orders.advance(placed.reference, status)
     task = await gig.create_task(
         DeliveryRoute(
             f"R-NBO-PAY-{day}",
@@ -454,3 +459,43 @@ async def test_a_payout_sent_before_payout_orders_still_settles_when_its_result_
     assert wallet.balances.debits_posted == Decimal("245.00")
     [(_, _, _, status)] = await services.gig.payouts(worker.id)
     assert status == PayoutStatus.PAID.value
+
+
+async def test_a_driver_holding_overdue_cash_is_paid_net_of_it_and_the_rest_once_handed_in(
+    gateway: Client, services: Services, fakes: PaymentFakes, clock: SteppedClock
+) -> None:
+    """Wanjiku keeps KES 100 of her first day's door cash past the depot's 24 hours: her next
+    payout is her day's KES 245 less that 100, and the row says so; once she hands it in, the
+    100 goes with her next payout, once."""
+    assert services.money is not None
+    books, ledger = services.money.books, services.money.ledger
+    cash = chart.driver_cash(WANJIKU, "KES").code
+
+    async def paid(n: int) -> dict[str, str]:
+        await a_day_of_deliveries(services, day=n, packed=True)  # Juma pays her at the door
+        await flush_outbox(services)
+        report = await pay_drivers(services, RegionCode.NAIROBI, services.clock.now().date())
+        [row] = report.sent
+        target, body = fakes.daraja.b2c_result(fakes.daraja.payouts[-1])
+        await gateway.post(target, data=body, headers={"Content-Type": "application/json"})
+        await flush_outbox(services)
+        return row
+
+    assert (await paid(1))["amount"] == "245.00"
+    clock.advance(30 * 3600)
+    took = (await ledger.account(cash)).balance
+    await books.cash_handed_in(WANJIKU, "nairobi", took - Money(Decimal(100), "KES"), "SLIP-1")
+
+    row = await paid(2)  # the 100 she still holds from the first day is overdue; today's is not
+    assert (row["amount"], row["withheld"], row["carried"]) == ("145.00", "100.00", "100.00")
+
+    await books.cash_handed_in(WANJIKU, "nairobi", (await ledger.account(cash)).balance, "SLIP-2")
+    clock.advance(24 * 3600)
+    row = await paid(3)
+    assert (row["amount"], row["carried"]) == ("345.00", "0.00")
+    assert "withheld" not in row
+    again = await pay_drivers(services, RegionCode.NAIROBI, services.clock.now().date())
+    assert (again.sent, again.waiting) == ([], [])  # paid: nothing sent again
+    assert [p.body["Amount"] for p in fakes.daraja.payouts] == [245, 145, 345]  # 3 days, once
+    wallet = await services.money.payouts.wallet("driver", WANJIKU, "KES")
+    assert wallet.balance == Money(Decimal("0.00"), "KES")

@@ -1,7 +1,8 @@
 """A refund the rail took and later failed leaves the money as her credit: an unwound order's
 (workflows off, or the workflow's own refund) and a second payment's are told too, in her
 language, once however often the failure comes, as a short delivery's or a return's are; and
-so are they when the payment came by MTN MoMo, which cannot refund at all."""
+so are they when the payment came by MTN MoMo, which cannot refund at all (the cancellation's
+own text then says kept as credit too, not refunded)."""
 
 from __future__ import annotations
 
@@ -143,7 +144,7 @@ def told_ngozi(fakes: PaymentFakes) -> list[str]:
     return [s.message for s in fakes.sms.sent_to(NGOZI.e164) if "credit" in s.message]
 
 
-async def test_a_momo_paid_order_cancelled_is_told_its_money_is_kept_once(
+async def test_a_momo_paid_order_cancelled_is_told_its_money_is_kept_never_refunded(
     gateway: Client, services: Services, fakes: PaymentFakes
 ) -> None:
     order = await place(services, NGOZI, RegionCode.LAGOS, "unwound-momo")
@@ -152,9 +153,12 @@ async def test_a_momo_paid_order_cancelled_is_told_its_money_is_kept_once(
     await flush_outbox(services)
     await flush_outbox(services)
 
+    # the cancellation's own text says so too, not "refunded"
     assert told_ngozi(fakes) == [
+        f"OmniRoute: order {order.reference} is cancelled: our team stopped it. The money you "
+        "paid for it is kept as credit on your account.",
         f"OmniRoute: order {order.reference} will not be delivered. We could not send back the "
-        f"{order.total.format()} you paid for it, so it is kept as credit on your account."
+        f"{order.total.format()} you paid for it, so it is kept as credit on your account.",
     ]
 
 
@@ -186,6 +190,8 @@ async def test_a_momo_order_paid_twice_then_cancelled_tells_each_payment_once(
     assert told_ngozi(fakes) == [
         f"OmniRoute: order {order.reference} was paid twice. We could not send back the extra "
         f"{order.total.format()}, so it is kept as credit on your account.",
+        f"OmniRoute: order {order.reference} is cancelled: our team stopped it. The money you "
+        "paid for it is kept as credit on your account.",
         f"OmniRoute: order {order.reference} will not be delivered. We could not send back the "
         f"{order.total.format()} you paid for it, so it is kept as credit on your account.",
     ]

@@ -1,7 +1,8 @@
 """Money that arrives after its order was cancelled is not kept: an M-Pesa prompt paid late, a
 Paystack charge, a transfer into the customer's own account or a Flutterwave payment is given
-back on its rail, once however often its callback comes; MTN MoMo, which has no refund, leaves it
-as credit on the customer's account and tells them so by SMS, once."""
+back on its rail, once however often its callback comes, and the customer is told so once; MTN
+MoMo, which has no refund, leaves it as credit on the customer's account and tells them so by
+SMS, once."""
 
 from __future__ import annotations
 
@@ -80,14 +81,21 @@ async def test_an_mpesa_payment_after_the_cancel_is_reversed_once(
     assert await held_at(services, "rail:mpesa:KES") == 0  # nothing of Juma's is kept
 
 
-async def test_a_paystack_charge_after_the_cancel_is_refunded_once(
+async def test_a_paystack_charge_after_the_cancel_is_refunded_once_and_she_is_told_once(
     gateway: Client, services: Services, fakes: PaymentFakes
 ) -> None:
     order, intent = await ordered_then_cancelled(services, Method.PAYSTACK, "late-paystack")
+    before = len(fakes.sms.sent_to(NGOZI.e164))  # the order's and its cancellation's texts
     body, headers = fakes.paystack.customer_dials(intent.reference)
     for _ in range(2):
         assert (await gateway.post("/webhooks/paystack", data=body, headers=headers)).status == 200
         await flush_outbox(services)
+
+    # told once what happens to the money she sent, however often the charge is reported
+    assert [s.message for s in fakes.sms.sent_to(NGOZI.e164)[before:]] == [
+        f"OmniRoute: we received {order.total.format()} for order {order.reference}, which was "
+        "cancelled; it is being sent back to you."
+    ]
 
     sent = [r.json for r in fakes.paystack.requests if r.path == "/refund"]
     assert [(r["transaction"], r["amount"]) for r in sent] == [
