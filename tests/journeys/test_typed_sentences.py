@@ -93,7 +93,7 @@ class TestAfricasTalkingSms:
         assert status == (
             f"Order {reference}: Placed\nTotal NGN 26,993.25, pay on delivery.\n0. Back"
         )
-        assert (await ngozi.text("0")).startswith("Welcome to OmniRoute")
+        assert (await ngozi.text("0")).startswith("Choose a category:\n1. Noodles")
 
     @pytest.mark.parametrize("sentence", ["where is order {}", "Where is my order {}?"])
     async def test_where_is_order_by_its_reference_as_the_first_text(
@@ -315,6 +315,42 @@ class TestAfricasTalkingSms:
         cart = await services.orders.cart(Phone(NGOZI), RegionCode.LAGOS)
         assert [(line.sku, line.quantity) for line in cart.lines] == [("NDL-INDO-CHK", 5)]
 
+    @pytest.mark.parametrize(
+        ("screens", "question", "answer"),
+        [
+            (3, "where is my order?", "Your last orders (NGN):\n"),  # at Choose payment
+            (4, "BAL", "You owe NGN 26,993.25 for 1 order to pay on delivery."),  # at Confirm
+        ],
+    )
+    async def test_back_after_a_question_mid_checkout_returns_to_her_checkout(
+        self,
+        ngozi: SmsPhone,
+        gateway: Client,
+        services: Services,
+        screens: int,
+        question: str,
+        answer: str,
+    ) -> None:
+        """She asked where her order was, or what she owes, at Choose payment or Confirm: Back
+        went to the main menu, and she had to find her way to checkout again."""
+        await place_order_over_ussd(gateway)
+        await ngozi.receive()
+        await ngozi.text("5 cartons indomie chicken")
+        left = ""
+        for key in ("1", "3", "1", "1")[:screens]:  # Yes, Checkout, Choose payment, on delivery
+            left = await ngozi.text(key)
+
+        assert (await ngozi.text(question)).startswith(answer)
+        back = await ngozi.text("0")
+
+        assert back == left
+        if screens == 3:
+            await ngozi.text("1")  # Pay on delivery
+        placed = await ngozi.text("1")  # Confirm
+        assert placed.startswith("Order "), placed
+        order, _ = await services.orders.recent(Phone(NGOZI), limit=5)  # newest first
+        assert [(line.sku, line.quantity) for line in order.lines] == [("NDL-INDO-CHK", 5)]
+
 
 class TestMetaWhatsApp:
     @pytest.fixture
@@ -380,3 +416,19 @@ class TestMetaWhatsApp:
         help_screen = await ngozi.say("Hello, please help me")
 
         assert help_screen.text.startswith("Order stock and pay on delivery."), help_screen.text
+
+    async def test_back_after_help_at_confirm_returns_to_confirm_on_whatsapp(
+        self, ngozi: WhatsAppUser
+    ) -> None:
+        await ngozi.say("5 cartons indomie chicken")
+        await ngozi.tap("Yes")
+        await ngozi.tap("Checkout")
+        await ngozi.tap("Choose payment")
+        confirm = await ngozi.tap("Pay on delivery")
+        assert confirm.text.startswith("Place order for NGN "), confirm.text
+
+        assert (await ngozi.say("help")).text.startswith("Order stock and pay on delivery.")
+        back = await ngozi.tap("Back")
+
+        assert back.text == confirm.text
+        assert (await ngozi.tap("Confirm")).text.startswith("Order "), ngozi.screen.text
