@@ -16,6 +16,7 @@ from core.clock import SteppedClock
 from core.config import Settings
 from core.phone import Phone
 from core.region import RegionCode
+from engines.orders import CartLine, PaymentMethod, PlaceOrder
 from tests.support.phone import UssdPhone
 from tests.support.providers.africastalking import FakeAfricasTalking, SmsPhone
 from tests.support.providers.meta import FakeGraphApi, WhatsAppUser
@@ -125,6 +126,30 @@ class TestAfricasTalkingSms:
 
         assert status == f"Order {hers}: Placed\nTotal NGN 26,993.25, pay on delivery.\n0. Back"
         assert hali.startswith(f"Oda {his}: Imewekwa\nJumla KES "), hali
+
+    async def test_my_order_with_its_reference_is_that_orders_screen(
+        self, ngozi: SmsPhone, services: Services
+    ) -> None:
+        """She named her order with no "where" or "status" ("my order 222224", "order
+        222224") and got 'No product called "my"' or 'Choose a number'."""
+        order = await services.orders.place(
+            PlaceOrder(
+                Phone(NGOZI),
+                RegionCode.LAGOS,
+                (CartLine("NDL-INDO-CHK", 3),),
+                PaymentMethod.ON_DELIVERY,
+                "ngozi-1",
+            )
+        )
+        await ngozi.receive()
+        await ngozi.text("Hi")
+
+        shown = await ngozi.text(f"my order {order.reference}")
+        await ngozi.text("0")
+        other = await ngozi.text("order 234679")
+
+        assert shown.startswith(f"Order {order.reference}: Placed\n"), shown
+        assert other.startswith("No order 234679 found.\nWelcome to OmniRoute"), other
 
     async def test_someone_elses_reference_is_not_found_and_changes_nothing(
         self, ngozi: SmsPhone, gateway: Client

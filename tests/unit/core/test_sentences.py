@@ -99,3 +99,26 @@ def test_orders_greetings_and_answers_are_no_sentence_it_knows(text: str) -> Non
 )
 def test_the_reference_a_sentence_names(text: str, reference: str | None) -> None:
     assert read_reference(text) == reference
+
+
+@pytest.mark.parametrize(
+    ("locale", "text"),
+    [
+        ("en", "my order 222224"),
+        ("en", "Order W62ACJ?"),
+        ("sw", "oda yangu 222224"),
+        ("fr", "ma commande 222224"),
+        ("pcm", "my goods 222224"),
+        ("ha", "odata 222224"),
+        ("yo", "oda mi 222224"),
+        ("ig", "oda m 222224"),
+    ],
+)
+def test_an_order_word_with_a_reference_asks_for_that_order(locale: str, text: str) -> None:
+    assert read_sentence(text, [locale]) == STATUS
+    assert read_reference(text) is not None
+
+
+@pytest.mark.parametrize("text", ["order update", "222224", "W62ACJ", "order 5 indomie"])
+def test_an_order_word_without_a_reference_or_a_reference_alone_is_no_status(text: str) -> None:
+    assert read_sentence(text, ["en"]) is None
