@@ -7,7 +7,7 @@ from core.i18n import Translator
 from core.intents import OPT_OUT, Intent, IntentKind, IntentMatcher, resolve_intent
 from core.messages import InboundMessage, Reply
 from core.region import UnsupportedRegionError, region_for_phone
-from core.sentences import BALANCE, HELP, MENU, STATUS, read_reference
+from core.sentences import BALANCE, HELP, MENU, STATUS, read_named_order, read_reference
 from dialogs.machine import Go, Home, Machine, Outcome, Reject, State, Turn
 from dialogs.shopping.order_text import FILLER_WORDS, read_order, read_product_name, said_words
 from dialogs.shopping.services import ShopServices
@@ -336,10 +336,10 @@ class ShoppingDialog:
 
 
 def named_reference(intent: Intent) -> str | None:
-    """The order reference a status sentence names ("status ya order W62ACJ")."""
+    """The order a status sentence names ("status ya order W62ACJ", "STATUS 1234567")."""
     if intent.text != STATUS or not intent.sentence or intent.typed is None:
         return None
-    return read_reference(intent.typed)
+    return read_named_order(intent.typed)
 
 
 def worth_asking(text: str) -> bool:

@@ -151,6 +151,17 @@ class TestAfricasTalkingSms:
         assert shown.startswith(f"Order {order.reference}: Placed\n"), shown
         assert other.startswith("No order 234679 found.\nWelcome to OmniRoute"), other
 
+    async def test_status_with_what_is_no_reference_says_no_such_order(
+        self, ngozi: SmsPhone, services: Services
+    ) -> None:
+        """She got 'No product called "status"': "STATUS 1234567" was an order of a product."""
+        await ngozi.text("Hi")
+
+        answer = await ngozi.text("STATUS 1234567")
+
+        assert answer.startswith("No order 1234567 found.\nWelcome to OmniRoute"), answer
+        assert (await services.orders.cart(Phone(NGOZI), RegionCode.LAGOS)).is_empty
+
     async def test_someone_elses_reference_is_not_found_and_changes_nothing(
         self, ngozi: SmsPhone, gateway: Client
     ) -> None:
