@@ -26,6 +26,15 @@ CANCEL = "cancel"
 MENU = "menu"
 SENTENCE_INTENTS = (STATUS, BALANCE, HELP, CANCEL, MENU)
 
+# Where a sentence names one of the customer's order references ("my order 222224"), the patterns
+# see this word in its place: a reference is told from a word spelt with its letters ("update")
+# by its case and digits, which the patterns, reading the sentence in lower case, cannot see.
+REFERENCE_WORD = "<ref>"
+_REF = REFERENCE_WORD
+# What she typed after a status keyword for the order's reference, but that has no reference's
+# shape ("STATUS 1234567", "HALI W62AC"): a word of Latin letters and digits with a digit.
+_CODE = r"[a-z0-9]*[0-9][a-z0-9]*"
+
 _EN_ORDER = r"(?:orders?|deliver(?:y|ies)|goods|stock|parcel|package|items)"
 _SW_ORDER = r"(?:oda|order|orders|agizo|maagizo|mzigo|mizigo|bidhaa|vitu)"
 # Only an order is cancelled: "I don't want this product" at Yes/No is her No.
@@ -43,8 +52,11 @@ _EN: tuple[tuple[str, str], ...] = (
     (STATUS, rf"\b(?:where|track\w*|status)\b.*\b(?:my|our|the|this|that)\s+{_EN_ORDER}\b"),
     (STATUS, rf"\bwhere\s*(?:'s|is|are)\b.*\b{_EN_ORDER}\b"),
     (STATUS, rf"\b{_EN_ORDER}\s+status\b|\bstatus\s+of\b|\bstatus\b.*\b{_EN_ORDER}\b"),
-    # The keyword with a reference, as the confirmation's "Reply STATUS" is answered: STATUS W62ACJ
-    (STATUS, r"^(?:status|track)\s+\w{6}$"),
+    # An order or status word with her reference: "my order 222224", "order W62ACJ?"
+    (STATUS, rf"\b(?:{_EN_ORDER}|status|track\w*)\b.*{_REF}|{_REF}.*\b(?:{_EN_ORDER}|status)\b"),
+    # The keyword with a reference, as the confirmation's "Reply STATUS" is answered (STATUS
+    # W62ACJ), or with any one word: "status 1234567" or "status pls" is no product "status".
+    (STATUS, r"^(?:status|track)\s+\w+$"),
     (
         STATUS,
         rf"\b(?:my|our)\s+{_EN_ORDER}\b.*\b(?:arriv\w*|come|coming|came|delivered|reach\w*)\b",
@@ -66,7 +78,8 @@ _SW: tuple[tuple[str, str], ...] = (
     (STATUS, r"\b(?:iko|uko|ziko|liko|yako|yuko|ipo|upo|zipo|lipo)\s+wapi\b"),
     (STATUS, rf"\bwapi\b.*\b{_SW_ORDER}\b|\b{_SW_ORDER}\b.*\bwapi\b"),
     (STATUS, rf"\b(?:hali|status)\b.*\b{_SW_ORDER}\b"),
-    (STATUS, r"^(?:hali|status)\s+(?:ya\s+)?\w{6}$"),
+    (STATUS, rf"\b(?:{_SW_ORDER}|hali|status|fuatilia)\b.*{_REF}|{_REF}.*\b{_SW_ORDER}\b"),
+    (STATUS, rf"^(?:hali|status)\s+(?:ya\s+)?(?:\w{{6}}|{_CODE})$"),
     (STATUS, r"\b(?:i|u|zi|li|ha|haiku|hauku|haziku|haliku)\w*fika\b|\bfuatilia\b"),
     (STATUS, rf"\b(?:ona|kuona|angalia|kuangalia|nionyeshe|onyesha)\b.*\b{_SW_ORDER}\b"),
     (HELP, r"\b(?:msaada|usaidizi|nisaidie|tusaidie|saidia|nisaidia|malalamiko)\b"),
@@ -83,7 +96,8 @@ _FR: tuple[tuple[str, str], ...] = (
     # "où est ma commande", typed "ou est" without its accent ("ou" alone is "or")
     (STATUS, rf"\bo[uù]\s+(?:est|sont|en\s+est)\b.*\b{_FR_ORDER}\b"),
     (STATUS, rf"\b(?:suivi|statut|état|etat)\b.*\b{_FR_ORDER}\b"),
-    (STATUS, r"^(?:suivi|statut)\s+\w{6}$"),
+    (STATUS, rf"\b(?:{_FR_ORDER}|suivi|statut)\b.*{_REF}|{_REF}.*\b{_FR_ORDER}\b"),
+    (STATUS, r"^(?:suivi|statut)\s+\w+$"),
     (STATUS, rf"\b{_FR_ORDER}\b.*\b(?:arriv\w*|livr\w*|vient|viendra)\b"),
     (STATUS, r"\bquand\b.*\b(?:arriv\w*|livr\w*|viendra)\b"),
     (STATUS, rf"\b(?:voir|montre\w*|affiche\w*)\b.*\b(?:mes|ma)\s+{_FR_ORDER}\b"),
@@ -102,6 +116,7 @@ _PCM: tuple[tuple[str, str], ...] = (
     (STATUS, rf"\bhow\s+far\b.*\b{_EN_ORDER}\b"),
     (STATUS, rf"\b{_EN_ORDER}\b.*\b(?:never|neva|don|go|still)\s+(?:land|reach|come|arrive)\b"),
     (STATUS, rf"\bwhere\b.*\b{_EN_ORDER}\b.*\bdey\b"),
+    (STATUS, rf"\b(?:{_EN_ORDER}|status)\b.*{_REF}|{_REF}.*\b{_EN_ORDER}\b"),
     (BALANCE, r"\bhow\s+much\b.*\b(?:i|we)\s+(?:never|neva)\s+pay\b"),
     (BALANCE, r"\b(?:my|our)\s+gbese\b"),
     (HELP, r"\b(?:i|we)\s+(?:get|dey\s+get)\s+wahala\b"),
@@ -119,7 +134,8 @@ _HA: tuple[tuple[str, str], ...] = (
     (BALANCE, r"\bnawa\b.*\b(?:bi|bina|bashi\w*)\b|\bbashi(?:na|ta|nmu|n\s+da\s+ake)\b"),
     (STATUS, rf"\bina\s+{_HA_MINE}\b|\b{_HA_MINE}\s+(?:tana\s+)?ina\b"),
     (STATUS, rf"\b(?:hali|matsayi)\b.*\b{_HA_ORDER}\b"),
-    (STATUS, r"^hali\s+\w{6}$"),
+    (STATUS, rf"\b(?:{_HA_ORDER}|hali|matsayi)\b.*{_REF}|{_REF}.*\b{_HA_ORDER}\b"),
+    (STATUS, rf"^(?:hali|matsayi)\s+(?:\w{{6}}|{_CODE})$"),
     (STATUS, r"\byaushe\b.*\b(?:zo|iso|isa|kawo)\b"),
     (HELP, r"\b(?:taimak\w*|agaza)\b|\bina\s+da\s+matsala\b"),
     (HELP, r"\bmagana\b.*\b(?:mutum|wani|ma'aikaci|wakili)\b"),
@@ -132,7 +148,8 @@ _YO: tuple[tuple[str, str], ...] = (
     (BALANCE, r"\belo\b.*\b(?:mo|a|n)\s+je\b|\bgbese\b"),
     (STATUS, rf"\bnibo\b.*\b{_YO_ORDER}\b|\b{_YO_ORDER}\b.*\bnibo\b"),
     (STATUS, rf"\bipo\b.*\b{_YO_ORDER}\b"),
-    (STATUS, r"^ipo\s+\w{6}$"),
+    (STATUS, rf"\b(?:{_YO_ORDER}|ipo)\b.*{_REF}|{_REF}.*\b{_YO_ORDER}\b"),
+    (STATUS, rf"^ipo\s+(?:\w{{6}}|{_CODE})$"),
     (STATUS, r"\bigba\s+wo\b.*\bde\b"),
     (HELP, r"\bran\s+(?:mi|wa)\s+(?:l'?owo)\b|\biranlowo\b|\bmo\s+ni\s+isoro\b"),
     (HELP, r"\bsoro\b.*\b(?:eniyan|enikan|osise)\b|\b(?:eniyan|enikan|osise)\b.*\bsoro\b"),
@@ -145,7 +162,8 @@ _IG: tuple[tuple[str, str], ...] = (
     (BALANCE, r"\bego\s+ole\b.*\b(?:m|anyi)\s+ji\b|\bugwo\s+(?:m|anyi)\b"),
     (STATUS, rf"\bebee\b.*\b{_IG_ORDER}\b|\b{_IG_ORDER}\b.*\bebee\b"),
     (STATUS, rf"\bonodu\b.*\b{_IG_ORDER}\b"),
-    (STATUS, r"^onodu\s+\w{6}$"),
+    (STATUS, rf"\b(?:{_IG_ORDER}|onodu)\b.*{_REF}|{_REF}.*\b{_IG_ORDER}\b"),
+    (STATUS, rf"^onodu\s+(?:\w{{6}}|{_CODE})$"),
     (STATUS, r"\bole\s+mgbe\b.*\b(?:abia|eru)\b"),
     (HELP, r"\bnyere\s+(?:m|anyi)\s+aka\b|\benyemaka\b|\benwere\s+m\s+nsogbu\b"),
     (HELP, r"\b(?:kwuo|kwurita|gwa\w*)\b.*\b(?:mmadu|onye)\b"),
@@ -179,12 +197,22 @@ def read_sentence(text: str, locales: Iterable[str]) -> str | None:
     words = _NOISE.sub(" ", text.casefold().replace("\u2019", "'")).split()
     if not any(w.isalpha() for w in words):
         return None
+    reference = read_reference(text)
+    if reference is not None:
+        words = [REFERENCE_WORD if w == reference.casefold() else w for w in words]
     sentence = " ".join(words)
     for language in dict.fromkeys([*locales, "en"]):
         for intent, pattern in SENTENCES.get(language, ()):
             if pattern.search(sentence):
                 return intent
     return None
+
+
+# A status keyword of any language and what she typed for a reference (the tables above read
+# the keyword in her languages only; this says what it named).
+_TYPED_FOR_REFERENCE = re.compile(
+    rf"^(?:status|track|hali|matsayi|suivi|statut|ipo|onodu)\s+(?:ya\s+)?({_CODE})$"
+)
 
 
 def read_reference(text: str) -> str | None:
@@ -196,3 +224,14 @@ def read_reference(text: str) -> str | None:
         if any(ch.isdigit() for ch in word) or (word.isupper() and not shouted):
             return word.upper()
     return None
+
+
+def read_named_order(text: str) -> str | None:
+    """The order a status question names, in capitals: its reference ("status ya order
+    W62ACJ"), or what was typed for one after the keyword though no reference has its shape
+    ("STATUS 1234567", told "No order 1234567 found."); None when it names none."""
+    reference = read_reference(text)
+    if reference is not None:
+        return reference
+    typed = _TYPED_FOR_REFERENCE.match(" ".join(_NOISE.sub(" ", text.casefold()).split()))
+    return typed.group(1).upper() if typed else None

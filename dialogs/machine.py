@@ -336,13 +336,7 @@ class Machine:
     async def _apply(self, turn: Turn, session: Session, outcome: Outcome) -> tuple[Session, Reply]:
         match outcome:
             case Go(state=target, remember=remember, notice=notice):
-                if target in session.stack:
-                    stack = session.stack[: session.stack.index(target)]
-                elif remember and target != session.state:
-                    stack = (*session.stack, session.state)
-                else:
-                    stack = session.stack
-                moved = session.evolve(state=target, stack=stack, page=0)
+                moved = self.going(session, target, remember=remember)
                 return await self.show(turn, moved, error=notice)
             case Reject(msgid=msgid, values=values):
                 return await self.show(turn, session, error=turn.t(msgid, **values))
@@ -354,6 +348,17 @@ class Machine:
                     text, end=True, locale=turn.locale
                 )
         raise AssertionError(outcome)
+
+    def going(self, session: Session, target: str, *, remember: bool = True) -> Session:
+        """`session` moved to `target`, as `Go` moves it: Back returns to the screen left
+        (unless not `remember`ed), or, when `target` is already on the Back stack, unwinds it."""
+        if target in session.stack:
+            stack = session.stack[: session.stack.index(target)]
+        elif remember and target != session.state and session.state in self.states:
+            stack = (*session.stack, session.state)
+        else:
+            stack = session.stack
+        return session.evolve(state=target, stack=stack, page=0)
 
     async def _back(self, turn: Turn, session: Session) -> tuple[Session, Reply]:
         if not session.stack:

@@ -7,7 +7,7 @@ from core.i18n import Translator
 from core.intents import OPT_OUT, Intent, IntentKind, IntentMatcher, resolve_intent
 from core.messages import InboundMessage, Reply
 from core.region import UnsupportedRegionError, region_for_phone
-from core.sentences import BALANCE, HELP, MENU, STATUS, read_reference
+from core.sentences import BALANCE, HELP, MENU, STATUS, read_named_order, read_reference
 from dialogs.machine import Go, Home, Machine, Outcome, Reject, State, Turn
 from dialogs.shopping.order_text import FILLER_WORDS, read_order, read_product_name, said_words
 from dialogs.shopping.services import ShopServices
@@ -38,6 +38,9 @@ COMMAND_STATES = {
 # order" or "show me the menu" at Confirm is no Yes or No, and leaving the checkout for Help or
 # the menu would drop the quote she was about to confirm.
 CLEAR_ASKS = frozenset({STATUS, BALANCE, HELP})
+# Keywords that ask a question on the way rather than start elsewhere: Back after the answer
+# returns to the screen they were asked from (ORDER starts shopping, from the main menu).
+ASIDES = frozenset({"status", "balance", "help", "cancel"})
 
 
 class ShoppingDialog:
@@ -114,6 +117,10 @@ class ShoppingDialog:
             await self._svc.customers.set_opted_out(msg.phone, opted_out=False)
             return await self.machine.show(turn, base, error=self._t(locale, "start.done"))
         target = COMMAND_STATES[command]
+        if session is not None and command in ASIDES:
+            # Asked on the way (at Confirm, Choose payment, the language list): Back returns
+            # to the screen she asked from, her cart and choices as she left them.
+            return await self.machine.show(turn, self.machine.going(session, target))
         return await self.machine.show(turn, base.evolve(state=target, stack=("main",)))
 
     async def _order(
@@ -134,6 +141,8 @@ class ShoppingDialog:
             base = Session("main", locale, vars=dict(session.vars) if session else {})
             turn = Turn(msg, base, self._t)
             turn.vars[ORDER_VAR] = order.reference
+            if session is not None:  # Back returns to the screen she asked from
+                return await self.machine.show(turn, self.machine.going(session, OrderView.name))
             return await self.machine.show(turn, base.evolve(state=OrderView.name, stack=("main",)))
         current = session if session is not None else Session("main", locale)
         turn = Turn(msg, current, self._t)
@@ -327,10 +336,10 @@ class ShoppingDialog:
 
 
 def named_reference(intent: Intent) -> str | None:
-    """The order reference a status sentence names ("status ya order W62ACJ")."""
+    """The order a status sentence names ("status ya order W62ACJ", "STATUS 1234567")."""
     if intent.text != STATUS or not intent.sentence or intent.typed is None:
         return None
-    return read_reference(intent.typed)
+    return read_named_order(intent.typed)
 
 
 def worth_asking(text: str) -> bool:

@@ -16,6 +16,7 @@ from core.clock import SteppedClock
 from core.config import Settings
 from core.phone import Phone
 from core.region import RegionCode
+from engines.orders import CartLine, PaymentMethod, PlaceOrder
 from tests.support.phone import UssdPhone
 from tests.support.providers.africastalking import FakeAfricasTalking, SmsPhone
 from tests.support.providers.meta import FakeGraphApi, WhatsAppUser
@@ -93,7 +94,7 @@ class TestAfricasTalkingSms:
         assert status == (
             f"Order {reference}: Placed\nTotal NGN 26,993.25, pay on delivery.\n0. Back"
         )
-        assert (await ngozi.text("0")).startswith("Welcome to OmniRoute")
+        assert (await ngozi.text("0")).startswith("Choose a category:\n1. Noodles")
 
     @pytest.mark.parametrize("sentence", ["where is order {}", "Where is my order {}?"])
     async def test_where_is_order_by_its_reference_as_the_first_text(
@@ -125,6 +126,41 @@ class TestAfricasTalkingSms:
 
         assert status == f"Order {hers}: Placed\nTotal NGN 26,993.25, pay on delivery.\n0. Back"
         assert hali.startswith(f"Oda {his}: Imewekwa\nJumla KES "), hali
+
+    async def test_my_order_with_its_reference_is_that_orders_screen(
+        self, ngozi: SmsPhone, services: Services
+    ) -> None:
+        """She named her order with no "where" or "status" ("my order 222224", "order
+        222224") and got 'No product called "my"' or 'Choose a number'."""
+        order = await services.orders.place(
+            PlaceOrder(
+                Phone(NGOZI),
+                RegionCode.LAGOS,
+                (CartLine("NDL-INDO-CHK", 3),),
+                PaymentMethod.ON_DELIVERY,
+                "ngozi-1",
+            )
+        )
+        await ngozi.receive()
+        await ngozi.text("Hi")
+
+        shown = await ngozi.text(f"my order {order.reference}")
+        await ngozi.text("0")
+        other = await ngozi.text("order 234679")
+
+        assert shown.startswith(f"Order {order.reference}: Placed\n"), shown
+        assert other.startswith("No order 234679 found.\nWelcome to OmniRoute"), other
+
+    async def test_status_with_what_is_no_reference_says_no_such_order(
+        self, ngozi: SmsPhone, services: Services
+    ) -> None:
+        """She got 'No product called "status"': "STATUS 1234567" was an order of a product."""
+        await ngozi.text("Hi")
+
+        answer = await ngozi.text("STATUS 1234567")
+
+        assert answer.startswith("No order 1234567 found.\nWelcome to OmniRoute"), answer
+        assert (await services.orders.cart(Phone(NGOZI), RegionCode.LAGOS)).is_empty
 
     async def test_someone_elses_reference_is_not_found_and_changes_nothing(
         self, ngozi: SmsPhone, gateway: Client
@@ -315,6 +351,42 @@ class TestAfricasTalkingSms:
         cart = await services.orders.cart(Phone(NGOZI), RegionCode.LAGOS)
         assert [(line.sku, line.quantity) for line in cart.lines] == [("NDL-INDO-CHK", 5)]
 
+    @pytest.mark.parametrize(
+        ("screens", "question", "answer"),
+        [
+            (3, "where is my order?", "Your last orders (NGN):\n"),  # at Choose payment
+            (4, "BAL", "You owe NGN 26,993.25 for 1 order to pay on delivery."),  # at Confirm
+        ],
+    )
+    async def test_back_after_a_question_mid_checkout_returns_to_her_checkout(
+        self,
+        ngozi: SmsPhone,
+        gateway: Client,
+        services: Services,
+        screens: int,
+        question: str,
+        answer: str,
+    ) -> None:
+        """She asked where her order was, or what she owes, at Choose payment or Confirm: Back
+        went to the main menu, and she had to find her way to checkout again."""
+        await place_order_over_ussd(gateway)
+        await ngozi.receive()
+        await ngozi.text("5 cartons indomie chicken")
+        left = ""
+        for key in ("1", "3", "1", "1")[:screens]:  # Yes, Checkout, Choose payment, on delivery
+            left = await ngozi.text(key)
+
+        assert (await ngozi.text(question)).startswith(answer)
+        back = await ngozi.text("0")
+
+        assert back == left
+        if screens == 3:
+            await ngozi.text("1")  # Pay on delivery
+        placed = await ngozi.text("1")  # Confirm
+        assert placed.startswith("Order "), placed
+        order, _ = await services.orders.recent(Phone(NGOZI), limit=5)  # newest first
+        assert [(line.sku, line.quantity) for line in order.lines] == [("NDL-INDO-CHK", 5)]
+
 
 class TestMetaWhatsApp:
     @pytest.fixture
@@ -380,3 +452,19 @@ class TestMetaWhatsApp:
         help_screen = await ngozi.say("Hello, please help me")
 
         assert help_screen.text.startswith("Order stock and pay on delivery."), help_screen.text
+
+    async def test_back_after_help_at_confirm_returns_to_confirm_on_whatsapp(
+        self, ngozi: WhatsAppUser
+    ) -> None:
+        await ngozi.say("5 cartons indomie chicken")
+        await ngozi.tap("Yes")
+        await ngozi.tap("Checkout")
+        await ngozi.tap("Choose payment")
+        confirm = await ngozi.tap("Pay on delivery")
+        assert confirm.text.startswith("Place order for NGN "), confirm.text
+
+        assert (await ngozi.say("help")).text.startswith("Order stock and pay on delivery.")
+        back = await ngozi.tap("Back")
+
+        assert back.text == confirm.text
+        assert (await ngozi.tap("Confirm")).text.startswith("Order "), ngozi.screen.text

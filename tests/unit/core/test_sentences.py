@@ -5,7 +5,16 @@ from __future__ import annotations
 
 import pytest
 
-from core.sentences import BALANCE, CANCEL, HELP, MENU, STATUS, read_reference, read_sentence
+from core.sentences import (
+    BALANCE,
+    CANCEL,
+    HELP,
+    MENU,
+    STATUS,
+    read_named_order,
+    read_reference,
+    read_sentence,
+)
 
 
 @pytest.mark.parametrize(
@@ -99,3 +108,53 @@ def test_orders_greetings_and_answers_are_no_sentence_it_knows(text: str) -> Non
 )
 def test_the_reference_a_sentence_names(text: str, reference: str | None) -> None:
     assert read_reference(text) == reference
+
+
+@pytest.mark.parametrize(
+    ("locale", "text"),
+    [
+        ("en", "my order 222224"),
+        ("en", "Order W62ACJ?"),
+        ("sw", "oda yangu 222224"),
+        ("fr", "ma commande 222224"),
+        ("pcm", "my goods 222224"),
+        ("ha", "odata 222224"),
+        ("yo", "oda mi 222224"),
+        ("ig", "oda m 222224"),
+    ],
+)
+def test_an_order_word_with_a_reference_asks_for_that_order(locale: str, text: str) -> None:
+    assert read_sentence(text, [locale]) == STATUS
+    assert read_reference(text) is not None
+
+
+@pytest.mark.parametrize("text", ["order update", "222224", "W62ACJ", "order 5 indomie"])
+def test_an_order_word_without_a_reference_or_a_reference_alone_is_no_status(text: str) -> None:
+    assert read_sentence(text, ["en"]) is None
+
+
+@pytest.mark.parametrize(
+    ("locale", "text", "named"),
+    [
+        ("en", "status 1234567", "1234567"),
+        ("en", "TRACK #12345.", "12345"),
+        ("en", "status pls", None),  # My orders
+        ("sw", "hali ya 1234567", "1234567"),
+        ("fr", "SUIVI 1234567", "1234567"),
+        ("ha", "matsayi W62AC", "W62AC"),
+        ("yo", "ipo 1234567", "1234567"),
+        ("ig", "onodu 1234567", "1234567"),
+        ("en", "STATUS W62ACJ", "W62ACJ"),
+    ],
+)
+def test_a_status_keyword_with_no_reference_after_it_is_still_a_status_question(
+    locale: str, text: str, named: str | None
+) -> None:
+    """It was read as an order: 1,234,567 of a product called "status"."""
+    assert read_sentence(text, [locale]) == STATUS
+    assert read_named_order(text) == named
+
+
+@pytest.mark.parametrize("text", ["hali yako", "Habari, hali gani?"])
+def test_hali_as_a_greeting_is_no_status_question(text: str) -> None:
+    assert read_sentence(text, ["sw"]) is None
