@@ -81,6 +81,15 @@ class ServiceEngines:
     books: Books | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class Picked:
+    """The quote of what was picked, and the line saying the stock left did not cover the
+    quantity asked (the quote is then of what is left), or None."""
+
+    quote: Quote
+    short: str | None = None
+
+
 def state_name(state_id: str) -> str:
     return f"{STATE_PREFIX}{state_id}"
 
@@ -159,26 +168,40 @@ class ServiceStep(State):
             return Finish(await target.text(turn, []))
         return Go(target.name)
 
-    async def _picked_quote(self, turn: Turn) -> Quote | None:
+    async def _picked_quote(self, turn: Turn) -> Picked | None:
         """The quote of the product and quantity picked on the way (the shop's engine call:
-        her prices, the promotions, VAT, her currency); None when it is no longer sold."""
+        her prices, the promotions, VAT, her currency); None when it is no longer sold or none
+        is left. Where the stock left does not cover the quantity, it is the quote of what is
+        left, saying so, as the shop's quote screen cuts a line to the stock left: a quote of
+        what could not be ordered would be a price no order gets."""
         phone = turn.msg.phone
         region = region_for_phone(phone).code
         sku, quantity = str(turn.vars.get(PRODUCT_VAR, "")), int(turn.vars.get(QUANTITY_VAR, 0))
         if sku not in (await self._engines.catalogue.shelf(region)).products:
             return None  # withdrawn, or not sold in her market
+        available = await self._engines.catalogue.available(region, sku)
+        if available <= 0:
+            return None  # sold out: the shop's check takes such a line out
+        short = None
+        if available < quantity:
+            quantity, short = available, turn.t("error.quantity.stock", available=available)
         try:
-            return await self._engines.pricing.quote(region, [(sku, quantity)], customer=phone)
+            quote = await self._engines.pricing.quote(region, [(sku, quantity)], customer=phone)
         except (UnknownProductError, NoPriceError):
             return None
+        return Picked(quote, short)
 
     async def _quote(self, turn: Turn, prompt: str) -> str:
         """The quote of the product and quantity picked, as the shop's quote screen words it."""
-        quote = await self._picked_quote(turn)
-        if quote is None:
+        picked = await self._picked_quote(turn)
+        if picked is None:
             return turn.t("error.product_gone")
+        quote = picked.quote
         line = turn.t("cart.line", quantity=quote.lines[0].quantity, name=quote.lines[0].name)
-        return quote_text(turn, quote, (), f"{prompt}\n{line}", shorter=prompt)
+        above = [picked.short] if picked.short else []
+        return quote_text(
+            turn, quote, (), "\n".join([*above, prompt, line]), shorter="\n".join([*above, prompt])
+        )
 
     async def _kept_covers(self, turn: Turn, total: Money) -> Money | None:
         """The credit kept on her account, when it pays the whole order."""
@@ -189,9 +212,10 @@ class ServiceStep(State):
 
     async def _checkout(self, turn: Turn) -> Screen:
         """The order of what was picked: its total, then how she pays; her choice places it."""
-        quote = await self._picked_quote(turn)
-        if quote is None:
+        picked = await self._picked_quote(turn)
+        if picked is None:
             return Screen(turn.t("error.product_gone"), back=not self._first)
+        quote = picked.quote
         line = turn.t("cart.line", quantity=quote.lines[0].quantity, name=quote.lines[0].name)
         total = turn.t("quote.total", amount=quote.total.format())
         choices = [Choice(turn.t(f"payment.{PaymentMethod.ON_DELIVERY.value}"), "ON_DELIVERY")]
@@ -200,8 +224,11 @@ class ServiceStep(State):
             label = turn.t("payment.ACCOUNT_CREDIT_left", credit=kept.format())
             choices.insert(0, Choice(label, PaymentMethod.ACCOUNT_CREDIT.value))
         turn.vars[TOTAL_VAR] = str(quote.total.amount)
+        above = [picked.short] if picked.short else []
         return Screen(
-            "\n".join([self.prompt(turn), line, total]), tuple(choices), back=not self._first
+            "\n".join([*above, self.prompt(turn), line, total]),
+            tuple(choices),
+            back=not self._first,
         )
 
     async def _place(self, turn: Turn, method: PaymentMethod) -> Outcome:
@@ -210,18 +237,22 @@ class ServiceStep(State):
         phone = turn.msg.phone
         key = f"{turn.msg.session_key}:{self.name}:{int(turn.vars.get(TRIES_VAR, 0))}"
         placed = await self._engines.orders.placed_with(key)
+        sku, quantity = str(turn.vars[PRODUCT_VAR]), int(turn.vars[QUANTITY_VAR])
         if placed is None:
-            quote = await self._picked_quote(turn)
-            if quote is None:
+            picked = await self._picked_quote(turn)
+            if picked is None:
                 return Finish(turn.t("error.product_gone"))
+            quote = picked.quote
             if str(quote.total.amount) != turn.vars.get(TOTAL_VAR):
-                # The total she chose on is not what she would pay: shown again, saying so.
-                return Go(self.name, remember=False, notice=turn.t("error.prices_changed"))
+                # The total she chose on is not what she would pay: shown again, saying so
+                # (stock sold down meanwhile says so on the screen itself).
+                changed = None if picked.short else turn.t("error.prices_changed")
+                return Go(self.name, remember=False, notice=changed)
             if method is PaymentMethod.ACCOUNT_CREDIT and not await self._kept_covers(
                 turn, quote.total
             ):
                 return await self._credit_short(turn, quote.total.currency)
-        sku, quantity = str(turn.vars[PRODUCT_VAR]), int(turn.vars[QUANTITY_VAR])
+            quantity = quote.lines[0].quantity  # what the total she chose on is of
         try:
             order = await self._engines.orders.place(
                 PlaceOrder(

@@ -312,6 +312,26 @@ async def test_a_price_check_asks_how_many_and_quotes_it_as_the_shop_does(
     )
 
 
+async def test_a_price_check_of_more_than_is_in_stock_says_so_and_quotes_what_is_left(
+    client: Client, services: Services
+) -> None:
+    """Ngozi asks the price of 999 crates of cola: the stock left does not cover them, so the
+    quote says so and is of what is left, as the shop's quote screen cuts a line to it."""
+    await publish(services, PRICE_CHECK)
+    left = await services.catalogue.available(RegionCode.LAGOS, "DRK-COLA-35")
+    assert 0 < left < 999
+    cola = await services.pricing.quote(
+        RegionCode.LAGOS, [("DRK-COLA-35", left)], customer=Phone(NGOZI)
+    )
+
+    quoted = await dial(client, "", "1", "1*999", session_id="ATUid_pc_999", code=PRICE_CODE)
+
+    assert quoted.startswith(
+        f"END Only {left} left in stock.\nYour price today\n{left} x Cola 24x35cl\n"
+    )
+    assert quoted.endswith(f"\nTotal {cola.total.format()}")
+
+
 async def test_a_service_places_the_order_picked_once_paid_as_she_chooses(
     client: Client, services: Services
 ) -> None:
