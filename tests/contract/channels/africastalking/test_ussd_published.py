@@ -40,6 +40,8 @@ US_CALLER = "+12025550123"  # none of our markets
 ORDER_STATUS = definition_from(json.loads(EXAMPLE.read_text()))
 PRICE_CHECK = definition_from(json.loads((EXAMPLE.parent / "price-check.json").read_text()))
 PRICE_CODE = "*384*78#"
+QUICK_ORDER = definition_from(json.loads((EXAMPLE.parent / "quick-order.json").read_text()))
+ORDER_CODE = "*384*79#"
 
 
 def at_body(
@@ -335,32 +337,23 @@ async def test_a_price_check_of_more_than_is_in_stock_says_so_and_quotes_what_is
 async def test_a_service_places_the_order_picked_once_paid_as_she_chooses(
     client: Client, services: Services
 ) -> None:
-    """Ngozi orders 3 crates of cola on an operator's service: its total, then pay on delivery
-    or from the NGN 50,000 kept on her account. The choice sent twice places one order; a
-    session offering credit another order has spent says so and she pays on delivery; each
-    order is one her shop's My orders shows, and her shop cart is left as it was."""
-    steps = {state.id: state for state in PRICE_CHECK.states}
-    order_state = replace(steps["quote"], prompts={"en": "Your order", "sw": "Oda yako"})
-    order_state = replace(order_state, action="orders.place")
-    ordering = replace(
-        PRICE_CHECK,
-        name="quick-order",
-        service_code="*384*79#",
-        states=(*(steps[sid] for sid in ("menu", "categories", "quantity")), order_state),
-    )
-    await publish(services, ordering)
+    """Ngozi orders 3 crates of cola on the example quick-order service: its total, then pay on
+    delivery or from the NGN 100,000 kept on her account. The choice sent twice places one
+    order; a session offering credit another order has spent says so and she pays on delivery;
+    each order is one her shop's My orders shows, and her shop cart is left as it was."""
+    await publish(services, QUICK_ORDER)
     assert services.money is not None
     await services.money.books.post_payment_received(
-        Phone(NGOZI), Money(Decimal(50000), "NGN"), "paystack", "KEPT-NGOZI"
+        Phone(NGOZI), Money(Decimal(100000), "NGN"), "paystack", "KEPT-NGOZI"
     )
     cola = await services.pricing.quote(
         RegionCode.LAGOS, [("DRK-COLA-35", 3)], customer=Phone(NGOZI)
     )
-    first = {"session_id": "ATUid_order_1", "code": "*384*79#"}
+    first = {"session_id": "ATUid_order_1", "code": ORDER_CODE}
 
     assert await dial(client, "", "1", "1*3", **first) == (
         f"CON Your order\n3 x Cola 24x35cl\nTotal {cola.total.format()}\n"
-        "1. Pay from your credit (NGN 50,000.00)\n2. Pay on delivery\n0. Back"
+        "1. Pay from your credit (NGN 100,000.00)\n2. Pay on delivery\n0. Back"
     )
     placed = await dial(client, "1*3*2", **first)
     assert await dial(client, "1*3*2", **first) == placed  # sent again: the same order
@@ -369,16 +362,18 @@ async def test_a_service_places_the_order_picked_once_paid_as_she_chooses(
         f"END Order {on_delivery.reference} placed. Total {cola.total.format()}, "
         "pay on delivery. Thank you!"
     )
+    await services.relay.drain()  # what she owes for it is held on her account
+    kept = Money(Decimal(100000), "NGN") - cola.total
 
-    second = {"session_id": "ATUid_order_2", "code": "*384*79#"}
+    second = {"session_id": "ATUid_order_2", "code": ORDER_CODE}
     assert (await dial(client, "", "1", "1*3", **second)).endswith(
-        "\n1. Pay from your credit (NGN 50,000.00)\n2. Pay on delivery\n0. Back"
+        f"\n1. Pay from your credit ({kept.format()})\n2. Pay on delivery\n0. Back"
     )
-    third = {"session_id": "ATUid_order_3", "code": "*384*79#"}
+    third = {"session_id": "ATUid_order_3", "code": ORDER_CODE}
     paid = await dial(client, "", "1", "1*3", "1*3*1", **third)
     from_credit, _ = await services.orders.recent(Phone(NGOZI), limit=5)
     assert from_credit.payment_method is PaymentMethod.ACCOUNT_CREDIT
-    left = Money(Decimal(50000), "NGN") - cola.total
+    left = kept - cola.total
     assert paid == (
         f"END Order {from_credit.reference} placed and paid from your credit: "
         f"{cola.total.format()}. Credit left: {left.format()}. Thank you!"
