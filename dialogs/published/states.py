@@ -52,11 +52,13 @@ from engines.registry import (
 
 STATE_PREFIX = "svc:"
 PRODUCTS_SUFFIX = ":products"
+CONFIRM_SUFFIX = ":confirm"  # an orders.place state's confirm screen
 CATEGORY_VAR = "svc_cat"
 PRODUCT_VAR = "svc_sku"  # the product picked for a quote (a catalogue pick, a choice's product)
 QUANTITY_VAR = "svc_qty"  # the quantity typed for it
 MAX_QUANTITY = 999  # what a quantity input takes: a whole number 1 to 999
-TOTAL_VAR = "svc_total"  # the order total her payment choice was shown with
+TOTAL_VAR = "svc_total"  # the order total she was last shown (at checkout, then to confirm)
+PAY_VAR = "svc_pay"  # how she chose to pay, to confirm
 TRIES_VAR = "svc_tries"  # orders of this session cancelled as her credit fell short
 # Actions whose end state shows choices of its own (categories; how she pays).
 CHOOSING = frozenset({CATALOGUE_BROWSE, ORDERS_PLACE})
@@ -156,7 +158,8 @@ class ServiceStep(State):
             turn.vars[CATEGORY_VAR] = value
             return Go(f"{self.name}{PRODUCTS_SUFFIX}")
         if self.spec.action == ORDERS_PLACE:
-            return await self._place(turn, PaymentMethod(value))
+            turn.vars[PAY_VAR] = value
+            return Go(f"{self.name}{CONFIRM_SUFFIX}")
         if value in self.spec.products:
             turn.vars[PRODUCT_VAR] = self.spec.products[value]
         return await self.go_on(turn, self.spec.transitions[value])
@@ -211,7 +214,7 @@ class ServiceStep(State):
         return kept if kept.amount > 0 and kept.amount >= total.amount else None
 
     async def _checkout(self, turn: Turn) -> Screen:
-        """The order of what was picked: its total, then how she pays; her choice places it."""
+        """The order of what was picked: its total, then how she pays; confirmed, it is placed."""
         picked = await self._picked_quote(turn)
         if picked is None:
             return Screen(turn.t("error.product_gone"), back=not self._first)
@@ -231,9 +234,27 @@ class ServiceStep(State):
             back=not self._first,
         )
 
+    async def confirm_screen(self, turn: Turn) -> Screen:
+        """The order's total and how she chose to pay, to confirm, as the shop's confirm screen
+        asks it; Back chooses again."""
+        picked = await self._picked_quote(turn)
+        if picked is None:
+            return Screen(turn.t("error.product_gone"))
+        total = picked.quote.total
+        method = turn.t(f"method.{turn.vars.get(PAY_VAR, PaymentMethod.ON_DELIVERY.value)}")
+        body = turn.t("confirm.body", total=total.format(), method=method)
+        turn.vars[TOTAL_VAR] = str(total.amount)  # what she confirms is what is placed
+        above = [picked.short] if picked.short else []
+        return Screen("\n".join([*above, body]), (Choice(turn.t("confirm.yes"), "yes"),))
+
+    async def place(self, turn: Turn) -> Outcome:
+        """Confirmed: the order placed, paid as she chose."""
+        method = PaymentMethod(str(turn.vars.get(PAY_VAR, PaymentMethod.ON_DELIVERY.value)))
+        return await self._place(turn, method)
+
     async def _place(self, turn: Turn, method: PaymentMethod) -> Outcome:
         """Place the order of what was picked, paid as she chose. The session names it: a
-        choice sent again (a retried request, a second press) places it once."""
+        confirm sent again (a retried request, a second press) places it once."""
         phone = turn.msg.phone
         key = f"{turn.msg.session_key}:{self.name}:{int(turn.vars.get(TRIES_VAR, 0))}"
         placed = await self._engines.orders.placed_with(key)
@@ -419,6 +440,23 @@ class CatalogueProducts(State):
         return Finish(f"{product.name}\n{prices[value].format()}")
 
 
+class OrderConfirm(State):
+    """An orders.place state's second screen: its total and how she pays, "1. Confirm" places
+    the order, Back chooses again (a key pressed by mistake places nothing)."""
+
+    awaits_answer = True
+
+    def __init__(self, checkout: ServiceStep) -> None:
+        self.name = f"{checkout.name}{CONFIRM_SUFFIX}"
+        self._checkout = checkout
+
+    async def screen(self, turn: Turn) -> Screen:
+        return await self._checkout.confirm_screen(turn)
+
+    async def choose(self, turn: Turn, value: str) -> Outcome:
+        return await self._checkout.place(turn)
+
+
 def compile_service(definition: ServiceDefinition, engines: ServiceEngines) -> list[State]:
     """The definition's states as the machine runs them."""
     compiled: dict[str, ServiceStep] = {}
@@ -430,5 +468,8 @@ def compile_service(definition: ServiceDefinition, engines: ServiceEngines) -> l
         CatalogueProducts(step, engines)
         for step in compiled.values()
         if step.spec.action == CATALOGUE_BROWSE
+    )
+    states.extend(
+        OrderConfirm(step) for step in compiled.values() if step.spec.action == ORDERS_PLACE
     )
     return states

@@ -338,9 +338,10 @@ async def test_a_service_places_the_order_picked_once_paid_as_she_chooses(
     client: Client, services: Services
 ) -> None:
     """Ngozi orders 3 crates of cola on the example quick-order service: its total, then pay on
-    delivery or from the NGN 100,000 kept on her account. The choice sent twice places one
-    order; a session offering credit another order has spent says so and she pays on delivery;
-    each order is one her shop's My orders shows, and her shop cart is left as it was."""
+    delivery or from the NGN 100,000 kept on her account, then Confirm (Back chooses again, and
+    nothing is placed before she confirms). The confirm sent twice places one order; a session
+    offering credit another order has spent says so and she pays on delivery; each order is one
+    her shop's My orders shows, and her shop cart is left as it was."""
     await publish(services, QUICK_ORDER)
     assert services.money is not None
     await services.money.books.post_payment_received(
@@ -355,8 +356,13 @@ async def test_a_service_places_the_order_picked_once_paid_as_she_chooses(
         f"CON Your order\n3 x Cola 24x35cl\nTotal {cola.total.format()}\n"
         "1. Pay from your credit (NGN 100,000.00)\n2. Pay on delivery\n0. Back"
     )
-    placed = await dial(client, "1*3*2", **first)
-    assert await dial(client, "1*3*2", **first) == placed  # sent again: the same order
+    assert await dial(client, "1*3*2", **first) == (
+        f"CON Place order for {cola.total.format()}, pay on delivery?\n1. Confirm\n0. Back"
+    )
+    assert (await dial(client, "1*3*2*0", **first)).startswith("CON Your order\n")
+    assert await services.orders.recent(Phone(NGOZI), limit=5) == []
+    placed = await dial(client, "1*3*2*0*2", "1*3*2*0*2*1", **first)
+    assert await dial(client, "1*3*2*0*2*1", **first) == placed  # sent again: the same order
     [on_delivery] = await services.orders.recent(Phone(NGOZI), limit=5)
     assert placed == (
         f"END Order {on_delivery.reference} placed. Total {cola.total.format()}, "
@@ -370,7 +376,7 @@ async def test_a_service_places_the_order_picked_once_paid_as_she_chooses(
         f"\n1. Pay from your credit ({kept.format()})\n2. Pay on delivery\n0. Back"
     )
     third = {"session_id": "ATUid_order_3", "code": ORDER_CODE}
-    paid = await dial(client, "", "1", "1*3", "1*3*1", **third)
+    paid = await dial(client, "", "1", "1*3", "1*3*1", "1*3*1*1", **third)
     from_credit, _ = await services.orders.recent(Phone(NGOZI), limit=5)
     assert from_credit.payment_method is PaymentMethod.ACCOUNT_CREDIT
     left = kept - cola.total
@@ -379,12 +385,14 @@ async def test_a_service_places_the_order_picked_once_paid_as_she_chooses(
         f"{cola.total.format()}. Credit left: {left.format()}. Thank you!"
     )
     # the session still offering that credit is told it no longer covers, and pays otherwise
-    assert await dial(client, "1*3*1", **second) == (
+    assert (await dial(client, "1*3*1", **second)).startswith("CON Place order for ")
+    assert await dial(client, "1*3*1*1", **second) == (
         f"CON Your credit ({left.format()}) no longer covers this order. Choose another way to"
         f" pay.\nYour order\n3 x Cola 24x35cl\nTotal {cola.total.format()}\n"
         "1. Pay on delivery\n0. Back"
     )
-    assert (await dial(client, "1*3*1*1", **second)).endswith(", pay on delivery. Thank you!")
+    on_delivery_again = await dial(client, "1*3*1*1*1", "1*3*1*1*1*1", **second)
+    assert on_delivery_again.endswith(", pay on delivery. Thank you!")
     assert len(await services.orders.recent(Phone(NGOZI), limit=5)) == 3
 
     shop = {"session_id": "ATUid_shop", "code": "*384*123#"}
