@@ -26,10 +26,20 @@ from dialogs.shopping.states import (
     paid_in_parts,
     products_screen,
     quote_text,
+    shown_code,
+    where_is,
 )
 from engines.catalogue import CatalogueService, OutOfStockError, UnknownProductError
 from engines.ledger import Books, TransferRefusedError
-from engines.orders import CartLine, Order, OrderService, OrderStatus, PaymentMethod, PlaceOrder
+from engines.orders import (
+    CartLine,
+    Order,
+    OrderService,
+    OrderStatus,
+    PaymentMethod,
+    PlaceOrder,
+    UnknownOrderError,
+)
 from engines.payments import PaymentService
 from engines.pricing import (
     InvalidVoucherError,
@@ -45,6 +55,7 @@ from engines.registry import (
     ORDERS_STATUS,
     PRICING_QUOTE,
     QUANTITY_INPUT,
+    REFERENCE_INPUT,
     ServiceDefinition,
     ServiceState,
     choice_keys,
@@ -57,6 +68,8 @@ CATEGORY_VAR = "svc_cat"
 PRODUCT_VAR = "svc_sku"  # the product picked for a quote (a catalogue pick, a choice's product)
 QUANTITY_VAR = "svc_qty"  # the quantity typed for it
 MAX_QUANTITY = 999  # what a quantity input takes: a whole number 1 to 999
+ORDER_VAR = "svc_order"  # the reference typed at a reference input: the order status shows
+MAX_REFERENCE = 12  # longer than any reference: not looked up, and echoed cut to this
 TOTAL_VAR = "svc_total"  # the order total she was last shown (at checkout, then to confirm)
 PAY_VAR = "svc_pay"  # how she chose to pay, to confirm
 TRIES_VAR = "svc_tries"  # orders of this session cancelled as her credit fell short
@@ -162,6 +175,7 @@ class ServiceStep(State):
             return Go(f"{self.name}{CONFIRM_SUFFIX}")
         if value in self.spec.products:
             turn.vars[PRODUCT_VAR] = self.spec.products[value]
+        turn.vars.pop(ORDER_VAR, None)  # an order typed on another path is not this one's
         return await self.go_on(turn, self.spec.transitions[value])
 
     async def go_on(self, turn: Turn, state_id: str) -> Outcome:
@@ -341,6 +355,8 @@ class ServiceStep(State):
         return Go(self.name, remember=False, notice=notice)
 
     async def _orders(self, turn: Turn, prompt: str, options: list[Option]) -> str:
+        if turn.vars.get(ORDER_VAR):
+            return await self._order(turn, prompt, str(turn.vars[ORDER_VAR]))
         orders = await self._engines.orders.recent(turn.msg.phone, limit=ORDERS_SHOWN)
         if not orders:
             return f"{prompt}\n{turn.t('orders.none')}"
@@ -360,6 +376,20 @@ class ServiceStep(State):
         ):
             lines.pop()
         return "\n".join([prompt, title, *lines])
+
+    async def _order(self, turn: Turn, prompt: str, reference: str) -> str:
+        """The order whose reference she typed, as the shop's one-order screen says it."""
+        order = await self._engines.orders.get(reference)
+        [stage] = await self._stages([order.reference])
+        back = await money_back(self._engines.payments, [order], self._engines.orders)
+        status = turn.t(
+            "order.status",
+            reference=order.reference,
+            status=where_is(turn, order, stage, back.get(order.reference)),
+            total=order.total.format(),
+            method=turn.t(f"method.{order.payment_method.value}"),
+        )
+        return f"{prompt}\n{status}"
 
     async def _stages(self, references: list[str]) -> list[str | None]:
         stage_of = self._engines.stage_of
@@ -401,6 +431,34 @@ class QuantityStep(ServiceStep):
         if int(cleaned) < 1:
             return Reject("error.quantity.min")
         turn.vars[QUANTITY_VAR] = int(cleaned)
+        assert self.spec.next is not None  # validated at publish
+        return await self.go_on(turn, self.spec.next)
+
+
+class ReferenceStep(ServiceStep):
+    """An order's reference typed on the keypad (W62ACJ), for the orders.status state next: one
+    of her own orders; any other is asked again saying none was found (as the shop says it, and
+    without telling whose orders exist)."""
+
+    awaits_answer = True
+
+    async def screen(self, turn: Turn) -> Screen:
+        return Screen(self.prompt(turn), prompt=True, back=not self._first)
+
+    async def enter(self, turn: Turn, text: str) -> Outcome:
+        typed = "".join(text.split()).upper()
+        if not typed:
+            return Go(self.name, remember=False)
+        order = None
+        if len(typed) <= MAX_REFERENCE:
+            try:
+                order = await self._engines.orders.get(typed)
+            except UnknownOrderError:
+                order = None
+        if order is None or order.customer != turn.msg.phone:
+            shown = shown_code(turn, typed[:MAX_REFERENCE])
+            return Reject("order.not_found", {"reference": shown})
+        turn.vars[ORDER_VAR] = order.reference
         assert self.spec.next is not None  # validated at publish
         return await self.go_on(turn, self.spec.next)
 
@@ -461,7 +519,9 @@ def compile_service(definition: ServiceDefinition, engines: ServiceEngines) -> l
     """The definition's states as the machine runs them."""
     compiled: dict[str, ServiceStep] = {}
     for spec in definition.states:
-        kind = QuantityStep if spec.input == QUANTITY_INPUT else ServiceStep
+        kind = {QUANTITY_INPUT: QuantityStep, REFERENCE_INPUT: ReferenceStep}.get(
+            spec.input or "", ServiceStep
+        )
         compiled[spec.id] = kind(spec, definition, engines, compiled)
     states: list[State] = list(compiled.values())
     states.extend(

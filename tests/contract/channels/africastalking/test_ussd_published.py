@@ -274,6 +274,59 @@ async def test_a_service_that_speaks_her_language_answers_in_it(
     assert (await dial(client, "", "2", session_id="ATUid_ha_menu2")).endswith("\n0. Koma")
 
 
+async def test_an_order_number_typed_shows_that_order_when_it_is_hers(
+    client: Client, services: Services
+) -> None:
+    """A service asks "Enter your order number": Ngozi's own order, typed in small letters, is
+    shown as the shop's one-order screen says it; Juma's, or one that does not exist, is asked
+    again, saying none was found."""
+    orders = []
+    for phone, region in ((NGOZI, RegionCode.LAGOS), (JUMA, RegionCode.NAIROBI)):
+        placed = await services.orders.place(
+            PlaceOrder(
+                customer=Phone(phone),
+                region=region,
+                lines=(CartLine("RCE-LONG-25K", 2),),
+                payment_method=PaymentMethod.ON_DELIVERY,
+                idempotency_key=uuid.uuid4().hex,
+                clear_cart=False,
+            )
+        )
+        orders.append(placed)
+    hers, his = orders
+    document = json.loads(EXAMPLE.read_text())
+    menu = document["states"][0]
+    menu["transitions"]["4"] = "number"
+    menu["labels"]["4"] = {"en": "Find an order", "sw": "Tafuta oda"}
+    document["states"] += [
+        {
+            "id": "number",
+            "prompts": {"en": "Enter your order number", "sw": "Weka namba ya oda"},
+            "input": "reference",
+            "next": "found",
+        },
+        {
+            "id": "found",
+            "prompts": {"en": "Your order", "sw": "Oda yako"},
+            "action": "orders.status",
+            "end": True,
+        },
+    ]
+    await publish(services, definition_from(document))
+
+    assert await dial(client, "", "4") == "CON Enter your order number\n00. Back"
+    assert await dial(client, f"4*{his.reference}") == (
+        f"CON No order {his.reference} found.\nEnter your order number\n00. Back"
+    )
+    assert await dial(client, f"4*{his.reference}*zz9") == (
+        "CON No order ZZ9 found.\nEnter your order number\n00. Back"
+    )
+    assert await dial(client, f"4*{his.reference}*zz9*{hers.reference.lower()}") == (
+        f"END Your order\nOrder {hers.reference}: Placed\n"
+        f"Total {hers.total.format()}, pay on delivery."
+    )
+
+
 async def test_a_price_check_asks_how_many_and_quotes_it_as_the_shop_does(
     client: Client, services: Services
 ) -> None:
