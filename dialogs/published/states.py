@@ -241,12 +241,16 @@ class ServiceStep(State):
             label = turn.t("payment.ACCOUNT_CREDIT_left", credit=kept.format())
             choices.insert(0, Choice(label, PaymentMethod.ACCOUNT_CREDIT.value))
         turn.vars[TOTAL_VAR] = str(quote.total.amount)
-        above = [picked.short] if picked.short else []
-        return Screen(
-            "\n".join([*above, self.prompt(turn), line, total]),
-            tuple(choices),
-            back=not self._first,
-        )
+        text = "\n".join([self.prompt(turn), line, total])
+        if picked.short:
+            # The room kept for the action at publish has none for this line: where both do
+            # not fit, the stock left, the order and its total matter more than the prompt.
+            options = [Option(str(n), c.label) for n, c in enumerate(choices, 1)]
+            options.append(Option(BACK_KEY, turn.t("nav.back")))
+            text = f"{picked.short}\n{text}"
+            if measure(layout(text, options), turn.capabilities) > turn.capabilities.screen_chars:
+                text = "\n".join([picked.short, line, total])
+        return Screen(text, tuple(choices), back=not self._first)
 
     async def confirm_screen(self, turn: Turn) -> Screen:
         """The order's total and how she chose to pay, to confirm, as the shop's confirm screen

@@ -386,6 +386,20 @@ async def test_a_price_check_of_more_than_is_in_stock_says_so_and_quotes_what_is
     )
     assert quoted.endswith(f"\nTotal {cola.total.format()}")
 
+    # An order's checkout says so too, and fits one screen though its prompt is as long as the
+    # definition may make it and her credit covers the order: the prompt gives way.
+    document = json.loads((EXAMPLE.parent / "quick-order.json").read_text())
+    document["states"][3]["prompts"]["en"] = f"Your order, to your shop tomorrow {'.' * 28}"
+    await publish(services, definition_from(document))
+    assert services.money is not None
+    credit = Money(Decimal(9000000), "NGN")
+    await services.money.books.post_payment_received(Phone(NGOZI), credit, "paystack", "KEPT")
+    checkout = await dial(client, "", "1", "1*999", session_id="ATUid_qo_999", code=ORDER_CODE)
+    assert checkout == (
+        f"CON Only {left} left in stock.\n{left} x Cola 24x35cl\nTotal {cola.total.format()}\n"
+        f"1. Pay from your credit ({credit.format()})\n2. Pay on delivery\n0. Back"
+    )
+
 
 async def test_a_service_places_the_order_picked_once_paid_as_she_chooses(
     client: Client, services: Services
