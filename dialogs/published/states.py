@@ -360,7 +360,7 @@ class ServiceStep(State):
 
     async def _orders(self, turn: Turn, prompt: str, options: list[Option]) -> str:
         if turn.vars.get(ORDER_VAR):
-            return await self._order(turn, prompt, str(turn.vars[ORDER_VAR]))
+            return await self._order(turn, prompt, str(turn.vars[ORDER_VAR]), options)
         orders = await self._engines.orders.recent(turn.msg.phone, limit=ORDERS_SHOWN)
         if not orders:
             return f"{prompt}\n{turn.t('orders.none')}"
@@ -381,8 +381,10 @@ class ServiceStep(State):
             lines.pop()
         return "\n".join([prompt, title, *lines])
 
-    async def _order(self, turn: Turn, prompt: str, reference: str) -> str:
-        """The order whose reference she typed, as the shop's one-order screen says it."""
+    async def _order(self, turn: Turn, prompt: str, reference: str, options: list[Option]) -> str:
+        """The order whose reference she typed, as the shop's one-order screen says it; where
+        the prompt and it do not fit one screen (the room kept for the action at publish is an
+        orders list's line), the order without the prompt."""
         order = await self._engines.orders.get(reference)
         [stage] = await self._stages([order.reference])
         back = await money_back(self._engines.payments, [order], self._engines.orders)
@@ -393,7 +395,13 @@ class ServiceStep(State):
             total=order.total.format(),
             method=turn.t(f"method.{order.payment_method.value}"),
         )
-        return f"{prompt}\n{status}"
+        above = [turn.notice] if turn.notice else []
+        text = f"{prompt}\n{status}"
+        if measure(layout("\n".join([*above, text]), options), turn.capabilities) > (
+            turn.capabilities.screen_chars
+        ):
+            return status
+        return text
 
     async def _stages(self, references: list[str]) -> list[str | None]:
         stage_of = self._engines.stage_of

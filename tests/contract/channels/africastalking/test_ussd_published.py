@@ -277,23 +277,27 @@ async def test_a_service_that_speaks_her_language_answers_in_it(
 async def test_an_order_number_typed_shows_that_order_when_it_is_hers(
     client: Client, services: Services
 ) -> None:
-    """A service asks "Enter your order number": Ngozi's own order, typed in small letters, is
-    shown as the shop's one-order screen says it; Juma's, or one that does not exist, is asked
-    again, saying none was found."""
+    """A service asks "Enter your order number": Ngozi's own order (paid from her credit), typed
+    in small letters, is shown as the shop's one-order screen says it; Juma's, or one that does
+    not exist, is asked again, saying none was found."""
     orders = []
-    for phone, region in ((NGOZI, RegionCode.LAGOS), (JUMA, RegionCode.NAIROBI)):
+    for phone, region, method in (
+        (NGOZI, RegionCode.LAGOS, PaymentMethod.ACCOUNT_CREDIT),
+        (JUMA, RegionCode.NAIROBI, PaymentMethod.ON_DELIVERY),
+    ):
         placed = await services.orders.place(
             PlaceOrder(
                 customer=Phone(phone),
                 region=region,
                 lines=(CartLine("RCE-LONG-25K", 2),),
-                payment_method=PaymentMethod.ON_DELIVERY,
+                payment_method=method,
                 idempotency_key=uuid.uuid4().hex,
                 clear_cart=False,
             )
         )
         orders.append(placed)
     hers, his = orders
+    await services.orders.paid_from_credit(hers.reference)
     document = json.loads(EXAMPLE.read_text())
     menu = document["states"][0]
     menu["transitions"]["4"] = "number"
@@ -307,7 +311,7 @@ async def test_an_order_number_typed_shows_that_order_when_it_is_hers(
         },
         {
             "id": "found",
-            "prompts": {"en": "Your order", "sw": "Oda yako"},
+            "prompts": {"en": f"Your order{'.' * 104}", "sw": "Oda yako"},
             "action": "orders.status",
             "end": True,
         },
@@ -321,9 +325,10 @@ async def test_an_order_number_typed_shows_that_order_when_it_is_hers(
     assert await dial(client, f"4*{his.reference}*zz9") == (
         "CON No order ZZ9 found.\nEnter your order number\n00. Back"
     )
+    # her order, on one screen: the prompt, as long as publishing allows, gives way to it
     assert await dial(client, f"4*{his.reference}*zz9*{hers.reference.lower()}") == (
-        f"END Your order\nOrder {hers.reference}: Placed\n"
-        f"Total {hers.total.format()}, pay on delivery."
+        f"END Order {hers.reference}: Placed, paid\n"
+        f"Total {hers.total.format()}, paid from your credit."
     )
 
 
