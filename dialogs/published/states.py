@@ -26,10 +26,20 @@ from dialogs.shopping.states import (
     paid_in_parts,
     products_screen,
     quote_text,
+    shown_code,
+    where_is,
 )
 from engines.catalogue import CatalogueService, OutOfStockError, UnknownProductError
 from engines.ledger import Books, TransferRefusedError
-from engines.orders import CartLine, Order, OrderService, OrderStatus, PaymentMethod, PlaceOrder
+from engines.orders import (
+    CartLine,
+    Order,
+    OrderService,
+    OrderStatus,
+    PaymentMethod,
+    PlaceOrder,
+    UnknownOrderError,
+)
 from engines.payments import PaymentService
 from engines.pricing import (
     InvalidVoucherError,
@@ -45,6 +55,7 @@ from engines.registry import (
     ORDERS_STATUS,
     PRICING_QUOTE,
     QUANTITY_INPUT,
+    REFERENCE_INPUT,
     ServiceDefinition,
     ServiceState,
     choice_keys,
@@ -52,11 +63,15 @@ from engines.registry import (
 
 STATE_PREFIX = "svc:"
 PRODUCTS_SUFFIX = ":products"
+CONFIRM_SUFFIX = ":confirm"  # an orders.place state's confirm screen
 CATEGORY_VAR = "svc_cat"
 PRODUCT_VAR = "svc_sku"  # the product picked for a quote (a catalogue pick, a choice's product)
 QUANTITY_VAR = "svc_qty"  # the quantity typed for it
 MAX_QUANTITY = 999  # what a quantity input takes: a whole number 1 to 999
-TOTAL_VAR = "svc_total"  # the order total her payment choice was shown with
+ORDER_VAR = "svc_order"  # the reference typed at a reference input: the order status shows
+MAX_REFERENCE = 12  # longer than any reference: not looked up, and echoed cut to this
+TOTAL_VAR = "svc_total"  # the order total she was last shown (at checkout, then to confirm)
+PAY_VAR = "svc_pay"  # how she chose to pay, to confirm
 TRIES_VAR = "svc_tries"  # orders of this session cancelled as her credit fell short
 # Actions whose end state shows choices of its own (categories; how she pays).
 CHOOSING = frozenset({CATALOGUE_BROWSE, ORDERS_PLACE})
@@ -79,6 +94,15 @@ class ServiceEngines:
     payments: PaymentService | None = None
     # Her money kept as credit on her account, which may pay an order (None: not offered).
     books: Books | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Picked:
+    """The quote of what was picked, and the line saying the stock left did not cover the
+    quantity asked (the quote is then of what is left), or None."""
+
+    quote: Quote
+    short: str | None = None
 
 
 def state_name(state_id: str) -> str:
@@ -147,9 +171,11 @@ class ServiceStep(State):
             turn.vars[CATEGORY_VAR] = value
             return Go(f"{self.name}{PRODUCTS_SUFFIX}")
         if self.spec.action == ORDERS_PLACE:
-            return await self._place(turn, PaymentMethod(value))
+            turn.vars[PAY_VAR] = value
+            return Go(f"{self.name}{CONFIRM_SUFFIX}")
         if value in self.spec.products:
             turn.vars[PRODUCT_VAR] = self.spec.products[value]
+        turn.vars.pop(ORDER_VAR, None)  # an order typed on another path is not this one's
         return await self.go_on(turn, self.spec.transitions[value])
 
     async def go_on(self, turn: Turn, state_id: str) -> Outcome:
@@ -159,26 +185,40 @@ class ServiceStep(State):
             return Finish(await target.text(turn, []))
         return Go(target.name)
 
-    async def _picked_quote(self, turn: Turn) -> Quote | None:
+    async def _picked_quote(self, turn: Turn) -> Picked | None:
         """The quote of the product and quantity picked on the way (the shop's engine call:
-        her prices, the promotions, VAT, her currency); None when it is no longer sold."""
+        her prices, the promotions, VAT, her currency); None when it is no longer sold or none
+        is left. Where the stock left does not cover the quantity, it is the quote of what is
+        left, saying so, as the shop's quote screen cuts a line to the stock left: a quote of
+        what could not be ordered would be a price no order gets."""
         phone = turn.msg.phone
         region = region_for_phone(phone).code
         sku, quantity = str(turn.vars.get(PRODUCT_VAR, "")), int(turn.vars.get(QUANTITY_VAR, 0))
         if sku not in (await self._engines.catalogue.shelf(region)).products:
             return None  # withdrawn, or not sold in her market
+        available = await self._engines.catalogue.available(region, sku)
+        if available <= 0:
+            return None  # sold out: the shop's check takes such a line out
+        short = None
+        if available < quantity:
+            quantity, short = available, turn.t("error.quantity.stock", available=available)
         try:
-            return await self._engines.pricing.quote(region, [(sku, quantity)], customer=phone)
+            quote = await self._engines.pricing.quote(region, [(sku, quantity)], customer=phone)
         except (UnknownProductError, NoPriceError):
             return None
+        return Picked(quote, short)
 
     async def _quote(self, turn: Turn, prompt: str) -> str:
         """The quote of the product and quantity picked, as the shop's quote screen words it."""
-        quote = await self._picked_quote(turn)
-        if quote is None:
+        picked = await self._picked_quote(turn)
+        if picked is None:
             return turn.t("error.product_gone")
+        quote = picked.quote
         line = turn.t("cart.line", quantity=quote.lines[0].quantity, name=quote.lines[0].name)
-        return quote_text(turn, quote, (), f"{prompt}\n{line}", shorter=prompt)
+        above = [picked.short] if picked.short else []
+        return quote_text(
+            turn, quote, (), "\n".join([*above, prompt, line]), shorter="\n".join([*above, prompt])
+        )
 
     async def _kept_covers(self, turn: Turn, total: Money) -> Money | None:
         """The credit kept on her account, when it pays the whole order."""
@@ -188,10 +228,11 @@ class ServiceStep(State):
         return kept if kept.amount > 0 and kept.amount >= total.amount else None
 
     async def _checkout(self, turn: Turn) -> Screen:
-        """The order of what was picked: its total, then how she pays; her choice places it."""
-        quote = await self._picked_quote(turn)
-        if quote is None:
+        """The order of what was picked: its total, then how she pays; confirmed, it is placed."""
+        picked = await self._picked_quote(turn)
+        if picked is None:
             return Screen(turn.t("error.product_gone"), back=not self._first)
+        quote = picked.quote
         line = turn.t("cart.line", quantity=quote.lines[0].quantity, name=quote.lines[0].name)
         total = turn.t("quote.total", amount=quote.total.format())
         choices = [Choice(turn.t(f"payment.{PaymentMethod.ON_DELIVERY.value}"), "ON_DELIVERY")]
@@ -200,28 +241,57 @@ class ServiceStep(State):
             label = turn.t("payment.ACCOUNT_CREDIT_left", credit=kept.format())
             choices.insert(0, Choice(label, PaymentMethod.ACCOUNT_CREDIT.value))
         turn.vars[TOTAL_VAR] = str(quote.total.amount)
-        return Screen(
-            "\n".join([self.prompt(turn), line, total]), tuple(choices), back=not self._first
-        )
+        text = "\n".join([self.prompt(turn), line, total])
+        if picked.short:
+            # The room kept for the action at publish has none for this line: where both do
+            # not fit, the stock left, the order and its total matter more than the prompt.
+            options = [Option(str(n), c.label) for n, c in enumerate(choices, 1)]
+            options.append(Option(BACK_KEY, turn.t("nav.back")))
+            text = f"{picked.short}\n{text}"
+            if measure(layout(text, options), turn.capabilities) > turn.capabilities.screen_chars:
+                text = "\n".join([picked.short, line, total])
+        return Screen(text, tuple(choices), back=not self._first)
+
+    async def confirm_screen(self, turn: Turn) -> Screen:
+        """The order's total and how she chose to pay, to confirm, as the shop's confirm screen
+        asks it; Back chooses again."""
+        picked = await self._picked_quote(turn)
+        if picked is None:
+            return Screen(turn.t("error.product_gone"))
+        total = picked.quote.total
+        method = turn.t(f"method.{turn.vars.get(PAY_VAR, PaymentMethod.ON_DELIVERY.value)}")
+        body = turn.t("confirm.body", total=total.format(), method=method)
+        turn.vars[TOTAL_VAR] = str(total.amount)  # what she confirms is what is placed
+        above = [picked.short] if picked.short else []
+        return Screen("\n".join([*above, body]), (Choice(turn.t("confirm.yes"), "yes"),))
+
+    async def place(self, turn: Turn) -> Outcome:
+        """Confirmed: the order placed, paid as she chose."""
+        method = PaymentMethod(str(turn.vars.get(PAY_VAR, PaymentMethod.ON_DELIVERY.value)))
+        return await self._place(turn, method)
 
     async def _place(self, turn: Turn, method: PaymentMethod) -> Outcome:
         """Place the order of what was picked, paid as she chose. The session names it: a
-        choice sent again (a retried request, a second press) places it once."""
+        confirm sent again (a retried request, a second press) places it once."""
         phone = turn.msg.phone
         key = f"{turn.msg.session_key}:{self.name}:{int(turn.vars.get(TRIES_VAR, 0))}"
         placed = await self._engines.orders.placed_with(key)
+        sku, quantity = str(turn.vars[PRODUCT_VAR]), int(turn.vars[QUANTITY_VAR])
         if placed is None:
-            quote = await self._picked_quote(turn)
-            if quote is None:
+            picked = await self._picked_quote(turn)
+            if picked is None:
                 return Finish(turn.t("error.product_gone"))
+            quote = picked.quote
             if str(quote.total.amount) != turn.vars.get(TOTAL_VAR):
-                # The total she chose on is not what she would pay: shown again, saying so.
-                return Go(self.name, remember=False, notice=turn.t("error.prices_changed"))
+                # The total she chose on is not what she would pay: shown again, saying so
+                # (stock sold down meanwhile says so on the screen itself).
+                changed = None if picked.short else turn.t("error.prices_changed")
+                return Go(self.name, remember=False, notice=changed)
             if method is PaymentMethod.ACCOUNT_CREDIT and not await self._kept_covers(
                 turn, quote.total
             ):
                 return await self._credit_short(turn, quote.total.currency)
-        sku, quantity = str(turn.vars[PRODUCT_VAR]), int(turn.vars[QUANTITY_VAR])
+            quantity = quote.lines[0].quantity  # what the total she chose on is of
         try:
             order = await self._engines.orders.place(
                 PlaceOrder(
@@ -289,6 +359,8 @@ class ServiceStep(State):
         return Go(self.name, remember=False, notice=notice)
 
     async def _orders(self, turn: Turn, prompt: str, options: list[Option]) -> str:
+        if turn.vars.get(ORDER_VAR):
+            return await self._order(turn, prompt, str(turn.vars[ORDER_VAR]), options)
         orders = await self._engines.orders.recent(turn.msg.phone, limit=ORDERS_SHOWN)
         if not orders:
             return f"{prompt}\n{turn.t('orders.none')}"
@@ -308,6 +380,28 @@ class ServiceStep(State):
         ):
             lines.pop()
         return "\n".join([prompt, title, *lines])
+
+    async def _order(self, turn: Turn, prompt: str, reference: str, options: list[Option]) -> str:
+        """The order whose reference she typed, as the shop's one-order screen says it; where
+        the prompt and it do not fit one screen (the room kept for the action at publish is an
+        orders list's line), the order without the prompt."""
+        order = await self._engines.orders.get(reference)
+        [stage] = await self._stages([order.reference])
+        back = await money_back(self._engines.payments, [order], self._engines.orders)
+        status = turn.t(
+            "order.status",
+            reference=order.reference,
+            status=where_is(turn, order, stage, back.get(order.reference)),
+            total=order.total.format(),
+            method=turn.t(f"method.{order.payment_method.value}"),
+        )
+        above = [turn.notice] if turn.notice else []
+        text = f"{prompt}\n{status}"
+        if measure(layout("\n".join([*above, text]), options), turn.capabilities) > (
+            turn.capabilities.screen_chars
+        ):
+            return status
+        return text
 
     async def _stages(self, references: list[str]) -> list[str | None]:
         stage_of = self._engines.stage_of
@@ -353,6 +447,34 @@ class QuantityStep(ServiceStep):
         return await self.go_on(turn, self.spec.next)
 
 
+class ReferenceStep(ServiceStep):
+    """An order's reference typed on the keypad (W62ACJ), for the orders.status state next: one
+    of her own orders; any other is asked again saying none was found (as the shop says it, and
+    without telling whose orders exist)."""
+
+    awaits_answer = True
+
+    async def screen(self, turn: Turn) -> Screen:
+        return Screen(self.prompt(turn), prompt=True, back=not self._first)
+
+    async def enter(self, turn: Turn, text: str) -> Outcome:
+        typed = "".join(text.split()).upper()
+        if not typed:
+            return Go(self.name, remember=False)
+        order = None
+        if len(typed) <= MAX_REFERENCE:
+            try:
+                order = await self._engines.orders.get(typed)
+            except UnknownOrderError:
+                order = None
+        if order is None or order.customer != turn.msg.phone:
+            shown = shown_code(turn, typed[:MAX_REFERENCE])
+            return Reject("order.not_found", {"reference": shown})
+        turn.vars[ORDER_VAR] = order.reference
+        assert self.spec.next is not None  # validated at publish
+        return await self.go_on(turn, self.spec.next)
+
+
 class CatalogueProducts(State):
     """The products of the category picked, with the caller's price; a pick ends on its price,
     or, where the catalogue state names a next state, is the product taken there."""
@@ -388,16 +510,38 @@ class CatalogueProducts(State):
         return Finish(f"{product.name}\n{prices[value].format()}")
 
 
+class OrderConfirm(State):
+    """An orders.place state's second screen: its total and how she pays, "1. Confirm" places
+    the order, Back chooses again (a key pressed by mistake places nothing)."""
+
+    awaits_answer = True
+
+    def __init__(self, checkout: ServiceStep) -> None:
+        self.name = f"{checkout.name}{CONFIRM_SUFFIX}"
+        self._checkout = checkout
+
+    async def screen(self, turn: Turn) -> Screen:
+        return await self._checkout.confirm_screen(turn)
+
+    async def choose(self, turn: Turn, value: str) -> Outcome:
+        return await self._checkout.place(turn)
+
+
 def compile_service(definition: ServiceDefinition, engines: ServiceEngines) -> list[State]:
     """The definition's states as the machine runs them."""
     compiled: dict[str, ServiceStep] = {}
     for spec in definition.states:
-        kind = QuantityStep if spec.input == QUANTITY_INPUT else ServiceStep
+        kind = {QUANTITY_INPUT: QuantityStep, REFERENCE_INPUT: ReferenceStep}.get(
+            spec.input or "", ServiceStep
+        )
         compiled[spec.id] = kind(spec, definition, engines, compiled)
     states: list[State] = list(compiled.values())
     states.extend(
         CatalogueProducts(step, engines)
         for step in compiled.values()
         if step.spec.action == CATALOGUE_BROWSE
+    )
+    states.extend(
+        OrderConfirm(step) for step in compiled.values() if step.spec.action == ORDERS_PLACE
     )
     return states

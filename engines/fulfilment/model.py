@@ -316,7 +316,8 @@ class ServiceState:
     labels: dict[str, dict[str, str]] = field(default_factory=dict)
     action: str | None = None
     end: bool = False
-    # What the caller types here instead of choosing (only "quantity": a whole number 1-999).
+    # What the caller types here instead of choosing: "quantity" (a whole number 1-999), or
+    # "reference" (one of her orders' references, for the orders.status state `next` shows).
     input: str | None = None
     # Where an input, or a catalogue.browse state's product pick, goes next.
     next: str | None = None
@@ -375,7 +376,8 @@ KNOWN_ACTIONS = frozenset({ORDERS_STATUS, CATALOGUE_BROWSE, PRICING_QUOTE, ORDER
 # What an action needing the product and quantity picked on the way does with them.
 PICKED_FOR = {PRICING_QUOTE: "quotes a price", ORDERS_PLACE: "places an order"}
 QUANTITY_INPUT = "quantity"
-INPUTS = frozenset({QUANTITY_INPUT})
+REFERENCE_INPUT = "reference"
+INPUTS = frozenset({QUANTITY_INPUT, REFERENCE_INPUT})
 INPUT_BACK_KEY = "00"  # dialogs.machine.INPUT_BACK_KEY: a prompt's Back
 USSD_SCREEN = 182  # GSM-7 characters on one USSD page (interfaces.md)
 MAX_CHOICES = 9  # one key each, on one page
@@ -420,6 +422,9 @@ def validate_service(definition: ServiceDefinition) -> tuple[str, ...]:
                 problems.append(f"state {state.id!r} key {key!r} goes to unknown {target!r}")
         problems.extend(_action_problems(state))
         problems.extend(_onward_problems(state, known))
+        shows = next((s for s in definition.states if s.id == state.next), None)
+        if state.input == REFERENCE_INPUT and shows is not None and shows.action != ORDERS_STATUS:
+            problems.append(f"state {state.id!r} asks for an order: its next must be orders.status")
         if not state.end and not state.transitions and state.next is None:
             problems.append(f"state {state.id!r} is a dead end (no choices and not an end)")
         problems.extend(_screen_problems(state, first=state.id == definition.start))
@@ -466,7 +471,9 @@ def _onward_problems(state: ServiceState, known: set[str]) -> list[str]:
     sid = state.id
     problems = []
     if state.input is not None and state.input not in INPUTS:
-        problems.append(f"state {sid!r} input {state.input!r} is not one of: quantity")
+        problems.append(
+            f"state {sid!r} input {state.input!r} is not one of: {', '.join(sorted(INPUTS))}"
+        )
     if state.input is not None and (state.transitions or state.action or state.end):
         problems.append(f"state {sid!r} takes an input: it has no choices, action or end")
     if state.input is not None and state.next is None:
@@ -579,6 +586,8 @@ def _onward(
     ]
     if state.next is not None and state.input == QUANTITY_INPUT:
         onward.append((state.next, product, True))
+    elif state.next is not None and state.input == REFERENCE_INPUT:
+        onward.append((state.next, product, quantity))
     elif state.next is not None and state.action == CATALOGUE_BROWSE:
         onward.append((state.next, True, quantity))
     return onward

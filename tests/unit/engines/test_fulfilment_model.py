@@ -150,6 +150,20 @@ def test_a_quote_a_caller_could_reach_before_picking_a_product_and_quantity_is_r
     )
 
 
+def test_an_order_number_asked_for_feeds_an_order_status_and_nothing_else() -> None:
+    """An "Enter your order number" input leads to the order's status; typed for a quote or a
+    menu, the number would be asked for nothing."""
+    ask = ServiceState("number", PROMPTS, input="reference", next="found")
+    found = ServiceState("found", PROMPTS, action="orders.status", end=True)
+    status = ServiceDefinition("find", 1, "number", (ask, found))
+    assert validate_service(status) == ()
+    assert simulation_problems(status, simulate_service(status)) == ()
+    elsewhere = replace(status, states=(ask, replace(found, action=None)))
+    assert validate_service(elsewhere) == (
+        "state 'number' asks for an order: its next must be orders.status",
+    )
+
+
 def test_a_service_code_must_be_a_ussd_code() -> None:
     definition = menu("Menu", "Yes")
     assert validate_service(replace(definition, service_code="384*77")) == (

@@ -40,6 +40,8 @@ US_CALLER = "+12025550123"  # none of our markets
 ORDER_STATUS = definition_from(json.loads(EXAMPLE.read_text()))
 PRICE_CHECK = definition_from(json.loads((EXAMPLE.parent / "price-check.json").read_text()))
 PRICE_CODE = "*384*78#"
+QUICK_ORDER = definition_from(json.loads((EXAMPLE.parent / "quick-order.json").read_text()))
+ORDER_CODE = "*384*79#"
 
 
 def at_body(
@@ -272,6 +274,64 @@ async def test_a_service_that_speaks_her_language_answers_in_it(
     assert (await dial(client, "", "2", session_id="ATUid_ha_menu2")).endswith("\n0. Koma")
 
 
+async def test_an_order_number_typed_shows_that_order_when_it_is_hers(
+    client: Client, services: Services
+) -> None:
+    """A service asks "Enter your order number": Ngozi's own order (paid from her credit), typed
+    in small letters, is shown as the shop's one-order screen says it; Juma's, or one that does
+    not exist, is asked again, saying none was found."""
+    orders = []
+    for phone, region, method in (
+        (NGOZI, RegionCode.LAGOS, PaymentMethod.ACCOUNT_CREDIT),
+        (JUMA, RegionCode.NAIROBI, PaymentMethod.ON_DELIVERY),
+    ):
+        placed = await services.orders.place(
+            PlaceOrder(
+                customer=Phone(phone),
+                region=region,
+                lines=(CartLine("RCE-LONG-25K", 2),),
+                payment_method=method,
+                idempotency_key=uuid.uuid4().hex,
+                clear_cart=False,
+            )
+        )
+        orders.append(placed)
+    hers, his = orders
+    await services.orders.paid_from_credit(hers.reference)
+    document = json.loads(EXAMPLE.read_text())
+    menu = document["states"][0]
+    menu["transitions"]["4"] = "number"
+    menu["labels"]["4"] = {"en": "Find an order", "sw": "Tafuta oda"}
+    document["states"] += [
+        {
+            "id": "number",
+            "prompts": {"en": "Enter your order number", "sw": "Weka namba ya oda"},
+            "input": "reference",
+            "next": "found",
+        },
+        {
+            "id": "found",
+            "prompts": {"en": f"Your order{'.' * 104}", "sw": "Oda yako"},
+            "action": "orders.status",
+            "end": True,
+        },
+    ]
+    await publish(services, definition_from(document))
+
+    assert await dial(client, "", "4") == "CON Enter your order number\n00. Back"
+    assert await dial(client, f"4*{his.reference}") == (
+        f"CON No order {his.reference} found.\nEnter your order number\n00. Back"
+    )
+    assert await dial(client, f"4*{his.reference}*zz9") == (
+        "CON No order ZZ9 found.\nEnter your order number\n00. Back"
+    )
+    # her order, on one screen: the prompt, as long as publishing allows, gives way to it
+    assert await dial(client, f"4*{his.reference}*zz9*{hers.reference.lower()}") == (
+        f"END Order {hers.reference}: Placed, paid\n"
+        f"Total {hers.total.format()}, paid from your credit."
+    )
+
+
 async def test_a_price_check_asks_how_many_and_quotes_it_as_the_shop_does(
     client: Client, services: Services
 ) -> None:
@@ -312,64 +372,99 @@ async def test_a_price_check_asks_how_many_and_quotes_it_as_the_shop_does(
     )
 
 
+async def test_a_price_check_of_more_than_is_in_stock_says_so_and_quotes_what_is_left(
+    client: Client, services: Services
+) -> None:
+    """Ngozi asks the price of 999 crates of cola: the stock left does not cover them, so the
+    quote says so and is of what is left, as the shop's quote screen cuts a line to it."""
+    await publish(services, PRICE_CHECK)
+    left = await services.catalogue.available(RegionCode.LAGOS, "DRK-COLA-35")
+    assert 0 < left < 999
+    cola = await services.pricing.quote(
+        RegionCode.LAGOS, [("DRK-COLA-35", left)], customer=Phone(NGOZI)
+    )
+
+    quoted = await dial(client, "", "1", "1*999", session_id="ATUid_pc_999", code=PRICE_CODE)
+
+    assert quoted.startswith(
+        f"END Only {left} left in stock.\nYour price today\n{left} x Cola 24x35cl\n"
+    )
+    assert quoted.endswith(f"\nTotal {cola.total.format()}")
+
+    # An order's checkout says so too, and fits one screen though its prompt is as long as the
+    # definition may make it and her credit covers the order: the prompt gives way.
+    document = json.loads((EXAMPLE.parent / "quick-order.json").read_text())
+    document["states"][3]["prompts"]["en"] = f"Your order, to your shop tomorrow {'.' * 28}"
+    await publish(services, definition_from(document))
+    assert services.money is not None
+    credit = Money(Decimal(9000000), "NGN")
+    await services.money.books.post_payment_received(Phone(NGOZI), credit, "paystack", "KEPT")
+    checkout = await dial(client, "", "1", "1*999", session_id="ATUid_qo_999", code=ORDER_CODE)
+    assert checkout == (
+        f"CON Only {left} left in stock.\n{left} x Cola 24x35cl\nTotal {cola.total.format()}\n"
+        f"1. Pay from your credit ({credit.format()})\n2. Pay on delivery\n0. Back"
+    )
+
+
 async def test_a_service_places_the_order_picked_once_paid_as_she_chooses(
     client: Client, services: Services
 ) -> None:
-    """Ngozi orders 3 crates of cola on an operator's service: its total, then pay on delivery
-    or from the NGN 50,000 kept on her account. The choice sent twice places one order; a
-    session offering credit another order has spent says so and she pays on delivery; each
-    order is one her shop's My orders shows, and her shop cart is left as it was."""
-    steps = {state.id: state for state in PRICE_CHECK.states}
-    order_state = replace(steps["quote"], prompts={"en": "Your order", "sw": "Oda yako"})
-    order_state = replace(order_state, action="orders.place")
-    ordering = replace(
-        PRICE_CHECK,
-        name="quick-order",
-        service_code="*384*79#",
-        states=(*(steps[sid] for sid in ("menu", "categories", "quantity")), order_state),
-    )
-    await publish(services, ordering)
+    """Ngozi orders 3 crates of cola on the example quick-order service: its total, then pay on
+    delivery or from the NGN 100,000 kept on her account, then Confirm (Back chooses again, and
+    nothing is placed before she confirms). The confirm sent twice places one order; a session
+    offering credit another order has spent says so and she pays on delivery; each order is one
+    her shop's My orders shows, and her shop cart is left as it was."""
+    await publish(services, QUICK_ORDER)
     assert services.money is not None
     await services.money.books.post_payment_received(
-        Phone(NGOZI), Money(Decimal(50000), "NGN"), "paystack", "KEPT-NGOZI"
+        Phone(NGOZI), Money(Decimal(100000), "NGN"), "paystack", "KEPT-NGOZI"
     )
     cola = await services.pricing.quote(
         RegionCode.LAGOS, [("DRK-COLA-35", 3)], customer=Phone(NGOZI)
     )
-    first = {"session_id": "ATUid_order_1", "code": "*384*79#"}
+    first = {"session_id": "ATUid_order_1", "code": ORDER_CODE}
 
     assert await dial(client, "", "1", "1*3", **first) == (
         f"CON Your order\n3 x Cola 24x35cl\nTotal {cola.total.format()}\n"
-        "1. Pay from your credit (NGN 50,000.00)\n2. Pay on delivery\n0. Back"
+        "1. Pay from your credit (NGN 100,000.00)\n2. Pay on delivery\n0. Back"
     )
-    placed = await dial(client, "1*3*2", **first)
-    assert await dial(client, "1*3*2", **first) == placed  # sent again: the same order
+    assert await dial(client, "1*3*2", **first) == (
+        f"CON Place order for {cola.total.format()}, pay on delivery?\n1. Confirm\n0. Back"
+    )
+    assert (await dial(client, "1*3*2*0", **first)).startswith("CON Your order\n")
+    assert await services.orders.recent(Phone(NGOZI), limit=5) == []
+    placed = await dial(client, "1*3*2*0*2", "1*3*2*0*2*1", **first)
+    assert await dial(client, "1*3*2*0*2*1", **first) == placed  # sent again: the same order
     [on_delivery] = await services.orders.recent(Phone(NGOZI), limit=5)
     assert placed == (
         f"END Order {on_delivery.reference} placed. Total {cola.total.format()}, "
         "pay on delivery. Thank you!"
     )
+    await services.relay.drain()  # what she owes for it is held on her account
+    kept = Money(Decimal(100000), "NGN") - cola.total
 
-    second = {"session_id": "ATUid_order_2", "code": "*384*79#"}
+    second = {"session_id": "ATUid_order_2", "code": ORDER_CODE}
     assert (await dial(client, "", "1", "1*3", **second)).endswith(
-        "\n1. Pay from your credit (NGN 50,000.00)\n2. Pay on delivery\n0. Back"
+        f"\n1. Pay from your credit ({kept.format()})\n2. Pay on delivery\n0. Back"
     )
-    third = {"session_id": "ATUid_order_3", "code": "*384*79#"}
-    paid = await dial(client, "", "1", "1*3", "1*3*1", **third)
+    third = {"session_id": "ATUid_order_3", "code": ORDER_CODE}
+    paid = await dial(client, "", "1", "1*3", "1*3*1", "1*3*1*1", **third)
     from_credit, _ = await services.orders.recent(Phone(NGOZI), limit=5)
     assert from_credit.payment_method is PaymentMethod.ACCOUNT_CREDIT
-    left = Money(Decimal(50000), "NGN") - cola.total
+    left = kept - cola.total
     assert paid == (
         f"END Order {from_credit.reference} placed and paid from your credit: "
         f"{cola.total.format()}. Credit left: {left.format()}. Thank you!"
     )
     # the session still offering that credit is told it no longer covers, and pays otherwise
-    assert await dial(client, "1*3*1", **second) == (
+    assert (await dial(client, "1*3*1", **second)).startswith("CON Place order for ")
+    assert await dial(client, "1*3*1*1", **second) == (
         f"CON Your credit ({left.format()}) no longer covers this order. Choose another way to"
         f" pay.\nYour order\n3 x Cola 24x35cl\nTotal {cola.total.format()}\n"
         "1. Pay on delivery\n0. Back"
     )
-    assert (await dial(client, "1*3*1*1", **second)).endswith(", pay on delivery. Thank you!")
+    on_delivery_again = await dial(client, "1*3*1*1*1", "1*3*1*1*1*1", **second)
+    assert on_delivery_again.endswith(", pay on delivery. Thank you!")
     assert len(await services.orders.recent(Phone(NGOZI), limit=5)) == 3
 
     shop = {"session_id": "ATUid_shop", "code": "*384*123#"}
