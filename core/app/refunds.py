@@ -391,9 +391,9 @@ class LateMoneyRefunder(OrderMoneySubscriber):
     prompt paid after the cancel, a card or a transfer that landed late — is not kept: it goes
     back in full on its own rail, once (keyed on the payment, so a callback delivered twice or a
     redelivered event refunds nothing twice), and they are told it is being sent back, once per
-    payment. Where the rail cannot give it back (MTN MoMo has no refund; the rail refused), it
-    stays on the customer's account, where the payment was posted, and they are told so by SMS,
-    once."""
+    payment (an order that came back to the warehouse is not called cancelled). Where the rail
+    cannot give it back (MTN MoMo has no refund; the rail refused), it stays on the customer's
+    account, where the payment was posted, and they are told so by SMS, once."""
 
     def subscribe(self, bus: EventBus) -> None:
         bus.subscribe(PaymentSucceeded.topic, "late-money-refund", self.on_succeeded)
@@ -438,10 +438,13 @@ class LateMoneyRefunder(OrderMoneySubscriber):
         else:
             if refund.status is not IntentStatus.FAILED:
                 log.warning("payments.late_payment_refunded", intent=str(paid.id))
+                said = "sms.late_payment_refunding"
+                if order.status is OrderStatus.RETURNED:  # not cancelled: it came back to us
+                    said = "sms.late_payment_refunding_returned"
                 await self.send(
                     paid.customer,
                     f"late-money-refund:{paid.id}",
-                    "sms.late_payment_refunding",
+                    said,
                     amount=left.format(),
                     reference=order.reference,
                 )

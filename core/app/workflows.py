@@ -71,6 +71,14 @@ CANCELLED_MONEY = {
     MoneyBack.DELAYED: "sms.order_cancelled_refunding",  # on its way, the rail waits on someone
     MoneyBack.KEPT: "sms.order_cancelled_kept",  # a rail that cannot refund (MoMo), her credit
 }
+# A returned order's text says the same (brought back undelivered at the door: nothing paid)
+RETURNED_MONEY = {
+    None: "sms.order_returned_unpaid",
+    MoneyBack.REFUNDED: "sms.order_returned",
+    MoneyBack.ON_ITS_WAY: "sms.order_returned_refunding",
+    MoneyBack.DELAYED: "sms.order_returned_refunding",
+    MoneyBack.KEPT: "sms.order_returned_kept",
+}
 # Set by the engines that do the work (the WMS packs after the pick is confirmed, the gig
 # platform dispatches when a driver accepts the route): each tells the workflow its step is done.
 # The gig platform's own events carry the driver (GigSignals); a dispatch set by hand is told
@@ -96,12 +104,12 @@ class SmsNotifier:
     """Customer and operator messages, in their language, queued once per activity key.
 
     By SMS on `provider`; a customer's order placed on WhatsApp is told there instead, when its
-    provider is one of `whatsapp` (those able to send it). With `payments`, a cancelled order
-    says where her money is, as My orders does: refunded, on its way back, kept as her credit
-    (what she sent in parts, with its amount), or nothing when she paid nothing. With
-    `registry`, an operator who published an older version of a service is told it is recorded
-    and what answers instead (a newer version, or nothing: the service is retired), not that it
-    is live."""
+    provider is one of `whatsapp` (those able to send it). With `payments`, a cancelled or
+    returned order says where her money is, as My orders does: refunded, on its way back, kept
+    as her credit (what she sent in parts, with its amount), or nothing when she paid nothing.
+    With `registry`, an operator who published an older version of a service is told it is
+    recorded and what answers instead (a newer version, or nothing: the service is retired), not
+    that it is live."""
 
     def __init__(
         self,
@@ -134,18 +142,21 @@ class SmsNotifier:
         if notice.kind is NoticeKind.CANCELLED:
             reason = notice.reason.value if notice.reason else "failed"
             values["reason"] = self._t(locale, f"cancel_reason.{reason}")
-            if self._payments is not None:
-                # Transfers short of the order were counted towards it and posted as her money:
-                # no rail gives them back, so they stay her credit, and she is told so.
-                paid_as = order.reference
-                if order.paid_by_original:  # a back-order born paid: its first order's payment
-                    paid_as = (await self._orders.lineage(order))[0].reference
-                intents = await self._payments.for_order(paid_as)
-                parts = sent_in_parts(intents) if paid_as == order.reference else None
-                if parts is not None:
-                    message, values["amount"] = "sms.order_cancelled_parts_kept", parts.format()
-                else:
-                    message = CANCELLED_MONEY[money_back(order, intents)]
+        ended = notice.kind in (NoticeKind.CANCELLED, NoticeKind.RETURNED)
+        if ended and self._payments is not None:
+            # Transfers short of the order were counted towards it and posted as her money:
+            # no rail gives them back, so they stay her credit, and she is told so.
+            paid_as = order.reference
+            if order.paid_by_original:  # a back-order born paid: its first order's payment
+                paid_as = (await self._orders.lineage(order))[0].reference
+            intents = await self._payments.for_order(paid_as)
+            parts = sent_in_parts(intents) if paid_as == order.reference else None
+            if notice.kind is NoticeKind.RETURNED:
+                message = RETURNED_MONEY[money_back(order, intents)]
+            elif parts is not None:
+                message, values["amount"] = "sms.order_cancelled_parts_kept", parts.format()
+            else:
+                message = CANCELLED_MONEY[money_back(order, intents)]
         text = self._t(locale, message, **values)
         suppressed = bool(customer and customer.opted_out)
         whatsapp = await self._whatsapp_of(order.idempotency_key, phone)

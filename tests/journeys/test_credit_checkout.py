@@ -290,7 +290,8 @@ async def test_a_nigerian_retailer_repays_credit_by_transfer_to_her_own_account(
     [account] = fakes.paystack.accounts
     assert started == (
         f"Repaying {owed.outstanding.format()} for order {owed.order_reference}: transfer it to "
-        f"Wema Bank {account.account_number}, your own account. We will SMS you when it arrives."
+        f"Wema Bank {account.account_number}, your own account, description "
+        f"{owed.order_reference}. We will SMS you when it arrives."
     )
 
 

@@ -108,6 +108,42 @@ async def test_a_paystack_charge_after_the_cancel_is_refunded_once_and_she_is_to
     assert await held_at(services, "rail:paystack:NGN") == 0
 
 
+async def test_a_paystack_charge_after_the_order_came_back_is_told_so_not_cancelled(
+    gateway: Client, services: Services, fakes: PaymentFakes
+) -> None:
+    """Her order went out and was brought back to the warehouse before her card payment came:
+    the text that says her money is being sent back names what happened to the order."""
+    assert services.payments is not None
+    order = await place(services, NGOZI, RegionCode.LAGOS, "late-paystack-returned")
+    intent = await services.payments.pay(
+        CreatePayment(
+            idempotency_key=f"order:{order.reference}",
+            method=Method.PAYSTACK,
+            amount=order.total,
+            customer=NGOZI,
+            order_reference=order.reference,
+        )
+    )
+    for status in (
+        OrderStatus.CONFIRMED,
+        OrderStatus.PICKING,
+        OrderStatus.PACKED,
+        OrderStatus.DISPATCHED,
+        OrderStatus.RETURNED,
+    ):
+        await services.orders.advance(order.reference, status)
+    await flush_outbox(services)
+    before = len(fakes.sms.sent_to(NGOZI.e164))
+    body, headers = fakes.paystack.customer_dials(intent.reference)
+    assert (await gateway.post("/webhooks/paystack", data=body, headers=headers)).status == 200
+    await flush_outbox(services)
+
+    assert [s.message for s in fakes.sms.sent_to(NGOZI.e164)[before:]] == [
+        f"OmniRoute: we received {order.total.format()} for order {order.reference}, which came "
+        "back to us; it is being sent back to you."
+    ]
+
+
 async def test_a_bank_transfer_after_the_cancel_is_refunded_once(
     gateway: Client, services: Services, fakes: PaymentFakes
 ) -> None:

@@ -125,8 +125,8 @@ async def test_a_nigerian_retailer_pays_by_transfer_to_her_own_virtual_account(
     assert done.kind == "END"
     assert done.body == (
         f"Order {order.reference}: transfer NGN 26,993.25 to Wema Bank {account.account_number}, "
-        "your own account. We will SMS you when it arrives."
-    )
+        f"your own account, description {order.reference}. We will SMS you when it arrives."
+    )  # the order's number on the transfer sends it to this order, whatever else she owes
 
     body, headers = fakes.paystack.transfer_to_account(account.account_number, 2_699_325)
     response = await gateway.post("/webhooks/paystack", data=body, headers=headers)

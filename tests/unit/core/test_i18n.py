@@ -376,6 +376,30 @@ def test_every_text_message_fits_one_sms(translator: Translator, locale: str) ->
     assert over == {}
 
 
+TRANSFER_TEXTS = ("done.bank_transfer", "again.bank_transfer", "done.repay_bank_transfer")
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_every_screen_saying_where_to_transfer_asks_for_the_order_number_as_description(
+    translator: Translator, locale: str
+) -> None:
+    """A transfer is sent to the order its description names (else to whichever order its
+    amount covers): at checkout, Pay again and a credit repayment, on USSD and on WhatsApp,
+    she is asked to write it, as the order's SMS does."""
+    values = {**SMS_VALUES, "reference": "W62ACJ"}
+    order_sms = translator(locale, "sms.order_placed_bank_transfer", **values)
+    # "…, your own account, description W62ACJ. Reply…": "description W62ACJ"
+    asks = order_sms.split("9912345678", 1)[1].split(".", 1)[0].rsplit(",", 1)[1].strip()
+    assert "W62ACJ" in asks
+    texts = {
+        msgid: translator(locale, msgid, **values)
+        for base in TRANSFER_TEXTS
+        for msgid in (base, f"{base}.whatsapp")
+    }
+
+    assert {msgid: text for msgid, text in texts.items() if asks not in text} == {}
+
+
 def _words(text: str) -> set[str]:
     return {w for w in re.findall(r"[^\W\d_]+", text.casefold()) if len(w) > 2}
 
