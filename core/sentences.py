@@ -35,6 +35,18 @@ _REF = REFERENCE_WORD
 # shape ("STATUS 1234567", "HALI W62AC"): a word of Latin letters and digits with a digit.
 _CODE = r"[a-z0-9]*[0-9][a-z0-9]*"
 
+# What may follow a balance keyword and leave it a balance question ("BAL 500", "solde svp",
+# "bashi don allah", "ugwo biko"): numbers (an amount, an account) and words asking politely.
+# A product's or price's word after it ("ugwo indomie") leaves it to the order reader.
+_POLITELY = (
+    r"(?:\d+|please|pls|plz|kindly|now|abeg|o|svp|stp|merci|tafadhali|don|allah|jowo|ejowo|biko)"
+)
+
+
+def _balance_keyword(keywords: str) -> str:
+    return rf"^(?:{keywords})(?:\s+{_POLITELY})+$"
+
+
 _EN_ORDER = r"(?:orders?|deliver(?:y|ies)|goods|stock|parcel|package|items)"
 _SW_ORDER = r"(?:oda|order|orders|agizo|maagizo|mzigo|mizigo|bidhaa|vitu)"
 # Only an order is cancelled: "I don't want this product" at Yes/No is her No.
@@ -47,6 +59,7 @@ _EN: tuple[tuple[str, str], ...] = (
     (CANCEL, rf"\bcancel\w*\b.*\b{_EN_CANCELLED}\b"),
     (CANCEL, r"\b(?:do\s*n[o']?t|no\s+longer)\s+(?:want|need)\s+(?:my|the|that)\s+order\b"),
     (BALANCE, r"\b(?:owe|owing|debts?|balance|arrears)\b"),
+    (BALANCE, _balance_keyword("bal")),
     (BALANCE, r"\bhow\s+much\b.*\b(?:credit|to\s+pay|must\s+i\s+pay|should\s+i\s+pay)\b"),
     (BALANCE, r"\b(?:my|our)\s+(?:credit|loan|account)\b"),
     (STATUS, rf"\b(?:where|track\w*|status)\b.*\b(?:my|our|the|this|that)\s+{_EN_ORDER}\b"),
@@ -93,6 +106,7 @@ _FR: tuple[tuple[str, str], ...] = (
     (CANCEL, r"\bannul\w*\b.*\bcommandes?\b"),
     (BALANCE, r"\bcombien\b.*\b(?:dois|doit|devons)\b|\b(?:dois|doit|devons)\s+combien\b"),
     (BALANCE, r"\bdettes?\b|\b(?:mon|ma|notre)\s+(?:solde|crédit|credit)\b"),
+    (BALANCE, _balance_keyword("solde")),
     # "où est ma commande", typed "ou est" without its accent ("ou" alone is "or")
     (STATUS, rf"\bo[uù]\s+(?:est|sont|en\s+est)\b.*\b{_FR_ORDER}\b"),
     (STATUS, rf"\b(?:suivi|statut|état|etat)\b.*\b{_FR_ORDER}\b"),
@@ -132,6 +146,7 @@ _HA_MINE = r"(?:odata|odana|odarmu|odar\s+(?:ta|na|mu)|kayana|kayata|kayanmu|kay
 _HA: tuple[tuple[str, str], ...] = (
     (CANCEL, rf"\b(?:soke|soka|fasa)\b.*\b{_HA_ORDER}\b"),
     (BALANCE, r"\bnawa\b.*\b(?:bi|bina|bashi\w*)\b|\bbashi(?:na|ta|nmu|n\s+da\s+ake)\b"),
+    (BALANCE, _balance_keyword("bashi")),
     (STATUS, rf"\bina\s+{_HA_MINE}\b|\b{_HA_MINE}\s+(?:tana\s+)?ina\b"),
     (STATUS, rf"\b(?:hali|matsayi)\b.*\b{_HA_ORDER}\b"),
     (STATUS, rf"\b(?:{_HA_ORDER}|hali|matsayi)\b.*{_REF}|{_REF}.*\b{_HA_ORDER}\b"),
@@ -160,6 +175,7 @@ _IG: tuple[tuple[str, str], ...] = (
     (CANCEL, rf"\bkagbuo\b.*\b{_IG_ORDER}\b"),
     # "ego ole ka m ji" is what I owe; "ego ole" alone is a price
     (BALANCE, r"\bego\s+ole\b.*\b(?:m|anyi)\s+ji\b|\bugwo\s+(?:m|anyi)\b"),
+    (BALANCE, _balance_keyword("ugwo")),
     (STATUS, rf"\bebee\b.*\b{_IG_ORDER}\b|\b{_IG_ORDER}\b.*\bebee\b"),
     (STATUS, rf"\bonodu\b.*\b{_IG_ORDER}\b"),
     (STATUS, rf"\b(?:{_IG_ORDER}|onodu)\b.*{_REF}|{_REF}.*\b{_IG_ORDER}\b"),

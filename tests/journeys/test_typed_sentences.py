@@ -314,6 +314,14 @@ class TestAfricasTalkingSms:
 
         assert balance == "You owe nothing. Thank you!\n0. Back"
 
+    async def test_bal_with_a_number_after_it_is_her_balance(self, ngozi: SmsPhone) -> None:
+        """She got 'No product called "bal"': "BAL 500" was an order of 500 of "bal"."""
+        await ngozi.text("Hi")
+
+        balance = await ngozi.text("BAL 500")
+
+        assert balance == "You owe nothing. Thank you!\n0. Back"
+
     @pytest.mark.parametrize("sentence", ["cancel the order", "show me the menu"])
     async def test_a_sentence_at_confirm_keeps_her_checkout(
         self, ngozi: SmsPhone, services: Services, sentence: str
