@@ -162,6 +162,16 @@ class TestAfricasTalkingSms:
         assert answer.startswith("No order 1234567 found.\nWelcome to OmniRoute"), answer
         assert (await services.orders.cart(Phone(NGOZI), RegionCode.LAGOS)).is_empty
 
+    async def test_an_order_word_with_what_is_no_reference_says_no_such_order(
+        self, ngozi: SmsPhone
+    ) -> None:
+        """She got the typing hint: "order 1234567" is no order of a product."""
+        await ngozi.text("Hi")
+
+        answer = await ngozi.text("order 1234567")
+
+        assert answer.startswith("No order 1234567 found.\nWelcome to OmniRoute"), answer
+
     async def test_someone_elses_reference_is_not_found_and_changes_nothing(
         self, ngozi: SmsPhone, gateway: Client
     ) -> None:
