@@ -362,3 +362,16 @@ def named_choice(text: str, labels: Mapping[str, str]) -> str | None:
         if names and names <= said and said <= words | FILLER_WORDS | PAYING_WORDS:
             found.append(value)
     return found[0] if len(found) == 1 else None
+
+
+def echoed(words: str, limit: int) -> str:
+    """The words she typed, as many whole ones as fit in `limit` characters, to echo in a line
+    (No product called "indomie chicken", not "indomie chic"); a first word longer than
+    that is cut, as nothing whole fits."""
+    kept = ""
+    for word in words.split():
+        longer = f"{kept} {word}" if kept else word
+        if len(longer) > limit:
+            break
+        kept = longer
+    return kept or words.strip()[:limit]

@@ -18,6 +18,7 @@ from dialogs.machine import Choice, Finish, Go, Home, Outcome, Reject, Screen, S
 from dialogs.paging import BACK_KEY
 from dialogs.shopping.order_text import (
     FILLER_WORDS,
+    echoed,
     named_choice,
     read_count,
     read_order,
@@ -1477,7 +1478,7 @@ TYPED_FROM_VAR = "typed_from"  # the screen she typed it on, where No and the en
 TYPED_SKU_VAR = "typed_sku"  # the product the first item is taken to mean
 TYPED_CHOICES_VAR = "typed_skus"  # the products it may mean, when it is not clear which
 TYPED_VARS = (TYPED_VAR, TYPED_FROM_VAR, TYPED_SKU_VAR, TYPED_CHOICES_VAR)
-SHOWN_WORDS = 20  # of the words she typed, as many are echoed in "No product called …"
+SHOWN_WORDS = 20  # characters of what she typed echoed in "No product called …", whole words
 
 
 def reads_typed_orders(turn: Turn) -> bool:
@@ -1502,7 +1503,7 @@ async def read_typed_order(
     first = await next_typed_item(state, turn, remember=True)
     if first is None:
         words = items[0].words
-        return Reject("typed.not_found", {"words": shown_code(turn, words[:SHOWN_WORDS])})
+        return Reject("typed.not_found", {"words": shown_code(turn, echoed(words, SHOWN_WORDS))})
     return first
 
 
@@ -1582,7 +1583,7 @@ async def next_typed_item(
             break
         missing.append(str(queue.pop(0)[1]))
     if missing:
-        skipped = turn.t("typed.skipped", words=shown_code(turn, missing[0][:SHOWN_WORDS]))
+        skipped = turn.t("typed.skipped", words=shown_code(turn, echoed(missing[0], SHOWN_WORDS)))
         notice = skipped if notice is None else f"{notice}\n{skipped}"
     if not queue:
         back = str(turn.vars.get(TYPED_FROM_VAR, "main"))
@@ -1613,7 +1614,7 @@ class TypedPick(ShopState):
         prices = await self.svc.pricing.list_prices(region, skus, customer=self.phone(turn))
         products = [await self.svc.catalogue.product(region, sku) for sku in skus]
         quantity, words = turn.vars.get(TYPED_VAR, [[0, ""]])[0][:2]
-        shown = shown_code(turn, str(words)[:SHOWN_WORDS])
+        shown = shown_code(turn, echoed(str(words), SHOWN_WORDS))
         title = (
             turn.t("typed.pick_named", words=shown)
             if quantity is None
