@@ -14,7 +14,18 @@ from core.money import Money
 from core.phone import Phone
 from core.region import Region, RegionCode, region_for_phone
 from core.sentences import read_reference
-from dialogs.machine import Choice, Finish, Go, Home, Outcome, Reject, Screen, State, Turn
+from dialogs.machine import (
+    Choice,
+    Finish,
+    Go,
+    Home,
+    Outcome,
+    Reject,
+    Screen,
+    State,
+    Turn,
+    shows_taps,
+)
 from dialogs.paging import BACK_KEY
 from dialogs.shopping.order_text import (
     FILLER_WORDS,
@@ -1515,7 +1526,7 @@ async def read_typed_product(
     words = read_product_name(text)
     found = await typed_products(state, turn, words) if words else []
     if not found:
-        return Reject("typed.hint", unclear=True)
+        return Reject("typed.hint_tap" if shows_taps(turn) else "typed.hint", unclear=True)
     if len(found) == 1:
         return go_to_quantity(turn, found[0], remember=True)
     turn.vars[TYPED_FROM_VAR] = origin or state.name

@@ -461,6 +461,16 @@ class TestMetaWhatsApp:
 
         assert status.text.startswith(f"Oda {reference}: Imewekwa\nJumla KES "), status.text
 
+    async def test_an_unclear_text_under_a_whatsapp_list_asks_her_to_tap(
+        self, ngozi: WhatsAppUser
+    ) -> None:
+        """She was told to choose a number under a list whose rows show none."""
+        await ngozi.say("Hi")
+
+        hint = await ngozi.say("hello there")
+
+        assert hint.text.startswith("Tap a choice, or type an order, e.g. 5 cartons Indomie.\n")
+
     async def test_how_much_do_i_owe_on_whatsapp(self, ngozi: WhatsAppUser) -> None:
         await ngozi.say("Hi")
 
