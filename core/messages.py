@@ -30,6 +30,10 @@ class Capabilities:
     # The languages its words can be in (a voice line has a text-to-speech voice for only
     # some); empty: any language we speak.
     languages: tuple[str, ...] = ()
+    # Choices shown as reply buttons rather than a list (Meta: up to three, a title of up to 20
+    # characters each); 0: none are.
+    max_buttons: int = 0
+    button_chars: int = 0
 
     def in_language(self, locale: str) -> str:
         """`locale` when the words can be in it, else the first language they can be in."""
@@ -44,7 +48,12 @@ USSD_CAPABILITIES = Capabilities(screen_chars=182, max_options=9)
 SMS_CAPABILITIES = Capabilities(screen_chars=160, max_options=9)
 # Meta's interactive list: body up to 1024 characters, at most 10 rows.
 WHATSAPP_INTERACTIVE_CAPABILITIES = Capabilities(
-    screen_chars=1024, max_options=10, interactive=True, charset="utf8"
+    screen_chars=1024,
+    max_options=10,
+    interactive=True,
+    charset="utf8",
+    max_buttons=3,
+    button_chars=20,
 )
 # WhatsApp through Twilio: plain numbered text (Twilio's body limit is 1600 characters).
 WHATSAPP_TEXT_CAPABILITIES = Capabilities(screen_chars=1024, max_options=9, charset="utf8")

@@ -328,6 +328,8 @@ class Machine:
             turn.vars[LABELS_VAR] = {_words(o.label): o.key for o in page.options}
         else:
             turn.vars.pop(LABELS_VAR, None)
+        if error is not None:
+            text = text.replace(turn.t("error.choice"), _tap_nudge(turn, page.options), 1)
         kept = session.evolve(vars=dict(turn.vars), locale=turn.locale)
         return kept, Reply(
             text, page.options, locale=turn.locale, screen=screen_name(session.state, turn.vars)
@@ -428,3 +430,21 @@ def _choice_index(raw: str, count: int) -> int | None:
     if not 1 <= number <= count:
         return None
     return number - 1
+
+
+def shows_taps(turn: Turn) -> bool:
+    """Whether her choices are shown as WhatsApp's list rows and buttons, which show no
+    numbers: she is asked to tap one, not to choose a number."""
+    return turn.capabilities.interactive and turn.msg.kind == ChannelKind.WHATSAPP
+
+
+def _tap_nudge(turn: Turn, options: Sequence[Option]) -> str:
+    """What she is asked to do with what she could not be read against: WhatsApp shows a list's
+    rows and its buttons without numbers, so there she taps one; elsewhere she chooses a
+    number."""
+    caps = turn.capabilities
+    labels = [o.label for o in options]
+    if not (labels and shows_taps(turn)):
+        return turn.t("error.choice")
+    buttons = len(labels) <= caps.max_buttons and all(len(x) <= caps.button_chars for x in labels)
+    return turn.t("error.tap_button" if buttons else "error.tap_list")

@@ -216,6 +216,9 @@ PAYING_WORDS = frozenset(
         *("kwuo", "akwuo", "ga", "n"),  # Igbo ("n'ugwo": on credit)
     }
 )
+# "My" in Yoruba and Igbo, filler in an order ("fun mi", "nye m"): beside the word for a debt
+# it asks what she owes ("gbese mi", "ugwo m"), so it names no way to pay.
+MINE_WORDS = frozenset({"mi", "m", "anyi"})
 # Items of one message: "5 indomie and 2 spaghetti", "tano indomie na mbili spaghetti", commas.
 ITEM_SEPARATORS = re.compile(r"\s*(?:[,;\n+&]|\band\b|\bna\b)\s*")
 # Digits glued to letters name the product ("40x70g", "5l", "500ml"), they are no quantity;
@@ -355,10 +358,24 @@ def named_choice(text: str, labels: Mapping[str, str]) -> str | None:
     delivery" is "Pay on delivery". None when it names none, or several; a word of anything
     else ("elo ni mo je gbese": how much do I owe) makes it no choice."""
     said = set(said_words(text))
+    around = (FILLER_WORDS - MINE_WORDS) | PAYING_WORDS
     found = []
     for value, label in labels.items():
         words = set(said_words(label))
-        names = words - FILLER_WORDS - PAYING_WORDS
-        if names and names <= said and said <= words | FILLER_WORDS | PAYING_WORDS:
+        names = words - around
+        if names and names <= said and said <= words | around:
             found.append(value)
     return found[0] if len(found) == 1 else None
+
+
+def echoed(words: str, limit: int) -> str:
+    """The words she typed, as many whole ones as fit in `limit` characters, to echo in a line
+    (No product called "indomie chicken", not "indomie chic"); a first word longer than
+    that is cut, as nothing whole fits."""
+    kept = ""
+    for word in words.split():
+        longer = f"{kept} {word}" if kept else word
+        if len(longer) > limit:
+            break
+        kept = longer
+    return kept or words.strip()[:limit]

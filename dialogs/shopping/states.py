@@ -14,10 +14,22 @@ from core.money import Money
 from core.phone import Phone
 from core.region import Region, RegionCode, region_for_phone
 from core.sentences import read_reference
-from dialogs.machine import Choice, Finish, Go, Home, Outcome, Reject, Screen, State, Turn
+from dialogs.machine import (
+    Choice,
+    Finish,
+    Go,
+    Home,
+    Outcome,
+    Reject,
+    Screen,
+    State,
+    Turn,
+    shows_taps,
+)
 from dialogs.paging import BACK_KEY
 from dialogs.shopping.order_text import (
     FILLER_WORDS,
+    echoed,
     named_choice,
     read_count,
     read_order,
@@ -1477,7 +1489,7 @@ TYPED_FROM_VAR = "typed_from"  # the screen she typed it on, where No and the en
 TYPED_SKU_VAR = "typed_sku"  # the product the first item is taken to mean
 TYPED_CHOICES_VAR = "typed_skus"  # the products it may mean, when it is not clear which
 TYPED_VARS = (TYPED_VAR, TYPED_FROM_VAR, TYPED_SKU_VAR, TYPED_CHOICES_VAR)
-SHOWN_WORDS = 20  # of the words she typed, as many are echoed in "No product called …"
+SHOWN_WORDS = 20  # characters of what she typed echoed in "No product called …", whole words
 
 
 def reads_typed_orders(turn: Turn) -> bool:
@@ -1502,7 +1514,7 @@ async def read_typed_order(
     first = await next_typed_item(state, turn, remember=True)
     if first is None:
         words = items[0].words
-        return Reject("typed.not_found", {"words": shown_code(turn, words[:SHOWN_WORDS])})
+        return Reject("typed.not_found", {"words": shown_code(turn, echoed(words, SHOWN_WORDS))})
     return first
 
 
@@ -1514,7 +1526,7 @@ async def read_typed_product(
     words = read_product_name(text)
     found = await typed_products(state, turn, words) if words else []
     if not found:
-        return Reject("typed.hint", unclear=True)
+        return Reject("typed.hint_tap" if shows_taps(turn) else "typed.hint", unclear=True)
     if len(found) == 1:
         return go_to_quantity(turn, found[0], remember=True)
     turn.vars[TYPED_FROM_VAR] = origin or state.name
@@ -1582,7 +1594,7 @@ async def next_typed_item(
             break
         missing.append(str(queue.pop(0)[1]))
     if missing:
-        skipped = turn.t("typed.skipped", words=shown_code(turn, missing[0][:SHOWN_WORDS]))
+        skipped = turn.t("typed.skipped", words=shown_code(turn, echoed(missing[0], SHOWN_WORDS)))
         notice = skipped if notice is None else f"{notice}\n{skipped}"
     if not queue:
         back = str(turn.vars.get(TYPED_FROM_VAR, "main"))
@@ -1613,7 +1625,7 @@ class TypedPick(ShopState):
         prices = await self.svc.pricing.list_prices(region, skus, customer=self.phone(turn))
         products = [await self.svc.catalogue.product(region, sku) for sku in skus]
         quantity, words = turn.vars.get(TYPED_VAR, [[0, ""]])[0][:2]
-        shown = shown_code(turn, str(words)[:SHOWN_WORDS])
+        shown = shown_code(turn, echoed(str(words), SHOWN_WORDS))
         title = (
             turn.t("typed.pick_named", words=shown)
             if quantity is None

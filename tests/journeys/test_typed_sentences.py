@@ -162,6 +162,16 @@ class TestAfricasTalkingSms:
         assert answer.startswith("No order 1234567 found.\nWelcome to OmniRoute"), answer
         assert (await services.orders.cart(Phone(NGOZI), RegionCode.LAGOS)).is_empty
 
+    async def test_an_order_word_with_what_is_no_reference_says_no_such_order(
+        self, ngozi: SmsPhone
+    ) -> None:
+        """She got the typing hint: "order 1234567" is no order of a product."""
+        await ngozi.text("Hi")
+
+        answer = await ngozi.text("order 1234567")
+
+        assert answer.startswith("No order 1234567 found.\nWelcome to OmniRoute"), answer
+
     async def test_someone_elses_reference_is_not_found_and_changes_nothing(
         self, ngozi: SmsPhone, gateway: Client
     ) -> None:
@@ -314,6 +324,14 @@ class TestAfricasTalkingSms:
 
         assert balance == "You owe nothing. Thank you!\n0. Back"
 
+    async def test_bal_with_a_number_after_it_is_her_balance(self, ngozi: SmsPhone) -> None:
+        """She got 'No product called "bal"': "BAL 500" was an order of 500 of "bal"."""
+        await ngozi.text("Hi")
+
+        balance = await ngozi.text("BAL 500")
+
+        assert balance == "You owe nothing. Thank you!\n0. Back"
+
     @pytest.mark.parametrize("sentence", ["cancel the order", "show me the menu"])
     async def test_a_sentence_at_confirm_keeps_her_checkout(
         self, ngozi: SmsPhone, services: Services, sentence: str
@@ -442,6 +460,16 @@ class TestMetaWhatsApp:
         status = await juma.say(f"Oda {reference} iko wapi?")
 
         assert status.text.startswith(f"Oda {reference}: Imewekwa\nJumla KES "), status.text
+
+    async def test_an_unclear_text_under_a_whatsapp_list_asks_her_to_tap(
+        self, ngozi: WhatsAppUser
+    ) -> None:
+        """She was told to choose a number under a list whose rows show none."""
+        await ngozi.say("Hi")
+
+        hint = await ngozi.say("hello there")
+
+        assert hint.text.startswith("Tap a choice, or type an order, e.g. 5 cartons Indomie.\n")
 
     async def test_how_much_do_i_owe_on_whatsapp(self, ngozi: WhatsAppUser) -> None:
         await ngozi.say("Hi")

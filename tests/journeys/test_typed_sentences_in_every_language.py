@@ -239,3 +239,14 @@ async def test_paying_on_credit_by_its_word_chooses_it_and_a_balance_question_is
         assert answer.startswith(body + "\n"), answer
     else:
         assert answer.startswith(t(locale, "balance.none")), answer
+
+
+async def test_a_product_not_found_is_echoed_in_whole_words(
+    ngozi: SmsPhone, services: Services
+) -> None:
+    """She was told 'Babu kaya mai suna "caviar beluga imperi"': the name cut mid-word."""
+    await services.customers.set_locale(NGOZI, "ha")
+
+    answer = await ngozi.text("kwali 5 na caviar beluga imperial")
+
+    assert answer.startswith('Babu kaya mai suna "caviar beluga". Rubuta misali'), answer

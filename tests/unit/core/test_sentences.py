@@ -158,3 +158,53 @@ def test_a_status_keyword_with_no_reference_after_it_is_still_a_status_question(
 @pytest.mark.parametrize("text", ["hali yako", "Habari, hali gani?"])
 def test_hali_as_a_greeting_is_no_status_question(text: str) -> None:
     assert read_sentence(text, ["sw"]) is None
+
+
+@pytest.mark.parametrize(
+    ("locale", "text", "intent"),
+    [
+        ("en", "BAL 500", BALANCE),
+        ("pcm", "bal abeg", BALANCE),
+        ("fr", "solde 123", BALANCE),
+        ("fr", "Solde svp", BALANCE),
+        ("ha", "bashi 123", BALANCE),
+        ("ha", "Bashi don Allah", BALANCE),
+        ("ig", "ugwo 123", BALANCE),
+        ("ig", "ugwo biko", BALANCE),
+        # a product or its price after the word is left to the order reader
+        ("ig", "ugwo indomie", None),
+        ("ig", "ugwo indomie 5", None),
+        ("ha", "bashi indomie 5", None),
+        ("ha", "zan biya a bashi", None),  # paying on credit, at Choose payment
+    ],
+)
+def test_a_balance_keyword_with_a_number_or_a_please_is_her_balance(
+    locale: str, text: str, intent: str | None
+) -> None:
+    """She texted "bal 500" and was told there is no product called "bal"."""
+    assert read_sentence(text, [locale]) == intent
+
+
+@pytest.mark.parametrize(
+    ("locale", "text", "named"),
+    [
+        ("en", "order 1234567", "1234567"),
+        ("en", "My order no. 1234567", "1234567"),
+        ("sw", "oda yangu 1234567", "1234567"),
+        ("fr", "ma commande n° 1234567", "1234567"),
+        ("ha", "odata 1234567", "1234567"),
+        ("yo", "oda mi 1234567", "1234567"),
+        ("ig", "oda m W62AC", "W62AC"),
+    ],
+)
+def test_an_order_word_with_what_is_no_reference_asks_for_that_order(
+    locale: str, text: str, named: str
+) -> None:
+    """She got the typing hint, or No product called "my" for "my order 1234567"."""
+    assert read_sentence(text, [locale]) == STATUS
+    assert read_named_order(text) == named
+
+
+@pytest.mark.parametrize("text", ["order 5", "order 12", "order 500ml", "order 5 indomie"])
+def test_an_order_word_with_a_small_number_or_a_measure_is_no_status(text: str) -> None:
+    assert read_sentence(text, ["en"]) is None

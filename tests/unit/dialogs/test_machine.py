@@ -11,6 +11,7 @@ from dataclasses import replace
 
 import pytest
 
+from channels.render.whatsapp import render_whatsapp
 from core.conversation import Session
 from core.i18n import Translator
 from core.intents import Intent, IntentKind, resolve_intent
@@ -586,3 +587,24 @@ async def test_typing_the_words_of_a_whatsapp_button_or_row_is_tapping_it(
     again = await ussd.press("Fruits")
     assert again.text.startswith(translator("en", "error.choice"))
     assert ussd.session.state == "home"
+
+
+async def test_a_whatsapp_list_or_buttons_ask_her_to_tap_not_to_choose_a_number(
+    translator: Translator,
+) -> None:
+    """Under rows and buttons that show no numbers she was told 'Please choose a number from
+    the list'; a keypad's screen still asks for a number."""
+    chat = Handset(translator, whatsapp=True)
+    await chat.dial()
+
+    buttons = await chat.press("bananas")
+    await chat.press("Fruits")
+    rows = await chat.press("bananas")
+
+    assert buttons.text == "Please tap a button.\nHome"
+    assert render_whatsapp(buttons, list_button="Choose")["interactive"]["type"] == "button"
+    assert rows.text == "Please tap a choice in the list.\nFruits:"
+    assert render_whatsapp(rows, list_button="Choose")["interactive"]["type"] == "list"
+    swahili = Handset(translator, locale="sw", whatsapp=True)
+    await swahili.dial()
+    assert (await swahili.press("ndizi")).text.startswith(translator("sw", "error.tap_button"))

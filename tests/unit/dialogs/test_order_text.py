@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 
 from core.i18n import Translator
 from dialogs.shopping.order_text import (
+    echoed,
     named_choice,
     read_count,
     read_order,
@@ -335,3 +336,15 @@ def test_a_payment_option_is_named_by_its_words(
         for value in ("CREDIT", "ACCOUNT_CREDIT", "ON_DELIVERY", "BANK_TRANSFER", "MPESA")
     }
     assert named_choice(text, labels) == named
+
+
+@pytest.mark.parametrize(
+    ("words", "shown"),
+    [
+        ("indomie chicken supreme", "indomie chicken"),
+        ("caviar beluga royale", "caviar beluga royale"),  # exactly 20
+        ("supercalifragilisticexpialidocious", "supercalifragilistic"),
+    ],
+)
+def test_an_echo_of_what_she_typed_keeps_whole_words(words: str, shown: str) -> None:
+    assert echoed(words, 20) == shown

@@ -235,9 +235,7 @@ CASES = [
     IncomingCase(
         "location",
         after=("text",),
-        replies=(
-            "Choose a number, or type an order, e.g. 5 cartons Indomie.\nWelcome to OmniRoute",
-        ),
+        replies=("Tap a choice, or type an order, e.g. 5 cartons Indomie.\nWelcome to OmniRoute",),
         session_state="main",
     ),
     # An order typed in words: asked to confirm, with the pricing engine's amount.
@@ -272,7 +270,7 @@ CASES = [
     IncomingCase(
         "document",
         after=("text",),
-        replies=("Choose a number, or type an order",),
+        replies=("Tap a choice, or type an order",),
         session_state="main",
     ),
     IncomingCase("reaction", after=("text",), session_state="main"),
