@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from core.money import Money
 from core.phone import Phone
 from engines.ledger import chart
-from engines.ledger.model import Account, Transfer, TransferRequest
+from engines.ledger.model import Account, Transfer, TransferRequest, TransferStatus
 from engines.ledger.service import LedgerService
 
 
@@ -71,6 +71,25 @@ class Books:
             return Money.zero(currency)
         kept = -account.available - await self.giving_back(customer, currency)
         return kept if kept.amount > 0 else Money.zero(currency)
+
+    async def kept_for_order(self, reference: str, customer: Phone, total: Money) -> Money:
+        """What the credit kept on her account pays of her unpaid order (`reference`, of
+        `total`), at most its total: her receivable's credit beyond all she owes but this
+        order's own hold (which already keeps that credit for it), less what a rail is still
+        refunding to her. Zero when she has none. Pay again asks a rail only for the rest."""
+        zero = Money.zero(total.currency)
+        account = await self.ledger.find_account(chart.receivable(customer, total.currency).code)
+        if account is None:
+            return zero
+        kept = -account.available - await self.giving_back(customer, total.currency)
+        hold = await self.ledger.get_transfer(chart.transfer_id("order", reference, "hold"))
+        if (
+            hold is not None
+            and hold.status is TransferStatus.PENDING
+            and hold.debit_account_id == account.id
+        ):
+            kept = kept + hold.amount
+        return min(kept, total) if kept.amount > 0 else zero
 
     async def order_placed(
         self, reference: str, customer: Phone, total: Money, *, on_credit: bool = False
