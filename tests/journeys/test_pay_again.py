@@ -12,10 +12,14 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient
 
 from core.app.bootstrap import Services
+from core.app.workflow_payments import IntentRail
 from core.clock import SteppedClock
 from core.config import Settings
 from core.money import Money
 from core.phone import Phone
+from engines.fulfilment.adapters import PendingEngines, SqlOrderDesk
+from engines.fulfilment.effects import SqlEffectLog
+from engines.fulfilment.model import PaymentStatus
 from engines.orders import Order
 from engines.payments import Direction, IntentStatus, PaymentService
 from tests.support.phone import UssdPhone
@@ -229,6 +233,14 @@ async def test_pay_again_pays_from_his_credit_when_it_covers_the_order(
     assert (await juma.resend()).body == again.body
     assert len(fakes.daraja.pushes) == 1
     assert (await services.orders.get(order.reference)).paid_at is not None
+    effects = SqlEffectLog(services.db, services.clock)
+    rail = IntentRail(
+        payments(services),
+        PendingEngines(effects, services.clock),
+        orders=SqlOrderDesk(services.orders, effects),
+    )
+    # the order's workflow, asking its rail at the end of the payment window, hears it paid
+    assert (await rail.requery(order.reference)).status is PaymentStatus.PAID
     await juma.dial()
     orders = await juma.choose("Oda zangu")
     assert not any("tena" in label for label in orders.labels)
