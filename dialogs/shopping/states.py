@@ -1168,20 +1168,12 @@ class Orders(ShopState):
             return Finish(await start_payment(self.svc, turn, order, key, "again", amount=amount))
         # as checkout: her account credit pays what it covers (the order's hold keeps it for
         # the order), the rail is asked only for the rest
-        kept = await books.kept_for_order(order.reference, order.customer, order.total)
-        try:
-            if kept >= order.total:
-                await books.order_paid_from_credit(order.reference, order.customer, order.total)
-                await self.svc.orders.paid_from_credit(order.reference)
-                left = await self.account_credit(turn)
-                values = {"reference": order.reference, "total": order.total.format()}
-                return Finish(turn.t("done.account_credit", left=left.format(), **values))
-            if kept.amount > 0:
-                await books.order_part_paid_from_credit(
-                    order.reference, order.customer, order.total, kept
-                )
-        except TransferRefusedError:
-            kept = Money.zero(order.total.currency)  # spent meanwhile: the rail asks it all
+        kept = await books.pay_again_from_credit(order.reference, order.customer, order.total)
+        if kept >= order.total:
+            await self.svc.orders.paid_from_credit(order.reference)
+            left = await self.account_credit(turn)
+            values = {"reference": order.reference, "total": order.total.format()}
+            return Finish(turn.t("done.account_credit", left=left.format(), **values))
         amount = order.total - kept
         return Finish(await start_payment(self.svc, turn, order, key, "again", amount=amount))
 

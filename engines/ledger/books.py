@@ -17,7 +17,13 @@ from dataclasses import dataclass
 from core.money import Money
 from core.phone import Phone
 from engines.ledger import chart
-from engines.ledger.model import Account, Transfer, TransferRequest, TransferStatus
+from engines.ledger.model import (
+    Account,
+    Transfer,
+    TransferRefusedError,
+    TransferRequest,
+    TransferStatus,
+)
 from engines.ledger.service import LedgerService
 
 
@@ -90,6 +96,21 @@ class Books:
         ):
             kept = kept + hold.amount
         return min(kept, total) if kept.amount > 0 else zero
+
+    async def pay_again_from_credit(self, reference: str, customer: Phone, total: Money) -> Money:
+        """Pay again, as checkout: what her account credit pays of her unpaid order
+        (`kept_for_order`), taken by the order's hold (all of it: the order is hers to mark
+        paid; a part: a rail is asked the rest). Zero when she has none, or it was spent
+        meanwhile (the rail is asked it all)."""
+        kept = await self.kept_for_order(reference, customer, total)
+        try:
+            if kept >= total:
+                await self.order_paid_from_credit(reference, customer, total)
+            elif kept.amount > 0:
+                await self.order_part_paid_from_credit(reference, customer, total, kept)
+        except TransferRefusedError:
+            return Money.zero(total.currency)
+        return kept
 
     async def order_placed(
         self, reference: str, customer: Phone, total: Money, *, on_credit: bool = False
