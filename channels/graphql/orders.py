@@ -629,7 +629,18 @@ class OrdersMutation:
         if not intents:  # the checkout's own ask never reached the rail: made under its key
             await _pay(info, order, payer)
         elif payable_again(order, intents):
-            await _pay(info, order, payer, again_key(order, intents))
+            # as checkout: her account credit pays what it covers, the rail the rest
+            books = services.books
+            kept = Money.zero(order.total.currency)
+            if books is not None:
+                kept = await books.pay_again_from_credit(
+                    order.reference, order.customer, order.total
+                )
+            if kept >= order.total:
+                await services.orders.paid_from_credit(order.reference)
+                order = await services.orders.get(order.reference)
+            else:
+                await _pay(info, order, payer, again_key(order, intents), amount=order.total - kept)
         return PayOrderPayload(order=Order.of(order), errors=[])
 
     @strawberry.mutation(

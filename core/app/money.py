@@ -109,7 +109,8 @@ def build_money(
 ) -> MoneyServices:
     """`credit_notes` tells retailers of the credit notes billing issues (the gateway's)."""
     ledger = LedgerService(db, clock, ids)
-    books = Books(ledger)
+    giving_back = RefundsInFlight(db)
+    books = Books(ledger, refunds_in_flight=giving_back)
     invoices = InvoiceService(db, ids)
     credit = CreditService(
         db,
@@ -118,7 +119,7 @@ def build_money(
         translate,
         clock,
         sms_provider=sms_provider,
-        refunds_in_flight=RefundsInFlight(db),
+        refunds_in_flight=giving_back,
     )
     OrderBilling(invoices, books, orders, credit, told=credit_notes).subscribe(bus)
     return MoneyServices(

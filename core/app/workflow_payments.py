@@ -28,6 +28,8 @@ from engines.fulfilment.model import (
     PaymentStatus,
     RefundRequest,
 )
+from engines.fulfilment.ports import OrderDesk
+from engines.orders import UnknownOrderError
 from engines.payments import PaymentError, PaymentService
 from engines.payments.events import PaymentSucceeded
 from engines.payments.model import IntentStatus, PaymentIntent
@@ -37,8 +39,11 @@ log = structlog.get_logger(__name__)
 _CLOSED_UNPAID = frozenset({IntentStatus.FAILED, IntentStatus.CANCELLED})
 
 
-def charge_of(payment_id: str, intents: list[PaymentIntent]) -> Charge:
-    """The order's money as the workflow sees it: paid once any intent succeeded."""
+def charge_of(
+    payment_id: str, intents: list[PaymentIntent], *, paid_from_credit: bool = False
+) -> Charge:
+    """The order's money as the workflow sees it: paid once any intent succeeded, or once her
+    account credit paid it (`paid_from_credit`: Pay again found her credit covers it)."""
     collected = [i for i in intents if i.direction.value == "collect"]
     for intent in collected:
         if intent.status is IntentStatus.SUCCEEDED:
@@ -48,6 +53,8 @@ def charge_of(payment_id: str, intents: list[PaymentIntent]) -> Charge:
                 intent.receipt or intent.provider_reference or intent.id.hex,
                 intent.amount,
             )
+    if paid_from_credit:
+        return Charge(payment_id, PaymentStatus.PAID, "account_credit")
     if collected and all(i.status in _CLOSED_UNPAID for i in collected):
         return Charge(payment_id, PaymentStatus.FAILED)
     return Charge(payment_id, PaymentStatus.PENDING)
@@ -61,16 +68,21 @@ class IntentRail:
         payments: PaymentService,
         recorder: PendingEngines,
         refunds: RefundDesk | None = None,
+        orders: OrderDesk | None = None,
     ) -> None:
         self._payments = payments
         self._recorder = recorder
         self._refunds = refunds
+        self._orders = orders
 
     async def start_charge(self, request: ChargeRequest, *, key: str) -> Charge:
         return await self.requery(request.payment_id)
 
     async def requery(self, payment_id: str) -> Charge:
-        return charge_of(payment_id, await self._payments.for_order(payment_id))
+        intents = await self._payments.for_order(payment_id)
+        # no rail tells us when her account credit paid it (Pay again): the order says so
+        paid = self._orders is not None and (await self._orders.snapshot(payment_id)).paid
+        return charge_of(payment_id, intents, paid_from_credit=paid)
 
     async def refund(self, request: RefundRequest, *, key: str) -> Charge:
         if self._refunds is not None:
@@ -96,10 +108,13 @@ class HasFulfilment(Protocol):
 
 
 class PaymentSignals:
-    """payment.succeeded → the order's workflow hears `payment_received`."""
+    """payment.succeeded → the order's workflow hears `payment_received`. A rail asked only
+    the rest of an order whose account credit paid a part (its hold took it): the notice
+    counts that part too, so the workflow sees the order's total paid, not a short payment."""
 
-    def __init__(self, runtime: HasFulfilment) -> None:
+    def __init__(self, runtime: HasFulfilment, orders: OrderDesk | None = None) -> None:
         self._runtime = runtime
+        self._orders = orders
 
     def subscribe(self, bus: EventBus) -> None:
         bus.subscribe(PaymentSucceeded.topic, "order-fulfilment-payment", self.on_succeeded)
@@ -108,11 +123,16 @@ class PaymentSignals:
         event = PaymentSucceeded.model_validate(envelope.data)
         if event.direction != "collect" or event.order_reference is None:
             return
-        notice = PaymentNotice(
-            event.provider,
-            event.receipt or event.intent_id,
-            Money(Decimal(event.received), event.currency),
-        )
+        received = Money(Decimal(event.received), event.currency)
+        asked = Money(Decimal(event.amount), event.currency)
+        if self._orders is not None:
+            try:
+                total = (await self._orders.snapshot(event.order_reference)).total
+            except UnknownOrderError:
+                total = asked  # no order of ours: no workflow waits for it either
+            if asked.currency == total.currency and asked < total:
+                received = received + (total - asked)  # her credit's part
+        notice = PaymentNotice(event.provider, event.receipt or event.intent_id, received)
         try:
             await self._runtime.fulfilment.payment_received(event.order_reference, notice)
         except OrderNotWaitingError:

@@ -296,11 +296,16 @@ def fulfilment_activities(
         LedgerSettlement(settlement, DISTRIBUTORS, pending) if settlement is not None else pending
     )
     desk = DispatchDesk(effects, SqlDispatchRequests(effects.db), orders, gig, clock)
+    order_desk = SqlOrderDesk(orders, effects)
     return FulfilmentActivities(
         Ports(
-            orders=SqlOrderDesk(orders, effects),
+            orders=order_desk,
             customers=notifier,
-            rail=IntentRail(payments, pending, refunds) if payments is not None else pending,
+            rail=(
+                IntentRail(payments, pending, refunds, order_desk)
+                if payments is not None
+                else pending
+            ),
             warehouse=desk,
             routes=desk,
             dispatch=desk,
@@ -383,7 +388,7 @@ class WorkflowRuntime:
     def subscribe(self, bus: EventBus) -> None:
         bus.subscribe(OrderPlaced.topic, "order-fulfilment-start", self.on_order_placed)
         bus.subscribe(OrderStatusChanged.topic, "order-fulfilment-status", self.on_status_changed)
-        PaymentSignals(self).subscribe(bus)
+        PaymentSignals(self, self._activities.ports.orders).subscribe(bus)
         GigSignals(lambda: self.fulfilment).subscribe(bus)
 
     async def start(self) -> None:

@@ -1170,9 +1170,23 @@ class Orders(ShopState):
         if not payable_again(order, intents):
             return Home(notice=turn.t("orders.not_payable", reference=order.reference))
         key = again_key(order, intents)
-        # what the checkout asked: the rest, when her account credit paid a part
-        first = next((i for i in intents if i.idempotency_key == f"order:{order.reference}"), None)
-        amount = None if first is None else first.amount
+        books = self.svc.books
+        if books is None:
+            # what the checkout asked: the rest, when her account credit paid a part
+            first = next(
+                (i for i in intents if i.idempotency_key == f"order:{order.reference}"), None
+            )
+            amount = None if first is None else first.amount
+            return Finish(await start_payment(self.svc, turn, order, key, "again", amount=amount))
+        # as checkout: her account credit pays what it covers (the order's hold keeps it for
+        # the order), the rail is asked only for the rest
+        kept = await books.pay_again_from_credit(order.reference, order.customer, order.total)
+        if kept >= order.total:
+            await self.svc.orders.paid_from_credit(order.reference)
+            left = await self.account_credit(turn)
+            values = {"reference": order.reference, "total": order.total.format()}
+            return Finish(turn.t("done.account_credit", left=left.format(), **values))
+        amount = order.total - kept
         return Finish(await start_payment(self.svc, turn, order, key, "again", amount=amount))
 
     async def read(self, turn: Turn, text: str) -> Outcome | None:

@@ -11,12 +11,19 @@ to the tax account), voided if the order is cancelled.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from core.money import Money
 from core.phone import Phone
 from engines.ledger import chart
-from engines.ledger.model import Account, Transfer, TransferRequest
+from engines.ledger.model import (
+    Account,
+    Transfer,
+    TransferRefusedError,
+    TransferRequest,
+    TransferStatus,
+)
 from engines.ledger.service import LedgerService
 
 
@@ -29,8 +36,22 @@ class OrderPosting:
 
 
 class Books:
-    def __init__(self, ledger: LedgerService) -> None:
+    def __init__(
+        self,
+        ledger: LedgerService,
+        *,
+        refunds_in_flight: Callable[[Phone, str], Awaitable[Money]] | None = None,
+    ) -> None:
+        """`refunds_in_flight` names what the rails are still giving back to a customer: her
+        receivable shows it as hers until the refund is confirmed, so it is not hers to spend."""
         self.ledger = ledger
+        self._refunds_in_flight = refunds_in_flight
+
+    async def giving_back(self, customer: Phone, currency: str) -> Money:
+        """What the rails are still refunding to her (zero when none, or not wired)."""
+        if self._refunds_in_flight is None:
+            return Money.zero(currency)
+        return await self._refunds_in_flight(customer, currency)
 
     async def account(self, spec: chart.AccountSpec) -> Account:
         return await self.ledger.open_account(
@@ -49,11 +70,47 @@ class Books:
         """Her money kept on her account (an overpaid transfer, a refund a rail could not make,
         the cash she paid at the door for goods that came back): what her receivable holds
         beyond everything she owes, orders on hold included, so money already paid for an order
-        on its way is not counted as hers to spend again. Zero when she has none."""
+        on its way is not counted as hers to spend again, nor money a rail is still refunding
+        to her (she gets that back there). Zero when she has none."""
         account = await self.ledger.find_account(chart.receivable(customer, currency).code)
         if account is None or account.available.amount >= 0:
             return Money.zero(currency)
-        return -account.available
+        kept = -account.available - await self.giving_back(customer, currency)
+        return kept if kept.amount > 0 else Money.zero(currency)
+
+    async def kept_for_order(self, reference: str, customer: Phone, total: Money) -> Money:
+        """What the credit kept on her account pays of her unpaid order (`reference`, of
+        `total`), at most its total: her receivable's credit beyond all she owes but this
+        order's own hold (which already keeps that credit for it), less what a rail is still
+        refunding to her. Zero when she has none. Pay again asks a rail only for the rest."""
+        zero = Money.zero(total.currency)
+        account = await self.ledger.find_account(chart.receivable(customer, total.currency).code)
+        if account is None:
+            return zero
+        kept = -account.available - await self.giving_back(customer, total.currency)
+        hold = await self.ledger.get_transfer(chart.transfer_id("order", reference, "hold"))
+        if (
+            hold is not None
+            and hold.status is TransferStatus.PENDING
+            and hold.debit_account_id == account.id
+        ):
+            kept = kept + hold.amount
+        return min(kept, total) if kept.amount > 0 else zero
+
+    async def pay_again_from_credit(self, reference: str, customer: Phone, total: Money) -> Money:
+        """Pay again, as checkout: what her account credit pays of her unpaid order
+        (`kept_for_order`), taken by the order's hold (all of it: the order is hers to mark
+        paid; a part: a rail is asked the rest). Zero when she has none, or it was spent
+        meanwhile (the rail is asked it all)."""
+        kept = await self.kept_for_order(reference, customer, total)
+        try:
+            if kept >= total:
+                await self.order_paid_from_credit(reference, customer, total)
+            elif kept.amount > 0:
+                await self.order_part_paid_from_credit(reference, customer, total, kept)
+        except TransferRefusedError:
+            return Money.zero(total.currency)
+        return kept
 
     async def order_placed(
         self, reference: str, customer: Phone, total: Money, *, on_credit: bool = False
@@ -72,9 +129,12 @@ class Books:
         `order_placed` (its id and body), so placement's posting, delivery and a cancel's void
         treat it as any order's: delivered, her credit is spent on the sale; cancelled, it is
         hers again. A retry answers the first. Refused (EXCEEDS_CREDITS) when it does not
-        cover the total: nothing held."""
+        cover the total: nothing held. Money a rail is still refunding to her does not cover it."""
         debtor = await self.customer_account(customer, total.currency, on_credit=False)
-        transfer = await self.ledger.transfer_covered(await self._hold(reference, debtor, total))
+        transfer = await self.ledger.transfer_covered(
+            await self._hold(reference, debtor, total),
+            keeping=await self.giving_back(customer, total.currency),
+        )
         return OrderPosting(transfer, debtor)
 
     async def order_part_paid_from_credit(
@@ -85,10 +145,13 @@ class Books:
         her other orders counted), so that part is hers no more while the order stands; the
         same hold as `order_placed`, so its billing, delivery and a cancel's void treat it as
         any order's (cancelled, her credit is hers again). A retry answers the first. Refused
-        (EXCEEDS_CREDITS) when her credit no longer covers `part`: nothing held."""
+        (EXCEEDS_CREDITS) when her credit no longer covers `part` (what a rail is still
+        refunding to her not counted): nothing held."""
         debtor = await self.customer_account(customer, total.currency, on_credit=False)
         transfer = await self.ledger.transfer_covered(
-            await self._hold(reference, debtor, total), covering=part
+            await self._hold(reference, debtor, total),
+            covering=part,
+            keeping=await self.giving_back(customer, total.currency),
         )
         return OrderPosting(transfer, debtor)
 

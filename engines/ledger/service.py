@@ -200,10 +200,15 @@ class LedgerService:
             return await self._db.retrying(work)  # a concurrent twin won: answer as retries
 
     async def transfer_covered(
-        self, request: TransferRequest, *, covering: Money | None = None
+        self,
+        request: TransferRequest,
+        *,
+        covering: Money | None = None,
+        keeping: Money | None = None,
     ) -> Transfer:
         """Record `request` only where its debit account's credits cover it (or `covering`,
-        the part of it they must cover), what pending debits already hold included: the rule
+        the part of it they must cover), what pending debits already hold and `keeping` (credit
+        that must stay, such as a refund still on its way out) included: the rule
         of an account that must stay in credit, for one transfer on an account that may
         otherwise go into debt (a retailer spending the credit kept on her receivable). The
         account is locked first, so two such transfers racing for the same credit cannot both
@@ -215,6 +220,8 @@ class LedgerService:
         assert request.debit_account_id is not None
         debtor = request.debit_account_id
         amount = (request.amount if covering is None else covering).amount
+        if keeping is not None:
+            amount += keeping.amount
 
         async def work(s: AsyncSession) -> Transfer:
             repo = SqlLedgerRepository(s)

@@ -720,3 +720,25 @@ async def test_a_credit_order_with_a_used_or_expired_price_lock_is_told_to_quote
         c for c in await services.money.credit.credits(Phone(JUMA)) if c.status is CreditStatus.OPEN
     ]
     assert [str(c.amount.amount) for c in held] == [quoted["quote"]["total"]["amount"]]
+
+
+async def test_an_app_paying_again_asks_mpesa_only_what_his_credit_leaves(
+    gateway: Client, services: Services, fakes: PaymentFakes
+) -> None:
+    """Juma's prompt for KES 2,521.26 was cancelled and KES 1,000 of his own came to his
+    account since: his app's Pay again asks M-Pesa the rest, KES 1,522, as USSD's does."""
+    assert services.money is not None
+    headers = bearer(services.settings, JUMA, "customer")
+    async with gql_session(gateway, headers) as session:
+        placed = (await run(session, ASKED, _order(JUMA, "MPESA", "app-kept-0001")))["placeOrder"]
+        target, body = fakes.daraja.cancel(fakes.daraja.pushes[0])
+        assert (await gateway.post(target, data=body, headers=JSON)).status == 200
+        await services.money.books.post_payment_received(
+            Phone(JUMA), Money(Decimal(1000), "KES"), "mpesa", "KEPT-JUMA"
+        )
+        again = await run(session, PAY_AGAIN_ASKED, {"reference": placed["order"]["reference"]})
+    assert again["payOrder"]["order"]["payment"] == {
+        "status": "PROCESSING",
+        "requestedAmount": {"amount": "1522.00", "currency": "KES"},
+    }
+    assert [p.body["Amount"] for p in fakes.daraja.pushes] == [2522, 1522]

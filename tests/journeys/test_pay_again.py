@@ -5,14 +5,21 @@ late success of the payment given up on is refunded by reversal."""
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 
 from core.app.bootstrap import Services
+from core.app.workflow_payments import IntentRail
 from core.clock import SteppedClock
 from core.config import Settings
+from core.money import Money
 from core.phone import Phone
+from engines.fulfilment.adapters import PendingEngines, SqlOrderDesk
+from engines.fulfilment.effects import SqlEffectLog
+from engines.fulfilment.model import PaymentStatus
 from engines.orders import Order
 from engines.payments import Direction, IntentStatus, PaymentService
 from tests.support.phone import UssdPhone
@@ -167,3 +174,77 @@ async def test_an_order_asked_for_by_its_reference_offers_to_pay_it_again_once(
     ]
     shown = await juma.text(f"HALI {order.reference}")  # the new prompt is open: not offered
     assert shown.endswith("Jumla KES 2,521.26, kulipa kwa M-Pesa.\n0. Rudi"), shown
+
+
+async def test_pay_again_pays_from_his_credit_what_it_covers_and_asks_mpesa_the_rest(
+    gateway: Client, services: Services, fakes: PaymentFakes
+) -> None:
+    """Juma's M-Pesa prompt for KES 2,521.26 was cancelled; KES 1,000 of his own came to his
+    account since. Pay again asks M-Pesa only the rest, as checkout would, once."""
+    assert services.money is not None
+    juma = UssdPhone(gateway, JUMA)
+    order = await checkout_by_mpesa(juma, services)
+    target, body = fakes.daraja.cancel(fakes.daraja.pushes[0])
+    assert (await gateway.post(target, data=body, headers=JSON)).status == 200
+    await services.money.books.post_payment_received(
+        Phone(JUMA), Money(Decimal(1000), "KES"), "mpesa", "KEPT-JUMA"
+    )
+
+    await juma.dial()
+    await juma.choose("Oda zangu")
+    again = await juma.choose("tena")
+    assert again.body == (
+        f"Oda {order.reference}: weka PIN yako ya M-Pesa kwenye ujumbe kulipa KES 1,521.26 "
+        "(M-Pesa itaomba KES 1,522). Tutakutumia risiti kwa SMS."
+    )
+    assert (await juma.resend()).body == again.body
+    _, second = fakes.daraja.pushes
+    assert second.body["Amount"] == 1522
+    target, body = fakes.daraja.pay(second)
+    assert (await gateway.post(target, data=body, headers=JSON)).status == 200
+    await flush_outbox(services)
+    assert (await services.orders.get(order.reference)).paid_at is not None
+    kept = await services.money.books.account_credit(Phone(JUMA), "KES")
+    assert kept == Money(Decimal("0.74"), "KES")  # what M-Pesa rounded up
+    assert (await services.money.ledger.check()).balanced
+
+
+async def test_pay_again_pays_from_his_credit_when_it_covers_the_order(
+    gateway: Client, services: Services, fakes: PaymentFakes
+) -> None:
+    """KES 3,000 of his own came to his account after his prompt was cancelled: Pay again
+    pays the order from it, with no new prompt, once."""
+    assert services.money is not None
+    juma = UssdPhone(gateway, JUMA)
+    order = await checkout_by_mpesa(juma, services)
+    target, body = fakes.daraja.cancel(fakes.daraja.pushes[0])
+    assert (await gateway.post(target, data=body, headers=JSON)).status == 200
+    await services.money.books.post_payment_received(
+        Phone(JUMA), Money(Decimal(3000), "KES"), "mpesa", "KEPT-JUMA"
+    )
+
+    await juma.dial()
+    await juma.choose("Oda zangu")
+    again = await juma.choose("tena")
+    assert again.body == (
+        f"Oda {order.reference} imewekwa na kulipwa kwa salio lako: KES 2,521.26. Salio "
+        "lililobaki: KES 478.74. Asante!"
+    )
+    assert (await juma.resend()).body == again.body
+    assert len(fakes.daraja.pushes) == 1
+    assert (await services.orders.get(order.reference)).paid_at is not None
+    effects = SqlEffectLog(services.db, services.clock)
+    rail = IntentRail(
+        payments(services),
+        PendingEngines(effects, services.clock),
+        orders=SqlOrderDesk(services.orders, effects),
+    )
+    # the order's workflow, asking its rail at the end of the payment window, hears it paid
+    assert (await rail.requery(order.reference)).status is PaymentStatus.PAID
+    await juma.dial()
+    orders = await juma.choose("Oda zangu")
+    assert not any("tena" in label for label in orders.labels)
+    await flush_outbox(services)
+    kept = await services.money.books.account_credit(Phone(JUMA), "KES")
+    assert kept == Money(Decimal("478.74"), "KES")
+    assert (await services.money.ledger.check()).balanced

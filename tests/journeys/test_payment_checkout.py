@@ -19,6 +19,7 @@ from core.gsm7 import gsm7_length
 from core.money import Money
 from core.phone import Phone
 from core.region import RegionCode
+from engines.ledger import TransferRefusedError
 from engines.orders import CartLine, OrderStatus, PaymentMethod, PlaceOrder
 from engines.payments import CreatePayment, Method
 from tests.contract.channels.africastalking.test_ussd_published import publish
@@ -523,3 +524,51 @@ async def test_money_mpesa_failed_to_give_back_repays_his_credit_at_once(
         " akaunti yako: KES 1,522.00."
     )
     assert (await services.money.ledger.check()).balanced
+
+
+async def test_money_mpesa_is_still_giving_back_is_not_offered_to_pay_an_order(
+    gateway: Client, services: Services, fakes: PaymentFakes
+) -> None:
+    """Juma's cancelled order's KES 2,522 is being reversed to his M-Pesa (the result not in
+    yet): it is not his credit to pay another order with, whole or in part, or he would
+    have it twice (back on M-Pesa and in the goods)."""
+    assert services.money is not None
+    assert services.payments is not None
+    order = await services.orders.place(
+        PlaceOrder(
+            Phone(JUMA),
+            RegionCode.NAIROBI,
+            (CartLine("NDL-INDO-CHK", 3),),
+            PaymentMethod.MPESA,
+            "paid-then-cancelled",
+            clear_cart=False,
+        )
+    )
+    await services.payments.pay(
+        CreatePayment(
+            idempotency_key=f"order:{order.reference}",
+            method=Method.MPESA,
+            amount=order.total,
+            customer=Phone(JUMA),
+            order_reference=order.reference,
+        )
+    )
+    target, body = fakes.daraja.pay(fakes.daraja.pushes[0])
+    await gateway.post(target, data=body, headers={"Content-Type": "application/json"})
+    await services.orders.advance(order.reference, OrderStatus.CANCELLED)
+    await flush_outbox(services)
+    assert fakes.daraja.reversals  # asked; its result not in yet
+
+    juma = UssdPhone(gateway, JUMA)
+    await juma.dial()
+    for label in ("Nunua", "Tambi na Pasta", "Indomie Chicken"):
+        await juma.choose(label)
+    await juma.press("1")
+    await juma.choose("Lipia")
+    payment = await juma.choose("Chagua malipo")
+    assert payment.labels == ["M-Pesa", "Lipa ukipokea", "Rudi"]  # no credit, no part of it
+    assert await services.money.books.account_credit(Phone(JUMA), "KES") == Money.zero("KES")
+    with pytest.raises(TransferRefusedError):  # the hold a confirm takes is refused too
+        await services.money.books.order_paid_from_credit(
+            "ORD-TWICE", Phone(JUMA), Money(Decimal(800), "KES")
+        )

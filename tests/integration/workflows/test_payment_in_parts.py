@@ -13,7 +13,13 @@ from aiohttp.test_utils import TestClient
 from temporalio.testing import WorkflowEnvironment
 
 from core.app.bootstrap import Services
-from core.app.workflows import SmsNotifier, fulfilment_activities, make_worker
+from core.app.workflow_payments import PaymentSignals
+from core.app.workflows import (
+    SmsNotifier,
+    WorkflowRuntime,
+    fulfilment_activities,
+    make_worker,
+)
 from core.config import Settings
 from core.gsm7 import gsm7_length
 from core.money import Money
@@ -21,10 +27,11 @@ from core.phone import Phone
 from core.region import RegionCode
 from engines.fulfilment.activities import FulfilmentActivities
 from engines.fulfilment.effects import SqlEffectLog
+from engines.fulfilment.gateway import TemporalFulfilment
 from engines.fulfilment.model import CancelReason, Stage
 from engines.orders import CartLine, Order, OrderStatus, PaymentMethod, PlaceOrder
 from engines.payments import CreatePayment, Method, PaymentIntent
-from tests.integration.workflows.conftest import start_fulfilment, texts_to
+from tests.integration.workflows.conftest import start_fulfilment, texts_to, until_stage
 from tests.support.providers.africastalking import flush_outbox
 from tests.support.providers.payments import PaymentFakes
 
@@ -32,6 +39,7 @@ pytestmark = [pytest.mark.real, pytest.mark.slow]
 
 Client = TestClient[web.Request, web.Application]
 NGOZI = Phone("+2348030000001")
+JUMA = Phone("+254711000001")
 DAY = 24 * 3600
 
 
@@ -139,3 +147,59 @@ async def test_an_order_paid_in_part_and_cancelled_says_what_she_sent_is_kept_as
     mine = await services.money.ledger.account(f"customer:{NGOZI}:receivable:NGN")
     assert mine.balance == Money(Decimal("-15000.00"), "NGN")
     assert not fakes.paystack.refunds
+
+
+async def test_an_order_part_paid_from_his_credit_goes_on_when_mpesa_brings_the_rest(
+    gateway: Client,
+    services: Services,
+    fakes: PaymentFakes,
+    skipping: WorkflowEnvironment,
+    activities: FulfilmentActivities,
+    task_queue: str,
+) -> None:
+    """KES 200 of Juma's account credit paid part of his KES 2,521.26 order (its hold took it)
+    and M-Pesa was asked the rest, KES 2,322 (at checkout or by Pay again): once he pays it
+    the order is paid and released, not refused as a short payment, refunded and cancelled."""
+    assert services.money is not None
+    assert services.payments is not None
+    books = services.money.books
+    await books.post_payment_received(JUMA, Money(Decimal(200), "KES"), "mpesa", "KEPT-JUMA")
+    order = await services.orders.place(
+        PlaceOrder(
+            customer=JUMA,
+            region=RegionCode.NAIROBI,
+            lines=(CartLine("NDL-INDO-CHK", 3),),
+            payment_method=PaymentMethod.MPESA,
+            idempotency_key=uuid.uuid4().hex,
+            clear_cart=False,
+        )
+    )
+    part = Money(Decimal(200), "KES")
+    await books.order_part_paid_from_credit(order.reference, JUMA, order.total, part)
+    await services.payments.pay(
+        CreatePayment(
+            idempotency_key=f"order:{order.reference}",
+            method=Method.MPESA,
+            amount=order.total - part,
+            customer=JUMA,
+            order_reference=order.reference,
+        )
+    )
+    runtime = WorkflowRuntime(services.settings, activities)  # as `serve` subscribes it
+    runtime._fulfilment = TemporalFulfilment(skipping.client, task_queue)
+    PaymentSignals(runtime, activities.ports.orders).subscribe(services.bus)
+
+    async with make_worker(skipping.client, task_queue, activities):
+        handle = await start_fulfilment(
+            skipping.client, task_queue, order.reference, payment_method="MPESA"
+        )
+        await until_stage(handle, Stage.AWAITING_PAYMENT)
+        [push] = fakes.daraja.pushes
+        assert push.body["Amount"] == 2322
+        target, body = fakes.daraja.pay(push)
+        await gateway.post(target, data=body, headers={"Content-Type": "application/json"})
+        await flush_outbox(services)
+        await until_stage(handle, Stage.IN_WAVE)
+
+    assert (await services.orders.get(order.reference)).status is not OrderStatus.CANCELLED
+    assert fakes.daraja.reversals == []
