@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import functools
+from collections.abc import AsyncIterator, Iterator
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
+import channels.graphql
 from core.app.bootstrap import Services, build_services
 from core.app.server import create_app
 from core.clock import SteppedClock
@@ -21,6 +23,19 @@ pytest_plugins = [
     "tests.support.payment_fixtures",
     "tests.support.provider_fixtures",
 ]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def one_graphql_schema_per_settings() -> Iterator[None]:
+    """Every app the tests build mounts /graphql, whose strawberry schema took ~15 ms of CPU
+    to build each time (some 1,600 tests build an app). It is the same for the same arguments
+    and keeps nothing between requests (extensions are made per operation), so each distinct
+    (production, max_depth, max_cost) is built once per session and shared."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(
+            channels.graphql, "build_schema", functools.cache(channels.graphql.build_schema)
+        )
+        yield
 
 
 @pytest.fixture
