@@ -20,6 +20,7 @@ from core.app.driver_notices import DriverNotices
 from core.app.escalation_reminder import EscalationReminder
 from core.app.money import MoneyServices, build_money
 from core.app.objects import build_object_store
+from core.app.order_payments import can_refund
 from core.app.payment_posting import PaymentPosting
 from core.app.payments import PaymentReceiptSms, PaymentRequery, build_rails
 from core.app.payouts import PayoutDesk, PayoutSweeper
@@ -315,6 +316,7 @@ def build_services(
             payments=payments,
             whatsapp=whatsapp_senders(settings),
         ),
+        refundable=lambda provider: can_refund(payments, provider),
     )
     operator = Phone.parse(settings.operator_phone) if settings.operator_phone else None
     lines = {RegionCode(r): Phone.parse(n) for r, n in settings.driver_lines.items()}

@@ -4,10 +4,14 @@ payouts, ATC) and wired to the order events."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_CEILING, Decimal
 
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core.app.order_payments import ENDED, checkout_payments
 from core.bus.port import EventBus
 from core.clock import Clock
 from core.db import Database
@@ -21,6 +25,8 @@ from engines.invoices import CreditNoteNotice, InvoiceService, OrderBilling
 from engines.ledger import Books, LedgerService
 from engines.notifications import NotificationService
 from engines.orders import OrderService
+from engines.orders.tables import orders as orders_table
+from engines.payments import Direction, PaymentIntent
 from engines.payments.repository import SqlPaymentRepository
 from engines.settlement import Distributor, PayoutService, SettlementService
 
@@ -58,27 +64,62 @@ class IntentReceipts:
 class RefundsInFlight:
     """What the rails are still giving back to a customer: her account shows it as hers until
     the refund is confirmed (its posting takes it off), so it is not hers to spend on a debt
-    meanwhile, or she would have it twice."""
+    meanwhile, or she would have it twice. A paid order cancelled or returned whose refund is
+    not asked yet counts too (its hold's void and its refund are separate reactions to the
+    same event): each of its checkout payments no refund was asked of, on a rail that gives
+    money back (`refundable`; none counted when not given). A refund that failed leaves it
+    hers to spend."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, *, refundable: Callable[[str], bool] | None = None) -> None:
         self._db = db
+        self._refundable = refundable
 
     async def __call__(self, customer: Phone, currency: str) -> Money:
         async with self._db.transaction() as s:
-            refunds = await SqlPaymentRepository(s).open_refunds()
+            repo = SqlPaymentRepository(s)
+            refunds = await repo.open_refunds()
+            ended = await self._not_refunded_yet(s, repo, customer, currency)
         # in whole units, rounded up: an M-Pesa reversal gives back all the payment, which
         # was asked in whole shillings (what is left over is spent once it is confirmed)
+        giving = [
+            r.payable.amount
+            for r in refunds
+            if r.customer == customer and r.amount.currency == currency
+        ]
+        giving += [p.asked.amount for p in ended]
         return Money(
-            sum(
-                (
-                    r.payable.amount.to_integral_value(rounding=ROUND_CEILING)
-                    for r in refunds
-                    if r.customer == customer and r.amount.currency == currency
-                ),
-                Decimal(0),
-            ),
+            sum((a.to_integral_value(rounding=ROUND_CEILING) for a in giving), Decimal(0)),
             currency,
         )
+
+    async def _not_refunded_yet(
+        self, s: AsyncSession, repo: SqlPaymentRepository, customer: Phone, currency: str
+    ) -> list[PaymentIntent]:
+        """The checkout payments of her cancelled or returned orders that no refund was asked
+        of yet (paid in parts: no rail gives those back, they are hers)."""
+        if self._refundable is None:
+            return []
+        ended = (
+            await s.scalars(
+                select(orders_table.c.reference).where(
+                    orders_table.c.customer == customer.e164,
+                    orders_table.c.currency == currency,
+                    orders_table.c.status.in_([status.value for status in ENDED]),
+                )
+            )
+        ).all()
+        if not ended:
+            return []
+        intents = await repo.for_orders(list(ended))
+        asked = {i.refund_of for i in intents if i.direction is Direction.REFUND}
+        return [
+            p
+            for ref in ended
+            for p in checkout_payments([i for i in intents if i.order_reference == ref], ref)
+            if p.id not in asked
+            and p.received_in_parts.amount == 0
+            and self._refundable(p.provider)
+        ]
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,10 +147,12 @@ def build_money(
     translate: Translator,
     sms_provider: str,
     credit_notes: CreditNoteNotice | None = None,
+    refundable: Callable[[str], bool] | None = None,
 ) -> MoneyServices:
-    """`credit_notes` tells retailers of the credit notes billing issues (the gateway's)."""
+    """`credit_notes` tells retailers of the credit notes billing issues (the gateway's);
+    `refundable` says which rails give money back (RefundsInFlight)."""
     ledger = LedgerService(db, clock, ids)
-    giving_back = RefundsInFlight(db)
+    giving_back = RefundsInFlight(db, refundable=refundable)
     books = Books(ledger, refunds_in_flight=giving_back)
     invoices = InvoiceService(db, ids)
     credit = CreditService(

@@ -5,6 +5,7 @@ it; never "paid" or "refunded" for money she does not have back."""
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -13,7 +14,9 @@ from aiohttp.test_utils import TestClient
 from core.app.bootstrap import Services
 from core.clock import SteppedClock
 from core.config import Settings
+from core.money import Money
 from core.phone import Phone
+from engines.ledger import TransferRefusedError
 from engines.orders import Order, OrderStatus, RestPolicy
 from engines.payments import Method
 from tests.journeys.test_back_order_refunds import back_order_of, cancelled, shipped
@@ -107,6 +110,35 @@ async def test_a_cancelled_order_whose_reversal_failed_says_it_is_kept_as_credit
             "amount": {"amount": f"{order.total.amount:f}", "currency": "KES"},
         },
     }
+    assert services.money is not None  # his to spend now
+    credit = await services.money.books.account_credit(JUMA, "KES")
+    assert credit == Money(Decimal(2522), "KES")
+
+
+async def test_a_cancelled_order_s_money_is_not_his_credit_before_its_refund_is_asked(
+    gateway: Client, services: Services, fakes: PaymentFakes
+) -> None:
+    """The cancel's hold void and its refund are separate reactions: between them (the hold
+    voided, the reversal not asked yet) his KES 2,522 is not credit to pay another order with
+    (he would have it twice, back on M-Pesa and in goods), nor once the reversal went back."""
+    assert services.money is not None
+    books = services.money.books
+    order = await paid_by_mpesa(gateway, services, fakes, checkout=True)
+    await services.orders.advance(order.reference, OrderStatus.CANCELLED, reason="out of stock")
+    await books.order_cancelled(order.reference)  # billing's reaction ran; the refunder's not
+    assert fakes.daraja.reversals == []
+
+    assert await books.account_credit(JUMA, "KES") == Money.zero("KES")
+    with pytest.raises(TransferRefusedError):  # the hold a confirm from credit takes
+        await books.order_paid_from_credit("ORD-TWICE", JUMA, Money(Decimal(800), "KES"))
+
+    await flush_outbox(services)
+    [reversal] = fakes.daraja.reversals
+    target, body = fakes.daraja.reversal_result(reversal)
+    assert (await gateway.post(target, data=body, headers=JSON)).status == 200
+    await flush_outbox(services)
+    assert await books.account_credit(JUMA, "KES") == Money.zero("KES")
+    assert (await services.money.ledger.check()).balanced
 
 
 async def test_a_cancelled_order_whose_refund_waits_on_someone_says_to_call_us(
