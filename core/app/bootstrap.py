@@ -449,6 +449,7 @@ def build_services(
         orders=orders,
         payments=payments,
         whatsapp=whatsapp,
+        repays_credit=PaymentPosting(money.books, money.credit, orders).repays_credit,
     ).subscribe(bus)
     LateMoneyRefunder(
         notifications, customers, translate, settings.sms_provider, payments=payments, orders=orders

@@ -186,7 +186,7 @@ class DriverCash:
         if earlier is not None and earlier.amount != cash:
             raise _slip_used(key, earlier.amount)
         try:
-            await self._books.cash_handed_in(driver, depot, cash, key)
+            _, recorded = await self._books.cash_handed_in(driver, depot, cash, key)
         except TransferRefusedError as refused:
             if refused.result is TransferResult.EXISTS_WITH_DIFFERENT_FIELDS:
                 # Another operator recorded this slip, for another amount, since we looked.
@@ -199,7 +199,8 @@ class DriverCash:
             raise CashHandOverError(
                 f"{driver.e164} holds {held.format()}: cannot hand in {cash.format()}"
             ) from refused
-        return HandedIn(worker, cash, depot, await self._holds(worker), key, earlier is not None)
+        # an operator keying the same slip at the same moment recorded it: nothing moved now
+        return HandedIn(worker, cash, depot, await self._holds(worker), key, not recorded)
 
     async def _holds(self, worker: Worker) -> Money:
         currency = region_of(worker.region).currency

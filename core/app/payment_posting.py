@@ -71,17 +71,23 @@ class PaymentPosting:
             # A part of an order's payment: it pays that order, as the part completing it will.
             repays = await self._on_credit(event.order_reference)
         else:
-            repays = await self._repays_credit(customer, received.currency, event.provider, receipt)
+            repays = await self.repays_credit(event)
         if repays:
-            await self._credit.repay(customer, received, event.provider, receipt)
+            # money that named no order is receipted with what it paid (no plain receipt)
+            tell = event.order_reference is None
+            await self._credit.repay(customer, received, event.provider, receipt, tell=tell)
         else:
             await self._books.post_payment_received(customer, received, event.provider, receipt)
         await self._fee(event.provider, event.fee, event.currency, receipt)
 
-    async def _repays_credit(self, customer: Phone, currency: str, rail: str, receipt: str) -> bool:
-        """Whether this money repays credit: as it was taken the first time (a redelivered
-        event follows it, whatever is owed now), else whether anything is owed on credit."""
-        posted = await self._books.ledger.get_transfer(chart.transfer_id("payment", rail, receipt))
+    async def repays_credit(self, event: UnmatchedFundsReceived) -> bool:
+        """Whether money that named no order repays credit: as it was taken the first time (a
+        redelivered event follows it, whatever is owed now), else whether anything is owed on
+        credit. The receipt SMS asks too: such money is receipted by the repayment's text."""
+        customer, currency = Phone(event.customer), event.currency
+        receipt = event.receipt or str(event.event_id)
+        transfer = chart.transfer_id("payment", event.provider, receipt)
+        posted = await self._books.ledger.get_transfer(transfer)
         if posted is not None:
             return posted.code == "repayment"
         return any(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Awaitable, Callable
 from decimal import Decimal
 
 import structlog
@@ -142,10 +143,13 @@ class PaymentReceiptSms(CustomerSms):
         orders: OrderService | None = None,
         payments: PaymentService | None = None,
         whatsapp: frozenset[str] = frozenset(),
+        repays_credit: Callable[[UnmatchedFundsReceived], Awaitable[bool]] | None = None,
     ) -> None:
         super().__init__(notifications, customers, translate, provider, whatsapp=whatsapp)
         self._orders = orders
         self._payments = payments
+        # money that named no order and repays credit is receipted by the repayment's SMS
+        self._repays_credit = repays_credit
 
     async def _order_key(self, reference: str) -> str | None:
         """The idempotency key of the order paid (None when it is not known here)."""
@@ -210,6 +214,9 @@ class PaymentReceiptSms(CustomerSms):
                 due=Money(Decimal(event.still_due), event.currency).format(),
             )
             return
+        repays = self._repays_credit
+        if event.order_reference is None and repays is not None and await repays(event):
+            return  # the repayment's SMS says what it paid, and what she owes or keeps
         await self.send(Phone(event.customer), key, "sms.payment_received_plain", amount=amount)
 
     async def _late(self, event: PaymentSucceeded) -> bool:

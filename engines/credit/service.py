@@ -3,6 +3,7 @@ and the daily run (reminders, late fees, overdue blocks). The money is on the le
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time
@@ -382,11 +383,13 @@ class CreditService:
         return reduced
 
     async def repay(
-        self, customer: Phone, amount: Money, rail: str, external_ref: str
+        self, customer: Phone, amount: Money, rail: str, external_ref: str, *, tell: bool = False
     ) -> Repayment:
         """A repayment by any rail: on the ledger and applied to the oldest credits, atomically.
 
-        Idempotent by (rail, external_ref), like every payment.
+        Idempotent by (rail, external_ref), like every payment. `tell`: money that named no
+        order (a transfer into her account) is receipted here, in the same transaction, by one
+        SMS saying what it paid and what she still owes or keeps as credit.
         """
         held = await self._books.account(chart.rail(rail, amount.currency))
         line = await self._books.account(chart.credit_line(customer, amount.currency))
@@ -448,6 +451,10 @@ class CreditService:
                             reference=external_ref,
                         ),
                     )
+            if tell:
+                await self._tell_repaid(
+                    s, customer, amount=amount, left=left, credits=updated, transfer_id=transfer_id
+                )
             return Repayment(updated, left)
 
         try:
@@ -458,6 +465,48 @@ class CreditService:
             # paid up, an overdue block lifts (and a late repayment counts) at once
             await self.decide(customer)
         return repayment
+
+    async def _tell_repaid(
+        self,
+        s: AsyncSession,
+        customer: Phone,
+        *,
+        amount: Money,
+        left: Money,
+        credits: Sequence[CreditOrder],
+        transfer_id: uuid.UUID,
+    ) -> None:
+        """The receipt of money that repaid her credit: what it paid, and what she still owes
+        or what of it is kept as credit on her account."""
+        owed = sum(
+            (
+                c.outstanding
+                for c in credits
+                if c.status is CreditStatus.OPEN and c.outstanding.currency == amount.currency
+            ),
+            Money.zero(amount.currency),
+        )
+        if owed.amount > 0:
+            key = "sms.transfer_repaid"
+        elif left.amount > 0:
+            key = "sms.transfer_repaid_all_credit"
+        else:
+            key = "sms.transfer_repaid_all"
+        locale, opted_out = await self._recipient(s, customer)
+        await self._notifications.queue_in(
+            s,
+            self._sms(
+                customer,
+                locale,
+                key,
+                f"credit-repaid:{transfer_id}",
+                amount=amount.format(),
+                paid=(amount - left).format(),
+                owed=owed.format(),
+                credit=left.format(),
+            ),
+            suppressed=opted_out,
+        )
 
     async def spend_account_credit(self, customer: Phone, currency: str) -> Money:
         """Money kept on her account (an overpaid transfer, a refund a rail could not make, the

@@ -256,13 +256,14 @@ class Books:
 
     async def cash_handed_in(
         self, driver: Phone, distributor: str, amount: Money, key: str
-    ) -> Transfer:
+    ) -> tuple[Transfer, bool]:
         """A driver hands cash he collected to the distributor's depot, once per `key` (the
-        same key again answers the first hand-over). Refused (EXCEEDS_DEBITS) past what he
-        holds."""
+        same key again answers the first hand-over), and whether this call recorded it (False:
+        the key was recorded before, or by a twin at the same moment). Refused
+        (EXCEEDS_DEBITS) past what he holds."""
         held = await self.account(chart.driver_cash(driver, amount.currency))
         depot = await self.account(chart.depot_cash(distributor, amount.currency))
-        return await self.ledger.transfer(
+        return await self.ledger.transfer_once(
             TransferRequest.posted(
                 chart.transfer_id("cash", driver.e164, "handed-in", key),
                 depot.id,

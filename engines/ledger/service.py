@@ -188,6 +188,24 @@ class LedgerService:
         except IntegrityError:
             return await self._answer_twin(request)
 
+    async def transfer_once(self, request: TransferRequest) -> tuple[Transfer, bool]:
+        """As `transfer`, and whether this call recorded it: False when the id was recorded
+        before, by a retry or by a twin racing it (its accounts are locked first, so of two at
+        once the second finds the first's), and the first is answered."""
+
+        async def work(s: AsyncSession) -> tuple[Transfer, bool]:
+            repo = SqlLedgerRepository(s)
+            await repo.lock_accounts([request.debit_account_id, request.credit_account_id])
+            existing = await repo.transfer(request.id)
+            if existing is not None:
+                return _existing_answer(existing, request), False
+            return await self.transfer_in(s, request), True
+
+        try:
+            return await self._db.retrying(work)
+        except IntegrityError:
+            return await self._answer_twin(request), False
+
     async def transfer_all(self, requests: Sequence[TransferRequest]) -> list[Transfer]:
         """Linked transfers: all of them commit, or none does (the first refusal is raised)."""
 

@@ -16,6 +16,7 @@ import pytest
 
 from core.app.bootstrap import Services
 from core.app.cash import CashHandOverError, DriverCash, HandedIn
+from core.app.cash_cli import said
 from core.app.cli import main
 from core.config import Settings
 from core.money import Money
@@ -155,6 +156,26 @@ async def test_a_hand_over_he_cannot_make_is_refused_in_one_line(
 
     emeka = await services.money.ledger.account(chart.driver_cash(EMEKA, "NGN").code)
     assert emeka.balance == took  # nothing moved
+
+
+async def test_one_slip_keyed_at_once_with_one_amount_is_handed_in_once_and_said_once(
+    services: Services,
+) -> None:
+    """Two operators key the same slip with the same amount at the same moment: both were told
+    'handed in' though the depot took it once. The second is told it was already recorded."""
+    assert services.money is not None
+    await a_day_of_cash(services)
+    cash = DriverCash(services.money.books, services.gig, services.clock)
+
+    results = await asyncio.gather(
+        cash.hand_in(EMEKA, Decimal(20_000), "SLIP-7"),
+        cash.hand_in(EMEKA, Decimal(20_000), "SLIP-7"),
+    )
+
+    told = sorted(said(r).split(" ", 1)[0] for r in results)
+    assert told == ["Emeka", "hand-over"], [said(r) for r in results]
+    depot = await services.money.ledger.account(chart.depot_cash("lagos", "NGN").code)
+    assert depot.balance == Money(Decimal(20_000), "NGN")
 
 
 async def test_one_slip_keyed_at_once_with_two_amounts_is_refused_in_one_line(

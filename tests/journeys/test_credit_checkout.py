@@ -391,6 +391,32 @@ async def test_a_transfer_into_her_own_account_repays_what_she_owes_on_credit(
     assert (await services.money.ledger.check()).balanced
 
 
+async def test_a_transfer_that_pays_all_she_owes_on_credit_says_so_and_what_is_kept(
+    gateway: Client, services: Services, fakes: PaymentFakes, clock: SteppedClock
+) -> None:
+    """Ngozi sends NGN 100,000 to her own account while she owes on credit: she was texted only
+    'we received NGN 100,000.00. Thank you!', no word that it paid her debt nor what is left.
+    One SMS now says both, however often the webhook comes."""
+    assert services.payments is not None
+    ngozi = Phone("+2348030000001")
+    await credit_history(services, clock, ngozi.e164)
+    [owed] = await _ngozi_on_credit(gateway, services, ngozi)
+    account = await services.payments.virtual_account(ngozi, "paystack")
+
+    body, headers = fakes.paystack.transfer_to_account(account.account_number, 10_000_000)
+    for _ in range(2):
+        response = await gateway.post("/webhooks/paystack", data=body, headers=headers)
+        assert response.status == 200
+    await flush_outbox(services)
+
+    kept = Money(Decimal(100_000), "NGN") - owed.outstanding
+    texts = [s.message for s in fakes.sms.sent_to(ngozi.e164)]
+    assert [t for t in texts if "received" in t] == [
+        f"OmniRoute: we received NGN 100,000.00. It paid what you owed on credit "
+        f"({owed.outstanding.format()}); {kept.format()} kept as credit on your account."
+    ]
+
+
 async def _ngozi_on_credit(gateway: Client, services: Services, ngozi: Phone) -> list[CreditOrder]:
     assert services.money is not None
     phone = UssdPhone(gateway, ngozi.e164)

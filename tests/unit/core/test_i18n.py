@@ -321,6 +321,7 @@ SMS_VALUES: dict[str, object] = {
     "due": "NGN 126,993.25",
     "left": "NGN 126,993.25",
     "credit": "NGN 126,993.25",
+    "paid": "NGN 126,993.25",
     "fee": "NGN 1,350.00",
     "vat": "NGN 11,883.25",
     "receipt": "QKJ4H7X2ZP",
