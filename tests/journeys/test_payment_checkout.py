@@ -20,7 +20,7 @@ from core.money import Money
 from core.phone import Phone
 from core.region import RegionCode
 from engines.ledger import TransferRefusedError
-from engines.orders import CartLine, OrderStatus, PaymentMethod, PlaceOrder
+from engines.orders import CartLine, Order, OrderStatus, PaymentMethod, PlaceOrder
 from engines.payments import CreatePayment, Method
 from tests.contract.channels.africastalking.test_ussd_published import publish
 from tests.support.graphql import bearer, post_graphql
@@ -428,29 +428,12 @@ async def test_credit_on_his_account_pays_part_and_mpesa_asks_only_the_rest(
     assert (await services.money.ledger.check()).balanced
 
 
-async def owing_while_mpesa_gives_back(
-    gateway: Client, services: Services, fakes: PaymentFakes, clock: SteppedClock
-) -> Any:
-    """Juma owes KES 1,000 on credit; his M-Pesa order, paid (KES 2,522) and cancelled, is being
-    reversed: the reversal is asked, its result not in yet. Its request, for the result."""
-    assert services.money is not None
+async def mpesa_paid_then_cancelled(
+    gateway: Client, services: Services, fakes: PaymentFakes
+) -> Order:
+    """Juma's order of 3 cartons, paid by M-Pesa through Daraja's callback, then cancelled;
+    the cancel's reactions have run."""
     assert services.payments is not None
-    assert services.refunds is not None
-    for i in range(3):  # a history that earns him credit
-        bought = await services.orders.place(
-            PlaceOrder(
-                Phone(JUMA),
-                RegionCode.NAIROBI,
-                (CartLine("NDL-INDO-CHK", 40),),
-                PaymentMethod.ON_DELIVERY,
-                f"history-{i}",
-                clear_cart=False,
-            )
-        )
-        for status in DELIVERED:
-            await services.orders.advance(bought.reference, status)
-        clock.advance(20 * 86_400)
-    await services.money.credit.authorise("OWEJ01", Phone(JUMA), Money(Decimal(1000), "KES"))
     order = await services.orders.place(
         PlaceOrder(
             Phone(JUMA),
@@ -474,6 +457,33 @@ async def owing_while_mpesa_gives_back(
     await gateway.post(target, data=body, headers={"Content-Type": "application/json"})
     await services.orders.advance(order.reference, OrderStatus.CANCELLED)
     await flush_outbox(services)
+    return order
+
+
+async def owing_while_mpesa_gives_back(
+    gateway: Client, services: Services, fakes: PaymentFakes, clock: SteppedClock
+) -> Any:
+    """Juma owes KES 1,000 on credit; his M-Pesa order, paid (KES 2,522) and cancelled, is being
+    reversed: the reversal is asked, its result not in yet. Its request, for the result."""
+    assert services.money is not None
+    assert services.payments is not None
+    assert services.refunds is not None
+    for i in range(3):  # a history that earns him credit
+        bought = await services.orders.place(
+            PlaceOrder(
+                Phone(JUMA),
+                RegionCode.NAIROBI,
+                (CartLine("NDL-INDO-CHK", 40),),
+                PaymentMethod.ON_DELIVERY,
+                f"history-{i}",
+                clear_cart=False,
+            )
+        )
+        for status in DELIVERED:
+            await services.orders.advance(bought.reference, status)
+        clock.advance(20 * 86_400)
+    await services.money.credit.authorise("OWEJ01", Phone(JUMA), Money(Decimal(1000), "KES"))
+    order = await mpesa_paid_then_cancelled(gateway, services, fakes)
     if not await services.payments.pending_refunds():
         await services.refunds.refund_order(order.reference, order.total, key="back")
     [reversal] = fakes.daraja.reversals  # asked; its result not in yet
@@ -534,29 +544,7 @@ async def test_money_mpesa_is_still_giving_back_is_not_offered_to_pay_an_order(
     have it twice (back on M-Pesa and in the goods)."""
     assert services.money is not None
     assert services.payments is not None
-    order = await services.orders.place(
-        PlaceOrder(
-            Phone(JUMA),
-            RegionCode.NAIROBI,
-            (CartLine("NDL-INDO-CHK", 3),),
-            PaymentMethod.MPESA,
-            "paid-then-cancelled",
-            clear_cart=False,
-        )
-    )
-    await services.payments.pay(
-        CreatePayment(
-            idempotency_key=f"order:{order.reference}",
-            method=Method.MPESA,
-            amount=order.total,
-            customer=Phone(JUMA),
-            order_reference=order.reference,
-        )
-    )
-    target, body = fakes.daraja.pay(fakes.daraja.pushes[0])
-    await gateway.post(target, data=body, headers={"Content-Type": "application/json"})
-    await services.orders.advance(order.reference, OrderStatus.CANCELLED)
-    await flush_outbox(services)
+    await mpesa_paid_then_cancelled(gateway, services, fakes)
     assert fakes.daraja.reversals  # asked; its result not in yet
 
     juma = UssdPhone(gateway, JUMA)
