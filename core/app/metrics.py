@@ -23,7 +23,8 @@ SMS and WhatsApp messages queued for their provider and how long the oldest has 
 else shows a relay or a sender that has stopped: the requests keep being answered 200 meanwhile.
 
 With `OMNIROUTE_METRICS_TOKEN` set, a scrape must carry `Authorization: Bearer <token>` (401
-otherwise): the route labels and failure counts map the deployment for whoever can reach it.
+otherwise): the route labels and failure counts map the deployment for whoever can reach it. In
+production without one, /metrics answers 403 saying to set it, rather than answer anyone.
 """
 
 from __future__ import annotations
@@ -74,9 +75,12 @@ QUEUED = DeliveryStatus.QUEUED.value
 
 
 class HttpMetrics:
-    def __init__(self, token: str | None = None) -> None:
+    def __init__(self, token: str | None = None, *, closed: bool = False) -> None:
+        """`closed`: no token was set where one is required (production), so no scrape is
+        answered; a warning at start alone left the deployment's map open to anyone."""
         self.registry = CollectorRegistry(auto_describe=True)
         self._expected = None if token is None else f"Bearer {token}".encode()
+        self._closed = closed and token is None
         self._read_at_scrape: list[Backlogs | WorkflowEnds] = []
         ProcessCollector(registry=self.registry)
         PlatformCollector(registry=self.registry)
@@ -162,6 +166,10 @@ class HttpMetrics:
         self.registry.register(self._read_at_scrape[-1])
 
     async def expose(self, request: web.Request) -> web.Response:
+        if self._closed:
+            raise web.HTTPForbidden(
+                text="/metrics is closed in production without a token: set OMNIROUTE_METRICS_TOKEN"
+            )
         if self._expected is not None:
             given = request.headers.get("Authorization", "").encode()
             if not hmac.compare_digest(given, self._expected):

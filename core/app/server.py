@@ -57,11 +57,13 @@ def create_app(
             hint=f"set {SMS_SENDER_VARIABLES[settings.sms_provider]} to send SMS",
         )
     token = settings.metrics_token
-    metrics = HttpMetrics(None if token is None else token.get_secret_value())
+    metrics = HttpMetrics(
+        None if token is None else token.get_secret_value(), closed=settings.production
+    )
     if token is None and settings.production:
         log.warning(
-            "metrics.open",
-            hint="GET /metrics answers anyone: set OMNIROUTE_METRICS_TOKEN to require a token",
+            "metrics.closed",
+            hint="GET /metrics answers 403: set OMNIROUTE_METRICS_TOKEN to serve it to Prometheus",
         )
     metrics.count_failed_turns(services.pipeline.failures)
     metrics.count_dead_letters(services.bus.dead_letters)

@@ -203,21 +203,27 @@ async def test_with_a_metrics_token_a_scrape_without_it_gets_401(
         assert (await client.get("/healthz")).status == 200  # only /metrics is guarded
 
 
-async def test_production_warns_once_at_start_that_metrics_are_open(database_url: str) -> None:
-    def started(token: str | None) -> list[str]:
-        settings = Settings(
-            env="production",
-            database_url=database_url,
-            channels="",
-            metrics_token=None if token is None else SecretStr(token),
-            _env_file=None,
-        )
-        with captured_logs(app_server) as logs:
-            create_app(settings)
-        return [line["event"] for line in logs if line["log_level"] == "warning"]
+async def test_in_production_without_a_token_metrics_answers_403_saying_to_set_it(
+    database_url: str, clock: SteppedClock
+) -> None:
+    """A warning at start left the route labels and failure counts open to anyone who could
+    reach the pod; now the scrape is refused, with what to set, and the start still says so."""
+    settings = Settings(env="production", database_url=database_url, channels="", _env_file=None)
+    with captured_logs(app_server) as logs:
+        async with gateway(settings, clock) as (client, _services):
+            refused = await client.get("/metrics")
+            assert refused.status == 403
+            reason = await refused.text()
+            assert "set OMNIROUTE_METRICS_TOKEN" in reason
+            assert "\n" not in reason.strip()
+            assert "omniroute_http_requests" not in reason
+            assert (await client.get("/healthz")).status == 200
+    warned = [line["event"] for line in logs if line["log_level"] == "warning"]
+    assert warned.count("metrics.closed") == 1
 
-    assert started(None).count("metrics.open") == 1
-    assert "metrics.open" not in started("scrape-me-please")
+    with captured_logs(app_server) as logs:
+        create_app(settings.model_copy(update={"metrics_token": SecretStr("scrape-me-please")}))
+    assert "metrics.closed" not in [line["event"] for line in logs]
 
 
 @pytest.fixture
