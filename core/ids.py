@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import secrets
+import socket
 import uuid
 from typing import Protocol
 
@@ -11,6 +13,13 @@ import uuid6
 # No 0/O, 1/I/L, 5/S, 8/B: a reference is read aloud over a bad line and keyed on a keypad.
 REFERENCE_ALPHABET = "234679ACDEFGHJKMNPQRTUVWXYZ"
 REFERENCE_LENGTH = 6
+
+
+def worker_id() -> str:
+    """Who holds a claim (an outbox batch, a send lease): this host and process, and a random
+    part for a process id reused after a restart. Unique among the processes on one database,
+    and readable by an operator who finds a row claimed."""
+    return f"{socket.gethostname()[:40]}/{os.getpid()}/{secrets.token_hex(4)}"
 
 
 class IdGenerator(Protocol):

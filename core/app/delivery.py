@@ -8,6 +8,7 @@ from collections.abc import Mapping
 
 import structlog
 
+from core.ids import worker_id
 from core.loops import BackgroundLoop
 from core.messages import MessageSender, PermanentSendError
 from engines.notifications import Delivery, DeliveryStatus, NotificationService, message_of
@@ -27,6 +28,10 @@ class DeliveryWorker:
         self._senders = senders
         self._poll = poll_seconds
         self._loop = BackgroundLoop("delivery-worker")
+        # The name its send leases carry, and one pass at a time: a lease in its name found
+        # by its next pass is one it lost, taken back at once (`NotificationService.due`).
+        self.owner = worker_id()
+        self._one_pass = asyncio.Lock()
         # Each attempt's outcome by (provider, kind, outcome): sent, refused (for good),
         # retrying, gave_up (its last attempt failed). /metrics reads it.
         self.outcomes: Counter[tuple[str, str, str]] = Counter()
@@ -36,8 +41,12 @@ class DeliveryWorker:
 
     async def send_due(self) -> int:
         """One pass over the due deliveries; returns how many a provider accepted."""
+        async with self._one_pass:
+            return await self._send_pass()
+
+    async def _send_pass(self) -> int:
         accepted = 0
-        for claimed in await self._notifications.due():
+        for claimed in await self._notifications.due(worker=self.owner):
             delivery = await self._notifications.renew(claimed)
             if delivery is None:
                 log.info("delivery.lease_lost", provider=claimed.provider)

@@ -10,7 +10,10 @@ never keeps a transaction, its row locks or a pooled connection. Another relay (
 claimed rows until the claim runs out, which only happens when the claiming relay died, and
 leaves alone the later rows of an aggregate whose earlier rows are claimed: one order's events
 leave in the order they were written even while two relays publish (its key keeps them in
-order on the topic only as long as they are sent in order).
+order on the topic only as long as they are sent in order). A claim names its relay
+(`claimed_by`): a relay publishes one batch at a time, so at its next claim any row still
+claimed in its own name is a batch it lost (the database killed mid-batch, so it could neither
+mark it sent nor give it back), and it takes such rows back at once, not when the claim runs out.
 
 "The order they were written" is each key's `seq` (1, 2, 3…, taken from `outbox_sequences` in
 the writing transaction), not the id: a UUIDv7 carries its process's clock, and an order is
@@ -41,6 +44,7 @@ from core.bus.port import EventBus, UndeliveredError
 from core.bus.tables import outbox, outbox_sequences
 from core.clock import Clock
 from core.db import Database
+from core.ids import worker_id
 from core.loops import BackgroundLoop
 
 log = structlog.get_logger(__name__)
@@ -162,8 +166,10 @@ class OutboxRelay:
         redeliver_max_seconds: float = REDELIVER_MAX_SECONDS,
         sequence_retention_seconds: float = SEQUENCE_RETENTION_SECONDS,
         housekeeping_seconds: float = HOUSEKEEPING_SECONDS,
+        owner: str | None = None,
     ) -> None:
         self._db = db
+        self.owner = owner or worker_id()
         self._bus = bus
         self._clock = clock
         self._batch = batch_size
@@ -208,7 +214,7 @@ class OutboxRelay:
                 await s.execute(
                     update(outbox)
                     .where(outbox.c.id.in_(ids), outbox.c.id.not_in(waiting))
-                    .values(sent_at=now, claimed_until=None)
+                    .values(sent_at=now, claimed_until=None, claimed_by=None)
                 )
                 tried = await s.execute(
                     select(outbox.c.id, outbox.c.attempts).where(outbox.c.id.in_(waiting))
@@ -218,7 +224,11 @@ class OutboxRelay:
                     await s.execute(
                         update(outbox)
                         .where(outbox.c.id == row_id)
-                        .values(attempts=attempts + 1, claimed_until=now + timedelta(seconds=wait))
+                        .values(
+                            attempts=attempts + 1,
+                            claimed_until=now + timedelta(seconds=wait),
+                            claimed_by=None,  # a back-off, waited out even by this relay
+                        )
                     )
 
             await self._mark(mark)
@@ -232,7 +242,11 @@ class OutboxRelay:
                 await s.execute(
                     update(outbox)
                     .where(outbox.c.id.in_(ids))
-                    .values(attempts=outbox.c.attempts + int(failed), claimed_until=None)
+                    .values(
+                        attempts=outbox.c.attempts + int(failed),
+                        claimed_until=None,
+                        claimed_by=None,
+                    )
                 )
             if failed:
                 raise PublishFailedError(len(ids)) from exc
@@ -242,7 +256,7 @@ class OutboxRelay:
             await s.execute(
                 update(outbox)
                 .where(outbox.c.id.in_(ids))
-                .values(sent_at=self._clock.now(), claimed_until=None)
+                .values(sent_at=self._clock.now(), claimed_until=None, claimed_by=None)
             )
 
         await self._mark(sent)
@@ -270,14 +284,19 @@ class OutboxRelay:
                 backoff = min(self._max_backoff, backoff * 2)
 
     async def _claim(self) -> list[tuple[uuid.UUID, EventEnvelope]]:
-        """The oldest unsent rows nobody is publishing, claimed for `claim_seconds`."""
+        """The oldest unsent rows nobody is publishing, claimed for `claim_seconds`: those
+        unclaimed, whose claim ran out, or claimed by this relay in a batch it lost."""
         now = self._clock.now()
         async with self._db.transaction() as s:
             query = (
                 select(outbox.c.id, outbox.c.key, outbox.c.seq, outbox.c.envelope)
                 .where(
                     outbox.c.sent_at.is_(None),
-                    or_(outbox.c.claimed_until.is_(None), outbox.c.claimed_until <= now),
+                    or_(
+                        outbox.c.claimed_until.is_(None),
+                        outbox.c.claimed_until <= now,
+                        outbox.c.claimed_by == self.owner,
+                    ),
                 )
                 .order_by(outbox.c.id)
                 .limit(self._batch)
@@ -312,7 +331,10 @@ class OutboxRelay:
                 await s.execute(
                     update(outbox)
                     .where(outbox.c.id.in_([r.id for r in rows]))
-                    .values(claimed_until=now + timedelta(seconds=self._claim_seconds))
+                    .values(
+                        claimed_until=now + timedelta(seconds=self._claim_seconds),
+                        claimed_by=self.owner,
+                    )
                 )
         return [(r.id, EventEnvelope.model_validate(r.envelope)) for r in rows]
 
@@ -393,7 +415,7 @@ class OutboxRelay:
             result = await s.execute(
                 update(outbox)
                 .where(outbox.c.sent_at.is_(None), outbox.c.claimed_until.is_not(None))
-                .values(claimed_until=None)
+                .values(claimed_until=None, claimed_by=None)
             )
         return int(result.rowcount)  # type: ignore[attr-defined]
 

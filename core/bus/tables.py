@@ -18,6 +18,10 @@ outbox = Table(
     Column("attempts", Integer, nullable=False, default=0),
     # A relay publishing the row (outside any transaction) until then; after it, another may.
     Column("claimed_until", UTCDateTime),
+    # Which relay (`core.ids.worker_id`) claimed it to publish: that relay takes its own claim
+    # back at once when it lost the batch (the database went away mid-batch), as it publishes
+    # one batch at a time. None on a redelivery's back-off, which must be waited out.
+    Column("claimed_by", String(80)),
     # The row's place among its key's (its aggregate's) rows: 1, 2, 3… in commit order, from
     # `outbox_sequences`. The id (UUIDv7) is no such order: each process takes it from its own
     # clock, and a slow clock would put a later event first. None on rows from before 0022.

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import case, func, select, update
+from sqlalchemy import case, false, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -169,13 +169,18 @@ class NotificationService:
             )
         return int(count or 0)
 
-    async def due(self, limit: int = 50) -> list[Delivery]:
+    async def due(self, limit: int = 50, *, worker: str | None = None) -> list[Delivery]:
+        """The deliveries to send now, each leased to `worker` (`core.ids.worker_id`). Those
+        already leased to it are taken back at once: a worker sends one pass at a time, so
+        such a lease is left from a pass it lost (the database went away mid-batch) and would
+        otherwise be waited out, a minute; another worker's lease still is."""
+        mine = false() if worker is None else deliveries.c.leased_by == worker
         async with self._db.transaction() as s:
             rows = await s.execute(
                 select(deliveries)
                 .where(
                     deliveries.c.status == DeliveryStatus.QUEUED.value,
-                    deliveries.c.next_attempt_at <= self._clock.now(),
+                    or_(deliveries.c.next_attempt_at <= self._clock.now(), mine),
                 )
                 .order_by(deliveries.c.next_attempt_at, deliveries.c.id)
                 .limit(limit)
@@ -191,9 +196,9 @@ class NotificationService:
                     .where(
                         deliveries.c.id == delivery.id,
                         deliveries.c.status == DeliveryStatus.QUEUED.value,
-                        deliveries.c.next_attempt_at <= now,
+                        or_(deliveries.c.next_attempt_at <= now, mine),
                     )
-                    .values(next_attempt_at=now + SEND_LEASE)
+                    .values(next_attempt_at=now + SEND_LEASE, leased_by=worker)
                 )
                 if result.rowcount == 1:  # type: ignore[attr-defined]
                     claimed.append(dataclasses.replace(delivery, next_attempt_at=now + SEND_LEASE))
@@ -252,7 +257,7 @@ class NotificationService:
                         deliveries.c.id.in_(leased),
                         deliveries.c.status == DeliveryStatus.QUEUED.value,
                     )
-                    .values(next_attempt_at=now)
+                    .values(next_attempt_at=now, leased_by=None)
                 )
         return len(leased)
 
@@ -394,6 +399,7 @@ class NotificationService:
                     status=status.value,
                     attempts=attempts,
                     next_attempt_at=now + retry_delay(attempts),
+                    leased_by=None,  # a back-off, waited out even by this worker
                     last_error=error[:1000],
                     updated_at=now,
                 )
@@ -486,6 +492,7 @@ class NotificationService:
                 status=DeliveryStatus.QUEUED.value,
                 provider_message_id=None,
                 next_attempt_at=now,
+                leased_by=None,
                 last_error=f"{why}; sent by SMS instead",
                 updated_at=now,
             )

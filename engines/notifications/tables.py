@@ -16,6 +16,10 @@ deliveries = Table(
     Column("status", String(20), nullable=False),
     Column("attempts", Integer, nullable=False),
     Column("next_attempt_at", UTCDateTime, nullable=False),
+    # Which worker (`core.ids.worker_id`) holds its send lease (`next_attempt_at` then its end):
+    # that worker takes it back at once when its pass was lost (the database went away
+    # mid-batch). None when nobody does: queued, or waiting out a retry's back-off.
+    Column("leased_by", String(80)),
     Column("provider_message_id", String(120), index=True),
     Column("last_error", Text),
     Column("created_at", UTCDateTime, nullable=False),

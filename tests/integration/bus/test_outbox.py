@@ -276,6 +276,31 @@ async def test_a_claim_runs_out_when_its_relay_died_and_a_stopped_relay_gives_it
         await services.close()
 
 
+async def test_a_relay_takes_back_at_once_the_batch_it_lost_another_waits_for_its_claim(
+    database_url: str,
+) -> None:
+    """PostgreSQL killed mid-batch: the relay could neither mark its batch sent nor give it
+    back, and the gateway lives on. Its next pass publishes the order's events at once, not
+    two minutes later; another replica still leaves them alone until the claim runs out."""
+    services = await make_services(database_url, "memory://")
+    handled: list[str] = []
+
+    async def count(envelope: EventEnvelope) -> None:
+        handled.append(envelope.event_type)
+
+    try:
+        await services.orders.place(an_order("lost"))
+        assert len(await services.relay._claim()) == 2  # claimed, then the batch was lost
+        other = OutboxRelay(services.db, MemoryEventBus(), services.clock)
+        assert await other.relay_once() == 0
+        services.bus.subscribe(OrderPlaced.topic, "count", count)
+        assert await services.relay.relay_once() == 2
+        assert handled == ["OrderPlaced"]
+        assert await services.relay.unsent() == 0
+    finally:
+        await services.close()
+
+
 @pytest.mark.real
 @pytest.mark.slow
 async def test_orders_placed_while_the_broker_is_down_reach_the_topic_exactly_once(

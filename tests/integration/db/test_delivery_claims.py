@@ -136,3 +136,31 @@ async def test_leases_taken_back_at_start_up_leave_a_retry_waiting_its_back_off(
         assert [d.dedupe_key for d in await notifications.due()] == ["refused"]
     finally:
         await db.dispose()
+
+
+async def test_a_worker_takes_back_at_once_the_lease_of_a_pass_it_lost(database_url: str) -> None:
+    """The database killed while a worker was sending: the rest of its pass stayed leased in
+    its name. Its next pass texts her at once, not a minute later; another replica's worker
+    still leaves the lease alone."""
+    db = Database(database_url)
+    clock = SteppedClock()
+    try:
+        notifications = NotificationService(db, clock, RandomIds())
+        await notifications.queue(
+            OutboundMessage(
+                provider="fake",
+                kind=ChannelKind.SMS,
+                to=Phone("+2348030000001"),
+                reply=Reply("Order W62ACJ placed.", end=True),
+                dedupe_key="order-placed",
+            )
+        )
+        sender = SlowCountingSender()
+        worker = DeliveryWorker(notifications, {"fake": sender})
+        other = DeliveryWorker(notifications, {"fake": sender})
+        assert len(await notifications.due(worker=worker.owner)) == 1  # then the pass was lost
+        assert await other.send_due() == 0
+        assert await worker.send_due() == 1
+        assert sender.sent == ["order-placed"]
+    finally:
+        await db.dispose()
