@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
+from functools import partial
 
 import structlog
 
@@ -348,38 +349,29 @@ def build_services(
     RefundPosting(money.books, payments).subscribe(bus)
     DoubleChargeRefunder(payments).subscribe(bus)
     refunds = RefundDesk(payments)
+    # The customers' notices, as the order workflow sends them, or its events with workflows
+    # off; given a registry, the operators' too (only a workflow publishes services).
+    sms_notifier = partial(
+        SmsNotifier,
+        notifications,
+        customers,
+        orders,
+        translate,
+        settings.sms_provider,
+        whatsapp=whatsapp_senders(settings),
+        payments=payments,
+    )
     if settings.temporal == "off":  # what the order workflow does otherwise
         UnwoundOrderRefunder(payments).subscribe(bus)
-        UnwoundOrderNotice(
-            SmsNotifier(
-                notifications,
-                customers,
-                orders,
-                translate,
-                settings.sms_provider,
-                whatsapp=whatsapp_senders(settings),
-                payments=payments,
-            ),
-            notifications,
-        ).subscribe(bus)
+        UnwoundOrderNotice(sms_notifier(), notifications).subscribe(bus)
     workflows = None
     if settings.temporal == "on" and settings.temporal_address:
-        notifier = SmsNotifier(
-            notifications,
-            customers,
-            orders,
-            translate,
-            settings.sms_provider,
-            whatsapp=whatsapp_senders(settings),
-            payments=payments,
-            registry=ServiceRegistry(db, clock),
-        )
         effects = SqlEffectLog(db, clock)
         activities = fulfilment_activities(
             effects,
             clock,
             orders,
-            notifier,
+            sms_notifier(registry=ServiceRegistry(db, clock)),
             payments,
             settlement=money.settlement,
             refunds=refunds,
