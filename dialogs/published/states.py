@@ -460,7 +460,7 @@ class ReferenceStep(ServiceStep):
     async def enter(self, turn: Turn, text: str) -> Outcome:
         typed = "".join(text.split()).upper()
         if not typed:
-            return Go(self.name, remember=False)
+            return Reject("error.reference.empty")
         order = None
         if len(typed) <= MAX_REFERENCE:
             try:

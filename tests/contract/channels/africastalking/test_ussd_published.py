@@ -279,7 +279,7 @@ async def test_an_order_number_typed_shows_that_order_when_it_is_hers(
 ) -> None:
     """A service asks "Enter your order number": Ngozi's own order (paid from her credit), typed
     in small letters, is shown as the shop's one-order screen says it; Juma's, or one that does
-    not exist, is asked again, saying none was found."""
+    not exist, is asked again, saying none was found; an empty entry, saying what to type."""
     orders = []
     for phone, region, method in (
         (NGOZI, RegionCode.LAGOS, PaymentMethod.ACCOUNT_CREDIT),
@@ -325,8 +325,12 @@ async def test_an_order_number_typed_shows_that_order_when_it_is_hers(
     assert await dial(client, f"4*{his.reference}*zz9") == (
         "CON No order ZZ9 found.\nEnter your order number\n00. Back"
     )
+    # sent empty: asked again, saying what to type
+    assert await dial(client, f"4*{his.reference}*zz9*") == (
+        "CON Please type your order number.\nEnter your order number\n00. Back"
+    )
     # her order, on one screen: the prompt, as long as publishing allows, gives way to it
-    assert await dial(client, f"4*{his.reference}*zz9*{hers.reference.lower()}") == (
+    assert await dial(client, f"4*{his.reference}*zz9**{hers.reference.lower()}") == (
         f"END Order {hers.reference}: Placed, paid\n"
         f"Total {hers.total.format()}, paid from your credit."
     )
