@@ -2,7 +2,7 @@
 the worker that lost its pass to a database outage takes its own rows back at once instead of
 waiting out the claim (2 minutes) or the lease (1 minute)
 
-Revision ID: 0039
+Revision ID: 0033
 Revises: 0032
 Create Date: 2026-12-05 15:40:00.000000
 """
@@ -12,7 +12,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0039"
+revision: str = "0033"
 down_revision: str | None = "0032"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
