@@ -145,7 +145,10 @@ class DriverHome(DriverState):
                     return await self.ended(turn)
                 if (gone := _taken_off(turn, task)) is not None:
                     return gone
-                stop = await self.gig.arrive(task.id, worker.id)
+                try:
+                    stop = await self.gig.arrive(task.id, worker.id, position=_door(turn))
+                except TaskStateError:  # that door was closed meanwhile (proved on his app)
+                    return _closed(turn)
                 # the door the code is for: its order may be cancelled while he is there
                 turn.vars["stop"] = stop.position
                 turn.vars["stop_order"] = stop.order_reference
@@ -207,7 +210,10 @@ class DeliveryCode(DriverState):
             return await self.ended(turn)
         if (gone := _taken_off(turn, task)) is not None:
             return gone
-        result = await self.gig.confirm_delivery(task.id, worker.id, code)
+        try:
+            result = await self.gig.confirm_delivery(task.id, worker.id, code, position=_door(turn))
+        except TaskStateError:  # that door was closed meanwhile: no try spent on the next
+            return _closed(turn)
         match result.outcome:
             case CodeCheck.WRONG:
                 return Reject("drv.code_wrong", {"left": result.attempts_left})
@@ -244,16 +250,12 @@ class Problem(DriverState):
             return await self.ended(turn)
         if (gone := _taken_off(turn, task)) is not None:
             return gone
-        door = turn.vars.get("stop")
         try:
             await self.gig.report_problem(
-                task.id,
-                worker.id,
-                IncidentKind(value),
-                position=door if isinstance(door, int) else None,
+                task.id, worker.id, IncidentKind(value), position=_door(turn)
             )
         except TaskStateError:  # that door was closed meanwhile (proved on his app)
-            return Go(HOME, remember=False)
+            return _closed(turn)
         kind = "vehicle" if value == IncidentKind.VEHICLE.value else "stop"
         notice = turn.t(f"drv.problem_reported_{kind}")
         after = await self.gig.current_task(worker.id)
@@ -301,6 +303,21 @@ async def at_door(gig: GigService, turn: Turn) -> bool:
 
 def driver_states(gig: GigService, orders: OrderService) -> list[State]:
     return [DriverHome(gig), DeliveryCode(gig, orders), Problem(gig), Earnings(gig)]
+
+
+def _door(turn: Turn) -> int | None:
+    """The stop the driver was told of (sent to, or at): what he presses and keys is for it."""
+    door = turn.vars.get("stop")
+    return door if isinstance(door, int) else None
+
+
+def _closed(turn: Turn) -> Outcome:
+    """The door he was told of was closed meanwhile (proved or handed over on his app): he
+    hears so, and his next stop, rather than his key or code counting at the door after it."""
+    door = turn.vars.pop("stop", None)
+    turn.vars.pop("stop_order", None)
+    notice = turn.t("drv.stop_closed", position=door) if isinstance(door, int) else None
+    return Go(HOME, remember=False, notice=notice)
 
 
 def _taken_off(turn: Turn, task: Task) -> Outcome | None:

@@ -1111,6 +1111,48 @@ async def test_arriving_after_the_door_he_was_sent_to_was_cancelled_marks_no_oth
     assert stop.status.value == "pending"  # Chidi's door is not marked reached
 
 
+async def test_a_door_he_proved_in_his_app_meanwhile_costs_the_next_door_nothing_on_the_ivr(
+    services: Services, twilio: TwilioWebhooks, fake_at: FakeAfricasTalking
+) -> None:
+    """Emeka is at Ngozi's door on the IVR and proves it in his app (the IVR still waits for
+    her code). The code he then keys on the IVR was tried on Chidi's door: 'Wrong code. 2 tries
+    left', a try of Chidi's spent. At Chidi's stop, proved in the app too, Arrived on the IVR
+    marked Wale's door reached. Both now say that door is closed and read the next stop."""
+    gig = services.gig
+    emeka = await driver(services, EMEKA, "Emeka", at=GeoPoint(6.60, 3.50))
+    doors = [
+        (await order(services, NGOZI, "app-1"), NGOZI, "12 Broad Street"),
+        (await order(services, CHIDI, "app-2"), CHIDI, "4 Marina Road"),
+        (await order(services, WALE, "app-3"), WALE, "7 Awolowo Road"),
+    ]
+    await picked_and_packed(services, *(reference for reference, _, _ in doors))
+    task = await gig.create_task(route("R-LAG-APP", doors, services=services))
+    await gig.allocate()
+    at = AtCaller(twilio.client, EMEKA.e164, "ATVId_emeka_app")
+    await at.dial()
+    await at.choose("Accept")
+    await flush_outbox(services)
+    first, second, third = (code_in(fake_at, phone, ref) for ref, phone, _ in doors)
+    await at.choose("Arrived")
+
+    await gig.confirm_delivery(task.id, emeka.id, first, position=1)  # his app
+    heard = await at.press(first)
+
+    assert heard.say.startswith("Stop 1 is already closed. Stop 2 of 3: 4 Marina Road")
+    assert [s.code_attempts for s in (await gig.task(task.id)).stops] == [0, 0, 0]
+
+    await gig.confirm_delivery(task.id, emeka.id, second, position=2)  # his app
+    arrived = await at.choose("Arrived")
+
+    assert arrived.say.startswith("Stop 2 is already closed. Stop 3 of 3: 7 Awolowo Road")
+    assert (await gig.task(task.id)).stops[2].status is StopStatus.PENDING
+    assert await arrivals(services) == 1  # Ngozi's only: Wale's order shows no driver there
+    assert (await at.choose("Arrived")).say.startswith("Collect ")
+    delivered = await at.press(third)
+    assert delivered.say.startswith("Delivered. You earned ")
+    assert (await gig.today(emeka.id)).stops == 3
+
+
 async def test_an_order_cancelled_as_the_route_is_taken_gets_no_delivery_code(
     services: Services, fake_at: FakeAfricasTalking
 ) -> None:
