@@ -20,6 +20,7 @@ from engines.gig import (
     GigService,
     IncidentKind,
     OfferClosedError,
+    OfferStatus,
     StopStatus,
     Task,
     TaskStateError,
@@ -177,8 +178,19 @@ class DriverHome(DriverState):
         except DriverBusyError as exc:
             notice = turn.t("drv.busy", reference=" ".join(exc.busy_with))
         except OfferClosedError:
-            notice = turn.t("drv.offer_gone")
+            notice = await self._taken_meanwhile(turn, offer_id) or turn.t("drv.offer_gone")
         return Go(HOME, remember=False, notice=notice)
+
+    async def _taken_meanwhile(self, turn: Turn, offer_id: uuid.UUID) -> str | None:
+        """What he hears when the offer he answered is closed because he took it himself
+        meanwhile (in his app): the route is his, not 'no longer on offer'."""
+        task = await self.gig.current_task((await self.worker(turn)).id)
+        if task is None or not any(
+            o.id == offer_id and o.status is OfferStatus.ACCEPTED
+            for o in await self.gig.offers(task.id)
+        ):
+            return None
+        return turn.t("drv.accepted", reference=" ".join(task.reference), stops=len(task.stops))
 
 
 class DeliveryCode(DriverState):

@@ -284,6 +284,34 @@ async def test_a_driver_on_a_route_hears_so_when_pressing_accept_on_another(
     assert (await gig.task(b.id)).worker_id == emeka.id
 
 
+async def test_a_route_he_took_in_his_app_while_hearing_it_offered_is_his_on_the_ivr(
+    services: Services, twilio: TwilioWebhooks, fake_at: FakeAfricasTalking
+) -> None:
+    """Emeka hears a route offered on the IVR and takes it in his app meanwhile. Pressing 1 on
+    the IVR answered 'Sorry, that route is no longer on offer.' and then read him that very
+    route's first stop; now he hears it is his, and Ngozi is sent one code."""
+    gig = services.gig
+    await driver(services, EMEKA, "Emeka")
+    placed = await order(services, NGOZI, "app-accept-1")
+    await picked_and_packed(services, placed)
+    task = await gig.create_task(
+        route("R-LAG-APPOK", [(placed, NGOZI, "12 Broad Street")], services=services)
+    )
+    [offer] = await gig.allocate()
+    caller = AtCaller(twilio.client, EMEKA.e164, "ATVId_emeka_app_accept")
+    await caller.dial()
+    await gig.accept(offer.id)  # his app's acceptTask
+
+    heard = await caller.choose("Accept")
+
+    assert heard.say.startswith(
+        f"Route {' '.join(task.reference)} is yours. The customer has their code. "
+        "Stop 1 of 1: 12 Broad Street"
+    )
+    await flush_outbox(services)
+    assert code_in(fake_at, NGOZI, placed)  # one code, as once accepted
+
+
 async def test_at_a_pay_on_delivery_door_the_driver_hears_the_cash_to_collect(
     services: Services, twilio: TwilioWebhooks, fake_at: FakeAfricasTalking
 ) -> None:
