@@ -126,6 +126,12 @@ class DriverHome(DriverState):
             # a pending driver is never offered a route: say why, and what to hand in
             papers = ", ".join(turn.t(f"drv.document_{kind.value}") for kind in missing)
             text = turn.t("drv.idle_papers", name=worker.name, missing=papers)
+        elif (off := await self.gig.off_shift(worker.id)) is not None:
+            # nor is a driver on no shift now: say so, and when his shift starts today
+            text = turn.t("drv.idle_off_shift", name=worker.name)
+            if off.next_start is not None:
+                starts = off.next_start.astimezone(zone(worker.region))
+                text = f"{text}\n{turn.t('drv.shift_starts', time=f'{starts:%H:%M}')}"
         return Screen(
             text,
             (

@@ -900,7 +900,8 @@ async def test_a_driver_whose_papers_are_not_in_hears_why_no_route_comes(
 ) -> None:
     """Emeka is registered with a motorbike but only his ID is in: no route can be offered to
     him until his driving licence is. He hears that, not 'No deliveries for you right now'
-    for ever; once it is in, he hears the usual screen."""
+    for ever. Once it is in, he is offered nothing while he is on no shift: he hears that too,
+    and when his shift starts later today; on shift, he hears the usual screen."""
     gig = services.gig
     emeka = await gig.onboard(
         Onboard(
@@ -922,7 +923,21 @@ async def test_a_driver_whose_papers_are_not_in_hears_why_no_route_comes(
         emeka.id, DocumentKind.DRIVING_LICENCE, b"%PDF-1.4", "application/pdf"
     )
     again = await AtCaller(twilio.client, EMEKA.e164, "ATVId_emeka_papers_in").dial()
-    assert again.say.startswith("Hello Emeka. No deliveries for you right now.")
+    assert again.say.startswith(
+        "Hello Emeka. You are not on shift now, so no route can be offered to you. "
+        "Press 1 for Check again."
+    )
+    now = services.clock.now()
+    await gig.add_shift(emeka.id, now + timedelta(hours=2), now + timedelta(hours=10))
+    later = await AtCaller(twilio.client, EMEKA.e164, "ATVId_emeka_shift_later").dial()
+    starts = f"{(now + timedelta(hours=2)).astimezone(ZoneInfo('Africa/Lagos')):%H:%M}"
+    assert later.say.startswith(
+        "Hello Emeka. You are not on shift now, so no route can be offered to you. "
+        f"Your shift starts at {starts}."
+    )
+    await gig.add_shift(emeka.id, now - timedelta(hours=1), now + timedelta(hours=1))
+    on_shift = await AtCaller(twilio.client, EMEKA.e164, "ATVId_emeka_on_shift").dial()
+    assert on_shift.say.startswith("Hello Emeka. No deliveries for you right now.")
 
 
 async def test_a_shopper_calling_still_reaches_the_shop(
