@@ -20,6 +20,7 @@ from engines.gig import (
     GigService,
     IncidentKind,
     OfferClosedError,
+    OfferStatus,
     StopStatus,
     Task,
     TaskStateError,
@@ -125,6 +126,12 @@ class DriverHome(DriverState):
             # a pending driver is never offered a route: say why, and what to hand in
             papers = ", ".join(turn.t(f"drv.document_{kind.value}") for kind in missing)
             text = turn.t("drv.idle_papers", name=worker.name, missing=papers)
+        elif (off := await self.gig.off_shift(worker.id)) is not None:
+            # nor is a driver on no shift now: say so, and when his shift starts today
+            text = turn.t("drv.idle_off_shift", name=worker.name)
+            if off.next_start is not None:
+                starts = off.next_start.astimezone(zone(worker.region))
+                text = f"{text}\n{turn.t('drv.shift_starts', time=f'{starts:%H:%M}')}"
         return Screen(
             text,
             (
@@ -145,7 +152,10 @@ class DriverHome(DriverState):
                     return await self.ended(turn)
                 if (gone := _taken_off(turn, task)) is not None:
                     return gone
-                stop = await self.gig.arrive(task.id, worker.id)
+                try:
+                    stop = await self.gig.arrive(task.id, worker.id, position=_door(turn))
+                except TaskStateError:  # that door was closed meanwhile (proved on his app)
+                    return _closed(turn)
                 # the door the code is for: its order may be cancelled while he is there
                 turn.vars["stop"] = stop.position
                 turn.vars["stop_order"] = stop.order_reference
@@ -174,8 +184,19 @@ class DriverHome(DriverState):
         except DriverBusyError as exc:
             notice = turn.t("drv.busy", reference=" ".join(exc.busy_with))
         except OfferClosedError:
-            notice = turn.t("drv.offer_gone")
+            notice = await self._taken_meanwhile(turn, offer_id) or turn.t("drv.offer_gone")
         return Go(HOME, remember=False, notice=notice)
+
+    async def _taken_meanwhile(self, turn: Turn, offer_id: uuid.UUID) -> str | None:
+        """What he hears when the offer he answered is closed because he took it himself
+        meanwhile (in his app): the route is his, not 'no longer on offer'."""
+        task = await self.gig.current_task((await self.worker(turn)).id)
+        if task is None or not any(
+            o.id == offer_id and o.status is OfferStatus.ACCEPTED
+            for o in await self.gig.offers(task.id)
+        ):
+            return None
+        return turn.t("drv.accepted", reference=" ".join(task.reference), stops=len(task.stops))
 
 
 class DeliveryCode(DriverState):
@@ -207,7 +228,10 @@ class DeliveryCode(DriverState):
             return await self.ended(turn)
         if (gone := _taken_off(turn, task)) is not None:
             return gone
-        result = await self.gig.confirm_delivery(task.id, worker.id, code)
+        try:
+            result = await self.gig.confirm_delivery(task.id, worker.id, code, position=_door(turn))
+        except TaskStateError:  # that door was closed meanwhile: no try spent on the next
+            return _closed(turn)
         match result.outcome:
             case CodeCheck.WRONG:
                 return Reject("drv.code_wrong", {"left": result.attempts_left})
@@ -244,16 +268,12 @@ class Problem(DriverState):
             return await self.ended(turn)
         if (gone := _taken_off(turn, task)) is not None:
             return gone
-        door = turn.vars.get("stop")
         try:
             await self.gig.report_problem(
-                task.id,
-                worker.id,
-                IncidentKind(value),
-                position=door if isinstance(door, int) else None,
+                task.id, worker.id, IncidentKind(value), position=_door(turn)
             )
         except TaskStateError:  # that door was closed meanwhile (proved on his app)
-            return Go(HOME, remember=False)
+            return _closed(turn)
         kind = "vehicle" if value == IncidentKind.VEHICLE.value else "stop"
         notice = turn.t(f"drv.problem_reported_{kind}")
         after = await self.gig.current_task(worker.id)
@@ -301,6 +321,21 @@ async def at_door(gig: GigService, turn: Turn) -> bool:
 
 def driver_states(gig: GigService, orders: OrderService) -> list[State]:
     return [DriverHome(gig), DeliveryCode(gig, orders), Problem(gig), Earnings(gig)]
+
+
+def _door(turn: Turn) -> int | None:
+    """The stop the driver was told of (sent to, or at): what he presses and keys is for it."""
+    door = turn.vars.get("stop")
+    return door if isinstance(door, int) else None
+
+
+def _closed(turn: Turn) -> Outcome:
+    """The door he was told of was closed meanwhile (proved or handed over on his app): he
+    hears so, and his next stop, rather than his key or code counting at the door after it."""
+    door = turn.vars.pop("stop", None)
+    turn.vars.pop("stop_order", None)
+    notice = turn.t("drv.stop_closed", position=door) if isinstance(door, int) else None
+    return Go(HOME, remember=False, notice=notice)
 
 
 def _taken_off(turn: Turn, task: Task) -> Outcome | None:

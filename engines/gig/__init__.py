@@ -46,7 +46,13 @@ from engines.gig.model import (
     WorkerStatus,
 )
 from engines.gig.ports import GigNotifier
-from engines.gig.service import DayEarnings, GigService, PeriodEarnings, TaskEarnings
+from engines.gig.service import (
+    DayEarnings,
+    GigService,
+    OffShift,
+    PeriodEarnings,
+    TaskEarnings,
+)
 
 __all__ = [
     "CODE_DIGITS",
@@ -71,6 +77,7 @@ __all__ = [
     "Incident",
     "IncidentKind",
     "InvalidWorkerError",
+    "OffShift",
     "Offer",
     "OfferClosedError",
     "OfferStatus",

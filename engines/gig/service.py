@@ -118,6 +118,13 @@ class DayEarnings:
 
 
 @dataclass(frozen=True, slots=True)
+class OffShift:
+    """A worker on no shift now, so offered no route (`GigService.off_shift`)."""
+
+    next_start: datetime | None  # when his next shift starts, if later today (his region's day)
+
+
+@dataclass(frozen=True, slots=True)
 class TaskEarnings:
     """What one route paid the driver over a period: its proved stops, km and bonus."""
 
@@ -253,6 +260,24 @@ class GigService:
         have = {d.kind for d in await self.documents(worker_id)}
         needed = required_documents(worker.vehicle)
         return [kind for kind in DocumentKind if kind in needed and kind not in have]
+
+    async def off_shift(self, worker_id: uuid.UUID) -> OffShift | None:
+        """Whether the worker is on no shift now, and so is offered no route (`allocate` offers
+        only to workers on shift): None when he is on one; else when his next shift starts, if
+        that is later today in his region."""
+        worker = await self.worker(worker_id)
+        now = self._clock.now()
+        async with self._db.transaction() as s:
+            shifts = await SqlGigRepository(s).shifts(worker_id)
+        if any(sh.covers(now) for sh in shifts):
+            return None
+        today = local_date(worker.region, now)
+        later = [
+            sh.starts_at
+            for sh in shifts
+            if sh.starts_at > now and local_date(worker.region, sh.starts_at) == today
+        ]
+        return OffShift(min(later, default=None))
 
     async def add_shift(
         self, worker_id: uuid.UUID, starts_at: datetime, ends_at: datetime

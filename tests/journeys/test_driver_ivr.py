@@ -284,6 +284,34 @@ async def test_a_driver_on_a_route_hears_so_when_pressing_accept_on_another(
     assert (await gig.task(b.id)).worker_id == emeka.id
 
 
+async def test_a_route_he_took_in_his_app_while_hearing_it_offered_is_his_on_the_ivr(
+    services: Services, twilio: TwilioWebhooks, fake_at: FakeAfricasTalking
+) -> None:
+    """Emeka hears a route offered on the IVR and takes it in his app meanwhile. Pressing 1 on
+    the IVR answered 'Sorry, that route is no longer on offer.' and then read him that very
+    route's first stop; now he hears it is his, and Ngozi is sent one code."""
+    gig = services.gig
+    await driver(services, EMEKA, "Emeka")
+    placed = await order(services, NGOZI, "app-accept-1")
+    await picked_and_packed(services, placed)
+    task = await gig.create_task(
+        route("R-LAG-APPOK", [(placed, NGOZI, "12 Broad Street")], services=services)
+    )
+    [offer] = await gig.allocate()
+    caller = AtCaller(twilio.client, EMEKA.e164, "ATVId_emeka_app_accept")
+    await caller.dial()
+    await gig.accept(offer.id)  # his app's acceptTask
+
+    heard = await caller.choose("Accept")
+
+    assert heard.say.startswith(
+        f"Route {' '.join(task.reference)} is yours. The customer has their code. "
+        "Stop 1 of 1: 12 Broad Street"
+    )
+    await flush_outbox(services)
+    assert code_in(fake_at, NGOZI, placed)  # one code, as once accepted
+
+
 async def test_at_a_pay_on_delivery_door_the_driver_hears_the_cash_to_collect(
     services: Services, twilio: TwilioWebhooks, fake_at: FakeAfricasTalking
 ) -> None:
@@ -872,7 +900,8 @@ async def test_a_driver_whose_papers_are_not_in_hears_why_no_route_comes(
 ) -> None:
     """Emeka is registered with a motorbike but only his ID is in: no route can be offered to
     him until his driving licence is. He hears that, not 'No deliveries for you right now'
-    for ever; once it is in, he hears the usual screen."""
+    for ever. Once it is in, he is offered nothing while he is on no shift: he hears that too,
+    and when his shift starts later today; on shift, he hears the usual screen."""
     gig = services.gig
     emeka = await gig.onboard(
         Onboard(
@@ -894,7 +923,21 @@ async def test_a_driver_whose_papers_are_not_in_hears_why_no_route_comes(
         emeka.id, DocumentKind.DRIVING_LICENCE, b"%PDF-1.4", "application/pdf"
     )
     again = await AtCaller(twilio.client, EMEKA.e164, "ATVId_emeka_papers_in").dial()
-    assert again.say.startswith("Hello Emeka. No deliveries for you right now.")
+    assert again.say.startswith(
+        "Hello Emeka. You are not on shift now, so no route can be offered to you. "
+        "Press 1 for Check again."
+    )
+    now = services.clock.now()
+    await gig.add_shift(emeka.id, now + timedelta(hours=2), now + timedelta(hours=10))
+    later = await AtCaller(twilio.client, EMEKA.e164, "ATVId_emeka_shift_later").dial()
+    starts = f"{(now + timedelta(hours=2)).astimezone(ZoneInfo('Africa/Lagos')):%H:%M}"
+    assert later.say.startswith(
+        "Hello Emeka. You are not on shift now, so no route can be offered to you. "
+        f"Your shift starts at {starts}."
+    )
+    await gig.add_shift(emeka.id, now - timedelta(hours=1), now + timedelta(hours=1))
+    on_shift = await AtCaller(twilio.client, EMEKA.e164, "ATVId_emeka_on_shift").dial()
+    assert on_shift.say.startswith("Hello Emeka. No deliveries for you right now.")
 
 
 async def test_a_shopper_calling_still_reaches_the_shop(
@@ -1109,6 +1152,48 @@ async def test_arriving_after_the_door_he_was_sent_to_was_cancelled_marks_no_oth
     )
     [stop] = (await gig.task(task.id)).stops
     assert stop.status.value == "pending"  # Chidi's door is not marked reached
+
+
+async def test_a_door_he_proved_in_his_app_meanwhile_costs_the_next_door_nothing_on_the_ivr(
+    services: Services, twilio: TwilioWebhooks, fake_at: FakeAfricasTalking
+) -> None:
+    """Emeka is at Ngozi's door on the IVR and proves it in his app (the IVR still waits for
+    her code). The code he then keys on the IVR was tried on Chidi's door: 'Wrong code. 2 tries
+    left', a try of Chidi's spent. At Chidi's stop, proved in the app too, Arrived on the IVR
+    marked Wale's door reached. Both now say that door is closed and read the next stop."""
+    gig = services.gig
+    emeka = await driver(services, EMEKA, "Emeka", at=GeoPoint(6.60, 3.50))
+    doors = [
+        (await order(services, NGOZI, "app-1"), NGOZI, "12 Broad Street"),
+        (await order(services, CHIDI, "app-2"), CHIDI, "4 Marina Road"),
+        (await order(services, WALE, "app-3"), WALE, "7 Awolowo Road"),
+    ]
+    await picked_and_packed(services, *(reference for reference, _, _ in doors))
+    task = await gig.create_task(route("R-LAG-APP", doors, services=services))
+    await gig.allocate()
+    at = AtCaller(twilio.client, EMEKA.e164, "ATVId_emeka_app")
+    await at.dial()
+    await at.choose("Accept")
+    await flush_outbox(services)
+    first, second, third = (code_in(fake_at, phone, ref) for ref, phone, _ in doors)
+    await at.choose("Arrived")
+
+    await gig.confirm_delivery(task.id, emeka.id, first, position=1)  # his app
+    heard = await at.press(first)
+
+    assert heard.say.startswith("Stop 1 is already closed. Stop 2 of 3: 4 Marina Road")
+    assert [s.code_attempts for s in (await gig.task(task.id)).stops] == [0, 0, 0]
+
+    await gig.confirm_delivery(task.id, emeka.id, second, position=2)  # his app
+    arrived = await at.choose("Arrived")
+
+    assert arrived.say.startswith("Stop 2 is already closed. Stop 3 of 3: 7 Awolowo Road")
+    assert (await gig.task(task.id)).stops[2].status is StopStatus.PENDING
+    assert await arrivals(services) == 1  # Ngozi's only: Wale's order shows no driver there
+    assert (await at.choose("Arrived")).say.startswith("Collect ")
+    delivered = await at.press(third)
+    assert delivered.say.startswith("Delivered. You earned ")
+    assert (await gig.today(emeka.id)).stops == 3
 
 
 async def test_an_order_cancelled_as_the_route_is_taken_gets_no_delivery_code(
