@@ -34,6 +34,9 @@ class Capabilities:
     # characters each); 0: none are.
     max_buttons: int = 0
     button_chars: int = 0
+    # The longest label a list row takes (Meta: 72, whole in the row's description); a longer
+    # one makes the whole screen numbered text. 0: any length.
+    row_chars: int = 0
 
     def in_language(self, locale: str) -> str:
         """`locale` when the words can be in it, else the first language they can be in."""
@@ -54,6 +57,7 @@ WHATSAPP_INTERACTIVE_CAPABILITIES = Capabilities(
     charset="utf8",
     max_buttons=3,
     button_chars=20,
+    row_chars=72,
 )
 # WhatsApp through Twilio: plain numbered text (Twilio's body limit is 1600 characters).
 WHATSAPP_TEXT_CAPABILITIES = Capabilities(screen_chars=1024, max_options=9, charset="utf8")
