@@ -88,6 +88,12 @@ class Reply:
     # (a WhatsApp list scrolled back to) can say which screen a tap came from.
     screen: str | None = None
 
+    @property
+    def says_nothing(self) -> bool:
+        """A turn that answers with no message (a reaction to a screen that asked no Yes or
+        No): a channel that answers through an API sends nothing."""
+        return not self.text and not self.options
+
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {
             "text": self.text,
@@ -162,6 +168,10 @@ class InboundMessage:
     # is only claimed, proven by no network or token, so nothing is done to its other channels
     # (STOP does not stop its SMS).
     phone_claimed: bool = False
+    # WhatsApp: "yes" for a 👍 reaction, "no" for a 👎, to our newest screen (`screen`): the
+    # answer to that screen's Yes/No question; on a screen asking none it changes nothing and
+    # gets no reply. None for every other message.
+    reaction: str | None = None
 
 
 Handler = Callable[[InboundMessage], Awaitable[Reply]]
@@ -230,3 +240,6 @@ class ChannelContext:
     # (provider, provider message id): the `Reply.screen` a message we sent showed, for a
     # message that quotes it (a WhatsApp swipe-reply); None when unknown.
     screen_sent: Callable[[str, str], Awaitable[str | None]] | None = None
+    # (provider, phone): the newest message we sent her that showed a screen, as (provider
+    # message id, `Reply.screen`); a reaction answers only that one. None when none was sent.
+    last_screen_sent: Callable[[str, Phone], Awaitable[tuple[str, str] | None]] | None = None

@@ -27,6 +27,9 @@ SHOWN_VAR = "_sh"  # what `show` put on the screen: kind flags, then the page's 
 # On a screen whose choices are buttons and list rows (WhatsApp), which show no numbers: each
 # choice's words, as typed, and its key.
 LABELS_VAR = "_lb"
+# The values of the choices of a screen that asks Yes or No (Confirm, "Add 5 x …?"): a 👍 or 👎
+# on it answers it.
+YES_NO = frozenset({"yes", "no"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -252,6 +255,23 @@ class Machine:
                 return await self._apply(turn, session, understood)
             return await self.show(turn, session, error=turn.t("error.choice"))
         return await self._apply(turn, session, await state.choose(turn, shown.values[index]))
+
+    async def react(self, turn: Turn, session: Session, answer: str) -> tuple[Session, Reply]:
+        """A reaction meaning `answer` ("yes" or "no") to the screen `turn.msg.screen`: that
+        choice when it is the screen shown now and asks Yes or No (its choices' values);
+        otherwise the session as it was and a reply that says nothing."""
+        recorded = session.vars.get(SHOWN_VAR)
+        shown = Shown.decode(recorded) if isinstance(recorded, list) and recorded else None
+        if (
+            shown is None
+            or shown.prompt
+            or not YES_NO.issubset(shown.values)
+            or answer not in YES_NO
+            or turn.msg.screen != screen_name(session.state, session.vars)
+        ):
+            return session, Reply("", locale=session.locale)
+        state = self.states[session.state]
+        return await self._apply(turn, session, await state.choose(turn, answer))
 
     async def _guess(self, turn: Turn, raw: str, state: State) -> Outcome | None:
         """What free-text understanding makes of a typed text (words, not keys)."""

@@ -91,6 +91,14 @@ class Context(_Model):
     id: str | None = None
 
 
+class Reaction(_Model):
+    """An emoji she put on one of our messages (`message_id`); removing it sends the same
+    without `emoji`."""
+
+    message_id: str | None = None
+    emoji: str | None = None
+
+
 class Message(_Model):
     from_: str | None = Field(default=None, alias="from")
     from_user_id: str | None = None
@@ -105,6 +113,7 @@ class Message(_Model):
     video: Media | None = None
     document: Media | None = None
     context: Context | None = None
+    reaction: Reaction | None = None
 
     @property
     def caption(self) -> str | None:

@@ -163,6 +163,7 @@ class Services:
             record_inbound=self.notifications.record_inbound,
             locale_of=self.locale_of,
             screen_sent=self.notifications.screen_sent,
+            last_screen_sent=self.notifications.last_screen_sent,
         )
 
     async def locale_of(self, phone: Phone) -> str:

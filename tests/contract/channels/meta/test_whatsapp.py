@@ -30,6 +30,7 @@ from core.app.server import create_app
 from core.config import Settings
 from core.messages import ChannelKind, OutboundMessage, Reply
 from core.phone import Phone
+from core.region import RegionCode
 from engines.notifications import DeliveryStatus
 from engines.notifications.tables import conversation_windows, deliveries
 from tests.support.phone import database_rows
@@ -43,6 +44,7 @@ from tests.support.providers.meta import (
     button_reply,
     list_reply,
     message_body,
+    reaction,
     signature,
     status_body,
     text,
@@ -162,6 +164,7 @@ def test_generated_bodies_match_the_stored_fixtures_byte_for_byte() -> None:
     assert says(text("hi"), "text", -5, None) == stored("text")
     assert says(list_reply("1", "Shop"), "list_reply", 20, MENU_ID) == stored("list_reply")
     assert says(button_reply("00", "Back"), "button_reply", 95, MENU_ID) == stored("button_reply")
+    assert says(reaction(MENU_ID, "\U0001f44d"), "reaction", 30, None) == stored("reaction")
     delivered = status_body(SENT_ID, "delivered", recipient=NGOZI.digits, timestamp=T0 + 3)
     assert delivered == stored("status_delivered")
     assert status_body(SENT_ID, "read", recipient=NGOZI.digits, timestamp=T0 + 9) == stored(
@@ -411,6 +414,44 @@ async def test_a_picture_is_answered_in_the_language_the_customer_chose(
     await flush(services)
 
     assert fake_graph.sent_to(JUMA.e164)[-1].text == ATTACHMENT_NOTICE
+
+
+async def test_a_thumbs_up_on_our_yes_no_question_is_her_yes_and_other_reactions_change_nothing(
+    gateway: Client, services: Services, fake_graph: FakeGraphApi
+) -> None:
+    """She put 👍🏾 on "Add 5 x Indomie…? Yes / No" and nothing happened. It is her Yes now (👎
+    her No); an emoji on an older message, another emoji, or one taken back changes nothing
+    and is not answered (no "I did not understand")."""
+    await ok(await post(gateway, stored("text")))
+    await ok(await post(gateway, stored("typed_order")))
+    await flush(services)
+    menu, question = fake_graph.sent
+    assert question.text == "Add 5 x Indomie Chicken 40x70g (NGN 46,500.00)?"
+    ignored = [(menu.id, "\U0001f44d"), (question.id, "\U0001f602"), (question.id, None)]
+    for n, (on, emoji) in enumerate(ignored, 2):
+        await ok(await post(gateway, ngozi_says(reaction(on, emoji), n)))
+
+    assert await flush(services) == 0
+    assert await session_state(services) == "typed_confirm"
+
+    await ok(await post(gateway, ngozi_says(reaction(question.id, "\U0001f44d\U0001f3fe"), 5)))
+    await flush(services)
+
+    assert fake_graph.sent[-1].text.startswith("Added 5 x Indomie Chicken 40x70g.")
+    cart = await services.orders.cart(NGOZI, RegionCode.LAGOS)
+    assert [(line.sku, line.quantity) for line in cart.lines] == [("NDL-INDO-CHK", 5)]
+    await ok(await post(gateway, ngozi_says(text("2 cartons of Indomie Onion"), 6)))
+    await flush(services)
+    onion = fake_graph.sent[-1]
+    assert onion.text.startswith("Add 2 x Indomie Onion 40x70g")
+    await ok(await post(gateway, ngozi_says(reaction(onion.id, "\U0001f44e"), 7)))
+    await flush(services)
+    assert fake_graph.sent[-1].id != onion.id  # answered: her No
+    assert await services.orders.cart(NGOZI, RegionCode.LAGOS) == cart
+    assert await session_state(services) != "typed_confirm"
+    # a 👍 on the newest screen, which asks no Yes or No
+    await ok(await post(gateway, ngozi_says(reaction(fake_graph.sent[-1].id, "\U0001f44d"), 8)))
+    assert await flush(services) == 0
 
 
 # --- refused bodies change nothing ---------------------------------------------------------------
