@@ -243,3 +243,6 @@ class ChannelContext:
     # (provider, phone): the newest message we sent her that showed a screen, as (provider
     # message id, `Reply.screen`); a reaction answers only that one. None when none was sent.
     last_screen_sent: Callable[[str, Phone], Awaitable[tuple[str, str] | None]] | None = None
+    # (old, new): a customer changed her phone number (WhatsApp's `user_changed_number`); what
+    # is kept under the old one moves to the new one, unless that one has history of its own.
+    change_number: Callable[[Phone, Phone], Awaitable[None]] | None = None

@@ -99,6 +99,15 @@ class Reaction(_Model):
     emoji: str | None = None
 
 
+class System(_Model):
+    """A notice about the sender: `user_changed_number` gives her new number's `wa_id` (the
+    message's `from` is the old one); `user_changed_user_id` only a new business-scoped ID."""
+
+    type: str | None = None
+    wa_id: str | None = None
+    body: str | None = None
+
+
 class Message(_Model):
     from_: str | None = Field(default=None, alias="from")
     from_user_id: str | None = None
@@ -114,6 +123,7 @@ class Message(_Model):
     document: Media | None = None
     context: Context | None = None
     reaction: Reaction | None = None
+    system: System | None = None
 
     @property
     def caption(self) -> str | None:

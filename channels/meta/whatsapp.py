@@ -181,6 +181,9 @@ async def _answer(
     if message.type == "reaction" and phone is not None:
         await _reacted(ctx, message, phone)
         return
+    if message.type == "system" and phone is not None:
+        await _system(ctx, message, phone)
+        return
     if message.type in SILENT_TYPES:
         log.info("meta.message_ignored", type=message.type, message_id=message.id)
         return
@@ -245,6 +248,18 @@ async def _reacted(ctx: ChannelContext, message: Message, phone: Phone) -> None:
             received_at=sent_at,
         )
     )
+
+
+async def _system(ctx: ChannelContext, message: Message, phone: Phone) -> None:
+    """She changed her number (`user_changed_number`, from her old one to `system.wa_id`): she
+    stays the same customer there. Nothing is said to her; any other notice is only logged."""
+    notice = message.system
+    new = _phone(notice.wa_id) if notice is not None else None
+    kind = notice.type if notice is not None else None
+    if kind != "user_changed_number" or new is None or ctx.change_number is None:
+        log.info("meta.message_ignored", type=message.type, system=kind, message_id=message.id)
+        return
+    await ctx.change_number(phone, new)
 
 
 def _bare_emoji(emoji: str | None) -> str:

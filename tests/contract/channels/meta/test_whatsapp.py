@@ -12,6 +12,7 @@ import asyncio
 import io
 import json
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -29,10 +30,12 @@ from core.app.bootstrap import Services
 from core.app.server import create_app
 from core.config import Settings
 from core.messages import ChannelKind, OutboundMessage, Reply
+from core.money import Money
 from core.phone import Phone
 from core.region import RegionCode
 from engines.notifications import DeliveryStatus
 from engines.notifications.tables import conversation_windows, deliveries
+from engines.orders import CartLine, PaymentMethod, PlaceOrder
 from tests.support.phone import database_rows
 from tests.support.providers.meta import (
     ACCESS_TOKEN,
@@ -451,6 +454,74 @@ async def test_a_thumbs_up_on_our_yes_no_question_is_her_yes_and_other_reactions
     assert await session_state(services) != "typed_confirm"
     # a 👍 on the newest screen, which asks no Yes or No
     await ok(await post(gateway, ngozi_says(reaction(fake_graph.sent[-1].id, "\U0001f44d"), 8)))
+    assert await flush(services) == 0
+
+
+NEW_NUMBER = Phone("+2348031234567")
+
+
+async def ngozi_with_history(services: Services) -> str:
+    """An order (NGN 26,993.25 on delivery), her language (Yoruba) and NGN 50,000 kept on her
+    account: her order's reference."""
+    assert services.money is not None
+    order = await services.orders.place(
+        PlaceOrder(
+            NGOZI, RegionCode.LAGOS, (CartLine("NDL-INDO-CHK", 3),), PaymentMethod.ON_DELIVERY, "n1"
+        )
+    )
+    await services.relay.drain()  # its bill is posted (to her receivable) before she moves
+    await services.customers.set_locale(NGOZI, "yo")
+    kept = Money(Decimal(50000), "NGN")
+    await services.money.books.post_payment_received(NGOZI, kept, "mpesa", "KEPT-NGOZI")
+    return order.reference
+
+
+async def test_her_new_number_keeps_her_orders_language_and_credit_once(
+    gateway: Client, services: Services, fake_graph: FakeGraphApi
+) -> None:
+    """Ngozi changed her WhatsApp number: at the new one she was a new customer, in English,
+    with no orders and no credit. They follow her now; Meta redelivering the notice moves her
+    once, and she is sent nothing for it."""
+    assert services.money is not None
+    reference = await ngozi_with_history(services)
+
+    await ok(await post(gateway, stored("user_changed_number")))
+    await ok(await post(gateway, stored("user_changed_number")))
+
+    assert await flush(services) == 0
+    assert [o.reference for o in await services.orders.recent(NEW_NUMBER)] == [reference]
+    assert await services.orders.recent(NGOZI) == []
+    customer = await services.customers.get(NEW_NUMBER)
+    assert customer is not None
+    assert customer.locale == "yo"
+    credit = await services.money.books.account_credit(NEW_NUMBER, "NGN")
+    assert credit == Money(Decimal("23006.75"), "NGN")  # beyond the order she owes for
+    hello = message_body(
+        text("hi"),
+        wa_id=NEW_NUMBER.digits,
+        name="Ngozi Okafor",
+        message_id=wamid(NEW_NUMBER.e164, "new-number-hi"),
+        timestamp=T0 + 110,
+    )
+    await ok(await post(gateway, hello))
+    await flush(services)
+    [menu] = fake_graph.sent_to(NEW_NUMBER.e164)
+    assert menu.text == services.translate("yo", "main.title")
+
+
+async def test_a_new_number_that_is_another_customers_is_not_merged(
+    gateway: Client, services: Services, fake_graph: FakeGraphApi
+) -> None:
+    """Bola's number (a customer with her own history) is never given Ngozi's orders."""
+    reference = await ngozi_with_history(services)
+    bola = Phone("+2348030000002")
+    before = await everything(services)
+
+    body = stored("user_changed_number").replace(NEW_NUMBER.digits.encode(), bola.digits.encode())
+    await ok(await post(gateway, body))
+
+    assert await everything(services) == before
+    assert [o.reference for o in await services.orders.recent(NGOZI)] == [reference]
     assert await flush(services) == 0
 
 
