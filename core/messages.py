@@ -34,6 +34,9 @@ class Capabilities:
     # characters each); 0: none are.
     max_buttons: int = 0
     button_chars: int = 0
+    # The longest label a list row takes (Meta: 72, whole in the row's description); a longer
+    # one makes the whole screen numbered text. 0: any length.
+    row_chars: int = 0
 
     def in_language(self, locale: str) -> str:
         """`locale` when the words can be in it, else the first language they can be in."""
@@ -54,6 +57,7 @@ WHATSAPP_INTERACTIVE_CAPABILITIES = Capabilities(
     charset="utf8",
     max_buttons=3,
     button_chars=20,
+    row_chars=72,
 )
 # WhatsApp through Twilio: plain numbered text (Twilio's body limit is 1600 characters).
 WHATSAPP_TEXT_CAPABILITIES = Capabilities(screen_chars=1024, max_options=9, charset="utf8")
@@ -83,6 +87,12 @@ class Reply:
     # Names the screen these options belong to, so a channel whose choices are tapped later
     # (a WhatsApp list scrolled back to) can say which screen a tap came from.
     screen: str | None = None
+
+    @property
+    def says_nothing(self) -> bool:
+        """A turn that answers with no message (a reaction to a screen that asked no Yes or
+        No): a channel that answers through an API sends nothing."""
+        return not self.text and not self.options
 
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -158,6 +168,10 @@ class InboundMessage:
     # is only claimed, proven by no network or token, so nothing is done to its other channels
     # (STOP does not stop its SMS).
     phone_claimed: bool = False
+    # WhatsApp: "yes" for a 👍 reaction, "no" for a 👎, to our newest screen (`screen`): the
+    # answer to that screen's Yes/No question; on a screen asking none it changes nothing and
+    # gets no reply. None for every other message.
+    reaction: str | None = None
 
 
 Handler = Callable[[InboundMessage], Awaitable[Reply]]
@@ -226,3 +240,9 @@ class ChannelContext:
     # (provider, provider message id): the `Reply.screen` a message we sent showed, for a
     # message that quotes it (a WhatsApp swipe-reply); None when unknown.
     screen_sent: Callable[[str, str], Awaitable[str | None]] | None = None
+    # (provider, phone): the newest message we sent her that showed a screen, as (provider
+    # message id, `Reply.screen`); a reaction answers only that one. None when none was sent.
+    last_screen_sent: Callable[[str, Phone], Awaitable[tuple[str, str] | None]] | None = None
+    # (old, new): a customer changed her phone number (WhatsApp's `user_changed_number`); what
+    # is kept under the old one moves to the new one, unless that one has history of its own.
+    change_number: Callable[[Phone, Phone], Awaitable[None]] | None = None

@@ -40,15 +40,16 @@ _CODE = r"[a-z0-9]*[0-9][a-z0-9]*"
 _ORDER_CODE = r"(?:[0-9]{4,}|[a-z][a-z0-9]*[0-9][a-z0-9]*)"
 _NUMBERED = r"(?:no|number|num|nr|namba|numero|n)"
 
-# What may follow a balance keyword and leave it a balance question ("BAL 500", "solde svp",
-# "bashi don allah", "ugwo biko"): numbers (an amount, an account) and words asking politely.
-# A product's or price's word after it ("ugwo indomie") leaves it to the order reader.
+# What may follow a balance or status keyword and leave it that question ("BAL 500", "solde svp",
+# "bashi don allah", "ugwo biko", "hali tafadhali", "status don Allah"): numbers (an amount, an
+# account) and words asking politely. A product's or price's word after it ("ugwo indomie")
+# leaves it to the order reader.
 _POLITELY = (
     r"(?:\d+|please|pls|plz|kindly|now|abeg|o|svp|stp|merci|tafadhali|don|allah|jowo|ejowo|biko)"
 )
 
 
-def _balance_keyword(keywords: str) -> str:
+def _asked_politely(keywords: str) -> str:
     return rf"^(?:{keywords})(?:\s+{_POLITELY})+$"
 
 
@@ -64,7 +65,7 @@ _EN: tuple[tuple[str, str], ...] = (
     (CANCEL, rf"\bcancel\w*\b.*\b{_EN_CANCELLED}\b"),
     (CANCEL, r"\b(?:do\s*n[o']?t|no\s+longer)\s+(?:want|need)\s+(?:my|the|that)\s+order\b"),
     (BALANCE, r"\b(?:owe|owing|debts?|balance|arrears)\b"),
-    (BALANCE, _balance_keyword("bal")),
+    (BALANCE, _asked_politely("bal")),
     (BALANCE, r"\bhow\s+much\b.*\b(?:credit|to\s+pay|must\s+i\s+pay|should\s+i\s+pay)\b"),
     (BALANCE, r"\b(?:my|our)\s+(?:credit|loan|account)\b"),
     (STATUS, rf"\b(?:where|track\w*|status)\b.*\b(?:my|our|the|this|that)\s+{_EN_ORDER}\b"),
@@ -75,6 +76,7 @@ _EN: tuple[tuple[str, str], ...] = (
     # The keyword with a reference, as the confirmation's "Reply STATUS" is answered (STATUS
     # W62ACJ), or with any one word: "status 1234567" or "status pls" is no product "status".
     (STATUS, r"^(?:status|track)\s+\w+$"),
+    (STATUS, _asked_politely("status|track")),
     (STATUS, rf"^(?:(?:my|our|the)\s+)?orders?\s+(?:{_NUMBERED}\s+)?{_ORDER_CODE}$"),
     (
         STATUS,
@@ -99,6 +101,7 @@ _SW: tuple[tuple[str, str], ...] = (
     (STATUS, rf"\b(?:hali|status)\b.*\b{_SW_ORDER}\b"),
     (STATUS, rf"\b(?:{_SW_ORDER}|hali|status|fuatilia)\b.*{_REF}|{_REF}.*\b{_SW_ORDER}\b"),
     (STATUS, rf"^(?:hali|status)\s+(?:ya\s+)?(?:\w{{6}}|{_CODE})$"),
+    (STATUS, _asked_politely("hali")),
     (
         STATUS,
         rf"^(?:oda|orders?|agizo)\s+(?:(?:yangu|yetu|ya)\s+)?(?:{_NUMBERED}\s+)?"
@@ -117,12 +120,13 @@ _FR: tuple[tuple[str, str], ...] = (
     (CANCEL, r"\bannul\w*\b.*\bcommandes?\b"),
     (BALANCE, r"\bcombien\b.*\b(?:dois|doit|devons)\b|\b(?:dois|doit|devons)\s+combien\b"),
     (BALANCE, r"\bdettes?\b|\b(?:mon|ma|notre)\s+(?:solde|crédit|credit)\b"),
-    (BALANCE, _balance_keyword("solde")),
+    (BALANCE, _asked_politely("solde")),
     # "où est ma commande", typed "ou est" without its accent ("ou" alone is "or")
     (STATUS, rf"\bo[uù]\s+(?:est|sont|en\s+est)\b.*\b{_FR_ORDER}\b"),
     (STATUS, rf"\b(?:suivi|statut|état|etat)\b.*\b{_FR_ORDER}\b"),
     (STATUS, rf"\b(?:{_FR_ORDER}|suivi|statut)\b.*{_REF}|{_REF}.*\b{_FR_ORDER}\b"),
     (STATUS, r"^(?:suivi|statut)\s+\w+$"),
+    (STATUS, _asked_politely("suivi|statut")),
     (STATUS, rf"^(?:(?:ma|la)\s+)?commande\s+(?:{_NUMBERED}\s+)?{_ORDER_CODE}$"),
     (STATUS, rf"\b{_FR_ORDER}\b.*\b(?:arriv\w*|livr\w*|vient|viendra)\b"),
     (STATUS, r"\bquand\b.*\b(?:arriv\w*|livr\w*|viendra)\b"),
@@ -158,11 +162,12 @@ _HA_MINE = r"(?:odata|odana|odarmu|odar\s+(?:ta|na|mu)|kayana|kayata|kayanmu|kay
 _HA: tuple[tuple[str, str], ...] = (
     (CANCEL, rf"\b(?:soke|soka|fasa)\b.*\b{_HA_ORDER}\b"),
     (BALANCE, r"\bnawa\b.*\b(?:bi|bina|bashi\w*)\b|\bbashi(?:na|ta|nmu|n\s+da\s+ake)\b"),
-    (BALANCE, _balance_keyword("bashi")),
+    (BALANCE, _asked_politely("bashi")),
     (STATUS, rf"\bina\s+{_HA_MINE}\b|\b{_HA_MINE}\s+(?:tana\s+)?ina\b"),
     (STATUS, rf"\b(?:hali|matsayi)\b.*\b{_HA_ORDER}\b"),
     (STATUS, rf"\b(?:{_HA_ORDER}|hali|matsayi)\b.*{_REF}|{_REF}.*\b{_HA_ORDER}\b"),
     (STATUS, rf"^(?:hali|matsayi)\s+(?:\w{{6}}|{_CODE})$"),
+    (STATUS, _asked_politely("hali|matsayi")),
     (STATUS, rf"^(?:{_HA_MINE}|oda)\s+(?:{_NUMBERED}\s+)?{_ORDER_CODE}$"),
     (STATUS, r"\byaushe\b.*\b(?:zo|iso|isa|kawo)\b"),
     (HELP, r"\b(?:taimak\w*|agaza)\b|\bina\s+da\s+matsala\b"),
@@ -178,6 +183,7 @@ _YO: tuple[tuple[str, str], ...] = (
     (STATUS, rf"\bipo\b.*\b{_YO_ORDER}\b"),
     (STATUS, rf"\b(?:{_YO_ORDER}|ipo)\b.*{_REF}|{_REF}.*\b{_YO_ORDER}\b"),
     (STATUS, rf"^ipo\s+(?:\w{{6}}|{_CODE})$"),
+    (STATUS, _asked_politely("ipo")),
     (STATUS, rf"^oda\s+(?:mi\s+)?(?:{_NUMBERED}\s+)?{_ORDER_CODE}$"),
     (STATUS, r"\bigba\s+wo\b.*\bde\b"),
     (HELP, r"\bran\s+(?:mi|wa)\s+(?:l'?owo)\b|\biranlowo\b|\bmo\s+ni\s+isoro\b"),
@@ -189,11 +195,12 @@ _IG: tuple[tuple[str, str], ...] = (
     (CANCEL, rf"\bkagbuo\b.*\b{_IG_ORDER}\b"),
     # "ego ole ka m ji" is what I owe; "ego ole" alone is a price
     (BALANCE, r"\bego\s+ole\b.*\b(?:m|anyi)\s+ji\b|\bugwo\s+(?:m|anyi)\b"),
-    (BALANCE, _balance_keyword("ugwo")),
+    (BALANCE, _asked_politely("ugwo")),
     (STATUS, rf"\bebee\b.*\b{_IG_ORDER}\b|\b{_IG_ORDER}\b.*\bebee\b"),
     (STATUS, rf"\bonodu\b.*\b{_IG_ORDER}\b"),
     (STATUS, rf"\b(?:{_IG_ORDER}|onodu)\b.*{_REF}|{_REF}.*\b{_IG_ORDER}\b"),
     (STATUS, rf"^onodu\s+(?:\w{{6}}|{_CODE})$"),
+    (STATUS, _asked_politely("onodu")),
     (STATUS, rf"^oda\s+(?:m\s+)?(?:{_NUMBERED}\s+)?{_ORDER_CODE}$"),
     (STATUS, r"\bole\s+mgbe\b.*\b(?:abia|eru)\b"),
     (HELP, r"\bnyere\s+(?:m|anyi)\s+aka\b|\benyemaka\b|\benwere\s+m\s+nsogbu\b"),

@@ -27,6 +27,9 @@ SHOWN_VAR = "_sh"  # what `show` put on the screen: kind flags, then the page's 
 # On a screen whose choices are buttons and list rows (WhatsApp), which show no numbers: each
 # choice's words, as typed, and its key.
 LABELS_VAR = "_lb"
+# The values of the choices of a screen that asks Yes or No (Confirm, "Add 5 x …?"): a 👍 or 👎
+# on it answers it.
+YES_NO = frozenset({"yes", "no"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -253,6 +256,23 @@ class Machine:
             return await self.show(turn, session, error=turn.t("error.choice"))
         return await self._apply(turn, session, await state.choose(turn, shown.values[index]))
 
+    async def react(self, turn: Turn, session: Session, answer: str) -> tuple[Session, Reply]:
+        """A reaction meaning `answer` ("yes" or "no") to the screen `turn.msg.screen`: that
+        choice when it is the screen shown now and asks Yes or No (its choices' values);
+        otherwise the session as it was and a reply that says nothing."""
+        recorded = session.vars.get(SHOWN_VAR)
+        shown = Shown.decode(recorded) if isinstance(recorded, list) and recorded else None
+        if (
+            shown is None
+            or shown.prompt
+            or not YES_NO.issubset(shown.values)
+            or answer not in YES_NO
+            or turn.msg.screen != screen_name(session.state, session.vars)
+        ):
+            return session, Reply("", locale=session.locale)
+        state = self.states[session.state]
+        return await self._apply(turn, session, await state.choose(turn, answer))
+
     async def _guess(self, turn: Turn, raw: str, state: State) -> Outcome | None:
         """What free-text understanding makes of a typed text (words, not keys)."""
         if self._understand is None or turn.msg.kind not in MESSAGE_KINDS:
@@ -330,6 +350,8 @@ class Machine:
             turn.vars.pop(LABELS_VAR, None)
         if error is not None:
             text = text.replace(turn.t("error.choice"), _tap_nudge(turn, page.options), 1)
+            if shows_taps(turn) and _laid_out(turn.capabilities, page.options) == NUMBERED:
+                text = text.replace(turn.t("typed.hint_tap"), turn.t("typed.hint"), 1)
         kept = session.evolve(vars=dict(turn.vars), locale=turn.locale)
         return kept, Reply(
             text, page.options, locale=turn.locale, screen=screen_name(session.state, turn.vars)
@@ -438,13 +460,35 @@ def shows_taps(turn: Turn) -> bool:
     return turn.capabilities.interactive and turn.msg.kind == ChannelKind.WHATSAPP
 
 
+# How WhatsApp's renderer lays a screen's choices out (`_laid_out`).
+BUTTONS, ROWS, NUMBERED = "buttons", "rows", "numbered"
+
+
 def _tap_nudge(turn: Turn, options: Sequence[Option]) -> str:
     """What she is asked to do with what she could not be read against: WhatsApp shows a list's
-    rows and its buttons without numbers, so there she taps one; elsewhere she chooses a
-    number."""
-    caps = turn.capabilities
-    labels = [o.label for o in options]
-    if not (labels and shows_taps(turn)):
+    rows and its buttons without numbers, so there she taps one; choices its list cannot take
+    come as numbered text, whose number she replies with; elsewhere she chooses a number."""
+    if not (options and shows_taps(turn)):
         return turn.t("error.choice")
-    buttons = len(labels) <= caps.max_buttons and all(len(x) <= caps.button_chars for x in labels)
-    return turn.t("error.tap_button" if buttons else "error.tap_list")
+    laid_out = _laid_out(turn.capabilities, options)
+    if laid_out == NUMBERED:
+        return turn.t("error.reply_number")
+    return turn.t("error.tap_button" if laid_out == BUTTONS else "error.tap_list")
+
+
+def _laid_out(caps: Capabilities, options: Sequence[Option]) -> str:
+    """How WhatsApp's renderer lays the choices out: reply buttons (three at most, short
+    titles, none twice), a list's rows, or, where a label is too long for a row (a payment
+    option naming two amounts), numbered text."""
+    labels = [o.label for o in options]
+    if (
+        len(labels) <= caps.max_buttons
+        and len(set(labels)) == len(labels)
+        and all(len(label) <= caps.button_chars for label in labels)
+    ):
+        return BUTTONS
+    if len(labels) > caps.max_options or any(
+        caps.row_chars and len(label) > caps.row_chars for label in labels
+    ):
+        return NUMBERED
+    return ROWS

@@ -91,6 +91,23 @@ class Context(_Model):
     id: str | None = None
 
 
+class Reaction(_Model):
+    """An emoji she put on one of our messages (`message_id`); removing it sends the same
+    without `emoji`."""
+
+    message_id: str | None = None
+    emoji: str | None = None
+
+
+class System(_Model):
+    """A notice about the sender: `user_changed_number` gives her new number's `wa_id` (the
+    message's `from` is the old one); `user_changed_user_id` only a new business-scoped ID."""
+
+    type: str | None = None
+    wa_id: str | None = None
+    body: str | None = None
+
+
 class Message(_Model):
     from_: str | None = Field(default=None, alias="from")
     from_user_id: str | None = None
@@ -105,6 +122,8 @@ class Message(_Model):
     video: Media | None = None
     document: Media | None = None
     context: Context | None = None
+    reaction: Reaction | None = None
+    system: System | None = None
 
     @property
     def caption(self) -> str | None:

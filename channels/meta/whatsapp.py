@@ -11,6 +11,7 @@ Meta redelivers is applied once, because the Meta message id is the idempotency 
 from __future__ import annotations
 
 import hmac
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import structlog
@@ -54,6 +55,10 @@ PROVIDER = "meta"
 # Meta batches updates into one POST of up to 3 MB; refusing one would only make Meta retry it.
 WEBHOOK_MAX_BYTES = 3 * 1024 * 1024
 MAX_TIMESTAMP_DIGITS = 11  # Unix seconds until the year 5138: longer is not a time
+# A reaction that answers our Yes/No question: thumbs up (U+1F44D) and thumbs down (U+1F44E).
+REACTION_ANSWERS = {"\U0001f44d": "yes", "\U0001f44e": "no"}
+# Skin tones (U+1F3FB-U+1F3FF) and the emoji presentation selector (U+FE0F) a phone may add.
+EMOJI_MODIFIERS = frozenset({*map(chr, range(0x1F3FB, 0x1F400)), "\ufe0f"})
 
 
 async def verify(request: web.Request) -> web.Response:
@@ -171,11 +176,17 @@ def to_message(
 async def _answer(
     app: web.Application, ctx: ChannelContext, value: MessagesValue, message: Message
 ) -> None:
+    contact = value.sender_of(message)
+    phone = _phone(message.from_ or (contact.wa_id if contact else None))
+    if message.type == "reaction" and phone is not None:
+        await _reacted(ctx, message, phone)
+        return
+    if message.type == "system" and phone is not None:
+        await _system(ctx, message, phone)
+        return
     if message.type in SILENT_TYPES:
         log.info("meta.message_ignored", type=message.type, message_id=message.id)
         return
-    contact = value.sender_of(message)
-    phone = _phone(message.from_ or (contact.wa_id if contact else None))
     if phone is None:
         user_id = message.from_user_id or (contact.user_id if contact else None)
         if user_id is None:
@@ -206,6 +217,54 @@ async def _answer(
             received_at=sent_at,
         )
     )
+
+
+async def _reacted(ctx: ChannelContext, message: Message, phone: Phone) -> None:
+    """A 👍 (any skin tone) or 👎 on the newest screen we sent her is her Yes or No to it; any
+    other emoji, one on an older message, or one taken back (no emoji) changes nothing and is
+    not answered. The dialog answers only where that screen asks Yes or No."""
+    reaction = message.reaction
+    answer = REACTION_ANSWERS.get(_bare_emoji(reaction.emoji if reaction else None))
+    if reaction is None or answer is None or ctx.last_screen_sent is None:
+        log.info("meta.reaction_ignored", message_id=message.id)
+        return
+    last = await ctx.last_screen_sent(PROVIDER, phone)
+    if last is None or last[0] != reaction.message_id:
+        log.info("meta.reaction_ignored", message_id=message.id, reason="not the newest screen")
+        return
+    sent_at = received_at(message)
+    inbound = replace(to_message(message, phone, "", sent_at), screen=last[1], reaction=answer)
+    reply = await ctx.handle(inbound)
+    if reply.says_nothing:
+        return
+    await ctx.queue_outbound(
+        OutboundMessage(
+            provider=PROVIDER,
+            kind=ChannelKind.WHATSAPP,
+            to=phone,
+            reply=reply,
+            dedupe_key=f"meta-reply:{message.id}",
+            reply_to=message.id,
+            received_at=sent_at,
+        )
+    )
+
+
+async def _system(ctx: ChannelContext, message: Message, phone: Phone) -> None:
+    """She changed her number (`user_changed_number`, from her old one to `system.wa_id`): she
+    stays the same customer there. Nothing is said to her; any other notice is only logged."""
+    notice = message.system
+    new = _phone(notice.wa_id) if notice is not None else None
+    kind = notice.type if notice is not None else None
+    if kind != "user_changed_number" or new is None or ctx.change_number is None:
+        log.info("meta.message_ignored", type=message.type, system=kind, message_id=message.id)
+        return
+    await ctx.change_number(phone, new)
+
+
+def _bare_emoji(emoji: str | None) -> str:
+    """The emoji without its skin tone or presentation selector: 👍🏾 is 👍."""
+    return "".join(ch for ch in emoji or "" if ch not in EMOJI_MODIFIERS)
 
 
 async def _quoted_screen(ctx: ChannelContext, message: Message, text: str) -> str | None:

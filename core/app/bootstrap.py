@@ -20,6 +20,7 @@ from core.app.dispatch import OfferSweeper
 from core.app.driver_notices import DriverNotices
 from core.app.escalation_reminder import EscalationReminder
 from core.app.money import MoneyServices, build_money
+from core.app.number_change import NumberChange, change_number
 from core.app.objects import build_object_store
 from core.app.order_payments import can_refund
 from core.app.payment_posting import PaymentPosting
@@ -58,7 +59,7 @@ from core.ids import IdGenerator, RandomIds
 from core.messages import ChannelContext, MessageSender, OutboundMessage
 from core.objects import ObjectStore
 from core.phone import Phone
-from core.pipeline import Pipeline
+from core.pipeline import Pipeline, chosen_locale_key
 from core.rasa import RasaIntentMatcher
 from core.region import RegionCode, UnsupportedRegionError, region_for_phone
 from dialogs.driver import DriverDialog
@@ -164,11 +165,22 @@ class Services:
             record_inbound=self.notifications.record_inbound,
             locale_of=self.locale_of,
             screen_sent=self.notifications.screen_sent,
+            last_screen_sent=self.notifications.last_screen_sent,
+            change_number=self.change_number,
         )
 
     async def locale_of(self, phone: Phone) -> str:
         """The language the customer chose, else their market's (English outside them)."""
         return await chosen_or_market_locale(self.customers, self.translate)(phone)
+
+    async def change_number(self, old: Phone, new: Phone) -> None:
+        """Her orders, cart, money and language move to her new number (see number_change);
+        what was cached of either number is dropped."""
+        if await change_number(self.db, old, new) is NumberChange.MOVED:
+            for phone in (old, new):
+                await self.customers.forget(phone)
+                await self.orders.forget_cart(phone)
+                await self.store.forget(chosen_locale_key(phone))
 
     async def queue_outbound(self, message: OutboundMessage) -> None:
         """For channels that answer through an API: the reply goes out via the deliveries."""

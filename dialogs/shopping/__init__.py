@@ -70,6 +70,8 @@ class ShoppingDialog:
             return await self._command(msg, session, "stop")
         if msg.opt_out is False and await self._blocked_by_provider(msg):
             return await self._command(msg, session, "start")
+        if msg.reaction is not None:
+            return await self._reacted(msg, session, intent)
         if intent.kind is IntentKind.LATE:
             return await self._late(msg, session)
         if session is not None:
@@ -87,6 +89,19 @@ class ShoppingDialog:
             return await self._begin(msg)
         turn = Turn(msg, session, self._t)
         return await self.machine.step(turn, session, intent)
+
+    async def _reacted(
+        self, msg: InboundMessage, session: Session | None, intent: Intent
+    ) -> tuple[Session, Reply]:
+        """A 👍 or 👎 on our newest screen: its Yes or No, where that screen asks one. On any
+        other screen, arrived late, or with her conversation over, nothing changes and she is
+        sent nothing."""
+        if session is None:
+            locale = await self._locale(msg)
+            return Session("main", locale), Reply("", end=True, locale=locale)
+        if intent.kind is IntentKind.LATE or msg.reaction is None:
+            return session, Reply("", locale=session.locale)
+        return await self.machine.react(Turn(msg, session, self._t), session, msg.reaction)
 
     async def _command(
         self, msg: InboundMessage, session: Session | None, command: str

@@ -211,6 +211,7 @@ PAYING_WORDS = frozenset(
         *("pay", "paying", "with", "by", "on", "use", "will", "ll", "go"),  # English, Pidgin
         *("payer", "paie", "paye", "payez", "vais", "avec", "par", "à", "a", "en"),  # French
         *("lipa", "kulipa", "nitalipa", "nilipe", "tulipe", "kwa"),  # Swahili
+        "lako",  # "Lipa kwa salio lako" (from your credit): "salio" alone names it
         *("biya", "zan", "za", "in", "so", "da", "ina"),  # Hausa
         *("san", "sanwo", "mo", "fe", "maa", "pelu", "yoo"),  # Yoruba
         *("kwuo", "akwuo", "ga", "n"),  # Igbo ("n'ugwo": on credit)

@@ -134,6 +134,11 @@ class CustomerService:
                 for r in rows
             }
 
+    async def forget(self, phone: Phone) -> None:
+        """Drop what is cached of `phone`'s customer: her record changed outside this service
+        (moved to a new number)."""
+        await self._cache.forget(f"customer:{phone.e164}")
+
     async def _upsert(self, phone: Phone, **values: object) -> None:
         key = f"customer:{phone.e164}"
         await self._cache.forget(key)

@@ -37,6 +37,9 @@ from engines.notifications.model import (
 from engines.notifications.tables import conversation_windows, deliveries
 
 SEND_LEASE = timedelta(seconds=60)
+# How many of a customer's newest messages are looked through for the last screen sent her
+# (order notices, receipts between it and now show none).
+RECENT_SENT = 20
 
 # Provider delivery-report words -> ours. Anything unknown leaves the status as it is.
 _REPORTED = {
@@ -455,6 +458,27 @@ class NotificationService:
         reply = payload.get("reply") if isinstance(payload, dict) else None
         screen = reply.get("screen") if isinstance(reply, dict) else None
         return screen if isinstance(screen, str) else None
+
+    async def last_screen_sent(self, provider: str, to: Phone) -> tuple[str, str] | None:
+        """The newest message sent to `to` that showed a screen (a reply, not a notice): its
+        provider message id and screen. A reaction to any other message answers nothing."""
+        async with self._db.transaction() as s:
+            rows = await s.execute(
+                select(deliveries.c.provider_message_id, deliveries.c.payload)
+                .where(
+                    deliveries.c.provider == provider,
+                    deliveries.c.to == to.e164,
+                    deliveries.c.provider_message_id.is_not(None),
+                )
+                .order_by(deliveries.c.created_at.desc(), deliveries.c.id.desc())
+                .limit(RECENT_SENT)
+            )
+            for message_id, payload in rows:
+                reply = payload.get("reply") if isinstance(payload, dict) else None
+                screen = reply.get("screen") if isinstance(reply, dict) else None
+                if isinstance(screen, str):
+                    return str(message_id), screen
+        return None
 
     async def _fall_back_in(
         self, s: AsyncSession, provider: str, provider_message_id: str

@@ -133,6 +133,11 @@ class OrderService:
             await put_cart(self._db, cart, now)
         await self._cache_cart(cart.customer, None if cart.is_empty else (cart, now))
 
+    async def forget_cart(self, customer: Phone) -> None:
+        """Drop the cached copy of `customer`'s cart: it changed outside this service (moved to
+        her new number)."""
+        await self._cache.forget(_cart_key(customer))
+
     async def _cached_cart(self, customer: Phone) -> tuple[Cart, datetime] | _Miss | None:
         """The cached answer: a cart, None for "no cart" (cached too), or `_MISS`."""
         raw = await self._cache.recall(_cart_key(customer))

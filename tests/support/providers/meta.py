@@ -164,6 +164,14 @@ def button_reply(button_id: str, title: str) -> dict[str, Any]:
     }
 
 
+def reaction(message_id: str, emoji: str | None) -> dict[str, Any]:
+    """An emoji put on one of our messages; taking it back posts the same without `emoji`."""
+    reacted: dict[str, str] = {"message_id": message_id}
+    if emoji is not None:
+        reacted["emoji"] = emoji
+    return {"type": "reaction", "reaction": reacted}
+
+
 def status_body(
     message_id: str,
     status: str,

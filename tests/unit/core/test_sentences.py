@@ -139,6 +139,14 @@ def test_an_order_word_without_a_reference_or_a_reference_alone_is_no_status(tex
         ("en", "status 1234567", "1234567"),
         ("en", "TRACK #12345.", "12345"),
         ("en", "status pls", None),  # My orders
+        # a status word with a please, in each language: My orders
+        ("sw", "hali tafadhali", None),
+        ("fr", "statut svp", None),
+        ("pcm", "status abeg o", None),
+        ("ha", "status don Allah", None),
+        ("ha", "matsayi don Allah", None),
+        ("yo", "ipo jowo", None),
+        ("ig", "onodu biko", None),
         ("sw", "hali ya 1234567", "1234567"),
         ("fr", "SUIVI 1234567", "1234567"),
         ("ha", "matsayi W62AC", "W62AC"),

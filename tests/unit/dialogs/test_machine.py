@@ -36,6 +36,7 @@ from dialogs.machine import (
     Screen,
     State,
     Turn,
+    shows_taps,
 )
 
 FRUITS = [f"Fruit number {n:02d} NGN 8,500" for n in range(1, 15)]
@@ -608,3 +609,39 @@ async def test_a_whatsapp_list_or_buttons_ask_her_to_tap_not_to_choose_a_number(
     swahili = Handset(translator, locale="sw", whatsapp=True)
     await swahili.dial()
     assert (await swahili.press("ndizi")).text.startswith(translator("sw", "error.tap_button"))
+
+
+# A payment option naming two amounts: longer than a WhatsApp list row takes (72 characters).
+PAY_BY_BANK = "GTBank USSD code (*737#): NGN 26,993.25 after your credit of NGN 2,522.00"
+
+
+class Payment(State):
+    name = "pay"
+
+    async def screen(self, turn: Turn) -> Screen:
+        choices = (Choice("Pay on delivery", "cod"), Choice("Bank transfer", "bank"))
+        return Screen("How will you pay?", (*choices, Choice(PAY_BY_BANK, "ussd")), back=False)
+
+    async def read(self, turn: Turn, text: str) -> Outcome | None:
+        """As the shop's screens that read typed orders: a product word that names none."""
+        if text != "indomie":
+            return None
+        return Reject("typed.hint_tap" if shows_taps(turn) else "typed.hint", unclear=True)
+
+
+async def test_a_whatsapp_screen_sent_as_numbered_text_asks_for_the_number(
+    translator: Translator,
+) -> None:
+    """A label too long for a list row makes the screen numbered text, under which she was
+    told 'Please tap a choice in the list.' (or 'Tap a choice, or type an order')."""
+    chat = Handset(translator, whatsapp=True)
+    chat.machine = Machine([Payment()], "pay", translator)
+    chat.session = Session("pay", "en")
+    await chat.dial()
+
+    unclear = await chat.press("bananas")
+    hint = await chat.press("indomie")
+
+    assert render_whatsapp(unclear, list_button="Choose")["type"] == "text"
+    assert unclear.text == "Reply with the number of your choice.\nHow will you pay?"
+    assert hint.text.startswith(translator("en", "typed.hint") + "\n")

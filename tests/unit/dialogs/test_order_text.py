@@ -321,6 +321,9 @@ def test_what_is_no_count_at_the_quantity_prompt_reads_as_none(text: str) -> Non
         ("ig", "ugwo m", None),
         ("sw", "nilipe kwa mkopo", "CREDIT"),
         ("sw", "mkopo wangu", None),
+        ("sw", "Salio", "ACCOUNT_CREDIT"),  # "Lipa kwa salio lako", not her balance
+        ("sw", "nilipe kwa salio", "ACCOUNT_CREDIT"),
+        ("sw", "salio langu", None),  # my balance
         ("en", "pay on credit", "CREDIT"),
         ("en", "Pay from your credit", "ACCOUNT_CREDIT"),
         ("en", "how much credit do I have", None),

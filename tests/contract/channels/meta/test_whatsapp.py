@@ -12,6 +12,7 @@ import asyncio
 import io
 import json
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -29,9 +30,12 @@ from core.app.bootstrap import Services
 from core.app.server import create_app
 from core.config import Settings
 from core.messages import ChannelKind, OutboundMessage, Reply
+from core.money import Money
 from core.phone import Phone
+from core.region import RegionCode
 from engines.notifications import DeliveryStatus
 from engines.notifications.tables import conversation_windows, deliveries
+from engines.orders import CartLine, PaymentMethod, PlaceOrder
 from tests.support.phone import database_rows
 from tests.support.providers.meta import (
     ACCESS_TOKEN,
@@ -43,6 +47,7 @@ from tests.support.providers.meta import (
     button_reply,
     list_reply,
     message_body,
+    reaction,
     signature,
     status_body,
     text,
@@ -162,6 +167,7 @@ def test_generated_bodies_match_the_stored_fixtures_byte_for_byte() -> None:
     assert says(text("hi"), "text", -5, None) == stored("text")
     assert says(list_reply("1", "Shop"), "list_reply", 20, MENU_ID) == stored("list_reply")
     assert says(button_reply("00", "Back"), "button_reply", 95, MENU_ID) == stored("button_reply")
+    assert says(reaction(MENU_ID, "\U0001f44d"), "reaction", 30, None) == stored("reaction")
     delivered = status_body(SENT_ID, "delivered", recipient=NGOZI.digits, timestamp=T0 + 3)
     assert delivered == stored("status_delivered")
     assert status_body(SENT_ID, "read", recipient=NGOZI.digits, timestamp=T0 + 9) == stored(
@@ -411,6 +417,112 @@ async def test_a_picture_is_answered_in_the_language_the_customer_chose(
     await flush(services)
 
     assert fake_graph.sent_to(JUMA.e164)[-1].text == ATTACHMENT_NOTICE
+
+
+async def test_a_thumbs_up_on_our_yes_no_question_is_her_yes_and_other_reactions_change_nothing(
+    gateway: Client, services: Services, fake_graph: FakeGraphApi
+) -> None:
+    """She put 👍🏾 on "Add 5 x Indomie…? Yes / No" and nothing happened. It is her Yes now (👎
+    her No); an emoji on an older message, another emoji, or one taken back changes nothing
+    and is not answered (no "I did not understand")."""
+    await ok(await post(gateway, stored("text")))
+    await ok(await post(gateway, stored("typed_order")))
+    await flush(services)
+    menu, question = fake_graph.sent
+    assert question.text == "Add 5 x Indomie Chicken 40x70g (NGN 46,500.00)?"
+    ignored = [(menu.id, "\U0001f44d"), (question.id, "\U0001f602"), (question.id, None)]
+    for n, (on, emoji) in enumerate(ignored, 2):
+        await ok(await post(gateway, ngozi_says(reaction(on, emoji), n)))
+
+    assert await flush(services) == 0
+    assert await session_state(services) == "typed_confirm"
+
+    await ok(await post(gateway, ngozi_says(reaction(question.id, "\U0001f44d\U0001f3fe"), 5)))
+    await flush(services)
+
+    assert fake_graph.sent[-1].text.startswith("Added 5 x Indomie Chicken 40x70g.")
+    cart = await services.orders.cart(NGOZI, RegionCode.LAGOS)
+    assert [(line.sku, line.quantity) for line in cart.lines] == [("NDL-INDO-CHK", 5)]
+    await ok(await post(gateway, ngozi_says(text("2 cartons of Indomie Onion"), 6)))
+    await flush(services)
+    onion = fake_graph.sent[-1]
+    assert onion.text.startswith("Add 2 x Indomie Onion 40x70g")
+    await ok(await post(gateway, ngozi_says(reaction(onion.id, "\U0001f44e"), 7)))
+    await flush(services)
+    assert fake_graph.sent[-1].id != onion.id  # answered: her No
+    assert await services.orders.cart(NGOZI, RegionCode.LAGOS) == cart
+    assert await session_state(services) != "typed_confirm"
+    # a 👍 on the newest screen, which asks no Yes or No
+    await ok(await post(gateway, ngozi_says(reaction(fake_graph.sent[-1].id, "\U0001f44d"), 8)))
+    assert await flush(services) == 0
+
+
+NEW_NUMBER = Phone("+2348031234567")
+
+
+async def ngozi_with_history(services: Services) -> str:
+    """An order (NGN 26,993.25 on delivery), her language (Yoruba) and NGN 50,000 kept on her
+    account: her order's reference."""
+    assert services.money is not None
+    order = await services.orders.place(
+        PlaceOrder(
+            NGOZI, RegionCode.LAGOS, (CartLine("NDL-INDO-CHK", 3),), PaymentMethod.ON_DELIVERY, "n1"
+        )
+    )
+    await services.relay.drain()  # its bill is posted (to her receivable) before she moves
+    await services.customers.set_locale(NGOZI, "yo")
+    kept = Money(Decimal(50000), "NGN")
+    await services.money.books.post_payment_received(NGOZI, kept, "mpesa", "KEPT-NGOZI")
+    return order.reference
+
+
+async def test_her_new_number_keeps_her_orders_language_and_credit_once(
+    gateway: Client, services: Services, fake_graph: FakeGraphApi
+) -> None:
+    """Ngozi changed her WhatsApp number: at the new one she was a new customer, in English,
+    with no orders and no credit. They follow her now; Meta redelivering the notice moves her
+    once, and she is sent nothing for it."""
+    assert services.money is not None
+    reference = await ngozi_with_history(services)
+
+    await ok(await post(gateway, stored("user_changed_number")))
+    await ok(await post(gateway, stored("user_changed_number")))
+
+    assert await flush(services) == 0
+    assert [o.reference for o in await services.orders.recent(NEW_NUMBER)] == [reference]
+    assert await services.orders.recent(NGOZI) == []
+    customer = await services.customers.get(NEW_NUMBER)
+    assert customer is not None
+    assert customer.locale == "yo"
+    credit = await services.money.books.account_credit(NEW_NUMBER, "NGN")
+    assert credit == Money(Decimal("23006.75"), "NGN")  # beyond the order she owes for
+    hello = message_body(
+        text("hi"),
+        wa_id=NEW_NUMBER.digits,
+        name="Ngozi Okafor",
+        message_id=wamid(NEW_NUMBER.e164, "new-number-hi"),
+        timestamp=T0 + 110,
+    )
+    await ok(await post(gateway, hello))
+    await flush(services)
+    [menu] = fake_graph.sent_to(NEW_NUMBER.e164)
+    assert menu.text == services.translate("yo", "main.title")
+
+
+async def test_a_new_number_that_is_another_customers_is_not_merged(
+    gateway: Client, services: Services, fake_graph: FakeGraphApi
+) -> None:
+    """Bola's number (a customer with her own history) is never given Ngozi's orders."""
+    reference = await ngozi_with_history(services)
+    bola = Phone("+2348030000002")
+    before = await everything(services)
+
+    body = stored("user_changed_number").replace(NEW_NUMBER.digits.encode(), bola.digits.encode())
+    await ok(await post(gateway, body))
+
+    assert await everything(services) == before
+    assert [o.reference for o in await services.orders.recent(NGOZI)] == [reference]
+    assert await flush(services) == 0
 
 
 # --- refused bodies change nothing ---------------------------------------------------------------
