@@ -129,7 +129,8 @@ def _desk(services: Services) -> PayoutDesk:
 
 
 async def pay_drivers(services: Services, region: RegionCode, day: date) -> PayReport:
-    """Settle every driver of the region for `day` and send what each is owed.
+    """Settle every driver of the region for `day` (and each earlier day whose earnings were
+    never settled) and send what each is owed.
 
     An earlier day's payout still owed is in the report too, and sent again when it waits for
     a person or a rail (held: no bank account then, or one in another name; queued: no rail),
@@ -143,7 +144,13 @@ async def pay_drivers(services: Services, region: RegionCode, day: date) -> PayR
     cash = DriverCash(services.money.books, gig, services.clock, hold)
     report = PayReport(region.value, day.isoformat())
     for worker in await gig.workers(region):
-        await gig.settle(worker.id, day)
+        # Each day up to `day` still holding earnings no payout took (a route proved after its
+        # day's run, a day nobody ran) gets its own payout now, so none is left unpaid.
+        settled = set()
+        for unsettled in await gig.unsettled_days(worker.id, day):
+            payout = await gig.settle(worker.id, unsettled)
+            if payout is not None:
+                settled.add(payout.id)
         payee = Payee("driver", worker.phone, worker.name, worker.region, worker.bank)
         account = _Account(pays_whole_units(worker.region))
         overdue = await cash.overdue(worker)  # kept back from what this run sends
@@ -161,7 +168,11 @@ async def pay_drivers(services: Services, region: RegionCode, day: date) -> PayR
                 continue
             # An earlier day's: only one recorded before (a payout from before payout orders
             # may still be on its way: never sent a second time from here).
-            if earned_on < day and (known is None or known.status not in SENDABLE):
+            if (
+                earned_on < day
+                and payout_id not in settled
+                and (known is None or known.status not in SENDABLE)
+            ):
                 if known is not None:
                     report.add(known, _row(str(worker.id), payee, known.amount) | row)
                 account.closed(source, known, earned, failed=False)

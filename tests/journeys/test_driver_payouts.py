@@ -205,6 +205,26 @@ async def test_a_payout_that_failed_for_good_goes_out_with_the_next_one_once(
     assert (await services.money.ledger.check()).balanced
 
 
+@pytest.mark.parametrize("any_database_url", ["sqlite"], indirect=True)
+async def test_a_day_nobody_paid_goes_with_the_next_days_run(
+    gateway: Client, services: Services, fakes: PaymentFakes, clock: SteppedClock
+) -> None:
+    """Wanjiku's route of day 1 was proved after the day's run (or nobody ran it that day): the
+    next morning's `drivers pay` (its default day, today) sends day 1's KES 245, once."""
+    await a_day_of_deliveries(services, day=1)
+    day_1 = services.clock.now().date()
+    clock.advance(86_400)
+
+    report = await pay_drivers(services, RegionCode.NAIROBI, services.clock.now().date())
+
+    [row] = report.sent
+    assert (row["earned_on"], row["amount"]) == (day_1.isoformat(), "245.00")
+    assert [b2c.body["Amount"] for b2c in fakes.daraja.payouts] == [245]
+    again = await pay_drivers(services, RegionCode.NAIROBI, services.clock.now().date())
+    assert [r["payout"] for r in again.sent] == [row["payout"]]  # on its way, not sent again
+    assert len(fakes.daraja.payouts) == 1
+
+
 async def test_running_twice_before_the_result_sends_one_payout(
     gateway: Client, services: Services, fakes: PaymentFakes
 ) -> None:
