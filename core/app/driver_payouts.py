@@ -9,7 +9,7 @@ import asyncio
 import json
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from decimal import ROUND_CEILING, Decimal
+from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from typing import TYPE_CHECKING
 
 from core.app.cash import DriverCash
@@ -195,8 +195,9 @@ async def pay_drivers(services: Services, region: RegionCode, day: date) -> PayR
 
 
 async def pay_agents(services: Services, region: RegionCode, day: date) -> PayReport:
-    """Pay each agent of the region the commissions in its wallet: one payout per agent and
-    day, and none while an earlier one is still open (it is re-sent instead)."""
+    """Pay each agent of the region the commissions in its wallet (on M-Pesa its whole
+    shillings): one payout per agent and day, and none while an earlier one is still open (it
+    is re-sent instead)."""
     assert services.money is not None
     desk, atc, ledger = _desk(services), services.money.atc, services.money.payouts
     currency = region_of(region).currency
@@ -214,6 +215,11 @@ async def pay_agents(services: Services, region: RegionCode, day: date) -> PayRe
         wallet = await ledger.wallet("agent", agent.phone, currency)
         b = wallet.balances
         owed = Money(b.credits_posted - b.debits_posted - b.debits_pending, currency)
+        if pays_whole_units(region):
+            # M-Pesa sends whole shillings: the cents wait in the wallet for a later payout,
+            # never a payout of cents alone that the rail cannot send (it would stay open, and
+            # hold up every commission after it).
+            owed = Money(owed.amount.quantize(Decimal(1), rounding=ROUND_FLOOR), currency)
         if owed.amount <= Decimal(0):
             continue
         order = await desk.pay(payee, owed, f"atc:{agent.phone.e164}:{day.isoformat()}", earn=False)
