@@ -90,6 +90,7 @@ class _Account:
     earned: Decimal = Decimal(0)
     paid: Decimal = Decimal(0)
     unsent: list[str] = field(default_factory=list)  # failed for good, not yet sent again
+    unsent_on: date | None = None  # the day the last of them was earned
 
     def due(self, earned: Money) -> tuple[Money, Money]:
         return payout_due(self.earned, self.paid, earned, whole_units=self.whole_units)
@@ -104,6 +105,14 @@ class _Account:
         if failed and sent == 0:
             self.unsent.append(source)
         elif sent > 0:
+            self.unsent.clear()
+
+    def resent(self, order: PayoutOrder) -> None:
+        """A payout that sent on its own the money of those that failed for good before it
+        (`RESEND`): counted as sent, as the next payout would have sent it."""
+        sent = really_sent(order, order.amount, failed=False, whole_units=self.whole_units)
+        self.paid += sent
+        if sent > 0:
             self.unsent.clear()
 
     def sent(
@@ -121,6 +130,11 @@ class _Account:
             self.unsent.clear()
         self.paid += really_sent(order, earned, failed=False, whole_units=self.whole_units)
         return row
+
+
+# The source of a payout sending again the money of a driver's payout that failed for good when
+# no payout came after it to take that money (he has not earned since): "again:gig:<payout id>".
+RESEND = "again:"
 
 
 def _desk(services: Services) -> PayoutDesk:
@@ -164,7 +178,13 @@ async def pay_drivers(services: Services, region: RegionCode, day: date) -> PayR
                 "carried": str(carried.amount),
             }
             if status != PayoutStatus.PENDING.value or earned_on > day:
-                account.closed(source, known, earned, failed=status == PayoutStatus.FAILED.value)
+                failed = status == PayoutStatus.FAILED.value
+                account.closed(source, known, earned, failed=failed)
+                if failed:
+                    account.unsent_on = earned_on
+                    await _resent(
+                        desk, account, report, who=str(worker.id), payee=payee, source=source
+                    )
                 continue
             # An earlier day's: only one recorded before (a payout from before payout orders
             # may still be on its way: never sent a second time from here).
@@ -177,20 +197,27 @@ async def pay_drivers(services: Services, region: RegionCode, day: date) -> PayR
                     report.add(known, _row(str(worker.id), payee, known.amount) | row)
                 account.closed(source, known, earned, failed=False)
                 continue
-            if overdue.amount > 0 and amount.amount > 0:
-                # He still holds cash he should have handed in: it is netted out of his pay,
-                # which stays in his wallet and goes with the first payout after he hands it
-                # in (the carry rule sends all he earned less what payouts really sent).
-                kept = min(_whole(overdue) if account.whole_units else overdue, amount)
-                amount, overdue = amount - kept, overdue - kept
-                row["carried"] = str((carried + kept).amount)
-                row["withheld"] = str(kept.amount)
+            amount, overdue = _withhold(account, amount, carried, overdue, row)
             order = await desk.pay(payee, amount, source, earn=True, earned=earned)
             report.add(
                 order,
                 _row(str(worker.id), payee, order.amount)
                 | account.sent(order, earned, amount, row),
             )
+        if account.unsent and account.unsent_on is not None:
+            # Money of payouts that failed for good, and no payout since to take it (he has
+            # not earned again): it goes now on its own (his account fixed, say), once.
+            amount, carried = account.due(Money.zero(region_of(worker.region).currency))
+            row = {
+                "earned_on": account.unsent_on.isoformat(),
+                "earned": str(Money.zero(amount.currency).amount),
+                "carried": str(carried.amount),
+                "resends": " ".join(account.unsent),
+            }
+            amount, overdue = _withhold(account, amount, carried, overdue, row)
+            if amount.amount > 0:
+                order = await desk.pay(payee, amount, RESEND + account.unsent[-1], earn=False)
+                report.add(order, _row(str(worker.id), payee, order.amount) | row)
     return report
 
 
@@ -227,6 +254,36 @@ async def pay_agents(services: Services, region: RegionCode, day: date) -> PayRe
         # goes with the next day's), and the row says what it sent, not what is owed now.
         report.add(order, _row(agent.phone.e164, payee, order.amount))
     return report
+
+
+async def _resent(
+    desk: PayoutDesk, account: _Account, report: PayReport, *, who: str, payee: Payee, source: str
+) -> None:
+    """A payout that failed for good: the payout that sent its money on its own, if a run made
+    one, counts as sent (re-sent while held or queued, and in the report while open)."""
+    again = await desk.orders.by_source(RESEND + source)
+    if again is None:
+        return
+    if again.status in SENDABLE:
+        again = await desk.pay(payee, again.amount, again.source, earn=False)
+    account.resent(again)
+    if again.status in OPEN:
+        report.add(again, _row(who, payee, again.amount))
+
+
+def _withhold(
+    account: _Account, amount: Money, carried: Money, overdue: Money, row: dict[str, str]
+) -> tuple[Money, Money]:
+    """While he still holds cash he should have handed in, it is netted out of his pay (the
+    row says so), which stays in his wallet and goes with the first payout after he hands it
+    in (the carry rule sends all he earned less what payouts really sent). Returns what the
+    payout sends and the overdue cash not netted out yet."""
+    if overdue.amount <= 0 or amount.amount <= 0:
+        return amount, overdue
+    kept = min(_whole(overdue) if account.whole_units else overdue, amount)
+    row["carried"] = str((carried + kept).amount)
+    row["withheld"] = str(kept.amount)
+    return amount - kept, overdue - kept
 
 
 def _whole(amount: Money) -> Money:
