@@ -31,6 +31,9 @@ ROUTE_OBJECTIVES = ("distance", "vehicles")
 DELIVERY_OUTCOMES = ("delivered", "returned")
 # core.app.money.DISTRIBUTORS' names
 DISTRIBUTORS = ("lagos", "nairobi", "cape_town")
+# the ledger's rails (rail:<name>:<currency>): engines.payments.PROVIDER_OF's values and the
+# distributors' payout rails
+RAILS = ("bank", "flutterwave", "momo", "mpesa", "nibss", "paystack")
 
 Commands = Any  # argparse's _SubParsersAction, private in typeshed's spelling
 
@@ -165,7 +168,9 @@ def _money(commands: Commands) -> None:
     reconcile = commands.add_parser(
         "reconcile", help="compare a provider's statement (CSV) with the payments we recorded"
     )
-    reconcile.add_argument("rail", help="mpesa, momo, paystack, flutterwave, nibss, …")
+    # A mistyped rail is refused: it would list every row of the statement as missing on our
+    # side, as if the provider's payments had never reached the books.
+    reconcile.add_argument("rail", type=str.lower, choices=RAILS)
     reconcile.add_argument("statement", type=Path, help="CSV with reference and amount columns")
     reconcile.add_argument("--day", type=day, required=True, help="YYYY-MM-DD")
     reconcile.add_argument("--currency", type=currency, required=True, help="ISO 4217, e.g. KES")

@@ -9,7 +9,7 @@ import asyncio
 import json
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from decimal import ROUND_CEILING, Decimal
+from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from typing import TYPE_CHECKING
 
 from core.app.cash import DriverCash
@@ -90,6 +90,7 @@ class _Account:
     earned: Decimal = Decimal(0)
     paid: Decimal = Decimal(0)
     unsent: list[str] = field(default_factory=list)  # failed for good, not yet sent again
+    unsent_on: date | None = None  # the day the last of them was earned
 
     def due(self, earned: Money) -> tuple[Money, Money]:
         return payout_due(self.earned, self.paid, earned, whole_units=self.whole_units)
@@ -104,6 +105,14 @@ class _Account:
         if failed and sent == 0:
             self.unsent.append(source)
         elif sent > 0:
+            self.unsent.clear()
+
+    def resent(self, order: PayoutOrder) -> None:
+        """A payout that sent on its own the money of those that failed for good before it
+        (`RESEND`): counted as sent, as the next payout would have sent it."""
+        sent = really_sent(order, order.amount, failed=False, whole_units=self.whole_units)
+        self.paid += sent
+        if sent > 0:
             self.unsent.clear()
 
     def sent(
@@ -123,13 +132,19 @@ class _Account:
         return row
 
 
+# The source of a payout sending again the money of a driver's payout that failed for good when
+# no payout came after it to take that money (he has not earned since): "again:gig:<payout id>".
+RESEND = "again:"
+
+
 def _desk(services: Services) -> PayoutDesk:
     assert services.payouts is not None, "payouts need the payments and money services"
     return services.payouts
 
 
 async def pay_drivers(services: Services, region: RegionCode, day: date) -> PayReport:
-    """Settle every driver of the region for `day` and send what each is owed.
+    """Settle every driver of the region for `day` (and each earlier day whose earnings were
+    never settled) and send what each is owed.
 
     An earlier day's payout still owed is in the report too, and sent again when it waits for
     a person or a rail (held: no bank account then, or one in another name; queued: no rail),
@@ -143,7 +158,13 @@ async def pay_drivers(services: Services, region: RegionCode, day: date) -> PayR
     cash = DriverCash(services.money.books, gig, services.clock, hold)
     report = PayReport(region.value, day.isoformat())
     for worker in await gig.workers(region):
-        await gig.settle(worker.id, day)
+        # Each day up to `day` still holding earnings no payout took (a route proved after its
+        # day's run, a day nobody ran) gets its own payout now, so none is left unpaid.
+        settled = set()
+        for unsettled in await gig.unsettled_days(worker.id, day):
+            payout = await gig.settle(worker.id, unsettled)
+            if payout is not None:
+                settled.add(payout.id)
         payee = Payee("driver", worker.phone, worker.name, worker.region, worker.bank)
         account = _Account(pays_whole_units(worker.region))
         overdue = await cash.overdue(worker)  # kept back from what this run sends
@@ -157,35 +178,53 @@ async def pay_drivers(services: Services, region: RegionCode, day: date) -> PayR
                 "carried": str(carried.amount),
             }
             if status != PayoutStatus.PENDING.value or earned_on > day:
-                account.closed(source, known, earned, failed=status == PayoutStatus.FAILED.value)
+                failed = status == PayoutStatus.FAILED.value
+                account.closed(source, known, earned, failed=failed)
+                if failed:
+                    account.unsent_on = earned_on
+                    await _resent(
+                        desk, account, report, who=str(worker.id), payee=payee, source=source
+                    )
                 continue
             # An earlier day's: only one recorded before (a payout from before payout orders
             # may still be on its way: never sent a second time from here).
-            if earned_on < day and (known is None or known.status not in SENDABLE):
+            if (
+                earned_on < day
+                and payout_id not in settled
+                and (known is None or known.status not in SENDABLE)
+            ):
                 if known is not None:
                     report.add(known, _row(str(worker.id), payee, known.amount) | row)
                 account.closed(source, known, earned, failed=False)
                 continue
-            if overdue.amount > 0 and amount.amount > 0:
-                # He still holds cash he should have handed in: it is netted out of his pay,
-                # which stays in his wallet and goes with the first payout after he hands it
-                # in (the carry rule sends all he earned less what payouts really sent).
-                kept = min(_whole(overdue) if account.whole_units else overdue, amount)
-                amount, overdue = amount - kept, overdue - kept
-                row["carried"] = str((carried + kept).amount)
-                row["withheld"] = str(kept.amount)
+            amount, overdue = _withhold(account, amount, carried, overdue, row)
             order = await desk.pay(payee, amount, source, earn=True, earned=earned)
             report.add(
                 order,
                 _row(str(worker.id), payee, order.amount)
                 | account.sent(order, earned, amount, row),
             )
+        if account.unsent and account.unsent_on is not None:
+            # Money of payouts that failed for good, and no payout since to take it (he has
+            # not earned again): it goes now on its own (his account fixed, say), once.
+            amount, carried = account.due(Money.zero(region_of(worker.region).currency))
+            row = {
+                "earned_on": account.unsent_on.isoformat(),
+                "earned": str(Money.zero(amount.currency).amount),
+                "carried": str(carried.amount),
+                "resends": " ".join(account.unsent),
+            }
+            amount, overdue = _withhold(account, amount, carried, overdue, row)
+            if amount.amount > 0:
+                order = await desk.pay(payee, amount, RESEND + account.unsent[-1], earn=False)
+                report.add(order, _row(str(worker.id), payee, order.amount) | row)
     return report
 
 
 async def pay_agents(services: Services, region: RegionCode, day: date) -> PayReport:
-    """Pay each agent of the region the commissions in its wallet: one payout per agent and
-    day, and none while an earlier one is still open (it is re-sent instead)."""
+    """Pay each agent of the region the commissions in its wallet (on M-Pesa its whole
+    shillings): one payout per agent and day, and none while an earlier one is still open (it
+    is re-sent instead)."""
     assert services.money is not None
     desk, atc, ledger = _desk(services), services.money.atc, services.money.payouts
     currency = region_of(region).currency
@@ -203,6 +242,11 @@ async def pay_agents(services: Services, region: RegionCode, day: date) -> PayRe
         wallet = await ledger.wallet("agent", agent.phone, currency)
         b = wallet.balances
         owed = Money(b.credits_posted - b.debits_posted - b.debits_pending, currency)
+        if pays_whole_units(region):
+            # M-Pesa sends whole shillings: the cents wait in the wallet for a later payout,
+            # never a payout of cents alone that the rail cannot send (it would stay open, and
+            # hold up every commission after it).
+            owed = Money(owed.amount.quantize(Decimal(1), rounding=ROUND_FLOOR), currency)
         if owed.amount <= Decimal(0):
             continue
         order = await desk.pay(payee, owed, f"atc:{agent.phone.e164}:{day.isoformat()}", earn=False)
@@ -210,6 +254,36 @@ async def pay_agents(services: Services, region: RegionCode, day: date) -> PayRe
         # goes with the next day's), and the row says what it sent, not what is owed now.
         report.add(order, _row(agent.phone.e164, payee, order.amount))
     return report
+
+
+async def _resent(
+    desk: PayoutDesk, account: _Account, report: PayReport, *, who: str, payee: Payee, source: str
+) -> None:
+    """A payout that failed for good: the payout that sent its money on its own, if a run made
+    one, counts as sent (re-sent while held or queued, and in the report while open)."""
+    again = await desk.orders.by_source(RESEND + source)
+    if again is None:
+        return
+    if again.status in SENDABLE:
+        again = await desk.pay(payee, again.amount, again.source, earn=False)
+    account.resent(again)
+    if again.status in OPEN:
+        report.add(again, _row(who, payee, again.amount))
+
+
+def _withhold(
+    account: _Account, amount: Money, carried: Money, overdue: Money, row: dict[str, str]
+) -> tuple[Money, Money]:
+    """While he still holds cash he should have handed in, it is netted out of his pay (the
+    row says so), which stays in his wallet and goes with the first payout after he hands it
+    in (the carry rule sends all he earned less what payouts really sent). Returns what the
+    payout sends and the overdue cash not netted out yet."""
+    if overdue.amount <= 0 or amount.amount <= 0:
+        return amount, overdue
+    kept = min(_whole(overdue) if account.whole_units else overdue, amount)
+    row["carried"] = str((carried + kept).amount)
+    row["withheld"] = str(kept.amount)
+    return amount - kept, overdue - kept
 
 
 def _whole(amount: Money) -> Money:

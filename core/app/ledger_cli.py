@@ -220,6 +220,16 @@ def _reconcile(args: argparse.Namespace) -> int:
         return 2
 
     async def work(money: MoneyServices) -> int:
+        # A rail that took money in other currencies only (M-Pesa's statement in NGN, say) is
+        # a slip of the operator's: it would list every row as missing on our side.
+        taken = {a.currency for a in await money.ledger.accounts(f"rail:{args.rail}:")}
+        if taken and args.currency not in taken:
+            print(
+                f"omniroute reconcile: {args.rail} has taken no {args.currency}: its payments "
+                f"are in {', '.join(sorted(taken))}",
+                file=sys.stderr,
+            )
+            return 2
         local = (d.timezone for d in DISTRIBUTORS if d.currency == args.currency)
         timezone = args.timezone or next(local, "UTC")  # the day its settlement settles
         report = await money.settlement.reconcile(

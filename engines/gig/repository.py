@@ -569,6 +569,20 @@ class SqlGigRepository:
             for r in rows
         ]
 
+    async def unsettled_days(self, worker_id: uuid.UUID, through: date) -> list[date]:
+        """The days up to `through` with earnings no payout took yet, oldest first."""
+        rows = await self._s.execute(
+            select(gig_earnings.c.earned_on)
+            .where(
+                gig_earnings.c.worker_id == worker_id,
+                gig_earnings.c.payout_id.is_(None),
+                gig_earnings.c.earned_on <= through,
+            )
+            .distinct()
+            .order_by(gig_earnings.c.earned_on)
+        )
+        return list(rows.scalars())
+
     async def earnings_between(
         self, worker_id: uuid.UUID, first: date, last: date
     ) -> list[Earning]:

@@ -1258,6 +1258,12 @@ class GigService:
                 continue
         raise GigError(f"the earnings of worker {worker_id} on {day} are being settled elsewhere")
 
+    async def unsettled_days(self, worker_id: uuid.UUID, through: date) -> list[date]:
+        """The days up to `through` whose earnings no payout took yet (a route proved after
+        that day's `settle`, or a day nobody settled), oldest first."""
+        async with self._db.transaction() as s:
+            return await SqlGigRepository(s).unsettled_days(worker_id, through)
+
     async def payouts(self, worker_id: uuid.UUID) -> list[tuple[uuid.UUID, Money, date, str]]:
         async with self._db.transaction() as s:
             return await SqlGigRepository(s).payouts(worker_id)

@@ -205,6 +205,73 @@ async def test_a_payout_that_failed_for_good_goes_out_with_the_next_one_once(
     assert (await services.money.ledger.check()).balanced
 
 
+@pytest.mark.parametrize("any_database_url", ["sqlite"], indirect=True)
+async def test_a_day_nobody_paid_goes_with_the_next_days_run(
+    gateway: Client, services: Services, fakes: PaymentFakes, clock: SteppedClock
+) -> None:
+    """Wanjiku's route of day 1 was proved after the day's run (or nobody ran it that day): the
+    next morning's `drivers pay` (its default day, today) sends day 1's KES 245, once."""
+    await a_day_of_deliveries(services, day=1)
+    day_1 = services.clock.now().date()
+    clock.advance(86_400)
+
+    report = await pay_drivers(services, RegionCode.NAIROBI, services.clock.now().date())
+
+    [row] = report.sent
+    assert (row["earned_on"], row["amount"]) == (day_1.isoformat(), "245.00")
+    assert [b2c.body["Amount"] for b2c in fakes.daraja.payouts] == [245]
+    again = await pay_drivers(services, RegionCode.NAIROBI, services.clock.now().date())
+    assert [r["payout"] for r in again.sent] == [row["payout"]]  # on its way, not sent again
+    assert len(fakes.daraja.payouts) == 1
+
+
+@pytest.mark.parametrize("any_database_url", ["sqlite"], indirect=True)
+async def test_a_payout_that_failed_for_good_is_sent_again_when_no_payout_follows_it(
+    gateway: Client, services: Services, fakes: PaymentFakes, clock: SteppedClock
+) -> None:
+    """Day 1's KES 210.50 is refused by M-Pesa at every attempt and Wanjiku drives no more
+    that week: her money went only 'with the next payout', and none came, so no run of
+    `drivers pay` ever sent it. The next run sends it on its own (its whole shillings), once;
+    her next day's payout then sends that day's pay and the 0.50 carried, not day 1's again."""
+    assert services.payouts is not None
+    desk = services.payouts
+    await a_day_of_deliveries(services, Decimal("0.7"), day=1)
+    await pay_drivers(services, RegionCode.NAIROBI, services.clock.now().date())
+    for attempt in range(1, desk.max_attempts + 1):
+        target, body = fakes.daraja.b2c_result(fakes.daraja.payouts[-1], ok=False)
+        await gateway.post(target, data=body, headers={"Content-Type": "application/json"})
+        await flush_outbox(services)
+        if attempt < desk.max_attempts:
+            clock.advance(desk.retry_after.total_seconds() * 2 ** (attempt - 1))
+            await desk.sweep()
+    [failed] = await desk.orders.of_person(WANJIKU)
+    assert failed.status is PayoutOrderStatus.FAILED
+    clock.advance(86_400)
+
+    [row] = (await pay_drivers(services, RegionCode.NAIROBI, services.clock.now().date())).sent
+    assert (row["amount"], row["resends"]) == ("210.00", failed.source)
+    [again] = (await pay_drivers(services, RegionCode.NAIROBI, services.clock.now().date())).sent
+    assert (again["payout"], again["status"]) == (row["payout"], "sending")  # not sent twice
+    assert [b2c.body["Amount"] for b2c in fakes.daraja.payouts] == [210, 210, 210, 210]
+    target, body = fakes.daraja.b2c_result(fakes.daraja.payouts[-1])
+    await gateway.post(target, data=body, headers={"Content-Type": "application/json"})
+    await flush_outbox(services)
+
+    clock.advance(86_400)
+    await a_day_of_deliveries(services, Decimal("0.7"), day=3)
+    [row] = (await pay_drivers(services, RegionCode.NAIROBI, services.clock.now().date())).sent
+    assert (row["amount"], row["carried"]) == ("211.00", "0.00")
+    assert [b2c.body["Amount"] for b2c in fakes.daraja.payouts][4:] == [211]
+    target, body = fakes.daraja.b2c_result(fakes.daraja.payouts[-1])
+    await gateway.post(target, data=body, headers={"Content-Type": "application/json"})
+    await flush_outbox(services)
+    assert services.money is not None
+    wallet = await services.money.payouts.wallet("driver", WANJIKU, "KES")
+    assert wallet.balances.debits_posted == Decimal(421)  # 210.50 twice, each sent once
+    assert wallet.balance == Money(Decimal("0.00"), "KES")
+    assert (await services.money.ledger.check()).balanced
+
+
 async def test_running_twice_before_the_result_sends_one_payout(
     gateway: Client, services: Services, fakes: PaymentFakes
 ) -> None:

@@ -608,6 +608,42 @@ async def test_an_agents_commissions_are_paid_out_once_by_the_same_path(
     assert await wallet_of(services, "agent", TUNDE, "NGN") == dec("0.00", "0", "300.00")
 
 
+@pytest.mark.parametrize("any_database_url", ["sqlite"], indirect=True)
+async def test_a_nairobi_agents_shilling_cents_never_hold_up_its_commissions(
+    gateway: Client, services: Services, fakes: PaymentFakes, clock: SteppedClock
+) -> None:
+    """M-Pesa pays whole shillings. Achieng's KES 10.50 of commission goes as KES 10 (the row
+    says 10.00), and the 0.50 left waits in her wallet: it was a payout M-Pesa could never send,
+    queued for good, and while it stood no later commission of hers was ever paid."""
+    assert services.money is not None
+    atc = services.money.atc
+    achieng, juma = Phone("+254733000001"), Phone("+254711000001")
+    await atc.register(Agent(achieng, "Achieng Otieno", RegionCode.NAIROBI, None))
+    await atc.set_limit(achieng, Money(Decimal(10_000), "KES"))
+    await atc.onboard(achieng, juma)
+    await atc.grant(achieng, juma, "ATC0001", Money(Decimal(2_000), "KES"))
+
+    async def paid(receipt: str) -> list[dict[str, str]]:
+        await atc.collect(achieng, juma, Money(Decimal(525), "KES"), receipt)  # 10.50 earned
+        before = len(fakes.daraja.payouts)
+        report = await pay_agents(services, RegionCode.NAIROBI, services.clock.now().date())
+        for b2c in fakes.daraja.payouts[before:]:
+            target, body = fakes.daraja.b2c_result(b2c)
+            await gateway.post(target, data=body, headers={"Content-Type": "application/json"})
+        await flush_outbox(services)
+        clock.advance(86_400)
+        return report.sent + report.waiting
+
+    [day_1] = await paid("RCPT-1")
+    assert (day_1["amount"], day_1["currency"]) == ("10.00", "KES")
+    only_cents = await pay_agents(services, RegionCode.NAIROBI, services.clock.now().date())
+    assert (only_cents.sent, only_cents.waiting) == ([], [])
+    [day_3] = await paid("RCPT-2")  # 0.50 + 10.50
+    assert (day_3["amount"], day_3["status"]) == ("11.00", "sending")
+    assert [b2c.body["Amount"] for b2c in fakes.daraja.payouts] == [10, 11]
+    assert await wallet_of(services, "agent", achieng, "KES") == dec("0.00", "0", "21.00")
+
+
 def test_bank_accounts_are_checked_at_the_edge_of_the_cli(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, database_url: str
 ) -> None:

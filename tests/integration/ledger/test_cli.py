@@ -222,6 +222,27 @@ def test_a_mistyped_currency_or_time_zone_is_one_line_and_exit_2(
     assert err[-1].endswith(f"argument {option}: {reason}")
 
 
+def test_a_currency_the_rail_never_took_is_one_line_and_exit_2(
+    database_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+) -> None:
+    """M-Pesa's statement reconciled in NGN (Lagos's currency, not M-Pesa's) listed every row
+    as missing on our side, exit 1, as if its KES 1,000 had never reached the books."""
+    monkeypatch.setenv("OMNIROUTE_DATABASE_URL", database_url)
+    asyncio.run(_payments(database_url))
+    statement = tmp_path / "mpesa.csv"
+    statement.write_text("Receipt,Amount\nQKA1,1000.00\n", encoding="utf-8")
+    args = ["reconcile", "mpesa", str(statement), "--day", "2026-01-05", "--currency", "NGN"]
+    assert main(args) == 2
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err.splitlines() == [
+        "omniroute reconcile: mpesa has taken no NGN: its payments are in KES"
+    ]
+
+
 async def _owed_to(url: str, distributor: str, currency: str) -> tuple[Money, Money]:
     """(posted balance, held for payout) of what the platform owes the distributor."""
     async with _ledger(url) as ledger:

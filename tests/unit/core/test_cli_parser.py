@@ -173,13 +173,17 @@ def test_every_parsed_command_has_a_module_that_runs_it() -> None:
 
 def test_the_parsers_choices_are_the_engines_values() -> None:
     from core.app import deliveries_cli, routes, simulate  # noqa: PLC0415 - the heavy side
+    from core.app.money import DISTRIBUTORS  # noqa: PLC0415
     from engines.access import Role  # noqa: PLC0415
+    from engines.payments import PROVIDER_OF  # noqa: PLC0415
 
     assert [role.value for role in Role] == cli_parser.ROLES
     assert cli_parser.SIMULATED_CHANNELS == simulate.CHANNELS
     assert cli_parser.ROUTE_FORMATS == routes.FORMATS
     assert cli_parser.ROUTE_OBJECTIVES == routes.OBJECTIVES
     assert tuple(sorted(deliveries_cli.OUTCOMES)) == cli_parser.DELIVERY_OUTCOMES
+    rails = set(PROVIDER_OF.values()) | {d.payout_rail for d in DISTRIBUTORS}
+    assert tuple(sorted(rails)) == cli_parser.RAILS
 
 
 def test_a_role_the_engine_does_not_know_is_refused_at_parsing(
@@ -189,3 +193,17 @@ def test_a_role_the_engine_does_not_know_is_refused_at_parsing(
         main(["token", "--sub", "ops-1", "--role", "superuser"])
     assert stop.value.code == 2
     assert "invalid choice: 'superuser'" in capsys.readouterr().err
+
+
+def test_a_mistyped_rail_is_refused_not_reconciled_as_all_missing(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """`reconcile mpsea` listed every row of the M-Pesa statement as missing on our side."""
+    statement = tmp_path / "mpesa.csv"
+    statement.write_text("Receipt,Amount\nQKA1,1000.00\n", encoding="utf-8")
+    with pytest.raises(SystemExit) as stop:
+        main(["reconcile", "mpsea", str(statement), "--day", "2026-01-05", "--currency", "KES"])
+    assert stop.value.code == 2
+    err = capsys.readouterr().err
+    assert err.startswith("omniroute reconcile: argument rail: invalid choice: 'mpsea'")
+    assert len(err.splitlines()) == 1
