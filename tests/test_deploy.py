@@ -213,6 +213,22 @@ def test_compose_gateway_starts_once_its_secrets_are_supplied(
     assert any(r.canonical == "/channels/africastalking" for r in app.router.resources())
 
 
+def test_compose_gateway_serves_its_metrics_to_a_scraper_with_its_token(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A production gateway without OMNIROUTE_METRICS_TOKEN leaves /metrics open to anyone (and
+    is to refuse it outright): compose asks for the token, as for the channels' secrets."""
+    for name in list(os.environ):
+        if name.startswith("OMNIROUTE_"):
+            monkeypatch.delenv(name)
+    for name, value in _compose_environment("gateway").items():
+        monkeypatch.setenv(name, value)
+    settings = Settings(_env_file=None)
+    assert settings.production
+    assert settings.metrics_token is not None
+    assert settings.metrics_token.get_secret_value() == "operator-set-omniroute_metrics_token"
+
+
 def test_compose_services_come_back_after_a_crash_or_a_reboot() -> None:
     """Without a restart policy a gateway that exits (Temporal not yet listening, a backend
     restarting) stays down, and after a reboot of the host nothing comes back."""
