@@ -186,15 +186,20 @@ def test_liveness_lets_a_starting_gateway_start() -> None:
     assert int(start_period.group(1)) >= STARTUP_SECONDS
 
 
-def _compose_environment(service: str) -> dict[str, str]:
-    """A compose service's environment, each `${NAME:?…}` the operator must supply filled in."""
+def _compose_environment(service: str, supplied: dict[str, str] | None = None) -> dict[str, str]:
+    """A compose service's environment as compose interpolates it: each `${NAME:?…}` the
+    operator must supply filled in, each `${NAME:-default}` from `supplied` or its default."""
     compose = _documents(DEPLOY / "compose" / "compose.yaml")[0]
     environment = compose["services"][service]["environment"]
+    supplied = supplied or {}
     required = re.compile(r"\$\{(\w+):\?[^}]*\}")
-    return {
-        name: required.sub(lambda m: f"operator-set-{m.group(1).lower()}", str(value))
-        for name, value in environment.items()
-    }
+    defaulted = re.compile(r"\$\{(\w+):-([^}]*)\}")
+
+    def interpolate(value: str) -> str:
+        value = required.sub(lambda m: f"operator-set-{m.group(1).lower()}", value)
+        return defaulted.sub(lambda m: supplied.get(m.group(1)) or m.group(2), value)
+
+    return {name: interpolate(str(value)) for name, value in environment.items()}
 
 
 def test_compose_gateway_starts_once_its_secrets_are_supplied(
@@ -227,6 +232,21 @@ def test_compose_gateway_serves_its_metrics_to_a_scraper_with_its_token(
     assert settings.production
     assert settings.metrics_token is not None
     assert settings.metrics_token.get_secret_value() == "operator-set-omniroute_metrics_token"
+
+
+def test_compose_gateway_checks_twilio_against_the_address_twilio_calls(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Twilio signs the public https URL it posts to (a domain, or a tunnel to the host); with
+    OMNIROUTE_PUBLIC_URL fixed at http://localhost:8080 every real webhook failed its
+    signature check (403), and payment callbacks named an address no provider can reach."""
+    for name in list(os.environ):
+        if name.startswith("OMNIROUTE_"):
+            monkeypatch.delenv(name)
+    public = "https://shop.example.ngrok.app"
+    for name, value in _compose_environment("gateway", {"OMNIROUTE_PUBLIC_URL": public}).items():
+        monkeypatch.setenv(name, value)
+    assert Settings(_env_file=None).public_url == public
 
 
 def test_compose_services_come_back_after_a_crash_or_a_reboot() -> None:
