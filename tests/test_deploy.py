@@ -249,6 +249,22 @@ def test_compose_gateway_checks_twilio_against_the_address_twilio_calls(
     assert Settings(_env_file=None).public_url == public
 
 
+def test_compose_gives_the_gateway_every_setting_in_its_env_file() -> None:
+    """The README has the operator put the stack's settings in deploy/compose/.env, which compose
+    reads only to fill in `${…}`: the containers never saw the rest of a channel's settings
+    (Meta's verify token, so WhatsApp's webhook handshake was refused with 403; the senders'
+    keys, so no SMS or WhatsApp reply, order confirmation or delivery code ever went)."""
+    compose = _documents(DEPLOY / "compose" / "compose.yaml")[0]
+    for service in ("migrate", "gateway", "worker"):
+        entries = compose["services"][service].get("env_file", [])
+        files = {
+            (DEPLOY / "compose" / entry["path"]).resolve(): entry.get("required", True)
+            for entry in entries
+        }
+        # optional: a stack given its secrets by `export` alone still starts
+        assert files.get((DEPLOY / "compose" / ".env").resolve()) is False, service
+
+
 def test_compose_services_come_back_after_a_crash_or_a_reboot() -> None:
     """Without a restart policy a gateway that exits (Temporal not yet listening, a backend
     restarting) stays down, and after a reboot of the host nothing comes back."""
