@@ -79,7 +79,7 @@ def test_container_commands_are_real_subcommands() -> None:
 def test_environment_names_are_settings() -> None:
     fields = {f"OMNIROUTE_{name.upper()}" for name in Settings.model_fields}
     named: set[str] = set()
-    for path in [*MANIFESTS, DEPLOY / "Dockerfile"]:
+    for path in [*MANIFESTS, DEPLOY / "Dockerfile", DEPLOY / "compose" / ".env.example"]:
         named |= set(re.findall(r"\bOMNIROUTE_[A-Z0-9_]+", path.read_text()))
     assert named, "no settings are named in deploy/"
     assert named <= fields, f"not settings: {sorted(named - fields)}"
