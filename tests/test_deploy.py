@@ -79,7 +79,7 @@ def test_container_commands_are_real_subcommands() -> None:
 def test_environment_names_are_settings() -> None:
     fields = {f"OMNIROUTE_{name.upper()}" for name in Settings.model_fields}
     named: set[str] = set()
-    for path in [*MANIFESTS, DEPLOY / "Dockerfile"]:
+    for path in [*MANIFESTS, DEPLOY / "Dockerfile", DEPLOY / "compose" / ".env.example"]:
         named |= set(re.findall(r"\bOMNIROUTE_[A-Z0-9_]+", path.read_text()))
     assert named, "no settings are named in deploy/"
     assert named <= fields, f"not settings: {sorted(named - fields)}"
@@ -186,15 +186,20 @@ def test_liveness_lets_a_starting_gateway_start() -> None:
     assert int(start_period.group(1)) >= STARTUP_SECONDS
 
 
-def _compose_environment(service: str) -> dict[str, str]:
-    """A compose service's environment, each `${NAME:?…}` the operator must supply filled in."""
+def _compose_environment(service: str, supplied: dict[str, str] | None = None) -> dict[str, str]:
+    """A compose service's environment as compose interpolates it: each `${NAME:?…}` the
+    operator must supply filled in, each `${NAME:-default}` from `supplied` or its default."""
     compose = _documents(DEPLOY / "compose" / "compose.yaml")[0]
     environment = compose["services"][service]["environment"]
+    supplied = supplied or {}
     required = re.compile(r"\$\{(\w+):\?[^}]*\}")
-    return {
-        name: required.sub(lambda m: f"operator-set-{m.group(1).lower()}", str(value))
-        for name, value in environment.items()
-    }
+    defaulted = re.compile(r"\$\{(\w+):-([^}]*)\}")
+
+    def interpolate(value: str) -> str:
+        value = required.sub(lambda m: f"operator-set-{m.group(1).lower()}", value)
+        return defaulted.sub(lambda m: supplied.get(m.group(1)) or m.group(2), value)
+
+    return {name: interpolate(str(value)) for name, value in environment.items()}
 
 
 def test_compose_gateway_starts_once_its_secrets_are_supplied(
@@ -211,6 +216,53 @@ def test_compose_gateway_starts_once_its_secrets_are_supplied(
     assert settings.production
     app = create_app(settings)
     assert any(r.canonical == "/channels/africastalking" for r in app.router.resources())
+
+
+def test_compose_gateway_serves_its_metrics_to_a_scraper_with_its_token(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A production gateway without OMNIROUTE_METRICS_TOKEN leaves /metrics open to anyone (and
+    is to refuse it outright): compose asks for the token, as for the channels' secrets."""
+    for name in list(os.environ):
+        if name.startswith("OMNIROUTE_"):
+            monkeypatch.delenv(name)
+    for name, value in _compose_environment("gateway").items():
+        monkeypatch.setenv(name, value)
+    settings = Settings(_env_file=None)
+    assert settings.production
+    assert settings.metrics_token is not None
+    assert settings.metrics_token.get_secret_value() == "operator-set-omniroute_metrics_token"
+
+
+def test_compose_gateway_checks_twilio_against_the_address_twilio_calls(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Twilio signs the public https URL it posts to (a domain, or a tunnel to the host); with
+    OMNIROUTE_PUBLIC_URL fixed at http://localhost:8080 every real webhook failed its
+    signature check (403), and payment callbacks named an address no provider can reach."""
+    for name in list(os.environ):
+        if name.startswith("OMNIROUTE_"):
+            monkeypatch.delenv(name)
+    public = "https://shop.example.ngrok.app"
+    for name, value in _compose_environment("gateway", {"OMNIROUTE_PUBLIC_URL": public}).items():
+        monkeypatch.setenv(name, value)
+    assert Settings(_env_file=None).public_url == public
+
+
+def test_compose_gives_the_gateway_every_setting_in_its_env_file() -> None:
+    """The README has the operator put the stack's settings in deploy/compose/.env, which compose
+    reads only to fill in `${…}`: the containers never saw the rest of a channel's settings
+    (Meta's verify token, so WhatsApp's webhook handshake was refused with 403; the senders'
+    keys, so no SMS or WhatsApp reply, order confirmation or delivery code ever went)."""
+    compose = _documents(DEPLOY / "compose" / "compose.yaml")[0]
+    for service in ("migrate", "gateway", "worker"):
+        entries = compose["services"][service].get("env_file", [])
+        files = {
+            (DEPLOY / "compose" / entry["path"]).resolve(): entry.get("required", True)
+            for entry in entries
+        }
+        # optional: a stack given its secrets by `export` alone still starts
+        assert files.get((DEPLOY / "compose" / ".env").resolve()) is False, service
 
 
 def test_compose_services_come_back_after_a_crash_or_a_reboot() -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import errno
 import os
 import socket
 import sys
@@ -45,6 +46,9 @@ def _serve(host: str, port: int) -> int:
     shared_backends(settings)
     configure_logging(settings)
     _warn_unknown_variables()
+    taken = _port_taken(host, port)
+    if taken is not None:  # said at once, before a second gateway starts on the database
+        return _cannot_listen_on(taken, "serve", host, port)
     try:
         with embedded_temporal(settings) as running:
             web.run_app(
@@ -75,10 +79,33 @@ def _cannot_listen_on(error: OSError, command: str, host: str, port: int | None)
     return 2
 
 
+def _port_taken(host: str, port: int) -> OSError | None:
+    """Why `host:port` cannot be listened on when another process holds it (a gateway already
+    running: `make run` twice); None when it is free, or for run_app to say what else is wrong."""
+    try:
+        addresses = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except socket.gaierror:
+        return None
+    for family, kind, proto, _name, address in addresses:
+        with socket.socket(family, kind, proto) as probe:
+            # as run_app binds: a port left in TIME_WAIT is free, one listened on is not
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                probe.bind(address)
+            except OSError as error:
+                if error.errno == errno.EADDRINUSE:
+                    return error
+    return None
+
+
 def _cannot_listen(error: OSError) -> bool:
     """The host is no address of this machine, or the port is taken (asyncio's and uvloop's
     create_server say "while attempting to bind")."""
-    return isinstance(error, socket.gaierror) or "attempting to bind" in str(error)
+    return (
+        isinstance(error, socket.gaierror)
+        or "attempting to bind" in str(error)
+        or error.errno == errno.EADDRINUSE
+    )
 
 
 def _worker(host: str, port: int | None) -> int:

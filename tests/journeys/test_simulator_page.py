@@ -123,6 +123,33 @@ async def test_a_dedicated_code_dialled_with_an_extension_is_sent_as_africas_tal
     assert (form["serviceCode"], form["text"]) == ("*123#", "3")
 
 
+async def test_another_number_typed_mid_session_calls_afresh_not_into_the_last_ones_session(
+    page: Page,
+) -> None:
+    """A USSD session is one phone's, as at Africa's Talking. Juma's number typed while Ngozi's
+    session was open went on in her session (her English screens, her checkout) under his
+    number; now the page hangs up and his dial is his own session, in Swahili."""
+    posted: list[dict[str, str]] = []
+
+    async def record(route: Route) -> None:
+        posted.append(dict(parse_qsl(route.request.post_data or "")))
+        await route.continue_()
+
+    await page.route("**/channels/africastalking/ussd", record)
+    screen = page.locator("#screen")
+    await expect(screen).to_contain_text("Dial / start")  # the first screen says what to do
+    await page.click("#start")
+    await send(page, "1")
+    await expect(screen).to_contain_text("Choose a category")
+    await page.fill("#phone", "+254711000001")
+    await send(page, "3")
+    await expect(screen).to_contain_text("Dial / start")
+    await page.click("#start")
+    await expect(screen).to_contain_text("Karibu OmniRoute")
+    sessions = {(form["sessionId"], form["phoneNumber"]) for form in posted}
+    assert len(sessions) == len({session for session, _phone in sessions}) == 2
+
+
 async def test_sms_on_the_page_gets_the_twilio_reply(page: Page) -> None:
     await page.select_option("#channel", "sms")
     await page.click("#start")
