@@ -7,16 +7,19 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+import pytest
 from aiohttp.test_utils import TestClient
 from sqlalchemy import delete, func, select, update
 
 from core.app.bootstrap import Services
 from core.app.demo import WHOLESALE
 from core.clock import SteppedClock
+from core.config import Settings
 from core.phone import Phone
 from core.region import RegionCode
+from engines.orders.tables import orders
 from engines.pricing.tables import price_locks, prices, promotion_spend
-from tests.support.graphql import bearer, gql_session, place_for, post_graphql, run
+from tests.support.graphql import bearer, gateway, gql_session, place_for, post_graphql, run
 from tests.support.phone import UssdPhone
 
 NGOZI = "+2348030000001"
@@ -453,6 +456,45 @@ async def test_first_zero_is_an_empty_page_and_a_negative_first_a_clear_error(
         (error,) = body["errors"]
         assert error["extensions"]["code"] == "BAD_USER_INPUT"
         assert "first" in error["message"]
+
+
+@pytest.mark.real
+async def test_text_holding_a_nul_character_is_bad_input_on_postgresql(
+    pg_database_url: str, clock: SteppedClock
+) -> None:
+    """An app sent a reference, an idempotency key or a search holding U+0000 (a C string's end
+    copied along): PostgreSQL cannot compare or store such text, so Ngozi's app got an
+    INTERNAL_SERVER_ERROR (logged as ours) for her order, her cancel and her new order. Each is
+    now BAD_USER_INPUT saying why, and nothing is placed."""
+    settings = Settings(database_url=pg_database_url, temporal="off")
+    async with gateway(settings, clock) as (client, services):
+        headers = bearer(settings, NGOZI, "customer")
+        reference = await place_for(services, NGOZI, "k-nul-0001")
+        place = {
+            "customer": NGOZI,
+            "lines": [{"sku": "NDL-INDO-CHK", "quantity": 1}],
+            "payment": {"method": "ON_DELIVERY"},
+            "idempotencyKey": "app-key-\u0000-0001",
+        }
+        for document, variables in (
+            ("query($r: String!) { order(reference: $r) { __typename } }", {"r": "AB\u0000C"}),
+            (
+                "mutation($r: String!) { cancelOrder(reference: $r) { errors { __typename } } }",
+                {"r": f"{reference}\u0000"},
+            ),
+            (PLACE, {"input": place}),
+            ('{ order(reference: "AB\\u0000C") { __typename } }', {}),
+        ):
+            status, body = await post_graphql(client, document, variables, headers)
+            assert status == 200
+            assert body["data"] is None
+            (error,) = body["errors"]
+            assert error["extensions"]["code"] == "BAD_USER_INPUT", error
+            assert "NUL" in error["message"]
+        async with services.db.transaction() as s:
+            placed = (await s.execute(select(func.count()).select_from(orders))).scalar_one()
+        assert placed == 1  # place_for's own
+        assert (await services.orders.get(reference)).status.value == "placed"
 
 
 async def test_a_signed_in_wholesale_customer_browses_at_the_prices_ussd_shows_her(
