@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Iterable, Iterator
 from typing import Any
 
 import strawberry
-from graphql import GraphQLError, StringValueNode, ValidationRule
+from graphql import GraphQLError, GraphQLSyntaxError, StringValueNode, ValidationRule
 from strawberry.extensions import (
     AddValidationRules,
     DisableIntrospection,
@@ -171,11 +171,43 @@ class RefuseNulInVariables(SchemaExtension):
         yield
 
 
+def _code(errors: Iterable[GraphQLError] | None, code: str) -> None:
+    for error in errors or ():
+        if (error.extensions or {}).get("code") is None and not _unexpected(error):
+            error.extensions = {**(error.extensions or {}), "code": code}
+
+
+class CodedErrors(SchemaExtension):
+    """Every error names its kind in `extensions.code`, which apps switch on: a query that
+    does not parse or fit the schema, and variables of the wrong type (a quantity past 32 bits,
+    a string where an Int goes), came with a message alone, so an app's error handling (which
+    reads the code) fell through to "something went wrong". They now say
+    GRAPHQL_PARSE_FAILED, GRAPHQL_VALIDATION_FAILED and BAD_USER_INPUT, as Apollo's do."""
+
+    def on_operation(self) -> Iterator[None]:
+        try:
+            yield
+        except GraphQLSyntaxError as error:  # raised by the parser cache's own hook
+            _code([error], "GRAPHQL_PARSE_FAILED")
+            raise
+
+    def on_validate(self) -> Iterator[None]:
+        yield
+        _code(self.execution_context.pre_execution_errors, "GRAPHQL_VALIDATION_FAILED")
+
+    def on_execute(self) -> Iterator[None]:
+        yield
+        result = self.execution_context.result
+        if result is not None:  # no path: refused before any field ran (the variables)
+            _code([e for e in result.errors or () if not e.path], "BAD_USER_INPUT")
+
+
 def build_schema(
     *, production: bool = False, max_depth: int = 10, max_cost: int = 5000
 ) -> strawberry.Schema:
     """Introspection is off in production: the schema is no map for strangers."""
     extensions: list[Any] = [
+        CodedErrors,  # first: its operation hook sees what the parser cache's hook raises
         *limit_extensions(max_depth, max_cost),
         lambda: AddValidationRules([NulInLiteralRule]),
         RefuseNulInVariables,

@@ -458,6 +458,36 @@ async def test_first_zero_is_an_empty_page_and_a_negative_first_a_clear_error(
         assert "first" in error["message"]
 
 
+async def test_a_query_of_the_wrong_shape_or_types_says_so_in_a_code(
+    client: TestClient[Any, Any], services: Services
+) -> None:
+    """An app sent a quantity past 32 bits, a string where an Int goes, a field the schema has
+    not and a query cut short: each answer had a message and no `extensions.code`, so the app's
+    error handling (which switches on the code) showed "something went wrong". Each now names
+    its kind, and nothing is placed."""
+    headers = bearer(services.settings, NGOZI, "customer")
+    huge = """mutation { placeOrder(input: {customer: "+2348030000001",
+      lines: [{sku: "NDL-INDO-CHK", quantity: 99999999999}], payment: {method: ON_DELIVERY},
+      idempotencyKey: "app-huge-0001"}) { order { reference } } }"""
+    place = {
+        "customer": NGOZI,
+        "lines": [{"sku": "NDL-INDO-CHK", "quantity": "3"}],
+        "payment": {"method": "ON_DELIVERY"},
+        "idempotencyKey": "app-type-0001",
+    }
+    for (document, variables), code in (
+        ((huge, {}), "GRAPHQL_VALIDATION_FAILED"),
+        ((PLACE, {"input": place}), "BAD_USER_INPUT"),
+        (("{ products(first: 1) { edges { node { colour } } } }", {}), "GRAPHQL_VALIDATION_FAILED"),
+        (("{ products(first: 1) { edges { node ", {}), "GRAPHQL_PARSE_FAILED"),
+    ):
+        status, body = await post_graphql(client, document, variables, headers)
+        assert status == 200
+        assert body["data"] is None
+        assert [e["extensions"]["code"] for e in body["errors"]] == [code], body
+    assert await services.orders.recent(Phone(NGOZI)) == []
+
+
 @pytest.mark.real
 async def test_text_holding_a_nul_character_is_bad_input_on_postgresql(
     pg_database_url: str, clock: SteppedClock
