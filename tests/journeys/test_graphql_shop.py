@@ -748,7 +748,9 @@ async def test_search_finds_products_by_their_words_in_the_callers_language_and_
     client: TestClient[Any, Any], services: Services
 ) -> None:
     """Juma searches his app as he types his orders: "mchele" finds the rices for him (and
-    for anyone browsing Nairobi), "coke" the cola; an English speaker's "mchele" finds none."""
+    for anyone browsing Nairobi), "coke" the cola, "chicken indomie" and "basmati mchele" the
+    one product their words name, whatever their order; an English speaker's "mchele" finds
+    none."""
     juma = "+254711000001"
     document = """query($s: String, $r: Region) {
       products(search: $s, region: $r) { edges { node { sku name } } totalCount } }"""
@@ -759,6 +761,9 @@ async def test_search_finds_products_by_their_words_in_the_callers_language_and_
     async with gql_session(client, bearer(services.settings, juma, "customer")) as session:
         rice = await run(session, document, {"s": "Mchele"})
         coke = await run(session, document, {"s": "coke"})
+        # As his SMS "5 chicken indomie" finds it: the words in any order and spacing.
+        chicken = await run(session, document, {"s": "chicken  indomie"})
+        basmati = await run(session, document, {"s": "basmati mchele"})
         await services.customers.set_locale(Phone(juma), "en")
         english = await run(session, document, {"s": "mchele"})
     async with gql_session(client) as anonymous:
@@ -767,6 +772,8 @@ async def test_search_finds_products_by_their_words_in_the_callers_language_and_
         by_name = await run(anonymous, document, {"s": "rice"})
     assert skus(rice) == ["RCE-BASM-10K", "RCE-LONG-25K"]  # by name, as any search
     assert skus(coke) == ["DRK-COLA-35"]
+    assert skus(chicken) == ["NDL-INDO-CHK"]
+    assert skus(basmati) == ["RCE-BASM-10K"]
     assert skus(english) == []
     assert skus(nairobi) == skus(rice)
     assert skus(lagos) == []
