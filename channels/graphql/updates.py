@@ -131,8 +131,11 @@ class Watch:
         self._last: str | None = None
 
     def since(self, status: str) -> None:
-        """The subscriber has the order at `status` (read when it subscribed)."""
-        if self._last is None or _RANK.get(status, -1) > _RANK.get(self._last, -1):
+        """The subscriber has the order at `status` (read when it subscribed), unless changes
+        reached the queue meanwhile: they come in order, each after what the read saw or
+        before it, and what follows the read comes too, so the read overrules none of them
+        (it may predate a recall in the queue, or the next change)."""
+        if self._last is None:
             self._last = status
 
     def offer(self, update: OrderUpdate) -> None:

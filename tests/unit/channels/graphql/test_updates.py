@@ -54,3 +54,17 @@ def test_an_order_recalled_to_the_dock_and_dispatched_again_reaches_the_app_each
         ("packed", "dispatched"),
         ("dispatched", "delivered"),
     ]
+
+
+def test_changes_queued_while_the_subscription_reads_the_order_are_sent_after_it() -> None:
+    """Ngozi's app subscribes as her order goes out, comes back to the dock and goes out again:
+    those changes reach the hub while the subscription is still reading the order, and the read
+    saw it out for delivery the first time. The second dispatch is still sent, after the
+    recall; an older read is no reason to drop what came after it."""
+    hub = OrderUpdates()
+    watch = hub.watch(REF)
+    watch.offer(OrderUpdate(REF, NGOZI, "packed", "dispatched"))
+    watch.offer(OrderUpdate(REF, NGOZI, "dispatched", "packed"))  # recalled
+    watch.since("dispatched")  # what the read found, before the recall
+    watch.offer(OrderUpdate(REF, NGOZI, "packed", "dispatched"))  # out again
+    assert [u.status for u in watch.queued()] == ["dispatched", "packed", "dispatched"]
