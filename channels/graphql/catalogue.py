@@ -104,6 +104,11 @@ async def _on_sale(
     return [p for p in found if p.sku in priced]
 
 
+def _names_all(needles: list[str], words: Iterable[str]) -> bool:
+    folded = [word.casefold() for word in words]
+    return all(any(needle in word for word in folded) for needle in needles)
+
+
 @strawberry.type
 class CatalogueQuery:
     @strawberry.field(
@@ -143,15 +148,15 @@ class CatalogueQuery:
         if category:
             found = [p for p in found if p.category_id == category]
         if search:
-            needle = search.strip().casefold()
+            # Each word of the search, in any order (as typed orders read them: "chicken
+            # indomie", "basmati mchele"), in the name, the sku or one of its words; a part of a
+            # word still finds it, as the app's search box is typed.
+            needles = search.casefold().split()
             locale = await _locale(info, code)
             found = [
                 p
                 for p in found
-                if any(
-                    needle in word.casefold()
-                    for word in (p.name, p.sku, *shelf.names(p.sku, locale))
-                )
+                if _names_all(needles, (p.name, p.sku, *shelf.names(p.sku, locale)))
             ]
         start = 0
         if after:

@@ -626,16 +626,17 @@ class DriversMutation:
             return _unproved(TaskNotFound(message=f"no task {task}", task=task))
         at_door = found.next_stop
         named = _named_stop(found, order)
-        if order is not None and named is not None and not named.open:
-            # A retry after the answer was lost: report what happened, try no code again.
-            if named.status in (StopStatus.ESCALATED, StopStatus.RETURNED):
-                return _unproved(Escalated(message="an operator has this stop", order=order))
-            return _proved(await _view(info, found, viewer=worker), named, None, not at_door)
+        digits = code.strip()
+        well_formed = len(digits) == CODE_DIGITS and digits.isascii() and digits.isdigit()
+        again = await _sent_again(
+            info, found, worker, named, order, digits if well_formed else None
+        )
+        if again is not None:
+            return again
         refused = _not_at_next_door(found, named, order, task)
         if refused is not None or at_door is None:
             return _unproved(refused or _idle(found, task))
-        digits = code.strip()
-        if len(digits) != CODE_DIGITS or not digits.isascii() or not digits.isdigit():
+        if not well_formed:
             return _unproved(InvalidCode(message="the delivery code is four digits"))
         try:
             result = await gig.confirm_delivery(
@@ -706,6 +707,34 @@ async def _reported(  # noqa: PLR0917 - one answer built from the resolver's rea
         already=report.already,
         errors=[],
     )
+
+
+async def _sent_again(  # noqa: PLR0917 - the resolver's reads
+    info: Info,
+    found: Task,
+    worker: Worker,
+    named: TaskStop | None,
+    order: str | None,
+    digits: str | None,
+) -> ConfirmDeliveryPayload | None:
+    """A proof sent again, its answer lost: what happened to that door, and no code tried
+    again. Named by its order, the stop it names once closed; without one, the closed stop
+    its code proved (the last door's too), not read as a wrong code at the next door, where
+    it would cost that customer a try."""
+    if order is not None:
+        if named is None or named.open:
+            return None
+        if named.status in (StopStatus.ESCALATED, StopStatus.RETURNED):
+            return _unproved(Escalated(message="an operator has this stop", order=order))
+        done: TaskStop | None = named
+    elif digits is not None and found.status in CARRIED:
+        done = await info.context.services.gig.proved_with(found.id, digits)
+    else:
+        done = None
+    if done is None:
+        return None
+    view = await _view(info, found, viewer=worker)
+    return _proved(view, done, None, found.next_stop is None)
 
 
 def _off_the_route(task: str, order: str, after: Task) -> ConfirmDeliveryPayload:

@@ -963,6 +963,8 @@ async def _from_kept_credit(info: Info, order: OrderModel) -> OrderModel | Credi
     request comes); spent meanwhile by another order, it is cancelled (stock back)."""
     services = info.context.services
     books = services.books
+    if order.status is OrderStatusModel.CANCELLED and order.paid_at is not None:
+        return order  # a retry of one paid from it and cancelled since: its credit is back
     if order.status is not OrderStatusModel.CANCELLED and books is not None:
         try:
             await books.order_paid_from_credit(order.reference, order.customer, order.total)
@@ -997,6 +999,10 @@ async def _on_credit(info: Info, order: OrderModel) -> CreditRefused | None:
             available=MoneyType.of(Money.zero(order.total.currency)),
         )
     if order.status is OrderStatusModel.CANCELLED:
+        if await credit.credit(order.reference) is not None:
+            # A retry of an order its line carried, cancelled since (by her, an operator, a
+            # lapse): the order as it stands, not a refusal of credit she was given.
+            return None
         # A retry of a refused attempt: the order stays cancelled, the answer stays the same.
         left = await credit.available(order.customer)
         return CreditRefused(

@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import AsyncIterator, Iterable, Iterator
 from typing import Any
 
 import strawberry
-from graphql import GraphQLError
-from strawberry.extensions import DisableIntrospection, MaskErrors
+from graphql import GraphQLError, GraphQLSyntaxError, StringValueNode, ValidationRule
+from strawberry.extensions import (
+    AddValidationRules,
+    DisableIntrospection,
+    MaskErrors,
+    SchemaExtension,
+)
 from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext, ExecutionResult
 from strawberry.types.graphql import OperationType
 
+from channels.graphql.auth import ClientError
 from channels.graphql.catalogue import CatalogueQuery
 from channels.graphql.credit import CreditMutation
 from channels.graphql.customers import CustomersQuery
@@ -129,11 +135,84 @@ class MaskUnexpectedErrors(MaskErrors):
         )
 
 
+NUL = "\x00"
+NUL_REFUSED = "text may not contain the NUL character (U+0000)"
+
+
+def _holds_nul(value: object) -> bool:
+    if isinstance(value, str):
+        return NUL in value
+    if isinstance(value, dict):
+        return any(_holds_nul(v) for v in value.values())
+    if isinstance(value, list):
+        return any(_holds_nul(v) for v in value)
+    return False
+
+
+class NulInLiteralRule(ValidationRule):
+    """A string written in the query holding U+0000 (`"AB\\u0000C"`): see RefuseNulInVariables."""
+
+    def enter_string_value(self, node: StringValueNode, *_args: Any) -> None:
+        if NUL in node.value:
+            self.report_error(
+                GraphQLError(NUL_REFUSED, node, extensions={"code": "BAD_USER_INPUT"})
+            )
+
+
+class RefuseNulInVariables(SchemaExtension):
+    """PostgreSQL can neither store nor compare text holding U+0000: a reference, key or code
+    with one reached the database and failed there, an INTERNAL_SERVER_ERROR (logged as ours)
+    where SQLite answered NotFound or placed the order. No text anyone types holds it: it is
+    refused, BAD_USER_INPUT, before anything runs."""
+
+    async def on_execute(self) -> AsyncIterator[None]:
+        if _holds_nul(self.execution_context.variables or {}):
+            raise ClientError("BAD_USER_INPUT", NUL_REFUSED)
+        yield
+
+
+def _code(errors: Iterable[GraphQLError] | None, code: str) -> None:
+    for error in errors or ():
+        if (error.extensions or {}).get("code") is None and not _unexpected(error):
+            error.extensions = {**(error.extensions or {}), "code": code}
+
+
+class CodedErrors(SchemaExtension):
+    """Every error names its kind in `extensions.code`, which apps switch on: a query that
+    does not parse or fit the schema, and variables of the wrong type (a quantity past 32 bits,
+    a string where an Int goes), came with a message alone, so an app's error handling (which
+    reads the code) fell through to "something went wrong". They now say
+    GRAPHQL_PARSE_FAILED, GRAPHQL_VALIDATION_FAILED and BAD_USER_INPUT, as Apollo's do."""
+
+    def on_operation(self) -> Iterator[None]:
+        try:
+            yield
+        except GraphQLSyntaxError as error:  # raised by the parser cache's own hook
+            _code([error], "GRAPHQL_PARSE_FAILED")
+            raise
+
+    def on_validate(self) -> Iterator[None]:
+        yield
+        _code(self.execution_context.pre_execution_errors, "GRAPHQL_VALIDATION_FAILED")
+
+    def on_execute(self) -> Iterator[None]:
+        yield
+        result = self.execution_context.result
+        if result is not None:  # no path: refused before any field ran (the variables)
+            _code([e for e in result.errors or () if not e.path], "BAD_USER_INPUT")
+
+
 def build_schema(
     *, production: bool = False, max_depth: int = 10, max_cost: int = 5000
 ) -> strawberry.Schema:
     """Introspection is off in production: the schema is no map for strangers."""
-    extensions: list[Any] = [*limit_extensions(max_depth, max_cost), MaskUnexpectedErrors]
+    extensions: list[Any] = [
+        CodedErrors,  # first: its operation hook sees what the parser cache's hook raises
+        *limit_extensions(max_depth, max_cost),
+        lambda: AddValidationRules([NulInLiteralRule]),
+        RefuseNulInVariables,
+        MaskUnexpectedErrors,
+    ]
     if production:
         extensions.append(DisableIntrospection)
     return OmniRouteSchema(

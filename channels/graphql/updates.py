@@ -11,8 +11,11 @@ at the topic's end: the changes published meanwhile never reach it. So each time
 joined, every open subscription reads its order's status from the database and is sent it when
 it is later in the order's life than the last status it was sent (`OrderUpdate.previous` is
 then that last status). A status is never sent twice, nor after a later one: an order's
-statuses only move forward (the enum is declared in that order), so an event that comes after
-the read with a status already sent, or an earlier one, is dropped.
+lifecycle moves forward (the enum is declared in that order), so an event that comes after
+the read with a status already sent, or an earlier one, is dropped. One move goes back: an
+order recalled to the dock (its route expired before the first door) is packed again, then
+dispatched again. An event that moves on from the very status the subscriber was last sent
+is therefore always sent, whatever its rank: the app follows the recall and the new dispatch.
 """
 
 from __future__ import annotations
@@ -128,14 +131,29 @@ class Watch:
         self._last: str | None = None
 
     def since(self, status: str) -> None:
-        """The subscriber has the order at `status` (read when it subscribed)."""
-        if self._last is None or _RANK.get(status, -1) > _RANK.get(self._last, -1):
+        """The subscriber has the order at `status` (read when it subscribed), unless changes
+        reached the queue meanwhile: they come in order, each after what the read saw or
+        before it, and what follows the read comes too, so the read overrules none of them
+        (it may predate a recall in the queue, or the next change)."""
+        if self._last is None:
             self._last = status
 
     def offer(self, update: OrderUpdate) -> None:
-        """Queue a change unless the subscriber has it, or a later status, already."""
+        """Queue a change that moves on from the subscriber's last status (a recall, packed
+        again after dispatched, too), or else one to a later status than it has."""
+        if self._last is not None and update.previous != self._last:
+            self._later(update)
+            return
+        self._queue_up(update)
+
+    def _later(self, update: OrderUpdate) -> None:
+        """Queue a change only when its status is later than the subscriber's: a status read
+        from the database may be older than the events already sent."""
         if self._last is not None and _RANK.get(update.status, -1) <= _RANK.get(self._last, -1):
             return
+        self._queue_up(update)
+
+    def _queue_up(self, update: OrderUpdate) -> None:
         self._last = update.status
         if self._queue.full():
             self._queue.get_nowait()  # a slow client keeps the latest statuses, not the oldest
@@ -144,7 +162,7 @@ class Watch:
     def catch_up(self, customer: str, status: str) -> None:
         """The order is at `status` now: queue it if the subscriber is behind."""
         if self._last is not None and status != self._last:
-            self.offer(OrderUpdate(self.reference, customer, self._last, status))
+            self._later(OrderUpdate(self.reference, customer, self._last, status))
 
     async def __aenter__(self) -> Watch:
         return self

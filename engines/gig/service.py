@@ -921,6 +921,29 @@ class GigService:
                 )
         return stop
 
+    async def proved_with(self, task_id: uuid.UUID, code: str) -> TaskStop | None:
+        """The stop of the task that `code` proved already, unless it is the next stop's code
+        too: a driver's app sending a proof again (its answer lost) is answered, not read as
+        a wrong code at the next door, where it would cost that customer a try."""
+        task = await self.task(task_id)
+        code = code.strip()
+        async with self._db.transaction() as s:
+            repo = SqlGigRepository(s)
+
+            async def proves(stop: TaskStop) -> bool:
+                digest = await repo.code_digest(task.id, stop.position)
+                return digest is not None and secrets.compare_digest(
+                    digest, code_digest(task.id, stop.position, code)
+                )
+
+            ahead = task.next_stop
+            if ahead is not None and await proves(ahead):
+                return None
+            for stop in reversed(task.stops):
+                if stop.status is StopStatus.DELIVERED and await proves(stop):
+                    return stop
+        return None
+
     async def confirm_delivery(
         self,
         task_id: uuid.UUID,

@@ -123,12 +123,17 @@ async def test_an_order_paid_from_his_credit_and_cancelled_shows_its_payment_ref
         await flush_outbox(services)
         cancelled = await run(session, CANCEL, {"reference": reference})
         await flush_outbox(services)
+        # placeOrder's answer was lost and the app retries it: the cancelled order, not
+        # "your credit no longer covers the order", and nothing is taken again.
+        retried = await run(session, PLACE, _order("app-kept-0003"))
 
     assert cancelled["cancelOrder"]["order"] == {
         "reference": reference,
         "status": "CANCELLED",
         "payment": {"method": "ACCOUNT_CREDIT", "status": "REFUNDED"},
     }
+    assert retried["placeOrder"]["errors"] == []
+    assert retried["placeOrder"]["order"]["status"] == "CANCELLED"
     left = await services.money.books.account_credit(Phone(JUMA), "KES")
     assert left == Money(Decimal(5000), "KES")
 

@@ -376,6 +376,41 @@ async def test_a_double_tap_on_confirm_costs_the_next_customer_no_try(
     ]
 
 
+async def test_a_proof_sent_again_without_its_order_costs_the_next_customer_no_try(
+    client: TestClient[Any, Any], services: Services
+) -> None:
+    """Emeka's app proves Ngozi's door without naming her order, loses the answer on a bad
+    network and sends the same mutation again: it was read as a wrong code at Chidi's door,
+    where Emeka had not even arrived (a try gone; three such retries hand Chidi's delivery to
+    an operator). The retry is answered as Ngozi's door proved, and Chidi's code keeps its
+    three tries; Chidi's own code still proves his door, and sent again is answered so too."""
+    _, task = await offered_to_emeka(services, NGOZI, CHIDI)
+    first, second = (s.order_reference for s in task.stops)
+    emeka = bearer(services.settings, EMEKA.e164, "driver")
+    async with gql_session(client, emeka) as session:
+        await run(session, ACCEPT, {"t": task.reference})
+        code = await code_for(services, NGOZI, first)
+        proved = (await run(session, CONFIRM, {"t": task.reference, "c": code}))["confirmDelivery"]
+        again = (await run(session, CONFIRM, {"t": task.reference, "c": code}))["confirmDelivery"]
+        tries = [s.code_attempts for s in (await services.gig.task(task.id)).stops]
+        chidi = await code_for(services, CHIDI, second)
+        last = (await run(session, CONFIRM, {"t": task.reference, "c": chidi}))["confirmDelivery"]
+        done = (await run(session, CONFIRM, {"t": task.reference, "c": chidi}))["confirmDelivery"]
+    assert proved["errors"] == []
+    assert proved["earned"] is not None
+    assert again["errors"] == []
+    assert (again["stop"]["orderReference"], again["stop"]["status"]) == (first, "DELIVERED")
+    assert again["earned"] is None  # paid once
+    assert tries == [0, 0]
+    assert (last["errors"], last["stop"]["orderReference"], last["taskCompleted"]) == (
+        [],
+        second,
+        True,
+    )
+    # The last door's proof sent again: that door, not "the task is completed".
+    assert (done["errors"], done["stop"]["orderReference"], done["earned"]) == ([], second, None)
+
+
 async def test_three_wrong_codes_hand_the_stop_to_an_operator(
     client: TestClient[Any, Any], services: Services
 ) -> None:

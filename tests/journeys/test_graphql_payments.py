@@ -594,6 +594,9 @@ async def test_an_app_cancels_an_order_before_it_leaves_and_the_credit_it_held_c
         available = await credit.available(Phone(JUMA))
         first = await run(session, CANCEL, {"reference": reference})
         twice = await run(session, CANCEL, {"reference": reference})
+        # The app never got placeOrder's answer and retries it: the order, cancelled, not a
+        # credit refusal (his credit was fine; he cancelled it).
+        retried = await run(session, PLACE, _order(JUMA, "CREDIT", "app-cancel-0001"))
         gone = await run(session, PLACE, _order(JUMA, "ON_DELIVERY", "app-cancel-0002"))
         late = gone["placeOrder"]["order"]["reference"]
         for status in (
@@ -616,6 +619,9 @@ async def test_an_app_cancels_an_order_before_it_leaves_and_the_credit_it_held_c
             "status": "CANCELLED",
             "payment": {"method": "CREDIT", "status": "CANCELLED"},
         }
+    assert retried["placeOrder"]["errors"] == []
+    assert retried["placeOrder"]["order"]["reference"] == reference
+    assert retried["placeOrder"]["order"]["status"] == "CANCELLED"
     assert too_late["cancelOrder"] == {
         "order": None,
         "errors": [

@@ -7,16 +7,19 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+import pytest
 from aiohttp.test_utils import TestClient
 from sqlalchemy import delete, func, select, update
 
 from core.app.bootstrap import Services
 from core.app.demo import WHOLESALE
 from core.clock import SteppedClock
+from core.config import Settings
 from core.phone import Phone
 from core.region import RegionCode
+from engines.orders.tables import orders
 from engines.pricing.tables import price_locks, prices, promotion_spend
-from tests.support.graphql import bearer, gql_session, place_for, post_graphql, run
+from tests.support.graphql import bearer, gateway, gql_session, place_for, post_graphql, run
 from tests.support.phone import UssdPhone
 
 NGOZI = "+2348030000001"
@@ -455,6 +458,75 @@ async def test_first_zero_is_an_empty_page_and_a_negative_first_a_clear_error(
         assert "first" in error["message"]
 
 
+async def test_a_query_of_the_wrong_shape_or_types_says_so_in_a_code(
+    client: TestClient[Any, Any], services: Services
+) -> None:
+    """An app sent a quantity past 32 bits, a string where an Int goes, a field the schema has
+    not and a query cut short: each answer had a message and no `extensions.code`, so the app's
+    error handling (which switches on the code) showed "something went wrong". Each now names
+    its kind, and nothing is placed."""
+    headers = bearer(services.settings, NGOZI, "customer")
+    huge = """mutation { placeOrder(input: {customer: "+2348030000001",
+      lines: [{sku: "NDL-INDO-CHK", quantity: 99999999999}], payment: {method: ON_DELIVERY},
+      idempotencyKey: "app-huge-0001"}) { order { reference } } }"""
+    place = {
+        "customer": NGOZI,
+        "lines": [{"sku": "NDL-INDO-CHK", "quantity": "3"}],
+        "payment": {"method": "ON_DELIVERY"},
+        "idempotencyKey": "app-type-0001",
+    }
+    for (document, variables), code in (
+        ((huge, {}), "GRAPHQL_VALIDATION_FAILED"),
+        ((PLACE, {"input": place}), "BAD_USER_INPUT"),
+        (("{ products(first: 1) { edges { node { colour } } } }", {}), "GRAPHQL_VALIDATION_FAILED"),
+        (("{ products(first: 1) { edges { node ", {}), "GRAPHQL_PARSE_FAILED"),
+    ):
+        status, body = await post_graphql(client, document, variables, headers)
+        assert status == 200
+        assert body["data"] is None
+        assert [e["extensions"]["code"] for e in body["errors"]] == [code], body
+    assert await services.orders.recent(Phone(NGOZI)) == []
+
+
+@pytest.mark.real
+async def test_text_holding_a_nul_character_is_bad_input_on_postgresql(
+    pg_database_url: str, clock: SteppedClock
+) -> None:
+    """An app sent a reference, an idempotency key or a search holding U+0000 (a C string's end
+    copied along): PostgreSQL cannot compare or store such text, so Ngozi's app got an
+    INTERNAL_SERVER_ERROR (logged as ours) for her order, her cancel and her new order. Each is
+    now BAD_USER_INPUT saying why, and nothing is placed."""
+    settings = Settings(database_url=pg_database_url, temporal="off")
+    async with gateway(settings, clock) as (client, services):
+        headers = bearer(settings, NGOZI, "customer")
+        reference = await place_for(services, NGOZI, "k-nul-0001")
+        place = {
+            "customer": NGOZI,
+            "lines": [{"sku": "NDL-INDO-CHK", "quantity": 1}],
+            "payment": {"method": "ON_DELIVERY"},
+            "idempotencyKey": "app-key-\u0000-0001",
+        }
+        for document, variables in (
+            ("query($r: String!) { order(reference: $r) { __typename } }", {"r": "AB\u0000C"}),
+            (
+                "mutation($r: String!) { cancelOrder(reference: $r) { errors { __typename } } }",
+                {"r": f"{reference}\u0000"},
+            ),
+            (PLACE, {"input": place}),
+            ('{ order(reference: "AB\\u0000C") { __typename } }', {}),
+        ):
+            status, body = await post_graphql(client, document, variables, headers)
+            assert status == 200
+            assert body["data"] is None
+            (error,) = body["errors"]
+            assert error["extensions"]["code"] == "BAD_USER_INPUT", error
+            assert "NUL" in error["message"]
+        async with services.db.transaction() as s:
+            placed = (await s.execute(select(func.count()).select_from(orders))).scalar_one()
+        assert placed == 1  # place_for's own
+        assert (await services.orders.get(reference)).status.value == "placed"
+
+
 async def test_a_signed_in_wholesale_customer_browses_at_the_prices_ussd_shows_her(
     client: TestClient[Any, Any], services: Services
 ) -> None:
@@ -676,7 +748,9 @@ async def test_search_finds_products_by_their_words_in_the_callers_language_and_
     client: TestClient[Any, Any], services: Services
 ) -> None:
     """Juma searches his app as he types his orders: "mchele" finds the rices for him (and
-    for anyone browsing Nairobi), "coke" the cola; an English speaker's "mchele" finds none."""
+    for anyone browsing Nairobi), "coke" the cola, "chicken indomie" and "basmati mchele" the
+    one product their words name, whatever their order; an English speaker's "mchele" finds
+    none."""
     juma = "+254711000001"
     document = """query($s: String, $r: Region) {
       products(search: $s, region: $r) { edges { node { sku name } } totalCount } }"""
@@ -687,6 +761,9 @@ async def test_search_finds_products_by_their_words_in_the_callers_language_and_
     async with gql_session(client, bearer(services.settings, juma, "customer")) as session:
         rice = await run(session, document, {"s": "Mchele"})
         coke = await run(session, document, {"s": "coke"})
+        # As his SMS "5 chicken indomie" finds it: the words in any order and spacing.
+        chicken = await run(session, document, {"s": "chicken  indomie"})
+        basmati = await run(session, document, {"s": "basmati mchele"})
         await services.customers.set_locale(Phone(juma), "en")
         english = await run(session, document, {"s": "mchele"})
     async with gql_session(client) as anonymous:
@@ -695,6 +772,8 @@ async def test_search_finds_products_by_their_words_in_the_callers_language_and_
         by_name = await run(anonymous, document, {"s": "rice"})
     assert skus(rice) == ["RCE-BASM-10K", "RCE-LONG-25K"]  # by name, as any search
     assert skus(coke) == ["DRK-COLA-35"]
+    assert skus(chicken) == ["NDL-INDO-CHK"]
+    assert skus(basmati) == ["RCE-BASM-10K"]
     assert skus(english) == []
     assert skus(nairobi) == skus(rice)
     assert skus(lagos) == []
