@@ -88,8 +88,11 @@ class CreditService:
         *,
         sms_provider: str = "africastalking",
         refunds_in_flight: Callable[[Phone, str], Awaitable[Money]] | None = None,
+        reminder_hour: int = 8,
     ) -> None:
         self._db = db
+        # what the credit pass texts waits for this local hour: so does what her credit paid
+        self._reminder_hour = time(reminder_hour)
         # money her account shows that a rail is still giving back: not hers to spend
         self._refunds_in_flight = refunds_in_flight
         self._books = books
@@ -97,6 +100,14 @@ class CreditService:
         self._t = translate
         self._clock = clock
         self._sms_provider = sms_provider
+
+    def _morning(self, customer: Phone) -> datetime | None:
+        """When a text about her debt may go: now by day; before the reminder hour where she
+        is, at that hour (None: now)."""
+        local = self._clock.now().astimezone(ZoneInfo(region_for_phone(customer).timezone))
+        if local.time() >= self._reminder_hour:
+            return None
+        return datetime.combine(local.date(), self._reminder_hour, tzinfo=local.tzinfo)
 
     def _today(self, customer: Phone) -> date:
         return self._clock.now().astimezone(ZoneInfo(region_for_phone(customer).timezone)).date()
@@ -606,6 +617,7 @@ class CreditService:
                     credit=(spendable - spent).format(),  # what stays hers
                 ),
                 suppressed=opted_out,
+                not_before=self._morning(customer),  # the money at once, the text by day
             )
             return spent
 

@@ -98,8 +98,14 @@ class NotificationService:
             return await self.queue_in(s, message, suppressed=suppressed)
 
     async def queue_in(
-        self, s: AsyncSession, message: OutboundMessage, *, suppressed: bool = False
+        self,
+        s: AsyncSession,
+        message: OutboundMessage,
+        *,
+        suppressed: bool = False,
+        not_before: datetime | None = None,
     ) -> bool:
+        """`not_before`: held back until then (a text not to be sent at night)."""
         existing = await s.scalar(
             select(deliveries.c.id).where(deliveries.c.dedupe_key == message.dedupe_key)
         )
@@ -116,7 +122,7 @@ class NotificationService:
                 dedupe_key=message.dedupe_key,
                 status=(DeliveryStatus.SUPPRESSED if suppressed else DeliveryStatus.QUEUED).value,
                 attempts=0,
-                next_attempt_at=now,
+                next_attempt_at=now if not_before is None else max(now, not_before),
                 provider_message_id=None,
                 last_error=None,
                 created_at=now,
