@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -625,6 +625,34 @@ class CreditService:
         if spent.amount > 0:
             await self.decide(customer)  # paid up, an overdue block lifts at once
         return spent
+
+    async def last_paid_from_account_credit(
+        self, customer: Phone, *, days: int = 7
+    ) -> tuple[Money, date] | None:
+        """What her account credit last paid of her credit debt, and on which of her days,
+        when within the last `days` (None: none): BAL says so, as the text did."""
+        since = self._clock.now() - timedelta(days=days)
+        async with self._db.transaction() as s:
+            row = (
+                await s.execute(
+                    select(
+                        credit_repayments.c.amount,
+                        credit_repayments.c.currency,
+                        credit_repayments.c.created_at,
+                    )
+                    .where(
+                        credit_repayments.c.customer == customer.e164,
+                        credit_repayments.c.rail == ACCOUNT_CREDIT,
+                        credit_repayments.c.created_at >= since,
+                    )
+                    .order_by(credit_repayments.c.created_at.desc())
+                    .limit(1)
+                )
+            ).first()
+        if row is None:
+            return None
+        tz = ZoneInfo(region_for_phone(customer).timezone)
+        return Money(row.amount, str(row.currency)), row.created_at.astimezone(tz).date()
 
     async def credits(self, customer: Phone) -> list[CreditOrder]:
         async with self._db.transaction() as s:
