@@ -154,10 +154,12 @@ def build_money(
     credit_notes: CreditNoteNotice | None = None,
     refundable: Callable[[str], bool] | None = None,
     reminder_hour: int = 8,
+    whatsapp: frozenset[str] = frozenset(),
 ) -> MoneyServices:
     """`credit_notes` tells retailers of the credit notes billing issues (the gateway's);
     `refundable` says which rails give money back (RefundsInFlight); `reminder_hour`, the local
-    hour before which no text about her debt goes."""
+    hour before which no text about her debt goes; `whatsapp`, the providers able to send a
+    notice (a credit repayment's receipt goes as its order's notices do)."""
     ledger = LedgerService(db, clock, ids)
     giving_back = RefundsInFlight(db, refundable=refundable)
     books = Books(ledger, refunds_in_flight=giving_back)
@@ -171,6 +173,7 @@ def build_money(
         sms_provider=sms_provider,
         refunds_in_flight=giving_back,
         reminder_hour=reminder_hour,
+        whatsapp=whatsapp,
     )
     OrderBilling(invoices, books, orders, credit, told=credit_notes).subscribe(bus)
     return MoneyServices(

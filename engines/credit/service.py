@@ -89,8 +89,12 @@ class CreditService:
         sms_provider: str = "africastalking",
         refunds_in_flight: Callable[[Phone, str], Awaitable[Money]] | None = None,
         reminder_hour: int = 8,
+        whatsapp: frozenset[str] = frozenset(),
     ) -> None:
         self._db = db
+        # the WhatsApp providers set up to send a notice: a repayment's receipt goes as the
+        # notices of the order it paid do
+        self._whatsapp = whatsapp
         # what the credit pass texts waits for this local hour: so does what her credit paid
         self._reminder_hour = time(reminder_hour)
         # money her account shows that a rail is still giving back: not hers to spend
@@ -463,8 +467,15 @@ class CreditService:
                         ),
                     )
             if tell:
+                first = next((c for c in credits if c.status is CreditStatus.OPEN), None)
                 await self._tell_repaid(
-                    s, customer, amount=amount, left=left, credits=updated, transfer_id=transfer_id
+                    s,
+                    customer,
+                    amount=amount,
+                    left=left,
+                    credits=updated,
+                    transfer_id=transfer_id,
+                    about=None if first is None else first.order_reference,
                 )
             return Repayment(updated, left)
 
@@ -486,9 +497,11 @@ class CreditService:
         left: Money,
         credits: Sequence[CreditOrder],
         transfer_id: uuid.UUID,
+        about: str | None,
     ) -> None:
         """The receipt of money that repaid her credit: what it paid, and what she still owes
-        or what of it is kept as credit on her account."""
+        or what of it is kept as credit on her account. `about`: the order whose credit it paid
+        first (its channel is the receipt's)."""
         owed = sum(
             (
                 c.outstanding
@@ -506,15 +519,19 @@ class CreditService:
         locale, opted_out = await self._recipient(s, customer)
         await self._notifications.queue_in(
             s,
-            self._sms(
-                customer,
-                locale,
-                key,
-                f"credit-repaid:{transfer_id}",
-                amount=amount.format(),
-                paid=(amount - left).format(),
-                owed=owed.format(),
-                credit=left.format(),
+            await self._receipt(
+                s,
+                about,
+                self._sms(
+                    customer,
+                    locale,
+                    key,
+                    f"credit-repaid:{transfer_id}",
+                    amount=amount.format(),
+                    paid=(amount - left).format(),
+                    owed=owed.format(),
+                    credit=left.format(),
+                ),
             ),
             suppressed=opted_out,
         )
@@ -605,16 +622,20 @@ class CreditService:
             left = owed - spent
             await self._notifications.queue_in(
                 s,
-                self._sms(
-                    customer,
-                    locale,
-                    "credit.account_credit_repaid"
-                    if left.amount > 0
-                    else "credit.account_credit_repaid_all",
-                    f"credit-account_credit:{customer.e164}:{n}",
-                    amount=spent.format(),
-                    owed=left.format(),
-                    credit=(spendable - spent).format(),  # what stays hers
+                await self._receipt(
+                    s,
+                    credits[0].order_reference,  # the credit it paid first
+                    self._sms(
+                        customer,
+                        locale,
+                        "credit.account_credit_repaid"
+                        if left.amount > 0
+                        else "credit.account_credit_repaid_all",
+                        f"credit-account_credit:{customer.e164}:{n}",
+                        amount=spent.format(),
+                        owed=left.format(),
+                        credit=(spendable - spent).format(),  # what stays hers
+                    ),
                 ),
                 suppressed=opted_out,
                 not_before=self._morning(customer),  # the money at once, the text by day
@@ -816,6 +837,37 @@ class CreditService:
             reference=credit.order_reference,
             amount=credit.outstanding.format(),
             date=due.isoformat(),
+        )
+
+    async def _receipt(
+        self,
+        s: AsyncSession,
+        about: str | None,
+        message: OutboundMessage,
+    ) -> OutboundMessage:
+        """A receipt for money that repaid her credit, sent as the notices of the order whose
+        credit it paid (`about`) are: on WhatsApp when she placed it in a WhatsApp conversation
+        (by SMS once her 24-hour window has closed), else by SMS (`message`, as is); one
+        message either way."""
+        if about is None or not self._whatsapp:
+            return message
+        order_key = await s.scalar(
+            select(orders.c.idempotency_key).where(orders.c.reference == about)
+        )
+        provider = (
+            None
+            if order_key is None
+            else await self._notifications.order_whatsapp_in(
+                s, self._whatsapp, str(order_key), message.to
+            )
+        )
+        if provider is None:
+            return message
+        return replace(
+            message,
+            provider=provider,
+            kind=ChannelKind.WHATSAPP,
+            sms_fallback=self._sms_provider,
         )
 
     def _sms(
