@@ -330,6 +330,8 @@ def build_services(
             whatsapp=whatsapp_senders(settings),
         ),
         refundable=lambda provider: can_refund(payments, provider),
+        reminder_hour=settings.credit_reminder_hour,
+        whatsapp=whatsapp_senders(settings),
     )
     operator = Phone.parse(settings.operator_phone) if settings.operator_phone else None
     lines = {RegionCode(r): Phone.parse(n) for r, n in settings.driver_lines.items()}

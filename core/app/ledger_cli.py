@@ -53,6 +53,7 @@ def _with_money(work: Callable[[MoneyServices], Awaitable[T]], clock: Clock | No
             notifications=NotificationService(db, wall, ids),
             translate=Translator.load(),
             sms_provider=settings.sms_provider,
+            reminder_hour=settings.credit_reminder_hour,
         )
         try:
             return await work(money)

@@ -111,7 +111,12 @@ class RefundsInFlight:
         if not ended:
             return []
         intents = await repo.for_orders(list(ended))
-        asked = {i.refund_of for i in intents if i.direction is Direction.REFUND}
+        # a short delivery's refund gave back only what did not arrive: the return's is not it
+        asked = {
+            i.refund_of
+            for i in intents
+            if i.direction is Direction.REFUND and not i.idempotency_key.startswith("refund:short:")
+        }
         return [
             p
             for ref in ended
@@ -148,9 +153,13 @@ def build_money(
     sms_provider: str,
     credit_notes: CreditNoteNotice | None = None,
     refundable: Callable[[str], bool] | None = None,
+    reminder_hour: int = 8,
+    whatsapp: frozenset[str] = frozenset(),
 ) -> MoneyServices:
     """`credit_notes` tells retailers of the credit notes billing issues (the gateway's);
-    `refundable` says which rails give money back (RefundsInFlight)."""
+    `refundable` says which rails give money back (RefundsInFlight); `reminder_hour`, the local
+    hour before which no text about her debt goes; `whatsapp`, the providers able to send a
+    notice (a credit repayment's receipt goes as its order's notices do)."""
     ledger = LedgerService(db, clock, ids)
     giving_back = RefundsInFlight(db, refundable=refundable)
     books = Books(ledger, refunds_in_flight=giving_back)
@@ -163,6 +172,8 @@ def build_money(
         clock,
         sms_provider=sms_provider,
         refunds_in_flight=giving_back,
+        reminder_hour=reminder_hour,
+        whatsapp=whatsapp,
     )
     OrderBilling(invoices, books, orders, credit, told=credit_notes).subscribe(bus)
     return MoneyServices(

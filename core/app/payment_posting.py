@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from core.app.order_payments import ENDED
 from core.bus import EventBus, EventEnvelope
 from core.money import Money
 from core.phone import Phone
@@ -53,8 +54,10 @@ class PaymentPosting:
             await self._credit.repay(customer, received, event.provider, receipt)
         else:
             await self._books.post_payment_received(customer, received, event.provider, receipt)
-            if received.amount > Decimal(event.amount):
-                # paid more than the order: the rest is her credit, and repays what she owes
+            if received.amount > Decimal(event.amount) or await self._ended(event.order_reference):
+                # paid more than the order, or for an order already cancelled or returned: what
+                # no rail gives back is her credit, and repays what she owes (the books leave
+                # out what a rail is still to give back)
                 await self._credit.spend_account_credit(customer, received.currency)
         await self._fee(event.provider, event.fee, event.currency, receipt)
 
@@ -100,6 +103,15 @@ class PaymentPosting:
         day's settlement nets it out of what the distributor is paid."""
         if fee is not None and Decimal(fee) > 0:
             await self._books.post_rail_fee(rail, Money(Decimal(fee), currency), receipt)
+
+    async def _ended(self, reference: str | None) -> bool:
+        if reference is None:
+            return False
+        try:
+            order = await self._orders.get(reference)
+        except UnknownOrderError:
+            return False
+        return order.status in ENDED
 
     async def _on_credit(self, reference: str) -> bool:
         try:

@@ -32,15 +32,9 @@ async def whatsapp_of(
     notifications: NotificationService, able: frozenset[str], order_key: str, phone: Phone
 ) -> str | None:
     """The WhatsApp provider an order placed in a WhatsApp conversation came in on, when it is
-    one of `able` (set up to send a message nobody asked for); None for any other order.
-
-    The dialog keys an order by its conversation's session key, which WhatsApp's edges (Meta
-    and Twilio alike) begin with `whatsapp:`; which of the two it was is the one she last wrote
-    to us on."""
-    if not order_key.startswith(f"{ChannelKind.WHATSAPP.value}:"):
-        return None
-    provider = await notifications.whatsapp_provider(phone)
-    return provider if provider in able else None
+    one of `able`; None for any other order (NotificationService.order_whatsapp: the rule the
+    credit engine's receipts follow too)."""
+    return await notifications.order_whatsapp(able, order_key, phone)
 
 
 class CustomerSms:

@@ -26,7 +26,7 @@ from dialogs.machine import (
     Turn,
     shows_taps,
 )
-from dialogs.paging import BACK_KEY
+from dialogs.paging import BACK_KEY, MORE_KEY
 from dialogs.shopping.order_text import (
     FILLER_WORDS,
     echoed,
@@ -1322,11 +1322,32 @@ def _amount(money: Money) -> str:
 DETAILS = "details"
 
 
+DAY = "%d/%m/%Y"  # a day on the balance screens
+THIS_WEEK = "%d/%m"  # a day of the past week: no year
+
+
+def _pages(turn: Turn, screen: Screen) -> bool:
+    """Whether a screen's text leaves room on every page for one of its choices, More and
+    Back: the pager can lay it out on her device."""
+    above = [turn.notice] if turn.notice else []
+    widest = max(
+        (c.label for c in screen.choices),
+        key=lambda label: measure(label, turn.capabilities),
+        default=None,
+    )
+    options = [
+        *([] if widest is None else [Option("1", widest), Option(MORE_KEY, turn.t("nav.more"))]),
+        Option(BACK_KEY, turn.t("nav.back")),
+    ]
+    text = "\n".join([*above, screen.text])
+    return measure(layout(text, options), turn.capabilities) <= turn.capabilities.screen_chars
+
+
 def due_words(turn: Turn, credit: CreditOrder) -> str:
     """When a credit falls due: its date once delivered, else its term after delivery."""
     if credit.due_on is None:
         return turn.t("credit.due_after_delivery", days=credit.term_days)
-    return credit.due_on.strftime("%d/%m/%Y")
+    return credit.due_on.strftime(DAY)
 
 
 def credit_line(turn: Turn, credit: CreditOrder) -> str:
@@ -1352,16 +1373,31 @@ class Balance(ShopState):
         kept = await self.account_credit(turn)
         if kept.amount > 0:
             lines.append(turn.t("balance.account_credit", total=kept.format()))
+        paid = await self.paid_from_credit(turn)
         if not lines and not owed:
-            return Screen(turn.t("balance.none"))
+            return Screen("\n".join([turn.t("balance.none"), *paid]))
         choices: tuple[Choice, ...] = ()
         if owed:
             choices = tuple(
                 Choice(turn.t("balance.repay", method=method_label(self.svc, turn, m)), m.value)
                 for m in self.repay_methods(turn)
             )
+        # under what she owes, what her credit paid of it this week, where there is room
+        screen = self._owed_screen(turn, lines, owed, choices, paid)
+        if paid and not _pages(turn, screen):
+            screen = self._owed_screen(turn, lines, owed, choices, [])  # its text told her
+        return screen
+
+    def _owed_screen(
+        self,
+        turn: Turn,
+        lines: list[str],
+        owed: list[CreditOrder],
+        choices: tuple[Choice, ...],
+        paid: list[str],
+    ) -> Screen:
         # every credit still open, oldest first (the one a repayment pays first): all is owed
-        every = [*lines, *(credit_line(turn, c) for c in owed)]
+        every = [*lines, *(credit_line(turn, c) for c in owed), *paid]
         options = [
             *(Option(str(n), c.label) for n, c in enumerate(choices, 1)),
             Option(BACK_KEY, turn.t("nav.back")),
@@ -1375,16 +1411,27 @@ class Balance(ShopState):
         # too long for one screen: what is owed in all and when the oldest is due, each credit
         # on the pages behind "See each credit"
         owed_total = sum((c.outstanding for c in owed[1:]), owed[0].outstanding)
-        lines.append(
-            turn.t(
-                "balance.credit_summary",
-                total=owed_total.format(),
-                count=len(owed),
-                due=due_words(turn, owed[0]),
-            )
+        summary = turn.t(
+            "balance.credit_summary",
+            total=owed_total.format(),
+            count=len(owed),
+            due=due_words(turn, owed[0]),
         )
         details = Choice(turn.t("balance.details"), DETAILS)
-        return Screen("\n".join(lines), (details, *choices))
+        return Screen("\n".join([*lines, summary, *paid]), (details, *choices))
+
+    async def paid_from_credit(self, turn: Turn) -> list[str]:
+        """What her account credit paid of her credit debt this past week (the latest), as
+        its text said: BAL shows credit and debt apart, so a drop in her debt is explained."""
+        if self.svc.credit is None:
+            return []
+        paid = await self.svc.credit.last_paid_from_account_credit(self.phone(turn))
+        if paid is None:
+            return []
+        amount, on = paid
+        return [
+            turn.t("balance.credit_paid_debt", amount=amount.format(), date=on.strftime(THIS_WEEK))
+        ]
 
     async def credits_owed(self, turn: Turn) -> list[CreditOrder]:
         """The credits still open, oldest first: repayments pay the oldest first."""

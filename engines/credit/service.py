@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -88,8 +88,15 @@ class CreditService:
         *,
         sms_provider: str = "africastalking",
         refunds_in_flight: Callable[[Phone, str], Awaitable[Money]] | None = None,
+        reminder_hour: int = 8,
+        whatsapp: frozenset[str] = frozenset(),
     ) -> None:
         self._db = db
+        # the WhatsApp providers set up to send a notice: a repayment's receipt goes as the
+        # notices of the order it paid do
+        self._whatsapp = whatsapp
+        # what the credit pass texts waits for this local hour: so does what her credit paid
+        self._reminder_hour = time(reminder_hour)
         # money her account shows that a rail is still giving back: not hers to spend
         self._refunds_in_flight = refunds_in_flight
         self._books = books
@@ -97,6 +104,14 @@ class CreditService:
         self._t = translate
         self._clock = clock
         self._sms_provider = sms_provider
+
+    def _morning(self, customer: Phone) -> datetime | None:
+        """When a text about her debt may go: now by day; before the reminder hour where she
+        is, at that hour (None: now)."""
+        local = self._clock.now().astimezone(ZoneInfo(region_for_phone(customer).timezone))
+        if local.time() >= self._reminder_hour:
+            return None
+        return datetime.combine(local.date(), self._reminder_hour, tzinfo=local.tzinfo)
 
     def _today(self, customer: Phone) -> date:
         return self._clock.now().astimezone(ZoneInfo(region_for_phone(customer).timezone)).date()
@@ -452,8 +467,15 @@ class CreditService:
                         ),
                     )
             if tell:
+                first = next((c for c in credits if c.status is CreditStatus.OPEN), None)
                 await self._tell_repaid(
-                    s, customer, amount=amount, left=left, credits=updated, transfer_id=transfer_id
+                    s,
+                    customer,
+                    amount=amount,
+                    left=left,
+                    credits=updated,
+                    transfer_id=transfer_id,
+                    about=None if first is None else first.order_reference,
                 )
             return Repayment(updated, left)
 
@@ -475,9 +497,11 @@ class CreditService:
         left: Money,
         credits: Sequence[CreditOrder],
         transfer_id: uuid.UUID,
+        about: str | None,
     ) -> None:
         """The receipt of money that repaid her credit: what it paid, and what she still owes
-        or what of it is kept as credit on her account."""
+        or what of it is kept as credit on her account. `about`: the order whose credit it paid
+        first (its channel is the receipt's)."""
         owed = sum(
             (
                 c.outstanding
@@ -495,15 +519,19 @@ class CreditService:
         locale, opted_out = await self._recipient(s, customer)
         await self._notifications.queue_in(
             s,
-            self._sms(
-                customer,
-                locale,
-                key,
-                f"credit-repaid:{transfer_id}",
-                amount=amount.format(),
-                paid=(amount - left).format(),
-                owed=owed.format(),
-                credit=left.format(),
+            await self._receipt(
+                s,
+                about,
+                self._sms(
+                    customer,
+                    locale,
+                    key,
+                    f"credit-repaid:{transfer_id}",
+                    amount=amount.format(),
+                    paid=(amount - left).format(),
+                    owed=owed.format(),
+                    credit=left.format(),
+                ),
             ),
             suppressed=opted_out,
         )
@@ -594,18 +622,23 @@ class CreditService:
             left = owed - spent
             await self._notifications.queue_in(
                 s,
-                self._sms(
-                    customer,
-                    locale,
-                    "credit.account_credit_repaid"
-                    if left.amount > 0
-                    else "credit.account_credit_repaid_all",
-                    f"credit-account_credit:{customer.e164}:{n}",
-                    amount=spent.format(),
-                    owed=left.format(),
-                    credit=(spendable - spent).format(),  # what stays hers
+                await self._receipt(
+                    s,
+                    credits[0].order_reference,  # the credit it paid first
+                    self._sms(
+                        customer,
+                        locale,
+                        "credit.account_credit_repaid"
+                        if left.amount > 0
+                        else "credit.account_credit_repaid_all",
+                        f"credit-account_credit:{customer.e164}:{n}",
+                        amount=spent.format(),
+                        owed=left.format(),
+                        credit=(spendable - spent).format(),  # what stays hers
+                    ),
                 ),
                 suppressed=opted_out,
+                not_before=self._morning(customer),  # the money at once, the text by day
             )
             return spent
 
@@ -613,6 +646,34 @@ class CreditService:
         if spent.amount > 0:
             await self.decide(customer)  # paid up, an overdue block lifts at once
         return spent
+
+    async def last_paid_from_account_credit(
+        self, customer: Phone, *, days: int = 7
+    ) -> tuple[Money, date] | None:
+        """What her account credit last paid of her credit debt, and on which of her days,
+        when within the last `days` (None: none): BAL says so, as the text did."""
+        since = self._clock.now() - timedelta(days=days)
+        async with self._db.transaction() as s:
+            row = (
+                await s.execute(
+                    select(
+                        credit_repayments.c.amount,
+                        credit_repayments.c.currency,
+                        credit_repayments.c.created_at,
+                    )
+                    .where(
+                        credit_repayments.c.customer == customer.e164,
+                        credit_repayments.c.rail == ACCOUNT_CREDIT,
+                        credit_repayments.c.created_at >= since,
+                    )
+                    .order_by(credit_repayments.c.created_at.desc())
+                    .limit(1)
+                )
+            ).first()
+        if row is None:
+            return None
+        tz = ZoneInfo(region_for_phone(customer).timezone)
+        return Money(row.amount, str(row.currency)), row.created_at.astimezone(tz).date()
 
     async def credits(self, customer: Phone) -> list[CreditOrder]:
         async with self._db.transaction() as s:
@@ -776,6 +837,37 @@ class CreditService:
             reference=credit.order_reference,
             amount=credit.outstanding.format(),
             date=due.isoformat(),
+        )
+
+    async def _receipt(
+        self,
+        s: AsyncSession,
+        about: str | None,
+        message: OutboundMessage,
+    ) -> OutboundMessage:
+        """A receipt for money that repaid her credit, sent as the notices of the order whose
+        credit it paid (`about`) are: on WhatsApp when she placed it in a WhatsApp conversation
+        (by SMS once her 24-hour window has closed), else by SMS (`message`, as is); one
+        message either way."""
+        if about is None or not self._whatsapp:
+            return message
+        order_key = await s.scalar(
+            select(orders.c.idempotency_key).where(orders.c.reference == about)
+        )
+        provider = (
+            None
+            if order_key is None
+            else await self._notifications.order_whatsapp_in(
+                s, self._whatsapp, str(order_key), message.to
+            )
+        )
+        if provider is None:
+            return message
+        return replace(
+            message,
+            provider=provider,
+            kind=ChannelKind.WHATSAPP,
+            sms_fallback=self._sms_provider,
         )
 
     def _sms(

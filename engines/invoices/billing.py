@@ -133,12 +133,22 @@ class OrderBilling:
                 log.warning("billing.return_without_invoice", order=event.reference)
             else:
                 await self._tell(note, owed=await self._owed(order) if on_credit else None)
+            await self._spend_kept(order)
         elif event.status == "cancelled" or (
             event.status == "returned" and event.previous == "dispatched"
         ):
             # Brought back before it was delivered: nothing is owed, as for a cancelled order.
             await self._credit_cancelled(event)
             await self._release(event.reference)
+            await self._spend_kept(await self._orders.get(event.reference))
+
+    async def _spend_kept(self, order: Order) -> None:
+        """What the order's end left on her account as her credit (cash paid at its door, a
+        rail without refunds, her account credit it was paid from, transfers short of it) repays
+        what she owes on credit at once, not at the next credit pass, by the pass's own rule;
+        money a rail is still to give back is not hers to spend (the books leave it out)."""
+        if self._credit is not None:
+            await self._credit.spend_account_credit(order.customer, order.total.currency)
 
     async def _release(self, reference: str) -> None:
         """Nothing is owed: release the order's hold (on the credit line too), if it has one."""

@@ -101,8 +101,14 @@ class NotificationService:
             return await self.queue_in(s, message, suppressed=suppressed)
 
     async def queue_in(
-        self, s: AsyncSession, message: OutboundMessage, *, suppressed: bool = False
+        self,
+        s: AsyncSession,
+        message: OutboundMessage,
+        *,
+        suppressed: bool = False,
+        not_before: datetime | None = None,
     ) -> bool:
+        """`not_before`: held back until then (a text not to be sent at night)."""
         existing = await s.scalar(
             select(deliveries.c.id).where(deliveries.c.dedupe_key == message.dedupe_key)
         )
@@ -119,7 +125,7 @@ class NotificationService:
                 dedupe_key=message.dedupe_key,
                 status=(DeliveryStatus.SUPPRESSED if suppressed else DeliveryStatus.QUEUED).value,
                 attempts=0,
-                next_attempt_at=now,
+                next_attempt_at=now if not_before is None else max(now, not_before),
                 provider_message_id=None,
                 last_error=None,
                 created_at=now,
@@ -274,13 +280,36 @@ class NotificationService:
     async def whatsapp_provider(self, contact: Phone) -> str | None:
         """The WhatsApp provider (Meta or Twilio) the customer last wrote to us on, or None."""
         async with self._db.transaction() as s:
-            found: str | None = await s.scalar(
-                select(conversation_windows.c.provider)
-                .where(conversation_windows.c.contact == contact.e164)
-                .order_by(conversation_windows.c.last_inbound_at.desc())
-                .limit(1)
-            )
+            return await self._whatsapp_provider_in(s, contact)
+
+    async def _whatsapp_provider_in(self, s: AsyncSession, contact: Phone) -> str | None:
+        found: str | None = await s.scalar(
+            select(conversation_windows.c.provider)
+            .where(conversation_windows.c.contact == contact.e164)
+            .order_by(conversation_windows.c.last_inbound_at.desc())
+            .limit(1)
+        )
         return found
+
+    async def order_whatsapp_in(
+        self, s: AsyncSession, able: frozenset[str], order_key: str, contact: Phone
+    ) -> str | None:
+        """The WhatsApp provider a notice about an order goes by: the one she last wrote to us
+        on, when the order was placed in a WhatsApp conversation and that provider is one of
+        `able` (set up to send a message nobody asked for); None (by SMS) for any other order.
+
+        The dialog keys an order by its conversation's session key, which WhatsApp's edges
+        (Meta and Twilio alike) begin with `whatsapp:`."""
+        if not order_key.startswith(f"{ChannelKind.WHATSAPP.value}:"):
+            return None
+        provider = await self._whatsapp_provider_in(s, contact)
+        return provider if provider in able else None
+
+    async def order_whatsapp(
+        self, able: frozenset[str], order_key: str, contact: Phone
+    ) -> str | None:
+        async with self._db.transaction() as s:
+            return await self.order_whatsapp_in(s, able, order_key, contact)
 
     async def last_inbound(self, provider: str, contact: Phone) -> datetime | None:
         async with self._db.transaction() as s:

@@ -222,6 +222,17 @@ class CallbackNotice:
         case ("NIP: NGOZI OKAFOR -order w62acj"): a longer word that holds it names nothing."""
         return reference.upper() in _WORD.findall(self.narration.upper())
 
+    def meant(self, references: Sequence[str]) -> str | None:
+        """Which of `references` (her orders still waiting, oldest first) the sender meant: the
+        first written as a word of its own; else the one found glued to other text, in any case
+        ("ORDERW62ACJ", "pay-W62ACJ", "W62ACJ."; banks' apps and agents often leave no space),
+        when no other is; None when none is, or several are glued in."""
+        named = [r for r in references if self.names(r)]
+        if named:
+            return named[0]
+        glued = {r for r in references if r.upper() in self.narration.upper()}
+        return glued.pop() if len(glued) == 1 else None
+
 
 _WORD = re.compile(r"[0-9A-Z]+")
 

@@ -596,7 +596,8 @@ class PaymentService:
         """A transfer into a customer's virtual account pays their oldest matching intent; one
         short of every order still waiting counts as a part of the oldest (her bank's daily
         limit: she sends the rest later), which the part that completes it pays. One whose
-        description names an order of hers still waiting goes to that order, whole or part."""
+        description names an order of hers still waiting goes to that order, whole or part
+        (as a word of its own, or glued to other text when it is the only one of hers in it)."""
         repo = SqlPaymentRepository(s)
         now = self._clock.now()
         account = await repo.virtual_account_by_number(provider, notice.account_number or "")
@@ -614,13 +615,11 @@ class PaymentService:
             for i in open_
             if i.direction is Direction.COLLECT and i.amount.currency == seen.amount.currency
         ]
-        named = [
-            i
-            for i in same
-            if i.order_reference is not None
-            and notice.names(i.order_reference)
-            and not await _order_closed(s, i)
+        waiting = [
+            i for i in same if i.order_reference is not None and not await _order_closed(s, i)
         ]
+        meant = notice.meant([i.order_reference for i in waiting if i.order_reference])
+        named = [i for i in waiting if meant is not None and i.order_reference == meant]
         if named:
             # She wrote the order's number on the transfer: it is for that order, not the
             # one its amount happens to cover.

@@ -671,3 +671,43 @@ async def test_a_credit_falls_due_its_term_after_delivery_not_after_the_order(
     run = await credit.run_daily()
     assert [k.value for _, k in run.reminders] == ["overdue"]
     assert run.late_fees == [(order.reference, Money(Decimal("50.43"), "KES"))]
+
+
+@pytest.mark.parametrize("locale", Translator.load().locales)
+async def test_bal_says_what_her_credit_paid_of_her_debt_this_week_on_every_screen(
+    gateway: Client, services: Services, fakes: PaymentFakes, clock: SteppedClock, locale: str
+) -> None:
+    """Ngozi's NGN 26,000.00 kept on her account paid part of her late credit: only the SMS
+    said so, and BAL showed a smaller debt with nothing to explain it. BAL (SMS and USSD) now
+    says what her credit paid and when, for a week, and every screen still fits."""
+    assert services.money is not None
+    credit, books = services.money.credit, services.money.books
+    ngozi = Phone("+2348030000001")
+    await credit_history(services, clock, ngozi.e164)
+    await credit.decide(ngozi)
+    await credit.authorise("ORD-NG-1", ngozi, Money(Decimal("42993.25"), "NGN"))
+    await credit.delivered("ORD-NG-1", clock.now())
+    clock.advance(40 * DAY)
+    await credit.run_daily()  # late: a fee on it
+    await books.post_payment_received(ngozi, Money(Decimal("26000"), "NGN"), "paystack", "K-1")
+    await services.relay.drain()  # her cash at the doors of her history is on her account
+    await credit.spend_account_credit(ngozi, "NGN")
+    await services.customers.set_locale(ngozi, locale)
+    paid_on = clock.now().astimezone(ZoneInfo("Africa/Lagos")).strftime("%d/%m")
+    said = services.translate(
+        locale, "balance.credit_paid_debt", amount="NGN 26,000.00", date=paid_on
+    )
+    sms = SmsPhone(gateway, services, fakes.sms, ngozi.e164, network_code="62130")
+    await sms.receive()
+    keyword = services.translate(locale, "keyword.balance").split(",")[0]
+
+    balance = await sms.text("BAL")
+
+    assert said in balance.splitlines()
+    assert gsm7_length(balance) <= 160, balance
+    ussd = UssdPhone(gateway, ngozi.e164)
+    await ussd.dial()
+    first = await ussd.press(keyword)  # UssdPhone asserts 182 GSM-7 on every screen
+    assert said in first.lines
+    clock.advance(8 * DAY)  # a week on: no more
+    assert said not in (await sms.text("BAL")).splitlines()

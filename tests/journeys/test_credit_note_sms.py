@@ -5,6 +5,7 @@ its event comes; on WhatsApp when she ordered there and her window is open."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -17,11 +18,13 @@ from core.bus import EventEnvelope
 from core.bus.tables import outbox
 from core.clock import SteppedClock
 from core.config import Settings
+from core.money import Money
 from core.phone import Phone
 from core.region import RegionCode
 from engines.invoices import CreditNote, CreditReason
 from engines.orders import CartLine, Order, OrderStatus, PaymentMethod, PlaceOrder
 from engines.orders.events import OrderDelivered, OrderStatusChanged
+from tests.support.credit import credit_history
 from tests.support.providers.africastalking import SHORTCODE, FakeAfricasTalking, flush_outbox
 from tests.support.providers.meta import FakeGraphApi, WhatsAppUser
 
@@ -172,3 +175,42 @@ class TestWhatsApp:
         [told] = [m for m in fake_graph.sent_to(ngozi.wa_id) if short.number in (m.text or "")]
         assert told.type == "text"
         assert [s for s in fake_at.sent_to(NGOZI.e164) if short.number in s.message] == []
+
+    async def test_her_credit_paying_a_whatsapp_orders_debt_is_receipted_on_whatsapp(
+        self, services: Services, clock: SteppedClock
+    ) -> None:
+        """Ngozi bought on credit on WhatsApp, where her order's notices come; the receipt of
+        her kept money paying that debt always came by SMS. It now goes as her order's notices
+        do: on WhatsApp (by SMS if her window has closed when it falls due), one message."""
+        assert services.money is not None
+        money = services.money
+        await credit_history(services, clock, NGOZI.e164)
+        await money.credit.decide(NGOZI)
+        await services.notifications.record_inbound("meta", NGOZI)  # she wrote on WhatsApp
+        order = await services.orders.place(
+            PlaceOrder(
+                NGOZI,
+                RegionCode.LAGOS,
+                (CartLine("NDL-INDO-CHK", 3),),
+                PaymentMethod.CREDIT,
+                f"whatsapp:{NGOZI.e164}:credit-1",  # as the WhatsApp dialog keys it
+            )
+        )
+        await flush_outbox(services)
+        await money.books.post_payment_received(
+            NGOZI, Money(Decimal(5_000), "NGN"), "paystack", "KEPT-WA"
+        )
+
+        await money.credit.spend_account_credit(NGOZI, "NGN")
+
+        [receipt] = [
+            d
+            for d in await services.notifications.for_recipient(NGOZI)
+            if d.dedupe_key.startswith("credit-account_credit:")
+        ]
+        assert (receipt.kind, receipt.provider) == ("whatsapp", "meta")
+        assert receipt.payload["sms_fallback"] == "africastalking"
+        [owed] = [
+            c for c in await money.credit.credits(NGOZI) if c.order_reference == order.reference
+        ]
+        assert owed.outstanding == order.total - Money(Decimal(5_000), "NGN")

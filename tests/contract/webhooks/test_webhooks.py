@@ -173,6 +173,45 @@ async def test_a_transfer_naming_her_order_pays_that_order_not_the_one_its_amoun
     )
 
 
+async def test_a_transfer_with_her_order_number_glued_to_other_text_pays_that_order(
+    client: Client, services: Services
+) -> None:
+    """Ngozi's bank app wrote 'ORDERW62ACJ' (no space) in the description: the transfer named no
+    order, so her NGN 20,000 paid the NGN 5,000 order by amount and NGN 15,000 was kept as her
+    credit. Her order's number glued to other text is that order's."""
+    async with services.db.transaction() as s:
+        await SqlPaymentRepository(s).add_virtual_account(
+            VirtualAccount(NGOZI, "paystack", "1234567890", "Ngozi Okafor", "Wema Bank", "CUS_x"),
+            services.clock.now(),
+        )
+    older, newer = [
+        await payments(services).pay(
+            CreatePayment(
+                idempotency_key=f"order:{reference}",
+                method=Method.BANK_TRANSFER,
+                amount=Money(Decimal(total), "NGN"),
+                customer=NGOZI,
+                order_reference=reference,
+            )
+        )
+        for reference, total in (("W62ACJ", "26993.25"), ("X7QK2M", "5000"))
+    ]
+    named = (FIXTURES / "paystack_dva_charge_success_naming_order.json").read_bytes()
+    body = named.replace(b"-order w62acj part", b"-ORDERW62ACJ")  # the same shape, glued
+    headers = {
+        "x-paystack-signature": signature(paystack.SECRET_KEY, body),
+        "Content-Type": "application/json",
+    }
+    assert (await client.post("/webhooks/paystack", data=body, headers=headers)).status == 200
+
+    part = await payments(services).get(older.id)
+    assert part.still_due == Money(Decimal("6993.25"), "NGN")
+    untouched = await payments(services).get(newer.id)
+    assert (untouched.status, untouched.still_due) == (newer.status, newer.amount)
+    [received] = await events(services, "UnmatchedFundsReceived")
+    assert (received["order_reference"], received["amount"]) == ("W62ACJ", "20000.00")
+
+
 async def test_a_forged_signature_in_any_characters_is_refused_403_and_changes_nothing(
     client: Client, services: Services
 ) -> None:

@@ -5,7 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+from datetime import datetime, time, timedelta
 from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+import pytest
 
 from core.app.bootstrap import Services
 from core.clock import SteppedClock
@@ -354,3 +358,71 @@ async def test_a_delivered_order_returned_is_credited_in_full_whatever_its_payme
             order.total,
             order.tax,
         )
+
+
+@pytest.mark.parametrize("any_database_url", ["sqlite"], indirect=True)
+async def test_cash_for_goods_returned_repays_her_credit_debt_at_once_and_texts_her_by_day(
+    services: Services, clock: SteppedClock
+) -> None:
+    """Ngozi paid NGN X cash at her door, gave the goods back at 05:00, and owed on credit:
+    her cash, kept as her credit, waited for the next credit pass (not before 08:00), so for
+    hours BAL showed both credit and debt. It repays her debt on the return, once; its text
+    waits for 08:00 as the pass's would, and the pass then finds nothing to do."""
+    assert services.money is not None
+    money = services.money
+    await credit_history(services, clock, NGOZI.e164)
+    await money.credit.decide(NGOZI)
+    owes = await services.orders.place(
+        PlaceOrder(
+            NGOZI,
+            RegionCode.LAGOS,
+            (CartLine("NDL-INDO-CHK", 4),),
+            PaymentMethod.CREDIT,
+            f"cn-{next(_keys)}",
+        )
+    )
+    cash = await services.orders.place(
+        PlaceOrder(
+            NGOZI,
+            RegionCode.LAGOS,
+            (CartLine("NDL-INDO-CHK", 2),),
+            PaymentMethod.ON_DELIVERY,
+            f"cn-{next(_keys)}",
+        )
+    )
+    await services.relay.drain()
+    for order in (owes, cash):
+        for status in [*TO_DISPATCHED, OrderStatus.DELIVERED]:
+            await services.orders.advance(order.reference, status)
+    await services.relay.drain()
+    lagos = ZoneInfo("Africa/Lagos")
+    local = clock.now().astimezone(lagos)
+    dawn = datetime.combine(local.date() + timedelta(days=1), time(5), tzinfo=lagos)
+    clock.advance((dawn - clock.now()).total_seconds())
+
+    await services.orders.advance(cash.reference, OrderStatus.RETURNED)
+    await services.relay.drain()
+
+    [credit] = [c for c in await money.credit.credits(NGOZI) if c.order_reference == owes.reference]
+    assert credit.outstanding == owes.total - cash.total
+    assert await money.books.account_credit(NGOZI, "NGN") == Money.zero("NGN")
+    [told] = [
+        d
+        for d in await services.notifications.for_recipient(NGOZI)
+        if d.dedupe_key.startswith("credit-account_credit:")
+    ]
+    assert told.next_attempt_at == dawn.replace(hour=8)
+    assert told.payload["reply"]["text"] == (  # type: ignore[index]
+        f"OmniRoute: {cash.total.format()} of your credit paid your debt;"
+        f" you now owe {credit.outstanding.format()}."
+    )
+    clock.advance(4 * 3_600)  # 09:00: the gateway's pass
+    await money.credit.run_daily(not_before=time(8))
+    [again] = [c for c in await money.credit.credits(NGOZI) if c.order_reference == owes.reference]
+    assert again.outstanding == credit.outstanding
+    assert [
+        d.dedupe_key
+        for d in await services.notifications.for_recipient(NGOZI)
+        if d.dedupe_key.startswith("credit-account_credit:")
+    ] == [told.dedupe_key]
+    assert (await money.ledger.check()).balanced

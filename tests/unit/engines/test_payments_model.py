@@ -20,7 +20,13 @@ from engines.payments import (
     PaymentIntent,
     ProviderStatus,
 )
-from engines.payments.model import OPEN_STATUSES, can_move, target_status
+from engines.payments.model import (
+    OPEN_STATUSES,
+    CallbackNotice,
+    Observation,
+    can_move,
+    target_status,
+)
 
 NOW = datetime(2026, 1, 5, 9, tzinfo=UTC)
 JUMA = Phone("+254711000001")
@@ -132,3 +138,28 @@ def test_any_sequence_of_provider_answers_keeps_a_success_and_only_moves_legally
         IntentStatus.CANCELLED,
         IntentStatus.REVERSED,
     }
+
+
+@pytest.mark.parametrize(
+    ("narration", "meant"),
+    [
+        ("NIP: NGOZI OKAFOR -order w62acj part", "W62ACJ"),  # a word of its own, as before
+        ("NIP: NGOZI OKAFOR -ORDERW62ACJ", "W62ACJ"),
+        ("NIP: NGOZI OKAFOR -pay-W62ACJ", "W62ACJ"),
+        ("NIP: NGOZI OKAFOR -w62acj.", "W62ACJ"),
+        ("NIP: NGOZI OKAFOR -X7QK2M W62ACJ", "X7QK2M"),  # words: the first of hers, as before
+        ("NIP: NGOZI OKAFOR -X7QK2MW62ACJ", None),  # two glued: not for us to guess
+        ("NIP: NGOZI OKAFOR -ORDERZZZZZZ", None),  # not one of hers
+        ("NIP: NGOZI OKAFOR -", None),
+    ],
+)
+def test_a_transfer_description_means_the_order_written_in_it_even_glued(
+    narration: str, meant: str | None
+) -> None:
+    """'ORDERW62ACJ' or 'pay-W62ACJ' paid no order (only the number as a word of its own did):
+    her transfer was taken by amount. One of her orders glued into it is the one meant."""
+    notice = CallbackNotice(
+        "evt", Observation(ProviderStatus.SUCCEEDED), account_number="1", narration=narration
+    )
+
+    assert notice.meant(["X7QK2M", "W62ACJ"]) == meant
