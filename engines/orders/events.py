@@ -55,6 +55,19 @@ class OrderStatusChanged(DomainEvent):
     reason: str | None = None
 
 
+class OrderPaidFromCredit(DomainEvent):
+    """The credit kept on her account paid the order's whole `total` (checkout or Pay again):
+    no rail reports it, so this is the news its payment came."""
+
+    topic: ClassVar[str] = "omniroute.orders.order_paid_from_credit.v1"
+
+    reference: str
+    customer: str
+    total: str
+    currency: str
+    payment_method: str  # the rail Pay again left unasked, or ACCOUNT_CREDIT at checkout
+
+
 class DeliveredLinePayload(BaseModel):
     model_config = ConfigDict(frozen=True)
 

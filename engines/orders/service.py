@@ -34,6 +34,7 @@ from engines.orders.events import (
     DeliveredLinePayload,
     OrderDelivered,
     OrderLinePayload,
+    OrderPaidFromCredit,
     OrderPlaced,
     OrderReservationExpired,
     OrderStatusChanged,
@@ -336,10 +337,29 @@ class OrderService:
             return await SqlOrderRepository(s).recent(customer, limit)
 
     async def paid_from_credit(self, reference: str) -> bool:
-        """The books took the order's total from the credit on her account: it is paid now.
-        False when it was already (a retried confirm)."""
+        """The books took the order's total from the credit on her account: it is paid now, and
+        `OrderPaidFromCredit` says so (no rail will: an order's workflow waiting for a rail's
+        money hears it as its payment). False when it was already (a retried confirm)."""
         async with self._db.transaction() as s:
-            return await SqlOrderRepository(s).mark_paid(reference, self._clock.now())
+            repo = SqlOrderRepository(s)
+            now = self._clock.now()
+            if not await repo.mark_paid(reference, now):
+                return False
+            order = await self._load(repo, reference)
+            await record(
+                s,
+                OrderPaidFromCredit(
+                    event_id=self._ids.uuid(),
+                    occurred_at=now,
+                    aggregate_id=str(order.id),
+                    reference=order.reference,
+                    customer=order.customer.e164,
+                    total=str(order.total.amount),
+                    currency=order.total.currency,
+                    payment_method=order.payment_method.value,
+                ),
+            )
+            return True
 
     async def outstanding(self, customer: Phone) -> tuple[int, Money | None]:
         """Orders still to be paid on delivery, and their total (None when nothing is owed)."""
