@@ -42,6 +42,7 @@ from engines.orders.events import (
 from engines.orders.model import (
     ACCOUNT_CREDIT_WINDOW,
     LAPSED_UNPAID,
+    PREPAID,
     Cart,
     CartLine,
     Order,
@@ -65,8 +66,6 @@ from engines.orders.repository import (
 from engines.pricing import PriceLockMismatchError, PricingService, Quote, line_doc
 
 REFERENCE_ATTEMPTS = 8
-# Paid through engines.payments before delivery (not on delivery, not on credit).
-PREPAID = frozenset(set(PaymentMethod) - {PaymentMethod.ON_DELIVERY, PaymentMethod.CREDIT})
 
 
 class _Miss(enum.Enum):
@@ -602,31 +601,43 @@ class OrderService:
         placed, still unpaid; a pass that finds it already moved or paid skips it). `why` names,
         of the lapsed orders' references, those cancelled for another reason than no payment in
         time (its payments all failed). Returns the references that expired.
+
+        With a payment window (workflows off), an unpaid prepaid order with no hold on its row
+        (placed before holds were kept) lapses too once the window from its placing is over.
         """
         now = self._clock.now()
+        window = self._payment_window
+        unheld = now - window if window is not None else None
         async with self._db.transaction() as s:
-            lapsed = await SqlOrderRepository(s).lapsed_holds(now, limit)
+            lapsed = await SqlOrderRepository(s).lapsed_holds(now, limit, unheld)
         reasons = await why([o.reference for o in lapsed]) if lapsed and why is not None else {}
         expired = []
         async with self._db.transaction() as s:
             for order in lapsed:
                 reason = reasons.get(order.reference, LAPSED_UNPAID)
-                if await self._expire(s, order, now, reason):
+                if await self._expire(s, order, now, reason, unheld):
                     expired.append(order.reference)
         return expired
 
     async def _expire(
-        self, s: AsyncSession, order: Order, now: datetime, reason: str = LAPSED_UNPAID
+        self,
+        s: AsyncSession,
+        order: Order,
+        now: datetime,
+        reason: str = LAPSED_UNPAID,
+        unheld_before: datetime | None = None,
     ) -> bool:
         """Cancel the order whose hold lapsed, its stock back; False when another replica's
         pass moved it first, or its money landed since it was read (the status is the first
-        write, so nothing of this order was written)."""
+        write, so nothing of this order was written). `unheld_before`: as `lapsed_holds`."""
         cancelled = order.advance(OrderStatus.CANCELLED)
-        if not await SqlOrderRepository(s).lapse(order, now):
+        if not await SqlOrderRepository(s).lapse(order, now, unheld_before):
             return False
         await self._release(s, order, [(ln, ln.quantity) for ln in order.lines], now, reason)
         await self._pricing.give_back(s, order.id)
-        assert order.reserved_until is not None
+        window = self._payment_window or timedelta(0)
+        # no hold on its row: its window ran from its placing
+        reserved_until = order.reserved_until or order.created_at + window
         await record(
             s,
             OrderReservationExpired(
@@ -635,7 +646,7 @@ class OrderService:
                 aggregate_id=str(order.id),
                 reference=order.reference,
                 customer=order.customer.e164,
-                reserved_until=order.reserved_until,
+                reserved_until=reserved_until,
             ),
             self._changed(order, cancelled, now, reason),
         )
