@@ -53,6 +53,9 @@ class OrderStatusChanged(DomainEvent):
     previous: str
     status: str
     reason: str | None = None
+    # On a move to dispatched: which time the order left (1, then 2 after a recall…); None on
+    # other moves, and on events written before it was counted.
+    dispatch: int | None = None
 
 
 class OrderPaidFromCredit(DomainEvent):

@@ -172,6 +172,18 @@ class SqlOrderRepository:
         )
         return bool(result.rowcount)  # type: ignore[attr-defined]
 
+    async def count_dispatch(self, order_id: uuid.UUID) -> int:
+        """The order leaves the warehouse once more: which time this is (1 the first, 2 after a
+        recall…), counted in the row, so each dispatch has its own number."""
+        number = await self._s.scalar(
+            update(orders)
+            .where(orders.c.id == order_id)
+            .values(dispatches=orders.c.dispatches + 1)
+            .returning(orders.c.dispatches)
+        )
+        assert number is not None  # the caller moved this very row
+        return int(number)
+
     async def mark_paid(self, reference: str, at: datetime) -> bool:
         """Record that the order is paid; False when it already was (or does not exist). Paid,
         its hold no longer lapses."""

@@ -493,7 +493,8 @@ class OrderService:
             await self._take_back(s, order)
         if target is OrderStatus.CANCELLED:
             await self._pricing.give_back(s, order.id)
-        await record(s, self._changed(order, moved, now, reason))
+        dispatch = await repo.count_dispatch(order.id) if target is OrderStatus.DISPATCHED else None
+        await record(s, self._changed(order, moved, now, reason, dispatch))
         return moved, lapsed
 
     async def deliver(
@@ -735,7 +736,12 @@ class OrderService:
         return order
 
     def _changed(
-        self, order: Order, moved: Order, now: datetime, reason: str | None
+        self,
+        order: Order,
+        moved: Order,
+        now: datetime,
+        reason: str | None,
+        dispatch: int | None = None,
     ) -> OrderStatusChanged:
         return OrderStatusChanged(
             event_id=self._ids.uuid(),
@@ -746,4 +752,5 @@ class OrderService:
             previous=order.status.value,
             status=moved.status.value,
             reason=reason,
+            dispatch=dispatch,
         )

@@ -130,6 +130,35 @@ async def test_her_order_on_its_way_delivered_or_brought_back_is_told_once_each(
     assert told | {f"{workflow}:delivered"} <= keys
 
 
+async def test_each_dispatch_is_told_once_though_both_are_handled_after_both_happened(
+    services: Services, fakes: PaymentFakes, clock: SteppedClock
+) -> None:
+    """Juma's order went out, was recalled at the dock and went out again before the notices
+    were handled (their subscriber lagging): he is told it is on its way twice, once for each
+    dispatch, not once, under the keys its workflow would use."""
+    his = await on_delivery(services, JUMA, RegionCode.NAIROBI, "juma-lagging")
+    for status in (OrderStatus.CONFIRMED, OrderStatus.PICKING, OrderStatus.PACKED):
+        await services.orders.advance(his.reference, status)
+    await flush_outbox(services)
+    fakes.sms.sent.clear()  # the order confirmation
+
+    await services.orders.advance(his.reference, OrderStatus.DISPATCHED)
+    clock.advance(timedelta(hours=2).total_seconds())
+    async with services.db.transaction() as s:  # as the gig platform recalls it
+        assert await services.orders.recall_in(s, his.reference, "task expired: not_started")
+    await services.orders.advance(his.reference, OrderStatus.DISPATCHED)
+    clock.advance(timedelta(minutes=5).total_seconds())
+    for _ in range(2):
+        await flush_outbox(services)
+
+    assert (
+        texts_to(fakes, JUMA, his) == [f"OmniRoute: oda {his.reference} iko njiani kukufikia."] * 2
+    )
+    keys = {d.dedupe_key for d in await services.notifications.for_recipient(JUMA)}
+    told = f"order-{his.reference}:notify_customer:out_for_delivery"
+    assert {told, f"{told}:2"} <= keys
+
+
 async def test_an_order_whose_payment_failed_may_be_paid_till_its_window_ends_then_lapses_so(
     gateway: Client, services: Services, fakes: PaymentFakes, clock: SteppedClock
 ) -> None:
