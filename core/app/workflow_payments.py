@@ -29,7 +29,8 @@ from engines.fulfilment.model import (
     RefundRequest,
 )
 from engines.fulfilment.ports import OrderDesk
-from engines.orders import UnknownOrderError
+from engines.orders import PaymentMethod, UnknownOrderError
+from engines.orders.events import OrderPaidFromCredit
 from engines.payments import PaymentError, PaymentService
 from engines.payments.events import PaymentSucceeded
 from engines.payments.model import IntentStatus, PaymentIntent
@@ -37,6 +38,7 @@ from engines.payments.model import IntentStatus, PaymentIntent
 log = structlog.get_logger(__name__)
 
 _CLOSED_UNPAID = frozenset({IntentStatus.FAILED, IntentStatus.CANCELLED})
+CREDIT_PAID = "account_credit"  # the payment reference of an order her account credit paid
 
 
 def charge_of(
@@ -54,7 +56,7 @@ def charge_of(
                 intent.amount,
             )
     if paid_from_credit:
-        return Charge(payment_id, PaymentStatus.PAID, "account_credit")
+        return Charge(payment_id, PaymentStatus.PAID, CREDIT_PAID)
     if collected and all(i.status in _CLOSED_UNPAID for i in collected):
         return Charge(payment_id, PaymentStatus.FAILED)
     return Charge(payment_id, PaymentStatus.PENDING)
@@ -110,7 +112,9 @@ class HasFulfilment(Protocol):
 class PaymentSignals:
     """payment.succeeded → the order's workflow hears `payment_received`. A rail asked only
     the rest of an order whose account credit paid a part (its hold took it): the notice
-    counts that part too, so the workflow sees the order's total paid, not a short payment."""
+    counts that part too, so the workflow sees the order's total paid, not a short payment.
+    An order on a rail that her account credit paid whole (Pay again) is heard the same way,
+    at once: no rail will report it, and its payment window need not run out first."""
 
     def __init__(self, runtime: HasFulfilment, orders: OrderDesk | None = None) -> None:
         self._runtime = runtime
@@ -118,6 +122,9 @@ class PaymentSignals:
 
     def subscribe(self, bus: EventBus) -> None:
         bus.subscribe(PaymentSucceeded.topic, "order-fulfilment-payment", self.on_succeeded)
+        bus.subscribe(
+            OrderPaidFromCredit.topic, "order-fulfilment-credit-payment", self.on_paid_from_credit
+        )
 
     async def on_succeeded(self, envelope: EventEnvelope) -> None:
         event = PaymentSucceeded.model_validate(envelope.data)
@@ -133,9 +140,20 @@ class PaymentSignals:
             if asked.currency == total.currency and asked < total:
                 received = received + (total - asked)  # her credit's part
         notice = PaymentNotice(event.provider, event.receipt or event.intent_id, received)
+        await self._signal(event.order_reference, notice)
+
+    async def on_paid_from_credit(self, envelope: EventEnvelope) -> None:
+        event = OrderPaidFromCredit.model_validate(envelope.data)
+        if event.payment_method == PaymentMethod.ACCOUNT_CREDIT.value:
+            return  # its workflow waits for no rail: it reads the order
+        total = Money(Decimal(event.total), event.currency)
+        # as `charge_of` reads it at the window's end, a moment later
+        await self._signal(event.reference, PaymentNotice(CREDIT_PAID, CREDIT_PAID, total))
+
+    async def _signal(self, reference: str, notice: PaymentNotice) -> None:
         try:
-            await self._runtime.fulfilment.payment_received(event.order_reference, notice)
+            await self._runtime.fulfilment.payment_received(reference, notice)
         except OrderNotWaitingError:
             # The order's story ended (expired or cancelled) before the money came: the late
             # money refunder (core/app/refunds.py) gives it back.
-            log.warning("workflow.payment_after_order_ended", order=event.order_reference)
+            log.warning("workflow.payment_after_order_ended", order=reference)

@@ -257,9 +257,14 @@ class UnwoundOrderNotice:
             return
         key = f"{order_workflow_id(event.reference)}:notify_customer:{notice.kind.value}"
         if notice.kind is NoticeKind.OUT_FOR_DELIVERY:
-            # The workflow numbers a dispatch after a recall (`:2`, `:3`…): this one's number is
-            # one more than the dispatches told before it happened (the same on a redelivery).
-            told = await self._notifications.queued_before(key, envelope.occurred_at)
+            # The workflow numbers a dispatch after a recall (`:2`, `:3`…): the event says which
+            # dispatch it is, so each is told once however late this runs (two dispatches
+            # handled after both happened too). An event from before dispatches were counted:
+            # one more than the dispatches told before it happened.
+            if event.dispatch is not None:
+                told = event.dispatch - 1
+            else:
+                told = await self._notifications.queued_before(key, envelope.occurred_at)
             if told:
                 notice = replace(notice, dispatch=told + 1)
                 key = f"{key}:{told + 1}"

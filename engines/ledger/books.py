@@ -26,6 +26,14 @@ from engines.ledger.model import (
 )
 from engines.ledger.service import LedgerService
 
+# How often `kept_for_order` reads her account and the order's hold before it gives up on a
+# hold that keeps changing meanwhile (taken, then voided…).
+CONSISTENT_READS = 3
+
+
+def _standing(transfer: Transfer | None) -> TransferStatus | None:
+    return None if transfer is None else transfer.status
+
 
 @dataclass(frozen=True, slots=True)
 class OrderPosting:
@@ -82,13 +90,26 @@ class Books:
         """What the credit kept on her account pays of her unpaid order (`reference`, of
         `total`), at most its total: her receivable's credit beyond all she owes but this
         order's own hold (which already keeps that credit for it), less what a rail is still
-        refunding to her. Zero when she has none. Pay again asks a rail only for the rest."""
+        refunding to her. Zero when she has none. Pay again asks a rail only for the rest.
+
+        Her account and the hold are read apart, and the hold may be taken (the order's placing
+        handled late) or voided between the reads: they are read again until the hold stood the
+        same before and after her account was read, so a hold her balance does not show yet is
+        never counted as credit kept for the order (an order paid from credit she has not)."""
         zero = Money.zero(total.currency)
-        account = await self.ledger.find_account(chart.receivable(customer, total.currency).code)
+        hold_id = chart.transfer_id("order", reference, "hold")
+        code = chart.receivable(customer, total.currency).code
+        for _ in range(CONSISTENT_READS):
+            before = await self.ledger.get_transfer(hold_id)
+            account = await self.ledger.find_account(code)
+            hold = await self.ledger.get_transfer(hold_id)
+            if _standing(before) is _standing(hold):
+                break
+        else:
+            return zero  # the hold kept moving under us: none counted, the rail is asked it all
         if account is None:
             return zero
         kept = -account.available - await self.giving_back(customer, total.currency)
-        hold = await self.ledger.get_transfer(chart.transfer_id("order", reference, "hold"))
         if (
             hold is not None
             and hold.status is TransferStatus.PENDING

@@ -53,6 +53,22 @@ class OrderStatusChanged(DomainEvent):
     previous: str
     status: str
     reason: str | None = None
+    # On a move to dispatched: which time the order left (1, then 2 after a recall…); None on
+    # other moves, and on events written before it was counted.
+    dispatch: int | None = None
+
+
+class OrderPaidFromCredit(DomainEvent):
+    """The credit kept on her account paid the order's whole `total` (checkout or Pay again):
+    no rail reports it, so this is the news its payment came."""
+
+    topic: ClassVar[str] = "omniroute.orders.order_paid_from_credit.v1"
+
+    reference: str
+    customer: str
+    total: str
+    currency: str
+    payment_method: str  # the rail Pay again left unasked, or ACCOUNT_CREDIT at checkout
 
 
 class DeliveredLinePayload(BaseModel):

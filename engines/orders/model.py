@@ -108,6 +108,10 @@ class PaymentMethod(StrEnum):
     ACCOUNT_CREDIT = "ACCOUNT_CREDIT"
 
 
+# Paid through engines.payments before delivery (not on delivery, not on credit).
+PREPAID = frozenset(set(PaymentMethod) - {PaymentMethod.ON_DELIVERY, PaymentMethod.CREDIT})
+
+
 # An order to be paid from the credit on her account is paid by its checkout a moment after it is
 # placed; one its checkout never paid (it died, or found the credit spent) lapses then, as an
 # unpaid prepaid order does at its payment window's end, and is never picked.

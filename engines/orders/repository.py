@@ -7,7 +7,18 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, Final
 
-from sqlalchemy import bindparam, delete, func, insert, literal, select, update
+from sqlalchemy import (
+    ColumnElement,
+    and_,
+    bindparam,
+    delete,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -18,6 +29,7 @@ from core.money import Money
 from core.phone import Phone
 from core.region import RegionCode
 from engines.orders.model import (
+    PREPAID,
     Cart,
     CartLine,
     InvalidTransitionError,
@@ -126,36 +138,51 @@ class SqlOrderRepository:
             now_is = await self._s.scalar(select(orders.c.status).where(orders.c.id == order.id))
             raise InvalidTransitionError(OrderStatus(now_is or was.value), order.status)
 
-    async def lapsed_holds(self, now: datetime, limit: int) -> list[Order]:
-        """Placed orders whose unconfirmed reservation has run out, oldest first."""
+    async def lapsed_holds(
+        self, now: datetime, limit: int, unheld_before: datetime | None = None
+    ) -> list[Order]:
+        """Placed orders whose unconfirmed reservation has run out, oldest first; with
+        `unheld_before`, also unpaid prepaid ones without a hold on their row (placed before
+        holds were kept) placed before it."""
         rows = (
             await self._s.execute(
                 select(orders)
-                .where(
-                    orders.c.status == OrderStatus.PLACED.value,
-                    orders.c.reserved_until.is_not(None),
-                    orders.c.reserved_until <= now,
-                )
-                .order_by(orders.c.reserved_until, orders.c.id)
+                .where(orders.c.status == OrderStatus.PLACED.value, _lapsed(now, unheld_before))
+                .order_by(func.coalesce(orders.c.reserved_until, orders.c.created_at), orders.c.id)
                 .limit(limit)
             )
         ).all()
         return await self._hydrate(rows)
 
-    async def lapse(self, order: Order, now: datetime) -> bool:
-        """Cancel the placed order whose unconfirmed hold has run out, unless it moved or was
-        paid since it was read (the payment ends the hold): False then, and nothing written."""
+    async def lapse(
+        self, order: Order, now: datetime, unheld_before: datetime | None = None
+    ) -> bool:
+        """Cancel the placed order whose unconfirmed hold has run out (`lapsed_holds`), unless
+        it moved or was paid since it was read (the payment ends the hold): False then, and
+        nothing written."""
         result = await self._s.execute(
             update(orders)
             .where(
                 orders.c.id == order.id,
                 orders.c.status == OrderStatus.PLACED.value,
                 orders.c.paid_at.is_(None),
-                orders.c.reserved_until <= now,
+                _lapsed(now, unheld_before),
             )
             .values(status=OrderStatus.CANCELLED.value, updated_at=now)
         )
         return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    async def count_dispatch(self, order_id: uuid.UUID) -> int:
+        """The order leaves the warehouse once more: which time this is (1 the first, 2 after a
+        recall…), counted in the row, so each dispatch has its own number."""
+        number = await self._s.scalar(
+            update(orders)
+            .where(orders.c.id == order_id)
+            .values(dispatches=orders.c.dispatches + 1)
+            .returning(orders.c.dispatches)
+        )
+        assert number is not None  # the caller moved this very row
+        return int(number)
 
     async def mark_paid(self, reference: str, at: datetime) -> bool:
         """Record that the order is paid; False when it already was (or does not exist). Paid,
@@ -384,3 +411,18 @@ class SqlCartRepository:
 
     async def remove(self, customer: Phone) -> None:
         await self._s.execute(delete(carts).where(carts.c.customer == customer.e164))
+
+
+def _lapsed(now: datetime, unheld_before: datetime | None) -> ColumnElement[bool]:
+    """A hold run out by `now`; with `unheld_before`, or no hold on the row of an unpaid
+    prepaid order placed before then (its payment window, counted from its placing, is over)."""
+    held = and_(orders.c.reserved_until.is_not(None), orders.c.reserved_until <= now)
+    if unheld_before is None:
+        return held
+    unheld = and_(
+        orders.c.reserved_until.is_(None),
+        orders.c.paid_at.is_(None),
+        orders.c.payment_method.in_(sorted(m.value for m in PREPAID)),
+        orders.c.created_at <= unheld_before,
+    )
+    return or_(held, unheld)

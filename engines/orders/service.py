@@ -34,6 +34,7 @@ from engines.orders.events import (
     DeliveredLinePayload,
     OrderDelivered,
     OrderLinePayload,
+    OrderPaidFromCredit,
     OrderPlaced,
     OrderReservationExpired,
     OrderStatusChanged,
@@ -41,6 +42,7 @@ from engines.orders.events import (
 from engines.orders.model import (
     ACCOUNT_CREDIT_WINDOW,
     LAPSED_UNPAID,
+    PREPAID,
     Cart,
     CartLine,
     Order,
@@ -64,8 +66,6 @@ from engines.orders.repository import (
 from engines.pricing import PriceLockMismatchError, PricingService, Quote, line_doc
 
 REFERENCE_ATTEMPTS = 8
-# Paid through engines.payments before delivery (not on delivery, not on credit).
-PREPAID = frozenset(set(PaymentMethod) - {PaymentMethod.ON_DELIVERY, PaymentMethod.CREDIT})
 
 
 class _Miss(enum.Enum):
@@ -341,10 +341,29 @@ class OrderService:
             return await SqlOrderRepository(s).recent(customer, limit)
 
     async def paid_from_credit(self, reference: str) -> bool:
-        """The books took the order's total from the credit on her account: it is paid now.
-        False when it was already (a retried confirm)."""
+        """The books took the order's total from the credit on her account: it is paid now, and
+        `OrderPaidFromCredit` says so (no rail will: an order's workflow waiting for a rail's
+        money hears it as its payment). False when it was already (a retried confirm)."""
         async with self._db.transaction() as s:
-            return await SqlOrderRepository(s).mark_paid(reference, self._clock.now())
+            repo = SqlOrderRepository(s)
+            now = self._clock.now()
+            if not await repo.mark_paid(reference, now):
+                return False
+            order = await self._load(repo, reference)
+            await record(
+                s,
+                OrderPaidFromCredit(
+                    event_id=self._ids.uuid(),
+                    occurred_at=now,
+                    aggregate_id=str(order.id),
+                    reference=order.reference,
+                    customer=order.customer.e164,
+                    total=str(order.total.amount),
+                    currency=order.total.currency,
+                    payment_method=order.payment_method.value,
+                ),
+            )
+            return True
 
     async def outstanding(self, customer: Phone) -> tuple[int, Money | None]:
         """Orders still to be paid on delivery, and their total (None when nothing is owed)."""
@@ -479,7 +498,8 @@ class OrderService:
             await self._take_back(s, order)
         if target is OrderStatus.CANCELLED:
             await self._pricing.give_back(s, order.id)
-        await record(s, self._changed(order, moved, now, reason))
+        dispatch = await repo.count_dispatch(order.id) if target is OrderStatus.DISPATCHED else None
+        await record(s, self._changed(order, moved, now, reason, dispatch))
         return moved, lapsed
 
     async def deliver(
@@ -587,31 +607,43 @@ class OrderService:
         placed, still unpaid; a pass that finds it already moved or paid skips it). `why` names,
         of the lapsed orders' references, those cancelled for another reason than no payment in
         time (its payments all failed). Returns the references that expired.
+
+        With a payment window (workflows off), an unpaid prepaid order with no hold on its row
+        (placed before holds were kept) lapses too once the window from its placing is over.
         """
         now = self._clock.now()
+        window = self._payment_window
+        unheld = now - window if window is not None else None
         async with self._db.transaction() as s:
-            lapsed = await SqlOrderRepository(s).lapsed_holds(now, limit)
+            lapsed = await SqlOrderRepository(s).lapsed_holds(now, limit, unheld)
         reasons = await why([o.reference for o in lapsed]) if lapsed and why is not None else {}
         expired = []
         async with self._db.transaction() as s:
             for order in lapsed:
                 reason = reasons.get(order.reference, LAPSED_UNPAID)
-                if await self._expire(s, order, now, reason):
+                if await self._expire(s, order, now, reason, unheld):
                     expired.append(order.reference)
         return expired
 
     async def _expire(
-        self, s: AsyncSession, order: Order, now: datetime, reason: str = LAPSED_UNPAID
+        self,
+        s: AsyncSession,
+        order: Order,
+        now: datetime,
+        reason: str = LAPSED_UNPAID,
+        unheld_before: datetime | None = None,
     ) -> bool:
         """Cancel the order whose hold lapsed, its stock back; False when another replica's
         pass moved it first, or its money landed since it was read (the status is the first
-        write, so nothing of this order was written)."""
+        write, so nothing of this order was written). `unheld_before`: as `lapsed_holds`."""
         cancelled = order.advance(OrderStatus.CANCELLED)
-        if not await SqlOrderRepository(s).lapse(order, now):
+        if not await SqlOrderRepository(s).lapse(order, now, unheld_before):
             return False
         await self._release(s, order, [(ln, ln.quantity) for ln in order.lines], now, reason)
         await self._pricing.give_back(s, order.id)
-        assert order.reserved_until is not None
+        window = self._payment_window or timedelta(0)
+        # no hold on its row: its window ran from its placing
+        reserved_until = order.reserved_until or order.created_at + window
         await record(
             s,
             OrderReservationExpired(
@@ -620,7 +652,7 @@ class OrderService:
                 aggregate_id=str(order.id),
                 reference=order.reference,
                 customer=order.customer.e164,
-                reserved_until=order.reserved_until,
+                reserved_until=reserved_until,
             ),
             self._changed(order, cancelled, now, reason),
         )
@@ -709,7 +741,12 @@ class OrderService:
         return order
 
     def _changed(
-        self, order: Order, moved: Order, now: datetime, reason: str | None
+        self,
+        order: Order,
+        moved: Order,
+        now: datetime,
+        reason: str | None,
+        dispatch: int | None = None,
     ) -> OrderStatusChanged:
         return OrderStatusChanged(
             event_id=self._ids.uuid(),
@@ -720,4 +757,5 @@ class OrderService:
             previous=order.status.value,
             status=moved.status.value,
             reason=reason,
+            dispatch=dispatch,
         )

@@ -27,6 +27,8 @@ orders = Table(
     Column("reserved_until", UTCDateTime),
     Column("back_order_of", Uuid),
     Column("updated_at", UTCDateTime),
+    # how many times it left the warehouse: a recalled order dispatched again counts twice
+    Column("dispatches", Integer, nullable=False, server_default="0"),
 )
 
 order_lines = Table(

@@ -11,6 +11,7 @@ from datetime import timedelta
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
+from sqlalchemy import update
 
 from core.app.bootstrap import Services
 from core.app.dispatch_plan import operators_planner, tomorrow
@@ -21,6 +22,7 @@ from core.phone import Phone
 from core.region import RegionCode
 from engines.orders import CartLine, Order, OrderStatus, PaymentMethod, PlaceOrder
 from engines.orders.events import OrderStatusChanged
+from engines.orders.tables import orders
 from engines.payments import CreatePayment, Method
 from tests.journeys.test_refunds import JSON, JUMA, NGOZI, paid_by_mpesa, place
 from tests.support.providers.africastalking import flush_outbox
@@ -128,6 +130,35 @@ async def test_her_order_on_its_way_delivered_or_brought_back_is_told_once_each(
     assert told | {f"{workflow}:delivered"} <= keys
 
 
+async def test_each_dispatch_is_told_once_though_both_are_handled_after_both_happened(
+    services: Services, fakes: PaymentFakes, clock: SteppedClock
+) -> None:
+    """Juma's order went out, was recalled at the dock and went out again before the notices
+    were handled (their subscriber lagging): he is told it is on its way twice, once for each
+    dispatch, not once, under the keys its workflow would use."""
+    his = await on_delivery(services, JUMA, RegionCode.NAIROBI, "juma-lagging")
+    for status in (OrderStatus.CONFIRMED, OrderStatus.PICKING, OrderStatus.PACKED):
+        await services.orders.advance(his.reference, status)
+    await flush_outbox(services)
+    fakes.sms.sent.clear()  # the order confirmation
+
+    await services.orders.advance(his.reference, OrderStatus.DISPATCHED)
+    clock.advance(timedelta(hours=2).total_seconds())
+    async with services.db.transaction() as s:  # as the gig platform recalls it
+        assert await services.orders.recall_in(s, his.reference, "task expired: not_started")
+    await services.orders.advance(his.reference, OrderStatus.DISPATCHED)
+    clock.advance(timedelta(minutes=5).total_seconds())
+    for _ in range(2):
+        await flush_outbox(services)
+
+    assert (
+        texts_to(fakes, JUMA, his) == [f"OmniRoute: oda {his.reference} iko njiani kukufikia."] * 2
+    )
+    keys = {d.dedupe_key for d in await services.notifications.for_recipient(JUMA)}
+    told = f"order-{his.reference}:notify_customer:out_for_delivery"
+    assert {told, f"{told}:2"} <= keys
+
+
 async def test_an_order_whose_payment_failed_may_be_paid_till_its_window_ends_then_lapses_so(
     gateway: Client, services: Services, fakes: PaymentFakes, clock: SteppedClock
 ) -> None:
@@ -165,6 +196,37 @@ async def test_an_order_whose_payment_failed_may_be_paid_till_its_window_ends_th
     ]
     assert [(c.reference, c.reason) for c in changes if c.status == "cancelled"] == [
         (order.reference, "payment_failed")
+    ]
+
+
+async def test_an_unpaid_order_placed_before_holds_were_kept_lapses_once_at_its_window_end(
+    services: Services, fakes: PaymentFakes, clock: SteppedClock
+) -> None:
+    """Juma's M-Pesa order was placed by a gateway from before the lapse sweep (no hold on its
+    row) and never paid: it showed "awaiting payment" until an operator cancelled it. It now
+    lapses 15 minutes after he placed it, as any unpaid order does: cancelled once, his text
+    once; his order paid at the door is left alone."""
+    assert services.reservations is not None
+    await services.reservations.stop()  # the test sweeps
+    unpaid = await place(services, JUMA, RegionCode.NAIROBI, "unheld-mpesa")
+    at_door = await on_delivery(services, JUMA, RegionCode.NAIROBI, "unheld-door")
+    async with services.db.transaction() as s:  # as rows placed before holds were kept
+        await s.execute(update(orders).values(reserved_until=None))
+    await flush_outbox(services)
+    fakes.sms.sent.clear()  # the order confirmations
+
+    clock.advance(timedelta(minutes=14).total_seconds())
+    assert await services.reservations.sweep() == []
+    clock.advance(timedelta(minutes=2).total_seconds())
+    assert await services.reservations.sweep() == [unpaid.reference]
+    assert await services.reservations.sweep() == []
+    for _ in range(2):
+        await flush_outbox(services)
+
+    assert (await services.orders.get(unpaid.reference)).status is OrderStatus.CANCELLED
+    assert (await services.orders.get(at_door.reference)).status is OrderStatus.PLACED
+    assert texts_to(fakes, JUMA, unpaid) == [
+        f"OmniRoute: oda {unpaid.reference} imeghairiwa: malipo hayakufika kwa wakati."
     ]
 
 

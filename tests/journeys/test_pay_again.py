@@ -209,6 +209,43 @@ async def test_pay_again_pays_from_his_credit_what_it_covers_and_asks_mpesa_the_
     assert (await services.money.ledger.check()).balanced
 
 
+async def test_pay_again_as_his_order_s_hold_is_taken_asks_mpesa_the_rest_not_his_credit(
+    gateway: Client, services: Services, fakes: PaymentFakes, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Juma has KES 1,000 of credit; his order's placing was handled late (the events behind)
+    and its hold was taken just as Pay again read his account. Pay again counted that hold as
+    credit kept for the order, told him it was paid from his credit (KES 0.00 left) and sent
+    it on unpaid. It asks M-Pesa the rest, KES 1,521.26, as when nothing lags."""
+    assert services.money is not None
+    await services.relay.stop()  # his order's events wait: its hold is not taken yet
+    juma = UssdPhone(gateway, JUMA)
+    order = await checkout_by_mpesa(juma, services)
+    target, body = fakes.daraja.cancel(fakes.daraja.pushes[0])
+    assert (await gateway.post(target, data=body, headers=JSON)).status == 200
+    await services.money.books.post_payment_received(
+        Phone(JUMA), Money(Decimal(1000), "KES"), "mpesa", "KEPT-JUMA"
+    )
+    await juma.dial()
+    await juma.choose("Oda zangu")
+    ledger = services.money.ledger
+    read = ledger.find_account
+
+    async def then_held(code: str) -> object:
+        monkeypatch.undo()  # once
+        found = await read(code)
+        await services.relay.drain()  # his order's placing handled now: its hold is taken
+        return found
+
+    monkeypatch.setattr(ledger, "find_account", then_held)
+    again = await juma.choose("tena")
+
+    assert again.body == (
+        f"Oda {order.reference}: weka PIN yako ya M-Pesa kwenye ujumbe kulipa KES 1,521.26 "
+        "(M-Pesa itaomba KES 1,522). Tutakutumia risiti kwa SMS."
+    )
+    assert (await services.orders.get(order.reference)).paid_at is None
+
+
 async def test_pay_again_pays_from_his_credit_when_it_covers_the_order(
     gateway: Client, services: Services, fakes: PaymentFakes
 ) -> None:

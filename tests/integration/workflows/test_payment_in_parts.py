@@ -32,6 +32,8 @@ from engines.fulfilment.model import CancelReason, Stage
 from engines.orders import CartLine, Order, OrderStatus, PaymentMethod, PlaceOrder
 from engines.payments import CreatePayment, Method, PaymentIntent
 from tests.integration.workflows.conftest import start_fulfilment, texts_to, until_stage
+from tests.journeys.test_pay_again import JSON, checkout_by_mpesa
+from tests.support.phone import UssdPhone
 from tests.support.providers.africastalking import flush_outbox
 from tests.support.providers.payments import PaymentFakes
 
@@ -202,4 +204,44 @@ async def test_an_order_part_paid_from_his_credit_goes_on_when_mpesa_brings_the_
         await until_stage(handle, Stage.IN_WAVE)
 
     assert (await services.orders.get(order.reference)).status is not OrderStatus.CANCELLED
+    assert fakes.daraja.reversals == []
+
+
+async def test_an_order_pay_again_paid_from_his_credit_goes_on_at_once(
+    gateway: Client,
+    services: Services,
+    fakes: PaymentFakes,
+    skipping: WorkflowEnvironment,
+    activities: FulfilmentActivities,
+    task_queue: str,
+) -> None:
+    """Juma cancelled his M-Pesa prompt; KES 3,000 of his own then came to his account and Pay
+    again paid the order from it: the order goes on to the warehouse at once, not after its
+    15-minute payment window (no rail will say it was paid)."""
+    assert services.money is not None
+    juma = UssdPhone(gateway, JUMA.e164)
+    order = await checkout_by_mpesa(juma, services)
+    runtime = WorkflowRuntime(services.settings, activities)  # as `serve` subscribes it
+    runtime._fulfilment = TemporalFulfilment(skipping.client, task_queue)
+    PaymentSignals(runtime, activities.ports.orders).subscribe(services.bus)
+
+    async with make_worker(skipping.client, task_queue, activities):
+        handle = await start_fulfilment(
+            skipping.client, task_queue, order.reference, payment_method="MPESA"
+        )
+        await until_stage(handle, Stage.AWAITING_PAYMENT)
+        target, body = fakes.daraja.cancel(fakes.daraja.pushes[0])
+        assert (await gateway.post(target, data=body, headers=JSON)).status == 200
+        await services.money.books.post_payment_received(
+            JUMA, Money(Decimal(3000), "KES"), "mpesa", "KEPT-JUMA"
+        )
+        await juma.dial()
+        await juma.choose("Oda zangu")
+        again = await juma.choose("tena")
+        assert again.body.startswith(f"Oda {order.reference} imewekwa na kulipwa kwa salio")
+        await flush_outbox(services)
+        # well within the window: the time-skipping server moves no timer while we only ask
+        await until_stage(handle, Stage.IN_WAVE, timeout=10)
+
+    assert len(fakes.daraja.pushes) == 1
     assert fakes.daraja.reversals == []
