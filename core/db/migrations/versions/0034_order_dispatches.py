@@ -1,8 +1,8 @@
 """orders.dispatches: how many times the order left the warehouse (a recalled order dispatched
 again counts twice), so that each dispatch's "on its way" text is keyed by the dispatch itself
 
-Revision ID: 0039
-Revises: 0032
+Revision ID: 0034
+Revises: 0033
 Create Date: 2026-12-05 15:40:00.000000
 """
 
@@ -11,8 +11,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0039"
-down_revision: str | None = "0032"
+revision: str = "0034"
+down_revision: str | None = "0033"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
