@@ -10,7 +10,9 @@ PORT ?= 8080
 .PHONY: help run test lint fmt bench bench-routing clean browser
 
 help: ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-6s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' \
+	  '{n[NR] = $$1; d[NR] = $$2; if (length($$1) > w) w = length($$1)} \
+	   END {for (i = 1; i <= NR; i++) printf "  make %-" w "s  %s\n", n[i], d[i]}'
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)

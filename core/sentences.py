@@ -275,3 +275,51 @@ def read_named_order(text: str) -> str | None:
         return reference
     typed = _TYPED_FOR_REFERENCE.match(" ".join(_NOISE.sub(" ", text.casefold()).split()))
     return next(code for code in typed.groups() if code).upper() if typed else None
+
+
+# Greetings, as a conversation is opened in each language ("Hi", "Habari", "Bonjour", "How far",
+# "Sannu", "Bawo", "Ndewo"), typed without tone marks or hooked letters: alone, mid-conversation
+# too, they are answered as a new conversation is, with the main menu, never "choose a number".
+GREETINGS: dict[str, tuple[str, ...]] = {
+    "en": (
+        *("hi", "hello", "hallo", "helo", "hey", "hiya", "morning", "evening"),
+        *("good morning", "good afternoon", "good evening", "good day"),
+    ),
+    "sw": (
+        *("habari", "jambo", "hujambo", "mambo", "salaam", "salamu", "shikamoo", "niaje"),
+        *("habari za asubuhi", "habari za mchana", "habari za jioni", "habari yako"),
+    ),
+    "fr": ("bonjour", "bonsoir", "salut", "coucou", "bjr"),
+    "pcm": ("how far", "how body", "how you dey", "wetin dey"),
+    "ha": ("sannu", "barka", "barka da safiya", "barka da rana", "barka da yamma", "ina kwana"),
+    "yo": ("bawo", "bawo ni", "ekaaro", "e kaaro", "ekaasan", "e kaasan", "ekurole", "e kurole"),
+    "ig": ("ndewo", "nnoo", "kedu", "ututu oma", "ehihie oma", "mgbede oma"),
+}
+# Words said around a greeting without making it anything else: "Hi there", "Hello o", "Sannu
+# kuma", "Habari tena", "Bonjour madame", "Ndewo nu".
+_AROUND_GREETINGS = frozenset(
+    {"there", "all", "again", "sir", "ma", "madam", "dear", "o", "oo", "ooo", "omniroute"}
+    | {"tena", "sana", "kuma", "nu", "madame", "monsieur", "tout", "le", "monde", "oh"}
+)
+_GREETING_PHRASES = sorted(
+    {tuple(phrase.split()) for phrases in GREETINGS.values() for phrase in phrases},
+    key=len,
+    reverse=True,
+)
+
+
+def is_greeting(text: str) -> bool:
+    """Whether a text is a greeting and nothing else, in any of the seven languages."""
+    if any(ch.isdigit() for ch in text):
+        return False
+    words = re.findall(r"[^\W\d_]+", text.casefold().replace("\u2019", "'"))
+    greeted, at = False, 0
+    while at < len(words):
+        phrase = next((p for p in _GREETING_PHRASES if tuple(words[at : at + len(p)]) == p), None)
+        if phrase is not None:
+            greeted, at = True, at + len(phrase)
+        elif words[at] in _AROUND_GREETINGS:
+            at += 1
+        else:
+            return False
+    return greeted

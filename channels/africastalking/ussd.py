@@ -18,16 +18,19 @@ PROVIDER = "africastalking"
 
 
 def to_message(form: UssdForm) -> InboundMessage:
-    digest = hashlib.sha256(f"{form.sessionId}\x00{form.text}".encode()).hexdigest()[:32]
+    # A session is one phone's: a callback with her sessionId from another number never
+    # continues her cart and screens under his, nor is answered with her stored screen.
+    phone = form.phone.e164
+    digest = hashlib.sha256(f"{form.sessionId}\x00{phone}\x00{form.text}".encode()).hexdigest()
     return InboundMessage(
         kind=ChannelKind.USSD,
         provider=PROVIDER,
         phone=form.phone,
-        session_key=f"at-ussd:{form.sessionId}",
+        session_key=f"at-ussd:{form.sessionId}:{phone}",
         text=form.text,
         transcript=form.text,
         capabilities=USSD_CAPABILITIES,
-        idempotency_key=f"at-ussd:{digest}",
+        idempotency_key=f"at-ussd:{digest[:32]}",
         raw=form.model_dump(),
         service_code=form.serviceCode,
     )

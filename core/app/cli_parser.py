@@ -76,7 +76,20 @@ def build_parser() -> argparse.ArgumentParser:
     _credentials(commands)
     _payouts(commands)
     _records(commands)
+    _describe(parser)
     return parser
+
+
+def _describe(parser: argparse.ArgumentParser) -> None:
+    """Each command's `--help` opens with the line its group lists it with (what `drivers`
+    does, and its subcommands; which escalations `deliveries resolve` settles)."""
+    for action in parser._actions:  # argparse keeps its subcommands' help lines only here
+        if isinstance(action, argparse._SubParsersAction):
+            helps = {line.dest: line.help for line in action._choices_actions}
+            for name, command in action.choices.items():
+                if command.description is None:
+                    command.description = helps.get(name) or helps.get(command.prog.split()[-1])
+                _describe(command)
 
 
 def _gateway(commands: Commands) -> None:
@@ -106,7 +119,7 @@ def _gateway(commands: Commands) -> None:
 
 
 def _money(commands: Commands) -> None:
-    payments = commands.add_parser("payments", help="payment operations")
+    payments = commands.add_parser("payments", help="payment operations: requery")
     actions = payments.add_subparsers(dest="payments_command", required=True, parser_class=Parser)
     actions.add_parser(
         "requery", help="ask the providers about payments stuck in pending/unknown/processing"
@@ -154,7 +167,7 @@ def _money(commands: Commands) -> None:
         help="also retailers before the reminder hour (OMNIROUTE_CREDIT_REMINDER_HOUR, 08:00) "
         "where they are; without it they are left for a later run",
     )
-    invoices = commands.add_parser("invoices", help="read the invoices customers were sent")
+    invoices = commands.add_parser("invoices", help="read the invoices customers were sent: show")
     invoice_actions = invoices.add_subparsers(
         dest="invoices_command", required=True, parser_class=Parser
     )
@@ -183,7 +196,7 @@ def _money(commands: Commands) -> None:
 
 
 def _planning(commands: Commands) -> None:
-    waves = commands.add_parser("waves", help="pick waves in the warehouse")
+    waves = commands.add_parser("waves", help="pick waves in the warehouse: plan")
     wave_actions = waves.add_subparsers(dest="waves_command", required=True, parser_class=Parser)
     plan = wave_actions.add_parser(
         "plan", help="batch orders into pick waves by departure, cut-off and picker capacity"
@@ -198,7 +211,7 @@ def _planning(commands: Commands) -> None:
         help="how long before its departure an order must be in (120; 0: every order so far)",
     )
 
-    routes = commands.add_parser("routes", help="plan vehicle routes")
+    routes = commands.add_parser("routes", help="plan vehicle routes: solve, plan")
     actions = routes.add_subparsers(dest="routes_command", required=True, parser_class=Parser)
     solve = actions.add_parser("solve", help="solve one routing instance, print the plan as JSON")
     solve.add_argument("file", type=Path, help="the instance file")
@@ -229,7 +242,7 @@ def _credentials(commands: Commands) -> None:
     for name, what in (("apikey", "an API key"), ("client", "an OAuth 2.0 client")):
         aliases = [f"{name}s"]  # `apikeys list`, `clients list`, as operators also say it
         parser = commands.add_parser(
-            name, aliases=aliases, help=f"manage {what} for the GraphQL API"
+            name, aliases=aliases, help=f"manage {what} for the GraphQL API: create, list, revoke"
         )
         parser.set_defaults(command=name)
         actions = parser.add_subparsers(dest="action", required=True, parser_class=Parser)
@@ -267,7 +280,10 @@ def _credentials(commands: Commands) -> None:
 
 
 def _payouts(commands: Commands) -> None:
-    drivers = commands.add_parser("drivers", help="the gig drivers: payouts and bank accounts")
+    drivers = commands.add_parser(
+        "drivers",
+        help="drivers' payouts, bank accounts and door cash: pay, bank, cash, cash-in",
+    )
     driver_actions = drivers.add_subparsers(
         dest="drivers_command", required=True, parser_class=Parser
     )
@@ -308,7 +324,9 @@ def _payouts(commands: Commands) -> None:
         help="the hand-over slip's number: run again with the same key, it is recorded once",
     )
 
-    agents = commands.add_parser("agents", help="ATC agents: records, bank accounts, commissions")
+    agents = commands.add_parser(
+        "agents", help="ATC agents' records, bank accounts and commissions: add, bank, pay"
+    )
     agent_actions = agents.add_subparsers(dest="agents_command", required=True, parser_class=Parser)
     add = agent_actions.add_parser("add", help="record an agent (name as on its ID)")
     add.add_argument("--phone", required=True, help="E.164 number")
@@ -333,7 +351,7 @@ def _bank_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _records(commands: Commands) -> None:
-    customers = commands.add_parser("customers", help="customer records")
+    customers = commands.add_parser("customers", help="customer records: locate")
     customer_actions = customers.add_subparsers(
         dest="customers_command", required=True, parser_class=Parser
     )
@@ -343,19 +361,22 @@ def _records(commands: Commands) -> None:
     locate.add_argument("--lon", required=True, help="longitude, decimal degrees")
     locate.add_argument("--address", default=None, help="what the driver reads (default: phone)")
 
-    deliveries = commands.add_parser("deliveries", help="deliveries an operator takes over")
+    deliveries = commands.add_parser(
+        "deliveries", help="deliveries an operator takes over: escalated, resolve"
+    )
     delivery_actions = deliveries.add_subparsers(
         dest="deliveries_command", required=True, parser_class=Parser
     )
     delivery_actions.add_parser("escalated", help="list the deliveries waiting for an operator")
     resolve = delivery_actions.add_parser(
         "resolve",
-        help="settle an escalated delivery (three wrong codes, or its route not finished)",
+        help="settle an escalated delivery (three wrong codes, a problem its driver reported at"
+        " the door, or its route not finished on its day)",
     )
     resolve.add_argument("reference", metavar="ORDER_REF", help="the order's reference")
     resolve.add_argument("outcome", choices=DELIVERY_OUTCOMES, help="what became of the goods")
 
-    orders = commands.add_parser("orders", help="orders an operator acts on")
+    orders = commands.add_parser("orders", help="orders an operator acts on: return")
     order_actions = orders.add_subparsers(dest="orders_command", required=True, parser_class=Parser)
     give_back = order_actions.add_parser(
         "return", help="a delivered order's goods came back: return it (refund or credit)"
@@ -382,7 +403,9 @@ def _records(commands: Commands) -> None:
         help="QTY of SKU were not found in its bin (repeat for more SKUs)",
     )
 
-    warehouses = commands.add_parser("warehouses", help="the warehouses and where they stand")
+    warehouses = commands.add_parser(
+        "warehouses", help="the warehouses and where they stand: list, locate"
+    )
     warehouse_actions = warehouses.add_subparsers(
         dest="warehouses_command", required=True, parser_class=Parser
     )
@@ -394,7 +417,9 @@ def _records(commands: Commands) -> None:
     place.add_argument("--lat", required=True, help="latitude, decimal degrees")
     place.add_argument("--lon", required=True, help="longitude, decimal degrees")
 
-    services = commands.add_parser("services", help="operators' conversational services")
+    services = commands.add_parser(
+        "services", help="operators' conversational services: publish, list, retire"
+    )
     service_actions = services.add_subparsers(
         dest="services_command", required=True, parser_class=Parser
     )
@@ -413,7 +438,9 @@ def _records(commands: Commands) -> None:
     )
     retire.add_argument("name", metavar="NAME", help="the service's name, as `list` shows it")
 
-    stock = commands.add_parser("stock", help="the warehouse's bins against the catalogue")
+    stock = commands.add_parser(
+        "stock", help="the warehouse's bins against the catalogue: check, count"
+    )
     stock_actions = stock.add_subparsers(dest="stock_command", required=True, parser_class=Parser)
     check = stock_actions.add_parser("check", help="list the SKUs whose bins differ from on hand")
     check.add_argument("warehouse", metavar="WAREHOUSE", help="e.g. WH-NG")

@@ -5,9 +5,17 @@ from __future__ import annotations
 from core.conversation import Session
 from core.i18n import Translator
 from core.intents import OPT_OUT, Intent, IntentKind, IntentMatcher, resolve_intent
-from core.messages import InboundMessage, Reply
+from core.messages import ChannelKind, InboundMessage, Reply
 from core.region import UnsupportedRegionError, region_for_phone
-from core.sentences import BALANCE, HELP, MENU, STATUS, read_named_order, read_reference
+from core.sentences import (
+    BALANCE,
+    HELP,
+    MENU,
+    STATUS,
+    is_greeting,
+    read_named_order,
+    read_reference,
+)
 from dialogs.machine import Go, Home, Machine, Outcome, Reject, State, Turn
 from dialogs.shopping.order_text import FILLER_WORDS, read_order, read_product_name, said_words
 from dialogs.shopping.services import ShopServices
@@ -41,6 +49,8 @@ CLEAR_ASKS = frozenset({STATUS, BALANCE, HELP})
 # Keywords that ask a question on the way rather than start elsewhere: Back after the answer
 # returns to the screen they were asked from (ORDER starts shopping, from the main menu).
 ASIDES = frozenset({"status", "balance", "help", "cancel"})
+# Where a customer types her words, and so may greet us mid-conversation ("Hi", "Habari").
+GREETED_KINDS = frozenset({ChannelKind.SMS, ChannelKind.WHATSAPP, ChannelKind.WEB})
 
 
 class ShoppingDialog:
@@ -74,6 +84,8 @@ class ShoppingDialog:
             return await self._reacted(msg, session, intent)
         if intent.kind is IntentKind.LATE:
             return await self._late(msg, session)
+        if session is not None and self._greets(msg, session, intent):
+            return await self._greeted(msg, session)
         if session is not None:
             intent = self.machine.reads(session, intent)
             if intent.kind is IntentKind.COMMAND and await self._names_choice(msg, session, intent):
@@ -89,6 +101,28 @@ class ShoppingDialog:
             return await self._begin(msg)
         turn = Turn(msg, session, self._t)
         return await self.machine.step(turn, session, intent)
+
+    def _greets(self, msg: InboundMessage, session: Session, intent: Intent) -> bool:
+        """Whether a typed message is a greeting alone, mid-conversation; at a prompt that
+        takes any text (a promo code) it is that text."""
+        state = self.machine.states.get(session.state)
+        return (
+            msg.kind in GREETED_KINDS
+            and msg.transcript is None
+            and intent.kind is IntentKind.INPUT
+            and not (state is not None and state.free_text)
+            and is_greeting(intent.text)
+        )
+
+    async def _greeted(self, msg: InboundMessage, session: Session) -> tuple[Session, Reply]:
+        """A greeting mid-conversation is answered as a new conversation is (the main menu, or
+        her saved cart's offer), not told to choose a number; at a screen awaiting one answer
+        (Confirm, Payment, a quantity) that screen again, greeted, so nothing chosen is lost."""
+        state = self.machine.states.get(session.state)
+        if state is not None and state.awaits_answer:
+            turn = Turn(msg, session, self._t)
+            return await self.machine.show(turn, session, error=turn.t("notice.greeting"))
+        return await self._begin(msg)
 
     async def _reacted(
         self, msg: InboundMessage, session: Session | None, intent: Intent

@@ -70,7 +70,7 @@ async def test_an_order_placed_over_ussd_lands_in_postgres_valkey_and_kafka(
 
     valkey = redis.Redis.from_url(valkey_server.url)
     try:
-        assert await valkey.exists(f"omniroute:s:at-ussd:{ngozi.session_id}") == 1
+        assert await valkey.exists(f"omniroute:s:{ngozi.session_key}") == 1
     finally:
         await valkey.aclose()
 

@@ -142,11 +142,11 @@ class TestAfricasTalkingSms:
         assert await ngozi.text("5 cartons of caviar") == (
             'No product called "caviar". Type e.g. 5 cartons Indomie.\n' + MAIN_MENU
         )
-        assert await ngozi.text("hello there") == (
+        assert await ngozi.text("tomorrow maybe") == (  # "hello there" is a greeting: the menu
             "Choose a number, or type an order, e.g. 5 cartons Indomie.\n" + MAIN_MENU
         )
         await juma.text("Habari")
-        assert (await juma.text("hujambo")).startswith(
+        assert (await juma.text("kesho labda")).startswith(
             "Chagua namba, au andika agizo, mf. katoni 5 za Indomie.\nKaribu"
         )
         fits_one_sms(*ngozi.inbox, *juma.inbox)
@@ -235,7 +235,7 @@ class TestAfricasTalkingSms:
         await ngozi.text("Hi")
         pick = await ngozi.text("2 bags of rice")
         assert pick.startswith('Which one for 2 x "rice"?')
-        assert await ngozi.text("hello there") == (
+        assert await ngozi.text("tomorrow maybe") == (
             "Choose a number, or type an order, e.g. 5 cartons Indomie.\n" + pick
         )
 

@@ -125,4 +125,4 @@ async def test_unsupported_country_gets_a_polite_end_and_changes_nothing(
     assert screen.kind == "END"
     assert screen.body == "Sorry, OmniRoute is not available in your country yet."
     assert await database_rows(services.db) == rows_before
-    assert await services.store.load(f"at-ussd:{phone.session_id}") is None
+    assert await services.store.load(phone.session_key) is None

@@ -43,7 +43,7 @@ class RecordingPhone(UssdPhone):
     async def _send(self) -> Screen:
         screen = await super()._send()
         assert self.store is not None
-        session = await self.store.load(f"at-ussd:{self.session_id}")
+        session = await self.store.load(self.session_key)
         if session is not None:
             self.visited.add(session.state)
         return screen

@@ -69,6 +69,11 @@ class UssdPhone:
     screens: list[Screen] = field(default_factory=list)
     network_code: str = "62130"
 
+    @property
+    def session_key(self) -> str:
+        """Where the pipeline keeps this phone's session (channels/africastalking/ussd.py)."""
+        return f"at-ussd:{self.session_id}:{self.number}"
+
     async def dial(self, *shortcut: str) -> Screen:
         """A new session; `dial("3")` is dialling *384*123*3#, which Africa's Talking sends
         as the session's first request with text=3."""

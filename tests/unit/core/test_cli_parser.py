@@ -207,3 +207,44 @@ def test_a_mistyped_rail_is_refused_not_reconciled_as_all_missing(
     err = capsys.readouterr().err
     assert err.startswith("omniroute reconcile: argument rail: invalid choice: 'mpsea'")
     assert len(err.splitlines()) == 1
+
+
+def _groups(parser: argparse.ArgumentParser) -> dict[str, tuple[str, argparse.ArgumentParser]]:
+    """Each command of `parser` with its help line in `omniroute --help`, and its parser."""
+    (commands,) = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    lines = {line.dest: str(line.help) for line in commands._choices_actions}
+    return {
+        name: (lines[name], command) for name, command in commands.choices.items() if name in lines
+    }
+
+
+def test_every_subcommand_is_named_where_its_group_is_listed_and_in_its_help() -> None:
+    """`drivers` was listed as "payouts and bank accounts", and `drivers --help` said nothing
+    of it: an operator never learnt of `drivers cash` and `drivers cash-in`."""
+    for name, (line, group) in _groups(cli_parser.build_parser()).items():
+        actions = [a for a in group._actions if isinstance(a, argparse._SubParsersAction)]
+        for subcommand in actions[0].choices if actions else ():
+            assert f" {subcommand}," in f" {line.split(': ')[-1]},", (name, subcommand, line)
+        opening = group.format_help().split("\n\n")[1]  # under its usage, however wrapped
+        assert "".join(opening.split()) == "".join(line.split()), name
+
+
+def test_resolve_help_names_every_kind_of_escalated_delivery() -> None:
+    _line, deliveries = _groups(cli_parser.build_parser())["deliveries"]
+    resolve = _groups(deliveries)["resolve"][1]
+    assert "a problem its driver reported" in " ".join(resolve.format_help().split())
+
+
+def test_make_help_lines_up_every_targets_description() -> None:
+    root = Path(__file__).parents[3]
+    listed = subprocess.run(
+        ["make", "-s", "--no-print-directory", "help"],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=True,
+    ).stdout.splitlines()
+    assert any(line.startswith("  make bench-routing ") for line in listed), listed
+    columns = {len(line) - len(line.split(None, 2)[2]) for line in listed}
+    assert len(columns) == 1, listed

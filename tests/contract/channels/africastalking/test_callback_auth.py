@@ -66,7 +66,10 @@ def gateway_with(database_url: str, services: Services) -> Gateway:
 async def everything(services: Services) -> tuple[object, ...]:
     sessions = [
         await services.store.load(key)
-        for key in ("at-ussd:ATUid_5c8f3e0d2b7a4f19e6d1c0b9a8f7e6d5", "sms:+2348030000001")
+        for key in (
+            "at-ussd:ATUid_5c8f3e0d2b7a4f19e6d1c0b9a8f7e6d5:+2348030000001",
+            "sms:+2348030000001",
+        )
     ]
     return (await database_rows(services.db), await deliveries(services), sessions)
 

@@ -66,13 +66,16 @@ def at_body(
     return urlencode(fields).encode()
 
 
-def session_key(session_id: str = SESSION_ID) -> str:
-    """Where the pipeline keeps an Africa's Talking session (channels/africastalking/ussd.py)."""
-    return f"at-ussd:{session_id}"
+def session_key(session_id: str = SESSION_ID, phone: str = NGOZI.e164) -> str:
+    """Where the pipeline keeps an Africa's Talking session (channels/africastalking/ussd.py):
+    one phone's, however another number's callback names its sessionId."""
+    return f"at-ussd:{session_id}:{phone}"
 
 
-async def session_of(services: Services, session_id: str = SESSION_ID) -> Session | None:
-    return await services.store.load(session_key(session_id))
+async def session_of(
+    services: Services, session_id: str = SESSION_ID, phone: str = NGOZI.e164
+) -> Session | None:
+    return await services.store.load(session_key(session_id, phone))
 
 
 async def post(client: Client, body: bytes, path: str = USSD) -> ClientResponse:
@@ -367,6 +370,25 @@ async def test_new_session_id_on_the_same_phone_starts_a_new_conversation(
     old = await session_of(services)
     assert old is not None
     assert old.state == "products"
+
+
+async def test_her_session_id_from_another_phone_does_not_continue_her_session(
+    client: Client, services: Services
+) -> None:
+    """A callback with Ngozi's sessionId and another phoneNumber is a session of his own: it
+    never shows her screens or adds to a cart under his number, and hers goes on untouched."""
+    *earlier, quantity_hop = transcripts("1", "1", "1", "3")
+    await hops(client, *earlier)  # Ngozi at Indomie's quantity
+    other = Phone("+2348030000002")
+
+    his = await screen_of(await post(client, at_body(quantity_hop, phone=other.e164)))
+
+    assert his.startswith("CON Sorry, your session was interrupted.\nWelcome to OmniRoute"), his
+    assert (await services.orders.cart(other, LAGOS)).is_empty
+    assert (await services.orders.cart(NGOZI, LAGOS)).is_empty
+    hers = await screen_of(await post(client, at_body(quantity_hop)))
+    assert hers.startswith("CON Added 3 x Indomie Chicken 40x70g.\nCart: 3 items."), hers
+    assert (await services.orders.cart(other, LAGOS)).is_empty
 
 
 # --- a retry that arrives while the original is still being handled ----------------------------
