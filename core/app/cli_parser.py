@@ -171,7 +171,11 @@ def _money(commands: Commands) -> None:
     # A mistyped rail is refused: it would list every row of the statement as missing on our
     # side, as if the provider's payments had never reached the books.
     reconcile.add_argument("rail", type=str.lower, choices=RAILS)
-    reconcile.add_argument("statement", type=Path, help="CSV with reference and amount columns")
+    reconcile.add_argument(
+        "statement",
+        type=Path,
+        help="CSV with reference and amount columns, or the M-Pesa portal's as downloaded",
+    )
     reconcile.add_argument("--day", type=day, required=True, help="YYYY-MM-DD")
     reconcile.add_argument("--currency", type=currency, required=True, help="ISO 4217, e.g. KES")
     reconcile.add_argument(
