@@ -27,6 +27,7 @@ from engines.pricing import PricingService
 from engines.settlement import (
     CatchUpTooLongError,
     DayNotOverError,
+    FirstDayTooFarBackError,
     SettlementBusyError,
     StatementFormatError,
     parse_statement,
@@ -69,7 +70,7 @@ def run(args: argparse.Namespace, *, clock: Clock | None = None) -> int:
         case "settle" if args.paid or args.unpaid:
             return _payout_outcome(args)
         case "settle":
-            return _settle(args.day)
+            return _settle(args.day, clock)
         case "credit":
             return _credit_daily(now=args.now, clock=clock)
         case "reconcile":
@@ -99,16 +100,18 @@ def _ledger(action: str) -> int:
     return 0 if report.balanced else 1
 
 
-def _settle(day: dt.date | None) -> int:
+def _settle(day: dt.date | None, clock: Clock | None) -> int:
+    now = (clock or SystemClock()).now()
+
     async def work(money: MoneyServices) -> int:
         refused = 0
         for distributor in DISTRIBUTORS:
-            local = dt.datetime.now(ZoneInfo(distributor.timezone)).date()
+            local = now.astimezone(ZoneInfo(distributor.timezone)).date()
             try:
                 batches = await money.settlement.settle_through(
                     distributor, day or local - dt.timedelta(days=1)
                 )
-            except (DayNotOverError, CatchUpTooLongError) as exc:
+            except (DayNotOverError, CatchUpTooLongError, FirstDayTooFarBackError) as exc:
                 print(f"omniroute settle: {exc}", file=sys.stderr)
                 refused += 1
                 continue
@@ -132,7 +135,7 @@ def _settle(day: dt.date | None) -> int:
                 )
         return 2 if refused else 0
 
-    return _with_money(work)
+    return _with_money(work, clock)
 
 
 def _payout_outcome(args: argparse.Namespace) -> int:

@@ -43,6 +43,11 @@ class CatchUpTooLongError(SettlementError):
         self.settle_first = settle_first
 
 
+class FirstDayTooFarBackError(SettlementError):
+    """The first day settled is where every later run catches up from: one typed years back
+    would leave every later day refused by the catch-up limit."""
+
+
 class SettlementBusyError(SettlementError):
     """A settlement run (or another payout answer) of the distributor is in progress: a payout
     answer is recorded only when none is, so it cannot land in the middle of a run."""
