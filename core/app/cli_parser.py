@@ -226,7 +226,9 @@ def _planning(commands: Commands) -> None:
     day_plan.add_argument(
         "--date", type=day, default=None, help="YYYY-MM-DD (default: tomorrow, region time)"
     )
-    day_plan.add_argument("--time-limit", type=positive_float, default=5.0, metavar="S")
+    day_plan.add_argument(
+        "--time-limit", type=solver_seconds, default=5.0, metavar="S", help="seconds, 1 to 600 (5)"
+    )
 
 
 def _credentials(commands: Commands) -> None:
@@ -486,6 +488,19 @@ def positive_float(text: str) -> float:
         raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
     if not 0 < value < float("inf"):
         raise argparse.ArgumentTypeError(f"must be > 0: {text!r}")
+    return value
+
+
+MAX_SOLVER_SECONDS = 600  # the solver may use all it is given: 1e9 s would never answer
+
+
+def solver_seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not 1 <= value <= MAX_SOLVER_SECONDS:
+        raise argparse.ArgumentTypeError(f"seconds from 1 to {MAX_SOLVER_SECONDS}: {text!r}")
     return value
 
 

@@ -207,3 +207,16 @@ def test_a_mistyped_rail_is_refused_not_reconciled_as_all_missing(
     err = capsys.readouterr().err
     assert err.startswith("omniroute reconcile: argument rail: invalid choice: 'mpsea'")
     assert len(err.splitlines()) == 1
+
+
+def test_a_plans_time_limit_beyond_ten_minutes_is_refused_in_one_line(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """`routes plan --time-limit 1e9` was taken: the solver runs the whole time it is given."""
+    for given in ("1e9", "0.5", "nan"):
+        with pytest.raises(SystemExit) as stop:
+            main(["routes", "plan", "--region", "lagos", "--time-limit", given])
+        assert stop.value.code == 2
+        assert capsys.readouterr().err.splitlines() == [
+            f"omniroute routes plan: argument --time-limit: seconds from 1 to 600: {given!r}"
+        ]
