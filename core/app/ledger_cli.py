@@ -8,6 +8,7 @@ import asyncio
 import datetime as dt
 import sys
 from collections.abc import Awaitable, Callable
+from gettext import ngettext
 from typing import TypeVar
 from zoneinfo import ZoneInfo
 
@@ -120,9 +121,10 @@ def _settle(day: dt.date | None, clock: Clock | None) -> int:
                 payout = await money.settlement.payout_held(batch.distributor, batch.day)
                 cash = await money.settlement.cash_day(distributor, batch.day)
                 print(
-                    f"{batch.distributor} {batch.day}: {batch.payments} payments, gross "
-                    f"{batch.gross}, cash {batch.cash} in at the depot ({batch.hand_ins} "
-                    f"hand-overs; taken at doors {cash.collected} from {cash.orders} orders, held "
+                    f"{batch.distributor} {batch.day}: {_count(batch.payments, 'payment')}, gross "
+                    f"{batch.gross}, cash {batch.cash} in at the depot "
+                    f"({_count(batch.hand_ins, 'hand-over')}; taken at doors {cash.collected} "
+                    f"from {_count(cash.orders, 'order')}, held "
                     f"by drivers {cash.held_by_drivers}, handed in {cash.handed_in}), refunds "
                     f"{batch.refunds}, fees {batch.fees}, commission "
                     f"{batch.commission}, carried {batch.carried}, net {batch.net}, payout "
@@ -136,6 +138,11 @@ def _settle(day: dt.date | None, clock: Clock | None) -> int:
         return 2 if refused else 0
 
     return _with_money(work, clock)
+
+
+def _count(n: int, thing: str) -> str:
+    """'1 payment', '2 payments': the operator's lines are English (ngettext's plural rule)."""
+    return f"{n} {ngettext(thing, thing + 's', n)}"
 
 
 def _payout_outcome(args: argparse.Namespace) -> int:

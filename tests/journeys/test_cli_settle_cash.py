@@ -109,7 +109,7 @@ async def test_the_depot_keeps_the_cash_handed_in_and_the_payout_only_takes_its_
     commission = Money(kept.amount * Decimal("0.03"), "NGN")
     monday = paid - commission  # the depot has the cash already: not sent again by bank
     assert lagos_line(MONDAY, capsys.readouterr().out) == (
-        f"lagos {MONDAY}: 1 payments, gross {paid}, cash {part} in at the depot (1 hand-overs; "
+        f"lagos {MONDAY}: 1 payment, gross {paid}, cash {part} in at the depot (1 hand-over; "
         f"taken at doors {took} from 2 orders, held by drivers {took - part}, handed in "
         f"{part}), refunds NGN 0.00, fees NGN 0.00, commission {commission}, carried NGN 0.00, "
         f"net {monday}, payout {monday}"
@@ -125,7 +125,7 @@ async def test_the_depot_keeps_the_cash_handed_in_and_the_payout_only_takes_its_
     assert await settle(MONDAY) == 0
     out = capsys.readouterr().out
     assert lagos_line(MONDAY, out) == (
-        f"lagos {MONDAY}: 1 payments, gross {paid}, cash {part} in at the depot (1 hand-overs; "
+        f"lagos {MONDAY}: 1 payment, gross {paid}, cash {part} in at the depot (1 hand-over; "
         f"taken at doors {took} from 2 orders, held by drivers NGN 0.00, handed in {took}), "
         f"refunds NGN 0.00, fees NGN 0.00, commission {commission}, carried NGN 0.00, "
         f"net {monday}, payout {monday}"
@@ -133,7 +133,7 @@ async def test_the_depot_keeps_the_cash_handed_in_and_the_payout_only_takes_its_
     commission = Money(rest.amount * Decimal("0.03"), "NGN")
     assert lagos_line(TUESDAY, out) == (
         f"lagos {TUESDAY}: 0 payments, gross NGN 0.00, cash {rest} in at the depot (1 "
-        "hand-overs; taken at doors NGN 0.00 from 0 orders, held by drivers NGN 0.00, handed "
+        "hand-over; taken at doors NGN 0.00 from 0 orders, held by drivers NGN 0.00, handed "
         f"in NGN 0.00), refunds NGN 0.00, fees NGN 0.00, commission {commission}, carried "
         f"NGN 0.00, net {Money.zero('NGN') - commission}, payout NGN 0.00, owes {commission} "
         "(carried into the next payout)"
