@@ -713,7 +713,9 @@ def test_bank_accounts_are_checked_at_the_edge_of_the_cli(
     recorded = json.loads(capsys.readouterr().out)
     assert (recorded["bank_code"], recorded["account"]) == ("000014", "0345678912")
     assert main(["drivers", "bank", *bank]) == 2
-    assert "no driver with phone +2348051000001" in capsys.readouterr().err
+    assert capsys.readouterr().err == (
+        "omniroute drivers bank: no driver with phone +2348051000001\n"
+    )
 
 
 def test_an_agent_is_recorded_only_in_the_region_of_its_phone(
@@ -727,7 +729,8 @@ def test_an_agent_is_recorded_only_in_the_region_of_its_phone(
     args = ["agents", "add", "--phone", "+2348051000001", "--name", "Tunde Bakare"]
     assert main([*args, "--region", "nairobi"]) == 2
     assert capsys.readouterr().err == (
-        "omniroute: --phone +2348051000001 is a NG number: an agent in nairobi needs a KE one\n"
+        "omniroute agents add: --phone +2348051000001 is a NG number: an agent in nairobi needs"
+        " a KE one\n"
     )
     assert main(["agents", "pay", "--region", "nairobi"]) == 0
     assert json.loads(capsys.readouterr().out)["pending"] == []  # nobody was recorded
