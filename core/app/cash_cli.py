@@ -5,7 +5,7 @@ depot (core.app.cash.DriverCash).
 `cash` prints CSV, one row per driver: what he holds, a decimal in his region's currency, since
 when (the oldest cash he still holds, in his region's time) and whether that is overdue (held
 longer than `OMNIROUTE_DRIVER_CASH_HOLD_HOURS`), so operators know whom to chase.
-`cash-in` says in one line what was handed in and what he still holds; run again with the same
+`cash-in` says in one line what was handed in and what is still held; run again with the same
 `--key` (the hand-over slip's number) it records nothing twice. More than he holds, an amount
 his currency cannot hold, an unknown driver or a bad phone is refused in one line, exit 2.
 """
@@ -63,7 +63,7 @@ def said(done: HandedIn) -> str:
         )
     return (
         f"{driver.name} ({driver.phone.e164}) handed in {done.amount.format()} at the"
-        f" {done.depot} depot: he still holds {done.left.format()}"
+        f" {done.depot} depot: still held {done.left.format()}"
     )
 
 

@@ -184,7 +184,11 @@ def _money(commands: Commands) -> None:
     # A mistyped rail is refused: it would list every row of the statement as missing on our
     # side, as if the provider's payments had never reached the books.
     reconcile.add_argument("rail", type=str.lower, choices=RAILS)
-    reconcile.add_argument("statement", type=Path, help="CSV with reference and amount columns")
+    reconcile.add_argument(
+        "statement",
+        type=Path,
+        help="CSV with reference and amount columns, or the M-Pesa portal's as downloaded",
+    )
     reconcile.add_argument("--day", type=day, required=True, help="YYYY-MM-DD")
     reconcile.add_argument("--currency", type=currency, required=True, help="ISO 4217, e.g. KES")
     reconcile.add_argument(
@@ -235,7 +239,9 @@ def _planning(commands: Commands) -> None:
     day_plan.add_argument(
         "--date", type=day, default=None, help="YYYY-MM-DD (default: tomorrow, region time)"
     )
-    day_plan.add_argument("--time-limit", type=positive_float, default=5.0, metavar="S")
+    day_plan.add_argument(
+        "--time-limit", type=solver_seconds, default=5.0, metavar="S", help="seconds, 1 to 600 (5)"
+    )
 
 
 def _credentials(commands: Commands) -> None:
@@ -509,6 +515,19 @@ def positive_float(text: str) -> float:
         raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
     if not 0 < value < float("inf"):
         raise argparse.ArgumentTypeError(f"must be > 0: {text!r}")
+    return value
+
+
+MAX_SOLVER_SECONDS = 600  # the solver may use all it is given: 1e9 s would never answer
+
+
+def solver_seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not 1 <= value <= MAX_SOLVER_SECONDS:
+        raise argparse.ArgumentTypeError(f"seconds from 1 to {MAX_SOLVER_SECONDS}: {text!r}")
     return value
 
 

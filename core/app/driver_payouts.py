@@ -231,7 +231,15 @@ async def pay_agents(services: Services, region: RegionCode, day: date) -> PayRe
     report = PayReport(region.value, day.isoformat())
     for agent in await atc.agents(region):
         payee = Payee("agent", agent.phone, agent.name, agent.region, agent.bank)
-        open_orders = [o for o in await desk.orders.of_person(agent.phone) if o.status in OPEN]
+        open_orders = []
+        for found in await desk.orders.of_person(agent.phone):
+            if found.status not in OPEN:
+                continue
+            cancelled = await desk.cancel_unsendable(found)  # cents queued before whole shillings
+            if cancelled is None:
+                open_orders.append(found)
+            else:
+                report.add(cancelled, _row(agent.phone.e164, payee, cancelled.amount))
         if open_orders:
             for found in open_orders:
                 order = found

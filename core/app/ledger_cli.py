@@ -8,6 +8,7 @@ import asyncio
 import datetime as dt
 import sys
 from collections.abc import Awaitable, Callable
+from gettext import ngettext
 from typing import TypeVar
 from zoneinfo import ZoneInfo
 
@@ -27,6 +28,7 @@ from engines.pricing import PricingService
 from engines.settlement import (
     CatchUpTooLongError,
     DayNotOverError,
+    FirstDayTooFarBackError,
     SettlementBusyError,
     StatementFormatError,
     parse_statement,
@@ -70,7 +72,7 @@ def run(args: argparse.Namespace, *, clock: Clock | None = None) -> int:
         case "settle" if args.paid or args.unpaid:
             return _payout_outcome(args)
         case "settle":
-            return _settle(args.day)
+            return _settle(args.day, clock)
         case "credit":
             return _credit_daily(now=args.now, clock=clock)
         case "reconcile":
@@ -100,16 +102,18 @@ def _ledger(action: str) -> int:
     return 0 if report.balanced else 1
 
 
-def _settle(day: dt.date | None) -> int:
+def _settle(day: dt.date | None, clock: Clock | None) -> int:
+    now = (clock or SystemClock()).now()
+
     async def work(money: MoneyServices) -> int:
         refused = 0
         for distributor in DISTRIBUTORS:
-            local = dt.datetime.now(ZoneInfo(distributor.timezone)).date()
+            local = now.astimezone(ZoneInfo(distributor.timezone)).date()
             try:
                 batches = await money.settlement.settle_through(
                     distributor, day or local - dt.timedelta(days=1)
                 )
-            except (DayNotOverError, CatchUpTooLongError) as exc:
+            except (DayNotOverError, CatchUpTooLongError, FirstDayTooFarBackError) as exc:
                 print(f"omniroute settle: {exc}", file=sys.stderr)
                 refused += 1
                 continue
@@ -118,9 +122,10 @@ def _settle(day: dt.date | None) -> int:
                 payout = await money.settlement.payout_held(batch.distributor, batch.day)
                 cash = await money.settlement.cash_day(distributor, batch.day)
                 print(
-                    f"{batch.distributor} {batch.day}: {batch.payments} payments, gross "
-                    f"{batch.gross}, cash {batch.cash} in at the depot ({batch.hand_ins} "
-                    f"hand-overs; taken at doors {cash.collected} from {cash.orders} orders, held "
+                    f"{batch.distributor} {batch.day}: {_count(batch.payments, 'payment')}, gross "
+                    f"{batch.gross}, cash {batch.cash} in at the depot "
+                    f"({_count(batch.hand_ins, 'hand-over')}; taken at doors {cash.collected} "
+                    f"from {_count(cash.orders, 'order')}, held "
                     f"by drivers {cash.held_by_drivers}, handed in {cash.handed_in}), refunds "
                     f"{batch.refunds}, fees {batch.fees}, commission "
                     f"{batch.commission}, carried {batch.carried}, net {batch.net}, payout "
@@ -133,7 +138,12 @@ def _settle(day: dt.date | None) -> int:
                 )
         return 2 if refused else 0
 
-    return _with_money(work)
+    return _with_money(work, clock)
+
+
+def _count(n: int, thing: str) -> str:
+    """'1 payment', '2 payments': the operator's lines are English (ngettext's plural rule)."""
+    return f"{n} {ngettext(thing, thing + 's', n)}"
 
 
 def _payout_outcome(args: argparse.Namespace) -> int:

@@ -25,6 +25,7 @@ from engines.gig import InvalidWorkerError, UnknownWorkerError
 def run(args: argparse.Namespace) -> int:
     role = "driver" if args.command == "drivers" else "agent"
     action = args.drivers_command if role == "driver" else args.agents_command
+    command = f"{args.command} {action}"  # named in its refusals, as the other commands are
     if action == "pay":
         return pay_command(role, RegionCode(args.region), args.date)
     if action in ("cash", "cash-in"):
@@ -34,17 +35,17 @@ def run(args: argparse.Namespace) -> int:
     try:
         phone = Phone.parse(args.phone)
     except InvalidPhoneError as exc:
-        return _bad(f"--phone: {exc}")
+        return _bad(command, f"--phone: {exc}")
     if action == "add" and (mismatch := _outside(phone, RegionCode(args.region))) is not None:
-        return _bad(mismatch)
+        return _bad(command, mismatch)
     try:
         answer = asyncio.run(_record(role, action, phone, args))
     except (InvalidBankAccountError, InvalidWorkerError) as exc:
-        return _bad(str(exc))
+        return _bad(command, str(exc))
     except (UnknownWorkerError, UnknownAgentError):
-        return _bad(f"no {role} with phone {phone.e164}")
+        return _bad(command, f"no {role} with phone {phone.e164}")
     except ValueError as exc:
-        return _bad(str(exc))
+        return _bad(command, str(exc))
     print(json.dumps(answer, indent=2))
     return 0
 
@@ -102,6 +103,6 @@ def _outside(phone: Phone, region: RegionCode) -> str | None:
     )
 
 
-def _bad(reason: str) -> int:
-    print(f"omniroute: {reason}", file=sys.stderr)
+def _bad(command: str, reason: str) -> int:
+    print(f"omniroute {command}: {reason}", file=sys.stderr)
     return 2

@@ -70,6 +70,7 @@ KEY_PREFIX = "payout:"
 NO_ANSWER = "the rail did not answer in time"
 RETURNED = "returned by the payee's bank"
 CARRIED = "nothing to send: carried into the next payout"
+UNSENDABLE = "cancelled: less than the rail pays (the money stays in the wallet)"
 LEDGER_REFUSED = "ledger: "
 
 
@@ -281,6 +282,24 @@ class PayoutDesk:
         if not intent.is_open:
             await self.settled(intent)  # refused at once (or already final): settle it now
         return await self._current(claimed)
+
+    async def cancel_unsendable(self, order: PayoutOrder) -> PayoutOrder | None:
+        """A payout queued for less than its rail sends, never sent (an agent's cents on
+        M-Pesa, made before agents' payouts were whole shillings): open, it would hold up the
+        payee's later payouts for good. Cancelled, its money is in the wallet again (a hold left
+        of it voided, once), for a later payout. None when the order is not such a payout."""
+        method = PAYOUT_METHODS.get(order.region)
+        if (
+            method is None
+            or order.status is not PayoutOrderStatus.QUEUED
+            or order.intent_id is not None
+            or order.amount.amount <= 0
+            or sendable(order.amount, method).amount > 0
+        ):
+            return None
+        with contextlib.suppress(TransferRefusedError):  # never held: nothing to give back
+            await self._ledger.failed(order.hold_reference())
+        return await self._close(order, PayoutOrderStatus.FAILED, UNSENDABLE)
 
     async def _check_name(
         self, payee: Payee, bank: BankAccount

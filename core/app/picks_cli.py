@@ -112,7 +112,8 @@ def said(before: PickList, after: PickList) -> str:
     if after.status is PickListStatus.PICKED:
         return f"{who}: picked, packed and on the dock for its truck"
     missing = ", ".join(
-        f"{line.sku} {line.remaining} of {line.quantity} from {_label(after, line.location_id)}"
+        f"{line.sku} {line.remaining} of {line.quantity} still to pick from "
+        f"{_label(after, line.location_id)}"
         for line in after.lines
         if line.remaining
     )

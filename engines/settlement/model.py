@@ -43,6 +43,11 @@ class CatchUpTooLongError(SettlementError):
         self.settle_first = settle_first
 
 
+class FirstDayTooFarBackError(SettlementError):
+    """The first day settled is where every later run catches up from: one typed years back
+    would leave every later day refused by the catch-up limit."""
+
+
 class SettlementBusyError(SettlementError):
     """A settlement run (or another payout answer) of the distributor is in progress: a payout
     answer is recorded only when none is, so it cannot land in the middle of a run."""
@@ -234,25 +239,66 @@ def _by_reference(rows: Iterable[tuple[str, Money]]) -> dict[tuple[str, bool], M
     return found
 
 
+_REFERENCE = ("reference", "external_ref", "receipt", "receipt no")
+_PORTAL_AMOUNTS = ("paid in", "withdrawn")  # M-Pesa's portal: money in, money out
+
+
+def _column(name: str | None) -> str:
+    """A header cell as compared: 'Receipt No.' and 'receipt no' are one column."""
+    return (name or "").strip().lower().rstrip(".")
+
+
 def parse_statement(text: str, currency: str) -> list[StatementRow]:
-    """A provider statement as CSV with a header naming `reference` and `amount` columns."""
-    reader = csv.DictReader(io.StringIO(text))
-    fields = {(f or "").strip().lower(): f for f in reader.fieldnames or []}
-    ref_key = next(
-        (fields[k] for k in ("reference", "external_ref", "receipt") if k in fields), None
-    )
-    amount_key = fields.get("amount")
-    if ref_key is None or amount_key is None:
+    """A provider statement as CSV: a header naming `reference` and `amount` columns, or the
+    M-Pesa portal's statement as downloaded (the organisation's lines above the table, then
+    `Receipt No.`, ..., `Transaction Status`, `Paid In`, `Withdrawn`, ...: money out is a
+    negative row, and a row not `Completed` moved no money). Line numbers are the file's."""
+    reader = csv.reader(io.StringIO(text))
+    for cells in reader:
+        fields = {_column(cell): i for i, cell in enumerate(cells)}
+        ref_at = next((fields[k] for k in _REFERENCE if k in fields), None)
+        if ref_at is not None and ("amount" in fields or "paid in" in fields):
+            break
+    else:
         raise StatementFormatError("the header needs a reference and an amount column")
+    status_at, currency_at = fields.get("transaction status"), fields.get("currency")
     rows = []
-    for number, row in enumerate(reader, start=2):
-        ref = (row.get(ref_key) or "").strip()
-        raw = (row.get(amount_key) or "").strip().replace(",", "")
-        try:
-            amount = Money(Decimal(raw), currency)
-        except (InvalidOperation, ValueError) as exc:
-            raise StatementFormatError(f"line {number}: not an amount: {raw!r}") from exc
+    for cells in reader:
+        number = reader.line_num
+        if not any(cell.strip() for cell in cells):
+            continue
+        if status_at is not None and _cell(cells, status_at).lower() != "completed":
+            continue
+        given = _cell(cells, currency_at).upper()
+        if given and given != currency:
+            raise StatementFormatError(f"line {number}: in {given}, not {currency}")
+        if "amount" in fields:
+            amount = _amount(_cell(cells, fields["amount"]), currency, number)
+        else:
+            paid_in, withdrawn = (_cell(cells, fields.get(k)) for k in _PORTAL_AMOUNTS)
+            if not withdrawn or (paid_in and _amount(paid_in, currency, number).amount):
+                amount = _amount(paid_in, currency, number)
+            else:  # the portal shows money out as -50.00; a hand-made file may not
+                out = _amount(withdrawn, currency, number)
+                amount = out if out.amount <= 0 else -out
+        ref = _cell(cells, ref_at)
         if not ref:
             raise StatementFormatError(f"line {number}: no reference")
         rows.append(StatementRow(ref, amount))
     return rows
+
+
+def _cell(cells: list[str], at: int | None) -> str:
+    return cells[at].strip() if at is not None and at < len(cells) else ""
+
+
+def _amount(raw: str, currency: str, number: int) -> Money:
+    raw = raw.replace(",", "")
+    try:
+        value = Decimal(raw)
+        amount = Money(value, currency)
+    except (InvalidOperation, ValueError) as exc:
+        raise StatementFormatError(f"line {number}: not an amount: {raw!r}") from exc
+    if amount.amount != value:  # rounding it would reconcile money the rail never moved
+        raise StatementFormatError(f"line {number}: {raw} has more decimals than {currency} has")
+    return amount

@@ -36,6 +36,7 @@ from engines.settlement.model import (
     Collected,
     DayNotOverError,
     Distributor,
+    FirstDayTooFarBackError,
     Reconciliation,
     SettlementBusyError,
     StatementRow,
@@ -187,7 +188,8 @@ class SettlementService:
         batches, oldest first (`day`'s last; recorded already: only it, posting nothing).
 
         More than CATCH_UP_DAYS unsettled days before it are refused (CatchUpTooLongError,
-        naming the day to settle first); a day not over yet, too (DayNotOverError).
+        naming the day to settle first); a day not over yet, too (DayNotOverError), and, with
+        nothing settled yet, a day more than CATCH_UP_DAYS back (FirstDayTooFarBackError).
         """
         async with self._settling(distributor.name):
             return await self._settle_through(distributor, day)
@@ -199,6 +201,14 @@ class SettlementService:
         if day_bounds(day, distributor.timezone)[1] > self._clock.now():
             raise DayNotOverError(
                 f"{distributor.name} {day}: the day is not over yet in {distributor.timezone}"
+            )
+        today = self._clock.now().astimezone(ZoneInfo(distributor.timezone)).date()
+        earliest = today - timedelta(days=CATCH_UP_DAYS)
+        if day < earliest and not await self._settled_any(distributor.name):
+            # Recorded, it would be the day every later run catches up from, 31 at a time.
+            raise FirstDayTooFarBackError(
+                f"{distributor.name} {day}: nothing is settled yet, and a first settlement "
+                f"goes back at most {CATCH_UP_DAYS} days (--day {earliest} or later)"
             )
         gap = await self._unsettled_before(distributor.name, day)
         if len(gap) > CATCH_UP_DAYS:
@@ -271,6 +281,15 @@ class SettlementService:
                 .values(**values)
             )
         return bool(taken.rowcount == 1)  # type: ignore[attr-defined]
+
+    async def _settled_any(self, distributor: str) -> bool:
+        async with self._db.transaction() as s:
+            found = await s.execute(
+                select(settlement_batches.c.day)
+                .where(settlement_batches.c.distributor == distributor)
+                .limit(1)
+            )
+            return found.first() is not None
 
     async def _unsettled_before(self, distributor: str, day: date) -> list[date]:
         """The days between the distributor's last settled day before `day` and `day`."""

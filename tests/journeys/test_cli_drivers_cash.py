@@ -111,7 +111,7 @@ async def test_an_operator_sees_the_drivers_cash_and_records_a_hand_over_once(
     said = capsys.readouterr().out.strip().splitlines()
     assert said[-2] == (
         f"Emeka ({EMEKA.e164}) handed in NGN 20,000.00 at the lagos depot:"
-        f" he still holds {(took - part).format()}"
+        f" still held {(took - part).format()}"
     )
     assert said[-1] == (
         f"hand-over SLIP-1 was already recorded (NGN 20,000.00 from {EMEKA.e164}): nothing done"

@@ -99,8 +99,9 @@ def test_a_short_pick_leaves_the_list_open_until_the_rest_is_found(
 
     assert main(["picks", "confirm", ref, "--short", f"{RICE.lower()}=2"]) == 0
     assert capsys.readouterr().out == (
-        f"order {ref}: picked short ({RICE} 2 of 3 from {rice_bin}); the pick list stays open"
-        " and the order picking: confirm again when the rest is found, or cancel the order\n"
+        f"order {ref}: picked short ({RICE} 2 of 3 still to pick from {rice_bin}); the pick list"
+        " stays open and the order picking: confirm again when the rest is found, or cancel the"
+        " order\n"
     )
     assert status_of(database_url, ref) is OrderStatus.PICKING
     assert main(["picks", "list", "--warehouse", WH]) == 0

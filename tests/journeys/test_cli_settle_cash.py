@@ -9,13 +9,15 @@ handed in. Settled once, however often it runs."""
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 from decimal import Decimal
 
 import pytest
 from pydantic import SecretStr
 
+from core.app import ledger_cli
 from core.app.bootstrap import Services
-from core.app.cli import main
+from core.app.cli import build_parser
 from core.clock import SteppedClock
 from core.config import Settings
 from core.money import Money
@@ -54,9 +56,12 @@ def operator_env(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
             monkeypatch.setenv(f"OMNIROUTE_{name.upper()}", str(value))
 
 
-async def omniroute(*argv: str) -> int:
-    """`omniroute …` as an operator runs it."""
-    return await asyncio.to_thread(main, list(argv))
+async def settle(day: str) -> int:
+    """`omniroute settle --day DAY` as an operator runs it, that week (a first settlement
+    goes back at most 31 days)."""
+    args = build_parser().parse_args(["settle", "--day", day])
+    later = SteppedClock(dt.datetime(2026, 1, 10, 9, 0, tzinfo=dt.UTC))
+    return await asyncio.to_thread(ledger_cli.run, args, clock=later)
 
 
 async def paid_by_paystack(gateway: Client, services: Services, fakes: PaymentFakes) -> Money:
@@ -99,12 +104,12 @@ async def test_the_depot_keeps_the_cash_handed_in_and_the_payout_only_takes_its_
     await services.money.books.cash_handed_in(EMEKA, "lagos", part, "SLIP-1")
     capsys.readouterr()
 
-    assert await omniroute("settle", "--day", MONDAY) == 0
+    assert await settle(MONDAY) == 0
     kept = paid + part  # the sales that came in: the rest is still in his pocket
     commission = Money(kept.amount * Decimal("0.03"), "NGN")
     monday = paid - commission  # the depot has the cash already: not sent again by bank
     assert lagos_line(MONDAY, capsys.readouterr().out) == (
-        f"lagos {MONDAY}: 1 payments, gross {paid}, cash {part} in at the depot (1 hand-overs; "
+        f"lagos {MONDAY}: 1 payment, gross {paid}, cash {part} in at the depot (1 hand-over; "
         f"taken at doors {took} from 2 orders, held by drivers {took - part}, handed in "
         f"{part}), refunds NGN 0.00, fees NGN 0.00, commission {commission}, carried NGN 0.00, "
         f"net {monday}, payout {monday}"
@@ -116,11 +121,11 @@ async def test_the_depot_keeps_the_cash_handed_in_and_the_payout_only_takes_its_
     clock.advance(24 * 3600)
     rest = took - part
     await services.money.books.cash_handed_in(EMEKA, "lagos", rest, "SLIP-2")
-    assert await omniroute("settle", "--day", TUESDAY) == 0
-    assert await omniroute("settle", "--day", MONDAY) == 0
+    assert await settle(TUESDAY) == 0
+    assert await settle(MONDAY) == 0
     out = capsys.readouterr().out
     assert lagos_line(MONDAY, out) == (
-        f"lagos {MONDAY}: 1 payments, gross {paid}, cash {part} in at the depot (1 hand-overs; "
+        f"lagos {MONDAY}: 1 payment, gross {paid}, cash {part} in at the depot (1 hand-over; "
         f"taken at doors {took} from 2 orders, held by drivers NGN 0.00, handed in {took}), "
         f"refunds NGN 0.00, fees NGN 0.00, commission {commission}, carried NGN 0.00, "
         f"net {monday}, payout {monday}"
@@ -128,7 +133,7 @@ async def test_the_depot_keeps_the_cash_handed_in_and_the_payout_only_takes_its_
     commission = Money(rest.amount * Decimal("0.03"), "NGN")
     assert lagos_line(TUESDAY, out) == (
         f"lagos {TUESDAY}: 0 payments, gross NGN 0.00, cash {rest} in at the depot (1 "
-        "hand-overs; taken at doors NGN 0.00 from 0 orders, held by drivers NGN 0.00, handed "
+        "hand-over; taken at doors NGN 0.00 from 0 orders, held by drivers NGN 0.00, handed "
         f"in NGN 0.00), refunds NGN 0.00, fees NGN 0.00, commission {commission}, carried "
         f"NGN 0.00, net {Money.zero('NGN') - commission}, payout NGN 0.00, owes {commission} "
         "(carried into the next payout)"

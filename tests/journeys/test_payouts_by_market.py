@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import uuid
 from decimal import Decimal
 
 import pytest
@@ -14,7 +15,8 @@ from aiohttp.test_utils import TestClient
 from sqlalchemy import select
 
 from core.app.bootstrap import Services
-from core.app.driver_payouts import pay_agents, pay_drivers
+from core.app.driver_payouts import PayReport, pay_agents, pay_drivers
+from core.app.payouts import UNSENDABLE
 from core.bank import BankAccount
 from core.bus import EventEnvelope
 from core.bus.tables import outbox
@@ -27,7 +29,7 @@ from engines.atc import Agent
 from engines.gig import DeliveryRoute, GeoPoint, PayoutStatus, RouteStop
 from engines.orders import CartLine, PaymentMethod, PlaceOrder
 from engines.payments.events import PaymentSucceeded
-from engines.settlement import PayoutOrderStatus
+from engines.settlement import PayoutOrder, PayoutOrderStatus
 from tests.support.gig import code_for, driver
 from tests.support.providers.africastalking import flush_outbox
 from tests.support.providers.payments import PaymentFakes
@@ -644,6 +646,55 @@ async def test_a_nairobi_agents_shilling_cents_never_hold_up_its_commissions(
     assert await wallet_of(services, "agent", achieng, "KES") == dec("0.00", "0", "21.00")
 
 
+@pytest.mark.parametrize("any_database_url", ["sqlite"], indirect=True)
+async def test_a_cents_payout_queued_before_whole_shillings_no_longer_holds_up_an_agent(
+    gateway: Client, services: Services, fakes: PaymentFakes, clock: SteppedClock
+) -> None:
+    """A database from before agents' M-Pesa payouts were whole shillings holds Achieng's KES
+    0.50 payout (of her 10.50, 10 went), queued for good ('less than the rail pays'): every
+    'agents pay' only retried it, and none of her later commissions was paid. The next run
+    cancels it, once, and pays her wallet's whole shillings, those 0.50 with them."""
+    assert services.money is not None
+    assert services.payouts is not None
+    atc = services.money.atc
+    achieng, juma = Phone("+254733000001"), Phone("+254711000001")
+    await atc.register(Agent(achieng, "Achieng Otieno", RegionCode.NAIROBI, None))
+    await atc.set_limit(achieng, Money(Decimal(10_000), "KES"))
+    await atc.onboard(achieng, juma)
+    await atc.grant(achieng, juma, "ATC0001", Money(Decimal(2_000), "KES"))
+
+    async def paid(receipt: str) -> PayReport:
+        await atc.collect(achieng, juma, Money(Decimal(525), "KES"), receipt)  # 10.50 earned
+        before = len(fakes.daraja.payouts)
+        report = await pay_agents(services, RegionCode.NAIROBI, clock.now().date())
+        for b2c in fakes.daraja.payouts[before:]:
+            target, body = fakes.daraja.b2c_result(b2c)
+            await gateway.post(target, data=body, headers={"Content-Type": "application/json"})
+        await flush_outbox(services)
+        clock.advance(86_400)
+        return report
+
+    await paid("RCPT-1")  # 10 went
+    now = clock.now()
+    stuck = PayoutOrder(
+        uuid.uuid4(), f"atc:{achieng.e164}:{now.date()}", "agent", achieng, RegionCode.NAIROBI,
+        Money(Decimal("0.50"), "KES"), PayoutOrderStatus.QUEUED, 0, now, now,
+        reason="less than the rail pays",
+    )  # fmt: skip
+    await services.payouts.orders.add(stuck)  # as the code before whole shillings made it
+    clock.advance(86_400)
+
+    report = await paid("RCPT-2")
+
+    [cancelled] = report.failed
+    assert (cancelled["amount"], cancelled["reason"]) == ("0.50", UNSENDABLE)
+    assert [(row["amount"], row["status"]) for row in report.sent] == [("11.00", "sending")]
+    assert [b2c.body["Amount"] for b2c in fakes.daraja.payouts] == [10, 11]
+    assert await wallet_of(services, "agent", achieng, "KES") == dec("0.00", "0", "21.00")
+    again = await pay_agents(services, RegionCode.NAIROBI, clock.now().date())
+    assert (again.sent, again.waiting, again.failed) == ([], [], [])
+
+
 def test_bank_accounts_are_checked_at_the_edge_of_the_cli(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, database_url: str
 ) -> None:
@@ -662,7 +713,9 @@ def test_bank_accounts_are_checked_at_the_edge_of_the_cli(
     recorded = json.loads(capsys.readouterr().out)
     assert (recorded["bank_code"], recorded["account"]) == ("000014", "0345678912")
     assert main(["drivers", "bank", *bank]) == 2
-    assert "no driver with phone +2348051000001" in capsys.readouterr().err
+    assert capsys.readouterr().err == (
+        "omniroute drivers bank: no driver with phone +2348051000001\n"
+    )
 
 
 def test_an_agent_is_recorded_only_in_the_region_of_its_phone(
@@ -676,7 +729,8 @@ def test_an_agent_is_recorded_only_in_the_region_of_its_phone(
     args = ["agents", "add", "--phone", "+2348051000001", "--name", "Tunde Bakare"]
     assert main([*args, "--region", "nairobi"]) == 2
     assert capsys.readouterr().err == (
-        "omniroute: --phone +2348051000001 is a NG number: an agent in nairobi needs a KE one\n"
+        "omniroute agents add: --phone +2348051000001 is a NG number: an agent in nairobi needs"
+        " a KE one\n"
     )
     assert main(["agents", "pay", "--region", "nairobi"]) == 0
     assert json.loads(capsys.readouterr().out)["pending"] == []  # nobody was recorded

@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import delete, update
 
-from core.app.cli import main
+from core.app import ledger_cli
+from core.app.cli import build_parser, main
 from core.clock import SteppedClock
 from core.db import Database
 from core.ids import RandomIds
@@ -83,6 +84,16 @@ def test_a_bad_action_is_one_line_and_exit_2(capsys: pytest.CaptureFixture[str])
     assert "invalid choice" in capsys.readouterr().err
 
 
+JAN_10 = dt.datetime(2026, 1, 10, 9, 0, tzinfo=dt.UTC)  # days after the payments
+FEB_9 = dt.datetime(2026, 2, 9, 9, 0, tzinfo=dt.UTC)
+
+
+def settle(*flags: str, now: dt.datetime = JAN_10) -> int:
+    """`omniroute settle …` run at `now`: a first settlement goes back at most 31 days."""
+    args = build_parser().parse_args(["settle", *flags])
+    return ledger_cli.run(args, clock=SteppedClock(now))
+
+
 async def _payments(url: str) -> None:
     async with _ledger(url) as ledger:
         books = Books(ledger)
@@ -100,7 +111,7 @@ def test_settle_credit_and_reconcile_from_the_command_line(
 ) -> None:
     monkeypatch.setenv("OMNIROUTE_DATABASE_URL", database_url)
     asyncio.run(_payments(database_url))
-    assert main(["settle", "--day", "2026-01-05"]) == 0
+    assert settle("--day", "2026-01-05") == 0
     out = capsys.readouterr().out
     assert (
         "nairobi 2026-01-05: 2 payments, gross KES 1,250.00, cash KES 0.00 in at the depot (0 "
@@ -257,7 +268,7 @@ def test_the_banks_answer_on_a_distributors_payout_is_recorded_from_the_command_
     posts it (once, however often it is typed), and a refusal afterwards is told, not applied."""
     monkeypatch.setenv("OMNIROUTE_DATABASE_URL", database_url)
     asyncio.run(_payments(database_url))
-    assert main(["settle", "--day", "2026-01-05"]) == 0
+    assert settle("--day", "2026-01-05") == 0
     capsys.readouterr()
     held = asyncio.run(_owed_to(database_url, "nairobi", "KES"))
     owed = Money(Decimal("1164.00"), "KES")
@@ -282,7 +293,7 @@ def test_a_refused_payout_is_released_and_still_owed(
 ) -> None:
     monkeypatch.setenv("OMNIROUTE_DATABASE_URL", database_url)
     asyncio.run(_payments(database_url))
-    assert main(["settle", "--day", "2026-01-05"]) == 0
+    assert settle("--day", "2026-01-05") == 0
     capsys.readouterr()
 
     assert main(["settle", "--day", "2026-01-05", "--unpaid", "nairobi"]) == 0
@@ -331,7 +342,7 @@ def test_a_payout_answer_while_its_distributor_is_being_settled_is_refused_in_on
     line; given again once the run is done, it is recorded."""
     monkeypatch.setenv("OMNIROUTE_DATABASE_URL", database_url)
     asyncio.run(_payments(database_url))
-    assert main(["settle", "--day", "2026-01-05"]) == 0
+    assert settle("--day", "2026-01-05") == 0
     capsys.readouterr()
     owed = Money(Decimal("1164.00"), "KES")
 
@@ -395,10 +406,10 @@ def test_settle_after_missed_days_settles_them_first_and_names_the_day_beyond_a_
 ) -> None:
     monkeypatch.setenv("OMNIROUTE_DATABASE_URL", database_url)
     asyncio.run(_payments(database_url))
-    assert main(["settle", "--day", "2026-01-05"]) == 0
+    assert settle("--day", "2026-01-05") == 0
     capsys.readouterr()
 
-    assert main(["settle", "--day", "2026-02-08"]) == 2  # 33 days unsettled before it
+    assert settle("--day", "2026-02-08", now=FEB_9) == 2  # 33 days unsettled before it
     out, err = capsys.readouterr()
     assert out == ""
     assert (
@@ -406,6 +417,24 @@ def test_settle_after_missed_days_settles_them_first_and_names_the_day_beyond_a_
         "2026-01-06); settle --day 2026-02-05 first (31 days at a time)"
     ) in err.splitlines()
 
-    assert main(["settle", "--day", "2026-01-07"]) == 0
+    assert settle("--day", "2026-01-07", now=FEB_9) == 0
     lines = [line for line in capsys.readouterr().out.splitlines() if line.startswith("nairobi")]
     assert [line.split(":")[0] for line in lines] == ["nairobi 2026-01-06", "nairobi 2026-01-07"]
+
+
+def test_a_first_settlement_typed_years_back_is_refused_and_records_nothing(
+    database_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Recorded, 2023-01-05 would be the day every later settle catches up from, 31 days at a
+    time: each of them refused by the catch-up limit for years."""
+    monkeypatch.setenv("OMNIROUTE_DATABASE_URL", database_url)
+    asyncio.run(_payments(database_url))
+    assert settle("--day", "2023-01-05") == 2
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert (
+        "omniroute settle: nairobi 2023-01-05: nothing is settled yet, and a first settlement "
+        "goes back at most 31 days (--day 2025-12-10 or later)"
+    ) in err.splitlines()
+    assert settle("--day", "2026-01-05") == 0  # nothing was recorded that day
+    assert "nairobi 2026-01-05: 2 payments" in capsys.readouterr().out

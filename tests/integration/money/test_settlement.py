@@ -22,6 +22,7 @@ from engines.settlement import (
     PayoutService,
     SettlementService,
     StatementFormatError,
+    StatementRow,
     parse_statement,
 )
 
@@ -143,6 +144,43 @@ def test_a_statement_row_that_is_not_an_amount_names_its_line() -> None:
         parse_statement("reference,amount\nA,1.00\nB,one\n", "KES")
     with pytest.raises(StatementFormatError, match="header"):
         parse_statement("ref,total\nA,1.00\n", "KES")
+
+
+# The M-Pesa organisation portal's statement as downloaded: its lines above the table, then
+# the table; money out is shown negative; a row not Completed moved no money.
+PORTAL_STATEMENT = (
+    "Organization Name:,OmniRoute Nairobi Central\n"
+    "Organization Short Code:,600984\n"
+    "Time Period:,From 05-01-2026 00:00:00 To 05-01-2026 23:59:59\n"
+    "\n"
+    "Receipt No.,Completion Time,Initiation Time,Details,Transaction Status,Paid In,Withdrawn,"
+    "Balance,Balance Confirmed,Reason Type,Other Party Info,Linked Transaction ID,A/C No.\n"
+    "QKA1,2026-01-05 12:00:01,2026-01-05 12:00:01,Pay Bill from 254711000001 - JUMA,"
+    'Completed,"2,500.00",,"2,500.00",true,Pay Bill,254711000001 - JUMA,,OR-1\n'
+    "QKA2,2026-01-05 12:00:02,2026-01-05 12:00:02,Pay Bill from 254711000002 - WANJIKU,"
+    'Completed,"1,200.50",,"3,700.50",true,Pay Bill,254711000002 - WANJIKU,,OR-2\n'
+    "QKA3,2026-01-05 12:05:00,2026-01-05 12:05:00,Pay Bill from 254711000002 - WANJIKU,"
+    'Failed,"1,200.50",,"3,700.50",true,Pay Bill,254711000002 - WANJIKU,,OR-2\n'
+    "QKA4,2026-01-05 15:00:00,2026-01-05 15:00:00,Business Payment to 254711000001 - JUMA,"
+    'Completed,,-50.00,"3,650.50",true,Business Payment,254711000001 - JUMA,,\n'
+)
+
+
+def test_the_mpesa_portals_statement_is_read_as_downloaded() -> None:
+    """Reconciled from here as any statement (test_reconciliation_names_every_difference)."""
+    assert parse_statement(PORTAL_STATEMENT, "KES") == [
+        StatementRow("QKA1", kes("2500.00")),
+        StatementRow("QKA2", kes("1200.50")),
+        StatementRow("QKA4", kes("-50.00")),
+    ]
+
+
+def test_a_statement_amount_or_currency_it_cannot_hold_is_refused_with_its_line() -> None:
+    with pytest.raises(StatementFormatError, match=r"^line 3: 1000.005 has more decimals"):
+        parse_statement("reference,amount\nA,1.00\nB,1000.005\n", "KES")
+    with pytest.raises(StatementFormatError, match=r"^line 2: in NGN, not KES$"):
+        parse_statement("reference,amount,currency\nA,1.00,NGN\n", "KES")
+    assert parse_statement("reference,amount,currency\nA,1.000,kes\n", "KES")[0].amount == kes(1)
 
 
 async def test_a_driver_is_paid_out_no_more_than_earned_and_only_once(

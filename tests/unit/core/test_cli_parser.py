@@ -248,3 +248,16 @@ def test_make_help_lines_up_every_targets_description() -> None:
     assert any(line.startswith("  make bench-routing ") for line in listed), listed
     columns = {len(line) - len(line.split(None, 2)[2]) for line in listed}
     assert len(columns) == 1, listed
+
+
+def test_a_plans_time_limit_beyond_ten_minutes_is_refused_in_one_line(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """`routes plan --time-limit 1e9` was taken: the solver runs the whole time it is given."""
+    for given in ("1e9", "0.5", "nan"):
+        with pytest.raises(SystemExit) as stop:
+            main(["routes", "plan", "--region", "lagos", "--time-limit", given])
+        assert stop.value.code == 2
+        assert capsys.readouterr().err.splitlines() == [
+            f"omniroute routes plan: argument --time-limit: seconds from 1 to 600: {given!r}"
+        ]
