@@ -12,6 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.app.order_payments import ENDED, checkout_payments
+from core.app.refunds import return_refunds
 from core.bus.port import EventBus
 from core.clock import Clock
 from core.db import Database
@@ -24,9 +25,10 @@ from engines.credit import CreditService
 from engines.invoices import CreditNoteNotice, InvoiceService, OrderBilling
 from engines.ledger import Books, LedgerService
 from engines.notifications import NotificationService
-from engines.orders import OrderService
+from engines.orders import Order, OrderService
+from engines.orders.repository import SqlOrderRepository
 from engines.orders.tables import orders as orders_table
-from engines.payments import Direction, PaymentIntent
+from engines.payments import Direction, IntentStatus, PaymentIntent
 from engines.payments.repository import SqlPaymentRepository
 from engines.settlement import Distributor, PayoutService, SettlementService
 
@@ -61,14 +63,19 @@ class IntentReceipts:
         return {ref: found[i] for ref, i in ids.items() if i in found}
 
 
+# The refunds that give back an unwound order's own payment, whole: the unwind's (workflows
+# off; on, the order workflow's, keyed on its activity), a late payment's, a second payment's.
+UNWIND_REFUNDS = ("refund:unwound:", "refund:order-", "refund:late:", "refund:double:")
+
+
 class RefundsInFlight:
     """What the rails are still giving back to a customer: her account shows it as hers until
     the refund is confirmed (its posting takes it off), so it is not hers to spend on a debt
-    meanwhile, or she would have it twice. A paid order cancelled or returned whose refund is
-    not asked yet counts too (its hold's void and its refund are separate reactions to the
-    same event): each of its checkout payments no refund was asked of, on a rail that gives
-    money back (`refundable`; none counted when not given). A refund that failed leaves it
-    hers to spend."""
+    meanwhile, or she would have it twice. Money owed back whose refund is not asked yet counts
+    too (the ledger's reaction that puts it on her account and the refunder's are separate
+    reactions to the same event): what the refunders will ask of each checkout payment, on a
+    rail that gives money back (`refundable`; none counted when not given), until they ask it.
+    A refund that failed leaves it hers to spend."""
 
     def __init__(self, db: Database, *, refundable: Callable[[str], bool] | None = None) -> None:
         self._db = db
@@ -78,7 +85,7 @@ class RefundsInFlight:
         async with self._db.transaction() as s:
             repo = SqlPaymentRepository(s)
             refunds = await repo.open_refunds()
-            ended = await self._not_refunded_yet(s, repo, customer, currency)
+            owed = await self._not_asked_yet(s, repo, customer, currency)
         # in whole units, rounded up: an M-Pesa reversal gives back all the payment, which
         # was asked in whole shillings (what is left over is spent once it is confirmed)
         giving = [
@@ -86,40 +93,95 @@ class RefundsInFlight:
             for r in refunds
             if r.customer == customer and r.amount.currency == currency
         ]
-        giving += [p.asked.amount for p in ended]
         return Money(
-            sum((a.to_integral_value(rounding=ROUND_CEILING) for a in giving), Decimal(0)),
+            sum((a.to_integral_value(rounding=ROUND_CEILING) for a in giving + owed), Decimal(0)),
             currency,
         )
 
-    async def _not_refunded_yet(
+    async def _not_asked_yet(
         self, s: AsyncSession, repo: SqlPaymentRepository, customer: Phone, currency: str
-    ) -> list[PaymentIntent]:
-        """The checkout payments of her cancelled or returned orders that no refund was asked
-        of yet (paid in parts: no rail gives those back, they are hers)."""
+    ) -> list[Decimal]:
+        """What the refunders will give back of her orders' checkout payments and have not
+        asked yet (paid in parts: no rail gives those back, they are hers)."""
         if self._refundable is None:
             return []
-        ended = (
-            await s.scalars(
-                select(orders_table.c.reference).where(
-                    orders_table.c.customer == customer.e164,
-                    orders_table.c.currency == currency,
-                    orders_table.c.status.in_([status.value for status in ENDED]),
+        ended = await SqlOrderRepository(s).by_references(
+            (
+                await s.scalars(
+                    select(orders_table.c.reference).where(
+                        orders_table.c.customer == customer.e164,
+                        orders_table.c.currency == currency,
+                        orders_table.c.status.in_([status.value for status in ENDED]),
+                    )
                 )
-            )
-        ).all()
+            ).all()
+        )
         if not ended:
             return []
-        intents = await repo.for_orders(list(ended))
-        asked = {i.refund_of for i in intents if i.direction is Direction.REFUND}
+        intents = await repo.for_orders([o.reference for o in ended])
+        owed = OwedBack(intents, self._refundable)
+        for order in ended:
+            owed.unwound(order)
+        return owed.parts
+
+
+class OwedBack:
+    """What the refunders will ask the rails to give back of her orders' checkout payments
+    (the same amounts and keys as core.app.refunds), less what they asked already: each
+    refund's key asked once, all that is left of a payment an unwind gives back."""
+
+    def __init__(self, intents: Sequence[PaymentIntent], refundable: Callable[[str], bool]) -> None:
+        self._intents = intents
+        self._refundable = refundable
+        self._keys = {i.idempotency_key for i in intents if i.direction is Direction.REFUND}
+        self.parts: list[Decimal] = []
+
+    def unwound(self, order: Order) -> None:
+        """A cancelled or returned order's own payments: brought back before delivery, all
+        that is left of each (its unwind's refund, or a late or second payment's); after,
+        what was delivered, the oldest payment first (ReturnedOrderRefunder)."""
+        paid = self._paid(order.reference)
+        if any(line.delivered_quantity is not None for line in order.lines):
+            self._keyed(paid, "refund:returned:", order.total)
+            return
+        for p in paid:
+            refunds = self._refunds_of(p)
+            if not any(r.idempotency_key.startswith(UNWIND_REFUNDS) for r in refunds):
+                self.parts.append(self._left(p, refunds))
+
+    def _keyed(self, paid: list[PaymentIntent], prefix: str, due: Money) -> None:
+        """`due` given back from `paid`, the oldest first, each refund keyed `prefix` + the
+        payment's id: what no refund was asked under its key yet."""
+        lefts = [Money(self._left(p, self._refunds_of(p)), due.currency) for p in paid]
+        for p, part in zip(paid, return_refunds(due, lefts), strict=True):
+            if f"{prefix}{p.id}" not in self._keys:
+                self.parts.append(part.amount)
+
+    def _paid(self, reference: str) -> list[PaymentIntent]:
         return [
             p
-            for ref in ended
-            for p in checkout_payments([i for i in intents if i.order_reference == ref], ref)
-            if p.id not in asked
-            and p.received_in_parts.amount == 0
-            and self._refundable(p.provider)
+            for p in checkout_payments(
+                [i for i in self._intents if i.order_reference == reference], reference
+            )
+            if p.received_in_parts.amount == 0 and self._refundable(p.provider)
         ]
+
+    def _refunds_of(self, paid: PaymentIntent) -> list[PaymentIntent]:
+        return [i for i in self._intents if i.refund_of == paid.id]
+
+    @staticmethod
+    def _left(paid: PaymentIntent, refunds: list[PaymentIntent]) -> Decimal:
+        """What no refund took of `paid` (failed and cancelled ones took none), in what its
+        prompt asked (M-Pesa: whole shillings)."""
+        given = sum(
+            (
+                r.payable.amount
+                for r in refunds
+                if r.status not in (IntentStatus.FAILED, IntentStatus.CANCELLED)
+            ),
+            Decimal(0),
+        )
+        return max(paid.asked.amount - given, Decimal(0))
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,57 @@
+"""Money owed back to a customer is never hers to spend twice: between the reaction that makes
+it show on her account (a hold voided, a delivery posted short, a second payment posted) and the
+refund asked of the rail that gives it back, it is not her account credit: not shown, not
+offered at checkout, and the hold a confirm takes from credit refuses it. Each test stops the
+reactions in that window (the ledger's has run, the refunder's not yet)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from aiohttp.test_utils import TestClient
+
+from core.app.bootstrap import Services
+from core.config import Settings
+from core.money import Money
+from engines.ledger import TransferRefusedError
+from engines.orders import OrderStatus
+from tests.journeys.test_refunds import JSON, JUMA, paid_by_mpesa
+from tests.support.providers.africastalking import flush_outbox
+from tests.support.providers.payments import PaymentFakes
+
+Client = TestClient[Any, Any]
+KES = "KES"
+
+
+@pytest.fixture
+def settings(database_url: str, fakes: PaymentFakes) -> Settings:
+    return fakes.settings(database_url, temporal="off")
+
+
+async def test_the_rest_of_a_partly_refunded_payment_is_not_credit_before_its_refund(
+    gateway: Client, services: Services, fakes: PaymentFakes
+) -> None:
+    """An operator gave back KES 100 of Juma's KES 2,522 (confirmed); then the order was
+    cancelled: the KES 2,422 left is on its way back to M-Pesa, not credit to spend meanwhile."""
+    assert services.money is not None
+    assert services.refunds is not None
+    books = services.money.books
+    order = await paid_by_mpesa(gateway, services, fakes, checkout=True)
+    await services.refunds.refund_order(order.reference, Money(Decimal(100), KES), key="op-1")
+    [b2c] = fakes.daraja.payouts
+    target, body = fakes.daraja.b2c_result(b2c)
+    assert (await gateway.post(target, data=body, headers=JSON)).status == 200
+    await flush_outbox(services)
+
+    await services.orders.advance(order.reference, OrderStatus.CANCELLED, reason="out of stock")
+    await books.order_cancelled(order.reference)  # billing's reaction ran; the refunder's not
+
+    assert await books.account_credit(JUMA, KES) == Money.zero(KES)
+    with pytest.raises(TransferRefusedError):
+        await books.order_paid_from_credit("ORD-TWICE", JUMA, Money(Decimal(800), KES))
+
+    await flush_outbox(services)  # the rest is asked of Daraja (B2C: a part of the payment)
+    assert len(fakes.daraja.payouts) == 2
+    assert await books.account_credit(JUMA, KES) == Money.zero(KES)
