@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.app.order_payments import ENDED, checkout_payments
-from core.app.refunds import return_refunds
+from core.app.refunds import return_refunds, unwound_back_order_due
 from core.bus.port import EventBus
 from core.clock import Clock
 from core.db import Database
@@ -105,7 +105,8 @@ class RefundsInFlight:
         asked yet (paid in parts: no rail gives those back, they are hers)."""
         if self._refundable is None:
             return []
-        ended = await SqlOrderRepository(s).by_references(
+        orders = SqlOrderRepository(s)
+        ended = await orders.by_references(
             (
                 await s.scalars(
                     select(orders_table.c.reference).where(
@@ -118,10 +119,11 @@ class RefundsInFlight:
         )
         if not ended:
             return []
-        intents = await repo.for_orders([o.reference for o in ended])
-        owed = OwedBack(intents, self._refundable)
+        lineages = {o.reference: await _earlier(orders, o) for o in ended}
+        paying = {o.reference for o in ended} | {e[0].reference for e in lineages.values() if e}
+        owed = OwedBack(await repo.for_orders(sorted(paying)), self._refundable)
         for order in ended:
-            owed.unwound(order)
+            owed.unwound(order, lineages[order.reference])
         return owed.parts
 
 
@@ -136,17 +138,33 @@ class OwedBack:
         self._keys = {i.idempotency_key for i in intents if i.direction is Direction.REFUND}
         self.parts: list[Decimal] = []
 
-    def unwound(self, order: Order) -> None:
-        """A cancelled or returned order's own payments: brought back before delivery, all
-        that is left of each (its unwind's refund, or a late or second payment's); after,
-        what was delivered, the oldest payment first (ReturnedOrderRefunder)."""
+    def unwound(self, order: Order, earlier: Sequence[Order] = ()) -> None:
+        """A cancelled or returned order: brought back before delivery, all that is left of
+        each of its own payments (its unwind's refund, or a late or second payment's), or, for
+        a back-order born paid (`earlier`: the orders before it, first placed first), what it
+        cost, from its original's payments (CancelledBackOrderRefunder); brought back after
+        delivery, what was delivered (ReturnedOrderRefunder), the oldest payment first."""
+        delivered = any(line.delivered_quantity is not None for line in order.lines)
+        if order.paid_by_original and earlier:
+            paid = self._paid(earlier[0].reference)
+            tag = f"{order.reference}:"
+            if delivered:
+                self._keyed(paid, f"refund:returned:{tag}", order.total)
+            elif paid:
+                due = unwound_back_order_due(
+                    paid[0].amount, [o.total for o in earlier], order.total
+                )
+                self._keyed(paid, f"refund:cancelled:{tag}", due)
+            return
         paid = self._paid(order.reference)
-        if any(line.delivered_quantity is not None for line in order.lines):
+        if delivered:
             self._keyed(paid, "refund:returned:", order.total)
             return
         for p in paid:
             refunds = self._refunds_of(p)
-            if not any(r.idempotency_key.startswith(UNWIND_REFUNDS) for r in refunds):
+            if self._counts(p) and not any(
+                r.idempotency_key.startswith(UNWIND_REFUNDS) for r in refunds
+            ):
                 self.parts.append(self._left(p, refunds))
 
     def _keyed(self, paid: list[PaymentIntent], prefix: str, due: Money) -> None:
@@ -154,17 +172,17 @@ class OwedBack:
         payment's id: what no refund was asked under its key yet."""
         lefts = [Money(self._left(p, self._refunds_of(p)), due.currency) for p in paid]
         for p, part in zip(paid, return_refunds(due, lefts), strict=True):
-            if f"{prefix}{p.id}" not in self._keys:
+            if self._counts(p) and f"{prefix}{p.id}" not in self._keys:
                 self.parts.append(part.amount)
 
     def _paid(self, reference: str) -> list[PaymentIntent]:
-        return [
-            p
-            for p in checkout_payments(
-                [i for i in self._intents if i.order_reference == reference], reference
-            )
-            if p.received_in_parts.amount == 0 and self._refundable(p.provider)
-        ]
+        return checkout_payments(
+            [i for i in self._intents if i.order_reference == reference], reference
+        )
+
+    def _counts(self, paid: PaymentIntent) -> bool:
+        """Whether a rail gives `paid` back (paid in parts: none does, they are hers)."""
+        return paid.received_in_parts.amount == 0 and self._refundable(paid.provider)
 
     def _refunds_of(self, paid: PaymentIntent) -> list[PaymentIntent]:
         return [i for i in self._intents if i.refund_of == paid.id]
@@ -182,6 +200,20 @@ class OwedBack:
             Decimal(0),
         )
         return max(paid.asked.amount - given, Decimal(0))
+
+
+async def _earlier(orders: SqlOrderRepository, order: Order) -> list[Order]:
+    """The orders a back-order born paid is the back-order of, first placed first (whose
+    payment paid for it: OrderService.lineage); none for any other order."""
+    if not order.paid_by_original:
+        return []
+    line: list[Order] = []
+    at: Order | None = order
+    while at is not None and at.back_order_of is not None:
+        at = await orders.by_id(at.back_order_of)
+        if at is not None:
+            line.insert(0, at)
+    return line
 
 
 @dataclass(frozen=True, slots=True)

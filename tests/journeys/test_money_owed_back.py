@@ -16,13 +16,17 @@ from core.app.bootstrap import Services
 from core.config import Settings
 from core.money import Money
 from engines.ledger import TransferRefusedError
-from engines.orders import OrderStatus
-from tests.journeys.test_refunds import JSON, JUMA, paid_by_mpesa
+from engines.orders import OrderStatus, RestPolicy
+from engines.payments import Method
+from tests.journeys.test_back_order_refunds import back_order_of, shipped
+from tests.journeys.test_refunds import JSON, JUMA, NGOZI, paid_by_mpesa
+from tests.journeys.test_short_delivery_refunds import paid
 from tests.support.providers.africastalking import flush_outbox
 from tests.support.providers.payments import PaymentFakes
 
 Client = TestClient[Any, Any]
 KES = "KES"
+NGN = "NGN"
 
 
 @pytest.fixture
@@ -55,3 +59,27 @@ async def test_the_rest_of_a_partly_refunded_payment_is_not_credit_before_its_re
     await flush_outbox(services)  # the rest is asked of Daraja (B2C: a part of the payment)
     assert len(fakes.daraja.payouts) == 2
     assert await books.account_credit(JUMA, KES) == Money.zero(KES)
+
+
+async def test_a_cancelled_back_orders_money_is_not_credit_before_its_refund(
+    gateway: Client, services: Services, fakes: PaymentFakes
+) -> None:
+    """Ngozi's Paystack order came 2 of 3 cartons, the third kept for a back-order born paid;
+    the back-order was cancelled: what she paid for it goes back to her card, from the
+    original's payment, and is not credit to spend before (nor while) that refund runs."""
+    assert services.money is not None
+    books = services.money.books
+    order, _ = await paid(gateway, services, fakes, Method.PAYSTACK, NGOZI)
+    await shipped(services, order, 2, RestPolicy.BACKORDER)
+    back = await back_order_of(services, order)
+
+    await services.orders.advance(back.reference, OrderStatus.CANCELLED)
+    await books.order_cancelled(back.reference)  # billing's reaction ran; the refunder's not
+
+    assert await books.account_credit(NGOZI, NGN) == Money.zero(NGN)
+    with pytest.raises(TransferRefusedError):
+        await books.order_paid_from_credit("ORD-TWICE", NGOZI, Money(Decimal(500), NGN))
+
+    await flush_outbox(services)  # the back-order's refund is asked of Paystack
+    assert len(fakes.paystack.refunds) == 1
+    assert await books.account_credit(NGOZI, NGN) == Money.zero(NGN)
