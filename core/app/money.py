@@ -8,7 +8,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_CEILING, Decimal
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.app.order_payments import ENDED, checkout_payments
@@ -30,6 +30,7 @@ from engines.orders.repository import SqlOrderRepository
 from engines.orders.tables import orders as orders_table
 from engines.payments import Direction, IntentStatus, PaymentIntent
 from engines.payments.repository import SqlPaymentRepository
+from engines.payments.tables import payment_intents as intents_table
 from engines.settlement import Distributor, PayoutService, SettlementService
 
 # One distributor per region until distributors are data of their own: the platform keeps 3 %
@@ -105,25 +106,37 @@ class RefundsInFlight:
         asked yet (paid in parts: no rail gives those back, they are hers)."""
         if self._refundable is None:
             return []
-        orders = SqlOrderRepository(s)
-        ended = await orders.by_references(
-            (
-                await s.scalars(
-                    select(orders_table.c.reference).where(
-                        orders_table.c.customer == customer.e164,
-                        orders_table.c.currency == currency,
-                        orders_table.c.status.in_([status.value for status in ENDED]),
-                    )
-                )
-            ).all()
+        ended = select(orders_table.c.reference).where(
+            orders_table.c.customer == customer.e164,
+            orders_table.c.currency == currency,
+            orders_table.c.status.in_([status.value for status in ENDED]),
         )
-        if not ended:
+        paid_twice = (
+            select(intents_table.c.order_reference)
+            .where(
+                intents_table.c.customer == customer.e164,
+                intents_table.c.currency == currency,
+                intents_table.c.direction == Direction.COLLECT.value,
+                intents_table.c.status == IntentStatus.SUCCEEDED.value,
+                intents_table.c.order_reference.is_not(None),
+            )
+            .group_by(intents_table.c.order_reference)
+            .having(func.count() > 1)
+        )
+        orders = SqlOrderRepository(s)
+        found = await orders.by_references(
+            [*(await s.scalars(ended)).all(), *(await s.scalars(paid_twice)).all()]
+        )
+        if not found:
             return []
-        lineages = {o.reference: await _earlier(orders, o) for o in ended}
-        paying = {o.reference for o in ended} | {e[0].reference for e in lineages.values() if e}
+        lineages = {o.reference: await _earlier(orders, o) for o in found}
+        paying = {o.reference for o in found} | {e[0].reference for e in lineages.values() if e}
         owed = OwedBack(await repo.for_orders(sorted(paying)), self._refundable)
-        for order in ended:
-            owed.unwound(order, lineages[order.reference])
+        for order in found:
+            if order.status in ENDED:
+                owed.unwound(order, lineages[order.reference])
+            else:
+                owed.paid_twice(order.reference)
         return owed.parts
 
 
@@ -159,6 +172,7 @@ class OwedBack:
         paid = self._paid(order.reference)
         if delivered:
             self._keyed(paid, "refund:returned:", order.total)
+            self.paid_twice(order.reference)
             return
         for p in paid:
             refunds = self._refunds_of(p)
@@ -166,6 +180,12 @@ class OwedBack:
                 r.idempotency_key.startswith(UNWIND_REFUNDS) for r in refunds
             ):
                 self.parts.append(self._left(p, refunds))
+
+    def paid_twice(self, reference: str) -> None:
+        """An order charged more than once: all of each later payment (DoubleChargeRefunder)."""
+        for p in self._paid(reference)[1:]:
+            if self._counts(p) and f"refund:double:{p.id}" not in self._keys:
+                self.parts.append(self._left(p, self._refunds_of(p)))
 
     def _keyed(self, paid: list[PaymentIntent], prefix: str, due: Money) -> None:
         """`due` given back from `paid`, the oldest first, each refund keyed `prefix` + the

@@ -17,7 +17,7 @@ from core.config import Settings
 from core.money import Money
 from engines.ledger import TransferRefusedError
 from engines.orders import OrderStatus, RestPolicy
-from engines.payments import Method
+from engines.payments import CreatePayment, Method
 from tests.journeys.test_back_order_refunds import back_order_of, shipped
 from tests.journeys.test_refunds import JSON, JUMA, NGOZI, paid_by_mpesa
 from tests.journeys.test_short_delivery_refunds import paid
@@ -83,3 +83,38 @@ async def test_a_cancelled_back_orders_money_is_not_credit_before_its_refund(
     await flush_outbox(services)  # the back-order's refund is asked of Paystack
     assert len(fakes.paystack.refunds) == 1
     assert await books.account_credit(NGOZI, NGN) == Money.zero(NGN)
+
+
+async def test_a_second_payments_money_is_not_credit_before_its_refund(
+    gateway: Client, services: Services, fakes: PaymentFakes
+) -> None:
+    """Juma's order was paid by M-Pesa twice (a Pay again answered too): the second KES 2,522
+    goes back to M-Pesa, and is not credit to spend between its posting and that refund."""
+    assert services.money is not None
+    assert services.payments is not None
+    books = services.money.books
+    order = await paid_by_mpesa(gateway, services, fakes, checkout=True)
+    kept = await books.account_credit(JUMA, KES)  # the prompt's whole shillings: KES 0.74
+    again = await services.payments.pay(
+        CreatePayment(
+            idempotency_key=f"order:{order.reference}:2",
+            method=Method.MPESA,
+            amount=order.total,
+            customer=JUMA,
+            order_reference=order.reference,
+        )
+    )
+    target, body = fakes.daraja.pay(fakes.daraja.pushes[1])
+    assert (await gateway.post(target, data=body, headers=JSON)).status == 200
+    again = await services.payments.get(again.id)
+    assert again.receipt is not None
+    # the posting's reaction ran; the double charge refunder's not
+    await books.post_payment_received(JUMA, again.asked, "mpesa", again.receipt)
+
+    assert await books.account_credit(JUMA, KES) == kept
+    with pytest.raises(TransferRefusedError):
+        await books.order_paid_from_credit("ORD-TWICE", JUMA, Money(Decimal(800), KES))
+
+    await flush_outbox(services)  # the second payment's reversal is asked of Daraja
+    assert len(fakes.daraja.reversals) == 1
+    assert await books.account_credit(JUMA, KES) == kept
