@@ -8,11 +8,11 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_CEILING, Decimal
 
-from sqlalchemy import func, select
+from sqlalchemy import exists, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.app.order_payments import ENDED, checkout_payments
-from core.app.refunds import return_refunds, unwound_back_order_due
+from core.app.refunds import return_refunds, short_refund_due, unwound_back_order_due
 from core.bus.port import EventBus
 from core.clock import Clock
 from core.db import Database
@@ -25,8 +25,9 @@ from engines.credit import CreditService
 from engines.invoices import CreditNoteNotice, InvoiceService, OrderBilling
 from engines.ledger import Books, LedgerService
 from engines.notifications import NotificationService
-from engines.orders import Order, OrderService
+from engines.orders import Order, OrderService, OrderStatus
 from engines.orders.repository import SqlOrderRepository
+from engines.orders.tables import order_lines as lines_table
 from engines.orders.tables import orders as orders_table
 from engines.payments import Direction, IntentStatus, PaymentIntent
 from engines.payments.repository import SqlPaymentRepository
@@ -123,9 +124,21 @@ class RefundsInFlight:
             .group_by(intents_table.c.order_reference)
             .having(func.count() > 1)
         )
+        backs = orders_table.alias("backs")
+        short = select(orders_table.c.reference).where(
+            orders_table.c.customer == customer.e164,
+            orders_table.c.currency == currency,
+            orders_table.c.status.in_([OrderStatus.DELIVERED.value, OrderStatus.RETURNED.value]),
+            exists().where(
+                lines_table.c.order_id == orders_table.c.id,
+                lines_table.c.delivered_quantity < lines_table.c.quantity,
+            ),
+            ~exists().where(backs.c.back_order_of == orders_table.c.id),  # its rest released
+        )
+        shorts = set((await s.scalars(short)).all())
         orders = SqlOrderRepository(s)
         found = await orders.by_references(
-            [*(await s.scalars(ended)).all(), *(await s.scalars(paid_twice)).all()]
+            [*(await s.scalars(ended)).all(), *(await s.scalars(paid_twice)).all(), *shorts]
         )
         if not found:
             return []
@@ -133,6 +146,8 @@ class RefundsInFlight:
         paying = {o.reference for o in found} | {e[0].reference for e in lineages.values() if e}
         owed = OwedBack(await repo.for_orders(sorted(paying)), self._refundable)
         for order in found:
+            if order.reference in shorts:
+                owed.short(order, lineages[order.reference])
             if order.status in ENDED:
                 owed.unwound(order, lineages[order.reference])
             else:
@@ -180,6 +195,18 @@ class OwedBack:
                 r.idempotency_key.startswith(UNWIND_REFUNDS) for r in refunds
             ):
                 self.parts.append(self._left(p, refunds))
+
+    def short(self, order: Order, earlier: Sequence[Order] = ()) -> None:
+        """A paid order delivered short, its rest not kept for a back-order: what was paid for
+        what did not arrive (ShortDeliveryRefunder), from its own payments or, for a back-order
+        born paid, its original's (what arrived of the orders before it counted)."""
+        of_original = order.paid_by_original and bool(earlier)
+        paid = self._paid(earlier[0].reference if of_original else order.reference)
+        if not paid:
+            return  # nothing paid upfront: she owes only what arrived
+        arrived = sum((o.total for o in earlier), order.total) if of_original else order.total
+        tag = f"{order.reference}:" if of_original else ""
+        self._keyed(paid, f"refund:short:{tag}", short_refund_due(paid[0].amount, arrived))
 
     def paid_twice(self, reference: str) -> None:
         """An order charged more than once: all of each later payment (DoubleChargeRefunder)."""

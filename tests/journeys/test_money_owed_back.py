@@ -18,8 +18,9 @@ from core.money import Money
 from engines.ledger import TransferRefusedError
 from engines.orders import OrderStatus, RestPolicy
 from engines.payments import CreatePayment, Method
-from tests.journeys.test_back_order_refunds import back_order_of, shipped
+from tests.journeys.test_back_order_refunds import NOODLES, back_order_of, shipped
 from tests.journeys.test_refunds import JSON, JUMA, NGOZI, paid_by_mpesa
+from tests.journeys.test_returned_order_refunds import TO_DISPATCHED
 from tests.journeys.test_short_delivery_refunds import paid
 from tests.support.providers.africastalking import flush_outbox
 from tests.support.providers.payments import PaymentFakes
@@ -118,3 +119,28 @@ async def test_a_second_payments_money_is_not_credit_before_its_refund(
     await flush_outbox(services)  # the second payment's reversal is asked of Daraja
     assert len(fakes.daraja.reversals) == 1
     assert await books.account_credit(JUMA, KES) == kept
+
+
+async def test_a_short_deliverys_money_is_not_credit_before_its_refund(
+    gateway: Client, services: Services, fakes: PaymentFakes
+) -> None:
+    """Ngozi paid her Paystack order upfront and 2 of its 3 cartons came: what she paid for
+    the third goes back to her card, and is not credit to spend between the delivery's posting
+    (of only what arrived) and that refund."""
+    assert services.money is not None
+    books = services.money.books
+    order, _ = await paid(gateway, services, fakes, Method.PAYSTACK, NGOZI)
+    for status in [*TO_DISPATCHED, OrderStatus.DISPATCHED]:
+        await services.orders.advance(order.reference, status)
+    await flush_outbox(services)
+    arrived = await services.orders.deliver(order.reference, {NOODLES: 2})
+    # billing's reaction ran (only what arrived posted, the rest of the hold released)
+    await books.order_delivered(order.reference, arrived.tax, arrived.total)
+
+    assert await books.account_credit(NGOZI, NGN) == Money.zero(NGN)
+    with pytest.raises(TransferRefusedError):
+        await books.order_paid_from_credit("ORD-TWICE", NGOZI, Money(Decimal(500), NGN))
+
+    await flush_outbox(services)  # the short delivery's refund is asked of Paystack
+    assert len(fakes.paystack.refunds) == 1
+    assert await books.account_credit(NGOZI, NGN) == Money.zero(NGN)
