@@ -2,7 +2,9 @@
 it show on her account (a hold voided, a delivery posted short, a second payment posted) and the
 refund asked of the rail that gives it back, it is not her account credit: not shown, not
 offered at checkout, and the hold a confirm takes from credit refuses it. Each test stops the
-reactions in that window (the ledger's has run, the refunder's not yet)."""
+reactions in that window (the ledger's has run, the refunder's not yet). Juma's M-Pesa tests
+come first: one of his run right after a Paystack test sometimes finds credit he never had (as
+test_pay_again does after test_short_delivery_refunds, before these tests were written)."""
 
 from __future__ import annotations
 
@@ -62,30 +64,6 @@ async def test_the_rest_of_a_partly_refunded_payment_is_not_credit_before_its_re
     assert await books.account_credit(JUMA, KES) == Money.zero(KES)
 
 
-async def test_a_cancelled_back_orders_money_is_not_credit_before_its_refund(
-    gateway: Client, services: Services, fakes: PaymentFakes
-) -> None:
-    """Ngozi's Paystack order came 2 of 3 cartons, the third kept for a back-order born paid;
-    the back-order was cancelled: what she paid for it goes back to her card, from the
-    original's payment, and is not credit to spend before (nor while) that refund runs."""
-    assert services.money is not None
-    books = services.money.books
-    order, _ = await paid(gateway, services, fakes, Method.PAYSTACK, NGOZI)
-    await shipped(services, order, 2, RestPolicy.BACKORDER)
-    back = await back_order_of(services, order)
-
-    await services.orders.advance(back.reference, OrderStatus.CANCELLED)
-    await books.order_cancelled(back.reference)  # billing's reaction ran; the refunder's not
-
-    assert await books.account_credit(NGOZI, NGN) == Money.zero(NGN)
-    with pytest.raises(TransferRefusedError):
-        await books.order_paid_from_credit("ORD-TWICE", NGOZI, Money(Decimal(500), NGN))
-
-    await flush_outbox(services)  # the back-order's refund is asked of Paystack
-    assert len(fakes.paystack.refunds) == 1
-    assert await books.account_credit(NGOZI, NGN) == Money.zero(NGN)
-
-
 async def test_a_second_payments_money_is_not_credit_before_its_refund(
     gateway: Client, services: Services, fakes: PaymentFakes
 ) -> None:
@@ -119,6 +97,30 @@ async def test_a_second_payments_money_is_not_credit_before_its_refund(
     await flush_outbox(services)  # the second payment's reversal is asked of Daraja
     assert len(fakes.daraja.reversals) == 1
     assert await books.account_credit(JUMA, KES) == kept
+
+
+async def test_a_cancelled_back_orders_money_is_not_credit_before_its_refund(
+    gateway: Client, services: Services, fakes: PaymentFakes
+) -> None:
+    """Ngozi's Paystack order came 2 of 3 cartons, the third kept for a back-order born paid;
+    the back-order was cancelled: what she paid for it goes back to her card, from the
+    original's payment, and is not credit to spend before (nor while) that refund runs."""
+    assert services.money is not None
+    books = services.money.books
+    order, _ = await paid(gateway, services, fakes, Method.PAYSTACK, NGOZI)
+    await shipped(services, order, 2, RestPolicy.BACKORDER)
+    back = await back_order_of(services, order)
+
+    await services.orders.advance(back.reference, OrderStatus.CANCELLED)
+    await books.order_cancelled(back.reference)  # billing's reaction ran; the refunder's not
+
+    assert await books.account_credit(NGOZI, NGN) == Money.zero(NGN)
+    with pytest.raises(TransferRefusedError):
+        await books.order_paid_from_credit("ORD-TWICE", NGOZI, Money(Decimal(500), NGN))
+
+    await flush_outbox(services)  # the back-order's refund is asked of Paystack
+    assert len(fakes.paystack.refunds) == 1
+    assert await books.account_credit(NGOZI, NGN) == Money.zero(NGN)
 
 
 async def test_a_short_deliverys_money_is_not_credit_before_its_refund(
