@@ -7,10 +7,13 @@ from __future__ import annotations
 
 import asyncio
 import json
+from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import ROUND_CEILING, Decimal
 from typing import TYPE_CHECKING
+
+from sqlalchemy.exc import IntegrityError
 
 from core.app.cash import DriverCash
 from core.app.payouts import (
@@ -22,10 +25,11 @@ from core.app.payouts import (
     really_sent,
 )
 from core.config import Settings
+from core.messages import ChannelKind, OutboundMessage, Reply
 from core.money import Money
-from core.region import RegionCode, local_date
+from core.region import RegionCode, local_date, market_locale
 from core.region import region as region_of
-from engines.gig import PayoutStatus
+from engines.gig import PayoutStatus, Worker
 from engines.settlement import PayoutOrder, PayoutOrderStatus
 from engines.settlement.payout_orders import SENDABLE
 
@@ -147,6 +151,7 @@ async def pay_drivers(services: Services, region: RegionCode, day: date) -> PayR
         payee = Payee("driver", worker.phone, worker.name, worker.region, worker.bank)
         account = _Account(pays_whole_units(worker.region))
         overdue = await cash.overdue(worker)  # kept back from what this run sends
+        due_in = overdue  # what he must hand in for it to be paid
         for payout_id, earned, earned_on, status in await gig.payouts(worker.id):
             source = f"gig:{payout_id}"
             known = await desk.orders.by_source(source)
@@ -166,6 +171,7 @@ async def pay_drivers(services: Services, region: RegionCode, day: date) -> PayR
                     report.add(known, _row(str(worker.id), payee, known.amount) | row)
                 account.closed(source, known, earned, failed=False)
                 continue
+            kept = Money.zero(amount.currency)
             if overdue.amount > 0 and amount.amount > 0:
                 # He still holds cash he should have handed in: it is netted out of his pay,
                 # which stays in his wallet and goes with the first payout after he hands it
@@ -175,6 +181,8 @@ async def pay_drivers(services: Services, region: RegionCode, day: date) -> PayR
                 row["carried"] = str((carried + kept).amount)
                 row["withheld"] = str(kept.amount)
             order = await desk.pay(payee, amount, source, earn=True, earned=earned)
+            if order.status in TEXTED and (order.amount.amount > 0 or kept.amount > 0):
+                await _text_paid(services, worker, order, earned_on, kept=kept, cash=due_in)
             report.add(
                 order,
                 _row(str(worker.id), payee, order.amount)
@@ -210,6 +218,35 @@ async def pay_agents(services: Services, region: RegionCode, day: date) -> PayRe
         # goes with the next day's), and the row says what it sent, not what is owed now.
         report.add(order, _row(agent.phone.e164, payee, order.amount))
     return report
+
+
+# A payout on its way or paid: the driver is told so (one text per payout, by its source).
+TEXTED = frozenset({PayoutOrderStatus.SENDING, PayoutOrderStatus.PAID})
+
+
+async def _text_paid(
+    services: Services, worker: Worker, order: PayoutOrder, day: date, *, kept: Money, cash: Money
+) -> None:
+    """Text the driver what this payout sends him for `day`, and what was held back of it
+    until he hands in the overdue `cash` he holds; once per payout (its dedupe key), in his
+    language. Not suppressed by STOP: it is his pay, not marketing."""
+    locale = worker.locale or market_locale(worker.phone) or "en"
+    values: dict[str, object] = {"amount": order.amount.format(), "date": day.isoformat()}
+    key = "sms.driver_paid"
+    if kept.amount > 0:
+        key = "sms.driver_paid_withheld"
+        values |= {"held": kept.format(), "cash": cash.format()}
+    text = services.translate(locale, key, **values)
+    with suppress(IntegrityError):  # a run at the same moment queued this payout's text: once
+        await services.notifications.queue(
+            OutboundMessage(
+                provider=services.settings.sms_provider,
+                kind=ChannelKind.SMS,
+                to=worker.phone,
+                reply=Reply(text, end=True, locale=locale),
+                dedupe_key=f"driver-paid:{order.source}",
+            )
+        )
 
 
 def _whole(amount: Money) -> Money:
