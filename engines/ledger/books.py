@@ -201,8 +201,9 @@ class Books:
         """Goods delivered and then brought back: the sale is reversed. What was delivered
         (`total`, as the delivery posted it) is owed back to the customer's account, where a
         payment for it stands (the refund takes it from there, or it stays hers as credit),
-        and its VAT (`tax`) is no longer owed. Once each (the ids the credit line's return uses
-        too). None when there was nothing to reverse."""
+        and its VAT (`tax`) is no longer owed; cash paid at its door gives her back the cash,
+        its rounding undone. Once each (the ids the credit line's return uses too). None when
+        there was nothing to reverse."""
         revenue = await self.account(chart.sales(total.currency))
         debtor = await self.customer_account(customer, total.currency, on_credit=False)
         vat = await self.account(chart.vat_payable(tax.currency))
@@ -222,6 +223,20 @@ class Books:
                         reference=reference,
                     )
                 )
+        rounded = await self.ledger.get_transfer(chart.transfer_id("cash", reference, "rounding"))
+        if rounded is not None:
+            # Paid in cash at the door, rounded to the cash unit: what she gets back is the
+            # cash she paid, so the rounding is undone with the sale (once).
+            last = await self.ledger.transfer(
+                TransferRequest.posted(
+                    chart.transfer_id("cash", reference, "rounding-returned"),
+                    rounded.credit_account_id,
+                    rounded.debit_account_id,
+                    rounded.amount,
+                    code="cash_rounding",
+                    reference=reference,
+                )
+            )
         return last
 
     async def order_cancelled(self, reference: str) -> Transfer:
