@@ -26,6 +26,17 @@ def minor_unit(currency: str) -> Decimal:
     return Decimal(1).scaleb(-get_currency_precision(currency))
 
 
+# The smallest cash that changes hands where small coins are not used (cash rounding): what is
+# paid in cash at a pay-on-delivery door is rounded to it; a currency not named pays its minor
+# unit. Cards, transfers and mobile money are never rounded.
+CASH_UNITS: dict[str, Decimal] = {"NGN": Decimal("1"), "KES": Decimal("1"), "ZAR": Decimal("0.10")}
+
+
+def cash_unit(currency: str) -> Decimal:
+    """The smallest amount of the currency paid in cash: KES 1, ZAR 0.10."""
+    return CASH_UNITS.get(currency, minor_unit(currency))
+
+
 @lru_cache(maxsize=512)
 def _known_currency(code: str) -> bool:
     """Babel's answer, kept: every price and total is built through here."""
@@ -104,6 +115,15 @@ class Money:
     @property
     def is_negative(self) -> bool:
         return self.amount < 0
+
+    def in_cash(self) -> Money:
+        """The amount rounded to the nearest cash unit of its currency, half up (KES 2,521.26
+        is paid KES 2,521.00 in cash, ZAR 105.45 is ZAR 105.50)."""
+        unit = cash_unit(self.currency)
+        return Money(
+            (self.amount / unit).quantize(Decimal(1), rounding=ROUND_HALF_UP) * unit,
+            self.currency,
+        )
 
     def format(self) -> str:
         """GSM-7-safe display ('NGN 1,250.00'): currency symbols like ₦ cost a whole USSD page."""

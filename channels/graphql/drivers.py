@@ -88,8 +88,8 @@ class DriverOrder:
     lines: list[DriverOrderLine]
     payment_method: PaymentMethod
     collect: MoneyType = strawberry.field(
-        description="What to take at the door: the total of an unpaid pay-on-delivery order, "
-        "else zero"
+        description="The cash to take at the door: the total of an unpaid pay-on-delivery order "
+        "rounded to the currency's cash unit (NGN 1, KES 1, ZAR 0.10), else zero"
     )
 
 
@@ -309,7 +309,7 @@ def _order(order: Order, stop: DriverStop) -> DriverOrder:
         status=order.status,
         lines=[DriverOrderLine(sku=i.sku, name=i.name, quantity=i.quantity) for i in order.lines],
         payment_method=PaymentMethod(order.payment_method.value),
-        collect=MoneyType.of(order.total if due else Money.zero(order.total.currency)),
+        collect=MoneyType.of(order.total.in_cash() if due else Money.zero(order.total.currency)),
     )
 
 

@@ -7,10 +7,13 @@ from __future__ import annotations
 
 import asyncio
 import json
+from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from typing import TYPE_CHECKING
+
+from sqlalchemy.exc import IntegrityError
 
 from core.app.cash import DriverCash
 from core.app.payouts import (
@@ -22,10 +25,11 @@ from core.app.payouts import (
     really_sent,
 )
 from core.config import Settings
+from core.messages import ChannelKind, OutboundMessage, Reply
 from core.money import Money
-from core.region import RegionCode, local_date
+from core.region import RegionCode, local_date, market_locale
 from core.region import region as region_of
-from engines.gig import PayoutStatus
+from engines.gig import PayoutStatus, Worker
 from engines.settlement import PayoutOrder, PayoutOrderStatus
 from engines.settlement.payout_orders import SENDABLE
 
@@ -168,6 +172,7 @@ async def pay_drivers(services: Services, region: RegionCode, day: date) -> PayR
         payee = Payee("driver", worker.phone, worker.name, worker.region, worker.bank)
         account = _Account(pays_whole_units(worker.region))
         overdue = await cash.overdue(worker)  # kept back from what this run sends
+        due_in = overdue  # what he must hand in for it to be paid
         for payout_id, earned, earned_on, status in await gig.payouts(worker.id):
             source = f"gig:{payout_id}"
             known = await desk.orders.by_source(source)
@@ -197,8 +202,12 @@ async def pay_drivers(services: Services, region: RegionCode, day: date) -> PayR
                     report.add(known, _row(str(worker.id), payee, known.amount) | row)
                 account.closed(source, known, earned, failed=False)
                 continue
+            before = amount
             amount, overdue = _withhold(account, amount, carried, overdue, row)
+            kept = before - amount  # what was held back of his pay for the cash he holds
             order = await desk.pay(payee, amount, source, earn=True, earned=earned)
+            if order.status in TEXTED and (order.amount.amount > 0 or kept.amount > 0):
+                await _text_paid(services, worker, order, earned_on, kept=kept, cash=due_in)
             report.add(
                 order,
                 _row(str(worker.id), payee, order.amount)
@@ -292,6 +301,35 @@ def _withhold(
     row["carried"] = str((carried + kept).amount)
     row["withheld"] = str(kept.amount)
     return amount - kept, overdue - kept
+
+
+# A payout on its way or paid: the driver is told so (one text per payout, by its source).
+TEXTED = frozenset({PayoutOrderStatus.SENDING, PayoutOrderStatus.PAID})
+
+
+async def _text_paid(
+    services: Services, worker: Worker, order: PayoutOrder, day: date, *, kept: Money, cash: Money
+) -> None:
+    """Text the driver what this payout sends him for `day`, and what was held back of it
+    until he hands in the overdue `cash` he holds; once per payout (its dedupe key), in his
+    language. Not suppressed by STOP: it is his pay, not marketing."""
+    locale = worker.locale or market_locale(worker.phone) or "en"
+    values: dict[str, object] = {"amount": order.amount.format(), "date": day.isoformat()}
+    key = "sms.driver_paid"
+    if kept.amount > 0:
+        key = "sms.driver_paid_withheld"
+        values |= {"held": kept.format(), "cash": cash.format()}
+    text = services.translate(locale, key, **values)
+    with suppress(IntegrityError):  # a run at the same moment queued this payout's text: once
+        await services.notifications.queue(
+            OutboundMessage(
+                provider=services.settings.sms_provider,
+                kind=ChannelKind.SMS,
+                to=worker.phone,
+                reply=Reply(text, end=True, locale=locale),
+                dedupe_key=f"driver-paid:{order.source}",
+            )
+        )
 
 
 def _whole(amount: Money) -> Money:

@@ -92,7 +92,7 @@ async def _where_the_money_goes(services: Services, order: Order) -> tuple[str, 
     if order.payment_method is PaymentMethod.CREDIT:
         return (f"her credit of {order.total.format()} released",)
     if cash_taken(order):
-        return (f"her cash of {order.total.format()} kept as her credit",)
+        return (f"her cash of {order.total.in_cash().format()} kept as her credit",)
     if order.payment_method is PaymentMethod.ACCOUNT_CREDIT:
         return (f"{order.total.format()} back on her account as credit (it was paid from there)",)
     if services.payments is None:

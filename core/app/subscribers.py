@@ -191,6 +191,10 @@ class OrderConfirmationSms(CustomerSms):
             values = {"bank": details.get("bank", ""), "account": details["account_number"]}
         elif method == Method.PAYSTACK.value and "ussd_code" in details:
             key, values = "sms.order_placed_paystack", {"code": details["ussd_code"]}
+        elif order.payment_method is PaymentMethod.ON_DELIVERY and (
+            (cash := order.total.in_cash()) != order.total
+        ):  # the cash she pays at the door, what the driver is told to collect
+            key, values = "sms.order_placed_on_delivery_cash", {"cash": cash.format()}
         await self.send(
             order.customer,
             f"order-placed-sms:{order.reference}",

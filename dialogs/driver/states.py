@@ -296,15 +296,16 @@ def _km(km: Decimal) -> str:
 
 
 def _cash_due(order: Order) -> Money | None:
-    """The cash the driver takes at the door: a pay-on-delivery order's total, unless it was
-    paid meanwhile or is settled (as the drivers' app's `collect`)."""
+    """The cash the driver takes at the door: a pay-on-delivery order's total rounded to the
+    cash unit (nobody hands over cents), unless it was paid meanwhile or is settled (as the
+    drivers' app's `collect`)."""
     if (
         order.payment_method is not PaymentMethod.ON_DELIVERY
         or order.paid_at is not None
         or order.status in SETTLED
     ):
         return None
-    return order.total
+    return order.total.in_cash()
 
 
 async def at_door(gig: GigService, turn: Turn) -> bool:

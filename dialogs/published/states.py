@@ -24,6 +24,7 @@ from dialogs.shopping.states import (
     money_back,
     order_line,
     paid_in_parts,
+    placed_text,
     products_screen,
     quote_text,
     shown_code,
@@ -312,15 +313,7 @@ class ServiceStep(State):
             return Go(self.name, remember=False, notice=turn.t("error.prices_changed"))
         if order.payment_method is PaymentMethod.ACCOUNT_CREDIT:
             return await self._pay_from_credit(turn, order)
-        method_words = turn.t(f"method.{order.payment_method.value}")
-        return Finish(
-            turn.t(
-                "done.body",
-                reference=order.reference,
-                total=order.total.format(),
-                method=method_words,
-            )
-        )
+        return Finish(placed_text(turn, order))
 
     async def _pay_from_credit(self, turn: Turn, order: Order) -> Outcome:
         """Paid at once from the credit kept on her account (once, by its reference); spent

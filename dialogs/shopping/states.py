@@ -963,14 +963,7 @@ class Confirm(ShopState):
         if order.payment_method is PaymentMethod.ACCOUNT_CREDIT:
             return await self.from_kept_credit(turn, order, cart)
         if order.payment_method is PaymentMethod.ON_DELIVERY or self.svc.payments is None:
-            return Finish(
-                turn.t(
-                    "done.body",
-                    reference=order.reference,
-                    total=order.total.format(),
-                    method=turn.t(f"method.{order.payment_method.value}"),
-                )
-            )
+            return Finish(placed_text(turn, order))
         part = turn.memo.get(CREDIT_PART_MEMO)
         if isinstance(part, Money):
             assert self.svc.books is not None
@@ -1085,6 +1078,17 @@ async def start_payment(
         asks = "" if intent.asked == asked else turn.t("mpesa.asks", amount=intent.asked.short())
         return turn.t(later(turn, f"{prefix}.mpesa"), asks=asks, **values)
     return turn.t(f"{prefix}.payment_failed", **values)
+
+
+def placed_text(turn: Turn, order: Order) -> str:
+    """The closing text of an order placed with nothing to pay now: its total and how it is
+    paid; on delivery with cents nobody hands over, the cash she pays at the door (the total
+    rounded to the cash unit, what the driver is told to collect)."""
+    values = {"reference": order.reference, "total": order.total.format()}
+    cash = order.total.in_cash()
+    if order.payment_method is PaymentMethod.ON_DELIVERY and cash != order.total:
+        return turn.t("done.on_delivery_cash", cash=cash.format(), **values)
+    return turn.t("done.body", method=turn.t(f"method.{order.payment_method.value}"), **values)
 
 
 def method_label(svc: ShopServices, turn: Turn, method: PaymentMethod) -> str:

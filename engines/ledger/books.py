@@ -222,8 +222,9 @@ class Books:
         """Goods delivered and then brought back: the sale is reversed. What was delivered
         (`total`, as the delivery posted it) is owed back to the customer's account, where a
         payment for it stands (the refund takes it from there, or it stays hers as credit),
-        and its VAT (`tax`) is no longer owed. Once each (the ids the credit line's return uses
-        too). None when there was nothing to reverse."""
+        and its VAT (`tax`) is no longer owed; cash paid at its door gives her back the cash,
+        its rounding undone. Once each (the ids the credit line's return uses too). None when
+        there was nothing to reverse."""
         revenue = await self.account(chart.sales(total.currency))
         debtor = await self.customer_account(customer, total.currency, on_credit=False)
         vat = await self.account(chart.vat_payable(tax.currency))
@@ -243,6 +244,20 @@ class Books:
                         reference=reference,
                     )
                 )
+        rounded = await self.ledger.get_transfer(chart.transfer_id("cash", reference, "rounding"))
+        if rounded is not None:
+            # Paid in cash at the door, rounded to the cash unit: what she gets back is the
+            # cash she paid, so the rounding is undone with the sale (once).
+            last = await self.ledger.transfer(
+                TransferRequest.posted(
+                    chart.transfer_id("cash", reference, "rounding-returned"),
+                    rounded.credit_account_id,
+                    rounded.debit_account_id,
+                    rounded.amount,
+                    code="cash_rounding",
+                    reference=reference,
+                )
+            )
         return last
 
     async def order_cancelled(self, reference: str) -> Transfer:
@@ -257,23 +272,42 @@ class Books:
         )
 
     async def cash_collected(
-        self, reference: str, customer: Phone, amount: Money, holder: chart.AccountSpec
+        self, reference: str, customer: Phone, owed: Money, holder: chart.AccountSpec
     ) -> Transfer:
-        """A pay-on-delivery order's cash taken at its door: she owes it no more, and `holder`
-        (the driver's cash, or the depot's) has it. Once per order: its reference names the
-        transfer, so a delivered event relayed again posts nothing twice."""
+        """A pay-on-delivery order's cash taken at its door: `owed` rounded to its currency's
+        cash unit (what changes hands), which `holder` (the driver's cash, or the depot's) now
+        has; the difference goes to the platform's cash rounding, so she owes nothing of `owed`
+        and nobody is owed the cents. Once per order: its reference names the transfers, so a
+        delivered event relayed again posts nothing twice. Answers the first transfer posted."""
+        collected = owed.in_cash()
         held = await self.account(holder)
-        debtor = await self.customer_account(customer, amount.currency, on_credit=False)
-        return await self.ledger.transfer(
-            TransferRequest.posted(
-                chart.transfer_id("cash", reference, "collected"),
-                held.id,
-                debtor.id,
-                amount,
-                code="cash",
-                reference=reference,
+        debtor = await self.customer_account(customer, owed.currency, on_credit=False)
+        requests = []
+        if collected.amount > 0:  # else (under half a unit) nothing changed hands
+            requests.append(
+                TransferRequest.posted(
+                    chart.transfer_id("cash", reference, "collected"),
+                    held.id,
+                    debtor.id,
+                    collected,
+                    code="cash",
+                    reference=reference,
+                )
             )
-        )
+        if collected != owed:
+            rounding = await self.account(chart.cash_rounding(owed.currency))
+            short = owed > collected  # the platform gives up the difference, else keeps it
+            requests.append(
+                TransferRequest.posted(
+                    chart.transfer_id("cash", reference, "rounding"),
+                    rounding.id if short else debtor.id,
+                    debtor.id if short else rounding.id,
+                    owed - collected if short else collected - owed,
+                    code="cash_rounding",
+                    reference=reference,
+                )
+            )
+        return (await self.ledger.transfer_all(requests))[0]
 
     async def cash_handed_in(
         self, driver: Phone, distributor: str, amount: Money, key: str

@@ -129,3 +129,10 @@ def depot_cash(distributor: str, currency: str) -> AccountSpec:
     """Cash handed in at a distributor's depot: the drivers' takings at pay-on-delivery doors
     (and a delivery's cash no driver carried, taken at the depot itself)."""
     return AccountSpec(f"depot:{distributor}:cash:{currency}", AccountType.ASSET, currency)
+
+
+def cash_rounding(currency: str) -> AccountSpec:
+    """The platform's cash rounding: what a pay-on-delivery door's cash, rounded to the cash
+    unit, fell short of the order (a debit) or went over it (a credit); at most half a unit
+    each time, either way."""
+    return AccountSpec(f"cash_rounding:{currency}", AccountType.EXPENSE, currency)

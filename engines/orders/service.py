@@ -366,14 +366,15 @@ class OrderService:
             return True
 
     async def outstanding(self, customer: Phone) -> tuple[int, Money | None]:
-        """Orders still to be paid on delivery, and their total (None when nothing is owed)."""
+        """Orders still to be paid on delivery, and the cash she pays at their doors: each total
+        rounded to the cash unit, as the driver collects it (None when nothing is owed)."""
         async with self._db.transaction() as s:
             orders = await SqlOrderRepository(s).open_on_delivery(customer)
         if not orders:
             return 0, None
-        total = orders[0].total
+        total = orders[0].total.in_cash()
         for order in orders[1:]:
-            total = total + order.total
+            total = total + order.total.in_cash()
         return len(orders), total
 
     async def awaiting_dispatch(self, region: RegionCode) -> list[Order]:

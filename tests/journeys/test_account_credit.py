@@ -84,7 +84,7 @@ async def test_bal_by_sms_shows_the_credit_beside_what_she_owes_on_delivery_in_e
 
     # the order on its way is paid at the door: what is hers is what is left beyond it
     assert balance == (
-        "You owe NGN 26,993.25 for 1 order to pay on delivery.\n"
+        "You owe NGN 26,993.00 for 1 order to pay on delivery.\n"
         "Credit on your account: NGN 23,006.75\n0. Back"
     )
 

@@ -68,7 +68,8 @@ def last_line(text: str) -> str:
 
 async def a_day_of_cash(services: Services) -> Money:
     """Emeka delivers Ngozi's 3 cartons and 1 of Chidi's 3, both paid in cash at the door;
-    Bayo drives nothing. What Emeka took."""
+    Bayo drives nothing. What Emeka took: what he was told to collect at each door, whole
+    naira (nobody hands over kobo)."""
     gig = services.gig
     emeka = await driver(services, EMEKA, "Emeka")
     await driver(services, BAYO, "Bayo", capacity=1)
@@ -89,7 +90,7 @@ async def a_day_of_cash(services: Services) -> Money:
     assert hit.outcome is CodeCheck.DELIVERED
     short = await services.orders.deliver(second, {"NDL-INDO-CHK": 1})
     await services.relay.drain()
-    return (await services.orders.get(first)).total + short.total
+    return (await services.orders.get(first)).total.in_cash() + short.total.in_cash()
 
 
 @pytest.mark.usefixtures("operator_env")
@@ -121,6 +122,13 @@ async def test_an_operator_sees_the_drivers_cash_and_records_a_hand_over_once(
     assert held(capsys.readouterr().out) == {EMEKA.e164: ("Emeka", "lagos", took - part)}
     depot = await services.money.ledger.account(chart.depot_cash("lagos", "NGN").code)
     assert depot.balance == part
+
+    # He hands in the rest of the notes he took: he holds nothing, no kobo left to go overdue.
+    rest = f"{(took - part).amount:f}"
+    assert await drivers("cash-in", EMEKA.e164, rest, "--key", "SLIP-2") == 0
+    capsys.readouterr()
+    assert await drivers("cash", "--driver", EMEKA.e164) == 0
+    assert held(capsys.readouterr().out) == {EMEKA.e164: ("Emeka", "lagos", Money.zero("NGN"))}
     assert (await services.money.ledger.check()).balanced
 
 

@@ -77,8 +77,8 @@ async def test_cash_held_longer_than_a_day_is_flagged_until_he_hands_the_oldest_
     took_second_at = clock.now()
     await services.orders.deliver(second)
     await services.relay.drain()
-    first_cash = (await services.orders.get(first)).total
-    second_cash = (await services.orders.get(second)).total
+    first_cash = (await services.orders.get(first)).total.in_cash()  # whole naira
+    second_cash = (await services.orders.get(second)).total.in_cash()
     capsys.readouterr()
 
     assert await drivers("cash", "--region", "lagos") == 0

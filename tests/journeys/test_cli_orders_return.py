@@ -229,7 +229,7 @@ async def test_a_returned_cash_order_keeps_the_cash_she_paid_at_the_door_as_her_
     assert await give_back(order.reference) == 0
     assert last_line(capsys.readouterr().out) == (
         f"order {order.reference} returned, its goods back on the shelves: "
-        f"her cash of {delivered.total.format()} kept as her credit"
+        f"her cash of {delivered.total.in_cash().format()} kept as her credit"
     )
     await flush_outbox(services)
     told = [s.message for s in fakes.sms.sent_to(who.e164) if about_her_money(s.message)]
@@ -237,5 +237,7 @@ async def test_a_returned_cash_order_keeps_the_cash_she_paid_at_the_door_as_her_
     assert told[0].endswith(kept)
     currency = delivered.total.currency
     mine = await services.money.ledger.account(chart.receivable(who, currency).code)
-    assert mine.balance == Money.zero(currency) - delivered.total  # hers: we owe it to her
+    # hers: we owe her the cash she paid at the door (whole units), not the total's cents
+    assert mine.balance == Money.zero(currency) - delivered.total.in_cash()
+    assert delivered.total.in_cash() != delivered.total
     assert await books_balanced(services)

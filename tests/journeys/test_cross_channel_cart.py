@@ -74,8 +74,8 @@ async def test_cart_from_ussd_is_offered_on_web_chat_and_checks_out_there(
     orders = await services.orders.recent(NGOZI)
     assert len(orders) == 1
     assert done == {
-        "text": f"Order {orders[0].reference} placed. Total NGN 26,993.25, pay on delivery. "
-        "Thank you!",
+        "text": f"Order {orders[0].reference} placed. Total NGN 26,993.25. Pay NGN 26,993.00 "
+        "in cash at the door. Thank you!",
         "options": [],
         "end": True,
     }
@@ -107,7 +107,8 @@ async def test_cart_from_web_chat_is_offered_on_ussd_and_checks_out_there(
     assert len(orders) == 1
     assert done.kind == "END"
     assert done.body == (
-        f"Order {orders[0].reference} placed. Total NGN 26,993.25, pay on delivery. Thank you!"
+        f"Order {orders[0].reference} placed. Total NGN 26,993.25. Pay NGN 26,993.00 in cash at"
+        " the door. Thank you!"
     )
     assert [(line.sku, line.quantity) for line in orders[0].lines] == [(INDOMIE, 3)]
     assert (await services.orders.cart(NGOZI, LAGOS)).is_empty

@@ -427,7 +427,7 @@ async def test_three_wrong_codes_in_swahili_call_an_operator(
     wrong = "0000" if code != "0000" else "1111"
     asked = await caller.choose("Nimefika")
     # Juma pays on delivery: the cash to take, in Swahili, before his code
-    due = (await services.orders.get(placed.reference)).total.format()
+    due = (await services.orders.get(placed.reference)).total.in_cash().format()
     assert asked.say.startswith(f"Pokea {due} taslimu. Weka namba ya mteja ya tarakimu 4.")
     first = await caller.press(wrong)
     assert first.say.startswith("Namba si sahihi. Umebakiza majaribio 2.")

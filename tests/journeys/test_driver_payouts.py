@@ -4,6 +4,7 @@ local Daraja -> its result callback -> the ledger's payout posted and the gig pa
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
@@ -307,6 +308,8 @@ async def test_two_runs_at_the_same_moment_pay_the_driver_once(
     ]
     wallet = await services.money.payouts.wallet("driver", WANJIKU, "KES")
     assert wallet.balances.credits_posted == Decimal("245.00")  # earned once
+    texts = await services.notifications.for_recipient(WANJIKU)
+    assert len([d for d in texts if d.dedupe_key.startswith("driver-paid:")]) == 1  # told once
 
 
 async def test_a_failed_b2c_voids_the_hold_and_is_retried_until_the_attempts_run_out(
@@ -566,3 +569,18 @@ async def test_a_driver_holding_overdue_cash_is_paid_net_of_it_and_the_rest_once
     assert [p.body["Amount"] for p in fakes.daraja.payouts] == [245, 145, 345]  # 3 days, once
     wallet = await services.money.payouts.wallet("driver", WANJIKU, "KES")
     assert wallet.balance == Money(Decimal("0.00"), "KES")
+
+    # She is texted each payout once (the re-run texts nothing), in her market's Swahili, and
+    # told what was held back and the cash that releases it.
+    days = [(services.clock.now() - timedelta(hours=h)).date().isoformat() for h in (54, 24, 0)]
+    texts = [
+        str(d.payload["reply"]["text"])  # type: ignore[index]
+        for d in await services.notifications.for_recipient(WANJIKU)
+        if d.dedupe_key.startswith("driver-paid:")
+    ]
+    assert texts == [
+        f"OmniRoute: tumekulipa KES 245.00 kwa {days[0]}.",
+        f"OmniRoute: tumekulipa KES 145.00 kwa {days[1]}. KES 100.00 imezuiliwa hadi"
+        " ukabidhi taslimu KES 100.00.",
+        f"OmniRoute: tumekulipa KES 345.00 kwa {days[2]}.",
+    ]

@@ -506,7 +506,7 @@ async def test_the_driver_on_the_route_reads_what_to_hand_over_and_collect_at_ea
         "status": "DISPATCHED",
         "paymentMethod": "ON_DELIVERY",
         "lines": [{"sku": "NDL-INDO-CHK", "name": placed.lines[0].name, "quantity": 2}],
-        "collect": {"amount": str(placed.total.amount), "currency": "NGN"},
+        "collect": {"amount": str(placed.total.in_cash().amount), "currency": "NGN"},
     }
     assert [(o["reference"], o["position"]) for o in taken["orders"]] == [(first, 1), (second, 2)]
 

@@ -115,7 +115,8 @@ async def test_whole_order_over_whatsapp_by_tapping_lists_and_buttons(
     assert len(orders) == 1
     assert done.type == "text"
     assert done.text == (
-        f"Order {orders[0].reference} placed. Total NGN 26,993.25, pay on delivery. Thank you!"
+        f"Order {orders[0].reference} placed. Total NGN 26,993.25. Pay NGN 26,993.00 in cash at"
+        " the door. Thank you!"
     )
     assert payment.text == "How will you pay?"
     # Every request the fake took was a send it accepted: nothing was refused on the way.

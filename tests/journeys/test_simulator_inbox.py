@@ -55,8 +55,8 @@ async def test_the_order_sms_of_a_ussd_order_is_in_the_phones_inbox(
     assert inbox["phone"] == NGOZI
     [sms] = inbox["messages"]
     assert sms["text"] == (
-        f"OmniRoute: order {reference} placed, total NGN 26,993.25, pay on delivery. "
-        "Reply STATUS for updates."
+        f"OmniRoute: order {reference} placed, total NGN 26,993.25. Pay NGN 26,993.00 "
+        "in cash at the door. Reply STATUS for updates."
     )
     assert (sms["provider"], sms["channel"]) == ("africastalking", "sms")
     assert sms["at"].startswith(services.clock.now().date().isoformat())

@@ -106,7 +106,7 @@ async def test_status_lists_the_order_placed_over_ussd(ngozi: SmsPhone, gateway:
     balance = await ngozi.text("BAL")
 
     assert status == f"Your last orders (NGN):\n{reference} Placed 26,993.25\n0. Back"
-    assert balance == "You owe NGN 26,993.25 for 1 order to pay on delivery.\n0. Back"
+    assert balance == "You owe NGN 26,993.00 for 1 order to pay on delivery.\n0. Back"
 
 
 async def test_a_reference_typed_at_my_orders_opens_that_order(

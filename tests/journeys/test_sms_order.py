@@ -38,6 +38,7 @@ from tests.support.providers.africastalking import (
 
 NGOZI = "+2348030000001"
 TOTAL = "NGN 26,993.25"
+CASH = "NGN 26,993.00"  # what she pays in cash at the door: no kobo change hands
 
 Client = TestClient[web.Request, web.Application]
 
@@ -61,7 +62,7 @@ def ngozi_sms(gateway: Client, services: Services, fake_at: FakeAfricasTalking) 
 
 def confirmation(reference: str) -> str:
     return (
-        f"OmniRoute: order {reference} placed, total {TOTAL}, pay on delivery. "
+        f"OmniRoute: order {reference} placed, total {TOTAL}. Pay {CASH} in cash at the door. "
         "Reply STATUS for updates."
     )
 
@@ -105,8 +106,8 @@ async def test_ngozi_orders_by_sms_and_gets_one_text_confirming_it_not_two(
 
     [order] = await services.orders.recent(Phone(NGOZI))
     assert placed == (
-        f"Order {order.reference} placed. Total {TOTAL}, pay on delivery. Thank you!"
-        " Reply STATUS for updates."
+        f"Order {order.reference} placed. Total {TOTAL}. Pay {CASH} in cash at the door. Thank"
+        " you! Reply STATUS for updates."
     )
     assert await ngozi_sms.receive() == []  # the order's event relayed: still nothing more
     queued = [d.dedupe_key for d in await services.notifications.for_recipient(Phone(NGOZI))]

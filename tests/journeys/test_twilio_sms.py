@@ -96,8 +96,8 @@ async def test_ussd_order_is_confirmed_by_sms_through_twilio_and_marked_delivere
     sms = await confirmation(fake_twilio)
 
     assert sms.body == (
-        f"OmniRoute: order {reference} placed, total NGN 26,993.25, pay on delivery. "
-        "Reply STATUS for updates."
+        f"OmniRoute: order {reference} placed, total NGN 26,993.25. Pay NGN 26,993.00 "
+        "in cash at the door. Reply STATUS for updates."
     )
     assert sms.sender == SMS_NUMBER
     assert sms.status_callback == twilio.url(STATUS_PATH)

@@ -71,7 +71,8 @@ async def test_ngozi_orders_noodles_on_whatsapp_from_hi_to_the_order_reference(
     [order] = await services.orders.recent(NGOZI)
     assert (
         placed
-        == f"Order {order.reference} placed. Total NGN 26,993.25, pay on delivery. Thank you!"
+        == f"Order {order.reference} placed. Total NGN 26,993.25. Pay NGN 26,993.00 in cash at"
+        " the door. Thank you!"
     )
     assert (await services.orders.cart(NGOZI, RegionCode.LAGOS)).is_empty
     # The conversation ended with the order; the next message starts a new one.

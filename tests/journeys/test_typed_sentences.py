@@ -221,7 +221,7 @@ class TestAfricasTalkingSms:
 
         balance = await ngozi.text("How much do I owe?")
 
-        assert balance == "You owe NGN 26,993.25 for 1 order to pay on delivery.\n0. Back"
+        assert balance == "You owe NGN 26,993.00 for 1 order to pay on delivery.\n0. Back"
 
     @pytest.mark.parametrize("sentence", ["deni langu", "Nadaiwa kiasi gani?", "salio langu"])
     async def test_deni_langu_is_his_balance_in_swahili(
@@ -373,7 +373,7 @@ class TestAfricasTalkingSms:
         ("screens", "question", "answer"),
         [
             (3, "where is my order?", "Your last orders (NGN):\n"),  # at Choose payment
-            (4, "BAL", "You owe NGN 26,993.25 for 1 order to pay on delivery."),  # at Confirm
+            (4, "BAL", "You owe NGN 26,993.00 for 1 order to pay on delivery."),  # at Confirm
         ],
     )
     async def test_back_after_a_question_mid_checkout_returns_to_her_checkout(

@@ -194,7 +194,8 @@ async def test_a_confirm_whose_answer_was_lost_places_one_order_when_resent(
     [order] = await services.orders.recent(NGOZI)
     assert again.kind == "END"
     assert again.body == (
-        f"Order {order.reference} placed. Total NGN 26,993.25, pay on delivery. Thank you!"
+        f"Order {order.reference} placed. Total NGN 26,993.25. Pay NGN 26,993.00 in cash at the"
+        " door. Thank you!"
     )
     assert await ngozi.resend() == again
     assert len(await services.orders.recent(NGOZI)) == 1

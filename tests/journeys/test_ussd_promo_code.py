@@ -52,7 +52,8 @@ async def test_the_promo_code_shows_on_the_quote_and_the_order_pays_that_total(
 
     [order] = await services.orders.recent(NGOZI)
     assert done.body == (
-        f"Order {order.reference} placed. Total NGN 25,643.59, pay on delivery. Thank you!"
+        f"Order {order.reference} placed. Total NGN 25,643.59. Pay NGN 25,644.00 in cash at the"
+        " door. Thank you!"
     )
     assert order.voucher == "WELCOME"
     assert order.price_lock_id is not None

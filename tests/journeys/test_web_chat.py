@@ -123,8 +123,8 @@ async def test_whole_order_over_web_chat_from_hi_to_the_order_reference(
     orders = await services.orders.recent(NGOZI)
     assert len(orders) == 1
     assert done == {
-        "text": f"Order {orders[0].reference} placed. Total NGN 26,993.25, pay on delivery. "
-        "Thank you!",
+        "text": f"Order {orders[0].reference} placed. Total NGN 26,993.25. Pay NGN 26,993.00 "
+        "in cash at the door. Thank you!",
         "options": [],
         "end": True,
     }

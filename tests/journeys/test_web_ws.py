@@ -38,8 +38,8 @@ async def test_whole_order_over_a_websocket_and_the_socket_stays_open_after_it(
         orders = await services.orders.recent(NGOZI)
         assert len(orders) == 1
         assert done == {
-            "text": f"Order {orders[0].reference} placed. Total NGN 26,993.25, "
-            "pay on delivery. Thank you!",
+            "text": f"Order {orders[0].reference} placed. Total NGN 26,993.25. "
+            "Pay NGN 26,993.00 in cash at the door. Thank you!",
             "options": [],
             "end": True,
         }

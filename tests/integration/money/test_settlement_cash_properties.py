@@ -87,12 +87,15 @@ async def _scenario(url: str, steps: list[tuple[object, ...]]) -> None:
                     else chart.driver_cash(DRIVERS[int(str(who))], "NGN")
                 )
                 await books.cash_collected(reference, NGOZI, ngn(amount), holder)
-                collected[day] = collected.get(day, Decimal(0)) + amount
+                took = ngn(amount).in_cash().amount  # whole naira change hands
+                if took == 0:  # under half a naira: nothing changed hands
+                    continue
+                collected[day] = collected.get(day, Decimal(0)) + took
                 doors[day] = doors.get(day, 0) + 1
                 if who is not None:
-                    queues[int(str(who))].append((day, amount))
+                    queues[int(str(who))].append((day, took))
                 else:
-                    at_the_depot.setdefault(day, []).append(amount)
+                    at_the_depot.setdefault(day, []).append(took)
             else:
                 _, who, amount = step
                 assert isinstance(amount, Decimal)

@@ -322,6 +322,8 @@ SMS_VALUES: dict[str, object] = {
     "left": "NGN 126,993.25",
     "credit": "NGN 126,993.25",
     "paid": "NGN 126,993.25",
+    "cash": "NGN 126,993.00",
+    "held": "NGN 126,993.25",
     "fee": "NGN 1,350.00",
     "vat": "NGN 11,883.25",
     "receipt": "QKJ4H7X2ZP",

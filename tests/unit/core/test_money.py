@@ -9,7 +9,14 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from core.money import CurrencyMismatchError, InvalidMoneyError, Money, minor_unit, round_half_up
+from core.money import (
+    CurrencyMismatchError,
+    InvalidMoneyError,
+    Money,
+    cash_unit,
+    minor_unit,
+    round_half_up,
+)
 
 
 @pytest.mark.parametrize(
@@ -187,3 +194,26 @@ def test_any_decimal_is_stored_at_exactly_the_minor_unit(amount: Decimal) -> Non
 
     assert money.amount.as_tuple().exponent == -3
     assert abs(money.amount - amount) <= Decimal("0.0005")
+
+
+def test_cash_at_the_door_is_rounded_half_up_to_the_cash_unit() -> None:
+    """Nobody hands over kobo or cents: NGN and KES to the whole unit, ZAR to 10 cents."""
+    assert Money(Decimal("26993.25"), "NGN").in_cash() == Money(Decimal(26993), "NGN")
+    assert Money(Decimal("2521.50"), "KES").in_cash() == Money(Decimal(2522), "KES")
+    assert Money(Decimal("105.45"), "ZAR").in_cash() == Money(Decimal("105.50"), "ZAR")
+    assert Money(Decimal("105.44"), "ZAR").in_cash() == Money(Decimal("105.40"), "ZAR")
+    assert Money(Decimal("12.34"), "USD").in_cash() == Money(Decimal("12.34"), "USD")
+
+
+@given(
+    st.decimals(min_value=0, max_value=10**8, places=2),
+    st.sampled_from(["NGN", "KES", "ZAR"]),
+)
+def test_cash_rounding_is_a_whole_number_of_units_within_half_a_unit(
+    amount: Decimal, currency: str
+) -> None:
+    total = Money(amount, currency)
+    cash = total.in_cash()
+    unit = cash_unit(currency)
+    assert abs(cash.amount - total.amount) <= unit / 2
+    assert cash.amount % unit == 0
