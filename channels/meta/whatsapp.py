@@ -206,6 +206,14 @@ async def _answer(
     else:
         quoted = await _quoted_screen(ctx, message, text)
         reply = await ctx.handle(to_message(message, phone, text, sent_at, quoted))
+    await _queue_reply(ctx, message, phone, reply, sent_at)
+
+
+async def _queue_reply(
+    ctx: ChannelContext, message: Message, phone: Phone, reply: Reply, sent_at: datetime | None
+) -> None:
+    """Queue our answer to `message` as a reply to it, once (keyed by its id: Meta's retry of
+    the same webhook queues nothing twice)."""
     await ctx.queue_outbound(
         OutboundMessage(
             provider=PROVIDER,
@@ -237,17 +245,7 @@ async def _reacted(ctx: ChannelContext, message: Message, phone: Phone) -> None:
     reply = await ctx.handle(inbound)
     if reply.says_nothing:
         return
-    await ctx.queue_outbound(
-        OutboundMessage(
-            provider=PROVIDER,
-            kind=ChannelKind.WHATSAPP,
-            to=phone,
-            reply=reply,
-            dedupe_key=f"meta-reply:{message.id}",
-            reply_to=message.id,
-            received_at=sent_at,
-        )
-    )
+    await _queue_reply(ctx, message, phone, reply, sent_at)
 
 
 async def _system(ctx: ChannelContext, message: Message, phone: Phone) -> None:
