@@ -21,6 +21,7 @@ from dialogs.machine import Choice, Finish, Go, Outcome, Reject, Screen, State, 
 from dialogs.paging import BACK_KEY
 from dialogs.shopping.states import (
     WORKFLOW_FAILED,
+    confirm_text,
     money_back,
     order_line,
     paid_in_parts,
@@ -260,8 +261,8 @@ class ServiceStep(State):
         if picked is None:
             return Screen(turn.t("error.product_gone"))
         total = picked.quote.total
-        method = turn.t(f"method.{turn.vars.get(PAY_VAR, PaymentMethod.ON_DELIVERY.value)}")
-        body = turn.t("confirm.body", total=total.format(), method=method)
+        pay = PaymentMethod(str(turn.vars.get(PAY_VAR, PaymentMethod.ON_DELIVERY.value)))
+        body = confirm_text(turn, total, pay)
         turn.vars[TOTAL_VAR] = str(total.amount)  # what she confirms is what is placed
         above = [picked.short] if picked.short else []
         return Screen("\n".join([*above, body]), (Choice(turn.t("confirm.yes"), "yes"),))

@@ -854,9 +854,8 @@ class Confirm(ShopState):
         total = await self.locked_total(turn)
         if total is None:
             total = (await self.checkout_quote(turn, cart))[0].total
-        method = turn.t(f"method.{turn.vars.get('pay', PaymentMethod.ON_DELIVERY.value)}")
-        body = turn.t("confirm.body", total=total.format(), method=method)
-        text = check.above(turn, body, checkout=True)
+        pay = PaymentMethod(str(turn.vars.get("pay", PaymentMethod.ON_DELIVERY.value)))
+        text = check.above(turn, confirm_text(turn, total, pay), checkout=True)
         return Screen(
             text, (Choice(turn.t("confirm.yes"), "yes"), Choice(turn.t("confirm.no"), "no"))
         )
@@ -1078,6 +1077,15 @@ async def start_payment(
         asks = "" if intent.asked == asked else turn.t("mpesa.asks", amount=intent.asked.short())
         return turn.t(later(turn, f"{prefix}.mpesa"), asks=asks, **values)
     return turn.t(f"{prefix}.payment_failed", **values)
+
+
+def confirm_text(turn: Turn, total: Money, method: PaymentMethod) -> str:
+    """The question before placing: on delivery with cents nobody hands over, it names the
+    cash she will pay at the door, as the closing text and the driver's prompt do."""
+    cash = total.in_cash()
+    if method is PaymentMethod.ON_DELIVERY and cash != total:
+        return turn.t("confirm.on_delivery_cash", total=total.format(), cash=cash.format())
+    return turn.t("confirm.body", total=total.format(), method=turn.t(f"method.{method.value}"))
 
 
 def placed_text(turn: Turn, order: Order) -> str:

@@ -108,7 +108,9 @@ async def test_whole_order_over_whatsapp_by_tapping_lists_and_buttons(
     assert "Total NGN 26,993.25" in quote.text
     payment = await ngozi.tap("Choose payment")
     confirm = await ngozi.tap("Pay on delivery")
-    assert confirm.text.startswith("Place order for NGN 26,993.25, pay on delivery?")
+    assert confirm.text.startswith(
+        "Place order for NGN 26,993.25, pay NGN 26,993.00 cash on delivery?"
+    )
     done = await ngozi.tap("Confirm")
 
     orders = await services.orders.recent(NGOZI)

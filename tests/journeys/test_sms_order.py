@@ -98,7 +98,7 @@ async def test_ngozi_orders_by_sms_and_gets_one_text_confirming_it_not_two(
     quote = await ngozi_sms.text("3")
     assert f"Total {TOTAL}" in quote
     assert "1. Pay on delivery" in await ngozi_sms.text("1")
-    assert f"Place order for {TOTAL}, pay on delivery?" in await ngozi_sms.text("1")
+    assert f"Place order for {TOTAL}, pay {CASH} cash on delivery?" in await ngozi_sms.text("1")
 
     # The conversation's closing text is the confirmation: the order confirmation SMS every
     # order placed elsewhere gets would say the same again, and each text costs the shop.
@@ -135,7 +135,7 @@ async def test_a_number_written_as_a_list_is_numbered_is_the_choice(
     assert (await ngozi_sms.text("1.")).startswith("Code 1. is not valid.")
     assert f"Total {TOTAL}" in await ngozi_sms.text("0")
     assert "1. Pay on delivery" in await ngozi_sms.text("1.")
-    assert f"Place order for {TOTAL}, pay on delivery?" in await ngozi_sms.text("1)")
+    assert f"Place order for {TOTAL}, pay {CASH} cash on delivery?" in await ngozi_sms.text("1)")
     [placed] = await ngozi_sms.send("1.")
     [order] = await services.orders.recent(Phone(NGOZI))
     assert placed.startswith(f"Order {order.reference} placed.")

@@ -66,7 +66,9 @@ async def test_ngozi_orders_noodles_by_pressing_keys(
     assert "Total NGN 26,993.25." in quote.say
     await ngozi.choose("Choose payment")
     confirm = await ngozi.choose("Pay on delivery")
-    assert confirm.say.startswith("Place order for NGN 26,993.25, pay on delivery?")
+    assert confirm.say.startswith(
+        "Place order for NGN 26,993.25, pay NGN 26,993.00 cash on delivery?"
+    )
 
     placed = await ngozi.choose("Confirm")
 

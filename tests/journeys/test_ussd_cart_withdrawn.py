@@ -241,7 +241,8 @@ async def test_a_product_withdrawn_before_confirm_places_nothing_and_shows_the_n
     assert f"Total {spaghetti.total.format()}" in quote.lines
     await ngozi.choose("Choose payment")
     assert (await ngozi.choose("Pay on delivery")).lines[0] == (
-        f"Place order for {spaghetti.total.format()}, pay on delivery?"
+        f"Place order for {spaghetti.total.format()}, pay {spaghetti.total.in_cash().format()} cash"
+        " on delivery?"
     )
     done = await ngozi.choose("Confirm")
     assert done.kind == "END"
@@ -333,7 +334,8 @@ async def test_the_confirm_screen_drawn_again_after_a_withdrawal_names_it_with_t
     assert confirm.lines[:3] == [
         "Please choose a number from the list.",
         "Indomie Chicken 40x70g removed: no longer sold.",
-        f"Place order for {spaghetti.total.format()}, pay on delivery?",
+        f"Place order for {spaghetti.total.format()}, pay {spaghetti.total.in_cash().format()} cash"
+        " on delivery?",
     ]
     assert await order_count(services) == 0
     done = await ngozi.choose("Confirm")

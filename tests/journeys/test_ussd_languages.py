@@ -44,13 +44,14 @@ async def test_juma_orders_end_to_end_in_kes_with_16_percent_vat(
     ]
     assert (await juma.choose("Chagua malipo")).text == "Utalipaje?"
     confirm = await juma.choose("Lipa ukipokea")
-    assert confirm.text == "Weka oda ya KES 2,521.26, kulipa ukipokea?"
+    assert confirm.text == "Weka oda ya KES 2,521.26, lipa KES 2,521.00 taslimu ukipokea?"
     done = await juma.choose("Thibitisha")
 
     [order] = await services.orders.recent(JUMA)
     assert done.kind == "END"
     assert done.body == (
-        f"Oda {order.reference} imewekwa. Jumla KES 2,521.26, kulipa ukipokea. Asante!"
+        f"Oda {order.reference} imewekwa. Jumla KES 2,521.26. Lipa KES 2,521.00 taslimu mlangoni."
+        " Asante!"
     )
     assert order.total == Money(Decimal("2521.26"), "KES")
     taxable = order.subtotal.amount - order.discount.amount

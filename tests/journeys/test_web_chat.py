@@ -50,7 +50,7 @@ ADDED_THREE = {
     "end": False,
 }
 CONFIRM = {
-    "text": "Place order for NGN 26,993.25, pay on delivery?",
+    "text": "Place order for NGN 26,993.25, pay NGN 26,993.00 cash on delivery?",
     "options": [{"key": "1", "label": "Confirm"}, {"key": "2", "label": "Cancel"}, back()],
     "end": False,
 }
