@@ -16,14 +16,14 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 
 import structlog
 
 from core.app.money import DISTRIBUTORS
 from core.bus import EventBus, EventEnvelope
 from core.clock import Clock
-from core.money import Money, round_half_up
+from core.money import Money, cash_unit
 from core.phone import Phone
 from core.region import RegionCode
 from core.region import region as region_of
@@ -169,15 +169,18 @@ class DriverCash:
 
     async def hand_in(self, driver: Phone, amount: Decimal, key: str | None = None) -> HandedIn:
         """Move `amount` of his cash to his region's depot, once per `key` (none: a new
-        hand-over). Refused (CashHandOverError) for more than he holds, an amount his currency
-        cannot hold, or a key already used for another amount; UnknownWorkerError for no
-        driver."""
+        hand-over). Refused (CashHandOverError) for more than he holds, an amount that is not
+        whole cash units of his currency (NGN 1, ZAR 0.10), or a key already used for another
+        amount; UnknownWorkerError for no driver."""
         worker = await self._gig.worker_by_phone(driver)
         if worker is None:
             raise UnknownWorkerError(driver.e164)
         currency = region_of(worker.region).currency
-        if amount <= 0 or round_half_up(amount, currency) != amount:
-            raise CashHandOverError(f"{amount} is not an amount of {currency} cash")
+        if amount <= 0 or not _whole_cash(amount, currency):
+            smallest = Money(cash_unit(currency), currency).short()
+            raise CashHandOverError(
+                f"{amount} is not an amount of {currency} cash: the smallest is {smallest}"
+            )
         cash = Money(amount, currency)
         depot = distributor_for(currency).name
         key = key or uuid.uuid4().hex
@@ -208,6 +211,15 @@ class DriverCash:
             chart.driver_cash(worker.phone, currency).code
         )
         return account.balance if account is not None else Money.zero(currency)
+
+
+def _whole_cash(amount: Decimal, currency: str) -> bool:
+    """What he took at doors is whole cash units (Money.in_cash: no kobo, no ZAR 0.05), so
+    cents handed in are a typo; an amount too large to divide is none either."""
+    try:
+        return amount % cash_unit(currency) == 0
+    except InvalidOperation:
+        return False
 
 
 def _slip_used(key: str, amount: Money) -> CashHandOverError:

@@ -7,7 +7,8 @@ when (the oldest cash he still holds, in his region's time) and whether that is 
 longer than `OMNIROUTE_DRIVER_CASH_HOLD_HOURS`), so operators know whom to chase.
 `cash-in` says in one line what was handed in and what is still held; run again with the same
 `--key` (the hand-over slip's number) it records nothing twice. More than he holds, an amount
-his currency cannot hold, an unknown driver or a bad phone is refused in one line, exit 2.
+not in whole cash units (NGN 1, KES 1, ZAR 0.10), an unknown driver or a bad phone is refused in
+one line, exit 2.
 """
 
 from __future__ import annotations

@@ -322,7 +322,10 @@ def _payouts(commands: Commands) -> None:
     )
     cash_in.add_argument("phone", metavar="PHONE", help="the driver's E.164 number")
     cash_in.add_argument(
-        "amount", metavar="AMOUNT", type=cash_amount, help="in his currency, e.g. 26993.25"
+        "amount",
+        metavar="AMOUNT",
+        type=cash_amount,
+        help="whole cash in his currency (NGN 1, KES 1, ZAR 0.10), e.g. 26993",
     )
     cash_in.add_argument(
         "--key",

@@ -1,8 +1,9 @@
 """`omniroute drivers cash` and `omniroute drivers cash-in`: at the end of the day an operator
 sees the cash each driver took at pay-on-delivery doors (one CSV row per driver, a decimal with
 its currency) and records what a driver hands in at the depot: it leaves his cash for the
-distributor's, once per hand-over slip (`--key`). More than he holds, a bad amount or an unknown
-driver is refused in one line, exit 2, and moves nothing. On SQLite and PostgreSQL."""
+distributor's, once per hand-over slip (`--key`). More than he holds, a bad amount (or one in
+kobo: door cash is whole naira) or an unknown driver is refused in one line, exit 2, and moves
+nothing. On SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -139,7 +140,7 @@ async def test_a_hand_over_he_cannot_make_is_refused_in_one_line(
     assert services.money is not None
     took = await a_day_of_cash(services)
     capsys.readouterr()
-    more = (took + Money(Decimal("0.01"), "NGN")).amount
+    more = (took + Money(Decimal(1), "NGN")).amount
 
     refusals = [
         (
@@ -147,6 +148,8 @@ async def test_a_hand_over_he_cannot_make_is_refused_in_one_line(
             f"{EMEKA.e164} holds {took.format()}: cannot hand in NGN {more:,.2f}",
         ),
         ((EMEKA.e164, "12.345"), "12.345 is not an amount of NGN cash"),
+        # door cash is whole naira: kobo he never took cannot be handed in
+        ((EMEKA.e164, "100.50"), "100.50 is not an amount of NGN cash: the smallest is NGN 1"),
         (("+2348039999998", "100"), "no driver with phone +2348039999998"),
         (("08031000001x", "100"), "PHONE: "),
     ]
