@@ -180,6 +180,7 @@ class Services:
             for phone in (old, new):
                 await self.customers.forget(phone)
                 await self.orders.forget_cart(phone)
+                self.pricing.forget_customer(phone)
                 await self.store.forget(chosen_locale_key(phone))
 
     async def queue_outbound(self, message: OutboundMessage) -> None:

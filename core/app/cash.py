@@ -65,7 +65,8 @@ class CashCollection:
             holder = chart.depot_cash(distributor_for(collected.currency).name, collected.currency)
         else:
             holder = chart.driver_cash(driver.phone, collected.currency)
-        await self._books.cash_collected(event.reference, Phone(event.customer), collected, holder)
+        # her number now (she may have changed it since the delivery was queued)
+        await self._books.cash_collected(event.reference, order.customer, collected, holder)
 
 
 class CashHandOverError(Exception):

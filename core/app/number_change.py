@@ -3,10 +3,11 @@ under the old number moves to the new one, so she is the same customer there.
 
 Orders, cart, language, opt-out and delivery point, credit line and its repayments, invoices
 and credit notes, payment intents and her virtual account, contract prices and terms,
-promotion uses and price locks, deliveries on a driver's route, and her ledger accounts
-(receivable and credit line, whose codes name the number): all in one unit of work, so she is
-never half moved. Every context keeps its customers by phone number; this is the one place that
-knows all of those tables, as the composition root knows every context.
+promotion uses and price locks, deliveries on a driver's route, the agent that onboarded her
+for trade credit, and her ledger accounts (receivable and credit line, and what she owes her
+agent, whose codes name the number): all in one unit of work, so she is never half moved.
+Every context keeps its customers by phone number; this is the one place that knows all of
+those tables, as the composition root knows every context.
 
 Nothing is merged: a new number that already has any of these (another customer's, or her own
 from before) is left as it is, and so is the old one. A number with nothing under it has
@@ -18,12 +19,13 @@ from __future__ import annotations
 from enum import StrEnum
 
 import structlog
-from sqlalchemy import Column, exists, select, update
+from sqlalchemy import Column, ColumnElement, exists, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.db import Database
 from core.phone import Phone
 from core.region import UnsupportedRegionError, region_for_phone
+from engines.atc.tables import atc_retailers
 from engines.credit.tables import credit_accounts, credit_orders, credit_repayments
 from engines.customers.tables import customers
 from engines.gig.tables import gig_task_stops
@@ -59,6 +61,7 @@ CUSTOMER_COLUMNS: tuple[Column[str], ...] = (
     promotion_order_uses.c.customer,
     price_locks.c.customer,
     gig_task_stops.c.customer,
+    atc_retailers.c.retailer,
 )
 
 
@@ -71,6 +74,25 @@ class NumberChange(StrEnum):
 def _ledger_prefix(phone: Phone) -> str:
     """How her ledger accounts' codes begin (engines.ledger.chart: receivable, credit line)."""
     return f"customer:{phone.e164}:"
+
+
+def _her_accounts(phone: Phone) -> ColumnElement[bool]:
+    """Her ledger accounts, and perhaps a few more that `_renamed` tells apart: her receivable
+    and credit line, and what she owes an agent (`atc:{agent}:{customer}:{currency}`)."""
+    code = ledger_accounts.c.code
+    return code.startswith(_ledger_prefix(phone), autoescape=True) | (
+        code.startswith("atc:") & code.contains(f":{phone.e164}:", autoescape=True)
+    )
+
+
+def _renamed(code: str, old: Phone, new: Phone) -> str | None:
+    """`code` under her new number, or None when it is not hers (an agent's own account)."""
+    if code.startswith(_ledger_prefix(old)):
+        return _ledger_prefix(new) + code.removeprefix(_ledger_prefix(old))
+    kind, agent, customer, currency = [*code.split(":"), "", "", ""][:4]
+    if kind == "atc" and customer == old.e164 and currency:
+        return f"atc:{agent}:{new.e164}:{currency}"
+    return None
 
 
 async def change_number(db: Database, old: Phone, new: Phone) -> NumberChange:
@@ -98,18 +120,17 @@ async def change_number(db: Database, old: Phone, new: Phone) -> NumberChange:
             await s.execute(
                 update(column.table).where(column == old.e164).values({column.key: new.e164})
             )
-        prefix = _ledger_prefix(old)
         accounts = await s.execute(
-            select(ledger_accounts.c.id, ledger_accounts.c.code).where(
-                ledger_accounts.c.code.startswith(prefix, autoescape=True)
-            )
+            select(ledger_accounts.c.id, ledger_accounts.c.code).where(_her_accounts(old))
         )
         for account_id, code in accounts.all():
-            await s.execute(
-                update(ledger_accounts)
-                .where(ledger_accounts.c.id == account_id)
-                .values(code=_ledger_prefix(new) + code.removeprefix(prefix))
-            )
+            renamed = _renamed(code, old, new)
+            if renamed is not None:
+                await s.execute(
+                    update(ledger_accounts)
+                    .where(ledger_accounts.c.id == account_id)
+                    .values(code=renamed)
+                )
     log.info("customer.number_changed", old=old.e164, new=new.e164)
     return NumberChange.MOVED
 
@@ -120,9 +141,5 @@ async def _has_history(s: AsyncSession, phone: Phone) -> bool:
     for column in CUSTOMER_COLUMNS:
         if await s.scalar(select(exists().where(column == phone.e164))):
             return True
-    prefix = _ledger_prefix(phone)
-    return bool(
-        await s.scalar(
-            select(exists().where(ledger_accounts.c.code.startswith(prefix, autoescape=True)))
-        )
-    )
+    codes = await s.scalars(select(ledger_accounts.c.code).where(_her_accounts(phone)))
+    return any(_renamed(code, phone, phone) is not None for code in codes)

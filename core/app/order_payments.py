@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from engines.orders import Order, OrderService, OrderStatus, PaymentMethod
+from core.phone import Phone
+from engines.orders import Order, OrderService, OrderStatus, PaymentMethod, UnknownOrderError
 from engines.payments import Direction, IntentStatus, PaymentIntent, PaymentService
 
 
@@ -66,3 +67,16 @@ async def paid_for(payments: PaymentService, orders: OrderService, order: Order)
     first = earlier[0] if earlier else order
     paid = checkout_payments(await payments.for_order(first.reference), first.reference)
     return PaidFor(paid, f"{order.reference}:", earlier)
+
+
+async def customer_of(orders: OrderService, reference: str | None, named: str) -> Phone:
+    """Whose money an event about order `reference` moves: the order's customer now, not the
+    one the event `named` when it was queued (she may have changed her number since; her
+    bill, payments and credit are all under the new one). An event of no order, or of an
+    order not known here, is the customer it names."""
+    if reference is not None:
+        try:
+            return (await orders.get(reference)).customer
+        except UnknownOrderError:
+            pass
+    return Phone(named)

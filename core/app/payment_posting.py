@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from core.app.order_payments import ENDED
+from core.app.order_payments import ENDED, customer_of
 from core.bus import EventBus, EventEnvelope
 from core.money import Money
 from core.phone import Phone
@@ -42,14 +42,16 @@ class PaymentPosting:
         (it was never posted off it): while she owes on credit, it repays that at once."""
         event = PaymentFailed.model_validate(envelope.data)
         if event.direction == REFUND:
-            await self._credit.spend_account_credit(Phone(event.customer), event.currency)
+            customer = await customer_of(self._orders, event.order_reference, event.customer)
+            await self._credit.spend_account_credit(customer, event.currency)
 
     async def on_succeeded(self, envelope: EventEnvelope) -> None:
         event = PaymentSucceeded.model_validate(envelope.data)
         if event.direction != COLLECT:
             return  # payouts are posted by the payout service when the rail confirms
         received = Money(Decimal(event.received), event.currency)
-        customer, receipt = Phone(event.customer), event.receipt or event.intent_id
+        customer = await customer_of(self._orders, event.order_reference, event.customer)
+        receipt = event.receipt or event.intent_id
         if event.order_reference is not None and await self._on_credit(event.order_reference):
             await self._credit.repay(customer, received, event.provider, receipt)
         else:
@@ -67,7 +69,7 @@ class PaymentPosting:
         at the rail, owed back to them (their account goes into credit). A part of an order's
         payment is posted as that order's payment (a credit order's repays its credit)."""
         event = UnmatchedFundsReceived.model_validate(envelope.data)
-        customer = Phone(event.customer)
+        customer = await customer_of(self._orders, event.order_reference, event.customer)
         received = Money(Decimal(event.amount), event.currency)
         receipt = event.receipt or str(event.event_id)
         if event.order_reference is not None:

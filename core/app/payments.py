@@ -8,7 +8,7 @@ from decimal import Decimal
 
 import structlog
 
-from core.app.order_payments import late_money
+from core.app.order_payments import customer_of, late_money
 from core.app.periodic import Periodic
 from core.app.subscribers import CustomerSms
 from core.bus import EventBus, EventEnvelope
@@ -160,6 +160,13 @@ class PaymentReceiptSms(CustomerSms):
         except UnknownOrderError:
             return None
 
+    async def _customer(self, reference: str | None, named: str) -> Phone:
+        """Who is told: the order's customer now (she may have changed her number since the
+        event was queued), else the one the event names."""
+        if self._orders is None:
+            return Phone(named)
+        return await customer_of(self._orders, reference, named)
+
     def subscribe(self, bus: EventBus) -> None:
         bus.subscribe(PaymentSucceeded.topic, "payment-receipt-sms", self)
         bus.subscribe(UnmatchedFundsReceived.topic, "payment-receipt-sms", self.on_unmatched)
@@ -187,7 +194,7 @@ class PaymentReceiptSms(CustomerSms):
         if not self._payments.offers(failed.method) or not payable_again(order, intents):
             return
         await self.send(
-            Phone(event.customer),
+            order.customer,  # her number now (she may have changed it since)
             f"payment-failed-sms:{event.intent_id}",
             "sms.payment_failed",
             order_key=order.idempotency_key,
@@ -205,7 +212,7 @@ class PaymentReceiptSms(CustomerSms):
         if event.order_reference is not None and event.still_due is not None:
             # A part of the order's payment: she is told what is still to send for it.
             await self.send(
-                Phone(event.customer),
+                await self._customer(event.order_reference, event.customer),
                 key,
                 "sms.payment_part_received",
                 order_key=await self._order_key(event.order_reference),
@@ -237,7 +244,7 @@ class PaymentReceiptSms(CustomerSms):
             return
         amount = Money(Decimal(event.received), event.currency).format()
         key = f"payment-receipt-sms:{event.event_id}"
-        phone = Phone(event.customer)
+        phone = await self._customer(event.order_reference, event.customer)
         order_key = await self._order_key(event.order_reference) if event.order_reference else None
         if event.order_reference:
             if not await self._late(event):

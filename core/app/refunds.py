@@ -21,7 +21,6 @@ from core.app.subscribers import CustomerSms
 from core.bus import EventBus, EventEnvelope
 from core.i18n import Translator
 from core.money import Money
-from core.phone import Phone
 from engines.customers import CustomerService
 from engines.ledger import Books
 from engines.notifications import NotificationService
@@ -543,7 +542,7 @@ class RefundPosting:
         original = await self._payments.get(refund.refund_of) if refund.refund_of else None
         payment_ref = (original.receipt or original.id.hex) if original else refund.id.hex
         await self._books.post_refund(
-            Phone(event.customer),
+            refund.customer,  # her number now (the event's may be one she has changed since)
             Money(Decimal(event.received), event.currency),  # a reversal gives back all of it
             event.provider,
             refund.id.hex,

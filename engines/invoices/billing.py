@@ -12,6 +12,7 @@ reference, so a redelivered event changes nothing.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from decimal import Decimal
 from typing import Protocol
 
@@ -19,7 +20,6 @@ import structlog
 
 from core.bus import EventBus, EventEnvelope
 from core.money import Money
-from core.phone import Phone
 from engines.credit import CreditError, CreditService, CreditStatus
 from engines.invoices.model import CreditNote, KeptLine
 from engines.invoices.service import InvoiceService, issue_for_order, issue_for_order_placed
@@ -68,7 +68,8 @@ class OrderBilling:
 
     async def on_placed(self, envelope: EventEnvelope) -> None:
         event = OrderPlaced.model_validate(envelope.data)
-        customer = Phone(event.customer)
+        # her number now (she may have changed it since the event was queued), not the event's
+        customer = (await self._orders.get(event.reference)).customer
         total = Money(Decimal(event.total), event.currency)
         due = None
         if event.payment_method == CREDIT_METHOD and self._credit is not None:
@@ -88,7 +89,8 @@ class OrderBilling:
                 log.warning("billing.account_credit_short", order=event.reference)
         else:
             await self._books.order_placed(event.reference, customer, total)
-        await self._invoices.issue(issue_for_order_placed(event, due_on=due))
+        invoice = issue_for_order_placed(event, due_on=due)
+        await self._invoices.issue(replace(invoice, customer=customer))
         if (await self._orders.get(event.reference)).status is OrderStatus.CANCELLED:
             # The cancellation was handled first and found no hold to release: release the one
             # just taken (the same void, so whichever runs second changes nothing).

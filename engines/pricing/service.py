@@ -130,6 +130,12 @@ class PricingService:
         self._loading.clear()
         self._terms.clear()
 
+    def forget_customer(self, customer: Phone) -> None:
+        """Drop what is cached of `customer`'s terms in every region: they changed outside this
+        service (she moved to a new number, and her contract prices with her)."""
+        for key in [k for k in self._terms if k[1] == customer.e164]:
+            self._terms.pop(key, None)
+
     async def list_prices(
         self, region_code: RegionCode, skus: Sequence[str], *, customer: Phone | None = None
     ) -> dict[str, Money]:
