@@ -249,6 +249,26 @@ async def test_a_document_of_several_operations_without_a_name_runs_none(
     assert await services.orders.recent(Phone(NGOZI)) == []
 
 
+async def test_a_request_graphql_cannot_read_is_a_400_an_app_can_parse(
+    client: TestClient[Any, Any],
+) -> None:
+    """Broken JSON, no query, a batch or a form: each 400 came as plain text, which an app's
+    GraphQL client (Apollo, gql, urql parse JSON) reported as a network failure. Each is now
+    the same 400 holding a GraphQL error with the reason and BAD_REQUEST."""
+    json_type = {"Content-Type": "application/json"}
+    for request, reason in (
+        ({"data": '{"query": "{ categories', "headers": json_type}, "parse request body as JSON"),
+        ({"json": {"variables": {}}}, "No GraphQL query"),
+        ({"json": [{"query": "{ __typename }"}, {"query": "{ __typename }"}]}, "Batching"),
+        ({"data": "{ __typename }", "headers": {"Content-Type": "text/plain"}}, "content type"),
+    ):
+        response = await client.post("/graphql", **request)
+        assert (response.status, response.content_type) == (400, "application/json"), reason
+        (error,) = (await response.json())["errors"]
+        assert error["extensions"] == {"code": "BAD_REQUEST"}
+        assert reason in error["message"]
+
+
 async def test_ordering_more_than_the_shelf_holds_is_a_typed_out_of_stock(
     client: TestClient[Any, Any], services: Services
 ) -> None:
