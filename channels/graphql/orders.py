@@ -1082,9 +1082,10 @@ async def _order_updates(info: Info, reference: str) -> AsyncGenerator[OrderStat
         found = await _visible_order(info, reference, principal)
         if isinstance(found, NotFound):
             raise ClientError("NOT_FOUND", found.message)
-        changes.since(found.status.value)
-        # An order already cancelled or returned will not change again: what reached it while
-        # the order was read is sent, then the subscription completes.
+        # Where the order stands comes first, then its changes.
+        changes.start(found.customer, found.status.value)
+        # An order already cancelled or returned will not change again: its status (or what
+        # reached it while the order was read) is sent, then the subscription completes.
         updates = (
             _from_queue(changes.queued())
             if found.status in FINAL_STATUSES
@@ -1111,7 +1112,9 @@ async def _from_queue(updates: list[OrderUpdate]) -> AsyncIterator[OrderUpdate]:
 
 @strawberry.type
 class OrdersSubscription:
-    @strawberry.subscription(description="Status changes of one order as they happen")
+    @strawberry.subscription(
+        description="Where one order stands, then its status changes as they happen"
+    )
     async def order_updates(
         self, info: Info, reference: str
     ) -> AsyncGenerator[OrderStatusUpdate, None]:

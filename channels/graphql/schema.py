@@ -6,7 +6,13 @@ from collections.abc import AsyncIterator, Iterable, Iterator
 from typing import Any
 
 import strawberry
-from graphql import GraphQLError, GraphQLSyntaxError, StringValueNode, ValidationRule
+from graphql import (
+    GraphQLError,
+    GraphQLSyntaxError,
+    OperationDefinitionNode,
+    StringValueNode,
+    ValidationRule,
+)
 from strawberry.extensions import (
     AddValidationRules,
     DisableIntrospection,
@@ -171,6 +177,37 @@ class RefuseNulInVariables(SchemaExtension):
         yield
 
 
+OPERATION_NAME_REQUIRED = (
+    "operationName is required: the document holds several operations, and none was run"
+)
+
+
+class OperationNameRequired(SchemaExtension):
+    """A document holding several operations runs the one `operationName` names, and without
+    one it is refused: strawberry ran the first, so an app that sent its whole file of queries
+    and mutations (say `query Order … mutation Cancel …`) ran whichever came first, a mutation
+    nobody meant to run. GraphQL over HTTP and graphql-core refuse it; so do we, as a
+    validation error, before anything runs (over HTTP and on the WebSocket alike)."""
+
+    def on_validate(self) -> Iterator[None]:
+        context = self.execution_context
+        document = context.graphql_document
+        # strawberry's `operation_name` falls back to the first operation's: only the name the
+        # request itself gave tells "none given" from "the first one's"
+        named = context._provided_operation_name is not None
+        if not named and document is not None:
+            operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
+            if len(operations) > 1:
+                refused = GraphQLError(
+                    OPERATION_NAME_REQUIRED,
+                    operations,
+                    extensions={"code": "GRAPHQL_VALIDATION_FAILED"},
+                )
+                # after the validation cache, whose list is the cache's own
+                context.pre_execution_errors = [*(context.pre_execution_errors or ()), refused]
+        yield
+
+
 def _code(errors: Iterable[GraphQLError] | None, code: str) -> None:
     for error in errors or ():
         if (error.extensions or {}).get("code") is None and not _unexpected(error):
@@ -211,6 +248,7 @@ def build_schema(
         *limit_extensions(max_depth, max_cost),
         lambda: AddValidationRules([NulInLiteralRule]),
         RefuseNulInVariables,
+        OperationNameRequired,  # after the validation cache, which sets the errors it found
         MaskUnexpectedErrors,
     ]
     if production:

@@ -115,7 +115,8 @@ class OrderUpdates:
 
     @property
     def watching(self) -> int:
-        return sum(len(watches) for watches in self._watchers.values())
+        """The subscriptions following an order: told where it stands, waiting for changes."""
+        return sum(w.started for watches in self._watchers.values() for w in watches)
 
 
 class Watch:
@@ -130,13 +131,20 @@ class Watch:
         # The latest status queued for the subscriber, or read when it subscribed.
         self._last: str | None = None
 
-    def since(self, status: str) -> None:
-        """The subscriber has the order at `status` (read when it subscribed), unless changes
-        reached the queue meanwhile: they come in order, each after what the read saw or
-        before it, and what follows the read comes too, so the read overrules none of them
-        (it may predate a recall in the queue, or the next change)."""
+    @property
+    def started(self) -> bool:
+        return self._last is not None
+
+    def start(self, customer: str, status: str) -> None:
+        """The order is at `status` as read when the subscriber came: it is sent that first
+        (`previous` the same: no change, where the order stands), so an app that reconnects,
+        or follows an order already final, is told where it is without asking separately;
+        unless changes reached the queue meanwhile: they come in order, each after what the
+        read saw or before it, and what follows the read comes too, so the read overrules
+        none of them (it may predate a recall in the queue, or the next change), and the last
+        of them is where the order stands."""
         if self._last is None:
-            self._last = status
+            self._queue_up(OrderUpdate(self.reference, customer, status, status))
 
     def offer(self, update: OrderUpdate) -> None:
         """Queue a change that moves on from the subscriber's last status (a recall, packed

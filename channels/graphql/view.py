@@ -10,9 +10,11 @@ or SIGTERM for as long as it stayed connected.
 from __future__ import annotations
 
 import weakref
+from http import HTTPStatus
 from typing import Any
 
 from aiohttp import WSCloseCode, web
+from cross_web import HTTPException
 from strawberry.aiohttp.views import GraphQLView
 from strawberry.types.unset import UnsetType
 
@@ -29,6 +31,18 @@ class OmniRouteGraphQLView(GraphQLView[GraphQLContext, None]):
         super().__init__(**kwargs)
         self.services = services
         self.sockets: weakref.WeakSet[web.WebSocketResponse] = weakref.WeakSet()
+
+    async def __call__(self, request: web.Request) -> web.StreamResponse:
+        """A request strawberry cannot take (no JSON, no query, a batch, a content type it does
+        not read) is refused with the same status, and the reason as a GraphQL error with a code
+        (`BAD_REQUEST`): strawberry answered it in plain text, which an app's GraphQL client
+        (that parses JSON) reported as a network failure, not the reason. No `data`: nothing ran."""
+        try:
+            return await self.run(request=request)
+        except HTTPException as refused:
+            code = HTTPStatus(refused.status_code).name
+            error = {"message": refused.reason, "extensions": {"code": code}}
+            return web.json_response({"errors": [error]}, status=refused.status_code)
 
     async def get_context(
         self, request: web.Request, response: web.Response | web.WebSocketResponse

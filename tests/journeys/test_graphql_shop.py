@@ -210,6 +210,65 @@ async def test_customer_places_an_order_once_per_idempotency_key(
     assert len(await services.orders.recent(Phone(NGOZI))) == 1
 
 
+async def test_a_document_of_several_operations_without_a_name_runs_none(
+    client: TestClient[Any, Any], services: Services
+) -> None:
+    """Ngozi's app sent its whole file of operations, the order first, without saying which
+    to run: the first ran, and an order she never meant was placed. Now it is refused, over
+    HTTP and on the socket, saying operationName is required, and nothing is placed; naming
+    the operation runs it alone."""
+    headers = bearer(services.settings, NGOZI, "customer")
+    place = {
+        "customer": NGOZI,
+        "lines": [{"sku": "NDL-INDO-CHK", "quantity": 1}],
+        "payment": {"method": "ON_DELIVERY"},
+        "idempotencyKey": "app-file-0001",
+    }
+    document = PLACE + PRODUCTS.replace("query Products", "query Browse")
+    variables = {"input": place, "first": 1}
+    status, body = await post_graphql(client, document, variables, headers)
+    assert (status, body["data"]) == (200, None)
+    (error,) = body["errors"]
+    assert error["extensions"]["code"] == "GRAPHQL_VALIDATION_FAILED"
+    assert "operationName is required" in error["message"]
+    async with client.ws_connect("/graphql", protocols=["graphql-transport-ws"]) as ws:
+        await ws.send_json({"type": "connection_init", "payload": headers})
+        assert (await ws.receive_json(timeout=5))["type"] == "connection_ack"
+        payload = {"query": document, "variables": variables}
+        await ws.send_json({"id": "1", "type": "subscribe", "payload": payload})
+        refused = await ws.receive_json(timeout=5)
+        assert (refused["type"], refused["payload"][0]["extensions"]["code"]) == (
+            "error",
+            "GRAPHQL_VALIDATION_FAILED",
+        )
+        assert await services.orders.recent(Phone(NGOZI)) == []
+        named = {**payload, "operationName": "Browse"}
+        await ws.send_json({"id": "2", "type": "subscribe", "payload": named})
+        answer = await ws.receive_json(timeout=5)
+    assert len(answer["payload"]["data"]["products"]["edges"]) == 1
+    assert await services.orders.recent(Phone(NGOZI)) == []
+
+
+async def test_a_request_graphql_cannot_read_is_a_400_an_app_can_parse(
+    client: TestClient[Any, Any],
+) -> None:
+    """Broken JSON, no query, a batch or a form: each 400 came as plain text, which an app's
+    GraphQL client (Apollo, gql, urql parse JSON) reported as a network failure. Each is now
+    the same 400 holding a GraphQL error with the reason and BAD_REQUEST."""
+    json_type = {"Content-Type": "application/json"}
+    for request, reason in (
+        ({"data": '{"query": "{ categories', "headers": json_type}, "parse request body as JSON"),
+        ({"json": {"variables": {}}}, "No GraphQL query"),
+        ({"json": [{"query": "{ __typename }"}, {"query": "{ __typename }"}]}, "Batching"),
+        ({"data": "{ __typename }", "headers": {"Content-Type": "text/plain"}}, "content type"),
+    ):
+        response = await client.post("/graphql", **request)
+        assert (response.status, response.content_type) == (400, "application/json"), reason
+        (error,) = (await response.json())["errors"]
+        assert error["extensions"] == {"code": "BAD_REQUEST"}
+        assert reason in error["message"]
+
+
 async def test_ordering_more_than_the_shelf_holds_is_a_typed_out_of_stock(
     client: TestClient[Any, Any], services: Services
 ) -> None:

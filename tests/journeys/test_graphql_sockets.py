@@ -52,6 +52,8 @@ async def following(
             }
         )
         await wait_until_watching(client)
+        told = await ws.receive_json(timeout=5)  # where the order stands, first
+        assert told["payload"]["data"]["orderUpdates"]["status"] == "PLACED"
         yield ws
 
 
@@ -107,8 +109,10 @@ async def test_a_subscription_ends_when_its_token_expires(
             }
         )
         # Not polled for the watch (on a loaded machine it can start and end between polls):
-        # a `next` with UNAUTHENTICATED is the running subscription ending; one refused at its
-        # start would be an `error`.
+        # where the order stands comes first, then a `next` with UNAUTHENTICATED is the running
+        # subscription ending; one refused at its start would be an `error`.
+        told = await ws.receive_json(timeout=5)
+        assert told["payload"]["data"]["orderUpdates"]["status"] == "PLACED"
         ended = await ws.receive_json(timeout=10)
         assert ended["type"] == "next"
         assert ended["payload"]["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"

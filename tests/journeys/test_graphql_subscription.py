@@ -35,17 +35,40 @@ async def test_the_app_receives_the_orders_status_change_as_it_happens(
 ) -> None:
     reference = await place_for(services, NGOZI, "k-live-0001")
     headers = bearer(services.settings, NGOZI, "customer")
-    task = asyncio.create_task(follow_order(client, headers, reference, 2))
+    task = asyncio.create_task(follow_order(client, headers, reference, 3))
     await wait_until_watching(client)
     await services.orders.advance(reference, OrderStatus.CONFIRMED)
     await services.orders.advance(reference, OrderStatus.PICKING)
     received = await asyncio.wait_for(task, timeout=10)
     assert [(u["previousStatus"], u["status"]) for u in received] == [
+        ("PLACED", "PLACED"),  # where the order stood when the app subscribed
         ("PLACED", "CONFIRMED"),
         ("CONFIRMED", "PICKING"),
     ]
-    assert received[1]["order"]["status"] == "PICKING"
+    assert received[2]["order"]["status"] == "PICKING"
     assert order_updates_hub(client).watching == 0
+
+
+async def test_an_app_that_subscribes_again_is_told_first_where_its_order_stands(
+    client: TestClient[Any, Any], services: Services
+) -> None:
+    """Ngozi's phone lost its network while her order was being picked; her app reconnects and
+    subscribes again. It is told at once that the order is being picked, then the next change,
+    instead of nothing until then (the app had to ask separately)."""
+    reference = await place_for(services, NGOZI, "k-live-0012")
+    await services.orders.advance(reference, OrderStatus.CONFIRMED)
+    await services.orders.advance(reference, OrderStatus.PICKING)
+    await services.relay.drain()  # those changes went out before the app came back
+    headers = bearer(services.settings, NGOZI, "customer")
+    task = asyncio.create_task(follow_order(client, headers, reference, 2))
+    await wait_until_watching(client)
+    await services.orders.advance(reference, OrderStatus.PACKED)
+    received = await asyncio.wait_for(task, timeout=10)
+    assert [(u["previousStatus"], u["status"]) for u in received] == [
+        ("PICKING", "PICKING"),
+        ("PICKING", "PACKED"),
+    ]
+    assert received[0]["order"]["status"] == "PICKING"
 
 
 async def test_a_change_made_while_the_subscription_starts_is_sent_not_lost(
@@ -142,11 +165,14 @@ async def test_an_app_that_sends_its_token_under_headers_in_connection_init_foll
     reference = await place_for(services, NGOZI, "k-live-0006")
     token = bearer(services.settings, NGOZI, "customer")["Authorization"]
     init = {"headers": {"authorization": token}}
-    task = asyncio.create_task(follow_order(client, init, reference, 1))
+    task = asyncio.create_task(follow_order(client, init, reference, 2))
     await wait_until_watching(client)
     await services.orders.advance(reference, OrderStatus.CONFIRMED)
     received = await asyncio.wait_for(task, timeout=10)
-    assert [(u["previousStatus"], u["status"]) for u in received] == [("PLACED", "CONFIRMED")]
+    assert [(u["previousStatus"], u["status"]) for u in received] == [
+        ("PLACED", "PLACED"),
+        ("PLACED", "CONFIRMED"),
+    ]
     async with Client(transport=ws_transport(client, init)) as session:
         assert await session.execute(GraphQLRequest("{ me { phone } }")) == {"me": {"phone": NGOZI}}
 
@@ -211,13 +237,16 @@ async def test_the_subscription_completes_after_the_orders_final_status(
     await services.orders.advance(reference, OrderStatus.CANCELLED)
     received = await asyncio.wait_for(task, timeout=10)
     assert [(u["previousStatus"], u["status"]) for u in received] == [
+        ("PLACED", "PLACED"),
         ("PLACED", "CONFIRMED"),
         ("CONFIRMED", "CANCELLED"),
     ]
     assert order_updates_hub(client).watching == 0
 
-    # Following an order that is already cancelled completes at once: it will not change.
-    assert await asyncio.wait_for(every_update(client, headers, reference), timeout=10) == []
+    # Following an order that is already cancelled tells the app so, then completes: it will
+    # not change. (It completed with no message: the app, reconnecting, never learnt of it.)
+    again = await asyncio.wait_for(every_update(client, headers, reference), timeout=10)
+    assert [(u["previousStatus"], u["status"]) for u in again] == [("CANCELLED", "CANCELLED")]
 
 
 async def test_an_event_the_relay_publishes_again_reaches_the_app_once(
@@ -227,7 +256,7 @@ async def test_an_event_the_relay_publishes_again_reaches_the_app_once(
     batch again (at least once), and the app still shows each status change once."""
     reference = await place_for(services, NGOZI, "k-live-0009")
     headers = bearer(services.settings, NGOZI, "customer")
-    task = asyncio.create_task(follow_order(client, headers, reference, 2))
+    task = asyncio.create_task(follow_order(client, headers, reference, 3))
     await wait_until_watching(client)
     await services.orders.advance(reference, OrderStatus.CONFIRMED)
     await services.relay.drain()
@@ -237,6 +266,7 @@ async def test_an_event_the_relay_publishes_again_reaches_the_app_once(
     await services.orders.advance(reference, OrderStatus.PICKING)
     received = await asyncio.wait_for(task, timeout=10)
     assert [(u["previousStatus"], u["status"]) for u in received] == [
+        ("PLACED", "PLACED"),
         ("PLACED", "CONFIRMED"),
         ("CONFIRMED", "PICKING"),
     ]
@@ -278,6 +308,7 @@ async def test_statuses_the_live_group_missed_while_reconnecting_reach_the_app_o
 
     received = await asyncio.wait_for(task, timeout=10)
     assert [(u["previousStatus"], u["status"]) for u in received] == [
+        ("PLACED", "PLACED"),
         ("PLACED", "CONFIRMED"),
         ("CONFIRMED", "PICKING"),
         ("PICKING", "PACKED"),
@@ -293,7 +324,7 @@ async def test_a_rejoin_with_nothing_missed_sends_nothing_and_keeps_the_order(
     then; the next change (PACKED) follows as usual, once, after PICKING."""
     reference = await place_for(services, NGOZI, "k-live-0011")
     headers = bearer(services.settings, NGOZI, "customer")
-    task = asyncio.create_task(follow_order(client, headers, reference, 3))
+    task = asyncio.create_task(follow_order(client, headers, reference, 4))
     await wait_until_watching(client)
     hub = order_updates_hub(client)
     await services.orders.advance(reference, OrderStatus.CONFIRMED)
@@ -305,6 +336,7 @@ async def test_a_rejoin_with_nothing_missed_sends_nothing_and_keeps_the_order(
     await hub.catch_up()
     received = await asyncio.wait_for(task, timeout=10)
     assert [(u["previousStatus"], u["status"]) for u in received] == [
+        ("PLACED", "PLACED"),
         ("PLACED", "CONFIRMED"),
         ("CONFIRMED", "PICKING"),
         ("PICKING", "PACKED"),

@@ -24,12 +24,13 @@ async def test_a_catch_up_then_the_late_events_send_each_status_once_in_order() 
 
     hub = OrderUpdates(read)
     watch = hub.watch(REF)
-    watch.since("confirmed")
+    watch.start(NGOZI, "confirmed")
     await hub.catch_up()
     for previous, status in (("confirmed", "picking"), ("picking", "packed")):
         watch.offer(OrderUpdate(REF, NGOZI, previous, status))  # late copies
     watch.offer(OrderUpdate(REF, NGOZI, "packed", "dispatched"))
     assert [(u.previous, u.status) for u in watch.queued()] == [
+        ("confirmed", "confirmed"),  # where the order stood when the app subscribed
         ("confirmed", "packed"),
         ("packed", "dispatched"),
     ]
@@ -42,13 +43,14 @@ def test_an_order_recalled_to_the_dock_and_dispatched_again_reaches_the_app_each
     first dispatch is still dropped."""
     hub = OrderUpdates()
     watch = hub.watch(REF)
-    watch.since("packed")
+    watch.start(NGOZI, "packed")
     watch.offer(OrderUpdate(REF, NGOZI, "packed", "dispatched"))
     watch.offer(OrderUpdate(REF, NGOZI, "dispatched", "packed"))  # recalled: the route expired
     watch.offer(OrderUpdate(REF, NGOZI, "packed", "dispatched"))  # out again, a new driver
     watch.offer(OrderUpdate(REF, NGOZI, "confirmed", "picking"))  # a late copy: nothing
     watch.offer(OrderUpdate(REF, NGOZI, "dispatched", "delivered"))
     assert [(u.previous, u.status) for u in watch.queued()] == [
+        ("packed", "packed"),
         ("packed", "dispatched"),
         ("dispatched", "packed"),
         ("packed", "dispatched"),
@@ -65,6 +67,6 @@ def test_changes_queued_while_the_subscription_reads_the_order_are_sent_after_it
     watch = hub.watch(REF)
     watch.offer(OrderUpdate(REF, NGOZI, "packed", "dispatched"))
     watch.offer(OrderUpdate(REF, NGOZI, "dispatched", "packed"))  # recalled
-    watch.since("dispatched")  # what the read found, before the recall
+    watch.start(NGOZI, "dispatched")  # what the read found, before the recall
     watch.offer(OrderUpdate(REF, NGOZI, "packed", "dispatched"))  # out again
     assert [u.status for u in watch.queued()] == ["dispatched", "packed", "dispatched"]
