@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Sequence
-from datetime import date
+from datetime import date, time
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any, NoReturn
@@ -288,7 +288,8 @@ def _credentials(commands: Commands) -> None:
 def _payouts(commands: Commands) -> None:
     drivers = commands.add_parser(
         "drivers",
-        help="drivers' payouts, bank accounts and door cash: pay, bank, cash, cash-in",
+        help="drivers' payouts, bank accounts, door cash and shifts: pay, bank, cash, cash-in,"
+        " shift",
     )
     driver_actions = drivers.add_subparsers(
         dest="drivers_command", required=True, parser_class=Parser
@@ -332,6 +333,33 @@ def _payouts(commands: Commands) -> None:
         default=None,
         help="the hand-over slip's number: run again with the same key, it is recorded once",
     )
+    shift = driver_actions.add_parser(
+        "shift",
+        help="set a driver's shift in his region's time, or --list his next shifts (CSV:"
+        " driver, name, region, date, day, from, to)",
+    )
+    shift.add_argument("phone", metavar="PHONE", help="the driver's E.164 number")
+    shift.add_argument(
+        "--from", dest="starts", type=clock_time, metavar="HH:MM", help="when it starts"
+    )
+    shift.add_argument(
+        "--to",
+        dest="ends",
+        type=clock_time,
+        metavar="HH:MM",
+        help="when it ends (at or before --from: the next morning)",
+    )
+    shift.add_argument(
+        "--days",
+        type=weekdays,
+        default=None,
+        metavar="mon,tue,...|daily",
+        help="on these weekdays of the four weeks from --date (default: that day only)",
+    )
+    shift.add_argument(
+        "--date", type=day, default=None, help="YYYY-MM-DD (default: today, region time)"
+    )
+    shift.add_argument("--list", action="store_true", help="print his shifts not over yet")
 
     agents = commands.add_parser(
         "agents", help="ATC agents' records, bank accounts and commissions: add, bank, pay"
@@ -539,6 +567,34 @@ def day(text: str) -> date:
         return date.fromisoformat(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None
+
+
+def clock_time(text: str) -> time:
+    """A time of day, HH:MM (24-hour)."""
+    hours, _, minutes = text.strip().partition(":")
+    if (
+        not (hours.isdigit() and minutes.isdigit() and len(minutes) == 2 and len(hours) <= 2)
+        or int(hours) > 23
+        or int(minutes) > 59
+    ):
+        raise argparse.ArgumentTypeError(f"not a time of day (HH:MM, 24-hour): {text!r}")
+    return time(int(hours), int(minutes))
+
+
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+def weekdays(text: str) -> frozenset[int]:
+    """Days of the week, `mon,tue,...` (0 Monday ... 6 Sunday), or `daily`: every one."""
+    names = [name.strip().lower() for name in text.split(",")]
+    if names == ["daily"]:
+        return frozenset(range(7))
+    wrong = [name for name in names if name not in WEEKDAYS]
+    if wrong or not names:
+        raise argparse.ArgumentTypeError(
+            f"not days of the week (mon,tue,wed,thu,fri,sat,sun or daily): {text!r}"
+        )
+    return frozenset(WEEKDAYS.index(name) for name in names)
 
 
 def currency(text: str) -> str:

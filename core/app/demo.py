@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
@@ -24,6 +24,7 @@ from engines.catalogue.tables import (
     warehouses,
 )
 from engines.customers.tables import customers
+from engines.gig import local_shift
 from engines.gig.tables import gig_shifts, gig_workers
 from engines.pricing.tables import (
     contract_prices,
@@ -376,11 +377,14 @@ DEPOTS: dict[RegionCode, tuple[float, float]] = {
 }
 BULK_CATEGORIES = frozenset({"rice", "oil"})  # bags and heavy cartons: the bulk aisles
 _DEMO_IDS = uuid.UUID("6f1c2a4e-0d7b-4c1e-9a53-5e1f0b7c2d90")
+DEMO_SHIFT = (time(6), time(20))  # the demo drivers' day, in their region's time
+DEMO_SHIFT_DAYS = 366  # the days after seeding the demo drivers are put on shift
 
 
 def distribution_rows(market: Region, now: datetime) -> dict[Table, list[dict[str, Any]]]:
     """Racks (4 dry aisles, 2 bulk aisles, 12 bays, 2 levels) with the catalogue's stock in
-    bins, and two drivers on today's shift at the depot, active (documents seen by an agent)."""
+    bins, and two drivers at the depot, active (documents seen by an agent), on shift from an
+    hour before `now` and then every day (`DEMO_SHIFT`)."""
     code = market.code
     warehouse = f"WH-{code.value.upper()}"
     dry, bulk = f"{warehouse}:dry", f"{warehouse}:bulk"
@@ -426,15 +430,30 @@ def distribution_rows(market: Region, now: datetime) -> dict[Table, list[dict[st
                 "created_at": now,
             }
         )
+        # On shift from an hour before seeding (the demo works at any hour), then every day
+        # of the year to come 06:00-20:00 in the region's time; a seed on a later day (each
+        # `make run`) adds the days after. One row per local day: a day seeded stays as it is.
         start = now - timedelta(hours=1)
+        first = local_date(code, start)
         shifts.append(
             {
-                "id": uuid.uuid5(_DEMO_IDS, f"{phone}:{local_date(code, start)}"),
+                "id": uuid.uuid5(_DEMO_IDS, f"{phone}:{first}"),
                 "worker_id": worker_id,
                 "starts_at": start,
                 "ends_at": start + timedelta(hours=13),
             }
         )
+        for offset in range(1, DEMO_SHIFT_DAYS + 1):
+            day = first + timedelta(days=offset)
+            starts_at, ends_at = local_shift(code, day, *DEMO_SHIFT)
+            shifts.append(
+                {
+                    "id": uuid.uuid5(_DEMO_IDS, f"{phone}:{day}"),
+                    "worker_id": worker_id,
+                    "starts_at": starts_at,
+                    "ends_at": ends_at,
+                }
+            )
     return {
         wms_layouts: [{"warehouse_id": warehouse, "depth": 2.0 + 12 * 1.5 + 2.0, "dock_x": 0.0}],
         wms_zones: [

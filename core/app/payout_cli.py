@@ -32,6 +32,10 @@ def run(args: argparse.Namespace) -> int:
         from core.app import cash_cli  # noqa: PLC0415 - it builds the services it needs
 
         return cash_cli.run(args)
+    if action == "shift":
+        from core.app import shift_cli  # noqa: PLC0415 - it builds the services it needs
+
+        return shift_cli.run(args)
     try:
         phone = Phone.parse(args.phone)
     except InvalidPhoneError as exc:

@@ -44,6 +44,7 @@ from engines.gig.model import (
     VehicleKind,
     Worker,
     WorkerStatus,
+    local_shift,
 )
 from engines.gig.ports import GigNotifier
 from engines.gig.service import (
@@ -106,4 +107,5 @@ __all__ = [
     "WorkerCandidate",
     "WorkerStatus",
     "allocate",
+    "local_shift",
 ]

@@ -12,14 +12,14 @@ import math
 import re
 import uuid
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from enum import StrEnum
 
 from core.bank import BankAccount, InvalidBankAccountError
 from core.money import Money
 from core.phone import Phone
-from core.region import RegionCode
+from core.region import RegionCode, zone
 
 CODE_DIGITS = 4
 MAX_CODE_ATTEMPTS = 3
@@ -219,6 +219,18 @@ class Shift:
 
     def covers(self, at: datetime) -> bool:
         return self.starts_at <= at < self.ends_at
+
+
+def local_shift(
+    region: RegionCode, day: date, starts: time, ends: time
+) -> tuple[datetime, datetime]:
+    """The UTC instants of a shift from `starts` to `ends` on the region's `day`, in its time;
+    one ending at or before it starts ends the next day (a night shift, 22:00-06:00)."""
+    start = datetime.combine(day, starts, tzinfo=zone(region))
+    end = datetime.combine(day, ends, tzinfo=zone(region))
+    if end <= start:
+        end += timedelta(days=1)
+    return start.astimezone(UTC), end.astimezone(UTC)
 
 
 # --- routes in, tasks out -----------------------------------------------------------------------

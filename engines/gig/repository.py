@@ -160,6 +160,18 @@ class SqlGigRepository:
             )
         )
 
+    async def drop_shifts_starting(
+        self, worker_id: uuid.UUID, starts: datetime, ends: datetime
+    ) -> None:
+        """Remove the worker's shifts starting within [starts, ends)."""
+        await self._s.execute(
+            delete(gig_shifts).where(
+                gig_shifts.c.worker_id == worker_id,
+                gig_shifts.c.starts_at >= starts,
+                gig_shifts.c.starts_at < ends,
+            )
+        )
+
     async def shifts_at(self, at: datetime) -> dict[uuid.UUID, Shift]:
         """Each worker on shift at `at`, with that shift (the one ending last, if several)."""
         rows = await self._s.execute(

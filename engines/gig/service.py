@@ -12,7 +12,7 @@ import secrets
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
 import structlog
@@ -83,6 +83,7 @@ from engines.gig.model import (
     WorkerStatus,
     checked_bank,
     code_digest,
+    local_shift,
     required_documents,
     total,
     validate,
@@ -98,6 +99,10 @@ REFERENCE_ATTEMPTS = 8
 # operator only once its day has been over this long (04:00 local the next morning).
 NIGHT_GRACE = timedelta(hours=4)
 SETTLE_ATTEMPTS = 3
+# A shift set for some weekdays is put on those of the next four weeks (`set_shifts`); run
+# again to set the weeks after.
+ROSTER_DAYS = 28
+MAX_SHIFT = timedelta(hours=14)
 # An order in one of these was released to the warehouse and is not packed yet: a route
 # carrying it is not offered until it is.
 TO_BE_PACKED = frozenset({OrderStatus.CONFIRMED, OrderStatus.PICKING})
@@ -282,15 +287,67 @@ class GigService:
     async def add_shift(
         self, worker_id: uuid.UUID, starts_at: datetime, ends_at: datetime
     ) -> Shift:
-        if ends_at <= starts_at:
-            raise InvalidWorkerError("ends_at", "a shift ends after it starts")
-        if ends_at - starts_at > timedelta(hours=14):
-            raise InvalidWorkerError("ends_at", "a shift is at most 14 hours")
+        _check_shift(starts_at, ends_at)
         await self.worker(worker_id)
         shift = Shift(self._ids.uuid(), worker_id, starts_at, ends_at)
         async with self._db.transaction() as s:
             await SqlGigRepository(s).add_shift(shift)
         return shift
+
+    async def set_shifts(
+        self,
+        phone: Phone,
+        starts: time,
+        ends: time,
+        first: date | None = None,
+        weekdays: frozenset[int] | None = None,
+    ) -> tuple[Worker, list[Shift]]:
+        """Put the worker on shift from `starts` to `ends` in his region's time (ending at or
+        before it starts: the next morning, a night shift) on the day `first` (default: today
+        there), or, with `weekdays` (0 Monday ... 6 Sunday), on those of the `ROSTER_DAYS` days
+        from it. A day set replaces the shifts he had starting that day, so a run repeated
+        changes nothing; a day whose shift is over already is left out. Refused, nothing
+        changed: an unknown phone (UnknownWorkerError), a shift over 14 hours, or none left
+        to set (InvalidWorkerError)."""
+        async with self._db.transaction() as s:
+            repo = SqlGigRepository(s)
+            worker = await repo.worker_by_phone(phone)
+            if worker is None:
+                raise UnknownWorkerError(phone.e164)
+            region, now = worker.region, self._clock.now()
+            start = first or local_date(region, now)
+            days = [start]
+            if weekdays is not None:
+                days = [
+                    day
+                    for day in (start + timedelta(days=n) for n in range(ROSTER_DAYS))
+                    if day.weekday() in weekdays
+                ]
+            shifts = []
+            for day in days:
+                starts_at, ends_at = local_shift(region, day, starts, ends)
+                _check_shift(starts_at, ends_at)
+                if ends_at > now:
+                    shifts.append(Shift(self._ids.uuid(), worker.id, starts_at, ends_at))
+            if not shifts:
+                raise InvalidWorkerError("date", f"that shift is over already ({start})")
+            for shift in shifts:
+                await repo.drop_shifts_starting(
+                    worker.id, *day_bounds(region, local_date(region, shift.starts_at))
+                )
+                await repo.add_shift(shift)
+        return worker, shifts
+
+    async def upcoming_shifts(self, phone: Phone) -> tuple[Worker, list[Shift]]:
+        """The worker's shifts not over yet that start within `ROSTER_DAYS`, soonest first."""
+        worker = await self.worker_by_phone(phone)
+        if worker is None:
+            raise UnknownWorkerError(phone.e164)
+        now = self._clock.now()
+        async with self._db.transaction() as s:
+            shifts = await SqlGigRepository(s).shifts(worker.id)
+        horizon = now + timedelta(days=ROSTER_DAYS)
+        return worker, [sh for sh in shifts if sh.ends_at > now and sh.starts_at < horizon]
 
     async def set_available(
         self, worker_id: uuid.UUID, available: bool, position: GeoPoint | None = None
@@ -1406,6 +1463,13 @@ def _stops(task: Task) -> tuple[TaskStopPayload, ...]:
     return tuple(
         TaskStopPayload(position=s.position, order_reference=s.order_reference) for s in task.stops
     )
+
+
+def _check_shift(starts_at: datetime, ends_at: datetime) -> None:
+    if ends_at <= starts_at:
+        raise InvalidWorkerError("ends_at", "a shift ends after it starts")
+    if ends_at - starts_at > MAX_SHIFT:
+        raise InvalidWorkerError("ends_at", "a shift is at most 14 hours")
 
 
 def offerable(task: Task, region: RegionCode, shift: Shift, now: datetime) -> bool:

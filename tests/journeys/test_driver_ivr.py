@@ -949,8 +949,10 @@ async def test_a_shopper_calling_still_reaches_the_shop(
 
 
 async def test_the_demo_warehouse_and_drivers_are_ready_after_seeding(
-    services: Services, twilio: TwilioWebhooks
+    services: Services, twilio: TwilioWebhooks, clock: SteppedClock
 ) -> None:
+    """Seeded at 10:00 in Lagos, the demo drivers are on shift at once, and they work every
+    day after it, 06:00-20:00 in their region's time: not once from seeding."""
     now = services.clock.now()
     assert await load_distribution_demo(services.db, now) > 0
     assert await load_distribution_demo(services.db, now) == 0  # idempotent
@@ -962,6 +964,16 @@ async def test_the_demo_warehouse_and_drivers_are_ready_after_seeding(
     assert heard.say.startswith("Hello Emeka Okafor. No deliveries for you right now.")
     swahili = await AtCaller(twilio.client, "+254722555001", "ATVId_demo").dial()
     assert swahili.say.startswith("Habari Wanjiku Kamau. Huna safari kwa sasa.")
+
+    clock.advance(timedelta(days=1).total_seconds())  # the next day, 10:00 in Lagos
+    next_day = await AtCaller(twilio.client, "+2348035550001", "ATVId_demo_day").dial()
+    assert next_day.say.startswith("Hello Emeka Okafor. No deliveries for you right now.")
+    clock.advance(timedelta(days=6, hours=-3, minutes=-30).total_seconds())  # 06:30, a week on
+    next_week = await AtCaller(twilio.client, "+2348035550001", "ATVId_demo_week").dial()
+    assert next_week.say.startswith("Hello Emeka Okafor. No deliveries for you right now.")
+    clock.advance(timedelta(hours=14).total_seconds())  # 20:30: his day is over
+    evening = await AtCaller(twilio.client, "+2348035550001", "ATVId_demo_evening").dial()
+    assert evening.say.startswith("Hello Emeka Okafor. You are not on shift now")
 
 
 async def test_a_cancelled_order_comes_off_the_route_before_and_while_it_is_driven(

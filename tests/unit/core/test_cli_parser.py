@@ -13,6 +13,7 @@ import json
 import os
 import subprocess
 import sys
+from datetime import time
 from pathlib import Path
 
 import pytest
@@ -261,3 +262,43 @@ def test_a_plans_time_limit_beyond_ten_minutes_is_refused_in_one_line(
         assert capsys.readouterr().err.splitlines() == [
             f"omniroute routes plan: argument --time-limit: seconds from 1 to 600: {given!r}"
         ]
+
+
+def test_a_drivers_shift_with_a_bad_time_or_day_is_refused_in_one_line(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """`drivers shift` takes its times as HH:MM and its days as mon,tue,... or daily; anything
+    else, or --list mixed with a shift to set, is one line and exit 2 before any database."""
+    emeka = ["drivers", "shift", "+2348035550001"]
+    refused = {
+        ("--from", "25:00", "--to", "10:00"): "argument --from: not a time of day (HH:MM,"
+        " 24-hour): '25:00'",
+        ("--from", "06:00", "--to", "6pm"): "argument --to: not a time of day (HH:MM,"
+        " 24-hour): '6pm'",
+        ("--from", "06:00", "--to", "10:00", "--days", "mon,fir"): "argument --days: not days"
+        " of the week (mon,tue,wed,thu,fri,sat,sun or daily): 'mon,fir'",
+        ("--from", "06:00", "--to", "10:00", "--date", "2026-02-30"): "argument --date: not a"
+        " date (YYYY-MM-DD): '2026-02-30'",
+    }
+    for argv, reason in refused.items():
+        with pytest.raises(SystemExit) as stop:
+            main([*emeka, *argv])
+        assert stop.value.code == 2
+        assert capsys.readouterr().err.splitlines() == [f"omniroute drivers shift: {reason}"]
+    for argv, reason in {
+        ("--list", "--from", "06:00"): "--list takes no --from, --to, --days or --date",
+        ("--from", "06:00"): "--from and --to are required (or --list)",
+    }.items():
+        assert main([*emeka, *argv]) == 2
+        assert capsys.readouterr().err.splitlines() == [f"omniroute drivers shift: {reason}"]
+    assert main(["drivers", "shift", "0803555", "--list"]) == 2
+    assert capsys.readouterr().err.startswith("omniroute drivers shift: PHONE: ")
+
+    parsed = cli_parser.build_parser().parse_args(
+        [*emeka, "--from", "6:00", "--to", "22:30", "--days", "daily"]
+    )
+    assert (parsed.starts, parsed.ends, parsed.days) == (time(6), time(22, 30), frozenset(range(7)))
+    parsed = cli_parser.build_parser().parse_args(
+        [*emeka, "--from", "22:00", "--to", "06:00", "--days", "Mon,wed"]
+    )
+    assert parsed.days == frozenset({0, 2})
