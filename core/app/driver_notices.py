@@ -81,12 +81,12 @@ class DriverNotices:
             log.info("gig.delivery_code_withdrawn", order=order_reference)
 
     async def stop_cancelled(
-        self, s: AsyncSession, worker: Worker, task: Task, stop: TaskStop
+        self, s: AsyncSession, worker: Worker, task: Task, stop: TaskStop, *, returned: bool
     ) -> None:
         locale = worker.locale or market_locale(worker.phone) or "en"
         text = self._t(
             locale,
-            "sms.stop_cancelled",
+            "sms.stop_returned" if returned else "sms.stop_cancelled",
             order=stop.order_reference,
             position=stop.position,
             task=task.reference,
@@ -95,9 +95,16 @@ class DriverNotices:
         key = f"stop-cancelled:{task.id}:{stop.position}"
         await self._text_driver(s, worker, text, locale, key)
 
-    async def task_cancelled(self, s: AsyncSession, worker: Worker, task: Task) -> None:
+    async def task_cancelled(
+        self, s: AsyncSession, worker: Worker, task: Task, stop: TaskStop, *, returned: bool
+    ) -> None:
         locale = worker.locale or market_locale(worker.phone) or "en"
-        text = self._t(locale, "sms.route_cancelled", task=task.reference)
+        if returned:
+            text = self._t(
+                locale, "sms.route_returned", task=task.reference, order=stop.order_reference
+            )
+        else:
+            text = self._t(locale, "sms.route_cancelled", task=task.reference)
         await self._text_driver(s, worker, text, locale, f"route-cancelled:{task.id}")
 
     async def route_offered(

@@ -235,7 +235,7 @@ class CancelledOrderStops:
     async def __call__(self, envelope: EventEnvelope) -> None:
         event = OrderStatusChanged.model_validate(envelope.data)
         if event.status in self.ENDED:
-            await self._gig.drop_order(event.reference)
+            await self._gig.drop_order(event.reference, returned=event.status == "returned")
 
 
 class CreditNoteSms(CustomerSms):

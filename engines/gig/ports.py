@@ -33,16 +33,19 @@ class GigNotifier(Protocol):
         ...
 
     async def stop_cancelled(
-        self, s: AsyncSession, worker: Worker, task: Task, stop: TaskStop
+        self, s: AsyncSession, worker: Worker, task: Task, stop: TaskStop, *, returned: bool
     ) -> None:
-        """Tell the driver on the route that a stop came off it (its order was cancelled),
-        queued in `s`, the transaction that takes the stop off: one never goes without the
-        other."""
+        """Tell the driver on the route that a stop came off it, its order cancelled (or
+        `returned`: its goods go back, and the text says so), queued in `s`, the transaction
+        that takes the stop off: one never goes without the other."""
         ...
 
-    async def task_cancelled(self, s: AsyncSession, worker: Worker, task: Task) -> None:
+    async def task_cancelled(
+        self, s: AsyncSession, worker: Worker, task: Task, stop: TaskStop, *, returned: bool
+    ) -> None:
         """Tell the driver offered or driving the route that it is withdrawn: every order on it
-        was cancelled (queued in `s`, as `stop_cancelled`)."""
+        was cancelled, `stop` the last to come off (its order `returned`: the text says so),
+        queued in `s`, as `stop_cancelled`."""
         ...
 
     async def route_offered(

@@ -441,13 +441,14 @@ class GigService:
                 task_id, TaskStatus.OPEN, TaskStatus.CANCELLED
             )
 
-    async def drop_order(self, order_reference: str) -> Task | None:
-        """An order cancelled (or brought back) before its door: its stop comes off its route,
-        so its customer gets no delivery code and nobody is paid for it, and the driver on the
-        route is told by SMS and hears the stop after it next. The other stops keep their order
-        and numbers. A route left with no stop is cancelled (its offer closed, the driver
-        offered or driving it told); one whose other doors are all done is finished. The stop
-        after it is paid for the drive from the stop before it (or from the depot).
+    async def drop_order(self, order_reference: str, *, returned: bool = False) -> Task | None:
+        """An order cancelled (or `returned`, brought back) before its door: its stop comes off
+        its route, so its customer gets no delivery code and nobody is paid for it, and the
+        driver on the route is told by SMS (that it was returned, when it was) and hears the
+        stop after it next. The other stops keep their order and numbers. A route left with no
+        stop is cancelled (its offer closed, the driver offered or driving it told); one whose
+        other doors are all done is finished. The stop after it is paid for the drive from the
+        stop before it (or from the depot).
 
         The task as it is now, or None when the order was on no open stop of a live route (not
         planned, at its door already settled, or taken off already: a redelivered event
@@ -491,9 +492,9 @@ class GigService:
             # Queued with the stop's removal: a failure here leaves the stop on its route for
             # the redelivered event, which a stop already gone would find nothing to do with.
             if worker is not None and now.status is TaskStatus.CANCELLED:
-                await self._notifier.task_cancelled(s, worker, now)
+                await self._notifier.task_cancelled(s, worker, now, stop, returned=returned)
             elif worker is not None and task.status is TaskStatus.ASSIGNED:
-                await self._notifier.stop_cancelled(s, worker, now, stop)
+                await self._notifier.stop_cancelled(s, worker, now, stop, returned=returned)
             # The route may have been taken just before: its code, queued then, is not sent
             # now. Withdrawn with the stop's removal, as the driver's SMS above.
             await self._notifier.delivery_code_withdrawn(s, stop.order_reference)

@@ -468,6 +468,35 @@ async def test_a_stop_cancelled_mid_route_pays_the_next_leg_from_the_stop_before
     )
 
 
+async def test_an_order_returned_at_its_door_tells_the_driver_it_was_returned(
+    services: Services,
+) -> None:
+    """Emeka is at Ngozi's door when an operator returns her dispatched order: his SMS says it
+    was returned and to bring it back, not that it was cancelled."""
+    gig = services.gig
+    emeka = await driver(services, EMEKA, "Emeka")
+    first = await order(services, NGOZI, "ret-a")
+    second = await order(services, CHIDI, "ret-b")
+    for ref in (first, second):
+        await packed(services, ref)
+    task = await gig.create_task(
+        route(
+            "R-ret", [(first, NGOZI, "12 Broad St"), (second, CHIDI, "4 Marina")], services=services
+        )
+    )
+    [offer] = await gig.allocate()
+    await gig.accept(offer.id)
+    await gig.arrive(task.id, emeka.id)
+
+    await services.orders.advance(first, OrderStatus.RETURNED, reason="refused at the door")
+    await services.relay.drain()
+
+    assert texts_to(await services.notifications.for_recipient(EMEKA))[-1] == (
+        f"OmniRoute: order {first} was returned. Skip stop 1 on route {task.reference}"
+        " (12 Broad St): do not deliver it, bring it back to the warehouse."
+    )
+
+
 async def test_a_problem_reported_twice_at_once_reaches_the_operator_once(
     services: Services,
 ) -> None:
