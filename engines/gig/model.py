@@ -308,6 +308,11 @@ class TaskStop:
     def open(self) -> bool:
         return self.status in (StopStatus.PENDING, StopStatus.ARRIVED)
 
+    @property
+    def reached(self) -> bool:
+        """The driver got to the door (arrived, a code keyed, delivered, escalated...)."""
+        return self.status is not StopStatus.PENDING or self.code_attempts > 0
+
 
 @dataclass(frozen=True, slots=True)
 class Task:
@@ -344,7 +349,7 @@ class Task:
     @property
     def started(self) -> bool:
         """A door was reached (arrived, a code keyed, delivered, escalated...)."""
-        return any(s.status is not StopStatus.PENDING or s.code_attempts for s in self.stops)
+        return any(s.reached for s in self.stops)
 
     @property
     def first_point(self) -> GeoPoint:

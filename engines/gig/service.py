@@ -448,7 +448,8 @@ class GigService:
         stop after it next. The other stops keep their order and numbers. A route left with no
         stop is cancelled (its offer closed, the driver offered or driving it told); one whose
         other doors are all done is finished. The stop after it is paid for the drive from the
-        stop before it (or from the depot).
+        stop before it (or from the depot); but a door the driver reached was driven to: that
+        drive is paid (its kilometres), and the next leg still starts there.
 
         The task as it is now, or None when the order was on no open stop of a live route (not
         planned, at its door already settled, or taken off already: a redelivered event
@@ -467,10 +468,24 @@ class GigService:
             ):
                 return None
             left = [st for st in task.stops if st.position != stop.position]
-            # the stop after it is driven to from the stop before it now (or from the depot),
-            # and paid for that drive
             after = next((st for st in left if st.position > stop.position), None)
-            if after is not None and after.open:
+            at = next((st for st in task.stops if st.position == stop.position), stop)
+            if task.status is TaskStatus.ASSIGNED and task.worker_id is not None and at.reached:
+                # he drove to that door, whatever became of its order: the drive is paid, and
+                # the next leg still starts there
+                tariff = TARIFFS[region_of(task.region).currency]
+                _per_stop, per_km = tariff.for_stop(at.leg_km)
+                await self._earn(
+                    repo,
+                    task,
+                    task.worker_id,
+                    at.position,
+                    kind=EarningKind.DISTANCE,
+                    amount=per_km,
+                )
+            elif after is not None and after.open:
+                # the stop after it is driven to from the stop before it now (or from the
+                # depot), and paid for that drive
                 before = [st.point for st in left if st.position < stop.position]
                 await repo.update_stop(
                     task.id,

@@ -497,6 +497,55 @@ async def test_an_order_returned_at_its_door_tells_the_driver_it_was_returned(
     )
 
 
+async def test_a_door_reached_before_its_order_was_returned_is_a_leg_driven_and_paid(
+    services: Services,
+) -> None:
+    """Three doors due north of the Lagos depot; Emeka is at the middle one when an operator
+    returns its order. He drove there: that leg is paid, and the last leg is still the drive
+    from it, not the longer one from the first door he never drove."""
+    gig = services.gig
+    emeka = await driver(services, EMEKA, "Emeka")
+    wale = Phone("+2348030000003")
+    who = (NGOZI, CHIDI, wale)
+    refs = [await order(services, w, f"k-reached-{i}") for i, w in enumerate(who)]
+    for ref in refs:
+        await packed(services, ref)
+    north = [GeoPoint(lat, 3.3841) for lat in (6.50, 6.55, 6.60)]
+    legs = [Decimal("6.5"), Decimal("7.2"), Decimal("7.2")]
+    task = await gig.create_task(
+        DeliveryRoute(
+            "R-reached",
+            RegionCode.LAGOS,
+            GeoPoint(6.4550, 3.3841),
+            services.clock.now() + timedelta(minutes=30),
+            tuple(
+                RouteStop(ref, w, f"{n} Ikorodu Road", point, 2, leg)
+                for n, (ref, w, point, leg) in enumerate(
+                    zip(refs, who, north, legs, strict=True), start=1
+                )
+            ),
+        )
+    )
+    [offer] = await gig.allocate()
+    await gig.accept(offer.id)
+    await gig.confirm_delivery(task.id, emeka.id, await code_for(services, NGOZI, refs[0]))
+    await gig.arrive(task.id, emeka.id)
+
+    await services.orders.advance(refs[1], OrderStatus.RETURNED, reason="refused at the door")
+    await services.relay.drain()
+    assert [(s.order_reference, s.leg_km) for s in (await gig.task(task.id)).stops] == [
+        (refs[0], Decimal("6.5")),
+        (refs[2], Decimal("7.2")),  # from the door he reached
+    ]
+    last = await gig.confirm_delivery(task.id, emeka.id, await code_for(services, wale, refs[2]))
+    assert last.earned == Money(
+        Decimal("500") + Decimal("120") * Decimal("7.2") + Decimal("1500"), "NGN"
+    )
+    paid = [e.amount.amount for e in await gig.earnings(emeka.id)]
+    # two deliveries, three legs driven (6.5 + 7.2 + 7.2 km), the bonus
+    assert sum(paid) == 2 * Decimal("500") + Decimal("120") * Decimal("20.9") + Decimal("1500")
+
+
 async def test_a_problem_reported_twice_at_once_reaches_the_operator_once(
     services: Services,
 ) -> None:
