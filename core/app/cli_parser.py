@@ -221,7 +221,11 @@ def _planning(commands: Commands) -> None:
     solve.add_argument("file", type=Path, help="the instance file")
     solve.add_argument("--format", choices=ROUTE_FORMATS, default="solomon", help="file format")
     solve.add_argument(
-        "--time-limit", type=positive_float, default=10.0, metavar="S", help="seconds (10)"
+        "--time-limit",
+        type=instance_seconds,
+        default=10.0,
+        metavar="S",
+        help="seconds, 0.1 to 600 (10)",
     )
     solve.add_argument(
         "--vehicles", type=positive_int, default=None, metavar="N", help="fleet (the file's)"
@@ -539,26 +543,27 @@ def port_number(raw: str) -> int:
 MAX_PORT = 65535
 
 
-def positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not 0 < value < float("inf"):
-        raise argparse.ArgumentTypeError(f"must be > 0: {text!r}")
-    return value
-
-
 MAX_SOLVER_SECONDS = 600  # the solver may use all it is given: 1e9 s would never answer
+MIN_INSTANCE_SECONDS = 0.1  # `routes solve` of a small instance answers in a fraction of one
 
 
 def solver_seconds(text: str) -> float:
+    return _seconds(text, 1)
+
+
+def instance_seconds(text: str) -> float:
+    return _seconds(text, MIN_INSTANCE_SECONDS)
+
+
+def _seconds(text: str, least: float) -> float:
     try:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not 1 <= value <= MAX_SOLVER_SECONDS:
-        raise argparse.ArgumentTypeError(f"seconds from 1 to {MAX_SOLVER_SECONDS}: {text!r}")
+    if not least <= value <= MAX_SOLVER_SECONDS:
+        raise argparse.ArgumentTypeError(
+            f"seconds from {least:g} to {MAX_SOLVER_SECONDS}: {text!r}"
+        )
     return value
 
 

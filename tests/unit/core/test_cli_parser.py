@@ -264,6 +264,19 @@ def test_a_plans_time_limit_beyond_ten_minutes_is_refused_in_one_line(
         ]
 
 
+def test_a_solves_time_limit_beyond_ten_minutes_is_refused_in_one_line(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """`routes solve FILE --time-limit 1e9` was taken, and the solver ran the whole time."""
+    for given in ("1e9", "0.05", "nan"):
+        with pytest.raises(SystemExit) as stop:
+            main(["routes", "solve", "x.txt", "--time-limit", given])
+        assert stop.value.code == 2
+        assert capsys.readouterr().err.splitlines() == [
+            f"omniroute routes solve: argument --time-limit: seconds from 0.1 to 600: {given!r}"
+        ]
+
+
 def test_a_drivers_shift_with_a_bad_time_or_day_is_refused_in_one_line(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
