@@ -269,6 +269,32 @@ async def test_a_request_graphql_cannot_read_is_a_400_an_app_can_parse(
         assert reason in error["message"]
 
 
+async def test_a_refused_socket_or_method_is_a_graphql_error_an_app_can_parse(
+    client: TestClient[Any, Any],
+) -> None:
+    """A socket from another site's page (403) and a PUT or DELETE (405) came as plain text,
+    which an app's GraphQL client reported as a network failure; each is now the same status
+    with a GraphQL error and its code, and the 405 keeps its Allow header."""
+    handshake = {
+        "Connection": "Upgrade",
+        "Upgrade": "websocket",
+        "Sec-WebSocket-Version": "13",
+        "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ==",
+        "Sec-WebSocket-Protocol": "graphql-transport-ws",
+        "Origin": "https://elsewhere.example",
+    }
+    forbidden = await client.get("/graphql", headers=handshake)
+    assert (forbidden.status, forbidden.content_type) == (403, "application/json")
+    (error,) = (await forbidden.json())["errors"]
+    assert error["extensions"] == {"code": "FORBIDDEN"}
+    put = await client.put("/graphql", json={"query": "{ __typename }"})
+    assert (put.status, put.content_type) == (405, "application/json")
+    assert {m.strip() for m in put.headers["Allow"].split(",")} == {"GET", "POST"}
+    (error,) = (await put.json())["errors"]
+    assert error["extensions"] == {"code": "METHOD_NOT_ALLOWED"}
+    assert "GET" in error["message"]
+
+
 async def test_ordering_more_than_the_shelf_holds_is_a_typed_out_of_stock(
     client: TestClient[Any, Any], services: Services
 ) -> None:
