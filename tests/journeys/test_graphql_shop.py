@@ -667,7 +667,8 @@ async def test_a_double_tap_with_a_once_per_customer_code_places_one_order_and_r
 async def test_the_quote_names_promotions_in_the_language_the_customer_chose(
     client: TestClient[Any, Any], services: Services
 ) -> None:
-    """Juma chose English on USSD: the app's quote says 'Noodle week', not Swahili."""
+    """Juma chose English on USSD: the app's quote says 'Noodle week', not Swahili. Ngozi chose
+    Hausa: hers says 'Makon taliya' (the demo's promotions were named in English for her)."""
     juma = "+254711000001"
     document = """query($input: QuoteInput!) { quote(input: $input) {
       lines { promotion { id name } } discounts { promotion { name } } } }"""
@@ -676,9 +677,12 @@ async def test_the_quote_names_promotions_in_the_language_the_customer_chose(
         before = await run(session, document, {"input": {"customer": juma, "lines": lines}})
         await services.customers.set_locale(Phone(juma), "en")
         after = await run(session, document, {"input": {"customer": juma, "lines": lines}})
+        await services.customers.set_locale(Phone(NGOZI), "ha")
+        hausa = await run(session, document, {"input": {"customer": NGOZI, "lines": lines}})
     assert before["quote"]["lines"][0]["promotion"]["name"] == "Wiki ya tambi"
     assert after["quote"]["lines"][0]["promotion"]["name"] == "Noodle week"
     assert after["quote"]["discounts"][0]["promotion"]["name"] == "Noodle week"
+    assert hausa["quote"]["lines"][0]["promotion"]["name"] == "Makon taliya"
 
 
 async def test_the_last_free_delivery_of_a_budget_goes_to_one_order_the_other_is_told_to_requote(
