@@ -16,12 +16,20 @@ def _e164(value: str) -> str:
         raise ValueError(str(exc)) from exc
 
 
+# Africa's Talking's ids are about 38 characters ("ATUid_" and 32 hex digits). The session key
+# `at-ussd:{sessionId}:{phone}` goes into the order's and payment's idempotency keys (with the
+# turn's 40-character key and ":again:N"), each in a 200-character column: a 200-character id
+# failed at confirm on PostgreSQL (a 500, no order). 100 keeps a checkout's keys within 180
+# (a published service's key adds its state's id instead of the turn's key).
+SESSION_ID_CHARS = 100
+
+
 class UssdForm(BaseModel):
     """The USSD callback: `text` is every input so far joined by '*' ('' on the first dial)."""
 
     model_config = ConfigDict(extra="allow", frozen=True)
 
-    sessionId: str = Field(min_length=1, max_length=200)  # noqa: N815 - provider's field name
+    sessionId: str = Field(min_length=1, max_length=SESSION_ID_CHARS)  # noqa: N815 - provider's
     serviceCode: str = Field(min_length=1, max_length=64)  # noqa: N815
     phoneNumber: str = Field(min_length=1, max_length=32)  # noqa: N815
     networkCode: str | None = Field(default=None, max_length=16)  # noqa: N815
@@ -39,7 +47,7 @@ class UssdEventForm(BaseModel):
 
     model_config = ConfigDict(extra="allow", frozen=True)
 
-    sessionId: str = Field(min_length=1, max_length=200)  # noqa: N815
+    sessionId: str = Field(min_length=1, max_length=SESSION_ID_CHARS)  # noqa: N815
     status: str | None = None
 
 

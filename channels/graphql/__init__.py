@@ -15,7 +15,7 @@ from channels.graphql.limits import api_guard
 from channels.graphql.oauth import token_endpoint
 from channels.graphql.schema import build_schema
 from channels.graphql.updates import OrderUpdates
-from channels.graphql.view import OmniRouteGraphQLView
+from channels.graphql.view import OmniRouteGraphQLView, refuse_methods
 
 __all__ = [
     "GraphQLContext",
@@ -46,3 +46,4 @@ def mount(app: web.Application, services: GraphQLServices) -> None:
     app.on_shutdown.append(view.close_sockets)
     app.router.add_post("/oauth/token", token_endpoint(services))
     app.middlewares.append(api_guard(services))
+    app.middlewares.append(refuse_methods)

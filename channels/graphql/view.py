@@ -14,6 +14,7 @@ from http import HTTPStatus
 from typing import Any
 
 from aiohttp import WSCloseCode, web
+from aiohttp.typedefs import Handler
 from cross_web import HTTPException
 from strawberry.aiohttp.views import GraphQLView
 from strawberry.types.unset import UnsetType
@@ -24,6 +25,27 @@ from channels.graphql.limits import PRINCIPAL
 
 # Under the 30-60 s idle timeouts of the proxies and mobile networks between a phone and us.
 HEARTBEAT_SECONDS = 25.0
+
+
+def refusal(status: HTTPStatus, message: str, **headers: str) -> web.Response:
+    """A request refused before any operation ran, as a GraphQL error an app's client can read
+    (Apollo, gql and urql parse JSON; plain text reached them as a network failure). No `data`."""
+    error = {"message": message, "extensions": {"code": status.name}}
+    return web.json_response({"errors": [error]}, status=status, headers=headers)
+
+
+@web.middleware
+async def refuse_methods(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """aiohttp's router refuses a PUT or DELETE to /graphql before the view sees it: the same
+    405 and `Allow`, as a GraphQL error."""
+    try:
+        return await handler(request)
+    except web.HTTPMethodNotAllowed as refused:
+        if request.path != "/graphql":
+            raise
+        allowed = ", ".join(sorted(refused.allowed_methods))
+        message = f"GraphQL only supports {allowed} requests"
+        return refusal(HTTPStatus.METHOD_NOT_ALLOWED, message, Allow=refused.headers["Allow"])
 
 
 class OmniRouteGraphQLView(GraphQLView[GraphQLContext, None]):
@@ -40,9 +62,11 @@ class OmniRouteGraphQLView(GraphQLView[GraphQLContext, None]):
         try:
             return await self.run(request=request)
         except HTTPException as refused:
-            code = HTTPStatus(refused.status_code).name
-            error = {"message": refused.reason, "extensions": {"code": code}}
-            return web.json_response({"errors": [error]}, status=refused.status_code)
+            return refusal(HTTPStatus(refused.status_code), refused.reason)
+
+    async def reject_websocket(self, request: web.Request) -> web.Response:
+        """A socket opened by a page of another origin: 403, as a GraphQL error (FORBIDDEN)."""
+        return refusal(HTTPStatus.FORBIDDEN, "WebSocket connections from this origin are refused")
 
     async def get_context(
         self, request: web.Request, response: web.Response | web.WebSocketResponse

@@ -61,6 +61,48 @@ CATEGORY_NAMES_NG: dict[str, dict[str, str]] = {
     "snacks": {"ha": "Ciye-ciye da Biskit", "yo": "Ipanu ati Biskiti", "ig": "Nri Nta na Biskit"},
 }
 
+# Each promotion's name in every language a shopper can choose (Hausa, Yoruba and Igbo in plain
+# GSM-7 letters, as the category names): Promotion.name() falls back to English.
+PROMOTION_NAMES: dict[str, dict[str, str]] = {
+    "NOODLE-WEEK": {
+        "en": "Noodle week",
+        "sw": "Wiki ya tambi",
+        "fr": "Semaine des nouilles",
+        "pcm": "Noodles week",
+        "ha": "Makon taliya",
+        "yo": "Ose nudulu",
+        "ig": "Izu nudulu",
+    },
+    "COLA-10-1": dict.fromkeys(("en", "sw", "fr", "pcm", "ha", "yo", "ig"), "Cola 10+1"),
+    "BREAKFAST": {
+        "en": "Breakfast bundle",
+        "sw": "Kifurushi cha kifungua kinywa",
+        "fr": "Lot petit-déjeuner",
+        "pcm": "Breakfast package",
+        "ha": "Kunshin karin kumallo",
+        "yo": "Idii ounje aaro",
+        "ig": "Ngwugwu nri ututu",
+    },
+    "FREE-DELIVERY": {
+        "en": "Free delivery",
+        "sw": "Usafirishaji bure",
+        "fr": "Livraison offerte",
+        "pcm": "Delivery wey free",
+        "ha": "Kai kaya kyauta",
+        "yo": "Ifijise ofe",
+        "ig": "Nnyefe n'efu",
+    },
+    "WELCOME": {
+        "en": "Welcome code",
+        "sw": "Msimbo wa karibu",
+        "fr": "Code de bienvenue",
+        "pcm": "Welcome code",
+        "ha": "Lambar maraba",
+        "yo": "Koodu kaabo",
+        "ig": "Koodu nnabata",
+    },
+}
+
 
 @dataclass(frozen=True, slots=True)
 class DemoProduct:
@@ -310,7 +352,7 @@ def rows_for(market: Region, now: datetime) -> dict[Table, list[dict[str, Any]]]
             {
                 "id": f"NOODLE-WEEK-{code.value.upper()}",
                 "region": code.value,
-                "names": {"en": "Noodle week", "sw": "Wiki ya tambi", "fr": "Semaine des nouilles"},
+                "names": PROMOTION_NAMES["NOODLE-WEEK"],
                 "percent_off": Decimal(10),
                 "category_id": "noodles",
                 "sku": None,
@@ -531,7 +573,7 @@ def promotion_rows(market: Region, now: datetime) -> list[dict[str, Any]]:
         base
         | {
             "id": f"COLA-10-1-{tag}",
-            "names": {"en": "Cola 10+1", "sw": "Cola 10+1", "fr": "Cola 10+1"},
+            "names": PROMOTION_NAMES["COLA-10-1"],
             "kind": "buy_x_get_y",
             "sku": "DRK-COLA-35",
             "buy_quantity": 10,
@@ -540,11 +582,7 @@ def promotion_rows(market: Region, now: datetime) -> list[dict[str, Any]]:
         base
         | {
             "id": f"BREAKFAST-{tag}",
-            "names": {
-                "en": "Breakfast bundle",
-                "sw": "Kifurushi cha kifungua kinywa",
-                "fr": "Lot petit-déjeuner",
-            },
+            "names": PROMOTION_NAMES["BREAKFAST"],
             "kind": "bundle",
             "bundle": {"DRY-MILK-400": 1, "DRY-TEA-100": 1},
             "bundle_price": tiered(milk + tea, "0.08", code),
@@ -552,7 +590,7 @@ def promotion_rows(market: Region, now: datetime) -> list[dict[str, Any]]:
         base
         | {
             "id": f"FREE-DELIVERY-{tag}",
-            "names": {"en": "Free delivery", "sw": "Usafirishaji bure", "fr": "Livraison offerte"},
+            "names": PROMOTION_NAMES["FREE-DELIVERY"],
             "kind": "free_delivery",
             "min_order": ZONES[code][3] / 2,
             "budget": ZONES[code][2] * 100,
@@ -560,7 +598,7 @@ def promotion_rows(market: Region, now: datetime) -> list[dict[str, Any]]:
         base
         | {
             "id": f"WELCOME-{tag}",
-            "names": {"en": "Welcome code", "sw": "Msimbo wa karibu", "fr": "Code de bienvenue"},
+            "names": PROMOTION_NAMES["WELCOME"],
             "percent_off": Decimal(5),
             "category_id": "noodles",
             "code": "WELCOME",

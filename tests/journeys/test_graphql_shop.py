@@ -269,6 +269,32 @@ async def test_a_request_graphql_cannot_read_is_a_400_an_app_can_parse(
         assert reason in error["message"]
 
 
+async def test_a_refused_socket_or_method_is_a_graphql_error_an_app_can_parse(
+    client: TestClient[Any, Any],
+) -> None:
+    """A socket from another site's page (403) and a PUT or DELETE (405) came as plain text,
+    which an app's GraphQL client reported as a network failure; each is now the same status
+    with a GraphQL error and its code, and the 405 keeps its Allow header."""
+    handshake = {
+        "Connection": "Upgrade",
+        "Upgrade": "websocket",
+        "Sec-WebSocket-Version": "13",
+        "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ==",
+        "Sec-WebSocket-Protocol": "graphql-transport-ws",
+        "Origin": "https://elsewhere.example",
+    }
+    forbidden = await client.get("/graphql", headers=handshake)
+    assert (forbidden.status, forbidden.content_type) == (403, "application/json")
+    (error,) = (await forbidden.json())["errors"]
+    assert error["extensions"] == {"code": "FORBIDDEN"}
+    put = await client.put("/graphql", json={"query": "{ __typename }"})
+    assert (put.status, put.content_type) == (405, "application/json")
+    assert {m.strip() for m in put.headers["Allow"].split(",")} == {"GET", "POST"}
+    (error,) = (await put.json())["errors"]
+    assert error["extensions"] == {"code": "METHOD_NOT_ALLOWED"}
+    assert "GET" in error["message"]
+
+
 async def test_ordering_more_than_the_shelf_holds_is_a_typed_out_of_stock(
     client: TestClient[Any, Any], services: Services
 ) -> None:
@@ -641,7 +667,8 @@ async def test_a_double_tap_with_a_once_per_customer_code_places_one_order_and_r
 async def test_the_quote_names_promotions_in_the_language_the_customer_chose(
     client: TestClient[Any, Any], services: Services
 ) -> None:
-    """Juma chose English on USSD: the app's quote says 'Noodle week', not Swahili."""
+    """Juma chose English on USSD: the app's quote says 'Noodle week', not Swahili. Ngozi chose
+    Hausa: hers says 'Makon taliya' (the demo's promotions were named in English for her)."""
     juma = "+254711000001"
     document = """query($input: QuoteInput!) { quote(input: $input) {
       lines { promotion { id name } } discounts { promotion { name } } } }"""
@@ -650,9 +677,12 @@ async def test_the_quote_names_promotions_in_the_language_the_customer_chose(
         before = await run(session, document, {"input": {"customer": juma, "lines": lines}})
         await services.customers.set_locale(Phone(juma), "en")
         after = await run(session, document, {"input": {"customer": juma, "lines": lines}})
+        await services.customers.set_locale(Phone(NGOZI), "ha")
+        hausa = await run(session, document, {"input": {"customer": NGOZI, "lines": lines}})
     assert before["quote"]["lines"][0]["promotion"]["name"] == "Wiki ya tambi"
     assert after["quote"]["lines"][0]["promotion"]["name"] == "Noodle week"
     assert after["quote"]["discounts"][0]["promotion"]["name"] == "Noodle week"
+    assert hausa["quote"]["lines"][0]["promotion"]["name"] == "Makon taliya"
 
 
 async def test_the_last_free_delivery_of_a_budget_goes_to_one_order_the_other_is_told_to_requote(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import string
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -19,7 +20,9 @@ from core.i18n import (
     Translator,
     locales_dir,
 )
+from core.region import REGIONS
 from engines.orders import OrderStatus, PaymentMethod
+from engines.pricing.tables import promotions
 
 ROOT = Path(__file__).resolve().parents[3]
 PO_FILES = sorted(locales_dir().glob("*/LC_MESSAGES/omniroute.po"))
@@ -173,6 +176,17 @@ def test_every_demo_product_unit_has_words(translator: Translator) -> None:
     assert (
         sorted(f"unit.{u}" for u in units if f"unit.{u}" not in translator.message_ids("en")) == []
     )
+
+
+def test_every_demo_promotion_is_named_in_each_language_a_shopper_can_choose() -> None:
+    """A Hausa, Yoruba, Igbo or Pidgin shopper saw the demo promotions in English."""
+    now = datetime(2026, 1, 5, tzinfo=UTC)
+    rows = [row for market in REGIONS.values() for row in demo.rows_for(market, now)[promotions]]
+    assert {row["id"].rsplit("-", 1)[0] for row in rows} == set(demo.PROMOTION_NAMES)
+    for row in rows:
+        names = row["names"]
+        assert sorted(names) == sorted(LOCALES), row["id"]
+        assert all(is_gsm7(name) for name in names.values()), row["id"]
 
 
 def test_translator_falls_back_to_english_then_raises_for_unknown_ids() -> None:

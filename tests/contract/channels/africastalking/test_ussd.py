@@ -19,14 +19,17 @@ from aiohttp import ClientResponse
 from aiohttp.test_utils import TestClient, TestServer
 from pydantic import SecretStr
 
+from channels.africastalking.forms import UssdForm
 from core.app.bootstrap import Services
 from core.app.server import create_app
+from core.clock import SteppedClock
 from core.config import Settings
 from core.conversation import Session
 from core.phone import Phone
 from core.region import RegionCode
 from engines.orders import Order
 from engines.orders.repository import SqlOrderRepository
+from tests.support.graphql import gateway
 from tests.support.phone import database_rows
 
 FIXTURES = Path(__file__).parent / "fixtures" / "ussd"
@@ -389,6 +392,45 @@ async def test_her_session_id_from_another_phone_does_not_continue_her_session(
     hers = await screen_of(await post(client, at_body(quantity_hop)))
     assert hers.startswith("CON Added 3 x Indomie Chicken 40x70g.\nCart: 3 items."), hers
     assert (await services.orders.cart(other, LAGOS)).is_empty
+
+
+def longest_session_id() -> str:
+    """The longest sessionId the callback accepts."""
+    bound: int = UssdForm.model_json_schema()["properties"]["sessionId"]["maxLength"]
+    return "ATUid_" + "7" * (bound - len("ATUid_"))
+
+
+async def test_a_session_id_longer_than_accepted_is_a_400_with_the_reason(
+    client: Client, services: Services
+) -> None:
+    rows_before = await database_rows(services.db)
+    too_long = longest_session_id() + "7"
+
+    response = await post(client, at_body("", session_id=too_long))
+
+    assert response.status == 400
+    assert (await response.text()).startswith("Bad request: sessionId: "), await response.text()
+    assert await database_rows(services.db) == rows_before
+    assert await session_of(services, too_long) is None
+
+
+@pytest.mark.real
+async def test_the_longest_accepted_session_id_places_her_order_on_postgresql(
+    pg_database_url: str, clock: SteppedClock
+) -> None:
+    """A sessionId of 200 characters was accepted, but the order's idempotency key built from
+    it outgrew its 200-character column: Ngozi's confirm ended 'the service is not available'
+    and no order was placed."""
+    session_id = longest_session_id()
+    settings = Settings(database_url=pg_database_url, temporal="off")
+    async with gateway(settings, clock) as (client, services):
+        screen = ""
+        for text in transcripts("1", "1", "1", "3", "3", "1", "1", "1"):
+            screen = await screen_of(await post(client, at_body(text, session_id=session_id)))
+
+        assert screen.startswith("END Order "), screen
+        (order,) = await services.orders.recent(NGOZI)
+        assert f"Order {order.reference} placed" in screen
 
 
 # --- a retry that arrives while the original is still being handled ----------------------------
