@@ -171,13 +171,16 @@ class DriverCash:
     async def hand_in(self, driver: Phone, amount: Decimal, key: str | None = None) -> HandedIn:
         """Move `amount` of his cash to his region's depot, once per `key` (none: a new
         hand-over). Refused (CashHandOverError) for more than he holds, an amount that is not
-        whole cash units of his currency (NGN 1, ZAR 0.10), or a key already used for another
+        whole cash units of his currency (NGN 1, ZAR 0.10) unless it is all he holds (cents
+        booked before the cash rounding clear with it), or a key already used for another
         amount; UnknownWorkerError for no driver."""
         worker = await self._gig.worker_by_phone(driver)
         if worker is None:
             raise UnknownWorkerError(driver.e164)
         currency = region_of(worker.region).currency
-        if amount <= 0 or not _whole_cash(amount, currency):
+        if amount <= 0 or not (
+            _whole_cash(amount, currency) or amount == (await self._holds(worker)).amount
+        ):
             smallest = Money(cash_unit(currency), currency).short()
             raise CashHandOverError(
                 f"{amount} is not an amount of {currency} cash: the smallest is {smallest}"

@@ -330,7 +330,7 @@ def _payouts(commands: Commands) -> None:
         "amount",
         metavar="AMOUNT",
         type=cash_amount,
-        help="whole cash in his currency (NGN 1, KES 1, ZAR 0.10), e.g. 26993",
+        help="whole cash in his currency (NGN 1, KES 1, ZAR 0.10), or all he holds, e.g. 26993",
     )
     cash_in.add_argument(
         "--key",

@@ -29,6 +29,7 @@ from dialogs.shopping.states import (
     products_screen,
     quote_text,
     shown_code,
+    status_text,
     where_is,
 )
 from engines.catalogue import CatalogueService, OutOfStockError, UnknownProductError
@@ -382,13 +383,7 @@ class ServiceStep(State):
         order = await self._engines.orders.get(reference)
         [stage] = await self._stages([order.reference])
         back = await money_back(self._engines.payments, [order], self._engines.orders)
-        status = turn.t(
-            "order.status",
-            reference=order.reference,
-            status=where_is(turn, order, stage, back.get(order.reference)),
-            total=order.total.format(),
-            method=turn.t(f"method.{order.payment_method.value}"),
-        )
+        status = status_text(turn, order, where_is(turn, order, stage, back.get(order.reference)))
         above = [turn.notice] if turn.notice else []
         text = f"{prompt}\n{status}"
         if measure(layout("\n".join([*above, text]), options), turn.capabilities) > (

@@ -1099,6 +1099,25 @@ def placed_text(turn: Turn, order: Order) -> str:
     return turn.t("done.body", method=turn.t(f"method.{order.payment_method.value}"), **values)
 
 
+# Brought to her door, or never to be: no cash is to be handed over any more.
+_PAST_THE_DOOR = frozenset({OrderStatus.DELIVERED, OrderStatus.CANCELLED, OrderStatus.RETURNED})
+
+
+def status_text(turn: Turn, order: Order, status: str) -> str:
+    """The one-order screen: where it is, its total and how it is paid; on delivery with cents
+    nobody hands over, while it is still to come, the cash she pays at the door, as the closing
+    text and the driver's prompt name it."""
+    values = {"reference": order.reference, "status": status, "total": order.total.format()}
+    cash = order.total.in_cash()
+    if (
+        order.payment_method is PaymentMethod.ON_DELIVERY
+        and cash != order.total
+        and order.status not in _PAST_THE_DOOR
+    ):
+        return turn.t("order.status_on_delivery_cash", cash=cash.format(), **values)
+    return turn.t("order.status", method=turn.t(f"method.{order.payment_method.value}"), **values)
+
+
 def method_label(svc: ShopServices, turn: Turn, method: PaymentMethod) -> str:
     """A payment method as offered; a bank USSD code names the bank whose customers can dial
     it (a GTBank code is no use to a First Bank customer)."""
@@ -1307,13 +1326,7 @@ class OrderView(Orders):
         back = await money_back(self.svc.payments, [order], self.svc.orders)
         again = await self.payable_again([order])
         return Screen(
-            turn.t(
-                "order.status",
-                reference=order.reference,
-                status=where_is(turn, order, stage, back.get(order.reference)),
-                total=order.total.format(),
-                method=turn.t(f"method.{order.payment_method.value}"),
-            ),
+            status_text(turn, order, where_is(turn, order, stage, back.get(order.reference))),
             tuple(
                 Choice(turn.t("orders.pay_again", reference=o.reference), o.reference)
                 for o in again

@@ -113,6 +113,10 @@ class OrderBilling:
             await self._books.order_delivered(
                 event.reference, order.tax, order.total if partly else None
             )
+            if partly and await self._orders.back_order(order) is None:
+                # the rest released: what she paid for it that no rail gives back is hers (a
+                # rest kept for its back-order is that order's money)
+                await self._spend_kept(order)
         elif event.status == "returned" and event.previous == "delivered":
             order = await self._orders.get(event.reference)
             # delivered on credit, then all brought back: the credit is released (its VAT too);
@@ -145,10 +149,11 @@ class OrderBilling:
             await self._spend_kept(await self._orders.get(event.reference))
 
     async def _spend_kept(self, order: Order) -> None:
-        """What the order's end left on her account as her credit (cash paid at its door, a
-        rail without refunds, her account credit it was paid from, transfers short of it) repays
-        what she owes on credit at once, not at the next credit pass, by the pass's own rule;
-        money a rail is still to give back is not hers to spend (the books leave it out)."""
+        """What the order's end or a short delivery left on her account as her credit (cash
+        paid at its door, a rail without refunds, her account credit it was paid from, transfers
+        short of it) repays what she owes on credit at once, not at the next credit pass, by the
+        pass's own rule; money a rail is still to give back is not hers to spend (the books
+        leave it out)."""
         if self._credit is not None:
             await self._credit.spend_account_credit(order.customer, order.total.currency)
 

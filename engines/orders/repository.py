@@ -216,6 +216,9 @@ class SqlOrderRepository:
     async def by_id(self, order_id: uuid.UUID) -> Order | None:
         return await self._one(orders.c.id == order_id)
 
+    async def back_order(self, order_id: uuid.UUID) -> Order | None:
+        return await self._one(orders.c.back_order_of == order_id)
+
     async def recent(self, customer: Phone, limit: int) -> list[Order]:
         rows = (
             await self._s.execute(

@@ -410,6 +410,11 @@ class OrderService:
             raise UnknownOrderError(reference)
         return order
 
+    async def back_order(self, order: Order) -> Order | None:
+        """The order of the rest a partial delivery kept for it (RestPolicy.BACKORDER), if any."""
+        async with self._db.transaction() as s:
+            return await SqlOrderRepository(s).back_order(order.id)
+
     async def lineage(self, order: Order) -> list[Order]:
         """The order and the orders it is the back-order of, the first placed first: whose
         payment paid for a back-order born paid (Order.paid_by_original)."""

@@ -22,7 +22,7 @@ from core.app.cli import main
 from core.config import Settings
 from core.money import Money
 from engines.gig import CodeCheck
-from engines.ledger import chart
+from engines.ledger import TransferRequest, chart
 from tests.integration.gig.test_days import packed
 from tests.support.gig import BAYO, CHIDI, EMEKA, NGOZI, code_for, driver, order, route
 
@@ -167,6 +167,37 @@ async def test_a_hand_over_he_cannot_make_is_refused_in_one_line(
 
     emeka = await services.money.ledger.account(chart.driver_cash(EMEKA, "NGN").code)
     assert emeka.balance == took  # nothing moved
+
+
+@pytest.mark.parametrize("any_database_url", ["sqlite"], indirect=True)
+async def test_all_he_still_holds_is_handed_in_kobo_and_all(services: Services) -> None:
+    """Emeka took a door's cash before the cash rounding, booked kobo and all (NGN ....26): since
+    cash-in takes whole naira only, he could never clear it, and the kobo went overdue and were
+    withheld from his pay. All he holds is taken whatever its kobo; any other amount with kobo
+    is still refused."""
+    assert services.money is not None
+    books = services.money.books
+    took = await a_day_of_cash(services)
+    kobo = Money(Decimal("0.26"), "NGN")
+    debtor = await books.customer_account(NGOZI, "NGN", on_credit=False)
+    his = await books.account(chart.driver_cash(EMEKA, "NGN"))
+    await books.ledger.transfer(  # as the door's cash was booked before the rounding
+        TransferRequest.posted(
+            chart.transfer_id("cash", "before-rounding"), his.id, debtor.id, kobo, code="cash"
+        )
+    )
+    holds = took + kobo
+    cash = DriverCash(books, services.gig, services.clock)
+
+    with pytest.raises(CashHandOverError, match=r"is not an amount of NGN cash"):
+        await cash.hand_in(EMEKA, (holds - Money(Decimal(1), "NGN")).amount)
+    handed = await cash.hand_in(EMEKA, holds.amount, "SLIP-ALL")
+
+    assert (handed.amount, handed.left) == (holds, Money.zero("NGN"))
+    [row] = await cash.held(driver=EMEKA)
+    assert (row.cash, row.overdue) == (Money.zero("NGN"), False)
+    depot = await services.money.ledger.account(chart.depot_cash("lagos", "NGN").code)
+    assert depot.balance == holds
 
 
 async def test_one_slip_keyed_at_once_with_one_amount_is_handed_in_once_and_said_once(

@@ -122,7 +122,8 @@ class TestAfricasTalkingSms:
         unknown = await ngozi.text("any news on W62ACJ?")
 
         assert status == (
-            f"Order {order.reference}: Placed\nTotal NGN 26,993.25, pay on delivery.\n0. Back"
+            f"Order {order.reference}: Placed\nTotal NGN 26,993.25."
+            " Pay NGN 26,993.00 in cash at the door.\n0. Back"
         )
         assert back == orders
         assert unknown == f"No order W62ACJ found.\n{orders}"

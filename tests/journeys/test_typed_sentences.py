@@ -92,7 +92,8 @@ class TestAfricasTalkingSms:
         status = await ngozi.text(f"What is the status of order {reference}")
 
         assert status == (
-            f"Order {reference}: Placed\nTotal NGN 26,993.25, pay on delivery.\n0. Back"
+            f"Order {reference}: Placed\nTotal NGN 26,993.25."
+            " Pay NGN 26,993.00 in cash at the door.\n0. Back"
         )
         assert (await ngozi.text("0")).startswith("Choose a category:\n1. Noodles")
 
@@ -109,7 +110,8 @@ class TestAfricasTalkingSms:
         status = await ngozi.text(sentence.format(reference.lower()))
 
         assert status == (
-            f"Order {reference}: Placed\nTotal NGN 26,993.25, pay on delivery.\n0. Back"
+            f"Order {reference}: Placed\nTotal NGN 26,993.25."
+            " Pay NGN 26,993.00 in cash at the door.\n0. Back"
         )
 
     async def test_status_with_a_reference_answers_that_order(
@@ -124,8 +126,14 @@ class TestAfricasTalkingSms:
         status = await ngozi.text(f"STATUS {hers}")
         hali = await juma.text(f"Hali {his}")
 
-        assert status == f"Order {hers}: Placed\nTotal NGN 26,993.25, pay on delivery.\n0. Back"
-        assert hali.startswith(f"Oda {his}: Imewekwa\nJumla KES "), hali
+        # pay on delivery: the cash each hands over at the door, as the closing text said
+        assert status == (
+            f"Order {hers}: Placed\nTotal NGN 26,993.25."
+            " Pay NGN 26,993.00 in cash at the door.\n0. Back"
+        )
+        assert hali == (
+            f"Oda {his}: Imewekwa\nJumla KES 2,521.26. Lipa KES 2,521.00 taslimu mlangoni.\n0. Rudi"
+        )
 
     async def test_my_order_with_its_reference_is_that_orders_screen(
         self, ngozi: SmsPhone, services: Services
@@ -208,7 +216,7 @@ class TestAfricasTalkingSms:
         status = await juma.text(f"status ya order {reference}")
 
         assert status.startswith(f"Oda {reference}: Imewekwa\nJumla KES "), status
-        assert status.endswith(", kulipa ukipokea.\n0. Rudi"), status
+        assert status.endswith(". Lipa KES 2,521.00 taslimu mlangoni.\n0. Rudi"), status
 
     async def test_status_ya_order_of_an_unknown_reference_in_swahili(self, juma: SmsPhone) -> None:
         menu = await juma.text("Habari")

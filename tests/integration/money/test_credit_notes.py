@@ -428,3 +428,66 @@ async def test_cash_for_goods_returned_repays_her_credit_debt_at_once_and_texts_
         if d.dedupe_key.startswith("credit-account_credit:")
     ] == [told.dedupe_key]
     assert (await money.ledger.check()).balanced
+
+
+@pytest.mark.parametrize("any_database_url", ["sqlite"], indirect=True)
+async def test_a_short_delivery_paid_from_her_credit_repays_her_credit_debt_at_once(
+    services: Services, clock: SteppedClock
+) -> None:
+    """Ngozi paid an order from the credit on her account and owed on credit; 2 of its 3
+    cartons came at 05:00 (the rest released). What she paid for the third, which no rail gives
+    back, waited for the next credit pass (not before 08:00) while BAL showed both credit and
+    debt. It repays her debt at delivery, once; its text waits for 08:00 as the pass's would."""
+    assert services.money is not None
+    money = services.money
+    await credit_history(services, clock, NGOZI.e164)
+    await money.credit.decide(NGOZI)
+    prepaid = await services.orders.place(
+        PlaceOrder(
+            NGOZI,
+            RegionCode.LAGOS,
+            (CartLine("NDL-INDO-CHK", 3),),
+            PaymentMethod.ACCOUNT_CREDIT,
+            f"cn-{next(_keys)}",
+        )
+    )
+    await money.books.post_payment_received(NGOZI, prepaid.total, "paystack", "KEPT-SHORT")
+    await money.books.order_paid_from_credit(prepaid.reference, NGOZI, prepaid.total)
+    owes = await services.orders.place(
+        PlaceOrder(
+            NGOZI,
+            RegionCode.LAGOS,
+            (CartLine("NDL-INDO-CHK", 4),),
+            PaymentMethod.CREDIT,
+            f"cn-{next(_keys)}",
+        )
+    )
+    await services.relay.drain()
+    for order in (owes, prepaid):
+        for status in TO_DISPATCHED:
+            await services.orders.advance(order.reference, status)
+    await services.orders.advance(owes.reference, OrderStatus.DELIVERED)
+    await services.relay.drain()
+    lagos = ZoneInfo("Africa/Lagos")
+    local = clock.now().astimezone(lagos)
+    dawn = datetime.combine(local.date() + timedelta(days=1), time(5), tzinfo=lagos)
+    clock.advance((dawn - clock.now()).total_seconds())
+
+    arrived = await services.orders.deliver(prepaid.reference, {"NDL-INDO-CHK": 2})
+    await services.relay.drain()
+
+    rest = prepaid.total - arrived.total
+    [credit] = [c for c in await money.credit.credits(NGOZI) if c.order_reference == owes.reference]
+    assert credit.outstanding == owes.total - rest
+    assert await money.books.account_credit(NGOZI, "NGN") == Money.zero("NGN")
+    [told] = [
+        d
+        for d in await services.notifications.for_recipient(NGOZI)
+        if d.dedupe_key.startswith("credit-account_credit:")
+    ]
+    assert told.next_attempt_at == dawn.replace(hour=8)
+    assert told.payload["reply"]["text"] == (  # type: ignore[index]
+        f"OmniRoute: {rest.format()} of your credit paid your debt;"
+        f" you now owe {credit.outstanding.format()}."
+    )
+    assert (await money.ledger.check()).balanced
