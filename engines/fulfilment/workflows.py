@@ -82,6 +82,7 @@ OVERPAYMENT_ACCEPTED = "accept-rounded-up-payment"
 CREDIT_CHECKED = "draw-credit-before-release"
 GOODS_RETURNED = "take-back-returned-goods"
 NOTICE_EACH_DISPATCH = "notify-each-dispatch"
+NOTICE_DISPATCHES_IN_TURN = "notify-dispatches-in-turn"
 BACK_ORDER_PAID = "back-order-paid-by-original"
 ACCOUNT_CREDIT_PAID = "account-credit-paid-before-release"
 # How soon an order to be paid from her account credit is looked at again (doubling to a minute)
@@ -393,7 +394,11 @@ class OrderFulfilmentWorkflow:
             )
             if self._delivered is not None or self._returned:
                 return
-            self._told = self._dispatches
+            if workflow.patched(NOTICE_DISPATCHES_IN_TURN):
+                # Two dispatches heard in one go (recalled twice): each is told, in turn.
+                self._told += 1
+            else:
+                self._told = self._dispatches
             await _step(
                 FulfilmentActivities.notify_customer,
                 CustomerNotice(order.reference, NoticeKind.OUT_FOR_DELIVERY, dispatch=self._told),

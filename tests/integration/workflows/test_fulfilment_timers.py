@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -10,9 +11,10 @@ import pytest
 from sqlalchemy import select
 from temporalio.client import WorkflowFailureError
 from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
 
 from core.app.bootstrap import Services
-from core.app.workflows import make_worker
+from core.app.workflows import SANDBOX, make_worker
 from core.bus.tables import outbox
 from core.money import Money
 from engines.fulfilment.activities import FulfilmentActivities
@@ -34,6 +36,7 @@ from engines.fulfilment.model import (
     Stage,
 )
 from engines.fulfilment.workflows import (
+    WORKFLOWS,
     OrderFulfilmentWorkflow,
     ServiceCreationWorkflow,
     SettlementWorkflow,
@@ -43,6 +46,7 @@ from engines.fulfilment.workflows import (
 from engines.orders import OrderStatus
 from engines.registry import ServiceRegistry
 from tests.integration.workflows.conftest import (
+    NGOZI,
     available,
     effects,
     place,
@@ -450,3 +454,55 @@ async def test_an_order_recalled_and_dispatched_again_is_on_its_way_again_once(
         f"OmniRoute: order {order.reference} is on its way to you.",
         f"OmniRoute: order {order.reference} is on its way to you.",
     ]
+
+
+@pytest.mark.parametrize("any_database_url", ["sqlite"], indirect=True)
+async def test_two_dispatches_heard_in_one_go_are_each_told_in_turn(
+    services: Services,
+    skipping: WorkflowEnvironment,
+    activities: FulfilmentActivities,
+    task_queue: str,
+) -> None:
+    """Recalled, dispatched, recalled again and dispatched again while no worker ran: the four
+    signals reach the run in one activation, and each dispatch is told once, in turn, under the
+    keys the workflows-off path uses (only the latest was told)."""
+    order = await place(services)
+    uncached = Worker(  # no sticky queue: the next worker is handed the run's next task at once
+        skipping.client,
+        task_queue=task_queue,
+        workflows=WORKFLOWS,
+        activities=activities.all(),
+        workflow_runner=SANDBOX,
+        max_cached_workflows=0,
+    )
+    async with uncached:
+        handle = await start_fulfilment(skipping.client, task_queue, order.reference)
+        await until_stage(handle, Stage.IN_WAVE)
+        await handle.signal(OrderFulfilmentWorkflow.wave_picked)
+        await handle.signal(OrderFulfilmentWorkflow.route_planned, RoutePlanned("R-7", 1))
+        await handle.signal(OrderFulfilmentWorkflow.driver_assigned, DriverAssigned("D-1", "Musa"))
+        await until_stage(handle, Stage.OUT_FOR_DELIVERY)
+    for status in ("packed", "dispatched", "packed", "dispatched"):
+        await handle.signal(OrderFulfilmentWorkflow.status_changed, status)
+    async with make_worker(skipping.client, task_queue, activities):
+        told = await on_its_way_texts(services, at_least=3)
+        await handle.signal(OrderFulfilmentWorkflow.delivery_confirmed, DeliveryConfirmed("4821"))
+        assert (await handle.result()).stage is Stage.SETTLED
+
+    assert told == [f"OmniRoute: order {order.reference} is on its way to you."] * 3
+    keys = [d.dedupe_key for d in await services.notifications.for_recipient(NGOZI)]
+    assert sorted(k.split(":notify_customer:")[1] for k in keys if "out_for" in k) == [
+        "out_for_delivery",
+        "out_for_delivery:2",
+        "out_for_delivery:3",
+    ]
+
+
+async def on_its_way_texts(services: Services, at_least: int, timeout: float = 30.0) -> list[str]:
+    """Her "on its way" texts once there are `at_least` of them (a worker may be busy)."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        told = [t for t in await texts_to(services) if "on its way" in t]
+        if len(told) >= at_least or asyncio.get_running_loop().time() > deadline:
+            return told
+        await asyncio.sleep(0.1)

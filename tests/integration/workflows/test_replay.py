@@ -12,7 +12,8 @@ was refunded and ended returned (`take-back-returned-goods`); `order_return_unhe
 from before, was told "returned" and still waited to be delivered, and replays so.
 `order_redispatched_v6.json` was recorded after an order recalled and dispatched again was told
 it is on its way again (`notify-each-dispatch`); `order_redispatched_v5.json`, from before, was
-told once. Record new ones with
+told once; `order_redispatched_v7.json` after dispatches heard together were each told in turn
+(`notify-dispatches-in-turn`), v6 from before. Record new ones with
 `python -m tests.integration.workflows.record_histories vN` when a release changes a workflow
 (and keep only the files that add a case).
 """
@@ -33,6 +34,7 @@ from engines.fulfilment.workflows import (
     CREDIT_CHECKED,
     GOODS_RETURNED,
     NO_CHARGE_WHEN_PAID,
+    NOTICE_DISPATCHES_IN_TURN,
     NOTICE_EACH_DISPATCH,
     OUT_FOR_DELIVERY_NOTICE,
     OVERPAYMENT_ACCEPTED,
@@ -79,3 +81,5 @@ def test_each_patch_has_a_history_from_before_it_and_one_after_it() -> None:
     assert GOODS_RETURNED in patches("order_returned_v5")
     assert NOTICE_EACH_DISPATCH not in patches("order_redispatched_v5")  # told once
     assert NOTICE_EACH_DISPATCH in patches("order_redispatched_v6")  # told each dispatch
+    assert NOTICE_DISPATCHES_IN_TURN not in patches("order_redispatched_v6")  # the latest told
+    assert NOTICE_DISPATCHES_IN_TURN in patches("order_redispatched_v7")  # each told in turn
