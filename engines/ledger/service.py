@@ -230,9 +230,7 @@ class LedgerService:
         of an account that must stay in credit, for one transfer on an account that may
         otherwise go into debt (a retailer spending the credit kept on her receivable). The
         account is locked first, so two such transfers racing for the same credit cannot both
-        pass. A retried id answers as its first attempt did while they cover it still (the
-        hold itself counted once); the same id taken otherwise (a plain hold of the order) is
-        refused as not covered.
+        pass. A retried id answers as its first attempt did.
 
         Raises TransferRefusedError (EXCEEDS_CREDITS, nothing moved) when they do not cover it.
         """
@@ -246,19 +244,10 @@ class LedgerService:
         async def work(s: AsyncSession) -> Transfer:
             repo = SqlLedgerRepository(s)
             account = (await repo.lock_accounts([debtor]))[debtor]
-            b = account.balances
-            debits = b.debits_posted + b.debits_pending
-            existing = await repo.transfer(request.id)
-            if existing is not None:
-                # A retry answers the first only where it is this hold and her credits cover
-                # it still (counted once): a plain hold of the order (taken at placing, not
-                # from her credit) is no payment from credit she does not have.
-                if not existing.same_request(request):
+            if await repo.transfer(request.id) is None:
+                b = account.balances
+                if b.debits_posted + b.debits_pending + amount > b.credits_posted:
                     raise TransferRefusedError(request.id, TransferResult.EXCEEDS_CREDITS)
-                if existing.status is not TransferStatus.VOIDED:
-                    debits -= existing.amount.amount
-            if debits + amount > b.credits_posted:
-                raise TransferRefusedError(request.id, TransferResult.EXCEEDS_CREDITS)
             return await self.transfer_in(s, request)
 
         try:

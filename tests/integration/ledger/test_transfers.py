@@ -230,32 +230,3 @@ async def test_linked_transfers_commit_together_or_not_at_all(ledger: LedgerServ
     )
     assert [t.amount for t in both] == [ngn("10"), ngn("1")]
     assert (await ledger.check()).balanced
-
-
-@pytest.mark.parametrize("any_database_url", ["sqlite"], indirect=True)
-async def test_a_plain_hold_of_her_order_is_not_answered_as_paid_from_her_credit(
-    ledger: LedgerService,
-) -> None:
-    """Her order's hold was taken at placing (a plain hold: her NGN 1,000 of credit does not
-    cover its NGN 2,500). Asked again as paid from her credit, it is refused as not covered,
-    nothing moved (it was answered, and her order marked paid from credit she does not have).
-    A hold her credit did cover still answers its retry."""
-    receivable = await ledger.open_account(
-        "customer:+2348030000001:receivable:NGN", AccountType.ASSET, "NGN"
-    )
-    cash, sales = await _pair(ledger)
-    await ledger.transfer(TransferRequest.posted(uuid.uuid4(), cash, receivable.id, ngn("1000")))
-    covered = TransferRequest.pending(
-        uuid.uuid4(), receivable.id, sales, ngn("600"), code="order", reference="R1"
-    )
-    first = await ledger.transfer_covered(covered)
-    assert (await ledger.transfer_covered(covered)).id == first.id  # a retry: the first
-
-    placed = TransferRequest.pending(
-        uuid.uuid4(), receivable.id, sales, ngn("2500"), code="order", reference="R2"
-    )
-    await ledger.transfer(placed)
-    with pytest.raises(TransferRefusedError) as refused:
-        await ledger.transfer_covered(placed)
-    assert refused.value.result is TransferResult.EXCEEDS_CREDITS
-    assert len(await ledger.transfers()) == 3
